@@ -1,0 +1,71 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""AdaptFormer for MMAction2 and MMPretrain (arXiv 2205.13535).
+
+Importing this package (directly or through a config's
+``custom_imports = dict(imports=['mmadaptformer'])``):
+
+* checks that the installed OpenMMLab stack is in the supported ranges;
+* makes ``mmaction.models`` importable on the released mmaction2 1.2.0, whose
+  wheel lacks the DRN localizer (see :mod:`mmadaptformer.utils.mmaction_compat`);
+* makes MMEngine load local checkpoints with ``weights_only=True`` through an
+  explicit allow-list, so ``--resume`` works on PyTorch >= 2.6
+  (see :mod:`mmadaptformer.utils.checkpoint_loading`);
+* registers this package's models and hooks in the mmaction and mmpretrain
+  registries.
+"""
+from mmengine.utils import digit_version
+
+from .version import __version__, version_info
+
+# (package, import name, minimum inclusive, maximum exclusive, install hint)
+_SUPPORTED = (
+    ('torch', 'torch', '2.6.0', '3.0.0',
+     'pip install torch==2.14.0 torchvision==0.29.2 (or keep your own CUDA '
+     'build of torch >= 2.6)'),
+    ('mmengine', 'mmengine', '0.10.0', '1.0.0', 'pip install mmengine==0.10.7'),
+    ('mmcv', 'mmcv', '2.0.0', '2.2.0',
+     'pip install mmcv-lite==2.1.0 (or a full mmcv 2.1.x built for your CUDA; '
+     'mmaction2 1.2.0 requires mmcv < 2.2.0)'),
+    ('mmaction2', 'mmaction', '1.2.0', '1.3.0', 'pip install mmaction2==1.2.0'),
+    ('mmpretrain', 'mmpretrain', '1.2.0', '1.3.0',
+     'pip install mmpretrain==1.2.0'),
+)
+
+
+def _check_versions() -> None:
+    import importlib
+    import importlib.metadata as metadata
+    for dist, module, low, high, hint in _SUPPORTED:
+        try:
+            if module == 'mmaction':
+                # Reading the version must not import mmaction.models.
+                version = metadata.version(dist)
+            else:
+                version = importlib.import_module(module).__version__
+        except (ImportError, metadata.PackageNotFoundError) as e:
+            raise ImportError(
+                f'mmadaptformer needs {dist} >= {low}, < {high}, which is not '
+                f'installed. Install it with: {hint}') from e
+        parsed = digit_version(version.split('+')[0])
+        if not digit_version(low) <= parsed < digit_version(high):
+            raise ImportError(
+                f'mmadaptformer supports {dist} >= {low}, < {high}, but '
+                f'{dist}=={version} is installed. Install a supported '
+                f'version with: {hint}')
+
+
+_check_versions()
+
+# Both must happen before anything imports ``mmaction.models`` or loads a
+# checkpoint.
+from .utils import (patch_mmaction_drn, register_missing_drn,  # noqa: E402
+                    register_safe_local_loader)
+
+patch_mmaction_drn()
+register_safe_local_loader()
+
+from . import engine, models  # noqa: E402,F401  (registers modules)
+
+register_missing_drn()
+
+__all__ = ['__version__', 'version_info']

@@ -1,0 +1,1 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.

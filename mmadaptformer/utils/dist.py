@@ -1,0 +1,104 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Distributed training on machines without a GPU.
+
+MMEngine's ``pytorch`` and ``slurm`` launchers call
+``torch.cuda.set_device`` unconditionally, and the Runner's default DDP
+wrapper passes ``device_ids=[LOCAL_RANK]``; both fail on a CPU-only machine.
+:func:`setup_cpu_distributed` closes that gap without forking MMEngine: it
+initialises a ``gloo`` process group itself *before* the Runner is built (the
+Runner then skips its own ``init_dist``) and sets a model wrapper config that
+passes ``device_ids=None``. On machines with a GPU it does nothing, so the
+usual nccl, one-device-per-rank path is unchanged.
+"""
+import os
+import subprocess
+from typing import Optional
+
+import torch
+import torch.distributed as torch_dist
+from mmengine.config import Config
+
+__all__ = ['setup_cpu_distributed', 'is_cpu_distributed']
+
+_DDP_TYPES = ('MMDistributedDataParallel', 'DistributedDataParallel')
+
+
+def _slurm_env_to_torch_env(port: Optional[int] = None) -> None:
+    """Translate SLURM's variables into the ones ``env://`` reads."""
+    proc_id = int(os.environ['SLURM_PROCID'])
+    ntasks = int(os.environ['SLURM_NTASKS'])
+    if 'MASTER_ADDR' not in os.environ:
+        node_list = os.environ['SLURM_NODELIST']
+        os.environ['MASTER_ADDR'] = subprocess.getoutput(
+            f'scontrol show hostname {node_list} | head -n1')
+    if port is not None:
+        os.environ['MASTER_PORT'] = str(port)
+    os.environ.setdefault('MASTER_PORT', '29500')
+    os.environ['WORLD_SIZE'] = str(ntasks)
+    os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
+    os.environ['RANK'] = str(proc_id)
+
+
+def is_cpu_distributed() -> bool:
+    """Whether a CPU (gloo) process group is initialised.
+
+    Returns:
+        bool: True if ``torch.distributed`` is initialised with the gloo
+        backend and no GPU is visible.
+    """
+    return (torch_dist.is_available() and torch_dist.is_initialized()
+            and not torch.cuda.is_available()
+            and torch_dist.get_backend() == 'gloo')
+
+
+def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
+    """Prepare a distributed run for a machine without a GPU.
+
+    Call it after the config is loaded and before the Runner is built, as
+    ``tools/train.py`` and ``tools/test.py`` do.
+
+    Args:
+        cfg (Config): The run's config. Its ``model_wrapper_cfg`` is set (or
+            completed) so that DDP gets ``device_ids=None``, and its
+            ``env_cfg.dist_cfg.backend`` is set to ``'gloo'``.
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+
+    Returns:
+        bool: True if a CPU process group was set up; False when the run is
+        not distributed or a GPU is present (nothing is changed then).
+    """
+    if launcher == 'none' or torch.cuda.is_available():
+        return False
+    if launcher == 'slurm':
+        dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
+        _slurm_env_to_torch_env(dist_cfg.get('port'))
+    elif launcher != 'pytorch':
+        raise ValueError(
+            f'launcher={launcher!r} is not supported without a GPU; use '
+            f"'pytorch' (tools/dist_train.sh) or 'slurm'.")
+    missing = [
+        key for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
+        if key not in os.environ
+    ]
+    if missing:
+        raise RuntimeError(
+            f'launcher={launcher!r} needs the environment variables '
+            f'{missing}, which torchrun (tools/dist_train.sh) sets. Start '
+            f'distributed runs through tools/dist_train.sh or torchrun.')
+    if not torch_dist.is_initialized():
+        torch_dist.init_process_group(backend='gloo', init_method='env://')
+
+    env_cfg = cfg.get('env_cfg') or {}
+    env_cfg['dist_cfg'] = dict(env_cfg.get('dist_cfg') or {}, backend='gloo')
+    cfg.env_cfg = env_cfg
+    wrapper_cfg = cfg.get('model_wrapper_cfg')
+    if wrapper_cfg is None:
+        # Mirror the Runner's default wrapper, minus the device ids.
+        cfg.model_wrapper_cfg = dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=cfg.get('find_unused_parameters', False),
+            device_ids=None)
+    elif wrapper_cfg.get('type', 'MMDistributedDataParallel') in _DDP_TYPES:
+        wrapper_cfg['device_ids'] = None
+    return True

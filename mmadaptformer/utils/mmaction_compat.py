@@ -1,0 +1,99 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Make ``mmaction.models`` importable on the released mmaction2 1.2.0.
+
+The mmaction2 1.2.0 wheel and sdist lack ``mmaction/models/localizers/drn``
+because that folder has no ``__init__.py`` (open-mmlab/mmaction2 issue 2714).
+``mmaction/models/localizers/__init__.py`` still runs
+``from .drn.drn import DRN``, so ``import mmaction.models`` raises
+``ModuleNotFoundError`` and MMEngine's registry finds no mmaction2 model.
+
+:func:`patch_mmaction_drn` closes the gap without touching site-packages: when
+(and only when) the DRN folder is absent from the installed mmaction package,
+it places a stand-in ``drn`` package in ``sys.modules`` whose ``DRN`` raises a
+clear error when built. Every other mmaction2 model then imports normally.
+"""
+import importlib.util
+import os.path as osp
+import sys
+import types
+from typing import Optional
+
+UPSTREAM_GAP = (
+    'mmaction2 1.2.0 is released without '
+    '`mmaction/models/localizers/drn` (the folder has no `__init__.py`, '
+    'see open-mmlab/mmaction2 issue 2714), so the DRN localizer is not '
+    'available. Install mmaction2 from source, where the folder exists, to '
+    'use DRN.')
+
+_DRN_PACKAGE = 'mmaction.models.localizers.drn'
+
+
+class MissingDRN:
+    """Stand-in for mmaction2's DRN localizer when it is not installed.
+
+    Building it raises :class:`ImportError` naming the upstream gap.
+    """
+
+    def __init__(self, *args, **kwargs) -> None:
+        raise ImportError(f'DRN cannot be built: {UPSTREAM_GAP}')
+
+
+def _mmaction_root() -> Optional[str]:
+    # find_spec on the top-level package does not execute
+    # mmaction/models/__init__.py, which is what fails.
+    spec = importlib.util.find_spec('mmaction')
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    return list(spec.submodule_search_locations)[0]
+
+
+def drn_is_missing() -> bool:
+    """Whether the installed mmaction2 lacks its DRN localizer folder.
+
+    Returns:
+        bool: True if mmaction2 is installed and
+        ``mmaction/models/localizers/drn/drn.py`` does not exist.
+    """
+    root = _mmaction_root()
+    if root is None:
+        return False
+    return not osp.isfile(
+        osp.join(root, 'models', 'localizers', 'drn', 'drn.py'))
+
+
+def patch_mmaction_drn() -> bool:
+    """Register a stand-in DRN package if mmaction2 ships without one.
+
+    Safe to call many times, and a no-op on an mmaction2 that has DRN.
+
+    Returns:
+        bool: True if the stand-in is (now) in place.
+    """
+    if _DRN_PACKAGE in sys.modules:
+        return getattr(sys.modules[_DRN_PACKAGE], '__mmadaptformer_stub__',
+                       False)
+    if not drn_is_missing():
+        return False
+    package = types.ModuleType(_DRN_PACKAGE, 'Stand-in: ' + UPSTREAM_GAP)
+    package.__path__ = []  # mark as a package
+    package.__mmadaptformer_stub__ = True
+    module = types.ModuleType(_DRN_PACKAGE + '.drn', 'Stand-in: ' +
+                              UPSTREAM_GAP)
+    module.DRN = MissingDRN
+    module.__mmadaptformer_stub__ = True
+    package.drn = module
+    package.DRN = MissingDRN
+    sys.modules[_DRN_PACKAGE] = package
+    sys.modules[_DRN_PACKAGE + '.drn'] = module
+    return True
+
+
+def register_missing_drn() -> None:
+    """Register :class:`MissingDRN` as ``DRN`` in mmaction's MODELS.
+
+    Configs that name ``type='DRN'`` then fail with the upstream gap in the
+    message instead of a bare ``KeyError: DRN is not in the registry``.
+    """
+    from mmaction.registry import MODELS
+    if 'DRN' not in MODELS.module_dict:
+        MODELS.register_module(name='DRN', module=MissingDRN)

@@ -1,0 +1,49 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+import pytest
+import torch
+from mmengine.config import Config
+
+from mmadaptformer.utils import setup_cpu_distributed
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
+def test_setup_cpu_distributed_needs_launcher_env(monkeypatch):
+    cfg = Config(dict(env_cfg=dict(dist_cfg=dict(backend='nccl'))))
+    assert setup_cpu_distributed(cfg, 'none') is False
+    assert 'model_wrapper_cfg' not in cfg
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'):
+        monkeypatch.delenv(key, raising=False)
+    with pytest.raises(RuntimeError, match='torchrun'):
+        setup_cpu_distributed(cfg, 'pytorch')
+    with pytest.raises(ValueError, match="'mpi'"):
+        setup_cpu_distributed(cfg, 'mpi')
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
+def test_setup_cpu_distributed_single_process_group(monkeypatch):
+    monkeypatch.setenv('RANK', '0')
+    monkeypatch.setenv('WORLD_SIZE', '1')
+    monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
+    monkeypatch.setenv('MASTER_PORT', '29533')
+    cfg = Config(
+        dict(
+            env_cfg=dict(dist_cfg=dict(backend='nccl')),
+            find_unused_parameters=True))
+    try:
+        assert setup_cpu_distributed(cfg, 'pytorch') is True
+        assert torch.distributed.get_backend() == 'gloo'
+        assert cfg.env_cfg.dist_cfg.backend == 'gloo'
+        assert cfg.model_wrapper_cfg == dict(
+            type='MMDistributedDataParallel',
+            broadcast_buffers=False,
+            find_unused_parameters=True,
+            device_ids=None)
+        # A user's own DDP wrapper config is kept, minus the device ids.
+        cfg2 = Config(
+            dict(
+                model_wrapper_cfg=dict(
+                    type='MMDistributedDataParallel', device_ids=[0])))
+        setup_cpu_distributed(cfg2, 'pytorch')
+        assert cfg2.model_wrapper_cfg.device_ids is None
+    finally:
+        torch.distributed.destroy_process_group()
