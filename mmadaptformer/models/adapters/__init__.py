@@ -1,0 +1,10 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+from .adapt_mlp import AdaptMLP
+from .injection import (KNOWN_BLOCK_TYPES, adapter_modules,
+                        adapter_parameter_names, inject_adapters,
+                        remove_adapters)
+
+__all__ = [
+    'AdaptMLP', 'KNOWN_BLOCK_TYPES', 'adapter_modules',
+    'adapter_parameter_names', 'inject_adapters', 'remove_adapters'
+]

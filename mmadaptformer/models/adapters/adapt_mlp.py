@@ -1,0 +1,131 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+import math
+import numbers
+from typing import Optional, Union
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+#: Accepted values of ``AdaptMLP(norm=...)``.
+ADAPTER_NORMS = (None, 'in', 'out')
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) \
+        and value > 0
+
+
+class AdaptMLP(nn.Module):
+    """The bottleneck module of AdaptFormer.
+
+    A PyTorch implementation of the AdaptMLP in `AdaptFormer: Adapting Vision
+    Transformers for Scalable Visual Recognition
+    <https://arxiv.org/abs/2205.13535>`_ (NeurIPS 2022). It computes only the
+    scaled adapter branch; the caller adds it to the residual stream:
+
+    .. code:: text
+
+        x -> [LayerNorm if norm='in'] -> down_proj -> ReLU -> dropout
+          -> up_proj -> * scale -> [LayerNorm if norm='out']
+
+    The weights follow the ``'lora'`` initialisation of the official code:
+    ``down_proj.weight`` is Kaiming-uniform with ``a=sqrt(5)`` and
+    ``up_proj.weight`` and both biases are zero, so a fresh adapter outputs
+    exactly zero and the adapted network starts as the pre-trained one.
+
+    Args:
+        embed_dims (int): The feature dimension d of the host block.
+        bottleneck (int): The hidden dimension of the bottleneck (d-hat in
+            the paper). Defaults to 64.
+        scale (float | str): The scaling factor s of the adapter branch. A
+            number is kept fixed; ``'learnable'`` makes it one trainable
+            scalar initialised to 1. Defaults to 0.1.
+        dropout (float): The dropout probability applied to the activated
+            down-projection. Defaults to 0.
+        norm (str, optional): Where to put a LayerNorm: ``'in'`` normalises
+            the adapter input, ``'out'`` normalises the scaled output (as the
+            official code does), ``None`` uses none. Defaults to None.
+    """
+
+    def __init__(self,
+                 embed_dims: int,
+                 bottleneck: int = 64,
+                 scale: Union[float, str] = 0.1,
+                 dropout: float = 0.,
+                 norm: Optional[str] = None) -> None:
+        super().__init__()
+        if not _is_positive_int(embed_dims):
+            raise ValueError(
+                f'AdaptMLP embed_dims must be a positive int, but got '
+                f'{embed_dims!r}.')
+        if not _is_positive_int(bottleneck):
+            raise ValueError(
+                f'AdaptMLP bottleneck must be a positive int, but got '
+                f'{bottleneck!r}.')
+        if not (scale == 'learnable' or (isinstance(scale, numbers.Real)
+                                         and not isinstance(scale, bool))):
+            raise ValueError(
+                f"AdaptMLP scale must be a number or 'learnable', but got "
+                f'{scale!r}.')
+        if isinstance(dropout, bool) or \
+                not isinstance(dropout, numbers.Real) or \
+                not 0 <= dropout < 1:
+            raise ValueError(
+                f'AdaptMLP dropout must be a float in [0, 1), but got '
+                f'{dropout!r}.')
+        if norm not in ADAPTER_NORMS:
+            raise ValueError(
+                f'AdaptMLP norm must be one of {ADAPTER_NORMS}, but got '
+                f'{norm!r}.')
+
+        self.embed_dims = embed_dims
+        self.bottleneck = bottleneck
+        self.dropout = float(dropout)
+        self.norm_position = norm
+
+        if norm is not None:
+            self.norm = nn.LayerNorm(embed_dims)
+        self.down_proj = nn.Linear(embed_dims, bottleneck)
+        self.up_proj = nn.Linear(bottleneck, embed_dims)
+        if scale == 'learnable':
+            self.scale = nn.Parameter(torch.ones(1))
+        else:
+            self.scale = float(scale)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Apply the ``'lora'`` initialisation of the official code."""
+        nn.init.kaiming_uniform_(self.down_proj.weight, a=math.sqrt(5))
+        nn.init.zeros_(self.down_proj.bias)
+        nn.init.zeros_(self.up_proj.weight)
+        nn.init.zeros_(self.up_proj.bias)
+        if isinstance(self.scale, nn.Parameter):
+            nn.init.ones_(self.scale)
+        if self.norm_position is not None:
+            self.norm.reset_parameters()
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Compute the scaled adapter branch.
+
+        Args:
+            x (torch.Tensor): Features with ``embed_dims`` channels last.
+
+        Returns:
+            torch.Tensor: The branch ``s * AdaptMLP(x)``, same shape as ``x``.
+            The residual is not added.
+        """
+        if self.norm_position == 'in':
+            x = self.norm(x)
+        down = F.relu(self.down_proj(x))
+        down = F.dropout(down, p=self.dropout, training=self.training)
+        out = self.up_proj(down) * self.scale
+        if self.norm_position == 'out':
+            out = self.norm(out)
+        return out
+
+    def extra_repr(self) -> str:
+        scale = 'learnable' if isinstance(self.scale, nn.Parameter) \
+            else self.scale
+        return (f'scale={scale}, dropout={self.dropout}, '
+                f'norm={self.norm_position!r}')

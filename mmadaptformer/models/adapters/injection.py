@@ -1,0 +1,510 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Attach AdaptMLPs to the transformer blocks of any built ``nn.Module``.
+
+The host blocks are left untouched: each adapter becomes the block's
+``adaptmlp`` child (so checkpoints keep the host's keys plus
+``<block>.adaptmlp.*``) and is wired in with forward hooks.
+
+How a block is wired. Let ``x`` be the residual stream after the attention
+sub-layer and ``h = DropPath(MLP(LN2(x)))`` the complete feed-forward branch
+just before the block adds it to ``x``. AdaptFormer replaces ``h`` with
+
+* ``h + s * AdaptMLP(x)`` (``placement='parallel'``, the paper's default), or
+* ``h + s * AdaptMLP(h)`` (``placement='sequential'``, the ablation).
+
+A forward pre-hook on the block's second norm (``norm``) captures ``x``; a
+forward hook on the module that produces ``h`` (``branch``) rewrites its
+output. Both run inside the block's own forward, so they are recomputed with
+the block under ``torch.utils.checkpoint`` (reentrant or not).
+
+``branch`` is, per block type:
+
+* mmcv-style ``FFN`` with ``add_identity=True`` (mmpretrain ViT/DeiT, DeiT3,
+  Swin): ``ffn.dropout_layer``, whose output is the branch after drop path
+  and layer scale. Exact.
+* mmaction ``Block`` (VideoMAE ViT) and ``SwinTransformerBlock3D``: the
+  block's ``drop_path``. These blocks call ``drop_path`` for the attention
+  branch too, so only its first call after ``norm`` is treated as ``h``.
+  Exact.
+* A declared type without ``branch``: as the first case if its ``ffn`` is
+  FFN-like, else the ``ffn`` output itself. The latter is exact only if the
+  block adds the ``ffn`` output to the residual unchanged (no drop path or
+  layer scale in training); declare ``branch`` otherwise.
+"""
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+from .adapt_mlp import AdaptMLP
+
+#: The attribute each adapted block gets; it matches the official code.
+ADAPTER_ATTR = 'adaptmlp'
+
+#: How to adapt the transformer blocks of the supported hosts, keyed by the
+#: block's ``module.qualname``. ``norm`` is the norm right before the
+#: feed-forward network, ``ffn`` the feed-forward network and ``branch``
+#: (optional) the module whose output is the whole feed-forward branch.
+KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = {
+    # x + drop_path(mlp(norm2(x))), ``drop_path`` shared with attention.
+    'mmaction.models.backbones.vit_mae.Block':
+    dict(norm='norm2', ffn='mlp', branch='drop_path'),
+    # x + drop_path(mlp(norm2(x))) in ``forward_part2``.
+    'mmaction.models.backbones.swin.SwinTransformerBlock3D':
+    dict(norm='norm2', ffn='mlp', branch='drop_path'),
+    # ffn(ln2(x), identity=x); every ViT arch, DeiT included.
+    'mmpretrain.models.backbones.vision_transformer.TransformerEncoderLayer':
+    dict(norm='ln2', ffn='ffn'),
+    'mmpretrain.models.backbones.swin_transformer.SwinBlock':
+    dict(norm='norm2', ffn='ffn'),
+    # mmpretrain 1.2 feeds ``ln1(x)`` to the FFN and never calls ``ln2``, so
+    # the input of the last ``ln1`` call is the adapter input.
+    'mmpretrain.models.backbones.deit3.DeiT3TransformerEncoderLayer':
+    dict(norm='ln1', ffn='ffn'),
+}
+
+PLACEMENTS = ('parallel', 'sequential')
+_BLOCK_TYPE_KEYS = ('type', 'norm', 'ffn', 'branch')
+_ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm')
+
+
+def _qualname(cls: type) -> str:
+    return f'{cls.__module__}.{cls.__qualname__}'
+
+
+def _block_type_example(type_name: str = 'MyBlock') -> str:
+    return (f"block_types=[dict(type='{type_name}', norm='norm2', "
+            "ffn='mlp')]")
+
+
+def _check_block_types(
+        block_types: Optional[Sequence[dict]]) -> Dict[str, Dict[str, str]]:
+    """Validate user declarations and key them by their ``type``."""
+    if block_types is None:
+        return {}
+    if isinstance(block_types, dict) or \
+            not isinstance(block_types, Sequence):
+        raise TypeError('block_types must be a list of dicts such as '
+                        f'{_block_type_example()}, but got {block_types!r}.')
+    declared = {}
+    for i, spec in enumerate(block_types):
+        if not isinstance(spec, dict):
+            raise TypeError(
+                f'block_types[{i}] must be a dict such as '
+                f"dict(type='MyBlock', norm='norm2', ffn='mlp'), but got "
+                f'{spec!r}.')
+        unknown = set(spec) - set(_BLOCK_TYPE_KEYS)
+        if unknown:
+            raise ValueError(
+                f'block_types[{i}] has unknown keys {sorted(unknown)}; the '
+                f'accepted keys are {list(_BLOCK_TYPE_KEYS)}.')
+        for key in ('type', 'norm', 'ffn'):
+            if not isinstance(spec.get(key), str) or not spec[key]:
+                raise ValueError(
+                    f'block_types[{i}] needs a non-empty string {key!r}, '
+                    f'e.g. {_block_type_example()}, but got {spec!r}.')
+        if 'branch' in spec and (not isinstance(spec['branch'], str)
+                                 or not spec['branch']):
+            raise ValueError(
+                f"block_types[{i}]['branch'] must be a non-empty string, "
+                f"but got {spec['branch']!r}.")
+        declared[spec['type']] = {k: v for k, v in spec.items() if k != 'type'}
+    return declared
+
+
+def _spec_for(module: nn.Module,
+              declared: Dict[str, Dict[str, str]]) -> Optional[dict]:
+    """The declared or known spec of ``module``'s exact type, if any."""
+    cls = type(module)
+    for key in (_qualname(cls), cls.__name__):
+        if key in declared:
+            return declared[key]
+    # Exact types only: subclasses (e.g. BEiT's layer) may change forward.
+    return KNOWN_BLOCK_TYPES.get(_qualname(cls))
+
+
+def _find_blocks(
+        model: nn.Module,
+        declared: Dict[str, dict]) -> List[Tuple[str, nn.Module, dict]]:
+    """Blocks with a spec, in module order, without looking inside them."""
+    found, seen = [], set()
+
+    def visit(name: str, module: nn.Module) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        spec = _spec_for(module, declared)
+        if spec is not None:
+            found.append((name, module, spec))
+            return
+        for child_name, child in module.named_children():
+            visit(f'{name}.{child_name}' if name else child_name, child)
+
+    visit('', model)
+    return found
+
+
+def _block_like_types(model: nn.Module) -> List[str]:
+    """Class names of the children of ModuleList/Sequential containers."""
+    names = OrderedDict()
+    for module in model.modules():
+        if isinstance(module, (nn.ModuleList, nn.Sequential)):
+            for child in module.children():
+                if not isinstance(child, (nn.ModuleList, nn.Sequential)):
+                    cls = type(child)
+                    names[f'{cls.__name__} ({_qualname(cls)})'] = None
+    return list(names)
+
+
+def _get_module(block: nn.Module, path: str, role: str) -> nn.Module:
+    """Resolve a dotted attribute path declared as ``role`` of ``block``."""
+    obj = block
+    for attr in path.split('.'):
+        obj = getattr(obj, attr, None)
+    if not isinstance(obj, nn.Module):
+        cls = type(block).__name__
+        children = [name for name, _ in block.named_children()]
+        raise AttributeError(
+            f'{cls} has no module {path!r}, which block_types declares as '
+            f'its {role}. Its child modules are {children}; declare the '
+            f"right ones, e.g. block_types=[dict(type='{cls}', "
+            f"norm='norm2', ffn='mlp')].")
+    return obj
+
+
+def _default_branch(ffn: nn.Module, ffn_path: str) -> Tuple[nn.Module, str]:
+    dropout_layer = getattr(ffn, 'dropout_layer', None)
+    if getattr(ffn, 'add_identity', False) and \
+            isinstance(dropout_layer, nn.Module):
+        # mmcv FFN and alike: identity + dropout_layer(gamma2(layers(x))).
+        return dropout_layer, f'{ffn_path}.dropout_layer'
+    return ffn, ffn_path
+
+
+def _embed_dims(norm: nn.Module, ffn: nn.Module, block: nn.Module) -> int:
+    shape = getattr(norm, 'normalized_shape', None)
+    if shape:
+        return int(shape[-1])
+    weight = getattr(norm, 'weight', None)
+    if isinstance(weight, torch.Tensor) and weight.dim() == 1:
+        return weight.numel()
+    dims = getattr(ffn, 'embed_dims', None)
+    if isinstance(dims, int):
+        return dims
+    raise ValueError(
+        f'Cannot infer the feature dimension of {type(block).__name__}: its '
+        f'norm {type(norm).__name__} has neither normalized_shape nor a 1-D '
+        'weight, and its ffn has no int embed_dims.')
+
+
+def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
+    """Validate ``layers``; negative indices count from the end."""
+    if layers is None:
+        return list(range(num_blocks))
+    if isinstance(layers, int) or not isinstance(layers, Sequence):
+        raise TypeError(
+            f'layers must be a list of block indices or None, but got '
+            f'{layers!r}.')
+    selected = []
+    for layer in layers:
+        if isinstance(layer, bool) or not isinstance(layer, int):
+            raise TypeError(
+                f'layers must contain ints, but got {layer!r} in {layers!r}.')
+        if not -num_blocks <= layer < num_blocks:
+            raise IndexError(
+                f'layers contains {layer}, but the model has {num_blocks} '
+                f'adaptable blocks, so valid indices are 0..{num_blocks - 1} '
+                f'(or -{num_blocks}..-1).')
+        index = layer % num_blocks
+        if index in selected:
+            raise ValueError(
+                f'layers selects block {index} more than once: {layers!r}.')
+        selected.append(index)
+    if not selected:
+        raise ValueError('layers is empty; use None to adapt every block.')
+    return selected
+
+
+def _per_layer_bottlenecks(bottleneck: Union[int, Sequence[int]],
+                           names: List[str]) -> List[int]:
+    if isinstance(bottleneck, Sequence) and not isinstance(bottleneck, str):
+        if len(bottleneck) != len(names):
+            raise ValueError(
+                f'adapter bottleneck lists {len(bottleneck)} values, but '
+                f'{len(names)} blocks are adapted; give one per selected '
+                f'layer or one int for all. Got {list(bottleneck)!r}.')
+        bottlenecks = list(bottleneck)
+    else:
+        bottlenecks = [bottleneck] * len(names)
+    for name, value in zip(names, bottlenecks):
+        if isinstance(value, bool) or not isinstance(value, int) or \
+                value <= 0:
+            raise ValueError(
+                f'adapter bottleneck must be a positive int, but got '
+                f'{value!r} for block {name!r}.')
+    return bottlenecks
+
+
+class _AdapterRouter:
+    """Forward hooks that route one block's FFN branch through its adapter.
+
+    It is a plain object with bound-method hooks rather than closures, so
+    ``copy.deepcopy`` of the model (e.g. for EMA) rewires the copy's hooks to
+    the copy's adapter.
+    """
+
+    def __init__(self, block: nn.Module, norm: nn.Module, branch: nn.Module,
+                 placement: str, norm_path: str, branch_path: str) -> None:
+        self.block = block
+        self.placement = placement
+        self.norm_path = norm_path
+        self.branch_path = branch_path
+        self._reset()
+        self.handles = [
+            block.register_forward_pre_hook(self.block_pre_hook),
+            norm.register_forward_pre_hook(self.norm_pre_hook),
+            branch.register_forward_hook(self.branch_hook),
+            block.register_forward_hook(self.block_hook),
+        ]
+
+    def _reset(self) -> None:
+        self.armed = False
+        self.x = None
+        self.norm_called = False
+        self.applied = False
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self._reset()
+
+    def block_pre_hook(self, block: nn.Module, args: tuple):
+        # Drop state left by an interrupted forward or by a checkpoint
+        # recomputation that stopped early.
+        self._reset()
+        # Reentrant checkpointing yields no gradient when no input requires
+        # one, as with a frozen stem; make the input require it.
+        if getattr(block, 'with_cp', False) and torch.is_grad_enabled() \
+                and args and isinstance(args[0], torch.Tensor) \
+                and args[0].is_floating_point() \
+                and not args[0].requires_grad:
+            return (args[0].detach().requires_grad_(), ) + tuple(args[1:])
+        return None
+
+    def norm_pre_hook(self, norm: nn.Module, args: tuple) -> None:
+        self.armed = True
+        self.norm_called = True
+        self.x = args[0]
+
+    def branch_hook(self, module: nn.Module, args: tuple,
+                    output: torch.Tensor) -> Optional[torch.Tensor]:
+        if not self.armed:
+            return None  # e.g. the attention call of a shared drop_path
+        # Clear before computing, so nothing is kept if a checkpoint
+        # recomputation stops inside the adapter.
+        x, self.armed, self.x = self.x, False, None
+        self.applied = True
+        adapter = getattr(self.block, ADAPTER_ATTR)
+        if self.placement == 'parallel':
+            return output + adapter(x)
+        return output + adapter(output)
+
+    def block_hook(self, block: nn.Module, args: tuple, output) -> None:
+        norm_called, applied = self.norm_called, self.applied
+        self._reset()
+        if applied:
+            return
+        cls = type(block).__name__
+        if not norm_called:
+            raise RuntimeError(
+                f'{cls}.{self.norm_path} was not called during '
+                f'{cls}.forward, so the AdaptMLP input could not be '
+                'captured. Declare the norm that precedes the feed-forward '
+                f"network, e.g. block_types=[dict(type='{cls}', "
+                "norm='norm2', ffn='mlp')].")
+        raise RuntimeError(
+            f'{cls}.{self.branch_path} was not called after '
+            f'{cls}.{self.norm_path} during {cls}.forward, so the AdaptMLP '
+            "output could not be added. Declare the block's feed-forward "
+            f"network, e.g. block_types=[dict(type='{cls}', norm='norm2', "
+            "ffn='mlp')].")
+
+
+def inject_adapters(model: nn.Module,
+                    adapter: Optional[dict] = None,
+                    layers: Optional[Sequence[int]] = None,
+                    placement: str = 'parallel',
+                    block_types: Optional[Sequence[dict]] = None) -> List[str]:
+    """Add AdaptFormer's AdaptMLP to the transformer blocks of a model.
+
+    The blocks are found by type (see :data:`KNOWN_BLOCK_TYPES`) in module
+    order; the matching blocks are not searched for nested blocks. Each
+    selected block gets an :class:`AdaptMLP` child named ``adaptmlp`` and
+    hooks that add it to the feed-forward branch, as described in
+    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_. Nothing is frozen.
+
+    Args:
+        model (nn.Module): An already built (and initialised) model; it is
+            modified in place.
+        adapter (dict, optional): Arguments of :class:`AdaptMLP` except
+            ``embed_dims``: ``bottleneck`` (an int, or a list with one int
+            per selected block in the order of ``layers``), ``scale``,
+            ``dropout`` and ``norm``. Defaults to None, i.e. ``dict()``.
+        layers (Sequence[int], optional): Indices of the blocks to adapt,
+            counted over the blocks found. Negative indices count from the
+            end as in Python. Defaults to None, i.e. every block.
+        placement (str): ``'parallel'`` adds ``s * AdaptMLP(x)`` next to the
+            feed-forward branch; ``'sequential'`` applies
+            ``h + s * AdaptMLP(h)`` to its output ``h``. Defaults to
+            ``'parallel'``.
+        block_types (Sequence[dict], optional): Extra or overriding block
+            types, e.g. ``[dict(type='MyBlock', norm='norm2', ffn='mlp')]``.
+            ``type`` is the class name (or ``module.qualname``), ``norm`` the
+            attribute of the norm before the feed-forward network, ``ffn``
+            that of the feed-forward network and the optional ``branch``
+            that of the module whose output is the whole feed-forward branch
+            right before the residual add. Dotted paths are allowed.
+            Defaults to None.
+
+    Returns:
+        list[str]: The names of the adapted blocks within ``model``.
+
+    Examples:
+        >>> from mmpretrain.models import VisionTransformer
+        >>> vit = VisionTransformer(arch='deit-tiny', img_size=32)
+        >>> inject_adapters(vit, adapter=dict(bottleneck=8), layers=[0, -1])
+        ['layers.0', 'layers.11']
+    """
+    adapter = {} if adapter is None else dict(adapter)
+    unknown = set(adapter) - set(_ADAPTER_KEYS)
+    if unknown:
+        raise ValueError(
+            f'adapter has unknown keys {sorted(unknown)}; the accepted keys '
+            f'are {list(_ADAPTER_KEYS)}.')
+    if placement not in PLACEMENTS:
+        raise ValueError(
+            f'placement must be one of {PLACEMENTS}, but got {placement!r}.')
+    declared = _check_block_types(block_types)
+
+    blocks = _find_blocks(model, declared)
+    if not blocks:
+        found = _block_like_types(model) or ['none']
+        raise ValueError(
+            f'No transformer block of a known type was found in '
+            f'{type(model).__name__}. Block-like modules found: '
+            f'{", ".join(found)}. Declare which norm precedes the '
+            'feed-forward network and which attribute is the feed-forward '
+            f'network in the config, e.g. {_block_type_example()}.')
+    unused = set(declared) - {
+        key
+        for _, block, _ in blocks
+        for key in (type(block).__name__, _qualname(type(block)))
+    }
+    if unused:
+        print_log(
+            f'block_types {sorted(unused)} matched no module of '
+            f'{type(model).__name__}.',
+            logger='current',
+            level='WARNING')
+
+    selected = [blocks[i] for i in _select(len(blocks), layers)]
+    names = [name or type(block).__name__ for name, block, _ in selected]
+    bottlenecks = _per_layer_bottlenecks(adapter.pop('bottleneck', 64), names)
+
+    # Resolve and check everything before the model is modified.
+    plans = []
+    for (name, block, spec), label in zip(selected, names):
+        if hasattr(block, ADAPTER_ATTR):
+            raise ValueError(
+                f'Block {label!r} ({type(block).__name__}) already has an '
+                f'attribute {ADAPTER_ATTR!r}; adapters cannot be injected '
+                'twice.')
+        norm = _get_module(block, spec['norm'], 'norm')
+        ffn = _get_module(block, spec['ffn'], 'ffn')
+        if 'branch' in spec:
+            branch_path = spec['branch']
+            branch = _get_module(block, branch_path, 'branch')
+        else:
+            branch, branch_path = _default_branch(ffn, spec['ffn'])
+        plans.append((block, norm, branch, spec['norm'], branch_path,
+                      _embed_dims(norm, ffn, block)))
+    # Building every adapter first also checks scale, dropout and norm.
+    modules = [
+        AdaptMLP(plan[-1], dim_hat, **adapter)
+        for plan, dim_hat in zip(plans, bottlenecks)
+    ]
+
+    for (block, norm, branch, norm_path, branch_path, dims), label, module \
+            in zip(plans, names, modules):
+        param = next(block.parameters(), None)
+        if param is not None and param.is_floating_point():
+            module.to(device=param.device, dtype=param.dtype)
+        setattr(block, ADAPTER_ATTR, module)
+        block._adapter_router = _AdapterRouter(block, norm, branch, placement,
+                                               norm_path, branch_path)
+        print_log(
+            f'Add AdaptMLP to {label} ({type(block).__name__}): '
+            f'{dims} -> {module.bottleneck} -> {dims}, {placement}, '
+            f'{module.extra_repr()}',
+            logger='current')
+    return names
+
+
+def adapter_modules(model: nn.Module) -> Dict[str, AdaptMLP]:
+    """All :class:`AdaptMLP` modules of ``model``, found by type.
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        dict[str, AdaptMLP]: The adapters keyed by their module names, in
+        module order.
+    """
+    return OrderedDict((name, module)
+                       for name, module in model.named_modules()
+                       if isinstance(module, AdaptMLP))
+
+
+def adapter_parameter_names(model: nn.Module) -> List[str]:
+    """Names (as in ``model.named_parameters()``) of all adapter parameters.
+
+    Adapters are found by type, never by a name pattern, so the names are
+    correct under any wrapper or prefix.
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        list[str]: The parameter names, in ``named_parameters`` order.
+    """
+    adapter_params = {
+        id(param)
+        for module in adapter_modules(model).values()
+        for param in module.parameters()
+    }
+    return [
+        name for name, param in model.named_parameters()
+        if id(param) in adapter_params
+    ]
+
+
+def remove_adapters(model: nn.Module) -> List[str]:
+    """Undo :func:`inject_adapters`: remove the adapters and their hooks.
+
+    Args:
+        model (nn.Module): A model given to :func:`inject_adapters`.
+
+    Returns:
+        list[str]: The names of the blocks the adapters were removed from.
+    """
+    removed = []
+    for name, module in model.named_modules():
+        router = module.__dict__.get('_adapter_router')
+        if isinstance(router, _AdapterRouter):
+            router.remove()
+            del module._adapter_router
+            delattr(module, ADAPTER_ATTR)
+            removed.append(name or type(module).__name__)
+    return removed

@@ -1,0 +1,4 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+from .bn_linear_head import BNLinearClsHead, BNLinearHead
+
+__all__ = ['BNLinearHead', 'BNLinearClsHead']

@@ -1,0 +1,127 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The linear-probe head of AdaptFormer's recipes: BatchNorm + Linear.
+
+AdaptFormer (arXiv 2205.13535) follows the MAE / MoCo v3 linear-probing
+protocol: the classifier is ``BatchNorm1d(C, affine=False, eps=1e-6)``
+followed by ``Linear(C, num_classes)``, the Linear initialised from a
+truncated normal with std 0.01 and zero bias. The BatchNorm has no learnable
+parameters; it only normalises the frozen features with running statistics.
+
+The same head is registered as ``BNLinearHead`` in both toolboxes: an
+MMAction2 head (``cls_head=dict(type='BNLinearHead', ...)``) and an MMPretrain
+head (``head=dict(type='BNLinearHead', ...)``).
+"""
+from typing import Optional, Tuple
+
+import torch
+from mmaction.models.heads import TimeSformerHead
+from mmaction.registry import MODELS as MMACTION_MODELS
+from mmpretrain.models.heads import LinearClsHead
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from torch import Tensor, nn
+
+__all__ = ['BNLinearHead', 'BNLinearClsHead']
+
+
+def _feature_bn(in_channels: int) -> nn.BatchNorm1d:
+    return nn.BatchNorm1d(in_channels, affine=False, eps=1e-6)
+
+
+@MMACTION_MODELS.register_module(name='BNLinearHead')
+class BNLinearHead(TimeSformerHead):
+    """MMAction2 classification head: BatchNorm1d (no affine) + Linear.
+
+    From AdaptFormer (arXiv 2205.13535), which takes it from the MAE linear
+    probe. It expects pooled features ``(N, C)``, as mmaction2's VideoMAE
+    ``VisionTransformer`` returns with ``use_mean_pooling=True``.
+
+    Args:
+        num_classes (int): Number of classes to be classified.
+        in_channels (int): Number of channels in the input feature.
+        loss_cls (dict): Config for building the loss.
+            Defaults to ``dict(type='CrossEntropyLoss')``.
+        init_std (float): Std of the truncated normal init of the Linear.
+            Defaults to 0.01.
+        dropout_ratio (float): Dropout before the Linear. Defaults to 0.
+        **kwargs: Other arguments of mmaction2's ``BaseHead``, such as
+            ``average_clips``.
+
+    Examples:
+        >>> import torch
+        >>> import mmadaptformer  # noqa: F401
+        >>> from mmaction.registry import MODELS
+        >>> head = MODELS.build(dict(type='BNLinearHead', num_classes=174,
+        ...                          in_channels=768))
+        >>> head(torch.rand(4, 768)).shape
+        torch.Size([4, 174])
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 loss_cls: dict = dict(type='CrossEntropyLoss'),
+                 init_std: float = 0.01,
+                 dropout_ratio: float = 0.0,
+                 **kwargs) -> None:
+        super().__init__(
+            num_classes,
+            in_channels,
+            loss_cls=loss_cls,
+            init_std=init_std,
+            dropout_ratio=dropout_ratio,
+            **kwargs)
+        self.bn = _feature_bn(in_channels)
+
+    def forward(self, x: Tensor, **kwargs) -> Tensor:
+        """Classify pooled features.
+
+        Args:
+            x (Tensor): Features of shape ``(N, C)``.
+
+        Returns:
+            Tensor: Class scores of shape ``(N, num_classes)``.
+        """
+        x = self.bn(x)
+        if self.dropout is not None:
+            x = self.dropout(x)
+        return self.fc_cls(x)
+
+
+@MMPRETRAIN_MODELS.register_module(name='BNLinearHead')
+class BNLinearClsHead(LinearClsHead):
+    """MMPretrain classification head: BatchNorm1d (no affine) + Linear.
+
+    From AdaptFormer (arXiv 2205.13535), which takes it from the MAE linear
+    probe. Registered in MMPretrain's registry as ``BNLinearHead``.
+
+    Args:
+        num_classes (int): Number of categories.
+        in_channels (int): Number of channels in the input feature.
+        init_cfg (dict, optional): Initialisation of the Linear. Defaults to
+            a truncated normal with std 0.01 and zero bias.
+        **kwargs: Other arguments of mmpretrain's ``ClsHead``, such as
+            ``loss`` and ``topk``.
+
+    Examples:
+        >>> import torch
+        >>> import mmadaptformer  # noqa: F401
+        >>> from mmpretrain.registry import MODELS
+        >>> head = MODELS.build(dict(type='BNLinearHead', num_classes=100,
+        ...                          in_channels=768))
+        >>> head((torch.rand(4, 768), )).shape
+        torch.Size([4, 100])
+    """
+
+    def __init__(self,
+                 num_classes: int,
+                 in_channels: int,
+                 init_cfg: Optional[dict] = dict(
+                     type='TruncNormal', layer='Linear', std=0.01, bias=0.),
+                 **kwargs) -> None:
+        super().__init__(
+            num_classes, in_channels, init_cfg=init_cfg, **kwargs)
+        self.bn = _feature_bn(in_channels)
+
+    def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
+        """Normalise the last stage's feature with the BatchNorm."""
+        return self.bn(feats[-1])
