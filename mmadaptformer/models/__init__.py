@@ -1,12 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .adapters import (KNOWN_BLOCK_TYPES, AdaptMLP, adapter_modules,
-                       adapter_parameter_names, inject_adapters,
+from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
+                       adapter_modules, adapter_parameter_names,
+                       apply_trainable, inject_adapters, plan_trainable,
                        remove_adapters)
 from .backbones import AdaptFormer
 from .heads import BNLinearClsHead, BNLinearHead
 
 __all__ = [
     'AdaptFormer', 'AdaptMLP', 'BNLinearHead', 'BNLinearClsHead',
-    'KNOWN_BLOCK_TYPES', 'adapter_modules', 'adapter_parameter_names',
-    'inject_adapters', 'remove_adapters'
+    'KNOWN_BLOCK_TYPES', 'MODES', 'TrainablePlan', 'adapter_modules',
+    'adapter_parameter_names', 'apply_trainable', 'inject_adapters',
+    'plan_trainable', 'remove_adapters'
 ]

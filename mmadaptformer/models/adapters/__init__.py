@@ -3,8 +3,10 @@ from .adapt_mlp import AdaptMLP
 from .injection import (KNOWN_BLOCK_TYPES, adapter_modules,
                         adapter_parameter_names, inject_adapters,
                         remove_adapters)
+from .trainable import MODES, TrainablePlan, apply_trainable, plan_trainable
 
 __all__ = [
     'AdaptMLP', 'KNOWN_BLOCK_TYPES', 'adapter_modules',
-    'adapter_parameter_names', 'inject_adapters', 'remove_adapters'
+    'adapter_parameter_names', 'inject_adapters', 'remove_adapters', 'MODES',
+    'TrainablePlan', 'apply_trainable', 'plan_trainable'
 ]

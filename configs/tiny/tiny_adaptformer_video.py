@@ -1,0 +1,36 @@
+# AdaptFormer on the tiny CPU video config: the stock VideoMAE-style ViT of
+# `tiny_vit_video.py` wrapped with AdaptMLPs, the recipes' BatchNorm+Linear
+# head, and the AdapterHook (frozen backbone, adapter-only checkpoints).
+# Point the backbone's init_cfg at the checkpoint the adapters run on, e.g.
+#   model.backbone.backbone.init_cfg = dict(
+#       type='Pretrained', checkpoint=PATH, prefix='backbone.')
+# (a full checkpoint of tiny_vit_video.py); adapter-only checkpoints only
+# load on the backbone they were trained on.
+_base_ = ['./tiny_vit_video.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='AdaptFormer',
+        backbone=dict(
+            type='VisionTransformer',
+            img_size=32,
+            patch_size=16,
+            embed_dims=64,
+            depth=2,
+            num_heads=2,
+            mlp_ratio=2,
+            qkv_bias=True,
+            num_frames=4,
+            tubelet_size=2,
+            norm_cfg=dict(type='LN', eps=1e-6),
+            init_cfg=None),
+        adapter=dict(bottleneck=8, scale=0.1, dropout=0.)),
+    cls_head=dict(type='BNLinearHead', init_std=0.01))
+
+custom_hooks = [
+    dict(
+        type='AdapterHook',
+        extra_trainable=[r'^backbone\.fc_norm\.'],
+        adapter_only_checkpoint=True)
+]

@@ -1,0 +1,160 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Adapter-only checkpoints: write, complete and build from configs.
+
+An adapter-only checkpoint is an ordinary MMEngine checkpoint whose
+``state_dict`` holds only the trainable parts of the model (adapters, head,
+extra trainable parameters and their buffers). ``meta['adapter_checkpoint']``
+describes it:
+
+* ``version``: format version (1);
+* ``mode``: the AdapterHook mode it was trained with;
+* ``frozen_digest``: a digest of the fingerprints of every frozen tensor (see
+  :mod:`mmadaptformer.utils.fingerprint`), i.e. of the backbone it was
+  trained on;
+* ``frozen_keys``: how many frozen tensors that digest covers;
+* ``saved_keys``: the state-dict keys it holds.
+"""
+import copy
+from typing import Dict, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch import nn
+
+from mmadaptformer.models.adapters.trainable import (TrainablePlan,
+                                                     plan_trainable)
+from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+
+__all__ = [
+    'ADAPTER_META_KEY', 'make_adapter_checkpoint',
+    'complete_adapter_checkpoint', 'adapter_hook_cfg', 'build_model_and_plan'
+]
+
+#: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
+ADAPTER_META_KEY = 'adapter_checkpoint'
+_FORMAT_VERSION = 1
+
+
+def make_adapter_checkpoint(checkpoint: dict, plan: TrainablePlan,
+                            frozen_fingerprints: Dict[str, tuple]) -> dict:
+    """Turn a full checkpoint into an adapter-only one, in place.
+
+    Args:
+        checkpoint (dict): A checkpoint with a full ``state_dict``.
+        plan (TrainablePlan): The model's trainable plan.
+        frozen_fingerprints (dict): Fingerprints of the frozen tensors the
+            trainable parts were trained on.
+
+    Returns:
+        dict: ``checkpoint``.
+    """
+    state = checkpoint['state_dict']
+    saved = set(plan.saved_keys)
+    checkpoint['state_dict'] = type(state)(
+        (k, v) for k, v in state.items() if k in saved)
+    checkpoint.setdefault('meta', {})[ADAPTER_META_KEY] = dict(
+        version=_FORMAT_VERSION,
+        mode=plan.mode,
+        frozen_digest=digest(frozen_fingerprints),
+        frozen_keys=len(frozen_fingerprints),
+        saved_keys=sorted(saved))
+    return checkpoint
+
+def complete_adapter_checkpoint(model: nn.Module, checkpoint: dict,
+                                plan: TrainablePlan) -> dict:
+    """Fill an adapter-only checkpoint with the model's frozen weights.
+
+    Args:
+        model (nn.Module): The unwrapped model, its frozen part loaded from
+            the pretrained weights the adapters must run on.
+        checkpoint (dict): An adapter-only checkpoint (changed in place).
+        plan (TrainablePlan): The model's trainable plan.
+
+    Returns:
+        dict: ``checkpoint``, whose state dict now holds every key.
+
+    Raises:
+        RuntimeError: If the frozen weights are not the ones the checkpoint
+            was trained on, or the checkpoint's trainable keys do not match
+            the model's.
+    """
+    info = checkpoint['meta'][ADAPTER_META_KEY]
+    state = checkpoint['state_dict']
+    expected = set(plan.saved_keys)
+    missing = sorted(expected - set(state))
+    unexpected = sorted(set(state) - expected)
+    if missing or unexpected:
+        raise RuntimeError(
+            f'Adapter-only checkpoint does not fit this model: missing '
+            f'trainable keys {missing[:10]}, unexpected keys '
+            f'{unexpected[:10]}. Was it trained with another adapter '
+            f'configuration or AdapterHook mode (checkpoint: '
+            f'{info.get("mode")!r}, now: {plan.mode!r})?')
+    frozen = set(plan.frozen_keys)
+    model_state = model.state_dict()
+    fingerprints = state_fingerprints(
+        (k, v) for k, v in model_state.items() if k in frozen)
+    actual = digest(fingerprints)
+    if actual != info['frozen_digest']:
+        raise RuntimeError(
+            f'Adapter-only checkpoint was trained on a different frozen '
+            f'backbone: it records frozen weights with digest '
+            f'{info["frozen_digest"][:16]}... ({info.get("frozen_keys")} '
+            f'tensors), but this model has {actual[:16]}... '
+            f'({len(fingerprints)} tensors). Point the config\'s pretrained '
+            f'path (init_cfg / load_from of the backbone) at the checkpoint '
+            f'the adapters were trained on; loading them onto other weights '
+            f'would silently give wrong results.')
+    for key in plan.frozen_keys:
+        state[key] = model_state[key]
+    return checkpoint
+
+
+def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
+    """The ``AdapterHook`` entry of a config's ``custom_hooks``, if any.
+
+    Args:
+        cfg (Config): A training config.
+
+    Returns:
+        dict, optional: A copy of the hook's config dict.
+    """
+    for hook in cfg.get('custom_hooks', None) or []:
+        if isinstance(hook, dict) and hook.get('type') in (
+                'AdapterHook', 'mmaction.AdapterHook',
+                'mmpretrain.AdapterHook'):
+            return copy.deepcopy(dict(hook))
+    return None
+
+
+def build_model_and_plan(cfg: Config) -> Tuple[nn.Module, TrainablePlan]:
+    """Build a config's model and its trainable plan, as training would.
+
+    The backbone's pretrained weights are loaded while the model is built
+    (the AdaptFormer wrapper initialises the stock backbone first).
+
+    Args:
+        cfg (Config): A config with ``model`` and an ``AdapterHook`` in
+            ``custom_hooks``.
+
+    Returns:
+        tuple: The model (in eval mode) and its :class:`TrainablePlan`.
+
+    Raises:
+        KeyError: If the config has no ``AdapterHook``.
+    """
+    hook = adapter_hook_cfg(cfg)
+    if hook is None:
+        raise KeyError(
+            'The config has no AdapterHook in custom_hooks, so which parts '
+            'are trainable (and saved in an adapter-only checkpoint) is '
+            'undefined.')
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.eval()
+    plan = plan_trainable(
+        model,
+        mode=hook.get('mode', 'adaptformer'),
+        head=hook.get('head', ('cls_head', 'head')),
+        extra_trainable=hook.get('extra_trainable', ()))
+    return model, plan

@@ -1,0 +1,241 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Freeze, report, guard and save for adapter tuning."""
+import copy
+from typing import Dict, List, Optional, Sequence
+
+from mmaction.registry import HOOKS as MMACTION_HOOKS
+from mmengine.hooks import Hook
+from mmengine.logging import print_log
+from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
+from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
+from mmpretrain.utils import get_ori_model
+from torch.nn.parallel import DistributedDataParallel
+
+from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
+                                                     apply_trainable,
+                                                     plan_trainable)
+from mmadaptformer.utils.fingerprint import state_fingerprints
+from ..adapter_checkpoint import (ADAPTER_META_KEY,
+                                  complete_adapter_checkpoint,
+                                  make_adapter_checkpoint)
+
+__all__ = ['AdapterHook']
+
+
+def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        return list(optim_wrapper.values())
+    if isinstance(optim_wrapper, BaseOptimWrapper):
+        return [optim_wrapper]
+    return []  # not built: testing or validating only
+
+
+@MMACTION_HOOKS.register_module()
+@MMPRETRAIN_HOOKS.register_module()
+class AdapterHook(Hook):
+    """Train only the adapters and the head, and save only what trained.
+
+    The hook of `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ training:
+
+    * **Freezes** every parameter except the adapters (found by type), the
+      head and the parameters named by ``extra_trainable``, before the run.
+      The optimizer then holds only trainable parameters, and a DDP wrapper
+      is rebuilt so that it reduces only their gradients.
+    * **Reports** a table of trainable and total parameters per group.
+    * **Guards** the frozen part: at the end of every training epoch its
+      weights must be bit-identical to the start of training (a cheap
+      on-device fingerprint); otherwise training stops with an error naming
+      the tensors that changed.
+    * **Saves adapter-only checkpoints** (``adapter_only_checkpoint=True``):
+      the state dict keeps only the trainable parts (adapters, head, extras,
+      their buffers), plus optimizer, scheduler, meta and message hub as
+      usual. The checkpoint records a fingerprint of the frozen weights it
+      was trained on; loading it (``--resume``, ``tools/test.py``) checks
+      the fingerprint against the model's frozen weights, which come from
+      the config's pretrained path, and fails clearly on a mismatch.
+
+    Linear probing is ``mode='linear_probe'`` (only the head and the extras
+    train); full fine-tuning is the same config without this hook.
+
+    Args:
+        mode (str): ``'adaptformer'`` or ``'linear_probe'``.
+            Defaults to ``'adaptformer'``.
+        extra_trainable (Sequence[str]): Regular expressions searched in
+            state-dict keys; matching parameters train too, e.g.
+            ``[r'^backbone\\.fc_norm\\.']`` as in the official video recipe.
+            Defaults to ().
+        head (Sequence[str]): Attribute names of the model's head, tried in
+            order. Defaults to ``('cls_head', 'head')``.
+        adapter_only_checkpoint (bool): Save only the trainable parts.
+            Defaults to False.
+        check_frozen (bool): Check the frozen weights after every training
+            epoch. Defaults to True.
+
+    Examples:
+        >>> custom_hooks = [
+        ...     dict(type='AdapterHook',
+        ...          extra_trainable=[r'^backbone\\.fc_norm\\.'],
+        ...          adapter_only_checkpoint=True)
+        ... ]
+    """
+
+    priority = 'VERY_HIGH'
+
+    def __init__(self,
+                 mode: str = 'adaptformer',
+                 extra_trainable: Sequence[str] = (),
+                 head: Sequence[str] = ('cls_head', 'head'),
+                 adapter_only_checkpoint: bool = False,
+                 check_frozen: bool = True) -> None:
+        if mode not in MODES:
+            raise ValueError(
+                f'AdapterHook: mode={mode!r} is not one of {MODES}')
+        if isinstance(extra_trainable, str):
+            extra_trainable = [extra_trainable]
+        self.mode = mode
+        self.extra_trainable = list(extra_trainable)
+        self.head = [head] if isinstance(head, str) else list(head)
+        self.adapter_only_checkpoint = adapter_only_checkpoint
+        self.check_frozen = check_frozen
+        self.plan: Optional[TrainablePlan] = None
+        self._frozen_reference: Optional[Dict[str, tuple]] = None
+
+    # ------------------------------------------------------------------ plan
+    def _make_plan(self, model) -> TrainablePlan:
+        self.plan = plan_trainable(
+            model,
+            mode=self.mode,
+            head=self.head,
+            extra_trainable=self.extra_trainable)
+        return self.plan
+
+    def _frozen_fingerprints(self, model) -> Dict[str, tuple]:
+        frozen = set(self.plan.frozen_keys)
+        return state_fingerprints(
+            (k, v) for k, v in model.state_dict().items() if k in frozen)
+
+    def _log_table(self, plan: TrainablePlan) -> None:
+        total = sum(plan.numels[k] for k in plan.numels
+                    if k in set(plan.trainable_keys) | set(plan.frozen_keys)
+                    or k in plan.saved_keys)
+        params = [k for k in plan.numels if k in plan.trainable_keys]
+        trainable = plan.count(params)
+        frozen_params = self._frozen_param_count
+        total = trainable + frozen_params
+        rows = [(group, plan.count(keys), len(keys))
+                for group, keys in plan.groups.items()]
+        rows += [('trainable', trainable, len(params)),
+                 ('frozen', frozen_params, None),
+                 ('total', total, None)]
+        lines = [f'AdapterHook (mode={plan.mode}): trainable parameters',
+                 f'{"group":<10} {"parameters":>14} {"tensors":>8}']
+        for name, count, tensors in rows:
+            lines.append(f'{name:<10} {count:>14,} '
+                         f'{"" if tensors is None else tensors:>8}')
+        lines.append(f'trainable share: {100.0 * trainable / total:.2f}% '
+                     f'of {total:,} parameters')
+        print_log('\n'.join(lines), logger='current')
+
+    def _freeze(self, runner) -> None:
+        model = get_ori_model(runner.model)
+        was_trainable = {
+            id(p) for p in model.parameters() if p.requires_grad}
+        plan = self._make_plan(model)
+        apply_trainable(model, plan)
+        self._frozen_param_count = sum(
+            p.numel() for p in model.parameters() if not p.requires_grad)
+        self._log_table(plan)
+
+        trainable = [p for p in model.parameters() if p.requires_grad]
+        for wrapper in _optim_wrappers(runner.optim_wrapper):
+            self._restrict_optimizer(wrapper, trainable)
+
+        newly_frozen = [
+            p for p in model.parameters()
+            if id(p) in was_trainable and not p.requires_grad
+        ]
+        if newly_frozen and isinstance(runner.model, DistributedDataParallel):
+            # DDP registered a gradient hook for every parameter that needed
+            # a gradient when it was built; rebuild it so it only waits for
+            # (and all-reduces) the trainable ones.
+            wrapper_cfg = copy.deepcopy(runner.cfg.get('model_wrapper_cfg'))
+            runner.model = runner.wrap_model(wrapper_cfg, model)
+            print_log(
+                'AdapterHook: rebuilt the DDP wrapper around the trainable '
+                'parameters only.',
+                logger='current')
+
+    @staticmethod
+    def _restrict_optimizer(wrapper: BaseOptimWrapper, trainable) -> None:
+        trainable_ids = {id(p) for p in trainable}
+        held = set()
+        removed = 0
+        for group in wrapper.optimizer.param_groups:
+            keep = [p for p in group['params'] if id(p) in trainable_ids]
+            removed += len(group['params']) - len(keep)
+            group['params'] = keep
+            held.update(id(p) for p in keep)
+        missing = len(trainable_ids - held)
+        if missing:
+            raise RuntimeError(
+                f'AdapterHook: {missing} trainable parameter tensors are not '
+                f'in the optimizer; check optim_wrapper.paramwise_cfg.')
+        print_log(
+            f'AdapterHook: the optimizer holds {len(held)} trainable tensors '
+            f'({removed} frozen tensors removed).',
+            logger='current')
+
+    # ----------------------------------------------------------------- hooks
+    def before_run(self, runner) -> None:
+        """Freeze, report, and restrict the optimizer and DDP."""
+        self._freeze(runner)
+
+    def before_train(self, runner) -> None:
+        """Take the reference fingerprint of the frozen weights.
+
+        Runs after weight initialisation and loading/resuming, so the
+        reference is the frozen weights training actually starts from.
+        """
+        model = get_ori_model(runner.model)
+        self._frozen_reference = self._frozen_fingerprints(model)
+
+    def after_train_epoch(self, runner) -> None:
+        """Stop training if any frozen weight changed."""
+        if not self.check_frozen or self._frozen_reference is None:
+            return
+        current = self._frozen_fingerprints(get_ori_model(runner.model))
+        changed = [
+            k for k in self._frozen_reference
+            if current.get(k) != self._frozen_reference[k]
+        ]
+        if changed:
+            raise RuntimeError(
+                f'AdapterHook: {len(changed)} frozen tensors changed during '
+                f'epoch {runner.epoch + 1}, although they must stay exactly '
+                f'as '
+                f'loaded: {changed[:10]}{" ..." if len(changed) > 10 else ""}'
+                f'. Something other than the optimizer updated them (e.g. an '
+                f'EMA hook, BatchNorm running statistics in train mode, or '
+                f'custom code).')
+
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep only the trainable parts when saving adapter-only."""
+        if not self.adapter_only_checkpoint:
+            return
+        if self.plan is None:
+            self._make_plan(get_ori_model(runner.model))
+        model = get_ori_model(runner.model)
+        fingerprints = self._frozen_reference or self._frozen_fingerprints(
+            model)
+        make_adapter_checkpoint(checkpoint, self.plan, fingerprints)
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Check an adapter-only checkpoint against the frozen weights and
+        complete it with them, so that it loads in full."""
+        info = checkpoint.get('meta', {}).get(ADAPTER_META_KEY)
+        if info is None:
+            return
+        model = get_ori_model(runner.model)
+        if self.plan is None:
+            self._make_plan(model)
+        complete_adapter_checkpoint(model, checkpoint, self.plan)

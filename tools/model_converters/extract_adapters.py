@@ -1,0 +1,68 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Full checkpoint -> adapter-only checkpoint.
+
+Usage:
+    python tools/model_converters/extract_adapters.py CONFIG FULL_CKPT OUT
+
+CONFIG is the AdaptFormer config the checkpoint was trained with (its
+``AdapterHook`` says what is trainable). OUT holds only the trainable parts
+and the fingerprint of the frozen weights in FULL_CKPT, so it loads (with
+``tools/test.py CONFIG OUT`` or ``merge_adapters.py``) only on a backbone
+with exactly those frozen weights.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+
+import mmadaptformer  # noqa: F401
+from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
+from mmadaptformer.utils import safe_torch_load
+from mmadaptformer.utils.fingerprint import state_fingerprints
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Extract the trainable parts of a full checkpoint')
+    parser.add_argument('config', help='the AdaptFormer config')
+    parser.add_argument('checkpoint', help='a full checkpoint')
+    parser.add_argument('out', help='the adapter-only checkpoint to write')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, as in tools/train.py')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    model, plan = build_model_and_plan(cfg)
+    checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
+    state = checkpoint.get('state_dict', checkpoint)
+    # A strict load proves the checkpoint is a full one for this model.
+    model.load_state_dict(state, strict=True)
+    frozen = set(plan.frozen_keys)
+    fingerprints = state_fingerprints(
+        (k, v) for k, v in model.state_dict().items() if k in frozen)
+    out = dict(
+        meta=dict(checkpoint.get('meta', {}), extracted_from=osp.basename(
+            args.checkpoint)),
+        state_dict=dict(model.state_dict()))
+    make_adapter_checkpoint(out, plan, fingerprints)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(out, args.out)
+    size_in, size_out = osp.getsize(args.checkpoint), osp.getsize(args.out)
+    print(f'Wrote {args.out}: {len(out["state_dict"])} of '
+          f'{len(plan.saved_keys) + len(plan.frozen_keys)} tensors, '
+          f'{plan.count(plan.saved_keys):,} values; '
+          f'{size_out / 2**20:.2f} MiB (from {size_in / 2**20:.2f} MiB).')
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,65 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Pretrained backbone + adapter-only checkpoint -> one full checkpoint.
+
+Usage:
+    python tools/model_converters/merge_adapters.py CONFIG ADAPTER_CKPT OUT
+
+The frozen weights come from the config's pretrained path (the backbone's
+``init_cfg``), exactly as in training and ``tools/test.py``; the adapter
+checkpoint's fingerprint must match them. OUT is a plain full checkpoint for
+deployment: it loads ``strict=True`` into the config's model and needs
+neither the pretrained file nor the AdapterHook.
+"""
+import argparse
+import os
+import os.path as osp
+
+import torch
+from mmengine.config import Config, DictAction
+
+import mmadaptformer  # noqa: F401
+from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
+                                  complete_adapter_checkpoint)
+from mmadaptformer.utils import safe_torch_load
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Merge an adapter-only checkpoint into its backbone')
+    parser.add_argument('config', help='the AdaptFormer config')
+    parser.add_argument('checkpoint', help='an adapter-only checkpoint')
+    parser.add_argument('out', help='the full checkpoint to write')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override settings in the config, as in tools/train.py')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
+    if ADAPTER_META_KEY not in checkpoint.get('meta', {}):
+        raise ValueError(
+            f'{args.checkpoint} is not an adapter-only checkpoint (its meta '
+            f'has no {ADAPTER_META_KEY!r}); it needs no merging.')
+    model, plan = build_model_and_plan(cfg)
+    complete_adapter_checkpoint(model, checkpoint, plan)
+    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    meta = {
+        k: v
+        for k, v in checkpoint['meta'].items() if k != ADAPTER_META_KEY
+    }
+    meta['merged_from'] = osp.basename(args.checkpoint)
+    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
+    torch.save(dict(meta=meta, state_dict=model.state_dict()), args.out)
+    print(f'Wrote {args.out}: {len(checkpoint["state_dict"])} tensors, '
+          f'{osp.getsize(args.out) / 2**20:.2f} MiB.')
+
+
+if __name__ == '__main__':
+    main()
