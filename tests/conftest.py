@@ -1,8 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Shared fixtures: tiny real datasets and logger clean-up."""
+from collections import OrderedDict
 from typing import Dict
 
 import pytest
+from mmengine.registry import DefaultScope
 
 
 @pytest.fixture(scope='session')
@@ -29,3 +31,10 @@ def clean_loggers():
     from mmengine.logging import MessageHub, MMLogger
     MMLogger._instance_dict.clear()
     MessageHub._instance_dict.clear()
+
+
+@pytest.fixture(autouse=True)
+def no_default_scope(monkeypatch):
+    """Start every test without a default scope and drop the ones it
+    creates, so tests do not depend on their order."""
+    monkeypatch.setattr(DefaultScope, '_instance_dict', OrderedDict())

@@ -1,20 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from collections import OrderedDict
-
 import pytest
 import torch
 import torch.nn.functional as F
-from mmengine.registry import DefaultScope
 
 import mmadaptformer  # noqa: F401  (registers the models)
 from mmadaptformer.models import AdaptMLP, adapter_modules
-
-
-@pytest.fixture(autouse=True)
-def no_default_scope(monkeypatch):
-    """Start every test without a default scope and drop the ones it
-    creates, so tests do not depend on their order."""
-    monkeypatch.setattr(DefaultScope, '_instance_dict', OrderedDict())
 
 
 def _adaptmlp_by_hand(adapter: AdaptMLP, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,93 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Convert an official AdaptFormer, VideoMAE or MAE checkpoint.
+
+Examples::
+
+    # official AdaptFormer video checkpoint -> Recognizer3D (load_from)
+    python tools/model_converters/convert_official.py \\
+        checkpoint-89.pth adaptformer_vitb_ssv2.pth
+    # VideoMAE pre-training -> backbone (init_cfg prefix='backbone.')
+    python tools/model_converters/convert_official.py \\
+        pretrain_videomae_base_k400.pth videomae_vitb_k400.pth --type videomae
+
+The mapping lives in :mod:`mmadaptformer.models.converters`.
+"""
+import argparse
+import sys
+
+from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
+                                             ConversionError,
+                                             convert_state_dict, format_report,
+                                             load_official_checkpoint,
+                                             save_converted_checkpoint,
+                                             unwrap_checkpoint)
+from mmadaptformer.utils import CheckpointLoadError
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Convert an official AdaptFormer / VideoMAE / MAE '
+        'checkpoint to the key layout of mmadaptformer')
+    parser.add_argument('src', help='source checkpoint file')
+    parser.add_argument('dst', help='output checkpoint file')
+    parser.add_argument(
+        '--type',
+        default='auto',
+        choices=('auto', ) + SOURCE_TYPES,
+        help='source layout; auto detects it from the key names')
+    parser.add_argument(
+        '--final-norm',
+        choices=FINAL_NORM_MODES,
+        help="a source final 'norm': keep it as the backbone's final norm, "
+        "or drop it for mean pooling ('pooled'; pre-training checkpoints "
+        'then get an identity pooled-feature norm). Defaults to pooled for '
+        'video, keep for image')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        default=224,
+        help='video input size, to rebuild the fixed pos_embed that VideoMAE '
+        'does not save')
+    parser.add_argument(
+        '--num-frames',
+        type=int,
+        default=16,
+        help='video input frames, to rebuild the fixed pos_embed')
+    parser.add_argument(
+        '--no-identity-bn',
+        dest='identity_bn',
+        action='store_false',
+        help='for a plain Linear source head, write the Linear only (for '
+        'TimeSformerHead/LinearClsHead) instead of adding identity '
+        'BNLinearHead statistics')
+    return parser.parse_args(argv)
+
+
+def main(argv=None) -> None:
+    args = parse_args(argv)
+    try:
+        checkpoint = load_official_checkpoint(args.src)
+        state_dict, where = unwrap_checkpoint(checkpoint)
+        result = convert_state_dict(
+            state_dict,
+            source_type=args.type,
+            final_norm=args.final_norm,
+            img_size=args.img_size,
+            num_frames=args.num_frames,
+            identity_bn=args.identity_bn,
+            strict=False)
+    except (ConversionError, CheckpointLoadError, FileNotFoundError) as e:
+        sys.exit(f'Error: cannot convert {args.src}: {e}')
+
+    print(f'Read {len(state_dict)} tensors from {where} of {args.src}')
+    print(format_report(result))
+    if result.unmapped:
+        sys.exit(f'Error: {args.src} was not converted; '
+                 f'{len(result.unmapped)} key(s) could not be mapped: '
+                 f'{", ".join(result.unmapped)}')
+    save_converted_checkpoint(result, args.dst, converted_from=args.src)
+    print(f'Saved {len(result.state_dict)} tensors to {args.dst}')
+
+
+if __name__ == '__main__':
+    main()
