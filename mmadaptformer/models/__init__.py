@@ -3,12 +3,12 @@ from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
                        adapter_modules, adapter_parameter_names,
                        apply_trainable, inject_adapters, plan_trainable,
                        remove_adapters)
-from .backbones import AdaptFormer
+from .backbones import PROMPTABLE_BLOCK_TYPES, VPT, AdaptFormer
 from .heads import BNLinearClsHead, BNLinearHead
 
 __all__ = [
     'AdaptFormer', 'AdaptMLP', 'BNLinearHead', 'BNLinearClsHead',
-    'KNOWN_BLOCK_TYPES', 'MODES', 'TrainablePlan', 'adapter_modules',
-    'adapter_parameter_names', 'apply_trainable', 'inject_adapters',
-    'plan_trainable', 'remove_adapters'
+    'KNOWN_BLOCK_TYPES', 'MODES', 'PROMPTABLE_BLOCK_TYPES', 'TrainablePlan',
+    'VPT', 'adapter_modules', 'adapter_parameter_names', 'apply_trainable',
+    'inject_adapters', 'plan_trainable', 'remove_adapters'
 ]

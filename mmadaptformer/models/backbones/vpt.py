@@ -1,0 +1,318 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Visual Prompt Tuning (VPT), the prompt baseline AdaptFormer compares to.
+
+The host backbone is left untouched: its transformer blocks get a forward
+pre-hook that inserts the prompt tokens and a forward hook that takes them
+out again, so every block output, and with it the host's final norm,
+pooling, ``out_indices`` and ``out_type``, sees the real tokens only. The
+prompts are inserted right after the extra (class/distillation) tokens, as
+in the official code (``KMnP/vpt``, ``src/models/vit_prompt/vit.py``), or at
+the front for hosts without extra tokens (VideoMAE).
+
+* VPT-deep: block ``i`` sees the prompts ``prompt_embeddings[i]``; what the
+  previous block made of its prompts is discarded.
+* VPT-shallow: block 0 sees ``prompt_embeddings[0]``; every later block sees
+  the previous block's prompt outputs, exactly as if the prompts were kept
+  in the sequence from the first block to the last.
+"""
+import math
+from typing import Any, List, Optional, Tuple
+
+import torch
+from mmengine.logging import print_log
+from mmengine.model import BaseModule
+from torch import nn
+
+from mmaction.registry import MODELS as MMACTION_MODELS
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from ..adapters.injection import _block_like_types, _qualname
+from .adaptformer import (_INNER, _add_inner_prefix, _report_outer_keys,
+                          _strip_inner_prefix, build_host_backbone)
+
+#: Name of the prompt parameter, and so its state-dict key under the
+#: wrapper's prefix, e.g. ``backbone.prompt_embeddings`` in a recognizer.
+PROMPT_KEY = 'prompt_embeddings'
+
+#: Blocks that can take prompt tokens: global self-attention over a
+#: ``(B, N, C)`` sequence with nothing tied to the sequence length (such as
+#: a relative position bias). Exact types only: subclasses, e.g. BEiT's
+#: layer, may add such parts.
+PROMPTABLE_BLOCK_TYPES = (
+    'mmaction.models.backbones.vit_mae.Block',
+    'mmpretrain.models.backbones.vision_transformer.TransformerEncoderLayer',
+    'mmpretrain.models.backbones.deit3.DeiT3TransformerEncoderLayer',
+)
+
+
+def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
+    """Promptable blocks in module order, without looking inside them."""
+    found = []
+
+    def visit(name: str, module: nn.Module) -> None:
+        if _qualname(type(module)) in PROMPTABLE_BLOCK_TYPES:
+            found.append((name, module))
+            return
+        for child_name, child in module.named_children():
+            visit(f'{name}.{child_name}' if name else child_name, child)
+
+    visit('', model)
+    if not found:
+        supported = ', '.join(
+            name.rsplit('.', 1)[-1] for name in PROMPTABLE_BLOCK_TYPES)
+        types = ', '.join(_block_like_types(model)) or 'none'
+        raise ValueError(
+            f'VPT cannot prompt {type(model).__name__}: it has no block of a '
+            f'supported type ({supported}), i.e. global self-attention over '
+            f'a token sequence. Block types found: {types}. Windowed '
+            'attention (e.g. Swin) has no place for prompt tokens.')
+    return found
+
+
+def _patch_fan_in(model: nn.Module) -> int:
+    """``fan_in`` of the patch-embedding convolution: in_channels x kernel."""
+    patch_embed = getattr(model, 'patch_embed', None)
+    convs = [
+        m for m in patch_embed.modules()
+        if isinstance(m, nn.modules.conv._ConvNd)
+    ] if isinstance(patch_embed, nn.Module) else []
+    if not convs:
+        raise ValueError(
+            f'VPT initialises the prompts from the fan-in of the patch '
+            f'embedding, but {type(model).__name__} has no convolution in '
+            f'a `patch_embed` module (found {patch_embed!r}).')
+    return convs[0].weight[0].numel()
+
+
+def _embed_dims(model: nn.Module) -> int:
+    dims = getattr(model, 'embed_dims', None)
+    if isinstance(dims, bool) or not isinstance(dims, int) or dims <= 0:
+        raise ValueError(
+            f'VPT needs the token width of {type(model).__name__} as a '
+            f'positive int attribute `embed_dims`, but got {dims!r}.')
+    return dims
+
+
+def _load_own_keys_then_inner(module: nn.Module, state_dict: dict, prefix: str,
+                              *args) -> None:
+    """Load pre-hook: route the stock keys inside, keep the wrapper's own."""
+    own = {}
+    for name in list(module._parameters) + list(module._buffers):
+        if prefix + name in state_dict:
+            own[prefix + name] = state_dict.pop(prefix + name)
+    _add_inner_prefix(module, state_dict, prefix, *args)
+    state_dict.update(own)
+
+
+class _PromptRouter:
+    """Forward hooks that put one block's prompts in and take them out.
+
+    A plain object with bound-method hooks rather than closures, so
+    ``copy.deepcopy`` of the model (e.g. for EMA) rewires the copy's hooks to
+    the copy's prompts.
+    """
+
+    def __init__(self, owner: 'VPT', block: nn.Module, index: int,
+                 name: str) -> None:
+        self.owner = owner
+        self.index = index
+        self.name = name
+        self.handles = [
+            block.register_forward_pre_hook(self.pre_hook),
+            block.register_forward_hook(self.hook),
+        ]
+
+    def pre_hook(self, block: nn.Module, args: tuple) -> tuple:
+        x = args[0] if args else None
+        if not isinstance(x, torch.Tensor) or x.dim() != 3 or \
+                x.size(-1) != self.owner.embed_dims:
+            got = tuple(x.shape) if isinstance(x, torch.Tensor) else x
+            raise ValueError(
+                f'VPT expects {self.name} ({type(block).__name__}) to be '
+                f'called with tokens of shape (B, N, '
+                f'{self.owner.embed_dims}), but got {got!r}.')
+        prompts = self.owner._prompts_for(self.index, x)
+        pos = self.owner.prompt_position
+        x = torch.cat((x[:, :pos], prompts, x[:, pos:]), dim=1)
+        return (x, ) + tuple(args[1:])
+
+    def hook(self, block: nn.Module, args: tuple,
+             output: torch.Tensor) -> torch.Tensor:
+        owner = self.owner
+        pos, num = owner.prompt_position, owner.num_prompts
+        if not owner.deep and self.index < len(owner.prompted_blocks) - 1:
+            owner._carried = output[:, pos:pos + num]
+        return torch.cat((output[:, :pos], output[:, pos + num:]), dim=1)
+
+
+@MMACTION_MODELS.register_module()
+@MMPRETRAIN_MODELS.register_module()
+class VPT(BaseModule):
+    """Add Visual Prompt Tuning prompts to a stock MMAction2/MMPretrain ViT.
+
+    A PyTorch implementation of `Visual Prompt Tuning
+    <https://arxiv.org/abs/2203.12119>`_, the prompt-tuning baseline that
+    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ compares against.
+
+    The stock backbone is built from ``backbone`` and initialised first (so
+    its ``init_cfg``, e.g. a pre-trained checkpoint, is applied). Then
+    ``num_prompts`` learnable tokens are inserted right after the extra
+    tokens (class token, and distillation token for DeiT) of every
+    transformer block's input, or at the front for hosts without extra
+    tokens (VideoMAE), and removed from the block's output. The host's final
+    norm, pooling (``use_mean_pooling``), ``out_indices`` and ``out_type``
+    therefore see the real tokens only.
+
+    With ``deep=True`` (VPT-deep, the variant in the AdaptFormer paper) each
+    block has its own prompts and the previous block's prompt outputs are
+    discarded. With ``deep=False`` (VPT-shallow) only the first block gets
+    learnable prompts; they are carried through all blocks.
+
+    The prompts are the single parameter ``prompt_embeddings`` of shape
+    ``(num_blocks, num_prompts, embed_dims)`` (``num_blocks`` is 1 for
+    VPT-shallow), initialised as in the official code with
+    ``U(-v, v)``, ``v = sqrt(6 / (fan_in + embed_dims))``: Xavier-uniform
+    with the patch embedding's fan-in, ``3 * ph * pw`` for images and
+    ``3 * tubelet * ph * pw`` for video tubelets. Official VPT-deep
+    checkpoints keep them as ``prompt_embeddings`` (block 0) and
+    ``deep_prompt_embeddings`` (blocks 1..), which concatenate to this one.
+
+    The wrapper adds no prefix to the backbone's state-dict keys: stock
+    checkpoints load unchanged, also through an ``init_cfg`` of type
+    ``Pretrained`` with ``prefix='backbone.'``, and only ``prompt_embeddings``
+    is new. Nothing is frozen here; train the prompts and the head with
+    e.g. ``AdapterHook(mode='linear_probe',
+    extra_trainable=[r'prompt_embeddings'])``.
+
+    Supported: mmaction2 ``VisionTransformer`` (VideoMAE); mmpretrain
+    ``VisionTransformer`` (every arch, DeiT included),
+    ``DistilledVisionTransformer`` and ``DeiT3``. Backbones without global
+    attention over one token sequence (e.g. Swin) raise a ``ValueError``.
+
+    Args:
+        backbone (dict): Config of the stock backbone. Inside a runner the
+            default scope picks the toolbox; a scoped type such as
+            ``'mmpretrain.VisionTransformer'`` picks it explicitly.
+        num_prompts (int): Number of prompt tokens per block. Defaults to 50.
+        deep (bool): VPT-deep (True) or VPT-shallow (False).
+            Defaults to True.
+        prompt_dropout (float): Dropout probability on the prompts, drawn
+            per sample as in the official code. Defaults to 0.
+        init_cfg (dict, optional): Initialization config of the wrapper,
+            applied by ``init_weights()``. A ``Pretrained`` checkpoint with
+            the stock keys can be given here as well. The prompts are
+            initialised on construction and left alone by
+            ``init_weights()`` unless the checkpoint holds them.
+            Defaults to None.
+
+    Examples:
+        >>> from mmengine.registry import init_default_scope
+        >>> from mmaction.registry import MODELS
+        >>> init_default_scope('mmaction')
+        >>> model = MODELS.build(dict(
+        ...     type='VPT',
+        ...     backbone=dict(type='VisionTransformer', img_size=32,
+        ...                   patch_size=16, embed_dims=64, depth=2,
+        ...                   num_heads=2, num_frames=4),
+        ...     num_prompts=10))
+        >>> model.state_dict()['prompt_embeddings'].shape
+        torch.Size([2, 10, 64])
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 num_prompts: int = 50,
+                 deep: bool = True,
+                 prompt_dropout: float = 0.,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        if isinstance(num_prompts, bool) or \
+                not isinstance(num_prompts, int) or num_prompts < 1:
+            raise ValueError(
+                'VPT num_prompts must be a positive int (the number of '
+                f'prompt tokens per block), but got {num_prompts!r}.')
+        if not isinstance(deep, bool):
+            raise TypeError(
+                'VPT deep must be True (VPT-deep) or False (VPT-shallow), '
+                f'but got {deep!r}.')
+        if isinstance(prompt_dropout, bool) or \
+                not isinstance(prompt_dropout, (int, float)) or \
+                not 0 <= prompt_dropout < 1:
+            raise ValueError(
+                'VPT prompt_dropout must be a probability in [0, 1), but '
+                f'got {prompt_dropout!r}.')
+
+        module = build_host_backbone(backbone)
+        # Load the stock weights before the prompts exist, so an init_cfg
+        # that re-initialises the backbone leaves the prompts alone.
+        if hasattr(module, 'init_weights'):
+            module.init_weights()
+        blocks = _find_promptable_blocks(module)
+        self.embed_dims = _embed_dims(module)
+        fan_in = _patch_fan_in(module)
+        self.backbone = module
+
+        self.num_prompts = num_prompts
+        self.deep = deep
+        # Extra tokens stay in front; VideoMAE has none.
+        self.prompt_position = int(getattr(module, 'num_extra_tokens', 0))
+        self.prompted_blocks: List[str] = [name for name, _ in blocks]
+        bound = math.sqrt(6. / (fan_in + self.embed_dims))
+        prompts = torch.empty(
+            len(blocks) if deep else 1, num_prompts, self.embed_dims)
+        nn.init.uniform_(prompts, -bound, bound)
+        param = next(module.parameters(), None)
+        if param is not None and param.is_floating_point():
+            prompts = prompts.to(device=param.device, dtype=param.dtype)
+        self.prompt_embeddings = nn.Parameter(prompts)
+        self.prompt_dropout = nn.Dropout(prompt_dropout)
+        # VPT-shallow: the previous block's prompt outputs, within a forward.
+        self._carried: Optional[torch.Tensor] = None
+        for index, (name, block) in enumerate(blocks):
+            block._vpt_router = _PromptRouter(self, block, index, name)
+
+        self.register_state_dict_post_hook(_strip_inner_prefix)
+        self.register_load_state_dict_pre_hook(_load_own_keys_then_inner)
+        self.register_load_state_dict_post_hook(_report_outer_keys)
+        print_log(
+            f'VPT-{"deep" if deep else "shallow"}: {num_prompts} prompts '
+            f'of width {self.embed_dims} '
+            f'{"per block on" if deep else "before the first of"} '
+            f'{len(blocks)} blocks of {type(module).__name__} '
+            f'({type(blocks[0][1]).__name__}), inserted after '
+            f'{self.prompt_position} extra tokens; uniform init bound '
+            f'{bound:.4g} (fan_in {fan_in}).',
+            logger='current')
+
+    def _prompts_for(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """The ``(B, num_prompts, C)`` prompts that block ``index`` sees."""
+        if self.deep or index == 0:
+            self._carried = None
+            prompts = self.prompt_embeddings[index if self.deep else 0]
+            prompts = prompts.to(x.dtype).expand(x.size(0), -1, -1)
+            return self.prompt_dropout(prompts)
+        carried, self._carried = self._carried, None
+        if carried is None:
+            raise RuntimeError(
+                f'VPT-shallow: {self.prompted_blocks[index]} ran without '
+                f'{self.prompted_blocks[index - 1]} right before it, so '
+                'there are no prompt outputs to carry. The blocks must run '
+                'once each, in module order.')
+        return carried
+
+    def forward(self, *args, **kwargs) -> Any:
+        """Run the prompted stock backbone."""
+        try:
+            return self.backbone(*args, **kwargs)
+        finally:
+            # Keep no graph alive after an interrupted VPT-shallow forward.
+            self._carried = None
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            modules = self.__dict__.get('_modules', {})
+            if name == _INNER or _INNER not in modules:
+                raise
+            # Host code reads backbone attributes, e.g. ``patch_size``.
+            return getattr(modules[_INNER], name)
