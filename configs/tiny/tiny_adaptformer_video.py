@@ -28,6 +28,7 @@ model = dict(
         adapter=dict(bottleneck=8, scale=0.1, dropout=0.)),
     cls_head=dict(type='BNLinearHead', init_std=0.01))
 
+default_hooks = dict(sync_buffers=dict(type='SyncNormStatsHook'))
 custom_hooks = [
     dict(
         type='AdapterHook',

@@ -23,8 +23,9 @@ def parameter_fingerprint(model: torch.nn.Module) -> Dict[str, float]:
 
 @HOOKS.register_module()
 class DistProbeHook(Hook):
-    """Record, per rank, the dataset indices its sampler gave each epoch, and
-    the loss and a fingerprint of the weights after each training step.
+    """Record, per rank, the dataset indices its sampler gave each epoch, the
+    loss and a fingerprint of the weights after each training step, and a
+    fingerprint of the buffers at the end of each epoch.
 
     At the end of the run, each rank writes ``dist_probe_rank{rank}.json`` to
     the work dir. Tests use it to check that ranks train on disjoint shards
@@ -36,6 +37,7 @@ class DistProbeHook(Hook):
     def __init__(self) -> None:
         self.steps: List[Dict] = []
         self.epoch_indices: List[List[int]] = []
+        self.epoch_buffers: List[Dict[str, float]] = []
 
     def before_train_epoch(self, runner) -> None:
         # Runs after DistSamplerSeedHook has called ``set_epoch``, so these
@@ -55,6 +57,15 @@ class DistProbeHook(Hook):
                 loss=None if loss is None else float(loss),
                 weights=parameter_fingerprint(runner.model)))
 
+    def after_train_epoch(self, runner) -> None:
+        # Priority LOWEST: after any buffer-syncing hook of this epoch.
+        model = runner.model.module if is_model_wrapper(
+            runner.model) else runner.model
+        self.epoch_buffers.append({
+            name: float(b.detach().double().sum())
+            for name, b in model.named_buffers()
+        })
+
     def after_run(self, runner) -> None:
         path = osp.join(runner.work_dir, f'dist_probe_rank{get_rank()}.json')
         with open(path, 'w') as f:
@@ -65,4 +76,5 @@ class DistProbeHook(Hook):
                     backend=(torch.distributed.get_backend()
                              if torch.distributed.is_initialized() else None),
                     epoch_indices=self.epoch_indices,
+                    epoch_buffers=self.epoch_buffers,
                     steps=self.steps), f)

@@ -1,4 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapter_hook import AdapterHook
+from .sync_norm_stats_hook import SyncNormStatsHook
 
-__all__ = ['AdapterHook']
+__all__ = ['AdapterHook', 'SyncNormStatsHook']

@@ -1,0 +1,26 @@
+# AdaptFormer-64 (arXiv 2205.13535), HMDB51 split 1, the official recipe: the
+# backbone, head, data and schedule of baselines/full-finetune_vitb_hmdb51.py,
+# with an AdaptMLP (bottleneck 64, scale 0.1, dropout 0.) parallel to every
+# block's MLP. 8 GPUs x 16 clips = 128 per step (lr 0.05; auto_scale_lr
+# rescales it to your batch: 0.1 x batch / 256), 90 epochs.
+#   tools/dist_train.sh configs/adaptformer_vitb_hmdb51.py 8
+# Trainable: the adapters and the BN+Linear head and fc_norm (AdapterHook);
+# checkpoints hold only those (a few MB) and load on the pretrained backbone.
+# Paper top-1 (ViT-B, AdaptFormer-64): 55.69.
+_base_ = ['./baselines/full-finetune_vitb_hmdb51.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='AdaptFormer',
+        backbone={{_base_.model.backbone}},
+        adapter=dict(bottleneck=64, scale=0.1, dropout=0., norm=None),
+        placement='parallel'))
+
+custom_hooks = [
+    dict(
+        type='AdapterHook',
+        mode='adaptformer',
+        extra_trainable=[r'^backbone\.fc_norm\.'],
+        adapter_only_checkpoint=True)
+]

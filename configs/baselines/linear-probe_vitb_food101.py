@@ -1,0 +1,13 @@
+# Linear-probe baseline, Food-101: the backbone, head, data and schedule of
+# baselines/full-finetune_vitb_food101.py; only the BN+Linear head train
+# (AdapterHook, mode='linear_probe').
+#   tools/dist_train.sh configs/baselines/linear-probe_vitb_food101.py 8
+_base_ = ['./full-finetune_vitb_food101.py']
+
+custom_hooks = [
+    dict(
+        type='AdapterHook',
+        mode='linear_probe',
+        extra_trainable=[],
+        adapter_only_checkpoint=True)
+]

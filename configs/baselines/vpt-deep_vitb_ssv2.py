@@ -1,0 +1,24 @@
+# VPT-deep baseline (Jia et al., arXiv 2203.12119), Something-Something v2: the
+# backbone, head, data and schedule of baselines/full-finetune_vitb_ssv2.py,
+# with a learnable prompt prepended at every block and dropped after it. The
+# prompts and the BN+Linear head and fc_norm train. num_prompts=1 is the
+# official AdaptFormer code's default (--vpt_num); raise it to compare more
+# tokens. Paper top-1 (ViT-B, VPT): 43.73.
+#   tools/dist_train.sh configs/baselines/vpt-deep_vitb_ssv2.py 8
+_base_ = ['./full-finetune_vitb_ssv2.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='VPT',
+        backbone={{_base_.model.backbone}},
+        num_prompts=1,
+        deep=True))
+
+custom_hooks = [
+    dict(
+        type='AdapterHook',
+        mode='linear_probe',
+        extra_trainable=[r'prompt_embeddings', r'^backbone\.fc_norm\.'],
+        adapter_only_checkpoint=True)
+]
