@@ -4,10 +4,10 @@
 # matters in SSv2); test: short side 224, 4 clips x 3 crops, scores averaged.
 # Annotation lists come from tools/data/ssv2 (see its README).
 dataset_type = 'VideoDataset'
-data_root = 'data/ssv2/videos'
-ann_file_train = 'data/ssv2/ssv2_train_list_videos.txt'
-ann_file_val = 'data/ssv2/ssv2_val_list_videos.txt'
-ann_file_test = 'data/ssv2/ssv2_val_list_videos.txt'
+data_root = 'data/sthv2/videos'
+ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
+ann_file_val = 'data/sthv2/sthv2_val_list_videos.txt'
+ann_file_test = 'data/sthv2/sthv2_val_list_videos.txt'
 
 train_pipeline = [
     dict(type='DecordInit'),

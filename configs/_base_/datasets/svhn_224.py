@@ -1,6 +1,6 @@
 # SVHN (10 classes) for the AdaptFormer image recipe, as an mmpretrain
-# CustomDataset: annotation lists written by tools/data/svhn (see its
-# README) from the files the owners distribute. Train:
+# CustomDataset: PNGs and annotation lists written by tools/data/svhn (see its
+# README) from the owners' .mat files. Train:
 # RandomResizedCrop 224 + horizontal flip; test: resize 256, center crop 224.
 dataset_type = 'CustomDataset'
 data_root = 'data/svhn'
@@ -34,8 +34,8 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='train.txt',
-        data_prefix='images',
+        ann_file='meta/train.txt',
+        data_prefix='train',
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
@@ -44,8 +44,8 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         data_root=data_root,
-        ann_file='test.txt',
-        data_prefix='images',
+        ann_file='meta/test.txt',
+        data_prefix='test',
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))

@@ -1,0 +1,134 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Food-101: the owners' ``meta/*.txt`` -> mmpretrain ``CustomDataset``
+lists.
+
+``food-101/meta/classes.txt`` names the 101 classes, one a line;
+``meta/{train,test}.txt`` list the images as ``<class>/<image id>``, which
+lie at ``food-101/images/<class>/<image id>.jpg``. A sample's label is its
+class's line index (0-based) in ``classes.txt``.
+"""
+import os.path as osp
+from typing import Dict, List, Mapping
+
+from mmengine.logging import print_log
+
+from .annotation_lists import (AnnotationError, AnnotationList, Sample,
+                               check_files_exist, check_unique, iter_lines,
+                               write_annotation_list)
+
+FOOD101_NUM_CLASSES = 101
+FOOD101_SPLITS = ('train', 'test')
+
+
+def load_food101_classes(path: str,
+                         num_classes: int = FOOD101_NUM_CLASSES
+                         ) -> Dict[str, int]:
+    """Read ``meta/classes.txt``.
+
+    Args:
+        path (str): The class list, one name a line.
+        num_classes (int): The number of classes it must have.
+            Defaults to 101.
+
+    Returns:
+        dict[str, int]: Class name -> label (its 0-based line index).
+    """
+    class_to_idx: Dict[str, int] = {}
+    first_line: Dict[str, int] = {}
+    for lineno, name in iter_lines(path, 'Food-101 class list'):
+        if len(name.split()) != 1 or '/' in name:
+            raise AnnotationError(
+                f'{path}:{lineno}: expected a class name without spaces or '
+                f'"/", got {name!r}')
+        if name in class_to_idx:
+            raise AnnotationError(
+                f'{path}:{lineno}: class {name!r} is also on line '
+                f'{first_line[name]}')
+        class_to_idx[name] = len(class_to_idx)
+        first_line[name] = lineno
+    if len(class_to_idx) != num_classes:
+        raise AnnotationError(f'{path}: has {len(class_to_idx)} classes, '
+                              f'expected num_classes={num_classes}')
+    return class_to_idx
+
+
+def parse_food101_split(path: str,
+                        class_to_idx: Mapping[str, int],
+                        ext: str = '.jpg') -> List[Sample]:
+    """Read ``meta/train.txt`` or ``meta/test.txt``.
+
+    Args:
+        path (str): The split file, lines ``<class>/<image id>``.
+        class_to_idx (Mapping[str, int]): From
+            :func:`load_food101_classes`.
+        ext (str): The images' extension. Defaults to ``'.jpg'``.
+
+    Returns:
+        list[Sample]: ``<class>/<image id><ext>`` and its label, in file
+        order.
+    """
+    samples = []
+    for lineno, line in iter_lines(path, 'Food-101 split file'):
+        parts = line.split('/')
+        if len(parts) != 2 or not all(parts) or len(line.split()) != 1:
+            raise AnnotationError(
+                f"{path}:{lineno}: expected '<class>/<image id>', got "
+                f'{line!r}')
+        name = parts[0]
+        if name not in class_to_idx:
+            raise AnnotationError(
+                f'{path}:{lineno}: class {name!r} is not in classes.txt')
+        samples.append(
+            Sample(line + ext, class_to_idx[name], f'{path}:{lineno}'))
+    return samples
+
+
+def build_food101_file_lists(
+        root: str,
+        out_dir: str,
+        check_images: bool = False,
+        num_classes: int = FOOD101_NUM_CLASSES) -> Dict[str, AnnotationList]:
+    """Write mmpretrain ``CustomDataset`` lists for Food-101.
+
+    Everything is read and checked before anything is written. The outputs
+    are ``<out_dir>/{train,test}.txt``, lines ``<class>/<image id>.jpg
+    <label>`` relative to ``<root>/images``.
+
+    Args:
+        root (str): The extracted ``food-101`` folder (``images/``,
+            ``meta/``).
+        out_dir (str): Where the lists go.
+        check_images (bool): Check that every listed image is a file under
+            ``<root>/images``. Defaults to False.
+        num_classes (int): The number of classes ``meta/classes.txt`` must
+            have. Defaults to 101.
+
+    Returns:
+        dict[str, AnnotationList]: ``'train'`` and ``'test'``.
+
+    Examples:
+        >>> build_food101_file_lists('data/food-101',
+        ...                          'data/food-101/annotations')
+    """
+    class_to_idx = load_food101_classes(
+        osp.join(root, 'meta', 'classes.txt'), num_classes)
+    splits = {
+        split:
+        parse_food101_split(
+            osp.join(root, 'meta', f'{split}.txt'), class_to_idx)
+        for split in FOOD101_SPLITS
+    }
+    everything = splits['train'] + splits['test']
+    check_unique(everything, 'image')
+    if check_images:
+        check_files_exist(everything, osp.join(root, 'images'), 'image')
+    written = {
+        split:
+        write_annotation_list(osp.join(out_dir, f'{split}.txt'), samples)
+        for split, samples in splits.items()
+    }
+    print_log(
+        f'Food-101: {len(splits["train"])} train and '
+        f'{len(splits["test"])} test images of {num_classes} classes',
+        logger='current')
+    return written

@@ -1,0 +1,137 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""tools/data/food101/build_file_list.py and
+mmadaptformer.datasets.food101.
+
+The fixture is a tiny ``food-101`` folder in the owners' layout:
+``images/<class>/<id>.jpg`` and ``meta/{classes,train,test}.txt``.
+"""
+import shutil
+
+import cv2
+import numpy as np
+import pytest
+from helpers import run_tool
+from mmengine.registry import init_default_scope
+
+from mmadaptformer.datasets import (AnnotationError, build_food101_file_lists,
+                                    load_food101_classes)
+
+TOOL = 'data/food101/build_file_list.py'
+# Not in sorted order: the label is the line index, not the sorted index.
+CLASSES = ('ramen', 'apple_pie', 'sushi')
+TRAIN = ['apple_pie/1005649', 'ramen/2001', 'sushi/77', 'ramen/2002']
+TEST = ['sushi/78', 'apple_pie/3141']
+
+
+def _color(image_id):
+    rng = np.random.default_rng(int(image_id.split('/')[1]))
+    return rng.integers(30, 226, size=3).astype(np.uint8)
+
+
+@pytest.fixture(scope='module')
+def root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('food101') / 'food-101'
+    (root / 'meta').mkdir(parents=True)
+    (root / 'meta' / 'classes.txt').write_text('\n'.join(CLASSES) + '\n')
+    (root / 'meta' / 'train.txt').write_text('\n'.join(TRAIN) + '\n')
+    (root / 'meta' / 'test.txt').write_text('\n'.join(TEST) + '\n')
+    for image_id in TRAIN + TEST:
+        path = root / 'images' / f'{image_id}.jpg'
+        path.parent.mkdir(parents=True, exist_ok=True)
+        image = np.broadcast_to(_color(image_id)[::-1], (24, 40, 3))
+        assert cv2.imwrite(str(path), np.ascontiguousarray(image))
+    return root
+
+
+def _copy(root, tmp_path):
+    dst = tmp_path / 'food-101'
+    shutil.copytree(root, dst)
+    return dst
+
+
+def test_cli_lists_load_with_mmpretrain(root, tmp_path):
+    out = tmp_path / 'annotations'
+    proc = run_tool([TOOL, root, out, '--check-images', '--num-classes', '3'],
+                    cwd=tmp_path)
+    assert 'all images found' in proc.stdout
+    assert 'train        4 images,    3 classes' in proc.stdout
+    label = {name: i for i, name in enumerate(CLASSES)}
+    for split, ids in (('train', TRAIN), ('test', TEST)):
+        assert (out / f'{split}.txt').read_text() == ''.join(
+            f'{i}.jpg {label[i.split("/")[0]]}\n' for i in ids)
+
+    from mmpretrain.registry import DATASETS
+    init_default_scope('mmpretrain')
+    dataset = DATASETS.build(
+        dict(
+            type='CustomDataset',
+            data_root=str(root),
+            ann_file=str(out / 'train.txt'),
+            data_prefix='images',
+            classes=str(root / 'meta' / 'classes.txt'),
+            pipeline=[dict(type='LoadImageFromFile')]))
+    assert dataset.CLASSES == CLASSES
+    assert len(dataset) == len(TRAIN)
+    for image_id, item in zip(TRAIN, dataset):
+        assert item['gt_label'] == label[image_id.split('/')[0]]
+        assert item['img'].shape == (24, 40, 3)
+        mean = item['img'][..., ::-1].reshape(-1, 3).mean(0)
+        assert np.abs(mean - _color(image_id)).max() < 4, (image_id, mean)
+
+
+@pytest.mark.parametrize('line, message', [
+    ('apple_pie/1/2', "expected '<class>/<image id>', got 'apple_pie/1/2'"),
+    ('1005649', "expected '<class>/<image id>', got '1005649'"),
+    ('apple_pie/', "expected '<class>/<image id>', got 'apple_pie/'"),
+    ('pizza/123', "class 'pizza' is not in classes.txt"),
+])
+def test_bad_line_names_file_and_line(root, tmp_path, line, message):
+    root = _copy(root, tmp_path)
+    split = root / 'meta' / 'test.txt'
+    split.write_text('sushi/78\n\n' + line + '\napple_pie/3141\n')
+    with pytest.raises(AnnotationError) as e:
+        build_food101_file_lists(
+            str(root), str(tmp_path / 'out'), num_classes=3)
+    assert str(e.value) == f'{split}:3: {message}'
+    assert not (tmp_path / 'out').exists()
+
+
+def test_class_list_checks(root, tmp_path):
+    with pytest.raises(
+            AnnotationError,
+            match=r'classes.txt: has 3 classes, expected num_classes=101$'):
+        build_food101_file_lists(str(root), str(tmp_path / 'out'))
+    classes = tmp_path / 'classes.txt'
+    classes.write_text('ramen\napple_pie\nramen\n')
+    with pytest.raises(
+            AnnotationError,
+            match=rf"^{classes}:3: class 'ramen' is also on line 1$"):
+        load_food101_classes(str(classes), 2)
+    assert load_food101_classes(str(root / 'meta' / 'classes.txt'), 3) == {
+        'ramen': 0,
+        'apple_pie': 1,
+        'sushi': 2
+    }
+
+
+def test_missing_image_and_meta_file(root, tmp_path):
+    root = _copy(root, tmp_path)
+    (root / 'images' / 'sushi' / '77.jpg').unlink()
+    # Not checked by default.
+    build_food101_file_lists(str(root), str(tmp_path / 'out'), num_classes=3)
+    with pytest.raises(FileNotFoundError) as e:
+        build_food101_file_lists(
+            str(root),
+            str(tmp_path / 'out2'),
+            check_images=True,
+            num_classes=3)
+    assert str(e.value) == (
+        f'1 of 6 images are missing under {root}/images; the first is '
+        f'{root}/images/sushi/77.jpg, listed at {root}/meta/train.txt:3')
+    (root / 'meta' / 'test.txt').unlink()
+    with pytest.raises(
+            FileNotFoundError,
+            match=rf'^Food-101 split file not found: {root}/meta/test.txt$'):
+        build_food101_file_lists(
+            str(root), str(tmp_path / 'out2'), num_classes=3)
+    assert not (tmp_path / 'out2').exists()

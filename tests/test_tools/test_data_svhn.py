@@ -1,0 +1,103 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""tools/data/svhn/convert_svhn.py and mmadaptformer.datasets.svhn.
+
+The fixture is a tiny ``train_32x32.mat`` / ``test_32x32.mat`` pair in the
+owners' layout: ``X`` ``(32, 32, 3, N)`` uint8 and ``y`` ``(N, 1)`` with 10
+for the digit 0.
+"""
+import numpy as np
+import pytest
+from helpers import run_tool
+from mmengine.registry import init_default_scope
+from scipy.io import savemat
+
+from mmadaptformer.datasets import AnnotationError, convert_svhn, load_svhn_mat
+
+TOOL = 'data/svhn/convert_svhn.py'
+Y = {'train': [10, 1, 5, 10, 9, 3, 2], 'test': [7, 10, 4, 8, 6]}
+
+
+def _images(split):
+    rng = np.random.default_rng(len(Y[split]))
+    return rng.integers(0, 256, (32, 32, 3, len(Y[split])), dtype=np.uint8)
+
+
+@pytest.fixture(scope='module')
+def mat_dir(tmp_path_factory):
+    root = tmp_path_factory.mktemp('svhn_raw')
+    for split, y in Y.items():
+        savemat(
+            str(root / f'{split}_32x32.mat'), {
+                'X': _images(split),
+                'y': np.array(y, np.uint8)[:, None]
+            })
+    return root
+
+
+def test_cli_pngs_load_with_mmpretrain_as_the_mat_pixels(mat_dir, tmp_path):
+    out = tmp_path / 'svhn'
+    proc = run_tool([TOOL, mat_dir, out], cwd=tmp_path)
+    assert 'train        7 images,    6 classes' in proc.stdout
+    assert 'test         5 images,    5 classes' in proc.stdout
+
+    from mmpretrain.registry import DATASETS
+    init_default_scope('mmpretrain')
+    for split, y in Y.items():
+        digits = [label % 10 for label in y]
+        assert (out / 'meta' / f'{split}.txt').read_text() == ''.join(
+            f'{d}/{i:06d}.png {d}\n' for i, d in enumerate(digits))
+        dataset = DATASETS.build(
+            dict(
+                type='CustomDataset',
+                data_root=str(out),
+                ann_file=f'meta/{split}.txt',
+                data_prefix=split,
+                pipeline=[dict(type='LoadImageFromFile')]))
+        assert len(dataset) == len(y)
+        images = _images(split)
+        for i, item in enumerate(dataset):
+            assert item['gt_label'] == digits[i]
+            # LoadImageFromFile gives BGR; PNG is lossless.
+            np.testing.assert_array_equal(item['img'][..., ::-1], images[...,
+                                                                         i])
+
+
+def test_label_10_is_digit_0(mat_dir):
+    images, labels = load_svhn_mat(str(mat_dir / 'train_32x32.mat'))
+    assert images.shape == (7, 32, 32, 3)
+    assert labels.tolist() == [0, 1, 5, 0, 9, 3, 2]
+    np.testing.assert_array_equal(images[4], _images('train')[..., 4])
+
+
+@pytest.mark.parametrize('mat, message', [
+    ({
+        'X': np.zeros((32, 32, 3, 3), np.uint8),
+        'y': [[1], [0], [11]]
+    }, r"y\[1\] is 0, expected 1..10 \(10 is the digit 0\); 2 such labels"),
+    ({
+        'X': np.zeros((32, 32, 3, 3), np.uint8),
+        'y': [[1], [2]]
+    }, r'y has shape \(2, 1\) .* for the 3 images of X'),
+    ({
+        'X': np.zeros((3, 32, 32, 3), np.uint8),
+        'y': [[1], [2], [3]]
+    }, r'X has shape \(3, 32, 32, 3\) and dtype uint8, expected '
+     r'\(32, 32, 3, N\) uint8'),
+    ({
+        'y': [[1]]
+    }, r"has no variable 'X'"),
+])
+def test_malformed_mat_names_file_and_index(tmp_path, mat, message):
+    path = tmp_path / 'train_32x32.mat'
+    savemat(str(path), mat)
+    with pytest.raises(AnnotationError, match=rf'^{path}: {message}'):
+        convert_svhn(str(tmp_path), str(tmp_path / 'out'))
+    assert not (tmp_path / 'out').exists()
+
+
+def test_missing_mat_file(mat_dir, tmp_path):
+    with pytest.raises(
+            FileNotFoundError,
+            match=rf'^SVHN .mat file not found: {mat_dir}/extra_32x32.mat$'):
+        convert_svhn(str(mat_dir), str(tmp_path), splits=('test', 'extra'))
+    assert not list(tmp_path.iterdir()), 'test was read, not written'

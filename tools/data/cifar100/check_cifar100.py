@@ -1,0 +1,47 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Check offline that mmpretrain's CIFAR100 loads an extracted folder.
+
+Usage:
+    python tools/data/cifar100/check_cifar100.py DATA_ROOT \
+        [--splits train test]
+
+DATA_ROOT holds ``cifar-100-python/`` (from ``cifar-100-python.tar.gz``);
+it is the ``data_root`` of the dataset config. Names the first file that is
+missing or whose md5 is not the one mmpretrain expects, then loads each
+split with ``CIFAR100(..., download=False)``. See README.md.
+"""
+import argparse
+import sys
+
+from mmadaptformer.datasets import AnnotationError, verify_cifar100
+from mmadaptformer.datasets.cifar100 import CIFAR100_SPLITS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Check that mmpretrain CIFAR100 loads DATA_ROOT offline')
+    parser.add_argument(
+        'data_root', help='the folder that holds cifar-100-python/')
+    parser.add_argument(
+        '--splits',
+        nargs='+',
+        choices=CIFAR100_SPLITS,
+        default=list(CIFAR100_SPLITS),
+        help='the splits to load (default: train test)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        counts = verify_cifar100(args.data_root, args.splits)
+    except (AnnotationError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+    print(f'CIFAR-100 in {args.data_root} loads offline with mmpretrain '
+          'CIFAR100(download=False), 100 classes:')
+    for split, count in counts.items():
+        print(f'  {split:<5}  {count:>7} images')
+
+
+if __name__ == '__main__':
+    main()

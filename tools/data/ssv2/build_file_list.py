@@ -1,0 +1,77 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Something-Something V2 JSON annotations -> mmaction2 video lists.
+
+Usage:
+    python tools/data/ssv2/build_file_list.py ANN_DIR OUT_DIR \
+        [--check-videos [--video-dir DIR]] [--num-classes 174]
+
+Reads ``something-something-v2-{train,validation,labels}.json`` in ANN_DIR
+and writes ``OUT_DIR/sthv2_{train,val}_list_videos.txt`` (lines
+``<id>.webm <label>``) and ``OUT_DIR/sthv2_label_map.txt``. See README.md.
+"""
+import argparse
+import os.path as osp
+import sys
+
+from mmadaptformer.datasets import (AnnotationError, build_ssv2_file_lists,
+                                    format_summary)
+from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
+                                         SSV2_NUM_CLASSES)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Build mmaction2 VideoDataset lists for SSv2')
+    parser.add_argument(
+        'ann_dir', help='the folder of the owners\' JSON annotation files')
+    parser.add_argument('out_dir', help='where the lists are written')
+    for split, name in SSV2_ANNOTATION_FILES.items():
+        parser.add_argument(
+            f'--{split}-json',
+            default=name,
+            help=f'the {split} JSON, relative to ANN_DIR (default: {name})')
+    parser.add_argument(
+        '--check-videos',
+        action='store_true',
+        help='check that every listed video is a file in --video-dir')
+    parser.add_argument(
+        '--video-dir',
+        help='the folder of <id>.webm (default: OUT_DIR/videos)')
+    parser.add_argument(
+        '--ext',
+        default='.webm',
+        help='the videos\' extension (default: .webm)')
+    parser.add_argument(
+        '--num-classes',
+        type=int,
+        default=SSV2_NUM_CLASSES,
+        help='the number of classes the labels JSON must have '
+        f'(default: {SSV2_NUM_CLASSES})')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    video_dir = None
+    if args.check_videos:
+        video_dir = args.video_dir or osp.join(args.out_dir, 'videos')
+    try:
+        written = build_ssv2_file_lists(
+            osp.join(args.ann_dir, args.train_json),
+            osp.join(args.ann_dir, args.val_json),
+            osp.join(args.ann_dir, args.labels_json),
+            args.out_dir,
+            video_dir=video_dir,
+            num_classes=args.num_classes,
+            ext=args.ext)
+    except (AnnotationError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+    print(
+        format_summary(
+            f'Something-Something V2, {args.num_classes} classes'
+            f'{", all videos found" if video_dir else ""}:', written,
+            'videos'))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,46 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""SVHN ``<split>_32x32.mat`` -> PNG images + mmpretrain image lists.
+
+Usage:
+    python tools/data/svhn/convert_svhn.py MAT_DIR OUT_DIR \
+        [--splits train test [extra]]
+
+Writes ``OUT_DIR/<split>/<digit>/<index>.png`` and ``OUT_DIR/meta/<split>.txt``
+(lines ``<digit>/<index>.png <digit>``, relative to ``OUT_DIR/<split>``); the
+.mat label 10 is the digit 0. See README.md.
+"""
+import argparse
+import sys
+
+from mmadaptformer.datasets import (AnnotationError, convert_svhn,
+                                    format_summary)
+from mmadaptformer.datasets.svhn import SVHN_SPLITS
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Convert SVHN .mat files to PNG images and mmpretrain '
+        'CustomDataset lists')
+    parser.add_argument(
+        'mat_dir', help='the folder of train_32x32.mat and test_32x32.mat')
+    parser.add_argument('out_dir', help='where images and lists are written')
+    parser.add_argument(
+        '--splits',
+        nargs='+',
+        choices=SVHN_SPLITS,
+        default=['train', 'test'],
+        help='the splits to convert (default: train test)')
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    try:
+        written = convert_svhn(args.mat_dir, args.out_dir, args.splits)
+    except (AnnotationError, FileNotFoundError) as e:
+        sys.exit(f'error: {e}')
+    print(format_summary('SVHN, 10 classes (digits 0-9):', written, 'images'))
+
+
+if __name__ == '__main__':
+    main()
