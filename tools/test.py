@@ -9,12 +9,13 @@ import argparse
 import os
 import os.path as osp
 
+import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.utils import setup_cpu_distributed
+from mmadaptformer.utils import exit_now, setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -112,13 +113,24 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
-    setup_cpu_distributed(cfg, args.launcher)
+    cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    runner.test()
+    try:
+        runner.test()
+    finally:
+        if torch.distributed.is_available() and \
+                torch.distributed.is_initialized():
+            torch.distributed.destroy_process_group()
+    if cpu_distributed:
+        # A finished CPU DDP worker sometimes aborts (SIGABRT, "terminate
+        # called without an active exception") while the interpreter tears
+        # down native threads, which turns a completed run into a failed
+        # torchrun job. Everything is written by now: flush and leave.
+        exit_now()
 
 
 if __name__ == '__main__':

@@ -10,15 +10,17 @@ Runner then skips its own ``init_dist``) and sets a model wrapper config that
 passes ``device_ids=None``. On machines with a GPU it does nothing, so the
 usual nccl, one-device-per-rank path is unchanged.
 """
+import logging
 import os
 import subprocess
+import sys
 from typing import Optional
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-__all__ = ['setup_cpu_distributed', 'is_cpu_distributed']
+__all__ = ['setup_cpu_distributed', 'is_cpu_distributed', 'exit_now']
 
 _DDP_TYPES = ('MMDistributedDataParallel', 'DistributedDataParallel')
 
@@ -102,3 +104,19 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     elif wrapper_cfg.get('type', 'MMDistributedDataParallel') in _DDP_TYPES:
         wrapper_cfg['device_ids'] = None
     return True
+
+
+def exit_now(code: int = 0) -> None:
+    """Flush logs and streams, then end the process without running native
+    destructors.
+
+    Used by the tools after a successful CPU DDP run: a finished worker can
+    otherwise abort while the interpreter tears down native threads.
+
+    Args:
+        code (int): The exit status. Defaults to 0.
+    """
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

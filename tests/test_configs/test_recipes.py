@@ -237,3 +237,27 @@ def test_baselines_train_what_the_paper_compares(tmp_path):
     model = _build(cfg, img_size=32)
     assert not any(isinstance(m, AdaptMLP) for m in model.modules())
     assert all(p.requires_grad for p in model.parameters())
+
+
+@pytest.mark.parametrize('name', [
+    'adaptformer_videomae-vit-b_k400.py', 'adaptformer_vit-b_in1k.py'
+])
+def test_readme_inheritance_examples_build(name):
+    """The README's minimal diffs from stock toolbox configs."""
+    cfg = Config.fromfile(osp.join(CONFIGS, 'examples', name))
+    assert cfg.model.backbone.type == 'AdaptFormer'
+    model = _build(cfg, img_size=32)
+    adapters = adapter_modules(model)
+    assert len(adapters) == 12
+    stock_keys = {
+        k
+        for k in model.state_dict()
+        if k.startswith('backbone.') and '.adaptmlp.' not in k
+    }
+    init_default_scope(cfg.default_scope)
+    base = copy.deepcopy(_stock_backbone(cfg))
+    base.init_cfg = None
+    base.img_size = 32
+    stock = MODELS.build(base)
+    assert stock_keys == {f'backbone.{k}' for k in stock.state_dict()}
+    assert adapter_hook_cfg(cfg)['adapter_only_checkpoint'] is True

@@ -5,7 +5,6 @@
 # linearly to the batch you actually run, which is the same rule.
 optim_wrapper = dict(
     type='AmpOptimWrapper',
-    loss_scale='dynamic',
     optimizer=dict(type='SGD', lr=0.4, momentum=0.9, weight_decay=0.),
     clip_grad=None)
 param_scheduler = [

@@ -236,6 +236,10 @@ class AdapterHook(Hook):
         if info is None:
             return
         model = get_ori_model(runner.model)
+        if not getattr(model, '_is_init', True):
+            # Testing does not initialise weights (only training does), but
+            # the frozen part must come from the config's pretrained path.
+            model.init_weights()
         if self.plan is None:
             self._make_plan(model)
         complete_adapter_checkpoint(model, checkpoint, self.plan)

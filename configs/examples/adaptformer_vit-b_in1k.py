@@ -1,0 +1,11 @@
+# The minimal diff that turns a stock MMPretrain config into AdaptFormer:
+# inherit it, import this package, wrap the backbone, add the hook.
+_base_ = ['mmpretrain::vision_transformer/vit-base-p16_64xb64_in1k.py']
+custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='AdaptFormer',
+        backbone={{_base_.model.backbone}},
+        adapter=dict(bottleneck=64, scale=0.1)))
+custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint=True)]

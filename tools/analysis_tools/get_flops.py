@@ -1,0 +1,108 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Count a config's parameters (trainable as the config trains, and total)
+and FLOPs of one view, with MMEngine's FLOP counter.
+
+Usage:
+    python tools/analysis_tools/get_flops.py CONFIG [--shape ...] [--json OUT]
+
+The shape defaults to one view as the config's test pipeline feeds it:
+``1 3 T H W`` for video configs, ``1 3 H W`` for image configs. No
+pretrained weights are needed. Trainable parameters follow the config's
+AdapterHook (adapters + head + extras, or the head for linear probing);
+without the hook every parameter trains (full fine-tuning).
+"""
+import argparse
+import copy
+import json
+
+from mmengine.analysis import get_model_complexity_info
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+import mmadaptformer  # noqa: F401
+from mmadaptformer.engine import adapter_hook_cfg
+from mmadaptformer.models import plan_trainable
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Parameters (trainable/total) and FLOPs of a config')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--shape',
+        type=int,
+        nargs='+',
+        help='input shape without the batch, e.g. 3 8 224 224 (video) or '
+        '3 224 224 (image); default: from the config')
+    parser.add_argument('--json', help='also write the numbers to this file')
+    return parser.parse_args(argv)
+
+
+def default_shape(cfg):
+    """One view as the config's test pipeline produces it."""
+    if cfg.default_scope == 'mmaction':
+        sample = next(t for t in cfg.test_pipeline
+                      if t['type'] == 'SampleFrames')
+        crop = next((t for t in cfg.test_pipeline
+                     if 'crop_size' in t), None)
+        size = crop['crop_size'] if crop else 224
+        return (3, sample['clip_len'], size, size)
+    crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)
+    size = crop['crop_size'] if crop else 224
+    return (3, size, size)
+
+
+def model_stats(cfg, shape=None):
+    """Trainable and total parameters and FLOPs of one view.
+
+    Args:
+        cfg (Config): A model config.
+        shape (tuple, optional): Input shape without the batch.
+
+    Returns:
+        dict: ``trainable``, ``total``, ``flops`` and ``shape``.
+    """
+    model_cfg = copy.deepcopy(cfg.model)
+    backbone = model_cfg.backbone
+    inner = backbone.backbone if 'backbone' in backbone else backbone
+    inner.init_cfg = None  # counting needs no weights
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(model_cfg)
+    model.eval()
+    total = sum(p.numel() for p in model.parameters())
+    hook = adapter_hook_cfg(cfg)
+    if hook is None:
+        trainable = total
+    else:
+        plan = plan_trainable(
+            model,
+            mode=hook.get('mode', 'adaptformer'),
+            head=hook.get('head', ('cls_head', 'head')),
+            extra_trainable=hook.get('extra_trainable', ()))
+        trainable = plan.count(plan.trainable_keys)
+    shape = tuple(shape or default_shape(cfg))
+    model.forward = model.extract_feat
+    info = get_model_complexity_info(
+        model, (1, ) + shape, show_table=False, show_arch=False)
+    return dict(
+        trainable=trainable, total=total, flops=info['flops'], shape=shape)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    cfg = Config.fromfile(args.config)
+    stats = model_stats(cfg, args.shape)
+    print(f'config: {args.config}\n'
+          f'input shape (one view): {stats["shape"]}\n'
+          f'parameters: {stats["trainable"]:,} trainable of '
+          f'{stats["total"]:,} '
+          f'({100.0 * stats["trainable"] / stats["total"]:.2f}%)\n'
+          f'FLOPs (one view, MMEngine counter): '
+          f'{stats["flops"] / 1e9:.1f} G')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(dict(stats, config=args.config), f, indent=1)
+
+
+if __name__ == '__main__':
+    main()

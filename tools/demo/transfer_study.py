@@ -1,0 +1,299 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The AdaptFormer workflow end to end on a CPU: a small transfer study.
+
+1. Writes two synthetic video tasks in Something-Something v2's on-disk
+   format (webm videos + the three JSON files) and turns them into
+   annotation lists with tools/data/ssv2/build_file_list.py. Cached.
+2. Pre-trains a small VideoMAE-style ViT on task A ('direction', 4 classes)
+   by full training, standing in for a published self-supervised
+   checkpoint. Cached.
+3. Transfers it to task B ('appearance', 2 classes; one frame cannot solve
+   it) three ways with the same budget: AdaptFormer (frozen backbone),
+   linear probe and full fine-tuning, each with tools/dist_train.sh on
+   2 processes, then evaluates each with tools/test.py (2 clips x 3 crops).
+4. Prints a table (method, top-1, trainable parameters, checkpoint size,
+   training time) and writes a PNG of validation accuracy per epoch.
+
+Usage:
+    python tools/demo/transfer_study.py [--work-dir work_dirs/demo]
+        [--data-root data/demo] [--seed 0] [--nproc 2] [--quick]
+"""
+import argparse
+import glob
+import json
+import os
+import os.path as osp
+import pickle
+import subprocess
+import sys
+import time
+
+REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
+STAGE1_CONFIG = osp.join(DEMO_CONFIGS, 'vit-tiny_direction_pretrain.py')
+METHODS = (
+    ('AdaptFormer', 'vit-tiny_appearance_adaptformer.py',
+     'model.backbone.backbone.init_cfg.checkpoint'),
+    ('Linear probe', 'vit-tiny_appearance_linear-probe.py',
+     'model.backbone.init_cfg.checkpoint'),
+    ('Full fine-tune', 'vit-tiny_appearance_full-finetune.py',
+     'model.backbone.init_cfg.checkpoint'),
+)
+# (train, val) videos per task, epochs of stage 1 and stage 2.
+SIZES = dict(
+    full=dict(direction=(256, 64), appearance=(128, 128), stage1=30,
+              stage2=20),
+    quick=dict(direction=(128, 32), appearance=(128, 64), stage1=24,
+               stage2=20))
+DATA_VERSION = 1
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    parser.add_argument('--work-dir', default='work_dirs/demo')
+    parser.add_argument('--data-root', default='data/demo')
+    parser.add_argument('--seed', type=int, default=0,
+                        help='training seed (the data is always seed 0)')
+    parser.add_argument('--nproc', type=int, default=2,
+                        help='processes per training run (dist_train.sh)')
+    parser.add_argument('--port', type=int, default=29560)
+    parser.add_argument('--quick', action='store_true',
+                        help='fewer videos and epochs (for tests)')
+    return parser.parse_args(argv)
+
+
+class Progress:
+    """Prints what runs, with the time since the start."""
+
+    def __init__(self):
+        self.start = time.time()
+
+    def __call__(self, message):
+        print(f'[{time.time() - self.start:6.1f}s] {message}', flush=True)
+
+
+def run(cmd, log_path, env=None):
+    """Run a tool, log its output to a file; fail with the log's tail."""
+    full_env = dict(os.environ, **(env or {}))
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get(
+        'PYTHONPATH', '')
+    start = time.time()
+    with open(log_path, 'w') as log:
+        proc = subprocess.run(
+            cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
+    if proc.returncode != 0:
+        tail = open(log_path).read()[-3000:]
+        raise RuntimeError(f'{" ".join(cmd)} failed ({proc.returncode}); '
+                           f'log {log_path}:\n{tail}')
+    return time.time() - start
+
+
+def prepare_data(args, sizes, progress):
+    """Write both tasks in SSv2 format and build their lists, once."""
+    from mmadaptformer.datasets.synthetic_ssv2 import (SYNTHETIC_TASKS,
+                                                       make_synthetic_ssv2)
+    roots = {}
+    first_id = 1
+    for task in ('direction', 'appearance'):
+        root = osp.join(args.data_root, task)
+        roots[task] = root
+        num_train, num_val = sizes[task]
+        stamp = osp.join(root, 'dataset.json')
+        wanted = dict(version=DATA_VERSION, train=num_train, val=num_val)
+        if osp.isfile(stamp) and json.load(open(stamp)) == wanted:
+            progress(f'data: reusing {root}')
+        else:
+            progress(f'data: writing {num_train} + {num_val} {task!r} '
+                     f'videos (SSv2 format) to {root}')
+            make_synthetic_ssv2(root, task, num_train, num_val, seed=0,
+                                first_id=first_id)
+            run([
+                sys.executable,
+                osp.join(REPO, 'tools', 'data', 'ssv2', 'build_file_list.py'),
+                osp.join(root, 'annotations'), root, '--check-videos',
+                '--num-classes',
+                str(len(SYNTHETIC_TASKS[task]))
+            ], osp.join(root, 'build_file_list.log'))
+            with open(stamp, 'w') as f:
+                json.dump(wanted, f)
+        first_id += sum(sizes[task])
+    return roots
+
+
+def data_options(root):
+    opts = []
+    for loader, split in (('train_dataloader', 'train'),
+                          ('val_dataloader', 'val'),
+                          ('test_dataloader', 'val')):
+        opts += [
+            f'{loader}.dataset.ann_file='
+            f'{osp.abspath(root)}/sthv2_{split}_list_videos.txt',
+            f'{loader}.dataset.data_prefix.video={osp.abspath(root)}/videos'
+        ]
+    return opts
+
+
+def train(config, work_dir, options, args, log_name):
+    os.makedirs(work_dir, exist_ok=True)
+    cmd = [
+        'bash',
+        osp.join(REPO, 'tools', 'dist_train.sh'), config,
+        str(args.nproc), '--work-dir', work_dir, '--seed',
+        str(args.seed), '--deterministic', '--cfg-options'
+    ] + options
+    return run(cmd, osp.join(work_dir, log_name), env=dict(PORT=str(
+        args.port)))
+
+
+def val_curve(work_dir):
+    """Validation top-1 per epoch from the run's scalars.json."""
+    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
+                                      'scalars.json')))
+    curve = {}
+    for line in open(files[-1]):
+        record = json.loads(line)
+        if 'acc/top1' in record:
+            curve[int(record['step'])] = record['acc/top1']
+    return [curve[e] for e in sorted(curve)]
+
+
+def test(config, checkpoint, work_dir, options):
+    dump = osp.join(work_dir, 'test_predictions.pkl')
+    run([
+        sys.executable,
+        osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--work-dir',
+        osp.join(work_dir, 'test'), '--dump', dump, '--cfg-options'
+    ] + options, osp.join(work_dir, 'test.log'))
+    with open(dump, 'rb') as f:
+        predictions = pickle.load(f)
+    correct = [
+        int(p['pred_score'].argmax()) == int(p['gt_label'])
+        for p in predictions
+    ]
+    return 100.0 * sum(correct) / len(correct), len(correct)
+
+
+def trainable_parameters(config):
+    """Trainable and total parameters, decided as training decides."""
+    from mmengine.config import Config
+
+    from mmadaptformer.engine import adapter_hook_cfg, build_model_and_plan
+    cfg = Config.fromfile(config)
+    backbone = cfg.model.backbone
+    inner = backbone.backbone if 'backbone' in backbone else backbone
+    inner.init_cfg = None  # counting needs no weights
+    if adapter_hook_cfg(cfg) is None:
+        from mmengine.registry import MODELS, init_default_scope
+        init_default_scope(cfg.default_scope)
+        model = MODELS.build(cfg.model)
+        total = sum(p.numel() for p in model.parameters())
+        return total, total
+    model, plan = build_model_and_plan(cfg)
+    total = sum(p.numel() for p in model.parameters())
+    return plan.count(plan.trainable_keys), total
+
+
+def plot(results, path):
+    import matplotlib
+    matplotlib.use('Agg')
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    for r in results:
+        epochs = range(1, len(r['val_curve']) + 1)
+        ax.plot(epochs, [100 * v for v in r['val_curve']], marker='o',
+                markersize=3, label=r['method'])
+    ax.set_xlabel('epoch')
+    ax.set_ylabel('validation top-1 (%)')
+    ax.set_title("Transfer to 'appearance' (frozen backbone vs. full)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    progress = Progress()
+    sizes = SIZES['quick' if args.quick else 'full']
+    os.makedirs(args.work_dir, exist_ok=True)
+    roots = prepare_data(args, sizes, progress)
+
+    stage1_dir = osp.abspath(osp.join(args.work_dir, 'stage1'))
+    stage1_ckpt = osp.join(stage1_dir, f'epoch_{sizes["stage1"]}.pth')
+    if osp.isfile(stage1_ckpt):
+        progress(f'stage 1: reusing {stage1_ckpt}')
+    else:
+        progress(f'stage 1: pre-training on {roots["direction"]!r} by full '
+                 f'training, {sizes["stage1"]} epochs, {args.nproc} '
+                 f'processes (tools/dist_train.sh)')
+        seconds = train(STAGE1_CONFIG, stage1_dir,
+                        data_options(roots['direction']) +
+                        [f'train_cfg.max_epochs={sizes["stage1"]}'] +
+                        _schedule_options(sizes['stage1'], warmup=1), args,
+                        'train.log')
+        acc = val_curve(stage1_dir)[-1]
+        progress(f'stage 1: done in {seconds:.0f}s, validation top-1 on '
+                 f'direction {100 * acc:.1f}%')
+
+    results = []
+    for method, config_name, key in METHODS:
+        config = osp.join(DEMO_CONFIGS, config_name)
+        work = osp.abspath(
+            osp.join(args.work_dir, f'seed{args.seed}',
+                     config_name[:-3].split('_')[-1]))
+        options = data_options(roots['appearance']) + [
+            f'{key}={stage1_ckpt}',
+            f'train_cfg.max_epochs={sizes["stage2"]}'
+        ] + _schedule_options(sizes['stage2'], warmup=2)
+        progress(f'stage 2: {method} on {roots["appearance"]!r}, '
+                 f'{sizes["stage2"]} epochs ...')
+        seconds = train(config, work, options, args, 'train.log')
+        checkpoint = osp.join(work, f'epoch_{sizes["stage2"]}.pth')
+        top1, n = test(config, checkpoint, work, options)
+        trainable, total = trainable_parameters(config)
+        results.append(
+            dict(
+                method=method,
+                top1=top1,
+                num_test_videos=n,
+                trainable=trainable,
+                total=total,
+                checkpoint_mb=osp.getsize(checkpoint) / 2**20,
+                train_seconds=seconds,
+                val_curve=val_curve(work)))
+        progress(f'stage 2: {method}: top-1 {top1:.1f}% ({n} videos, '
+                 f'2 clips x 3 crops), trained in {seconds:.0f}s')
+
+    lines = [
+        '',
+        f'Transfer to \'appearance\' (seed {args.seed}, {args.nproc} '
+        f'processes, test: 2 clips x 3 crops)',
+        f'{"method":<16}{"top-1 (%)":>10}{"trainable":>12}{"share":>8}'
+        f'{"ckpt (MB)":>11}{"train (s)":>11}',
+    ]
+    for r in results:
+        lines.append(
+            f'{r["method"]:<16}{r["top1"]:>10.1f}{r["trainable"]:>12,}'
+            f'{100 * r["trainable"] / r["total"]:>7.1f}%'
+            f'{r["checkpoint_mb"]:>11.2f}{r["train_seconds"]:>11.0f}')
+    print('\n'.join(lines), flush=True)
+    out = osp.join(args.work_dir, f'seed{args.seed}')
+    with open(osp.join(out, 'results.json'), 'w') as f:
+        json.dump(results, f, indent=1)
+    plot(results, osp.join(out, 'val_accuracy.png'))
+    progress(f'wrote {out}/results.json and {out}/val_accuracy.png')
+    return results
+
+
+def _schedule_options(epochs, warmup):
+    return [
+        f'param_scheduler.0.end={warmup}', f'param_scheduler.1.begin={warmup}',
+        f'param_scheduler.1.end={epochs}',
+        f'param_scheduler.1.T_max={epochs - warmup}'
+    ]
+
+
+if __name__ == '__main__':
+    main()
