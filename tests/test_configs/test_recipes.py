@@ -82,7 +82,7 @@ def _build(cfg, img_size):
     return MODELS.build(model_cfg)
 
 
-def _step(cfg, model, img_size, batch_size=2):
+def _step(cfg, model, img_size, test_batch_size=2):
     hook = adapter_hook_cfg(cfg)
     if hook is not None:
         plan = plan_trainable(
@@ -99,16 +99,18 @@ def _step(cfg, model, img_size, batch_size=2):
     frozen = {n: p.detach().clone() for n, p in model.named_parameters()
               if not p.requires_grad}
     model.train()
+    # Batch 2: the BatchNorm head needs more than one sample in training.
     losses = model.train_step(
-        _batch(cfg, img_size, 'train', batch_size), optim_wrapper)
+        _batch(cfg, img_size, 'train', 2), optim_wrapper)
     assert torch.isfinite(losses['loss'])
     params = dict(model.named_parameters())
     assert any(not torch.equal(params[n], v) for n, v in trainable.items())
     assert all(torch.equal(params[n], v) for n, v in frozen.items())
     model.eval()
-    outputs = model.test_step(_batch(cfg, img_size, 'test', batch_size))
+    outputs = model.test_step(
+        _batch(cfg, img_size, 'test', test_batch_size))
     num_classes = TASKS[next(t for t in TASKS if f'_{t}' in cfg.filename)]
-    assert len(outputs) == batch_size
+    assert len(outputs) == test_batch_size
     assert outputs[0].pred_score.shape == (num_classes, )
     return outputs
 
@@ -137,7 +139,7 @@ def test_ssv2_adaptformer_full_size_vit_b():
     assert plan.count(plan.groups['other']) == 2 * 768
     total = sum(p.numel() for p in model.parameters())
     assert plan.count(plan.trainable_keys) / total < 0.02
-    _step(cfg, model, img_size=224, batch_size=1)
+    _step(cfg, model, img_size=224, test_batch_size=1)
 
 
 def _scaled_lr(cfg, world_size):
