@@ -11,6 +11,9 @@ Differences from the toolboxes' scripts, all additive:
   ``custom_imports``.
 * On a machine without a GPU, ``--launcher pytorch`` (``dist_train.sh``)
   trains with real multi-process DDP on the CPU through gloo.
+* On a machine without a GPU, ``--amp`` trains with bfloat16 autocast through
+  :class:`~mmadaptformer.engine.CPUAmpOptimWrapper` (MMEngine's
+  ``AmpOptimWrapper`` needs a GPU).
 """
 import argparse
 import os
@@ -19,6 +22,7 @@ from copy import deepcopy
 
 import torch
 from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.device import get_device
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -111,12 +115,19 @@ def merge_args(cfg, args):
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper'):
+        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
+                                 'CPUAmpOptimWrapper'):
             raise ValueError(
                 f'--amp is not supported with the custom optimizer wrapper '
                 f'type {optim_wrapper!r} set in optim_wrapper.type of '
-                f'{args.config}; use OptimWrapper or AmpOptimWrapper.')
-        cfg.optim_wrapper.type = 'AmpOptimWrapper'
+                f'{args.config}; use OptimWrapper, AmpOptimWrapper or '
+                f'CPUAmpOptimWrapper.')
+        if get_device() == 'cpu':
+            # MMEngine's AmpOptimWrapper needs a GPU; this one autocasts to
+            # bfloat16 on the CPU.
+            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+        elif optim_wrapper == 'OptimWrapper':
+            cfg.optim_wrapper.type = 'AmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':

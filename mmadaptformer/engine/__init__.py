@@ -4,9 +4,10 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
                                  complete_adapter_checkpoint,
                                  make_adapter_checkpoint)
 from .hooks import AdapterHook, SyncNormStatsHook
+from .optimizers import CPUAmpOptimWrapper, check_cpu_bf16
 
 __all__ = [
-    'AdapterHook', 'SyncNormStatsHook', 'ADAPTER_META_KEY',
-    'adapter_hook_cfg', 'build_model_and_plan', 'complete_adapter_checkpoint',
-    'make_adapter_checkpoint'
+    'AdapterHook', 'SyncNormStatsHook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
+    'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
+    'complete_adapter_checkpoint', 'make_adapter_checkpoint'
 ]

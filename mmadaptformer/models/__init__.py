@@ -5,10 +5,14 @@ from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
                        remove_adapters)
 from .backbones import PROMPTABLE_BLOCK_TYPES, VPT, AdaptFormer
 from .heads import BNLinearClsHead, BNLinearHead
+from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
+                    checkpoint_blocks, fuse_attention, make_tokens_contiguous)
 
 __all__ = [
     'AdaptFormer', 'AdaptMLP', 'BNLinearHead', 'BNLinearClsHead',
     'KNOWN_BLOCK_TYPES', 'MODES', 'PROMPTABLE_BLOCK_TYPES', 'TrainablePlan',
     'VPT', 'adapter_modules', 'adapter_parameter_names', 'apply_trainable',
-    'inject_adapters', 'plan_trainable', 'remove_adapters'
+    'inject_adapters', 'plan_trainable', 'remove_adapters',
+    'CONTIGUOUS_TOKEN_HOSTS', 'FUSED_ATTENTION_FORWARDS', 'checkpoint_blocks',
+    'fuse_attention', 'make_tokens_contiguous'
 ]

@@ -4,12 +4,13 @@ from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
                                  safe_torch_load)
 from .dist import exit_now, is_cpu_distributed, setup_cpu_distributed
 from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
-                              patch_mmaction_drn, register_missing_drn)
+                              patch_mmaction_drn, register_missing_drn,
+                              upcast_mmaction_head_scores)
 
 __all__ = [
     'CheckpointLoadError', 'register_safe_globals',
     'register_safe_local_loader', 'safe_globals', 'safe_torch_load',
     'exit_now', 'is_cpu_distributed', 'setup_cpu_distributed', 'UPSTREAM_GAP',
     'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
-    'register_missing_drn'
+    'register_missing_drn', 'upcast_mmaction_head_scores'
 ]

@@ -11,12 +11,19 @@ because that folder has no ``__init__.py`` (open-mmlab/mmaction2 issue 2714).
 (and only when) the DRN folder is absent from the installed mmaction package,
 it places a stand-in ``drn`` package in ``sys.modules`` whose ``DRN`` raises a
 clear error when built. Every other mmaction2 model then imports normally.
+
+:func:`upcast_mmaction_head_scores` closes a second gap, applied only when
+bfloat16 autocast is used: mmaction2's heads compute their accuracy through
+numpy, which has no bfloat16.
 """
+import functools
 import importlib.util
 import os.path as osp
 import sys
 import types
 from typing import Optional
+
+import torch
 
 UPSTREAM_GAP = (
     'mmaction2 1.2.0 is released without '
@@ -97,3 +104,29 @@ def register_missing_drn() -> None:
     from mmaction.registry import MODELS
     if 'DRN' not in MODELS.module_dict:
         MODELS.register_module(name='DRN', module=MissingDRN)
+
+
+def upcast_mmaction_head_scores() -> None:
+    """Let mmaction2's heads take bfloat16 class scores.
+
+    ``mmaction.models.heads.BaseHead.loss_by_feat`` computes the top-k
+    accuracy through numpy, which has no bfloat16, so every mmaction2 head
+    fails under bfloat16 autocast (``TypeError: Got unsupported ScalarType
+    BFloat16``). The patched method computes loss and accuracy on float32
+    scores, as autocast does for the loss itself. Applied once; float16 and
+    float32 scores are passed through unchanged.
+    """
+    from mmaction.models.heads.base import BaseHead
+    loss_by_feat = BaseHead.loss_by_feat
+    if getattr(loss_by_feat, 'upcasts_bfloat16', False):
+        return
+
+    @functools.wraps(loss_by_feat)
+    def wrapper(self, cls_scores, data_samples):
+        if isinstance(cls_scores, torch.Tensor) and \
+                cls_scores.dtype == torch.bfloat16:
+            cls_scores = cls_scores.float()
+        return loss_by_feat(self, cls_scores, data_samples)
+
+    wrapper.upcasts_bfloat16 = True
+    BaseHead.loss_by_feat = wrapper

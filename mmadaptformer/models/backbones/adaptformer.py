@@ -2,6 +2,7 @@
 import copy
 from typing import Any, List, Optional, Sequence
 
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope
@@ -9,7 +10,10 @@ from torch import nn
 
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from ..adapters import inject_adapters
+from ..adapters import AdaptMLP, inject_adapters
+from ..adapters.injection import ADAPTER_ATTR
+from ..utils import (checkpoint_blocks, fuse_attention,
+                     make_tokens_contiguous)
 
 #: Name of the wrapped backbone; it never shows up in state-dict keys.
 _INNER = 'backbone'
@@ -135,6 +139,17 @@ class AdaptFormer(BaseModule):
     stock checkpoints load unchanged and only the ``*.adaptmlp.*`` keys are
     new. Nothing is frozen here.
 
+    A fast path, exact up to floating-point rounding, is on by default for
+    mmaction2's VideoMAE ViT: its hand-written attention runs through
+    ``scaled_dot_product_attention`` (see
+    :func:`~mmadaptformer.models.fuse_attention`; with attention dropout the
+    masks are drawn differently, from the same distribution), and its tokens
+    are made contiguous once after the patch embedding instead of being
+    copied by every LayerNorm (see
+    :func:`~mmadaptformer.models.make_tokens_contiguous`). Activation
+    checkpointing of the blocks (``with_cp``) is optional. Frozen blocks in
+    front of the first adapter record no autograd graph in either case.
+
     Supported out of the box: mmaction2 ``VisionTransformer`` (VideoMAE) and
     ``SwinTransformer3D``; mmpretrain ``VisionTransformer`` (every arch,
     DeiT included), ``DistilledVisionTransformer``, ``DeiT3`` and
@@ -158,6 +173,15 @@ class AdaptFormer(BaseModule):
         block_types (Sequence[dict], optional): Declarations of further
             block types, e.g. ``[dict(type='MyBlock', norm='norm2',
             ffn='mlp')]``. Defaults to None.
+        fused_attention (bool): Run known hand-written attention modules
+            through ``torch.nn.functional.scaled_dot_product_attention``.
+            Defaults to True.
+        contiguous_tokens (bool): Make the token sequence of known hosts
+            contiguous after the patch embedding. Defaults to True.
+        with_cp (bool): Checkpoint the activations of every block of the
+            adapted blocks' types: less memory, one more forward of each
+            block in the backward pass. Blocks that need no gradient are not
+            checkpointed. Defaults to False.
         init_cfg (dict, optional): Initialization config of the wrapper,
             applied by ``init_weights()``. A ``Pretrained`` checkpoint with
             the stock keys can be given here as well. Defaults to None.
@@ -182,6 +206,9 @@ class AdaptFormer(BaseModule):
                  layers: Optional[Sequence[int]] = None,
                  placement: str = 'parallel',
                  block_types: Optional[Sequence[dict]] = None,
+                 fused_attention: bool = True,
+                 contiguous_tokens: bool = True,
+                 with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         module = build_host_backbone(backbone)
@@ -196,6 +223,29 @@ class AdaptFormer(BaseModule):
             layers=layers,
             placement=placement,
             block_types=block_types)
+        self.fused_attention = fused_attention
+        self.contiguous_tokens = contiguous_tokens
+        self.with_cp = with_cp
+        if fused_attention:
+            fused = fuse_attention(module)
+            if fused:
+                print_log(
+                    f'AdaptFormer: {len(fused)} attention modules use '
+                    'scaled_dot_product_attention.',
+                    logger='current')
+        if contiguous_tokens:
+            make_tokens_contiguous(module)
+        if with_cp:
+            block_cls = {
+                type(m)
+                for m in module.modules()
+                if isinstance(getattr(m, ADAPTER_ATTR, None), AdaptMLP)
+            }
+            count = checkpoint_blocks(m for m in module.modules()
+                                      if type(m) in block_cls)
+            print_log(
+                f'AdaptFormer: activation checkpointing of {count} blocks.',
+                logger='current')
 
         self.register_state_dict_post_hook(_strip_inner_prefix)
         self.register_load_state_dict_pre_hook(_add_inner_prefix)
