@@ -1,9 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Helpers shared by the tests: paths, child configs and tool runners."""
+import importlib.util
 import os
 import os.path as osp
 import subprocess
 import sys
+from types import ModuleType
 from typing import Dict, List, Optional
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -12,6 +14,16 @@ TOOLS = osp.join(REPO_ROOT, 'tools')
 TINY_VIDEO_CONFIG = osp.join(CONFIGS, 'tiny', 'tiny_vit_video.py')
 TINY_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny', 'tiny_vit_image.py')
 
+
+
+def load_tool(path: str) -> ModuleType:
+    """Import a script under ``tools/`` as a module, without running its
+    ``main``; e.g. ``load_tool('analysis_tools/get_flops.py')``."""
+    name = 'mmadaptformer_tool_' + path[:-3].replace('/', '_')
+    spec = importlib.util.spec_from_file_location(name, osp.join(TOOLS, path))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
 
 def video_data_cfg(data: Dict[str, str]) -> str:
     """Config lines that point the tiny video config at ``data``."""

@@ -3,6 +3,7 @@ from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
                                  register_safe_local_loader, safe_globals,
                                  safe_torch_load)
 from .dist import exit_now, is_cpu_distributed, setup_cpu_distributed
+from .flops import count_flops
 from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               patch_mmaction_drn, register_missing_drn,
                               upcast_mmaction_head_scores)
@@ -10,7 +11,7 @@ from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
 __all__ = [
     'CheckpointLoadError', 'register_safe_globals',
     'register_safe_local_loader', 'safe_globals', 'safe_torch_load',
-    'exit_now', 'is_cpu_distributed', 'setup_cpu_distributed', 'UPSTREAM_GAP',
-    'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
+    'count_flops', 'exit_now', 'is_cpu_distributed', 'setup_cpu_distributed',
+    'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
     'register_missing_drn', 'upcast_mmaction_head_scores'
 ]

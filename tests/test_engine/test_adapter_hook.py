@@ -278,3 +278,80 @@ def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data,
     ckpt = safe_torch_load(str(work / 'epoch_2.pth'))
     assert set(ckpt['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
                                        | HEAD_BUFFER_KEYS | FC_NORM_KEYS)
+
+
+@HOOKS.register_module(force=True)
+class _RecordAdapterDtypeHook(Hook):
+    """Records the dtype an adapter computes in during training (the
+    validation loop runs without autocast)."""
+
+    dtypes = set()
+
+    def before_train(self, runner):
+        adapter = next(m for m in runner.model.modules()
+                       if isinstance(m, AdaptMLP))
+        adapter.register_forward_hook(
+            lambda module, args, output: module.training and type(
+                self).dtypes.add(output.dtype))
+
+
+def test_hook_under_cpu_bf16_amp_with_resume(tmp_path, tiny_video_data,
+                                             pretrained, clean_loggers):
+    cfg = _cfg_file(tmp_path, tiny_video_data, pretrained['path'])
+    amp = dict(type='CPUAmpOptimWrapper', dtype='bfloat16')
+    hooks = [
+        dict(
+            type='AdapterHook',
+            extra_trainable=[r'^backbone\.fc_norm'],
+            adapter_only_checkpoint=True),
+        dict(type='_RecordAdapterDtypeHook')
+    ]
+    _RecordAdapterDtypeHook.dtypes.clear()
+    runner = _runner(
+        cfg, tmp_path / 'work', optim_wrapper=amp, custom_hooks=hooks)
+    runner.train()
+    model = runner.model
+    assert type(runner.optim_wrapper).__name__ == 'CPUAmpOptimWrapper'
+    # The adapters ran under bfloat16 autocast; the weights stay float32.
+    assert _RecordAdapterDtypeHook.dtypes == {torch.bfloat16}
+    assert all(p.dtype == torch.float32 for p in model.parameters())
+    in_optimizer = {
+        id(p)
+        for group in runner.optim_wrapper.optimizer.param_groups
+        for p in group['params']
+    }
+    assert in_optimizer == {id(p) for p in model.parameters()
+                            if p.requires_grad}
+    state = model.state_dict()
+    for key, value in pretrained['state'].items():
+        if key.startswith('backbone.') and key not in FC_NORM_KEYS:
+            assert torch.equal(state[key], value), key
+    ckpt2 = safe_torch_load(str(tmp_path / 'work' / 'epoch_2.pth'))
+    assert set(ckpt2['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
+                                        | HEAD_BUFFER_KEYS | FC_NORM_KEYS)
+
+    # Resume the adapter-only checkpoint under AMP: the frozen weights come
+    # from the config's pretrained path and the digest still matches.
+    runner = _runner(
+        cfg,
+        tmp_path / 'work',
+        optim_wrapper=amp,
+        custom_hooks=hooks,
+        resume=True,
+        train_cfg=dict(max_epochs=3))
+    runner.train()
+    assert runner.iter == 6
+    ckpt3 = safe_torch_load(str(tmp_path / 'work' / 'epoch_3.pth'))
+    assert (ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'] ==
+            ckpt2['meta'][ADAPTER_META_KEY]['frozen_digest'])
+    key = 'backbone.blocks.0.adaptmlp.up_proj.weight'
+    assert not torch.equal(ckpt3['state_dict'][key], ckpt2['state_dict'][key])
+
+    # The guard still catches a frozen weight changed behind its back.
+    runner = _runner(
+        cfg,
+        tmp_path / 'work_corrupt',
+        optim_wrapper=amp,
+        custom_hooks=hooks[:1] + [dict(type='_CorruptFrozenWeightHook')])
+    with pytest.raises(RuntimeError, match=r'1 frozen tensors changed'):
+        runner.train()

@@ -1,11 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """tools/analysis_tools/benchmark_train.py."""
-import importlib.util
 import json
 import os.path as osp
 
+import pytest
+
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
-                     TINY_VIDEO_CONFIG, TOOLS, run_tool)
+                     TINY_VIDEO_CONFIG, load_tool, run_tool)
 
 # The tiny AdaptFormer config: 2 blocks of width 64, bottleneck 8, 2
 # classes, BN (no affine) + Linear head, fc_norm trains.
@@ -13,16 +14,7 @@ ADAPTERS = 2 * (64 * 8 + 8 + 8 * 64 + 64)
 HEAD_AND_FC_NORM = 64 * 2 + 2 + 2 * 64
 
 
-def _load_tool():
-    spec = importlib.util.spec_from_file_location(
-        'mmadaptformer_tool_benchmark_train',
-        osp.join(TOOLS, 'analysis_tools', 'benchmark_train.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-tool = _load_tool()
+tool = load_tool('analysis_tools/benchmark_train.py')
 
 
 def _spec(config, *argv):
@@ -69,7 +61,8 @@ def test_benchmark_train_smoke(tmp_path):
     out, png = tmp_path / 'bench.json', tmp_path / 'bench.png'
     proc = run_tool([
         'analysis_tools/benchmark_train.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        '--iters', 2, '--warmup', 1, '--out', out, '--plot', png
+        '--iters', 2, '--warmup', 1, '--matmul-size', 256, '--out', out,
+        '--plot', png
     ],
                     cwd=tmp_path)
     result = json.loads(out.read_text())
@@ -95,6 +88,23 @@ def test_benchmark_train_smoke(tmp_path):
     for summary in modes.values():
         assert summary['optim_state_mb'] * 2**20 == \
             4 * summary['trainable_params']
+    # Frozen weights need no weight gradients: a step of AdaptFormer counts
+    # at most about 2 forward passes against 3 for full fine-tuning (less:
+    # the frozen patch embedding needs no backward at all), a linear
+    # probe's about 1.
+    full_flops = full['step_flops']
+    assert 0.45 < modes['adaptformer']['step_flops'] / full_flops < 0.7
+    assert modes['linear_probe']['step_flops'] / full_flops < 0.45
+    assert modes['linear_probe']['step_flops'] < \
+        modes['adaptformer']['step_flops']
+    for summary in modes.values():
+        assert summary['matmul_dtype'] == 'float32'
+        assert summary['matmul_flops_per_s']['median'] > 1e8
+        assert summary['mfu']['median'] == pytest.approx(
+            summary['step_flops'] / summary['step_s']['median'] /
+            summary['matmul_flops_per_s']['median'],
+            rel=0.5)
+        assert 0 < summary['mfu_cpu_time']['median'] < 1.5
     assert result['ratios_to_full_ft']['full_ft']['step_s']['median'] == 1
     assert result['settings']['sample_shape'] == [1, 3, 4, 32, 32]
     assert result['machine']['cores'] >= 1

@@ -5,13 +5,11 @@ The fixture is a tiny copy of the owners' distribution: ``.avi`` videos in
 class folders and ``<class>_test_split{1,2,3}.txt`` files whose lines end
 with a space, as the official ones do.
 """
-import importlib.util
-import os.path as osp
 import shutil
 
 import numpy as np
 import pytest
-from helpers import TOOLS, run_tool
+from helpers import load_tool, run_tool
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.datasets import (AnnotationError, build_hmdb51_file_lists,
@@ -131,10 +129,7 @@ def test_split_ids_and_labels(raw):
 
 
 def test_cli_writes_only_the_chosen_split(raw, tmp_path):
-    spec = importlib.util.spec_from_file_location('hmdb51_build_file_list',
-                                                  osp.join(TOOLS, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
+    module = load_tool(TOOL)
     out = tmp_path / 'out'
     module.main([
         str(raw / 'testTrainMulti_7030_splits'),

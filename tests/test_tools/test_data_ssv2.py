@@ -5,13 +5,11 @@ The fixture is a tiny copy of the owners' distribution: ``<id>.webm`` videos
 and the three JSON files, with real templates (brackets included) and a
 labels JSON whose key order is not its index order.
 """
-import importlib.util
 import json
-import os.path as osp
 
 import numpy as np
 import pytest
-from helpers import TOOLS, run_tool
+from helpers import load_tool, run_tool
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.datasets import (AnnotationError, build_ssv2_file_lists,
@@ -86,11 +84,7 @@ def _files(root):
 
 
 def _load_main():
-    spec = importlib.util.spec_from_file_location('ssv2_build_file_list',
-                                                  osp.join(TOOLS, TOOL))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    return load_tool(TOOL).main
 
 
 def test_cli_lists_decode_with_mmaction(raw, tmp_path):

@@ -1,24 +1,15 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Argument handling of tools/train.py and tools/test.py."""
-import importlib.util
 import os.path as osp
 
 import pytest
-from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS
+from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool
 from mmengine.config import Config
 from mmengine.device import get_device
 
 
-def _load_tool(name):
-    spec = importlib.util.spec_from_file_location(
-        f'mmadaptformer_tool_{name}', osp.join(TOOLS, f'{name}.py'))
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-train_tool = _load_tool('train')
-test_tool = _load_tool('test')
+train_tool = load_tool('train.py')
+test_tool = load_tool('test.py')
 
 
 def _train_cfg(argv, config=TINY_VIDEO_CONFIG):

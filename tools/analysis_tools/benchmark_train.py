@@ -34,8 +34,15 @@ in wall-clock and process CPU time, and its throughput; the peak memory of
 training above the baseline taken once the model, optimizer and batch exist
 (GPU: max allocated; CPU: peak RSS, i.e. ``VmHWM`` after resetting it through
 ``/proc/self/clear_refs``); the trainable parameters; the optimizer state;
-and the median inference step (``model.test_step`` under ``no_grad``) and its
-throughput. Ratios to full fine-tuning are taken within each round.
+the median inference step (``model.test_step`` under ``no_grad``) and its
+throughput; and the FLOPs of one training step as
+``torch.utils.flop_counter`` counts them (matmuls, convolutions and
+attention, forward and backward), and the model FLOP utilisation (MFU): those
+FLOPs per median step time over the best measured rate of a large square
+matmul in the step's compute dtype (bfloat16/float16 under ``--amp``, float32
+otherwise); on the CPU also in process CPU time (``MFU cpu``), which a busy
+neighbour does not distort when the benchmark runs with ``--threads 1``.
+Ratios to full fine-tuning are taken within each round.
 
 Example::
 
@@ -143,6 +150,11 @@ def parse_args(argv=None):
         action='store_true',
         help='ablation: frozen weights keep requires_grad (they are only '
         'left out of the optimizer), so their gradients are computed')
+    parser.add_argument(
+        '--matmul-size',
+        type=int,
+        help='side of the square matmul whose measured rate is the '
+        'denominator of MFU (default: 8192 on a GPU, 2048 on the CPU)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--plot', help='write a PNG comparing the modes')
     parser.add_argument(
@@ -157,7 +169,8 @@ def parse_args(argv=None):
         '--worker-amp', choices=list(AMP_DTYPES), help=argparse.SUPPRESS)
     parser.add_argument('--worker-out', help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
-    for name in ('iters', 'repeat', 'batch_size', 'num_frames', 'threads'):
+    for name in ('iters', 'repeat', 'batch_size', 'num_frames', 'threads',
+                 'matmul_size'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
@@ -383,6 +396,23 @@ def _optim_wrapper_cfg(cfg, amp: str, device: str) -> dict:
     return optim
 
 
+def matmul_flops_per_s(device: str, dtype: str, size: int,
+                       reps: int = 5) -> Tuple[float, float]:
+    """Best measured rate of a square matmul of ``size`` in ``dtype``: the
+    device's practical peak, the denominator of the model FLOP utilisation.
+
+    Returns:
+        tuple[float, float]: FLOP/s in wall-clock time and in process CPU
+        time (the latter is what one thread achieves whatever the
+        neighbours on a shared CPU do).
+    """
+    import torch
+    a = torch.randn(size, size, device=device).to(getattr(torch, dtype))
+    b = torch.randn(size, size, device=device).to(getattr(torch, dtype))
+    wall, cpu = (t[2:] for t in _timed(lambda: a @ b, 2 + reps, device))
+    return 2 * size**3 / min(wall), 2 * size**3 / min(cpu)
+
+
 def _timed(fn, n: int, device: str) -> Tuple[List[float], List[float]]:
     """Wall-clock and process CPU seconds of ``n`` calls of ``fn``."""
     import torch
@@ -408,6 +438,7 @@ def run_mode(args, mode: str, amp: str) -> dict:
     from mmadaptformer.engine import AdapterHook
     from mmadaptformer.models import (apply_trainable, fuse_attention,
                                       make_tokens_contiguous, plan_trainable)
+    from mmadaptformer.utils import count_flops
 
     cfg = load_config(args)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -473,6 +504,14 @@ def run_mode(args, mode: str, amp: str) -> dict:
 
     infers = _timed(infer, args.warmup + args.iters, device)[0][args.warmup:]
     step, infer_step = statistics.median(steps), statistics.median(infers)
+
+    # One more, counted step (after the timed ones: counting is slow).
+    model.train()
+    step_flops = count_flops(lambda: model.train_step(data, optim_wrapper))
+    matmul_dtype = AMP_DTYPES[amp] or 'float32'
+    matmul_rate, matmul_rate_cpu = matmul_flops_per_s(
+        device, matmul_dtype, args.matmul_size
+        or (8192 if device == 'cuda' else 2048))
     batch = spec['batch_size']
     return dict(
         mode=mode,
@@ -493,7 +532,15 @@ def run_mode(args, mode: str, amp: str) -> dict:
         frozen_params_with_grad=frozen_with_grad,
         optim_state_mb=optim_state / 2**20,
         infer_step_s=infer_step,
-        infer_throughput=batch / infer_step)
+        infer_throughput=batch / infer_step,
+        step_flops=step_flops,
+        achieved_flops_per_s=step_flops / step,
+        matmul_dtype=matmul_dtype,
+        matmul_flops_per_s=matmul_rate,
+        matmul_flops_per_s_cpu_time=matmul_rate_cpu,
+        mfu=step_flops / step / matmul_rate,
+        mfu_cpu_time=(step_flops / statistics.median(steps_cpu) /
+                      matmul_rate_cpu) if device == 'cpu' else None)
 
 
 # ------------------------------------------------------------ reporting
@@ -531,14 +578,19 @@ def summarize(rounds: List[Dict[str, dict]]) -> Tuple[dict, dict, dict]:
     """Per-row medians over rounds; per round, ratios to full FT under the
     same autocast and speed-ups of autocast over float32."""
     fields = ('step_s', 'step_cpu_s', 'train_throughput', 'peak_mem_mb',
-              'infer_step_s', 'infer_throughput')
+              'infer_step_s', 'infer_throughput', 'achieved_flops_per_s',
+              'matmul_flops_per_s', 'mfu')
+    if all(run['mfu_cpu_time'] is not None
+           for r in rounds for run in r.values()):
+        fields += ('mfu_cpu_time', )
     rows = {}
     for row in rounds[0]:
         runs = [r[row] for r in rounds]
         summary = {f: _spread([run[f] for run in runs]) for f in fields}
         for key in ('mode', 'amp', 'trainable_params', 'total_params',
                     'optim_state_mb', 'frozen_params_with_grad',
-                    'adapters_added', 'device', 'gpu', 'torch', 'threads'):
+                    'adapters_added', 'device', 'gpu', 'torch', 'threads',
+                    'step_flops', 'matmul_dtype'):
             summary[key] = runs[0][key]
         summary['runs'] = runs
         rows[row] = summary
@@ -583,12 +635,17 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
             f'{s["trainable_params"]:,}',
             f'{s["optim_state_mb"]:.2f}',
             f'{median["infer_throughput"]:.2f}',
+            f'{s["step_flops"] / 1e9:.1f}',
+            f'{100 * median["mfu"]:.1f}',
+            f'{100 * median["mfu_cpu_time"]:.1f}'
+            if 'mfu_cpu_time' in median else '-',
         ]
 
     columns = (('row', 22), ('step ms', 8), ('x full', 16), ('cpu ms', 8),
                ('x full', 16), ('fp32/amp cpu', 16), (f'{unit}/s', 8),
                ('peak MB', 8), ('x full', 16), ('trainable', 11),
-               ('optim MB', 8), (f'infer {unit}/s', 15))
+               ('optim MB', 8), (f'infer {unit}/s', 15), ('GFLOP', 8),
+               ('MFU %', 6), ('MFU cpu %', 9))
     table = [[name for name, _ in columns]]
     table += [cells(row, s) for row, s in rows.items()]
     lines = [
@@ -709,6 +766,7 @@ def main(argv=None):
             naive_freeze=args.naive_freeze,
             frozen_prefix=not args.no_frozen_prefix,
             threads=args.threads,
+            matmul_size=args.matmul_size,
             iters=args.iters,
             warmup=args.warmup,
             repeat=args.repeat),

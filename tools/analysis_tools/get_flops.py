@@ -1,6 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Count a config's parameters (trainable as the config trains, and total)
-and FLOPs of one view, with MMEngine's FLOP counter.
+and the FLOPs of one view.
 
 Usage:
     python tools/analysis_tools/get_flops.py CONFIG [--shape ...] [--json OUT]
@@ -10,18 +10,26 @@ The shape defaults to one view as the config's test pipeline feeds it:
 pretrained weights are needed. Trainable parameters follow the config's
 AdapterHook (adapters + head + extras, or the head for linear probing);
 without the hook every parameter trains (full fine-tuning).
+
+FLOPs are counted with :func:`mmadaptformer.utils.count_flops`
+(``torch.utils.flop_counter``: matmuls, convolutions and attention, fused
+attention included; a multiply-add is 2 FLOPs). MMEngine's counter, which
+OpenMMLab's model zoos use, counts a multiply-add as 1 and misses
+``scaled_dot_product_attention``; ``GMACs`` (FLOPs / 2) is printed for
+comparison with those tables.
 """
 import argparse
 import copy
 import json
 
-from mmengine.analysis import get_model_complexity_info
+import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
+from mmadaptformer.utils import count_flops
 
 
 def parse_args(argv=None):
@@ -60,7 +68,8 @@ def model_stats(cfg, shape=None):
         shape (tuple, optional): Input shape without the batch.
 
     Returns:
-        dict: ``trainable``, ``total``, ``flops`` and ``shape``.
+        dict: ``trainable``, ``total``, ``flops`` (a multiply-add is 2) and
+        ``shape``.
     """
     model_cfg = copy.deepcopy(cfg.model)
     backbone = model_cfg.backbone
@@ -81,11 +90,15 @@ def model_stats(cfg, shape=None):
             extra_trainable=hook.get('extra_trainable', ()))
         trainable = plan.count(plan.trainable_keys)
     shape = tuple(shape or default_shape(cfg))
-    model.forward = model.extract_feat
-    info = get_model_complexity_info(
-        model, (1, ) + shape, show_table=False, show_arch=False)
-    return dict(
-        trainable=trainable, total=total, flops=info['flops'], shape=shape)
+    # mmaction2's recognizers take (batch, views, C, T, H, W).
+    video = cfg.get('default_scope', 'mmaction') == 'mmaction'
+    inputs = torch.zeros(((1, 1) if video else (1, )) + shape)
+    # Inference only. Parameters that need no gradient also keep PyTorch's
+    # module tracker from hooking a parameter used as a module's input
+    # (VPT's prompts), which fails under no_grad.
+    model.requires_grad_(False)
+    flops = count_flops(lambda: model(inputs, mode='tensor'))
+    return dict(trainable=trainable, total=total, flops=flops, shape=shape)
 
 
 def main(argv=None):
@@ -97,8 +110,8 @@ def main(argv=None):
           f'parameters: {stats["trainable"]:,} trainable of '
           f'{stats["total"]:,} '
           f'({100.0 * stats["trainable"] / stats["total"]:.2f}%)\n'
-          f'FLOPs (one view, MMEngine counter): '
-          f'{stats["flops"] / 1e9:.1f} G')
+          f'FLOPs (one view): {stats["flops"] / 1e9:.1f} G '
+          f'({stats["flops"] / 2e9:.1f} GMACs)')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(stats, config=args.config), f, indent=1)

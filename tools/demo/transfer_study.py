@@ -17,6 +17,7 @@
 Usage:
     python tools/demo/transfer_study.py [--work-dir work_dirs/demo]
         [--data-root data/demo] [--seed 0] [--nproc 2] [--quick]
+        [--methods AdaptFormer 'Linear probe' 'Full fine-tune'] [--amp]
 """
 import argparse
 import glob
@@ -59,6 +60,15 @@ def parse_args(argv=None):
     parser.add_argument('--port', type=int, default=29560)
     parser.add_argument('--quick', action='store_true',
                         help='fewer videos and epochs (for tests)')
+    parser.add_argument('--methods', nargs='+',
+                        default=[m[0] for m in METHODS],
+                        choices=[m[0] for m in METHODS], metavar='METHOD',
+                        help='which transfer methods to run: '
+                        + ', '.join(repr(m[0]) for m in METHODS))
+    parser.add_argument('--amp', action='store_true',
+                        help='train stage 2 with tools/train.py --amp '
+                        '(bfloat16 autocast on the CPU); results go to '
+                        'seed<N>_amp')
     return parser.parse_args(argv)
 
 
@@ -134,14 +144,14 @@ def data_options(root):
     return opts
 
 
-def train(config, work_dir, options, args, log_name):
+def train(config, work_dir, options, args, log_name, amp=False):
     os.makedirs(work_dir, exist_ok=True)
     cmd = [
         'bash',
         osp.join(REPO, 'tools', 'dist_train.sh'), config,
         str(args.nproc), '--work-dir', work_dir, '--seed',
-        str(args.seed), '--deterministic', '--cfg-options'
-    ] + options
+        str(args.seed), '--deterministic'
+    ] + (['--amp'] if amp else []) + ['--cfg-options'] + options
     return run(cmd, osp.join(work_dir, log_name), env=dict(PORT=str(
         args.port)))
 
@@ -238,18 +248,21 @@ def main(argv=None):
                  f'direction {100 * acc:.1f}%')
 
     results = []
+    out = osp.join(args.work_dir,
+                   f'seed{args.seed}' + ('_amp' if args.amp else ''))
     for method, config_name, key in METHODS:
+        if method not in args.methods:
+            continue
         config = osp.join(DEMO_CONFIGS, config_name)
-        work = osp.abspath(
-            osp.join(args.work_dir, f'seed{args.seed}',
-                     config_name[:-3].split('_')[-1]))
+        work = osp.abspath(osp.join(out, config_name[:-3].split('_')[-1]))
         options = data_options(roots['appearance']) + [
             f'{key}={stage1_ckpt}',
             f'train_cfg.max_epochs={sizes["stage2"]}'
         ] + _schedule_options(sizes['stage2'], warmup=2)
         progress(f'stage 2: {method} on {roots["appearance"]!r}, '
                  f'{sizes["stage2"]} epochs ...')
-        seconds = train(config, work, options, args, 'train.log')
+        seconds = train(config, work, options, args, 'train.log',
+                        amp=args.amp)
         checkpoint = osp.join(work, f'epoch_{sizes["stage2"]}.pth')
         top1, n = test(config, checkpoint, work, options)
         trainable, total = trainable_parameters(config)
@@ -269,7 +282,8 @@ def main(argv=None):
     lines = [
         '',
         f'Transfer to \'appearance\' (seed {args.seed}, {args.nproc} '
-        f'processes, test: 2 clips x 3 crops)',
+        f'processes, ' + ('bfloat16 autocast training, ' if args.amp else '')
+        + 'test: 2 clips x 3 crops)',
         f'{"method":<16}{"top-1 (%)":>10}{"trainable":>12}{"share":>8}'
         f'{"ckpt (MB)":>11}{"train (s)":>11}',
     ]
@@ -279,7 +293,6 @@ def main(argv=None):
             f'{100 * r["trainable"] / r["total"]:>7.1f}%'
             f'{r["checkpoint_mb"]:>11.2f}{r["train_seconds"]:>11.0f}')
     print('\n'.join(lines), flush=True)
-    out = osp.join(args.work_dir, f'seed{args.seed}')
     with open(osp.join(out, 'results.json'), 'w') as f:
         json.dump(results, f, indent=1)
     plot(results, osp.join(out, 'val_accuracy.png'))

@@ -1,0 +1,64 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""tools/analysis_tools/get_flops.py."""
+import json
+
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     load_tool, run_tool, write_config)
+from mmengine.config import Config
+
+# The tiny video ViT: 4 frames of 32x32, tubelet 2, patch 16 -> 8 tokens;
+# 2 blocks of width 64; AdaptMLP bottleneck 8.
+TOKENS, WIDTH, BOTTLENECK, BLOCKS = 8, 64, 8, 2
+
+
+tool = load_tool('analysis_tools/get_flops.py')
+
+
+def test_adapters_add_exactly_their_matmuls_and_attention_is_counted():
+    stock = tool.model_stats(Config.fromfile(TINY_VIDEO_CONFIG))
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    assert cfg.model.backbone.get('fused_attention', True)
+    fused = tool.model_stats(cfg)
+    cfg.model.backbone.fused_attention = False
+    plain = tool.model_stats(cfg)
+    assert stock['shape'] == fused['shape'] == (3, 4, 32, 32)
+    # The fused attention is counted like the plain matmuls.
+    assert fused['flops'] == plain['flops']
+    # down_proj and up_proj: 2 FLOPs per multiply-add.
+    adapters = BLOCKS * 2 * TOKENS * (WIDTH * BOTTLENECK + BOTTLENECK * WIDTH)
+    assert fused['flops'] - stock['flops'] == adapters
+    assert fused['trainable'] < stock['trainable'] == stock['total']
+
+
+def test_vpt_prompts_add_their_tokens(tmp_path):
+    stock = tool.model_stats(Config.fromfile(TINY_VIDEO_CONFIG))
+    cfg = write_config(
+        tmp_path / 'vpt.py', TINY_VIDEO_CONFIG, """
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='VPT',
+        backbone={{_base_.model.backbone}},
+        num_prompts=2,
+        deep=True))
+custom_hooks = [
+    dict(type='AdapterHook', mode='linear_probe',
+         extra_trainable=[r'prompt_embeddings'])
+]
+""")
+    vpt = tool.model_stats(Config.fromfile(cfg))
+    assert vpt['trainable'] == 2 * BLOCKS * WIDTH + 2 * WIDTH + 2
+    assert vpt['flops'] > stock['flops']
+
+
+def test_get_flops_cli(tmp_path):
+    out = tmp_path / 'flops.json'
+    proc = run_tool([
+        'analysis_tools/get_flops.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        '--shape', '3', '4', '64', '64', '--json', out
+    ],
+                    cwd=tmp_path)
+    stats = json.loads(out.read_text())
+    assert stats['shape'] == [3, 4, 64, 64]
+    assert 'FLOPs (one view):' in proc.stdout and 'GMACs' in proc.stdout
+    assert stats['flops'] > 0
