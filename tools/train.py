@@ -14,6 +14,9 @@ Differences from the toolboxes' scripts, all additive:
 * On a machine without a GPU, ``--amp`` trains with bfloat16 autocast through
   :class:`~mmadaptformer.engine.CPUAmpOptimWrapper` (MMEngine's
   ``AmpOptimWrapper`` needs a GPU).
+* Every run gets an ``EpochRandomnessHook`` (see
+  :mod:`mmadaptformer.engine.hooks.epoch_randomness_hook`), so ``--resume``
+  after a crash trains exactly like an uninterrupted run.
 """
 import argparse
 import os
@@ -27,6 +30,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
+from mmadaptformer.engine import add_epoch_randomness_hook
 from mmadaptformer.utils import exit_now, setup_cpu_distributed
 
 
@@ -195,6 +199,8 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    # Reseed per epoch so that --resume continues like an uninterrupted run.
+    add_epoch_randomness_hook(runner)
     try:
         runner.train()
     finally:

@@ -23,4 +23,9 @@ default_hooks = dict(
     logger=dict(interval=50),
     # Average the BN head's running statistics over the ranks after every
     # epoch, so that all ranks and checkpoints agree.
-    sync_buffers=dict(type='SyncNormStatsHook'))
+    sync_buffers=dict(type='SyncNormStatsHook'),
+    # Stop at the first NaN/inf loss; refuse a checkpoint of another
+    # architecture and a head whose num_classes differs from the data's.
+    non_finite_loss=dict(type='NonFiniteLossHook'),
+    checkpoint_check=dict(type='CheckpointCheckHook'),
+    config_check=dict(type='ConfigCheckHook'))

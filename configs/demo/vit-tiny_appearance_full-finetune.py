@@ -26,14 +26,17 @@ model = dict(
 
 train_dataloader = dict(
     dataset=dict(
+        num_classes=2,
         ann_file=f'{data_root}/sthv2_train_list_videos.txt',
         data_prefix=dict(video=f'{data_root}/videos')))
 val_dataloader = dict(
     dataset=dict(
+        num_classes=2,
         ann_file=f'{data_root}/sthv2_val_list_videos.txt',
         data_prefix=dict(video=f'{data_root}/videos')))
 test_dataloader = dict(
     dataset=dict(
+        num_classes=2,
         ann_file=f'{data_root}/sthv2_val_list_videos.txt',
         data_prefix=dict(video=f'{data_root}/videos')))
 

@@ -35,7 +35,7 @@ model = dict(
         std=[57.375, 57.375, 57.375],
         format_shape='NCTHW'))
 
-dataset_type = 'VideoDataset'
+dataset_type = 'CheckedVideoDataset'
 train_pipeline = [
     dict(type='DecordInit'),
     dict(type='SampleFrames', clip_len=8, frame_interval=2, num_clips=1),
@@ -79,6 +79,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=f'{data_root}/sthv2_train_list_videos.txt',
         data_prefix=dict(video=f'{data_root}/videos'),
         pipeline=train_pipeline))
@@ -89,6 +90,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=f'{data_root}/sthv2_val_list_videos.txt',
         data_prefix=dict(video=f'{data_root}/videos'),
         pipeline=val_pipeline,
@@ -100,6 +102,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=f'{data_root}/sthv2_val_list_videos.txt',
         data_prefix=dict(video=f'{data_root}/videos'),
         pipeline=test_pipeline,

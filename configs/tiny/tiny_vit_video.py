@@ -1,5 +1,6 @@
 # A VideoMAE-style ViT small enough to train on a CPU in seconds, on a tiny
-# set of real video files (mmaction2 VideoDataset, decoded by decord).
+# set of real video files (CheckedVideoDataset, mmaction2's VideoDataset
+# with checks, decoded by decord).
 # Tests and the CPU examples in the README use it; point `data_root` at any
 # folder with `videos/`, `train.txt` and `val.txt` (lines `<file> <label>`),
 # e.g. one written by `mmadaptformer.testing.make_moving_square_dataset`.
@@ -33,7 +34,7 @@ model = dict(
         std=[58.395, 57.12, 57.375],
         format_shape='NCTHW'))
 
-dataset_type = 'VideoDataset'
+dataset_type = 'CheckedVideoDataset'
 data_root = 'data/tiny_video'
 train_pipeline = [
     dict(type='DecordInit'),
@@ -79,6 +80,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=f'{data_root}/train.txt',
         data_prefix=dict(video=f'{data_root}/videos'),
         pipeline=train_pipeline))
@@ -89,6 +91,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=f'{data_root}/val.txt',
         data_prefix=dict(video=f'{data_root}/videos'),
         pipeline=val_pipeline,
@@ -100,6 +103,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=f'{data_root}/val.txt',
         data_prefix=dict(video=f'{data_root}/videos'),
         pipeline=test_pipeline,
@@ -122,4 +126,6 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(type='CheckpointHook', interval=1, max_keep_ckpts=3),
+    # Log how many broken videos training skipped each epoch, and which.
+    data_health=dict(type='DataHealthHook'))

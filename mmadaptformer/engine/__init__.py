@@ -3,11 +3,17 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
                                  build_model_and_plan,
                                  complete_adapter_checkpoint,
                                  make_adapter_checkpoint)
-from .hooks import AdapterHook, SyncNormStatsHook
+from .hooks import (AdapterHook, CheckpointCheckHook, ConfigCheckHook,
+                    DataHealthHook, EpochRandomnessHook, NonFiniteLossError,
+                    NonFiniteLossHook, SyncNormStatsHook,
+                    add_epoch_randomness_hook)
 from .optimizers import CPUAmpOptimWrapper, check_cpu_bf16
 
 __all__ = [
-    'AdapterHook', 'SyncNormStatsHook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
-    'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
-    'complete_adapter_checkpoint', 'make_adapter_checkpoint'
+    'AdapterHook', 'CheckpointCheckHook', 'ConfigCheckHook', 'DataHealthHook',
+    'EpochRandomnessHook', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'SyncNormStatsHook', 'add_epoch_randomness_hook', 'CPUAmpOptimWrapper',
+    'check_cpu_bf16', 'ADAPTER_META_KEY', 'adapter_hook_cfg',
+    'build_model_and_plan', 'complete_adapter_checkpoint',
+    'make_adapter_checkpoint'
 ]

@@ -3,7 +3,10 @@
 # (scales 1, .875, .75, .66) resized to 224 and horizontal flip; test: short
 # side 224, 4 clips x 3 crops, scores averaged. Annotation lists come from
 # tools/data/hmdb51 (see its README); splits 2 and 3 only change the lists.
-dataset_type = 'VideoDataset'
+# CheckedVideoDataset: VideoDataset that checks the lists before training
+# and skips broken videos in training (see mmadaptformer/datasets).
+dataset_type = 'CheckedVideoDataset'
+num_classes = 51
 data_root = 'data/hmdb51/videos'
 split = 1
 ann_file_train = f'data/hmdb51/hmdb51_train_split_{split}_videos.txt'
@@ -62,6 +65,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -72,6 +76,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root),
         pipeline=val_pipeline,
@@ -83,6 +88,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root),
         pipeline=test_pipeline,

@@ -3,7 +3,10 @@
 # (scales 1, .875, .75, .66) resized to 224, no horizontal flip (left/right
 # matters in SSv2); test: short side 224, 4 clips x 3 crops, scores averaged.
 # Annotation lists come from tools/data/ssv2 (see its README).
-dataset_type = 'VideoDataset'
+# CheckedVideoDataset: VideoDataset that checks the lists before training
+# and skips broken videos in training (see mmadaptformer/datasets).
+dataset_type = 'CheckedVideoDataset'
+num_classes = 174
 data_root = 'data/sthv2/videos'
 ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
 ann_file_val = 'data/sthv2/sthv2_val_list_videos.txt'
@@ -60,6 +63,7 @@ train_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -70,6 +74,7 @@ val_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root),
         pipeline=val_pipeline,
@@ -81,6 +86,7 @@ test_dataloader = dict(
     sampler=dict(type='DefaultSampler', shuffle=False),
     dataset=dict(
         type=dataset_type,
+        num_classes=num_classes,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root),
         pipeline=test_pipeline,

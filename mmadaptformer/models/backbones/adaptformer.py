@@ -10,6 +10,7 @@ from torch import nn
 
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from ...utils.state_dict_check import check_pretrained_init
 from ..adapters import AdaptMLP, inject_adapters
 from ..adapters.injection import ADAPTER_ATTR
 from ..utils import (checkpoint_blocks, fuse_attention,
@@ -213,7 +214,9 @@ class AdaptFormer(BaseModule):
         super().__init__(init_cfg=init_cfg)
         module = build_host_backbone(backbone)
         # Load the stock weights before the adapters exist, so an init_cfg
-        # that re-initialises every Linear leaves the adapters alone.
+        # that re-initialises every Linear leaves the adapters alone; refuse
+        # a checkpoint of another architecture instead of part-loading it.
+        check_pretrained_init(module, owner='model.backbone.backbone')
         if hasattr(module, 'init_weights'):
             module.init_weights()
         self.backbone = module

@@ -1,0 +1,476 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A ``VideoDataset`` that checks its annotations up front and survives
+broken video files.
+
+Long runs on large video datasets (SSv2 has 169k files) meet truncated
+downloads, files that are not videos and annotation lists that point at the
+wrong folder. :class:`CheckedVideoDataset` fails on the last before training
+starts, with the file and line at fault, and in training replaces a broken
+video by another sample instead of killing a dataloader worker.
+"""
+import logging
+import os.path as osp
+import random
+import struct
+from typing import Callable, List, Optional, Sequence, Union
+
+from mmaction.datasets import VideoDataset
+from mmaction.registry import DATASETS
+from mmaction.utils import ConfigType
+from mmengine.logging import print_log
+from mmengine.registry import DefaultScope
+
+from .annotation_lists import AnnotationError, iter_lines, parse_int
+
+__all__ = [
+    'BrokenVideoError', 'CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY',
+    'check_container', 'scan_video'
+]
+
+#: Metainfo key of a packed training sample: the videos skipped before it.
+SKIPPED_VIDEOS_KEY = 'skipped_videos'
+
+CHECK_FILES = ('sample', 'all', None)
+
+
+class BrokenVideoError(RuntimeError):
+    """A video file cannot be decoded; the message names the file."""
+
+
+def _short(error: BaseException, limit: int = 300) -> str:
+    """One line ``Type: message`` of an exception, at most ``limit`` chars.
+
+    Decord's messages span many lines and repeat C++ source locations.
+    """
+    text = ' '.join(str(error).split())
+    if len(text) > limit:
+        text = text[:limit - 3] + '...'
+    return f'{type(error).__name__}: {text}'
+
+
+def _ebml_vint(data: bytes, pos: int, keep_marker: bool):
+    """Read an EBML variable-length integer; return ``(value, length,
+    all_ones)`` or None if ``data`` ends inside it."""
+    if pos >= len(data) or data[pos] == 0:
+        return None
+    length = 8 - data[pos].bit_length() + 1
+    if pos + length > len(data):
+        return None
+    value = int.from_bytes(data[pos:pos + length], 'big')
+    marker = 1 << (7 * length)
+    all_ones = (value & (marker - 1)) == marker - 1
+    return (value if keep_marker else value & (marker - 1)), length, all_ones
+
+
+def check_container(path: str) -> None:
+    """Raise :class:`BrokenVideoError` if ``path`` is empty or shorter than
+    its container header declares.
+
+    Only the first bytes and the top-level structure are read, so the check
+    is cheap. It recognises AVI (RIFF size), MP4/MOV (top-level box sizes)
+    and WebM/Matroska (segment size, unless written as unknown); other
+    files pass. It runs before decord sees the file because decord 0.6
+    crashes the whole process (segmentation fault) on some truncated AVI
+    files read from memory, which is how mmaction2's ``DecordInit`` reads.
+
+    Args:
+        path (str): A local video file.
+    """
+    size = osp.getsize(path)
+    if size == 0:
+        raise BrokenVideoError(f'{path}: the file is empty (0 bytes)')
+    with open(path, 'rb') as f:
+        head = f.read(64)
+        if head[:4] == b'RIFF' and len(head) >= 8:
+            declared = struct.unpack('<I', head[4:8])[0] + 8
+            if declared > size:
+                raise BrokenVideoError(
+                    f'{path}: truncated RIFF/AVI file: the header declares '
+                    f'{declared} bytes, the file has {size}')
+        elif head[4:8] == b'ftyp':
+            pos = 0
+            while pos < size:
+                f.seek(pos)
+                box = f.read(16)
+                if len(box) < 8:
+                    raise BrokenVideoError(
+                        f'{path}: truncated MP4/MOV file: it ends inside '
+                        f'the box header at byte {pos}')
+                box_size, box_type = struct.unpack('>I4s', box[:8])
+                if box_size == 1 and len(box) == 16:
+                    box_size = struct.unpack('>Q', box[8:16])[0]
+                elif box_size == 0:  # the box runs to the end of the file
+                    break
+                if box_size < 8 or pos + box_size > size:
+                    raise BrokenVideoError(
+                        f'{path}: truncated MP4/MOV file: box '
+                        f'{box_type.decode("latin-1")!r} at byte {pos} '
+                        f'declares {box_size} bytes, the file has '
+                        f'{size - pos} left')
+                pos += box_size
+        elif head[:4] == b'\x1a\x45\xdf\xa3':
+            _check_ebml(path, head, size)
+
+
+def _check_ebml(path: str, head: bytes, size: int) -> None:
+    """The Matroska/WebM part of :func:`check_container`."""
+    header = _ebml_vint(head, 4, keep_marker=False)
+    if header is None:
+        raise BrokenVideoError(f'{path}: truncated WebM/Matroska header')
+    pos = 4 + header[1] + header[0]
+    with open(path, 'rb') as f:
+        f.seek(pos)
+        segment = f.read(12)
+    seg_id = _ebml_vint(segment, 0, keep_marker=True)
+    seg_size = seg_id and _ebml_vint(segment, seg_id[1], keep_marker=False)
+    if not seg_size:
+        raise BrokenVideoError(
+            f'{path}: truncated WebM/Matroska file: it ends inside the '
+            f'header at byte {pos}')
+    value, length, unknown = seg_size
+    declared = pos + seg_id[1] + length + value
+    if not unknown and declared > size:
+        raise BrokenVideoError(
+            f'{path}: truncated WebM/Matroska file: the segment ends at '
+            f'byte {declared}, the file has {size}')
+
+
+def scan_video(path: str) -> Optional[str]:
+    """Check that a video opens, has frames and decodes its last frame.
+
+    Costs one file open, a container index read and one frame decode (a
+    seek from the nearest key frame); damage in the middle of a file is not
+    found.
+
+    Args:
+        path (str): A local video file.
+
+    Returns:
+        str | None: Why the video is broken, or None if it passed.
+    """
+    # Imported here: decord imported before cv2 breaks OpenCV's writers.
+    import decord
+    try:
+        check_container(path)
+        # By path, not from memory: see check_container.
+        reader = decord.VideoReader(path, num_threads=1)
+        num_frames = len(reader)
+        if num_frames == 0:
+            return 'the video has no frames'
+        reader[num_frames - 1].asnumpy()
+    except Exception as e:  # decord raises plain RuntimeErrors
+        return _short(e)
+    return None
+
+
+@DATASETS.register_module()
+class CheckedVideoDataset(VideoDataset):
+    """mmaction2's ``VideoDataset`` with checks for long runs.
+
+    Used in the video recipes of `AdaptFormer
+    <https://arxiv.org/abs/2205.13535>`_ in place of ``VideoDataset``; the
+    annotation list keeps its format, lines ``<path> <label>``.
+
+    **Before training starts** (when the runner builds the dataloader, also
+    with ``lazy_init=True``) it raises, naming the file and line, on: a
+    missing annotation file; a line without exactly a path and a label (or
+    a path and labels with ``multi_class``); a label that is not a
+    non-negative integer or, when ``num_classes`` is set, not below it;
+    video files that do not exist (``check_files``); an empty list. Lines
+    without a label (mmaction2's lists for inference) are errors too.
+
+    **A broken video** is one whose loading or transforms raise (decord
+    cannot open or decode it, a transform fails on it), one that is empty
+    or shorter than its container header declares (a truncated download,
+    see :func:`check_container`), or one that has no frames. A video that
+    decodes but has fewer frames than a clip spans is *not* broken:
+    mmaction2's ``SampleFrames`` loops or repeats frames for it by design.
+    A file whose header promises more frames than it can decode is broken
+    when decoding the missing frames raises.
+
+    * In training a broken video is logged with a WARNING naming it and the
+      error, and another sample is drawn at random, at most ``max_refetch``
+      times in a row before an error names every file tried. The videos
+      skipped before a sample travel in its data sample's metainfo under
+      ``'skipped_videos'``, so that ``DataHealthHook`` can count them per
+      epoch across dataloader workers and ranks.
+    * In validation and testing (``test_mode=True``) a broken video is an
+      error naming it: evaluation must not silently drop samples. With
+      ``skip_broken=True`` every video is scanned when the dataset is
+      built (:func:`scan_video`: open it, count frames, decode the last
+      one) and broken ones are dropped with a WARNING listing them. The
+      scan runs in one process and costs 10 to 150 ms a video on a CPU
+      core (VP9 webm, as in SSv2, is the slowest: the last frame decodes
+      from its key frame), so several minutes for SSv2's 24.8k validation
+      videos; only use it when a list is known to hold broken files.
+
+    Args:
+        ann_file (str): The annotation list.
+        pipeline (list[dict | Callable]): Data transforms.
+        data_prefix (dict, optional): ``dict(video=folder)``, the folder
+            the paths of the list are relative to. Defaults to None,
+            ``dict(video='')``.
+        num_classes (int, optional): Number of classes; labels must be in
+            ``[0, num_classes)``. Defaults to None (not checked).
+        check_files (str, optional): Which video paths to check for
+            existence when the dataset is built: ``'sample'`` (a random
+            sample of ``check_sample_size``), ``'all'`` or None.
+            Defaults to ``'sample'``.
+        check_sample_size (int): Paths checked with ``'sample'``.
+            Defaults to 100.
+        max_refetch (int): In training, how many other samples to draw in a
+            row after a broken video before raising. Defaults to 10.
+        skip_broken (bool): In test mode, scan all videos up front and drop
+            broken ones instead of failing on them. Defaults to False.
+        max_listed (int): At most this many files are named in one error
+            or warning. Defaults to 10.
+        **kwargs: Other arguments of ``VideoDataset``, such as
+            ``test_mode``, ``multi_class``, ``delimiter`` and ``data_root``.
+
+    Examples:
+        >>> train_dataloader = dict(
+        ...     dataset=dict(
+        ...         type='CheckedVideoDataset',
+        ...         ann_file='data/sthv2/sthv2_train_list_videos.txt',
+        ...         data_prefix=dict(video='data/sthv2/videos'),
+        ...         num_classes=174,
+        ...         pipeline=train_pipeline))
+    """
+
+    def __init__(self,
+                 ann_file: str,
+                 pipeline: List[Union[ConfigType, Callable]],
+                 data_prefix: Optional[ConfigType] = None,
+                 num_classes: Optional[int] = None,
+                 check_files: Optional[str] = 'sample',
+                 check_sample_size: int = 100,
+                 max_refetch: int = 10,
+                 skip_broken: bool = False,
+                 max_listed: int = 10,
+                 **kwargs) -> None:
+        if check_files not in CHECK_FILES:
+            raise ValueError(f'CheckedVideoDataset: check_files='
+                             f'{check_files!r} is not one of {CHECK_FILES}')
+        if check_sample_size < 1 or max_refetch < 0 or max_listed < 1:
+            raise ValueError(
+                'CheckedVideoDataset: expected check_sample_size >= 1, '
+                f'max_refetch >= 0 and max_listed >= 1, got '
+                f'{check_sample_size}, {max_refetch} and {max_listed}')
+        self.check_files = check_files
+        self.check_sample_size = check_sample_size
+        self.skip_broken = skip_broken
+        self.max_listed = max_listed
+        # Built outside a runner, the pipeline's transforms are mmaction's.
+        scope = None if DefaultScope.get_current_instance() else 'mmaction'
+        with DefaultScope.overwrite_default_scope(scope):
+            super().__init__(
+                ann_file,
+                pipeline=pipeline,
+                data_prefix=data_prefix or dict(video=''),
+                num_classes=num_classes,
+                max_refetch=max_refetch,
+                **kwargs)
+
+    # ------------------------------------------------------------ building
+    def _parse_label(self, text: str, source: str, line: str) -> int:
+        label = parse_int(text)
+        if label is None:
+            raise AnnotationError(
+                f'{source}: label {text!r} is not a non-negative integer, '
+                f'in line {line!r}')
+        if self.num_classes is not None and label >= self.num_classes:
+            raise AnnotationError(
+                f'{source}: label {label} is outside [0, '
+                f'{self.num_classes}) (num_classes={self.num_classes}), in '
+                f'line {line!r}')
+        return label
+
+    def load_data_list(self) -> List[dict]:
+        """Parse the annotation list, checking every line and, as set by
+        ``check_files``, that the videos exist.
+
+        Returns:
+            list[dict]: ``filename``, ``label`` and ``source`` (``file:line``
+            of the annotation) of each video.
+        """
+        data_list = []
+        prefix = self.data_prefix.get('video')
+        for lineno, line in iter_lines(self.ann_file, 'Annotation file'):
+            source = f'{self.ann_file}:{lineno}'
+            fields = (
+                line.split() if self.delimiter == ' ' else
+                [f.strip() for f in line.split(self.delimiter)])
+            if len(fields) < 2 or (not self.multi_class and len(fields) > 2):
+                expected = ('<path> <label> [<label> ...]'
+                            if self.multi_class else '<path> <label>')
+                raise AnnotationError(
+                    f'{source}: expected {expected!r} separated by '
+                    f'{self.delimiter!r}, got {len(fields)} fields in line '
+                    f'{line!r}')
+            labels = [self._parse_label(f, source, line) for f in fields[1:]]
+            filename = fields[0]
+            if prefix is not None:
+                filename = osp.join(prefix, filename)
+            data_list.append(
+                dict(
+                    filename=filename,
+                    label=labels if self.multi_class else labels[0],
+                    source=source))
+        if not data_list:
+            raise AnnotationError(
+                f'{self.ann_file}: the annotation file lists no videos')
+        self._check_files_exist(data_list)
+        return data_list
+
+    def _check_files_exist(self, data_list: Sequence[dict]) -> None:
+        if self.check_files is None:
+            return
+        checked = data_list
+        if (self.check_files == 'sample'
+                and len(data_list) > self.check_sample_size):
+            # Seeded: every rank and rerun checks the same files.
+            checked = random.Random(0).sample(
+                list(data_list), self.check_sample_size)
+        missing = [d for d in checked if not osp.isfile(d['filename'])]
+        if not missing:
+            return
+        listed = '\n'.join(f'  {d["source"]}: {d["filename"]}'
+                           for d in missing[:self.max_listed])
+        more = len(missing) - self.max_listed
+        folder = self.data_prefix.get('video')
+        hint = (f' The video folder {folder} does not exist; check '
+                f'data_prefix.' if folder and not osp.isdir(folder) else '')
+        raise FileNotFoundError(
+            f'{len(missing)} of {len(checked)} checked videos '
+            f'(check_files={self.check_files!r}) of {self.ann_file} do not '
+            f'exist:\n{listed}' +
+            (f'\n  ... and {more} more' if more > 0 else '') + hint)
+
+    def filter_data(self) -> List[dict]:
+        """With ``skip_broken`` in test mode, drop videos that fail
+        :func:`scan_video`, with a WARNING listing them.
+
+        Returns:
+            list[dict]: The videos kept.
+        """
+        if not (self.test_mode and self.skip_broken):
+            return self.data_list
+        kept, broken = [], []
+        for info in self.data_list:
+            why = (
+                scan_video(info['filename'])
+                if osp.isfile(info['filename']) else 'the file is missing')
+            if why is None:
+                kept.append(info)
+            else:
+                broken.append(f'  {info["source"]}: {info["filename"]}: '
+                              f'{why}')
+        if broken:
+            more = len(broken) - self.max_listed
+            print_log(
+                f'CheckedVideoDataset: skip_broken=True dropped '
+                f'{len(broken)} of {len(self.data_list)} videos of '
+                f'{self.ann_file}; evaluation uses {len(kept)}:\n' +
+                '\n'.join(broken[:self.max_listed]) +
+                (f'\n  ... and {more} more' if more > 0 else ''),
+                logger='current',
+                level=logging.WARNING)
+        else:
+            print_log(
+                f'CheckedVideoDataset: scanned {len(kept)} videos of '
+                f'{self.ann_file}, none broken',
+                logger='current')
+        if not kept:
+            raise AnnotationError(
+                f'{self.ann_file}: all {len(broken)} videos are broken')
+        return kept
+
+    # ------------------------------------------------------------- loading
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Check the container, then run the pipeline, raising if the video
+        has no frames.
+
+        Args:
+            idx (int): Index of the sample.
+
+        Returns:
+            dict | None: The pipeline's output; None if a transform
+            rejected the sample.
+        """
+        results = self.get_data_info(idx)
+        if osp.isfile(results['filename']):
+            check_container(results['filename'])
+        for transform in self.pipeline.transforms:
+            results = transform(results)
+            if results is None:
+                return None
+            if results.get('total_frames', 1) == 0:
+                raise BrokenVideoError(
+                    f'{results["filename"]}: the video has no frames')
+        return results
+
+    def _describe(self, idx: int) -> str:
+        info = self.get_data_info(idx)
+        return f'{info["filename"]} ({info["source"]})'
+
+    def __getitem__(self, idx: int) -> dict:
+        """Load a sample; in training replace broken videos by others.
+
+        Args:
+            idx (int): Index of the sample.
+
+        Returns:
+            dict: The pipeline's output. In training its data sample's
+            metainfo lists under ``'skipped_videos'`` the broken videos
+            drawn before it.
+        """
+        if not self._fully_initialized:
+            self.full_init()
+        if self.test_mode:
+            try:
+                data = self.prepare_data(idx)
+            except Exception as e:
+                raise BrokenVideoError(
+                    f'Cannot load {self._describe(idx)} for evaluation: '
+                    f'{_short(e)}. Replace the file, remove it from the '
+                    f'annotation list, or set skip_broken=True to drop '
+                    f'broken videos when the dataset is built.') from e
+            if data is None:
+                raise BrokenVideoError(
+                    f'The test pipeline rejected {self._describe(idx)}')
+            return data
+
+        skipped: List[str] = []
+        tried: List[str] = []
+        for _ in range(self.max_refetch + 1):
+            try:
+                data = self.prepare_data(idx)
+            except Exception as e:
+                # Any error: decord's and the transforms' have no common
+                # base class; a systematic one (a bad pipeline) still ends
+                # in the error below, which quotes every message.
+                filename = self.get_data_info(idx)['filename']
+                skipped.append(filename)
+                tried.append(f'  {self._describe(idx)}: {_short(e)}')
+                print_log(
+                    f'CheckedVideoDataset: skipping broken video '
+                    f'{self._describe(idx)}: {_short(e)}; drawing another '
+                    f'sample',
+                    logger='current',
+                    level=logging.WARNING)
+                idx = self._rand_another()
+                continue
+            if data is None:  # a transform rejected it, as in BaseDataset
+                tried.append(f'  {self._describe(idx)}: rejected by the '
+                             'pipeline')
+                idx = self._rand_another()
+                continue
+            samples = data.get('data_samples') if isinstance(data,
+                                                             dict) else None
+            if hasattr(samples, 'set_metainfo'):
+                samples.set_metainfo({SKIPPED_VIDEOS_KEY: skipped})
+            return data
+        raise BrokenVideoError(
+            f'CheckedVideoDataset: {len(tried)} samples in a row of '
+            f'{self.ann_file} could not be loaded (max_refetch='
+            f'{self.max_refetch}); tried:\n' + '\n'.join(tried))

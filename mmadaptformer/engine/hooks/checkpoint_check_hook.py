@@ -1,0 +1,96 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Refuse a checkpoint of another architecture instead of part-loading it."""
+from typing import Sequence
+
+from mmaction.registry import HOOKS as MMACTION_HOOKS
+from mmengine.hooks import Hook
+from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
+from mmpretrain.utils import get_ori_model
+
+from mmadaptformer.utils.state_dict_check import (check_pretrained_init,
+                                                  check_state_dict)
+
+__all__ = ['CheckpointCheckHook']
+
+
+@MMACTION_HOOKS.register_module()
+@MMPRETRAIN_HOOKS.register_module()
+class CheckpointCheckHook(Hook):
+    """Stop when a checkpoint does not fit the model.
+
+    MMEngine loads ``load_from``, ``--resume``, ``tools/test.py``
+    checkpoints and ``init_cfg=dict(type='Pretrained', ...)`` non-strictly:
+    it warns about missing and unexpected keys and skips tensors of another
+    shape. This hook turns that into an error that names the file, the
+    missing and unexpected keys and ``key: checkpoint shape vs model shape``
+    (see :func:`~mmadaptformer.utils.state_dict_check.check_state_dict`):
+
+    * ``after_load_checkpoint``: every checkpoint the runner loads, after
+      the :class:`AdapterHook` has completed an adapter-only one, before
+      any of it is loaded;
+    * ``before_train``: every ``Pretrained`` ``init_cfg`` of the model's
+      modules (the AdaptFormer wrapper checks its own when it is built).
+
+    Shape mismatches are always errors. Missing keys are tolerated (and
+    logged) for what a fresh start initialises: the adapters, VPT prompts,
+    the head, normalisation layers, and ``allow_missing``. Used in the
+    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
+
+    Args:
+        allow_missing (Sequence[str]): Regular expressions of model keys
+            that may be missing from a checkpoint. Defaults to ().
+        allow_unexpected (Sequence[str]): Regular expressions of checkpoint
+            keys the model may lack. Defaults to ().
+        check_pretrained (bool): Check the ``Pretrained`` init configs
+            before training. Defaults to True.
+
+    Examples:
+        >>> default_hooks = dict(
+        ...     checkpoint_check=dict(type='CheckpointCheckHook'))
+    """
+
+    # After AdapterHook (VERY_HIGH), which completes adapter-only
+    # checkpoints in its after_load_checkpoint.
+    priority = 'LOW'
+
+    def __init__(self,
+                 allow_missing: Sequence[str] = (),
+                 allow_unexpected: Sequence[str] = (),
+                 check_pretrained: bool = True) -> None:
+        if isinstance(allow_missing, str):
+            allow_missing = [allow_missing]
+        if isinstance(allow_unexpected, str):
+            allow_unexpected = [allow_unexpected]
+        self.allow_missing = list(allow_missing)
+        self.allow_unexpected = list(allow_unexpected)
+        self.check_pretrained = check_pretrained
+
+    @staticmethod
+    def _source(runner) -> str:
+        cfg = runner.cfg
+        load_from = cfg.get('load_from')
+        if cfg.get('resume') and not load_from:
+            return 'The checkpoint resumed from (the latest in work_dir ' \
+                   f'{runner.work_dir})'
+        return f'Checkpoint {load_from} (load_from)'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Check a checkpoint the runner is about to load."""
+        state_dict = checkpoint.get('state_dict', checkpoint)
+        check_state_dict(
+            get_ori_model(runner.model),
+            state_dict,
+            source=self._source(runner),
+            allow_missing=self.allow_missing,
+            allow_unexpected=self.allow_unexpected,
+            hint='To load part of a checkpoint on purpose, list the keys in '
+            'CheckpointCheckHook.allow_missing / allow_unexpected.')
+
+    def before_train(self, runner) -> None:
+        """Check the ``Pretrained`` init configs of the model's modules."""
+        if not self.check_pretrained:
+            return
+        model = get_ori_model(runner.model)
+        for name, module in model.named_modules():
+            check_pretrained_init(
+                module, owner='model' + (f'.{name}' if name else ''))

@@ -1,0 +1,395 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Refuse checkpoints that do not fit the model, instead of part-loading.
+
+MMEngine loads checkpoints non-strictly: ``load_from``, ``--resume``,
+``tools/test.py`` and ``init_cfg=dict(type='Pretrained', ...)`` only warn
+about missing and unexpected keys and skip tensors whose shapes differ, so a
+checkpoint of another architecture (other depth, embed dims or number of
+classes) loads in part and training or testing goes on with random weights.
+
+:func:`diff_state_dict` finds what would not load, by a dry run of the
+model's own loading code (its load-state-dict hooks included, e.g. the
+AdaptFormer key routing or mmpretrain's position-embedding resizing) on
+tensors of the ``meta`` device: nothing is copied and nothing changes.
+:func:`check_state_dict` turns the differences into one error that names the
+file, the missing and unexpected keys and ``key: checkpoint shape vs model
+shape`` for every mismatch, except for the keys a fresh start legitimately
+initialises (:func:`fresh_keys`): the adapters, the head and normalisation
+layers. Shape mismatches are always errors.
+"""
+import logging
+import re
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Set,
+                    Tuple)
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+__all__ = [
+    'StateDictMismatchError', 'StateDictDiff', 'diff_state_dict', 'fresh_keys',
+    'check_state_dict', 'pretrained_init_cfgs', 'check_pretrained_init'
+]
+
+#: How many keys of each kind an error lists before it gives a count.
+MAX_LISTED = 20
+
+_SIZE_MISMATCH = re.compile(
+    r'size mismatch for (?P<key>\S+): copying a param with shape '
+    r'torch\.Size\((?P<ckpt>\[[^\]]*\])\) from checkpoint, the shape in '
+    r'current model is torch\.Size\((?P<model>\[[^\]]*\])\)')
+_NORM_TYPES = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm,
+               nn.modules.instancenorm._InstanceNorm)
+
+
+class StateDictMismatchError(RuntimeError):
+    """A checkpoint does not fit the model it is loaded into."""
+
+
+@dataclass
+class StateDictDiff:
+    """What would not load from a state dict into a model.
+
+    Attributes:
+        missing (list[str]): Model keys the state dict lacks.
+        unexpected (list[str]): State-dict keys the model lacks.
+        mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``
+            for keys in both with different shapes.
+        errors (list[str]): Other errors the model's loading code raised.
+    """
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+
+
+def _shape(text: str) -> tuple:
+    return tuple(int(d) for d in re.findall(r'-?\d+', text))
+
+
+def _strip_prefix(state_dict: dict, prefix: str = 'module.') -> dict:
+    """Drop a DDP ``module.`` prefix, as MMEngine's loading does."""
+    out = OrderedDict((k[len(prefix):] if k.startswith(prefix) else k, v)
+                      for k, v in state_dict.items())
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        out._metadata = metadata
+    return out
+
+
+def _meta_copy(state_dict: dict) -> dict:
+    out = OrderedDict((k, torch.empty(v.shape, dtype=v.dtype, device='meta'
+                                      ) if torch.is_tensor(v) else v)
+                      for k, v in state_dict.items())
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        out._metadata = OrderedDict(metadata)
+    return out
+
+
+def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
+    """Run MMEngine's loading loop on meta tensors and record the result."""
+    from mmengine.model import is_model_wrapper
+    from torch.nn.modules.module import _IncompatibleKeys
+    state_dict = _meta_copy(state_dict)
+    metadata = getattr(state_dict, '_metadata', None)
+    missing: List[str] = []
+    unexpected: List[str] = []
+    messages: List[str] = []
+
+    def load(module: nn.Module, local: dict, prefix: str = '') -> None:
+        if is_model_wrapper(module):
+            module = module.module
+        local_metadata = {} if metadata is None else metadata.get(
+            prefix[:-1], {})
+        module._load_from_state_dict(local, prefix, local_metadata, True,
+                                     missing, unexpected, messages)
+        for name, child in module._modules.items():
+            if child is not None:
+                child_prefix = prefix + name + '.'
+                load(child, {
+                    k: v
+                    for k, v in local.items() if k.startswith(child_prefix)
+                }, child_prefix)
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for hook in module._load_state_dict_post_hooks.values():
+            hook(module, incompatible)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        load(model, state_dict)
+    diff = StateDictDiff(
+        missing=[k for k in missing if 'num_batches_tracked' not in k],
+        unexpected=list(unexpected))
+    for message in messages:
+        match = _SIZE_MISMATCH.search(message)
+        if match:
+            diff.mismatched.append(
+                (match['key'], _shape(match['ckpt']), _shape(match['model'])))
+        elif 'meta tensor' not in message:
+            # The copy from a meta tensor fails by design; anything else
+            # is a real error of the model's loading code.
+            diff.errors.append(message)
+    return diff
+
+
+def _plain_diff(model: nn.Module, state_dict: dict) -> StateDictDiff:
+    """Compare keys and shapes without running the model's load hooks."""
+    own = model.state_dict()
+    diff = StateDictDiff(
+        missing=[
+            k for k in own
+            if k not in state_dict and 'num_batches_tracked' not in k
+        ],
+        unexpected=[k for k in state_dict if k not in own])
+    for key, value in state_dict.items():
+        if key in own and torch.is_tensor(value) and \
+                tuple(value.shape) != tuple(own[key].shape):
+            diff.mismatched.append(
+                (key, tuple(value.shape), tuple(own[key].shape)))
+    return diff
+
+
+def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
+    """Find what would not load from ``state_dict`` into ``model``.
+
+    The model's own loading code runs (so its load-state-dict hooks rename
+    or resize keys as in a real load) on ``meta`` copies of the tensors:
+    the model's weights do not change. If that dry run fails (a hook that
+    needs real data), keys and shapes are compared directly.
+
+    Args:
+        model (nn.Module): The model (a DDP wrapper is unwrapped).
+        state_dict (dict): The state dict, with the model's key layout.
+
+    Returns:
+        StateDictDiff: Missing, unexpected and shape-mismatched keys.
+    """
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    try:
+        return _dry_run(model, state_dict)
+    except Exception as e:  # noqa: B902 -- any hook may fail on meta
+        print_log(
+            f'Checking the checkpoint with the model\'s own loading code '
+            f'failed ({type(e).__name__}: {e}); comparing keys and shapes '
+            f'directly.',
+            logger='current',
+            level=logging.DEBUG)
+        return _plain_diff(model, state_dict)
+
+
+def fresh_keys(
+    model: nn.Module, head: Sequence[str] = ('cls_head', 'head')) -> Set[str]:
+    """State-dict keys that a fresh start initialises on purpose.
+
+    They are found by type and attribute, never by name: the parameters
+    and buffers of the adapters (:class:`~mmadaptformer.models.AdaptMLP`),
+    of the prompts of a :class:`~mmadaptformer.models.VPT` wrapper, of the
+    model's head (the first of ``head`` that is an attribute) and of
+    normalisation layers (which start as the identity, e.g. the ``fc_norm``
+    a mean-pooling ViT adds to a self-supervised encoder).
+
+    Args:
+        model (nn.Module): The model the state dict is loaded into.
+        head (Sequence[str]): Attribute names of the head, tried in order.
+            Defaults to ``('cls_head', 'head')``.
+
+    Returns:
+        set[str]: The keys, as in ``model.state_dict()``.
+    """
+    from mmadaptformer.models.adapters import AdaptMLP
+    from mmadaptformer.models.backbones.vpt import VPT
+    tensors: Set[int] = set()
+
+    def add(module: nn.Module, recurse: bool = True) -> None:
+        tensors.update(id(t) for t in module.parameters(recurse=recurse))
+        tensors.update(id(t) for t in module.buffers(recurse=recurse))
+
+    for module in model.modules():
+        if isinstance(module, (AdaptMLP, ) + _NORM_TYPES):
+            add(module)
+        elif isinstance(module, VPT):
+            add(module, recurse=False)
+    for name in head:
+        module = getattr(model, name, None)
+        if isinstance(module, nn.Module):
+            add(module)
+            break
+    return {
+        key
+        for key, value in model.state_dict(keep_vars=True).items()
+        if id(value) in tensors
+    }
+
+
+def _listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
+    shown = ', '.join(keys[:limit])
+    more = len(keys) - limit
+    return shown + (f', ... and {more} more' if more > 0 else '')
+
+
+def _matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
+    compiled = [re.compile(p) for p in patterns]
+    return lambda key: any(p.search(key) for p in compiled)
+
+
+def check_state_dict(model: nn.Module,
+                     state_dict: dict,
+                     source: str,
+                     allow_missing: Sequence[str] = (),
+                     allow_unexpected: Sequence[str] = (),
+                     allow_fresh: bool = True,
+                     hint: str = '') -> StateDictDiff:
+    """Raise unless ``state_dict`` loads into ``model`` in full.
+
+    Shape mismatches are always errors. Missing keys are errors unless they
+    are in :func:`fresh_keys` (with ``allow_fresh``) or match
+    ``allow_missing``; the tolerated ones are logged. Unexpected keys are
+    errors unless they match ``allow_unexpected``. A ``module.`` prefix (as
+    DDP saves) is dropped first, as MMEngine does.
+
+    Args:
+        model (nn.Module): The model (a DDP wrapper is unwrapped).
+        state_dict (dict): The state dict to load.
+        source (str): Where it comes from, e.g. the file and the config
+            key; the error starts with it.
+        allow_missing (Sequence[str]): Regular expressions of model keys
+            that may be missing. Defaults to ().
+        allow_unexpected (Sequence[str]): Regular expressions of state-dict
+            keys the model may lack. Defaults to ().
+        allow_fresh (bool): Tolerate missing :func:`fresh_keys`.
+            Defaults to True.
+        hint (str): A sentence appended to the error. Defaults to ''.
+
+    Returns:
+        StateDictDiff: The differences that were tolerated.
+
+    Raises:
+        StateDictMismatchError: If anything else does not fit.
+    """
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    state_dict = _strip_prefix(state_dict)
+    diff = diff_state_dict(model, state_dict)
+    fresh = fresh_keys(model) if allow_fresh else set()
+    missing_ok = _matcher(allow_missing)
+    unexpected_ok = _matcher(allow_unexpected)
+    missing = [k for k in diff.missing if k not in fresh and not missing_ok(k)]
+    unexpected = [k for k in diff.unexpected if not unexpected_ok(k)]
+    if diff.mismatched or missing or unexpected or diff.errors:
+        lines = [
+            f'{source} does not fit the model: it was probably saved '
+            f'from another architecture (other depth, embed dims or '
+            f'number of classes). Nothing of it was loaded.'
+        ]
+        if diff.mismatched:
+            lines.append(f'{len(diff.mismatched)} keys with other shapes '
+                         f'(key: checkpoint shape vs model shape):')
+            lines += [
+                f'  {key}: {tuple(ckpt)} vs {tuple(own)}'
+                for key, ckpt, own in diff.mismatched[:MAX_LISTED]
+            ]
+            if len(diff.mismatched) > MAX_LISTED:
+                lines.append(
+                    f'  ... and {len(diff.mismatched) - MAX_LISTED} more')
+        if missing:
+            lines.append(f'{len(missing)} missing keys (in the model, not in '
+                         f'the checkpoint): {_listing(missing)}')
+        if unexpected:
+            lines.append(f'{len(unexpected)} unexpected keys (in the '
+                         f'checkpoint, not in the model): '
+                         f'{_listing(unexpected)}')
+        for error in diff.errors[:MAX_LISTED]:
+            lines.append(f'error: {error}')
+        if hint:
+            lines.append(hint)
+        raise StateDictMismatchError('\n'.join(lines))
+    tolerated = [k for k in diff.missing if k not in missing]
+    if tolerated or diff.unexpected:
+        print_log(
+            f'{source}: loading {len(tolerated)} tensors from their '
+            f'initialisation (adapters, head, norms or allowed): '
+            f'{_listing(tolerated)}' +
+            (f'; ignoring {len(diff.unexpected)} allowed unexpected '
+             f'keys: {_listing(diff.unexpected)}' if diff.unexpected else ''),
+            logger='current',
+            level=logging.WARNING)
+    return StateDictDiff(missing=tolerated, unexpected=list(diff.unexpected))
+
+
+def pretrained_init_cfgs(module: nn.Module) -> List[dict]:
+    """The ``Pretrained`` entries of a module's own ``init_cfg``.
+
+    Args:
+        module (nn.Module): Any module.
+
+    Returns:
+        list[dict]: The entries, possibly empty.
+    """
+    from mmengine.model.weight_init import PretrainedInit
+    init_cfg = getattr(module, 'init_cfg', None)
+    if not init_cfg:
+        return []
+    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [
+        dict(cfg) for cfg in cfgs
+        if isinstance(cfg, dict) and cfg.get('type') in ('Pretrained',
+                                                         PretrainedInit)
+    ]
+
+
+def check_pretrained_init(module: nn.Module,
+                          owner: str = 'init_cfg',
+                          map_location: Optional[str] = 'cpu') -> int:
+    """Check every ``Pretrained`` ``init_cfg`` of ``module`` before it loads.
+
+    Reads each checkpoint as :class:`mmengine.model.PretrainedInit` does
+    (the ``prefix`` sub-dict, or the whole ``state_dict``) and applies
+    :func:`check_state_dict` to ``module``. Each module is checked once.
+
+    Args:
+        module (nn.Module): The module with the ``init_cfg``.
+        owner (str): The config key of the module, for the error, e.g.
+            ``'model.backbone.backbone'``. Defaults to ``'init_cfg'``.
+        map_location (str, optional): Where to load the tensors.
+            Defaults to 'cpu'.
+
+    Returns:
+        int: How many checkpoints were checked.
+
+    Raises:
+        StateDictMismatchError: If a checkpoint does not fit ``module``.
+    """
+    from mmengine.runner.checkpoint import (_load_checkpoint,
+                                            _load_checkpoint_with_prefix)
+    if module.__dict__.get('_pretrained_checked'):
+        return 0
+    checked = 0
+    for cfg in pretrained_init_cfgs(module):
+        path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
+        location = cfg.get('map_location', map_location)
+        if prefix is None:
+            state_dict = _load_checkpoint(path, map_location=location)
+            if isinstance(state_dict, dict) and 'state_dict' in state_dict:
+                state_dict = state_dict['state_dict']
+        else:
+            state_dict = _load_checkpoint_with_prefix(
+                prefix, path, map_location=location)
+        where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'
+                                       if prefix is not None else '')
+        check_state_dict(
+            module,
+            state_dict,
+            source=f'Pretrained checkpoint {path} of {where}',
+            hint='Point init_cfg.checkpoint at a checkpoint of this '
+            'architecture, or convert it with '
+            'tools/model_converters/convert_official.py.')
+        checked += 1
+    module.__dict__['_pretrained_checked'] = True
+    return checked

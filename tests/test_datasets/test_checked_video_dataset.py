@@ -1,0 +1,257 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""CheckedVideoDataset on real good and broken video files."""
+import logging
+import re
+
+import numpy as np
+import pytest
+from broken_videos import BROKEN, video_path, write_list
+from helpers import TINY_VIDEO_CONFIG
+from mmengine.config import Config
+
+from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
+                                    CheckedVideoDataset)
+from mmadaptformer.datasets.checked_video_dataset import (check_container,
+                                                          scan_video)
+
+
+def _pipeline(split: str = 'train_pipeline'):
+    return Config.fromfile(TINY_VIDEO_CONFIG)[split]
+
+
+def _build(ann_file, files, **kwargs) -> CheckedVideoDataset:
+    kwargs.setdefault('pipeline', _pipeline())
+    return CheckedVideoDataset(
+        ann_file=ann_file, data_prefix=dict(video=files['videos']), **kwargs)
+
+
+def _warnings(records):
+    # Not mmengine's own, such as its FileClient deprecation.
+    return [
+        r.getMessage() for r in records if r.levelno == logging.WARNING
+        and r.getMessage().startswith('CheckedVideoDataset')
+    ]
+
+
+# ------------------------------------------------------------ broken files
+@pytest.mark.parametrize('kind', sorted(BROKEN))
+def test_check_and_scan_find_each_broken_kind(video_files, kind):
+    path = video_path(video_files, video_files[kind])
+    why = scan_video(path)
+    assert why is not None
+    if kind in ('trunc_webm', 'trunc_avi', 'empty'):
+        # Found from the header alone, before decord can crash on it.
+        with pytest.raises(BrokenVideoError, match=re.escape(path)):
+            check_container(path)
+        assert ('truncated' in why) if kind != 'empty' else ('0 bytes' in why)
+    for name in video_files['good'] + [video_files['short']]:
+        check_container(video_path(video_files, name))
+        assert scan_video(video_path(video_files, name)) is None
+
+
+@pytest.mark.parametrize('kind', sorted(BROKEN) + ['damaged'])
+def test_training_draws_another_sample_and_warns(tmp_path, video_files,
+                                                 log_records, kind):
+    broken = video_files[kind]
+    # The broken video is the only one of label 1.
+    ann = write_list(tmp_path / 'train.txt', [f'{broken} 1'] +
+                     [f'{name} 0' for name in video_files['good']])
+    pipeline = _pipeline()
+    # Decode all 16 frames, so that damaged.mp4's bad frames are hit.
+    pipeline[1] = dict(
+        type='SampleFrames', clip_len=16, frame_interval=1, num_clips=1)
+    dataset = _build(ann, video_files, pipeline=pipeline, num_classes=2)
+    np.random.seed(0)
+    data = dataset[0]
+    skipped = data['data_samples'].metainfo['skipped_videos']
+    assert skipped and set(skipped) == {video_path(video_files, broken)}
+    assert data['data_samples'].gt_label.item() == 0
+    assert data['inputs'].shape == (1, 3, 16, 32, 32)
+    warnings = _warnings(log_records)
+    assert len(warnings) == len(skipped)
+    assert f'skipping broken video {video_path(video_files, broken)} ' \
+           f'({ann}:1)' in warnings[0]
+    # A good sample carries an empty list.
+    assert dataset[1]['data_samples'].metainfo['skipped_videos'] == []
+
+
+def test_video_shorter_than_the_clip_is_not_broken(tmp_path, video_files,
+                                                   log_records):
+    # One frame, a clip of 4 frames 3 apart: SampleFrames repeats it.
+    ann = write_list(tmp_path / 'train.txt', [f'{video_files["short"]} 0'])
+    data = _build(ann, video_files)[0]
+    assert data['data_samples'].metainfo['skipped_videos'] == []
+    assert data['inputs'].shape == (1, 3, 4, 32, 32)
+    assert _warnings(log_records) == []
+
+
+def test_training_gives_up_after_max_refetch_naming_the_files(
+        tmp_path, video_files, log_records):
+    names = sorted(BROKEN.values())
+    ann = write_list(tmp_path / 'train.txt', [f'{n} 0' for n in names])
+    dataset = _build(ann, video_files, max_refetch=3)
+    np.random.seed(0)
+    with pytest.raises(BrokenVideoError) as info:
+        dataset[0]
+    message = str(info.value)
+    assert '4 samples in a row' in message and 'max_refetch=3' in message
+    tried = message.splitlines()[1:]
+    assert len(tried) == 4
+    assert tried[0].startswith(f'  {video_path(video_files, names[0])} '
+                               f'({ann}:1): ')
+    for line in tried:
+        assert any(video_path(video_files, n) in line for n in names)
+    assert len(_warnings(log_records)) == 4
+
+
+# ---------------------------------------------------------------- test mode
+@pytest.mark.parametrize('kind', sorted(BROKEN) + ['damaged'])
+def test_test_mode_errors_naming_the_file(tmp_path, video_files, kind):
+    ann = write_list(tmp_path / 'val.txt',
+                     [f'{video_files["good"][0]} 0', f'{video_files[kind]} 1'])
+    pipeline = _pipeline('val_pipeline')
+    pipeline[1] = dict(
+        type='SampleFrames',
+        clip_len=16,
+        frame_interval=1,
+        num_clips=1,
+        test_mode=True)
+    dataset = _build(ann, video_files, pipeline=pipeline, test_mode=True)
+    assert dataset[0]['inputs'].shape == (1, 3, 16, 32, 32)
+    path = video_path(video_files, video_files[kind])
+    with pytest.raises(
+            BrokenVideoError,
+            match=re.escape(f'Cannot load {path} ({ann}:2)')) as e:
+        dataset[1]
+    assert 'skip_broken=True' in str(e.value)
+
+
+def test_skip_broken_drops_broken_videos_up_front(tmp_path, video_files,
+                                                  log_records):
+    good = video_files['good'] + [video_files['short']]
+    broken = sorted(BROKEN.values())
+    ann = write_list(tmp_path / 'val.txt',
+                     [f'{n} 0' for n in good] + [f'{n} 1' for n in broken])
+    dataset = _build(
+        ann,
+        video_files,
+        pipeline=_pipeline('val_pipeline'),
+        test_mode=True,
+        skip_broken=True)
+    assert len(dataset) == len(good)
+    assert [dataset.get_data_info(i)['filename'] for i in range(len(good))
+            ] == [video_path(video_files, n) for n in good]
+    warnings = _warnings(log_records)
+    assert len(warnings) == 1
+    assert (f'dropped {len(broken)} of {len(good) + len(broken)} videos '
+            f'of {ann}; evaluation uses {len(good)}') in warnings[0]
+    for lineno, name in enumerate(broken, len(good) + 1):
+        assert f'{ann}:{lineno}: {video_path(video_files, name)}: ' \
+            in warnings[0]
+    # In training, skip_broken has no effect: broken videos are replaced.
+    assert len(_build(ann, video_files,
+                      skip_broken=True)) == len(good) + len(broken)
+
+
+# -------------------------------------------------------------- annotations
+def test_missing_annotation_file_is_named(tmp_path, video_files):
+    missing = str(tmp_path / 'nowhere.txt')
+    with pytest.raises(
+            FileNotFoundError, match=f'Annotation file not found: {missing}'):
+        _build(missing, video_files)
+
+
+@pytest.mark.parametrize(
+    'line, error',
+    [('good_1.mp4', "expected '<path> <label>' separated by ' ', got 1 "
+      "fields in line 'good_1.mp4'"), ('good_1.mp4 1 2', 'got 3 fields'),
+     ('good_1.mp4 one', "label 'one' is not a non-negative integer, in "
+      "line 'good_1.mp4 one'"),
+     ('good_1.mp4 -1', "label '-1' is not a non-negative integer"),
+     ('good_1.mp4 2', r"label 2 is outside [0, 2) (num_classes=2), in line "
+      "'good_1.mp4 2'")])
+def test_bad_line_is_an_error_at_its_line(tmp_path, video_files, line, error):
+    ann = write_list(tmp_path / 'train.txt',
+                     ['good_0.mp4 0', '', line, 'good_2.mp4 1'])
+    with pytest.raises(AnnotationError) as info:
+        _build(ann, video_files, num_classes=2)
+    assert str(info.value).startswith(f'{ann}:3: ')
+    assert error in str(info.value)
+
+
+def test_labels_are_not_range_checked_without_num_classes(
+        tmp_path, video_files):
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 7'])
+    assert _build(ann, video_files).get_data_info(0)['label'] == 7
+
+
+def test_empty_annotation_file_is_an_error(tmp_path, video_files):
+    ann = write_list(tmp_path / 'train.txt', ['', '  '])
+    with pytest.raises(
+            AnnotationError,
+            match=re.escape(f'{ann}: the annotation file lists '
+                            'no videos')):
+        _build(ann, video_files)
+
+
+def test_missing_videos_are_listed_with_their_lines(tmp_path, video_files):
+    lines = [f'{n} 0' for n in video_files['good']]
+    lines[1:1] = [f'gone_{i}.mp4 1' for i in range(12)]  # lines 2 to 13
+    ann = write_list(tmp_path / 'train.txt', lines)
+    with pytest.raises(FileNotFoundError) as info:
+        _build(ann, video_files, check_files='all')
+    message = str(info.value).splitlines()
+    assert message[0] == (f"12 of 16 checked videos (check_files='all') of "
+                          f'{ann} do not exist:')
+    assert message[1:11] == [
+        f'  {ann}:{i + 2}: {video_path(video_files, f"gone_{i}.mp4")}'
+        for i in range(10)
+    ]
+    assert message[11] == '  ... and 2 more'
+    # A sample of 4 of the 16 lines: seeded, so the same on every rank.
+    with pytest.raises(FileNotFoundError) as info:
+        _build(ann, video_files, check_sample_size=4)
+    first = str(info.value).splitlines()[0]
+    assert re.fullmatch(
+        r"\d of 4 checked videos \(check_files='sample'\) "
+        f'of {re.escape(ann)} do not exist:', first)
+    # Not checked: the dataset builds.
+    assert len(_build(ann, video_files, check_files=None)) == 16
+
+
+def test_wrong_video_folder_is_hinted(tmp_path, video_files):
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 0'])
+    folder = str(tmp_path / 'no_videos')
+    with pytest.raises(
+            FileNotFoundError,
+            match=re.escape(f'The video folder {folder} does not '
+                            'exist; check data_prefix.')):
+        CheckedVideoDataset(
+            ann_file=ann, data_prefix=dict(video=folder), pipeline=_pipeline())
+
+
+def test_lazy_dataset_is_checked_when_the_runner_builds_the_loader(
+        tmp_path, video_files):
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 0', 'good_1.mp4 5'])
+    init_default_scope('mmaction')
+    dataset = dict(
+        type='CheckedVideoDataset',
+        ann_file=ann,
+        data_prefix=dict(video=video_files['videos']),
+        pipeline=_pipeline(),
+        num_classes=2,
+        lazy_init=True)
+    with pytest.raises(AnnotationError, match=re.escape(f'{ann}:2: label 5')):
+        Runner.build_dataloader(
+            dict(
+                dataset=dataset,
+                batch_size=1,
+                sampler=dict(type='DefaultSampler', shuffle=False)))
+
+
+def test_bad_arguments_are_named(tmp_path, video_files):
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 0'])
+    with pytest.raises(ValueError, match="check_files='some'"):
+        _build(ann, video_files, check_files='some')

@@ -1,0 +1,145 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A real tiny training run over broken videos counts them per epoch."""
+import glob
+import re
+
+import pytest
+from broken_videos import video_path, write_list
+from helpers import TINY_VIDEO_CONFIG, write_config
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmadaptformer.engine import DataHealthHook
+
+TRAIN_BROKEN = ('text', 'trunc_webm', 'trunc_avi', 'empty')
+
+
+def _train(tmp_path, files, num_workers: int) -> Runner:
+    # Half of the list is broken; the sampler visits each broken one once.
+    ann = write_list(tmp_path / 'train.txt',
+                     [f'{n} {i % 2}' for i, n in enumerate(files['good'])] +
+                     [f'{files[kind]} 1' for kind in TRAIN_BROKEN])
+    body = (f'train_dataloader = dict(num_workers={num_workers}, '
+            f'dataset=dict(ann_file={ann!r}, '
+            f"data_prefix=dict(video={files['videos']!r})))\n"
+            'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
+            'train_cfg = dict(max_epochs=1)\n'
+            "custom_hooks = [dict(type='DataHealthHook')]\n"
+            'randomness = dict(seed=0)\n'
+            'default_hooks = dict(checkpoint=dict(interval=10, '
+            'save_last=False))\n')
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_runner_logs_skipped_videos_per_epoch(tmp_path, video_files,
+                                              clean_loggers, num_workers):
+    runner = _train(tmp_path, video_files, num_workers)
+    assert runner.iter == 2
+    log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
+    lines = re.findall(r'epoch 1: skipped (\d+) broken videos \((.*)\)', log)
+    assert len(lines) == 1
+    count, names = int(lines[0][0]), lines[0][1]
+    # Each broken video once from the sampler, more if drawn again.
+    assert count >= len(TRAIN_BROKEN)
+    for kind in TRAIN_BROKEN:
+        assert video_path(video_files, video_files[kind]) in names
+    assert not any(n in names for n in video_files['good'])
+    scalar = runner.message_hub.get_scalar('train/skipped_videos')
+    assert scalar.current() == count
+    if num_workers == 0:
+        # One WARNING per broken file: MMLogger drops repeated warnings.
+        warned = re.findall(r'skipping broken video (\S+) ', log)
+        assert sorted(warned) == sorted(
+            video_path(video_files, video_files[kind])
+            for kind in TRAIN_BROKEN)
+
+
+def test_hook_sums_data_samples_of_an_epoch(clean_loggers):
+    from mmaction.structures import ActionDataSample
+    from mmengine.logging import MessageHub
+
+    class FakeRunner:
+        epoch = 2
+        message_hub = MessageHub.get_instance('test_data_health_hook')
+
+    def batch(*skipped):
+        samples = []
+        for names in skipped:
+            sample = ActionDataSample()
+            sample.set_metainfo(dict(skipped_videos=list(names)))
+            samples.append(sample)
+        return dict(inputs=[], data_samples=samples)
+
+    hook = DataHealthHook(max_names=1)
+    runner = FakeRunner()
+    hook.before_train_epoch(runner)
+    hook.after_train_iter(runner, 0, batch(['a.mp4'], [], ['b.mp4']))
+    hook.after_train_iter(runner, 1, batch(['a.mp4', 'a.mp4']))
+    hook.after_train_iter(runner, 2, dict(inputs=[]))  # no data samples
+    hook.after_train_epoch(runner)
+    assert runner.message_hub.get_scalar('train/skipped_videos').current() == 4
+    hook.before_train_epoch(runner)
+    hook.after_train_epoch(runner)
+    assert runner.message_hub.get_scalar('train/skipped_videos').current() == 0
+
+
+def _hook_on_rank(rank: int, out_dir: str, port: int) -> None:
+    import json
+    import logging
+    import os
+
+    import torch.distributed as dist
+    from mmengine.logging import MessageHub, MMLogger
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    try:
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        MMLogger.get_instance(f'rank{rank}').addHandler(handler)
+
+        class FakeRunner:
+            epoch = 0
+            message_hub = MessageHub.get_instance(f'rank{rank}')
+
+        hook = DataHealthHook()
+        hook.before_train_epoch(FakeRunner)
+        # Rank 0 skipped 1 video, rank 1 skipped 2.
+        hook._skipped = [['r0.mp4'], ['r1.mp4', 'r1.mp4']][rank]
+        hook.after_train_epoch(FakeRunner)
+        with open(os.path.join(out_dir, f'rank{rank}.json'), 'w') as f:
+            json.dump(
+                dict(
+                    scalar=int(
+                        FakeRunner.message_hub.get_scalar(
+                            'train/skipped_videos').current()),
+                    logs=[r.getMessage() for r in records]), f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_hook_sums_over_ranks_with_gloo(tmp_path, clean_loggers):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.start_processes(
+        _hook_on_rank,
+        args=(str(tmp_path), port),
+        nprocs=2,
+        start_method='fork')
+    for rank in range(2):
+        result = json.load(open(tmp_path / f'rank{rank}.json'))
+        assert result['scalar'] == 3
+        assert result['logs'] == [
+            'epoch 1: skipped 3 broken videos (r1.mp4 x2, r0.mp4)'
+        ]

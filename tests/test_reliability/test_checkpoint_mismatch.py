@@ -1,0 +1,121 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Checkpoints of another architecture fail with the keys and shapes,
+through load_from, tools/test.py and the AdaptFormer wrapper's Pretrained
+init_cfg; legit partial loads still work."""
+import re
+
+import pytest
+import torch
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     TINY_VIDEO_CONFIG, image_data_cfg, run_tool,
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import Runner
+
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+
+
+def _save_model(path, base, seed=0, **overrides):
+    """Save the state dict of ``base``'s model with ``overrides``."""
+    cfg = Config.fromfile(base)
+    cfg.merge_from_dict(overrides)
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, str(path))
+    return model.state_dict()
+
+
+def test_load_from_other_depth_and_classes(tmp_path, tiny_image_data,
+                                           clean_loggers):
+    ckpt = tmp_path / 'deeper_5classes.pth'
+    saved = _save_model(
+        ckpt, TINY_IMAGE_CONFIG, **{
+            'model.backbone.arch.num_layers': 3,
+            'model.head.num_classes': 5
+        })
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                     image_data_cfg(tiny_image_data)))
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.load_from = str(ckpt)
+    cfg.default_hooks.checkpoint_check = dict(type='CheckpointCheckHook')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(StateDictMismatchError) as info:
+        runner.train()
+    message = str(info.value)
+    assert message.startswith(f'Checkpoint {ckpt} (load_from) does not fit')
+    assert 'head.fc.weight: (5, 64) vs (2, 64)' in message
+    assert 'head.fc.bias: (5,) vs (2,)' in message
+    assert re.search(r'\d+ unexpected keys .*backbone\.layers\.2\.', message)
+    assert 'missing keys' not in message
+    # Nothing was loaded, not even the tensors that fit.
+    key = 'backbone.patch_embed.projection.weight'
+    assert not torch.equal(runner.model.state_dict()[key], saved[key])
+
+
+def test_tools_test_other_embed_dims(tmp_path, tiny_video_data):
+    """tools/test.py with the tiny AdaptFormer config (which has the hook)
+    and a full checkpoint of a 96-wide stock ViT."""
+    ckpt = tmp_path / 'wide.pth'
+    _save_model(
+        ckpt, TINY_VIDEO_CONFIG, **{
+            'model.backbone.embed_dims': 96,
+            'model.cls_head.in_channels': 96
+        })
+    cfg = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    proc = run_tool(['test.py', cfg, ckpt, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    out = proc.stdout
+    assert proc.returncode != 0
+    assert f'StateDictMismatchError: Checkpoint {ckpt} (load_from)' in out
+    assert 'backbone.patch_embed.projection.weight: (96, 3, 2, 16, 16) vs ' \
+           '(64, 3, 2, 16, 16)' in out
+    assert re.search(r'(\d+) keys with other shapes', out)
+    # More than 20 mismatches: the list is cut, with a count.
+    assert re.search(r'\n  \.\.\. and \d+ more', out), out[-3000:]
+    assert 'Epoch(test)' not in out
+
+
+def _adaptformer_cfg(checkpoint):
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    backbone = cfg.model.backbone
+    backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=str(checkpoint), prefix='backbone.')
+    return backbone
+
+
+def test_adaptformer_pretrained_other_depth(tmp_path):
+    ckpt = tmp_path / 'shallow.pth'
+    _save_model(ckpt, TINY_VIDEO_CONFIG, **{'model.backbone.depth': 1})
+    init_default_scope('mmaction')
+    with pytest.raises(StateDictMismatchError) as info:
+        MODELS.build(_adaptformer_cfg(ckpt))
+    message = str(info.value)
+    assert message.startswith(
+        f'Pretrained checkpoint {ckpt} of model.backbone.backbone.init_cfg '
+        "(prefix='backbone.') does not fit")
+    assert re.search(r'missing keys .*: blocks\.1\.attn\.', message)
+    # The norms of the missing block would start as the identity, but its
+    # other weights cannot: only they are listed.
+    assert 'blocks.1.norm1' not in message
+
+
+def test_adaptformer_pretrained_stock_checkpoint_loads(tmp_path):
+    """Legit partial load: a stock backbone checkpoint (prefix='backbone.')
+    into AdaptFormer, whose adapters it lacks, and the head left out."""
+    ckpt = tmp_path / 'stock.pth'
+    state = save_stock_video_checkpoint(str(ckpt))
+    init_default_scope('mmaction')
+    model = MODELS.build(_adaptformer_cfg(ckpt))
+    loaded = model.state_dict()
+    backbone = {
+        k[len('backbone.'):]: v
+        for k, v in state.items() if k.startswith('backbone.')
+    }
+    assert all(torch.equal(loaded[k], v) for k, v in backbone.items())
+    assert any('adaptmlp' in k for k in loaded)
