@@ -9,13 +9,12 @@ import argparse
 import os
 import os.path as osp
 
-import torch
 from mmengine.config import Config, DictAction
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.utils import exit_now, setup_cpu_distributed
+from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -119,18 +118,7 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
-    try:
-        runner.test()
-    finally:
-        if torch.distributed.is_available() and \
-                torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-    if cpu_distributed:
-        # A finished CPU DDP worker sometimes aborts (SIGABRT, "terminate
-        # called without an active exception") while the interpreter tears
-        # down native threads, which turns a completed run into a failed
-        # torchrun job. Everything is written by now: flush and leave.
-        exit_now()
+    run_and_finish(runner.test, cpu_distributed)
 
 
 if __name__ == '__main__':

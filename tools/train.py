@@ -23,7 +23,6 @@ import os
 import os.path as osp
 from copy import deepcopy
 
-import torch
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.device import get_device
 from mmengine.registry import RUNNERS
@@ -31,7 +30,7 @@ from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import add_epoch_randomness_hook
-from mmadaptformer.utils import exit_now, setup_cpu_distributed
+from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 
 
 def parse_args(argv=None):
@@ -201,18 +200,7 @@ def main(argv=None):
         runner = RUNNERS.build(cfg)
     # Reseed per epoch so that --resume continues like an uninterrupted run.
     add_epoch_randomness_hook(runner)
-    try:
-        runner.train()
-    finally:
-        if torch.distributed.is_available() and \
-                torch.distributed.is_initialized():
-            torch.distributed.destroy_process_group()
-    if cpu_distributed:
-        # A finished CPU DDP worker sometimes aborts (SIGABRT, "terminate
-        # called without an active exception") while the interpreter tears
-        # down native threads, which turns a completed run into a failed
-        # torchrun job. Everything is written by now: flush and leave.
-        exit_now()
+    run_and_finish(runner.train, cpu_distributed)
 
 
 if __name__ == '__main__':

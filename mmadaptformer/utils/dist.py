@@ -14,13 +14,15 @@ import logging
 import os
 import subprocess
 import sys
-from typing import Optional
+from typing import Callable, Optional
 
 import torch
 import torch.distributed as torch_dist
 from mmengine.config import Config
 
-__all__ = ['setup_cpu_distributed', 'is_cpu_distributed', 'exit_now']
+__all__ = [
+    'setup_cpu_distributed', 'is_cpu_distributed', 'exit_now', 'run_and_finish'
+]
 
 _DDP_TYPES = ('MMDistributedDataParallel', 'DistributedDataParallel')
 
@@ -120,3 +122,27 @@ def exit_now(code: int = 0) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def run_and_finish(run: Callable[[], object], cpu_distributed: bool) -> None:
+    """Run a tool's job (``runner.train`` or ``runner.test``), then tear
+    distributed training down.
+
+    The process group is destroyed whatever happens. After a successful
+    CPU-distributed run the process ends through :func:`exit_now`: a finished
+    CPU DDP worker sometimes aborts (SIGABRT, "terminate called without an
+    active exception") while the interpreter tears down native threads,
+    which would turn a completed run into a failed torchrun job.
+
+    Args:
+        run (Callable): The job; everything it writes is written when it
+            returns.
+        cpu_distributed (bool): What :func:`setup_cpu_distributed` returned.
+    """
+    try:
+        run()
+    finally:
+        if torch_dist.is_available() and torch_dist.is_initialized():
+            torch_dist.destroy_process_group()
+    if cpu_distributed:
+        exit_now()

@@ -58,6 +58,23 @@ def _runner(cfg_path, work_dir, **overrides):
     return Runner.from_cfg(cfg)
 
 
+def _assert_optimizer_and_frozen_weights(runner, pretrained_state):
+    """The optimizer holds exactly the trainable parameters, and the frozen
+    backbone weights are exactly the pretrained ones."""
+    model = runner.model
+    in_optimizer = {
+        id(p)
+        for group in runner.optim_wrapper.optimizer.param_groups
+        for p in group['params']
+    }
+    assert in_optimizer == {id(p) for p in model.parameters()
+                            if p.requires_grad}
+    state = model.state_dict()
+    for key, value in pretrained_state.items():
+        if key.startswith('backbone.') and key not in FC_NORM_KEYS:
+            assert torch.equal(state[key], value), key
+
+
 def test_hook_freezes_reports_guards_and_saves_adapter_only(
         tmp_path, tiny_video_data, pretrained, clean_loggers):
     cfg = _cfg_file(tmp_path, tiny_video_data, pretrained['path'])
@@ -68,20 +85,9 @@ def test_hook_freezes_reports_guards_and_saves_adapter_only(
     trainable = {k for k, p in model.state_dict(keep_vars=True).items()
                  if isinstance(p, torch.nn.Parameter) and p.requires_grad}
     assert trainable == ADAPTER_KEYS | HEAD_PARAM_KEYS | FC_NORM_KEYS
-    # The optimizer holds exactly the trainable parameters.
-    in_optimizer = {
-        id(p)
-        for group in runner.optim_wrapper.optimizer.param_groups
-        for p in group['params']
-    }
-    assert in_optimizer == {id(p) for p in model.parameters()
-                            if p.requires_grad}
-
-    # Frozen weights are exactly the pretrained ones; adapters trained.
+    _assert_optimizer_and_frozen_weights(runner, pretrained['state'])
+    # The adapters trained.
     state = model.state_dict()
-    for key, value in pretrained['state'].items():
-        if key.startswith('backbone.') and key not in FC_NORM_KEYS:
-            assert torch.equal(state[key], value), key
     for adapter in (m for m in model.modules() if isinstance(m, AdaptMLP)):
         assert adapter.up_proj.weight.abs().sum() > 0
 
@@ -315,17 +321,7 @@ def test_hook_under_cpu_bf16_amp_with_resume(tmp_path, tiny_video_data,
     # The adapters ran under bfloat16 autocast; the weights stay float32.
     assert _RecordAdapterDtypeHook.dtypes == {torch.bfloat16}
     assert all(p.dtype == torch.float32 for p in model.parameters())
-    in_optimizer = {
-        id(p)
-        for group in runner.optim_wrapper.optimizer.param_groups
-        for p in group['params']
-    }
-    assert in_optimizer == {id(p) for p in model.parameters()
-                            if p.requires_grad}
-    state = model.state_dict()
-    for key, value in pretrained['state'].items():
-        if key.startswith('backbone.') and key not in FC_NORM_KEYS:
-            assert torch.equal(state[key], value), key
+    _assert_optimizer_and_frozen_weights(runner, pretrained['state'])
     ckpt2 = safe_torch_load(str(tmp_path / 'work' / 'epoch_2.pth'))
     assert set(ckpt2['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
                                         | HEAD_BUFFER_KEYS | FC_NORM_KEYS)
