@@ -7,9 +7,12 @@ Importing this package (directly or through a config's
 * checks that the installed OpenMMLab stack is in the supported ranges;
 * makes ``mmaction.models`` importable on the released mmaction2 1.2.0, whose
   wheel lacks the DRN localizer (see :mod:`mmadaptformer.utils.mmaction_compat`);
-* makes MMEngine load local checkpoints with ``weights_only=True`` through an
-  explicit allow-list, so ``--resume`` works on PyTorch >= 2.6
-  (see :mod:`mmadaptformer.utils.checkpoint_loading`);
+* makes MMEngine load every checkpoint (local files, ``http(s)://`` and the
+  schemes that resolve to addresses, and any loader a user registers) with
+  ``weights_only=True`` through an explicit allow-list, so ``--resume``
+  works on PyTorch >= 2.6 and no checkpoint can run code
+  (see :mod:`mmadaptformer.utils.checkpoint_loading` and
+  :mod:`mmadaptformer.utils.checkpoint_schemes`);
 * makes MMEngine's local checkpoint writes atomic, so a run killed while
   saving never leaves a truncated checkpoint or a ``last_checkpoint`` that
   names one (see :mod:`mmadaptformer.utils.atomic_save`);
@@ -63,10 +66,10 @@ _check_versions()
 # checkpoint.
 from .utils import (patch_mmaction_drn,  # noqa: E402
                     register_atomic_local_writes, register_missing_drn,
-                    register_safe_local_loader)
+                    register_safe_checkpoint_loaders)
 
 patch_mmaction_drn()
-register_safe_local_loader()
+register_safe_checkpoint_loaders()
 register_atomic_local_writes()
 
 from . import engine, models  # noqa: E402,F401  (registers modules)
