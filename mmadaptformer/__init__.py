@@ -5,17 +5,10 @@ Importing this package (directly or through a config's
 ``custom_imports = dict(imports=['mmadaptformer'])``):
 
 * checks that the installed OpenMMLab stack is in the supported ranges;
-* makes ``mmaction.models`` importable on the released mmaction2 1.2.0, whose
-  wheel lacks the DRN localizer (see :mod:`mmadaptformer.utils.mmaction_compat`);
-* makes MMEngine load every checkpoint (local files, ``http(s)://`` and the
-  schemes that resolve to addresses, and any loader a user registers) with
-  ``weights_only=True`` through an explicit allow-list, so ``--resume``
-  works on PyTorch >= 2.6 and no checkpoint can run code
-  (see :mod:`mmadaptformer.utils.checkpoint_loading` and
-  :mod:`mmadaptformer.utils.checkpoint_schemes`);
-* makes MMEngine's local checkpoint writes atomic, so a run killed while
-  saving never leaves a truncated checkpoint or a ``last_checkpoint`` that
-  names one (see :mod:`mmadaptformer.utils.atomic_save`);
+* applies the upstream fixes listed in
+  :func:`mmadaptformer.utils.upstream.apply_upstream_fixes` (mmaction2's
+  missing DRN folder; every checkpoint source loads with
+  ``weights_only=True`` and an allow-list for MMEngine's training state);
 * registers this package's models and hooks in the mmaction and mmpretrain
   registries.
 """
@@ -62,18 +55,14 @@ def _check_versions() -> None:
 
 _check_versions()
 
-# Both must happen before anything imports ``mmaction.models`` or loads a
-# checkpoint.
-from .utils import (patch_mmaction_drn,  # noqa: E402
-                    register_atomic_local_writes, register_missing_drn,
-                    register_safe_checkpoint_loaders)
+# Before anything imports ``mmaction.models`` or loads a checkpoint: every
+# change this package makes upstream, listed in one docstring.
+from .utils import apply_upstream_fixes  # noqa: E402
+from .utils import register_atomic_local_writes  # noqa: E402
 
-patch_mmaction_drn()
-register_safe_checkpoint_loaders()
+apply_upstream_fixes()
 register_atomic_local_writes()
 
 from . import engine, models  # noqa: E402,F401  (registers modules)
-
-register_missing_drn()
 
 __all__ = ['__version__', 'version_info']

@@ -6,6 +6,7 @@ from .checkpoint_loading import (CheckpointLoadError, refusal_message,
 from .checkpoint_schemes import (forced_weights_only,
                                  register_safe_checkpoint_loaders)
 from .pickle_scan import scan_file_globals, scan_pickle_globals
+from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
@@ -18,7 +19,8 @@ __all__ = [
     'CheckpointLoadError', 'register_safe_globals',
     'refusal_message', 'safe_globals', 'safe_torch_load',
     'forced_weights_only', 'register_safe_checkpoint_loaders',
-    'scan_file_globals', 'scan_pickle_globals',
+    'scan_file_globals', 'scan_pickle_globals', 'UPSTREAM_CHANGES',
+    'apply_upstream_fixes',
     'count_flops', 'exit_now', 'is_cpu_distributed', 'run_and_finish',
     'setup_cpu_distributed',
     'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',

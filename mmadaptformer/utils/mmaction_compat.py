@@ -101,7 +101,9 @@ def register_missing_drn() -> None:
     message instead of a bare ``KeyError: DRN is not in the registry``.
     """
     from mmaction.registry import MODELS
-    if 'DRN' not in MODELS.module_dict:
+    # Only for the stand-in: the real DRN registers itself when
+    # mmaction.models is imported, which may happen after this call.
+    if drn_is_missing() and 'DRN' not in MODELS.module_dict:
         MODELS.register_module(name='DRN', module=MissingDRN)
 
 
