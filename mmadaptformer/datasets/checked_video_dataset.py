@@ -11,7 +11,6 @@ video by another sample instead of killing a dataloader worker.
 import logging
 import os.path as osp
 import random
-import struct
 from typing import Callable, List, Optional, Sequence, Union
 
 from mmaction.datasets import VideoDataset
@@ -20,147 +19,17 @@ from mmaction.utils import ConfigType
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
+from mmadaptformer.utils.video_containers import (BrokenVideoError,
+                                                  check_container,
+                                                  one_line_error, scan_video)
 from .annotation_lists import AnnotationError, iter_lines, parse_int
 
-__all__ = [
-    'BrokenVideoError', 'CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY',
-    'check_container', 'scan_video'
-]
+__all__ = ['CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY']
 
 #: Metainfo key of a packed training sample: the videos skipped before it.
 SKIPPED_VIDEOS_KEY = 'skipped_videos'
 
 CHECK_FILES = ('sample', 'all', None)
-
-
-class BrokenVideoError(RuntimeError):
-    """A video file cannot be decoded; the message names the file."""
-
-
-def _short(error: BaseException, limit: int = 300) -> str:
-    """One line ``Type: message`` of an exception, at most ``limit`` chars.
-
-    Decord's messages span many lines and repeat C++ source locations.
-    """
-    text = ' '.join(str(error).split())
-    if len(text) > limit:
-        text = text[:limit - 3] + '...'
-    return f'{type(error).__name__}: {text}'
-
-
-def _ebml_vint(data: bytes, pos: int, keep_marker: bool):
-    """Read an EBML variable-length integer; return ``(value, length,
-    all_ones)`` or None if ``data`` ends inside it."""
-    if pos >= len(data) or data[pos] == 0:
-        return None
-    length = 8 - data[pos].bit_length() + 1
-    if pos + length > len(data):
-        return None
-    value = int.from_bytes(data[pos:pos + length], 'big')
-    marker = 1 << (7 * length)
-    all_ones = (value & (marker - 1)) == marker - 1
-    return (value if keep_marker else value & (marker - 1)), length, all_ones
-
-
-def check_container(path: str) -> None:
-    """Raise :class:`BrokenVideoError` if ``path`` is empty or shorter than
-    its container header declares.
-
-    Only the first bytes and the top-level structure are read, so the check
-    is cheap. It recognises AVI (RIFF size), MP4/MOV (top-level box sizes)
-    and WebM/Matroska (segment size, unless written as unknown); other
-    files pass. It runs before decord sees the file because decord 0.6
-    crashes the whole process (segmentation fault) on some truncated AVI
-    files read from memory, which is how mmaction2's ``DecordInit`` reads.
-
-    Args:
-        path (str): A local video file.
-    """
-    size = osp.getsize(path)
-    if size == 0:
-        raise BrokenVideoError(f'{path}: the file is empty (0 bytes)')
-    with open(path, 'rb') as f:
-        head = f.read(64)
-        if head[:4] == b'RIFF' and len(head) >= 8:
-            declared = struct.unpack('<I', head[4:8])[0] + 8
-            if declared > size:
-                raise BrokenVideoError(
-                    f'{path}: truncated RIFF/AVI file: the header declares '
-                    f'{declared} bytes, the file has {size}')
-        elif head[4:8] == b'ftyp':
-            pos = 0
-            while pos < size:
-                f.seek(pos)
-                box = f.read(16)
-                if len(box) < 8:
-                    raise BrokenVideoError(
-                        f'{path}: truncated MP4/MOV file: it ends inside '
-                        f'the box header at byte {pos}')
-                box_size, box_type = struct.unpack('>I4s', box[:8])
-                if box_size == 1 and len(box) == 16:
-                    box_size = struct.unpack('>Q', box[8:16])[0]
-                elif box_size == 0:  # the box runs to the end of the file
-                    break
-                if box_size < 8 or pos + box_size > size:
-                    raise BrokenVideoError(
-                        f'{path}: truncated MP4/MOV file: box '
-                        f'{box_type.decode("latin-1")!r} at byte {pos} '
-                        f'declares {box_size} bytes, the file has '
-                        f'{size - pos} left')
-                pos += box_size
-        elif head[:4] == b'\x1a\x45\xdf\xa3':
-            _check_ebml(path, head, size)
-
-
-def _check_ebml(path: str, head: bytes, size: int) -> None:
-    """The Matroska/WebM part of :func:`check_container`."""
-    header = _ebml_vint(head, 4, keep_marker=False)
-    if header is None:
-        raise BrokenVideoError(f'{path}: truncated WebM/Matroska header')
-    pos = 4 + header[1] + header[0]
-    with open(path, 'rb') as f:
-        f.seek(pos)
-        segment = f.read(12)
-    seg_id = _ebml_vint(segment, 0, keep_marker=True)
-    seg_size = seg_id and _ebml_vint(segment, seg_id[1], keep_marker=False)
-    if not seg_size:
-        raise BrokenVideoError(
-            f'{path}: truncated WebM/Matroska file: it ends inside the '
-            f'header at byte {pos}')
-    value, length, unknown = seg_size
-    declared = pos + seg_id[1] + length + value
-    if not unknown and declared > size:
-        raise BrokenVideoError(
-            f'{path}: truncated WebM/Matroska file: the segment ends at '
-            f'byte {declared}, the file has {size}')
-
-
-def scan_video(path: str) -> Optional[str]:
-    """Check that a video opens, has frames and decodes its last frame.
-
-    Costs one file open, a container index read and one frame decode (a
-    seek from the nearest key frame); damage in the middle of a file is not
-    found.
-
-    Args:
-        path (str): A local video file.
-
-    Returns:
-        str | None: Why the video is broken, or None if it passed.
-    """
-    # Imported here: decord imported before cv2 breaks OpenCV's writers.
-    import decord
-    try:
-        check_container(path)
-        # By path, not from memory: see check_container.
-        reader = decord.VideoReader(path, num_threads=1)
-        num_frames = len(reader)
-        if num_frames == 0:
-            return 'the video has no frames'
-        reader[num_frames - 1].asnumpy()
-    except Exception as e:  # decord raises plain RuntimeErrors
-        return _short(e)
-    return None
 
 
 @DATASETS.register_module()
@@ -432,7 +301,7 @@ class CheckedVideoDataset(VideoDataset):
             except Exception as e:
                 raise BrokenVideoError(
                     f'Cannot load {self._describe(idx)} for evaluation: '
-                    f'{_short(e)}. Replace the file, remove it from the '
+                    f'{one_line_error(e)}. Replace the file, remove it from the '
                     f'annotation list, or set skip_broken=True to drop '
                     f'broken videos when the dataset is built.') from e
             if data is None:
@@ -451,10 +320,10 @@ class CheckedVideoDataset(VideoDataset):
                 # in the error below, which quotes every message.
                 filename = self.get_data_info(idx)['filename']
                 skipped.append(filename)
-                tried.append(f'  {self._describe(idx)}: {_short(e)}')
+                tried.append(f'  {self._describe(idx)}: {one_line_error(e)}')
                 print_log(
                     f'CheckedVideoDataset: skipping broken video '
-                    f'{self._describe(idx)}: {_short(e)}; drawing another '
+                    f'{self._describe(idx)}: {one_line_error(e)}; drawing another '
                     f'sample',
                     logger='current',
                     level=logging.WARNING)

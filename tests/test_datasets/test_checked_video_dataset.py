@@ -11,8 +11,7 @@ from mmengine.config import Config
 
 from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
                                     CheckedVideoDataset)
-from mmadaptformer.datasets.checked_video_dataset import (check_container,
-                                                          scan_video)
+from mmadaptformer.utils.video_containers import check_container, scan_video
 
 
 def _pipeline(split: str = 'train_pipeline'):

@@ -12,9 +12,10 @@ import pytest
 from helpers import load_tool, run_tool
 from mmengine.registry import init_default_scope
 
-from mmadaptformer.datasets import (AnnotationError, build_ssv2_file_lists,
-                                    load_ssv2_labels, parse_ssv2_split,
-                                    ssv2_template_to_class)
+from mmadaptformer.datasets import AnnotationError
+from mmadaptformer.datasets.ssv2 import (build_ssv2_file_lists,
+                                         load_ssv2_labels, parse_ssv2_split,
+                                         ssv2_template_to_class)
 from mmadaptformer.testing import write_video
 
 TOOL = 'data/ssv2/build_file_list.py'

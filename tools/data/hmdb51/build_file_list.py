@@ -15,9 +15,10 @@ import argparse
 import os.path as osp
 import sys
 
-from mmadaptformer.datasets import (AnnotationError, build_hmdb51_file_lists,
-                                    format_summary)
-from mmadaptformer.datasets.hmdb51 import HMDB51_NUM_CLASSES, HMDB51_SPLITS
+from mmadaptformer.datasets.annotation_lists import (AnnotationError,
+                                                     format_summary)
+from mmadaptformer.datasets.hmdb51 import (HMDB51_NUM_CLASSES, HMDB51_SPLITS,
+                                           build_hmdb51_file_lists)
 
 
 def parse_args(argv=None):

@@ -13,10 +13,11 @@ import argparse
 import os.path as osp
 import sys
 
-from mmadaptformer.datasets import (AnnotationError, build_ssv2_file_lists,
-                                    format_summary)
+from mmadaptformer.datasets.annotation_lists import (AnnotationError,
+                                                     format_summary)
 from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
-                                         SSV2_NUM_CLASSES)
+                                         SSV2_NUM_CLASSES,
+                                         build_ssv2_file_lists)
 
 
 def parse_args(argv=None):
