@@ -5,6 +5,9 @@
 # under ``tools/data``, not by ``import mmadaptformer``.
 from mmadaptformer.utils.video_containers import BrokenVideoError
 from .annotation_lists import AnnotationError
-from .checked_video_dataset import CheckedVideoDataset
+from .checked_video_dataset import CheckedVideoDataset, ShortVideoError
 
-__all__ = ['AnnotationError', 'BrokenVideoError', 'CheckedVideoDataset']
+__all__ = [
+    'AnnotationError', 'BrokenVideoError', 'CheckedVideoDataset',
+    'ShortVideoError'
+]
