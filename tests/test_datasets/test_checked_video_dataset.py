@@ -382,3 +382,24 @@ def test_bad_short_video_arguments_are_named(tmp_path, video_files, kwargs,
     ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 0'])
     with pytest.raises(ValueError, match=re.escape(error)):
         _build(ann, video_files, **kwargs)
+
+
+def test_skip_broken_scan_shows_progress_on_a_terminal(tmp_path, video_files,
+                                                       monkeypatch):
+    import sys
+
+    from mmadaptformer.testing.terminal import pseudo_terminal
+    monkeypatch.delenv('CI', raising=False)
+    ann = write_list(tmp_path / 'val.txt',
+                     [f'{n} 0' for n in video_files['good']])
+    with pseudo_terminal() as (tty, read):
+        monkeypatch.setattr(sys, 'stderr', tty)
+        _build(
+            ann,
+            video_files,
+            pipeline=_pipeline('val_pipeline'),
+            test_mode=True,
+            skip_broken=True)
+        out = read()
+    assert f'Scanning the videos of {ann}' in out
+    assert '4/4' in out and 'ETA' in out

@@ -38,7 +38,7 @@ def parse_args(argv=None):
         '--check-videos',
         action='store_true',
         help='check that every listed video is a file '
-        '--video-dir/<class>/<video>.avi')
+        '--video-dir/<class>/<video>.avi (with a progress bar on a terminal)')
     parser.add_argument(
         '--video-dir',
         help='the folder of class folders (default: '

@@ -34,7 +34,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--check-videos',
         action='store_true',
-        help='check that every listed video is a file in --video-dir')
+        help='check that every listed video is a file in --video-dir '
+        '(with a progress bar on a terminal)')
     parser.add_argument(
         '--video-dir',
         help='the folder of <id>.webm (default: OUT_DIR/videos)')
