@@ -11,94 +11,30 @@ video by another sample instead of killing a dataloader worker.
 import logging
 import os.path as osp
 import random
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import VideoDataset
-from mmaction.datasets.transforms import SampleFrames, UniformSample
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
+from mmadaptformer.utils.progress import track_progress
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   inspect_video,
                                                   one_line_error)
-from mmadaptformer.utils.progress import track_progress
 from .annotation_lists import AnnotationError, iter_lines, parse_int
+from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY,
+                           SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError,
+                           clip_frames)
 
-__all__ = [
-    'CheckedVideoDataset', 'SHORT_VIDEOS_KEY', 'SKIPPED_SHORT_VIDEOS_KEY',
-    'SKIPPED_VIDEOS_KEY', 'ShortVideoError', 'clip_frames'
-]
+__all__ = ['CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY']
 
 #: Metainfo key of a packed training sample: the videos skipped before it.
 SKIPPED_VIDEOS_KEY = 'skipped_videos'
-#: Metainfo key of a packed sample: ``[(file, frames, min_frames)]`` if its
-#: own video is shorter than a clip (``short_videos='report'``), else ``[]``.
-SHORT_VIDEOS_KEY = 'short_videos'
-#: Metainfo key of a packed training sample: ``(file, frames, min_frames)``
-#: of each short video skipped before it (``short_videos='skip'``).
-SKIPPED_SHORT_VIDEOS_KEY = 'skipped_short_videos'
 
 CHECK_FILES = ('sample', 'all', None)
-SHORT_VIDEOS = ('report', 'skip', 'error')
-
-
-class ShortVideoError(ValueError):
-    """A video has fewer frames than a clip spans (``min_frames``).
-
-    Args:
-        message (str): The message; it names the file.
-        filename (str): The video.
-        num_frames (int): Its frames.
-        min_frames (int): The fewest frames a video must have.
-    """
-
-    def __init__(self, message: str, filename: str, num_frames: int,
-                 min_frames: int) -> None:
-        super().__init__(message)
-        self.filename = filename
-        self.num_frames = num_frames
-        self.min_frames = min_frames
-
-    def __reduce__(self):
-        return type(self), (str(self), self.filename, self.num_frames,
-                            self.min_frames)
-
-
-def clip_frames(transforms: Iterable) -> Optional[int]:
-    """The frames one clip of a video pipeline spans.
-
-    A video with fewer frames gets some of them repeated in its clip (the
-    sampler loops or duplicates them). Read from the first sampling
-    transform: for ``SampleFrames``, ``(clip_len - 1) * frame_interval +
-    1``, the frames from the first sampled to the last, or ``clip_len *
-    frame_interval`` with ``temporal_jitter`` (a jittered frame can land up
-    to ``frame_interval - 1`` later); for ``UniformSample``, ``clip_len``.
-
-    Args:
-        transforms (Iterable): Built transforms, such as
-            ``dataset.pipeline.transforms``.
-
-    Returns:
-        int | None: The frames, or None when the first sampling transform
-        is another one (``DenseSampleFrames``, a subclass, or
-        ``SampleFrames`` with ``target_fps``, whose span depends on each
-        video's frame rate) or there is none.
-    """
-    for transform in transforms:
-        if type(transform) is SampleFrames:
-            if transform.target_fps is not None:
-                return None
-            if transform.temporal_jitter:
-                return transform.clip_len * transform.frame_interval
-            return (transform.clip_len - 1) * transform.frame_interval + 1
-        if type(transform) is UniformSample:
-            return transform.clip_len
-        if isinstance(transform, (SampleFrames, UniformSample)):
-            return None  # a subclass samples its own way
-    return None
 
 
 @DATASETS.register_module()
@@ -143,7 +79,8 @@ class CheckedVideoDataset(VideoDataset):
       progress bar with an ETA shows on a terminal.
 
     **A short video** decodes but has fewer frames than ``min_frames``,
-    by default the frames one clip spans (:func:`clip_frames`: for
+    by default the frames one clip spans
+    (:func:`~mmadaptformer.datasets.short_videos.clip_frames`: for
     ``SampleFrames``, ``(clip_len - 1) * frame_interval + 1``). mmaction2
     loops or repeats its frames to fill the clip. ``short_videos`` says
     what happens to it:
@@ -187,8 +124,9 @@ class CheckedVideoDataset(VideoDataset):
         min_frames (int, optional): A video with fewer frames is short.
             Defaults to None: the frames one clip spans, from the
             pipeline's ``SampleFrames`` or ``UniformSample``
-            (:func:`clip_frames`); with another sampler, videos are not
-            checked for length unless this is set.
+            (:func:`~mmadaptformer.datasets.short_videos.clip_frames`);
+            with another sampler, videos are not checked for length unless
+            this is set.
         short_videos (str): What to do with a short video: ``'report'``,
             ``'skip'`` or ``'error'`` (see above). Defaults to
             ``'report'``.

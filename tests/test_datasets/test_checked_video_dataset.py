@@ -11,7 +11,7 @@ from mmengine.config import Config
 
 from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
                                     CheckedVideoDataset, ShortVideoError)
-from mmadaptformer.datasets.checked_video_dataset import clip_frames
+from mmadaptformer.datasets.short_videos import clip_frames
 from mmadaptformer.utils.video_containers import check_container, scan_video
 
 
@@ -403,3 +403,27 @@ def test_skip_broken_scan_shows_progress_on_a_terminal(tmp_path, video_files,
         out = read()
     assert f'Scanning the videos of {ann}' in out
     assert '4/4' in out and 'ETA' in out
+
+
+def test_short_video_error_reaches_the_main_process_from_a_worker(
+        tmp_path, video_files):
+    from mmengine.registry import init_default_scope
+    from mmengine.runner import Runner
+    ann = write_list(tmp_path / 'train.txt', [f'{video_files["short"]} 0'])
+    init_default_scope('mmaction')
+    loader = Runner.build_dataloader(
+        dict(
+            dataset=dict(
+                type='CheckedVideoDataset',
+                ann_file=ann,
+                data_prefix=dict(video=video_files['videos']),
+                pipeline=_pipeline(),
+                short_videos='error'),
+            batch_size=1,
+            num_workers=1,
+            sampler=dict(type='DefaultSampler', shuffle=False)))
+    path = video_path(video_files, video_files['short'])
+    with pytest.raises(
+            ShortVideoError,
+            match=re.escape(f'{path} ({ann}:1) has 1 frames, fewer than')):
+        next(iter(loader))

@@ -12,8 +12,9 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
-from mmadaptformer.datasets.checked_video_dataset import (
-    SHORT_VIDEOS_KEY, SKIPPED_SHORT_VIDEOS_KEY, SKIPPED_VIDEOS_KEY)
+from mmadaptformer.datasets.checked_video_dataset import SKIPPED_VIDEOS_KEY
+from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
+                                                 SKIPPED_SHORT_VIDEOS_KEY)
 
 __all__ = ['DataHealthHook']
 
