@@ -273,3 +273,39 @@ def test_short_videos_are_summed_over_ranks_and_named_once(
             'epoch 2: skipped 2 videos shorter than a clip '
             '(c.mp4 (2 of 10 frames))',
         ]
+
+
+def test_short_videos_of_an_epoch_are_named_once(clean_loggers, log_records):
+    from mmaction.structures import ActionDataSample
+    from mmengine.logging import MessageHub
+
+    class FakeRunner:
+        epoch = 0
+        message_hub = MessageHub.get_instance('test_short_named_once')
+
+    def batch(*videos):
+        sample = ActionDataSample()
+        sample.set_metainfo(dict(short_videos=list(videos)))
+        return dict(inputs=[], data_samples=[sample])
+
+    logs = []
+    for max_names in (1, 0):
+        hook = DataHealthHook(max_names=max_names)
+        for epoch in range(2):
+            FakeRunner.epoch = epoch
+            hook.before_train_epoch(FakeRunner)
+            hook.after_train_iter(FakeRunner, 0, batch(('a.mp4', 1, 10)))
+            hook.after_train_iter(FakeRunner, 1, batch(('b.mp4', 2, 10)))
+            hook.after_train_epoch(FakeRunner)
+        assert FakeRunner.message_hub.get_scalar(
+            'train/short_videos').current() == 2
+    used = 'trained on 2 videos shorter than a clip, with repeated frames'
+    assert [
+        r.getMessage() for r in log_records if 'shorter' in r.getMessage()
+    ] == [
+        # Each file is reported at the first epoch that meets it.
+        f'epoch 1: {used} (a.mp4 (1 of 10 frames), ... and 1 more files)',
+        f'epoch 2: {used} (all named before)',
+        f'epoch 1: {used} (... and 2 more files)',
+        f'epoch 2: {used} (all named before)',
+    ]

@@ -46,10 +46,11 @@ class DataHealthHook(Hook):
     Videos shorter than a clip (see ``CheckedVideoDataset``'s
     ``short_videos``) travel the same way, under ``'short_videos'`` (used
     with repeated frames) and ``'skipped_short_videos'`` (skipped). When an
-    epoch met any, a WARNING gives their count and names each file, with
-    its frames, the first time the run meets it (so at the first epoch,
-    and later only files not named before); the count of the epoch, used
-    and skipped, goes to the message hub as ``train/short_videos``. Short
+    epoch met any, a WARNING gives their count and names the files, with
+    their frames, that the run meets for the first time (at most
+    ``max_names``, then ``... and N more files``): so all of them at the
+    first epoch, and later only new ones. The count of the epoch, used and
+    skipped, goes to the message hub as ``train/short_videos``. Short
     videos used in validation and testing are reported the same way at
     the end of each run of the loop, as ``val: ...`` and ``test: ...``.
 
@@ -74,7 +75,7 @@ class DataHealthHook(Hook):
         self._skipped: List[str] = []
         # mode -> kind -> short videos met in the current epoch.
         self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
-        # (mode, kind) -> files already named in this run.
+        # (mode, kind) -> files already reported in this run.
         self._named: Dict[Tuple[str, str], Set[str]] = {}
 
     # ------------------------------------------------------------ training
@@ -178,14 +179,17 @@ class DataHealthHook(Hook):
 
     def _report_short(self, mode: str, prefix: str) -> int:
         """Sum this epoch's short videos over ranks and log them, naming
-        the files not named before; return their count."""
+        the files not met before in this run; return their count.
+
+        Each rank sends its count and the distinct files it met for the
+        first time, so a file is gathered once per run, not every epoch.
+        """
         short = self._short.get(mode, {})
         local = {}
         for kind in (SHORT_VIDEOS_KEY, SKIPPED_SHORT_VIDEOS_KEY):
             videos = short.get(kind, [])
-            named = self._named.setdefault((mode, kind), set())
-            new = Counter(v for v in videos if v[0] not in named)
-            local[kind] = (len(videos), new.most_common(self.max_names))
+            met = self._named.setdefault((mode, kind), set())
+            local[kind] = (len(videos), {v for v in videos if v[0] not in met})
         totals: Dict[str, int] = Counter()
         new_videos: Dict[str, Set[ShortVideo]] = {
             kind: set()
@@ -194,22 +198,21 @@ class DataHealthHook(Hook):
         for gathered in all_gather_object(local):
             for kind, (count, new) in gathered.items():
                 totals[kind] += count
-                new_videos[kind].update(video for video, _ in new)
+                new_videos[kind].update(new)
         for kind, count in totals.items():
+            self._named[(mode, kind)].update(v[0] for v in new_videos[kind])
             if count:
                 self._log_short(mode, prefix, kind, count, new_videos[kind])
         return sum(totals.values())
 
     def _log_short(self, mode: str, prefix: str, kind: str, count: int,
                    new: Set[ShortVideo]) -> None:
-        named = self._named[(mode, kind)]
         listed = sorted(new)[:self.max_names]
-        named.update(video[0] for video in listed)
         names = ', '.join(f'{name} ({frames} of {min_frames} frames)'
                           for name, frames, min_frames in listed)
         more = len(new) - len(listed)
         if more > 0:
-            names += f', ... and {more} more files'
+            names += (', ' if names else '') + f'... and {more} more files'
         if not names:
             names = 'all named before'
         if kind == SHORT_VIDEOS_KEY:
