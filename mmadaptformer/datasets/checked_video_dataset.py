@@ -174,7 +174,7 @@ class CheckedVideoDataset(VideoDataset):
             raise ValueError(f'CheckedVideoDataset: min_frames must be an '
                              f'int >= 1 or None, got {min_frames!r}')
         self.short_videos = short_videos
-        # None until the pipeline is built; see _resolve_min_frames.
+        # Resolved from the pipeline by filter_data, once it is built.
         self._min_frames_arg = min_frames
         self.min_frames = min_frames
         self.check_files = check_files
