@@ -30,6 +30,7 @@ from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import add_epoch_randomness_hook
+from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 
 
@@ -46,6 +47,13 @@ def parse_args(argv=None):
         help='If specify checkpoint path, resume from it, while if not '
         'specify, try to auto resume from the latest checkpoint '
         'in the work directory.')
+    parser.add_argument(
+        '--allow-restart',
+        action='store_true',
+        help='with --resume auto: start from scratch when the work dir '
+        'holds checkpoints but none of them loads (they are kept, renamed '
+        'to *.corrupt). Without it --resume auto refuses to start over '
+        'there.')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -192,12 +200,19 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    # Resume from the newest checkpoint that loads; never start over on top
+    # of a run's checkpoints unless told so.
+    plan = None
+    if args.resume == 'auto':
+        plan = apply_auto_resume(cfg, args.allow_restart)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    if plan is not None:
+        log_resume_plan(plan, runner.logger)
     # Reseed per epoch so that --resume continues like an uninterrupted run.
     add_epoch_randomness_hook(runner)
     run_and_finish(runner.train, cpu_distributed)
