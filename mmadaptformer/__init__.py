@@ -10,9 +10,9 @@ Importing this package (directly or through a config's
 * makes MMEngine load local checkpoints with ``weights_only=True`` through an
   explicit allow-list, so ``--resume`` works on PyTorch >= 2.6
   (see :mod:`mmadaptformer.utils.checkpoint_loading`);
-* makes MMEngine's local checkpoint writes atomic, so a run killed while
-  saving never leaves a truncated checkpoint or a ``last_checkpoint`` that
-  names one (see :mod:`mmadaptformer.utils.atomic_save`);
+* registers the ``'atomic_local'`` MMEngine file backend that
+  :class:`~mmadaptformer.engine.AtomicCheckpointHook` writes checkpoints
+  with (see :mod:`mmadaptformer.utils.atomic_save`; nothing is patched);
 * registers this package's models and hooks in the mmaction and mmpretrain
   registries.
 """
@@ -62,12 +62,10 @@ _check_versions()
 # Both must happen before anything imports ``mmaction.models`` or loads a
 # checkpoint.
 from .utils import (patch_mmaction_drn,  # noqa: E402
-                    register_atomic_local_writes, register_missing_drn,
-                    register_safe_local_loader)
+                    register_missing_drn, register_safe_local_loader)
 
 patch_mmaction_drn()
 register_safe_local_loader()
-register_atomic_local_writes()
 
 from . import engine, models  # noqa: E402,F401  (registers modules)
 

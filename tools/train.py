@@ -14,6 +14,13 @@ Differences from the toolboxes' scripts, all additive:
 * On a machine without a GPU, ``--amp`` trains with bfloat16 autocast through
   :class:`~mmadaptformer.engine.CPUAmpOptimWrapper` (MMEngine's
   ``AmpOptimWrapper`` needs a GPU).
+* ``--resume auto`` resumes from the newest checkpoint that loads, keeps
+  damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
+  checkpoints without ``--allow-restart`` (see
+  :mod:`mmadaptformer.engine.resume`).
+* The checkpoint hook is an ``AtomicCheckpointHook`` (a ``CheckpointHook``
+  in the config is upgraded), so a killed run keeps its last complete
+  checkpoint.
 * Every run gets an ``EpochRandomnessHook`` (see
   :mod:`mmadaptformer.engine.hooks.epoch_randomness_hook`), so ``--resume``
   after a crash trains exactly like an uninterrupted run.
@@ -29,7 +36,9 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.engine import add_epoch_randomness_hook
+from mmadaptformer.engine import (add_epoch_randomness_hook,
+                                  add_work_dir_collect_hook,
+                                  use_atomic_checkpoint_hook)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 
@@ -205,6 +214,8 @@ def main(argv=None):
     plan = None
     if args.resume == 'auto':
         plan = apply_auto_resume(cfg, args.allow_restart)
+    # Atomic checkpoint writes for the user's own configs too.
+    atomic_note = use_atomic_checkpoint_hook(cfg)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
@@ -213,8 +224,12 @@ def main(argv=None):
         runner = RUNNERS.build(cfg)
     if plan is not None:
         log_resume_plan(plan, runner.logger)
+    if atomic_note:
+        runner.logger.info(atomic_note)
     # Reseed per epoch so that --resume continues like an uninterrupted run.
     add_epoch_randomness_hook(runner)
+    # DDP evaluation files go to work_dir/.dist_test, not ./.dist_test.
+    add_work_dir_collect_hook(runner)
     run_and_finish(runner.train, cpu_distributed)
 
 

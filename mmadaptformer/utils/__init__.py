@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .atomic_save import atomic_write, register_atomic_local_writes
+from .atomic_save import AtomicLocalBackend, atomic_write
 from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
                                  register_safe_local_loader, safe_globals,
                                  safe_torch_load)
@@ -11,7 +11,7 @@ from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               upcast_mmaction_head_scores)
 
 __all__ = [
-    'atomic_write', 'register_atomic_local_writes',
+    'AtomicLocalBackend', 'atomic_write',
     'CheckpointLoadError', 'register_safe_globals',
     'register_safe_local_loader', 'safe_globals', 'safe_torch_load',
     'count_flops', 'exit_now', 'is_cpu_distributed', 'run_and_finish',
