@@ -17,4 +17,3 @@ custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 model = dict(
     head=dict(num_classes=100),
     data_preprocessor=dict(num_classes=100))
-

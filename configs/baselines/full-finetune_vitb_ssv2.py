@@ -16,4 +16,3 @@ _base_ = [
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
 model = dict(cls_head=dict(num_classes=174))
-

@@ -15,8 +15,7 @@ __all__ = [
     'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
     'use_atomic_checkpoint_hook', 'NonFiniteLossError', 'NonFiniteLossHook',
     'SyncNormStatsHook', 'WorkDirCollectHook', 'add_epoch_randomness_hook',
-    'add_work_dir_collect_hook', 'CPUAmpOptimWrapper',
-    'check_cpu_bf16', 'ADAPTER_META_KEY', 'adapter_hook_cfg',
-    'build_model_and_plan', 'complete_adapter_checkpoint',
-    'make_adapter_checkpoint'
+    'add_work_dir_collect_hook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
+    'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
+    'complete_adapter_checkpoint', 'make_adapter_checkpoint'
 ]

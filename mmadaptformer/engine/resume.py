@@ -110,8 +110,8 @@ def _read_last_checkpoint(work_dir: str, checkpoint_dir: str,
     if osp.isfile(named) and _inside(named, checkpoint_dir):
         return named
     local = osp.join(checkpoint_dir, osp.basename(named))
-    why = ('is outside the work dir' if osp.exists(named) else
-           'does not exist')
+    why = ('is outside the work dir'
+           if osp.exists(named) else 'does not exist')
     if osp.isfile(local):
         skipped.append(f'{save_file} names {named}, which {why}; using the '
                        f'work dir\'s own {local} instead')
@@ -147,8 +147,7 @@ def _corrupt_name(path: str) -> str:
 def find_resume_checkpoint(work_dir: str,
                            allow_restart: bool = False,
                            rename_damaged: bool = True,
-                           checkpoint_dir: Optional[str] = None
-                           ) -> ResumePlan:
+                           checkpoint_dir: Optional[str] = None) -> ResumePlan:
     """Pick the checkpoint ``--resume auto`` resumes from.
 
     Candidates, in order: the file ``work_dir/last_checkpoint`` names
@@ -221,8 +220,8 @@ def find_resume_checkpoint(work_dir: str,
         if present and not allow_restart:
             raise NoResumableCheckpointError(
                 f'--resume auto found no checkpoint to resume from in '
-                f'{checkpoint_dir}, which holds {", ".join(present)}; starting '
-                'over would overwrite them. Why each was skipped:\n  ' +
+                f'{checkpoint_dir}, which holds {", ".join(present)}; '
+                'starting over would overwrite them. Why each was skipped:\n  ' +
                 '\n  '.join(skipped) +
                 f'\nResume from one explicitly with --resume PATH, use '
                 f'another --work-dir, or pass --resume auto '
@@ -247,14 +246,14 @@ def log_resume_plan(plan: ResumePlan, logger='current') -> None:
     for line in plan.skipped:
         print_log(f'--resume auto skipped: {line}', logger, logging.WARNING)
     for old, new in plan.renamed:
-        print_log(
-            f'--resume auto kept the damaged {old} as {new}', logger,
-            logging.WARNING)
+        print_log(f'--resume auto kept the damaged {old} as {new}', logger,
+                  logging.WARNING)
     if plan.delegated:
         return
     if plan.checkpoint is None:
-        print_log('--resume auto: no checkpoint in the work dir; training '
-                  'from scratch.', logger, logging.INFO)
+        print_log(
+            '--resume auto: no checkpoint in the work dir; training '
+            'from scratch.', logger, logging.INFO)
     else:
         print_log(f'--resume auto: resuming from {plan.checkpoint}', logger,
                   logging.INFO)
@@ -285,10 +284,12 @@ def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
     if out_dir:
         if '://' in str(out_dir):
             cfg.resume, cfg.load_from = True, None
-            return ResumePlan(None, [
-                f'checkpoints go to the remote out_dir {out_dir}; '
-                'MMEngine\'s own auto-resume reads last_checkpoint'
-            ], [], delegated=True)
+            return ResumePlan(
+                None, [
+                    f'checkpoints go to the remote out_dir {out_dir}; '
+                    'MMEngine\'s own auto-resume reads last_checkpoint'
+                ], [],
+                delegated=True)
         checkpoint_dir = osp.join(
             osp.abspath(out_dir), osp.basename(work_dir.rstrip(osp.sep)))
     plan = find_resume_checkpoint(

@@ -54,14 +54,16 @@ def test_recipe_hooks_are_written_once_and_shared():
 
 
 def test_plain_checkpoint_hook_is_upgraded_with_its_arguments():
-    cfg = _cfg(default_hooks=dict(
-        checkpoint=dict(type='CheckpointHook', interval=3, max_keep_ckpts=2)))
+    cfg = _cfg(
+        default_hooks=dict(
+            checkpoint=dict(
+                type='CheckpointHook', interval=3, max_keep_ckpts=2)))
     assert 'AtomicCheckpointHook in place of CheckpointHook' in \
         use_atomic_checkpoint_hook(cfg)
     assert cfg.default_hooks.checkpoint == dict(
         type='AtomicCheckpointHook', interval=3, max_keep_ckpts=2)
-    cfg = _cfg(default_hooks=dict(checkpoint=dict(
-        type='mmengine.CheckpointHook')))
+    cfg = _cfg(
+        default_hooks=dict(checkpoint=dict(type='mmengine.CheckpointHook')))
     use_atomic_checkpoint_hook(cfg)
     assert cfg.default_hooks.checkpoint.type == 'AtomicCheckpointHook'
 
@@ -77,14 +79,15 @@ def test_switched_off_and_other_scopes_are_left_alone():
     cfg = _cfg(default_hooks=dict(checkpoint=None))
     assert use_atomic_checkpoint_hook(cfg) is None
     assert cfg.default_hooks.checkpoint is None
-    cfg = Config(dict(default_scope='mmdet', default_hooks=dict(
-        checkpoint=dict(type='CheckpointHook'))))
+    cfg = Config(
+        dict(
+            default_scope='mmdet',
+            default_hooks=dict(checkpoint=dict(type='CheckpointHook'))))
     assert use_atomic_checkpoint_hook(cfg) is None
     assert cfg.default_hooks.checkpoint.type == 'CheckpointHook'
 
 
-def test_other_checkpoint_hooks_are_kept_with_a_warning(capsys,
-                                                        clean_loggers):
+def test_other_checkpoint_hooks_are_kept_with_a_warning(capsys, clean_loggers):
     MMLogger.get_instance('test_atomic_hook')
     cfg = _cfg(default_hooks=dict(checkpoint=dict(type='MyCheckpointHook')))
     assert use_atomic_checkpoint_hook(cfg) is None

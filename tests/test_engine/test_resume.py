@@ -31,8 +31,8 @@ def trained(tmp_path_factory, tiny_image_data):
     cfg = write_config(root / 'cfg.py', TINY_IMAGE_CONFIG, body)
     work = root / 'work'
     run_tool(['train.py', cfg, '--work-dir', work, '--seed', '0'], cwd=root)
-    assert sorted(n for n in os.listdir(work) if n.endswith('.pth')) == list(
-        EPOCHS)
+    assert sorted(n for n in os.listdir(work)
+                  if n.endswith('.pth')) == list(EPOCHS)
     return cfg, work
 
 
@@ -114,8 +114,8 @@ def test_copied_or_moved_work_dir_resumes_from_its_own_files(
     plan = find_resume_checkpoint(str(moved))
     assert plan.checkpoint == str(moved / 'epoch_3.pth')
     assert str(work / 'epoch_3.pth') in plan.skipped[0]
-    assert ('outside the work dir' if original_survives else
-            'does not exist') in plan.skipped[0]
+    assert ('outside the work dir'
+            if original_survives else 'does not exist') in plan.skipped[0]
 
 
 def test_nothing_loads_refuses_to_start_over_and_touches_nothing(work):
@@ -134,8 +134,10 @@ def test_nothing_loads_refuses_to_start_over_and_touches_nothing(work):
     assert sorted(new for _, new in plan.renamed) == [
         str(work / f'{name}.corrupt') for name in EPOCHS
     ]
-    assert {k[:-len('.corrupt')]: v
-            for k, v in _digests(work).items()} == before
+    assert {
+        k[:-len('.corrupt')]: v
+        for k, v in _digests(work).items()
+    } == before
 
 
 def test_code_carrying_newest_checkpoint_is_skipped_not_run(work):
@@ -170,8 +172,8 @@ def test_tool_resumes_past_a_truncated_checkpoint_without_last_checkpoint(
     _truncate(work / 'epoch_3.pth')
     before = _digests(work)
     proc = run_tool([
-        'train.py', cfg, '--work-dir', work, '--seed', '0', '--resume',
-        'auto', '--cfg-options', 'train_cfg.max_epochs=4'
+        'train.py', cfg, '--work-dir', work, '--seed', '0', '--resume', 'auto',
+        '--cfg-options', 'train_cfg.max_epochs=4'
     ],
                     cwd=work.parent)
     assert 'resumed epoch: 2, iter: 4' in proc.stdout, proc.stdout[-3000:]

@@ -71,14 +71,15 @@ def _two_nodes(tmp_path, cfg, work, port, extra=()):
         log = open(tmp_path / f'node{node}.out', 'w')
         procs.append(
             subprocess.Popen(
-                ['bash',
-                 str(TOOLS + '/dist_train.sh'),
-                 str(cfg), '1', '--work-dir',
-                 str(work), '--seed', '0'] + list(extra),
+                [
+                    'bash',
+                    str(TOOLS + '/dist_train.sh'),
+                    str(cfg), '1', '--work-dir',
+                    str(work), '--seed', '0'
+                ] + list(extra),
                 cwd=tmp_path,
                 env=_env(
-                    tmp_path, NNODES='2', NODE_RANK=str(node),
-                    PORT=str(port)),
+                    tmp_path, NNODES='2', NODE_RANK=str(node), PORT=str(port)),
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 start_new_session=True))
@@ -138,10 +139,10 @@ def _descendants(pid):
     found, stack = [], [pid]
     while stack:
         children = [
-            int(c) for c in subprocess.run(['pgrep', '-P',
-                                            str(stack.pop())],
-                                           stdout=subprocess.PIPE,
-                                           text=True).stdout.split()
+            int(c) for c in subprocess.run(
+                ['pgrep', '-P', str(stack.pop())],
+                stdout=subprocess.PIPE,
+                text=True).stdout.split()
         ]
         found += children
         stack += children
@@ -230,8 +231,7 @@ def test_two_process_evaluation_cleans_up_after_itself(tmp_path,
     work = tmp_path / 'work'
     run_tool(['dist_train.sh', cfg, '2', '--work-dir', work, '--seed', '0'],
              cwd=tmp_path,
-             env=dict(
-                 PYTHONPATH=_env(tmp_path)['PYTHONPATH'], PORT='29685'))
+             env=dict(PYTHONPATH=_env(tmp_path)['PYTHONPATH'], PORT='29685'))
     assert not (tmp_path / '.dist_test').exists()
     assert not (work / '.dist_test').exists()
     assert 'accuracy/top1' in next(work.glob('*/*.log')).read_text()

@@ -96,8 +96,8 @@ class AtomicCheckpointHook(CheckpointHook):
             **self.args)
         if not is_main_process():
             return
-        atomic_write(self.last_ckpt, osp.join(runner.work_dir,
-                                              'last_checkpoint'))
+        atomic_write(self.last_ckpt,
+                     osp.join(runner.work_dir, 'last_checkpoint'))
         if outdated is None:
             return
         path = self.file_backend.join_path(self.out_dir,
@@ -155,9 +155,8 @@ def use_atomic_checkpoint_hook(cfg: Config) -> Optional[str]:
         return ('default_hooks.checkpoint: AtomicCheckpointHook in place of '
                 'CheckpointHook (same arguments), so that a killed run keeps '
                 'its last complete checkpoint')
-    if name.split('.')[-1] != 'AtomicCheckpointHook' and not (
-            isinstance(hook_type, type)
-            and issubclass(hook_type, AtomicCheckpointHook)):
+    if name.split('.')[-1] != 'AtomicCheckpointHook' and not (isinstance(
+            hook_type, type) and issubclass(hook_type, AtomicCheckpointHook)):
         print_log(
             f'default_hooks.checkpoint is {name!r}, not an '
             'AtomicCheckpointHook: a run killed while it saves may leave a '
