@@ -75,8 +75,15 @@ def _numbered_checkpoints(work_dir: str) -> List[str]:
     for name in os.listdir(work_dir):
         match = _NUMBERED.match(name)
         path = osp.join(work_dir, name)
-        if match and osp.isfile(path):
-            found.append((int(match.group(2)), osp.getmtime(path), path))
+        if not match:
+            continue
+        try:
+            # Another rank may rename a damaged one meanwhile.
+            mtime = osp.getmtime(path)
+        except OSError:
+            continue
+        if osp.isfile(path):
+            found.append((int(match.group(2)), mtime, path))
     return [path for _, _, path in sorted(found, reverse=True)]
 
 
@@ -231,7 +238,10 @@ def find_resume_checkpoint(work_dir: str,
     if rename_damaged:
         for path in damaged:
             new = _corrupt_name(path)
-            os.rename(path, new)
+            try:
+                os.rename(path, new)
+            except FileNotFoundError:
+                continue  # renamed by another process of the job
             renamed.append((path, new))
     return ResumePlan(chosen, skipped, renamed)
 
@@ -259,14 +269,24 @@ def log_resume_plan(plan: ResumePlan, logger='current') -> None:
                   logging.INFO)
 
 
+def _launcher_rank() -> int:
+    """This process's global rank as the launcher set it, before any
+    process group exists (torchrun, slurm, Open MPI); 0 if not launched
+    as a distributed job."""
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(name, '').isdigit():
+            return int(os.environ[name])
+    return 0
+
+
 def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
     """Point ``cfg`` at the checkpoint ``--resume auto`` resumes from.
 
     Sets ``cfg.resume`` and ``cfg.load_from`` from
     :func:`find_resume_checkpoint` on ``cfg.work_dir`` (and on the
-    checkpoint hook's local ``out_dir``, if it has one). Only rank 0
-    (``RANK`` unset or ``0``) renames damaged files; every rank takes the
-    same decision from the same files. With a remote ``out_dir`` MMEngine's
+    checkpoint hook's local ``out_dir``, if it has one). Only global rank 0
+    (``RANK``, ``SLURM_PROCID`` or ``OMPI_COMM_WORLD_RANK``, else 0) renames
+    damaged files; every rank takes the same decision from the same files. With a remote ``out_dir`` MMEngine's
     own auto-resume is left in charge.
 
     Args:
@@ -295,7 +315,7 @@ def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
     plan = find_resume_checkpoint(
         work_dir,
         allow_restart=allow_restart,
-        rename_damaged=os.environ.get('RANK', '0') == '0',
+        rename_damaged=_launcher_rank() == 0,
         checkpoint_dir=checkpoint_dir)
     cfg.resume = plan.checkpoint is not None
     cfg.load_from = plan.checkpoint

@@ -10,9 +10,11 @@ import shutil
 
 import pytest
 from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config
+from mmengine.config import Config
 
 from mmadaptformer.engine.resume import (ALLOW_RESTART_FLAG,
                                          NoResumableCheckpointError,
+                                         apply_auto_resume,
                                          find_resume_checkpoint)
 from mmadaptformer.utils import safe_torch_load
 
@@ -153,6 +155,23 @@ def test_code_carrying_newest_checkpoint_is_skipped_not_run(work):
     plan = find_resume_checkpoint(str(work))
     assert plan.checkpoint == str(work / 'epoch_3.pth')
     assert 'epoch_4.pth' in plan.skipped[1] and not marker.exists()
+
+
+def test_only_global_rank_zero_renames(work, monkeypatch):
+    # Every rank of a job decides alike; one renames.
+    _truncate(work / 'epoch_3.pth')
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        monkeypatch.delenv(name, raising=False)
+    cfg = Config(dict(work_dir=str(work)))
+    monkeypatch.setenv('SLURM_PROCID', '1')
+    plan = apply_auto_resume(cfg)
+    assert cfg.resume is True and cfg.load_from == str(work / 'epoch_2.pth')
+    assert plan.renamed == [] and (work / 'epoch_3.pth').exists()
+    monkeypatch.setenv('SLURM_PROCID', '0')
+    plan = apply_auto_resume(cfg)
+    assert cfg.load_from == str(work / 'epoch_2.pth')
+    assert plan.renamed == [(str(work / 'epoch_3.pth'),
+                             str(work / 'epoch_3.pth.corrupt'))]
 
 
 def test_empty_or_fresh_work_dir_starts_from_scratch(tmp_path):
