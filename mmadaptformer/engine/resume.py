@@ -134,8 +134,8 @@ def _load_error(path: str) -> Optional[str]:
         checkpoint = safe_torch_load(path, map_location='cpu')
     except (CheckpointLoadError, OSError) as e:
         return str(e).splitlines()[0]
-    if not isinstance(checkpoint, dict) or not {'meta', 'state_dict'
-                                                } <= checkpoint.keys():
+    if not (isinstance(checkpoint, dict)
+            and {'meta', 'state_dict'} <= checkpoint.keys()):
         return ('it is not an MMEngine training checkpoint (a dict with '
                 '"meta" and "state_dict")')
     return None
@@ -228,8 +228,8 @@ def find_resume_checkpoint(work_dir: str,
             raise NoResumableCheckpointError(
                 f'--resume auto found no checkpoint to resume from in '
                 f'{checkpoint_dir}, which holds {", ".join(present)}; '
-                'starting over would overwrite them. Why each was skipped:\n  ' +
-                '\n  '.join(skipped) +
+                'starting over would overwrite them. Why each was '
+                'skipped:\n  ' + '\n  '.join(skipped) +
                 f'\nResume from one explicitly with --resume PATH, use '
                 f'another --work-dir, or pass --resume auto '
                 f'{ALLOW_RESTART_FLAG} to start from scratch here (the '
@@ -286,8 +286,8 @@ def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
     :func:`find_resume_checkpoint` on ``cfg.work_dir`` (and on the
     checkpoint hook's local ``out_dir``, if it has one). Only global rank 0
     (``RANK``, ``SLURM_PROCID`` or ``OMPI_COMM_WORLD_RANK``, else 0) renames
-    damaged files; every rank takes the same decision from the same files. With a remote ``out_dir`` MMEngine's
-    own auto-resume is left in charge.
+    damaged files; every rank takes the same decision from the same files.
+    With a remote ``out_dir`` MMEngine's own auto-resume is left in charge.
 
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
