@@ -9,6 +9,9 @@ Importing this package (directly or through a config's
   :func:`mmadaptformer.utils.upstream.apply_upstream_fixes` (mmaction2's
   missing DRN folder; every checkpoint source loads with
   ``weights_only=True`` and an allow-list for MMEngine's training state);
+* registers the ``'atomic_local'`` MMEngine file backend that
+  :class:`~mmadaptformer.engine.AtomicCheckpointHook` writes checkpoints
+  with (see :mod:`mmadaptformer.utils.atomic_save`; nothing is patched);
 * registers this package's models and hooks in the mmaction and mmpretrain
   registries.
 """
@@ -58,10 +61,8 @@ _check_versions()
 # Before anything imports ``mmaction.models`` or loads a checkpoint: every
 # change this package makes upstream, listed in one docstring.
 from .utils import apply_upstream_fixes  # noqa: E402
-from .utils import register_atomic_local_writes  # noqa: E402
 
 apply_upstream_fixes()
-register_atomic_local_writes()
 
 from . import engine, models  # noqa: E402,F401  (registers modules)
 

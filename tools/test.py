@@ -14,6 +14,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
+from mmadaptformer.engine import add_work_dir_collect_hook
 from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 
 
@@ -118,6 +119,7 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    add_work_dir_collect_hook(runner)  # not ./.dist_test
     run_and_finish(runner.test, cpu_distributed)
 
 

@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .atomic_save import atomic_write, register_atomic_local_writes
+from .atomic_save import AtomicLocalBackend, atomic_write
 from .checkpoint_loading import (CheckpointLoadError, refusal_message,
                                  register_safe_globals, safe_globals,
                                  safe_torch_load)
@@ -15,7 +15,7 @@ from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               upcast_mmaction_head_scores)
 
 __all__ = [
-    'atomic_write', 'register_atomic_local_writes',
+    'AtomicLocalBackend', 'atomic_write',
     'CheckpointLoadError', 'register_safe_globals',
     'refusal_message', 'safe_globals', 'safe_torch_load',
     'forced_weights_only', 'register_safe_checkpoint_loaders',
