@@ -23,6 +23,9 @@ EXPECTED = {
 _SNAPSHOT = textwrap.dedent('''
     import sys, types
     import torch, torch.hub, torch.serialization
+    # torch._dynamo wraps torch.manual_seed when first imported; import it
+    # first so that torch's own lazy import is not counted as ours.
+    import torch._dynamo
     import mmengine.fileio, mmengine.hooks, mmengine.optim, mmengine.runner
     import mmaction.registry, mmpretrain.registry
     PACKAGES = ('mmengine', 'mmaction', 'mmpretrain', 'mmcv')
