@@ -1,0 +1,51 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""One model: the same scores as ``tools/test.py --dump``, for every kind of
+checkpoint, and clear per-file errors."""
+import os.path as osp
+import pickle
+
+import pytest
+import torch
+from helpers import load_tool
+
+from mmadaptformer.apis import InferenceInputError, ModelInferencer
+
+
+def _val_videos(data):
+    with open(data['val']) as f:
+        names = [line.split()[0] for line in f if line.strip()]
+    return [osp.join(data['videos'], name) for name in names]
+
+
+@pytest.fixture(scope='module')
+def dumped(tmp_path_factory, video_tasks, tiny_video_data):
+    """``tools/test.py --dump`` of the ``full`` task (adapter-only)."""
+    root = tmp_path_factory.mktemp('dump')
+    out = str(root / 'preds.pkl')
+    task = video_tasks['full']
+    load_tool('test.py').main([
+        task['config'], task['checkpoint'], '--work-dir',
+        str(root / 'work'), '--dump', out
+    ])
+    with open(out, 'rb') as f:
+        return pickle.load(f)
+
+
+def test_adapter_only_checkpoint_matches_test_dump(video_tasks,
+                                                    tiny_video_data, dumped,
+                                                    clean_loggers):
+    task = video_tasks['full']
+    inferencer = ModelInferencer(task['config'], task['checkpoint'])
+    assert inferencer.name == 'full'
+    videos = _val_videos(tiny_video_data)
+    results = inferencer(videos, batch_size=3)
+    assert len(dumped) == len(videos) == 8
+    for path, expected in zip(videos, dumped):
+        got = results[path]['full']
+        torch.testing.assert_close(
+            torch.tensor(got['scores']),
+            expected['pred_score'].float(),
+            rtol=1e-6,
+            atol=1e-6)
+        assert got['label'] == int(expected['pred_score'].argmax())
+        assert got['class'] is None
