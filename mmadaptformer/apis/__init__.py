@@ -2,12 +2,14 @@
 from .inference import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                         InferenceInputError, ModelInferencer, TestInputs,
                         check_adapter_checkpoint, class_names, collect_inputs,
-                        format_scores, init_model, test_pipeline_cfg,
-                        toolbox_of)
+                        format_scores, init_model, progress_bar,
+                        test_pipeline_cfg, toolbox_of)
+from .multitask import MultiTaskRecognizer, TaskError
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'InferenceInputError',
-    'ModelInferencer', 'TestInputs', 'check_adapter_checkpoint',
-    'class_names', 'collect_inputs', 'format_scores', 'init_model',
-    'test_pipeline_cfg', 'toolbox_of'
+    'ModelInferencer', 'MultiTaskRecognizer', 'TaskError', 'TestInputs',
+    'check_adapter_checkpoint', 'class_names', 'collect_inputs',
+    'format_scores', 'init_model', 'progress_bar', 'test_pipeline_cfg',
+    'toolbox_of'
 ]

@@ -35,7 +35,7 @@ __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
     'toolbox_of', 'init_model', 'check_adapter_checkpoint', 'class_names',
     'collect_inputs', 'test_pipeline_cfg', 'TestInputs', 'format_scores',
-    'ModelInferencer'
+    'ModelInferencer', 'progress_bar'
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
@@ -152,19 +152,16 @@ def init_model(config: Union[str, Config],
         ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
         meta = ckpt.get('meta') or {}
         state = ckpt.get('state_dict', ckpt)
-        info = meta.get(ADAPTER_META_KEY)
-        allow_missing = []
-        if info is not None:
-            saved = set(info['saved_keys'])
-            allow_missing = [
-                '^' + key.replace('.', r'\.') + '$'
-                for key in model.state_dict() if key not in saved
-            ]
+        if meta.get(ADAPTER_META_KEY) is not None:
+            # The frozen part comes from the config's pretrained path;
+            # check_adapter_checkpoint checks it is the right one.
+            full = OrderedDict(model.state_dict())
+            full.update(state)
+            state = full
         check_state_dict(
             model,
             state,
             source=f'{checkpoint} (config {source})',
-            allow_missing=allow_missing,
             allow_fresh=False,
             hint='Is it a checkpoint of this config\'s model?')
         check_adapter_checkpoint(model, ckpt, checkpoint)
@@ -408,7 +405,7 @@ class ModelInferencer:
         """
         files = collect_inputs(inputs)
         results = OrderedDict((path, None) for path in files)
-        bar = _progress_bar(len(files)) if progress else None
+        bar = progress_bar(len(files)) if progress else None
         for start in range(0, len(files), batch_size):
             batch, paths = [], []
             for path in files[start:start + batch_size]:
@@ -428,8 +425,13 @@ class ModelInferencer:
         return results
 
 
-def _progress_bar(total: int):
-    """An mmengine ProgressBar, or None when output is not interactive."""
+def progress_bar(total: int):
+    """An mmengine ProgressBar on stderr, or None when there is nothing to
+    show: one input, output not a terminal, or ``CI=true``.
+
+    Args:
+        total (int): Number of steps.
+    """
     import sys
 
     from mmengine.utils import ProgressBar

@@ -40,7 +40,7 @@ def video_tasks(tmp_path_factory, tiny_video_data):
     other = osp.join(root, 'other.pth')
     save_stock_video_checkpoint(stock, seed=0)
     save_stock_video_checkpoint(other, seed=1)
-    last = 'model = dict(backbone=dict(layers=[-1]))\n'
+    last = "model['backbone']['layers'] = [-1]\n"
     tasks = dict(
         full=_train(root, 'full', tiny_video_data, stock, seed=0),
         last=_train(root, 'last', tiny_video_data, stock, last, seed=1),
