@@ -159,6 +159,11 @@ class MultiTaskRecognizer:
         """Names of the tasks, in the order they were added."""
         return list(self._tasks)
 
+    def classes_of(self, name: str) -> Optional[List[str]]:
+        """The class names of a task, if its config names them."""
+        self._check_names([name])
+        return self._tasks[name].classes
+
     def add_task(self,
                  name: str,
                  config: Union[str, Config],

@@ -1,20 +1,21 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tiny AdaptFormer tasks trained once per session on one stock backbone
-that the tests load from a checkpoint file."""
+that the tests load from a checkpoint file (the ``video_tasks`` fixture of
+``tests/conftest.py``)."""
 import os.path as osp
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg,
                      save_stock_video_checkpoint, video_data_cfg,
                      write_config)
-from mmengine.config import Config
-from mmengine.logging import MessageHub, MMLogger
-from mmengine.runner import Runner
 
 
 def _train(root, name, data, pretrained, extra='', seed=0):
     """Train one tiny task for an epoch; return its config and adapter-only
     checkpoint."""
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.runner import Runner
     cfg_path = write_config(
         osp.join(root, f'{name}.py'), TINY_ADAPTFORMER_VIDEO_CONFIG,
         video_data_cfg(data) + pretrained_cfg(pretrained) + extra)
