@@ -483,6 +483,28 @@ class MultiTaskRecognizer:
             self.streams.end()
         return out
 
+    def predict(self, data: List[dict],
+                tasks: Optional[Sequence[str]] = None
+                ) -> Dict[str, List[torch.Tensor]]:
+        """Class scores of test-pipeline outputs, in one batched forward.
+
+        Args:
+            data (list[dict]): Outputs of the tasks' (common) test pipeline.
+            tasks (Sequence[str], optional): Tasks, all of one pipeline
+                group. Defaults to None, i.e. all.
+
+        Returns:
+            dict[str, list[Tensor]]: Scores per task, one per input.
+        """
+        tasks = self.tasks if tasks is None else list(tasks)
+        self._check_names(tasks)
+        groups = {self._tasks[name].group for name in tasks}
+        if len(groups) != 1:
+            raise ValueError(
+                f'Tasks {tasks} have different test pipelines or data '
+                'preprocessors; predict() takes tasks of one group.')
+        return self.forward_group(self._groups[groups.pop()], tasks, data)
+
     def __call__(self,
                  inputs: Sequence[str],
                  tasks: Optional[Sequence[str]] = None,
