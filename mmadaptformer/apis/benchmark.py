@@ -26,7 +26,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
 from mmadaptformer.models import adapter_modules
 from mmadaptformer.utils.fingerprint import state_fingerprints
-from .inference import init_model, toolbox_of
+from .inference import init_model, test_pipeline_cfg, toolbox_of
 from .multitask import MultiTaskRecognizer
 
 __all__ = [
@@ -86,6 +86,33 @@ def _stock_cfg(cfg: Config) -> Config:
     return stock
 
 
+def _test_pipeline_like(cfg: Config) -> list:
+    """A one-view test pipeline giving the synthetic inputs' shape."""
+    host = cfg.model.backbone.get('backbone', cfg.model.backbone)
+    size = host.get('img_size', 224)
+    if toolbox_of(cfg) == 'mmaction':
+        return [
+            dict(type='DecordInit'),
+            dict(
+                type='SampleFrames',
+                clip_len=host.get('num_frames', 8),
+                frame_interval=4,
+                num_clips=1,
+                test_mode=True),
+            dict(type='DecordDecode'),
+            dict(type='Resize', scale=(-1, size)),
+            dict(type='CenterCrop', crop_size=size),
+            dict(type='FormatShape', input_format='NCTHW'),
+            dict(type='PackActionInputs')
+        ]
+    return [
+        dict(type='LoadImageFromFile'),
+        dict(type='ResizeEdge', scale=size, edge='short'),
+        dict(type='CenterCrop', crop_size=size),
+        dict(type='PackInputs')
+    ]
+
+
 def write_tasks(cfg: Config, root: str, num: int,
                 layers: Optional[Sequence[int]] = None) -> List[dict]:
     """Write a stock backbone checkpoint and ``num`` adapter-only task
@@ -111,6 +138,13 @@ def write_tasks(cfg: Config, root: str, num: int,
         torch.save({'state_dict': stock.state_dict(), 'meta': {}}, stock_path)
         del stock
     task_cfg = copy.deepcopy(cfg)
+    try:
+        test_pipeline_cfg(task_cfg)
+    except KeyError:
+        # Benchmark configs may only describe training; the inputs are
+        # synthetic, but a task needs a test pipeline of that shape.
+        task_cfg.test_dataloader = dict(
+            dataset=dict(pipeline=_test_pipeline_like(task_cfg)))
     task_cfg.model.backbone.backbone.init_cfg = dict(
         type='Pretrained', checkpoint=stock_path, prefix='backbone.')
     if layers is not None:

@@ -49,3 +49,38 @@ def test_adapter_only_checkpoint_matches_test_dump(video_tasks,
             atol=1e-6)
         assert got['label'] == int(expected['pred_score'].argmax())
         assert got['class'] is None
+
+
+def test_merged_checkpoint_gives_the_same_scores_without_pretrained_file(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    task = video_tasks['full']
+    merged = str(tmp_path / 'merged.pth')
+    load_tool('model_converters/merge_adapters.py').main(
+        [task['config'], task['checkpoint'], merged])
+    videos = _val_videos(tiny_video_data)[:2]
+    expected = ModelInferencer(task['config'], task['checkpoint'])(videos)
+    got = ModelInferencer(task['config'], merged)(videos)
+    for path in videos:
+        assert got[path]['full']['scores'] == expected[path]['full']['scores']
+
+
+def test_adapters_on_another_backbone_are_refused(video_tasks, tmp_path,
+                                                  clean_loggers):
+    # The 'full' adapters, with the config pointing at another backbone.
+    task = video_tasks['full']
+    cfg = tmp_path / 'wrong.py'
+    cfg.write_text(
+        f'_base_ = [{task["config"]!r}]\n'
+        "model = dict(backbone=dict(backbone=dict(init_cfg=dict("
+        f"checkpoint={video_tasks['root'] + '/other.pth'!r}))))\n")
+    with pytest.raises(Exception) as info:
+        ModelInferencer(str(cfg), task['checkpoint'])
+    assert task['checkpoint'] in str(info.value)
+    assert 'frozen' in str(info.value)
+
+
+def test_inputs_are_named_in_errors(video_tasks, tmp_path, clean_loggers):
+    task = video_tasks['full']
+    inputs = ModelInferencer(task['config'], task['checkpoint']).inputs
+    with pytest.raises(InferenceInputError, match='missing.mp4: no such'):
+        inputs(str(tmp_path / 'missing.mp4'))
