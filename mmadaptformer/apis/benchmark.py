@@ -11,6 +11,7 @@ adapter-only checkpoint trained on it, loaded by
 :class:`~mmadaptformer.apis.MultiTaskRecognizer` as a user's would be.
 """
 import copy
+import ctypes
 import gc
 import os.path as osp
 import re
@@ -43,8 +44,16 @@ def _status_kb(field: str) -> int:
 
 def peak_rss_above(fn: Callable[[], object]) -> int:
     """Peak resident memory while ``fn`` runs, above the memory before it,
-    in bytes (``VmHWM`` reset through ``/proc/self/clear_refs``)."""
+    in bytes (``VmHWM`` reset through ``/proc/self/clear_refs``).
+
+    The C allocator keeps freed memory mapped, so an earlier call would hide
+    this one's peak; ``malloc_trim`` returns it to the system first.
+    """
     gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the peak may be understated
     base = _status_kb('VmRSS')
     with open('/proc/self/clear_refs', 'w') as f:
         f.write('5')

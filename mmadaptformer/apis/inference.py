@@ -149,7 +149,11 @@ def init_model(config: Union[str, Config],
         if not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'Checkpoint file {checkpoint} does not exist.')
-        ckpt = load_checkpoint(model, checkpoint, map_location='cpu')
+        # MMEngine's own report of missing keys is silenced: an adapter-only
+        # checkpoint lacks the frozen keys by design, and check_state_dict
+        # below refuses whatever else does not fit, naming it.
+        ckpt = load_checkpoint(
+            model, checkpoint, map_location='cpu', logger='silent')
         meta = ckpt.get('meta') or {}
         state = ckpt.get('state_dict', ckpt)
         if meta.get(ADAPTER_META_KEY) is not None:

@@ -159,6 +159,12 @@ class MultiTaskRecognizer:
         """Names of the tasks, in the order they were added."""
         return list(self._tasks)
 
+    @property
+    def pipeline_groups(self) -> List[List[str]]:
+        """Tasks grouped by identical test pipeline and data preprocessor:
+        each group decodes an input once and runs one forward."""
+        return [list(group.tasks) for group in self._groups.values()]
+
     def classes_of(self, name: str) -> Optional[List[str]]:
         """The class names of a task, if its config names them."""
         self._check_names([name])

@@ -84,3 +84,12 @@ def test_inputs_are_named_in_errors(video_tasks, tmp_path, clean_loggers):
     inputs = ModelInferencer(task['config'], task['checkpoint']).inputs
     with pytest.raises(InferenceInputError, match='missing.mp4: no such'):
         inputs(str(tmp_path / 'missing.mp4'))
+
+
+def test_progress_bar_is_quiet_in_ci(monkeypatch):
+    from mmadaptformer.apis import progress_bar
+    monkeypatch.setenv('CI', 'true')
+    assert progress_bar(10) is None
+    monkeypatch.delenv('CI')
+    # pytest captures stderr: not a terminal.
+    assert progress_bar(10) is None

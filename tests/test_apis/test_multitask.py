@@ -138,3 +138,39 @@ def test_unknown_task_is_named(video_tasks, tiny_video_data, clean_loggers):
     engine = _engine(video_tasks, ['last'])
     with pytest.raises(KeyError, match=r"\['nope'\].*\['last'\]"):
         engine(_val_videos(tiny_video_data)[:1], tasks=['nope'])
+
+
+def test_tasks_with_another_test_pipeline_form_their_own_group(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    # 'last2' tested on one centre-cropped clip instead of 2 clips x 3 crops.
+    config = tmp_path / 'last2_one_view.py'
+    config.write_text(
+        f"_base_ = [{video_tasks['last2']['config']!r}]\n"
+        'test_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='DecordInit'),\n"
+        "    dict(type='SampleFrames', clip_len=4, frame_interval=3,\n"
+        '         num_clips=1, test_mode=True),\n'
+        "    dict(type='DecordDecode'),\n"
+        "    dict(type='Resize', scale=(-1, 32)),\n"
+        "    dict(type='CenterCrop', crop_size=32),\n"
+        "    dict(type='FormatShape', input_format='NCTHW'),\n"
+        "    dict(type='PackActionInputs')]))\n")
+    engine = _engine(video_tasks, ['last'])
+    engine.add_task('one_view', str(config),
+                    video_tasks['last2']['checkpoint'])
+    engine.add_task('last2', video_tasks['last2']['config'],
+                    video_tasks['last2']['checkpoint'])
+    assert engine.pipeline_groups == [['last', 'last2'], ['one_view']]
+    videos = _val_videos(tiny_video_data)[:2]
+    results = engine(videos, batch_size=2)
+    alone = ModelInferencer(str(config), video_tasks['last2']['checkpoint'],
+                            name='one_view')(videos)
+    for path in videos:
+        torch.testing.assert_close(
+            torch.tensor(results[path]['one_view']['scores']),
+            torch.tensor(alone[path]['one_view']['scores']),
+            rtol=1e-5,
+            atol=1e-7)
+        # One view gives other scores than six.
+        assert results[path]['one_view']['scores'] != \
+            results[path]['last2']['scores']
