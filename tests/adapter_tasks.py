@@ -6,8 +6,7 @@ import os.path as osp
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg,
-                     save_stock_video_checkpoint, video_data_cfg,
-                     write_config)
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
 
 
 def _train(root, name, data, pretrained, extra='', seed=0):
@@ -27,8 +26,8 @@ def _train(root, name, data, pretrained, extra='', seed=0):
     Runner.from_cfg(cfg).train()
     MMLogger._instance_dict.clear()
     MessageHub._instance_dict.clear()
-    return dict(config=cfg_path, checkpoint=osp.join(cfg.work_dir,
-                                                      'epoch_1.pth'))
+    return dict(
+        config=cfg_path, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
 
 
 @pytest.fixture(scope='session')

@@ -27,7 +27,8 @@ from mmengine.registry import MODELS, init_default_scope
 from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
 from mmadaptformer.models import adapter_modules
 from mmadaptformer.utils.fingerprint import state_fingerprints
-from .inference import init_model, test_pipeline_cfg, toolbox_of
+from .inference import init_model
+from .inputs import test_pipeline_cfg, toolbox_of
 from .multitask import MultiTaskRecognizer
 
 __all__ = [
@@ -38,8 +39,8 @@ __all__ = [
 
 def _status_kb(field: str) -> int:
     with open('/proc/self/status') as f:
-        return int(re.search(rf'^{field}:\s+(\d+) kB', f.read(),
-                             re.M).group(1))
+        return int(
+            re.search(rf'^{field}:\s+(\d+) kB', f.read(), re.M).group(1))
 
 
 def peak_rss_above(fn: Callable[[], object]) -> int:
@@ -122,7 +123,9 @@ def _test_pipeline_like(cfg: Config) -> list:
     ]
 
 
-def write_tasks(cfg: Config, root: str, num: int,
+def write_tasks(cfg: Config,
+                root: str,
+                num: int,
                 layers: Optional[Sequence[int]] = None) -> List[dict]:
     """Write a stock backbone checkpoint and ``num`` adapter-only task
     checkpoints (random adapters and heads) with their configs.
@@ -145,7 +148,7 @@ def write_tasks(cfg: Config, root: str, num: int,
         stock = MODELS.build(_stock_cfg(cfg).model)
         stock.init_weights()
         torch.save({'state_dict': stock.state_dict(), 'meta': {}}, stock_path)
-        del stock
+        stock = None  # frees it
     task_cfg = copy.deepcopy(cfg)
     try:
         test_pipeline_cfg(task_cfg)
@@ -168,13 +171,14 @@ def write_tasks(cfg: Config, root: str, num: int,
             torch.nn.init.normal_(adapter.up_proj.weight, std=0.02)
         state = model.state_dict()
         frozen = set(plan.frozen_keys)
-        checkpoint = make_adapter_checkpoint(
-            {
-                'state_dict': state,
-                'meta': {}
-            }, plan,
-            state_fingerprints(
-                (k, v) for k, v in state.items() if k in frozen))
+        checkpoint = make_adapter_checkpoint({
+            'state_dict': state,
+            'meta': {}
+        }, plan,
+                                             state_fingerprints(
+                                                 (k, v)
+                                                 for k, v in state.items()
+                                                 if k in frozen))
         path = osp.join(root, f'{name}.pth')
         torch.save(checkpoint, path)
         config = osp.join(root, f'{name}.py')
@@ -223,8 +227,11 @@ def benchmark_inference(cfg: Config,
     Returns:
         dict: The results; see ``docs/benchmark.md``.
     """
-    out = dict(batch_size=batch_size, repeat=repeat, warmup=warmup,
-               threads=torch.get_num_threads())
+    out = dict(
+        batch_size=batch_size,
+        repeat=repeat,
+        warmup=warmup,
+        threads=torch.get_num_threads())
     scope = toolbox_of(cfg)
     data = synthetic_inputs(cfg, batch_size)
     max_tasks = max(num_tasks)
@@ -252,7 +259,7 @@ def benchmark_inference(cfg: Config,
         adaptformer_per_s=batch_size / t['adaptformer'],
         stock_per_s=batch_size / t['stock'],
         ratio=t['stock'] / t['adaptformer'])
-    del stock
+    stock = None  # frees it
 
     # 2. Mixed batches of N tasks vs the N models one after the other, and
     # vs one task on a batch of the same size (N x batch_size).
@@ -267,8 +274,8 @@ def benchmark_inference(cfg: Config,
         probe.add_task(task['name'], task['config'], task['checkpoint'])
         elements.append(probe.num_tensor_elements())
     del probe
-    whole = sum(t.numel() for t in list(single.parameters()) +
-                list(single.buffers()))
+    whole = sum(t.numel()
+                for t in list(single.parameters()) + list(single.buffers()))
     out['memory'] = dict(
         first_task_mb=elements[0] * 4 / 2**20,
         per_added_task_mb=[(b - a) * 4 / 2**20
@@ -284,10 +291,7 @@ def benchmark_inference(cfg: Config,
             one_after_another=lambda: [run(m) for m in models[:n]],
             single_task_same_rows=lambda: run(single, big))
         t = _median_times(fns, repeat, warmup)
-        mem = {
-            name: peak_rss_above(fn) / 2**20
-            for name, fn in fns.items()
-        }
+        mem = {name: peak_rss_above(fn) / 2**20 for name, fn in fns.items()}
         answers = n * batch_size
         rows.append(
             dict(
@@ -296,8 +300,7 @@ def benchmark_inference(cfg: Config,
                 one_after_another_per_s=answers / t['one_after_another'],
                 single_task_same_rows_per_s=answers /
                 t['single_task_same_rows'],
-                mixed_vs_one_after_another=t['one_after_another'] /
-                t['mixed'],
+                mixed_vs_one_after_another=t['one_after_another'] / t['mixed'],
                 mixed_vs_single_task_same_rows=t['single_task_same_rows'] /
                 t['mixed'],
                 peak_mb={k: round(v, 1)
@@ -306,7 +309,7 @@ def benchmark_inference(cfg: Config,
                     mixed=round(elements[n - 1] * 4 / 2**20, 1),
                     one_after_another=round(n * whole * 4 / 2**20, 1))))
     out['mixed'] = rows
-    del models, engine
+    models = engine = None  # frees them
 
     # 3. Shared prefix: adapters in the last blocks only.
     prefix = write_tasks(cfg, root, prefix_tasks, layers=prefix_layers)
@@ -358,16 +361,15 @@ def format_table(result: dict, cpu: str) -> str:
     ]
     for row in result['mixed']:
         mb = row['peak_mb']
-        lines.append(
-            f'| {row["tasks"]} | {row["mixed_per_s"]:.2f} | '
-            f'{row["one_after_another_per_s"]:.2f} | '
-            f'{row["single_task_same_rows_per_s"]:.2f} | '
-            f'{row["mixed_vs_one_after_another"]:.2f} | '
-            f'{row["mixed_vs_single_task_same_rows"]:.2f} | '
-            f'{mb["mixed"]:.0f} / {mb["one_after_another"]:.0f} / '
-            f'{mb["single_task_same_rows"]:.0f} | '
-            f'{row["weights_mb"]["mixed"]:.1f} / '
-            f'{row["weights_mb"]["one_after_another"]:.1f} |')
+        lines.append(f'| {row["tasks"]} | {row["mixed_per_s"]:.2f} | '
+                     f'{row["one_after_another_per_s"]:.2f} | '
+                     f'{row["single_task_same_rows_per_s"]:.2f} | '
+                     f'{row["mixed_vs_one_after_another"]:.2f} | '
+                     f'{row["mixed_vs_single_task_same_rows"]:.2f} | '
+                     f'{mb["mixed"]:.0f} / {mb["one_after_another"]:.0f} / '
+                     f'{mb["single_task_same_rows"]:.0f} | '
+                     f'{row["weights_mb"]["mixed"]:.1f} / '
+                     f'{row["weights_mb"]["one_after_another"]:.1f} |')
     mem = result['memory']
     per = ', '.join(f'{m:.2f}' for m in mem['per_added_task_mb'])
     lines += [

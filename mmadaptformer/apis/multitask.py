@@ -23,9 +23,10 @@ from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import KNOWN_BLOCK_TYPES, AdaptMLP, inject_adapters
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams)
-from .inference import (InferenceInputError, TestInputs, class_names,
-                        collect_inputs, format_scores, init_model,
-                        progress_bar, test_pipeline_cfg, toolbox_of)
+from .inference import init_model
+from .inputs import (InferenceInputError, TestInputs, class_names,
+                     collect_inputs, format_scores, progress_bar,
+                     test_pipeline_cfg, toolbox_of)
 
 __all__ = ['TaskError', 'MultiTaskRecognizer']
 
@@ -77,8 +78,8 @@ def _find_blocks(module: nn.Module, declared: Sequence[str]) -> List[str]:
 def _backbone_signature(cfg: Config) -> dict:
     """The host backbone's config without weights or adapter settings."""
     backbone = copy.deepcopy(cfg.model.get('backbone', {}))
-    backbone = backbone.to_dict() if hasattr(backbone, 'to_dict') else dict(
-        backbone)
+    backbone = backbone.to_dict() if hasattr(backbone,
+                                             'to_dict') else dict(backbone)
     placement = None
     if str(backbone.get('type', '')).split('.')[-1] in ('AdaptFormer', ):
         placement = backbone.get('placement', 'parallel')
@@ -86,7 +87,8 @@ def _backbone_signature(cfg: Config) -> dict:
     for key in ('init_cfg', 'pretrained'):
         backbone.pop(key, None)
     return dict(
-        recognizer=cfg.model.get('type'), backbone=backbone,
+        recognizer=cfg.model.get('type'),
+        backbone=backbone,
         placement=placement)
 
 
@@ -201,8 +203,7 @@ class MultiTaskRecognizer:
             raise TaskError(f'Task {name!r}: {type(e).__name__}: {e}') from e
 
     def _add(self, name, config, checkpoint, label_map) -> None:
-        cfg = config if isinstance(config, Config) else Config.fromfile(
-            config)
+        cfg = config if isinstance(config, Config) else Config.fromfile(config)
         source = cfg.filename or str(config)
         toolbox = toolbox_of(cfg, source)
         signature = _backbone_signature(cfg)
@@ -247,16 +248,14 @@ class MultiTaskRecognizer:
             tensors = list(module.parameters()) + list(module.buffers())
             return {key_of[id(t)] for t in tensors if id(t) in key_of}
 
-        adapter_keys = set().union(*[keys_under(m)
-                                     for m in adapters.values()])
+        adapter_keys = set().union(*[keys_under(m) for m in adapters.values()])
         head_keys = keys_under(head)
         trained = set(info['saved_keys']) if info else set()
         specific = adapter_keys | head_keys | trained
-        block_paths = _find_blocks(
-            model, [
-                t.get('type') for t in (cfg.model.get('backbone', {}).get(
-                    'block_types') or [])
-            ])
+        block_paths = _find_blocks(model, [
+            t.get('type')
+            for t in (cfg.model.get('backbone', {}).get('block_types') or [])
+        ])
 
         if self.base is None:
             self._adopt_base(name, model, state, specific, block_paths,
@@ -315,8 +314,8 @@ class MultiTaskRecognizer:
         self._tasks[name] = task
         self._update_split_points()
 
-    def _adopt_base(self, name, model, state, specific, block_paths,
-                    head_name, toolbox, signature) -> None:
+    def _adopt_base(self, name, model, state, specific, block_paths, head_name,
+                    toolbox, signature) -> None:
         if not block_paths:
             raise TaskError(
                 f'Task {name!r}: no transformer block of a known type in '
@@ -406,8 +405,9 @@ class MultiTaskRecognizer:
     def _split_point(self, task: _Task) -> Optional[int]:
         points = list(task.blocks)
         for path, module in task.routed.items():
-            if all(other.routed.get(path) is module
-                   for other in self._tasks.values()):
+            if all(
+                    other.routed.get(path) is module
+                    for other in self._tasks.values()):
                 continue
             inside = [
                 i for i, p in enumerate(self._block_paths)
@@ -452,8 +452,8 @@ class MultiTaskRecognizer:
             raise KeyError(f'Unknown tasks {unknown}; the loaded tasks are '
                            f'{self.tasks}.')
 
-    def forward_group(self, group: _Group, tasks: Sequence[str],
-                      data: List[dict]) -> Dict[str, List[torch.Tensor]]:
+    def _forward_group(self, group: _Group, tasks: Sequence[str],
+                       data: List[dict]) -> Dict[str, List[torch.Tensor]]:
         """Class scores of every task for a batch of transformed inputs.
 
         Args:
@@ -475,13 +475,14 @@ class MultiTaskRecognizer:
                         inputs, test_mode=True)
                 else:
                     feats, kwargs = self.base.extract_feat(inputs), {}
-                rows = (feats[-1] if isinstance(feats, tuple) else
-                        feats).shape[0]
+                rows = (feats[-1]
+                        if isinstance(feats, tuple) else feats).shape[0]
                 out = {}
                 for name in tasks:
                     part = self.streams.slice_of(name, rows)
-                    mine = (tuple(f[part] for f in feats) if isinstance(
-                        feats, tuple) else feats[part])
+                    mine = (
+                        tuple(f[part] for f in feats) if isinstance(
+                            feats, tuple) else feats[part])
                     preds = self._tasks[name].head.predict(
                         mine, copy.deepcopy(samples), **kwargs)
                     out[name] = [p.pred_score for p in preds]
@@ -489,9 +490,11 @@ class MultiTaskRecognizer:
             self.streams.end()
         return out
 
-    def predict(self, data: List[dict],
-                tasks: Optional[Sequence[str]] = None
-                ) -> Dict[str, List[torch.Tensor]]:
+    def predict(
+        self,
+        data: List[dict],
+        tasks: Optional[Sequence[str]] = None
+    ) -> Dict[str, List[torch.Tensor]]:
         """Class scores of test-pipeline outputs, in one batched forward.
 
         Args:
@@ -509,7 +512,7 @@ class MultiTaskRecognizer:
             raise ValueError(
                 f'Tasks {tasks} have different test pipelines or data '
                 'preprocessors; predict() takes tasks of one group.')
-        return self.forward_group(self._groups[groups.pop()], tasks, data)
+        return self._forward_group(self._groups[groups.pop()], tasks, data)
 
     def __call__(self,
                  inputs: Sequence[str],
@@ -556,7 +559,7 @@ class MultiTaskRecognizer:
                             results[path][name] = dict(error=str(e))
                 if not data:
                     continue
-                scores = self.forward_group(group, names, data)
+                scores = self._forward_group(group, names, data)
                 for name in names:
                     classes = self._tasks[name].classes
                     for path, score in zip(paths, scores[name]):

@@ -32,8 +32,8 @@ def dumped(tmp_path_factory, video_tasks, tiny_video_data):
 
 
 def test_adapter_only_checkpoint_matches_test_dump(video_tasks,
-                                                    tiny_video_data, dumped,
-                                                    clean_loggers):
+                                                   tiny_video_data, dumped,
+                                                   clean_loggers):
     task = video_tasks['full']
     inferencer = ModelInferencer(task['config'], task['checkpoint'])
     assert inferencer.name == 'full'
@@ -69,10 +69,9 @@ def test_adapters_on_another_backbone_are_refused(video_tasks, tmp_path,
     # The 'full' adapters, with the config pointing at another backbone.
     task = video_tasks['full']
     cfg = tmp_path / 'wrong.py'
-    cfg.write_text(
-        f'_base_ = [{task["config"]!r}]\n'
-        "model = dict(backbone=dict(backbone=dict(init_cfg=dict("
-        f"checkpoint={video_tasks['root'] + '/other.pth'!r}))))\n")
+    cfg.write_text(f'_base_ = [{task["config"]!r}]\n'
+                   "model = dict(backbone=dict(backbone=dict(init_cfg=dict("
+                   f"checkpoint={video_tasks['root'] + '/other.pth'!r}))))\n")
     with pytest.raises(Exception) as info:
         ModelInferencer(str(cfg), task['checkpoint'])
     assert task['checkpoint'] in str(info.value)

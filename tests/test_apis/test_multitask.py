@@ -6,8 +6,7 @@ import os.path as osp
 import pytest
 import torch
 
-from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
-                                TaskError)
+from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
 from mmadaptformer.models.multitask import MultiTaskAdaptMLP
 from mmadaptformer.utils import safe_torch_load
 
@@ -87,8 +86,8 @@ def test_mixed_batch_equals_each_task_alone(video_tasks, tiny_video_data,
     assert adapter_rows == [72, 72]
 
 
-def test_shared_prefix_is_computed_once(video_tasks, tiny_video_data,
-                                        single, clean_loggers):
+def test_shared_prefix_is_computed_once(video_tasks, tiny_video_data, single,
+                                        clean_loggers):
     engine = _engine(video_tasks, ['last', 'last2'])
     videos = _val_videos(tiny_video_data)[:4]
     calls, handles = _block_rows(engine)
@@ -163,8 +162,9 @@ def test_tasks_with_another_test_pipeline_form_their_own_group(
     assert engine.pipeline_groups == [['last', 'last2'], ['one_view']]
     videos = _val_videos(tiny_video_data)[:2]
     results = engine(videos, batch_size=2)
-    alone = ModelInferencer(str(config), video_tasks['last2']['checkpoint'],
-                            name='one_view')(videos)
+    alone = ModelInferencer(
+        str(config), video_tasks['last2']['checkpoint'], name='one_view')(
+            videos)
     for path in videos:
         torch.testing.assert_close(
             torch.tensor(results[path]['one_view']['scores']),

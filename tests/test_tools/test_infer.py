@@ -12,8 +12,6 @@ from helpers import TINY_IMAGE_CONFIG, image_data_cfg, load_tool, write_config
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from mmadaptformer.testing import write_video
-
 
 @pytest.fixture(scope='module')
 def infer():
@@ -26,8 +24,8 @@ def inputs(tmp_path_factory, tiny_video_data):
     root = tmp_path_factory.mktemp('inputs')
     folder = root / 'clips'
     folder.mkdir()
-    names = sorted(n for n in __import__('os').listdir(
-        tiny_video_data['videos']))[:2]
+    names = sorted(
+        n for n in __import__('os').listdir(tiny_video_data['videos']))[:2]
     for name in names:
         shutil.copy(osp.join(tiny_video_data['videos'], name), folder)
     good = [str(folder / n) for n in names]
@@ -53,8 +51,10 @@ def test_one_model_answers_good_inputs_and_names_bad_ones(
         infer, video_tasks, inputs, tmp_path, capsys, clean_loggers):
     task = video_tasks['full']
     out = tmp_path / 'r.json'
-    bad = [inputs['missing'], inputs['notes'], inputs['truncated'],
-           inputs['image']]
+    bad = [
+        inputs['missing'], inputs['notes'], inputs['truncated'],
+        inputs['image']
+    ]
     code = infer([
         task['config'], task['checkpoint'], inputs['folder'], *bad, '--out',
         str(out)
@@ -66,8 +66,8 @@ def test_one_model_answers_good_inputs_and_names_bad_ones(
         answer = results[path]['full']
         assert len(answer['scores']) == 2
         assert abs(sum(answer['scores']) - 1) < 1e-5
-        assert answer['label'] == max(range(2),
-                                      key=answer['scores'].__getitem__)
+        assert answer['label'] == max(
+            range(2), key=answer['scores'].__getitem__)
         assert answer['class'] is None
     for path in bad:
         assert set(results[path]) == {'error'}
@@ -85,10 +85,12 @@ def test_many_tasks_refuse_another_backbone_and_answer_the_rest(
     out = tmp_path / 'r.json'
     args = []
     for name in ('full', 'last', 'other'):
-        args += ['--task', name, video_tasks[name]['config'],
-                 video_tasks[name]['checkpoint']]
-    code = infer(args + inputs['good'] + ['--out', str(out), '--batch-size',
-                                          '2'])
+        args += [
+            '--task', name, video_tasks[name]['config'],
+            video_tasks[name]['checkpoint']
+        ]
+    code = infer(args + inputs['good'] +
+                 ['--out', str(out), '--batch-size', '2'])
     assert code == 1
     results = json.loads(out.read_text())
     single = load_tool('infer.py')
@@ -101,7 +103,8 @@ def test_many_tasks_refuse_another_backbone_and_answer_the_rest(
         alone = tmp_path / f'{name}.json'
         assert single.main([
             video_tasks[name]['config'], video_tasks[name]['checkpoint'],
-            *inputs['good'], '--out', str(alone)
+            *inputs['good'], '--out',
+            str(alone)
         ]) == 0
         expected = json.loads(alone.read_text())
         for path in inputs['good']:
@@ -156,8 +159,9 @@ def test_image_model_matches_test_dump_with_class_names(
         assert answer['class'] == ['horizontal', 'vertical'][answer['label']]
 
 
-def test_checkpoint_of_another_architecture_is_named(
-        infer, image_model, video_tasks, inputs, tmp_path, clean_loggers):
+def test_checkpoint_of_another_architecture_is_named(infer, image_model,
+                                                     video_tasks, inputs,
+                                                     tmp_path, clean_loggers):
     out = tmp_path / 'r.json'
     code = infer([
         image_model['config'], video_tasks['full']['checkpoint'],

@@ -25,27 +25,49 @@ from mmadaptformer.apis.benchmark import benchmark_inference, format_table
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Benchmark AdaptFormer inference, one or many tasks.')
-    parser.add_argument('config', help='an AdaptFormer config with an '
-                        'AdapterHook')
-    parser.add_argument('--batch-size', type=int, default=2,
-                        help='inputs per forward (default: 2)')
-    parser.add_argument('--tasks', type=int, nargs='+', default=[1, 2, 4, 8],
-                        help='task counts of the mixed batches')
-    parser.add_argument('--prefix-layers', type=int, nargs='+',
-                        default=[-3, -2, -1],
-                        help='adapted blocks of the shared-prefix row')
-    parser.add_argument('--prefix-tasks', type=int, default=4,
-                        help='tasks of the shared-prefix row (default: 4)')
-    parser.add_argument('--repeat', type=int, default=3,
-                        help='timed calls per variant (default: 3)')
+    parser.add_argument(
+        'config', help='an AdaptFormer config with an '
+        'AdapterHook')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=2,
+        help='inputs per forward (default: 2)')
+    parser.add_argument(
+        '--tasks',
+        type=int,
+        nargs='+',
+        default=[1, 2, 4, 8],
+        help='task counts of the mixed batches')
+    parser.add_argument(
+        '--prefix-layers',
+        type=int,
+        nargs='+',
+        default=[-3, -2, -1],
+        help='adapted blocks of the shared-prefix row')
+    parser.add_argument(
+        '--prefix-tasks',
+        type=int,
+        default=4,
+        help='tasks of the shared-prefix row (default: 4)')
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=3,
+        help='timed calls per variant (default: 3)')
     parser.add_argument('--warmup', type=int, default=1)
-    parser.add_argument('--threads', type=int, default=1,
-                        help='torch threads (default: 1)')
-    parser.add_argument('--work-dir', help='where the task checkpoints go '
-                        '(default: a temporary folder)')
+    parser.add_argument(
+        '--threads', type=int, default=1, help='torch threads (default: 1)')
+    parser.add_argument(
+        '--work-dir',
+        help='where the task checkpoints go '
+        '(default: a temporary folder)')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument('--cfg-options', nargs='+', action=DictAction,
-                        help='KEY=VALUE overrides of the config')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='KEY=VALUE overrides of the config')
     return parser.parse_args(argv)
 
 
