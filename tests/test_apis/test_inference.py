@@ -92,3 +92,36 @@ def test_progress_bar_is_quiet_in_ci(monkeypatch):
     monkeypatch.delenv('CI')
     # pytest captures stderr: not a terminal.
     assert progress_bar(10) is None
+
+
+def test_mmaction2_inferencer_scores_one_centre_view(video_tasks,
+                                                     tiny_video_data,
+                                                     clean_loggers):
+    """MMAction2's ActionRecogInferencer replaces ThreeCrop/TenCrop with
+    CenterCrop and, for Recognizer3D, samples one clip: one view instead of
+    the config's 2 clips x 3 crops. With that pipeline our scores equal its
+    scores; with the config's views they equal tools/test.py's."""
+    from mmaction.apis.inferencers import ActionRecogInferencer
+    from mmengine.config import Config
+    task = video_tasks['full']
+    video = _val_videos(tiny_video_data)[0]
+    upstream = ActionRecogInferencer(
+        model=task['config'], weights=task['checkpoint'], device='cpu')(
+            video, return_datasamples=True)['predictions'][0].pred_score
+    cfg = Config.fromfile(task['config'])
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    for transform in pipeline:
+        if transform['type'] == 'ThreeCrop':
+            transform['type'] = 'CenterCrop'
+        if transform['type'] == 'SampleFrames':
+            transform['num_clips'] = 1
+    cfg.test_dataloader.dataset.pipeline = pipeline
+    one_view = ModelInferencer(cfg, task['checkpoint'], name='x')([video])
+    all_views = ModelInferencer(task['config'], task['checkpoint'])([video])
+    torch.testing.assert_close(
+        torch.tensor(one_view[video]['x']['scores']),
+        upstream.float(),
+        rtol=1e-6,
+        atol=1e-6)
+    assert not torch.allclose(
+        torch.tensor(all_views[video]['full']['scores']), upstream.float())
