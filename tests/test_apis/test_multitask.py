@@ -174,3 +174,61 @@ def test_tasks_with_another_test_pipeline_form_their_own_group(
         # One view gives other scores than six.
         assert results[path]['one_view']['scores'] != \
             results[path]['last2']['scores']
+
+
+def test_image_tasks_from_full_checkpoints(tmp_path, tiny_image_data,
+                                           clean_loggers):
+    """mmpretrain image classifiers, full checkpoints: two tasks with their
+    own adapters and heads on one backbone equal each model alone."""
+    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+
+    from mmadaptformer.models import adapter_modules
+    config = write_config(
+        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
+        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
+        'num_heads=2, feedforward_channels=128), img_size=32, '
+        "patch_size=16, out_type='cls_token')))\n")
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    stock = MODELS.build(Config.fromfile(config).model).state_dict()
+    checkpoints = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model = MODELS.build(Config.fromfile(config).model)
+        model.init_weights()
+        model.load_state_dict(
+            {
+                k: v
+                for k, v in stock.items()
+                if 'adaptmlp' not in k and not k.startswith('head.')
+            },
+            strict=False)
+        for adapter in adapter_modules(model).values():
+            torch.nn.init.normal_(adapter.up_proj.weight, std=0.5)
+        path = str(tmp_path / f'task{seed}.pth')
+        torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+        checkpoints.append(path)
+    engine = MultiTaskRecognizer()
+    engine.add_task('a', config, checkpoints[0])
+    engine.add_task('b', config, checkpoints[1])
+    assert engine.streams.split_at == dict(a=1, b=1)
+    images = sorted(
+        osp.join(tiny_image_data, 'val', c, f)
+        for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
+    results = engine(images, batch_size=4)
+    for name, path in zip('ab', checkpoints):
+        alone = ModelInferencer(config, path, name=name)(images)
+        for image in images:
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+            assert results[image][name]['class'] in ('horizontal', 'vertical')
+    assert results[images[0]]['a']['scores'] != \
+        results[images[0]]['b']['scores']
