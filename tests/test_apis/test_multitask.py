@@ -63,10 +63,13 @@ def _assert_same(results, single, names):
 
 def test_mixed_batch_equals_each_task_alone(video_tasks, tiny_video_data,
                                             single, clean_loggers):
-    names = ['full', 'last', 'last2']
+    # 'full' has adapters from block 0, the others in block 1 (the last)
+    # only; loaded after 'last', its block-0 adapter gets new hooks there.
+    names = ['last', 'full', 'last2']
     engine = _engine(video_tasks, names)
-    # 'full' has adapters from block 0, the others from block 1 (the last).
     assert engine.streams.split_at == dict(full=0, last=1, last2=1)
+    assert isinstance(engine._blocks[0].adaptmlp, MultiTaskAdaptMLP)
+    assert set(engine._blocks[0].adaptmlp.adapters) == {'full'}
     videos = _val_videos(tiny_video_data)
     calls, handles = _block_rows(engine)
     adapter_rows = []
