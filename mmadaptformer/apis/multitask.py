@@ -162,6 +162,11 @@ class MultiTaskRecognizer:
         return list(self._tasks)
 
     @property
+    def blocks(self) -> List[nn.Module]:
+        """The shared backbone's transformer blocks, in order."""
+        return list(self._blocks)
+
+    @property
     def pipeline_groups(self) -> List[List[str]]:
         """Tasks grouped by identical test pipeline and data preprocessor:
         each group decodes an input once and runs one forward."""

@@ -39,11 +39,11 @@ def _engine(video_tasks, names):
 
 def _block_rows(engine):
     """Record the rows each block gets, per call."""
-    calls = {i: [] for i in range(len(engine._blocks))}
+    calls = {i: [] for i in range(len(engine.blocks))}
     handles = [
         block.register_forward_pre_hook(
             lambda m, args, i=i: calls[i].append(args[0].shape[0]))
-        for i, block in enumerate(engine._blocks)
+        for i, block in enumerate(engine.blocks)
     ]
     return calls, handles
 
@@ -68,12 +68,12 @@ def test_mixed_batch_equals_each_task_alone(video_tasks, tiny_video_data,
     names = ['last', 'full', 'last2']
     engine = _engine(video_tasks, names)
     assert engine.streams.split_at == dict(full=0, last=1, last2=1)
-    assert isinstance(engine._blocks[0].adaptmlp, MultiTaskAdaptMLP)
-    assert set(engine._blocks[0].adaptmlp.adapters) == {'full'}
+    assert isinstance(engine.blocks[0].adaptmlp, MultiTaskAdaptMLP)
+    assert set(engine.blocks[0].adaptmlp.adapters) == {'full'}
     videos = _val_videos(tiny_video_data)
     calls, handles = _block_rows(engine)
     adapter_rows = []
-    mixed = engine._blocks[1].adaptmlp
+    mixed = engine.blocks[1].adaptmlp
     assert isinstance(mixed, MultiTaskAdaptMLP)
     assert set(mixed.adapters) == set(names)
     handle = mixed.register_forward_pre_hook(
