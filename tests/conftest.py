@@ -4,6 +4,7 @@ from collections import OrderedDict
 from typing import Dict
 
 import pytest
+from adapter_tasks import video_tasks  # noqa: F401  (a shared fixture)
 from mmengine.registry import DefaultScope
 
 

@@ -1,0 +1,387 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Inference speed and memory of AdaptFormer models, one or many tasks.
+
+Used by ``tools/analysis_tools/benchmark_infer.py``; see the inference
+section of ``docs/benchmark.md``. Everything runs in one process and every
+ratio is measured side by side (the two sides alternate within each
+repetition), in process CPU time, so a busy neighbour on a shared machine
+hits both sides alike. Weights are random (speed does not depend on them):
+a stock backbone checkpoint is written once and every task is a real
+adapter-only checkpoint trained on it, loaded by
+:class:`~mmadaptformer.apis.MultiTaskRecognizer` as a user's would be.
+"""
+import copy
+import ctypes
+import gc
+import os.path as osp
+import re
+import statistics
+import time
+from typing import Callable, Dict, List, Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import MODELS, init_default_scope
+
+from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
+from mmadaptformer.models import adapter_modules
+from mmadaptformer.utils.fingerprint import state_fingerprints
+from .inference import init_model
+from .inputs import test_pipeline_cfg, toolbox_of
+from .multitask import MultiTaskRecognizer
+
+__all__ = [
+    'peak_rss_above', 'cpu_time_of', 'synthetic_inputs', 'write_tasks',
+    'benchmark_inference', 'format_table'
+]
+
+
+def _status_kb(field: str) -> int:
+    with open('/proc/self/status') as f:
+        return int(
+            re.search(rf'^{field}:\s+(\d+) kB', f.read(), re.M).group(1))
+
+
+def peak_rss_above(fn: Callable[[], object]) -> int:
+    """Peak resident memory while ``fn`` runs, above the memory before it,
+    in bytes (``VmHWM`` reset through ``/proc/self/clear_refs``).
+
+    The C allocator keeps freed memory mapped, so an earlier call would hide
+    this one's peak; ``malloc_trim`` returns it to the system first.
+    """
+    gc.collect()
+    try:
+        ctypes.CDLL('libc.so.6').malloc_trim(0)
+    except (OSError, AttributeError):
+        pass  # not glibc: the peak may be understated
+    base = _status_kb('VmRSS')
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')
+    fn()
+    return (_status_kb('VmHWM') - base) * 1024
+
+
+def cpu_time_of(fn: Callable[[], object]) -> float:
+    """Process CPU seconds of one call of ``fn``."""
+    start = time.process_time()
+    fn()
+    return time.process_time() - start
+
+
+def synthetic_inputs(cfg: Config, num: int, seed: int = 0) -> List[dict]:
+    """Test-pipeline outputs of ``num`` random clips or images of the
+    backbone's input size, one view each."""
+    backbone = cfg.model.backbone
+    host = backbone.get('backbone', backbone)
+    size = host.get('img_size', 224)
+    generator = torch.Generator().manual_seed(seed)
+    if toolbox_of(cfg) == 'mmaction':
+        from mmaction.structures import ActionDataSample as Sample
+        shape = (1, 3, host.get('num_frames', 8), size, size)
+    else:
+        from mmpretrain.structures import DataSample as Sample
+        shape = (3, size, size)
+    return [
+        dict(
+            inputs=torch.randint(
+                0, 256, shape, dtype=torch.uint8, generator=generator),
+            data_samples=Sample()) for _ in range(num)
+    ]
+
+
+def _stock_cfg(cfg: Config) -> Config:
+    stock = copy.deepcopy(cfg)
+    stock.model.backbone = stock.model.backbone.backbone
+    return stock
+
+
+def _test_pipeline_like(cfg: Config) -> list:
+    """A one-view test pipeline giving the synthetic inputs' shape."""
+    host = cfg.model.backbone.get('backbone', cfg.model.backbone)
+    size = host.get('img_size', 224)
+    if toolbox_of(cfg) == 'mmaction':
+        return [
+            dict(type='DecordInit'),
+            dict(
+                type='SampleFrames',
+                clip_len=host.get('num_frames', 8),
+                frame_interval=4,
+                num_clips=1,
+                test_mode=True),
+            dict(type='DecordDecode'),
+            dict(type='Resize', scale=(-1, size)),
+            dict(type='CenterCrop', crop_size=size),
+            dict(type='FormatShape', input_format='NCTHW'),
+            dict(type='PackActionInputs')
+        ]
+    return [
+        dict(type='LoadImageFromFile'),
+        dict(type='ResizeEdge', scale=size, edge='short'),
+        dict(type='CenterCrop', crop_size=size),
+        dict(type='PackInputs')
+    ]
+
+
+def write_tasks(cfg: Config,
+                root: str,
+                num: int,
+                layers: Optional[Sequence[int]] = None) -> List[dict]:
+    """Write a stock backbone checkpoint and ``num`` adapter-only task
+    checkpoints (random adapters and heads) with their configs.
+
+    Args:
+        cfg (Config): An AdaptFormer config with an AdapterHook.
+        root (str): Output folder.
+        num (int): Number of tasks.
+        layers (Sequence[int], optional): Adapted blocks. Defaults to the
+            config's.
+
+    Returns:
+        list[dict]: ``dict(name, config, checkpoint)`` per task.
+    """
+    scope = toolbox_of(cfg)
+    init_default_scope(scope)
+    stock_path = osp.join(root, 'stock.pth')
+    if not osp.isfile(stock_path):
+        torch.manual_seed(0)
+        stock = MODELS.build(_stock_cfg(cfg).model)
+        stock.init_weights()
+        torch.save({'state_dict': stock.state_dict(), 'meta': {}}, stock_path)
+        stock = None  # frees it
+    task_cfg = copy.deepcopy(cfg)
+    try:
+        test_pipeline_cfg(task_cfg)
+    except KeyError:
+        # Benchmark configs may only describe training; the inputs are
+        # synthetic, but a task needs a test pipeline of that shape.
+        task_cfg.test_dataloader = dict(
+            dataset=dict(pipeline=_test_pipeline_like(task_cfg)))
+    task_cfg.model.backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=stock_path, prefix='backbone.')
+    if layers is not None:
+        task_cfg.model.backbone.layers = list(layers)
+    tag = 'all' if layers is None else 'l' + '_'.join(map(str, layers))
+    tasks = []
+    for i in range(num):
+        name = f'task{i}_{tag}'
+        torch.manual_seed(i + 1)
+        model, plan = build_model_and_plan(task_cfg)
+        for adapter in adapter_modules(model).values():
+            torch.nn.init.normal_(adapter.up_proj.weight, std=0.02)
+        state = model.state_dict()
+        frozen = set(plan.frozen_keys)
+        checkpoint = make_adapter_checkpoint({
+            'state_dict': state,
+            'meta': {}
+        }, plan,
+                                             state_fingerprints(
+                                                 (k, v)
+                                                 for k, v in state.items()
+                                                 if k in frozen))
+        path = osp.join(root, f'{name}.pth')
+        torch.save(checkpoint, path)
+        config = osp.join(root, f'{name}.py')
+        task_cfg.dump(config)
+        tasks.append(dict(name=name, config=config, checkpoint=path))
+    return tasks
+
+
+def _median_times(fns: Dict[str, Callable], repeat: int,
+                  warmup: int) -> Dict[str, float]:
+    """Median CPU time per function, calls interleaved."""
+    for fn in fns.values():
+        for _ in range(warmup):
+            fn()
+    times = {name: [] for name in fns}
+    for _ in range(repeat):
+        for name, fn in fns.items():
+            times[name].append(cpu_time_of(fn))
+    return {name: statistics.median(t) for name, t in times.items()}
+
+
+def benchmark_inference(cfg: Config,
+                        root: str,
+                        batch_size: int = 2,
+                        num_tasks: Sequence[int] = (1, 2, 4, 8),
+                        prefix_layers: Sequence[int] = (-3, -2, -1),
+                        prefix_tasks: int = 4,
+                        repeat: int = 3,
+                        warmup: int = 1,
+                        log: Callable[[str], None] = print) -> dict:
+    """Measure inference of one config's AdaptFormer model.
+
+    Args:
+        cfg (Config): An AdaptFormer config with an AdapterHook.
+        root (str): A folder for the checkpoints it writes.
+        batch_size (int): Inputs per forward. Defaults to 2.
+        num_tasks (Sequence[int]): Task counts of the mixed-batch rows.
+            Defaults to (1, 2, 4, 8).
+        prefix_layers (Sequence[int]): Adapted blocks of the shared-prefix
+            row. Defaults to the last three.
+        prefix_tasks (int): Tasks of the shared-prefix row. Defaults to 4.
+        repeat (int): Timed calls per variant. Defaults to 3.
+        warmup (int): Untimed calls first. Defaults to 1.
+        log (Callable): Progress messages. Defaults to ``print``.
+
+    Returns:
+        dict: The results; see ``docs/benchmark.md``.
+    """
+    out = dict(
+        batch_size=batch_size,
+        repeat=repeat,
+        warmup=warmup,
+        threads=torch.get_num_threads())
+    scope = toolbox_of(cfg)
+    data = synthetic_inputs(cfg, batch_size)
+    max_tasks = max(num_tasks)
+    tasks = write_tasks(cfg, root, max_tasks)
+
+    # 1. AdaptFormer (fast path) vs the stock model, same batch.
+    init_default_scope(scope)
+    torch.manual_seed(0)
+    stock = MODELS.build(_stock_cfg(cfg).model).eval()
+    engine = MultiTaskRecognizer()
+    engine.add_task(tasks[0]['name'], tasks[0]['config'],
+                    tasks[0]['checkpoint'])
+    single, _ = init_model(tasks[0]['config'], tasks[0]['checkpoint'])
+    batch = pseudo_collate(data)
+
+    def run(model, batch=batch):
+        with torch.no_grad():
+            model.test_step(batch)
+
+    log('AdaptFormer vs stock ...')
+    t = _median_times(
+        dict(adaptformer=lambda: run(single), stock=lambda: run(stock)),
+        repeat, warmup)
+    out['vs_stock'] = dict(
+        adaptformer_per_s=batch_size / t['adaptformer'],
+        stock_per_s=batch_size / t['stock'],
+        ratio=t['stock'] / t['adaptformer'])
+    stock = None  # frees it
+
+    # 2. Mixed batches of N tasks vs the N models one after the other, and
+    # vs one task on a batch of the same size (N x batch_size).
+    models = [single]
+    for task in tasks[1:]:
+        models.append(init_model(task['config'], task['checkpoint'])[0])
+        engine.add_task(task['name'], task['config'], task['checkpoint'])
+    # Memory per added task, and of one more whole model.
+    elements = []
+    probe = MultiTaskRecognizer()
+    for task in tasks:
+        probe.add_task(task['name'], task['config'], task['checkpoint'])
+        elements.append(probe.num_tensor_elements())
+    del probe
+    whole = sum(t.numel()
+                for t in list(single.parameters()) + list(single.buffers()))
+    out['memory'] = dict(
+        first_task_mb=elements[0] * 4 / 2**20,
+        per_added_task_mb=[(b - a) * 4 / 2**20
+                           for a, b in zip(elements, elements[1:])],
+        whole_model_mb=whole * 4 / 2**20)
+    rows = []
+    for n in num_tasks:
+        names = engine.tasks[:n]
+        big = pseudo_collate(data * n)
+        log(f'{n} tasks ...')
+        fns = dict(
+            mixed=lambda: engine.predict(data, names),
+            one_after_another=lambda: [run(m) for m in models[:n]],
+            single_task_same_rows=lambda: run(single, big))
+        t = _median_times(fns, repeat, warmup)
+        mem = {name: peak_rss_above(fn) / 2**20 for name, fn in fns.items()}
+        answers = n * batch_size
+        rows.append(
+            dict(
+                tasks=n,
+                mixed_per_s=answers / t['mixed'],
+                one_after_another_per_s=answers / t['one_after_another'],
+                single_task_same_rows_per_s=answers /
+                t['single_task_same_rows'],
+                mixed_vs_one_after_another=t['one_after_another'] / t['mixed'],
+                mixed_vs_single_task_same_rows=t['single_task_same_rows'] /
+                t['mixed'],
+                peak_mb={k: round(v, 1)
+                         for k, v in mem.items()},
+                weights_mb=dict(
+                    mixed=round(elements[n - 1] * 4 / 2**20, 1),
+                    one_after_another=round(n * whole * 4 / 2**20, 1))))
+    out['mixed'] = rows
+    models = engine = None  # frees them
+
+    # 3. Shared prefix: adapters in the last blocks only.
+    prefix = write_tasks(cfg, root, prefix_tasks, layers=prefix_layers)
+    engine = MultiTaskRecognizer()
+    for task in prefix:
+        engine.add_task(task['name'], task['config'], task['checkpoint'])
+    shared = dict(engine.streams.split_at)
+    no_prefix = {name: 0 for name in shared}
+
+    def forward(split_at):
+        engine.streams.split_at = split_at
+        engine.predict(data)
+
+    log('shared prefix ...')
+    t = _median_times(
+        dict(
+            shared=lambda: forward(shared),
+            fan_out_at_block_0=lambda: forward(no_prefix)), repeat, warmup)
+    engine.streams.split_at = shared
+    out['shared_prefix'] = dict(
+        tasks=prefix_tasks,
+        layers=list(prefix_layers),
+        split_at=shared,
+        shared_per_s=prefix_tasks * batch_size / t['shared'],
+        fan_out_at_block_0_per_s=prefix_tasks * batch_size /
+        t['fan_out_at_block_0'],
+        speedup=t['fan_out_at_block_0'] / t['shared'])
+    return out
+
+
+def format_table(result: dict, cpu: str) -> str:
+    """Markdown tables of :func:`benchmark_inference`'s result."""
+    lines = [
+        f'CPU: {cpu}; {result["threads"]} thread(s); process CPU time; '
+        f'batch of {result["batch_size"]} inputs; median of '
+        f'{result["repeat"]} calls after {result["warmup"]} warm-up.', '',
+        '| model | inputs/s | AdaptFormer / stock |', '| --- | --- | --- |'
+    ]
+    vs = result['vs_stock']
+    lines.append(f'| AdaptFormer (fast path) | {vs["adaptformer_per_s"]:.2f} '
+                 f'| {vs["ratio"]:.2f} |')
+    lines.append(f'| stock | {vs["stock_per_s"]:.2f} | |')
+    lines += [
+        '', '| tasks | mixed batch (answers/s) | N models one after another '
+        '| one task, same rows | mixed / one after another | mixed / one '
+        'task same rows | activation peak MB: mixed / after another / one '
+        'task | weights MB: mixed / after another |',
+        '| --- | --- | --- | --- | --- | --- | --- | --- |'
+    ]
+    for row in result['mixed']:
+        mb = row['peak_mb']
+        lines.append(f'| {row["tasks"]} | {row["mixed_per_s"]:.2f} | '
+                     f'{row["one_after_another_per_s"]:.2f} | '
+                     f'{row["single_task_same_rows_per_s"]:.2f} | '
+                     f'{row["mixed_vs_one_after_another"]:.2f} | '
+                     f'{row["mixed_vs_single_task_same_rows"]:.2f} | '
+                     f'{mb["mixed"]:.0f} / {mb["one_after_another"]:.0f} / '
+                     f'{mb["single_task_same_rows"]:.0f} | '
+                     f'{row["weights_mb"]["mixed"]:.1f} / '
+                     f'{row["weights_mb"]["one_after_another"]:.1f} |')
+    mem = result['memory']
+    per = ', '.join(f'{m:.2f}' for m in mem['per_added_task_mb'])
+    lines += [
+        '', f'Memory (float32 tensors): first task {mem["first_task_mb"]:.1f}'
+        f' MB; each added task {per} MB; one more whole model '
+        f'{mem["whole_model_mb"]:.1f} MB.'
+    ]
+    sp = result['shared_prefix']
+    lines += [
+        '', f'Shared prefix: {sp["tasks"]} tasks with adapters in blocks '
+        f'{sp["layers"]}: {sp["shared_per_s"]:.2f} answers/s shared vs '
+        f'{sp["fan_out_at_block_0_per_s"]:.2f} fanned out at block 0: '
+        f'{sp["speedup"]:.2f}x.'
+    ]
+    return '\n'.join(lines)

@@ -1,0 +1,225 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Classify videos and images with one trained model.
+
+The model is built from its config and loaded with
+:func:`mmengine.runner.load_checkpoint`, the path ``init_recognizer`` and
+mmpretrain's ``get_model`` take, so every check of the model's own load path
+applies. On top of that, :func:`init_model` refuses what a non-strict load
+would let through: a full checkpoint that leaves keys unloaded, and an
+adapter-only checkpoint whose frozen part differs from the weights it was
+trained on (``meta['adapter_checkpoint']['frozen_digest']``).
+
+Inputs run through the config's test pipeline
+(``test_dataloader.dataset.pipeline``) and the model's ``test_step``, so a
+video gets the scores ``tools/test.py --dump`` gives it, views included.
+"""
+import copy
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Tuple, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import load_checkpoint
+from torch import nn
+
+from mmadaptformer.engine import ADAPTER_META_KEY
+from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.state_dict_check import check_state_dict
+from .inputs import (InferenceInputError, TestInputs, class_names,
+                     collect_inputs, format_scores, progress_bar, toolbox_of)
+
+__all__ = [
+    'load_config', 'check_adapter_checkpoint', 'init_model', 'ModelInferencer'
+]
+
+
+def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
+    """A copy of a config and how to name it in messages (its file).
+
+    Args:
+        config (str | Config): A config file or object.
+
+    Returns:
+        tuple[Config, str]: The config and its source.
+    """
+    if isinstance(config, Config):
+        return copy.deepcopy(config), config.filename or '<Config>'
+    if not osp.isfile(config):
+        raise FileNotFoundError(f'Config file {config} does not exist.')
+    return Config.fromfile(config), str(config)
+
+
+def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
+                             source: str) -> Optional[str]:
+    """Check that an adapter-only checkpoint runs on the loaded backbone.
+
+    Args:
+        model (nn.Module): The model after loading ``checkpoint``.
+        checkpoint (dict): The loaded checkpoint.
+        source (str): The checkpoint file, for errors.
+
+    Returns:
+        str, optional: The frozen digest of an adapter-only checkpoint, None
+        for other checkpoints.
+
+    Raises:
+        RuntimeError: If the model's frozen tensors are not the ones the
+            adapters were trained on.
+    """
+    info = (checkpoint.get('meta') or {}).get(ADAPTER_META_KEY)
+    if info is None:
+        return None
+    saved = set(info['saved_keys'])
+    fingerprints = state_fingerprints(
+        (k, v) for k, v in model.state_dict().items() if k not in saved)
+    actual = digest(fingerprints)
+    if actual != info['frozen_digest']:
+        raise RuntimeError(
+            f'{source}: adapter-only checkpoint trained on a different frozen '
+            f'backbone: it records {info.get("frozen_keys")} frozen tensors '
+            f'with digest {info["frozen_digest"][:16]}..., but the model '
+            f'built from the config has {len(fingerprints)} with digest '
+            f'{actual[:16]}.... Point the config\'s pretrained path (the '
+            'backbone\'s init_cfg checkpoint) at the weights the adapters '
+            'were trained on.')
+    return info['frozen_digest']
+
+
+def init_model(
+        config: Union[str, Config],
+        checkpoint: Optional[str] = None,
+        device: Union[str, torch.device] = 'cpu') -> Tuple[nn.Module, dict]:
+    """Build a video or image classifier and load a checkpoint into it.
+
+    Like mmaction2's ``init_recognizer`` and mmpretrain's ``get_model``
+    (build, then :func:`mmengine.runner.load_checkpoint`), and stricter: a
+    full or merged checkpoint must fill every key of the model, and an
+    adapter-only checkpoint every trainable key on the backbone it was
+    trained on (the config's pretrained path).
+
+    Args:
+        config (str | Config): The config file or object.
+        checkpoint (str, optional): The checkpoint file. Defaults to None
+            (weights as built).
+        device (str | torch.device): Defaults to ``'cpu'``.
+
+    Returns:
+        tuple: The model (eval mode, ``model.cfg`` set) and the checkpoint's
+        ``meta`` (empty without a checkpoint).
+    """
+    cfg, source = load_config(config)
+    scope = toolbox_of(cfg, source)
+    init_default_scope(scope)
+    model_cfg = copy.deepcopy(cfg.model)
+    if scope == 'mmpretrain':
+        model_cfg.setdefault('data_preprocessor',
+                             cfg.get('data_preprocessor', None))
+    model = MODELS.build(model_cfg)
+    meta = {}
+    if checkpoint is not None:
+        if not osp.isfile(checkpoint):
+            raise FileNotFoundError(
+                f'Checkpoint file {checkpoint} does not exist.')
+        # MMEngine's own report of missing keys is silenced: an adapter-only
+        # checkpoint lacks the frozen keys by design, and check_state_dict
+        # below refuses whatever else does not fit, naming it.
+        ckpt = load_checkpoint(
+            model, checkpoint, map_location='cpu', logger='silent')
+        meta = ckpt.get('meta') or {}
+        state = ckpt.get('state_dict', ckpt)
+        if meta.get(ADAPTER_META_KEY) is not None:
+            # The frozen part comes from the config's pretrained path;
+            # check_adapter_checkpoint checks it is the right one.
+            full = OrderedDict(model.state_dict())
+            full.update(state)
+            state = full
+        check_state_dict(
+            model,
+            state,
+            source=f'{checkpoint} (config {source})',
+            allow_fresh=False,
+            hint='Is it a checkpoint of this config\'s model?')
+        check_adapter_checkpoint(model, ckpt, checkpoint)
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model, meta
+
+
+class ModelInferencer:
+    """Classify videos or images with one model (any checkpoint kind).
+
+    Args:
+        config (str | Config): The model's config.
+        checkpoint (str, optional): A full, merged or adapter-only
+            checkpoint. Defaults to None.
+        device (str): Defaults to ``'cpu'``.
+        label_map (str, optional): Class names file, see
+            :func:`class_names`. Defaults to None.
+        name (str, optional): The task name in results. Defaults to the
+            config file's stem.
+
+    Examples:
+        >>> inferencer = ModelInferencer('cfg.py', 'epoch_3.pth')
+        >>> results = inferencer(['video.mp4'])
+        >>> results['video.mp4']['cfg']['label']
+        1
+    """
+
+    def __init__(self,
+                 config: Union[str, Config],
+                 checkpoint: Optional[str] = None,
+                 device: str = 'cpu',
+                 label_map: Optional[str] = None,
+                 name: Optional[str] = None) -> None:
+        cfg, source = load_config(config)
+        self.name = name or osp.splitext(osp.basename(source))[0]
+        self.model, self.meta = init_model(cfg, checkpoint, device)
+        self.inputs = TestInputs(cfg, source)
+        self.classes = class_names(cfg, label_map)
+
+    def predict(self, data: List[dict]) -> List[torch.Tensor]:
+        """Class scores of already transformed inputs, one batch."""
+        init_default_scope(self.inputs.toolbox)
+        with torch.no_grad():
+            samples = self.model.test_step(pseudo_collate(data))
+        return [sample.pred_score for sample in samples]
+
+    def __call__(self,
+                 inputs: Sequence[str],
+                 batch_size: int = 1,
+                 progress: bool = False) -> Dict[str, dict]:
+        """Classify files.
+
+        Args:
+            inputs (Sequence[str]): Files (folders are expanded).
+            batch_size (int): Inputs per forward. Defaults to 1.
+            progress (bool): Show a progress bar. Defaults to False.
+
+        Returns:
+            dict: ``{path: {task: {"label", "class", "scores"}}}``, or
+            ``{path: {"error": message}}`` for an input that failed.
+        """
+        files = collect_inputs(inputs)
+        results = OrderedDict((path, None) for path in files)
+        bar = progress_bar(len(files)) if progress else None
+        for start in range(0, len(files), batch_size):
+            batch, paths = [], []
+            for path in files[start:start + batch_size]:
+                try:
+                    batch.append(self.inputs(path))
+                    paths.append(path)
+                except InferenceInputError as e:
+                    results[path] = dict(error=str(e))
+            if batch:
+                for path, scores in zip(paths, self.predict(batch)):
+                    results[path] = {
+                        self.name: format_scores(scores, self.classes)
+                    }
+            if bar is not None:
+                for _ in files[start:start + batch_size]:
+                    bar.update()
+        return results

@@ -1,0 +1,251 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Inputs and answers of inference: files in, test-pipeline outputs, class
+names and JSON-ready answers out.
+
+A video or image goes through its config's test pipeline
+(``test_dataloader.dataset.pipeline``) as the test dataset would feed it, so
+it gets the views ``tools/test.py`` gives it. A file that cannot be
+classified raises :class:`InferenceInputError` naming it.
+"""
+import copy
+import glob
+import os
+import os.path as osp
+import sys
+from typing import List, Optional, Sequence
+
+import torch
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import init_default_scope
+
+__all__ = [
+    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
+    'toolbox_of', 'class_names', 'collect_inputs', 'test_pipeline_cfg',
+    'TestInputs', 'format_scores', 'progress_bar'
+]
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
+                    '.mpeg', '.flv', '.wmv')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
+                    '.tiff', '.webp')
+_TOOLBOXES = ('mmaction', 'mmpretrain')
+
+
+class InferenceInputError(ValueError):
+    """An input file cannot be classified; the message names the file."""
+
+
+def toolbox_of(cfg: Config, source: str = 'config') -> str:
+    """``'mmaction'`` (videos) or ``'mmpretrain'`` (images), from the
+    config's ``default_scope``.
+
+    Args:
+        cfg (Config): A model config.
+        source (str): How the config is named in errors. Defaults to
+            ``'config'``.
+
+    Returns:
+        str: The toolbox.
+    """
+    scope = cfg.get('default_scope', None)
+    if scope not in _TOOLBOXES:
+        raise ValueError(
+            f'{source}: default_scope is {scope!r}, but inference needs '
+            f'one of {_TOOLBOXES} (mmaction for video configs, mmpretrain '
+            'for image configs).')
+    return scope
+
+
+def class_names(cfg: Config,
+                label_map: Optional[str] = None) -> Optional[List[str]]:
+    """The class names of a config's test set, if anything names them.
+
+    Looked up in this order: ``label_map`` (a file with the class of label
+    ``i`` on line ``i + 1``, as the data tools write it), the test dataset's
+    ``metainfo['classes']`` or ``classes``, a single ``*label_map.txt`` next
+    to its ``ann_file`` (what ``tools/data/*`` write), and for mmpretrain's
+    ``CustomDataset`` the sorted class folders under
+    ``data_root/data_prefix``.
+
+    Args:
+        cfg (Config): The config.
+        label_map (str, optional): A label map file. Defaults to None.
+
+    Returns:
+        list[str], optional: The names, or None.
+    """
+    if label_map is not None:
+        with open(label_map, encoding='utf-8') as f:
+            return [line.strip() for line in f if line.strip()]
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    # Wrapped datasets (e.g. RepeatDataset) keep theirs in ``dataset``.
+    while 'dataset' in dataset and isinstance(dataset['dataset'], dict):
+        dataset = dataset['dataset']
+    metainfo = dataset.get('metainfo') or {}
+    classes = metainfo.get('classes', dataset.get('classes'))
+    if isinstance(classes, str) and osp.isfile(classes):
+        return class_names(cfg, label_map=classes)
+    if classes:
+        return [str(c) for c in classes]
+    ann_file = dataset.get('ann_file')
+    if isinstance(ann_file, str) and ann_file:
+        maps = sorted(
+            glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
+        if len(maps) == 1:
+            return class_names(cfg, label_map=maps[0])
+    if dataset.get('type') in ('CustomDataset', 'mmpretrain.CustomDataset'):
+        prefix = dataset.get('data_prefix', '')
+        if isinstance(prefix, dict):
+            prefix = prefix.get('img_path', '')
+        folder = osp.join(dataset.get('data_root', ''), prefix)
+        if osp.isdir(folder):
+            names = sorted(
+                d for d in os.listdir(folder)
+                if osp.isdir(osp.join(folder, d)))
+            if names:
+                return names
+    return None
+
+
+def collect_inputs(paths: Sequence[str]) -> List[str]:
+    """Expand folders into their video and image files (sorted, recursive).
+
+    Files are kept as given, whatever their extension, so that a missing or
+    unreadable file gets its own error instead of disappearing.
+
+    Args:
+        paths (Sequence[str]): Files and folders.
+
+    Returns:
+        list[str]: Files, in the given order, folders expanded.
+    """
+    files = []
+    for path in paths:
+        if osp.isdir(path):
+            found = []
+            for root, _, names in os.walk(path):
+                found += [
+                    osp.join(root, name) for name in names
+                    if name.lower().endswith(VIDEO_EXTENSIONS +
+                                             IMAGE_EXTENSIONS)
+                ]
+            files += sorted(found)
+        else:
+            files.append(path)
+    return files
+
+
+def test_pipeline_cfg(cfg: Config, source: str = 'config') -> list:
+    """The config's test pipeline: ``test_dataloader.dataset.pipeline``,
+    else the top-level ``test_pipeline``.
+
+    Args:
+        cfg (Config): The config.
+        source (str): How the config is named in errors.
+
+    Returns:
+        list[dict]: A copy of the pipeline.
+    """
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    while 'pipeline' not in dataset and isinstance(
+            dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+    pipeline = dataset.get('pipeline', cfg.get('test_pipeline', None))
+    if not pipeline:
+        raise KeyError(f'{source}: neither test_dataloader.dataset.pipeline '
+                       'nor test_pipeline is set.')
+    return copy.deepcopy(list(pipeline))
+
+
+class TestInputs:
+    """Turn files into model inputs with a config's test pipeline.
+
+    Args:
+        cfg (Config): The config (its ``default_scope`` picks video or
+            image inputs).
+        source (str): How the config is named in errors.
+    """
+
+    def __init__(self, cfg: Config, source: str = 'config') -> None:
+        self.toolbox = toolbox_of(cfg, source)
+        self.pipeline_cfg = test_pipeline_cfg(cfg, source)
+        init_default_scope(self.toolbox)
+        self.pipeline = Compose(copy.deepcopy(self.pipeline_cfg))
+        self.extensions = (
+            VIDEO_EXTENSIONS
+            if self.toolbox == 'mmaction' else IMAGE_EXTENSIONS)
+
+    @property
+    def kind(self) -> str:
+        return 'video' if self.toolbox == 'mmaction' else 'image'
+
+    def __call__(self, path: str) -> dict:
+        """Load and transform one file.
+
+        Raises:
+            InferenceInputError: Naming the file, if it is missing, of the
+                wrong kind or cannot be decoded.
+        """
+        if not osp.exists(path):
+            raise InferenceInputError(f'{path}: no such file.')
+        if osp.isdir(path):
+            raise InferenceInputError(f'{path}: is a folder.')
+        ext = osp.splitext(path)[1].lower()
+        if ext not in self.extensions:
+            other = 'an image' if ext in IMAGE_EXTENSIONS else (
+                'a video'
+                if ext in VIDEO_EXTENSIONS else 'neither a video nor an image')
+            raise InferenceInputError(
+                f'{path}: is {other} (extension {ext!r}), but this model '
+                f'classifies {self.kind}s; expected one of '
+                f'{", ".join(self.extensions)}.')
+        if self.toolbox == 'mmaction':
+            data = dict(filename=path, label=-1, start_index=0, modality='RGB')
+        else:
+            data = dict(img_path=path)
+        init_default_scope(self.toolbox)
+        try:
+            out = self.pipeline(data)
+        except Exception as e:
+            raise InferenceInputError(
+                f'{path}: cannot be decoded as a {self.kind} '
+                f'({type(e).__name__}: {e}).') from e
+        if out is None:
+            raise InferenceInputError(
+                f'{path}: the test pipeline dropped it (no {self.kind} '
+                'data).')
+        return out
+
+
+def format_scores(scores: torch.Tensor,
+                  classes: Optional[Sequence[str]]) -> dict:
+    """One task's answer for one input, as it goes into the JSON.
+
+    Args:
+        scores (Tensor): Class scores, shape ``(num_classes, )``.
+        classes (Sequence[str], optional): Class names.
+
+    Returns:
+        dict: ``{"label": int, "class": str or None, "scores": [float]}``.
+    """
+    scores = scores.detach().float().cpu()
+    label = int(scores.argmax())
+    name = None
+    if classes is not None and label < len(classes):
+        name = classes[label]
+    return dict(label=label, **{'class': name}, scores=scores.tolist())
+
+
+def progress_bar(total: int):
+    """An mmengine ProgressBar on stderr, or None when there is nothing to
+    show: one input, output not a terminal, or ``CI=true``.
+
+    Args:
+        total (int): Number of steps.
+    """
+    from mmengine.utils import ProgressBar
+    if total <= 1 or not sys.stderr.isatty() or \
+            os.environ.get('CI', '').lower() in ('1', 'true'):
+        return None
+    return ProgressBar(total, file=sys.stderr)

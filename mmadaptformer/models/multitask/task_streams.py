@@ -1,0 +1,227 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Run the samples of several AdaptFormer tasks through one backbone.
+
+AdaptFormer (arXiv 2205.13535) leaves the pre-trained backbone frozen, so
+tasks differ only in their adapters, their head and the few backbone modules
+a recipe also trains (e.g. ``fc_norm``). One backbone can therefore answer
+many tasks in one forward:
+
+* The batch is a list of **streams** of equal size ``n`` laid out one after
+  the other, ``[stream 0 | stream 1 | ...]``. A stream holds the hidden
+  states of one or more tasks; tasks share a stream while their computation
+  is identical, i.e. before their first task-specific module.
+* Each task has a **split point**: the index of the first block in which it
+  has an adapter or another task-specific module, or ``len(blocks)`` for a
+  module after the last block. Before a block that is a split point, a
+  forward pre-hook gives each task that splits there a stream of its own,
+  copied from its shared stream with one ``index_select`` (no loop over
+  samples). Blocks in front of every split point run once per input.
+* :class:`MultiTaskAdaptMLP` replaces a block's ``adaptmlp`` and applies each
+  task's :class:`~mmadaptformer.models.AdaptMLP` to that task's stream (zero
+  for the others); :class:`TaskRoutedModule` does the same for any other
+  task-specific module. The block's adapter hooks are unchanged.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+__all__ = ['TaskStreams', 'MultiTaskAdaptMLP', 'TaskRoutedModule']
+
+
+class TaskStreams:
+    """The layout of a multi-task batch and the hooks that fan it out.
+
+    Attributes:
+        split_at (dict[str, int]): Split point of each task; a task without
+            one shares its stream to the end (only its head differs).
+        streams (list[tuple[str]], optional): The tasks of each stream
+            during a forward, None outside one.
+        n (int, optional): The size of a stream during a forward.
+    """
+
+    def __init__(self) -> None:
+        self.split_at: Dict[str, int] = {}
+        self.streams: Optional[List[Tuple[str, ...]]] = None
+        self.n: Optional[int] = None
+        self._handles = []
+
+    def install(self, blocks: Sequence[nn.Module]) -> None:
+        """Hook the blocks: a pre-hook on each, a hook after the last."""
+        self.remove()
+        for index, block in enumerate(blocks):
+            self._handles.append(
+                block.register_forward_pre_hook(self._pre_hook(index)))
+        if blocks:
+            self._handles.append(blocks[-1].register_forward_hook(
+                self._post_hook(len(blocks))))
+
+    def remove(self) -> None:
+        """Remove the hooks."""
+        for handle in self._handles:
+            handle.remove()
+        self._handles = []
+
+    def begin(self, tasks: Sequence[str]) -> None:
+        """Start a forward in which every task answers every sample."""
+        unknown = [t for t in tasks if t not in self.split_at]
+        if unknown:
+            raise KeyError(f'Tasks {unknown} are not set up for streaming; '
+                           f'known tasks: {sorted(self.split_at)}.')
+        self.streams = [tuple(tasks)]
+        self.n = None
+
+    def end(self) -> None:
+        """Forget the layout of the finished forward."""
+        self.streams = None
+        self.n = None
+
+    def stream_of(self, task: str) -> int:
+        """Index of the stream that holds ``task``."""
+        for index, tasks in enumerate(self.streams):
+            if task in tasks:
+                return index
+        raise KeyError(f'Task {task!r} is in no stream of this forward.')
+
+    def slice_of(self, task: str, batch: int) -> slice:
+        """The rows of ``task`` in a batch of ``batch`` rows laid out as the
+        current streams."""
+        if batch % len(self.streams):
+            raise RuntimeError(
+                f'A batch of {batch} rows cannot hold {len(self.streams)} '
+                'equal streams; a module changed the batch size inside the '
+                'multi-task forward.')
+        n = batch // len(self.streams)
+        index = self.stream_of(task)
+        return slice(index * n, (index + 1) * n)
+
+    def check(self, x: torch.Tensor, owner: str) -> int:
+        """The stream size, after checking ``x`` holds every stream."""
+        if self.streams is None:
+            raise RuntimeError(
+                f'{owner} runs outside a multi-task forward; call it '
+                'through mmadaptformer.apis.MultiTaskRecognizer.')
+        if self.n is None:
+            self.n = x.shape[0] // len(self.streams)
+        if x.shape[0] != self.n * len(self.streams):
+            raise RuntimeError(
+                f'{owner} got a batch of {x.shape[0]} rows, but the '
+                f'multi-task layout has {len(self.streams)} streams of '
+                f'{self.n}.')
+        return self.n
+
+    def fan_out(self, x: torch.Tensor, point: int) -> Optional[torch.Tensor]:
+        """Give each task that splits at ``point`` its own stream."""
+        if self.streams is None:
+            return None
+        n = self.check(x, f'block {point}')
+        new, parents = [], []
+        for parent, tasks in enumerate(self.streams):
+            leaving = [t for t in tasks if self.split_at.get(t) == point]
+            if len(tasks) == 1 or not leaving:
+                groups = [tasks]
+            else:
+                staying = tuple(t for t in tasks if t not in leaving)
+                groups = ([staying] if staying else []) + [(t, )
+                                                           for t in leaving]
+            for group in groups:
+                new.append(group)
+                parents.append(parent)
+        if len(new) == len(self.streams):
+            return None
+        rows = torch.arange(n, device=x.device)
+        index = (torch.tensor(parents, device=x.device)[:, None] * n +
+                 rows[None]).flatten()
+        self.streams = new
+        return x.index_select(0, index)
+
+    def _pre_hook(self, point: int):
+
+        def hook(module: nn.Module, args: tuple):
+            if self.streams is None or not args:
+                return None
+            out = self.fan_out(args[0], point)
+            return None if out is None else (out, ) + tuple(args[1:])
+
+        return hook
+
+    def _post_hook(self, point: int):
+
+        def hook(module: nn.Module, args: tuple, output):
+            if self.streams is None or not isinstance(output, torch.Tensor):
+                return None
+            return self.fan_out(output, point)
+
+        return hook
+
+
+class MultiTaskAdaptMLP(nn.Module):
+    """The AdaptMLPs of several tasks in one block, applied per stream.
+
+    It takes the place of a block's ``adaptmlp``: the block's adapter hooks
+    call it like a single :class:`~mmadaptformer.models.AdaptMLP`, with the
+    whole multi-task batch. Each task's adapter sees only its own stream;
+    streams of tasks without an adapter in this block get zero.
+
+    Args:
+        streams (TaskStreams): The shared layout.
+        adapters (dict[str, nn.Module], optional): Adapters by task.
+    """
+
+    def __init__(self,
+                 streams: TaskStreams,
+                 adapters: Optional[Dict[str, nn.Module]] = None) -> None:
+        super().__init__()
+        self.streams = streams
+        self.adapters = nn.ModuleDict(adapters or {})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layout = self.streams
+        n = layout.check(x, type(self).__name__)
+        parts = []
+        for index, tasks in enumerate(layout.streams):
+            rows = x[index * n:(index + 1) * n]
+            mine = [t for t in tasks if t in self.adapters]
+            if not mine:
+                parts.append(torch.zeros_like(rows))
+            elif len(tasks) == 1:
+                parts.append(self.adapters[tasks[0]](rows))
+            else:
+                raise RuntimeError(
+                    f'Tasks {list(tasks)} share a stream, but {mine} have an '
+                    'adapter in this block; their split point is wrong.')
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+class TaskRoutedModule(nn.Module):
+    """A backbone module that some tasks trained, applied per stream.
+
+    Tasks may share one module object (e.g. the frozen pre-trained one); it
+    is stored once. The module must act on each sample on its own (a norm,
+    a linear layer), with the batch first in its input and output.
+
+    Args:
+        streams (TaskStreams): The shared layout.
+        modules (dict[str, nn.Module], optional): Module by task.
+    """
+
+    def __init__(self,
+                 streams: TaskStreams,
+                 modules: Optional[Dict[str, nn.Module]] = None) -> None:
+        super().__init__()
+        self.streams = streams
+        self.per_task = nn.ModuleDict(modules or {})
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        layout = self.streams
+        n = layout.check(x, type(self).__name__)
+        parts = []
+        for index, tasks in enumerate(layout.streams):
+            modules = {id(self.per_task[t]): self.per_task[t] for t in tasks}
+            if len(modules) != 1:
+                raise RuntimeError(
+                    f'Tasks {list(tasks)} share a stream, but use different '
+                    'modules here; their split point is wrong.')
+            module = next(iter(modules.values()))
+            parts.append(module(x[index * n:(index + 1) * n]))
+        return parts[0] if len(parts) == 1 else torch.cat(parts)

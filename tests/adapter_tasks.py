@@ -1,0 +1,51 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Tiny AdaptFormer tasks trained once per session on one stock backbone
+that the tests load from a checkpoint file (the ``video_tasks`` fixture of
+``tests/conftest.py``)."""
+import os.path as osp
+
+import pytest
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg,
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
+
+
+def _train(root, name, data, pretrained, extra='', seed=0):
+    """Train one tiny task for an epoch; return its config and adapter-only
+    checkpoint."""
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.runner import Runner
+    cfg_path = write_config(
+        osp.join(root, f'{name}.py'), TINY_ADAPTFORMER_VIDEO_CONFIG,
+        video_data_cfg(data) + pretrained_cfg(pretrained) + extra)
+    cfg = Config.fromfile(cfg_path)
+    cfg.work_dir = osp.join(root, f'work_{name}')
+    cfg.randomness = dict(seed=seed)
+    cfg.train_cfg.max_epochs = 1
+    cfg.default_hooks.logger.interval = 50
+    Runner.from_cfg(cfg).train()
+    MMLogger._instance_dict.clear()
+    MessageHub._instance_dict.clear()
+    return dict(
+        config=cfg_path, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
+
+
+@pytest.fixture(scope='session')
+def video_tasks(tmp_path_factory, tiny_video_data):
+    """Three tasks on the same stock backbone (``full``: adapters in both
+    blocks; ``last``: in the last block only; ``last2``: same layers as
+    ``last``, another seed) and one (``other``) on another backbone."""
+    root = str(tmp_path_factory.mktemp('video_tasks'))
+    stock = osp.join(root, 'stock.pth')
+    other = osp.join(root, 'other.pth')
+    save_stock_video_checkpoint(stock, seed=0)
+    save_stock_video_checkpoint(other, seed=1)
+    last = "model['backbone']['layers'] = [-1]\n"
+    tasks = dict(
+        full=_train(root, 'full', tiny_video_data, stock, seed=0),
+        last=_train(root, 'last', tiny_video_data, stock, last, seed=1),
+        last2=_train(root, 'last2', tiny_video_data, stock, last, seed=2),
+        other=_train(root, 'other', tiny_video_data, other, seed=3))
+    tasks['root'] = root
+    tasks['stock'] = stock
+    return tasks

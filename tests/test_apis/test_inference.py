@@ -1,0 +1,127 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""One model: the same scores as ``tools/test.py --dump``, for every kind of
+checkpoint, and clear per-file errors."""
+import os.path as osp
+import pickle
+
+import pytest
+import torch
+from helpers import load_tool
+
+from mmadaptformer.apis import InferenceInputError, ModelInferencer
+
+
+def _val_videos(data):
+    with open(data['val']) as f:
+        names = [line.split()[0] for line in f if line.strip()]
+    return [osp.join(data['videos'], name) for name in names]
+
+
+@pytest.fixture(scope='module')
+def dumped(tmp_path_factory, video_tasks, tiny_video_data):
+    """``tools/test.py --dump`` of the ``full`` task (adapter-only)."""
+    root = tmp_path_factory.mktemp('dump')
+    out = str(root / 'preds.pkl')
+    task = video_tasks['full']
+    load_tool('test.py').main([
+        task['config'], task['checkpoint'], '--work-dir',
+        str(root / 'work'), '--dump', out
+    ])
+    with open(out, 'rb') as f:
+        return pickle.load(f)
+
+
+def test_adapter_only_checkpoint_matches_test_dump(video_tasks,
+                                                   tiny_video_data, dumped,
+                                                   clean_loggers):
+    task = video_tasks['full']
+    inferencer = ModelInferencer(task['config'], task['checkpoint'])
+    assert inferencer.name == 'full'
+    videos = _val_videos(tiny_video_data)
+    results = inferencer(videos, batch_size=3)
+    assert len(dumped) == len(videos) == 8
+    for path, expected in zip(videos, dumped):
+        got = results[path]['full']
+        torch.testing.assert_close(
+            torch.tensor(got['scores']),
+            expected['pred_score'].float(),
+            rtol=1e-6,
+            atol=1e-6)
+        assert got['label'] == int(expected['pred_score'].argmax())
+        assert got['class'] is None
+
+
+def test_merged_checkpoint_gives_the_same_scores_without_pretrained_file(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    task = video_tasks['full']
+    merged = str(tmp_path / 'merged.pth')
+    load_tool('model_converters/merge_adapters.py').main(
+        [task['config'], task['checkpoint'], merged])
+    videos = _val_videos(tiny_video_data)[:2]
+    expected = ModelInferencer(task['config'], task['checkpoint'])(videos)
+    got = ModelInferencer(task['config'], merged)(videos)
+    for path in videos:
+        assert got[path]['full']['scores'] == expected[path]['full']['scores']
+
+
+def test_adapters_on_another_backbone_are_refused(video_tasks, tmp_path,
+                                                  clean_loggers):
+    # The 'full' adapters, with the config pointing at another backbone.
+    task = video_tasks['full']
+    cfg = tmp_path / 'wrong.py'
+    cfg.write_text(f'_base_ = [{task["config"]!r}]\n'
+                   "model = dict(backbone=dict(backbone=dict(init_cfg=dict("
+                   f"checkpoint={video_tasks['root'] + '/other.pth'!r}))))\n")
+    with pytest.raises(Exception) as info:
+        ModelInferencer(str(cfg), task['checkpoint'])
+    assert task['checkpoint'] in str(info.value)
+    assert 'frozen' in str(info.value)
+
+
+def test_inputs_are_named_in_errors(video_tasks, tmp_path, clean_loggers):
+    task = video_tasks['full']
+    inputs = ModelInferencer(task['config'], task['checkpoint']).inputs
+    with pytest.raises(InferenceInputError, match='missing.mp4: no such'):
+        inputs(str(tmp_path / 'missing.mp4'))
+
+
+def test_progress_bar_is_quiet_in_ci(monkeypatch):
+    from mmadaptformer.apis import progress_bar
+    monkeypatch.setenv('CI', 'true')
+    assert progress_bar(10) is None
+    monkeypatch.delenv('CI')
+    # pytest captures stderr: not a terminal.
+    assert progress_bar(10) is None
+
+
+def test_mmaction2_inferencer_scores_one_centre_view(video_tasks,
+                                                     tiny_video_data,
+                                                     clean_loggers):
+    """MMAction2's ActionRecogInferencer replaces ThreeCrop/TenCrop with
+    CenterCrop and, for Recognizer3D, samples one clip: one view instead of
+    the config's 2 clips x 3 crops. With that pipeline our scores equal its
+    scores; with the config's views they equal tools/test.py's."""
+    from mmaction.apis.inferencers import ActionRecogInferencer
+    from mmengine.config import Config
+    task = video_tasks['full']
+    video = _val_videos(tiny_video_data)[0]
+    upstream = ActionRecogInferencer(
+        model=task['config'], weights=task['checkpoint'], device='cpu')(
+            video, return_datasamples=True)['predictions'][0].pred_score
+    cfg = Config.fromfile(task['config'])
+    pipeline = cfg.test_dataloader.dataset.pipeline
+    for transform in pipeline:
+        if transform['type'] == 'ThreeCrop':
+            transform['type'] = 'CenterCrop'
+        if transform['type'] == 'SampleFrames':
+            transform['num_clips'] = 1
+    cfg.test_dataloader.dataset.pipeline = pipeline
+    one_view = ModelInferencer(cfg, task['checkpoint'], name='x')([video])
+    all_views = ModelInferencer(task['config'], task['checkpoint'])([video])
+    torch.testing.assert_close(
+        torch.tensor(one_view[video]['x']['scores']),
+        upstream.float(),
+        rtol=1e-6,
+        atol=1e-6)
+    assert not torch.allclose(
+        torch.tensor(all_views[video]['full']['scores']), upstream.float())

@@ -1,0 +1,237 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Many tasks on one frozen backbone: the same scores as each task alone,
+one batched forward, a shared prefix computed once, a task's memory."""
+import os.path as osp
+
+import pytest
+import torch
+
+from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
+from mmadaptformer.models.multitask import MultiTaskAdaptMLP
+from mmadaptformer.utils import safe_torch_load
+
+
+def _val_videos(data):
+    with open(data['val']) as f:
+        names = [line.split()[0] for line in f if line.strip()]
+    return [osp.join(data['videos'], name) for name in names]
+
+
+@pytest.fixture(scope='module')
+def single(video_tasks, tiny_video_data):
+    """Each task run alone, through its own model."""
+    videos = _val_videos(tiny_video_data)
+    out = {}
+    for name in ('full', 'last', 'last2'):
+        task = video_tasks[name]
+        out[name] = ModelInferencer(task['config'], task['checkpoint'])(
+            videos, batch_size=4)
+    return out
+
+
+def _engine(video_tasks, names):
+    engine = MultiTaskRecognizer()
+    for name in names:
+        engine.add_task(name, video_tasks[name]['config'],
+                        video_tasks[name]['checkpoint'])
+    return engine
+
+
+def _block_rows(engine):
+    """Record the rows each block gets, per call."""
+    calls = {i: [] for i in range(len(engine.blocks))}
+    handles = [
+        block.register_forward_pre_hook(
+            lambda m, args, i=i: calls[i].append(args[0].shape[0]))
+        for i, block in enumerate(engine.blocks)
+    ]
+    return calls, handles
+
+
+def _assert_same(results, single, names):
+    for path, answers in results.items():
+        assert set(answers) == set(names)
+        for name in names:
+            expected = single[name][path][name]
+            torch.testing.assert_close(
+                torch.tensor(answers[name]['scores']),
+                torch.tensor(expected['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+            assert answers[name]['label'] == expected['label']
+
+
+def test_mixed_batch_equals_each_task_alone(video_tasks, tiny_video_data,
+                                            single, clean_loggers):
+    # 'full' has adapters from block 0, the others in block 1 (the last)
+    # only; loaded after 'last', its block-0 adapter gets new hooks there.
+    names = ['last', 'full', 'last2']
+    engine = _engine(video_tasks, names)
+    assert engine.streams.split_at == dict(full=0, last=1, last2=1)
+    assert isinstance(engine.blocks[0].adaptmlp, MultiTaskAdaptMLP)
+    assert set(engine.blocks[0].adaptmlp.adapters) == {'full'}
+    videos = _val_videos(tiny_video_data)
+    calls, handles = _block_rows(engine)
+    adapter_rows = []
+    mixed = engine.blocks[1].adaptmlp
+    assert isinstance(mixed, MultiTaskAdaptMLP)
+    assert set(mixed.adapters) == set(names)
+    handle = mixed.register_forward_pre_hook(
+        lambda m, args: adapter_rows.append(args[0].shape[0]))
+    results = engine(videos, batch_size=4)
+    for h in handles + [handle]:
+        h.remove()
+    _assert_same(results, single, names)
+    # 2 batches of 4 videos x 6 views = 24 rows per stream. Block 0 runs the
+    # stream 'full' splits off and the stream 'last'/'last2' still share;
+    # block 1 runs all three streams in ONE call, each with its adapter.
+    assert calls == {0: [48, 48], 1: [72, 72]}
+    assert adapter_rows == [72, 72]
+
+
+def test_shared_prefix_is_computed_once(video_tasks, tiny_video_data, single,
+                                        clean_loggers):
+    engine = _engine(video_tasks, ['last', 'last2'])
+    videos = _val_videos(tiny_video_data)[:4]
+    calls, handles = _block_rows(engine)
+    results = engine(videos, batch_size=4)
+    for h in handles:
+        h.remove()
+    # Block 0 has no adapter of either task: it runs once, on 24 rows.
+    assert calls == {0: [24], 1: [48]}
+    _assert_same(results, {k: single[k]
+                           for k in ('last', 'last2')}, ['last', 'last2'])
+
+
+def test_a_task_costs_its_adapters_head_and_trained_norm(
+        video_tasks, clean_loggers):
+    engine = _engine(video_tasks, ['last'])
+    before = engine.num_tensor_elements()
+    backbone = {id(t) for t in engine.base.backbone.parameters()}
+    engine.add_task('last2', video_tasks['last2']['config'],
+                    video_tasks['last2']['checkpoint'])
+    # Exactly what its adapter-only checkpoint holds: one AdaptMLP
+    # 64 -> 8 -> 64, the BN+Linear head (BN buffers included) and the
+    # trained fc_norm.
+    saved = safe_torch_load(video_tasks['last2']['checkpoint'])['state_dict']
+    adapter = 64 * 8 + 8 + 8 * 64 + 64
+    assert sum(v.numel() for v in saved.values()) == adapter + 259 + 128
+    assert engine.num_tensor_elements() - before == adapter + 259 + 128
+    # The frozen backbone tensors are the very same objects.
+    frozen = engine.base.backbone.backbone.blocks[0].attn.qkv.weight
+    assert id(frozen) in backbone
+    engine.remove_task('last2')
+    assert engine.num_tensor_elements() == before
+    assert engine.tasks == ['last']
+
+
+def test_task_on_another_backbone_is_refused(video_tasks, clean_loggers):
+    engine = _engine(video_tasks, ['full'])
+    with pytest.raises(TaskError) as info:
+        engine.add_task('other', video_tasks['other']['config'],
+                        video_tasks['other']['checkpoint'])
+    message = str(info.value)
+    assert "'other'" in message and "'full'" in message
+    assert 'another frozen backbone' in message
+    assert engine.tasks == ['full']
+
+
+def test_unknown_task_is_named(video_tasks, tiny_video_data, clean_loggers):
+    engine = _engine(video_tasks, ['last'])
+    with pytest.raises(KeyError, match=r"\['nope'\].*\['last'\]"):
+        engine(_val_videos(tiny_video_data)[:1], tasks=['nope'])
+
+
+def test_tasks_with_another_test_pipeline_form_their_own_group(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    # 'last2' tested on one centre-cropped clip instead of 2 clips x 3 crops.
+    config = tmp_path / 'last2_one_view.py'
+    config.write_text(
+        f"_base_ = [{video_tasks['last2']['config']!r}]\n"
+        'test_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='DecordInit'),\n"
+        "    dict(type='SampleFrames', clip_len=4, frame_interval=3,\n"
+        '         num_clips=1, test_mode=True),\n'
+        "    dict(type='DecordDecode'),\n"
+        "    dict(type='Resize', scale=(-1, 32)),\n"
+        "    dict(type='CenterCrop', crop_size=32),\n"
+        "    dict(type='FormatShape', input_format='NCTHW'),\n"
+        "    dict(type='PackActionInputs')]))\n")
+    engine = _engine(video_tasks, ['last'])
+    engine.add_task('one_view', str(config),
+                    video_tasks['last2']['checkpoint'])
+    engine.add_task('last2', video_tasks['last2']['config'],
+                    video_tasks['last2']['checkpoint'])
+    assert engine.pipeline_groups == [['last', 'last2'], ['one_view']]
+    videos = _val_videos(tiny_video_data)[:2]
+    results = engine(videos, batch_size=2)
+    alone = ModelInferencer(
+        str(config), video_tasks['last2']['checkpoint'], name='one_view')(
+            videos)
+    for path in videos:
+        torch.testing.assert_close(
+            torch.tensor(results[path]['one_view']['scores']),
+            torch.tensor(alone[path]['one_view']['scores']),
+            rtol=1e-5,
+            atol=1e-7)
+        # One view gives other scores than six.
+        assert results[path]['one_view']['scores'] != \
+            results[path]['last2']['scores']
+
+
+def test_image_tasks_from_full_checkpoints(tmp_path, tiny_image_data,
+                                           clean_loggers):
+    """mmpretrain image classifiers, full checkpoints: two tasks with their
+    own adapters and heads on one backbone equal each model alone."""
+    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+
+    from mmadaptformer.models import adapter_modules
+    config = write_config(
+        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
+        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
+        'num_heads=2, feedforward_channels=128), img_size=32, '
+        "patch_size=16, out_type='cls_token')))\n")
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    stock = MODELS.build(Config.fromfile(config).model).state_dict()
+    checkpoints = []
+    for seed in (1, 2):
+        torch.manual_seed(seed)
+        model = MODELS.build(Config.fromfile(config).model)
+        model.init_weights()
+        model.load_state_dict(
+            {
+                k: v
+                for k, v in stock.items()
+                if 'adaptmlp' not in k and not k.startswith('head.')
+            },
+            strict=False)
+        for adapter in adapter_modules(model).values():
+            torch.nn.init.normal_(adapter.up_proj.weight, std=0.5)
+        path = str(tmp_path / f'task{seed}.pth')
+        torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+        checkpoints.append(path)
+    engine = MultiTaskRecognizer()
+    engine.add_task('a', config, checkpoints[0])
+    engine.add_task('b', config, checkpoints[1])
+    assert engine.streams.split_at == dict(a=1, b=1)
+    images = sorted(
+        osp.join(tiny_image_data, 'val', c, f)
+        for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
+    results = engine(images, batch_size=4)
+    for name, path in zip('ab', checkpoints):
+        alone = ModelInferencer(config, path, name=name)(images)
+        for image in images:
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+            assert results[image][name]['class'] in ('horizontal', 'vertical')
+    assert results[images[0]]['a']['scores'] != \
+        results[images[0]]['b']['scores']

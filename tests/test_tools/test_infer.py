@@ -1,0 +1,173 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""tools/infer.py: one model or many tasks, videos and images, and the
+answers to bad inputs."""
+import json
+import os.path as osp
+import pickle
+import shutil
+
+import pytest
+import torch
+from helpers import TINY_IMAGE_CONFIG, image_data_cfg, load_tool, write_config
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+
+@pytest.fixture(scope='module')
+def infer():
+    return load_tool('infer.py').main
+
+
+@pytest.fixture(scope='module')
+def inputs(tmp_path_factory, tiny_video_data):
+    """A folder with two good videos, and bad files next to it."""
+    root = tmp_path_factory.mktemp('inputs')
+    folder = root / 'clips'
+    folder.mkdir()
+    names = sorted(
+        n for n in __import__('os').listdir(tiny_video_data['videos']))[:2]
+    for name in names:
+        shutil.copy(osp.join(tiny_video_data['videos'], name), folder)
+    good = [str(folder / n) for n in names]
+    notes = root / 'notes.txt'
+    notes.write_text('not a video\n')
+    data = open(good[0], 'rb').read()
+    truncated = root / 'truncated.mp4'
+    truncated.write_bytes(data[:len(data) // 4])
+    image = root / 'frame.png'
+    import cv2
+    import numpy as np
+    cv2.imwrite(str(image), np.zeros((32, 32, 3), np.uint8))
+    return dict(
+        folder=str(folder),
+        good=good,
+        missing=str(root / 'missing.mp4'),
+        notes=str(notes),
+        truncated=str(truncated),
+        image=str(image))
+
+
+def test_one_model_answers_good_inputs_and_names_bad_ones(
+        infer, video_tasks, inputs, tmp_path, capsys, clean_loggers):
+    task = video_tasks['full']
+    out = tmp_path / 'r.json'
+    bad = [
+        inputs['missing'], inputs['notes'], inputs['truncated'],
+        inputs['image']
+    ]
+    code = infer([
+        task['config'], task['checkpoint'], inputs['folder'], *bad, '--out',
+        str(out)
+    ])
+    assert code == 1
+    results = json.loads(out.read_text())
+    assert list(results) == inputs['good'] + bad
+    for path in inputs['good']:
+        answer = results[path]['full']
+        assert len(answer['scores']) == 2
+        assert abs(sum(answer['scores']) - 1) < 1e-5
+        assert answer['label'] == max(
+            range(2), key=answer['scores'].__getitem__)
+        assert answer['class'] is None
+    for path in bad:
+        assert set(results[path]) == {'error'}
+        assert results[path]['error'].startswith(path)
+    assert 'no such file' in results[inputs['missing']]['error']
+    assert 'neither a video nor an image' in results[inputs['notes']]['error']
+    assert 'cannot be decoded' in results[inputs['truncated']]['error']
+    assert 'is an image' in results[inputs['image']]['error']
+    printed = capsys.readouterr().out
+    assert f'{inputs["good"][0]}: full: ' in printed
+
+
+def test_many_tasks_refuse_another_backbone_and_answer_the_rest(
+        infer, video_tasks, inputs, tmp_path, clean_loggers):
+    out = tmp_path / 'r.json'
+    args = []
+    for name in ('full', 'last', 'other'):
+        args += [
+            '--task', name, video_tasks[name]['config'],
+            video_tasks[name]['checkpoint']
+        ]
+    code = infer(args + inputs['good'] +
+                 ['--out', str(out), '--batch-size', '2'])
+    assert code == 1
+    results = json.loads(out.read_text())
+    single = load_tool('infer.py')
+    for path in inputs['good']:
+        assert set(results[path]) == {'full', 'last', 'other'}
+        assert "'other'" in results[path]['other']['error']
+        assert 'another frozen backbone' in results[path]['other']['error']
+    # The two loaded tasks match their single-model runs.
+    for name in ('full', 'last'):
+        alone = tmp_path / f'{name}.json'
+        assert single.main([
+            video_tasks[name]['config'], video_tasks[name]['checkpoint'],
+            *inputs['good'], '--out',
+            str(alone)
+        ]) == 0
+        expected = json.loads(alone.read_text())
+        for path in inputs['good']:
+            torch.testing.assert_close(
+                torch.tensor(results[path][name]['scores']),
+                torch.tensor(expected[path][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+
+
+@pytest.fixture(scope='module')
+def image_model(tmp_path_factory, tiny_image_data):
+    """The tiny image config on the stripes folder and a full checkpoint."""
+    root = tmp_path_factory.mktemp('image_model')
+    cfg_path = write_config(root / 'stripes.py', TINY_IMAGE_CONFIG,
+                            image_data_cfg(tiny_image_data))
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(cfg_path).model)
+    model.init_weights()
+    ckpt = str(root / 'full.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    return dict(config=cfg_path, checkpoint=ckpt, root=str(root))
+
+
+def test_image_model_matches_test_dump_with_class_names(
+        infer, image_model, tiny_image_data, tmp_path, clean_loggers):
+    dump = tmp_path / 'preds.pkl'
+    load_tool('test.py').main([
+        image_model['config'], image_model['checkpoint'], '--work-dir',
+        str(tmp_path / 'work'), '--dump',
+        str(dump)
+    ])
+    with open(dump, 'rb') as f:
+        expected = pickle.load(f)
+    out = tmp_path / 'r.json'
+    val = osp.join(tiny_image_data, 'val')
+    assert infer([
+        image_model['config'], image_model['checkpoint'], val, '--out',
+        str(out)
+    ]) == 0
+    results = json.loads(out.read_text())
+    assert len(results) == len(expected) == 8
+    by_path = {e['img_path']: e for e in expected}
+    for path, answers in results.items():
+        answer = answers['stripes']
+        torch.testing.assert_close(
+            torch.tensor(answer['scores']),
+            by_path[path]['pred_score'].float(),
+            rtol=1e-6,
+            atol=1e-6)
+        assert answer['class'] == ['horizontal', 'vertical'][answer['label']]
+
+
+def test_checkpoint_of_another_architecture_is_named(infer, image_model,
+                                                     video_tasks, inputs,
+                                                     tmp_path, clean_loggers):
+    out = tmp_path / 'r.json'
+    code = infer([
+        image_model['config'], video_tasks['full']['checkpoint'],
+        inputs['image'], '--out',
+        str(out)
+    ])
+    assert code == 1
+    answer = json.loads(out.read_text())[inputs['image']]['stripes']
+    assert answer['error'].startswith(video_tasks['full']['checkpoint'])

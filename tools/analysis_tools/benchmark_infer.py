@@ -1,0 +1,111 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Inference speed and memory of an AdaptFormer config: against the stock
+model, many tasks in one mixed batch against their models one after the
+other, memory per added task and the shared-prefix speed-up.
+
+Random weights, synthetic inputs (one view of the backbone's input size),
+one process, process CPU time, every ratio measured side by side. See the
+inference section of docs/benchmark.md. Example::
+
+    python tools/analysis_tools/benchmark_infer.py \\
+        configs/benchmark/adaptformer_vits_8x112.py --out infer.json
+"""
+import argparse
+import json
+import platform
+import tempfile
+
+import torch
+from mmengine.config import Config, DictAction
+
+import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
+from mmadaptformer.apis.benchmark import benchmark_inference, format_table
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        description='Benchmark AdaptFormer inference, one or many tasks.')
+    parser.add_argument(
+        'config', help='an AdaptFormer config with an '
+        'AdapterHook')
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        default=2,
+        help='inputs per forward (default: 2)')
+    parser.add_argument(
+        '--tasks',
+        type=int,
+        nargs='+',
+        default=[1, 2, 4, 8],
+        help='task counts of the mixed batches')
+    parser.add_argument(
+        '--prefix-layers',
+        type=int,
+        nargs='+',
+        default=[-3, -2, -1],
+        help='adapted blocks of the shared-prefix row')
+    parser.add_argument(
+        '--prefix-tasks',
+        type=int,
+        default=4,
+        help='tasks of the shared-prefix row (default: 4)')
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=3,
+        help='timed calls per variant (default: 3)')
+    parser.add_argument('--warmup', type=int, default=1)
+    parser.add_argument(
+        '--threads', type=int, default=1, help='torch threads (default: 1)')
+    parser.add_argument(
+        '--work-dir',
+        help='where the task checkpoints go '
+        '(default: a temporary folder)')
+    parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='KEY=VALUE overrides of the config')
+    return parser.parse_args(argv)
+
+
+def cpu_name() -> str:
+    try:
+        with open('/proc/cpuinfo') as f:
+            for line in f:
+                if line.startswith('model name'):
+                    return line.split(':', 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or 'unknown CPU'
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    with tempfile.TemporaryDirectory() as tmp:
+        result = benchmark_inference(
+            cfg,
+            args.work_dir or tmp,
+            batch_size=args.batch_size,
+            num_tasks=args.tasks,
+            prefix_layers=args.prefix_layers,
+            prefix_tasks=args.prefix_tasks,
+            repeat=args.repeat,
+            warmup=args.warmup)
+    result['cpu'] = cpu_name()
+    result['config'] = args.config
+    print(format_table(result, result['cpu']))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=1)
+    return result
+
+
+if __name__ == '__main__':
+    main()
