@@ -4,7 +4,6 @@ model of each mode, a synthetic batch and the optimizer wrapper."""
 import copy
 from typing import Optional, Tuple
 
-from ..engine import adapter_hook_cfg
 from .options import AMP_DTYPES
 
 ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
