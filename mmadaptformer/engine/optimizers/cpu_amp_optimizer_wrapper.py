@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Automatic mixed precision that also trains on a CPU."""
+import logging
 from contextlib import contextmanager
 from typing import Optional, Union
 
@@ -44,7 +45,7 @@ def check_cpu_bf16() -> bool:
             'AMX, so bfloat16 autocast is emulated and likely slower than '
             'float32 training. Consider training without --amp.',
             logger='current',
-            level='WARNING')
+            level=logging.WARNING)
     return native
 
 
