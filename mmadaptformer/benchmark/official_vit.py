@@ -67,8 +67,8 @@ class OfficialAdapter(nn.Module):
 class OfficialBlock(nn.Module):
     """``x + attn(norm1(x))``, then ``x + mlp(norm2(x)) + adaptmlp(x)``."""
 
-    def __init__(self, dims: int, num_heads: int, hidden: int,
-                 bottleneck: int, scale: float) -> None:
+    def __init__(self, dims: int, num_heads: int, hidden: int, bottleneck: int,
+                 scale: float) -> None:
         super().__init__()
         self.norm1 = nn.LayerNorm(dims, eps=1e-6)
         self.attn = OfficialAttention(dims, num_heads)

@@ -69,8 +69,8 @@ def run_command(cmd: List[str],
 
 def python_tool(script: str, *args) -> List[str]:
     """``python tools/<script> args...`` of this checkout."""
-    return [sys.executable, osp.join(REPO_ROOT, 'tools', script)
-            ] + [str(a) for a in args]
+    return [sys.executable,
+            osp.join(REPO_ROOT, 'tools', script)] + [str(a) for a in args]
 
 
 def shell_tool(script: str, *args) -> List[str]:

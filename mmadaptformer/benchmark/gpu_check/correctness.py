@@ -57,8 +57,8 @@ def _rel(a: float, b: float) -> float:
     return abs(a - b) / max(abs(b), 1e-12)
 
 
-def _build(cfg: Config, device: str, **backbone) -> Tuple[torch.nn.Module,
-                                                          object]:
+def _build(cfg: Config, device: str,
+           **backbone) -> Tuple[torch.nn.Module, object]:
     """The config's model, weights initialised as training would (the stock
     checkpoint loaded), trainable parts as the AdapterHook plans them."""
     model_cfg = copy.deepcopy(cfg.model.to_dict())
@@ -85,7 +85,9 @@ def _wrapper(cfg: Config, model, amp: str, device: str):
     return wrapper
 
 
-def loss_and_grads(model, data: dict, wrapper,
+def loss_and_grads(model,
+                   data: dict,
+                   wrapper,
                    train: bool = True) -> Tuple[float, dict]:
     """One forward and backward pass through ``wrapper`` (its autocast and
     loss scaling); the loss and the unscaled gradients of the trainable
@@ -136,8 +138,8 @@ def check_amp_step(ctx: dict, task: str) -> dict:
     verdict, device = Verdict(), ctx['device']
     cfg = Config.fromfile(ctx['workspace'][f'{task}_config'])
     init_default_scope(cfg.default_scope)
-    spec = input_spec(
-        cfg, Namespace(batch_size=4, num_frames=None, img_size=None))
+    spec = input_spec(cfg,
+                      Namespace(batch_size=4, num_frames=None, img_size=None))
     data = synthetic_batch(spec, num_classes_of(cfg.model.to_dict()), device)
     model, plan = _build(cfg, device)
     fp32_loss, fp32_grads = loss_and_grads(
@@ -146,8 +148,8 @@ def check_amp_step(ctx: dict, task: str) -> dict:
     if device != 'cpu':
         cpu_model, _ = _build(cfg, 'cpu')
         cpu_loss, cpu_grads = loss_and_grads(
-            cpu_model, synthetic_batch(spec, num_classes_of(
-                cfg.model.to_dict()), 'cpu'),
+            cpu_model,
+            synthetic_batch(spec, num_classes_of(cfg.model.to_dict()), 'cpu'),
             _wrapper(cfg, cpu_model, 'none', 'cpu'))
         verdict.expect(f'fp32 loss rel. diff {device} vs cpu',
                        _rel(fp32_loss, cpu_loss), '<=',
@@ -188,7 +190,7 @@ def check_amp_step(ctx: dict, task: str) -> dict:
         losses = []
         for _ in range(3):
             model.train()
-            losses.append(float(model.train_step(data, wrapper)['loss']))
+            losses.append(model.train_step(data, wrapper)['loss'].item())
         after = model.state_dict()
         changed_frozen = [
             k for k in frozen if not torch.equal(before[k], after[k].cpu())
@@ -197,8 +199,9 @@ def check_amp_step(ctx: dict, task: str) -> dict:
                        len(changed_frozen), '==', 0)
         verdict.expect(
             f'{dtype}: frozen fingerprints after 3 steps equal',
-            state_fingerprints((k, before[k]) for k in frozen) ==
-            state_fingerprints((k, after[k]) for k in frozen), 'true')
+            state_fingerprints(
+                (k, before[k]) for k in frozen) == state_fingerprints(
+                    (k, after[k]) for k in frozen), 'true')
         verdict.expect(
             f'{dtype}: trainable tensors changed by 3 steps',
             sum(not torch.equal(before[k], after[k].cpu())
@@ -215,8 +218,8 @@ def check_amp_step(ctx: dict, task: str) -> dict:
 
 
 def _scalars(work_dir: str) -> List[dict]:
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     if not files:
         return []
     with open(files[-1]) as f:
@@ -290,19 +293,18 @@ def check_train_amp(ctx: dict, task: str) -> dict:
                            'loss_scaler' in optimizer, 'true')
 
     last = _dtypes(ctx, verdict)[-1]
-    if task != 'video' or not osp.isfile(
-            osp.join(runs[last], 'epoch_2.pth')):
+    if task != 'video' or not osp.isfile(osp.join(runs[last], 'epoch_2.pth')):
         return verdict.to_dict()
     # Resume the adapter-only checkpoint for a third epoch, then test it.
     extra = ['--amp'] + (['--cfg-options', 'optim_wrapper.dtype=bfloat16']
                          if last == 'bfloat16' else ['--cfg-options'])
     code, out = run_command(
-        python_tool('train.py', config, '--work-dir', runs[last], '--seed',
-                    0, '--resume', *extra, 'train_cfg.max_epochs=3'),
+        python_tool('train.py', config, '--work-dir', runs[last], '--seed', 0,
+                    '--resume', *extra, 'train_cfg.max_epochs=3'),
         osp.join(root, 'resume.log'), timeout)
     verdict.expect('resume: exit code', code, '==', 0)
-    verdict.expect('resume: continued from epoch 2',
-                   'resumed epoch: 2' in out, 'true')
+    verdict.expect('resume: continued from epoch 2', 'resumed epoch: 2' in out,
+                   'true')
     ckpt = osp.join(runs[last], 'epoch_3.pth')
     if not verdict.expect('resume: epoch_3.pth written', osp.isfile(ckpt),
                           'true'):
@@ -351,8 +353,8 @@ def check_dist_train(ctx: dict) -> dict:
     if ctx['device'] == 'cpu':
         extra += ['--cfg-options', 'optim_wrapper.dtype=bfloat16']
     code, out = run_command(
-        shell_tool('dist_train.sh', config, 1, '--work-dir', root, '--seed',
-                   0, *extra),
+        shell_tool('dist_train.sh', config, 1, '--work-dir', root, '--seed', 0,
+                   *extra),
         osp.join(root, 'dist_train.log'),
         ctx.get('command_timeout', 240),
         env=dict(PORT=str(ctx.get('port', 29531))))
@@ -369,7 +371,8 @@ def check_dist_train(ctx: dict) -> dict:
                    len(probe['steps']), '==', 4)
     verdict.expect(
         'losses finite',
-        all(math.isfinite(s['loss']) for s in probe['steps']
+        all(
+            math.isfinite(s['loss']) for s in probe['steps']
             if s['loss'] is not None), 'true')
     ckpt = osp.join(root, 'epoch_2.pth')
     verdict.expect('epoch_2.pth is adapter-only',
@@ -444,8 +447,8 @@ def check_fused_attention(ctx: dict) -> dict:
     verdict.expect('float32 logits, fused vs eager (max abs / max |logit|)',
                    float((fp32 - reference).abs().max()) / scale, '<=', 1e-3)
     verdict.expect('float32 gradient cosine, fused vs eager',
-                   _cosine(grads(models['fused'], 'float32'), ref_grads),
-                   '>=', 0.9999)
+                   _cosine(grads(models['fused'], 'float32'), ref_grads), '>=',
+                   0.9999)
     for dtype in _dtypes(ctx, verdict):
         tol = AMP_TOLERANCES[dtype]
         fused, eager = (logits(models[n], dtype) for n in ('fused', 'eager'))
@@ -455,11 +458,11 @@ def check_fused_attention(ctx: dict) -> dict:
         verdict.expect(f'{dtype} fused logits vs float32 eager',
                        float((fused - reference).abs().max()) / scale, '<=',
                        tol['logits'])
-        verdict.expect(f'{dtype} gradient cosine, fused vs eager',
-                       _cosine(
-                           grads(models['fused'], dtype),
-                           grads(models['eager'], dtype)), '>=',
-                       tol['cosine'])
+        verdict.expect(
+            f'{dtype} gradient cosine, fused vs eager',
+            _cosine(
+                grads(models['fused'], dtype), grads(models['eager'], dtype)),
+            '>=', tol['cosine'])
     return verdict.to_dict()
 
 
@@ -490,8 +493,9 @@ def check_multitask_inference(ctx: dict) -> dict:
         ckpts = sorted(glob.glob(osp.join(runs, '*', 'epoch_2.pth')))
         data = ctx['workspace'][f'{task}_data']
         files = sorted(
-            glob.glob(osp.join(data, 'videos', 'val_*.mp4') if task ==
-                      'video' else osp.join(data, 'val', pattern)))
+            glob.glob(
+                osp.join(data, 'videos', 'val_*.mp4') if task ==
+                'video' else osp.join(data, 'val', pattern)))
         if ckpts and files:
             tasks.append((task, ckpts[-1], files))
     if not tasks:
@@ -504,10 +508,10 @@ def check_multitask_inference(ctx: dict) -> dict:
             results = ModelInferencer(config, ckpt, device=device)(files)
             scores[device] = torch.tensor(
                 [r[next(iter(r))]['scores'] for r in results.values()])
-        verdict.expect(f'{task}: inputs classified',
-                       len(scores['cpu']), '==', len(files))
+        verdict.expect(f'{task}: inputs classified', len(scores['cpu']), '==',
+                       len(files))
         verdict.expect(
             f'{task}: max score diff {ctx["device"]} vs cpu',
-            float((scores[ctx['device']] - scores['cpu']).abs().max()),
-            '<=', 2e-3)
+            float((scores[ctx['device']] - scores['cpu']).abs().max()), '<=',
+            2e-3)
     return verdict.to_dict()

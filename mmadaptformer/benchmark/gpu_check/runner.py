@@ -39,8 +39,8 @@ SPEED_MODES = ['adaptformer', 'full_ft', 'linear_probe', 'adaptformer_plain']
 NOT_RUN = ('not_run', 'timeout', 'error', 'failed')
 
 
-def parse_gpu_check_args(argv: Optional[List[str]] = None
-                         ) -> argparse.Namespace:
+def parse_gpu_check_args(
+        argv: Optional[List[str]] = None) -> argparse.Namespace:
     """Parse ``tools/gpu_check.sh``'s options.
 
     Args:
@@ -100,8 +100,7 @@ def parse_gpu_check_args(argv: Optional[List[str]] = None
         'video config on a CPU)')
     parser.add_argument(
         '--batch-size', type=int, help='of the speed checks (16 on a GPU)')
-    parser.add_argument(
-        '--num-frames', type=int, help='of the speed checks')
+    parser.add_argument('--num-frames', type=int, help='of the speed checks')
     parser.add_argument(
         '--img-size', type=int, nargs='+', help='of the speed checks')
     parser.add_argument(
@@ -190,8 +189,7 @@ class _Report:
         self.data['goals'] = evaluate_goals(self.data['checks'])
         for path, text in ((self.json_path,
                             json.dumps(self.data, indent=2, default=str)),
-                           (self.summary_path, format_gpu_summary(
-                               self.data))):
+                           (self.summary_path, format_gpu_summary(self.data))):
             with open(path + '.tmp', 'w') as f:
                 f.write(text)
             os.replace(path + '.tmp', path)
@@ -323,8 +321,9 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
     deadline = started + args.budget
     jobs = args.jobs or (6 if device == 'cuda' else 1)
     for phase in (1, 2, 3):
-        phase_names = [n for n in CHECKS if n in names and
-                       CHECKS[n][0] == phase]
+        phase_names = [
+            n for n in CHECKS if n in names and CHECKS[n][0] == phase
+        ]
         _run_phase(phase_names, jobs if phase == 1 else 1, ctx_path,
                    args.out_dir, args.timeout, deadline, report)
     statuses = [r['status'] for r in report.data['checks'].values()]
@@ -375,8 +374,8 @@ def format_gpu_summary(data: dict) -> str:
                          f'{_cell(goal["measured"], ".3f")} '
                          f'{goal["relation"]} {goal["limit"]} -> '
                          f'{goal["status"]}')
-    rows = data['checks'].get('benchmark', {}).get('details', {}).get(
-        'rows', {})
+    rows = data['checks'].get('benchmark', {}).get('details',
+                                                   {}).get('rows', {})
     official = data['checks'].get('official_baseline', {}).get('details')
     if rows or official:
         unit = data['checks']['benchmark'].get('details', {}).get(
@@ -386,21 +385,20 @@ def format_gpu_summary(data: dict) -> str:
             f'{"MFU %":>7}{"x full step":>12}{"x full mem":>11}'
         ]
         for row, r in rows.items():
-            lines.append(
-                f'{row:<26}{_cell(r["step_ms"], ".1f"):>9}'
-                f'{_cell(r["throughput"], ".1f"):>10}'
-                f'{_cell(r["peak_mem_mb"], ".0f"):>10}'
-                f'{_cell(100 * r["mfu"], ".1f"):>7}'
-                f'{_cell(r["step_ratio_to_full_ft"], ".2f"):>12}'
-                f'{_cell(r["memory_ratio_to_full_ft"], ".2f"):>11}')
+            lines.append(f'{row:<26}{_cell(r["step_ms"], ".1f"):>9}'
+                         f'{_cell(r["throughput"], ".1f"):>10}'
+                         f'{_cell(r["peak_mem_mb"], ".0f"):>10}'
+                         f'{_cell(100 * r["mfu"], ".1f"):>7}'
+                         f'{_cell(r["step_ratio_to_full_ft"], ".2f"):>12}'
+                         f'{_cell(r["memory_ratio_to_full_ft"], ".2f"):>11}')
         if official and official.get('step_ms') is not None:
             lines.append(
                 f'{"official@" + official["dtype"]:<26}'
                 f'{official["step_ms"]:>9.1f}{official["throughput"]:>10.1f}'
                 f'{official["peak_mem_mb"]:>10.0f}{"-":>7}{"-":>12}'
                 f'{"-":>11}')
-    top = data['checks'].get('profile', {}).get('details', {}).get(
-        'top_ops', [])
+    top = data['checks'].get('profile', {}).get('details',
+                                                {}).get('top_ops', [])
     if top:
         lines += ['', 'Top operators of the AdaptFormer step (self time):']
         for op in top[:8]:

@@ -15,8 +15,8 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 
 from ...models import apply_trainable, plan_trainable
-from ..inputs import (input_spec, load_config, model_cfg_for,
-                      num_classes_of, optim_wrapper_cfg_for, synthetic_batch)
+from ..inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
+                      optim_wrapper_cfg_for, synthetic_batch)
 from ..measure import PeakMemory, timed
 from ..official_vit import OfficialVideoViT
 from .commands import python_tool, run_command
@@ -57,9 +57,9 @@ def check_benchmark(ctx: dict) -> dict:
     verdict, speed = Verdict(), ctx['speed']
     out = osp.join(ctx['out_dir'], 'benchmark.json')
     argv = [
-        speed['config'], '--device', ctx['device'], '--modes',
-        *speed['modes'], '--amp', *speed['amp'], '--iters', speed['iters'],
-        '--warmup', speed['warmup'], '--out', out, '--plot',
+        speed['config'], '--device', ctx['device'], '--modes', *speed['modes'],
+        '--amp', *speed['amp'], '--iters', speed['iters'], '--warmup',
+        speed['warmup'], '--out', out, '--plot',
         osp.join(ctx['out_dir'], 'benchmark.png')
     ]
     for key in ('batch_size', 'num_frames', 'matmul_size'):
@@ -85,20 +85,20 @@ def check_benchmark(ctx: dict) -> dict:
             peak_mem_mb=summary['peak_mem_mb']['median'],
             mfu=summary['mfu']['median'],
             step_ratio_to_full_ft=ratio.get('step_s', {}).get('median'),
-            memory_ratio_to_full_ft=ratio.get('peak_mem_mb',
-                                              {}).get('median'),
+            memory_ratio_to_full_ft=ratio.get('peak_mem_mb', {}).get('median'),
             trainable_params=summary['trainable_params'],
             gpu=summary['gpu'])
         verdict.expect(f'{row}: frozen parameters with a gradient',
                        summary['frozen_params_with_grad'], '==', 0)
     verdict.details.update(
-        rows=rows, unit=result['settings']['unit'],
+        rows=rows,
+        unit=result['settings']['unit'],
         settings=result['settings'])
     return verdict.to_dict()
 
 
-def _official_model(ctx: dict, backbone: dict, num_classes: int,
-                    frames: int, size: int) -> torch.nn.Module:
+def _official_model(ctx: dict, backbone: dict, num_classes: int, frames: int,
+                    size: int) -> torch.nn.Module:
     """The official model: from the checkout ``ctx['official']`` if given,
     else the plain-PyTorch reproduction."""
     kwargs = dict(
@@ -190,8 +190,8 @@ def check_official_baseline(ctx: dict) -> dict:
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
     dtype = torch.float16 if device == 'cuda' else torch.bfloat16
     scaler = torch.amp.GradScaler(device, enabled=dtype == torch.float16)
-    x = torch.randn(batch, 3, frames, height, spec['sample_shape'][-1],
-                    device=device)
+    x = torch.randn(
+        batch, 3, frames, height, spec['sample_shape'][-1], device=device)
     y = torch.randint(num_classes, (batch, ), device=device)
 
     def step():
@@ -321,8 +321,7 @@ def evaluate_goals(results: dict) -> list:
         row = rows.get(f'adaptformer@{amp}', {})
         goals.append(
             goal(f'AdaptFormer step / full FT step ({amp})',
-                 row.get('step_ratio_to_full_ft'), '<=',
-                 GOALS['step_ratio']))
+                 row.get('step_ratio_to_full_ft'), '<=', GOALS['step_ratio']))
     ours = rows.get('adaptformer@fp16') or rows.get('adaptformer@bf16') or {}
     ratio = None
     if ours.get('peak_mem_mb') is not None and official.get('peak_mem_mb'):

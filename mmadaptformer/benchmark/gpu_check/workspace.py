@@ -40,7 +40,8 @@ def save_stock_checkpoint(config: str, path: str, seed: int = 0) -> str:
 
 
 def _pretrained(path: str, **extra) -> dict:
-    return dict(type='Pretrained', checkpoint=path, prefix='backbone.', **extra)
+    return dict(
+        type='Pretrained', checkpoint=path, prefix='backbone.', **extra)
 
 
 def _write(path: str, text: str) -> str:
@@ -94,8 +95,7 @@ def prepare_workspace(root: str) -> Dict[str, str]:
     lines = [f'_base_ = [{TINY_CONFIGS["image_stock"]!r}]']
     lines += [
         f'{loader} = dict(dataset=dict(data_root={image!r}))'
-        for loader in ('train_dataloader', 'val_dataloader',
-                       'test_dataloader')
+        for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader')
     ]
     lines.append(
         f'model = dict(backbone=dict(_delete_=True, type=\'AdaptFormer\', '
