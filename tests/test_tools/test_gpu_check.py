@@ -186,3 +186,53 @@ def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):
         assert name in summary
     assert 'not measured' in summary
     assert osp.isfile(out / 'logs' / 'amp_step_image.log')
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            return '\nState:\tZ' not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_tool_runs_stop_with_their_process_group(tmp_path):
+    import sys
+    import threading
+    import time
+
+    from mmadaptformer.benchmark.gpu_check.commands import (run_command,
+                                                            stop_running_tools)
+
+    # A tool and the process it starts, as dist_train.sh starts torchrun.
+    script = ('import subprocess, sys, time; '
+              'child = subprocess.Popen([sys.executable, "-c", '
+              '"import time; time.sleep(60)"]); '
+              'print(child.pid, flush=True); time.sleep(60)')
+    start = time.time()
+    code, out = run_command([sys.executable, '-c', script],
+                            str(tmp_path / 'timeout.log'),
+                            timeout=3)
+    assert code < 0 and time.time() - start < 30
+    child = int(out.splitlines()[1])
+    time.sleep(0.5)
+    assert not _alive(child)
+
+    # A check stopped by the runner stops the tools it runs.
+    result, start = {}, time.time()
+    thread = threading.Thread(target=lambda: result.update(
+        code=run_command([sys.executable, '-c', script],
+                         str(tmp_path / 'stopped.log'),
+                         timeout=60)[0]))
+    thread.start()
+    log = tmp_path / 'stopped.log'
+    while time.time() - start < 60 and (not log.exists() or len(
+            log.read_text().splitlines()) < 2):
+        time.sleep(0.2)
+    stop_running_tools()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and result['code'] < 0
+    child = int(log.read_text().splitlines()[1])
+    time.sleep(0.5)
+    assert not _alive(child)

@@ -6,9 +6,12 @@ import os.path as osp
 import signal
 import subprocess
 import sys
-from typing import List, Optional, Tuple
+from typing import List, Optional, Set, Tuple
 
 from .workspace import REPO_ROOT
+
+# Process groups of the tools running now, for stop_running_tools().
+_RUNNING: Set[int] = set()
 
 
 def tool_env(extra: Optional[dict] = None) -> dict:
@@ -53,18 +56,38 @@ def run_command(cmd: List[str],
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True)
+        _RUNNING.add(proc.pid)
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+            _stop_group(proc)
             code = -signal.SIGTERM
+        finally:
+            _RUNNING.discard(proc.pid)
     with open(log_path) as f:
         return code, f.read()
+
+
+def _stop_group(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def stop_running_tools() -> None:
+    """SIGTERM the process groups of the tools :func:`run_command` runs
+    now (torchrun passes it on to its workers). A check process calls it
+    when the runner stops it, so no tool outlives its check."""
+    for pgid in list(_RUNNING):
+        try:
+            os.killpg(pgid, signal.SIGTERM)
+        except ProcessLookupError:
+            pass
 
 
 def python_tool(script: str, *args) -> List[str]:

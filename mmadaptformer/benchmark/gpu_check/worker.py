@@ -2,11 +2,13 @@
 """One GPU check in this process, as the runner starts it:
 ``python -m mmadaptformer.benchmark.gpu_check.worker NAME CONTEXT OUT``."""
 import json
+import signal
 import sys
 import time
 import traceback
 
 from mmadaptformer.benchmark.gpu_check import CHECKS, SkipCheck
+from mmadaptformer.benchmark.gpu_check.commands import stop_running_tools
 
 
 def run_check(name: str, ctx: dict) -> dict:
@@ -38,6 +40,13 @@ def main() -> None:
     """Run ``argv[1]`` with the context file ``argv[2]`` into
     ``argv[3]``."""
     name, context, out = sys.argv[1:4]
+
+    def on_sigterm(signum, frame):
+        # The runner stops a check that ran out of time: its tools go too.
+        stop_running_tools()
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, on_sigterm)
     with open(context) as f:
         ctx = json.load(f)
     result = run_check(name, ctx)
