@@ -212,58 +212,65 @@ def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
-    while pending or running:
-        while pending and len(running) < jobs:
-            name = pending.pop(0)
-            left = deadline - time.time()
-            if left < 10:
-                report.data['checks'][name] = dict(
-                    status='not_run',
-                    reason=f'the time budget was used up ({left:.0f} s '
-                    'left)')
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                name = pending.pop(0)
+                left = deadline - time.time()
+                if left < 10:
+                    report.data['checks'][name] = dict(
+                        status='not_run',
+                        reason=f'the time budget was used up ({left:.0f} s '
+                        'left)')
+                    report.write()
+                    continue
+                limit = min(timeouts.get(name, CHECKS[name][2]), left)
+                result = osp.join(out_dir, 'results', f'{name}.json')
+                log = open(osp.join(out_dir, 'logs', f'{name}.log'), 'w')
+                proc = subprocess.Popen([
+                    sys.executable, '-m', 'mmadaptformer.benchmark.gpu_check.'
+                    'worker', name, ctx_path, result
+                ],
+                                        stdout=log,
+                                        stderr=subprocess.STDOUT,
+                                        env=env,
+                                        start_new_session=True)
+                running[name] = (proc, log, time.time(), limit, result)
+                report.data['checks'][name] = dict(status='running')
                 report.write()
-                continue
-            limit = min(timeouts.get(name, CHECKS[name][2]), left)
-            result = osp.join(out_dir, 'results', f'{name}.json')
-            log = open(osp.join(out_dir, 'logs', f'{name}.log'), 'w')
-            proc = subprocess.Popen([
-                sys.executable, '-m', 'mmadaptformer.benchmark.gpu_check.'
-                'worker', name, ctx_path, result
-            ],
-                                    stdout=log,
-                                    stderr=subprocess.STDOUT,
-                                    env=env,
-                                    start_new_session=True)
-            running[name] = (proc, log, time.time(), limit, result)
-            report.data['checks'][name] = dict(status='running')
-            report.write()
-        time.sleep(0.5)
-        for name, (proc, log, start, limit, result) in list(running.items()):
-            elapsed = time.time() - start
-            if proc.poll() is None and elapsed <= limit:
-                continue
-            if proc.poll() is None:
-                _stop(proc)
-                outcome = dict(
-                    status='timeout',
-                    reason=f'stopped after its limit of {limit:.0f} s')
-            elif osp.isfile(result):
-                with open(result) as f:
-                    outcome = json.load(f)
-            else:
-                outcome = dict(
-                    status='error',
-                    reason=f'the check process exited {proc.returncode} '
-                    'without a result')
+            time.sleep(0.5)
+            for name, (proc, log, start, limit,
+                       result) in list(running.items()):
+                elapsed = time.time() - start
+                if proc.poll() is None and elapsed <= limit:
+                    continue
+                if proc.poll() is None:
+                    _stop(proc)
+                    outcome = dict(
+                        status='timeout',
+                        reason=f'stopped after its limit of {limit:.0f} s')
+                elif osp.isfile(result):
+                    with open(result) as f:
+                        outcome = json.load(f)
+                else:
+                    outcome = dict(
+                        status='error',
+                        reason=f'the check process exited {proc.returncode} '
+                        'without a result')
+                log.close()
+                if outcome['status'] in ('error', 'timeout', 'failed'):
+                    with open(log.name) as f:
+                        outcome['log_tail'] = f.read()[-3000:]
+                outcome.setdefault('seconds', elapsed)
+                outcome['log'] = log.name
+                report.data['checks'][name] = outcome
+                report.write()
+                del running[name]
+    finally:
+        # Interrupted (e.g. Ctrl-C): no check outlives the runner.
+        for proc, log, *_ in running.values():
+            _stop(proc)
             log.close()
-            if outcome['status'] in ('error', 'timeout', 'failed'):
-                with open(log.name) as f:
-                    outcome['log_tail'] = f.read()[-3000:]
-            outcome.setdefault('seconds', elapsed)
-            outcome['log'] = log.name
-            report.data['checks'][name] = outcome
-            report.write()
-            del running[name]
 
 
 def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
