@@ -3,9 +3,9 @@
 from collections import OrderedDict
 from functools import partial
 
-from .correctness import (check_amp_step, check_dist_train,
-                          check_fused_attention, check_multitask_inference,
-                          check_train_amp)
+from .numerics import check_amp_step, check_fused_attention
+from .tool_runs import (check_dist_train, check_multitask_inference,
+                        check_train_amp)
 from .speed import check_benchmark, check_official_baseline, check_profile
 
 # name: (phase, function, timeout in seconds). Checks of phase 1 may run
