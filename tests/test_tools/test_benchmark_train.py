@@ -6,15 +6,14 @@ import os.path as osp
 import pytest
 
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
-                     TINY_VIDEO_CONFIG, load_tool, run_tool)
+                     TINY_VIDEO_CONFIG, run_tool)
+
+from mmadaptformer import benchmark as tool
 
 # The tiny AdaptFormer config: 2 blocks of width 64, bottleneck 8, 2
 # classes, BN (no affine) + Linear head, fc_norm trains.
 ADAPTERS = 2 * (64 * 8 + 8 + 8 * 64 + 64)
 HEAD_AND_FC_NORM = 64 * 2 + 2 + 2 * 64
-
-
-tool = load_tool('analysis_tools/benchmark_train.py')
 
 
 def _spec(config, *argv):
@@ -109,3 +108,17 @@ def test_benchmark_train_smoke(tmp_path):
     assert result['settings']['sample_shape'] == [1, 3, 4, 32, 32]
     assert result['machine']['cores'] >= 1
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_help_shows_defaults_and_fp16_needs_cuda(capsys):
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    help_text = ' '.join(capsys.readouterr().out.split())
+    assert 'measured steps per mode (default: 10)' in help_text
+    assert "(default: ['none'])" in help_text
+    # Options without a default say what happens instead, once.
+    assert 'default: None' not in help_text
+    with pytest.raises(SystemExit):
+        tool.parse_args(
+            [TINY_VIDEO_CONFIG, '--amp', 'fp16', '--device', 'cpu'])
+    assert '--amp fp16 needs --device cuda' in capsys.readouterr().err

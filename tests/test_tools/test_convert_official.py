@@ -762,3 +762,42 @@ def test_cli_fails_on_unmappable_keys(tmp_path):
         convert_state_dict(sd)
     result = convert_state_dict(sd, strict=False)
     assert result.unmapped == ['embeddings.0', 'blocks.1.attn.relative_bias']
+
+
+def test_official_vit_reproduction_matches_official_forward():
+    """The GPU check's baseline row (mmadaptformer.benchmark.official_vit)
+    has the official keys and computes the official forward."""
+    from mmadaptformer.benchmark.official_vit import OfficialVideoViT
+    model = OfficialVideoViT(
+        CLASSES,
+        img_size=IMG,
+        patch_size=PATCH,
+        num_frames=FRAMES,
+        tubelet_size=TUBELET,
+        embed_dims=DIMS,
+        depth=DEPTH,
+        num_heads=HEADS,
+        mlp_ratio=HIDDEN / DIMS)
+    w = _Weights(seed=7)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.copy_(w.randn(*p.shape))
+        model.head[0].running_mean.copy_(w.randn(DIMS))
+        model.head[0].running_var.copy_(0.5 + w.randn(DIMS).abs())
+    state = model.state_dict()
+    assert detect_source_type(state) == 'adaptformer-video'
+    assert 'blocks.0.adaptmlp.down_proj.weight' in state
+    assert 'pos_embed' not in state  # a fixed table, as in VideoMAE
+    x = _inputs(VIDEO)
+    with torch.no_grad():
+        assert_close(
+            model.eval()(x),
+            reference_video_logits(state, x),
+            rtol=1e-4,
+            atol=1e-4)
+    # What main_video.py trains: adapters, fc_norm and the head.
+    assert set(model.trainable_names()) == {
+        n
+        for n, _ in model.named_parameters()
+        if '.adaptmlp.' in n or n.startswith(('fc_norm.', 'head.'))
+    } and len(model.trainable_names()) == DEPTH * 4 + 2 + 2

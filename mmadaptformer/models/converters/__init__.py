@@ -1,9 +1,22 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .official import (FINAL_NORM_MODES, SOURCE_TYPES, ConversionError,
-                       ConversionResult, convert_state_dict,
-                       detect_source_type, format_report,
-                       load_official_checkpoint, save_converted_checkpoint,
-                       sinusoid_encoding, unwrap_checkpoint)
+"""Convert official AdaptFormer, VideoMAE and MAE checkpoints
+(``tools/model_converters/convert_official.py``).
+
+* :mod:`.convert`: :func:`convert_state_dict`, the entry point;
+* :mod:`.detect`: which source format a state dict is;
+* :mod:`.key_mapper`: the key-mapping machinery every format shares;
+* :mod:`.pretrain`: VideoMAE and MAE pre-training checkpoints;
+* :mod:`.finetuned`: official AdaptFormer (video, image) checkpoints;
+* :mod:`.report`: notes and the human-readable report;
+* :mod:`.io`: reading official files, writing converted ones.
+"""
+from .common import (FINAL_NORM_MODES, SOURCE_TYPES, ConversionError,
+                     ConversionResult, sinusoid_encoding)
+from .convert import convert_state_dict
+from .detect import detect_source_type
+from .io import (load_official_checkpoint, save_converted_checkpoint,
+                 unwrap_checkpoint)
+from .report import format_report
 
 __all__ = [
     'SOURCE_TYPES', 'FINAL_NORM_MODES', 'ConversionError', 'ConversionResult',

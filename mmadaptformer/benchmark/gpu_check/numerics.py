@@ -1,0 +1,301 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The GPU check's numerical checks, in one process: an autocast step
+against float32 (and the device against the CPU), ``with_cp`` under
+autocast, frozen weights after training, fused against eager attention.
+Only float16 with loss scaling is skipped on a CPU."""
+import copy
+import math
+from argparse import Namespace
+from typing import Dict, List, Tuple
+
+import torch
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import MODELS, init_default_scope
+
+from ...engine import adapter_hook_cfg
+from ...models import apply_trainable, plan_trainable
+from ...utils.fingerprint import state_fingerprints
+from ..inputs import (input_spec, model_cfg_for, num_classes_of,
+                      optim_wrapper_cfg_for, synthetic_batch)
+from .verdict import Verdict
+
+AMP_OF_DTYPE = {'float16': 'fp16', 'bfloat16': 'bf16'}
+# Loss relative difference and gradient cosine similarity of an autocast
+# step against float32, per autocast dtype.
+AMP_TOLERANCES = {
+    'float16': dict(loss=1e-2, cosine=0.99, logits=2e-2),
+    'bfloat16': dict(loss=3e-2, cosine=0.97, logits=6e-2),
+}
+FP32_DEVICE_TOLERANCES = dict(loss=5e-3, cosine=0.999)
+
+
+def amp_dtypes(ctx: dict, verdict: Verdict) -> List[str]:
+    """The context's autocast dtypes that run on its device; on a CPU
+    float16 is left out and the verdict says why."""
+    dtypes = list(ctx['amp_dtypes'])
+    if ctx['device'] == 'cpu' and 'float16' in dtypes:
+        dtypes.remove('float16')
+    if ctx['device'] == 'cpu':
+        verdict.details['skipped_float16'] = (
+            'float16 autocast with GradScaler needs CUDA')
+    return dtypes
+
+
+def cosine(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> float:
+    """Cosine similarity of two sets of tensors, flattened in key order."""
+    x = torch.cat([a[k].flatten().double().cpu() for k in sorted(a)])
+    y = torch.cat([b[k].flatten().double().cpu() for k in sorted(a)])
+    denominator = float(x.norm() * y.norm())
+    return float(x @ y) / denominator if denominator else float('nan')
+
+
+def rel_diff(a: float, b: float) -> float:
+    """``|a - b| / |b|``."""
+    return abs(a - b) / max(abs(b), 1e-12)
+
+
+def _build(cfg: Config, device: str,
+           **backbone) -> Tuple[torch.nn.Module, object]:
+    """The config's model, weights initialised as training would (the stock
+    checkpoint loaded), trainable parts as the AdapterHook plans them."""
+    model_cfg = copy.deepcopy(cfg.model.to_dict())
+    model_cfg['backbone'].update(backbone)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    hook = adapter_hook_cfg(cfg) or {}
+    plan = plan_trainable(
+        model,
+        mode=hook.get('mode', 'adaptformer'),
+        head=hook.get('head', ('cls_head', 'head')),
+        extra_trainable=hook.get('extra_trainable', ()))
+    apply_trainable(model, plan)
+    return model.to(device), plan
+
+
+def _wrapper(cfg: Config, model, amp: str, device: str):
+    wrapper = build_optim_wrapper(model,
+                                  optim_wrapper_cfg_for(cfg, amp, device))
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    for group in wrapper.optimizer.param_groups:
+        group['params'] = [p for p in group['params'] if id(p) in trainable]
+    return wrapper
+
+
+def loss_and_grads(model,
+                   data: dict,
+                   wrapper,
+                   train: bool = True) -> Tuple[float, dict]:
+    """One forward and backward pass through ``wrapper`` (its autocast and
+    loss scaling); the loss and the unscaled gradients of the trainable
+    parameters, without an optimizer step.
+
+    Args:
+        model (nn.Module): A model of the toolboxes (``data_preprocessor``,
+            ``mode='loss'``).
+        data (dict): A batch as a data loader gives it.
+        wrapper (OptimWrapper): The optimizer wrapper.
+        train (bool): Train mode (else eval: no dropout, BatchNorm running
+            statistics). Defaults to True.
+
+    Returns:
+        tuple[float, dict]: The loss and ``{name: float32 gradient}``.
+    """
+    model.train(train)
+    model.zero_grad(set_to_none=True)
+    with wrapper.optim_context(model):
+        batch = model.data_preprocessor(data, True)
+        loss, _ = model.parse_losses(model(**batch, mode='loss'))
+    wrapper.backward(loss)
+    scaler = getattr(wrapper, 'loss_scaler', None)
+    scale = float(scaler.get_scale()) if scaler is not None else 1.
+    grads = {
+        name: p.grad.detach().float() / scale
+        for name, p in model.named_parameters()
+        if p.requires_grad and p.grad is not None
+    }
+    model.zero_grad(set_to_none=True)
+    return loss.item(), grads
+
+
+def check_amp_step(ctx: dict, task: str) -> dict:
+    """An autocast step of a tiny AdaptFormer model against float32 on the
+    same device (loss, gradients), float32 on the device against the CPU,
+    ``with_cp`` under autocast against the plain path, and the frozen
+    weights bit-identical after three autocast training steps.
+
+    Args:
+        ctx (dict): The check context (``device``, ``amp_dtypes``,
+            ``workspace``).
+        task (str): ``'video'`` or ``'image'``.
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`.
+    """
+    verdict, device = Verdict(), ctx['device']
+    cfg = Config.fromfile(ctx['workspace'][f'{task}_config'])
+    init_default_scope(cfg.default_scope)
+    spec = input_spec(cfg,
+                      Namespace(batch_size=4, num_frames=None, img_size=None))
+    data = synthetic_batch(spec, num_classes_of(cfg.model.to_dict()), device)
+    model, plan = _build(cfg, device)
+    fp32_loss, fp32_grads = loss_and_grads(
+        model, data, _wrapper(cfg, model, 'none', device))
+    verdict.details['fp32_loss'] = fp32_loss
+    if device != 'cpu':
+        cpu_model, _ = _build(cfg, 'cpu')
+        cpu_loss, cpu_grads = loss_and_grads(
+            cpu_model,
+            synthetic_batch(spec, num_classes_of(cfg.model.to_dict()), 'cpu'),
+            _wrapper(cfg, cpu_model, 'none', 'cpu'))
+        verdict.expect(f'fp32 loss rel. diff {device} vs cpu',
+                       rel_diff(fp32_loss, cpu_loss), '<=',
+                       FP32_DEVICE_TOLERANCES['loss'])
+        verdict.expect(f'fp32 gradient cosine {device} vs cpu',
+                       cosine(fp32_grads, cpu_grads), '>=',
+                       FP32_DEVICE_TOLERANCES['cosine'])
+
+    frozen = set(plan.frozen_keys)
+    for dtype in amp_dtypes(ctx, verdict):
+        amp, tol = AMP_OF_DTYPE[dtype], AMP_TOLERANCES[dtype]
+        wrapper = _wrapper(cfg, model, amp, device)
+        verdict.details[f'{dtype}_wrapper'] = type(wrapper).__name__
+        loss, grads = loss_and_grads(model, data, wrapper)
+        verdict.expect(f'{dtype} loss rel. diff vs fp32',
+                       rel_diff(loss, fp32_loss), '<=', tol['loss'])
+        verdict.expect(f'{dtype} gradient cosine vs fp32',
+                       cosine(grads, fp32_grads), '>=', tol['cosine'])
+
+        cp_model, _ = _build(cfg, device, with_cp=True)
+        cp_loss, cp_grads = loss_and_grads(
+            cp_model, data, _wrapper(cfg, cp_model, amp, device))
+        verdict.expect(f'{dtype} with_cp loss rel. diff vs plain path',
+                       rel_diff(cp_loss, loss), '<=', 1e-3)
+        verdict.expect(f'{dtype} with_cp gradient cosine vs plain path',
+                       cosine(cp_grads, grads), '>=', 0.999)
+        del cp_model
+
+        before = {
+            k: v.detach().cpu().clone()
+            for k, v in model.state_dict().items()
+        }
+        trainable = {
+            id(p)
+            for group in wrapper.optimizer.param_groups
+            for p in group['params']
+        }
+        losses = []
+        for _ in range(3):
+            model.train()
+            losses.append(model.train_step(data, wrapper)['loss'].item())
+        after = model.state_dict()
+        changed_frozen = [
+            k for k in frozen if not torch.equal(before[k], after[k].cpu())
+        ]
+        verdict.expect(f'{dtype}: frozen tensors changed by 3 steps',
+                       len(changed_frozen), '==', 0)
+        verdict.expect(
+            f'{dtype}: frozen fingerprints after 3 steps equal',
+            state_fingerprints(
+                (k, before[k]) for k in frozen) == state_fingerprints(
+                    (k, after[k]) for k in frozen), 'true')
+        verdict.expect(
+            f'{dtype}: trainable tensors changed by 3 steps',
+            sum(not torch.equal(before[k], after[k].cpu())
+                for k in plan.trainable_keys), '>=', 1)
+        verdict.expect(
+            f'{dtype}: parameters outside the optimizer with a gradient',
+            sum(1 for p in model.parameters()
+                if id(p) not in trainable and p.grad is not None), '==', 0)
+        verdict.expect(f'{dtype}: losses finite',
+                       all(math.isfinite(v) for v in losses), 'true')
+        verdict.details[f'{dtype}_losses'] = losses
+        model.load_state_dict(before)
+    return verdict.to_dict()
+
+
+def check_fused_attention(ctx: dict) -> dict:
+    """Fused (``scaled_dot_product_attention``) against eager attention of
+    an AdaptFormer video model: logits in eval mode and adapter gradients,
+    in float32 and under each autocast dtype; ViT-B on a GPU, so the
+    flash / memory-efficient kernels run.
+
+    Under CPU autocast the fused attention hands back to the host's, so on
+    a CPU the autocast comparison is of equal code paths.
+
+    Args:
+        ctx (dict): The check context (``fused_config``).
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`.
+    """
+    verdict, device = Verdict(), ctx['device']
+    cfg = Config.fromfile(ctx['fused_config'])
+    init_default_scope(cfg.default_scope)
+    args = Namespace(
+        no_fused_attn=False,
+        no_contiguous_tokens=False,
+        with_cp=False,
+        batch_size=2,
+        num_frames=None,
+        img_size=None)
+    fused_cfg, _ = model_cfg_for(cfg, 'adaptformer', args)
+    eager_cfg = copy.deepcopy(fused_cfg)
+    eager_cfg['backbone']['fused_attention'] = False
+    models = {}
+    for name, model_cfg in (('fused', fused_cfg), ('eager', eager_cfg)):
+        torch.manual_seed(0)
+        model = MODELS.build(model_cfg)
+        model.init_weights()
+        plan = plan_trainable(model, mode='adaptformer')
+        apply_trainable(model, plan)
+        models[name] = model.to(device)
+    models['eager'].load_state_dict(models['fused'].state_dict())
+    spec = input_spec(cfg, args)
+    data = synthetic_batch(spec, num_classes_of(fused_cfg), device)
+    if device == 'cuda':
+        verdict.details['sdp_kernels_enabled'] = dict(
+            flash=torch.backends.cuda.flash_sdp_enabled(),
+            mem_efficient=torch.backends.cuda.mem_efficient_sdp_enabled(),
+            math=torch.backends.cuda.math_sdp_enabled())
+    verdict.details['input_shape'] = [spec['batch_size']
+                                      ] + spec['sample_shape']
+
+    def logits(model, dtype):
+        model.eval()
+        batch = model.data_preprocessor(data, False)
+        context = torch.autocast(
+            device, dtype=getattr(torch, dtype), enabled=dtype != 'float32')
+        with torch.no_grad(), context:
+            return model(**batch, mode='tensor', stage='head').float()
+
+    def grads(model, dtype):
+        amp = AMP_OF_DTYPE.get(dtype, 'none')
+        return loss_and_grads(
+            model, data, _wrapper(cfg, model, amp, device), train=False)[1]
+
+    reference = logits(models['eager'], 'float32')
+    scale = float(reference.abs().max())
+    ref_grads = grads(models['eager'], 'float32')
+    fp32 = logits(models['fused'], 'float32')
+    verdict.expect('float32 logits, fused vs eager (max abs / max |logit|)',
+                   float((fp32 - reference).abs().max()) / scale, '<=', 1e-3)
+    verdict.expect('float32 gradient cosine, fused vs eager',
+                   cosine(grads(models['fused'], 'float32'), ref_grads), '>=',
+                   0.9999)
+    for dtype in amp_dtypes(ctx, verdict):
+        tol = AMP_TOLERANCES[dtype]
+        fused, eager = (logits(models[n], dtype) for n in ('fused', 'eager'))
+        verdict.expect(f'{dtype} logits, fused vs eager (rel. to max)',
+                       float((fused - eager).abs().max()) / scale, '<=',
+                       tol['logits'])
+        verdict.expect(f'{dtype} fused logits vs float32 eager',
+                       float((fused - reference).abs().max()) / scale, '<=',
+                       tol['logits'])
+        verdict.expect(
+            f'{dtype} gradient cosine, fused vs eager',
+            cosine(
+                grads(models['fused'], dtype), grads(models['eager'], dtype)),
+            '>=', tol['cosine'])
+    return verdict.to_dict()

@@ -1,0 +1,415 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Run the GPU checks, each in a fresh process with a time limit, and
+write ``gpu_check.json`` and ``summary.txt`` after every check, so a run
+cut short still leaves its results."""
+import argparse
+import json
+import os
+import os.path as osp
+import signal
+import socket
+import subprocess
+import sys
+import time
+from typing import List, Optional
+
+import torch
+
+from ..options import DefaultsHelpFormatter
+from .checks import CHECKS
+from .speed import evaluate_goals
+from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
+
+SPEED_DEFAULTS = dict(
+    cuda=dict(
+        config=osp.join(REPO_ROOT, 'configs', 'adaptformer_vitb_ssv2.py'),
+        batch_size=16,
+        amp=['bf16', 'fp16'],
+        iters=8,
+        warmup=3,
+        matmul_size=None),
+    cpu=dict(
+        config=TINY_CONFIGS['video'],
+        batch_size=2,
+        amp=['bf16'],
+        iters=2,
+        warmup=1,
+        matmul_size=256))
+SPEED_MODES = ['adaptformer', 'full_ft', 'linear_probe', 'adaptformer_plain']
+NOT_RUN = ('not_run', 'timeout', 'error', 'failed')
+
+
+def parse_gpu_check_args(
+        argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse ``tools/gpu_check.sh``'s options.
+
+    Args:
+        argv (list[str], optional): Without the program name. Defaults to
+            None, i.e. ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: The options.
+    """
+    parser = argparse.ArgumentParser(
+        prog='gpu_check.sh',
+        formatter_class=DefaultsHelpFormatter,
+        description='Run every GPU path of mmadaptformer once (AMP '
+        'training, adapter-only resume and test, nccl DDP, fused '
+        'attention, inference, speed against full fine-tuning and the '
+        'official code) and write gpu_check.json and summary.txt')
+    parser.add_argument(
+        '--out-dir',
+        default=osp.join('work_dirs', 'gpu_check'),
+        help='where results, logs and work dirs go')
+    parser.add_argument(
+        '--device',
+        choices=['auto', 'cuda', 'cpu'],
+        default='auto',
+        help='auto: cuda, or say that there is no GPU and exit 0; cpu: run '
+        'what runs on a CPU, at tiny sizes (float16 and nccl skipped)')
+    parser.add_argument(
+        '--checks',
+        nargs='+',
+        choices=list(CHECKS),
+        help='run only these (default: all)')
+    parser.add_argument(
+        '--budget',
+        type=float,
+        default=480,
+        help='seconds for all checks; a check that would start after it '
+        'is recorded as not run')
+    parser.add_argument(
+        '--timeout',
+        nargs='+',
+        default=[],
+        metavar='CHECK=SECONDS',
+        help='override the time limit of checks')
+    parser.add_argument(
+        '--jobs',
+        type=int,
+        help='checks of the first phase run in parallel (default: 6 on a '
+        'GPU, 1 on a CPU); speed checks always run alone')
+    parser.add_argument(
+        '--official',
+        help='a checkout of https://github.com/ShoufaChen/AdaptFormer for '
+        'the baseline row (default: the plain-PyTorch reproduction)')
+    parser.add_argument(
+        '--speed-config',
+        help='config of the speed checks (default: '
+        'configs/adaptformer_vitb_ssv2.py on a GPU, the tiny AdaptFormer '
+        'video config on a CPU)')
+    parser.add_argument(
+        '--batch-size', type=int, help='of the speed checks (16 on a GPU)')
+    parser.add_argument('--num-frames', type=int, help='of the speed checks')
+    parser.add_argument(
+        '--img-size', type=int, nargs='+', help='of the speed checks')
+    parser.add_argument(
+        '--iters', type=int, help='measured steps per speed row')
+    parser.add_argument('--warmup', type=int, help='steps before those')
+    parser.add_argument(
+        '--amp',
+        nargs='+',
+        choices=['none', 'bf16', 'fp16'],
+        help='autocast of the benchmark rows (default: bf16 fp16 on a GPU)')
+    parser.add_argument(
+        '--matmul-size', type=int, help='the MFU reference matmul')
+    args = parser.parse_args(argv)
+    timeouts = {}
+    for item in args.timeout:
+        name, _, seconds = item.partition('=')
+        if name not in CHECKS or not seconds.replace('.', '', 1).isdigit():
+            parser.error(f'--timeout takes CHECK=SECONDS with CHECK one of '
+                         f'{list(CHECKS)}, got {item!r}')
+        timeouts[name] = float(seconds)
+    args.timeout = timeouts
+    if args.jobs is not None and args.jobs < 1:
+        parser.error(f'--jobs must be >= 1, got {args.jobs}')
+    return args
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def build_context(args: argparse.Namespace, device: str,
+                  workspace: dict) -> dict:
+    """The context every check gets (JSON-serialisable).
+
+    Args:
+        args (argparse.Namespace): :func:`parse_gpu_check_args`'s result.
+        device (str): ``'cuda'`` or ``'cpu'``.
+        workspace (dict): :func:`prepare_workspace`'s paths.
+
+    Returns:
+        dict: ``device``, ``out_dir``, ``workspace``, ``amp_dtypes``,
+        ``fused_config``, ``speed``, ``official``, ``port``.
+    """
+    speed = dict(SPEED_DEFAULTS[device], modes=list(SPEED_MODES))
+    for key in ('batch_size', 'num_frames', 'img_size', 'iters', 'warmup',
+                'amp', 'matmul_size'):
+        if getattr(args, key) is not None:
+            speed[key] = getattr(args, key)
+    if args.speed_config:
+        speed['config'] = osp.abspath(args.speed_config)
+    return dict(
+        device=device,
+        out_dir=osp.abspath(args.out_dir),
+        workspace=workspace,
+        amp_dtypes=['float16', 'bfloat16'],
+        fused_config=speed['config']
+        if device == 'cuda' else workspace['video_config'],
+        speed=speed,
+        official=osp.abspath(args.official) if args.official else None,
+        port=_free_port())
+
+
+def _environment(device: str) -> dict:
+    return dict(
+        device=device,
+        gpu=torch.cuda.get_device_name()
+        if device == 'cuda' and torch.cuda.is_available() else None,
+        torch=torch.__version__,
+        cuda=torch.version.cuda,
+        python=sys.version.split()[0],
+        date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
+
+
+class _Report:
+    """Results so far, written to disk after every change."""
+
+    def __init__(self, out_dir: str, header: dict) -> None:
+        self.out_dir = out_dir
+        self.data = dict(header, checks={}, goals=[])
+        self.json_path = osp.join(out_dir, 'gpu_check.json')
+        self.summary_path = osp.join(out_dir, 'summary.txt')
+
+    def write(self) -> None:
+        self.data['goals'] = evaluate_goals(self.data['checks'])
+        for path, text in ((self.json_path,
+                            json.dumps(self.data, indent=2, default=str)),
+                           (self.summary_path, format_gpu_summary(self.data))):
+            with open(path + '.tmp', 'w') as f:
+                f.write(text)
+            os.replace(path + '.tmp', path)
+
+
+def _stop(proc: subprocess.Popen) -> None:
+    try:
+        os.killpg(proc.pid, signal.SIGTERM)
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait()
+    except ProcessLookupError:
+        pass
+
+
+def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
+               timeouts: dict, deadline: float, report: _Report) -> None:
+    pending, running = list(names), {}
+    env = dict(os.environ)
+    env['PYTHONPATH'] = os.pathsep.join(
+        p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
+    try:
+        while pending or running:
+            while pending and len(running) < jobs:
+                name = pending.pop(0)
+                left = deadline - time.time()
+                if left < 10:
+                    report.data['checks'][name] = dict(
+                        status='not_run',
+                        reason=f'the time budget was used up ({left:.0f} s '
+                        'left)')
+                    report.write()
+                    continue
+                limit = min(timeouts.get(name, CHECKS[name][2]), left)
+                result = osp.join(out_dir, 'results', f'{name}.json')
+                log = open(osp.join(out_dir, 'logs', f'{name}.log'), 'w')
+                proc = subprocess.Popen([
+                    sys.executable, '-m', 'mmadaptformer.benchmark.gpu_check.'
+                    'worker', name, ctx_path, result
+                ],
+                                        stdout=log,
+                                        stderr=subprocess.STDOUT,
+                                        env=env,
+                                        start_new_session=True)
+                running[name] = (proc, log, time.time(), limit, result)
+                report.data['checks'][name] = dict(status='running')
+                report.write()
+            time.sleep(0.5)
+            for name, (proc, log, start, limit,
+                       result) in list(running.items()):
+                elapsed = time.time() - start
+                if proc.poll() is None and elapsed <= limit:
+                    continue
+                if proc.poll() is None:
+                    _stop(proc)
+                    outcome = dict(
+                        status='timeout',
+                        reason=f'stopped after its limit of {limit:.0f} s')
+                elif osp.isfile(result):
+                    with open(result) as f:
+                        outcome = json.load(f)
+                else:
+                    outcome = dict(
+                        status='error',
+                        reason=f'the check process exited {proc.returncode} '
+                        'without a result')
+                log.close()
+                if outcome['status'] in ('error', 'timeout', 'failed'):
+                    with open(log.name) as f:
+                        outcome['log_tail'] = f.read()[-3000:]
+                outcome.setdefault('seconds', elapsed)
+                outcome['log'] = log.name
+                report.data['checks'][name] = outcome
+                report.write()
+                del running[name]
+    finally:
+        # Interrupted (e.g. Ctrl-C): no check outlives the runner.
+        for proc, log, *_ in running.values():
+            _stop(proc)
+            log.close()
+
+
+def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
+    """Run the checks of ``argv`` (see :func:`parse_gpu_check_args`).
+
+    Without a GPU and with ``--device auto`` nothing runs: the result says
+    so (``status: no_gpu``).
+
+    Args:
+        argv (list[str], optional): The command line. Defaults to None,
+            i.e. ``sys.argv[1:]``.
+
+    Returns:
+        dict: What ``gpu_check.json`` holds.
+    """
+    args = parse_gpu_check_args(argv)
+    started = time.time()
+    device = args.device
+    if device == 'auto':
+        device = 'cuda' if torch.cuda.is_available() else None
+    if device == 'cuda' and not torch.cuda.is_available():
+        raise RuntimeError('--device cuda, but torch.cuda.is_available() '
+                           'is False on this machine')
+    for sub in ('logs', 'results', 'work'):
+        os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)
+    report = _Report(
+        args.out_dir,
+        dict(
+            _environment(device or 'none'),
+            status='running',
+            budget_s=args.budget,
+            command=' '.join(['tools/gpu_check.sh'] +
+                             (sys.argv[1:] if argv is None else argv))))
+    if device is None:
+        report.data.update(
+            status='no_gpu',
+            reason='no CUDA GPU on this machine (torch.cuda.is_available() '
+            'is False); nothing was checked. `--device cpu` runs the '
+            'checks that run on a CPU.')
+        report.write()
+        return report.data
+
+    names = args.checks or list(CHECKS)
+    try:
+        workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))
+    except Exception as e:
+        report.data.update(status='error', reason=f'workspace: {e!r}')
+        report.write()
+        raise
+    ctx = build_context(args, device, workspace)
+    report.data['context'] = ctx
+    ctx_path = osp.join(args.out_dir, 'context.json')
+    with open(ctx_path, 'w') as f:
+        json.dump(ctx, f, indent=2)
+    deadline = started + args.budget
+    jobs = args.jobs or (6 if device == 'cuda' else 1)
+    for phase in (1, 2, 3):
+        phase_names = [
+            n for n in CHECKS if n in names and CHECKS[n][0] == phase
+        ]
+        _run_phase(phase_names, jobs if phase == 1 else 1, ctx_path,
+                   args.out_dir, args.timeout, deadline, report)
+    statuses = [r['status'] for r in report.data['checks'].values()]
+    report.data['status'] = 'complete' if not any(
+        s in ('not_run', 'timeout') for s in statuses) else 'partial'
+    report.data['elapsed_s'] = time.time() - started
+    report.write()
+    return report.data
+
+
+def _cell(value, fmt: str) -> str:
+    return '-' if value is None else format(value, fmt)
+
+
+def format_gpu_summary(data: dict) -> str:
+    """The short text summary of ``gpu_check.json``'s data.
+
+    Args:
+        data (dict): What ``gpu_check.json`` holds.
+
+    Returns:
+        str: Lines for a terminal and ``summary.txt``.
+    """
+    lines = [
+        f'mmadaptformer GPU check: {data["status"]}; device '
+        f'{data.get("gpu") or data["device"]}, torch {data["torch"]}, '
+        f'{data["date"]}'
+    ]
+    if data.get('reason'):
+        lines.append(data['reason'])
+    if data.get('elapsed_s') is not None:
+        lines.append(f'{data["elapsed_s"]:.0f} s of a {data["budget_s"]:.0f}'
+                     ' s budget')
+    if data['checks']:
+        lines += ['', f'{"check":<22}{"status":<10}{"seconds":>8}']
+    for name, result in data['checks'].items():
+        lines.append(f'{name:<22}{result["status"]:<10}'
+                     f'{_cell(result.get("seconds"), ".0f"):>8}')
+        if result.get('reason') and result['status'] != 'running':
+            lines.append(f'    {result["reason"]}')
+        for failure in result.get('failures', []):
+            lines.append(f'    FAILED {failure}')
+    goals = data.get('goals') or []
+    if data['checks']:
+        lines += ['', 'Goals (issue #15; ViT-B/16, 8x224^2, batch 16, H200):']
+        for goal in goals:
+            lines.append(f'  {goal["goal"]}: '
+                         f'{_cell(goal["measured"], ".3f")} '
+                         f'{goal["relation"]} {goal["limit"]} -> '
+                         f'{goal["status"]}')
+    rows = data['checks'].get('benchmark', {}).get('details',
+                                                   {}).get('rows', {})
+    official = data['checks'].get('official_baseline', {}).get('details')
+    if rows or official:
+        unit = data['checks']['benchmark'].get('details', {}).get(
+            'unit', 'clips') if rows else 'clips'
+        lines += [
+            '', f'{"row":<26}{"step ms":>9}{unit + "/s":>10}{"peak MB":>10}'
+            f'{"MFU %":>7}{"x full step":>12}{"x full mem":>11}'
+        ]
+        for row, r in rows.items():
+            lines.append(f'{row:<26}{_cell(r["step_ms"], ".1f"):>9}'
+                         f'{_cell(r["throughput"], ".1f"):>10}'
+                         f'{_cell(r["peak_mem_mb"], ".0f"):>10}'
+                         f'{_cell(100 * r["mfu"], ".1f"):>7}'
+                         f'{_cell(r["step_ratio_to_full_ft"], ".2f"):>12}'
+                         f'{_cell(r["memory_ratio_to_full_ft"], ".2f"):>11}')
+        if official and official.get('step_ms') is not None:
+            lines.append(
+                f'{"official@" + official["dtype"]:<26}'
+                f'{official["step_ms"]:>9.1f}{official["throughput"]:>10.1f}'
+                f'{official["peak_mem_mb"]:>10.0f}{"-":>7}{"-":>12}'
+                f'{"-":>11}')
+    top = data['checks'].get('profile', {}).get('details',
+                                                {}).get('top_ops', [])
+    if top:
+        lines += ['', 'Top operators of the AdaptFormer step (self time):']
+        for op in top[:8]:
+            lines.append(f'  {op["name"][:48]:<48} '
+                         f'{op["self_ms_per_step"]:8.2f} ms/step '
+                         f'{100 * op["share"]:5.1f}%')
+    return '\n'.join(lines) + '\n'

@@ -1,0 +1,339 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The GPU check's speed checks: the training benchmark of the paper's
+setting, the official AdaptFormer code's step as a baseline row, and a
+profile of the AdaptFormer step."""
+import importlib
+import json
+import os.path as osp
+import statistics
+import sys
+from argparse import Namespace
+
+import torch
+import torch.nn.functional as F
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import MODELS, init_default_scope
+
+from ...models import apply_trainable, plan_trainable
+from ..inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
+                      optim_wrapper_cfg_for, synthetic_batch)
+from ..measure import PeakMemory, timed
+from ..official_vit import OfficialVideoViT
+from .commands import python_tool, run_command
+from .verdict import SkipCheck, Verdict
+
+# The goals of issue #15 for ViT-B/16, 8 x 224^2, batch 16 on one H200.
+GOALS = dict(step_ratio=0.70, memory_ratio_to_official=0.5, mfu_bf16=0.40)
+
+
+def _speed_args(ctx: dict) -> Namespace:
+    speed = ctx['speed']
+    return Namespace(
+        config=speed['config'],
+        cfg_options=None,
+        batch_size=speed.get('batch_size'),
+        num_frames=speed.get('num_frames'),
+        img_size=speed.get('img_size'),
+        no_fused_attn=False,
+        no_contiguous_tokens=False,
+        with_cp=False)
+
+
+def check_benchmark(ctx: dict) -> dict:
+    """``benchmark_train.py`` of the speed config on the device with the
+    modes adaptformer, full_ft, linear_probe and adaptformer_plain under
+    each autocast dtype: step time, clips/s, peak memory, MFU and ratios
+    to full fine-tuning (``benchmark.json`` and ``benchmark.png`` in the
+    output folder).
+
+    Args:
+        ctx (dict): The check context (``speed``: ``config``,
+            ``batch_size``, ``amp``, ``modes``, ``iters``, ``warmup`` and
+            optionally ``num_frames``, ``img_size``, ``matmul_size``).
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`; ``details`` holds the rows.
+    """
+    verdict, speed = Verdict(), ctx['speed']
+    out = osp.join(ctx['out_dir'], 'benchmark.json')
+    argv = [
+        speed['config'], '--device', ctx['device'], '--modes', *speed['modes'],
+        '--amp', *speed['amp'], '--iters', speed['iters'], '--warmup',
+        speed['warmup'], '--out', out, '--plot',
+        osp.join(ctx['out_dir'], 'benchmark.png')
+    ]
+    for key in ('batch_size', 'num_frames', 'matmul_size'):
+        if speed.get(key):
+            argv += [f'--{key.replace("_", "-")}', speed[key]]
+    if speed.get('img_size'):
+        argv += ['--img-size', *speed['img_size']]
+    code, log = run_command(
+        python_tool('analysis_tools/benchmark_train.py', *argv),
+        osp.join(ctx['out_dir'], 'logs', 'benchmark.log'),
+        ctx.get('command_timeout', 400))
+    if not verdict.expect('benchmark_train.py exit code', code, '==', 0):
+        verdict.details['log_tail'] = log[-3000:]
+        return verdict.to_dict()
+    with open(out) as f:
+        result = json.load(f)
+    rows = {}
+    for row, summary in result['modes'].items():
+        ratio = result['ratios_to_full_ft'].get(row, {})
+        rows[row] = dict(
+            step_ms=1e3 * summary['step_s']['median'],
+            throughput=summary['train_throughput']['median'],
+            peak_mem_mb=summary['peak_mem_mb']['median'],
+            mfu=summary['mfu']['median'],
+            step_ratio_to_full_ft=ratio.get('step_s', {}).get('median'),
+            memory_ratio_to_full_ft=ratio.get('peak_mem_mb', {}).get('median'),
+            trainable_params=summary['trainable_params'],
+            gpu=summary['gpu'])
+        verdict.expect(f'{row}: frozen parameters with a gradient',
+                       summary['frozen_params_with_grad'], '==', 0)
+    verdict.details.update(
+        rows=rows,
+        unit=result['settings']['unit'],
+        settings=result['settings'])
+    return verdict.to_dict()
+
+
+def _official_model(ctx: dict, backbone: dict, num_classes: int, frames: int,
+                    size: int) -> torch.nn.Module:
+    """The official model: from the checkout ``ctx['official']`` if given,
+    else the plain-PyTorch reproduction."""
+    kwargs = dict(
+        img_size=size,
+        patch_size=backbone.get('patch_size', 16),
+        num_frames=frames,
+        tubelet_size=backbone.get('tubelet_size', 2),
+        embed_dims=backbone.get('embed_dims', 768),
+        depth=backbone.get('depth', 12),
+        num_heads=backbone.get('num_heads', 12),
+        mlp_ratio=backbone.get('mlp_ratio', 4.))
+    if not ctx.get('official'):
+        return OfficialVideoViT(num_classes, **kwargs)
+    # The official repository's models/vit_video.py, as main_video.py
+    # builds it (ffn_adapt, parallel, no adapter LayerNorm, scale 0.1).
+    sys.path.insert(0, ctx['official'])
+    try:
+        vit_video = importlib.import_module('models.vit_video')
+        from easydict import EasyDict
+    finally:
+        sys.path.pop(0)
+    tuning = EasyDict(
+        ffn_adapt=True,
+        ffn_option='parallel',
+        ffn_adapter_layernorm_option='none',
+        ffn_adapter_init_option='lora',
+        ffn_adapter_scalar='0.1',
+        ffn_num=64,
+        d_model=kwargs['embed_dims'],
+        vpt_on=False,
+        vpt_num=1)
+    model = vit_video.VisionTransformer(
+        img_size=size,
+        patch_size=kwargs['patch_size'],
+        embed_dim=kwargs['embed_dims'],
+        depth=kwargs['depth'],
+        num_heads=kwargs['num_heads'],
+        mlp_ratio=kwargs['mlp_ratio'],
+        qkv_bias=True,
+        num_classes=num_classes,
+        all_frames=frames,
+        tubelet_size=kwargs['tubelet_size'],
+        tuning_config=tuning)
+    model.head = torch.nn.Sequential(
+        torch.nn.BatchNorm1d(model.head.in_features, affine=False, eps=1e-6),
+        model.head)
+    return model
+
+
+def check_official_baseline(ctx: dict) -> dict:
+    """The official AdaptFormer video step under its own autocast (float16
+    with ``torch.amp.GradScaler`` on a GPU, bfloat16 on a CPU), the speed
+    config's batch and frames: step time, clips/s and peak memory above the
+    baseline taken once model, optimizer and batch exist, as the benchmark
+    measures them.
+
+    Args:
+        ctx (dict): The check context (``speed``; ``official``: a checkout
+            of https://github.com/ShoufaChen/AdaptFormer, else the
+            plain-PyTorch reproduction runs).
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`.
+    """
+    verdict, device = Verdict(), ctx['device']
+    args = _speed_args(ctx)
+    cfg = load_config(args)
+    spec = input_spec(cfg, args)
+    backbone = cfg.model.backbone
+    if backbone.get('type', '').endswith('AdaptFormer'):
+        backbone = backbone.backbone
+    if not spec['video'] or len(spec['sample_shape']) != 5:
+        raise SkipCheck('the official baseline is the video ViT; the speed '
+                        f'config {args.config} is not an NCTHW video config')
+    _, _, frames, height, _ = spec['sample_shape']
+    batch = spec['batch_size']
+    num_classes = num_classes_of(cfg.model.to_dict())
+    torch.manual_seed(0)
+    model = _official_model(ctx, backbone.to_dict(), num_classes, frames,
+                            height).to(device)
+    trainable = set(
+        model.trainable_names() if hasattr(model, 'trainable_names') else [
+            n for n, _ in model.named_parameters()
+            if 'adaptmlp' in n or n.startswith(('fc_norm', 'head'))
+        ])
+    for name, p in model.named_parameters():
+        p.requires_grad_(name in trainable)
+    params = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
+    dtype = torch.float16 if device == 'cuda' else torch.bfloat16
+    scaler = torch.amp.GradScaler(device, enabled=dtype == torch.float16)
+    x = torch.randn(
+        batch, 3, frames, height, spec['sample_shape'][-1], device=device)
+    y = torch.randint(num_classes, (batch, ), device=device)
+
+    def step():
+        with torch.autocast(device, dtype=dtype):
+            loss = F.cross_entropy(model(x), y)
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+        optimizer.zero_grad(set_to_none=True)
+
+    model.train()
+    memory = PeakMemory(device)
+    memory.reset()
+    iters, warmup = ctx['speed']['iters'], ctx['speed']['warmup']
+    wall = timed(step, warmup + iters, device)[0][warmup:]
+    step_s = statistics.median(wall)
+    verdict.details.update(
+        source=ctx.get('official') or 'plain-PyTorch reproduction '
+        '(mmadaptformer.benchmark.official_vit)',
+        dtype=str(dtype).split('.')[-1],
+        batch=batch,
+        sample_shape=spec['sample_shape'],
+        step_ms=1e3 * step_s,
+        throughput=batch / step_s,
+        peak_mem_mb=memory.peak_above_base() / 2**20,
+        trainable_params=sum(p.numel() for p in params))
+    verdict.expect('step time measured', step_s, '>=', 0.)
+    return verdict.to_dict()
+
+
+def check_profile(ctx: dict) -> dict:
+    """``torch.profiler`` of the AdaptFormer training step of the speed
+    config under bfloat16 autocast; the top operators by self time go to
+    ``profile_adaptformer.txt`` in the output folder.
+
+    Args:
+        ctx (dict): The check context.
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`; ``details`` holds the top operators.
+    """
+    from torch.profiler import ProfilerActivity, profile
+    verdict, device = Verdict(), ctx['device']
+    args = _speed_args(ctx)
+    cfg = load_config(args)
+    init_default_scope(cfg.default_scope)
+    spec = input_spec(cfg, args)
+    model_cfg, _ = model_cfg_for(cfg, 'adaptformer', args)
+    torch.manual_seed(0)
+    model = MODELS.build(model_cfg)
+    model.init_weights()
+    apply_trainable(model, plan_trainable(model, mode='adaptformer'))
+    model.to(device)
+    wrapper = build_optim_wrapper(model,
+                                  optim_wrapper_cfg_for(cfg, 'bf16', device))
+    trainable = {id(p) for p in model.parameters() if p.requires_grad}
+    for group in wrapper.optimizer.param_groups:
+        group['params'] = [p for p in group['params'] if id(p) in trainable]
+    data = synthetic_batch(spec, num_classes_of(model_cfg), device)
+    model.train()
+    for _ in range(2):
+        model.train_step(data, wrapper)
+    activities = [ProfilerActivity.CPU]
+    if device == 'cuda':
+        activities.append(ProfilerActivity.CUDA)
+        torch.cuda.synchronize()
+    with profile(activities=activities) as prof:
+        for _ in range(3):
+            model.train_step(data, wrapper)
+        if device == 'cuda':
+            torch.cuda.synchronize()
+    sort_by = ('self_cuda_time_total'
+               if device == 'cuda' else 'self_cpu_time_total')
+    events = prof.key_averages()
+    table = events.table(sort_by=sort_by, row_limit=30)
+    path = osp.join(ctx['out_dir'], 'profile_adaptformer.txt')
+    with open(path, 'w') as f:
+        f.write(f'AdaptFormer training step x 3, {cfg.filename}, batch '
+                f'{spec["batch_size"]} x {spec["sample_shape"]}, bf16 '
+                f'autocast, {device}\n{table}\n')
+    attr = 'self_device_time_total' if device == 'cuda' else \
+        'self_cpu_time_total'
+    top = sorted(events, key=lambda e: getattr(e, attr, 0), reverse=True)
+    total = sum(getattr(e, attr, 0) for e in events) or 1
+    verdict.details.update(
+        table=path,
+        top_ops=[
+            dict(
+                name=e.key,
+                self_ms_per_step=getattr(e, attr, 0) / 1e3 / 3,
+                share=getattr(e, attr, 0) / total,
+                calls_per_step=e.count / 3) for e in top[:15]
+        ])
+    verdict.expect('operators profiled', len(events), '>=', 1)
+    return verdict.to_dict()
+
+
+def evaluate_goals(results: dict) -> list:
+    """Each goal of issue #15 with its measured value and ``met``,
+    ``missed`` or ``not measured``.
+
+    Args:
+        results (dict): The checks' results by name.
+
+    Returns:
+        list[dict]: ``goal``, ``measured``, ``limit`` and ``status``.
+    """
+    rows = results.get('benchmark', {}).get('details', {}).get('rows', {})
+    official = results.get('official_baseline', {}).get('details', {})
+
+    def goal(text, measured, relation, limit):
+        if measured is None:
+            status = 'not measured'
+        elif relation == '<=':
+            status = 'met' if measured <= limit else 'missed'
+        else:
+            status = 'met' if measured >= limit else 'missed'
+        return dict(
+            goal=text,
+            measured=measured,
+            relation=relation,
+            limit=limit,
+            status=status)
+
+    goals = []
+    for amp in ('bf16', 'fp16'):
+        row = rows.get(f'adaptformer@{amp}', {})
+        goals.append(
+            goal(f'AdaptFormer step / full FT step ({amp})',
+                 row.get('step_ratio_to_full_ft'), '<=', GOALS['step_ratio']))
+    ours = rows.get('adaptformer@fp16') or rows.get('adaptformer@bf16') or {}
+    ratio = None
+    if ours.get('peak_mem_mb') is not None and official.get('peak_mem_mb'):
+        ratio = ours['peak_mem_mb'] / official['peak_mem_mb']
+    goals.append(
+        goal(
+            'AdaptFormer peak memory / official code\'s '
+            f'({official.get("dtype", "?")} both)' if ratio is not None else
+            'AdaptFormer peak memory / official code\'s', ratio, '<=',
+            GOALS['memory_ratio_to_official']))
+    goals.append(
+        goal('AdaptFormer MFU (bf16)',
+             rows.get('adaptformer@bf16', {}).get('mfu'), '>=',
+             GOALS['mfu_bf16']))
+    return goals

@@ -1,0 +1,234 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The GPU check's checks that run the package's tools as a user does:
+``tools/train.py --amp`` with resume and test of the adapter-only
+checkpoint, ``tools/dist_train.sh CONFIG 1`` (nccl on a GPU), and
+inference through ``mmadaptformer.apis`` on the device against the CPU."""
+import glob
+import json
+import math
+import os.path as osp
+import pickle
+from typing import List
+
+import torch
+from mmengine.config import Config
+
+from ...engine import ADAPTER_META_KEY
+from ...utils import safe_torch_load
+from .commands import python_tool, run_command, shell_tool
+from .numerics import amp_dtypes, rel_diff
+from .verdict import SkipCheck, Verdict
+
+
+def _scalars(work_dir: str) -> List[dict]:
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
+    if not files:
+        return []
+    with open(files[-1]) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def _train_losses(work_dir: str) -> List[float]:
+    return [r['loss'] for r in _scalars(work_dir) if 'loss' in r]
+
+
+def _is_adapter_only(path: str) -> bool:
+    return ADAPTER_META_KEY in safe_torch_load(path).get('meta', {})
+
+
+def check_train_amp(ctx: dict, task: str) -> dict:
+    """``tools/train.py --amp`` of a tiny AdaptFormer config for 2 epochs,
+    in float16 (CUDA) and bfloat16, against a float32 run; on the video
+    task the adapter-only checkpoint is then resumed for a third epoch
+    and tested (``tools/test.py --dump``).
+
+    The AdapterHook stops training if a frozen weight changes, so a
+    finished run also means the frozen weights stayed bit-identical.
+
+    Args:
+        ctx (dict): The check context.
+        task (str): ``'video'`` or ``'image'``.
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`.
+    """
+    verdict = Verdict()
+    config = ctx['workspace'][f'{task}_config']
+    root = osp.join(ctx['out_dir'], 'work', f'train_{task}')
+    timeout = ctx.get('command_timeout', 240)
+
+    def train(name: str, *extra) -> str:
+        work_dir = osp.join(root, name)
+        code, out = run_command(
+            python_tool('train.py', config, '--work-dir', work_dir, '--seed',
+                        0, *extra), osp.join(root, f'{name}.log'), timeout)
+        verdict.expect(f'{name}: train.py exit code', code, '==', 0)
+        return work_dir
+
+    runs = {'float32': train('float32')}
+    fp32_losses = _train_losses(runs['float32'])
+    verdict.details['float32_losses'] = fp32_losses
+    for dtype in amp_dtypes(ctx, verdict):
+        extra = ['--amp']
+        if dtype == 'bfloat16':
+            extra += ['--cfg-options', 'optim_wrapper.dtype=bfloat16']
+        work_dir = runs[dtype] = train(dtype, *extra)
+        ckpt = osp.join(work_dir, 'epoch_2.pth')
+        if not verdict.expect(f'{dtype}: epoch_2.pth written',
+                              osp.isfile(ckpt), 'true'):
+            continue
+        verdict.expect(f'{dtype}: epoch_2.pth is adapter-only',
+                       _is_adapter_only(ckpt), 'true')
+        losses = _train_losses(work_dir)
+        verdict.details[f'{dtype}_losses'] = losses
+        verdict.expect(f'{dtype}: losses logged and finite',
+                       bool(losses) and all(map(math.isfinite, losses)),
+                       'true')
+        if losses and fp32_losses:
+            verdict.expect(f'{dtype}: last logged loss rel. diff vs fp32',
+                           rel_diff(losses[-1], fp32_losses[-1]), '<=', 0.05)
+        optimizer = safe_torch_load(ckpt).get('optimizer', {})
+        verdict.details[f'{dtype}_loss_scaler_saved'] = \
+            'loss_scaler' in optimizer
+        if ctx['device'] == 'cuda' and dtype == 'float16':
+            verdict.expect('float16: GradScaler state in the checkpoint',
+                           'loss_scaler' in optimizer, 'true')
+
+    last = amp_dtypes(ctx, verdict)[-1]
+    if task != 'video' or not osp.isfile(osp.join(runs[last], 'epoch_2.pth')):
+        return verdict.to_dict()
+    # Resume the adapter-only checkpoint for a third epoch, then test it.
+    extra = ['--amp'] + (['--cfg-options', 'optim_wrapper.dtype=bfloat16']
+                         if last == 'bfloat16' else ['--cfg-options'])
+    code, out = run_command(
+        python_tool('train.py', config, '--work-dir', runs[last], '--seed', 0,
+                    '--resume', *extra, 'train_cfg.max_epochs=3'),
+        osp.join(root, 'resume.log'), timeout)
+    verdict.expect('resume: exit code', code, '==', 0)
+    verdict.expect('resume: continued from epoch 2', 'resumed epoch: 2' in out,
+                   'true')
+    ckpt = osp.join(runs[last], 'epoch_3.pth')
+    if not verdict.expect('resume: epoch_3.pth written', osp.isfile(ckpt),
+                          'true'):
+        return verdict.to_dict()
+    verdict.expect('resume: epoch_3.pth is adapter-only',
+                   _is_adapter_only(ckpt), 'true')
+    dump = osp.join(root, 'preds.pkl')
+    code, out = run_command(
+        python_tool('test.py', config, ckpt, '--work-dir',
+                    osp.join(root, 'test'), '--dump', dump),
+        osp.join(root, 'test.log'), timeout)
+    verdict.expect('test: exit code', code, '==', 0)
+    verdict.expect('test: top-1 reported', 'acc/top1' in out, 'true')
+    if osp.isfile(dump):
+        with open(dump, 'rb') as f:
+            preds = pickle.load(f)
+        verdict.expect('test: predictions of every val video', len(preds),
+                       '==', 8)
+    verdict.details['adapter_checkpoint'] = ckpt
+    return verdict.to_dict()
+
+
+def check_dist_train(ctx: dict) -> dict:
+    """``tools/dist_train.sh CONFIG 1 --amp``: one process of nccl DDP on
+    a GPU (gloo on a CPU), with the AdapterHook re-wrapping DDP around the
+    trainable parameters and the SyncNormStatsHook.
+
+    Args:
+        ctx (dict): The check context (``port`` for the rendezvous).
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`.
+    """
+    verdict = Verdict()
+    root = osp.join(ctx['out_dir'], 'work', 'dist_train')
+    cfg = Config.fromfile(ctx['workspace']['video_config'])
+    hooks = [dict(h) for h in cfg.custom_hooks] + [dict(type='DistProbeHook')]
+    config = osp.join(ctx['out_dir'], 'work', 'dist_train.py')
+    with open(config, 'w') as f:
+        f.write(f'_base_ = [{ctx["workspace"]["video_config"]!r}]\n'
+                "custom_imports = dict(imports=['mmadaptformer', "
+                "'mmadaptformer.testing.probes'], "
+                'allow_failed_imports=False)\n'
+                f'custom_hooks = {hooks!r}\n')
+    extra = ['--amp']
+    if ctx['device'] == 'cpu':
+        extra += ['--cfg-options', 'optim_wrapper.dtype=bfloat16']
+    code, out = run_command(
+        shell_tool('dist_train.sh', config, 1, '--work-dir', root, '--seed', 0,
+                   *extra),
+        osp.join(root, 'dist_train.log'),
+        ctx.get('command_timeout', 240),
+        env=dict(PORT=str(ctx.get('port', 29531))))
+    verdict.expect('dist_train.sh exit code', code, '==', 0)
+    probe = osp.join(root, 'dist_probe_rank0.json')
+    if not verdict.expect('rank 0 probe written', osp.isfile(probe), 'true'):
+        return verdict.to_dict()
+    with open(probe) as f:
+        probe = json.load(f)
+    backend = 'nccl' if ctx['device'] == 'cuda' else 'gloo'
+    verdict.expect('process group backend', probe['backend'], '==', backend)
+    verdict.expect('world size', probe['world_size'], '==', 1)
+    verdict.expect('training steps (8 videos, batch 4, 2 epochs)',
+                   len(probe['steps']), '==', 4)
+    verdict.expect(
+        'losses finite',
+        all(
+            math.isfinite(s['loss']) for s in probe['steps']
+            if s['loss'] is not None), 'true')
+    ckpt = osp.join(root, 'epoch_2.pth')
+    verdict.expect('epoch_2.pth is adapter-only',
+                   osp.isfile(ckpt) and _is_adapter_only(ckpt), 'true')
+    return verdict.to_dict()
+
+
+def check_multitask_inference(ctx: dict) -> dict:
+    """The video and image models' trained adapter-only checkpoints run
+    through ``mmadaptformer.apis`` on the device and on the CPU; the class
+    scores agree.
+
+    Args:
+        ctx (dict): The check context.
+
+    Returns:
+        dict: :meth:`Verdict.to_dict`.
+
+    Raises:
+        SkipCheck: If ``mmadaptformer.apis`` (or its ``ModelInferencer``)
+            is not available, or the training checks left no checkpoint.
+    """
+    try:
+        from mmadaptformer.apis import ModelInferencer
+    except ImportError as e:
+        raise SkipCheck(f'not available: mmadaptformer.apis has no '
+                        f'ModelInferencer in this checkout ({e})')
+    verdict = Verdict()
+    tasks = []
+    for task, pattern in (('video', '*.mp4'), ('image', '*/*.png')):
+        runs = osp.join(ctx['out_dir'], 'work', f'train_{task}')
+        ckpts = sorted(glob.glob(osp.join(runs, '*', 'epoch_2.pth')))
+        data = ctx['workspace'][f'{task}_data']
+        files = sorted(
+            glob.glob(
+                osp.join(data, 'videos', 'val_*.mp4') if task ==
+                'video' else osp.join(data, 'val', pattern)))
+        if ckpts and files:
+            tasks.append((task, ckpts[-1], files))
+    if not tasks:
+        raise SkipCheck('no trained checkpoint: run train_video / '
+                        'train_image first')
+    for task, ckpt, files in tasks:
+        config = ctx['workspace'][f'{task}_config']
+        scores = {}
+        for device in dict.fromkeys((ctx['device'], 'cpu')):
+            results = ModelInferencer(config, ckpt, device=device)(files)
+            scores[device] = torch.tensor(
+                [r[next(iter(r))]['scores'] for r in results.values()])
+        verdict.expect(f'{task}: inputs classified', len(scores['cpu']), '==',
+                       len(files))
+        verdict.expect(
+            f'{task}: max score diff {ctx["device"]} vs cpu',
+            float((scores[ctx['device']] - scores['cpu']).abs().max()), '<=',
+            2e-3)
+    return verdict.to_dict()

@@ -1,0 +1,228 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What the training benchmark builds from a config: the input shape, the
+model of each mode, a synthetic batch and the optimizer wrapper."""
+import copy
+from typing import Optional, Tuple
+
+from .options import AMP_DTYPES
+
+ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
+                     'mmpretrain.AdaptFormer')
+
+
+def load_config(args):
+    """The config of ``args.config`` with ``args.cfg_options`` merged.
+
+    Args:
+        args (argparse.Namespace): The benchmark's options.
+
+    Returns:
+        Config: The config; its custom modules are not imported.
+    """
+    from mmengine.config import Config
+
+    # The workers import mmadaptformer (and so the toolboxes) themselves.
+    cfg = Config.fromfile(args.config, import_custom_modules=False)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    return cfg
+
+
+def _pipeline(cfg) -> list:
+    dataset = cfg.get('train_dataloader', {}).get('dataset', {})
+    while 'pipeline' not in dataset and isinstance(
+            dataset.get('dataset'), dict):
+        dataset = dataset['dataset']  # RepeatDataset and alike
+    return list(dataset.get('pipeline', []))
+
+
+def _hw(value) -> Optional[Tuple[int, int]]:
+    if isinstance(value, int) and value > 0:
+        return value, value
+    if isinstance(value, (tuple, list)) and len(value) == 2 and \
+            all(isinstance(v, int) and v > 0 for v in value):
+        return value[1], value[0]  # (w, h) in OpenMMLab transforms
+    return None
+
+
+def input_spec(cfg, args) -> dict:
+    """Batch size and per-sample input shape, from flags or the config.
+
+    Args:
+        cfg (Config): The config.
+        args (argparse.Namespace): The benchmark's options
+            (``batch_size``, ``num_frames``, ``img_size`` override).
+
+    Returns:
+        dict: ``batch_size``, ``sample_shape`` (one sample's uint8 input as
+        the data preprocessor takes it), ``video`` and ``sources`` (where
+        the size and frames came from).
+    """
+    model = cfg.model
+    preprocessor = model.get('data_preprocessor') or {}
+    backbone = model.backbone
+    if backbone.get('type') in ADAPTFORMER_TYPES:
+        backbone = backbone.backbone
+    video = cfg.get('default_scope') == 'mmaction'
+
+    frames, clips, size = None, 1, None
+    for transform in _pipeline(cfg):
+        kind = transform.get('type', '')
+        if frames is None and 'clip_len' in transform:
+            frames = transform['clip_len']
+            clips = transform.get('num_clips', 1)
+        if kind in ('Resize', 'RandomResizedCrop') and \
+                not transform.get('keep_ratio', False):
+            size = _hw(transform.get('scale')) or size
+        for key in ('crop_size', 'input_size'):
+            size = _hw(transform.get(key)) or size
+    sources = dict(size='train pipeline')
+    if size is None:
+        size = backbone.get('img_size', 224)
+        size = (size, size) if isinstance(size, int) else tuple(size)
+        sources['size'] = 'backbone img_size'
+    if args.img_size:
+        size = (args.img_size[0], args.img_size[-1])
+        sources['size'] = '--img-size'
+    if video:
+        sources['frames'] = 'train pipeline'
+        if frames is None:
+            frames = backbone.get('num_frames', 1)
+            sources['frames'] = 'backbone num_frames'
+        if args.num_frames:
+            frames = args.num_frames
+            sources['frames'] = '--num-frames'
+
+    batch_size = args.batch_size or cfg.get('train_dataloader', {}).get(
+        'batch_size', 1)
+    fmt = preprocessor.get('format_shape', 'NCTHW' if video else 'NCHW')
+    if not video:
+        shape = (3, *size)
+    elif fmt == 'NCTHW':
+        shape = (clips, 3, frames, *size)
+    else:
+        shape = (clips * frames, 3, *size)
+    return dict(
+        batch_size=batch_size,
+        sample_shape=list(shape),
+        video=video,
+        sources=sources)
+
+
+def _drop_pretrained(node) -> None:
+    """Load no checkpoint: speed and memory do not depend on the values."""
+    if isinstance(node, dict):
+        init = node.get('init_cfg')
+        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+            node['init_cfg'] = None
+        elif isinstance(init, list):
+            node['init_cfg'] = [
+                c for c in init
+                if not (isinstance(c, dict) and c.get('type') == 'Pretrained')
+            ] or None
+        if node.get('pretrained'):
+            node['pretrained'] = None
+        for value in node.values():
+            _drop_pretrained(value)
+    elif isinstance(node, (list, tuple)):
+        for value in node:
+            _drop_pretrained(value)
+
+
+def model_cfg_for(cfg, mode: str, args) -> Tuple[dict, bool]:
+    """The model config of ``mode``, and whether adapters were added.
+
+    Args:
+        cfg (Config): The config.
+        mode (str): One of :data:`MODES`.
+        args (argparse.Namespace): The benchmark's options (the fast-path
+            switches).
+
+    Returns:
+        tuple[dict, bool]: The model config without pretrained weights, and
+        whether the config had no adapters and got AdaptFormer's defaults.
+    """
+    model = copy.deepcopy(cfg.model.to_dict())
+    _drop_pretrained(model)
+    backbone = model['backbone']
+    has_adapters = backbone.get('type') in ADAPTFORMER_TYPES
+    added = False
+    if mode.startswith('adaptformer'):
+        if not has_adapters:
+            backbone = dict(type='AdaptFormer', backbone=backbone)
+            added = True
+        plain = mode == 'adaptformer_plain'
+        backbone['fused_attention'] = not (plain or args.no_fused_attn)
+        backbone['contiguous_tokens'] = not (plain
+                                             or args.no_contiguous_tokens)
+        backbone['with_cp'] = args.with_cp and not plain
+    elif has_adapters:
+        backbone = backbone['backbone']
+    model['backbone'] = backbone
+    return model, added
+
+
+def synthetic_batch(spec: dict, num_classes: int, device: str) -> dict:
+    """A batch of random uint8 inputs and labels, as a data loader gives.
+
+    Args:
+        spec (dict): The result of :func:`input_spec`.
+        num_classes (int): Labels are drawn from ``range(num_classes)``.
+        device (str): Where the inputs are put.
+
+    Returns:
+        dict: ``inputs`` and ``data_samples``, seeded (the same every call).
+    """
+    import torch
+    generator = torch.Generator().manual_seed(0)
+    if spec['video']:
+        from mmaction.structures import ActionDataSample as Sample
+    else:
+        from mmpretrain.structures import DataSample as Sample
+    inputs, samples = [], []
+    for _ in range(spec['batch_size']):
+        inputs.append(
+            torch.randint(
+                0,
+                256,
+                spec['sample_shape'],
+                dtype=torch.uint8,
+                generator=generator).to(device))
+        label = int(torch.randint(num_classes, (1, ), generator=generator))
+        samples.append(Sample().set_gt_label(label))
+    return dict(inputs=inputs, data_samples=samples)
+
+
+def num_classes_of(model_cfg: dict) -> int:
+    """The head's ``num_classes`` of a model config, 2 if it has none."""
+    for key in ('cls_head', 'head'):
+        head = model_cfg.get(key) or {}
+        if isinstance(head.get('num_classes'), int):
+            return head['num_classes']
+    return 2
+
+
+def optim_wrapper_cfg_for(cfg, amp: str, device: str) -> dict:
+    """The config's optimizer wrapper, with ``amp``'s wrapper type.
+
+    Args:
+        cfg (Config): The config.
+        amp (str): ``'none'``, ``'bf16'`` or ``'fp16'``.
+        device (str): ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        dict: ``OptimWrapper`` without autocast, else ``CPUAmpOptimWrapper``
+        (MMEngine's ``AmpOptimWrapper`` on a GPU) in ``amp``'s dtype.
+    """
+    optim = copy.deepcopy(cfg.optim_wrapper.to_dict())
+    for key in ('loss_scale', 'dtype', 'use_fsdp', 'device_type'):
+        optim.pop(key, None)
+    if amp == 'none':
+        optim['type'] = 'OptimWrapper'
+    else:
+        # MMEngine's AmpOptimWrapper on a GPU, bfloat16 autocast on the CPU.
+        optim.update(
+            type='CPUAmpOptimWrapper',
+            dtype=AMP_DTYPES[amp],
+            device_type=device)
+    return optim

@@ -1,0 +1,147 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The modes, autocast dtypes and command-line options of the training
+benchmark (``tools/analysis_tools/benchmark_train.py``)."""
+import argparse
+from typing import List, Optional
+
+MODES = {
+    'adaptformer': 'AdaptFormer (adapters + head train)',
+    'linear_probe': 'linear probe (head trains)',
+    'full_ft': 'full fine-tuning (stock model)',
+    'adaptformer_plain': 'AdaptFormer, no fast path',
+    'full_ft_fast': 'full fine-tuning with the exact fast path',
+}
+DEFAULT_MODES = ('adaptformer', 'linear_probe', 'full_ft')
+REFERENCE_MODE = 'full_ft'
+AMP_DTYPES = {'none': None, 'bf16': 'bfloat16', 'fp16': 'float16'}
+ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
+                     'mmpretrain.AdaptFormer')
+
+
+class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Shows an option's default in ``--help`` unless it is None or False
+    (those options say in their help what happens without them)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        if action.default is None or action.default is False:
+            return action.help
+        return super()._get_help_string(action)
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the benchmark's command line.
+
+    Args:
+        argv (list[str], optional): The arguments, without the program
+            name. Defaults to None, i.e. ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: The options; :func:`run_benchmark` and
+        :func:`measure_mode` read them.
+    """
+    from mmengine.config import DictAction
+    parser = argparse.ArgumentParser(
+        prog='benchmark_train.py',
+        formatter_class=DefaultsHelpFormatter,
+        description='Benchmark training speed and memory of AdaptFormer, '
+        'linear probing and full fine-tuning of a config\'s model')
+    parser.add_argument('config', help='config file path')
+    parser.add_argument(
+        '--modes',
+        nargs='+',
+        choices=list(MODES),
+        default=list(DEFAULT_MODES),
+        help='modes to measure, each in a fresh process: ' +
+        '; '.join(f'{k}: {v}' for k, v in MODES.items()))
+    parser.add_argument(
+        '--batch-size',
+        type=int,
+        help='clips/images per step (default: train_dataloader.batch_size)')
+    parser.add_argument(
+        '--num-frames',
+        type=int,
+        help='frames per clip (default: from the train pipeline)')
+    parser.add_argument(
+        '--img-size',
+        type=int,
+        nargs='+',
+        help='input size, H or H W (default: from the train pipeline)')
+    parser.add_argument(
+        '--iters', type=int, default=10, help='measured steps per mode')
+    parser.add_argument(
+        '--warmup', type=int, default=3, help='unmeasured steps first')
+    parser.add_argument(
+        '--repeat',
+        type=int,
+        default=1,
+        help='rounds over all modes; ratios are taken within each round')
+    parser.add_argument(
+        '--amp',
+        nargs='+',
+        choices=list(AMP_DTYPES),
+        default=['none'],
+        help='autocast dtypes (CPU: bf16 only); with several, every mode '
+        'runs with each, e.g. --amp none bf16')
+    parser.add_argument(
+        '--device',
+        choices=['cpu', 'cuda'],
+        help='default: cuda if available, else cpu')
+    parser.add_argument(
+        '--threads', type=int, help='torch.set_num_threads in each mode')
+    parser.add_argument(
+        '--no-fused-attn',
+        action='store_true',
+        help='ablation: host attention in the adaptformer mode')
+    parser.add_argument(
+        '--no-contiguous-tokens',
+        action='store_true',
+        help='ablation: host token layout in the adaptformer mode')
+    parser.add_argument(
+        '--with-cp',
+        action='store_true',
+        help='activation checkpointing of the blocks in the adaptformer mode')
+    parser.add_argument(
+        '--no-frozen-prefix',
+        action='store_true',
+        help='ablation: the backbone input requires a gradient, so autograd '
+        'records the blocks in front of the first adapter too (as when a '
+        'part there trains)')
+    parser.add_argument(
+        '--naive-freeze',
+        action='store_true',
+        help='ablation: frozen weights keep requires_grad (they are only '
+        'left out of the optimizer), so their gradients are computed')
+    parser.add_argument(
+        '--matmul-size',
+        type=int,
+        help='side of the square matmul whose measured rate is the '
+        'denominator of MFU (default: 8192 on a GPU, 2048 on the CPU)')
+    parser.add_argument('--out', help='write the results as JSON here')
+    parser.add_argument('--plot', help='write a PNG comparing the modes')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config settings, key=value as in tools/train.py')
+    # Internal: one mode in this process.
+    parser.add_argument(
+        '--worker', choices=list(MODES), help=argparse.SUPPRESS)
+    parser.add_argument(
+        '--worker-amp', choices=list(AMP_DTYPES), help=argparse.SUPPRESS)
+    parser.add_argument('--worker-out', help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if 'fp16' in args.amp and args.device == 'cpu':
+        parser.error('--amp fp16 needs --device cuda: float16 autocast '
+                     'with loss scaling runs on a GPU only (use bf16 on '
+                     'the CPU)')
+    for name in ('iters', 'repeat', 'batch_size', 'num_frames', 'threads',
+                 'matmul_size'):
+        value = getattr(args, name)
+        if value is not None and value < 1:
+            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
+                         f'{value}')
+    if args.warmup < 0:
+        parser.error(f'--warmup must be >= 0, got {args.warmup}')
+    if args.img_size is not None and len(args.img_size) not in (1, 2):
+        parser.error(f'--img-size takes H or H W, got {args.img_size}')
+    return args

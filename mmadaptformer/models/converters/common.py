@@ -1,0 +1,126 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What every source format shares: the format names, the target
+toolboxes' module names, the result and error types."""
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import Dict, List, Tuple
+
+import torch
+from torch import Tensor
+
+#: The checkpoint layouts :func:`convert_state_dict` understands.
+SOURCE_TYPES = ('adaptformer-video', 'adaptformer-image', 'videomae', 'mae')
+
+#: What to do with a checkpoint's final per-token ``norm``: ``'keep'`` maps
+#: it to the backbone's final norm (mmaction2 ``norm`` for
+#: ``use_mean_pooling=False``, mmpretrain ``ln1`` for ``final_norm=True``);
+#: ``'pooled'`` drops it, as the official recipes do before mean pooling.
+FINAL_NORM_MODES = ('keep', 'pooled')
+
+#: ``BatchNorm1d(affine=False, eps=1e-6)`` of the official head and of
+#: :class:`~mmadaptformer.models.heads.BNLinearHead`.
+HEAD_BN_EPS = 1e-6
+
+#: Source formats with a video (Conv3d) patch embedding.
+VIDEO_TYPES = ('adaptformer-video', 'videomae')
+#: Source formats of pre-training checkpoints (backbone only).
+PRETRAIN_TYPES = ('videomae', 'mae')
+BACKBONE_PREFIX = 'backbone.'
+
+
+@dataclass(frozen=True)
+class ConversionTarget:
+    """Names of one target toolbox's modules: where the converted keys
+    of a block, its norms and MLP, the final norms and the head go."""
+    name: str
+    block: str
+    norm1: str
+    norm2: str
+    fc1: str
+    fc2: str
+    final_norm: str
+    pooled_norm: str
+    head_prefix: str
+    head_fc: str
+    patch_dims: int
+
+
+MMACTION_TARGET = ConversionTarget(
+    name='mmaction2 VisionTransformer (VideoMAE)',
+    block='blocks',
+    norm1='norm1',
+    norm2='norm2',
+    fc1='mlp.layers.0.0',
+    fc2='mlp.layers.1',
+    final_norm='norm',
+    pooled_norm='fc_norm',
+    head_prefix='cls_head.',
+    head_fc='fc_cls',
+    patch_dims=5)
+MMPRETRAIN_TARGET = ConversionTarget(
+    name='mmpretrain VisionTransformer',
+    block='layers',
+    norm1='ln1',
+    norm2='ln2',
+    fc1='ffn.layers.0.0',
+    fc2='ffn.layers.1',
+    final_norm='ln1',
+    pooled_norm='ln2',
+    head_prefix='head.',
+    head_fc='fc',
+    patch_dims=4)
+
+
+class ConversionError(ValueError):
+    """A checkpoint cannot be converted (unknown layout, bad shapes or
+    unmappable keys)."""
+
+
+@dataclass
+class ConversionResult:
+    """The converted state dict and what happened to every source key.
+
+    Attributes:
+        state_dict (OrderedDict): The converted state dict.
+        source_type (str): One of :data:`SOURCE_TYPES`.
+        dropped (dict): Source key -> why it was left out on purpose.
+        added (dict): Target key -> why it was written although the source
+            has no such tensor.
+        unmapped (list): Source keys that could not be mapped.
+        notes (list): Things the user must know to load the result, such as
+            the adapter settings it needs.
+    """
+    state_dict: 'OrderedDict[str, Tensor]'
+    source_type: str
+    dropped: Dict[str, str] = field(default_factory=dict)
+    added: Dict[str, str] = field(default_factory=dict)
+    unmapped: List[str] = field(default_factory=list)
+    notes: List[str] = field(default_factory=list)
+
+
+def sinusoid_encoding(num_positions: int, embed_dims: int) -> Tensor:
+    """The fixed sine-cosine position table of VideoMAE.
+
+    Computed in float64 as mmaction2's ``get_sinusoid_encoding`` does, so
+    the result equals the buffer a fresh mmaction2 ``VisionTransformer``
+    registers.
+
+    Args:
+        num_positions (int): Number of tokens.
+        embed_dims (int): Embedding dimension.
+
+    Returns:
+        Tensor: float32 table of shape ``(1, num_positions, embed_dims)``.
+    """
+    exponent = torch.arange(embed_dims, dtype=torch.float64)
+    exponent = (exponent - exponent % 2) / embed_dims
+    inv_freq = torch.pow(10000, -exponent).view(1, -1)
+    table = torch.arange(num_positions).view(-1, 1) * inv_freq
+    table[:, 0::2].sin_()
+    table[:, 1::2].cos_()
+    return table.to(torch.float32).unsqueeze(0)
+
+
+def shape_of(tensor: Tensor) -> Tuple[int, ...]:
+    """``tuple(tensor.shape)``, for messages."""
+    return tuple(tensor.shape)

@@ -1,0 +1,150 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Convert official AdaptFormer, VideoMAE and MAE checkpoints.
+
+AdaptFormer (arXiv 2205.13535) was released as a stand-alone code base whose
+ViTs differ from the MMAction2/MMPretrain ones only in parameter names and in
+how a few tensors are split. This module renames and reshapes their state
+dicts into the layout of this package; nothing here builds a model.
+
+Four source layouts are understood (``SOURCE_TYPES``):
+
+* ``'adaptformer-video'``: a checkpoint of the official ``main_video.py``
+  (VideoMAE-style ViT with ``attn.q_proj/k_proj/v_proj``, ``attn.q_bias``
+  and ``attn.v_bias``, a flattened MLP ``fc1``/``fc2`` directly in the block,
+  ``adaptmlp`` and a BatchNorm + Linear head ``head.0``/``head.1``). It
+  becomes a full MMAction2 ``Recognizer3D`` state dict (``backbone.*`` and
+  ``cls_head.*``) for an ``AdaptFormer`` around mmaction2's
+  ``VisionTransformer`` and a ``BNLinearHead``.
+* ``'adaptformer-image'``: a checkpoint of the official ``main_image.py``
+  (MAE/timm-style ViT with biased ``q_proj/k_proj/v_proj``, flattened MLP,
+  ``adaptmlp``, ``norm`` or ``fc_norm`` and the same head). It becomes a full
+  MMPretrain ``ImageClassifier`` state dict (``backbone.*`` and ``head.*``)
+  for an ``AdaptFormer`` around mmpretrain's ``VisionTransformer`` and a
+  ``BNLinearHead``.
+* ``'videomae'``: a VideoMAE pre-training checkpoint (``encoder.*`` plus a
+  decoder that is dropped); also the copy the official ``convert.py`` writes
+  (split q/k/v, flattened MLP, still ``encoder.``-prefixed). It becomes a
+  backbone-only state dict (``backbone.*``) for mmaction2's
+  ``VisionTransformer``.
+* ``'mae'``: an MAE pre-training checkpoint (timm ViT with fused ``qkv``;
+  the decoder is dropped). It becomes a backbone-only state dict
+  (``backbone.*``) for mmpretrain's ``VisionTransformer``.
+
+Keys that are neither mapped nor knowingly dropped are returned as
+``unmapped`` (or raise, with ``strict=True``) so that nothing is lost
+silently.
+"""
+from typing import Dict, Optional
+
+from mmengine.logging import print_log
+from torch import Tensor
+
+from .common import (BACKBONE_PREFIX, FINAL_NORM_MODES, MMACTION_TARGET,
+                     MMPRETRAIN_TARGET, PRETRAIN_TYPES, SOURCE_TYPES,
+                     VIDEO_TYPES, ConversionError, ConversionResult)
+from .detect import detect_source_type
+from .finetuned import adapter_notes, complete_classifier
+from .io import strip_module_prefix
+from .key_mapper import KeyMapper
+from .pretrain import add_pooled_norm, add_video_pos_embed, split_pretrain
+from .report import target_notes, unmapped_message
+
+
+def default_final_norm(source_type: str) -> str:
+    """``'pooled'`` for the video formats, ``'keep'`` for the image ones."""
+    # The official video recipe mean-pools (fc_norm); the image recipe
+    # defaults to the class token after the final norm.
+    return 'pooled' if source_type in VIDEO_TYPES else 'keep'
+
+
+def convert_state_dict(state_dict: Dict[str, Tensor],
+                       source_type: str = 'auto',
+                       final_norm: Optional[str] = None,
+                       img_size: Optional[int] = 224,
+                       num_frames: Optional[int] = 16,
+                       identity_bn: bool = True,
+                       strict: bool = True) -> ConversionResult:
+    """Convert an official state dict into this package's key layout.
+
+    Args:
+        state_dict (dict): The source state dict (see
+            :func:`unwrap_checkpoint`).
+        source_type (str): One of :data:`SOURCE_TYPES`, or ``'auto'`` to
+            use :func:`detect_source_type`. Defaults to ``'auto'``.
+        final_norm (str, optional): One of :data:`FINAL_NORM_MODES`, for a
+            source final ``norm``. With ``'pooled'`` a pre-training
+            checkpoint also gets the pooled-feature norm (mmaction2
+            ``fc_norm``, mmpretrain ``ln2``) with identity parameters, as the
+            official fine-tuning starts from a fresh one. Defaults to None:
+            ``'pooled'`` for video types, ``'keep'`` for image types.
+        img_size (int, optional): Input size of the video model, used to
+            rebuild the fixed sine-cosine ``pos_embed`` that VideoMAE does
+            not save but mmaction2 keeps as a buffer. None skips it.
+            Defaults to 224 (mmaction2's default).
+        num_frames (int, optional): Input frames of the video model, for the
+            same purpose. Defaults to 16 (mmaction2's default).
+        identity_bn (bool): If the source head is a plain Linear
+            (``head.weight``), add BatchNorm statistics that make
+            ``BNLinearHead``'s BatchNorm an identity. False writes the Linear
+            only, for ``TimeSformerHead``/``LinearClsHead``. Defaults to True.
+        strict (bool): Raise :class:`ConversionError` if a source key cannot
+            be mapped. Defaults to True.
+
+    Returns:
+        ConversionResult: The converted state dict and a report.
+    """
+    state_dict = strip_module_prefix(state_dict)
+    if source_type == 'auto':
+        source_type = detect_source_type(state_dict)
+    if source_type not in SOURCE_TYPES:
+        raise ConversionError(
+            f"source_type must be 'auto' or one of {SOURCE_TYPES}, but got "
+            f'{source_type!r}.')
+    if final_norm is None:
+        final_norm = default_final_norm(source_type)
+    if final_norm not in FINAL_NORM_MODES:
+        raise ConversionError(
+            f'final_norm must be one of {FINAL_NORM_MODES} or None, but got '
+            f'{final_norm!r}.')
+    target = (MMACTION_TARGET
+              if source_type in VIDEO_TYPES else MMPRETRAIN_TARGET)
+    conv = KeyMapper(state_dict, source_type, target, final_norm)
+    pretrain = source_type in PRETRAIN_TYPES
+    if pretrain:
+        split_pretrain(conv)
+
+    conv.convert_stem()
+    indices = conv.block_indices()
+    for index in indices:
+        conv.convert_block(index)
+    conv.convert_final_norms()
+    if not pretrain:
+        conv.convert_head()
+
+    embed = conv.out.get(BACKBONE_PREFIX + 'patch_embed.projection.weight')
+    pos_key = BACKBONE_PREFIX + 'pos_embed'
+    if (target is MMACTION_TARGET and pos_key not in conv.out
+            and embed is not None):
+        add_video_pos_embed(conv, embed, img_size, num_frames)
+    if pretrain and final_norm == 'pooled' and embed is not None:
+        add_pooled_norm(conv, embed)
+    if not pretrain:
+        complete_classifier(conv, identity_bn)
+    target_notes(conv, pretrain)
+    adapter_notes(conv, len(indices))
+
+    result = ConversionResult(
+        state_dict=conv.out,
+        source_type=source_type,
+        dropped=conv.dropped,
+        added=conv.added,
+        unmapped=list(conv.remaining),
+        notes=conv.notes)
+    print_log(
+        f'Converted the {source_type} checkpoint: {len(conv.out)} keys '
+        f'written ({len(conv.added)} added), {len(conv.dropped)} dropped, '
+        f'{len(result.unmapped)} unmapped.',
+        logger='current')
+    if strict and result.unmapped:
+        raise ConversionError(unmapped_message(result))
+    return result

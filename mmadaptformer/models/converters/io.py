@@ -1,0 +1,106 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Read official checkpoint files and write converted ones."""
+import argparse
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import Any, Dict, Tuple
+
+import torch
+from torch import Tensor
+
+from mmadaptformer.utils import safe_torch_load
+from .common import ConversionError, ConversionResult
+
+
+def load_official_checkpoint(filename: str) -> Any:
+    """Load an official checkpoint file with ``weights_only=True``.
+
+    The official training scripts save their ``argparse.Namespace`` next to
+    the weights (``{'model': ..., 'optimizer': ..., 'args': args}``), so
+    ``argparse.Namespace`` is allowed while this file is read, on top of
+    :func:`mmadaptformer.utils.safe_torch_load`'s allow-list. A Namespace
+    only holds attributes; ``weights_only`` stays on.
+
+    Args:
+        filename (str): Path to the checkpoint.
+
+    Returns:
+        Any: The loaded object, on the CPU.
+    """
+    with torch.serialization.safe_globals([argparse.Namespace]):
+        return safe_torch_load(filename, map_location='cpu')
+
+
+def strip_module_prefix(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
+    """Drop the ``module.`` that DDP/DeepSpeed wrappers put before keys.
+
+    Args:
+        state_dict (dict): A state dict.
+
+    Returns:
+        dict: The same tensors under the stripped keys.
+    """
+    out: Dict[str, Tensor] = OrderedDict()
+    for key, value in state_dict.items():
+        new_key = key[len('module.'):] if key.startswith('module.') else key
+        if new_key in out:
+            raise ConversionError(
+                f'The checkpoint has both {new_key!r} and {key!r}; cannot '
+                'tell which one to convert.')
+        out[new_key] = value
+    return out
+
+
+def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
+    """Find the state dict in a loaded checkpoint.
+
+    ``{'state_dict': ...}``, ``{'model': ...}``, ``{'module': ...}`` (looked
+    for in this order) and a bare state dict are accepted; ``module.``
+    prefixes are stripped.
+
+    Args:
+        checkpoint (Any): What :func:`load_official_checkpoint` returned.
+
+    Returns:
+        tuple[dict, str]: The state dict and where it was found, e.g.
+        ``"checkpoint['model']"``.
+    """
+    if not isinstance(checkpoint, dict):
+        raise ConversionError(
+            f'Expected a checkpoint dict, but got {type(checkpoint).__name__}.'
+        )
+    for wrapper in ('state_dict', 'model', 'module'):
+        inner = checkpoint.get(wrapper)
+        if isinstance(inner, dict):
+            where = f'checkpoint[{wrapper!r}]'
+            break
+    else:
+        inner, where = checkpoint, 'checkpoint'
+    bad = [k for k, v in inner.items() if not isinstance(v, Tensor)]
+    if bad or not inner:
+        raise ConversionError(
+            f'{where} is not a state dict: it holds non-tensor entries '
+            f'{bad[:5]}. Expected a bare state dict or one wrapped as '
+            "{'state_dict': ...}, {'model': ...} or {'module': ...}; the "
+            f'top-level keys are {list(checkpoint)[:10]}.')
+    return strip_module_prefix(inner), where
+
+
+def save_converted_checkpoint(result: ConversionResult, filename: str,
+                              converted_from: str) -> None:
+    """Save a conversion as ``{'state_dict': ..., 'meta': ...}``.
+
+    Args:
+        result (ConversionResult): What :func:`convert_state_dict` returned.
+        filename (str): Output path; its folder is created if needed.
+        converted_from (str): The source file; its base name goes to
+            ``meta['converted_from']``.
+    """
+    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
+    torch.save(
+        dict(
+            state_dict=result.state_dict,
+            meta=dict(
+                converted_from=osp.basename(converted_from),
+                source_type=result.source_type)), filename)

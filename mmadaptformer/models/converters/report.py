@@ -1,0 +1,115 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What a conversion tells its user: the notes on the settings the
+converted keys need, and the report of dropped, added and unmapped
+keys."""
+import re
+from collections import OrderedDict
+from typing import Dict, List
+
+from .common import (BACKBONE_PREFIX, MMACTION_TARGET, SOURCE_TYPES,
+                     ConversionResult)
+from .key_mapper import KeyMapper
+
+# Known keys without a counterpart here, with the reason given to users.
+UNSUPPORTED_HINTS = (
+    (re.compile(r'^embeddings\.\d+$'),
+     'VPT prompt tokens (the official --vpt baseline) are not supported'),
+    (re.compile(r'^(dist_token|head_dist\.)'),
+     'distilled (DeiT) ViTs are not supported'),
+    (re.compile(r'^pre_logits\.'),
+     'a representation (pre-logits) layer is not supported'),
+    (re.compile(r'^head\.0\.(weight|bias)$'),
+     'the head BatchNorm is affine; BNLinearHead expects affine=False'),
+)
+
+
+def target_notes(conv: KeyMapper, pretrain: bool) -> None:
+    """Say which backbone settings the converted keys need.
+
+    Args:
+        conv (KeyMapper): The conversion.
+        pretrain (bool): Whether the source is a pre-training checkpoint.
+    """
+    out = conv.out
+    if conv.target is MMACTION_TARGET:
+        if BACKBONE_PREFIX + 'fc_norm.weight' in out:
+            setting = 'use_mean_pooling=True (the default)'
+        elif BACKBONE_PREFIX + 'norm.weight' in out:
+            setting = 'use_mean_pooling=False'
+        else:
+            setting = None
+        model = 'mmaction2 VisionTransformer'
+    else:
+        has_ln1 = BACKBONE_PREFIX + 'ln1.weight' in out
+        has_ln2 = BACKBONE_PREFIX + 'ln2.weight' in out
+        if has_ln2 and not has_ln1:
+            setting = "out_type='avg_featmap', final_norm=False"
+        elif has_ln1 and not has_ln2:
+            setting = "out_type='cls_token', final_norm=True (the defaults)"
+        else:
+            setting = None
+        model = 'mmpretrain VisionTransformer'
+    if setting:
+        conv.notes.append(f'Build the {model} with {setting}.')
+    if pretrain:
+        conv.notes.append(
+            'Backbone-only checkpoint: load it with init_cfg=dict('
+            "type='Pretrained', checkpoint=<file>, prefix='backbone.') in "
+            'the backbone config, or with load_from.')
+
+
+def unsupported_hint(key: str) -> str:
+    """Why a known but unsupported key cannot be converted, or ''."""
+    for pattern, hint in UNSUPPORTED_HINTS:
+        if pattern.search(key):
+            return f' ({hint})'
+    return ''
+
+
+def unmapped_message(result: ConversionResult) -> str:
+    """The error message of a conversion with unmapped keys."""
+    keys = '\n'.join(f'  {k}{unsupported_hint(k)}' for k in result.unmapped)
+    return (f'{len(result.unmapped)} key(s) of the {result.source_type} '
+            f'checkpoint could not be mapped:\n{keys}\nIf the type was '
+            f'detected wrongly, pass it explicitly (one of {SOURCE_TYPES}).')
+
+
+def compress_keys(keys: List[str]) -> str:
+    """List keys with block indices folded, e.g. ``blocks.*.norm1.weight
+    (x12)``, so that every key is covered and the list stays short."""
+    counts: Dict[str, int] = OrderedDict()
+    for key in keys:
+        pattern = re.sub(r'(?<=\.)\d+(?=\.)', '*', key)
+        counts[pattern] = counts.get(pattern, 0) + 1
+    return ', '.join(p if n == 1 else f'{p} (x{n})' for p, n in counts.items())
+
+
+def format_report(result: ConversionResult) -> str:
+    """A short human-readable report of a conversion.
+
+    Args:
+        result (ConversionResult): What :func:`convert_state_dict` returned.
+
+    Returns:
+        str: Several lines: counts, dropped, added and unmapped keys, notes.
+    """
+    lines = [
+        f'Source type: {result.source_type}',
+        f'Converted keys: {len(result.state_dict)}',
+    ]
+    if result.dropped:
+        lines.append(f'Dropped {len(result.dropped)} key(s):')
+        by_reason: Dict[str, List[str]] = OrderedDict()
+        for key, reason in result.dropped.items():
+            by_reason.setdefault(reason, []).append(key)
+        for reason, keys in by_reason.items():
+            lines.append(f'  - {compress_keys(keys)}: {reason}')
+    if result.added:
+        lines.append(f'Added {len(result.added)} key(s):')
+        for key, reason in result.added.items():
+            lines.append(f'  + {key}: {reason}')
+    if result.unmapped:
+        lines.append(f'Unmapped {len(result.unmapped)} key(s):')
+        lines.extend(f'  ! {k}{unsupported_hint(k)}' for k in result.unmapped)
+    lines.extend(f'Note: {note}' for note in result.notes)
+    return '\n'.join(lines)

@@ -1,0 +1,238 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""tools/gpu_check.sh and mmadaptformer.benchmark.gpu_check, on the CPU.
+
+Every check that runs on a CPU runs here at tiny sizes (bfloat16 autocast;
+float16 with loss scaling and nccl need CUDA and are skipped with a
+reason); the runner is run as a user runs it, with a check cut short by
+its time limit, to show that the results of the others are still written.
+"""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from helpers import run_tool
+
+from mmadaptformer.benchmark.gpu_check import (
+    build_context, check_amp_step, check_benchmark, check_dist_train,
+    check_fused_attention, check_official_baseline, check_train_amp,
+    evaluate_goals, format_gpu_summary, parse_gpu_check_args,
+    prepare_workspace)
+
+
+@pytest.fixture(scope='module')
+def ctx(tmp_path_factory):
+    """A CPU check context on a real workspace (videos, images, stock
+    checkpoints, AdaptFormer configs)."""
+    out = tmp_path_factory.mktemp('gpu_check')
+    workspace = prepare_workspace(str(out / 'workspace'))
+    args = parse_gpu_check_args(['--out-dir', str(out), '--device', 'cpu'])
+    context = build_context(args, 'cpu', workspace)
+    (out / 'work').mkdir()
+    (out / 'logs').mkdir()
+    return context
+
+
+def _expectations(result):
+    return {e['name']: e for e in result['expectations']}
+
+
+def test_amp_step_against_float32_and_frozen_bit_identical(ctx, clean_loggers):
+    result = check_amp_step(ctx, task='video')
+    assert result['status'] == 'passed', result['failures']
+    expected = _expectations(result)
+    # bfloat16 runs on the CPU; float16 (GradScaler) is skipped with a
+    # reason, and the CPU is the reference device itself.
+    assert 'bfloat16 gradient cosine vs fp32' in expected
+    assert not any(name.startswith('float16') for name in expected)
+    assert 'float16' in result['details']['skipped_float16']
+    assert not any('vs cpu' in name for name in expected)
+    assert expected['bfloat16 gradient cosine vs fp32']['measured'] > 0.97
+    assert expected['bfloat16: frozen tensors changed by 3 steps'][
+        'measured'] == 0
+    assert expected['bfloat16: trainable tensors changed by 3 steps'][
+        'measured'] >= 1
+    assert expected['bfloat16 with_cp gradient cosine vs plain path'][
+        'measured'] > 0.999
+    assert result['details']['bfloat16_wrapper'] == 'CPUAmpOptimWrapper'
+
+
+def test_amp_step_image_model(ctx, clean_loggers):
+    result = check_amp_step(ctx, task='image')
+    assert result['status'] == 'passed', result['failures']
+    # The image model trains too: its losses fall over 3 steps.
+    losses = result['details']['bfloat16_losses']
+    assert losses[-1] < losses[0]
+
+
+def test_fused_attention_against_eager(ctx, clean_loggers):
+    result = check_fused_attention(ctx)
+    assert result['status'] == 'passed', result['failures']
+    expected = _expectations(result)
+    fp32 = expected['float32 logits, fused vs eager (max abs / max |logit|)']
+    assert fp32['measured'] < 1e-4
+    assert 'bfloat16 logits, fused vs eager (rel. to max)' in expected
+    assert result['details']['input_shape'] == [2, 1, 3, 4, 32, 32]
+
+
+def test_official_baseline_and_goals(ctx, clean_loggers):
+    official = check_official_baseline(ctx)
+    assert official['status'] == 'passed'
+    details = official['details']
+    assert details['dtype'] == 'bfloat16'
+    assert details['sample_shape'] == [1, 3, 4, 32, 32]
+    # adapters (2 x (64*64 + 64 + 64*64 + 64)), fc_norm and the head.
+    assert details['trainable_params'] == 2 * (2 * 64 * 64 + 2 * 64) + \
+        2 * 64 + 64 * 2 + 2
+    assert details['step_ms'] > 0 and details['throughput'] > 0
+
+    ctx = dict(
+        ctx,
+        speed=dict(ctx['speed'], modes=['adaptformer', 'full_ft'], iters=1))
+    bench = check_benchmark(ctx)
+    assert bench['status'] == 'passed', bench.get('failures')
+    rows = bench['details']['rows']
+    assert list(rows) == ['adaptformer@bf16', 'full_ft@bf16']
+    assert rows['full_ft@bf16']['step_ratio_to_full_ft'] == 1
+    assert rows['adaptformer@bf16']['trainable_params'] < \
+        rows['full_ft@bf16']['trainable_params']
+    assert osp.isfile(osp.join(ctx['out_dir'], 'benchmark.png'))
+
+    goals = evaluate_goals(dict(benchmark=bench, official_baseline=official))
+    by_goal = {g['goal'].split(' (')[0]: g for g in goals}
+    step = by_goal.pop('AdaptFormer step / full FT step')  # fp16, last
+    assert step['status'] == 'not measured'  # no fp16 on the CPU
+    step = goals[0]
+    assert step['goal'] == 'AdaptFormer step / full FT step (bf16)'
+    assert step['measured'] == rows['adaptformer@bf16'][
+        'step_ratio_to_full_ft']
+    assert step['status'] == ('met' if step['measured'] <= 0.7 else 'missed')
+    memory = by_goal["AdaptFormer peak memory / official code's"]
+    if details['peak_mem_mb'] > 0:
+        assert memory['measured'] == pytest.approx(
+            rows['adaptformer@bf16']['peak_mem_mb'] / details['peak_mem_mb'])
+    else:  # a tiny model's peak RSS can stay within the baseline
+        assert memory['status'] == 'not measured'
+    assert by_goal['AdaptFormer MFU']['status'] in ('met', 'missed')
+
+
+def test_train_image_amp_against_float32(ctx, clean_loggers):
+    result = check_train_amp(ctx, task='image')
+    assert result['status'] == 'passed', result['failures']
+    expected = _expectations(result)
+    for name in ('float32: train.py exit code', 'bfloat16: train.py exit code',
+                 'bfloat16: epoch_2.pth is adapter-only',
+                 'bfloat16: losses logged and finite'):
+        assert expected[name]['ok'], name
+    assert expected['bfloat16: last logged loss rel. diff vs fp32'][
+        'measured'] <= 0.05
+    # 4 steps logged in each run; bfloat16 follows float32 closely.
+    assert len(result['details']['bfloat16_losses']) == \
+        len(result['details']['float32_losses']) == 4
+    # Resume and test are the video task's part.
+    assert not any(name.startswith(('resume', 'test')) for name in expected)
+
+
+def test_dist_train_one_process(ctx, clean_loggers):
+    result = check_dist_train(ctx)
+    assert result['status'] == 'passed', result['failures']
+    # On a CPU the one process runs gloo; the check expects nccl on a GPU.
+    assert _expectations(result)['process group backend']['limit'] == 'gloo'
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is present')
+def test_no_gpu_says_so_and_exits_0(tmp_path):
+    proc = run_tool(['gpu_check.sh', '--out-dir', tmp_path / 'out'],
+                    cwd=tmp_path)
+    assert 'no CUDA GPU on this machine' in proc.stdout
+    result = json.loads((tmp_path / 'out' / 'gpu_check.json').read_text())
+    assert result['status'] == 'no_gpu' and result['checks'] == {}
+    assert 'no CUDA GPU' in (tmp_path / 'out' / 'summary.txt').read_text()
+
+
+def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):
+    out = tmp_path / 'out'
+    proc = run_tool([
+        'gpu_check.sh', '--out-dir', out, '--device', 'cpu', '--checks',
+        'amp_step_image', 'multitask_inference', 'profile', '--timeout',
+        'profile=1'
+    ],
+                    cwd=tmp_path,
+                    timeout=600,
+                    check=False)
+    # A check that ran out of time fails the run, but not the others.
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    result = json.loads((out / 'gpu_check.json').read_text())
+    assert result['status'] == 'partial'
+    checks = result['checks']
+    assert list(checks) == ['amp_step_image', 'multitask_inference', 'profile']
+    amp = checks['amp_step_image']
+    assert amp['status'] == 'passed', amp.get('log_tail')
+    assert 'bfloat16 gradient cosine vs fp32' in {
+        e['name']
+        for e in amp['expectations']
+    }
+    # Inference needs mmadaptformer.apis and the training checks'
+    # checkpoints: skipped with the reason.
+    inference = checks['multitask_inference']
+    assert inference['status'] == 'skipped'
+    assert 'not available' in inference['reason'] or \
+        'no trained checkpoint' in inference['reason']
+    assert checks['profile']['status'] == 'timeout'
+    assert 'limit of 1 s' in checks['profile']['reason']
+    summary = (out / 'summary.txt').read_text()
+    assert summary == format_gpu_summary(result)
+    for name in checks:
+        assert name in summary
+    assert 'not measured' in summary
+    assert osp.isfile(out / 'logs' / 'amp_step_image.log')
+
+
+def _alive(pid):
+    """Whether ``pid`` runs (a zombie waiting to be reaped does not)."""
+    try:
+        with open(f'/proc/{pid}/status') as f:
+            return '\nState:\tZ' not in f.read()
+    except FileNotFoundError:
+        return False
+
+
+def test_tool_runs_stop_with_their_process_group(tmp_path):
+    import sys
+    import threading
+    import time
+
+    from mmadaptformer.benchmark.gpu_check.commands import (run_command,
+                                                            stop_running_tools)
+
+    # A tool and the process it starts, as dist_train.sh starts torchrun.
+    script = ('import subprocess, sys, time; '
+              'child = subprocess.Popen([sys.executable, "-c", '
+              '"import time; time.sleep(60)"]); '
+              'print(child.pid, flush=True); time.sleep(60)')
+    start = time.time()
+    code, out = run_command([sys.executable, '-c', script],
+                            str(tmp_path / 'timeout.log'),
+                            timeout=3)
+    assert code < 0 and time.time() - start < 30
+    child = int(out.splitlines()[1])
+    time.sleep(0.5)
+    assert not _alive(child)
+
+    # A check stopped by the runner stops the tools it runs.
+    result, start = {}, time.time()
+    thread = threading.Thread(target=lambda: result.update(
+        code=run_command([sys.executable, '-c', script],
+                         str(tmp_path / 'stopped.log'),
+                         timeout=60)[0]))
+    thread.start()
+    log = tmp_path / 'stopped.log'
+    while time.time() - start < 60 and (not log.exists() or len(
+            log.read_text().splitlines()) < 2):
+        time.sleep(0.2)
+    stop_running_tools()
+    thread.join(timeout=30)
+    assert not thread.is_alive() and result['code'] < 0
+    child = int(log.read_text().splitlines()[1])
+    time.sleep(0.5)
+    assert not _alive(child)
