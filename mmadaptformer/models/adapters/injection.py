@@ -31,6 +31,7 @@ the block under ``torch.utils.checkpoint`` (reentrant or not).
   block adds the ``ffn`` output to the residual unchanged (no drop path or
   layer scale in training); declare ``branch`` otherwise.
 """
+import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -377,7 +378,7 @@ def inject_adapters(model: nn.Module,
             f'block_types {sorted(unused)} matched no module of '
             f'{type(model).__name__}.',
             logger='current',
-            level='WARNING')
+            level=logging.WARNING)
 
     selected = [blocks[i] for i in _select(len(blocks), layers)]
     names = [name or type(block).__name__ for name, block, _ in selected]

@@ -462,7 +462,7 @@ class FrozenHostWrapper(BaseModule):
         now = self.host_source
         lines = [
             f'The adapter-only checkpoint{" " + source if source else ""} '
-            f'was trained on another frozen backbone: {len(differ)} of '
+            f'was trained on a different frozen backbone: {len(differ)} of '
             f'{len(expected)} frozen tensors differ from this model\'s '
             f'({", ".join(differ[:_LISTED])}'
             f'{", ..." if len(differ) > _LISTED else ""}).',
