@@ -33,6 +33,7 @@ from torch import nn
 
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import (check_pretrained_init,
                                        pretrained_init_cfgs)
@@ -48,8 +49,6 @@ INNER = 'backbone'
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
 #: checkpoint that records the frozen backbone it was trained on.
 FROZEN_HOST_KEY = 'frozen_host_fingerprints'
-#: ``format`` of that entry.
-FROZEN_HOST_FORMAT = 'mmadaptformer.frozen_host'
 #: Config key of the host's pretrained checkpoint in the recipes.
 HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
 #: How many differing tensors an error lists by name.
