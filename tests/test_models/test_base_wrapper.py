@@ -6,13 +6,14 @@ checkpoint file the test writes (AdapterHook with adapter-only
 checkpoints), then loaded through mmaction2's and mmpretrain's own APIs."""
 import logging
 import os.path as osp
+import pickle
 import re
 
 import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      TINY_VIDEO_CONFIG, image_data_cfg, pretrained_cfg,
-                     save_stock_video_checkpoint, video_data_cfg,
+                     run_tool, save_stock_video_checkpoint, video_data_cfg,
                      write_config)
 from mmengine.config import Config
 from mmengine.logging import MessageHub, MMLogger
@@ -213,6 +214,19 @@ def test_full_checkpoint_needs_no_pretrained_file(video, tmp_path):
     # Adapter-only, it does need the file, and says which.
     with pytest.raises(FileNotFoundError, match='gone.pth'):
         init_recognizer(video['missing_cfg'], video['ckpt'], device='cpu')
+
+    # tools/test.py too; its first prediction is the clip's, with the same
+    # test pipeline (2 clips x 3 crops) as inference_recognizer.
+    dump = tmp_path / 'preds.pkl'
+    run_tool([
+        'test.py', video['missing_cfg'], full, '--work-dir',
+        tmp_path / 'work', '--dump', dump
+    ],
+             cwd=tmp_path)
+    with open(dump, 'rb') as f:
+        first = pickle.load(f)[0]
+    torch.testing.assert_close(
+        first['pred_score'], video['scores'], rtol=1e-5, atol=1e-6)
 
 
 def test_building_prints_no_init_report_and_reads_no_file(video):

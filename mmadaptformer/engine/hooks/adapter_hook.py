@@ -51,9 +51,11 @@ class AdapterHook(Hook):
     * **Saves adapter-only checkpoints** (``adapter_only_checkpoint=True``):
       the state dict keeps only the trainable parts (adapters, head, extras,
       their buffers), plus optimizer, scheduler, meta and message hub as
-      usual. The checkpoint records a fingerprint of the frozen weights it
-      was trained on; loading it (``--resume``, ``tools/test.py``) checks
-      the fingerprint against the model's frozen weights, which come from
+      usual. The checkpoint records fingerprints of the frozen weights it
+      was trained on, per tensor in the state dict (read by the wrapper's
+      own load path, so ``load_checkpoint``, ``init_recognizer`` and the
+      Inferencers check them too) and as one digest in ``meta``; loading
+      it checks them against the model's frozen weights, which come from
       the config's pretrained path, and fails clearly on a mismatch.
 
     * **Refuses a random frozen backbone**: training stops before the first

@@ -240,7 +240,9 @@ class FrozenHostWrapper(BaseModule):
             applied by ``init_weights()`` after the host's. Defaults to None.
     """
 
-    def __init__(self, backbone: dict, init_cfg: Optional[dict] = None) -> None:
+    def __init__(self,
+                 backbone: dict,
+                 init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         module = build_host_backbone(backbone)
         self.backbone = module
