@@ -6,6 +6,7 @@ checkpoint file the test writes (AdapterHook with adapter-only
 checkpoints), then loaded through mmaction2's and mmpretrain's own APIs."""
 import logging
 import os.path as osp
+from contextlib import contextmanager
 import pickle
 import re
 
@@ -40,6 +41,24 @@ model = dict(backbone=dict(
 custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint=True)]
 train_cfg = dict(max_epochs=1)
 """
+
+
+@contextmanager
+def _captured_log(name):
+    """Messages logged to a new current MMLogger while in the block."""
+    records = []
+    handler = logging.Handler()
+    handler.emit = records.append
+    logger = MMLogger.get_instance(name)
+    logger.addHandler(handler)
+    try:
+        yield records
+    finally:
+        logger.removeHandler(handler)
+
+
+def _text(records):
+    return '\n'.join(r.getMessage() for r in records)
 
 
 def _clear_loggers():
@@ -112,7 +131,14 @@ def _frozen_count(ckpt):
 
 def test_init_recognizer_right_backbone_gives_the_runners_scores(video):
     from mmaction.apis import inference_recognizer, init_recognizer
-    model = init_recognizer(video['cfg'], video['ckpt'], device='cpu')
+    with _captured_log('guard_init_recognizer') as records:
+        model = init_recognizer(video['cfg'], video['ckpt'], device='cpu')
+    _clear_loggers()
+    # The backbone was loaded lazily, in one line, without MMEngine's
+    # per-parameter init report.
+    assert f'loaded the frozen backbone VisionTransformer from ' \
+           f'{video["right"]}' in _text(records)
+    assert ' - torch.Size(' not in _text(records)
     # The adapters trained, so the scores depend on them.
     assert all(a.up_proj.weight.abs().sum() > 0
                for a in adapter_modules(model).values())
@@ -230,18 +256,11 @@ def test_full_checkpoint_needs_no_pretrained_file(video, tmp_path):
 
 
 def test_building_prints_no_init_report_and_reads_no_file(video):
-    records = []
-    handler = logging.Handler()
-    handler.emit = records.append
-    logger = MMLogger.get_instance('guard_build')
-    logger.addHandler(handler)
-    try:
+    with _captured_log('guard_build') as records:
         init_default_scope('mmaction')
         model = MODELS.build(Config.fromfile(video['missing_cfg']).model)
-    finally:
-        logger.removeHandler(handler)
-        _clear_loggers()
-    text = '\n'.join(r.getMessage() for r in records)
+    _clear_loggers()
+    text = _text(records)
     assert 'Add AdaptMLP to blocks.0' in text  # the capture works
     assert 'init_weights' not in text and 'TruncNormal' not in text
     assert ' - torch.Size(' not in text
