@@ -377,12 +377,18 @@ class FrozenHostWrapper(BaseModule):
             self.init_host()
         if entry is not None:
             self.verify_frozen_host(entry, state_dict, prefix)
-        elif not complete and present != [] and self.host_source is None:
+        elif not complete:
+            # E.g. an adapter-only checkpoint written before the records
+            # existed: its meta digest is checked on the Runner path only.
             print_log(
-                f'{type(self).__name__}: a state dict with only part of '
-                f'the backbone is loaded onto a backbone that was never '
-                f'loaded from a checkpoint ({self.pretrained_key} is not '
-                f'set): the other backbone weights stay random.',
+                f'{type(self).__name__}: the state dict lacks '
+                f'{len(self.host_keys) - len(present)} backbone tensors and '
+                f'records no frozen backbone ({FROZEN_HOST_KEY}), so '
+                f'nothing checks that they fit it. They come from '
+                f'{self.host_source or "nowhere: random weights"} '
+                f'({self.pretrained_key}). Re-save adapter-only checkpoints '
+                f'with tools/model_converters/extract_adapters.py to record '
+                f'it.',
                 logger='current',
                 level=logging.WARNING)
         if complete:
