@@ -10,7 +10,8 @@ from ..adapters import AdaptMLP, inject_adapters
 from ..adapters.injection import ADAPTER_ATTR
 from ..utils import (checkpoint_blocks, fuse_attention,
                      make_tokens_contiguous)
-from .base_wrapper import FrozenHostWrapper, build_host_backbone
+from .base_wrapper import FrozenHostWrapper
+from .host_build import build_host_backbone
 
 __all__ = ['AdaptFormer', 'build_host_backbone']
 

@@ -19,7 +19,6 @@
   the Inferencers and ``mmpretrain.get_model`` all pass through it;
 * it falls back to the host's attributes (e.g. ``num_extra_tokens``).
 """
-import copy
 import logging
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -27,25 +26,20 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 import torch
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModule
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import DefaultScope
 from torch import nn
 
-from mmaction.registry import MODELS as MMACTION_MODELS
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import (check_pretrained_init,
                                        pretrained_init_cfgs)
+from .host_build import (INNER, build_host_backbone, to_inner_key,
+                         to_outer_key)
 
 __all__ = [
-    'INNER', 'FROZEN_HOST_KEY', 'FROZEN_HOST_FORMAT', 'HOST_CONFIG_KEY',
-    'FrozenBackboneMismatchError', 'FrozenHostWrapper', 'build_host_backbone',
-    'frozen_host_entries', 'to_outer_key', 'to_inner_key'
+    'FROZEN_HOST_KEY', 'HOST_CONFIG_KEY', 'FrozenBackboneMismatchError',
+    'FrozenHostWrapper', 'frozen_host_entries'
 ]
 
-#: Name of the wrapped host; it never shows up in state-dict keys.
-INNER = 'backbone'
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
 #: checkpoint that records the frozen backbone it was trained on.
 FROZEN_HOST_KEY = 'frozen_host_fingerprints'
@@ -53,94 +47,11 @@ FROZEN_HOST_KEY = 'frozen_host_fingerprints'
 HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
 #: How many differing tensors an error lists by name.
 _LISTED = 5
-_TOOLBOXES = (('mmaction', MMACTION_MODELS), ('mmpretrain', MMPRETRAIN_MODELS))
 
 
 class FrozenBackboneMismatchError(RuntimeError):
     """An adapter-only checkpoint meets a frozen backbone it was not trained
     on."""
-
-
-def build_host_backbone(cfg: dict) -> nn.Module:
-    """Build a stock backbone from the mmaction or mmpretrain registry.
-
-    Inside a runner (or after :func:`mmengine.registry.init_default_scope`)
-    the default scope decides, as for any other module. Without a default
-    scope an unscoped type is looked up in both toolboxes and must be found
-    in exactly one of them.
-
-    Args:
-        cfg (dict): The backbone config, e.g.
-            ``dict(type='mmpretrain.VisionTransformer', arch='b')``.
-
-    Returns:
-        nn.Module: The built backbone, not initialised.
-    """
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(
-            'AdaptFormer backbone must be a config dict with a "type", e.g. '
-            f"dict(type='VisionTransformer', arch='b'), but got {cfg!r}.")
-    cfg = copy.deepcopy(cfg)
-    type_name = cfg['type']
-    if not isinstance(type_name, str) or '.' in type_name or \
-            DefaultScope.get_current_instance() is not None:
-        return MMENGINE_MODELS.build(cfg)
-
-    found = {}
-    for scope, registry in _TOOLBOXES:
-        cls = registry.get(type_name)
-        if cls is not None:
-            found.setdefault(cls, scope)
-    if not found:
-        raise KeyError(
-            f'AdaptFormer backbone type {type_name!r} is registered in '
-            'neither mmaction nor mmpretrain MODELS. Check the spelling, or '
-            'import the module that registers it (custom_imports).')
-    if len(found) > 1:
-        raise ValueError(
-            f'AdaptFormer backbone type {type_name!r} is ambiguous: no '
-            'default scope is set and both mmaction and mmpretrain register '
-            f"it. Write type='mmaction.{type_name}' or "
-            f"type='mmpretrain.{type_name}', or call "
-            "mmengine.registry.init_default_scope('mmaction') (or "
-            "'mmpretrain') first, as runners do from default_scope.")
-    cfg['type'] = f'{next(iter(found.values()))}.{type_name}'
-    return MMENGINE_MODELS.build(cfg)
-
-
-def to_outer_key(key: str, prefix: str) -> str:
-    """``<prefix>backbone.<rest>`` -> ``<prefix><rest>``.
-
-    Args:
-        key (str): A state-dict key as the module tree names it.
-        prefix (str): The wrapper's prefix, ending with a dot (or empty).
-
-    Returns:
-        str: The key as saved, without the inner ``backbone.``.
-    """
-    inner = prefix + INNER
-    if key == inner:
-        return prefix[:-1]
-    if key.startswith(inner + '.'):
-        return prefix + key[len(inner) + 1:]
-    return key
-
-
-def to_inner_key(key: str, prefix: str) -> str:
-    """``<prefix><rest>`` -> ``<prefix>backbone.<rest>``.
-
-    Args:
-        key (str): A state-dict key as saved.
-        prefix (str): The wrapper's prefix, ending with a dot (or empty).
-
-    Returns:
-        str: The key as the module tree names it.
-    """
-    if key == prefix[:-1]:
-        return prefix + INNER
-    if key.startswith(prefix):
-        return prefix + INNER + '.' + key[len(prefix):]
-    return key
 
 
 def _save_outer_keys(module: nn.Module, state_dict: dict, prefix: str,
