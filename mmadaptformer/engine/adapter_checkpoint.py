@@ -13,6 +13,13 @@ describes it:
   trained on;
 * ``frozen_keys``: how many frozen tensors that digest covers;
 * ``saved_keys``: the state-dict keys it holds.
+
+The ``state_dict`` also holds, for each frozen-host wrapper of the model
+(AdaptFormer, VPT), the per-tensor fingerprints of its frozen backbone under
+``<wrapper prefix>frozen_host_fingerprints`` (see
+:class:`~mmadaptformer.models.FrozenHostWrapper`). They travel with the
+weights, so the wrapper refuses the wrong backbone on every loading path,
+not only where ``meta`` is read.
 """
 import copy
 from typing import Dict, Optional, Tuple
@@ -23,6 +30,9 @@ from torch import nn
 
 from mmadaptformer.models.adapters.trainable import (TrainablePlan,
                                                      plan_trainable)
+from mmadaptformer.models.backbones.base_wrapper import (FROZEN_HOST_KEY,
+                                                         FrozenHostWrapper,
+                                                         frozen_host_entries)
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 
 __all__ = [
@@ -35,8 +45,10 @@ ADAPTER_META_KEY = 'adapter_checkpoint'
 _FORMAT_VERSION = 1
 
 
-def make_adapter_checkpoint(checkpoint: dict, plan: TrainablePlan,
-                            frozen_fingerprints: Dict[str, tuple]) -> dict:
+def make_adapter_checkpoint(checkpoint: dict,
+                            plan: TrainablePlan,
+                            frozen_fingerprints: Dict[str, tuple],
+                            model: Optional[nn.Module] = None) -> dict:
     """Turn a full checkpoint into an adapter-only one, in place.
 
     Args:
@@ -44,6 +56,9 @@ def make_adapter_checkpoint(checkpoint: dict, plan: TrainablePlan,
         plan (TrainablePlan): The model's trainable plan.
         frozen_fingerprints (dict): Fingerprints of the frozen tensors the
             trainable parts were trained on.
+        model (nn.Module, optional): The unwrapped model. When given, the
+            fingerprints of each wrapper's frozen backbone are written into
+            the state dict as well. Defaults to None.
 
     Returns:
         dict: ``checkpoint``.
@@ -52,6 +67,9 @@ def make_adapter_checkpoint(checkpoint: dict, plan: TrainablePlan,
     saved = set(plan.saved_keys)
     checkpoint['state_dict'] = type(state)(
         (k, v) for k, v in state.items() if k in saved)
+    if model is not None:
+        checkpoint['state_dict'].update(
+            frozen_host_entries(model, frozen_fingerprints))
     checkpoint.setdefault('meta', {})[ADAPTER_META_KEY] = dict(
         version=_FORMAT_VERSION,
         mode=plan.mode,
@@ -60,8 +78,10 @@ def make_adapter_checkpoint(checkpoint: dict, plan: TrainablePlan,
         saved_keys=sorted(saved))
     return checkpoint
 
-def complete_adapter_checkpoint(model: nn.Module, checkpoint: dict,
-                                plan: TrainablePlan) -> dict:
+def complete_adapter_checkpoint(model: nn.Module,
+                                checkpoint: dict,
+                                plan: TrainablePlan,
+                                source: Optional[str] = None) -> dict:
     """Fill an adapter-only checkpoint with the model's frozen weights.
 
     Args:
@@ -69,20 +89,24 @@ def complete_adapter_checkpoint(model: nn.Module, checkpoint: dict,
             the pretrained weights the adapters must run on.
         checkpoint (dict): An adapter-only checkpoint (changed in place).
         plan (TrainablePlan): The model's trainable plan.
+        source (str, optional): The checkpoint's path, for the error.
+            Defaults to None.
 
     Returns:
         dict: ``checkpoint``, whose state dict now holds every key.
 
     Raises:
-        RuntimeError: If the frozen weights are not the ones the checkpoint
-            was trained on, or the checkpoint's trainable keys do not match
-            the model's.
+        FrozenBackboneMismatchError: If the frozen weights of a wrapper are
+            not the ones the checkpoint was trained on.
+        RuntimeError: If other frozen weights differ, or the checkpoint's
+            trainable keys do not match the model's.
     """
     info = checkpoint['meta'][ADAPTER_META_KEY]
     state = checkpoint['state_dict']
     expected = set(plan.saved_keys)
+    entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
     missing = sorted(expected - set(state))
-    unexpected = sorted(set(state) - expected)
+    unexpected = sorted(set(state) - expected - entries)
     if missing or unexpected:
         raise RuntimeError(
             f'Adapter-only checkpoint does not fit this model: missing '
@@ -90,6 +114,14 @@ def complete_adapter_checkpoint(model: nn.Module, checkpoint: dict,
             f'{unexpected[:10]}. Was it trained with another adapter '
             f'configuration or AdapterHook mode (checkpoint: '
             f'{info.get("mode")!r}, now: {plan.mode!r})?')
+    # Per tensor first, for an error that says how many differ.
+    for name, module in model.named_modules():
+        key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
+        if isinstance(module, FrozenHostWrapper) and key in state:
+            entry = state[key]
+            if source is not None and isinstance(entry, dict):
+                entry.setdefault('source', source)
+            module.verify_frozen_host(entry)
     frozen = set(plan.frozen_keys)
     model_state = model.state_dict()
     fingerprints = state_fingerprints(
@@ -127,15 +159,18 @@ def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
     return None
 
 
-def build_model_and_plan(cfg: Config) -> Tuple[nn.Module, TrainablePlan]:
+def build_model_and_plan(
+        cfg: Config,
+        init_weights: bool = True) -> Tuple[nn.Module, TrainablePlan]:
     """Build a config's model and its trainable plan, as training would.
-
-    The backbone's pretrained weights are loaded while the model is built
-    (the AdaptFormer wrapper initialises the stock backbone first).
 
     Args:
         cfg (Config): A config with ``model`` and an ``AdapterHook`` in
             ``custom_hooks``.
+        init_weights (bool): Initialise the weights as training starts
+            them, so the frozen backbone is the config's pretrained one.
+            A caller that loads a full checkpoint next needs no pretrained
+            file and passes False. Defaults to True.
 
     Returns:
         tuple: The model (in eval mode) and its :class:`TrainablePlan`.
@@ -151,6 +186,8 @@ def build_model_and_plan(cfg: Config) -> Tuple[nn.Module, TrainablePlan]:
             'undefined.')
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(copy.deepcopy(cfg.model))
+    if init_weights:
+        model.init_weights()
     model.eval()
     plan = plan_trainable(
         model,

@@ -3,7 +3,11 @@ from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
                        adapter_modules, adapter_parameter_names,
                        apply_trainable, inject_adapters, plan_trainable,
                        remove_adapters)
-from .backbones import PROMPTABLE_BLOCK_TYPES, VPT, AdaptFormer
+from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
+                        AdaptFormer, FrozenBackboneMismatchError,
+                        FrozenHostWrapper, build_host_backbone,
+                        frozen_host_entries)
+from .hosts import HOSTS, HostSpec
 from .heads import BNLinearClsHead, BNLinearHead
 from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
                     checkpoint_blocks, fuse_attention, make_tokens_contiguous)
@@ -14,5 +18,7 @@ __all__ = [
     'VPT', 'adapter_modules', 'adapter_parameter_names', 'apply_trainable',
     'inject_adapters', 'plan_trainable', 'remove_adapters',
     'CONTIGUOUS_TOKEN_HOSTS', 'FUSED_ATTENTION_FORWARDS', 'checkpoint_blocks',
-    'fuse_attention', 'make_tokens_contiguous'
+    'fuse_attention', 'make_tokens_contiguous', 'FROZEN_HOST_KEY',
+    'FrozenBackboneMismatchError', 'FrozenHostWrapper', 'build_host_backbone',
+    'frozen_host_entries', 'HOSTS', 'HostSpec'
 ]

@@ -144,7 +144,10 @@ def _plain_diff(model: nn.Module, state_dict: dict) -> StateDictDiff:
             k for k in own
             if k not in state_dict and 'num_batches_tracked' not in k
         ],
-        unexpected=[k for k in state_dict if k not in own])
+        unexpected=[
+            k for k, v in state_dict.items()
+            if k not in own and torch.is_tensor(v)
+        ])
     for key, value in state_dict.items():
         if key in own and torch.is_tensor(value) and \
                 tuple(value.shape) != tuple(own[key].shape):
@@ -187,12 +190,13 @@ def fresh_keys(
     model: nn.Module, head: Sequence[str] = ('cls_head', 'head')) -> Set[str]:
     """State-dict keys that a fresh start initialises on purpose.
 
-    They are found by type and attribute, never by name: the parameters
-    and buffers of the adapters (:class:`~mmadaptformer.models.AdaptMLP`),
-    of the prompts of a :class:`~mmadaptformer.models.VPT` wrapper, of the
-    model's head (the first of ``head`` that is an attribute) and of
-    normalisation layers (which start as the identity, e.g. the ``fc_norm``
-    a mean-pooling ViT adds to a self-supervised encoder).
+    They are found by type and attribute, never by name: the tensors that
+    a module declares with a ``fresh_tensors()`` method (the adapters,
+    :class:`~mmadaptformer.models.AdaptMLP`, and the wrappers' own
+    parameters such as the VPT prompts), those of the model's head (the
+    first of ``head`` that is an attribute) and of normalisation layers
+    (which start as the identity, e.g. the ``fc_norm`` a mean-pooling ViT
+    adds to a self-supervised encoder).
 
     Args:
         model (nn.Module): The model the state dict is loaded into.
@@ -202,19 +206,17 @@ def fresh_keys(
     Returns:
         set[str]: The keys, as in ``model.state_dict()``.
     """
-    from mmadaptformer.models.adapters import AdaptMLP
-    from mmadaptformer.models.backbones.vpt import VPT
     tensors: Set[int] = set()
 
-    def add(module: nn.Module, recurse: bool = True) -> None:
-        tensors.update(id(t) for t in module.parameters(recurse=recurse))
-        tensors.update(id(t) for t in module.buffers(recurse=recurse))
+    def add(module: nn.Module) -> None:
+        tensors.update(id(t) for t in module.parameters())
+        tensors.update(id(t) for t in module.buffers())
 
     for module in model.modules():
-        if isinstance(module, (AdaptMLP, ) + _NORM_TYPES):
+        if isinstance(module, _NORM_TYPES):
             add(module)
-        elif isinstance(module, VPT):
-            add(module, recurse=False)
+        if callable(getattr(type(module), 'fresh_tensors', None)):
+            tensors.update(id(t) for t in module.fresh_tensors())
     for name in head:
         module = getattr(model, name, None)
         if isinstance(module, nn.Module):
@@ -244,7 +246,8 @@ def check_state_dict(model: nn.Module,
                      allow_missing: Sequence[str] = (),
                      allow_unexpected: Sequence[str] = (),
                      allow_fresh: bool = True,
-                     hint: str = '') -> StateDictDiff:
+                     hint: str = '',
+                     already_loaded: bool = False) -> StateDictDiff:
     """Raise unless ``state_dict`` loads into ``model`` in full.
 
     Shape mismatches are always errors. Missing keys are errors unless they
@@ -265,6 +268,10 @@ def check_state_dict(model: nn.Module,
         allow_fresh (bool): Tolerate missing :func:`fresh_keys`.
             Defaults to True.
         hint (str): A sentence appended to the error. Defaults to ''.
+        already_loaded (bool): MMEngine has already loaded what fits of it
+            (non-strictly), e.g. during weight initialisation; the error
+            says so instead of "Nothing of it was loaded".
+            Defaults to False.
 
     Returns:
         StateDictDiff: The differences that were tolerated.
@@ -286,7 +293,10 @@ def check_state_dict(model: nn.Module,
         lines = [
             f'{source} does not fit the model: it was probably saved '
             f'from another architecture (other depth, embed dims or '
-            f'number of classes). Nothing of it was loaded.'
+            f'number of classes). ' +
+            ('MMEngine has already loaded the parts that fit (it loads '
+             'non-strictly); stopping before they are used.'
+             if already_loaded else 'Nothing of it was loaded.')
         ]
         if diff.mismatched:
             lines.append(f'{len(diff.mismatched)} keys with other shapes '
@@ -346,7 +356,8 @@ def pretrained_init_cfgs(module: nn.Module) -> List[dict]:
 
 def check_pretrained_init(module: nn.Module,
                           owner: str = 'init_cfg',
-                          map_location: Optional[str] = 'cpu') -> int:
+                          map_location: Optional[str] = 'cpu',
+                          already_loaded: bool = False) -> int:
     """Check every ``Pretrained`` ``init_cfg`` of ``module`` before it loads.
 
     Reads each checkpoint as :class:`mmengine.model.PretrainedInit` does
@@ -359,6 +370,8 @@ def check_pretrained_init(module: nn.Module,
             ``'model.backbone.backbone'``. Defaults to ``'init_cfg'``.
         map_location (str, optional): Where to load the tensors.
             Defaults to 'cpu'.
+        already_loaded (bool): The module's weights were initialised
+            already (see :func:`check_state_dict`). Defaults to False.
 
     Returns:
         int: How many checkpoints were checked.
@@ -389,7 +402,8 @@ def check_pretrained_init(module: nn.Module,
             source=f'Pretrained checkpoint {path} of {where}',
             hint='Point init_cfg.checkpoint at a checkpoint of this '
             'architecture, or convert it with '
-            'tools/model_converters/convert_official.py.')
+            'tools/model_converters/convert_official.py.',
+            already_loaded=already_loaded)
         checked += 1
     module.__dict__['_pretrained_checked'] = True
     return checked

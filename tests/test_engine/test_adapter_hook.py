@@ -16,7 +16,7 @@ from mmengine.registry import HOOKS
 from mmengine.runner import Runner
 
 from mmadaptformer.engine import ADAPTER_META_KEY
-from mmadaptformer.models import AdaptMLP
+from mmadaptformer.models import FROZEN_HOST_KEY, AdaptMLP
 from mmadaptformer.utils import safe_torch_load
 
 # The tiny config: 2 blocks of width 64, bottleneck 8, 2 classes.
@@ -32,6 +32,8 @@ HEAD_BUFFER_KEYS = {
     'cls_head.bn.num_batches_tracked'
 }
 FC_NORM_KEYS = {'backbone.fc_norm.weight', 'backbone.fc_norm.bias'}
+# The fingerprints of the frozen backbone, which the wrapper checks on load.
+FROZEN_ENTRY = {'backbone.' + FROZEN_HOST_KEY}
 
 
 @pytest.fixture(scope='module')
@@ -100,7 +102,16 @@ def test_hook_freezes_reports_guards_and_saves_adapter_only(
     # The checkpoint holds the trainable parts and their buffers only.
     ckpt = safe_torch_load(str(tmp_path / 'work' / 'epoch_2.pth'))
     assert set(ckpt['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
-                                       | HEAD_BUFFER_KEYS | FC_NORM_KEYS)
+                                       | HEAD_BUFFER_KEYS | FC_NORM_KEYS
+                                       | FROZEN_ENTRY)
+    entry = ckpt['state_dict'].pop('backbone.' + FROZEN_HOST_KEY)
+    # One fingerprint per frozen backbone tensor (fc_norm trains), and the
+    # pretrained file it was trained on.
+    frozen = {k[len('backbone.'):]
+              for k in pretrained['state'] if k.startswith('backbone.')
+              } - {k[len('backbone.'):] for k in FC_NORM_KEYS}
+    assert set(entry['fingerprints']) == frozen
+    assert entry['pretrained'] == pretrained['path']
     info = ckpt['meta'][ADAPTER_META_KEY]
     assert info['mode'] == 'adaptformer' and len(info['frozen_digest']) == 64
     assert 'optimizer' in ckpt and 'message_hub' in ckpt
@@ -138,8 +149,10 @@ def test_guard_stops_training_when_a_frozen_weight_changes(
 
 def test_linear_probe_trains_only_the_head(tmp_path, tiny_video_data,
                                            clean_loggers):
+    # A random frozen backbone on purpose: only what trains matters here.
     body = video_data_cfg(tiny_video_data) + (
-        "custom_hooks = [dict(type='AdapterHook', mode='linear_probe')]\n")
+        "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
+        "allow_random_backbone=True)]\n")
     cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
     runner = _runner(cfg, tmp_path / 'work', train_cfg=dict(max_epochs=1))
     # Initialise now (train() then skips it) to see what training changes.
@@ -229,7 +242,11 @@ def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
     small = safe_torch_load(str(extracted))
     assert set(small['state_dict']) == set(ckpt3['state_dict'])
     for key, value in ckpt3['state_dict'].items():
-        assert torch.equal(small['state_dict'][key], value), key
+        if key in FROZEN_ENTRY:
+            assert small['state_dict'][key]['fingerprints'] == \
+                value['fingerprints']
+        else:
+            assert torch.equal(small['state_dict'][key], value), key
     assert (small['meta'][ADAPTER_META_KEY]['frozen_digest'] ==
             ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'])
     assert osp.getsize(extracted) < osp.getsize(merged) / 5
@@ -283,7 +300,8 @@ def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data,
                 pretrained['state'][outer].double().sum()), key
     ckpt = safe_torch_load(str(work / 'epoch_2.pth'))
     assert set(ckpt['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
-                                       | HEAD_BUFFER_KEYS | FC_NORM_KEYS)
+                                       | HEAD_BUFFER_KEYS | FC_NORM_KEYS
+                                       | FROZEN_ENTRY)
 
 
 @HOOKS.register_module(force=True)
@@ -324,7 +342,8 @@ def test_hook_under_cpu_bf16_amp_with_resume(tmp_path, tiny_video_data,
     _assert_optimizer_and_frozen_weights(runner, pretrained['state'])
     ckpt2 = safe_torch_load(str(tmp_path / 'work' / 'epoch_2.pth'))
     assert set(ckpt2['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
-                                        | HEAD_BUFFER_KEYS | FC_NORM_KEYS)
+                                        | HEAD_BUFFER_KEYS | FC_NORM_KEYS
+                                        | FROZEN_ENTRY)
 
     # Resume the adapter-only checkpoint under AMP: the frozen weights come
     # from the config's pretrained path and the digest still matches.

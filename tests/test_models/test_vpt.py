@@ -274,6 +274,8 @@ def test_pretrained_init_cfg_with_backbone_prefix(tmp_path, monkeypatch,
     if where == 'backbone':
         model = _vpt(dict(MMPRETRAIN_VIT, init_cfg=pretrained))
         prompts = model.prompt_embeddings.detach().clone()
+        # Loaded lazily, by init_weights() (as Runner.train calls it).
+        model.init_weights()
     else:
         model = _vpt(MMPRETRAIN_VIT, init_cfg=pretrained)
         prompts = model.prompt_embeddings.detach().clone()

@@ -42,7 +42,8 @@ def main(argv=None):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    model, plan = build_model_and_plan(cfg)
+    # The full checkpoint replaces every weight: no pretrained file needed.
+    model, plan = build_model_and_plan(cfg, init_weights=False)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     state = checkpoint.get('state_dict', checkpoint)
     # A strict load proves the checkpoint is a full one for this model.
@@ -54,7 +55,7 @@ def main(argv=None):
         meta=dict(checkpoint.get('meta', {}), extracted_from=osp.basename(
             args.checkpoint)),
         state_dict=dict(model.state_dict()))
-    make_adapter_checkpoint(out, plan, fingerprints)
+    make_adapter_checkpoint(out, plan, fingerprints, model=model)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     torch.save(out, args.out)
     size_in, size_out = osp.getsize(args.checkpoint), osp.getsize(args.out)

@@ -14,7 +14,9 @@ from torch.nn.parallel import DistributedDataParallel
 from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      apply_trainable,
                                                      plan_trainable)
+from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.state_dict_check import pretrained_init_cfgs
 from ..adapter_checkpoint import (ADAPTER_META_KEY,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
@@ -49,10 +51,20 @@ class AdapterHook(Hook):
     * **Saves adapter-only checkpoints** (``adapter_only_checkpoint=True``):
       the state dict keeps only the trainable parts (adapters, head, extras,
       their buffers), plus optimizer, scheduler, meta and message hub as
-      usual. The checkpoint records a fingerprint of the frozen weights it
-      was trained on; loading it (``--resume``, ``tools/test.py``) checks
-      the fingerprint against the model's frozen weights, which come from
+      usual. The checkpoint records fingerprints of the frozen weights it
+      was trained on, per tensor in the state dict (read by the wrapper's
+      own load path, so ``load_checkpoint``, ``init_recognizer`` and the
+      Inferencers check them too) and as one digest in ``meta``; loading
+      it checks them against the model's frozen weights, which come from
       the config's pretrained path, and fails clearly on a mismatch.
+
+    * **Refuses a random frozen backbone**: training stops before the first
+      step when the frozen backbone was never loaded from a checkpoint (no
+      ``Pretrained`` init_cfg of the wrapped backbone, no full checkpoint
+      loaded; for a plain backbone also no ``load_from``/``resume``), since
+      adapters trained on random frozen weights are useless on any real
+      backbone. ``allow_random_backbone=True`` opts out (tests, demos that
+      pretrain the backbone themselves).
 
     Linear probing is ``mode='linear_probe'`` (only the head and the extras
     train); full fine-tuning is the same config without this hook.
@@ -70,6 +82,8 @@ class AdapterHook(Hook):
             Defaults to False.
         check_frozen (bool): Check the frozen weights after every training
             epoch. Defaults to True.
+        allow_random_backbone (bool): Train even if the frozen backbone was
+            never loaded from a checkpoint. Defaults to False.
 
     Examples:
         >>> custom_hooks = [
@@ -86,7 +100,8 @@ class AdapterHook(Hook):
                  extra_trainable: Sequence[str] = (),
                  head: Sequence[str] = ('cls_head', 'head'),
                  adapter_only_checkpoint: bool = False,
-                 check_frozen: bool = True) -> None:
+                 check_frozen: bool = True,
+                 allow_random_backbone: bool = False) -> None:
         if mode not in MODES:
             raise ValueError(
                 f'AdapterHook: mode={mode!r} is not one of {MODES}')
@@ -97,6 +112,7 @@ class AdapterHook(Hook):
         self.head = [head] if isinstance(head, str) else list(head)
         self.adapter_only_checkpoint = adapter_only_checkpoint
         self.check_frozen = check_frozen
+        self.allow_random_backbone = allow_random_backbone
         self.plan: Optional[TrainablePlan] = None
         self._frozen_reference: Optional[Dict[str, tuple]] = None
 
@@ -115,9 +131,6 @@ class AdapterHook(Hook):
             (k, v) for k, v in model.state_dict().items() if k in frozen)
 
     def _log_table(self, plan: TrainablePlan) -> None:
-        total = sum(plan.numels[k] for k in plan.numels
-                    if k in set(plan.trainable_keys) | set(plan.frozen_keys)
-                    or k in plan.saved_keys)
         params = [k for k in plan.numels if k in plan.trainable_keys]
         trainable = plan.count(params)
         frozen_params = self._frozen_param_count
@@ -190,13 +203,49 @@ class AdapterHook(Hook):
         """Freeze, report, and restrict the optimizer and DDP."""
         self._freeze(runner)
 
+    def _check_backbone_loaded(self, runner, model) -> None:
+        """Raise if the frozen backbone was never loaded from a file."""
+        if self.allow_random_backbone:
+            return
+        wrappers = [(name, module) for name, module in model.named_modules()
+                    if isinstance(module, FrozenHostWrapper)]
+        if wrappers:
+            unloaded = [(name, module) for name, module in wrappers
+                        if module.host_source is None]
+            if not unloaded:
+                return
+            name, module = unloaded[0]
+            key = module.pretrained_key.replace(
+                'model.backbone.', f'model.{name}.', 1)
+            what = (f'The frozen backbone {type(module.backbone).__name__} '
+                    f'of {type(module).__name__} (model.{name}.backbone)')
+        else:
+            if any(pretrained_init_cfgs(m) for m in model.modules()) or \
+                    runner.cfg.get('load_from') or runner.cfg.get('resume'):
+                return
+            backbone = getattr(model, 'backbone', None)
+            key = 'model.backbone.init_cfg.checkpoint'
+            what = (f'The frozen backbone {type(backbone).__name__} '
+                    '(model.backbone)')
+        init_cfg = key[:-len('.checkpoint')]
+        raise RuntimeError(
+            f'AdapterHook: {what} was never loaded from a checkpoint: its '
+            f'weights are random, and what trains on random frozen weights '
+            f'is useless on any real backbone. Set {init_cfg} = '
+            f"dict(type='Pretrained', checkpoint=PATH) (config key {key}), "
+            f'or load a full checkpoint with load_from. To train on a random '
+            f'frozen backbone on purpose (tests, a demo that pretrains it), '
+            f'set AdapterHook(allow_random_backbone=True).')
+
     def before_train(self, runner) -> None:
-        """Take the reference fingerprint of the frozen weights.
+        """Refuse a random frozen backbone, then take the reference
+        fingerprint of the frozen weights.
 
         Runs after weight initialisation and loading/resuming, so the
         reference is the frozen weights training actually starts from.
         """
         model = get_ori_model(runner.model)
+        self._check_backbone_loaded(runner, model)
         self._frozen_reference = self._frozen_fingerprints(model)
 
     def after_train_epoch(self, runner) -> None:
@@ -227,7 +276,8 @@ class AdapterHook(Hook):
         model = get_ori_model(runner.model)
         fingerprints = self._frozen_reference or self._frozen_fingerprints(
             model)
-        make_adapter_checkpoint(checkpoint, self.plan, fingerprints)
+        make_adapter_checkpoint(
+            checkpoint, self.plan, fingerprints, model=model)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check an adapter-only checkpoint against the frozen weights and
@@ -242,4 +292,8 @@ class AdapterHook(Hook):
             model.init_weights()
         if self.plan is None:
             self._make_plan(model)
-        complete_adapter_checkpoint(model, checkpoint, self.plan)
+        cfg = runner.cfg
+        source = cfg.get('load_from') or (f'resumed from {runner.work_dir}'
+                                          if cfg.get('resume') else None)
+        complete_adapter_checkpoint(
+            model, checkpoint, self.plan, source=source)

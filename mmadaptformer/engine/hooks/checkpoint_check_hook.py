@@ -29,7 +29,9 @@ class CheckpointCheckHook(Hook):
       the :class:`AdapterHook` has completed an adapter-only one, before
       any of it is loaded;
     * ``before_train``: every ``Pretrained`` ``init_cfg`` of the model's
-      modules (the AdaptFormer wrapper checks its own when it is built).
+      modules. MMEngine has initialised the weights by then, so the error
+      says that what fits was loaded; the frozen-host wrappers (AdaptFormer,
+      VPT) check their backbone's before they load it.
 
     Shape mismatches are always errors. Missing keys are tolerated (and
     logged) for what a fresh start initialises: the adapters, VPT prompts,
@@ -93,4 +95,6 @@ class CheckpointCheckHook(Hook):
         model = get_ori_model(runner.model)
         for name, module in model.named_modules():
             check_pretrained_init(
-                module, owner='model' + (f'.{name}' if name else ''))
+                module,
+                owner='model' + (f'.{name}' if name else ''),
+                already_loaded=True)

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 import math
 import numbers
-from typing import Optional, Union
+from typing import List, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -104,6 +104,16 @@ class AdaptMLP(nn.Module):
             nn.init.ones_(self.scale)
         if self.norm_position is not None:
             self.norm.reset_parameters()
+
+    def fresh_tensors(self) -> List[torch.Tensor]:
+        """Every tensor of the adapter: a fresh start initialises them and
+        a pretrained backbone checkpoint lacks them. Read by
+        :func:`mmadaptformer.utils.state_dict_check.fresh_keys`.
+
+        Returns:
+            list[torch.Tensor]: The parameters and buffers.
+        """
+        return list(self.parameters()) + list(self.buffers())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Compute the scaled adapter branch.

@@ -31,6 +31,7 @@ the block under ``torch.utils.checkpoint`` (reentrant or not).
   block adds the ``ffn`` output to the residual unchanged (no drop path or
   layer scale in training); declare ``branch`` otherwise.
 """
+import logging
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -38,6 +39,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from ..hosts import block_like_types, host_block_wiring, qualname
 from .adapt_mlp import AdaptMLP
 
 #: The attribute each adapted block gets; it matches the official code.
@@ -47,31 +49,12 @@ ADAPTER_ATTR = 'adaptmlp'
 #: block's ``module.qualname``. ``norm`` is the norm right before the
 #: feed-forward network, ``ffn`` the feed-forward network and ``branch``
 #: (optional) the module whose output is the whole feed-forward branch.
-KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = {
-    # x + drop_path(mlp(norm2(x))), ``drop_path`` shared with attention.
-    'mmaction.models.backbones.vit_mae.Block':
-    dict(norm='norm2', ffn='mlp', branch='drop_path'),
-    # x + drop_path(mlp(norm2(x))) in ``forward_part2``.
-    'mmaction.models.backbones.swin.SwinTransformerBlock3D':
-    dict(norm='norm2', ffn='mlp', branch='drop_path'),
-    # ffn(ln2(x), identity=x); every ViT arch, DeiT included.
-    'mmpretrain.models.backbones.vision_transformer.TransformerEncoderLayer':
-    dict(norm='ln2', ffn='ffn'),
-    'mmpretrain.models.backbones.swin_transformer.SwinBlock':
-    dict(norm='norm2', ffn='ffn'),
-    # mmpretrain 1.2 feeds ``ln1(x)`` to the FFN and never calls ``ln2``, so
-    # the input of the last ``ln1`` call is the adapter input.
-    'mmpretrain.models.backbones.deit3.DeiT3TransformerEncoderLayer':
-    dict(norm='ln1', ffn='ffn'),
-}
+#: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
+KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = host_block_wiring()
 
 PLACEMENTS = ('parallel', 'sequential')
 _BLOCK_TYPE_KEYS = ('type', 'norm', 'ffn', 'branch')
 _ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm')
-
-
-def _qualname(cls: type) -> str:
-    return f'{cls.__module__}.{cls.__qualname__}'
 
 
 def _block_type_example(type_name: str = 'MyBlock') -> str:
@@ -118,11 +101,11 @@ def _spec_for(module: nn.Module,
               declared: Dict[str, Dict[str, str]]) -> Optional[dict]:
     """The declared or known spec of ``module``'s exact type, if any."""
     cls = type(module)
-    for key in (_qualname(cls), cls.__name__):
+    for key in (qualname(cls), cls.__name__):
         if key in declared:
             return declared[key]
     # Exact types only: subclasses (e.g. BEiT's layer) may change forward.
-    return KNOWN_BLOCK_TYPES.get(_qualname(cls))
+    return KNOWN_BLOCK_TYPES.get(qualname(cls))
 
 
 def _find_blocks(
@@ -144,18 +127,6 @@ def _find_blocks(
 
     visit('', model)
     return found
-
-
-def _block_like_types(model: nn.Module) -> List[str]:
-    """Class names of the children of ModuleList/Sequential containers."""
-    names = OrderedDict()
-    for module in model.modules():
-        if isinstance(module, (nn.ModuleList, nn.Sequential)):
-            for child in module.children():
-                if not isinstance(child, (nn.ModuleList, nn.Sequential)):
-                    cls = type(child)
-                    names[f'{cls.__name__} ({_qualname(cls)})'] = None
-    return list(names)
 
 
 def _get_module(block: nn.Module, path: str, role: str) -> nn.Module:
@@ -390,7 +361,7 @@ def inject_adapters(model: nn.Module,
 
     blocks = _find_blocks(model, declared)
     if not blocks:
-        found = _block_like_types(model) or ['none']
+        found = block_like_types(model) or ['none']
         raise ValueError(
             f'No transformer block of a known type was found in '
             f'{type(model).__name__}. Block-like modules found: '
@@ -400,14 +371,14 @@ def inject_adapters(model: nn.Module,
     unused = set(declared) - {
         key
         for _, block, _ in blocks
-        for key in (type(block).__name__, _qualname(type(block)))
+        for key in (type(block).__name__, qualname(type(block)))
     }
     if unused:
         print_log(
             f'block_types {sorted(unused)} matched no module of '
             f'{type(model).__name__}.',
             logger='current',
-            level='WARNING')
+            level=logging.WARNING)
 
     selected = [blocks[i] for i in _select(len(blocks), layers)]
     names = [name or type(block).__name__ for name, block, _ in selected]

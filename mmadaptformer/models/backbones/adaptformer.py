@@ -1,144 +1,45 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-import copy
-from typing import Any, List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 from mmengine.logging import print_log
-from mmengine.model import BaseModule
-from mmengine.registry import MODELS as MMENGINE_MODELS
-from mmengine.registry import DefaultScope
 from torch import nn
 
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from ...utils.state_dict_check import check_pretrained_init
 from ..adapters import AdaptMLP, inject_adapters
 from ..adapters.injection import ADAPTER_ATTR
 from ..utils import (checkpoint_blocks, fuse_attention,
                      make_tokens_contiguous)
+from .base_wrapper import FrozenHostWrapper
+from .host_build import build_host_backbone
 
-#: Name of the wrapped backbone; it never shows up in state-dict keys.
-_INNER = 'backbone'
-_TOOLBOXES = (('mmaction', MMACTION_MODELS), ('mmpretrain', MMPRETRAIN_MODELS))
-
-
-def build_host_backbone(cfg: dict) -> nn.Module:
-    """Build a stock backbone from the mmaction or mmpretrain registry.
-
-    Inside a runner (or after :func:`mmengine.registry.init_default_scope`)
-    the default scope decides, as for any other module. Without a default
-    scope an unscoped type is looked up in both toolboxes and must be found
-    in exactly one of them.
-
-    Args:
-        cfg (dict): The backbone config, e.g.
-            ``dict(type='mmpretrain.VisionTransformer', arch='b')``.
-
-    Returns:
-        nn.Module: The built backbone, not initialised.
-    """
-    if not isinstance(cfg, dict) or 'type' not in cfg:
-        raise TypeError(
-            'AdaptFormer backbone must be a config dict with a "type", e.g. '
-            f"dict(type='VisionTransformer', arch='b'), but got {cfg!r}.")
-    cfg = copy.deepcopy(cfg)
-    type_name = cfg['type']
-    if not isinstance(type_name, str) or '.' in type_name or \
-            DefaultScope.get_current_instance() is not None:
-        return MMENGINE_MODELS.build(cfg)
-
-    found = {}
-    for scope, registry in _TOOLBOXES:
-        cls = registry.get(type_name)
-        if cls is not None:
-            found.setdefault(cls, scope)
-    if not found:
-        raise KeyError(
-            f'AdaptFormer backbone type {type_name!r} is registered in '
-            'neither mmaction nor mmpretrain MODELS. Check the spelling, or '
-            'import the module that registers it (custom_imports).')
-    if len(found) > 1:
-        raise ValueError(
-            f'AdaptFormer backbone type {type_name!r} is ambiguous: no '
-            'default scope is set and both mmaction and mmpretrain register '
-            f"it. Write type='mmaction.{type_name}' or "
-            f"type='mmpretrain.{type_name}', or call "
-            "mmengine.registry.init_default_scope('mmaction') (or "
-            "'mmpretrain') first, as runners do from default_scope.")
-    cfg['type'] = f'{next(iter(found.values()))}.{type_name}'
-    return MMENGINE_MODELS.build(cfg)
-
-
-def _to_outer(key: str, prefix: str) -> str:
-    """``<prefix>backbone.<rest>`` -> ``<prefix><rest>``."""
-    inner = prefix + _INNER
-    if key == inner:
-        return prefix[:-1]
-    if key.startswith(inner + '.'):
-        return prefix + key[len(inner) + 1:]
-    return key
-
-
-def _to_inner(key: str, prefix: str) -> str:
-    """``<prefix><rest>`` -> ``<prefix>backbone.<rest>``."""
-    if key == prefix[:-1]:
-        return prefix + _INNER
-    if key.startswith(prefix):
-        return prefix + _INNER + '.' + key[len(prefix):]
-    return key
-
-
-def _strip_inner_prefix(module: nn.Module, state_dict: dict, prefix: str,
-                        local_metadata: dict) -> None:
-    """State-dict post-hook: save the stock backbone's keys unchanged."""
-    for key in [k for k in state_dict if _to_outer(k, prefix) != k]:
-        state_dict[_to_outer(key, prefix)] = state_dict.pop(key)
-    metadata = getattr(state_dict, '_metadata', None)
-    if metadata is not None:
-        for key in [k for k in metadata if _to_outer(k, prefix) != k]:
-            metadata[_to_outer(key, prefix)] = metadata.pop(key)
-
-
-def _add_inner_prefix(module: nn.Module, state_dict: dict, prefix: str,
-                      local_metadata: dict, strict: bool, missing_keys: list,
-                      unexpected_keys: list, error_msgs: list) -> None:
-    """Load pre-hook: route the stock keys to the wrapped backbone."""
-    for key in [k for k in state_dict if k.startswith(prefix)]:
-        state_dict[_to_inner(key, prefix)] = state_dict.pop(key)
-    metadata = getattr(state_dict, '_metadata', None)
-    if metadata is not None:
-        for key in [
-                k for k in metadata if k == prefix[:-1] or k.startswith(prefix)
-        ]:
-            metadata[_to_inner(key, prefix)] = metadata[key]
-    # The post-hook is not told the prefix.
-    module._load_prefix = prefix
-
-
-def _report_outer_keys(module: nn.Module, incompatible_keys) -> None:
-    """Load post-hook: report missing/unexpected keys as saved."""
-    prefix = module.__dict__.pop('_load_prefix', None)
-    if prefix is None:
-        return
-    for keys in incompatible_keys:
-        keys[:] = [_to_outer(key, prefix) for key in keys]
+__all__ = ['AdaptFormer', 'build_host_backbone']
 
 
 @MMACTION_MODELS.register_module()
 @MMPRETRAIN_MODELS.register_module()
-class AdaptFormer(BaseModule):
+class AdaptFormer(FrozenHostWrapper):
     """Add AdaptFormer adapters to a stock MMAction2/MMPretrain backbone.
 
     A PyTorch implementation of `AdaptFormer: Adapting Vision Transformers
     for Scalable Visual Recognition <https://arxiv.org/abs/2205.13535>`_.
 
-    The stock backbone is built from ``backbone`` and initialised first (so
-    its ``init_cfg``, e.g. a pre-trained checkpoint, is applied), then every
-    selected transformer block gets an ``adaptmlp``
+    The stock backbone is built from ``backbone``, then every selected
+    transformer block gets an ``adaptmlp``
     (:class:`~mmadaptformer.models.AdaptMLP`) through
     :func:`~mmadaptformer.models.inject_adapters`. The backbone code is not
     changed and its state-dict keys are kept: the wrapper adds no prefix, so
     stock checkpoints load unchanged and only the ``*.adaptmlp.*`` keys are
     new. Nothing is frozen here.
+
+    The stock backbone's ``init_cfg`` (e.g. its pre-trained checkpoint) is
+    applied lazily, by ``init_weights()`` or when an adapter-only checkpoint
+    is loaded, never at build time, with the adapters set aside; an
+    adapter-only checkpoint trained on another backbone is refused on every
+    loading path (see :class:`~mmadaptformer.models.FrozenHostWrapper`,
+    which also lists the public attributes ``host_keys``,
+    ``host_initialized`` and ``host_source``). ``adapted_blocks`` lists the
+    names of the adapted blocks.
 
     A fast path, exact up to floating-point rounding, is on by default for
     mmaction2's VideoMAE ViT: its hand-written attention runs through
@@ -211,15 +112,8 @@ class AdaptFormer(BaseModule):
                  contiguous_tokens: bool = True,
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
-        module = build_host_backbone(backbone)
-        # Load the stock weights before the adapters exist, so an init_cfg
-        # that re-initialises every Linear leaves the adapters alone; refuse
-        # a checkpoint of another architecture instead of part-loading it.
-        check_pretrained_init(module, owner='model.backbone.backbone')
-        if hasattr(module, 'init_weights'):
-            module.init_weights()
-        self.backbone = module
+        super().__init__(backbone=backbone, init_cfg=init_cfg)
+        module = self.backbone
         self.adapted_blocks: List[str] = inject_adapters(
             module,
             adapter=adapter,
@@ -250,20 +144,7 @@ class AdaptFormer(BaseModule):
                 f'AdaptFormer: activation checkpointing of {count} blocks.',
                 logger='current')
 
-        self.register_state_dict_post_hook(_strip_inner_prefix)
-        self.register_load_state_dict_pre_hook(_add_inner_prefix)
-        self.register_load_state_dict_post_hook(_report_outer_keys)
-
-    def forward(self, *args, **kwargs) -> Any:
-        """Run the adapted stock backbone."""
-        return self.backbone(*args, **kwargs)
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            modules = self.__dict__.get('_modules', {})
-            if name == _INNER or _INNER not in modules:
-                raise
-            # Host code reads backbone attributes, e.g. ``num_extra_tokens``.
-            return getattr(modules[_INNER], name)
+    def attached_modules(self) -> List[Tuple[nn.Module, str]]:
+        """``(block, 'adaptmlp')`` for every adapted block."""
+        return [(block, ADAPTER_ATTR) for block in self.backbone.modules()
+                if isinstance(block._modules.get(ADAPTER_ATTR), AdaptMLP)]

@@ -20,14 +20,12 @@ from typing import Any, List, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
-from mmengine.model import BaseModule
 from torch import nn
 
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from ..adapters.injection import _block_like_types, _qualname
-from .adaptformer import (_INNER, _add_inner_prefix, _report_outer_keys,
-                          _strip_inner_prefix, build_host_backbone)
+from ..hosts import block_like_types, promptable_block_types, qualname
+from .base_wrapper import FrozenHostWrapper
 
 #: Name of the prompt parameter, and so its state-dict key under the
 #: wrapper's prefix, e.g. ``backbone.prompt_embeddings`` in a recognizer.
@@ -36,12 +34,9 @@ PROMPT_KEY = 'prompt_embeddings'
 #: Blocks that can take prompt tokens: global self-attention over a
 #: ``(B, N, C)`` sequence with nothing tied to the sequence length (such as
 #: a relative position bias). Exact types only: subclasses, e.g. BEiT's
-#: layer, may add such parts.
-PROMPTABLE_BLOCK_TYPES = (
-    'mmaction.models.backbones.vit_mae.Block',
-    'mmpretrain.models.backbones.vision_transformer.TransformerEncoderLayer',
-    'mmpretrain.models.backbones.deit3.DeiT3TransformerEncoderLayer',
-)
+#: layer, may add such parts. Derived from
+#: :data:`mmadaptformer.models.hosts.HOSTS`.
+PROMPTABLE_BLOCK_TYPES = promptable_block_types()
 
 
 def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -49,7 +44,7 @@ def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     found = []
 
     def visit(name: str, module: nn.Module) -> None:
-        if _qualname(type(module)) in PROMPTABLE_BLOCK_TYPES:
+        if qualname(type(module)) in PROMPTABLE_BLOCK_TYPES:
             found.append((name, module))
             return
         for child_name, child in module.named_children():
@@ -59,7 +54,7 @@ def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
     if not found:
         supported = ', '.join(
             name.rsplit('.', 1)[-1] for name in PROMPTABLE_BLOCK_TYPES)
-        types = ', '.join(_block_like_types(model)) or 'none'
+        types = ', '.join(block_like_types(model)) or 'none'
         raise ValueError(
             f'VPT cannot prompt {type(model).__name__}: it has no block of a '
             f'supported type ({supported}), i.e. global self-attention over '
@@ -90,17 +85,6 @@ def _embed_dims(model: nn.Module) -> int:
             f'VPT needs the token width of {type(model).__name__} as a '
             f'positive int attribute `embed_dims`, but got {dims!r}.')
     return dims
-
-
-def _load_own_keys_then_inner(module: nn.Module, state_dict: dict, prefix: str,
-                              *args) -> None:
-    """Load pre-hook: route the stock keys inside, keep the wrapper's own."""
-    own = {}
-    for name in list(module._parameters) + list(module._buffers):
-        if prefix + name in state_dict:
-            own[prefix + name] = state_dict.pop(prefix + name)
-    _add_inner_prefix(module, state_dict, prefix, *args)
-    state_dict.update(own)
 
 
 class _PromptRouter:
@@ -146,15 +130,18 @@ class _PromptRouter:
 
 @MMACTION_MODELS.register_module()
 @MMPRETRAIN_MODELS.register_module()
-class VPT(BaseModule):
+class VPT(FrozenHostWrapper):
     """Add Visual Prompt Tuning prompts to a stock MMAction2/MMPretrain ViT.
 
     A PyTorch implementation of `Visual Prompt Tuning
     <https://arxiv.org/abs/2203.12119>`_, the prompt-tuning baseline that
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ compares against.
 
-    The stock backbone is built from ``backbone`` and initialised first (so
-    its ``init_cfg``, e.g. a pre-trained checkpoint, is applied). Then
+    The stock backbone is built from ``backbone``; its ``init_cfg`` (e.g. a
+    pre-trained checkpoint) is checked and applied lazily, by
+    ``init_weights()`` or when an adapter-only checkpoint is loaded, and an
+    adapter-only checkpoint trained on another backbone is refused (see
+    :class:`~mmadaptformer.models.FrozenHostWrapper`). Then
     ``num_prompts`` learnable tokens are inserted right after the extra
     tokens (class token, and distillation token for DeiT) of every
     transformer block's input, or at the front for hosts without extra
@@ -224,7 +211,6 @@ class VPT(BaseModule):
                  deep: bool = True,
                  prompt_dropout: float = 0.,
                  init_cfg: Optional[dict] = None) -> None:
-        super().__init__(init_cfg=init_cfg)
         if isinstance(num_prompts, bool) or \
                 not isinstance(num_prompts, int) or num_prompts < 1:
             raise ValueError(
@@ -241,15 +227,11 @@ class VPT(BaseModule):
                 'VPT prompt_dropout must be a probability in [0, 1), but '
                 f'got {prompt_dropout!r}.')
 
-        module = build_host_backbone(backbone)
-        # Load the stock weights before the prompts exist, so an init_cfg
-        # that re-initialises the backbone leaves the prompts alone.
-        if hasattr(module, 'init_weights'):
-            module.init_weights()
+        super().__init__(backbone=backbone, init_cfg=init_cfg)
+        module = self.backbone
         blocks = _find_promptable_blocks(module)
         self.embed_dims = _embed_dims(module)
         fan_in = _patch_fan_in(module)
-        self.backbone = module
 
         self.num_prompts = num_prompts
         self.deep = deep
@@ -260,9 +242,8 @@ class VPT(BaseModule):
         prompts = torch.empty(
             len(blocks) if deep else 1, num_prompts, self.embed_dims)
         nn.init.uniform_(prompts, -bound, bound)
-        param = next(module.parameters(), None)
-        if param is not None and param.is_floating_point():
-            prompts = prompts.to(device=param.device, dtype=param.dtype)
+        device, dtype = self.host_device_dtype()
+        prompts = prompts.to(device=device, dtype=dtype)
         self.prompt_embeddings = nn.Parameter(prompts)
         self.prompt_dropout = nn.Dropout(prompt_dropout)
         # VPT-shallow: the previous block's prompt outputs, within a forward.
@@ -270,9 +251,6 @@ class VPT(BaseModule):
         for index, (name, block) in enumerate(blocks):
             block._vpt_router = _PromptRouter(self, block, index, name)
 
-        self.register_state_dict_post_hook(_strip_inner_prefix)
-        self.register_load_state_dict_pre_hook(_load_own_keys_then_inner)
-        self.register_load_state_dict_post_hook(_report_outer_keys)
         print_log(
             f'VPT-{"deep" if deep else "shallow"}: {num_prompts} prompts '
             f'of width {self.embed_dims} '
@@ -306,13 +284,3 @@ class VPT(BaseModule):
         finally:
             # Keep no graph alive after an interrupted VPT-shallow forward.
             self._carried = None
-
-    def __getattr__(self, name: str) -> Any:
-        try:
-            return super().__getattr__(name)
-        except AttributeError:
-            modules = self.__dict__.get('_modules', {})
-            if name == _INNER or _INNER not in modules:
-                raise
-            # Host code reads backbone attributes, e.g. ``patch_size``.
-            return getattr(modules[_INNER], name)

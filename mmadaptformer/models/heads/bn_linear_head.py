@@ -7,9 +7,10 @@ followed by ``Linear(C, num_classes)``, the Linear initialised from a
 truncated normal with std 0.01 and zero bias. The BatchNorm has no learnable
 parameters; it only normalises the frozen features with running statistics.
 
-The same head is registered as ``BNLinearHead`` in both toolboxes: an
-MMAction2 head (``cls_head=dict(type='BNLinearHead', ...)``) and an MMPretrain
-head (``head=dict(type='BNLinearHead', ...)``).
+The head exists in both toolboxes: an MMAction2 head
+(``cls_head=dict(type='BNLinearHead', ...)``) and an MMPretrain head
+(``head=dict(type='BNLinearClsHead', ...)``; ``'BNLinearHead'`` is an alias
+there, so one config key works in both).
 """
 from typing import Optional, Tuple
 
@@ -87,12 +88,15 @@ class BNLinearHead(TimeSformerHead):
         return self.fc_cls(x)
 
 
-@MMPRETRAIN_MODELS.register_module(name='BNLinearHead')
+# ``BNLinearHead`` stays an alias: the image recipes
+# (configs/_base_/models/mae_vit-b_224.py) and user configs name it so.
+@MMPRETRAIN_MODELS.register_module(name=['BNLinearClsHead', 'BNLinearHead'])
 class BNLinearClsHead(LinearClsHead):
     """MMPretrain classification head: BatchNorm1d (no affine) + Linear.
 
     From AdaptFormer (arXiv 2205.13535), which takes it from the MAE linear
-    probe. Registered in MMPretrain's registry as ``BNLinearHead``.
+    probe. Registered in MMPretrain's registry as ``BNLinearClsHead`` and,
+    for the recipes written before, as ``BNLinearHead``.
 
     Args:
         num_classes (int): Number of categories.

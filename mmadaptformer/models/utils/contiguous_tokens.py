@@ -18,15 +18,14 @@ from typing import Dict, List
 
 from torch import nn
 
-from ..adapters.injection import _qualname
+from ..hosts import qualname, token_embed_attrs
 
 __all__ = ['CONTIGUOUS_TOKEN_HOSTS', 'make_tokens_contiguous']
 
 #: Hosts whose tokens stay transposed, keyed by exact ``module.qualname``,
 #: and the attribute of their patch embedding.
-CONTIGUOUS_TOKEN_HOSTS: Dict[str, str] = {
-    'mmaction.models.backbones.vit_mae.VisionTransformer': 'patch_embed',
-}
+#: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
+CONTIGUOUS_TOKEN_HOSTS: Dict[str, str] = token_embed_attrs()
 
 
 def _contiguous_output(module: nn.Module, args: tuple, output):
@@ -54,7 +53,7 @@ def make_tokens_contiguous(model: nn.Module) -> List[str]:
     """
     hooked = []
     for name, module in model.named_modules():
-        attr = CONTIGUOUS_TOKEN_HOSTS.get(_qualname(type(module)))
+        attr = CONTIGUOUS_TOKEN_HOSTS.get(qualname(type(module)))
         embed = getattr(module, attr, None) if attr else None
         if isinstance(embed, nn.Module):
             embed.register_forward_hook(_contiguous_output)

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..adapters.injection import _qualname
+from ..hosts import fused_attention_types, qualname
 
 __all__ = ['FUSED_ATTENTION_FORWARDS', 'fuse_attention']
 
@@ -67,10 +67,15 @@ def vit_mae_attention_forward(attn: nn.Module,
 
 
 #: Fused forwards keyed by the exact ``module.qualname`` of the host
-#: attention they replace. Subclasses are not matched: they may compute
-#: something else.
+#: attention they replace, as declared in
+#: :data:`mmadaptformer.models.hosts.HOSTS`. Subclasses are not matched:
+#: they may compute something else.
+_IMPLEMENTATIONS: Dict[str, Callable] = {
+    'vit_mae_attention_forward': vit_mae_attention_forward,
+}
 FUSED_ATTENTION_FORWARDS: Dict[str, Callable] = {
-    'mmaction.models.backbones.vit_mae.Attention': vit_mae_attention_forward,
+    attention: _IMPLEMENTATIONS[forward]
+    for attention, forward in fused_attention_types().items()
 }
 
 
@@ -96,7 +101,7 @@ def fuse_attention(model: nn.Module) -> List[str]:
     """
     fused = []
     for name, module in model.named_modules():
-        forward = FUSED_ATTENTION_FORWARDS.get(_qualname(type(module)))
+        forward = FUSED_ATTENTION_FORWARDS.get(qualname(type(module)))
         if forward is None:
             continue
         if 'forward' in module.__dict__:

@@ -1,0 +1,439 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The base of the wrappers that attach trainable parts to a frozen host.
+
+:class:`FrozenHostWrapper` holds what AdaptFormer and VPT share:
+
+* it builds the stock host backbone (:func:`build_host_backbone`) and keeps
+  its state-dict keys unchanged (the wrapper adds no prefix);
+* it loads the host's pretrained weights **lazily**, never at build time:
+  in ``init_weights()`` (training) or when a state dict without the host's
+  weights, i.e. an adapter-only checkpoint, is loaded. A full or merged
+  checkpoint replaces everything and needs no pretrained file;
+* it checks the pretrained checkpoint before loading it, and refuses one of
+  another architecture;
+* it refuses an adapter-only state dict whose frozen backbone is not the one
+  it was trained on. The per-tensor fingerprints of that backbone travel in
+  the state dict itself, under ``<wrapper prefix>`` + :data:`FROZEN_HOST_KEY`,
+  so the check runs in the model's own load path: the Runner,
+  ``mmengine.runner.load_checkpoint``, ``mmaction.apis.init_recognizer``,
+  the Inferencers and ``mmpretrain.get_model`` all pass through it;
+* it falls back to the host's attributes (e.g. ``num_extra_tokens``).
+"""
+import logging
+from contextlib import contextmanager
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+
+import torch
+from mmengine.logging import MMLogger, print_log
+from mmengine.model import BaseModule
+from torch import nn
+
+from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
+from ...utils.fingerprint import tensor_fingerprint
+from ...utils.state_dict_check import (check_pretrained_init,
+                                       pretrained_init_cfgs)
+from .host_build import (INNER, build_host_backbone, to_inner_key,
+                         to_outer_key)
+
+__all__ = [
+    'FROZEN_HOST_KEY', 'HOST_CONFIG_KEY', 'FrozenBackboneMismatchError',
+    'FrozenHostWrapper', 'frozen_host_entries'
+]
+
+#: State-dict entry (under the wrapper's prefix) of an adapter-only
+#: checkpoint that records the frozen backbone it was trained on.
+FROZEN_HOST_KEY = 'frozen_host_fingerprints'
+#: Config key of the host's pretrained checkpoint in the recipes.
+HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
+#: How many differing tensors an error lists by name.
+_LISTED = 5
+
+
+class FrozenBackboneMismatchError(RuntimeError):
+    """An adapter-only checkpoint meets a frozen backbone it was not trained
+    on."""
+
+
+def _save_outer_keys(module: nn.Module, state_dict: dict, prefix: str,
+                     local_metadata: dict) -> None:
+    """State-dict post-hook: save the stock backbone's keys unchanged."""
+    for key in [k for k in state_dict if to_outer_key(k, prefix) != k]:
+        state_dict[to_outer_key(key, prefix)] = state_dict.pop(key)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        for key in [k for k in metadata if to_outer_key(k, prefix) != k]:
+            metadata[to_outer_key(key, prefix)] = metadata.pop(key)
+
+
+def _load_pre_hook(module: 'FrozenHostWrapper', state_dict: dict, prefix: str,
+                   local_metadata: dict, strict: bool, missing_keys: list,
+                   unexpected_keys: list, error_msgs: list) -> None:
+    """Load pre-hook: guard the frozen host, then route the stock keys."""
+    module.before_load(state_dict, prefix)
+    own = {}
+    for name in list(module._parameters) + list(module._buffers):
+        if prefix + name in state_dict:
+            own[prefix + name] = state_dict.pop(prefix + name)
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        state_dict[to_inner_key(key, prefix)] = state_dict.pop(key)
+    state_dict.update(own)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        for key in [
+                k for k in metadata if k == prefix[:-1] or k.startswith(prefix)
+        ]:
+            metadata[to_inner_key(key, prefix)] = metadata[key]
+    # The post-hook is not told the prefix.
+    module.__dict__['_load_prefix'] = prefix
+
+
+def _load_post_hook(module: nn.Module, incompatible_keys) -> None:
+    """Load post-hook: report missing/unexpected keys as saved."""
+    prefix = module.__dict__.pop('_load_prefix', None)
+    if prefix is None:
+        return
+    for keys in incompatible_keys:
+        keys[:] = [to_outer_key(key, prefix) for key in keys]
+
+
+def _as_fingerprint(value) -> tuple:
+    """A fingerprint as :func:`tensor_fingerprint` returns it, whatever
+    container types a checkpoint round trip gave it."""
+    shape, dtype, total, weighted = value
+    return tuple(int(d) for d in shape), str(dtype), int(total), int(weighted)
+
+
+@contextmanager
+def _quiet_console_init(host: nn.Module) -> Iterator[None]:
+    """Keep MMEngine's per-parameter init report of a top-level
+    ``init_weights()`` off the console.
+
+    Inside a runner the report goes to the log file and stays there; a
+    lazy load outside one (e.g. ``init_recognizer``) would print a line for
+    every tensor of the backbone instead.
+    """
+    logger = MMLogger.get_current_instance()
+    if hasattr(host, '_params_init_info') or any(
+            isinstance(h, logging.FileHandler) for h in logger.handlers):
+        yield
+        return
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+class FrozenHostWrapper(BaseModule):
+    """Base of the wrappers that attach trainable parts to a stock backbone.
+
+    The stock backbone (the *host*) is built from ``backbone`` and kept as
+    the child ``backbone``; state-dict keys are the host's own, without
+    that prefix. Subclasses attach their parts in ``__init__`` after
+    calling this one and list the modules they put inside the host in
+    :meth:`attached_modules`. See the module docstring for the loading
+    rules.
+
+    Public attributes (read by tools and the multi-task API):
+
+    * ``host_keys`` (list[str]): the host's own state-dict keys, before
+      anything was attached.
+    * ``host_initialized`` (bool): the host's ``init_weights()`` ran (and
+      with it its ``Pretrained`` init_cfg, if any).
+    * ``host_source`` (str, optional): where the host's weights come from:
+      a checkpoint path, ``'state dict'`` for a full state dict loaded into
+      the wrapper, or None while they are random (never loaded).
+
+    Args:
+        backbone (dict): Config of the stock backbone.
+        init_cfg (dict, optional): Initialization config of the wrapper,
+            applied by ``init_weights()`` after the host's. Defaults to None.
+    """
+
+    def __init__(self,
+                 backbone: dict,
+                 init_cfg: Optional[dict] = None) -> None:
+        super().__init__(init_cfg=init_cfg)
+        module = build_host_backbone(backbone)
+        self.backbone = module
+        self.host_keys: List[str] = list(module.state_dict().keys())
+        self.host_initialized = False
+        self.host_source: Optional[str] = None
+        self.register_state_dict_post_hook(_save_outer_keys)
+        self.register_load_state_dict_pre_hook(_load_pre_hook)
+        self.register_load_state_dict_post_hook(_load_post_hook)
+
+    # ------------------------------------------------------------ attaching
+    def attached_modules(self) -> List[Tuple[nn.Module, str]]:
+        """``(parent, name)`` of each module attached inside the host.
+
+        They are set aside while the host initialises, so an ``init_cfg``
+        that re-initialises every ``Linear`` leaves them alone.
+
+        Returns:
+            list[tuple[nn.Module, str]]: Empty here.
+        """
+        return []
+
+    def fresh_tensors(self) -> List[torch.Tensor]:
+        """The wrapper's own parameters and buffers (not the host's): a
+        fresh start initialises them, a pretrained checkpoint lacks them.
+
+        Read by :func:`mmadaptformer.utils.state_dict_check.fresh_keys`.
+
+        Returns:
+            list[torch.Tensor]: The tensors.
+        """
+        return list(self.parameters(recurse=False)) + list(
+            self.buffers(recurse=False))
+
+    def host_device_dtype(self) -> Tuple[torch.device, torch.dtype]:
+        """Device and floating dtype of the host's first parameter.
+
+        Returns:
+            tuple: ``(device, dtype)``; CPU float32 for a host without
+            floating-point parameters.
+        """
+        param = next(self.backbone.parameters(), None)
+        if param is not None and param.is_floating_point():
+            return param.device, param.dtype
+        return torch.device('cpu'), torch.float32
+
+    # ------------------------------------------------------------- loading
+    @property
+    def pretrained_key(self) -> str:
+        """The config key of the checkpoint the host is loaded from."""
+        if pretrained_init_cfgs(self) and not pretrained_init_cfgs(
+                self.backbone):
+            return 'model.backbone.init_cfg.checkpoint'
+        return HOST_CONFIG_KEY
+
+    def init_host(self) -> None:
+        """Initialise the host once, loading its ``Pretrained`` init_cfg.
+
+        The checkpoint is checked first (one of another architecture is
+        refused, nothing of it loaded). The attached modules are set aside
+        meanwhile.
+        """
+        if self.host_initialized:
+            return
+        host = self.backbone
+        pretrained = pretrained_init_cfgs(host)
+        if pretrained:
+            check_pretrained_init(host, owner='model.backbone.backbone')
+        attached = [(parent, name, parent._modules[name])
+                    for parent, name in self.attached_modules()]
+        for parent, name, _ in attached:
+            parent._modules[name] = None
+        try:
+            if hasattr(host, 'init_weights'):
+                with _quiet_console_init(host):
+                    host.init_weights()
+        finally:
+            for parent, name, child in attached:
+                parent._modules[name] = child
+        if hasattr(host, '_params_init_info'):
+            from mmengine.model.weight_init import update_init_info
+            update_init_info(
+                host,
+                init_info=f'Initialized by {type(host).__name__}.'
+                'init_weights() inside the frozen-host wrapper')
+        self.host_initialized = True
+        if pretrained:
+            self.host_source = str(pretrained[-1].get('checkpoint'))
+            print_log(
+                f'{type(self).__name__}: loaded the frozen backbone '
+                f'{type(host).__name__} from {self.host_source} '
+                f'({HOST_CONFIG_KEY}).',
+                logger='current')
+
+    def init_weights(self) -> None:
+        """Initialise the host (loading its pretrained weights), then the
+        wrapper's own ``init_cfg``."""
+        self.init_host()
+        super().init_weights()
+        pretrained = pretrained_init_cfgs(self)
+        if pretrained:
+            self.host_source = str(pretrained[-1].get('checkpoint'))
+
+    def before_load(self, state_dict: Mapping, prefix: str) -> None:
+        """Guard the frozen host before a state dict is loaded.
+
+        Called by the wrapper's load pre-hook, on every loading path. A
+        state dict without (some of) the host's keys is an adapter-only
+        one: the host's pretrained weights are loaded first, if they were
+        not. When the state dict records the frozen backbone it was trained
+        on (:data:`FROZEN_HOST_KEY`), the frozen tensors are compared with
+        it, from the state dict where it has them, else from the model.
+        Dry runs on ``meta`` tensors check nothing.
+
+        Args:
+            state_dict (Mapping): The state dict being loaded; the entry
+                :data:`FROZEN_HOST_KEY` is removed from it.
+            prefix (str): The wrapper's prefix in it.
+
+        Raises:
+            FrozenBackboneMismatchError: If the frozen tensors differ.
+        """
+        entry = state_dict.pop(prefix + FROZEN_HOST_KEY, None)
+        present = [
+            state_dict[prefix + k] for k in self.host_keys
+            if prefix + k in state_dict
+        ]
+        if any(torch.is_tensor(v) and v.is_meta for v in present):
+            return
+        complete = len(present) == len(self.host_keys)
+        if not complete and not self.host_initialized:
+            self.init_host()
+        if entry is not None:
+            self.verify_frozen_host(entry, state_dict, prefix)
+        elif not complete:
+            # E.g. an adapter-only checkpoint written before the records
+            # existed: its meta digest is checked on the Runner path only.
+            print_log(
+                f'{type(self).__name__}: the state dict lacks '
+                f'{len(self.host_keys) - len(present)} backbone tensors and '
+                f'records no frozen backbone ({FROZEN_HOST_KEY}), so '
+                f'nothing checks that they fit it. They come from '
+                f'{self.host_source or "nowhere: random weights"} '
+                f'({self.pretrained_key}). Re-save adapter-only checkpoints '
+                f'with tools/model_converters/extract_adapters.py to record '
+                f'it.',
+                logger='current',
+                level=logging.WARNING)
+        if complete:
+            self.host_source = (entry or {}).get('source') or 'state dict'
+
+    def frozen_host_entry(self, fingerprints: Mapping[str, tuple]) -> dict:
+        """The :data:`FROZEN_HOST_KEY` entry of an adapter-only checkpoint.
+
+        Args:
+            fingerprints (Mapping[str, tuple]): Fingerprints (see
+                :mod:`mmadaptformer.utils.fingerprint`) of the frozen host
+                tensors the trainable parts were trained on, keyed as in
+                :attr:`host_keys`.
+
+        Returns:
+            dict: ``format``, ``version``, ``fingerprints`` and
+            ``pretrained`` (the host's checkpoint path, if known).
+        """
+        unknown = sorted(set(fingerprints) - set(self.host_keys))
+        if unknown:
+            raise KeyError(
+                f'{type(self).__name__}: fingerprints of keys the host does '
+                f'not have: {unknown[:_LISTED]}; expected keys of '
+                f'{type(self.backbone).__name__}.state_dict().')
+        return dict(
+            format=FROZEN_HOST_FORMAT,
+            version=1,
+            fingerprints={
+                k: _as_fingerprint(v)
+                for k, v in fingerprints.items()
+            },
+            pretrained=self.host_source)
+
+    def verify_frozen_host(self,
+                           entry: Mapping,
+                           state_dict: Optional[Mapping] = None,
+                           prefix: str = '') -> None:
+        """Compare the frozen host tensors with a :meth:`frozen_host_entry`.
+
+        Args:
+            entry (Mapping): The entry, as saved.
+            state_dict (Mapping, optional): A state dict being loaded; its
+                host tensors (under ``prefix``) are compared instead of the
+                model's. Defaults to None.
+            prefix (str): The wrapper's prefix in ``state_dict``.
+                Defaults to ''.
+
+        Raises:
+            FrozenBackboneMismatchError: If any tensor differs, naming the
+                checkpoint, the config key of the pretrained path and how
+                many of the frozen tensors differ.
+        """
+        if not isinstance(entry, Mapping) or \
+                entry.get('format') != FROZEN_HOST_FORMAT or \
+                not isinstance(entry.get('fingerprints'), Mapping):
+            raise FrozenBackboneMismatchError(
+                f'The state dict entry {prefix}{FROZEN_HOST_KEY} is not a '
+                f'{FROZEN_HOST_FORMAT!r} record (got '
+                f'{type(entry).__name__}); it was not written by '
+                'mmadaptformer.')
+        expected = entry['fingerprints']
+        host_state = None
+        differ = []
+        for key, fingerprint in expected.items():
+            value = None if state_dict is None else state_dict.get(prefix +
+                                                                   key)
+            if value is None:
+                if host_state is None:
+                    host_state = self.backbone.state_dict()
+                value = host_state.get(key)
+            if not torch.is_tensor(value) or tensor_fingerprint(
+                    value) != _as_fingerprint(fingerprint):
+                differ.append(key)
+        if not differ:
+            return
+        source = entry.get('source')
+        trained_on = entry.get('pretrained')
+        now = self.host_source
+        lines = [
+            f'The adapter-only checkpoint{" " + source if source else ""} '
+            f'was trained on a different frozen backbone: {len(differ)} of '
+            f'{len(expected)} frozen tensors differ from this model\'s '
+            f'({", ".join(differ[:_LISTED])}'
+            f'{", ..." if len(differ) > _LISTED else ""}).',
+            f'The frozen backbone comes from the config key '
+            f'{self.pretrained_key}, ' +
+            (f'now {now}.' if now else 'which is not set (random weights).'),
+        ]
+        if trained_on:
+            lines.append(f'The adapters were trained on {trained_on}.')
+        lines.append('Point the config key at the pretrained checkpoint the '
+                     'adapters were trained on: on other weights they would '
+                     'silently give wrong results.')
+        raise FrozenBackboneMismatchError(' '.join(lines))
+
+    # ------------------------------------------------------------- running
+    def forward(self, *args, **kwargs) -> Any:
+        """Run the host."""
+        return self.backbone(*args, **kwargs)
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return super().__getattr__(name)
+        except AttributeError:
+            modules = self.__dict__.get('_modules', {})
+            if name == INNER or INNER not in modules:
+                raise
+            # Host code reads backbone attributes, e.g. ``num_extra_tokens``.
+            return getattr(modules[INNER], name)
+
+
+def frozen_host_entries(model: nn.Module,
+                        fingerprints: Mapping[str, tuple]) -> Dict[str, dict]:
+    """The :data:`FROZEN_HOST_KEY` entries of every wrapper in a model.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        fingerprints (Mapping[str, tuple]): Fingerprints of the frozen
+            tensors, keyed as in ``model.state_dict()``.
+
+    Returns:
+        dict[str, dict]: State-dict key -> entry, for each wrapper.
+    """
+    entries = {}
+    for name, module in model.named_modules():
+        if not isinstance(module, FrozenHostWrapper):
+            continue
+        prefix = f'{name}.' if name else ''
+        host = set(module.host_keys)
+        own = {
+            key[len(prefix):]: value
+            for key, value in fingerprints.items()
+            if key.startswith(prefix) and key[len(prefix):] in host
+        }
+        if own:
+            entries[prefix + FROZEN_HOST_KEY] = module.frozen_host_entry(own)
+    return entries

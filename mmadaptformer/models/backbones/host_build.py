@@ -1,0 +1,103 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Build a stock host backbone and map its state-dict keys.
+
+The frozen-host wrappers keep the host as their child ``backbone``
+(:data:`INNER`) but save and load the host's own keys, without that prefix:
+:func:`to_outer_key` and :func:`to_inner_key` translate between the two.
+"""
+import copy
+
+from mmengine.registry import MODELS as MMENGINE_MODELS
+from mmengine.registry import DefaultScope
+from torch import nn
+
+from mmaction.registry import MODELS as MMACTION_MODELS
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+
+__all__ = ['INNER', 'build_host_backbone', 'to_outer_key', 'to_inner_key']
+
+#: Name of the wrapped host; it never shows up in state-dict keys.
+INNER = 'backbone'
+_TOOLBOXES = (('mmaction', MMACTION_MODELS), ('mmpretrain', MMPRETRAIN_MODELS))
+
+
+def build_host_backbone(cfg: dict) -> nn.Module:
+    """Build a stock backbone from the mmaction or mmpretrain registry.
+
+    Inside a runner (or after :func:`mmengine.registry.init_default_scope`)
+    the default scope decides, as for any other module. Without a default
+    scope an unscoped type is looked up in both toolboxes and must be found
+    in exactly one of them.
+
+    Args:
+        cfg (dict): The backbone config, e.g.
+            ``dict(type='mmpretrain.VisionTransformer', arch='b')``.
+
+    Returns:
+        nn.Module: The built backbone, not initialised.
+    """
+    if not isinstance(cfg, dict) or 'type' not in cfg:
+        raise TypeError(
+            'AdaptFormer backbone must be a config dict with a "type", e.g. '
+            f"dict(type='VisionTransformer', arch='b'), but got {cfg!r}.")
+    cfg = copy.deepcopy(cfg)
+    type_name = cfg['type']
+    if not isinstance(type_name, str) or '.' in type_name or \
+            DefaultScope.get_current_instance() is not None:
+        return MMENGINE_MODELS.build(cfg)
+
+    found = {}
+    for scope, registry in _TOOLBOXES:
+        cls = registry.get(type_name)
+        if cls is not None:
+            found.setdefault(cls, scope)
+    if not found:
+        raise KeyError(
+            f'AdaptFormer backbone type {type_name!r} is registered in '
+            'neither mmaction nor mmpretrain MODELS. Check the spelling, or '
+            'import the module that registers it (custom_imports).')
+    if len(found) > 1:
+        raise ValueError(
+            f'AdaptFormer backbone type {type_name!r} is ambiguous: no '
+            'default scope is set and both mmaction and mmpretrain register '
+            f"it. Write type='mmaction.{type_name}' or "
+            f"type='mmpretrain.{type_name}', or call "
+            "mmengine.registry.init_default_scope('mmaction') (or "
+            "'mmpretrain') first, as runners do from default_scope.")
+    cfg['type'] = f'{next(iter(found.values()))}.{type_name}'
+    return MMENGINE_MODELS.build(cfg)
+
+
+def to_outer_key(key: str, prefix: str) -> str:
+    """``<prefix>backbone.<rest>`` -> ``<prefix><rest>``.
+
+    Args:
+        key (str): A state-dict key as the module tree names it.
+        prefix (str): The wrapper's prefix, ending with a dot (or empty).
+
+    Returns:
+        str: The key as saved, without the inner ``backbone.``.
+    """
+    inner = prefix + INNER
+    if key == inner:
+        return prefix[:-1]
+    if key.startswith(inner + '.'):
+        return prefix + key[len(inner) + 1:]
+    return key
+
+
+def to_inner_key(key: str, prefix: str) -> str:
+    """``<prefix><rest>`` -> ``<prefix>backbone.<rest>``.
+
+    Args:
+        key (str): A state-dict key as saved.
+        prefix (str): The wrapper's prefix, ending with a dot (or empty).
+
+    Returns:
+        str: The key as the module tree names it.
+    """
+    if key == prefix[:-1]:
+        return prefix + INNER
+    if key.startswith(prefix):
+        return prefix + INNER + '.' + key[len(prefix):]
+    return key
