@@ -29,6 +29,7 @@ from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 import numpy as np
 import torch
 
+from .checkpoint_source import tag_checkpoint_source
 from .pickle_scan import scan_file_globals
 
 __all__ = [
@@ -196,7 +197,7 @@ def safe_torch_load(filename: str,
     if not osp.isfile(filename):
         raise FileNotFoundError(f'Checkpoint file not found: {where}')
     try:
-        return torch.load(
+        checkpoint = torch.load(
             filename, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: B902 -- re-raised with the file named
         message = str(e)
@@ -218,6 +219,10 @@ def safe_torch_load(filename: str,
         raise CheckpointLoadError(
             f'Checkpoint file {where} ({size} bytes) is truncated or '
             f'corrupted and cannot be read ({_error_detail(e)}).') from None
+    # An adapter-only checkpoint's frozen-backbone record learns its file,
+    # so the model's own load path can name it in a refusal.
+    tag_checkpoint_source(checkpoint, where)
+    return checkpoint
 
 
 def load_from_local(filename: str, map_location=None) -> Any:

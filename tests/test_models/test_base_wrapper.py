@@ -154,8 +154,9 @@ def test_init_recognizer_refuses_another_backbone(video):
     with pytest.raises(FrozenBackboneMismatchError) as info:
         init_recognizer(video['other_cfg'], video['ckpt'], device='cpu')
     message = str(info.value)
-    assert message.startswith('The adapter-only checkpoint was trained on a '
-                              'different frozen backbone')
+    assert message.startswith(
+        f'The adapter-only checkpoint {video["ckpt"]} was trained on a '
+        'different frozen backbone')
     total = _frozen_count(video['ckpt'])
     # Every backbone tensor but the adapters and fc_norm (which trained).
     frozen = [
@@ -184,10 +185,14 @@ def test_init_recognizer_refuses_a_random_backbone(video):
 def test_load_checkpoint_refuses_another_backbone_and_names_the_file(video):
     init_default_scope('mmaction')
     model = MODELS.build(Config.fromfile(video['other_cfg']).model)
-    with pytest.raises(FrozenBackboneMismatchError, match=DIFFER):
+    with pytest.raises(FrozenBackboneMismatchError, match=DIFFER) as info:
         load_checkpoint(model, video['ckpt'], map_location='cpu')
-    # The checkpoint loader tags the record with the file it read.
+    # The checkpoint loader tags the record with the file it read, so the
+    # model's own load path names it.
+    assert f'checkpoint {video["ckpt"]} was trained on' in str(info.value)
     checkpoint = safe_torch_load(video['ckpt'])
+    assert checkpoint['state_dict']['backbone.frozen_host_fingerprints'][
+        'source'] == str(video['ckpt'])
     assert tag_checkpoint_source(checkpoint, video['ckpt']) == 1
     model = MODELS.build(Config.fromfile(video['other_cfg']).model)
     with pytest.raises(FrozenBackboneMismatchError) as info:
