@@ -101,6 +101,15 @@ def model_stats(cfg, shape=None):
     return dict(trainable=trainable, total=total, flops=flops, shape=shape)
 
 
+def format_count(value, unit):
+    """``value`` with the largest prefix (T, G, M, K) that keeps it at 1 or
+    more, e.g. ``format_count(5.4e6, 'FLOPs')`` -> ``'5.40 MFLOPs'``."""
+    for prefix, scale in (('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(value) >= scale:
+            return f'{value / scale:.2f} {prefix}{unit}'
+    return f'{value:.0f} {unit}'
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -110,8 +119,8 @@ def main(argv=None):
           f'parameters: {stats["trainable"]:,} trainable of '
           f'{stats["total"]:,} '
           f'({100.0 * stats["trainable"] / stats["total"]:.2f}%)\n'
-          f'FLOPs (one view): {stats["flops"] / 1e9:.1f} G '
-          f'({stats["flops"] / 2e9:.1f} GMACs)')
+          f'FLOPs (one view): {format_count(stats["flops"], "FLOPs")} '
+          f'({format_count(stats["flops"] / 2, "MACs")})')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(stats, config=args.config), f, indent=1)
