@@ -51,8 +51,7 @@ def backbone_init_cfg_key(cfg: Config) -> str:
         KeyError: If the config has no ``model.backbone`` dict.
     """
     model = cfg.get('model', None)
-    backbone = model.get('backbone', None) if isinstance(model,
-                                                         dict) else None
+    backbone = model.get('backbone', None) if isinstance(model, dict) else None
     if not isinstance(backbone, dict):
         raise KeyError(
             f'{cfg.filename}: --pretrained needs a `model.backbone` dict in '
@@ -99,10 +98,10 @@ def backbone_checkpoint_prefix(checkpoint: Any,
     return None
 
 
-def set_pretrained_backbone(cfg: Config,
-                            checkpoint: str,
-                            prefix: Optional[str] = 'auto'
-                            ) -> Tuple[str, Dict[str, Any]]:
+def set_pretrained_backbone(
+        cfg: Config,
+        checkpoint: str,
+        prefix: Optional[str] = 'auto') -> Tuple[str, Dict[str, Any]]:
     """Make ``checkpoint`` the pretrained weights of the config's backbone.
 
     Args:

@@ -27,10 +27,9 @@ IMAGE_SIZE = dict(arch='deit-tiny')
 
 def _size_options(example):
     if example == VIDEO:
-        return [f'model.backbone.backbone.{k}={v}'
-                for k, v in VIDEO_SIZE.items()] + [
-                    'model.cls_head.in_channels=64'
-                ]
+        return [
+            f'model.backbone.backbone.{k}={v}' for k, v in VIDEO_SIZE.items()
+        ] + ['model.cls_head.in_channels=64']
     return [f'model.backbone.backbone.{k}={v}'
             for k, v in IMAGE_SIZE.items()] + ['model.head.in_channels=192']
 
@@ -93,12 +92,14 @@ def test_example_trains_and_tests(example, tmp_path, tiny_video_data,
     state = _write_pretrained(example, pretrained)
     options = _size_options(example) + _data_options(example, data)
     work = tmp_path / 'work'
-    proc = run_tool([
-        'train.py', example, '--work-dir', work, '--pretrained', pretrained,
-        '--cfg-options', 'train_cfg.max_epochs=1', 'train_cfg.val_interval=1'
-    ] + options,
-                    cwd=tmp_path,
-                    timeout=600)
+    proc = run_tool(
+        [
+            'train.py', example, '--work-dir', work, '--pretrained',
+            pretrained, '--cfg-options', 'train_cfg.max_epochs=1',
+            'train_cfg.val_interval=1'
+        ] + options,
+        cwd=tmp_path,
+        timeout=600)
     assert re.search(r'Epoch\(train\) \[1\]\[2/2\].*loss: ', proc.stdout)
     metric = 'acc/top1' if example == VIDEO else 'accuracy/top1'
     assert re.search(rf'Epoch\(val\) \[1\]\[\d+/\d+\]\s+{metric}: ',
@@ -109,10 +110,11 @@ def test_example_trains_and_tests(example, tmp_path, tiny_video_data,
     assert not set(ckpt) & {k for k in state if '.adaptmlp.' not in k}
     assert any('.adaptmlp.' in k for k in ckpt)
 
-    proc = run_tool([
-        'test.py', example, work / 'epoch_1.pth', '--work-dir',
-        tmp_path / 'test', '--pretrained', pretrained, '--cfg-options'
-    ] + options,
-                    cwd=tmp_path,
-                    timeout=600)
+    proc = run_tool(
+        [
+            'test.py', example, work / 'epoch_1.pth', '--work-dir',
+            tmp_path / 'test', '--pretrained', pretrained, '--cfg-options'
+        ] + options,
+        cwd=tmp_path,
+        timeout=600)
     assert re.search(rf'Epoch\(test\) \[\d+/\d+\]\s+{metric}: ', proc.stdout)

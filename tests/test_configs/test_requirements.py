@@ -32,5 +32,6 @@ def test_setup_reads_the_same_requirements():
     runtime = setup.parse_requirements('requirements/runtime.txt')
     assert 'opencv-python==5.0.0.93' in runtime
     assert 'opencv-contrib-python==5.0.0.93' in runtime
-    assert any(r.startswith('tensorboard') for r in
-               setup.parse_requirements('requirements/optional.txt'))
+    assert any(
+        r.startswith('tensorboard')
+        for r in setup.parse_requirements('requirements/optional.txt'))

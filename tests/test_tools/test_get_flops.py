@@ -10,7 +10,6 @@ from mmengine.config import Config
 # 2 blocks of width 64; AdaptMLP bottleneck 8.
 TOKENS, WIDTH, BOTTLENECK, BLOCKS = 8, 64, 8, 2
 
-
 tool = load_tool('analysis_tools/get_flops.py')
 
 
@@ -62,8 +61,7 @@ def test_get_flops_cli(tmp_path):
     assert stats['shape'] == [3, 4, 64, 64]
     assert stats['flops'] > 0
     # A unit that fits: the tiny model is a few MFLOPs, not "0.0 G".
-    line = next(
-        l for l in proc.stdout.splitlines() if l.startswith('FLOPs'))
+    line = next(l for l in proc.stdout.splitlines() if l.startswith('FLOPs'))
     assert line == (f'FLOPs (one view): '
                     f'{tool.format_count(stats["flops"], "FLOPs")} '
                     f'({tool.format_count(stats["flops"] / 2, "MACs")})')

@@ -10,10 +10,9 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG,
-                     TINY_VIDEO_CONFIG, load_tool, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg,
-                     write_config)
+from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     load_tool, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
@@ -87,8 +86,7 @@ def _loaded_stock(cfg):
     init_default_scope(cfg.default_scope)
     model = MODELS.build(copy.deepcopy(cfg.model))
     model.init_weights()
-    return (model.backbone.backbone
-            if _is_wrapped(cfg) else model.backbone)
+    return (model.backbone.backbone if _is_wrapped(cfg) else model.backbone)
 
 
 def _assert_loaded(module, state):
@@ -125,7 +123,9 @@ def _layouts(state):
     prefixed['cls_head.fc_cls.weight'] = torch.zeros(2, 64)
     return {
         'bare backbone': (state, None),
-        'state_dict backbone': ({'state_dict': state}, None),
+        'state_dict backbone': ({
+            'state_dict': state
+        }, None),
         'mmengine full model': ({
             'state_dict': prefixed,
             'meta': {}
@@ -159,8 +159,13 @@ def test_every_checkpoint_layout_loads(config, layout, tmp_path):
 
 def test_unconverted_official_checkpoint_is_refused(tmp_path):
     ckpt = str(tmp_path / 'official.pth')
-    torch.save({'model': {'encoder.patch_embed.proj.weight': torch.zeros(1)},
-                'epoch': 3}, ckpt)
+    torch.save(
+        {
+            'model': {
+                'encoder.patch_embed.proj.weight': torch.zeros(1)
+            },
+            'epoch': 3
+        }, ckpt)
     args = train_tool.parse_args(
         [TINY_ADAPTFORMER_VIDEO_CONFIG, '--pretrained', ckpt])
     with pytest.raises(ValueError, match=r'official\.pth.*convert_official'):

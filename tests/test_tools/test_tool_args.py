@@ -9,7 +9,6 @@ from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool,
 from mmengine.config import Config
 from mmengine.device import get_device
 
-
 train_tool = load_tool('train.py')
 test_tool = load_tool('test.py')
 
@@ -172,8 +171,8 @@ def test_every_toolbox_flag_is_accepted(capsys):
                  '--deterministic', '--pretrained'):
         assert flag in train, flag
     test = _help(test_tool, capsys)
-    for flag in ('--work-dir', '--out', '--out-item', '--cfg-options',
-                 '--amp', '--show-dir', '--show', '--interval', '--wait-time',
+    for flag in ('--work-dir', '--out', '--out-item', '--cfg-options', '--amp',
+                 '--show-dir', '--show', '--interval', '--wait-time',
                  '--no-pin-memory', '--tta', '--launcher', '--local_rank',
                  '--local-rank', '--dump', '--pretrained'):
         assert flag in test, flag
@@ -183,8 +182,7 @@ def test_every_toolbox_flag_is_accepted(capsys):
                                            ('dist_test.sh', 3),
                                            ('slurm_train.sh', 3),
                                            ('slurm_test.sh', 4)])
-def test_shell_scripts_print_usage_without_arguments(script, nargs,
-                                                     tmp_path):
+def test_shell_scripts_print_usage_without_arguments(script, nargs, tmp_path):
     proc = run_tool([script], cwd=tmp_path, check=False)
     assert proc.returncode == 2
     assert 'Usage:' in proc.stdout and script in proc.stdout
@@ -198,8 +196,8 @@ def test_shell_scripts_print_usage_without_arguments(script, nargs,
 
 @pytest.mark.parametrize('script, args, tool', [
     ('dist_train.sh', ['cfg.py', '3', '--seed', '1'], 'train.py'),
-    ('dist_test.sh', ['cfg.py', 'c k.pth', '3', '--dump', 'a b.pkl'],
-     'test.py'),
+    ('dist_test.sh', ['cfg.py', 'c k.pth', '3', '--dump', 'a b.pkl'
+                      ], 'test.py'),
 ])
 def test_dist_scripts_run_the_python_in_PYTHON(script, args, tool, tmp_path):
     """PYTHON picks the interpreter; here one that records its arguments."""
@@ -214,7 +212,9 @@ def test_dist_scripts_run_the_python_in_PYTHON(script, args, tool, tmp_path):
     assert '--nproc_per_node=3' in argv
     rest = argv[[i for i, a in enumerate(argv)
                  if a.endswith(f'tools/{tool}')][0] + 1:]
-    expected = {'train.py': ['cfg.py', '--launcher', 'pytorch', '--seed', '1'],
-                'test.py': ['cfg.py', 'c k.pth', '--launcher', 'pytorch',
-                            '--dump', 'a b.pkl']}[tool]
+    expected = {
+        'train.py': ['cfg.py', '--launcher', 'pytorch', '--seed', '1'],
+        'test.py':
+        ['cfg.py', 'c k.pth', '--launcher', 'pytorch', '--dump', 'a b.pkl']
+    }[tool]
     assert rest == expected

@@ -15,8 +15,8 @@ def test_quick_transfer_study_adaptformer_beats_linear_probe(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
     cmd = [
         sys.executable,
-        osp.join(TOOLS, 'demo', 'transfer_study.py'), '--quick', '--seed',
-        '0', '--work-dir',
+        osp.join(TOOLS, 'demo', 'transfer_study.py'), '--quick', '--seed', '0',
+        '--work-dir',
         str(work), '--data-root',
         str(data), '--port', '29571'
     ]
@@ -79,17 +79,21 @@ def test_writing_webm_videos_prints_no_ffmpeg_tag_lines(tmp_path, capfd):
     assert 'a real problem' in err
     # ...and the tag lines did happen (OpenCV prints one per webm video);
     # they are in the log.
-    assert len(glob.glob(str(tmp_path / 'd' / '**' / '*.webm'),
-                         recursive=True)) == 6
+    assert len(
+        glob.glob(str(tmp_path / 'd' / '**' / '*.webm'), recursive=True)) == 6
     assert log.read_text().count('is not supported') == 6
 
 
 def test_plot_has_whole_epochs_and_names_the_test_views():
     results = [
-        dict(method='AdaptFormer', top1=95.3,
-             val_curve=[0.5 + 0.02 * e for e in range(20)]),
-        dict(method='Linear probe', top1=80.0,
-             val_curve=[0.5 + 0.01 * e for e in range(20)]),
+        dict(
+            method='AdaptFormer',
+            top1=95.3,
+            val_curve=[0.5 + 0.02 * e for e in range(20)]),
+        dict(
+            method='Linear probe',
+            top1=80.0,
+            val_curve=[0.5 + 0.01 * e for e in range(20)]),
     ]
     fig = study.make_figure(results)
     ax = fig.axes[0]

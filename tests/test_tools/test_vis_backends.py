@@ -19,8 +19,8 @@ train_tool = load_tool('train.py')
 def _read_scalars(event_dir):
     from tensorboard.backend.event_processing.event_accumulator import \
         EventAccumulator
-    files = glob.glob(osp.join(event_dir, '**', 'events.out.tfevents.*'),
-                      recursive=True)
+    files = glob.glob(
+        osp.join(event_dir, '**', 'events.out.tfevents.*'), recursive=True)
     assert files, f'no TensorBoard event file under {event_dir}'
     events = EventAccumulator(osp.dirname(files[0]))
     events.Reload()
@@ -90,9 +90,11 @@ def _wandb_history(run_file):
             record.ParseFromString(b''.join(chunks))
             chunks = []
             if record.WhichOneof('record_type') == 'history':
-                rows.append({(i.key or '/'.join(i.nested_key)):
-                             json.loads(i.value_json)
-                             for i in record.history.item})
+                rows.append({
+                    (i.key or '/'.join(i.nested_key)):
+                    json.loads(i.value_json)
+                    for i in record.history.item
+                })
     return rows
 
 
@@ -118,9 +120,7 @@ def test_video_visualizer_writes_wandb_offline(tmp_path, monkeypatch):
         visualizer.add_scalars({'loss': 1. / (step + 1)}, step=step)
     visualizer.close()
     runs = glob.glob(
-        str(tmp_path / '**' / 'offline-run-*' / 'run-*.wandb'),
-        recursive=True)
+        str(tmp_path / '**' / 'offline-run-*' / 'run-*.wandb'), recursive=True)
     assert len(runs) == 1
-    assert [row['loss'] for row in _wandb_history(runs[0])] == [
-        1., 0.5, pytest.approx(1 / 3)
-    ]
+    assert [row['loss'] for row in _wandb_history(runs[0])
+            ] == [1., 0.5, pytest.approx(1 / 3)]

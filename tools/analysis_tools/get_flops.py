@@ -15,8 +15,8 @@ FLOPs are counted with :func:`mmadaptformer.utils.count_flops`
 (``torch.utils.flop_counter``: matmuls, convolutions and attention, fused
 attention included; a multiply-add is 2 FLOPs). MMEngine's counter, which
 OpenMMLab's model zoos use, counts a multiply-add as 1 and misses
-``scaled_dot_product_attention``; ``GMACs`` (FLOPs / 2) is printed for
-comparison with those tables.
+``scaled_dot_product_attention``; MACs (FLOPs / 2) are printed for
+comparison with those tables. Both use the unit that fits (T, G, M, K).
 """
 import argparse
 import copy
@@ -51,8 +51,7 @@ def default_shape(cfg):
     if cfg.default_scope == 'mmaction':
         sample = next(t for t in cfg.test_pipeline
                       if t['type'] == 'SampleFrames')
-        crop = next((t for t in cfg.test_pipeline
-                     if 'crop_size' in t), None)
+        crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)
         size = crop['crop_size'] if crop else 224
         return (3, sample['clip_len'], size, size)
     crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)

@@ -43,10 +43,10 @@ METHODS = (
 )
 # (train, val) videos per task, epochs of stage 1 and stage 2.
 SIZES = dict(
-    full=dict(direction=(256, 64), appearance=(128, 128), stage1=30,
-              stage2=20),
-    quick=dict(direction=(128, 32), appearance=(128, 64), stage1=24,
-               stage2=20))
+    full=dict(
+        direction=(256, 64), appearance=(128, 128), stage1=30, stage2=20),
+    quick=dict(
+        direction=(128, 32), appearance=(128, 64), stage1=24, stage2=20))
 DATA_VERSION = 1
 # What OpenCV's FFmpeg writer prints for every webm (VP9) video it writes:
 # harmless (it falls back to the right tag), and printed with fprintf, so
@@ -69,27 +69,40 @@ def build_parser():
         default='data/demo',
         help='where the two synthetic tasks are written (reused when '
         'present)')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='training seed (the data is always seed 0)')
-    parser.add_argument('--nproc', type=int, default=2,
-                        help='processes per training run (dist_train.sh)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='training seed (the data is always seed 0)')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=2,
+        help='processes per training run (dist_train.sh)')
     parser.add_argument(
         '--port',
         type=int,
         default=29560,
         help='torchrun master port of the training runs (PORT of '
         'dist_train.sh); change it to run two studies at once')
-    parser.add_argument('--quick', action='store_true',
-                        help='fewer videos and epochs (for tests)')
-    parser.add_argument('--methods', nargs='+',
-                        default=[m[0] for m in METHODS],
-                        choices=[m[0] for m in METHODS], metavar='METHOD',
-                        help='which transfer methods to run: '
-                        + ', '.join(repr(m[0]) for m in METHODS))
-    parser.add_argument('--amp', action='store_true',
-                        help='train stage 2 with tools/train.py --amp '
-                        '(bfloat16 autocast on the CPU); results go to '
-                        'seed<N>_amp')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='fewer videos and epochs (for tests)')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        default=[m[0] for m in METHODS],
+        choices=[m[0] for m in METHODS],
+        metavar='METHOD',
+        help='which transfer methods to run: ' +
+        ', '.join(repr(m[0]) for m in METHODS))
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='train stage 2 with tools/train.py --amp '
+        '(bfloat16 autocast on the CPU); results go to '
+        'seed<N>_amp')
     return parser
 
 
@@ -132,8 +145,7 @@ def run(cmd, log_path, env=None):
     """Run a tool, log its output to a file; fail with the log's tail."""
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault('OMP_NUM_THREADS', '1')
-    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get(
-        'PYTHONPATH', '')
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
     start = time.time()
     with open(log_path, 'w') as log:
         proc = subprocess.run(
@@ -164,8 +176,8 @@ def prepare_data(args, sizes, progress):
                      f'videos (SSv2 format) to {root}')
             os.makedirs(root, exist_ok=True)
             with ffmpeg_tag_warnings_to(osp.join(root, 'write_videos.log')):
-                make_synthetic_ssv2(root, task, num_train, num_val, seed=0,
-                                    first_id=first_id)
+                make_synthetic_ssv2(
+                    root, task, num_train, num_val, seed=0, first_id=first_id)
             run([
                 sys.executable,
                 osp.join(REPO, 'tools', 'data', 'ssv2', 'build_file_list.py'),
@@ -182,8 +194,8 @@ def prepare_data(args, sizes, progress):
 def data_options(root):
     opts = []
     for loader, split in (('train_dataloader', 'train'),
-                          ('val_dataloader', 'val'),
-                          ('test_dataloader', 'val')):
+                          ('val_dataloader', 'val'), ('test_dataloader',
+                                                      'val')):
         opts += [
             f'{loader}.dataset.ann_file='
             f'{osp.abspath(root)}/sthv2_{split}_list_videos.txt',
@@ -192,7 +204,12 @@ def data_options(root):
     return opts
 
 
-def train(config, work_dir, options, args, log_name, amp=False,
+def train(config,
+          work_dir,
+          options,
+          args,
+          log_name,
+          amp=False,
           pretrained=None):
     os.makedirs(work_dir, exist_ok=True)
     cmd = [
@@ -200,17 +217,17 @@ def train(config, work_dir, options, args, log_name, amp=False,
         osp.join(REPO, 'tools', 'dist_train.sh'), config,
         str(args.nproc), '--work-dir', work_dir, '--seed',
         str(args.seed), '--deterministic'
-    ] + (['--amp'] if amp else []) + (
-        ['--pretrained', pretrained] if pretrained else []) + (
-            ['--cfg-options'] + options)
-    return run(cmd, osp.join(work_dir, log_name), env=dict(PORT=str(
-        args.port)))
+    ] + (['--amp'] if amp else []) + ([
+        '--pretrained', pretrained
+    ] if pretrained else []) + (['--cfg-options'] + options)
+    return run(
+        cmd, osp.join(work_dir, log_name), env=dict(PORT=str(args.port)))
 
 
 def val_curve(work_dir):
     """Validation top-1 per epoch from the run's scalars.json."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     curve = {}
     for line in open(files[-1]):
         record = json.loads(line)
@@ -224,8 +241,8 @@ def test(config, checkpoint, work_dir, options, pretrained):
     run([
         sys.executable,
         osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--work-dir',
-        osp.join(work_dir, 'test'), '--dump', dump, '--pretrained',
-        pretrained, '--cfg-options'
+        osp.join(work_dir, 'test'), '--dump', dump, '--pretrained', pretrained,
+        '--cfg-options'
     ] + options, osp.join(work_dir, 'test.log'))
     with open(dump, 'rb') as f:
         predictions = pickle.load(f)
@@ -268,11 +285,16 @@ def make_figure(results):
     fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for r in results:
         epochs = range(1, len(r['val_curve']) + 1)
-        line, = ax.plot(epochs, [100 * v for v in r['val_curve']],
-                        marker='o', markersize=3,
-                        label=f'{r["method"]}: validation, 1 clip')
-        ax.plot([len(r['val_curve'])], [r['top1']], marker='*',
-                markersize=11, linestyle='none', color=line.get_color(),
+        line, = ax.plot(
+            epochs, [100 * v for v in r['val_curve']],
+            marker='o',
+            markersize=3,
+            label=f'{r["method"]}: validation, 1 clip')
+        ax.plot([len(r['val_curve'])], [r['top1']],
+                marker='*',
+                markersize=11,
+                linestyle='none',
+                color=line.get_color(),
                 label=f'{r["method"]}: test, 2 clips x 3 crops '
                 f'({r["top1"]:.1f}%)')
     ax.xaxis.set_major_locator(MaxNLocator(integer=True))
@@ -307,11 +329,11 @@ def main(argv=None):
         progress(f'stage 1: pre-training on {roots["direction"]!r} by full '
                  f'training, {sizes["stage1"]} epochs, {args.nproc} '
                  f'processes (tools/dist_train.sh)')
-        seconds = train(STAGE1_CONFIG, stage1_dir,
-                        data_options(roots['direction']) +
-                        [f'train_cfg.max_epochs={sizes["stage1"]}'] +
-                        _schedule_options(sizes['stage1'], warmup=1), args,
-                        'train.log')
+        seconds = train(
+            STAGE1_CONFIG, stage1_dir,
+            data_options(roots['direction']) +
+            [f'train_cfg.max_epochs={sizes["stage1"]}'] +
+            _schedule_options(sizes['stage1'], warmup=1), args, 'train.log')
         acc = val_curve(stage1_dir)[-1]
         progress(f'stage 1: done in {seconds:.0f}s, validation top-1 on '
                  f'direction {100 * acc:.1f}%')
@@ -326,11 +348,18 @@ def main(argv=None):
         work = osp.abspath(osp.join(out, config_name[:-3].split('_')[-1]))
         options = data_options(roots['appearance']) + [
             f'train_cfg.max_epochs={sizes["stage2"]}'
-        ] + _schedule_options(sizes['stage2'], warmup=2)
+        ] + _schedule_options(
+            sizes['stage2'], warmup=2)
         progress(f'stage 2: {method} on {roots["appearance"]!r}, '
                  f'{sizes["stage2"]} epochs ...')
-        seconds = train(config, work, options, args, 'train.log',
-                        amp=args.amp, pretrained=stage1_ckpt)
+        seconds = train(
+            config,
+            work,
+            options,
+            args,
+            'train.log',
+            amp=args.amp,
+            pretrained=stage1_ckpt)
         checkpoint = osp.join(work, f'epoch_{sizes["stage2"]}.pth')
         top1, n = test(config, checkpoint, work, options, stage1_ckpt)
         trainable, total = trainable_parameters(config)
@@ -350,8 +379,8 @@ def main(argv=None):
     lines = [
         '',
         f'Transfer to \'appearance\' (seed {args.seed}, {args.nproc} '
-        f'processes, ' + ('bfloat16 autocast training, ' if args.amp else '')
-        + 'test: 2 clips x 3 crops)',
+        f'processes, ' + ('bfloat16 autocast training, ' if args.amp else '') +
+        'test: 2 clips x 3 crops)',
         f'{"method":<16}{"top-1 (%)":>10}{"trainable":>12}{"share":>8}'
         f'{"ckpt (MB)":>11}{"train (s)":>11}',
     ]
