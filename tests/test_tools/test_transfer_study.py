@@ -52,6 +52,9 @@ def test_quick_transfer_study_adaptformer_beats_linear_probe(tmp_path):
     assert all(len(r['val_curve']) == 20 for r in results.values())
     assert (work / 'seed0' / 'val_accuracy.png').stat().st_size > 10_000
     assert 'AdaptFormer' in proc.stdout and 'top-1 (%)' in proc.stdout
+    # No FFmpeg tag warning per written webm video in what a person reads.
+    assert 'is not supported' not in proc.stdout
+    assert 'writing 128 + 32' in proc.stdout
 
 
 study = load_tool('demo/transfer_study.py')
