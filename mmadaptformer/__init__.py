@@ -5,14 +5,13 @@ Importing this package (directly or through a config's
 ``custom_imports = dict(imports=['mmadaptformer'])``):
 
 * checks that the installed OpenMMLab stack is in the supported ranges;
-* makes ``mmaction.models`` importable on the released mmaction2 1.2.0, whose
-  wheel lacks the DRN localizer (see :mod:`mmadaptformer.utils.mmaction_compat`);
-* makes MMEngine load local checkpoints with ``weights_only=True`` through an
-  explicit allow-list, so ``--resume`` works on PyTorch >= 2.6
-  (see :mod:`mmadaptformer.utils.checkpoint_loading`);
-* makes MMEngine's local checkpoint writes atomic, so a run killed while
-  saving never leaves a truncated checkpoint or a ``last_checkpoint`` that
-  names one (see :mod:`mmadaptformer.utils.atomic_save`);
+* applies the upstream fixes listed in
+  :func:`mmadaptformer.utils.upstream.apply_upstream_fixes` (mmaction2's
+  missing DRN folder; every checkpoint source loads with
+  ``weights_only=True`` and an allow-list for MMEngine's training state);
+* registers the ``'atomic_local'`` MMEngine file backend that
+  :class:`~mmadaptformer.engine.AtomicCheckpointHook` writes checkpoints
+  with (see :mod:`mmadaptformer.utils.atomic_save`; nothing is patched);
 * registers this package's models and hooks in the mmaction and mmpretrain
   registries.
 """
@@ -59,18 +58,12 @@ def _check_versions() -> None:
 
 _check_versions()
 
-# Both must happen before anything imports ``mmaction.models`` or loads a
-# checkpoint.
-from .utils import (patch_mmaction_drn,  # noqa: E402
-                    register_atomic_local_writes, register_missing_drn,
-                    register_safe_local_loader)
+# Before anything imports ``mmaction.models`` or loads a checkpoint: every
+# change this package makes upstream, listed in one docstring.
+from .utils import apply_upstream_fixes  # noqa: E402
 
-patch_mmaction_drn()
-register_safe_local_loader()
-register_atomic_local_writes()
+apply_upstream_fixes()
 
 from . import engine, models  # noqa: E402,F401  (registers modules)
-
-register_missing_drn()
 
 __all__ = ['__version__', 'version_info']

@@ -23,6 +23,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
+from mmadaptformer.engine import add_work_dir_collect_hook
 from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
                                  setup_cpu_distributed)
 
@@ -226,6 +227,7 @@ def main(argv=None):
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    add_work_dir_collect_hook(runner)  # not ./.dist_test
 
     def test():
         metrics = runner.test()

@@ -14,6 +14,13 @@ Differences from the toolboxes' scripts, all additive:
 * On a machine without a GPU, ``--amp`` trains with bfloat16 autocast through
   :class:`~mmadaptformer.engine.CPUAmpOptimWrapper` (MMEngine's
   ``AmpOptimWrapper`` needs a GPU).
+* ``--resume auto`` resumes from the newest checkpoint that loads, keeps
+  damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
+  checkpoints without ``--allow-restart`` (see
+  :mod:`mmadaptformer.engine.resume`).
+* The checkpoint hook is an ``AtomicCheckpointHook`` (a ``CheckpointHook``
+  in the config is upgraded), so a killed run keeps its last complete
+  checkpoint.
 * Every run gets an ``EpochRandomnessHook`` (see
   :mod:`mmadaptformer.engine.hooks.epoch_randomness_hook`), so ``--resume``
   after a crash trains exactly like an uninterrupted run.
@@ -30,7 +37,10 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.engine import add_epoch_randomness_hook
+from mmadaptformer.engine import (add_epoch_randomness_hook,
+                                  add_work_dir_collect_hook,
+                                  use_atomic_checkpoint_hook)
+from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
                                  setup_cpu_distributed)
 
@@ -48,6 +58,13 @@ def parse_args(argv=None):
         help='If specify checkpoint path, resume from it, while if not '
         'specify, try to auto resume from the latest checkpoint '
         'in the work directory.')
+    parser.add_argument(
+        '--allow-restart',
+        action='store_true',
+        help='with --resume auto: start from scratch when the work dir '
+        'holds checkpoints but none of them loads (they are kept, renamed '
+        'to *.corrupt). Without it --resume auto refuses to start over '
+        'there.')
     parser.add_argument(
         '--pretrained',
         metavar='CHECKPOINT',
@@ -208,14 +225,27 @@ def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
+    # Resume from the newest checkpoint that loads; never start over on top
+    # of a run's checkpoints unless told so.
+    plan = None
+    if args.resume == 'auto':
+        plan = apply_auto_resume(cfg, args.allow_restart)
+    # Atomic checkpoint writes for the user's own configs too.
+    atomic_note = use_atomic_checkpoint_hook(cfg)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     if 'runner_type' not in cfg:
         runner = Runner.from_cfg(cfg)
     else:
         runner = RUNNERS.build(cfg)
+    if plan is not None:
+        log_resume_plan(plan, runner.logger)
+    if atomic_note:
+        runner.logger.info(atomic_note)
     # Reseed per epoch so that --resume continues like an uninterrupted run.
     add_epoch_randomness_hook(runner)
+    # DDP evaluation files go to work_dir/.dist_test, not ./.dist_test.
+    add_work_dir_collect_hook(runner)
     run_and_finish(runner.train, cpu_distributed)
 
 

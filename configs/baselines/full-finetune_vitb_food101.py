@@ -9,7 +9,7 @@ _base_ = [
     '../_base_/models/mae_vit-b_224.py',
     '../_base_/datasets/food101_224.py',
     '../_base_/schedules/sgd_linprobe_100e_image.py',
-    'mmpretrain::_base_/default_runtime.py'
+    '../_base_/default_runtime_image.py'
 ]
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
@@ -17,15 +17,3 @@ custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 model = dict(
     head=dict(num_classes=101),
     data_preprocessor=dict(num_classes=101))
-
-default_hooks = dict(
-    checkpoint=dict(interval=5, max_keep_ckpts=3, save_best='auto'),
-    logger=dict(interval=50),
-    # Average the BN head's running statistics over the ranks after every
-    # epoch, so that all ranks and checkpoints agree.
-    sync_buffers=dict(type='SyncNormStatsHook'),
-    # Stop at the first NaN/inf loss; refuse a checkpoint of another
-    # architecture and a head whose num_classes differs from the data's.
-    non_finite_loss=dict(type='NonFiniteLossHook'),
-    checkpoint_check=dict(type='CheckpointCheckHook'),
-    config_check=dict(type='ConfigCheckHook'))

@@ -10,24 +10,9 @@ _base_ = [
     '../_base_/models/videomae_vit-b_8x224.py',
     '../_base_/datasets/ssv2_8x4_linprobe.py',
     '../_base_/schedules/sgd_linprobe_90e_video.py',
-    'mmaction::_base_/default_runtime.py'
+    '../_base_/default_runtime_video.py'
 ]
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
 model = dict(cls_head=dict(num_classes=174))
-
-default_hooks = dict(
-    checkpoint=dict(interval=5, max_keep_ckpts=3, save_best='auto'),
-    logger=dict(interval=50),
-    # Average the BN head's running statistics over the ranks after every
-    # epoch, so that all ranks and checkpoints agree. (mmaction's default
-    # SyncBuffersHook would also average the frozen backbone's buffers.)
-    sync_buffers=dict(type='SyncNormStatsHook'),
-    # Stop at the first NaN/inf loss; refuse a checkpoint of another
-    # architecture and a head whose num_classes differs from the data's.
-    non_finite_loss=dict(type='NonFiniteLossHook'),
-    checkpoint_check=dict(type='CheckpointCheckHook'),
-    config_check=dict(type='ConfigCheckHook'),
-    # Log how many broken videos training skipped each epoch, and which.
-    data_health=dict(type='DataHealthHook'))

@@ -137,5 +137,8 @@ auto_scale_lr = dict(enable=False, base_batch_size=16)
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=10),
     checkpoint=dict(
-        type='CheckpointHook', interval=-1, save_last=True, save_best=None),
+        type='AtomicCheckpointHook',
+        interval=-1,
+        save_last=True,
+        save_best=None),
     sync_buffers=dict(type='SyncNormStatsHook'))

@@ -11,8 +11,7 @@ video by another sample instead of killing a dataloader worker.
 import logging
 import os.path as osp
 import random
-import struct
-from typing import Callable, List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
@@ -20,147 +19,22 @@ from mmaction.utils import ConfigType
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
+from mmadaptformer.utils.progress import track_progress
+from mmadaptformer.utils.video_containers import (BrokenVideoError,
+                                                  check_container,
+                                                  inspect_video,
+                                                  one_line_error)
 from .annotation_lists import AnnotationError, iter_lines, parse_int
+from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY,
+                           SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError,
+                           clip_frames)
 
-__all__ = [
-    'BrokenVideoError', 'CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY',
-    'check_container', 'scan_video'
-]
+__all__ = ['CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY']
 
 #: Metainfo key of a packed training sample: the videos skipped before it.
 SKIPPED_VIDEOS_KEY = 'skipped_videos'
 
 CHECK_FILES = ('sample', 'all', None)
-
-
-class BrokenVideoError(RuntimeError):
-    """A video file cannot be decoded; the message names the file."""
-
-
-def _short(error: BaseException, limit: int = 300) -> str:
-    """One line ``Type: message`` of an exception, at most ``limit`` chars.
-
-    Decord's messages span many lines and repeat C++ source locations.
-    """
-    text = ' '.join(str(error).split())
-    if len(text) > limit:
-        text = text[:limit - 3] + '...'
-    return f'{type(error).__name__}: {text}'
-
-
-def _ebml_vint(data: bytes, pos: int, keep_marker: bool):
-    """Read an EBML variable-length integer; return ``(value, length,
-    all_ones)`` or None if ``data`` ends inside it."""
-    if pos >= len(data) or data[pos] == 0:
-        return None
-    length = 8 - data[pos].bit_length() + 1
-    if pos + length > len(data):
-        return None
-    value = int.from_bytes(data[pos:pos + length], 'big')
-    marker = 1 << (7 * length)
-    all_ones = (value & (marker - 1)) == marker - 1
-    return (value if keep_marker else value & (marker - 1)), length, all_ones
-
-
-def check_container(path: str) -> None:
-    """Raise :class:`BrokenVideoError` if ``path`` is empty or shorter than
-    its container header declares.
-
-    Only the first bytes and the top-level structure are read, so the check
-    is cheap. It recognises AVI (RIFF size), MP4/MOV (top-level box sizes)
-    and WebM/Matroska (segment size, unless written as unknown); other
-    files pass. It runs before decord sees the file because decord 0.6
-    crashes the whole process (segmentation fault) on some truncated AVI
-    files read from memory, which is how mmaction2's ``DecordInit`` reads.
-
-    Args:
-        path (str): A local video file.
-    """
-    size = osp.getsize(path)
-    if size == 0:
-        raise BrokenVideoError(f'{path}: the file is empty (0 bytes)')
-    with open(path, 'rb') as f:
-        head = f.read(64)
-        if head[:4] == b'RIFF' and len(head) >= 8:
-            declared = struct.unpack('<I', head[4:8])[0] + 8
-            if declared > size:
-                raise BrokenVideoError(
-                    f'{path}: truncated RIFF/AVI file: the header declares '
-                    f'{declared} bytes, the file has {size}')
-        elif head[4:8] == b'ftyp':
-            pos = 0
-            while pos < size:
-                f.seek(pos)
-                box = f.read(16)
-                if len(box) < 8:
-                    raise BrokenVideoError(
-                        f'{path}: truncated MP4/MOV file: it ends inside '
-                        f'the box header at byte {pos}')
-                box_size, box_type = struct.unpack('>I4s', box[:8])
-                if box_size == 1 and len(box) == 16:
-                    box_size = struct.unpack('>Q', box[8:16])[0]
-                elif box_size == 0:  # the box runs to the end of the file
-                    break
-                if box_size < 8 or pos + box_size > size:
-                    raise BrokenVideoError(
-                        f'{path}: truncated MP4/MOV file: box '
-                        f'{box_type.decode("latin-1")!r} at byte {pos} '
-                        f'declares {box_size} bytes, the file has '
-                        f'{size - pos} left')
-                pos += box_size
-        elif head[:4] == b'\x1a\x45\xdf\xa3':
-            _check_ebml(path, head, size)
-
-
-def _check_ebml(path: str, head: bytes, size: int) -> None:
-    """The Matroska/WebM part of :func:`check_container`."""
-    header = _ebml_vint(head, 4, keep_marker=False)
-    if header is None:
-        raise BrokenVideoError(f'{path}: truncated WebM/Matroska header')
-    pos = 4 + header[1] + header[0]
-    with open(path, 'rb') as f:
-        f.seek(pos)
-        segment = f.read(12)
-    seg_id = _ebml_vint(segment, 0, keep_marker=True)
-    seg_size = seg_id and _ebml_vint(segment, seg_id[1], keep_marker=False)
-    if not seg_size:
-        raise BrokenVideoError(
-            f'{path}: truncated WebM/Matroska file: it ends inside the '
-            f'header at byte {pos}')
-    value, length, unknown = seg_size
-    declared = pos + seg_id[1] + length + value
-    if not unknown and declared > size:
-        raise BrokenVideoError(
-            f'{path}: truncated WebM/Matroska file: the segment ends at '
-            f'byte {declared}, the file has {size}')
-
-
-def scan_video(path: str) -> Optional[str]:
-    """Check that a video opens, has frames and decodes its last frame.
-
-    Costs one file open, a container index read and one frame decode (a
-    seek from the nearest key frame); damage in the middle of a file is not
-    found.
-
-    Args:
-        path (str): A local video file.
-
-    Returns:
-        str | None: Why the video is broken, or None if it passed.
-    """
-    # Imported here: decord imported before cv2 breaks OpenCV's writers.
-    import decord
-    try:
-        check_container(path)
-        # By path, not from memory: see check_container.
-        reader = decord.VideoReader(path, num_threads=1)
-        num_frames = len(reader)
-        if num_frames == 0:
-            return 'the video has no frames'
-        reader[num_frames - 1].asnumpy()
-    except Exception as e:  # decord raises plain RuntimeErrors
-        return _short(e)
-    return None
 
 
 @DATASETS.register_module()
@@ -182,11 +56,9 @@ class CheckedVideoDataset(VideoDataset):
     **A broken video** is one whose loading or transforms raise (decord
     cannot open or decode it, a transform fails on it), one that is empty
     or shorter than its container header declares (a truncated download,
-    see :func:`check_container`), or one that has no frames. A video that
-    decodes but has fewer frames than a clip spans is *not* broken:
-    mmaction2's ``SampleFrames`` loops or repeats frames for it by design.
-    A file whose header promises more frames than it can decode is broken
-    when decoding the missing frames raises.
+    see :func:`~mmadaptformer.utils.video_containers.check_container`), or
+    one that has no frames. A file whose header promises more frames than
+    it can decode is broken when decoding the missing frames raises.
 
     * In training a broken video is logged with a WARNING naming it and the
       error, and another sample is drawn at random, at most ``max_refetch``
@@ -197,12 +69,37 @@ class CheckedVideoDataset(VideoDataset):
     * In validation and testing (``test_mode=True``) a broken video is an
       error naming it: evaluation must not silently drop samples. With
       ``skip_broken=True`` every video is scanned when the dataset is
-      built (:func:`scan_video`: open it, count frames, decode the last
-      one) and broken ones are dropped with a WARNING listing them. The
+      built (:func:`~mmadaptformer.utils.video_containers.scan_video`:
+      open it, count frames, decode the last one) and broken ones are
+      dropped with a WARNING listing them. The
       scan runs in one process and costs 10 to 150 ms a video on a CPU
       core (VP9 webm, as in SSv2, is the slowest: the last frame decodes
       from its key frame), so several minutes for SSv2's 24.8k validation
-      videos; only use it when a list is known to hold broken files.
+      videos; only use it when a list is known to hold broken files. A
+      progress bar with an ETA shows on a terminal.
+
+    **A short video** decodes but has fewer frames than ``min_frames``,
+    by default the frames one clip spans
+    (:func:`~mmadaptformer.datasets.short_videos.clip_frames`: for
+    ``SampleFrames``, ``(clip_len - 1) * frame_interval + 1``). mmaction2
+    loops or repeats its frames to fill the clip. ``short_videos`` says
+    what happens to it:
+
+    * ``'report'`` (default): it is used with repeated frames, as in
+      mmaction2, and its data sample's metainfo lists it under
+      ``'short_videos'``. ``DataHealthHook`` counts short videos per
+      training epoch and per validation or test run, and names each one
+      (with its frames) the first time it is met.
+    * ``'skip'``: in training another sample is drawn in its place, as for
+      a broken video (counted per epoch by ``DataHealthHook``, under
+      ``'skipped_short_videos'``); in test mode every video's frames are
+      counted when the dataset is built and short ones are dropped with a
+      WARNING listing them.
+    * ``'error'``: loading it raises :class:`ShortVideoError`, naming the
+      file, its annotation line, its frames and ``min_frames``.
+
+    The frames are counted by ``DecordInit`` (or any transform that sets
+    ``total_frames``), before any frame is decoded.
 
     Args:
         ann_file (str): The annotation list.
@@ -224,6 +121,15 @@ class CheckedVideoDataset(VideoDataset):
             broken ones instead of failing on them. Defaults to False.
         max_listed (int): At most this many files are named in one error
             or warning. Defaults to 10.
+        min_frames (int, optional): A video with fewer frames is short.
+            Defaults to None: the frames one clip spans, from the
+            pipeline's ``SampleFrames`` or ``UniformSample``
+            (:func:`~mmadaptformer.datasets.short_videos.clip_frames`);
+            with another sampler, videos are not checked for length unless
+            this is set.
+        short_videos (str): What to do with a short video: ``'report'``,
+            ``'skip'`` or ``'error'`` (see above). Defaults to
+            ``'report'``.
         **kwargs: Other arguments of ``VideoDataset``, such as
             ``test_mode``, ``multi_class``, ``delimiter`` and ``data_root``.
 
@@ -234,6 +140,7 @@ class CheckedVideoDataset(VideoDataset):
         ...         ann_file='data/sthv2/sthv2_train_list_videos.txt',
         ...         data_prefix=dict(video='data/sthv2/videos'),
         ...         num_classes=174,
+        ...         short_videos='skip',
         ...         pipeline=train_pipeline))
     """
 
@@ -247,6 +154,8 @@ class CheckedVideoDataset(VideoDataset):
                  max_refetch: int = 10,
                  skip_broken: bool = False,
                  max_listed: int = 10,
+                 min_frames: Optional[int] = None,
+                 short_videos: str = 'report',
                  **kwargs) -> None:
         if check_files not in CHECK_FILES:
             raise ValueError(f'CheckedVideoDataset: check_files='
@@ -256,6 +165,18 @@ class CheckedVideoDataset(VideoDataset):
                 'CheckedVideoDataset: expected check_sample_size >= 1, '
                 f'max_refetch >= 0 and max_listed >= 1, got '
                 f'{check_sample_size}, {max_refetch} and {max_listed}')
+        if short_videos not in SHORT_VIDEOS:
+            raise ValueError(f'CheckedVideoDataset: short_videos='
+                             f'{short_videos!r} is not one of {SHORT_VIDEOS}')
+        if min_frames is not None and (not isinstance(min_frames, int)
+                                       or isinstance(min_frames, bool)
+                                       or min_frames < 1):
+            raise ValueError(f'CheckedVideoDataset: min_frames must be an '
+                             f'int >= 1 or None, got {min_frames!r}')
+        self.short_videos = short_videos
+        # Resolved from the pipeline by filter_data, once it is built.
+        self._min_frames_arg = min_frames
+        self.min_frames = min_frames
         self.check_files = check_files
         self.check_sample_size = check_sample_size
         self.skip_broken = skip_broken
@@ -346,25 +267,49 @@ class CheckedVideoDataset(VideoDataset):
             f'exist:\n{listed}' +
             (f'\n  ... and {more} more' if more > 0 else '') + hint)
 
+    def _resolve_min_frames(self) -> Optional[int]:
+        """``min_frames`` as given, else the pipeline's clip span."""
+        if self._min_frames_arg is not None:
+            return self._min_frames_arg
+        frames = clip_frames(self.pipeline.transforms)
+        if frames is None and self.short_videos != 'report':
+            raise ValueError(
+                f'CheckedVideoDataset ({self.ann_file}): short_videos='
+                f'{self.short_videos!r} needs min_frames, and the pipeline '
+                'has no SampleFrames or UniformSample to derive it from; '
+                'set min_frames')
+        return frames
+
     def filter_data(self) -> List[dict]:
-        """With ``skip_broken`` in test mode, drop videos that fail
-        :func:`scan_video`, with a WARNING listing them.
+        """In test mode, with ``skip_broken``, drop videos that fail
+        :func:`~mmadaptformer.utils.video_containers.scan_video`, and with
+        ``short_videos='skip'``, drop short ones; a WARNING lists them.
 
         Returns:
             list[dict]: The videos kept.
         """
-        if not (self.test_mode and self.skip_broken):
+        self.min_frames = self._resolve_min_frames()
+        drop_short = (
+            self.test_mode and self.short_videos == 'skip'
+            and self.min_frames is not None)
+        if not (self.test_mode and (self.skip_broken or drop_short)):
             return self.data_list
-        kept, broken = [], []
-        for info in self.data_list:
-            why = (
-                scan_video(info['filename'])
-                if osp.isfile(info['filename']) else 'the file is missing')
-            if why is None:
-                kept.append(info)
+        kept, broken, short = [], [], []
+        for info in track_progress(self.data_list,
+                                   f'Scanning the videos of {self.ann_file}'):
+            filename = info['filename']
+            if osp.isfile(filename):
+                num_frames, why = inspect_video(
+                    filename, decode_last=self.skip_broken)
             else:
-                broken.append(f'  {info["source"]}: {info["filename"]}: '
-                              f'{why}')
+                num_frames, why = 0, 'the file is missing'
+            if why is not None and self.skip_broken:
+                broken.append(f'  {info["source"]}: {filename}: {why}')
+            elif (drop_short and why is None and num_frames < self.min_frames):
+                short.append(f'  {info["source"]}: {filename}: '
+                             f'{num_frames} frames')
+            else:
+                kept.append(info)
         if broken:
             more = len(broken) - self.max_listed
             print_log(
@@ -375,39 +320,78 @@ class CheckedVideoDataset(VideoDataset):
                 (f'\n  ... and {more} more' if more > 0 else ''),
                 logger='current',
                 level=logging.WARNING)
-        else:
+        elif self.skip_broken:
             print_log(
-                f'CheckedVideoDataset: scanned {len(kept)} videos of '
-                f'{self.ann_file}, none broken',
+                f'CheckedVideoDataset: scanned {len(self.data_list)} videos '
+                f'of {self.ann_file}, none broken',
                 logger='current')
+        if short:
+            more = len(short) - self.max_listed
+            print_log(
+                f"CheckedVideoDataset: short_videos='skip' dropped "
+                f'{len(short)} of {len(self.data_list)} videos of '
+                f'{self.ann_file}, shorter than a clip (min_frames='
+                f'{self.min_frames}); evaluation uses {len(kept)}:\n' +
+                '\n'.join(short[:self.max_listed]) +
+                (f'\n  ... and {more} more' if more > 0 else ''),
+                logger='current',
+                level=logging.WARNING)
         if not kept:
             raise AnnotationError(
-                f'{self.ann_file}: all {len(broken)} videos are broken')
+                f'{self.ann_file}: all {len(self.data_list)} videos are '
+                f'broken or short ({len(broken)} broken, {len(short)} '
+                f'shorter than {self.min_frames} frames)')
         return kept
 
     # ------------------------------------------------------------- loading
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Check the container, then run the pipeline, raising if the video
-        has no frames.
+        has no frames or, unless ``short_videos='report'``, fewer than
+        ``min_frames``.
 
         Args:
             idx (int): Index of the sample.
 
         Returns:
-            dict | None: The pipeline's output; None if a transform
-            rejected the sample.
+            dict | None: The pipeline's output, its data sample's metainfo
+            listing the video under ``'short_videos'`` if it is short;
+            None if a transform rejected the sample.
         """
         results = self.get_data_info(idx)
-        if osp.isfile(results['filename']):
-            check_container(results['filename'])
+        filename = results['filename']
+        if osp.isfile(filename):
+            check_container(filename)
+        short: List[Tuple[str, int, int]] = []
+        length_checked = False
         for transform in self.pipeline.transforms:
             results = transform(results)
             if results is None:
                 return None
-            if results.get('total_frames', 1) == 0:
+            num_frames = results.get('total_frames')
+            if num_frames == 0:
                 raise BrokenVideoError(
                     f'{results["filename"]}: the video has no frames')
+            if num_frames is not None and not length_checked:
+                length_checked = True
+                if self.min_frames and num_frames < self.min_frames:
+                    if self.short_videos != 'report':
+                        raise self._short_video_error(idx, int(num_frames))
+                    short.append((filename, int(num_frames), self.min_frames))
+        samples = results.get('data_samples')
+        if hasattr(samples, 'set_metainfo'):
+            samples.set_metainfo({SHORT_VIDEOS_KEY: short})
         return results
+
+    def _short_video_error(self, idx: int, num_frames: int) -> ShortVideoError:
+        source = ('min_frames' if self._min_frames_arg is not None else
+                  "the pipeline's clip span, min_frames")
+        return ShortVideoError(
+            f'{self._describe(idx)} has {num_frames} frames, fewer than '
+            f'{source}={self.min_frames} (short_videos='
+            f"{self.short_videos!r}). Set short_videos='report' to use it "
+            f"with repeated frames, 'skip' to leave it out, or remove it "
+            'from the annotation list.',
+            self.get_data_info(idx)['filename'], num_frames, self.min_frames)
 
     def _describe(self, idx: int) -> str:
         info = self.get_data_info(idx)
@@ -422,18 +406,21 @@ class CheckedVideoDataset(VideoDataset):
         Returns:
             dict: The pipeline's output. In training its data sample's
             metainfo lists under ``'skipped_videos'`` the broken videos
-            drawn before it.
+            drawn before it, and under ``'skipped_short_videos'`` the short
+            ones.
         """
         if not self._fully_initialized:
             self.full_init()
         if self.test_mode:
             try:
                 data = self.prepare_data(idx)
+            except ShortVideoError:
+                raise
             except Exception as e:
                 raise BrokenVideoError(
                     f'Cannot load {self._describe(idx)} for evaluation: '
-                    f'{_short(e)}. Replace the file, remove it from the '
-                    f'annotation list, or set skip_broken=True to drop '
+                    f'{one_line_error(e)}. Replace the file, remove it from '
+                    f'the annotation list, or set skip_broken=True to drop '
                     f'broken videos when the dataset is built.') from e
             if data is None:
                 raise BrokenVideoError(
@@ -441,21 +428,31 @@ class CheckedVideoDataset(VideoDataset):
             return data
 
         skipped: List[str] = []
+        skipped_short: List[Tuple[str, int, int]] = []
         tried: List[str] = []
         for _ in range(self.max_refetch + 1):
             try:
                 data = self.prepare_data(idx)
+            except ShortVideoError as e:
+                if self.short_videos == 'error':
+                    raise
+                skipped_short.append((e.filename, e.num_frames, e.min_frames))
+                tried.append(f'  {self._describe(idx)}: {e.num_frames} '
+                             f'frames, fewer than {e.min_frames} '
+                             "(short_videos='skip')")
+                idx = self._rand_another()
+                continue
             except Exception as e:
                 # Any error: decord's and the transforms' have no common
                 # base class; a systematic one (a bad pipeline) still ends
                 # in the error below, which quotes every message.
                 filename = self.get_data_info(idx)['filename']
                 skipped.append(filename)
-                tried.append(f'  {self._describe(idx)}: {_short(e)}')
+                tried.append(f'  {self._describe(idx)}: {one_line_error(e)}')
                 print_log(
                     f'CheckedVideoDataset: skipping broken video '
-                    f'{self._describe(idx)}: {_short(e)}; drawing another '
-                    f'sample',
+                    f'{self._describe(idx)}: {one_line_error(e)}; drawing '
+                    'another sample',
                     logger='current',
                     level=logging.WARNING)
                 idx = self._rand_another()
@@ -468,7 +465,10 @@ class CheckedVideoDataset(VideoDataset):
             samples = data.get('data_samples') if isinstance(data,
                                                              dict) else None
             if hasattr(samples, 'set_metainfo'):
-                samples.set_metainfo({SKIPPED_VIDEOS_KEY: skipped})
+                samples.set_metainfo({
+                    SKIPPED_VIDEOS_KEY: skipped,
+                    SKIPPED_SHORT_VIDEOS_KEY: skipped_short
+                })
             return data
         raise BrokenVideoError(
             f'CheckedVideoDataset: {len(tried)} samples in a row of '

@@ -25,7 +25,7 @@ from typing import Callable, Dict, List
 
 import numpy as np
 
-from mmadaptformer.testing import write_video
+from mmadaptformer.utils.video_writer import write_video
 
 __all__ = ['SYNTHETIC_TASKS', 'make_synthetic_ssv2']
 

@@ -3,17 +3,19 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
                                  build_model_and_plan,
                                  complete_adapter_checkpoint,
                                  make_adapter_checkpoint)
-from .hooks import (AdapterHook, CheckpointCheckHook, ConfigCheckHook,
-                    DataHealthHook, EpochRandomnessHook, NonFiniteLossError,
-                    NonFiniteLossHook, SyncNormStatsHook,
-                    add_epoch_randomness_hook)
+from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
+                    ConfigCheckHook, DataHealthHook, EpochRandomnessHook,
+                    NonFiniteLossError, NonFiniteLossHook, SyncNormStatsHook,
+                    WorkDirCollectHook, add_epoch_randomness_hook,
+                    add_work_dir_collect_hook, use_atomic_checkpoint_hook)
 from .optimizers import CPUAmpOptimWrapper, check_cpu_bf16
 
 __all__ = [
-    'AdapterHook', 'CheckpointCheckHook', 'ConfigCheckHook', 'DataHealthHook',
-    'EpochRandomnessHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'SyncNormStatsHook', 'add_epoch_randomness_hook', 'CPUAmpOptimWrapper',
-    'check_cpu_bf16', 'ADAPTER_META_KEY', 'adapter_hook_cfg',
-    'build_model_and_plan', 'complete_adapter_checkpoint',
-    'make_adapter_checkpoint'
+    'AdapterHook', 'AtomicCheckpointHook', 'CheckpointCheckHook',
+    'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
+    'use_atomic_checkpoint_hook', 'NonFiniteLossError', 'NonFiniteLossHook',
+    'SyncNormStatsHook', 'WorkDirCollectHook', 'add_epoch_randomness_hook',
+    'add_work_dir_collect_hook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
+    'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
+    'complete_adapter_checkpoint', 'make_adapter_checkpoint'
 ]

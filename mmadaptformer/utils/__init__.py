@@ -1,8 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .atomic_save import atomic_write, register_atomic_local_writes
-from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
-                                 register_safe_local_loader, safe_globals,
+from .atomic_save import AtomicLocalBackend, atomic_write
+from .checkpoint_loading import (CheckpointLoadError, refusal_message,
+                                 register_safe_globals, safe_globals,
                                  safe_torch_load)
+from .checkpoint_schemes import (forced_weights_only,
+                                 register_safe_checkpoint_loaders)
+from .pickle_scan import scan_file_globals, scan_pickle_globals
+from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
@@ -14,9 +18,12 @@ from .pretrained_backbone import (backbone_checkpoint_prefix,
                                   set_pretrained_backbone)
 
 __all__ = [
-    'atomic_write', 'register_atomic_local_writes',
+    'AtomicLocalBackend', 'atomic_write',
     'CheckpointLoadError', 'register_safe_globals',
-    'register_safe_local_loader', 'safe_globals', 'safe_torch_load',
+    'refusal_message', 'safe_globals', 'safe_torch_load',
+    'forced_weights_only', 'register_safe_checkpoint_loaders',
+    'scan_file_globals', 'scan_pickle_globals', 'UPSTREAM_CHANGES',
+    'apply_upstream_fixes',
     'count_flops', 'exit_now', 'is_cpu_distributed', 'run_and_finish',
     'setup_cpu_distributed',
     'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',

@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Atomic local checkpoint writes for MMEngine.
+"""Atomic local file writes, and an MMEngine file backend that uses them.
 
 MMEngine writes a checkpoint in place: ``CheckpointHook`` →
 ``Runner.save_checkpoint`` → :func:`mmengine.runner.save_checkpoint`, which
@@ -7,50 +7,40 @@ MMEngine writes a checkpoint in place: ``CheckpointHook`` →
 ``put``; :class:`~mmengine.fileio.LocalBackend` then opens the final path
 with ``'wb'`` and writes. A run killed during that write (pre-emption, OOM
 killer, Ctrl-\\) leaves a truncated ``epoch_N.pth`` under its real name.
-Two more windows exist in mmengine 0.10:
 
-* ``CheckpointHook`` writes ``work_dir/last_checkpoint`` (what
-  ``--resume auto`` reads) with a plain ``open(..., 'w')``, not through the
-  backend, so a kill there leaves it empty and ``--resume auto`` silently
-  starts from scratch;
-* with ``max_keep_ckpts``, ``CheckpointHook`` deletes the oldest kept
-  checkpoint *before* it writes the new one; with ``max_keep_ckpts=1`` a kill
-  during the write leaves ``last_checkpoint`` naming a deleted file.
+:class:`AtomicFile` / :func:`atomic_write` write to a temporary file in the
+same directory, flush and ``fsync`` it, and ``os.replace`` it onto the
+target (then ``fsync`` the directory), so a reader sees the old file or the
+new one, never a partial one. A failed write removes its temporary file and
+raises an ``OSError`` that names the file being written and the bytes
+written. Temporary files left by a killed writer are removed by the next
+successful write of the same file on the same host.
 
-:func:`register_atomic_local_writes` closes all three for local paths:
-
-* ``LocalBackend.put`` / ``put_text`` write to a temporary file in the same
-  directory, flush and ``fsync`` it, and ``os.replace`` it onto the target
-  (then ``fsync`` the directory), so a reader sees the old file or the new
-  one, never a partial one. A failed write removes its temporary file.
-  Temporary files left by a killed writer are removed by the next
-  successful write of the same file on the same host.
-* ``CheckpointHook``'s writes of ``last_checkpoint`` go through the same
-  atomic writer.
-* ``CheckpointHook`` removes outdated checkpoints only after the new one and
-  ``last_checkpoint`` are written.
-
-Remote backends (Petrel, HTTP, memcached, LMDB, custom ones) are left as
-they are.
+:class:`AtomicLocalBackend` is :class:`~mmengine.fileio.LocalBackend` with
+atomic ``put`` / ``put_text``, registered as MMEngine file backend
+``'atomic_local'`` (through :func:`mmengine.fileio.register_backend`, for
+no prefix, so MMEngine's own local backend is unchanged). It is selected by
+``backend_args=dict(backend='atomic_local')``, which
+:class:`~mmadaptformer.engine.AtomicCheckpointHook` sets for local work
+dirs. Nothing in MMEngine is patched.
 """
-import builtins
 import errno
-import functools
 import os
 import os.path as osp
 import re
 import socket
 import uuid
 from pathlib import Path
-from typing import IO, Any, Callable, List, Optional, Union
+from typing import IO, Any, List, Optional, Union
+
+from mmengine.fileio import LocalBackend, register_backend
 
 __all__ = [
-    'atomic_write', 'AtomicFile', 'register_atomic_local_writes',
-    'unregister_atomic_local_writes', 'atomic_local_writes_registered'
+    'atomic_write', 'AtomicFile', 'AtomicLocalBackend', 'ATOMIC_BACKEND'
 ]
 
+ATOMIC_BACKEND = 'atomic_local'
 _TMP_SUFFIX = '.tmp'
-_PATCH_MARK = '_mmadaptformer_atomic'
 
 
 def _host_tag() -> str:
@@ -175,14 +165,21 @@ class AtomicFile:
                 f'AtomicFile writes whole files; mode must start with "w", '
                 f'got mode={mode!r} for {os.fspath(filepath)!r}')
         self.target = _resolve_target(filepath)
+        self.requested = 0
         directory = osp.dirname(self.target)
-        os.makedirs(directory, exist_ok=True)
         self.tmp_path = osp.join(
             directory, f'{_tmp_prefix(self.target)}{_host_tag()}.'
             f'{os.getpid()}.{uuid.uuid4().hex}{_TMP_SUFFIX}')
-        fd = os.open(
-            self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
-            | getattr(os, 'O_BINARY', 0), 0o666)
+        try:
+            os.makedirs(directory, exist_ok=True)
+            fd = os.open(
+                self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
+                | getattr(os, 'O_BINARY', 0), 0o666)
+        except OSError as e:
+            raise OSError(
+                e.errno, f'Could not write {self.target}: {e.strerror} '
+                f'while creating its temporary file {self.tmp_path}; 0 bytes '
+                f'written, {self.target} was left as it was.') from e
         try:
             self._file: IO = open(fd, mode, encoding=encoding, **kwargs)
         except BaseException:
@@ -204,6 +201,38 @@ class AtomicFile:
         """Whether the file was committed or aborted."""
         return self._done
 
+    def write(self, data: Union[bytes, str]) -> int:
+        """Write ``data`` to the temporary file.
+
+        Raises:
+            OSError: Of the original errno (disk full, file too large, ...)
+                with a message that names the target, the bytes written and
+                the bytes requested. The temporary file is removed.
+        """
+        self.requested += len(data)
+        try:
+            return self._file.write(data)
+        except OSError as e:
+            raise self._failed(e) from e
+
+    def _failed(self, error: OSError) -> OSError:
+        """Abort, and describe ``error`` with the file and the bytes."""
+        try:
+            written = os.fstat(self._file.fileno()).st_size
+        except (OSError, ValueError):  # already closed
+            try:
+                written = osp.getsize(self.tmp_path)
+            except OSError:
+                written = None
+        self.abort()
+        unit = 'bytes' if 'b' in self._file.mode else 'characters'
+        done = 'an unknown number' if written is None else written
+        return OSError(
+            error.errno, f'Could not write {self.target}: '
+            f'{error.strerror or error} after {done} of {self.requested} '
+            f'{unit} were written (to its temporary file {self.tmp_path}, '
+            f'now removed); {self.target} was left as it was.')
+
     def close(self) -> None:
         """Flush, fsync and move the data onto the target."""
         if self._done:
@@ -213,6 +242,8 @@ class AtomicFile:
             _fsync(self._file.fileno())
             self._file.close()
             os.replace(self.tmp_path, self.target)
+        except OSError as e:
+            raise self._failed(e) from e
         except BaseException:
             self.abort()
             raise
@@ -270,114 +301,40 @@ def atomic_write(obj: Union[bytes, str],
         f.write(obj)
 
 
-# ------------------------------------------------------------- patching
-def _atomic_put(self, obj: bytes, filepath: Union[str, Path]) -> None:
-    """``LocalBackend.put`` that writes atomically."""
-    atomic_write(obj, filepath)
+@register_backend(ATOMIC_BACKEND)
+class AtomicLocalBackend(LocalBackend):
+    """:class:`~mmengine.fileio.LocalBackend` whose ``put`` and ``put_text``
+    replace the whole file atomically (see :func:`atomic_write`).
 
+    Registered as MMEngine file backend ``'atomic_local'``; select it with
+    ``backend_args=dict(backend='atomic_local')``.
 
-def _atomic_put_text(self,
-                     obj: str,
-                     filepath: Union[str, Path],
-                     encoding: str = 'utf-8') -> None:
-    """``LocalBackend.put_text`` that writes atomically."""
-    atomic_write(obj, filepath, encoding=encoding)
-
-
-def _checkpoint_hook_open(file, mode: str = 'r', *args: Any, **kwargs: Any):
-    """``open`` for :mod:`mmengine.hooks.checkpoint_hook`: whole-file writes
-    to local paths (``last_checkpoint``) become :class:`AtomicFile`."""
-    if (isinstance(file, (str, Path)) and isinstance(mode, str)
-            and mode.startswith('w') and not args):
-        return AtomicFile(file, mode, **kwargs)
-    return builtins.open(file, mode, *args, **kwargs)
-
-
-class _DeferredRemoval:
-    """Stands in for ``backend.remove`` while a checkpoint is saved."""
-
-    def __init__(self) -> None:
-        self.paths: List[Any] = []
-
-    def __call__(self, filepath) -> None:
-        self.paths.append(filepath)
-
-
-def _wrap_save_with_step(save_with_step: Callable) -> Callable:
-    """Make ``CheckpointHook._save_checkpoint_with_step`` delete outdated
-    local checkpoints only after the new one is complete."""
-
-    @functools.wraps(save_with_step)
-    def wrapper(self, runner, step, meta):
-        from mmengine.fileio import LocalBackend
-        backend = getattr(self, 'file_backend', None)
-        client = getattr(backend, 'client', backend)  # FileClient wraps one
-        if not isinstance(client, LocalBackend) or \
-                'remove' in vars(backend):
-            return save_with_step(self, runner, step, meta)
-        deferred = _DeferredRemoval()
-        backend.remove = deferred
-        try:
-            result = save_with_step(self, runner, step, meta)
-        finally:
-            del backend.remove
-        # The new checkpoint and last_checkpoint are in place: the outdated
-        # ones can go (never the one just written).
-        for path in deferred.paths:
-            if path != getattr(self, 'last_ckpt', None):
-                backend.remove(path)
-        return result
-
-    setattr(wrapper, _PATCH_MARK, save_with_step)
-    return wrapper
-
-
-def atomic_local_writes_registered() -> bool:
-    """Whether :func:`register_atomic_local_writes` is in effect.
-
-    Returns:
-        bool: True if local MMEngine writes are atomic.
+    Examples:
+        >>> from mmengine.fileio import get_file_backend
+        >>> backend = get_file_backend(
+        ...     'work_dir', backend_args=dict(backend='atomic_local'))
+        >>> backend.put(b'weights', 'work_dir/epoch_1.pth')
     """
-    from mmengine.fileio import LocalBackend
-    return hasattr(LocalBackend.put, _PATCH_MARK)
 
+    def put(self, obj: bytes, filepath: Union[str, Path]) -> None:
+        """Write ``obj`` to ``filepath`` atomically.
 
-def register_atomic_local_writes() -> None:
-    """Make MMEngine's local checkpoint writes atomic.
+        Args:
+            obj (bytes): Data to be written.
+            filepath (str | Path): Path to write data.
+        """
+        atomic_write(obj, filepath)
 
-    Patches ``LocalBackend.put`` / ``put_text`` (and so ``FileClient`` and
-    ``HardDiskBackend``, which use them), ``CheckpointHook``'s write of
-    ``last_checkpoint`` and its removal of outdated checkpoints; see the
-    module docstring. Idempotent.
-    """
-    if atomic_local_writes_registered():
-        return
-    from mmengine.fileio import LocalBackend
-    from mmengine.hooks import checkpoint_hook
-    originals = dict(put=LocalBackend.put, put_text=LocalBackend.put_text)
-    for name, func in (('put', _atomic_put), ('put_text', _atomic_put_text)):
-        patched = functools.wraps(originals[name])(func)
-        setattr(patched, _PATCH_MARK, originals[name])
-        setattr(LocalBackend, name, patched)
-    # A module-level ``open`` shadows the builtin for that module only.
-    checkpoint_hook.open = _checkpoint_hook_open
-    hook_cls = checkpoint_hook.CheckpointHook
-    if not hasattr(hook_cls._save_checkpoint_with_step, _PATCH_MARK):
-        hook_cls._save_checkpoint_with_step = _wrap_save_with_step(
-            hook_cls._save_checkpoint_with_step)
+    def put_text(self,
+                 obj: str,
+                 filepath: Union[str, Path],
+                 encoding: str = 'utf-8') -> None:
+        """Write ``obj`` to ``filepath`` atomically, as text.
 
-
-def unregister_atomic_local_writes() -> None:
-    """Restore MMEngine's own (in-place) local writes. For tests."""
-    from mmengine.fileio import LocalBackend
-    from mmengine.hooks import checkpoint_hook
-    for name in ('put', 'put_text'):
-        func = getattr(LocalBackend, name)
-        if hasattr(func, _PATCH_MARK):
-            setattr(LocalBackend, name, getattr(func, _PATCH_MARK))
-    if getattr(checkpoint_hook, 'open', None) is _checkpoint_hook_open:
-        del checkpoint_hook.open
-    hook_cls = checkpoint_hook.CheckpointHook
-    method = hook_cls._save_checkpoint_with_step
-    if hasattr(method, _PATCH_MARK):
-        hook_cls._save_checkpoint_with_step = getattr(method, _PATCH_MARK)
+        Args:
+            obj (str): Data to be written.
+            filepath (str | Path): Path to write data.
+            encoding (str): The encoding format used to encode ``obj``.
+                Defaults to 'utf-8'.
+        """
+        atomic_write(obj, filepath, encoding=encoding)

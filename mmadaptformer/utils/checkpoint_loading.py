@@ -24,14 +24,17 @@ the file and what was refused.
 """
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional, Tuple, Union
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
+from .pickle_scan import scan_file_globals
+
 __all__ = [
     'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
-    'safe_torch_load', 'register_safe_local_loader'
+    'safe_torch_load', 'refusal_message', 'refusal_reason',
+    'load_from_local'
 ]
 
 
@@ -106,41 +109,92 @@ def register_safe_globals() -> None:
     _REGISTERED = True
 
 
-def _refusal_reason(message: str) -> str:
+#: Lines of PyTorch's refusal text that are generic advice, never shown: one
+#: of them suggests turning ``weights_only`` off, which must never reach a
+#: user as a way out of a security refusal.
+_TORCH_ADVICE = ('weights_only', 'Weights only load failed',
+                 'Please file an issue', 'Check the documentation of')
+
+
+def refusal_reason(message: str) -> str:
     """Pick the line of PyTorch's refusal that says what was refused."""
     lines = [line.strip() for line in message.splitlines() if line.strip()]
-    # PyTorch wraps the refused global in generic advice; keep the line
-    # that names what was refused.
-    keys = ('GLOBAL', 'Refused')
     for line in lines:
-        if any(key in line for key in keys) and 'weights_only' not in line:
+        if any(key in line for key in ('GLOBAL', 'Refused')) and not any(
+                advice in line for advice in _TORCH_ADVICE):
             return line.replace('WeightsUnpickler error: ', '')
-    return lines[-1] if lines else message
+    details = [
+        line.replace('WeightsUnpickler error: ', '') for line in lines
+        if not any(advice in line for advice in _TORCH_ADVICE)
+    ]
+    details = [line for line in details if line]
+    return details[0] if details else 'an object outside the allow-list'
+
+
+def _error_detail(error: BaseException) -> str:
+    """One line about ``error`` without PyTorch's generic advice."""
+    lines = [
+        line.strip().replace('WeightsUnpickler error: ', '')
+        for line in str(error).splitlines() if line.strip()
+    ]
+    lines = [
+        line for line in lines
+        if line and not any(advice in line for advice in _TORCH_ADVICE)
+    ]
+    return f'{type(error).__name__}: {lines[0]}' if lines else \
+        type(error).__name__
+
+
+def refusal_message(source: str, refused: Sequence[str]) -> str:
+    """The error text for a checkpoint that carries code references.
+
+    Args:
+        source (str): The file or address of the checkpoint.
+        refused (Sequence[str]): What was refused, e.g. the globals
+            ``['posix.system']`` or PyTorch's line naming one.
+
+    Returns:
+        str: A message that names the globals and never suggests turning
+        ``weights_only`` off.
+    """
+    listed = ', '.join(refused)
+    return (f'Refused to load checkpoint {source}: it carries a reference to '
+            f'code ({listed}), which a checkpoint of weights and MMEngine '
+            f'training state never needs. It is refused for safety: '
+            f'checkpoints are loaded with weights_only=True and an '
+            f'allow-list, so nothing in it was executed. Do not use this '
+            f'file; if you wrote it yourself, save only tensors, '
+            f'numbers, strings and containers of them.')
 
 
 def safe_torch_load(filename: str,
-                    map_location: Optional[Union[str, torch.device]] = None
-                    ) -> Any:
+                    map_location: Optional[Union[str, torch.device]] = None,
+                    source: Optional[str] = None) -> Any:
     """Load a checkpoint file with ``weights_only=True``.
 
     Args:
         filename (str): Path to a local checkpoint file.
         map_location (str | torch.device, optional): Same as
             :func:`torch.load`. Defaults to None.
+        source (str, optional): Where the file came from (e.g. the address
+            it was downloaded from), named in errors instead of
+            ``filename``.
+            Defaults to None.
 
     Returns:
         Any: The loaded object, usually a dict.
 
     Raises:
         FileNotFoundError: If ``filename`` does not exist.
-        CheckpointLoadError: If the file holds something the allow-list
-            refuses (for example a pickled callable) or is truncated or
+        CheckpointLoadError: If the file carries references to code (the
+            message names them; nothing was executed) or is truncated or
             corrupted. The message names the file.
     """
     register_safe_globals()
     filename = osp.expanduser(filename)
+    where = filename if source is None else source
     if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint file not found: {filename}')
+        raise FileNotFoundError(f'Checkpoint file not found: {where}')
     try:
         return torch.load(
             filename, map_location=map_location, weights_only=True)
@@ -148,35 +202,24 @@ def safe_torch_load(filename: str,
         message = str(e)
         if isinstance(e, pickle.UnpicklingError) and any(
                 key in message for key in ('GLOBAL', 'Refused')):
+            refused = scan_file_globals(filename, only_disallowed=True) or \
+                [refusal_reason(message)]
+            # Not chained: PyTorch's text advises turning weights_only off.
             raise CheckpointLoadError(
-                f'Refused to load checkpoint {filename}: it contains an '
-                f'object that is not plain weights or MMEngine training '
-                f'state ({_refusal_reason(message)}). Checkpoints are loaded '
-                f'with weights_only=True so that a file cannot run code; '
-                f'nothing in it was executed. If you wrote this file '
-                f'yourself, save only tensors, numbers, strings and '
-                f'containers of them.') from e
+                refusal_message(where, refused)) from None
+        # The weights-only unpickler stops at the first opcode it does not
+        # know (a raw pickle's FRAME, say) before it reaches any global, so
+        # read the opcodes without executing them to tell code from damage.
+        refused = scan_file_globals(filename, only_disallowed=True)
+        if refused:
+            raise CheckpointLoadError(
+                refusal_message(where, refused)) from None
         size = osp.getsize(filename)
-        first = message.splitlines()[0] if message else type(e).__name__
         raise CheckpointLoadError(
-            f'Checkpoint file {filename} ({size} bytes) is truncated or '
-            f'corrupted and cannot be read ({type(e).__name__}: {first})'
-        ) from e
+            f'Checkpoint file {where} ({size} bytes) is truncated or '
+            f'corrupted and cannot be read ({_error_detail(e)}).') from None
 
 
 def load_from_local(filename: str, map_location=None) -> Any:
     """MMEngine ``CheckpointLoader`` scheme for local paths."""
     return safe_torch_load(filename, map_location=map_location)
-
-
-def register_safe_local_loader() -> None:
-    """Make MMEngine load local checkpoints through :func:`safe_torch_load`.
-
-    This affects ``load_from``, ``--resume`` and ``init_cfg`` pretrained
-    loading of local files, which all go through
-    :class:`mmengine.runner.CheckpointLoader`.
-    """
-    from mmengine.runner import CheckpointLoader
-    register_safe_globals()
-    CheckpointLoader.register_scheme(
-        prefixes='', loader=load_from_local, force=True)

@@ -12,11 +12,10 @@ because that folder has no ``__init__.py`` (open-mmlab/mmaction2 issue 2714).
 it places a stand-in ``drn`` package in ``sys.modules`` whose ``DRN`` raises a
 clear error when built. Every other mmaction2 model then imports normally.
 
-:func:`upcast_mmaction_head_scores` closes a second gap, applied only when
-bfloat16 autocast is used: mmaction2's heads compute their accuracy through
-numpy, which has no bfloat16.
+:func:`upcast_mmaction_head_scores` closes a second gap for one model at a
+time, when it trains under bfloat16 autocast: mmaction2's heads compute
+their accuracy through numpy, which has no bfloat16.
 """
-import functools
 import importlib.util
 import os.path as osp
 import sys
@@ -102,31 +101,46 @@ def register_missing_drn() -> None:
     message instead of a bare ``KeyError: DRN is not in the registry``.
     """
     from mmaction.registry import MODELS
-    if 'DRN' not in MODELS.module_dict:
+    # Only for the stand-in: the real DRN registers itself when
+    # mmaction.models is imported, which may happen after this call.
+    if drn_is_missing() and 'DRN' not in MODELS.module_dict:
         MODELS.register_module(name='DRN', module=MissingDRN)
 
 
-def upcast_mmaction_head_scores() -> None:
-    """Let mmaction2's heads take bfloat16 class scores.
+def _float_scores(module, args, output):
+    """Forward hook: bfloat16 class scores -> float32."""
+    if isinstance(output, torch.Tensor) and output.dtype == torch.bfloat16:
+        return output.float()
+    return output
+
+
+#: Attribute that marks a head whose scores are already upcast.
+_UPCAST_MARK = '_mmadaptformer_float_scores'
+
+
+def upcast_mmaction_head_scores(model: torch.nn.Module) -> int:
+    """Let the mmaction2 heads of ``model`` give float32 scores.
 
     ``mmaction.models.heads.BaseHead.loss_by_feat`` computes the top-k
     accuracy through numpy, which has no bfloat16, so every mmaction2 head
     fails under bfloat16 autocast (``TypeError: Got unsupported ScalarType
-    BFloat16``). The patched method computes loss and accuracy on float32
-    scores, as autocast does for the loss itself. Applied once; float16 and
-    float32 scores are passed through unchanged.
+    BFloat16``). A forward hook on each mmaction2 head of this model (and
+    of no other) turns bfloat16 scores into float32 before the loss and the
+    accuracy see them, as autocast does for the loss itself. float16 and
+    float32 scores pass unchanged. Idempotent per head.
+
+    Args:
+        model (nn.Module): The model (a DDP wrapper is fine).
+
+    Returns:
+        int: How many heads got the hook now.
     """
     from mmaction.models.heads.base import BaseHead
-    loss_by_feat = BaseHead.loss_by_feat
-    if getattr(loss_by_feat, 'upcasts_bfloat16', False):
-        return
-
-    @functools.wraps(loss_by_feat)
-    def wrapper(self, cls_scores, data_samples):
-        if isinstance(cls_scores, torch.Tensor) and \
-                cls_scores.dtype == torch.bfloat16:
-            cls_scores = cls_scores.float()
-        return loss_by_feat(self, cls_scores, data_samples)
-
-    wrapper.upcasts_bfloat16 = True
-    BaseHead.loss_by_feat = wrapper
+    count = 0
+    for module in model.modules():
+        if isinstance(module, BaseHead) and \
+                not module.__dict__.get(_UPCAST_MARK, False):
+            module.register_forward_hook(_float_scores)
+            module.__dict__[_UPCAST_MARK] = True
+            count += 1
+    return count

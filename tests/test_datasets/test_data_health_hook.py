@@ -143,3 +143,169 @@ def test_hook_sums_over_ranks_with_gloo(tmp_path, clean_loggers):
         assert result['logs'] == [
             'epoch 1: skipped 3 broken videos (r1.mp4 x2, r0.mp4)'
         ]
+
+
+@pytest.mark.parametrize('short_videos, num_workers', [('report', 0),
+                                                       ('skip', 2)])
+def test_runner_reports_short_videos_per_epoch(tmp_path, video_files,
+                                               clean_loggers, short_videos,
+                                               num_workers):
+    short = video_path(video_files, video_files['short'])
+    ann = write_list(
+        tmp_path / 'list.txt',
+        [f'{n} {i % 2}' for i, n in enumerate(video_files['good'])] +
+        [f'{video_files["short"]} 1'])
+    dataset = (f'dataset=dict(ann_file={ann!r}, short_videos={short_videos!r}'
+               f", data_prefix=dict(video={video_files['videos']!r}))")
+    body = (f'train_dataloader = dict(num_workers={num_workers}, {dataset})\n'
+            f'val_dataloader = dict({dataset})\n'
+            'train_cfg = dict(max_epochs=2, val_interval=1)\n'
+            'randomness = dict(seed=0)\n'
+            'default_hooks = dict(checkpoint=dict(interval=10, '
+            'save_last=False))\n')
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
+    # The clip spans (4 - 1) * 3 + 1 = 10 frames; the video has 1.
+    named = f'({short} (1 of 10 frames))'
+    if short_videos == 'report':
+        for epoch, names in ((1, named), (2, '(all named before)')):
+            assert (f'epoch {epoch}: trained on 1 videos shorter than a '
+                    f'clip, with repeated frames {names}') in log
+        # Validation runs after each epoch; it names the file once.
+        assert log.count('val: evaluated 1 videos shorter than a clip, '
+                         f'with repeated frames {named}') == 1
+        assert log.count('val: evaluated 1 videos shorter than a clip, '
+                         'with repeated frames (all named before)') == 1
+        assert runner.message_hub.get_scalar(
+            'train/short_videos').current() == 1
+    else:
+        counts = re.findall(
+            r'epoch (\d): skipped (\d+) videos shorter than a clip \((.*)\)',
+            log)
+        assert [c[0] for c in counts] == ['1', '2']
+        assert all(int(c[1]) >= 1 for c in counts)
+        assert counts[0][2] == named[1:-1]
+        assert counts[1][2] == 'all named before'
+        # Evaluation dropped it when the dataset was built.
+        assert "short_videos='skip' dropped 1 of 5 videos" in log
+        assert 'val: evaluated' not in log and 'trained on' not in log
+    assert log.count('skipped 0 broken videos') == 2
+
+
+def _short_on_rank(rank: int, out_dir: str, port: int) -> None:
+    import json
+    import logging
+    import os
+
+    import torch.distributed as dist
+    from mmaction.structures import ActionDataSample
+    from mmengine.logging import MessageHub, MMLogger
+    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
+    dist.init_process_group('gloo', rank=rank, world_size=2)
+    try:
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        MMLogger.get_instance(f'rank{rank}').addHandler(handler)
+
+        class FakeRunner:
+            epoch = 0
+            message_hub = MessageHub.get_instance(f'rank{rank}')
+
+        def batch(key, *videos):
+            sample = ActionDataSample()
+            sample.set_metainfo({key: list(videos)})
+            return dict(inputs=[], data_samples=[sample])
+
+        hook = DataHealthHook()
+        for epoch in range(2):
+            FakeRunner.epoch = epoch
+            hook.before_train_epoch(FakeRunner)
+            # Rank 0 used a.mp4; rank 1 used a.mp4 and skipped b.mp4, and
+            # in the second epoch also skipped c.mp4.
+            hook.after_train_iter(FakeRunner, 0,
+                                  batch('short_videos', ('a.mp4', 1, 10)))
+            if rank == 1:
+                skipped = [('b.mp4', 3, 10)] + [('c.mp4', 2, 10)] * epoch
+                hook.after_train_iter(FakeRunner, 1,
+                                      batch('skipped_short_videos', *skipped))
+            hook.after_train_epoch(FakeRunner)
+        with open(os.path.join(out_dir, f'rank{rank}.json'), 'w') as f:
+            json.dump(
+                dict(
+                    scalar=int(
+                        FakeRunner.message_hub.get_scalar(
+                            'train/short_videos').current()),
+                    logs=[r.getMessage() for r in records]), f)
+    finally:
+        dist.destroy_process_group()
+
+
+def test_short_videos_are_summed_over_ranks_and_named_once(
+        tmp_path, clean_loggers):
+    import json
+    import socket
+
+    import torch.multiprocessing as mp
+    with socket.socket() as s:
+        s.bind(('127.0.0.1', 0))
+        port = s.getsockname()[1]
+    mp.start_processes(
+        _short_on_rank,
+        args=(str(tmp_path), port),
+        nprocs=2,
+        start_method='fork')
+    used = 'videos shorter than a clip, with repeated frames'
+    for rank in range(2):
+        result = json.load(open(tmp_path / f'rank{rank}.json'))
+        assert result['scalar'] == 4
+        assert result['logs'] == [
+            'epoch 1: skipped 0 broken videos',
+            f'epoch 1: trained on 2 {used} (a.mp4 (1 of 10 frames))',
+            'epoch 1: skipped 1 videos shorter than a clip '
+            '(b.mp4 (3 of 10 frames))',
+            'epoch 2: skipped 0 broken videos',
+            f'epoch 2: trained on 2 {used} (all named before)',
+            'epoch 2: skipped 2 videos shorter than a clip '
+            '(c.mp4 (2 of 10 frames))',
+        ]
+
+
+def test_short_videos_of_an_epoch_are_named_once(clean_loggers, log_records):
+    from mmaction.structures import ActionDataSample
+    from mmengine.logging import MessageHub
+
+    class FakeRunner:
+        epoch = 0
+        message_hub = MessageHub.get_instance('test_short_named_once')
+
+    def batch(*videos):
+        sample = ActionDataSample()
+        sample.set_metainfo(dict(short_videos=list(videos)))
+        return dict(inputs=[], data_samples=[sample])
+
+    logs = []
+    for max_names in (1, 0):
+        hook = DataHealthHook(max_names=max_names)
+        for epoch in range(2):
+            FakeRunner.epoch = epoch
+            hook.before_train_epoch(FakeRunner)
+            hook.after_train_iter(FakeRunner, 0, batch(('a.mp4', 1, 10)))
+            hook.after_train_iter(FakeRunner, 1, batch(('b.mp4', 2, 10)))
+            hook.after_train_epoch(FakeRunner)
+        assert FakeRunner.message_hub.get_scalar(
+            'train/short_videos').current() == 2
+    used = 'trained on 2 videos shorter than a clip, with repeated frames'
+    assert [
+        r.getMessage() for r in log_records if 'shorter' in r.getMessage()
+    ] == [
+        # Each file is reported at the first epoch that meets it.
+        f'epoch 1: {used} (a.mp4 (1 of 10 frames), ... and 1 more files)',
+        f'epoch 2: {used} (all named before)',
+        f'epoch 1: {used} (... and 2 more files)',
+        f'epoch 2: {used} (all named before)',
+    ]

@@ -90,6 +90,25 @@ def test_training_step_runs_under_bf16_autocast():
     assert dtypes[-1] == torch.float32
 
 
+def test_head_upcast_is_per_model_not_a_global_patch():
+    from mmaction.models.heads.base import BaseHead
+    original = BaseHead.__dict__['loss_by_feat']
+    model, other = _model(), _model()
+    wrapper = _wrapper(model, device_type='cpu')
+    model.train_step(_batch(), wrapper)
+    # mmaction2's class is untouched; only the trained model's head has
+    # the hook, and training twice does not add a second one.
+    assert BaseHead.__dict__['loss_by_feat'] is original
+    assert len(model.cls_head._forward_hooks) == 1
+    assert not other.cls_head._forward_hooks
+    model.train_step(_batch(), wrapper)
+    assert len(model.cls_head._forward_hooks) == 1
+    with torch.autocast('cpu', dtype=torch.bfloat16):
+        feats = torch.randn(2, model.cls_head.in_channels)
+        assert model.cls_head(feats).dtype == torch.float32
+        assert other.cls_head(feats).dtype == torch.bfloat16
+
+
 def test_bf16_outputs_close_to_fp32():
     model = _model().eval()
     wrapper = _wrapper(model)

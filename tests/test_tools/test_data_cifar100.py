@@ -14,7 +14,8 @@ import pytest
 from helpers import run_tool
 from mmpretrain.datasets import CIFAR100
 
-from mmadaptformer.datasets import AnnotationError, verify_cifar100
+from mmadaptformer.datasets import AnnotationError
+from mmadaptformer.datasets.cifar100 import verify_cifar100
 
 TOOL = 'data/cifar100/check_cifar100.py'
 FINE = {'train': [3, 99, 0, 42, 7, 3], 'test': [1, 0, 98, 5]}

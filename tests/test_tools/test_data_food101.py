@@ -13,8 +13,9 @@ import pytest
 from helpers import run_tool
 from mmengine.registry import init_default_scope
 
-from mmadaptformer.datasets import (AnnotationError, build_food101_file_lists,
-                                    load_food101_classes)
+from mmadaptformer.datasets import AnnotationError
+from mmadaptformer.datasets.food101 import (build_food101_file_lists,
+                                            load_food101_classes)
 
 TOOL = 'data/food101/build_file_list.py'
 # Not in sorted order: the label is the line index, not the sorted index.

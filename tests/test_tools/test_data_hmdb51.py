@@ -12,8 +12,9 @@ import pytest
 from helpers import load_tool, run_tool
 from mmengine.registry import init_default_scope
 
-from mmadaptformer.datasets import (AnnotationError, build_hmdb51_file_lists,
-                                    parse_hmdb51_split_file)
+from mmadaptformer.datasets import AnnotationError
+from mmadaptformer.datasets.hmdb51 import (build_hmdb51_file_lists,
+                                           parse_hmdb51_split_file)
 from mmadaptformer.testing import write_video
 
 TOOL = 'data/hmdb51/build_file_list.py'

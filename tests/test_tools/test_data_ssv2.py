@@ -12,9 +12,10 @@ import pytest
 from helpers import load_tool, run_tool
 from mmengine.registry import init_default_scope
 
-from mmadaptformer.datasets import (AnnotationError, build_ssv2_file_lists,
-                                    load_ssv2_labels, parse_ssv2_split,
-                                    ssv2_template_to_class)
+from mmadaptformer.datasets import AnnotationError
+from mmadaptformer.datasets.ssv2 import (build_ssv2_file_lists,
+                                         load_ssv2_labels, parse_ssv2_split,
+                                         ssv2_template_to_class)
 from mmadaptformer.testing import write_video
 
 TOOL = 'data/ssv2/build_file_list.py'
@@ -253,3 +254,30 @@ def test_cli_reports_errors_and_writes_nothing(raw, tmp_path):
         main([str(leaked), str(out), '--num-classes', '4'])
     assert "entry 0 (id '42326'): video '42326.webm' is listed twice; " \
         'first at ' in e.value.code
+
+
+@pytest.mark.parametrize('ci', [None, 'true'])
+def test_check_videos_shows_progress_on_a_terminal(raw, tmp_path, monkeypatch,
+                                                   ci):
+    import sys
+
+    from mmadaptformer.testing.terminal import pseudo_terminal
+    if ci is None:
+        monkeypatch.delenv('CI', raising=False)
+    else:
+        monkeypatch.setenv('CI', ci)
+    num = len(TRAIN) + len(VAL)
+    with pseudo_terminal() as (tty, read):
+        monkeypatch.setattr(sys, 'stderr', tty)
+        _load_main()([
+            str(raw / 'annotations'),
+            str(tmp_path / 'out'), '--check-videos', '--video-dir',
+            str(raw / 'videos'), '--num-classes', '4'
+        ])
+        out = read()
+    if ci:
+        assert out == ''
+    else:
+        assert f'Checking that {num} videos exist under {raw / "videos"}' \
+            in out
+        assert f'{num}/{num}' in out and 'ETA' in out

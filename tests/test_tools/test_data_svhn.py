@@ -11,7 +11,8 @@ from helpers import run_tool
 from mmengine.registry import init_default_scope
 from scipy.io import savemat
 
-from mmadaptformer.datasets import AnnotationError, convert_svhn, load_svhn_mat
+from mmadaptformer.datasets import AnnotationError
+from mmadaptformer.datasets.svhn import convert_svhn, load_svhn_mat
 
 TOOL = 'data/svhn/convert_svhn.py'
 Y = {'train': [10, 1, 5, 10, 9, 3, 2], 'test': [7, 10, 4, 8, 6]}

@@ -1,5 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapter_hook import AdapterHook
+from .atomic_checkpoint_hook import (AtomicCheckpointHook,
+                                     use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
 from .config_check_hook import ConfigCheckHook
 from .data_health_hook import DataHealthHook
@@ -7,9 +9,13 @@ from .epoch_randomness_hook import (EpochRandomnessHook,
                                     add_epoch_randomness_hook)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .sync_norm_stats_hook import SyncNormStatsHook
+from .work_dir_collect_hook import (WorkDirCollectHook,
+                                    add_work_dir_collect_hook)
 
 __all__ = [
-    'AdapterHook', 'CheckpointCheckHook', 'ConfigCheckHook', 'DataHealthHook',
-    'EpochRandomnessHook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'SyncNormStatsHook', 'add_epoch_randomness_hook'
+    'AdapterHook', 'AtomicCheckpointHook', 'CheckpointCheckHook',
+    'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'SyncNormStatsHook',
+    'WorkDirCollectHook', 'add_epoch_randomness_hook',
+    'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook'
 ]

@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Count the broken videos that training skipped, per epoch."""
+"""Count the broken and too-short videos that training and evaluation
+met, per epoch."""
 import logging
 from collections import Counter
-from typing import List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
@@ -12,14 +13,26 @@ from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.datasets.checked_video_dataset import SKIPPED_VIDEOS_KEY
+from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
+                                                 SKIPPED_SHORT_VIDEOS_KEY)
 
 __all__ = ['DataHealthHook']
+
+#: ``(file, frames, min_frames)`` of a short video.
+ShortVideo = Tuple[str, int, int]
+
+
+def _samples(data_batch) -> Sequence:
+    samples = data_batch.get('data_samples') if isinstance(data_batch,
+                                                           dict) else None
+    return samples if isinstance(samples, Sequence) else ()
 
 
 @MMACTION_HOOKS.register_module()
 @MMPRETRAIN_HOOKS.register_module()
 class DataHealthHook(Hook):
-    """Log how many broken videos each training epoch skipped, and which.
+    """Log how many broken and too-short videos each training epoch met,
+    and which.
 
     ``CheckedVideoDataset`` replaces a broken video by another sample in a
     dataloader worker, a separate process; the skipped files travel with
@@ -30,12 +43,23 @@ class DataHealthHook(Hook):
     and stores K in the message hub as ``train/skipped_videos``. A video
     skipped twice counts twice.
 
+    Videos shorter than a clip (see ``CheckedVideoDataset``'s
+    ``short_videos``) travel the same way, under ``'short_videos'`` (used
+    with repeated frames) and ``'skipped_short_videos'`` (skipped). When an
+    epoch met any, a WARNING gives their count and names the files, with
+    their frames, that the run meets for the first time (at most
+    ``max_names``, then ``... and N more files``): so all of them at the
+    first epoch, and later only new ones. The count of the epoch, used and
+    skipped, goes to the message hub as ``train/short_videos``. Short
+    videos used in validation and testing are reported the same way at
+    the end of each run of the loop, as ``val: ...`` and ``test: ...``.
+
     Used with the video recipes of `AdaptFormer
     <https://arxiv.org/abs/2205.13535>`_.
 
     Args:
-        max_names (int): At most this many file names are logged per epoch.
-            Defaults to 20.
+        max_names (int): At most this many file names are logged per epoch
+            and kind. Defaults to 20.
 
     Examples:
         >>> custom_hooks = [dict(type='DataHealthHook')]
@@ -49,10 +73,16 @@ class DataHealthHook(Hook):
                 f'DataHealthHook: max_names must be >= 0, got {max_names}')
         self.max_names = max_names
         self._skipped: List[str] = []
+        # mode -> kind -> short videos met in the current epoch.
+        self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
+        # (mode, kind) -> files already reported in this run.
+        self._named: Dict[Tuple[str, str], Set[str]] = {}
 
+    # ------------------------------------------------------------ training
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's count at zero."""
         self._skipped = []
+        self._start('train')
 
     def after_train_iter(self,
                          runner,
@@ -60,17 +90,14 @@ class DataHealthHook(Hook):
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
         """Collect the videos skipped for this batch's samples."""
-        samples = data_batch.get('data_samples') if isinstance(
-            data_batch, dict) else None
-        if not isinstance(samples, Sequence):
-            return
-        for sample in samples:
+        for sample in _samples(data_batch):
             metainfo = getattr(sample, 'metainfo', {})
             self._skipped.extend(metainfo.get(SKIPPED_VIDEOS_KEY, ()))
+        self._collect('train', data_batch)
 
     def after_train_epoch(self, runner) -> None:
         """Sum the epoch's skips over ranks, log them and record the
-        count in the message hub."""
+        counts in the message hub."""
         count = torch.tensor(len(self._skipped), dtype=torch.int64)
         all_reduce(count)  # no-op when not distributed
         total = int(count.item())
@@ -78,23 +105,123 @@ class DataHealthHook(Hook):
         for names in all_gather_object(self._local_names()):
             counts.update(dict(names))
         runner.message_hub.update_scalar('train/skipped_videos', total)
+        prefix = f'epoch {runner.epoch + 1}'
         if total == 0:
+            print_log(f'{prefix}: skipped 0 broken videos', logger='current')
+        else:
+            listed = ', '.join(
+                name if n == 1 else f'{name} x{n}'
+                for name, n in counts.most_common(self.max_names))
+            more = len(counts) - self.max_names
+            if more > 0:
+                listed += f', ... and {more} more files'
             print_log(
-                f'epoch {runner.epoch + 1}: skipped 0 broken videos',
-                logger='current')
-            return
-        listed = ', '.join(name if n == 1 else f'{name} x{n}'
-                           for name, n in counts.most_common(self.max_names))
-        more = len(counts) - self.max_names
-        if more > 0:
-            listed += f', ... and {more} more files'
-        print_log(
-            f'epoch {runner.epoch + 1}: skipped {total} broken videos '
-            f'({listed})',
-            logger='current',
-            level=logging.WARNING)
+                f'{prefix}: skipped {total} broken videos ({listed})',
+                logger='current',
+                level=logging.WARNING)
+        short = self._report_short('train', prefix)
+        runner.message_hub.update_scalar('train/short_videos', short)
 
     def _local_names(self) -> List[tuple]:
         """This rank's most skipped files with their counts, at most
         ``max_names`` so that the gather stays small."""
         return Counter(self._skipped).most_common(self.max_names)
+
+    # ---------------------------------------------------------- evaluation
+    def before_val_epoch(self, runner) -> None:
+        """Start the validation run's count at zero."""
+        self._start('val')
+
+    def after_val_iter(self,
+                       runner,
+                       batch_idx: int,
+                       data_batch: Optional[dict] = None,
+                       outputs: Optional[Sequence] = None) -> None:
+        """Collect the short videos of this batch."""
+        self._collect('val', data_batch)
+
+    def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        """Log the short videos this validation run used."""
+        self._report_short('val', 'val')
+
+    def before_test_epoch(self, runner) -> None:
+        """Start the test run's count at zero."""
+        self._start('test')
+
+    def after_test_iter(self,
+                        runner,
+                        batch_idx: int,
+                        data_batch: Optional[dict] = None,
+                        outputs: Optional[Sequence] = None) -> None:
+        """Collect the short videos of this batch."""
+        self._collect('test', data_batch)
+
+    def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
+        """Log the short videos this test run used."""
+        self._report_short('test', 'test')
+
+    # --------------------------------------------------------- short videos
+    def _start(self, mode: str) -> None:
+        self._short[mode] = {
+            SHORT_VIDEOS_KEY: [],
+            SKIPPED_SHORT_VIDEOS_KEY: []
+        }
+
+    def _collect(self, mode: str, data_batch) -> None:
+        short = self._short.setdefault(mode, {
+            SHORT_VIDEOS_KEY: [],
+            SKIPPED_SHORT_VIDEOS_KEY: []
+        })
+        for sample in _samples(data_batch):
+            metainfo = getattr(sample, 'metainfo', {})
+            for kind, videos in short.items():
+                videos.extend(tuple(v) for v in metainfo.get(kind, ()))
+
+    def _report_short(self, mode: str, prefix: str) -> int:
+        """Sum this epoch's short videos over ranks and log them, naming
+        the files not met before in this run; return their count.
+
+        Each rank sends its count and the distinct files it met for the
+        first time, so a file is gathered once per run, not every epoch.
+        """
+        short = self._short.get(mode, {})
+        local = {}
+        for kind in (SHORT_VIDEOS_KEY, SKIPPED_SHORT_VIDEOS_KEY):
+            videos = short.get(kind, [])
+            met = self._named.setdefault((mode, kind), set())
+            local[kind] = (len(videos), {v for v in videos if v[0] not in met})
+        totals: Dict[str, int] = Counter()
+        new_videos: Dict[str, Set[ShortVideo]] = {
+            kind: set()
+            for kind in local
+        }
+        for gathered in all_gather_object(local):
+            for kind, (count, new) in gathered.items():
+                totals[kind] += count
+                new_videos[kind].update(new)
+        for kind, count in totals.items():
+            self._named[(mode, kind)].update(v[0] for v in new_videos[kind])
+            if count:
+                self._log_short(mode, prefix, kind, count, new_videos[kind])
+        return sum(totals.values())
+
+    def _log_short(self, mode: str, prefix: str, kind: str, count: int,
+                   new: Set[ShortVideo]) -> None:
+        listed = sorted(new)[:self.max_names]
+        names = ', '.join(f'{name} ({frames} of {min_frames} frames)'
+                          for name, frames, min_frames in listed)
+        more = len(new) - len(listed)
+        if more > 0:
+            names += (', ' if names else '') + f'... and {more} more files'
+        if not names:
+            names = 'all named before'
+        if kind == SHORT_VIDEOS_KEY:
+            verb = 'trained on' if mode == 'train' else 'evaluated'
+            what = (f'{verb} {count} videos shorter than a clip, with '
+                    'repeated frames')
+        else:
+            what = f'skipped {count} videos shorter than a clip'
+        print_log(
+            f'{prefix}: {what} ({names})',
+            logger='current',
+            level=logging.WARNING)

@@ -29,6 +29,7 @@ with ``seed + worker id + rank * workers`` when it starts). Persistent
 workers carry their generator state across epochs, which no checkpoint can
 restore; the hook warns about them.
 """
+import logging
 import random
 from typing import Optional
 
@@ -131,7 +132,7 @@ class EpochRandomnessHook(Hook):
                 'random augmentations. Set persistent_workers=False (or '
                 'pass --no-persistent-workers) for exact resumption.',
                 logger='current',
-                level='WARNING')
+                level=logging.WARNING)
 
     def before_train_epoch(self, runner: Runner) -> None:
         """Seed the global generators for this epoch."""

@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Automatic mixed precision that also trains on a CPU."""
+import logging
 from contextlib import contextmanager
 from typing import Optional, Union
 
@@ -44,7 +45,7 @@ def check_cpu_bf16() -> bool:
             'AMX, so bfloat16 autocast is emulated and likely slower than '
             'float32 training. Consider training without --amp.',
             logger='current',
-            level='WARNING')
+            level=logging.WARNING)
     return native
 
 
@@ -58,7 +59,8 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
     and steps in float32 without loss scaling, which bfloat16 does not need
     since it has float32's exponent range. ``tools/train.py --amp`` picks it
     on a machine without a GPU. With bfloat16 it also lets mmaction2's heads
-    take bfloat16 scores (:func:`upcast_mmaction_head_scores`). Used to
+    take bfloat16 scores (:func:`upcast_mmaction_head_scores`, a forward
+    hook on the trained model's heads). Used to
     train `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ on CPUs with
     AVX512-BF16 or AMX.
 
@@ -96,8 +98,6 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                 dtype=dtype,
                 use_fsdp=use_fsdp,
                 **kwargs)
-            if self.cast_dtype == torch.bfloat16:
-                upcast_mmaction_head_scores()
             return
         if dtype not in (None, 'bfloat16', torch.bfloat16):
             raise ValueError(
@@ -107,7 +107,6 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
         OptimWrapper.__init__(self, **kwargs)
         check_cpu_bf16()
         self.cast_dtype = torch.bfloat16
-        upcast_mmaction_head_scores()
         self._scale_update_param = None
         # A disabled scaler passes losses and steps through unchanged, so
         # the parent's backward, step and load_state_dict apply as they are.
@@ -135,6 +134,9 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
         Args:
             model (nn.Module): The training model.
         """
+        if self.cast_dtype == torch.bfloat16:
+            # Only this model's heads, not mmaction2's class.
+            upcast_mmaction_head_scores(model)
         with OptimWrapper.optim_context(self, model), autocast(
                 device_type=self.device_type, dtype=self.cast_dtype):
             yield

@@ -13,8 +13,8 @@ split with ``CIFAR100(..., download=False)``. See README.md.
 import argparse
 import sys
 
-from mmadaptformer.datasets import AnnotationError, verify_cifar100
-from mmadaptformer.datasets.cifar100 import CIFAR100_SPLITS
+from mmadaptformer.datasets.annotation_lists import AnnotationError
+from mmadaptformer.datasets.cifar100 import CIFAR100_SPLITS, verify_cifar100
 
 
 def parse_args(argv=None):

@@ -12,9 +12,10 @@ label = line index in ``meta/classes.txt``). See README.md.
 import argparse
 import sys
 
-from mmadaptformer.datasets import (AnnotationError, build_food101_file_lists,
-                                    format_summary)
-from mmadaptformer.datasets.food101 import FOOD101_NUM_CLASSES
+from mmadaptformer.datasets.annotation_lists import (AnnotationError,
+                                                     format_summary)
+from mmadaptformer.datasets.food101 import (FOOD101_NUM_CLASSES,
+                                            build_food101_file_lists)
 
 
 def parse_args(argv=None):

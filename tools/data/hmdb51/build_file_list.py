@@ -15,9 +15,10 @@ import argparse
 import os.path as osp
 import sys
 
-from mmadaptformer.datasets import (AnnotationError, build_hmdb51_file_lists,
-                                    format_summary)
-from mmadaptformer.datasets.hmdb51 import HMDB51_NUM_CLASSES, HMDB51_SPLITS
+from mmadaptformer.datasets.annotation_lists import (AnnotationError,
+                                                     format_summary)
+from mmadaptformer.datasets.hmdb51 import (HMDB51_NUM_CLASSES, HMDB51_SPLITS,
+                                           build_hmdb51_file_lists)
 
 
 def parse_args(argv=None):
@@ -37,7 +38,7 @@ def parse_args(argv=None):
         '--check-videos',
         action='store_true',
         help='check that every listed video is a file '
-        '--video-dir/<class>/<video>.avi')
+        '--video-dir/<class>/<video>.avi (with a progress bar on a terminal)')
     parser.add_argument(
         '--video-dir',
         help='the folder of class folders (default: '

@@ -13,10 +13,11 @@ import argparse
 import os.path as osp
 import sys
 
-from mmadaptformer.datasets import (AnnotationError, build_ssv2_file_lists,
-                                    format_summary)
+from mmadaptformer.datasets.annotation_lists import (AnnotationError,
+                                                     format_summary)
 from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
-                                         SSV2_NUM_CLASSES)
+                                         SSV2_NUM_CLASSES,
+                                         build_ssv2_file_lists)
 
 
 def parse_args(argv=None):
@@ -33,7 +34,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--check-videos',
         action='store_true',
-        help='check that every listed video is a file in --video-dir')
+        help='check that every listed video is a file in --video-dir '
+        '(with a progress bar on a terminal)')
     parser.add_argument(
         '--video-dir',
         help='the folder of <id>.webm (default: OUT_DIR/videos)')

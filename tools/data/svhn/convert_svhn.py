@@ -12,9 +12,9 @@ Writes ``OUT_DIR/<split>/<digit>/<index>.png`` and ``OUT_DIR/meta/<split>.txt``
 import argparse
 import sys
 
-from mmadaptformer.datasets import (AnnotationError, convert_svhn,
-                                    format_summary)
-from mmadaptformer.datasets.svhn import SVHN_SPLITS
+from mmadaptformer.datasets.annotation_lists import (AnnotationError,
+                                                     format_summary)
+from mmadaptformer.datasets.svhn import SVHN_SPLITS, convert_svhn
 
 
 def parse_args(argv=None):

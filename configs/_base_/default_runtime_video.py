@@ -1,0 +1,7 @@
+# MMAction2's default runtime with the recipes' hooks (default_hooks.py).
+_base_ = ['mmaction::_base_/default_runtime.py', './default_hooks.py']
+
+default_hooks = dict(
+    _base_.recipe_hooks,
+    # Log how many broken videos training skipped each epoch, and which.
+    data_health=dict(type='DataHealthHook'))

@@ -1,0 +1,299 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Every MMEngine checkpoint source loads with ``weights_only=True``.
+
+MMEngine picks a loader by the path's scheme
+(:class:`mmengine.runner.CheckpointLoader`). Its ``http://``/``https://``
+loader calls :func:`torch.hub.load_state_dict_from_url`, whose
+``weights_only`` defaults to False, and the schemes that resolve to an
+address (``torchvision://``, ``modelzoo://``, ``open-mmlab://``,
+``openmmlab://``, ``mmcls://``) go the same way: a checkpoint given as an
+address could run code. This module:
+
+* registers safe loaders for those schemes, through the public
+  ``CheckpointLoader.register_scheme``. They download to a temporary file
+  next to PyTorch's hub cache, load it with :func:`safe_torch_load`, and
+  move it into the cache only once it has loaded; a refused download is
+  deleted, and a refused file already in the cache is renamed to
+  ``<name>.refused``, so a later plain :func:`torch.load` cannot pick it up;
+* wraps ``CheckpointLoader.load_checkpoint`` (:func:`guard_checkpoint_loader`)
+  so that any other loader (``pavi://``, ``s3://``, or one a user registers
+  later) runs with ``weights_only`` forced on, through PyTorch's documented
+  ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` switch, whatever it passes to
+  :func:`torch.load`.
+"""
+import contextlib
+import functools
+import logging
+import os
+import os.path as osp
+import pickle
+import tempfile
+from collections import OrderedDict
+from typing import Any, Iterator, Optional
+from urllib.parse import urlparse
+
+import torch
+from mmengine.logging import print_log
+
+from .checkpoint_loading import (CheckpointLoadError, load_from_local,
+                                 refusal_message, refusal_reason,
+                                 register_safe_globals, safe_torch_load)
+
+__all__ = [
+    'forced_weights_only', 'load_from_http', 'load_from_torchvision',
+    'load_from_openmmlab', 'load_from_mmcls', 'guard_checkpoint_loader',
+    'register_safe_checkpoint_loaders', 'REFUSED_SUFFIX'
+]
+
+#: Suffix given to a refused file found in the download cache.
+REFUSED_SUFFIX = '.refused'
+_FORCE = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
+_FORCE_NO = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+
+
+@contextlib.contextmanager
+def forced_weights_only() -> Iterator[None]:
+    """Force ``weights_only=True`` on every :func:`torch.load` inside.
+
+    Uses PyTorch's ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` switch, which overrides
+    an explicit request for the unsafe mode; its opposite (``_FORCE_NO``)
+    is unset meanwhile. The environment is restored afterwards.
+    """
+    saved = {key: os.environ.get(key) for key in (_FORCE, _FORCE_NO)}
+    os.environ[_FORCE] = '1'
+    os.environ.pop(_FORCE_NO, None)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+
+
+def _cache_dir(model_dir: Optional[str]) -> str:
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    return model_dir
+
+
+def _quarantine(path: str) -> str:
+    """Rename a refused file so that no loader finds it under its name."""
+    target = path + REFUSED_SUFFIX
+    os.replace(path, target)
+    return target
+
+
+def _fetch_verified(url: str, cached: str, map_location: Any,
+                    progress: bool) -> Any:
+    """Load ``cached``, downloading it from ``url`` first if missing."""
+    if osp.isfile(cached):
+        try:
+            return safe_torch_load(
+                cached, map_location=map_location, source=url)
+        except CheckpointLoadError as e:
+            if 'Refused' in str(e):
+                moved = _quarantine(cached)
+                raise CheckpointLoadError(
+                    f'{e} The cached copy was renamed to {moved}.') from None
+            raise
+    fd, partial = tempfile.mkstemp(
+        prefix=osp.basename(cached) + '.', suffix='.partial',
+        dir=osp.dirname(cached))
+    os.close(fd)
+    try:
+        torch.hub.download_url_to_file(url, partial, progress=progress)
+        try:
+            checkpoint = safe_torch_load(
+                partial, map_location=map_location, source=url)
+        except CheckpointLoadError as e:
+            raise CheckpointLoadError(
+                f'{e} The download was deleted; nothing was kept in the '
+                f'cache {osp.dirname(cached)}.') from None
+    except BaseException:
+        # A refused or broken download is not kept: nothing under the
+        # cache's name, so a later plain torch.load cannot pick it up.
+        if osp.exists(partial):
+            os.remove(partial)
+        raise
+    os.replace(partial, cached)
+    return checkpoint
+
+
+def load_from_http(filename: str,
+                   map_location: Any = None,
+                   model_dir: Optional[str] = None,
+                   progress: bool = False) -> Any:
+    """Safe MMEngine loader for ``http://`` and ``https://`` addresses.
+
+    Downloads into PyTorch's hub cache (``<hub dir>/checkpoints``, or
+    ``model_dir``) as MMEngine's loader does, local rank 0 first, and loads
+    with :func:`safe_torch_load`.
+
+    Args:
+        filename (str): The address.
+        map_location (Any): Same as :func:`torch.load`. Defaults to None.
+        model_dir (str, optional): The cache folder. Defaults to None.
+        progress (bool): Show a download progress bar. Defaults to False.
+
+    Returns:
+        Any: The loaded checkpoint.
+
+    Raises:
+        CheckpointLoadError: If the file carries code (it is then not kept
+            in the cache) or is damaged.
+    """
+    from mmengine.dist import barrier, get_dist_info
+    name = osp.basename(urlparse(filename).path) or 'checkpoint.pth'
+    cached = osp.join(_cache_dir(model_dir), name)
+    rank, world_size = get_dist_info()
+    if world_size <= 1:
+        return _fetch_verified(filename, cached, map_location, progress)
+    error: Optional[BaseException] = None
+    checkpoint = None
+    if rank == 0:
+        try:
+            checkpoint = _fetch_verified(filename, cached, map_location,
+                                         progress)
+        except BaseException as e:  # noqa: B902 -- raised after the barrier
+            error = e
+    # Every rank reaches the barrier, so a refusal on rank 0 cannot leave
+    # the other ranks waiting for a download that will never come.
+    barrier()
+    if error is not None:
+        raise error
+    if rank > 0:
+        if not osp.isfile(cached):
+            raise CheckpointLoadError(
+                f'Checkpoint {filename} was not downloaded by rank 0 to '
+                f'{cached}; see rank 0\'s error.')
+        checkpoint = safe_torch_load(
+            cached, map_location=map_location, source=filename)
+    return checkpoint
+
+
+def mmengine_home() -> str:
+    """MMEngine's home folder, as ``mmengine.runner.checkpoint`` finds it."""
+    return osp.expanduser(
+        os.getenv(
+            'MMENGINE_HOME',
+            osp.join(os.getenv('XDG_CACHE_HOME', '~/.cache'), 'mmengine')))
+
+
+def _resolve(table: dict, name: str, scheme: str) -> str:
+    if name not in table:
+        raise KeyError(
+            f'{scheme}{name} names no known checkpoint; the {scheme} table '
+            f'has {len(table)} entries, e.g. {sorted(table)[:5]}.')
+    return table[name]
+
+
+def load_from_torchvision(filename: str, map_location: Any = None) -> Any:
+    """Safe MMEngine loader for ``torchvision://`` and ``modelzoo://``."""
+    from mmengine.runner.checkpoint import get_torchvision_models
+    scheme = 'modelzoo://' if filename.startswith('modelzoo://') else \
+        'torchvision://'
+    url = _resolve(get_torchvision_models(), filename[len(scheme):], scheme)
+    return load_from_http(url, map_location=map_location)
+
+
+def load_from_openmmlab(filename: str, map_location: Any = None) -> Any:
+    """Safe MMEngine loader for ``open-mmlab://`` and ``openmmlab://``.
+
+    The name is looked up in MMEngine's tables (including
+    ``$MMENGINE_HOME/open_mmlab.json``), deprecated names are followed, and
+    the address or file it names is loaded safely.
+    """
+    from mmengine.runner.checkpoint import (get_deprecated_model_names,
+                                            get_external_models)
+    scheme = 'open-mmlab://' if filename.startswith('open-mmlab://') else \
+        'openmmlab://'
+    name = filename[len(scheme):]
+    deprecated = get_deprecated_model_names()
+    if name in deprecated:
+        print_log(
+            f'{scheme}{name} is deprecated in favor of '
+            f'{scheme}{deprecated[name]}',
+            logger='current',
+            level=logging.WARNING)
+        name = deprecated[name]
+    url = _resolve(get_external_models(), name, scheme)
+    if url.startswith(('http://', 'https://')):
+        return load_from_http(url, map_location=map_location)
+    return load_from_local(
+        osp.join(mmengine_home(), url), map_location=map_location)
+
+
+def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
+    """Safe MMEngine loader for ``mmcls://``: a backbone's weights.
+
+    As MMEngine's loader, keeps the ``backbone.*`` keys without the prefix.
+    """
+    from mmengine.runner.checkpoint import get_mmcls_models
+    scheme = 'mmcls://'
+    url = _resolve(get_mmcls_models(), filename[len(scheme):], scheme)
+    checkpoint = load_from_http(url, map_location=map_location)
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    return dict(state_dict=OrderedDict(
+        (key[len('backbone.'):], value)
+        for key, value in state_dict.items() if key.startswith('backbone.')))
+
+
+def guard_checkpoint_loader(load_checkpoint):
+    """Wrap ``CheckpointLoader.load_checkpoint`` so every loader is safe.
+
+    The loader picked for the path, whichever it is (a user's too), runs
+    inside :func:`forced_weights_only`; a refusal from PyTorch becomes a
+    :class:`CheckpointLoadError` that names the path and the global.
+
+    Args:
+        load_checkpoint (callable): The original bound classmethod.
+
+    Returns:
+        callable: The wrapped function, to be set as a classmethod.
+    """
+
+    @functools.wraps(load_checkpoint)
+    def safe_load_checkpoint(cls, filename, map_location=None,
+                             logger='current'):
+        register_safe_globals()
+        with forced_weights_only():
+            try:
+                return load_checkpoint(filename, map_location, logger)
+            except pickle.UnpicklingError as e:
+                # Not chained: PyTorch's text advises turning weights_only off.
+                raise CheckpointLoadError(
+                    refusal_message(str(filename),
+                                    [refusal_reason(str(e))])) from None
+
+    safe_load_checkpoint.__mmadaptformer_guard__ = True
+    return safe_load_checkpoint
+
+
+def register_safe_checkpoint_loaders() -> None:
+    """Make every MMEngine checkpoint source load with ``weights_only``.
+
+    Registers :func:`load_from_local` for paths, :func:`load_from_http`,
+    :func:`load_from_torchvision`, :func:`load_from_openmmlab` and
+    :func:`load_from_mmcls` for the address schemes, and guards
+    ``CheckpointLoader.load_checkpoint`` (:func:`guard_checkpoint_loader`).
+    Idempotent.
+    """
+    from mmengine.runner import CheckpointLoader
+    register_safe_globals()
+    for prefixes, loader in (
+        ('', load_from_local),
+        (('http://', 'https://'), load_from_http),
+        (('modelzoo://', 'torchvision://'), load_from_torchvision),
+        (('open-mmlab://', 'openmmlab://'), load_from_openmmlab),
+        ('mmcls://', load_from_mmcls),
+    ):
+        CheckpointLoader.register_scheme(
+            prefixes=prefixes, loader=loader, force=True)
+    current = CheckpointLoader.__dict__['load_checkpoint'].__func__
+    if not getattr(current, '__mmadaptformer_guard__', False):
+        original = CheckpointLoader.load_checkpoint
+        CheckpointLoader.load_checkpoint = classmethod(
+            guard_checkpoint_loader(original))

@@ -1,0 +1,70 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Everything this package changes in upstream libraries, in one place.
+
+``import mmadaptformer`` calls :func:`apply_upstream_fixes` once; nothing
+else in the package changes mmengine, mmaction2, mmpretrain or torch at
+import time. Behaviour that only some runs need is opt-in through
+registered types that a config names (e.g. ``CPUAmpOptimWrapper``, which
+upcasts the bfloat16 scores of the trained model's own mmaction2 heads
+with a forward hook) or through the tools (the gloo process group of
+:func:`~mmadaptformer.utils.setup_cpu_distributed` on machines without a
+GPU).
+"""
+
+__all__ = ['apply_upstream_fixes', 'UPSTREAM_CHANGES']
+
+#: What :func:`apply_upstream_fixes` changes, and why, for readers and
+#: for the README.
+UPSTREAM_CHANGES = (
+    ('mmaction2: a stand-in for `mmaction.models.localizers.drn`',
+     'The mmaction2 1.2.0 wheel lacks that folder (open-mmlab/mmaction2 '
+     'issue 2714), so `import mmaction.models` fails and configs with '
+     "default_scope='mmaction' find no model. Only when the folder is "
+     'missing: a stand-in module in sys.modules, and `DRN` in mmaction\'s '
+     'MODELS raises an error that names the gap.'),
+    ('torch: MMEngine training state on the `weights_only` allow-list',
+     '`torch.serialization.add_safe_globals` with HistoryBuffer, numpy '
+     'arrays, dtypes and scalars, and a guarded `getattr` that resolves '
+     "HistoryBuffer's statistics methods only; so `--resume` works on "
+     'torch >= 2.6 without turning weights_only off.'),
+    ('mmengine: safe checkpoint loaders for every scheme',
+     '`CheckpointLoader.register_scheme` (public) for local paths, '
+     'http(s)://, torchvision:// and modelzoo://, open-mmlab:// and '
+     "openmmlab://, mmcls://: MMEngine's own loaders call torch.hub with "
+     'weights_only=False, so a checkpoint given as an address could run '
+     'code.'),
+    ('mmengine: `CheckpointLoader.load_checkpoint` wrapped',
+     'Any other loader (pavi://, s3://, or one a user registers later) '
+     "runs with torch's TORCH_FORCE_WEIGHTS_ONLY_LOAD switch on, and a "
+     'refusal names the file and the global.'),
+)
+
+_APPLIED = False
+
+
+def apply_upstream_fixes() -> None:
+    """Apply every change listed in :data:`UPSTREAM_CHANGES`. Idempotent.
+
+    1. mmaction2: when its wheel lacks ``mmaction/models/localizers/drn``,
+       place a stand-in ``drn`` package in ``sys.modules`` and register a
+       ``DRN`` that fails with a message naming the gap
+       (:mod:`~mmadaptformer.utils.mmaction_compat`). Must run before
+       anything imports ``mmaction.models``.
+    2. torch: add MMEngine's training-state types to the ``weights_only``
+       allow-list (:mod:`~mmadaptformer.utils.checkpoint_loading`).
+    3. mmengine: register safe loaders for local paths and for every scheme
+       that resolves to an address, through the public
+       ``CheckpointLoader.register_scheme``
+       (:mod:`~mmadaptformer.utils.checkpoint_schemes`).
+    4. mmengine: wrap ``CheckpointLoader.load_checkpoint`` so that any other
+       loader runs with ``weights_only`` forced on.
+    """
+    global _APPLIED
+    if _APPLIED:
+        return
+    from .checkpoint_schemes import register_safe_checkpoint_loaders
+    from .mmaction_compat import patch_mmaction_drn, register_missing_drn
+    patch_mmaction_drn()
+    register_safe_checkpoint_loaders()  # 2, 3 and 4
+    register_missing_drn()
+    _APPLIED = True

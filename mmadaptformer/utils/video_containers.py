@@ -1,0 +1,199 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Tell a sound video file from a broken one, cheaply.
+
+:func:`check_container` reads only a file's container header (AVI/RIFF,
+MP4/MOV, WebM/Matroska) and finds empty and truncated files without a
+decoder; :func:`inspect_video` and :func:`scan_video` then open the file
+with decord, count its frames and decode its last one.
+
+The datasets use these checks before decord sees a file, because decord
+0.6 crashes the whole process (segmentation fault) on some truncated AVI
+files read from memory, which is how mmaction2's ``DecordInit`` reads.
+"""
+import os.path as osp
+import struct
+from typing import NamedTuple, Optional, Tuple
+
+__all__ = [
+    'BrokenVideoError', 'VideoInfo', 'check_container', 'inspect_video',
+    'one_line_error', 'scan_video'
+]
+
+
+class BrokenVideoError(RuntimeError):
+    """A video file cannot be decoded; the message names the file."""
+
+
+class VideoInfo(NamedTuple):
+    """What :func:`inspect_video` found.
+
+    Args:
+        num_frames (int): Frames decord counts in the file; 0 if it could
+            not open it.
+        error (str, optional): Why the video is broken, or None if it
+            passed.
+    """
+    num_frames: int
+    error: Optional[str]
+
+
+def one_line_error(error: BaseException, limit: int = 300) -> str:
+    """One line ``Type: message`` of an exception, at most ``limit`` chars.
+
+    Decord's messages span many lines and repeat C++ source locations.
+
+    Args:
+        error (BaseException): The exception.
+        limit (int): The longest line returned. Defaults to 300.
+
+    Returns:
+        str: The line.
+    """
+    text = ' '.join(str(error).split())
+    if len(text) > limit:
+        text = text[:limit - 3] + '...'
+    return f'{type(error).__name__}: {text}'
+
+
+def _ebml_vint(data: bytes, pos: int,
+               keep_marker: bool) -> Optional[Tuple[int, int, bool]]:
+    """Read an EBML variable-length integer; return ``(value, length,
+    all_ones)`` or None if ``data`` ends inside it."""
+    if pos >= len(data) or data[pos] == 0:
+        return None
+    length = 8 - data[pos].bit_length() + 1
+    if pos + length > len(data):
+        return None
+    value = int.from_bytes(data[pos:pos + length], 'big')
+    marker = 1 << (7 * length)
+    all_ones = (value & (marker - 1)) == marker - 1
+    return (value if keep_marker else value & (marker - 1)), length, all_ones
+
+
+def check_container(path: str) -> None:
+    """Raise :class:`BrokenVideoError` if ``path`` is empty or shorter than
+    its container header declares.
+
+    Only the first bytes and the top-level structure are read, so the check
+    is cheap. It recognises AVI (RIFF size), MP4/MOV (top-level box sizes)
+    and WebM/Matroska (segment size, unless written as unknown); other
+    files pass.
+
+    Args:
+        path (str): A local video file.
+    """
+    size = osp.getsize(path)
+    if size == 0:
+        raise BrokenVideoError(f'{path}: the file is empty (0 bytes)')
+    with open(path, 'rb') as f:
+        head = f.read(64)
+    if head[:4] == b'RIFF' and len(head) >= 8:
+        _check_riff(path, head, size)
+    elif head[4:8] == b'ftyp':
+        _check_mp4(path, size)
+    elif head[:4] == b'\x1a\x45\xdf\xa3':
+        _check_ebml(path, head, size)
+
+
+def _check_riff(path: str, head: bytes, size: int) -> None:
+    """The AVI part of :func:`check_container`: the RIFF size."""
+    declared = struct.unpack('<I', head[4:8])[0] + 8
+    if declared > size:
+        raise BrokenVideoError(
+            f'{path}: truncated RIFF/AVI file: the header declares '
+            f'{declared} bytes, the file has {size}')
+
+
+def _check_mp4(path: str, size: int) -> None:
+    """The MP4/MOV part of :func:`check_container`: the top-level boxes
+    must tile the file."""
+    pos = 0
+    with open(path, 'rb') as f:
+        while pos < size:
+            f.seek(pos)
+            box = f.read(16)
+            if len(box) < 8:
+                raise BrokenVideoError(
+                    f'{path}: truncated MP4/MOV file: it ends inside the '
+                    f'box header at byte {pos}')
+            box_size, box_type = struct.unpack('>I4s', box[:8])
+            if box_size == 1 and len(box) == 16:
+                box_size = struct.unpack('>Q', box[8:16])[0]
+            elif box_size == 0:  # the box runs to the end of the file
+                break
+            if box_size < 8 or pos + box_size > size:
+                raise BrokenVideoError(
+                    f'{path}: truncated MP4/MOV file: box '
+                    f'{box_type.decode("latin-1")!r} at byte {pos} '
+                    f'declares {box_size} bytes, the file has '
+                    f'{size - pos} left')
+            pos += box_size
+
+
+def _check_ebml(path: str, head: bytes, size: int) -> None:
+    """The Matroska/WebM part of :func:`check_container`: the segment
+    size, unless written as unknown."""
+    header = _ebml_vint(head, 4, keep_marker=False)
+    if header is None:
+        raise BrokenVideoError(f'{path}: truncated WebM/Matroska header')
+    pos = 4 + header[1] + header[0]
+    with open(path, 'rb') as f:
+        f.seek(pos)
+        segment = f.read(12)
+    seg_id = _ebml_vint(segment, 0, keep_marker=True)
+    seg_size = seg_id and _ebml_vint(segment, seg_id[1], keep_marker=False)
+    if not seg_size:
+        raise BrokenVideoError(
+            f'{path}: truncated WebM/Matroska file: it ends inside the '
+            f'header at byte {pos}')
+    value, length, unknown = seg_size
+    declared = pos + seg_id[1] + length + value
+    if not unknown and declared > size:
+        raise BrokenVideoError(
+            f'{path}: truncated WebM/Matroska file: the segment ends at '
+            f'byte {declared}, the file has {size}')
+
+
+def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:
+    """Check a video's container, open it with decord and count its frames.
+
+    Costs one file open, a container index read and, with ``decode_last``,
+    one frame decode (a seek from the nearest key frame); damage in the
+    middle of a file is not found.
+
+    Args:
+        path (str): A local video file.
+        decode_last (bool): Also decode the last frame. Defaults to True.
+
+    Returns:
+        VideoInfo: The frame count and why the video is broken, if it is.
+    """
+    # Imported here: decord imported before cv2 breaks OpenCV's writers.
+    import decord
+    num_frames = 0
+    try:
+        check_container(path)
+        # By path, not from memory: see the module's docstring.
+        reader = decord.VideoReader(path, num_threads=1)
+        num_frames = len(reader)
+        if num_frames == 0:
+            return VideoInfo(0, 'the video has no frames')
+        if decode_last:
+            reader[num_frames - 1].asnumpy()
+    except Exception as e:  # decord raises plain RuntimeErrors
+        return VideoInfo(num_frames, one_line_error(e))
+    return VideoInfo(num_frames, None)
+
+
+def scan_video(path: str) -> Optional[str]:
+    """Check that a video opens, has frames and decodes its last frame.
+
+    See :func:`inspect_video` for what this costs and finds.
+
+    Args:
+        path (str): A local video file.
+
+    Returns:
+        str | None: Why the video is broken, or None if it passed.
+    """
+    return inspect_video(path).error

@@ -1,0 +1,41 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``import mmadaptformer`` loads the registered datasets only, and the
+datasets do not import the test helpers."""
+import json
+import subprocess
+import sys
+
+from helpers import REPO_ROOT
+
+PREPARATION = ('ssv2', 'hmdb51', 'food101', 'cifar100', 'svhn',
+               'synthetic_ssv2')
+
+# One fresh interpreter: the package's modules after each import.
+CODE = '''
+import json, sys
+def ours():
+    return sorted(m for m in sys.modules if m.startswith('mmadaptformer'))
+import mmadaptformer
+from mmaction.registry import DATASETS
+assert DATASETS.get('CheckedVideoDataset')
+first = ours()
+import mmadaptformer.datasets.synthetic_ssv2
+print(json.dumps([first, ours()]))
+'''
+
+
+def test_import_loads_no_data_preparation_code():
+    out = subprocess.run([sys.executable, '-c', CODE],
+                         cwd=REPO_ROOT,
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
+    package, with_synthetic = map(set, json.loads(out.splitlines()[-1]))
+    assert 'mmadaptformer.datasets.checked_video_dataset' in package
+    assert not {f'mmadaptformer.datasets.{m}' for m in PREPARATION} & package
+    # The synthetic data writes its videos without the test helpers.
+    assert 'mmadaptformer.datasets.synthetic_ssv2' in with_synthetic
+    assert not {
+        m
+        for m in with_synthetic if m.startswith('mmadaptformer.testing')
+    }

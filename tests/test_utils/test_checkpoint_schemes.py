@@ -1,0 +1,272 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Checkpoints given as addresses load with weights_only=True too.
+
+A real HTTP server on 127.0.0.1, started and stopped by the tests, serves a
+checkpoint that carries code (``os.system`` touching a marker file) and a
+benign one. The malicious one must be refused on every entry point, with a
+message that names the global and never suggests ``weights_only=False``,
+and must not stay in PyTorch's download cache; the benign one must load.
+"""
+import functools
+import http.server
+import json
+import os
+import os.path as osp
+import pickle
+import threading
+
+import pytest
+import torch
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     run_tool, save_stock_video_checkpoint, video_data_cfg,
+                     write_config)
+from mmengine.runner import CheckpointLoader, load_checkpoint
+
+from mmadaptformer.utils import CheckpointLoadError, scan_file_globals
+from mmadaptformer.utils.checkpoint_schemes import REFUSED_SUFFIX
+
+
+class _Payload:
+    """Pickles as ``os.system('touch MARKER')``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+class _QuietHandler(http.server.SimpleHTTPRequestHandler):
+
+    def log_message(self, *args):
+        pass
+
+
+@pytest.fixture(scope='module')
+def server(tmp_path_factory):
+    """Serve a folder on 127.0.0.1 with an evil and a benign checkpoint,
+    in the formats torch.save and pickle write."""
+    root = tmp_path_factory.mktemp('served')
+    marker = root / 'PAYLOAD_RAN'
+    evil = {'state_dict': {'w': torch.zeros(1)}, 'meta': _Payload(marker)}
+    torch.save(evil, root / 'evil.pth')
+    torch.save(
+        evil, root / 'evil_legacy.pth', _use_new_zipfile_serialization=False)
+    with open(root / 'evil_raw.pkl', 'wb') as f:
+        pickle.dump(evil, f)
+    stock = save_stock_video_checkpoint(str(root / 'stock.pth'))
+    handler = functools.partial(_QuietHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    url = f'http://127.0.0.1:{httpd.server_address[1]}'
+    yield dict(url=url, root=root, marker=marker, stock=stock)
+    httpd.shutdown()
+    httpd.server_close()
+    thread.join(timeout=5)
+
+
+@pytest.fixture
+def hub(tmp_path, monkeypatch):
+    """A fresh torch hub cache and MMEngine home for each test."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    return tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+
+
+def _assert_refused(error, server, name='evil.pth'):
+    text = str(error)
+    assert 'posix.system' in text, text
+    assert 'refused for safety' in text, text
+    assert name in text, text
+    assert 'weights_only=False' not in text and 'likely succeed' not in text
+    assert not server['marker'].exists(), 'the payload ran'
+
+
+@pytest.mark.parametrize('name',
+                         ['evil.pth', 'evil_legacy.pth', 'evil_raw.pkl'])
+def test_http_checkpoint_with_code_is_refused_and_not_cached(
+        server, hub, name):
+    url = f'{server["url"]}/{name}'
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(url)
+    _assert_refused(err.value, server, name)
+    # Nothing under the cache's name: a later plain torch.load (or torch.hub)
+    # cannot pick the file up.
+    assert not (hub / name).exists()
+    assert not [p for p in os.listdir(hub) if not p.endswith('.refused')]
+
+
+def test_https_and_every_address_scheme_is_ours():
+    from mmadaptformer.utils import checkpoint_schemes as ours
+    expected = {
+        'http://': ours.load_from_http,
+        'https://': ours.load_from_http,
+        'torchvision://': ours.load_from_torchvision,
+        'modelzoo://': ours.load_from_torchvision,
+        'open-mmlab://': ours.load_from_openmmlab,
+        'openmmlab://': ours.load_from_openmmlab,
+        'mmcls://': ours.load_from_mmcls,
+    }
+    for prefix, loader in expected.items():
+        assert CheckpointLoader._get_checkpoint_loader(
+            prefix + 'x/y.pth') is loader, prefix
+
+
+def test_refused_file_already_in_the_cache_is_renamed(server, hub):
+    hub.mkdir(parents=True)
+    cached = hub / 'evil.pth'
+    cached.write_bytes((server['root'] / 'evil.pth').read_bytes())
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(f'{server["url"]}/evil.pth')
+    _assert_refused(err.value, server)
+    assert not cached.exists()
+    assert (hub / ('evil.pth' + REFUSED_SUFFIX)).exists()
+
+
+def test_benign_http_checkpoint_loads_and_is_cached(server, hub):
+    url = f'{server["url"]}/stock.pth'
+    ckpt = CheckpointLoader.load_checkpoint(url)
+    assert set(ckpt['state_dict']) == set(server['stock'])
+    assert (hub / 'stock.pth').is_file()
+    # The second load reads the cache (the file is gone from the server's
+    # point of view only by name: serve a different name to prove it).
+    again = CheckpointLoader.load_checkpoint(url)
+    for key, value in server['stock'].items():
+        assert torch.equal(again['state_dict'][key], value)
+
+
+def test_open_mmlab_scheme_resolving_to_an_address(server, hub, tmp_path):
+    home = tmp_path / 'mmengine_home'
+    home.mkdir()
+    (home / 'open_mmlab.json').write_text(
+        json.dumps({
+            'evil_model': f'{server["url"]}/evil.pth',
+            'stock_model': f'{server["url"]}/stock.pth'
+        }))
+    for scheme in ('open-mmlab://', 'openmmlab://'):
+        with pytest.raises(CheckpointLoadError) as err:
+            CheckpointLoader.load_checkpoint(scheme + 'evil_model')
+        _assert_refused(err.value, server)
+    ckpt = CheckpointLoader.load_checkpoint('open-mmlab://stock_model')
+    assert set(ckpt['state_dict']) == set(server['stock'])
+
+
+def test_torchvision_and_mmcls_schemes_go_through_the_safe_loader(
+        server, hub, monkeypatch):
+    # Their tables name public download sites; point one entry at the local
+    # server (the table, not the loader, is replaced).
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    table = {'evil': f'{server["url"]}/evil.pth'}
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: table)
+    monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models',
+                        lambda: table)
+    for path in ('torchvision://evil', 'modelzoo://evil', 'mmcls://evil'):
+        with pytest.raises(CheckpointLoadError) as err:
+            CheckpointLoader.load_checkpoint(path)
+        _assert_refused(err.value, server)
+
+
+def test_a_scheme_a_user_registers_keeps_weights_only(server, tmp_path):
+    calls = []
+
+    def careless_loader(filename, map_location=None):
+        # A loader that asks for the unsafe mode explicitly.
+        calls.append(filename)
+        local = server['root'] / filename[len('careless://'):]
+        return torch.load(local, map_location=map_location,
+                          weights_only=bool(0))
+
+    CheckpointLoader.register_scheme('careless://', careless_loader)
+    try:
+        with pytest.raises(CheckpointLoadError) as err:
+            CheckpointLoader.load_checkpoint('careless://evil.pth')
+        _assert_refused(err.value, server)
+        assert calls == ['careless://evil.pth']
+        # Outside the loader, the environment is as it was.
+        assert 'TORCH_FORCE_WEIGHTS_ONLY_LOAD' not in os.environ
+        ckpt = CheckpointLoader.load_checkpoint('careless://stock.pth')
+        assert set(ckpt['state_dict']) == set(server['stock'])
+    finally:
+        CheckpointLoader._schemes.pop('careless://')
+
+
+def test_load_checkpoint_and_pretrained_init_cfg_refuse(server, hub):
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+    model = MODELS.build(cfg.model)
+    with pytest.raises(CheckpointLoadError) as err:
+        load_checkpoint(model, f'{server["url"]}/evil.pth')
+    _assert_refused(err.value, server)
+    # init_cfg Pretrained with an address, on the AdaptFormer wrapper.
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    cfg.model.backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=f'{server["url"]}/evil.pth')
+    with pytest.raises(CheckpointLoadError) as err:
+        MODELS.build(cfg.model).init_weights()
+    _assert_refused(err.value, server)
+    # The benign file loads through the same path.
+    load_checkpoint(model, f'{server["url"]}/stock.pth', strict=True)
+    for key, value in server['stock'].items():
+        assert torch.equal(model.state_dict()[key], value)
+
+
+def test_mmaction_init_recognizer_refuses(server, hub):
+    from mmaction.apis import init_recognizer
+    with pytest.raises(CheckpointLoadError) as err:
+        init_recognizer(
+            TINY_VIDEO_CONFIG, f'{server["url"]}/evil.pth', device='cpu')
+    _assert_refused(err.value, server)
+    model = init_recognizer(
+        TINY_VIDEO_CONFIG, f'{server["url"]}/stock.pth', device='cpu')
+    for key, value in server['stock'].items():
+        assert torch.equal(model.state_dict()[key], value)
+
+
+def test_tools_refuse_addresses(server, tmp_path, tiny_video_data):
+    """tools/test.py URL, --cfg-options load_from=URL and --resume URL."""
+    cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    env = dict(TORCH_HOME=str(tmp_path / 'torch_home'))
+    url = f'{server["url"]}/evil.pth'
+    for args in (
+        ['test.py', cfg, url, '--work-dir', tmp_path / 'test'],
+        ['train.py', cfg, '--work-dir', tmp_path / 'load_from',
+         '--cfg-options', f'load_from={url}', 'train_cfg.max_epochs=1'],
+        ['train.py', cfg, '--work-dir', tmp_path / 'resume', '--resume', url,
+         '--cfg-options', 'train_cfg.max_epochs=1'],
+    ):
+        proc = run_tool(args, cwd=tmp_path, env=env, check=False)
+        assert proc.returncode != 0, proc.stdout[-3000:]
+        assert 'posix.system' in proc.stdout, proc.stdout[-3000:]
+        assert 'refused for safety' in proc.stdout
+        assert 'likely succeed' not in proc.stdout
+        assert not server['marker'].exists(), 'the payload ran'
+    assert not osp.exists(
+        osp.join(env['TORCH_HOME'], 'hub', 'checkpoints', 'evil.pth'))
+
+
+def test_scan_names_globals_without_running_them(server):
+    for name in ('evil.pth', 'evil_legacy.pth', 'evil_raw.pkl'):
+        found = scan_file_globals(
+            str(server['root'] / name), only_disallowed=True)
+        assert found == ['posix.system'], (name, found)
+    assert scan_file_globals(
+        str(server['root'] / 'stock.pth'), only_disallowed=True) == []
+    assert not server['marker'].exists()
+
+
+@pytest.mark.parametrize('name',
+                         ['evil.pth', 'evil_legacy.pth', 'evil_raw.pkl'])
+def test_local_refusal_names_the_global_not_damage(server, name):
+    """A raw pickle used to be reported as truncated, quoting PyTorch's
+    advice to switch weights_only off."""
+    path = str(server['root'] / name)
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(path)
+    _assert_refused(err.value, server, name)
+    assert 'truncated' not in str(err.value)
+    assert err.value.__cause__ is None and err.value.__suppress_context__

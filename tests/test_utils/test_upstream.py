@@ -1,0 +1,89 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``import mmadaptformer`` changes upstream libraries in one documented
+place, and only as documented."""
+import subprocess
+import sys
+import textwrap
+
+from helpers import REPO_ROOT
+
+from mmadaptformer.utils import UPSTREAM_CHANGES, apply_upstream_fixes
+
+#: Every upstream attribute whose value ``import mmadaptformer`` may change.
+EXPECTED = {
+    # A safe loader for each scheme (registered through the public API,
+    # which re-sorts the table into a new dict).
+    'mmengine.runner.checkpoint.CheckpointLoader._schemes',
+    # Any other loader runs with weights_only forced on.
+    'mmengine.runner.checkpoint.CheckpointLoader.load_checkpoint',
+    # torch.serialization.add_safe_globals (public) fills this set.
+    'torch._weights_only_unpickler._marked_safe_globals_set',
+}
+
+_SNAPSHOT = textwrap.dedent('''
+    import sys, types
+    import torch, torch.hub, torch.serialization
+    # torch._dynamo wraps torch.manual_seed when first imported; import it
+    # first so that torch's own lazy import is not counted as ours.
+    import torch._dynamo
+    import mmengine.fileio, mmengine.hooks, mmengine.optim, mmengine.runner
+    import mmaction.registry, mmpretrain.registry
+    PACKAGES = ('mmengine', 'mmaction', 'mmpretrain', 'mmcv')
+    TORCH = ('torch', 'torch.serialization', 'torch.hub',
+             'torch._weights_only_unpickler')
+
+    def snapshot():
+        out = {}
+        for name, module in list(sys.modules.items()):
+            if module is None or not (name.split('.')[0] in PACKAGES
+                                      or name in TORCH):
+                continue
+            for key, value in list(vars(module).items()):
+                if isinstance(value, types.ModuleType):
+                    continue
+                out[f'{name}.{key}'] = id(value)
+                if isinstance(value, type) and value.__module__ == name:
+                    for attr, member in list(vars(value).items()):
+                        out[f'{name}.{key}.{attr}'] = id(member)
+        return out
+
+    before = snapshot()
+    import mmadaptformer
+    after = snapshot()
+    modules = {key.rsplit('.', 1)[0] for key in before}
+    for key in sorted(after):
+        if key in before and after[key] != before[key]:
+            print('CHANGED', key)
+        elif key not in before and key.rsplit('.', 1)[0] in modules \\
+                and not key.rsplit('.', 1)[1].startswith('__'):
+            print('ADDED', key)
+''')
+
+
+def test_import_changes_only_what_apply_upstream_fixes_documents():
+    proc = subprocess.run([sys.executable, '-c', _SNAPSHOT],
+                          cwd=REPO_ROOT,
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE,
+                          text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    lines = [line for line in proc.stdout.splitlines()
+             if line.startswith(('CHANGED', 'ADDED'))]
+    changed = {line.split()[1] for line in lines if line.startswith('CHANGED')}
+    added = [line.split()[1] for line in lines if line.startswith('ADDED')]
+    assert changed == EXPECTED, sorted(changed ^ EXPECTED)
+    assert added == [], added
+
+
+def test_the_docstring_lists_each_change():
+    doc = apply_upstream_fixes.__doc__
+    for what in ('drn', 'allow-list', 'register_scheme',
+                 'CheckpointLoader.load_checkpoint'):
+        assert what in doc, what
+    assert len(UPSTREAM_CHANGES) == 4
+    # Idempotent: a second call changes nothing.
+    from mmengine.runner import CheckpointLoader
+    schemes = CheckpointLoader._schemes
+    apply_upstream_fixes()
+    assert CheckpointLoader._schemes is schemes
