@@ -2,6 +2,26 @@
 # Usage: tools/dist_train.sh CONFIG GPUS [train.py arguments...]
 # Multi-node: set NNODES, NODE_RANK, MASTER_ADDR and PORT on every node.
 # Without a GPU, GPUS is the number of CPU processes (gloo DDP).
+# PYTHON picks the interpreter (default: python3, as the Makefile).
+
+usage() {
+    cat >&2 <<USAGE
+Usage: $(basename "$0") CONFIG GPUS [train.py arguments...]
+  CONFIG  config file, e.g. configs/adaptformer_vitb_ssv2.py
+  GPUS    processes on this node: GPUs, or CPU processes without a GPU
+Environment: PYTHON (default python3), NNODES, NODE_RANK, MASTER_ADDR, PORT.
+Example: $(basename "$0") configs/adaptformer_vitb_ssv2.py 8 --pretrained CKPT
+USAGE
+    exit 2
+}
+
+if [ $# -lt 2 ]; then
+    usage
+fi
+if ! [[ "$2" =~ ^[1-9][0-9]*$ ]]; then
+    echo "$(basename "$0"): GPUS must be a positive integer, got '$2'" >&2
+    usage
+fi
 
 CONFIG=$1
 GPUS=$2
@@ -9,15 +29,16 @@ NNODES=${NNODES:-1}
 NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
+PYTHON=${PYTHON:-python3}
 
 set -x
 PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-python -m torch.distributed.run \
+$PYTHON -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
     $(dirname "$0")/train.py \
-    $CONFIG \
-    --launcher pytorch ${@:3}
+    "$CONFIG" \
+    --launcher pytorch "${@:3}"

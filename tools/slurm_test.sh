@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=8] [GPUS_PER_NODE=8] tools/slurm_test.sh PARTITION JOB_NAME CONFIG CHECKPOINT [test.py arguments...]
+# PYTHON picks the interpreter (default: python3, as the Makefile).
+
+if [ $# -lt 4 ]; then
+    echo "Usage: [GPUS=8] [GPUS_PER_NODE=8] [PYTHON=python3] $(basename "$0") PARTITION JOB_NAME CONFIG CHECKPOINT [test.py arguments...]" >&2
+    exit 2
+fi
 
 export MASTER_PORT=${PORT:-$((12000 + $RANDOM % 20000))}
 
@@ -11,6 +17,7 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
+PYTHON=${PYTHON:-python3}
 PY_ARGS=${@:5}  # Any arguments from the fifth one are passed to test.py
 
 set -x
@@ -23,4 +30,4 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u $(dirname "$0")/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" ${PY_ARGS}
+    $PYTHON -u $(dirname "$0")/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" ${PY_ARGS}

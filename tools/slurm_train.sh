@@ -1,5 +1,11 @@
 #!/usr/bin/env bash
 # Usage: [GPUS=8] [GPUS_PER_NODE=8] tools/slurm_train.sh PARTITION JOB_NAME CONFIG [train.py arguments...]
+# PYTHON picks the interpreter (default: python3, as the Makefile).
+
+if [ $# -lt 3 ]; then
+    echo "Usage: [GPUS=8] [GPUS_PER_NODE=8] [PYTHON=python3] $(basename "$0") PARTITION JOB_NAME CONFIG [train.py arguments...]" >&2
+    exit 2
+fi
 
 export MASTER_PORT=${PORT:-$((12000 + $RANDOM % 20000))}
 
@@ -10,6 +16,7 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
+PYTHON=${PYTHON:-python3}
 PY_ARGS=${@:4}  # Any arguments from the fourth one are passed to train.py
 
 set -x
@@ -22,4 +29,4 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    python -u $(dirname "$0")/train.py ${CONFIG} --launcher="slurm" ${PY_ARGS}
+    $PYTHON -u $(dirname "$0")/train.py ${CONFIG} --launcher="slurm" ${PY_ARGS}

@@ -4,18 +4,28 @@ MMPretrain's ``tools/test.py``, for video and image configs alike.
 
 ``import mmadaptformer`` runs first (see ``tools/train.py``), and on a machine
 without a GPU ``--launcher pytorch`` (``dist_test.sh``) tests with CPU DDP.
+
+Flags: MMAction2's (``--dump``, ``--show-dir``, ``--show``, ``--interval``,
+``--wait-time``) and MMPretrain's (``--out``, ``--out-item``, ``--amp``,
+``--tta``, ``--no-pin-memory``) with their toolbox's meaning, plus
+``--pretrained`` (the frozen backbone's weights, as in ``tools/train.py``).
 """
 import argparse
 import os
 import os.path as osp
+from copy import deepcopy
 
-from mmengine.config import Config, DictAction
+import mmengine
+from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.dist import is_main_process
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import add_work_dir_collect_hook
-from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
+from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
+                                 setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -27,9 +37,48 @@ def parse_args(argv=None):
         '--work-dir',
         help='the directory to save the file containing evaluation metrics')
     parser.add_argument(
+        '--pretrained',
+        metavar='CHECKPOINT',
+        help='pretrained weights of the (frozen) backbone, for checkpoints '
+        'that hold only the adapters and head: sets the stock backbone\'s '
+        'init_cfg (model.backbone.backbone.init_cfg for AdaptFormer/VPT, '
+        'model.backbone.init_cfg otherwise) to Pretrained with the prefix '
+        'the file needs. Accepts convert_official.py output, MMEngine '
+        'checkpoints and bare backbone state dicts.')
+    parser.add_argument(
         '--dump',
         type=str,
-        help='dump predictions to a pickle file for offline evaluation')
+        help='(MMAction2) dump predictions to a pickle file for offline '
+        'evaluation')
+    parser.add_argument(
+        '--out',
+        help='(MMPretrain) the file to output results: predictions (a .pkl '
+        'file) or, with --out-item metrics, the metrics (.json, .yaml or '
+        '.pkl).')
+    parser.add_argument(
+        '--out-item',
+        choices=['metrics', 'pred'],
+        help='(MMPretrain) whether --out gets the metrics or the '
+        'predictions. Defaults to the predictions.')
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='(MMPretrain) test with automatic mixed precision '
+        '(test_cfg.fp16; float16 on a GPU, bfloat16 on the CPU).')
+    parser.add_argument(
+        '--tta',
+        action='store_true',
+        help='(MMPretrain) test-time augmentation: the config\'s '
+        '`tta_model` and `tta_pipeline` if it has them; otherwise image '
+        'configs average the scores of the image and its horizontal flip. '
+        'Video configs need both fields in the config: their test pipeline '
+        'already averages several clips x crops, and MMAction2 has no '
+        'default TTA model.')
+    parser.add_argument(
+        '--no-pin-memory',
+        action='store_true',
+        help='(MMPretrain) disable the pin_memory option of the test '
+        'dataloader.')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -64,9 +113,44 @@ def parse_args(argv=None):
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     args = parser.parse_args(argv)
+    if args.out is None and args.out_item is not None:
+        parser.error('--out-item needs --out, the file to write.')
+    if args.out is not None and args.out_item != 'metrics' and \
+            not args.out.endswith(('.pkl', '.pickle')):
+        parser.error(f'--out {args.out!r}: predictions are written as a '
+                     'pickle; name a .pkl or .pickle file (or add '
+                     '--out-item metrics).')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
+
+
+def add_tta(cfg, config_file):
+    """Wrap the model and the test pipeline for test-time augmentation, as
+    MMPretrain's ``tools/test.py --tta`` does."""
+    is_video = cfg.get('default_scope') == 'mmaction'
+    if is_video and ('tta_model' not in cfg or 'tta_pipeline' not in cfg):
+        raise KeyError(
+            f'--tta on the video config {config_file} needs `tta_model` and '
+            '`tta_pipeline` in the config: its test pipeline already '
+            'averages the clips x crops of `test_pipeline`, and MMAction2 has '
+            'no default TTA model. Without --tta the multi-view test runs.')
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        test_pipeline = cfg.test_dataloader.dataset.pipeline
+        cfg.tta_pipeline = deepcopy(test_pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='TestTimeAug',
+            transforms=[
+                [
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ],
+                [test_pipeline[-1]],
+            ])
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
 def merge_args(cfg, args):
@@ -87,12 +171,36 @@ def merge_args(cfg, args):
         if not args.dump.endswith(('.pkl', '.pickle')):
             raise ValueError(
                 f'--dump must name a .pkl or .pickle file, got {args.dump!r}')
-        dump_metric = dict(type='DumpResults', out_file_path=args.dump)
+    pred_files = [args.dump] if args.dump is not None else []
+    if args.out is not None and args.out_item != 'metrics':
+        pred_files.append(args.out)
+    for out_file in pred_files:
+        dump_metric = dict(type='DumpResults', out_file_path=out_file)
         if isinstance(cfg.test_evaluator, (list, tuple)):
             cfg.test_evaluator = list(cfg.test_evaluator)
             cfg.test_evaluator.append(dump_metric)
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+
+    if args.amp:
+        cfg.test_cfg.fp16 = True
+    # Before --tta wraps the model, and before --cfg-options, which can
+    # then refine the new init_cfg.
+    if args.pretrained is not None:
+        key, init_cfg = set_pretrained_backbone(cfg, args.pretrained)
+        print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
+    if args.tta:
+        add_tta(cfg, args.config)
+
+    # MMPretrain's test tool gives its dataloader these defaults.
+    if cfg.get('default_scope') == 'mmpretrain' and \
+            cfg.get('test_dataloader', None) is not None:
+        dataloader_cfg = ConfigDict(
+            pin_memory=True, collate_fn=dict(type='default_collate'))
+        dataloader_cfg.update(cfg.test_dataloader)
+        cfg.test_dataloader = dataloader_cfg
+    if args.no_pin_memory and cfg.get('test_dataloader', None) is not None:
+        cfg.test_dataloader.pin_memory = False
 
     cfg.launcher = args.launcher
     if args.cfg_options is not None:
@@ -120,7 +228,14 @@ def main(argv=None):
     else:
         runner = RUNNERS.build(cfg)
     add_work_dir_collect_hook(runner)  # not ./.dist_test
-    run_and_finish(runner.test, cpu_distributed)
+
+    def test():
+        metrics = runner.test()
+        if args.out is not None and args.out_item == 'metrics' and \
+                is_main_process():
+            mmengine.dump(metrics, args.out)
+
+    run_and_finish(test, cpu_distributed)
 
 
 if __name__ == '__main__':

@@ -32,6 +32,7 @@ from copy import deepcopy
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.device import get_device
+from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -40,7 +41,8 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook,
                                   use_atomic_checkpoint_hook)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
-from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
+from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
+                                 setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -63,6 +65,15 @@ def parse_args(argv=None):
         'holds checkpoints but none of them loads (they are kept, renamed '
         'to *.corrupt). Without it --resume auto refuses to start over '
         'there.')
+    parser.add_argument(
+        '--pretrained',
+        metavar='CHECKPOINT',
+        help='pretrained weights of the (frozen) backbone: sets the stock '
+        'backbone\'s init_cfg (model.backbone.backbone.init_cfg for '
+        'AdaptFormer/VPT, model.backbone.init_cfg otherwise) to Pretrained '
+        'with the prefix the file needs. Accepts convert_official.py '
+        'output, MMEngine checkpoints and bare backbone state dicts. Works '
+        'on every config, also where init_cfg is None.')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -199,6 +210,11 @@ def merge_args(cfg, args):
             cfg[field]['pin_memory'] = False
         if args.no_persistent_workers:
             cfg[field]['persistent_workers'] = False
+
+    # Before --cfg-options, which can then refine the new init_cfg.
+    if args.pretrained is not None:
+        key, init_cfg = set_pretrained_backbone(cfg, args.pretrained)
+        print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)

@@ -5,8 +5,7 @@
 # The scale is 0.5 rather than the paper's 0.1: in 20 short epochs the
 # zero-initialised adapters move too little at 0.1 (measured in the README's
 # study: 73-79% top-1 at 0.1, level with the linear probe).
-# The study passes the stage-1 checkpoint with --cfg-options
-# model.backbone.backbone.init_cfg.checkpoint=PATH.
+# The study passes the stage-1 checkpoint with --pretrained PATH.
 _base_ = ['./vit-tiny_appearance_full-finetune.py']
 
 model = dict(

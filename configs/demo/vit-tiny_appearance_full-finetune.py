@@ -5,8 +5,8 @@
 # which use the same data, schedule and budget: SGD (momentum 0.9, no weight
 # decay), lr 0.1 for 2 processes x 8 clips, 2 warm-up epochs then cosine,
 # 20 epochs, the BN+Linear head of the paper's recipes.
-# `pretrained` is the stage-1 checkpoint; the study passes its path with
-# --cfg-options model.backbone.init_cfg.checkpoint=PATH.
+# The stage-1 checkpoint is the pretrained backbone; the study passes its
+# path with --pretrained PATH.
 _base_ = ['./vit-tiny_direction_pretrain.py']
 
 data_root = 'data/demo/appearance'

@@ -1,11 +1,9 @@
 # AdaptFormer on the tiny CPU video config: the stock VideoMAE-style ViT of
 # `tiny_vit_video.py` wrapped with AdaptMLPs, the recipes' BatchNorm+Linear
 # head, and the AdapterHook (frozen backbone, adapter-only checkpoints).
-# Point the backbone's init_cfg at the checkpoint the adapters run on, e.g.
-#   model.backbone.backbone.init_cfg = dict(
-#       type='Pretrained', checkpoint=PATH, prefix='backbone.')
-# (a full checkpoint of tiny_vit_video.py); adapter-only checkpoints only
-# load on the backbone they were trained on.
+# Give the backbone the adapters run on with `--pretrained PATH` (e.g. a
+# checkpoint of tiny_vit_video.py) in tools/train.py and tools/test.py;
+# adapter-only checkpoints only load on the backbone they were trained on.
 _base_ = ['./tiny_vit_video.py']
 
 model = dict(

@@ -13,6 +13,9 @@ from .flops import count_flops
 from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               patch_mmaction_drn, register_missing_drn,
                               upcast_mmaction_head_scores)
+from .pretrained_backbone import (backbone_checkpoint_prefix,
+                                  backbone_init_cfg_key,
+                                  set_pretrained_backbone)
 
 __all__ = [
     'AtomicLocalBackend', 'atomic_write',
@@ -24,5 +27,7 @@ __all__ = [
     'count_flops', 'exit_now', 'is_cpu_distributed', 'run_and_finish',
     'setup_cpu_distributed',
     'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
-    'register_missing_drn', 'upcast_mmaction_head_scores'
+    'register_missing_drn', 'upcast_mmaction_head_scores',
+    'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
+    'set_pretrained_backbone'
 ]

@@ -10,7 +10,6 @@ from mmengine.config import Config
 # 2 blocks of width 64; AdaptMLP bottleneck 8.
 TOKENS, WIDTH, BOTTLENECK, BLOCKS = 8, 64, 8, 2
 
-
 tool = load_tool('analysis_tools/get_flops.py')
 
 
@@ -60,5 +59,18 @@ def test_get_flops_cli(tmp_path):
                     cwd=tmp_path)
     stats = json.loads(out.read_text())
     assert stats['shape'] == [3, 4, 64, 64]
-    assert 'FLOPs (one view):' in proc.stdout and 'GMACs' in proc.stdout
     assert stats['flops'] > 0
+    # A unit that fits: the tiny model is a few MFLOPs, not "0.0 G".
+    line = next(l for l in proc.stdout.splitlines() if l.startswith('FLOPs'))
+    assert line == (f'FLOPs (one view): '
+                    f'{tool.format_count(stats["flops"], "FLOPs")} '
+                    f'({tool.format_count(stats["flops"] / 2, "MACs")})')
+    assert 'MFLOPs' in line and 'MMACs' in line
+
+
+def test_format_count_picks_the_unit():
+    assert tool.format_count(159.5e9, 'FLOPs') == '159.50 GFLOPs'
+    assert tool.format_count(5_402_624, 'FLOPs') == '5.40 MFLOPs'
+    assert tool.format_count(2.5e3, 'MACs') == '2.50 KMACs'
+    assert tool.format_count(12, 'FLOPs') == '12 FLOPs'
+    assert tool.format_count(1.2e13, 'FLOPs') == '12.00 TFLOPs'

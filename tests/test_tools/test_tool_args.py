@@ -1,12 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Argument handling of tools/train.py and tools/test.py."""
 import os.path as osp
+import re
 
 import pytest
-from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool
+from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool,
+                     run_tool)
 from mmengine.config import Config
 from mmengine.device import get_device
-
 
 train_tool = load_tool('train.py')
 test_tool = load_tool('test.py')
@@ -100,3 +101,120 @@ def test_shell_scripts_use_torchrun_and_env():
             assert f'${var}' in text or f'${{{var}' in text, (name, var)
     for name in ('slurm_train.sh', 'slurm_test.sh'):
         assert '--launcher="slurm"' in open(osp.join(TOOLS, name)).read()
+
+
+def _test_cfg(argv, config=TINY_VIDEO_CONFIG):
+    args = test_tool.parse_args([config, 'ckpt.pth'] + argv)
+    return test_tool.merge_args(Config.fromfile(config), args)
+
+
+def test_test_out_writes_predictions_or_metrics():
+    cfg = _test_cfg(['--out', 'preds.pkl', '--dump', 'dump.pkl'])
+    assert cfg.test_evaluator[1:] == [
+        dict(type='DumpResults', out_file_path='dump.pkl'),
+        dict(type='DumpResults', out_file_path='preds.pkl')
+    ]
+    # Metrics are written by main() after testing, not by an evaluator.
+    cfg = _test_cfg(['--out', 'metrics.json', '--out-item', 'metrics'])
+    assert cfg.test_evaluator == dict(type='AccMetric')
+
+
+@pytest.mark.parametrize('argv, message', [
+    (['--out-item', 'metrics'], '--out-item needs --out'),
+    (['--out', 'preds.json'], "'preds.json'"),
+])
+def test_test_out_errors(argv, message, capsys):
+    with pytest.raises(SystemExit):
+        test_tool.parse_args([TINY_VIDEO_CONFIG, 'ckpt.pth'] + argv)
+    assert message in capsys.readouterr().err
+
+
+def test_test_amp_tta_and_pin_memory_on_an_image_config():
+    cfg = _test_cfg(['--amp', '--tta'], config=TINY_IMAGE_CONFIG)
+    assert cfg.test_cfg.fp16 is True
+    # MMPretrain's default TTA: the image and its flip, scores averaged.
+    assert cfg.model.type == 'mmpretrain.AverageClsScoreTTA'
+    assert cfg.model.module.type == 'ImageClassifier'
+    tta = cfg.test_dataloader.dataset.pipeline[-1]
+    assert tta.type == 'TestTimeAug'
+    assert [t['prob'] for t in tta.transforms[0]] == [1., 0.]
+    assert cfg.test_dataloader.pin_memory is True
+    assert cfg.test_dataloader.collate_fn == dict(type='default_collate')
+    cfg = _test_cfg(['--no-pin-memory'], config=TINY_IMAGE_CONFIG)
+    assert cfg.test_dataloader.pin_memory is False
+
+
+def test_test_tta_on_a_video_config_says_what_it_needs():
+    with pytest.raises(KeyError, match='tta_model.*tta_pipeline'):
+        _test_cfg(['--tta'])
+    args = test_tool.parse_args([TINY_VIDEO_CONFIG, 'ckpt.pth', '--tta'])
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+    cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+    cfg.tta_pipeline = cfg.test_pipeline
+    cfg = test_tool.merge_args(cfg, args)
+    assert cfg.model.module.type == 'Recognizer3D'
+
+
+def _help(tool, capsys):
+    with pytest.raises(SystemExit):
+        tool.parse_args(['--help'])
+    return set(re.findall(r'--[\w-]+', capsys.readouterr().out))
+
+
+def test_every_toolbox_flag_is_accepted(capsys):
+    """The flags of MMAction2's and MMPretrain's train/test tools."""
+    train = _help(train_tool, capsys)
+    for flag in ('--work-dir', '--resume', '--amp', '--no-validate',
+                 '--auto-scale-lr', '--no-pin-memory',
+                 '--no-persistent-workers', '--cfg-options', '--launcher',
+                 '--local_rank', '--local-rank', '--seed', '--diff-rank-seed',
+                 '--deterministic', '--pretrained'):
+        assert flag in train, flag
+    test = _help(test_tool, capsys)
+    for flag in ('--work-dir', '--out', '--out-item', '--cfg-options', '--amp',
+                 '--show-dir', '--show', '--interval', '--wait-time',
+                 '--no-pin-memory', '--tta', '--launcher', '--local_rank',
+                 '--local-rank', '--dump', '--pretrained'):
+        assert flag in test, flag
+
+
+@pytest.mark.parametrize('script, nargs', [('dist_train.sh', 2),
+                                           ('dist_test.sh', 3),
+                                           ('slurm_train.sh', 3),
+                                           ('slurm_test.sh', 4)])
+def test_shell_scripts_print_usage_without_arguments(script, nargs, tmp_path):
+    proc = run_tool([script], cwd=tmp_path, check=False)
+    assert proc.returncode == 2
+    assert 'Usage:' in proc.stdout and script in proc.stdout
+    assert 'Error' not in proc.stdout and 'Traceback' not in proc.stdout
+    if script.startswith('dist_'):
+        args = ['cfg.py', 'ckpt.pth'][:nargs - 1] + ['two']
+        proc = run_tool([script] + args, cwd=tmp_path, check=False)
+        assert proc.returncode == 2
+        assert "GPUS must be a positive integer, got 'two'" in proc.stdout
+
+
+@pytest.mark.parametrize('script, args, tool', [
+    ('dist_train.sh', ['cfg.py', '3', '--seed', '1'], 'train.py'),
+    ('dist_test.sh', ['cfg.py', 'c k.pth', '3', '--dump', 'a b.pkl'
+                      ], 'test.py'),
+])
+def test_dist_scripts_run_the_python_in_PYTHON(script, args, tool, tmp_path):
+    """PYTHON picks the interpreter; here one that records its arguments."""
+    record = tmp_path / 'argv.txt'
+    fake = tmp_path / 'fake_python'
+    fake.write_text('#!/usr/bin/env bash\n'
+                    f'printf "%s\\n" "$@" > {record}\n')
+    fake.chmod(0o755)
+    run_tool([script] + args, cwd=tmp_path, env=dict(PYTHON=str(fake)))
+    argv = record.read_text().splitlines()
+    assert argv[:2] == ['-m', 'torch.distributed.run']
+    assert '--nproc_per_node=3' in argv
+    rest = argv[[i for i, a in enumerate(argv)
+                 if a.endswith(f'tools/{tool}')][0] + 1:]
+    expected = {
+        'train.py': ['cfg.py', '--launcher', 'pytorch', '--seed', '1'],
+        'test.py':
+        ['cfg.py', 'c k.pth', '--launcher', 'pytorch', '--dump', 'a b.pkl']
+    }[tool]
+    assert rest == expected

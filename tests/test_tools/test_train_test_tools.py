@@ -83,6 +83,19 @@ def test_image_train_and_test(tmp_path, tiny_image_data):
         cwd=tmp_path)
     assert re.search(r'Epoch\(test\) \[2/2\]\s+accuracy/top1: ', proc.stdout)
 
+    # MMPretrain's test flags: flip TTA, mixed precision (bfloat16 on the
+    # CPU), predictions to --out.
+    preds = tmp_path / 'preds.pkl'
+    proc = run_tool([
+        'test.py', cfg, work_dir / 'epoch_1.pth', '--work-dir', work_dir,
+        '--tta', '--amp', '--no-pin-memory', '--out', preds
+    ],
+                    cwd=tmp_path)
+    assert re.search(r'Epoch\(test\) \[2/2\]\s+accuracy/top1: ', proc.stdout)
+    with open(preds, 'rb') as f:
+        preds = pickle.load(f)
+    assert len(preds) == 8 and preds[0]['pred_score'].shape == (2, )
+
 
 def test_dist_train_two_cpu_processes(tmp_path, tiny_video_data):
     """dist_train.sh CONFIG 2 on a machine without a GPU: gloo DDP."""

@@ -15,8 +15,8 @@ FLOPs are counted with :func:`mmadaptformer.utils.count_flops`
 (``torch.utils.flop_counter``: matmuls, convolutions and attention, fused
 attention included; a multiply-add is 2 FLOPs). MMEngine's counter, which
 OpenMMLab's model zoos use, counts a multiply-add as 1 and misses
-``scaled_dot_product_attention``; ``GMACs`` (FLOPs / 2) is printed for
-comparison with those tables.
+``scaled_dot_product_attention``; MACs (FLOPs / 2) are printed for
+comparison with those tables. Both use the unit that fits (T, G, M, K).
 """
 import argparse
 import copy
@@ -51,8 +51,7 @@ def default_shape(cfg):
     if cfg.default_scope == 'mmaction':
         sample = next(t for t in cfg.test_pipeline
                       if t['type'] == 'SampleFrames')
-        crop = next((t for t in cfg.test_pipeline
-                     if 'crop_size' in t), None)
+        crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)
         size = crop['crop_size'] if crop else 224
         return (3, sample['clip_len'], size, size)
     crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)
@@ -101,6 +100,15 @@ def model_stats(cfg, shape=None):
     return dict(trainable=trainable, total=total, flops=flops, shape=shape)
 
 
+def format_count(value, unit):
+    """``value`` with the largest prefix (T, G, M, K) that keeps it at 1 or
+    more, e.g. ``format_count(5.4e6, 'FLOPs')`` -> ``'5.40 MFLOPs'``."""
+    for prefix, scale in (('T', 1e12), ('G', 1e9), ('M', 1e6), ('K', 1e3)):
+        if abs(value) >= scale:
+            return f'{value / scale:.2f} {prefix}{unit}'
+    return f'{value:.0f} {unit}'
+
+
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
@@ -110,8 +118,8 @@ def main(argv=None):
           f'parameters: {stats["trainable"]:,} trainable of '
           f'{stats["total"]:,} '
           f'({100.0 * stats["trainable"] / stats["total"]:.2f}%)\n'
-          f'FLOPs (one view): {stats["flops"] / 1e9:.1f} G '
-          f'({stats["flops"] / 2e9:.1f} GMACs)')
+          f'FLOPs (one view): {format_count(stats["flops"], "FLOPs")} '
+          f'({format_count(stats["flops"] / 2, "MACs")})')
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(stats, config=args.config), f, indent=1)

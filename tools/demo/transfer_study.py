@@ -12,7 +12,9 @@
    linear probe and full fine-tuning, each with tools/dist_train.sh on
    2 processes, then evaluates each with tools/test.py (2 clips x 3 crops).
 4. Prints a table (method, top-1, trainable parameters, checkpoint size,
-   training time) and writes a PNG of validation accuracy per epoch.
+   training time) and writes a PNG of validation accuracy per epoch (one
+   clip per video) with the final test top-1 of the table (2 clips x 3
+   crops) marked at the last epoch.
 
 Usage:
     python tools/demo/transfer_study.py [--work-dir work_dirs/demo]
@@ -20,11 +22,13 @@ Usage:
         [--methods AdaptFormer 'Linear probe' 'Full fine-tune'] [--amp]
 """
 import argparse
+import contextlib
 import glob
 import json
 import os
 import os.path as osp
 import pickle
+import re
 import subprocess
 import sys
 import time
@@ -33,43 +37,98 @@ REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
 STAGE1_CONFIG = osp.join(DEMO_CONFIGS, 'vit-tiny_direction_pretrain.py')
 METHODS = (
-    ('AdaptFormer', 'vit-tiny_appearance_adaptformer.py',
-     'model.backbone.backbone.init_cfg.checkpoint'),
-    ('Linear probe', 'vit-tiny_appearance_linear-probe.py',
-     'model.backbone.init_cfg.checkpoint'),
-    ('Full fine-tune', 'vit-tiny_appearance_full-finetune.py',
-     'model.backbone.init_cfg.checkpoint'),
+    ('AdaptFormer', 'vit-tiny_appearance_adaptformer.py'),
+    ('Linear probe', 'vit-tiny_appearance_linear-probe.py'),
+    ('Full fine-tune', 'vit-tiny_appearance_full-finetune.py'),
 )
 # (train, val) videos per task, epochs of stage 1 and stage 2.
 SIZES = dict(
-    full=dict(direction=(256, 64), appearance=(128, 128), stage1=30,
-              stage2=20),
-    quick=dict(direction=(128, 32), appearance=(128, 64), stage1=24,
-               stage2=20))
+    full=dict(
+        direction=(256, 64), appearance=(128, 128), stage1=30, stage2=20),
+    quick=dict(
+        direction=(128, 32), appearance=(128, 64), stage1=24, stage2=20))
 DATA_VERSION = 1
+# What OpenCV's FFmpeg writer prints for every webm (VP9) video it writes:
+# harmless (it falls back to the right tag), and printed with fprintf, so
+# neither OPENCV_LOG_LEVEL nor cv2.utils.logging silences it (measured with
+# OpenCV 5.0 and 5.1).
+FFMPEG_TAG_WARNING = re.compile(
+    r"FFMPEG: (tag 0x[0-9a-f]+/'.{4}' is not supported|fallback to use tag)")
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split('\n')[0],
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    parser.add_argument(
+        '--work-dir',
+        default='work_dirs/demo',
+        help='where the runs, results.json and the plot go')
+    parser.add_argument(
+        '--data-root',
+        default='data/demo',
+        help='where the two synthetic tasks are written (reused when '
+        'present)')
+    parser.add_argument(
+        '--seed',
+        type=int,
+        default=0,
+        help='training seed (the data is always seed 0)')
+    parser.add_argument(
+        '--nproc',
+        type=int,
+        default=2,
+        help='processes per training run (dist_train.sh)')
+    parser.add_argument(
+        '--port',
+        type=int,
+        default=29560,
+        help='torchrun master port of the training runs (PORT of '
+        'dist_train.sh); change it to run two studies at once')
+    parser.add_argument(
+        '--quick',
+        action='store_true',
+        help='fewer videos and epochs (for tests)')
+    parser.add_argument(
+        '--methods',
+        nargs='+',
+        default=[m[0] for m in METHODS],
+        choices=[m[0] for m in METHODS],
+        metavar='METHOD',
+        help='which transfer methods to run: ' +
+        ', '.join(repr(m[0]) for m in METHODS))
+    parser.add_argument(
+        '--amp',
+        action='store_true',
+        help='train stage 2 with tools/train.py --amp '
+        '(bfloat16 autocast on the CPU); results go to '
+        'seed<N>_amp')
+    return parser
 
 
 def parse_args(argv=None):
-    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
-    parser.add_argument('--work-dir', default='work_dirs/demo')
-    parser.add_argument('--data-root', default='data/demo')
-    parser.add_argument('--seed', type=int, default=0,
-                        help='training seed (the data is always seed 0)')
-    parser.add_argument('--nproc', type=int, default=2,
-                        help='processes per training run (dist_train.sh)')
-    parser.add_argument('--port', type=int, default=29560)
-    parser.add_argument('--quick', action='store_true',
-                        help='fewer videos and epochs (for tests)')
-    parser.add_argument('--methods', nargs='+',
-                        default=[m[0] for m in METHODS],
-                        choices=[m[0] for m in METHODS], metavar='METHOD',
-                        help='which transfer methods to run: '
-                        + ', '.join(repr(m[0]) for m in METHODS))
-    parser.add_argument('--amp', action='store_true',
-                        help='train stage 2 with tools/train.py --amp '
-                        '(bfloat16 autocast on the CPU); results go to '
-                        'seed<N>_amp')
-    return parser.parse_args(argv)
+    return build_parser().parse_args(argv)
+
+
+@contextlib.contextmanager
+def ffmpeg_tag_warnings_to(log_path):
+    """Send what is printed to stderr (file descriptor 2, where OpenCV's
+    FFmpeg writer prints) to ``log_path`` meanwhile; afterwards show every
+    line but the FFmpeg tag warnings (:data:`FFMPEG_TAG_WARNING`)."""
+    sys.stderr.flush()
+    saved = os.dup(2)
+    with open(log_path, 'w+') as log:
+        os.dup2(log.fileno(), 2)
+        try:
+            yield
+        finally:
+            sys.stderr.flush()
+            os.dup2(saved, 2)
+            os.close(saved)
+            log.seek(0)
+            sys.stderr.writelines(
+                line for line in log if not FFMPEG_TAG_WARNING.search(line))
+            sys.stderr.flush()
 
 
 class Progress:
@@ -86,8 +145,7 @@ def run(cmd, log_path, env=None):
     """Run a tool, log its output to a file; fail with the log's tail."""
     full_env = dict(os.environ, **(env or {}))
     full_env.setdefault('OMP_NUM_THREADS', '1')
-    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get(
-        'PYTHONPATH', '')
+    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
     start = time.time()
     with open(log_path, 'w') as log:
         proc = subprocess.run(
@@ -116,8 +174,10 @@ def prepare_data(args, sizes, progress):
         else:
             progress(f'data: writing {num_train} + {num_val} {task!r} '
                      f'videos (SSv2 format) to {root}')
-            make_synthetic_ssv2(root, task, num_train, num_val, seed=0,
-                                first_id=first_id)
+            os.makedirs(root, exist_ok=True)
+            with ffmpeg_tag_warnings_to(osp.join(root, 'write_videos.log')):
+                make_synthetic_ssv2(
+                    root, task, num_train, num_val, seed=0, first_id=first_id)
             run([
                 sys.executable,
                 osp.join(REPO, 'tools', 'data', 'ssv2', 'build_file_list.py'),
@@ -134,8 +194,8 @@ def prepare_data(args, sizes, progress):
 def data_options(root):
     opts = []
     for loader, split in (('train_dataloader', 'train'),
-                          ('val_dataloader', 'val'),
-                          ('test_dataloader', 'val')):
+                          ('val_dataloader', 'val'), ('test_dataloader',
+                                                      'val')):
         opts += [
             f'{loader}.dataset.ann_file='
             f'{osp.abspath(root)}/sthv2_{split}_list_videos.txt',
@@ -144,22 +204,30 @@ def data_options(root):
     return opts
 
 
-def train(config, work_dir, options, args, log_name, amp=False):
+def train(config,
+          work_dir,
+          options,
+          args,
+          log_name,
+          amp=False,
+          pretrained=None):
     os.makedirs(work_dir, exist_ok=True)
     cmd = [
         'bash',
         osp.join(REPO, 'tools', 'dist_train.sh'), config,
         str(args.nproc), '--work-dir', work_dir, '--seed',
         str(args.seed), '--deterministic'
-    ] + (['--amp'] if amp else []) + ['--cfg-options'] + options
-    return run(cmd, osp.join(work_dir, log_name), env=dict(PORT=str(
-        args.port)))
+    ] + (['--amp'] if amp else []) + ([
+        '--pretrained', pretrained
+    ] if pretrained else []) + (['--cfg-options'] + options)
+    return run(
+        cmd, osp.join(work_dir, log_name), env=dict(PORT=str(args.port)))
 
 
 def val_curve(work_dir):
     """Validation top-1 per epoch from the run's scalars.json."""
-    files = sorted(glob.glob(osp.join(work_dir, '*', 'vis_data',
-                                      'scalars.json')))
+    files = sorted(
+        glob.glob(osp.join(work_dir, '*', 'vis_data', 'scalars.json')))
     curve = {}
     for line in open(files[-1]):
         record = json.loads(line)
@@ -168,12 +236,13 @@ def val_curve(work_dir):
     return [curve[e] for e in sorted(curve)]
 
 
-def test(config, checkpoint, work_dir, options):
+def test(config, checkpoint, work_dir, options, pretrained):
     dump = osp.join(work_dir, 'test_predictions.pkl')
     run([
         sys.executable,
         osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--work-dir',
-        osp.join(work_dir, 'test'), '--dump', dump, '--cfg-options'
+        osp.join(work_dir, 'test'), '--dump', dump, '--pretrained', pretrained,
+        '--cfg-options'
     ] + options, osp.join(work_dir, 'test.log'))
     with open(dump, 'rb') as f:
         predictions = pickle.load(f)
@@ -204,21 +273,43 @@ def trainable_parameters(config):
     return plan.count(plan.trainable_keys), total
 
 
-def plot(results, path):
+def make_figure(results):
+    """Validation top-1 per epoch (one clip per video, as validation runs)
+    and, at the last epoch, the test top-1 of the table (2 clips x 3 crops
+    averaged), which differs from the last validation point for that
+    reason."""
     import matplotlib
     matplotlib.use('Agg')
     import matplotlib.pyplot as plt
-    fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
+    from matplotlib.ticker import MaxNLocator
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
     for r in results:
         epochs = range(1, len(r['val_curve']) + 1)
-        ax.plot(epochs, [100 * v for v in r['val_curve']], marker='o',
-                markersize=3, label=r['method'])
+        line, = ax.plot(
+            epochs, [100 * v for v in r['val_curve']],
+            marker='o',
+            markersize=3,
+            label=f'{r["method"]}: validation, 1 clip')
+        ax.plot([len(r['val_curve'])], [r['top1']],
+                marker='*',
+                markersize=11,
+                linestyle='none',
+                color=line.get_color(),
+                label=f'{r["method"]}: test, 2 clips x 3 crops '
+                f'({r["top1"]:.1f}%)')
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel('epoch')
-    ax.set_ylabel('validation top-1 (%)')
+    ax.set_ylabel('top-1 (%)')
     ax.set_title("Transfer to 'appearance' (frozen backbone vs. full)")
     ax.grid(alpha=0.3)
-    ax.legend()
+    ax.legend(fontsize='small')
     fig.tight_layout()
+    return fig
+
+
+def plot(results, path):
+    import matplotlib.pyplot as plt
+    fig = make_figure(results)
     fig.savefig(path)
     plt.close(fig)
 
@@ -238,11 +329,11 @@ def main(argv=None):
         progress(f'stage 1: pre-training on {roots["direction"]!r} by full '
                  f'training, {sizes["stage1"]} epochs, {args.nproc} '
                  f'processes (tools/dist_train.sh)')
-        seconds = train(STAGE1_CONFIG, stage1_dir,
-                        data_options(roots['direction']) +
-                        [f'train_cfg.max_epochs={sizes["stage1"]}'] +
-                        _schedule_options(sizes['stage1'], warmup=1), args,
-                        'train.log')
+        seconds = train(
+            STAGE1_CONFIG, stage1_dir,
+            data_options(roots['direction']) +
+            [f'train_cfg.max_epochs={sizes["stage1"]}'] +
+            _schedule_options(sizes['stage1'], warmup=1), args, 'train.log')
         acc = val_curve(stage1_dir)[-1]
         progress(f'stage 1: done in {seconds:.0f}s, validation top-1 on '
                  f'direction {100 * acc:.1f}%')
@@ -250,21 +341,27 @@ def main(argv=None):
     results = []
     out = osp.join(args.work_dir,
                    f'seed{args.seed}' + ('_amp' if args.amp else ''))
-    for method, config_name, key in METHODS:
+    for method, config_name in METHODS:
         if method not in args.methods:
             continue
         config = osp.join(DEMO_CONFIGS, config_name)
         work = osp.abspath(osp.join(out, config_name[:-3].split('_')[-1]))
         options = data_options(roots['appearance']) + [
-            f'{key}={stage1_ckpt}',
             f'train_cfg.max_epochs={sizes["stage2"]}'
-        ] + _schedule_options(sizes['stage2'], warmup=2)
+        ] + _schedule_options(
+            sizes['stage2'], warmup=2)
         progress(f'stage 2: {method} on {roots["appearance"]!r}, '
                  f'{sizes["stage2"]} epochs ...')
-        seconds = train(config, work, options, args, 'train.log',
-                        amp=args.amp)
+        seconds = train(
+            config,
+            work,
+            options,
+            args,
+            'train.log',
+            amp=args.amp,
+            pretrained=stage1_ckpt)
         checkpoint = osp.join(work, f'epoch_{sizes["stage2"]}.pth')
-        top1, n = test(config, checkpoint, work, options)
+        top1, n = test(config, checkpoint, work, options, stage1_ckpt)
         trainable, total = trainable_parameters(config)
         results.append(
             dict(
@@ -282,8 +379,8 @@ def main(argv=None):
     lines = [
         '',
         f'Transfer to \'appearance\' (seed {args.seed}, {args.nproc} '
-        f'processes, ' + ('bfloat16 autocast training, ' if args.amp else '')
-        + 'test: 2 clips x 3 crops)',
+        f'processes, ' + ('bfloat16 autocast training, ' if args.amp else '') +
+        'test: 2 clips x 3 crops)',
         f'{"method":<16}{"top-1 (%)":>10}{"trainable":>12}{"share":>8}'
         f'{"ckpt (MB)":>11}{"train (s)":>11}',
     ]

@@ -5,8 +5,8 @@
 #   python tools/model_converters/convert_official.py \
 #       mae_pretrain_vit_base.pth checkpoints/mae_vit-b_in1k-pretrain.pth \
 #       --type mae --final-norm keep
-# Point `init_cfg.checkpoint` at your converted file (e.g. --cfg-options
-# model.backbone.backbone.init_cfg.checkpoint=PATH for AdaptFormer configs).
+# Point the configs at your converted file with `--pretrained PATH` in
+# tools/train.py and tools/test.py (any config; the prefix is detected).
 model = dict(
     type='ImageClassifier',
     backbone=dict(

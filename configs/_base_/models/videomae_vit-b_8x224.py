@@ -6,8 +6,8 @@
 #   python tools/model_converters/convert_official.py \
 #       PRETRAIN.pth checkpoints/videomae_vit-b_k400-pretrain_8x224.pth \
 #       --type videomae --num-frames 8 --img-size 224
-# Point `init_cfg.checkpoint` at your converted file (e.g. --cfg-options
-# model.backbone.backbone.init_cfg.checkpoint=PATH for AdaptFormer configs).
+# Point the configs at your converted file with `--pretrained PATH` in
+# tools/train.py and tools/test.py (any config; the prefix is detected).
 model = dict(
     type='Recognizer3D',
     backbone=dict(

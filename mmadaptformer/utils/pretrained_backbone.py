@@ -1,0 +1,135 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Point a config's pretrained backbone at a checkpoint file.
+
+``tools/train.py --pretrained PATH`` and ``tools/test.py --pretrained PATH``
+go through :func:`set_pretrained_backbone`. It works on every config layout
+of this package and of the toolboxes:
+
+* a wrapped backbone (``AdaptFormer``, ``VPT``): the stock backbone's
+  ``init_cfg`` is at ``model.backbone.backbone.init_cfg``;
+* a plain backbone (linear probe, full fine-tuning, stock configs):
+  ``model.backbone.init_cfg``.
+
+The stock backbone's ``init_cfg`` is *replaced* (whatever it was: None, a
+list of initialisers or another ``Pretrained``), so it also works where
+``--cfg-options ...init_cfg.checkpoint=PATH`` cannot merge into None.
+
+Every checkpoint layout that the converters and MMEngine write is accepted;
+the ``prefix`` of MMEngine's ``Pretrained`` initialiser is chosen from the
+file's keys:
+
+* ``{'state_dict': {'backbone.*': ..., 'cls_head.*'/'head.*': ...}}``
+  (``tools/model_converters/convert_official.py`` and MMEngine training
+  checkpoints): ``prefix='backbone.'``;
+* the same with DDP's ``module.`` in front: ``prefix='module.backbone.'``;
+* the stock backbone's own keys, bare or under ``'state_dict'``: no prefix.
+"""
+from typing import Any, Dict, Optional, Tuple
+
+from mmengine.config import Config, ConfigDict
+
+__all__ = [
+    'backbone_init_cfg_key', 'backbone_checkpoint_prefix',
+    'set_pretrained_backbone'
+]
+
+_PREFIXES = ('module.backbone.', 'backbone.')
+
+
+def backbone_init_cfg_key(cfg: Config) -> str:
+    """The config key of the stock backbone's ``init_cfg``.
+
+    Args:
+        cfg (Config): A model config with ``model.backbone``.
+
+    Returns:
+        str: ``'model.backbone.backbone.init_cfg'`` for a wrapped backbone
+        (a ``backbone`` dict with a ``type`` inside ``model.backbone``),
+        else ``'model.backbone.init_cfg'``.
+
+    Raises:
+        KeyError: If the config has no ``model.backbone`` dict.
+    """
+    model = cfg.get('model', None)
+    backbone = model.get('backbone', None) if isinstance(model, dict) else None
+    if not isinstance(backbone, dict):
+        raise KeyError(
+            f'{cfg.filename}: --pretrained needs a `model.backbone` dict in '
+            f'the config, but model.backbone is {backbone!r}.')
+    inner = backbone.get('backbone', None)
+    if isinstance(inner, dict) and 'type' in inner:
+        return 'model.backbone.backbone.init_cfg'
+    return 'model.backbone.init_cfg'
+
+
+def backbone_checkpoint_prefix(checkpoint: Any,
+                               filename: str = 'checkpoint') -> Optional[str]:
+    """The ``Pretrained`` prefix that selects the backbone of a checkpoint.
+
+    Args:
+        checkpoint (Any): What the checkpoint file holds.
+        filename (str): The file, for the error message.
+            Defaults to 'checkpoint'.
+
+    Returns:
+        str | None: ``'backbone.'`` or ``'module.backbone.'`` when the keys
+        carry it, None when they are the backbone's own keys.
+
+    Raises:
+        ValueError: If the file holds no state dict, e.g. an official
+            checkpoint (``{'model': ...}``) that was not converted.
+    """
+    if not isinstance(checkpoint, dict):
+        raise ValueError(
+            f'{filename} holds a {type(checkpoint).__name__}, not a state '
+            'dict or a checkpoint dict with a "state_dict".')
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    tensors = [k for k, v in state_dict.items()
+               if hasattr(v, 'shape')] if isinstance(state_dict, dict) else []
+    if not tensors:
+        raise ValueError(
+            f'{filename} has no "state_dict" and no tensors at its top level '
+            f'(its keys: {sorted(checkpoint)[:8]}). Official AdaptFormer, '
+            'VideoMAE and MAE checkpoints must be converted first: '
+            'python tools/model_converters/convert_official.py SRC DST.')
+    for prefix in _PREFIXES:
+        if any(k.startswith(prefix) for k in tensors):
+            return prefix
+    return None
+
+
+def set_pretrained_backbone(
+        cfg: Config,
+        checkpoint: str,
+        prefix: Optional[str] = 'auto') -> Tuple[str, Dict[str, Any]]:
+    """Make ``checkpoint`` the pretrained weights of the config's backbone.
+
+    Args:
+        cfg (Config): The config, changed in place.
+        checkpoint (str): A checkpoint file (or any URL MMEngine loads).
+        prefix (str, optional): The ``Pretrained`` prefix; ``'auto'`` reads
+            the file and picks it with :func:`backbone_checkpoint_prefix`.
+            Defaults to 'auto'.
+
+    Returns:
+        tuple: The config key that was set and the new ``init_cfg``.
+
+    Examples:
+        >>> key, init_cfg = set_pretrained_backbone(cfg, 'vit-b.pth')
+        >>> key
+        'model.backbone.backbone.init_cfg'
+    """
+    key = backbone_init_cfg_key(cfg)
+    if prefix == 'auto':
+        from mmengine.runner import CheckpointLoader
+        prefix = backbone_checkpoint_prefix(
+            CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu'),
+            checkpoint)
+    init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
+    if prefix is not None:
+        init_cfg.prefix = prefix
+    owner = cfg.model.backbone
+    if key == 'model.backbone.backbone.init_cfg':
+        owner = owner.backbone
+    owner.init_cfg = init_cfg
+    return key, init_cfg.to_dict()

@@ -1,0 +1,218 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``--pretrained CHECKPOINT`` of tools/train.py and tools/test.py: one way,
+on every config in configs/, for every layout the converters and MMEngine
+write."""
+import copy
+import glob
+import json
+import os.path as osp
+from collections import OrderedDict
+
+import pytest
+import torch
+from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     load_tool, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+from mmadaptformer.models.converters import save_converted_checkpoint
+from mmadaptformer.models.converters.official import ConversionResult
+from mmadaptformer.utils import backbone_checkpoint_prefix
+
+train_tool = load_tool('train.py')
+test_tool = load_tool('test.py')
+
+ALL_CONFIGS = sorted(
+    p for p in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
+    if '_base_' not in osp.relpath(p, CONFIGS).split(osp.sep))
+
+
+def _name(path):
+    return osp.relpath(path, CONFIGS)
+
+
+def _is_wrapped(cfg):
+    inner = cfg.model.backbone.get('backbone')
+    return isinstance(inner, dict) and 'type' in inner
+
+
+def _stock(cfg):
+    return (cfg.model.backbone.backbone
+            if _is_wrapped(cfg) else cfg.model.backbone)
+
+
+def _shrink(cfg):
+    """Make the stock backbone tiny, keeping its type (ViT-B -> width 64,
+    2 blocks, 32x32), so a real checkpoint of it is cheap to write."""
+    stock = _stock(cfg)
+    if cfg.default_scope == 'mmaction':
+        stock.update(embed_dims=64, depth=2, num_heads=2, img_size=32)
+    else:
+        stock.update(
+            arch=dict(
+                embed_dims=64,
+                num_layers=2,
+                num_heads=2,
+                feedforward_channels=128),
+            img_size=32)
+    stock.pop('pretrained', None)
+    stock.init_cfg = None
+
+
+def _stock_state(cfg, seed=0):
+    """Random weights of the config's stock backbone, as its own keys."""
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(seed)
+    backbone = MODELS.build(copy.deepcopy(_stock(cfg)))
+    backbone.init_weights()
+    return OrderedDict(
+        (k, v.clone()) for k, v in backbone.state_dict().items())
+
+
+def _write_converted(path, state):
+    """What tools/model_converters/convert_official.py writes."""
+    full = OrderedDict((f'backbone.{k}', v) for k, v in state.items())
+    full['cls_head.fc_cls.weight'] = torch.zeros(2, 64)
+    save_converted_checkpoint(
+        ConversionResult(state_dict=full, source_type='videomae'),
+        str(path),
+        converted_from='pretrain.pth')
+    return str(path)
+
+
+def _loaded_stock(cfg):
+    """The config's model built and initialised; its stock backbone."""
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    model.init_weights()
+    return (model.backbone.backbone if _is_wrapped(cfg) else model.backbone)
+
+
+def _assert_loaded(module, state):
+    loaded = module.state_dict()
+    for key, value in state.items():
+        assert torch.equal(loaded[key], value), key
+
+
+@pytest.mark.parametrize('path', ALL_CONFIGS, ids=_name)
+def test_pretrained_on_every_config(path, tmp_path):
+    """The flag sets the stock backbone's init_cfg, whatever the config had
+    there (None, initialisers, another file), and the weights load."""
+    cfg = Config.fromfile(path)
+    _shrink(cfg)
+    state = _stock_state(cfg)
+    ckpt = _write_converted(tmp_path / 'converted.pth', state)
+
+    args = train_tool.parse_args([path, '--pretrained', ckpt])
+    cfg = train_tool.merge_args(cfg, args)
+    expected = dict(type='Pretrained', checkpoint=ckpt, prefix='backbone.')
+    assert _stock(cfg).init_cfg == expected
+    if cfg.model.backbone.type in ('AdaptFormer', 'VPT'):
+        assert cfg.model.backbone.backbone.init_cfg == expected
+    _assert_loaded(_loaded_stock(cfg), state)
+
+    test_cfg = Config.fromfile(path)
+    args = test_tool.parse_args([path, 'ckpt.pth', '--pretrained', ckpt])
+    test_cfg = test_tool.merge_args(test_cfg, args)
+    assert _stock(test_cfg).init_cfg == expected
+
+
+def _layouts(state):
+    prefixed = OrderedDict((f'backbone.{k}', v) for k, v in state.items())
+    prefixed['cls_head.fc_cls.weight'] = torch.zeros(2, 64)
+    return {
+        'bare backbone': (state, None),
+        'state_dict backbone': ({
+            'state_dict': state
+        }, None),
+        'mmengine full model': ({
+            'state_dict': prefixed,
+            'meta': {}
+        }, 'backbone.'),
+        'ddp module.': ({
+            'state_dict':
+            OrderedDict((f'module.{k}', v) for k, v in prefixed.items())
+        }, 'module.backbone.'),
+    }
+
+
+@pytest.mark.parametrize(
+    'config', [TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG],
+    ids=['adaptformer', 'plain'])
+@pytest.mark.parametrize('layout', [
+    'bare backbone', 'state_dict backbone', 'mmengine full model',
+    'ddp module.'
+])
+def test_every_checkpoint_layout_loads(config, layout, tmp_path):
+    cfg = Config.fromfile(config)
+    state = _stock_state(cfg, seed=3)
+    obj, prefix = _layouts(state)[layout]
+    ckpt = str(tmp_path / 'ckpt.pth')
+    torch.save(obj, ckpt)
+    assert backbone_checkpoint_prefix(obj) == prefix
+    cfg = train_tool.merge_args(
+        cfg, train_tool.parse_args([config, '--pretrained', ckpt]))
+    assert _stock(cfg).init_cfg.get('prefix') == prefix
+    _assert_loaded(_loaded_stock(cfg), state)
+
+
+def test_unconverted_official_checkpoint_is_refused(tmp_path):
+    ckpt = str(tmp_path / 'official.pth')
+    torch.save(
+        {
+            'model': {
+                'encoder.patch_embed.proj.weight': torch.zeros(1)
+            },
+            'epoch': 3
+        }, ckpt)
+    args = train_tool.parse_args(
+        [TINY_ADAPTFORMER_VIDEO_CONFIG, '--pretrained', ckpt])
+    with pytest.raises(ValueError, match=r'official\.pth.*convert_official'):
+        train_tool.merge_args(
+            Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG), args)
+
+
+def test_cfg_options_refine_the_pretrained_init_cfg(tmp_path):
+    ckpt = str(tmp_path / 'ckpt.pth')
+    torch.save({'state_dict': {'backbone.x': torch.zeros(1)}}, ckpt)
+    args = train_tool.parse_args([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--pretrained', ckpt, '--cfg-options',
+        'model.backbone.backbone.init_cfg.map_location=cpu'
+    ])
+    cfg = train_tool.merge_args(
+        Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG), args)
+    assert cfg.model.backbone.backbone.init_cfg == dict(
+        type='Pretrained',
+        checkpoint=ckpt,
+        prefix='backbone.',
+        map_location='cpu')
+
+
+def test_train_and_test_cli_with_pretrained(tmp_path, tiny_video_data):
+    """Train AdaptFormer on a pretrained backbone given on the command line,
+    then test its adapter-only checkpoint on the same backbone."""
+    pretrained = str(tmp_path / 'stock.pth')
+    save_stock_video_checkpoint(pretrained, seed=5)
+    cfg = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    work = tmp_path / 'work'
+    proc = run_tool([
+        'train.py', cfg, '--work-dir', work, '--pretrained', pretrained,
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path)
+    assert 'model.backbone.backbone.init_cfg' in proc.stdout
+    metrics = tmp_path / 'metrics.json'
+    run_tool([
+        'test.py', cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 't',
+        '--pretrained', pretrained, '--out', metrics, '--out-item', 'metrics'
+    ],
+             cwd=tmp_path)
+    assert 0.0 <= json.loads(metrics.read_text())['acc/top1'] <= 1.0
+    # Without the backbone it was trained on, the adapters are refused.
+    proc = run_tool(
+        ['test.py', cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 't'],
+        cwd=tmp_path,
+        check=False)
+    assert proc.returncode != 0
