@@ -3,7 +3,7 @@
 :class:`~mmadaptformer.engine.AtomicCheckpointHook`
 (:func:`~mmadaptformer.engine.use_atomic_checkpoint_hook`), on the shipped
 configs and on the ways users write their own. The hook's behaviour under a
-real kill is tested in ``tests/test_reliability/test_atomic_save.py``."""
+real kill is tested in ``tests/test_utils/test_atomic_save.py``."""
 import os.path as osp
 
 import pytest
