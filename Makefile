@@ -1,9 +1,11 @@
 # The two commands a newcomer needs (see README.md):
 #   make demo   install, then run the CPU transfer study (the main job)
 #   make test   install, then run the test suite
+#   make lint   the OpenMMLab lint set (flake8, isort, yapf), as CI runs it
 PYTHON ?= python3
+LINT_PATHS = mmadaptformer tools tests configs setup.py
 
-.PHONY: install demo test
+.PHONY: install demo test lint
 
 install:
 	$(PYTHON) -m pip install -r requirements.txt
@@ -14,3 +16,9 @@ demo: install
 
 test: install
 	$(PYTHON) -m pytest tests
+
+lint:
+	$(PYTHON) -m pip install -r requirements/lint.txt
+	$(PYTHON) -m flake8 $(LINT_PATHS)
+	$(PYTHON) -m isort --check-only --diff $(LINT_PATHS)
+	$(PYTHON) -m yapf --diff --recursive $(LINT_PATHS)

@@ -2,8 +2,7 @@
 _base_ = ['./adaptformer_vitb_hmdb51.py']
 
 train_dataloader = dict(
-    dataset=dict(
-        ann_file='data/hmdb51/hmdb51_train_split_3_videos.txt'))
+    dataset=dict(ann_file='data/hmdb51/hmdb51_train_split_3_videos.txt'))
 val_dataloader = dict(
     dataset=dict(ann_file='data/hmdb51/hmdb51_val_split_3_videos.txt'))
 test_dataloader = dict(

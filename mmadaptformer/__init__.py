@@ -24,11 +24,13 @@ _SUPPORTED = (
     ('torch', 'torch', '2.6.0', '3.0.0',
      'pip install torch==2.14.0 torchvision==0.29.2 (or keep your own CUDA '
      'build of torch >= 2.6)'),
-    ('mmengine', 'mmengine', '0.10.0', '1.0.0', 'pip install mmengine==0.10.7'),
+    ('mmengine', 'mmengine', '0.10.0', '1.0.0',
+     'pip install mmengine==0.10.7'),
     ('mmcv', 'mmcv', '2.0.0', '2.2.0',
      'pip install mmcv-lite==2.1.0 (or a full mmcv 2.1.x built for your CUDA; '
      'mmaction2 1.2.0 requires mmcv < 2.2.0)'),
-    ('mmaction2', 'mmaction', '1.2.0', '1.3.0', 'pip install mmaction2==1.2.0'),
+    ('mmaction2', 'mmaction', '1.2.0', '1.3.0',
+     'pip install mmaction2==1.2.0'),
     ('mmpretrain', 'mmpretrain', '1.2.0', '1.3.0',
      'pip install mmpretrain==1.2.0'),
 )

@@ -15,7 +15,6 @@ TINY_VIDEO_CONFIG = osp.join(CONFIGS, 'tiny', 'tiny_vit_video.py')
 TINY_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny', 'tiny_vit_image.py')
 
 
-
 def load_tool(path: str) -> ModuleType:
     """Import a script under ``tools/`` as a module, without running its
     ``main``; e.g. ``load_tool('analysis_tools/get_flops.py')``."""
@@ -25,15 +24,15 @@ def load_tool(path: str) -> ModuleType:
     spec.loader.exec_module(module)
     return module
 
+
 def video_data_cfg(data: Dict[str, str]) -> str:
     """Config lines that point the tiny video config at ``data``."""
     lines = []
     for loader, split in (('train_dataloader', 'train'),
-                          ('val_dataloader', 'val'),
-                          ('test_dataloader', 'val')):
-        lines.append(
-            f"{loader} = dict(dataset=dict(ann_file={data[split]!r}, "
-            f"data_prefix=dict(video={data['videos']!r})))")
+                          ('val_dataloader', 'val'), ('test_dataloader',
+                                                      'val')):
+        lines.append(f"{loader} = dict(dataset=dict(ann_file={data[split]!r}, "
+                     f"data_prefix=dict(video={data['videos']!r})))")
     return '\n'.join(lines) + '\n'
 
 

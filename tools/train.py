@@ -196,8 +196,7 @@ def merge_args(cfg, args):
             persistent_workers=True,
             collate_fn=dict(type='default_collate'),
         )
-        for field in ('train_dataloader', 'val_dataloader',
-                      'test_dataloader'):
+        for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
             if cfg.get(field, None) is None:
                 continue
             dataloader_cfg = deepcopy(default_dataloader_cfg)

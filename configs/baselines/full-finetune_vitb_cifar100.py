@@ -6,8 +6,7 @@
 # the AdaptFormer, linear-probe and VPT configs of this task.
 #   tools/dist_train.sh configs/baselines/full-finetune_vitb_cifar100.py 8
 _base_ = [
-    '../_base_/models/mae_vit-b_224.py',
-    '../_base_/datasets/cifar100_224.py',
+    '../_base_/models/mae_vit-b_224.py', '../_base_/datasets/cifar100_224.py',
     '../_base_/schedules/sgd_linprobe_100e_image.py',
     '../_base_/default_runtime_image.py'
 ]
@@ -15,5 +14,4 @@ _base_ = [
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
 model = dict(
-    head=dict(num_classes=100),
-    data_preprocessor=dict(num_classes=100))
+    head=dict(num_classes=100), data_preprocessor=dict(num_classes=100))

@@ -6,14 +6,11 @@
 # AdaptFormer, linear-probe and VPT configs of this task.
 #   tools/dist_train.sh configs/baselines/full-finetune_vitb_svhn.py 8
 _base_ = [
-    '../_base_/models/mae_vit-b_224.py',
-    '../_base_/datasets/svhn_224.py',
+    '../_base_/models/mae_vit-b_224.py', '../_base_/datasets/svhn_224.py',
     '../_base_/schedules/sgd_linprobe_100e_image.py',
     '../_base_/default_runtime_image.py'
 ]
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
-model = dict(
-    head=dict(num_classes=10),
-    data_preprocessor=dict(num_classes=10))
+model = dict(head=dict(num_classes=10), data_preprocessor=dict(num_classes=10))

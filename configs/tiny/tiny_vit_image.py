@@ -11,9 +11,7 @@ model = dict(
     backbone=dict(
         type='VisionTransformer',
         arch=dict(
-            embed_dims=64,
-            num_layers=2,
-            num_heads=2,
+            embed_dims=64, num_layers=2, num_heads=2,
             feedforward_channels=128),
         img_size=32,
         patch_size=16,
@@ -79,5 +77,4 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(
-        type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3))

@@ -113,8 +113,7 @@ def build_food101_file_lists(
     class_to_idx = load_food101_classes(
         osp.join(root, 'meta', 'classes.txt'), num_classes)
     splits = {
-        split:
-        parse_food101_split(
+        split: parse_food101_split(
             osp.join(root, 'meta', f'{split}.txt'), class_to_idx)
         for split in FOOD101_SPLITS
     }

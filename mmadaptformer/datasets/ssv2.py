@@ -194,8 +194,7 @@ def build_ssv2_file_lists(train_json: str,
     if video_dir is not None:
         check_files_exist(everything, video_dir, 'video')
     written = {
-        split:
-        write_annotation_list(
+        split: write_annotation_list(
             osp.join(out_dir, SSV2_OUTPUT_FILES[split]), samples)
         for split, samples in splits.items()
     }

@@ -61,8 +61,12 @@ def _direction(label: int, num_frames: int, size: int,
     fixed = int(rng.integers(0, span + 1))
     for t in range(num_frames):
         p = int(round(span * t / (num_frames - 1)))
-        x, y = {0: (p, fixed), 1: (span - p, fixed), 2: (fixed, p),
-                3: (fixed, span - p)}[label]
+        x, y = {
+            0: (p, fixed),
+            1: (span - p, fixed),
+            2: (fixed, p),
+            3: (fixed, span - p)
+        }[label]
         frames[t, y:y + side, x:x + side] = color
     return frames
 
@@ -119,8 +123,10 @@ def make_synthetic_ssv2(root: str,
     video_dir = osp.join(root, 'videos')
     ann_dir = osp.join(root, 'annotations')
     os.makedirs(ann_dir, exist_ok=True)
-    labels = {t.replace('[', '').replace(']', ''): str(i)
-              for i, t in enumerate(templates)}
+    labels = {
+        t.replace('[', '').replace(']', ''): str(i)
+        for i, t in enumerate(templates)
+    }
     next_id = first_id
     for split, count in (('train', num_train), ('validation', num_val)):
         entries = []

@@ -78,6 +78,7 @@ def make_adapter_checkpoint(checkpoint: dict,
         saved_keys=sorted(saved))
     return checkpoint
 
+
 def complete_adapter_checkpoint(model: nn.Module,
                                 checkpoint: dict,
                                 plan: TrainablePlan,
@@ -152,9 +153,10 @@ def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
         dict, optional: A copy of the hook's config dict.
     """
     for hook in cfg.get('custom_hooks', None) or []:
-        if isinstance(hook, dict) and hook.get('type') in (
-                'AdapterHook', 'mmaction.AdapterHook',
-                'mmpretrain.AdapterHook'):
+        if isinstance(hook,
+                      dict) and hook.get('type') in ('AdapterHook',
+                                                     'mmaction.AdapterHook',
+                                                     'mmpretrain.AdapterHook'):
             return copy.deepcopy(dict(hook))
     return None
 

@@ -7,8 +7,8 @@ from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
                         AdaptFormer, FrozenBackboneMismatchError,
                         FrozenHostWrapper, build_host_backbone,
                         frozen_host_entries)
-from .hosts import HOSTS, HostSpec
 from .heads import BNLinearClsHead, BNLinearHead
+from .hosts import HOSTS, HostSpec
 from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
                     checkpoint_blocks, fuse_attention, make_tokens_contiguous)
 

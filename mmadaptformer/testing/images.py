@@ -21,12 +21,14 @@ def _stripes(vertical: bool, size: int,
     return np.clip(image.astype(int) + noise, 0, 255).astype(np.uint8)
 
 
+# yapf: disable
 def make_stripes_dataset(root: str,
                          num_per_class: int = 4,
                          size: int = 32,
                          seed: int = 0,
                          splits: Sequence[str] = ('train', 'val')
                          ) -> Dict[str, str]:
+    # yapf: enable
     """A two-class image dataset in mmpretrain ``CustomDataset`` layout.
 
     Class ``horizontal`` has horizontal stripes, class ``vertical`` vertical

@@ -32,6 +32,7 @@ def _moving_square(direction: int, num_frames: int, size: int,
     return frames
 
 
+# yapf: disable
 def make_moving_square_dataset(root: str,
                                num_per_class: int = 4,
                                num_frames: int = 16,
@@ -40,6 +41,7 @@ def make_moving_square_dataset(root: str,
                                seed: int = 0,
                                splits: Sequence[str] = ('train', 'val')
                                ) -> Dict[str, str]:
+    # yapf: enable
     """A two-class video dataset in mmaction2 ``VideoDataset`` format.
 
     Class 0: a square moves left to right; class 1: right to left. A single

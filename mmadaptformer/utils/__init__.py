@@ -5,29 +5,27 @@ from .checkpoint_loading import (CheckpointLoadError, refusal_message,
                                  safe_torch_load)
 from .checkpoint_schemes import (forced_weights_only,
                                  register_safe_checkpoint_loaders)
-from .pickle_scan import scan_file_globals, scan_pickle_globals
-from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
 from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               patch_mmaction_drn, register_missing_drn,
                               upcast_mmaction_head_scores)
+from .pickle_scan import scan_file_globals, scan_pickle_globals
 from .pretrained_backbone import (backbone_checkpoint_prefix,
                                   backbone_init_cfg_key,
                                   set_pretrained_backbone)
+from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 
 __all__ = [
-    'AtomicLocalBackend', 'atomic_write',
-    'CheckpointLoadError', 'register_safe_globals',
-    'refusal_message', 'safe_globals', 'safe_torch_load',
-    'forced_weights_only', 'register_safe_checkpoint_loaders',
-    'scan_file_globals', 'scan_pickle_globals', 'UPSTREAM_CHANGES',
-    'apply_upstream_fixes',
+    'AtomicLocalBackend', 'atomic_write', 'CheckpointLoadError',
+    'register_safe_globals', 'refusal_message', 'safe_globals',
+    'safe_torch_load', 'forced_weights_only',
+    'register_safe_checkpoint_loaders', 'scan_file_globals',
+    'scan_pickle_globals', 'UPSTREAM_CHANGES', 'apply_upstream_fixes',
     'count_flops', 'exit_now', 'is_cpu_distributed', 'run_and_finish',
-    'setup_cpu_distributed',
-    'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
-    'register_missing_drn', 'upcast_mmaction_head_scores',
-    'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
-    'set_pretrained_backbone'
+    'setup_cpu_distributed', 'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing',
+    'patch_mmaction_drn', 'register_missing_drn',
+    'upcast_mmaction_head_scores', 'backbone_checkpoint_prefix',
+    'backbone_init_cfg_key', 'set_pretrained_backbone'
 ]

@@ -34,8 +34,7 @@ from .pickle_scan import scan_file_globals
 
 __all__ = [
     'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
-    'safe_torch_load', 'refusal_message', 'refusal_reason',
-    'load_from_local'
+    'safe_torch_load', 'refusal_message', 'refusal_reason', 'load_from_local'
 ]
 
 
@@ -206,15 +205,15 @@ def safe_torch_load(filename: str,
             refused = scan_file_globals(filename, only_disallowed=True) or \
                 [refusal_reason(message)]
             # Not chained: PyTorch's text advises turning weights_only off.
-            raise CheckpointLoadError(
-                refusal_message(where, refused)) from None
+            raise CheckpointLoadError(refusal_message(where,
+                                                      refused)) from None
         # The weights-only unpickler stops at the first opcode it does not
         # know (a raw pickle's FRAME, say) before it reaches any global, so
         # read the opcodes without executing them to tell code from damage.
         refused = scan_file_globals(filename, only_disallowed=True)
         if refused:
-            raise CheckpointLoadError(
-                refusal_message(where, refused)) from None
+            raise CheckpointLoadError(refusal_message(where,
+                                                      refused)) from None
         size = osp.getsize(filename)
         raise CheckpointLoadError(
             f'Checkpoint file {where} ({size} bytes) is truncated or '

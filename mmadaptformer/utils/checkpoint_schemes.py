@@ -100,7 +100,8 @@ def _fetch_verified(url: str, cached: str, map_location: Any,
                     f'{e} The cached copy was renamed to {moved}.') from None
             raise
     fd, partial = tempfile.mkstemp(
-        prefix=osp.basename(cached) + '.', suffix='.partial',
+        prefix=osp.basename(cached) + '.',
+        suffix='.partial',
         dir=osp.dirname(cached))
     os.close(fd)
     try:
@@ -236,9 +237,10 @@ def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
     url = _resolve(get_mmcls_models(), filename[len(scheme):], scheme)
     checkpoint = load_from_http(url, map_location=map_location)
     state_dict = checkpoint.get('state_dict', checkpoint)
-    return dict(state_dict=OrderedDict(
-        (key[len('backbone.'):], value)
-        for key, value in state_dict.items() if key.startswith('backbone.')))
+    return dict(
+        state_dict=OrderedDict((key[len('backbone.'):], value)
+                               for key, value in state_dict.items()
+                               if key.startswith('backbone.')))
 
 
 def guard_checkpoint_loader(load_checkpoint):
@@ -256,7 +258,9 @@ def guard_checkpoint_loader(load_checkpoint):
     """
 
     @functools.wraps(load_checkpoint)
-    def safe_load_checkpoint(cls, filename, map_location=None,
+    def safe_load_checkpoint(cls,
+                             filename,
+                             map_location=None,
                              logger='current'):
         register_safe_globals()
         with forced_weights_only():

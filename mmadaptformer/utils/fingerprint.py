@@ -58,9 +58,10 @@ def tensor_fingerprint(tensor: torch.Tensor) -> Fingerprint:
     return (tuple(tensor.shape), str(tensor.dtype).replace('torch.', ''),
             total, weighted)
 
+
 def state_fingerprints(
-        named_tensors: Iterable[Tuple[str, torch.Tensor]]
-) -> Dict[str, Fingerprint]:
+    named_tensors: Iterable[Tuple[str,
+                                  torch.Tensor]]) -> Dict[str, Fingerprint]:
     """Fingerprint named tensors, e.g. ``model.state_dict().items()``.
 
     Args:

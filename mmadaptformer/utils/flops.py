@@ -36,7 +36,12 @@ def _register_cpu_flash_attention_flops() -> None:
         # Like PyTorch's formula for the GPU kernels, this includes the
         # backward's recomputation of q k^T.
         @flop_counter.register_flop_formula(backward, get_raw=True)
-        def _backward(grad_out, query, key, value, *args, out_val=None,
+        def _backward(grad_out,
+                      query,
+                      key,
+                      value,
+                      *args,
+                      out_val=None,
                       **kwargs):
             return flop_counter.sdpa_backward_flop_count(
                 grad_out.shape, query.shape, key.shape, value.shape)

@@ -83,8 +83,8 @@ def patch_mmaction_drn() -> bool:
     package = types.ModuleType(_DRN_PACKAGE, 'Stand-in: ' + UPSTREAM_GAP)
     package.__path__ = []  # mark as a package
     package.__mmadaptformer_stub__ = True
-    module = types.ModuleType(_DRN_PACKAGE + '.drn', 'Stand-in: ' +
-                              UPSTREAM_GAP)
+    module = types.ModuleType(_DRN_PACKAGE + '.drn',
+                              'Stand-in: ' + UPSTREAM_GAP)
     module.DRN = MissingDRN
     module.__mmadaptformer_stub__ = True
     package.drn = module
@@ -101,6 +101,7 @@ def register_missing_drn() -> None:
     message instead of a bare ``KeyError: DRN is not in the registry``.
     """
     from mmaction.registry import MODELS
+
     # Only for the stand-in: the real DRN registers itself when
     # mmaction.models is imported, which may happen after this call.
     if drn_is_missing() and 'DRN' not in MODELS.module_dict:

@@ -22,8 +22,7 @@ import re
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Set,
-                    Tuple)
+from typing import Callable, Iterable, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -186,8 +185,10 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
         return _plain_diff(model, state_dict)
 
 
-def fresh_keys(
-    model: nn.Module, head: Sequence[str] = ('cls_head', 'head')) -> Set[str]:
+# yapf: disable
+def fresh_keys(model: nn.Module,
+               head: Sequence[str] = ('cls_head', 'head')) -> Set[str]:
+    # yapf: enable
     """State-dict keys that a fresh start initialises on purpose.
 
     They are found by type and attribute, never by name: the tensors that

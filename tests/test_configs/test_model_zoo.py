@@ -34,8 +34,13 @@ def test_every_model_has_a_config_and_counts():
 
 def test_adapters_add_their_multiply_adds():
     models = _models()
-    tasks = {'ssv2': 'video', 'hmdb51': 'video', 'cifar100': 'image',
-             'svhn': 'image', 'food101': 'image'}
+    tasks = {
+        'ssv2': 'video',
+        'hmdb51': 'video',
+        'cifar100': 'image',
+        'svhn': 'image',
+        'food101': 'image'
+    }
     for task, kind in tasks.items():
         adaptformer = models[f'adaptformer_vitb_{task}']['Metadata']
         full = models[f'full-finetune_vitb_{task}']['Metadata']

@@ -51,23 +51,24 @@ def _batch(cfg, size, mode, batch_size):
     labels = torch.arange(batch_size) % num_classes
     if _is_video(cfg):
         from mmaction.structures import ActionDataSample
-        pipeline = (cfg.train_pipeline if mode == 'train' else
-                    cfg.test_pipeline)
+        pipeline = (
+            cfg.train_pipeline if mode == 'train' else cfg.test_pipeline)
         clip_len, views = _views(pipeline)
         if mode == 'train':
             views = 1
         inputs = [
-            torch.randint(0, 256, (views, 3, clip_len, size, size),
-                          dtype=torch.uint8) for _ in range(batch_size)
+            torch.randint(
+                0, 256, (views, 3, clip_len, size, size), dtype=torch.uint8)
+            for _ in range(batch_size)
         ]
-        samples = [ActionDataSample().set_gt_label(l) for l in labels]
+        samples = [ActionDataSample().set_gt_label(i) for i in labels]
     else:
         from mmpretrain.structures import DataSample
         inputs = [
             torch.randint(0, 256, (3, size, size), dtype=torch.uint8)
             for _ in range(batch_size)
         ]
-        samples = [DataSample().set_gt_label(l) for l in labels]
+        samples = [DataSample().set_gt_label(i) for i in labels]
     return dict(inputs=inputs, data_samples=samples)
 
 
@@ -75,8 +76,9 @@ def _build(cfg, img_size):
     """The config's model without a pretrained file, at ``img_size``."""
     init_default_scope(cfg.default_scope)
     model_cfg = copy.deepcopy(cfg.model)
-    stock = (model_cfg.backbone.backbone
-             if 'backbone' in model_cfg.backbone else model_cfg.backbone)
+    stock = (
+        model_cfg.backbone.backbone
+        if 'backbone' in model_cfg.backbone else model_cfg.backbone)
     stock.init_cfg = None
     stock.img_size = img_size
     return MODELS.build(model_cfg)
@@ -94,21 +96,23 @@ def _step(cfg, model, img_size, test_batch_size=2):
     optim_cfg.type = 'OptimWrapper'  # AmpOptimWrapper needs a GPU
     optim_cfg.pop('loss_scale', None)
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
-    trainable = {n: p.detach().clone() for n, p in model.named_parameters()
-                 if p.requires_grad}
-    frozen = {n: p.detach().clone() for n, p in model.named_parameters()
-              if not p.requires_grad}
+    trainable = {
+        n: p.detach().clone()
+        for n, p in model.named_parameters() if p.requires_grad
+    }
+    frozen = {
+        n: p.detach().clone()
+        for n, p in model.named_parameters() if not p.requires_grad
+    }
     model.train()
     # Batch 2: the BatchNorm head needs more than one sample in training.
-    losses = model.train_step(
-        _batch(cfg, img_size, 'train', 2), optim_wrapper)
+    losses = model.train_step(_batch(cfg, img_size, 'train', 2), optim_wrapper)
     assert torch.isfinite(losses['loss'])
     params = dict(model.named_parameters())
     assert any(not torch.equal(params[n], v) for n, v in trainable.items())
     assert all(torch.equal(params[n], v) for n, v in frozen.items())
     model.eval()
-    outputs = model.test_step(
-        _batch(cfg, img_size, 'test', test_batch_size))
+    outputs = model.test_step(_batch(cfg, img_size, 'test', test_batch_size))
     num_classes = TASKS[next(t for t in TASKS if f'_{t}' in cfg.filename)]
     assert len(outputs) == test_batch_size
     assert outputs[0].pred_score.shape == (num_classes, )
@@ -164,25 +168,23 @@ def test_video_recipe_values(task):
     assert _scaled_lr(cfg, 64) == pytest.approx(0.4)
     assert _scaled_lr(cfg, 8) == pytest.approx(0.05)
     optimizer = cfg.optim_wrapper.optimizer
-    assert (optimizer.type, optimizer.momentum, optimizer.weight_decay) == (
-        'SGD', 0.9, 0.)
+    assert (optimizer.type, optimizer.momentum,
+            optimizer.weight_decay) == ('SGD', 0.9, 0.)
     assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
     assert cfg.optim_wrapper.get('clip_grad') is None
     # 90 epochs: 10 warm-up epochs, then cosine to 0, per iteration.
     warmup, cosine = cfg.param_scheduler
     assert cfg.train_cfg.max_epochs == 90
     assert (warmup.type, warmup.begin, warmup.end) == ('LinearLR', 0, 10)
-    assert (cosine.type, cosine.begin, cosine.end, cosine.eta_min) == (
-        'CosineAnnealingLR', 10, 90, 0.)
+    assert (cosine.type, cosine.begin, cosine.end,
+            cosine.eta_min) == ('CosineAnnealingLR', 10, 90, 0.)
     assert warmup.convert_to_iter_based and cosine.convert_to_iter_based
     # 8 frames at interval 4, one clip; 4 clips x 3 crops at test.
-    sample = next(t for t in cfg.train_pipeline
-                  if t['type'] == 'SampleFrames')
-    assert (sample.clip_len, sample.frame_interval, sample.num_clips) == (8,
-                                                                          4, 1)
+    sample = next(t for t in cfg.train_pipeline if t['type'] == 'SampleFrames')
+    assert (sample.clip_len, sample.frame_interval, sample.num_clips) == (8, 4,
+                                                                          1)
     assert _views(cfg.test_pipeline) == (8, 12)
-    crop = next(t for t in cfg.train_pipeline
-                if t['type'] == 'MultiScaleCrop')
+    crop = next(t for t in cfg.train_pipeline if t['type'] == 'MultiScaleCrop')
     assert crop.scales == (1, .875, .75, .66) and crop.input_size == 224
     flips = [t for t in cfg.train_pipeline if t['type'] == 'Flip']
     # Left/right matters in SSv2: no flip there; HMDB51 flips.
@@ -227,7 +229,8 @@ def test_baselines_train_what_the_paper_compares(tmp_path):
     model = _build(cfg, img_size=32)
     assert not adapter_modules(model)
     plan = plan_trainable(
-        model, mode='linear_probe',
+        model,
+        mode='linear_probe',
         extra_trainable=adapter_hook_cfg(cfg)['extra_trainable'])
     assert set(plan.trainable_keys) == {
         'cls_head.fc_cls.weight', 'cls_head.fc_cls.bias',
@@ -241,9 +244,9 @@ def test_baselines_train_what_the_paper_compares(tmp_path):
     assert all(p.requires_grad for p in model.parameters())
 
 
-@pytest.mark.parametrize('name', [
-    'adaptformer_videomae-vit-b_k400.py', 'adaptformer_vit-b_in1k.py'
-])
+@pytest.mark.parametrize(
+    'name',
+    ['adaptformer_videomae-vit-b_k400.py', 'adaptformer_vit-b_in1k.py'])
 def test_readme_inheritance_examples_build(name):
     """The README's minimal diffs from stock toolbox configs."""
     cfg = Config.fromfile(osp.join(CONFIGS, 'examples', name))

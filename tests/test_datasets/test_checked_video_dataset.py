@@ -326,7 +326,7 @@ def test_short_video_error_names_file_line_and_frames(tmp_path, video_files):
     dataset = _build(ann, video_files, min_frames=17, short_videos='error')
     with pytest.raises(
             ShortVideoError,
-            match=re.escape(f'has 16 frames, fewer than min_frames=17')):
+            match=re.escape('has 16 frames, fewer than min_frames=17')):
         dataset[1]
 
 

@@ -288,7 +288,6 @@ def test_short_videos_of_an_epoch_are_named_once(clean_loggers, log_records):
         sample.set_metainfo(dict(short_videos=list(videos)))
         return dict(inputs=[], data_samples=[sample])
 
-    logs = []
     for max_names in (1, 0):
         hook = DataHealthHook(max_names=max_names)
         for epoch in range(2):

@@ -69,8 +69,10 @@ def _assert_optimizer_and_frozen_weights(runner, pretrained_state):
         for group in runner.optim_wrapper.optimizer.param_groups
         for p in group['params']
     }
-    assert in_optimizer == {id(p) for p in model.parameters()
-                            if p.requires_grad}
+    assert in_optimizer == {
+        id(p)
+        for p in model.parameters() if p.requires_grad
+    }
     state = model.state_dict()
     for key, value in pretrained_state.items():
         if key.startswith('backbone.') and key not in FC_NORM_KEYS:
@@ -84,8 +86,11 @@ def test_hook_freezes_reports_guards_and_saves_adapter_only(
     runner.train()
     model = runner.model
 
-    trainable = {k for k, p in model.state_dict(keep_vars=True).items()
-                 if isinstance(p, torch.nn.Parameter) and p.requires_grad}
+    trainable = {
+        k
+        for k, p in model.state_dict(keep_vars=True).items()
+        if isinstance(p, torch.nn.Parameter) and p.requires_grad
+    }
     assert trainable == ADAPTER_KEYS | HEAD_PARAM_KEYS | FC_NORM_KEYS
     _assert_optimizer_and_frozen_weights(runner, pretrained['state'])
     # The adapters trained.
@@ -101,15 +106,18 @@ def test_hook_freezes_reports_guards_and_saves_adapter_only(
 
     # The checkpoint holds the trainable parts and their buffers only.
     ckpt = safe_torch_load(str(tmp_path / 'work' / 'epoch_2.pth'))
-    assert set(ckpt['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
-                                       | HEAD_BUFFER_KEYS | FC_NORM_KEYS
-                                       | FROZEN_ENTRY)
+    assert set(ckpt['state_dict']) == (
+        ADAPTER_KEYS | HEAD_PARAM_KEYS
+        | HEAD_BUFFER_KEYS | FC_NORM_KEYS
+        | FROZEN_ENTRY)
     entry = ckpt['state_dict'].pop('backbone.' + FROZEN_HOST_KEY)
     # One fingerprint per frozen backbone tensor (fc_norm trains), and the
     # pretrained file it was trained on.
-    frozen = {k[len('backbone.'):]
-              for k in pretrained['state'] if k.startswith('backbone.')
-              } - {k[len('backbone.'):] for k in FC_NORM_KEYS}
+    frozen = {
+        k[len('backbone.'):]
+        for k in pretrained['state'] if k.startswith('backbone.')
+    } - {k[len('backbone.'):]
+         for k in FC_NORM_KEYS}
     assert set(entry['fingerprints']) == frozen
     assert entry['pretrained'] == pretrained['path']
     info = ckpt['meta'][ADAPTER_META_KEY]
@@ -124,7 +132,10 @@ def test_hook_freezes_reports_guards_and_saves_adapter_only(
 class _CorruptFrozenWeightHook(Hook):
     """Changes a frozen weight behind the optimizer's back."""
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None):
         with torch.no_grad():
             runner.model.backbone.backbone.blocks[1].attn.proj.weight[0,
@@ -141,9 +152,10 @@ def test_guard_stops_training_when_a_frozen_weight_changes(
             dict(type='AdapterHook', extra_trainable=[r'^backbone\.fc_norm']),
             dict(type='_CorruptFrozenWeightHook')
         ])
-    with pytest.raises(RuntimeError,
-                       match=r'1 frozen tensors changed during epoch 1.*'
-                       r'backbone\.blocks\.1\.attn\.proj\.weight'):
+    with pytest.raises(
+            RuntimeError,
+            match=r'1 frozen tensors changed during epoch 1.*'
+            r'backbone\.blocks\.1\.attn\.proj\.weight'):
         runner.train()
 
 
@@ -178,7 +190,7 @@ def test_bad_extra_trainable_pattern_is_named(tmp_path, tiny_video_data,
 
 
 def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
-                                               pretrained):
+                                                pretrained):
     cfg = _cfg_file(tmp_path, tiny_video_data, pretrained['path'])
     work = tmp_path / 'work'
     run_tool(['train.py', cfg, '--work-dir', work, '--seed', '0'],
@@ -195,8 +207,8 @@ def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
     assert 'resumed epoch: 2, iter: 4' in proc.stdout
     ckpt3 = safe_torch_load(str(work / 'epoch_3.pth'))
     assert set(ckpt3['state_dict']) == set(ckpt2['state_dict'])
-    assert (ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'] ==
-            ckpt2['meta'][ADAPTER_META_KEY]['frozen_digest'])
+    assert (ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'] == ckpt2['meta']
+            [ADAPTER_META_KEY]['frozen_digest'])
     assert not torch.equal(
         ckpt3['state_dict']['backbone.blocks.0.adaptmlp.up_proj.weight'],
         ckpt2['state_dict']['backbone.blocks.0.adaptmlp.up_proj.weight'])
@@ -211,8 +223,7 @@ def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
     # Merge into one full checkpoint; it gives the same predictions.
     merged = tmp_path / 'merged.pth'
     run_tool([
-        'model_converters/merge_adapters.py', cfg, work / 'epoch_3.pth',
-        merged
+        'model_converters/merge_adapters.py', cfg, work / 'epoch_3.pth', merged
     ],
              cwd=tmp_path)
     full = safe_torch_load(str(merged))
@@ -235,9 +246,7 @@ def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
 
     # Extract the adapters back out of the merged checkpoint.
     extracted = tmp_path / 'extracted.pth'
-    run_tool([
-        'model_converters/extract_adapters.py', cfg, merged, extracted
-    ],
+    run_tool(['model_converters/extract_adapters.py', cfg, merged, extracted],
              cwd=tmp_path)
     small = safe_torch_load(str(extracted))
     assert set(small['state_dict']) == set(ckpt3['state_dict'])
@@ -247,8 +256,8 @@ def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
                 value['fingerprints']
         else:
             assert torch.equal(small['state_dict'][key], value), key
-    assert (small['meta'][ADAPTER_META_KEY]['frozen_digest'] ==
-            ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'])
+    assert (small['meta'][ADAPTER_META_KEY]['frozen_digest'] == ckpt3['meta']
+            [ADAPTER_META_KEY]['frozen_digest'])
     assert osp.getsize(extracted) < osp.getsize(merged) / 5
 
     # On another backbone the adapters are refused, clearly.
@@ -263,14 +272,12 @@ def test_adapter_only_resume_test_merge_extract(tmp_path, tiny_video_data,
     assert 'trained on a different frozen backbone' in proc.stdout
 
 
-def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data,
-                                        pretrained):
-    extra = (
-        "custom_imports = dict(imports=['mmadaptformer', "
-        "'mmadaptformer.testing.probes'], allow_failed_imports=False)\n"
-        "custom_hooks = [dict(type='AdapterHook', extra_trainable=["
-        "r'^backbone\\.fc_norm\\.'], adapter_only_checkpoint=True), "
-        "dict(type='DistProbeHook')]\n")
+def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data, pretrained):
+    extra = ("custom_imports = dict(imports=['mmadaptformer', "
+             "'mmadaptformer.testing.probes'], allow_failed_imports=False)\n"
+             "custom_hooks = [dict(type='AdapterHook', extra_trainable=["
+             "r'^backbone\\.fc_norm\\.'], adapter_only_checkpoint=True), "
+             "dict(type='DistProbeHook')]\n")
     cfg = _cfg_file(tmp_path, tiny_video_data, pretrained['path'], extra)
     work = tmp_path / 'work'
     proc = run_tool(
@@ -286,8 +293,8 @@ def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data,
     first, last = (probes[0]['steps'][i]['weights'] for i in (0, -1))
     for step in range(len(probes[0]['steps'])):
         # Different shards, identical weights: trainable gradients averaged.
-        assert probes[0]['steps'][step]['weights'] == probes[1]['steps'][
-            step]['weights']
+        assert probes[0]['steps'][step]['weights'] == probes[1]['steps'][step][
+            'weights']
     names = {k.replace('backbone.backbone.', 'backbone.') for k in first}
     assert ADAPTER_KEYS <= names
     for key in first:
@@ -299,9 +306,10 @@ def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data,
             assert first[key] == float(
                 pretrained['state'][outer].double().sum()), key
     ckpt = safe_torch_load(str(work / 'epoch_2.pth'))
-    assert set(ckpt['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
-                                       | HEAD_BUFFER_KEYS | FC_NORM_KEYS
-                                       | FROZEN_ENTRY)
+    assert set(ckpt['state_dict']) == (
+        ADAPTER_KEYS | HEAD_PARAM_KEYS
+        | HEAD_BUFFER_KEYS | FC_NORM_KEYS
+        | FROZEN_ENTRY)
 
 
 @HOOKS.register_module(force=True)
@@ -341,9 +349,10 @@ def test_hook_under_cpu_bf16_amp_with_resume(tmp_path, tiny_video_data,
     assert all(p.dtype == torch.float32 for p in model.parameters())
     _assert_optimizer_and_frozen_weights(runner, pretrained['state'])
     ckpt2 = safe_torch_load(str(tmp_path / 'work' / 'epoch_2.pth'))
-    assert set(ckpt2['state_dict']) == (ADAPTER_KEYS | HEAD_PARAM_KEYS
-                                        | HEAD_BUFFER_KEYS | FC_NORM_KEYS
-                                        | FROZEN_ENTRY)
+    assert set(ckpt2['state_dict']) == (
+        ADAPTER_KEYS | HEAD_PARAM_KEYS
+        | HEAD_BUFFER_KEYS | FC_NORM_KEYS
+        | FROZEN_ENTRY)
 
     # Resume the adapter-only checkpoint under AMP: the frozen weights come
     # from the config's pretrained path and the digest still matches.
@@ -357,8 +366,8 @@ def test_hook_under_cpu_bf16_amp_with_resume(tmp_path, tiny_video_data,
     runner.train()
     assert runner.iter == 6
     ckpt3 = safe_torch_load(str(tmp_path / 'work' / 'epoch_3.pth'))
-    assert (ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'] ==
-            ckpt2['meta'][ADAPTER_META_KEY]['frozen_digest'])
+    assert (ckpt3['meta'][ADAPTER_META_KEY]['frozen_digest'] == ckpt2['meta']
+            [ADAPTER_META_KEY]['frozen_digest'])
     key = 'backbone.blocks.0.adaptmlp.up_proj.weight'
     assert not torch.equal(ckpt3['state_dict'][key], ckpt2['state_dict'][key])
 

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from helpers import (TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config)
+from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -70,8 +70,8 @@ class _WeightProbe(Hook):
                          outputs=None):
         fc = runner.model.head.fc
         self.weights.append(fc.weight.detach().clone())
-        self.grads.append(None if fc.weight.grad is
-                          None else fc.weight.grad.clone())
+        self.grads.append(
+            None if fc.weight.grad is None else fc.weight.grad.clone())
 
 
 def _runner(tmp_path,

@@ -136,10 +136,8 @@ def test_nothing_loads_refuses_to_start_over_and_touches_nothing(work):
     assert sorted(new for _, new in plan.renamed) == [
         str(work / f'{name}.corrupt') for name in EPOCHS
     ]
-    assert {
-        k[:-len('.corrupt')]: v
-        for k, v in _digests(work).items()
-    } == before
+    assert {k[:-len('.corrupt')]: v
+            for k, v in _digests(work).items()} == before
 
 
 def test_code_carrying_newest_checkpoint_is_skipped_not_run(work):

@@ -4,9 +4,7 @@ import json
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg,
-                     write_config)
-
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
 
 
 @pytest.mark.parametrize('sync', [True, False])
@@ -42,8 +40,9 @@ def test_bn_head_statistics_agree_across_ranks(tmp_path, tiny_video_data,
         for r in range(2)
     ]
     stats = [k for k in buffers[0] if k.startswith('cls_head.bn.running_')]
-    assert sorted(stats) == ['cls_head.bn.running_mean',
-                             'cls_head.bn.running_var']
+    assert sorted(stats) == [
+        'cls_head.bn.running_mean', 'cls_head.bn.running_var'
+    ]
     same = [buffers[0][k] == buffers[1][k] for k in stats]
     # Each rank saw its own shard, so only syncing makes them agree.
     assert all(same) if sync else not any(same)

@@ -79,8 +79,7 @@ def _stock(cfg):
 def _adapter_keys(model, prefix=''):
     return {
         f'{prefix}{name}.{param}'
-        for name in adapter_modules(model.backbone)
-        for param in ADAPTER_PARAMS
+        for name in adapter_modules(model.backbone) for param in ADAPTER_PARAMS
     }
 
 

@@ -6,9 +6,9 @@ checkpoint file the test writes (AdapterHook with adapter-only
 checkpoints), then loaded through mmaction2's and mmpretrain's own APIs."""
 import logging
 import os.path as osp
-from contextlib import contextmanager
 import pickle
 import re
+from contextlib import contextmanager
 
 import pytest
 import torch
@@ -124,8 +124,7 @@ def video(tmp_path_factory, tiny_video_data):
 
 
 def _frozen_count(ckpt):
-    entry = safe_torch_load(ckpt)['state_dict']['backbone.' +
-                                                 FROZEN_HOST_KEY]
+    entry = safe_torch_load(ckpt)['state_dict']['backbone.' + FROZEN_HOST_KEY]
     return len(entry['fingerprints'])
 
 
@@ -165,8 +164,9 @@ def test_init_recognizer_refuses_another_backbone(video):
     ]
     assert total == len(frozen)
     # Those that differ between the two files (norms start as ones/zeros).
-    right, other = (safe_torch_load(video[name])['state_dict']
-                    for name in ('right', 'other'))
+    right, other = (
+        safe_torch_load(video[name])['state_dict']
+        for name in ('right', 'other'))
     differ = sum(not torch.equal(right[k], other[k]) for k in frozen)
     assert 0 < differ < total
     assert DIFFER.search(message).groups() == (str(differ), str(total))
@@ -250,8 +250,8 @@ def test_full_checkpoint_needs_no_pretrained_file(video, tmp_path):
     # test pipeline (2 clips x 3 crops) as inference_recognizer.
     dump = tmp_path / 'preds.pkl'
     run_tool([
-        'test.py', video['missing_cfg'], full, '--work-dir',
-        tmp_path / 'work', '--dump', dump
+        'test.py', video['missing_cfg'], full, '--work-dir', tmp_path / 'work',
+        '--dump', dump
     ],
              cwd=tmp_path)
     with open(dump, 'rb') as f:
@@ -368,8 +368,8 @@ def image(tmp_path_factory, tiny_image_data):
     model = _train(cfgs['right'], osp.join(root, 'work'))
     with torch.no_grad():
         x = torch.rand(2, 3, 32, 32) * 255
-        logits = model(model.data_preprocessor({'inputs': x})['inputs'],
-                       mode='tensor')
+        logits = model(
+            model.data_preprocessor({'inputs': x})['inputs'], mode='tensor')
     _clear_loggers()
     return dict(
         cfgs=cfgs,

@@ -350,8 +350,8 @@ def test_hooks_are_recomputed_under_checkpointing(use_reentrant,
     x = torch.randn(2, 16, DIMS, requires_grad=True)
     weights = torch.randn(2, 16, DIMS)
     grads = []
-    for run in (block, lambda *a: checkpoint(
-            block, *a, use_reentrant=use_reentrant)):
+    for run in (block,
+                lambda *a: checkpoint(block, *a, use_reentrant=use_reentrant)):
         block.zero_grad()
         x.grad = None
         torch.manual_seed(0)

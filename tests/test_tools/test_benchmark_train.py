@@ -4,7 +4,6 @@ import json
 import os.path as osp
 
 import pytest
-
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      TINY_VIDEO_CONFIG, run_tool)
 

@@ -24,9 +24,15 @@ from mmengine.registry import MODELS, init_default_scope
 from torch.testing import assert_close
 
 import mmadaptformer  # noqa: F401  (registers the models)
-from mmadaptformer.models.converters import (
-    ConversionError, convert_state_dict, detect_source_type, format_report,
-    load_official_checkpoint, save_converted_checkpoint, unwrap_checkpoint)
+# yapf: disable
+from mmadaptformer.models.converters import (ConversionError,
+                                             convert_state_dict,
+                                             detect_source_type, format_report,
+                                             load_official_checkpoint,
+                                             save_converted_checkpoint,
+                                             unwrap_checkpoint)
+
+# yapf: enable
 
 TOOL = 'model_converters/convert_official.py'
 VIDEO = (1, 3, 4, 32, 32)
@@ -39,7 +45,6 @@ BOTTLENECK, CLASSES = 8, 5
 VIDEO_TOKENS = (IMG // PATCH)**2 * (FRAMES // TUBELET)
 IMAGE_TOKENS = (IMG // PATCH)**2
 OFFICIAL_SCALE = 0.1  # ffn_adapter_scalar of main_video.py / main_image.py
-
 
 
 # --- checkpoints in the official layouts ----------------------------------

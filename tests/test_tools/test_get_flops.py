@@ -61,7 +61,8 @@ def test_get_flops_cli(tmp_path):
     assert stats['shape'] == [3, 4, 64, 64]
     assert stats['flops'] > 0
     # A unit that fits: the tiny model is a few MFLOPs, not "0.0 G".
-    line = next(l for l in proc.stdout.splitlines() if l.startswith('FLOPs'))
+    line = next(text for text in proc.stdout.splitlines()
+                if text.startswith('FLOPs'))
     assert line == (f'FLOPs (one view): '
                     f'{tool.format_count(stats["flops"], "FLOPs")} '
                     f'({tool.format_count(stats["flops"] / 2, "MACs")})')

@@ -13,11 +13,18 @@ import pytest
 import torch
 from helpers import run_tool
 
-from mmadaptformer.benchmark.gpu_check import (
-    build_context, check_amp_step, check_benchmark, check_dist_train,
-    check_fused_attention, check_official_baseline, check_train_amp,
-    evaluate_goals, format_gpu_summary, parse_gpu_check_args,
-    prepare_workspace)
+# yapf: disable
+from mmadaptformer.benchmark.gpu_check import (build_context, check_amp_step,
+                                               check_benchmark,
+                                               check_dist_train,
+                                               check_fused_attention,
+                                               check_official_baseline,
+                                               check_train_amp, evaluate_goals,
+                                               format_gpu_summary,
+                                               parse_gpu_check_args,
+                                               prepare_workspace)
+
+# yapf: enable
 
 
 @pytest.fixture(scope='module')
@@ -227,8 +234,8 @@ def test_tool_runs_stop_with_their_process_group(tmp_path):
                          timeout=60)[0]))
     thread.start()
     log = tmp_path / 'stopped.log'
-    while time.time() - start < 60 and (not log.exists() or len(
-            log.read_text().splitlines()) < 2):
+    while time.time() - start < 60 and (not log.exists() or
+                                        len(log.read_text().splitlines()) < 2):
         time.sleep(0.2)
     stop_running_tools()
     thread.join(timeout=30)

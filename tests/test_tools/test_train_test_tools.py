@@ -114,8 +114,7 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_video_data):
         for r in range(2)
     ]
     assert [p['rank'] for p in probes] == [0, 1]
-    assert all(p['world_size'] == 2 and p['backend'] == 'gloo'
-               for p in probes)
+    assert all(p['world_size'] == 2 and p['backend'] == 'gloo' for p in probes)
     # 8 training videos, batch 4 per rank, 2 ranks: 1 step per epoch.
     assert [len(p['steps']) for p in probes] == [2, 2]
     for epoch in range(2):
@@ -128,10 +127,9 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_video_data):
         # after every step: the gradients were averaged.
         w0, w1 = (p['steps'][epoch]['weights'] for p in probes)
         assert w0 == w1
-        assert probes[0]['steps'][epoch]['loss'] != probes[1]['steps'][
-            epoch]['loss']
-    assert probes[0]['steps'][0]['weights'] != probes[0]['steps'][1][
-        'weights']
+        assert probes[0]['steps'][epoch]['loss'] != probes[1]['steps'][epoch][
+            'loss']
+    assert probes[0]['steps'][0]['weights'] != probes[0]['steps'][1]['weights']
     # Rank 0 wrote the checkpoint, and it holds the trained weights.
     ckpt = safe_torch_load(str(work_dir / 'epoch_2.pth'))
     final = probes[0]['steps'][-1]['weights']

@@ -106,5 +106,5 @@ def test_plot_has_whole_epochs_and_names_the_test_views():
     assert 'AdaptFormer: validation, 1 clip' in labels
     assert 'AdaptFormer: test, 2 clips x 3 crops (95.3%)' in labels
     # The test point sits at the last epoch, at the table's value.
-    star = [l for l in ax.get_lines() if l.get_marker() == '*'][0]
+    star = [ln for ln in ax.get_lines() if ln.get_marker() == '*'][0]
     assert list(star.get_xdata()) == [20] and list(star.get_ydata()) == [95.3]

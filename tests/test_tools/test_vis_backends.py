@@ -90,11 +90,9 @@ def _wandb_history(run_file):
             record.ParseFromString(b''.join(chunks))
             chunks = []
             if record.WhichOneof('record_type') == 'history':
-                rows.append({
-                    (i.key or '/'.join(i.nested_key)):
-                    json.loads(i.value_json)
-                    for i in record.history.item
-                })
+                rows.append({(i.key or '/'.join(i.nested_key)):
+                             json.loads(i.value_json)
+                             for i in record.history.item})
     return rows
 
 

@@ -73,8 +73,9 @@ def test_failed_write_keeps_old_file_and_removes_temp(tmp_path, monkeypatch):
     assert f'Could not write {path}: disk on fire after ' in str(info.value)
     assert ' bytes were written' in str(info.value)
     with pytest.raises(OSError, match='disk on fire'):
-        get_file_backend(path, backend_args=ATOMIC).put_text(
-            'epoch_9.pth', tmp_path / 'last')
+        get_file_backend(
+            path, backend_args=ATOMIC).put_text('epoch_9.pth',
+                                                tmp_path / 'last')
     assert torch.equal(safe_torch_load(path)['w'], torch.ones(3))
     assert not (tmp_path / 'last').exists()
     assert _tmp_files(tmp_path) == []
@@ -286,13 +287,14 @@ def test_permission_denied_names_the_file(tmp_path):
         target = osp.join(folder, 'epoch_1.pth')
         with open(target, 'wb') as f:
             f.write(b'old weights')
-        proc = subprocess.run(
-            [sys.executable, '-c', PERMISSION_PROBE, atomic_save.__file__,
-             target],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-            timeout=120)
+        proc = subprocess.run([
+            sys.executable, '-c', PERMISSION_PROBE, atomic_save.__file__,
+            target
+        ],
+                              stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT,
+                              text=True,
+                              timeout=120)
         assert proc.stdout.startswith(
             f'[Errno 13] Could not write {target}: Permission denied while '
             'creating its temporary file'), proc.stdout

@@ -70,12 +70,12 @@ def mmengine_checkpoint(tmp_path_factory):
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c',
-                           textwrap.dedent(code)],
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120)
 
 
 def test_plain_torch_load_refuses_without_allow_list(mmengine_checkpoint):
@@ -131,8 +131,13 @@ class _GetattrPayload:
 def test_checkpoint_carrying_code_is_refused(tmp_path, loader):
     marker = tmp_path / 'payload_ran'
     path = str(tmp_path / 'evil.pth')
-    torch.save({'state_dict': {'w': torch.zeros(1)},
-                'meta': _SystemPayload(marker)}, path)
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.zeros(1)
+            },
+            'meta': _SystemPayload(marker)
+        }, path)
     with pytest.raises(CheckpointLoadError) as err:
         if loader == 'safe_torch_load':
             safe_torch_load(path)
@@ -160,8 +165,8 @@ def test_truncated_checkpoint_names_the_file(tmp_path, mmengine_checkpoint):
     path = str(tmp_path / 'truncated.pth')
     with open(path, 'wb') as f:
         f.write(data[:len(data) // 2])
-    with pytest.raises(CheckpointLoadError,
-                       match='truncated or corrupted') as err:
+    with pytest.raises(
+            CheckpointLoadError, match='truncated or corrupted') as err:
         safe_torch_load(path)
     assert path in str(err.value)
     with pytest.raises(FileNotFoundError, match='missing.pth'):
@@ -169,10 +174,10 @@ def test_truncated_checkpoint_names_the_file(tmp_path, mmengine_checkpoint):
 
 
 def test_weights_only_is_never_switched_off():
-    sources = glob.glob(osp.join(REPO_ROOT, 'mmadaptformer', '**', '*.py'),
-                        recursive=True)
-    sources += glob.glob(osp.join(REPO_ROOT, 'tools', '**', '*.py'),
-                         recursive=True)
+    sources = glob.glob(
+        osp.join(REPO_ROOT, 'mmadaptformer', '**', '*.py'), recursive=True)
+    sources += glob.glob(
+        osp.join(REPO_ROOT, 'tools', '**', '*.py'), recursive=True)
     assert sources
     for path in sources:
         text = open(path).read()

@@ -160,8 +160,7 @@ def test_torchvision_and_mmcls_schemes_go_through_the_safe_loader(
     table = {'evil': f'{server["url"]}/evil.pth'}
     monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
                         lambda: table)
-    monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models',
-                        lambda: table)
+    monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models', lambda: table)
     for path in ('torchvision://evil', 'modelzoo://evil', 'mmcls://evil'):
         with pytest.raises(CheckpointLoadError) as err:
             CheckpointLoader.load_checkpoint(path)
@@ -175,8 +174,8 @@ def test_a_scheme_a_user_registers_keeps_weights_only(server, tmp_path):
         # A loader that asks for the unsafe mode explicitly.
         calls.append(filename)
         local = server['root'] / filename[len('careless://'):]
-        return torch.load(local, map_location=map_location,
-                          weights_only=bool(0))
+        return torch.load(
+            local, map_location=map_location, weights_only=bool(0))
 
     CheckpointLoader.register_scheme('careless://', careless_loader)
     try:
@@ -234,10 +233,14 @@ def test_tools_refuse_addresses(server, tmp_path, tiny_video_data):
     url = f'{server["url"]}/evil.pth'
     for args in (
         ['test.py', cfg, url, '--work-dir', tmp_path / 'test'],
-        ['train.py', cfg, '--work-dir', tmp_path / 'load_from',
-         '--cfg-options', f'load_from={url}', 'train_cfg.max_epochs=1'],
-        ['train.py', cfg, '--work-dir', tmp_path / 'resume', '--resume', url,
-         '--cfg-options', 'train_cfg.max_epochs=1'],
+        [
+            'train.py', cfg, '--work-dir', tmp_path / 'load_from',
+            '--cfg-options', f'load_from={url}', 'train_cfg.max_epochs=1'
+        ],
+        [
+            'train.py', cfg, '--work-dir', tmp_path / 'resume', '--resume',
+            url, '--cfg-options', 'train_cfg.max_epochs=1'
+        ],
     ):
         proc = run_tool(args, cwd=tmp_path, env=env, check=False)
         assert proc.returncode != 0, proc.stdout[-3000:]

@@ -18,13 +18,12 @@ def test_cpu_fused_attention_is_counted():
     q = torch.randn(2, 3, 10, 8, requires_grad=True)
     # q k^T and attn v: 2 * (2*B*H*N*N*D), as the plain computation.
     forward = 2 * (2 * 2 * 3 * 10 * 10 * 8)
-    plain = count_flops(
-        lambda: torch.softmax(q @ q.transpose(-1, -2), -1) @ q)
+    plain = count_flops(lambda: torch.softmax(q @ q.transpose(-1, -2), -1) @ q)
     assert plain == forward
     with torch.no_grad():
         assert count_flops(
             lambda: F.scaled_dot_product_attention(q, q, q)) == forward
     # PyTorch counts 2.5x the forward for the flash backward (it recomputes
     # q k^T).
-    assert count_flops(lambda: F.scaled_dot_product_attention(q, q, q).sum(
-    ).backward()) == forward + forward * 5 // 2
+    assert count_flops(lambda: F.scaled_dot_product_attention(q, q, q).sum().
+                       backward()) == forward + forward * 5 // 2

@@ -14,12 +14,12 @@ from mmadaptformer.utils.mmaction_compat import _mmaction_root
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, '-c',
-                           textwrap.dedent(code)],
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=120)
+    return subprocess.run(
+        [sys.executable, '-c', textwrap.dedent(code)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120)
 
 
 def _site_files():

@@ -68,8 +68,10 @@ def test_import_changes_only_what_apply_upstream_fixes_documents():
                           text=True,
                           timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    lines = [line for line in proc.stdout.splitlines()
-             if line.startswith(('CHANGED', 'ADDED'))]
+    lines = [
+        line for line in proc.stdout.splitlines()
+        if line.startswith(('CHANGED', 'ADDED'))
+    ]
     changed = {line.split()[1] for line in lines if line.startswith('CHANGED')}
     added = [line.split()[1] for line in lines if line.startswith('ADDED')]
     assert changed == EXPECTED, sorted(changed ^ EXPECTED)

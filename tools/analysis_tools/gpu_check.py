@@ -22,8 +22,7 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark.gpu_check import (format_gpu_summary,
-                                               run_gpu_check)
+from mmadaptformer.benchmark.gpu_check import format_gpu_summary, run_gpu_check
 
 
 def main(argv=None) -> int:

@@ -52,8 +52,9 @@ def main(argv=None):
     fingerprints = state_fingerprints(
         (k, v) for k, v in model.state_dict().items() if k in frozen)
     out = dict(
-        meta=dict(checkpoint.get('meta', {}), extracted_from=osp.basename(
-            args.checkpoint)),
+        meta=dict(
+            checkpoint.get('meta', {}),
+            extracted_from=osp.basename(args.checkpoint)),
         state_dict=dict(model.state_dict()))
     make_adapter_checkpoint(out, plan, fingerprints, model=model)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -4,9 +4,9 @@ from collections import OrderedDict
 from functools import partial
 
 from .numerics import check_amp_step, check_fused_attention
+from .speed import check_benchmark, check_official_baseline, check_profile
 from .tool_runs import (check_dist_train, check_multitask_inference,
                         check_train_amp)
-from .speed import check_benchmark, check_official_baseline, check_profile
 
 # name: (phase, function, timeout in seconds). Checks of phase 1 may run
 # in parallel; phase 2 needs phase 1's checkpoints; phase 3 measures speed

@@ -138,10 +138,11 @@ class AdapterHook(Hook):
         rows = [(group, plan.count(keys), len(keys))
                 for group, keys in plan.groups.items()]
         rows += [('trainable', trainable, len(params)),
-                 ('frozen', frozen_params, None),
-                 ('total', total, None)]
-        lines = [f'AdapterHook (mode={plan.mode}): trainable parameters',
-                 f'{"group":<10} {"parameters":>14} {"tensors":>8}']
+                 ('frozen', frozen_params, None), ('total', total, None)]
+        lines = [
+            f'AdapterHook (mode={plan.mode}): trainable parameters',
+            f'{"group":<10} {"parameters":>14} {"tensors":>8}'
+        ]
         for name, count, tensors in rows:
             lines.append(f'{name:<10} {count:>14,} '
                          f'{"" if tensors is None else tensors:>8}')
@@ -151,12 +152,11 @@ class AdapterHook(Hook):
 
     def _freeze(self, runner) -> None:
         model = get_ori_model(runner.model)
-        was_trainable = {
-            id(p) for p in model.parameters() if p.requires_grad}
+        was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
         plan = self._make_plan(model)
         apply_trainable(model, plan)
-        self._frozen_param_count = sum(
-            p.numel() for p in model.parameters() if not p.requires_grad)
+        self._frozen_param_count = sum(p.numel() for p in model.parameters()
+                                       if not p.requires_grad)
         self._log_table(plan)
 
         trainable = [p for p in model.parameters() if p.requires_grad]
@@ -215,8 +215,8 @@ class AdapterHook(Hook):
             if not unloaded:
                 return
             name, module = unloaded[0]
-            key = module.pretrained_key.replace(
-                'model.backbone.', f'model.{name}.', 1)
+            key = module.pretrained_key.replace('model.backbone.',
+                                                f'model.{name}.', 1)
             what = (f'The frozen backbone {type(module.backbone).__name__} '
                     f'of {type(module).__name__} (model.{name}.backbone)')
         else:

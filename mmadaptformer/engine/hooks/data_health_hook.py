@@ -191,10 +191,9 @@ class DataHealthHook(Hook):
             met = self._named.setdefault((mode, kind), set())
             local[kind] = (len(videos), {v for v in videos if v[0] not in met})
         totals: Dict[str, int] = Counter()
-        new_videos: Dict[str, Set[ShortVideo]] = {
-            kind: set()
-            for kind in local
-        }
+        new_videos: Dict[str,
+                         Set[ShortVideo]] = {kind: set()
+                                             for kind in local}
         for gathered in all_gather_object(local):
             for kind, (count, new) in gathered.items():
                 totals[kind] += count

@@ -123,8 +123,8 @@ class EpochRandomnessHook(Hook):
             return
         loop = getattr(runner, '_train_loop', None)
         dataloader = getattr(loop, 'dataloader', None)
-        if getattr(dataloader, 'persistent_workers', False) and getattr(
-                dataloader, 'num_workers', 0) > 0:
+        if getattr(dataloader, 'persistent_workers',
+                   False) and getattr(dataloader, 'num_workers', 0) > 0:
             print_log(
                 'EpochRandomnessHook: train_dataloader.persistent_workers='
                 'True keeps each worker\'s random state across epochs, which '

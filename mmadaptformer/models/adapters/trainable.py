@@ -59,8 +59,7 @@ class TrainablePlan:
         return sum(self.numels[key] for key in keys)
 
 
-def _find_head(model: nn.Module,
-               head: Sequence[str]) -> Optional[tuple]:
+def _find_head(model: nn.Module, head: Sequence[str]) -> Optional[tuple]:
     for name in head:
         module = getattr(model, name, None)
         if isinstance(module, nn.Module):
@@ -68,10 +67,12 @@ def _find_head(model: nn.Module,
     return None
 
 
-def plan_trainable(model: nn.Module,
-                   mode: str = 'adaptformer',
-                   head: Sequence[str] = ('cls_head', 'head'),
-                   extra_trainable: Sequence[str] = ()) -> TrainablePlan:
+def plan_trainable(
+    model: nn.Module,
+    mode: str = 'adaptformer',
+    head: Sequence[str] = ('cls_head', 'head'),
+    extra_trainable: Sequence[str] = ()
+) -> TrainablePlan:
     """Decide which parameters of ``model`` train.
 
     Args:
@@ -98,8 +99,10 @@ def plan_trainable(model: nn.Module,
         extra_trainable = [extra_trainable]
     state = model.state_dict(keep_vars=True)
     key_of = {id(value): key for key, value in state.items()}
-    params = {key for key, value in state.items()
-              if isinstance(value, nn.Parameter)}
+    params = {
+        key
+        for key, value in state.items() if isinstance(value, nn.Parameter)
+    }
 
     def keys_of(module: nn.Module) -> List[str]:
         tensors = list(module.parameters()) + list(module.buffers())
@@ -155,7 +158,8 @@ def plan_trainable(model: nn.Module,
         saved_keys=[k for k in state if k in saved],
         frozen_keys=[k for k in state if k not in saved],
         head_name=head_name,
-        numels={k: v.numel() for k, v in state.items()})
+        numels={k: v.numel()
+                for k, v in state.items()})
 
 
 def apply_trainable(model: nn.Module, plan: TrainablePlan) -> None:

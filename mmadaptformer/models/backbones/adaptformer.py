@@ -1,15 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from typing import List, Optional, Sequence, Tuple
 
+from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.logging import print_log
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
-from mmaction.registry import MODELS as MMACTION_MODELS
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from ..adapters import AdaptMLP, inject_adapters
 from ..adapters.injection import ADAPTER_ATTR
-from ..utils import (checkpoint_blocks, fuse_attention,
-                     make_tokens_contiguous)
+from ..utils import checkpoint_blocks, fuse_attention, make_tokens_contiguous
 from .base_wrapper import FrozenHostWrapper
 from .host_build import build_host_backbone
 

@@ -32,8 +32,7 @@ from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import (check_pretrained_init,
                                        pretrained_init_cfgs)
-from .host_build import (INNER, build_host_backbone, to_inner_key,
-                         to_outer_key)
+from .host_build import INNER, build_host_backbone, to_inner_key, to_outer_key
 
 __all__ = [
     'FROZEN_HOST_KEY', 'HOST_CONFIG_KEY', 'FrozenBackboneMismatchError',

@@ -7,12 +7,11 @@ The frozen-host wrappers keep the host as their child ``backbone``
 """
 import copy
 
+from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope
-from torch import nn
-
-from mmaction.registry import MODELS as MMACTION_MODELS
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from torch import nn
 
 __all__ = ['INNER', 'build_host_backbone', 'to_outer_key', 'to_inner_key']
 

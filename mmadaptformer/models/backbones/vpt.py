@@ -19,11 +19,11 @@ import math
 from typing import Any, List, Optional, Tuple
 
 import torch
+from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.logging import print_log
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
-from mmaction.registry import MODELS as MMACTION_MODELS
-from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from ..hosts import block_like_types, promptable_block_types, qualname
 from .base_wrapper import FrozenHostWrapper
 

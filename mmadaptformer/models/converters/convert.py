@@ -106,8 +106,8 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
         raise ConversionError(
             f'final_norm must be one of {FINAL_NORM_MODES} or None, but got '
             f'{final_norm!r}.')
-    target = (MMACTION_TARGET
-              if source_type in VIDEO_TYPES else MMPRETRAIN_TARGET)
+    target = (
+        MMACTION_TARGET if source_type in VIDEO_TYPES else MMPRETRAIN_TARGET)
     conv = KeyMapper(state_dict, source_type, target, final_norm)
     pretrain = source_type in PRETRAIN_TYPES
     if pretrain:

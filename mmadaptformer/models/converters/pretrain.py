@@ -8,8 +8,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .common import BACKBONE_PREFIX, ConversionError, shape_of, \
-    sinusoid_encoding
+from .common import (BACKBONE_PREFIX, ConversionError, shape_of,
+                     sinusoid_encoding)
 from .key_mapper import KeyMapper
 
 

@@ -122,8 +122,7 @@ class BNLinearClsHead(LinearClsHead):
                  init_cfg: Optional[dict] = dict(
                      type='TruncNormal', layer='Linear', std=0.01, bias=0.),
                  **kwargs) -> None:
-        super().__init__(
-            num_classes, in_channels, init_cfg=init_cfg, **kwargs)
+        super().__init__(num_classes, in_channels, init_cfg=init_cfg, **kwargs)
         self.bn = _feature_bn(in_channels)
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
