@@ -16,8 +16,8 @@ from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
-from mmadaptformer.models.converters import save_converted_checkpoint
-from mmadaptformer.models.converters.official import ConversionResult
+from mmadaptformer.models.converters import (ConversionResult,
+                                             save_converted_checkpoint)
 from mmadaptformer.utils import backbone_checkpoint_prefix
 
 train_tool = load_tool('train.py')
