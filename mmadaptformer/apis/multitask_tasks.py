@@ -15,6 +15,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmadaptformer.utils import HEAD_NAMES
 from .inputs import TestInputs
 
 __all__ = [
@@ -24,7 +25,6 @@ __all__ = [
 ]
 
 _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
-_HEADS = ('cls_head', 'head')
 
 
 class TaskError(RuntimeError):
@@ -190,7 +190,7 @@ def head_of(model: nn.Module, source: str) -> tuple:
     Raises:
         TaskError: If the model has no head.
     """
-    for name in _HEADS:
+    for name in HEAD_NAMES:
         head = getattr(model, name, None)
         if isinstance(head, nn.Module):
             return name, head

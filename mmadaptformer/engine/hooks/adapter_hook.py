@@ -15,6 +15,7 @@ from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      apply_trainable,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import pretrained_init_cfgs
 from ..adapter_checkpoint import (ADAPTER_META_KEY,
@@ -77,7 +78,7 @@ class AdapterHook(Hook):
             ``[r'^backbone\\.fc_norm\\.']`` as in the official video recipe.
             Defaults to ().
         head (Sequence[str]): Attribute names of the model's head, tried in
-            order. Defaults to ``('cls_head', 'head')``.
+            order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
         adapter_only_checkpoint (bool): Save only the trainable parts.
             Defaults to False.
         check_frozen (bool): Check the frozen weights after every training
@@ -98,7 +99,7 @@ class AdapterHook(Hook):
     def __init__(self,
                  mode: str = 'adaptformer',
                  extra_trainable: Sequence[str] = (),
-                 head: Sequence[str] = ('cls_head', 'head'),
+                 head: Sequence[str] = HEAD_NAMES,
                  adapter_only_checkpoint: bool = False,
                  check_frozen: bool = True,
                  allow_random_backbone: bool = False) -> None:
