@@ -13,7 +13,7 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner.amp import autocast
 
-from ..engine import AdapterHook, adapter_hook_cfg
+from ..engine import adapter_hook_cfg, restrict_optimizer
 from ..models import (apply_trainable, fuse_attention, make_tokens_contiguous,
                       plan_trainable)
 from ..utils import HEAD_NAMES, count_flops
@@ -159,7 +159,7 @@ def measure_mode(args, mode: str, amp: str) -> dict:
     trainable = [p for p in model.parameters() if p.requires_grad]
     optim_wrapper = build_optim_wrapper(
         model, optim_wrapper_cfg_for(cfg, amp, device))
-    AdapterHook._restrict_optimizer(optim_wrapper, trainable)
+    restrict_optimizer(optim_wrapper, trainable)
     if mode == 'adaptformer' and args.naive_freeze:
         model.requires_grad_(True)
     if mode == 'adaptformer' and args.no_frozen_prefix:
