@@ -4,6 +4,7 @@ model of each mode, a synthetic batch and the optimizer wrapper."""
 import copy
 from typing import Optional, Tuple
 
+from ..utils import HEAD_NAMES
 from .options import AMP_DTYPES
 
 ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
@@ -195,7 +196,7 @@ def synthetic_batch(spec: dict, num_classes: int, device: str) -> dict:
 
 def num_classes_of(model_cfg: dict) -> int:
     """The head's ``num_classes`` of a model config, 2 if it has none."""
-    for key in ('cls_head', 'head'):
+    for key in HEAD_NAMES:
         head = model_cfg.get(key) or {}
         if isinstance(head.get('num_classes'), int):
             return head['num_classes']

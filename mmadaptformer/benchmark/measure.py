@@ -13,10 +13,10 @@ from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner.amp import autocast
 
-from ..engine import AdapterHook, adapter_hook_cfg
+from ..engine import adapter_hook_cfg, restrict_optimizer
 from ..models import (apply_trainable, fuse_attention, make_tokens_contiguous,
                       plan_trainable)
-from ..utils import count_flops
+from ..utils import HEAD_NAMES, count_flops
 from .inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
                      optim_wrapper_cfg_for, synthetic_batch)
 from .options import AMP_DTYPES
@@ -153,13 +153,13 @@ def measure_mode(args, mode: str, amp: str) -> dict:
         plan = plan_trainable(
             model,
             mode='linear_probe' if mode == 'linear_probe' else 'adaptformer',
-            head=hook.get('head', ('cls_head', 'head')),
+            head=hook.get('head', HEAD_NAMES),
             extra_trainable=hook.get('extra_trainable', ()))
         apply_trainable(model, plan)
     trainable = [p for p in model.parameters() if p.requires_grad]
     optim_wrapper = build_optim_wrapper(
         model, optim_wrapper_cfg_for(cfg, amp, device))
-    AdapterHook._restrict_optimizer(optim_wrapper, trainable)
+    restrict_optimizer(optim_wrapper, trainable)
     if mode == 'adaptformer' and args.naive_freeze:
         model.requires_grad_(True)
     if mode == 'adaptformer' and args.no_frozen_prefix:

@@ -7,7 +7,8 @@ from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
                     ConfigCheckHook, DataHealthHook, EpochRandomnessHook,
                     NonFiniteLossError, NonFiniteLossHook, SyncNormStatsHook,
                     WorkDirCollectHook, add_epoch_randomness_hook,
-                    add_work_dir_collect_hook, use_atomic_checkpoint_hook)
+                    add_work_dir_collect_hook, restrict_optimizer,
+                    use_atomic_checkpoint_hook)
 from .optimizers import CPUAmpOptimWrapper, check_cpu_bf16
 
 __all__ = [
@@ -17,5 +18,6 @@ __all__ = [
     'SyncNormStatsHook', 'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
     'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
-    'complete_adapter_checkpoint', 'make_adapter_checkpoint'
+    'complete_adapter_checkpoint', 'make_adapter_checkpoint',
+    'restrict_optimizer'
 ]

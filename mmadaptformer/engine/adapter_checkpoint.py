@@ -33,6 +33,7 @@ from mmadaptformer.models.adapters.trainable import (TrainablePlan,
 from mmadaptformer.models.backbones.base_wrapper import (FROZEN_HOST_KEY,
                                                          FrozenHostWrapper,
                                                          frozen_host_entries)
+from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 
 __all__ = [
@@ -194,6 +195,6 @@ def build_model_and_plan(
     plan = plan_trainable(
         model,
         mode=hook.get('mode', 'adaptformer'),
-        head=hook.get('head', ('cls_head', 'head')),
+        head=hook.get('head', HEAD_NAMES),
         extra_trainable=hook.get('extra_trainable', ()))
     return model, plan

@@ -15,6 +15,7 @@ from .pickle_scan import scan_file_globals, scan_pickle_globals
 from .pretrained_backbone import (backbone_checkpoint_prefix,
                                   backbone_init_cfg_key,
                                   set_pretrained_backbone)
+from .state_dict_check import HEAD_NAMES
 from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 
 __all__ = [
@@ -27,5 +28,5 @@ __all__ = [
     'setup_cpu_distributed', 'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing',
     'patch_mmaction_drn', 'register_missing_drn',
     'upcast_mmaction_head_scores', 'backbone_checkpoint_prefix',
-    'backbone_init_cfg_key', 'set_pretrained_backbone'
+    'backbone_init_cfg_key', 'set_pretrained_backbone', 'HEAD_NAMES'
 ]

@@ -29,9 +29,14 @@ from mmengine.logging import print_log
 from torch import nn
 
 __all__ = [
-    'StateDictMismatchError', 'StateDictDiff', 'diff_state_dict', 'fresh_keys',
-    'check_state_dict', 'pretrained_init_cfgs', 'check_pretrained_init'
+    'HEAD_NAMES', 'StateDictMismatchError', 'StateDictDiff', 'diff_state_dict',
+    'fresh_keys', 'check_state_dict', 'pretrained_init_cfgs',
+    'check_pretrained_init'
 ]
+
+#: Attribute names of a model's head, tried in order: ``cls_head`` of an
+#: MMAction2 recognizer, ``head`` of an MMPretrain classifier.
+HEAD_NAMES = ('cls_head', 'head')
 
 #: How many keys of each kind an error lists before it gives a count.
 MAX_LISTED = 20
@@ -187,7 +192,7 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
 
 # yapf: disable
 def fresh_keys(model: nn.Module,
-               head: Sequence[str] = ('cls_head', 'head')) -> Set[str]:
+               head: Sequence[str] = HEAD_NAMES) -> Set[str]:
     # yapf: enable
     """State-dict keys that a fresh start initialises on purpose.
 
@@ -202,7 +207,7 @@ def fresh_keys(model: nn.Module,
     Args:
         model (nn.Module): The model the state dict is loaded into.
         head (Sequence[str]): Attribute names of the head, tried in order.
-            Defaults to ``('cls_head', 'head')``.
+            Defaults to :data:`HEAD_NAMES`.
 
     Returns:
         set[str]: The keys, as in ``model.state_dict()``.

@@ -12,10 +12,12 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.optim import build_optim_wrapper
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
+from torch import nn
 
-from mmadaptformer.engine import ADAPTER_META_KEY
+from mmadaptformer.engine import ADAPTER_META_KEY, restrict_optimizer
 from mmadaptformer.models import FROZEN_HOST_KEY, AdaptMLP
 from mmadaptformer.utils import safe_torch_load
 
@@ -379,3 +381,28 @@ def test_hook_under_cpu_bf16_amp_with_resume(tmp_path, tiny_video_data,
         custom_hooks=hooks[:1] + [dict(type='_CorruptFrozenWeightHook')])
     with pytest.raises(RuntimeError, match=r'1 frozen tensors changed'):
         runner.train()
+
+
+def test_restrict_optimizer_keeps_only_trainable_tensors():
+    model = nn.Sequential(nn.Linear(4, 4), nn.Linear(4, 2))
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            optimizer=dict(type='SGD', lr=0.1, weight_decay=1e-4),
+            paramwise_cfg=dict(bias_decay_mult=0.0)))
+    assert len(wrapper.optimizer.param_groups) == 4
+    trainable = list(model[1].parameters())
+    restrict_optimizer(wrapper, trainable)
+    held = [p for g in wrapper.optimizer.param_groups for p in g['params']]
+    assert [id(p) for p in held] == [id(p) for p in trainable]
+    # The per-parameter settings of the kept tensors are unchanged.
+    assert [
+        g['weight_decay'] for g in wrapper.optimizer.param_groups
+        if g['params']
+    ] == [1e-4, 0.0]
+    # A trainable tensor the optimizer lacks is an error, not a no-op.
+    with pytest.raises(
+            RuntimeError,
+            match='1 trainable parameter tensors '
+            'are not in the optimizer'):
+        restrict_optimizer(wrapper, trainable + [model[0].weight])

@@ -13,8 +13,8 @@ from torch import nn
 from torch.testing import assert_close
 
 from mmadaptformer.models import (AdaptMLP, adapter_modules,
-                                  adapter_parameter_names, inject_adapters,
-                                  remove_adapters)
+                                  adapter_parameter_names, block_paths,
+                                  inject_adapters, remove_adapters)
 
 DIMS = 32
 
@@ -253,6 +253,23 @@ def test_unknown_block_type_error_lists_types_and_syntax():
     assert 'ToyBlock' in message
     assert "block_types=[dict(type='MyBlock', norm='norm2', ffn='mlp')]" \
         in message
+
+
+def test_block_paths_are_the_blocks_inject_adapters_finds():
+    known = nn.Sequential(
+        _vit_mae(None), nn.Linear(DIMS, DIMS), _vit_mae(None))
+    assert block_paths(known) == ['0', '2']
+    assert block_paths(ToyNet()) == []
+    declared = [dict(type='ToyBlock', norm='norm2', ffn='mlp')]
+    assert block_paths(ToyNet(), declared) == ['blocks.0', 'blocks.1']
+    # A declared block nested in another found block is not listed.
+    outer = nn.Sequential(ToyNet(), _vit_mae(None))
+    outer[1].inner = ToyBlock()
+    assert block_paths(outer, declared) == ['0.blocks.0', '0.blocks.1', '1']
+    assert inject_adapters(
+        ToyNet(), block_types=declared) == ['blocks.0', 'blocks.1']
+    with pytest.raises(ValueError, match="needs a non-empty string 'ffn'"):
+        block_paths(ToyNet(), [dict(type='ToyBlock', norm='norm2')])
 
 
 def test_declared_block_type_is_adapted(randomize_adapters, adaptmlp_by_hand):

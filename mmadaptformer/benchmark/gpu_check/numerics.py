@@ -15,6 +15,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 from ...engine import adapter_hook_cfg
 from ...models import apply_trainable, plan_trainable
+from ...utils import HEAD_NAMES
 from ...utils.fingerprint import state_fingerprints
 from ..inputs import (input_spec, model_cfg_for, num_classes_of,
                       optim_wrapper_cfg_for, synthetic_batch)
@@ -68,7 +69,7 @@ def _build(cfg: Config, device: str,
     plan = plan_trainable(
         model,
         mode=hook.get('mode', 'adaptformer'),
-        head=hook.get('head', ('cls_head', 'head')),
+        head=hook.get('head', HEAD_NAMES),
         extra_trainable=hook.get('extra_trainable', ()))
     apply_trainable(model, plan)
     return model.to(device), plan

@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .adapter_hook import AdapterHook
+from .adapter_hook import AdapterHook, restrict_optimizer
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
@@ -17,5 +17,6 @@ __all__ = [
     'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
     'NonFiniteLossError', 'NonFiniteLossHook', 'SyncNormStatsHook',
     'WorkDirCollectHook', 'add_epoch_randomness_hook',
-    'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook'
+    'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
+    'restrict_optimizer'
 ]

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Freeze, report, guard and save for adapter tuning."""
 import copy
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, Iterable, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -9,19 +9,21 @@ from mmengine.logging import print_log
 from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
+from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
 from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      apply_trainable,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import pretrained_init_cfgs
 from ..adapter_checkpoint import (ADAPTER_META_KEY,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 
-__all__ = ['AdapterHook']
+__all__ = ['AdapterHook', 'restrict_optimizer']
 
 
 def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
@@ -30,6 +32,40 @@ def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
     if isinstance(optim_wrapper, BaseOptimWrapper):
         return [optim_wrapper]
     return []  # not built: testing or validating only
+
+
+def restrict_optimizer(wrapper: BaseOptimWrapper,
+                       trainable: Iterable[nn.Parameter]) -> None:
+    """Remove every parameter but ``trainable`` from an optimizer.
+
+    :class:`AdapterHook` calls it once the frozen parameters are frozen, so
+    that the optimizer holds only the parameters that train.
+
+    Args:
+        wrapper (BaseOptimWrapper): A built optimizer wrapper; its param
+            groups are changed in place.
+        trainable (Iterable[Parameter]): The parameters that train.
+
+    Raises:
+        RuntimeError: If a trainable parameter is in no param group.
+    """
+    trainable_ids = {id(p) for p in trainable}
+    held = set()
+    removed = 0
+    for group in wrapper.optimizer.param_groups:
+        keep = [p for p in group['params'] if id(p) in trainable_ids]
+        removed += len(group['params']) - len(keep)
+        group['params'] = keep
+        held.update(id(p) for p in keep)
+    missing = len(trainable_ids - held)
+    if missing:
+        raise RuntimeError(
+            f'AdapterHook: {missing} trainable parameter tensors are not '
+            f'in the optimizer; check optim_wrapper.paramwise_cfg.')
+    print_log(
+        f'AdapterHook: the optimizer holds {len(held)} trainable tensors '
+        f'({removed} frozen tensors removed).',
+        logger='current')
 
 
 @MMACTION_HOOKS.register_module()
@@ -77,7 +113,7 @@ class AdapterHook(Hook):
             ``[r'^backbone\\.fc_norm\\.']`` as in the official video recipe.
             Defaults to ().
         head (Sequence[str]): Attribute names of the model's head, tried in
-            order. Defaults to ``('cls_head', 'head')``.
+            order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
         adapter_only_checkpoint (bool): Save only the trainable parts.
             Defaults to False.
         check_frozen (bool): Check the frozen weights after every training
@@ -98,7 +134,7 @@ class AdapterHook(Hook):
     def __init__(self,
                  mode: str = 'adaptformer',
                  extra_trainable: Sequence[str] = (),
-                 head: Sequence[str] = ('cls_head', 'head'),
+                 head: Sequence[str] = HEAD_NAMES,
                  adapter_only_checkpoint: bool = False,
                  check_frozen: bool = True,
                  allow_random_backbone: bool = False) -> None:
@@ -161,7 +197,7 @@ class AdapterHook(Hook):
 
         trainable = [p for p in model.parameters() if p.requires_grad]
         for wrapper in _optim_wrappers(runner.optim_wrapper):
-            self._restrict_optimizer(wrapper, trainable)
+            restrict_optimizer(wrapper, trainable)
 
         newly_frozen = [
             p for p in model.parameters()
@@ -177,26 +213,6 @@ class AdapterHook(Hook):
                 'AdapterHook: rebuilt the DDP wrapper around the trainable '
                 'parameters only.',
                 logger='current')
-
-    @staticmethod
-    def _restrict_optimizer(wrapper: BaseOptimWrapper, trainable) -> None:
-        trainable_ids = {id(p) for p in trainable}
-        held = set()
-        removed = 0
-        for group in wrapper.optimizer.param_groups:
-            keep = [p for p in group['params'] if id(p) in trainable_ids]
-            removed += len(group['params']) - len(keep)
-            group['params'] = keep
-            held.update(id(p) for p in keep)
-        missing = len(trainable_ids - held)
-        if missing:
-            raise RuntimeError(
-                f'AdapterHook: {missing} trainable parameter tensors are not '
-                f'in the optimizer; check optim_wrapper.paramwise_cfg.')
-        print_log(
-            f'AdapterHook: the optimizer holds {len(held)} trainable tensors '
-            f'({removed} frozen tensors removed).',
-            logger='current')
 
     # ----------------------------------------------------------------- hooks
     def before_run(self, runner) -> None:

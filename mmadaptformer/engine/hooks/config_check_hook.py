@@ -7,6 +7,8 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
 
+from mmadaptformer.utils import HEAD_NAMES
+
 __all__ = ['ConfigCheckHook', 'dataset_num_classes']
 
 
@@ -64,7 +66,7 @@ class ConfigCheckHook(Hook):
 
     Args:
         head (Sequence[str]): Attribute names of the model's head, tried in
-            order. Defaults to ``('cls_head', 'head')``.
+            order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
 
     Examples:
         >>> default_hooks = dict(config_check=dict(type='ConfigCheckHook'))
@@ -72,7 +74,7 @@ class ConfigCheckHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, head: Sequence[str] = ('cls_head', 'head')) -> None:
+    def __init__(self, head: Sequence[str] = HEAD_NAMES) -> None:
         self.head = [head] if isinstance(head, str) else list(head)
 
     def _head(self, runner) -> Optional[Tuple[str, int]]:

@@ -1,12 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapt_mlp import AdaptMLP
 from .injection import (KNOWN_BLOCK_TYPES, adapter_modules,
-                        adapter_parameter_names, inject_adapters,
+                        adapter_parameter_names, block_paths, inject_adapters,
                         remove_adapters)
 from .trainable import MODES, TrainablePlan, apply_trainable, plan_trainable
 
 __all__ = [
     'AdaptMLP', 'KNOWN_BLOCK_TYPES', 'adapter_modules',
-    'adapter_parameter_names', 'inject_adapters', 'remove_adapters', 'MODES',
-    'TrainablePlan', 'apply_trainable', 'plan_trainable'
+    'adapter_parameter_names', 'block_paths', 'inject_adapters',
+    'remove_adapters', 'MODES', 'TrainablePlan', 'apply_trainable',
+    'plan_trainable'
 ]

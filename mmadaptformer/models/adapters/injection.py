@@ -129,6 +129,28 @@ def _find_blocks(
     return found
 
 
+def block_paths(model: nn.Module,
+                block_types: Optional[Sequence[dict]] = None) -> List[str]:
+    """Paths of the transformer blocks :func:`inject_adapters` would find.
+
+    Blocks are matched by exact type (see :data:`KNOWN_BLOCK_TYPES`) or by
+    the declared ``block_types``, in module order; the matching blocks are
+    not searched for nested blocks.
+
+    Args:
+        model (nn.Module): Any module.
+        block_types (Sequence[dict], optional): Declarations as for
+            :func:`inject_adapters`. Defaults to None.
+
+    Returns:
+        list[str]: Module names of the blocks, in module order.
+    """
+    return [
+        name
+        for name, _, _ in _find_blocks(model, _check_block_types(block_types))
+    ]
+
+
 def _get_module(block: nn.Module, path: str, role: str) -> nn.Module:
     """Resolve a dotted attribute path declared as ``role`` of ``block``."""
     obj = block

@@ -20,6 +20,7 @@ from typing import Dict, List, Optional, Sequence
 
 from torch import nn
 
+from ...utils import HEAD_NAMES
 from .injection import adapter_modules
 
 __all__ = ['MODES', 'TrainablePlan', 'plan_trainable', 'apply_trainable']
@@ -70,7 +71,7 @@ def _find_head(model: nn.Module, head: Sequence[str]) -> Optional[tuple]:
 def plan_trainable(
     model: nn.Module,
     mode: str = 'adaptformer',
-    head: Sequence[str] = ('cls_head', 'head'),
+    head: Sequence[str] = HEAD_NAMES,
     extra_trainable: Sequence[str] = ()
 ) -> TrainablePlan:
     """Decide which parameters of ``model`` train.
@@ -80,7 +81,7 @@ def plan_trainable(
         mode (str): ``'adaptformer'`` or ``'linear_probe'``.
             Defaults to ``'adaptformer'``.
         head (Sequence[str]): Attribute names of the head to look for, in
-            order. Defaults to ``('cls_head', 'head')``.
+            order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
         extra_trainable (Sequence[str]): Regular expressions; parameters
             whose state-dict key matches one (``re.search``) train too.
             Defaults to ().

@@ -1,0 +1,207 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The tasks of a :class:`~mmadaptformer.apis.MultiTaskRecognizer`: what is
+kept of each, and which tasks are refused.
+
+See ``docs/multitask.md`` for the design. A task is refused when it cannot
+share the backbone of the tasks already loaded (another toolbox, backbone
+config or frozen tensors) or when the multi-task forward cannot run it.
+"""
+import copy
+import re
+from dataclasses import dataclass, field
+from typing import Dict, List, Mapping, Optional, Set
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from mmadaptformer.utils import HEAD_NAMES
+from .inputs import TestInputs
+
+__all__ = [
+    'TaskError', 'Task', 'PipelineGroup', 'check_task_name',
+    'backbone_signature', 'check_servable', 'check_same_model',
+    'check_same_frozen', 'head_of', 'tensor_owners'
+]
+
+_TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
+
+
+class TaskError(RuntimeError):
+    """A task cannot be added; the message names the task."""
+
+
+@dataclass
+class Task:
+    """What is kept of one loaded task.
+
+    Attributes:
+        name (str): The task name.
+        config (str): Its config file.
+        checkpoint (str, optional): Its checkpoint.
+        head (nn.Module): Its head.
+        classes (list[str], optional): Its class names.
+        group (str): Key of its :class:`PipelineGroup`.
+        digest (str, optional): Digest of the frozen backbone it was trained
+            on, from an adapter-only checkpoint.
+        blocks (list[int]): Indices of the blocks holding its adapters.
+        routed (dict[str, nn.Module]): Its module for every routed path.
+        specific_keys (set[str]): Trained backbone keys other than adapters
+            and head.
+    """
+    name: str
+    config: str
+    checkpoint: Optional[str]
+    head: nn.Module
+    classes: Optional[List[str]]
+    group: str
+    digest: Optional[str]
+    blocks: List[int] = field(default_factory=list)
+    routed: Dict[str, nn.Module] = field(default_factory=dict)
+    specific_keys: Set[str] = field(default_factory=set)
+
+
+@dataclass
+class PipelineGroup:
+    """Tasks with one test pipeline and data preprocessor.
+
+    Attributes:
+        inputs (TestInputs): Their test pipeline.
+        preprocessor (nn.Module): Their data preprocessor.
+        tasks (list[str]): Their names, in the order they were added.
+    """
+    inputs: TestInputs
+    preprocessor: nn.Module
+    tasks: List[str] = field(default_factory=list)
+
+
+def check_task_name(name: str, loaded: Mapping[str, Task]) -> None:
+    """Refuse a malformed task name or one already loaded.
+
+    Raises:
+        TaskError: Naming the task.
+    """
+    if not isinstance(name, str) or not _TASK_NAME.match(name):
+        raise TaskError(f'Task name {name!r} must be a non-empty string '
+                        'of letters, digits, "_", "." and "-".')
+    if name in loaded:
+        raise TaskError(f'Task {name!r} is already loaded.')
+
+
+def backbone_signature(cfg: Config) -> dict:
+    """The host backbone's config without weights or adapter settings."""
+    backbone = copy.deepcopy(cfg.model.get('backbone', {}))
+    backbone = backbone.to_dict() if hasattr(backbone,
+                                             'to_dict') else dict(backbone)
+    placement = None
+    if str(backbone.get('type', '')).split('.')[-1] in ('AdaptFormer', ):
+        placement = backbone.get('placement', 'parallel')
+        backbone = dict(backbone['backbone'])
+    for key in ('init_cfg', 'pretrained'):
+        backbone.pop(key, None)
+    return dict(
+        recognizer=cfg.model.get('type'),
+        backbone=backbone,
+        placement=placement)
+
+
+def check_same_model(name: str, source: str, toolbox: str, signature: dict,
+                     first: Task, first_toolbox: str,
+                     first_signature: dict) -> None:
+    """Refuse a task of another toolbox or backbone than the first task.
+
+    Raises:
+        TaskError: Naming both tasks.
+    """
+    if toolbox != first_toolbox:
+        raise TaskError(f'Task {name!r} ({source}) is a {toolbox} config, but '
+                        f'task {first.name!r} is a {first_toolbox} one; one '
+                        'backbone serves one toolbox.')
+    if signature != first_signature:
+        raise TaskError(
+            f'Task {name!r} ({source}) has another model than task '
+            f'{first.name!r} ({first.config}): {signature} vs '
+            f'{first_signature}. All tasks must adapt the same '
+            'backbone (same recognizer, backbone config and adapter '
+            'placement).')
+
+
+def check_servable(name: str, cfg: Config, source: str) -> None:
+    """Refuse a model the multi-task forward cannot run.
+
+    Raises:
+        TaskError: Naming the task and what to change.
+    """
+    test_cfg = cfg.model.get('test_cfg') or {}
+    if test_cfg.get('max_testing_views'):
+        raise TaskError(
+            f'Task {name!r} ({source}): model.test_cfg.max_testing_views '
+            'is not supported by the multi-task forward; remove it.')
+    if cfg.model.get('neck'):
+        raise TaskError(
+            f'Task {name!r} ({source}): models with a neck are not '
+            'supported by the multi-task forward.')
+
+
+def check_same_frozen(name: str, source: str, checkpoint: Optional[str],
+                      digest: Optional[str], state: Dict[str, torch.Tensor],
+                      specific: Set[str], shared: Dict[str, torch.Tensor],
+                      tasks: Mapping[str, Task]) -> None:
+    """Refuse a task not trained on the shared frozen backbone.
+
+    Args:
+        name (str): The new task.
+        source (str): Its config file.
+        checkpoint (str, optional): Its checkpoint.
+        digest (str, optional): Its frozen-backbone digest, if known.
+        state (dict): Its model's state dict.
+        specific (set[str]): Its keys that are not shared.
+        shared (dict): The shared backbone's frozen tensors.
+        tasks (Mapping[str, Task]): The tasks already loaded.
+
+    Raises:
+        TaskError: Naming both tasks.
+    """
+    for other in tasks.values():
+        if digest and other.digest and digest != other.digest:
+            raise TaskError(
+                f'Task {name!r} ({checkpoint}) was trained on another '
+                f'frozen backbone than task {other.name!r} '
+                f'({other.checkpoint}): frozen digests {digest[:16]}... '
+                f'and {other.digest[:16]}... differ.')
+    missing = [k for k in shared if k not in state]
+    differ = [
+        k for k in shared if k in state and k not in specific
+        and not torch.equal(shared[k], state[k].detach().to(shared[k]))
+    ]
+    if missing or differ:
+        first = next(iter(tasks.values()))
+        raise TaskError(
+            f'Task {name!r} ({source}, {checkpoint}) was not trained on '
+            f'the backbone of task {first.name!r} ({first.checkpoint}): '
+            f'{len(differ)} frozen tensors differ (e.g. '
+            f'{differ[:3]}) and {len(missing)} are missing (e.g. '
+            f'{missing[:3]}). Load it on its own instead.')
+
+
+def head_of(model: nn.Module, source: str) -> tuple:
+    """``(attribute, head)`` of a recognizer or classifier.
+
+    Raises:
+        TaskError: If the model has no head.
+    """
+    for name in HEAD_NAMES:
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Module):
+            return name, head
+    raise TaskError(f'{source}: the model has no cls_head or head.')
+
+
+def tensor_owners(model: nn.Module) -> Dict[int, str]:
+    """``id(tensor) -> path of the module that holds it directly``."""
+    owners = {}
+    for path, module in model.named_modules():
+        for _, tensor in list(module.named_parameters(recurse=False)) + \
+                list(module.named_buffers(recurse=False)):
+            owners[id(tensor)] = path
+    return owners

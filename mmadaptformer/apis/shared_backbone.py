@@ -1,0 +1,339 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Load tasks onto one frozen backbone: adopt the first task's model and
+attach every other task's adapters, head and trained modules to it.
+
+See ``docs/multitask.md`` for the design; the batched forward over the
+loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
+"""
+import json
+import os.path as osp
+from collections import OrderedDict
+from typing import Dict, List, Optional, Sequence, Set, Union
+
+import torch
+from mmengine.config import Config
+from torch import nn
+
+from mmadaptformer.engine import ADAPTER_META_KEY
+from mmadaptformer.models import AdaptMLP, block_paths, inject_adapters
+from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
+                                            TaskRoutedModule, TaskStreams)
+from .inference import init_model
+from .inputs import TestInputs, class_names, test_pipeline_cfg, toolbox_of
+from .multitask_tasks import (PipelineGroup, Task, TaskError,
+                              backbone_signature, check_same_frozen,
+                              check_same_model, check_servable,
+                              check_task_name, head_of, tensor_owners)
+
+__all__ = ['SharedBackbone']
+
+
+class SharedBackbone:
+    """Tasks loaded onto one frozen backbone.
+
+    The first task's model is kept as the shared backbone; of every other
+    task only the adapters, the head and the backbone modules it trained
+    (such as ``fc_norm``) are kept, attached to the shared backbone and
+    chosen per sample by :class:`~mmadaptformer.models.multitask.TaskStreams`.
+    Tasks trained on another backbone are refused (see
+    :mod:`mmadaptformer.apis.multitask_tasks`).
+
+    Args:
+        device (str): Where the model runs. Defaults to ``'cpu'``.
+    """
+
+    def __init__(self, device: str = 'cpu') -> None:
+        self.device = device
+        self.streams = TaskStreams()
+        self._reset()
+
+    def _reset(self) -> None:
+        self.streams.remove()
+        self.streams.split_at = {}
+        self.base: Optional[nn.Module] = None
+        self._tasks: Dict[str, Task] = OrderedDict()
+        self._groups: Dict[str, PipelineGroup] = OrderedDict()
+        self._signature: Optional[dict] = None
+        self._toolbox: Optional[str] = None
+        self._blocks: List[nn.Module] = []
+        self._block_paths: List[str] = []
+        self._key_paths: Dict[str, str] = {}
+        self._shared: Dict[str, torch.Tensor] = {}
+        self._routed_paths: Set[str] = set()
+        self._originals: Dict[str, nn.Module] = {}
+
+    @property
+    def tasks(self) -> List[str]:
+        """Names of the tasks, in the order they were added."""
+        return list(self._tasks)
+
+    @property
+    def blocks(self) -> List[nn.Module]:
+        """The shared backbone's transformer blocks, in order."""
+        return list(self._blocks)
+
+    @property
+    def pipeline_groups(self) -> List[List[str]]:
+        """Tasks grouped by identical test pipeline and data preprocessor:
+        each group decodes an input once and runs one forward."""
+        return [list(group.tasks) for group in self._groups.values()]
+
+    def classes_of(self, name: str) -> Optional[List[str]]:
+        """The class names of a task, if its config names them."""
+        self._check_names([name])
+        return self._tasks[name].classes
+
+    def add_task(self,
+                 name: str,
+                 config: Union[str, Config],
+                 checkpoint: Optional[str] = None,
+                 label_map: Optional[str] = None) -> None:
+        """Load a task: its adapters, head and test pipeline.
+
+        Args:
+            name (str): Task name (letters, digits, ``_.-``).
+            config (str | Config): The task's config.
+            checkpoint (str, optional): Its checkpoint. Defaults to None.
+            label_map (str, optional): Class names file, see
+                :func:`~mmadaptformer.apis.class_names`. Defaults to None.
+
+        Raises:
+            TaskError: Naming the task, if it cannot be served with the
+                tasks already loaded, or its model cannot be loaded.
+        """
+        check_task_name(name, self._tasks)
+        try:
+            self._add(name, config, checkpoint, label_map)
+        except TaskError:
+            raise
+        except Exception as e:
+            raise TaskError(f'Task {name!r}: {type(e).__name__}: {e}') from e
+
+    def _add(self, name, config, checkpoint, label_map) -> None:
+        cfg = config if isinstance(config, Config) else Config.fromfile(config)
+        source = cfg.filename or str(config)
+        toolbox = toolbox_of(cfg, source)
+        signature = backbone_signature(cfg)
+        if self._tasks:
+            check_same_model(name, source, toolbox, signature,
+                             next(iter(self._tasks.values())), self._toolbox,
+                             self._signature)
+        check_servable(name, cfg, source)
+
+        model, meta = init_model(cfg, checkpoint, self.device)
+        info = meta.get(ADAPTER_META_KEY)
+        digest = info['frozen_digest'] if info else None
+        head_name, head = head_of(model, source)
+        state = model.state_dict(keep_vars=True)
+        key_of = {id(v): k for k, v in state.items()}
+        owners = tensor_owners(model)
+        adapters = {
+            path: module
+            for path, module in model.named_modules()
+            if isinstance(module, AdaptMLP)
+        }
+
+        def keys_under(module: nn.Module) -> Set[str]:
+            tensors = list(module.parameters()) + list(module.buffers())
+            return {key_of[id(t)] for t in tensors if id(t) in key_of}
+
+        adapter_keys = set().union(*[keys_under(m) for m in adapters.values()])
+        head_keys = keys_under(head)
+        trained = set(info['saved_keys']) if info else set()
+        specific = adapter_keys | head_keys | trained
+        blocks = block_paths(
+            model,
+            cfg.model.get('backbone', {}).get('block_types') or None)
+
+        if self.base is None:
+            self._adopt_base(name, model, state, specific, blocks, head_name,
+                             toolbox, signature)
+        else:
+            check_same_frozen(name, source, checkpoint, digest, state,
+                              specific, self._shared, self._tasks)
+
+        task = Task(
+            name=name,
+            config=source,
+            checkpoint=checkpoint,
+            head=head,
+            classes=class_names(cfg, label_map),
+            group='',
+            digest=digest,
+            specific_keys=specific - adapter_keys - head_keys)
+
+        # Adapters, by block index.
+        for path, adapter in adapters.items():
+            block_path = path.rsplit('.', 1)[0]
+            if block_path not in blocks:
+                raise TaskError(
+                    f'Task {name!r}: adapter {path} is not in a known '
+                    'transformer block.')
+            index = blocks.index(block_path)
+            self._attach_adapter(index, name, adapter)
+            task.blocks.append(index)
+
+        # Other trained backbone modules, by the module holding each key.
+        paths = {
+            self._key_paths[key]
+            for key in task.specific_keys if key in self._key_paths
+        }
+        self._routed_paths |= paths
+        for path in sorted(self._routed_paths):
+            mine = self._module_for(model, owners, state, path)
+            if path not in paths and path in self._originals:
+                # Not trained by this task: the frozen original serves.
+                mine = self._originals[path]
+            self._route(path, name, mine)
+            task.routed[path] = mine
+
+        group_key = json.dumps(
+            dict(
+                pipeline=test_pipeline_cfg(cfg, source),
+                preprocessor=cfg.model.get('data_preprocessor')),
+            sort_keys=True,
+            default=str)
+        if group_key not in self._groups:
+            self._groups[group_key] = PipelineGroup(
+                inputs=TestInputs(cfg, source),
+                preprocessor=model.data_preprocessor)
+        self._groups[group_key].tasks.append(name)
+        task.group = group_key
+        self._tasks[name] = task
+        self._update_split_points()
+
+    def _adopt_base(self, name, model, state, specific, blocks, head_name,
+                    toolbox, signature) -> None:
+        if not blocks:
+            raise TaskError(
+                f'Task {name!r}: no transformer block of a known type in '
+                f'the model; declare them in model.backbone.block_types.')
+        self.base = model
+        self._toolbox = toolbox
+        self._signature = signature
+        self._block_paths = blocks
+        self._blocks = [model.get_submodule(p) for p in blocks]
+        owners = tensor_owners(model)
+        self._key_paths = {k: owners[id(v)] for k, v in state.items()}
+        self._shared = {
+            k: v.detach()
+            for k, v in state.items() if k not in specific
+        }
+        delattr(model, head_name)
+        self.streams.install(self._blocks)
+
+    def _module_for(self, model, owners, state, path) -> nn.Module:
+        """The module of ``model`` that holds the base's module ``path``."""
+        keys = [k for k, p in self._key_paths.items() if p == path]
+        paths = {owners[id(state[k])] for k in keys if k in state}
+        if len(paths) != 1:
+            raise TaskError(f'Cannot find the module {path!r} in the task.')
+        return model.get_submodule(paths.pop())
+
+    def _route(self, path: str, name: str, module: nn.Module) -> None:
+        parent_path, _, attr = path.rpartition('.')
+        parent = self.base.get_submodule(parent_path)
+        current = getattr(parent, attr)
+        if not isinstance(current, TaskRoutedModule):
+            if self._tasks:
+                # Frozen for every task loaded so far: they share it.
+                self._originals[path] = current
+            for task in self._tasks.values():
+                task.routed[path] = current
+            current = TaskRoutedModule(self.streams,
+                                       {t: current
+                                        for t in self._tasks})
+            setattr(parent, attr, current)
+        current.per_task[name] = module.to(self.device)
+
+    def _attach_adapter(self, index: int, name: str,
+                        adapter: nn.Module) -> None:
+        block = self._blocks[index]
+        current = getattr(block, 'adaptmlp', None)
+        if isinstance(current, AdaptMLP):
+            # The base task's own adapter: wrap it.
+            owner = next(iter(self._tasks), name)
+            current = MultiTaskAdaptMLP(self.streams, {owner: current})
+            block.adaptmlp = current
+        elif current is None:
+            # No task had an adapter here: add the hooks, then the module.
+            inject_adapters(
+                self.base.backbone,
+                adapter=dict(bottleneck=1),
+                layers=[index],
+                placement=self._signature['placement'] or 'parallel')
+            current = MultiTaskAdaptMLP(self.streams)
+            block.adaptmlp = current
+        current.adapters[name] = adapter.to(self.device)
+
+    def _split_point(self, task: Task) -> Optional[int]:
+        points = list(task.blocks)
+        for path, module in task.routed.items():
+            if all(
+                    other.routed.get(path) is module
+                    for other in self._tasks.values()):
+                continue
+            inside = [
+                i for i, p in enumerate(self._block_paths)
+                if path.startswith(p + '.')
+            ]
+            points.append(inside[0] if inside else len(self._blocks))
+        return min(points) if points else None
+
+    def _update_split_points(self) -> None:
+        self.streams.split_at = {
+            name: self._split_point(task)
+            for name, task in self._tasks.items()
+        }
+
+    def remove_task(self, name: str) -> None:
+        """Unload a task: its adapters, head and routed modules.
+
+        Args:
+            name (str): The task.
+        """
+        self._check_names([name])
+        task = self._tasks.pop(name)
+        for module in self.base.modules():
+            if isinstance(module, MultiTaskAdaptMLP) and \
+                    name in module.adapters:
+                del module.adapters[name]
+            if isinstance(module, TaskRoutedModule) and \
+                    name in module.per_task:
+                del module.per_task[name]
+        group = self._groups[task.group]
+        group.tasks.remove(name)
+        if not group.tasks:
+            del self._groups[task.group]
+        if not self._tasks:
+            self._reset()
+            return
+        self._update_split_points()
+
+    def _check_names(self, names: Sequence[str]) -> None:
+        unknown = [n for n in names if n not in self._tasks]
+        if unknown:
+            raise KeyError(f'Unknown tasks {unknown}; the loaded tasks are '
+                           f'{self.tasks}.')
+
+    def num_tensor_elements(self) -> int:
+        """Elements of every distinct parameter and buffer held: the shared
+        backbone, each task's adapters, heads and routed modules, and each
+        pipeline group's data preprocessor."""
+        modules = [self.base] if self.base is not None else []
+        modules += [t.head for t in self._tasks.values()]
+        modules += [g.preprocessor for g in self._groups.values()]
+        seen = {}
+        for module in modules:
+            for tensor in list(module.parameters()) + list(module.buffers()):
+                seen[id(tensor)] = tensor.numel()
+        return sum(seen.values())
+
+    def __repr__(self) -> str:
+        return (f'{type(self).__name__}(tasks={self.tasks}, '
+                f'split_at={self.streams.split_at})')
+
+    @staticmethod
+    def task_name_of(config: str) -> str:
+        """The default task name of a config: its file stem."""
+        return osp.splitext(osp.basename(config))[0]
