@@ -17,9 +17,9 @@ import threading
 
 import pytest
 import torch
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
-                     run_tool, save_stock_video_checkpoint, video_data_cfg,
-                     write_config)
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
 from mmadaptformer.utils import CheckpointLoadError, scan_file_globals
@@ -273,3 +273,10 @@ def test_local_refusal_names_the_global_not_damage(server, name):
     _assert_refused(err.value, server, name)
     assert 'truncated' not in str(err.value)
     assert err.value.__cause__ is None and err.value.__suppress_context__
+
+
+def test_mmpretrain_get_model_refuses(server, hub):
+    from mmpretrain import get_model
+    with pytest.raises(CheckpointLoadError) as err:
+        get_model(TINY_IMAGE_CONFIG, pretrained=f'{server["url"]}/evil.pth')
+    _assert_refused(err.value, server)
