@@ -31,8 +31,8 @@ UPSTREAM_CHANGES = (
      '`CheckpointLoader.register_scheme` (public) for local paths, '
      'http(s)://, torchvision:// and modelzoo://, open-mmlab:// and '
      "openmmlab://, mmcls://: MMEngine's own loaders call torch.hub with "
-     'weights_only=False, so a checkpoint given as an address could run '
-     'code.'),
+     'weights_only switched off, so a checkpoint given as an address '
+     'could run code.'),
     ('mmengine: `CheckpointLoader.load_checkpoint` wrapped',
      'Any other loader (pavi://, s3://, or one a user registers later) '
      "runs with torch's TORCH_FORCE_WEIGHTS_ONLY_LOAD switch on, and a "

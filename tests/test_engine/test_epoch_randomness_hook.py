@@ -239,7 +239,13 @@ def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs,
     a = safe_torch_load(str(ref_dir / final))['state_dict']
     b = safe_torch_load(str(work_dir / final))['state_dict']
     assert a.keys() == b.keys()
-    assert all(torch.equal(a[k], b[k]) for k in a)
+    for key in a:
+        if torch.is_tensor(a[key]):
+            assert torch.equal(a[key], b[key]), key
+        else:
+            # The frozen-backbone record of an adapter-only checkpoint: the
+            # same fingerprints; only the file each was loaded from differs.
+            assert {**a[key], 'source': None} == {**b[key], 'source': None}
     return reference
 
 

@@ -9,7 +9,8 @@ import os.path as osp
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
-                     load_tool, run_tool, video_data_cfg, write_config)
+                     load_tool, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -34,9 +35,12 @@ def test_video_training_logs_to_tensorboard(tmp_path, tiny_video_data):
     cfg = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                        video_data_cfg(tiny_video_data))
     work = tmp_path / 'work'
+    # AdaptFormer trains on a frozen backbone loaded from a checkpoint.
+    backbone = str(tmp_path / 'backbone.pth')
+    save_stock_video_checkpoint(backbone)
     run_tool([
-        'train.py', cfg, '--work-dir', work, '--cfg-options',
-        'visualizer.vis_backends.0.type=TensorboardVisBackend'
+        'train.py', cfg, '--work-dir', work, '--pretrained', backbone,
+        '--cfg-options', 'visualizer.vis_backends.0.type=TensorboardVisBackend'
     ],
              cwd=tmp_path)
     scalars = _read_scalars(str(work))

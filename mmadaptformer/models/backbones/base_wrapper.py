@@ -302,7 +302,12 @@ class FrozenHostWrapper(BaseModule):
                 logger='current',
                 level=logging.WARNING)
         if complete:
-            self.host_source = (entry or {}).get('source') or 'state dict'
+            # With a record, the loaded host tensors were just verified to be
+            # the backbone the record names; e.g. the Runner completes an
+            # adapter-only checkpoint with the model's own frozen weights.
+            entry = entry or {}
+            self.host_source = entry.get('pretrained') or entry.get(
+                'source') or 'state dict'
 
     def frozen_host_entry(self, fingerprints: Mapping[str, tuple]) -> dict:
         """The :data:`FROZEN_HOST_KEY` entry of an adapter-only checkpoint.
