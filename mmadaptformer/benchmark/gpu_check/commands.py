@@ -60,7 +60,7 @@ def run_command(cmd: List[str],
         try:
             code = proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
-            _stop_group(proc)
+            stop_process_group(proc)
             code = -signal.SIGTERM
         finally:
             _RUNNING.discard(proc.pid)
@@ -68,7 +68,9 @@ def run_command(cmd: List[str],
         return code, f.read()
 
 
-def _stop_group(proc: subprocess.Popen) -> None:
+def stop_process_group(proc: subprocess.Popen) -> None:
+    """SIGTERM the process group of ``proc`` (started with
+    ``start_new_session=True``), SIGKILL it after 10 s, and reap it."""
     try:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(timeout=10)

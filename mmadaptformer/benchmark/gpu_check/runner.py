@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import signal
 import socket
 import subprocess
 import sys
@@ -15,8 +14,10 @@ from typing import List, Optional
 
 import torch
 
+from ...utils import atomic_write
 from ..options import DefaultsHelpFormatter
 from .checks import CHECKS
+from .commands import stop_process_group
 from .speed import evaluate_goals
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
 
@@ -190,20 +191,7 @@ class _Report:
         for path, text in ((self.json_path,
                             json.dumps(self.data, indent=2, default=str)),
                            (self.summary_path, format_gpu_summary(self.data))):
-            with open(path + '.tmp', 'w') as f:
-                f.write(text)
-            os.replace(path + '.tmp', path)
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    try:
-        os.killpg(proc.pid, signal.SIGTERM)
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait()
-    except ProcessLookupError:
-        pass
+            atomic_write(text, path)
 
 
 def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
@@ -245,7 +233,7 @@ def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
                 if proc.poll() is None and elapsed <= limit:
                     continue
                 if proc.poll() is None:
-                    _stop(proc)
+                    stop_process_group(proc)
                     outcome = dict(
                         status='timeout',
                         reason=f'stopped after its limit of {limit:.0f} s')
@@ -269,7 +257,7 @@ def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
     finally:
         # Interrupted (e.g. Ctrl-C): no check outlives the runner.
         for proc, log, *_ in running.values():
-            _stop(proc)
+            stop_process_group(proc)
             log.close()
 
 
