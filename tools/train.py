@@ -11,9 +11,10 @@ Differences from the toolboxes' scripts, all additive:
   ``custom_imports``.
 * On a machine without a GPU, ``--launcher pytorch`` (``dist_train.sh``)
   trains with real multi-process DDP on the CPU through gloo.
-* On a machine without a GPU, ``--amp`` trains with bfloat16 autocast through
-  :class:`~mmadaptformer.engine.CPUAmpOptimWrapper` (MMEngine's
-  ``AmpOptimWrapper`` needs a GPU).
+* ``--amp`` trains through :class:`~mmadaptformer.engine.CPUAmpOptimWrapper`:
+  MMEngine's ``AmpOptimWrapper`` on a GPU, bfloat16 autocast on a machine
+  without one (MMEngine's wrapper needs a GPU), and on both, mmaction2's
+  heads accept bfloat16 scores (``optim_wrapper.dtype=bfloat16``).
 * ``--resume auto`` resumes from the newest checkpoint that loads, keeps
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
@@ -31,7 +32,6 @@ import os.path as osp
 from copy import deepcopy
 
 from mmengine.config import Config, ConfigDict, DictAction
-from mmengine.device import get_device
 from mmengine.logging import print_log
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
@@ -153,12 +153,10 @@ def merge_args(cfg, args):
                 f'type {optim_wrapper!r} set in optim_wrapper.type of '
                 f'{args.config}; use OptimWrapper, AmpOptimWrapper or '
                 f'CPUAmpOptimWrapper.')
-        if get_device() == 'cpu':
-            # MMEngine's AmpOptimWrapper needs a GPU; this one autocasts to
-            # bfloat16 on the CPU.
-            cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
-        elif optim_wrapper == 'OptimWrapper':
-            cfg.optim_wrapper.type = 'AmpOptimWrapper'
+        # MMEngine's AmpOptimWrapper on a GPU, bfloat16 autocast on a CPU,
+        # and on either, mmaction2's heads take bfloat16 scores (MMEngine's
+        # own wrapper fails there under optim_wrapper.dtype=bfloat16).
+        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':

@@ -25,8 +25,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 from torch import nn
 
-from mmadaptformer.engine import ADAPTER_META_KEY
-from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.utils.state_dict_check import check_state_dict
 from .inputs import (InferenceInputError, TestInputs, class_names,
                      collect_inputs, format_scores, progress_bar, toolbox_of)
@@ -73,18 +72,8 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     if info is None:
         return None
     saved = set(info['saved_keys'])
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k not in saved)
-    actual = digest(fingerprints)
-    if actual != info['frozen_digest']:
-        raise RuntimeError(
-            f'{source}: adapter-only checkpoint trained on a different frozen '
-            f'backbone: it records {info.get("frozen_keys")} frozen tensors '
-            f'with digest {info["frozen_digest"][:16]}..., but the model '
-            f'built from the config has {len(fingerprints)} with digest '
-            f'{actual[:16]}.... Point the config\'s pretrained path (the '
-            'backbone\'s init_cfg checkpoint) at the weights the adapters '
-            'were trained on.')
+    frozen = [(k, v) for k, v in model.state_dict().items() if k not in saved]
+    check_frozen_digest(info, frozen, source)
     return info['frozen_digest']
 
 

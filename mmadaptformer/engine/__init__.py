@@ -1,6 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
-                                 build_model_and_plan,
+                                 build_model_and_plan, check_frozen_digest,
                                  complete_adapter_checkpoint,
                                  make_adapter_checkpoint)
 from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
@@ -18,6 +18,6 @@ __all__ = [
     'SyncNormStatsHook', 'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
     'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
-    'complete_adapter_checkpoint', 'make_adapter_checkpoint',
-    'restrict_optimizer'
+    'check_frozen_digest', 'complete_adapter_checkpoint',
+    'make_adapter_checkpoint', 'restrict_optimizer'
 ]

@@ -22,8 +22,9 @@ weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
 import copy
-from typing import Dict, Optional, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
+import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from torch import nn
@@ -38,7 +39,8 @@ from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 
 __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
-    'complete_adapter_checkpoint', 'adapter_hook_cfg', 'build_model_and_plan'
+    'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
+    'build_model_and_plan'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -126,22 +128,46 @@ def complete_adapter_checkpoint(model: nn.Module,
             module.verify_frozen_host(entry)
     frozen = set(plan.frozen_keys)
     model_state = model.state_dict()
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model_state.items() if k in frozen)
-    actual = digest(fingerprints)
-    if actual != info['frozen_digest']:
-        raise RuntimeError(
-            f'Adapter-only checkpoint was trained on a different frozen '
-            f'backbone: it records frozen weights with digest '
-            f'{info["frozen_digest"][:16]}... ({info.get("frozen_keys")} '
-            f'tensors), but this model has {actual[:16]}... '
-            f'({len(fingerprints)} tensors). Point the config\'s pretrained '
-            f'path (init_cfg / load_from of the backbone) at the checkpoint '
-            f'the adapters were trained on; loading them onto other weights '
-            f'would silently give wrong results.')
+    check_frozen_digest(info, [(k, v)
+                               for k, v in model_state.items() if k in frozen],
+                        source)
     for key in plan.frozen_keys:
         state[key] = model_state[key]
     return checkpoint
+
+
+def check_frozen_digest(info: dict,
+                        frozen: Iterable[Tuple[str, torch.Tensor]],
+                        source: Optional[str] = None) -> str:
+    """Check a model's frozen tensors against an adapter-only checkpoint's
+    record of the ones its adapters were trained on.
+
+    Args:
+        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``.
+        frozen (Iterable[tuple]): The model's frozen ``(key, tensor)``
+            pairs.
+        source (str, optional): The checkpoint file, for the error.
+
+    Returns:
+        str: The digest, equal to ``info['frozen_digest']``.
+
+    Raises:
+        RuntimeError: If the digests differ.
+    """
+    fingerprints = state_fingerprints(frozen)
+    actual = digest(fingerprints)
+    if actual != info['frozen_digest']:
+        raise RuntimeError(
+            f'{source + ": " if source else ""}Adapter-only checkpoint was '
+            f'trained on a different frozen backbone: it records frozen '
+            f'weights with digest {info["frozen_digest"][:16]}... '
+            f'({info.get("frozen_keys")} tensors), but this model has '
+            f'{actual[:16]}... ({len(fingerprints)} tensors). Point the '
+            f'config\'s pretrained path (init_cfg / load_from of the '
+            f'backbone) at the checkpoint the adapters were trained on; '
+            f'loading them onto other weights would silently give wrong '
+            f'results.')
+    return actual
 
 
 def adapter_hook_cfg(cfg: Config) -> Optional[dict]:

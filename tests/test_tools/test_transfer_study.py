@@ -8,9 +8,11 @@ import os.path as osp
 import subprocess
 import sys
 
+import pytest
 from helpers import REPO_ROOT, TOOLS, load_tool
 
 
+@pytest.mark.long
 def test_quick_transfer_study_adaptformer_beats_linear_probe(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
     cmd = [

@@ -58,7 +58,7 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
     runs the forward under ``torch.autocast('cpu', dtype=torch.bfloat16)``
     and steps in float32 without loss scaling, which bfloat16 does not need
     since it has float32's exponent range. ``tools/train.py --amp`` picks it
-    on a machine without a GPU. With bfloat16 it also lets mmaction2's heads
+    on every device. With bfloat16 it also lets mmaction2's heads
     take bfloat16 scores (:func:`upcast_mmaction_head_scores`, a forward
     hook on the trained model's heads). Used to
     train `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ on CPUs with
