@@ -12,7 +12,7 @@ import pytest
 from helpers import REPO_ROOT, TOOLS, load_tool
 
 
-@pytest.mark.long
+@pytest.mark.long(215)
 def test_quick_transfer_study_adaptformer_beats_linear_probe(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
     cmd = [

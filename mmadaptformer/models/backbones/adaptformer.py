@@ -7,7 +7,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
 from ..adapters import AdaptMLP, inject_adapters
-from ..adapters.injection import ADAPTER_ATTR
+from ..adapters.router import ADAPTER_ATTR
 from ..utils import checkpoint_blocks, fuse_attention, make_tokens_contiguous
 from .base_wrapper import FrozenHostWrapper
 from .host_build import build_host_backbone

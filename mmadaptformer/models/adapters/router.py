@@ -1,0 +1,96 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The forward hooks that add a block's AdaptMLP to its feed-forward branch
+(see :mod:`mmadaptformer.models.adapters.injection` for the wiring of each
+block type)."""
+from typing import Optional
+
+import torch
+from torch import nn
+
+#: The attribute each adapted block gets; it matches the official code.
+ADAPTER_ATTR = 'adaptmlp'
+
+
+class AdapterRouter:
+    """Forward hooks that route one block's FFN branch through its adapter.
+
+    It is a plain object with bound-method hooks rather than closures, so
+    ``copy.deepcopy`` of the model (e.g. for EMA) rewires the copy's hooks to
+    the copy's adapter.
+    """
+
+    def __init__(self, block: nn.Module, norm: nn.Module, branch: nn.Module,
+                 placement: str, norm_path: str, branch_path: str) -> None:
+        self.block = block
+        self.placement = placement
+        self.norm_path = norm_path
+        self.branch_path = branch_path
+        self._reset()
+        self.handles = [
+            block.register_forward_pre_hook(self.block_pre_hook),
+            norm.register_forward_pre_hook(self.norm_pre_hook),
+            branch.register_forward_hook(self.branch_hook),
+            block.register_forward_hook(self.block_hook),
+        ]
+
+    def _reset(self) -> None:
+        self.armed = False
+        self.x = None
+        self.norm_called = False
+        self.applied = False
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+        self._reset()
+
+    def block_pre_hook(self, block: nn.Module, args: tuple):
+        # Drop state left by an interrupted forward or by a checkpoint
+        # recomputation that stopped early.
+        self._reset()
+        # Reentrant checkpointing yields no gradient when no input requires
+        # one, as with a frozen stem; make the input require it.
+        if getattr(block, 'with_cp', False) and torch.is_grad_enabled() \
+                and args and isinstance(args[0], torch.Tensor) \
+                and args[0].is_floating_point() \
+                and not args[0].requires_grad:
+            return (args[0].detach().requires_grad_(), ) + tuple(args[1:])
+        return None
+
+    def norm_pre_hook(self, norm: nn.Module, args: tuple) -> None:
+        self.armed = True
+        self.norm_called = True
+        self.x = args[0]
+
+    def branch_hook(self, module: nn.Module, args: tuple,
+                    output: torch.Tensor) -> Optional[torch.Tensor]:
+        if not self.armed:
+            return None  # e.g. the attention call of a shared drop_path
+        # Clear before computing, so nothing is kept if a checkpoint
+        # recomputation stops inside the adapter.
+        x, self.armed, self.x = self.x, False, None
+        self.applied = True
+        adapter = getattr(self.block, ADAPTER_ATTR)
+        if self.placement == 'parallel':
+            return output + adapter(x)
+        return output + adapter(output)
+
+    def block_hook(self, block: nn.Module, args: tuple, output) -> None:
+        norm_called, applied = self.norm_called, self.applied
+        self._reset()
+        if applied:
+            return
+        cls = type(block).__name__
+        if not norm_called:
+            raise RuntimeError(
+                f'{cls}.{self.norm_path} was not called during '
+                f'{cls}.forward, so the AdaptMLP input could not be '
+                'captured. Declare the norm that precedes the feed-forward '
+                f"network, e.g. block_types=[dict(type='{cls}', "
+                "norm='norm2', ffn='mlp')].")
+        raise RuntimeError(
+            f'{cls}.{self.branch_path} was not called after '
+            f'{cls}.{self.norm_path} during {cls}.forward, so the AdaptMLP '
+            "output could not be added. Declare the block's feed-forward "
+            f"network, e.g. block_types=[dict(type='{cls}', norm='norm2', "
+            "ffn='mlp')].")
