@@ -40,7 +40,8 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook,
                                   use_atomic_checkpoint_hook)
-from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
+from mmadaptformer.engine.resume import (NoResumableCheckpointError,
+                                         apply_auto_resume, log_resume_plan)
 from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
                                  setup_cpu_distributed)
 
@@ -226,7 +227,11 @@ def main(argv=None):
     # of a run's checkpoints unless told so.
     plan = None
     if args.resume == 'auto':
-        plan = apply_auto_resume(cfg, args.allow_restart)
+        try:
+            plan = apply_auto_resume(cfg, args.allow_restart)
+        except NoResumableCheckpointError as exc:
+            # A refusal with its reason and the way out, not a traceback.
+            raise SystemExit(f'{type(exc).__name__}: {exc}') from None
     # Atomic checkpoint writes for the user's own configs too.
     atomic_note = use_atomic_checkpoint_hook(cfg)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)

@@ -2,6 +2,7 @@
 """A real tiny training run over broken videos counts them per epoch."""
 import glob
 import re
+from typing import Callable, List
 
 import pytest
 from broken_videos import video_path, write_list
@@ -89,7 +90,11 @@ def test_hook_sums_data_samples_of_an_epoch(clean_loggers):
     assert runner.message_hub.get_scalar('train/skipped_videos').current() == 0
 
 
-def _hook_on_rank(rank: int, out_dir: str, port: int) -> None:
+def _rank_main(rank: int, out_dir: str, port: int, body: Callable,
+               scalar: str) -> None:
+    """One of two gloo ranks: run ``body(rank, runner, hook)`` with a fresh
+    DataHealthHook and a stand-in runner, then write the message hub's
+    ``scalar`` and the logged lines to ``out_dir/rank<N>.json``."""
     import json
     import logging
     import os
@@ -108,37 +113,47 @@ def _hook_on_rank(rank: int, out_dir: str, port: int) -> None:
             epoch = 0
             message_hub = MessageHub.get_instance(f'rank{rank}')
 
-        hook = DataHealthHook()
-        hook.before_train_epoch(FakeRunner)
-        # Rank 0 skipped 1 video, rank 1 skipped 2.
-        hook._skipped = [['r0.mp4'], ['r1.mp4', 'r1.mp4']][rank]
-        hook.after_train_epoch(FakeRunner)
+        body(rank, FakeRunner, DataHealthHook())
         with open(os.path.join(out_dir, f'rank{rank}.json'), 'w') as f:
             json.dump(
                 dict(
                     scalar=int(
-                        FakeRunner.message_hub.get_scalar(
-                            'train/skipped_videos').current()),
+                        FakeRunner.message_hub.get_scalar(scalar).current()),
                     logs=[r.getMessage() for r in records]), f)
     finally:
         dist.destroy_process_group()
 
 
-def test_hook_sums_over_ranks_with_gloo(tmp_path, clean_loggers):
+def _on_two_ranks(tmp_path, body: Callable, scalar: str) -> List[dict]:
+    """Run ``body`` on two real gloo ranks (forked processes); return each
+    rank's scalar and log lines."""
     import json
     import socket
 
     import torch.multiprocessing as mp
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        port = sock.getsockname()[1]
     mp.start_processes(
-        _hook_on_rank,
-        args=(str(tmp_path), port),
+        _rank_main,
+        args=(str(tmp_path), port, body, scalar),
         nprocs=2,
         start_method='fork')
-    for rank in range(2):
-        result = json.load(open(tmp_path / f'rank{rank}.json'))
+    return [
+        json.load(open(tmp_path / f'rank{rank}.json')) for rank in range(2)
+    ]
+
+
+def _skipped_on_rank(rank, runner, hook) -> None:
+    hook.before_train_epoch(runner)
+    # Rank 0 skipped 1 video, rank 1 skipped 2.
+    hook._skipped = [['r0.mp4'], ['r1.mp4', 'r1.mp4']][rank]
+    hook.after_train_epoch(runner)
+
+
+def test_hook_sums_over_ranks_with_gloo(tmp_path, clean_loggers):
+    for result in _on_two_ranks(tmp_path, _skipped_on_rank,
+                                'train/skipped_videos'):
         assert result['scalar'] == 3
         assert result['logs'] == [
             'epoch 1: skipped 3 broken videos (r1.mp4 x2, r0.mp4)'
@@ -196,72 +211,33 @@ def test_runner_reports_short_videos_per_epoch(tmp_path, video_files,
     assert log.count('skipped 0 broken videos') == 2
 
 
-def _short_on_rank(rank: int, out_dir: str, port: int) -> None:
-    import json
-    import logging
-    import os
-
-    import torch.distributed as dist
+def _short_on_rank(rank, runner, hook) -> None:
     from mmaction.structures import ActionDataSample
-    from mmengine.logging import MessageHub, MMLogger
-    os.environ.update(MASTER_ADDR='127.0.0.1', MASTER_PORT=str(port))
-    dist.init_process_group('gloo', rank=rank, world_size=2)
-    try:
-        records = []
-        handler = logging.Handler()
-        handler.emit = records.append
-        MMLogger.get_instance(f'rank{rank}').addHandler(handler)
 
-        class FakeRunner:
-            epoch = 0
-            message_hub = MessageHub.get_instance(f'rank{rank}')
+    def batch(key, *videos):
+        sample = ActionDataSample()
+        sample.set_metainfo({key: list(videos)})
+        return dict(inputs=[], data_samples=[sample])
 
-        def batch(key, *videos):
-            sample = ActionDataSample()
-            sample.set_metainfo({key: list(videos)})
-            return dict(inputs=[], data_samples=[sample])
-
-        hook = DataHealthHook()
-        for epoch in range(2):
-            FakeRunner.epoch = epoch
-            hook.before_train_epoch(FakeRunner)
-            # Rank 0 used a.mp4; rank 1 used a.mp4 and skipped b.mp4, and
-            # in the second epoch also skipped c.mp4.
-            hook.after_train_iter(FakeRunner, 0,
-                                  batch('short_videos', ('a.mp4', 1, 10)))
-            if rank == 1:
-                skipped = [('b.mp4', 3, 10)] + [('c.mp4', 2, 10)] * epoch
-                hook.after_train_iter(FakeRunner, 1,
-                                      batch('skipped_short_videos', *skipped))
-            hook.after_train_epoch(FakeRunner)
-        with open(os.path.join(out_dir, f'rank{rank}.json'), 'w') as f:
-            json.dump(
-                dict(
-                    scalar=int(
-                        FakeRunner.message_hub.get_scalar(
-                            'train/short_videos').current()),
-                    logs=[r.getMessage() for r in records]), f)
-    finally:
-        dist.destroy_process_group()
+    for epoch in range(2):
+        runner.epoch = epoch
+        hook.before_train_epoch(runner)
+        # Rank 0 used a.mp4; rank 1 used a.mp4 and skipped b.mp4, and in
+        # the second epoch also skipped c.mp4.
+        hook.after_train_iter(runner, 0, batch('short_videos',
+                                               ('a.mp4', 1, 10)))
+        if rank == 1:
+            skipped = [('b.mp4', 3, 10)] + [('c.mp4', 2, 10)] * epoch
+            hook.after_train_iter(runner, 1,
+                                  batch('skipped_short_videos', *skipped))
+        hook.after_train_epoch(runner)
 
 
 def test_short_videos_are_summed_over_ranks_and_named_once(
         tmp_path, clean_loggers):
-    import json
-    import socket
-
-    import torch.multiprocessing as mp
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        port = s.getsockname()[1]
-    mp.start_processes(
-        _short_on_rank,
-        args=(str(tmp_path), port),
-        nprocs=2,
-        start_method='fork')
     used = 'videos shorter than a clip, with repeated frames'
-    for rank in range(2):
-        result = json.load(open(tmp_path / f'rank{rank}.json'))
+    for result in _on_two_ranks(tmp_path, _short_on_rank,
+                                'train/short_videos'):
         assert result['scalar'] == 4
         assert result['logs'] == [
             'epoch 1: skipped 0 broken videos',

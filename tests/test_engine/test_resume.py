@@ -218,6 +218,7 @@ def test_tool_refuses_to_overwrite_a_run_it_cannot_resume(trained, work):
     assert proc.returncode != 0
     assert 'NoResumableCheckpointError' in proc.stdout
     assert f'--resume auto {ALLOW_RESTART_FLAG}' in proc.stdout
+    assert 'Traceback' not in proc.stdout  # a refusal, not a crash
     assert _digests(work) == before
 
     # Told so explicitly, it starts over and keeps the damaged files.

@@ -20,19 +20,18 @@ from mmengine.config import Config, DictAction
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
+from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 
 
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
+        formatter_class=DefaultsHelpFormatter,
         description='Benchmark AdaptFormer inference, one or many tasks.')
     parser.add_argument(
         'config', help='an AdaptFormer config with an '
         'AdapterHook')
     parser.add_argument(
-        '--batch-size',
-        type=int,
-        default=2,
-        help='inputs per forward (default: 2)')
+        '--batch-size', type=int, default=2, help='inputs per forward')
     parser.add_argument(
         '--tasks',
         type=int,
@@ -49,15 +48,12 @@ def parse_args(argv=None):
         '--prefix-tasks',
         type=int,
         default=4,
-        help='tasks of the shared-prefix row (default: 4)')
+        help='tasks of the shared-prefix row')
     parser.add_argument(
-        '--repeat',
-        type=int,
-        default=3,
-        help='timed calls per variant (default: 3)')
-    parser.add_argument('--warmup', type=int, default=1)
+        '--repeat', type=int, default=3, help='timed calls per variant')
     parser.add_argument(
-        '--threads', type=int, default=1, help='torch threads (default: 1)')
+        '--warmup', type=int, default=1, help='untimed calls first')
+    parser.add_argument('--threads', type=int, default=1, help='torch threads')
     parser.add_argument(
         '--work-dir',
         help='where the task checkpoints go '
@@ -69,17 +65,6 @@ def parse_args(argv=None):
         action=DictAction,
         help='KEY=VALUE overrides of the config')
     return parser.parse_args(argv)
-
-
-def cpu_name() -> str:
-    try:
-        with open('/proc/cpuinfo') as f:
-            for line in f:
-                if line.startswith('model name'):
-                    return line.split(':', 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or 'unknown CPU'
 
 
 def main(argv=None) -> dict:
@@ -98,7 +83,7 @@ def main(argv=None) -> dict:
             prefix_tasks=args.prefix_tasks,
             repeat=args.repeat,
             warmup=args.warmup)
-    result['cpu'] = cpu_name()
+    result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config
     print(format_table(result, result['cpu']))
     if args.out:
