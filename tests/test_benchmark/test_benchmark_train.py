@@ -55,7 +55,6 @@ def test_modes_build_adaptformer_or_stock_models():
     assert model['backbone'] == cfg.model.backbone.backbone.to_dict()
 
 
-@pytest.mark.long(33)
 def test_benchmark_train_smoke(tmp_path):
     out, png = tmp_path / 'bench.json', tmp_path / 'bench.png'
     proc = run_tool([

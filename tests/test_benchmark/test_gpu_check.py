@@ -82,7 +82,6 @@ def test_fused_attention_against_eager(ctx, clean_loggers):
     assert result['details']['input_shape'] == [2, 1, 3, 4, 32, 32]
 
 
-@pytest.mark.long(30)
 def test_official_baseline_and_goals(ctx, clean_loggers):
     official = check_official_baseline(ctx)
     assert official['status'] == 'passed'
@@ -124,7 +123,6 @@ def test_official_baseline_and_goals(ctx, clean_loggers):
     assert by_goal['AdaptFormer MFU']['status'] in ('met', 'missed')
 
 
-@pytest.mark.long(35)
 def test_train_image_amp_against_float32(ctx, clean_loggers):
     result = check_train_amp(ctx, task='image')
     assert result['status'] == 'passed', result['failures']

@@ -83,7 +83,6 @@ def _write_pretrained(example, path):
     return state
 
 
-@pytest.mark.long(55)
 @pytest.mark.parametrize('example', [VIDEO, IMAGE], ids=['video', 'image'])
 def test_example_trains_and_tests(example, tmp_path, tiny_video_data,
                                   tiny_image_data):

@@ -130,7 +130,6 @@ def test_config_builds_trains_and_tests_a_step(path):
     _step(cfg, model, img_size=32)
 
 
-@pytest.mark.long(29)
 def test_ssv2_adaptformer_full_size_vit_b():
     """The real ViT-B/16 at 8x224x224: train step and 12-view test step."""
     cfg = Config.fromfile(osp.join(CONFIGS, 'adaptformer_vitb_ssv2.py'))

@@ -277,7 +277,6 @@ def test_image_resume_after_sigkill_matches_uninterrupted(
     assert len(set(reference.values())) == len(reference)  # it trained
 
 
-@pytest.mark.long(40)
 def test_two_process_resume_after_sigkill_matches_uninterrupted(
         tmp_path, tiny_image_data):
     _kill_resume_and_compare(

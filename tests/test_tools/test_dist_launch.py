@@ -8,7 +8,6 @@ import signal
 import subprocess
 import time
 
-import pytest
 from helpers import (TINY_IMAGE_CONFIG, TOOLS, image_data_cfg, run_tool,
                      write_config)
 
@@ -96,7 +95,6 @@ def _two_nodes(tmp_path, cfg, work, port, extra=()):
     return outs
 
 
-@pytest.mark.long(30)
 def test_two_nodes_on_loopback_train_checkpoint_and_resume(
         tmp_path, tiny_image_data):
     cfg = _config(tmp_path, tiny_image_data)
