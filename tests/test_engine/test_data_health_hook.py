@@ -15,6 +15,17 @@ from mmadaptformer.engine import DataHealthHook
 TRAIN_BROKEN = ('text', 'trunc_webm', 'trunc_avi', 'empty')
 
 
+def _run_config(tmp_path, body: str) -> Runner:
+    """Train the tiny video config with ``body`` appended; the work dir is
+    ``tmp_path/work``."""
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    return runner
+
+
 def _train(tmp_path, files, num_workers: int) -> Runner:
     # Half of the list is broken; the sampler visits each broken one once.
     ann = write_list(tmp_path / 'train.txt',
@@ -29,12 +40,7 @@ def _train(tmp_path, files, num_workers: int) -> Runner:
             'randomness = dict(seed=0)\n'
             'default_hooks = dict(checkpoint=dict(interval=10, '
             'save_last=False))\n')
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
-    runner.train()
-    return runner
+    return _run_config(tmp_path, body)
 
 
 @pytest.mark.parametrize('num_workers', [0, 2])
@@ -178,11 +184,7 @@ def test_runner_reports_short_videos_per_epoch(tmp_path, video_files,
             'randomness = dict(seed=0)\n'
             'default_hooks = dict(checkpoint=dict(interval=10, '
             'save_last=False))\n')
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
-    runner.train()
+    runner = _run_config(tmp_path, body)
     log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
     # The clip spans (4 - 1) * 3 + 1 = 10 frames; the video has 1.
     named = f'({short} (1 of 10 frames))'
