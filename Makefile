@@ -15,7 +15,7 @@ demo: install
 	$(PYTHON) tools/demo/transfer_study.py
 
 test: install
-	$(PYTHON) -m pytest -n auto tests
+	$(PYTHON) -m pytest -n auto --dist loadgroup tests
 
 lint:
 	$(PYTHON) -m pip install -r requirements/lint.txt

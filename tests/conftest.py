@@ -111,15 +111,26 @@ def pytest_configure(config):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
+# Session fixtures that take seconds to build: under ``--dist loadgroup``
+# the tests that use one run on one worker, which builds it once.
+EXPENSIVE_FIXTURES = ('video_tasks', )
+
+
+@pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
 def pytest_collection_modifyitems(config, items):
     """Tests marked ``long(SECONDS)`` (SECONDS as measured alone on the
     2-core CI machine) run first, the longest first: a parallel run then
     does not end waiting for one of them. Only the quick transfer study is
     marked; marking 8 more slow tests did not make a fresh-clone run
-    faster."""
+    faster. The tests of each of :data:`EXPENSIVE_FIXTURES` form an xdist
+    group."""
 
     def seconds(item):
         marker = item.get_closest_marker('long')
         return marker.args[0] if marker is not None else 0
 
     items.sort(key=seconds, reverse=True)
+    for item in items:
+        for name in EXPENSIVE_FIXTURES:
+            if name in getattr(item, 'fixturenames', ()):
+                item.add_marker(pytest.mark.xdist_group(name))

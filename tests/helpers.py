@@ -56,6 +56,19 @@ def write_config(path: str, base: str, body: str = '') -> str:
     return str(path)
 
 
+def _tool_cmd(args: List[str]) -> List[str]:
+    script = osp.join(TOOLS, args[0])
+    return (['bash', script] if script.endswith('.sh') else
+            [sys.executable, script]) + [str(a) for a in args[1:]]
+
+
+def _tool_env(env: Optional[Dict[str, str]]) -> Dict[str, str]:
+    full_env = dict(os.environ)
+    full_env.update(env or {})
+    full_env.setdefault('OMP_NUM_THREADS', '1')
+    return full_env
+
+
 def run_tool(args: List[str],
              cwd: str,
              env: Optional[Dict[str, str]] = None,
@@ -70,13 +83,9 @@ def run_tool(args: List[str],
     tests of what happens while it imports. A ``.sh`` tool always starts
     fresh.
     """
-    script = osp.join(TOOLS, args[0])
-    cmd = (['bash', script] if script.endswith('.sh') else
-           [sys.executable, script]) + [str(a) for a in args[1:]]
-    full_env = dict(os.environ)
-    full_env.update(env or {})
-    full_env.setdefault('OMP_NUM_THREADS', '1')
-    if fresh or script.endswith('.sh'):
+    cmd = _tool_cmd(args)
+    full_env = _tool_env(env)
+    if fresh or cmd[0] == 'bash':
         proc = subprocess.run(
             cmd,
             cwd=cwd,
@@ -87,10 +96,134 @@ def run_tool(args: List[str],
             timeout=timeout)
     else:
         proc = _TOOL_SERVER.run(cmd, str(cwd), full_env, timeout)
-    if check and proc.returncode != 0:
-        raise AssertionError(f'{" ".join(cmd)} exited {proc.returncode}:\n'
-                             f'{proc.stdout[-6000:]}')
+    _check(proc, check)
     return proc
+
+
+def run_python_command(cmd: List[str], cwd: str, env: Dict[str, str],
+                       timeout: float) -> subprocess.CompletedProcess:
+    """Run ``[sys.executable, SCRIPT, args...]`` as :func:`run_tool` runs a
+    Python tool: forked from the tool server, in a session of its own,
+    killed (with what it started) on the timeout."""
+    assert cmd[0] == sys.executable and cmd[1].endswith('.py'), cmd
+    return _TOOL_SERVER.run(cmd, str(cwd), env, timeout)
+
+
+def _check(proc: subprocess.CompletedProcess, check: bool) -> None:
+    if check and proc.returncode != 0:
+        raise AssertionError(f'{" ".join(proc.args)} exited '
+                             f'{proc.returncode}:\n{proc.stdout[-6000:]}')
+
+
+def start_tool(args: List[str],
+               cwd: str,
+               output: str,
+               env: Optional[Dict[str, str]] = None) -> 'ServedProcess':
+    """Start the Python tool ``tools/<args[0]>`` as :func:`run_tool` runs
+    it, without waiting for it; its stdout and stderr go to ``output``.
+    It runs in a session of its own (``os.killpg(proc.pid, ...)`` reaches
+    it and whatever it starts)."""
+    return _TOOL_SERVER.start(
+        _tool_cmd(args), str(cwd), _tool_env(env), str(output))
+
+
+def start_ranks(args: List[str],
+                nproc: int,
+                cwd: str,
+                port: int,
+                outputs: List[str],
+                env: Optional[Dict[str, str]] = None) -> List['ServedProcess']:
+    """Start ``tools/<args[0]> ... --launcher pytorch`` as ``nproc`` ranks
+    of a CPU DDP run (gloo), the way torchrun starts its workers: one
+    process per rank with ``RANK``, ``LOCAL_RANK``, ``WORLD_SIZE``,
+    ``LOCAL_WORLD_SIZE``, ``MASTER_ADDR`` and ``MASTER_PORT`` set, each in a
+    session of its own, rank ``r`` writing to ``outputs[r]``. The ranks are
+    forked from the tool server, which saves a launcher and ``nproc``
+    interpreters' imports; the launcher itself (``dist_train.sh``, torchrun)
+    has tests of its own."""
+    procs = []
+    for rank in range(nproc):
+        rank_env = dict(
+            env or {},
+            RANK=str(rank),
+            LOCAL_RANK=str(rank),
+            WORLD_SIZE=str(nproc),
+            LOCAL_WORLD_SIZE=str(nproc),
+            MASTER_ADDR='127.0.0.1',
+            MASTER_PORT=str(port))
+        procs.append(
+            start_tool(
+                list(args) + ['--launcher', 'pytorch'], cwd, outputs[rank],
+                rank_env))
+    return procs
+
+
+def run_ranks(args: List[str],
+              nproc: int,
+              cwd: str,
+              port: int,
+              env: Optional[Dict[str, str]] = None,
+              timeout: int = 300,
+              check: bool = True) -> subprocess.CompletedProcess:
+    """Run :func:`start_ranks` to the end of every rank. ``stdout`` holds
+    the ranks' output, rank 0's first; ``returncode`` is the first non-zero
+    exit code of a rank, or 0. On the timeout every rank is killed."""
+    with tempfile.TemporaryDirectory(prefix='ranks_') as tmp:
+        outputs = [osp.join(tmp, f'rank{r}.log') for r in range(nproc)]
+        procs = start_ranks(args, nproc, cwd, port, outputs, env)
+        deadline = time.monotonic() + timeout
+        try:
+            for proc in procs:
+                proc.wait(max(deadline - time.monotonic(), 0))
+        except subprocess.TimeoutExpired:
+            raise subprocess.TimeoutExpired(
+                procs[0].args, timeout, output=_read_all(outputs))
+        finally:
+            for proc in procs:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait(60)
+        codes = [p.returncode for p in procs if p.returncode != 0]
+        result = subprocess.CompletedProcess(procs[0].args,
+                                             codes[0] if codes else 0,
+                                             _read_all(outputs))
+    _check(result, check)
+    return result
+
+
+def _read_all(paths: List[str]) -> str:
+    return ''.join(
+        open(p, errors='replace').read() for p in paths if osp.exists(p))
+
+
+class ServedProcess:
+    """A tool run forked from the tool server, with the part of
+    :class:`subprocess.Popen`'s interface that the tests use."""
+
+    def __init__(self, server: '_ToolServer', args: List[str]):
+        self._server = server
+        self.args = args
+        self.pid: Optional[int] = None
+        self.returncode: Optional[int] = None
+
+    def poll(self) -> Optional[int]:
+        while self.returncode is None and self._server.pump(time.monotonic()):
+            pass
+        return self.returncode
+
+    def wait(self, timeout: Optional[float] = None) -> int:
+        deadline = None if timeout is None else time.monotonic() + timeout
+        while self.returncode is None:
+            if not self._server.pump(deadline):
+                raise subprocess.TimeoutExpired(self.args, timeout)
+        return self.returncode
+
+    def kill(self) -> None:
+        """SIGKILL the process and its session."""
+        try:
+            os.killpg(self.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
 
 
 class _ToolServer:
@@ -100,6 +233,8 @@ class _ToolServer:
     def __init__(self):
         self.proc = None
         self.buffer = b''
+        self.running: Dict[int, ServedProcess] = {}
+        self.next_id = 0
 
     def _start(self):
         self.log = tempfile.NamedTemporaryFile(
@@ -112,7 +247,10 @@ class _ToolServer:
             stdout=subprocess.PIPE,
             stderr=self.log)
         self.buffer = b''
-        self._read(time.monotonic() + 300)  # {"ready": pid}
+        self.running = {}
+        if self._read(time.monotonic() + 300) is None:  # {"ready": pid}
+            self.stop()
+            raise RuntimeError('tests/tool_server.py did not start in 300 s')
 
     def stop(self):
         if self.proc is not None:
@@ -122,12 +260,14 @@ class _ToolServer:
             os.unlink(self.log.name)
         self.proc = None
 
-    def _read(self, deadline: float) -> Optional[dict]:
+    def _read(self, deadline: Optional[float]) -> Optional[dict]:
         """The server's next answer, or None at the deadline."""
         fd = self.proc.stdout.fileno()
         while b'\n' not in self.buffer:
-            left = deadline - time.monotonic()
-            if left <= 0 or not select.select([fd], [], [], left)[0]:
+            left = None if deadline is None else deadline - time.monotonic()
+            if left is not None and left < 0:
+                left = 0
+            if not select.select([fd], [], [], left)[0]:
                 return None
             chunk = os.read(fd, 4096)
             if not chunk:
@@ -141,34 +281,60 @@ class _ToolServer:
         line, self.buffer = self.buffer.split(b'\n', 1)
         return json.loads(line)
 
-    def run(self, cmd: List[str], cwd: str, env: Dict[str, str],
-            timeout: float) -> subprocess.CompletedProcess:
+    def pump(self, deadline: Optional[float]) -> bool:
+        """Take in one answer of the server; False if none came by the
+        deadline."""
+        answer = self._read(deadline)
+        if answer is None:
+            return False
+        proc = self.running[answer['id']]
+        if 'pid' in answer:
+            proc.pid = answer['pid']
+        else:
+            proc.returncode = answer['returncode']
+            del self.running[answer['id']]
+        return True
+
+    def start(self, cmd: List[str], cwd: str, env: Dict[str, str],
+              output: str) -> ServedProcess:
         if self.proc is None or self.proc.poll() is not None:
             self._start()
+        proc = ServedProcess(self, cmd)
+        self.next_id += 1
+        self.running[self.next_id] = proc
+        request = dict(
+            id=self.next_id,
+            script=cmd[1],
+            argv=cmd[2:],
+            cwd=cwd,
+            env=env,
+            output=output)
+        self.proc.stdin.write(json.dumps(request).encode() + b'\n')
+        self.proc.stdin.flush()
+        deadline = time.monotonic() + 60
+        while proc.pid is None:
+            if not self.pump(deadline):
+                self.stop()
+                raise RuntimeError('tests/tool_server.py did not start '
+                                   f'{cmd[1]} within 60 s')
+        return proc
+
+    def run(self, cmd: List[str], cwd: str, env: Dict[str, str],
+            timeout: float) -> subprocess.CompletedProcess:
         with tempfile.NamedTemporaryFile(
                 prefix='tool_output_', suffix='.log') as output:
-            request = dict(
-                script=cmd[1],
-                argv=cmd[2:],
-                cwd=cwd,
-                env=env,
-                output=output.name)
+            proc = self.start(cmd, cwd, env, output.name)
             try:
-                self.proc.stdin.write(json.dumps(request).encode() + b'\n')
-                self.proc.stdin.flush()
-                deadline = time.monotonic() + timeout
-                pid = self._read(deadline)['pid']
-                answer = self._read(deadline)
-                if answer is None:
-                    os.killpg(pid, signal.SIGKILL)
-                    self._read(time.monotonic() + 60)
-                    raise subprocess.TimeoutExpired(
-                        cmd, timeout, output=open(output.name).read())
-            except BaseException:
-                self.stop()
-                raise
+                proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                raise subprocess.TimeoutExpired(
+                    cmd, timeout, output=open(output.name).read())
+            finally:
+                if proc.returncode is None:  # a timeout or an interrupt
+                    proc.kill()
+                    proc.wait(60)
             text = open(output.name, errors='replace').read()
-        return subprocess.CompletedProcess(cmd, answer['returncode'], text)
+        return subprocess.CompletedProcess(cmd, proc.returncode, text)
 
 
 _TOOL_SERVER = _ToolServer()

@@ -15,13 +15,17 @@ the same modules first. Tests about what happens *during* those imports run a
 fresh interpreter instead (``run_tool(..., fresh=True)``, or their own
 ``subprocess.run``).
 
+Several tools can run at once (a training run and another one to be
+killed beside it, or the ranks of a distributed run).
+
 Protocol, one JSON object a line: the client writes
-``{"script", "argv", "cwd", "env", "output"}``; the server answers
-``{"pid"}`` once the child runs, then ``{"returncode"}`` when it ends (a
-negative number for a signal, as :mod:`subprocess` reports it).
+``{"id", "script", "argv", "cwd", "env", "output"}``; the server answers
+``{"id", "pid"}`` once the child runs, then ``{"id", "returncode"}`` when
+it ends (a negative number for a signal, as :mod:`subprocess` reports it).
 """
 import json
 import os
+import selectors
 import sys
 
 # What every tool imports before its first line runs (mmadaptformer first:
@@ -105,6 +109,11 @@ def _exit_code(exc: SystemExit) -> int:
     return 1
 
 
+def _answer(**fields) -> None:
+    sys.stdout.write(json.dumps(fields) + '\n')
+    sys.stdout.flush()
+
+
 def main() -> None:
     import gc
     import importlib
@@ -113,21 +122,41 @@ def main() -> None:
     # Children then leave the imported objects' pages shared instead of
     # copying them when their garbage collector walks them.
     gc.freeze()
-    answer = sys.stdout
-    answer.write(json.dumps(dict(ready=os.getpid())) + '\n')
-    answer.flush()
-    for line in sys.stdin:
-        request = json.loads(line)
-        pid = os.fork()
-        if pid == 0:
-            _run_child(request)
-        answer.write(json.dumps(dict(pid=pid)) + '\n')
-        answer.flush()
-        _, status = os.waitpid(pid, 0)
-        answer.write(
-            json.dumps(dict(returncode=os.waitstatus_to_exitcode(status))) +
-            '\n')
-        answer.flush()
+    _answer(ready=os.getpid())
+    # Requests on stdin and, per running child, a pidfd that becomes
+    # readable when the child ends.
+    selector = selectors.DefaultSelector()
+    selector.register(0, selectors.EVENT_READ)
+    pending = b''
+    while True:
+        for key, _ in selector.select():
+            if key.data is not None:  # a child ended
+                request_id, pid = key.data
+                selector.unregister(key.fd)
+                os.close(key.fd)
+                _, status = os.waitpid(pid, 0)
+                _answer(
+                    id=request_id,
+                    returncode=os.waitstatus_to_exitcode(status))
+                continue
+            chunk = os.read(0, 1 << 16)
+            if not chunk:  # the client is gone
+                return
+            pending += chunk
+            while b'\n' in pending:
+                line, pending = pending.split(b'\n', 1)
+                request = json.loads(line)
+                pid = os.fork()
+                if pid == 0:
+                    for other in list(selector.get_map().values()):
+                        if other.data is not None:  # a sibling's pidfd
+                            os.close(other.fd)
+                    selector.close()
+                    _run_child(request)
+                selector.register(
+                    os.pidfd_open(pid), selectors.EVENT_READ,
+                    (request['id'], pid))
+                _answer(id=request['id'], pid=pid)
 
 
 if __name__ == '__main__':

@@ -7,11 +7,15 @@ reason); the runner is run as a user runs it, with a check cut short by
 its time limit, to show that the results of the others are still written.
 """
 import json
+import os
 import os.path as osp
+import signal
+import subprocess
+import sys
 
 import pytest
 import torch
-from helpers import run_tool
+from helpers import run_python_command, run_tool
 
 # yapf: disable
 from mmadaptformer.benchmark.gpu_check import (build_context, check_amp_step,
@@ -25,6 +29,35 @@ from mmadaptformer.benchmark.gpu_check import (build_context, check_amp_step,
                                                prepare_workspace)
 
 # yapf: enable
+
+
+@pytest.fixture(autouse=True)
+def served_python_tools(monkeypatch):
+    """The checks run their Python tools (``train.py``, ``test.py``,
+    ``benchmark_train.py``) forked from the tests' tool server, as
+    ``helpers.run_tool`` does, instead of in a new interpreter each; shell
+    tools (``dist_train.sh``) and ``run_command`` itself (the last test)
+    are unchanged."""
+    from mmadaptformer.benchmark.gpu_check import commands, speed, tool_runs
+    real = commands.run_command
+
+    def run_command(cmd, log_path, timeout, cwd=None, env=None):
+        if cmd[0] != sys.executable:
+            return real(cmd, log_path, timeout, cwd=cwd, env=env)
+        try:
+            proc = run_python_command(cmd, cwd or os.getcwd(),
+                                      commands.tool_env(env), timeout)
+            code, out = proc.returncode, proc.stdout
+        except subprocess.TimeoutExpired as e:
+            code, out = -signal.SIGTERM, e.output or ''
+        out = ' '.join(cmd) + '\n' + out
+        os.makedirs(osp.dirname(osp.abspath(log_path)), exist_ok=True)
+        with open(log_path, 'w') as f:
+            f.write(out)
+        return code, out
+
+    monkeypatch.setattr(speed, 'run_command', run_command)
+    monkeypatch.setattr(tool_runs, 'run_command', run_command)
 
 
 @pytest.fixture(scope='module')
@@ -159,10 +192,11 @@ def test_no_gpu_says_so_and_exits_0(tmp_path):
 
 def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):
     out = tmp_path / 'out'
+    # tools/gpu_check.sh runs this tool (test_no_gpu_says_so_and_exits_0).
     proc = run_tool([
-        'gpu_check.sh', '--out-dir', out, '--device', 'cpu', '--checks',
-        'amp_step_image', 'multitask_inference', 'profile', '--timeout',
-        'profile=1'
+        'analysis_tools/gpu_check.py', '--out-dir', out, '--device', 'cpu',
+        '--checks', 'amp_step_image', 'multitask_inference', 'profile',
+        '--timeout', 'profile=1'
     ],
                     cwd=tmp_path,
                     timeout=600,
@@ -205,7 +239,6 @@ def _alive(pid):
 
 
 def test_tool_runs_stop_with_their_process_group(tmp_path):
-    import sys
     import threading
     import time
 

@@ -8,8 +8,8 @@ import re
 import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
-                     pretrained_cfg, run_tool, save_stock_video_checkpoint,
-                     video_data_cfg, write_config)
+                     pretrained_cfg, run_ranks, run_tool,
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
@@ -282,11 +282,11 @@ def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data, pretrained):
              "dict(type='DistProbeHook')]\n")
     cfg = _cfg_file(tmp_path, tiny_video_data, pretrained['path'], extra)
     work = tmp_path / 'work'
-    proc = run_tool(
-        ['dist_train.sh', cfg, 2, '--work-dir', work, '--seed', '0'],
-        cwd=tmp_path,
-        env=dict(PORT='29527'),
-        timeout=400)
+    proc = run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
+                     2,
+                     cwd=tmp_path,
+                     port=29527,
+                     timeout=400)
     assert 'rebuilt the DDP wrapper' in proc.stdout
     probes = [
         json.load(open(work / f'dist_probe_rank{r}.json')) for r in range(2)

@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A run SIGKILLed mid-epoch and restarted with ``--resume auto`` trains
-exactly like an uninterrupted run: real ``tools/train.py`` and
-``dist_train.sh`` processes, real kills, per-iteration losses compared with
-tolerance 0.
+exactly like an uninterrupted run: real ``tools/train.py`` processes (one,
+or two DDP ranks; the two-rank run resumes through ``dist_train.sh``), real
+kills, per-iteration losses compared with tolerance 0.
 
 The killed run is stalled (not slowed) after a chosen iteration of epoch 2 by
 a probe hook, so the kill lands mid-epoch at the same point every time; the
@@ -14,17 +14,16 @@ import os
 import os.path as osp
 import random
 import signal
-import subprocess
-import sys
 import time
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 import torch
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG, TOOLS,
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      image_data_cfg, pretrained_cfg, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+                     save_stock_video_checkpoint, start_ranks, start_tool,
+                     video_data_cfg, write_config)
 from mmengine.dataset import DefaultSampler
 from mmengine.runner import BaseLoop
 from torch.utils.data import DataLoader
@@ -80,25 +79,35 @@ def _probe_cfg(tmp_path, imports=('mmadaptformer', )) -> str:
         'log_processor = dict(window_size=1)\n')
 
 
-def _train_cmd(cfg, work_dir, nproc):
-    args = [
+def _train_args(cfg, work_dir):
+    return [
+        'train.py',
         str(cfg), '--work-dir',
         str(work_dir), '--seed', '0', '--deterministic'
     ]
-    if nproc == 1:
-        return [sys.executable, osp.join(TOOLS, 'train.py')] + args
-    return ['bash',
-            osp.join(TOOLS, 'dist_train.sh'),
-            str(cfg),
-            str(nproc)] + args[1:]
 
 
 def _env(tmp_path, **extra):
-    env = dict(os.environ, OMP_NUM_THREADS='1')
-    env['PYTHONPATH'] = os.pathsep.join(
-        [str(tmp_path)] + [p for p in [env.get('PYTHONPATH')] if p])
-    env.update(extra)
-    return env
+    paths = [str(tmp_path)] + [p for p in [os.environ.get('PYTHONPATH')] if p]
+    return dict(extra, PYTHONPATH=os.pathsep.join(paths))
+
+
+def _start(cfg, work_dir, nproc, cwd, env, log_path, port):
+    """Start a training run: ``tools/train.py`` on one process, or its
+    ``nproc`` DDP ranks; each process logs to ``<log_path>.<rank>``.
+
+    Returns:
+        list: The processes, rank 0 first.
+    """
+    args = _train_args(cfg, work_dir)
+    logs = [f'{log_path}.{rank}' for rank in range(nproc)]
+    if nproc == 1:
+        job = [start_tool(args, cwd, logs[0], env)]
+    else:
+        job = start_ranks(args, nproc, cwd, port, logs, env)
+    for proc, log in zip(job, logs):
+        proc.log_path = log
+    return job
 
 
 def _runs(work_dir):
@@ -132,16 +141,17 @@ def _dead(pid):
         return True
 
 
-def _wait_for_stall(proc, work_dir, nproc, stall_line, timeout=240):
+def _wait_for_stall(job, work_dir, nproc, stall_line, timeout=240):
     """Poll until epoch 1's checkpoint exists, the log shows ``stall_line``
     (an iteration of epoch 2) and every rank has stalled there."""
     deadline = time.monotonic() + timeout
     pid_files = [work_dir / f'stalled_rank{r}.pid' for r in range(nproc)]
     while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise AssertionError(
-                f'the run to be killed exited {proc.returncode} early:\n'
-                f'{_tail(proc.log_path)}')
+        for rank, proc in enumerate(job):
+            if proc.poll() is not None:
+                raise AssertionError(
+                    f'rank {rank} of the run to be killed exited '
+                    f'{proc.returncode} early:\n{_tail(proc.log_path)}')
         logs = glob.glob(str(work_dir / '*' / '*.log'))
         if ((work_dir / 'epoch_1.pth').is_file()
                 and (work_dir / 'last_checkpoint').is_file() and logs
@@ -152,33 +162,18 @@ def _wait_for_stall(proc, work_dir, nproc, stall_line, timeout=240):
     raise AssertionError(f'{stall_line!r} never showed up in {work_dir}')
 
 
-def _kill(proc, worker_pids):
-    """SIGKILL the whole job: the launcher's process group and the workers
-    (torchrun starts each worker in a session of its own)."""
-    os.killpg(proc.pid, signal.SIGKILL)
-    for pid in worker_pids:
-        try:
-            os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-    assert proc.wait(timeout=30) == -signal.SIGKILL
+def _kill(job, stalled_pids):
+    """SIGKILL every process of the job (each runs in a session of its
+    own), as a crash of the machine would end it."""
+    assert sorted(stalled_pids) == sorted(p.pid for p in job)
+    for proc in job:
+        os.killpg(proc.pid, signal.SIGKILL)
+    for proc in job:
+        assert proc.wait(timeout=30) == -signal.SIGKILL
     deadline = time.monotonic() + 30
-    while not all(_dead(p) for p in worker_pids):
+    while not all(_dead(p) for p in stalled_pids):
         assert time.monotonic() < deadline, 'workers survived SIGKILL'
         time.sleep(0.05)
-
-
-def _popen(cmd, cwd, env, log_path):
-    log = open(log_path, 'w')
-    proc = subprocess.Popen(
-        cmd,
-        cwd=cwd,
-        env=env,
-        stdout=log,
-        stderr=subprocess.STDOUT,
-        start_new_session=True)
-    proc.log_path = log_path
-    return proc
 
 
 def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs,
@@ -190,35 +185,35 @@ def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs,
         dict: ``{iter: loss}`` of the uninterrupted run.
     """
     ref_dir, work_dir = tmp_path / 'reference', tmp_path / 'work'
-    ref = _popen(
-        _train_cmd(cfg, ref_dir, nproc), tmp_path,
-        _env(tmp_path, PORT=str(port)), tmp_path / 'reference.out')
-    victim = _popen(
-        _train_cmd(cfg, work_dir, nproc), tmp_path,
-        _env(tmp_path, PORT=str(port + 1), **{STALL_ENV: stall_at}),
-        tmp_path / 'killed.out')
+    ref = _start(cfg, ref_dir, nproc, tmp_path, _env(tmp_path),
+                 tmp_path / 'reference.out', port)
+    victim = _start(cfg, work_dir, nproc, tmp_path,
+                    _env(tmp_path, **{STALL_ENV: stall_at}),
+                    tmp_path / 'killed.out', port + 1)
     try:
         epoch, it = stall_at.split(':')
-        workers = _wait_for_stall(victim, work_dir, nproc,
+        stalled = _wait_for_stall(victim, work_dir, nproc,
                                   f'Epoch(train) [{epoch}][{it}/{iters}]')
-        _kill(victim, workers if nproc > 1 else [])
-        assert ref.wait(timeout=300) == 0, _tail(ref.log_path)
+        _kill(victim, stalled)
+        for proc in ref:
+            assert proc.wait(timeout=300) == 0, _tail(proc.log_path)
     finally:
-        for proc in (ref, victim):
+        for proc in ref + victim:
             if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+                proc.kill()
+                proc.wait(60)
 
     # Killed mid-epoch 2: epoch 1's checkpoint is the last one.
     assert not (work_dir / 'epoch_2.pth').exists()
     assert (work_dir / 'last_checkpoint').read_text().endswith('epoch_1.pth')
 
-    tool = ['train.py'] if nproc == 1 else ['dist_train.sh']
-    cmd = _train_cmd(cfg, work_dir, nproc)
+    args = _train_args(cfg, work_dir) + ['--resume', 'auto']
+    if nproc > 1:  # as a user restarts the job
+        args = ['dist_train.sh', args[1], str(nproc)] + args[2:]
     run_tool(
-        tool + cmd[2:] + ['--resume', 'auto'],
+        args,
         cwd=tmp_path,
-        env=dict(PYTHONPATH=_env(tmp_path)['PYTHONPATH'], PORT=str(port + 2)),
+        env=_env(tmp_path, PORT=str(port + 2)),
         timeout=300)
     resumed_log = _log_text(work_dir, -1)
     assert f'resumed epoch: 1, iter: {iters}' in resumed_log

@@ -8,7 +8,7 @@ import textwrap
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config
+from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_ranks, write_config
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
@@ -16,7 +16,7 @@ from mmengine.runner import Runner
 from mmadaptformer.engine import NonFiniteLossError
 
 # A head whose loss is NaN at given (1-based) calls, on given ranks: a real
-# non-finite loss at a chosen iteration, in this process or in torchrun's.
+# non-finite loss at a chosen iteration, in this process or in a DDP rank's.
 NAN_HEAD_SOURCE = textwrap.dedent('''
     import torch
     from mmengine.dist import get_rank
@@ -171,11 +171,13 @@ def test_dist_ranks_agree(tmp_path, tiny_image_data, nan_head_dir):
         train_cfg = dict(max_epochs=3, val_interval=100)
         ''')
     cfg = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body)
-    proc = run_tool(['dist_train.sh', cfg, 2, '--work-dir', tmp_path / 'w'],
-                    cwd=tmp_path,
-                    env=dict(PORT='29531', PYTHONPATH=nan_head_dir),
-                    timeout=240,
-                    check=False)
+    proc = run_ranks(['train.py', cfg, '--work-dir', tmp_path / 'w'],
+                     2,
+                     cwd=tmp_path,
+                     port=29531,
+                     env=dict(PYTHONPATH=nan_head_dir),
+                     timeout=240,
+                     check=False)
     out = proc.stdout
     assert proc.returncode != 0, out[-3000:]
     # 8 images, batch 4 per rank, 2 ranks: one iteration per epoch.

@@ -3,7 +3,7 @@
 import json
 
 import pytest
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_tool,
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_ranks,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
 
 
@@ -31,10 +31,11 @@ def test_bn_head_statistics_agree_across_ranks(tmp_path, tiny_video_data,
         tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) + pretrained_cfg(pretrained) + extra)
     work = tmp_path / 'work'
-    run_tool(['dist_train.sh', cfg, 2, '--work-dir', work, '--seed', '0'],
-             cwd=tmp_path,
-             env=dict(PORT='29541' if sync else '29542'),
-             timeout=400)
+    run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
+              2,
+              cwd=tmp_path,
+              port=29541 if sync else 29542,
+              timeout=400)
     buffers = [
         json.load(open(work / f'dist_probe_rank{r}.json'))['epoch_buffers'][0]
         for r in range(2)

@@ -8,7 +8,7 @@ import signal
 import subprocess
 import time
 
-from helpers import (TINY_IMAGE_CONFIG, TOOLS, image_data_cfg, run_tool,
+from helpers import (TINY_IMAGE_CONFIG, TOOLS, image_data_cfg, run_ranks,
                      write_config)
 
 from mmadaptformer.utils import safe_torch_load
@@ -227,11 +227,14 @@ def test_ddp_killed_while_evaluating_leaves_nothing_in_the_cwd(
 def test_two_process_evaluation_cleans_up_after_itself(tmp_path,
                                                        tiny_image_data):
     # Not killed: MMEngine removes its collect folder, in the work dir too.
+    # (Two ranks as torchrun starts them; the launcher is tested above.)
     cfg = _config(tmp_path, tiny_image_data)
     work = tmp_path / 'work'
-    run_tool(['dist_train.sh', cfg, '2', '--work-dir', work, '--seed', '0'],
-             cwd=tmp_path,
-             env=dict(PYTHONPATH=_env(tmp_path)['PYTHONPATH'], PORT='29685'))
+    run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
+              2,
+              cwd=tmp_path,
+              port=29685,
+              env=dict(PYTHONPATH=_env(tmp_path)['PYTHONPATH']))
     assert not (tmp_path / '.dist_test').exists()
     assert not (work / '.dist_test').exists()
     assert 'accuracy/top1' in next(work.glob('*/*.log')).read_text()

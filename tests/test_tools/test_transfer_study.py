@@ -4,31 +4,21 @@ beating the linear probe with few trainable parameters."""
 import glob
 import json
 import os
-import os.path as osp
-import subprocess
-import sys
 
 import pytest
-from helpers import REPO_ROOT, TOOLS, load_tool
+from helpers import REPO_ROOT, load_tool, run_tool
 
 
 @pytest.mark.long(215)
 def test_quick_transfer_study_adaptformer_beats_linear_probe(tmp_path):
     work, data = tmp_path / 'work', tmp_path / 'data'
-    cmd = [
-        sys.executable,
-        osp.join(TOOLS, 'demo', 'transfer_study.py'), '--quick', '--seed', '0',
-        '--work-dir',
-        str(work), '--data-root',
-        str(data), '--port', '29571'
-    ]
-    proc = subprocess.run(
-        cmd,
-        cwd=REPO_ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=900)
+    proc = run_tool([
+        'demo/transfer_study.py', '--quick', '--seed', '0', '--work-dir', work,
+        '--data-root', data, '--port', '29571'
+    ],
+                    cwd=REPO_ROOT,
+                    timeout=900,
+                    check=False)
     assert proc.returncode == 0, proc.stdout[-5000:]
     # Task data went through the package's SSv2 tool, in SSv2's format.
     for task in ('direction', 'appearance'):
