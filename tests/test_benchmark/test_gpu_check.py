@@ -156,6 +156,31 @@ def test_official_baseline_and_goals(ctx, clean_loggers):
     assert by_goal['AdaptFormer MFU']['status'] in ('met', 'missed')
 
 
+def test_official_checkout_that_cannot_load_is_named(ctx, tmp_path,
+                                                     monkeypatch):
+    """``--official PATH``: a folder that is not a checkout, and a checkout
+    whose code needs a module that is not installed (the official code
+    imports timm), each give an error that names the path and the way
+    without it."""
+    with pytest.raises(
+            FileNotFoundError, match='models/vit_video.py not found'):
+        check_official_baseline(dict(ctx, official=str(tmp_path)))
+    models = tmp_path / 'models'
+    models.mkdir()
+    (models / '__init__.py').write_text('import models.vit_video\n')
+    (models / 'vit_video.py'
+     ).write_text('from timm.models.layers import trunc_normal_\n')
+    for name in [m for m in sys.modules if m.split('.')[0] == 'models']:
+        monkeypatch.delitem(sys.modules, name)
+    with pytest.raises(ImportError) as info:
+        check_official_baseline(dict(ctx, official=str(tmp_path)))
+    message = str(info.value)
+    assert f'--official {tmp_path}' in message
+    assert "No module named 'timm'" in message
+    assert 'leave out --official' in message
+    assert str(tmp_path) not in sys.path
+
+
 def test_train_image_amp_against_float32(ctx, clean_loggers):
     result = check_train_amp(ctx, task='image')
     assert result['status'] == 'passed', result['failures']

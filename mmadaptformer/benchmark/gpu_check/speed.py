@@ -8,6 +8,8 @@ import os.path as osp
 import statistics
 import sys
 from argparse import Namespace
+from functools import partial
+from types import ModuleType, SimpleNamespace
 
 import torch
 import torch.nn.functional as F
@@ -112,15 +114,11 @@ def _official_model(ctx: dict, backbone: dict, num_classes: int, frames: int,
         mlp_ratio=backbone.get('mlp_ratio', 4.))
     if not ctx.get('official'):
         return OfficialVideoViT(num_classes, **kwargs)
-    # The official repository's models/vit_video.py, as main_video.py
-    # builds it (ffn_adapt, parallel, no adapter LayerNorm, scale 0.1).
-    sys.path.insert(0, ctx['official'])
-    try:
-        vit_video = importlib.import_module('models.vit_video')
-        from easydict import EasyDict
-    finally:
-        sys.path.pop(0)
-    tuning = EasyDict(
+    vit_video = _import_official_vit_video(ctx['official'])
+    # The tuning config of the official main_video.py / main_image.py
+    # (ffn_adapt, parallel, no adapter LayerNorm, LoRA-style init, scale
+    # 0.1, bottleneck 64); the official code only reads its attributes.
+    tuning = SimpleNamespace(
         ffn_adapt=True,
         ffn_option='parallel',
         ffn_adapter_layernorm_option='none',
@@ -130,6 +128,8 @@ def _official_model(ctx: dict, backbone: dict, num_classes: int, frames: int,
         d_model=kwargs['embed_dims'],
         vpt_on=False,
         vpt_num=1)
+    # The keyword arguments of its VisionTransformer (models/vit_video.py
+    # of ShoufaChen/AdaptFormer at 0f8c363).
     model = vit_video.VisionTransformer(
         img_size=size,
         patch_size=kwargs['patch_size'],
@@ -141,11 +141,38 @@ def _official_model(ctx: dict, backbone: dict, num_classes: int, frames: int,
         num_classes=num_classes,
         all_frames=frames,
         tubelet_size=kwargs['tubelet_size'],
+        norm_layer=partial(torch.nn.LayerNorm, eps=1e-6),  # as vit_base_*
         tuning_config=tuning)
     model.head = torch.nn.Sequential(
         torch.nn.BatchNorm1d(model.head.in_features, affine=False, eps=1e-6),
         model.head)
     return model
+
+
+def _import_official_vit_video(path: str) -> ModuleType:
+    """``models/vit_video.py`` of the official checkout at ``path``.
+
+    Raises:
+        FileNotFoundError: If ``path`` has no ``models/vit_video.py``.
+        ImportError: If it cannot be imported (the official code needs
+            ``timm``), naming the missing module and the way without it.
+    """
+    source = osp.join(path, 'models', 'vit_video.py')
+    if not osp.isfile(source):
+        raise FileNotFoundError(
+            f'--official {path}: {source} not found; expected a checkout '
+            'of https://github.com/ShoufaChen/AdaptFormer')
+    sys.path.insert(0, path)
+    try:
+        return importlib.import_module('models.vit_video')
+    except ImportError as e:
+        raise ImportError(
+            f'--official {path}: importing {source} failed ({e}). The '
+            'official code needs timm; install it (pip install timm), or '
+            'leave out --official to measure the plain-PyTorch '
+            'reproduction (mmadaptformer.benchmark.official_vit)') from e
+    finally:
+        sys.path.pop(0)
 
 
 def check_official_baseline(ctx: dict) -> dict:
