@@ -123,6 +123,7 @@ def start_tool(args: List[str],
     it, without waiting for it; its stdout and stderr go to ``output``.
     It runs in a session of its own (``os.killpg(proc.pid, ...)`` reaches
     it and whatever it starts)."""
+    assert args[0].endswith('.py'), f'{args[0]}: not a Python tool'
     return _TOOL_SERVER.start(
         _tool_cmd(args), str(cwd), _tool_env(env), str(output))
 
