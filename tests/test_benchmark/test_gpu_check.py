@@ -212,6 +212,8 @@ def test_no_gpu_says_so_and_exits_0(tmp_path):
     assert 'no CUDA GPU on this machine' in proc.stdout
     result = json.loads((tmp_path / 'out' / 'gpu_check.json').read_text())
     assert result['status'] == 'no_gpu' and result['checks'] == {}
+    # What float32 on a GPU means is on record.
+    assert result['tf32'] == dict(cudnn=True, matmul=False)
     assert 'no CUDA GPU' in (tmp_path / 'out' / 'summary.txt').read_text()
 
 

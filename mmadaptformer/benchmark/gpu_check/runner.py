@@ -173,6 +173,12 @@ def _environment(device: str) -> dict:
         if device == 'cuda' and torch.cuda.is_available() else None,
         torch=torch.__version__,
         cuda=torch.version.cuda,
+        # PyTorch's defaults: TF32 in cuDNN convolutions (the patch
+        # embedding), not in matmuls; float32 comparisons on a GPU are
+        # read against these.
+        tf32=dict(
+            cudnn=torch.backends.cudnn.allow_tf32,
+            matmul=torch.backends.cuda.matmul.allow_tf32),
         python=sys.version.split()[0],
         date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
