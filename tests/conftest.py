@@ -111,9 +111,23 @@ def pytest_configure(config):
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // workers))
 
 
-# Session fixtures that take seconds to build: under ``--dist loadgroup``
-# the tests that use one run on one worker, which builds it once.
-EXPENSIVE_FIXTURES = ('video_tasks', )
+# Fixtures that take seconds to build and serve several tests (a module's
+# own fixture as ``FILE::NAME``): under ``--dist loadgroup`` the tests that
+# use one run on one worker, which builds it once.
+EXPENSIVE_FIXTURES = (
+    'video_tasks',
+    'test_base_wrapper.py::video',
+    'test_base_wrapper.py::image',
+    'test_resume.py::trained',
+)
+
+
+def _expensive_fixtures(item):
+    for entry in EXPENSIVE_FIXTURES:
+        path, _, name = entry.rpartition('::')
+        if name in getattr(item, 'fixturenames', ()) and \
+                item.nodeid.split('::')[0].endswith(path):
+            yield entry
 
 
 @pytest.hookimpl(tryfirst=True)  # before xdist reads the groups
@@ -131,6 +145,5 @@ def pytest_collection_modifyitems(config, items):
 
     items.sort(key=seconds, reverse=True)
     for item in items:
-        for name in EXPENSIVE_FIXTURES:
-            if name in getattr(item, 'fixturenames', ()):
-                item.add_marker(pytest.mark.xdist_group(name))
+        for entry in _expensive_fixtures(item):
+            item.add_marker(pytest.mark.xdist_group(entry))
