@@ -114,6 +114,20 @@ def _answer(**fields) -> None:
     sys.stdout.flush()
 
 
+def _start_child(request: dict, selector: selectors.BaseSelector) -> None:
+    """Fork the child of ``request``; watch its pidfd with ``selector``."""
+    pid = os.fork()
+    if pid == 0:
+        for other in list(selector.get_map().values()):
+            if other.data is not None:  # a sibling's pidfd
+                os.close(other.fd)
+        selector.close()
+        _run_child(request)
+    selector.register(
+        os.pidfd_open(pid), selectors.EVENT_READ, (request['id'], pid))
+    _answer(id=request['id'], pid=pid)
+
+
 def main() -> None:
     import gc
     import importlib
@@ -145,18 +159,7 @@ def main() -> None:
             pending += chunk
             while b'\n' in pending:
                 line, pending = pending.split(b'\n', 1)
-                request = json.loads(line)
-                pid = os.fork()
-                if pid == 0:
-                    for other in list(selector.get_map().values()):
-                        if other.data is not None:  # a sibling's pidfd
-                            os.close(other.fd)
-                    selector.close()
-                    _run_child(request)
-                selector.register(
-                    os.pidfd_open(pid), selectors.EVENT_READ,
-                    (request['id'], pid))
-                _answer(id=request['id'], pid=pid)
+                _start_child(json.loads(line), selector)
 
 
 if __name__ == '__main__':

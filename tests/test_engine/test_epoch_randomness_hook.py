@@ -167,7 +167,7 @@ def _kill(job, stalled_pids):
     own), as a crash of the machine would end it."""
     assert sorted(stalled_pids) == sorted(p.pid for p in job)
     for proc in job:
-        os.killpg(proc.pid, signal.SIGKILL)
+        proc.kill()
     for proc in job:
         assert proc.wait(timeout=30) == -signal.SIGKILL
     deadline = time.monotonic() + 30
