@@ -91,6 +91,18 @@ def video_files(tmp_path_factory) -> Dict[str, str]:
 
 
 @pytest.fixture
+def served_torchrun_workers(monkeypatch) -> None:
+    """torchrun (``dist_train.sh``, ``dist_test.sh``) started in this test
+    forks its workers from the tool server instead of starting a new
+    interpreter for each (``PYTHON_EXEC``, see ``tests/tool_server.py``):
+    the workers are still real processes, with torchrun's environment,
+    signals and exit codes, but skip the imports' seconds."""
+    from helpers import torchrun_worker_env
+    for name, value in torchrun_worker_env().items():
+        monkeypatch.setenv(name, value)
+
+
+@pytest.fixture
 def log_records(clean_loggers) -> List[logging.LogRecord]:
     """Records logged through ``print_log(logger='current')``."""
     from mmengine.logging import MMLogger

@@ -6,6 +6,8 @@ import json
 import os
 import os.path as osp
 import select
+import shlex
+import shutil
 import signal
 import subprocess
 import sys
@@ -240,13 +242,23 @@ class _ToolServer:
     def _start(self):
         self.log = tempfile.NamedTemporaryFile(
             prefix='tool_server_', suffix='.log', delete=False)
-        self.proc = subprocess.Popen(
-            [sys.executable,
-             osp.join(REPO_ROOT, 'tests', 'tool_server.py')],
-            cwd=REPO_ROOT,
-            stdin=subprocess.PIPE,
-            stdout=subprocess.PIPE,
-            stderr=self.log)
+        # The socket of served torchrun workers and their PYTHON_EXEC.
+        self.dir = tempfile.mkdtemp(prefix='tool_server_')
+        self.socket = osp.join(self.dir, 'socket')
+        self.python_exec = osp.join(self.dir, 'python')
+        with open(self.python_exec, 'w') as f:
+            f.write(f'#!/bin/sh\nexec {shlex.quote(sys.executable)} -S '
+                    f"{shlex.quote(osp.join(REPO_ROOT, 'tests'))}"
+                    '/served_python.py "$@"\n')
+        os.chmod(self.python_exec, 0o755)
+        self.proc = subprocess.Popen([
+            sys.executable,
+            osp.join(REPO_ROOT, 'tests', 'tool_server.py'), self.socket
+        ],
+                                     cwd=REPO_ROOT,
+                                     stdin=subprocess.PIPE,
+                                     stdout=subprocess.PIPE,
+                                     stderr=self.log)
         self.buffer = b''
         self.running = {}
         if self._read(time.monotonic() + 300) is None:  # {"ready": pid}
@@ -259,7 +271,18 @@ class _ToolServer:
                 self.proc.kill()
                 self.proc.wait()
             os.unlink(self.log.name)
+            shutil.rmtree(self.dir, ignore_errors=True)
         self.proc = None
+
+    def torchrun_worker_env(self) -> Dict[str, str]:
+        """The environment that makes torchrun fork its workers from this
+        server (see ``tests/tool_server.py``); starts the server."""
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+        return {
+            'PYTHON_EXEC': self.python_exec,
+            'MMADAPTFORMER_TOOL_SOCKET': self.socket
+        }
 
     def _read(self, deadline: Optional[float]) -> Optional[dict]:
         """The server's next answer, or None at the deadline."""
@@ -340,6 +363,13 @@ class _ToolServer:
 
 _TOOL_SERVER = _ToolServer()
 atexit.register(_TOOL_SERVER.stop)
+
+
+def torchrun_worker_env() -> Dict[str, str]:
+    """``PYTHON_EXEC`` and the socket that make torchrun fork its workers
+    from the tool server (see ``tests/tool_server.py``)."""
+    return _TOOL_SERVER.torchrun_worker_env()
+
 
 TINY_ADAPTFORMER_VIDEO_CONFIG = osp.join(CONFIGS, 'tiny',
                                          'tiny_adaptformer_video.py')

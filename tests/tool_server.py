@@ -22,10 +22,24 @@ Protocol, one JSON object a line: the client writes
 ``{"id", "script", "argv", "cwd", "env", "output"}``; the server answers
 ``{"id", "pid"}`` once the child runs, then ``{"id", "returncode"}`` when
 it ends (a negative number for a signal, as :mod:`subprocess` reports it).
+
+torchrun's workers are served too. ``torchrun`` (``dist_train.sh``) starts
+each worker as ``$PYTHON_EXEC -u SCRIPT ARGS`` (torch's own variable), and
+the tests set ``PYTHON_EXEC`` to ``tests/served_python.py``: a small stand-in
+process that connects to the server's Unix socket (``argv[1]``), hands over
+its file descriptors 0, 1 and 2 with ``{"script", "argv", "cwd", "env",
+"unbuffered"}``, and gets ``{"pid"}`` and then ``{"returncode"}`` back. The
+server forks the worker with those descriptors. The stand-in passes the
+signals torchrun sends on to the worker's session and ends as the worker
+ended; if the stand-in dies (a SIGKILL of the job), its connection closes
+and the server SIGKILLs the worker's session. torchrun itself, its
+rendezvous and its monitoring stay real.
 """
 import json
 import os
 import selectors
+import signal
+import socket
 import sys
 
 # What every tool imports before its first line runs (mmadaptformer first:
@@ -34,22 +48,27 @@ PRELOAD = ('torch', 'mmadaptformer', 'mmengine.runner', 'mmaction.models',
            'mmaction.datasets', 'mmpretrain.models', 'mmpretrain.datasets')
 
 
-def _run_child(request: dict) -> None:
-    """Become the tool's process; never returns."""
+def _run_child(request: dict, fds=None) -> None:
+    """Become the tool's process; never returns. Its standard streams are
+    ``fds`` (a served torchrun worker's) or ``/dev/null`` and
+    ``request['output']``."""
     code = 1
     try:
         os.setsid()  # a timeout kills the tool's workers too
-        out = os.open(request['output'], os.O_WRONLY | os.O_CREAT
-                      | os.O_TRUNC, 0o644)
-        null = os.open(os.devnull, os.O_RDONLY)
-        os.dup2(null, 0)
-        os.dup2(out, 1)
-        os.dup2(out, 2)
-        os.close(out)
-        os.close(null)
+        if fds is None:
+            out = os.open(request['output'], os.O_WRONLY | os.O_CREAT
+                          | os.O_TRUNC, 0o644)
+            fds = [os.open(os.devnull, os.O_RDONLY), out, out]
+        for target, fd in enumerate(fds):
+            os.dup2(fd, target)
+        for fd in set(fds) - {0, 1, 2}:
+            os.close(fd)
+        # -u, as torchrun starts its workers: no buffered output is lost
+        # when a worker ends with os._exit or a signal.
+        buffering = 1 if request.get('unbuffered') else -1
         sys.stdin = open(0, closefd=False)
-        sys.stdout = open(1, 'w', closefd=False)
-        sys.stderr = open(2, 'w', closefd=False)
+        sys.stdout = open(1, 'w', buffering=buffering, closefd=False)
+        sys.stderr = open(2, 'w', buffering=buffering, closefd=False)
         code = _run_script(request)
     except SystemExit as exc:
         code = _exit_code(exc)
@@ -114,18 +133,93 @@ def _answer(**fields) -> None:
     sys.stdout.flush()
 
 
-def _start_child(request: dict, selector: selectors.BaseSelector) -> None:
-    """Fork the child of ``request``; watch its pidfd with ``selector``."""
+def _start_child(request: dict,
+                 selector: selectors.BaseSelector,
+                 fds=None) -> int:
+    """Fork the child of ``request`` (with standard streams ``fds``, see
+    :func:`_run_child`); watch its pidfd with ``selector``."""
     pid = os.fork()
     if pid == 0:
-        for other in list(selector.get_map().values()):
-            if other.data is not None:  # a sibling's pidfd
-                os.close(other.fd)
+        # Not the listener, the stand-ins' connections, siblings' pidfds.
+        for key in list(selector.get_map().values()):
+            if isinstance(key.fileobj, socket.socket):
+                key.fileobj.close()
+            elif key.fd != 0:
+                os.close(key.fd)
         selector.close()
-        _run_child(request)
+        _run_child(request, fds)
     selector.register(
-        os.pidfd_open(pid), selectors.EVENT_READ, (request['id'], pid))
-    _answer(id=request['id'], pid=pid)
+        os.pidfd_open(pid), selectors.EVENT_READ, ('child', request, pid))
+    return pid
+
+
+def _serve_worker(listener: socket.socket, selector: selectors.BaseSelector,
+                  served: dict) -> None:
+    """Take one request of ``tests/served_python.py`` (its descriptors 0-2
+    come with it) and fork the worker."""
+    conn, _ = listener.accept()
+    conn.settimeout(60)
+    # Registered before the fork, so that the worker does not keep it open.
+    selector.register(conn, selectors.EVENT_READ, ('request', ))
+    fds = []
+    try:
+        data, fds, _, _ = socket.recv_fds(conn, 1 << 16, 3)
+        while data and not data.endswith(b'\n'):
+            chunk = conn.recv(1 << 16)
+            if not chunk:
+                break
+            data += chunk
+        if len(fds) != 3 or not data.endswith(b'\n'):
+            raise ConnectionError(
+                f'incomplete request ({len(data)} bytes, {len(fds)} fds)')
+        pid = _start_child(json.loads(data), selector, fds)
+    except (OSError, ValueError) as e:  # the stand-in went away, or a bug
+        print(f'tool_server: dropped a worker request: {e!r}', file=sys.stderr)
+        selector.unregister(conn)
+        conn.close()
+        return
+    finally:
+        for fd in fds:
+            os.close(fd)
+    served[pid] = conn
+    selector.modify(conn, selectors.EVENT_READ, ('stand-in', pid))
+    try:
+        conn.sendall(json.dumps(dict(pid=pid)).encode() + b'\n')
+    except OSError:
+        pass  # the stand-in died: its connection reads as closed next
+
+
+def _child_ended(key: selectors.SelectorKey, selector: selectors.BaseSelector,
+                 served: dict) -> None:
+    _, request, pid = key.data
+    selector.unregister(key.fd)
+    os.close(key.fd)
+    _, status = os.waitpid(pid, 0)
+    code = os.waitstatus_to_exitcode(status)
+    conn = served.pop(pid, None)
+    if conn is not None:
+        selector.unregister(conn)
+        try:
+            conn.sendall(json.dumps(dict(returncode=code)).encode() + b'\n')
+        except OSError:
+            pass  # the stand-in is gone; nobody waits for the code
+        conn.close()
+    elif 'id' in request:
+        _answer(id=request['id'], returncode=code)
+
+
+def _stand_in_gone(key: selectors.SelectorKey,
+                   selector: selectors.BaseSelector, served: dict) -> None:
+    """The stand-in of a running worker closed its connection (it sends
+    nothing after its request): it died, so the worker goes too."""
+    _, pid = key.data
+    conn = served.pop(pid)
+    selector.unregister(conn)
+    conn.close()
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
 
 
 def main() -> None:
@@ -136,30 +230,38 @@ def main() -> None:
     # Children then leave the imported objects' pages shared instead of
     # copying them when their garbage collector walks them.
     gc.freeze()
-    _answer(ready=os.getpid())
     # Requests on stdin and, per running child, a pidfd that becomes
-    # readable when the child ends.
+    # readable when the child ends; with a socket path (argv[1]), requests
+    # of served torchrun workers and their stand-ins' connections too.
     selector = selectors.DefaultSelector()
-    selector.register(0, selectors.EVENT_READ)
+    selector.register(0, selectors.EVENT_READ, ('stdin', ))
+    if len(sys.argv) > 1:
+        listener = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        listener.bind(sys.argv[1])
+        listener.listen(64)
+        selector.register(listener, selectors.EVENT_READ, ('listener', ))
+    served = {}
+    _answer(ready=os.getpid())
     pending = b''
     while True:
         for key, _ in selector.select():
-            if key.data is not None:  # a child ended
-                request_id, pid = key.data
-                selector.unregister(key.fd)
-                os.close(key.fd)
-                _, status = os.waitpid(pid, 0)
-                _answer(
-                    id=request_id,
-                    returncode=os.waitstatus_to_exitcode(status))
-                continue
-            chunk = os.read(0, 1 << 16)
-            if not chunk:  # the client is gone
-                return
-            pending += chunk
-            while b'\n' in pending:
-                line, pending = pending.split(b'\n', 1)
-                _start_child(json.loads(line), selector)
+            kind = key.data[0]
+            if kind == 'child':
+                _child_ended(key, selector, served)
+            elif kind == 'listener':
+                _serve_worker(key.fileobj, selector, served)
+            elif kind == 'stand-in':
+                _stand_in_gone(key, selector, served)
+            else:
+                chunk = os.read(0, 1 << 16)
+                if not chunk:  # the client is gone
+                    return
+                pending += chunk
+                while b'\n' in pending:
+                    line, pending = pending.split(b'\n', 1)
+                    request = json.loads(line)
+                    pid = _start_child(request, selector)
+                    _answer(id=request['id'], pid=pid)
 
 
 if __name__ == '__main__':

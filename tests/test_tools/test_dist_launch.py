@@ -96,7 +96,7 @@ def _two_nodes(tmp_path, cfg, work, port, extra=()):
 
 
 def test_two_nodes_on_loopback_train_checkpoint_and_resume(
-        tmp_path, tiny_image_data):
+        tmp_path, tiny_image_data, served_torchrun_workers):
     cfg = _config(tmp_path, tiny_image_data)
     work = tmp_path / 'work'
     node0, node1 = _two_nodes(tmp_path, cfg, work, port=29671)
@@ -188,7 +188,7 @@ def _start(cmd, tmp_path, name, port):
 
 
 def test_ddp_killed_while_evaluating_leaves_nothing_in_the_cwd(
-        tmp_path, tiny_image_data):
+        tmp_path, tiny_image_data, served_torchrun_workers):
     cfg = _config(tmp_path, tiny_image_data)
     work = tmp_path / 'work'
     cwd_leftover = tmp_path / '.dist_test'

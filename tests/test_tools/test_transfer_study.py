@@ -10,7 +10,8 @@ from helpers import REPO_ROOT, load_tool, run_tool
 
 
 @pytest.mark.long(215)
-def test_quick_transfer_study_adaptformer_beats_linear_probe(tmp_path):
+def test_quick_transfer_study_adaptformer_beats_linear_probe(
+        tmp_path, served_torchrun_workers):
     work, data = tmp_path / 'work', tmp_path / 'data'
     proc = run_tool([
         'demo/transfer_study.py', '--quick', '--seed', '0', '--work-dir', work,
@@ -100,3 +101,44 @@ def test_plot_has_whole_epochs_and_names_the_test_views():
     # The test point sits at the last epoch, at the table's value.
     star = [ln for ln in ax.get_lines() if ln.get_marker() == '*'][0]
     assert list(star.get_xdata()) == [20] and list(star.get_ydata()) == [95.3]
+
+
+@pytest.mark.parametrize('nproc, per_process', [(1, 16), (2, 8), (4, 4)])
+def test_processes_share_the_16_clip_batch(nproc, per_process, tmp_path,
+                                           monkeypatch):
+    commands = []
+    monkeypatch.setattr(
+        study, 'run', lambda cmd, log, env=None: commands.append(cmd))
+    args = study.parse_args(['--nproc', str(nproc)])
+    study.train('cfg.py', str(tmp_path), ['a=1'], args, 'train.log')
+    cmd = commands[0]
+    assert cmd[cmd.index('cfg.py') + 1] == str(nproc)
+    assert cmd[cmd.index('--cfg-options'):] == [
+        '--cfg-options', 'a=1', f'train_dataloader.batch_size={per_process}'
+    ]
+
+
+@pytest.mark.parametrize('nproc', ['3', '0', '32'])
+def test_nproc_that_does_not_divide_the_batch_is_refused(nproc, capsys):
+    with pytest.raises(SystemExit) as e:
+        study.parse_args(['--nproc', nproc])
+    assert e.value.code == 2
+    assert ('--nproc must divide the global batch of 16 clips (1, 2, 4, 8 '
+            f'or 16), got {nproc}') in capsys.readouterr().err
+
+
+def test_a_tool_failing_in_process_names_its_log_and_restores_output(
+        tmp_path, capfd):
+    log = tmp_path / 'build_file_list.log'
+    with pytest.raises(RuntimeError) as e:
+        study.run_here('data/ssv2/build_file_list.py',
+                       [tmp_path / 'no_annotations', tmp_path], str(log))
+    message = str(e.value)
+    assert f'log {log}' in message
+    assert 'no_annotations' in message and 'SystemExit' in message
+    assert 'no_annotations' in log.read_text()
+    print('after the tool')
+    os.write(2, b'stderr after the tool\n')
+    out, err = capfd.readouterr()
+    assert 'after the tool' in out and 'stderr after the tool' in err
+    assert 'no_annotations' not in out + err

@@ -10,7 +10,12 @@
 3. Transfers it to task B ('appearance', 2 classes; one frame cannot solve
    it) three ways with the same budget: AdaptFormer (frozen backbone),
    linear probe and full fine-tuning, each with tools/dist_train.sh on
-   2 processes, then evaluates each with tools/test.py (2 clips x 3 crops).
+   2 processes (--nproc; they share a 16-clip batch), then evaluates each
+   with tools/test.py (2 clips x 3 crops).
+
+The training runs are processes of their own, as a user starts them; the
+SSv2 tool and tools/test.py run in this process (their ``main``), which has
+already imported what they import.
 4. Prints a table (method, top-1, trainable parameters, checkpoint size,
    training time) and writes a PNG of validation accuracy per epoch (one
    clip per video) with the final test top-1 of the table (2 clips x 3
@@ -32,6 +37,7 @@ import re
 import subprocess
 import sys
 import time
+import traceback
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
@@ -48,6 +54,9 @@ SIZES = dict(
     quick=dict(
         direction=(128, 32), appearance=(128, 64), stage1=24, stage2=20))
 DATA_VERSION = 1
+# Clips per training step over all processes, as the demo configs' learning
+# rates assume (2 processes x 8 clips); --nproc splits it.
+GLOBAL_BATCH = 16
 # What OpenCV's FFmpeg writer prints for every webm (VP9) video it writes:
 # harmless (it falls back to the right tag), and printed with fprintf, so
 # neither OPENCV_LOG_LEVEL nor cv2.utils.logging silences it (measured with
@@ -78,7 +87,8 @@ def build_parser():
         '--nproc',
         type=int,
         default=2,
-        help='processes per training run (dist_train.sh)')
+        help='processes per training run (dist_train.sh); each trains on '
+        f'{GLOBAL_BATCH} / NPROC clips a step, so the recipe stays the same')
     parser.add_argument(
         '--port',
         type=int,
@@ -107,7 +117,12 @@ def build_parser():
 
 
 def parse_args(argv=None):
-    return build_parser().parse_args(argv)
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.nproc < 1 or GLOBAL_BATCH % args.nproc:
+        parser.error(f'--nproc must divide the global batch of {GLOBAL_BATCH} '
+                     f'clips (1, 2, 4, 8 or 16), got {args.nproc}')
+    return args
 
 
 @contextlib.contextmanager
@@ -157,6 +172,58 @@ def run(cmd, log_path, env=None):
     return time.time() - start
 
 
+def run_here(tool, argv, log_path):
+    """Run ``tools/<tool>``'s ``main(argv)`` in this process, which has
+    already imported what the tool imports; its output (file descriptors 1
+    and 2) goes to ``log_path``. Fail with the log's tail, as :func:`run`.
+    It runs with one thread, as :func:`run`'s processes do."""
+    import importlib.util
+
+    import torch
+    path = osp.join(REPO, 'tools', tool)
+    spec = importlib.util.spec_from_file_location(
+        'transfer_study_' + osp.splitext(osp.basename(tool))[0], path)
+    module = importlib.util.module_from_spec(spec)
+    threads = torch.get_num_threads()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = [os.dup(1), os.dup(2)]
+    streams = sys.stdout, sys.stderr
+    failure = None
+    with open(log_path, 'w') as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+        # Streams on the descriptors, whatever sys.stdout was (a test's
+        # capture, say); loggers the tool makes keep writing to them.
+        sys.stdout = open(1, 'w', buffering=1, closefd=False)
+        sys.stderr = open(2, 'w', buffering=1, closefd=False)
+        torch.set_num_threads(1)
+        try:
+            spec.loader.exec_module(module)
+            module.main([str(a) for a in argv])
+        except SystemExit as e:  # argparse and the tools' own error exits
+            if e.code not in (None, 0):
+                failure = e
+                if not isinstance(e.code, int):  # as the interpreter does
+                    print(e.code, file=sys.stderr)
+        except Exception as e:
+            failure = e
+            traceback.print_exc()
+        finally:
+            torch.set_num_threads(threads)
+            sys.stdout.flush()
+            sys.stderr.flush()
+            sys.stdout, sys.stderr = streams
+            for fd, copy in zip((1, 2), saved):
+                os.dup2(copy, fd)
+                os.close(copy)
+    if failure is not None:
+        tail = open(log_path).read()[-3000:]
+        raise RuntimeError(f'tools/{tool} {" ".join(map(str, argv))} failed '
+                           f'({failure!r}); log {log_path}:\n{tail}') \
+            from failure
+
+
 def prepare_data(args, sizes, progress):
     """Write both tasks in SSv2 format and build their lists, once."""
     from mmadaptformer.datasets.synthetic_ssv2 import (SYNTHETIC_TASKS,
@@ -178,12 +245,10 @@ def prepare_data(args, sizes, progress):
             with ffmpeg_tag_warnings_to(osp.join(root, 'write_videos.log')):
                 make_synthetic_ssv2(
                     root, task, num_train, num_val, seed=0, first_id=first_id)
-            run([
-                sys.executable,
-                osp.join(REPO, 'tools', 'data', 'ssv2', 'build_file_list.py'),
+            run_here('data/ssv2/build_file_list.py', [
                 osp.join(root, 'annotations'), root, '--check-videos',
                 '--num-classes',
-                str(len(SYNTHETIC_TASKS[task]))
+                len(SYNTHETIC_TASKS[task])
             ], osp.join(root, 'build_file_list.log'))
             with open(stamp, 'w') as f:
                 json.dump(wanted, f)
@@ -217,9 +282,14 @@ def train(config,
         osp.join(REPO, 'tools', 'dist_train.sh'), config,
         str(args.nproc), '--work-dir', work_dir, '--seed',
         str(args.seed), '--deterministic'
-    ] + (['--amp'] if amp else []) + ([
-        '--pretrained', pretrained
-    ] if pretrained else []) + (['--cfg-options'] + options)
+    ]
+    if amp:
+        cmd.append('--amp')
+    if pretrained:
+        cmd += ['--pretrained', pretrained]
+    cmd += ['--cfg-options'] + options + [
+        f'train_dataloader.batch_size={GLOBAL_BATCH // args.nproc}'
+    ]
     return run(
         cmd, osp.join(work_dir, log_name), env=dict(PORT=str(args.port)))
 
@@ -238,9 +308,8 @@ def val_curve(work_dir):
 
 def test(config, checkpoint, work_dir, options, pretrained):
     dump = osp.join(work_dir, 'test_predictions.pkl')
-    run([
-        sys.executable,
-        osp.join(REPO, 'tools', 'test.py'), config, checkpoint, '--work-dir',
+    run_here('test.py', [
+        config, checkpoint, '--work-dir',
         osp.join(work_dir, 'test'), '--dump', dump, '--pretrained', pretrained,
         '--cfg-options'
     ] + options, osp.join(work_dir, 'test.log'))
@@ -256,8 +325,15 @@ def test(config, checkpoint, work_dir, options, pretrained):
 def trainable_parameters(config):
     """Trainable and total parameters, decided as training decides."""
     from mmengine.config import Config
+    from mmengine.logging import MMLogger
 
     from mmadaptformer.engine import adapter_hook_cfg, build_model_and_plan
+
+    # A logger of its own becomes MMEngine's current one: warnings only, and
+    # not into the log file of the last run tools/test.py made here (building
+    # the model logs each tensor's initialisation).
+    MMLogger.get_instance(
+        f'transfer_study_count_{time.time_ns()}', log_level='WARNING')
     cfg = Config.fromfile(config)
     backbone = cfg.model.backbone
     inner = backbone.backbone if 'backbone' in backbone else backbone
