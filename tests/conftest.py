@@ -103,6 +103,16 @@ def served_torchrun_workers(monkeypatch) -> None:
 
 
 @pytest.fixture
+def served_torchrun(monkeypatch, served_torchrun_workers) -> None:
+    """As ``served_torchrun_workers``, and torchrun itself is forked from
+    the tool server as well: ``dist_train.sh`` and ``dist_test.sh`` start it
+    as ``$PYTHON -m torch.distributed.run``. Not for a test that kills a job
+    by its process tree: the workers' stand-ins are then the children of a
+    served torchrun, outside the tree of the shell script."""
+    monkeypatch.setenv('PYTHON', os.environ['PYTHON_EXEC'])
+
+
+@pytest.fixture
 def log_records(clean_loggers) -> List[logging.LogRecord]:
     """Records logged through ``print_log(logger='current')``."""
     from mmengine.logging import MMLogger

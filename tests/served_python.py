@@ -1,14 +1,16 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The ``PYTHON_EXEC`` of the tests' torchrun runs: a stand-in for
-``python -u SCRIPT ARGS`` whose process the tool server forks.
+``python -u SCRIPT ARGS`` whose process the tool server forks; also the
+``PYTHON`` that ``dist_train.sh`` starts torchrun with (``python -m
+torch.distributed.run ...``), where a test serves torchrun itself too.
 
 torchrun starts each worker as ``$PYTHON_EXEC -u SCRIPT ARGS``. This stand-in
 sends the request, with its file descriptors 0, 1 and 2, to the tool server
 of the pytest process that started the run (the socket in
 ``MMADAPTFORMER_TOOL_SOCKET``), passes the signals torchrun sends on to the
 worker's session, and ends as the worker ends: with its exit code, or by the
-same signal. See ``tests/tool_server.py``. Anything but a script run (no
-socket, ``-c``, ``-m``) goes to the real interpreter. Only the standard
+same signal. See ``tests/tool_server.py``. Anything but a script or module
+run (``-c``, no socket) goes to the real interpreter. Only the standard
 library is imported: it starts in milliseconds.
 """
 import json
@@ -28,14 +30,14 @@ def main() -> None:
     if unbuffered:
         args = args[1:]
     path = os.environ.get(SOCKET_VARIABLE)
-    if not path or not args or args[0].startswith('-'):
-        os.execv(sys.executable, [sys.executable] + sys.argv[1:])
     request = dict(
-        script=args[0],
-        argv=args[1:],
-        cwd=os.getcwd(),
-        env=dict(os.environ),
-        unbuffered=unbuffered)
+        cwd=os.getcwd(), env=dict(os.environ), unbuffered=unbuffered)
+    if len(args) > 1 and args[0] == '-m':  # torchrun itself, as PYTHON
+        request.update(module=args[1], argv=args[2:])
+    elif args and not args[0].startswith('-'):
+        request.update(script=args[0], argv=args[1:])
+    if not path or 'argv' not in request:
+        os.execv(sys.executable, [sys.executable] + sys.argv[1:])
     conn = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     conn.connect(path)
     socket.send_fds(conn, [json.dumps(request).encode() + b'\n'], [0, 1, 2])

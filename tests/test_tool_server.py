@@ -9,8 +9,6 @@ import subprocess
 import sys
 import time
 
-import pytest
-
 WORKER = '''
 import os, signal, sys, time
 out = sys.argv[1]
@@ -117,14 +115,26 @@ def test_a_killed_stand_in_takes_its_worker_along(tmp_path,
             proc.wait()
 
 
-@pytest.mark.parametrize('args', [['-c', 'print(6 * 7)'], ['-m', 'json.tool']])
-def test_anything_but_a_script_runs_in_the_real_interpreter(
-        args, served_torchrun_workers):
-    proc = subprocess.run(
-        [os.environ['PYTHON_EXEC']] + args,
-        input='{"a": 1}',
-        stdout=subprocess.PIPE,
-        text=True,
-        timeout=60)
-    assert proc.returncode == 0
-    assert proc.stdout.split() in (['42'], ['{', '"a":', '1', '}'])
+def test_a_module_run_is_served_and_anything_else_runs_in_python(
+        tmp_path, served_torchrun):
+    """``$PYTHON -m torch.distributed.run`` (dist_train.sh) is served; a
+    ``-c`` runs in the real interpreter."""
+    (tmp_path / 'parent.py').write_text(
+        'import os, sys\n'
+        "print(open(f'/proc/{os.getppid()}/cmdline').read(), sys.argv[1:])\n"
+        'sys.exit(5)\n')
+    python = os.environ['PYTHON']
+    assert python == os.environ['PYTHON_EXEC']
+    served = subprocess.run([python, '-m', 'parent', 'a', 'b'],
+                            cwd=tmp_path,
+                            stdout=subprocess.PIPE,
+                            text=True,
+                            timeout=60)
+    assert served.returncode == 5
+    assert 'tool_server.py' in served.stdout
+    assert "['a', 'b']" in served.stdout
+    real = subprocess.run([python, '-c', 'import sys; print(sys.argv)'],
+                          stdout=subprocess.PIPE,
+                          text=True,
+                          timeout=60)
+    assert real.returncode == 0 and real.stdout.strip() == "['-c']"

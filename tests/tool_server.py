@@ -2,9 +2,10 @@
 """A Python that has imported the stack once and forks one child process per
 tool run (``helpers.run_tool``).
 
-Starting a tool from a shell costs about 7 s of CPU on the 2-core CI machine
-before its first line runs: importing torch, MMEngine, MMAction2,
-MMPretrain and this package. The suite runs tools more than a hundred times,
+Starting a tool from a shell costs 7 to 11 s of CPU on the 2-core CI
+machine before its first line runs (11.5 s for ``tools/train.py --help``,
+measured 2026-12-02): importing torch, MMEngine, MMAction2, MMPretrain and
+this package. The suite runs tools more than a hundred times,
 so it pays that once per pytest process here instead. Each run is still a
 real process of its own, as a user's is: its own pid, working directory,
 environment, ``sys.argv``, file descriptors 1 and 2, exit code and fresh
@@ -96,15 +97,18 @@ def _run_script(request: dict) -> int:
     os.chdir(request['cwd'])
     os.environ.clear()
     os.environ.update(request['env'])
-    script = request['script']
-    # sys.path as `python SCRIPT` has it: the script's folder, then
-    # PYTHONPATH, then what the server had after its own first entry.
+    # sys.path as `python SCRIPT` (the script's folder first) or `python -m
+    # MODULE` (the working directory first) has it, then PYTHONPATH, then
+    # what the server had after its own first entry.
+    module = request.get('module')
+    first = os.getcwd() if module else os.path.dirname(
+        os.path.abspath(request['script']))
     extra = [
         p for p in os.environ.get('PYTHONPATH', '').split(os.pathsep) if p
     ]
-    sys.path[:] = [os.path.dirname(os.path.abspath(script))] + extra + \
+    sys.path[:] = [first] + extra + \
         [p for p in sys.path[1:] if p not in extra]
-    sys.argv = [script] + list(request['argv'])
+    sys.argv = [module or request['script']] + list(request['argv'])
     threads = os.environ.get('OMP_NUM_THREADS')
     torch.set_num_threads(int(threads) if threads else os.cpu_count())
     # A new process's random state, not a copy of the server's.
@@ -113,7 +117,10 @@ def _run_script(request: dict) -> int:
     np.random.seed(seed)
     torch.seed()
     try:
-        runpy.run_path(script, run_name='__main__')
+        if module:
+            runpy.run_module(module, run_name='__main__', alter_sys=True)
+        else:
+            runpy.run_path(request['script'], run_name='__main__')
     except SystemExit as exc:
         return _exit_code(exc)
     return 0

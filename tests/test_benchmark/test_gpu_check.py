@@ -198,7 +198,7 @@ def test_train_image_amp_against_float32(ctx, clean_loggers):
     assert not any(name.startswith(('resume', 'test')) for name in expected)
 
 
-def test_dist_train_one_process(ctx, clean_loggers, served_torchrun_workers):
+def test_dist_train_one_process(ctx, clean_loggers, served_torchrun):
     result = check_dist_train(ctx)
     assert result['status'] == 'passed', result['failures']
     # On a CPU the one process runs gloo; the check expects nccl on a GPU.

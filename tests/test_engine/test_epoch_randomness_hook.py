@@ -273,7 +273,7 @@ def test_image_resume_after_sigkill_matches_uninterrupted(
 
 
 def test_two_process_resume_after_sigkill_matches_uninterrupted(
-        tmp_path, tiny_image_data, served_torchrun_workers):
+        tmp_path, tiny_image_data, served_torchrun):
     _kill_resume_and_compare(
         tmp_path,
         _image_cfg(tmp_path, tiny_image_data),

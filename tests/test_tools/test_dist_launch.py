@@ -96,7 +96,7 @@ def _two_nodes(tmp_path, cfg, work, port, extra=()):
 
 
 def test_two_nodes_on_loopback_train_checkpoint_and_resume(
-        tmp_path, tiny_image_data, served_torchrun_workers):
+        tmp_path, tiny_image_data, served_torchrun):
     cfg = _config(tmp_path, tiny_image_data)
     work = tmp_path / 'work'
     node0, node1 = _two_nodes(tmp_path, cfg, work, port=29671)

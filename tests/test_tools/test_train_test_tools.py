@@ -98,7 +98,7 @@ def test_image_train_and_test(tmp_path, tiny_image_data):
 
 
 def test_dist_train_two_cpu_processes(tmp_path, tiny_video_data,
-                                      served_torchrun_workers):
+                                      served_torchrun):
     """dist_train.sh CONFIG 2 on a machine without a GPU: gloo DDP."""
     body = video_data_cfg(tiny_video_data) + (
         "custom_imports = dict(imports=['mmadaptformer', "

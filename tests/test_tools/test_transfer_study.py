@@ -9,9 +9,9 @@ import pytest
 from helpers import REPO_ROOT, load_tool, run_tool
 
 
-@pytest.mark.long(215)
+@pytest.mark.long(130)
 def test_quick_transfer_study_adaptformer_beats_linear_probe(
-        tmp_path, served_torchrun_workers):
+        tmp_path, served_torchrun):
     work, data = tmp_path / 'work', tmp_path / 'data'
     proc = run_tool([
         'demo/transfer_study.py', '--quick', '--seed', '0', '--work-dir', work,
