@@ -112,7 +112,9 @@ def _step(cfg, model, img_size, test_batch_size=2):
     assert any(not torch.equal(params[n], v) for n, v in trainable.items())
     assert all(torch.equal(params[n], v) for n, v in frozen.items())
     model.eval()
-    outputs = model.test_step(_batch(cfg, img_size, 'test', test_batch_size))
+    with torch.no_grad():  # as MMEngine's TestLoop runs it
+        outputs = model.test_step(
+            _batch(cfg, img_size, 'test', test_batch_size))
     num_classes = TASKS[next(t for t in TASKS if f'_{t}' in cfg.filename)]
     assert len(outputs) == test_batch_size
     assert outputs[0].pred_score.shape == (num_classes, )
