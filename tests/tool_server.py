@@ -28,13 +28,16 @@ torchrun's workers are served too. ``torchrun`` (``dist_train.sh``) starts
 each worker as ``$PYTHON_EXEC -u SCRIPT ARGS`` (torch's own variable), and
 the tests set ``PYTHON_EXEC`` to ``tests/served_python.py``: a small stand-in
 process that connects to the server's Unix socket (``argv[1]``), hands over
-its file descriptors 0, 1 and 2 with ``{"script", "argv", "cwd", "env",
-"unbuffered"}``, and gets ``{"pid"}`` and then ``{"returncode"}`` back. The
-server forks the worker with those descriptors. The stand-in passes the
-signals torchrun sends on to the worker's session and ends as the worker
-ended; if the stand-in dies (a SIGKILL of the job), its connection closes
-and the server SIGKILLs the worker's session. torchrun itself, its
-rendezvous and its monitoring stay real.
+its file descriptors 0, 1 and 2 with ``{"script" or "module", "argv",
+"cwd", "env", "unbuffered"}``, and gets ``{"pid"}`` and then
+``{"returncode"}`` back. The server forks the worker with those
+descriptors. The stand-in passes the signals torchrun sends on to the
+worker's session and ends as the worker ended; if the stand-in dies (a
+SIGKILL of the job), its connection closes and the server SIGKILLs the
+worker's session. Where a test also sets ``PYTHON`` to the stand-in,
+``dist_train.sh``'s ``$PYTHON -m torch.distributed.run`` is served the same
+way (``runpy.run_module``). torchrun's own code, rendezvous and monitoring
+run unchanged either way.
 """
 import json
 import os

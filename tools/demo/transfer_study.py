@@ -12,14 +12,14 @@
    linear probe and full fine-tuning, each with tools/dist_train.sh on
    2 processes (--nproc; they share a 16-clip batch), then evaluates each
    with tools/test.py (2 clips x 3 crops).
-
-The training runs are processes of their own, as a user starts them; the
-SSv2 tool and tools/test.py run in this process (their ``main``), which has
-already imported what they import.
 4. Prints a table (method, top-1, trainable parameters, checkpoint size,
    training time) and writes a PNG of validation accuracy per epoch (one
    clip per video) with the final test top-1 of the table (2 clips x 3
    crops) marked at the last epoch.
+
+The training runs are processes of their own, as a user starts them; the
+SSv2 tool and tools/test.py run in this process (their ``main``), which has
+already imported what they import.
 
 Usage:
     python tools/demo/transfer_study.py [--work-dir work_dirs/demo]
