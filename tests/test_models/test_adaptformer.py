@@ -221,7 +221,13 @@ def test_gradient_checkpointing_gives_the_same_gradients(
         # Without care, reentrant checkpointing of a frozen model gives
         # None or partial gradients.
         assert grads[1][name] is not None, name
-        assert_close(grads[1][name], grad, msg=name)
+        # The recomputation runs the same float32 operations, but not always
+        # bit-identically: up to 1.4e-6 of a gradient's largest value was
+        # measured on Swin3D (and the default tolerance failed once in five
+        # suite runs). Another dropout mask moves it by more than 1 (2.7).
+        scale = grad.abs().max().item()
+        assert_close(
+            grads[1][name], grad, rtol=1e-4, atol=1e-4 * scale, msg=name)
 
 
 def test_deepcopy_rewires_the_copy(randomize_adapters):
