@@ -274,15 +274,16 @@ class _ToolServer:
             shutil.rmtree(self.dir, ignore_errors=True)
         self.proc = None
 
+    def _ensure_started(self):
+        if self.proc is None or self.proc.poll() is not None:
+            self._start()
+
     def torchrun_worker_env(self) -> Dict[str, str]:
         """The environment that makes torchrun fork its workers from this
         server (see ``tests/tool_server.py``); starts the server."""
-        if self.proc is None or self.proc.poll() is not None:
-            self._start()
-        return {
-            'PYTHON_EXEC': self.python_exec,
-            'MMADAPTFORMER_TOOL_SOCKET': self.socket
-        }
+        from served_python import SOCKET_VARIABLE
+        self._ensure_started()
+        return {'PYTHON_EXEC': self.python_exec, SOCKET_VARIABLE: self.socket}
 
     def _read(self, deadline: Optional[float]) -> Optional[dict]:
         """The server's next answer, or None at the deadline."""
@@ -321,8 +322,7 @@ class _ToolServer:
 
     def start(self, cmd: List[str], cwd: str, env: Dict[str, str],
               output: str) -> ServedProcess:
-        if self.proc is None or self.proc.poll() is not None:
-            self._start()
+        self._ensure_started()
         proc = ServedProcess(self, cmd)
         self.next_id += 1
         self.running[self.next_id] = proc

@@ -130,20 +130,38 @@ def ffmpeg_tag_warnings_to(log_path):
     """Send what is printed to stderr (file descriptor 2, where OpenCV's
     FFmpeg writer prints) to ``log_path`` meanwhile; afterwards show every
     line but the FFmpeg tag warnings (:data:`FFMPEG_TAG_WARNING`)."""
-    sys.stderr.flush()
-    saved = os.dup(2)
     with open(log_path, 'w+') as log:
-        os.dup2(log.fileno(), 2)
-        try:
+        with descriptors_to(log, (2, )):
             yield
-        finally:
-            sys.stderr.flush()
-            os.dup2(saved, 2)
-            os.close(saved)
-            log.seek(0)
-            sys.stderr.writelines(
-                line for line in log if not FFMPEG_TAG_WARNING.search(line))
-            sys.stderr.flush()
+        log.seek(0)
+        sys.stderr.writelines(
+            line for line in log if not FFMPEG_TAG_WARNING.search(line))
+        sys.stderr.flush()
+
+
+@contextlib.contextmanager
+def descriptors_to(log, fds):
+    """Point file descriptors ``fds`` (1 for stdout, 2 for stderr) at the
+    open file ``log`` meanwhile, with ``sys.stdout``/``sys.stderr`` as new
+    streams on them (whatever they were before: a test's capture, say);
+    loggers made meanwhile keep those streams, which write to the restored
+    descriptors afterwards."""
+    names = {1: 'stdout', 2: 'stderr'}
+    streams = {fd: getattr(sys, names[fd]) for fd in fds}
+    saved = {}
+    for fd in fds:
+        streams[fd].flush()
+        saved[fd] = os.dup(fd)
+        os.dup2(log.fileno(), fd)
+        setattr(sys, names[fd], open(fd, 'w', buffering=1, closefd=False))
+    try:
+        yield
+    finally:
+        for fd in fds:
+            getattr(sys, names[fd]).flush()
+            setattr(sys, names[fd], streams[fd])
+            os.dup2(saved[fd], fd)
+            os.close(saved[fd])
 
 
 class Progress:
@@ -166,9 +184,7 @@ def run(cmd, log_path, env=None):
         proc = subprocess.run(
             cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
     if proc.returncode != 0:
-        tail = open(log_path).read()[-3000:]
-        raise RuntimeError(f'{" ".join(cmd)} failed ({proc.returncode}); '
-                           f'log {log_path}:\n{tail}')
+        raise _failed(' '.join(cmd), proc.returncode, log_path)
     return time.time() - start
 
 
@@ -180,27 +196,18 @@ def run_here(tool, argv, log_path):
     import importlib.util
 
     import torch
-    path = osp.join(REPO, 'tools', tool)
     spec = importlib.util.spec_from_file_location(
-        'transfer_study_' + osp.splitext(osp.basename(tool))[0], path)
+        'transfer_study_' + osp.splitext(osp.basename(tool))[0],
+        osp.join(REPO, 'tools', tool))
     module = importlib.util.module_from_spec(spec)
+    argv = [str(a) for a in argv]
     threads = torch.get_num_threads()
-    sys.stdout.flush()
-    sys.stderr.flush()
-    saved = [os.dup(1), os.dup(2)]
-    streams = sys.stdout, sys.stderr
     failure = None
-    with open(log_path, 'w') as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-        # Streams on the descriptors, whatever sys.stdout was (a test's
-        # capture, say); loggers the tool makes keep writing to them.
-        sys.stdout = open(1, 'w', buffering=1, closefd=False)
-        sys.stderr = open(2, 'w', buffering=1, closefd=False)
+    with open(log_path, 'w') as log, descriptors_to(log, (1, 2)):
         torch.set_num_threads(1)
         try:
             spec.loader.exec_module(module)
-            module.main([str(a) for a in argv])
+            module.main(argv)
         except SystemExit as e:  # argparse and the tools' own error exits
             if e.code not in (None, 0):
                 failure = e
@@ -211,17 +218,14 @@ def run_here(tool, argv, log_path):
             traceback.print_exc()
         finally:
             torch.set_num_threads(threads)
-            sys.stdout.flush()
-            sys.stderr.flush()
-            sys.stdout, sys.stderr = streams
-            for fd, copy in zip((1, 2), saved):
-                os.dup2(copy, fd)
-                os.close(copy)
     if failure is not None:
-        tail = open(log_path).read()[-3000:]
-        raise RuntimeError(f'tools/{tool} {" ".join(map(str, argv))} failed '
-                           f'({failure!r}); log {log_path}:\n{tail}') \
-            from failure
+        raise _failed(f'tools/{tool} {" ".join(argv)}', repr(failure),
+                      log_path) from failure
+
+
+def _failed(what, how, log_path):
+    tail = open(log_path).read()[-3000:]
+    return RuntimeError(f'{what} failed ({how}); log {log_path}:\n{tail}')
 
 
 def prepare_data(args, sizes, progress):
