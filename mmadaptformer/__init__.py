@@ -39,6 +39,7 @@ _SUPPORTED = (
 def _check_versions() -> None:
     import importlib
     import importlib.metadata as metadata
+    import importlib.util
     for dist, module, low, high, hint in _SUPPORTED:
         try:
             if module == 'mmaction':
@@ -46,7 +47,16 @@ def _check_versions() -> None:
                 version = metadata.version(dist)
             else:
                 version = importlib.import_module(module).__version__
-        except (ImportError, metadata.PackageNotFoundError) as e:
+        except ImportError as e:  # PackageNotFoundError included
+            if (not isinstance(e, metadata.PackageNotFoundError)
+                    and importlib.util.find_spec(module) is not None):
+                # The package is there, but something it imports is not:
+                # saying "not installed" would send the user the wrong way.
+                raise ImportError(
+                    f'mmadaptformer needs {dist} >= {low}, < {high}; it is '
+                    f'installed, but `import {module}` failed: {e}. Install '
+                    f'what that names (`pip check` lists what {dist}\'s '
+                    'requirements lack)') from e
             raise ImportError(
                 f'mmadaptformer needs {dist} >= {low}, < {high}, which is not '
                 f'installed. Install it with: {hint}') from e

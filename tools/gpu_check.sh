@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
-# Usage: tools/gpu_check.sh [--out-dir DIR] [--device auto|cuda|cpu] ...
+# Usage: [PYTHON=python3] tools/gpu_check.sh [--out-dir DIR] [--device auto|cuda|cpu] ...
 # Runs every GPU path of mmadaptformer once (about 8 minutes on one
 # H100/H200) and writes DIR/gpu_check.json and DIR/summary.txt (default
 # DIR: work_dirs/gpu_check). Without a GPU it says so and exits 0.
-# `tools/gpu_check.sh --help` lists the options.
+# `tools/gpu_check.sh --help` lists the options. PYTHON picks the
+# interpreter (default: python3, as the Makefile and tools/dist_*.sh).
 
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
-python "$(dirname "$0")"/analysis_tools/gpu_check.py "$@"
+PYTHON=${PYTHON:-python3}
+PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
+"$PYTHON" "$(dirname "$0")"/analysis_tools/gpu_check.py "$@"

@@ -89,6 +89,32 @@ def test_mixed_batch_equals_each_task_alone(video_tasks, tiny_video_data,
     assert adapter_rows == [72, 72]
 
 
+def test_tasks_may_be_named_like_module_attributes(video_tasks,
+                                                   tiny_video_data, single,
+                                                   clean_loggers):
+    # torch's ModuleDict refuses these as keys ('train' and 'bfloat16' are
+    # Module methods, a dot separates submodules); as task names they work.
+    names = {'train': 'full', 'bfloat16': 'last', 'hmdb51.v2': 'last2'}
+    engine = MultiTaskRecognizer()
+    for name, task in names.items():
+        engine.add_task(name, video_tasks[task]['config'],
+                        video_tasks[task]['checkpoint'])
+    assert set(engine.blocks[1].adaptmlp.adapters) == set(names)
+    results = engine(_val_videos(tiny_video_data)[:4], batch_size=4)
+    alone = {
+        name: {
+            path: {
+                name: answers[task]
+            }
+            for path, answers in single[task].items()
+        }
+        for name, task in names.items()
+    }
+    _assert_same(results, alone, list(names))
+    engine.remove_task('bfloat16')
+    assert set(engine.blocks[1].adaptmlp.adapters) == {'train', 'hmdb51.v2'}
+
+
 def test_shared_prefix_is_computed_once(video_tasks, tiny_video_data, single,
                                         clean_loggers):
     engine = _engine(video_tasks, ['last', 'last2'])

@@ -15,13 +15,14 @@ import sys
 
 import pytest
 import torch
-from helpers import run_python_command, run_tool
+from helpers import REPO_ROOT, run_python_command, run_tool
 
 # yapf: disable
 from mmadaptformer.benchmark.gpu_check import (build_context, check_amp_step,
                                                check_benchmark,
                                                check_dist_train,
                                                check_fused_attention,
+                                               check_multitask_inference,
                                                check_official_baseline,
                                                check_train_amp, evaluate_goals,
                                                format_gpu_summary,
@@ -197,6 +198,24 @@ def test_train_image_amp_against_float32(ctx, clean_loggers):
     # Resume and test are the video task's part.
     assert not any(name.startswith(('resume', 'test')) for name in expected)
 
+    # The two checkpoints are two tasks on one frozen backbone: served
+    # together in one batched forward, each scores as it does alone.
+    inference = check_multitask_inference(ctx)
+    assert inference['status'] == 'passed', inference['failures']
+    assert inference['details']['image_tasks'] == ['bfloat16', 'float32']
+    expected = _expectations(inference)
+    # The workspace's validation images: 4 per class, 2 classes.
+    assert expected['image: inputs classified']['measured'] == 8
+    for run in ('bfloat16', 'float32'):
+        served = expected[f'image {run}: max score diff, served with the '
+                          'other tasks vs alone (cpu)']
+        assert served['ok'] and served['measured'] <= 1e-5
+        # The two runs' adapters answer differently, and the limit is below
+        # that distance: a task answered with the other's adapters fails.
+        nearest = inference['details'][
+            f'image {run}: distance to the nearest other task']
+        assert nearest > 0 and served['limit'] == min(2e-3, nearest / 10)
+
 
 def test_dist_train_one_process(ctx, clean_loggers, served_torchrun):
     result = check_dist_train(ctx)
@@ -215,6 +234,23 @@ def test_no_gpu_says_so_and_exits_0(tmp_path):
     # What float32 on a GPU means is on record.
     assert result['tf32'] == dict(cudnn=True, matmul=False)
     assert 'no CUDA GPU' in (tmp_path / 'out' / 'summary.txt').read_text()
+
+
+def test_offline_runner_says_what_it_needs(tmp_path):
+    script = osp.join(REPO_ROOT, 'tools', 'misc', 'gpu_check_offline.sh')
+    usage = subprocess.run(['bash', script], capture_output=True, text=True)
+    assert usage.returncode == 2
+    assert 'Usage: [PYTHON=python3] gpu_check_offline.sh WHEELS RESULTS' in \
+        usage.stderr
+    # A folder without wheels is refused before anything is installed.
+    results = tmp_path / 'results'
+    empty = subprocess.run(['bash', script, tmp_path, results],
+                           capture_output=True,
+                           text=True)
+    assert empty.returncode == 2
+    assert f'no wheels in {tmp_path}; make them with ' \
+        'tools/misc/download_wheels.sh' in empty.stderr
+    assert not results.exists()
 
 
 def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):

@@ -1,4 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .task_streams import MultiTaskAdaptMLP, TaskRoutedModule, TaskStreams
+from .task_streams import (MultiTaskAdaptMLP, TaskModules, TaskRoutedModule,
+                           TaskStreams)
 
-__all__ = ['MultiTaskAdaptMLP', 'TaskRoutedModule', 'TaskStreams']
+__all__ = [
+    'MultiTaskAdaptMLP', 'TaskModules', 'TaskRoutedModule', 'TaskStreams'
+]

@@ -21,12 +21,14 @@ many tasks in one forward:
   for the others); :class:`TaskRoutedModule` does the same for any other
   task-specific module. The block's adapter hooks are unchanged.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
-__all__ = ['TaskStreams', 'MultiTaskAdaptMLP', 'TaskRoutedModule']
+__all__ = [
+    'TaskStreams', 'TaskModules', 'MultiTaskAdaptMLP', 'TaskRoutedModule'
+]
 
 
 class TaskStreams:
@@ -155,6 +157,63 @@ class TaskStreams:
         return hook
 
 
+class TaskModules(nn.ModuleDict):
+    """Modules by task name.
+
+    A task may be named anything
+    :func:`~mmadaptformer.apis.multitask_tasks.check_task_name` accepts,
+    ``'train'``, ``'float'``, ``'bfloat16'``, ``'keys'`` or ``'hmdb51.v2'``
+    too, which :class:`torch.nn.ModuleDict` refuses as keys (the names of
+    its attributes, dots). Each module is stored as the submodule
+    ``'task:' + name`` with every ``.`` written as ``:`` (not a character
+    of task names, so no two names meet); indexing, ``in``, ``del``,
+    iteration, ``keys()``, ``items()`` and ``pop()`` take and give task
+    names.
+    """
+
+    _PREFIX = 'task:'
+
+    @classmethod
+    def _key(cls, name: str) -> str:
+        return cls._PREFIX + name.replace('.', ':')
+
+    @classmethod
+    def _name(cls, key: str) -> str:
+        return key[len(cls._PREFIX):].replace(':', '.')
+
+    def __getitem__(self, name: str) -> nn.Module:
+        try:
+            return super().__getitem__(self._key(name))
+        except KeyError:
+            raise KeyError(name) from None
+
+    def __setitem__(self, name: str, module: nn.Module) -> None:
+        super().__setitem__(self._key(name), module)
+
+    def __delitem__(self, name: str) -> None:
+        try:
+            super().__delitem__(self._key(name))
+        except KeyError:
+            raise KeyError(name) from None
+
+    def __contains__(self, name: object) -> bool:
+        return isinstance(name, str) and super().__contains__(self._key(name))
+
+    def __iter__(self) -> Iterator[str]:
+        return (self._name(key) for key in super().__iter__())
+
+    def keys(self) -> List[str]:
+        return list(self)
+
+    def items(self) -> List[Tuple[str, nn.Module]]:
+        return [(self._name(key), module) for key, module in super().items()]
+
+    def pop(self, name: str) -> nn.Module:
+        module = self[name]
+        del self[name]
+        return module
+
+
 class MultiTaskAdaptMLP(nn.Module):
     """The AdaptMLPs of several tasks in one block, applied per stream.
 
@@ -173,7 +232,7 @@ class MultiTaskAdaptMLP(nn.Module):
                  adapters: Optional[Dict[str, nn.Module]] = None) -> None:
         super().__init__()
         self.streams = streams
-        self.adapters = nn.ModuleDict(adapters or {})
+        self.adapters = TaskModules(adapters or {})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layout = self.streams
@@ -210,7 +269,7 @@ class TaskRoutedModule(nn.Module):
                  modules: Optional[Dict[str, nn.Module]] = None) -> None:
         super().__init__()
         self.streams = streams
-        self.per_task = nn.ModuleDict(modules or {})
+        self.per_task = TaskModules(modules or {})
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         layout = self.streams

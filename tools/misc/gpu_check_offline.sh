@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# Usage: [PYTHON=python3] tools/misc/gpu_check_offline.sh WHEELS RESULTS [gpu_check.sh options...]
+# Runs tools/gpu_check.sh on a machine without internet access that has a
+# PyTorch environment:
+#   1. installs the wheels that tools/misc/download_wheels.sh put in WHEELS
+#      into a temporary folder on PYTHONPATH (the environment is unchanged);
+#   2. runs the check with its work in a temporary folder (kept; its path
+#      is printed);
+#   3. leaves in RESULTS the few files worth copying back: gpu_check.json,
+#      summary.txt, benchmark.json, benchmark.png, profile_adaptformer.txt
+#      (those that were written) and logs.tar.gz (every log, result and
+#      config of the run, without checkpoints and data).
+# The exit code is gpu_check.sh's.
+set -uo pipefail
+
+if [ $# -lt 2 ]; then
+    echo "Usage: [PYTHON=python3] $(basename "$0") WHEELS RESULTS [gpu_check.sh options...]" >&2
+    exit 2
+fi
+WHEELS=$1
+RESULTS=$2
+shift 2
+PYTHON=${PYTHON:-python3}
+if ! ls "$WHEELS"/*.whl >/dev/null 2>&1; then
+    echo "$(basename "$0"): no wheels in $WHEELS; make them with tools/misc/download_wheels.sh" >&2
+    exit 2
+fi
+
+SITE=$(mktemp -d)
+WORK=$(mktemp -d)
+"$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
+    --target "$SITE" "$WHEELS"/*.whl || exit 1
+export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
+PYTHON="$PYTHON" bash "$(dirname "$0")/../gpu_check.sh" --out-dir "$WORK" "$@"
+code=$?
+
+mkdir -p "$RESULTS"
+for name in gpu_check.json summary.txt benchmark.json benchmark.png \
+    profile_adaptformer.txt; do
+    if [ -f "$WORK/$name" ]; then cp "$WORK/$name" "$RESULTS/"; fi
+done
+tar czf "$RESULTS/logs.tar.gz" --exclude='*.pth' --exclude='./workspace' \
+    -C "$WORK" .
+rm -rf "$SITE"
+echo "results in $RESULTS; the whole run in $WORK"
+exit $code
