@@ -3,7 +3,8 @@
 
 One model::
 
-    python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out r.json
+    python tools/infer.py CONFIG CHECKPOINT INPUT [INPUT ...] --out r.json \\
+        [--pretrained BACKBONE.pth]
 
 Many tasks on one frozen backbone (adapter-only, merged or full checkpoints
 of AdaptFormer models trained on the same backbone)::
@@ -17,9 +18,12 @@ import os
 import os.path as osp
 import sys
 
+from mmengine.config import Config
+
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
                                 collect_inputs)
+from mmadaptformer.utils import set_pretrained_backbone
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively for video
@@ -56,6 +60,13 @@ def parse_args(argv=None):
         action='append',
         metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
         help='a task served on the shared frozen backbone; repeat it')
+    parser.add_argument(
+        '--pretrained',
+        metavar='CHECKPOINT',
+        help='pretrained weights of the frozen backbone, as in '
+        'tools/test.py: for adapter-only checkpoints whose config does not '
+        'point at the backbone they were trained on; with --task, for every '
+        'task (they share the backbone)')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--device', default='cpu', help='cpu or cuda (default: cpu)')
@@ -106,6 +117,16 @@ def _top(answer: dict, k: int) -> str:
     return ', '.join(parts)
 
 
+def _config(path: str, pretrained):
+    """The config at ``path``, with ``--pretrained`` as its backbone's
+    weights if given."""
+    if pretrained is None:
+        return path
+    cfg = Config.fromfile(path)
+    set_pretrained_backbone(cfg, pretrained)
+    return cfg
+
+
 def _load(args):
     """The engine and the errors of tasks that could not be loaded."""
     progress = True
@@ -114,10 +135,11 @@ def _load(args):
         name = osp.splitext(osp.basename(args.config))[0]
         try:
             engine = ModelInferencer(
-                args.config,
+                _config(args.config, args.pretrained),
                 args.checkpoint,
                 device=args.device,
-                label_map=args.label_map)
+                label_map=args.label_map,
+                name=name)
         except Exception as e:
             engine = None
             failed[name] = f'{args.checkpoint}: {type(e).__name__}: {e}'
@@ -125,7 +147,7 @@ def _load(args):
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         try:
-            engine.add_task(name, config, checkpoint)
+            engine.add_task(name, _config(config, args.pretrained), checkpoint)
         except Exception as e:
             failed[name] = f'{type(e).__name__}: {e}'
     return (engine if engine.tasks else None), failed, progress

@@ -216,3 +216,41 @@ def test_train_and_test_cli_with_pretrained(tmp_path, tiny_video_data):
         cwd=tmp_path,
         check=False)
     assert proc.returncode != 0
+
+    # tools/infer.py (one model, and tasks on the shared backbone) and
+    # merge_adapters.py take the same flag.
+    videos = sorted(glob.glob(osp.join(tiny_video_data['videos'],
+                                       '*.mp4')))[:2]
+    ckpt = work / 'epoch_1.pth'
+
+    def infer(name, *args):
+        out = tmp_path / f'{name}.json'
+        run_tool(['infer.py', *args, *videos, '--out', out], cwd=tmp_path)
+        return {
+            path: {task: answer['scores']
+                   for task, answer in answers.items()}
+            for path, answers in json.loads(out.read_text()).items()
+        }
+
+    alone = infer('alone', cfg, ckpt, '--pretrained', pretrained)
+    proc = run_tool(['infer.py', cfg, ckpt, *videos],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1
+    assert 'FrozenBackboneMismatchError' in proc.stdout
+    together = infer('together', '--task', 'a', cfg, ckpt, '--task', 'b', cfg,
+                     ckpt, '--pretrained', pretrained)
+    merged = tmp_path / 'merged.pth'
+    run_tool([
+        'model_converters/merge_adapters.py', cfg, ckpt, merged,
+        '--pretrained', pretrained
+    ],
+             cwd=tmp_path)
+    # A merged checkpoint holds the backbone: no --pretrained needed.
+    from_merged = infer('merged', cfg, merged)
+    assert len(alone) == len(videos)
+    for path, answers in alone.items():
+        expected = torch.tensor(answers['cfg'])
+        for scores in (together[path]['a'], together[path]['b'],
+                       from_merged[path]['cfg']):
+            torch.testing.assert_close(torch.tensor(scores), expected)

@@ -2,13 +2,15 @@
 """Pretrained backbone + adapter-only checkpoint -> one full checkpoint.
 
 Usage:
-    python tools/model_converters/merge_adapters.py CONFIG ADAPTER_CKPT OUT
+    python tools/model_converters/merge_adapters.py CONFIG ADAPTER_CKPT OUT \\
+        [--pretrained BACKBONE.pth]
 
 The frozen weights come from the config's pretrained path (the backbone's
-``init_cfg``), exactly as in training and ``tools/test.py``; the adapter
-checkpoint's fingerprint must match them. OUT is a plain full checkpoint for
-deployment: it loads ``strict=True`` into the config's model and needs
-neither the pretrained file nor the AdapterHook.
+``init_cfg``) or ``--pretrained``, exactly as in training and
+``tools/test.py``; the adapter checkpoint's fingerprint must match them.
+OUT is a plain full checkpoint for deployment: it loads ``strict=True``
+into the config's model and needs neither the pretrained file nor the
+AdapterHook.
 """
 import argparse
 import os
@@ -20,7 +22,7 @@ from mmengine.config import Config, DictAction
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint)
-from mmadaptformer.utils import safe_torch_load
+from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
 
 
 def parse_args(argv=None):
@@ -29,6 +31,11 @@ def parse_args(argv=None):
     parser.add_argument('config', help='the AdaptFormer config')
     parser.add_argument('checkpoint', help='an adapter-only checkpoint')
     parser.add_argument('out', help='the full checkpoint to write')
+    parser.add_argument(
+        '--pretrained',
+        metavar='CHECKPOINT',
+        help='pretrained weights of the frozen backbone, as in '
+        'tools/train.py and tools/test.py (default: the config\'s)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -40,6 +47,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
+    if args.pretrained is not None:
+        set_pretrained_backbone(cfg, args.pretrained)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
