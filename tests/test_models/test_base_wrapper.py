@@ -148,6 +148,34 @@ def test_init_recognizer_right_backbone_gives_the_runners_scores(video):
     torch.testing.assert_close(scores, video['scores'], rtol=0, atol=1e-6)
 
 
+def test_frozen_tensors_left_out_on_purpose_are_not_missing(video, capsys):
+    """An adapter-only checkpoint leaves the frozen tensors out; once its
+    record matched them, no loading API calls them missing."""
+    from mmaction.apis import init_recognizer
+    capsys.readouterr()
+    model = init_recognizer(video['cfg'], video['ckpt'], device='cpu')
+    _clear_loggers()
+    # MMEngine's load_checkpoint prints what it could not load.
+    assert 'missing keys in source state_dict' not in capsys.readouterr().out
+    state = safe_torch_load(video['ckpt'])['state_dict']
+    model.load_state_dict(state, strict=True)
+    # A trainable tensor left out is still missing, by its saved name.
+    adapter = next(k for k in state if '.adaptmlp.' in k)
+    result = model.load_state_dict(
+        {k: v
+         for k, v in state.items() if k != adapter}, strict=False)
+    assert result.missing_keys == [adapter]
+    # Without the record nothing vouches for the frozen tensors: missing.
+    record = 'backbone.' + FROZEN_HOST_KEY
+    result = model.load_state_dict(
+        {k: v
+         for k, v in state.items() if k != record}, strict=False)
+    assert set(result.missing_keys) == {
+        'backbone.' + k
+        for k in state[record]['fingerprints']
+    }
+
+
 def test_init_recognizer_refuses_another_backbone(video):
     from mmaction.apis import init_recognizer
     with pytest.raises(FrozenBackboneMismatchError) as info:

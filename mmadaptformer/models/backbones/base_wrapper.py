@@ -87,12 +87,18 @@ def _load_pre_hook(module: 'FrozenHostWrapper', state_dict: dict, prefix: str,
 
 
 def _load_post_hook(module: nn.Module, incompatible_keys) -> None:
-    """Load post-hook: report missing/unexpected keys as saved."""
+    """Load post-hook: report missing/unexpected keys as saved, without the
+    frozen tensors an adapter-only state dict left out on purpose and whose
+    fingerprints it matched (see :meth:`FrozenHostWrapper.before_load`)."""
     prefix = module.__dict__.pop('_load_prefix', None)
+    verified = module.__dict__.pop('_load_verified', frozenset())
     if prefix is None:
         return
     for keys in incompatible_keys:
         keys[:] = [to_outer_key(key, prefix) for key in keys]
+    incompatible_keys.missing_keys[:] = [
+        key for key in incompatible_keys.missing_keys if key not in verified
+    ]
 
 
 def _as_fingerprint(value) -> tuple:
@@ -275,6 +281,7 @@ class FrozenHostWrapper(BaseModule):
         Raises:
             FrozenBackboneMismatchError: If the frozen tensors differ.
         """
+        self.__dict__.pop('_load_verified', None)  # of a load that failed
         entry = state_dict.pop(prefix + FROZEN_HOST_KEY, None)
         present = [
             state_dict[prefix + k] for k in self.host_keys
@@ -287,6 +294,13 @@ class FrozenHostWrapper(BaseModule):
             self.init_host()
         if entry is not None:
             self.verify_frozen_host(entry, state_dict, prefix)
+            # The frozen tensors it leaves out are the model's own, just
+            # verified to be those the adapters were trained on: they are
+            # not reported as missing (MMEngine's load_checkpoint would list
+            # every one of them in a warning), nor refused by strict=True.
+            self.__dict__['_load_verified'] = frozenset(
+                prefix + key for key in entry['fingerprints']
+                if prefix + key not in state_dict)
         elif not complete:
             # E.g. an adapter-only checkpoint written before the records
             # existed: its meta digest is checked on the Runner path only.
