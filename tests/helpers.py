@@ -12,9 +12,10 @@ import signal
 import subprocess
 import sys
 import tempfile
+import textwrap
 import time
 from types import ModuleType
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Sequence
 
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
@@ -233,7 +234,8 @@ class _ToolServer:
     """The client of ``tests/tool_server.py``: one server per pytest
     process, started on first use and restarted after anything unexpected."""
 
-    def __init__(self):
+    def __init__(self, preload: Optional[Sequence[str]] = None):
+        self.preload = preload  # None: the server's own PRELOAD
         self.proc = None
         self.buffer = b''
         self.running: Dict[int, ServedProcess] = {}
@@ -251,11 +253,16 @@ class _ToolServer:
                     f"{shlex.quote(osp.join(REPO_ROOT, 'tests'))}"
                     '/served_python.py "$@"\n')
         os.chmod(self.python_exec, 0o755)
+        env = dict(os.environ)
+        if self.preload is not None:
+            from tool_server import PRELOAD_VARIABLE
+            env[PRELOAD_VARIABLE] = ','.join(self.preload)
         self.proc = subprocess.Popen([
             sys.executable,
             osp.join(REPO_ROOT, 'tests', 'tool_server.py'), self.socket
         ],
                                      cwd=REPO_ROOT,
+                                     env=env,
                                      stdin=subprocess.PIPE,
                                      stdout=subprocess.PIPE,
                                      stderr=self.log)
@@ -320,8 +327,12 @@ class _ToolServer:
             del self.running[answer['id']]
         return True
 
-    def start(self, cmd: List[str], cwd: str, env: Dict[str, str],
-              output: str) -> ServedProcess:
+    def start(self,
+              cmd: List[str],
+              cwd: str,
+              env: Dict[str, str],
+              output: str,
+              error: Optional[str] = None) -> ServedProcess:
         self._ensure_started()
         proc = ServedProcess(self, cmd)
         self.next_id += 1
@@ -332,7 +343,8 @@ class _ToolServer:
             argv=cmd[2:],
             cwd=cwd,
             env=env,
-            output=output)
+            output=output,
+            error=error)
         self.proc.stdin.write(json.dumps(request).encode() + b'\n')
         self.proc.stdin.flush()
         deadline = time.monotonic() + 60
@@ -343,11 +355,20 @@ class _ToolServer:
                                    f'{cmd[1]} within 60 s')
         return proc
 
-    def run(self, cmd: List[str], cwd: str, env: Dict[str, str],
-            timeout: float) -> subprocess.CompletedProcess:
+    def run(self,
+            cmd: List[str],
+            cwd: str,
+            env: Dict[str, str],
+            timeout: float,
+            separate_stderr: bool = False) -> subprocess.CompletedProcess:
+        """Run ``cmd`` and wait; stdout and stderr together (or apart,
+        with ``separate_stderr``)."""
         with tempfile.NamedTemporaryFile(
-                prefix='tool_output_', suffix='.log') as output:
-            proc = self.start(cmd, cwd, env, output.name)
+                prefix='tool_output_', suffix='.log') as output, \
+                tempfile.NamedTemporaryFile(
+                    prefix='tool_error_', suffix='.log') as error:
+            proc = self.start(cmd, cwd, env, output.name,
+                              error.name if separate_stderr else None)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -358,11 +379,39 @@ class _ToolServer:
                     proc.kill()
                     proc.wait(60)
             text = open(output.name, errors='replace').read()
-        return subprocess.CompletedProcess(cmd, proc.returncode, text)
+            errors = open(error.name, errors='replace').read() \
+                if separate_stderr else None
+        return subprocess.CompletedProcess(cmd, proc.returncode, text, errors)
 
 
 _TOOL_SERVER = _ToolServer()
 atexit.register(_TOOL_SERVER.stop)
+# Children of this one are as fresh as a new interpreter after `import
+# torch`: for tests of what importing the package or the toolboxes does.
+_FRESH_SERVER = _ToolServer(preload=('torch', ))
+atexit.register(_FRESH_SERVER.stop)
+
+
+def run_fresh_python(code: str,
+                     *args,
+                     cwd: str = REPO_ROOT,
+                     env: Optional[Dict[str, str]] = None,
+                     timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run ``python -c CODE ARGS`` in a process that has imported nothing
+    but torch: a child of a server that imported torch alone (4.6 of the
+    7 to 12 CPU-seconds a new interpreter spends before such a test's first
+    check). ``sys.argv[1:]`` is ``args``; stdout and stderr come back apart.
+    """
+    with tempfile.TemporaryDirectory(prefix='fresh_python_') as folder:
+        script = osp.join(folder, 'code.py')
+        with open(script, 'w') as f:
+            f.write(textwrap.dedent(code))
+        return _FRESH_SERVER.run(
+            [sys.executable, script] + [str(a) for a in args],
+            str(cwd),
+            _tool_env(env),
+            timeout,
+            separate_stderr=True)
 
 
 def torchrun_worker_env() -> Dict[str, str]:

@@ -12,15 +12,18 @@ environment, ``sys.argv``, file descriptors 1 and 2, exit code and fresh
 random state; a kill (or a crash) takes only the child. What it shares with
 its siblings is the state the imports left, which is exactly what a fresh
 interpreter has after the tool's own ``import`` lines, since the tools import
-the same modules first. Tests about what happens *during* those imports run a
-fresh interpreter instead (``run_tool(..., fresh=True)``, or their own
-``subprocess.run``).
+the same modules first. Tests about what happens *during* those imports run
+in a child of a second server that has imported torch alone
+(``helpers.run_fresh_python``; the environment variable
+``TOOL_SERVER_PRELOAD`` names what a server imports), or in a fresh
+interpreter (``run_tool(..., fresh=True)``).
 
 Several tools can run at once (a training run and another one to be
 killed beside it, or the ranks of a distributed run).
 
 Protocol, one JSON object a line: the client writes
-``{"id", "script", "argv", "cwd", "env", "output"}``; the server answers
+``{"id", "script", "argv", "cwd", "env", "output"}`` (and optionally
+``"error"``, a file for stderr apart from stdout); the server answers
 ``{"id", "pid"}`` once the child runs, then ``{"id", "returncode"}`` when
 it ends (a negative number for a signal, as :mod:`subprocess` reports it).
 
@@ -50,19 +53,24 @@ import sys
 # it closes mmaction2's missing-DRN gap that `import mmaction.models` hits).
 PRELOAD = ('torch', 'mmadaptformer', 'mmengine.runner', 'mmaction.models',
            'mmaction.datasets', 'mmpretrain.models', 'mmpretrain.datasets')
+# Comma-separated modules to import instead (e.g. `torch` for the server of
+# the tests about what importing the package does).
+PRELOAD_VARIABLE = 'TOOL_SERVER_PRELOAD'
 
 
 def _run_child(request: dict, fds=None) -> None:
     """Become the tool's process; never returns. Its standard streams are
-    ``fds`` (a served torchrun worker's) or ``/dev/null`` and
-    ``request['output']``."""
+    ``fds`` (a served torchrun worker's) or ``/dev/null``,
+    ``request['output']`` and ``request['error']`` (default: the output)."""
     code = 1
     try:
         os.setsid()  # a timeout kills the tool's workers too
         if fds is None:
-            out = os.open(request['output'], os.O_WRONLY | os.O_CREAT
-                          | os.O_TRUNC, 0o644)
-            fds = [os.open(os.devnull, os.O_RDONLY), out, out]
+            flags = os.O_WRONLY | os.O_CREAT | os.O_TRUNC
+            out = os.open(request['output'], flags, 0o644)
+            err = os.open(request['error'], flags,
+                          0o644) if request.get('error') else out
+            fds = [os.open(os.devnull, os.O_RDONLY), out, err]
         for target, fd in enumerate(fds):
             os.dup2(fd, target)
         for fd in set(fds) - {0, 1, 2}:
@@ -235,7 +243,8 @@ def _stand_in_gone(key: selectors.SelectorKey,
 def main() -> None:
     import gc
     import importlib
-    for name in PRELOAD:
+    preload = os.environ.get(PRELOAD_VARIABLE)
+    for name in preload.split(',') if preload else PRELOAD:
         importlib.import_module(name)
     # Children then leave the imported objects' pages shared instead of
     # copying them when their garbage collector walks them.

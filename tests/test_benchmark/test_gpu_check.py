@@ -169,15 +169,18 @@ def test_official_checkout_that_cannot_load_is_named(ctx, tmp_path,
     models = tmp_path / 'models'
     models.mkdir()
     (models / '__init__.py').write_text('import models.vit_video\n')
-    (models / 'vit_video.py'
-     ).write_text('from timm.models.layers import trunc_normal_\n')
+    # As the official code imports timm; a name that is surely missing,
+    # since timm itself may be installed (it is on the borrowed GPU
+    # machine).
+    (models / 'vit_video.py').write_text(
+        'from timm_not_installed.models.layers import trunc_normal_\n')
     for name in [m for m in sys.modules if m.split('.')[0] == 'models']:
         monkeypatch.delitem(sys.modules, name)
     with pytest.raises(ImportError) as info:
         check_official_baseline(dict(ctx, official=str(tmp_path)))
     message = str(info.value)
     assert f'--official {tmp_path}' in message
-    assert "No module named 'timm'" in message
+    assert "No module named 'timm_not_installed'" in message
     assert 'leave out --official' in message
     assert str(tmp_path) not in sys.path
 

@@ -2,15 +2,13 @@
 """``import mmadaptformer`` loads the registered datasets only, and the
 datasets do not import the test helpers."""
 import json
-import subprocess
-import sys
 
-from helpers import REPO_ROOT
+from helpers import run_fresh_python
 
 PREPARATION = ('ssv2', 'hmdb51', 'food101', 'cifar100', 'svhn',
                'synthetic_ssv2')
 
-# One fresh interpreter: the package's modules after each import.
+# One fresh process: the package's modules after each import.
 CODE = '''
 import json, sys
 def ours():
@@ -25,11 +23,9 @@ print(json.dumps([first, ours()]))
 
 
 def test_import_loads_no_data_preparation_code():
-    out = subprocess.run([sys.executable, '-c', CODE],
-                         cwd=REPO_ROOT,
-                         capture_output=True,
-                         text=True,
-                         check=True).stdout
+    proc = run_fresh_python(CODE)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
     package, with_synthetic = map(set, json.loads(out.splitlines()[-1]))
     assert 'mmadaptformer.datasets.checked_video_dataset' in package
     assert not {f'mmadaptformer.datasets.{m}' for m in PREPARATION} & package

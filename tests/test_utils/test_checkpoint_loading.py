@@ -4,13 +4,11 @@ import glob
 import os
 import os.path as osp
 import subprocess
-import sys
-import textwrap
 
 import pytest
 import torch
 import torch.nn as nn
-from helpers import REPO_ROOT
+from helpers import REPO_ROOT, run_fresh_python
 from mmengine.evaluator import BaseMetric
 from mmengine.model import BaseModel
 from mmengine.runner import CheckpointLoader, Runner
@@ -70,12 +68,10 @@ def mmengine_checkpoint(tmp_path_factory):
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, '-c', textwrap.dedent(code)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=120)
+    """``python -c CODE`` in a fresh process; stdout and stderr together."""
+    proc = run_fresh_python(code, timeout=120)
+    proc.stdout += proc.stderr
+    return proc
 
 
 def test_plain_torch_load_refuses_without_allow_list(mmengine_checkpoint):

@@ -1,25 +1,22 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The mmaction2 1.2.0 DRN gap (STACK.md gap 1), in fresh interpreters."""
+"""The mmaction2 1.2.0 DRN gap (STACK.md gap 1), in fresh processes
+(``helpers.run_fresh_python``)."""
 import glob
 import os.path as osp
 import subprocess
-import sys
-import textwrap
 
 import pytest
-from helpers import TINY_VIDEO_CONFIG
+from helpers import TINY_VIDEO_CONFIG, run_fresh_python
 
 from mmadaptformer.utils import drn_is_missing
 from mmadaptformer.utils.mmaction_compat import _mmaction_root
 
 
 def _python(code: str) -> subprocess.CompletedProcess:
-    return subprocess.run(
-        [sys.executable, '-c', textwrap.dedent(code)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=120)
+    """``python -c CODE`` in a fresh process; stdout and stderr together."""
+    proc = run_fresh_python(code, timeout=120)
+    proc.stdout += proc.stderr
+    return proc
 
 
 def _site_files():

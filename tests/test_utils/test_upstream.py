@@ -1,11 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """``import mmadaptformer`` changes upstream libraries in one documented
 place, and only as documented."""
-import subprocess
-import sys
 import textwrap
 
-from helpers import REPO_ROOT
+from helpers import run_fresh_python
 
 from mmadaptformer.utils import UPSTREAM_CHANGES, apply_upstream_fixes
 
@@ -61,12 +59,7 @@ _SNAPSHOT = textwrap.dedent('''
 
 
 def test_import_changes_only_what_apply_upstream_fixes_documents():
-    proc = subprocess.run([sys.executable, '-c', _SNAPSHOT],
-                          cwd=REPO_ROOT,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE,
-                          text=True,
-                          timeout=600)
+    proc = run_fresh_python(_SNAPSHOT, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
     lines = [
         line for line in proc.stdout.splitlines()

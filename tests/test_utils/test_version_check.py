@@ -3,12 +3,10 @@
 package that is missing, one that is installed but cannot import a module
 of its own requirements, and one outside the supported range."""
 import json
-import subprocess
-import sys
 
-from helpers import REPO_ROOT
+from helpers import run_fresh_python
 
-# One fresh interpreter tries `import mmadaptformer` three times, with
+# One fresh process tries `import mmadaptformer` three times, with
 # mmpretrain missing, broken and too old (argv[1] holds the fakes).
 CODE = r'''
 import json, os, sys
@@ -44,11 +42,9 @@ def test_import_names_a_missing_broken_or_old_package(tmp_path):
         package = tmp_path / name / 'mmpretrain'
         package.mkdir(parents=True)
         (package / '__init__.py').write_text(source)
-    out = subprocess.run([sys.executable, '-c', CODE, tmp_path],
-                         cwd=REPO_ROOT,
-                         capture_output=True,
-                         text=True,
-                         check=True).stdout
+    proc = run_fresh_python(CODE, tmp_path)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    out = proc.stdout
     errors = json.loads(out.splitlines()[-1])
     assert errors['missing'] == (
         'mmadaptformer needs mmpretrain >= 1.2.0, < 1.3.0, which is not '
