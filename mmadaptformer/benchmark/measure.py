@@ -6,7 +6,7 @@ import re
 import statistics
 import time
 from contextlib import nullcontext
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 from mmengine.optim import build_optim_wrapper
@@ -68,6 +68,65 @@ class PeakMemory:
             torch.cuda.synchronize()
             return torch.cuda.max_memory_allocated() - self.base
         return _proc_status_kb('VmHWM') * 1024 - self.base
+
+
+#: Default side of the MFU reference matmul, and the longest a CPU product
+#: of the default size may take (seconds; 7 are timed per mode).
+DEFAULT_MATMUL_SIZE = dict(cuda=8192, cpu=2048)
+CPU_MATMUL_SECONDS = 1.0
+MIN_MATMUL_SIZE = 256
+
+
+def fit_matmul_size(size: int, probe_size: int, probe_seconds: float,
+                    limit_seconds: float) -> int:
+    """The largest of ``size``, ``size / 2``, ... (at least
+    :data:`MIN_MATMUL_SIZE`) whose product is estimated to take at most
+    ``limit_seconds``, from one product of ``probe_size`` that took
+    ``probe_seconds`` (time grows with the side cubed).
+
+    Args:
+        size (int): The wanted side.
+        probe_size (int): The side of the probe product.
+        probe_seconds (float): Its time.
+        limit_seconds (float): The longest one product may take.
+
+    Returns:
+        int: The side to measure with.
+    """
+    while size > MIN_MATMUL_SIZE and \
+            probe_seconds * (size / probe_size)**3 > limit_seconds:
+        size //= 2
+    return size
+
+
+def reference_matmul_size(device: str, dtype: str, size: Optional[int]) -> int:
+    """The side of the MFU reference matmul: ``size`` if given, else
+    :data:`DEFAULT_MATMUL_SIZE`; on a CPU the default is halved while one
+    product would take over :data:`CPU_MATMUL_SECONDS` (e.g. bfloat16 on a
+    CPU without AVX512-BF16 or AMX: a 2048-square product took 63 s on
+    one thread of an AVX2-only AMD EPYC), judged from one product of a quarter
+    of the side.
+
+    Args:
+        device (str): ``'cpu'`` or ``'cuda'``.
+        dtype (str): A torch dtype name.
+        size (int, optional): An explicit side (``--matmul-size``).
+
+    Returns:
+        int: The side.
+    """
+    if size:
+        return size
+    size = DEFAULT_MATMUL_SIZE[device]
+    if device != 'cpu':
+        return size
+    probe = max(MIN_MATMUL_SIZE, size // 4)
+    a = torch.randn(probe, probe).to(getattr(torch, dtype))
+    a @ a  # warm-up
+    start = time.perf_counter()
+    a @ a
+    return fit_matmul_size(size, probe,
+                           time.perf_counter() - start, CPU_MATMUL_SECONDS)
 
 
 def matmul_flops_per_s(device: str,
@@ -198,9 +257,9 @@ def measure_mode(args, mode: str, amp: str) -> dict:
     model.train()
     step_flops = count_flops(lambda: model.train_step(data, optim_wrapper))
     matmul_dtype = AMP_DTYPES[amp] or 'float32'
-    matmul_rate, matmul_rate_cpu = matmul_flops_per_s(
-        device, matmul_dtype, args.matmul_size
-        or (8192 if device == 'cuda' else 2048))
+    matmul_size = reference_matmul_size(device, matmul_dtype, args.matmul_size)
+    matmul_rate, matmul_rate_cpu = matmul_flops_per_s(device, matmul_dtype,
+                                                      matmul_size)
     batch = spec['batch_size']
     return dict(
         mode=mode,
@@ -225,6 +284,7 @@ def measure_mode(args, mode: str, amp: str) -> dict:
         step_flops=step_flops,
         achieved_flops_per_s=step_flops / step,
         matmul_dtype=matmul_dtype,
+        matmul_size=matmul_size,
         matmul_flops_per_s=matmul_rate,
         matmul_flops_per_s_cpu_time=matmul_rate_cpu,
         mfu=step_flops / step / matmul_rate,

@@ -115,7 +115,9 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         '--matmul-size',
         type=int,
         help='side of the square matmul whose measured rate is the '
-        'denominator of MFU (default: 8192 on a GPU, 2048 on the CPU)')
+        'denominator of MFU (default: 8192 on a GPU, 2048 on the CPU, '
+        'halved there while one product would take over a second, e.g. '
+        'bfloat16 without AVX512-BF16; the JSON gives the side used)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--plot', help='write a PNG comparing the modes')
     parser.add_argument(

@@ -66,6 +66,8 @@ def summarize(rounds: List[Dict[str, dict]]) -> Tuple[dict, dict, dict]:
                     'adapters_added', 'device', 'gpu', 'torch', 'threads',
                     'step_flops', 'matmul_dtype'):
             summary[key] = runs[0][key]
+        # Not in the results of versions before it was recorded.
+        summary['matmul_size'] = runs[0].get('matmul_size')
         summary['runs'] = runs
         rows[row] = summary
     ratios, speedups = {}, {}

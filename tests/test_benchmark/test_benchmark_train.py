@@ -97,6 +97,7 @@ def test_benchmark_train_smoke(tmp_path):
         modes['adaptformer']['step_flops']
     for summary in modes.values():
         assert summary['matmul_dtype'] == 'float32'
+        assert summary['matmul_size'] == 256  # --matmul-size is kept
         assert summary['matmul_flops_per_s']['median'] > 1e8
         assert summary['mfu']['median'] == pytest.approx(
             summary['step_flops'] / summary['step_s']['median'] /
@@ -107,6 +108,21 @@ def test_benchmark_train_smoke(tmp_path):
     assert result['settings']['sample_shape'] == [1, 3, 4, 32, 32]
     assert result['machine']['cores'] >= 1
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
+
+
+def test_mfu_reference_size_fits_the_cpus_speed():
+    from mmadaptformer.benchmark.measure import (fit_matmul_size,
+                                                 reference_matmul_size)
+
+    # Measured on an AVX2-only AMD EPYC, one thread: a 512-square product
+    # took 0.0034 s in float32 and 0.21 s in bfloat16 (1024: 2.57 s, 2048:
+    # 63 s; the cubic estimate is lower, which still shrinks it).
+    assert fit_matmul_size(2048, 512, 0.0034, 1.0) == 2048
+    assert fit_matmul_size(2048, 512, 0.21, 1.0) == 512
+    assert fit_matmul_size(2048, 512, 100., 1.0) == 256  # the floor
+    # An explicit size is kept; a GPU's default is not probed.
+    assert reference_matmul_size('cpu', 'bfloat16', 384) == 384
+    assert reference_matmul_size('cuda', 'bfloat16', None) == 8192
 
 
 def test_help_shows_defaults_and_fp16_needs_cuda(capsys):
