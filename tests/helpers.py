@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Helpers shared by the tests: paths, child configs and tool runners."""
 import atexit
+import contextlib
 import importlib.util
 import json
 import os
@@ -365,10 +366,11 @@ class _ToolServer:
         with ``separate_stderr``)."""
         with tempfile.NamedTemporaryFile(
                 prefix='tool_output_', suffix='.log') as output, \
-                tempfile.NamedTemporaryFile(
-                    prefix='tool_error_', suffix='.log') as error:
+                (tempfile.NamedTemporaryFile(prefix='tool_error_',
+                                             suffix='.log')
+                 if separate_stderr else contextlib.nullcontext()) as error:
             proc = self.start(cmd, cwd, env, output.name,
-                              error.name if separate_stderr else None)
+                              error.name if error else None)
             try:
                 proc.wait(timeout)
             except subprocess.TimeoutExpired:
@@ -380,7 +382,7 @@ class _ToolServer:
                     proc.wait(60)
             text = open(output.name, errors='replace').read()
             errors = open(error.name, errors='replace').read() \
-                if separate_stderr else None
+                if error else None
         return subprocess.CompletedProcess(cmd, proc.returncode, text, errors)
 
 
@@ -392,15 +394,18 @@ _FRESH_SERVER = _ToolServer(preload=('torch', ))
 atexit.register(_FRESH_SERVER.stop)
 
 
-def run_fresh_python(code: str,
-                     *args,
-                     cwd: str = REPO_ROOT,
-                     env: Optional[Dict[str, str]] = None,
-                     timeout: float = 300) -> subprocess.CompletedProcess:
+def run_fresh_python(
+        code: str,
+        *args,
+        cwd: str = REPO_ROOT,
+        env: Optional[Dict[str, str]] = None,
+        timeout: float = 300,
+        separate_stderr: bool = True) -> subprocess.CompletedProcess:
     """Run ``python -c CODE ARGS`` in a process that has imported nothing
     but torch: a child of a server that imported torch alone (4.6 of the
     7 to 12 CPU-seconds a new interpreter spends before such a test's first
-    check). ``sys.argv[1:]`` is ``args``; stdout and stderr come back apart.
+    check). ``sys.argv[1:]`` is ``args``; stdout and stderr come back apart,
+    or together in ``stdout`` with ``separate_stderr=False``.
     """
     with tempfile.TemporaryDirectory(prefix='fresh_python_') as folder:
         script = osp.join(folder, 'code.py')
@@ -411,7 +416,7 @@ def run_fresh_python(code: str,
             str(cwd),
             _tool_env(env),
             timeout,
-            separate_stderr=True)
+            separate_stderr=separate_stderr)
 
 
 def torchrun_worker_env() -> Dict[str, str]:

@@ -3,7 +3,7 @@
 import glob
 import os
 import os.path as osp
-import subprocess
+from functools import partial
 
 import pytest
 import torch
@@ -67,11 +67,8 @@ def mmengine_checkpoint(tmp_path_factory):
     return osp.join(work_dir, 'epoch_2.pth')
 
 
-def _python(code: str) -> subprocess.CompletedProcess:
-    """``python -c CODE`` in a fresh process; stdout and stderr together."""
-    proc = run_fresh_python(code, timeout=120)
-    proc.stdout += proc.stderr
-    return proc
+# ``python -c CODE`` in a fresh process; stdout and stderr together.
+_python = partial(run_fresh_python, timeout=120, separate_stderr=False)
 
 
 def test_plain_torch_load_refuses_without_allow_list(mmengine_checkpoint):

@@ -3,7 +3,7 @@
 (``helpers.run_fresh_python``)."""
 import glob
 import os.path as osp
-import subprocess
+from functools import partial
 
 import pytest
 from helpers import TINY_VIDEO_CONFIG, run_fresh_python
@@ -11,12 +11,8 @@ from helpers import TINY_VIDEO_CONFIG, run_fresh_python
 from mmadaptformer.utils import drn_is_missing
 from mmadaptformer.utils.mmaction_compat import _mmaction_root
 
-
-def _python(code: str) -> subprocess.CompletedProcess:
-    """``python -c CODE`` in a fresh process; stdout and stderr together."""
-    proc = run_fresh_python(code, timeout=120)
-    proc.stdout += proc.stderr
-    return proc
+# ``python -c CODE`` in a fresh process; stdout and stderr together.
+_python = partial(run_fresh_python, timeout=120, separate_stderr=False)
 
 
 def _site_files():
