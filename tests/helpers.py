@@ -41,7 +41,7 @@ def video_data_cfg(data: Dict[str, str]) -> str:
     for loader, split in (('train_dataloader', 'train'),
                           ('val_dataloader', 'val'), ('test_dataloader',
                                                       'val')):
-        lines.append(f"{loader} = dict(dataset=dict(ann_file={data[split]!r}, "
+        lines.append(f'{loader} = dict(dataset=dict(ann_file={data[split]!r}, '
                      f"data_prefix=dict(video={data['videos']!r})))")
     return '\n'.join(lines) + '\n'
 

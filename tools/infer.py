@@ -185,6 +185,7 @@ def main(argv=None) -> int:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=1)
+            f.write('\n')
         print(f'Results of {len(results)} inputs written to {args.out}')
     return 0 if ok else 1
 

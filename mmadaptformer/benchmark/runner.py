@@ -113,6 +113,7 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=2)
+            f.write('\n')
     if args.plot:
         os.makedirs(osp.dirname(osp.abspath(args.plot)), exist_ok=True)
         plot(rows, ratios, summary_title(result), unit, args.plot)

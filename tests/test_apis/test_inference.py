@@ -70,7 +70,7 @@ def test_adapters_on_another_backbone_are_refused(video_tasks, tmp_path,
     task = video_tasks['full']
     cfg = tmp_path / 'wrong.py'
     cfg.write_text(f'_base_ = [{task["config"]!r}]\n'
-                   "model = dict(backbone=dict(backbone=dict(init_cfg=dict("
+                   'model = dict(backbone=dict(backbone=dict(init_cfg=dict('
                    f"checkpoint={video_tasks['root'] + '/other.pth'!r}))))\n")
     with pytest.raises(Exception) as info:
         ModelInferencer(str(cfg), task['checkpoint'])

@@ -173,7 +173,7 @@ def test_missing_annotation_file_is_named(tmp_path, video_files):
      ('good_1.mp4 one', "label 'one' is not a non-negative integer, in "
       "line 'good_1.mp4 one'"),
      ('good_1.mp4 -1', "label '-1' is not a non-negative integer"),
-     ('good_1.mp4 2', r"label 2 is outside [0, 2) (num_classes=2), in line "
+     ('good_1.mp4 2', r'label 2 is outside [0, 2) (num_classes=2), in line '
       "'good_1.mp4 2'")])
 def test_bad_line_is_an_error_at_its_line(tmp_path, video_files, line, error):
     ann = write_list(tmp_path / 'train.txt',
@@ -347,7 +347,7 @@ def test_training_skips_short_videos_with_skip(tmp_path, video_files,
     ann = write_list(tmp_path / 'short.txt', [f'{video_files["short"]} 0'])
     with pytest.raises(
             BrokenVideoError,
-            match="1 frames, fewer than 10 \\(short_videos="):
+            match='1 frames, fewer than 10 \\(short_videos='):
         _build(ann, video_files, short_videos='skip', max_refetch=2)[0]
 
 

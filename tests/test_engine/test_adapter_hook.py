@@ -166,7 +166,7 @@ def test_linear_probe_trains_only_the_head(tmp_path, tiny_video_data,
     # A random frozen backbone on purpose: only what trains matters here.
     body = video_data_cfg(tiny_video_data) + (
         "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
-        "allow_random_backbone=True)]\n")
+        'allow_random_backbone=True)]\n')
     cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
     runner = _runner(cfg, tmp_path / 'work', train_cfg=dict(max_epochs=1))
     # Initialise now (train() then skips it) to see what training changes.

@@ -253,7 +253,7 @@ def _image_cfg(tmp_path, data):
         "custom_hooks = [dict(type='StallProbeHook')]\n"
         'train_cfg = dict(max_epochs=3)\n'
         "param_scheduler = [dict(type='CosineAnnealingLR', T_max=3, "
-        "eta_min=0., by_epoch=True)]\n")
+        'eta_min=0., by_epoch=True)]\n')
     return write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body)
 
 

@@ -152,7 +152,7 @@ def test_rejects_bad_options():
     with pytest.raises(ValueError, match='max_skips=-1'):
         NonFiniteLossHook(skip=True, max_skips=-1)
     with pytest.raises(
-            TypeError, match="skip must be True or False, but "
+            TypeError, match='skip must be True or False, but '
             "got skip='yes'"):
         NonFiniteLossHook(skip='yes')
 

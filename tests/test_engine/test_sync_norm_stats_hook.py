@@ -17,10 +17,10 @@ def test_bn_head_statistics_agree_across_ranks(tmp_path, tiny_video_data,
         "'mmadaptformer.testing.probes'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint="
         "True), dict(type='DistProbeHook')]\n"
-        "train_cfg = dict(max_epochs=1)\n")
+        'train_cfg = dict(max_epochs=1)\n')
     if not sync:
         # MMEngine cannot switch off a non-default hook with None.
-        extra += ("default_hooks = dict(_delete_=True, "
+        extra += ('default_hooks = dict(_delete_=True, '
                   "runtime_info=dict(type='RuntimeInfoHook'), "
                   "timer=dict(type='IterTimerHook'), "
                   "logger=dict(type='LoggerHook', interval=1), "

@@ -325,7 +325,7 @@ def test_invalid_selection_and_adapter_arguments_are_named():
     model = nn.Sequential(_vit_mae(None), _vit_mae(None))
     with pytest.raises(
             ValueError,
-            match="bottleneck must be a positive int, but got 0 "
+            match='bottleneck must be a positive int, but got 0 '
             "for block '1'"):
         inject_adapters(model, adapter=dict(bottleneck=[8, 0]))
     with pytest.raises(
@@ -338,7 +338,7 @@ def test_invalid_selection_and_adapter_arguments_are_named():
         inject_adapters(model, adapter=dict(scale='big'))
     with pytest.raises(ValueError, match=r"unknown keys \['rank'\]"):
         inject_adapters(model, adapter=dict(rank=4))
-    with pytest.raises(ValueError, match="placement must be one of"):
+    with pytest.raises(ValueError, match='placement must be one of'):
         inject_adapters(model, placement='serial')
     # Nothing was injected by the failed calls.
     assert not adapter_modules(model)

@@ -74,7 +74,7 @@ def test_label_10_is_digit_0(mat_dir):
     ({
         'X': np.zeros((32, 32, 3, 3), np.uint8),
         'y': [[1], [0], [11]]
-    }, r"y\[1\] is 0, expected 1..10 \(10 is the digit 0\); 2 such labels"),
+    }, r'y\[1\] is 0, expected 1..10 \(10 is the digit 0\); 2 such labels'),
     ({
         'X': np.zeros((32, 32, 3, 3), np.uint8),
         'y': [[1], [2]]

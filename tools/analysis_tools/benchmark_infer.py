@@ -89,6 +89,7 @@ def main(argv=None) -> dict:
     if args.out:
         with open(args.out, 'w') as f:
             json.dump(result, f, indent=1)
+            f.write('\n')
     return result
 
 

@@ -123,6 +123,7 @@ def main(argv=None):
     if args.json:
         with open(args.json, 'w') as f:
             json.dump(dict(stats, config=args.config), f, indent=1)
+            f.write('\n')
 
 
 if __name__ == '__main__':
