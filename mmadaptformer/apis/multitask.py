@@ -23,6 +23,31 @@ from .shared_backbone import SharedBackbone
 __all__ = ['TaskError', 'MultiTaskRecognizer']
 
 
+def _first_tensor(feats) -> torch.Tensor:
+    """The first tensor of a backbone's output: a tensor, or tuples of them
+    (mmpretrain's ViT gives one per out index; DeiT a (cls, dist) pair in
+    each)."""
+    if isinstance(feats, torch.Tensor):
+        return feats
+    for item in feats if isinstance(feats, (tuple, list)) else ():
+        try:
+            return _first_tensor(item)
+        except TypeError:
+            continue
+    raise TypeError('expected the backbone to return a tensor or tuples of '
+                    f'tensors, but got {type(feats).__name__}')
+
+
+def _rows(feats, part: slice):
+    """``feats`` with every tensor in it cut to the rows ``part``, in the
+    same nesting of tuples and lists."""
+    if isinstance(feats, torch.Tensor):
+        return feats[part]
+    if isinstance(feats, (tuple, list)):
+        return type(feats)(_rows(item, part) for item in feats)
+    return feats
+
+
 class MultiTaskRecognizer(SharedBackbone):
     """Serve many AdaptFormer tasks with one frozen backbone.
 
@@ -72,14 +97,11 @@ class MultiTaskRecognizer(SharedBackbone):
                         inputs, test_mode=True)
                 else:
                     feats, kwargs = self.base.extract_feat(inputs), {}
-                rows = (feats[-1]
-                        if isinstance(feats, tuple) else feats).shape[0]
+                rows = _first_tensor(feats).shape[0]
                 out = {}
                 for name in tasks:
                     part = self.streams.slice_of(name, rows)
-                    mine = (
-                        tuple(f[part] for f in feats) if isinstance(
-                            feats, tuple) else feats[part])
+                    mine = _rows(feats, part)
                     preds = self._tasks[name].head.predict(
                         mine, copy.deepcopy(samples), **kwargs)
                     out[name] = [p.pred_score for p in preds]

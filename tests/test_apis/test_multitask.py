@@ -206,10 +206,13 @@ def test_tasks_with_another_test_pipeline_form_their_own_group(
             results[path]['last2']['scores']
 
 
-def test_image_tasks_from_full_checkpoints(tmp_path, tiny_image_data,
+@pytest.mark.parametrize('host', ['VisionTransformer', 'DeiT'])
+def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
                                            clean_loggers):
     """mmpretrain image classifiers, full checkpoints: two tasks with their
-    own adapters and heads on one backbone equal each model alone."""
+    own adapters and heads on one backbone equal each model alone. DeiT's
+    backbone gives a (cls, dist) pair per output: its rows are cut per task
+    too."""
     from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
@@ -222,7 +225,12 @@ def test_image_tasks_from_full_checkpoints(tmp_path, tiny_image_data,
         'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
         "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
         'num_heads=2, feedforward_channels=128), img_size=32, '
-        "patch_size=16, out_type='cls_token')))\n")
+        "patch_size=16, out_type='cls_token')))\n" +
+        ('' if host == 'VisionTransformer' else
+         "model['backbone']['backbone']['type'] = "
+         "'DistilledVisionTransformer'\n"
+         "model['head'] = dict(type='DeiTClsHead', num_classes=2, "
+         'in_channels=64)\n'))
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     stock = MODELS.build(Config.fromfile(config).model).state_dict()
@@ -240,6 +248,8 @@ def test_image_tasks_from_full_checkpoints(tmp_path, tiny_image_data,
             strict=False)
         for adapter in adapter_modules(model).values():
             torch.nn.init.normal_(adapter.up_proj.weight, std=0.5)
+        for param in model.head.parameters():  # DeiT's starts at zero
+            torch.nn.init.normal_(param, std=0.5)
         path = str(tmp_path / f'task{seed}.pth')
         torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
         checkpoints.append(path)
