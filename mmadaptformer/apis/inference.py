@@ -91,7 +91,8 @@ def init_model(
 
     Args:
         config (str | Config): The config file or object.
-        checkpoint (str, optional): The checkpoint file. Defaults to None
+        checkpoint (str, optional): The checkpoint file or address
+            (``http(s)://`` and MMEngine's other schemes). Defaults to None
             (weights as built).
         device (str | torch.device): Defaults to ``'cpu'``.
 
@@ -109,7 +110,9 @@ def init_model(
     model = MODELS.build(model_cfg)
     meta = {}
     if checkpoint is not None:
-        if not osp.isfile(checkpoint):
+        # An address (http://, open-mmlab://, ...) goes to MMEngine's
+        # CheckpointLoader, whose schemes all load with weights_only.
+        if '://' not in checkpoint and not osp.isfile(checkpoint):
             raise FileNotFoundError(
                 f'Checkpoint file {checkpoint} does not exist.')
         # MMEngine's own report of missing keys is silenced: an adapter-only

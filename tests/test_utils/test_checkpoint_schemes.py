@@ -225,14 +225,45 @@ def test_mmaction_init_recognizer_refuses(server, hub):
         assert torch.equal(model.state_dict()[key], value)
 
 
+def test_our_inference_apis_take_addresses(server, hub, tiny_video_data):
+    """init_model, ModelInferencer and MultiTaskRecognizer load a benign
+    address and refuse one with code, as tools/test.py does."""
+    from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
+                                    init_model)
+    evil, stock = f'{server["url"]}/evil.pth', f'{server["url"]}/stock.pth'
+    with pytest.raises(CheckpointLoadError) as err:
+        init_model(TINY_VIDEO_CONFIG, evil)
+    _assert_refused(err.value, server)
+    model, _ = init_model(TINY_VIDEO_CONFIG, stock)
+    for key, value in server['stock'].items():
+        assert torch.equal(model.state_dict()[key], value)
+    with pytest.raises(CheckpointLoadError) as err:
+        ModelInferencer(TINY_VIDEO_CONFIG, evil)
+    _assert_refused(err.value, server)
+    engine = MultiTaskRecognizer()
+    engine.add_task('stock', TINY_VIDEO_CONFIG, stock)
+    with pytest.raises(Exception) as err:
+        engine.add_task('evil', TINY_VIDEO_CONFIG, evil)
+    _assert_refused(err.value, server)
+    assert engine.tasks == ['stock']
+    with open(tiny_video_data['val']) as f:
+        video = osp.join(tiny_video_data['videos'], f.readline().split()[0])
+    alone = ModelInferencer(TINY_VIDEO_CONFIG, stock, name='stock')([video])
+    assert engine([video]) == alone
+
+
 def test_tools_refuse_addresses(server, tmp_path, tiny_video_data):
-    """tools/test.py URL, --cfg-options load_from=URL and --resume URL."""
+    """tools/test.py URL, --cfg-options load_from=URL, --resume URL and
+    tools/infer.py URL."""
     cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                        video_data_cfg(tiny_video_data))
     env = dict(TORCH_HOME=str(tmp_path / 'torch_home'))
     url = f'{server["url"]}/evil.pth'
+    with open(tiny_video_data['val']) as f:
+        video = osp.join(tiny_video_data['videos'], f.readline().split()[0])
     for args in (
         ['test.py', cfg, url, '--work-dir', tmp_path / 'test'],
+        ['infer.py', cfg, url, video],
         [
             'train.py', cfg, '--work-dir', tmp_path / 'load_from',
             '--cfg-options', f'load_from={url}', 'train_cfg.max_epochs=1'
