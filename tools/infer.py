@@ -78,8 +78,8 @@ def parse_args(argv=None):
     parser.add_argument(
         '--label-map',
         help='class names file, the class of label i on line i + 1 '
-        '(default: from the config or the label map next to its ann_file); '
-        'one model only')
+        '(default: the classes saved in the checkpoint\'s meta, else from '
+        'the config or the label map next to its ann_file); one model only')
     parser.add_argument(
         '--topk',
         type=int,
@@ -89,7 +89,7 @@ def parse_args(argv=None):
     if args.task:
         if args.label_map:
             parser.error('--label-map is for one model; with --task the '
-                         'class names come from each config.')
+                         'class names come from each checkpoint or config.')
         args.inputs = args.args
     else:
         if len(args.args) < 3:

@@ -26,7 +26,7 @@ from mmengine.runner import load_checkpoint
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
-from mmadaptformer.utils.state_dict_check import check_state_dict
+from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .inputs import (InferenceInputError, TestInputs, class_names,
                      collect_inputs, format_scores, progress_bar, toolbox_of)
 
@@ -171,7 +171,10 @@ class ModelInferencer:
         self.name = name or osp.splitext(osp.basename(source))[0]
         self.model, self.meta = init_model(cfg, checkpoint, device)
         self.inputs = TestInputs(cfg, source)
-        self.classes = class_names(cfg, label_map)
+        heads = [getattr(self.model, n, None) for n in HEAD_NAMES]
+        num_classes = next((getattr(h, 'num_classes', None)
+                            for h in heads if h is not None), None)
+        self.classes = class_names(cfg, label_map, self.meta, num_classes)
 
     def predict(self, data: List[dict]) -> List[torch.Tensor]:
         """Class scores of already transformed inputs, one batch."""

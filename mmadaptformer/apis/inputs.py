@@ -9,6 +9,7 @@ classified raises :class:`InferenceInputError` naming it.
 """
 import copy
 import glob
+import logging
 import os
 import os.path as osp
 import sys
@@ -17,6 +18,7 @@ from typing import List, Optional, Sequence
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
+from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 
 __all__ = [
@@ -57,27 +59,28 @@ def toolbox_of(cfg: Config, source: str = 'config') -> str:
     return scope
 
 
-def class_names(cfg: Config,
-                label_map: Optional[str] = None) -> Optional[List[str]]:
-    """The class names of a config's test set, if anything names them.
+def read_label_map(path: str) -> List[str]:
+    """Class names from a file with the class of label ``i`` on line
+    ``i + 1`` (blank lines skipped), as the data tools write it."""
+    with open(path, encoding='utf-8') as f:
+        return [line.strip() for line in f if line.strip()]
 
-    Looked up in this order: ``label_map`` (a file with the class of label
-    ``i`` on line ``i + 1``, as the data tools write it), the test dataset's
-    ``metainfo['classes']`` or ``classes``, a single ``*label_map.txt`` next
-    to its ``ann_file`` (what ``tools/data/*`` write), and for mmpretrain's
-    ``CustomDataset`` the sorted class folders under
-    ``data_root/data_prefix``.
+
+def config_class_names(cfg: Config) -> Optional[List[str]]:
+    """The class names a config's test set gives, if any.
+
+    Looked up in this order: the test dataset's ``metainfo['classes']`` or
+    ``classes`` (a list or a label map file), a single ``*label_map.txt``
+    next to its ``ann_file`` (what ``tools/data/*`` write), and for
+    mmpretrain's ``CustomDataset`` the sorted class folders under
+    ``data_root/data_prefix`` as they are now.
 
     Args:
         cfg (Config): The config.
-        label_map (str, optional): A label map file. Defaults to None.
 
     Returns:
         list[str], optional: The names, or None.
     """
-    if label_map is not None:
-        with open(label_map, encoding='utf-8') as f:
-            return [line.strip() for line in f if line.strip()]
     dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
     # Wrapped datasets (e.g. RepeatDataset) keep theirs in ``dataset``.
     while 'dataset' in dataset and isinstance(dataset['dataset'], dict):
@@ -85,7 +88,7 @@ def class_names(cfg: Config,
     metainfo = dataset.get('metainfo') or {}
     classes = metainfo.get('classes', dataset.get('classes'))
     if isinstance(classes, str) and osp.isfile(classes):
-        return class_names(cfg, label_map=classes)
+        return read_label_map(classes)
     if classes:
         return [str(c) for c in classes]
     ann_file = dataset.get('ann_file')
@@ -93,7 +96,7 @@ def class_names(cfg: Config,
         maps = sorted(
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:
-            return class_names(cfg, label_map=maps[0])
+            return read_label_map(maps[0])
     if dataset.get('type') in ('CustomDataset', 'mmpretrain.CustomDataset'):
         prefix = dataset.get('data_prefix', '')
         if isinstance(prefix, dict):
@@ -106,6 +109,60 @@ def class_names(cfg: Config,
             if names:
                 return names
     return None
+
+
+def class_names(cfg: Config,
+                label_map: Optional[str] = None,
+                meta: Optional[dict] = None,
+                num_classes: Optional[int] = None) -> Optional[List[str]]:
+    """The class names of a model's scores.
+
+    Looked up in this order: ``label_map`` (see :func:`read_label_map`),
+    the checkpoint's ``meta['dataset_meta']['classes']`` (what MMEngine's
+    Runner saves: the classes the model was trained on, as mmpretrain's
+    Inferencers use them), then :func:`config_class_names`, which reads
+    the data as it is now and may no longer match the model.
+
+    Args:
+        cfg (Config): The model's config.
+        label_map (str, optional): A label map file. Defaults to None.
+        meta (dict, optional): The checkpoint's ``meta``. Defaults to None.
+        num_classes (int, optional): The head's number of classes, checked
+            against the names. Defaults to None (not checked).
+
+    Returns:
+        list[str], optional: The names, or None when nothing names the
+        classes or what does names another number of them than the head
+        has (with a warning saying so).
+
+    Raises:
+        ValueError: If ``label_map`` names another number of classes than
+            ``num_classes``.
+    """
+    if label_map is not None:
+        names = read_label_map(label_map)
+        if num_classes is not None and len(names) != num_classes:
+            raise ValueError(
+                f'{label_map}: {len(names)} class names, but the model has '
+                f'{num_classes} classes (one name per line, label 0 first).')
+        return names
+    dataset_meta = (meta or {}).get('dataset_meta') or {}
+    if dataset_meta.get('classes'):
+        names = [str(c) for c in dataset_meta['classes']]
+        origin = "the checkpoint's meta['dataset_meta']['classes']"
+    else:
+        names = config_class_names(cfg)
+        origin = f'the test set of {cfg.filename or "the config"}'
+    if names is not None and num_classes is not None and \
+            len(names) != num_classes:
+        print_log(
+            f'{origin} names {len(names)} classes, but the model has '
+            f'{num_classes}: the results give labels without names. Pass '
+            'a label map file (--label-map) to name them.',
+            logger='current',
+            level=logging.WARNING)
+        return None
+    return names
 
 
 def collect_inputs(paths: Sequence[str]) -> List[str]:

@@ -157,7 +157,8 @@ class SharedBackbone:
             config=source,
             checkpoint=checkpoint,
             head=head,
-            classes=class_names(cfg, label_map),
+            classes=class_names(cfg, label_map, meta,
+                                getattr(head, 'num_classes', None)),
             group='',
             digest=digest,
             specific_keys=specific - adapter_keys - head_keys)

@@ -2,6 +2,7 @@
 """tools/infer.py: one model or many tasks, videos and images, and the
 answers to bad inputs."""
 import json
+import logging
 import os.path as osp
 import pickle
 import shutil
@@ -171,3 +172,64 @@ def test_checkpoint_of_another_architecture_is_named(infer, image_model,
     assert code == 1
     answer = json.loads(out.read_text())[inputs['image']]['stripes']
     assert answer['error'].startswith(video_tasks['full']['checkpoint'])
+
+
+def test_class_names_come_from_the_checkpoint_not_the_data_now(
+        infer, image_model, tiny_image_data, tmp_path, caplog, clean_loggers):
+    """A checkpoint saved by MMEngine's Runner records the classes it was
+    trained on; the data folder may have changed since (here it gained a
+    class that sorts first), and a label map may name another number of
+    classes. The names must be the trained ones, or none."""
+    from mmengine.logging import MMLogger
+
+    from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
+    data = tmp_path / 'data'
+    shutil.copytree(tiny_image_data, data)
+    shutil.copytree(data / 'val' / 'vertical', data / 'val' / 'diagonal')
+    config = write_config(tmp_path / 'later.py', image_model['config'],
+                          image_data_cfg(str(data)))
+    state = torch.load(image_model['checkpoint'])['state_dict']
+    trained = str(tmp_path / 'trained.pth')
+    torch.save(
+        dict(
+            state_dict=state,
+            meta=dict(dataset_meta=dict(classes=('horizontal', 'vertical')))),
+        trained)
+    image = str(data / 'val' / 'vertical' / '0.png')
+    out = tmp_path / 'r.json'
+    assert infer([config, trained, image, '--out', str(out)]) == 0
+    answer = json.loads(out.read_text())[image]['later']
+    assert answer['class'] == ['horizontal', 'vertical'][answer['label']]
+    engine = MultiTaskRecognizer()
+    engine.add_task('a', config, trained)
+    assert engine.classes_of('a') == ['horizontal', 'vertical']
+    # Without classes in the checkpoint, the folders name 3 classes for a
+    # 2-class head: no names rather than wrong ones, and a warning.
+    untold = str(tmp_path / 'untold.pth')
+    torch.save(dict(state_dict=state, meta={}), untold)
+    logger = MMLogger.get_current_instance()
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger.addHandler(handler)
+    try:
+        assert ModelInferencer(config, untold).classes is None
+    finally:
+        logger.removeHandler(handler)
+    assert any('names 3 classes, but the model has 2' in r.getMessage()
+               for r in records), [r.getMessage() for r in records]
+    assert ModelInferencer(image_model['config'],
+                           untold).classes == ['horizontal', 'vertical']
+    # A label map of the wrong length is refused, naming it.
+    label_map = tmp_path / 'labels.txt'
+    label_map.write_text('a\nb\nc\n')
+    with pytest.raises(
+            ValueError,
+            match=r'labels\.txt: 3 class names, but '
+            'the model has 2 classes'):
+        ModelInferencer(config, trained, label_map=str(label_map))
+    label_map.write_text('stripes across\nstripes down\n')
+    assert ModelInferencer(
+        config, trained, label_map=str(label_map)).classes == [
+            'stripes across', 'stripes down'
+        ]
