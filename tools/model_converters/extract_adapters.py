@@ -18,9 +18,11 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmadaptformer  # noqa: F401
-from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
+from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
+                                  make_adapter_checkpoint)
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.state_dict_check import check_state_dict
 
 
 def parse_args(argv=None):
@@ -45,8 +47,20 @@ def main(argv=None):
     # The full checkpoint replaces every weight: no pretrained file needed.
     model, plan = build_model_and_plan(cfg, init_weights=False)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
+    if ADAPTER_META_KEY in (checkpoint.get('meta') or {}):
+        raise ValueError(
+            f'{args.checkpoint} is already an adapter-only checkpoint (its '
+            f'meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a full '
+            'one from it.')
     state = checkpoint.get('state_dict', checkpoint)
-    # A strict load proves the checkpoint is a full one for this model.
+    # Every key, of the right shape: the checkpoint is a full one for this
+    # model (the error names the file and what does not fit).
+    check_state_dict(
+        model,
+        state,
+        source=f'{args.checkpoint} (config {args.config})',
+        allow_fresh=False,
+        hint='Is it a full checkpoint of this config\'s model?')
     model.load_state_dict(state, strict=True)
     frozen = set(plan.frozen_keys)
     fingerprints = state_fingerprints(

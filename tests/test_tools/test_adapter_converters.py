@@ -1,0 +1,43 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""extract_adapters.py and merge_adapters.py name what is wrong with the
+checkpoint they are given, and write nothing then."""
+import os.path as osp
+
+import pytest
+from helpers import load_tool
+
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+
+
+@pytest.fixture(scope='module')
+def extract():
+    return load_tool('model_converters/extract_adapters.py').main
+
+
+@pytest.fixture(scope='module')
+def merge():
+    return load_tool('model_converters/merge_adapters.py').main
+
+
+def test_extract_names_an_adapter_only_or_foreign_checkpoint(
+        extract, merge, video_tasks, tmp_path, clean_loggers):
+    task = video_tasks['full']
+    out = tmp_path / 'out.pth'
+    # Already adapter-only: said so, not "frozen tensors differ".
+    with pytest.raises(
+            ValueError,
+            match='already an adapter-only checkpoint'
+            '.*merge_adapters.py'):
+        extract([task['config'], task['checkpoint'], str(out)])
+    # The stock backbone has no adapters: the file and the keys are named.
+    with pytest.raises(StateDictMismatchError) as err:
+        extract([task['config'], video_tasks['stock'], str(out)])
+    text = str(err.value)
+    assert text.startswith(video_tasks['stock']), text
+    assert 'adaptmlp' in text and 'full checkpoint of this config' in text
+    assert not osp.exists(out)
+    # Merged, it extracts back to the same trainable tensors.
+    merged = str(tmp_path / 'merged.pth')
+    merge([task['config'], task['checkpoint'], merged])
+    extract([task['config'], merged, str(out)])
+    assert osp.exists(out)
