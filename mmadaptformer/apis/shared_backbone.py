@@ -104,10 +104,31 @@ class SharedBackbone:
         check_task_name(name, self._tasks)
         try:
             self._add(name, config, checkpoint, label_map)
-        except TaskError:
-            raise
         except Exception as e:
+            # Whatever failed, the loaded tasks stay as they were.
+            self._undo(name)
+            if isinstance(e, TaskError):
+                raise
             raise TaskError(f'Task {name!r}: {type(e).__name__}: {e}') from e
+
+    def _undo(self, name: str) -> None:
+        """Take back what a failed :meth:`add_task` of ``name`` attached."""
+        self._tasks.pop(name, None)
+        if not self._tasks:
+            self._reset()
+            return
+        self._detach(name)
+        for group_key in list(self._groups):
+            group = self._groups[group_key]
+            if name in group.tasks:
+                group.tasks.remove(name)
+            if not group.tasks:
+                del self._groups[group_key]
+        self._routed_paths = {
+            path
+            for task in self._tasks.values() for path in task.routed
+        }
+        self._update_split_points()
 
     def _add(self, name, config, checkpoint, label_map) -> None:
         cfg = config if isinstance(config, Config) else Config.fromfile(config)
@@ -120,10 +141,22 @@ class SharedBackbone:
                              self._signature)
         check_servable(name, cfg, source)
 
+        # Everything that can fail is done before the shared model changes.
+        group_key = json.dumps(
+            dict(
+                pipeline=test_pipeline_cfg(cfg, source),
+                preprocessor=cfg.model.get('data_preprocessor')),
+            sort_keys=True,
+            default=str)
+        inputs = None
+        if group_key not in self._groups:
+            inputs = TestInputs(cfg, source)
         model, meta = init_model(cfg, checkpoint, self.device)
         info = meta.get(ADAPTER_META_KEY)
         digest = info['frozen_digest'] if info else None
         head_name, head = head_of(model, source)
+        classes = class_names(cfg, label_map, meta,
+                              getattr(head, 'num_classes', None))
         state = model.state_dict(keep_vars=True)
         key_of = {id(v): k for k, v in state.items()}
         owners = tensor_owners(model)
@@ -144,6 +177,14 @@ class SharedBackbone:
         blocks = block_paths(
             model,
             cfg.model.get('backbone', {}).get('block_types') or None)
+        indices = {}
+        for path in adapters:
+            block_path = path.rsplit('.', 1)[0]
+            if block_path not in blocks:
+                raise TaskError(
+                    f'Task {name!r}: adapter {path} is not in a known '
+                    'transformer block.')
+            indices[path] = blocks.index(block_path)
 
         if self.base is None:
             self._adopt_base(name, model, state, specific, blocks, head_name,
@@ -157,22 +198,15 @@ class SharedBackbone:
             config=source,
             checkpoint=checkpoint,
             head=head,
-            classes=class_names(cfg, label_map, meta,
-                                getattr(head, 'num_classes', None)),
+            classes=classes,
             group='',
             digest=digest,
             specific_keys=specific - adapter_keys - head_keys)
 
         # Adapters, by block index.
         for path, adapter in adapters.items():
-            block_path = path.rsplit('.', 1)[0]
-            if block_path not in blocks:
-                raise TaskError(
-                    f'Task {name!r}: adapter {path} is not in a known '
-                    'transformer block.')
-            index = blocks.index(block_path)
-            self._attach_adapter(index, name, adapter)
-            task.blocks.append(index)
+            self._attach_adapter(indices[path], name, adapter)
+            task.blocks.append(indices[path])
 
         # Other trained backbone modules, by the module holding each key.
         paths = {
@@ -188,16 +222,9 @@ class SharedBackbone:
             self._route(path, name, mine)
             task.routed[path] = mine
 
-        group_key = json.dumps(
-            dict(
-                pipeline=test_pipeline_cfg(cfg, source),
-                preprocessor=cfg.model.get('data_preprocessor')),
-            sort_keys=True,
-            default=str)
         if group_key not in self._groups:
             self._groups[group_key] = PipelineGroup(
-                inputs=TestInputs(cfg, source),
-                preprocessor=model.data_preprocessor)
+                inputs=inputs, preprocessor=model.data_preprocessor)
         self._groups[group_key].tasks.append(name)
         task.group = group_key
         self._tasks[name] = task
@@ -295,13 +322,7 @@ class SharedBackbone:
         """
         self._check_names([name])
         task = self._tasks.pop(name)
-        for module in self.base.modules():
-            if isinstance(module, MultiTaskAdaptMLP) and \
-                    name in module.adapters:
-                del module.adapters[name]
-            if isinstance(module, TaskRoutedModule) and \
-                    name in module.per_task:
-                del module.per_task[name]
+        self._detach(name)
         group = self._groups[task.group]
         group.tasks.remove(name)
         if not group.tasks:
@@ -310,6 +331,17 @@ class SharedBackbone:
             self._reset()
             return
         self._update_split_points()
+
+    def _detach(self, name: str) -> None:
+        """Drop a task's adapters and routed modules from the shared
+        model."""
+        for module in self.base.modules():
+            if isinstance(module, MultiTaskAdaptMLP) and \
+                    name in module.adapters:
+                del module.adapters[name]
+            if isinstance(module, TaskRoutedModule) and \
+                    name in module.per_task:
+                del module.per_task[name]
 
     def _check_names(self, names: Sequence[str]) -> None:
         unknown = [n for n in names if n not in self._tasks]

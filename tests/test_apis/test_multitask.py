@@ -115,6 +115,51 @@ def test_tasks_may_be_named_like_module_attributes(video_tasks,
     assert set(engine.blocks[1].adaptmlp.adapters) == {'train', 'hmdb51.v2'}
 
 
+def test_a_task_that_fails_to_load_changes_nothing(video_tasks,
+                                                   tiny_video_data, single,
+                                                   tmp_path, monkeypatch,
+                                                   clean_loggers):
+    """A first task that fails (here on its test pipeline) leaves no shared
+    model behind, so the next task is loaded as the first one; a later task
+    that fails halfway leaves the loaded tasks as they were."""
+    from helpers import write_config
+    videos = _val_videos(tiny_video_data)
+    broken = write_config(
+        tmp_path / 'broken.py', video_tasks['last']['config'],
+        'test_dataloader = dict(dataset=dict(pipeline=[dict(type='
+        "'NoSuchTransform')]))\n")
+    engine = MultiTaskRecognizer()
+    with pytest.raises(TaskError, match="Task 'broken'.*NoSuchTransform"):
+        engine.add_task('broken', broken, video_tasks['last']['checkpoint'])
+    assert engine.tasks == [] and engine.base is None
+    for name in ('full', 'last'):
+        engine.add_task(name, video_tasks[name]['config'],
+                        video_tasks[name]['checkpoint'])
+    _assert_same(engine(videos, batch_size=4), single, ['full', 'last'])
+
+    attach = engine._attach_adapter
+
+    def attach_then_fail(index, name, adapter):
+        attach(index, name, adapter)
+        raise RuntimeError('injected after attaching an adapter')
+
+    monkeypatch.setattr(engine, '_attach_adapter', attach_then_fail)
+    with pytest.raises(TaskError, match="Task 'last2'.*injected"):
+        engine.add_task('last2', video_tasks['last2']['config'],
+                        video_tasks['last2']['checkpoint'])
+    monkeypatch.undo()
+    assert engine.tasks == ['full', 'last']
+    assert engine.pipeline_groups == [['full', 'last']]
+    for module in engine.base.modules():
+        if isinstance(module, MultiTaskAdaptMLP):
+            assert 'last2' not in module.adapters
+    _assert_same(engine(videos, batch_size=4), single, ['full', 'last'])
+    engine.add_task('last2', video_tasks['last2']['config'],
+                    video_tasks['last2']['checkpoint'])
+    _assert_same(
+        engine(videos, batch_size=4), single, ['full', 'last', 'last2'])
+
+
 def test_shared_prefix_is_computed_once(video_tasks, tiny_video_data, single,
                                         clean_loggers):
     engine = _engine(video_tasks, ['last', 'last2'])
