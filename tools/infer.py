@@ -22,7 +22,7 @@ from mmengine.config import Config
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
-                                collect_inputs)
+                                TaskError, check_task_name, collect_inputs)
 from mmadaptformer.utils import set_pretrained_backbone
 
 EPILOG = """\
@@ -99,6 +99,21 @@ def parse_args(argv=None):
         args.inputs = args.args[2:]
     if not args.inputs:
         parser.error('no INPUT given')
+    seen = {}
+    for name, config, _ in args.task or []:
+        try:
+            check_task_name(name, seen)
+        except TaskError as e:
+            parser.error(f'--task {name} {config}: {e}')
+        seen[name] = config
+    configs = [t[1] for t in args.task] if args.task else [args.config]
+    for path, what in [(c, 'config')
+                       for c in configs] + [(args.label_map, '--label-map')]:
+        if path is not None and not osp.isfile(path):
+            parser.error(f'{what} {path}: no such file')
+    if args.out is not None and osp.isdir(args.out):
+        parser.error(f'--out {args.out} is a folder; give the JSON file to '
+                     'write')
     if args.batch_size < 1:
         parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
     return args

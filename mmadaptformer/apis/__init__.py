@@ -5,11 +5,12 @@ from .inputs import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS, InferenceInputError,
                      TestInputs, class_names, collect_inputs, format_scores,
                      progress_bar, test_pipeline_cfg, toolbox_of)
 from .multitask import MultiTaskRecognizer, TaskError
+from .multitask_tasks import check_task_name
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'VIDEO_EXTENSIONS', 'InferenceInputError',
     'ModelInferencer', 'MultiTaskRecognizer', 'TaskError', 'TestInputs',
-    'check_adapter_checkpoint', 'class_names', 'collect_inputs',
-    'format_scores', 'init_model', 'load_config', 'progress_bar',
-    'test_pipeline_cfg', 'toolbox_of'
+    'check_adapter_checkpoint', 'check_task_name', 'class_names',
+    'collect_inputs', 'format_scores', 'init_model', 'load_config',
+    'progress_bar', 'test_pipeline_cfg', 'toolbox_of'
 ]

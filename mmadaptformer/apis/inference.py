@@ -27,8 +27,9 @@ from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
-from .inputs import (InferenceInputError, TestInputs, class_names,
-                     collect_inputs, format_scores, progress_bar, toolbox_of)
+from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
+                     class_names, collect_inputs, format_scores, progress_bar,
+                     toolbox_of)
 
 __all__ = [
     'load_config', 'check_adapter_checkpoint', 'init_model', 'ModelInferencer'
@@ -169,6 +170,11 @@ class ModelInferencer:
                  name: Optional[str] = None) -> None:
         cfg, source = load_config(config)
         self.name = name or osp.splitext(osp.basename(source))[0]
+        if self.name == RESERVED_NAME:
+            raise ValueError(
+                f'{source}: the task name {self.name!r} (the config file\'s '
+                'stem unless name= is given) is reserved: the results mark a '
+                'failed input with it. Pass another name.')
         self.model, self.meta = init_model(cfg, checkpoint, device)
         self.inputs = TestInputs(cfg, source)
         heads = [getattr(self.model, n, None) for n in HEAD_NAMES]

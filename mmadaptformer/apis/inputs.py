@@ -38,6 +38,10 @@ class InferenceInputError(ValueError):
     """An input file cannot be classified; the message names the file."""
 
 
+# The key of an error in the results: no task may be named so.
+RESERVED_NAME = 'error'
+
+
 def toolbox_of(cfg: Config, source: str = 'config') -> str:
     """``'mmaction'`` (videos) or ``'mmpretrain'`` (images), from the
     config's ``default_scope``.

@@ -16,7 +16,7 @@ from mmengine.config import Config
 from torch import nn
 
 from mmadaptformer.utils import HEAD_NAMES
-from .inputs import TestInputs
+from .inputs import RESERVED_NAME, TestInputs
 
 __all__ = [
     'TaskError', 'Task', 'PipelineGroup', 'check_task_name',
@@ -84,6 +84,9 @@ def check_task_name(name: str, loaded: Mapping[str, Task]) -> None:
     if not isinstance(name, str) or not _TASK_NAME.match(name):
         raise TaskError(f'Task name {name!r} must be a non-empty string '
                         'of letters, digits, "_", "." and "-".')
+    if name == RESERVED_NAME:
+        raise TaskError(f'Task name {name!r} is reserved: the results mark '
+                        'a failed input or task with it.')
     if name in loaded:
         raise TaskError(f'Task {name!r} is already loaded.')
 

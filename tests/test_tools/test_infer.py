@@ -5,6 +5,7 @@ import json
 import logging
 import os.path as osp
 import pickle
+import re
 import shutil
 
 import pytest
@@ -233,3 +234,47 @@ def test_class_names_come_from_the_checkpoint_not_the_data_now(
         config, trained, label_map=str(label_map)).classes == [
             'stripes across', 'stripes down'
         ]
+
+
+def test_arguments_that_cannot_work_are_refused_before_loading(
+        infer, video_tasks, inputs, tmp_path, capsys):
+    """Exit status 2 and the argument named, before any model loads: a task
+    name given twice (the first task's answers were overwritten by the
+    second's error), the reserved name 'error' (the results' error key), a
+    missing config or label map, and --out naming a folder (found only
+    after all the work)."""
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    cases = [
+        ([
+            '--task', 'a', full['config'], full['checkpoint'], '--task', 'a',
+            full['config'], full['checkpoint'], video
+        ], "'a' is already"),
+        (['--task', 'error', full['config'], full['checkpoint'],
+          video], "'error' is reserved"),
+        (['--task', 'a',
+          str(tmp_path / 'gone.py'), full['checkpoint'],
+          video], 'gone.py: no such file'),
+        ([
+            full['config'], full['checkpoint'], video, '--label-map',
+            str(tmp_path / 'names.txt')
+        ], '--label-map .*names.txt: no such'),
+        ([full['config'], full['checkpoint'], video, '--out',
+          str(tmp_path)], 'is a folder'),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit:
+            infer(argv)
+        assert exit.value.code == 2, argv
+        assert re.search(message, capsys.readouterr().err), argv
+
+
+def test_the_error_key_is_no_task_name(video_tasks, clean_loggers):
+    from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
+                                    TaskError)
+    full = video_tasks['full']
+    with pytest.raises(ValueError, match="'error'.*is reserved"):
+        ModelInferencer(full['config'], full['checkpoint'], name='error')
+    with pytest.raises(TaskError, match="'error' is reserved"):
+        MultiTaskRecognizer().add_task('error', full['config'],
+                                       full['checkpoint'])
