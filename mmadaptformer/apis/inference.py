@@ -26,6 +26,7 @@ from mmengine.runner import load_checkpoint
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
+from mmadaptformer.models import AdaptMLP
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
                      class_names, collect_inputs, format_scores, progress_bar,
@@ -73,7 +74,33 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     if info is None:
         return None
     saved = set(info['saved_keys'])
-    frozen = [(k, v) for k, v in model.state_dict().items() if k not in saved]
+    state = model.state_dict(keep_vars=True)
+    # The model's adapters must be the checkpoint's: an adapter it lacks
+    # would otherwise count as a frozen tensor, and the error would blame
+    # the backbone. (Found by tensor: the wrappers' state-dict keys are not
+    # their module paths.)
+    adapter_tensors = {
+        id(t)
+        for module in model.modules() if isinstance(module, AdaptMLP)
+        for t in list(module.parameters()) + list(module.buffers())
+    }
+    untrained = sorted(k for k, v in state.items()
+                       if id(v) in adapter_tensors and k not in saved)
+    unknown = sorted(saved - set(state))
+    if untrained or unknown:
+        parts = []
+        if untrained:
+            parts.append(f'the model\'s adapter keys {untrained[:10]} '
+                         f'({len(untrained)}) are not in it')
+        if unknown:
+            parts.append(f'its trained keys {unknown[:10]} '
+                         f'({len(unknown)}) are not in the model')
+        raise RuntimeError(
+            f'{source}: the adapter-only checkpoint does not fit this '
+            f'model: {"; ".join(parts)}. Was it trained with another '
+            'adapter configuration (layers, bottleneck, placement)? Use the '
+            'config it was trained with.')
+    frozen = [(k, v.detach()) for k, v in state.items() if k not in saved]
     check_frozen_digest(info, frozen, source)
     return info['frozen_digest']
 

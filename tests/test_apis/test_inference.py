@@ -78,6 +78,21 @@ def test_adapters_on_another_backbone_are_refused(video_tasks, tmp_path,
     assert 'frozen' in str(info.value)
 
 
+def test_adapters_of_another_layout_are_named_not_the_backbone(
+        video_tasks, clean_loggers):
+    """The 'last' adapters (last block only) with the 'full' config
+    (adapters in every block), on the right backbone: the error is about
+    the adapters, not 'a different frozen backbone'."""
+    with pytest.raises(RuntimeError) as info:
+        ModelInferencer(video_tasks['full']['config'],
+                        video_tasks['last']['checkpoint'])
+    text = str(info.value)
+    assert text.startswith(video_tasks['last']['checkpoint']), text
+    assert "adapter keys ['backbone.blocks.0.adaptmlp" in text, text
+    assert 'another adapter configuration' in text
+    assert 'frozen backbone' not in text
+
+
 def test_inputs_are_named_in_errors(video_tasks, tmp_path, clean_loggers):
     task = video_tasks['full']
     inputs = ModelInferencer(task['config'], task['checkpoint']).inputs
