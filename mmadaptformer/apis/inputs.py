@@ -28,7 +28,8 @@ __all__ = [
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
-                    '.mpeg', '.flv', '.wmv')
+                    '.mpeg', '.flv', '.wmv', '.3gp', '.3g2', '.ts', '.mts',
+                    '.m2ts', '.ogv', '.asf', '.vob')
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
                     '.tiff', '.webp')
 _TOOLBOXES = ('mmaction', 'mmpretrain')
@@ -173,7 +174,9 @@ def collect_inputs(paths: Sequence[str]) -> List[str]:
     """Expand folders into their video and image files (sorted, recursive).
 
     Files are kept as given, whatever their extension, so that a missing or
-    unreadable file gets its own error instead of disappearing.
+    unreadable file gets its own error instead of disappearing. Files in a
+    folder whose extension is neither in :data:`VIDEO_EXTENSIONS` nor in
+    :data:`IMAGE_EXTENSIONS` are left out, with a warning that counts them.
 
     Args:
         paths (Sequence[str]): Files and folders.
@@ -184,14 +187,20 @@ def collect_inputs(paths: Sequence[str]) -> List[str]:
     files = []
     for path in paths:
         if osp.isdir(path):
-            found = []
+            found, skipped = [], []
             for root, _, names in os.walk(path):
-                found += [
-                    osp.join(root, name) for name in names
-                    if name.lower().endswith(VIDEO_EXTENSIONS +
-                                             IMAGE_EXTENSIONS)
-                ]
+                for name in names:
+                    kept = name.lower().endswith(VIDEO_EXTENSIONS +
+                                                 IMAGE_EXTENSIONS)
+                    (found if kept else skipped).append(osp.join(root, name))
             files += sorted(found)
+            if skipped:
+                print_log(
+                    f'{path}: left out {len(skipped)} files whose '
+                    'extension is not one of a video or an image, e.g. '
+                    f'{sorted(skipped)[0]}.',
+                    logger='current',
+                    level=logging.WARNING)
         else:
             files.append(path)
     return files
@@ -241,6 +250,10 @@ class TestInputs:
     def kind(self) -> str:
         return 'video' if self.toolbox == 'mmaction' else 'image'
 
+    @property
+    def a_kind(self) -> str:
+        return 'a video' if self.toolbox == 'mmaction' else 'an image'
+
     def __call__(self, path: str) -> dict:
         """Load and transform one file.
 
@@ -270,7 +283,7 @@ class TestInputs:
             out = self.pipeline(data)
         except Exception as e:
             raise InferenceInputError(
-                f'{path}: cannot be decoded as a {self.kind} '
+                f'{path}: cannot be decoded as {self.a_kind} '
                 f'({type(e).__name__}: {e}).') from e
         if out is None:
             raise InferenceInputError(

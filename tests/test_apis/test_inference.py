@@ -100,6 +100,41 @@ def test_inputs_are_named_in_errors(video_tasks, tmp_path, clean_loggers):
         inputs(str(tmp_path / 'missing.mp4'))
 
 
+def test_folders_take_every_video_container_and_count_the_rest(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    """.ts and .3gp are videos decord reads (here an mp4 under those names,
+    as ffmpeg finds the format from the content); other files in a folder
+    are left out with a warning that counts them."""
+    import logging
+    import shutil
+
+    from mmengine.logging import MMLogger
+
+    from mmadaptformer.apis import collect_inputs
+    video = _val_videos(tiny_video_data)[0]
+    for name in ('clip.ts', 'clip.3gp'):
+        shutil.copy(video, tmp_path / name)
+    (tmp_path / 'notes.txt').write_text('not a video\n')
+    (tmp_path / 'labels.json').write_text('{}\n')
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        files = collect_inputs([str(tmp_path)])
+    finally:
+        logger.removeHandler(handler)
+    assert files == [str(tmp_path / 'clip.3gp'), str(tmp_path / 'clip.ts')]
+    assert any('left out 2 files' in r.getMessage() for r in records)
+    task = video_tasks['full']
+    results = ModelInferencer(task['config'], task['checkpoint'])(
+        files + [video])
+    for path in files:
+        assert results[path]['full']['scores'] == \
+            results[video]['full']['scores']
+
+
 def test_progress_bar_is_quiet_in_ci(monkeypatch):
     from mmadaptformer.apis import progress_bar
     monkeypatch.setenv('CI', 'true')
