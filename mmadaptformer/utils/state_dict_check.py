@@ -246,6 +246,35 @@ def _matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
     return lambda key: any(p.search(key) for p in compiled)
 
 
+def prefix_shift(missing: Sequence[str],
+                 unexpected: Sequence[str]) -> Optional[Tuple[str, str]]:
+    """Whether the keys differ only by a prefix such as ``'backbone.'``.
+
+    Args:
+        missing (Sequence[str]): Model keys not in the state dict.
+        unexpected (Sequence[str]): State-dict keys not in the model.
+
+    Returns:
+        tuple, optional: ``('extra', prefix)`` when every missing key is an
+        unexpected key without ``prefix`` (the state dict holds a larger
+        model), ``('lacking', prefix)`` when every unexpected key is a
+        missing key without it (the state dict holds a part of the model),
+        else None.
+    """
+    for kind, short, long in (('extra', missing, unexpected),
+                              ('lacking', unexpected, missing)):
+        if not short:
+            continue
+        longer = set(long)
+        first = short[0]
+        for key in long:
+            if key.endswith('.' + first):
+                prefix = key[:-len(first)]
+                if all(prefix + k in longer for k in short):
+                    return kind, prefix
+    return None
+
+
 def check_state_dict(model: nn.Module,
                      state_dict: dict,
                      source: str,
@@ -296,10 +325,23 @@ def check_state_dict(model: nn.Module,
     missing = [k for k in diff.missing if k not in fresh and not missing_ok(k)]
     unexpected = [k for k in diff.unexpected if not unexpected_ok(k)]
     if diff.mismatched or missing or unexpected or diff.errors:
+        shift = prefix_shift(missing, unexpected)
+        if shift is None or diff.mismatched:
+            cause = ('it was probably saved from another architecture '
+                     '(other depth, embed dims or number of classes)')
+        elif shift[0] == 'extra':
+            cause = (f'its keys carry a prefix {shift[1]!r} that the '
+                     'model\'s keys lack (it holds a larger model, e.g. a '
+                     f'whole recognizer): load it with prefix={shift[1]!r} '
+                     '(init_cfg=dict(type=\'Pretrained\', checkpoint=..., '
+                     f'prefix={shift[1]!r}), or --pretrained in our tools)')
+        else:
+            cause = (f'the model\'s keys carry a prefix {shift[1]!r} that '
+                     'its keys lack (it holds a part of the model, e.g. the '
+                     'backbone alone): load it into that part, e.g. with '
+                     'the backbone\'s init_cfg or --pretrained')
         lines = [
-            f'{source} does not fit the model: it was probably saved '
-            f'from another architecture (other depth, embed dims or '
-            f'number of classes). ' +
+            f'{source} does not fit the model: {cause}. ' +
             ('MMEngine has already loaded the parts that fit (it loads '
              'non-strictly); stopping before they are used.'
              if already_loaded else 'Nothing of it was loaded.')

@@ -121,3 +121,27 @@ def test_adaptformer_pretrained_stock_checkpoint_loads(tmp_path):
     }
     assert all(torch.equal(loaded[k], v) for k, v in backbone.items())
     assert any('adaptmlp' in k for k in loaded)
+
+
+def test_a_missing_prefix_is_named_not_another_architecture(tmp_path):
+    """A whole recognizer's checkpoint loaded without prefix='backbone.'
+    (MMAction2's usual init_cfg) has every backbone key under 'backbone.':
+    the error says which prefix to give, not 'another architecture'."""
+    from mmadaptformer.utils.state_dict_check import prefix_shift
+    ckpt = tmp_path / 'stock.pth'
+    save_stock_video_checkpoint(str(ckpt))
+    init_default_scope('mmaction')
+    backbone = _adaptformer_cfg(ckpt)
+    del backbone.backbone.init_cfg['prefix']
+    with pytest.raises(StateDictMismatchError) as info:
+        MODELS.build(backbone).init_weights()
+    message = str(info.value)
+    assert "carry a prefix 'backbone.' that the model's keys lack" in message
+    assert "prefix='backbone.'" in message
+    assert 'another architecture' not in message
+    # The other way round, and keys that differ otherwise.
+    assert prefix_shift(['backbone.a.w', 'backbone.b.w', 'head.w'],
+                        ['a.w', 'b.w']) == ('lacking', 'backbone.')
+    assert prefix_shift(['a.w', 'b.w'],
+                        ['backbone.a.w', 'backbone.c.w']) is None
+    assert prefix_shift([], ['backbone.a.w']) is None
