@@ -20,7 +20,7 @@ def merge():
 
 
 def test_extract_names_an_adapter_only_or_foreign_checkpoint(
-        extract, merge, video_tasks, tmp_path, clean_loggers):
+        extract, merge, video_tasks, tmp_path, capsys, clean_loggers):
     task = video_tasks['full']
     out = tmp_path / 'out.pth'
     # Already adapter-only: said so, not "frozen tensors differ".
@@ -38,6 +38,11 @@ def test_extract_names_an_adapter_only_or_foreign_checkpoint(
     assert not osp.exists(out)
     # Merged, it extracts back to the same trainable tensors.
     merged = str(tmp_path / 'merged.pth')
+    capsys.readouterr()
     merge([task['config'], task['checkpoint'], merged])
+    # Not MMEngine's report of every tensor's initialisation.
+    printed = capsys.readouterr()
+    assert 'torch.Size' not in printed.out + printed.err
+    assert f'Wrote {merged}' in printed.out
     extract([task['config'], merged, str(out)])
     assert osp.exists(out)

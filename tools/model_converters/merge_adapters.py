@@ -15,9 +15,11 @@ AdapterHook.
 import argparse
 import os
 import os.path as osp
+import time
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
@@ -46,6 +48,10 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # A logger of its own becomes MMEngine's current one: warnings only, so
+    # initialising the model does not print every tensor's initialisation.
+    MMLogger.get_instance(
+        f'merge_adapters_{time.time_ns()}', log_level='WARNING')
     cfg = Config.fromfile(args.config)
     if args.pretrained is not None:
         set_pretrained_backbone(cfg, args.pretrained)
