@@ -9,3 +9,8 @@ model = dict(
         backbone={{_base_.model.backbone}},
         adapter=dict(bottleneck=64, scale=0.1)))
 custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint=True)]
+# The recipes' checks: a checkpoint of another architecture is refused
+# instead of part-loaded, and the head's num_classes must be the data's.
+default_hooks = dict(
+    checkpoint_check=dict(type='CheckpointCheckHook'),
+    config_check=dict(type='ConfigCheckHook'))
