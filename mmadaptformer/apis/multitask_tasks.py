@@ -102,9 +102,14 @@ def backbone_signature(cfg: Config) -> dict:
         backbone = dict(backbone['backbone'])
     for key in ('init_cfg', 'pretrained'):
         backbone.pop(key, None)
+    neck = copy.deepcopy(cfg.model.get('neck'))
+    if neck is not None:
+        neck = neck.to_dict() if hasattr(neck, 'to_dict') else dict(neck)
+        neck.pop('init_cfg', None)
     return dict(
         recognizer=cfg.model.get('type'),
         backbone=backbone,
+        neck=neck,
         placement=placement)
 
 
@@ -140,10 +145,30 @@ def check_servable(name: str, cfg: Config, source: str) -> None:
         raise TaskError(
             f'Task {name!r} ({source}): model.test_cfg.max_testing_views '
             'is not supported by the multi-task forward; remove it.')
-    if cfg.model.get('neck'):
+    if cfg.model.get('neck') and cfg.get('default_scope') != 'mmpretrain':
         raise TaskError(
-            f'Task {name!r} ({source}): models with a neck are not '
+            f'Task {name!r} ({source}): video models with a neck are not '
             'supported by the multi-task forward.')
+
+
+def check_shared_neck(name: str, model: nn.Module, source: str) -> None:
+    """Refuse a neck with weights: the shared model's neck runs once on
+    every task's rows, so it must hold nothing a task could have trained
+    (e.g. mmpretrain's ``GlobalAveragePooling`` after Swin).
+
+    Raises:
+        TaskError: Naming the task and the neck.
+    """
+    neck = getattr(model, 'neck', None)
+    if not isinstance(neck, nn.Module):
+        return
+    tensors = list(neck.parameters()) + list(neck.buffers())
+    if tensors:
+        raise TaskError(
+            f'Task {name!r} ({source}): its neck {type(neck).__name__} '
+            f'holds {sum(t.numel() for t in tensors)} weights; the '
+            'multi-task forward shares the neck between tasks, so only a '
+            'neck without weights (e.g. GlobalAveragePooling) is supported.')
 
 
 def check_same_frozen(name: str, source: str, checkpoint: Optional[str],

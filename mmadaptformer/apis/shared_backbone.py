@@ -23,7 +23,8 @@ from .inputs import TestInputs, class_names, test_pipeline_cfg, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
                               backbone_signature, check_same_frozen,
                               check_same_model, check_servable,
-                              check_task_name, head_of, tensor_owners)
+                              check_shared_neck, check_task_name, head_of,
+                              tensor_owners)
 
 __all__ = ['SharedBackbone']
 
@@ -155,6 +156,7 @@ class SharedBackbone:
         info = meta.get(ADAPTER_META_KEY)
         digest = info['frozen_digest'] if info else None
         head_name, head = head_of(model, source)
+        check_shared_neck(name, model, source)
         classes = class_names(cfg, label_map, meta,
                               getattr(head, 'num_classes', None))
         state = model.state_dict(keep_vars=True)

@@ -251,13 +251,28 @@ def test_tasks_with_another_test_pipeline_form_their_own_group(
             results[path]['last2']['scores']
 
 
-@pytest.mark.parametrize('host', ['VisionTransformer', 'DeiT'])
+# Config lines that turn the tiny ViT image task into another host.
+HOST_CHANGES = dict(
+    VisionTransformer='',
+    DeiT="model['backbone']['backbone']['type'] = "
+    "'DistilledVisionTransformer'\n"
+    "model['head'] = dict(type='DeiTClsHead', num_classes=2, "
+    'in_channels=64)\n',
+    Swin="model['backbone']['backbone'] = dict(type='SwinTransformer', "
+    'arch=dict(embed_dims=16, depths=[2, 2], num_heads=[1, 2]), '
+    'img_size=32, window_size=2, out_indices=(1, ))\n'
+    "model['neck'] = dict(_delete_=True, type='GlobalAveragePooling')\n"
+    "model['head'] = dict(type='LinearClsHead', num_classes=2, "
+    'in_channels=32)\n')
+
+
+@pytest.mark.parametrize('host', list(HOST_CHANGES))
 def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
                                            clean_loggers):
     """mmpretrain image classifiers, full checkpoints: two tasks with their
     own adapters and heads on one backbone equal each model alone. DeiT's
     backbone gives a (cls, dist) pair per output: its rows are cut per task
-    too."""
+    too. Swin has a neck without weights, which the tasks share."""
     from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
@@ -270,12 +285,7 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
         'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
         "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
         'num_heads=2, feedforward_channels=128), img_size=32, '
-        "patch_size=16, out_type='cls_token')))\n" +
-        ('' if host == 'VisionTransformer' else
-         "model['backbone']['backbone']['type'] = "
-         "'DistilledVisionTransformer'\n"
-         "model['head'] = dict(type='DeiTClsHead', num_classes=2, "
-         'in_channels=64)\n'))
+        "patch_size=16, out_type='cls_token')))\n" + HOST_CHANGES[host])
     init_default_scope('mmpretrain')
     torch.manual_seed(0)
     stock = MODELS.build(Config.fromfile(config).model).state_dict()
@@ -301,7 +311,8 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])
-    assert engine.streams.split_at == dict(a=1, b=1)
+    last = len(engine.blocks) - 1
+    assert engine.streams.split_at == dict(a=last, b=last)
     images = sorted(
         osp.join(tiny_image_data, 'val', c, f)
         for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
@@ -317,3 +328,18 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
             assert results[image][name]['class'] in ('horizontal', 'vertical')
     assert results[images[0]]['a']['scores'] != \
         results[images[0]]['b']['scores']
+
+
+def test_a_neck_with_weights_is_refused():
+    """The shared model's neck runs on every task's rows: one a task could
+    have trained cannot be shared."""
+    from mmadaptformer.apis.multitask_tasks import check_shared_neck
+    model = torch.nn.Module()
+    model.neck = torch.nn.Identity()
+    check_shared_neck('a', model, 'a.py')
+    model.neck = torch.nn.Linear(4, 4)
+    with pytest.raises(
+            TaskError,
+            match=r"Task 'a' \(a\.py\): its neck "
+            'Linear holds 20 weights'):
+        check_shared_neck('a', model, 'a.py')
