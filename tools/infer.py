@@ -21,8 +21,9 @@ import sys
 from mmengine.config import Config
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
-                                TaskError, check_task_name, collect_inputs)
+from mmadaptformer.apis import (RESERVED_NAME, ModelInferencer,
+                                MultiTaskRecognizer, TaskError,
+                                check_task_name, collect_inputs)
 from mmadaptformer.utils import set_pretrained_backbone
 
 EPILOG = """\
@@ -106,6 +107,11 @@ def parse_args(argv=None):
         except TaskError as e:
             parser.error(f'--task {name} {config}: {e}')
         seen[name] = config
+    if not args.task and ModelInferencer.default_name(
+            args.config) == RESERVED_NAME:
+        parser.error(f'{args.config}: the results name the model after the '
+                     f'config file, and {RESERVED_NAME!r} is their error key; '
+                     'rename the file or give --task NAME CONFIG CHECKPOINT')
     configs = [t[1] for t in args.task] if args.task else [args.config]
     for path, what in [(c, 'config')
                        for c in configs] + [(args.label_map, '--label-map')]:
@@ -147,7 +153,7 @@ def _load(args):
     progress = True
     failed = {}
     if not args.task:
-        name = osp.splitext(osp.basename(args.config))[0]
+        name = ModelInferencer.default_name(args.config)
         try:
             engine = ModelInferencer(
                 _config(args.config, args.pretrained),

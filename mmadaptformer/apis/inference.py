@@ -87,6 +87,15 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     untrained = sorted(k for k, v in state.items()
                        if id(v) in adapter_tensors and k not in saved)
     unknown = sorted(saved - set(state))
+    if untrained and info.get('mode') == 'linear_probe':
+        raise RuntimeError(
+            f'{source}: the adapter-only checkpoint was saved in '
+            "AdapterHook mode 'linear_probe', which trains the head alone: "
+            f'the model\'s adapters ({len(untrained)} tensors, e.g. '
+            f'{untrained[0]}) stayed at their random initialisation and '
+            'are not in it, so it cannot be restored on a model with '
+            'adapters. Use a config without adapters (as '
+            'configs/baselines/linear-probe_*.py), or train the adapters.')
     if untrained or unknown:
         parts = []
         if untrained:
@@ -196,7 +205,7 @@ class ModelInferencer:
                  label_map: Optional[str] = None,
                  name: Optional[str] = None) -> None:
         cfg, source = load_config(config)
-        self.name = name or osp.splitext(osp.basename(source))[0]
+        self.name = name or self.default_name(source)
         if self.name == RESERVED_NAME:
             raise ValueError(
                 f'{source}: the task name {self.name!r} (the config file\'s '
@@ -208,6 +217,11 @@ class ModelInferencer:
         num_classes = next((getattr(h, 'num_classes', None)
                             for h in heads if h is not None), None)
         self.classes = class_names(cfg, label_map, self.meta, num_classes)
+
+    @staticmethod
+    def default_name(config: str) -> str:
+        """The task name of a config file in results: its stem."""
+        return osp.splitext(osp.basename(config))[0]
 
     def predict(self, data: List[dict]) -> List[torch.Tensor]:
         """Class scores of already transformed inputs, one batch."""

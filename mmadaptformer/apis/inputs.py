@@ -152,8 +152,11 @@ def class_names(cfg: Config,
                 f'{num_classes} classes (one name per line, label 0 first).')
         return names
     dataset_meta = (meta or {}).get('dataset_meta') or {}
-    if dataset_meta.get('classes'):
-        names = [str(c) for c in dataset_meta['classes']]
+    saved = dataset_meta.get('classes')
+    if isinstance(saved, str) and osp.isfile(saved):
+        saved = read_label_map(saved)  # a label map file's path
+    if isinstance(saved, (list, tuple)) and saved:
+        names = [str(c) for c in saved]
         origin = "the checkpoint's meta['dataset_meta']['classes']"
     else:
         names = config_class_names(cfg)

@@ -24,9 +24,8 @@ __all__ = ['TaskError', 'MultiTaskRecognizer']
 
 
 def _first_tensor(feats) -> torch.Tensor:
-    """The first tensor of a backbone's output: a tensor, or tuples of them
-    (mmpretrain's ViT gives one per out index; DeiT a (cls, dist) pair in
-    each)."""
+    """The first tensor in an output: a tensor, or tuples of them (DeiT
+    gives a (cls, dist) pair)."""
     if isinstance(feats, torch.Tensor):
         return feats
     for item in feats if isinstance(feats, (tuple, list)) else ():
@@ -97,13 +96,22 @@ class MultiTaskRecognizer(SharedBackbone):
                         inputs, test_mode=True)
                 else:
                     feats, kwargs = self.base.extract_feat(inputs), {}
-                rows = _first_tensor(feats).shape[0]
+                if isinstance(feats, tuple):
+                    # mmpretrain: one output per out index, of which
+                    # check_servable allows one; the heads read the last.
+                    rows = _first_tensor(feats[-1]).shape[0]
+                else:
+                    rows = feats.shape[0]
                 out = {}
                 for name in tasks:
                     part = self.streams.slice_of(name, rows)
                     mine = _rows(feats, part)
                     preds = self._tasks[name].head.predict(
                         mine, copy.deepcopy(samples), **kwargs)
+                    if len(preds) != len(samples):
+                        raise RuntimeError(
+                            f'Task {name!r}: its head answered {len(preds)} '
+                            f'of {len(samples)} inputs.')
                     out[name] = [p.pred_score for p in preds]
         finally:
             self.streams.end()

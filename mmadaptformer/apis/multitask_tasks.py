@@ -145,6 +145,16 @@ def check_servable(name: str, cfg: Config, source: str) -> None:
         raise TaskError(
             f'Task {name!r} ({source}): model.test_cfg.max_testing_views '
             'is not supported by the multi-task forward; remove it.')
+    out_indices = (cfg.model.get('backbone') or {}).get('out_indices')
+    inner = (cfg.model.get('backbone') or {}).get('backbone')
+    if out_indices is None and isinstance(inner, dict):
+        out_indices = inner.get('out_indices')
+    if isinstance(out_indices, (list, tuple)) and len(out_indices) > 1:
+        raise TaskError(
+            f'Task {name!r} ({source}): the backbone has {len(out_indices)} '
+            f'out_indices {list(out_indices)}; the multi-task forward splits '
+            'the tasks inside the blocks and serves one output, the last. '
+            'Set out_indices to one index.')
     if cfg.model.get('neck') and cfg.get('default_scope') != 'mmpretrain':
         raise TaskError(
             f'Task {name!r} ({source}): video models with a neck are not '

@@ -80,7 +80,8 @@ class SharedBackbone:
         return [list(group.tasks) for group in self._groups.values()]
 
     def classes_of(self, name: str) -> Optional[List[str]]:
-        """The class names of a task, if its config names them."""
+        """The class names of a task, if anything names them (see
+        :func:`~mmadaptformer.apis.class_names`)."""
         self._check_names([name])
         return self._tasks[name].classes
 

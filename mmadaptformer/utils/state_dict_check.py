@@ -275,6 +275,30 @@ def prefix_shift(missing: Sequence[str],
     return None
 
 
+def _fits_with_prefix(model: nn.Module, state_dict: dict,
+                      shift: Tuple[str, str], fresh: Set[str],
+                      missing_ok: Callable[[str], bool]) -> bool:
+    """Whether ``state_dict`` would load in full once the prefix of
+    :func:`prefix_shift` is dealt with: stripped from its keys (``extra``),
+    or loaded into the model's part under it (``lacking``)."""
+    kind, prefix = shift
+    if kind == 'extra':
+        target, outer = model, ''
+        state_dict = {
+            k[len(prefix):]: v
+            for k, v in state_dict.items() if k.startswith(prefix)
+        }
+    else:
+        try:
+            target, outer = model.get_submodule(prefix[:-1]), prefix
+        except AttributeError:
+            return False
+    diff = diff_state_dict(target, state_dict)
+    return not (diff.mismatched or diff.unexpected or diff.errors
+                or any(outer + k not in fresh and not missing_ok(outer + k)
+                       for k in diff.missing))
+
+
 def check_state_dict(model: nn.Module,
                      state_dict: dict,
                      source: str,
@@ -326,6 +350,9 @@ def check_state_dict(model: nn.Module,
     unexpected = [k for k in diff.unexpected if not unexpected_ok(k)]
     if diff.mismatched or missing or unexpected or diff.errors:
         shift = prefix_shift(missing, unexpected)
+        if shift is not None and not _fits_with_prefix(
+                model, state_dict, shift, fresh, missing_ok):
+            shift = None
         if shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')

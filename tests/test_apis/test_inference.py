@@ -93,6 +93,44 @@ def test_adapters_of_another_layout_are_named_not_the_backbone(
     assert 'frozen backbone' not in text
 
 
+def test_linear_probe_checkpoint_on_adapters_is_named(video_tasks, tmp_path,
+                                                      clean_loggers):
+    """An adapter-only checkpoint saved in mode 'linear_probe' holds no
+    adapters; on a config with adapters the error says why."""
+    from mmadaptformer.engine import ADAPTER_META_KEY
+    from mmadaptformer.utils import safe_torch_load
+    ckpt = safe_torch_load(video_tasks['full']['checkpoint'])
+    info = ckpt['meta'][ADAPTER_META_KEY]
+    ckpt['state_dict'] = {
+        k: v
+        for k, v in ckpt['state_dict'].items() if 'adaptmlp' not in k
+    }
+    info['saved_keys'] = [k for k in info['saved_keys'] if 'adaptmlp' not in k]
+    info['mode'] = 'linear_probe'
+    path = str(tmp_path / 'probe.pth')
+    torch.save(ckpt, path)
+    with pytest.raises(
+            RuntimeError,
+            match="mode 'linear_probe'.*cannot be "
+            'restored on a model with adapters'):
+        ModelInferencer(video_tasks['full']['config'], path)
+
+
+def test_class_names_saved_as_a_string(tmp_path):
+    """A label map's path in dataset_meta is read; another string is not
+    taken as one name per character."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis import class_names
+    cfg = Config(dict(test_dataloader=dict(dataset=dict(classes=['x', 'y']))))
+    labels = tmp_path / 'labels.txt'
+    labels.write_text('left\nright\n')
+    meta = dict(dataset_meta=dict(classes=str(labels)))
+    assert class_names(cfg, meta=meta, num_classes=2) == ['left', 'right']
+    meta = dict(dataset_meta=dict(classes='ab'))
+    assert class_names(cfg, meta=meta, num_classes=2) == ['x', 'y']
+
+
 def test_inputs_are_named_in_errors(video_tasks, tmp_path, clean_loggers):
     task = video_tasks['full']
     inputs = ModelInferencer(task['config'], task['checkpoint']).inputs

@@ -343,3 +343,22 @@ def test_a_neck_with_weights_is_refused():
             match=r"Task 'a' \(a\.py\): its neck "
             'Linear holds 20 weights'):
         check_shared_neck('a', model, 'a.py')
+
+
+def test_several_out_indices_are_refused():
+    """The tasks split inside the blocks, so only the last output is laid
+    out per task."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis.multitask_tasks import check_servable
+    cfg = Config(
+        dict(
+            model=dict(
+                backbone=dict(
+                    type='AdaptFormer',
+                    backbone=dict(
+                        type='VisionTransformer', out_indices=[0, 1])))))
+    with pytest.raises(TaskError, match=r'2 out_indices \[0, 1\]'):
+        check_servable('a', cfg, 'a.py')
+    cfg.model.backbone.backbone.out_indices = [-1]
+    check_servable('a', cfg, 'a.py')

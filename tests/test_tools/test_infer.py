@@ -245,6 +245,8 @@ def test_arguments_that_cannot_work_are_refused_before_loading(
     after all the work)."""
     full = video_tasks['full']
     video = inputs['good'][0]
+    error_config = tmp_path / 'error.py'
+    error_config.write_text(f'_base_ = [{full["config"]!r}]\n')
     cases = [
         ([
             '--task', 'a', full['config'], full['checkpoint'], '--task', 'a',
@@ -261,6 +263,8 @@ def test_arguments_that_cannot_work_are_refused_before_loading(
         ], '--label-map .*names.txt: no such'),
         ([full['config'], full['checkpoint'], video, '--out',
           str(tmp_path)], 'is a folder'),
+        ([str(error_config), full['checkpoint'], video],
+         'error.py: the results name the model after the config file'),
     ]
     for argv, message in cases:
         with pytest.raises(SystemExit) as exit:

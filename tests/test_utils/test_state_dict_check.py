@@ -139,6 +139,16 @@ def test_a_missing_prefix_is_named_not_another_architecture(tmp_path):
     assert "carry a prefix 'backbone.' that the model's keys lack" in message
     assert "prefix='backbone.'" in message
     assert 'another architecture' not in message
+    # Without the prefix a checkpoint of another depth would not fit either:
+    # no prefix is suggested then.
+    shallow = tmp_path / 'shallow.pth'
+    _save_model(shallow, TINY_VIDEO_CONFIG, **{'model.backbone.depth': 1})
+    backbone = _adaptformer_cfg(shallow)
+    del backbone.backbone.init_cfg['prefix']
+    with pytest.raises(StateDictMismatchError) as info:
+        MODELS.build(backbone).init_weights()
+    assert 'another architecture' in str(info.value)
+    assert 'carry a prefix' not in str(info.value)
     # The other way round, and keys that differ otherwise.
     assert prefix_shift(['backbone.a.w', 'backbone.b.w', 'head.w'],
                         ['a.w', 'b.w']) == ('lacking', 'backbone.')
