@@ -9,7 +9,7 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
 
 
-def _train(root, name, data, pretrained, extra='', seed=0):
+def train_task(root, name, data, pretrained, extra='', seed=0):
     """Train one tiny task for an epoch; return its config and adapter-only
     checkpoint."""
     from mmengine.config import Config
@@ -42,10 +42,10 @@ def video_tasks(tmp_path_factory, tiny_video_data):
     save_stock_video_checkpoint(other, seed=1)
     last = "model['backbone']['layers'] = [-1]\n"
     tasks = dict(
-        full=_train(root, 'full', tiny_video_data, stock, seed=0),
-        last=_train(root, 'last', tiny_video_data, stock, last, seed=1),
-        last2=_train(root, 'last2', tiny_video_data, stock, last, seed=2),
-        other=_train(root, 'other', tiny_video_data, other, seed=3))
+        full=train_task(root, 'full', tiny_video_data, stock, seed=0),
+        last=train_task(root, 'last', tiny_video_data, stock, last, seed=1),
+        last2=train_task(root, 'last2', tiny_video_data, stock, last, seed=2),
+        other=train_task(root, 'other', tiny_video_data, other, seed=3))
     tasks['root'] = root
     tasks['stock'] = stock
     return tasks

@@ -14,6 +14,7 @@ Inputs run through the config's test pipeline
 video gets the scores ``tools/test.py --dump`` gives it, views included.
 """
 import copy
+import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -147,6 +148,7 @@ def init_model(
     model = MODELS.build(model_cfg)
     meta = {}
     if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
         if '://' not in checkpoint and not osp.isfile(checkpoint):

@@ -181,11 +181,21 @@ def check_shared_neck(name: str, model: nn.Module, source: str) -> None:
             'neck without weights (e.g. GlobalAveragePooling) is supported.')
 
 
-def check_same_frozen(name: str, source: str, checkpoint: Optional[str],
-                      digest: Optional[str], state: Dict[str, torch.Tensor],
-                      specific: Set[str], shared: Dict[str, torch.Tensor],
-                      tasks: Mapping[str, Task]) -> None:
+def check_same_frozen(name: str,
+                      source: str,
+                      checkpoint: Optional[str],
+                      digest: Optional[str],
+                      state: Dict[str, torch.Tensor],
+                      specific: Set[str],
+                      shared: Dict[str, torch.Tensor],
+                      tasks: Mapping[str, Task],
+                      trained_extra: Optional[Set[str]] = None) -> None:
     """Refuse a task not trained on the shared frozen backbone.
+
+    Two adapter-only checkpoints' digests are compared only when they cover
+    the same frozen tensors (the tasks trained the same backbone modules
+    besides adapters and head); otherwise, and always, the loaded frozen
+    tensors are compared one by one.
 
     Args:
         name (str): The new task.
@@ -196,12 +206,16 @@ def check_same_frozen(name: str, source: str, checkpoint: Optional[str],
         specific (set[str]): Its keys that are not shared.
         shared (dict): The shared backbone's frozen tensors.
         tasks (Mapping[str, Task]): The tasks already loaded.
+        trained_extra (set[str], optional): The keys it trained besides its
+            adapters and head (e.g. ``fc_norm``). Defaults to None (empty).
 
     Raises:
         TaskError: Naming both tasks.
     """
+    trained_extra = set(trained_extra or ())
     for other in tasks.values():
-        if digest and other.digest and digest != other.digest:
+        if digest and other.digest and digest != other.digest and \
+                set(other.specific_keys) == trained_extra:
             raise TaskError(
                 f'Task {name!r} ({checkpoint}) was trained on another '
                 f'frozen backbone than task {other.name!r} '

@@ -194,7 +194,8 @@ class SharedBackbone:
                              toolbox, signature)
         else:
             check_same_frozen(name, source, checkpoint, digest, state,
-                              specific, self._shared, self._tasks)
+                              specific, self._shared, self._tasks,
+                              specific - adapter_keys - head_keys)
 
         task = Task(
             name=name,

@@ -362,3 +362,42 @@ def test_several_out_indices_are_refused():
         check_servable('a', cfg, 'a.py')
     cfg.model.backbone.backbone.out_indices = [-1]
     check_servable('a', cfg, 'a.py')
+
+
+def test_tasks_that_trained_other_backbone_modules_share_the_backbone(
+        video_tasks, tiny_video_data, single, tmp_path, clean_loggers):
+    """'full' trained fc_norm besides its adapters (the video recipe);
+    'plain' trained only its adapters and head (the README's config diff),
+    on the same backbone. Their digests cover different frozen tensors, so
+    the tensors themselves decide: both are served, each as alone."""
+    from adapter_tasks import train_task
+    plain = train_task(
+        str(tmp_path),
+        'plain',
+        tiny_video_data,
+        video_tasks['stock'], "custom_hooks = [dict(type='AdapterHook', "
+        'adapter_only_checkpoint=True)]\n',
+        seed=4)
+    videos = _val_videos(tiny_video_data)
+    engine = _engine(video_tasks, ['full'])
+    engine.add_task('plain', plain['config'], plain['checkpoint'])
+    results = engine(videos, batch_size=4)
+    alone = dict(
+        full=single['full'],
+        plain=ModelInferencer(
+            plain['config'], plain['checkpoint'],
+            name='plain')(videos, batch_size=4))
+    for path in videos:
+        for name in ('full', 'plain'):
+            torch.testing.assert_close(
+                torch.tensor(results[path][name]['scores']),
+                torch.tensor(alone[name][path][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+    # A task on another backbone is still refused.
+    with pytest.raises(
+            TaskError,
+            match='another frozen backbone|not trained '
+            'on the backbone'):
+        engine.add_task('other', video_tasks['other']['config'],
+                        video_tasks['other']['checkpoint'])
