@@ -15,7 +15,8 @@ from mmengine.config import Config
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
-from mmadaptformer.models import AdaptMLP, block_paths, inject_adapters
+from mmadaptformer.models import (AdaptMLP, FrozenHostWrapper, block_paths,
+                                  inject_adapters)
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams)
 from .inference import init_model
@@ -180,6 +181,18 @@ class SharedBackbone:
         blocks = block_paths(
             model,
             cfg.model.get('backbone', {}).get('block_types') or None)
+        # Tensors a task trained on the wrapper itself (VPT's prompts) act
+        # on every token from the first block: no stream can share them.
+        for key in sorted(trained):
+            owner = owners.get(id(state[key])) if key in state else None
+            if owner is not None and isinstance(
+                    model.get_submodule(owner), FrozenHostWrapper):
+                raise TaskError(
+                    f'Task {name!r} ({source}): it trained {key} of the '
+                    f'{type(model.get_submodule(owner)).__name__} wrapper '
+                    'itself (e.g. VPT prompts), which the multi-task forward '
+                    'does not serve; only AdaptFormer tasks are. Serve it '
+                    'alone (ModelInferencer, tools/infer.py without --task).')
         indices = {}
         for path in adapters:
             block_path = path.rsplit('.', 1)[0]

@@ -401,3 +401,35 @@ def test_tasks_that_trained_other_backbone_modules_share_the_backbone(
             'on the backbone'):
         engine.add_task('other', video_tasks['other']['config'],
                         video_tasks['other']['checkpoint'])
+
+
+def test_vpt_tasks_are_refused_by_name(video_tasks, tiny_video_data, tmp_path,
+                                       clean_loggers):
+    """VPT's prompts are trained tensors of the wrapper itself: they change
+    every token from the first block, which no stream can share. Refused
+    before anything changes, saying what to do instead."""
+    from adapter_tasks import train_task
+    vpt = train_task(
+        str(tmp_path), 'vpt', tiny_video_data, video_tasks['stock'],
+        "model = dict(backbone=dict(_delete_=True, type='VPT', "
+        "num_prompts=2, deep=True, backbone=dict(type='VisionTransformer', "
+        'img_size=32, patch_size=16, embed_dims=64, depth=2, num_heads=2, '
+        'mlp_ratio=2, qkv_bias=True, num_frames=4, tubelet_size=2, '
+        "norm_cfg=dict(type='LN', eps=1e-6), init_cfg=dict(type="
+        f"'Pretrained', checkpoint={video_tasks['stock']!r}, "
+        "prefix='backbone.'))))\n"
+        "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
+        "extra_trainable=[r'prompt_embeddings', r'^backbone\\.fc_norm\\.'], "
+        'adapter_only_checkpoint=True)]\n')
+    engine = MultiTaskRecognizer()
+    with pytest.raises(
+            TaskError,
+            match=r"Task 'vpt' .*prompt_embeddings of "
+            'the VPT wrapper itself.*Serve it alone'):
+        engine.add_task('vpt', vpt['config'], vpt['checkpoint'])
+    assert engine.tasks == [] and engine.base is None
+    # Next to an AdaptFormer task it is another model.
+    engine = _engine(video_tasks, ['full'])
+    with pytest.raises(TaskError, match='has another model'):
+        engine.add_task('vpt', vpt['config'], vpt['checkpoint'])
+    assert engine.tasks == ['full']
