@@ -110,6 +110,17 @@ def build_food101_file_lists(
         >>> build_food101_file_lists('data/food-101',
         ...                          'data/food-101/annotations')
     """
+    inputs = [
+        osp.join(root, 'meta', f'{n}.txt')
+        for n in ('classes', ) + tuple(FOOD101_SPLITS)
+    ]
+    for split in FOOD101_SPLITS:
+        out = osp.join(out_dir, f'{split}.txt')
+        if any(osp.realpath(out) == osp.realpath(i) for i in inputs):
+            raise AnnotationError(
+                f'{out} is one of the owners\' files this tool reads '
+                f'({root}/meta/); give another OUT_DIR, e.g. '
+                f'{osp.join(root, "annotations")}.')
     class_to_idx = load_food101_classes(
         osp.join(root, 'meta', 'classes.txt'), num_classes)
     splits = {

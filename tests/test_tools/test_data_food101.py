@@ -136,3 +136,17 @@ def test_missing_image_and_meta_file(root, tmp_path):
         build_food101_file_lists(
             str(root), str(tmp_path / 'out2'), num_classes=3)
     assert not (tmp_path / 'out2').exists()
+
+
+def test_the_owners_meta_folder_is_never_written(root, tmp_path):
+    """OUT_DIR = ROOT/meta would replace the owners' train.txt and test.txt
+    with our lists, losing the split files."""
+    root = _copy(root, tmp_path)
+    before = {p.name: p.read_text() for p in (root / 'meta').iterdir()}
+    with pytest.raises(
+            AnnotationError, match=r"train.txt is one of the owners' files"):
+        build_food101_file_lists(str(root), str(root / 'meta'), num_classes=3)
+    with pytest.raises(AnnotationError, match='give another OUT_DIR'):
+        build_food101_file_lists(
+            str(root), str(root / 'images' / '..' / 'meta'), num_classes=3)
+    assert {p.name: p.read_text() for p in (root / 'meta').iterdir()} == before
