@@ -769,6 +769,27 @@ def test_cli_fails_on_unmappable_keys(tmp_path):
     assert result.unmapped == ['embeddings.0', 'blocks.1.attn.relative_bias']
 
 
+def test_cli_refuses_sizes_and_a_dst_that_cannot_work(tmp_path, capsys):
+    """Exit status 2 before anything is read: non-positive sizes (they
+    made a pos_embed of shape (1, 0, dims)), dst = src (the official file
+    was replaced) and dst a folder."""
+    from helpers import load_tool
+    parse = load_tool(TOOL).parse_args
+    src = _save_official(tmp_path / 'video.pth', official_video())
+    before = open(src, 'rb').read()
+    for argv, message in [
+        ([src, 'out.pth', '--img-size', '0'], '--img-size: must be >= 1'),
+        ([src, 'out.pth', '--num-frames', '-4'], '--num-frames: must be >= 1'),
+        ([src, str(tmp_path / '.' / 'video.pth')], 'is the source'),
+        ([src, str(tmp_path)], 'is a folder'),
+    ]:
+        with pytest.raises(SystemExit) as exit:
+            parse(argv)
+        assert exit.value.code == 2, argv
+        assert message in capsys.readouterr().err, argv
+    assert open(src, 'rb').read() == before
+
+
 def test_official_vit_reproduction_matches_official_forward():
     """The GPU check's baseline row (mmadaptformer.benchmark.official_vit)
     has the official keys and computes the official forward."""

@@ -13,6 +13,7 @@ Examples::
 The mapping lives in :mod:`mmadaptformer.models.converters`.
 """
 import argparse
+import os.path as osp
 import sys
 
 from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
@@ -22,6 +23,14 @@ from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
                                              save_converted_checkpoint,
                                              unwrap_checkpoint)
 from mmadaptformer.utils import CheckpointLoadError
+
+
+def positive_int(text: str) -> int:
+    """An argparse type: an int of at least 1."""
+    value = int(text)
+    if value < 1:
+        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
+    return value
 
 
 def parse_args(argv=None):
@@ -44,13 +53,13 @@ def parse_args(argv=None):
         'video, keep for image')
     parser.add_argument(
         '--img-size',
-        type=int,
+        type=positive_int,
         default=224,
         help='video input size, to rebuild the fixed pos_embed that VideoMAE '
         'does not save')
     parser.add_argument(
         '--num-frames',
-        type=int,
+        type=positive_int,
         default=16,
         help='video input frames, to rebuild the fixed pos_embed')
     parser.add_argument(
@@ -60,7 +69,15 @@ def parse_args(argv=None):
         help='for a plain Linear source head, write the Linear only (for '
         'TimeSformerHead/LinearClsHead) instead of adding identity '
         'BNLinearHead statistics')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if osp.exists(args.src) and osp.exists(args.dst) and osp.samefile(
+            args.src, args.dst):
+        parser.error(f'dst {args.dst} is the source checkpoint; converting '
+                     'it in place would lose the original. Give another '
+                     'file.')
+    if osp.isdir(args.dst):
+        parser.error(f'dst {args.dst} is a folder; give the file to write.')
+    return args
 
 
 def main(argv=None) -> None:
