@@ -32,10 +32,12 @@ def load_svhn_mat(path: str) -> Tuple[np.ndarray, np.ndarray]:
         and ``(N,)`` int64 digit labels 0..9.
     """
     from scipy.io import loadmat
+    from scipy.io.matlab import MatReadError
     require_file(path, 'SVHN .mat file')
     try:
         mat = loadmat(path, variable_names=('X', 'y'))
-    except (ValueError, TypeError, NotImplementedError, OSError) as e:
+    except (MatReadError, ValueError, TypeError, NotImplementedError,
+            OSError) as e:
         raise AnnotationError(
             f'{path}: scipy.io.loadmat cannot read it: {e}') from None
     for key in ('X', 'y'):

@@ -102,3 +102,15 @@ def test_missing_mat_file(mat_dir, tmp_path):
             match=rf'^SVHN .mat file not found: {mat_dir}/extra_32x32.mat$'):
         convert_svhn(str(mat_dir), str(tmp_path), splits=('test', 'extra'))
     assert not list(tmp_path.iterdir()), 'test was read, not written'
+
+
+@pytest.mark.parametrize('content', [b'hi\n', b''])
+def test_unreadable_mat_names_the_file(tmp_path, content):
+    """A truncated or foreign file: scipy's MatReadError is not a
+    ValueError, and came out as a bare traceback."""
+    path = tmp_path / 'test_32x32.mat'
+    path.write_bytes(content)
+    with pytest.raises(
+            AnnotationError,
+            match=rf'^{path}: scipy.io.loadmat cannot read it'):
+        load_svhn_mat(str(path))
