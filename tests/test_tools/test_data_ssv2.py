@@ -281,3 +281,15 @@ def test_check_videos_shows_progress_on_a_terminal(raw, tmp_path, monkeypatch,
         assert f'Checking that {num} videos exist under {raw / "videos"}' \
             in out
         assert f'{num}/{num}' in out and 'ETA' in out
+
+
+def test_ext_without_a_dot_gets_one(capsys):
+    parse = load_tool(TOOL).parse_args
+    assert parse(['ann', 'out', '--ext', 'mp4']).ext == '.mp4'
+    assert parse(['ann', 'out', '--ext', '.mp4']).ext == '.mp4'
+    assert parse(['ann', 'out']).ext == '.webm'
+    for bad in ('', '.', 'a/b'):
+        with pytest.raises(SystemExit) as exit:
+            parse(['ann', 'out', '--ext', bad])
+        assert exit.value.code == 2
+        assert 'is not a file extension' in capsys.readouterr().err

@@ -49,7 +49,12 @@ def parse_args(argv=None):
         default=SSV2_NUM_CLASSES,
         help='the number of classes the labels JSON must have '
         f'(default: {SSV2_NUM_CLASSES})')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if not args.ext.strip('.') or any(c in args.ext for c in '/\\ '):
+        parser.error(f'--ext {args.ext!r} is not a file extension')
+    if not args.ext.startswith('.'):
+        args.ext = '.' + args.ext  # mp4 -> .mp4, not '<id>mp4'
+    return args
 
 
 def main(argv=None):
