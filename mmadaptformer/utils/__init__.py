@@ -5,6 +5,7 @@ from .checkpoint_loading import (CheckpointLoadError, refusal_message,
                                  safe_torch_load)
 from .checkpoint_schemes import (forced_weights_only,
                                  register_safe_checkpoint_loaders)
+from .cli_types import non_negative_int, positive_int
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
@@ -24,9 +25,10 @@ __all__ = [
     'safe_torch_load', 'forced_weights_only',
     'register_safe_checkpoint_loaders', 'scan_file_globals',
     'scan_pickle_globals', 'UPSTREAM_CHANGES', 'apply_upstream_fixes',
-    'count_flops', 'exit_now', 'is_cpu_distributed', 'run_and_finish',
-    'setup_cpu_distributed', 'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing',
-    'patch_mmaction_drn', 'register_missing_drn',
-    'upcast_mmaction_head_scores', 'backbone_checkpoint_prefix',
-    'backbone_init_cfg_key', 'set_pretrained_backbone', 'HEAD_NAMES'
+    'count_flops', 'non_negative_int', 'positive_int', 'exit_now',
+    'is_cpu_distributed', 'run_and_finish', 'setup_cpu_distributed',
+    'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
+    'register_missing_drn', 'upcast_mmaction_head_scores',
+    'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
+    'set_pretrained_backbone', 'HEAD_NAMES'
 ]

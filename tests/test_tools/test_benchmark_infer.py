@@ -2,6 +2,7 @@
 """tools/analysis_tools/benchmark_infer.py on the tiny AdaptFormer config."""
 import json
 
+import pytest
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
 
 
@@ -26,3 +27,18 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
     assert set(result['shared_prefix']['split_at'].values()) == {1}
     printed = capsys.readouterr().out
     assert 'AdaptFormer / stock' in printed and 'Shared prefix' in printed
+
+
+def test_values_that_cannot_work_are_refused(capsys):
+    """Each failed only after the models were built (IndexError,
+    StatisticsError, ...)."""
+    from helpers import TINY_VIDEO_CONFIG
+    tool = load_tool('analysis_tools/benchmark_infer.py')
+    for option in ('--tasks', '--batch-size', '--repeat', '--threads',
+                   '--prefix-tasks'):
+        with pytest.raises(SystemExit) as exit:
+            tool.parse_args(['cfg.py', option, '0'])
+        assert exit.value.code == 2
+        assert f'{option}: must be >= 1' in capsys.readouterr().err
+    with pytest.raises(SystemExit, match='this tool measures AdaptFormer'):
+        tool.main([TINY_VIDEO_CONFIG])

@@ -2,6 +2,7 @@
 """tools/analysis_tools/get_flops.py."""
 import json
 
+import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      load_tool, run_tool, write_config)
 from mmengine.config import Config
@@ -75,3 +76,45 @@ def test_format_count_picks_the_unit():
     assert tool.format_count(2.5e3, 'MACs') == '2.50 KMACs'
     assert tool.format_count(12, 'FLOPs') == '12 FLOPs'
     assert tool.format_count(1.2e13, 'FLOPs') == '12.00 TFLOPs'
+
+
+def test_default_shape_is_what_the_test_dataloader_feeds(tmp_path):
+    """The tiny image config's test pipeline (in test_dataloader, as
+    mmpretrain writes it) feeds 32x32 images: not 224x224, 61 times the
+    FLOPs. A crop_size pair is (w, h); without a crop the backbone's
+    img_size is taken."""
+    from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, write_config
+    from mmengine.config import Config
+    assert tool.default_shape(Config.fromfile(TINY_IMAGE_CONFIG)) == (3, 32,
+                                                                      32)
+    video = Config.fromfile(TINY_VIDEO_CONFIG)
+    frames = next(t for t in video.test_dataloader.dataset.pipeline
+                  if t['type'] == 'SampleFrames')['clip_len']
+    assert tool.default_shape(video) == (3, frames, 32, 32)
+    pair = write_config(
+        tmp_path / 'pair.py', TINY_IMAGE_CONFIG,
+        'test_dataloader = dict(dataset=dict(pipeline=[dict(type='
+        "'LoadImageFromFile'), dict(type='CenterCrop', crop_size=(48, 16)),"
+        " dict(type='PackInputs')]))\n")
+    assert tool.default_shape(Config.fromfile(pair)) == (3, 16, 48)
+    no_crop = write_config(
+        tmp_path / 'no_crop.py', TINY_IMAGE_CONFIG,
+        'test_dataloader = dict(dataset=dict(pipeline=[dict(type='
+        "'LoadImageFromFile'), dict(type='PackInputs')]))\n")
+    assert tool.default_shape(Config.fromfile(no_crop)) == (3, 32, 32)
+
+
+def test_bad_shapes_and_json_are_refused(tmp_path, capsys):
+    from helpers import TINY_IMAGE_CONFIG
+    with pytest.raises(SystemExit) as exit:
+        tool.parse_args([TINY_IMAGE_CONFIG, '--shape', '3', '0', '32'])
+    assert exit.value.code == 2
+    assert '--shape: must be >= 1' in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exit:
+        tool.parse_args([TINY_IMAGE_CONFIG, '--json', str(tmp_path)])
+    assert 'is a folder' in capsys.readouterr().err
+    with pytest.raises(
+            SystemExit,
+            match='--shape 3 4 32 32: an image config takes 3 '
+            'numbers'):
+        tool.main([TINY_IMAGE_CONFIG, '--shape', '3', '4', '32', '32'])

@@ -13,6 +13,7 @@ inference section of docs/benchmark.md. Example::
 import argparse
 import json
 import platform
+import sys
 import tempfile
 
 import torch
@@ -21,6 +22,7 @@ from mmengine.config import Config, DictAction
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
+from mmadaptformer.utils import non_negative_int, positive_int
 
 
 def parse_args(argv=None):
@@ -31,10 +33,13 @@ def parse_args(argv=None):
         'config', help='an AdaptFormer config with an '
         'AdapterHook')
     parser.add_argument(
-        '--batch-size', type=int, default=2, help='inputs per forward')
+        '--batch-size',
+        type=positive_int,
+        default=2,
+        help='inputs per forward')
     parser.add_argument(
         '--tasks',
-        type=int,
+        type=positive_int,
         nargs='+',
         default=[1, 2, 4, 8],
         help='task counts of the mixed batches')
@@ -46,14 +51,21 @@ def parse_args(argv=None):
         help='adapted blocks of the shared-prefix row')
     parser.add_argument(
         '--prefix-tasks',
-        type=int,
+        type=positive_int,
         default=4,
         help='tasks of the shared-prefix row')
     parser.add_argument(
-        '--repeat', type=int, default=3, help='timed calls per variant')
+        '--repeat',
+        type=positive_int,
+        default=3,
+        help='timed calls per variant')
     parser.add_argument(
-        '--warmup', type=int, default=1, help='untimed calls first')
-    parser.add_argument('--threads', type=int, default=1, help='torch threads')
+        '--warmup',
+        type=non_negative_int,
+        default=1,
+        help='untimed calls first')
+    parser.add_argument(
+        '--threads', type=positive_int, default=1, help='torch threads')
     parser.add_argument(
         '--work-dir',
         help='where the task checkpoints go '
@@ -73,6 +85,11 @@ def main(argv=None) -> dict:
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
+    backbone_type = str((cfg.model.get('backbone') or {}).get('type'))
+    if backbone_type.split('.')[-1] != 'AdaptFormer':
+        sys.exit(f'error: {args.config}: model.backbone is {backbone_type}, '
+                 'but this tool measures AdaptFormer tasks (an AdaptFormer '
+                 'config with an AdapterHook).')
     with tempfile.TemporaryDirectory() as tmp:
         result = benchmark_inference(
             cfg,

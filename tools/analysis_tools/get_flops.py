@@ -21,15 +21,18 @@ comparison with those tables. Both use the unit that fits (T, G, M, K).
 import argparse
 import copy
 import json
+import os.path as osp
+import sys
 
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401
+from mmadaptformer.apis import test_pipeline_cfg
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
-from mmadaptformer.utils import count_flops
+from mmadaptformer.utils import count_flops, positive_int
 
 
 def parse_args(argv=None):
@@ -38,25 +41,47 @@ def parse_args(argv=None):
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         '--shape',
-        type=int,
+        type=positive_int,
         nargs='+',
         help='input shape without the batch, e.g. 3 8 224 224 (video) or '
         '3 224 224 (image); default: from the config')
     parser.add_argument('--json', help='also write the numbers to this file')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    if args.json is not None and osp.isdir(args.json):
+        parser.error(f'--json {args.json} is a folder; give the file to '
+                     'write')
+    return args
 
 
 def default_shape(cfg):
-    """One view as the config's test pipeline produces it."""
+    """One view as the config's test pipeline feeds it
+    (``test_dataloader.dataset.pipeline``, else ``test_pipeline``): the
+    frames of its ``SampleFrames`` and the size of its last crop, else the
+    backbone's ``img_size``.
+
+    Raises:
+        ValueError: If neither gives the size.
+    """
+    pipeline = test_pipeline_cfg(cfg)
+    crops = [t['crop_size'] for t in pipeline if t.get('crop_size')]
+    size = crops[-1] if crops else None
+    if size is None:
+        backbone = cfg.model.get('backbone') or {}
+        size = (backbone.get('backbone') or backbone).get('img_size')
+    if size is None:
+        raise ValueError('neither the test pipeline (a crop_size) nor the '
+                         'backbone (img_size) gives the input size; give '
+                         '--shape')
+    # A crop_size pair is (w, h), as both toolboxes' crops take it.
+    h, w = (size, size) if isinstance(size, int) else (size[1], size[0])
     if cfg.default_scope == 'mmaction':
-        sample = next(t for t in cfg.test_pipeline
-                      if t['type'] == 'SampleFrames')
-        crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)
-        size = crop['crop_size'] if crop else 224
-        return (3, sample['clip_len'], size, size)
-    crop = next((t for t in cfg.test_pipeline if 'crop_size' in t), None)
-    size = crop['crop_size'] if crop else 224
-    return (3, size, size)
+        sample = next((t for t in pipeline if t['type'] == 'SampleFrames'),
+                      None)
+        if sample is None:
+            raise ValueError('the test pipeline has no SampleFrames to give '
+                             'the frames; give --shape')
+        return (3, sample['clip_len'], h, w)
+    return (3, h, w)
 
 
 def model_stats(cfg, shape=None):
@@ -112,7 +137,16 @@ def format_count(value, unit):
 def main(argv=None):
     args = parse_args(argv)
     cfg = Config.fromfile(args.config)
-    stats = model_stats(cfg, args.shape)
+    dims = 4 if cfg.get('default_scope') == 'mmaction' else 3
+    if args.shape is not None and len(args.shape) != dims:
+        kind = 'a video' if dims == 4 else 'an image'
+        sys.exit(f'error: --shape {" ".join(map(str, args.shape))}: {kind} '
+                 f'config takes {dims} numbers (C T H W for video, C H W '
+                 'for images)')
+    try:
+        stats = model_stats(cfg, args.shape)
+    except ValueError as e:
+        sys.exit(f'error: {args.config}: {e}')
     print(f'config: {args.config}\n'
           f'input shape (one view): {stats["shape"]}\n'
           f'parameters: {stats["trainable"]:,} trainable of '

@@ -22,15 +22,7 @@ from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
                                              load_official_checkpoint,
                                              save_converted_checkpoint,
                                              unwrap_checkpoint)
-from mmadaptformer.utils import CheckpointLoadError
-
-
-def positive_int(text: str) -> int:
-    """An argparse type: an int of at least 1."""
-    value = int(text)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f'must be >= 1, got {value}')
-    return value
+from mmadaptformer.utils import CheckpointLoadError, positive_int
 
 
 def parse_args(argv=None):
