@@ -353,7 +353,14 @@ def check_state_dict(model: nn.Module,
         if shift is not None and not _fits_with_prefix(
                 model, state_dict, shift, fresh, missing_ok):
             shift = None
-        if shift is None or diff.mismatched:
+        if diff.mismatched and not (missing or unexpected) and all(
+                key.endswith('pos_embed') for key, _, _ in diff.mismatched):
+            cause = ('only the position embedding differs in shape: it '
+                     'was made for another input size or number of frames '
+                     '(convert_official.py takes --img-size and '
+                     '--num-frames; the video recipes use 8 frames of '
+                     '224x224)')
+        elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')
         elif shift[0] == 'extra':

@@ -155,3 +155,20 @@ def test_a_missing_prefix_is_named_not_another_architecture(tmp_path):
     assert prefix_shift(['a.w', 'b.w'],
                         ['backbone.a.w', 'backbone.c.w']) is None
     assert prefix_shift([], ['backbone.a.w']) is None
+
+
+def test_a_pos_embed_of_another_input_size_is_named(tmp_path):
+    """A checkpoint made for 8 frames (or converted with the converter's
+    default 16) loaded into a 4-frame model differs only in pos_embed: the
+    error names the input size and frames, not another architecture."""
+    from mmadaptformer.utils.state_dict_check import check_state_dict
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+    model = MODELS.build(cfg.model.backbone)
+    cfg.model.backbone.num_frames = 8
+    state = MODELS.build(cfg.model.backbone).state_dict()
+    with pytest.raises(StateDictMismatchError) as info:
+        check_state_dict(model, state, source='frames8.pth')
+    message = str(info.value)
+    assert 'only the position embedding differs in shape' in message
+    assert '--num-frames' in message and 'another architecture' not in message

@@ -71,8 +71,9 @@ def main(argv=None):
     }
     meta['merged_from'] = osp.basename(args.checkpoint)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-    torch.save(dict(meta=meta, state_dict=model.state_dict()), args.out)
-    print(f'Wrote {args.out}: {len(checkpoint["state_dict"])} tensors, '
+    state = model.state_dict()
+    torch.save(dict(meta=meta, state_dict=state), args.out)
+    print(f'Wrote {args.out}: {len(state)} tensors, '
           f'{osp.getsize(args.out) / 2**20:.2f} MiB.')
 
 
