@@ -26,15 +26,9 @@ __all__ = ['TaskError', 'MultiTaskRecognizer']
 def _first_tensor(feats) -> torch.Tensor:
     """The first tensor in an output: a tensor, or tuples of them (DeiT
     gives a (cls, dist) pair)."""
-    if isinstance(feats, torch.Tensor):
-        return feats
-    for item in feats if isinstance(feats, (tuple, list)) else ():
-        try:
-            return _first_tensor(item)
-        except TypeError:
-            continue
-    raise TypeError('expected the backbone to return a tensor or tuples of '
-                    f'tensors, but got {type(feats).__name__}')
+    while isinstance(feats, (tuple, list)):
+        feats = feats[0]
+    return feats
 
 
 def _rows(feats, part: slice):
@@ -96,12 +90,10 @@ class MultiTaskRecognizer(SharedBackbone):
                         inputs, test_mode=True)
                 else:
                     feats, kwargs = self.base.extract_feat(inputs), {}
-                if isinstance(feats, tuple):
-                    # mmpretrain: one output per out index, of which
-                    # check_servable allows one; the heads read the last.
-                    rows = _first_tensor(feats[-1]).shape[0]
-                else:
-                    rows = feats.shape[0]
+                # mmpretrain gives one output per out index, of which
+                # check_servable allows one; the heads read the last.
+                rows = _first_tensor(
+                    feats[-1] if isinstance(feats, tuple) else feats).shape[0]
                 out = {}
                 for name in tasks:
                     part = self.streams.slice_of(name, rows)
