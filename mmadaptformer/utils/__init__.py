@@ -3,7 +3,7 @@ from .atomic_save import AtomicLocalBackend, atomic_write
 from .checkpoint_loading import (CheckpointLoadError, refusal_message,
                                  register_safe_globals, safe_globals,
                                  safe_torch_load)
-from .checkpoint_schemes import (forced_weights_only,
+from .checkpoint_schemes import (forced_weights_only, reading_once,
                                  register_safe_checkpoint_loaders)
 from .cli_types import non_negative_int, positive_int
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
@@ -22,7 +22,7 @@ from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 __all__ = [
     'AtomicLocalBackend', 'atomic_write', 'CheckpointLoadError',
     'register_safe_globals', 'refusal_message', 'safe_globals',
-    'safe_torch_load', 'forced_weights_only',
+    'safe_torch_load', 'forced_weights_only', 'reading_once',
     'register_safe_checkpoint_loaders', 'scan_file_globals',
     'scan_pickle_globals', 'UPSTREAM_CHANGES', 'apply_upstream_fixes',
     'count_flops', 'non_negative_int', 'positive_int', 'exit_now',

@@ -19,9 +19,14 @@ address could run code. This module:
   so that any other loader (``pavi://``, ``s3://``, or one a user registers
   later) runs with ``weights_only`` forced on, through PyTorch's documented
   ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` switch, whatever it passes to
-  :func:`torch.load`.
+  :func:`torch.load`;
+* lets a caller read each checkpoint once (:func:`reading_once`): building a
+  wrapped backbone checks its pretrained file, then MMEngine's
+  ``PretrainedInit`` loads the same file; inside the scope the second
+  request gets the object the first one read.
 """
 import contextlib
+import contextvars
 import functools
 import logging
 import os
@@ -29,7 +34,7 @@ import os.path as osp
 import pickle
 import tempfile
 from collections import OrderedDict
-from typing import Any, Iterator, Optional
+from typing import Any, Dict, Iterator, Optional, Tuple
 from urllib.parse import urlparse
 
 import torch
@@ -42,13 +47,17 @@ from .checkpoint_loading import (CheckpointLoadError, load_from_local,
 __all__ = [
     'forced_weights_only', 'load_from_http', 'load_from_torchvision',
     'load_from_openmmlab', 'load_from_mmcls', 'guard_checkpoint_loader',
-    'register_safe_checkpoint_loaders', 'REFUSED_SUFFIX'
+    'register_safe_checkpoint_loaders', 'reading_once', 'REFUSED_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
 REFUSED_SUFFIX = '.refused'
 _FORCE = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
 _FORCE_NO = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
+# What :func:`reading_once` has read, keyed by (filename, map_location);
+# None outside its scope.
+_READ: contextvars.ContextVar[Optional[Dict[Tuple[str, str], Any]]] = \
+    contextvars.ContextVar('mmadaptformer_checkpoints_read', default=None)
 
 
 @contextlib.contextmanager
@@ -70,6 +79,28 @@ def forced_weights_only() -> Iterator[None]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@contextlib.contextmanager
+def reading_once() -> Iterator[None]:
+    """Read each checkpoint at most once inside the scope.
+
+    ``CheckpointLoader.load_checkpoint`` of a filename (and map location)
+    it already loaded inside the scope returns the object it loaded then,
+    without reading the file again. Callers must not change that object in
+    place; MMEngine's loaders (``load_checkpoint``,
+    ``_load_checkpoint_with_prefix``) copy the state dict before they rename
+    keys, and the state-dict checks only read it. Nested scopes share the
+    outer one. Everything read is released when the outermost scope ends.
+    """
+    if _READ.get() is not None:
+        yield
+        return
+    token = _READ.set({})
+    try:
+        yield
+    finally:
+        _READ.reset(token)
 
 
 def _cache_dir(model_dir: Optional[str]) -> str:
@@ -249,6 +280,8 @@ def guard_checkpoint_loader(load_checkpoint):
     The loader picked for the path, whichever it is (a user's too), runs
     inside :func:`forced_weights_only`; a refusal from PyTorch becomes a
     :class:`CheckpointLoadError` that names the path and the global.
+    Inside :func:`reading_once`, a checkpoint loaded there before is
+    returned without reading it again.
 
     Args:
         load_checkpoint (callable): The original bound classmethod.
@@ -263,14 +296,21 @@ def guard_checkpoint_loader(load_checkpoint):
                              map_location=None,
                              logger='current'):
         register_safe_globals()
+        read = _READ.get()
+        key = (str(filename), str(map_location))
+        if read is not None and key in read:
+            return read[key]
         with forced_weights_only():
             try:
-                return load_checkpoint(filename, map_location, logger)
+                checkpoint = load_checkpoint(filename, map_location, logger)
             except pickle.UnpicklingError as e:
                 # Not chained: PyTorch's text advises turning weights_only off.
                 raise CheckpointLoadError(
                     refusal_message(str(filename),
                                     [refusal_reason(str(e))])) from None
+        if read is not None:
+            read[key] = checkpoint
+        return checkpoint
 
     safe_load_checkpoint.__mmadaptformer_guard__ = True
     return safe_load_checkpoint

@@ -36,7 +36,9 @@ UPSTREAM_CHANGES = (
     ('mmengine: `CheckpointLoader.load_checkpoint` wrapped',
      'Any other loader (pavi://, s3://, or one a user registers later) '
      "runs with torch's TORCH_FORCE_WEIGHTS_ONLY_LOAD switch on, and a "
-     'refusal names the file and the global.'),
+     'refusal names the file and the global. Inside '
+     '`reading_once()` (a wrapped backbone checking, then loading, its '
+     'pretrained file) a file is read once.'),
 )
 
 _APPLIED = False
@@ -57,7 +59,9 @@ def apply_upstream_fixes() -> None:
        ``CheckpointLoader.register_scheme``
        (:mod:`~mmadaptformer.utils.checkpoint_schemes`).
     4. mmengine: wrap ``CheckpointLoader.load_checkpoint`` so that any other
-       loader runs with ``weights_only`` forced on.
+       loader runs with ``weights_only`` forced on, and so that a file is
+       read once inside :func:`~mmadaptformer.utils.checkpoint_schemes.
+       reading_once`.
     """
     global _APPLIED
     if _APPLIED:

@@ -6,7 +6,7 @@ import torch
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import CheckpointLoader, load_checkpoint
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from mmpretrain.structures import DataSample
 from torch.testing import assert_close
@@ -431,3 +431,37 @@ def test_image_classifier_loss(freeze_all_but_adapters):
     losses['loss'].backward()
     up = model.backbone.backbone.layers[0].adaptmlp.up_proj.weight
     assert up.grad is not None and up.grad.abs().sum() > 0
+
+
+def test_pretrained_file_is_read_once_per_build(tmp_path):
+    """The pre-load check and MMEngine's ``PretrainedInit`` share one read.
+
+    The file is served by a counting loader registered for its own scheme
+    through MMEngine's public ``CheckpointLoader.register_scheme``."""
+    torch.manual_seed(0)
+    stock = _stock(MMPRETRAIN_VIT)
+    path = tmp_path / 'classifier.pth'
+    state = {f'backbone.{k}': v for k, v in stock.state_dict().items()}
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    reads = []
+
+    def count_reads(filename, map_location=None):
+        reads.append(filename)
+        return torch.load(
+            filename[len('countreads://'):],
+            map_location=map_location,
+            weights_only=True)
+
+    CheckpointLoader.register_scheme(
+        prefixes='countreads://', loader=count_reads, force=True)
+    pretrained = dict(
+        type='Pretrained',
+        checkpoint=f'countreads://{path}',
+        prefix='backbone.')
+    for builds in (1, 2):
+        model = AdaptFormer(backbone=dict(MMPRETRAIN_VIT, init_cfg=pretrained))
+        model.init_weights()
+        # Once per build: nothing is kept between builds.
+        assert len(reads) == builds
+        for key, value in stock.state_dict().items():
+            assert torch.equal(model.state_dict()[key], value), key

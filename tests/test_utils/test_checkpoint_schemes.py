@@ -22,7 +22,8 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      video_data_cfg, write_config)
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-from mmadaptformer.utils import CheckpointLoadError, scan_file_globals
+from mmadaptformer.utils import (CheckpointLoadError, reading_once,
+                                 scan_file_globals)
 from mmadaptformer.utils.checkpoint_schemes import REFUSED_SUFFIX
 
 
@@ -311,3 +312,20 @@ def test_mmpretrain_get_model_refuses(server, hub):
     with pytest.raises(CheckpointLoadError) as err:
         get_model(TINY_IMAGE_CONFIG, pretrained=f'{server["url"]}/evil.pth')
     _assert_refused(err.value, server)
+
+
+def test_reading_once_returns_what_the_scope_read(tmp_path):
+    path = str(tmp_path / 'weights.pth')
+    torch.save({'state_dict': {'w': torch.ones(2)}}, path)
+    with reading_once():
+        first = CheckpointLoader.load_checkpoint(path, 'cpu')
+        with reading_once():
+            assert CheckpointLoader.load_checkpoint(path, 'cpu') is first
+        # Another map location is another read.
+        assert CheckpointLoader.load_checkpoint(path, None) is not first
+        assert CheckpointLoader.load_checkpoint(path, 'cpu') is first
+    # Outside the scope every call reads the file again.
+    assert CheckpointLoader.load_checkpoint(path, 'cpu') is not first
+    assert torch.equal(
+        CheckpointLoader.load_checkpoint(path, 'cpu')['state_dict']['w'],
+        first['state_dict']['w'])

@@ -28,6 +28,7 @@ from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModule
 from torch import nn
 
+from ...utils.checkpoint_schemes import reading_once
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import (check_pretrained_init,
@@ -156,6 +157,10 @@ class FrozenHostWrapper(BaseModule):
             applied by ``init_weights()`` after the host's. Defaults to None.
     """
 
+    #: What the wrapper trains, singular, as its messages name it: "the
+    #: adapter-only checkpoint ... the adapters were trained on".
+    trained_part = 'adapter'
+
     def __init__(self,
                  backbone: dict,
                  init_cfg: Optional[dict] = None) -> None:
@@ -225,19 +230,21 @@ class FrozenHostWrapper(BaseModule):
             return
         host = self.backbone
         pretrained = pretrained_init_cfgs(host)
-        if pretrained:
-            check_pretrained_init(host, owner='model.backbone.backbone')
         attached = [(parent, name, parent._modules[name])
                     for parent, name in self.attached_modules()]
-        for parent, name, _ in attached:
-            parent._modules[name] = None
-        try:
-            if hasattr(host, 'init_weights'):
-                with _quiet_console_init(host):
-                    host.init_weights()
-        finally:
-            for parent, name, child in attached:
-                parent._modules[name] = child
+        # The check and MMEngine's PretrainedInit read the same file.
+        with reading_once():
+            if pretrained:
+                check_pretrained_init(host, owner='model.backbone.backbone')
+            for parent, name, _ in attached:
+                parent._modules[name] = None
+            try:
+                if hasattr(host, 'init_weights'):
+                    with _quiet_console_init(host):
+                        host.init_weights()
+            finally:
+                for parent, name, child in attached:
+                    parent._modules[name] = child
         if hasattr(host, '_params_init_info'):
             from mmengine.model.weight_init import update_init_info
             update_init_info(
@@ -310,9 +317,9 @@ class FrozenHostWrapper(BaseModule):
                 f'records no frozen backbone ({FROZEN_HOST_KEY}), so '
                 f'nothing checks that they fit it. They come from '
                 f'{self.host_source or "nowhere: random weights"} '
-                f'({self.pretrained_key}). Re-save adapter-only checkpoints '
-                f'with tools/model_converters/extract_adapters.py to record '
-                f'it.',
+                f'({self.pretrained_key}). Re-save {self.trained_part}-only '
+                f'checkpoints with tools/model_converters/extract_adapters.py '
+                f'to record it.',
                 logger='current',
                 level=logging.WARNING)
         if complete:
@@ -396,8 +403,9 @@ class FrozenHostWrapper(BaseModule):
         source = entry.get('source')
         trained_on = entry.get('pretrained')
         now = self.host_source
+        part = self.trained_part
         lines = [
-            f'The adapter-only checkpoint{" " + source if source else ""} '
+            f'The {part}-only checkpoint{" " + source if source else ""} '
             f'was trained on a different frozen backbone: {len(differ)} of '
             f'{len(expected)} frozen tensors differ from this model\'s '
             f'({", ".join(differ[:_LISTED])}'
@@ -407,9 +415,9 @@ class FrozenHostWrapper(BaseModule):
             (f'now {now}.' if now else 'which is not set (random weights).'),
         ]
         if trained_on:
-            lines.append(f'The adapters were trained on {trained_on}.')
+            lines.append(f'The {part}s were trained on {trained_on}.')
         lines.append('Point the config key at the pretrained checkpoint the '
-                     'adapters were trained on: on other weights they would '
+                     f'{part}s were trained on: on other weights they would '
                      'silently give wrong results.')
         raise FrozenBackboneMismatchError(' '.join(lines))
 
