@@ -58,18 +58,23 @@ def parse_food101_split(path: str,
     """Read ``meta/train.txt`` or ``meta/test.txt``.
 
     Args:
-        path (str): The split file, lines ``<class>/<image id>``.
+        path (str): The split file, lines ``<class>/<image id>`` (an id
+            that already ends in ``ext``, in any case, keeps it as it is).
         class_to_idx (Mapping[str, int]): From
             :func:`load_food101_classes`.
         ext (str): The images' extension. Defaults to ``'.jpg'``.
 
     Returns:
         list[Sample]: ``<class>/<image id><ext>`` and its label, in file
-        order.
+        order; ``ext`` is not added a second time.
     """
     samples = []
     for lineno, line in iter_lines(path, 'Food-101 split file'):
         parts = line.split('/')
+        # Some copies of the meta files list ids with their extension.
+        has_ext = bool(ext) and line.lower().endswith(ext.lower())
+        if has_ext and len(parts) == 2:
+            parts[1] = parts[1][:-len(ext)]
         if len(parts) != 2 or not all(parts) or len(line.split()) != 1:
             raise AnnotationError(
                 f"{path}:{lineno}: expected '<class>/<image id>', got "
@@ -78,8 +83,9 @@ def parse_food101_split(path: str,
         if name not in class_to_idx:
             raise AnnotationError(
                 f'{path}:{lineno}: class {name!r} is not in classes.txt')
+        filename = line if has_ext else line + ext
         samples.append(
-            Sample(line + ext, class_to_idx[name], f'{path}:{lineno}'))
+            Sample(filename, class_to_idx[name], f'{path}:{lineno}'))
     return samples
 
 

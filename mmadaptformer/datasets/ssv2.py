@@ -126,11 +126,19 @@ def parse_ssv2_split(path: str,
     if not isinstance(data, list):
         raise AnnotationError(f'{path}: expected a list of entries, got a '
                               f'{type(data).__name__}')
+    if not data:
+        raise AnnotationError(
+            f'{path}: is an empty list; expected an entry per video, such as '
+            '{"id": "78687", "template": "..."}')
     samples = []
     for i, entry in enumerate(data):
         video_id = entry.get('id') if isinstance(entry, dict) else None
         if isinstance(video_id, int) and not isinstance(video_id, bool):
-            video_id = str(video_id)
+            # The owners write ids as strings; a number has been through
+            # another tool, which may have changed more than the type.
+            raise AnnotationError(
+                f'{path}: entry {i}: "id" is the number {video_id}, expected '
+                f'a string, such as "{video_id}" in the owners\' files')
         if not isinstance(video_id, str) or len(video_id.split()) != 1 \
                 or video_id.strip() != video_id or '/' in video_id:
             raise AnnotationError(

@@ -6,9 +6,11 @@ mmpretrain ``CustomDataset`` lists.
 and ``y``, ``(N, 1)`` with 1..9 for the digits 1..9 and 10 for the digit 0.
 The label of a sample is its digit (so 10 -> 0).
 """
+import logging
 import os
 import os.path as osp
-from typing import Dict, List, Sequence, Tuple
+import shutil
+from typing import Dict, List, Sequence, Set, Tuple
 
 import cv2
 import numpy as np
@@ -67,9 +69,40 @@ def load_svhn_mat(path: str) -> Tuple[np.ndarray, np.ndarray]:
     return images.transpose(3, 0, 1, 2), labels.astype(np.int64) % 10
 
 
-def convert_svhn(
-    mat_dir: str, out_dir: str, splits: Sequence[str] = ('train', 'test')
-) -> Dict[str, AnnotationList]:
+def stale_entries(folder: str, files: Set[str],
+                  subfolders: Sequence[str]) -> List[str]:
+    """What ``folder`` holds besides ``files`` in ``subfolders``.
+
+    Args:
+        folder (str): A split folder; it need not exist.
+        files (set[str]): The ``/``-separated paths, relative to
+            ``folder``, that a conversion writes.
+        subfolders (Sequence[str]): The folders it makes in ``folder``.
+
+    Returns:
+        list[str]: The other files and links, and the other top-level
+        folders (``CustomDataset`` takes each for a class), relative to
+        ``folder``, sorted.
+    """
+    found = []
+    for parent, dirs, names in os.walk(folder):
+        rel = osp.relpath(parent, folder).replace(os.sep, '/')
+        prefix = '' if rel == '.' else rel + '/'
+        # os.walk lists a link to a folder in dirs and does not enter it.
+        keep = [
+            d for d in dirs if not osp.islink(osp.join(parent, d)) and (
+                prefix or d in subfolders)
+        ]
+        found += [prefix + d for d in dirs if d not in keep]
+        dirs[:] = keep
+        found += [prefix + n for n in names if prefix + n not in files]
+    return sorted(found)
+
+
+def convert_svhn(mat_dir: str,
+                 out_dir: str,
+                 splits: Sequence[str] = ('train', 'test'),
+                 overwrite: bool = False) -> Dict[str, AnnotationList]:
     """Write SVHN as PNG files and mmpretrain ``CustomDataset`` lists.
 
     Image ``i`` of ``<split>_32x32.mat`` with digit ``d`` becomes
@@ -82,6 +115,11 @@ def convert_svhn(
         out_dir (str): Where images and lists go.
         splits (Sequence[str]): Which of ``'train'``, ``'test'`` and
             ``'extra'`` to convert. Defaults to ``('train', 'test')``.
+        overwrite (bool): Delete what a split folder holds besides the
+            files this conversion writes (e.g. images of an earlier, bigger
+            run), which ``CustomDataset`` without ``ann_file`` would load as
+            samples. Without it such a folder stops the conversion before
+            anything is written. Defaults to False.
 
     Returns:
         dict[str, AnnotationList]: One entry per split.
@@ -98,8 +136,39 @@ def convert_svhn(
         split: load_svhn_mat(osp.join(mat_dir, f'{split}_32x32.mat'))
         for split in splits
     }
+    # Refuse stale files before writing anything: the folder layout is
+    # itself a dataset (CustomDataset without ann_file).
+    stale = {}
+    for split, (_, labels) in data.items():
+        folder = osp.join(out_dir, split)
+        if osp.lexists(folder) and not osp.isdir(folder):
+            raise FileExistsError(
+                f'{folder} exists and is not a folder; the {split} images go '
+                'there. Move it away.')
+        names = {f'{label}/{i:06d}.png' for i, label in enumerate(labels)}
+        stale[split] = stale_entries(folder, names, SVHN_CLASSES)
+        if stale[split] and not overwrite:
+            raise FileExistsError(
+                f'{folder} holds {len(stale[split])} files or folders this '
+                f'conversion would not write (e.g. {stale[split][0]}), maybe '
+                'of an earlier run; CustomDataset without ann_file would '
+                'load them as samples. Pass --overwrite (overwrite=True) to '
+                'delete them, or delete the folder.')
     written = {}
     for split, (images, labels) in data.items():
+        folder = osp.join(out_dir, split)
+        for name in stale[split]:
+            path = osp.join(folder, name)
+            if osp.isdir(path) and not osp.islink(path):
+                shutil.rmtree(path)
+            else:
+                os.remove(path)
+        if stale[split]:
+            print_log(
+                f'SVHN {split}: deleted the {len(stale[split])} entries of '
+                f'{folder} this conversion does not write (overwrite=True)',
+                logger='current',
+                level=logging.WARNING)
         for digit in SVHN_CLASSES:
             os.makedirs(osp.join(out_dir, split, digit), exist_ok=True)
         samples: List[Sample] = []

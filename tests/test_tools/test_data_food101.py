@@ -84,6 +84,7 @@ def test_cli_lists_load_with_mmpretrain(root, tmp_path):
     ('apple_pie/1/2', "expected '<class>/<image id>', got 'apple_pie/1/2'"),
     ('1005649', "expected '<class>/<image id>', got '1005649'"),
     ('apple_pie/', "expected '<class>/<image id>', got 'apple_pie/'"),
+    ('apple_pie/.jpg', "expected '<class>/<image id>', got 'apple_pie/.jpg'"),
     ('pizza/123', "class 'pizza' is not in classes.txt"),
 ])
 def test_bad_line_names_file_and_line(root, tmp_path, line, message):
@@ -150,3 +151,24 @@ def test_the_owners_meta_folder_is_never_written(root, tmp_path):
         build_food101_file_lists(
             str(root), str(root / 'images' / '..' / 'meta'), num_classes=3)
     assert {p.name: p.read_text() for p in (root / 'meta').iterdir()} == before
+
+
+def test_ids_with_the_jpg_suffix_keep_one(root, tmp_path):
+    """Meta lines ``<class>/<id>.jpg`` became ``<id>.jpg.jpg``, a file that
+    does not exist."""
+    root = _copy(root, tmp_path)
+    (root / 'meta' / 'train.txt').write_text(''.join(
+        f'{i}.jpg\n' if n % 2 else f'{i}\n' for n, i in enumerate(TRAIN)))
+    out = tmp_path / 'out'
+    build_food101_file_lists(
+        str(root), str(out), check_images=True, num_classes=3)
+    assert (out / 'train.txt').read_text() == (
+        'apple_pie/1005649.jpg 1\nramen/2001.jpg 0\nsushi/77.jpg 2\n'
+        'ramen/2002.jpg 0\n')
+    # With and without the suffix, it is one image.
+    (root / 'meta' / 'test.txt').write_text('sushi/78\nsushi/78.jpg\n')
+    with pytest.raises(
+            AnnotationError,
+            match=r"test.txt:2: image 'sushi/78.jpg' is listed twice; "
+            r'first at .*test.txt:1$'):
+        build_food101_file_lists(str(root), str(out), num_classes=3)

@@ -293,3 +293,27 @@ def test_ext_without_a_dot_gets_one(capsys):
             parse(['ann', 'out', '--ext', bad])
         assert exit.value.code == 2
         assert 'is not a file extension' in capsys.readouterr().err
+
+
+def test_empty_split_and_number_ids_are_refused(raw, tmp_path):
+    """``[]`` wrote an empty train list; an integer id was taken as its
+    string, although the owners' ids are strings."""
+    train_json, val_json, labels_json = _files(raw)
+    empty = _write_json(tmp_path / 'empty.json', [])
+    numbers = [_entry(*s) for s in TRAIN]
+    numbers[1]['id'] = 42326
+    numbers = _write_json(tmp_path / 'numbers.json', numbers)
+    out = tmp_path / 'out'
+    for bad, message in (
+        (empty, f'{empty}: is an empty list; expected an entry per video'),
+        (numbers, f'{numbers}: entry 1: "id" is the number 42326, expected '
+         'a string, such as "42326" in the owners\' files'),
+    ):
+        with pytest.raises(AnnotationError) as e:
+            build_ssv2_file_lists(
+                bad, val_json, labels_json, str(out), num_classes=4)
+        assert str(e.value).startswith(message), str(e.value)
+    with pytest.raises(AnnotationError, match=rf'^{empty}: is an empty list'):
+        build_ssv2_file_lists(
+            train_json, empty, labels_json, str(out), num_classes=4)
+    assert not out.exists()

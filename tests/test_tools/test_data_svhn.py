@@ -12,7 +12,8 @@ from mmengine.registry import init_default_scope
 from scipy.io import savemat
 
 from mmadaptformer.datasets import AnnotationError
-from mmadaptformer.datasets.svhn import convert_svhn, load_svhn_mat
+from mmadaptformer.datasets.svhn import (SVHN_CLASSES, convert_svhn,
+                                         load_svhn_mat, stale_entries)
 
 TOOL = 'data/svhn/convert_svhn.py'
 Y = {'train': [10, 1, 5, 10, 9, 3, 2], 'test': [7, 10, 4, 8, 6]}
@@ -114,3 +115,58 @@ def test_unreadable_mat_names_the_file(tmp_path, content):
             AnnotationError,
             match=rf'^{path}: scipy.io.loadmat cannot read it'):
         load_svhn_mat(str(path))
+
+
+def test_rerun_refuses_stale_images_unless_overwrite(mat_dir, tmp_path):
+    """A smaller re-run into the same OUT_DIR left the earlier images in
+    the class folders, which CustomDataset without ann_file loads."""
+    from helpers import load_tool
+    from mmpretrain.registry import DATASETS
+    main = load_tool(TOOL).main
+    out = tmp_path / 'svhn'
+    convert_svhn(str(mat_dir), str(out))
+    convert_svhn(str(mat_dir), str(out))  # the same files: no complaint
+    small = tmp_path / 'small'
+    small.mkdir()
+    savemat(
+        str(small / 'train_32x32.mat'), {
+            'X': _images('train')[..., :3],
+            'y': np.array(Y['train'][:3], np.uint8)[:, None]
+        })
+    before = sorted(p.relative_to(out) for p in out.rglob('*'))
+    meta = (out / 'meta' / 'train.txt').read_text()
+    with pytest.raises(SystemExit) as e:
+        main([str(small), str(out), '--splits', 'train'])
+    # Images 3..6 of the first run: 0/000003, 9/000004, 3/000005, 2/000006.
+    assert e.value.code == (
+        f'error: {out}/train holds 4 files or folders this conversion would '
+        'not write (e.g. 0/000003.png), maybe of an earlier run; '
+        'CustomDataset without ann_file would load them as samples. Pass '
+        '--overwrite (overwrite=True) to delete them, or delete the folder.')
+    assert sorted(p.relative_to(out) for p in out.rglob('*')) == before
+    assert (out / 'meta' / 'train.txt').read_text() == meta
+
+    main([str(small), str(out), '--splits', 'train', '--overwrite'])
+    pngs = sorted((out / 'train').rglob('*.png'))
+    assert [str(p.relative_to(out / 'train'))
+            for p in pngs] == ['0/000000.png', '1/000001.png', '5/000002.png']
+    init_default_scope('mmpretrain')
+    dataset = DATASETS.build(
+        dict(type='CustomDataset', data_prefix=str(out / 'train')))
+    assert [dataset.get_data_info(i)['gt_label']
+            for i in range(3)] == [0, 1, 5]
+    assert len(dataset) == 3
+    assert len(list((out / 'test').rglob('*.png'))) == len(Y['test'])
+
+
+def test_stale_entries_are_other_files_links_and_class_folders(tmp_path):
+    folder = tmp_path / 'train'
+    (folder / '0').mkdir(parents=True)
+    (folder / '0' / '000000.png').write_bytes(b'')
+    (folder / '0' / 'old').mkdir()  # nested: not a class, not reported
+    (folder / '0' / 'old' / '000007.png').write_bytes(b'')
+    (folder / 'cats').mkdir()  # empty, yet a class to CustomDataset
+    (folder / '7').symlink_to(tmp_path)
+    assert stale_entries(str(folder), {'0/000000.png'},
+                         SVHN_CLASSES) == ['0/old/000007.png', '7', 'cats']
+    assert stale_entries(str(tmp_path / 'none'), set(), SVHN_CLASSES) == []

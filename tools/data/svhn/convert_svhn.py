@@ -3,11 +3,12 @@
 
 Usage:
     python tools/data/svhn/convert_svhn.py MAT_DIR OUT_DIR \
-        [--splits train test [extra]]
+        [--splits train test [extra]] [--overwrite]
 
 Writes ``OUT_DIR/<split>/<digit>/<index>.png`` and ``OUT_DIR/meta/<split>.txt``
 (lines ``<digit>/<index>.png <digit>``, relative to ``OUT_DIR/<split>``); the
-.mat label 10 is the digit 0. See README.md.
+.mat label 10 is the digit 0. A split folder that holds other files (e.g.
+of an earlier, bigger run) stops it, unless ``--overwrite``. See README.md.
 """
 import argparse
 import sys
@@ -30,14 +31,21 @@ def parse_args(argv=None):
         choices=SVHN_SPLITS,
         default=['train', 'test'],
         help='the splits to convert (default: train test)')
+    parser.add_argument(
+        '--overwrite',
+        action='store_true',
+        help='delete what OUT_DIR/<split> holds besides the images this run '
+        'writes (e.g. of an earlier run); without it such files stop the '
+        'conversion')
     return parser.parse_args(argv)
 
 
 def main(argv=None):
     args = parse_args(argv)
     try:
-        written = convert_svhn(args.mat_dir, args.out_dir, args.splits)
-    except (AnnotationError, FileNotFoundError) as e:
+        written = convert_svhn(
+            args.mat_dir, args.out_dir, args.splits, overwrite=args.overwrite)
+    except (AnnotationError, FileNotFoundError, FileExistsError) as e:
         sys.exit(f'error: {e}')
     print(format_summary('SVHN, 10 classes (digits 0-9):', written, 'images'))
 
