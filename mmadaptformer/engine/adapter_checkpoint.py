@@ -40,11 +40,14 @@ from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
-    'build_model_and_plan'
+    'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
 ADAPTER_META_KEY = 'adapter_checkpoint'
+#: Where a merged checkpoint keeps the pretrained file of each wrapper's
+#: frozen backbone (see :func:`frozen_host_sources`).
+HOST_SOURCES_META_KEY = 'frozen_host_sources'
 _FORMAT_VERSION = 1
 
 
@@ -168,6 +171,28 @@ def check_frozen_digest(info: dict,
             f'loading them onto other weights would silently give wrong '
             f'results.')
     return actual
+
+
+def frozen_host_sources(model: nn.Module) -> Dict[str, str]:
+    """Where the frozen backbone of each wrapper in a model comes from.
+
+    ``merge_adapters.py`` keeps them in ``meta[HOST_SOURCES_META_KEY]``, so
+    that adapters extracted from its output again record the pretrained
+    file they were trained on, not the merged one.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+
+    Returns:
+        dict[str, str]: Module name of each
+        :class:`~mmadaptformer.models.FrozenHostWrapper` -> its
+        ``host_source``, for those whose weights were loaded.
+    """
+    return {
+        name: module.host_source
+        for name, module in model.named_modules()
+        if isinstance(module, FrozenHostWrapper) and module.host_source
+    }
 
 
 def adapter_hook_cfg(cfg: Config) -> Optional[dict]:

@@ -769,6 +769,35 @@ def test_cli_fails_on_unmappable_keys(tmp_path):
     assert result.unmapped == ['embeddings.0', 'blocks.1.attn.relative_bias']
 
 
+def test_cli_wrong_type_says_what_the_checkpoint_is(tmp_path, capsys):
+    """A wrong --type listed every key it could not map; now the detected
+    type and the --type to pass are named."""
+    from helpers import load_tool
+    main = load_tool(TOOL).main
+    dst = tmp_path / 'converted.pth'
+    # Every key unmapped (encoder.*): no list of them.
+    src = _save_official(tmp_path / 'videomae.pth', videomae_pretrain())
+    num_keys = len(videomae_pretrain())
+    with pytest.raises(SystemExit) as exit:
+        main([src, str(dst), '--type', 'adaptformer-video'])
+    assert exit.value.code == (
+        f'Error: {src} was not converted: {num_keys} of its {num_keys} keys '
+        "do not map as --type adaptformer-video. Its key names say it is "
+        "'videomae', not 'adaptformer-video': pass --type videomae, or leave "
+        '--type out to detect it.')
+    assert 'encoder.blocks.0' not in capsys.readouterr().out
+    # The patch embedding of the other modality: the same hint.
+    src = _save_official(tmp_path / 'image.pth', official_image())
+    with pytest.raises(SystemExit) as exit:
+        main([src, str(dst), '--type', 'adaptformer-video'])
+    assert exit.value.code.startswith(f'Error: cannot convert {src}: ')
+    assert exit.value.code.endswith(
+        "\nIts key names say it is 'adaptformer-image', not "
+        "'adaptformer-video': pass --type adaptformer-image, or leave --type "
+        'out to detect it.')
+    assert not osp.exists(dst)
+
+
 def test_cli_refuses_sizes_and_a_dst_that_cannot_work(tmp_path, capsys):
     """Exit status 2 before anything is read: non-positive sizes (they
     made a pos_embed of shape (1, 0, dims)), dst = src (the official file

@@ -16,12 +16,10 @@ import argparse
 import os.path as osp
 import sys
 
-from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
-                                             ConversionError,
-                                             convert_state_dict, format_report,
-                                             load_official_checkpoint,
-                                             save_converted_checkpoint,
-                                             unwrap_checkpoint)
+from mmadaptformer.models.converters import (
+    FINAL_NORM_MODES, SOURCE_TYPES, ConversionError, convert_state_dict,
+    detect_other_type, format_report, load_official_checkpoint,
+    save_converted_checkpoint, unwrap_checkpoint)
 from mmadaptformer.utils import CheckpointLoadError, positive_int
 
 
@@ -72,11 +70,25 @@ def parse_args(argv=None):
     return args
 
 
+def wrong_type_hint(state_dict: dict, given: str) -> str:
+    """What the checkpoint looks like when ``--type given`` failed on it,
+    and the ``--type`` to pass; '' when that is not known."""
+    detected = None if given == 'auto' else detect_other_type(
+        state_dict, given)
+    if detected is None:
+        return ''
+    return (f'Its key names say it is {detected!r}, not {given!r}: pass '
+            f'--type {detected}, or leave --type out to detect it.')
+
+
 def main(argv=None) -> None:
     args = parse_args(argv)
     try:
         checkpoint = load_official_checkpoint(args.src)
         state_dict, where = unwrap_checkpoint(checkpoint)
+    except (ConversionError, CheckpointLoadError, FileNotFoundError) as e:
+        sys.exit(f'Error: cannot convert {args.src}: {e}')
+    try:
         result = convert_state_dict(
             state_dict,
             source_type=args.type,
@@ -85,8 +97,16 @@ def main(argv=None) -> None:
             num_frames=args.num_frames,
             identity_bn=args.identity_bn,
             strict=False)
-    except (ConversionError, CheckpointLoadError, FileNotFoundError) as e:
-        sys.exit(f'Error: cannot convert {args.src}: {e}')
+    except ConversionError as e:
+        message = f'Error: cannot convert {args.src}: {e}'
+        hint = wrong_type_hint(state_dict, args.type)
+        sys.exit(f'{message}\n{hint}' if hint else message)
+    hint = wrong_type_hint(state_dict, args.type) if result.unmapped else ''
+    if hint:
+        # Not the report: every key would be listed as unmapped.
+        sys.exit(f'Error: {args.src} was not converted: '
+                 f'{len(result.unmapped)} of its {len(state_dict)} keys do '
+                 f'not map as --type {args.type}. {hint}')
 
     print(f'Read {len(state_dict)} tensors from {where} of {args.src}')
     print(format_report(result))

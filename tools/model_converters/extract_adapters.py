@@ -8,7 +8,9 @@ CONFIG is the AdaptFormer config the checkpoint was trained with (its
 ``AdapterHook`` says what is trainable). OUT holds only the trainable parts
 and the fingerprint of the frozen weights in FULL_CKPT, so it loads (with
 ``tools/test.py CONFIG OUT`` or ``merge_adapters.py``) only on a backbone
-with exactly those frozen weights.
+with exactly those frozen weights. It names as their source the pretrained
+file that ``merge_adapters.py`` kept in a merged FULL_CKPT's meta, else
+FULL_CKPT itself.
 """
 import argparse
 import os
@@ -20,6 +22,8 @@ from mmengine.config import Config, DictAction
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   make_adapter_checkpoint)
+from mmadaptformer.engine.adapter_checkpoint import HOST_SOURCES_META_KEY
+from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import check_state_dict
@@ -62,6 +66,14 @@ def main(argv=None):
         allow_fresh=False,
         hint='Is it a full checkpoint of this config\'s model?')
     model.load_state_dict(state, strict=True)
+    # What the record names as the frozen backbone the adapters were
+    # trained on: the pretrained file a merged checkpoint kept, else this
+    # file, which holds those weights (not "state dict").
+    recorded = (checkpoint.get('meta') or {}).get(HOST_SOURCES_META_KEY)
+    recorded = recorded if isinstance(recorded, dict) else {}
+    for name, module in model.named_modules():
+        if isinstance(module, FrozenHostWrapper):
+            module.host_source = recorded.get(name) or args.checkpoint
     frozen = set(plan.frozen_keys)
     fingerprints = state_fingerprints(
         (k, v) for k, v in model.state_dict().items() if k in frozen)

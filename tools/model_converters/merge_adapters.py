@@ -10,7 +10,8 @@ The frozen weights come from the config's pretrained path (the backbone's
 ``tools/test.py``; the adapter checkpoint's fingerprint must match them.
 OUT is a plain full checkpoint for deployment: it loads ``strict=True``
 into the config's model and needs neither the pretrained file nor the
-AdapterHook.
+AdapterHook. Its meta keeps that pretrained path (``frozen_host_sources``)
+for ``extract_adapters.py``.
 """
 import argparse
 import os
@@ -24,6 +25,8 @@ from mmengine.logging import MMLogger
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint)
+from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
+                                                     frozen_host_sources)
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
 
 
@@ -64,12 +67,16 @@ def main(argv=None):
             f'has no {ADAPTER_META_KEY!r}); it needs no merging.')
     model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(model, checkpoint, plan)
+    # The pretrained files just verified to be the adapters' backbone, for
+    # extract_adapters.py to record again (the merged file is none).
+    sources = frozen_host_sources(model)
     model.load_state_dict(checkpoint['state_dict'], strict=True)
     meta = {
         k: v
         for k, v in checkpoint['meta'].items() if k != ADAPTER_META_KEY
     }
     meta['merged_from'] = osp.basename(args.checkpoint)
+    meta[HOST_SOURCES_META_KEY] = sources
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     state = model.state_dict()
     torch.save(dict(meta=meta, state_dict=state), args.out)

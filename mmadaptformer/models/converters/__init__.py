@@ -13,7 +13,7 @@
 from .common import (FINAL_NORM_MODES, SOURCE_TYPES, ConversionError,
                      ConversionResult, sinusoid_encoding)
 from .convert import convert_state_dict
-from .detect import detect_source_type
+from .detect import detect_other_type, detect_source_type
 from .io import (load_official_checkpoint, save_converted_checkpoint,
                  unwrap_checkpoint)
 from .report import format_report
@@ -21,6 +21,6 @@ from .report import format_report
 __all__ = [
     'SOURCE_TYPES', 'FINAL_NORM_MODES', 'ConversionError', 'ConversionResult',
     'load_official_checkpoint', 'unwrap_checkpoint', 'detect_source_type',
-    'convert_state_dict', 'format_report', 'save_converted_checkpoint',
-    'sinusoid_encoding'
+    'detect_other_type', 'convert_state_dict', 'format_report',
+    'save_converted_checkpoint', 'sinusoid_encoding'
 ]

@@ -1,11 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tell the source format of a state dict from its key names."""
 import re
-from typing import Dict
+from typing import Dict, Optional
 
 from torch import Tensor
 
 from .common import SOURCE_TYPES, ConversionError
+from .io import strip_module_prefix
 
 # Keys that only the official AdaptFormer code writes.
 ADAPTFORMER_MARKERS = re.compile(
@@ -50,3 +51,23 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
     if is_video:
         return 'adaptformer-video' if official else 'videomae'
     return 'adaptformer-image' if official else 'mae'
+
+
+def detect_other_type(state_dict: Dict[str, Tensor],
+                      source_type: str) -> Optional[str]:
+    """What a state dict looks like, when a conversion as ``source_type``
+    failed and detection says it is another type.
+
+    Args:
+        state_dict (dict): A state dict, ``module.`` prefixes allowed.
+        source_type (str): The type it failed to convert as.
+
+    Returns:
+        str, optional: The detected type, or None if it is ``source_type``
+        or cannot be told.
+    """
+    try:
+        detected = detect_source_type(strip_module_prefix(state_dict))
+    except ConversionError:
+        return None
+    return None if detected == source_type else detected
