@@ -402,3 +402,34 @@ def test_swin_is_refused_with_the_block_types_found():
     assert 'SwinBlock (mmpretrain.models.backbones.swin_transformer.' \
         'SwinBlock)' in message
     assert 'TransformerEncoderLayer' in message  # what is supported
+
+
+def test_checkpoint_errors_speak_of_prompts():
+    """VPT trains prompts: its errors said "adapter-only checkpoint" and
+    "the adapters were trained on"."""
+    from mmadaptformer.models import (FROZEN_HOST_KEY,
+                                      FrozenBackboneMismatchError,
+                                      frozen_host_entries)
+    from mmadaptformer.utils.fingerprint import state_fingerprints
+    trained = _vpt(MMPRETRAIN_VIT)
+    trained.host_source = 'stock.pth'
+    host = set(trained.host_keys)
+    entry = frozen_host_entries(
+        trained,
+        state_fingerprints((k, v) for k, v in trained.state_dict().items()
+                           if k in host))[FROZEN_HOST_KEY]
+    entry['source'] = 'prompts.pth'
+    other = _vpt(MMPRETRAIN_VIT)  # another random backbone
+    with pytest.raises(FrozenBackboneMismatchError) as info:
+        other.load_state_dict(
+            {
+                'prompt_embeddings': trained.prompt_embeddings,
+                FROZEN_HOST_KEY: entry
+            },
+            strict=False)
+    message = str(info.value)
+    assert message.startswith('The prompt-only checkpoint prompts.pth was '
+                              'trained on a different frozen backbone')
+    assert 'The prompts were trained on stock.pth.' in message
+    assert 'checkpoint the prompts were trained on' in message
+    assert 'adapter' not in message

@@ -139,8 +139,8 @@ class VPT(FrozenHostWrapper):
 
     The stock backbone is built from ``backbone``; its ``init_cfg`` (e.g. a
     pre-trained checkpoint) is checked and applied lazily, by
-    ``init_weights()`` or when an adapter-only checkpoint is loaded, and an
-    adapter-only checkpoint trained on another backbone is refused (see
+    ``init_weights()`` or when a prompt-only checkpoint (the adapter-only
+    format) is loaded, and one trained on another backbone is refused (see
     :class:`~mmadaptformer.models.FrozenHostWrapper`). Then
     ``num_prompts`` learnable tokens are inserted right after the extra
     tokens (class token, and distillation token for DeiT) of every
@@ -204,6 +204,9 @@ class VPT(FrozenHostWrapper):
         >>> model.state_dict()['prompt_embeddings'].shape
         torch.Size([2, 10, 64])
     """
+
+    # The base's checkpoint messages speak of prompts, not adapters.
+    trained_part = 'prompt'
 
     def __init__(self,
                  backbone: dict,
