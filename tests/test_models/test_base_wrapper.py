@@ -434,3 +434,18 @@ def test_mmpretrain_get_model_and_inferencer(image):
                                                 image['x']})['inputs'],
             mode='tensor')
     torch.testing.assert_close(logits, image['logits'], rtol=0, atol=1e-6)
+
+
+def test_training_from_a_full_checkpoint_records_its_file(video, tmp_path):
+    """``load_from`` reaches the model as a bare state dict; the adapters
+    trained on it name that file, not 'state dict'."""
+    full = str(tmp_path / 'full.pth')
+    torch.save(dict(state_dict=video['state'], meta={}), full)
+    config = Config.fromfile(video['cfg'])
+    config.work_dir = str(tmp_path / 'work')
+    config.load_from = full
+    Runner.from_cfg(config).train()
+    _clear_loggers()
+    saved = safe_torch_load(str(tmp_path / 'work' / 'epoch_1.pth'))
+    entry = saved['state_dict']['backbone.' + FROZEN_HOST_KEY]
+    assert entry['pretrained'] == full

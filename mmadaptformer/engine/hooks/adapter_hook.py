@@ -262,6 +262,13 @@ class AdapterHook(Hook):
         """
         model = get_ori_model(runner.model)
         self._check_backbone_loaded(runner, model)
+        source = runner.cfg.get('load_from') or (
+            f'a checkpoint resumed from {runner.work_dir}'
+            if runner.cfg.get('resume') else None)
+        if source:
+            for module in model.modules():
+                if isinstance(module, FrozenHostWrapper):
+                    module.name_state_dict_source(str(source))
         self._frozen_reference = self._frozen_fingerprints(model)
 
     def after_train_epoch(self, runner) -> None:

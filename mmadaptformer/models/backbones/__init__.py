@@ -1,12 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adaptformer import AdaptFormer
-from .base_wrapper import (FROZEN_HOST_KEY, FrozenBackboneMismatchError,
-                           FrozenHostWrapper, frozen_host_entries)
+from .base_wrapper import (FROZEN_HOST_KEY, UNNAMED_STATE_DICT,
+                           FrozenBackboneMismatchError, FrozenHostWrapper,
+                           frozen_host_entries)
 from .host_build import build_host_backbone
 from .vpt import PROMPTABLE_BLOCK_TYPES, VPT
 
 __all__ = [
     'AdaptFormer', 'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError',
     'FrozenHostWrapper', 'PROMPTABLE_BLOCK_TYPES', 'VPT',
-    'build_host_backbone', 'frozen_host_entries'
+    'build_host_backbone', 'frozen_host_entries', 'UNNAMED_STATE_DICT'
 ]

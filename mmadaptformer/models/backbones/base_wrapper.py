@@ -36,13 +36,16 @@ from ...utils.state_dict_check import (check_pretrained_init,
 from .host_build import INNER, build_host_backbone, to_inner_key, to_outer_key
 
 __all__ = [
-    'FROZEN_HOST_KEY', 'HOST_CONFIG_KEY', 'FrozenBackboneMismatchError',
-    'FrozenHostWrapper', 'frozen_host_entries'
+    'FROZEN_HOST_KEY', 'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT',
+    'FrozenBackboneMismatchError', 'FrozenHostWrapper', 'frozen_host_entries'
 ]
 
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
 #: checkpoint that records the frozen backbone it was trained on.
 FROZEN_HOST_KEY = 'frozen_host_fingerprints'
+#: ``host_source`` after a full state dict replaced the host's weights, while
+#: its file is not known (MMEngine hands the model the state dict only).
+UNNAMED_STATE_DICT = 'state dict'
 #: Config key of the host's pretrained checkpoint in the recipes.
 HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
 #: How many differing tensors an error lists by name.
@@ -328,7 +331,21 @@ class FrozenHostWrapper(BaseModule):
             # adapter-only checkpoint with the model's own frozen weights.
             entry = entry or {}
             self.host_source = entry.get('pretrained') or entry.get(
-                'source') or 'state dict'
+                'source') or UNNAMED_STATE_DICT
+
+    def name_state_dict_source(self, source: str) -> None:
+        """Name the file a full state dict loaded into the host came from.
+
+        The Runner's ``load_from`` reaches the model as a bare state dict;
+        :class:`~mmadaptformer.engine.AdapterHook` names it here, so the
+        record of a checkpoint saved afterwards says which file the trained
+        parts were trained on.
+
+        Args:
+            source (str): The file, e.g. the config's ``load_from``.
+        """
+        if self.host_source == UNNAMED_STATE_DICT:
+            self.host_source = source
 
     def frozen_host_entry(self, fingerprints: Mapping[str, tuple]) -> dict:
         """The :data:`FROZEN_HOST_KEY` entry of an adapter-only checkpoint.
