@@ -9,19 +9,20 @@ config or frozen tensors) or when the multi-task forward cannot run it.
 import copy
 import re
 from dataclasses import dataclass, field
-from typing import Dict, List, Mapping, Optional, Set
+from typing import Dict, List, Mapping, Optional, Sequence, Set
 
 import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmadaptformer.models.hosts import non_batch_first_block_types, qualname
 from mmadaptformer.utils import HEAD_NAMES
 from .inputs import RESERVED_NAME, TestInputs
 
 __all__ = [
     'TaskError', 'Task', 'PipelineGroup', 'check_task_name',
-    'backbone_signature', 'check_servable', 'check_same_model',
-    'check_same_frozen', 'head_of', 'tensor_owners'
+    'backbone_signature', 'check_servable', 'check_batch_first',
+    'check_same_model', 'check_same_frozen', 'head_of', 'tensor_owners'
 ]
 
 _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
@@ -159,6 +160,41 @@ def check_servable(name: str, cfg: Config, source: str) -> None:
         raise TaskError(
             f'Task {name!r} ({source}): video models with a neck are not '
             'supported by the multi-task forward.')
+
+
+def check_batch_first(name: str, model: nn.Module, blocks: Sequence[str],
+                      source: str) -> None:
+    """Refuse a model whose blocks do not hold the samples along dim 0.
+
+    The multi-task forward lays the task streams out along dim 0 of each
+    block's first input and cuts them there inside the adapters. That is
+    right when dim 0 holds the samples, even folded sample-major with time
+    or windows, and wrong otherwise: for a sequence-first ``(L, N, C)``
+    block (UniFormerV2) it would mix the tasks' samples. The layout of each
+    known block is :attr:`~mmadaptformer.models.HostSpec.batch_first`.
+
+    Args:
+        name (str): The task.
+        model (nn.Module): Its model.
+        blocks (Sequence[str]): Paths of its transformer blocks.
+        source (str): Its config file.
+
+    Raises:
+        TaskError: Naming the task, the block type and why.
+    """
+    layouts = non_batch_first_block_types()
+    for path in blocks:
+        cls = type(model.get_submodule(path))
+        backbone = layouts.get(qualname(cls))
+        if backbone is not None:
+            raise TaskError(
+                f'Task {name!r} ({source}): its blocks {cls.__name__} '
+                f'({qualname(cls)}, in {backbone.rsplit(".", 1)[-1]}) are '
+                'not batch-first: dim 0 of their input is not the samples '
+                '(e.g. a sequence-first (L, N, C) input), but the '
+                'multi-task forward lays the tasks out along dim 0, so it '
+                'would mix their samples. Serve it alone (ModelInferencer, '
+                'tools/infer.py without --task).')
 
 
 def check_shared_neck(name: str, model: nn.Module, source: str) -> None:

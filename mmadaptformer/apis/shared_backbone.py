@@ -22,10 +22,10 @@ from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
 from .inference import init_model
 from .inputs import TestInputs, class_names, test_pipeline_cfg, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
-                              backbone_signature, check_same_frozen,
-                              check_same_model, check_servable,
-                              check_shared_neck, check_task_name, head_of,
-                              tensor_owners)
+                              backbone_signature, check_batch_first,
+                              check_same_frozen, check_same_model,
+                              check_servable, check_shared_neck,
+                              check_task_name, head_of, tensor_owners)
 
 __all__ = ['SharedBackbone']
 
@@ -181,6 +181,7 @@ class SharedBackbone:
         blocks = block_paths(
             model,
             cfg.model.get('backbone', {}).get('block_types') or None)
+        check_batch_first(name, model, blocks, source)
         # Tensors a task trained on the wrapper itself (VPT's prompts) act
         # on every token from the first block: no stream can share them.
         for key in sorted(trained):

@@ -17,7 +17,8 @@ from torch import nn
 
 __all__ = [
     'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_block_wiring',
-    'promptable_block_types', 'fused_attention_types', 'token_embed_attrs'
+    'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
+    'non_batch_first_block_types'
 ]
 
 
@@ -76,6 +77,11 @@ class HostSpec:
             :mod:`mmadaptformer.models.utils.fused_attention`.
         token_embed (str, optional): Attribute of the patch embedding whose
             output tokens stay transposed (non-contiguous) in the host.
+        batch_first (bool): The blocks' first input holds the samples along
+            dim 0, possibly folded sample-major (``(b t) ...``). The
+            multi-task forward lays its task streams out along that dim, so
+            it refuses hosts whose blocks are not batch-first, e.g.
+            sequence-first ``(L, N, C)`` blocks.
     """
     backbone: str
     block: str
@@ -86,6 +92,7 @@ class HostSpec:
     attention: Optional[str] = None
     fused_forward: Optional[str] = None
     token_embed: Optional[str] = None
+    batch_first: bool = True
 
     @property
     def wiring(self) -> Dict[str, str]:
@@ -98,6 +105,9 @@ class HostSpec:
 
 _VIDEOMAE = 'mmaction.models.backbones.vit_mae'
 _SWIN3D = 'mmaction.models.backbones.swin'
+_UNIFORMERV2 = 'mmaction.models.backbones.uniformerv2'
+_UNIFORMER = 'mmaction.models.backbones.uniformer'
+_MVIT = 'mmaction.models.backbones.mvit'
 _VIT = 'mmpretrain.models.backbones.vision_transformer'
 
 #: The supported hosts.
@@ -118,6 +128,46 @@ HOSTS: Tuple[HostSpec, ...] = (
     HostSpec(
         backbone=f'{_SWIN3D}.SwinTransformer3D',
         block=f'{_SWIN3D}.SwinTransformerBlock3D',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # CLIP blocks: x + drop_path(mlp(ln_2(x))) on a sequence-first
+    # (1 + HW, N * T, C) input, ``drop_path`` shared with attention and the
+    # local MHRAs. The global UniBlocks (``Extractor``, new in UniFormerV2
+    # and attending from one temporal class token) get no adapter.
+    HostSpec(
+        backbone=f'{_UNIFORMERV2}.UniFormerV2',
+        block=f'{_UNIFORMERV2}.ResidualAttentionBlock',
+        norm='ln_2',
+        ffn='mlp',
+        branch='drop_path',
+        batch_first=False),
+    # MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path`` shared with
+    # attention. Exact where the MLP keeps the width: with
+    # ``dim_mul_in_attention=False`` the block before each width change
+    # widens in its MLP and injection refuses it (leave it out by layers).
+    HostSpec(
+        backbone=f'{_MVIT}.MViT',
+        block=f'{_MVIT}.MultiScaleBlock',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # Divided space-time TimeSformer: each BaseTransformerLayer ends in an
+    # FFNWithNorm, x + dropout_layer(layers(norm(x))), which is adapted as
+    # the block. Space-only and joint space-time layers are mmcv's generic
+    # BaseTransformerLayer + FFN, not claimed here (see the docs).
+    HostSpec(
+        backbone='mmaction.models.backbones.timesformer.TimeSformer',
+        block='mmaction.models.common.transformer.FFNWithNorm',
+        norm='norm',
+        ffn='layers',
+        branch='dropout_layer'),
+    # The self-attention blocks of stages 3 and 4: x + drop_path(mlp(norm2(
+    # x))) on (B, THW, C) tokens. The convolution blocks of stages 1 and 2
+    # (``CBlock``, BatchNorm on (B, C, T, H, W) maps) get no adapter.
+    HostSpec(
+        backbone=f'{_UNIFORMER}.UniFormer',
+        block=f'{_UNIFORMER}.SABlock',
         norm='norm2',
         ffn='mlp',
         branch='drop_path'),
@@ -149,7 +199,106 @@ HOSTS: Tuple[HostSpec, ...] = (
         norm='ln1',
         ffn='ffn',
         promptable=True),
+    # BEiT and BEiTv2: x + drop_path(gamma_2 * ffn(ln2(x))), ``drop_path``
+    # shared with attention; the FFN has no identity (and its own
+    # DropPath, so the branch is dropped twice upstream).
+    HostSpec(
+        backbone='mmpretrain.models.backbones.beit.BEiTViT',
+        block='mmpretrain.models.backbones.beit.BEiTTransformerEncoderLayer',
+        norm='ln2',
+        ffn='ffn',
+        branch='drop_path'),
+    # EVA-02: x + drop_path(mlp(norm2(x))) with a SwiGLU ``mlp``,
+    # ``drop_path`` shared with attention.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.vit_eva02.ViTEVA02',
+        block='mmpretrain.models.backbones.vit_eva02.EVA02EndcoderLayer',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # Post-norm: x + norm2(ffn(x)), the FFN's DropPath before ``norm2``.
+    # No norm precedes the FFN, so the FFN's own input is the adapter
+    # input and ``norm2``'s output the whole branch.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.swin_transformer_v2.'
+        'SwinTransformerV2',
+        block='mmpretrain.models.backbones.swin_transformer_v2.SwinBlockV2',
+        norm='ffn',
+        ffn='ffn',
+        branch='norm2'),
+    # SAM's ViT: ffn(ln2(x), identity=x) on (B, H, W, C) maps, windowed
+    # or global attention.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.vit_sam.ViTSAM',
+        block='mmpretrain.models.backbones.vit_sam.TransformerEncoderLayer',
+        norm='ln2',
+        ffn='ffn'),
+    # x + drop_path(gamma_2 * mlp(norm2(x))), ``drop_path`` shared with
+    # attention (an Identity without stochastic depth). The MLP-only stem
+    # blocks, on (B, N, k, k, C) inner patches, are adapted too.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.hivit.HiViT',
+        block='mmpretrain.models.backbones.hivit.BlockWithRPE',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # A TransformerEncoderLayer subclass with windowed attention:
+    # ffn(norm2(x), identity=x), ``norm2`` being ``ln2``.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.mixmim.MixMIMTransformer',
+        block='mmpretrain.models.backbones.mixmim.MixMIMBlock',
+        norm='ln2',
+        ffn='ffn'),
+    # Twins: x + drop_path(ffn(norm2(x))), ``drop_path`` shared with
+    # attention; the FFN has no identity (and its own DropPath, so the
+    # branch is dropped twice upstream). PCPVT has global sub-sampled
+    # attention layers; SVT alternates them with locally grouped ones.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.twins.PCPVT',
+        block='mmpretrain.models.backbones.twins.GSAEncoderLayer',
+        norm='norm2',
+        ffn='ffn',
+        branch='drop_path'),
+    HostSpec(
+        backbone='mmpretrain.models.backbones.twins.SVT',
+        block='mmpretrain.models.backbones.twins.GSAEncoderLayer',
+        norm='norm2',
+        ffn='ffn',
+        branch='drop_path'),
+    HostSpec(
+        backbone='mmpretrain.models.backbones.twins.SVT',
+        block='mmpretrain.models.backbones.twins.LSAEncoderLayer',
+        norm='norm2',
+        ffn='ffn',
+        branch='drop_path'),
+    # mmpretrain's MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path``
+    # shared with attention. Exact where the MLP keeps the width (the
+    # default ``dim_mul_in_attention=True``); injection refuses the blocks
+    # that widen in their MLP otherwise (mvitv2-large).
+    HostSpec(
+        backbone='mmpretrain.models.backbones.mvit.MViT',
+        block='mmpretrain.models.backbones.mvit.MultiScaleBlock',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # ffn(ln2(x), identity=x), in the encoder and in the two
+    # tokens-to-token layers (whose attention changes the width, with a
+    # shortcut from its values; their FFN keeps it).
+    HostSpec(
+        backbone='mmpretrain.models.backbones.t2t_vit.T2T_ViT',
+        block='mmpretrain.models.backbones.t2t_vit.T2TTransformerLayer',
+        norm='ln2',
+        ffn='ffn'),
 )
+
+
+def non_batch_first_block_types() -> Dict[str, str]:
+    """Block qualname -> backbone qualname of the hosts whose blocks are
+    not batch-first (see :attr:`HostSpec.batch_first`)."""
+    return {
+        spec.block: spec.backbone
+        for spec in HOSTS if not spec.batch_first
+    }
 
 
 def host_block_wiring() -> Dict[str, Dict[str, str]]:

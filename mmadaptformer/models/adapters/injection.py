@@ -30,6 +30,19 @@ the block under ``torch.utils.checkpoint`` (reentrant or not).
   FFN-like, else the ``ffn`` output itself. The latter is exact only if the
   block adds the ``ffn`` output to the residual unchanged (no drop path or
   layer scale in training); declare ``branch`` otherwise.
+
+The adapted "block" is whatever module holds ``norm``, the feed-forward
+network and the residual add of the feed-forward branch. For TimeSformer
+(divided space-time) that is the layer's ``FFNWithNorm`` itself,
+``x + dropout_layer(layers(norm(x)))``. Paths are dotted attribute paths, and
+the children of a ``ModuleList`` are attributes named by their index, so
+``norm='norms.1', ffn='ffns.0'`` addresses mmcv's ``BaseTransformerLayer``.
+
+A block whose feed-forward network changes the width (e.g. MViT's block
+before a width change with ``dim_mul_in_attention=False``, whose residual
+stream is a projection of ``norm``'s output) has no ``x + h`` to adapt. The
+width is read from the last ``nn.Linear`` registered in ``ffn``; such a
+block is refused before the model changes, naming the ``layers`` to use.
 """
 import logging
 from collections import OrderedDict
@@ -190,6 +203,20 @@ def _embed_dims(norm: nn.Module, ffn: nn.Module, block: nn.Module) -> int:
         'weight, and its ffn has no int embed_dims.')
 
 
+def _ffn_out_dims(ffn: nn.Module) -> Optional[int]:
+    """Output width of ``ffn``: that of its last registered ``nn.Linear``."""
+    linears = [m for m in ffn.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
+def _changes_width(block: nn.Module, spec: dict) -> bool:
+    """Whether the feed-forward network of ``block`` changes the width."""
+    norm = _get_module(block, spec['norm'], 'norm')
+    ffn = _get_module(block, spec['ffn'], 'ffn')
+    out_dims = _ffn_out_dims(ffn)
+    return out_dims is not None and out_dims != _embed_dims(norm, ffn, block)
+
+
 def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
     """Validate ``layers``; negative indices count from the end."""
     if layers is None:
@@ -329,6 +356,19 @@ def inject_adapters(model: nn.Module,
                 'twice.')
         norm = _get_module(block, spec['norm'], 'norm')
         ffn = _get_module(block, spec['ffn'], 'ffn')
+        if _changes_width(block, spec):
+            dims = _embed_dims(norm, ffn, block)
+            keep = [
+                i for i, (_, other, other_spec) in enumerate(blocks)
+                if not _changes_width(other, other_spec)
+            ]
+            raise ValueError(
+                f'Block {label!r} ({type(block).__name__}) cannot be '
+                f"adapted: its feed-forward network {spec['ffn']!r} maps "
+                f'{dims} to {_ffn_out_dims(ffn)} channels, so its branch '
+                f'has no residual stream of width {dims} to add an AdaptMLP '
+                'to (e.g. MViT with dim_mul_in_attention=False). Leave the '
+                f'blocks that change the width out, e.g. layers={keep}.')
         if 'branch' in spec:
             branch_path = spec['branch']
             branch = _get_module(block, branch_path, 'branch')

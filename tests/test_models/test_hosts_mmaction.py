@@ -1,0 +1,325 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The MMAction2 video transformers beyond VideoMAE and Video Swin:
+UniFormerV2, MViT, TimeSformer and UniFormer, each wired exactly."""
+import copy
+
+import pytest
+import torch
+from helpers import write_config
+from mmaction.models.backbones.mvit import MultiScaleBlock, attention_pool
+from mmaction.models.backbones.uniformer import SABlock
+from mmaction.models.backbones.uniformerv2 import ResidualAttentionBlock
+from mmaction.models.common import FFNWithNorm
+from mmcv.cnn.bricks.transformer import build_transformer_layer
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch.testing import assert_close
+
+from mmadaptformer.models import (AdaptFormer, adapter_modules,
+                                  adapter_parameter_names, inject_adapters)
+
+DIMS = 32
+T = 2
+VIDEO = (1, 3, 4, 32, 32)
+
+
+# Each block: (build it, call it on x and return its output as tokens,
+# compute by hand from an un-hooked copy the post-attention stream x and the
+# feed-forward branch h, drawing random numbers in the order the block
+# does, input shape). Drop path is on, so the test tells whether the adapter
+# is (wrongly) under it.
+def _uniformerv2():
+    # The local MHRAs on: drop_path runs three times before the FFN's.
+    return ResidualAttentionBlock(
+        DIMS, 2, drop_path=0.5, no_lmhra=False, double_lmhra=True)
+
+
+def _uniformerv2_lmhra(blk, lmhra, x):
+    tmp_x = x[1:, :, :]
+    L, NT, C = tmp_x.shape
+    N, H = NT // T, int(L**0.5)
+    tmp_x = tmp_x.view(H, H, N, T, C).permute(2, 4, 3, 0, 1).contiguous()
+    tmp_x = tmp_x + blk.drop_path(lmhra(tmp_x))
+    tmp_x = tmp_x.view(N, C, T, L).permute(3, 0, 2,
+                                           1).contiguous().view(L, NT, C)
+    return torch.cat([x[:1, :, :], tmp_x], dim=0)
+
+
+def _uniformerv2_by_hand(blk, x):
+    x = _uniformerv2_lmhra(blk, blk.lmhra1, x)
+    x = x + blk.drop_path(blk.attention(blk.ln_1(x)))
+    x = _uniformerv2_lmhra(blk, blk.lmhra2, x)
+    return x, blk.drop_path(blk.mlp(blk.ln_2(x)))
+
+
+def _mvit():
+    # A downscaling block: width doubled and queries pooled in attention.
+    return MultiScaleBlock(
+        DIMS // 2,
+        DIMS,
+        2,
+        drop_path=0.5,
+        stride_q=(1, 2, 2),
+        input_size=(T, 4, 4))
+
+
+def _mvit_by_hand(blk, x):
+    x_norm = blk.norm1(x)
+    x_attn, _ = blk.attn(x_norm, (T, 4, 4))
+    skip, _ = attention_pool(
+        blk.proj(x_norm), blk.pool_skip, (T, 4, 4), with_cls_token=True)
+    x = skip + blk.drop_path(x_attn)
+    return x, blk.drop_path(blk.mlp(blk.norm2(x)))
+
+
+def _timesformer():
+    return FFNWithNorm(
+        embed_dims=DIMS,
+        feedforward_channels=2 * DIMS,
+        act_cfg=dict(type='GELU'),
+        dropout_layer=dict(type='DropPath', drop_prob=0.5),
+        layer_scale_init_value=0.1,
+        norm_cfg=dict(type='LN', eps=1e-6))
+
+
+def _timesformer_by_hand(blk, x):
+    return x, blk.dropout_layer(blk.gamma2(blk.layers(blk.norm(x))))
+
+
+def _uniformer():
+    return SABlock(DIMS, 2, drop_path=0.5)
+
+
+def _uniformer_by_hand(blk, x):
+    x = x + blk.pos_embed(x)
+    x = x.flatten(2).transpose(1, 2)
+    x = x + blk.drop_path(blk.attn(blk.norm1(x)))
+    return x, blk.drop_path(blk.mlp(blk.norm2(x)))
+
+
+BLOCKS = {
+    # (1 + HW, N * T, C): sequence first.
+    'uniformerv2': (_uniformerv2, lambda blk, x: blk(x, T),
+                    _uniformerv2_by_hand, (5, 4 * T, DIMS)),
+    'mvit': (_mvit, lambda blk, x: blk(x, (T, 4, 4))[0], _mvit_by_hand,
+             (8, 1 + T * 16, DIMS // 2)),
+    'timesformer': (_timesformer, lambda blk, x: blk(x), _timesformer_by_hand,
+                    (8, 1 + 4 * T, DIMS)),
+    'uniformer': (_uniformer, lambda blk, x: blk(x).flatten(2).transpose(1, 2),
+                  _uniformer_by_hand, (8, DIMS, T, 2, 2)),
+}
+
+
+@pytest.mark.parametrize('placement', ['parallel', 'sequential'])
+@pytest.mark.parametrize('host', BLOCKS)
+def test_block_output_matches_the_formula_in_train_mode(
+        host, placement, randomize_adapters, adaptmlp_by_hand):
+    build, call, by_hand, shape = BLOCKS[host]
+    torch.manual_seed(0)
+    block = build()
+    stock = copy.deepcopy(block)
+    assert inject_adapters(
+        block, adapter=dict(bottleneck=8),
+        placement=placement) == [type(block).__name__]
+    randomize_adapters(block)
+    x = torch.randn(shape)
+    block.train()
+    torch.manual_seed(1)
+    out = call(block, x)
+
+    torch.manual_seed(1)
+    x1, h = by_hand(stock.train(), x)
+    # Drop path dropped some rows and kept others.
+    assert (h.flatten(1).abs().sum(1) == 0).any()
+    assert (h.flatten(1).abs().sum(1) != 0).any()
+    if placement == 'parallel':
+        expected = x1 + h + adaptmlp_by_hand(block.adaptmlp, x1)
+    else:
+        expected = x1 + h + adaptmlp_by_hand(block.adaptmlp, h)
+    assert_close(out, expected)
+    torch.manual_seed(1)
+    assert not torch.allclose(call(stock, x), out)
+
+
+def test_space_only_timesformer_layers_are_declared_by_dotted_paths(
+        randomize_adapters, adaptmlp_by_hand):
+    """Space-only and joint space-time TimeSformer layers are mmcv's generic
+    BaseTransformerLayer, whose norm before the FFN depends on its
+    operation_order, so no wiring is claimed for them; a config declares it
+    with paths into its norms and ffns lists."""
+    torch.manual_seed(0)
+    layer = build_transformer_layer(
+        dict(
+            type='BaseTransformerLayer',
+            attn_cfgs=[
+                dict(
+                    type='MultiheadAttention',
+                    embed_dims=DIMS,
+                    num_heads=2,
+                    batch_first=True,
+                    dropout_layer=dict(type='DropPath', drop_prob=0.5))
+            ],
+            ffn_cfgs=dict(
+                type='FFN',
+                embed_dims=DIMS,
+                feedforward_channels=2 * DIMS,
+                act_cfg=dict(type='GELU'),
+                dropout_layer=dict(type='DropPath', drop_prob=0.5)),
+            operation_order=('norm', 'self_attn', 'norm', 'ffn'),
+            norm_cfg=dict(type='LN', eps=1e-6),
+            batch_first=True))
+    with pytest.raises(ValueError, match='No transformer block'):
+        inject_adapters(copy.deepcopy(layer))
+    stock = copy.deepcopy(layer)
+    inject_adapters(
+        layer,
+        block_types=[
+            dict(type='BaseTransformerLayer', norm='norms.1', ffn='ffns.0')
+        ])
+    randomize_adapters(layer)
+    x = torch.randn(8, 5, DIMS)
+    torch.manual_seed(1)
+    out = layer(x)
+    torch.manual_seed(1)
+    x1 = stock.attentions[0](stock.norms[0](x), identity=x)
+    ffn = stock.ffns[0]
+    h = ffn.dropout_layer(ffn.gamma2(ffn.layers(stock.norms[1](x1))))
+    assert (h.flatten(1).abs().sum(1) == 0).any()
+    assert_close(out, x1 + h + adaptmlp_by_hand(layer.adaptmlp, x1))
+
+
+# Each host: (an MMAction2 config, tiny overrides of its backbone, the
+# adapted blocks). UniFormerV2's global UniBlocks (transformer.dec) and
+# UniFormer's convolution stages (blocks1, blocks2) get no adapter.
+CONFIGS = {
+    'uniformerv2':
+    ('recognition/uniformerv2/uniformerv2-base-p16-res224_clip-'
+     'kinetics710-pre_8xb32-u8_kinetics400-rgb.py',
+     dict(
+         input_resolution=32,
+         width=DIMS,
+         layers=3,
+         heads=2,
+         t_size=4,
+         return_list=[1, 2],
+         n_layers=2,
+         n_dim=DIMS,
+         n_head=2,
+         mlp_dropout=[0.5, 0.5],
+         init_cfg=None), [f'transformer.resblocks.{i}' for i in range(3)]),
+    'mvit': ('recognition/mvit/mvit-small-p244_32xb16-16x4x1-200e_'
+             'kinetics400-rgb.py',
+             dict(
+                 arch=dict(
+                     _delete_=True,
+                     embed_dims=16,
+                     num_layers=3,
+                     num_heads=1,
+                     downscale_indices=[1]),
+                 spatial_size=32,
+                 temporal_size=4), ['blocks.0', 'blocks.1', 'blocks.2']),
+    'timesformer':
+    ('recognition/timesformer/timesformer_divST_8xb8-8x32x1-'
+     '15e_kinetics400-rgb.py',
+     dict(
+         pretrained=None,
+         num_frames=4,
+         img_size=32,
+         embed_dims=DIMS,
+         num_heads=2,
+         num_transformer_layers=2),
+     [f'transformer_layers.layers.{i}.ffns.0' for i in range(2)]),
+    'uniformer':
+    ('recognition/uniformer/uniformer-small_imagenet1k-pre_16x4x1_'
+     'kinetics400-rgb.py',
+     dict(
+         depth=[1, 1, 2, 1],
+         embed_dim=[16, 16, DIMS, DIMS],
+         head_dim=16,
+         img_size=32,
+         pretrained2d=False), ['blocks3.0', 'blocks3.1', 'blocks4.0']),
+}
+
+
+def _backbone_cfg(tmp_path, config, overrides):
+    """The backbone of an MMAction2 config with ``overrides`` merged in."""
+    path = write_config(tmp_path / 'host.py', f'mmaction::{config}',
+                        f'model = dict(backbone={overrides!r})\n')
+    init_default_scope('mmaction')
+    return Config.fromfile(path).model.backbone.to_dict()
+
+
+def _flat(out):
+    if isinstance(out, torch.Tensor):
+        return out.flatten()
+    return torch.cat([_flat(o) for o in out])
+
+
+def _stock_and_adapted(cfg, **kwargs):
+    torch.manual_seed(0)
+    stock = MODELS.build(cfg)
+    stock.init_weights()
+    model = AdaptFormer(backbone=cfg, adapter=dict(bottleneck=8), **kwargs)
+    model.load_state_dict(stock.state_dict(), strict=False)
+    return stock.train(False), model.train(False)
+
+
+@pytest.mark.parametrize('host', CONFIGS)
+def test_zero_init_keeps_the_config_host_and_only_adapters_train(
+        host, tmp_path, freeze_all_but_adapters):
+    config, overrides, blocks = CONFIGS[host]
+    stock, model = _stock_and_adapted(
+        _backbone_cfg(tmp_path, config, overrides))
+    assert model.adapted_blocks == blocks
+    assert list(adapter_modules(
+        model.backbone)) == [f'{block}.adaptmlp' for block in blocks]
+    x = torch.randn(VIDEO)
+    assert torch.equal(_flat(model(x)), _flat(stock(x)))
+    keys = set(model.state_dict())
+    adapter_keys = {k for k in keys if '.adaptmlp.' in k}
+    assert len(adapter_keys) == 4 * len(blocks)
+    assert keys - adapter_keys == set(stock.state_dict())
+
+    freeze_all_but_adapters(model)
+    out = _flat(model(x))
+    (out * torch.randn_like(out)).sum().backward()
+    trainable = set(adapter_parameter_names(model))
+    for name, param in model.named_parameters():
+        if name in trainable:
+            assert param.grad is not None, name
+            if name.endswith('up_proj.weight'):
+                assert param.grad.abs().sum() > 0, name
+        else:
+            assert param.grad is None, name
+
+
+def test_mvit_blocks_that_widen_in_their_mlp_are_refused(tmp_path):
+    """With dim_mul_in_attention=False (the MaskFeat recipe) the block
+    before a width change widens in its MLP and adds a projection of its
+    norm's output: there is no x + h to adapt. The error names the layers
+    to adapt instead, with which the host is exact."""
+    cfg = _backbone_cfg(
+        tmp_path, 'recognition/mvit/mvit-small-p244_k400-maskfeat-pre_'
+        '8xb32-16x4x1-100e_kinetics400-rgb.py',
+        dict(
+            arch=dict(
+                _delete_=True,
+                embed_dims=16,
+                num_layers=3,
+                num_heads=1,
+                downscale_indices=[1]),
+            spatial_size=32,
+            temporal_size=4,
+            pretrained=None,
+            pretrained_type=None))
+    assert cfg['dim_mul_in_attention'] is False
+    with pytest.raises(
+            ValueError,
+            match=r"Block 'blocks.0' \(MultiScaleBlock\) cannot be adapted: "
+            r"its feed-forward network 'mlp' maps 16 to 32 channels.*"
+            r'layers=\[1, 2\]'):
+        AdaptFormer(backbone=cfg)
+    stock, model = _stock_and_adapted(cfg, layers=[1, 2])
+    assert model.adapted_blocks == ['blocks.1', 'blocks.2']
+    x = torch.randn(VIDEO)
+    assert torch.equal(_flat(model(x)), _flat(stock(x)))
