@@ -16,7 +16,7 @@ from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import (AdaptMLP, FrozenHostWrapper, block_paths,
-                                  inject_adapters)
+                                  inject_adapters, remove_adapters)
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams)
 from .inference import init_model
@@ -352,7 +352,12 @@ class SharedBackbone:
 
     def _detach(self, name: str) -> None:
         """Drop a task's adapters and routed modules from the shared
-        model."""
+        model.
+
+        A block left without any task's adapter loses its adapter hooks
+        too, so it runs as the stock block again (a later task with an
+        adapter there injects them anew).
+        """
         for module in self.base.modules():
             if isinstance(module, MultiTaskAdaptMLP) and \
                     name in module.adapters:
@@ -360,6 +365,11 @@ class SharedBackbone:
             if isinstance(module, TaskRoutedModule) and \
                     name in module.per_task:
                 del module.per_task[name]
+        for block in self._blocks:
+            current = getattr(block, 'adaptmlp', None)
+            if isinstance(current, MultiTaskAdaptMLP) and \
+                    not current.adapters:
+                remove_adapters(block)
 
     def _check_names(self, names: Sequence[str]) -> None:
         unknown = [n for n in names if n not in self._tasks]

@@ -88,6 +88,21 @@ def test_mixed_batch_equals_each_task_alone(video_tasks, tiny_video_data,
     assert calls == {0: [48, 48], 1: [72, 72]}
     assert adapter_rows == [72, 72]
 
+    # Without 'full', block 0 has no adapter left: it loses its hooks and
+    # runs once for both tasks; loading 'full' again hooks it anew.
+    engine.remove_task('full')
+    assert not hasattr(engine.blocks[0], 'adaptmlp')
+    assert engine.streams.split_at == dict(last=1, last2=1)
+    calls, handles = _block_rows(engine)
+    results = engine(videos[:2], batch_size=2)
+    for h in handles:
+        h.remove()
+    assert calls == {0: [12], 1: [24]}
+    _assert_same(results, single, ['last', 'last2'])
+    engine.add_task('full', video_tasks['full']['config'],
+                    video_tasks['full']['checkpoint'])
+    _assert_same(engine(videos[:2], batch_size=2), single, names)
+
 
 def test_tasks_may_be_named_like_module_attributes(video_tasks,
                                                    tiny_video_data, single,
