@@ -271,6 +271,29 @@ HOSTS: Tuple[HostSpec, ...] = (
         norm='norm2',
         ffn='ffn',
         branch='drop_path'),
+    # DaViT: each DaViTBlock is a spatial (windowed) then a channel attention
+    # block, both ffn(norm2(x), identity=x) after a convolutional position
+    # encoding (cpe2), whose output is ``norm2``'s input.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.davit.DaViT',
+        block='mmpretrain.models.backbones.davit.SpatialBlock',
+        norm='norm2',
+        ffn='ffn'),
+    HostSpec(
+        backbone='mmpretrain.models.backbones.davit.DaViT',
+        block='mmpretrain.models.backbones.davit.ChannelBlock',
+        norm='norm2',
+        ffn='ffn'),
+    # TinyViT's attention stages: x + drop_path(mlp(x)) after a depthwise
+    # convolution, the LayerNorm inside ``mlp`` (so its input is the
+    # adapter input), ``drop_path`` shared with attention. The first stage
+    # (MBConv blocks) gets no adapter.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.tinyvit.TinyViT',
+        block='mmpretrain.models.backbones.tinyvit.TinyViTBlock',
+        norm='mlp.norm',
+        ffn='mlp',
+        branch='drop_path'),
     # mmpretrain's MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path``
     # shared with attention. Exact where the MLP keeps the width (the
     # default ``dim_mul_in_attention=True``); injection refuses the blocks

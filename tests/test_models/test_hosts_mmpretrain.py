@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """AdaptFormer on more mmpretrain hosts: BEiT (v1 and v2), EVA-02, Swin
-Transformer V2, SAM's ViT, HiViT, MixMIM, Twins (PCPVT, SVT), MViTv2 and
-T2T-ViT.
+Transformer V2, SAM's ViT, HiViT, MixMIM, Twins (PCPVT, SVT), MViTv2,
+T2T-ViT, DaViT and TinyViT.
 
 Each host's block is checked against the AdaptFormer formula in train mode
 with drop path on, and each backbone is built from its real mmpretrain
@@ -17,11 +17,13 @@ from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
 from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
+from mmpretrain.models.backbones.davit import ChannelBlock, SpatialBlock
 from mmpretrain.models.backbones.hivit import BlockWithRPE
 from mmpretrain.models.backbones.mixmim import MixMIMBlock
 from mmpretrain.models.backbones.mvit import MultiScaleBlock, attention_pool
 from mmpretrain.models.backbones.swin_transformer_v2 import SwinBlockV2
 from mmpretrain.models.backbones.t2t_vit import T2TTransformerLayer
+from mmpretrain.models.backbones.tinyvit import TinyViTBlock
 from mmpretrain.models.backbones.twins import GSAEncoderLayer, LSAEncoderLayer
 from mmpretrain.models.backbones.vit_eva02 import EVA02EndcoderLayer
 from mmpretrain.models.backbones.vit_sam import \
@@ -184,6 +186,26 @@ def _t2t_by_hand(blk, x):
     return x, _ffn_branch(blk.ffn, blk.ln2(x))
 
 
+def _davit_by_hand(blk, x):
+    # The identities are the outputs of the position encodings.
+    x = blk.cpe1(x, (4, 4))
+    if isinstance(blk, SpatialBlock):
+        x = x + blk.attn(blk.norm1(x), (4, 4))
+    else:
+        x = x + blk.attn(blk.norm1(x))
+    x = blk.cpe2(x, (4, 4))
+    return x, _ffn_branch(blk.ffn, blk.norm2(x))
+
+
+def _tinyvit_by_hand(blk, x):
+    # One window covers the 2x2 map, so the attention is not partitioned.
+    B, L, C = x.shape
+    x = x + blk.drop_path(blk.attn(x))
+    x = blk.local_conv(x.transpose(1, 2).reshape(B, C, 2, 2))
+    x = x.view(B, C, L).transpose(1, 2)
+    return x, blk.drop_path(blk.mlp(x))
+
+
 BLOCKS = {
     'beit':
     BlockCase(_beit, _beit_by_hand, (8, 5, DIMS), dict(rel_pos_bias=None)),
@@ -236,6 +258,17 @@ BLOCKS = {
         _mvit_by_hand, (8, 16, DIMS),
         dict(in_size=(4, 4)),
         output=lambda out: out[0]),
+    'davit-spatial':
+    BlockCase(lambda: SpatialBlock(DIMS, 2, window_size=2, drop_path=0.5),
+              _davit_by_hand, (8, 16, DIMS), dict(hw_shape=(4, 4))),
+    'davit-channel':
+    BlockCase(lambda: ChannelBlock(DIMS, 2, drop_path=0.5), _davit_by_hand,
+              (8, 16, DIMS), dict(hw_shape=(4, 4))),
+    'tinyvit':
+    BlockCase(
+        lambda: TinyViTBlock(
+            DIMS, (2, 2), 2, window_size=2, mlp_ratio=2., drop_path=0.5),
+        _tinyvit_by_hand, (8, 4, DIMS)),
 }
 
 
@@ -365,6 +398,25 @@ BACKBONES = {
                     'tokens_to_token.attention1', 'tokens_to_token.attention2',
                     'encoder.0', 'encoder.1'
                 ]),
+    # A spatial and a channel attention block in each DaViTBlock.
+    'davit':
+    ('davit/davit-tiny_4xb256_in1k.py', 'DaViT',
+     dict(
+         arch=dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 1, 2, 2]),
+         window_size=2), 64, [
+             f'stages.{i}.blocks.0.{kind}_block' for i in range(4)
+             for kind in ('spatial', 'channel')
+         ]),
+    # A convolution stage (no adapters), then three attention stages.
+    'tinyvit': ('tinyvit/tinyvit-5m_8xb256_in1k.py', 'TinyViT',
+                dict(
+                    arch=dict(
+                        channels=[16, 32, 32, 32],
+                        num_heads=[1, 2, 2, 2],
+                        depths=[1, 1, 1, 1]),
+                    img_size=(64, 64),
+                    window_size=[2, 2, 2, 2]), 64,
+                [f'stages.{i}.blocks.0' for i in (1, 2, 3)]),
     # Locally grouped (even) and global sub-sampled (odd) layers.
     'svt':
     ('twins/twins-svt-small_8xb128_in1k.py', 'SVT',
