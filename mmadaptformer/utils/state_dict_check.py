@@ -103,14 +103,20 @@ def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
     missing: List[str] = []
     unexpected: List[str] = []
     messages: List[str] = []
+    # Keys the model's own load pre-hooks delete from the state dict: it
+    # re-creates those tensors itself (e.g. Swin V2's relative position
+    # tables), so they are not missing from the checkpoint.
+    dropped: Set[str] = set()
 
     def load(module: nn.Module, local: dict, prefix: str = '') -> None:
         if is_model_wrapper(module):
             module = module.module
         local_metadata = {} if metadata is None else metadata.get(
             prefix[:-1], {})
+        before = set(local)
         module._load_from_state_dict(local, prefix, local_metadata, True,
                                      missing, unexpected, messages)
+        dropped.update(before - set(local))
         for name, child in module._modules.items():
             if child is not None:
                 child_prefix = prefix + name + '.'
@@ -126,7 +132,10 @@ def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
         warnings.simplefilter('ignore')
         load(model, state_dict)
     diff = StateDictDiff(
-        missing=[k for k in missing if 'num_batches_tracked' not in k],
+        missing=[
+            k for k in missing
+            if 'num_batches_tracked' not in k and k not in dropped
+        ],
         unexpected=list(unexpected))
     for message in messages:
         match = _SIZE_MISMATCH.search(message)
