@@ -589,3 +589,69 @@ def test_beit_trains_and_reloads_from_an_adapter_only_checkpoint(tmp_path):
     with torch.no_grad():
         assert torch.equal(
             reloaded(inputs, mode='tensor'), model(inputs, mode='tensor'))
+
+
+@pytest.mark.parametrize('host', BACKBONES)
+def test_pretrained_init_cfg_loads_the_host(host, tmp_path):
+    """A checkpoint of the host loads through the wrapper's init_cfg (Swin
+    V2 deletes its relative position tables from every state dict it
+    loads; they are not missing)."""
+    cfg = _backbone_cfg(host)
+    torch.manual_seed(0)
+    stock = MODELS.build(cfg)
+    stock.init_weights()
+    path = str(tmp_path / 'pretrained.pth')
+    torch.save(
+        {
+            'state_dict':
+            {f'backbone.{k}': v
+             for k, v in stock.state_dict().items()}
+        }, path)
+    torch.manual_seed(1)
+    model = AdaptFormer(
+        backbone=dict(
+            cfg,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=path, prefix='backbone.')))
+    model.init_weights()
+    state = model.state_dict()
+    for key, value in stock.state_dict().items():
+        assert torch.equal(state[key], value), key
+
+
+def test_layer_wise_lr_decay_sees_the_host_layers():
+    """mmpretrain's layer-decay optimizer (the BEiT recipes) asks the
+    backbone for each parameter's depth with the names of
+    ``named_parameters()``; under the wrapper they are the host's, so the
+    adapters and frozen tensors of layer i get layer i's lr scale."""
+    from mmpretrain.engine.optimizers import \
+        LearningRateDecayOptimWrapperConstructor
+    init_default_scope('mmpretrain')
+    cfg = _backbone_cfg('beit')
+    classifier = dict(
+        type='ImageClassifier',
+        head=dict(
+            type='LinearClsHead',
+            num_classes=2,
+            in_channels=32,
+            loss=dict(type='CrossEntropyLoss')))
+    stock = MODELS.build(dict(classifier, backbone=cfg))
+    model = MODELS.build(
+        dict(classifier, backbone=dict(type='AdaptFormer', backbone=cfg)))
+    constructor = LearningRateDecayOptimWrapperConstructor(
+        dict(
+            type='OptimWrapper',
+            optimizer=dict(type='AdamW', lr=1.0, weight_decay=0.05)),
+        dict(layer_decay_rate=0.5))
+
+    def scales(net):
+        groups = constructor(net).optimizer.param_groups
+        return {g['param_name']: g['lr_scale'] for g in groups}
+
+    ours, theirs = scales(model), scales(stock)
+    for name, scale in theirs.items():
+        assert ours[name.replace('backbone.', 'backbone.backbone.',
+                                 1)] == scale, name
+    assert ours['backbone.backbone.layers.0.adaptmlp.up_proj.weight'] \
+        == theirs['backbone.layers.0.ffn.layers.1.weight'] \
+        == 0.5 * ours['backbone.backbone.layers.1.adaptmlp.up_proj.weight']

@@ -19,6 +19,7 @@
   the Inferencers and ``mmpretrain.get_model`` all pass through it;
 * it falls back to the host's attributes (e.g. ``num_extra_tokens``).
 """
+import functools
 import logging
 from contextlib import contextmanager
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
@@ -26,6 +27,7 @@ from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 import torch
 from mmengine.logging import MMLogger, print_log
 from mmengine.model import BaseModule
+from mmengine.model.weight_init import PretrainedInit
 from torch import nn
 
 from ...utils.checkpoint_schemes import reading_once
@@ -110,6 +112,30 @@ def _as_fingerprint(value) -> tuple:
     container types a checkpoint round trip gave it."""
     shape, dtype, total, weighted = value
     return tuple(int(d) for d in shape), str(dtype), int(total), int(weighted)
+
+
+@contextmanager
+def _without_pretrained(host: nn.Module) -> Iterator[None]:
+    """Leave the ``Pretrained`` entries out of the host's ``init_cfg``
+    while its own ``init_weights()`` runs; the wrapper loads them."""
+    if 'init_cfg' not in host.__dict__:
+        yield
+        return
+    init_cfg = host.__dict__['init_cfg']
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    kept = [
+        cfg for cfg in entries
+        if not (isinstance(cfg, dict) and cfg.get('type') in ('Pretrained',
+                                                              PretrainedInit))
+    ]
+    if len(kept) == len(entries):
+        yield
+        return
+    host.init_cfg = kept or None
+    try:
+        yield
+    finally:
+        host.init_cfg = init_cfg
 
 
 @contextmanager
@@ -243,8 +269,16 @@ class FrozenHostWrapper(BaseModule):
                 parent._modules[name] = None
             try:
                 if hasattr(host, 'init_weights'):
-                    with _quiet_console_init(host):
+                    with _quiet_console_init(host), _without_pretrained(host):
                         host.init_weights()
+                # Loaded here rather than by the host's init_weights(), which
+                # may ignore its init_cfg: a plain nn.Module (TimeSformer),
+                # or UniFormer and Swin3D with pretrained2d=True.
+                for cfg in pretrained:
+                    PretrainedInit(
+                        **{k: v
+                           for k, v in cfg.items() if k != 'type'})(
+                               host)
             finally:
                 for parent, name, child in attached:
                     parent._modules[name] = child
@@ -255,6 +289,10 @@ class FrozenHostWrapper(BaseModule):
                 init_info=f'Initialized by {type(host).__name__}.'
                 'init_weights() inside the frozen-host wrapper')
         self.host_initialized = True
+        if not isinstance(host, BaseModule):
+            # BaseModule.init_weights() of the wrapper would initialise a
+            # plain nn.Module host (TimeSformer) again, over its weights.
+            host.is_init = True
         if pretrained:
             self.host_source = str(pretrained[-1].get('checkpoint'))
             print_log(
@@ -451,7 +489,25 @@ class FrozenHostWrapper(BaseModule):
             if name == INNER or INNER not in modules:
                 raise
             # Host code reads backbone attributes, e.g. ``num_extra_tokens``.
-            return getattr(modules[INNER], name)
+            value = getattr(modules[INNER], name)
+            if name == 'get_layer_depth':
+                return _outer_names(value)
+            return value
+
+
+def _outer_names(get_layer_depth):
+    """The host's ``get_layer_depth(param_name, prefix)`` for the names of
+    ``named_parameters()``, which have the wrapper's inner ``backbone.`` in
+    front of the host's own (layer-wise lr decay, e.g. the BEiT recipes)."""
+
+    @functools.wraps(get_layer_depth)
+    def outer(param_name: str, prefix: str = '') -> Tuple[int, int]:
+        inner = prefix + INNER + '.'
+        if param_name.startswith(inner):
+            param_name = prefix + param_name[len(inner):]
+        return get_layer_depth(param_name, prefix)
+
+    return outer
 
 
 def frozen_host_entries(model: nn.Module,

@@ -6,8 +6,10 @@ The frozen-host wrappers keep the host as their child ``backbone``
 :func:`to_outer_key` and :func:`to_inner_key` translate between the two.
 """
 import copy
+import inspect
 
 from mmaction.registry import MODELS as MMACTION_MODELS
+from mmengine.model import BaseModule
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
@@ -33,7 +35,11 @@ def build_host_backbone(cfg: dict) -> nn.Module:
             ``dict(type='mmpretrain.VisionTransformer', arch='b')``.
 
     Returns:
-        nn.Module: The built backbone, not initialised.
+        nn.Module: The built backbone, not initialised. A host whose
+        constructor takes no ``init_cfg`` (a plain ``nn.Module`` such as
+        mmaction2's TimeSformer) is built without it and gets it as an
+        attribute, which the wrapper applies (see
+        :meth:`FrozenHostWrapper.init_host`).
     """
     if not isinstance(cfg, dict) or 'type' not in cfg:
         raise TypeError(
@@ -41,10 +47,33 @@ def build_host_backbone(cfg: dict) -> nn.Module:
             f"dict(type='VisionTransformer', arch='b'), but got {cfg!r}.")
     cfg = copy.deepcopy(cfg)
     type_name = cfg['type']
-    if not isinstance(type_name, str) or '.' in type_name or \
-            DefaultScope.get_current_instance() is not None:
+    if isinstance(type_name, str) and '.' not in type_name and \
+            DefaultScope.get_current_instance() is None:
+        cfg['type'] = f'{_toolbox_of(type_name)}.{type_name}'
+    cls = cfg['type']
+    if not isinstance(cls, type):
+        # As build() looks it up: in the default scope's registry first.
+        with MMENGINE_MODELS.switch_scope_and_registry(None) as registry:
+            cls = registry.get(cls)
+    init_cfg = cfg.get('init_cfg')
+    if init_cfg is None or cls is None or _takes_init_cfg(cls):
         return MMENGINE_MODELS.build(cfg)
+    del cfg['init_cfg']
+    module = MMENGINE_MODELS.build(cfg)
+    module.init_cfg = init_cfg
+    return module
 
+
+def _takes_init_cfg(cls: type) -> bool:
+    """Whether the constructor of ``cls`` accepts an ``init_cfg``: an
+    MMEngine ``BaseModule`` or one that names it (TimeSformer takes
+    ``**kwargs`` but hands them to ``nn.Module``, which refuses it)."""
+    return issubclass(cls, BaseModule) or \
+        'init_cfg' in inspect.signature(cls.__init__).parameters
+
+
+def _toolbox_of(type_name: str) -> str:
+    """The one toolbox that registers an unscoped backbone type."""
     found = {}
     for scope, registry in _TOOLBOXES:
         cls = registry.get(type_name)
@@ -63,8 +92,7 @@ def build_host_backbone(cfg: dict) -> nn.Module:
             f"type='mmpretrain.{type_name}', or call "
             "mmengine.registry.init_default_scope('mmaction') (or "
             "'mmpretrain') first, as runners do from default_scope.")
-    cfg['type'] = f'{next(iter(found.values()))}.{type_name}'
-    return MMENGINE_MODELS.build(cfg)
+    return next(iter(found.values()))
 
 
 def to_outer_key(key: str, prefix: str) -> str:
