@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
                        adapter_modules, adapter_parameter_names,
-                       apply_trainable, block_paths, inject_adapters,
-                       plan_trainable, remove_adapters)
+                       apply_trainable, block_paths, frozen_batch_norms,
+                       inject_adapters, plan_trainable, remove_adapters)
 from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
                         AdaptFormer, FrozenBackboneMismatchError,
                         FrozenHostWrapper, build_host_backbone,
@@ -16,9 +16,9 @@ __all__ = [
     'AdaptFormer', 'AdaptMLP', 'BNLinearHead', 'BNLinearClsHead',
     'KNOWN_BLOCK_TYPES', 'MODES', 'PROMPTABLE_BLOCK_TYPES', 'TrainablePlan',
     'VPT', 'adapter_modules', 'adapter_parameter_names', 'apply_trainable',
-    'block_paths', 'inject_adapters', 'plan_trainable', 'remove_adapters',
-    'CONTIGUOUS_TOKEN_HOSTS', 'FUSED_ATTENTION_FORWARDS', 'checkpoint_blocks',
-    'fuse_attention', 'make_tokens_contiguous', 'FROZEN_HOST_KEY',
-    'FrozenBackboneMismatchError', 'FrozenHostWrapper', 'build_host_backbone',
-    'frozen_host_entries', 'HOSTS', 'HostSpec'
+    'frozen_batch_norms', 'block_paths', 'inject_adapters', 'plan_trainable',
+    'remove_adapters', 'CONTIGUOUS_TOKEN_HOSTS', 'FUSED_ATTENTION_FORWARDS',
+    'checkpoint_blocks', 'fuse_attention', 'make_tokens_contiguous',
+    'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'FrozenHostWrapper',
+    'build_host_backbone', 'frozen_host_entries', 'HOSTS', 'HostSpec'
 ]

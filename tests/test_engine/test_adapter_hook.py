@@ -13,12 +13,13 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import HOOKS
+from mmengine.registry import HOOKS, MODELS, init_default_scope
 from mmengine.runner import Runner
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, restrict_optimizer
-from mmadaptformer.models import FROZEN_HOST_KEY, AdaptMLP
+from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptMLP,
+                                  frozen_batch_norms, plan_trainable)
 from mmadaptformer.utils import safe_torch_load
 
 # The tiny config: 2 blocks of width 64, bottleneck 8, 2 classes.
@@ -406,3 +407,40 @@ def test_restrict_optimizer_keeps_only_trainable_tensors():
             match='1 trainable parameter tensors '
             'are not in the optimizer'):
         restrict_optimizer(wrapper, trainable + [model[0].weight])
+
+
+def test_frozen_batch_norms_keep_their_statistics(tmp_path, tiny_video_data,
+                                                  clean_loggers):
+    """UniFormer's convolution stages hold batch norms: frozen, they stay in
+    eval mode while the adapters train, so the frozen-weight check passes.
+    The batch norm of the recipes' BNLinearHead is the head's: it trains."""
+    cfg_path = write_config(
+        tmp_path / 'uniformer.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) + """
+model = dict(
+    backbone=dict(backbone=dict(
+        _delete_=True, type='UniFormer', depth=[1, 1, 1, 1],
+        embed_dim=[16, 16, 32, 64], head_dim=16, img_size=32)),
+    cls_head=dict(_delete_=True, type='I3DHead', in_channels=64,
+                  num_classes=2))
+custom_hooks = [dict(type='AdapterHook', allow_random_backbone=True)]
+train_cfg = dict(max_epochs=1, val_begin=2)
+""")
+    runner = _runner(cfg_path, tmp_path / 'work')
+    model = runner.model
+    stats = {
+        name: module.running_mean.clone()
+        for name, module in model.named_modules()
+        if isinstance(module, torch.nn.BatchNorm3d)
+    }
+    assert len(stats) >= 4
+    runner.train()
+    for name, module in model.named_modules():
+        if name in stats:
+            assert torch.equal(module.running_mean, stats[name]), name
+
+    init_default_scope('mmaction')
+    model = MODELS.build(Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG).model)
+    plan = plan_trainable(model)
+    assert isinstance(model.cls_head.bn, nn.BatchNorm1d)
+    assert frozen_batch_norms(model, plan) == []

@@ -14,6 +14,7 @@ from torch.nn.parallel import DistributedDataParallel
 
 from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      apply_trainable,
+                                                     frozen_batch_norms,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils import HEAD_NAMES
@@ -150,6 +151,7 @@ class AdapterHook(Hook):
         self.check_frozen = check_frozen
         self.allow_random_backbone = allow_random_backbone
         self.plan: Optional[TrainablePlan] = None
+        self._frozen_norms: List[nn.Module] = []
         self._frozen_reference: Optional[Dict[str, tuple]] = None
 
     # ------------------------------------------------------------------ plan
@@ -191,6 +193,7 @@ class AdapterHook(Hook):
         was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
         plan = self._make_plan(model)
         apply_trainable(model, plan)
+        self._frozen_norms = frozen_batch_norms(model, plan)
         self._frozen_param_count = sum(p.numel() for p in model.parameters()
                                        if not p.requires_grad)
         self._log_table(plan)
@@ -270,6 +273,20 @@ class AdapterHook(Hook):
                 if isinstance(module, FrozenHostWrapper):
                     module.name_state_dict_source(str(source))
         self._frozen_reference = self._frozen_fingerprints(model)
+
+    def before_train_iter(self,
+                          runner,
+                          batch_idx: int,
+                          data_batch=None) -> None:
+        """Keep the frozen batch norms in eval mode.
+
+        The loop puts the whole model in train mode before each epoch (and
+        after validation); a frozen batch norm in train mode would update
+        its running statistics, which belong to the frozen backbone.
+        """
+        for norm in self._frozen_norms:
+            if norm.training:
+                norm.eval()
 
     def after_train_epoch(self, runner) -> None:
         """Stop training if any frozen weight changed."""

@@ -3,11 +3,12 @@ from .adapt_mlp import AdaptMLP
 from .injection import (KNOWN_BLOCK_TYPES, adapter_modules,
                         adapter_parameter_names, block_paths, inject_adapters,
                         remove_adapters)
-from .trainable import MODES, TrainablePlan, apply_trainable, plan_trainable
+from .trainable import (MODES, TrainablePlan, apply_trainable,
+                        frozen_batch_norms, plan_trainable)
 
 __all__ = [
     'AdaptMLP', 'KNOWN_BLOCK_TYPES', 'adapter_modules',
     'adapter_parameter_names', 'block_paths', 'inject_adapters',
     'remove_adapters', 'MODES', 'TrainablePlan', 'apply_trainable',
-    'plan_trainable'
+    'plan_trainable', 'frozen_batch_norms'
 ]

@@ -23,7 +23,10 @@ from torch import nn
 from ...utils import HEAD_NAMES
 from .injection import adapter_modules
 
-__all__ = ['MODES', 'TrainablePlan', 'plan_trainable', 'apply_trainable']
+__all__ = [
+    'MODES', 'TrainablePlan', 'plan_trainable', 'apply_trainable',
+    'frozen_batch_norms'
+]
 
 #: ``adaptformer``: adapters + head + extras; ``linear_probe``: head + extras.
 MODES = ('adaptformer', 'linear_probe')
@@ -174,3 +177,33 @@ def apply_trainable(model: nn.Module, plan: TrainablePlan) -> None:
     for key, value in model.state_dict(keep_vars=True).items():
         if isinstance(value, nn.Parameter):
             value.requires_grad_(key in trainable)
+
+
+def frozen_batch_norms(model: nn.Module,
+                       plan: TrainablePlan) -> List[nn.Module]:
+    """The batch norms whose every tensor ``plan`` freezes.
+
+    In train mode a batch norm updates its running statistics, which are
+    part of the frozen backbone (e.g. the convolution stages of UniFormer):
+    they must run in eval mode while the rest of the model trains. A batch
+    norm of the head, or one with a trainable tensor, is not listed.
+
+    Args:
+        model (nn.Module): The model the plan was made for.
+        plan (TrainablePlan): From :func:`plan_trainable`.
+
+    Returns:
+        list[nn.Module]: The batch norms, in module order.
+    """
+    frozen = set(plan.frozen_keys)
+    key_of = {
+        id(value): key
+        for key, value in model.state_dict(keep_vars=True).items()
+    }
+    norms = []
+    for module in model.modules():
+        if isinstance(module, nn.modules.batchnorm._BatchNorm):
+            tensors = list(module.parameters()) + list(module.buffers())
+            if tensors and all(key_of.get(id(t)) in frozen for t in tensors):
+                norms.append(module)
+    return norms
