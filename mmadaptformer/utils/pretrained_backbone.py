@@ -24,6 +24,7 @@ file's keys:
 * the same with DDP's ``module.`` in front: ``prefix='module.backbone.'``;
 * the stock backbone's own keys, bare or under ``'state_dict'``: no prefix.
 """
+import os.path as osp
 from typing import Any, Dict, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
@@ -106,7 +107,8 @@ def set_pretrained_backbone(
 
     Args:
         cfg (Config): The config, changed in place.
-        checkpoint (str): A checkpoint file (or any URL MMEngine loads).
+        checkpoint (str): A checkpoint file (or any URL MMEngine loads); a
+            relative path is made absolute.
         prefix (str, optional): The ``Pretrained`` prefix; ``'auto'`` reads
             the file and picks it with :func:`backbone_checkpoint_prefix`.
             Defaults to 'auto'.
@@ -120,6 +122,10 @@ def set_pretrained_backbone(
         'model.backbone.backbone.init_cfg'
     """
     key = backbone_init_cfg_key(cfg)
+    if '://' not in checkpoint:
+        # The work dir's copy of the config records it: later tools may
+        # run from another directory.
+        checkpoint = osp.abspath(checkpoint)
     if prefix == 'auto':
         from mmengine.runner import CheckpointLoader
         prefix = backbone_checkpoint_prefix(

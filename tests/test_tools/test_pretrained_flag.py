@@ -254,3 +254,17 @@ def test_train_and_test_cli_with_pretrained(tmp_path, tiny_video_data):
         for scores in (together[path]['a'], together[path]['b'],
                        from_merged[path]['cfg']):
             torch.testing.assert_close(torch.tensor(scores), expected)
+
+
+def test_relative_pretrained_path_is_recorded_absolute(tmp_path, monkeypatch):
+    """The work dir's config copy records the path; tools run later from
+    another directory must find the file."""
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    _shrink(cfg)
+    _write_converted(tmp_path / 'converted.pth', _stock_state(cfg))
+    monkeypatch.chdir(tmp_path)
+    args = train_tool.parse_args(
+        [TINY_ADAPTFORMER_VIDEO_CONFIG, '--pretrained', 'converted.pth'])
+    cfg = train_tool.merge_args(cfg, args)
+    assert _stock(cfg).init_cfg['checkpoint'] == str(tmp_path /
+                                                     'converted.pth')
