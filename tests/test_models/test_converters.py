@@ -782,7 +782,7 @@ def test_cli_wrong_type_says_what_the_checkpoint_is(tmp_path, capsys):
         main([src, str(dst), '--type', 'adaptformer-video'])
     assert exit.value.code == (
         f'Error: {src} was not converted: {num_keys} of its {num_keys} keys '
-        "do not map as --type adaptformer-video. Its key names say it is "
+        'do not map as --type adaptformer-video. Its key names say it is '
         "'videomae', not 'adaptformer-video': pass --type videomae, or leave "
         '--type out to detect it.')
     assert 'encoder.blocks.0' not in capsys.readouterr().out

@@ -16,10 +16,15 @@ import argparse
 import os.path as osp
 import sys
 
-from mmadaptformer.models.converters import (
-    FINAL_NORM_MODES, SOURCE_TYPES, ConversionError, convert_state_dict,
-    detect_other_type, format_report, load_official_checkpoint,
-    save_converted_checkpoint, unwrap_checkpoint)
+# yapf: disable
+from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
+                                             ConversionError,
+                                             convert_state_dict,
+                                             detect_other_type, format_report,
+                                             load_official_checkpoint,
+                                             save_converted_checkpoint,
+                                             unwrap_checkpoint)
+# yapf: enable
 from mmadaptformer.utils import CheckpointLoadError, positive_int
 
 
