@@ -450,3 +450,32 @@ def save_stock_video_checkpoint(path: str, seed: int = 0) -> dict:
     state = model.state_dict()
     torch.save({'state_dict': state, 'meta': {}}, path)
     return state
+
+
+def assert_host_loads_pretrained(cfg: dict, tmp_path) -> None:
+    """A checkpoint of the stock backbone ``cfg`` (MMEngine layout,
+    ``backbone.`` keys) loads into an AdaptFormer on it through the
+    ``Pretrained`` init_cfg that ``--pretrained`` sets."""
+    import torch
+    from mmengine.registry import MODELS
+
+    from mmadaptformer.models import AdaptFormer
+    torch.manual_seed(0)
+    stock = MODELS.build(cfg)
+    stock.init_weights()
+    expected = stock.state_dict()
+    path = str(tmp_path / 'pretrained.pth')
+    torch.save(
+        {'state_dict': {f'backbone.{k}': v
+                        for k, v in expected.items()}}, path)
+    torch.manual_seed(1)
+    model = AdaptFormer(
+        backbone=dict(
+            cfg,
+            init_cfg=dict(
+                type='Pretrained', checkpoint=path, prefix='backbone.')))
+    model.init_weights()
+    assert model.host_source == path
+    state = model.state_dict()
+    for key, value in expected.items():
+        assert torch.equal(state[key], value), key

@@ -5,7 +5,7 @@ import copy
 
 import pytest
 import torch
-from helpers import write_config
+from helpers import assert_host_loads_pretrained, write_config
 from mmaction.models.backbones.mvit import MultiScaleBlock, attention_pool
 from mmaction.models.backbones.uniformer import SABlock
 from mmaction.models.backbones.uniformerv2 import ResidualAttentionBlock
@@ -325,19 +325,6 @@ def test_mvit_blocks_that_widen_in_their_mlp_are_refused(tmp_path):
     assert torch.equal(_flat(model(x)), _flat(stock(x)))
 
 
-def _saved_stock(cfg, path):
-    torch.manual_seed(0)
-    stock = MODELS.build(cfg)
-    stock.init_weights()
-    torch.save(
-        {
-            'state_dict':
-            {f'backbone.{k}': v
-             for k, v in stock.state_dict().items()}
-        }, path)
-    return stock.state_dict()
-
-
 @pytest.mark.parametrize('host', CONFIGS)
 def test_pretrained_init_cfg_loads_the_host(host, tmp_path):
     """As ``--pretrained`` sets it, whatever the host's own init_weights()
@@ -345,17 +332,5 @@ def test_pretrained_init_cfg_loads_the_host(host, tmp_path):
     with its default ``pretrained2d=True``."""
     config, overrides, _ = CONFIGS[host]
     overrides = {k: v for k, v in overrides.items() if k != 'pretrained2d'}
-    cfg = _backbone_cfg(tmp_path, config, overrides)
-    path = str(tmp_path / 'pretrained.pth')
-    expected = _saved_stock(cfg, path)
-    torch.manual_seed(1)
-    model = AdaptFormer(
-        backbone=dict(
-            cfg,
-            init_cfg=dict(
-                type='Pretrained', checkpoint=path, prefix='backbone.')))
-    model.init_weights()
-    assert model.host_source == path
-    state = model.state_dict()
-    for key, value in expected.items():
-        assert torch.equal(state[key], value), key
+    assert_host_loads_pretrained(
+        _backbone_cfg(tmp_path, config, overrides), tmp_path)

@@ -11,7 +11,7 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG
+from helpers import TINY_IMAGE_CONFIG, assert_host_loads_pretrained
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
@@ -596,27 +596,7 @@ def test_pretrained_init_cfg_loads_the_host(host, tmp_path):
     """A checkpoint of the host loads through the wrapper's init_cfg (Swin
     V2 deletes its relative position tables from every state dict it
     loads; they are not missing)."""
-    cfg = _backbone_cfg(host)
-    torch.manual_seed(0)
-    stock = MODELS.build(cfg)
-    stock.init_weights()
-    path = str(tmp_path / 'pretrained.pth')
-    torch.save(
-        {
-            'state_dict':
-            {f'backbone.{k}': v
-             for k, v in stock.state_dict().items()}
-        }, path)
-    torch.manual_seed(1)
-    model = AdaptFormer(
-        backbone=dict(
-            cfg,
-            init_cfg=dict(
-                type='Pretrained', checkpoint=path, prefix='backbone.')))
-    model.init_weights()
-    state = model.state_dict()
-    for key, value in stock.state_dict().items():
-        assert torch.equal(state[key], value), key
+    assert_host_loads_pretrained(_backbone_cfg(host), tmp_path)
 
 
 def test_layer_wise_lr_decay_sees_the_host_layers():
