@@ -22,7 +22,8 @@ import re
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Callable, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import (Any, Callable, Iterable, List, Optional, Sequence, Set,
+                    Tuple)
 
 import torch
 from mmengine.logging import print_log
@@ -31,7 +32,7 @@ from torch import nn
 __all__ = [
     'HEAD_NAMES', 'StateDictMismatchError', 'StateDictDiff', 'diff_state_dict',
     'fresh_keys', 'check_state_dict', 'pretrained_init_cfgs',
-    'check_pretrained_init'
+    'is_pretrained_cfg', 'check_pretrained_init'
 ]
 
 #: Attribute names of a model's head, tried in order: ``cls_head`` of an
@@ -433,16 +434,25 @@ def pretrained_init_cfgs(module: nn.Module) -> List[dict]:
     Returns:
         list[dict]: The entries, possibly empty.
     """
-    from mmengine.model.weight_init import PretrainedInit
     init_cfg = getattr(module, 'init_cfg', None)
     if not init_cfg:
         return []
     cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    return [
-        dict(cfg) for cfg in cfgs
-        if isinstance(cfg, dict) and cfg.get('type') in ('Pretrained',
-                                                         PretrainedInit)
-    ]
+    return [dict(cfg) for cfg in cfgs if is_pretrained_cfg(cfg)]
+
+
+def is_pretrained_cfg(cfg: Any) -> bool:
+    """Whether an ``init_cfg`` entry is MMEngine's ``Pretrained``.
+
+    Args:
+        cfg (Any): One entry of an ``init_cfg``.
+
+    Returns:
+        bool: True for ``dict(type='Pretrained', ...)``.
+    """
+    from mmengine.model.weight_init import PretrainedInit
+    return isinstance(
+        cfg, dict) and cfg.get('type') in ('Pretrained', PretrainedInit)
 
 
 def check_pretrained_init(module: nn.Module,

@@ -213,8 +213,7 @@ def _changes_width(block: nn.Module, spec: dict) -> bool:
     """Whether the feed-forward network of ``block`` changes the width."""
     norm = _get_module(block, spec['norm'], 'norm')
     ffn = _get_module(block, spec['ffn'], 'ffn')
-    out_dims = _ffn_out_dims(ffn)
-    return out_dims is not None and out_dims != _embed_dims(norm, ffn, block)
+    return _ffn_out_dims(ffn) not in (None, _embed_dims(norm, ffn, block))
 
 
 def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
@@ -356,8 +355,8 @@ def inject_adapters(model: nn.Module,
                 'twice.')
         norm = _get_module(block, spec['norm'], 'norm')
         ffn = _get_module(block, spec['ffn'], 'ffn')
-        if _changes_width(block, spec):
-            dims = _embed_dims(norm, ffn, block)
+        dims = _embed_dims(norm, ffn, block)
+        if _ffn_out_dims(ffn) not in (None, dims):
             keep = [
                 i for i, (_, other, other_spec) in enumerate(blocks)
                 if not _changes_width(other, other_spec)
@@ -374,8 +373,7 @@ def inject_adapters(model: nn.Module,
             branch = _get_module(block, branch_path, 'branch')
         else:
             branch, branch_path = _default_branch(ffn, spec['ffn'])
-        plans.append((block, norm, branch, spec['norm'], branch_path,
-                      _embed_dims(norm, ffn, block)))
+        plans.append((block, norm, branch, spec['norm'], branch_path, dims))
     # Building every adapter first also checks scale, dropout and norm.
     modules = [
         AdaptMLP(plan[-1], dim_hat, **adapter)

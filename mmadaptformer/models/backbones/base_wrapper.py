@@ -34,7 +34,7 @@ from ...utils.checkpoint_schemes import reading_once
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import (check_pretrained_init,
-                                       pretrained_init_cfgs)
+                                       is_pretrained_cfg, pretrained_init_cfgs)
 from .host_build import INNER, build_host_backbone, to_inner_key, to_outer_key
 
 __all__ = [
@@ -123,11 +123,7 @@ def _without_pretrained(host: nn.Module) -> Iterator[None]:
         return
     init_cfg = host.__dict__['init_cfg']
     entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    kept = [
-        cfg for cfg in entries
-        if not (isinstance(cfg, dict) and cfg.get('type') in ('Pretrained',
-                                                              PretrainedInit))
-    ]
+    kept = [cfg for cfg in entries if not is_pretrained_cfg(cfg)]
     if len(kept) == len(entries):
         yield
         return
