@@ -49,3 +49,41 @@ def video_tasks(tmp_path_factory, tiny_video_data):
     tasks['root'] = root
     tasks['stock'] = stock
     return tasks
+
+
+def random_task_checkpoints(config, scope, folder, seeds=(1, 2)):
+    """Full checkpoints of tasks that share the stock backbone of
+    ``config`` (built with seed 0) and differ in random adapters and
+    heads (one task per seed), without training: ``folder/task<seed>.pth``.
+    """
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+
+    from mmadaptformer.models import adapter_modules
+    from mmadaptformer.utils import HEAD_NAMES
+    init_default_scope(scope)
+    torch.manual_seed(0)
+    stock = MODELS.build(Config.fromfile(config).model).state_dict()
+    checkpoints = []
+    for seed in seeds:
+        torch.manual_seed(seed)
+        model = MODELS.build(Config.fromfile(config).model)
+        model.init_weights()
+        head_name = next(n for n in HEAD_NAMES if hasattr(model, n))
+        model.load_state_dict(
+            {
+                k: v
+                for k, v in stock.items()
+                if 'adaptmlp' not in k and not k.startswith(head_name + '.')
+            },
+            strict=False)
+        for adapter in adapter_modules(model).values():
+            torch.nn.init.normal_(adapter.up_proj.weight, std=0.5)
+        # Some heads (DeiT's) start at zero.
+        for param in getattr(model, head_name).parameters():
+            torch.nn.init.normal_(param, std=0.5)
+        path = osp.join(str(folder), f'task{seed}.pth')
+        torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+        checkpoints.append(path)
+    return checkpoints

@@ -288,11 +288,8 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
     own adapters and heads on one backbone equal each model alone. DeiT's
     backbone gives a (cls, dist) pair per output: its rows are cut per task
     too. Swin has a neck without weights, which the tasks share."""
+    from adapter_tasks import random_task_checkpoints
     from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-
-    from mmadaptformer.models import adapter_modules
     config = write_config(
         tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
         image_data_cfg(tiny_image_data) +
@@ -301,28 +298,7 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
         "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
         'num_heads=2, feedforward_channels=128), img_size=32, '
         "patch_size=16, out_type='cls_token')))\n" + HOST_CHANGES[host])
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    stock = MODELS.build(Config.fromfile(config).model).state_dict()
-    checkpoints = []
-    for seed in (1, 2):
-        torch.manual_seed(seed)
-        model = MODELS.build(Config.fromfile(config).model)
-        model.init_weights()
-        model.load_state_dict(
-            {
-                k: v
-                for k, v in stock.items()
-                if 'adaptmlp' not in k and not k.startswith('head.')
-            },
-            strict=False)
-        for adapter in adapter_modules(model).values():
-            torch.nn.init.normal_(adapter.up_proj.weight, std=0.5)
-        for param in model.head.parameters():  # DeiT's starts at zero
-            torch.nn.init.normal_(param, std=0.5)
-        path = str(tmp_path / f'task{seed}.pth')
-        torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-        checkpoints.append(path)
+    checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])

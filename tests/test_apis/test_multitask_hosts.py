@@ -71,30 +71,9 @@ def test_batch_first_hosts_answer_as_each_task_alone(host, tmp_path,
     folded sample-major in attention; MViT passes too, at twice the cost):
     two tasks with their own adapters and heads on one backbone equal each
     model alone."""
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-
-    from mmadaptformer.models import adapter_modules
+    from adapter_tasks import random_task_checkpoints
     config = _config(tmp_path / f'{host}.py', tiny_video_data, host)
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    stock = MODELS.build(Config.fromfile(config).model).state_dict()
-    checkpoints = []
-    for seed in (1, 2):
-        torch.manual_seed(seed)
-        model = MODELS.build(Config.fromfile(config).model)
-        model.load_state_dict(
-            {
-                k: v
-                for k, v in stock.items()
-                if 'adaptmlp' not in k and not k.startswith('cls_head.')
-            },
-            strict=False)
-        for adapter in adapter_modules(model).values():
-            torch.nn.init.normal_(adapter.up_proj.weight, std=0.5)
-        path = str(tmp_path / f'task{seed}.pth')
-        torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
-        checkpoints.append(path)
+    checkpoints = random_task_checkpoints(config, 'mmaction', tmp_path)
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])
