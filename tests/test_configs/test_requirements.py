@@ -59,7 +59,8 @@ def test_offline_wheels_match_the_pins_and_need_nothing_else():
     }
     runtime = _pins('runtime.txt')
     assert all(spec.startswith('==') for spec in offline.values()), offline
-    for name in ('mmengine', 'mmcv-lite', 'mmaction2', 'mmpretrain', 'decord'):
+    for name in ('mmengine', 'mmcv-lite', 'mmaction2', 'mmpretrain', 'decord',
+                 'yapf'):
         assert offline[name] == runtime[name], name
     assert SpecifierSet(runtime['setuptools']).contains(
         offline['setuptools'][2:])
@@ -69,6 +70,10 @@ def test_offline_wheels_match_the_pins_and_need_nothing_else():
     # them or something the machine keeps: pip installs them --no-deps.
     allowed = set(offline) | set(MACHINE_KEEPS) | set(CV2_BUILDS)
     for name in offline:
+        # The metadata read below is the installed version's: it says
+        # nothing of the pinned wheel's requirements unless they agree.
+        assert f'=={metadata.version(name)}' == offline[name], (
+            name, metadata.version(name), offline[name])
         for line in metadata.requires(name) or []:
             requirement = Requirement(line)
             if requirement.marker and not requirement.marker.evaluate(
