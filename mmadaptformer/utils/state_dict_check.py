@@ -238,6 +238,33 @@ def fresh_keys(model: nn.Module,
         if isinstance(module, nn.Module):
             add(module)
             break
+    return _keys_of(model, tensors)
+
+
+def added_keys(model: nn.Module) -> Set[str]:
+    """State-dict keys of the tensors this package adds to a host.
+
+    These are the tensors that modules declare with a ``fresh_tensors()``
+    method (the adapters, the VPT prompts): a checkpoint of the host alone
+    never holds them, so their absence from it is expected.
+
+    Args:
+        model (nn.Module): The model.
+
+    Returns:
+        set[str]: The keys, as in ``model.state_dict()``; a subset of
+        :func:`fresh_keys`.
+    """
+    return _keys_of(
+        model, {
+            id(t)
+            for module in model.modules()
+            if callable(getattr(type(module), 'fresh_tensors', None))
+            for t in module.fresh_tensors()
+        })
+
+
+def _keys_of(model: nn.Module, tensors: Set[int]) -> Set[str]:
     return {
         key
         for key, value in model.state_dict(keep_vars=True).items()
@@ -413,13 +440,29 @@ def check_state_dict(model: nn.Module,
             lines.append(hint)
         raise StateDictMismatchError('\n'.join(lines))
     tolerated = [k for k in diff.missing if k not in missing]
-    if tolerated or diff.unexpected:
+    added = added_keys(model) if tolerated else set()
+    others = [k for k in tolerated if k not in added]
+    if len(others) < len(tolerated):
+        # Expected of every host checkpoint, and of a test or inference
+        # run whose own checkpoint loads these tensors next: not a warning.
         print_log(
-            f'{source}: loading {len(tolerated)} tensors from their '
-            f'initialisation (adapters, head, norms or allowed): '
-            f'{_listing(tolerated)}' +
-            (f'; ignoring {len(diff.unexpected)} allowed unexpected '
-             f'keys: {_listing(diff.unexpected)}' if diff.unexpected else ''),
+            f'{source} does not hold the {len(tolerated) - len(others)} '
+            f'adapter or prompt tensors this package adds; they keep their '
+            f'initialisation unless a checkpoint loaded after it holds '
+            f'them.',
+            logger='current',
+            level=logging.INFO)
+    notes = []
+    if others:
+        notes.append(f'loading {len(others)} tensors from their '
+                     f'initialisation (head, norms or allowed): '
+                     f'{_listing(others)}')
+    if diff.unexpected:
+        notes.append(f'ignoring {len(diff.unexpected)} allowed unexpected '
+                     f'keys: {_listing(diff.unexpected)}')
+    if notes:
+        print_log(
+            f'{source}: ' + '; '.join(notes),
             logger='current',
             level=logging.WARNING)
     return StateDictDiff(missing=tolerated, unexpected=list(diff.unexpected))
