@@ -39,6 +39,12 @@ UPSTREAM_CHANGES = (
      'refusal names the file and the global. Inside '
      '`reading_once()` (a wrapped backbone checking, then loading, its '
      'pretrained file) a file is read once.'),
+    ('mmengine: `Runner.build_dataloader` takes a scoped `collate_fn`',
+     'A config inheriting `mmaction::` or `mmpretrain::` gets `_scope_` in '
+     'its `collate_fn` dict, which MMEngine 0.10.7 passes on as a keyword '
+     "argument: the first batch failed (mmaction2's MViT recipes, 16 "
+     'mmpretrain configs such as MixMIM and BEiT). The wrapper, also on '
+     '`FlexibleRunner`, resolves the type in that scope and drops the key.'),
 )
 
 _APPLIED = False
@@ -62,13 +68,20 @@ def apply_upstream_fixes() -> None:
        loader runs with ``weights_only`` forced on, and so that a file is
        read once inside :func:`~mmadaptformer.utils.checkpoint_schemes.
        reading_once`.
+    5. mmengine: wrap ``Runner.build_dataloader`` and
+       ``FlexibleRunner.build_dataloader`` so that a ``collate_fn`` dict with
+       ``_scope_`` (added by cross-package inheritance) has its type
+       resolved in that scope instead of ``_scope_`` reaching the function
+       (:mod:`~mmadaptformer.utils.dataloader_compat`).
     """
     global _APPLIED
     if _APPLIED:
         return
     from .checkpoint_schemes import register_safe_checkpoint_loaders
+    from .dataloader_compat import patch_scoped_collate
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
     patch_mmaction_drn()
     register_safe_checkpoint_loaders()  # 2, 3 and 4
     register_missing_drn()
+    patch_scoped_collate()
     _APPLIED = True

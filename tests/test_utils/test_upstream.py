@@ -16,6 +16,9 @@ EXPECTED = {
     'mmengine.runner.checkpoint.CheckpointLoader.load_checkpoint',
     # torch.serialization.add_safe_globals (public) fills this set.
     'torch._weights_only_unpickler._marked_safe_globals_set',
+    # A scoped collate_fn is resolved in its scope.
+    'mmengine.runner.runner.Runner.build_dataloader',
+    'mmengine.runner._flexible_runner.FlexibleRunner.build_dataloader',
 }
 
 _SNAPSHOT = textwrap.dedent('''
@@ -74,9 +77,9 @@ def test_import_changes_only_what_apply_upstream_fixes_documents():
 def test_the_docstring_lists_each_change():
     doc = apply_upstream_fixes.__doc__
     for what in ('drn', 'allow-list', 'register_scheme',
-                 'CheckpointLoader.load_checkpoint'):
+                 'CheckpointLoader.load_checkpoint', 'build_dataloader'):
         assert what in doc, what
-    assert len(UPSTREAM_CHANGES) == 4
+    assert len(UPSTREAM_CHANGES) == 5
     # Idempotent: a second call changes nothing.
     from mmengine.runner import CheckpointLoader
     schemes = CheckpointLoader._schemes
