@@ -34,7 +34,8 @@ from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
                      toolbox_of)
 
 __all__ = [
-    'load_config', 'check_adapter_checkpoint', 'init_model', 'ModelInferencer'
+    'load_config', 'model_config', 'check_adapter_checkpoint', 'init_model',
+    'ModelInferencer'
 ]
 
 
@@ -52,6 +53,27 @@ def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
     if not osp.isfile(config):
         raise FileNotFoundError(f'Config file {config} does not exist.')
     return Config.fromfile(config), str(config)
+
+
+def model_config(cfg: Config, scope: str) -> dict:
+    """The model config :func:`init_model` builds.
+
+    mmpretrain's configs give the data preprocessor at the top level
+    (``data_preprocessor``); as mmpretrain's ``get_model`` does, it becomes
+    the model's unless the model names its own.
+
+    Args:
+        cfg (Config): The whole config.
+        scope (str): Its toolbox, ``'mmaction'`` or ``'mmpretrain'``.
+
+    Returns:
+        dict: A copy of ``cfg.model``.
+    """
+    model_cfg = copy.deepcopy(cfg.model)
+    if scope == 'mmpretrain':
+        model_cfg.setdefault('data_preprocessor',
+                             cfg.get('data_preprocessor', None))
+    return model_cfg
 
 
 def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
@@ -141,11 +163,7 @@ def init_model(
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
-    model_cfg = copy.deepcopy(cfg.model)
-    if scope == 'mmpretrain':
-        model_cfg.setdefault('data_preprocessor',
-                             cfg.get('data_preprocessor', None))
-    model = MODELS.build(model_cfg)
+    model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)

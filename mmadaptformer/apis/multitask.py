@@ -18,7 +18,7 @@ from mmengine.registry import init_default_scope
 from .inputs import (InferenceInputError, collect_inputs, format_scores,
                      progress_bar)
 from .multitask_tasks import PipelineGroup, TaskError
-from .shared_backbone import SharedBackbone
+from .shared_backbone import SharedBackbone, serialized
 
 __all__ = ['TaskError', 'MultiTaskRecognizer']
 
@@ -109,6 +109,7 @@ class MultiTaskRecognizer(SharedBackbone):
             self.streams.end()
         return out
 
+    @serialized
     def predict(
         self,
         data: List[dict],
@@ -124,7 +125,7 @@ class MultiTaskRecognizer(SharedBackbone):
         Returns:
             dict[str, list[Tensor]]: Scores per task, one per input.
         """
-        tasks = self.tasks if tasks is None else list(tasks)
+        tasks = self.tasks if tasks is None else list(dict.fromkeys(tasks))
         self._check_names(tasks)
         groups = {self._tasks[name].group for name in tasks}
         if len(groups) != 1:
@@ -133,6 +134,7 @@ class MultiTaskRecognizer(SharedBackbone):
                 'preprocessors; predict() takes tasks of one group.')
         return self._forward_group(self._groups[groups.pop()], tasks, data)
 
+    @serialized
     def __call__(self,
                  inputs: Sequence[str],
                  tasks: Optional[Sequence[str]] = None,
@@ -155,10 +157,16 @@ class MultiTaskRecognizer(SharedBackbone):
         Raises:
             KeyError: If a task is not loaded.
         """
-        tasks = self.tasks if tasks is None else list(tasks)
+        if tasks is None:
+            tasks = self.tasks
+            if not tasks:
+                raise KeyError('No task is loaded; call add_task first.')
+        tasks = list(dict.fromkeys(tasks))
         self._check_names(tasks)
         if not tasks:
-            raise KeyError('No task is loaded; call add_task first.')
+            raise ValueError(
+                f'tasks=[] chooses no task; give some of {self.tasks}, or '
+                'None for all.')
         files = collect_inputs(inputs)
         results = OrderedDict((path, OrderedDict()) for path in files)
         bar = progress_bar(len(files)) if progress else None

@@ -15,6 +15,8 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmadaptformer.engine import adapter_hook_cfg
+from mmadaptformer.models import plan_trainable
 from mmadaptformer.models.hosts import non_batch_first_block_types, qualname
 from mmadaptformer.utils import HEAD_NAMES
 from .inputs import RESERVED_NAME, TestInputs
@@ -270,6 +272,53 @@ def check_same_frozen(name: str,
             f'{len(differ)} frozen tensors differ (e.g. '
             f'{differ[:3]}) and {len(missing)} are missing (e.g. '
             f'{missing[:3]}). Load it on its own instead.')
+
+
+def trained_keys_of(cfg: Config, model: nn.Module, source: str) -> Set[str]:
+    """The keys a merged or full checkpoint's task trained, from its config.
+
+    An adapter-only checkpoint lists them (``saved_keys``); a merged or full
+    one does not, so the config's ``AdapterHook`` says which parts trained,
+    as in training (e.g. the video recipes' ``fc_norm`` through
+    ``extra_trainable``). Without those keys a trained ``fc_norm`` would be
+    compared with the shared backbone's as if it were frozen.
+
+    Args:
+        cfg (Config): The task's config.
+        model (nn.Module): Its model, built from ``cfg``.
+        source (str): The config file, for errors.
+
+    Returns:
+        set[str]: State-dict keys of every trainable part (adapters, head,
+        ``extra_trainable``); empty without an ``AdapterHook``.
+
+    Raises:
+        TaskError: If the hook's settings do not fit the model.
+    """
+    hook = adapter_hook_cfg(cfg)
+    if hook is None:
+        return set()
+    # A pattern that matches nothing trained nothing (training would have
+    # refused it): it does not make the task unservable.
+    extra = hook.get('extra_trainable', ())
+    params = [
+        key for key, value in model.state_dict(keep_vars=True).items()
+        if isinstance(value, nn.Parameter)
+    ]
+    extra = [
+        pattern for pattern in ([extra] if isinstance(extra, str) else extra)
+        if any(re.search(pattern, key) for key in params)
+    ]
+    try:
+        plan = plan_trainable(
+            model,
+            mode=hook.get('mode', 'adaptformer'),
+            head=hook.get('head', HEAD_NAMES),
+            extra_trainable=extra)
+    except ValueError as e:
+        raise TaskError(f'{source}: its AdapterHook does not fit its '
+                        f'model: {e}') from e
+    return set(plan.saved_keys)
 
 
 def head_of(model: nn.Module, source: str) -> tuple:

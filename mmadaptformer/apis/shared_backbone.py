@@ -5,10 +5,12 @@ attach every other task's adapters, head and trained modules to it.
 See ``docs/multitask.md`` for the design; the batched forward over the
 loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 """
+import functools
 import json
 import os.path as osp
+import threading
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Set, Union
+from typing import Callable, Dict, List, Optional, Sequence, Set, Union
 
 import torch
 from mmengine.config import Config
@@ -19,15 +21,32 @@ from mmadaptformer.models import (AdaptMLP, FrozenHostWrapper, block_paths,
                                   inject_adapters, remove_adapters)
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams)
-from .inference import init_model
+from .inference import init_model, load_config, model_config
 from .inputs import TestInputs, class_names, test_pipeline_cfg, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
                               backbone_signature, check_batch_first,
                               check_same_frozen, check_same_model,
                               check_servable, check_shared_neck,
-                              check_task_name, head_of, tensor_owners)
+                              check_task_name, head_of, tensor_owners,
+                              trained_keys_of)
 
-__all__ = ['SharedBackbone']
+__all__ = ['SharedBackbone', 'serialized']
+
+
+def serialized(method: Callable) -> Callable:
+    """Run a method of a :class:`SharedBackbone` under its ``lock``.
+
+    The task streams hold the layout of the forward in progress, and the
+    tasks are shared state: a call from a second thread waits for the first
+    instead of running inside its forward.
+    """
+
+    @functools.wraps(method)
+    def locked(self, *args, **kwargs):
+        with self.lock:
+            return method(self, *args, **kwargs)
+
+    return locked
 
 
 class SharedBackbone:
@@ -38,7 +57,8 @@ class SharedBackbone:
     (such as ``fc_norm``) are kept, attached to the shared backbone and
     chosen per sample by :class:`~mmadaptformer.models.multitask.TaskStreams`.
     Tasks trained on another backbone are refused (see
-    :mod:`mmadaptformer.apis.multitask_tasks`).
+    :mod:`mmadaptformer.apis.multitask_tasks`). Calls from several threads
+    are safe: they take :attr:`lock` and run one at a time.
 
     Args:
         device (str): Where the model runs. Defaults to ``'cpu'``.
@@ -47,6 +67,9 @@ class SharedBackbone:
     def __init__(self, device: str = 'cpu') -> None:
         self.device = device
         self.streams = TaskStreams()
+        # The streams' layout is per forward and the tasks are shared
+        # state: calls from several threads run one at a time.
+        self.lock = threading.RLock()
         self._reset()
 
     def _reset(self) -> None:
@@ -86,6 +109,7 @@ class SharedBackbone:
         self._check_names([name])
         return self._tasks[name].classes
 
+    @serialized
     def add_task(self,
                  name: str,
                  config: Union[str, Config],
@@ -134,8 +158,7 @@ class SharedBackbone:
         self._update_split_points()
 
     def _add(self, name, config, checkpoint, label_map) -> None:
-        cfg = config if isinstance(config, Config) else Config.fromfile(config)
-        source = cfg.filename or str(config)
+        cfg, source = load_config(config)
         toolbox = toolbox_of(cfg, source)
         signature = backbone_signature(cfg)
         if self._tasks:
@@ -145,10 +168,14 @@ class SharedBackbone:
         check_servable(name, cfg, source)
 
         # Everything that can fail is done before the shared model changes.
+        # The preprocessor the model is built with (an mmpretrain config's
+        # top-level one included): tasks that normalise differently must
+        # not share a group's preprocessor.
         group_key = json.dumps(
             dict(
                 pipeline=test_pipeline_cfg(cfg, source),
-                preprocessor=cfg.model.get('data_preprocessor')),
+                preprocessor=model_config(cfg,
+                                          toolbox).get('data_preprocessor')),
             sort_keys=True,
             default=str)
         inputs = None
@@ -176,12 +203,13 @@ class SharedBackbone:
 
         adapter_keys = set().union(*[keys_under(m) for m in adapters.values()])
         head_keys = keys_under(head)
-        trained = set(info['saved_keys']) if info else set()
-        specific = adapter_keys | head_keys | trained
         blocks = block_paths(
             model,
             cfg.model.get('backbone', {}).get('block_types') or None)
         check_batch_first(name, model, blocks, source)
+        trained = set(info['saved_keys']) if info else trained_keys_of(
+            cfg, model, source)
+        specific = adapter_keys | head_keys | trained
         # Tensors a task trained on the wrapper itself (VPT's prompts) act
         # on every token from the first block: no stream can share them.
         for key in sorted(trained):
@@ -332,6 +360,7 @@ class SharedBackbone:
             for name, task in self._tasks.items()
         }
 
+    @serialized
     def remove_task(self, name: str) -> None:
         """Unload a task: its adapters, head and routed modules.
 

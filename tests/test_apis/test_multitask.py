@@ -424,3 +424,123 @@ def test_vpt_tasks_are_refused_by_name(video_tasks, tiny_video_data, tmp_path,
     with pytest.raises(TaskError, match='has another model'):
         engine.add_task('vpt', vpt['config'], vpt['checkpoint'])
     assert engine.tasks == ['full']
+
+
+def test_merged_tasks_that_trained_fc_norm_share_the_backbone(
+        video_tasks, tiny_video_data, single, tmp_path, clean_loggers):
+    """Merged checkpoints carry no list of trained keys: the config's
+    AdapterHook gives it (the recipe's extra_trainable fc_norm). Each
+    task's fc_norm was compared as a frozen tensor and the second merged
+    task was refused as "not trained on the backbone"."""
+    from helpers import load_tool
+    merge = load_tool('model_converters/merge_adapters.py').main
+    merged = {}
+    for name in ('full', 'last'):
+        merged[name] = str(tmp_path / f'{name}_merged.pth')
+        merge([
+            video_tasks[name]['config'], video_tasks[name]['checkpoint'],
+            merged[name]
+        ])
+    videos = _val_videos(tiny_video_data)[:4]
+    for order in (('full', 'last'), ('last', 'full')):
+        engine = MultiTaskRecognizer()
+        for name in order:
+            engine.add_task(name, video_tasks[name]['config'], merged[name])
+        # An adapter-only task next to merged ones, either way round.
+        engine.add_task('last2', video_tasks['last2']['config'],
+                        video_tasks['last2']['checkpoint'])
+        _assert_same(
+            engine(videos, batch_size=4), single, ['full', 'last', 'last2'])
+
+
+def test_top_level_data_preprocessors_form_their_own_groups(
+        tmp_path, tiny_image_data, clean_loggers):
+    """mmpretrain configs give the data preprocessor at the top level (the
+    model is built with it, as by get_model): two tasks that normalise
+    differently were put in one group, and the second ran with the first
+    one's preprocessor (labels changed)."""
+    from adapter_tasks import random_task_checkpoints
+    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+    from mmengine.config import Config
+    config = write_config(
+        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
+        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
+        'num_heads=2, feedforward_channels=128), img_size=32, '
+        "patch_size=16, out_type='cls_token')))\n")
+    checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
+    configs = []
+    for name, mean in (('a', [123.675, 116.28, 103.53]), ('b', [0., 0., 0.])):
+        cfg = Config.fromfile(config)
+        cfg.model.pop('data_preprocessor', None)
+        cfg.data_preprocessor = dict(
+            num_classes=2, mean=mean, std=[58.395, 57.12, 57.375])
+        configs.append(str(tmp_path / f'{name}.py'))
+        cfg.dump(configs[-1])
+    engine = MultiTaskRecognizer()
+    for name, cfg, ckpt in zip('ab', configs, checkpoints):
+        engine.add_task(name, cfg, ckpt)
+    assert engine.pipeline_groups == [['a'], ['b']]
+    images = sorted(
+        osp.join(tiny_image_data, 'val', c, f)
+        for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
+    results = engine(images, batch_size=4)
+    for name, cfg, ckpt in zip('ab', configs, checkpoints):
+        alone = ModelInferencer(cfg, ckpt, name=name)(images, batch_size=4)
+        for image in images:
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+
+
+def test_calls_from_two_threads_run_one_at_a_time(video_tasks, tiny_video_data,
+                                                  single, clean_loggers):
+    """The task streams hold the layout of the forward in progress: two
+    threads calling at once broke each other's forward ("Task 'a' is in no
+    stream of this forward") before the engine took a lock."""
+    import threading
+    engine = _engine(video_tasks, ['full', 'last'])
+    videos = _val_videos(tiny_video_data)[:2]
+    errors, answers = [], []
+
+    def call(tasks):
+        try:
+            for _ in range(3):
+                answers.append((tasks, engine(videos, tasks=tasks)))
+        except Exception as e:  # noqa: B902 -- reported below
+            errors.append(e)
+
+    threads = [
+        threading.Thread(target=call, args=(tasks, ))
+        for tasks in (['full'], ['last'], ['full', 'last'])
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert errors == []
+    assert len(answers) == 9
+    for tasks, results in answers:
+        _assert_same(results, single, tasks)
+
+
+def test_an_empty_task_choice_and_an_unnamed_config_are_said_plainly(
+        video_tasks, tiny_video_data, clean_loggers):
+    from mmengine.config import Config
+    engine = _engine(video_tasks, ['full'])
+    with pytest.raises(
+            ValueError,
+            match=r'tasks=\[\] chooses no task; '
+            r"give some of \['full'\]"):
+        engine(_val_videos(tiny_video_data)[:1], tasks=[])
+    # A Config object without a file is named '<Config>', not by its text.
+    cfg = Config(Config.fromfile(video_tasks['last']['config']).to_dict())
+    cfg.model.backbone.backbone.depth = 3
+    with pytest.raises(TaskError) as info:
+        engine.add_task('deeper', cfg)
+    assert '<Config>' in str(info.value)
+    assert len(str(info.value)) < 1000
