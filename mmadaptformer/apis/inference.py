@@ -251,13 +251,14 @@ class ModelInferencer:
         return [sample.pred_score for sample in samples]
 
     def __call__(self,
-                 inputs: Sequence[str],
+                 inputs: Union[str, os.PathLike, Sequence],
                  batch_size: int = 1,
                  progress: bool = False) -> Dict[str, dict]:
         """Classify files.
 
         Args:
-            inputs (Sequence[str]): Files (folders are expanded).
+            inputs (str | os.PathLike | Sequence): A file or folder, or a
+                sequence of them (folders are expanded).
             batch_size (int): Inputs per forward. Defaults to 1.
             progress (bool): Show a progress bar. Defaults to False.
 

@@ -4,8 +4,11 @@ names and JSON-ready answers out.
 
 A video or image goes through its config's test pipeline
 (``test_dataloader.dataset.pipeline``) as the test dataset would feed it, so
-it gets the views ``tools/test.py`` gives it. A file that cannot be
-classified raises :class:`InferenceInputError` naming it.
+it gets the views ``tools/test.py`` gives it. A video's container is
+checked first (:func:`~mmadaptformer.utils.video_containers.check_container`),
+as the datasets check theirs: decord crashes the process on some truncated
+files. A file that cannot be classified raises :class:`InferenceInputError`
+naming it.
 """
 import copy
 import glob
@@ -13,13 +16,16 @@ import logging
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
+
+from mmadaptformer.utils.video_containers import (BrokenVideoError,
+                                                  check_container)
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
@@ -173,7 +179,10 @@ def class_names(cfg: Config,
     return names
 
 
-def collect_inputs(paths: Sequence[str]) -> List[str]:
+_Path = Union[str, os.PathLike]
+
+
+def collect_inputs(paths: Union[_Path, Sequence[_Path]]) -> List[str]:
     """Expand folders into their video and image files (sorted, recursive).
 
     Files are kept as given, whatever their extension, so that a missing or
@@ -182,13 +191,32 @@ def collect_inputs(paths: Sequence[str]) -> List[str]:
     :data:`IMAGE_EXTENSIONS` are left out, with a warning that counts them.
 
     Args:
-        paths (Sequence[str]): Files and folders.
+        paths (str | os.PathLike | Sequence[str | os.PathLike]): One file
+            or folder, or a sequence of them (what MMAction2's and
+            MMPretrain's Inferencers take). A single path is one input,
+            not a sequence of characters.
 
     Returns:
-        list[str]: Files, in the given order, folders expanded.
+        list[str]: Files, in the given order, folders expanded; every path
+        a ``str``.
+
+    Raises:
+        TypeError: If ``paths`` or one of its items is neither a ``str``
+            nor an ``os.PathLike`` of one (a sequence for ``paths``).
     """
+    expected = 'a path (str or os.PathLike) or a sequence of paths'
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    elif isinstance(paths, (bytes, bytearray)) or \
+            not isinstance(paths, Sequence):
+        raise TypeError(f'inputs: expected {expected}, got '
+                        f'{type(paths).__name__} {paths!r:.80}.')
     files = []
-    for path in paths:
+    for index, item in enumerate(paths):
+        path = os.fspath(item) if isinstance(item, os.PathLike) else item
+        if not isinstance(path, str):
+            raise TypeError(f'inputs[{index}]: expected {expected}, got '
+                            f'{type(item).__name__} {item!r:.80}.')
         if osp.isdir(path):
             found, skipped = [], []
             for root, _, names in os.walk(path):
@@ -260,9 +288,19 @@ class TestInputs:
     def __call__(self, path: str) -> dict:
         """Load and transform one file.
 
+        A video's container header is checked before decord opens it:
+        decord crashes the process (segmentation fault) on some truncated
+        files, where the header alone tells they are cut short.
+
+        Args:
+            path (str): A video or an image file.
+
+        Returns:
+            dict: The test pipeline's output.
+
         Raises:
             InferenceInputError: Naming the file, if it is missing, of the
-                wrong kind or cannot be decoded.
+                wrong kind, truncated or cannot be decoded.
         """
         if not osp.exists(path):
             raise InferenceInputError(f'{path}: no such file.')
@@ -278,6 +316,16 @@ class TestInputs:
                 f'classifies {self.kind}s; expected one of '
                 f'{", ".join(self.extensions)}.')
         if self.toolbox == 'mmaction':
+            try:
+                check_container(path)
+            except BrokenVideoError as e:
+                why = str(e).removeprefix(f'{path}: ')
+                raise InferenceInputError(
+                    f'{path}: cannot be decoded as a video ({why}).') from e
+            except OSError as e:
+                raise InferenceInputError(
+                    f'{path}: cannot be read ({type(e).__name__}: {e}).'
+                ) from e
             data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         else:
             data = dict(img_path=path)

@@ -8,8 +8,9 @@ are grouped by test pipeline. Loading the tasks onto the backbone is
 rules are in :mod:`mmadaptformer.apis.multitask_tasks`.
 """
 import copy
+import os
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.dataset import pseudo_collate
@@ -136,14 +137,15 @@ class MultiTaskRecognizer(SharedBackbone):
 
     @serialized
     def __call__(self,
-                 inputs: Sequence[str],
+                 inputs: Union[str, os.PathLike, Sequence],
                  tasks: Optional[Sequence[str]] = None,
                  batch_size: int = 1,
                  progress: bool = False) -> Dict[str, dict]:
         """Answer every task for every input.
 
         Args:
-            inputs (Sequence[str]): Video or image files, or folders.
+            inputs (str | os.PathLike | Sequence): A video or image file
+                or folder, or a sequence of them.
             tasks (Sequence[str], optional): Tasks to answer. Defaults to
                 None, i.e. all.
             batch_size (int): Inputs per forward. Defaults to 1.

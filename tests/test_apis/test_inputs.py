@@ -1,0 +1,173 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Inference inputs: a truncated video is named, not decoded (decord would
+crash the process), and a single path is one input."""
+import json
+import os
+import os.path as osp
+import pathlib
+import sys
+
+import pytest
+import torch
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     run_python_command, run_tool)
+
+from mmadaptformer.apis import ModelInferencer, collect_inputs
+
+# The child's inferencer has random weights, so it compares its own runs:
+# each good video alone, then all inputs in one batch.
+INFER_ALONE_AND_TOGETHER = '''\
+import json
+import sys
+
+from mmadaptformer.apis import ModelInferencer
+
+config, out, *inputs = sys.argv[1:]
+inferencer = ModelInferencer(config, None)
+good = [path for path in inputs if 'trunc' not in path]
+alone = {path: inferencer([path])[path] for path in good}
+together = inferencer(inputs, batch_size=len(inputs))
+with open(out, 'w') as f:
+    json.dump(dict(alone=alone, together=together), f)
+'''
+
+
+@pytest.fixture(scope='module')
+def avi_inputs(tmp_path_factory):
+    """Two good AVI files and ``trunc.avi``, the first half of a third:
+    decord 0.6 crashes (SIGSEGV) decoding it from memory."""
+    from mmadaptformer.testing import make_moving_square_dataset
+    root = tmp_path_factory.mktemp('avi_inputs')
+    data = make_moving_square_dataset(
+        str(root), num_per_class=1, ext='.avi', splits=('val', 'test'))
+    videos = sorted(
+        osp.join(data['videos'], n) for n in os.listdir(data['videos']))
+    with open(videos[-1], 'rb') as f:
+        whole = f.read()
+    truncated = str(root / 'trunc.avi')
+    with open(truncated, 'wb') as f:
+        f.write(whole[:len(whole) // 2])
+    return dict(good=videos[:2], truncated=truncated)
+
+
+def _child_env() -> dict:
+    return dict(os.environ, OMP_NUM_THREADS='1')
+
+
+def test_truncated_avi_is_named_and_the_good_videos_answered(
+        avi_inputs, tmp_path):
+    """In a child process, so that a crash in decord fails this test instead
+    of killing the pytest worker."""
+    script = tmp_path / 'infer.py'
+    script.write_text(INFER_ALONE_AND_TOGETHER)
+    out = tmp_path / 'results.json'
+    good, bad = avi_inputs['good'], avi_inputs['truncated']
+    inputs = [good[0], bad, good[1]]
+    proc = run_python_command(
+        [sys.executable,
+         str(script), TINY_VIDEO_CONFIG,
+         str(out)] + inputs, str(tmp_path), _child_env(), 120)
+    assert proc.returncode == 0, \
+        f'exited {proc.returncode} (-11: SIGSEGV):\n{proc.stdout[-3000:]}'
+    results = json.loads(out.read_text())
+    together = results['together']
+    assert list(together) == inputs
+    error = together[bad]['error']
+    assert set(together[bad]) == {'error'}
+    size = osp.getsize(bad)
+    assert error.startswith(
+        f'{bad}: cannot be decoded as a video '
+        '(truncated RIFF/AVI file: the header declares '), error
+    assert error.endswith(f' bytes, the file has {size}).'), error
+    for path in good:
+        got = together[path]['tiny_vit_video']
+        expected = results['alone'][path]['tiny_vit_video']
+        assert got['label'] == expected['label']
+        torch.testing.assert_close(
+            torch.tensor(got['scores']),
+            torch.tensor(expected['scores']),
+            rtol=1e-6,
+            atol=1e-6)
+
+
+def test_infer_tool_with_tasks_names_a_truncated_avi_and_exits_1(
+        avi_inputs, tmp_path):
+    """tools/infer.py --task (MultiTaskRecognizer) writes its JSON."""
+    from adapter_tasks import random_task_checkpoints
+    checkpoint, = random_task_checkpoints(
+        TINY_ADAPTFORMER_VIDEO_CONFIG, 'mmaction', tmp_path, seeds=(1, ))
+    out = tmp_path / 'r.json'
+    good, bad = avi_inputs['good'][0], avi_inputs['truncated']
+    proc = run_tool([
+        'infer.py', '--task', 'a', TINY_ADAPTFORMER_VIDEO_CONFIG, checkpoint,
+        bad, good, '--out',
+        str(out)
+    ],
+                    cwd=str(tmp_path),
+                    check=False,
+                    timeout=120)
+    assert proc.returncode == 1, \
+        f'exited {proc.returncode} (-11: SIGSEGV):\n{proc.stdout[-3000:]}'
+    results = json.loads(out.read_text())
+    assert list(results) == [bad, good]
+    assert set(results[bad]) == {'error'}
+    assert results[bad]['error'].startswith(
+        f'{bad}: cannot be decoded as a video (truncated RIFF/AVI file')
+    assert set(results[good]) == {'a'}
+    assert len(results[good]['a']['scores']) == 2
+    assert f'{bad}: ERROR {bad}: cannot be decoded' in proc.stdout
+
+
+def test_a_single_path_is_one_input(tmp_path, monkeypatch):
+    # '.' is a folder: read character by character, 'clip.mp4' would
+    # expand it and take other/v.mp4 too.
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'other').mkdir()
+    (tmp_path / 'other' / 'v.mp4').write_bytes(b'')
+    (tmp_path / 'clip.mp4').write_bytes(b'')
+    assert collect_inputs('clip.mp4') == ['clip.mp4']
+    assert collect_inputs(['clip.mp4']) == ['clip.mp4']
+    assert collect_inputs('other') == [osp.join('other', 'v.mp4')]
+
+
+def test_path_like_inputs_become_strings(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'other').mkdir()
+    (tmp_path / 'other' / 'v.mp4').write_bytes(b'')
+    (tmp_path / 'clip.mp4').write_bytes(b'')
+    files = collect_inputs(pathlib.Path('clip.mp4'))
+    assert files == ['clip.mp4'] and type(files[0]) is str
+    files = collect_inputs((pathlib.Path('other'), 'clip.mp4'))
+    assert files == [osp.join('other', 'v.mp4'), 'clip.mp4']
+    assert all(type(f) is str for f in files)
+
+
+@pytest.mark.parametrize('inputs, named',
+                         [(None, 'inputs: .*got NoneType'),
+                          (3, 'inputs: .*got int'),
+                          (b'clip.mp4', 'inputs: .*got bytes'),
+                          ({'clip.mp4'}, 'inputs: .*got set'),
+                          (['clip.mp4', 3], r'inputs\[1\]: .*got int 3'),
+                          ([b'clip.mp4'], r'inputs\[0\]: .*got bytes')])
+def test_other_types_are_refused_by_name(inputs, named, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'clip.mp4').write_bytes(b'')
+    with pytest.raises(TypeError, match=named) as info:
+        collect_inputs(inputs)
+    assert 'a path (str or os.PathLike) or a sequence of paths' in str(
+        info.value)
+
+
+def test_inferencer_takes_one_path_as_the_one_element_list(
+        avi_inputs, tmp_path, monkeypatch, clean_loggers):
+    """A path without '/', run from its folder: read character by character
+    it would expand '.'."""
+    import shutil
+    shutil.copy(avi_inputs['good'][0], tmp_path / 'clip.avi')
+    monkeypatch.chdir(tmp_path)
+    inferencer = ModelInferencer(TINY_VIDEO_CONFIG, None)
+    expected = inferencer(['clip.avi'])
+    assert list(expected) == ['clip.avi']
+    assert 'tiny_vit_video' in expected['clip.avi']
+    assert inferencer('clip.avi') == expected
+    assert inferencer(pathlib.Path('clip.avi')) == expected
