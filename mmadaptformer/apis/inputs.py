@@ -159,8 +159,16 @@ def class_names(cfg: Config,
         return names
     dataset_meta = (meta or {}).get('dataset_meta') or {}
     saved = dataset_meta.get('classes')
-    if isinstance(saved, str) and osp.isfile(saved):
-        saved = read_label_map(saved)  # a label map file's path
+    if isinstance(saved, str):
+        # A checkpoint is data from elsewhere: a path in it is never opened
+        # here (it would print a local file's lines as class names).
+        print_log(
+            f"The checkpoint's meta['dataset_meta']['classes'] is a file "
+            f'path ({saved!r:.200}), which is not read; the classes are '
+            'named from the config, or pass --label-map.',
+            logger='current',
+            level=logging.WARNING)
+        saved = None
     if isinstance(saved, (list, tuple)) and saved:
         names = [str(c) for c in saved]
         origin = "the checkpoint's meta['dataset_meta']['classes']"

@@ -171,3 +171,23 @@ def test_inferencer_takes_one_path_as_the_one_element_list(
     assert 'tiny_vit_video' in expected['clip.avi']
     assert inferencer('clip.avi') == expected
     assert inferencer(pathlib.Path('clip.avi')) == expected
+
+
+def test_a_classes_path_in_a_checkpoint_is_not_opened(tmp_path, log_records):
+    """meta['dataset_meta']['classes'] comes from the checkpoint: a path in
+    it was opened and its lines printed (and written to --out) as class
+    names, so a checkpoint could make tools/infer.py show a local file."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis import class_names
+    secret = tmp_path / 'secret.txt'
+    secret.write_text('SECRET-1\nSECRET-2\n')
+    meta = dict(dataset_meta=dict(classes=str(secret)))
+    names = class_names(Config(dict()), meta=meta, num_classes=2)
+    assert names is None
+    said = [r.getMessage() for r in log_records]
+    assert any('is a file path' in m and 'not read' in m for m in said), said
+    # Names given as a list are still used.
+    meta = dict(dataset_meta=dict(classes=['jump', 'run']))
+    assert class_names(
+        Config(dict()), meta=meta, num_classes=2) == ['jump', 'run']
