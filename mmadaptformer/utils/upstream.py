@@ -45,6 +45,12 @@ UPSTREAM_CHANGES = (
      "argument: the first batch failed (mmaction2's MViT recipes, 16 "
      'mmpretrain configs such as MixMIM and BEiT). The wrapper, also on '
      '`FlexibleRunner`, resolves the type in that scope and drops the key.'),
+    ('mmengine: config text from a checkpoint runs only if it is data',
+     "`Runner.resume` runs `meta['config']` and an Inferencer given "
+     "`model=None` runs the checkpoint's stored config, both through "
+     '`Config.fromstring`, i.e. as Python: a checkpoint could carry code '
+     'past `weights_only`. Within those callers, `Config.fromstring` now '
+     'refuses text that is more than assignments of data.'),
 )
 
 _APPLIED = False
@@ -73,6 +79,10 @@ def apply_upstream_fixes() -> None:
        ``_scope_`` (added by cross-package inheritance) has its type
        resolved in that scope instead of ``_scope_`` reaching the function
        (:mod:`~mmadaptformer.utils.dataloader_compat`).
+    6. mmengine: wrap ``Config.fromstring``, ``Runner.resume``,
+       ``FlexibleRunner.resume`` and ``BaseInferencer.__init__`` so that
+       config text stored in a checkpoint runs only when it assigns plain
+       data (:mod:`~mmadaptformer.utils.stored_config`).
     """
     global _APPLIED
     if _APPLIED:
@@ -80,8 +90,10 @@ def apply_upstream_fixes() -> None:
     from .checkpoint_schemes import register_safe_checkpoint_loaders
     from .dataloader_compat import patch_scoped_collate
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
+    from .stored_config import guard_stored_config_execution
     patch_mmaction_drn()
     register_safe_checkpoint_loaders()  # 2, 3 and 4
     register_missing_drn()
     patch_scoped_collate()
+    guard_stored_config_execution()
     _APPLIED = True
