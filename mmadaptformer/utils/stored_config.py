@@ -179,5 +179,5 @@ def guard_stored_config_execution() -> None:
         FlexibleRunner.resume, 'FlexibleRunner.' + resume[len('Runner.'):])
     BaseInferencer.__init__ = _within(
         BaseInferencer.__init__,
-        "an Inferencer given model=None builds the model from the config "
+        'an Inferencer given model=None builds the model from the config '
         "in the checkpoint's message_hub or meta['cfg']")
