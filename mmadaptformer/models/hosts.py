@@ -284,6 +284,16 @@ HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.davit.ChannelBlock',
         norm='norm2',
         ffn='ffn'),
+    # XCiT's cross-covariance blocks: x + drop_path(gamma2 * ffn(norm2(x)))
+    # after the attention and the local patch interaction, ``drop_path``
+    # shared by all three. The class-attention blocks at the end attend
+    # from the class token only and get no adapter.
+    HostSpec(
+        backbone='mmpretrain.models.backbones.xcit.XCiT',
+        block='mmpretrain.models.backbones.xcit.XCABlock',
+        norm='norm2',
+        ffn='ffn',
+        branch='drop_path'),
     # TinyViT's attention stages: x + drop_path(mlp(x)) after a depthwise
     # convolution, the LayerNorm inside ``mlp`` (so its input is the
     # adapter input), ``drop_path`` shared with attention. The first stage

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """AdaptFormer on more mmpretrain hosts: BEiT (v1 and v2), EVA-02, Swin
 Transformer V2, SAM's ViT, HiViT, MixMIM, Twins (PCPVT, SVT), MViTv2,
-T2T-ViT, DaViT and TinyViT.
+T2T-ViT, DaViT, TinyViT and XCiT.
 
 Each host's block is checked against the AdaptFormer formula in train mode
 with drop path on, and each backbone is built from its real mmpretrain
@@ -30,6 +30,7 @@ from mmpretrain.models.backbones.vit_sam import \
     TransformerEncoderLayer as SAMBlock
 from mmpretrain.models.backbones.vit_sam import (window_partition,
                                                  window_unpartition)
+from mmpretrain.models.backbones.xcit import XCABlock
 from mmpretrain.models.utils import RotaryEmbeddingFast
 from mmpretrain.structures import DataSample
 from torch.testing import assert_close
@@ -206,6 +207,12 @@ def _tinyvit_by_hand(blk, x):
     return x, blk.drop_path(blk.mlp(x))
 
 
+def _xcit_by_hand(blk, x):
+    x = x + blk.drop_path(blk.gamma1 * blk.attn(blk.norm1(x)))
+    x = x + blk.drop_path(blk.gamma3 * blk.local_mp(blk.norm3(x), 4, 4))
+    return x, blk.drop_path(blk.gamma2 * blk.ffn(blk.norm2(x), identity=0))
+
+
 BLOCKS = {
     'beit':
     BlockCase(_beit, _beit_by_hand, (8, 5, DIMS), dict(rel_pos_bias=None)),
@@ -264,6 +271,12 @@ BLOCKS = {
     'davit-channel':
     BlockCase(lambda: ChannelBlock(DIMS, 2, drop_path=0.5), _davit_by_hand,
               (8, 16, DIMS), dict(hw_shape=(4, 4))),
+    # Layer scale (0.5) outside the FFN, drop path shared by three branches.
+    'xcit':
+    BlockCase(
+        lambda: XCABlock(
+            DIMS, 2, mlp_ratio=2., drop_path=0.5, layer_scale_init_value=0.5),
+        _xcit_by_hand, (8, 16, DIMS), dict(H=4, W=4)),
     'tinyvit':
     BlockCase(
         lambda: TinyViTBlock(
@@ -417,6 +430,11 @@ BACKBONES = {
                     img_size=(64, 64),
                     window_size=[2, 2, 2, 2]), 64,
                 [f'stages.{i}.blocks.0' for i in (1, 2, 3)]),
+    # Two cross-covariance blocks, then the class-attention blocks (no
+    # adapters).
+    'xcit': ('xcit/xcit-nano-12-p16_8xb128_in1k.py', 'XCiT',
+             dict(embed_dims=32, depth=2, num_heads=2,
+                  cls_attn_layers=1), 32, ['xca_layers.0', 'xca_layers.1']),
     # Locally grouped (even) and global sub-sampled (odd) layers.
     'svt':
     ('twins/twins-svt-small_8xb128_in1k.py', 'SVT',
