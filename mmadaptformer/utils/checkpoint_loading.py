@@ -7,11 +7,14 @@ MMEngine checkpoint holds the message hub, whose
 PyTorch's default allow-list, so ``--resume`` fails with
 ``UnpicklingError: Unsupported global``. Turning ``weights_only`` off (as
 mmengine's unreleased main branch does) would let any checkpoint file run
-code. This module instead allow-lists exactly the types MMEngine writes:
+code. This module instead allow-lists exactly the types MMEngine writes
+(:func:`safe_globals` says which, what is left out and why):
 
 * :class:`mmengine.logging.HistoryBuffer`;
-* numpy arrays, dtypes, the ``numpy.dtypes.*DType`` classes (except the
-  object dtype) and numpy scalars;
+* numpy arrays and scalars of bool, integer, float and complex dtypes,
+  through guarded stand-ins for ``numpy.dtype`` and numpy's
+  ``_reconstruct``, since the real ones let a pickle build arrays that
+  corrupt memory;
 * ``getattr`` -- but only a guarded replacement registered under the names
   ``builtins.getattr`` / ``__builtin__.getattr``. A HistoryBuffer pickles its
   statistics methods as ``getattr(HistoryBuffer, 'min')``; the replacement
@@ -20,17 +23,23 @@ code. This module instead allow-lists exactly the types MMEngine writes:
 
 It also replaces MMEngine's local-file checkpoint loader with one that loads
 with ``weights_only=True`` explicitly and turns failures into errors that name
-the file and what was refused.
+the file and what was refused or what is wrong with it.
 """
+import os
 import os.path as osp
 import pickle
+import re
+import stat
+import sys
+import tarfile
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
 from .checkpoint_source import tag_checkpoint_source
-from .pickle_scan import scan_file_globals
+from .pickle_scan import (PickleScanLimitError, numpy_byte_orders,
+                          scan_file_globals)
 
 __all__ = [
     'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
@@ -66,8 +75,135 @@ def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
         f'of mmengine.logging.HistoryBuffer ({allowed}) may be looked up.')
 
 
+#: numpy dtype kinds a checkpoint may hold: bool, signed and unsigned
+#: integer, float, complex.
+_NUMERIC_KINDS = 'biufc'
+#: How many multi-byte numpy dtypes :func:`_numpy_dtype` has handed out; a
+#: change during a load tells :func:`safe_torch_load` to check byte orders.
+_multibyte_dtypes_made = 0
+
+
+def _numpy_dtype(obj: Any, align: Any = False, copy: Any = False) -> np.dtype:
+    """``numpy.dtype`` for checkpoints: numpy's shared numeric dtypes only.
+
+    numpy pickles a dtype as ``numpy.dtype('f8', False, True)`` (a fresh
+    copy) followed by a state for ``__setstate__``, which takes whatever
+    fields, sub-array, flags and item size the state says, for a numeric
+    dtype too. Returned instead is numpy's shared, built-in dtype, whose
+    ``__setstate__`` ignores any state, so a checkpoint cannot change it.
+    """
+    global _multibyte_dtypes_made
+    dtype = None
+    if isinstance(obj, str):
+        try:
+            dtype = np.dtype(obj)
+        except Exception:  # noqa: B902 -- refused below, naming ``obj``
+            dtype = None
+    if dtype is None or dtype.kind not in _NUMERIC_KINDS \
+            or dtype is not np.dtype(dtype.char):
+        if dtype is None:
+            what = repr(obj)[:80]
+        else:
+            what = (f'{dtype.str!r} ({type(dtype).__module__}.'
+                    f'{type(dtype).__name__})')
+        raise pickle.UnpicklingError(
+            f'Refused numpy dtype {what} while loading a checkpoint: only '
+            f'numpy arrays and scalars of bool, integer, float and complex '
+            f'dtypes (in native byte order) may be loaded, because a pickle '
+            f'can give the other numpy dtypes (str, bytes, datetime, '
+            f'structured, object) a memory layout that corrupts memory. '
+            f'Store such values as Python lists, str or tensors instead.')
+    if dtype.itemsize > 1:
+        _multibyte_dtypes_made += 1
+    return dtype
+
+
+class _NumpyArrayName:
+    """What a checkpoint gets for the global ``numpy.ndarray``.
+
+    numpy's pickles name ``numpy.ndarray`` only as the first argument of
+    ``_reconstruct``; calling the real class from a pickle, e.g.
+    ``ndarray((1,), 'O', b'AAAAAAAA')``, lays object pointers over bytes
+    from the file. This stand-in cannot be made.
+    """
+
+    def __new__(cls, *args: Any, **kwargs: Any):
+        raise pickle.UnpicklingError(
+            'Refused numpy.ndarray(...) while loading a checkpoint: numpy '
+            'arrays are rebuilt only the way numpy pickles them, because '
+            'ndarray() can lay object pointers over bytes from the file.')
+
+
+def _numpy_reconstruct(subtype: Any, shape: Any, typecode: Any) -> Any:
+    """numpy's ``_reconstruct`` for checkpoints: the empty array numpy's own
+    pickles start from, which ``ndarray.__setstate__`` then fills."""
+    if subtype is _NumpyArrayName and type(shape) is tuple \
+            and shape == (0, ) and typecode in (b'b', 'b'):
+        return np._core.multiarray._reconstruct(np.ndarray, (0, ), b'b')
+    raise pickle.UnpicklingError(
+        f'Refused numpy _reconstruct({getattr(subtype, "__name__", "?")}, '
+        f'{str(shape)[:40]}, {str(typecode)[:40]}) while loading a '
+        f'checkpoint: only the arguments numpy itself pickles '
+        f'(ndarray, (0,), b"b") are accepted.')
+
+
+#: ``numpy.ndarray`` is listed under this name, which no pickle can spell
+#: (a GLOBAL opcode's names end at a newline): PyTorch restores the state of
+#: an object only if its type is listed, and arrays come from
+#: :func:`_numpy_reconstruct`; a pickle that names ``numpy.ndarray`` gets
+#: :class:`_NumpyArrayName`.
+_NDARRAY_STATE_ONLY = 'numpy.ndarray\n(state only; no pickle can name this)'
+
+
+def _numeric_dtype_classes() -> List[type]:
+    """``numpy.dtypes.*DType`` of bool, integer, float and complex."""
+    classes = []
+    for name in sorted(dir(np.dtypes)):
+        cls = getattr(np.dtypes, name)
+        scalar_type = getattr(cls, 'type', None)
+        if not (name.endswith('DType') and isinstance(cls, type)
+                and isinstance(scalar_type, type)
+                and issubclass(scalar_type, np.generic)):
+            continue
+        if np.dtype(scalar_type).kind in _NUMERIC_KINDS \
+                and cls not in classes:
+            classes.append(cls)
+    return classes
+
+
 def safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The globals an MMEngine checkpoint needs beyond PyTorch's defaults.
+
+    Allowed, besides ``HistoryBuffer`` and the guarded ``getattr``:
+
+    * ``numpy.dtype``, as :func:`_numpy_dtype`: bool, integer, float and
+      complex dtypes only, given as numpy's shared dtypes, which ignore the
+      ``__setstate__`` a pickle sends them. numpy hands out a fresh copy
+      instead, whose ``__setstate__`` takes any fields, sub-array and
+      flags: an ``'O'`` field makes numpy read bytes from the file as
+      object pointers, a sub-array larger than the item reads past the
+      buffer, and ``M8``/``m8`` with an empty state crashed inside the load
+      (all seen with SIGSEGV). The numeric ``numpy.dtypes.*DType`` classes
+      are listed only because PyTorch restores a state only for listed
+      types; calling one returns the shared dtype too.
+    * numpy's ``_reconstruct`` (``numpy._core`` and numpy 1.x's
+      ``numpy.core``), as :func:`_numpy_reconstruct`, and ``numpy.ndarray``
+      as a stand-in that cannot be called (:class:`_NumpyArrayName`):
+      calling ``ndarray`` itself can lay object pointers over file bytes.
+    * ``numpy._core.multiarray.scalar`` (and ``numpy.core``'s): it takes
+      only a dtype object, and the only ones a pickle can get are the
+      shared numeric dtypes above.
+
+    Left out, so a checkpoint holding them is refused with an error that
+    names the dtype class (e.g. ``numpy.dtypes.StrDType``): numpy str
+    (``U``), bytes (``S``), void and structured (``V``), datetime64 (``M``),
+    timedelta64 (``m``), object (``O``) and ``StringDType`` arrays and
+    scalars, because numpy rebuilds them from fresh dtype objects whose
+    ``__setstate__`` sets their memory layout from the file. MMEngine
+    writes only float and integer numpy values. Also not kept: a numpy
+    dtype's non-native byte order and its ``metadata`` (the shared dtypes
+    cannot hold them); :func:`safe_torch_load` refuses a file whose numpy
+    values are in non-native byte order rather than read them swapped.
 
     Returns:
         list: Entries for :func:`torch.serialization.add_safe_globals`.
@@ -76,11 +212,12 @@ def safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     multiarray = np._core.multiarray
     entries: List[Union[Callable, Tuple[Callable, str]]] = [
         HistoryBuffer,
-        np.ndarray,
-        np.dtype,
+        (_numpy_dtype, 'numpy.dtype'),
+        (_NumpyArrayName, 'numpy.ndarray'),
+        (np.ndarray, _NDARRAY_STATE_ONLY),
         # numpy >= 2 writes ``numpy._core``; numpy 1.x wrote ``numpy.core``.
-        (multiarray._reconstruct, 'numpy._core.multiarray._reconstruct'),
-        (multiarray._reconstruct, 'numpy.core.multiarray._reconstruct'),
+        (_numpy_reconstruct, 'numpy._core.multiarray._reconstruct'),
+        (_numpy_reconstruct, 'numpy.core.multiarray._reconstruct'),
         (multiarray.scalar, 'numpy._core.multiarray.scalar'),
         (multiarray.scalar, 'numpy.core.multiarray.scalar'),
         (_guarded_getattr, 'builtins.getattr'),
@@ -88,9 +225,7 @@ def safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
         # ``__builtin__``.
         (_guarded_getattr, '__builtin__.getattr'),
     ]
-    for name in dir(np.dtypes):
-        if name.endswith('DType') and name != 'ObjectDType':
-            entries.append(getattr(np.dtypes, name))
+    entries.extend(_numeric_dtype_classes())
     return entries
 
 
@@ -114,57 +249,225 @@ def register_safe_globals() -> None:
 #: user as a way out of a security refusal.
 _TORCH_ADVICE = ('weights_only', 'Weights only load failed',
                  'Please file an issue', 'Check the documentation of')
+#: How PyTorch's messages name a refused global.
+_TORCH_GLOBAL = re.compile(r'GLOBAL (\S+)')
+#: What marks an ``UnpicklingError`` of PyTorch as a refusal of content
+#: rather than damage: a global, one of this module's guards ("Refused
+#: ..."), or a call or state outside the allow-list.
+_REFUSAL_KEYS = ('GLOBAL', 'Refused', 'Can only build',
+                 'Can only create new object', 'unrecognized function')
+
+
+def _cleaned_lines(message: str) -> List[str]:
+    return [
+        line.strip().replace('WeightsUnpickler error: ', '')
+        for line in message.splitlines() if line.strip()
+    ]
 
 
 def refusal_reason(message: str) -> str:
-    """Pick the line of PyTorch's refusal that says what was refused."""
-    lines = [line.strip() for line in message.splitlines() if line.strip()]
-    for line in lines:
-        if any(key in line for key in ('GLOBAL', 'Refused')) and not any(
-                advice in line for advice in _TORCH_ADVICE):
-            return line.replace('WeightsUnpickler error: ', '')
-    details = [
-        line.replace('WeightsUnpickler error: ', '') for line in lines
+    """What PyTorch's refusal says was refused.
+
+    Args:
+        message (str): The text of PyTorch's ``UnpicklingError``.
+
+    Returns:
+        str: The refused global's ``module.name``, or the line that
+        explains the refusal (one of this module's guards), without
+        PyTorch's advice.
+    """
+    lines = [
+        line for line in _cleaned_lines(message)
         if not any(advice in line for advice in _TORCH_ADVICE)
     ]
-    details = [line for line in details if line]
-    return details[0] if details else 'an object outside the allow-list'
+    for line in lines:
+        if line.startswith('Refused'):
+            return line
+    for line in lines:
+        match = _TORCH_GLOBAL.search(line)
+        if match:
+            return match.group(1)
+    return lines[0] if lines else 'an object outside the allow-list'
 
 
 def _error_detail(error: BaseException) -> str:
     """One line about ``error`` without PyTorch's generic advice."""
     lines = [
-        line.strip().replace('WeightsUnpickler error: ', '')
-        for line in str(error).splitlines() if line.strip()
-    ]
-    lines = [
-        line for line in lines
-        if line and not any(advice in line for advice in _TORCH_ADVICE)
+        line for line in _cleaned_lines(str(error))
+        if not any(advice in line for advice in _TORCH_ADVICE)
     ]
     return f'{type(error).__name__}: {lines[0]}' if lines else \
         type(error).__name__
 
 
 def refusal_message(source: str, refused: Sequence[str]) -> str:
-    """The error text for a checkpoint that carries code references.
+    """The error text for a checkpoint that was refused for safety.
 
     Args:
         source (str): The file or address of the checkpoint.
-        refused (Sequence[str]): What was refused, e.g. the globals
-            ``['posix.system']`` or PyTorch's line naming one.
+        refused (Sequence[str]): What was refused: globals such as
+            ``'posix.system'``, or the sentence of a guard that refused
+            something (``'Refused getattr(...) ...'``).
 
     Returns:
-        str: A message that names the globals and never suggests turning
-        ``weights_only`` off.
+        str: A message that names what was refused and never suggests
+        turning ``weights_only`` off.
     """
-    listed = ', '.join(refused)
-    return (f'Refused to load checkpoint {source}: it carries a reference to '
-            f'code ({listed}), which a checkpoint of weights and MMEngine '
-            f'training state never needs. It is refused for safety: '
-            f'checkpoints are loaded with weights_only=True and an '
-            f'allow-list, so nothing in it was executed. Do not use this '
-            f'file; if you wrote it yourself, save only tensors, '
-            f'numbers, strings and containers of them.')
+    names = [entry for entry in refused if not re.search(r'\s', entry)]
+    reasons = [entry for entry in refused if entry not in names]
+    text = f'Refused to load checkpoint {source}:'
+    if names:
+        text += (f' it carries a reference to code ({", ".join(names)}), '
+                 f'which a checkpoint of weights and MMEngine training state '
+                 f'never needs.')
+    if 'torch.storage._load_from_bytes' in names:
+        text += (' (torch.storage._load_from_bytes is how pickle.dump, '
+                 'unlike torch.save, writes a tensor; rebuilding it runs an '
+                 'unrestricted torch.load on bytes from the file.)')
+    for reason in reasons:
+        text += f' {reason}' if reason.endswith('.') else f' {reason}.'
+    text += (' It is refused for safety: checkpoints are loaded with '
+             'weights_only=True and an allow-list, so nothing in it was '
+             'executed.')
+    if names:
+        text += (' Do not use this file; if you wrote it yourself, save '
+                 'only tensors, numbers, strings and containers of them.')
+    return text
+
+
+def _check_regular_file(filename: str, where: str) -> None:
+    """Raise unless ``filename`` is a regular file (links followed)."""
+    try:
+        mode = os.stat(filename).st_mode
+    except (FileNotFoundError, NotADirectoryError):
+        raise FileNotFoundError(
+            f'Checkpoint file not found: {where}') from None
+    except OSError as e:
+        raise CheckpointLoadError(
+            f'Checkpoint file {where} cannot be read: {e.strerror}.') from None
+    if stat.S_ISREG(mode):
+        return
+    if stat.S_ISDIR(mode):
+        kind = 'a directory'
+    elif stat.S_ISFIFO(mode):
+        kind = 'a FIFO (named pipe)'
+    elif stat.S_ISCHR(mode) or stat.S_ISBLK(mode):
+        kind = 'a device'
+    else:
+        kind = 'a socket or other special file'
+    raise CheckpointLoadError(
+        f'Checkpoint {where} is not a regular file (it is {kind}); expected '
+        f'a file written by torch.save. It was not read.')
+
+
+def _is_legacy_tar(filename: str) -> bool:
+    """Whether :func:`torch.load` reads ``filename`` as torch < 0.4's tar
+    format (it tries that before the pickles, for a file that does not
+    start as a zip archive)."""
+    try:
+        with open(filename, 'rb') as f:
+            if f.read(4) == b'PK\x03\x04':
+                return False
+            f.seek(0)
+            with tarfile.open(fileobj=f, mode='r:'):
+                return True
+    except (OSError, EOFError, ValueError, tarfile.TarError):
+        return False
+
+
+def _load_error(filename: str, where: str,
+                error: BaseException) -> CheckpointLoadError:
+    """The error to raise for a file :func:`torch.load` failed on."""
+    message = str(error)
+    if _is_legacy_tar(filename):
+        return CheckpointLoadError(
+            f'Checkpoint file {where} is in the legacy tar format of '
+            f'torch < 0.4 (torch.save before 2018), which loading with '
+            f'weights_only=True cannot read: PyTorch reads that format only '
+            f'by unpickling it without an allow-list, which could run code. '
+            f'It was not loaded, and nothing in it was executed.')
+    # Read the opcodes without executing them, to name everything that
+    # refers to code; the weights-only unpickler stops at the first refusal
+    # or at the first opcode it does not know (a raw pickle's FRAME, say),
+    # where its message reads like damage.
+    try:
+        refused = scan_file_globals(filename, only_disallowed=True)
+        unscanned = None
+    except PickleScanLimitError as limit:
+        refused, unscanned = [], limit
+    if isinstance(error, pickle.UnpicklingError) and any(
+            key in message for key in _REFUSAL_KEYS):
+        reason = refusal_reason(message)
+        # PyTorch names a builtin without its module ('eval').
+        named = any(name == reason or name.endswith('.' + reason)
+                    for name in refused)
+        return CheckpointLoadError(
+            refusal_message(where, refused if named else refused + [reason]))
+    if refused:
+        return CheckpointLoadError(refusal_message(where, refused))
+    size = osp.getsize(filename)
+    if unscanned is not None:
+        return CheckpointLoadError(
+            f'Checkpoint file {where} ({size} bytes) cannot be read '
+            f'({_error_detail(error)}). Its pickled data is larger than '
+            f'this loader reads to tell a damaged file from one that '
+            f'carries code (it stopped after {unscanned.read}), so which it '
+            f'is was not checked; nothing in it was executed.')
+    return CheckpointLoadError(
+        f'Checkpoint file {where} ({size} bytes) is truncated or corrupted '
+        f'and cannot be read ({_error_detail(error)}).')
+
+
+def _check_numpy_guards(where: str) -> None:
+    """Refuse to load while other code has allow-listed numpy's own
+    ``dtype``, ``ndarray``, ``_reconstruct`` or non-numeric dtype classes:
+    PyTorch keeps one callable per name, so they could take the place of
+    :func:`safe_globals`' stand-ins."""
+    guards = {
+        name: entry
+        for entry, name in (e for e in safe_globals() if isinstance(e, tuple))
+    }
+    numeric = set(_numeric_dtype_classes())
+    unsafe = (np.dtype, np.ndarray, np._core.multiarray._reconstruct)
+    found = []
+    for entry in torch.serialization.get_safe_globals():
+        if isinstance(entry, tuple):
+            entry, name = entry
+        else:
+            name = f'{entry.__module__}.{entry.__qualname__}'
+        if name in guards:
+            conflict = entry is not guards[name]
+        elif name == _NDARRAY_STATE_ONLY:
+            conflict = False
+        else:
+            conflict = any(
+                entry is f
+                for f in unsafe) or (isinstance(entry, type) and issubclass(
+                    entry, np.dtype) and entry not in numeric)
+        if conflict:
+            found.append(name)
+    if found:
+        raise CheckpointLoadError(
+            f'Not loading checkpoint {where}: PyTorch\'s weights_only '
+            f'allow-list also holds {", ".join(sorted(found))}, added by '
+            f'other code in this process, which would let a checkpoint '
+            f'build numpy objects that corrupt memory. Remove those entries '
+            f'(torch.serialization.get_safe_globals() lists them); this '
+            f'package loads numpy numbers without them.')
+
+
+def _check_byte_order(filename: str, where: str) -> None:
+    """Refuse numpy values in non-native byte order: :func:`_numpy_dtype`
+    gives native dtypes, which would read them swapped."""
+    foreign = '>' if sys.byteorder == 'little' else '<'
+    if foreign in numpy_byte_orders(filename):
+        raise CheckpointLoadError(
+            f'Checkpoint file {where} holds numpy values in non-native byte '
+            f'order ({foreign!r}), which this loader cannot rebuild: it '
+            f'gives numpy arrays and scalars numpy\'s shared native dtypes, '
+            f'which a file cannot alter, and would read those values '
+            f'byte-swapped. Save them in native order (e.g. '
+            f'arr.astype(arr.dtype.newbyteorder("="))) or as tensors.')
 
 
 def safe_torch_load(filename: str,
@@ -186,38 +489,27 @@ def safe_torch_load(filename: str,
 
     Raises:
         FileNotFoundError: If ``filename`` does not exist.
-        CheckpointLoadError: If the file carries references to code (the
-            message names them; nothing was executed) or is truncated or
-            corrupted. The message names the file.
+        CheckpointLoadError: If the file carries references to code or
+            other content outside the allow-list (the message names them;
+            nothing was executed), is not a regular file, is in a format
+            that cannot be loaded safely, or is truncated or corrupted; or
+            if other code allow-listed numpy globals that would undo this
+            module's guards. The message names the file.
     """
     register_safe_globals()
     filename = osp.expanduser(filename)
     where = filename if source is None else source
-    if not osp.isfile(filename):
-        raise FileNotFoundError(f'Checkpoint file not found: {where}')
+    _check_numpy_guards(where)
+    _check_regular_file(filename, where)
+    dtypes_made = _multibyte_dtypes_made
     try:
         checkpoint = torch.load(
             filename, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: B902 -- re-raised with the file named
-        message = str(e)
-        if isinstance(e, pickle.UnpicklingError) and any(
-                key in message for key in ('GLOBAL', 'Refused')):
-            refused = scan_file_globals(filename, only_disallowed=True) or \
-                [refusal_reason(message)]
-            # Not chained: PyTorch's text advises turning weights_only off.
-            raise CheckpointLoadError(refusal_message(where,
-                                                      refused)) from None
-        # The weights-only unpickler stops at the first opcode it does not
-        # know (a raw pickle's FRAME, say) before it reaches any global, so
-        # read the opcodes without executing them to tell code from damage.
-        refused = scan_file_globals(filename, only_disallowed=True)
-        if refused:
-            raise CheckpointLoadError(refusal_message(where,
-                                                      refused)) from None
-        size = osp.getsize(filename)
-        raise CheckpointLoadError(
-            f'Checkpoint file {where} ({size} bytes) is truncated or '
-            f'corrupted and cannot be read ({_error_detail(e)}).') from None
+        # Not chained: PyTorch's text advises turning weights_only off.
+        raise _load_error(filename, where, e) from None
+    if _multibyte_dtypes_made != dtypes_made:
+        _check_byte_order(filename, where)
     # An adapter-only checkpoint's frozen-backbone record learns its file,
     # so the model's own load path can name it in a refusal.
     tag_checkpoint_source(checkpoint, where)
