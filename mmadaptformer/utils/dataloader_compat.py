@@ -60,16 +60,14 @@ def _wrap(build: Callable) -> Callable:
     def build_dataloader(dataloader, *args, **kwargs):
         return build(resolve_scoped_collate(dataloader), *args, **kwargs)
 
-    build_dataloader.__wrapped_by_mmadaptformer__ = True
     return build_dataloader
 
 
 def patch_scoped_collate() -> None:
     """Wrap ``Runner.build_dataloader`` and ``FlexibleRunner``'s with
-    :func:`resolve_scoped_collate`. Idempotent."""
+    :func:`resolve_scoped_collate`. Called once, by
+    :func:`~mmadaptformer.utils.apply_upstream_fixes`."""
     from mmengine.runner import FlexibleRunner, Runner
     for runner in (Runner, FlexibleRunner):
         build = runner.__dict__['build_dataloader'].__func__
-        if getattr(build, '__wrapped_by_mmadaptformer__', False):
-            continue
         runner.build_dataloader = staticmethod(_wrap(build))

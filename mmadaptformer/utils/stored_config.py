@@ -142,7 +142,6 @@ def _checked_fromstring(fromstring: Callable) -> Callable:
                     'the tool takes one.') from None
         return fromstring(cfg_str, file_format, *args, **kwargs)
 
-    checked.__wrapped_by_mmadaptformer__ = True
     return checked
 
 
@@ -153,24 +152,22 @@ def _within(method: Callable, caller: str) -> Callable:
         with running_stored_config(caller):
             return method(*args, **kwargs)
 
-    wrapped.__wrapped_by_mmadaptformer__ = True
     return wrapped
 
 
 def guard_stored_config_execution() -> None:
-    """Check every config MMEngine runs from a checkpoint. Idempotent.
+    """Check every config MMEngine runs from a checkpoint.
 
     Wraps ``Config.fromstring`` (checked only within
     :func:`running_stored_config`), and runs ``Runner.resume``,
     ``FlexibleRunner.resume`` and ``BaseInferencer.__init__`` (which the
-    mmaction2 and mmpretrain Inferencers call) within it.
+    mmaction2 and mmpretrain Inferencers call) within it. Called once, by
+    :func:`~mmadaptformer.utils.apply_upstream_fixes`.
     """
     from mmengine.config import Config
     from mmengine.infer import BaseInferencer
     from mmengine.runner import FlexibleRunner, Runner
     fromstring = Config.__dict__['fromstring'].__func__
-    if getattr(fromstring, '__wrapped_by_mmadaptformer__', False):
-        return
     Config.fromstring = staticmethod(_checked_fromstring(fromstring))
     resume = ("Runner.resume reads the checkpoint's meta['config'] to "
               'compare GPU counts')

@@ -281,6 +281,26 @@ HOST_CHANGES = dict(
     'in_channels=32)\n')
 
 
+def _stripes_config(tmp_path, data, extra=''):
+    """The tiny ViT image task as AdaptFormer (adapters in the last block),
+    with ``extra`` config lines."""
+    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+    return write_config(
+        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(data) +
+        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
+        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
+        'num_heads=2, feedforward_channels=128), img_size=32, '
+        "patch_size=16, out_type='cls_token')))\n" + extra)
+
+
+def _stripes_images(data):
+    return sorted(
+        osp.join(data, 'val', c, f) for c in ('horizontal', 'vertical')
+        for f in ('0.png', '1.png'))
+
+
 @pytest.mark.parametrize('host', list(HOST_CHANGES))
 def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
                                            clean_loggers):
@@ -289,24 +309,14 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
     backbone gives a (cls, dist) pair per output: its rows are cut per task
     too. Swin has a neck without weights, which the tasks share."""
     from adapter_tasks import random_task_checkpoints
-    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
-    config = write_config(
-        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
-        image_data_cfg(tiny_image_data) +
-        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
-        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
-        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
-        'num_heads=2, feedforward_channels=128), img_size=32, '
-        "patch_size=16, out_type='cls_token')))\n" + HOST_CHANGES[host])
+    config = _stripes_config(tmp_path, tiny_image_data, HOST_CHANGES[host])
     checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])
     last = len(engine.blocks) - 1
     assert engine.streams.split_at == dict(a=last, b=last)
-    images = sorted(
-        osp.join(tiny_image_data, 'val', c, f)
-        for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
+    images = _stripes_images(tiny_image_data)
     results = engine(images, batch_size=4)
     for name, path in zip('ab', checkpoints):
         alone = ModelInferencer(config, path, name=name)(images)
@@ -460,16 +470,8 @@ def test_top_level_data_preprocessors_form_their_own_groups(
     differently were put in one group, and the second ran with the first
     one's preprocessor (labels changed)."""
     from adapter_tasks import random_task_checkpoints
-    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
     from mmengine.config import Config
-    config = write_config(
-        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
-        image_data_cfg(tiny_image_data) +
-        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
-        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
-        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
-        'num_heads=2, feedforward_channels=128), img_size=32, '
-        "patch_size=16, out_type='cls_token')))\n")
+    config = _stripes_config(tmp_path, tiny_image_data)
     checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
     configs = []
     for name, mean in (('a', [123.675, 116.28, 103.53]), ('b', [0., 0., 0.])):
@@ -483,9 +485,7 @@ def test_top_level_data_preprocessors_form_their_own_groups(
     for name, cfg, ckpt in zip('ab', configs, checkpoints):
         engine.add_task(name, cfg, ckpt)
     assert engine.pipeline_groups == [['a'], ['b']]
-    images = sorted(
-        osp.join(tiny_image_data, 'val', c, f)
-        for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
+    images = _stripes_images(tiny_image_data)
     results = engine(images, batch_size=4)
     for name, cfg, ckpt in zip('ab', configs, checkpoints):
         alone = ModelInferencer(cfg, ckpt, name=name)(images, batch_size=4)
