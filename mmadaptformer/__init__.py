@@ -4,7 +4,8 @@
 Importing this package (directly or through a config's
 ``custom_imports = dict(imports=['mmadaptformer'])``):
 
-* checks that the installed OpenMMLab stack is in the supported ranges;
+* checks that numpy, torch and the installed OpenMMLab stack are in the
+  supported ranges;
 * applies the upstream fixes listed in
   :func:`mmadaptformer.utils.upstream.apply_upstream_fixes` (mmaction2's
   missing DRN folder; every checkpoint source loads with
@@ -21,6 +22,9 @@ from .version import __version__, version_info
 
 # (package, import name, minimum inclusive, maximum exclusive, install hint)
 _SUPPORTED = (
+    # The checkpoint loader's numpy guards use numpy 2's module layout
+    # (``numpy._core``); opencv-python 5 needs numpy >= 2 as well.
+    ('numpy', 'numpy', '2.0.0', '3.0.0', 'pip install "numpy>=2,<3"'),
     ('torch', 'torch', '2.6.0', '3.0.0',
      'pip install torch==2.14.0 torchvision==0.29.2 (or keep your own CUDA '
      'build of torch >= 2.6)'),

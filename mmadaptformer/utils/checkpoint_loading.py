@@ -14,7 +14,7 @@ code. This module instead allow-lists exactly the types MMEngine writes
 * numpy arrays and scalars of bool, integer, float and complex dtypes,
   through guarded stand-ins for ``numpy.dtype`` and numpy's
   ``_reconstruct``, since the real ones let a pickle build arrays that
-  corrupt memory;
+  corrupt memory (:mod:`~mmadaptformer.utils.numpy_globals`);
 * ``getattr`` -- but only a guarded replacement registered under the names
   ``builtins.getattr`` / ``__builtin__.getattr``. A HistoryBuffer pickles its
   statistics methods as ``getattr(HistoryBuffer, 'min')``; the replacement
@@ -30,16 +30,15 @@ import os.path as osp
 import pickle
 import re
 import stat
-import sys
 import tarfile
 from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
-import numpy as np
 import torch
 
 from .checkpoint_source import tag_checkpoint_source
-from .pickle_scan import (PickleScanLimitError, numpy_byte_orders,
-                          scan_file_globals)
+from .numpy_globals import (foreign_byte_order, multibyte_dtypes_made,
+                            numpy_safe_globals, unsafe_numpy_entries)
+from .pickle_scan import PickleScanLimitError, scan_file_globals
 
 __all__ = [
     'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
@@ -75,158 +74,25 @@ def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
         f'of mmengine.logging.HistoryBuffer ({allowed}) may be looked up.')
 
 
-#: numpy dtype kinds a checkpoint may hold: bool, signed and unsigned
-#: integer, float, complex.
-_NUMERIC_KINDS = 'biufc'
-#: How many multi-byte numpy dtypes :func:`_numpy_dtype` has handed out; a
-#: change during a load tells :func:`safe_torch_load` to check byte orders.
-_multibyte_dtypes_made = 0
-
-
-def _numpy_dtype(obj: Any, align: Any = False, copy: Any = False) -> np.dtype:
-    """``numpy.dtype`` for checkpoints: numpy's shared numeric dtypes only.
-
-    numpy pickles a dtype as ``numpy.dtype('f8', False, True)`` (a fresh
-    copy) followed by a state for ``__setstate__``, which takes whatever
-    fields, sub-array, flags and item size the state says, for a numeric
-    dtype too. Returned instead is numpy's shared, built-in dtype, whose
-    ``__setstate__`` ignores any state, so a checkpoint cannot change it.
-    """
-    global _multibyte_dtypes_made
-    dtype = None
-    if isinstance(obj, str):
-        try:
-            dtype = np.dtype(obj)
-        except Exception:  # noqa: B902 -- refused below, naming ``obj``
-            dtype = None
-    if dtype is None or dtype.kind not in _NUMERIC_KINDS \
-            or dtype is not np.dtype(dtype.char):
-        if dtype is None:
-            what = repr(obj)[:80]
-        else:
-            what = (f'{dtype.str!r} ({type(dtype).__module__}.'
-                    f'{type(dtype).__name__})')
-        raise pickle.UnpicklingError(
-            f'Refused numpy dtype {what} while loading a checkpoint: only '
-            f'numpy arrays and scalars of bool, integer, float and complex '
-            f'dtypes (in native byte order) may be loaded, because a pickle '
-            f'can give the other numpy dtypes (str, bytes, datetime, '
-            f'structured, object) a memory layout that corrupts memory. '
-            f'Store such values as Python lists, str or tensors instead.')
-    if dtype.itemsize > 1:
-        _multibyte_dtypes_made += 1
-    return dtype
-
-
-class _NumpyArrayName:
-    """What a checkpoint gets for the global ``numpy.ndarray``.
-
-    numpy's pickles name ``numpy.ndarray`` only as the first argument of
-    ``_reconstruct``; calling the real class from a pickle, e.g.
-    ``ndarray((1,), 'O', b'AAAAAAAA')``, lays object pointers over bytes
-    from the file. This stand-in cannot be made.
-    """
-
-    def __new__(cls, *args: Any, **kwargs: Any):
-        raise pickle.UnpicklingError(
-            'Refused numpy.ndarray(...) while loading a checkpoint: numpy '
-            'arrays are rebuilt only the way numpy pickles them, because '
-            'ndarray() can lay object pointers over bytes from the file.')
-
-
-def _numpy_reconstruct(subtype: Any, shape: Any, typecode: Any) -> Any:
-    """numpy's ``_reconstruct`` for checkpoints: the empty array numpy's own
-    pickles start from, which ``ndarray.__setstate__`` then fills."""
-    if subtype is _NumpyArrayName and type(shape) is tuple \
-            and shape == (0, ) and typecode in (b'b', 'b'):
-        return np._core.multiarray._reconstruct(np.ndarray, (0, ), b'b')
-    raise pickle.UnpicklingError(
-        f'Refused numpy _reconstruct({getattr(subtype, "__name__", "?")}, '
-        f'{str(shape)[:40]}, {str(typecode)[:40]}) while loading a '
-        f'checkpoint: only the arguments numpy itself pickles '
-        f'(ndarray, (0,), b"b") are accepted.')
-
-
-#: ``numpy.ndarray`` is listed under this name, which no pickle can spell
-#: (a GLOBAL opcode's names end at a newline): PyTorch restores the state of
-#: an object only if its type is listed, and arrays come from
-#: :func:`_numpy_reconstruct`; a pickle that names ``numpy.ndarray`` gets
-#: :class:`_NumpyArrayName`.
-_NDARRAY_STATE_ONLY = 'numpy.ndarray\n(state only; no pickle can name this)'
-
-
-def _numeric_dtype_classes() -> List[type]:
-    """``numpy.dtypes.*DType`` of bool, integer, float and complex."""
-    classes = []
-    for name in sorted(dir(np.dtypes)):
-        cls = getattr(np.dtypes, name)
-        scalar_type = getattr(cls, 'type', None)
-        if not (name.endswith('DType') and isinstance(cls, type)
-                and isinstance(scalar_type, type)
-                and issubclass(scalar_type, np.generic)):
-            continue
-        if np.dtype(scalar_type).kind in _NUMERIC_KINDS \
-                and cls not in classes:
-            classes.append(cls)
-    return classes
-
-
 def safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The globals an MMEngine checkpoint needs beyond PyTorch's defaults.
 
-    Allowed, besides ``HistoryBuffer`` and the guarded ``getattr``:
-
-    * ``numpy.dtype``, as :func:`_numpy_dtype`: bool, integer, float and
-      complex dtypes only, given as numpy's shared dtypes, which ignore the
-      ``__setstate__`` a pickle sends them. numpy hands out a fresh copy
-      instead, whose ``__setstate__`` takes any fields, sub-array and
-      flags: an ``'O'`` field makes numpy read bytes from the file as
-      object pointers, a sub-array larger than the item reads past the
-      buffer, and ``M8``/``m8`` with an empty state crashed inside the load
-      (all seen with SIGSEGV). The numeric ``numpy.dtypes.*DType`` classes
-      are listed only because PyTorch restores a state only for listed
-      types; calling one returns the shared dtype too.
-    * numpy's ``_reconstruct`` (``numpy._core`` and numpy 1.x's
-      ``numpy.core``), as :func:`_numpy_reconstruct`, and ``numpy.ndarray``
-      as a stand-in that cannot be called (:class:`_NumpyArrayName`):
-      calling ``ndarray`` itself can lay object pointers over file bytes.
-    * ``numpy._core.multiarray.scalar`` (and ``numpy.core``'s): it takes
-      only a dtype object, and the only ones a pickle can get are the
-      shared numeric dtypes above.
-
-    Left out, so a checkpoint holding them is refused with an error that
-    names the dtype class (e.g. ``numpy.dtypes.StrDType``): numpy str
-    (``U``), bytes (``S``), void and structured (``V``), datetime64 (``M``),
-    timedelta64 (``m``), object (``O``) and ``StringDType`` arrays and
-    scalars, because numpy rebuilds them from fresh dtype objects whose
-    ``__setstate__`` sets their memory layout from the file. MMEngine
-    writes only float and integer numpy values. Also not kept: a numpy
-    dtype's non-native byte order and its ``metadata`` (the shared dtypes
-    cannot hold them); :func:`safe_torch_load` refuses a file whose numpy
-    values are in non-native byte order rather than read them swapped.
+    ``HistoryBuffer``, the guarded ``getattr``, and the guarded numpy
+    entries of :func:`~mmadaptformer.utils.numpy_globals.numpy_safe_globals`
+    (numeric numpy arrays, scalars and dtypes; its docstring says what is
+    left out and why).
 
     Returns:
         list: Entries for :func:`torch.serialization.add_safe_globals`.
     """
     from mmengine.logging import HistoryBuffer
-    multiarray = np._core.multiarray
-    entries: List[Union[Callable, Tuple[Callable, str]]] = [
+    return [
         HistoryBuffer,
-        (_numpy_dtype, 'numpy.dtype'),
-        (_NumpyArrayName, 'numpy.ndarray'),
-        (np.ndarray, _NDARRAY_STATE_ONLY),
-        # numpy >= 2 writes ``numpy._core``; numpy 1.x wrote ``numpy.core``.
-        (_numpy_reconstruct, 'numpy._core.multiarray._reconstruct'),
-        (_numpy_reconstruct, 'numpy.core.multiarray._reconstruct'),
-        (multiarray.scalar, 'numpy._core.multiarray.scalar'),
-        (multiarray.scalar, 'numpy.core.multiarray.scalar'),
         (_guarded_getattr, 'builtins.getattr'),
         # pickle protocol 2 (torch.save's default) names the module
         # ``__builtin__``.
         (_guarded_getattr, '__builtin__.getattr'),
-    ]
-    entries.extend(_numeric_dtype_classes())
-    return entries
+    ] + numpy_safe_globals()
 
 
 _REGISTERED = False
@@ -418,49 +284,37 @@ def _load_error(filename: str, where: str,
         f'and cannot be read ({_error_detail(error)}).')
 
 
-def _check_numpy_guards(where: str) -> None:
-    """Refuse to load while other code has allow-listed numpy's own
-    ``dtype``, ``ndarray``, ``_reconstruct`` or non-numeric dtype classes:
-    PyTorch keeps one callable per name, so they could take the place of
-    :func:`safe_globals`' stand-ins."""
+def _check_guards(where: str) -> None:
+    """Refuse to load while other code has allow-listed something in place
+    of :func:`safe_globals`' guards (PyTorch keeps one callable per name),
+    or numpy's own ``dtype``, ``ndarray``, ``_reconstruct`` or non-numeric
+    dtype classes under any name."""
     guards = {
         name: entry
         for entry, name in (e for e in safe_globals() if isinstance(e, tuple))
     }
-    numeric = set(_numeric_dtype_classes())
-    unsafe = (np.dtype, np.ndarray, np._core.multiarray._reconstruct)
-    found = []
+    found = set(unsafe_numpy_entries())
     for entry in torch.serialization.get_safe_globals():
         if isinstance(entry, tuple):
             entry, name = entry
-        else:
-            name = f'{entry.__module__}.{entry.__qualname__}'
-        if name in guards:
-            conflict = entry is not guards[name]
-        elif name == _NDARRAY_STATE_ONLY:
-            conflict = False
-        else:
-            conflict = any(
-                entry is f
-                for f in unsafe) or (isinstance(entry, type) and issubclass(
-                    entry, np.dtype) and entry not in numeric)
-        if conflict:
-            found.append(name)
+            if name in guards and entry is not guards[name]:
+                found.add(name)
     if found:
         raise CheckpointLoadError(
             f'Not loading checkpoint {where}: PyTorch\'s weights_only '
             f'allow-list also holds {", ".join(sorted(found))}, added by '
-            f'other code in this process, which would let a checkpoint '
-            f'build numpy objects that corrupt memory. Remove those entries '
+            f'other code in this process, which would undo this package\'s '
+            f'guards: numpy objects that corrupt memory, or getattr on any '
+            f'object. Remove those entries '
             f'(torch.serialization.get_safe_globals() lists them); this '
-            f'package loads numpy numbers without them.')
+            f'package loads MMEngine checkpoints without them.')
 
 
 def _check_byte_order(filename: str, where: str) -> None:
-    """Refuse numpy values in non-native byte order: :func:`_numpy_dtype`
-    gives native dtypes, which would read them swapped."""
-    foreign = '>' if sys.byteorder == 'little' else '<'
-    if foreign in numpy_byte_orders(filename):
+    """Refuse numpy values in non-native byte order, which the numpy guards
+    would read swapped."""
+    foreign = foreign_byte_order(filename)
+    if foreign is not None:
         raise CheckpointLoadError(
             f'Checkpoint file {where} holds numpy values in non-native byte '
             f'order ({foreign!r}), which this loader cannot rebuild: it '
@@ -499,16 +353,16 @@ def safe_torch_load(filename: str,
     register_safe_globals()
     filename = osp.expanduser(filename)
     where = filename if source is None else source
-    _check_numpy_guards(where)
+    _check_guards(where)
     _check_regular_file(filename, where)
-    dtypes_made = _multibyte_dtypes_made
+    dtypes_made = multibyte_dtypes_made()
     try:
         checkpoint = torch.load(
             filename, map_location=map_location, weights_only=True)
     except Exception as e:  # noqa: B902 -- re-raised with the file named
         # Not chained: PyTorch's text advises turning weights_only off.
         raise _load_error(filename, where, e) from None
-    if _multibyte_dtypes_made != dtypes_made:
+    if multibyte_dtypes_made() != dtypes_made:
         _check_byte_order(filename, where)
     # An adapter-only checkpoint's frozen-backbone record learns its file,
     # so the model's own load path can name it in a refusal.

@@ -437,20 +437,23 @@ def test_mmengine_message_hub_numbers_keep_their_values(mmengine_checkpoint):
 
 @pytest.mark.parametrize('entry', [
     np.dtype, np.ndarray, np.dtypes.VoidDType, (np.dtype, 'numpy.dtype'),
-    (_reconstruct, 'numpy._core.multiarray._reconstruct')
+    (_reconstruct, 'numpy._core.multiarray._reconstruct'),
+    (getattr, 'builtins.getattr'), (getattr, '__builtin__.getattr')
 ])
-def test_numpy_globals_allowed_elsewhere_stop_loading(tmp_path, entry):
-    """PyTorch keeps one callable per name: numpy's own, allow-listed by
-    other code, could replace the guarded stand-ins."""
+def test_unguarded_globals_allowed_elsewhere_stop_loading(tmp_path, entry):
+    """PyTorch keeps one callable per name: numpy's own or the real
+    ``getattr``, allow-listed by other code, could replace the guards."""
     path = str(tmp_path / 'numbers.pth')
     torch.save({'meta': {'a': np.arange(3.)}}, path)
     safe_torch_load(path)
     with torch.serialization.safe_globals([entry]):
         with pytest.raises(CheckpointLoadError) as err:
             safe_torch_load(path)
+    name = entry[1] if isinstance(entry, tuple) else \
+        f'numpy.{"dtypes." * (entry is np.dtypes.VoidDType)}{entry.__name__}'
     assert str(err.value).startswith(f'Not loading checkpoint {path}: '
                                      f"PyTorch's weights_only allow-list "
-                                     f'also holds numpy.')
+                                     f'also holds {name}')
     np.testing.assert_array_equal(
         safe_torch_load(path)['meta']['a'], np.arange(3.))
 

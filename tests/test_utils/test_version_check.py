@@ -61,3 +61,27 @@ def test_import_names_a_missing_broken_or_old_package(tmp_path):
         'mmadaptformer supports mmpretrain >= 1.2.0, < 1.3.0, but '
         'mmpretrain==1.1.0 is installed. Install a supported version with: '
         'pip install mmpretrain==1.2.0')
+
+
+def test_import_refuses_numpy_1_before_loading_anything():
+    """The checkpoint loader's numpy guards need numpy 2's layout: under
+    numpy 1.x (a cluster's own environment, installed with --no-deps) the
+    import says so instead of failing at the first checkpoint load."""
+    code = r'''
+import numpy, sys
+numpy.__version__ = '1.26.4'
+try:
+    import mmadaptformer  # noqa: F401
+except ImportError as e:
+    print(e)
+print('mmadaptformer.utils' in sys.modules)
+'''
+    proc = run_fresh_python(code)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    lines = proc.stdout.splitlines()
+    assert lines[-2] == (
+        'mmadaptformer supports numpy >= 2.0.0, < 3.0.0, but numpy==1.26.4 '
+        'is installed. Install a supported version with: pip install '
+        '"numpy>=2,<3"')
+    # Refused before the upstream fixes and the allow-list were applied.
+    assert lines[-1] == 'False'
