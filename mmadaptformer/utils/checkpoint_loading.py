@@ -74,10 +74,25 @@ def _guarded_getattr(obj: Any, name: str, *default: Any) -> Any:
         f'of mmengine.logging.HistoryBuffer ({allowed}) may be looked up.')
 
 
+def _empty_bytes(*args: Any) -> bytes:
+    """``bytes`` for checkpoints: only ``bytes()``, which is how pickle
+    protocol 2 (``torch.save``'s default) writes ``b''`` -- the data of an
+    empty numpy array, e.g. a HistoryBuffer without values. Non-empty bytes
+    come through ``_codecs.encode``, which PyTorch allows; ``bytes(n)``
+    would allocate what the file asks for."""
+    if args:
+        raise pickle.UnpicklingError(
+            f'Refused bytes({", ".join(map(repr, args))[:40]}) while '
+            f'loading a checkpoint: only bytes() (an empty value) is built '
+            f'this way.')
+    return b''
+
+
 def safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
     """The globals an MMEngine checkpoint needs beyond PyTorch's defaults.
 
-    ``HistoryBuffer``, the guarded ``getattr``, and the guarded numpy
+    ``HistoryBuffer``, the guarded ``getattr``, ``bytes()`` (empty only:
+    :func:`_empty_bytes`), and the guarded numpy
     entries of :func:`~mmadaptformer.utils.numpy_globals.numpy_safe_globals`
     (numeric numpy arrays, scalars and dtypes; its docstring says what is
     left out and why).
@@ -92,6 +107,8 @@ def safe_globals() -> List[Union[Callable, Tuple[Callable, str]]]:
         # pickle protocol 2 (torch.save's default) names the module
         # ``__builtin__``.
         (_guarded_getattr, '__builtin__.getattr'),
+        (_empty_bytes, 'builtins.bytes'),
+        (_empty_bytes, '__builtin__.bytes'),
     ] + numpy_safe_globals()
 
 

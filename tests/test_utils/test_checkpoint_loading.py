@@ -420,6 +420,38 @@ def test_non_native_byte_order_is_refused_not_misread(tmp_path):
         safe_torch_load(native)['meta']['a'], np.arange(3.))
 
 
+class _BigBytes:
+
+    def __reduce__(self):
+        return bytes, (10**12, )
+
+
+def test_empty_numpy_arrays_load_and_bytes_builds_nothing_else(tmp_path):
+    """Protocol 2 writes ``b''`` (an empty array's data) as ``bytes()``,
+    which PyTorch's own list refuses: a HistoryBuffer without values loads,
+    while ``bytes(n)`` from a file is refused before it allocates."""
+    path = str(tmp_path / 'empty.pth')
+    torch.save(
+        {
+            'meta': {
+                'empty': np.zeros((0, 3), 'f4'),
+                'none': b''
+            },
+            'buffer': HistoryBuffer()
+        }, path)
+    loaded = safe_torch_load(path)
+    assert loaded['meta']['empty'].shape == (0, 3)
+    assert loaded['meta']['empty'].dtype == np.float32
+    assert loaded['meta']['none'] == b''
+    assert loaded['buffer'].data[0].size == 0
+    big = str(tmp_path / 'big.pth')
+    torch.save({'meta': _BigBytes()}, big)
+    with pytest.raises(CheckpointLoadError) as err:
+        safe_torch_load(big)
+    assert 'Refused bytes(1000000000000)' in str(err.value)
+    assert 'weights_only=False' not in str(err.value)
+
+
 def test_mmengine_message_hub_numbers_keep_their_values(mmengine_checkpoint):
     checkpoint = safe_torch_load(mmengine_checkpoint)
     hub = checkpoint['message_hub']
