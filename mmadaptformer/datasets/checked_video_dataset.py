@@ -10,8 +10,7 @@ video by another sample instead of killing a dataloader worker.
 """
 import logging
 import os.path as osp
-import random
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Tuple, Union
 
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
@@ -19,22 +18,19 @@ from mmaction.utils import ConfigType
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
-from mmadaptformer.utils.progress import track_progress
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
-                                                  inspect_video,
                                                   one_line_error)
-from .annotation_lists import AnnotationError, iter_lines, parse_int
 from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY,
                            SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError,
                            clip_frames)
+from .video_list import CHECK_FILES, check_videos_exist, parse_video_list
+from .video_scan import scan_videos
 
 __all__ = ['CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY']
 
 #: Metainfo key of a packed training sample: the videos skipped before it.
 SKIPPED_VIDEOS_KEY = 'skipped_videos'
-
-CHECK_FILES = ('sample', 'all', None)
 
 
 @DATASETS.register_module()
@@ -193,19 +189,6 @@ class CheckedVideoDataset(VideoDataset):
                 **kwargs)
 
     # ------------------------------------------------------------ building
-    def _parse_label(self, text: str, source: str, line: str) -> int:
-        label = parse_int(text)
-        if label is None:
-            raise AnnotationError(
-                f'{source}: label {text!r} is not a non-negative integer, '
-                f'in line {line!r}')
-        if self.num_classes is not None and label >= self.num_classes:
-            raise AnnotationError(
-                f'{source}: label {label} is outside [0, '
-                f'{self.num_classes}) (num_classes={self.num_classes}), in '
-                f'line {line!r}')
-        return label
-
     def load_data_list(self) -> List[dict]:
         """Parse the annotation list, checking every line and, as set by
         ``check_files``, that the videos exist.
@@ -214,58 +197,12 @@ class CheckedVideoDataset(VideoDataset):
             list[dict]: ``filename``, ``label`` and ``source`` (``file:line``
             of the annotation) of each video.
         """
-        data_list = []
         prefix = self.data_prefix.get('video')
-        for lineno, line in iter_lines(self.ann_file, 'Annotation file'):
-            source = f'{self.ann_file}:{lineno}'
-            fields = (
-                line.split() if self.delimiter == ' ' else
-                [f.strip() for f in line.split(self.delimiter)])
-            if len(fields) < 2 or (not self.multi_class and len(fields) > 2):
-                expected = ('<path> <label> [<label> ...]'
-                            if self.multi_class else '<path> <label>')
-                raise AnnotationError(
-                    f'{source}: expected {expected!r} separated by '
-                    f'{self.delimiter!r}, got {len(fields)} fields in line '
-                    f'{line!r}')
-            labels = [self._parse_label(f, source, line) for f in fields[1:]]
-            filename = fields[0]
-            if prefix is not None:
-                filename = osp.join(prefix, filename)
-            data_list.append(
-                dict(
-                    filename=filename,
-                    label=labels if self.multi_class else labels[0],
-                    source=source))
-        if not data_list:
-            raise AnnotationError(
-                f'{self.ann_file}: the annotation file lists no videos')
-        self._check_files_exist(data_list)
+        data_list = parse_video_list(self.ann_file, prefix, self.delimiter,
+                                     self.multi_class, self.num_classes)
+        check_videos_exist(data_list, self.ann_file, self.check_files,
+                           self.check_sample_size, self.max_listed, prefix)
         return data_list
-
-    def _check_files_exist(self, data_list: Sequence[dict]) -> None:
-        if self.check_files is None:
-            return
-        checked = data_list
-        if (self.check_files == 'sample'
-                and len(data_list) > self.check_sample_size):
-            # Seeded: every rank and rerun checks the same files.
-            checked = random.Random(0).sample(
-                list(data_list), self.check_sample_size)
-        missing = [d for d in checked if not osp.isfile(d['filename'])]
-        if not missing:
-            return
-        listed = '\n'.join(f'  {d["source"]}: {d["filename"]}'
-                           for d in missing[:self.max_listed])
-        more = len(missing) - self.max_listed
-        folder = self.data_prefix.get('video')
-        hint = (f' The video folder {folder} does not exist; check '
-                f'data_prefix.' if folder and not osp.isdir(folder) else '')
-        raise FileNotFoundError(
-            f'{len(missing)} of {len(checked)} checked videos '
-            f'(check_files={self.check_files!r}) of {self.ann_file} do not '
-            f'exist:\n{listed}' +
-            (f'\n  ... and {more} more' if more > 0 else '') + hint)
 
     def _resolve_min_frames(self) -> Optional[int]:
         """``min_frames`` as given, else the pipeline's clip span."""
@@ -294,54 +231,8 @@ class CheckedVideoDataset(VideoDataset):
             and self.min_frames is not None)
         if not (self.test_mode and (self.skip_broken or drop_short)):
             return self.data_list
-        kept, broken, short = [], [], []
-        for info in track_progress(self.data_list,
-                                   f'Scanning the videos of {self.ann_file}'):
-            filename = info['filename']
-            if osp.isfile(filename):
-                num_frames, why = inspect_video(
-                    filename, decode_last=self.skip_broken)
-            else:
-                num_frames, why = 0, 'the file is missing'
-            if why is not None and self.skip_broken:
-                broken.append(f'  {info["source"]}: {filename}: {why}')
-            elif (drop_short and why is None and num_frames < self.min_frames):
-                short.append(f'  {info["source"]}: {filename}: '
-                             f'{num_frames} frames')
-            else:
-                kept.append(info)
-        if broken:
-            more = len(broken) - self.max_listed
-            print_log(
-                f'CheckedVideoDataset: skip_broken=True dropped '
-                f'{len(broken)} of {len(self.data_list)} videos of '
-                f'{self.ann_file}; evaluation uses {len(kept)}:\n' +
-                '\n'.join(broken[:self.max_listed]) +
-                (f'\n  ... and {more} more' if more > 0 else ''),
-                logger='current',
-                level=logging.WARNING)
-        elif self.skip_broken:
-            print_log(
-                f'CheckedVideoDataset: scanned {len(self.data_list)} videos '
-                f'of {self.ann_file}, none broken',
-                logger='current')
-        if short:
-            more = len(short) - self.max_listed
-            print_log(
-                f"CheckedVideoDataset: short_videos='skip' dropped "
-                f'{len(short)} of {len(self.data_list)} videos of '
-                f'{self.ann_file}, shorter than a clip (min_frames='
-                f'{self.min_frames}); evaluation uses {len(kept)}:\n' +
-                '\n'.join(short[:self.max_listed]) +
-                (f'\n  ... and {more} more' if more > 0 else ''),
-                logger='current',
-                level=logging.WARNING)
-        if not kept:
-            raise AnnotationError(
-                f'{self.ann_file}: all {len(self.data_list)} videos are '
-                f'broken or short ({len(broken)} broken, {len(short)} '
-                f'shorter than {self.min_frames} frames)')
-        return kept
+        return scan_videos(self.data_list, self.ann_file, self.skip_broken,
+                           drop_short, self.min_frames, self.max_listed)
 
     # ------------------------------------------------------------- loading
     def prepare_data(self, idx: int) -> Optional[dict]:

@@ -31,9 +31,10 @@ from torch import nn
 
 from mmadaptformer.models.adapters.trainable import (TrainablePlan,
                                                      plan_trainable)
-from mmadaptformer.models.backbones.base_wrapper import (FROZEN_HOST_KEY,
-                                                         FrozenHostWrapper,
+from mmadaptformer.models.backbones.base_wrapper import (FrozenHostWrapper,
                                                          frozen_host_entries)
+from mmadaptformer.models.backbones.frozen_host_record import (
+    FROZEN_HOST_KEY, verify_frozen_host)
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 
@@ -128,7 +129,7 @@ def complete_adapter_checkpoint(model: nn.Module,
             entry = state[key]
             if source is not None and isinstance(entry, dict):
                 entry.setdefault('source', source)
-            module.verify_frozen_host(entry)
+            verify_frozen_host(module, entry)
     frozen = set(plan.frozen_keys)
     model_state = model.state_dict()
     check_frozen_digest(info, [(k, v)

@@ -67,7 +67,7 @@ class HostSpec:
         ffn (str): The block's feed-forward network.
         branch (str, optional): The module whose output is the whole
             feed-forward branch, when it is not the FFN's ``dropout_layer``
-            (see :mod:`mmadaptformer.models.adapters.injection`).
+            (see :mod:`mmadaptformer.models.adapters.block_wiring`).
         promptable (bool): The block runs global self-attention over a
             ``(B, N, C)`` sequence with nothing tied to its length, so VPT
             can insert prompt tokens.

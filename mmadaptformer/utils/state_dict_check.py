@@ -7,32 +7,29 @@ about missing and unexpected keys and skip tensors whose shapes differ, so a
 checkpoint of another architecture (other depth, embed dims or number of
 classes) loads in part and training or testing goes on with random weights.
 
-:func:`diff_state_dict` finds what would not load, by a dry run of the
-model's own loading code (its load-state-dict hooks included, e.g. the
-AdaptFormer key routing or mmpretrain's position-embedding resizing) on
-tensors of the ``meta`` device: nothing is copied and nothing changes.
-:func:`check_state_dict` turns the differences into one error that names the
-file, the missing and unexpected keys and ``key: checkpoint shape vs model
-shape`` for every mismatch, except for the keys a fresh start legitimately
-initialises (:func:`fresh_keys`): the adapters, the head and normalisation
-layers. Shape mismatches are always errors.
+:func:`~mmadaptformer.utils.state_dict_diff.diff_state_dict` finds what would
+not load, by a dry run of the model's own loading code (its load-state-dict
+hooks included, e.g. the AdaptFormer key routing or mmpretrain's
+position-embedding resizing) on tensors of the ``meta`` device: nothing is
+copied and nothing changes. :func:`check_state_dict` turns the differences
+into one error that names the file, the missing and unexpected keys and
+``key: checkpoint shape vs model shape`` for every mismatch, except for the
+keys a fresh start legitimately initialises (:func:`fresh_keys`): the
+adapters, the head and normalisation layers. Shape mismatches are always
+errors.
 """
 import logging
 import re
-import warnings
 from collections import OrderedDict
-from dataclasses import dataclass, field
-from typing import (Any, Callable, Iterable, List, Optional, Sequence, Set,
-                    Tuple)
+from typing import Callable, Iterable, Optional, Sequence, Set, Tuple
 
-import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .state_dict_diff import StateDictDiff, diff_state_dict
+
 __all__ = [
-    'HEAD_NAMES', 'StateDictMismatchError', 'StateDictDiff', 'diff_state_dict',
-    'fresh_keys', 'check_state_dict', 'pretrained_init_cfgs',
-    'is_pretrained_cfg', 'check_pretrained_init'
+    'HEAD_NAMES', 'StateDictMismatchError', 'fresh_keys', 'check_state_dict'
 ]
 
 #: Attribute names of a model's head, tried in order: ``cls_head`` of an
@@ -42,37 +39,12 @@ HEAD_NAMES = ('cls_head', 'head')
 #: How many keys of each kind an error lists before it gives a count.
 MAX_LISTED = 20
 
-_SIZE_MISMATCH = re.compile(
-    r'size mismatch for (?P<key>\S+): copying a param with shape '
-    r'torch\.Size\((?P<ckpt>\[[^\]]*\])\) from checkpoint, the shape in '
-    r'current model is torch\.Size\((?P<model>\[[^\]]*\])\)')
 _NORM_TYPES = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm,
                nn.modules.instancenorm._InstanceNorm)
 
 
 class StateDictMismatchError(RuntimeError):
     """A checkpoint does not fit the model it is loaded into."""
-
-
-@dataclass
-class StateDictDiff:
-    """What would not load from a state dict into a model.
-
-    Attributes:
-        missing (list[str]): Model keys the state dict lacks.
-        unexpected (list[str]): State-dict keys the model lacks.
-        mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``
-            for keys in both with different shapes.
-        errors (list[str]): Other errors the model's loading code raised.
-    """
-    missing: List[str] = field(default_factory=list)
-    unexpected: List[str] = field(default_factory=list)
-    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
-    errors: List[str] = field(default_factory=list)
-
-
-def _shape(text: str) -> tuple:
-    return tuple(int(d) for d in re.findall(r'-?\d+', text))
 
 
 def _strip_prefix(state_dict: dict, prefix: str = 'module.') -> dict:
@@ -83,121 +55,6 @@ def _strip_prefix(state_dict: dict, prefix: str = 'module.') -> dict:
     if metadata is not None:
         out._metadata = metadata
     return out
-
-
-def _meta_copy(state_dict: dict) -> dict:
-    out = OrderedDict((k, torch.empty(v.shape, dtype=v.dtype, device='meta'
-                                      ) if torch.is_tensor(v) else v)
-                      for k, v in state_dict.items())
-    metadata = getattr(state_dict, '_metadata', None)
-    if metadata is not None:
-        out._metadata = OrderedDict(metadata)
-    return out
-
-
-def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
-    """Run MMEngine's loading loop on meta tensors and record the result."""
-    from mmengine.model import is_model_wrapper
-    from torch.nn.modules.module import _IncompatibleKeys
-    state_dict = _meta_copy(state_dict)
-    metadata = getattr(state_dict, '_metadata', None)
-    missing: List[str] = []
-    unexpected: List[str] = []
-    messages: List[str] = []
-    # Keys the model's own load pre-hooks delete from the state dict: it
-    # re-creates those tensors itself (e.g. Swin V2's relative position
-    # tables), so they are not missing from the checkpoint.
-    dropped: Set[str] = set()
-
-    def load(module: nn.Module, local: dict, prefix: str = '') -> None:
-        if is_model_wrapper(module):
-            module = module.module
-        local_metadata = {} if metadata is None else metadata.get(
-            prefix[:-1], {})
-        before = set(local)
-        module._load_from_state_dict(local, prefix, local_metadata, True,
-                                     missing, unexpected, messages)
-        dropped.update(before - set(local))
-        for name, child in module._modules.items():
-            if child is not None:
-                child_prefix = prefix + name + '.'
-                load(child, {
-                    k: v
-                    for k, v in local.items() if k.startswith(child_prefix)
-                }, child_prefix)
-        incompatible = _IncompatibleKeys(missing, unexpected)
-        for hook in module._load_state_dict_post_hooks.values():
-            hook(module, incompatible)
-
-    with warnings.catch_warnings():
-        warnings.simplefilter('ignore')
-        load(model, state_dict)
-    diff = StateDictDiff(
-        missing=[
-            k for k in missing
-            if 'num_batches_tracked' not in k and k not in dropped
-        ],
-        unexpected=list(unexpected))
-    for message in messages:
-        match = _SIZE_MISMATCH.search(message)
-        if match:
-            diff.mismatched.append(
-                (match['key'], _shape(match['ckpt']), _shape(match['model'])))
-        elif 'meta tensor' not in message:
-            # The copy from a meta tensor fails by design; anything else
-            # is a real error of the model's loading code.
-            diff.errors.append(message)
-    return diff
-
-
-def _plain_diff(model: nn.Module, state_dict: dict) -> StateDictDiff:
-    """Compare keys and shapes without running the model's load hooks."""
-    own = model.state_dict()
-    diff = StateDictDiff(
-        missing=[
-            k for k in own
-            if k not in state_dict and 'num_batches_tracked' not in k
-        ],
-        unexpected=[
-            k for k, v in state_dict.items()
-            if k not in own and torch.is_tensor(v)
-        ])
-    for key, value in state_dict.items():
-        if key in own and torch.is_tensor(value) and \
-                tuple(value.shape) != tuple(own[key].shape):
-            diff.mismatched.append(
-                (key, tuple(value.shape), tuple(own[key].shape)))
-    return diff
-
-
-def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
-    """Find what would not load from ``state_dict`` into ``model``.
-
-    The model's own loading code runs (so its load-state-dict hooks rename
-    or resize keys as in a real load) on ``meta`` copies of the tensors:
-    the model's weights do not change. If that dry run fails (a hook that
-    needs real data), keys and shapes are compared directly.
-
-    Args:
-        model (nn.Module): The model (a DDP wrapper is unwrapped).
-        state_dict (dict): The state dict, with the model's key layout.
-
-    Returns:
-        StateDictDiff: Missing, unexpected and shape-mismatched keys.
-    """
-    from mmengine.model import is_model_wrapper
-    if is_model_wrapper(model):
-        model = model.module
-    try:
-        return _dry_run(model, state_dict)
-    except Exception as e:  # noqa: B902 -- any hook may fail on meta
-        print_log(
-            f'Checking the checkpoint with the model\'s own loading code '
-            f'failed ({type(e).__name__}: {e}); comparing keys and shapes '
-            f'directly.',
-            logger='current',
-            level=logging.DEBUG)
-        return _plain_diff(model, state_dict)
 
 
 # yapf: disable
@@ -466,88 +323,3 @@ def check_state_dict(model: nn.Module,
             logger='current',
             level=logging.WARNING)
     return StateDictDiff(missing=tolerated, unexpected=list(diff.unexpected))
-
-
-def pretrained_init_cfgs(module: nn.Module) -> List[dict]:
-    """The ``Pretrained`` entries of a module's own ``init_cfg``.
-
-    Args:
-        module (nn.Module): Any module.
-
-    Returns:
-        list[dict]: The entries, possibly empty.
-    """
-    init_cfg = getattr(module, 'init_cfg', None)
-    if not init_cfg:
-        return []
-    cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    return [dict(cfg) for cfg in cfgs if is_pretrained_cfg(cfg)]
-
-
-def is_pretrained_cfg(cfg: Any) -> bool:
-    """Whether an ``init_cfg`` entry is MMEngine's ``Pretrained``.
-
-    Args:
-        cfg (Any): One entry of an ``init_cfg``.
-
-    Returns:
-        bool: True for ``dict(type='Pretrained', ...)``.
-    """
-    from mmengine.model.weight_init import PretrainedInit
-    return isinstance(
-        cfg, dict) and cfg.get('type') in ('Pretrained', PretrainedInit)
-
-
-def check_pretrained_init(module: nn.Module,
-                          owner: str = 'init_cfg',
-                          map_location: Optional[str] = 'cpu',
-                          already_loaded: bool = False) -> int:
-    """Check every ``Pretrained`` ``init_cfg`` of ``module`` before it loads.
-
-    Reads each checkpoint as :class:`mmengine.model.PretrainedInit` does
-    (the ``prefix`` sub-dict, or the whole ``state_dict``) and applies
-    :func:`check_state_dict` to ``module``. Each module is checked once.
-
-    Args:
-        module (nn.Module): The module with the ``init_cfg``.
-        owner (str): The config key of the module, for the error, e.g.
-            ``'model.backbone.backbone'``. Defaults to ``'init_cfg'``.
-        map_location (str, optional): Where to load the tensors.
-            Defaults to 'cpu'.
-        already_loaded (bool): The module's weights were initialised
-            already (see :func:`check_state_dict`). Defaults to False.
-
-    Returns:
-        int: How many checkpoints were checked.
-
-    Raises:
-        StateDictMismatchError: If a checkpoint does not fit ``module``.
-    """
-    from mmengine.runner.checkpoint import (_load_checkpoint,
-                                            _load_checkpoint_with_prefix)
-    if module.__dict__.get('_pretrained_checked'):
-        return 0
-    checked = 0
-    for cfg in pretrained_init_cfgs(module):
-        path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
-        location = cfg.get('map_location', map_location)
-        if prefix is None:
-            state_dict = _load_checkpoint(path, map_location=location)
-            if isinstance(state_dict, dict) and 'state_dict' in state_dict:
-                state_dict = state_dict['state_dict']
-        else:
-            state_dict = _load_checkpoint_with_prefix(
-                prefix, path, map_location=location)
-        where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'
-                                       if prefix is not None else '')
-        check_state_dict(
-            module,
-            state_dict,
-            source=f'Pretrained checkpoint {path} of {where}',
-            hint='Point init_cfg.checkpoint at a checkpoint of this '
-            'architecture, or convert it with '
-            'tools/model_converters/convert_official.py.',
-            already_loaded=already_loaded)
-        checked += 1
-    module.__dict__['_pretrained_checked'] = True
-    return checked

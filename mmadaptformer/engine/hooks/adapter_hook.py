@@ -19,7 +19,7 @@ from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
-from mmadaptformer.utils.state_dict_check import pretrained_init_cfgs
+from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from ..adapter_checkpoint import (ADAPTER_META_KEY,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)

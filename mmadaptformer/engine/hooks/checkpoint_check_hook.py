@@ -7,8 +7,8 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
 
-from mmadaptformer.utils.state_dict_check import (check_pretrained_init,
-                                                  check_state_dict)
+from mmadaptformer.utils.pretrained_init import check_pretrained_init
+from mmadaptformer.utils.state_dict_check import check_state_dict
 
 __all__ = ['CheckpointCheckHook']
 

@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapt_mlp import AdaptMLP
-from .injection import (KNOWN_BLOCK_TYPES, adapter_modules,
-                        adapter_parameter_names, block_paths, inject_adapters,
-                        remove_adapters)
+from .block_wiring import KNOWN_BLOCK_TYPES, block_paths
+from .injection import (adapter_modules, adapter_parameter_names,
+                        inject_adapters, remove_adapters)
 from .trainable import (MODES, TrainablePlan, apply_trainable,
                         frozen_batch_norms, plan_trainable)
 

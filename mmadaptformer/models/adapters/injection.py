@@ -17,26 +17,8 @@ forward hook on the module that produces ``h`` (``branch``) rewrites its
 output. Both run inside the block's own forward, so they are recomputed with
 the block under ``torch.utils.checkpoint`` (reentrant or not).
 
-``branch`` is, per block type:
-
-* mmcv-style ``FFN`` with ``add_identity=True`` (mmpretrain ViT/DeiT, DeiT3,
-  Swin): ``ffn.dropout_layer``, whose output is the branch after drop path
-  and layer scale. Exact.
-* mmaction ``Block`` (VideoMAE ViT) and ``SwinTransformerBlock3D``: the
-  block's ``drop_path``. These blocks call ``drop_path`` for the attention
-  branch too, so only its first call after ``norm`` is treated as ``h``.
-  Exact.
-* A declared type without ``branch``: as the first case if its ``ffn`` is
-  FFN-like, else the ``ffn`` output itself. The latter is exact only if the
-  block adds the ``ffn`` output to the residual unchanged (no drop path or
-  layer scale in training); declare ``branch`` otherwise.
-
-The adapted "block" is whatever module holds ``norm``, the feed-forward
-network and the residual add of the feed-forward branch. For TimeSformer
-(divided space-time) that is the layer's ``FFNWithNorm`` itself,
-``x + dropout_layer(layers(norm(x)))``. Paths are dotted attribute paths, and
-the children of a ``ModuleList`` are attributes named by their index, so
-``norm='norms.1', ffn='ffns.0'`` addresses mmcv's ``BaseTransformerLayer``.
+Which module is ``norm``, ``ffn`` and ``branch`` of each block type, and
+how the blocks are found: :mod:`mmadaptformer.models.adapters.block_wiring`.
 
 A block whose feed-forward network changes the width (e.g. MViT's block
 before a width change with ``dim_mul_in_attention=False``, whose residual
@@ -46,174 +28,20 @@ block is refused before the model changes, naming the ``layers`` to use.
 """
 import logging
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Tuple, Union
+from typing import Dict, List, Optional, Sequence, Union
 
-import torch
 from mmengine.logging import print_log
 from torch import nn
 
-from ..hosts import block_like_types, host_block_wiring, qualname
+from ..hosts import block_like_types, qualname
 from .adapt_mlp import AdaptMLP
+from .block_wiring import (block_type_example, changes_width,
+                           check_block_types, default_branch, embed_dims,
+                           ffn_out_dims, find_blocks, get_module)
 from .router import ADAPTER_ATTR, AdapterRouter
 
-#: How to adapt the transformer blocks of the supported hosts, keyed by the
-#: block's ``module.qualname``. ``norm`` is the norm right before the
-#: feed-forward network, ``ffn`` the feed-forward network and ``branch``
-#: (optional) the module whose output is the whole feed-forward branch.
-#: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
-KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = host_block_wiring()
-
 PLACEMENTS = ('parallel', 'sequential')
-_BLOCK_TYPE_KEYS = ('type', 'norm', 'ffn', 'branch')
 _ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm')
-
-
-def _block_type_example(type_name: str = 'MyBlock') -> str:
-    return (f"block_types=[dict(type='{type_name}', norm='norm2', "
-            "ffn='mlp')]")
-
-
-def _check_block_types(
-        block_types: Optional[Sequence[dict]]) -> Dict[str, Dict[str, str]]:
-    """Validate user declarations and key them by their ``type``."""
-    if block_types is None:
-        return {}
-    if isinstance(block_types, dict) or \
-            not isinstance(block_types, Sequence):
-        raise TypeError('block_types must be a list of dicts such as '
-                        f'{_block_type_example()}, but got {block_types!r}.')
-    declared = {}
-    for i, spec in enumerate(block_types):
-        if not isinstance(spec, dict):
-            raise TypeError(
-                f'block_types[{i}] must be a dict such as '
-                f"dict(type='MyBlock', norm='norm2', ffn='mlp'), but got "
-                f'{spec!r}.')
-        unknown = set(spec) - set(_BLOCK_TYPE_KEYS)
-        if unknown:
-            raise ValueError(
-                f'block_types[{i}] has unknown keys {sorted(unknown)}; the '
-                f'accepted keys are {list(_BLOCK_TYPE_KEYS)}.')
-        for key in ('type', 'norm', 'ffn'):
-            if not isinstance(spec.get(key), str) or not spec[key]:
-                raise ValueError(
-                    f'block_types[{i}] needs a non-empty string {key!r}, '
-                    f'e.g. {_block_type_example()}, but got {spec!r}.')
-        if 'branch' in spec and (not isinstance(spec['branch'], str)
-                                 or not spec['branch']):
-            raise ValueError(
-                f"block_types[{i}]['branch'] must be a non-empty string, "
-                f"but got {spec['branch']!r}.")
-        declared[spec['type']] = {k: v for k, v in spec.items() if k != 'type'}
-    return declared
-
-
-def _spec_for(module: nn.Module,
-              declared: Dict[str, Dict[str, str]]) -> Optional[dict]:
-    """The declared or known spec of ``module``'s exact type, if any."""
-    cls = type(module)
-    for key in (qualname(cls), cls.__name__):
-        if key in declared:
-            return declared[key]
-    # Exact types only: subclasses (e.g. BEiT's layer) may change forward.
-    return KNOWN_BLOCK_TYPES.get(qualname(cls))
-
-
-def _find_blocks(
-        model: nn.Module,
-        declared: Dict[str, dict]) -> List[Tuple[str, nn.Module, dict]]:
-    """Blocks with a spec, in module order, without looking inside them."""
-    found, seen = [], set()
-
-    def visit(name: str, module: nn.Module) -> None:
-        if id(module) in seen:
-            return
-        seen.add(id(module))
-        spec = _spec_for(module, declared)
-        if spec is not None:
-            found.append((name, module, spec))
-            return
-        for child_name, child in module.named_children():
-            visit(f'{name}.{child_name}' if name else child_name, child)
-
-    visit('', model)
-    return found
-
-
-def block_paths(model: nn.Module,
-                block_types: Optional[Sequence[dict]] = None) -> List[str]:
-    """Paths of the transformer blocks :func:`inject_adapters` would find.
-
-    Blocks are matched by exact type (see :data:`KNOWN_BLOCK_TYPES`) or by
-    the declared ``block_types``, in module order; the matching blocks are
-    not searched for nested blocks.
-
-    Args:
-        model (nn.Module): Any module.
-        block_types (Sequence[dict], optional): Declarations as for
-            :func:`inject_adapters`. Defaults to None.
-
-    Returns:
-        list[str]: Module names of the blocks, in module order.
-    """
-    return [
-        name
-        for name, _, _ in _find_blocks(model, _check_block_types(block_types))
-    ]
-
-
-def _get_module(block: nn.Module, path: str, role: str) -> nn.Module:
-    """Resolve a dotted attribute path declared as ``role`` of ``block``."""
-    obj = block
-    for attr in path.split('.'):
-        obj = getattr(obj, attr, None)
-    if not isinstance(obj, nn.Module):
-        cls = type(block).__name__
-        children = [name for name, _ in block.named_children()]
-        raise AttributeError(
-            f'{cls} has no module {path!r}, which block_types declares as '
-            f'its {role}. Its child modules are {children}; declare the '
-            f"right ones, e.g. block_types=[dict(type='{cls}', "
-            f"norm='norm2', ffn='mlp')].")
-    return obj
-
-
-def _default_branch(ffn: nn.Module, ffn_path: str) -> Tuple[nn.Module, str]:
-    dropout_layer = getattr(ffn, 'dropout_layer', None)
-    if getattr(ffn, 'add_identity', False) and \
-            isinstance(dropout_layer, nn.Module):
-        # mmcv FFN and alike: identity + dropout_layer(gamma2(layers(x))).
-        return dropout_layer, f'{ffn_path}.dropout_layer'
-    return ffn, ffn_path
-
-
-def _embed_dims(norm: nn.Module, ffn: nn.Module, block: nn.Module) -> int:
-    shape = getattr(norm, 'normalized_shape', None)
-    if shape:
-        return int(shape[-1])
-    weight = getattr(norm, 'weight', None)
-    if isinstance(weight, torch.Tensor) and weight.dim() == 1:
-        return weight.numel()
-    dims = getattr(ffn, 'embed_dims', None)
-    if isinstance(dims, int):
-        return dims
-    raise ValueError(
-        f'Cannot infer the feature dimension of {type(block).__name__}: its '
-        f'norm {type(norm).__name__} has neither normalized_shape nor a 1-D '
-        'weight, and its ffn has no int embed_dims.')
-
-
-def _ffn_out_dims(ffn: nn.Module) -> Optional[int]:
-    """Output width of ``ffn``: that of its last registered ``nn.Linear``."""
-    linears = [m for m in ffn.modules() if isinstance(m, nn.Linear)]
-    return linears[-1].out_features if linears else None
-
-
-def _changes_width(block: nn.Module, spec: dict) -> bool:
-    """Whether the feed-forward network of ``block`` changes the width."""
-    norm = _get_module(block, spec['norm'], 'norm')
-    ffn = _get_module(block, spec['ffn'], 'ffn')
-    return _ffn_out_dims(ffn) not in (None, _embed_dims(norm, ffn, block))
 
 
 def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
@@ -271,11 +99,13 @@ def inject_adapters(model: nn.Module,
                     block_types: Optional[Sequence[dict]] = None) -> List[str]:
     """Add AdaptFormer's AdaptMLP to the transformer blocks of a model.
 
-    The blocks are found by type (see :data:`KNOWN_BLOCK_TYPES`) in module
-    order; the matching blocks are not searched for nested blocks. Each
-    selected block gets an :class:`AdaptMLP` child named ``adaptmlp`` and
-    hooks that add it to the feed-forward branch, as described in
-    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_. Nothing is frozen.
+    The blocks are found by type (see
+    :data:`~mmadaptformer.models.adapters.block_wiring.KNOWN_BLOCK_TYPES`)
+    in module order; the matching blocks are not searched for nested
+    blocks. Each selected block gets an :class:`AdaptMLP` child named
+    ``adaptmlp`` and hooks that add it to the feed-forward branch, as
+    described in `AdaptFormer <https://arxiv.org/abs/2205.13535>`_. Nothing
+    is frozen.
 
     Args:
         model (nn.Module): An already built (and initialised) model; it is
@@ -318,9 +148,9 @@ def inject_adapters(model: nn.Module,
     if placement not in PLACEMENTS:
         raise ValueError(
             f'placement must be one of {PLACEMENTS}, but got {placement!r}.')
-    declared = _check_block_types(block_types)
+    declared = check_block_types(block_types)
 
-    blocks = _find_blocks(model, declared)
+    blocks = find_blocks(model, declared)
     if not blocks:
         found = block_like_types(model) or ['none']
         raise ValueError(
@@ -328,7 +158,7 @@ def inject_adapters(model: nn.Module,
             f'{type(model).__name__}. Block-like modules found: '
             f'{", ".join(found)}. Declare which norm precedes the '
             'feed-forward network and which attribute is the feed-forward '
-            f'network in the config, e.g. {_block_type_example()}.')
+            f'network in the config, e.g. {block_type_example()}.')
     unused = set(declared) - {
         key
         for _, block, _ in blocks
@@ -353,26 +183,26 @@ def inject_adapters(model: nn.Module,
                 f'Block {label!r} ({type(block).__name__}) already has an '
                 f'attribute {ADAPTER_ATTR!r}; adapters cannot be injected '
                 'twice.')
-        norm = _get_module(block, spec['norm'], 'norm')
-        ffn = _get_module(block, spec['ffn'], 'ffn')
-        dims = _embed_dims(norm, ffn, block)
-        if _ffn_out_dims(ffn) not in (None, dims):
+        norm = get_module(block, spec['norm'], 'norm')
+        ffn = get_module(block, spec['ffn'], 'ffn')
+        dims = embed_dims(norm, ffn, block)
+        if ffn_out_dims(ffn) not in (None, dims):
             keep = [
                 i for i, (_, other, other_spec) in enumerate(blocks)
-                if not _changes_width(other, other_spec)
+                if not changes_width(other, other_spec)
             ]
             raise ValueError(
                 f'Block {label!r} ({type(block).__name__}) cannot be '
                 f"adapted: its feed-forward network {spec['ffn']!r} maps "
-                f'{dims} to {_ffn_out_dims(ffn)} channels, so its branch '
+                f'{dims} to {ffn_out_dims(ffn)} channels, so its branch '
                 f'has no residual stream of width {dims} to add an AdaptMLP '
                 'to (e.g. MViT with dim_mul_in_attention=False). Leave the '
                 f'blocks that change the width out, e.g. layers={keep}.')
         if 'branch' in spec:
             branch_path = spec['branch']
-            branch = _get_module(block, branch_path, 'branch')
+            branch = get_module(block, branch_path, 'branch')
         else:
-            branch, branch_path = _default_branch(ffn, spec['ffn'])
+            branch, branch_path = default_branch(ffn, spec['ffn'])
         plans.append((block, norm, branch, spec['norm'], branch_path, dims))
     # Building every adapter first also checks scale, dropout and norm.
     modules = [

@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The forward hooks that add a block's AdaptMLP to its feed-forward branch
-(see :mod:`mmadaptformer.models.adapters.injection` for the wiring of each
+(see :mod:`mmadaptformer.models.adapters.injection` for the wiring, and
+:mod:`mmadaptformer.models.adapters.block_wiring` for the modules of each
 block type)."""
 from typing import Optional
 

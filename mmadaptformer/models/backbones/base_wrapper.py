@@ -13,8 +13,10 @@
   another architecture;
 * it refuses an adapter-only state dict whose frozen backbone is not the one
   it was trained on. The per-tensor fingerprints of that backbone travel in
-  the state dict itself, under ``<wrapper prefix>`` + :data:`FROZEN_HOST_KEY`,
-  so the check runs in the model's own load path: the Runner,
+  the state dict itself, under ``<wrapper prefix>`` +
+  :data:`~mmadaptformer.models.backbones.frozen_host_record.FROZEN_HOST_KEY`
+  (see :mod:`~mmadaptformer.models.backbones.frozen_host_record`), so the
+  check runs in the model's own load path: the Runner,
   ``mmengine.runner.load_checkpoint``, ``mmaction.apis.init_recognizer``,
   the Inferencers and ``mmpretrain.get_model`` all pass through it;
 * it falls back to the host's attributes (e.g. ``num_extra_tokens``).
@@ -31,87 +33,23 @@ from mmengine.model.weight_init import PretrainedInit
 from torch import nn
 
 from ...utils.checkpoint_schemes import reading_once
-from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
-from ...utils.fingerprint import tensor_fingerprint
-from ...utils.state_dict_check import (check_pretrained_init,
-                                       is_pretrained_cfg, pretrained_init_cfgs)
-from .host_build import INNER, build_host_backbone, to_inner_key, to_outer_key
+from ...utils.pretrained_init import (check_pretrained_init, is_pretrained_cfg,
+                                      pretrained_init_cfgs)
+from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
+                                 verify_frozen_host)
+from .host_build import (INNER, build_host_backbone, load_post_hook,
+                         load_pre_hook, save_outer_keys)
 
 __all__ = [
-    'FROZEN_HOST_KEY', 'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT',
-    'FrozenBackboneMismatchError', 'FrozenHostWrapper', 'frozen_host_entries'
+    'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper',
+    'frozen_host_entries'
 ]
 
-#: State-dict entry (under the wrapper's prefix) of an adapter-only
-#: checkpoint that records the frozen backbone it was trained on.
-FROZEN_HOST_KEY = 'frozen_host_fingerprints'
 #: ``host_source`` after a full state dict replaced the host's weights, while
 #: its file is not known (MMEngine hands the model the state dict only).
 UNNAMED_STATE_DICT = 'state dict'
 #: Config key of the host's pretrained checkpoint in the recipes.
 HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
-#: How many differing tensors an error lists by name.
-_LISTED = 5
-
-
-class FrozenBackboneMismatchError(RuntimeError):
-    """An adapter-only checkpoint meets a frozen backbone it was not trained
-    on."""
-
-
-def _save_outer_keys(module: nn.Module, state_dict: dict, prefix: str,
-                     local_metadata: dict) -> None:
-    """State-dict post-hook: save the stock backbone's keys unchanged."""
-    for key in [k for k in state_dict if to_outer_key(k, prefix) != k]:
-        state_dict[to_outer_key(key, prefix)] = state_dict.pop(key)
-    metadata = getattr(state_dict, '_metadata', None)
-    if metadata is not None:
-        for key in [k for k in metadata if to_outer_key(k, prefix) != k]:
-            metadata[to_outer_key(key, prefix)] = metadata.pop(key)
-
-
-def _load_pre_hook(module: 'FrozenHostWrapper', state_dict: dict, prefix: str,
-                   local_metadata: dict, strict: bool, missing_keys: list,
-                   unexpected_keys: list, error_msgs: list) -> None:
-    """Load pre-hook: guard the frozen host, then route the stock keys."""
-    module.before_load(state_dict, prefix)
-    own = {}
-    for name in list(module._parameters) + list(module._buffers):
-        if prefix + name in state_dict:
-            own[prefix + name] = state_dict.pop(prefix + name)
-    for key in [k for k in state_dict if k.startswith(prefix)]:
-        state_dict[to_inner_key(key, prefix)] = state_dict.pop(key)
-    state_dict.update(own)
-    metadata = getattr(state_dict, '_metadata', None)
-    if metadata is not None:
-        for key in [
-                k for k in metadata if k == prefix[:-1] or k.startswith(prefix)
-        ]:
-            metadata[to_inner_key(key, prefix)] = metadata[key]
-    # The post-hook is not told the prefix.
-    module.__dict__['_load_prefix'] = prefix
-
-
-def _load_post_hook(module: nn.Module, incompatible_keys) -> None:
-    """Load post-hook: report missing/unexpected keys as saved, without the
-    frozen tensors an adapter-only state dict left out on purpose and whose
-    fingerprints it matched (see :meth:`FrozenHostWrapper.before_load`)."""
-    prefix = module.__dict__.pop('_load_prefix', None)
-    verified = module.__dict__.pop('_load_verified', frozenset())
-    if prefix is None:
-        return
-    for keys in incompatible_keys:
-        keys[:] = [to_outer_key(key, prefix) for key in keys]
-    incompatible_keys.missing_keys[:] = [
-        key for key in incompatible_keys.missing_keys if key not in verified
-    ]
-
-
-def _as_fingerprint(value) -> tuple:
-    """A fingerprint as :func:`tensor_fingerprint` returns it, whatever
-    container types a checkpoint round trip gave it."""
-    shape, dtype, total, weighted = value
-    return tuple(int(d) for d in shape), str(dtype), int(total), int(weighted)
 
 
 @contextmanager
@@ -195,9 +133,9 @@ class FrozenHostWrapper(BaseModule):
         self.host_keys: List[str] = list(module.state_dict().keys())
         self.host_initialized = False
         self.host_source: Optional[str] = None
-        self.register_state_dict_post_hook(_save_outer_keys)
-        self.register_load_state_dict_pre_hook(_load_pre_hook)
-        self.register_load_state_dict_post_hook(_load_post_hook)
+        self.register_state_dict_post_hook(save_outer_keys)
+        self.register_load_state_dict_pre_hook(load_pre_hook)
+        self.register_load_state_dict_post_hook(load_post_hook)
 
     # ------------------------------------------------------------ attaching
     def attached_modules(self) -> List[Tuple[nn.Module, str]]:
@@ -337,7 +275,7 @@ class FrozenHostWrapper(BaseModule):
         if not complete and not self.host_initialized:
             self.init_host()
         if entry is not None:
-            self.verify_frozen_host(entry, state_dict, prefix)
+            verify_frozen_host(self, entry, state_dict, prefix)
             # The frozen tensors it leaves out are the model's own, just
             # verified to be those the adapters were trained on: they are
             # not reported as missing (MMEngine's load_checkpoint would list
@@ -380,97 +318,6 @@ class FrozenHostWrapper(BaseModule):
         """
         if self.host_source == UNNAMED_STATE_DICT:
             self.host_source = source
-
-    def frozen_host_entry(self, fingerprints: Mapping[str, tuple]) -> dict:
-        """The :data:`FROZEN_HOST_KEY` entry of an adapter-only checkpoint.
-
-        Args:
-            fingerprints (Mapping[str, tuple]): Fingerprints (see
-                :mod:`mmadaptformer.utils.fingerprint`) of the frozen host
-                tensors the trainable parts were trained on, keyed as in
-                :attr:`host_keys`.
-
-        Returns:
-            dict: ``format``, ``version``, ``fingerprints`` and
-            ``pretrained`` (the host's checkpoint path, if known).
-        """
-        unknown = sorted(set(fingerprints) - set(self.host_keys))
-        if unknown:
-            raise KeyError(
-                f'{type(self).__name__}: fingerprints of keys the host does '
-                f'not have: {unknown[:_LISTED]}; expected keys of '
-                f'{type(self.backbone).__name__}.state_dict().')
-        return dict(
-            format=FROZEN_HOST_FORMAT,
-            version=1,
-            fingerprints={
-                k: _as_fingerprint(v)
-                for k, v in fingerprints.items()
-            },
-            pretrained=self.host_source)
-
-    def verify_frozen_host(self,
-                           entry: Mapping,
-                           state_dict: Optional[Mapping] = None,
-                           prefix: str = '') -> None:
-        """Compare the frozen host tensors with a :meth:`frozen_host_entry`.
-
-        Args:
-            entry (Mapping): The entry, as saved.
-            state_dict (Mapping, optional): A state dict being loaded; its
-                host tensors (under ``prefix``) are compared instead of the
-                model's. Defaults to None.
-            prefix (str): The wrapper's prefix in ``state_dict``.
-                Defaults to ''.
-
-        Raises:
-            FrozenBackboneMismatchError: If any tensor differs, naming the
-                checkpoint, the config key of the pretrained path and how
-                many of the frozen tensors differ.
-        """
-        if not isinstance(entry, Mapping) or \
-                entry.get('format') != FROZEN_HOST_FORMAT or \
-                not isinstance(entry.get('fingerprints'), Mapping):
-            raise FrozenBackboneMismatchError(
-                f'The state dict entry {prefix}{FROZEN_HOST_KEY} is not a '
-                f'{FROZEN_HOST_FORMAT!r} record (got '
-                f'{type(entry).__name__}); it was not written by '
-                'mmadaptformer.')
-        expected = entry['fingerprints']
-        host_state = None
-        differ = []
-        for key, fingerprint in expected.items():
-            value = None if state_dict is None else state_dict.get(prefix +
-                                                                   key)
-            if value is None:
-                if host_state is None:
-                    host_state = self.backbone.state_dict()
-                value = host_state.get(key)
-            if not torch.is_tensor(value) or tensor_fingerprint(
-                    value) != _as_fingerprint(fingerprint):
-                differ.append(key)
-        if not differ:
-            return
-        source = entry.get('source')
-        trained_on = entry.get('pretrained')
-        now = self.host_source
-        part = self.trained_part
-        lines = [
-            f'The {part}-only checkpoint{" " + source if source else ""} '
-            f'was trained on a different frozen backbone: {len(differ)} of '
-            f'{len(expected)} frozen tensors differ from this model\'s '
-            f'({", ".join(differ[:_LISTED])}'
-            f'{", ..." if len(differ) > _LISTED else ""}).',
-            f'The frozen backbone comes from the config key '
-            f'{self.pretrained_key}, ' +
-            (f'now {now}.' if now else 'which is not set (random weights).'),
-        ]
-        if trained_on:
-            lines.append(f'The {part}s were trained on {trained_on}.')
-        lines.append('Point the config key at the pretrained checkpoint the '
-                     f'{part}s were trained on: on other weights they would '
-                     'silently give wrong results.')
-        raise FrozenBackboneMismatchError(' '.join(lines))
 
     # ------------------------------------------------------------- running
     def forward(self, *args, **kwargs) -> Any:
@@ -530,5 +377,5 @@ def frozen_host_entries(model: nn.Module,
             if key.startswith(prefix) and key[len(prefix):] in host
         }
         if own:
-            entries[prefix + FROZEN_HOST_KEY] = module.frozen_host_entry(own)
+            entries[prefix + FROZEN_HOST_KEY] = frozen_host_entry(module, own)
     return entries

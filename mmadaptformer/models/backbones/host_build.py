@@ -3,7 +3,9 @@
 
 The frozen-host wrappers keep the host as their child ``backbone``
 (:data:`INNER`) but save and load the host's own keys, without that prefix:
-:func:`to_outer_key` and :func:`to_inner_key` translate between the two.
+:func:`to_outer_key` and :func:`to_inner_key` translate between the two, and
+the wrappers' state-dict hooks (:func:`save_outer_keys`,
+:func:`load_pre_hook`, :func:`load_post_hook`) apply them.
 """
 import copy
 import inspect
@@ -15,7 +17,10 @@ from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
-__all__ = ['INNER', 'build_host_backbone', 'to_outer_key', 'to_inner_key']
+__all__ = [
+    'INNER', 'build_host_backbone', 'to_outer_key', 'to_inner_key',
+    'save_outer_keys', 'load_pre_hook', 'load_post_hook'
+]
 
 #: Name of the wrapped host; it never shows up in state-dict keys.
 INNER = 'backbone'
@@ -128,3 +133,54 @@ def to_inner_key(key: str, prefix: str) -> str:
     if key.startswith(prefix):
         return prefix + INNER + '.' + key[len(prefix):]
     return key
+
+
+def save_outer_keys(module: nn.Module, state_dict: dict, prefix: str,
+                    local_metadata: dict) -> None:
+    """State-dict post-hook: save the stock backbone's keys unchanged."""
+    for key in [k for k in state_dict if to_outer_key(k, prefix) != k]:
+        state_dict[to_outer_key(key, prefix)] = state_dict.pop(key)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        for key in [k for k in metadata if to_outer_key(k, prefix) != k]:
+            metadata[to_outer_key(key, prefix)] = metadata.pop(key)
+
+
+def load_pre_hook(module: nn.Module, state_dict: dict, prefix: str,
+                  local_metadata: dict, strict: bool, missing_keys: list,
+                  unexpected_keys: list, error_msgs: list) -> None:
+    """Load pre-hook: guard the frozen host (the wrapper's
+    :meth:`~mmadaptformer.models.FrozenHostWrapper.before_load`), then route
+    the stock keys."""
+    module.before_load(state_dict, prefix)
+    own = {}
+    for name in list(module._parameters) + list(module._buffers):
+        if prefix + name in state_dict:
+            own[prefix + name] = state_dict.pop(prefix + name)
+    for key in [k for k in state_dict if k.startswith(prefix)]:
+        state_dict[to_inner_key(key, prefix)] = state_dict.pop(key)
+    state_dict.update(own)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        for key in [
+                k for k in metadata if k == prefix[:-1] or k.startswith(prefix)
+        ]:
+            metadata[to_inner_key(key, prefix)] = metadata[key]
+    # The post-hook is not told the prefix.
+    module.__dict__['_load_prefix'] = prefix
+
+
+def load_post_hook(module: nn.Module, incompatible_keys) -> None:
+    """Load post-hook: report missing/unexpected keys as saved, without the
+    frozen tensors an adapter-only state dict left out on purpose and whose
+    fingerprints it matched (see
+    :meth:`~mmadaptformer.models.FrozenHostWrapper.before_load`)."""
+    prefix = module.__dict__.pop('_load_prefix', None)
+    verified = module.__dict__.pop('_load_verified', frozenset())
+    if prefix is None:
+        return
+    for keys in incompatible_keys:
+        keys[:] = [to_outer_key(key, prefix) for key in keys]
+    incompatible_keys.missing_keys[:] = [
+        key for key in incompatible_keys.missing_keys if key not in verified
+    ]

@@ -1,0 +1,132 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Parse an OpenMMLab video annotation list, checking every line, and check
+that its videos exist.
+
+The format is mmaction2's ``VideoDataset`` one: a line ``<path> <label>``
+(``<path> <label> [<label> ...]`` with ``multi_class``) a video. Used by
+:class:`~mmadaptformer.datasets.CheckedVideoDataset` when it is built; an
+error names the file and line at fault.
+"""
+import os.path as osp
+import random
+from typing import List, Optional, Sequence
+
+from .annotation_lists import AnnotationError, iter_lines, parse_int
+
+__all__ = [
+    'CHECK_FILES', 'parse_label', 'parse_video_list', 'check_videos_exist'
+]
+
+#: What ``CheckedVideoDataset(check_files=...)`` accepts.
+CHECK_FILES = ('sample', 'all', None)
+
+
+def parse_label(text: str, source: str, line: str,
+                num_classes: Optional[int]) -> int:
+    """A label of an annotation line, a non-negative integer below
+    ``num_classes`` (if set); else raise :class:`AnnotationError`."""
+    label = parse_int(text)
+    if label is None:
+        raise AnnotationError(
+            f'{source}: label {text!r} is not a non-negative integer, '
+            f'in line {line!r}')
+    if num_classes is not None and label >= num_classes:
+        raise AnnotationError(
+            f'{source}: label {label} is outside [0, '
+            f'{num_classes}) (num_classes={num_classes}), in '
+            f'line {line!r}')
+    return label
+
+
+def parse_video_list(ann_file: str,
+                     prefix: Optional[str],
+                     delimiter: str = ' ',
+                     multi_class: bool = False,
+                     num_classes: Optional[int] = None) -> List[dict]:
+    """Parse an annotation list, checking every line.
+
+    Args:
+        ann_file (str): The annotation list.
+        prefix (str, optional): The folder the paths are relative to.
+        delimiter (str): What separates the fields of a line; ``' '`` splits
+            at any whitespace. Defaults to ``' '``.
+        multi_class (bool): A line may hold several labels.
+            Defaults to False.
+        num_classes (int, optional): Labels must be below it.
+            Defaults to None (not checked).
+
+    Returns:
+        list[dict]: ``filename``, ``label`` and ``source`` (``file:line``
+        of the annotation) of each video.
+
+    Raises:
+        AnnotationError: On a malformed line or an empty list.
+    """
+    data_list = []
+    for lineno, line in iter_lines(ann_file, 'Annotation file'):
+        source = f'{ann_file}:{lineno}'
+        fields = (
+            line.split() if delimiter == ' ' else
+            [f.strip() for f in line.split(delimiter)])
+        if len(fields) < 2 or (not multi_class and len(fields) > 2):
+            expected = ('<path> <label> [<label> ...]'
+                        if multi_class else '<path> <label>')
+            raise AnnotationError(
+                f'{source}: expected {expected!r} separated by '
+                f'{delimiter!r}, got {len(fields)} fields in line '
+                f'{line!r}')
+        labels = [
+            parse_label(f, source, line, num_classes) for f in fields[1:]
+        ]
+        filename = fields[0]
+        if prefix is not None:
+            filename = osp.join(prefix, filename)
+        data_list.append(
+            dict(
+                filename=filename,
+                label=labels if multi_class else labels[0],
+                source=source))
+    if not data_list:
+        raise AnnotationError(
+            f'{ann_file}: the annotation file lists no videos')
+    return data_list
+
+
+def check_videos_exist(data_list: Sequence[dict], ann_file: str,
+                       check_files: Optional[str], sample_size: int,
+                       max_listed: int, folder: Optional[str]) -> None:
+    """Raise if videos of :func:`parse_video_list` do not exist.
+
+    Args:
+        data_list (Sequence[dict]): The parsed list.
+        ann_file (str): The annotation list, for the error.
+        check_files (str, optional): ``'sample'`` (a seeded random sample
+            of ``sample_size``, the same on every rank and rerun), ``'all'``
+            or None (nothing is checked).
+        sample_size (int): Videos checked with ``'sample'``.
+        max_listed (int): At most this many missing files are named.
+        folder (str, optional): The video folder; the error says when it
+            does not exist.
+
+    Raises:
+        FileNotFoundError: Naming the missing files and their lines.
+    """
+    if check_files is None:
+        return
+    checked = data_list
+    if (check_files == 'sample' and len(data_list) > sample_size):
+        # Seeded: every rank and rerun checks the same files.
+        checked = random.Random(0).sample(list(data_list), sample_size)
+    missing = [d for d in checked if not osp.isfile(d['filename'])]
+    if not missing:
+        return
+    listed = '\n'.join(f'  {d["source"]}: {d["filename"]}'
+                       for d in missing[:max_listed])
+    more = len(missing) - max_listed
+    hint = (f' The video folder {folder} does not exist; check '
+            f'data_prefix.' if folder and not osp.isdir(folder) else '')
+    raise FileNotFoundError(
+        f'{len(missing)} of {len(checked)} checked videos '
+        f'(check_files={check_files!r}) of {ann_file} do not '
+        f'exist:\n{listed}' +
+        (f'\n  ... and {more} more' if more > 0 else '') + hint)

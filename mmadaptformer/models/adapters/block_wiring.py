@@ -1,0 +1,204 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Find the transformer blocks of a model and resolve their wiring.
+
+A block type is adapted by its ``norm`` (the norm right before the
+feed-forward network), ``ffn`` (the feed-forward network) and optional
+``branch`` (the module whose output is the whole feed-forward branch), as
+:func:`~mmadaptformer.models.adapters.injection.inject_adapters` wires them.
+The known types are :data:`KNOWN_BLOCK_TYPES`; a config declares others in
+``block_types``.
+
+``branch`` is, per block type:
+
+* mmcv-style ``FFN`` with ``add_identity=True`` (mmpretrain ViT/DeiT, DeiT3,
+  Swin): ``ffn.dropout_layer``, whose output is the branch after drop path
+  and layer scale. Exact.
+* mmaction ``Block`` (VideoMAE ViT) and ``SwinTransformerBlock3D``: the
+  block's ``drop_path``. These blocks call ``drop_path`` for the attention
+  branch too, so only its first call after ``norm`` is treated as ``h``.
+  Exact.
+* A declared type without ``branch``: as the first case if its ``ffn`` is
+  FFN-like, else the ``ffn`` output itself. The latter is exact only if the
+  block adds the ``ffn`` output to the residual unchanged (no drop path or
+  layer scale in training); declare ``branch`` otherwise.
+
+The adapted "block" is whatever module holds ``norm``, the feed-forward
+network and the residual add of the feed-forward branch. For TimeSformer
+(divided space-time) that is the layer's ``FFNWithNorm`` itself,
+``x + dropout_layer(layers(norm(x)))``. Paths are dotted attribute paths, and
+the children of a ``ModuleList`` are attributes named by their index, so
+``norm='norms.1', ffn='ffns.0'`` addresses mmcv's ``BaseTransformerLayer``.
+"""
+from typing import Dict, List, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from ..hosts import host_block_wiring, qualname
+
+__all__ = [
+    'KNOWN_BLOCK_TYPES', 'block_type_example', 'check_block_types',
+    'find_blocks', 'block_paths', 'get_module', 'default_branch', 'embed_dims',
+    'ffn_out_dims', 'changes_width'
+]
+
+#: How to adapt the transformer blocks of the supported hosts, keyed by the
+#: block's ``module.qualname``. ``norm`` is the norm right before the
+#: feed-forward network, ``ffn`` the feed-forward network and ``branch``
+#: (optional) the module whose output is the whole feed-forward branch.
+#: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
+KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = host_block_wiring()
+
+_BLOCK_TYPE_KEYS = ('type', 'norm', 'ffn', 'branch')
+
+
+def block_type_example(type_name: str = 'MyBlock') -> str:
+    """A ``block_types`` declaration for ``type_name``, for messages."""
+    return (f"block_types=[dict(type='{type_name}', norm='norm2', "
+            "ffn='mlp')]")
+
+
+def check_block_types(
+        block_types: Optional[Sequence[dict]]) -> Dict[str, Dict[str, str]]:
+    """Validate user declarations and key them by their ``type``."""
+    if block_types is None:
+        return {}
+    if isinstance(block_types, dict) or \
+            not isinstance(block_types, Sequence):
+        raise TypeError('block_types must be a list of dicts such as '
+                        f'{block_type_example()}, but got {block_types!r}.')
+    declared = {}
+    for i, spec in enumerate(block_types):
+        if not isinstance(spec, dict):
+            raise TypeError(
+                f'block_types[{i}] must be a dict such as '
+                f"dict(type='MyBlock', norm='norm2', ffn='mlp'), but got "
+                f'{spec!r}.')
+        unknown = set(spec) - set(_BLOCK_TYPE_KEYS)
+        if unknown:
+            raise ValueError(
+                f'block_types[{i}] has unknown keys {sorted(unknown)}; the '
+                f'accepted keys are {list(_BLOCK_TYPE_KEYS)}.')
+        for key in ('type', 'norm', 'ffn'):
+            if not isinstance(spec.get(key), str) or not spec[key]:
+                raise ValueError(
+                    f'block_types[{i}] needs a non-empty string {key!r}, '
+                    f'e.g. {block_type_example()}, but got {spec!r}.')
+        if 'branch' in spec and (not isinstance(spec['branch'], str)
+                                 or not spec['branch']):
+            raise ValueError(
+                f"block_types[{i}]['branch'] must be a non-empty string, "
+                f"but got {spec['branch']!r}.")
+        declared[spec['type']] = {k: v for k, v in spec.items() if k != 'type'}
+    return declared
+
+
+def _spec_for(module: nn.Module,
+              declared: Dict[str, Dict[str, str]]) -> Optional[dict]:
+    """The declared or known spec of ``module``'s exact type, if any."""
+    cls = type(module)
+    for key in (qualname(cls), cls.__name__):
+        if key in declared:
+            return declared[key]
+    # Exact types only: subclasses (e.g. BEiT's layer) may change forward.
+    return KNOWN_BLOCK_TYPES.get(qualname(cls))
+
+
+def find_blocks(
+        model: nn.Module,
+        declared: Dict[str, dict]) -> List[Tuple[str, nn.Module, dict]]:
+    """Blocks with a spec, in module order, without looking inside them."""
+    found, seen = [], set()
+
+    def visit(name: str, module: nn.Module) -> None:
+        if id(module) in seen:
+            return
+        seen.add(id(module))
+        spec = _spec_for(module, declared)
+        if spec is not None:
+            found.append((name, module, spec))
+            return
+        for child_name, child in module.named_children():
+            visit(f'{name}.{child_name}' if name else child_name, child)
+
+    visit('', model)
+    return found
+
+
+def block_paths(model: nn.Module,
+                block_types: Optional[Sequence[dict]] = None) -> List[str]:
+    """Paths of the transformer blocks
+    :func:`~mmadaptformer.models.adapters.injection.inject_adapters` would
+    find.
+
+    Blocks are matched by exact type (see :data:`KNOWN_BLOCK_TYPES`) or by
+    the declared ``block_types``, in module order; the matching blocks are
+    not searched for nested blocks.
+
+    Args:
+        model (nn.Module): Any module.
+        block_types (Sequence[dict], optional): Declarations as for
+            :func:`~mmadaptformer.models.adapters.injection.inject_adapters`.
+            Defaults to None.
+
+    Returns:
+        list[str]: Module names of the blocks, in module order.
+    """
+    return [
+        name
+        for name, _, _ in find_blocks(model, check_block_types(block_types))
+    ]
+
+
+def get_module(block: nn.Module, path: str, role: str) -> nn.Module:
+    """Resolve a dotted attribute path declared as ``role`` of ``block``."""
+    obj = block
+    for attr in path.split('.'):
+        obj = getattr(obj, attr, None)
+    if not isinstance(obj, nn.Module):
+        cls = type(block).__name__
+        children = [name for name, _ in block.named_children()]
+        raise AttributeError(
+            f'{cls} has no module {path!r}, which block_types declares as '
+            f'its {role}. Its child modules are {children}; declare the '
+            f"right ones, e.g. block_types=[dict(type='{cls}', "
+            f"norm='norm2', ffn='mlp')].")
+    return obj
+
+
+def default_branch(ffn: nn.Module, ffn_path: str) -> Tuple[nn.Module, str]:
+    dropout_layer = getattr(ffn, 'dropout_layer', None)
+    if getattr(ffn, 'add_identity', False) and \
+            isinstance(dropout_layer, nn.Module):
+        # mmcv FFN and alike: identity + dropout_layer(gamma2(layers(x))).
+        return dropout_layer, f'{ffn_path}.dropout_layer'
+    return ffn, ffn_path
+
+
+def embed_dims(norm: nn.Module, ffn: nn.Module, block: nn.Module) -> int:
+    shape = getattr(norm, 'normalized_shape', None)
+    if shape:
+        return int(shape[-1])
+    weight = getattr(norm, 'weight', None)
+    if isinstance(weight, torch.Tensor) and weight.dim() == 1:
+        return weight.numel()
+    dims = getattr(ffn, 'embed_dims', None)
+    if isinstance(dims, int):
+        return dims
+    raise ValueError(
+        f'Cannot infer the feature dimension of {type(block).__name__}: its '
+        f'norm {type(norm).__name__} has neither normalized_shape nor a 1-D '
+        'weight, and its ffn has no int embed_dims.')
+
+
+def ffn_out_dims(ffn: nn.Module) -> Optional[int]:
+    """Output width of ``ffn``: that of its last registered ``nn.Linear``."""
+    linears = [m for m in ffn.modules() if isinstance(m, nn.Linear)]
+    return linears[-1].out_features if linears else None
+
+
+def changes_width(block: nn.Module, spec: dict) -> bool:
+    """Whether the feed-forward network of ``block`` changes the width."""
+    norm = get_module(block, spec['norm'], 'norm')
+    ffn = get_module(block, spec['ffn'], 'ffn')
+    return ffn_out_dims(ffn) not in (None, embed_dims(norm, ffn, block))

@@ -1,0 +1,135 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The record of the frozen backbone an adapter-only state dict was trained on.
+
+A frozen-host wrapper (:class:`~mmadaptformer.models.FrozenHostWrapper`)
+saves, with its trainable parts, the per-tensor fingerprints (see
+:mod:`mmadaptformer.utils.fingerprint`) of its frozen host under
+``<wrapper prefix>`` + :data:`FROZEN_HOST_KEY`: :func:`frozen_host_entry`
+writes that record, :func:`verify_frozen_host` compares a wrapper's frozen
+host with it and raises :class:`FrozenBackboneMismatchError` if they differ.
+"""
+from typing import Mapping, Optional
+
+import torch
+from torch import nn
+
+from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
+from ...utils.fingerprint import tensor_fingerprint
+
+__all__ = [
+    'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'frozen_host_entry',
+    'verify_frozen_host'
+]
+
+#: State-dict entry (under the wrapper's prefix) of an adapter-only
+#: checkpoint that records the frozen backbone it was trained on.
+FROZEN_HOST_KEY = 'frozen_host_fingerprints'
+#: How many differing tensors an error lists by name.
+_LISTED = 5
+
+
+class FrozenBackboneMismatchError(RuntimeError):
+    """An adapter-only checkpoint meets a frozen backbone it was not trained
+    on."""
+
+
+def _as_fingerprint(value) -> tuple:
+    """A fingerprint as :func:`tensor_fingerprint` returns it, whatever
+    container types a checkpoint round trip gave it."""
+    shape, dtype, total, weighted = value
+    return tuple(int(d) for d in shape), str(dtype), int(total), int(weighted)
+
+
+def frozen_host_entry(wrapper: nn.Module,
+                      fingerprints: Mapping[str, tuple]) -> dict:
+    """The :data:`FROZEN_HOST_KEY` entry of an adapter-only checkpoint.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper whose frozen host the
+            fingerprints are of.
+        fingerprints (Mapping[str, tuple]): Fingerprints (see
+            :mod:`mmadaptformer.utils.fingerprint`) of the frozen host
+            tensors the trainable parts were trained on, keyed as in
+            ``wrapper.host_keys``.
+
+    Returns:
+        dict: ``format``, ``version``, ``fingerprints`` and
+        ``pretrained`` (the host's checkpoint path, if known).
+    """
+    unknown = sorted(set(fingerprints) - set(wrapper.host_keys))
+    if unknown:
+        raise KeyError(
+            f'{type(wrapper).__name__}: fingerprints of keys the host does '
+            f'not have: {unknown[:_LISTED]}; expected keys of '
+            f'{type(wrapper.backbone).__name__}.state_dict().')
+    return dict(
+        format=FROZEN_HOST_FORMAT,
+        version=1,
+        fingerprints={k: _as_fingerprint(v)
+                      for k, v in fingerprints.items()},
+        pretrained=wrapper.host_source)
+
+
+def verify_frozen_host(wrapper: nn.Module,
+                       entry: Mapping,
+                       state_dict: Optional[Mapping] = None,
+                       prefix: str = '') -> None:
+    """Compare the frozen host tensors with a :func:`frozen_host_entry`.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper whose frozen host is
+            compared.
+        entry (Mapping): The entry, as saved.
+        state_dict (Mapping, optional): A state dict being loaded; its
+            host tensors (under ``prefix``) are compared instead of the
+            model's. Defaults to None.
+        prefix (str): The wrapper's prefix in ``state_dict``.
+            Defaults to ''.
+
+    Raises:
+        FrozenBackboneMismatchError: If any tensor differs, naming the
+            checkpoint, the config key of the pretrained path and how
+            many of the frozen tensors differ.
+    """
+    if not isinstance(entry, Mapping) or \
+            entry.get('format') != FROZEN_HOST_FORMAT or \
+            not isinstance(entry.get('fingerprints'), Mapping):
+        raise FrozenBackboneMismatchError(
+            f'The state dict entry {prefix}{FROZEN_HOST_KEY} is not a '
+            f'{FROZEN_HOST_FORMAT!r} record (got '
+            f'{type(entry).__name__}); it was not written by '
+            'mmadaptformer.')
+    expected = entry['fingerprints']
+    host_state = None
+    differ = []
+    for key, fingerprint in expected.items():
+        value = None if state_dict is None else state_dict.get(prefix + key)
+        if value is None:
+            if host_state is None:
+                host_state = wrapper.backbone.state_dict()
+            value = host_state.get(key)
+        if not torch.is_tensor(value) or tensor_fingerprint(
+                value) != _as_fingerprint(fingerprint):
+            differ.append(key)
+    if not differ:
+        return
+    source = entry.get('source')
+    trained_on = entry.get('pretrained')
+    now = wrapper.host_source
+    part = wrapper.trained_part
+    lines = [
+        f'The {part}-only checkpoint{" " + source if source else ""} '
+        f'was trained on a different frozen backbone: {len(differ)} of '
+        f'{len(expected)} frozen tensors differ from this model\'s '
+        f'({", ".join(differ[:_LISTED])}'
+        f'{", ..." if len(differ) > _LISTED else ""}).',
+        f'The frozen backbone comes from the config key '
+        f'{wrapper.pretrained_key}, ' +
+        (f'now {now}.' if now else 'which is not set (random weights).'),
+    ]
+    if trained_on:
+        lines.append(f'The {part}s were trained on {trained_on}.')
+    lines.append('Point the config key at the pretrained checkpoint the '
+                 f'{part}s were trained on: on other weights they would '
+                 'silently give wrong results.')
+    raise FrozenBackboneMismatchError(' '.join(lines))

@@ -1,0 +1,163 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Find what would not load from a state dict into a model.
+
+:func:`diff_state_dict` finds the missing, unexpected and shape-mismatched
+keys by a dry run of the model's own loading code (its load-state-dict hooks
+included, e.g. the AdaptFormer key routing or mmpretrain's position-embedding
+resizing) on tensors of the ``meta`` device: nothing is copied and nothing
+changes. :func:`~mmadaptformer.utils.state_dict_check.check_state_dict`
+decides which of the differences are errors.
+"""
+import logging
+import re
+import warnings
+from collections import OrderedDict
+from dataclasses import dataclass, field
+from typing import List, Set, Tuple
+
+import torch
+from mmengine.logging import print_log
+from torch import nn
+
+__all__ = ['StateDictDiff', 'diff_state_dict']
+
+_SIZE_MISMATCH = re.compile(
+    r'size mismatch for (?P<key>\S+): copying a param with shape '
+    r'torch\.Size\((?P<ckpt>\[[^\]]*\])\) from checkpoint, the shape in '
+    r'current model is torch\.Size\((?P<model>\[[^\]]*\])\)')
+
+
+@dataclass
+class StateDictDiff:
+    """What would not load from a state dict into a model.
+
+    Attributes:
+        missing (list[str]): Model keys the state dict lacks.
+        unexpected (list[str]): State-dict keys the model lacks.
+        mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``
+            for keys in both with different shapes.
+        errors (list[str]): Other errors the model's loading code raised.
+    """
+    missing: List[str] = field(default_factory=list)
+    unexpected: List[str] = field(default_factory=list)
+    mismatched: List[Tuple[str, tuple, tuple]] = field(default_factory=list)
+    errors: List[str] = field(default_factory=list)
+
+
+def _shape(text: str) -> tuple:
+    return tuple(int(d) for d in re.findall(r'-?\d+', text))
+
+
+def _meta_copy(state_dict: dict) -> dict:
+    out = OrderedDict((k, torch.empty(v.shape, dtype=v.dtype, device='meta'
+                                      ) if torch.is_tensor(v) else v)
+                      for k, v in state_dict.items())
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        out._metadata = OrderedDict(metadata)
+    return out
+
+
+def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
+    """Run MMEngine's loading loop on meta tensors and record the result."""
+    from mmengine.model import is_model_wrapper
+    from torch.nn.modules.module import _IncompatibleKeys
+    state_dict = _meta_copy(state_dict)
+    metadata = getattr(state_dict, '_metadata', None)
+    missing: List[str] = []
+    unexpected: List[str] = []
+    messages: List[str] = []
+    # Keys the model's own load pre-hooks delete from the state dict: it
+    # re-creates those tensors itself (e.g. Swin V2's relative position
+    # tables), so they are not missing from the checkpoint.
+    dropped: Set[str] = set()
+
+    def load(module: nn.Module, local: dict, prefix: str = '') -> None:
+        if is_model_wrapper(module):
+            module = module.module
+        local_metadata = {} if metadata is None else metadata.get(
+            prefix[:-1], {})
+        before = set(local)
+        module._load_from_state_dict(local, prefix, local_metadata, True,
+                                     missing, unexpected, messages)
+        dropped.update(before - set(local))
+        for name, child in module._modules.items():
+            if child is not None:
+                child_prefix = prefix + name + '.'
+                load(child, {
+                    k: v
+                    for k, v in local.items() if k.startswith(child_prefix)
+                }, child_prefix)
+        incompatible = _IncompatibleKeys(missing, unexpected)
+        for hook in module._load_state_dict_post_hooks.values():
+            hook(module, incompatible)
+
+    with warnings.catch_warnings():
+        warnings.simplefilter('ignore')
+        load(model, state_dict)
+    diff = StateDictDiff(
+        missing=[
+            k for k in missing
+            if 'num_batches_tracked' not in k and k not in dropped
+        ],
+        unexpected=list(unexpected))
+    for message in messages:
+        match = _SIZE_MISMATCH.search(message)
+        if match:
+            diff.mismatched.append(
+                (match['key'], _shape(match['ckpt']), _shape(match['model'])))
+        elif 'meta tensor' not in message:
+            # The copy from a meta tensor fails by design; anything else
+            # is a real error of the model's loading code.
+            diff.errors.append(message)
+    return diff
+
+
+def _plain_diff(model: nn.Module, state_dict: dict) -> StateDictDiff:
+    """Compare keys and shapes without running the model's load hooks."""
+    own = model.state_dict()
+    diff = StateDictDiff(
+        missing=[
+            k for k in own
+            if k not in state_dict and 'num_batches_tracked' not in k
+        ],
+        unexpected=[
+            k for k, v in state_dict.items()
+            if k not in own and torch.is_tensor(v)
+        ])
+    for key, value in state_dict.items():
+        if key in own and torch.is_tensor(value) and \
+                tuple(value.shape) != tuple(own[key].shape):
+            diff.mismatched.append(
+                (key, tuple(value.shape), tuple(own[key].shape)))
+    return diff
+
+
+def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
+    """Find what would not load from ``state_dict`` into ``model``.
+
+    The model's own loading code runs (so its load-state-dict hooks rename
+    or resize keys as in a real load) on ``meta`` copies of the tensors:
+    the model's weights do not change. If that dry run fails (a hook that
+    needs real data), keys and shapes are compared directly.
+
+    Args:
+        model (nn.Module): The model (a DDP wrapper is unwrapped).
+        state_dict (dict): The state dict, with the model's key layout.
+
+    Returns:
+        StateDictDiff: Missing, unexpected and shape-mismatched keys.
+    """
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    try:
+        return _dry_run(model, state_dict)
+    except Exception as e:  # noqa: B902 -- any hook may fail on meta
+        print_log(
+            f'Checking the checkpoint with the model\'s own loading code '
+            f'failed ({type(e).__name__}: {e}); comparing keys and shapes '
+            f'directly.',
+            logger='current',
+            level=logging.DEBUG)
+        return _plain_diff(model, state_dict)
