@@ -1,0 +1,80 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The short text summary of a GPU check (``summary.txt``, and what
+``tools/gpu_check.sh`` prints): the checks, the issue's goals, the speed
+rows and the profile's top operators, from ``gpu_check.json``'s data."""
+
+__all__ = ['format_gpu_summary']
+
+
+def _cell(value, fmt: str) -> str:
+    return '-' if value is None else format(value, fmt)
+
+
+def format_gpu_summary(data: dict) -> str:
+    """The short text summary of ``gpu_check.json``'s data.
+
+    Args:
+        data (dict): What ``gpu_check.json`` holds.
+
+    Returns:
+        str: Lines for a terminal and ``summary.txt``.
+    """
+    lines = [
+        f'mmadaptformer GPU check: {data["status"]}; device '
+        f'{data.get("gpu") or data["device"]}, torch {data["torch"]}, '
+        f'{data["date"]}'
+    ]
+    if data.get('reason'):
+        lines.append(data['reason'])
+    if data.get('elapsed_s') is not None:
+        lines.append(f'{data["elapsed_s"]:.0f} s of a {data["budget_s"]:.0f}'
+                     ' s budget')
+    if data['checks']:
+        lines += ['', f'{"check":<22}{"status":<10}{"seconds":>8}']
+    for name, result in data['checks'].items():
+        lines.append(f'{name:<22}{result["status"]:<10}'
+                     f'{_cell(result.get("seconds"), ".0f"):>8}')
+        if result.get('reason') and result['status'] != 'running':
+            lines.append(f'    {result["reason"]}')
+        for failure in result.get('failures', []):
+            lines.append(f'    FAILED {failure}')
+    goals = data.get('goals') or []
+    if data['checks']:
+        lines += ['', 'Goals (issue #15; ViT-B/16, 8x224^2, batch 16, H200):']
+        for goal in goals:
+            lines.append(f'  {goal["goal"]}: '
+                         f'{_cell(goal["measured"], ".3f")} '
+                         f'{goal["relation"]} {goal["limit"]} -> '
+                         f'{goal["status"]}')
+    rows = data['checks'].get('benchmark', {}).get('details',
+                                                   {}).get('rows', {})
+    official = data['checks'].get('official_baseline', {}).get('details')
+    if rows or official:
+        unit = data['checks']['benchmark'].get('details', {}).get(
+            'unit', 'clips') if rows else 'clips'
+        lines += [
+            '', f'{"row":<26}{"step ms":>9}{unit + "/s":>10}{"peak MB":>10}'
+            f'{"MFU %":>7}{"x full step":>12}{"x full mem":>11}'
+        ]
+        for row, r in rows.items():
+            lines.append(f'{row:<26}{_cell(r["step_ms"], ".1f"):>9}'
+                         f'{_cell(r["throughput"], ".1f"):>10}'
+                         f'{_cell(r["peak_mem_mb"], ".0f"):>10}'
+                         f'{_cell(100 * r["mfu"], ".1f"):>7}'
+                         f'{_cell(r["step_ratio_to_full_ft"], ".2f"):>12}'
+                         f'{_cell(r["memory_ratio_to_full_ft"], ".2f"):>11}')
+        if official and official.get('step_ms') is not None:
+            lines.append(
+                f'{"official@" + official["dtype"]:<26}'
+                f'{official["step_ms"]:>9.1f}{official["throughput"]:>10.1f}'
+                f'{official["peak_mem_mb"]:>10.0f}{"-":>7}{"-":>12}'
+                f'{"-":>11}')
+    top = data['checks'].get('profile', {}).get('details',
+                                                {}).get('top_ops', [])
+    if top:
+        lines += ['', 'Top operators of the AdaptFormer step (self time):']
+        for op in top[:8]:
+            lines.append(f'  {op["name"][:48]:<48} '
+                         f'{op["self_ms_per_step"]:8.2f} ms/step '
+                         f'{100 * op["share"]:5.1f}%')
+    return '\n'.join(lines) + '\n'
