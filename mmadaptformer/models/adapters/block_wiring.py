@@ -22,6 +22,11 @@ The known types are :data:`KNOWN_BLOCK_TYPES`; a config declares others in
   block adds the ``ffn`` output to the residual unchanged (no drop path or
   layer scale in training); declare ``branch`` otherwise.
 
+A known type may add ``ffn_type`` (the type ``ffn`` must have for the
+module to be a block, when the type also wraps other sub-layers: LeViT's
+``Residual``) and ``inline_drop_path`` (see
+:attr:`~mmadaptformer.models.HostSpec.inline_drop_path`).
+
 The adapted "block" is whatever module holds ``norm``, the feed-forward
 network and the residual add of the feed-forward branch. For TimeSformer
 (divided space-time) that is the layer's ``FFNWithNorm`` itself,
@@ -39,13 +44,14 @@ from ..hosts import host_block_wiring, qualname
 __all__ = [
     'KNOWN_BLOCK_TYPES', 'block_type_example', 'check_block_types',
     'find_blocks', 'block_paths', 'get_module', 'default_branch', 'embed_dims',
-    'ffn_out_dims', 'changes_width'
+    'ffn_out_dims', 'changes_width', 'inline_drop_prob'
 ]
 
 #: How to adapt the transformer blocks of the supported hosts, keyed by the
 #: block's ``module.qualname``. ``norm`` is the norm right before the
 #: feed-forward network, ``ffn`` the feed-forward network and ``branch``
-#: (optional) the module whose output is the whole feed-forward branch.
+#: (optional) the module whose output is the whole feed-forward branch;
+#: ``ffn_type`` and ``inline_drop_path`` where the host declares them.
 #: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
 KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = host_block_wiring()
 
@@ -101,7 +107,14 @@ def _spec_for(module: nn.Module,
         if key in declared:
             return declared[key]
     # Exact types only: subclasses (e.g. BEiT's layer) may change forward.
-    return KNOWN_BLOCK_TYPES.get(qualname(cls))
+    spec = KNOWN_BLOCK_TYPES.get(qualname(cls))
+    if spec is not None and 'ffn_type' in spec:
+        ffn = module
+        for attr in spec['ffn'].split('.'):
+            ffn = getattr(ffn, attr, None)
+        if qualname(type(ffn)) != spec['ffn_type']:
+            return None  # e.g. LeViT's Residual around an attention
+    return spec
 
 
 def find_blocks(
@@ -185,10 +198,15 @@ def embed_dims(norm: nn.Module, ffn: nn.Module, block: nn.Module) -> int:
     dims = getattr(ffn, 'embed_dims', None)
     if isinstance(dims, int):
         return dims
+    # No norm in front (LeViT's MLP is its own "norm"): the FFN's input.
+    linears = [m for m in ffn.modules() if isinstance(m, nn.Linear)]
+    if linears:
+        return linears[0].in_features
     raise ValueError(
         f'Cannot infer the feature dimension of {type(block).__name__}: its '
         f'norm {type(norm).__name__} has neither normalized_shape nor a 1-D '
-        'weight, and its ffn has no int embed_dims.')
+        'weight, and its ffn has neither an int embed_dims nor an '
+        'nn.Linear.')
 
 
 def ffn_out_dims(ffn: nn.Module) -> Optional[int]:
@@ -202,3 +220,11 @@ def changes_width(block: nn.Module, spec: dict) -> bool:
     norm = get_module(block, spec['norm'], 'norm')
     ffn = get_module(block, spec['ffn'], 'ffn')
     return ffn_out_dims(ffn) not in (None, embed_dims(norm, ffn, block))
+
+
+def inline_drop_prob(block: nn.Module, spec: dict) -> float:
+    """Drop probability of the drop path ``block`` builds inline on its
+    feed-forward branch (``inline_drop_path``), 0 if it declares none."""
+    attr = spec.get('inline_drop_path')
+    cfg = getattr(block, attr, None) if attr is not None else None
+    return float(cfg.get('drop_prob', 0.)) if isinstance(cfg, dict) else 0.

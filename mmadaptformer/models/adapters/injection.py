@@ -20,6 +20,14 @@ the block under ``torch.utils.checkpoint`` (reentrant or not).
 Which module is ``norm``, ``ffn`` and ``branch`` of each block type, and
 how the blocks are found: :mod:`mmadaptformer.models.adapters.block_wiring`.
 
+A reversible host (RevViT) runs its blocks in a custom autograd function
+whose backward recomputes each block's ``G`` by calling ``norm`` and
+``ffn`` again, so the hooks add the adapter there too and the
+recomputation stays exact; :mod:`.reversible_input` makes that backward
+run when the host is frozen. A drop path that such a block builds inline
+(``inline_drop_path``) cannot be kept off the adapter, so a block with one
+is refused, naming the ``layers`` without.
+
 A block whose feed-forward network changes the width (e.g. MViT's block
 before a width change with ``dim_mul_in_attention=False``, whose residual
 stream is a projection of ``norm``'s output) has no ``x + h`` to adapt. The
@@ -37,7 +45,10 @@ from ..hosts import block_like_types, qualname
 from .adapt_mlp import AdaptMLP
 from .block_wiring import (block_type_example, changes_width,
                            check_block_types, default_branch, embed_dims,
-                           ffn_out_dims, find_blocks, get_module)
+                           ffn_out_dims, find_blocks, get_module,
+                           inline_drop_prob)
+from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
+                               unhook_reversible_inputs)
 from .router import ADAPTER_ATTR, AdapterRouter
 
 PLACEMENTS = ('parallel', 'sequential')
@@ -198,12 +209,29 @@ def inject_adapters(model: nn.Module,
                 f'has no residual stream of width {dims} to add an AdaptMLP '
                 'to (e.g. MViT with dim_mul_in_attention=False). Leave the '
                 f'blocks that change the width out, e.g. layers={keep}.')
+        drop_prob = inline_drop_prob(block, spec)
+        if drop_prob > 0:
+            keep = [
+                i for i, (_, other, other_spec) in enumerate(blocks)
+                if inline_drop_prob(other, other_spec) == 0
+            ]
+            raise ValueError(
+                f'Block {label!r} ({type(block).__name__}) cannot be '
+                f'adapted: its forward applies drop path (drop_prob='
+                f'{drop_prob:g}) to the output of {spec["ffn"]!r} with a '
+                'DropPath it builds on every call, not a submodule, so the '
+                'AdaptMLP would be dropped with the feed-forward network '
+                'instead of running beside it. Build the backbone with '
+                'drop_path_rate=0' +
+                (f', or adapt only the blocks without drop path, layers='
+                 f'{keep}.' if keep else '.'))
         if 'branch' in spec:
             branch_path = spec['branch']
             branch = get_module(block, branch_path, 'branch')
         else:
             branch, branch_path = default_branch(ffn, spec['ffn'])
         plans.append((block, norm, branch, spec['norm'], branch_path, dims))
+    reversible = find_reversible_inputs(model)
     # Building every adapter first also checks scale, dropout and norm.
     modules = [
         AdaptMLP(plan[-1], dim_hat, **adapter)
@@ -222,6 +250,12 @@ def inject_adapters(model: nn.Module,
             f'Add AdaptMLP to {label} ({type(block).__name__}): '
             f'{dims} -> {module.bottleneck} -> {dims}, {placement}, '
             f'{module.extra_repr()}',
+            logger='current')
+    for backbone in hook_reversible_inputs(reversible):
+        print_log(
+            f'{backbone}: the input of its reversible blocks requires a '
+            'gradient in training, so that their custom backward, and '
+            'with it the adapters, runs with the stem frozen.',
             logger='current')
     return names
 
@@ -281,4 +315,5 @@ def remove_adapters(model: nn.Module) -> List[str]:
             del module._adapter_router
             delattr(module, ADAPTER_ATTR)
             removed.append(name or type(module).__name__)
+    unhook_reversible_inputs(model)
     return removed

@@ -1,0 +1,115 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What can be declared about a host backbone: :class:`HostSpec`.
+
+The declarations themselves are in :mod:`mmadaptformer.models.hosts_mmaction`
+and :mod:`mmadaptformer.models.hosts_mmpretrain`; every feature reads them
+through :data:`mmadaptformer.models.hosts.HOSTS`.
+"""
+from collections import OrderedDict
+from dataclasses import dataclass
+from typing import Dict, List, Optional
+
+from torch import nn
+
+__all__ = ['HostSpec', 'qualname', 'block_like_types']
+
+
+def qualname(cls: type) -> str:
+    """``module.qualname`` of a class, the key of every host table.
+
+    Args:
+        cls (type): Any class.
+
+    Returns:
+        str: E.g. ``'mmaction.models.backbones.vit_mae.Block'``.
+    """
+    return f'{cls.__module__}.{cls.__qualname__}'
+
+
+def block_like_types(model: nn.Module) -> List[str]:
+    """Class names of the children of ModuleList/Sequential containers.
+
+    Used by error messages to show which block types a model has.
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        list[str]: ``'Name (module.qualname)'`` entries, in module order.
+    """
+    names = OrderedDict()
+    for module in model.modules():
+        if isinstance(module, (nn.ModuleList, nn.Sequential)):
+            for child in module.children():
+                if not isinstance(child, (nn.ModuleList, nn.Sequential)):
+                    cls = type(child)
+                    names[f'{cls.__name__} ({qualname(cls)})'] = None
+    return list(names)
+
+
+@dataclass(frozen=True)
+class HostSpec:
+    """One host backbone and what the package knows about it.
+
+    Attributes:
+        backbone (str): ``module.qualname`` of the backbone class.
+        block (str): ``module.qualname`` of its transformer block.
+        norm (str): The block's norm right before the feed-forward network;
+            its input is the AdaptMLP input.
+        ffn (str): The block's feed-forward network.
+        branch (str, optional): The module whose output is the whole
+            feed-forward branch, when it is not the FFN's ``dropout_layer``
+            (see :mod:`mmadaptformer.models.adapters.block_wiring`).
+        promptable (bool): The block runs global self-attention over a
+            ``(B, N, C)`` sequence with nothing tied to its length, so VPT
+            can insert prompt tokens.
+        attention (str, optional): ``module.qualname`` of a hand-written
+            attention that has a fused forward.
+        fused_forward (str, optional): Name of that forward in
+            :mod:`mmadaptformer.models.utils.fused_attention`.
+        token_embed (str, optional): Attribute of the patch embedding whose
+            output tokens stay transposed (non-contiguous) in the host.
+        batch_first (bool): The blocks' first input holds the samples along
+            dim 0, possibly folded sample-major (``(b t) ...``). The
+            multi-task forward lays its task streams out along that dim, so
+            it refuses hosts whose blocks are not batch-first, e.g.
+            sequence-first ``(L, N, C)`` blocks.
+        ffn_type (str, optional): ``module.qualname`` that ``ffn`` must
+            have for a module of type ``block`` to be adapted, when that
+            type also wraps other sub-layers (LeViT's ``Residual`` wraps its
+            attentions too); the others are not blocks.
+        inline_drop_path (str, optional): Attribute of the block holding
+            the config (with ``drop_prob``) of a drop path that its forward
+            builds on every call and applies to the output of ``branch``.
+            No hook can keep the adapter out of it, so a block whose
+            ``drop_prob`` is not 0 is refused.
+        reversible_input (str, optional): Attribute of the backbone whose
+            output enters a custom autograd function running the blocks
+            (RevViT's reversible ``RevBackProp``). Its backward, the blocks'
+            only gradient path, runs only if that output requires a
+            gradient, which a frozen stem does not give: injection makes it
+            require one in training.
+    """
+    backbone: str
+    block: str
+    norm: str
+    ffn: str
+    branch: Optional[str] = None
+    promptable: bool = False
+    attention: Optional[str] = None
+    fused_forward: Optional[str] = None
+    token_embed: Optional[str] = None
+    batch_first: bool = True
+    ffn_type: Optional[str] = None
+    inline_drop_path: Optional[str] = None
+    reversible_input: Optional[str] = None
+
+    @property
+    def wiring(self) -> Dict[str, str]:
+        """The block wiring as a ``block_types`` entry (without type), plus
+        ``ffn_type`` and ``inline_drop_path`` where declared."""
+        wiring = dict(norm=self.norm, ffn=self.ffn)
+        for key in ('branch', 'ffn_type', 'inline_drop_path'):
+            if getattr(self, key) is not None:
+                wiring[key] = getattr(self, key)
+        return wiring

@@ -1,0 +1,76 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The mmaction2 hosts (see :mod:`mmadaptformer.models.hosts`)."""
+from typing import Tuple
+
+from .host_spec import HostSpec
+
+__all__ = ['MMACTION_HOSTS']
+
+_VIDEOMAE = 'mmaction.models.backbones.vit_mae'
+_SWIN3D = 'mmaction.models.backbones.swin'
+_UNIFORMERV2 = 'mmaction.models.backbones.uniformerv2'
+_UNIFORMER = 'mmaction.models.backbones.uniformer'
+_MVIT = 'mmaction.models.backbones.mvit'
+
+#: The supported mmaction2 hosts.
+MMACTION_HOSTS: Tuple[HostSpec, ...] = (
+    # x + drop_path(mlp(norm2(x))), ``drop_path`` shared with attention;
+    # hand-written attention; tokens transposed after the patch embedding.
+    HostSpec(
+        backbone=f'{_VIDEOMAE}.VisionTransformer',
+        block=f'{_VIDEOMAE}.Block',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path',
+        promptable=True,
+        attention=f'{_VIDEOMAE}.Attention',
+        fused_forward='vit_mae_attention_forward',
+        token_embed='patch_embed'),
+    # x + drop_path(mlp(norm2(x))) in ``forward_part2``; windowed attention.
+    HostSpec(
+        backbone=f'{_SWIN3D}.SwinTransformer3D',
+        block=f'{_SWIN3D}.SwinTransformerBlock3D',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # CLIP blocks: x + drop_path(mlp(ln_2(x))) on a sequence-first
+    # (1 + HW, N * T, C) input, ``drop_path`` shared with attention and the
+    # local MHRAs. The global UniBlocks (``Extractor``, new in UniFormerV2
+    # and attending from one temporal class token) get no adapter.
+    HostSpec(
+        backbone=f'{_UNIFORMERV2}.UniFormerV2',
+        block=f'{_UNIFORMERV2}.ResidualAttentionBlock',
+        norm='ln_2',
+        ffn='mlp',
+        branch='drop_path',
+        batch_first=False),
+    # MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path`` shared with
+    # attention. Exact where the MLP keeps the width: with
+    # ``dim_mul_in_attention=False`` the block before each width change
+    # widens in its MLP and injection refuses it (leave it out by layers).
+    HostSpec(
+        backbone=f'{_MVIT}.MViT',
+        block=f'{_MVIT}.MultiScaleBlock',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+    # Divided space-time TimeSformer: each BaseTransformerLayer ends in an
+    # FFNWithNorm, x + dropout_layer(layers(norm(x))), which is adapted as
+    # the block. Space-only and joint space-time layers are mmcv's generic
+    # BaseTransformerLayer + FFN, not claimed here (see the docs).
+    HostSpec(
+        backbone='mmaction.models.backbones.timesformer.TimeSformer',
+        block='mmaction.models.common.transformer.FFNWithNorm',
+        norm='norm',
+        ffn='layers',
+        branch='dropout_layer'),
+    # The self-attention blocks of stages 3 and 4: x + drop_path(mlp(norm2(
+    # x))) on (B, THW, C) tokens. The convolution blocks of stages 1 and 2
+    # (``CBlock``, BatchNorm on (B, C, T, H, W) maps) get no adapter.
+    HostSpec(
+        backbone=f'{_UNIFORMER}.UniFormer',
+        block=f'{_UNIFORMER}.SABlock',
+        norm='norm2',
+        ffn='mlp',
+        branch='drop_path'),
+)
