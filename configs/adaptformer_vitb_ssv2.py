@@ -15,7 +15,15 @@ model = dict(
         _delete_=True,
         type='AdaptFormer',
         backbone={{_base_.model.backbone}},
-        adapter=dict(bottleneck=64, scale=0.1, dropout=0., norm=None),
+        # The official video model's _init_weights runs over the adapters
+        # after they are built: truncated-normal weights (std 0.02), zero
+        # biases, not the zero up-projection ('lora') it asks for.
+        adapter=dict(
+            bottleneck=64,
+            scale=0.1,
+            dropout=0.,
+            norm=None,
+            init='trunc_normal'),
         placement='parallel'))
 
 custom_hooks = [

@@ -9,7 +9,6 @@ Its state-dict keys are the official ones, so
 ``mmadaptformer.models.converters`` converts its checkpoints, and the
 converter tests check its forward against theirs.
 """
-import math
 from typing import List
 
 import torch
@@ -136,16 +135,13 @@ class OfficialVideoViT(nn.Module):
         self.head = nn.Sequential(
             nn.BatchNorm1d(embed_dims, affine=False, eps=1e-6),
             nn.Linear(embed_dims, num_classes))
+        # As the official ``_init_weights``, applied after the blocks are
+        # built: it overwrites the adapters' 'lora' init too.
         for module in self.modules():
             if isinstance(module, nn.Linear):
                 nn.init.trunc_normal_(module.weight, std=0.02)
                 if module.bias is not None:
                     nn.init.zeros_(module.bias)
-        for block in self.blocks:
-            # The official adapters start as the identity ('lora' init).
-            nn.init.kaiming_uniform_(
-                block.adaptmlp.down_proj.weight, a=math.sqrt(5))
-            nn.init.zeros_(block.adaptmlp.up_proj.weight)
 
     def forward(self, x: Tensor) -> Tensor:
         """Logits of clips ``(B, 3, T, H, W)``."""

@@ -192,8 +192,9 @@ def test_video_recipe_values(task):
     # Left/right matters in SSv2: no flip there; HMDB51 flips.
     assert (len(flips) == 0) if task == 'ssv2' else (len(flips) == 1)
     backbone = cfg.model.backbone
+    # The official video model re-initialises the adapters' Linears.
     assert backbone.adapter == dict(
-        bottleneck=64, scale=0.1, dropout=0., norm=None)
+        bottleneck=64, scale=0.1, dropout=0., norm=None, init='trunc_normal')
     assert backbone.backbone.drop_path_rate == 0.
     assert backbone.backbone.num_frames == 8
     assert cfg.model.cls_head.type == 'BNLinearHead'

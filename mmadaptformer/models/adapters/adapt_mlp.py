@@ -9,6 +9,8 @@ from torch import nn
 
 #: Accepted values of ``AdaptMLP(norm=...)``.
 ADAPTER_NORMS = (None, 'in', 'out')
+#: Accepted values of ``AdaptMLP(init=...)``.
+ADAPTER_INITS = ('lora', 'trunc_normal')
 
 
 def _is_positive_int(value) -> bool:
@@ -29,10 +31,23 @@ class AdaptMLP(nn.Module):
         x -> [LayerNorm if norm='in'] -> down_proj -> ReLU -> dropout
           -> up_proj -> * scale -> [LayerNorm if norm='out']
 
-    The weights follow the ``'lora'`` initialisation of the official code:
-    ``down_proj.weight`` is Kaiming-uniform with ``a=sqrt(5)`` and
-    ``up_proj.weight`` and both biases are zero, so a fresh adapter outputs
-    exactly zero and the adapted network starts as the pre-trained one.
+    Two initialisations, both of the official code:
+
+    * ``'lora'`` (the default; the official ``Adapter`` and image models):
+      ``down_proj.weight`` is Kaiming-uniform with ``a=sqrt(5)`` and
+      ``up_proj.weight`` and both biases are zero, so a fresh adapter
+      outputs exactly zero and the adapted network starts as the
+      pre-trained one.
+    * ``'trunc_normal'`` (what the official *video* model trains with): its
+      ``VisionTransformer.__init__`` applies ``_init_weights`` to every
+      ``Linear`` after building the blocks, adapters included, so both
+      weights are truncated-normal with std 0.02 and both biases zero; the
+      ``'lora'`` values it asked for are overwritten.
+
+    A frozen-host wrapper re-applies the adapter's own initialisation in its
+    ``init_weights()``, so an ``init_cfg`` of an enclosing model (e.g. an
+    mmpretrain classifier's ``TruncNormal`` over every ``Linear``) does not
+    change it.
 
     Args:
         embed_dims (int): The feature dimension d of the host block.
@@ -46,6 +61,8 @@ class AdaptMLP(nn.Module):
         norm (str, optional): Where to put a LayerNorm: ``'in'`` normalises
             the adapter input, ``'out'`` normalises the scaled output (as the
             official code does), ``None`` uses none. Defaults to None.
+        init (str): ``'lora'`` or ``'trunc_normal'``, see above. Defaults to
+            ``'lora'``.
     """
 
     def __init__(self,
@@ -53,7 +70,8 @@ class AdaptMLP(nn.Module):
                  bottleneck: int = 64,
                  scale: Union[float, str] = 0.1,
                  dropout: float = 0.,
-                 norm: Optional[str] = None) -> None:
+                 norm: Optional[str] = None,
+                 init: str = 'lora') -> None:
         super().__init__()
         if not _is_positive_int(embed_dims):
             raise ValueError(
@@ -78,11 +96,16 @@ class AdaptMLP(nn.Module):
             raise ValueError(
                 f'AdaptMLP norm must be one of {ADAPTER_NORMS}, but got '
                 f'{norm!r}.')
+        if init not in ADAPTER_INITS:
+            raise ValueError(
+                f'AdaptMLP init must be one of {ADAPTER_INITS}, but got '
+                f'{init!r}.')
 
         self.embed_dims = embed_dims
         self.bottleneck = bottleneck
         self.dropout = float(dropout)
         self.norm_position = norm
+        self.init = init
 
         if norm is not None:
             self.norm = nn.LayerNorm(embed_dims)
@@ -95,10 +118,14 @@ class AdaptMLP(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Apply the ``'lora'`` initialisation of the official code."""
-        nn.init.kaiming_uniform_(self.down_proj.weight, a=math.sqrt(5))
+        """Apply the adapter's initialisation (``init``)."""
+        if self.init == 'lora':
+            nn.init.kaiming_uniform_(self.down_proj.weight, a=math.sqrt(5))
+            nn.init.zeros_(self.up_proj.weight)
+        else:
+            nn.init.trunc_normal_(self.down_proj.weight, std=0.02)
+            nn.init.trunc_normal_(self.up_proj.weight, std=0.02)
         nn.init.zeros_(self.down_proj.bias)
-        nn.init.zeros_(self.up_proj.weight)
         nn.init.zeros_(self.up_proj.bias)
         if isinstance(self.scale, nn.Parameter):
             nn.init.ones_(self.scale)
@@ -138,4 +165,4 @@ class AdaptMLP(nn.Module):
         scale = 'learnable' if isinstance(self.scale, nn.Parameter) \
             else self.scale
         return (f'scale={scale}, dropout={self.dropout}, '
-                f'norm={self.norm_position!r}')
+                f'norm={self.norm_position!r}, init={self.init!r}')

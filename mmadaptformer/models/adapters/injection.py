@@ -52,7 +52,7 @@ from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
 from .router import ADAPTER_ATTR, AdapterRouter
 
 PLACEMENTS = ('parallel', 'sequential')
-_ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm')
+_ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm', 'init')
 
 
 def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
