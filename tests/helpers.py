@@ -452,10 +452,13 @@ def save_stock_video_checkpoint(path: str, seed: int = 0) -> dict:
     return state
 
 
-def assert_host_loads_pretrained(cfg: dict, tmp_path) -> None:
+def assert_host_loads_pretrained(cfg: dict,
+                                 tmp_path,
+                                 host_cfg: Optional[dict] = None) -> None:
     """A checkpoint of the stock backbone ``cfg`` (MMEngine layout,
-    ``backbone.`` keys) loads into an AdaptFormer on it through the
-    ``Pretrained`` init_cfg that ``--pretrained`` sets."""
+    ``backbone.`` keys) loads into an AdaptFormer on it (on ``host_cfg``,
+    if given) through the ``Pretrained`` init_cfg that ``--pretrained``
+    sets."""
     import torch
     from mmengine.registry import MODELS
 
@@ -471,11 +474,14 @@ def assert_host_loads_pretrained(cfg: dict, tmp_path) -> None:
     torch.manual_seed(1)
     model = AdaptFormer(
         backbone=dict(
-            cfg,
+            host_cfg or cfg,
             init_cfg=dict(
                 type='Pretrained', checkpoint=path, prefix='backbone.')))
     model.init_weights()
     assert model.host_source == path
+    for key in ('pretrained', 'pretrained2d', 'clip_pretrained'):
+        if key in (host_cfg or {}):  # the host's own settings are kept
+            assert getattr(model.backbone, key) == host_cfg[key], key
     state = model.state_dict()
     for key, value in expected.items():
         assert torch.equal(state[key], value), key

@@ -7,7 +7,7 @@ through :data:`mmadaptformer.models.hosts.HOSTS`.
 """
 from collections import OrderedDict
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from torch import nn
 
@@ -89,6 +89,14 @@ class HostSpec:
             only gradient path, runs only if that output requires a
             gradient, which a frozen stem does not give: injection makes it
             require one in training.
+        own_pretrained (tuple[tuple[str, Any]]): Attributes of the backbone
+            and the values that stop its own ``init_weights()`` from loading
+            the weights it names itself (Swin3D's and UniFormer's 2D
+            inflation, UniFormerV2's CLIP encoder, TimeSformer's
+            ``pretrained``). The frozen-host wrapper sets them while that
+            runs when it loads a ``Pretrained`` file itself (``--pretrained``),
+            which replaces those weights anyway: a stock config's address
+            would otherwise be downloaded first, or fail offline.
     """
     backbone: str
     block: str
@@ -103,6 +111,7 @@ class HostSpec:
     ffn_type: Optional[str] = None
     inline_drop_path: Optional[str] = None
     reversible_input: Optional[str] = None
+    own_pretrained: Tuple[Tuple[str, Any], ...] = ()
 
     @property
     def wiring(self) -> Dict[str, str]:

@@ -12,7 +12,7 @@ Types are matched by their exact ``module.qualname`` (see :func:`qualname`):
 subclasses, e.g. BEiT's layer, may change ``forward`` and are not matched.
 """
 from collections import OrderedDict
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 from .host_spec import HostSpec, block_like_types, qualname
 from .hosts_mmaction import MMACTION_HOSTS
@@ -21,7 +21,8 @@ from .hosts_mmpretrain import MMPRETRAIN_HOSTS
 __all__ = [
     'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_block_wiring',
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
-    'non_batch_first_block_types', 'reversible_input_attrs'
+    'non_batch_first_block_types', 'reversible_input_attrs',
+    'own_pretrained_attrs'
 ]
 
 #: The supported hosts.
@@ -70,4 +71,13 @@ def reversible_input_attrs() -> Dict[str, str]:
     return {
         spec.backbone: spec.reversible_input
         for spec in HOSTS if spec.reversible_input is not None
+    }
+
+
+def own_pretrained_attrs() -> Dict[str, Dict[str, Any]]:
+    """Backbone qualname -> the attribute values that stop it loading the
+    weights it names itself (see :attr:`HostSpec.own_pretrained`)."""
+    return {
+        spec.backbone: dict(spec.own_pretrained)
+        for spec in HOSTS if spec.own_pretrained
     }

@@ -32,7 +32,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         block=f'{_SWIN3D}.SwinTransformerBlock3D',
         norm='norm2',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        own_pretrained=(('pretrained', None), ('pretrained2d', False))),
     # CLIP blocks: x + drop_path(mlp(ln_2(x))) on a sequence-first
     # (1 + HW, N * T, C) input, ``drop_path`` shared with attention and the
     # local MHRAs. The global UniBlocks (``Extractor``, new in UniFormerV2
@@ -43,7 +44,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         norm='ln_2',
         ffn='mlp',
         branch='drop_path',
-        batch_first=False),
+        batch_first=False,
+        own_pretrained=(('pretrained', None), ('clip_pretrained', False))),
     # MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path`` shared with
     # attention. Exact where the MLP keeps the width: with
     # ``dim_mul_in_attention=False`` the block before each width change
@@ -63,7 +65,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         block='mmaction.models.common.transformer.FFNWithNorm',
         norm='norm',
         ffn='layers',
-        branch='dropout_layer'),
+        branch='dropout_layer',
+        own_pretrained=(('pretrained', None), )),
     # The self-attention blocks of stages 3 and 4: x + drop_path(mlp(norm2(
     # x))) on (B, THW, C) tokens. The convolution blocks of stages 1 and 2
     # (``CBlock``, BatchNorm on (B, C, T, H, W) maps) get no adapter.
@@ -72,5 +75,6 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         block=f'{_UNIFORMER}.SABlock',
         norm='norm2',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        own_pretrained=(('pretrained', None), ('pretrained2d', False))),
 )

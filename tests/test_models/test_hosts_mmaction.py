@@ -334,3 +334,49 @@ def test_pretrained_init_cfg_loads_the_host(host, tmp_path):
     overrides = {k: v for k, v in overrides.items() if k != 'pretrained2d'}
     assert_host_loads_pretrained(
         _backbone_cfg(tmp_path, config, overrides), tmp_path)
+
+
+# Hosts whose own init_weights() loads the weights they name (tiny overrides
+# that keep that on): --pretrained replaces those weights, so the wrapper
+# must not let the host fetch them first (offline that failed).
+NOWHERE = 'http://127.0.0.1:9/own_weights.pth'
+OWN_PRETRAINED = {
+    'swin3d': ('recognition/swin/swin-tiny-p244-w877_in1k-pre_8xb8-amp-'
+               '32x2x1-30e_kinetics400-rgb.py',
+               dict(
+                   arch=dict(
+                       _delete_=True,
+                       embed_dims=16,
+                       depths=[1, 1, 1, 1],
+                       num_heads=[1, 1, 1, 1]),
+                   window_size=(2, 4, 4),
+                   drop_path_rate=0.,
+                   pretrained=NOWHERE,
+                   pretrained2d=True)),
+    'timesformer': (CONFIGS['timesformer'][0],
+                    dict(CONFIGS['timesformer'][1], pretrained=NOWHERE)),
+    'uniformer':
+    (CONFIGS['uniformer'][0],
+     dict(CONFIGS['uniformer'][1], pretrained=NOWHERE, pretrained2d=True)),
+    'uniformerv2':
+    (CONFIGS['uniformerv2'][0],
+     dict(CONFIGS['uniformerv2'][1], pretrained=NOWHERE,
+          clip_pretrained=True)),
+}
+
+
+@pytest.mark.parametrize('host', OWN_PRETRAINED)
+def test_pretrained_file_stops_the_host_loading_its_own(host, tmp_path):
+    config, overrides = OWN_PRETRAINED[host]
+    cfg = _backbone_cfg(tmp_path, config, overrides)
+    # Without a file of the wrapper's, the host's own loading still runs.
+    with pytest.raises(Exception) as err:
+        AdaptFormer(backbone=cfg).init_weights()
+    assert NOWHERE in str(err.value) or 'Connection refused' in str(
+        err.value) or isinstance(err.value, KeyError), repr(err.value)
+    # The stock backbone of the checkpoint is built without that loading.
+    stock_cfg = dict(cfg, pretrained=None)
+    for name in ('pretrained2d', 'clip_pretrained'):
+        if name in stock_cfg:
+            stock_cfg[name] = False
+    assert_host_loads_pretrained(stock_cfg, tmp_path, host_cfg=cfg)

@@ -23,7 +23,7 @@
 """
 import functools
 import logging
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import torch
@@ -35,6 +35,7 @@ from torch import nn
 from ...utils.checkpoint_schemes import reading_once
 from ...utils.pretrained_init import (check_pretrained_init, is_pretrained_cfg,
                                       pretrained_init_cfgs)
+from ..hosts import own_pretrained_attrs, qualname
 from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
@@ -70,6 +71,25 @@ def _without_pretrained(host: nn.Module) -> Iterator[None]:
         yield
     finally:
         host.init_cfg = init_cfg
+
+
+@contextmanager
+def _without_own_pretrained(host: nn.Module) -> Iterator[None]:
+    """Stop the host's own ``init_weights()`` from loading the weights it
+    names itself (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`),
+    while the wrapper loads a ``Pretrained`` file that replaces them."""
+    values = own_pretrained_attrs().get(qualname(type(host)), {})
+    saved = {
+        name: getattr(host, name)
+        for name in values if hasattr(host, name)
+    }
+    for name in saved:
+        setattr(host, name, values[name])
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(host, name, value)
 
 
 @contextmanager
@@ -203,7 +223,10 @@ class FrozenHostWrapper(BaseModule):
                 parent._modules[name] = None
             try:
                 if hasattr(host, 'init_weights'):
-                    with _quiet_console_init(host), _without_pretrained(host):
+                    own = _without_own_pretrained(host) if pretrained \
+                        else nullcontext()
+                    with _quiet_console_init(host), \
+                            _without_pretrained(host), own:
                         host.init_weights()
                 # Loaded here rather than by the host's init_weights(), which
                 # may ignore its init_cfg: a plain nn.Module (TimeSformer),
