@@ -1,9 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Classify videos and images with one trained model.
 
-The model is built from its config and loaded with
-:func:`mmengine.runner.load_checkpoint`, the path ``init_recognizer`` and
-mmpretrain's ``get_model`` take, so every check of the model's own load path
+The model is built from its config and loaded as
+:func:`mmengine.runner.load_checkpoint` loads it (:func:`read_checkpoint`,
+:func:`load_read_checkpoint`), the path ``init_recognizer`` and mmpretrain's
+``get_model`` take, so every check of the model's own load path
 applies. On top of that, :func:`init_model` refuses what a non-strict load
 would let through: a full checkpoint that leaves keys unloaded, and an
 adapter-only checkpoint whose frozen part differs from the weights it was
@@ -16,6 +17,7 @@ video gets the scores ``tools/test.py --dump`` gives it, views included.
 import copy
 import os
 import os.path as osp
+import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -23,7 +25,7 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import load_checkpoint
+from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
@@ -34,8 +36,8 @@ from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
                      toolbox_of)
 
 __all__ = [
-    'load_config', 'model_config', 'check_adapter_checkpoint', 'init_model',
-    'ModelInferencer'
+    'load_config', 'model_config', 'check_adapter_checkpoint',
+    'read_checkpoint', 'load_read_checkpoint', 'init_model', 'ModelInferencer'
 ]
 
 
@@ -137,10 +139,52 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     return info['frozen_digest']
 
 
-def init_model(
-        config: Union[str, Config],
-        checkpoint: Optional[str] = None,
-        device: Union[str, torch.device] = 'cpu') -> Tuple[nn.Module, dict]:
+def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
+    """Read a checkpoint as :func:`init_model` does, without a model.
+
+    Args:
+        checkpoint (str | os.PathLike): The file or address (``http(s)://``
+            and MMEngine's other schemes, which all load with
+            ``weights_only``).
+
+    Returns:
+        dict: The checkpoint, to give :func:`init_model` as ``loaded``.
+    """
+    checkpoint = os.fspath(checkpoint)
+    if '://' not in checkpoint and not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'Checkpoint file {checkpoint} does not exist.')
+    ckpt = CheckpointLoader.load_checkpoint(
+        checkpoint, map_location='cpu', logger='silent')
+    if not isinstance(ckpt, dict):
+        raise RuntimeError(f'No state_dict found in checkpoint file '
+                           f'{checkpoint}')
+    return ckpt
+
+
+def load_read_checkpoint(model: nn.Module, ckpt: dict) -> None:
+    """Load a checkpoint :func:`read_checkpoint` read into a model.
+
+    As :func:`mmengine.runner.load_checkpoint` loads the one it reads: the
+    ``state_dict`` (or the whole dict) without a ``module.`` prefix, not
+    strict, MMEngine's report silenced. ``ckpt`` itself is not changed.
+
+    Args:
+        model (nn.Module): The model.
+        ckpt (dict): The checkpoint.
+    """
+    state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
+    metadata = getattr(state, '_metadata', OrderedDict())
+    state = OrderedDict(
+        (re.sub(r'^module\.', '', k), v) for k, v in state.items())
+    state._metadata = metadata
+    load_state_dict(model, state, strict=False, logger='silent')
+
+
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               loaded: Optional[dict] = None) -> Tuple[nn.Module, dict]:
     """Build a video or image classifier and load a checkpoint into it.
 
     Like mmaction2's ``init_recognizer`` and mmpretrain's ``get_model``
@@ -155,6 +199,9 @@ def init_model(
             (``http(s)://`` and MMEngine's other schemes). Defaults to None
             (weights as built).
         device (str | torch.device): Defaults to ``'cpu'``.
+        loaded (dict, optional): ``checkpoint`` as :func:`read_checkpoint`
+            read it, so that it is not read again; ``checkpoint`` then only
+            names it in messages. Defaults to None (read here).
 
     Returns:
         tuple: The model (eval mode, ``model.cfg`` set) and the checkpoint's
@@ -169,14 +216,11 @@ def init_model(
         checkpoint = os.fspath(checkpoint)
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
-        if '://' not in checkpoint and not osp.isfile(checkpoint):
-            raise FileNotFoundError(
-                f'Checkpoint file {checkpoint} does not exist.')
+        ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.
-        ckpt = load_checkpoint(
-            model, checkpoint, map_location='cpu', logger='silent')
+        load_read_checkpoint(model, ckpt)
         meta = ckpt.get('meta') or {}
         state = ckpt.get('state_dict', ckpt)
         if meta.get(ADAPTER_META_KEY) is not None:

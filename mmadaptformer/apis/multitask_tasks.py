@@ -7,6 +7,7 @@ share the backbone of the tasks already loaded (another toolbox, backbone
 config or frozen tensors) or when the multi-task forward cannot run it.
 """
 import copy
+import json
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Sequence, Set
@@ -19,12 +20,14 @@ from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.models.hosts import non_batch_first_block_types, qualname
 from mmadaptformer.utils import HEAD_NAMES
-from .inputs import RESERVED_NAME, TestInputs
+from .inference import model_config
+from .inputs import RESERVED_NAME, TestInputs, test_pipeline_cfg
 
 __all__ = [
     'TaskError', 'Task', 'PipelineGroup', 'check_task_name',
     'backbone_signature', 'check_servable', 'check_batch_first',
-    'check_same_model', 'check_same_frozen', 'head_of', 'tensor_owners'
+    'check_same_model', 'check_same_frozen', 'head_of', 'tensor_owners',
+    'tensors_of', 'pipeline_group_key'
 ]
 
 _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
@@ -342,3 +345,23 @@ def tensor_owners(model: nn.Module) -> Dict[int, str]:
                 list(module.named_buffers(recurse=False)):
             owners[id(tensor)] = path
     return owners
+
+
+def tensors_of(module: nn.Module, recurse: bool = True) -> List[torch.Tensor]:
+    """The parameters and buffers of a module (of its children too, unless
+    ``recurse`` is False)."""
+    return list(module.parameters(recurse=recurse)) + list(
+        module.buffers(recurse=recurse))
+
+
+def pipeline_group_key(cfg: Config, source: str, toolbox: str) -> str:
+    """The :class:`PipelineGroup` of a task: its test pipeline and the data
+    preprocessor its model is built with (an mmpretrain config's top-level
+    one included), as JSON. Tasks that normalise differently must not share
+    a group's preprocessor."""
+    return json.dumps(
+        dict(
+            pipeline=test_pipeline_cfg(cfg, source),
+            preprocessor=model_config(cfg, toolbox).get('data_preprocessor')),
+        sort_keys=True,
+        default=str)

@@ -6,7 +6,6 @@ See ``docs/multitask.md`` for the design; the batched forward over the
 loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 """
 import functools
-import json
 import os.path as osp
 import threading
 from collections import OrderedDict
@@ -17,18 +16,17 @@ from mmengine.config import Config
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
-from mmadaptformer.models import (AdaptMLP, FrozenHostWrapper, block_paths,
-                                  inject_adapters, remove_adapters)
+from mmadaptformer.models import AdaptMLP, inject_adapters, remove_adapters
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams)
-from .inference import init_model, load_config, model_config
-from .inputs import TestInputs, class_names, test_pipeline_cfg, toolbox_of
+from .inference import load_config
+from .inputs import TestInputs, class_names, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
-                              backbone_signature, check_batch_first,
-                              check_same_frozen, check_same_model,
-                              check_servable, check_shared_neck,
-                              check_task_name, head_of, tensor_owners,
-                              trained_keys_of)
+                              backbone_signature, check_same_frozen,
+                              check_same_model, check_servable,
+                              check_shared_neck, check_task_name,
+                              pipeline_group_key, tensors_of)
+from .task_parts import FrozenFingerprints, TaskParts, load_task
 
 __all__ = ['SharedBackbone', 'serialized']
 
@@ -84,6 +82,7 @@ class SharedBackbone:
         self._block_paths: List[str] = []
         self._key_paths: Dict[str, str] = {}
         self._shared: Dict[str, torch.Tensor] = {}
+        self._fingerprints: Optional[FrozenFingerprints] = None
         self._routed_paths: Set[str] = set()
         self._originals: Dict[str, nn.Module] = {}
 
@@ -168,103 +167,58 @@ class SharedBackbone:
         check_servable(name, cfg, source)
 
         # Everything that can fail is done before the shared model changes.
-        # The preprocessor the model is built with (an mmpretrain config's
-        # top-level one included): tasks that normalise differently must
-        # not share a group's preprocessor.
-        group_key = json.dumps(
-            dict(
-                pipeline=test_pipeline_cfg(cfg, source),
-                preprocessor=model_config(cfg,
-                                          toolbox).get('data_preprocessor')),
-            sort_keys=True,
-            default=str)
+        group_key = pipeline_group_key(cfg, source, toolbox)
         inputs = None
         if group_key not in self._groups:
             inputs = TestInputs(cfg, source)
-        model, meta = init_model(cfg, checkpoint, self.device)
+        first = next(iter(self._tasks.values()), None)
+        model, meta, parts, light = load_task(name, cfg, source, toolbox,
+                                              checkpoint, self.device, first,
+                                              self._fingerprints)
         info = meta.get(ADAPTER_META_KEY)
         digest = info['frozen_digest'] if info else None
-        head_name, head = head_of(model, source)
         check_shared_neck(name, model, source)
         classes = class_names(cfg, label_map, meta,
-                              getattr(head, 'num_classes', None))
-        state = model.state_dict(keep_vars=True)
-        key_of = {id(v): k for k, v in state.items()}
-        owners = tensor_owners(model)
-        adapters = {
-            path: module
-            for path, module in model.named_modules()
-            if isinstance(module, AdaptMLP)
-        }
-
-        def keys_under(module: nn.Module) -> Set[str]:
-            tensors = list(module.parameters()) + list(module.buffers())
-            return {key_of[id(t)] for t in tensors if id(t) in key_of}
-
-        adapter_keys = set().union(*[keys_under(m) for m in adapters.values()])
-        head_keys = keys_under(head)
-        blocks = block_paths(
-            model,
-            cfg.model.get('backbone', {}).get('block_types') or None)
-        check_batch_first(name, model, blocks, source)
-        trained = set(info['saved_keys']) if info else trained_keys_of(
-            cfg, model, source)
-        specific = adapter_keys | head_keys | trained
-        # Tensors a task trained on the wrapper itself (VPT's prompts) act
-        # on every token from the first block: no stream can share them.
-        for key in sorted(trained):
-            owner = owners.get(id(state[key])) if key in state else None
-            if owner is not None and isinstance(
-                    model.get_submodule(owner), FrozenHostWrapper):
-                raise TaskError(
-                    f'Task {name!r} ({source}): it trained {key} of the '
-                    f'{type(model.get_submodule(owner)).__name__} wrapper '
-                    'itself (e.g. VPT prompts), which the multi-task forward '
-                    'does not serve; only AdaptFormer tasks are. Serve it '
-                    'alone (ModelInferencer, tools/infer.py without --task).')
-        indices = {}
-        for path in adapters:
-            block_path = path.rsplit('.', 1)[0]
-            if block_path not in blocks:
-                raise TaskError(
-                    f'Task {name!r}: adapter {path} is not in a known '
-                    'transformer block.')
-            indices[path] = blocks.index(block_path)
-
+                              getattr(parts.head, 'num_classes', None))
         if self.base is None:
-            self._adopt_base(name, model, state, specific, blocks, head_name,
-                             toolbox, signature)
-        else:
-            check_same_frozen(name, source, checkpoint, digest, state,
-                              specific, self._shared, self._tasks,
-                              specific - adapter_keys - head_keys)
+            self._adopt_base(name, model, parts, toolbox, signature, info)
+        elif not light:
+            check_same_frozen(name, source, checkpoint, digest, parts.state,
+                              parts.specific, self._shared, self._tasks,
+                              parts.extra)
 
         task = Task(
             name=name,
             config=source,
             checkpoint=checkpoint,
-            head=head,
+            head=parts.head,
             classes=classes,
             group='',
             digest=digest,
-            specific_keys=specific - adapter_keys - head_keys)
-
-        # Adapters, by block index.
-        for path, adapter in adapters.items():
-            self._attach_adapter(indices[path], name, adapter)
-            task.blocks.append(indices[path])
-
+            specific_keys=parts.extra)
         # Other trained backbone modules, by the module holding each key.
         paths = {
             self._key_paths[key]
             for key in task.specific_keys if key in self._key_paths
         }
-        self._routed_paths |= paths
-        for path in sorted(self._routed_paths):
-            mine = self._module_for(model, owners, state, path)
+        routes = {}
+        for path in sorted(self._routed_paths | paths):
+            routes[path] = self._module_for(model, parts.owners, parts.state,
+                                            path)
             if path not in paths and path in self._originals:
                 # Not trained by this task: the frozen original serves.
-                mine = self._originals[path]
+                routes[path] = self._originals[path]
+            if any(t.is_meta for t in tensors_of(routes[path])):
+                # load_task_parts leaves such a task to the full load.
+                raise TaskError(f'Task {name!r}: its module {path} was '
+                                'not loaded.')
+
+        # Adapters, by block index.
+        for path, adapter in parts.adapters.items():
+            self._attach_adapter(parts.indices[path], name, adapter)
+            task.blocks.append(parts.indices[path])
+        self._routed_paths |= paths
+        for path, mine in routes.items():
             self._route(path, name, mine)
             task.routed[path] = mine
 
@@ -276,24 +230,34 @@ class SharedBackbone:
         self._tasks[name] = task
         self._update_split_points()
 
-    def _adopt_base(self, name, model, state, specific, blocks, head_name,
-                    toolbox, signature) -> None:
-        if not blocks:
+    def _adopt_base(self, name: str, model: nn.Module, parts: TaskParts,
+                    toolbox: str, signature: dict,
+                    info: Optional[dict]) -> None:
+        if not parts.blocks:
             raise TaskError(
                 f'Task {name!r}: no transformer block of a known type in '
                 f'the model; declare them in model.backbone.block_types.')
         self.base = model
         self._toolbox = toolbox
         self._signature = signature
-        self._block_paths = blocks
-        self._blocks = [model.get_submodule(p) for p in blocks]
-        owners = tensor_owners(model)
-        self._key_paths = {k: owners[id(v)] for k, v in state.items()}
+        self._block_paths = parts.blocks
+        self._blocks = [model.get_submodule(p) for p in parts.blocks]
+        self._key_paths = {
+            k: parts.owners[id(v)]
+            for k, v in parts.state.items()
+        }
         self._shared = {
             k: v.detach()
-            for k, v in state.items() if k not in specific
+            for k, v in parts.state.items() if k not in parts.specific
         }
-        delattr(model, head_name)
+        self._fingerprints = FrozenFingerprints(self._shared)
+        if info:
+            # init_model found the frozen tensors to give the digest of an
+            # adapter-only checkpoint.
+            frozen = frozenset(parts.state) - set(info['saved_keys'])
+            if frozen <= set(self._shared):
+                self._fingerprints.digests[frozen] = info['frozen_digest']
+        delattr(model, parts.head_name)
         self.streams.install(self._blocks)
 
     def _module_for(self, model, owners, state, path) -> nn.Module:

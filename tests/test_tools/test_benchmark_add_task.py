@@ -1,0 +1,42 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""tools/analysis_tools/benchmark_add_task.py on the tiny AdaptFormer
+config."""
+import json
+
+import pytest
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
+
+
+def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
+    out = tmp_path / 'add_task.json'
+    result = load_tool('analysis_tools/benchmark_add_task.py').main([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '3', '--in-process',
+        '--work-dir',
+        str(tmp_path), '--out',
+        str(out)
+    ])
+    assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert [row['tasks'] for row in result['rows']] == [1, 3]
+    for row in result['rows']:
+        assert len(row['cpu_s_per_task']) == row['tasks']
+        assert row['cpu_s'] == pytest.approx(sum(row['cpu_s_per_task']))
+        assert row['peak_rss_mb'] >= 0
+    # Each added task holds two AdaptMLPs 64 -> 8 -> 64, fc_norm and the
+    # BN+Linear head (BN buffers without affine), float32.
+    added = 2 * (64 * 8 + 8 + 8 * 64 + 64) + 2 * 64 + 259
+    one, three = (row['tensor_mb'] for row in result['rows'])
+    assert three - one == pytest.approx(2 * added * 4 / 2**20)
+    printed = capsys.readouterr().out
+    assert '| tasks | add_task CPU s' in printed
+
+
+def test_values_that_cannot_work_are_refused(capsys):
+    from helpers import TINY_VIDEO_CONFIG
+    tool = load_tool('analysis_tools/benchmark_add_task.py')
+    for option in ('--tasks', '--threads'):
+        with pytest.raises(SystemExit) as exit:
+            tool.parse_args(['cfg.py', option, '0'])
+        assert exit.value.code == 2
+        assert f'{option}: must be >= 1' in capsys.readouterr().err
+    with pytest.raises(SystemExit, match='this tool measures AdaptFormer'):
+        tool.main([TINY_VIDEO_CONFIG])

@@ -1,0 +1,226 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What loading tasks onto a :class:`MultiTaskRecognizer` costs: process CPU
+time and peak resident memory of ``add_task`` for N tasks.
+
+A stock backbone with random weights is written as the pretrained file and
+every task is a real adapter-only checkpoint trained on it (random adapters
+and head, saved as the ``AdapterHook`` saves them), so nothing is
+downloaded. Each N runs in a fresh process (``--in-process`` runs them in
+this one), so one peak does not hide another; the peak is the resident
+memory above the process's memory before the first ``add_task``. Process
+CPU time, not wall time: a busy neighbour on a shared machine does not
+count. Example::
+
+    python tools/analysis_tools/benchmark_add_task.py \\
+        configs/adaptformer_vitb_ssv2.py --tasks 1 2 4 8
+"""
+import argparse
+import copy
+import json
+import os
+import os.path as osp
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from typing import Dict, List
+
+import torch
+from mmengine.config import Config, DictAction
+
+import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
+from mmadaptformer.apis import MultiTaskRecognizer, toolbox_of
+from mmadaptformer.apis.benchmark import peak_rss_above
+from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
+from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
+from mmadaptformer.models import adapter_modules
+from mmadaptformer.utils import HEAD_NAMES, positive_int
+from mmadaptformer.utils.fingerprint import state_fingerprints
+
+TASKS_FILE = 'add_task_tasks.json'
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        formatter_class=DefaultsHelpFormatter,
+        description='Benchmark MultiTaskRecognizer.add_task: CPU time and '
+        'peak memory of loading N adapter-only tasks.')
+    parser.add_argument(
+        'config', help='an AdaptFormer config with an AdapterHook')
+    parser.add_argument(
+        '--tasks',
+        type=positive_int,
+        nargs='+',
+        default=[1, 2, 4, 8],
+        help='numbers of tasks to load')
+    parser.add_argument(
+        '--threads', type=positive_int, default=1, help='torch threads')
+    parser.add_argument(
+        '--in-process',
+        action='store_true',
+        help='measure in this process instead of a fresh one per N')
+    parser.add_argument(
+        '--work-dir',
+        help='where the pretrained file and task checkpoints go '
+        '(default: a temporary folder)')
+    parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='KEY=VALUE overrides of the config')
+    parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
+    return parser.parse_args(argv)
+
+
+def write_tasks(cfg: Config, root: str, num: int) -> List[Dict[str, str]]:
+    """A random stock backbone as the pretrained file and ``num``
+    adapter-only task checkpoints trained on it, with their configs.
+
+    Returns:
+        list[dict]: ``dict(name, config, checkpoint)`` per task.
+    """
+    from mmengine.registry import MODELS, init_default_scope
+    init_default_scope(toolbox_of(cfg))
+    pretrained = osp.join(root, 'pretrained.pth')
+    stock_cfg = copy.deepcopy(cfg.model)
+    stock_cfg.backbone = stock_cfg.backbone.backbone
+    stock_cfg.backbone.pop('pretrained', None)
+    stock_cfg.backbone.init_cfg = None  # random: no download
+    torch.manual_seed(0)
+    stock = MODELS.build(stock_cfg)
+    stock.init_weights()
+    torch.save({'state_dict': stock.state_dict(), 'meta': {}}, pretrained)
+    del stock
+    task_cfg = copy.deepcopy(cfg)
+    task_cfg.model.backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+    model, plan = build_model_and_plan(task_cfg)
+    frozen = set(plan.frozen_keys)
+    fingerprints = state_fingerprints(
+        (k, v) for k, v in model.state_dict().items() if k in frozen)
+    head = next(getattr(model, n) for n in HEAD_NAMES if hasattr(model, n))
+    tasks = []
+    for i in range(num):
+        torch.manual_seed(i + 1)
+        for adapter in adapter_modules(model).values():
+            torch.nn.init.normal_(adapter.up_proj.weight, std=0.02)
+        for param in head.parameters():
+            torch.nn.init.normal_(param, std=0.02)
+        name = f'task{i}'
+        # As the AdapterHook saves it: the trained keys, the digest of the
+        # frozen ones and the wrapper's per-tensor record.
+        checkpoint = make_adapter_checkpoint(
+            {
+                'state_dict': model.state_dict(),
+                'meta': {}
+            },
+            plan,
+            fingerprints,
+            model=model)
+        path = osp.join(root, f'{name}.pth')
+        torch.save(checkpoint, path)
+        config = osp.join(root, f'{name}.py')
+        task_cfg.dump(config)
+        tasks.append(dict(name=name, config=config, checkpoint=path))
+    return tasks
+
+
+def measure(tasks: List[Dict[str, str]], num: int) -> dict:
+    """CPU time and peak memory of adding the first ``num`` tasks to a new
+    :class:`MultiTaskRecognizer`."""
+    engine = MultiTaskRecognizer()
+    cpu = []
+
+    def add_all():
+        for task in tasks[:num]:
+            start = time.process_time()
+            engine.add_task(task['name'], task['config'], task['checkpoint'])
+            cpu.append(time.process_time() - start)
+
+    peak = peak_rss_above(add_all)
+    return dict(
+        tasks=num,
+        cpu_s=sum(cpu),
+        cpu_s_per_task=cpu,
+        peak_rss_mb=peak / 2**20,
+        tensor_mb=engine.num_tensor_elements() * 4 / 2**20)
+
+
+def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
+    out = subprocess.run([
+        sys.executable,
+        osp.abspath(__file__), '-', '--work-dir', work_dir, '--worker',
+        str(num), '--threads',
+        str(threads)
+    ],
+                         check=True,
+                         stdout=subprocess.PIPE,
+                         universal_newlines=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def format_table(result: dict) -> str:
+    """A markdown table of :func:`main`'s result."""
+    lines = [
+        f'CPU: {result["cpu"]}; {result["threads"]} thread(s); process CPU '
+        f'time; pretrained file {result["pretrained_mb"]:.1f} MB, task '
+        f'checkpoint {result["checkpoint_mb"]:.2f} MB.', '',
+        '| tasks | add_task CPU s (total) | CPU s per task | peak RSS MB '
+        '| tensors held MB |', '| --- | --- | --- | --- | --- |'
+    ]
+    for row in result['rows']:
+        per = ', '.join(f'{t:.2f}' for t in row['cpu_s_per_task'])
+        lines.append(f'| {row["tasks"]} | {row["cpu_s"]:.2f} | {per} | '
+                     f'{row["peak_rss_mb"]:.0f} | {row["tensor_mb"]:.1f} |')
+    return '\n'.join(lines)
+
+
+def main(argv=None) -> dict:
+    args = parse_args(argv)
+    torch.set_num_threads(args.threads)
+    if args.worker is not None:
+        with open(osp.join(args.work_dir, TASKS_FILE)) as f:
+            tasks = json.load(f)
+        row = measure(tasks, args.worker)
+        print(json.dumps(row))
+        return row
+    cfg = Config.fromfile(args.config)
+    if args.cfg_options:
+        cfg.merge_from_dict(args.cfg_options)
+    backbone_type = str((cfg.model.get('backbone') or {}).get('type'))
+    if backbone_type.split('.')[-1] != 'AdaptFormer':
+        sys.exit(f'error: {args.config}: model.backbone is {backbone_type}, '
+                 'but this tool measures AdaptFormer tasks (an AdaptFormer '
+                 'config with an AdapterHook).')
+    with tempfile.TemporaryDirectory() as tmp:
+        work_dir = args.work_dir or tmp
+        os.makedirs(work_dir, exist_ok=True)
+        tasks = write_tasks(cfg, work_dir, max(args.tasks))
+        with open(osp.join(work_dir, TASKS_FILE), 'w') as f:
+            json.dump(tasks, f)
+        rows = []
+        for num in args.tasks:
+            print(f'{num} task(s) ...', flush=True)
+            rows.append(
+                measure(tasks, num) if args.in_process else
+                _measure_in_subprocess(work_dir, num, args.threads))
+        result = dict(
+            config=args.config,
+            cpu=cpu_info()['cpu'] or platform.processor() or 'unknown CPU',
+            threads=args.threads,
+            pretrained_mb=osp.getsize(osp.join(work_dir, 'pretrained.pth')) /
+            2**20,
+            checkpoint_mb=osp.getsize(tasks[0]['checkpoint']) / 2**20,
+            rows=rows)
+    print(format_table(result))
+    if args.out:
+        with open(args.out, 'w') as f:
+            json.dump(result, f, indent=1)
+            f.write('\n')
+    return result
+
+
+if __name__ == '__main__':
+    main()
