@@ -121,7 +121,7 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
             f'{s["trainable_params"]:,}',
             f'{s["optim_state_mb"]:.2f}',
             f'{median["infer_throughput"]:.2f}',
-            f'{s["step_flops"] / 1e9:.1f}',
+            _gflop(s['step_flops']),
             f'{100 * median["mfu"]:.1f}',
             f'{100 * median["mfu_cpu_time"]:.1f}'
             if 'mfu_cpu_time' in median else '-',
@@ -141,6 +141,13 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
     ]
     lines.insert(1, '-' * len(lines[0]))
     return '\n'.join(lines)
+
+
+def _gflop(flops: float) -> str:
+    """GFLOP with one decimal, or three significant digits below 1 (a tiny
+    config's step would read 0.0)."""
+    gflop = flops / 1e9
+    return f'{gflop:.1f}' if gflop >= 1 else f'{gflop:.3g}'
 
 
 def plot(rows: dict, ratios: dict, title: str, unit: str, path: str):

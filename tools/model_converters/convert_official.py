@@ -55,8 +55,9 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-frames',
         type=positive_int,
-        default=16,
-        help='video input frames, to rebuild the fixed pos_embed')
+        default=8,
+        help='video input frames, to rebuild the fixed pos_embed (8: every '
+        'recipe here and the official main_video.py)')
     parser.add_argument(
         '--no-identity-bn',
         dest='identity_bn',
