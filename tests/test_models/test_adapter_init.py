@@ -34,9 +34,19 @@ def _stock_deit_with_adaptformer(init='lora'):
 def test_classifier_init_cfg_leaves_lora_adapters_at_zero():
     torch.manual_seed(0)
     model = _stock_deit_with_adaptformer()
+    built = {
+        k: v.clone()
+        for k, v in model.state_dict().items() if '.adaptmlp.' in k
+    }
     model.init_weights()
     adapters = list(adapter_modules(model).values())
     assert len(adapters) == 12
+    # The values they were built with, not new draws (a seed's other
+    # random numbers stay where they were).
+    state = model.state_dict()
+    assert len(built) == 12 * 4
+    for key, value in built.items():
+        assert torch.equal(state[key], value), key
     for adapter in adapters:
         assert torch.count_nonzero(adapter.up_proj.weight) == 0
         assert torch.count_nonzero(adapter.up_proj.bias) == 0

@@ -360,19 +360,18 @@ def test_adaptformer_init_cfg_leaves_the_adapters_alone():
             img_size=32,
             patch_size=16,
             init_cfg=dict(type='Constant', layer='Linear', val=0.5)))
+    adapters = {
+        k: v.clone()
+        for k, v in model.state_dict().items() if 'adaptmlp' in k
+    }
     qkv = model.backbone.layers[0].attn.qkv.weight
     assert not torch.all(qkv == 0.5)
     model.init_weights()
     assert model.host_initialized and model.host_source is None
     assert torch.all(qkv == 0.5)  # the host's init_cfg ran
     state = model.state_dict()
-    keys = [k for k in state if 'adaptmlp' in k]
-    assert len(keys) == 12 * 4
-    for key in keys:  # and left the adapters at their own ('lora') init
-        if 'down_proj.weight' in key:
-            assert 0 < state[key].abs().max() <= 192**-0.5, key
-        else:
-            assert torch.count_nonzero(state[key]) == 0, key
+    for key, value in adapters.items():  # and left the adapters alone
+        assert torch.equal(state[key], value), key
 
 
 @pytest.fixture(scope='module')

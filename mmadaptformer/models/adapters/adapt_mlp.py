@@ -44,10 +44,10 @@ class AdaptMLP(nn.Module):
       weights are truncated-normal with std 0.02 and both biases zero; the
       ``'lora'`` values it asked for are overwritten.
 
-    A frozen-host wrapper re-applies the adapter's own initialisation in its
-    ``init_weights()``, so an ``init_cfg`` of an enclosing model (e.g. an
-    mmpretrain classifier's ``TruncNormal`` over every ``Linear``) does not
-    change it.
+    A frozen-host wrapper gives the adapter its initial values back in its
+    ``init_weights()`` (:meth:`restore_init`), so an ``init_cfg`` of an
+    enclosing model (e.g. an mmpretrain classifier's ``TruncNormal`` over
+    every ``Linear``) does not change them.
 
     Args:
         embed_dims (int): The feature dimension d of the host block.
@@ -131,6 +131,21 @@ class AdaptMLP(nn.Module):
             nn.init.ones_(self.scale)
         if self.norm_position is not None:
             self.norm.reset_parameters()
+        # What restore_init() gives back (a plain attribute: not in the
+        # state dict).
+        self._init_values = {
+            name: param.detach().clone()
+            for name, param in self.named_parameters()
+        }
+
+    def restore_init(self) -> None:
+        """Give the parameters back the values of the last
+        :meth:`reset_parameters` (the adapter's initialisation), without
+        drawing random numbers again, so that undoing an enclosing model's
+        ``init_cfg`` changes nothing else a seed decides."""
+        with torch.no_grad():
+            for name, param in self.named_parameters():
+                param.copy_(self._init_values[name])
 
     def fresh_tensors(self) -> List[torch.Tensor]:
         """Every tensor of the adapter: a fresh start initialises them and

@@ -262,17 +262,17 @@ class FrozenHostWrapper(BaseModule):
         """Initialise the host (loading its pretrained weights), the
         attached modules, then the wrapper's own ``init_cfg``.
 
-        The attached modules (the adapters) get their own initialisation
-        again here (``reset_parameters()``): an enclosing model's
-        ``init_cfg`` has run over them before this, e.g. an mmpretrain
-        classifier's ``TruncNormal`` over every ``Linear``, which would
-        leave AdaptFormer's zero-initialised up-projections random.
+        The attached modules (the adapters) get their initial values back
+        here (``restore_init()``): an enclosing model's ``init_cfg`` has run
+        over them before this, e.g. an mmpretrain classifier's
+        ``TruncNormal`` over every ``Linear``, which would leave
+        AdaptFormer's zero-initialised up-projections random.
         """
         self.init_host()
         for parent, name in self.attached_modules():
             module = parent._modules[name]
-            if hasattr(module, 'reset_parameters'):
-                module.reset_parameters()
+            if hasattr(module, 'restore_init'):
+                module.restore_init()
         super().init_weights()
         pretrained = pretrained_init_cfgs(self)
         if pretrained:
