@@ -18,7 +18,8 @@ from torch import nn
 
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
-from mmadaptformer.models.hosts import non_batch_first_block_types, qualname
+from mmadaptformer.models.hosts import (non_batch_first_block_types, qualname,
+                                        side_stream_backbones)
 from mmadaptformer.utils import HEAD_NAMES
 from .inference import model_config
 from .inputs import RESERVED_NAME, TestInputs, test_pipeline_cfg
@@ -26,8 +27,8 @@ from .inputs import RESERVED_NAME, TestInputs, test_pipeline_cfg
 __all__ = [
     'TaskError', 'Task', 'PipelineGroup', 'check_task_name',
     'backbone_signature', 'check_servable', 'check_batch_first',
-    'check_same_model', 'check_same_frozen', 'head_of', 'tensor_owners',
-    'tensors_of', 'pipeline_group_key'
+    'check_side_stream', 'check_same_model', 'check_same_frozen', 'head_of',
+    'tensor_owners', 'tensors_of', 'pipeline_group_key'
 ]
 
 _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
@@ -199,6 +200,29 @@ def check_batch_first(name: str, model: nn.Module, blocks: Sequence[str],
                 '(e.g. a sequence-first (L, N, C) input), but the '
                 'multi-task forward lays the tasks out along dim 0, so it '
                 'would mix their samples. Serve it alone (ModelInferencer, '
+                'tools/infer.py without --task).')
+
+
+def check_side_stream(name: str, model: nn.Module, source: str) -> None:
+    """Refuse a host that carries per-sample state past its blocks besides
+    their inputs (:attr:`~mmadaptformer.models.HostSpec.side_stream`): the
+    tasks get their own rows in the blocks' inputs only, so that state
+    would not fit them (a shape error, or wrong scores).
+
+    Raises:
+        TaskError: Naming the task, the host and why.
+    """
+    hosts = side_stream_backbones()
+    for module in model.modules():
+        host = hosts.get(qualname(type(module)))
+        if host is not None:
+            block = host[0].rsplit('.', 1)[-1]
+            raise TaskError(
+                f'Task {name!r} ({source}): the multi-task forward cannot '
+                f'serve {type(module).__name__} ({qualname(type(module))}): '
+                f'{host[1]}. It gives each task its own rows only in the '
+                f'inputs of the {block} blocks, so the rest would keep one '
+                'row per sample. Serve it alone (ModelInferencer, '
                 'tools/infer.py without --task).')
 
 

@@ -17,6 +17,7 @@ from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import AdaptMLP, inject_adapters, remove_adapters
+from mmadaptformer.models.hosts import qualname, stream_input_counts
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams)
 from .inference import load_config
@@ -258,7 +259,10 @@ class SharedBackbone:
             if frozen <= set(self._shared):
                 self._fingerprints.digests[frozen] = info['frozen_digest']
         delattr(model, parts.head_name)
-        self.streams.install(self._blocks)
+        counts = stream_input_counts()
+        self.streams.install(
+            self._blocks,
+            [counts.get(qualname(type(b)), 1) for b in self._blocks])
 
     def _module_for(self, model, owners, state, path) -> nn.Module:
         """The module of ``model`` that holds the base's module ``path``."""

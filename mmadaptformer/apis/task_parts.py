@@ -28,8 +28,9 @@ from mmadaptformer.models.multitask import parameters_on_meta
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
 from .inference import init_model, model_config, read_checkpoint
-from .multitask_tasks import (Task, TaskError, check_batch_first, head_of,
-                              tensor_owners, tensors_of, trained_keys_of)
+from .multitask_tasks import (Task, TaskError, check_batch_first,
+                              check_side_stream, head_of, tensor_owners,
+                              tensors_of, trained_keys_of)
 
 __all__ = [
     'TaskParts', 'find_task_parts', 'FrozenFingerprints', 'load_task_parts',
@@ -97,6 +98,7 @@ def find_task_parts(name: str, cfg: Config, source: str, model: nn.Module,
         model,
         cfg.model.get('backbone', {}).get('block_types') or None)
     check_batch_first(name, model, blocks, source)
+    check_side_stream(name, model, source)
     trained = set(info['saved_keys']) if info else trained_keys_of(
         cfg, model, source)
     # Tensors a task trained on the wrapper itself (VPT's prompts) act on

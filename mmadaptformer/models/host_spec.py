@@ -74,6 +74,19 @@ class HostSpec:
             multi-task forward lays its task streams out along that dim, so
             it refuses hosts whose blocks are not batch-first, e.g.
             sequence-first ``(L, N, C)`` blocks.
+        stream_inputs (int): How many leading positional inputs of a block,
+            and tensors of the last block's output, hold the samples along
+            dim 0 (RevViT's reversible pair ``x1, x2``: 2). The multi-task
+            forward gives each task its own rows in all of them.
+        side_stream (str, optional): What per-sample state the backbone
+            carries past its blocks besides those inputs, if any: a second
+            branch beside them (Conformer's CNN), tokens they do not take
+            (TNT's patch tokens beside its pixel blocks) or a batch size
+            read before a block and used after it (MobileViT folds its
+            patches back with its conv input's). The multi-task forward
+            gives the tasks their own rows in the blocks' inputs only, so
+            it refuses such a host: the rest would keep one row per sample,
+            which the tasks' rows no longer fit.
         ffn_type (str, optional): ``module.qualname`` that ``ffn`` must
             have for a module of type ``block`` to be adapted, when that
             type also wraps other sub-layers (LeViT's ``Residual`` wraps its
@@ -108,6 +121,8 @@ class HostSpec:
     fused_forward: Optional[str] = None
     token_embed: Optional[str] = None
     batch_first: bool = True
+    stream_inputs: int = 1
+    side_stream: Optional[str] = None
     ffn_type: Optional[str] = None
     inline_drop_path: Optional[str] = None
     reversible_input: Optional[str] = None

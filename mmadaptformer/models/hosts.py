@@ -21,8 +21,8 @@ from .hosts_mmpretrain import MMPRETRAIN_HOSTS
 __all__ = [
     'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_block_wiring',
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
-    'non_batch_first_block_types', 'reversible_input_attrs',
-    'own_pretrained_attrs'
+    'non_batch_first_block_types', 'side_stream_backbones',
+    'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs'
 ]
 
 #: The supported hosts.
@@ -35,6 +35,23 @@ def non_batch_first_block_types() -> Dict[str, str]:
     return {
         spec.block: spec.backbone
         for spec in HOSTS if not spec.batch_first
+    }
+
+
+def side_stream_backbones() -> Dict[str, Tuple[str, str]]:
+    """Backbone qualname -> (block qualname, what it carries beside its
+    blocks) of the hosts with a :attr:`HostSpec.side_stream`."""
+    return {
+        spec.backbone: (spec.block, spec.side_stream)
+        for spec in HOSTS if spec.side_stream is not None
+    }
+
+
+def stream_input_counts() -> Dict[str, int]:
+    """Block qualname -> :attr:`HostSpec.stream_inputs`, where not 1."""
+    return {
+        spec.block: spec.stream_inputs
+        for spec in HOSTS if spec.stream_inputs != 1
     }
 
 

@@ -172,7 +172,10 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         backbone=f'{_TNT}.TNT',
         block=f'{_TNT}.TransformerBlock',
         norm='norm_ffn',
-        ffn='ffn'),
+        ffn='ffn',
+        side_stream='its patch tokens pass beside the inner (pixel) blocks, '
+        'which take (B * patches, pixels, C) tokens, and each layer adds the '
+        'pixel tokens to the patch tokens reshaped with their batch size'),
     # LeViT: each MLP is a Residual of its own, x + drop_path(block(x)),
     # BatchNorm inside its linears and no norm in front, so the MLP's input
     # is the adapter input. The attentions' Residuals get no adapter.
@@ -187,7 +190,9 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
     # pair. The adapter joins the FFN output, so it is part of G and the
     # custom backward's x2 = y2 - G(y1) stays exact (it calls ln2 and ffn
     # again, hooks included, under the same seeds). The drop path is built
-    # inline, so blocks with one are refused; the recipes have none.
+    # inline, so blocks with one are refused; the recipes have none. Each
+    # block takes and gives the pair (x1, x2), both (B, N, C): the
+    # multi-task forward lays its task streams out in both.
     HostSpec(
         backbone=f'{_REVVIT}.RevVisionTransformer',
         block=f'{_REVVIT}.RevTransformerEncoderLayer',
@@ -195,18 +200,26 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         ffn='ffn',
         branch='ffn',
         inline_drop_path='drop_path_cfg',
-        reversible_input='drop_after_pos'),
+        reversible_input='drop_after_pos',
+        stream_inputs=2),
     # Conformer's transformer branch and MobileViT's global representations
     # are ViT layers, ffn(ln2(x), identity=x); their convolutions get no
-    # adapter.
+    # adapter. Neither (nor TNT) is served by the multi-task forward: the
+    # ``side_stream`` says why.
     HostSpec(
         backbone='mmpretrain.models.backbones.conformer.Conformer',
         block=f'{_VIT}.TransformerEncoderLayer',
         norm='ln2',
-        ffn='ffn'),
+        ffn='ffn',
+        side_stream='its CNN branch runs beside the transformer blocks and '
+        'meets their tokens in every ConvTransBlock'),
     HostSpec(
         backbone='mmpretrain.models.backbones.mobilevit.MobileViT',
         block=f'{_VIT}.TransformerEncoderLayer',
         norm='ln2',
-        ffn='ffn'),
+        ffn='ffn',
+        side_stream='each MobileVitBlock unfolds its convolutional input '
+        'into the (B * patch area, patches, C) tokens of its transformer '
+        'blocks, folds them back with that input\'s batch size and joins '
+        'them to a shortcut of it'),
 )

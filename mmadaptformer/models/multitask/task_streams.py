@@ -48,15 +48,27 @@ class TaskStreams:
         self.n: Optional[int] = None
         self._handles = []
 
-    def install(self, blocks: Sequence[nn.Module]) -> None:
-        """Hook the blocks: a pre-hook on each, a hook after the last."""
+    def install(self,
+                blocks: Sequence[nn.Module],
+                inputs: Optional[Sequence[int]] = None) -> None:
+        """Hook the blocks: a pre-hook on each, a hook after the last.
+
+        Args:
+            blocks (Sequence[nn.Module]): The blocks, in forward order.
+            inputs (Sequence[int], optional): Per block, how many leading
+                positional inputs (and, of the last block, tensors of its
+                output) hold the samples along dim 0; each gets the same
+                rows. Defaults to 1 for every block.
+        """
         self.remove()
+        inputs = list(inputs) if inputs is not None else [1] * len(blocks)
         for index, block in enumerate(blocks):
             self._handles.append(
-                block.register_forward_pre_hook(self._pre_hook(index)))
+                block.register_forward_pre_hook(
+                    self._pre_hook(index, inputs[index])))
         if blocks:
             self._handles.append(blocks[-1].register_forward_hook(
-                self._post_hook(len(blocks))))
+                self._post_hook(len(blocks), inputs[-1])))
 
     def remove(self) -> None:
         """Remove the hooks."""
@@ -114,6 +126,28 @@ class TaskStreams:
 
     def fan_out(self, x: torch.Tensor, point: int) -> Optional[torch.Tensor]:
         """Give each task that splits at ``point`` its own stream."""
+        index = self._rows_at(x, point)
+        return None if index is None else x.index_select(0, index)
+
+    def fan_out_all(self, xs: Sequence[torch.Tensor],
+                    point: int) -> Optional[List[torch.Tensor]]:
+        """:meth:`fan_out` of several tensors that hold the same samples
+        (a reversible block's ``x1, x2``), with the same rows."""
+        for x in xs[1:]:
+            if not isinstance(x, torch.Tensor) or \
+                    x.shape[0] != xs[0].shape[0]:
+                raise RuntimeError(
+                    f'Block {point}: its inputs hold the samples along dim '
+                    f'0, but one has {getattr(x, "shape", type(x))} for '
+                    f'{xs[0].shape[0]} rows.')
+        index = self._rows_at(xs[0], point)
+        if index is None:
+            return None
+        return [x.index_select(0, index) for x in xs]
+
+    def _rows_at(self, x: torch.Tensor, point: int) -> Optional[torch.Tensor]:
+        """The rows of ``x`` that give each task splitting at ``point`` its
+        own stream (the new layout is kept), or None if none splits."""
         if self.streams is None:
             return None
         n = self.check(x, f'block {point}')
@@ -135,24 +169,33 @@ class TaskStreams:
         index = (torch.tensor(parents, device=x.device)[:, None] * n +
                  rows[None]).flatten()
         self.streams = new
-        return x.index_select(0, index)
+        return index
 
-    def _pre_hook(self, point: int):
+    def _pre_hook(self, point: int, inputs: int):
 
         def hook(module: nn.Module, args: tuple):
-            if self.streams is None or not args:
+            if self.streams is None or len(args) < inputs:
                 return None
-            out = self.fan_out(args[0], point)
-            return None if out is None else (out, ) + tuple(args[1:])
+            out = self.fan_out_all(args[:inputs], point)
+            return None if out is None else tuple(out) + tuple(args[inputs:])
 
         return hook
 
-    def _post_hook(self, point: int):
+    def _post_hook(self, point: int, inputs: int):
 
         def hook(module: nn.Module, args: tuple, output):
-            if self.streams is None or not isinstance(output, torch.Tensor):
+            if self.streams is None:
                 return None
-            return self.fan_out(output, point)
+            if inputs == 1:
+                if not isinstance(output, torch.Tensor):
+                    return None
+                return self.fan_out(output, point)
+            if not isinstance(output, (tuple, list)) or \
+                    len(output) < inputs:
+                return None
+            out = self.fan_out_all(output[:inputs], point)
+            return None if out is None else type(output)(
+                list(out) + list(output[inputs:]))
 
         return hook
 
