@@ -4,6 +4,9 @@ MMPretrain's ``tools/test.py``, for video and image configs alike.
 
 ``import mmadaptformer`` runs first (see ``tools/train.py``), and on a machine
 without a GPU ``--launcher pytorch`` (``dist_test.sh``) tests with CPU DDP.
+The run's config goes next to its log, ``work_dir/<timestamp>/<config file
+name>``: the work dir's copy stays the training run's, which records its
+``--pretrained`` (see :class:`~mmadaptformer.engine.ConfigCopyRunner`).
 
 Flags: MMAction2's (``--dump``, ``--show-dir``, ``--show``, ``--interval``,
 ``--wait-time``) and MMPretrain's (``--out``, ``--out-item``, ``--amp``,
@@ -19,11 +22,9 @@ import mmengine
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.engine import add_work_dir_collect_hook
+from mmadaptformer.engine import add_work_dir_collect_hook, build_runner
 from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
                                  setup_cpu_distributed)
 
@@ -223,10 +224,9 @@ def main(argv=None):
     cfg = merge_args(cfg, args)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    # MMEngine's Runner, or the config's runner_type, keeping the training
+    # run's config copy in the work dir (see ConfigCopyRunner).
+    runner = build_runner(cfg)
     add_work_dir_collect_hook(runner)  # not ./.dist_test
 
     def test():

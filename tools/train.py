@@ -25,6 +25,11 @@ Differences from the toolboxes' scripts, all additive:
 * Every run gets an ``EpochRandomnessHook`` (see
   :mod:`mmadaptformer.engine.hooks.epoch_randomness_hook`), so ``--resume``
   after a crash trains exactly like an uninterrupted run.
+* The runner is a :class:`~mmadaptformer.engine.ConfigCopyRunner` (the
+  config's own ``runner_type`` with it mixed in): the work dir's config
+  copy is written once training starts, after the weights loaded, so a run
+  refused at its start leaves the previous one; every run's config is also
+  kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
 import os
@@ -33,12 +38,10 @@ from copy import deepcopy
 
 from mmengine.config import Config, ConfigDict, DictAction
 from mmengine.logging import print_log
-from mmengine.registry import RUNNERS
-from mmengine.runner import Runner
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
-                                  add_work_dir_collect_hook,
+                                  add_work_dir_collect_hook, build_runner,
                                   use_atomic_checkpoint_hook)
 from mmadaptformer.engine.resume import (NoResumableCheckpointError,
                                          apply_auto_resume, log_resume_plan)
@@ -236,10 +239,9 @@ def main(argv=None):
     atomic_note = use_atomic_checkpoint_hook(cfg)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
-    if 'runner_type' not in cfg:
-        runner = Runner.from_cfg(cfg)
-    else:
-        runner = RUNNERS.build(cfg)
+    # MMEngine's Runner, or the config's runner_type, keeping the training
+    # run's config copy in the work dir (see ConfigCopyRunner).
+    runner = build_runner(cfg)
     if plan is not None:
         log_resume_plan(plan, runner.logger)
     if atomic_note:

@@ -3,6 +3,8 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
                                  build_model_and_plan, check_frozen_digest,
                                  complete_adapter_checkpoint,
                                  make_adapter_checkpoint)
+from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
+                                 build_runner, config_copy_name)
 from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
                     ConfigCheckHook, DataHealthHook, EpochRandomnessHook,
                     NonFiniteLossError, NonFiniteLossHook, SyncNormStatsHook,
@@ -19,5 +21,6 @@ __all__ = [
     'add_work_dir_collect_hook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
     'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
     'check_frozen_digest', 'complete_adapter_checkpoint',
-    'make_adapter_checkpoint', 'restrict_optimizer'
+    'make_adapter_checkpoint', 'restrict_optimizer', 'ConfigCopyMixin',
+    'ConfigCopyRunner', 'build_runner', 'config_copy_name'
 ]

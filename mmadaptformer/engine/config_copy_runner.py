@@ -1,0 +1,160 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Keep the training run's config copy in the work dir.
+
+MMEngine's ``Runner`` dumps its config to ``work_dir/<config file name>``
+as soon as it is built, whatever the run does next. ``tools/test.py`` on the
+training config (its default work dir, ``work_dirs/<config stem>``, is the
+training run's) therefore replaced the training run's copy with the test's
+config: without the ``checkpoint=`` that ``--pretrained`` had recorded, with
+the test's ``--cfg-options`` and ``load_from``, even when the test then
+failed. A tool reading that copy later (``tools/test.py
+work_dirs/NAME/NAME.py``, ``MultiTaskRecognizer.add_task``) got a config
+its adapter-only checkpoints do not load on. A training run that stopped
+before training (``--resume`` without the ``--pretrained`` it trained with)
+did the same.
+
+:class:`ConfigCopyRunner`, the runner ``tools/train.py`` and
+``tools/test.py`` build (:func:`build_runner`), dumps instead:
+
+* every run's config next to its log, ``work_dir/<timestamp>/<config file
+  name>``, when the runner is built, as MMEngine does;
+* ``work_dir/<config file name>`` only in training, once training starts:
+  after the weights are initialised and loaded (``--resume``, ``load_from``)
+  and every ``before_train`` hook has passed. It is replaced atomically.
+
+Test, validation and any other run, and a training run refused before its
+first iteration, leave the training run's copy as it was.
+"""
+import os.path as osp
+from typing import Dict
+
+from mmengine.config import Config
+from mmengine.dist import is_main_process, master_only
+from mmengine.registry import RUNNERS
+from mmengine.runner import Runner
+
+from mmadaptformer.utils import atomic_write
+
+__all__ = [
+    'ConfigCopyMixin', 'ConfigCopyRunner', 'build_runner', 'config_copy_name'
+]
+
+
+def config_copy_name(cfg: Config, timestamp: str) -> str:
+    """The file name MMEngine's ``Runner.dump_config`` gives a config copy:
+    the config file's name, or ``<timestamp>.py`` for a config built in
+    code.
+
+    Args:
+        cfg (Config): The run's config.
+        timestamp (str): The run's timestamp (``runner.timestamp``).
+
+    Returns:
+        str: The file name, without a folder.
+    """
+    if getattr(cfg, 'filename', None) is not None:
+        return osp.basename(cfg.filename)
+    return f'{timestamp}.py'
+
+
+class ConfigCopyMixin:
+    """Runner methods that keep ``work_dir/<config file name>`` the
+    training run's: see :mod:`mmadaptformer.engine.config_copy_runner`.
+
+    Put it before the runner class in the bases, as
+    :class:`ConfigCopyRunner` does; :func:`build_runner` does so for a
+    config's own ``runner_type``.
+    """
+
+    @master_only
+    def dump_config(self) -> None:
+        """Dump the config next to this run's log,
+        ``work_dir/<timestamp>/<config file name>``; the work dir's copy is
+        written when training starts."""
+        path = osp.join(self.log_dir, config_copy_name(self.cfg,
+                                                       self.timestamp))
+        self.cfg.dump(path)
+        self.logger.info(f'Config of this run: {path}')
+
+    def call_hook(self, fn_name: str, **kwargs) -> None:
+        """Call the hooks as MMEngine does; after the last ``before_train``
+        hook, write the work dir's config copy."""
+        super().call_hook(fn_name, **kwargs)
+        if fn_name == 'before_train' and is_main_process():
+            self._dump_work_dir_config()
+
+    def _dump_work_dir_config(self) -> None:
+        # The file that later tools (test.py, infer.py, add_task) read as
+        # the training run's config: never a partial one.
+        path = osp.join(self.work_dir,
+                        config_copy_name(self.cfg, self.timestamp))
+        atomic_write(self.cfg.dump(), path)
+        self.logger.info(f'Training config: {path}')
+
+
+@RUNNERS.register_module()
+class ConfigCopyRunner(ConfigCopyMixin, Runner):
+    """MMEngine's :class:`~mmengine.runner.Runner` whose config copy in the
+    work dir is written only by a training run that started.
+
+    Every run dumps its config to ``work_dir/<timestamp>/<config file
+    name>``, next to its log. ``work_dir/<config file name>`` is written in
+    training after the weights loaded and every ``before_train`` hook
+    passed, so ``tools/test.py`` with the training run's work dir (the
+    default for the same config) and a training run refused at its start
+    leave the training run's copy as it was. Everything else is MMEngine's
+    ``Runner``. Used for AdaptFormer (arXiv 2205.13535) runs, whose
+    adapter-only checkpoints need the ``--pretrained`` path that copy
+    records.
+
+    Examples:
+        >>> runner_type = 'ConfigCopyRunner'
+    """
+
+
+# Runner classes named by a config's runner_type, with the mixin in front.
+_WITH_MIXIN: Dict[type, type] = {}
+
+
+def _with_config_copy(runner_cls: type) -> type:
+    if issubclass(runner_cls, ConfigCopyMixin):
+        return runner_cls
+    if runner_cls not in _WITH_MIXIN:
+        _WITH_MIXIN[runner_cls] = type(runner_cls.__name__,
+                                       (ConfigCopyMixin, runner_cls),
+                                       {'__doc__': runner_cls.__doc__})
+    return _WITH_MIXIN[runner_cls]
+
+
+def build_runner(cfg: Config):
+    """Build the runner of ``cfg`` as MMAction2's and MMPretrain's tools
+    do (``Runner.from_cfg``, or the config's ``runner_type``), with
+    :class:`ConfigCopyMixin`'s config copies.
+
+    Args:
+        cfg (Config): The run's config, with ``work_dir`` set.
+
+    Returns:
+        Runner: :class:`ConfigCopyRunner`, or for a config that names
+        another ``runner_type``, an instance of a subclass of that class
+        with :class:`ConfigCopyMixin` in front.
+    """
+    runner_type = cfg.get('runner_type', None)
+    if runner_type is None:
+        return ConfigCopyRunner.from_cfg(cfg)
+    if isinstance(runner_type, str):
+        # Looked up as MMEngine's build_runner_from_cfg does.
+        with RUNNERS.switch_scope_and_registry(cfg.get('_scope_',
+                                                       None)) as registry:
+            runner_cls = registry.get(runner_type)
+        if runner_cls is None:
+            raise KeyError(
+                f'runner_type={runner_type!r} in {cfg.filename}: no such '
+                f'runner in the {RUNNERS.name} registry; register it, or '
+                'import its module through `custom_imports`.')
+    elif isinstance(runner_type, type):
+        runner_cls = runner_type
+    else:
+        raise TypeError(f'runner_type in {cfg.filename} must be a registered '
+                        f'name or a class, got {runner_type!r}.')
+    return _with_config_copy(runner_cls).from_cfg(cfg)
