@@ -23,6 +23,7 @@ from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from ..adapter_checkpoint import (ADAPTER_META_KEY,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
+from ..optim_check import check_trainable_lr
 
 __all__ = ['AdapterHook', 'restrict_optimizer']
 
@@ -80,7 +81,12 @@ class AdapterHook(Hook):
       head and the parameters named by ``extra_trainable``, before the run.
       The optimizer then holds only trainable parameters, and a DDP wrapper
       is rebuilt so that it reduces only their gradients.
-    * **Reports** a table of trainable and total parameters per group.
+    * **Reports** a table of trainable and total parameters per group, and
+      warns when ``optim_wrapper.paramwise_cfg`` gives the adapters another
+      lr than the base lr and the head (e.g. a stock recipe's
+      ``backbone=dict(lr_mult=0.1)``, which under a frozen backbone reaches
+      only the adapters), naming the entry and the config line that
+      restores the base lr (see :mod:`mmadaptformer.engine.optim_check`).
     * **Guards** the frozen part: at the end of every training epoch its
       weights must be bit-identical to the start of training (a cheap
       on-device fingerprint); otherwise training stops with an error naming
@@ -199,8 +205,13 @@ class AdapterHook(Hook):
         self._log_table(plan)
 
         trainable = [p for p in model.parameters() if p.requires_grad]
-        for wrapper in _optim_wrappers(runner.optim_wrapper):
+        wrappers = _optim_wrappers(runner.optim_wrapper)
+        for wrapper in wrappers:
             restrict_optimizer(wrapper, trainable)
+        if wrappers:
+            # A paramwise_cfg rule for the (now frozen) backbone may slow
+            # the adapters down: warn, never change the lr.
+            check_trainable_lr(runner, model, plan, wrappers)
 
         newly_frozen = [
             p for p in model.parameters()

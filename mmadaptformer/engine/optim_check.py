@@ -1,0 +1,252 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The learning rates ``paramwise_cfg`` gives what trains under AdapterHook.
+
+Stock MMAction2 and MMPretrain recipes often train the backbone at a
+fraction of the base lr (``custom_keys=dict(backbone=dict(lr_mult=0.1))``,
+Swin3D's ``SwinOptimWrapperConstructor`` with ``backbone=dict(lr_mult=0.1)``,
+layer-wise lr decay). Under :class:`AdapterHook` the backbone is frozen, so
+such a rule only reaches what trains inside it: the adapters (and the
+``extra_trainable`` tensors), which AdaptFormer trains at the base lr.
+:func:`check_trainable_lr` finds them in the built optimizer, names the
+likely ``paramwise_cfg`` entry and a config line that restores the base lr,
+and logs one warning; it never changes an lr.
+"""
+import logging
+import math
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+
+from mmengine.logging import print_log
+from torch import nn
+
+__all__ = [
+    'custom_key_for', 'group_lr_multipliers', 'auto_scale_ratio',
+    'check_trainable_lr'
+]
+
+_DEFAULT = 'DefaultOptimWrapperConstructor'
+_SWIN = 'SwinOptimWrapperConstructor'
+
+
+def custom_key_for(name: str, custom_keys: dict) -> Optional[str]:
+    """The ``custom_keys`` entry MMEngine's DefaultOptimWrapperConstructor
+    applies to the parameter ``name`` (as in ``model.named_parameters()``).
+
+    The constructor tries the keys longest first, equal lengths in
+    alphabetical order, and the first key that is a substring of the name
+    wins (e.g. ``'adaptmlp'`` beats ``'backbone'``, both 8 characters, but
+    not ``'backbone.blocks'``). It matches ``'.' + name`` for a parameter of
+    the model itself.
+    """
+    target = name if '.' in name else f'.{name}'
+    for key in sorted(sorted(custom_keys), key=len, reverse=True):
+        if key in target:
+            return key
+    return None
+
+
+def _lr_mult(entry) -> float:
+    return float(entry.get('lr_mult', 1.)) if isinstance(entry, dict) else 1.
+
+
+def auto_scale_ratio(runner) -> float:
+    """The factor ``Runner.scale_lr`` applied to every group's lr."""
+    cfg = getattr(runner, 'auto_scale_lr', None)
+    if not cfg or not cfg.get('enable', False):
+        return 1.
+    try:
+        batch_size = runner.train_dataloader.batch_size
+        return float(runner.world_size * batch_size) / float(
+            cfg['base_batch_size'])
+    except Exception:  # a loop without a DataLoader: no reliable ratio
+        return 1.
+
+
+def group_lr_multipliers(optimizer, ratio: float = 1.) -> Dict[int, float]:
+    """Each parameter's lr relative to the optimizer's base lr, keyed by
+    ``id(parameter)``.
+
+    A group's lr is taken before any scheduler step (``initial_lr``, which
+    MMEngine's schedulers record) and the base lr is the optimizer's default
+    (the config's ``optimizer.lr``) times ``ratio``, the auto-scale factor.
+    Empty if the optimizer has no numeric base lr.
+    """
+    base = optimizer.defaults.get('lr')
+    try:
+        base = float(base) * ratio
+    except (TypeError, ValueError):
+        return {}
+    if base <= 0:
+        return {}
+    return {
+        id(p): float(group.get('initial_lr', group['lr'])) / base
+        for group in optimizer.param_groups for p in group['params']
+    }
+
+
+def _mults_text(mults: Sequence[float]) -> str:
+    """``0.1x``; ``0.1x (4), 0.5x (4)``; or ``0.0563x to 0.75x``."""
+    distinct = sorted({float(f'{m:.6g}') for m in mults})
+    if len(distinct) == 1:
+        return f'{distinct[0]:.3g}x'
+    if len(distinct) <= 3:
+        counts = [
+            sum(math.isclose(m, d, rel_tol=1e-5) for m in mults)
+            for d in distinct
+        ]
+        return ', '.join(f'{d:.3g}x ({n})' for d, n in zip(distinct, counts))
+    return f'{distinct[0]:.3g}x to {distinct[-1]:.3g}x'
+
+
+def _dict_line(entries: Dict[str, str]) -> str:
+    """``dict(a=X, b=Y)``, or ``{'a.b': X}`` for keys that are not names."""
+    if all(k.isidentifier() for k in entries):
+        return 'dict(' + ', '.join(f'{k}={v}' for k, v in entries.items()) \
+            + ')'
+    return '{' + ', '.join(f'{k!r}: {v}' for k, v in entries.items()) + '}'
+
+
+def _diagnose_default(paramwise: dict,
+                      flagged: List[str]) -> Tuple[str, Optional[str]]:
+    custom_keys = paramwise.get('custom_keys') or {}
+    culprits, biases = [], False
+    for name in flagged:
+        key = custom_key_for(name, custom_keys)
+        if key is not None:
+            if not math.isclose(_lr_mult(custom_keys[key]), 1.):
+                culprits.append(key)
+        elif name.endswith('bias') and \
+                paramwise.get('bias_lr_mult') is not None:
+            biases = True
+    culprits = list(dict.fromkeys(culprits))
+    causes = [
+        f'optim_wrapper.paramwise_cfg.custom_keys[{k!r}] '
+        f'(lr_mult={_lr_mult(custom_keys[k]):g})' for k in culprits
+    ]
+    if biases:
+        causes.append('optim_wrapper.paramwise_cfg.bias_lr_mult='
+                      f"{paramwise['bias_lr_mult']:g}")
+    cause = ' and '.join(causes) or None
+    if culprits and not biases:
+        # The same keys still win, so only their lr_mult changes; a key
+        # that reached the head too gave it the same lr, so these flagged
+        # tensors would not differ from the head's.
+        entries = {k: 'dict(lr_mult=1.0)' for k in culprits}
+        return cause, ('optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
+                       f'{_dict_line(entries)}))')
+    return cause, None
+
+
+def _diagnose(optim_cfg,
+              flagged: List[str]) -> Tuple[Optional[str], Optional[str]]:
+    """The likely ``paramwise_cfg`` cause and a config line that fixes it."""
+    if not isinstance(optim_cfg, dict) or 'optimizer' not in optim_cfg:
+        return None, None  # several optimizers: no single config to name
+    constructor = optim_cfg.get('constructor') or _DEFAULT
+    paramwise = optim_cfg.get('paramwise_cfg') or {}
+    if constructor == _DEFAULT:
+        return _diagnose_default(paramwise, flagged)
+    if constructor == _SWIN:
+        # Every matching key multiplies, on names prefixed with 'base.'.
+        culprits = [
+            k for k, v in paramwise.items()
+            if not math.isclose(_lr_mult(v), 1.) and any(k in f'base.{n}'
+                                                         for n in flagged)
+        ]
+        if culprits:
+            cause = ' and '.join(f'optim_wrapper.paramwise_cfg[{k!r}] '
+                                 f'(lr_mult={_lr_mult(paramwise[k]):g}, '
+                                 f'{_SWIN})' for k in culprits)
+            entries = {k: 'dict(lr_mult=1.0)' for k in culprits}
+            return cause, ('optim_wrapper = dict(paramwise_cfg='
+                           f'{_dict_line(entries)})')
+    if 'LearningRateDecay' in constructor:
+        for key in ('layer_decay_rate', 'decay_rate'):
+            if key in paramwise:
+                return (f'layer-wise lr decay (optim_wrapper.paramwise_cfg.'
+                        f'{key}={paramwise[key]:g}, {constructor})',
+                        f'optim_wrapper = dict(paramwise_cfg=dict({key}=1.0))')
+    return f'optim_wrapper.constructor={constructor!r}', None
+
+
+def _names_of(model: nn.Module, keys: Iterable[str],
+              name_of: Dict[int, str]) -> List[Tuple[int, str]]:
+    state = model.state_dict(keep_vars=True)
+    return [(id(state[k]), name_of[id(state[k])]) for k in keys
+            if id(state[k]) in name_of]
+
+
+def check_trainable_lr(runner, model: nn.Module, plan,
+                       wrappers: Sequence) -> Optional[str]:
+    """Warn once if the adapters (or the extra trainable tensors) train at
+    another lr than the base lr and the head.
+
+    A tensor is reported when its lr multiplier (see
+    :func:`group_lr_multipliers`) is neither 1 nor one of the head's, so a
+    rule that scales everything alike (a scheduler, auto-scaling) is not.
+
+    Args:
+        runner (Runner): The runner; its ``cfg.optim_wrapper`` is read to
+            name the cause.
+        model (nn.Module): The unwrapped model.
+        plan (TrainablePlan): What trains.
+        wrappers (Sequence[BaseOptimWrapper]): The built optimizer wrappers.
+
+    Returns:
+        str or None: The warning logged, if any.
+    """
+    name_of = {id(p): n for n, p in model.named_parameters()}
+    parts = {
+        part: _names_of(model, plan.groups[part], name_of)
+        for part in ('adapters', 'other', 'head')
+    }
+    ratio = auto_scale_ratio(runner)
+    found = {'adapters': [], 'other': []}  # (name, multiplier)
+    head_mults, base_lrs = [], []
+    for wrapper in wrappers:
+        base_lrs.append(f"{wrapper.optimizer.defaults.get('lr')}")
+        mults = group_lr_multipliers(wrapper.optimizer, ratio)
+        head = [mults[i] for i, _ in parts['head'] if i in mults]
+        head_mults += head
+        for part in found:
+            for i, name in parts[part]:
+                mult = mults.get(i)
+                if mult is None or math.isclose(mult, 1., rel_tol=1e-5) or \
+                        any(math.isclose(mult, h, rel_tol=1e-5)
+                            for h in head):
+                    continue
+                found[part].append((name, mult))
+    if not found['adapters'] and not found['other']:
+        return None
+
+    flagged = [n for part in found.values() for n, _ in part]
+    cause, fix = _diagnose(runner.cfg.get('optim_wrapper'), flagged)
+    what = [
+        f'{len(found[part])} {label} tensors train at '
+        f'{_mults_text([m for _, m in found[part]])}'
+        for part, label in (('adapters', 'adapter'),
+                            ('other', 'extra_trainable')) if found[part]
+    ]
+    ratio_text = f' x {ratio:g} by auto_scale_lr' if ratio != 1 else ''
+    head_text = (f'the head at {_mults_text(head_mults)}'
+                 if head_mults else 'the head is not in the optimizer')
+    lines = [
+        'AdapterHook: ' + ' and '.join(what) + ' the base lr '
+        f"(optim_wrapper.optimizer.lr={'/'.join(base_lrs)}"
+        f'{ratio_text}; {head_text}), but AdaptFormer trains '
+        'its adapters at the base lr. The backbone is frozen, so a '
+        'paramwise_cfg rule for it reaches only what trains inside it.',
+        f'Likely cause: {cause or "an unknown paramwise_cfg rule"}.',
+    ]
+    if fix:
+        lines += [
+            'To train them at the base lr as the paper does, add to your '
+            'config:', f'    {fix}'
+        ]
+    else:
+        lines.append('To train them at the base lr as the paper does, give '
+                     'them lr_mult=1.0 in optim_wrapper.paramwise_cfg.')
+    lines.append('AdapterHook leaves the lr as configured; ignore this if '
+                 'it is what you want.')
+    message = '\n'.join(lines)
+    print_log(message, logger='current', level=logging.WARNING)
+    return message

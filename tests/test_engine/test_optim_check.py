@@ -1,0 +1,295 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""AdapterHook's warning about a paramwise_cfg that slows the adapters down,
+on real MMEngine runners, and the fix it prints, applied as a user does."""
+import logging
+import re
+
+import pytest
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     image_data_cfg, pretrained_cfg,
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
+from mmengine.config import Config
+from mmengine.optim import build_optim_wrapper
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import Runner
+
+from mmadaptformer.engine.optim_check import custom_key_for
+from mmadaptformer.models import AdaptMLP
+
+FIX_LINE = re.compile(r'^    (optim_wrapper = dict\(.*\))$', re.M)
+# The tiny video config: SGD lr 0.05, batch 4; auto-scaled to a base batch
+# of 8 (x 0.5) and warmed up from 0.1 x, so neither the group's current lr
+# nor the config's lr is the lr a multiplier is relative to.
+BASE_LR = 0.05 * 0.5
+SCHEDULE = """
+auto_scale_lr = dict(enable=True, base_batch_size=8)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.1, by_epoch=False, begin=0, end=2),
+    dict(type='CosineAnnealingLR', T_max=2, eta_min=0., by_epoch=True)]
+train_cfg = dict(max_epochs=1, val_begin=2)
+"""
+STOCK_CUSTOM_KEYS = ('optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
+                     'dict(backbone=dict(lr_mult=0.1))))\n')
+# The stock Swin3D recipe of MMAction2 (swin-*-p244-w877_*_kinetics400).
+STOCK_SWIN = """optim_wrapper = dict(
+    constructor='SwinOptimWrapperConstructor',
+    paramwise_cfg=dict(
+        absolute_pos_embed=dict(decay_mult=0.),
+        relative_position_bias_table=dict(decay_mult=0.),
+        norm=dict(decay_mult=0.),
+        backbone=dict(lr_mult=0.1)))
+"""
+
+
+@pytest.fixture(scope='module')
+def pretrained(tmp_path_factory):
+    path = str(tmp_path_factory.mktemp('pretrained') / 'stock.pth')
+    save_stock_video_checkpoint(path, seed=0)
+    return path
+
+
+class _Records(logging.Handler):
+
+    def __init__(self):
+        super().__init__(logging.DEBUG)
+        self.records = []
+
+    def emit(self, record):
+        self.records.append(record)
+
+    def lr_warnings(self):
+        return [
+            r.getMessage() for r in self.records
+            if r.levelno == logging.WARNING and 'AdaptFormer trains its '
+            'adapters at the base lr' in r.getMessage()
+        ]
+
+
+def _train(cfg_path, work_dir):
+    """Train one epoch; the runner and the lr warnings it logged."""
+    cfg = Config.fromfile(cfg_path)
+    cfg.work_dir = str(work_dir)
+    cfg.randomness = dict(seed=0)
+    runner = Runner.from_cfg(cfg)
+    records = _Records()
+    runner.logger.addHandler(records)
+    try:
+        runner.train()
+    finally:
+        runner.logger.removeHandler(records)
+    return runner, records.lr_warnings()
+
+
+def _initial_lrs(runner):
+    """``{parameter name: initial lr}`` of what the optimizer holds."""
+    lr_of = {
+        id(p): g['initial_lr']
+        for g in runner.optim_wrapper.optimizer.param_groups
+        for p in g['params']
+    }
+    return {
+        n: lr_of[id(p)]
+        for n, p in runner.model.named_parameters() if id(p) in lr_of
+    }
+
+
+def _all(lrs, expected):
+    return all(v == pytest.approx(expected) for v in lrs.values())
+
+
+def _parts(lrs):
+    adapters = {n: v for n, v in lrs.items() if '.adaptmlp.' in n}
+    head = {n: v for n, v in lrs.items() if n.startswith('cls_head.')}
+    other = {n: v for n, v in lrs.items() if 'fc_norm' in n}
+    assert len(adapters) == 8 and len(head) == 2 and len(other) == 2
+    assert set(lrs) == set(adapters) | set(head) | set(other)
+    return adapters, head, other
+
+
+def _video_cfg(tmp_path, data, pretrained, name, extra):
+    body = video_data_cfg(data) + pretrained_cfg(pretrained) + SCHEDULE
+    return write_config(tmp_path / name, TINY_ADAPTFORMER_VIDEO_CONFIG,
+                        body + extra)
+
+
+@pytest.mark.parametrize(
+    'stock, cause, fix',
+    [(STOCK_CUSTOM_KEYS, "optim_wrapper.paramwise_cfg.custom_keys['backbone']"
+      ' (lr_mult=0.1)', 'optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
+      'dict(backbone=dict(lr_mult=1.0))))'),
+     (STOCK_SWIN, "optim_wrapper.paramwise_cfg['backbone'] (lr_mult=0.1, "
+      'SwinOptimWrapperConstructor)',
+      'optim_wrapper = dict(paramwise_cfg=dict(backbone=dict(lr_mult=1.0)))')],
+    ids=['custom_keys', 'swin_constructor'])
+def test_backbone_lr_mult_is_named_and_the_printed_fix_works(
+        tmp_path, tiny_video_data, pretrained, clean_loggers, stock, cause,
+        fix):
+    # A stock recipe's backbone multiplier: it reaches only the adapters and
+    # fc_norm, the trainable tensors inside the frozen backbone.
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'stock.py', stock)
+    runner, warnings = _train(cfg, tmp_path / 'stock')
+    assert len(warnings) == 1, warnings
+    message = warnings[0]
+    assert message.startswith(
+        'AdapterHook: 8 adapter tensors train at 0.1x and 2 extra_trainable '
+        'tensors train at 0.1x the base lr (optim_wrapper.optimizer.lr=0.05 '
+        'x 0.5 by auto_scale_lr; the head at 1x)'), message
+    assert f'Likely cause: {cause}.' in message
+    assert FIX_LINE.findall(message) == [fix]
+    # The hook only warns: the lr stays as configured.
+    adapters, head, other = _parts(_initial_lrs(runner))
+    assert _all(head, BASE_LR)
+    assert _all(adapters, 0.1 * BASE_LR) and _all(other, 0.1 * BASE_LR)
+
+    # The printed line, added to the config: the base lr, no warning.
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'fixed.py',
+                     stock + fix + '\n')
+    runner, warnings = _train(cfg, tmp_path / 'fixed')
+    assert warnings == []
+    lrs = _initial_lrs(runner)
+    assert _all(lrs, BASE_LR), lrs
+    # And the adapters trained at it.
+    assert all(m.up_proj.weight.abs().sum() > 0
+               for m in runner.model.modules() if isinstance(m, AdaptMLP))
+
+
+def test_no_warning_when_adapters_train_at_the_heads_lr(
+        tmp_path, tiny_video_data, pretrained, clean_loggers):
+    # Auto-scaling and the warm-up change every lr alike: no warning.
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'plain.py', '')
+    runner, warnings = _train(cfg, tmp_path / 'plain')
+    assert warnings == []
+    assert _all(_initial_lrs(runner), BASE_LR)
+
+    # OneCycleLR sets one initial lr for every group, which undoes the
+    # backbone multiplier: the adapters do train at the head's lr, so
+    # there is nothing to warn about, although no lr is the base lr.
+    one_cycle = ("param_scheduler = [dict(type='OneCycleLR', "
+                 'eta_max=0.1, total_steps=2, by_epoch=False)]\n')
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'cycle.py',
+                     STOCK_CUSTOM_KEYS + one_cycle)
+    runner, warnings = _train(cfg, tmp_path / 'cycle')
+    assert warnings == []
+    assert _all(_initial_lrs(runner), 0.1 / 25)
+
+
+def test_layer_wise_decay_is_named(tmp_path, tiny_image_data, clean_loggers):
+    """MMPretrain's layer-wise lr decay: the adapters of the 2 blocks train
+    at 0.25x and 0.5x; the fix is the decay rate 1."""
+    body = image_data_cfg(tiny_image_data) + """
+model = dict(backbone=dict(_delete_=True, type='AdaptFormer',
+                           backbone={{_base_.model.backbone}},
+                           adapter=dict(bottleneck=8, scale=0.1)))
+custom_hooks = [dict(type='AdapterHook', allow_random_backbone=True)]
+train_cfg = dict(max_epochs=1, val_begin=2)
+optim_wrapper = dict(constructor='LearningRateDecayOptimWrapperConstructor',
+                     paramwise_cfg=dict(layer_decay_rate=0.5))
+"""
+    cfg = write_config(tmp_path / 'decay.py', TINY_IMAGE_CONFIG, body)
+    _, warnings = _train(cfg, tmp_path / 'decay')
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(
+        'AdapterHook: 8 adapter tensors train at 0.25x (4), 0.5x (4) the '
+        'base lr'), warnings[0]
+    assert 'Likely cause: layer-wise lr decay (optim_wrapper.paramwise_cfg.' \
+        'layer_decay_rate=0.5, LearningRateDecayOptimWrapperConstructor).' \
+        in warnings[0]
+    fix = FIX_LINE.findall(warnings[0])
+    assert fix == [
+        'optim_wrapper = dict(paramwise_cfg=dict('
+        'layer_decay_rate=1.0))'
+    ]
+    cfg = write_config(tmp_path / 'fixed.py', TINY_IMAGE_CONFIG,
+                       body + fix[0] + '\n')
+    _, warnings = _train(cfg, tmp_path / 'fixed')
+    assert warnings == []
+
+
+@pytest.fixture(scope='module')
+def tiny_model():
+    init_default_scope('mmaction')
+    return MODELS.build(Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG).model)
+
+
+@pytest.mark.parametrize(
+    'custom_keys, adapter_mult',
+    [
+        # Equal lengths: alphabetical order, so 'adaptmlp' wins.
+        (dict(backbone=0.1, adaptmlp=1.0), 1.0),
+        (dict(backbone=0.1, adaptmlp=1.0, blocks=0.3), 1.0),
+        # The longer key wins, whatever the order in the dict.
+        ({
+            'backbone.backbone': 0.1,
+            'adaptmlp': 1.0
+        }, 0.1),
+        ({
+            'adaptmlp': 1.0,
+            'backbone.backbone': 0.1
+        }, 0.1),
+        ({
+            'backbone.backbone': 0.1,
+            '.adaptmlp.': 1.0
+        }, 0.1),
+        ({
+            'backbone.blocks': 0.1,
+            '.adaptmlp.': 1.0
+        }, 0.1),
+        ({
+            'backbone': 0.1,
+            '.adaptmlp.': 1.0
+        }, 1.0),
+        (dict(zzzzzzzz=0.1, adaptmlp=1.0, ckbone=0.2), 1.0),
+        (dict(backbone=0.1), 0.1),
+    ])
+def test_custom_key_for_is_mmengines_order(tiny_model, custom_keys,
+                                           adapter_mult):
+    """``custom_key_for`` picks the entry MMEngine's constructor applies,
+    which is what the printed fixes rely on."""
+    model = tiny_model
+    wrapper = build_optim_wrapper(
+        model,
+        dict(
+            optimizer=dict(type='SGD', lr=1.0),
+            paramwise_cfg=dict(custom_keys={
+                k: dict(lr_mult=v)
+                for k, v in custom_keys.items()
+            })))
+    lr_of = {
+        id(p): g['lr']
+        for g in wrapper.optimizer.param_groups for p in g['params']
+    }
+    names = [n for n, _ in model.named_parameters()]
+    for name, param in model.named_parameters():
+        key = custom_key_for(name, custom_keys)
+        expected = custom_keys[key] if key else 1.0
+        assert lr_of[id(param)] == pytest.approx(expected), (name, key)
+    adapters = [n for n in names if '.adaptmlp.' in n]
+    assert _all(
+        {
+            n: lr_of[id(p)]
+            for n, p in model.named_parameters() if n in adapters
+        }, adapter_mult)
+
+
+def test_an_adaptmlp_entry_is_no_fix_for_the_swin_constructor(tiny_model):
+    """What the README says of the alternative fix: MMAction2's
+    SwinOptimWrapperConstructor multiplies every matching key, so an
+    ``adaptmlp`` entry of 1.0 leaves the adapters at the backbone's 0.1."""
+    init_default_scope('mmaction')
+    paramwise = dict(backbone=dict(lr_mult=0.1), adaptmlp=dict(lr_mult=1.0))
+    for extra in ({}, dict(custom_keys=dict(adaptmlp=dict(lr_mult=1.0)))):
+        wrapper = build_optim_wrapper(
+            tiny_model,
+            dict(
+                optimizer=dict(type='SGD', lr=1.0),
+                constructor='SwinOptimWrapperConstructor',
+                paramwise_cfg=dict(paramwise, **extra)))
+        lr_of = {
+            id(p): g['lr']
+            for g in wrapper.optimizer.param_groups for p in g['params']
+        }
+        assert _all(
+            {
+                n: lr_of[id(p)]
+                for n, p in tiny_model.named_parameters() if '.adaptmlp.' in n
+            }, 0.1)
