@@ -23,23 +23,24 @@
 """
 import functools
 import logging
-from contextlib import contextmanager, nullcontext
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from contextlib import nullcontext
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
-from mmengine.logging import MMLogger, print_log
+from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from mmengine.model.weight_init import PretrainedInit
 from torch import nn
 
 from ...utils.checkpoint_schemes import reading_once
-from ...utils.pretrained_init import (check_pretrained_init, is_pretrained_cfg,
+from ...utils.pretrained_init import (check_pretrained_init,
                                       pretrained_init_cfgs)
-from ..hosts import own_pretrained_attrs, qualname
 from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
+from .host_init import (quiet_console_init, without_own_pretrained,
+                        without_pretrained)
 
 __all__ = [
     'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper',
@@ -51,67 +52,6 @@ __all__ = [
 UNNAMED_STATE_DICT = 'state dict'
 #: Config key of the host's pretrained checkpoint in the recipes.
 HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
-
-
-@contextmanager
-def _without_pretrained(host: nn.Module) -> Iterator[None]:
-    """Leave the ``Pretrained`` entries out of the host's ``init_cfg``
-    while its own ``init_weights()`` runs; the wrapper loads them."""
-    if 'init_cfg' not in host.__dict__:
-        yield
-        return
-    init_cfg = host.__dict__['init_cfg']
-    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    kept = [cfg for cfg in entries if not is_pretrained_cfg(cfg)]
-    if len(kept) == len(entries):
-        yield
-        return
-    host.init_cfg = kept or None
-    try:
-        yield
-    finally:
-        host.init_cfg = init_cfg
-
-
-@contextmanager
-def _without_own_pretrained(host: nn.Module) -> Iterator[None]:
-    """Stop the host's own ``init_weights()`` from loading the weights it
-    names itself (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`),
-    while the wrapper loads a ``Pretrained`` file that replaces them."""
-    values = own_pretrained_attrs().get(qualname(type(host)), {})
-    saved = {
-        name: getattr(host, name)
-        for name in values if hasattr(host, name)
-    }
-    for name in saved:
-        setattr(host, name, values[name])
-    try:
-        yield
-    finally:
-        for name, value in saved.items():
-            setattr(host, name, value)
-
-
-@contextmanager
-def _quiet_console_init(host: nn.Module) -> Iterator[None]:
-    """Keep MMEngine's per-parameter init report of a top-level
-    ``init_weights()`` off the console.
-
-    Inside a runner the report goes to the log file and stays there; a
-    lazy load outside one (e.g. ``init_recognizer``) would print a line for
-    every tensor of the backbone instead.
-    """
-    logger = MMLogger.get_current_instance()
-    if hasattr(host, '_params_init_info') or any(
-            isinstance(h, logging.FileHandler) for h in logger.handlers):
-        yield
-        return
-    level = logger.level
-    logger.setLevel(logging.WARNING)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 class FrozenHostWrapper(BaseModule):
@@ -223,10 +163,10 @@ class FrozenHostWrapper(BaseModule):
                 parent._modules[name] = None
             try:
                 if hasattr(host, 'init_weights'):
-                    own = _without_own_pretrained(host) if pretrained \
+                    own = without_own_pretrained(host) if pretrained \
                         else nullcontext()
-                    with _quiet_console_init(host), \
-                            _without_pretrained(host), own:
+                    with quiet_console_init(host), \
+                            without_pretrained(host), own:
                         host.init_weights()
                 # Loaded here rather than by the host's init_weights(), which
                 # may ignore its init_cfg: a plain nn.Module (TimeSformer),

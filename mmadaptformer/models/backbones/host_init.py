@@ -1,0 +1,80 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What surrounds a host's own ``init_weights()`` inside a frozen-host
+wrapper (:meth:`~mmadaptformer.models.FrozenHostWrapper.init_host`): the
+``Pretrained`` entries of its ``init_cfg`` and the weights it names itself
+are left to the wrapper, which loads its file, and MMEngine's
+per-parameter init report stays off the console."""
+import logging
+from contextlib import contextmanager
+from typing import Iterator
+
+from mmengine.logging import MMLogger
+from torch import nn
+
+from ...utils.pretrained_init import is_pretrained_cfg
+from ..hosts import own_pretrained_attrs, qualname
+
+__all__ = [
+    'without_pretrained', 'without_own_pretrained', 'quiet_console_init'
+]
+
+
+@contextmanager
+def without_pretrained(host: nn.Module) -> Iterator[None]:
+    """Leave the ``Pretrained`` entries out of the host's ``init_cfg``
+    while its own ``init_weights()`` runs; the wrapper loads them."""
+    if 'init_cfg' not in host.__dict__:
+        yield
+        return
+    init_cfg = host.__dict__['init_cfg']
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    kept = [cfg for cfg in entries if not is_pretrained_cfg(cfg)]
+    if len(kept) == len(entries):
+        yield
+        return
+    host.init_cfg = kept or None
+    try:
+        yield
+    finally:
+        host.init_cfg = init_cfg
+
+
+@contextmanager
+def without_own_pretrained(host: nn.Module) -> Iterator[None]:
+    """Stop the host's own ``init_weights()`` from loading the weights it
+    names itself (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`),
+    while the wrapper loads a ``Pretrained`` file that replaces them."""
+    values = own_pretrained_attrs().get(qualname(type(host)), {})
+    saved = {
+        name: getattr(host, name)
+        for name in values if hasattr(host, name)
+    }
+    for name in saved:
+        setattr(host, name, values[name])
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            setattr(host, name, value)
+
+
+@contextmanager
+def quiet_console_init(host: nn.Module) -> Iterator[None]:
+    """Keep MMEngine's per-parameter init report of a top-level
+    ``init_weights()`` off the console.
+
+    Inside a runner the report goes to the log file and stays there; a
+    lazy load outside one (e.g. ``init_recognizer``) would print a line for
+    every tensor of the backbone instead.
+    """
+    logger = MMLogger.get_current_instance()
+    if hasattr(host, '_params_init_info') or any(
+            isinstance(h, logging.FileHandler) for h in logger.handlers):
+        yield
+        return
+    level = logger.level
+    logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
