@@ -24,6 +24,7 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptMLP, FrozenHostWrapper,
                                   block_paths)
+from mmadaptformer.models.backbones.frozen_host_record import as_fingerprint
 from mmadaptformer.models.multitask import parameters_on_meta
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
@@ -160,12 +161,6 @@ class FrozenFingerprints:
         return out
 
 
-def _as_fingerprint(value) -> tuple:
-    """A recorded fingerprint as :func:`tensor_fingerprint` gives it."""
-    shape, dtype, total, weighted = value
-    return tuple(int(d) for d in shape), str(dtype), int(total), int(weighted)
-
-
 def _recorded(entries: Dict[str, Mapping]) -> Optional[Dict[str, tuple]]:
     """The fingerprints the wrappers' records give, by state-dict key; None
     for a record that is not one (the full load names it)."""
@@ -178,7 +173,7 @@ def _recorded(entries: Dict[str, Mapping]) -> Optional[Dict[str, tuple]]:
             return None
         try:
             for host_key, value in entry['fingerprints'].items():
-                recorded[prefix + host_key] = _as_fingerprint(value)
+                recorded[prefix + host_key] = as_fingerprint(value)
         except (TypeError, ValueError):
             return None
     return recorded

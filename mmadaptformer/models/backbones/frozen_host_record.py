@@ -17,8 +17,8 @@ from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 
 __all__ = [
-    'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'frozen_host_entry',
-    'verify_frozen_host'
+    'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'as_fingerprint',
+    'frozen_host_entry', 'verify_frozen_host'
 ]
 
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
@@ -33,7 +33,7 @@ class FrozenBackboneMismatchError(RuntimeError):
     on."""
 
 
-def _as_fingerprint(value) -> tuple:
+def as_fingerprint(value) -> tuple:
     """A fingerprint as :func:`tensor_fingerprint` returns it, whatever
     container types a checkpoint round trip gave it."""
     shape, dtype, total, weighted = value
@@ -65,7 +65,7 @@ def frozen_host_entry(wrapper: nn.Module,
     return dict(
         format=FROZEN_HOST_FORMAT,
         version=1,
-        fingerprints={k: _as_fingerprint(v)
+        fingerprints={k: as_fingerprint(v)
                       for k, v in fingerprints.items()},
         pretrained=wrapper.host_source)
 
@@ -109,7 +109,7 @@ def verify_frozen_host(wrapper: nn.Module,
                 host_state = wrapper.backbone.state_dict()
             value = host_state.get(key)
         if not torch.is_tensor(value) or tensor_fingerprint(
-                value) != _as_fingerprint(fingerprint):
+                value) != as_fingerprint(fingerprint):
             differ.append(key)
     if not differ:
         return
