@@ -91,8 +91,12 @@ def synthetic_inputs(cfg: Config, num: int, seed: int = 0) -> List[dict]:
 
 
 def _stock_cfg(cfg: Config) -> Config:
+    """The stock model of an AdaptFormer config, with random weights: the
+    host's own pretrained file or address is not loaded."""
     stock = copy.deepcopy(cfg)
     stock.model.backbone = stock.model.backbone.backbone
+    stock.model.backbone.pop('pretrained', None)
+    stock.model.backbone.init_cfg = None
     return stock
 
 
@@ -171,14 +175,18 @@ def write_tasks(cfg: Config,
             torch.nn.init.normal_(adapter.up_proj.weight, std=0.02)
         state = model.state_dict()
         frozen = set(plan.frozen_keys)
+        # As the AdapterHook saves it: the trained keys, the digest of the
+        # frozen ones and the wrapper's per-tensor record.
         checkpoint = make_adapter_checkpoint({
             'state_dict': state,
             'meta': {}
-        }, plan,
+        },
+                                             plan,
                                              state_fingerprints(
                                                  (k, v)
                                                  for k, v in state.items()
-                                                 if k in frozen))
+                                                 if k in frozen),
+                                             model=model)
         path = osp.join(root, f'{name}.pth')
         torch.save(checkpoint, path)
         config = osp.join(root, f'{name}.py')

@@ -15,7 +15,6 @@ count. Example::
         configs/adaptformer_vitb_ssv2.py --tasks 1 2 4 8
 """
 import argparse
-import copy
 import json
 import os
 import os.path as osp
@@ -30,13 +29,10 @@ import torch
 from mmengine.config import Config, DictAction
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.apis import MultiTaskRecognizer, toolbox_of
-from mmadaptformer.apis.benchmark import peak_rss_above
+from mmadaptformer.apis import MultiTaskRecognizer
+from mmadaptformer.apis.benchmark import peak_rss_above, write_tasks
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
-from mmadaptformer.models import adapter_modules
-from mmadaptformer.utils import HEAD_NAMES, positive_int
-from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils import positive_int
 
 TASKS_FILE = 'add_task_tasks.json'
 
@@ -72,59 +68,6 @@ def parse_args(argv=None):
         help='KEY=VALUE overrides of the config')
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)
-
-
-def write_tasks(cfg: Config, root: str, num: int) -> List[Dict[str, str]]:
-    """A random stock backbone as the pretrained file and ``num``
-    adapter-only task checkpoints trained on it, with their configs.
-
-    Returns:
-        list[dict]: ``dict(name, config, checkpoint)`` per task.
-    """
-    from mmengine.registry import MODELS, init_default_scope
-    init_default_scope(toolbox_of(cfg))
-    pretrained = osp.join(root, 'pretrained.pth')
-    stock_cfg = copy.deepcopy(cfg.model)
-    stock_cfg.backbone = stock_cfg.backbone.backbone
-    stock_cfg.backbone.pop('pretrained', None)
-    stock_cfg.backbone.init_cfg = None  # random: no download
-    torch.manual_seed(0)
-    stock = MODELS.build(stock_cfg)
-    stock.init_weights()
-    torch.save({'state_dict': stock.state_dict(), 'meta': {}}, pretrained)
-    del stock
-    task_cfg = copy.deepcopy(cfg)
-    task_cfg.model.backbone.backbone.init_cfg = dict(
-        type='Pretrained', checkpoint=pretrained, prefix='backbone.')
-    model, plan = build_model_and_plan(task_cfg)
-    frozen = set(plan.frozen_keys)
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k in frozen)
-    head = next(getattr(model, n) for n in HEAD_NAMES if hasattr(model, n))
-    tasks = []
-    for i in range(num):
-        torch.manual_seed(i + 1)
-        for adapter in adapter_modules(model).values():
-            torch.nn.init.normal_(adapter.up_proj.weight, std=0.02)
-        for param in head.parameters():
-            torch.nn.init.normal_(param, std=0.02)
-        name = f'task{i}'
-        # As the AdapterHook saves it: the trained keys, the digest of the
-        # frozen ones and the wrapper's per-tensor record.
-        checkpoint = make_adapter_checkpoint(
-            {
-                'state_dict': model.state_dict(),
-                'meta': {}
-            },
-            plan,
-            fingerprints,
-            model=model)
-        path = osp.join(root, f'{name}.pth')
-        torch.save(checkpoint, path)
-        config = osp.join(root, f'{name}.py')
-        task_cfg.dump(config)
-        tasks.append(dict(name=name, config=config, checkpoint=path))
-    return tasks
 
 
 def measure(tasks: List[Dict[str, str]], num: int) -> dict:
@@ -210,8 +153,7 @@ def main(argv=None) -> dict:
             config=args.config,
             cpu=cpu_info()['cpu'] or platform.processor() or 'unknown CPU',
             threads=args.threads,
-            pretrained_mb=osp.getsize(osp.join(work_dir, 'pretrained.pth')) /
-            2**20,
+            pretrained_mb=osp.getsize(osp.join(work_dir, 'stock.pth')) / 2**20,
             checkpoint_mb=osp.getsize(tasks[0]['checkpoint']) / 2**20,
             rows=rows)
     print(format_table(result))
