@@ -24,6 +24,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (RESERVED_NAME, ModelInferencer,
                                 MultiTaskRecognizer, TaskError,
                                 check_task_name, collect_inputs)
+from mmadaptformer.engine import refusal_line
 from mmadaptformer.utils import set_pretrained_backbone
 
 EPILOG = """\
@@ -163,14 +164,14 @@ def _load(args):
                 name=name)
         except Exception as e:
             engine = None
-            failed[name] = f'{args.checkpoint}: {type(e).__name__}: {e}'
+            failed[name] = f'{args.checkpoint}: {refusal_line(e)}'
         return engine, failed, progress
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         try:
             engine.add_task(name, _config(config, args.pretrained), checkpoint)
         except Exception as e:
-            failed[name] = f'{type(e).__name__}: {e}'
+            failed[name] = refusal_line(e)
     return (engine if engine.tasks else None), failed, progress
 
 

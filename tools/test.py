@@ -24,7 +24,8 @@ from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.engine import add_work_dir_collect_hook, build_runner
+from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
+                                  refusals_exit)
 from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
                                  setup_cpu_distributed)
 
@@ -220,6 +221,13 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    # Bad input (adapters on another backbone, a damaged checkpoint) ends
+    # with its message on one line, not a traceback.
+    with refusals_exit():
+        run_test(args)
+
+
+def run_test(args):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
@@ -229,13 +237,13 @@ def main(argv=None):
     runner = build_runner(cfg)
     add_work_dir_collect_hook(runner)  # not ./.dist_test
 
-    def test():
+    def run():
         metrics = runner.test()
         if args.out is not None and args.out_item == 'metrics' and \
                 is_main_process():
             mmengine.dump(metrics, args.out)
 
-    run_and_finish(test, cpu_distributed)
+    run_and_finish(run, cpu_distributed)
 
 
 if __name__ == '__main__':

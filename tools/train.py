@@ -42,9 +42,8 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
-                                  use_atomic_checkpoint_hook)
-from mmadaptformer.engine.resume import (NoResumableCheckpointError,
-                                         apply_auto_resume, log_resume_plan)
+                                  refusals_exit, use_atomic_checkpoint_hook)
+from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
                                  setup_cpu_distributed)
 
@@ -224,17 +223,21 @@ def merge_args(cfg, args):
 
 def main(argv=None):
     args = parse_args(argv)
+    # Bad input (adapters on another backbone, a damaged checkpoint, a bad
+    # annotation line, nothing to resume) ends with its message on one
+    # line, not a traceback.
+    with refusals_exit():
+        run_train(args)
+
+
+def run_train(args):
     cfg = Config.fromfile(args.config)
     cfg = merge_args(cfg, args)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None
     if args.resume == 'auto':
-        try:
-            plan = apply_auto_resume(cfg, args.allow_restart)
-        except NoResumableCheckpointError as exc:
-            # A refusal with its reason and the way out, not a traceback.
-            raise SystemExit(f'{type(exc).__name__}: {exc}') from None
+        plan = apply_auto_resume(cfg, args.allow_restart)
     # Atomic checkpoint writes for the user's own configs too.
     atomic_note = use_atomic_checkpoint_hook(cfg)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)

@@ -12,6 +12,7 @@ from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
                     add_work_dir_collect_hook, restrict_optimizer,
                     use_atomic_checkpoint_hook)
 from .optimizers import CPUAmpOptimWrapper, check_cpu_bf16
+from .refusals import REFUSALS, refusal_line, refusals_exit
 
 __all__ = [
     'AdapterHook', 'AtomicCheckpointHook', 'CheckpointCheckHook',
@@ -22,5 +23,6 @@ __all__ = [
     'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
     'check_frozen_digest', 'complete_adapter_checkpoint',
     'make_adapter_checkpoint', 'restrict_optimizer', 'ConfigCopyMixin',
-    'ConfigCopyRunner', 'build_runner', 'config_copy_name'
+    'ConfigCopyRunner', 'build_runner', 'config_copy_name', 'REFUSALS',
+    'refusal_line', 'refusals_exit'
 ]

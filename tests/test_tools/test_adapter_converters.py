@@ -13,14 +13,21 @@ from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 
+def _inner(tool, name):
+    """The tool's work under its ``main``, raising the package's errors
+    that ``main`` turns into a one-line exit."""
+    module = load_tool(tool)
+    return lambda argv: getattr(module, name)(module.parse_args(argv))
+
+
 @pytest.fixture(scope='module')
 def extract():
-    return load_tool('model_converters/extract_adapters.py').main
+    return _inner('model_converters/extract_adapters.py', 'extract')
 
 
 @pytest.fixture(scope='module')
 def merge():
-    return load_tool('model_converters/merge_adapters.py').main
+    return _inner('model_converters/merge_adapters.py', 'merge')
 
 
 def test_extract_names_an_adapter_only_or_foreign_checkpoint(
@@ -29,7 +36,7 @@ def test_extract_names_an_adapter_only_or_foreign_checkpoint(
     out = tmp_path / 'out.pth'
     # Already adapter-only: said so, not "frozen tensors differ".
     with pytest.raises(
-            ValueError,
+            SystemExit,
             match='already an adapter-only checkpoint'
             '.*merge_adapters.py'):
         extract([task['config'], task['checkpoint'], str(out)])
@@ -87,3 +94,29 @@ def test_adapters_extracted_from_a_merged_file_name_their_backbone(
             str(tmp_path / 'wrong.pth'), '--pretrained', other
         ])
     assert not osp.exists(tmp_path / 'wrong.pth')
+
+
+def test_the_tools_end_a_refusal_with_one_line_and_the_flag(
+        video_tasks, tmp_path, capsys, clean_loggers):
+    """From the command line a refused checkpoint ends the tool with its
+    message and the --pretrained flag that fixes it, not a traceback; the
+    same error from infer.py reads the same."""
+    task = video_tasks['full']
+    other = osp.join(video_tasks['root'], 'other.pth')
+    main = load_tool('model_converters/merge_adapters.py').main
+    wrong = tmp_path / 'wrong.pth'
+    with pytest.raises(SystemExit) as exit_info:
+        main([
+            task['config'], task['checkpoint'],
+            str(wrong), '--pretrained', other
+        ])
+    line = exit_info.value.code
+    assert isinstance(line, str) and '\n' not in line, line
+    assert line.startswith('FrozenBackboneMismatchError: ')
+    assert line.endswith(f'On the command line: --pretrained '
+                         f'{video_tasks["stock"]} (train.py, test.py, '
+                         'infer.py and merge_adapters.py take it).'), line
+    assert not wrong.exists()
+    # Anything else is no refusal and keeps its traceback.
+    with pytest.raises(FileNotFoundError):
+        main([str(tmp_path / 'missing.py'), task['checkpoint'], str(wrong)])

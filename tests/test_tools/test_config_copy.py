@@ -35,6 +35,9 @@ def test_later_runs_keep_the_training_config_copy(tmp_path, tiny_video_data):
     proc = run_tool(['test.py', cfg, ckpt], cwd=tmp_path, check=False)
     assert proc.returncode == 1
     assert 'FrozenBackboneMismatchError' in proc.stdout
+    # One line that names the flag, not a traceback through the Runner.
+    assert 'Traceback' not in proc.stdout
+    assert f'On the command line: --pretrained {pretrained} ' in proc.stdout
     assert copy.read_bytes() == trained
     # Its own config is kept next to its log.
     test_copies = [
@@ -51,6 +54,7 @@ def test_later_runs_keep_the_training_config_copy(tmp_path, tiny_video_data):
                     check=False)
     assert proc.returncode == 1
     assert 'FrozenBackboneMismatchError' in proc.stdout
+    assert 'Traceback' not in proc.stdout
     assert not (work / 'epoch_2.pth').exists()
     assert copy.read_bytes() == trained
 

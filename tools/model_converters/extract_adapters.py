@@ -21,7 +21,7 @@ from mmengine.config import Config, DictAction
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
-                                  make_adapter_checkpoint)
+                                  make_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import HOST_SOURCES_META_KEY
 from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
@@ -45,6 +45,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # Bad input ends with its message on one line, not a traceback.
+    with refusals_exit():
+        extract(args)
+
+
+def extract(args):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
@@ -52,10 +58,10 @@ def main(argv=None):
     model, plan = build_model_and_plan(cfg, init_weights=False)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     if ADAPTER_META_KEY in (checkpoint.get('meta') or {}):
-        raise ValueError(
-            f'{args.checkpoint} is already an adapter-only checkpoint (its '
-            f'meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a full '
-            'one from it.')
+        raise SystemExit(
+            f'Error: {args.checkpoint} is already an adapter-only checkpoint '
+            f'(its meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a '
+            'full one from it.')
     state = checkpoint.get('state_dict', checkpoint)
     # Every key, of the right shape: the checkpoint is a full one for this
     # model (the error names the file and what does not fit).

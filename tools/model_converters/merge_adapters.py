@@ -24,7 +24,7 @@ from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
-                                  complete_adapter_checkpoint)
+                                  complete_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      frozen_host_sources)
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
@@ -51,6 +51,12 @@ def parse_args(argv=None):
 
 def main(argv=None):
     args = parse_args(argv)
+    # Bad input ends with its message on one line, not a traceback.
+    with refusals_exit():
+        merge(args)
+
+
+def merge(args):
     # A logger of its own becomes MMEngine's current one: warnings only, so
     # initialising the model does not print every tensor's initialisation.
     MMLogger.get_instance(
@@ -62,9 +68,9 @@ def main(argv=None):
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     if ADAPTER_META_KEY not in checkpoint.get('meta', {}):
-        raise ValueError(
-            f'{args.checkpoint} is not an adapter-only checkpoint (its meta '
-            f'has no {ADAPTER_META_KEY!r}); it needs no merging.')
+        raise SystemExit(
+            f'Error: {args.checkpoint} is not an adapter-only checkpoint (its '
+            f'meta has no {ADAPTER_META_KEY!r}); it needs no merging.')
     model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(model, checkpoint, plan)
     # The pretrained files just verified to be the adapters' backbone, for

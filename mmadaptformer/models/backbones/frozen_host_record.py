@@ -30,7 +30,17 @@ _LISTED = 5
 
 class FrozenBackboneMismatchError(RuntimeError):
     """An adapter-only checkpoint meets a frozen backbone it was not trained
-    on."""
+    on.
+
+    Attributes:
+        trained_on (str, optional): The pretrained checkpoint the trained
+            parts were trained on, as their record names it; None if it
+            does not.
+    """
+
+    def __init__(self, message: str, trained_on: Optional[str] = None):
+        super().__init__(message)
+        self.trained_on = trained_on
 
 
 def as_fingerprint(value) -> tuple:
@@ -132,4 +142,4 @@ def verify_frozen_host(wrapper: nn.Module,
     lines.append('Point the config key at the pretrained checkpoint the '
                  f'{part}s were trained on: on other weights they would '
                  'silently give wrong results.')
-    raise FrozenBackboneMismatchError(' '.join(lines))
+    raise FrozenBackboneMismatchError(' '.join(lines), trained_on=trained_on)
