@@ -547,7 +547,9 @@ def test_videomae_pretrain_to_backbone(tmp_path):
     assert result.source_type == 'videomae'
     decoder = {k for k in sd if not k.startswith('encoder.')}
     assert decoder <= set(result.dropped)
-    assert {'norm.weight', 'norm.bias'} <= set(result.dropped)
+    # Named as in the checkpoint, not as after ``encoder.`` was stripped.
+    assert {'encoder.norm.weight', 'encoder.norm.bias'} <= set(result.dropped)
+    assert set(result.dropped) <= set(sd)
     assert 'decoder.head.weight' in format_report(result)
     assert not result.unmapped
     assert set(result.added) == {
@@ -607,7 +609,7 @@ def test_key_bias_is_dropped_exactly():
         sd[p + 'qkv.bias'] = w.randn(3 * DIMS)
     result = convert_state_dict(
         sd, final_norm='keep', img_size=IMG, num_frames=FRAMES)
-    assert 'blocks.1.attn.qkv.bias[k]' in result.dropped
+    assert 'encoder.blocks.1.attn.qkv.bias[k]' in result.dropped
     assert_close(result.state_dict['backbone.blocks.1.attn.v_bias'],
                  sd['encoder.blocks.1.attn.qkv.bias'][2 * DIMS:])
     backbone = build(
@@ -767,6 +769,24 @@ def test_cli_fails_on_unmappable_keys(tmp_path):
         convert_state_dict(sd)
     result = convert_state_dict(sd, strict=False)
     assert result.unmapped == ['embeddings.0', 'blocks.1.attn.relative_bias']
+
+
+def test_encoder_keys_are_reported_by_their_own_names():
+    """A VideoMAE pre-training checkpoint's keys lose ``encoder.`` to
+    match the layouts; what is reported unmapped or dropped keeps it, so
+    that it names keys the file really has."""
+    sd = videomae_pretrain()
+    sd['encoder.blocks.0.attn.relative_position_bias_table'] = torch.zeros(3)
+    result = convert_state_dict(
+        sd, img_size=IMG, num_frames=FRAMES, strict=False)
+    assert result.unmapped == [
+        'encoder.blocks.0.attn.relative_position_bias_table'
+    ]
+    assert set(result.dropped) <= set(sd)
+    with pytest.raises(
+            ConversionError,
+            match=r'encoder\.blocks\.0\.attn\.relative_position_bias'):
+        convert_state_dict(sd, img_size=IMG, num_frames=FRAMES)
 
 
 def test_cli_wrong_type_says_what_the_checkpoint_is(tmp_path, capsys):

@@ -138,7 +138,7 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
         source_type=source_type,
         dropped=conv.dropped,
         added=conv.added,
-        unmapped=list(conv.remaining),
+        unmapped=conv.unmapped(),
         notes=conv.notes)
     print_log(
         f'Converted the {source_type} checkpoint: {len(conv.out)} keys '

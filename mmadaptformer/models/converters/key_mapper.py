@@ -30,6 +30,9 @@ class KeyMapper:
     def __init__(self, state_dict: Dict[str, Tensor], source_type: str,
                  target: ConversionTarget, final_norm: str) -> None:
         self.remaining: Dict[str, Tensor] = OrderedDict(state_dict)
+        #: What :meth:`strip_source_prefix` removed from the remaining keys;
+        #: reports name the source keys with it.
+        self.source_prefix = ''
         self.source_type = source_type
         self.target = target
         self.final_norm = final_norm
@@ -40,6 +43,21 @@ class KeyMapper:
         self.notes: List[str] = []
 
     # -- primitives -------------------------------------------------------
+    def source_key(self, key: str) -> str:
+        """The name a remaining key has in the source checkpoint."""
+        return self.source_prefix + key
+
+    def strip_source_prefix(self, prefix: str) -> None:
+        """Drop ``prefix`` from every remaining key (all have it), so the
+        layouts' key names apply; reports still name the source keys."""
+        self.remaining = OrderedDict(
+            (k[len(prefix):], v) for k, v in self.remaining.items())
+        self.source_prefix += prefix
+
+    def unmapped(self) -> List[str]:
+        """The source keys that are neither mapped nor dropped."""
+        return [self.source_key(k) for k in self.remaining]
+
     def put(self, key: str, value: Tensor, source: str) -> None:
         if key in self.out:
             raise ConversionError(
@@ -51,7 +69,7 @@ class KeyMapper:
     def move(self, src: str, dst: str) -> bool:
         if src not in self.remaining:
             return False
-        self.put(dst, self.remaining.pop(src), src)
+        self.put(dst, self.remaining.pop(src), self.source_key(src))
         return True
 
     def move_module(self, src: str, dst: str) -> None:
@@ -61,7 +79,7 @@ class KeyMapper:
 
     def drop(self, key: str, reason: str) -> None:
         self.remaining.pop(key)
-        self.dropped[key] = reason
+        self.dropped[self.source_key(key)] = reason
 
     def add(self, key: str, value: Tensor, reason: str) -> None:
         self.put(key, value, '<added>')
@@ -91,7 +109,7 @@ class KeyMapper:
                 raise ConversionError(
                     f'{fused_w!r} has shape {shape_of(weight)}; expected '
                     '(3 * dims, in_dims).')
-            source = fused_w
+            source = self.source_key(fused_w)
         elif present:
             if len(present) != 3:
                 missing = sorted(set(split_w) - set(present))
@@ -105,7 +123,7 @@ class KeyMapper:
                     f'q/k/v projections of {src!r} must be 2-D and share one '
                     f'shape, but got {dict(zip(split_w, shapes))}.')
             weight = torch.cat(parts, dim=0)
-            source = ', '.join(split_w)
+            source = ', '.join(self.source_key(k) for k in split_w)
         else:
             return
         self.put(f'{dst}.qkv.weight', weight, source)
@@ -136,7 +154,7 @@ class KeyMapper:
                 raise ConversionError(
                     f'{fused_b!r} has shape {shape_of(bias)}; expected '
                     f'({3 * dims},) to match {src}.qkv.weight.')
-            biases = [(b, fused_b) for b in bias.split(dims)]
+            biases = [(b, self.source_key(fused_b)) for b in bias.split(dims)]
         for i, name in enumerate('qkv'):
             for key in (f'{src}.{name}_bias', f'{src}.{name}_proj.bias'):
                 if key not in self.remaining:
@@ -150,7 +168,7 @@ class KeyMapper:
                     raise ConversionError(
                         f'{key!r} has shape {shape_of(bias)}; expected '
                         f'({dims},) to match the {name} projection.')
-                biases[i] = (bias, key)
+                biases[i] = (bias, self.source_key(key))
         return biases
 
     def _put_qv_bias(self, src: str, dst: str,

@@ -2,7 +2,6 @@
 """What only the pre-training formats need: VideoMAE (``'videomae'``,
 also its fixed position table) and MAE (``'mae'``) checkpoints keep their
 encoder and lose the decoder."""
-from collections import OrderedDict
 from typing import Optional
 
 import torch
@@ -25,8 +24,7 @@ def split_pretrain(conv: KeyMapper) -> None:
             for key in list(conv.remaining):
                 if not key.startswith('encoder.'):
                     conv.drop(key, 'pre-training decoder')
-            conv.remaining = OrderedDict(
-                (k[len('encoder.'):], v) for k, v in conv.remaining.items())
+            conv.strip_source_prefix('encoder.')
     else:
         for key in list(conv.remaining):
             if key.startswith('decoder_') or key == 'mask_token':
