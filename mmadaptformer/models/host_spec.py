@@ -110,6 +110,13 @@ class HostSpec:
             runs when it loads a ``Pretrained`` file itself (``--pretrained``),
             which replaces those weights anyway: a stock config's address
             would otherwise be downloaded first, or fail offline.
+        pretrained_reader (str, optional): Dotted name of a function
+            ``(host, init_cfg) -> state dict or None`` that reads the file of
+            a ``Pretrained`` init_cfg the way the host's own
+            ``init_weights()`` would, where that differs from MMEngine's
+            ``PretrainedInit`` (MViT with ``pretrained_type='maskfeat'``:
+            ``backbone.`` keys, relative-position tables resized to the
+            model). None from it: the file is read as MMEngine reads it.
     """
     backbone: str
     block: str
@@ -127,6 +134,7 @@ class HostSpec:
     inline_drop_path: Optional[str] = None
     reversible_input: Optional[str] = None
     own_pretrained: Tuple[Tuple[str, Any], ...] = ()
+    pretrained_reader: Optional[str] = None
 
     @property
     def wiring(self) -> Dict[str, str]:

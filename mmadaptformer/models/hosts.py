@@ -22,7 +22,8 @@ __all__ = [
     'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_block_wiring',
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
-    'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs'
+    'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
+    'pretrained_readers'
 ]
 
 #: The supported hosts.
@@ -97,4 +98,13 @@ def own_pretrained_attrs() -> Dict[str, Dict[str, Any]]:
     return {
         spec.backbone: dict(spec.own_pretrained)
         for spec in HOSTS if spec.own_pretrained
+    }
+
+
+def pretrained_readers() -> Dict[str, str]:
+    """Backbone qualname -> dotted name of the function that reads its
+    pretrained file (see :attr:`HostSpec.pretrained_reader`)."""
+    return {
+        spec.backbone: spec.pretrained_reader
+        for spec in HOSTS if spec.pretrained_reader is not None
     }

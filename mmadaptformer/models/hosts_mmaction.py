@@ -50,12 +50,18 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
     # attention. Exact where the MLP keeps the width: with
     # ``dim_mul_in_attention=False`` the block before each width change
     # widens in its MLP and injection refuses it (leave it out by layers).
+    # With ``pretrained_type='maskfeat'`` its own init_weights() reads the
+    # file itself (``backbone.`` keys, relative positions resized); the
+    # wrapper reads it that way and checks it before it loads.
     HostSpec(
         backbone=f'{_MVIT}.MViT',
         block=f'{_MVIT}.MultiScaleBlock',
         norm='norm2',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        own_pretrained=(('pretrained_type', None), ),
+        pretrained_reader='mmadaptformer.models.backbones.maskfeat_weights.'
+        'maskfeat_state_dict'),
     # Divided space-time TimeSformer: each BaseTransformerLayer ends in an
     # FFNWithNorm, x + dropout_layer(layers(norm(x))), which is adapted as
     # the block. Space-only and joint space-time layers are mmcv's generic

@@ -105,6 +105,12 @@ def set_pretrained_backbone(
         prefix: Optional[str] = 'auto') -> Tuple[str, Dict[str, Any]]:
     """Make ``checkpoint`` the pretrained weights of the config's backbone.
 
+    The backbone's own ``pretrained`` path or URL, if its config names one,
+    is cleared: mmaction2's MViT and VisionTransformer turn it into their
+    ``init_cfg`` when built, which would replace this one (and download the
+    stock weights), and Swin3D, UniFormer, UniFormerV2 and TimeSformer load
+    it themselves.
+
     Args:
         cfg (Config): The config, changed in place.
         checkpoint (str): A checkpoint file (or any URL MMEngine loads); a
@@ -138,4 +144,6 @@ def set_pretrained_backbone(
     if key == 'model.backbone.backbone.init_cfg':
         owner = owner.backbone
     owner.init_cfg = init_cfg
+    if isinstance(owner.get('pretrained', None), str):
+        owner.pretrained = None
     return key, init_cfg.to_dict()

@@ -2,7 +2,7 @@
 """MMEngine's ``Pretrained`` ``init_cfg`` entries: find them, and check each
 checkpoint with :func:`~mmadaptformer.utils.state_dict_check.check_state_dict`
 before MMEngine loads it (non-strictly)."""
-from typing import Any, List, Optional
+from typing import Any, Callable, List, Mapping, Optional
 
 from torch import nn
 
@@ -43,10 +43,12 @@ def is_pretrained_cfg(cfg: Any) -> bool:
         cfg, dict) and cfg.get('type') in ('Pretrained', PretrainedInit)
 
 
-def check_pretrained_init(module: nn.Module,
-                          owner: str = 'init_cfg',
-                          map_location: Optional[str] = 'cpu',
-                          already_loaded: bool = False) -> int:
+def check_pretrained_init(
+        module: nn.Module,
+        owner: str = 'init_cfg',
+        map_location: Optional[str] = 'cpu',
+        already_loaded: bool = False,
+        read: Optional[Callable[[Mapping], Any]] = None) -> int:
     """Check every ``Pretrained`` ``init_cfg`` of ``module`` before it loads.
 
     Reads each checkpoint as :class:`mmengine.model.PretrainedInit` does
@@ -61,6 +63,9 @@ def check_pretrained_init(module: nn.Module,
             Defaults to 'cpu'.
         already_loaded (bool): The module's weights were initialised
             already (see :func:`check_state_dict`). Defaults to False.
+        read (Callable, optional): Reads an entry's state dict the way the
+            module itself loads it, or returns None to read it as
+            ``PretrainedInit`` does. Defaults to None.
 
     Returns:
         int: How many checkpoints were checked.
@@ -76,11 +81,12 @@ def check_pretrained_init(module: nn.Module,
     for cfg in pretrained_init_cfgs(module):
         path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
         location = cfg.get('map_location', map_location)
-        if prefix is None:
+        state_dict = None if read is None else read(cfg)
+        if state_dict is None and prefix is None:
             state_dict = _load_checkpoint(path, map_location=location)
             if isinstance(state_dict, dict) and 'state_dict' in state_dict:
                 state_dict = state_dict['state_dict']
-        else:
+        elif state_dict is None:
             state_dict = _load_checkpoint_with_prefix(
                 prefix, path, map_location=location)
         where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'

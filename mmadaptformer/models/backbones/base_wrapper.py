@@ -39,8 +39,8 @@ from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
-from .host_init import (quiet_console_init, without_own_pretrained,
-                        without_pretrained)
+from .host_init import (quiet_console_init, read_host_pretrained,
+                        without_own_pretrained, without_pretrained)
 
 __all__ = [
     'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper',
@@ -155,10 +155,20 @@ class FrozenHostWrapper(BaseModule):
         pretrained = pretrained_init_cfgs(host)
         attached = [(parent, name, parent._modules[name])
                     for parent, name in self.attached_modules()]
+        read = {}
+
+        def read_once(cfg: dict) -> Optional[dict]:
+            """The host's own reading of an entry, done once."""
+            key = (cfg.get('checkpoint'), cfg.get('prefix'))
+            if key not in read:
+                read[key] = read_host_pretrained(host, cfg)
+            return read[key]
+
         # The check and MMEngine's PretrainedInit read the same file.
         with reading_once():
             if pretrained:
-                check_pretrained_init(host, owner='model.backbone.backbone')
+                check_pretrained_init(
+                    host, owner='model.backbone.backbone', read=read_once)
             for parent, name, _ in attached:
                 parent._modules[name] = None
             try:
@@ -172,10 +182,14 @@ class FrozenHostWrapper(BaseModule):
                 # may ignore its init_cfg: a plain nn.Module (TimeSformer),
                 # or UniFormer and Swin3D with pretrained2d=True.
                 for cfg in pretrained:
-                    PretrainedInit(
-                        **{k: v
-                           for k, v in cfg.items() if k != 'type'})(
-                               host)
+                    state_dict = read_once(cfg)
+                    if state_dict is None:
+                        PretrainedInit(
+                            **{k: v
+                               for k, v in cfg.items() if k != 'type'})(
+                                   host)
+                    else:  # checked above: every tensor fits
+                        host.load_state_dict(state_dict, strict=False)
             finally:
                 for parent, name, child in attached:
                     parent._modules[name] = child

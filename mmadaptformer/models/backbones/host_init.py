@@ -2,21 +2,37 @@
 """What surrounds a host's own ``init_weights()`` inside a frozen-host
 wrapper (:meth:`~mmadaptformer.models.FrozenHostWrapper.init_host`): the
 ``Pretrained`` entries of its ``init_cfg`` and the weights it names itself
-are left to the wrapper, which loads its file, and MMEngine's
-per-parameter init report stays off the console."""
+are left to the wrapper, which loads its file (read as the host reads it,
+see :func:`read_host_pretrained`), and MMEngine's per-parameter init report
+stays off the console."""
+import importlib
 import logging
 from contextlib import contextmanager
-from typing import Iterator
+from typing import Dict, Iterator, Mapping, Optional
 
 from mmengine.logging import MMLogger
-from torch import nn
+from torch import Tensor, nn
 
 from ...utils.pretrained_init import is_pretrained_cfg
-from ..hosts import own_pretrained_attrs, qualname
+from ..hosts import own_pretrained_attrs, pretrained_readers, qualname
 
 __all__ = [
-    'without_pretrained', 'without_own_pretrained', 'quiet_console_init'
+    'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
+    'read_host_pretrained'
 ]
+
+
+def read_host_pretrained(host: nn.Module,
+                         init_cfg: Mapping) -> Optional[Dict[str, Tensor]]:
+    """The state dict of a ``Pretrained`` entry as the host's own
+    ``init_weights()`` would read it, if the host declares a reader
+    (:attr:`~mmadaptformer.models.HostSpec.pretrained_reader`) and the
+    reader applies; None: read it as MMEngine's ``PretrainedInit`` does."""
+    reader = pretrained_readers().get(qualname(type(host)))
+    if reader is None:
+        return None
+    module, name = reader.rsplit('.', 1)
+    return getattr(importlib.import_module(module), name)(host, init_cfg)
 
 
 @contextmanager
