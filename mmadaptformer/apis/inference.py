@@ -30,7 +30,10 @@ from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.models import AdaptMLP
-from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
+from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
+                                                  StateDictMismatchError,
+                                                  check_state_dict)
+from .batching import same_shape_runs
 from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
                      class_names, collect_inputs, format_scores, progress_bar,
                      toolbox_of)
@@ -92,8 +95,9 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         for other checkpoints.
 
     Raises:
-        RuntimeError: If the model's frozen tensors are not the ones the
-            adapters were trained on.
+        StateDictMismatchError: If its trained keys are not the model's.
+        FrozenBackboneMismatchError: If the model's frozen tensors are not
+            the ones the adapters were trained on.
     """
     info = (checkpoint.get('meta') or {}).get(ADAPTER_META_KEY)
     if info is None:
@@ -113,7 +117,7 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
                        if id(v) in adapter_tensors and k not in saved)
     unknown = sorted(saved - set(state))
     if untrained and info.get('mode') == 'linear_probe':
-        raise RuntimeError(
+        raise StateDictMismatchError(
             f'{source}: the adapter-only checkpoint was saved in '
             "AdapterHook mode 'linear_probe', which trains the head alone: "
             f'the model\'s adapters ({len(untrained)} tensors, e.g. '
@@ -129,7 +133,7 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         if unknown:
             parts.append(f'its trained keys {unknown[:10]} '
                          f'({len(unknown)}) are not in the model')
-        raise RuntimeError(
+        raise StateDictMismatchError(
             f'{source}: the adapter-only checkpoint does not fit this '
             f'model: {"; ".join(parts)}. Was it trained with another '
             'adapter configuration (layers, bottleneck, placement)? Use the '
@@ -288,11 +292,17 @@ class ModelInferencer:
         return osp.splitext(osp.basename(config))[0]
 
     def predict(self, data: List[dict]) -> List[torch.Tensor]:
-        """Class scores of already transformed inputs, one batch."""
+        """Class scores of already transformed inputs, one batch (one
+        forward per input shape, see :func:`same_shape_runs`)."""
         init_default_scope(self.inputs.toolbox)
+        scores: List[Optional[torch.Tensor]] = [None] * len(data)
         with torch.no_grad():
-            samples = self.model.test_step(pseudo_collate(data))
-        return [sample.pred_score for sample in samples]
+            for run in same_shape_runs(data):
+                samples = self.model.test_step(
+                    pseudo_collate([data[i] for i in run]))
+                for index, sample in zip(run, samples):
+                    scores[index] = sample.pred_score
+        return scores
 
     def __call__(self,
                  inputs: Union[str, os.PathLike, Sequence],

@@ -34,9 +34,10 @@ from mmadaptformer.models.adapters.trainable import (TrainablePlan,
 from mmadaptformer.models.backbones.base_wrapper import (FrozenHostWrapper,
                                                          frozen_host_entries)
 from mmadaptformer.models.backbones.frozen_host_record import (
-    FROZEN_HOST_KEY, verify_frozen_host)
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, verify_frozen_host)
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
@@ -106,8 +107,9 @@ def complete_adapter_checkpoint(model: nn.Module,
     Raises:
         FrozenBackboneMismatchError: If the frozen weights of a wrapper are
             not the ones the checkpoint was trained on.
-        RuntimeError: If other frozen weights differ, or the checkpoint's
-            trainable keys do not match the model's.
+        FrozenBackboneMismatchError: If other frozen weights differ.
+        StateDictMismatchError: If the checkpoint's trainable keys do not
+            match the model's.
     """
     info = checkpoint['meta'][ADAPTER_META_KEY]
     state = checkpoint['state_dict']
@@ -116,8 +118,9 @@ def complete_adapter_checkpoint(model: nn.Module,
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing or unexpected:
-        raise RuntimeError(
-            f'Adapter-only checkpoint does not fit this model: missing '
+        raise StateDictMismatchError(
+            f'{source + ": " if source else ""}Adapter-only checkpoint does '
+            'not fit this model: missing '
             f'trainable keys {missing[:10]}, unexpected keys '
             f'{unexpected[:10]}. Was it trained with another adapter '
             f'configuration or AdapterHook mode (checkpoint: '
@@ -156,12 +159,12 @@ def check_frozen_digest(info: dict,
         str: The digest, equal to ``info['frozen_digest']``.
 
     Raises:
-        RuntimeError: If the digests differ.
+        FrozenBackboneMismatchError: If the digests differ.
     """
     fingerprints = state_fingerprints(frozen)
     actual = digest(fingerprints)
     if actual != info['frozen_digest']:
-        raise RuntimeError(
+        raise FrozenBackboneMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint was '
             f'trained on a different frozen backbone: it records frozen '
             f'weights with digest {info["frozen_digest"][:16]}... '

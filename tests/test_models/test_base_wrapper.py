@@ -159,12 +159,15 @@ def test_frozen_tensors_left_out_on_purpose_are_not_missing(video, capsys):
     assert 'missing keys in source state_dict' not in capsys.readouterr().out
     state = safe_torch_load(video['ckpt'])['state_dict']
     model.load_state_dict(state, strict=True)
-    # A trainable tensor left out is still missing, by its saved name.
+    # A trainable tensor left out is refused, by its saved name, even by a
+    # non-strict load (see test_a_state_dict_missing_some_adapters...).
     adapter = next(k for k in state if '.adaptmlp.' in k)
-    result = model.load_state_dict(
-        {k: v
-         for k, v in state.items() if k != adapter}, strict=False)
-    assert result.missing_keys == [adapter]
+    with pytest.raises(
+            StateDictMismatchError,
+            match=re.escape(f'Missing (1 of 8): {adapter}.')):
+        model.load_state_dict({k: v
+                               for k, v in state.items() if k != adapter},
+                              strict=False)
     # Without the record nothing vouches for the frozen tensors: missing.
     record = 'backbone.' + FROZEN_HOST_KEY
     result = model.load_state_dict(
@@ -449,3 +452,64 @@ def test_training_from_a_full_checkpoint_records_its_file(video, tmp_path):
     saved = safe_torch_load(str(tmp_path / 'work' / 'epoch_1.pth'))
     entry = saved['state_dict']['backbone.' + FROZEN_HOST_KEY]
     assert entry['pretrained'] == full
+
+
+@pytest.mark.parametrize(
+    'setting, expected',
+    [('model = dict(backbone=dict(layers=[-1]))\n', 'Not in this model (4)'),
+     ('model = dict(backbone=dict(adapter=dict(bottleneck=4)))\n',
+      'checkpoint (8, 64) vs model (4, 64)')],
+    ids=['layers', 'bottleneck'])
+def test_adapters_of_other_settings_are_refused_not_part_loaded(
+        video, setting, expected):
+    """MMEngine's load_checkpoint (init_recognizer's, the Inferencers')
+    is non-strict: adapters trained with other settings loaded in part,
+    with a warning, the rest at their initial values."""
+    from mmaction.apis import init_recognizer
+    cfg = _variant(video['root'], 'other_adapters', video['cfg'], setting)
+    with pytest.raises(StateDictMismatchError) as info:
+        init_recognizer(cfg, video['ckpt'], device='cpu')
+    text = str(info.value)
+    assert text.startswith(f'The state dict of {video["ckpt"]} holds '
+                           'adapter tensors'), text
+    assert expected in text and 'bottleneck' in text
+    # A stock checkpoint holds none of them: it loads, adapters untouched.
+    model = MODELS.build(Config.fromfile(cfg).model)
+    load_checkpoint(model, video['right'], map_location='cpu')
+
+
+def test_a_state_dict_missing_some_adapters_is_refused(video):
+    init_default_scope('mmaction')
+    model = MODELS.build(Config.fromfile(video['cfg']).model)
+    state = safe_torch_load(video['ckpt'])['state_dict']
+    for key in [k for k in state if k.startswith('backbone.blocks.1.')]:
+        del state[key]
+    with pytest.raises(
+            StateDictMismatchError,
+            match=r'Missing \(4 of 8\): '
+            r'backbone\.blocks\.1\.adaptmlp\.down_proj\.weight'):
+        model.load_state_dict(state, strict=False)
+
+
+def test_adapters_of_another_architecture_are_not_blamed_on_the_weights(video):
+    """An adapter-only checkpoint on a backbone of other widths: no
+    pretrained file would fit it, so the error is not "a different frozen
+    backbone" with a --pretrained that cannot work; every tool says so."""
+    from mmadaptformer.engine import refusal_line
+    cfg = _variant(
+        video['root'], 'narrow', video['cfg'],
+        'model = dict(backbone=dict(backbone=dict(embed_dims=32, '
+        'init_cfg=None)), cls_head=dict(in_channels=32))\n')
+    init_default_scope('mmaction')
+    model = MODELS.build(Config.fromfile(cfg).model)
+    with pytest.raises(StateDictMismatchError) as info:
+        load_checkpoint(model, video['ckpt'], map_location='cpu')
+    text = str(info.value)
+    assert text.startswith(
+        f'The adapter-only checkpoint {video["ckpt"]} was trained on '
+        "another backbone architecture than this model's "
+        'VisionTransformer:'), text
+    assert 'have other shapes (checkpoint vs model: ' in text, text
+    assert '(64,) vs (32,)' in text, text
+    assert 'Load it with the config it was trained with.' in text
+    assert '--pretrained' not in refusal_line(info.value)

@@ -39,8 +39,10 @@ from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
-from .host_init import (quiet_console_init, read_host_pretrained,
-                        without_own_pretrained, without_pretrained)
+from .host_init import (OWN_WEIGHTS_ATTR, own_weights, quiet_console_init,
+                        read_host_pretrained, without_own_pretrained,
+                        without_pretrained)
+from .trained_part_check import check_trained_part
 
 __all__ = [
     'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper',
@@ -140,6 +142,9 @@ class FrozenHostWrapper(BaseModule):
         if pretrained_init_cfgs(self) and not pretrained_init_cfgs(
                 self.backbone):
             return 'model.backbone.init_cfg.checkpoint'
+        if own_weights(
+                self.backbone) and not pretrained_init_cfgs(self.backbone):
+            return f'model.backbone.backbone.{OWN_WEIGHTS_ATTR}'
         return HOST_CONFIG_KEY
 
     def init_host(self) -> None:
@@ -206,10 +211,15 @@ class FrozenHostWrapper(BaseModule):
             host.is_init = True
         if pretrained:
             self.host_source = str(pretrained[-1].get('checkpoint'))
+        elif own_weights(host):
+            # The host loaded the weights it names itself (no Pretrained
+            # file of the wrapper's stopped it): they count as loaded.
+            self.host_source = own_weights(host)
+        if self.host_source is not None:
             print_log(
                 f'{type(self).__name__}: loaded the frozen backbone '
                 f'{type(host).__name__} from {self.host_source} '
-                f'({HOST_CONFIG_KEY}).',
+                f'({self.pretrained_key}).',
                 logger='current')
 
     def init_weights(self) -> None:
@@ -250,6 +260,8 @@ class FrozenHostWrapper(BaseModule):
 
         Raises:
             FrozenBackboneMismatchError: If the frozen tensors differ.
+            StateDictMismatchError: If it holds some of the trained part
+                (adapters, prompts), but not all, or in other shapes.
         """
         self.__dict__.pop('_load_verified', None)  # of a load that failed
         entry = state_dict.pop(prefix + FROZEN_HOST_KEY, None)
@@ -285,6 +297,11 @@ class FrozenHostWrapper(BaseModule):
                 f'to record it.',
                 logger='current',
                 level=logging.WARNING)
+        check_trained_part(
+            self,
+            state_dict,
+            prefix,
+            source=entry.get('source') if isinstance(entry, Mapping) else None)
         if complete:
             # With a record, the loaded host tensors were just verified to be
             # the backbone the record names; e.g. the Runner completes an

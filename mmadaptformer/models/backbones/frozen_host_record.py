@@ -15,6 +15,7 @@ from torch import nn
 
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
+from ...utils.state_dict_check import StateDictMismatchError
 
 __all__ = [
     'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'as_fingerprint',
@@ -80,6 +81,46 @@ def frozen_host_entry(wrapper: nn.Module,
         pretrained=wrapper.host_source)
 
 
+def _check_architecture(wrapper: nn.Module, entry: Mapping,
+                        state_dict: Optional[Mapping], prefix: str) -> None:
+    """Refuse a record of another architecture: tensors this host does not
+    have, or has in other shapes. No pretrained file would fit it."""
+    host = dict(wrapper.backbone.state_dict())
+    if state_dict is not None:
+        host.update({
+            key: state_dict[prefix + key]
+            for key in host if prefix + key in state_dict
+        })
+    absent, shapes = [], []
+    for key, fingerprint in entry['fingerprints'].items():
+        if key not in host:
+            absent.append(key)
+        elif torch.is_tensor(host[key]) and tuple(
+                host[key].shape) != as_fingerprint(fingerprint)[0]:
+            shapes.append(f'{key} {as_fingerprint(fingerprint)[0]} vs '
+                          f'{tuple(host[key].shape)}')
+    if not absent and not shapes:
+        return
+    source = entry.get('source')
+    part = wrapper.trained_part
+    lines = [
+        f'The {part}-only checkpoint{" " + source if source else ""} was '
+        f'trained on another backbone architecture than this model\'s '
+        f'{type(wrapper.backbone).__name__}:'
+    ]
+    if absent:
+        lines.append(
+            f'{len(absent)} of its {len(entry["fingerprints"])} '
+            f'frozen tensors are not in it ({", ".join(absent[:_LISTED])}'
+            f'{", ..." if len(absent) > _LISTED else ""}).')
+    if shapes:
+        lines.append(f'{len(shapes)} have other shapes (checkpoint vs '
+                     f'model: {", ".join(shapes[:_LISTED])}'
+                     f'{", ..." if len(shapes) > _LISTED else ""}).')
+    lines.append('Load it with the config it was trained with.')
+    raise StateDictMismatchError(' '.join(lines))
+
+
 def verify_frozen_host(wrapper: nn.Module,
                        entry: Mapping,
                        state_dict: Optional[Mapping] = None,
@@ -97,6 +138,8 @@ def verify_frozen_host(wrapper: nn.Module,
             Defaults to ''.
 
     Raises:
+        StateDictMismatchError: If the record is of another architecture
+            (tensors the host lacks or has in other shapes).
         FrozenBackboneMismatchError: If any tensor differs, naming the
             checkpoint, the config key of the pretrained path and how
             many of the frozen tensors differ.
@@ -110,6 +153,7 @@ def verify_frozen_host(wrapper: nn.Module,
             f'{type(entry).__name__}); it was not written by '
             'mmadaptformer.')
     expected = entry['fingerprints']
+    _check_architecture(wrapper, entry, state_dict, prefix)
     host_state = None
     differ = []
     for key, fingerprint in expected.items():

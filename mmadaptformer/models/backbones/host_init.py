@@ -18,8 +18,22 @@ from ..hosts import own_pretrained_attrs, pretrained_readers, qualname
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
-    'read_host_pretrained'
+    'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR'
 ]
+
+#: The host attribute that names the weights a host loads itself.
+OWN_WEIGHTS_ATTR = 'pretrained'
+
+
+def own_weights(host: nn.Module) -> Optional[str]:
+    """The weights a host names and loads itself in its ``init_weights()``
+    (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`), e.g. Swin3D's
+    2D ImageNet file it inflates, UniFormerV2's CLIP encoder: its
+    ``pretrained`` path, address or name; None if it names none."""
+    if qualname(type(host)) not in own_pretrained_attrs():
+        return None
+    value = getattr(host, OWN_WEIGHTS_ATTR, None)
+    return value if isinstance(value, str) and value else None
 
 
 def read_host_pretrained(host: nn.Module,
@@ -45,13 +59,13 @@ def without_pretrained(host: nn.Module) -> Iterator[None]:
     init_cfg = host.__dict__['init_cfg']
     entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
     kept = [cfg for cfg in entries if not is_pretrained_cfg(cfg)]
-    if len(kept) == len(entries):
-        yield
-        return
-    host.init_cfg = kept or None
+    if len(kept) < len(entries):
+        host.init_cfg = kept or None
     try:
         yield
     finally:
+        # Also undoes a Pretrained entry the host set itself from the
+        # weights it names (Swin3D, UniFormer): the config's stays.
         host.init_cfg = init_cfg
 
 

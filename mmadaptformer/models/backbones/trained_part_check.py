@@ -1,0 +1,91 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A state dict that holds a frozen-host wrapper's trained part (its
+adapters or prompts) holds all of it, in the model's shapes, and no more.
+
+MMEngine's ``load_checkpoint`` and the Inferencers load non-strictly: the
+adapters of a checkpoint trained with other ``layers`` or another
+``bottleneck`` would load in part, with a warning, and the rest would keep
+their initial values, which with ``init='trunc_normal'`` are random. A
+state dict with none of them (a stock backbone's) is not concerned.
+"""
+from typing import List, Mapping, Optional
+
+import torch
+from torch import nn
+
+from ...utils.state_dict_check import StateDictMismatchError
+
+__all__ = ['check_trained_part']
+
+#: How many keys an error lists by name.
+_LISTED = 5
+#: The settings of each trained part that decide its tensors.
+_SETTINGS = dict(
+    adapter='layers, bottleneck, norm, learnable scale',
+    prompt='num_prompts, deep')
+
+
+def _listed(keys: List[str]) -> str:
+    more = f', ... ({len(keys)} in all)' if len(keys) > _LISTED else ''
+    return ', '.join(keys[:_LISTED]) + more
+
+
+def check_trained_part(wrapper: nn.Module,
+                       state_dict: Mapping,
+                       prefix: str,
+                       source: Optional[str] = None) -> None:
+    """Refuse a state dict with only some of the wrapper's own tensors, any
+    of them in another shape, or trained-part tensors the model lacks.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper being loaded.
+        state_dict (Mapping): The state dict being loaded.
+        prefix (str): The wrapper's prefix in it.
+        source (str, optional): The file it was read from, if known.
+
+    Raises:
+        StateDictMismatchError: Naming the missing keys and the shapes that
+            differ.
+    """
+    host = set(wrapper.host_keys)
+    own = {k: v for k, v in wrapper.state_dict().items() if k not in host}
+    given = [k for k in own if prefix + k in state_dict]
+    # Keys of the trained part that this model does not have, e.g. the
+    # adapters of blocks its ``layers`` leave out.
+    names = {name for _, name in wrapper.attached_modules()}
+    unexpected = [
+        key for key in state_dict if key.startswith(prefix)
+        and key[len(prefix):] not in own and key[len(prefix):] not in host
+        and names.intersection(key[len(prefix):].split('.'))
+    ]
+    if not given and not unexpected:
+        return
+    missing = [prefix + k for k in own if prefix + k not in state_dict]
+    shapes = []
+    for key in given:
+        value = state_dict[prefix + key]
+        if torch.is_tensor(value) and value.shape != own[key].shape:
+            shapes.append(f'{prefix}{key}: checkpoint {tuple(value.shape)} '
+                          f'vs model {tuple(own[key].shape)}')
+    if not missing and not shapes and not unexpected:
+        return
+    part = wrapper.trained_part
+    settings = _SETTINGS.get(part, 'layers')
+    lines = [
+        f'The state dict{" of " + source if source else ""} holds {part} '
+        'tensors that do not fit this '
+        f"model's {part}s: it was saved with other {part} settings "
+        f'({settings}).'
+    ]
+    if missing:
+        lines.append(f'Missing ({len(missing)} of {len(own)}): '
+                     f'{_listed(missing)}.')
+    if unexpected:
+        lines.append(f'Not in this model ({len(unexpected)}): '
+                     f'{_listed(unexpected)}.')
+    if shapes:
+        lines.append(f'Other shapes: {_listed(shapes)}.')
+    lines.append(f'Load it with the config it was trained with: a part '
+                 f'loaded {part} set gives other results than the trained '
+                 'one.')
+    raise StateDictMismatchError(' '.join(lines))
