@@ -14,7 +14,7 @@ from typing import Iterator
 from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
                                     ShortVideoError)
 from mmadaptformer.models import FrozenBackboneMismatchError
-from mmadaptformer.utils import CheckpointLoadError
+from mmadaptformer.utils import CheckpointLoadError, PretrainedFileError
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from .hooks import NonFiniteLossError
@@ -22,10 +22,12 @@ from .resume import NoResumableCheckpointError
 
 __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
 
-#: The errors whose message says all a user needs.
+#: The errors whose message says all a user needs (a missing file's names
+#: the file: a checkpoint, a config, ``--pretrained``).
 REFUSALS = (AnnotationError, BrokenVideoError, CheckpointLoadError,
-            FrozenBackboneMismatchError, NoResumableCheckpointError,
-            NonFiniteLossError, ShortVideoError, StateDictMismatchError,
+            FileNotFoundError, FrozenBackboneMismatchError,
+            NoResumableCheckpointError, NonFiniteLossError,
+            PretrainedFileError, ShortVideoError, StateDictMismatchError,
             StoredConfigError)
 
 

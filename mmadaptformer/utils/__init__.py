@@ -13,7 +13,8 @@ from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               patch_mmaction_drn, register_missing_drn,
                               upcast_mmaction_head_scores)
 from .pickle_scan import scan_file_globals, scan_pickle_globals
-from .pretrained_backbone import (backbone_checkpoint_prefix,
+from .pretrained_backbone import (PretrainedFileError,
+                                  backbone_checkpoint_prefix,
                                   backbone_init_cfg_key,
                                   set_pretrained_backbone)
 from .state_dict_check import HEAD_NAMES
@@ -30,5 +31,5 @@ __all__ = [
     'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
     'register_missing_drn', 'upcast_mmaction_head_scores',
     'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
-    'set_pretrained_backbone', 'HEAD_NAMES'
+    'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError'
 ]

@@ -14,7 +14,11 @@ address could run code. This module:
   next to PyTorch's hub cache, load it with :func:`safe_torch_load`, and
   move it into the cache only once it has loaded; a refused download is
   deleted, and a refused file already in the cache is renamed to
-  ``<name>.refused``, so a later plain :func:`torch.load` cannot pick it up;
+  ``<name>.refused``, so a later plain :func:`torch.load` cannot pick it up.
+  The cache is keyed by file name, as PyTorch's and MMEngine's are (a file
+  put there by hand is found), but each download records its address
+  (``<name>.url``): another address with the same name, e.g. two work
+  dirs' ``epoch_1.pth``, gets its own file instead of the first one's;
 * wraps ``CheckpointLoader.load_checkpoint`` (:func:`guard_checkpoint_loader`)
   so that any other loader (``pavi://``, ``s3://``, or one a user registers
   later) runs with ``weights_only`` forced on, through PyTorch's documented
@@ -28,11 +32,13 @@ address could run code. This module:
 import contextlib
 import contextvars
 import functools
+import hashlib
 import logging
 import os
 import os.path as osp
 import pickle
 import tempfile
+import urllib.error
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, Optional, Tuple
 from urllib.parse import urlparse
@@ -117,6 +123,45 @@ def _quarantine(path: str) -> str:
     return target
 
 
+#: Suffix of the file next to a download that records its address.
+URL_SUFFIX = '.url'
+
+
+def _recorded_url(cached: str) -> Optional[str]:
+    try:
+        with open(cached + URL_SUFFIX, encoding='utf-8') as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def cache_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where the download of ``url`` is cached.
+
+    ``<cache>/<file name>``, as PyTorch's hub names it, unless that file
+    was downloaded from another address (its ``.url`` record says so):
+    then ``<cache>/<hash of the address>-<file name>``. A file without a
+    record (put there by hand, or by another tool) is taken as the
+    address's, as PyTorch and MMEngine take it.
+
+    Args:
+        url (str): The address.
+        model_dir (str, optional): The cache folder; PyTorch's hub cache
+            (``<hub dir>/checkpoints``) if None.
+
+    Returns:
+        str: The cached file's path (it may not exist yet).
+    """
+    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    folder = _cache_dir(model_dir)
+    cached = osp.join(folder, name)
+    recorded = _recorded_url(cached)
+    if recorded is None or recorded == url:
+        return cached
+    key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+    return osp.join(folder, f'{key}-{name}')
+
+
 def _fetch_verified(url: str, cached: str, map_location: Any,
                     progress: bool) -> Any:
     """Load ``cached``, downloading it from ``url`` first if missing."""
@@ -136,7 +181,14 @@ def _fetch_verified(url: str, cached: str, map_location: Any,
         dir=osp.dirname(cached))
     os.close(fd)
     try:
-        torch.hub.download_url_to_file(url, partial, progress=progress)
+        try:
+            torch.hub.download_url_to_file(url, partial, progress=progress)
+        except (urllib.error.URLError, OSError) as e:
+            # HTTPError (404, 403), a refused connection, an unknown host.
+            raise CheckpointLoadError(
+                f'Could not download checkpoint {url}: '
+                f'{getattr(e, "reason", None) or e}. Nothing was kept in '
+                f'the cache {osp.dirname(cached)}.') from None
         try:
             checkpoint = safe_torch_load(
                 partial, map_location=map_location, source=url)
@@ -150,6 +202,9 @@ def _fetch_verified(url: str, cached: str, map_location: Any,
         if osp.exists(partial):
             os.remove(partial)
         raise
+    with open(partial + URL_SUFFIX, 'w', encoding='utf-8') as f:
+        f.write(url + '\n')
+    os.replace(partial + URL_SUFFIX, cached + URL_SUFFIX)
     os.replace(partial, cached)
     return checkpoint
 
@@ -178,17 +233,17 @@ def load_from_http(filename: str,
             in the cache) or is damaged.
     """
     from mmengine.dist import barrier, get_dist_info
-    name = osp.basename(urlparse(filename).path) or 'checkpoint.pth'
-    cached = osp.join(_cache_dir(model_dir), name)
     rank, world_size = get_dist_info()
     if world_size <= 1:
-        return _fetch_verified(filename, cached, map_location, progress)
+        return _fetch_verified(filename, cache_path(filename, model_dir),
+                               map_location, progress)
     error: Optional[BaseException] = None
     checkpoint = None
     if rank == 0:
         try:
-            checkpoint = _fetch_verified(filename, cached, map_location,
-                                         progress)
+            checkpoint = _fetch_verified(filename,
+                                         cache_path(filename, model_dir),
+                                         map_location, progress)
         except BaseException as e:  # noqa: B902 -- raised after the barrier
             error = e
     # Every rank reaches the barrier, so a refusal on rank 0 cannot leave
@@ -197,6 +252,8 @@ def load_from_http(filename: str,
     if error is not None:
         raise error
     if rank > 0:
+        # Found after rank 0's download, as rank 0 found it before.
+        cached = cache_path(filename, model_dir)
         if not osp.isfile(cached):
             raise CheckpointLoadError(
                 f'Checkpoint {filename} was not downloaded by rank 0 to '

@@ -25,14 +25,21 @@ file's keys:
 * the stock backbone's own keys, bare or under ``'state_dict'``: no prefix.
 """
 import os.path as osp
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from .checkpoint_source import FROZEN_HOST_FORMAT
+
 __all__ = [
-    'backbone_init_cfg_key', 'backbone_checkpoint_prefix',
-    'set_pretrained_backbone'
+    'PretrainedFileError', 'backbone_init_cfg_key',
+    'backbone_checkpoint_prefix', 'set_pretrained_backbone'
 ]
+
+
+class PretrainedFileError(ValueError):
+    """A file given as a backbone's pretrained weights holds none."""
+
 
 _PREFIXES = ('module.backbone.', 'backbone.')
 
@@ -77,18 +84,31 @@ def backbone_checkpoint_prefix(checkpoint: Any,
         carry it, None when they are the backbone's own keys.
 
     Raises:
-        ValueError: If the file holds no state dict, e.g. an official
-            checkpoint (``{'model': ...}``) that was not converted.
+        PretrainedFileError: If the file holds no state dict, e.g. an
+            official checkpoint (``{'model': ...}``) that was not converted,
+            or is an adapter-only checkpoint.
     """
     if not isinstance(checkpoint, dict):
-        raise ValueError(
+        raise PretrainedFileError(
             f'{filename} holds a {type(checkpoint).__name__}, not a state '
             'dict or a checkpoint dict with a "state_dict".')
     state_dict = checkpoint.get('state_dict', checkpoint)
     tensors = [k for k, v in state_dict.items()
                if hasattr(v, 'shape')] if isinstance(state_dict, dict) else []
+    records = [
+        v for v in state_dict.values()
+        if isinstance(v, Mapping) and v.get('format') == FROZEN_HOST_FORMAT
+    ] if isinstance(state_dict, dict) else []
+    if records:
+        trained_on = records[0].get('pretrained')
+        raise PretrainedFileError(
+            f'{filename} is an adapter-only checkpoint: it holds what '
+            'trained (adapters, prompts, the head), not a backbone. Give it '
+            'as the checkpoint to test or infer with, and as the pretrained '
+            'backbone the one it was trained on' +
+            (f': {trained_on}.' if trained_on else '.'))
     if not tensors:
-        raise ValueError(
+        raise PretrainedFileError(
             f'{filename} has no "state_dict" and no tensors at its top level '
             f'(its keys: {sorted(checkpoint)[:8]}). Official AdaptFormer, '
             'VideoMAE and MAE checkpoints must be converted first: '

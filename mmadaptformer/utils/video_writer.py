@@ -7,6 +7,7 @@ fixtures of :mod:`mmadaptformer.testing` both write through here.
 """
 import os
 import os.path as osp
+import sys
 from typing import Dict
 
 import cv2
@@ -43,8 +44,16 @@ def write_video(path: str, frames: np.ndarray, fps: int = 8) -> str:
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*FOURCC[ext]), fps,
                              (width, height))
     if not writer.isOpened():
+        why = ''
+        if 'decord' in sys.modules:
+            # Seen with VP90 (.webm): decord's bundled FFmpeg libraries,
+            # loaded first, stand in for OpenCV's.
+            why = (' decord was imported before this process first wrote a '
+                   'video, which breaks some of OpenCV\'s writers: write the '
+                   'videos before importing decord (or mmaction2\'s '
+                   'decord transforms), or in another process.')
         raise RuntimeError(f'OpenCV could not open a {FOURCC[ext]} writer '
-                           f'for {path}')
+                           f'for {path}.{why}')
     for frame in frames:
         writer.write(cv2.cvtColor(frame, cv2.COLOR_RGB2BGR))
     writer.release()

@@ -117,6 +117,14 @@ def test_the_tools_end_a_refusal_with_one_line_and_the_flag(
                          f'{video_tasks["stock"]} (train.py, test.py, '
                          'infer.py and merge_adapters.py take it).'), line
     assert not wrong.exists()
+    # A missing file is named on one line too.
+    with pytest.raises(SystemExit) as exit_info:
+        main([task['config'], str(tmp_path / 'gone.pth'), str(wrong)])
+    assert exit_info.value.code.startswith('FileNotFoundError: ')
+    assert 'gone.pth' in exit_info.value.code
     # Anything else is no refusal and keeps its traceback.
-    with pytest.raises(FileNotFoundError):
-        main([str(tmp_path / 'missing.py'), task['checkpoint'], str(wrong)])
+    with pytest.raises(KeyError, match='NoSuchBackbone'):
+        main([
+            task['config'], task['checkpoint'],
+            str(wrong), '--cfg-options', 'model.backbone.type=NoSuchBackbone'
+        ])

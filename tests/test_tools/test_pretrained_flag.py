@@ -216,6 +216,18 @@ def test_train_and_test_cli_with_pretrained(tmp_path, tiny_video_data):
         cwd=tmp_path,
         check=False)
     assert proc.returncode != 0
+    # The adapter-only checkpoint itself given as the backbone: said so, on
+    # one line, with the backbone it was trained on.
+    proc = run_tool([
+        'test.py', cfg, work / 'epoch_1.pth', '--work-dir', tmp_path / 't',
+        '--pretrained', work / 'epoch_1.pth'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1 and 'Traceback' not in proc.stdout
+    assert (f'PretrainedFileError: {work / "epoch_1.pth"} is an adapter-only '
+            'checkpoint') in proc.stdout, proc.stdout
+    assert f'the one it was trained on: {pretrained}.' in proc.stdout
 
     # tools/infer.py (one model, and tasks on the shared backbone) and
     # merge_adapters.py take the same flag.

@@ -24,7 +24,7 @@ from mmengine.runner import CheckpointLoader, load_checkpoint
 
 from mmadaptformer.utils import (CheckpointLoadError, reading_once,
                                  scan_file_globals)
-from mmadaptformer.utils.checkpoint_schemes import REFUSED_SUFFIX
+from mmadaptformer.utils.checkpoint_schemes import REFUSED_SUFFIX, cache_path
 
 
 class _Payload:
@@ -135,6 +135,46 @@ def test_benign_http_checkpoint_loads_and_is_cached(server, hub):
     again = CheckpointLoader.load_checkpoint(url)
     for key, value in server['stock'].items():
         assert torch.equal(again['state_dict'][key], value)
+
+
+def test_two_addresses_with_one_file_name_get_their_own_files(server, hub):
+    """Every work dir writes epoch_1.pth: a cache keyed by file name alone
+    gave the second address the first one's weights, silently."""
+    urls = []
+    for folder, value in (('run_a', 1.), ('run_b', 2.)):
+        os.makedirs(server['root'] / folder, exist_ok=True)
+        torch.save({'state_dict': {
+            'w': torch.full((2, ), value)
+        }}, server['root'] / folder / 'epoch_1.pth')
+        urls.append(f'{server["url"]}/{folder}/epoch_1.pth')
+    for _ in range(2):  # downloaded, then from the cache
+        for url, value in zip(urls, (1., 2.)):
+            ckpt = CheckpointLoader.load_checkpoint(url)
+            assert torch.equal(ckpt['state_dict']['w'], torch.full((2, ),
+                                                                   value)), url
+    # The first address keeps the name PyTorch's hub gives it.
+    assert (hub / 'epoch_1.pth.url').read_text().strip() == urls[0]
+    assert len(list(hub.glob('*-epoch_1.pth'))) == 1
+    assert cache_path(urls[1], str(hub)).endswith('-epoch_1.pth')
+
+    # A file put in the cache by hand (no record) is found by its name, as
+    # PyTorch and MMEngine find it: no download (the server has none).
+    torch.save({'state_dict': {'w': torch.zeros(1)}}, hub / 'placed.pth')
+    ckpt = CheckpointLoader.load_checkpoint(f'{server["url"]}/placed.pth')
+    assert torch.equal(ckpt['state_dict']['w'], torch.zeros(1))
+
+
+def test_a_failed_download_names_the_address(server, hub):
+    """A 404 or a refused connection: one error that names the address
+    (tools print it on one line), not urllib's traceback."""
+    for url, why in ((f'{server["url"]}/missing.pth', 'File not found'),
+                     ('http://127.0.0.1:9/gone.pth', 'Connection refused')):
+        with pytest.raises(CheckpointLoadError) as info:
+            CheckpointLoader.load_checkpoint(url)
+        text = str(info.value)
+        assert text.startswith(f'Could not download checkpoint {url}: ')
+        assert why in text, text
+    assert not hub.exists() or not any(hub.iterdir())
 
 
 def test_open_mmlab_scheme_resolving_to_an_address(server, hub, tmp_path):
