@@ -378,14 +378,30 @@ def tensors_of(module: nn.Module, recurse: bool = True) -> List[torch.Tensor]:
         module.buffers(recurse=recurse))
 
 
+#: Data preprocessor settings that only act in training (mixing
+#: augmentations and the one-hot labels they need): tasks that differ in
+#: them alone, e.g. in an mmpretrain config's ``num_classes``, preprocess
+#: test inputs alike.
+TRAINING_ONLY_PREPROCESSOR_KEYS = ('num_classes', 'batch_augments', 'blending',
+                                   'to_onehot')
+
+
 def pipeline_group_key(cfg: Config, source: str, toolbox: str) -> str:
     """The :class:`PipelineGroup` of a task: its test pipeline and the data
     preprocessor its model is built with (an mmpretrain config's top-level
     one included), as JSON. Tasks that normalise differently must not share
-    a group's preprocessor."""
+    a group's preprocessor; settings that only act in training
+    (:data:`TRAINING_ONLY_PREPROCESSOR_KEYS`) do not count."""
+    preprocessor = model_config(cfg, toolbox).get('data_preprocessor')
+    if isinstance(preprocessor, dict):
+        preprocessor = {
+            k: v
+            for k, v in preprocessor.items()
+            if k not in TRAINING_ONLY_PREPROCESSOR_KEYS
+        }
     return json.dumps(
         dict(
             pipeline=test_pipeline_cfg(cfg, source),
-            preprocessor=model_config(cfg, toolbox).get('data_preprocessor')),
+            preprocessor=preprocessor),
         sort_keys=True,
         default=str)

@@ -497,6 +497,44 @@ def test_top_level_data_preprocessors_form_their_own_groups(
                 atol=1e-7)
 
 
+def test_training_only_preprocessor_settings_keep_one_group(
+        tmp_path, tiny_image_data, clean_loggers):
+    """mmpretrain configs give the top-level data preprocessor the
+    dataset's ``num_classes`` (and mixing ``batch_augments``), which act in
+    training only: image tasks with other class counts ran apart, each
+    input decoded and the frozen blocks run once per task."""
+    from adapter_tasks import random_task_checkpoints
+    from mmengine.config import Config
+    config = _stripes_config(tmp_path, tiny_image_data)
+    checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
+    configs = []
+    mixing = dict(augments=[dict(type='Mixup', alpha=0.8)])
+    for name, extra in (('a', dict(num_classes=2)),
+                        ('b', dict(num_classes=5, batch_augments=mixing))):
+        cfg = Config.fromfile(config)
+        cfg.model.pop('data_preprocessor', None)
+        cfg.data_preprocessor = dict(
+            mean=[123.675, 116.28, 103.53],
+            std=[58.395, 57.12, 57.375],
+            **extra)
+        configs.append(str(tmp_path / f'{name}.py'))
+        cfg.dump(configs[-1])
+    engine = MultiTaskRecognizer()
+    for name, cfg, ckpt in zip('ab', configs, checkpoints):
+        engine.add_task(name, cfg, ckpt)
+    assert engine.pipeline_groups == [['a', 'b']]
+    images = _stripes_images(tiny_image_data)
+    results = engine(images, batch_size=4)
+    for name, cfg, ckpt in zip('ab', configs, checkpoints):
+        alone = ModelInferencer(cfg, ckpt, name=name)(images, batch_size=4)
+        for image in images:
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+
+
 def test_calls_from_two_threads_run_one_at_a_time(video_tasks, tiny_video_data,
                                                   single, clean_loggers):
     """The task streams hold the layout of the forward in progress: two
