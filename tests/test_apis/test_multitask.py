@@ -463,29 +463,25 @@ def test_merged_tasks_that_trained_fc_norm_share_the_backbone(
             engine(videos, batch_size=4), single, ['full', 'last', 'last2'])
 
 
-def test_top_level_data_preprocessors_form_their_own_groups(
-        tmp_path, tiny_image_data, clean_loggers):
-    """mmpretrain configs give the data preprocessor at the top level (the
-    model is built with it, as by get_model): two tasks that normalise
-    differently were put in one group, and the second ran with the first
-    one's preprocessor (labels changed)."""
+def _serve_preprocessors(tmp_path, data, preprocessors):
+    """Tasks 'a' and 'b' of the stripes config, each with its top-level
+    data preprocessor, served together: the engine, after checking that
+    every task's scores are its own ModelInferencer's."""
     from adapter_tasks import random_task_checkpoints
     from mmengine.config import Config
-    config = _stripes_config(tmp_path, tiny_image_data)
+    config = _stripes_config(tmp_path, data)
     checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
     configs = []
-    for name, mean in (('a', [123.675, 116.28, 103.53]), ('b', [0., 0., 0.])):
+    for name, preprocessor in zip('ab', preprocessors):
         cfg = Config.fromfile(config)
         cfg.model.pop('data_preprocessor', None)
-        cfg.data_preprocessor = dict(
-            num_classes=2, mean=mean, std=[58.395, 57.12, 57.375])
+        cfg.data_preprocessor = preprocessor
         configs.append(str(tmp_path / f'{name}.py'))
         cfg.dump(configs[-1])
     engine = MultiTaskRecognizer()
     for name, cfg, ckpt in zip('ab', configs, checkpoints):
         engine.add_task(name, cfg, ckpt)
-    assert engine.pipeline_groups == [['a'], ['b']]
-    images = _stripes_images(tiny_image_data)
+    images = _stripes_images(data)
     results = engine(images, batch_size=4)
     for name, cfg, ckpt in zip('ab', configs, checkpoints):
         alone = ModelInferencer(cfg, ckpt, name=name)(images, batch_size=4)
@@ -495,6 +491,23 @@ def test_top_level_data_preprocessors_form_their_own_groups(
                 torch.tensor(alone[image][name]['scores']),
                 rtol=1e-5,
                 atol=1e-7)
+    return engine
+
+
+STD = [58.395, 57.12, 57.375]
+
+
+def test_top_level_data_preprocessors_form_their_own_groups(
+        tmp_path, tiny_image_data, clean_loggers):
+    """mmpretrain configs give the data preprocessor at the top level (the
+    model is built with it, as by get_model): two tasks that normalise
+    differently were put in one group, and the second ran with the first
+    one's preprocessor (labels changed)."""
+    engine = _serve_preprocessors(tmp_path, tiny_image_data, [
+        dict(num_classes=2, mean=[123.675, 116.28, 103.53], std=STD),
+        dict(num_classes=2, mean=[0., 0., 0.], std=STD)
+    ])
+    assert engine.pipeline_groups == [['a'], ['b']]
 
 
 def test_training_only_preprocessor_settings_keep_one_group(
@@ -503,36 +516,13 @@ def test_training_only_preprocessor_settings_keep_one_group(
     dataset's ``num_classes`` (and mixing ``batch_augments``), which act in
     training only: image tasks with other class counts ran apart, each
     input decoded and the frozen blocks run once per task."""
-    from adapter_tasks import random_task_checkpoints
-    from mmengine.config import Config
-    config = _stripes_config(tmp_path, tiny_image_data)
-    checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
-    configs = []
+    mean = [123.675, 116.28, 103.53]
     mixing = dict(augments=[dict(type='Mixup', alpha=0.8)])
-    for name, extra in (('a', dict(num_classes=2)),
-                        ('b', dict(num_classes=5, batch_augments=mixing))):
-        cfg = Config.fromfile(config)
-        cfg.model.pop('data_preprocessor', None)
-        cfg.data_preprocessor = dict(
-            mean=[123.675, 116.28, 103.53],
-            std=[58.395, 57.12, 57.375],
-            **extra)
-        configs.append(str(tmp_path / f'{name}.py'))
-        cfg.dump(configs[-1])
-    engine = MultiTaskRecognizer()
-    for name, cfg, ckpt in zip('ab', configs, checkpoints):
-        engine.add_task(name, cfg, ckpt)
+    engine = _serve_preprocessors(tmp_path, tiny_image_data, [
+        dict(num_classes=2, mean=mean, std=STD),
+        dict(num_classes=5, mean=mean, std=STD, batch_augments=mixing)
+    ])
     assert engine.pipeline_groups == [['a', 'b']]
-    images = _stripes_images(tiny_image_data)
-    results = engine(images, batch_size=4)
-    for name, cfg, ckpt in zip('ab', configs, checkpoints):
-        alone = ModelInferencer(cfg, ckpt, name=name)(images, batch_size=4)
-        for image in images:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
 
 
 def test_calls_from_two_threads_run_one_at_a_time(video_tasks, tiny_video_data,

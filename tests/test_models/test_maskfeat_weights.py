@@ -54,6 +54,20 @@ def _upstream(path):
     return host.state_dict()
 
 
+def _with_pretrained_flag(host, path):
+    """An AdaptFormer config on ``host`` whose own ``pretrained`` names an
+    address where nothing answers, after ``--pretrained path``."""
+    cfg = Config(
+        dict(
+            model=dict(
+                backbone=dict(
+                    type='AdaptFormer',
+                    backbone=dict(host, pretrained=NOWHERE),
+                    layers=LAYERS))))
+    set_pretrained_backbone(cfg, path)
+    return cfg
+
+
 def test_resize_matches_mmaction():
     table = torch.randn(31, 8)
     expected = torch.nn.functional.interpolate(
@@ -73,14 +87,7 @@ def test_maskfeat_file_loads_as_mmaction_loads_it(given, tmp_path):
     if given == 'pretrained_flag':
         # As the stock config reads, then --pretrained: the host's own
         # address must not win over it.
-        cfg = Config(
-            dict(
-                model=dict(
-                    backbone=dict(
-                        type='AdaptFormer',
-                        backbone=dict(host, pretrained=NOWHERE),
-                        layers=LAYERS))))
-        set_pretrained_backbone(cfg, str(path))
+        cfg = _with_pretrained_flag(host, str(path))
         assert cfg.model.backbone.backbone.pretrained is None
         host = cfg.model.backbone.backbone.to_dict()
     torch.manual_seed(1)
@@ -128,14 +135,7 @@ def test_pretrained_flag_wins_over_the_hosts_own_path(host, tmp_path):
     path = str(tmp_path / 'stock.pth')
     torch.save({f'backbone.{k}': v
                 for k, v in stock.state_dict().items()}, path)
-    cfg = Config(
-        dict(
-            model=dict(
-                backbone=dict(
-                    type='AdaptFormer',
-                    backbone=dict(host, pretrained=NOWHERE),
-                    layers=LAYERS))))
-    set_pretrained_backbone(cfg, path)
+    cfg = _with_pretrained_flag(host, path)
     model = MODELS.build(cfg.model.backbone)
     model.init_weights()  # not from NOWHERE: that fails
     assert model.host_source == path
