@@ -16,6 +16,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
+from .batching import same_shape_runs
 from .inputs import (InferenceInputError, collect_inputs, format_scores,
                      progress_bar)
 from .multitask_tasks import PipelineGroup, TaskError
@@ -70,7 +71,8 @@ class MultiTaskRecognizer(SharedBackbone):
 
     def _forward_group(self, group: PipelineGroup, tasks: Sequence[str],
                        data: List[dict]) -> Dict[str, List[torch.Tensor]]:
-        """Class scores of every task for a batch of transformed inputs.
+        """Class scores of every task for a batch of transformed inputs,
+        one forward per input shape (see :func:`same_shape_runs`).
 
         Args:
             group (PipelineGroup): The pipeline group the inputs went through.
@@ -80,6 +82,20 @@ class MultiTaskRecognizer(SharedBackbone):
         Returns:
             dict[str, list[Tensor]]: Scores per task, one per input.
         """
+        out: Dict[str, List[Optional[torch.Tensor]]] = {
+            name: [None] * len(data)
+            for name in tasks
+        }
+        for run in same_shape_runs(data):
+            scores = self._forward_run(group, tasks, [data[i] for i in run])
+            for name, task_scores in scores.items():
+                for index, score in zip(run, task_scores):
+                    out[name][index] = score
+        return out
+
+    def _forward_run(self, group: PipelineGroup, tasks: Sequence[str],
+                     data: List[dict]) -> Dict[str, List[torch.Tensor]]:
+        """As :meth:`_forward_group`, for inputs of one shape."""
         init_default_scope(self._toolbox)
         batch = group.preprocessor(pseudo_collate(data), False)
         inputs, samples = batch['inputs'], batch['data_samples']

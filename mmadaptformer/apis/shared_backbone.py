@@ -19,7 +19,8 @@ from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import AdaptMLP, inject_adapters, remove_adapters
 from mmadaptformer.models.hosts import qualname, stream_input_counts
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
-                                            TaskRoutedModule, TaskStreams)
+                                            TaskRoutedModule, TaskStreams,
+                                            split_point_of)
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
@@ -81,6 +82,7 @@ class SharedBackbone:
         self._toolbox: Optional[str] = None
         self._blocks: List[nn.Module] = []
         self._block_paths: List[str] = []
+        self._module_order: List[str] = []
         self._key_paths: Dict[str, str] = {}
         self._shared: Dict[str, torch.Tensor] = {}
         self._fingerprints: Optional[FrozenFingerprints] = None
@@ -243,6 +245,7 @@ class SharedBackbone:
         self._signature = signature
         self._block_paths = parts.blocks
         self._blocks = [model.get_submodule(p) for p in parts.blocks]
+        self._module_order = [p for p, _ in model.named_modules()]
         self._key_paths = {
             k: parts.owners[id(v)]
             for k, v in parts.state.items()
@@ -262,7 +265,8 @@ class SharedBackbone:
         counts = stream_input_counts()
         self.streams.install(
             self._blocks,
-            [counts.get(qualname(type(b)), 1) for b in self._blocks])
+            [counts.get(qualname(type(b)), 1) for b in self._blocks],
+            stem=model.backbone)
 
     def _module_for(self, model, owners, state, path) -> nn.Module:
         """The module of ``model`` that holds the base's module ``path``."""
@@ -282,11 +286,12 @@ class SharedBackbone:
                 self._originals[path] = current
             for task in self._tasks.values():
                 task.routed[path] = current
-            current = TaskRoutedModule(self.streams,
-                                       {t: current
-                                        for t in self._tasks})
+            current = TaskRoutedModule(
+                self.streams, {t: current
+                               for t in self._tasks},
+                original=current)
             setattr(parent, attr, current)
-        current.per_task[name] = module.to(self.device)
+        current.add(name, module.to(self.device))
 
     def _attach_adapter(self, index: int, name: str,
                         adapter: nn.Module) -> None:
@@ -311,15 +316,15 @@ class SharedBackbone:
     def _split_point(self, task: Task) -> Optional[int]:
         points = list(task.blocks)
         for path, module in task.routed.items():
-            if all(
+            # Tasks that run the replaced module stay together: the others
+            # leave their stream before it runs.
+            if module is self.base.get_submodule(path).original or all(
                     other.routed.get(path) is module
                     for other in self._tasks.values()):
                 continue
-            inside = [
-                i for i, p in enumerate(self._block_paths)
-                if path.startswith(p + '.')
-            ]
-            points.append(inside[0] if inside else len(self._blocks))
+            # find_task_parts refused the modules it has none for.
+            points.append(
+                split_point_of(path, self._block_paths, self._module_order))
         return min(points) if points else None
 
     def _update_split_points(self) -> None:

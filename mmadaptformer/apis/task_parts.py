@@ -32,6 +32,7 @@ from .inference import init_model, model_config, read_checkpoint
 from .multitask_tasks import (Task, TaskError, check_batch_first,
                               check_side_stream, head_of, tensor_owners,
                               tensors_of, trained_keys_of)
+from .trained_owners import check_trained_owners
 
 __all__ = [
     'TaskParts', 'find_task_parts', 'FrozenFingerprints', 'load_task_parts',
@@ -114,6 +115,11 @@ def find_task_parts(name: str, cfg: Config, source: str, model: nn.Module,
                 'itself (e.g. VPT prompts), which the multi-task forward '
                 'does not serve; only AdaptFormer tasks are. Serve it '
                 'alone (ModelInferencer, tools/infer.py without --task).')
+    check_trained_owners(
+        name, source, model, blocks, {
+            key: owners[id(state[key])]
+            for key in trained - adapter_keys - head_keys if key in state
+        })
     indices = {}
     for path in adapters:
         block_path = path.rsplit('.', 1)[0]

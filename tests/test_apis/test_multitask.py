@@ -5,6 +5,7 @@ import os.path as osp
 
 import pytest
 import torch
+from helpers import stripes_config, stripes_images
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
 from mmadaptformer.models.multitask import MultiTaskAdaptMLP
@@ -281,26 +282,6 @@ HOST_CHANGES = dict(
     'in_channels=32)\n')
 
 
-def _stripes_config(tmp_path, data, extra=''):
-    """The tiny ViT image task as AdaptFormer (adapters in the last block),
-    with ``extra`` config lines."""
-    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
-    return write_config(
-        tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
-        image_data_cfg(data) +
-        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
-        'adapter=dict(bottleneck=8), layers=[-1], backbone=dict('
-        "type='VisionTransformer', arch=dict(embed_dims=64, num_layers=2, "
-        'num_heads=2, feedforward_channels=128), img_size=32, '
-        "patch_size=16, out_type='cls_token')))\n" + extra)
-
-
-def _stripes_images(data):
-    return sorted(
-        osp.join(data, 'val', c, f) for c in ('horizontal', 'vertical')
-        for f in ('0.png', '1.png'))
-
-
 @pytest.mark.parametrize('host', list(HOST_CHANGES))
 def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
                                            clean_loggers):
@@ -309,14 +290,14 @@ def test_image_tasks_from_full_checkpoints(host, tmp_path, tiny_image_data,
     backbone gives a (cls, dist) pair per output: its rows are cut per task
     too. Swin has a neck without weights, which the tasks share."""
     from adapter_tasks import random_task_checkpoints
-    config = _stripes_config(tmp_path, tiny_image_data, HOST_CHANGES[host])
+    config = stripes_config(tmp_path, tiny_image_data, HOST_CHANGES[host])
     checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])
     last = len(engine.blocks) - 1
     assert engine.streams.split_at == dict(a=last, b=last)
-    images = _stripes_images(tiny_image_data)
+    images = stripes_images(tiny_image_data)
     results = engine(images, batch_size=4)
     for name, path in zip('ab', checkpoints):
         alone = ModelInferencer(config, path, name=name)(images)
@@ -469,7 +450,7 @@ def _serve_preprocessors(tmp_path, data, preprocessors):
     every task's scores are its own ModelInferencer's."""
     from adapter_tasks import random_task_checkpoints
     from mmengine.config import Config
-    config = _stripes_config(tmp_path, data)
+    config = stripes_config(tmp_path, data)
     checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
     configs = []
     for name, preprocessor in zip('ab', preprocessors):
@@ -481,7 +462,7 @@ def _serve_preprocessors(tmp_path, data, preprocessors):
     engine = MultiTaskRecognizer()
     for name, cfg, ckpt in zip('ab', configs, checkpoints):
         engine.add_task(name, cfg, ckpt)
-    images = _stripes_images(data)
+    images = stripes_images(data)
     results = engine(images, batch_size=4)
     for name, cfg, ckpt in zip('ab', configs, checkpoints):
         alone = ModelInferencer(cfg, ckpt, name=name)(images, batch_size=4)
@@ -572,3 +553,33 @@ def test_an_empty_task_choice_and_an_unnamed_config_are_said_plainly(
         engine.add_task('deeper', cfg)
     assert '<Config>' in str(info.value)
     assert len(str(info.value)) < 1000
+
+
+def test_scores_do_not_depend_on_the_batch(tmp_path, tiny_image_data,
+                                           clean_loggers):
+    """The stripes config's test pipeline does not resize: an image of
+    another size in the batch padded the others (see test_inference)."""
+    import cv2
+    import numpy as np
+    from adapter_tasks import random_task_checkpoints
+    config = stripes_config(tmp_path, tiny_image_data)
+    checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
+    engine = MultiTaskRecognizer()
+    for name, ckpt in zip('ab', checkpoints):
+        engine.add_task(name, config, ckpt)
+    large = str(tmp_path / 'large.png')
+    cv2.imwrite(
+        large,
+        np.random.default_rng(0).integers(0, 255, (64, 64, 3), dtype=np.uint8))
+    images = stripes_images(tiny_image_data) + [large]
+    together = engine(images, batch_size=len(images))
+    alone = engine(images, batch_size=1)
+    for image in images:
+        for name in 'ab':
+            # Batches of other sizes round differently (1e-7); padding
+            # changed the scores by far more.
+            torch.testing.assert_close(
+                torch.tensor(together[image][name]['scores']),
+                torch.tensor(alone[image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-6)

@@ -11,8 +11,10 @@ many tasks in one forward:
   states of one or more tasks; tasks share a stream while their computation
   is identical, i.e. before their first task-specific module.
 * Each task has a **split point**: the index of the first block in which it
-  has an adapter or another task-specific module, or ``len(blocks)`` for a
-  module after the last block. Before a block that is a split point, a
+  has an adapter or another task-specific module, ``len(blocks)`` for a
+  module after the last block, or :data:`STEM` for one before the first
+  (see :mod:`~mmadaptformer.models.multitask.split_points`). Before a
+  block that is a split point (or the backbone, for :data:`STEM`), a
   forward pre-hook gives each task that splits there a stream of its own,
   copied from its shared stream with one ``index_select`` (no loop over
   samples). Blocks in front of every split point run once per input.
@@ -26,6 +28,8 @@ from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from .split_points import STEM
+
 __all__ = [
     'TaskStreams', 'TaskModules', 'MultiTaskAdaptMLP', 'TaskRoutedModule'
 ]
@@ -35,8 +39,9 @@ class TaskStreams:
     """The layout of a multi-task batch and the hooks that fan it out.
 
     Attributes:
-        split_at (dict[str, int]): Split point of each task; a task without
-            one shares its stream to the end (only its head differs).
+        split_at (dict[str, int]): Split point of each task (a block index,
+            ``len(blocks)`` or :data:`STEM`); a task without one shares its
+            stream to the end (only its head differs).
         streams (list[tuple[str]], optional): The tasks of each stream
             during a forward, None outside one.
         n (int, optional): The size of a stream during a forward.
@@ -50,7 +55,8 @@ class TaskStreams:
 
     def install(self,
                 blocks: Sequence[nn.Module],
-                inputs: Optional[Sequence[int]] = None) -> None:
+                inputs: Optional[Sequence[int]] = None,
+                stem: Optional[nn.Module] = None) -> None:
         """Hook the blocks: a pre-hook on each, a hook after the last.
 
         Args:
@@ -59,9 +65,15 @@ class TaskStreams:
                 positional inputs (and, of the last block, tensors of its
                 output) hold the samples along dim 0; each gets the same
                 rows. Defaults to 1 for every block.
+            stem (nn.Module, optional): The backbone, whose first input
+                holds the samples along dim 0: a pre-hook on it lays out
+                the tasks that split at :data:`STEM`. Defaults to None.
         """
         self.remove()
         inputs = list(inputs) if inputs is not None else [1] * len(blocks)
+        if stem is not None:
+            self._handles.append(
+                stem.register_forward_pre_hook(self._pre_hook(STEM, 1)))
         for index, block in enumerate(blocks):
             self._handles.append(
                 block.register_forward_pre_hook(
@@ -302,19 +314,49 @@ class TaskRoutedModule(nn.Module):
     is stored once. The module must act on each sample on its own (a norm,
     a linear layer), with the batch first in its input and output.
 
+    The forward hooks of the module it replaces in the shared model
+    (``original``), such as those that feed a block's adapter from the norm
+    before the feed-forward network, run on the whole multi-task batch, as
+    they run on one task's batch alone; hooks added to this module later do
+    too. Each task's module runs without hooks: those it has belong to the
+    model it came from, and are dropped when it is added.
+
     Args:
         streams (TaskStreams): The shared layout.
         modules (dict[str, nn.Module], optional): Module by task.
+        original (nn.Module, optional): The module it replaces, whose hooks
+            it runs. Defaults to None.
     """
 
     def __init__(self,
                  streams: TaskStreams,
-                 modules: Optional[Dict[str, nn.Module]] = None) -> None:
+                 modules: Optional[Dict[str, nn.Module]] = None,
+                 original: Optional[nn.Module] = None) -> None:
         super().__init__()
         self.streams = streams
-        self.per_task = TaskModules(modules or {})
+        self.per_task = TaskModules()
+        # Not a submodule: its tensors are those of the tasks that share it
+        # in per_task (if any still does); only its hooks are used here.
+        self.__dict__['original'] = original
+        for name, module in (modules or {}).items():
+            self.add(name, module)
+
+    def add(self, name: str, module: nn.Module) -> None:
+        """Give task ``name`` its module, without the hooks of the model it
+        came from (those of ``original`` run instead)."""
+        if module is not self.original:
+            for hooks in _hook_dicts(module):
+                hooks.clear()
+        self.per_task[name] = module
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        original = self.original
+        if original is not None:
+            _check_plain_hooks(original)
+            for hook in list(original._forward_pre_hooks.values()):
+                result = hook(original, (x, ))
+                if result is not None:
+                    x = result[0] if isinstance(result, tuple) else result
         layout = self.streams
         n = layout.check(x, type(self).__name__)
         parts = []
@@ -325,5 +367,33 @@ class TaskRoutedModule(nn.Module):
                     f'Tasks {list(tasks)} share a stream, but use different '
                     'modules here; their split point is wrong.')
             module = next(iter(modules.values()))
-            parts.append(module(x[index * n:(index + 1) * n]))
-        return parts[0] if len(parts) == 1 else torch.cat(parts)
+            parts.append(module.forward(x[index * n:(index + 1) * n]))
+        out = parts[0] if len(parts) == 1 else torch.cat(parts)
+        if original is not None:
+            for hook in list(original._forward_hooks.values()):
+                result = hook(original, (x, ), out)
+                if result is not None:
+                    out = result
+        return out
+
+
+def _hook_dicts(module: nn.Module) -> List[dict]:
+    """The dicts that hold a module's forward hooks."""
+    return [
+        getattr(module, attr)
+        for attr in ('_forward_pre_hooks', '_forward_hooks',
+                     '_forward_pre_hooks_with_kwargs',
+                     '_forward_hooks_with_kwargs',
+                     '_forward_hooks_always_called') if hasattr(module, attr)
+    ]
+
+
+def _check_plain_hooks(module: nn.Module) -> None:
+    """Refuse hooks that take keyword arguments: a routed module is called
+    with one positional input and its hooks run with that alone."""
+    for attr in ('_forward_pre_hooks_with_kwargs',
+                 '_forward_hooks_with_kwargs'):
+        if getattr(module, attr, None):
+            raise RuntimeError(
+                f'{type(module).__name__} has forward hooks with keyword '
+                'arguments, which a TaskRoutedModule does not run.')

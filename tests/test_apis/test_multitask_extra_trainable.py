@@ -1,0 +1,262 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Tasks that trained backbone modules besides their adapters and head
+(``extra_trainable``) on a shared backbone: a module inside a block (the
+norm that feeds the block's adapter too), one before the first block (the
+patch embedding) and a final norm are served, each task as alone; tensors
+the backbone holds itself (``cls_token``, ``pos_embed``) are refused."""
+import json
+import os.path as osp
+
+import pytest
+import torch
+from helpers import (TINY_IMAGE_CONFIG, load_tool, stripes_config,
+                     stripes_images)
+
+from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
+from mmadaptformer.models.multitask import STEM, TaskRoutedModule
+from mmadaptformer.utils import safe_torch_load
+
+# Each task: the keys it trains besides adapters and head, and the blocks
+# with adapters (the last one, or both).
+TASKS = dict(
+    plain=([], [-1]),
+    all=([], [0, 1]),
+    ln2_1=([r'^backbone\.layers\.1\.ln2\.'], [-1]),
+    ln2_0=([r'^backbone\.layers\.0\.ln2\.'], [-1]),
+    patch=([r'^backbone\.patch_embed\.'], [-1]),
+    ln1=([r'^backbone\.ln1\.'], [-1]),
+    cls=([r'^backbone\.cls_token$'], [-1]),
+    pos=([r'^backbone\.pos_embed$'], [-1]),
+)
+
+
+@pytest.fixture(scope='module')
+def image_tasks(tmp_path_factory, tiny_image_data):
+    """The tasks of :data:`TASKS`, each trained for an epoch (adapter-only
+    checkpoints) on one stock tiny ViT."""
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner import Runner
+    root = tmp_path_factory.mktemp('extra_trainable')
+    stock = str(root / 'stock.pth')
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
+    model.init_weights()
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, stock)
+    tasks = {}
+    for seed, (name, (extra, layers)) in enumerate(TASKS.items()):
+        folder = root / name
+        folder.mkdir()
+        config = stripes_config(
+            folder, tiny_image_data,
+            f"model['backbone']['layers'] = {layers}\n"
+            "model['backbone']['backbone']['init_cfg'] = dict("
+            f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
+            "custom_hooks = [dict(type='AdapterHook', "
+            f'adapter_only_checkpoint=True, extra_trainable={extra!r})]\n')
+        cfg = Config.fromfile(config)
+        cfg.work_dir = str(folder / 'work')
+        cfg.randomness = dict(seed=seed)
+        cfg.train_cfg.max_epochs = 1
+        Runner.from_cfg(cfg).train()
+        MMLogger._instance_dict.clear()
+        MessageHub._instance_dict.clear()
+        tasks[name] = dict(
+            config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
+    return tasks
+
+
+@pytest.fixture(scope='module')
+def alone(image_tasks, tiny_image_data):
+    """Each servable task's scores, through its own model."""
+    images = stripes_images(tiny_image_data)
+    return {
+        name: ModelInferencer(task['config'], task['checkpoint'],
+                              name=name)(images)
+        for name, task in image_tasks.items() if name not in ('cls', 'pos')
+    }
+
+
+def _engine(image_tasks, names):
+    engine = MultiTaskRecognizer()
+    for name in names:
+        engine.add_task(name, image_tasks[name]['config'],
+                        image_tasks[name]['checkpoint'])
+    return engine
+
+
+def _assert_alone(engine, alone, images):
+    results = engine(images, batch_size=4)
+    for image in images:
+        assert set(results[image]) == set(engine.tasks)
+        for name in engine.tasks:
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[name][image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+    return results
+
+
+def _routed(engine):
+    return sorted(path for path, module in engine.base.named_modules()
+                  if isinstance(module, TaskRoutedModule))
+
+
+def _trained_elements(task):
+    state = safe_torch_load(task['checkpoint'])['state_dict']
+    return sum(v.numel() for v in state.values() if torch.is_tensor(v))
+
+
+@pytest.mark.parametrize('order', [('plain', 'ln2_1'), ('ln2_1', 'plain')])
+def test_the_norm_that_feeds_an_adapter_is_served_per_task(
+        order, image_tasks, alone, tiny_image_data, clean_loggers):
+    """'ln2_1' trained layers.1.ln2, the norm whose input block 1's adapter
+    takes too: the adapter got one task's rows of it and the forward
+    failed. Both tasks split at block 1 and answer as alone; the task
+    costs its checkpoint and nothing more."""
+    engine = _engine(image_tasks, order[:1])
+    before = engine.num_tensor_elements()
+    engine.add_task(order[1], image_tasks[order[1]]['config'],
+                    image_tasks[order[1]]['checkpoint'])
+    assert engine.streams.split_at == dict(plain=1, ln2_1=1)
+    assert _routed(engine) == ['backbone.backbone.layers.1.ln2']
+    if order[0] == 'plain':
+        assert engine.num_tensor_elements() - before == _trained_elements(
+            image_tasks['ln2_1'])
+    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+
+
+# The first task's modules are the shared model's: a later task that did
+# not train one runs its own frozen copy, and splits for it.
+@pytest.mark.parametrize('order,split_at,then', [
+    (('ln2_0', 'all'), dict(ln2_0=1, all=0), dict(ln2_0=1, plain=0)),
+    (('all', 'ln2_0'), dict(ln2_0=0, all=0), dict(ln2_0=0, plain=1)),
+])
+def test_a_norm_trained_in_an_earlier_block_moves_the_split_point(
+        order, split_at, then, image_tasks, alone, tiny_image_data,
+        clean_loggers):
+    """'ln2_0' has adapters in block 1 only, and trained block 0's ln2: it
+    splits at block 0 from the tasks that run the shared ln2. 'all' adapts
+    block 0 too, whose adapter reads that routed norm, whichever task came
+    first; after it, 'plain' shares the ln2 of the first task's model or
+    not."""
+    engine = _engine(image_tasks, order)
+    assert engine.streams.split_at == split_at
+    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+    engine.remove_task('all')
+    engine.add_task('plain', image_tasks['plain']['config'],
+                    image_tasks['plain']['checkpoint'])
+    assert engine.streams.split_at == then
+    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+
+
+@pytest.mark.parametrize('order', [('plain', 'patch'), ('patch', 'plain')])
+def test_a_module_trained_before_the_first_block_splits_at_the_input(
+        order, image_tasks, alone, tiny_image_data, clean_loggers):
+    """'patch' trained the patch embedding, which runs before the first
+    block: one of the tasks (the later) gets its own rows of the backbone's
+    input and runs every block in its own stream; only the projection is
+    kept per task."""
+    engine = _engine(image_tasks, order[:1])
+    before = engine.num_tensor_elements()
+    engine.add_task(order[1], image_tasks[order[1]]['config'],
+                    image_tasks[order[1]]['checkpoint'])
+    assert engine.streams.split_at == {order[0]: 1, order[1]: STEM}
+    assert _routed(engine) == ['backbone.backbone.patch_embed.projection']
+    if order[0] == 'plain':
+        assert engine.num_tensor_elements() - before == _trained_elements(
+            image_tasks['patch'])
+    rows = []
+    handle = engine.blocks[0].register_forward_pre_hook(
+        lambda module, args: rows.append(args[0].shape[0]))
+    images = stripes_images(tiny_image_data)
+    _assert_alone(engine, alone, images)
+    handle.remove()
+    # Block 0 runs on both tasks' rows: one stream each.
+    assert rows == [2 * len(images)]
+
+
+def test_a_final_norm_is_served_after_the_last_block(image_tasks, alone,
+                                                     tiny_image_data,
+                                                     clean_loggers):
+    engine = _engine(image_tasks, ['plain', 'ln1', 'ln2_1', 'patch'])
+    assert engine.streams.split_at == dict(plain=1, ln1=1, ln2_1=1, patch=STEM)
+    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+
+
+@pytest.mark.parametrize('name,key', [('cls', 'cls_token'),
+                                      ('pos', 'pos_embed')])
+def test_tensors_of_the_backbone_itself_are_refused(name, key, image_tasks,
+                                                    alone, tiny_image_data,
+                                                    clean_loggers):
+    """cls_token and pos_embed are the ViT's own tensors: serving them per
+    task would take a copy of the whole backbone. Refused, as the first
+    task or a later one, before the engine changes."""
+    task = image_tasks[name]
+    message = (rf"Task '{name}' \(.*\): it trained backbone\.{key} of "
+               r'VisionTransformer \(backbone\.backbone\).*whole module.*'
+               'Serve it alone')
+    engine = MultiTaskRecognizer()
+    with pytest.raises(TaskError, match=message):
+        engine.add_task(name, task['config'], task['checkpoint'])
+    assert engine.tasks == [] and engine.base is None
+    engine = _engine(image_tasks, ['plain'])
+    before = engine.num_tensor_elements()
+    with pytest.raises(TaskError, match=message):
+        engine.add_task(name, task['config'], task['checkpoint'])
+    assert engine.tasks == ['plain'] and _routed(engine) == []
+    assert engine.num_tensor_elements() == before
+    engine.add_task('ln2_1', image_tasks['ln2_1']['config'],
+                    image_tasks['ln2_1']['checkpoint'])
+    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+
+
+def test_infer_reports_a_refused_task_and_answers_the_rest(
+        image_tasks, alone, tiny_image_data, tmp_path, clean_loggers):
+    out = tmp_path / 'r.json'
+    args = []
+    for name in ('plain', 'cls', 'ln2_1'):
+        args += [
+            '--task', name, image_tasks[name]['config'],
+            image_tasks[name]['checkpoint']
+        ]
+    images = stripes_images(tiny_image_data)
+    code = load_tool('infer.py').main(args + images + ['--out', str(out)])
+    assert code == 1
+    results = json.loads(out.read_text())
+    for image in images:
+        assert set(results[image]) == {'plain', 'cls', 'ln2_1'}
+        assert 'cls_token' in results[image]['cls']['error']
+        for name in ('plain', 'ln2_1'):
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[name][image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+
+
+def test_hooks_of_a_routed_module_see_the_whole_batch():
+    """The hooks of the module a TaskRoutedModule replaces run once, on
+    every stream's rows; those of a task's own module do not run."""
+    from mmadaptformer.models.multitask import TaskStreams
+    streams = TaskStreams()
+    streams.split_at = dict(a=0, b=0)
+    original, own = torch.nn.LayerNorm(4), torch.nn.LayerNorm(4)
+    with torch.no_grad():
+        own.weight.fill_(2.)
+    seen = []
+    original.register_forward_pre_hook(
+        lambda module, args: seen.append(args[0].shape[0]))
+    own.register_forward_pre_hook(lambda module, args: seen.append('own'))
+    routed = TaskRoutedModule(streams, dict(a=original), original=original)
+    routed.add('b', own)
+    streams.begin(['a', 'b'])
+    x = torch.randn(3, 4)
+    streams.fan_out(x, 0)
+    out = routed(torch.cat([x, x]))
+    streams.end()
+    assert seen == [6]
+    torch.testing.assert_close(out[3:], 2 * out[:3])
