@@ -126,10 +126,11 @@ def set_pretrained_backbone(
     """Make ``checkpoint`` the pretrained weights of the config's backbone.
 
     The backbone's own ``pretrained`` path or URL, if its config names one,
-    is cleared: mmaction2's MViT and VisionTransformer turn it into their
-    ``init_cfg`` when built, which would replace this one (and download the
-    stock weights), and Swin3D, UniFormer, UniFormerV2 and TimeSformer load
-    it themselves.
+    is cleared: mmaction2's MViT turns it into its ``init_cfg`` when built,
+    which would replace this one (and download the stock weights), and
+    Swin3D, UniFormer, UniFormerV2 and TimeSformer load it themselves.
+    (mmaction2 1.2's VideoMAE ``VisionTransformer`` sets it as its init_cfg
+    and then overwrites it: it never loads it.)
 
     Args:
         cfg (Config): The config, changed in place.

@@ -116,7 +116,7 @@ def test_a_table_of_another_width_is_refused_by_name(tmp_path):
     'host',
     [
         MVIT,
-        # mmaction2's VideoMAE ViT also turns `pretrained` into its init_cfg.
+        # mmaction2's VideoMAE ViT takes `pretrained` too (and ignores it).
         dict(
             type='VisionTransformer',
             img_size=32,
