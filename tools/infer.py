@@ -21,7 +21,7 @@ import sys
 from mmengine.config import Config
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.apis import (RESERVED_NAME, ModelInferencer,
+from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, TaskError,
                                 check_task_name, collect_inputs)
 from mmadaptformer.engine import refusal_line
@@ -162,6 +162,10 @@ def _load(args):
                 device=args.device,
                 label_map=args.label_map,
                 name=name)
+        except LabelMapError as e:
+            # The file the user gave, not the checkpoint, and not once per
+            # input.
+            raise SystemExit(f'--label-map {e}') from None
         except Exception as e:
             engine = None
             failed[name] = f'{args.checkpoint}: {refusal_line(e)}'

@@ -2,16 +2,17 @@
 from .inference import (ModelInferencer, check_adapter_checkpoint, init_model,
                         load_config)
 from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
-                     InferenceInputError, TestInputs, class_names,
-                     collect_inputs, format_scores, progress_bar,
+                     InferenceInputError, LabelMapError, TestInputs,
+                     class_names, collect_inputs, format_scores, progress_bar,
                      test_pipeline_cfg, toolbox_of)
 from .multitask import MultiTaskRecognizer, TaskError
 from .multitask_tasks import check_task_name
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
-    'InferenceInputError', 'ModelInferencer', 'MultiTaskRecognizer',
-    'TaskError', 'TestInputs', 'check_adapter_checkpoint', 'check_task_name',
-    'class_names', 'collect_inputs', 'format_scores', 'init_model',
-    'load_config', 'progress_bar', 'test_pipeline_cfg', 'toolbox_of'
+    'InferenceInputError', 'LabelMapError', 'ModelInferencer',
+    'MultiTaskRecognizer', 'TaskError', 'TestInputs',
+    'check_adapter_checkpoint', 'check_task_name', 'class_names',
+    'collect_inputs', 'format_scores', 'init_model', 'load_config',
+    'progress_bar', 'test_pipeline_cfg', 'toolbox_of'
 ]

@@ -29,8 +29,9 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
-    'toolbox_of', 'class_names', 'collect_inputs', 'test_pipeline_cfg',
-    'TestInputs', 'format_scores', 'progress_bar'
+    'LabelMapError', 'read_label_map', 'toolbox_of', 'class_names',
+    'collect_inputs', 'test_pipeline_cfg', 'TestInputs', 'format_scores',
+    'progress_bar'
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
@@ -70,11 +71,28 @@ def toolbox_of(cfg: Config, source: str = 'config') -> str:
     return scope
 
 
+class LabelMapError(ValueError):
+    """A label map file that cannot name the model's classes."""
+
+
 def read_label_map(path: str) -> List[str]:
     """Class names from a file with the class of label ``i`` on line
-    ``i + 1`` (blank lines skipped), as the data tools write it."""
+    ``i + 1``, as the data tools write it; blank lines may end the file.
+
+    Raises:
+        LabelMapError: If a blank line comes before a name: every later
+            name would be one label off.
+    """
     with open(path, encoding='utf-8') as f:
-        return [line.strip() for line in f if line.strip()]
+        lines = [line.strip() for line in f]
+    while lines and not lines[-1]:
+        lines.pop()
+    if '' in lines:
+        raise LabelMapError(
+            f'{path}, line {lines.index("") + 1}: a blank line between class '
+            'names; the class of label i is on line i + 1, so every later '
+            'name would be one label off.')
+    return lines
 
 
 def config_class_names(cfg: Config) -> Optional[List[str]]:
@@ -147,13 +165,13 @@ def class_names(cfg: Config,
         has (with a warning saying so).
 
     Raises:
-        ValueError: If ``label_map`` names another number of classes than
-            ``num_classes``.
+        LabelMapError: If ``label_map`` has a blank line between names or
+            names another number of classes than ``num_classes``.
     """
     if label_map is not None:
         names = read_label_map(label_map)
         if num_classes is not None and len(names) != num_classes:
-            raise ValueError(
+            raise LabelMapError(
                 f'{label_map}: {len(names)} class names, but the model has '
                 f'{num_classes} classes (one name per line, label 0 first).')
         return names

@@ -183,7 +183,8 @@ def test_class_names_come_from_the_checkpoint_not_the_data_now(
     classes. The names must be the trained ones, or none."""
     from mmengine.logging import MMLogger
 
-    from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
+    from mmadaptformer.apis import (LabelMapError, ModelInferencer,
+                                    MultiTaskRecognizer)
     data = tmp_path / 'data'
     shutil.copytree(tiny_image_data, data)
     shutil.copytree(data / 'val' / 'vertical', data / 'val' / 'diagonal')
@@ -229,7 +230,18 @@ def test_class_names_come_from_the_checkpoint_not_the_data_now(
             match=r'labels\.txt: 3 class names, but '
             'the model has 2 classes'):
         ModelInferencer(config, trained, label_map=str(label_map))
-    label_map.write_text('stripes across\nstripes down\n')
+    # From the command line: one line naming the file, not a checkpoint
+    # error repeated for every input.
+    with pytest.raises(SystemExit) as exit_info:
+        infer([config, trained, image, '--label-map', str(label_map)])
+    assert exit_info.value.code.startswith(
+        f'--label-map {label_map}: 3 class names'), exit_info.value.code
+    # A blank line between names would shift every later name by one.
+    label_map.write_text('stripes across\n\nstripes down\n')
+    with pytest.raises(LabelMapError, match=r'labels\.txt, line 2: a blank'):
+        ModelInferencer(config, trained, label_map=str(label_map))
+    # Blank lines at the end are fine.
+    label_map.write_text('stripes across\nstripes down\n\n')
     assert ModelInferencer(
         config, trained, label_map=str(label_map)).classes == [
             'stripes across', 'stripes down'
