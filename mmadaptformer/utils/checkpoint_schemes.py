@@ -38,7 +38,6 @@ import os
 import os.path as osp
 import pickle
 import tempfile
-import urllib.error
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, Optional, Tuple
 from urllib.parse import urlparse
@@ -183,8 +182,9 @@ def _fetch_verified(url: str, cached: str, map_location: Any,
     try:
         try:
             torch.hub.download_url_to_file(url, partial, progress=progress)
-        except (urllib.error.URLError, OSError) as e:
-            # HTTPError (404, 403), a refused connection, an unknown host.
+        except OSError as e:
+            # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
+            # refused connection, an unknown host.
             raise CheckpointLoadError(
                 f'Could not download checkpoint {url}: '
                 f'{getattr(e, "reason", None) or e}. Nothing was kept in '

@@ -211,10 +211,10 @@ class FrozenHostWrapper(BaseModule):
             host.is_init = True
         if pretrained:
             self.host_source = str(pretrained[-1].get('checkpoint'))
-        elif own_weights(host):
+        elif (own := own_weights(host)) is not None:
             # The host loaded the weights it names itself (no Pretrained
             # file of the wrapper's stopped it): they count as loaded.
-            self.host_source = own_weights(host)
+            self.host_source = own
         if self.host_source is not None:
             print_log(
                 f'{type(self).__name__}: loaded the frozen backbone '

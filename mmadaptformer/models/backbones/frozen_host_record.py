@@ -81,16 +81,24 @@ def frozen_host_entry(wrapper: nn.Module,
         pretrained=wrapper.host_source)
 
 
-def _check_architecture(wrapper: nn.Module, entry: Mapping,
-                        state_dict: Optional[Mapping], prefix: str) -> None:
-    """Refuse a record of another architecture: tensors this host does not
-    have, or has in other shapes. No pretrained file would fit it."""
+def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
+                  prefix: str) -> dict:
+    """The host's tensors by key: those of ``state_dict`` (under ``prefix``)
+    where it holds them, else the model's."""
     host = dict(wrapper.backbone.state_dict())
     if state_dict is not None:
         host.update({
             key: state_dict[prefix + key]
             for key in host if prefix + key in state_dict
         })
+    return host
+
+
+def _check_architecture(wrapper: nn.Module, entry: Mapping,
+                        host: Mapping) -> None:
+    """Refuse a record of another architecture: tensors this host does not
+    have (in ``host``, see :func:`_host_tensors`), or has in other shapes.
+    No pretrained file would fit it."""
     absent, shapes = [], []
     for key, fingerprint in entry['fingerprints'].items():
         if key not in host:
@@ -153,15 +161,11 @@ def verify_frozen_host(wrapper: nn.Module,
             f'{type(entry).__name__}); it was not written by '
             'mmadaptformer.')
     expected = entry['fingerprints']
-    _check_architecture(wrapper, entry, state_dict, prefix)
-    host_state = None
+    host = _host_tensors(wrapper, state_dict, prefix)
+    _check_architecture(wrapper, entry, host)
     differ = []
     for key, fingerprint in expected.items():
-        value = None if state_dict is None else state_dict.get(prefix + key)
-        if value is None:
-            if host_state is None:
-                host_state = wrapper.backbone.state_dict()
-            value = host_state.get(key)
+        value = host.get(key)
         if not torch.is_tensor(value) or tensor_fingerprint(
                 value) != as_fingerprint(fingerprint):
             differ.append(key)
