@@ -10,15 +10,10 @@ address (``torchvision://``, ``modelzoo://``, ``open-mmlab://``,
 address could run code. This module:
 
 * registers safe loaders for those schemes, through the public
-  ``CheckpointLoader.register_scheme``. They download to a temporary file
-  next to PyTorch's hub cache, load it with :func:`safe_torch_load`, and
-  move it into the cache only once it has loaded; a refused download is
-  deleted, and a refused file already in the cache is renamed to
-  ``<name>.refused``, so a later plain :func:`torch.load` cannot pick it up.
-  The cache is keyed by file name, as PyTorch's and MMEngine's are (a file
-  put there by hand is found), but each download records its address
-  (``<name>.url``): another address with the same name, e.g. two work
-  dirs' ``epoch_1.pth``, gets its own file instead of the first one's;
+  ``CheckpointLoader.register_scheme``. They download into PyTorch's hub
+  cache (:mod:`.download_cache`: a refused download is not kept, each
+  download records its address, a hash in the file name is checked) and
+  load with :func:`safe_torch_load`;
 * wraps ``CheckpointLoader.load_checkpoint`` (:func:`guard_checkpoint_loader`)
   so that any other loader (``pavi://``, ``s3://``, or one a user registers
   later) runs with ``weights_only`` forced on, through PyTorch's documented
@@ -32,31 +27,26 @@ address could run code. This module:
 import contextlib
 import contextvars
 import functools
-import hashlib
 import logging
 import os
 import os.path as osp
 import pickle
-import tempfile
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, Optional, Tuple
-from urllib.parse import urlparse
 
-import torch
 from mmengine.logging import print_log
 
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
                                  refusal_message, refusal_reason,
                                  register_safe_globals, safe_torch_load)
+from .download_cache import cache_path, fetch_verified
 
 __all__ = [
     'forced_weights_only', 'load_from_http', 'load_from_torchvision',
     'load_from_openmmlab', 'load_from_mmcls', 'guard_checkpoint_loader',
-    'register_safe_checkpoint_loaders', 'reading_once', 'REFUSED_SUFFIX'
+    'register_safe_checkpoint_loaders', 'reading_once'
 ]
 
-#: Suffix given to a refused file found in the download cache.
-REFUSED_SUFFIX = '.refused'
 _FORCE = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
 _FORCE_NO = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 # What :func:`reading_once` has read, keyed by (filename, map_location);
@@ -108,107 +98,6 @@ def reading_once() -> Iterator[None]:
         _READ.reset(token)
 
 
-def _cache_dir(model_dir: Optional[str]) -> str:
-    if model_dir is None:
-        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-    os.makedirs(model_dir, exist_ok=True)
-    return model_dir
-
-
-def _quarantine(path: str) -> str:
-    """Rename a refused file so that no loader finds it under its name."""
-    target = path + REFUSED_SUFFIX
-    os.replace(path, target)
-    return target
-
-
-#: Suffix of the file next to a download that records its address.
-URL_SUFFIX = '.url'
-
-
-def _recorded_url(cached: str) -> Optional[str]:
-    try:
-        with open(cached + URL_SUFFIX, encoding='utf-8') as f:
-            return f.read().strip()
-    except FileNotFoundError:
-        return None
-
-
-def cache_path(url: str, model_dir: Optional[str] = None) -> str:
-    """Where the download of ``url`` is cached.
-
-    ``<cache>/<file name>``, as PyTorch's hub names it, unless that file
-    was downloaded from another address (its ``.url`` record says so):
-    then ``<cache>/<hash of the address>-<file name>``. A file without a
-    record (put there by hand, or by another tool) is taken as the
-    address's, as PyTorch and MMEngine take it.
-
-    Args:
-        url (str): The address.
-        model_dir (str, optional): The cache folder; PyTorch's hub cache
-            (``<hub dir>/checkpoints``) if None.
-
-    Returns:
-        str: The cached file's path (it may not exist yet).
-    """
-    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
-    folder = _cache_dir(model_dir)
-    cached = osp.join(folder, name)
-    recorded = _recorded_url(cached)
-    if recorded is None or recorded == url:
-        return cached
-    key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
-    return osp.join(folder, f'{key}-{name}')
-
-
-def _fetch_verified(url: str, cached: str, map_location: Any,
-                    progress: bool) -> Any:
-    """Load ``cached``, downloading it from ``url`` first if missing."""
-    if osp.isfile(cached):
-        try:
-            return safe_torch_load(
-                cached, map_location=map_location, source=url)
-        except CheckpointLoadError as e:
-            if 'Refused' in str(e):
-                moved = _quarantine(cached)
-                raise CheckpointLoadError(
-                    f'{e} The cached copy was renamed to {moved}.') from None
-            raise
-    fd, partial = tempfile.mkstemp(
-        prefix=osp.basename(cached) + '.',
-        suffix='.partial',
-        dir=osp.dirname(cached))
-    os.close(fd)
-    try:
-        try:
-            torch.hub.download_url_to_file(url, partial, progress=progress)
-        except OSError as e:
-            # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
-            # refused connection, an unknown host.
-            raise CheckpointLoadError(
-                f'Could not download checkpoint {url}: '
-                f'{getattr(e, "reason", None) or e}. Nothing was kept in '
-                f'the cache {osp.dirname(cached)}.') from None
-        try:
-            checkpoint = safe_torch_load(
-                partial, map_location=map_location, source=url)
-        except CheckpointLoadError as e:
-            raise CheckpointLoadError(
-                f'{e} The download was deleted; nothing was kept in the '
-                f'cache {osp.dirname(cached)}.') from None
-    except BaseException:
-        # A refused or broken download is not kept: nothing under the
-        # cache's name, so a later plain torch.load cannot pick it up.
-        if osp.exists(partial):
-            os.remove(partial)
-        raise
-    with open(partial + URL_SUFFIX, 'w', encoding='utf-8') as f:
-        f.write(url + '\n')
-    os.replace(partial + URL_SUFFIX, cached + URL_SUFFIX)
-    os.replace(partial, cached)
-    return checkpoint
-
-
 def load_from_http(filename: str,
                    map_location: Any = None,
                    model_dir: Optional[str] = None,
@@ -235,15 +124,15 @@ def load_from_http(filename: str,
     from mmengine.dist import barrier, get_dist_info
     rank, world_size = get_dist_info()
     if world_size <= 1:
-        return _fetch_verified(filename, cache_path(filename, model_dir),
-                               map_location, progress)
+        return fetch_verified(filename, cache_path(filename, model_dir),
+                              map_location, progress)
     error: Optional[BaseException] = None
     checkpoint = None
     if rank == 0:
         try:
-            checkpoint = _fetch_verified(filename,
-                                         cache_path(filename, model_dir),
-                                         map_location, progress)
+            checkpoint = fetch_verified(filename,
+                                        cache_path(filename, model_dir),
+                                        map_location, progress)
         except BaseException as e:  # noqa: B902 -- raised after the barrier
             error = e
     # Every rank reaches the barrier, so a refusal on rank 0 cannot leave

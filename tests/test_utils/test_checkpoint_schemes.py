@@ -8,8 +8,10 @@ message that names the global and never suggests ``weights_only=False``,
 and must not stay in PyTorch's download cache; the benign one must load.
 """
 import functools
+import hashlib
 import http.server
 import json
+import logging
 import os
 import os.path as osp
 import pickle
@@ -24,7 +26,8 @@ from mmengine.runner import CheckpointLoader, load_checkpoint
 
 from mmadaptformer.utils import (CheckpointLoadError, reading_once,
                                  scan_file_globals)
-from mmadaptformer.utils.checkpoint_schemes import REFUSED_SUFFIX, cache_path
+from mmadaptformer.utils.download_cache import (REFUSED_SUFFIX, cache_path,
+                                                name_hash)
 
 
 class _Payload:
@@ -162,6 +165,86 @@ def test_two_addresses_with_one_file_name_get_their_own_files(server, hub):
     torch.save({'state_dict': {'w': torch.zeros(1)}}, hub / 'placed.pth')
     ckpt = CheckpointLoader.load_checkpoint(f'{server["url"]}/placed.pth')
     assert torch.equal(ckpt['state_dict']['w'], torch.zeros(1))
+
+
+def _hashed_name(path, stem, digits=8):
+    """``stem-<the first digits of path's SHA-256>.pth``."""
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    return f'{stem}-{digest[:digits]}.pth'
+
+
+def test_name_hash_follows_the_published_names():
+    assert name_hash('vit-base_20220623-4c544545.pth') == '4c544545'
+    assert name_hash('resnet50-0676ba61.pth') == '0676ba61'
+    # Not hashes: too short, a date, no dash, not hexadecimal.
+    for name in ('best-face.pth', 'model-20221212.pth', 'epoch_1.pth',
+                 'vit-4c54454g.pth', 'deadbeef.pth'):
+        assert name_hash(name) is None, name
+
+
+def test_a_download_that_does_not_match_its_name_hash_is_not_kept(
+        server, hub, log_records):
+    """OpenMMLab and torchvision publish names that end in the file's
+    SHA-256 prefix; a download that is not that file (damaged, or the
+    address serves another one) is refused and nothing is cached."""
+    stock = server['root'] / 'stock.pth'
+    good = _hashed_name(stock, 'stock_20220101')
+    bad = 'stock_20220101-deadbeef.pth'
+    for name in (good, bad):
+        (server['root'] / name).write_bytes(stock.read_bytes())
+    with pytest.raises(CheckpointLoadError) as info:
+        CheckpointLoader.load_checkpoint(f'{server["url"]}/{bad}')
+    text = str(info.value)
+    assert f'{server["url"]}/{bad} is not the file its name promises' in text
+    assert f'its SHA-256 starts with {good[-12:-4]}' in text, text
+    assert 'the hash in its name is deadbeef' in text, text
+    assert not hub.exists() or not any(hub.iterdir())
+
+    ckpt = CheckpointLoader.load_checkpoint(f'{server["url"]}/{good}')
+    assert set(ckpt['state_dict']) == set(server['stock'])
+    assert (hub / good).read_bytes() == stock.read_bytes()
+    assert (hub / (good + '.url')).read_text().strip().endswith(good)
+    assert not [r for r in log_records if r.levelno >= logging.WARNING]
+
+
+def test_a_file_placed_in_the_cache_is_checked_or_named(
+        server, hub, log_records):
+    """A file put in the cache by hand has no record of its address: if
+    its name carries a hash, its content must match it (it is then recorded);
+    if not, it is used with a warning that names it."""
+    hub.mkdir(parents=True)
+    stock = server['root'] / 'stock.pth'
+    other = hub / 'other.pth'
+    torch.save({'state_dict': {'w': torch.ones(3)}}, other)
+    # Named as the served stock file, but holding other weights.
+    wrong = hub / _hashed_name(stock, 'placed')
+    wrong.write_bytes(other.read_bytes())
+    with pytest.raises(CheckpointLoadError) as info:
+        CheckpointLoader.load_checkpoint(f'{server["url"]}/{wrong.name}')
+    text = str(info.value)
+    assert text.startswith(f'{wrong}, found in the download cache without '
+                           'a record of its address, is not the file '), text
+    assert 'left where it is' in text, text
+    assert wrong.read_bytes() == other.read_bytes()  # nothing lost
+    assert not (hub / (wrong.name + '.url')).exists()
+
+    right = hub / _hashed_name(stock, 'placed_right')
+    right.write_bytes(stock.read_bytes())
+    url = f'{server["url"]}/{right.name}'  # the server has no such file
+    ckpt = CheckpointLoader.load_checkpoint(url)
+    assert set(ckpt['state_dict']) == set(server['stock'])
+    assert (hub / (right.name + '.url')).read_text().strip() == url
+    assert not [r for r in log_records if r.levelno >= logging.WARNING]
+
+    url = f'{server["url"]}/other.pth'
+    ckpt = CheckpointLoader.load_checkpoint(url)
+    assert torch.equal(ckpt['state_dict']['w'], torch.ones(3))
+    warnings = [
+        r.getMessage() for r in log_records if r.levelno == logging.WARNING
+    ]
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(f'Using {other} for {url}: it was found '
+                                  'in the download cache without a record')
 
 
 def test_a_failed_download_names_the_address(server, hub):

@@ -1,0 +1,244 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The cache of checkpoints downloaded from an address.
+
+PyTorch's hub and MMEngine cache a download as ``<cache>/<file name>`` and
+take any file of that name as the address's. This cache keeps that layout
+(a file put there by hand is found), and adds three things:
+
+* each download records its address in ``<name>.url``; another address
+  with the same file name (two work dirs' ``epoch_1.pth``) is cached as
+  ``<hash of the address>-<name>`` instead of being given the first one's
+  weights;
+* a file name that ends in a hash (``..._20220623-4c544545.pth``, as
+  OpenMMLab and torchvision publish them; see :func:`name_hash`) is checked
+  against the file's SHA-256: a download that does not match is deleted,
+  and a file found without a record that does not match is refused (and
+  left where it is);
+* a file found without a record whose name carries no hash is used, with a
+  warning naming it, since nothing shows that it is the address's.
+
+A download goes to a temporary file in the cache folder and takes its name
+only once it has loaded safely; a refused download is deleted, and a
+refused file already in the cache is renamed to ``<name>.refused``.
+"""
+import hashlib
+import logging
+import os
+import os.path as osp
+import re
+import tempfile
+from typing import Any, Optional
+from urllib.parse import urlparse
+
+import torch
+from mmengine.logging import print_log
+
+from .checkpoint_loading import CheckpointLoadError, safe_torch_load
+
+__all__ = [
+    'cache_path', 'fetch_verified', 'name_hash', 'REFUSED_SUFFIX', 'URL_SUFFIX'
+]
+
+#: Suffix given to a refused file found in the download cache.
+REFUSED_SUFFIX = '.refused'
+#: Suffix of the file next to a download that records its address.
+URL_SUFFIX = '.url'
+# torch.hub's convention (``-<hex>.`` before the extension), with at least
+# 8 digits so that a word such as ``-face.pth`` is not taken for a hash.
+_NAME_HASH = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
+_CHUNK = 1 << 20
+
+
+def name_hash(name: str) -> Optional[str]:
+    """The SHA-256 prefix a checkpoint's file name promises, if any.
+
+    ``vit-base_20220623-4c544545.pth`` promises ``4c544545``, as OpenMMLab
+    and torchvision name their files (PyTorch's hub checks the same form
+    when asked to). Digits alone (``model-20221212.pth``) are taken for a
+    date, not a hash.
+
+    Args:
+        name (str): The file name.
+
+    Returns:
+        str | None: The hexadecimal prefix, or None.
+    """
+    match = _NAME_HASH.search(name)
+    if match is None or match.group(1).isdigit():
+        return None
+    return match.group(1)
+
+
+def _sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(_CHUNK), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _hash_mismatch(path: str, name: str) -> Optional[str]:
+    """Why ``path`` does not match the hash in ``name``; None if it does."""
+    expected = name_hash(name)
+    if expected is None:
+        return None
+    actual = _sha256(path)
+    if actual.startswith(expected):
+        return None
+    return (f'its SHA-256 starts with {actual[:len(expected)]}, the hash in '
+            f'its name is {expected}')
+
+
+def _cache_dir(model_dir: Optional[str]) -> str:
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    os.makedirs(model_dir, exist_ok=True)
+    return model_dir
+
+
+def _recorded_url(cached: str) -> Optional[str]:
+    try:
+        with open(cached + URL_SUFFIX, encoding='utf-8') as f:
+            return f.read().strip()
+    except FileNotFoundError:
+        return None
+
+
+def _record(path: str, url: str, cached: str) -> None:
+    """Write ``cached``'s address record atomically (``path`` is a scratch
+    name next to it)."""
+    with open(path + URL_SUFFIX, 'w', encoding='utf-8') as f:
+        f.write(url + '\n')
+    os.replace(path + URL_SUFFIX, cached + URL_SUFFIX)
+
+
+def cache_path(url: str, model_dir: Optional[str] = None) -> str:
+    """Where the download of ``url`` is cached.
+
+    ``<cache>/<file name>``, as PyTorch's hub names it, unless that file
+    was downloaded from another address (its ``.url`` record says so):
+    then ``<cache>/<hash of the address>-<file name>``. A file without a
+    record (put there by hand, or by another tool) is taken as the
+    address's, as PyTorch and MMEngine take it; :func:`fetch_verified`
+    checks it against the hash in its name, or warns.
+
+    Args:
+        url (str): The address.
+        model_dir (str, optional): The cache folder; PyTorch's hub cache
+            (``<hub dir>/checkpoints``) if None.
+
+    Returns:
+        str: The cached file's path (it may not exist yet).
+    """
+    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    folder = _cache_dir(model_dir)
+    cached = osp.join(folder, name)
+    recorded = _recorded_url(cached)
+    if recorded is None or recorded == url:
+        return cached
+    key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+    return osp.join(folder, f'{key}-{name}')
+
+
+def _check_unrecorded(url: str, cached: str) -> None:
+    """Vouch for a cached file that has no record of its address."""
+    name = osp.basename(urlparse(url).path)
+    mismatch = _hash_mismatch(cached, name)
+    if mismatch is not None:
+        raise CheckpointLoadError(
+            f'{cached}, found in the download cache without a record of '
+            f'its address, is not the file {url} names: {mismatch}. It was '
+            'left where it is; move it away to download the address again.')
+    if name_hash(name) is not None:
+        # Its content is what the name promises: record it, so that the
+        # next load does not hash it again.
+        _record(cached + '.record', url, cached)
+        return
+    print_log(
+        f'Using {cached} for {url}: it was found in the download cache '
+        'without a record of its address, and is taken as the address\'s '
+        'because its name matches. If it is another file of that name, '
+        'move it away to download the address.',
+        logger='current',
+        level=logging.WARNING)
+
+
+def _load_cached(url: str, cached: str, map_location: Any) -> Any:
+    if _recorded_url(cached) is None:
+        _check_unrecorded(url, cached)
+    try:
+        return safe_torch_load(cached, map_location=map_location, source=url)
+    except CheckpointLoadError as e:
+        if 'Refused' in str(e):
+            moved = cached + REFUSED_SUFFIX
+            # Renamed, so that no loader finds it under its name.
+            os.replace(cached, moved)
+            raise CheckpointLoadError(
+                f'{e} The cached copy was renamed to {moved}.') from None
+        raise
+
+
+def _download(url: str, partial: str, cached: str, map_location: Any,
+              progress: bool) -> Any:
+    folder = osp.dirname(cached)
+    try:
+        torch.hub.download_url_to_file(url, partial, progress=progress)
+    except OSError as e:
+        # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
+        # refused connection, an unknown host.
+        raise CheckpointLoadError(
+            f'Could not download checkpoint {url}: '
+            f'{getattr(e, "reason", None) or e}. Nothing was kept in '
+            f'the cache {folder}.') from None
+    mismatch = _hash_mismatch(partial, osp.basename(cached))
+    if mismatch is not None:
+        raise CheckpointLoadError(
+            f'The download of {url} is not the file its name promises: '
+            f'{mismatch}. It is damaged, or the address serves another '
+            f'file; nothing was kept in the cache {folder}.')
+    try:
+        return safe_torch_load(partial, map_location=map_location, source=url)
+    except CheckpointLoadError as e:
+        raise CheckpointLoadError(
+            f'{e} The download was deleted; nothing was kept in the '
+            f'cache {folder}.') from None
+
+
+def fetch_verified(url: str,
+                   cached: str,
+                   map_location: Any = None,
+                   progress: bool = False) -> Any:
+    """Load ``cached`` safely, downloading it from ``url`` first if missing.
+
+    Args:
+        url (str): The address.
+        cached (str): Its place in the cache (:func:`cache_path`).
+        map_location (Any): Same as :func:`torch.load`. Defaults to None.
+        progress (bool): Show a download progress bar. Defaults to False.
+
+    Returns:
+        Any: The loaded checkpoint.
+
+    Raises:
+        CheckpointLoadError: If the download fails, does not match the hash
+            in its name, carries code or is damaged (nothing is then kept
+            in the cache), or if a file found in the cache is refused.
+    """
+    if osp.isfile(cached):
+        return _load_cached(url, cached, map_location)
+    fd, partial = tempfile.mkstemp(
+        prefix=osp.basename(cached) + '.',
+        suffix='.partial',
+        dir=osp.dirname(cached))
+    os.close(fd)
+    try:
+        checkpoint = _download(url, partial, cached, map_location, progress)
+    except BaseException:
+        # A refused or broken download is not kept: nothing under the
+        # cache's name, so a later plain torch.load cannot pick it up.
+        if osp.exists(partial):
+            os.remove(partial)
+        raise
+    _record(partial, url, cached)
+    os.replace(partial, cached)
+    return checkpoint
