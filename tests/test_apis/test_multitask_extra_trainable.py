@@ -6,6 +6,7 @@ patch embedding) and a final norm are served, each task as alone; tensors
 the backbone holds itself (``cls_token``, ``pos_embed``) are refused."""
 import json
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -260,3 +261,76 @@ def test_hooks_of_a_routed_module_see_the_whole_batch():
     streams.end()
     assert seen == [6]
     torch.testing.assert_close(out[3:], 2 * out[:3])
+
+
+# Hosts whose own tensors (not in a module between or inside the blocks)
+# a task trained: the config lines that make the host and the key's pattern.
+HELD_BY_BLOCK_HOLDERS = dict(
+    deit_dist_token=("model['backbone']['backbone']['type'] = "
+                     "'DistilledVisionTransformer'\n"
+                     "model['head'] = dict(type='DeiTClsHead', num_classes=2, "
+                     'in_channels=64)\n', r'^backbone\.dist_token$',
+                     r'backbone\.dist_token of DistilledVisionTransformer '
+                     r'\(backbone\.backbone\)'),
+    swin_absolute_pos_embed=(
+        "model['backbone']['backbone'] = dict(type='SwinTransformer', "
+        'arch=dict(embed_dims=16, depths=[2, 2], num_heads=[1, 2]), '
+        'img_size=32, window_size=2, out_indices=(1, ), '
+        'use_abs_pos_embed=True)\n'
+        "model['neck'] = dict(_delete_=True, type='GlobalAveragePooling')\n"
+        "model['head'] = dict(type='LinearClsHead', num_classes=2, "
+        'in_channels=32)\n', r'^backbone\.absolute_pos_embed$',
+        r'backbone\.absolute_pos_embed of SwinTransformer '
+        r'\(backbone\.backbone\)'),
+    beit_block_gamma=(
+        "model['backbone']['backbone'] = dict(type='BEiTViT', arch=dict("
+        'embed_dims=64, num_layers=2, num_heads=2, '
+        'feedforward_channels=128), img_size=32, patch_size=16, '
+        "layer_scale_init_value=0.1, out_type='avg_featmap', "
+        'use_abs_pos_emb=False, use_rel_pos_bias=True)\n',
+        r'^backbone\.layers\.1\.gamma_2$',
+        r'backbone\.layers\.1\.gamma_2 of BEiTTransformerEncoderLayer '
+        r'\(backbone\.backbone\.layers\.1\)'),
+)
+
+
+@pytest.mark.parametrize('case', list(HELD_BY_BLOCK_HOLDERS))
+def test_other_hosts_own_tensors_are_refused(case, tmp_path, tiny_image_data,
+                                             clean_loggers):
+    """DeiT's dist_token and Swin's absolute_pos_embed are the backbone's
+    own tensors, as ViT's cls_token; BEiT's gamma_2 is a block's own. A
+    task that trained one (adapter-only, as extract_adapters writes it) is
+    refused with the key, its module and why, before the engine changes."""
+    from adapter_tasks import random_task_checkpoints
+    lines, pattern, held = HELD_BY_BLOCK_HOLDERS[case]
+    config = stripes_config(
+        tmp_path, tiny_image_data,
+        lines + "custom_hooks = [dict(type='AdapterHook', "
+        f'adapter_only_checkpoint=True, extra_trainable=[{pattern!r}])]\n')
+    full, = random_task_checkpoints(config, 'mmpretrain', tmp_path, (1, ))
+    # The frozen backbone the task was made on, as its pretrained file.
+    stock = str(tmp_path / 'stock.pth')
+    torch.save(
+        {
+            'state_dict': {
+                k: v
+                for k, v in safe_torch_load(full)['state_dict'].items()
+                if k.startswith('backbone.') and 'adaptmlp' not in k
+            }
+        }, stock)
+    with open(config, 'a') as f:
+        f.write("model['backbone']['backbone']['init_cfg'] = dict("
+                f"type='Pretrained', checkpoint={stock!r}, "
+                "prefix='backbone.')\n")
+    adapters = str(tmp_path / 'adapters.pth')
+    load_tool('model_converters/extract_adapters.py').main(
+        [config, full, adapters])
+    saved = safe_torch_load(adapters)['meta']['adapter_checkpoint']
+    assert any(re.search(pattern, key) for key in saved['saved_keys'])
+    engine = MultiTaskRecognizer()
+    with pytest.raises(
+            TaskError,
+            match=rf"^Task 'a' \(.*\): it trained {held}, a tensor of a "
+            'module that holds transformer blocks.*Serve it alone'):
+        engine.add_task('a', config, adapters)
+    assert engine.tasks == [] and engine.base is None
