@@ -36,6 +36,7 @@ from mmadaptformer.models.backbones.base_wrapper import (FrozenHostWrapper,
 from mmadaptformer.models.backbones.frozen_host_record import (
     FROZEN_HOST_KEY, FrozenBackboneMismatchError, verify_frozen_host)
 from mmadaptformer.utils import HEAD_NAMES
+from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
@@ -45,8 +46,6 @@ __all__ = [
     'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources'
 ]
 
-#: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
-ADAPTER_META_KEY = 'adapter_checkpoint'
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
 #: frozen backbone (see :func:`frozen_host_sources`).
 HOST_SOURCES_META_KEY = 'frozen_host_sources'

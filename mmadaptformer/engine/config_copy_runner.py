@@ -24,11 +24,6 @@ did the same.
 
 Test, validation and any other run, and a training run refused before its
 first iteration, leave the training run's copy as it was.
-
-The same runner refuses an adapter-only checkpoint as ``load_from`` that
-the model lacks the trained tensors of
-(:class:`~mmadaptformer.engine.adapter_only_check.AdapterOnlyCheckMixin`),
-e.g. given with the stock config instead of the AdaptFormer one.
 """
 import os.path as osp
 from typing import Dict
@@ -39,7 +34,6 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmadaptformer.utils import atomic_write
-from .adapter_only_check import AdapterOnlyCheckMixin
 
 __all__ = [
     'ConfigCopyMixin', 'ConfigCopyRunner', 'build_runner', 'config_copy_name'
@@ -99,7 +93,7 @@ class ConfigCopyMixin:
 
 
 @RUNNERS.register_module()
-class ConfigCopyRunner(ConfigCopyMixin, AdapterOnlyCheckMixin, Runner):
+class ConfigCopyRunner(ConfigCopyMixin, Runner):
     """MMEngine's :class:`~mmengine.runner.Runner` whose config copy in the
     work dir is written only by a training run that started.
 
@@ -126,10 +120,9 @@ def _with_config_copy(runner_cls: type) -> type:
     if issubclass(runner_cls, ConfigCopyMixin):
         return runner_cls
     if runner_cls not in _WITH_MIXIN:
-        _WITH_MIXIN[runner_cls] = type(
-            runner_cls.__name__,
-            (ConfigCopyMixin, AdapterOnlyCheckMixin, runner_cls),
-            {'__doc__': runner_cls.__doc__})
+        _WITH_MIXIN[runner_cls] = type(runner_cls.__name__,
+                                       (ConfigCopyMixin, runner_cls),
+                                       {'__doc__': runner_cls.__doc__})
     return _WITH_MIXIN[runner_cls]
 
 

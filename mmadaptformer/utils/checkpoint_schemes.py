@@ -36,6 +36,7 @@ from typing import Any, Dict, Iterator, Optional, Tuple
 
 from mmengine.logging import print_log
 
+from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
                                  refusal_message, refusal_reason,
                                  register_safe_globals, safe_torch_load)
@@ -227,7 +228,8 @@ def guard_checkpoint_loader(load_checkpoint):
     inside :func:`forced_weights_only`; a refusal from PyTorch becomes a
     :class:`CheckpointLoadError` that names the path and the global.
     Inside :func:`reading_once`, a checkpoint loaded there before is
-    returned without reading it again.
+    returned without reading it again. The file of an adapter-only
+    checkpoint is noted, for :mod:`.adapter_only_fit`'s error.
 
     Args:
         load_checkpoint (callable): The original bound classmethod.
@@ -256,6 +258,7 @@ def guard_checkpoint_loader(load_checkpoint):
                                     [refusal_reason(str(e))])) from None
         if read is not None:
             read[key] = checkpoint
+        remember_source(checkpoint, str(filename))
         return checkpoint
 
     safe_load_checkpoint.__mmadaptformer_guard__ = True

@@ -51,6 +51,15 @@ UPSTREAM_CHANGES = (
      '`Config.fromstring`, i.e. as Python: a checkpoint could carry code '
      'past `weights_only`. Within those callers, `Config.fromstring` now '
      'refuses text that is more than assignments of data.'),
+    ('mmengine: an adapter-only checkpoint refused by a model without its '
+     'adapters',
+     '`_load_checkpoint_to_model` (private; no public extension point is '
+     'on that path), behind `load_checkpoint`, the Runner, the strategies '
+     "and the Inferencers, so behind mmaction2's `init_recognizer` and "
+     "mmpretrain's `get_model`: a stock model given an adapter-only "
+     'checkpoint loaded its head, warned about the rest and ran on the '
+     'backbone it was built with. It is now refused before anything '
+     'loads, naming the file and the tensors the model lacks.'),
 )
 
 _APPLIED = False
@@ -83,10 +92,16 @@ def apply_upstream_fixes() -> None:
        ``FlexibleRunner.resume`` and ``BaseInferencer.__init__`` so that
        config text stored in a checkpoint runs only when it assigns plain
        data (:mod:`~mmadaptformer.utils.stored_config`).
+    7. mmengine: wrap ``_load_checkpoint_to_model`` in
+       ``mmengine.runner.checkpoint`` and the modules that import it by
+       name, so that an adapter-only checkpoint is refused by a model that
+       lacks its trained tensors (:mod:`~mmadaptformer.utils.
+       adapter_only_fit`).
     """
     global _APPLIED
     if _APPLIED:
         return
+    from .adapter_only_fit import guard_checkpoint_to_model
     from .checkpoint_schemes import register_safe_checkpoint_loaders
     from .dataloader_compat import patch_scoped_collate
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
@@ -96,4 +111,5 @@ def apply_upstream_fixes() -> None:
     register_missing_drn()
     patch_scoped_collate()
     guard_stored_config_execution()
+    guard_checkpoint_to_model()
     _APPLIED = True

@@ -24,6 +24,11 @@ EXPECTED = {
     'mmengine.runner.runner.Runner.resume',
     'mmengine.runner._flexible_runner.FlexibleRunner.resume',
     'mmengine.infer.infer.BaseInferencer.__init__',
+    # An adapter-only checkpoint is refused by a model without its adapters:
+    # the function and the two modules that import it by name.
+    'mmengine.runner.checkpoint._load_checkpoint_to_model',
+    'mmengine.runner.runner._load_checkpoint_to_model',
+    'mmengine.infer.infer._load_checkpoint_to_model',
 }
 
 _SNAPSHOT = textwrap.dedent('''
@@ -84,11 +89,17 @@ def test_the_docstring_lists_each_change():
     doc = apply_upstream_fixes.__doc__
     for what in ('drn', 'allow-list', 'register_scheme',
                  'CheckpointLoader.load_checkpoint', 'build_dataloader',
-                 'Config.fromstring'):
+                 'Config.fromstring', '_load_checkpoint_to_model'):
         assert what in doc, what
-    assert len(UPSTREAM_CHANGES) == 6
+    assert len(UPSTREAM_CHANGES) == 7
     # Idempotent: a second call changes nothing.
     from mmengine.runner import CheckpointLoader
     schemes = CheckpointLoader._schemes
+    import mmengine.runner.checkpoint as checkpoint_module
+    load_to_model = checkpoint_module._load_checkpoint_to_model
     apply_upstream_fixes()
     assert CheckpointLoader._schemes is schemes
+    assert checkpoint_module._load_checkpoint_to_model is load_to_model
+    from mmadaptformer.utils.adapter_only_fit import guard_checkpoint_to_model
+    guard_checkpoint_to_model()
+    assert checkpoint_module._load_checkpoint_to_model is load_to_model

@@ -1,0 +1,135 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""An adapter-only checkpoint never loads into a model without its adapters.
+
+An adapter-only checkpoint holds what trained (adapters, head, trained
+norms) and a record of the frozen backbone, not the backbone. Given to a
+model that lacks those adapters, e.g. mmaction2's ``init_recognizer`` or
+``tools/test.py`` with the stock config instead of the AdaptFormer one,
+MMEngine's non-strict load took the head, warned about the rest, and the
+model ran on whatever backbone it was built with (random, for the
+Inferencers). A model with a frozen-host wrapper refuses a wrong checkpoint
+in its own load path; a stock model has no such path, so
+:func:`guard_checkpoint_to_model` puts the check where every MMEngine load
+of a whole checkpoint into a model passes: ``_load_checkpoint_to_model``,
+which ``load_checkpoint``, the ``Runner``, the strategies and the
+Inferencers call. It refuses before anything is loaded.
+"""
+import functools
+import sys
+from typing import Any, Optional, Tuple
+
+from torch import nn
+
+from .state_dict_check import StateDictMismatchError
+
+__all__ = [
+    'ADAPTER_META_KEY', 'check_adapter_only_fits', 'remember_source',
+    'guard_checkpoint_to_model'
+]
+
+#: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
+ADAPTER_META_KEY = 'adapter_checkpoint'
+#: How many keys an error lists by name.
+_LISTED = 5
+#: The modules that bind MMEngine's ``_load_checkpoint_to_model`` by name.
+_BINDINGS = ('mmengine.runner.checkpoint', 'mmengine.runner.runner',
+             'mmengine.infer.infer')
+_GUARD_ATTR = '__mmadaptformer_guard__'
+# The meta of the last adapter-only checkpoint read, and its file: the
+# load into a model names the file it came from.
+_SOURCE: Optional[Tuple[Any, str]] = None
+
+
+def adapter_only_info(checkpoint: Any) -> Optional[dict]:
+    """The ``meta[ADAPTER_META_KEY]`` of an adapter-only checkpoint; None
+    for any other object."""
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    info = meta.get(ADAPTER_META_KEY) if isinstance(meta, dict) else None
+    return info if isinstance(info, dict) else None
+
+
+def remember_source(checkpoint: Any, filename: str) -> None:
+    """Note the file an adapter-only checkpoint was read from, for the
+    error of :func:`check_adapter_only_fits`. Other objects are ignored."""
+    global _SOURCE
+    if adapter_only_info(checkpoint) is not None:
+        _SOURCE = (checkpoint['meta'], filename)
+
+
+def _source_of(checkpoint: dict) -> str:
+    if _SOURCE is not None and checkpoint.get('meta') is _SOURCE[0]:
+        return _SOURCE[1]
+    return 'The checkpoint'
+
+
+def check_adapter_only_fits(model: nn.Module,
+                            checkpoint: Any,
+                            source: Optional[str] = None) -> None:
+    """Refuse an adapter-only checkpoint whose trained tensors the model
+    does not have. Any other checkpoint passes.
+
+    Args:
+        model (nn.Module): The (unwrapped) model to load it into.
+        checkpoint (Any): The loaded checkpoint.
+        source (str, optional): Its file, for the error; by default the
+            file it was read from, if :func:`remember_source` saw it.
+
+    Raises:
+        StateDictMismatchError: Naming the file, the tensors the model
+            lacks and the config to use.
+    """
+    info = adapter_only_info(checkpoint)
+    if info is None:
+        return
+    saved = list(info.get('saved_keys') or [])
+    keys = set(model.state_dict())
+    absent = [key for key in saved if key not in keys]
+    if not absent:
+        return
+    more = ', ...' if len(absent) > _LISTED else ''
+    raise StateDictMismatchError(
+        f'{source or _source_of(checkpoint)} is an adapter-only checkpoint '
+        '(it holds what trained, not the frozen backbone), and the model '
+        f'{type(model).__name__} lacks {len(absent)} of its {len(saved)} '
+        f'trained tensors ({", ".join(absent[:_LISTED])}{more}): the '
+        'backbone would run with weights the checkpoint does not hold. Use '
+        'the config it was trained with (the training run\'s work dir keeps '
+        'a copy of it).')
+
+
+def _guarded(load_to_model):
+
+    @functools.wraps(load_to_model)
+    def load_checkpoint_to_model(model, checkpoint, *args, **kwargs):
+        from mmengine.model import is_model_wrapper
+        target = model.module if is_model_wrapper(model) else model
+        check_adapter_only_fits(target, checkpoint)
+        return load_to_model(model, checkpoint, *args, **kwargs)
+
+    setattr(load_checkpoint_to_model, _GUARD_ATTR, load_to_model)
+    return load_checkpoint_to_model
+
+
+def guard_checkpoint_to_model() -> None:
+    """Check every whole-checkpoint load of MMEngine into a model with
+    :func:`check_adapter_only_fits` before it loads.
+
+    Wraps ``mmengine.runner.checkpoint._load_checkpoint_to_model`` in that
+    module and in the modules that imported it by name
+    (``mmengine.runner.runner``, ``mmengine.infer.infer``): the one
+    function behind ``load_checkpoint``, ``Runner.load_checkpoint``,
+    ``Runner.resume``, the strategies' loads and ``BaseInferencer``, and
+    so behind mmaction2's ``init_recognizer`` and mmpretrain's
+    ``get_model``. MMEngine offers no public extension point there.
+    Idempotent.
+    """
+    import mmengine.infer.infer  # noqa: F401
+    import mmengine.runner.checkpoint as checkpoint_module
+    import mmengine.runner.runner  # noqa: F401
+    current = checkpoint_module._load_checkpoint_to_model
+    original = getattr(current, _GUARD_ATTR, current)
+    guarded = current if original is not current else _guarded(original)
+    for name in _BINDINGS:
+        module = sys.modules[name]
+        if getattr(module, '_load_checkpoint_to_model') is original:
+            module._load_checkpoint_to_model = guarded
