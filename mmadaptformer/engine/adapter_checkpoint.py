@@ -22,7 +22,7 @@ weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
 import copy
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Dict, Iterable, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -43,7 +43,8 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
-    'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources'
+    'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
+    'check_holds_adapters'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -174,6 +175,46 @@ def check_frozen_digest(info: dict,
             f'loading them onto other weights would silently give wrong '
             f'results.')
     return actual
+
+
+def check_holds_adapters(adapter_keys: Iterable[str], state: Mapping,
+                         source: str) -> None:
+    """Refuse to evaluate a model with a full checkpoint that holds none of
+    its adapters: they would predict at their initialisation (random, with
+    the video recipes' ``init='trunc_normal'``), not as trained.
+
+    A checkpoint that holds some of them is refused where the model loads
+    it (the wrapper's own check); adapter-only checkpoints are checked
+    against their record. Training may start from such a checkpoint: the
+    adapters then train from their initialisation.
+
+    Args:
+        adapter_keys (Iterable[str]): The model's adapter state-dict keys.
+        state (Mapping): The checkpoint's state dict (a ``module.`` prefix
+            is ignored, as MMEngine's load ignores it).
+        source (str): The checkpoint file, for the error.
+
+    Raises:
+        StateDictMismatchError: If the model has adapters and ``state``
+            holds none of them.
+    """
+    keys = sorted(adapter_keys)
+    if not keys:
+        return
+    held = {
+        k[len('module.'):] if k.startswith('module.') else k
+        for k in state
+    }
+    if any(key in held for key in keys):
+        return
+    raise StateDictMismatchError(
+        f'{source} holds none of the model\'s {len(keys)} adapter tensors '
+        f'(e.g. {keys[0]}): the model would be evaluated with adapters at '
+        'their initialisation, not trained ones. It is a checkpoint of a '
+        'model without these adapters (a stock or fully fine-tuned model, '
+        'a converted VideoMAE or MAE checkpoint): evaluate it with its own '
+        'config, or give the checkpoint the AdaptFormer training run wrote '
+        '(its work dir\'s epoch_N.pth or best_*.pth).')
 
 
 def frozen_host_sources(model: nn.Module) -> Dict[str, str]:

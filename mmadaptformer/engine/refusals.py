@@ -14,10 +14,11 @@ from typing import Iterator
 from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
                                     ShortVideoError)
 from mmadaptformer.models import FrozenBackboneMismatchError
-from mmadaptformer.utils import CheckpointLoadError, PretrainedFileError
+from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
+                                 PretrainedFileError)
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
-from .hooks import NonFiniteLossError
+from .hooks import NonFiniteLossError, UnloadedBackboneError
 from .resume import NoResumableCheckpointError
 
 __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
@@ -25,10 +26,10 @@ __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
 #: The errors whose message says all a user needs (a missing file's names
 #: the file: a checkpoint, a config, ``--pretrained``).
 REFUSALS = (AnnotationError, BrokenVideoError, CheckpointLoadError,
-            FileNotFoundError, FrozenBackboneMismatchError,
+            ConfigError, FileNotFoundError, FrozenBackboneMismatchError,
             NoResumableCheckpointError, NonFiniteLossError,
             PretrainedFileError, ShortVideoError, StateDictMismatchError,
-            StoredConfigError)
+            StoredConfigError, UnloadedBackboneError)
 
 
 def refusal_line(exc: BaseException) -> str:

@@ -6,6 +6,7 @@ from .checkpoint_loading import (CheckpointLoadError, refusal_message,
 from .checkpoint_schemes import (forced_weights_only, reading_once,
                                  register_safe_checkpoint_loaders)
 from .cli_types import non_negative_int, positive_int
+from .config_error import ConfigError
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
@@ -31,5 +32,6 @@ __all__ = [
     'UPSTREAM_GAP', 'MissingDRN', 'drn_is_missing', 'patch_mmaction_drn',
     'register_missing_drn', 'upcast_mmaction_head_scores',
     'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
-    'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError'
+    'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError',
+    'ConfigError'
 ]

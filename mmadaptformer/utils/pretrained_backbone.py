@@ -119,6 +119,21 @@ def backbone_checkpoint_prefix(checkpoint: Any,
     return None
 
 
+def _own_loading_hint(backbone: dict, key: str, checkpoint: str) -> str:
+    """How to give ``checkpoint`` to a backbone that reads (and inflates)
+    checkpoints itself, e.g. Swin3D's 2D ImageNet weights; empty for other
+    backbones."""
+    if 'pretrained' not in backbone:
+        return ''
+    where = key[:-len('.init_cfg')]
+    inflate = (f' and {where}.pretrained2d=True'
+               if 'pretrained2d' in backbone else '')
+    return (f' {backbone.get("type")} reads checkpoints itself (its own '
+            f'`pretrained`), e.g. a 2D image checkpoint it inflates: to '
+            f'start from this file, set {where}.pretrained={checkpoint!r}'
+            f'{inflate} in the config instead of giving --pretrained.')
+
+
 def set_pretrained_backbone(
         cfg: Config,
         checkpoint: str,
@@ -149,21 +164,25 @@ def set_pretrained_backbone(
         'model.backbone.backbone.init_cfg'
     """
     key = backbone_init_cfg_key(cfg)
+    owner = cfg.model.backbone
+    if key == 'model.backbone.backbone.init_cfg':
+        owner = owner.backbone
     if '://' not in checkpoint:
         # The work dir's copy of the config records it: later tools may
         # run from another directory.
         checkpoint = osp.abspath(checkpoint)
     if prefix == 'auto':
         from mmengine.runner import CheckpointLoader
-        prefix = backbone_checkpoint_prefix(
-            CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu'),
-            checkpoint)
+        try:
+            prefix = backbone_checkpoint_prefix(
+                CheckpointLoader.load_checkpoint(
+                    checkpoint, map_location='cpu'), checkpoint)
+        except PretrainedFileError as e:
+            raise PretrainedFileError(
+                f'{e}{_own_loading_hint(owner, key, checkpoint)}') from None
     init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
     if prefix is not None:
         init_cfg.prefix = prefix
-    owner = cfg.model.backbone
-    if key == 'model.backbone.backbone.init_cfg':
-        owner = owner.backbone
     owner.init_cfg = init_cfg
     if isinstance(owner.get('pretrained', None), str):
         owner.pretrained = None

@@ -173,6 +173,28 @@ def test_unconverted_official_checkpoint_is_refused(tmp_path):
             Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG), args)
 
 
+def test_a_2d_file_for_a_backbone_that_inflates_it_names_its_own_key(tmp_path):
+    """Swin3D reads (and inflates) 2D ImageNet checkpoints through its own
+    ``pretrained``: --pretrained cannot take such a file ({'model': ...}),
+    and the refusal says which config keys do."""
+    ckpt = str(tmp_path / 'swin2d.pth')
+    torch.save({'model': {'patch_embed.proj.weight': torch.zeros(1)}}, ckpt)
+    config = write_config(
+        tmp_path / 'swin3d.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        'model = dict(backbone=dict(backbone=dict(_delete_=True, '
+        "type='SwinTransformer3D', arch='tiny', pretrained=None, "
+        'pretrained2d=True)))\n')
+    args = train_tool.parse_args([config, '--pretrained', ckpt])
+    with pytest.raises(
+            ValueError,
+            match=r'swin2d\.pth has no "state_dict".* SwinTransformer3D '
+            r'reads checkpoints itself .* set model\.backbone\.backbone\.'
+            rf"pretrained='{ckpt}' and model\.backbone\.backbone\."
+            r'pretrained2d=True in the config instead of giving '
+            r'--pretrained\.$'):
+        train_tool.merge_args(Config.fromfile(config), args)
+
+
 def test_cfg_options_refine_the_pretrained_init_cfg(tmp_path):
     ckpt = str(tmp_path / 'ckpt.pth')
     torch.save({'state_dict': {'backbone.x': torch.zeros(1)}}, ckpt)

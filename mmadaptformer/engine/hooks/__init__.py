@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .adapter_hook import AdapterHook, restrict_optimizer
+from .adapter_hook import (AdapterHook, UnloadedBackboneError,
+                           restrict_optimizer)
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
@@ -18,5 +19,5 @@ __all__ = [
     'NonFiniteLossError', 'NonFiniteLossHook', 'SyncNormStatsHook',
     'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
-    'restrict_optimizer'
+    'restrict_optimizer', 'UnloadedBackboneError'
 ]

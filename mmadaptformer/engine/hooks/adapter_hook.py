@@ -20,12 +20,18 @@ from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
-from ..adapter_checkpoint import (ADAPTER_META_KEY,
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_adapters,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
 
-__all__ = ['AdapterHook', 'restrict_optimizer']
+__all__ = ['AdapterHook', 'UnloadedBackboneError', 'restrict_optimizer']
+
+
+class UnloadedBackboneError(RuntimeError):
+    """Training would start on a frozen backbone that no checkpoint
+    loaded: random weights."""
 
 
 def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
@@ -159,6 +165,9 @@ class AdapterHook(Hook):
         self.plan: Optional[TrainablePlan] = None
         self._frozen_norms: List[nn.Module] = []
         self._frozen_reference: Optional[Dict[str, tuple]] = None
+        # A full checkpoint loaded without the model's adapters: the error,
+        # raised if the run evaluates before it trains.
+        self._without_adapters: Optional[StateDictMismatchError] = None
 
     # ------------------------------------------------------------------ plan
     def _make_plan(self, model) -> TrainablePlan:
@@ -258,10 +267,11 @@ class AdapterHook(Hook):
             what = (f'The frozen backbone {type(backbone).__name__} '
                     '(model.backbone)')
         init_cfg = key[:-len('.checkpoint')]
-        raise RuntimeError(
+        raise UnloadedBackboneError(
             f'AdapterHook: {what} was never loaded from a checkpoint: its '
             f'weights are random, and what trains on random frozen weights '
-            f'is useless on any real backbone. Set {init_cfg} = '
+            f'is useless on any real backbone. Give tools/train.py '
+            f'--pretrained PATH, or set {init_cfg} = '
             f"dict(type='Pretrained', checkpoint=PATH) (config key {key}), "
             f'or load a full checkpoint with load_from. To train on a random '
             f'frozen backbone on purpose (tests, a demo that pretrains it), '
@@ -274,6 +284,8 @@ class AdapterHook(Hook):
         Runs after weight initialisation and loading/resuming, so the
         reference is the frozen weights training actually starts from.
         """
+        # Training from a checkpoint without adapters trains them.
+        self._without_adapters = None
         model = get_ori_model(runner.model)
         self._check_backbone_loaded(runner, model)
         source = runner.cfg.get('load_from') or (
@@ -330,11 +342,38 @@ class AdapterHook(Hook):
         make_adapter_checkpoint(
             checkpoint, self.plan, fingerprints, model=model)
 
+    def _check_evaluated_adapters(self) -> None:
+        if self._without_adapters is not None:
+            raise self._without_adapters
+
+    def before_val(self, runner) -> None:
+        """Refuse to validate, without training, adapters that the loaded
+        checkpoint does not hold (see :meth:`after_load_checkpoint`)."""
+        self._check_evaluated_adapters()
+
+    def before_test(self, runner) -> None:
+        """Refuse to test adapters that the loaded checkpoint does not
+        hold (see :meth:`after_load_checkpoint`)."""
+        self._check_evaluated_adapters()
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check an adapter-only checkpoint against the frozen weights and
-        complete it with them, so that it loads in full."""
+        complete it with them, so that it loads in full.
+
+        A full checkpoint that holds none of the model's adapters (the
+        stock model's, a converted VideoMAE one) is noted: testing or
+        validating with it before training is refused, since the adapters
+        would run at their initialisation.
+        """
         info = checkpoint.get('meta', {}).get(ADAPTER_META_KEY)
         if info is None:
+            source = runner.cfg.get('load_from') or 'The loaded checkpoint'
+            try:
+                check_holds_adapters(
+                    self.plan.groups.get('adapters', ()),
+                    checkpoint.get('state_dict', checkpoint), str(source))
+            except StateDictMismatchError as e:
+                self._without_adapters = e
             return
         model = get_ori_model(runner.model)
         if not getattr(model, '_is_init', True):

@@ -85,8 +85,12 @@ class CheckpointCheckHook(Hook):
             source=self._source(runner),
             allow_missing=self.allow_missing,
             allow_unexpected=self.allow_unexpected,
-            hint='To load part of a checkpoint on purpose, list the keys in '
-            'CheckpointCheckHook.allow_missing / allow_unexpected.')
+            hint='To load part of a checkpoint on purpose, list the missing '
+            'or unexpected keys in CheckpointCheckHook.allow_missing / '
+            'allow_unexpected; a tensor of another shape is never loaded. '
+            'To start from the backbone of a model trained on other classes '
+            'or for another task, give the file to tools/train.py as '
+            '--pretrained, which loads the backbone alone.')
 
     def before_train(self, runner) -> None:
         """Check the ``Pretrained`` init configs of the model's modules."""

@@ -7,7 +7,7 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
 
-from mmadaptformer.utils import HEAD_NAMES
+from mmadaptformer.utils import HEAD_NAMES, ConfigError
 
 __all__ = ['ConfigCheckHook', 'dataset_num_classes']
 
@@ -109,7 +109,7 @@ class ConfigCheckHook(Hook):
                         f'{key}.dataset has {number} classes '
                         f'({attribute} of {type(_unwrap(dataset)).__name__})')
         if problems:
-            raise ValueError(
+            raise ConfigError(
                 f'{head_key}={head_classes} but ' + ' and '.join(problems) +
                 f'. Set {head_key} to the number of classes of the data '
                 f'(and every other num_classes of the config with it).')

@@ -41,6 +41,7 @@ from typing import Dict, List, Optional, Sequence, Union
 from mmengine.logging import print_log
 from torch import nn
 
+from ...utils.config_error import ConfigError
 from ..hosts import block_like_types, qualname
 from .adapt_mlp import AdaptMLP
 from .block_wiring import (block_type_example, changes_width,
@@ -153,23 +154,26 @@ def inject_adapters(model: nn.Module,
     adapter = {} if adapter is None else dict(adapter)
     unknown = set(adapter) - set(_ADAPTER_KEYS)
     if unknown:
-        raise ValueError(
+        raise ConfigError(
             f'adapter has unknown keys {sorted(unknown)}; the accepted keys '
             f'are {list(_ADAPTER_KEYS)}.')
     if placement not in PLACEMENTS:
-        raise ValueError(
+        raise ConfigError(
             f'placement must be one of {PLACEMENTS}, but got {placement!r}.')
     declared = check_block_types(block_types)
 
     blocks = find_blocks(model, declared)
     if not blocks:
         found = block_like_types(model) or ['none']
-        raise ValueError(
+        raise ConfigError(
             f'No transformer block of a known type was found in '
             f'{type(model).__name__}. Block-like modules found: '
-            f'{", ".join(found)}. Declare which norm precedes the '
-            'feed-forward network and which attribute is the feed-forward '
-            f'network in the config, e.g. {block_type_example()}.')
+            f'{", ".join(found)}. If it has transformer blocks, declare '
+            'which norm precedes the feed-forward network and which '
+            'attribute is the feed-forward network in the config, e.g. '
+            f'{block_type_example()}; a network without them (a CNN) '
+            'cannot take AdaptFormer\'s adapters. The README\'s "Writing '
+            'your own config" lists the backbones supported as they are.')
     unused = set(declared) - {
         key
         for _, block, _ in blocks

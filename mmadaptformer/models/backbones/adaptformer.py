@@ -51,11 +51,14 @@ class AdaptFormer(FrozenHostWrapper):
     checkpointing of the blocks (``with_cp``) is optional. Frozen blocks in
     front of the first adapter record no autograd graph in either case.
 
-    Supported out of the box: mmaction2 ``VisionTransformer`` (VideoMAE) and
-    ``SwinTransformer3D``; mmpretrain ``VisionTransformer`` (every arch,
-    DeiT included), ``DistilledVisionTransformer``, ``DeiT3`` and
-    ``SwinTransformer``. Other backbones work once their block type is
-    declared in ``block_types``.
+    Supported out of the box: the hosts declared in
+    :mod:`~mmadaptformer.models.hosts_mmaction` (VideoMAE's
+    ``VisionTransformer``, ``SwinTransformer3D``, MViT, UniFormer,
+    UniFormerV2, TimeSformer) and
+    :mod:`~mmadaptformer.models.hosts_mmpretrain` (ViT of every arch, DeiT,
+    DeiT3, Swin and Swin V2, BEiT, EVA, HiViT, LeViT, RevViT, TNT and more;
+    the README's "Writing your own config" lists them). Other backbones
+    work once their block type is declared in ``block_types``.
 
     Args:
         backbone (dict): Config of the stock backbone. Inside a runner the

@@ -1,0 +1,58 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A full checkpoint without the model's adapters (the stock model's, a
+converted VideoMAE one) given to an AdaptFormer config: evaluating it is
+refused, since the adapters would predict at their initialisation (random
+with the video recipes' ``init='trunc_normal'``); training from it is not,
+since training trains them."""
+import pytest
+from helpers import run_tool
+
+from mmadaptformer.apis import ModelInferencer
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+
+_REFUSAL = ('holds none of the model\'s 4 adapter tensors (e.g. '
+            'backbone.blocks.0.adaptmlp.down_proj.bias): the model would be '
+            'evaluated with adapters at their initialisation')
+
+
+@pytest.mark.parametrize('init', ['trunc_normal', 'lora'])
+def test_testing_a_checkpoint_without_the_adapters_is_refused(
+        init, video_tasks, tmp_path):
+    config = video_tasks['last']['config']  # adapters in the last block
+    stock = video_tasks['stock']
+    proc = run_tool([
+        'test.py', config, stock, '--work-dir', tmp_path / 'w',
+        '--cfg-options', f'model.backbone.adapter.init={init}'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    out = proc.stdout
+    assert proc.returncode == 1, out[-3000:]
+    assert 'Traceback' not in out, out[-3000:]
+    assert (f'StateDictMismatchError: {stock} '
+            f'{_REFUSAL.replace("blocks.0", "blocks.1")}') in out, out[-3000:]
+    assert 'acc/top1' not in out
+
+
+def test_inference_refuses_it(video_tasks, clean_loggers):
+    """The inference API reads a full checkpoint strictly: the adapters
+    are missing keys."""
+    with pytest.raises(StateDictMismatchError) as info:
+        ModelInferencer(video_tasks['full']['config'], video_tasks['stock'])
+    assert str(info.value).startswith(f'{video_tasks["stock"]} (config ')
+    assert 'backbone.blocks.0.adaptmlp.down_proj.weight' in str(info.value)
+
+
+def test_training_from_it_trains_the_adapters(video_tasks, tmp_path):
+    """load_from a stock full checkpoint starts training (and validating
+    after the epoch) as before."""
+    proc = run_tool([
+        'train.py', video_tasks['last']['config'], '--work-dir',
+        tmp_path / 'w', '--cfg-options', f'load_from={video_tasks["stock"]}',
+        'train_cfg.max_epochs=1', 'train_cfg.val_interval=1'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'acc/top1' in proc.stdout
+    assert (tmp_path / 'w' / 'epoch_1.pth').is_file()

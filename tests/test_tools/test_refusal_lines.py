@@ -1,0 +1,86 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Config mistakes a user makes first end tools/train.py with one line that
+says what to do, not a traceback through the Runner: a backbone without
+transformer blocks, a head with the wrong number of classes, a frozen
+backbone no checkpoint loads, a classifier of other classes as load_from."""
+import torch
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     image_data_cfg, run_tool, stripes_config, video_data_cfg,
+                     write_config)
+
+
+def _refused(proc):
+    out = proc.stdout
+    assert proc.returncode == 1, out[-3000:]
+    assert 'Traceback' not in out, out[-3000:]
+    return out.strip().splitlines()[-1]
+
+
+def test_a_backbone_without_transformer_blocks(tmp_path, tiny_image_data):
+    config = write_config(
+        tmp_path / 'convmixer.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+        "backbone=dict(type='ConvMixer', arch=dict(embed_dims=16, depth=2, "
+        'patch_size=4, kernel_size=3))))\n')
+    line = _refused(
+        run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                 cwd=tmp_path,
+                 check=False))
+    assert line.startswith('ConfigError: No transformer block of a known '
+                           'type was found in ConvMixer.'), line
+    assert 'a network without them (a CNN) cannot take' in line
+
+
+def test_a_head_of_another_number_of_classes(tmp_path, tiny_video_data):
+    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    line = _refused(
+        run_tool([
+            'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+            'train_dataloader.dataset.num_classes=51'
+        ],
+                 cwd=tmp_path,
+                 check=False))
+    assert line.startswith('ConfigError: model.cls_head.num_classes=2 but '
+                           'train_dataloader.dataset.num_classes=51.'), line
+
+
+def test_a_frozen_backbone_no_checkpoint_loads(tmp_path, tiny_video_data):
+    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    line = _refused(
+        run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                 cwd=tmp_path,
+                 check=False))
+    assert line.startswith('UnloadedBackboneError: AdapterHook: The frozen '
+                           'backbone VisionTransformer'), line
+    assert 'Give tools/train.py --pretrained PATH' in line
+
+
+def test_a_classifier_of_other_classes_as_load_from(tmp_path, tiny_image_data):
+    """load_from keeps every tensor's shape: the head of a 5-class
+    classifier does not fit a 2-class task. The line says --pretrained
+    (the backbone alone), not the allow lists, which cannot help."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    stock = write_config(
+        tmp_path / 'stock5.py', TINY_IMAGE_CONFIG,
+        'model = dict(head=dict(num_classes=5), '
+        'data_preprocessor=dict(num_classes=5))\n')
+    init_default_scope('mmpretrain')
+    model = MODELS.build(Config.fromfile(stock).model)
+    ckpt = str(tmp_path / 'five.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    config = stripes_config(
+        tmp_path, tiny_image_data, f'load_from = {ckpt!r}\n'
+        'default_hooks = dict(checkpoint_check=dict('
+        "type='CheckpointCheckHook'))\n")
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    _refused(proc)
+    text = proc.stdout[proc.stdout.rindex('StateDictMismatchError: '):]
+    assert 'head.fc.weight' in text, text
+    assert ('give the file to tools/train.py as --pretrained, which loads '
+            'the backbone alone') in text, text
