@@ -1,8 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .atomic_save import AtomicLocalBackend, atomic_write
-from .checkpoint_loading import (CheckpointLoadError, refusal_message,
-                                 register_safe_globals, safe_globals,
-                                 safe_torch_load)
+from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
+                                 safe_globals, safe_torch_load)
 from .checkpoint_schemes import (forced_weights_only, reading_once,
                                  register_safe_checkpoint_loaders)
 from .cli_types import non_negative_int, positive_int
@@ -18,6 +17,7 @@ from .pretrained_backbone import (PretrainedFileError,
                                   backbone_checkpoint_prefix,
                                   backbone_init_cfg_key,
                                   set_pretrained_backbone)
+from .refusal_text import refusal_message
 from .state_dict_check import HEAD_NAMES
 from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 

@@ -28,10 +28,9 @@ the file and what was refused or what is wrong with it.
 import os
 import os.path as osp
 import pickle
-import re
 import stat
 import tarfile
-from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, List, Optional, Tuple, Union
 
 import torch
 
@@ -39,10 +38,12 @@ from .checkpoint_source import tag_checkpoint_source
 from .numpy_globals import (foreign_byte_order, multibyte_dtypes_made,
                             numpy_safe_globals, unsafe_numpy_entries)
 from .pickle_scan import PickleScanLimitError, scan_file_globals
+from .refusal_text import (REFUSAL_KEYS, error_detail, refusal_message,
+                           refusal_reason)
 
 __all__ = [
     'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
-    'safe_torch_load', 'refusal_message', 'refusal_reason', 'load_from_local'
+    'safe_torch_load', 'load_from_local'
 ]
 
 
@@ -127,97 +128,6 @@ def register_safe_globals() -> None:
     _REGISTERED = True
 
 
-#: Lines of PyTorch's refusal text that are generic advice, never shown: one
-#: of them suggests turning ``weights_only`` off, which must never reach a
-#: user as a way out of a security refusal.
-_TORCH_ADVICE = ('weights_only', 'Weights only load failed',
-                 'Please file an issue', 'Check the documentation of')
-#: How PyTorch's messages name a refused global.
-_TORCH_GLOBAL = re.compile(r'GLOBAL (\S+)')
-#: What marks an ``UnpicklingError`` of PyTorch as a refusal of content
-#: rather than damage: a global, one of this module's guards ("Refused
-#: ..."), or a call or state outside the allow-list.
-_REFUSAL_KEYS = ('GLOBAL', 'Refused', 'Can only build',
-                 'Can only create new object', 'unrecognized function')
-
-
-def _cleaned_lines(message: str) -> List[str]:
-    return [
-        line.strip().replace('WeightsUnpickler error: ', '')
-        for line in message.splitlines() if line.strip()
-    ]
-
-
-def refusal_reason(message: str) -> str:
-    """What PyTorch's refusal says was refused.
-
-    Args:
-        message (str): The text of PyTorch's ``UnpicklingError``.
-
-    Returns:
-        str: The refused global's ``module.name``, or the line that
-        explains the refusal (one of this module's guards), without
-        PyTorch's advice.
-    """
-    lines = [
-        line for line in _cleaned_lines(message)
-        if not any(advice in line for advice in _TORCH_ADVICE)
-    ]
-    for line in lines:
-        if line.startswith('Refused'):
-            return line
-    for line in lines:
-        match = _TORCH_GLOBAL.search(line)
-        if match:
-            return match.group(1)
-    return lines[0] if lines else 'an object outside the allow-list'
-
-
-def _error_detail(error: BaseException) -> str:
-    """One line about ``error`` without PyTorch's generic advice."""
-    lines = [
-        line for line in _cleaned_lines(str(error))
-        if not any(advice in line for advice in _TORCH_ADVICE)
-    ]
-    return f'{type(error).__name__}: {lines[0]}' if lines else \
-        type(error).__name__
-
-
-def refusal_message(source: str, refused: Sequence[str]) -> str:
-    """The error text for a checkpoint that was refused for safety.
-
-    Args:
-        source (str): The file or address of the checkpoint.
-        refused (Sequence[str]): What was refused: globals such as
-            ``'posix.system'``, or the sentence of a guard that refused
-            something (``'Refused getattr(...) ...'``).
-
-    Returns:
-        str: A message that names what was refused and never suggests
-        turning ``weights_only`` off.
-    """
-    names = [entry for entry in refused if not re.search(r'\s', entry)]
-    reasons = [entry for entry in refused if entry not in names]
-    text = f'Refused to load checkpoint {source}:'
-    if names:
-        text += (f' it carries a reference to code ({", ".join(names)}), '
-                 f'which a checkpoint of weights and MMEngine training state '
-                 f'never needs.')
-    if 'torch.storage._load_from_bytes' in names:
-        text += (' (torch.storage._load_from_bytes is how pickle.dump, '
-                 'unlike torch.save, writes a tensor; rebuilding it runs an '
-                 'unrestricted torch.load on bytes from the file.)')
-    for reason in reasons:
-        text += f' {reason}' if reason.endswith('.') else f' {reason}.'
-    text += (' It is refused for safety: checkpoints are loaded with '
-             'weights_only=True and an allow-list, so nothing in it was '
-             'executed.')
-    if names:
-        text += (' Do not use this file; if you wrote it yourself, save '
-                 'only tensors, numbers, strings and containers of them.')
-    return text
-
-
 def _check_regular_file(filename: str, where: str) -> None:
     """Raise unless ``filename`` is a regular file (links followed)."""
     try:
@@ -279,7 +189,7 @@ def _load_error(filename: str, where: str,
     except PickleScanLimitError as limit:
         refused, unscanned = [], limit
     if isinstance(error, pickle.UnpicklingError) and any(
-            key in message for key in _REFUSAL_KEYS):
+            key in message for key in REFUSAL_KEYS):
         reason = refusal_reason(message)
         # PyTorch names a builtin without its module ('eval').
         named = any(name == reason or name.endswith('.' + reason)
@@ -292,13 +202,13 @@ def _load_error(filename: str, where: str,
     if unscanned is not None:
         return CheckpointLoadError(
             f'Checkpoint file {where} ({size} bytes) cannot be read '
-            f'({_error_detail(error)}). Its pickled data is larger than '
+            f'({error_detail(error)}). Its pickled data is larger than '
             f'this loader reads to tell a damaged file from one that '
             f'carries code (it stopped after {unscanned.read}), so which it '
             f'is was not checked; nothing in it was executed.')
     return CheckpointLoadError(
         f'Checkpoint file {where} ({size} bytes) is truncated or corrupted '
-        f'and cannot be read ({_error_detail(error)}).')
+        f'and cannot be read ({error_detail(error)}).')
 
 
 def _check_guards(where: str) -> None:

@@ -38,9 +38,9 @@ from mmengine.logging import print_log
 
 from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
-                                 refusal_message, refusal_reason,
                                  register_safe_globals, safe_torch_load)
 from .download_cache import cache_path, fetch_verified
+from .refusal_text import refusal_message, refusal_reason
 
 __all__ = [
     'forced_weights_only', 'load_from_http', 'load_from_torchvision',

@@ -15,7 +15,13 @@ take any file of that name as the address's. This cache keeps that layout
   and a file found without a record that does not match is refused (and
   left where it is);
 * a file found without a record whose name carries no hash is used, with a
-  warning naming it, since nothing shows that it is the address's.
+  warning naming it, since nothing shows that it is the address's;
+* a download records the server's validators (``ETag``, ``Last-Modified``,
+  ``Content-Length``); before a cached copy is used, the server is asked
+  (``HEAD``) and a file that changed there (a work dir's ``best.pth`` after
+  another run) is downloaded again. A name that ends in a hash is not
+  asked, and a server that cannot be asked (offline) leaves the cached copy
+  in use, with a warning.
 
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, and a
@@ -27,11 +33,13 @@ import os
 import os.path as osp
 import re
 import tempfile
-from typing import Any, Optional
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlparse
+from urllib.request import Request, urlopen
 
 import torch
 from mmengine.logging import print_log
+from torch.hub import tqdm
 
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 
@@ -47,6 +55,11 @@ URL_SUFFIX = '.url'
 # 8 digits so that a word such as ``-face.pth`` is not taken for a hash.
 _NAME_HASH = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
 _CHUNK = 1 << 20
+# The response headers that tell whether the file at an address changed,
+# compared in this order.
+_VALIDATORS = ('etag', 'last-modified', 'content-length')
+# Seconds to wait for a server.
+_TIMEOUT = 30
 
 
 def name_hash(name: str) -> Optional[str]:
@@ -96,20 +109,95 @@ def _cache_dir(model_dir: Optional[str]) -> str:
     return model_dir
 
 
-def _recorded_url(cached: str) -> Optional[str]:
+def _read_record(cached: str) -> Optional[Tuple[str, Dict[str, str]]]:
+    """The address ``cached`` was downloaded from and the server's
+    validators of that download (its first line, then ``Name: value``
+    lines); None without a record."""
     try:
         with open(cached + URL_SUFFIX, encoding='utf-8') as f:
-            return f.read().strip()
+            lines = f.read().splitlines()
     except FileNotFoundError:
         return None
+    validators = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(':')
+        if name.strip().lower() in _VALIDATORS:
+            validators[name.strip().lower()] = value.strip()
+    return (lines[0].strip() if lines else ''), validators
 
 
-def _record(path: str, url: str, cached: str) -> None:
+def _recorded_url(cached: str) -> Optional[str]:
+    record = _read_record(cached)
+    return None if record is None else record[0]
+
+
+def _record(path: str,
+            url: str,
+            cached: str,
+            validators: Optional[Dict[str, str]] = None) -> None:
     """Write ``cached``'s address record atomically (``path`` is a scratch
     name next to it)."""
     with open(path + URL_SUFFIX, 'w', encoding='utf-8') as f:
         f.write(url + '\n')
+        for name, value in sorted((validators or {}).items()):
+            f.write(f'{name}: {value}\n')
     os.replace(path + URL_SUFFIX, cached + URL_SUFFIX)
+
+
+def _validators(headers) -> Dict[str, str]:
+    return {
+        name: headers[name]
+        for name in _VALIDATORS if headers.get(name) is not None
+    }
+
+
+def _fetch(url: str, path: str, progress: bool) -> Dict[str, str]:
+    """Download ``url`` to ``path``; the response's validators.
+
+    Raises:
+        OSError: A failed request (urllib's errors are OSErrors), or a
+            download shorter or longer than its ``Content-Length``.
+    """
+    request = Request(url, headers={'User-Agent': 'mmadaptformer'})
+    with urlopen(request, timeout=_TIMEOUT) as response, \
+            open(path, 'wb') as f:
+        validators = _validators(response.headers)
+        size = validators.get('content-length')
+        expected = int(size) if size and size.isdigit() else None
+        written = 0
+        with tqdm(
+                total=expected,
+                disable=not progress,
+                unit='B',
+                unit_scale=True,
+                unit_divisor=1024) as bar:
+            for chunk in iter(lambda: response.read(_CHUNK), b''):
+                f.write(chunk)
+                written += len(chunk)
+                bar.update(len(chunk))
+    if expected is not None and written != expected:
+        raise OSError(f'the server announced {expected} bytes and sent '
+                      f'{written}')
+    return validators
+
+
+def _changed(url: str, recorded: Dict[str, str]) -> Optional[str]:
+    """How the file at ``url`` differs from the download ``recorded``
+    describes (a validator that changed); None if it does not, or if the
+    server gives nothing to compare.
+
+    Raises:
+        OSError: If the server cannot be asked (offline, an error status).
+    """
+    request = Request(
+        url, method='HEAD', headers={'User-Agent': 'mmadaptformer'})
+    with urlopen(request, timeout=_TIMEOUT) as response:
+        current = _validators(response.headers)
+    for name in _VALIDATORS:
+        if name in recorded and name in current \
+                and recorded[name] != current[name]:
+            return f'its {name} was {recorded[name]}, now {current[name]}'
+    return None
 
 
 def cache_path(url: str, model_dir: Optional[str] = None) -> str:
@@ -163,9 +251,45 @@ def _check_unrecorded(url: str, cached: str) -> None:
         level=logging.WARNING)
 
 
-def _load_cached(url: str, cached: str, map_location: Any) -> Any:
+def _revalidate(url: str, cached: str, map_location: Any,
+                progress: bool) -> Optional[Any]:
+    """Download ``url`` again if the file there changed since ``cached``
+    was downloaded; the new checkpoint, or None to use the cached one.
+
+    A name that ends in a hash names one file for good: not asked. A server
+    that cannot be asked (offline) leaves the cached copy in use, with a
+    warning.
+    """
+    record = _read_record(cached)
+    if record is None or not record[1] or name_hash(osp.basename(cached)):
+        return None
+    try:
+        changed = _changed(url, record[1])
+    except OSError as e:
+        print_log(
+            f'Using the cached copy {cached} of {url}: could not ask the '
+            f'server whether it changed ({getattr(e, "reason", None) or e}).',
+            logger='current',
+            level=logging.WARNING)
+        return None
+    if changed is None:
+        return None
+    print_log(
+        f'{url} changed since it was downloaded to {cached} ({changed}): '
+        'downloading it again.',
+        logger='current',
+        level=logging.WARNING)
+    return _download_into(url, cached, map_location, progress)
+
+
+def _load_cached(url: str, cached: str, map_location: Any,
+                 progress: bool) -> Any:
     if _recorded_url(cached) is None:
         _check_unrecorded(url, cached)
+    else:
+        fresh = _revalidate(url, cached, map_location, progress)
+        if fresh is not None:
+            return fresh
     try:
         return safe_torch_load(cached, map_location=map_location, source=url)
     except CheckpointLoadError as e:
@@ -179,10 +303,10 @@ def _load_cached(url: str, cached: str, map_location: Any) -> Any:
 
 
 def _download(url: str, partial: str, cached: str, map_location: Any,
-              progress: bool) -> Any:
+              progress: bool) -> Tuple[Any, Dict[str, str]]:
     folder = osp.dirname(cached)
     try:
-        torch.hub.download_url_to_file(url, partial, progress=progress)
+        validators = _fetch(url, partial, progress)
     except OSError as e:
         # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
         # refused connection, an unknown host.
@@ -197,11 +321,36 @@ def _download(url: str, partial: str, cached: str, map_location: Any,
             f'{mismatch}. It is damaged, or the address serves another '
             f'file; nothing was kept in the cache {folder}.')
     try:
-        return safe_torch_load(partial, map_location=map_location, source=url)
+        checkpoint = safe_torch_load(
+            partial, map_location=map_location, source=url)
     except CheckpointLoadError as e:
         raise CheckpointLoadError(
             f'{e} The download was deleted; nothing was kept in the '
             f'cache {folder}.') from None
+    return checkpoint, validators
+
+
+def _download_into(url: str, cached: str, map_location: Any,
+                   progress: bool) -> Any:
+    """Download ``url``, load it safely, and only then make it ``cached``
+    (with its record)."""
+    fd, partial = tempfile.mkstemp(
+        prefix=osp.basename(cached) + '.',
+        suffix='.partial',
+        dir=osp.dirname(cached))
+    os.close(fd)
+    try:
+        checkpoint, validators = _download(url, partial, cached, map_location,
+                                           progress)
+    except BaseException:
+        # A refused or broken download is not kept: nothing under the
+        # cache's name, so a later plain torch.load cannot pick it up.
+        if osp.exists(partial):
+            os.remove(partial)
+        raise
+    _record(partial, url, cached, validators)
+    os.replace(partial, cached)
+    return checkpoint
 
 
 def fetch_verified(url: str,
@@ -225,20 +374,5 @@ def fetch_verified(url: str,
             in the cache), or if a file found in the cache is refused.
     """
     if osp.isfile(cached):
-        return _load_cached(url, cached, map_location)
-    fd, partial = tempfile.mkstemp(
-        prefix=osp.basename(cached) + '.',
-        suffix='.partial',
-        dir=osp.dirname(cached))
-    os.close(fd)
-    try:
-        checkpoint = _download(url, partial, cached, map_location, progress)
-    except BaseException:
-        # A refused or broken download is not kept: nothing under the
-        # cache's name, so a later plain torch.load cannot pick it up.
-        if osp.exists(partial):
-            os.remove(partial)
-        raise
-    _record(partial, url, cached)
-    os.replace(partial, cached)
-    return checkpoint
+        return _load_cached(url, cached, map_location, progress)
+    return _download_into(url, cached, map_location, progress)

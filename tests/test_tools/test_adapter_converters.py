@@ -1,12 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """extract_adapters.py and merge_adapters.py name what is wrong with the
 checkpoint they are given, and write nothing then."""
+import argparse
 import os.path as osp
 import re
 
 import pytest
 import torch
-from helpers import load_tool
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, run_tool
 
 from mmadaptformer.models import FrozenBackboneMismatchError
 from mmadaptformer.utils import safe_torch_load
@@ -128,3 +129,72 @@ def test_the_tools_end_a_refusal_with_one_line_and_the_flag(
             task['config'], task['checkpoint'],
             str(wrong), '--cfg-options', 'model.backbone.type=NoSuchBackbone'
         ])
+
+
+@pytest.mark.parametrize('tool', ['extract_adapters.py', 'merge_adapters.py'])
+def test_a_checkpoint_that_is_no_checkpoint_dict_is_one_line(
+        tool, tmp_path, clean_loggers):
+    """A list, or a dict whose parts are not what a checkpoint holds, ended
+    in an AttributeError traceback (``'list' object has no attribute
+    'get'``)."""
+    main = load_tool(f'model_converters/{tool}').main
+    out = tmp_path / 'out.pth'
+    adapter_meta = {'adapter_checkpoint': {}}
+    cases = [
+        ([1, 2], 'is not a checkpoint dict: it holds a list.'),
+        (dict(state_dict=[1, 2],
+              meta=adapter_meta), "its 'state_dict' is a list"),
+        (dict(state_dict={'w': 1}, meta=adapter_meta),
+         "its 'state_dict' is not a state dict of tensors: it holds 'w' "
+         '(int).'),
+        (dict(state_dict={'w': torch.ones(1)},
+              meta=[1]), "its 'meta' is a list, not a dict."),
+    ]
+    if tool == 'extract_adapters.py':
+        # A full checkpoint has no adapter record.
+        cases[1:3] = [(dict(state_dict=case[0]['state_dict']), case[1])
+                      for case in cases[1:3]]
+        cases.append(({'w': torch.ones(1), 'epoch': 3}, "'epoch' (int)"))
+    for index, (checkpoint, message) in enumerate(cases):
+        path = str(tmp_path / f'bad{index}.pth')
+        torch.save(checkpoint, path)
+        with pytest.raises(SystemExit) as exit_info:
+            main([TINY_ADAPTFORMER_VIDEO_CONFIG, path, str(out)])
+        line = exit_info.value.code
+        assert isinstance(line, str) and '\n' not in line, line
+        assert line.startswith(f'StateDictMismatchError: {path}'), line
+        assert message in line, line
+        assert 'Expected a' in line and "a 'state_dict' of tensors" in line
+    assert not out.exists()
+    # From the shell: status 1 and that line, no traceback.
+    proc = run_tool([
+        f'model_converters/{tool}', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        str(tmp_path / 'bad0.pth'), out
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout
+    assert 'Traceback' not in proc.stdout, proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].startswith(
+        'StateDictMismatchError: '), proc.stdout
+
+
+def test_an_official_training_checkpoint_says_to_convert_it(
+        tmp_path, clean_loggers):
+    """The official scripts save an argparse.Namespace beside the weights:
+    refused, with the command that converts the file."""
+    main = load_tool('model_converters/extract_adapters.py').main
+    path = str(tmp_path / 'checkpoint-89.pth')
+    torch.save(
+        dict(
+            model={'w': torch.ones(1)},
+            args=argparse.Namespace(model='vit_base_patch16_224')), path)
+    with pytest.raises(SystemExit) as exit_info:
+        main([TINY_ADAPTFORMER_VIDEO_CONFIG, path, str(tmp_path / 'out.pth')])
+    line = exit_info.value.code
+    assert '\n' not in line, line
+    assert line.startswith(f'CheckpointLoadError: Refused to load checkpoint '
+                           f'{path}: it carries an argparse.Namespace'), line
+    assert ('python tools/model_converters/convert_official.py '
+            f'{path} CONVERTED.pth') in line, line
+    assert 'Do not use this file' not in line

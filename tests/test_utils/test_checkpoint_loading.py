@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """MMEngine checkpoints load with weights_only=True; code is refused, and
 so is anything that could corrupt memory; damage is called damage."""
+import argparse
 import glob
 import io
 import json
@@ -153,6 +154,58 @@ def test_checkpoint_carrying_code_is_refused(tmp_path, loader):
     # Plain torch.load keeps refusing too: weights_only was not switched off.
     with pytest.raises(Exception, match='system'):
         torch.load(path)
+    assert not marker.exists()
+
+
+def _save_official_training(path, **extra):
+    """As the official AdaptFormer/VideoMAE/MAE ``misc.save_model`` does:
+    the training arguments as an ``argparse.Namespace`` beside the
+    weights."""
+    torch.save(
+        dict(
+            model={'w': torch.zeros(1)},
+            epoch=3,
+            args=argparse.Namespace(model='vit_base_patch16_224'),
+            **extra), path)
+    return path
+
+
+@pytest.mark.parametrize('loader', ['safe_torch_load', 'CheckpointLoader'])
+def test_official_training_checkpoint_is_refused_with_how_to_convert(
+        tmp_path, loader):
+    """Still refused (weights_only holds), but said to be an official
+    checkpoint that convert_official.py converts, not a file to distrust."""
+    path = _save_official_training(str(tmp_path / 'checkpoint 89.pth'))
+    with pytest.raises(CheckpointLoadError) as err:
+        if loader == 'safe_torch_load':
+            safe_torch_load(path)
+        else:
+            CheckpointLoader.load_checkpoint(path)
+    text = str(err.value)
+    assert text.startswith(f'Refused to load checkpoint {path}: it carries '
+                           'an argparse.Namespace, the training arguments '
+                           'that the official AdaptFormer, VideoMAE and MAE '
+                           'training scripts save'), text
+    assert 'nothing in it was executed' in text
+    # A command that runs as printed (the path has a space).
+    assert ('Convert it first: python tools/model_converters/'
+            f"convert_official.py '{path}' CONVERTED.pth;") in text, text
+    assert 'the converted file holds only tensors' in text
+    assert 'loads safely' in text
+    assert 'Do not use this file' not in text
+    assert 'weights_only=False' not in text and 'add_safe_globals' not in text
+
+
+def test_namespace_beside_other_code_keeps_the_warning(tmp_path):
+    marker = tmp_path / 'ran'
+    path = _save_official_training(
+        str(tmp_path / 'evil.pth'), meta=_SystemPayload(marker))
+    with pytest.raises(CheckpointLoadError) as err:
+        safe_torch_load(path)
+    text = str(err.value)
+    assert 'carries a reference to code (' in text, text
+    assert 'posix.system' in text and 'Do not use this file' in text
+    assert 'convert_official.py' not in text
     assert not marker.exists()
 
 

@@ -7,6 +7,8 @@ benign one. The malicious one must be refused on every entry point, with a
 message that names the global and never suggests ``weights_only=False``,
 and must not stay in PyTorch's download cache; the benign one must load.
 """
+import argparse
+import contextlib
 import functools
 import hashlib
 import http.server
@@ -101,6 +103,48 @@ def test_http_checkpoint_with_code_is_refused_and_not_cached(
     assert not [p for p in os.listdir(hub) if not p.endswith('.refused')]
 
 
+def test_official_training_checkpoint_by_address_says_how_to_convert(
+        server, hub):
+    """Refused as a local one is, with the same hint; the copy to convert
+    is a local one, since a refused download is not kept."""
+    path = server['root'] / 'checkpoint-89.pth'
+    torch.save(
+        dict(
+            model={'w': torch.zeros(1)},
+            args=argparse.Namespace(model='vit_base_patch16_224')), path)
+    url = f'{server["url"]}/checkpoint-89.pth'
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(url)
+    text = str(err.value)
+    assert text.startswith(f'Refused to load checkpoint {url}: it carries an '
+                           'argparse.Namespace'), text
+    assert 'official AdaptFormer, VideoMAE and MAE training scripts' in text
+    assert ('Download a local copy and convert it first: python tools/'
+            'model_converters/convert_official.py LOCAL_COPY.pth '
+            'CONVERTED.pth;') in text, text
+    assert 'Do not use this file' not in text
+    assert 'weights_only=False' not in text
+    assert not (hub / 'checkpoint-89.pth').exists()
+
+    # A loader a user registers is refused by PyTorch itself.
+    def user_loader(filename, map_location=None):
+        return torch.load(
+            server['root'] / filename[len('mine://'):],
+            map_location=map_location,
+            weights_only=True)
+
+    CheckpointLoader.register_scheme('mine://', user_loader)
+    try:
+        with pytest.raises(CheckpointLoadError) as err:
+            CheckpointLoader.load_checkpoint('mine://checkpoint-89.pth')
+    finally:
+        CheckpointLoader._schemes.pop('mine://')
+    text = str(err.value)
+    assert 'official AdaptFormer, VideoMAE and MAE training scripts' in text
+    assert 'convert_official.py LOCAL_COPY.pth' in text, text
+    assert 'Do not use this file' not in text
+
+
 def test_https_and_every_address_scheme_is_ours():
     from mmadaptformer.utils import checkpoint_schemes as ours
     expected = {
@@ -156,7 +200,7 @@ def test_two_addresses_with_one_file_name_get_their_own_files(server, hub):
             assert torch.equal(ckpt['state_dict']['w'], torch.full((2, ),
                                                                    value)), url
     # The first address keeps the name PyTorch's hub gives it.
-    assert (hub / 'epoch_1.pth.url').read_text().strip() == urls[0]
+    assert (hub / 'epoch_1.pth.url').read_text().splitlines()[0] == urls[0]
     assert len(list(hub.glob('*-epoch_1.pth'))) == 1
     assert cache_path(urls[1], str(hub)).endswith('-epoch_1.pth')
 
@@ -203,7 +247,7 @@ def test_a_download_that_does_not_match_its_name_hash_is_not_kept(
     ckpt = CheckpointLoader.load_checkpoint(f'{server["url"]}/{good}')
     assert set(ckpt['state_dict']) == set(server['stock'])
     assert (hub / good).read_bytes() == stock.read_bytes()
-    assert (hub / (good + '.url')).read_text().strip().endswith(good)
+    assert (hub / (good + '.url')).read_text().splitlines()[0].endswith(good)
     assert not [r for r in log_records if r.levelno >= logging.WARNING]
 
 
@@ -456,3 +500,92 @@ def test_reading_once_returns_what_the_scope_read(tmp_path):
     assert torch.equal(
         CheckpointLoader.load_checkpoint(path, 'cpu')['state_dict']['w'],
         first['state_dict']['w'])
+
+
+class _CountingHandler(_QuietHandler):
+    """Counts the requests per method in the server's ``counts``."""
+
+    def _count(self):
+        counts = self.server.counts
+        counts[self.command] = counts.get(self.command, 0) + 1
+
+    def do_GET(self):
+        self._count()
+        super().do_GET()
+
+    def do_HEAD(self):
+        self._count()
+        super().do_HEAD()
+
+
+@contextlib.contextmanager
+def _serving(root):
+    handler = functools.partial(_CountingHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    httpd.counts = {}
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield httpd, f'http://127.0.0.1:{httpd.server_address[1]}'
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
+
+
+def _warnings(records):
+    return [r.getMessage() for r in records if r.levelno == logging.WARNING]
+
+
+def test_a_file_that_changed_at_its_address_is_downloaded_again(
+        tmp_path, hub, log_records):
+    """A work dir's best.pth served over HTTP changes after another run:
+    the cached copy is not used in its place. The server is asked with a
+    HEAD request; offline, the cached copy is used with a warning."""
+    root = tmp_path / 'served'
+    root.mkdir()
+    best = root / 'best.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, best)
+    with _serving(root) as (httpd, url):
+        url += '/best.pth'
+        ckpt = CheckpointLoader.load_checkpoint(url)
+        assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
+        record = (hub / 'best.pth.url').read_text()
+        assert record.startswith(url + '\n') and 'last-modified: ' in record
+        # Unchanged: asked, not downloaded again.
+        CheckpointLoader.load_checkpoint(url)
+        assert httpd.counts == {'GET': 1, 'HEAD': 1}
+        assert _warnings(log_records) == []
+
+        torch.save({'state_dict': {'w': torch.full((3, ), 2.)}}, best)
+        stat = best.stat()
+        os.utime(best, (stat.st_atime, stat.st_mtime + 10))
+        ckpt = CheckpointLoader.load_checkpoint(url)
+        assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
+        assert httpd.counts == {'GET': 2, 'HEAD': 2}
+        assert (hub / 'best.pth').read_bytes() == best.read_bytes()
+        warnings = _warnings(log_records)
+        assert len(warnings) == 1 and warnings[0].startswith(
+            f'{url} changed since it was downloaded to {hub / "best.pth"} '
+            '(its last-modified was '), warnings
+
+    # The server is gone: the cached copy (the new one), with a warning.
+    ckpt = CheckpointLoader.load_checkpoint(url)
+    assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
+    warnings = _warnings(log_records)
+    assert len(warnings) == 2 and warnings[1].startswith(
+        f'Using the cached copy {hub / "best.pth"} of {url}: could not ask '
+        'the server whether it changed'), warnings
+
+
+def test_a_name_with_a_hash_is_not_asked_again(tmp_path, hub):
+    root = tmp_path / 'served'
+    root.mkdir()
+    plain = root / 'w.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, plain)
+    hashed = root / _hashed_name(plain, 'w_20220101')
+    hashed.write_bytes(plain.read_bytes())
+    with _serving(root) as (httpd, url):
+        for _ in range(3):
+            CheckpointLoader.load_checkpoint(f'{url}/{hashed.name}')
+        assert httpd.counts == {'GET': 1}

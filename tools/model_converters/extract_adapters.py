@@ -15,6 +15,7 @@ FULL_CKPT itself.
 import argparse
 import os
 import os.path as osp
+from typing import Any
 
 import torch
 from mmengine.config import Config, DictAction
@@ -26,7 +27,8 @@ from mmadaptformer.engine.adapter_checkpoint import HOST_SOURCES_META_KEY
 from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.fingerprint import state_fingerprints
-from mmadaptformer.utils.state_dict_check import check_state_dict
+from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
+                                                  check_state_dict)
 
 
 def parse_args(argv=None):
@@ -43,6 +45,75 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: What a full checkpoint is, for the errors about one that is not.
+EXPECTED = ("Expected a full checkpoint: a dict with a 'state_dict' of "
+            'tensors (and optionally a \'meta\' dict), as tools/train.py '
+            'saves it, or a bare state dict.')
+
+
+def checkpoint_meta(checkpoint: Any, filename: str) -> dict:
+    """The ``'meta'`` dict of a loaded checkpoint ({} when it has none).
+
+    Args:
+        checkpoint (Any): What :func:`safe_torch_load` returned.
+        filename (str): The checkpoint's path, for the error.
+
+    Returns:
+        dict: The meta.
+
+    Raises:
+        StateDictMismatchError: If ``checkpoint`` is not a dict, or its
+            ``'meta'`` is neither a dict nor None; the message names
+            ``filename``.
+    """
+    if not isinstance(checkpoint, dict):
+        raise StateDictMismatchError(
+            f'{filename} is not a checkpoint dict: it holds a '
+            f'{type(checkpoint).__name__}. {EXPECTED}')
+    meta = checkpoint.get('meta')
+    if meta is not None and not isinstance(meta, dict):
+        raise StateDictMismatchError(
+            f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
+            f'dict. {EXPECTED}')
+    return meta or {}
+
+
+def full_state_dict(checkpoint: dict, filename: str) -> dict:
+    """The state dict of a loaded full checkpoint: its ``'state_dict'``, or
+    the checkpoint itself when it is a bare state dict.
+
+    Args:
+        checkpoint (dict): What :func:`safe_torch_load` returned.
+        filename (str): The checkpoint's path, for the error.
+
+    Returns:
+        dict: The state dict.
+
+    Raises:
+        StateDictMismatchError: If that is not a non-empty dict of
+            tensors; the message names ``filename`` and the entries that
+            are not tensors.
+    """
+    where = "its 'state_dict'" if 'state_dict' in checkpoint else 'it'
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict) or not state:
+        what = 'empty' if isinstance(state, dict) else \
+            f'a {type(state).__name__}'
+        raise StateDictMismatchError(
+            f'{filename}: {where} is {what}, not a state dict of tensors. '
+            f'{EXPECTED}')
+    bad = [
+        f'{k!r} ({type(v).__name__})' for k, v in state.items()
+        if not isinstance(v, torch.Tensor)
+    ]
+    if bad:
+        more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
+        raise StateDictMismatchError(
+            f'{filename}: {where} is not a state dict of tensors: it holds '
+            f'{", ".join(bad[:5])}{more}. {EXPECTED}')
+    return state
+
+
 def main(argv=None):
     args = parse_args(argv)
     # Bad input ends with its message on one line, not a traceback.
@@ -54,15 +125,16 @@ def extract(args):
     cfg = Config.fromfile(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
-    # The full checkpoint replaces every weight: no pretrained file needed.
-    model, plan = build_model_and_plan(cfg, init_weights=False)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
-    if ADAPTER_META_KEY in (checkpoint.get('meta') or {}):
+    meta = checkpoint_meta(checkpoint, args.checkpoint)
+    if ADAPTER_META_KEY in meta:
         raise SystemExit(
             f'Error: {args.checkpoint} is already an adapter-only checkpoint '
             f'(its meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a '
             'full one from it.')
-    state = checkpoint.get('state_dict', checkpoint)
+    state = full_state_dict(checkpoint, args.checkpoint)
+    # The full checkpoint replaces every weight: no pretrained file needed.
+    model, plan = build_model_and_plan(cfg, init_weights=False)
     # Every key, of the right shape: the checkpoint is a full one for this
     # model (the error names the file and what does not fit).
     check_state_dict(
@@ -75,7 +147,7 @@ def extract(args):
     # What the record names as the frozen backbone the adapters were
     # trained on: the pretrained file a merged checkpoint kept, else this
     # file, which holds those weights (not "state dict").
-    recorded = (checkpoint.get('meta') or {}).get(HOST_SOURCES_META_KEY)
+    recorded = meta.get(HOST_SOURCES_META_KEY)
     recorded = recorded if isinstance(recorded, dict) else {}
     for name, module in model.named_modules():
         if isinstance(module, FrozenHostWrapper):
@@ -84,9 +156,7 @@ def extract(args):
     fingerprints = state_fingerprints(
         (k, v) for k, v in model.state_dict().items() if k in frozen)
     out = dict(
-        meta=dict(
-            checkpoint.get('meta', {}),
-            extracted_from=osp.basename(args.checkpoint)),
+        meta=dict(meta, extracted_from=osp.basename(args.checkpoint)),
         state_dict=dict(model.state_dict()))
     make_adapter_checkpoint(out, plan, fingerprints, model=model)
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

@@ -17,6 +17,7 @@ import argparse
 import os
 import os.path as osp
 import time
+from typing import Any
 
 import torch
 from mmengine.config import Config, DictAction
@@ -27,7 +28,9 @@ from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      frozen_host_sources)
+from mmadaptformer.models import FROZEN_HOST_KEY
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 
 def parse_args(argv=None):
@@ -49,6 +52,56 @@ def parse_args(argv=None):
     return parser.parse_args(argv)
 
 
+#: What an adapter-only checkpoint is, for the errors about one that is
+#: not.
+EXPECTED = ("Expected an adapter-only checkpoint: a dict with a 'meta' dict "
+            "and a 'state_dict' of tensors, as extract_adapters.py or "
+            'training with AdapterHook writes it.')
+
+
+def check_adapter_checkpoint(checkpoint: Any, filename: str) -> None:
+    """Refuse a loaded ``checkpoint`` that is not an adapter-only one.
+
+    Args:
+        checkpoint (Any): What :func:`safe_torch_load` returned.
+        filename (str): The checkpoint's path, for the error.
+
+    Raises:
+        StateDictMismatchError: If it is not a dict, its ``'meta'`` is not a
+            dict or its ``'state_dict'`` is not a dict of tensors (and the
+            frozen backbone's records); the message names ``filename``.
+        SystemExit: If it is a full checkpoint, which needs no merging.
+    """
+    if not isinstance(checkpoint, dict):
+        raise StateDictMismatchError(
+            f'{filename} is not a checkpoint dict: it holds a '
+            f'{type(checkpoint).__name__}. {EXPECTED}')
+    meta = checkpoint.get('meta', {})
+    if not isinstance(meta, dict):
+        raise StateDictMismatchError(
+            f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
+            f'dict. {EXPECTED}')
+    if ADAPTER_META_KEY not in meta:
+        raise SystemExit(
+            f'Error: {filename} is not an adapter-only checkpoint (its '
+            f'meta has no {ADAPTER_META_KEY!r}); it needs no merging.')
+    state = checkpoint.get('state_dict')
+    if not isinstance(state, dict):
+        what = 'it has no \'state_dict\'' if state is None else \
+            f"its 'state_dict' is a {type(state).__name__}"
+        raise StateDictMismatchError(f'{filename}: {what}. {EXPECTED}')
+    # The frozen backbone's records are checked where they are read.
+    bad = [
+        f'{k!r} ({type(v).__name__})' for k, v in state.items()
+        if not (isinstance(v, torch.Tensor) or k.endswith(FROZEN_HOST_KEY))
+    ]
+    if bad:
+        more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
+        raise StateDictMismatchError(
+            f"{filename}: its 'state_dict' is not a state dict of tensors: "
+            f'it holds {", ".join(bad[:5])}{more}. {EXPECTED}')
+
+
 def main(argv=None):
     args = parse_args(argv)
     # Bad input ends with its message on one line, not a traceback.
@@ -67,10 +120,7 @@ def merge(args):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
-    if ADAPTER_META_KEY not in checkpoint.get('meta', {}):
-        raise SystemExit(
-            f'Error: {args.checkpoint} is not an adapter-only checkpoint (its '
-            f'meta has no {ADAPTER_META_KEY!r}); it needs no merging.')
+    check_adapter_checkpoint(checkpoint, args.checkpoint)
     model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(model, checkpoint, plan)
     # The pretrained files just verified to be the adapters' backbone, for
