@@ -22,7 +22,7 @@ weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
 import copy
-from typing import Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -44,7 +44,7 @@ __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
     'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
-    'check_holds_adapters'
+    'check_holds_adapters', 'checkpoint_meta'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -175,6 +175,34 @@ def check_frozen_digest(info: dict,
             f'loading them onto other weights would silently give wrong '
             f'results.')
     return actual
+
+
+def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
+    """The ``'meta'`` dict of a loaded checkpoint ({} when it has none).
+
+    Args:
+        checkpoint (Any): What :func:`safe_torch_load` returned.
+        filename (str): The checkpoint's path, for the error.
+        expected (str): What the caller takes, said after the problem.
+
+    Returns:
+        dict: The meta.
+
+    Raises:
+        StateDictMismatchError: If ``checkpoint`` is not a dict, or its
+            ``'meta'`` is neither a dict nor None; the message names
+            ``filename``.
+    """
+    if not isinstance(checkpoint, dict):
+        raise StateDictMismatchError(
+            f'{filename} is not a checkpoint dict: it holds a '
+            f'{type(checkpoint).__name__}. {expected}')
+    meta = checkpoint.get('meta')
+    if meta is not None and not isinstance(meta, dict):
+        raise StateDictMismatchError(
+            f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
+            f'dict. {expected}')
+    return meta or {}
 
 
 def check_holds_adapters(adapter_keys: Iterable[str], state: Mapping,

@@ -15,7 +15,6 @@ FULL_CKPT itself.
 import argparse
 import os
 import os.path as osp
-from typing import Any
 
 import torch
 from mmengine.config import Config, DictAction
@@ -23,7 +22,8 @@ from mmengine.config import Config, DictAction
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   make_adapter_checkpoint, refusals_exit)
-from mmadaptformer.engine.adapter_checkpoint import HOST_SOURCES_META_KEY
+from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
+                                                     checkpoint_meta)
 from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.fingerprint import state_fingerprints
@@ -49,33 +49,6 @@ def parse_args(argv=None):
 EXPECTED = ("Expected a full checkpoint: a dict with a 'state_dict' of "
             'tensors (and optionally a \'meta\' dict), as tools/train.py '
             'saves it, or a bare state dict.')
-
-
-def checkpoint_meta(checkpoint: Any, filename: str) -> dict:
-    """The ``'meta'`` dict of a loaded checkpoint ({} when it has none).
-
-    Args:
-        checkpoint (Any): What :func:`safe_torch_load` returned.
-        filename (str): The checkpoint's path, for the error.
-
-    Returns:
-        dict: The meta.
-
-    Raises:
-        StateDictMismatchError: If ``checkpoint`` is not a dict, or its
-            ``'meta'`` is neither a dict nor None; the message names
-            ``filename``.
-    """
-    if not isinstance(checkpoint, dict):
-        raise StateDictMismatchError(
-            f'{filename} is not a checkpoint dict: it holds a '
-            f'{type(checkpoint).__name__}. {EXPECTED}')
-    meta = checkpoint.get('meta')
-    if meta is not None and not isinstance(meta, dict):
-        raise StateDictMismatchError(
-            f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
-            f'dict. {EXPECTED}')
-    return meta or {}
 
 
 def full_state_dict(checkpoint: dict, filename: str) -> dict:
@@ -126,7 +99,7 @@ def extract(args):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
-    meta = checkpoint_meta(checkpoint, args.checkpoint)
+    meta = checkpoint_meta(checkpoint, args.checkpoint, EXPECTED)
     if ADAPTER_META_KEY in meta:
         raise SystemExit(
             f'Error: {args.checkpoint} is already an adapter-only checkpoint '

@@ -27,6 +27,7 @@ import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
+                                                     checkpoint_meta,
                                                      frozen_host_sources)
 from mmadaptformer.models import FROZEN_HOST_KEY
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
@@ -72,15 +73,7 @@ def check_adapter_checkpoint(checkpoint: Any, filename: str) -> None:
             frozen backbone's records); the message names ``filename``.
         SystemExit: If it is a full checkpoint, which needs no merging.
     """
-    if not isinstance(checkpoint, dict):
-        raise StateDictMismatchError(
-            f'{filename} is not a checkpoint dict: it holds a '
-            f'{type(checkpoint).__name__}. {EXPECTED}')
-    meta = checkpoint.get('meta', {})
-    if not isinstance(meta, dict):
-        raise StateDictMismatchError(
-            f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
-            f'dict. {EXPECTED}')
+    meta = checkpoint_meta(checkpoint, filename, EXPECTED)
     if ADAPTER_META_KEY not in meta:
         raise SystemExit(
             f'Error: {filename} is not an adapter-only checkpoint (its '
