@@ -12,6 +12,8 @@ import argparse
 import copy
 import functools
 import os.path as osp
+import re
+import shlex
 from collections import OrderedDict
 
 import numpy as np
@@ -837,6 +839,50 @@ def test_cli_refuses_sizes_and_a_dst_that_cannot_work(tmp_path, capsys):
         assert exit.value.code == 2, argv
         assert message in capsys.readouterr().err, argv
     assert open(src, 'rb').read() == before
+
+
+def test_the_refusal_of_an_official_file_gives_a_command_that_works(tmp_path):
+    """Loading an unconverted official checkpoint is refused for its
+    argparse.Namespace; the command the message gives converts it into a
+    file that then loads safely."""
+    from mmengine.runner import CheckpointLoader
+
+    from mmadaptformer.utils import CheckpointLoadError, safe_torch_load
+    src = _save_official(tmp_path / 'checkpoint-89.pth', official_video())
+    with pytest.raises(CheckpointLoadError) as err:
+        CheckpointLoader.load_checkpoint(src)
+    text = str(err.value)
+    assert 'official AdaptFormer, VideoMAE and MAE training scripts' in text
+    command = re.search(r'python (tools/\S+\.py \S+) CONVERTED\.pth;', text)
+    assert command, text
+    args = shlex.split(command.group(1))
+    assert args[0] == f'tools/{TOOL}' and args[1] == src, args
+    dst = str(tmp_path / 'converted.pth')
+    run_tool([TOOL, args[1], dst], cwd=tmp_path)
+    converted = CheckpointLoader.load_checkpoint(dst)['state_dict']
+    assert set(converted) >= {'backbone.pos_embed', 'cls_head.fc_cls.weight'}
+    assert set(safe_torch_load(dst)['state_dict']) == set(converted)
+
+
+def test_api_defaults_to_the_frames_of_the_cli_and_the_recipes(tmp_path):
+    """convert_state_dict defaulted to 16 frames, the CLI and every recipe
+    to 8: a Python-API conversion got a pos_embed twice too long."""
+    from helpers import CONFIGS, load_tool
+    recipe = Config.fromfile(
+        osp.join(CONFIGS, '_base_', 'models',
+                 'videomae_vit-b_8x224.py')).model.backbone
+    cli = load_tool(TOOL).parse_args(['in.pth', 'out.pth'])
+    assert (cli.num_frames, cli.img_size) == (recipe.num_frames,
+                                              recipe.img_size) == (8, 224)
+    sd = videomae_pretrain()
+    pos_embed = convert_state_dict(sd).state_dict['backbone.pos_embed']
+    tokens = (recipe.img_size // PATCH)**2 * (recipe.num_frames // TUBELET)
+    assert pos_embed.shape == (1, tokens, DIMS)
+    assert torch.equal(
+        pos_embed,
+        convert_state_dict(
+            sd, img_size=cli.img_size,
+            num_frames=cli.num_frames).state_dict['backbone.pos_embed'])
 
 
 def test_official_vit_reproduction_matches_official_forward():

@@ -17,7 +17,8 @@ import os.path as osp
 import sys
 
 # yapf: disable
-from mmadaptformer.models.converters import (FINAL_NORM_MODES, SOURCE_TYPES,
+from mmadaptformer.models.converters import (DEFAULT_NUM_FRAMES,
+                                             FINAL_NORM_MODES, SOURCE_TYPES,
                                              ConversionError,
                                              convert_state_dict,
                                              detect_other_type, format_report,
@@ -55,7 +56,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--num-frames',
         type=positive_int,
-        default=8,
+        default=DEFAULT_NUM_FRAMES,
         help='video input frames, to rebuild the fixed pos_embed (8: every '
         'recipe here and the official main_video.py)')
     parser.add_argument(

@@ -21,6 +21,11 @@ FINAL_NORM_MODES = ('keep', 'pooled')
 #: :class:`~mmadaptformer.models.heads.BNLinearHead`.
 HEAD_BN_EPS = 1e-6
 
+#: Input frames whose ``pos_embed`` a converted video checkpoint gets by
+#: default: every recipe here and the official ``main_video.py`` (not
+#: mmaction2's 16).
+DEFAULT_NUM_FRAMES = 8
+
 #: Source formats with a video (Conv3d) patch embedding.
 VIDEO_TYPES = ('adaptformer-video', 'videomae')
 #: Source formats of pre-training checkpoints (backbone only).
@@ -87,6 +92,9 @@ class ConversionResult:
         added (dict): Target key -> why it was written although the source
             has no such tensor.
         unmapped (list): Source keys that could not be mapped.
+        missing (list): Source keys that a block lacks although the other
+            blocks hold them (see :meth:`KeyMapper.block_gaps`): the
+            converted state dict lacks them too, and the model refuses it.
         notes (list): Things the user must know to load the result, such as
             the adapter settings it needs.
     """
@@ -96,6 +104,7 @@ class ConversionResult:
     added: Dict[str, str] = field(default_factory=dict)
     unmapped: List[str] = field(default_factory=list)
     notes: List[str] = field(default_factory=list)
+    missing: List[str] = field(default_factory=list)
 
 
 def sinusoid_encoding(num_positions: int, embed_dims: int) -> Tensor:

@@ -32,22 +32,26 @@ Four source layouts are understood (``SOURCE_TYPES``):
 
 Keys that are neither mapped nor knowingly dropped are returned as
 ``unmapped`` (or raise, with ``strict=True``) so that nothing is lost
-silently.
+silently. Keys that a block lacks although the other blocks hold them are
+returned as ``missing`` and warned about: the converted checkpoint lacks
+them too, and loading it into a model is refused.
 """
+import logging
 from typing import Dict, Optional
 
 from mmengine.logging import print_log
 from torch import Tensor
 
-from .common import (BACKBONE_PREFIX, FINAL_NORM_MODES, MMACTION_TARGET,
-                     MMPRETRAIN_TARGET, PRETRAIN_TYPES, SOURCE_TYPES,
-                     VIDEO_TYPES, ConversionError, ConversionResult)
+from .common import (BACKBONE_PREFIX, DEFAULT_NUM_FRAMES, FINAL_NORM_MODES,
+                     MMACTION_TARGET, MMPRETRAIN_TARGET, PRETRAIN_TYPES,
+                     SOURCE_TYPES, VIDEO_TYPES, ConversionError,
+                     ConversionResult)
 from .detect import detect_source_type
 from .finetuned import adapter_notes, complete_classifier
 from .io import strip_module_prefix
 from .key_mapper import KeyMapper
 from .pretrain import add_pooled_norm, add_video_pos_embed, split_pretrain
-from .report import target_notes, unmapped_message
+from .report import missing_message, target_notes, unmapped_message
 
 
 def default_final_norm(source_type: str) -> str:
@@ -61,7 +65,7 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
                        source_type: str = 'auto',
                        final_norm: Optional[str] = None,
                        img_size: Optional[int] = 224,
-                       num_frames: Optional[int] = 16,
+                       num_frames: Optional[int] = DEFAULT_NUM_FRAMES,
                        identity_bn: bool = True,
                        strict: bool = True) -> ConversionResult:
     """Convert an official state dict into this package's key layout.
@@ -82,7 +86,9 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
             not save but mmaction2 keeps as a buffer. None skips it.
             Defaults to 224 (mmaction2's default).
         num_frames (int, optional): Input frames of the video model, for the
-            same purpose. Defaults to 16 (mmaction2's default).
+            same purpose. Defaults to 8, as ``convert_official.py
+            --num-frames``, every recipe here and the official
+            ``main_video.py`` (not mmaction2's 16).
         identity_bn (bool): If the source head is a plain Linear
             (``head.weight``), add BatchNorm statistics that make
             ``BNLinearHead``'s BatchNorm an identity. False writes the Linear
@@ -115,6 +121,7 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
 
     conv.convert_stem()
     indices = conv.block_indices()
+    missing = conv.block_gaps(indices)
     for index in indices:
         conv.convert_block(index)
     conv.convert_final_norms()
@@ -139,12 +146,17 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
         dropped=conv.dropped,
         added=conv.added,
         unmapped=conv.unmapped(),
-        notes=conv.notes)
+        notes=conv.notes,
+        missing=missing)
     print_log(
         f'Converted the {source_type} checkpoint: {len(conv.out)} keys '
         f'written ({len(conv.added)} added), {len(conv.dropped)} dropped, '
-        f'{len(result.unmapped)} unmapped.',
+        f'{len(result.unmapped)} unmapped, {len(missing)} missing from '
+        'their blocks.',
         logger='current')
+    if missing:
+        print_log(
+            missing_message(result), logger='current', level=logging.WARNING)
     if strict and result.unmapped:
         raise ConversionError(unmapped_message(result))
     return result

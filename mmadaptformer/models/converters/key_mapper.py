@@ -94,6 +94,34 @@ class KeyMapper:
                 indices.add(int(match.group(1)))
         return sorted(indices)
 
+    def block_gaps(self, indices: List[int]) -> List[str]:
+        """Source keys that a block lacks although another block holds
+        them, e.g. ``blocks.0.norm2.weight`` deleted from a checkpoint.
+
+        Every block of these ViTs has the same tensors, so such a key is a
+        hole in the checkpoint, not a layout. The adapters are left out:
+        ``layers`` may give only some blocks one. Call it before the blocks
+        are converted.
+
+        Args:
+            indices (list[int]): The block indices
+                (:meth:`block_indices`).
+
+        Returns:
+            list[str]: The source keys, block by block.
+        """
+        names: Dict[int, Dict[str, None]] = {i: OrderedDict() for i in indices}
+        every: Dict[str, None] = OrderedDict()
+        for key in self.remaining:
+            match = BLOCK_KEY.match(key)
+            if match and not match.group(2).startswith('adaptmlp.'):
+                names[int(match.group(1))][match.group(2)] = None
+                every[match.group(2)] = None
+        return [
+            self.source_key(f'blocks.{index}.{name}') for index in indices
+            for name in every if name not in names[index]
+        ]
+
     def convert_attention(self, src: str, dst: str) -> None:
         """Fuse/split q, k, v into the target's attention parameters."""
         fused_w = f'{src}.qkv.weight'

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What a conversion tells its user: the notes on the settings the
-converted keys need, and the report of dropped, added and unmapped
-keys."""
+converted keys need, and the report of dropped, added, missing and
+unmapped keys."""
 import re
 from collections import OrderedDict
 from typing import Dict, List
@@ -74,6 +74,16 @@ def unmapped_message(result: ConversionResult) -> str:
             f'detected wrongly, pass it explicitly (one of {SOURCE_TYPES}).')
 
 
+def missing_message(result: ConversionResult) -> str:
+    """What a conversion with keys missing from their blocks says."""
+    return (f'The {result.source_type} checkpoint lacks '
+            f'{len(result.missing)} key(s) that its other blocks hold: '
+            f'{", ".join(result.missing)}. The converted checkpoint lacks '
+            'them too, and models refuse to load it (a missing block tensor '
+            'would keep its initial value). Convert an undamaged copy of '
+            'the checkpoint.')
+
+
 def compress_keys(keys: List[str]) -> str:
     """List keys with block indices folded, e.g. ``blocks.*.norm1.weight
     (x12)``, so that every key is covered and the list stays short."""
@@ -91,7 +101,8 @@ def format_report(result: ConversionResult) -> str:
         result (ConversionResult): What :func:`convert_state_dict` returned.
 
     Returns:
-        str: Several lines: counts, dropped, added and unmapped keys, notes.
+        str: Several lines: counts, dropped, added, missing and unmapped
+        keys, notes.
     """
     lines = [
         f'Source type: {result.source_type}',
@@ -108,6 +119,11 @@ def format_report(result: ConversionResult) -> str:
         lines.append(f'Added {len(result.added)} key(s):')
         for key, reason in result.added.items():
             lines.append(f'  + {key}: {reason}')
+    if result.missing:
+        lines.append(f'Missing {len(result.missing)} key(s) that the other '
+                     'blocks hold (a damaged checkpoint: models refuse the '
+                     'result):')
+        lines.extend(f'  ? {k}' for k in result.missing)
     if result.unmapped:
         lines.append(f'Unmapped {len(result.unmapped)} key(s):')
         lines.extend(f'  ! {k}{unsupported_hint(k)}' for k in result.unmapped)
