@@ -23,12 +23,16 @@ from torch import nn
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
-    'ADAPTER_META_KEY', 'check_adapter_only_fits', 'remember_source',
-    'guard_checkpoint_to_model'
+    'ADAPTER_META_KEY', 'CHECKS_OWN_LOADS', 'check_adapter_only_fits',
+    'remember_source', 'guard_checkpoint_to_model'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
 ADAPTER_META_KEY = 'adapter_checkpoint'
+#: Class attribute, True on a module that checks every state dict loaded
+#: into it in its own load path (the frozen-host wrappers, which name the
+#: adapters of other settings precisely): a model with one is left to it.
+CHECKS_OWN_LOADS = 'checks_own_loads'
 #: How many keys an error lists by name.
 _LISTED = 5
 #: The modules that bind MMEngine's ``_load_checkpoint_to_model`` by name.
@@ -66,7 +70,8 @@ def check_adapter_only_fits(model: nn.Module,
                             checkpoint: Any,
                             source: Optional[str] = None) -> None:
     """Refuse an adapter-only checkpoint whose trained tensors the model
-    does not have. Any other checkpoint passes.
+    does not have. Any other checkpoint passes, and so does any model with
+    a module that checks its own loads (:data:`CHECKS_OWN_LOADS`).
 
     Args:
         model (nn.Module): The (unwrapped) model to load it into.
@@ -79,7 +84,8 @@ def check_adapter_only_fits(model: nn.Module,
             lacks and the config to use.
     """
     info = adapter_only_info(checkpoint)
-    if info is None:
+    if info is None or any(
+            getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
         return
     saved = list(info.get('saved_keys') or [])
     keys = set(model.state_dict())

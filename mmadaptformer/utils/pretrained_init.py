@@ -48,7 +48,8 @@ def check_pretrained_init(
         owner: str = 'init_cfg',
         map_location: Optional[str] = 'cpu',
         already_loaded: bool = False,
-        read: Optional[Callable[[Mapping], Any]] = None) -> int:
+        read: Optional[Callable[[Mapping], Any]] = None,
+        screen: Optional[Callable[[Mapping, str], None]] = None) -> int:
     """Check every ``Pretrained`` ``init_cfg`` of ``module`` before it loads.
 
     Reads each checkpoint as :class:`mmengine.model.PretrainedInit` does
@@ -66,6 +67,10 @@ def check_pretrained_init(
         read (Callable, optional): Reads an entry's state dict the way the
             module itself loads it, or returns None to read it as
             ``PretrainedInit`` does. Defaults to None.
+        screen (Callable, optional): Called with each state dict and its
+            file before the check; raises to refuse a file that fits but
+            must not be loaded there, e.g. a trained model given as a
+            backbone's pretrained weights. Defaults to None.
 
     Returns:
         int: How many checkpoints were checked.
@@ -89,6 +94,8 @@ def check_pretrained_init(
         elif state_dict is None:
             state_dict = _load_checkpoint_with_prefix(
                 prefix, path, map_location=location)
+        if screen is not None:
+            screen(state_dict, path)
         where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'
                                        if prefix is not None else '')
         check_state_dict(

@@ -15,21 +15,23 @@ copied and nothing changes. :func:`check_state_dict` turns the differences
 into one error that names the file, the missing and unexpected keys and
 ``key: checkpoint shape vs model shape`` for every mismatch, except for the
 keys a fresh start legitimately initialises (:func:`fresh_keys`): the
-adapters, the head and normalisation layers. Shape mismatches are always
-errors.
+adapters, the head and the final normalisation layers (not those inside the
+blocks, see :func:`block_keys`). Shape mismatches are always errors.
 """
 import logging
 import re
 from collections import OrderedDict
-from typing import Callable, Iterable, Optional, Sequence, Set, Tuple
+from typing import Callable, Iterable, Iterator, Optional, Sequence, Set, Tuple
 
+import torch
 from mmengine.logging import print_log
 from torch import nn
 
 from .state_dict_diff import StateDictDiff, diff_state_dict
 
 __all__ = [
-    'HEAD_NAMES', 'StateDictMismatchError', 'fresh_keys', 'check_state_dict'
+    'HEAD_NAMES', 'StateDictMismatchError', 'block_keys', 'fresh_keys',
+    'check_state_dict', 'listing'
 ]
 
 #: Attribute names of a model's head, tried in order: ``cls_head`` of an
@@ -57,6 +59,40 @@ def _strip_prefix(state_dict: dict, prefix: str = 'module.') -> dict:
     return out
 
 
+def block_keys(model: nn.Module) -> Set[str]:
+    """State-dict keys of the tensors in the model's stacks of blocks.
+
+    A stack is an ``nn.ModuleList`` or ``nn.Sequential``; its elements are
+    the transformer blocks (mmaction2's ``blocks``, mmpretrain's
+    ``layers``), stages and downsampling layers, and everything inside them
+    counts. Found by container type, never by name. What lies outside every
+    stack is the stem (patch embedding, tokens) and the final norms
+    (``fc_norm``, ``norm``, ``ln1``/``ln2``, ``pre_norm``).
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        set[str]: The keys, as in ``model.state_dict()``.
+    """
+    return _keys_of(model, _stacked_tensors(model))
+
+
+def _stacked_tensors(model: nn.Module) -> Set[int]:
+    """``id()`` of the tensors of :func:`block_keys`."""
+    tensors: Set[int] = set()
+    for module in model.modules():
+        if isinstance(module, (nn.ModuleList, nn.Sequential)):
+            for child in module.children():
+                tensors.update(id(t) for t in _tensors(child))
+    return tensors
+
+
+def _tensors(module: nn.Module) -> Iterator[torch.Tensor]:
+    yield from module.parameters()
+    yield from module.buffers()
+
+
 # yapf: disable
 def fresh_keys(model: nn.Module,
                head: Sequence[str] = HEAD_NAMES) -> Set[str]:
@@ -67,9 +103,14 @@ def fresh_keys(model: nn.Module,
     a module declares with a ``fresh_tensors()`` method (the adapters,
     :class:`~mmadaptformer.models.AdaptMLP`, and the wrappers' own
     parameters such as the VPT prompts), those of the model's head (the
-    first of ``head`` that is an attribute) and of normalisation layers
-    (which start as the identity, e.g. the ``fc_norm`` a mean-pooling ViT
-    adds to a self-supervised encoder).
+    first of ``head`` that is an attribute) and of the final normalisation
+    layers (which start as the identity, e.g. the ``fc_norm`` a
+    mean-pooling ViT adds to a self-supervised encoder).
+
+    A norm inside a block (:func:`block_keys`, e.g. ``blocks.0.norm2``) is
+    not fresh: every checkpoint of the architecture holds it, so one that
+    lacks it is damaged or of another layout, and the identity in its place
+    changes every feature after it.
 
     Args:
         model (nn.Module): The model the state dict is loaded into.
@@ -79,21 +120,18 @@ def fresh_keys(model: nn.Module,
     Returns:
         set[str]: The keys, as in ``model.state_dict()``.
     """
+    stacked = _stacked_tensors(model)
     tensors: Set[int] = set()
-
-    def add(module: nn.Module) -> None:
-        tensors.update(id(t) for t in module.parameters())
-        tensors.update(id(t) for t in module.buffers())
-
     for module in model.modules():
         if isinstance(module, _NORM_TYPES):
-            add(module)
+            tensors.update(
+                id(t) for t in _tensors(module) if id(t) not in stacked)
         if callable(getattr(type(module), 'fresh_tensors', None)):
             tensors.update(id(t) for t in module.fresh_tensors())
     for name in head:
         module = getattr(model, name, None)
         if isinstance(module, nn.Module):
-            add(module)
+            tensors.update(id(t) for t in _tensors(module))
             break
     return _keys_of(model, tensors)
 
@@ -129,7 +167,8 @@ def _keys_of(model: nn.Module, tensors: Set[int]) -> Set[str]:
     }
 
 
-def _listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
+def listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
+    """The first ``limit`` keys, comma-separated, and how many more."""
     shown = ', '.join(keys[:limit])
     more = len(keys) - limit
     return shown + (f', ... and {more} more' if more > 0 else '')
@@ -254,6 +293,10 @@ def check_state_dict(model: nn.Module,
                      '(convert_official.py takes --img-size and '
                      '--num-frames; the video recipes use 8 frames of '
                      '224x224)')
+        elif shift is None and missing and not (unexpected or diff.mismatched):
+            cause = ('it lacks some of the model\'s tensors: the file is '
+                     'damaged, or was saved from a smaller architecture '
+                     '(e.g. fewer blocks)')
         elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')
@@ -286,11 +329,11 @@ def check_state_dict(model: nn.Module,
                     f'  ... and {len(diff.mismatched) - MAX_LISTED} more')
         if missing:
             lines.append(f'{len(missing)} missing keys (in the model, not in '
-                         f'the checkpoint): {_listing(missing)}')
+                         f'the checkpoint): {listing(missing)}')
         if unexpected:
             lines.append(f'{len(unexpected)} unexpected keys (in the '
                          f'checkpoint, not in the model): '
-                         f'{_listing(unexpected)}')
+                         f'{listing(unexpected)}')
         for error in diff.errors[:MAX_LISTED]:
             lines.append(f'error: {error}')
         if hint:
@@ -312,11 +355,11 @@ def check_state_dict(model: nn.Module,
     notes = []
     if others:
         notes.append(f'loading {len(others)} tensors from their '
-                     f'initialisation (head, norms or allowed): '
-                     f'{_listing(others)}')
+                     f'initialisation (head, final norms or allowed): '
+                     f'{listing(others)}')
     if diff.unexpected:
         notes.append(f'ignoring {len(diff.unexpected)} allowed unexpected '
-                     f'keys: {_listing(diff.unexpected)}')
+                     f'keys: {listing(diff.unexpected)}')
     if notes:
         print_log(
             f'{source}: ' + '; '.join(notes),

@@ -2,7 +2,10 @@
 """A host that loads the weights it names itself (Swin3D's ``pretrained``,
 with or without 2D inflation) under AdaptFormer: they count as loaded and
 are named, so AdapterHook does not refuse the backbone as random and an
-adapter-only checkpoint records them."""
+adapter-only checkpoint records them. A file whose keys do not fit loaded
+nothing, with a warning only, and was reported as loaded: now refused. A 2D
+file is read and inflated once, not again by the wrapper's own
+``init_weights()`` with the adapters attached."""
 import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
@@ -11,6 +14,7 @@ from mmadaptformer.models import AdaptFormer, FrozenBackboneMismatchError
 from mmadaptformer.models.backbones.frozen_host_record import (
     frozen_host_entry, verify_frozen_host)
 from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 SWIN3D = dict(
     type='SwinTransformer3D',
@@ -55,3 +59,96 @@ def test_weights_a_host_loads_itself_count_as_loaded(tmp_path):
     with pytest.raises(FrozenBackboneMismatchError) as info:
         verify_frozen_host(random, entry)
     assert f'The adapters were trained on {path}.' in str(info.value)
+
+
+WINDOW = (2, 4, 4)
+
+
+def _swin3d(**own):
+    return dict(
+        type='AdaptFormer',
+        adapter=dict(bottleneck=4),
+        backbone=dict(
+            type='SwinTransformer3D',
+            arch=dict(embed_dims=16, depths=[1, 1], num_heads=[1, 2]),
+            window_size=WINDOW,
+            out_indices=(1, ),
+            **own))
+
+
+def _stock_state(seed=0):
+    init_default_scope('mmaction')
+    torch.manual_seed(seed)
+    cfg = _swin3d(pretrained=None, pretrained2d=False)['backbone']
+    return MODELS.build(cfg).state_dict()
+
+
+def _as_2d(state):
+    """Swin's 2D layout of a Swin3D state dict, which Swin3D inflates."""
+    two = {}
+    for key, value in state.items():
+        if 'relative_position_index' in key or 'attn_mask' in key:
+            continue
+        if key == 'patch_embed.proj.weight':
+            value = value.sum(2)
+        if 'relative_position_bias_table' in key:
+            value = value[:(2 * WINDOW[1] - 1) * (2 * WINDOW[2] - 1)]
+        if key.startswith('norm1.'):  # the last stage's norm
+            key = 'norm.' + key.split('.', 1)[1]
+        two[key] = value
+    return two
+
+
+def test_own_weights_that_load_nothing_are_refused(tmp_path, clean_loggers):
+    stock = _stock_state()
+    recognizer = str(tmp_path / 'recognizer.pth')
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in stock.items()}}, recognizer)
+    init_default_scope('mmaction')
+    model = MODELS.build(_swin3d(pretrained=recognizer, pretrained2d=False))
+    with pytest.raises(
+            StateDictMismatchError,
+            match=rf'^SwinTransformer3D names its own weights {recognizer} '
+            r'\(model\.backbone\.backbone\.pretrained\), but none of its '
+            r'\d+ parameters \(patch_embed\.proj\.weight, \.\.\.\) is in it '
+            'under that name: the frozen backbone would stay random.*'
+            'as --pretrained'):
+        model.init_weights()
+    assert model.host_source is None
+
+    # The backbone's own checkpoint loads, and counts as loaded.
+    own = str(tmp_path / 'backbone.pth')
+    torch.save({'state_dict': stock}, own)
+    model = MODELS.build(_swin3d(pretrained=own, pretrained2d=False))
+    model.init_weights()
+    assert model.host_source == own
+    host = model.backbone.state_dict()
+    assert all(torch.equal(host[k], v) for k, v in stock.items())
+
+
+def test_a_2d_file_is_inflated_once(tmp_path, monkeypatch, clean_loggers):
+    import mmaction.models.backbones.swin as swin
+    file2d = str(tmp_path / 'swin2d.pth')
+    torch.save({'model': _as_2d(_stock_state(seed=1))}, file2d)
+    reads = []
+    real = swin._load_checkpoint
+
+    def counted(path, *args, **kwargs):
+        reads.append(path)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(swin, '_load_checkpoint', counted)
+    init_default_scope('mmaction')
+    own = dict(pretrained=file2d, pretrained2d=True)
+    torch.manual_seed(7)
+    stock = MODELS.build(_swin3d(**own)['backbone'])
+    stock.init_weights()
+    assert reads == [file2d]
+    torch.manual_seed(7)
+    model = MODELS.build(_swin3d(**own))
+    model.init_weights()
+    assert reads == [file2d] * 2, reads  # once for each model
+    assert model.host_source == file2d
+    host = model.backbone.state_dict()
+    for key, value in stock.state_dict().items():
+        assert torch.equal(host[key], value), key

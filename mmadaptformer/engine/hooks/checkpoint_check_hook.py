@@ -35,7 +35,8 @@ class CheckpointCheckHook(Hook):
 
     Shape mismatches are always errors. Missing keys are tolerated (and
     logged) for what a fresh start initialises: the adapters, VPT prompts,
-    the head, normalisation layers, and ``allow_missing``. Used in the
+    the head, final normalisation layers (not those inside the transformer
+    blocks), and ``allow_missing``. Used in the
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
 
     Args:

@@ -39,9 +39,11 @@ from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
-from .host_init import (OWN_WEIGHTS_ATTR, own_weights, quiet_console_init,
-                        read_host_pretrained, without_own_pretrained,
+from .host_init import (OWN_WEIGHTS_ATTR, check_own_weights_loaded,
+                        own_weights, quiet_console_init, read_host_pretrained,
+                        recording_loads, without_own_pretrained,
                         without_pretrained)
+from .load_refusals import refuse_full_with_holes, refuse_trained_model
 from .trained_part_check import check_trained_part
 
 __all__ = [
@@ -85,6 +87,10 @@ class FrozenHostWrapper(BaseModule):
     #: What the wrapper trains, singular, as its messages name it: "the
     #: adapter-only checkpoint ... the adapters were trained on".
     trained_part = 'adapter'
+    #: Every state dict loaded into the wrapper is checked by
+    #: :meth:`before_load` (see :data:`~mmadaptformer.utils.adapter_only_fit.
+    #: CHECKS_OWN_LOADS`).
+    checks_own_loads = True
 
     def __init__(self,
                  backbone: dict,
@@ -151,8 +157,18 @@ class FrozenHostWrapper(BaseModule):
         """Initialise the host once, loading its ``Pretrained`` init_cfg.
 
         The checkpoint is checked first (one of another architecture is
-        refused, nothing of it loaded). The attached modules are set aside
-        meanwhile.
+        refused, nothing of it loaded, and so is a trained model: a file
+        with the trained part, see
+        :func:`~.load_refusals.refuse_trained_model`). The attached modules
+        are set aside while it loads. Weights the host names and loads
+        itself must load (:func:`~.host_init.check_own_weights_loaded`).
+
+        Raises:
+            PretrainedFileError: If the checkpoint holds adapters or
+                prompts.
+            StateDictMismatchError: If it does not fit the host, or if the
+                weights the host names itself loaded none of its
+                parameters.
         """
         if self.host_initialized:
             return
@@ -173,16 +189,24 @@ class FrozenHostWrapper(BaseModule):
         with reading_once():
             if pretrained:
                 check_pretrained_init(
-                    host, owner='model.backbone.backbone', read=read_once)
+                    host,
+                    owner='model.backbone.backbone',
+                    read=read_once,
+                    screen=functools.partial(refuse_trained_model, self))
             for parent, name, _ in attached:
                 parent._modules[name] = None
+            own_file = None if pretrained else own_weights(host)
             try:
                 if hasattr(host, 'init_weights'):
                     own = without_own_pretrained(host) if pretrained \
                         else nullcontext()
                     with quiet_console_init(host), \
-                            without_pretrained(host), own:
+                            without_pretrained(host), own, \
+                            recording_loads(host) as loads:
                         host.init_weights()
+                    if own_file is not None:
+                        check_own_weights_loaded(host, loads, own_file,
+                                                 self.pretrained_key)
                 # Loaded here rather than by the host's init_weights(), which
                 # may ignore its init_cfg: a plain nn.Module (TimeSformer),
                 # or UniFormer and Swin3D with pretrained2d=True.
@@ -205,10 +229,12 @@ class FrozenHostWrapper(BaseModule):
                 init_info=f'Initialized by {type(host).__name__}.'
                 'init_weights() inside the frozen-host wrapper')
         self.host_initialized = True
-        if not isinstance(host, BaseModule):
-            # BaseModule.init_weights() of the wrapper would initialise a
-            # plain nn.Module host (TimeSformer) again, over its weights.
-            host.is_init = True
+        # BaseModule.init_weights() of the wrapper would initialise the
+        # host again, over its weights: a plain nn.Module host
+        # (TimeSformer), or one whose init_weights() does not mark it done
+        # (Swin3D and UniFormer with pretrained2d=True, which then read and
+        # inflated their 2D file a second time, adapters attached).
+        host.is_init = True
         if pretrained:
             self.host_source = str(pretrained[-1].get('checkpoint'))
         elif (own := own_weights(host)) is not None:
@@ -261,7 +287,9 @@ class FrozenHostWrapper(BaseModule):
         Raises:
             FrozenBackboneMismatchError: If the frozen tensors differ.
             StateDictMismatchError: If it holds some of the trained part
-                (adapters, prompts), but not all, or in other shapes.
+                (adapters, prompts), but not all, or in other shapes; or
+                if it is a full checkpoint that lacks some of the host's
+                tensors (see :func:`~.load_refusals.refuse_full_with_holes`).
         """
         self.__dict__.pop('_load_verified', None)  # of a load that failed
         entry = state_dict.pop(prefix + FROZEN_HOST_KEY, None)
@@ -272,6 +300,8 @@ class FrozenHostWrapper(BaseModule):
         if any(torch.is_tensor(v) and v.is_meta for v in present):
             return
         complete = len(present) == len(self.host_keys)
+        if not complete and entry is None:
+            refuse_full_with_holes(self, state_dict, prefix)
         if not complete and not self.host_initialized:
             self.init_host()
         if entry is not None:

@@ -8,17 +8,19 @@ stays off the console."""
 import importlib
 import logging
 from contextlib import contextmanager
-from typing import Dict, Iterator, Mapping, Optional
+from typing import Dict, Iterator, List, Mapping, Optional, Set
 
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
 from ...utils.pretrained_init import is_pretrained_cfg
+from ...utils.state_dict_check import StateDictMismatchError
 from ..hosts import own_pretrained_attrs, pretrained_readers, qualname
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
-    'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR'
+    'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
+    'recording_loads', 'check_own_weights_loaded'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -34,6 +36,63 @@ def own_weights(host: nn.Module) -> Optional[str]:
         return None
     value = getattr(host, OWN_WEIGHTS_ATTR, None)
     return value if isinstance(value, str) and value else None
+
+
+@contextmanager
+def recording_loads(host: nn.Module) -> Iterator[List[Set[str]]]:
+    """Record, for each state dict loaded into ``host`` inside the scope
+    (``load_state_dict``, MMEngine's ``load_checkpoint``), the keys it left
+    missing."""
+    loads: List[Set[str]] = []
+
+    def record(module, incompatible) -> None:
+        loads.append(set(incompatible.missing_keys))
+
+    handle = host.register_load_state_dict_post_hook(record)
+    try:
+        yield loads
+    finally:
+        handle.remove()
+
+
+def check_own_weights_loaded(host: nn.Module, loads: List[Set[str]], own: str,
+                             key: str) -> None:
+    """Refuse a host that loaded none of its parameters from the weights it
+    names itself.
+
+    The hosts load those non-strictly (Swin3D, UniFormer, UniFormerV2,
+    TimeSformer): a file whose keys do not fit, e.g. a recognizer
+    checkpoint with a ``backbone.`` prefix, loaded nothing, with a warning
+    only, and the frozen backbone stayed random. Some missing tensors are
+    normal (TimeSformer's temporal attention from a 2D ViT, buffers that
+    Swin3D rebuilds); none loaded is not.
+
+    Args:
+        host (nn.Module): The host, after its ``init_weights()``.
+        loads (list[set[str]]): What :func:`recording_loads` recorded then.
+        own (str): The weights it names (:func:`own_weights`).
+        key (str): Their config key, for the error.
+
+    Raises:
+        StateDictMismatchError: Naming the file, the config key and what
+            to do.
+    """
+    params = [name for name, _ in host.named_parameters()]
+    loaded = [
+        name for name in params if any(name not in load for load in loads)
+    ]
+    if loaded or not params:
+        return
+    what = ('it loaded no state dict' if not loads else
+            f'none of its {len(params)} parameters ({params[0]}, ...) is in '
+            'it under that name')
+    raise StateDictMismatchError(
+        f'{type(host).__name__} names its own weights {own} ({key}), but '
+        f'{what}: the frozen backbone would stay random. A checkpoint of a '
+        'whole model (keys starting with backbone.) goes to tools/train.py '
+        f'as --pretrained, which takes its backbone; {key} takes a '
+        f'checkpoint {type(host).__name__} reads itself, e.g. the 2D image '
+        'weights it inflates.')
 
 
 def read_host_pretrained(host: nn.Module,

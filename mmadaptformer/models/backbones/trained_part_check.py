@@ -15,7 +15,7 @@ from torch import nn
 
 from ...utils.state_dict_check import StateDictMismatchError
 
-__all__ = ['check_trained_part']
+__all__ = ['check_trained_part', 'trained_part_keys']
 
 #: How many keys an error lists by name.
 _LISTED = 5
@@ -28,6 +28,37 @@ _SETTINGS = dict(
 def _listed(keys: List[str]) -> str:
     more = f', ... ({len(keys)} in all)' if len(keys) > _LISTED else ''
     return ', '.join(keys[:_LISTED]) + more
+
+
+def trained_part_keys(wrapper: nn.Module,
+                      state_dict: Mapping,
+                      prefix: str = '') -> List[str]:
+    """The keys of ``state_dict`` that hold a wrapper's trained part.
+
+    These are the wrapper's own tensors beside the host's (the adapters,
+    the prompts) and tensors of the modules it attaches that this model
+    lacks, e.g. the adapters of blocks its ``layers`` leave out: a key with
+    the attached modules' name (``adaptmlp``) among its parts.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper.
+        state_dict (Mapping): Any state dict.
+        prefix (str): The wrapper's prefix in it. Defaults to ''.
+
+    Returns:
+        list[str]: The keys, in the state dict's order.
+    """
+    host = set(wrapper.host_keys)
+    own = {k for k in wrapper.state_dict() if k not in host}
+    names = {name for _, name in wrapper.attached_modules()}
+    keys = []
+    for key in state_dict:
+        if not key.startswith(prefix) or key[len(prefix):] in host:
+            continue
+        name = key[len(prefix):]
+        if name in own or names.intersection(name.split('.')):
+            keys.append(key)
+    return keys
 
 
 def check_trained_part(wrapper: nn.Module,
@@ -52,11 +83,9 @@ def check_trained_part(wrapper: nn.Module,
     given = [k for k in own if prefix + k in state_dict]
     # Keys of the trained part that this model does not have, e.g. the
     # adapters of blocks its ``layers`` leave out.
-    names = {name for _, name in wrapper.attached_modules()}
     unexpected = [
-        key for key in state_dict if key.startswith(prefix)
-        and key[len(prefix):] not in own and key[len(prefix):] not in host
-        and names.intersection(key[len(prefix):].split('.'))
+        key for key in trained_part_keys(wrapper, state_dict, prefix)
+        if key[len(prefix):] not in own
     ]
     if not given and not unexpected:
         return

@@ -1,0 +1,112 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What a frozen-host wrapper refuses to load, besides another backbone's
+adapters: a trained model given as the pretrained backbone, and a full
+checkpoint with holes."""
+from typing import Mapping
+
+from torch import nn
+
+from ...utils.pretrained_backbone import PretrainedFileError
+from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
+                                       listing)
+from .frozen_host_record import FROZEN_HOST_KEY
+from .trained_part_check import trained_part_keys
+
+__all__ = ['refuse_trained_model', 'refuse_full_with_holes']
+
+
+def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
+                         path: str) -> None:
+    """Refuse a pretrained file that holds a trained part (adapters,
+    prompts): a trained model, not a backbone.
+
+    The attached modules are part of the host while its file is checked
+    (they are fresh there), and set aside while it loads non-strictly:
+    their tensors in the file would be dropped without a word, and
+    fresh ones trained or tested in their place.
+    """
+    keys = trained_part_keys(wrapper, state_dict)
+    if not keys:
+        return
+    part = wrapper.trained_part
+    raise PretrainedFileError(
+        f'{path} holds {len(keys)} tensors of trained {part}s (e.g. '
+        f'{keys[0]}): it is a trained {type(wrapper).__name__} model (a '
+        'full checkpoint, e.g. converted with '
+        'tools/model_converters/convert_official.py or written by '
+        'merge_adapters.py), not a pretrained backbone. --pretrained '
+        f'and {wrapper.pretrained_key} load the frozen backbone only: '
+        f'these {part}s would be dropped and fresh ones used in their '
+        'place. Give a trained model as the checkpoint instead '
+        f'(tools/test.py CONFIG {path}, or load_from={path!r} to train '
+        'on from it), and as --pretrained the backbone it was trained '
+        'on.')
+
+
+def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
+                           prefix: str) -> None:
+    """Refuse a full checkpoint that lacks some of the host's tensors.
+
+    A state dict with some of the host's tensors and no
+    :data:`FROZEN_HOST_KEY` record is either an adapter-only checkpoint
+    saved before the records existed, whose host tensors are the few
+    trained with the adapters (``extra_trainable``: ``fc_norm``, the
+    patch embedding, norms or biases), or a full checkpoint with holes
+    (another layout, e.g. a ``fc_norm`` where the model has ``ln1``, or
+    a damaged file), whose missing tensors would keep the model's
+    initial values. They differ in the blocks: parameter-efficient
+    training leaves their weight matrices frozen, which hold nearly all
+    of their elements, so an adapter-only checkpoint holds a small part
+    of them and a full one nearly all. The rule: at least half of the
+    elements of the host's block tensors
+    (:func:`~mmadaptformer.utils.state_dict_check.block_keys`; of all
+    its tensors for a host without blocks) make a full checkpoint.
+    Counting keys would not do: the biases and norms alone are more
+    than half of a ViT block's keys.
+    """
+    host, own = wrapper.backbone, set(wrapper.host_keys)
+    sizes = {
+        key: value.numel()
+        for key, value in host.state_dict(keep_vars=True).items() if key in own
+    }
+    blocks = block_keys(host).intersection(sizes) or set(sizes)
+    total = sum(sizes[k] for k in blocks)
+    held = sum(sizes[k] for k in blocks if prefix + k in state_dict)
+    if 2 * held < total:
+        return
+    missing = [
+        prefix + k for k in wrapper.host_keys if prefix + k not in state_dict
+    ]
+    trained = set(trained_part_keys(wrapper, state_dict, prefix))
+    unknown = [
+        key for key in state_dict if key.startswith(prefix)
+        and key[len(prefix):] not in sizes and key not in trained
+    ]
+    lines = [
+        f'{type(wrapper).__name__}: the state dict being loaded is a full '
+        f'checkpoint of its {type(host).__name__} (it holds '
+        f'{len(wrapper.host_keys) - len(missing)} of the '
+        f'{len(wrapper.host_keys)} backbone tensors, the blocks\' weights '
+        f'included, and no {FROZEN_HOST_KEY} record of an adapter-only '
+        f'one) that lacks {len(missing)} of them: '
+        f'{listing(missing)}. They would keep this model\'s initial '
+        'values; loading stopped here.'
+    ]
+    if unknown:
+        lines.append(f'It holds {len(unknown)} backbone keys that this '
+                     f'model lacks: {listing(unknown)}.')
+    lines.append(
+        'It was probably saved with another layout of the backbone: '
+        'e.g. a ViT with fc_norm (global pooling) needs out_type='
+        "'avg_featmap', final_norm=False in mmpretrain and "
+        'use_mean_pooling=True in mmaction2, one with the final norm '
+        "(norm, ln1) out_type='cls_token', final_norm=True or "
+        'use_mean_pooling=False. Build the model with the settings the '
+        'checkpoint was saved with (tools/model_converters/'
+        'convert_official.py prints those a converted checkpoint '
+        'needs); if block tensors are missing, the file is damaged: '
+        'save or convert it again. A checkpoint of the backbone alone '
+        '(pre-training) is given as --pretrained (the backbone\'s '
+        'init_cfg), where a missing final norm starts as the '
+        'identity.')
+    raise StateDictMismatchError('\n'.join(lines))
