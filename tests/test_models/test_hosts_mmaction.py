@@ -168,7 +168,11 @@ def test_space_only_timesformer_layers_are_declared_by_dotted_paths(
             operation_order=('norm', 'self_attn', 'norm', 'ffn'),
             norm_cfg=dict(type='LN', eps=1e-6),
             batch_first=True))
-    with pytest.raises(ValueError, match='No transformer block'):
+    with pytest.raises(
+            ValueError,
+            match=r'No transformer block.*e\.g\. block_types=\[dict\('
+            r"type='BaseTransformerLayer', norm='norms\.1', ffn='ffns\.0'\)\]"
+            r' for pre-norm layers'):
         inject_adapters(copy.deepcopy(layer))
     stock = copy.deepcopy(layer)
     inject_adapters(

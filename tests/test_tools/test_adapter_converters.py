@@ -139,7 +139,9 @@ def test_a_checkpoint_that_is_no_checkpoint_dict_is_one_line(
     'get'``)."""
     main = load_tool(f'model_converters/{tool}').main
     out = tmp_path / 'out.pth'
-    adapter_meta = {'adapter_checkpoint': {}}
+    adapter_meta = {
+        'adapter_checkpoint': dict(saved_keys=['w'], frozen_digest='0')
+    }
     cases = [
         ([1, 2], 'is not a checkpoint dict: it holds a list.'),
         (dict(state_dict=[1, 2],
@@ -150,6 +152,13 @@ def test_a_checkpoint_that_is_no_checkpoint_dict_is_one_line(
         (dict(state_dict={'w': torch.ones(1)},
               meta=[1]), "its 'meta' is a list, not a dict."),
     ]
+    if tool == 'merge_adapters.py':
+        # Its adapter record is not one: it was a KeyError or an
+        # AttributeError in complete_adapter_checkpoint.
+        cases.append((dict(
+            state_dict={'w': torch.ones(1)},
+            meta={'adapter_checkpoint':
+                  [1]}), "its meta['adapter_checkpoint'] is not the record"))
     if tool == 'extract_adapters.py':
         # A full checkpoint has no adapter record.
         cases[1:3] = [(dict(state_dict=case[0]['state_dict']), case[1])

@@ -69,8 +69,9 @@ def check_adapter_checkpoint(checkpoint: Any, filename: str) -> None:
 
     Raises:
         StateDictMismatchError: If it is not a dict, its ``'meta'`` is not a
-            dict or its ``'state_dict'`` is not a dict of tensors (and the
-            frozen backbone's records); the message names ``filename``.
+            dict, its ``'state_dict'`` is not a dict of tensors (and the
+            frozen backbone's records) or its adapter record is not one;
+            the message names ``filename``.
         SystemExit: If it is a full checkpoint, which needs no merging.
     """
     meta = checkpoint_meta(checkpoint, filename, EXPECTED)
@@ -93,6 +94,15 @@ def check_adapter_checkpoint(checkpoint: Any, filename: str) -> None:
         raise StateDictMismatchError(
             f"{filename}: its 'state_dict' is not a state dict of tensors: "
             f'it holds {", ".join(bad[:5])}{more}. {EXPECTED}')
+    info = meta[ADAPTER_META_KEY]
+    record = isinstance(info, dict) and isinstance(
+        info.get('saved_keys'),
+        (list, tuple)) and isinstance(info.get('frozen_digest'), str)
+    if not record:
+        raise StateDictMismatchError(
+            f"{filename}: its meta['{ADAPTER_META_KEY}'] is not the record "
+            'an adapter-only checkpoint carries (a dict with saved_keys and '
+            f'frozen_digest), but {info!r:.200}. {EXPECTED}')
 
 
 def main(argv=None):

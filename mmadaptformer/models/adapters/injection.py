@@ -165,13 +165,22 @@ def inject_adapters(model: nn.Module,
     blocks = find_blocks(model, declared)
     if not blocks:
         found = block_like_types(model) or ['none']
+        example = block_type_example()
+        if any(
+                type(m).__name__ == 'BaseTransformerLayer'
+                for m in model.modules()):
+            # mmcv's layer (TimeSformer's space-only and joint layers).
+            example = ("block_types=[dict(type='BaseTransformerLayer', "
+                       "norm='norms.1', ffn='ffns.0')] for pre-norm "
+                       "layers (operation_order ('norm', 'self_attn', "
+                       "'norm', 'ffn'))")
         raise ConfigError(
             f'No transformer block of a known type was found in '
             f'{type(model).__name__}. Block-like modules found: '
             f'{", ".join(found)}. If it has transformer blocks, declare '
             'which norm precedes the feed-forward network and which '
             'attribute is the feed-forward network in the config, e.g. '
-            f'{block_type_example()}; a network without them (a CNN) '
+            f'{example}; a network without them (a CNN) '
             'cannot take AdaptFormer\'s adapters. The README\'s "Writing '
             'your own config" lists the backbones supported as they are.')
     unused = set(declared) - {
