@@ -31,10 +31,10 @@ from torch import nn
 
 from mmadaptformer.models.adapters.trainable import (TrainablePlan,
                                                      plan_trainable)
-from mmadaptformer.models.backbones.base_wrapper import (FrozenHostWrapper,
-                                                         frozen_host_entries)
+from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.frozen_host_record import (
-    FROZEN_HOST_KEY, FrozenBackboneMismatchError, verify_frozen_host)
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
+    verify_frozen_host)
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints

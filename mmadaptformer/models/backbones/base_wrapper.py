@@ -24,7 +24,7 @@
 import functools
 import logging
 from contextlib import nullcontext
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, List, Mapping, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -35,8 +35,7 @@ from torch import nn
 from ...utils.checkpoint_schemes import reading_once
 from ...utils.pretrained_init import (check_pretrained_init,
                                       pretrained_init_cfgs)
-from .frozen_host_record import (FROZEN_HOST_KEY, frozen_host_entry,
-                                 verify_frozen_host)
+from .frozen_host_record import FROZEN_HOST_KEY, verify_frozen_host
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
 from .host_init import (OWN_WEIGHTS_ATTR, check_own_weights_loaded,
@@ -46,10 +45,7 @@ from .host_init import (OWN_WEIGHTS_ATTR, check_own_weights_loaded,
 from .load_refusals import refuse_full_with_holes, refuse_trained_model
 from .trained_part_check import check_trained_part
 
-__all__ = [
-    'HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper',
-    'frozen_host_entries'
-]
+__all__ = ['HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper']
 
 #: ``host_source`` after a full state dict replaced the host's weights, while
 #: its file is not known (MMEngine hands the model the state dict only).
@@ -386,31 +382,3 @@ def _outer_names(get_layer_depth):
         return get_layer_depth(param_name, prefix)
 
     return outer
-
-
-def frozen_host_entries(model: nn.Module,
-                        fingerprints: Mapping[str, tuple]) -> Dict[str, dict]:
-    """The :data:`FROZEN_HOST_KEY` entries of every wrapper in a model.
-
-    Args:
-        model (nn.Module): The unwrapped model.
-        fingerprints (Mapping[str, tuple]): Fingerprints of the frozen
-            tensors, keyed as in ``model.state_dict()``.
-
-    Returns:
-        dict[str, dict]: State-dict key -> entry, for each wrapper.
-    """
-    entries = {}
-    for name, module in model.named_modules():
-        if not isinstance(module, FrozenHostWrapper):
-            continue
-        prefix = f'{name}.' if name else ''
-        host = set(module.host_keys)
-        own = {
-            key[len(prefix):]: value
-            for key, value in fingerprints.items()
-            if key.startswith(prefix) and key[len(prefix):] in host
-        }
-        if own:
-            entries[prefix + FROZEN_HOST_KEY] = frozen_host_entry(module, own)
-    return entries

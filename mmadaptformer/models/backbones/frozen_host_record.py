@@ -8,18 +8,19 @@ saves, with its trainable parts, the per-tensor fingerprints (see
 writes that record, :func:`verify_frozen_host` compares a wrapper's frozen
 host with it and raises :class:`FrozenBackboneMismatchError` if they differ.
 """
-from typing import Mapping, Optional
+from typing import Dict, Mapping, Optional
 
 import torch
 from torch import nn
 
+from ...utils.adapter_only_fit import CHECKS_OWN_LOADS
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import StateDictMismatchError
 
 __all__ = [
     'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'as_fingerprint',
-    'frozen_host_entry', 'verify_frozen_host'
+    'frozen_host_entry', 'frozen_host_entries', 'verify_frozen_host'
 ]
 
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
@@ -191,3 +192,33 @@ def verify_frozen_host(wrapper: nn.Module,
                  f'{part}s were trained on: on other weights they would '
                  'silently give wrong results.')
     raise FrozenBackboneMismatchError(' '.join(lines), trained_on=trained_on)
+
+
+def frozen_host_entries(model: nn.Module,
+                        fingerprints: Mapping[str, tuple]) -> Dict[str, dict]:
+    """The :data:`FROZEN_HOST_KEY` entries of every frozen-host wrapper in a
+    model (the modules that check their own loads, see
+    :data:`~mmadaptformer.utils.adapter_only_fit.CHECKS_OWN_LOADS`).
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        fingerprints (Mapping[str, tuple]): Fingerprints of the frozen
+            tensors, keyed as in ``model.state_dict()``.
+
+    Returns:
+        dict[str, dict]: State-dict key -> entry, for each wrapper.
+    """
+    entries = {}
+    for name, module in model.named_modules():
+        if not getattr(module, CHECKS_OWN_LOADS, False):
+            continue
+        prefix = f'{name}.' if name else ''
+        host = set(module.host_keys)
+        own = {
+            key[len(prefix):]: value
+            for key, value in fingerprints.items()
+            if key.startswith(prefix) and key[len(prefix):] in host
+        }
+        if own:
+            entries[prefix + FROZEN_HOST_KEY] = frozen_host_entry(module, own)
+    return entries
