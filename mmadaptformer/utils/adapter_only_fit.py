@@ -14,6 +14,7 @@ of a whole checkpoint into a model passes: ``_load_checkpoint_to_model``,
 which ``load_checkpoint``, the ``Runner``, the strategies and the
 Inferencers call. It refuses before anything is loaded.
 """
+import contextvars
 import functools
 import sys
 from typing import Any, Optional, Tuple
@@ -24,7 +25,7 @@ from .state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'CHECKS_OWN_LOADS', 'check_adapter_only_fits',
-    'remember_source', 'guard_checkpoint_to_model'
+    'remember_source', 'loading_source', 'guard_checkpoint_to_model'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -39,9 +40,12 @@ _LISTED = 5
 _BINDINGS = ('mmengine.runner.checkpoint', 'mmengine.runner.runner',
              'mmengine.infer.infer')
 _GUARD_ATTR = '__mmadaptformer_guard__'
-# The meta of the last adapter-only checkpoint read, and its file: the
-# load into a model names the file it came from.
+# The meta of the last checkpoint read, and its file: the load into a
+# model names the file it came from.
 _SOURCE: Optional[Tuple[Any, str]] = None
+# The file of the checkpoint being loaded into a model, while it loads.
+_LOADING: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
+    'mmadaptformer_loading_source', default=None)
 
 
 def adapter_only_info(checkpoint: Any) -> Optional[dict]:
@@ -53,17 +57,28 @@ def adapter_only_info(checkpoint: Any) -> Optional[dict]:
 
 
 def remember_source(checkpoint: Any, filename: str) -> None:
-    """Note the file an adapter-only checkpoint was read from, for the
-    error of :func:`check_adapter_only_fits`. Other objects are ignored."""
+    """Note the file a checkpoint with a ``meta`` dict was read from, for
+    the errors of its load into a model (:func:`loading_source`). Other
+    objects are ignored."""
     global _SOURCE
-    if adapter_only_info(checkpoint) is not None:
+    if isinstance(checkpoint, dict) and isinstance(
+            checkpoint.get('meta'), dict):
         _SOURCE = (checkpoint['meta'], filename)
 
 
-def _source_of(checkpoint: dict) -> str:
-    if _SOURCE is not None and checkpoint.get('meta') is _SOURCE[0]:
+def _source_of(checkpoint: Any) -> Optional[str]:
+    if _SOURCE is not None and isinstance(checkpoint, dict) and \
+            checkpoint.get('meta') is _SOURCE[0]:
         return _SOURCE[1]
-    return 'The checkpoint'
+    return None
+
+
+def loading_source() -> Optional[str]:
+    """The file of the checkpoint MMEngine is loading into a model, while
+    it loads (inside ``_load_checkpoint_to_model``), if it was read through
+    ``CheckpointLoader`` with a ``meta``; None otherwise. A model's own load
+    checks name it in their errors: they see only the state dict."""
+    return _LOADING.get()
 
 
 def check_adapter_only_fits(model: nn.Module,
@@ -94,7 +109,8 @@ def check_adapter_only_fits(model: nn.Module,
         return
     more = ', ...' if len(absent) > _LISTED else ''
     raise StateDictMismatchError(
-        f'{source or _source_of(checkpoint)} is an adapter-only checkpoint '
+        f'{source or _source_of(checkpoint) or "The checkpoint"} is an '
+        'adapter-only checkpoint '
         '(it holds what trained, not the frozen backbone), and the model '
         f'{type(model).__name__} lacks {len(absent)} of its {len(saved)} '
         f'trained tensors ({", ".join(absent[:_LISTED])}{more}): the '
@@ -110,7 +126,11 @@ def _guarded(load_to_model):
         from mmengine.model import is_model_wrapper
         target = model.module if is_model_wrapper(model) else model
         check_adapter_only_fits(target, checkpoint)
-        return load_to_model(model, checkpoint, *args, **kwargs)
+        token = _LOADING.set(_source_of(checkpoint))
+        try:
+            return load_to_model(model, checkpoint, *args, **kwargs)
+        finally:
+            _LOADING.reset(token)
 
     setattr(load_checkpoint_to_model, _GUARD_ATTR, load_to_model)
     return load_checkpoint_to_model

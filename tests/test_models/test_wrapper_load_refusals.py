@@ -123,7 +123,7 @@ def test_full_checkpoint_of_another_layout_is_refused_by_get_model(tmp_path):
     with pytest.raises(StateDictMismatchError) as info:
         get_model(cls_token, pretrained=ckpt)
     text = str(info.value)
-    assert text.startswith('AdaptFormer: the state dict being loaded is a '
+    assert text.startswith(f'AdaptFormer: the state dict of {ckpt} is a '
                            'full checkpoint of its VisionTransformer '
                            '(it holds 28 of the 30 backbone tensors'), text
     assert 'lacks 2 of them: backbone.ln1.weight, backbone.ln1.bias.' in text

@@ -6,6 +6,7 @@ from typing import Mapping
 
 from torch import nn
 
+from ...utils.adapter_only_fit import loading_source
 from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
                                        listing)
@@ -82,8 +83,11 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
         key for key in state_dict if key.startswith(prefix)
         and key[len(prefix):] not in sizes and key not in trained
     ]
+    source = loading_source()
+    being_loaded = f'the state dict of {source}' if source else \
+        'the state dict being loaded'
     lines = [
-        f'{type(wrapper).__name__}: the state dict being loaded is a full '
+        f'{type(wrapper).__name__}: {being_loaded} is a full '
         f'checkpoint of its {type(host).__name__} (it holds '
         f'{len(wrapper.host_keys) - len(missing)} of the '
         f'{len(wrapper.host_keys)} backbone tensors, the blocks\' weights '
