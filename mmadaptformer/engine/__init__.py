@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
                                  build_model_and_plan, check_frozen_digest,
-                                 check_holds_adapters,
+                                 check_holds_trained_part,
                                  complete_adapter_checkpoint,
                                  make_adapter_checkpoint)
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
@@ -23,7 +23,7 @@ __all__ = [
     'add_epoch_randomness_hook', 'add_work_dir_collect_hook',
     'CPUAmpOptimWrapper', 'check_cpu_bf16', 'ADAPTER_META_KEY',
     'adapter_hook_cfg', 'build_model_and_plan', 'check_frozen_digest',
-    'check_holds_adapters', 'complete_adapter_checkpoint',
+    'check_holds_trained_part', 'complete_adapter_checkpoint',
     'make_adapter_checkpoint', 'restrict_optimizer', 'ConfigCopyMixin',
     'ConfigCopyRunner', 'build_runner', 'config_copy_name', 'REFUSALS',
     'refusal_line', 'refusals_exit'

@@ -22,7 +22,7 @@ weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
 import copy
-from typing import Any, Dict, Iterable, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -44,7 +44,7 @@ __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
     'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
-    'check_holds_adapters', 'checkpoint_meta'
+    'check_holds_trained_part', 'checkpoint_meta', 'trained_part_keys'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -205,11 +205,26 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
     return meta or {}
 
 
-def check_holds_adapters(adapter_keys: Iterable[str], state: Mapping,
-                         source: str) -> None:
+def trained_part_keys(model: nn.Module) -> Tuple[List[str], str]:
+    """The state-dict keys of what the model's frozen-host wrappers train
+    (adapters, prompts: the wrappers' tensors beside their hosts'), and
+    what that is called (``'adapter'``, ``'prompt'``)."""
+    keys, part = [], 'adapter'
+    for name, module in model.named_modules():
+        if isinstance(module, FrozenHostWrapper):
+            prefix = f'{name}.' if name else ''
+            host = set(module.host_keys)
+            keys += [prefix + k for k in module.state_dict() if k not in host]
+            part = module.trained_part
+    return keys, part
+
+
+def check_holds_trained_part(model: nn.Module, state: Mapping,
+                             source: str) -> None:
     """Refuse to evaluate a model with a full checkpoint that holds none of
-    its adapters: they would predict at their initialisation (random, with
-    the video recipes' ``init='trunc_normal'``), not as trained.
+    its adapters (or prompts): they would predict at their initialisation
+    (random, with the video recipes' ``init='trunc_normal'``), not as
+    trained.
 
     A checkpoint that holds some of them is refused where the model loads
     it (the wrapper's own check); adapter-only checkpoints are checked
@@ -217,16 +232,16 @@ def check_holds_adapters(adapter_keys: Iterable[str], state: Mapping,
     adapters then train from their initialisation.
 
     Args:
-        adapter_keys (Iterable[str]): The model's adapter state-dict keys.
+        model (nn.Module): The unwrapped model.
         state (Mapping): The checkpoint's state dict (a ``module.`` prefix
             is ignored, as MMEngine's load ignores it).
         source (str): The checkpoint file, for the error.
 
     Raises:
-        StateDictMismatchError: If the model has adapters and ``state``
-            holds none of them.
+        StateDictMismatchError: If the model has a trained part and
+            ``state`` holds none of it.
     """
-    keys = sorted(adapter_keys)
+    keys, part = trained_part_keys(model)
     if not keys:
         return
     held = {
@@ -236,13 +251,13 @@ def check_holds_adapters(adapter_keys: Iterable[str], state: Mapping,
     if any(key in held for key in keys):
         return
     raise StateDictMismatchError(
-        f'{source} holds none of the model\'s {len(keys)} adapter tensors '
-        f'(e.g. {keys[0]}): the model would be evaluated with adapters at '
+        f'{source} holds none of the model\'s {len(keys)} {part} tensors '
+        f'(e.g. {keys[0]}): the model would be evaluated with {part}s at '
         'their initialisation, not trained ones. It is a checkpoint of a '
-        'model without these adapters (a stock or fully fine-tuned model, '
+        f'model without these {part}s (a stock or fully fine-tuned model, '
         'a converted VideoMAE or MAE checkpoint): evaluate it with its own '
-        'config, or give the checkpoint the AdaptFormer training run wrote '
-        '(its work dir\'s epoch_N.pth or best_*.pth).')
+        f'config, or give the checkpoint the training run of this config '
+        'wrote (its work dir\'s epoch_N.pth or best_*.pth).')
 
 
 def frozen_host_sources(model: nn.Module) -> Dict[str, str]:

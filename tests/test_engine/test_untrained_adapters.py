@@ -5,14 +5,15 @@ refused, since the adapters would predict at their initialisation (random
 with the video recipes' ``init='trunc_normal'``); training from it is not,
 since training trains them."""
 import pytest
-from helpers import run_tool
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
+                     write_config)
 
 from mmadaptformer.apis import ModelInferencer
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 _REFUSAL = ('holds none of the model\'s 4 adapter tensors (e.g. '
-            'backbone.blocks.0.adaptmlp.down_proj.bias): the model would be '
-            'evaluated with adapters at their initialisation')
+            'backbone.blocks.1.adaptmlp.down_proj.weight): the model would '
+            'be evaluated with adapters at their initialisation')
 
 
 @pytest.mark.parametrize('init', ['trunc_normal', 'lora'])
@@ -29,9 +30,33 @@ def test_testing_a_checkpoint_without_the_adapters_is_refused(
     out = proc.stdout
     assert proc.returncode == 1, out[-3000:]
     assert 'Traceback' not in out, out[-3000:]
-    assert (f'StateDictMismatchError: {stock} '
-            f'{_REFUSAL.replace("blocks.0", "blocks.1")}') in out, out[-3000:]
+    assert f'StateDictMismatchError: {stock} {_REFUSAL}' in out, out[-3000:]
     assert 'acc/top1' not in out
+
+
+def test_testing_vpt_without_its_prompts_is_refused(video_tasks,
+                                                    tiny_video_data, tmp_path):
+    """VPT's prompts train as extra_trainable, not as adapters: the same
+    refusal, in VPT's words."""
+    config = write_config(
+        tmp_path / 'vpt.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        "model = dict(backbone=dict(type='VPT', num_prompts=4, "
+        '_delete_=True, backbone=dict(type=\'VisionTransformer\', '
+        'img_size=32, patch_size=16, embed_dims=64, depth=2, num_heads=2, '
+        'mlp_ratio=2, qkv_bias=True, num_frames=4, tubelet_size=2, '
+        "norm_cfg=dict(type='LN', eps=1e-6), init_cfg=None)))\n"
+        "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
+        "extra_trainable=[r'prompt_embeddings'])]\n")
+    stock = video_tasks['stock']
+    proc = run_tool(['test.py', config, stock, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert (f'StateDictMismatchError: {stock} holds none of the model\'s 1 '
+            'prompt tensors (e.g. backbone.prompt_embeddings): the model '
+            'would be evaluated with prompts at their initialisation'
+            ) in proc.stdout, proc.stdout[-3000:]
 
 
 def test_inference_refuses_it(video_tasks, clean_loggers):

@@ -21,7 +21,7 @@ from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_adapters,
+from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_trained_part,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
@@ -369,8 +369,8 @@ class AdapterHook(Hook):
         if info is None:
             source = runner.cfg.get('load_from') or 'The loaded checkpoint'
             try:
-                check_holds_adapters(
-                    self.plan.groups.get('adapters', ()),
+                check_holds_trained_part(
+                    get_ori_model(runner.model),
                     checkpoint.get('state_dict', checkpoint), str(source))
             except StateDictMismatchError as e:
                 self._without_adapters = e
