@@ -43,13 +43,14 @@ def is_pretrained_cfg(cfg: Any) -> bool:
         cfg, dict) and cfg.get('type') in ('Pretrained', PretrainedInit)
 
 
-def check_pretrained_init(
-        module: nn.Module,
-        owner: str = 'init_cfg',
-        map_location: Optional[str] = 'cpu',
-        already_loaded: bool = False,
-        read: Optional[Callable[[Mapping], Any]] = None,
-        screen: Optional[Callable[[Mapping, str], None]] = None) -> int:
+def check_pretrained_init(module: nn.Module,
+                          owner: str = 'init_cfg',
+                          map_location: Optional[str] = 'cpu',
+                          already_loaded: bool = False,
+                          read: Optional[Callable[[Mapping], Any]] = None,
+                          screen: Optional[Callable[[Mapping, str],
+                                                    None]] = None,
+                          hint: str = '') -> int:
     """Check every ``Pretrained`` ``init_cfg`` of ``module`` before it loads.
 
     Reads each checkpoint as :class:`mmengine.model.PretrainedInit` does
@@ -71,6 +72,8 @@ def check_pretrained_init(
             file before the check; raises to refuse a file that fits but
             must not be loaded there, e.g. a trained model given as a
             backbone's pretrained weights. Defaults to None.
+        hint (str): Said after the advice of a refusal, e.g. how the module
+            reads checkpoints of another layout itself. Defaults to ''.
 
     Returns:
         int: How many checkpoints were checked.
@@ -104,7 +107,8 @@ def check_pretrained_init(
             source=f'Pretrained checkpoint {path} of {where}',
             hint='Point init_cfg.checkpoint at a checkpoint of this '
             'architecture, or convert it with '
-            'tools/model_converters/convert_official.py.',
+            'tools/model_converters/convert_official.py.' +
+            (f' {hint}' if hint else ''),
             already_loaded=already_loaded)
         checked += 1
     module.__dict__['_pretrained_checked'] = True

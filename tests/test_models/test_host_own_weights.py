@@ -152,3 +152,35 @@ def test_a_2d_file_is_inflated_once(tmp_path, monkeypatch, clean_loggers):
     host = model.backbone.state_dict()
     for key, value in stock.state_dict().items():
         assert torch.equal(host[key], value), key
+
+
+def test_a_2d_vit_file_as_init_cfg_of_timesformer_names_its_own_key(
+        tmp_path, clean_loggers):
+    """TimeSformer converts a 2D ViT file through its own ``pretrained``;
+    given as the wrapper's init_cfg (--pretrained) the file does not fit,
+    and the refusal says which key takes it."""
+    init_default_scope('mmaction')
+    tiny = dict(
+        type='TimeSformer',
+        num_frames=4,
+        img_size=32,
+        patch_size=16,
+        embed_dims=32,
+        num_heads=2,
+        num_transformer_layers=2)
+    vit2d = {
+        k.replace('attentions.0.norm', 'norms.0'): v
+        for k, v in MODELS.build(tiny).state_dict().items()
+        if 'attentions.1' not in k and 'temporal_fc' not in k
+        and k != 'time_embed'
+    }
+    path = str(tmp_path / 'vit2d.pth')
+    torch.save({'state_dict': vit2d}, path)
+    model = AdaptFormer(
+        backbone=dict(tiny, init_cfg=dict(type='Pretrained', checkpoint=path)))
+    with pytest.raises(
+            StateDictMismatchError,
+            match=r'TimeSformer reads checkpoints of another layout itself '
+            r'.* set model\.backbone\.backbone\.pretrained=FILE in the '
+            r'config instead of giving it as --pretrained'):
+        model.init_weights()

@@ -39,9 +39,9 @@ from .frozen_host_record import FROZEN_HOST_KEY, verify_frozen_host
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
 from .host_init import (OWN_WEIGHTS_ATTR, check_own_weights_loaded,
-                        own_weights, quiet_console_init, read_host_pretrained,
-                        recording_loads, without_own_pretrained,
-                        without_pretrained)
+                        own_loading_hint, own_weights, quiet_console_init,
+                        read_host_pretrained, recording_loads,
+                        without_own_pretrained, without_pretrained)
 from .load_refusals import refuse_full_with_holes, refuse_trained_model
 from .trained_part_check import check_trained_part
 
@@ -188,7 +188,8 @@ class FrozenHostWrapper(BaseModule):
                     host,
                     owner='model.backbone.backbone',
                     read=read_once,
-                    screen=functools.partial(refuse_trained_model, self))
+                    screen=functools.partial(refuse_trained_model, self),
+                    hint=own_loading_hint(host, 'model.backbone.backbone'))
             for parent, name, _ in attached:
                 parent._modules[name] = None
             own_file = None if pretrained else own_weights(host)

@@ -20,7 +20,7 @@ from ..hosts import own_pretrained_attrs, pretrained_readers, qualname
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
     'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
-    'recording_loads', 'check_own_weights_loaded'
+    'recording_loads', 'check_own_weights_loaded', 'own_loading_hint'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -36,6 +36,27 @@ def own_weights(host: nn.Module) -> Optional[str]:
         return None
     value = getattr(host, OWN_WEIGHTS_ATTR, None)
     return value if isinstance(value, str) and value else None
+
+
+def own_loading_hint(host: nn.Module, key: str) -> str:
+    """How to give ``host`` a checkpoint it reads itself (its own
+    ``pretrained``: Swin3D's and UniFormer's 2D weights they inflate,
+    TimeSformer's 2D ViT it converts); empty for other hosts.
+
+    Args:
+        host (nn.Module): The host.
+        key (str): The config key of the host, e.g.
+            ``'model.backbone.backbone'``.
+    """
+    if qualname(type(host)) not in own_pretrained_attrs():
+        return ''
+    inflate = (f' and {key}.pretrained2d=True' if hasattr(
+        host, 'pretrained2d') else '')
+    return (f'{type(host).__name__} reads checkpoints of another layout '
+            f'itself (its own `pretrained`), e.g. the 2D image weights it '
+            f'converts: for such a file set {key}.{OWN_WEIGHTS_ATTR}=FILE'
+            f'{inflate} in the config instead of giving it as --pretrained '
+            f'or {key}.init_cfg.')
 
 
 @contextmanager
