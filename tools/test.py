@@ -216,6 +216,11 @@ def merge_args(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
 
     cfg.load_from = args.checkpoint
+    # The config copy of a training run resumed with --resume records
+    # resume=True: MMEngine's Runner.test would then resume (optimizer,
+    # scheduler, the work dir's latest checkpoint) instead of loading the
+    # checkpoint given here.
+    cfg.resume = False
     return cfg
 
 

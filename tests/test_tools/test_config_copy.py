@@ -66,3 +66,17 @@ def test_later_runs_keep_the_training_config_copy(tmp_path, tiny_video_data):
         cwd=tmp_path)
     assert 0.0 <= json.loads(metrics.read_text())['acc/top1'] <= 1.0
     assert copy.read_bytes() == trained
+
+    # A resumed run's copy records resume=True: testing from it tests the
+    # checkpoint given, it does not resume (an adapter-only optimizer state
+    # loaded into a new optimizer failed with a traceback).
+    run_tool([
+        'train.py', cfg, '--resume', '--pretrained', pretrained,
+        '--cfg-options', 'train_cfg.max_epochs=2'
+    ],
+             cwd=tmp_path)
+    assert Config.fromfile(copy).resume is True
+    proc = run_tool(['test.py', copy, ckpt], cwd=tmp_path)
+    assert 'resumed epoch' not in proc.stdout
+    assert f'Load checkpoint from {ckpt}' in proc.stdout, proc.stdout[-2000:]
+    assert 'acc/top1' in proc.stdout
