@@ -21,6 +21,7 @@ from typing import Any, Optional, Tuple
 
 from torch import nn
 
+from .model_unwrap import unwrapped_model
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
@@ -123,9 +124,7 @@ def _guarded(load_to_model):
 
     @functools.wraps(load_to_model)
     def load_checkpoint_to_model(model, checkpoint, *args, **kwargs):
-        from mmengine.model import is_model_wrapper
-        target = model.module if is_model_wrapper(model) else model
-        check_adapter_only_fits(target, checkpoint)
+        check_adapter_only_fits(unwrapped_model(model), checkpoint)
         token = _LOADING.set(_source_of(checkpoint))
         try:
             return load_to_model(model, checkpoint, *args, **kwargs)

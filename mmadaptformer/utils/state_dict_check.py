@@ -27,6 +27,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .model_unwrap import unwrapped_model
 from .state_dict_diff import StateDictDiff, diff_state_dict
 
 __all__ = [
@@ -271,9 +272,7 @@ def check_state_dict(model: nn.Module,
     Raises:
         StateDictMismatchError: If anything else does not fit.
     """
-    from mmengine.model import is_model_wrapper
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrapped_model(model)
     state_dict = _strip_prefix(state_dict)
     diff = diff_state_dict(model, state_dict)
     fresh = fresh_keys(model) if allow_fresh else set()

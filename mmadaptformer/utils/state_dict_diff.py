@@ -19,6 +19,8 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .model_unwrap import unwrapped_model
+
 __all__ = ['StateDictDiff', 'diff_state_dict']
 
 _SIZE_MISMATCH = re.compile(
@@ -60,7 +62,6 @@ def _meta_copy(state_dict: dict) -> dict:
 
 def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
     """Run MMEngine's loading loop on meta tensors and record the result."""
-    from mmengine.model import is_model_wrapper
     from torch.nn.modules.module import _IncompatibleKeys
     state_dict = _meta_copy(state_dict)
     metadata = getattr(state_dict, '_metadata', None)
@@ -73,8 +74,8 @@ def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
     dropped: Set[str] = set()
 
     def load(module: nn.Module, local: dict, prefix: str = '') -> None:
-        if is_model_wrapper(module):
-            module = module.module
+        # As MMEngine's loop: through model and test-time wrappers.
+        module = unwrapped_model(module)
         local_metadata = {} if metadata is None else metadata.get(
             prefix[:-1], {})
         before = set(local)
@@ -148,9 +149,7 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
     Returns:
         StateDictDiff: Missing, unexpected and shape-mismatched keys.
     """
-    from mmengine.model import is_model_wrapper
-    if is_model_wrapper(model):
-        model = model.module
+    model = unwrapped_model(model)
     try:
         return _dry_run(model, state_dict)
     except Exception as e:  # noqa: B902 -- any hook may fail on meta

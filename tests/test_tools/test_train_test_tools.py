@@ -8,7 +8,7 @@ import re
 
 import torch
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
-                     run_tool, video_data_cfg, write_config)
+                     run_tool, stripes_config, video_data_cfg, write_config)
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -137,3 +137,49 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_video_data,
     saved = {k: float(ckpt['state_dict'][k].double().sum()) for k in final}
     assert saved == final
     assert not osp.exists(work_dir / 'epoch_3.pth')
+
+
+def test_flip_tta_with_the_adapter_hooks(tmp_path, tiny_image_data):
+    """--tta wraps the model in mmpretrain's AverageClsScoreTTA: the hooks
+    saw its ``module.`` keys and refused every checkpoint (adapter-only,
+    merged), and the linear probe found nothing to train."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    pretrained = str(tmp_path / 'stock.pth')
+    init_default_scope('mmpretrain')
+    stock = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
+    stock.init_weights()
+    torch.save({'state_dict': stock.state_dict(), 'meta': {}}, pretrained)
+    hooks = ('default_hooks = dict(checkpoint_check=dict('
+             "type='CheckpointCheckHook'), config_check=dict("
+             "type='ConfigCheckHook'))\n")
+    for mode in ('adaptformer', 'linear_probe'):
+        folder = tmp_path / mode
+        folder.mkdir()
+        extra = hooks + ("custom_hooks = [dict(type='AdapterHook', "
+                         f"mode='{mode}', adapter_only_checkpoint=True)]\n")
+        cfg = stripes_config(folder, tiny_image_data, extra) \
+            if mode == 'adaptformer' else write_config(
+                folder / 'lp.py', TINY_IMAGE_CONFIG,
+                image_data_cfg(tiny_image_data) + extra)
+        work_dir = folder / 'work'
+        run_tool([
+            'train.py', cfg, '--work-dir', work_dir, '--pretrained',
+            pretrained, '--cfg-options', 'train_cfg.max_epochs=1'
+        ],
+                 cwd=tmp_path)
+        ckpt = work_dir / 'epoch_1.pth'
+        plain = run_tool([
+            'test.py', cfg, ckpt, '--pretrained', pretrained, '--work-dir',
+            work_dir
+        ],
+                         cwd=tmp_path)
+        tta = run_tool([
+            'test.py', cfg, ckpt, '--pretrained', pretrained, '--work-dir',
+            work_dir, '--tta'
+        ],
+                       cwd=tmp_path)
+        for proc in (plain, tta):
+            assert re.search(r'Epoch\(test\) \[2/2\]\s+accuracy/top1: ',
+                             proc.stdout), proc.stdout[-2000:]

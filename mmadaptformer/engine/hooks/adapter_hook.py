@@ -8,7 +8,6 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
-from mmpretrain.utils import get_ori_model
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
@@ -19,6 +18,7 @@ from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_trained_part,
@@ -204,7 +204,7 @@ class AdapterHook(Hook):
         print_log('\n'.join(lines), logger='current')
 
     def _freeze(self, runner) -> None:
-        model = get_ori_model(runner.model)
+        model = unwrapped_model(runner.model)
         was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
         plan = self._make_plan(model)
         apply_trainable(model, plan)
@@ -286,7 +286,7 @@ class AdapterHook(Hook):
         """
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
-        model = get_ori_model(runner.model)
+        model = unwrapped_model(runner.model)
         self._check_backbone_loaded(runner, model)
         source = runner.cfg.get('load_from') or (
             f'a checkpoint resumed from {runner.work_dir}'
@@ -315,7 +315,7 @@ class AdapterHook(Hook):
         """Stop training if any frozen weight changed."""
         if not self.check_frozen or self._frozen_reference is None:
             return
-        current = self._frozen_fingerprints(get_ori_model(runner.model))
+        current = self._frozen_fingerprints(unwrapped_model(runner.model))
         changed = [
             k for k in self._frozen_reference
             if current.get(k) != self._frozen_reference[k]
@@ -335,8 +335,8 @@ class AdapterHook(Hook):
         if not self.adapter_only_checkpoint:
             return
         if self.plan is None:
-            self._make_plan(get_ori_model(runner.model))
-        model = get_ori_model(runner.model)
+            self._make_plan(unwrapped_model(runner.model))
+        model = unwrapped_model(runner.model)
         fingerprints = self._frozen_reference or self._frozen_fingerprints(
             model)
         make_adapter_checkpoint(
@@ -370,12 +370,12 @@ class AdapterHook(Hook):
             source = runner.cfg.get('load_from') or 'The loaded checkpoint'
             try:
                 check_holds_trained_part(
-                    get_ori_model(runner.model),
+                    unwrapped_model(runner.model),
                     checkpoint.get('state_dict', checkpoint), str(source))
             except StateDictMismatchError as e:
                 self._without_adapters = e
             return
-        model = get_ori_model(runner.model)
+        model = unwrapped_model(runner.model)
         if not getattr(model, '_is_init', True):
             # Testing does not initialise weights (only training does), but
             # the frozen part must come from the config's pretrained path.

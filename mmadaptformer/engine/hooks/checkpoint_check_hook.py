@@ -5,8 +5,8 @@ from typing import Sequence
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
-from mmpretrain.utils import get_ori_model
 
+from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
 from mmadaptformer.utils.state_dict_check import check_state_dict
 
@@ -81,7 +81,7 @@ class CheckpointCheckHook(Hook):
         """Check a checkpoint the runner is about to load."""
         state_dict = checkpoint.get('state_dict', checkpoint)
         check_state_dict(
-            get_ori_model(runner.model),
+            unwrapped_model(runner.model),
             state_dict,
             source=self._source(runner),
             allow_missing=self.allow_missing,
@@ -97,7 +97,7 @@ class CheckpointCheckHook(Hook):
         """Check the ``Pretrained`` init configs of the model's modules."""
         if not self.check_pretrained:
             return
-        model = get_ori_model(runner.model)
+        model = unwrapped_model(runner.model)
         for name, module in model.named_modules():
             check_pretrained_init(
                 module,

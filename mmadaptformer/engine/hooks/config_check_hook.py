@@ -5,9 +5,9 @@ from typing import List, Optional, Sequence, Tuple
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
-from mmpretrain.utils import get_ori_model
 
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
+from mmadaptformer.utils.model_unwrap import unwrapped_model
 
 __all__ = ['ConfigCheckHook', 'dataset_num_classes']
 
@@ -78,7 +78,7 @@ class ConfigCheckHook(Hook):
         self.head = [head] if isinstance(head, str) else list(head)
 
     def _head(self, runner) -> Optional[Tuple[str, int]]:
-        model = get_ori_model(runner.model)
+        model = unwrapped_model(runner.model)
         for name in self.head:
             num_classes = getattr(
                 getattr(model, name, None), 'num_classes', None)
@@ -92,7 +92,7 @@ class ConfigCheckHook(Hook):
             return
         head_key, head_classes = head
         problems = []
-        model = get_ori_model(runner.model)
+        model = unwrapped_model(runner.model)
         pre = getattr(
             getattr(model, 'data_preprocessor', None), 'num_classes', None)
         if isinstance(pre, int) and pre != head_classes:
