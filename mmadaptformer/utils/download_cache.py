@@ -3,25 +3,26 @@
 
 PyTorch's hub and MMEngine cache a download as ``<cache>/<file name>`` and
 take any file of that name as the address's. This cache keeps that layout
-(a file put there by hand is found), and adds three things:
+(a file put there by hand is found), and adds:
 
 * each download records its address in ``<name>.url``; another address
   with the same file name (two work dirs' ``epoch_1.pth``) is cached as
   ``<hash of the address>-<name>`` instead of being given the first one's
   weights;
-* a file name that ends in a hash (``..._20220623-4c544545.pth``, as
-  OpenMMLab and torchvision publish them; see :func:`name_hash`) is checked
-  against the file's SHA-256: a download that does not match is deleted,
-  and a file found without a record that does not match is refused (and
-  left where it is);
-* a file found without a record whose name carries no hash is used, with a
-  warning naming it, since nothing shows that it is the address's;
+* the address of a file OpenMMLab or PyTorch publish, whose name ends in
+  its hash (``.../vit-base_20220623-4c544545.pth``; see
+  :func:`promised_hash`), is checked against the file's SHA-256: a
+  download that does not match is deleted, and a file found without a
+  record that does not match is refused (and left where it is);
+* a file found without a record and without such a promise is used, with
+  a warning naming it, since nothing shows that it is the address's;
 * a download records the server's validators (``ETag``, ``Last-Modified``,
   ``Content-Length``); before a cached copy is used, the server is asked
-  (``HEAD``) and a file that changed there (a work dir's ``best.pth`` after
-  another run) is downloaded again. A name that ends in a hash is not
-  asked, and a server that cannot be asked (offline) leaves the cached copy
-  in use, with a warning.
+  (``HEAD``, or the headers of a ``GET`` where it refuses ``HEAD``) and a
+  file that changed there (a work dir's ``best.pth`` after another run)
+  is downloaded again. A published file with a hash is not asked, and a
+  server that cannot be asked (offline) leaves the cached copy in use,
+  with a warning.
 
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, and a
@@ -34,6 +35,7 @@ import os.path as osp
 import re
 import tempfile
 from typing import Any, Dict, Optional, Tuple
+from urllib.error import HTTPError
 from urllib.parse import urlparse
 from urllib.request import Request, urlopen
 
@@ -44,39 +46,49 @@ from torch.hub import tqdm
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 
 __all__ = [
-    'cache_path', 'fetch_verified', 'name_hash', 'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'cache_path', 'fetch_verified', 'promised_hash', 'HASHED_NAME_HOSTS',
+    'REFUSED_SUFFIX', 'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
 REFUSED_SUFFIX = '.refused'
 #: Suffix of the file next to a download that records its address.
 URL_SUFFIX = '.url'
-# torch.hub's convention (``-<hex>.`` before the extension), with at least
-# 8 digits so that a word such as ``-face.pth`` is not taken for a hash.
-_NAME_HASH = re.compile(r'-([0-9a-f]{8,64})\.[A-Za-z0-9]+$')
+#: The servers whose file names promise their SHA-256 (see
+#: :func:`promised_hash`).
+HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
+# Their convention: ``-<8 hexadecimal digits>.`` before the extension.
+_NAME_HASH = re.compile(r'-([0-9a-f]{8})\.[A-Za-z0-9]+$')
 _CHUNK = 1 << 20
 # The response headers that tell whether the file at an address changed,
 # compared in this order.
 _VALIDATORS = ('etag', 'last-modified', 'content-length')
 # Seconds to wait for a server.
 _TIMEOUT = 30
+# The statuses of a server that refuses HEAD but may answer GET.
+_HEAD_REFUSED = (403, 405, 501)
 
 
-def name_hash(name: str) -> Optional[str]:
-    """The SHA-256 prefix a checkpoint's file name promises, if any.
+def promised_hash(url: str) -> Optional[str]:
+    """The SHA-256 prefix a published checkpoint's address promises, if any.
 
-    ``vit-base_20220623-4c544545.pth`` promises ``4c544545``, as OpenMMLab
-    and torchvision name their files (PyTorch's hub checks the same form
-    when asked to). Digits alone (``model-20221212.pth``) are taken for a
-    date, not a hash.
+    OpenMMLab and PyTorch name the files they publish with the first 8
+    hexadecimal digits of their SHA-256 before the extension
+    (``.../vit-base_20220623-4c544545.pth``; PyTorch's hub checks that
+    form when asked to). Only their servers (:data:`HASHED_NAME_HOSTS`)
+    are taken at their word: elsewhere such a name may be a UUID's tail or
+    a commit, not a promise. Digits alone (``-20221212.pth``) are a date.
 
     Args:
-        name (str): The file name.
+        url (str): The address.
 
     Returns:
         str | None: The hexadecimal prefix, or None.
     """
-    match = _NAME_HASH.search(name)
+    parsed = urlparse(url)
+    if parsed.hostname not in HASHED_NAME_HOSTS:
+        return None
+    match = _NAME_HASH.search(osp.basename(parsed.path))
     if match is None or match.group(1).isdigit():
         return None
     return match.group(1)
@@ -90,9 +102,10 @@ def _sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def _hash_mismatch(path: str, name: str) -> Optional[str]:
-    """Why ``path`` does not match the hash in ``name``; None if it does."""
-    expected = name_hash(name)
+def _hash_mismatch(path: str, url: str) -> Optional[str]:
+    """Why ``path`` does not match the hash ``url`` promises; None if it
+    does, or if it promises none."""
+    expected = promised_hash(url)
     if expected is None:
         return None
     actual = _sha256(path)
@@ -186,13 +199,24 @@ def _changed(url: str, recorded: Dict[str, str]) -> Optional[str]:
     describes (a validator that changed); None if it does not, or if the
     server gives nothing to compare.
 
+    A server that refuses ``HEAD`` (405, 501; 403 for pre-signed links,
+    which sign the method) is asked with a ``GET`` whose body is not read.
+
     Raises:
         OSError: If the server cannot be asked (offline, an error status).
     """
-    request = Request(
-        url, method='HEAD', headers={'User-Agent': 'mmadaptformer'})
-    with urlopen(request, timeout=_TIMEOUT) as response:
-        current = _validators(response.headers)
+    headers = {'User-Agent': 'mmadaptformer'}
+    try:
+        with urlopen(
+                Request(url, method='HEAD', headers=headers),
+                timeout=_TIMEOUT) as response:
+            current = _validators(response.headers)
+    except HTTPError as e:
+        if e.code not in _HEAD_REFUSED:
+            raise
+        with urlopen(
+                Request(url, headers=headers), timeout=_TIMEOUT) as response:
+            current = _validators(response.headers)
     for name in _VALIDATORS:
         if name in recorded and name in current \
                 and recorded[name] != current[name]:
@@ -208,7 +232,7 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
     then ``<cache>/<hash of the address>-<file name>``. A file without a
     record (put there by hand, or by another tool) is taken as the
     address's, as PyTorch and MMEngine take it; :func:`fetch_verified`
-    checks it against the hash in its name, or warns.
+    checks it against the hash its address promises, or warns.
 
     Args:
         url (str): The address.
@@ -230,14 +254,13 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
 
 def _check_unrecorded(url: str, cached: str) -> None:
     """Vouch for a cached file that has no record of its address."""
-    name = osp.basename(urlparse(url).path)
-    mismatch = _hash_mismatch(cached, name)
+    mismatch = _hash_mismatch(cached, url)
     if mismatch is not None:
         raise CheckpointLoadError(
             f'{cached}, found in the download cache without a record of '
             f'its address, is not the file {url} names: {mismatch}. It was '
             'left where it is; move it away to download the address again.')
-    if name_hash(name) is not None:
+    if promised_hash(url) is not None:
         # Its content is what the name promises: record it, so that the
         # next load does not hash it again.
         _record(cached + '.record', url, cached)
@@ -256,19 +279,20 @@ def _revalidate(url: str, cached: str, map_location: Any,
     """Download ``url`` again if the file there changed since ``cached``
     was downloaded; the new checkpoint, or None to use the cached one.
 
-    A name that ends in a hash names one file for good: not asked. A server
-    that cannot be asked (offline) leaves the cached copy in use, with a
-    warning.
+    A published name with a hash names one file for good: not asked. A
+    server that cannot be asked (offline, an error) leaves the cached copy
+    in use, with a warning.
     """
     record = _read_record(cached)
-    if record is None or not record[1] or name_hash(osp.basename(cached)):
+    if record is None or not record[1] or promised_hash(url):
         return None
     try:
         changed = _changed(url, record[1])
     except OSError as e:
         print_log(
-            f'Using the cached copy {cached} of {url}: could not ask the '
-            f'server whether it changed ({getattr(e, "reason", None) or e}).',
+            f'Using the cached copy {cached} of {url}, which may be out of '
+            'date: the server could not be asked whether the file changed '
+            f'({getattr(e, "reason", None) or e}).',
             logger='current',
             level=logging.WARNING)
         return None
@@ -314,7 +338,7 @@ def _download(url: str, partial: str, cached: str, map_location: Any,
             f'Could not download checkpoint {url}: '
             f'{getattr(e, "reason", None) or e}. Nothing was kept in '
             f'the cache {folder}.') from None
-    mismatch = _hash_mismatch(partial, osp.basename(cached))
+    mismatch = _hash_mismatch(partial, url)
     if mismatch is not None:
         raise CheckpointLoadError(
             f'The download of {url} is not the file its name promises: '

@@ -26,10 +26,10 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      video_data_cfg, write_config)
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-from mmadaptformer.utils import (CheckpointLoadError, reading_once,
-                                 scan_file_globals)
+from mmadaptformer.utils import (CheckpointLoadError, download_cache,
+                                 reading_once, scan_file_globals)
 from mmadaptformer.utils.download_cache import (REFUSED_SUFFIX, cache_path,
-                                                name_hash)
+                                                promised_hash)
 
 
 class _Payload:
@@ -217,17 +217,45 @@ def _hashed_name(path, stem, digits=8):
     return f'{stem}-{digest[:digits]}.pth'
 
 
-def test_name_hash_follows_the_published_names():
-    assert name_hash('vit-base_20220623-4c544545.pth') == '4c544545'
-    assert name_hash('resnet50-0676ba61.pth') == '0676ba61'
-    # Not hashes: too short, a date, no dash, not hexadecimal.
-    for name in ('best-face.pth', 'model-20221212.pth', 'epoch_1.pth',
-                 'vit-4c54454g.pth', 'deadbeef.pth'):
-        assert name_hash(name) is None, name
+@pytest.fixture
+def publisher(monkeypatch):
+    """The test server on 127.0.0.1 counts as a publisher whose file
+    names promise their hash, as OpenMMLab's and PyTorch's do."""
+    monkeypatch.setattr(download_cache, 'HASHED_NAME_HOSTS',
+                        download_cache.HASHED_NAME_HOSTS + ('127.0.0.1', ))
+
+
+def test_promised_hash_follows_the_published_names():
+    mm = 'https://download.openmmlab.com/mmpretrain/v1.0/vit'
+    assert promised_hash(f'{mm}/vit-base_20220623-4c544545.pth') == \
+        '4c544545'
+    assert promised_hash('https://download.pytorch.org/models/'
+                         'resnet50-0676ba61.pth') == '0676ba61'
+    # Not promises: a date, no dash, not hexadecimal, a UUID's tail.
+    for name in ('model-20221212.pth', 'epoch_1.pth', 'vit-4c54454g.pth',
+                 'deadbeef.pth', '3f1a2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b.pth'):
+        assert promised_hash(f'{mm}/{name}') is None, name
+    # Nor a name of that form on any other server (a commit, a UUID).
+    assert promised_hash('http://models.example.org/model-v2-1a2b3c4d.pth') \
+        is None
+
+
+def test_names_that_only_look_hashed_load_from_other_servers(tmp_path, hub):
+    """An artifact store's UUID name, a git short hash: not promises."""
+    root = tmp_path / 'served'
+    root.mkdir()
+    for name in ('3f1a2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b.pth',
+                 'model-v2-1a2b3c4d.pth'):
+        torch.save({'state_dict': {'w': torch.ones(2)}}, root / name)
+    with _serving(root) as (httpd, url):
+        for name in ('3f1a2b4c-5d6e-4f70-8a9b-0c1d2e3f4a5b.pth',
+                     'model-v2-1a2b3c4d.pth'):
+            ckpt = CheckpointLoader.load_checkpoint(f'{url}/{name}')
+            assert torch.equal(ckpt['state_dict']['w'], torch.ones(2))
 
 
 def test_a_download_that_does_not_match_its_name_hash_is_not_kept(
-        server, hub, log_records):
+        server, hub, log_records, publisher):
     """OpenMMLab and torchvision publish names that end in the file's
     SHA-256 prefix; a download that is not that file (damaged, or the
     address serves another one) is refused and nothing is cached."""
@@ -252,7 +280,7 @@ def test_a_download_that_does_not_match_its_name_hash_is_not_kept(
 
 
 def test_a_file_placed_in_the_cache_is_checked_or_named(
-        server, hub, log_records):
+        server, hub, log_records, publisher):
     """A file put in the cache by hand has no record of its address: if
     its name carries a hash, its content must match it (it is then recorded);
     if not, it is used with a warning that names it."""
@@ -574,11 +602,12 @@ def test_a_file_that_changed_at_its_address_is_downloaded_again(
     assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
     warnings = _warnings(log_records)
     assert len(warnings) == 2 and warnings[1].startswith(
-        f'Using the cached copy {hub / "best.pth"} of {url}: could not ask '
-        'the server whether it changed'), warnings
+        f'Using the cached copy {hub / "best.pth"} of {url}, which may be '
+        'out of date: the server could not be asked whether the file '
+        'changed'), warnings
 
 
-def test_a_name_with_a_hash_is_not_asked_again(tmp_path, hub):
+def test_a_name_with_a_hash_is_not_asked_again(tmp_path, hub, publisher):
     root = tmp_path / 'served'
     root.mkdir()
     plain = root / 'w.pth'
@@ -589,3 +618,37 @@ def test_a_name_with_a_hash_is_not_asked_again(tmp_path, hub):
         for _ in range(3):
             CheckpointLoader.load_checkpoint(f'{url}/{hashed.name}')
         assert httpd.counts == {'GET': 1}
+
+
+class _NoHeadHandler(_CountingHandler):
+    """Refuses HEAD, as some servers and pre-signed links do."""
+
+    def do_HEAD(self):
+        self._count()
+        self.send_error(405)
+
+
+def test_a_server_that_refuses_head_is_asked_with_get(tmp_path, hub):
+    root = tmp_path / 'served'
+    root.mkdir()
+    best = root / 'best.pth'
+    torch.save({'state_dict': {'w': torch.ones(2)}}, best)
+    handler = functools.partial(_NoHeadHandler, directory=str(root))
+    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
+    httpd.counts = {}
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f'http://127.0.0.1:{httpd.server_address[1]}/best.pth'
+        CheckpointLoader.load_checkpoint(url)
+        torch.save({'state_dict': {'w': torch.full((3, ), 2.)}}, best)
+        stat = best.stat()
+        os.utime(best, (stat.st_atime, stat.st_mtime + 10))
+        ckpt = CheckpointLoader.load_checkpoint(url)
+        assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
+        # The download, the refused HEAD, the GET that asked, the download.
+        assert httpd.counts == {'GET': 3, 'HEAD': 1}
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+        thread.join(timeout=5)
