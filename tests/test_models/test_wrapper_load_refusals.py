@@ -265,3 +265,41 @@ def test_block_norms_are_not_fresh_final_norms_are(tmp_path):
     assert lines[1] == ('2 missing keys (in the model, not in the '
                         'checkpoint): blocks.1.norm1.weight, '
                         'blocks.1.norm1.bias'), lines
+
+
+def test_a_full_checkpoint_lacking_only_the_final_norm_loads(
+        tmp_path, clean_loggers):
+    """A pre-training file (backbone only, no fc_norm) given as load_from
+    is not a checkpoint with holes: fc_norm starts as the identity, as
+    through --pretrained. Missing a block norm, or holding keys the model
+    lacks, it is refused."""
+    from mmengine.runner import load_checkpoint
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG).model
+    torch.manual_seed(0)
+    state = {
+        k: v
+        for k, v in MODELS.build(cfg).state_dict().items()
+        if k.startswith('backbone.') and 'adaptmlp' not in k
+    }
+    assert 'backbone.fc_norm.weight' in state
+    pretrain = {k: v for k, v in state.items() if '.fc_norm.' not in k}
+    path = str(tmp_path / 'pretrain.pth')
+    torch.save({'state_dict': pretrain, 'meta': {}}, path)
+    model = MODELS.build(cfg)
+    load_checkpoint(model, path, map_location='cpu')
+    for key, value in pretrain.items():
+        assert torch.equal(model.state_dict()[key], value), key
+
+    for name, broken in (('holes', {
+            k: v
+            for k, v in pretrain.items() if '.blocks.1.norm1.' not in k
+    }), ('other_layout',
+         dict(pretrain, **{'backbone.norm.weight': torch.ones(64)}))):
+        path = str(tmp_path / f'{name}.pth')
+        torch.save({'state_dict': broken, 'meta': {}}, path)
+        with pytest.raises(
+                StateDictMismatchError,
+                match=f'the state dict of {re.escape(path)} is '
+                'a full checkpoint'):
+            load_checkpoint(MODELS.build(cfg), path, map_location='cpu')

@@ -9,7 +9,7 @@ from torch import nn
 from ...utils.adapter_only_fit import loading_source
 from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
-                                       listing)
+                                       fresh_keys, listing)
 from .frozen_host_record import FROZEN_HOST_KEY
 from .trained_part_check import trained_part_keys
 
@@ -63,7 +63,9 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     (:func:`~mmadaptformer.utils.state_dict_check.block_keys`; of all
     its tensors for a host without blocks) make a full checkpoint.
     Counting keys would not do: the biases and norms alone are more
-    than half of a ViT block's keys.
+    than half of a ViT block's keys. A full checkpoint that lacks only a
+    final norm and holds no key the model lacks is a pre-training file,
+    not refused.
     """
     host, own = wrapper.backbone, set(wrapper.host_keys)
     sizes = {
@@ -83,6 +85,12 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
         key for key in state_dict if key.startswith(prefix)
         and key[len(prefix):] not in sizes and key not in trained
     ]
+    fresh = fresh_keys(host)
+    if not unknown and all(key[len(prefix):] in fresh for key in missing):
+        # Only a final norm, which pre-training files lack (fc_norm of a
+        # mean-pooling ViT): it starts as the identity, with the load's
+        # warning, as through --pretrained.
+        return
     source = loading_source()
     being_loaded = f'the state dict of {source}' if source else \
         'the state dict being loaded'
