@@ -30,6 +30,7 @@ from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.models import AdaptMLP
+from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
                                                   StateDictMismatchError,
                                                   check_state_dict)
@@ -182,7 +183,8 @@ def load_read_checkpoint(model: nn.Module, ckpt: dict) -> None:
     state = OrderedDict(
         (re.sub(r'^module\.', '', k), v) for k, v in state.items())
     state._metadata = metadata
-    load_state_dict(model, state, strict=False, logger='silent')
+    with loading(ckpt):
+        load_state_dict(model, state, strict=False, logger='silent')
 
 
 def init_model(config: Union[str, Config],

@@ -14,10 +14,11 @@ of a whole checkpoint into a model passes: ``_load_checkpoint_to_model``,
 which ``load_checkpoint``, the ``Runner``, the strategies and the
 Inferencers call. It refuses before anything is loaded.
 """
+import contextlib
 import contextvars
 import functools
 import sys
-from typing import Any, Optional, Tuple
+from typing import Any, Iterator, Optional, Tuple
 
 from torch import nn
 
@@ -26,7 +27,8 @@ from .state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'CHECKS_OWN_LOADS', 'check_adapter_only_fits',
-    'remember_source', 'loading_source', 'guard_checkpoint_to_model'
+    'remember_source', 'loading', 'loading_source', 'loading_adapter_only',
+    'guard_checkpoint_to_model'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -44,9 +46,10 @@ _GUARD_ATTR = '__mmadaptformer_guard__'
 # The meta of the last checkpoint read, and its file: the load into a
 # model names the file it came from.
 _SOURCE: Optional[Tuple[Any, str]] = None
-# The file of the checkpoint being loaded into a model, while it loads.
-_LOADING: contextvars.ContextVar[Optional[str]] = contextvars.ContextVar(
-    'mmadaptformer_loading_source', default=None)
+# The checkpoint being loaded into a model, while it loads: its file (if
+# known) and whether it is adapter-only.
+_LOADING: contextvars.ContextVar[Optional[Tuple[Optional[str], bool]]] = \
+    contextvars.ContextVar('mmadaptformer_loading', default=None)
 
 
 def adapter_only_info(checkpoint: Any) -> Optional[dict]:
@@ -79,7 +82,36 @@ def loading_source() -> Optional[str]:
     it loads (inside ``_load_checkpoint_to_model``), if it was read through
     ``CheckpointLoader`` with a ``meta``; None otherwise. A model's own load
     checks name it in their errors: they see only the state dict."""
-    return _LOADING.get()
+    current = _LOADING.get()
+    return None if current is None else current[0]
+
+
+def loading_adapter_only() -> bool:
+    """Whether the checkpoint being loaded into a model (see
+    :func:`loading`) is adapter-only by its meta, whatever its state dict
+    holds: an old one without the frozen backbone's record may hold many
+    backbone tensors (a block trained through ``extra_trainable``)."""
+    current = _LOADING.get()
+    return bool(current and current[1])
+
+
+@contextlib.contextmanager
+def loading(checkpoint: Any, source: Optional[str] = None) -> Iterator[None]:
+    """Make ``checkpoint`` the one being loaded into a model inside the
+    scope (:func:`loading_source`, :func:`loading_adapter_only`).
+
+    Args:
+        checkpoint (Any): The loaded checkpoint.
+        source (str, optional): Its file; by default the one it was read
+            from, if :func:`remember_source` saw it.
+    """
+    token = _LOADING.set(
+        (source or _source_of(checkpoint), adapter_only_info(checkpoint)
+         is not None))
+    try:
+        yield
+    finally:
+        _LOADING.reset(token)
 
 
 def check_adapter_only_fits(model: nn.Module,
@@ -125,11 +157,8 @@ def _guarded(load_to_model):
     @functools.wraps(load_to_model)
     def load_checkpoint_to_model(model, checkpoint, *args, **kwargs):
         check_adapter_only_fits(unwrapped_model(model), checkpoint)
-        token = _LOADING.set(_source_of(checkpoint))
-        try:
+        with loading(checkpoint):
             return load_to_model(model, checkpoint, *args, **kwargs)
-        finally:
-            _LOADING.reset(token)
 
     setattr(load_checkpoint_to_model, _GUARD_ATTR, load_to_model)
     return load_checkpoint_to_model

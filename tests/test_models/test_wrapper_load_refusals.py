@@ -303,3 +303,32 @@ def test_a_full_checkpoint_lacking_only_the_final_norm_loads(
                 match=f'the state dict of {re.escape(path)} is '
                 'a full checkpoint'):
             load_checkpoint(MODELS.build(cfg), path, map_location='cpu')
+
+
+def test_an_old_adapter_only_checkpoint_that_trained_a_block_loads(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    """An adapter-only checkpoint without the frozen backbone's record
+    (saved before the records existed) that trained a whole block through
+    extra_trainable holds half of the blocks' elements: its meta says what
+    it is, so the inference API does not refuse it as a full checkpoint
+    with holes, and predicts as the checkpoint with the record."""
+    from adapter_tasks import train_task
+
+    from mmadaptformer.apis import ModelInferencer
+    from mmadaptformer.models import FROZEN_HOST_KEY
+    from mmadaptformer.utils import safe_torch_load
+    task = train_task(
+        str(tmp_path), 'block1', tiny_video_data, video_tasks['stock'],
+        "custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint="
+        "True, extra_trainable=[r'^backbone\\.blocks\\.1\\.'])]\n")
+    ckpt = safe_torch_load(task['checkpoint'])
+    del ckpt['state_dict']['backbone.' + FROZEN_HOST_KEY]
+    old = str(tmp_path / 'old.pth')
+    torch.save(ckpt, old)
+    with open(tiny_video_data['val']) as f:
+        video = osp.join(tiny_video_data['videos'], f.readline().split()[0])
+    now = ModelInferencer(task['config'], task['checkpoint'], name='m')
+    before = ModelInferencer(task['config'], old, name='m')
+    torch.testing.assert_close(
+        torch.tensor(before([video])[video]['m']['scores']),
+        torch.tensor(now([video])[video]['m']['scores']))

@@ -6,7 +6,7 @@ from typing import Mapping
 
 from torch import nn
 
-from ...utils.adapter_only_fit import loading_source
+from ...utils.adapter_only_fit import loading_adapter_only, loading_source
 from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
                                        fresh_keys, listing)
@@ -67,6 +67,9 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     final norm and holds no key the model lacks is a pre-training file,
     not refused.
     """
+    if loading_adapter_only():
+        # Its meta says so: not a full checkpoint, whatever it holds.
+        return
     host, own = wrapper.backbone, set(wrapper.host_keys)
     sizes = {
         key: value.numel()
