@@ -22,7 +22,8 @@ weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
 import copy
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Tuple
+from typing import (Any, Callable, Dict, Iterable, List, Mapping, Optional,
+                    Tuple)
 
 import torch
 from mmengine.config import Config
@@ -35,6 +36,7 @@ from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.frozen_host_record import (
     FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
     verify_frozen_host)
+from mmadaptformer.models.backbones.trained_part_check import trained_part_keys
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
@@ -44,7 +46,8 @@ __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
     'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
-    'check_holds_trained_part', 'checkpoint_meta', 'trained_part_keys'
+    'check_holds_trained_part', 'checkpoint_meta', 'check_tensor_entries',
+    'model_trained_part_keys'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -205,16 +208,49 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
     return meta or {}
 
 
-def trained_part_keys(model: nn.Module) -> Tuple[List[str], str]:
+def check_tensor_entries(
+        state: Mapping,
+        filename: str,
+        where: str,
+        expected: str,
+        ignore: Callable[[str], bool] = lambda key: False) -> None:
+    """Refuse a state dict with entries that are not tensors.
+
+    Args:
+        state (Mapping): The state dict.
+        filename (str): Its checkpoint's path, for the error.
+        where (str): What it is in the checkpoint, e.g. ``"its
+            'state_dict'"``.
+        expected (str): What the caller takes, said after the problem.
+        ignore (Callable[[str], bool]): Keys whose entries are checked
+            elsewhere (the frozen backbone's records).
+
+    Raises:
+        StateDictMismatchError: Naming the file and the first entries that
+            are not tensors.
+    """
+    bad = [
+        f'{k!r} ({type(v).__name__})' for k, v in state.items()
+        if not (isinstance(v, torch.Tensor) or ignore(k))
+    ]
+    if bad:
+        more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
+        raise StateDictMismatchError(
+            f'{filename}: {where} is not a state dict of tensors: it holds '
+            f'{", ".join(bad[:5])}{more}. {expected}')
+
+
+def model_trained_part_keys(model: nn.Module) -> Tuple[List[str], str]:
     """The state-dict keys of what the model's frozen-host wrappers train
-    (adapters, prompts: the wrappers' tensors beside their hosts'), and
-    what that is called (``'adapter'``, ``'prompt'``)."""
+    (adapters, prompts: :func:`~mmadaptformer.models.backbones.
+    trained_part_check.trained_part_keys` of each), and what that is
+    called (``'adapter'``, ``'prompt'``)."""
+    state = model.state_dict()
     keys, part = [], 'adapter'
     for name, module in model.named_modules():
         if isinstance(module, FrozenHostWrapper):
-            prefix = f'{name}.' if name else ''
-            host = set(module.host_keys)
-            keys += [prefix + k for k in module.state_dict() if k not in host]
+            keys += trained_part_keys(module, state,
+                                      f'{name}.' if name else '')
             part = module.trained_part
     return keys, part
 
@@ -241,7 +277,7 @@ def check_holds_trained_part(model: nn.Module, state: Mapping,
         StateDictMismatchError: If the model has a trained part and
             ``state`` holds none of it.
     """
-    keys, part = trained_part_keys(model)
+    keys, part = model_trained_part_keys(model)
     if not keys:
         return
     held = {

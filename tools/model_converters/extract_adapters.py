@@ -23,6 +23,7 @@ import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   make_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
+                                                     check_tensor_entries,
                                                      checkpoint_meta)
 from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
@@ -75,15 +76,7 @@ def full_state_dict(checkpoint: dict, filename: str) -> dict:
         raise StateDictMismatchError(
             f'{filename}: {where} is {what}, not a state dict of tensors. '
             f'{EXPECTED}')
-    bad = [
-        f'{k!r} ({type(v).__name__})' for k, v in state.items()
-        if not isinstance(v, torch.Tensor)
-    ]
-    if bad:
-        more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
-        raise StateDictMismatchError(
-            f'{filename}: {where} is not a state dict of tensors: it holds '
-            f'{", ".join(bad[:5])}{more}. {EXPECTED}')
+    check_tensor_entries(state, filename, where, EXPECTED)
     return state
 
 

@@ -27,6 +27,7 @@ import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
+                                                     check_tensor_entries,
                                                      checkpoint_meta,
                                                      frozen_host_sources)
 from mmadaptformer.models import FROZEN_HOST_KEY
@@ -85,15 +86,12 @@ def check_adapter_checkpoint(checkpoint: Any, filename: str) -> None:
             f"its 'state_dict' is a {type(state).__name__}"
         raise StateDictMismatchError(f'{filename}: {what}. {EXPECTED}')
     # The frozen backbone's records are checked where they are read.
-    bad = [
-        f'{k!r} ({type(v).__name__})' for k, v in state.items()
-        if not (isinstance(v, torch.Tensor) or k.endswith(FROZEN_HOST_KEY))
-    ]
-    if bad:
-        more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
-        raise StateDictMismatchError(
-            f"{filename}: its 'state_dict' is not a state dict of tensors: "
-            f'it holds {", ".join(bad[:5])}{more}. {EXPECTED}')
+    check_tensor_entries(
+        state,
+        filename,
+        "its 'state_dict'",
+        EXPECTED,
+        ignore=lambda key: key.endswith(FROZEN_HOST_KEY))
     info = meta[ADAPTER_META_KEY]
     record = isinstance(info, dict) and isinstance(
         info.get('saved_keys'),
