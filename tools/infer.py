@@ -37,8 +37,8 @@ The JSON maps each input to {TASK: {"label": int, "class": str or null,
 "scores": [float, ...]}}; TASK is the config file's stem, or the --task
 name. An input that cannot be classified gets {"error": "..."} (or
 {TASK: {"error": "..."}} where only some tasks failed), a task that cannot
-be loaded gets {TASK: {"error": "..."}} in every input, and the others are
-still answered.
+be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
+"task TASK: ERROR ..." on stderr), and the others are still answered.
 
 Exit status: 0 if every input was answered by every task, 1 if any input or
 task failed, 2 on bad arguments.
@@ -204,6 +204,9 @@ def main(argv=None) -> int:
             print(f'{path}: ERROR {answers["error"]}')
             continue
         for name, answer in answers.items():
+            if name in failed:
+                # Said once above; the JSON keeps it in every input.
+                continue
             ok &= 'error' not in answer
             shown = dict(answer, names=classes.get(name))
             print(f'{path}: {name}: {_top(shown, args.topk)}')

@@ -2,10 +2,12 @@
 """The MMAction2 video transformers beyond VideoMAE and Video Swin:
 UniFormerV2, MViT, TimeSformer and UniFormer, each wired exactly."""
 import copy
+import os.path as osp
+import re
 
 import pytest
 import torch
-from helpers import assert_host_loads_pretrained, write_config
+from helpers import REPO_ROOT, assert_host_loads_pretrained, write_config
 from mmaction.models.backbones.mvit import MultiScaleBlock, attention_pool
 from mmaction.models.backbones.uniformer import SABlock
 from mmaction.models.backbones.uniformerv2 import ResidualAttentionBlock
@@ -17,6 +19,7 @@ from torch.testing import assert_close
 
 from mmadaptformer.models import (AdaptFormer, adapter_modules,
                                   adapter_parameter_names, inject_adapters)
+from mmadaptformer.utils import ConfigError
 
 DIMS = 32
 T = 2
@@ -327,6 +330,59 @@ def test_mvit_blocks_that_widen_in_their_mlp_are_refused(tmp_path):
     assert model.adapted_blocks == ['blocks.1', 'blocks.2']
     x = torch.randn(VIDEO)
     assert torch.equal(_flat(model(x)), _flat(stock(x)))
+
+
+@pytest.mark.parametrize('attention_type', ['space_only', 'joint_space_time'])
+def test_timesformer_of_mmcv_layers_is_told_the_readme_block_types(
+        attention_type, tmp_path):
+    """TimeSformer's space-only and joint space-time layers are mmcv's
+    BaseTransformerLayer, which no host claims. A config without
+    block_types is refused with the declaration the README documents for
+    them, word for word, and where it goes; copied into the config, it
+    builds a model that is the host at zero init."""
+    config, overrides, _ = CONFIGS['timesformer']
+    host = _backbone_cfg(tmp_path, config,
+                         dict(overrides, attention_type=attention_type))
+
+    def adaptformer_config(name, extra=''):
+        return Config.fromfile(
+            write_config(
+                tmp_path / name, f'mmaction::{config}',
+                'model = dict(backbone=dict(_delete_=True, '
+                "type='AdaptFormer', adapter=dict(bottleneck=8), "
+                f'backbone={host!r}{extra}))\n'))
+
+    lacking = adaptformer_config('lacking.py')
+    init_default_scope('mmaction')
+    with pytest.raises(ConfigError) as err:
+        MODELS.build(lacking.model.backbone)
+    message = str(err.value)
+    assert '\n' not in message
+    assert f'TimeSformer with attention_type={attention_type!r} builds its ' \
+        "layers as mmcv's generic BaseTransformerLayer" in message, message
+    found = re.search(
+        r'add (block_types=\[.*?\]) to the AdaptFormer config '
+        r"\(model\.backbone, next to its backbone=dict\(type='TimeSformer'",
+        message)
+    assert found, message
+    declared = found.group(1)
+    with open(osp.join(REPO_ROOT, 'README.md')) as f:
+        readme = ' '.join(f.read().split())
+    assert f'`{declared}`' in readme, declared
+    assert 'README\'s "Writing your own config" documents' in message
+
+    copied = adaptformer_config('copied.py', f', {declared}')
+    torch.manual_seed(0)
+    stock = MODELS.build(host)
+    stock.init_weights()
+    model = MODELS.build(copied.model.backbone)
+    assert model.adapted_blocks == [
+        f'transformer_layers.layers.{i}' for i in range(2)
+    ]
+    model.load_state_dict(stock.state_dict(), strict=False)
+    x = torch.randn(VIDEO)
+    assert torch.equal(
+        _flat(model.train(False)(x)), _flat(stock.train(False)(x)))
 
 
 @pytest.mark.parametrize('host', CONFIGS)

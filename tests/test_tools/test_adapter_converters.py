@@ -152,18 +152,26 @@ def test_a_checkpoint_that_is_no_checkpoint_dict_is_one_line(
         (dict(state_dict={'w': torch.ones(1)},
               meta=[1]), "its 'meta' is a list, not a dict."),
     ]
+    # The cases also run from the shell.
+    shell = [0]
     if tool == 'merge_adapters.py':
-        # Its adapter record is not one: it was a KeyError or an
+        # Its adapter record is not one (not a dict, or a dict without
+        # the record's keys): it was a KeyError, a TypeError or an
         # AttributeError in complete_adapter_checkpoint.
-        cases.append((dict(
-            state_dict={'w': torch.ones(1)},
-            meta={'adapter_checkpoint':
-                  [1]}), "its meta['adapter_checkpoint'] is not the record"))
+        shell.append(len(cases))
+        for record in ([1], None, 'v1', dict(saved_keys=['w'])):
+            cases.append((dict(
+                state_dict={'w': torch.ones(1)},
+                meta={'adapter_checkpoint': record}),
+                          "its meta['adapter_checkpoint'] is not the record "
+                          'an adapter-only checkpoint carries (a dict with '
+                          f'saved_keys and frozen_digest), but {record!r}.'))
     if tool == 'extract_adapters.py':
         # A full checkpoint has no adapter record.
         cases[1:3] = [(dict(state_dict=case[0]['state_dict']), case[1])
                       for case in cases[1:3]]
         cases.append(({'w': torch.ones(1), 'epoch': 3}, "'epoch' (int)"))
+    lines = []
     for index, (checkpoint, message) in enumerate(cases):
         path = str(tmp_path / f'bad{index}.pth')
         torch.save(checkpoint, path)
@@ -174,18 +182,21 @@ def test_a_checkpoint_that_is_no_checkpoint_dict_is_one_line(
         assert line.startswith(f'StateDictMismatchError: {path}'), line
         assert message in line, line
         assert 'Expected a' in line and "a 'state_dict' of tensors" in line
+        lines.append(line)
     assert not out.exists()
     # From the shell: status 1 and that line, no traceback.
-    proc = run_tool([
-        f'model_converters/{tool}', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        str(tmp_path / 'bad0.pth'), out
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert proc.returncode == 1, proc.stdout
-    assert 'Traceback' not in proc.stdout, proc.stdout
-    assert proc.stdout.strip().splitlines()[-1].startswith(
-        'StateDictMismatchError: '), proc.stdout
+    for index in shell:
+        proc = run_tool([
+            f'model_converters/{tool}', TINY_ADAPTFORMER_VIDEO_CONFIG,
+            str(tmp_path / f'bad{index}.pth'), out
+        ],
+                        cwd=tmp_path,
+                        check=False)
+        assert proc.returncode == 1, proc.stdout
+        assert 'Traceback' not in proc.stdout, proc.stdout
+        assert proc.stdout.strip().splitlines()[-1] == lines[index], \
+            proc.stdout
+    assert not out.exists()
 
 
 def test_an_official_training_checkpoint_says_to_convert_it(

@@ -83,7 +83,11 @@ def test_one_model_answers_good_inputs_and_names_bad_ones(
 
 
 def test_many_tasks_refuse_another_backbone_and_answer_the_rest(
-        infer, video_tasks, inputs, tmp_path, clean_loggers):
+        infer, video_tasks, inputs, tmp_path, capsys, clean_loggers):
+    """A task whose checkpoint cannot be loaded (trained on another
+    backbone, or no such file) fails in every input's results but is
+    printed once, not once per input; the others answer, the status is
+    1."""
     out = tmp_path / 'r.json'
     args = []
     for name in ('full', 'last', 'other'):
@@ -91,15 +95,28 @@ def test_many_tasks_refuse_another_backbone_and_answer_the_rest(
             '--task', name, video_tasks[name]['config'],
             video_tasks[name]['checkpoint']
         ]
+    gone = str(tmp_path / 'gone.pth')
+    args += ['--task', 'gone', video_tasks['full']['config'], gone]
+    capsys.readouterr()
     code = infer(args + inputs['good'] +
                  ['--out', str(out), '--batch-size', '2'])
     assert code == 1
     results = json.loads(out.read_text())
+    printed = capsys.readouterr()
     single = load_tool('infer.py')
     for path in inputs['good']:
-        assert set(results[path]) == {'full', 'last', 'other'}
+        assert set(results[path]) == {'full', 'last', 'other', 'gone'}
         assert "'other'" in results[path]['other']['error']
         assert 'another frozen backbone' in results[path]['other']['error']
+        assert f'{gone} does not exist' in results[path]['gone']['error']
+        for name in ('full', 'last'):
+            assert f'{path}: {name}: ' in printed.out
+    assert len(inputs['good']) > 1
+    for name in ('other', 'gone'):
+        message = results[inputs['good'][0]][name]['error']
+        assert printed.err.count(f'task {name}: ERROR {message}\n') == 1, \
+            printed.err
+        assert (printed.out + printed.err).count(message) == 1, printed
     # The two loaded tasks match their single-model runs.
     for name in ('full', 'last'):
         alone = tmp_path / f'{name}.json'
@@ -163,8 +180,10 @@ def test_image_model_matches_test_dump_with_class_names(
 
 def test_checkpoint_of_another_architecture_is_named(infer, image_model,
                                                      video_tasks, inputs,
-                                                     tmp_path, clean_loggers):
+                                                     tmp_path, capsys,
+                                                     clean_loggers):
     out = tmp_path / 'r.json'
+    capsys.readouterr()
     code = infer([
         image_model['config'], video_tasks['full']['checkpoint'],
         inputs['image'], '--out',
@@ -173,6 +192,9 @@ def test_checkpoint_of_another_architecture_is_named(infer, image_model,
     assert code == 1
     answer = json.loads(out.read_text())[inputs['image']]['stripes']
     assert answer['error'].startswith(video_tasks['full']['checkpoint'])
+    # Printed once, for the model, not again for the input.
+    printed = capsys.readouterr()
+    assert (printed.out + printed.err).count(answer['error']) == 1, printed
 
 
 def test_class_names_come_from_the_checkpoint_not_the_data_now(

@@ -61,8 +61,15 @@ EXPECTED = ("Expected an adapter-only checkpoint: a dict with a 'meta' dict "
             'training with AdapterHook writes it.')
 
 
-def check_adapter_checkpoint(checkpoint: Any, filename: str) -> None:
-    """Refuse a loaded ``checkpoint`` that is not an adapter-only one.
+def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
+    """Refuse a loaded ``checkpoint`` not laid out as an adapter-only one.
+
+    An adapter-only checkpoint is a dict with a ``'meta'`` dict holding the
+    adapter record (``meta['adapter_checkpoint']``: a dict with
+    ``saved_keys`` and ``frozen_digest``) and a ``'state_dict'`` of tensors.
+    Whether its adapters fit the model and the frozen backbone is checked
+    afterwards, by :func:`complete_adapter_checkpoint`, which takes that
+    layout for granted.
 
     Args:
         checkpoint (Any): What :func:`safe_torch_load` returned.
@@ -121,7 +128,7 @@ def merge(args):
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
-    check_adapter_checkpoint(checkpoint, args.checkpoint)
+    check_adapter_only_layout(checkpoint, args.checkpoint)
     model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(model, checkpoint, plan)
     # The pretrained files just verified to be the adapters' backbone, for

@@ -55,6 +55,19 @@ from .router import ADAPTER_ATTR, AdapterRouter
 PLACEMENTS = ('parallel', 'sequential')
 _ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm', 'init')
 
+#: The declaration of mmcv's pre-norm ``BaseTransformerLayer``
+#: (``operation_order ('norm', 'self_attn', 'norm', 'ffn')``), word for
+#: word as the README's "Writing your own config" gives it for TimeSformer's
+#: space-only layers, so that the error can be copied into a config.
+BASE_TRANSFORMER_LAYER_BLOCK_TYPES = (
+    "block_types=[dict(type='BaseTransformerLayer', norm='norms.1', "
+    "ffn='ffns.0')]")
+
+#: TimeSformer's ``attention_type`` values that build its layers as mmcv's
+#: generic ``BaseTransformerLayer`` + ``FFN``, whose wiring no host claims
+#: (``'divided_space_time'`` builds an ``FFNWithNorm``, which is claimed).
+_TIMESFORMER_MMCV_LAYERS = ('space_only', 'joint_space_time')
+
 
 def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
     """Validate ``layers``; negative indices count from the end."""
@@ -102,6 +115,36 @@ def _per_layer_bottlenecks(bottleneck: Union[int, Sequence[int]],
                 f'adapter bottleneck must be a positive int, but got '
                 f'{value!r} for block {name!r}.')
     return bottlenecks
+
+
+def _declare_blocks_hint(model: nn.Module) -> str:
+    """What to declare, for the error that no known block was found."""
+    for module in model.modules():
+        attention = getattr(module, 'attention_type', None)
+        if type(module).__name__ == 'TimeSformer' and \
+                attention in _TIMESFORMER_MMCV_LAYERS:
+            return (
+                f'TimeSformer with attention_type={attention!r} builds its '
+                "layers as mmcv's generic BaseTransformerLayer (operation_"
+                "order ('norm', 'self_attn', 'norm', 'ffn')), which is not "
+                f'wired by default: add {BASE_TRANSFORMER_LAYER_BLOCK_TYPES} '
+                'to the AdaptFormer config (model.backbone, next to its '
+                "backbone=dict(type='TimeSformer', ...)), the declaration "
+                'the README\'s "Writing your own config" documents for '
+                'these layers.')
+    example = block_type_example()
+    if any(
+            type(m).__name__ == 'BaseTransformerLayer'
+            for m in model.modules()):
+        example = (f'{BASE_TRANSFORMER_LAYER_BLOCK_TYPES} for pre-norm '
+                   "layers (operation_order ('norm', 'self_attn', 'norm', "
+                   "'ffn'))")
+    return ('If it has transformer blocks, declare which norm precedes the '
+            'feed-forward network and which attribute is the feed-forward '
+            f'network in the config, e.g. {example}; a network without '
+            'them (a CNN) cannot take AdaptFormer\'s adapters. The '
+            'README\'s "Writing your own config" lists the backbones '
+            'supported as they are.')
 
 
 def inject_adapters(model: nn.Module,
@@ -165,24 +208,9 @@ def inject_adapters(model: nn.Module,
     blocks = find_blocks(model, declared)
     if not blocks:
         found = block_like_types(model) or ['none']
-        example = block_type_example()
-        if any(
-                type(m).__name__ == 'BaseTransformerLayer'
-                for m in model.modules()):
-            # mmcv's layer (TimeSformer's space-only and joint layers).
-            example = ("block_types=[dict(type='BaseTransformerLayer', "
-                       "norm='norms.1', ffn='ffns.0')] for pre-norm "
-                       "layers (operation_order ('norm', 'self_attn', "
-                       "'norm', 'ffn'))")
-        raise ConfigError(
-            f'No transformer block of a known type was found in '
-            f'{type(model).__name__}. Block-like modules found: '
-            f'{", ".join(found)}. If it has transformer blocks, declare '
-            'which norm precedes the feed-forward network and which '
-            'attribute is the feed-forward network in the config, e.g. '
-            f'{example}; a network without them (a CNN) '
-            'cannot take AdaptFormer\'s adapters. The README\'s "Writing '
-            'your own config" lists the backbones supported as they are.')
+        raise ConfigError(f'No transformer block of a known type was found in '
+                          f'{type(model).__name__}. Block-like modules found: '
+                          f'{", ".join(found)}. {_declare_blocks_hint(model)}')
     unused = set(declared) - {
         key
         for _, block, _ in blocks
