@@ -29,7 +29,7 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
-from mmadaptformer.models import AdaptMLP
+from mmadaptformer.engine.adapter_checkpoint import model_trained_part_keys
 from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
                                                   StateDictMismatchError,
@@ -96,40 +96,38 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         for other checkpoints.
 
     Raises:
-        StateDictMismatchError: If its trained keys are not the model's.
+        StateDictMismatchError: If its trained keys are not the model's,
+            or it lacks the model's trained part (the adapters or prompts
+            of its frozen-host wrappers).
         FrozenBackboneMismatchError: If the model's frozen tensors are not
-            the ones the adapters were trained on.
+            the ones the trained part was trained on.
     """
     info = (checkpoint.get('meta') or {}).get(ADAPTER_META_KEY)
     if info is None:
         return None
     saved = set(info['saved_keys'])
     state = model.state_dict(keep_vars=True)
-    # The model's adapters must be the checkpoint's: an adapter it lacks
-    # would otherwise count as a frozen tensor, and the error would blame
-    # the backbone. (Found by tensor: the wrappers' state-dict keys are not
-    # their module paths.)
-    adapter_tensors = {
-        id(t)
-        for module in model.modules() if isinstance(module, AdaptMLP)
-        for t in list(module.parameters()) + list(module.buffers())
-    }
-    untrained = sorted(k for k, v in state.items()
-                       if id(v) in adapter_tensors and k not in saved)
+    # The model's trained part (adapters, prompts) must be the
+    # checkpoint's: a part it lacks would otherwise count as frozen
+    # tensors, and the error would blame the backbone.
+    keys, part = model_trained_part_keys(model)
+    untrained = sorted(k for k in keys if k not in saved)
     unknown = sorted(saved - set(state))
     if untrained and info.get('mode') == 'linear_probe':
         raise StateDictMismatchError(
             f'{source}: the adapter-only checkpoint was saved in '
-            "AdapterHook mode 'linear_probe', which trains the head alone: "
-            f'the model\'s adapters ({len(untrained)} tensors, e.g. '
+            "AdapterHook mode 'linear_probe', which trains the head (and "
+            f'its extra_trainable parameters) alone: the model\'s {part}s '
+            f'({len(untrained)} tensor{"s" * (len(untrained) != 1)}, e.g. '
             f'{untrained[0]}) stayed at their random initialisation and '
             'are not in it, so it cannot be restored on a model with '
-            'adapters. Use a config without adapters (as '
-            'configs/baselines/linear-probe_*.py), or train the adapters.')
+            f'{part}s. Use a config without {part}s (as '
+            'configs/baselines/linear-probe_*.py), or train the '
+            f'{part}s.')
     if untrained or unknown:
         parts = []
         if untrained:
-            parts.append(f'the model\'s adapter keys {untrained[:10]} '
+            parts.append(f'the model\'s {part} keys {untrained[:10]} '
                          f'({len(untrained)}) are not in it')
         if unknown:
             parts.append(f'its trained keys {unknown[:10]} '
@@ -137,8 +135,7 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         raise StateDictMismatchError(
             f'{source}: the adapter-only checkpoint does not fit this '
             f'model: {"; ".join(parts)}. Was it trained with another '
-            'adapter configuration (layers, bottleneck, placement)? Use the '
-            'config it was trained with.')
+            f'{part} configuration? Use the config it was trained with.')
     frozen = [(k, v.detach()) for k, v in state.items() if k not in saved]
     check_frozen_digest(info, frozen, source)
     return info['frozen_digest']

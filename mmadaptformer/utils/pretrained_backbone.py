@@ -33,7 +33,8 @@ from .checkpoint_source import FROZEN_HOST_FORMAT
 
 __all__ = [
     'PretrainedFileError', 'backbone_init_cfg_key',
-    'backbone_checkpoint_prefix', 'set_pretrained_backbone'
+    'backbone_checkpoint_prefix', 'own_pretrained_hint',
+    'set_pretrained_backbone'
 ]
 
 
@@ -119,19 +120,43 @@ def backbone_checkpoint_prefix(checkpoint: Any,
     return None
 
 
-def _own_loading_hint(backbone: dict, key: str, checkpoint: str) -> str:
-    """How to give ``checkpoint`` to a backbone that reads (and inflates)
-    checkpoints itself, e.g. Swin3D's 2D ImageNet weights; empty for other
-    backbones."""
-    if 'pretrained' not in backbone:
-        return ''
-    where = key[:-len('.init_cfg')]
-    inflate = (f' and {where}.pretrained2d=True'
-               if 'pretrained2d' in backbone else '')
-    return (f' {backbone.get("type")} reads checkpoints itself (its own '
-            f'`pretrained`), e.g. a 2D image checkpoint it inflates: to '
-            f'start from this file, set {where}.pretrained={checkpoint!r}'
-            f'{inflate} in the config instead of giving --pretrained.')
+def own_pretrained_hint(host_type: str,
+                        key: str,
+                        inflates: bool = False,
+                        checkpoint: Optional[str] = None) -> str:
+    """How to give a checkpoint to a host that reads checkpoints of another
+    layout itself, through its own ``pretrained`` (Swin3D's and UniFormer's
+    2D weights they inflate, TimeSformer's 2D ViT it converts), rather than
+    as its ``init_cfg`` (``--pretrained``).
+
+    The one text of this advice: the frozen-host wrappers' refusal of a
+    host's ``init_cfg`` file and :func:`set_pretrained_backbone`'s refusal
+    of a ``--pretrained`` file both say it, each with what it knows.
+
+    Args:
+        host_type (str): The host's type, e.g. ``'SwinTransformer3D'``.
+        key (str): The config key of the host, e.g.
+            ``'model.backbone.backbone'``.
+        inflates (bool): The host inflates 2D weights when given
+            ``pretrained2d=True`` (Swin3D, UniFormer). Defaults to False.
+        checkpoint (str, optional): The file to give it; None names no file
+            (``FILE``). Defaults to None.
+
+    Returns:
+        str: One sentence, without a leading space.
+
+    Examples:
+        >>> hint = own_pretrained_hint('TimeSformer', 'model.backbone')
+        >>> hint[:37]
+        'TimeSformer reads checkpoints itself '
+    """
+    file = 'FILE' if checkpoint is None else repr(checkpoint)
+    inflate = f' and {key}.pretrained2d=True' if inflates else ''
+    return (f'{host_type} reads checkpoints itself (its own `pretrained`), '
+            f'in a layout that {key}.init_cfg does not take, e.g. the 2D '
+            f'image weights it {"inflates" if inflates else "converts"}: to '
+            f'start from such a file, set {key}.pretrained={file}{inflate} '
+            'in the config instead of giving --pretrained.')
 
 
 def set_pretrained_backbone(
@@ -178,8 +203,14 @@ def set_pretrained_backbone(
                 CheckpointLoader.load_checkpoint(
                     checkpoint, map_location='cpu'), checkpoint)
         except PretrainedFileError as e:
-            raise PretrainedFileError(
-                f'{e}{_own_loading_hint(owner, key, checkpoint)}') from None
+            hint = ''
+            if 'pretrained' in owner:
+                hint = ' ' + own_pretrained_hint(
+                    str(owner.get('type')),
+                    key[:-len('.init_cfg')],
+                    inflates='pretrained2d' in owner,
+                    checkpoint=checkpoint)
+            raise PretrainedFileError(f'{e}{hint}') from None
     init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
     if prefix is not None:
         init_cfg.prefix = prefix

@@ -246,3 +246,62 @@ def test_scores_do_not_depend_on_the_batch(tmp_path, clean_loggers):
     for image in images:
         assert together[image]['vit']['scores'] == \
             alone[image]['vit']['scores'], image
+
+
+@pytest.mark.parametrize('trained_on', ['linear_probe_config', 'vpt_config'])
+def test_linear_probe_checkpoint_on_prompts_is_named_not_the_backbone(
+        trained_on, tmp_path, clean_loggers):
+    """A 'linear_probe' adapter-only checkpoint without the prompts (of the
+    linear-probe baseline, or of a VPT config whose prompts stayed
+    frozen), given with a VPT config on the backbone it was trained on:
+    the error names the prompts it lacks. The prompts used to be counted
+    as frozen tensors and the error blamed 'a different frozen backbone'.
+    """
+    from helpers import (TINY_VIDEO_CONFIG, save_stock_video_checkpoint,
+                         write_config)
+    from mmengine.config import Config
+
+    from mmadaptformer.apis import init_model
+    from mmadaptformer.engine import (build_model_and_plan,
+                                      make_adapter_checkpoint)
+    from mmadaptformer.utils.fingerprint import state_fingerprints
+    from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+    stock = str(tmp_path / 'stock.pth')
+    save_stock_video_checkpoint(stock, seed=0)
+    host = Config.fromfile(TINY_VIDEO_CONFIG).model.backbone.to_dict()
+    host['init_cfg'] = dict(
+        type='Pretrained', checkpoint=stock, prefix='backbone.')
+
+    def config(name, vpt, extra_trainable):
+        backbone = dict(type='VPT', backbone=host, num_prompts=2) \
+            if vpt else host
+        return write_config(
+            tmp_path / f'{name}.py', TINY_VIDEO_CONFIG,
+            f'model = dict(backbone=dict(_delete_=True, **{backbone!r}))\n'
+            "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
+            f'extra_trainable={extra_trainable!r}, '
+            'adapter_only_checkpoint=True)]\n')
+
+    trained_cfg = config(trained_on, trained_on == 'vpt_config', [])
+    torch.manual_seed(1)
+    model, plan = build_model_and_plan(Config.fromfile(trained_cfg))
+    frozen = set(plan.frozen_keys)
+    fingerprints = state_fingerprints(
+        (k, v) for k, v in model.state_dict().items() if k in frozen)
+    probe = str(tmp_path / 'probe.pth')
+    torch.save(
+        make_adapter_checkpoint(
+            dict(state_dict=model.state_dict(), meta={}),
+            plan,
+            fingerprints,
+            model=model), probe)
+    vpt_cfg = config('vpt', True, [r'prompt_embeddings'])
+    with pytest.raises(StateDictMismatchError) as info:
+        init_model(vpt_cfg, probe)
+    text = str(info.value)
+    assert text.startswith(f'{probe}: the adapter-only checkpoint was saved '
+                           "in AdapterHook mode 'linear_probe'"), text
+    assert "the model's prompts (1 tensor, e.g. backbone.prompt_embeddings)" \
+        ' stayed at their random initialisation' in text, text
+    assert 'cannot be restored on a model with prompts' in text
+    assert 'frozen backbone' not in text

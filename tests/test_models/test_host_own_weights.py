@@ -180,7 +180,33 @@ def test_a_2d_vit_file_as_init_cfg_of_timesformer_names_its_own_key(
         backbone=dict(tiny, init_cfg=dict(type='Pretrained', checkpoint=path)))
     with pytest.raises(
             StateDictMismatchError,
-            match=r'TimeSformer reads checkpoints of another layout itself '
-            r'.* set model\.backbone\.backbone\.pretrained=FILE in the '
-            r'config instead of giving it as --pretrained'):
+            match=r'TimeSformer reads checkpoints itself .* in a layout that '
+            r'model\.backbone\.backbone\.init_cfg does not take, e\.g\. '
+            r'the 2D image weights it converts: .* set '
+            r'model\.backbone\.backbone\.pretrained=FILE in the config '
+            r'instead of giving --pretrained\.'):
         model.init_weights()
+
+
+def test_a_built_host_and_its_config_get_the_same_own_loading_advice(tmp_path):
+    """The refusal of a built host (a wrapper's init_cfg) and of its config
+    (``--pretrained``) tell how to give the host its own ``pretrained`` in
+    one text: the config's names the file, the host's says ``FILE``."""
+    from mmengine.config import Config
+
+    from mmadaptformer.models.backbones.host_init import own_loading_hint
+    from mmadaptformer.utils.pretrained_backbone import (
+        PretrainedFileError, set_pretrained_backbone)
+    init_default_scope('mmaction')
+    swin = dict(SWIN3D, pretrained=None, pretrained2d=True)
+    path = str(tmp_path / 'swin2d.pth')
+    torch.save({'model': {'patch_embed.proj.weight': torch.zeros(1)}}, path)
+    cfg = Config(
+        dict(model=dict(backbone=dict(type='AdaptFormer', backbone=swin))))
+    with pytest.raises(PretrainedFileError) as refused:
+        set_pretrained_backbone(cfg, path)
+    hint = own_loading_hint(MODELS.build(swin), 'model.backbone.backbone')
+    assert hint.startswith('SwinTransformer3D reads checkpoints itself')
+    assert 'model.backbone.backbone.pretrained2d=True' in hint
+    assert str(refused.value).endswith(' ' +
+                                       hint.replace('=FILE', f'={path!r}'))

@@ -13,6 +13,7 @@ from typing import Dict, Iterator, List, Mapping, Optional, Set
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
 
+from ...utils.pretrained_backbone import own_pretrained_hint
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
 from ..hosts import own_pretrained_attrs, pretrained_readers, qualname
@@ -40,23 +41,22 @@ def own_weights(host: nn.Module) -> Optional[str]:
 
 def own_loading_hint(host: nn.Module, key: str) -> str:
     """How to give ``host`` a checkpoint it reads itself (its own
-    ``pretrained``: Swin3D's and UniFormer's 2D weights they inflate,
-    TimeSformer's 2D ViT it converts); empty for other hosts.
+    ``pretrained``), in the words of
+    :func:`~mmadaptformer.utils.pretrained_backbone.own_pretrained_hint`;
+    empty for other hosts, MViT included: it reads a MaskFeat file
+    through its ``init_cfg`` (``pretrained_type='maskfeat'``), and its
+    ``pretrained`` only becomes that ``init_cfg``.
 
     Args:
         host (nn.Module): The host.
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
     """
-    if qualname(type(host)) not in own_pretrained_attrs():
+    if OWN_WEIGHTS_ATTR not in own_pretrained_attrs().get(
+            qualname(type(host)), {}):
         return ''
-    inflate = (f' and {key}.pretrained2d=True' if hasattr(
-        host, 'pretrained2d') else '')
-    return (f'{type(host).__name__} reads checkpoints of another layout '
-            f'itself (its own `pretrained`), e.g. the 2D image weights it '
-            f'converts: for such a file set {key}.{OWN_WEIGHTS_ATTR}=FILE'
-            f'{inflate} in the config instead of giving it as --pretrained '
-            f'or {key}.init_cfg.')
+    return own_pretrained_hint(
+        type(host).__name__, key, inflates=hasattr(host, 'pretrained2d'))
 
 
 @contextmanager
