@@ -375,14 +375,14 @@ def build(scope, cfg):
     return model
 
 
-def video_classifier(adapter=None, head='BNLinearHead'):
+def video_classifier(adapter=None, head='BNLinearHead', **backbone):
     return build(
         'mmaction',
         dict(
             type='Recognizer3D',
             backbone=dict(
                 type='AdaptFormer',
-                backbone=video_backbone_cfg(),
+                backbone=video_backbone_cfg(**backbone),
                 adapter=adapter or dict(bottleneck=BOTTLENECK)),
             cls_head=dict(type=head, num_classes=CLASSES, in_channels=DIMS)))
 
@@ -504,6 +504,97 @@ def test_video_plain_linear_head():
     model.load_state_dict(result.state_dict, strict=True)
     with torch.no_grad():
         assert_close(video_logits(model, x), expected, atol=1e-5, rtol=1e-5)
+
+
+def official_video_without_mean_pooling(seed=7):
+    """:func:`official_video` trained with ``use_mean_pooling=False``: a
+    trained per-token ``norm`` (the class-free VideoMAE ViT then reads the
+    first token), no ``fc_norm``."""
+    sd = official_video(seed=seed)
+    for name in ('weight', 'bias'):
+        sd[f'norm.{name}'] = sd.pop(f'fc_norm.{name}')
+    return sd
+
+
+def test_a_trained_norm_dropped_for_pooling_says_how_to_keep_it():
+    """The video default, --final-norm pooled, drops the final ``norm``;
+    a fine-tuned checkpoint without ``fc_norm`` then lost its trained norm
+    with no word on it. A note names the keys and the option and setting
+    that keep them, and following it gives the official logits."""
+    sd = official_video_without_mean_pooling()
+    result = convert_state_dict(sd, img_size=IMG, num_frames=FRAMES)
+    assert {'norm.weight', 'norm.bias'} <= set(result.dropped)
+    assert 'backbone.fc_norm.weight' not in result.state_dict
+    notes = [n for n in result.notes if 'final norm' in n]
+    assert notes == [
+        'The trained final norm (norm.weight, norm.bias) was dropped: '
+        "--final-norm pooled (final_norm='pooled', the default for video "
+        'checkpoints) drops it for mean pooling, but the checkpoint has no '
+        'fc_norm to pool through, so it was trained without mean pooling. '
+        "To keep it, convert with --final-norm keep (final_norm='keep') and "
+        'build the mmaction2 VisionTransformer with use_mean_pooling=False.'
+    ], result.notes
+    assert 'Note: ' + notes[0] in format_report(result)
+
+    kept = convert_state_dict(
+        sd, final_norm='keep', img_size=IMG, num_frames=FRAMES)
+    assert not kept.dropped
+    assert not [n for n in kept.notes if 'final norm' in n], kept.notes
+    assert 'Build the mmaction2 VisionTransformer with ' \
+        'use_mean_pooling=False.' in kept.notes
+    model = video_classifier(use_mean_pooling=False)
+    model.load_state_dict(kept.state_dict, strict=True)
+    x = _inputs(VIDEO)
+    tokens = _video_tokens(sd, x)
+    for i in range(DEPTH):
+        tokens = _block(tokens, sd, f'blocks.{i}.')
+    with torch.no_grad():
+        assert_close(
+            video_logits(model, x),
+            _bn_linear(_ln(tokens, sd, 'norm')[:, 0], sd),
+            atol=1e-5,
+            rtol=1e-5)
+
+
+def test_a_trained_image_norm_dropped_for_pooling_says_how_to_keep_it():
+    """The same for an image checkpoint given --final-norm pooled: the
+    setting that keeps its norm is mmpretrain's."""
+    result = convert_state_dict(official_image(), final_norm='pooled')
+    assert {'norm.weight', 'norm.bias'} <= set(result.dropped)
+    notes = [n for n in result.notes if 'final norm' in n]
+    assert len(notes) == 1 and notes[0].endswith(
+        "To keep it, convert with --final-norm keep (final_norm='keep') "
+        'and build the mmpretrain VisionTransformer with out_type='
+        "'cls_token', final_norm=True (the defaults)."), result.notes
+    assert "final_norm='pooled')" in notes[0]  # not the default for images
+    # A pre-training checkpoint gets a fresh pooled norm: nothing to say.
+    for pretrain in (videomae_pretrain(), mae_pretrain()):
+        result = convert_state_dict(
+            pretrain, final_norm='pooled', img_size=IMG, num_frames=FRAMES)
+        assert not [n for n in result.notes if 'final norm' in n]
+
+
+def test_cli_says_how_to_keep_a_trained_norm_it_dropped(tmp_path):
+    src = _save_official(tmp_path / 'checkpoint-89.pth',
+                         official_video_without_mean_pooling())
+    common = [src, '--img-size', IMG, '--num-frames', FRAMES]
+    proc = run_tool(
+        [TOOL, common[0], tmp_path / 'pooled.pth'] + common[1:], cwd=tmp_path)
+    assert 'Note: The trained final norm (norm.weight, norm.bias) was ' \
+        'dropped' in proc.stdout, proc.stdout
+    assert "convert with --final-norm keep (final_norm='keep') and build " \
+        'the mmaction2 VisionTransformer with use_mean_pooling=False.' \
+        in proc.stdout
+    proc = run_tool(
+        [TOOL, common[0], tmp_path / 'kept.pth', '--final-norm', 'keep'] +
+        common[1:],
+        cwd=tmp_path)
+    assert 'The trained final norm' not in proc.stdout, proc.stdout
+    assert 'Build the mmaction2 VisionTransformer with ' \
+        'use_mean_pooling=False.' in proc.stdout
+    saved = torch.load(tmp_path / 'kept.pth', weights_only=True)
+    video_classifier(use_mean_pooling=False).load_state_dict(
+        saved['state_dict'], strict=True)
 
 
 @pytest.mark.parametrize(

@@ -7,7 +7,7 @@ from collections import OrderedDict
 from typing import Dict, List
 
 from .common import (BACKBONE_PREFIX, MMACTION_TARGET, SOURCE_TYPES,
-                     ConversionResult)
+                     VIDEO_TYPES, ConversionResult)
 from .key_mapper import KeyMapper
 
 # Known keys without a counterpart here, with the reason given to users.
@@ -24,33 +24,56 @@ UNSUPPORTED_HINTS = (
 
 
 def target_notes(conv: KeyMapper, pretrain: bool) -> None:
-    """Say which backbone settings the converted keys need.
+    """Say which backbone settings the converted keys need, and how to keep
+    a trained final norm that ``final_norm='pooled'`` dropped although the
+    checkpoint has no pooled-feature norm (it was trained without mean
+    pooling).
 
     Args:
         conv (KeyMapper): The conversion.
         pretrain (bool): Whether the source is a pre-training checkpoint.
     """
     out = conv.out
+    pooled = f'{BACKBONE_PREFIX}{conv.target.pooled_norm}.weight'
     if conv.target is MMACTION_TARGET:
-        if BACKBONE_PREFIX + 'fc_norm.weight' in out:
-            setting = 'use_mean_pooling=True (the default)'
-        elif BACKBONE_PREFIX + 'norm.weight' in out:
-            setting = 'use_mean_pooling=False'
-        else:
-            setting = None
         model = 'mmaction2 VisionTransformer'
-    else:
-        has_ln1 = BACKBONE_PREFIX + 'ln1.weight' in out
-        has_ln2 = BACKBONE_PREFIX + 'ln2.weight' in out
-        if has_ln2 and not has_ln1:
-            setting = "out_type='avg_featmap', final_norm=False"
-        elif has_ln1 and not has_ln2:
-            setting = "out_type='cls_token', final_norm=True (the defaults)"
+        pooled_setting = 'use_mean_pooling=True (the default)'
+        final_setting = 'use_mean_pooling=False'
+        if pooled in out:
+            setting = pooled_setting
+        elif BACKBONE_PREFIX + 'norm.weight' in out:
+            setting = final_setting
         else:
             setting = None
+    else:
         model = 'mmpretrain VisionTransformer'
+        pooled_setting = "out_type='avg_featmap', final_norm=False"
+        final_setting = "out_type='cls_token', final_norm=True (the defaults)"
+        has_ln1 = BACKBONE_PREFIX + 'ln1.weight' in out
+        has_ln2 = pooled in out
+        if has_ln2 and not has_ln1:
+            setting = pooled_setting
+        elif has_ln1 and not has_ln2:
+            setting = final_setting
+        else:
+            setting = None
     if setting:
         conv.notes.append(f'Build the {model} with {setting}.')
+    dropped = [
+        conv.source_key(f'norm.{name}') for name in ('weight', 'bias')
+        if conv.source_key(f'norm.{name}') in conv.dropped
+    ]
+    if dropped and pooled not in out:
+        default = (', the default for video checkpoints'
+                   if conv.source_type in VIDEO_TYPES else '')
+        conv.notes.append(
+            f'The trained final norm ({", ".join(dropped)}) was dropped: '
+            f"--final-norm pooled (final_norm='pooled'{default}) drops it "
+            'for mean pooling, but the checkpoint has no '
+            f'{conv.source_key("fc_norm")} to pool through, so it was '
+            'trained without mean pooling. To keep it, convert with '
+            "--final-norm keep (final_norm='keep') and build the "
+            f'{model} with {final_setting}.')
     if pretrain:
         conv.notes.append(
             'Backbone-only checkpoint: load it with init_cfg=dict('
