@@ -45,7 +45,7 @@ if __name__ == '__main__':
         'fine-tuning, adapter, vision transformer',
         packages=find_packages(exclude=('configs', 'tools', 'tests')),
         include_package_data=True,
-        python_requires='>=3.9',
+        python_requires='>=3.10',
         license='Apache License 2.0',
         classifiers=[
             'Programming Language :: Python :: 3',
