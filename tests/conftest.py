@@ -141,6 +141,7 @@ EXPENSIVE_FIXTURES = (
     'test_base_wrapper.py::video',
     'test_base_wrapper.py::image',
     'test_resume.py::trained',
+    'test_resume_refusals.py::runs',
 )
 
 

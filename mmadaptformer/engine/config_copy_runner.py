@@ -34,6 +34,7 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmadaptformer.utils import atomic_write
+from .hooks.resume_check_hook import add_resume_check_hook
 
 __all__ = [
     'ConfigCopyMixin', 'ConfigCopyRunner', 'build_runner', 'config_copy_name'
@@ -129,7 +130,11 @@ def _with_config_copy(runner_cls: type) -> type:
 def build_runner(cfg: Config):
     """Build the runner of ``cfg`` as MMAction2's and MMPretrain's tools
     do (``Runner.from_cfg``, or the config's ``runner_type``), with
-    :class:`ConfigCopyMixin`'s config copies.
+    :class:`ConfigCopyMixin`'s config copies and a
+    :class:`~mmadaptformer.engine.hooks.resume_check_hook.ResumeCheckHook`
+    (unless the config lists one), so that ``--resume`` never continues
+    from a checkpoint without (or with another run's) optimizer and
+    scheduler state.
 
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
@@ -141,7 +146,9 @@ def build_runner(cfg: Config):
     """
     runner_type = cfg.get('runner_type', None)
     if runner_type is None:
-        return ConfigCopyRunner.from_cfg(cfg)
+        runner = ConfigCopyRunner.from_cfg(cfg)
+        add_resume_check_hook(runner)
+        return runner
     if isinstance(runner_type, str):
         # Looked up as MMEngine's build_runner_from_cfg does.
         with RUNNERS.switch_scope_and_registry(cfg.get('_scope_',
@@ -157,4 +164,6 @@ def build_runner(cfg: Config):
     else:
         raise TypeError(f'runner_type in {cfg.filename} must be a registered '
                         f'name or a class, got {runner_type!r}.')
-    return _with_config_copy(runner_cls).from_cfg(cfg)
+    runner = _with_config_copy(runner_cls).from_cfg(cfg)
+    add_resume_check_hook(runner)
+    return runner

@@ -19,6 +19,7 @@ from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from .hooks import NonFiniteLossError, UnloadedBackboneError
+from .hooks.resume_check_hook import ResumeStateError
 from .resume import NoResumableCheckpointError
 
 __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
@@ -28,8 +29,8 @@ __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
 REFUSALS = (AnnotationError, BrokenVideoError, CheckpointLoadError,
             ConfigError, FileNotFoundError, FrozenBackboneMismatchError,
             NoResumableCheckpointError, NonFiniteLossError,
-            PretrainedFileError, ShortVideoError, StateDictMismatchError,
-            StoredConfigError, UnloadedBackboneError)
+            PretrainedFileError, ResumeStateError, ShortVideoError,
+            StateDictMismatchError, StoredConfigError, UnloadedBackboneError)
 
 
 def refusal_line(exc: BaseException) -> str:

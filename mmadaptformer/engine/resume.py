@@ -225,12 +225,15 @@ def find_resume_checkpoint(work_dir: str,
     if chosen is None:
         present = _holds_checkpoints(checkpoint_dir)
         if present and not allow_restart:
+            # One line: the tools print it as their last.
+            why = ('Why each was skipped: ' + '; '.join(skipped)
+                   if skipped else 'None of them is a training checkpoint '
+                   '(epoch_N.pth, iter_N.pth)')
             raise NoResumableCheckpointError(
                 f'--resume auto found no checkpoint to resume from in '
                 f'{checkpoint_dir}, which holds {", ".join(present)}; '
-                'starting over would overwrite them. Why each was '
-                'skipped:\n  ' + '\n  '.join(skipped) +
-                f'\nResume from one explicitly with --resume PATH, use '
+                f'starting over would overwrite them. {why}. Resume from '
+                f'one explicitly with --resume PATH, use '
                 f'another --work-dir, or pass --resume auto '
                 f'{ALLOW_RESTART_FLAG} to start from scratch here (the '
                 f'damaged files are then kept as *{CORRUPT_SUFFIX}).')

@@ -9,6 +9,8 @@ from .data_health_hook import DataHealthHook
 from .epoch_randomness_hook import (EpochRandomnessHook,
                                     add_epoch_randomness_hook)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
+                                add_resume_check_hook)
 from .sync_norm_stats_hook import SyncNormStatsHook
 from .work_dir_collect_hook import (WorkDirCollectHook,
                                     add_work_dir_collect_hook)
@@ -16,7 +18,8 @@ from .work_dir_collect_hook import (WorkDirCollectHook,
 __all__ = [
     'AdapterHook', 'AtomicCheckpointHook', 'CheckpointCheckHook',
     'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
-    'NonFiniteLossError', 'NonFiniteLossHook', 'SyncNormStatsHook',
+    'NonFiniteLossError', 'NonFiniteLossHook', 'ResumeCheckHook',
+    'ResumeStateError', 'add_resume_check_hook', 'SyncNormStatsHook',
     'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
     'restrict_optimizer', 'UnloadedBackboneError'

@@ -25,6 +25,7 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_trained_part,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
+from .resume_check_hook import refuse_resume_without_trained_part
 
 __all__ = ['AdapterHook', 'UnloadedBackboneError', 'restrict_optimizer']
 
@@ -363,7 +364,8 @@ class AdapterHook(Hook):
         A full checkpoint that holds none of the model's adapters (the
         stock model's, a converted VideoMAE one) is noted: testing or
         validating with it before training is refused, since the adapters
-        would run at their initialisation.
+        would run at their initialisation. Resuming from it is refused at
+        once; training from it (``load_from``) trains them.
         """
         info = checkpoint.get('meta', {}).get(ADAPTER_META_KEY)
         if info is None:
@@ -373,6 +375,8 @@ class AdapterHook(Hook):
                     unwrapped_model(runner.model),
                     checkpoint.get('state_dict', checkpoint), str(source))
             except StateDictMismatchError as e:
+                if runner.cfg.get('resume'):
+                    refuse_resume_without_trained_part(runner, checkpoint)
                 self._without_adapters = e
             return
         model = unwrapped_model(runner.model)

@@ -1,0 +1,352 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Refuse to resume from a checkpoint that cannot continue the run exactly.
+
+MMEngine's ``Runner.resume`` restores what a checkpoint holds and skips the
+rest, without a word:
+
+* a checkpoint without optimizer or param scheduler state (a
+  ``best_*.pth``, one saved with ``save_optimizer=False``) "resumes" with a
+  fresh optimizer (SGD momentum reset) and the schedule restarted at its
+  base learning rate, while the log says ``resumed epoch: N``;
+* optimizer state of another model or config (other trainable
+  parameters, another ``paramwise_cfg``) ends in a traceback from torch;
+* scheduler states are paired with the config's schedulers in order, so
+  with another number or type of schedulers a state lands on the wrong
+  one;
+* the checkpoint's scheduler state replaces the config's, so raising
+  ``T_max``/``end`` to extend a run does not change the learning rate.
+
+:class:`ResumeCheckHook` turns the first three into errors that name the
+file and say what to do, and logs a warning for the fourth.
+"""
+import logging
+from typing import Any, Dict, List, Optional, Tuple
+
+from mmaction.registry import HOOKS as MMACTION_HOOKS
+from mmengine.hooks import Hook
+from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
+from mmengine.runner import Runner
+from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
+
+from mmadaptformer.utils.model_unwrap import unwrapped_model
+from ..adapter_checkpoint import model_trained_part_keys
+
+__all__ = [
+    'ResumeCheckHook', 'ResumeStateError', 'add_resume_check_hook',
+    'check_resume_state', 'refuse_resume_without_trained_part',
+    'resumed_source'
+]
+
+# Scheduler state that records progress, not configuration; keys with a
+# leading underscore (``_global_step``, ``_last_value``) are progress too.
+_PROGRESS_KEYS = ('last_step', 'verbose')
+# Optimizer state that has the shape of its parameter (SGD, Adam/AdamW,
+# RMSprop, Adagrad, Adadelta).
+_PARAM_SHAPED_STATE = ('momentum_buffer', 'exp_avg', 'exp_avg_sq',
+                       'max_exp_avg_sq', 'square_avg', 'sum', 'acc_delta',
+                       'grad_avg')
+_LOAD_FROM_HINT = ('To start a new schedule from its weights, load it with '
+                   'load_from instead (tools/train.py: --cfg-options '
+                   'load_from={file}, without --resume).')
+
+
+class ResumeStateError(RuntimeError):
+    """A checkpoint cannot continue the run it is resumed into."""
+
+
+def resumed_source(runner: Runner) -> str:
+    """The checkpoint a resuming runner loads, for messages: ``load_from``
+    (``--resume PATH``, or the file ``--resume auto`` chose), else the
+    latest checkpoint of the work dir (MMEngine's own auto-resume).
+
+    Args:
+        runner (Runner): The resuming runner.
+
+    Returns:
+        str: The file, or a description of it.
+    """
+    load_from = runner.cfg.get('load_from')
+    if load_from:
+        return str(load_from)
+    return f'The latest checkpoint in work_dir {runner.work_dir}'
+
+
+def refuse_resume_without_trained_part(runner: Runner,
+                                       checkpoint: dict) -> None:
+    """Refuse to resume from a full checkpoint that holds none of the
+    model's adapters (or prompts): they would train from their
+    initialisation while the run went on with the checkpoint's epoch,
+    optimizer and schedule. :class:`~mmadaptformer.engine.AdapterHook`
+    calls it; training from such a checkpoint (``load_from``) is allowed.
+
+    Args:
+        runner (Runner): The resuming runner.
+        checkpoint (dict): The loaded checkpoint.
+
+    Raises:
+        ResumeStateError: Always, naming the file and what to do.
+    """
+    keys, part = model_trained_part_keys(unwrapped_model(runner.model))
+    epoch = (checkpoint.get('meta') or {}).get('epoch', '?')
+    source = resumed_source(runner)
+    file = _file(source)
+    raise ResumeStateError(
+        f'{source} cannot be resumed with this config: it holds none of '
+        f'the model\'s {len(keys)} {part} tensors (e.g. {keys[0]}), so the '
+        f'{part}s would train from their initialisation while the run went '
+        f'on after epoch {epoch} with the checkpoint\'s optimizer and '
+        f'schedule. It is a checkpoint of a model without these {part}s (a '
+        'stock or fully fine-tuned model, e.g. another run\'s checkpoint in '
+        'this work dir). Resume from a checkpoint that this config\'s '
+        'training wrote, or use another --work-dir; to train this config '
+        f'from its weights, give it to tools/train.py as --pretrained {file}'
+        f' (the frozen backbone) or --cfg-options load_from={file}, without '
+        '--resume.')
+
+
+def _file(source: str) -> str:
+    """``source`` where it is a file to put on a command line."""
+    return source if source.endswith('.pth') else 'FILE'
+
+
+def _hint(source: str) -> str:
+    return _LOAD_FROM_HINT.format(file=_file(source))
+
+
+def _check_present(runner: Runner, checkpoint: dict, source: str) -> None:
+    """Refuse a checkpoint without the optimizer or scheduler state that
+    the run has."""
+    lacking, effects = [], []
+    if isinstance(runner.optim_wrapper, (BaseOptimWrapper, OptimWrapperDict)) \
+            and 'optimizer' not in checkpoint:
+        lacking.append("optimizer state ('optimizer')")
+        effects.append('a new optimizer state (e.g. SGD momentum reset)')
+    if runner.param_schedulers is not None and \
+            'param_schedulers' not in checkpoint:
+        lacking.append("param scheduler state ('param_schedulers')")
+        effects.append('the learning-rate schedule restarted at its base '
+                       'values')
+    if not lacking:
+        return
+    epoch = (checkpoint.get('meta') or {}).get('epoch', '?')
+    raise ResumeStateError(
+        f'{source} cannot be resumed: it holds no {" and no ".join(lacking)}'
+        f' (only {", ".join(map(str, checkpoint))}), so training would go on '
+        f'after epoch {epoch} with {" and ".join(effects)}, not where the '
+        'run stopped. It is a checkpoint of the weights alone (e.g. a '
+        'best_*.pth, or one saved with save_optimizer=False or '
+        'save_param_scheduler=False). Resume from one of the run\'s '
+        f'epoch_N.pth or iter_N.pth. {_hint(source)}')
+
+
+def _sizes(sizes: List[int]) -> str:
+    shown = ', '.join(map(str, sizes[:5]))
+    return f'[{shown}{", ..." if len(sizes) > 5 else ""}]'
+
+
+def _optimizer_mismatch(wrapper: BaseOptimWrapper,
+                        state: Any) -> Optional[str]:
+    """How the optimizer state ``state`` does not fit ``wrapper``'s
+    optimizer, or None if it fits."""
+    groups = wrapper.optimizer.param_groups
+    own = [len(group['params']) for group in groups]
+    saved_groups = state.get('param_groups') if isinstance(state,
+                                                           dict) else None
+    if not isinstance(saved_groups, list):
+        return ('it is not an optimizer state dict (no list of '
+                "'param_groups')")
+    saved = [len(group.get('params', ())) for group in saved_groups]
+    if saved != own:
+        return (f'{len(saved)} param groups holding {sum(saved)} tensors '
+                f'{_sizes(saved)} in the checkpoint, {len(own)} holding '
+                f'{sum(own)} {_sizes(own)} in this run')
+    per_param = state.get('state') or {}
+    for index, (group, saved_group) in enumerate(zip(groups, saved_groups)):
+        for param, param_id in zip(group['params'], saved_group['params']):
+            for name, value in (per_param.get(param_id) or {}).items():
+                shape = getattr(value, 'shape', None)
+                if name in _PARAM_SHAPED_STATE and shape is not None and \
+                        tuple(shape) != tuple(param.shape):
+                    return (f'the {name} of tensor {param_id} (param group '
+                            f'{index}) has shape {tuple(shape)} in the '
+                            f'checkpoint, but its parameter here has '
+                            f'{tuple(param.shape)}')
+    return None
+
+
+def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
+    """Refuse optimizer state that does not fit the run's optimizer, which
+    torch would refuse with a traceback (or load onto other tensors)."""
+    optim_wrapper = runner.optim_wrapper
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        wrappers = list(optim_wrapper.items())
+    elif isinstance(optim_wrapper, BaseOptimWrapper):
+        wrappers = [('', optim_wrapper)]
+    else:
+        return
+    for name, wrapper in wrappers:
+        if name:
+            part = state.get(name) if isinstance(state, dict) else None
+            if part is None:
+                why = f"it holds no state of the optimizer '{name}'"
+            else:
+                why = _optimizer_mismatch(wrapper, part)
+        else:
+            why = _optimizer_mismatch(wrapper, state)
+        if why is None:
+            continue
+        which = f" '{name}'" if name else ''
+        raise ResumeStateError(
+            f'{source} cannot be resumed: its optimizer state does not fit '
+            f'this run\'s optimizer{which}: {why}. It was saved by another '
+            'model or config (other trainable parameters, e.g. another '
+            'AdapterHook mode, extra_trainable or adapters; another '
+            'optim_wrapper.paramwise_cfg), or is another run\'s checkpoint '
+            'in this work dir. Resume it with the config it was trained '
+            f'with, or use another --work-dir. {_hint(source)}')
+
+
+def _scheduler_lists(schedulers: Any,
+                     saved: Any) -> List[Tuple[str, list, Any]]:
+    """``(config key, the run's schedulers, the checkpoint's states)`` for
+    each list of schedulers."""
+    if isinstance(schedulers, dict):
+        saved = saved if isinstance(saved, dict) else {}
+        return [(f'param_scheduler[{name!r}]', list(value), saved.get(name))
+                for name, value in schedulers.items()]
+    return [('param_scheduler', list(schedulers), saved)]
+
+
+def _config_keys(state: dict) -> List[str]:
+    return [
+        k for k in state if not k.startswith('_') and k not in _PROGRESS_KEYS
+    ]
+
+
+def _differs(a: Any, b: Any) -> bool:
+    try:
+        return bool(a != b)
+    except Exception:  # e.g. tensors of other shapes
+        return True
+
+
+def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
+    """Refuse scheduler states that do not pair with the config's
+    schedulers; return one line per scheduler whose configuration differs
+    from the checkpoint's."""
+    changes = []
+    for key, schedulers, states in _scheduler_lists(runner.param_schedulers,
+                                                    saved):
+        types = [type(s).__name__ for s in schedulers]
+        if not isinstance(states, list) or len(states) != len(schedulers):
+            count = len(states) if isinstance(states, list) else 'no'
+            raise ResumeStateError(
+                f'{source} cannot be resumed: it holds {count} param '
+                f'scheduler states for {key}, but the config builds '
+                f'{len(schedulers)} ({", ".join(types)}); MMEngine would '
+                'pair them in order and load a state onto the wrong '
+                'scheduler. It was saved with another param_scheduler: '
+                'resume it with the config it was trained with. '
+                f'{_hint(source)}')
+        for index, (scheduler, state) in enumerate(zip(schedulers, states)):
+            own = scheduler.state_dict()
+            if not isinstance(state, dict) or \
+                    set(_config_keys(own)) != set(_config_keys(state)):
+                raise ResumeStateError(
+                    f'{source} cannot be resumed: its state of {key}[{index}]'
+                    f' is not that of a {types[index]}, the scheduler the '
+                    'config builds there; it was saved with another '
+                    'param_scheduler: resume it with the config it was '
+                    f'trained with. {_hint(source)}')
+            diffs = [
+                f'{k} {state[k]!r} vs {own[k]!r}' for k in _config_keys(own)
+                if _differs(state[k], own[k])
+            ]
+            if diffs:
+                changes.append(f'{types[index]} ({key}[{index}]): '
+                               f'{", ".join(diffs)}')
+    return changes
+
+
+def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
+                       source: str) -> None:
+    """Check that ``checkpoint`` can continue ``runner``'s run exactly.
+
+    Args:
+        runner (Runner): A runner whose optimizer and schedulers are built
+            (as when ``Runner.train`` resumes).
+        checkpoint (dict): The loaded checkpoint.
+        source (str): The checkpoint file, for the messages.
+
+    Raises:
+        ResumeStateError: If the checkpoint holds no optimizer or scheduler
+            state that the run has, or state that does not fit the run's
+            optimizer or schedulers.
+    """
+    _check_present(runner, checkpoint, source)
+    if 'optimizer' in checkpoint:
+        _check_optimizer_fits(runner, checkpoint['optimizer'], source)
+    if runner.param_schedulers is None:
+        return
+    changes = _check_schedulers(runner, checkpoint['param_schedulers'], source)
+    if changes:
+        runner.logger.log(
+            logging.WARNING,
+            f'Resuming from {source}: the config\'s param_scheduler differs '
+            f'from the checkpoint\'s ({"; ".join(changes)}; checkpoint vs '
+            'config), and the checkpoint\'s schedule is kept: MMEngine '
+            'restores each scheduler\'s state whole, so this change (e.g. a '
+            'larger T_max/end to extend a run) does not apply and the '
+            'learning rate follows the schedule the run was trained with '
+            '(constant after its end). To train on the new schedule, start '
+            'a new run from the checkpoint\'s weights with load_from '
+            '(without --resume).')
+
+
+@MMACTION_HOOKS.register_module()
+@MMPRETRAIN_HOOKS.register_module()
+class ResumeCheckHook(Hook):
+    """Refuse to resume from a checkpoint that cannot continue the run.
+
+    When the runner resumes (``resume=True``), the checkpoint must hold the
+    optimizer state and, where the config has a ``param_scheduler``, the
+    scheduler state, and both must fit the run's optimizer and schedulers
+    (see :func:`check_resume_state`). Otherwise the run stops before any
+    of it is loaded, with an error that names the file and says what to
+    do: resume from the run's ``epoch_N.pth``, or load the weights alone
+    with ``load_from``. A scheduler whose settings differ from the
+    checkpoint's (``T_max``, ``end``, ...) is kept as the checkpoint has
+    it, as MMEngine does, with a warning naming both. ``tools/train.py``
+    adds this hook to every run; used in the
+    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
+
+    Examples:
+        >>> custom_hooks = [dict(type='ResumeCheckHook')]
+    """
+
+    # After AdapterHook and CheckpointCheckHook, whose errors about the
+    # weights say more than one about the optimizer.
+    priority = 'VERY_LOW'
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Check a checkpoint the runner resumes from."""
+        if not runner.cfg.get('resume'):
+            return
+        check_resume_state(runner, checkpoint, resumed_source(runner))
+
+
+def add_resume_check_hook(runner: Runner) -> Optional[Hook]:
+    """Register a :class:`ResumeCheckHook` unless the runner has one.
+
+    Args:
+        runner (Runner): A built runner.
+
+    Returns:
+        Hook, optional: The registered hook, or None if the runner already
+        had one (from the config's ``custom_hooks``).
+    """
+    if any(isinstance(hook, ResumeCheckHook) for hook in runner.hooks):
+        return None
+    hook = ResumeCheckHook()
+    runner.register_hook(hook)
+    return hook
