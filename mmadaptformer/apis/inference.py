@@ -29,7 +29,9 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
-from mmadaptformer.engine.adapter_checkpoint import model_trained_part_keys
+from mmadaptformer.engine.adapter_checkpoint import (check_adapter_record,
+                                                     checkpoint_meta,
+                                                     model_trained_part_keys)
 from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
                                                   StateDictMismatchError,
@@ -43,6 +45,10 @@ __all__ = [
     'load_config', 'model_config', 'check_adapter_checkpoint',
     'read_checkpoint', 'load_read_checkpoint', 'init_model', 'ModelInferencer'
 ]
+
+#: What :func:`init_model` takes, for the error about a file that is not.
+_EXPECTED = ("Expected an MMEngine checkpoint: a dict with a 'state_dict' "
+             "and an optional 'meta' dict.")
 
 
 def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
@@ -97,15 +103,17 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
 
     Raises:
         StateDictMismatchError: If its trained keys are not the model's,
-            or it lacks the model's trained part (the adapters or prompts
-            of its frozen-host wrappers).
+            it lacks the model's trained part (the adapters or prompts of
+            its frozen-host wrappers), or its ``meta`` or record is not
+            laid out as written (:func:`~mmadaptformer.engine.
+            adapter_checkpoint.check_adapter_record`).
         FrozenBackboneMismatchError: If the model's frozen tensors are not
             the ones the trained part was trained on.
     """
-    info = (checkpoint.get('meta') or {}).get(ADAPTER_META_KEY)
+    info = checkpoint_meta(checkpoint, source, _EXPECTED).get(ADAPTER_META_KEY)
     if info is None:
         return None
-    saved = set(info['saved_keys'])
+    saved = set(check_adapter_record(info, source)['saved_keys'])
     state = model.state_dict(keep_vars=True)
     # The model's trained part (adapters, prompts) must be the
     # checkpoint's: a part it lacks would otherwise count as frozen
@@ -220,11 +228,13 @@ def init_model(config: Union[str, Config],
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
         ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
+        meta = checkpoint_meta(ckpt, checkpoint, _EXPECTED)
+        if meta.get(ADAPTER_META_KEY) is not None:
+            check_adapter_record(meta[ADAPTER_META_KEY], checkpoint)
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.
         load_read_checkpoint(model, ckpt)
-        meta = ckpt.get('meta') or {}
         state = ckpt.get('state_dict', ckpt)
         if meta.get(ADAPTER_META_KEY) is not None:
             # The frozen part comes from the config's pretrained path;

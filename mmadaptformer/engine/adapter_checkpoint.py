@@ -43,7 +43,7 @@ from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 __all__ = [
-    'ADAPTER_META_KEY', 'make_adapter_checkpoint',
+    'ADAPTER_META_KEY', 'make_adapter_checkpoint', 'check_adapter_record',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
     'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
     'check_holds_trained_part', 'checkpoint_meta', 'check_tensor_entries',
@@ -54,6 +54,11 @@ __all__ = [
 #: frozen backbone (see :func:`frozen_host_sources`).
 HOST_SOURCES_META_KEY = 'frozen_host_sources'
 _FORMAT_VERSION = 1
+#: Where adapter-only checkpoints come from, for the error about a record
+#: that is not one.
+WRITTEN_BY = ('Adapter-only checkpoints are written by training with '
+              'AdapterHook(adapter_only_checkpoint=True) or by '
+              'tools/model_converters/extract_adapters.py.')
 
 
 def make_adapter_checkpoint(checkpoint: dict,
@@ -90,6 +95,40 @@ def make_adapter_checkpoint(checkpoint: dict,
     return checkpoint
 
 
+def check_adapter_record(info: Any,
+                         filename: Optional[str],
+                         expected: str = WRITTEN_BY) -> dict:
+    """Refuse an adapter-only checkpoint's ``meta[ADAPTER_META_KEY]`` that
+    is not laid out as :func:`make_adapter_checkpoint` writes it: a dict
+    with ``saved_keys`` (a list of keys) and ``frozen_digest`` (a str).
+
+    The readers of the record (:func:`complete_adapter_checkpoint`,
+    :func:`mmadaptformer.apis.check_adapter_checkpoint`) take that layout
+    for granted.
+
+    Args:
+        info (Any): The record, as loaded.
+        filename (str, optional): The checkpoint's path, for the error.
+        expected (str): Said after the problem. Defaults to
+            :data:`WRITTEN_BY`.
+
+    Returns:
+        dict: ``info``.
+
+    Raises:
+        StateDictMismatchError: Naming ``filename`` and the meta key.
+    """
+    saved = info.get('saved_keys') if isinstance(info, dict) else None
+    if isinstance(saved, (list, tuple)) and all(
+            isinstance(k, str)
+            for k in saved) and isinstance(info.get('frozen_digest'), str):
+        return info
+    raise StateDictMismatchError(
+        f"{filename or 'The checkpoint'}: its meta['{ADAPTER_META_KEY}'] is "
+        'not the record an adapter-only checkpoint carries (a dict with '
+        f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
+
+
 def complete_adapter_checkpoint(model: nn.Module,
                                 checkpoint: dict,
                                 plan: TrainablePlan,
@@ -112,22 +151,26 @@ def complete_adapter_checkpoint(model: nn.Module,
             not the ones the checkpoint was trained on.
         FrozenBackboneMismatchError: If other frozen weights differ.
         StateDictMismatchError: If the checkpoint's trainable keys do not
-            match the model's.
+            match the model's, or its record is not one
+            (:func:`check_adapter_record`).
     """
-    info = checkpoint['meta'][ADAPTER_META_KEY]
+    info = check_adapter_record(checkpoint['meta'][ADAPTER_META_KEY], source)
     state = checkpoint['state_dict']
     expected = set(plan.saved_keys)
     entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing or unexpected:
+        mode = info.get('mode')
+        other = '' if mode in (None, plan.mode) else (
+            f' or AdapterHook mode (checkpoint: {mode!r}, now: '
+            f'{plan.mode!r})')
         raise StateDictMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint does '
             'not fit this model: missing '
             f'trainable keys {missing[:10]}, unexpected keys '
             f'{unexpected[:10]}. Was it trained with another adapter '
-            f'configuration or AdapterHook mode (checkpoint: '
-            f'{info.get("mode")!r}, now: {plan.mode!r})?')
+            f'configuration{other}? Use the config it was trained with.')
     # Per tensor first, for an error that says how many differ.
     for name, module in model.named_modules():
         key = (f'{name}.' if name else '') + FROZEN_HOST_KEY

@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from typing import List, Optional, Sequence, Tuple
+import inspect
+from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.logging import print_log
@@ -10,9 +11,15 @@ from ..adapters import AdaptMLP, inject_adapters
 from ..adapters.router import ADAPTER_ATTR
 from ..utils import checkpoint_blocks, fuse_attention, make_tokens_contiguous
 from .base_wrapper import FrozenHostWrapper
+from .config_keys import CONFIG_KEY
 from .host_build import build_host_backbone
 
 __all__ = ['AdaptFormer', 'build_host_backbone']
+
+#: The keys of ``adapter``: :class:`AdaptMLP`'s arguments but its width.
+ADAPTER_KEYS = tuple(
+    name for name in inspect.signature(AdaptMLP.__init__).parameters
+    if name not in ('self', 'embed_dims'))
 
 
 @MMACTION_MODELS.register_module()
@@ -104,6 +111,9 @@ class AdaptFormer(FrozenHostWrapper):
         True
     """
 
+    #: A key of these given to the wrapper itself belongs in ``adapter``.
+    config_sections = dict(adapter=ADAPTER_KEYS)
+
     def __init__(self,
                  backbone: dict,
                  adapter: Optional[dict] = None,
@@ -122,6 +132,7 @@ class AdaptFormer(FrozenHostWrapper):
             layers=layers,
             placement=placement,
             block_types=block_types)
+        self.placement = placement
         self.fused_attention = fused_attention
         self.contiguous_tokens = contiguous_tokens
         self.with_cp = with_cp
@@ -150,3 +161,35 @@ class AdaptFormer(FrozenHostWrapper):
         """``(block, 'adaptmlp')`` for every adapted block."""
         return [(block, ADAPTER_ATTR) for block in self.backbone.modules()
                 if isinstance(block._modules.get(ADAPTER_ATTR), AdaptMLP)]
+
+    def trained_settings(self) -> Dict[str, Tuple[str, Any]]:
+        """The adapters' ``placement``, ``scale`` (a fixed number, or
+        ``'learnable'``) and LayerNorm position (``norm``): each changes
+        their output with the same tensors ('in' and 'out' have the same
+        LayerNorm). ``bottleneck`` and ``layers`` change the tensors, which
+        are checked; ``dropout`` is off at evaluation and may change when
+        training goes on; ``init`` is overwritten by the trained values.
+
+        Returns:
+            dict[str, tuple[str, Any]]: Name -> (config key, value); a value
+            that differs between adapters is a list of them, in module
+            order.
+        """
+        adapters = [
+            parent._modules[name] for parent, name in self.attached_modules()
+        ]
+        scales = [
+            'learnable' if isinstance(m.scale, nn.Parameter) else m.scale
+            for m in adapters
+        ]
+        norms = [m.norm_position for m in adapters]
+        return dict(
+            placement=(f'{CONFIG_KEY}.placement', self.placement),
+            scale=(f'{CONFIG_KEY}.adapter.scale', _one_or_all(scales)),
+            norm=(f'{CONFIG_KEY}.adapter.norm', _one_or_all(norms)))
+
+
+def _one_or_all(values: list) -> Any:
+    """The value all of ``values`` have, else the list of them."""
+    return values[0] if values and values.count(values[0]) == len(values) \
+        else values

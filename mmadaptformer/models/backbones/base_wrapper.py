@@ -12,8 +12,10 @@
 * it checks the pretrained checkpoint before loading it, and refuses one of
   another architecture;
 * it refuses an adapter-only state dict whose frozen backbone is not the one
-  it was trained on. The per-tensor fingerprints of that backbone travel in
-  the state dict itself, under ``<wrapper prefix>`` +
+  it was trained on, or whose trained part ran with other
+  :meth:`~FrozenHostWrapper.trained_settings`. The per-tensor fingerprints
+  of that backbone and those settings travel in the state dict itself,
+  under ``<wrapper prefix>`` +
   :data:`~mmadaptformer.models.backbones.frozen_host_record.FROZEN_HOST_KEY`
   (see :mod:`~mmadaptformer.models.backbones.frozen_host_record`), so the
   check runs in the model's own load path: the Runner,
@@ -24,7 +26,7 @@
 import functools
 import logging
 from contextlib import nullcontext
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
@@ -35,7 +37,9 @@ from torch import nn
 from ...utils.checkpoint_schemes import reading_once
 from ...utils.pretrained_init import (check_pretrained_init,
                                       pretrained_init_cfgs)
-from .frozen_host_record import FROZEN_HOST_KEY, verify_frozen_host
+from .config_keys import refuse_unknown_keys
+from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
+                                 verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
 from .host_init import (OWN_WEIGHTS_ATTR, check_own_weights_loaded,
@@ -88,6 +92,11 @@ class FrozenHostWrapper(BaseModule):
     #: CHECKS_OWN_LOADS`).
     checks_own_loads = True
 
+    def __new__(cls, *args, **kwargs) -> 'FrozenHostWrapper':
+        # Before __init__'s TypeError: where a misplaced key belongs.
+        refuse_unknown_keys(cls, kwargs)
+        return super().__new__(cls)
+
     def __init__(self,
                  backbone: dict,
                  init_cfg: Optional[dict] = None) -> None:
@@ -112,6 +121,16 @@ class FrozenHostWrapper(BaseModule):
             list[tuple[nn.Module, str]]: Empty here.
         """
         return []
+
+    def trained_settings(self) -> Dict[str, Tuple[str, Any]]:
+        """Settings that change what the trained part computes, not its
+        tensors: kept in an adapter-only checkpoint's record and compared
+        on load (:mod:`.frozen_host_record`).
+
+        Returns:
+            dict[str, tuple[str, Any]]: Name -> (config key, value).
+        """
+        return {}
 
     def fresh_tensors(self) -> List[torch.Tensor]:
         """The wrapper's own parameters and buffers (not the host's): a
@@ -286,7 +305,8 @@ class FrozenHostWrapper(BaseModule):
             StateDictMismatchError: If it holds some of the trained part
                 (adapters, prompts), but not all, or in other shapes; or
                 if it is a full checkpoint that lacks some of the host's
-                tensors (see :func:`~.load_refusals.refuse_full_with_holes`).
+                tensors (see :func:`~.load_refusals.refuse_full_with_holes`);
+                or if its record names other :meth:`trained_settings`.
         """
         self.__dict__.pop('_load_verified', None)  # of a load that failed
         entry = state_dict.pop(prefix + FROZEN_HOST_KEY, None)
@@ -299,6 +319,8 @@ class FrozenHostWrapper(BaseModule):
         complete = len(present) == len(self.host_keys)
         if not complete and entry is None:
             refuse_full_with_holes(self, state_dict, prefix)
+        if isinstance(entry, Mapping):  # before reading a pretrained file
+            check_trained_settings(self, entry)
         if not complete and not self.host_initialized:
             self.init_host()
         if entry is not None:

@@ -7,25 +7,36 @@ saves, with its trainable parts, the per-tensor fingerprints (see
 ``<wrapper prefix>`` + :data:`FROZEN_HOST_KEY`: :func:`frozen_host_entry`
 writes that record, :func:`verify_frozen_host` compares a wrapper's frozen
 host with it and raises :class:`FrozenBackboneMismatchError` if they differ.
+
+The record also keeps the settings of the trained part that change what it
+computes without changing its tensors (a fixed adapter ``scale``, the
+``placement``, VPT's ``deep``: see
+:meth:`~mmadaptformer.models.FrozenHostWrapper.trained_settings`), under
+:data:`SETTINGS_KEY`; :func:`check_trained_settings` refuses a model built
+with other ones. Records written before they were kept have none, and are
+not checked for them.
 """
 from typing import Dict, Mapping, Optional
 
 import torch
 from torch import nn
 
-from ...utils.adapter_only_fit import CHECKS_OWN_LOADS
+from ...utils.adapter_only_fit import CHECKS_OWN_LOADS, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import StateDictMismatchError
 
 __all__ = [
-    'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'as_fingerprint',
-    'frozen_host_entry', 'frozen_host_entries', 'verify_frozen_host'
+    'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'FrozenBackboneMismatchError',
+    'as_fingerprint', 'check_trained_settings', 'frozen_host_entry',
+    'frozen_host_entries', 'verify_frozen_host'
 ]
 
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
 #: checkpoint that records the frozen backbone it was trained on.
 FROZEN_HOST_KEY = 'frozen_host_fingerprints'
+#: Key, in that entry, of the trained part's settings: name -> value.
+SETTINGS_KEY = 'settings'
 #: How many differing tensors an error lists by name.
 _LISTED = 5
 
@@ -65,8 +76,9 @@ def frozen_host_entry(wrapper: nn.Module,
             ``wrapper.host_keys``.
 
     Returns:
-        dict: ``format``, ``version``, ``fingerprints`` and
-        ``pretrained`` (the host's checkpoint path, if known).
+        dict: ``format``, ``version``, ``fingerprints``, ``pretrained``
+        (the host's checkpoint path, if known) and :data:`SETTINGS_KEY`
+        (the value of each of ``wrapper.trained_settings()``).
     """
     unknown = sorted(set(fingerprints) - set(wrapper.host_keys))
     if unknown:
@@ -74,12 +86,17 @@ def frozen_host_entry(wrapper: nn.Module,
             f'{type(wrapper).__name__}: fingerprints of keys the host does '
             f'not have: {unknown[:_LISTED]}; expected keys of '
             f'{type(wrapper.backbone).__name__}.state_dict().')
-    return dict(
+    entry = dict(
         format=FROZEN_HOST_FORMAT,
         version=1,
         fingerprints={k: as_fingerprint(v)
                       for k, v in fingerprints.items()},
         pretrained=wrapper.host_source)
+    entry[SETTINGS_KEY] = {
+        name: value
+        for name, (_, value) in wrapper.trained_settings().items()
+    }
+    return entry
 
 
 def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
@@ -130,6 +147,48 @@ def _check_architecture(wrapper: nn.Module, entry: Mapping,
     raise StateDictMismatchError(' '.join(lines))
 
 
+def check_trained_settings(wrapper: nn.Module, entry: Mapping) -> None:
+    """Refuse a model whose trained part runs with other settings than the
+    record :func:`frozen_host_entry` wrote.
+
+    Only the settings both the record and the model's
+    ``trained_settings()`` name are compared: a record written before a
+    setting was kept does not hold it, and loads.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper being loaded.
+        entry (Mapping): Its :data:`FROZEN_HOST_KEY` entry, as saved.
+
+    Raises:
+        StateDictMismatchError: Naming each setting that differs, its
+            config key, the checkpoint's value and the model's.
+    """
+    recorded = entry.get(SETTINGS_KEY)
+    if recorded is None:
+        return
+    source = entry.get('source') or loading_source()
+    part = wrapper.trained_part
+    where = f'The {part}-only checkpoint{" " + source if source else ""}'
+    if not isinstance(recorded, Mapping):
+        raise StateDictMismatchError(
+            f'{where}: its {FROZEN_HOST_KEY} entry keeps {SETTINGS_KEY!r} '
+            f'as a {type(recorded).__name__}, not a dict of the {part} '
+            'settings; it was not written by mmadaptformer.')
+    differ = [
+        f'{name} ({key}): checkpoint {recorded[name]!r}, this model '
+        f'{value!r}'
+        for name, (key, value) in wrapper.trained_settings().items()
+        if name in recorded and recorded[name] != value
+    ]
+    if differ:
+        raise StateDictMismatchError(
+            f'{where} was trained with other {part} settings than this '
+            f'model\'s {type(wrapper).__name__}: {"; ".join(differ)}. Its '
+            f'{part}s would silently give other results. Load it with the '
+            'config it was trained with (the training work dir keeps a '
+            'copy of it).')
+
+
 def verify_frozen_host(wrapper: nn.Module,
                        entry: Mapping,
                        state_dict: Optional[Mapping] = None,
@@ -148,7 +207,9 @@ def verify_frozen_host(wrapper: nn.Module,
 
     Raises:
         StateDictMismatchError: If the record is of another architecture
-            (tensors the host lacks or has in other shapes).
+            (tensors the host lacks or has in other shapes), or the trained
+            part was trained with other settings
+            (:func:`check_trained_settings`).
         FrozenBackboneMismatchError: If any tensor differs, naming the
             checkpoint, the config key of the pretrained path and how
             many of the frozen tensors differ.
@@ -161,6 +222,7 @@ def verify_frozen_host(wrapper: nn.Module,
             f'{FROZEN_HOST_FORMAT!r} record (got '
             f'{type(entry).__name__}); it was not written by '
             'mmadaptformer.')
+    check_trained_settings(wrapper, entry)
     expected = entry['fingerprints']
     host = _host_tensors(wrapper, state_dict, prefix)
     _check_architecture(wrapper, entry, host)

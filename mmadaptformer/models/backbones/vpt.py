@@ -16,7 +16,7 @@ the front for hosts without extra tokens (VideoMAE).
   in the sequence from the first block to the last.
 """
 import math
-from typing import Any, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import torch
 from mmaction.registry import MODELS as MMACTION_MODELS
@@ -26,6 +26,7 @@ from torch import nn
 
 from ..hosts import block_like_types, promptable_block_types, qualname
 from .base_wrapper import FrozenHostWrapper
+from .config_keys import CONFIG_KEY
 
 #: Name of the prompt parameter, and so its state-dict key under the
 #: wrapper's prefix, e.g. ``backbone.prompt_embeddings`` in a recognizer.
@@ -263,6 +264,16 @@ class VPT(FrozenHostWrapper):
             f'{self.prompt_position} extra tokens; uniform init bound '
             f'{bound:.4g} (fan_in {fan_in}).',
             logger='current')
+
+    def trained_settings(self) -> Dict[str, Tuple[str, Any]]:
+        """VPT-deep or VPT-shallow (``deep``): on a host with one block
+        their prompts have the same shape. ``num_prompts`` changes the
+        shape, which is checked; ``prompt_dropout`` is off at evaluation.
+
+        Returns:
+            dict[str, tuple[str, Any]]: Name -> (config key, value).
+        """
+        return dict(deep=(f'{CONFIG_KEY}.deep', self.deep))
 
     def _prompts_for(self, index: int, x: torch.Tensor) -> torch.Tensor:
         """The ``(B, num_prompts, C)`` prompts that block ``index`` sees."""

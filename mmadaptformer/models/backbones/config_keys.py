@@ -1,0 +1,61 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A frozen-host wrapper given a key it does not take: the config key, where
+it belongs and what is accepted, instead of Python's ``TypeError: __init__()
+got an unexpected keyword argument``.
+
+E.g. ``--cfg-options model.backbone.bottleneck=8`` sets an adapter setting
+one level too high: it belongs under ``model.backbone.adapter``.
+"""
+import inspect
+from typing import Mapping
+
+from ...utils.config_error import ConfigError
+
+__all__ = ['CONFIG_KEY', 'refuse_unknown_keys']
+
+#: Where the recipes put a wrapper: the model's backbone.
+CONFIG_KEY = 'model.backbone'
+
+
+def refuse_unknown_keys(cls: type, kwargs: Mapping) -> None:
+    """Refuse keyword arguments that ``cls.__init__`` does not take.
+
+    Args:
+        cls (type): The wrapper class; its ``config_sections`` (a dict,
+            optional) maps each argument that is a dict of settings (e.g.
+            ``adapter``) to the keys it takes.
+        kwargs (Mapping): The keyword arguments it is being built with.
+
+    Raises:
+        ConfigError: Naming each unknown key as a config key, the section
+            it belongs in (if it is one of a section's keys, else the stock
+            backbone's ``backbone``) and the keys the wrapper takes.
+    """
+    params = inspect.signature(cls.__init__).parameters
+    if any(p.kind is p.VAR_KEYWORD for p in params.values()):
+        return
+    unknown = [key for key in kwargs if key not in params]
+    if not unknown:
+        return
+    sections = getattr(cls, 'config_sections', {})
+    name = cls.__name__
+    hints = []
+    for key in unknown:
+        section = next((s for s, keys in sections.items() if key in keys),
+                       None)
+        if section is not None:
+            hints.append(f'{key} is a setting of {name}\'s {section}: it '
+                         f'belongs under {CONFIG_KEY}.{section} (set '
+                         f'{CONFIG_KEY}.{section}.{key}).')
+    accepted = [key for key in params if key != 'self']
+    lines = [
+        f'{name} does not take the config key '
+        f'{", ".join(f"{CONFIG_KEY}.{key}" for key in unknown)}.'
+    ] + hints + [
+        f'It takes {", ".join(accepted)}' +
+        ''.join(f'; {CONFIG_KEY}.{section} takes {", ".join(keys)}'
+                for section, keys in sections.items()) + '.',
+        'A setting of the stock backbone (depth, embed_dims, ...) belongs '
+        f'under {CONFIG_KEY}.backbone.'
+    ]
+    raise ConfigError(' '.join(lines))
