@@ -26,8 +26,10 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
-from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
-                                 setup_cpu_distributed)
+from mmadaptformer.utils import (ConfigError, run_and_finish,
+                                 set_pretrained_backbone,
+                                 setup_cpu_distributed,
+                                 upcast_mmaction_head_scores)
 
 
 def parse_args(argv=None):
@@ -131,12 +133,15 @@ def add_tta(cfg, config_file):
     """Wrap the model and the test pipeline for test-time augmentation, as
     MMPretrain's ``tools/test.py --tta`` does."""
     is_video = cfg.get('default_scope') == 'mmaction'
-    if is_video and ('tta_model' not in cfg or 'tta_pipeline' not in cfg):
-        raise KeyError(
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if is_video and missing:
+        # MMAction2's own tools/test.py has no --tta at all.
+        raise ConfigError(
             f'--tta on the video config {config_file} needs `tta_model` and '
-            '`tta_pipeline` in the config: its test pipeline already '
-            'averages the clips x crops of `test_pipeline`, and MMAction2 has '
-            'no default TTA model. Without --tta the multi-view test runs.')
+            f'`tta_pipeline` in the config, which lacks '
+            f'{" and ".join(missing)}: MMAction2 has no default TTA model, '
+            'and the test pipeline already averages the clips x crops of '
+            '`test_pipeline`. Without --tta the multi-view test runs.')
     if 'tta_model' not in cfg:
         cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
     if 'tta_pipeline' not in cfg:
@@ -240,6 +245,10 @@ def run_test(args):
     # MMEngine's Runner, or the config's runner_type, keeping the training
     # run's config copy in the work dir (see ConfigCopyRunner).
     runner = build_runner(cfg)
+    # Under test_cfg/val_cfg fp16 on the CPU (test.py --amp) the heads'
+    # scores are bfloat16, which mmaction2's metrics (numpy) refuse; give
+    # them float32, as CPUAmpOptimWrapper does for training.
+    upcast_mmaction_head_scores(runner.model)
     add_work_dir_collect_hook(runner)  # not ./.dist_test
 
     def run():

@@ -32,6 +32,7 @@ Differences from the toolboxes' scripts, all additive:
   kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
+import numbers
 import os
 import os.path as osp
 from copy import deepcopy
@@ -44,8 +45,10 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
-from mmadaptformer.utils import (run_and_finish, set_pretrained_backbone,
-                                 setup_cpu_distributed)
+from mmadaptformer.utils import (ConfigError, run_and_finish,
+                                 set_pretrained_backbone,
+                                 setup_cpu_distributed,
+                                 upcast_mmaction_head_scores)
 
 
 def parse_args(argv=None):
@@ -169,13 +172,6 @@ def merge_args(cfg, args):
         cfg.resume = True
         cfg.load_from = args.resume
 
-    if args.auto_scale_lr:
-        if 'auto_scale_lr' not in cfg:
-            raise KeyError(
-                f'--auto-scale-lr needs `auto_scale_lr = dict('
-                f'base_batch_size=...)` in {args.config}, which has none.')
-        cfg.auto_scale_lr.enable = True
-
     if cfg.get('randomness', None) is None:
         cfg.randomness = dict(
             seed=args.seed,
@@ -218,7 +214,34 @@ def merge_args(cfg, args):
 
     if args.cfg_options is not None:
         cfg.merge_from_dict(args.cfg_options)
+    # After --cfg-options, which may give the base batch size.
+    if args.auto_scale_lr:
+        enable_auto_scale_lr(cfg, args.config)
     return cfg
+
+
+def enable_auto_scale_lr(cfg, config_file):
+    """Turn on ``auto_scale_lr`` (``--auto-scale-lr``) after checking that
+    ``cfg`` gives the batch size its learning rate is for."""
+    asl = cfg.get('auto_scale_lr', None)
+    if asl is None:
+        found = 'has none'
+    elif not isinstance(asl, dict):
+        found = f'has auto_scale_lr = {asl!r}'
+    elif 'base_batch_size' not in asl:
+        found = 'has no base_batch_size in its auto_scale_lr'
+    else:
+        base = asl['base_batch_size']
+        if isinstance(base, numbers.Real) and not isinstance(base, bool) \
+                and base > 0:
+            cfg.auto_scale_lr.enable = True
+            return
+        found = f'has base_batch_size={base!r}'
+    raise ConfigError(
+        '--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
+        'base_batch_size=N)` in the config, N being the total batch (GPUs x '
+        f'samples per GPU) its learning rate is set for, but {config_file} '
+        f'{found}.')
 
 
 def main(argv=None):
@@ -245,6 +268,10 @@ def run_train(args):
     # MMEngine's Runner, or the config's runner_type, keeping the training
     # run's config copy in the work dir (see ConfigCopyRunner).
     runner = build_runner(cfg)
+    # Validation under val_cfg.fp16 on the CPU gives the heads' scores in
+    # bfloat16, which mmaction2's metrics (numpy) refuse; give them float32
+    # as CPUAmpOptimWrapper does for --amp training, also without --amp.
+    upcast_mmaction_head_scores(runner.model)
     if plan is not None:
         log_resume_plan(plan, runner.logger)
     if atomic_note:

@@ -13,8 +13,9 @@ it places a stand-in ``drn`` package in ``sys.modules`` whose ``DRN`` raises a
 clear error when built. Every other mmaction2 model then imports normally.
 
 :func:`upcast_mmaction_head_scores` closes a second gap for one model at a
-time, when it trains under bfloat16 autocast: mmaction2's heads compute
-their accuracy through numpy, which has no bfloat16.
+time, when it trains, validates or tests under bfloat16 autocast (CPU
+``--amp``): mmaction2's heads compute their accuracy, and its
+``AccMetric`` the metrics, through numpy, which has no bfloat16.
 """
 import importlib.util
 import os.path as osp
@@ -125,10 +126,15 @@ def upcast_mmaction_head_scores(model: torch.nn.Module) -> int:
     ``mmaction.models.heads.BaseHead.loss_by_feat`` computes the top-k
     accuracy through numpy, which has no bfloat16, so every mmaction2 head
     fails under bfloat16 autocast (``TypeError: Got unsupported ScalarType
-    BFloat16``). A forward hook on each mmaction2 head of this model (and
-    of no other) turns bfloat16 scores into float32 before the loss and the
-    accuracy see them, as autocast does for the loss itself. float16 and
-    float32 scores pass unchanged. Idempotent per head.
+    BFloat16``), and so does ``AccMetric`` given the predicted scores in
+    validation and testing (``val_cfg``/``test_cfg`` ``fp16``). A forward
+    hook on each mmaction2 head of this model (and of no other) turns
+    bfloat16 scores into float32 before the loss, the accuracy and the
+    predictions see them, as autocast does for the loss itself.
+    ``CPUAmpOptimWrapper`` adds it at the first training step; the tools
+    add it when they build the runner, for evaluation before or without
+    training. float16 and float32 scores pass unchanged. Idempotent per
+    head.
 
     Args:
         model (nn.Module): The model (a DDP wrapper is fine).

@@ -228,10 +228,13 @@ def _short_on_rank(rank, runner, hook) -> None:
         # the second epoch also skipped c.mp4.
         hook.after_train_iter(runner, 0, batch('short_videos',
                                                ('a.mp4', 1, 10)))
-        if rank == 1:
-            skipped = [('b.mp4', 3, 10)] + [('c.mp4', 2, 10)] * epoch
-            hook.after_train_iter(runner, 1,
-                                  batch('skipped_short_videos', *skipped))
+        # Both ranks run every iteration, as under DDP: the hook sums its
+        # running counts over the ranks at each one.
+        skipped = [('b.mp4', 3, 10)] + [('c.mp4', 2, 10)] * epoch
+        hook.after_train_iter(
+            runner, 1,
+            batch('skipped_short_videos', *skipped) if rank == 1 else dict(
+                inputs=[]))
         hook.after_train_epoch(runner)
 
 

@@ -234,7 +234,7 @@ def test_revvit_blocks_with_drop_path_are_refused():
             r'call, not a submodule, so the AdaptMLP would be dropped with '
             r'the feed-forward network instead of running beside it. Build '
             r'the backbone with drop_path_rate=0, or adapt only the blocks '
-            r'without drop path, layers=\[0\].$'):
+            r'without drop path, model.backbone.layers=\[0\].$'):
         AdaptFormer(backbone=cfg)
     assert AdaptFormer(backbone=cfg, layers=[0]).adapted_blocks == \
         ['layers.0']

@@ -15,6 +15,7 @@ from torch.testing import assert_close
 from mmadaptformer.models import (AdaptMLP, adapter_modules,
                                   adapter_parameter_names, block_paths,
                                   inject_adapters, remove_adapters)
+from mmadaptformer.utils import ConfigError
 
 DIMS = 32
 
@@ -316,29 +317,48 @@ def test_declared_attributes_are_checked():
 
 
 def test_invalid_selection_and_adapter_arguments_are_named():
+    """ConfigErrors (in the tools' REFUSALS) naming the config key."""
     with pytest.raises(
-            IndexError,
-            match='layers contains 4, but the model has 4 '
-            'adaptable blocks, so valid indices are 0..3'):
+            ConfigError,
+            match=r'model.backbone.layers=\[0, 4\] contains 4, but the model '
+            'has 4 adaptable blocks, so valid indices are 0..3'):
         inject_adapters(
             nn.Sequential(*[_vit_mae(None) for _ in range(4)]), layers=[0, 4])
     model = nn.Sequential(_vit_mae(None), _vit_mae(None))
     with pytest.raises(
-            ValueError,
-            match='bottleneck must be a positive int, but got 0 '
-            "for block '1'"):
+            ConfigError,
+            match=r'model.backbone.adapter.bottleneck must hold positive '
+            r"ints, but got 0 for block '1' in \[8, 0\]"):
         inject_adapters(model, adapter=dict(bottleneck=[8, 0]))
     with pytest.raises(
-            ValueError, match='bottleneck lists 3 values, but 2 blocks'):
+            ConfigError,
+            match=r'model.backbone.adapter.bottleneck must be a positive int '
+            r'\(or a list of one per adapted block\), but got 0.$'):
+        inject_adapters(model, adapter=dict(bottleneck=0))
+    with pytest.raises(
+            ConfigError,
+            match='model.backbone.adapter.bottleneck lists 3 values, but 2 '
+            'blocks'):
         inject_adapters(model, adapter=dict(bottleneck=[8, 8, 8]))
     with pytest.raises(
-            ValueError,
-            match="scale must be a number or 'learnable', but "
-            "got 'big'"):
+            ConfigError,
+            match='model.backbone.adapter.scale must be a number or '
+            "'learnable', but got 'big'"):
         inject_adapters(model, adapter=dict(scale='big'))
+    with pytest.raises(
+            ConfigError,
+            match=r'my.adapter.dropout must be a float in \[0, 1\), but got '
+            '1.5'):
+        inject_adapters(model, adapter=dict(dropout=1.5), config_key='my')
+    with pytest.raises(
+            ConfigError,
+            match='model.backbone.layers must contain '
+            "ints, but got 'a'"):
+        inject_adapters(model, layers=['a'])
     with pytest.raises(ValueError, match=r"unknown keys \['rank'\]"):
         inject_adapters(model, adapter=dict(rank=4))
-    with pytest.raises(ValueError, match='placement must be one of'):
+    with pytest.raises(
+            ConfigError, match='model.backbone.placement must be one of'):
         inject_adapters(model, placement='serial')
     # Nothing was injected by the failed calls.
     assert not adapter_modules(model)

@@ -8,6 +8,8 @@ from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool,
                      run_tool)
 from mmengine.config import Config
 
+from mmadaptformer.utils import ConfigError
+
 train_tool = load_tool('train.py')
 test_tool = load_tool('test.py')
 
@@ -144,7 +146,10 @@ def test_test_amp_tta_and_pin_memory_on_an_image_config():
 
 
 def test_test_tta_on_a_video_config_says_what_it_needs():
-    with pytest.raises(KeyError, match='tta_model.*tta_pipeline'):
+    with pytest.raises(
+            ConfigError,
+            match='needs `tta_model` and `tta_pipeline` in the config, which '
+            'lacks tta_model and tta_pipeline'):
         _test_cfg(['--tta'])
     args = test_tool.parse_args([TINY_VIDEO_CONFIG, 'ckpt.pth', '--tta'])
     cfg = Config.fromfile(TINY_VIDEO_CONFIG)

@@ -54,6 +54,13 @@ class DataHealthHook(Hook):
     videos used in validation and testing are reported the same way at
     the end of each run of the loop, as ``val: ...`` and ``test: ...``.
 
+    During an epoch both scalars are the epoch's running counts over all
+    ranks, from 0 at its start: MMEngine's iteration log lines (and
+    ``scalars.json``) show every ``train/`` scalar of the message hub, so
+    ``[2][1/2] ... skipped_videos: 3`` then means 3 skipped so far in
+    epoch 2, not the previous epoch's total. The last iteration of an
+    epoch shows its total.
+
     Used with the video recipes of `AdaptFormer
     <https://arxiv.org/abs/2205.13535>`_.
 
@@ -83,6 +90,7 @@ class DataHealthHook(Hook):
         """Start the epoch's count at zero."""
         self._skipped = []
         self._start('train')
+        self._update_running_counts(runner, 0, 0)
 
     def after_train_iter(self,
                          runner,
@@ -94,6 +102,18 @@ class DataHealthHook(Hook):
             metainfo = getattr(sample, 'metainfo', {})
             self._skipped.extend(metainfo.get(SKIPPED_VIDEOS_KEY, ()))
         self._collect('train', data_batch)
+        short = sum(len(videos) for videos in self._short['train'].values())
+        counts = torch.tensor([len(self._skipped), short], dtype=torch.int64)
+        # One tiny collective per step (none without DDP), so that rank 0's
+        # log line counts every rank's videos.
+        all_reduce(counts)
+        self._update_running_counts(runner, *counts.tolist())
+
+    @staticmethod
+    def _update_running_counts(runner, skipped: int, short: int) -> None:
+        """Record the epoch's counts so far for the iteration log lines."""
+        runner.message_hub.update_scalar('train/skipped_videos', skipped)
+        runner.message_hub.update_scalar('train/short_videos', short)
 
     def after_train_epoch(self, runner) -> None:
         """Sum the epoch's skips over ranks, log them and record the

@@ -7,6 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ...utils.config_error import ConfigError
+
 #: Accepted values of ``AdaptMLP(norm=...)``.
 ADAPTER_NORMS = (None, 'in', 'out')
 #: Accepted values of ``AdaptMLP(init=...)``.
@@ -16,6 +18,47 @@ ADAPTER_INITS = ('lora', 'trunc_normal')
 def _is_positive_int(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) \
         and value > 0
+
+
+def check_adapter_args(bottleneck: int = 64,
+                       scale: Union[float, str] = 0.1,
+                       dropout: float = 0.,
+                       norm: Optional[str] = None,
+                       init: str = 'lora',
+                       prefix: str = 'AdaptMLP ') -> None:
+    """Check the arguments of :class:`AdaptMLP` other than ``embed_dims``.
+
+    Args:
+        bottleneck (int): As in :class:`AdaptMLP`. Defaults to 64.
+        scale (float | str): As in :class:`AdaptMLP`. Defaults to 0.1.
+        dropout (float): As in :class:`AdaptMLP`. Defaults to 0.
+        norm (str, optional): As in :class:`AdaptMLP`. Defaults to None.
+        init (str): As in :class:`AdaptMLP`. Defaults to ``'lora'``.
+        prefix (str): What the messages put before an argument's name:
+            the class (``'AdaptMLP '``) or where the arguments sit in a
+            config (``'model.backbone.adapter.'``). Defaults to
+            ``'AdaptMLP '``.
+
+    Raises:
+        ConfigError: Naming the argument, its value and what is accepted.
+    """
+    if not _is_positive_int(bottleneck):
+        raise ConfigError(f'{prefix}bottleneck must be a positive int, but '
+                          f'got {bottleneck!r}.')
+    if not (scale == 'learnable' or
+            (isinstance(scale, numbers.Real) and not isinstance(scale, bool))):
+        raise ConfigError(f"{prefix}scale must be a number or 'learnable', "
+                          f'but got {scale!r}.')
+    if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
+            or not 0 <= dropout < 1:
+        raise ConfigError(f'{prefix}dropout must be a float in [0, 1), but '
+                          f'got {dropout!r}.')
+    if norm not in ADAPTER_NORMS:
+        raise ConfigError(f'{prefix}norm must be one of {ADAPTER_NORMS}, but '
+                          f'got {norm!r}.')
+    if init not in ADAPTER_INITS:
+        raise ConfigError(f'{prefix}init must be one of {ADAPTER_INITS}, but '
+                          f'got {init!r}.')
 
 
 class AdaptMLP(nn.Module):
@@ -77,29 +120,7 @@ class AdaptMLP(nn.Module):
             raise ValueError(
                 f'AdaptMLP embed_dims must be a positive int, but got '
                 f'{embed_dims!r}.')
-        if not _is_positive_int(bottleneck):
-            raise ValueError(
-                f'AdaptMLP bottleneck must be a positive int, but got '
-                f'{bottleneck!r}.')
-        if not (scale == 'learnable' or (isinstance(scale, numbers.Real)
-                                         and not isinstance(scale, bool))):
-            raise ValueError(
-                f"AdaptMLP scale must be a number or 'learnable', but got "
-                f'{scale!r}.')
-        if isinstance(dropout, bool) or \
-                not isinstance(dropout, numbers.Real) or \
-                not 0 <= dropout < 1:
-            raise ValueError(
-                f'AdaptMLP dropout must be a float in [0, 1), but got '
-                f'{dropout!r}.')
-        if norm not in ADAPTER_NORMS:
-            raise ValueError(
-                f'AdaptMLP norm must be one of {ADAPTER_NORMS}, but got '
-                f'{norm!r}.')
-        if init not in ADAPTER_INITS:
-            raise ValueError(
-                f'AdaptMLP init must be one of {ADAPTER_INITS}, but got '
-                f'{init!r}.')
+        check_adapter_args(bottleneck, scale, dropout, norm, init)
 
         self.embed_dims = embed_dims
         self.bottleneck = bottleneck

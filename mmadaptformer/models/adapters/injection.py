@@ -43,7 +43,7 @@ from torch import nn
 
 from ...utils.config_error import ConfigError
 from ..hosts import block_like_types, qualname
-from .adapt_mlp import AdaptMLP
+from .adapt_mlp import AdaptMLP, check_adapter_args
 from .block_wiring import (block_type_example, changes_width,
                            check_block_types, default_branch, embed_dims,
                            ffn_out_dims, find_blocks, get_module,
@@ -69,52 +69,64 @@ BASE_TRANSFORMER_LAYER_BLOCK_TYPES = (
 _TIMESFORMER_MMCV_LAYERS = ('space_only', 'joint_space_time')
 
 
-def _select(num_blocks: int, layers: Optional[Sequence[int]]) -> List[int]:
-    """Validate ``layers``; negative indices count from the end."""
+def _select(num_blocks: int, layers: Optional[Sequence[int]],
+            key: str) -> List[int]:
+    """Validate ``layers`` (the config key ``key``); negative indices
+    count from the end."""
     if layers is None:
         return list(range(num_blocks))
-    if isinstance(layers, int) or not isinstance(layers, Sequence):
-        raise TypeError(
-            f'layers must be a list of block indices or None, but got '
+    if isinstance(layers, (int, str)) or not isinstance(layers, Sequence):
+        raise ConfigError(
+            f'{key} must be a list of block indices or None, but got '
             f'{layers!r}.')
     selected = []
     for layer in layers:
         if isinstance(layer, bool) or not isinstance(layer, int):
-            raise TypeError(
-                f'layers must contain ints, but got {layer!r} in {layers!r}.')
+            raise ConfigError(f'{key} must contain ints, but got {layer!r} in '
+                              f'{list(layers)!r}.')
         if not -num_blocks <= layer < num_blocks:
-            raise IndexError(
-                f'layers contains {layer}, but the model has {num_blocks} '
-                f'adaptable blocks, so valid indices are 0..{num_blocks - 1} '
-                f'(or -{num_blocks}..-1).')
+            raise ConfigError(
+                f'{key}={list(layers)!r} contains {layer}, but the model has '
+                f'{num_blocks} adaptable blocks, so valid indices are '
+                f'0..{num_blocks - 1} (or -{num_blocks}..-1).')
         index = layer % num_blocks
         if index in selected:
-            raise ValueError(
-                f'layers selects block {index} more than once: {layers!r}.')
+            raise ConfigError(
+                f'{key}={list(layers)!r} selects block {index} more than '
+                'once.')
         selected.append(index)
     if not selected:
-        raise ValueError('layers is empty; use None to adapt every block.')
+        raise ConfigError(f'{key} is empty; use None to adapt every block.')
     return selected
 
 
 def _per_layer_bottlenecks(bottleneck: Union[int, Sequence[int]],
-                           names: List[str]) -> List[int]:
+                           names: List[str], key: str) -> List[int]:
+    """One bottleneck per adapted block from ``bottleneck`` (the config
+    key ``key``)."""
     if isinstance(bottleneck, Sequence) and not isinstance(bottleneck, str):
         if len(bottleneck) != len(names):
-            raise ValueError(
-                f'adapter bottleneck lists {len(bottleneck)} values, but '
-                f'{len(names)} blocks are adapted; give one per selected '
-                f'layer or one int for all. Got {list(bottleneck)!r}.')
-        bottlenecks = list(bottleneck)
-    else:
-        bottlenecks = [bottleneck] * len(names)
-    for name, value in zip(names, bottlenecks):
-        if isinstance(value, bool) or not isinstance(value, int) or \
-                value <= 0:
-            raise ValueError(
-                f'adapter bottleneck must be a positive int, but got '
-                f'{value!r} for block {name!r}.')
-    return bottlenecks
+            raise ConfigError(
+                f'{key} lists {len(bottleneck)} values, but {len(names)} '
+                'blocks are adapted; give one per adapted block, in the '
+                'order of layers, or one int for all. Got '
+                f'{list(bottleneck)!r}.')
+        for name, value in zip(names, bottleneck):
+            if not _is_positive_int(value):
+                raise ConfigError(
+                    f'{key} must hold positive ints, but got {value!r} for '
+                    f'block {name!r} in {list(bottleneck)!r}.')
+        return list(bottleneck)
+    if not _is_positive_int(bottleneck):
+        raise ConfigError(
+            f'{key} must be a positive int (or a list of one per adapted '
+            f'block), but got {bottleneck!r}.')
+    return [bottleneck] * len(names)
+
+
+def _is_positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) \
+        and value > 0
 
 
 def _declare_blocks_hint(model: nn.Module) -> str:
@@ -151,7 +163,8 @@ def inject_adapters(model: nn.Module,
                     adapter: Optional[dict] = None,
                     layers: Optional[Sequence[int]] = None,
                     placement: str = 'parallel',
-                    block_types: Optional[Sequence[dict]] = None) -> List[str]:
+                    block_types: Optional[Sequence[dict]] = None,
+                    config_key: str = 'model.backbone') -> List[str]:
     """Add AdaptFormer's AdaptMLP to the transformer blocks of a model.
 
     The blocks are found by type (see
@@ -184,9 +197,18 @@ def inject_adapters(model: nn.Module,
             that of the module whose output is the whole feed-forward branch
             right before the residual add. Dotted paths are allowed.
             Defaults to None.
+        config_key (str): Where these arguments sit in a config, for the
+            errors: a bad bottleneck is named as
+            ``'<config_key>.adapter.bottleneck'``. Defaults to
+            ``'model.backbone'``, the ``AdaptFormer`` of a recognizer or
+            classifier config.
 
     Returns:
         list[str]: The names of the adapted blocks within ``model``.
+
+    Raises:
+        ConfigError: If an argument cannot work, naming its config key,
+            its value and what is accepted; the model is then unchanged.
 
     Examples:
         >>> from mmpretrain.models import VisionTransformer
@@ -198,11 +220,16 @@ def inject_adapters(model: nn.Module,
     unknown = set(adapter) - set(_ADAPTER_KEYS)
     if unknown:
         raise ConfigError(
-            f'adapter has unknown keys {sorted(unknown)}; the accepted keys '
-            f'are {list(_ADAPTER_KEYS)}.')
+            f'{config_key}.adapter has unknown keys {sorted(unknown)}; the '
+            f'accepted keys are {list(_ADAPTER_KEYS)}.')
+    # The bottleneck is checked per adapted block, once they are known.
+    check_adapter_args(
+        **{k: v
+           for k, v in adapter.items() if k != 'bottleneck'},
+        prefix=f'{config_key}.adapter.')
     if placement not in PLACEMENTS:
-        raise ConfigError(
-            f'placement must be one of {PLACEMENTS}, but got {placement!r}.')
+        raise ConfigError(f'{config_key}.placement must be one of '
+                          f'{PLACEMENTS}, but got {placement!r}.')
     declared = check_block_types(block_types)
 
     blocks = find_blocks(model, declared)
@@ -223,9 +250,12 @@ def inject_adapters(model: nn.Module,
             logger='current',
             level=logging.WARNING)
 
-    selected = [blocks[i] for i in _select(len(blocks), layers)]
+    layers_key = f'{config_key}.layers'
+    selected = [blocks[i] for i in _select(len(blocks), layers, layers_key)]
     names = [name or type(block).__name__ for name, block, _ in selected]
-    bottlenecks = _per_layer_bottlenecks(adapter.pop('bottleneck', 64), names)
+    bottlenecks = _per_layer_bottlenecks(
+        adapter.pop('bottleneck', 64), names,
+        f'{config_key}.adapter.bottleneck')
 
     # Resolve and check everything before the model is modified.
     plans = []
@@ -243,20 +273,21 @@ def inject_adapters(model: nn.Module,
                 i for i, (_, other, other_spec) in enumerate(blocks)
                 if not changes_width(other, other_spec)
             ]
-            raise ValueError(
+            raise ConfigError(
                 f'Block {label!r} ({type(block).__name__}) cannot be '
                 f"adapted: its feed-forward network {spec['ffn']!r} maps "
                 f'{dims} to {ffn_out_dims(ffn)} channels, so its branch '
                 f'has no residual stream of width {dims} to add an AdaptMLP '
                 'to (e.g. MViT with dim_mul_in_attention=False). Leave the '
-                f'blocks that change the width out, e.g. layers={keep}.')
+                f'blocks that change the width out, e.g. {layers_key}='
+                f'{keep}.')
         drop_prob = inline_drop_prob(block, spec)
         if drop_prob > 0:
             keep = [
                 i for i, (_, other, other_spec) in enumerate(blocks)
                 if inline_drop_prob(other, other_spec) == 0
             ]
-            raise ValueError(
+            raise ConfigError(
                 f'Block {label!r} ({type(block).__name__}) cannot be '
                 f'adapted: its forward applies drop path (drop_prob='
                 f'{drop_prob:g}) to the output of {spec["ffn"]!r} with a '
@@ -264,8 +295,8 @@ def inject_adapters(model: nn.Module,
                 'AdaptMLP would be dropped with the feed-forward network '
                 'instead of running beside it. Build the backbone with '
                 'drop_path_rate=0' +
-                (f', or adapt only the blocks without drop path, layers='
-                 f'{keep}.' if keep else '.'))
+                (f', or adapt only the blocks without drop path, '
+                 f'{layers_key}={keep}.' if keep else '.'))
         if 'branch' in spec:
             branch_path = spec['branch']
             branch = get_module(block, branch_path, 'branch')

@@ -1,0 +1,91 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The counts of DataHealthHook in MMEngine's iteration log lines are the
+current epoch's, from 0 at its start, not the previous epoch's total."""
+import glob
+import re
+
+from broken_videos import write_list
+from helpers import TINY_VIDEO_CONFIG, write_config
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmadaptformer.engine import DataHealthHook
+
+BROKEN = ('text', 'trunc_webm', 'trunc_avi', 'empty')
+
+
+def test_scalars_restart_at_each_epoch_and_count_up(clean_loggers):
+    from mmaction.structures import ActionDataSample
+    from mmengine.logging import MessageHub
+
+    class FakeRunner:
+        epoch = 0
+        message_hub = MessageHub.get_instance('test_data_health_log_lines')
+
+    def batch(**metainfo):
+        sample = ActionDataSample()
+        sample.set_metainfo(metainfo)
+        return dict(inputs=[], data_samples=[sample])
+
+    def current():
+        hub = FakeRunner.message_hub
+        return (hub.get_scalar('train/skipped_videos').current(),
+                hub.get_scalar('train/short_videos').current())
+
+    hook = DataHealthHook()
+    hook.before_train_epoch(FakeRunner)
+    assert current() == (0, 0)
+    hook.after_train_iter(FakeRunner, 0,
+                          batch(skipped_videos=['a.mp4', 'b.mp4', 'c.mp4']))
+    assert current() == (3, 0)
+    hook.after_train_iter(FakeRunner, 1,
+                          batch(short_videos=[('s.mp4', 1, 10)]))
+    assert current() == (3, 1)
+    hook.after_train_epoch(FakeRunner)
+    assert current() == (3, 1)  # the epoch's totals
+
+    FakeRunner.epoch = 1
+    hook.before_train_epoch(FakeRunner)
+    # What the first log line of epoch 2 shows: nothing met yet.
+    assert current() == (0, 0)
+    hook.after_train_iter(FakeRunner, 0, batch(skipped_videos=['a.mp4']))
+    assert current() == (1, 0)
+    hook.after_train_epoch(FakeRunner)
+    assert current() == (1, 0)
+
+
+def test_iteration_lines_of_a_real_run(tmp_path, video_files, clean_loggers):
+    """Two epochs over a list with broken videos: every iteration line,
+    the first epoch's too, shows the count so far in its epoch, and the
+    epoch's last line shows the total its summary gives."""
+    ann = write_list(
+        tmp_path / 'train.txt',
+        [f'{n} {i % 2}' for i, n in enumerate(video_files['good'])] +
+        [f'{video_files[kind]} 1' for kind in BROKEN])
+    body = (f'train_dataloader = dict(num_workers=0, batch_size=2, '
+            f'dataset=dict(ann_file={ann!r}, '
+            f"data_prefix=dict(video={video_files['videos']!r})))\n"
+            'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
+            'train_cfg = dict(max_epochs=2)\n'
+            'randomness = dict(seed=0)\n'
+            'default_hooks = dict(checkpoint=dict(interval=10, '
+            'save_last=False))\n')
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    Runner.from_cfg(cfg).train()
+    log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
+
+    lines = re.findall(r'Epoch\(train\)\s+\[(\d)\]\[\s*(\d+)/(\d+)\](.*)', log)
+    assert len(lines) == 8, log  # 8 listed videos, batch 2, 2 epochs
+    totals = dict(re.findall(r'epoch (\d): skipped (\d+) broken videos', log))
+    assert set(totals) == {'1', '2'}
+    for epoch in ('1', '2'):
+        counts = []
+        for line_epoch, _, _, rest in lines:
+            if line_epoch == epoch:
+                match = re.search(r'skipped_videos: (\d+)', rest)
+                assert match, f'epoch {epoch}: {rest}'
+                counts.append(int(match.group(1)))
+        assert counts == sorted(counts), (epoch, counts)
+        assert counts[-1] == int(totals[epoch]) >= 1, (epoch, counts)

@@ -1,0 +1,120 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""More config mistakes that end the tools with one line naming the key,
+the value and what was expected, exit status 1, no traceback: adapter
+arguments, ``--tta`` on a video config without TTA fields and
+``--auto-scale-lr`` on a config without a base batch size."""
+import pytest
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     run_tool, save_stock_video_checkpoint, video_data_cfg,
+                     write_config)
+
+
+def _refused(proc) -> str:
+    out = proc.stdout
+    assert proc.returncode == 1, out[-3000:]
+    assert 'Traceback' not in out, out[-3000:]
+    return out.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize('option, line', [
+    ('model.backbone.adapter.bottleneck=0',
+     'ConfigError: model.backbone.adapter.bottleneck must be a positive int '
+     '(or a list of one per adapted block), but got 0.'),
+    ('model.backbone.adapter.scale=abc',
+     'ConfigError: model.backbone.adapter.scale must be a number or '
+     "'learnable', but got 'abc'."),
+    ('model.backbone.adapter.dropout=1.5',
+     'ConfigError: model.backbone.adapter.dropout must be a float in [0, 1), '
+     'but got 1.5.'),
+    ('model.backbone.layers=[5]',
+     'ConfigError: model.backbone.layers=[5] contains 5, but the model has 2 '
+     'adaptable blocks, so valid indices are 0..1 (or -2..-1).'),
+    ('model.backbone.adapter.bottleneck=[8,8,8]',
+     'ConfigError: model.backbone.adapter.bottleneck lists 3 values, but 2 '
+     'blocks are adapted; give one per adapted block, in the order of '
+     'layers, or one int for all. Got [8, 8, 8].'),
+    ('model.backbone.adapter.bottleneck=[8,0]',
+     'ConfigError: model.backbone.adapter.bottleneck must hold positive '
+     "ints, but got 0 for block 'blocks.1' in [8, 0]."),
+])
+def test_adapter_mistakes_end_train_with_one_line(tmp_path, tiny_video_data,
+                                                  option, line):
+    """The audit's command: the tiny AdaptFormer on a stock checkpoint
+    (``--pretrained``), with one adapter argument wrong."""
+    stock = str(tmp_path / 'stock.pth')
+    save_stock_video_checkpoint(stock)
+    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--pretrained',
+        stock, '--cfg-options', option
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == line
+
+
+def test_tta_on_a_video_config_without_tta_fields(tmp_path, tiny_video_data):
+    """MMAction2's tools/test.py has no --tta; ours needs the config's
+    ``tta_model`` and ``tta_pipeline`` for video and says which it lacks.
+    It stops before the checkpoint is read."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'test.py', config, tmp_path / 'none.pth', '--tta', '--work-dir',
+        tmp_path / 'w'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        f'ConfigError: --tta on the video config {config} needs `tta_model` '
+        'and `tta_pipeline` in the config, which lacks tta_model and '
+        'tta_pipeline: MMAction2 has no default TTA model, and the test '
+        'pipeline already averages the clips x crops of `test_pipeline`. '
+        'Without --tta the multi-view test runs.')
+    config = write_config(
+        tmp_path / 'half.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        "tta_model = dict(type='mmpretrain.AverageClsScoreTTA')\n")
+    proc = run_tool([
+        'test.py', config, tmp_path / 'none.pth', '--tta', '--work-dir',
+        tmp_path / 'w'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert 'which lacks tta_pipeline: ' in _refused(proc)
+
+
+def test_auto_scale_lr_without_a_base_batch_size(tmp_path, tiny_video_data):
+    # The tiny config without its auto_scale_lr line: a config that has
+    # none, like many users' own.
+    with open(TINY_VIDEO_CONFIG) as f:
+        text = ''.join(
+            line for line in f if not line.startswith('auto_scale_lr'))
+    base = tmp_path / 'no_asl_base.py'
+    base.write_text(text)
+    config = write_config(tmp_path / 'no_asl.py', str(base),
+                          video_data_cfg(tiny_video_data))
+    expected = ('ConfigError: --auto-scale-lr needs `auto_scale_lr = '
+                'dict(enable=False, base_batch_size=N)` in the config, N '
+                'being the total batch (GPUs x samples per GPU) its learning '
+                f'rate is set for, but {config} ')
+    args = [
+        'train.py', config, '--work-dir', tmp_path / 'w', '--auto-scale-lr'
+    ]
+    line = _refused(run_tool(args, cwd=tmp_path, check=False))
+    assert line == expected + 'has none.'
+    line = _refused(
+        run_tool(
+            args + ['--cfg-options', 'auto_scale_lr.enable=False'],
+            cwd=tmp_path,
+            check=False))
+    assert line == expected + 'has no base_batch_size in its auto_scale_lr.'
+    # --cfg-options can give it: training runs with the scaled lr.
+    proc = run_tool(
+        args + [
+            '--no-validate', '--cfg-options',
+            'auto_scale_lr.base_batch_size=8', 'train_cfg.max_epochs=1'
+        ],
+        cwd=tmp_path)
+    assert 'Scaling the original LR by 0.5' in proc.stdout
