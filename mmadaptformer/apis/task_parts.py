@@ -24,10 +24,12 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptMLP, FrozenHostWrapper,
                                   block_paths)
-from mmadaptformer.models.backbones.frozen_host_record import as_fingerprint
+from mmadaptformer.models.backbones.frozen_host_record import (
+    as_fingerprint, check_trained_settings)
 from mmadaptformer.models.multitask import parameters_on_meta
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from .inference import init_model, model_config, read_checkpoint
 from .multitask_tasks import (Task, TaskError, check_batch_first,
                               check_side_stream, head_of, tensor_owners,
@@ -318,6 +320,13 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
         return None
     _check_frozen(name, checkpoint, info['frozen_digest'], recorded, frozen,
                   fingerprints, first)
+    try:
+        for key, entry in entries.items():
+            check_trained_settings(
+                model.get_submodule(key[:-len(FROZEN_HOST_KEY)].rstrip('.')),
+                entry)
+    except StateDictMismatchError:
+        return None  # trained with other settings: the full load names them
     new = _materialize(state, model, weights)
     parts = find_task_parts(name, cfg, source, model, info)
     persistent = {id(t) for t in parts.state.values()}

@@ -158,6 +158,27 @@ def test_records_that_do_not_fit_the_shared_backbone_are_refused(
         })
 
 
+def test_a_task_trained_with_other_adapter_settings_is_refused(
+        video_tasks, tmp_path, clean_loggers):
+    """A later task whose config runs its adapters with another scale than
+    its adapter-only checkpoint was trained with is refused by name, as the
+    wrapper's own load refuses it, instead of being served with the
+    checkpoint's adapters at the config's scale."""
+    engine = MultiTaskRecognizer()
+    engine.add_task('last', video_tasks['last']['config'],
+                    video_tasks['last']['checkpoint'])
+    other_scale = write_config(
+        tmp_path / 'last2_scale.py', video_tasks['last2']['config'],
+        'model = dict(backbone=dict(adapter=dict(scale=0.37)))\n')
+    with pytest.raises(
+            Exception,
+            match=r'scale \(model\.backbone\.adapter'
+            r'\.scale\): checkpoint .*, this model 0\.37'):
+        engine.add_task('last2', other_scale,
+                        video_tasks['last2']['checkpoint'])
+    assert engine.tasks == ['last']
+
+
 def test_what_cannot_be_loaded_without_the_backbone_takes_the_full_load(
         video_tasks, tiny_video_data, tmp_path, reads, monkeypatch,
         clean_loggers):
