@@ -27,6 +27,7 @@ import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
+                                                     check_adapter_record,
                                                      check_tensor_entries,
                                                      checkpoint_meta,
                                                      frozen_host_sources)
@@ -99,15 +100,7 @@ def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
         "its 'state_dict'",
         EXPECTED,
         ignore=lambda key: key.endswith(FROZEN_HOST_KEY))
-    info = meta[ADAPTER_META_KEY]
-    record = isinstance(info, dict) and isinstance(
-        info.get('saved_keys'),
-        (list, tuple)) and isinstance(info.get('frozen_digest'), str)
-    if not record:
-        raise StateDictMismatchError(
-            f"{filename}: its meta['{ADAPTER_META_KEY}'] is not the record "
-            'an adapter-only checkpoint carries (a dict with saved_keys and '
-            f'frozen_digest), but {info!r:.200}. {EXPECTED}')
+    check_adapter_record(meta[ADAPTER_META_KEY], filename, EXPECTED)
 
 
 def main(argv=None):
