@@ -41,6 +41,8 @@ from mmengine.logging import print_log
 from mmengine.runner import BaseLoop, Runner
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from .registration import add_hook_once
+
 __all__ = [
     'EpochRandomnessHook', 'epoch_seed', 'add_epoch_randomness_hook',
     'SAMPLER_SEED_KEY'
@@ -173,8 +175,4 @@ def add_epoch_randomness_hook(runner: Runner) -> Optional[Hook]:
         Hook, optional: The registered hook, or None if the runner already
         had one (from the config's ``custom_hooks``).
     """
-    if any(isinstance(hook, EpochRandomnessHook) for hook in runner.hooks):
-        return None
-    hook = EpochRandomnessHook()
-    runner.register_hook(hook)
-    return hook
+    return add_hook_once(runner, EpochRandomnessHook)

@@ -30,6 +30,7 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from ..adapter_checkpoint import model_trained_part_keys
+from .registration import add_hook_once
 
 __all__ = [
     'ResumeCheckHook', 'ResumeStateError', 'add_resume_check_hook',
@@ -345,8 +346,4 @@ def add_resume_check_hook(runner: Runner) -> Optional[Hook]:
         Hook, optional: The registered hook, or None if the runner already
         had one (from the config's ``custom_hooks``).
     """
-    if any(isinstance(hook, ResumeCheckHook) for hook in runner.hooks):
-        return None
-    hook = ResumeCheckHook()
-    runner.register_hook(hook)
-    return hook
+    return add_hook_once(runner, ResumeCheckHook)

@@ -20,6 +20,8 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from .registration import add_hook_once
+
 __all__ = ['WorkDirCollectHook', 'add_work_dir_collect_hook']
 
 COLLECT_DIR = '.dist_test'
@@ -69,8 +71,4 @@ def add_work_dir_collect_hook(runner: Runner) -> Optional[Hook]:
         Hook, optional: The registered hook, or None if the runner already
         had one.
     """
-    if any(isinstance(hook, WorkDirCollectHook) for hook in runner.hooks):
-        return None
-    hook = WorkDirCollectHook()
-    runner.register_hook(hook)
-    return hook
+    return add_hook_once(runner, WorkDirCollectHook)
