@@ -28,8 +28,7 @@ from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
-                                 setup_cpu_distributed,
-                                 upcast_mmaction_head_scores)
+                                 setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -245,10 +244,6 @@ def run_test(args):
     # MMEngine's Runner, or the config's runner_type, keeping the training
     # run's config copy in the work dir (see ConfigCopyRunner).
     runner = build_runner(cfg)
-    # Under test_cfg/val_cfg fp16 on the CPU (test.py --amp) the heads'
-    # scores are bfloat16, which mmaction2's metrics (numpy) refuse; give
-    # them float32, as CPUAmpOptimWrapper does for training.
-    upcast_mmaction_head_scores(runner.model)
     add_work_dir_collect_hook(runner)  # not ./.dist_test
 
     def run():

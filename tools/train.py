@@ -47,8 +47,7 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
-                                 setup_cpu_distributed,
-                                 upcast_mmaction_head_scores)
+                                 setup_cpu_distributed)
 
 
 def parse_args(argv=None):
@@ -268,10 +267,6 @@ def run_train(args):
     # MMEngine's Runner, or the config's runner_type, keeping the training
     # run's config copy in the work dir (see ConfigCopyRunner).
     runner = build_runner(cfg)
-    # Validation under val_cfg.fp16 on the CPU gives the heads' scores in
-    # bfloat16, which mmaction2's metrics (numpy) refuse; give them float32
-    # as CPUAmpOptimWrapper does for --amp training, also without --amp.
-    upcast_mmaction_head_scores(runner.model)
     if plan is not None:
         log_resume_plan(plan, runner.logger)
     if atomic_note:

@@ -33,7 +33,7 @@ from mmengine.dist import is_main_process, master_only
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmadaptformer.utils import atomic_write
+from mmadaptformer.utils import atomic_write, upcast_mmaction_head_scores
 from .hooks.resume_check_hook import add_resume_check_hook
 
 __all__ = [
@@ -134,7 +134,9 @@ def build_runner(cfg: Config):
     :class:`~mmadaptformer.engine.hooks.resume_check_hook.ResumeCheckHook`
     (unless the config lists one), so that ``--resume`` never continues
     from a checkpoint without (or with another run's) optimizer and
-    scheduler state.
+    scheduler state, and with float32 scores from the mmaction2 heads
+    (:func:`~mmadaptformer.utils.upcast_mmaction_head_scores`) for
+    evaluation under bfloat16 autocast.
 
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
@@ -146,10 +148,8 @@ def build_runner(cfg: Config):
     """
     runner_type = cfg.get('runner_type', None)
     if runner_type is None:
-        runner = ConfigCopyRunner.from_cfg(cfg)
-        add_resume_check_hook(runner)
-        return runner
-    if isinstance(runner_type, str):
+        runner_cls = ConfigCopyRunner
+    elif isinstance(runner_type, str):
         # Looked up as MMEngine's build_runner_from_cfg does.
         with RUNNERS.switch_scope_and_registry(cfg.get('_scope_',
                                                        None)) as registry:
@@ -164,6 +164,12 @@ def build_runner(cfg: Config):
     else:
         raise TypeError(f'runner_type in {cfg.filename} must be a registered '
                         f'name or a class, got {runner_type!r}.')
-    runner = _with_config_copy(runner_cls).from_cfg(cfg)
+    if runner_cls is not ConfigCopyRunner:
+        runner_cls = _with_config_copy(runner_cls)
+    runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
+    # Under val_cfg/test_cfg fp16 on the CPU (tools/test.py --amp) the
+    # mmaction2 heads' scores are bfloat16, which its metrics (numpy)
+    # refuse; CPUAmpOptimWrapper adds the same hook only when training.
+    upcast_mmaction_head_scores(runner.model)
     return runner
