@@ -8,7 +8,7 @@ from typing import Dict, List, Optional, Sequence, Set, Tuple
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.dist import all_gather_object, all_reduce
-from mmengine.hooks import Hook
+from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
@@ -20,6 +20,19 @@ __all__ = ['DataHealthHook']
 
 #: ``(file, frames, min_frames)`` of a short video.
 ShortVideo = Tuple[str, int, int]
+
+
+def _logged(runner, batch_idx: int) -> bool:
+    """Whether MMEngine's ``LoggerHook`` prints (and writes to
+    ``scalars.json``) training iteration ``batch_idx``, as its
+    ``after_train_iter`` decides; True for a runner without hooks."""
+    hooks = getattr(runner, 'hooks', None)
+    if hooks is None:
+        return True
+    logger = next((h for h in hooks if isinstance(h, LoggerHook)), None)
+    return logger is not None and (
+        logger.every_n_inner_iters(batch_idx, logger.interval)
+        or logger.end_of_epoch(runner.train_dataloader, batch_idx))
 
 
 def _samples(data_batch) -> Sequence:
@@ -55,7 +68,8 @@ class DataHealthHook(Hook):
     the end of each run of the loop, as ``val: ...`` and ``test: ...``.
 
     During an epoch both scalars are the epoch's running counts over all
-    ranks, from 0 at its start: MMEngine's iteration log lines (and
+    ranks, from 0 at its start, updated on the iterations the
+    ``LoggerHook`` prints: MMEngine's iteration log lines (and
     ``scalars.json``) show every ``train/`` scalar of the message hub, so
     ``[2][1/2] ... skipped_videos: 3`` then means 3 skipped so far in
     epoch 2, not the previous epoch's total. The last iteration of an
@@ -102,10 +116,12 @@ class DataHealthHook(Hook):
             metainfo = getattr(sample, 'metainfo', {})
             self._skipped.extend(metainfo.get(SKIPPED_VIDEOS_KEY, ()))
         self._collect('train', data_batch)
+        if not _logged(runner, batch_idx):
+            return  # the counts are summed over ranks only where printed
         short = sum(len(videos) for videos in self._short['train'].values())
         counts = torch.tensor([len(self._skipped), short], dtype=torch.int64)
-        # One tiny collective per step (none without DDP), so that rank 0's
-        # log line counts every rank's videos.
+        # One tiny collective per printed line (none without DDP), so that
+        # rank 0's log line counts every rank's videos.
         all_reduce(counts)
         self._update_running_counts(runner, *counts.tolist())
 
