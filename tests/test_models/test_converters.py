@@ -524,6 +524,10 @@ def test_a_trained_norm_dropped_for_pooling_says_how_to_keep_it():
     sd = official_video_without_mean_pooling()
     result = convert_state_dict(sd, img_size=IMG, num_frames=FRAMES)
     assert {'norm.weight', 'norm.bias'} <= set(result.dropped)
+    # The reason must not claim an fc_norm the checkpoint lacks.
+    assert result.dropped['norm.weight'] == (
+        "final per-token norm, dropped by final_norm='pooled' for mean "
+        'pooling; the checkpoint has no fc_norm')
     assert 'backbone.fc_norm.weight' not in result.state_dict
     notes = [n for n in result.notes if 'final norm' in n]
     assert notes == [

@@ -275,15 +275,24 @@ class KeyMapper:
 
     def convert_final_norms(self) -> None:
         t = self.target
+        has_pooled = 'fc_norm.weight' in self.remaining
         self.move_module('fc_norm', BACKBONE_PREFIX + t.pooled_norm)
         if self.final_norm == 'keep':
             self.move_module('norm', BACKBONE_PREFIX + t.final_norm)
+            return
+        if has_pooled:
+            reason = ('final per-token norm; mean pooling uses the '
+                      f'checkpoint\'s fc_norm ({t.pooled_norm}) instead '
+                      "(final_norm='pooled')")
         else:
-            for key in ('norm.weight', 'norm.bias'):
-                if key in self.remaining:
-                    self.drop(
-                        key, 'final per-token norm; mean pooling uses '
-                        f'{t.pooled_norm} instead (final_norm=\'pooled\')')
+            # A pre-training file gets a fresh pooled norm (add_pooled_norm);
+            # a fine-tuned one without fc_norm was trained without pooling,
+            # which report.target_notes explains.
+            reason = ("final per-token norm, dropped by final_norm='pooled' "
+                      'for mean pooling; the checkpoint has no fc_norm')
+        for key in ('norm.weight', 'norm.bias'):
+            if key in self.remaining:
+                self.drop(key, reason)
 
     def convert_head(self) -> None:
         t = self.target
