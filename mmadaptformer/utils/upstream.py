@@ -60,6 +60,13 @@ UPSTREAM_CHANGES = (
      'checkpoint loaded its head, warned about the rest and ran on the '
      'backbone it was built with. It is now refused before anything '
      'loads, naming the file and the tensors the model lacks.'),
+    ('mmaction2, mmpretrain: multimodal models off next to transformers 5',
+     'Both toolboxes import their multimodal models (VindLU; BLIP, LLaVA, '
+     '...) whenever transformers >= 4.28 is installed, and those modules '
+     'fail to import with transformers 5 (`apply_chunking_to_forward` is '
+     'gone), taking every other model with them. Only with transformers '
+     '>= 5: their `WITH_MULTIMODAL` flags are set to False, so they '
+     'register their own placeholders for those models.'),
 )
 
 _APPLIED = False
@@ -97,6 +104,12 @@ def apply_upstream_fixes() -> None:
        name, so that an adapter-only checkpoint is refused by a model that
        lacks its trained tensors (:mod:`~mmadaptformer.utils.
        adapter_only_fit`).
+    8. mmaction2 and mmpretrain: when the installed transformers is 5 or
+       newer, set ``WITH_MULTIMODAL`` in ``mmaction.utils.dependency`` and
+       ``mmpretrain.utils.dependency`` to False, so that importing their
+       models does not import the multimodal ones, which fail with it
+       (:mod:`~mmadaptformer.utils.transformers_compat`). Must run before
+       anything imports ``mmaction.models`` or ``mmpretrain.models``.
     """
     global _APPLIED
     if _APPLIED:
@@ -106,7 +119,9 @@ def apply_upstream_fixes() -> None:
     from .dataloader_compat import patch_scoped_collate
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
     from .stored_config import guard_stored_config_execution
+    from .transformers_compat import disable_broken_multimodal
     patch_mmaction_drn()
+    disable_broken_multimodal()
     register_safe_checkpoint_loaders()  # 2, 3 and 4
     register_missing_drn()
     patch_scoped_collate()
