@@ -9,6 +9,7 @@ its time limit, to show that the results of the others are still written.
 import json
 import os
 import os.path as osp
+import shutil
 import signal
 import subprocess
 import sys
@@ -254,6 +255,52 @@ def test_offline_runner_says_what_it_needs(tmp_path):
     assert f'no wheels in {tmp_path}; make them with ' \
         'tools/misc/download_wheels.sh' in empty.stderr
     assert not results.exists()
+
+
+def _download_wheels(script, dest):
+    # PYTHON=false: pip is never reached by a refusal, and "runs" (exit 1,
+    # nothing printed) where the checks pass; nothing downloads.
+    return subprocess.run(['bash', script, dest, '3.12'],
+                          capture_output=True,
+                          text=True,
+                          env=dict(os.environ, PYTHON='false'))
+
+
+def test_download_wheels_refuses_a_folder_with_other_wheels(tmp_path):
+    """The offline machine installs every wheel of the folder, and two
+    versions of one package stop that install: a folder that holds a wheel
+    requirements/offline.txt does not pin is refused before downloading."""
+    script = osp.join(REPO_ROOT, 'tools', 'misc', 'download_wheels.sh')
+    dest = tmp_path / 'wheels'
+    dest.mkdir()
+    # A wheel of a pin (kept, its name spelled as the wheel spells it) and
+    # one of an older version than the pin.
+    (dest / 'importlib_metadata-10.2.0-py3-none-any.whl').write_bytes(b'')
+    (dest / 'termcolor-3.2.0-py3-none-any.whl').write_bytes(b'')
+    proc = _download_wheels(script, dest)
+    assert proc.returncode == 2, proc.stderr
+    assert (f'{dest} holds wheels that requirements/offline.txt does not '
+            'pin: termcolor-3.2.0-py3-none-any.whl.') in proc.stderr
+    assert 'importlib' not in proc.stderr
+    (dest / 'termcolor-3.2.0-py3-none-any.whl').unlink()
+    proc = _download_wheels(script, dest)
+    assert (proc.returncode, proc.stderr) == (1, '')
+
+
+def test_download_wheels_needs_exact_pins(tmp_path):
+    """requirements/offline.txt pins each wheel; a range is refused with
+    the file's line (the script reads the file beside its checkout)."""
+    script = tmp_path / 'tools' / 'misc' / 'download_wheels.sh'
+    requirements = tmp_path / 'requirements' / 'offline.txt'
+    for path in (script, requirements):
+        path.parent.mkdir(parents=True)
+    shutil.copy(osp.join(REPO_ROOT, 'tools', 'misc', script.name), script)
+    requirements.write_text(
+        '# comment\naddict==2.4.0  # why\n\nmmengine>=0.10.7\n')
+    proc = _download_wheels(script, tmp_path / 'wheels')
+    assert proc.returncode == 2, proc.stderr
+    assert "offline.txt:4: expected NAME==VERSION, got 'mmengine>=0.10.7'" \
+        in proc.stderr
 
 
 def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):
