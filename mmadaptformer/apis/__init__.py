@@ -2,9 +2,10 @@
 from .inference import (ModelInferencer, check_adapter_checkpoint, init_model,
                         load_config)
 from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
-                     InferenceInputError, LabelMapError, TestInputs,
-                     class_names, collect_inputs, format_scores, progress_bar,
+                     InferenceInputError, TestInputs, class_names,
+                     collect_inputs, format_scores, progress_bar,
                      test_pipeline_cfg, toolbox_of)
+from .label_maps import LabelMapError
 from .multitask import MultiTaskRecognizer, TaskError
 from .multitask_tasks import check_task_name
 

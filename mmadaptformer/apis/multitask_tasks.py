@@ -4,9 +4,9 @@ kept of each, and which tasks are refused.
 
 See ``docs/multitask.md`` for the design. A task is refused when it cannot
 share the backbone of the tasks already loaded (another toolbox, backbone
-config or frozen tensors) or when the multi-task forward cannot run it.
+config or frozen tensors: :mod:`mmadaptformer.apis.backbone_match`) or when
+the multi-task forward cannot run it (the ``check_*`` functions here).
 """
-import copy
 import json
 import re
 from dataclasses import dataclass, field
@@ -25,10 +25,9 @@ from .inference import model_config
 from .inputs import RESERVED_NAME, TestInputs, test_pipeline_cfg
 
 __all__ = [
-    'TaskError', 'Task', 'PipelineGroup', 'check_task_name',
-    'backbone_signature', 'check_servable', 'check_batch_first',
-    'check_side_stream', 'check_same_model', 'check_same_frozen', 'head_of',
-    'tensor_owners', 'tensors_of', 'pipeline_group_key'
+    'TaskError', 'Task', 'PipelineGroup', 'check_task_name', 'check_servable',
+    'check_batch_first', 'check_side_stream', 'head_of', 'tensor_owners',
+    'tensors_of', 'pipeline_group_key'
 ]
 
 _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
@@ -96,49 +95,6 @@ def check_task_name(name: str, loaded: Mapping[str, Task]) -> None:
                         'a failed input or task with it.')
     if name in loaded:
         raise TaskError(f'Task {name!r} is already loaded.')
-
-
-def backbone_signature(cfg: Config) -> dict:
-    """The host backbone's config without weights or adapter settings."""
-    backbone = copy.deepcopy(cfg.model.get('backbone', {}))
-    backbone = backbone.to_dict() if hasattr(backbone,
-                                             'to_dict') else dict(backbone)
-    placement = None
-    if str(backbone.get('type', '')).split('.')[-1] in ('AdaptFormer', ):
-        placement = backbone.get('placement', 'parallel')
-        backbone = dict(backbone['backbone'])
-    for key in ('init_cfg', 'pretrained'):
-        backbone.pop(key, None)
-    neck = copy.deepcopy(cfg.model.get('neck'))
-    if neck is not None:
-        neck = neck.to_dict() if hasattr(neck, 'to_dict') else dict(neck)
-        neck.pop('init_cfg', None)
-    return dict(
-        recognizer=cfg.model.get('type'),
-        backbone=backbone,
-        neck=neck,
-        placement=placement)
-
-
-def check_same_model(name: str, source: str, toolbox: str, signature: dict,
-                     first: Task, first_toolbox: str,
-                     first_signature: dict) -> None:
-    """Refuse a task of another toolbox or backbone than the first task.
-
-    Raises:
-        TaskError: Naming both tasks.
-    """
-    if toolbox != first_toolbox:
-        raise TaskError(f'Task {name!r} ({source}) is a {toolbox} config, but '
-                        f'task {first.name!r} is a {first_toolbox} one; one '
-                        'backbone serves one toolbox.')
-    if signature != first_signature:
-        raise TaskError(
-            f'Task {name!r} ({source}) has another model than task '
-            f'{first.name!r} ({first.config}): {signature} vs '
-            f'{first_signature}. All tasks must adapt the same '
-            'backbone (same recognizer, backbone config and adapter '
-            'placement).')
 
 
 def check_servable(name: str, cfg: Config, source: str) -> None:
@@ -244,61 +200,6 @@ def check_shared_neck(name: str, model: nn.Module, source: str) -> None:
             f'holds {sum(t.numel() for t in tensors)} weights; the '
             'multi-task forward shares the neck between tasks, so only a '
             'neck without weights (e.g. GlobalAveragePooling) is supported.')
-
-
-def check_same_frozen(name: str,
-                      source: str,
-                      checkpoint: Optional[str],
-                      digest: Optional[str],
-                      state: Dict[str, torch.Tensor],
-                      specific: Set[str],
-                      shared: Dict[str, torch.Tensor],
-                      tasks: Mapping[str, Task],
-                      trained_extra: Optional[Set[str]] = None) -> None:
-    """Refuse a task not trained on the shared frozen backbone.
-
-    Two adapter-only checkpoints' digests are compared only when they cover
-    the same frozen tensors (the tasks trained the same backbone modules
-    besides adapters and head); otherwise, and always, the loaded frozen
-    tensors are compared one by one.
-
-    Args:
-        name (str): The new task.
-        source (str): Its config file.
-        checkpoint (str, optional): Its checkpoint.
-        digest (str, optional): Its frozen-backbone digest, if known.
-        state (dict): Its model's state dict.
-        specific (set[str]): Its keys that are not shared.
-        shared (dict): The shared backbone's frozen tensors.
-        tasks (Mapping[str, Task]): The tasks already loaded.
-        trained_extra (set[str], optional): The keys it trained besides its
-            adapters and head (e.g. ``fc_norm``). Defaults to None (empty).
-
-    Raises:
-        TaskError: Naming both tasks.
-    """
-    trained_extra = set(trained_extra or ())
-    for other in tasks.values():
-        if digest and other.digest and digest != other.digest and \
-                set(other.specific_keys) == trained_extra:
-            raise TaskError(
-                f'Task {name!r} ({checkpoint}) was trained on another '
-                f'frozen backbone than task {other.name!r} '
-                f'({other.checkpoint}): frozen digests {digest[:16]}... '
-                f'and {other.digest[:16]}... differ.')
-    missing = [k for k in shared if k not in state]
-    differ = [
-        k for k in shared if k in state and k not in specific
-        and not torch.equal(shared[k], state[k].detach().to(shared[k]))
-    ]
-    if missing or differ:
-        first = next(iter(tasks.values()))
-        raise TaskError(
-            f'Task {name!r} ({source}, {checkpoint}) was not trained on '
-            f'the backbone of task {first.name!r} ({first.checkpoint}): '
-            f'{len(differ)} frozen tensors differ (e.g. '
-            f'{differ[:3]}) and {len(missing)} are missing (e.g. '
-            f'{missing[:3]}). Load it on its own instead.')
 
 
 def trained_keys_of(cfg: Config, model: nn.Module, source: str) -> Set[str]:

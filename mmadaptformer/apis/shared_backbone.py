@@ -21,11 +21,11 @@ from mmadaptformer.models.hosts import qualname, stream_input_counts
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams,
                                             split_point_of)
+from .backbone_match import (backbone_signature, check_same_frozen,
+                             check_same_model)
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
-from .multitask_tasks import (PipelineGroup, Task, TaskError,
-                              backbone_signature, check_same_frozen,
-                              check_same_model, check_servable,
+from .multitask_tasks import (PipelineGroup, Task, TaskError, check_servable,
                               check_shared_neck, check_task_name,
                               pipeline_group_key, tensors_of)
 from .task_parts import FrozenFingerprints, TaskParts, load_task
@@ -57,7 +57,7 @@ class SharedBackbone:
     (such as ``fc_norm``) are kept, attached to the shared backbone and
     chosen per sample by :class:`~mmadaptformer.models.multitask.TaskStreams`.
     Tasks trained on another backbone are refused (see
-    :mod:`mmadaptformer.apis.multitask_tasks`). Calls from several threads
+    :mod:`mmadaptformer.apis.backbone_match`). Calls from several threads
     are safe: they take :attr:`lock` and run one at a time.
 
     Args:

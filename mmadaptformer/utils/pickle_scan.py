@@ -33,10 +33,11 @@ import zipfile
 import zlib
 from typing import BinaryIO, Iterator, List, Optional, Set, Tuple, Union
 
+from .allowed_globals import is_allowed_global
+
 __all__ = [
-    'scan_pickle_globals', 'scan_file_globals', 'is_allowed_global',
-    'numpy_byte_orders', 'PickleScanLimitError', 'MAX_SCAN_BYTES',
-    'MAX_SCAN_OPCODES'
+    'scan_pickle_globals', 'scan_file_globals', 'numpy_byte_orders',
+    'PickleScanLimitError', 'MAX_SCAN_BYTES', 'MAX_SCAN_OPCODES'
 ]
 
 #: The most pickled data (decompressed) one scan reads.
@@ -55,9 +56,6 @@ _GET_OPS = {'GET', 'BINGET', 'LONG_BINGET'}
 #: How many pickles :func:`torch.load` unpickles from a file that is not a
 #: zip archive.
 _LEGACY_PICKLES = 5
-#: Modules whose globals ``weights_only`` loading refuses even when they
-#: are allow-listed (``torch._weights_only_unpickler``).
-_BLOCKED_MODULES = ('sys', 'os', 'posix', 'nt')
 _ZIP_MAGIC = b'PK\x03\x04'
 
 
@@ -309,52 +307,6 @@ def _scan_file(filename: str, max_bytes: Optional[int],
         # from it), or a damaged record: what was read so far counts.
         pass
     return found, orders
-
-
-def is_allowed_global(name: str) -> bool:
-    """Whether ``weights_only`` loading may resolve the global ``name``.
-
-    Args:
-        name (str): ``module.name``, with protocol-2 names mapped as
-            PyTorch maps them (``__builtin__`` is ``builtins``).
-
-    Returns:
-        bool: True for PyTorch's own allow-list (``torch.Tensor``'s
-        rebuild functions, ``_codecs.encode``, ``builtins.set``,
-        ``collections.OrderedDict``, ...) and the globals added with
-        ``torch.serialization.add_safe_globals`` (this package's
-        included), except those of modules PyTorch always blocks.
-    """
-    import torch
-    if name.rsplit('.', 1)[0] in _BLOCKED_MODULES:
-        return False
-    allowed = _torch_default_globals()
-    for entry in torch.serialization.get_safe_globals():
-        if isinstance(entry, tuple):
-            allowed.add(entry[1])
-        else:
-            allowed.add(f'{entry.__module__}.{entry.__qualname__}')
-    return name in allowed
-
-
-#: PyTorch's defaults as of 2.6 to 2.14, used only where PyTorch does not
-#: say them (:func:`_torch_default_globals`).
-_FALLBACK_DEFAULTS = ('_codecs.encode', 'builtins.bytearray', 'builtins.set',
-                      'builtins.complex', 'collections.OrderedDict',
-                      'collections.Counter')
-
-
-def _torch_default_globals() -> Set[str]:
-    """The names on PyTorch's built-in ``weights_only`` allow-list."""
-    from torch import _weights_only_unpickler
-    defaults = getattr(_weights_only_unpickler, '_get_allowed_globals', None)
-    if callable(defaults):
-        return set(defaults())
-    import torch
-    names = set(_FALLBACK_DEFAULTS)
-    names.update(f'torch._utils.{name}' for name in dir(torch._utils)
-                 if name.startswith('_rebuild_'))
-    return names
 
 
 def scan_file_globals(

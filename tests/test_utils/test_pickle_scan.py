@@ -13,9 +13,9 @@ import pytest
 import torch
 
 import mmadaptformer  # noqa: F401  (registers the package's allow-list)
+from mmadaptformer.utils.allowed_globals import is_allowed_global
 from mmadaptformer.utils.checkpoint_loading import register_safe_globals
 from mmadaptformer.utils.pickle_scan import (PickleScanLimitError,
-                                             is_allowed_global,
                                              numpy_byte_orders,
                                              scan_file_globals,
                                              scan_pickle_globals)

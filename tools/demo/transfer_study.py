@@ -27,19 +27,20 @@ Usage:
         [--methods AdaptFormer 'Linear probe' 'Full fine-tune'] [--amp]
 """
 import argparse
-import contextlib
 import glob
 import json
 import os
 import os.path as osp
 import pickle
-import re
-import subprocess
-import sys
 import time
-import traceback
+
+from mmadaptformer.utils.tool_runner import ToolRunner, ffmpeg_tag_warnings_to
 
 REPO = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
+# This checkout's tools: ``run`` starts one as a process of its own,
+# ``run_here`` runs its ``main`` in this process.
+TOOLS = ToolRunner(REPO, module_prefix='transfer_study_')
+run, run_here = TOOLS.run, TOOLS.run_here
 DEMO_CONFIGS = osp.join(REPO, 'configs', 'demo')
 STAGE1_CONFIG = osp.join(DEMO_CONFIGS, 'vit-tiny_direction_pretrain.py')
 METHODS = (
@@ -57,12 +58,6 @@ DATA_VERSION = 1
 # Clips per training step over all processes, as the demo configs' learning
 # rates assume (2 processes x 8 clips); --nproc splits it.
 GLOBAL_BATCH = 16
-# What OpenCV's FFmpeg writer prints for every webm (VP9) video it writes:
-# harmless (it falls back to the right tag), and printed with fprintf, so
-# neither OPENCV_LOG_LEVEL nor cv2.utils.logging silences it (measured with
-# OpenCV 5.0 and 5.1).
-FFMPEG_TAG_WARNING = re.compile(
-    r"FFMPEG: (tag 0x[0-9a-f]+/'.{4}' is not supported|fallback to use tag)")
 
 
 def build_parser():
@@ -125,45 +120,6 @@ def parse_args(argv=None):
     return args
 
 
-@contextlib.contextmanager
-def ffmpeg_tag_warnings_to(log_path):
-    """Send what is printed to stderr (file descriptor 2, where OpenCV's
-    FFmpeg writer prints) to ``log_path`` meanwhile; afterwards show every
-    line but the FFmpeg tag warnings (:data:`FFMPEG_TAG_WARNING`)."""
-    with open(log_path, 'w+') as log:
-        with descriptors_to(log, (2, )):
-            yield
-        log.seek(0)
-        sys.stderr.writelines(
-            line for line in log if not FFMPEG_TAG_WARNING.search(line))
-        sys.stderr.flush()
-
-
-@contextlib.contextmanager
-def descriptors_to(log, fds):
-    """Point file descriptors ``fds`` (1 for stdout, 2 for stderr) at the
-    open file ``log`` meanwhile, with ``sys.stdout``/``sys.stderr`` as new
-    streams on them (whatever they were before: a test's capture, say);
-    loggers made meanwhile keep those streams, which write to the restored
-    descriptors afterwards."""
-    names = {1: 'stdout', 2: 'stderr'}
-    streams = {fd: getattr(sys, names[fd]) for fd in fds}
-    saved = {}
-    for fd in fds:
-        streams[fd].flush()
-        saved[fd] = os.dup(fd)
-        os.dup2(log.fileno(), fd)
-        setattr(sys, names[fd], open(fd, 'w', buffering=1, closefd=False))
-    try:
-        yield
-    finally:
-        for fd in fds:
-            getattr(sys, names[fd]).flush()
-            setattr(sys, names[fd], streams[fd])
-            os.dup2(saved[fd], fd)
-            os.close(saved[fd])
-
-
 class Progress:
     """Prints what runs, with the time since the start."""
 
@@ -172,60 +128,6 @@ class Progress:
 
     def __call__(self, message):
         print(f'[{time.time() - self.start:6.1f}s] {message}', flush=True)
-
-
-def run(cmd, log_path, env=None):
-    """Run a tool, log its output to a file; fail with the log's tail."""
-    full_env = dict(os.environ, **(env or {}))
-    full_env.setdefault('OMP_NUM_THREADS', '1')
-    full_env['PYTHONPATH'] = REPO + os.pathsep + full_env.get('PYTHONPATH', '')
-    start = time.time()
-    with open(log_path, 'w') as log:
-        proc = subprocess.run(
-            cmd, cwd=REPO, env=full_env, stdout=log, stderr=subprocess.STDOUT)
-    if proc.returncode != 0:
-        raise _failed(' '.join(cmd), proc.returncode, log_path)
-    return time.time() - start
-
-
-def run_here(tool, argv, log_path):
-    """Run ``tools/<tool>``'s ``main(argv)`` in this process, which has
-    already imported what the tool imports; its output (file descriptors 1
-    and 2) goes to ``log_path``. Fail with the log's tail, as :func:`run`.
-    It runs with one thread, as :func:`run`'s processes do."""
-    import importlib.util
-
-    import torch
-    spec = importlib.util.spec_from_file_location(
-        'transfer_study_' + osp.splitext(osp.basename(tool))[0],
-        osp.join(REPO, 'tools', tool))
-    module = importlib.util.module_from_spec(spec)
-    argv = [str(a) for a in argv]
-    threads = torch.get_num_threads()
-    failure = None
-    with open(log_path, 'w') as log, descriptors_to(log, (1, 2)):
-        torch.set_num_threads(1)
-        try:
-            spec.loader.exec_module(module)
-            module.main(argv)
-        except SystemExit as e:  # argparse and the tools' own error exits
-            if e.code not in (None, 0):
-                failure = e
-                if not isinstance(e.code, int):  # as the interpreter does
-                    print(e.code, file=sys.stderr)
-        except Exception as e:
-            failure = e
-            traceback.print_exc()
-        finally:
-            torch.set_num_threads(threads)
-    if failure is not None:
-        raise _failed(f'tools/{tool} {" ".join(argv)}', repr(failure),
-                      log_path) from failure
-
-
-def _failed(what, how, log_path):
-    tail = open(log_path).read()[-3000:]
-    return RuntimeError(f'{what} failed ({how}); log {log_path}:\n{tail}')
 
 
 def prepare_data(args, sizes, progress):

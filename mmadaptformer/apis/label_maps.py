@@ -1,0 +1,85 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Class names from files: a label map file (:func:`read_label_map`) and
+what a config's test set names (:func:`config_class_names`).
+
+A label map has the class of label ``i`` on line ``i + 1``, as the data
+tools (``tools/data/*``) write it. Which source names a model's scores is
+decided by :func:`~mmadaptformer.apis.class_names`.
+"""
+import glob
+import os
+import os.path as osp
+from typing import List, Optional
+
+from mmengine.config import Config
+
+__all__ = ['LabelMapError', 'read_label_map', 'config_class_names']
+
+
+class LabelMapError(ValueError):
+    """A label map file that cannot name the model's classes."""
+
+
+def read_label_map(path: str) -> List[str]:
+    """Class names from a file with the class of label ``i`` on line
+    ``i + 1``, as the data tools write it; blank lines may end the file.
+
+    Raises:
+        LabelMapError: If a blank line comes before a name: every later
+            name would be one label off.
+    """
+    with open(path, encoding='utf-8') as f:
+        lines = [line.strip() for line in f]
+    while lines and not lines[-1]:
+        lines.pop()
+    if '' in lines:
+        raise LabelMapError(
+            f'{path}, line {lines.index("") + 1}: a blank line between class '
+            'names; the class of label i is on line i + 1, so every later '
+            'name would be one label off.')
+    return lines
+
+
+def config_class_names(cfg: Config) -> Optional[List[str]]:
+    """The class names a config's test set gives, if any.
+
+    Looked up in this order: the test dataset's ``metainfo['classes']`` or
+    ``classes`` (a list or a label map file), a single ``*label_map.txt``
+    next to its ``ann_file`` (what ``tools/data/*`` write), and for
+    mmpretrain's ``CustomDataset`` the sorted class folders under
+    ``data_root/data_prefix`` as they are now.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        list[str], optional: The names, or None.
+    """
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    # Wrapped datasets (e.g. RepeatDataset) keep theirs in ``dataset``.
+    while 'dataset' in dataset and isinstance(dataset['dataset'], dict):
+        dataset = dataset['dataset']
+    metainfo = dataset.get('metainfo') or {}
+    classes = metainfo.get('classes', dataset.get('classes'))
+    if isinstance(classes, str) and osp.isfile(classes):
+        return read_label_map(classes)
+    if classes:
+        return [str(c) for c in classes]
+    ann_file = dataset.get('ann_file')
+    if isinstance(ann_file, str) and ann_file:
+        maps = sorted(
+            glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
+        if len(maps) == 1:
+            return read_label_map(maps[0])
+    if dataset.get('type') in ('CustomDataset', 'mmpretrain.CustomDataset'):
+        prefix = dataset.get('data_prefix', '')
+        if isinstance(prefix, dict):
+            prefix = prefix.get('img_path', '')
+        folder = osp.join(dataset.get('data_root', ''), prefix)
+        if osp.isdir(folder):
+            names = sorted(
+                d for d in os.listdir(folder)
+                if osp.isdir(osp.join(folder, d)))
+            if names:
+                return names
+    return None
