@@ -20,4 +20,9 @@ recipe_hooks = dict(
     # architecture and a head whose num_classes differs from the data's.
     non_finite_loss=dict(type='NonFiniteLossHook'),
     checkpoint_check=dict(type='CheckpointCheckHook'),
-    config_check=dict(type='ConfigCheckHook'))
+    config_check=dict(type='ConfigCheckHook'),
+    # Refuse to resume from a checkpoint that cannot continue the run (no
+    # optimizer or scheduler state, another config's); warn that changed
+    # optimizer or schedule settings are replaced by the checkpoint's.
+    # Here, not only in tools/train.py, so that Runner.from_cfg has it too.
+    resume_check=dict(type='ResumeCheckHook'))

@@ -40,7 +40,7 @@ def test_recipe_hooks_are_written_once_and_shared():
     assert video.recipe_hooks == image.recipe_hooks
     assert set(video.recipe_hooks) == {
         'checkpoint', 'logger', 'sync_buffers', 'non_finite_loss',
-        'checkpoint_check', 'config_check'
+        'checkpoint_check', 'config_check', 'resume_check'
     }
     for cfg in (video, image):
         for name, hook in cfg.recipe_hooks.items():

@@ -4,8 +4,8 @@ line (:class:`~mmadaptformer.engine.hooks.resume_check_hook.
 ResumeCheckHook`, the AdapterHook): a checkpoint without optimizer or
 scheduler state (``best_*.pth``), an AdaptFormer config resumed from a
 stock model's checkpoint, optimizer or scheduler state of another config;
-a changed schedule is kept as the checkpoint has it, with a warning. Real
-runs of the tiny video configs."""
+a changed schedule or optimizer setting is kept as the checkpoint has it,
+with a warning. Real runs of the tiny video configs."""
 import re
 import shutil
 
@@ -250,4 +250,31 @@ def test_extending_a_schedule_warns_that_the_checkpoint_schedule_is_kept(
             'kept') in warnings[0]
     # As it says: the learning rate stays where the old schedule ended.
     lrs = re.findall(r'Epoch\(train\) \[3\]\[\d/2\]\s+lr: (\S+)', proc.stdout)
+    assert lrs and set(lrs) == {'2.5000e-02'}, lrs
+
+
+def test_changed_optimizer_settings_warn_that_the_checkpoints_are_kept(
+        tmp_path, runs):
+    cfg, work = runs['stock']
+    epoch_1 = work / 'epoch_1.pth'
+    proc = run_tool([
+        'train.py', cfg, '--work-dir', tmp_path / 'w', '--resume', epoch_1,
+        '--cfg-options', 'optim_wrapper.optimizer.lr=0.1',
+        'optim_wrapper.optimizer.weight_decay=0.0001'
+    ],
+                    cwd=tmp_path)
+    warnings = [
+        line for line in proc.stdout.splitlines() if 'Resuming from' in line
+    ]
+    assert len(warnings) == 1, proc.stdout[-3000:]
+    assert ' - WARNING - ' in warnings[0]
+    assert (f"Resuming from {epoch_1}: the config's optimizer settings "
+            "differ from the checkpoint's (lr 0.1 in the config, 0.05 in the "
+            'checkpoint; weight_decay 0.0001 in the config, 0.0 in the '
+            'checkpoint; base values, before any param_scheduler), and the '
+            "checkpoint's are kept") in warnings[0]
+    assert f'--cfg-options load_from={epoch_1}, without --resume' in \
+        warnings[0]
+    # As it says: epoch 2 trains at the checkpoint's cosine (0.05 -> 0.025).
+    lrs = re.findall(r'Epoch\(train\) \[2\]\[\d/2\]\s+lr: (\S+)', proc.stdout)
     assert lrs and set(lrs) == {'2.5000e-02'}, lrs

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Freeze, report, guard and save for adapter tuning."""
 import copy
-from typing import Dict, Iterable, List, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -22,17 +22,49 @@ from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_trained_part,
-                                  complete_adapter_checkpoint,
+                                  checkpoint_meta, complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
-from .resume_check_hook import refuse_resume_without_trained_part
+from .resume_check_hook import (refuse_resume_without_trained_part,
+                                resumed_source)
 
 __all__ = ['AdapterHook', 'UnloadedBackboneError', 'restrict_optimizer']
+
+#: What the hook loads, for the errors about a file that is not one.
+_EXPECTED = ("Expected an MMEngine checkpoint: a dict with a 'state_dict' "
+             "dict of tensors by name and an optional 'meta' dict, as "
+             'tools/train.py saves it.')
 
 
 class UnloadedBackboneError(RuntimeError):
     """Training would start on a frozen backbone that no checkpoint
     loaded: random weights."""
+
+
+def _loaded_source(runner) -> str:
+    """The checkpoint the runner loads, for messages."""
+    if runner.cfg.get('resume'):
+        return resumed_source(runner)
+    return str(runner.cfg.get('load_from') or 'The loaded checkpoint')
+
+
+def _state_dict(checkpoint: dict, source: str, adapter_only: bool) -> Mapping:
+    """The checkpoint's state dict, refused unless it is a dict keyed by
+    name. A checkpoint without ``'state_dict'`` is a bare state dict, as
+    MMEngine loads it, unless its meta says it is adapter-only."""
+    bare = 'state_dict' not in checkpoint
+    state = checkpoint if bare else checkpoint['state_dict']
+    where = 'it' if bare else "its 'state_dict'"
+    if bare and adapter_only:
+        what = "has no 'state_dict'"
+    elif not isinstance(state, Mapping):
+        what = f'is a {type(state).__name__}, not a dict'
+    else:
+        bad = next((k for k in state if not isinstance(k, str)), None)
+        if bad is None:
+            return state
+        what = f'has a key that is not a name: {bad!r}'
+    raise StateDictMismatchError(f'{source}: {where} {what}. {_EXPECTED}')
 
 
 def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
@@ -367,13 +399,14 @@ class AdapterHook(Hook):
         would run at their initialisation. Resuming from it is refused at
         once; training from it (``load_from``) trains them.
         """
-        info = checkpoint.get('meta', {}).get(ADAPTER_META_KEY)
+        source = _loaded_source(runner)
+        info = checkpoint_meta(checkpoint, source,
+                               _EXPECTED).get(ADAPTER_META_KEY)
+        state = _state_dict(checkpoint, source, info is not None)
         if info is None:
-            source = runner.cfg.get('load_from') or 'The loaded checkpoint'
             try:
                 check_holds_trained_part(
-                    unwrapped_model(runner.model),
-                    checkpoint.get('state_dict', checkpoint), str(source))
+                    unwrapped_model(runner.model), state, source)
             except StateDictMismatchError as e:
                 if runner.cfg.get('resume'):
                     refuse_resume_without_trained_part(runner, checkpoint)

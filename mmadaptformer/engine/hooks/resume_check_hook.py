@@ -14,10 +14,13 @@ rest, without a word:
   with another number or type of schedulers a state lands on the wrong
   one;
 * the checkpoint's scheduler state replaces the config's, so raising
-  ``T_max``/``end`` to extend a run does not change the learning rate.
+  ``T_max``/``end`` to extend a run does not change the learning rate;
+* the checkpoint's optimizer param groups replace the config's, so a
+  changed ``lr``, ``weight_decay``, ``momentum`` or ``betas`` does not
+  apply.
 
 :class:`ResumeCheckHook` turns the first three into errors that name the
-file and say what to do, and logs a warning for the fourth.
+file and say what to do, and logs a warning for each of the last two.
 """
 import logging
 from typing import Any, Dict, List, Optional, Tuple
@@ -29,7 +32,8 @@ from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils.model_unwrap import unwrapped_model
-from ..adapter_checkpoint import model_trained_part_keys
+from ..adapter_checkpoint import checkpoint_meta, model_trained_part_keys
+from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .registration import add_hook_once
 
 __all__ = [
@@ -41,6 +45,9 @@ __all__ = [
 # Scheduler state that records progress, not configuration; keys with a
 # leading underscore (``_global_step``, ``_last_value``) are progress too.
 _PROGRESS_KEYS = ('last_step', 'verbose')
+# Scheduler state copied from the optimizer's param groups (their
+# ``initial_lr``...), whose changes the optimizer's warning names.
+_FROM_OPTIMIZER = ('base_values', )
 # Optimizer state that has the shape of its parameter (SGD, Adam/AdamW,
 # RMSprop, Adagrad, Adadelta).
 _PARAM_SHAPED_STATE = ('momentum_buffer', 'exp_avg', 'exp_avg_sq',
@@ -49,6 +56,10 @@ _PARAM_SHAPED_STATE = ('momentum_buffer', 'exp_avg', 'exp_avg_sq',
 _LOAD_FROM_HINT = ('To start a new schedule from its weights, load it with '
                    'load_from instead (tools/train.py: --cfg-options '
                    'load_from={file}, without --resume).')
+# What a resumed checkpoint is, for the error about one that is not.
+_EXPECTED = ('Resume from a checkpoint that training saved (a dict with a '
+             "'meta' dict, 'state_dict', 'optimizer', ...): the run's "
+             'epoch_N.pth or iter_N.pth.')
 
 
 class ResumeStateError(RuntimeError):
@@ -88,8 +99,8 @@ def refuse_resume_without_trained_part(runner: Runner,
         ResumeStateError: Always, naming the file and what to do.
     """
     keys, part = model_trained_part_keys(unwrapped_model(runner.model))
-    epoch = (checkpoint.get('meta') or {}).get('epoch', '?')
     source = resumed_source(runner)
+    epoch = checkpoint_meta(checkpoint, source, _EXPECTED).get('epoch', '?')
     file = _file(source)
     raise ResumeStateError(
         f'{source} cannot be resumed with this config: it holds none of '
@@ -129,7 +140,7 @@ def _check_present(runner: Runner, checkpoint: dict, source: str) -> None:
                        'values')
     if not lacking:
         return
-    epoch = (checkpoint.get('meta') or {}).get('epoch', '?')
+    epoch = checkpoint_meta(checkpoint, source, _EXPECTED).get('epoch', '?')
     raise ResumeStateError(
         f'{source} cannot be resumed: it holds no {" and no ".join(lacking)}'
         f' (only {", ".join(map(str, checkpoint))}), so training would go on '
@@ -175,17 +186,21 @@ def _optimizer_mismatch(wrapper: BaseOptimWrapper,
     return None
 
 
+def _wrappers(runner: Runner) -> List[Tuple[str, BaseOptimWrapper]]:
+    """``(name, wrapper)`` of the run's built optimizer wrappers; the name
+    is '' for a single one."""
+    optim_wrapper = runner.optim_wrapper
+    if isinstance(optim_wrapper, OptimWrapperDict):
+        return list(optim_wrapper.items())
+    if isinstance(optim_wrapper, BaseOptimWrapper):
+        return [('', optim_wrapper)]
+    return []
+
+
 def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
     """Refuse optimizer state that does not fit the run's optimizer, which
     torch would refuse with a traceback (or load onto other tensors)."""
-    optim_wrapper = runner.optim_wrapper
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        wrappers = list(optim_wrapper.items())
-    elif isinstance(optim_wrapper, BaseOptimWrapper):
-        wrappers = [('', optim_wrapper)]
-    else:
-        return
-    for name, wrapper in wrappers:
+    for name, wrapper in _wrappers(runner):
         if name:
             part = state.get(name) if isinstance(state, dict) else None
             if part is None:
@@ -224,11 +239,9 @@ def _config_keys(state: dict) -> List[str]:
     ]
 
 
-def _differs(a: Any, b: Any) -> bool:
-    try:
-        return bool(a != b)
-    except Exception:  # e.g. tensors of other shapes
-        return True
+def _setting_keys(state: dict) -> List[str]:
+    """The scheduler's own settings (``T_max``, ``end``...)."""
+    return [k for k in _config_keys(state) if k not in _FROM_OPTIMIZER]
 
 
 def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
@@ -260,8 +273,8 @@ def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
                     'param_scheduler: resume it with the config it was '
                     f'trained with. {_hint(source)}')
             diffs = [
-                f'{k} {state[k]!r} vs {own[k]!r}' for k in _config_keys(own)
-                if _differs(state[k], own[k])
+                f'{k} {state[k]!r} vs {own[k]!r}' for k in _setting_keys(own)
+                if values_differ(state[k], own[k])
             ]
             if diffs:
                 changes.append(f'{types[index]} ({key}[{index}]): '
@@ -283,13 +296,16 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
         ResumeStateError: If the checkpoint holds no optimizer or scheduler
             state that the run has, or state that does not fit the run's
             optimizer or schedulers.
+        StateDictMismatchError: If it is not a dict or its ``meta`` is not
+            (:func:`~mmadaptformer.engine.adapter_checkpoint.
+            checkpoint_meta`).
     """
+    checkpoint_meta(checkpoint, source, _EXPECTED)
     _check_present(runner, checkpoint, source)
     if 'optimizer' in checkpoint:
         _check_optimizer_fits(runner, checkpoint['optimizer'], source)
-    if runner.param_schedulers is None:
-        return
-    changes = _check_schedulers(runner, checkpoint['param_schedulers'], source)
+    changes = [] if runner.param_schedulers is None else _check_schedulers(
+        runner, checkpoint['param_schedulers'], source)
     if changes:
         runner.logger.log(
             logging.WARNING,
@@ -302,6 +318,33 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
             '(constant after its end). To train on the new schedule, start '
             'a new run from the checkpoint\'s weights with load_from '
             '(without --resume).')
+    if 'optimizer' in checkpoint:
+        _warn_optimizer_changes(runner, checkpoint['optimizer'], source)
+
+
+def _warn_optimizer_changes(runner: Runner, state: Any, source: str) -> None:
+    """Warn that the config's optimizer settings which differ from the
+    checkpoint's are replaced by the checkpoint's (state that fits the
+    run's optimizer, :func:`_check_optimizer_fits`)."""
+    changes = []
+    for name, wrapper in _wrappers(runner):
+        saved = state[name] if name else state
+        changes += optimizer_setting_changes(
+            wrapper.optimizer.param_groups, saved['param_groups'],
+            f'optim_wrapper[{name!r}] ' if name else '')
+    if not changes:
+        return
+    runner.logger.log(
+        logging.WARNING,
+        f'Resuming from {source}: the config\'s optimizer settings differ '
+        f'from the checkpoint\'s ({"; ".join(changes)}; base values, before '
+        'any param_scheduler), and the checkpoint\'s are kept: MMEngine '
+        'loads the optimizer state with its param groups whole, so the '
+        'config\'s values do not apply and training goes on with the '
+        'settings the run was trained with. To train with the new settings, '
+        'start a new run from the checkpoint\'s weights with load_from '
+        f'(tools/train.py: --cfg-options load_from={_file(source)}, without '
+        '--resume).')
 
 
 @MMACTION_HOOKS.register_module()
@@ -316,13 +359,17 @@ class ResumeCheckHook(Hook):
     of it is loaded, with an error that names the file and says what to
     do: resume from the run's ``epoch_N.pth``, or load the weights alone
     with ``load_from``. A scheduler whose settings differ from the
-    checkpoint's (``T_max``, ``end``, ...) is kept as the checkpoint has
-    it, as MMEngine does, with a warning naming both. ``tools/train.py``
-    adds this hook to every run; used in the
-    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
+    checkpoint's (``T_max``, ``end``, ...) and optimizer settings that
+    differ (``lr``, ``weight_decay``, ``momentum``, ``betas``, ...; base
+    values, before any scheduler) are kept as the checkpoint has them, as
+    MMEngine does, with a warning naming both values. The
+    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes list it in
+    ``default_hooks`` (``configs/_base_/default_hooks.py``), so
+    ``Runner.from_cfg`` runs it; ``tools/train.py`` adds it to a config
+    without one. A runner with two runs the first alone.
 
     Examples:
-        >>> custom_hooks = [dict(type='ResumeCheckHook')]
+        >>> default_hooks = dict(resume_check=dict(type='ResumeCheckHook'))
     """
 
     # After AdapterHook and CheckpointCheckHook, whose errors about the
@@ -333,6 +380,10 @@ class ResumeCheckHook(Hook):
         """Check a checkpoint the runner resumes from."""
         if not runner.cfg.get('resume'):
             return
+        first = next(
+            (h for h in runner.hooks if isinstance(h, ResumeCheckHook)), self)
+        if first is not self:
+            return  # listed twice (default_hooks and custom_hooks)
         check_resume_state(runner, checkpoint, resumed_source(runner))
 
 
@@ -344,6 +395,7 @@ def add_resume_check_hook(runner: Runner) -> Optional[Hook]:
 
     Returns:
         Hook, optional: The registered hook, or None if the runner already
-        had one (from the config's ``custom_hooks``).
+        had one (from the config's ``default_hooks``, as the recipes give
+        it, or ``custom_hooks``).
     """
     return add_hook_once(runner, ResumeCheckHook)

@@ -1,0 +1,204 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+""":class:`~mmadaptformer.engine.ResumeCheckHook` as MMEngine users run
+it: carried by every recipe's ``default_hooks``, so that a plain
+``Runner.from_cfg`` refuses what ``tools/train.py --resume`` refuses, and
+warning that optimizer settings changed since the checkpoint (``lr``,
+``weight_decay``, ``momentum``, ``betas``) are replaced by the
+checkpoint's. Real runners of the tiny image config on the recipes' base
+runtime."""
+import glob
+import logging
+import os.path as osp
+
+import pytest
+import torch
+from helpers import (CONFIGS, TINY_IMAGE_CONFIG, image_data_cfg, run_tool,
+                     write_config)
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmadaptformer.engine import ResumeCheckHook, ResumeStateError
+from mmadaptformer.engine.config_copy_runner import build_runner
+from mmadaptformer.utils import safe_torch_load
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+
+RUNTIME = osp.join(CONFIGS, '_base_', 'default_runtime_image.py')
+# Configs that inherit configs/_base_/default_runtime_*.py.
+RECIPES = sorted(
+    glob.glob(osp.join(CONFIGS, 'adaptformer_vitb_*.py')) +
+    glob.glob(osp.join(CONFIGS, 'baselines', '*.py')))
+# A warm-up (which lowers the lr when it is built) and a cosine (which
+# moves it every epoch), and a head at 10x the base lr: the resumed run's
+# lr is not the config's, nor one value for all param groups.
+SGD = ("optim_wrapper = dict(paramwise_cfg=dict(custom_keys={'head': "
+       'dict(lr_mult=10.)}))\n'
+       "param_scheduler = [dict(type='LinearLR', start_factor=0.1, end=1, "
+       "by_epoch=True), dict(type='CosineAnnealingLR', T_max=3, eta_min=0., "
+       'by_epoch=True)]\n')
+# Adam's betas[0] moved by a momentum schedule.
+ADAMW = ("optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', "
+         'lr=0.001, betas=(0.9, 0.99), weight_decay=0.05))\n'
+         "param_scheduler = [dict(type='CosineAnnealingLR', T_max=3, "
+         "by_epoch=True), dict(type='CosineAnnealingMomentum', T_max=3, "
+         'by_epoch=True)]\n')
+
+
+def _recipe_runtime_config(path, data, body=''):
+    """A child of the tiny image config on the recipes' runtime
+    (``configs/_base_/default_runtime_image.py``) instead of
+    mmpretrain's."""
+    with open(TINY_IMAGE_CONFIG) as f:
+        text = f.read()
+    host = "_base_ = ['mmpretrain::_base_/default_runtime.py']"
+    assert text.count(host) == 1
+    base = path.parent / f'tiny_{path.name}'
+    base.write_text(text.replace(host, f'_base_ = [{RUNTIME!r}]'))
+    return write_config(path, str(base), image_data_cfg(data) + body)
+
+
+@pytest.fixture(scope='module')
+def runs(tmp_path_factory, tiny_image_data):
+    """The 2-epoch runs of the SGD and the AdamW config, each with
+    ``epoch_1.pth`` and a ``best_*.pth``: ``{name: (config, work_dir)}``."""
+    root = tmp_path_factory.mktemp('resume_check')
+    found = {}
+    for name, body in (('sgd', SGD), ('adamw', ADAMW)):
+        cfg = _recipe_runtime_config(root / f'{name}.py', tiny_image_data,
+                                     body)
+        work = root / name
+        run_tool(['train.py', cfg, '--work-dir', work, '--seed', '0'],
+                 cwd=root)
+        found[name] = (cfg, work)
+    return found
+
+
+def _resume(cfg_path, work_dir, checkpoint, **overrides):
+    """A runner of ``Runner.from_cfg`` (not our build_runner) that resumes
+    from ``checkpoint``, and the warnings its logger gets."""
+    cfg = Config.fromfile(cfg_path)
+    cfg.work_dir = str(work_dir)
+    cfg.resume, cfg.load_from = True, str(checkpoint)
+    cfg.merge_from_dict(overrides)
+    runner = Runner.from_cfg(cfg)
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    runner.logger.addHandler(handler)
+    return runner, warnings
+
+
+def _resuming(warnings):
+    return [w for w in warnings if w.startswith('Resuming from')]
+
+
+@pytest.mark.parametrize(
+    'path', RECIPES, ids=lambda p: osp.relpath(p, CONFIGS))
+def test_every_recipe_carries_the_hook_once(path):
+    cfg = Config.fromfile(path)
+    assert cfg.default_hooks.resume_check == dict(type='ResumeCheckHook')
+    assert not [
+        h for h in cfg.get('custom_hooks') or []
+        if 'ResumeCheckHook' in h['type']
+    ]
+
+
+def test_runner_from_cfg_refuses_a_checkpoint_without_optimizer_state(
+        tmp_path, runs, clean_loggers):
+    cfg, work = runs['sgd']
+    (best, ) = work.glob('best_*.pth')
+    runner, _ = _resume(cfg, tmp_path / 'w', best)
+    assert [type(h) for h in runner.hooks].count(ResumeCheckHook) == 1
+    with pytest.raises(ResumeStateError) as info:
+        runner.train()
+    assert str(info.value).startswith(
+        f'{best} cannot be resumed: it holds no optimizer state '
+        "('optimizer') and no param scheduler state ('param_schedulers')")
+    assert not list((tmp_path / 'w').glob('epoch_*.pth'))
+
+    # build_runner (tools/train.py) recognises the config's hook: still one.
+    config = Config.fromfile(cfg)
+    config.work_dir = str(tmp_path / 'b')
+    assert [type(h)
+            for h in build_runner(config).hooks].count(ResumeCheckHook) == 1
+
+
+def test_unchanged_settings_resume_without_a_warning(tmp_path, runs,
+                                                     clean_loggers):
+    for name in ('sgd', 'adamw'):
+        cfg, work = runs[name]
+        runner, warnings = _resume(cfg, tmp_path / name, work / 'epoch_1.pth')
+        runner.train()
+        assert runner.epoch == 2
+        assert _resuming(warnings) == [], warnings
+        # The schedules moved the lr (and AdamW's betas[0]) from the base
+        # values, which the optimizer records as initial_lr.
+        group = runner.optim_wrapper.optimizer.param_groups[0]
+        assert group['lr'] != group['initial_lr']
+
+
+def test_changed_optimizer_settings_warn_and_the_checkpoints_are_kept(
+        tmp_path, runs, clean_loggers):
+    cfg, work = runs['sgd']
+    epoch_1 = work / 'epoch_1.pth'
+    runner, warnings = _resume(
+        cfg, tmp_path / 'w', epoch_1, **{
+            'optim_wrapper.optimizer.lr': 0.1,
+            'optim_wrapper.optimizer.weight_decay': 0.01,
+            'optim_wrapper.optimizer.momentum': 0.8
+        })
+    runner.train()
+    (warning, ) = _resuming(warnings)
+    # Each setting, with both values; the head's lr is 10x the base lr.
+    assert warning.startswith(
+        f"Resuming from {epoch_1}: the config's optimizer settings differ "
+        "from the checkpoint's (lr 0.1 in the config, 0.05 in the "
+        'checkpoint (param groups 0, 1, 2, 3, 4, ... of 32); momentum 0.8 '
+        'in the config, 0.9 in the checkpoint (all 32 param groups); '
+        'weight_decay 0.01 in the config, 0.0 in the checkpoint (all 32 '
+        'param groups); lr 1.0 in the config, 0.5 in the checkpoint (param '
+        'groups 30, 31 of 32); base values, before any param_scheduler), '
+        "and the checkpoint's are kept"), warning
+    assert (f'--cfg-options load_from={epoch_1}, without --resume' in warning)
+    # Not reported a second time as a change of the schedule.
+    assert 'param_scheduler differs' not in warning
+    # As it says: the run went on with the checkpoint's settings.
+    group = runner.optim_wrapper.optimizer.param_groups[0]
+    assert (group['initial_lr'], group['momentum'],
+            group['weight_decay']) == (0.05, 0.9, 0.)
+
+    cfg, work = runs['adamw']
+    runner, warnings = _resume(
+        cfg, tmp_path / 'a', work / 'epoch_1.pth',
+        **{'optim_wrapper.optimizer.betas': (0.8, 0.99)})
+    runner.train()
+    (warning, ) = _resuming(warnings)
+    assert ('differ from the checkpoint\'s (betas (0.8, 0.99) in the '
+            'config, (0.9, 0.99) in the checkpoint; base values') in warning
+
+
+def test_a_hook_listed_twice_checks_once(tmp_path, runs, clean_loggers):
+    cfg, work = runs['sgd']
+    runner, warnings = _resume(
+        cfg, tmp_path / 'w', work / 'epoch_1.pth', **{
+            'optim_wrapper.optimizer.lr': 0.1,
+            'custom_hooks': [dict(type='ResumeCheckHook')]
+        })
+    assert [type(h) for h in runner.hooks].count(ResumeCheckHook) == 2
+    runner.train()
+    assert len(_resuming(warnings)) == 1, warnings
+
+
+def test_a_meta_that_is_not_a_dict_is_refused_by_name(tmp_path, runs,
+                                                      clean_loggers):
+    cfg, work = runs['sgd']
+    checkpoint = safe_torch_load(str(work / 'epoch_1.pth'))
+    checkpoint['meta'] = list(checkpoint['meta'].items())
+    bad = tmp_path / 'bad.pth'
+    torch.save(checkpoint, bad)
+    runner, _ = _resume(cfg, tmp_path / 'w', bad)
+    # Was MMEngine's TypeError on meta['epoch'], after the check passed.
+    with pytest.raises(
+            StateDictMismatchError,
+            match=f"^{bad}: its 'meta' is a list, not a dict. "
+            'Resume from a checkpoint that training saved'):
+        runner.train()
