@@ -1,12 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """An adapter-only checkpoint records the adapter settings that change the
-output without changing the tensors (scale, placement, norm position), and
+output without changing the tensors (scale, placement, norm position, the
+blocks' wiring), and so does a checkpoint merge_adapters.py merged from it;
 every loading path refuses a model built with other ones; records written
 before they were kept still load."""
 import pytest
 import torch
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, pretrained_cfg,
+                     run_tool, save_stock_video_checkpoint, video_data_cfg,
+                     write_config)
 
 from mmadaptformer.models import FROZEN_HOST_KEY
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -23,7 +25,13 @@ VARIANTS = dict(
     placement=("model = dict(backbone=dict(placement='sequential'))\n",
                'model.backbone.placement', "'parallel'", "'sequential'"),
     norm=("model = dict(backbone=dict(adapter=dict(norm='out')))\n",
-          'model.backbone.adapter.norm', "'in'", "'out'"))
+          'model.backbone.adapter.norm', "'in'", "'out'"),
+    block_types=("model = dict(backbone=dict(block_types=[dict(type='Block', "
+                 "norm='norm1', ffn='mlp', branch='drop_path')]))\n",
+                 'model.backbone.block_types',
+                 "[dict(type='Block', norm='norm2', ffn='mlp', "
+                 "branch='drop_path')]", "[dict(type='Block', norm='norm1', "
+                 "ffn='mlp', branch='drop_path')]"))
 
 
 @pytest.fixture(scope='module')
@@ -173,3 +181,114 @@ def test_tools_test_refuses_other_settings_on_one_line(trained,
     assert 'scale (model.backbone.adapter.scale): checkpoint 0.1, this ' \
         'model 1.0.' in line, line
     assert 'acc/top1' not in proc.stdout
+
+
+@pytest.fixture(scope='module')
+def merged(trained):
+    """The checkpoint merged with its backbone by merge_adapters.py, and
+    the same file as written before merged files kept the settings."""
+    from mmengine.logging import MessageHub, MMLogger
+
+    from mmadaptformer.utils import safe_torch_load
+    tool = load_tool('model_converters/merge_adapters.py')
+    path = str(trained['root'] / 'merged.pth')
+    tool.merge(
+        tool.parse_args([trained['config'], trained['checkpoint'], path]))
+    checkpoint = safe_torch_load(path)
+    record = checkpoint['state_dict'].pop('backbone.' + FROZEN_HOST_KEY, None)
+    old = str(trained['root'] / 'old_merged.pth')
+    torch.save(checkpoint, old)
+    MMLogger._instance_dict.clear()
+    MessageHub._instance_dict.clear()
+    return dict(checkpoint=path, old=old, record=record)
+
+
+def test_a_merged_checkpoint_records_the_settings_alone(trained, merged):
+    """Plain data that weights_only loads, without fingerprints: the file
+    holds the frozen tensors itself."""
+    assert merged['record'] == dict(
+        format='mmadaptformer.trained_settings',
+        version=1,
+        fingerprints={},
+        settings=dict(
+            placement='parallel',
+            scale=0.1,
+            norm='in',
+            block_types=[
+                dict(
+                    type='Block', norm='norm2', ffn='mlp', branch='drop_path')
+            ]))
+
+
+@pytest.mark.parametrize('loader', list(LOADERS))
+@pytest.mark.parametrize('setting', ['scale', 'block_types'])
+def test_other_settings_are_refused_by_a_merged_checkpoint(
+        trained, merged, setting, loader, clean_loggers):
+    """It loaded without a word: a full checkpoint was not checked."""
+    _, key, recorded, now = VARIANTS[setting]
+    with pytest.raises(StateDictMismatchError) as info:
+        LOADERS[loader](_variant(trained, setting), merged['checkpoint'])
+    text = str(info.value)
+    assert '\n' not in text, text
+    assert text.startswith(
+        f'The full checkpoint {merged["checkpoint"]} was trained with other '
+        "adapter settings than this model's AdaptFormer: "
+        f'{setting} ({key}): checkpoint {recorded}, this model {now}.'), text
+
+
+@pytest.mark.parametrize('loader', list(LOADERS))
+def test_merged_checkpoints_load_with_their_settings_and_old_ones_with_any(
+        trained, merged, loader, clean_loggers):
+    for config, checkpoint in ((trained['config'], merged['checkpoint']),
+                               (trained['config'], merged['old'])):
+        model = LOADERS[loader](config, checkpoint)
+        model.eval()
+        with torch.no_grad():
+            feats = model.extract_feat(trained['inputs'])[0]
+        torch.testing.assert_close(feats, trained['feats'])
+    # Written before merged files kept the settings: nothing to compare.
+    model = LOADERS[loader](_variant(trained, 'scale'), merged['old'])
+    model.eval()
+    with torch.no_grad():
+        feats = model.extract_feat(trained['inputs'])[0]
+    assert not torch.allclose(feats, trained['feats'])
+
+
+def test_tools_test_refuses_a_merged_checkpoint_with_other_settings(
+        trained, merged, tiny_video_data, tmp_path):
+    config = write_config(tmp_path / 'data.py', trained['config'],
+                          video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'test.py', config, merged['checkpoint'], '--work-dir',
+        tmp_path / 'work', '--cfg-options', 'model.backbone.adapter.scale=1.0'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith('StateDictMismatchError: The full checkpoint '
+                           f'{merged["checkpoint"]} was trained with other '
+                           'adapter settings'), line
+    assert 'scale (model.backbone.adapter.scale): checkpoint 0.1, this ' \
+        'model 1.0.' in line, line
+    assert 'acc/top1' not in proc.stdout
+
+
+def test_a_merged_checkpoint_as_the_backbone_is_still_a_trained_model(
+        trained, merged, clean_loggers):
+    """Its record is not an adapter-only one's: --pretrained refuses it as
+    the trained model it is."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+
+    from mmadaptformer.utils import set_pretrained_backbone
+    from mmadaptformer.utils.pretrained_backbone import PretrainedFileError
+    cfg = Config.fromfile(trained['config'])
+    set_pretrained_backbone(cfg, merged['checkpoint'])
+    init_default_scope('mmaction')
+    with pytest.raises(PretrainedFileError) as info:
+        MODELS.build(cfg.model).init_weights()
+    assert f'{merged["checkpoint"]} holds 12 tensors of trained adapters' \
+        in str(info.value)
+    assert 'it is a trained AdaptFormer model' in str(info.value)

@@ -45,10 +45,99 @@ def test_the_record_keeps_the_settings_that_change_the_output():
     # Not dropout (off at evaluation), not bottleneck or layers (their
     # tensors are checked).
     assert entry['settings'] == dict(
-        placement='sequential', scale=0.5, norm='out')
+        placement='sequential', scale=0.5, norm='out', block_types=[KNOWN])
     learnable = _entry(_adaptformer(adapter=dict(scale='learnable')))
     assert learnable['settings'] == dict(
-        placement='parallel', scale='learnable', norm=None)
+        placement='parallel',
+        scale='learnable',
+        norm=None,
+        block_types=[KNOWN])
+
+
+#: The wiring of mmaction's VideoMAE ``Block`` the host table knows.
+KNOWN = dict(type='Block', norm='norm2', ffn='mlp', branch='drop_path')
+#: Another norm, ffn or branch for the same adapters (same tensors).
+REWIRED = dict(
+    norm=dict(KNOWN, norm='norm1'),
+    ffn=dict(KNOWN, ffn='mlp.layers'),
+    branch=dict(KNOWN, branch='mlp'))
+
+
+@pytest.mark.parametrize('part', list(REWIRED))
+def test_adapters_wired_otherwise_are_refused(part, tmp_path):
+    """Trained with the known wiring of ``Block``, loaded into a model
+    that declares another norm, ffn or branch for it: the tensors fit, so
+    it loaded without a word, and the adapters read or fed other
+    activations."""
+    trained = _adaptformer(adapter=dict(bottleneck=4))
+    state = dict(trained.state_dict())
+    state[FROZEN_HOST_KEY] = _entry(trained)
+    # The record is plain data: weights_only loads it, equal.
+    path = str(tmp_path / 'adapters.pth')
+    torch.save(state, path)
+    state = torch.load(path, weights_only=True)
+    assert state[FROZEN_HOST_KEY]['settings']['block_types'] == [KNOWN]
+    model = _adaptformer(
+        adapter=dict(bottleneck=4), block_types=[REWIRED[part]])
+    with pytest.raises(StateDictMismatchError) as info:
+        model.load_state_dict(dict(state))
+    text = str(info.value)
+    shown = ', '.join(f'{k}={v!r}' for k, v in REWIRED[part].items())
+    assert "with other adapter settings than this model's AdaptFormer: " \
+        'block_types (model.backbone.block_types): checkpoint ' \
+        "[dict(type='Block', norm='norm2', ffn='mlp', branch='drop_path')], " \
+        f'this model [dict({shown})].' in text, text
+    # The known wiring declared as it is, by name or by qualname: loads.
+    for name in ('Block', 'mmaction.models.backbones.vit_mae.Block'):
+        _adaptformer(
+            adapter=dict(bottleneck=4),
+            block_types=[dict(KNOWN, type=name)]).load_state_dict(dict(state))
+    # A record written before the wiring was kept: not compared.
+    old = dict(state)
+    old[FROZEN_HOST_KEY] = dict(state[FROZEN_HOST_KEY])
+    old[FROZEN_HOST_KEY]['settings'] = {
+        k: v
+        for k, v in old[FROZEN_HOST_KEY]['settings'].items()
+        if k != 'block_types'
+    }
+    model.load_state_dict(old)
+
+
+def test_a_full_checkpoint_that_lacks_backbone_tensors_is_refused():
+    """A merged checkpoint's record has no fingerprints: the backbone
+    tensors it lacks would keep this model's values unchecked."""
+    from mmadaptformer.models.backbones.frozen_host_record import \
+        trained_settings_entries
+    model = _adaptformer(adapter=dict(bottleneck=4))
+    state = dict(model.state_dict())
+    state.update(trained_settings_entries(model))
+    assert set(state) - set(model.state_dict()) == {FROZEN_HOST_KEY}
+    _adaptformer(adapter=dict(bottleneck=4)).load_state_dict(dict(state))
+    del state['blocks.1.mlp.layers.1.weight']
+    with pytest.raises(
+            StateDictMismatchError,
+            match=r'^The full checkpoint records the adapter settings of a '
+            r'merged checkpoint, but lacks 1 of the \d+ tensors of its '
+            r'VisionTransformer \(blocks.1.mlp.layers.1.weight\): the file '
+            'is damaged.'):
+        _adaptformer(adapter=dict(bottleneck=4)).load_state_dict(
+            state, strict=False)
+
+
+def test_another_norm_computes_something_else(randomize_adapters):
+    """Why the wiring is a trained setting: the same adapters, fed by
+    the norm before attention, give other features."""
+    import torch.nn.functional as F
+    inputs = torch.rand(1, 3, 4, 32, 32)
+    outputs = []
+    for block_types in (None, [REWIRED['norm']]):
+        model = _adaptformer(
+            adapter=dict(bottleneck=4), block_types=block_types)
+        randomize_adapters(model)
+        model.eval()
+        with torch.no_grad():
+            outputs.append(model(inputs))
+    assert F.l1_loss(outputs[0], outputs[1]) > 1e-3
 
 
 def test_learnable_scale_is_named_before_its_tensors():

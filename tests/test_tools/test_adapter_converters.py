@@ -9,7 +9,7 @@ import pytest
 import torch
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, run_tool
 
-from mmadaptformer.models import FrozenBackboneMismatchError
+from mmadaptformer.models import FROZEN_HOST_KEY, FrozenBackboneMismatchError
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
@@ -56,9 +56,24 @@ def test_extract_names_an_adapter_only_or_foreign_checkpoint(
     printed = capsys.readouterr()
     assert 'torch.Size' not in printed.out + printed.err
     written = safe_torch_load(merged)['state_dict']
-    assert f'Wrote {merged}: {len(written)} tensors' in printed.out
+    tensors = [k for k, v in written.items() if torch.is_tensor(v)]
+    # And the record of the adapters' settings, which is none.
+    assert set(written) - set(tensors) == {'backbone.' + FROZEN_HOST_KEY}
+    assert f'Wrote {merged}: {len(tensors)} tensors' in printed.out
     extract([task['config'], merged, str(out)])
     assert osp.exists(out)
+    # With other settings: its adapters would be recorded with settings
+    # they never ran with. The merged file's record refuses them.
+    other = tmp_path / 'other_scale.pth'
+    with pytest.raises(
+            StateDictMismatchError,
+            match=re.escape('scale (model.backbone.adapter.scale): '
+                            'checkpoint 0.1, this model 1.0.')):
+        extract([
+            task['config'], merged,
+            str(other), '--cfg-options', 'model.backbone.adapter.scale=1.0'
+        ])
+    assert not osp.exists(other)
 
 
 def test_adapters_extracted_from_a_merged_file_name_their_backbone(

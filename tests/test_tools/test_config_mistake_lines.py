@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """More config mistakes that end the tools with one line naming the key,
 the value and what was expected, exit status 1, no traceback: adapter
-arguments, ``--tta`` on a video config without TTA fields and
-``--auto-scale-lr`` on a config without a base batch size."""
+arguments and ``block_types``, ``--tta`` on a video config without TTA
+fields and ``--auto-scale-lr`` on a config without a base batch size."""
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      run_tool, save_stock_video_checkpoint, video_data_cfg,
@@ -36,11 +36,20 @@ def _refused(proc) -> str:
     ('model.backbone.adapter.bottleneck=[8,0]',
      'ConfigError: model.backbone.adapter.bottleneck must hold positive '
      "ints, but got 0 for block 'blocks.1' in [8, 0]."),
+    ('model.backbone.block_types=Block',
+     'ConfigError: model.backbone.block_types must be a list of dicts such '
+     "as block_types=[dict(type='MyBlock', norm='norm2', ffn='mlp')], but "
+     "got 'Block'."),
+    ('model.backbone.block_types=[Block]',
+     'ConfigError: model.backbone.block_types[0] must be a dict such as '
+     "dict(type='MyBlock', norm='norm2', ffn='mlp'), but got 'Block'."),
 ])
 def test_adapter_mistakes_end_train_with_one_line(tmp_path, tiny_video_data,
                                                   option, line):
     """The audit's command: the tiny AdaptFormer on a stock checkpoint
-    (``--pretrained``), with one adapter argument wrong."""
+    (``--pretrained``), with one adapter argument wrong. A wrong
+    ``block_types`` was a TypeError traceback (a string was iterated:
+    "block_types[0] must be a dict ..., but got 'B'")."""
     stock = str(tmp_path / 'stock.pth')
     save_stock_video_checkpoint(stock)
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,

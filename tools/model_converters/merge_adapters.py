@@ -11,7 +11,11 @@ The frozen weights come from the config's pretrained path (the backbone's
 OUT is a plain full checkpoint for deployment: it loads ``strict=True``
 into the config's model and needs neither the pretrained file nor the
 AdapterHook. Its meta keeps that pretrained path (``frozen_host_sources``)
-for ``extract_adapters.py``.
+for ``extract_adapters.py``. Its state dict keeps the settings the adapters
+were trained with (``<wrapper>.frozen_host_fingerprints``, a record without
+fingerprints: see ``trained_settings_entries``), so that a model built with
+other ones (another ``adapter.scale``, ``placement``, ``block_types``...)
+refuses it on every loading path, as it refuses the adapter-only one.
 """
 import argparse
 import os
@@ -32,6 +36,8 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      checkpoint_meta,
                                                      frozen_host_sources)
 from mmadaptformer.models import FROZEN_HOST_KEY
+from mmadaptformer.models.backbones.frozen_host_record import \
+    trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
@@ -136,8 +142,12 @@ def merge(args):
     meta[HOST_SOURCES_META_KEY] = sources
     os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     state = model.state_dict()
+    tensors = len(state)
+    # The settings the adapters were just loaded with: those they trained
+    # with, where the adapter-only checkpoint records them (checked above).
+    state.update(trained_settings_entries(model))
     torch.save(dict(meta=meta, state_dict=state), args.out)
-    print(f'Wrote {args.out}: {len(state)} tensors, '
+    print(f'Wrote {args.out}: {tensors} tensors, '
           f'{osp.getsize(args.out) / 2**20:.2f} MiB.')
 
 

@@ -34,17 +34,18 @@ network and the residual add of the feed-forward branch. For TimeSformer
 the children of a ``ModuleList`` are attributes named by their index, so
 ``norm='norms.1', ffn='ffns.0'`` addresses mmcv's ``BaseTransformerLayer``.
 """
-from typing import Dict, List, Optional, Sequence, Tuple
+from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
+from ...utils.config_error import ConfigError
 from ..hosts import host_block_wiring, qualname
 
 __all__ = [
     'KNOWN_BLOCK_TYPES', 'block_type_example', 'check_block_types',
     'find_blocks', 'block_paths', 'get_module', 'default_branch', 'embed_dims',
-    'ffn_out_dims', 'changes_width', 'inline_drop_prob'
+    'ffn_out_dims', 'changes_width', 'inline_drop_prob', 'adapted_wiring'
 ]
 
 #: How to adapt the transformer blocks of the supported hosts, keyed by the
@@ -65,35 +66,49 @@ def block_type_example(type_name: str = 'MyBlock') -> str:
 
 
 def check_block_types(
-        block_types: Optional[Sequence[dict]]) -> Dict[str, Dict[str, str]]:
-    """Validate user declarations and key them by their ``type``."""
+        block_types: Optional[Sequence[dict]],
+        key: str = 'model.backbone.block_types') -> Dict[str, Dict[str, str]]:
+    """Validate user declarations and key them by their ``type``.
+
+    Args:
+        block_types (Sequence[dict], optional): The declarations.
+        key (str): Their config key, for the errors. Defaults to
+            ``'model.backbone.block_types'``.
+
+    Returns:
+        dict[str, dict[str, str]]: ``type`` -> the rest of its declaration.
+
+    Raises:
+        ConfigError: Naming ``key`` (``key[i]`` for one declaration), the
+            value and a declaration that works.
+    """
     if block_types is None:
         return {}
-    if isinstance(block_types, dict) or \
+    if isinstance(block_types, (dict, str)) or \
             not isinstance(block_types, Sequence):
-        raise TypeError('block_types must be a list of dicts such as '
-                        f'{block_type_example()}, but got {block_types!r}.')
+        raise ConfigError(f'{key} must be a list of dicts such as '
+                          f'{block_type_example()}, but got {block_types!r}.')
     declared = {}
     for i, spec in enumerate(block_types):
         if not isinstance(spec, dict):
-            raise TypeError(
-                f'block_types[{i}] must be a dict such as '
+            raise ConfigError(
+                f'{key}[{i}] must be a dict such as '
                 f"dict(type='MyBlock', norm='norm2', ffn='mlp'), but got "
                 f'{spec!r}.')
         unknown = set(spec) - set(_BLOCK_TYPE_KEYS)
         if unknown:
-            raise ValueError(
-                f'block_types[{i}] has unknown keys {sorted(unknown)}; the '
+            raise ConfigError(
+                f'{key}[{i}] has unknown keys {sorted(unknown)}; the '
                 f'accepted keys are {list(_BLOCK_TYPE_KEYS)}.')
-        for key in ('type', 'norm', 'ffn'):
-            if not isinstance(spec.get(key), str) or not spec[key]:
-                raise ValueError(
-                    f'block_types[{i}] needs a non-empty string {key!r}, '
+        for name in ('type', 'norm', 'ffn'):
+            if not isinstance(spec.get(name), str) or not spec[name]:
+                raise ConfigError(
+                    f'{key}[{i}] needs a non-empty string {name!r}, '
                     f'e.g. {block_type_example()}, but got {spec!r}.')
         if 'branch' in spec and (not isinstance(spec['branch'], str)
                                  or not spec['branch']):
-            raise ValueError(
-                f"block_types[{i}]['branch'] must be a non-empty string, "
+            raise ConfigError(
+                f"{key}[{i}]['branch'] must be a non-empty string, "
                 f"but got {spec['branch']!r}.")
         declared[spec['type']] = {k: v for k, v in spec.items() if k != 'type'}
     return declared
@@ -186,6 +201,46 @@ def default_branch(ffn: nn.Module, ffn_path: str) -> Tuple[nn.Module, str]:
         # mmcv FFN and alike: identity + dropout_layer(gamma2(layers(x))).
         return dropout_layer, f'{ffn_path}.dropout_layer'
     return ffn, ffn_path
+
+
+def adapted_wiring(
+        model: nn.Module,
+        adapted: Iterable[nn.Module],
+        block_types: Optional[Sequence[dict]] = None) -> List[Dict[str, str]]:
+    """How the adapters of the ``adapted`` blocks are wired, per block type.
+
+    One ``dict(type, norm, ffn, branch)`` per block type among the
+    ``adapted`` blocks of ``model``, in module order: ``type`` is the class
+    name, ``norm`` and ``ffn`` are as ``block_types`` declares them or as
+    :data:`KNOWN_BLOCK_TYPES` knows them, ``branch`` is the module whose
+    output the adapter is added to (declared, else that of
+    :func:`default_branch`). Plain strings, lists and dicts: a checkpoint
+    keeps it as it is, and it compares equal after a save and load.
+
+    Args:
+        model (nn.Module): The model the adapters were injected into.
+        adapted (Iterable[nn.Module]): The blocks that hold an adapter.
+        block_types (Sequence[dict], optional): The declarations the
+            adapters were injected with. Defaults to None.
+
+    Returns:
+        list[dict[str, str]]: The wiring of each adapted block type.
+    """
+    wanted = {id(block) for block in adapted}
+    wiring = []
+    for _, block, spec in find_blocks(model, check_block_types(block_types)):
+        if id(block) not in wanted:
+            continue
+        branch = spec.get('branch') or default_branch(
+            get_module(block, spec['ffn'], 'ffn'), spec['ffn'])[1]
+        entry = dict(
+            type=type(block).__name__,
+            norm=spec['norm'],
+            ffn=spec['ffn'],
+            branch=branch)
+        if entry not in wiring:
+            wiring.append(entry)
+    return wiring
 
 
 def embed_dims(norm: nn.Module, ffn: nn.Module, block: nn.Module) -> int:

@@ -8,6 +8,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
 from ..adapters import AdaptMLP, inject_adapters
+from ..adapters.block_wiring import adapted_wiring
 from ..adapters.router import ADAPTER_ATTR
 from ..utils import checkpoint_blocks, fuse_attention, make_tokens_contiguous
 from .base_wrapper import FrozenHostWrapper
@@ -45,7 +46,8 @@ class AdaptFormer(FrozenHostWrapper):
     loading path (see :class:`~mmadaptformer.models.FrozenHostWrapper`,
     which also lists the public attributes ``host_keys``,
     ``host_initialized`` and ``host_source``). ``adapted_blocks`` lists the
-    names of the adapted blocks.
+    names of the adapted blocks, ``block_wiring`` how their adapters are
+    wired, per block type (``dict(type, norm, ffn, branch)``).
 
     A fast path, exact up to floating-point rounding, is on by default for
     mmaction2's VideoMAE ViT: its hand-written attention runs through
@@ -133,6 +135,9 @@ class AdaptFormer(FrozenHostWrapper):
             placement=placement,
             block_types=block_types)
         self.placement = placement
+        self.block_wiring: List[Dict[str, str]] = adapted_wiring(
+            module, [block for block, _ in self.attached_modules()],
+            block_types)
         self.fused_attention = fused_attention
         self.contiguous_tokens = contiguous_tokens
         self.with_cp = with_cp
@@ -164,11 +169,15 @@ class AdaptFormer(FrozenHostWrapper):
 
     def trained_settings(self) -> Dict[str, Tuple[str, Any]]:
         """The adapters' ``placement``, ``scale`` (a fixed number, or
-        ``'learnable'``) and LayerNorm position (``norm``): each changes
-        their output with the same tensors ('in' and 'out' have the same
-        LayerNorm). ``bottleneck`` and ``layers`` change the tensors, which
-        are checked; ``dropout`` is off at evaluation and may change when
-        training goes on; ``init`` is overwritten by the trained values.
+        ``'learnable'``), LayerNorm position (``norm``) and wiring
+        (``block_types``: which norm's output each adapted block type feeds
+        them and beside which feed-forward network they run, see
+        :func:`~mmadaptformer.models.adapters.block_wiring.adapted_wiring`):
+        each changes their output with the same tensors ('in' and 'out'
+        have the same LayerNorm). ``bottleneck`` and ``layers`` change the
+        tensors, which are checked; ``dropout`` is off at evaluation and may
+        change when training goes on; ``init`` is overwritten by the
+        trained values.
 
         Returns:
             dict[str, tuple[str, Any]]: Name -> (config key, value); a value
@@ -186,7 +195,8 @@ class AdaptFormer(FrozenHostWrapper):
         return dict(
             placement=(f'{CONFIG_KEY}.placement', self.placement),
             scale=(f'{CONFIG_KEY}.adapter.scale', _one_or_all(scales)),
-            norm=(f'{CONFIG_KEY}.adapter.norm', _one_or_all(norms)))
+            norm=(f'{CONFIG_KEY}.adapter.norm', _one_or_all(norms)),
+            block_types=(f'{CONFIG_KEY}.block_types', self.block_wiring))
 
 
 def _one_or_all(values: list) -> Any:

@@ -15,6 +15,13 @@ computes without changing its tensors (a fixed adapter ``scale``, the
 :data:`SETTINGS_KEY`; :func:`check_trained_settings` refuses a model built
 with other ones. Records written before they were kept have none, and are
 not checked for them.
+
+A full checkpoint holds the frozen tensors itself, but its trained part
+ran with settings all the same: ``tools/model_converters/merge_adapters.py``
+keeps them under the same key, in a record of format :data:`SETTINGS_FORMAT`
+without fingerprints (:func:`trained_settings_entries`), and the wrapper
+refuses a model built with other ones on every loading path. Merged
+checkpoints written before have no record, and load as before.
 """
 from typing import Dict, Mapping, Optional
 
@@ -27,9 +34,10 @@ from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import StateDictMismatchError
 
 __all__ = [
-    'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'FrozenBackboneMismatchError',
-    'as_fingerprint', 'check_trained_settings', 'frozen_host_entry',
-    'frozen_host_entries', 'verify_frozen_host'
+    'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'SETTINGS_FORMAT',
+    'FrozenBackboneMismatchError', 'as_fingerprint', 'check_trained_settings',
+    'frozen_host_entry', 'frozen_host_entries', 'trained_settings_entries',
+    'verify_frozen_host'
 ]
 
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
@@ -37,6 +45,8 @@ __all__ = [
 FROZEN_HOST_KEY = 'frozen_host_fingerprints'
 #: Key, in that entry, of the trained part's settings: name -> value.
 SETTINGS_KEY = 'settings'
+#: ``format`` of the record of a full checkpoint: the settings alone.
+SETTINGS_FORMAT = 'mmadaptformer.trained_settings'
 #: How many differing tensors an error lists by name.
 _LISTED = 5
 
@@ -92,11 +102,27 @@ def frozen_host_entry(wrapper: nn.Module,
         fingerprints={k: as_fingerprint(v)
                       for k, v in fingerprints.items()},
         pretrained=wrapper.host_source)
-    entry[SETTINGS_KEY] = {
+    entry[SETTINGS_KEY] = _settings(wrapper)
+    return entry
+
+
+def _settings(wrapper: nn.Module) -> dict:
+    """The value of each of ``wrapper.trained_settings()``."""
+    return {
         name: value
         for name, (_, value) in wrapper.trained_settings().items()
     }
-    return entry
+
+
+def _shown(value) -> str:
+    """A recorded setting as a config writes it: ``dict(type='Block',
+    ...)`` rather than ``{'type': 'Block', ...}``."""
+    if isinstance(value, Mapping):
+        return 'dict(' + ', '.join(f'{k}={_shown(v)}'
+                                   for k, v in value.items()) + ')'
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(_shown(v) for v in value) + ']'
+    return repr(value)
 
 
 def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
@@ -168,15 +194,17 @@ def check_trained_settings(wrapper: nn.Module, entry: Mapping) -> None:
         return
     source = entry.get('source') or loading_source()
     part = wrapper.trained_part
-    where = f'The {part}-only checkpoint{" " + source if source else ""}'
+    kind = 'full' if entry.get('format') == SETTINGS_FORMAT else \
+        f'{part}-only'
+    where = f'The {kind} checkpoint{" " + source if source else ""}'
     if not isinstance(recorded, Mapping):
         raise StateDictMismatchError(
             f'{where}: its {FROZEN_HOST_KEY} entry keeps {SETTINGS_KEY!r} '
             f'as a {type(recorded).__name__}, not a dict of the {part} '
             'settings; it was not written by mmadaptformer.')
     differ = [
-        f'{name} ({key}): checkpoint {recorded[name]!r}, this model '
-        f'{value!r}'
+        f'{name} ({key}): checkpoint {_shown(recorded[name])}, this model '
+        f'{_shown(value)}'
         for name, (key, value) in wrapper.trained_settings().items()
         if name in recorded and recorded[name] != value
     ]
@@ -189,11 +217,39 @@ def check_trained_settings(wrapper: nn.Module, entry: Mapping) -> None:
             'copy of it).')
 
 
+def _check_full(wrapper: nn.Module, state_dict: Optional[Mapping],
+                prefix: str) -> None:
+    """Refuse a full checkpoint's state dict that lacks host tensors: they
+    would keep the model's values, which no record says are the right
+    ones."""
+    if state_dict is None:
+        return
+    missing = [
+        prefix + key for key in wrapper.host_keys
+        if prefix + key not in state_dict
+    ]
+    if not missing:
+        return
+    source = loading_source()
+    more = ', ...' if len(missing) > _LISTED else ''
+    raise StateDictMismatchError(
+        f'The full checkpoint{" " + source if source else ""} records the '
+        f'{wrapper.trained_part} settings of a merged checkpoint, but lacks '
+        f'{len(missing)} of the {len(wrapper.host_keys)} tensors of its '
+        f'{type(wrapper.backbone).__name__} ({", ".join(missing[:_LISTED])}'
+        f'{more}): the file is damaged. Merge it again with '
+        'tools/model_converters/merge_adapters.py.')
+
+
 def verify_frozen_host(wrapper: nn.Module,
                        entry: Mapping,
                        state_dict: Optional[Mapping] = None,
                        prefix: str = '') -> None:
     """Compare the frozen host tensors with a :func:`frozen_host_entry`.
+
+    A full checkpoint's record (:data:`SETTINGS_FORMAT`) has no
+    fingerprints: its settings are compared, and ``state_dict`` must hold
+    every host tensor.
 
     Args:
         wrapper (FrozenHostWrapper): The wrapper whose frozen host is
@@ -209,11 +265,16 @@ def verify_frozen_host(wrapper: nn.Module,
         StateDictMismatchError: If the record is of another architecture
             (tensors the host lacks or has in other shapes), or the trained
             part was trained with other settings
-            (:func:`check_trained_settings`).
+            (:func:`check_trained_settings`), or it is a full checkpoint's
+            and ``state_dict`` lacks host tensors.
         FrozenBackboneMismatchError: If any tensor differs, naming the
             checkpoint, the config key of the pretrained path and how
             many of the frozen tensors differ.
     """
+    if isinstance(entry, Mapping) and entry.get('format') == SETTINGS_FORMAT:
+        check_trained_settings(wrapper, entry)
+        _check_full(wrapper, state_dict, prefix)
+        return
     if not isinstance(entry, Mapping) or \
             entry.get('format') != FROZEN_HOST_FORMAT or \
             not isinstance(entry.get('fingerprints'), Mapping):
@@ -283,4 +344,29 @@ def frozen_host_entries(model: nn.Module,
         }
         if own:
             entries[prefix + FROZEN_HOST_KEY] = frozen_host_entry(module, own)
+    return entries
+
+
+def trained_settings_entries(model: nn.Module) -> Dict[str, dict]:
+    """The :data:`FROZEN_HOST_KEY` entries of a full checkpoint of ``model``
+    (e.g. a merged one): the trained settings of each frozen-host wrapper
+    (see :func:`frozen_host_entries`), in a record of format
+    :data:`SETTINGS_FORMAT`, without fingerprints.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+
+    Returns:
+        dict[str, dict]: State-dict key -> entry, for each wrapper.
+    """
+    entries = {}
+    for name, module in model.named_modules():
+        if getattr(module, CHECKS_OWN_LOADS, False):
+            entries[(f'{name}.' if name else '') + FROZEN_HOST_KEY] = {
+                'format': SETTINGS_FORMAT,
+                'version': 1,
+                # None needed: the checkpoint holds the frozen tensors.
+                'fingerprints': {},
+                SETTINGS_KEY: _settings(module)
+            }
     return entries
