@@ -5,7 +5,8 @@ See ``docs/multitask.md`` for the design: the batch layout, the shared
 prefix, what a task costs in memory, which tasks are refused and how inputs
 are grouped by test pipeline. Loading the tasks onto the backbone is
 :class:`~mmadaptformer.apis.shared_backbone.SharedBackbone`; the refusal
-rules are in :mod:`mmadaptformer.apis.multitask_tasks`.
+rules are in :mod:`mmadaptformer.apis.multitask_tasks` and
+:mod:`mmadaptformer.apis.backbone_match`.
 """
 import copy
 import os

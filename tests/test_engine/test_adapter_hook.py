@@ -135,10 +135,11 @@ def test_compiled_train_step_trains_as_eager(tmp_path, tiny_video_data,
                                              pretrained, clean_loggers):
     """MMEngine's ``compile`` key (``torch.compile`` of ``train_step``,
     as a GPU user sets it) with the hooks on: TorchDynamo traces the model
-    with its adapters, and the trained tensors are bit-identical to those
-    of the uncompiled step. The ``eager`` backend keeps the test to the
-    tracing (inductor's C++ build takes minutes here; run by hand it
-    agreed within 7e-7)."""
+    with its adapters, and the trained tensors equal those of the
+    uncompiled step within 1e-7 (bit-identical on torch 2.14; 3.7e-9 apart
+    on torch 2.11). The ``eager`` backend keeps the test to the tracing
+    (inductor's C++ build takes minutes here; run by hand it agreed within
+    7e-7)."""
     torch._dynamo.reset()
     cfg = _cfg_file(tmp_path, tiny_video_data, pretrained['path'])
     states = []
@@ -156,7 +157,8 @@ def test_compiled_train_step_trains_as_eager(tmp_path, tiny_video_data,
         _assert_optimizer_and_frozen_weights(runner, pretrained['state'])
     assert states[0].keys() == states[1].keys()
     changed = [
-        k for k in states[0] if not torch.equal(states[0][k], states[1][k])
+        k for k in states[0]
+        if not torch.allclose(states[0][k], states[1][k], rtol=0, atol=1e-7)
     ]
     assert not changed, changed
     # The adapters did train.
