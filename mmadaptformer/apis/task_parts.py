@@ -272,7 +272,8 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
         TaskError: If it was trained on another frozen backbone, or the
             multi-task forward cannot serve it.
     """
-    info = (loaded.get('meta') or {}).get(ADAPTER_META_KEY)
+    meta = loaded.get('meta')
+    info = meta.get(ADAPTER_META_KEY) if isinstance(meta, Mapping) else None
     if not isinstance(info, Mapping) or not info.get('frozen_digest') or \
             not isinstance(info.get('saved_keys'), (list, tuple)):
         return None  # a merged or full checkpoint: compared tensor by tensor

@@ -87,3 +87,26 @@ def test_tools_test_ends_with_one_line_naming_the_file(tmp_path, setup):
         assert 'Traceback' not in out, out[-3000:]
         line = out.strip().splitlines()[-1]
         assert line == f'StateDictMismatchError: {path}: {found} {EXPECTED}'
+
+
+def test_the_other_hooks_do_not_crash_on_the_same_layouts(
+        tmp_path, setup, clean_loggers):
+    """``CheckpointCheckHook`` refuses a ``state_dict`` that is not a dict
+    by name (it raised ``AttributeError``), and ``EpochRandomnessHook``
+    leaves a ``meta`` that is not a dict to ``ResumeCheckHook``'s refusal
+    (it raised ``AttributeError`` first)."""
+    from mmadaptformer.engine import CheckpointCheckHook, EpochRandomnessHook
+    cfg_path, state = setup
+    cfg = Config.fromfile(cfg_path)
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.cfg.load_from = 'state_list.pth'
+    with pytest.raises(StateDictMismatchError) as info:
+        CheckpointCheckHook().after_load_checkpoint(
+            runner, dict(state_dict=list(state.values()), meta={}))
+    assert str(info.value) == (
+        "Checkpoint state_list.pth (load_from): its 'state_dict' is a list, "
+        'not a dict of tensors by name, as MMEngine saves it.')
+    runner._resume = True
+    EpochRandomnessHook().after_load_checkpoint(
+        runner, dict(state_dict=state, meta=[1, 2]))

@@ -154,7 +154,10 @@ class EpochRandomnessHook(Hook):
         """
         if not getattr(runner, '_resume', False):
             return
-        seed: Optional[int] = checkpoint.get('meta', {}).get(SAMPLER_SEED_KEY)
+        # A meta that is not a dict is refused by name by ResumeCheckHook.
+        meta = checkpoint.get('meta')
+        seed: Optional[int] = meta.get(SAMPLER_SEED_KEY) if isinstance(
+            meta, dict) else None
         sampler = _train_sampler(runner)
         if seed is None or sampler is None or sampler.seed == seed:
             return
