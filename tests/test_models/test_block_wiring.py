@@ -3,6 +3,7 @@
 ``model.backbone.block_types[i]``, and the wiring the adapters use is
 resolved per block type (declared or known, with the default branch)."""
 import pytest
+from helpers import VIDEO_HOST
 from mmengine.registry import MODELS, init_default_scope
 from torch import nn
 
@@ -12,14 +13,6 @@ from mmadaptformer.models.adapters.block_wiring import (adapted_wiring,
 from mmadaptformer.utils import ConfigError
 
 EXAMPLE = "block_types=[dict(type='MyBlock', norm='norm2', ffn='mlp')]"
-VIDEO_HOST = dict(
-    type='mmaction.VisionTransformer',
-    img_size=32,
-    patch_size=16,
-    embed_dims=64,
-    depth=2,
-    num_heads=2,
-    num_frames=4)
 
 
 @pytest.mark.parametrize('block_types, message', [

@@ -5,7 +5,7 @@ through mmpretrain's ``get_model``, and the error of a misplaced config
 key."""
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, write_config
+from helpers import TINY_IMAGE_CONFIG, VIDEO_HOST, write_config
 from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.models import FROZEN_HOST_KEY, VPT, AdaptFormer
@@ -13,15 +13,6 @@ from mmadaptformer.models.backbones.frozen_host_record import frozen_host_entry
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.fingerprint import tensor_fingerprint
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-
-VIDEO_HOST = dict(
-    type='mmaction.VisionTransformer',
-    img_size=32,
-    patch_size=16,
-    embed_dims=64,
-    depth=2,
-    num_heads=2,
-    num_frames=4)
 
 
 def _adaptformer(**kwargs):
