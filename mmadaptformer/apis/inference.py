@@ -29,7 +29,8 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
-from mmadaptformer.engine.adapter_checkpoint import (check_adapter_record,
+from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
+                                                     check_adapter_record,
                                                      checkpoint_meta,
                                                      model_trained_part_keys)
 from mmadaptformer.utils.adapter_only_fit import loading
@@ -45,10 +46,6 @@ __all__ = [
     'load_config', 'model_config', 'check_adapter_checkpoint',
     'read_checkpoint', 'load_read_checkpoint', 'init_model', 'ModelInferencer'
 ]
-
-#: What :func:`init_model` takes, for the error about a file that is not.
-_EXPECTED = ("Expected an MMEngine checkpoint: a dict with a 'state_dict' "
-             "and an optional 'meta' dict.")
 
 
 def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
@@ -110,7 +107,8 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         FrozenBackboneMismatchError: If the model's frozen tensors are not
             the ones the trained part was trained on.
     """
-    info = checkpoint_meta(checkpoint, source, _EXPECTED).get(ADAPTER_META_KEY)
+    info = checkpoint_meta(checkpoint, source,
+                           EXPECTED_CHECKPOINT).get(ADAPTER_META_KEY)
     if info is None:
         return None
     saved = set(check_adapter_record(info, source)['saved_keys'])
@@ -228,7 +226,7 @@ def init_model(config: Union[str, Config],
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
         ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
-        meta = checkpoint_meta(ckpt, checkpoint, _EXPECTED)
+        meta = checkpoint_meta(ckpt, checkpoint, EXPECTED_CHECKPOINT)
         if meta.get(ADAPTER_META_KEY) is not None:
             check_adapter_record(meta[ADAPTER_META_KEY], checkpoint)
         # MMEngine's own report of missing keys is silenced: an adapter-only

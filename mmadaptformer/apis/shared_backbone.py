@@ -16,11 +16,8 @@ from mmengine.config import Config
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
-from mmadaptformer.models import AdaptMLP, inject_adapters, remove_adapters
 from mmadaptformer.models.hosts import qualname, stream_input_counts
-from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
-                                            TaskRoutedModule, TaskStreams,
-                                            split_point_of)
+from mmadaptformer.models.multitask import TaskStreams
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model)
 from .inference import load_config
@@ -29,6 +26,8 @@ from .multitask_tasks import (PipelineGroup, Task, TaskError, check_servable,
                               check_shared_neck, check_task_name,
                               pipeline_group_key, tensors_of)
 from .task_parts import FrozenFingerprints, TaskParts, load_task
+from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
+                          task_split_points)
 
 __all__ = ['SharedBackbone', 'serialized']
 
@@ -146,7 +145,7 @@ class SharedBackbone:
         if not self._tasks:
             self._reset()
             return
-        self._detach(name)
+        detach_task(self.base, self._blocks, name)
         for group_key in list(self._groups):
             group = self._groups[group_key]
             if name in group.tasks:
@@ -222,7 +221,14 @@ class SharedBackbone:
             task.blocks.append(parts.indices[path])
         self._routed_paths |= paths
         for path, mine in routes.items():
-            self._route(path, name, mine)
+            route_task_module(
+                self.base,
+                path,
+                name,
+                mine.to(self.device),
+                tasks=self._tasks,
+                originals=self._originals,
+                streams=self.streams)
             task.routed[path] = mine
 
         if group_key not in self._groups:
@@ -276,62 +282,22 @@ class SharedBackbone:
             raise TaskError(f'Cannot find the module {path!r} in the task.')
         return model.get_submodule(paths.pop())
 
-    def _route(self, path: str, name: str, module: nn.Module) -> None:
-        parent_path, _, attr = path.rpartition('.')
-        parent = self.base.get_submodule(parent_path)
-        current = getattr(parent, attr)
-        if not isinstance(current, TaskRoutedModule):
-            if self._tasks:
-                # Frozen for every task loaded so far: they share it.
-                self._originals[path] = current
-            for task in self._tasks.values():
-                task.routed[path] = current
-            current = TaskRoutedModule(
-                self.streams, {t: current
-                               for t in self._tasks},
-                original=current)
-            setattr(parent, attr, current)
-        current.add(name, module.to(self.device))
-
     def _attach_adapter(self, index: int, name: str,
                         adapter: nn.Module) -> None:
-        block = self._blocks[index]
-        current = getattr(block, 'adaptmlp', None)
-        if isinstance(current, AdaptMLP):
-            # The base task's own adapter: wrap it.
-            owner = next(iter(self._tasks), name)
-            current = MultiTaskAdaptMLP(self.streams, {owner: current})
-            block.adaptmlp = current
-        elif current is None:
-            # No task had an adapter here: add the hooks, then the module.
-            inject_adapters(
-                self.base.backbone,
-                adapter=dict(bottleneck=1),
-                layers=[index],
-                placement=self._signature['placement'] or 'parallel')
-            current = MultiTaskAdaptMLP(self.streams)
-            block.adaptmlp = current
-        current.adapters[name] = adapter.to(self.device)
-
-    def _split_point(self, task: Task) -> Optional[int]:
-        points = list(task.blocks)
-        for path, module in task.routed.items():
-            # Tasks that run the replaced module stay together: the others
-            # leave their stream before it runs.
-            if module is self.base.get_submodule(path).original or all(
-                    other.routed.get(path) is module
-                    for other in self._tasks.values()):
-                continue
-            # find_task_parts refused the modules it has none for.
-            points.append(
-                split_point_of(path, self._block_paths, self._module_order))
-        return min(points) if points else None
+        attach_task_adapter(
+            self.base.backbone,
+            self._blocks[index],
+            index,
+            name,
+            adapter.to(self.device),
+            base_task=next(iter(self._tasks), name),
+            placement=self._signature['placement'] or 'parallel',
+            streams=self.streams)
 
     def _update_split_points(self) -> None:
-        self.streams.split_at = {
-            name: self._split_point(task)
-            for name, task in self._tasks.items()
-        }
+        self.streams.split_at = task_split_points(self._tasks, self.base,
+                                                  self._block_paths,
+                                                  self._module_order)
 
     @serialized
     def remove_task(self, name: str) -> None:
@@ -342,7 +308,7 @@ class SharedBackbone:
         """
         self._check_names([name])
         task = self._tasks.pop(name)
-        self._detach(name)
+        detach_task(self.base, self._blocks, name)
         group = self._groups[task.group]
         group.tasks.remove(name)
         if not group.tasks:
@@ -351,27 +317,6 @@ class SharedBackbone:
             self._reset()
             return
         self._update_split_points()
-
-    def _detach(self, name: str) -> None:
-        """Drop a task's adapters and routed modules from the shared
-        model.
-
-        A block left without any task's adapter loses its adapter hooks
-        too, so it runs as the stock block again (a later task with an
-        adapter there injects them anew).
-        """
-        for module in self.base.modules():
-            if isinstance(module, MultiTaskAdaptMLP) and \
-                    name in module.adapters:
-                del module.adapters[name]
-            if isinstance(module, TaskRoutedModule) and \
-                    name in module.per_task:
-                del module.per_task[name]
-        for block in self._blocks:
-            current = getattr(block, 'adaptmlp', None)
-            if isinstance(current, MultiTaskAdaptMLP) and \
-                    not current.adapters:
-                remove_adapters(block)
 
     def _check_names(self, names: Sequence[str]) -> None:
         unknown = [n for n in names if n not in self._tasks]
@@ -388,7 +333,7 @@ class SharedBackbone:
         modules += [g.preprocessor for g in self._groups.values()]
         seen = {}
         for module in modules:
-            for tensor in list(module.parameters()) + list(module.buffers()):
+            for tensor in tensors_of(module):
                 seen[id(tensor)] = tensor.numel()
         return sum(seen.values())
 

@@ -35,15 +35,13 @@ import os.path as osp
 import re
 import tempfile
 from typing import Any, Dict, Optional, Tuple
-from urllib.error import HTTPError
 from urllib.parse import urlparse
-from urllib.request import Request, urlopen
 
 import torch
 from mmengine.logging import print_log
-from torch.hub import tqdm
 
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
+from .download_http import CHUNK_SIZE, VALIDATORS, changed_since, fetch_to_file
 
 __all__ = [
     'cache_path', 'fetch_verified', 'promised_hash', 'HASHED_NAME_HOSTS',
@@ -59,14 +57,6 @@ URL_SUFFIX = '.url'
 HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
 # Their convention: ``-<8 hexadecimal digits>.`` before the extension.
 _NAME_HASH = re.compile(r'-([0-9a-f]{8})\.[A-Za-z0-9]+$')
-_CHUNK = 1 << 20
-# The response headers that tell whether the file at an address changed,
-# compared in this order.
-_VALIDATORS = ('etag', 'last-modified', 'content-length')
-# Seconds to wait for a server.
-_TIMEOUT = 30
-# The statuses of a server that refuses HEAD but may answer GET.
-_HEAD_REFUSED = (403, 405, 501)
 
 
 def promised_hash(url: str) -> Optional[str]:
@@ -97,7 +87,7 @@ def promised_hash(url: str) -> Optional[str]:
 def _sha256(path: str) -> str:
     digest = hashlib.sha256()
     with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(_CHUNK), b''):
+        for chunk in iter(lambda: f.read(CHUNK_SIZE), b''):
             digest.update(chunk)
     return digest.hexdigest()
 
@@ -134,7 +124,7 @@ def _read_record(cached: str) -> Optional[Tuple[str, Dict[str, str]]]:
     validators = {}
     for line in lines[1:]:
         name, _, value = line.partition(':')
-        if name.strip().lower() in _VALIDATORS:
+        if name.strip().lower() in VALIDATORS:
             validators[name.strip().lower()] = value.strip()
     return (lines[0].strip() if lines else ''), validators
 
@@ -155,73 +145,6 @@ def _record(path: str,
         for name, value in sorted((validators or {}).items()):
             f.write(f'{name}: {value}\n')
     os.replace(path + URL_SUFFIX, cached + URL_SUFFIX)
-
-
-def _validators(headers) -> Dict[str, str]:
-    return {
-        name: headers[name]
-        for name in _VALIDATORS if headers.get(name) is not None
-    }
-
-
-def _fetch(url: str, path: str, progress: bool) -> Dict[str, str]:
-    """Download ``url`` to ``path``; the response's validators.
-
-    Raises:
-        OSError: A failed request (urllib's errors are OSErrors), or a
-            download shorter or longer than its ``Content-Length``.
-    """
-    request = Request(url, headers={'User-Agent': 'mmadaptformer'})
-    with urlopen(request, timeout=_TIMEOUT) as response, \
-            open(path, 'wb') as f:
-        validators = _validators(response.headers)
-        size = validators.get('content-length')
-        expected = int(size) if size and size.isdigit() else None
-        written = 0
-        with tqdm(
-                total=expected,
-                disable=not progress,
-                unit='B',
-                unit_scale=True,
-                unit_divisor=1024) as bar:
-            for chunk in iter(lambda: response.read(_CHUNK), b''):
-                f.write(chunk)
-                written += len(chunk)
-                bar.update(len(chunk))
-    if expected is not None and written != expected:
-        raise OSError(f'the server announced {expected} bytes and sent '
-                      f'{written}')
-    return validators
-
-
-def _changed(url: str, recorded: Dict[str, str]) -> Optional[str]:
-    """How the file at ``url`` differs from the download ``recorded``
-    describes (a validator that changed); None if it does not, or if the
-    server gives nothing to compare.
-
-    A server that refuses ``HEAD`` (405, 501; 403 for pre-signed links,
-    which sign the method) is asked with a ``GET`` whose body is not read.
-
-    Raises:
-        OSError: If the server cannot be asked (offline, an error status).
-    """
-    headers = {'User-Agent': 'mmadaptformer'}
-    try:
-        with urlopen(
-                Request(url, method='HEAD', headers=headers),
-                timeout=_TIMEOUT) as response:
-            current = _validators(response.headers)
-    except HTTPError as e:
-        if e.code not in _HEAD_REFUSED:
-            raise
-        with urlopen(
-                Request(url, headers=headers), timeout=_TIMEOUT) as response:
-            current = _validators(response.headers)
-    for name in _VALIDATORS:
-        if name in recorded and name in current \
-                and recorded[name] != current[name]:
-            return f'its {name} was {recorded[name]}, now {current[name]}'
-    return None
 
 
 def cache_path(url: str, model_dir: Optional[str] = None) -> str:
@@ -287,7 +210,7 @@ def _revalidate(url: str, cached: str, map_location: Any,
     if record is None or not record[1] or promised_hash(url):
         return None
     try:
-        changed = _changed(url, record[1])
+        changed = changed_since(url, record[1])
     except OSError as e:
         print_log(
             f'Using the cached copy {cached} of {url}, which may be out of '
@@ -330,7 +253,7 @@ def _download(url: str, partial: str, cached: str, map_location: Any,
               progress: bool) -> Tuple[Any, Dict[str, str]]:
     folder = osp.dirname(cached)
     try:
-        validators = _fetch(url, partial, progress)
+        validators = fetch_to_file(url, partial, progress)
     except OSError as e:
         # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
         # refused connection, an unknown host.

@@ -367,6 +367,18 @@ def test_invalid_selection_and_adapter_arguments_are_named():
         inject_adapters(model)
 
 
+def test_a_wrong_block_types_declaration_is_named_under_the_config_key():
+    """``config_key`` names the ``block_types`` key too, not always
+    ``model.backbone.block_types``; nothing is injected."""
+    model = nn.Sequential(_vit_mae(None), _vit_mae(None))
+    with pytest.raises(ConfigError) as info:
+        inject_adapters(model, block_types=['Block'], config_key='my')
+    assert str(info.value) == (
+        'my.block_types[0] must be a dict such as '
+        "dict(type='MyBlock', norm='norm2', ffn='mlp'), but got 'Block'.")
+    assert not adapter_modules(model)
+
+
 def test_adapters_follow_the_device_and_dtype_of_the_block():
     block = _vit_mae(None).double()
     inject_adapters(block)

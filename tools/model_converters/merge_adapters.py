@@ -31,15 +31,14 @@ import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
                                   complete_adapter_checkpoint, refusals_exit)
 from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
-                                                     check_adapter_record,
-                                                     check_tensor_entries,
-                                                     checkpoint_meta,
                                                      frozen_host_sources)
+from mmadaptformer.engine.adapter_checkpoint.layout import (
+    check_adapter_record, check_tensor_entries, checkpoint_meta,
+    checkpoint_state_dict)
 from mmadaptformer.models import FROZEN_HOST_KEY
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
-from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 
 def parse_args(argv=None):
@@ -84,9 +83,9 @@ def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
 
     Raises:
         StateDictMismatchError: If it is not a dict, its ``'meta'`` is not a
-            dict, its ``'state_dict'`` is not a dict of tensors (and the
-            frozen backbone's records) or its adapter record is not one;
-            the message names ``filename``.
+            dict, its ``'state_dict'`` is not a dict of tensors by name
+            (and the frozen backbone's records) or its adapter record is
+            not one; the message names ``filename``.
         SystemExit: If it is a full checkpoint, which needs no merging.
     """
     meta = checkpoint_meta(checkpoint, filename, EXPECTED)
@@ -94,11 +93,8 @@ def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
         raise SystemExit(
             f'Error: {filename} is not an adapter-only checkpoint (its '
             f'meta has no {ADAPTER_META_KEY!r}); it needs no merging.')
-    state = checkpoint.get('state_dict')
-    if not isinstance(state, dict):
-        what = 'it has no \'state_dict\'' if state is None else \
-            f"its 'state_dict' is a {type(state).__name__}"
-        raise StateDictMismatchError(f'{filename}: {what}. {EXPECTED}')
+    state = checkpoint_state_dict(
+        checkpoint, filename, EXPECTED, adapter_only=True)
     # The frozen backbone's records are checked where they are read.
     check_tensor_entries(
         state,

@@ -1,6 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .adapter_hook import (AdapterHook, UnloadedBackboneError,
-                           restrict_optimizer)
+from .adapter_hook import AdapterHook
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
@@ -12,6 +11,8 @@ from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
                                 add_resume_check_hook)
 from .sync_norm_stats_hook import SyncNormStatsHook
+from .trainable_optimizer import restrict_optimizer
+from .unloaded_backbone import UnloadedBackboneError
 from .work_dir_collect_hook import (WorkDirCollectHook,
                                     add_work_dir_collect_hook)
 

@@ -1,12 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Freeze, report, guard and save for adapter tuning."""
 import copy
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
@@ -19,26 +18,19 @@ from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils import HEAD_NAMES
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.model_unwrap import unwrapped_model
-from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-from ..adapter_checkpoint import (ADAPTER_META_KEY, check_holds_trained_part,
-                                  checkpoint_meta, complete_adapter_checkpoint,
+from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
+                                  check_holds_trained_part, checkpoint_meta,
+                                  checkpoint_state_dict,
+                                  complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
 from .resume_check_hook import (refuse_resume_without_trained_part,
                                 resumed_source)
+from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
+from .unloaded_backbone import check_backbone_loaded
 
-__all__ = ['AdapterHook', 'UnloadedBackboneError', 'restrict_optimizer']
-
-#: What the hook loads, for the errors about a file that is not one.
-_EXPECTED = ("Expected an MMEngine checkpoint: a dict with a 'state_dict' "
-             "dict of tensors by name and an optional 'meta' dict, as "
-             'tools/train.py saves it.')
-
-
-class UnloadedBackboneError(RuntimeError):
-    """Training would start on a frozen backbone that no checkpoint
-    loaded: random weights."""
+__all__ = ['AdapterHook']
 
 
 def _loaded_source(runner) -> str:
@@ -46,67 +38,6 @@ def _loaded_source(runner) -> str:
     if runner.cfg.get('resume'):
         return resumed_source(runner)
     return str(runner.cfg.get('load_from') or 'The loaded checkpoint')
-
-
-def _state_dict(checkpoint: dict, source: str, adapter_only: bool) -> Mapping:
-    """The checkpoint's state dict, refused unless it is a dict keyed by
-    name. A checkpoint without ``'state_dict'`` is a bare state dict, as
-    MMEngine loads it, unless its meta says it is adapter-only."""
-    bare = 'state_dict' not in checkpoint
-    state = checkpoint if bare else checkpoint['state_dict']
-    where = 'it' if bare else "its 'state_dict'"
-    if bare and adapter_only:
-        what = "has no 'state_dict'"
-    elif not isinstance(state, Mapping):
-        what = f'is a {type(state).__name__}, not a dict'
-    else:
-        bad = next((k for k in state if not isinstance(k, str)), None)
-        if bad is None:
-            return state
-        what = f'has a key that is not a name: {bad!r}'
-    raise StateDictMismatchError(f'{source}: {where} {what}. {_EXPECTED}')
-
-
-def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.values())
-    if isinstance(optim_wrapper, BaseOptimWrapper):
-        return [optim_wrapper]
-    return []  # not built: testing or validating only
-
-
-def restrict_optimizer(wrapper: BaseOptimWrapper,
-                       trainable: Iterable[nn.Parameter]) -> None:
-    """Remove every parameter but ``trainable`` from an optimizer.
-
-    :class:`AdapterHook` calls it once the frozen parameters are frozen, so
-    that the optimizer holds only the parameters that train.
-
-    Args:
-        wrapper (BaseOptimWrapper): A built optimizer wrapper; its param
-            groups are changed in place.
-        trainable (Iterable[Parameter]): The parameters that train.
-
-    Raises:
-        RuntimeError: If a trainable parameter is in no param group.
-    """
-    trainable_ids = {id(p) for p in trainable}
-    held = set()
-    removed = 0
-    for group in wrapper.optimizer.param_groups:
-        keep = [p for p in group['params'] if id(p) in trainable_ids]
-        removed += len(group['params']) - len(keep)
-        group['params'] = keep
-        held.update(id(p) for p in keep)
-    missing = len(trainable_ids - held)
-    if missing:
-        raise RuntimeError(
-            f'AdapterHook: {missing} trainable parameter tensors are not '
-            f'in the optimizer; check optim_wrapper.paramwise_cfg.')
-    print_log(
-        f'AdapterHook: the optimizer holds {len(held)} trainable tensors '
-        f'({removed} frozen tensors removed).',
-        logger='current')
 
 
 @MMACTION_HOOKS.register_module()
@@ -247,7 +178,7 @@ class AdapterHook(Hook):
         self._log_table(plan)
 
         trainable = [p for p in model.parameters() if p.requires_grad]
-        wrappers = _optim_wrappers(runner.optim_wrapper)
+        wrappers = built_optim_wrappers(runner.optim_wrapper)
         for wrapper in wrappers:
             restrict_optimizer(wrapper, trainable)
         if wrappers:
@@ -275,41 +206,6 @@ class AdapterHook(Hook):
         """Freeze, report, and restrict the optimizer and DDP."""
         self._freeze(runner)
 
-    def _check_backbone_loaded(self, runner, model) -> None:
-        """Raise if the frozen backbone was never loaded from a file."""
-        if self.allow_random_backbone:
-            return
-        wrappers = [(name, module) for name, module in model.named_modules()
-                    if isinstance(module, FrozenHostWrapper)]
-        if wrappers:
-            unloaded = [(name, module) for name, module in wrappers
-                        if module.host_source is None]
-            if not unloaded:
-                return
-            name, module = unloaded[0]
-            key = module.pretrained_key.replace('model.backbone.',
-                                                f'model.{name}.', 1)
-            what = (f'The frozen backbone {type(module.backbone).__name__} '
-                    f'of {type(module).__name__} (model.{name}.backbone)')
-        else:
-            if any(pretrained_init_cfgs(m) for m in model.modules()) or \
-                    runner.cfg.get('load_from') or runner.cfg.get('resume'):
-                return
-            backbone = getattr(model, 'backbone', None)
-            key = 'model.backbone.init_cfg.checkpoint'
-            what = (f'The frozen backbone {type(backbone).__name__} '
-                    '(model.backbone)')
-        init_cfg = key[:-len('.checkpoint')]
-        raise UnloadedBackboneError(
-            f'AdapterHook: {what} was never loaded from a checkpoint: its '
-            f'weights are random, and what trains on random frozen weights '
-            f'is useless on any real backbone. Give tools/train.py '
-            f'--pretrained PATH, or set {init_cfg} = '
-            f"dict(type='Pretrained', checkpoint=PATH) (config key {key}), "
-            f'or load a full checkpoint with load_from. To train on a random '
-            f'frozen backbone on purpose (tests, a demo that pretrains it), '
-            f'set AdapterHook(allow_random_backbone=True).')
-
     def before_train(self, runner) -> None:
         """Refuse a random frozen backbone, then take the reference
         fingerprint of the frozen weights.
@@ -320,7 +216,8 @@ class AdapterHook(Hook):
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
         model = unwrapped_model(runner.model)
-        self._check_backbone_loaded(runner, model)
+        if not self.allow_random_backbone:
+            check_backbone_loaded(runner, model)
         source = runner.cfg.get('load_from') or (
             f'a checkpoint resumed from {runner.work_dir}'
             if runner.cfg.get('resume') else None)
@@ -401,8 +298,9 @@ class AdapterHook(Hook):
         """
         source = _loaded_source(runner)
         info = checkpoint_meta(checkpoint, source,
-                               _EXPECTED).get(ADAPTER_META_KEY)
-        state = _state_dict(checkpoint, source, info is not None)
+                               EXPECTED_CHECKPOINT).get(ADAPTER_META_KEY)
+        state = checkpoint_state_dict(
+            checkpoint, source, adapter_only=info is not None)
         if info is None:
             try:
                 check_holds_trained_part(

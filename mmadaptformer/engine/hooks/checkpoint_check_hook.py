@@ -1,6 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a checkpoint of another architecture instead of part-loading it."""
-from typing import Mapping, Sequence
+from typing import Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -8,8 +8,8 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
-from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
-                                                  check_state_dict)
+from mmadaptformer.utils.state_dict_check import check_state_dict
+from ..adapter_checkpoint import checkpoint_state_dict
 
 __all__ = ['CheckpointCheckHook']
 
@@ -80,12 +80,8 @@ class CheckpointCheckHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check a checkpoint the runner is about to load."""
-        state_dict = checkpoint.get('state_dict', checkpoint)
-        if not isinstance(state_dict, Mapping):
-            raise StateDictMismatchError(
-                f"{self._source(runner)}: its 'state_dict' is a "
-                f'{type(state_dict).__name__}, not a dict of tensors by '
-                'name, as MMEngine saves it.')
+        state_dict = checkpoint_state_dict(
+            checkpoint, self._source(runner), expected=None)
         check_state_dict(
             unwrapped_model(runner.model),
             state_dict,

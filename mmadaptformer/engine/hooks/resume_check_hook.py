@@ -23,7 +23,7 @@ rest, without a word:
 file and say what to do, and logs a warning for each of the last two.
 """
 import logging
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -35,6 +35,9 @@ from mmadaptformer.utils.model_unwrap import unwrapped_model
 from ..adapter_checkpoint import checkpoint_meta, model_trained_part_keys
 from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .registration import add_hook_once
+from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
+                               scheduler_config_keys, scheduler_setting_keys,
+                               scheduler_state_lists)
 
 __all__ = [
     'ResumeCheckHook', 'ResumeStateError', 'add_resume_check_hook',
@@ -42,24 +45,13 @@ __all__ = [
     'resumed_source'
 ]
 
-# Scheduler state that records progress, not configuration; keys with a
-# leading underscore (``_global_step``, ``_last_value``) are progress too.
-_PROGRESS_KEYS = ('last_step', 'verbose')
-# Scheduler state copied from the optimizer's param groups (their
-# ``initial_lr``...), whose changes the optimizer's warning names.
-_FROM_OPTIMIZER = ('base_values', )
-# Optimizer state that has the shape of its parameter (SGD, Adam/AdamW,
-# RMSprop, Adagrad, Adadelta).
-_PARAM_SHAPED_STATE = ('momentum_buffer', 'exp_avg', 'exp_avg_sq',
-                       'max_exp_avg_sq', 'square_avg', 'sum', 'acc_delta',
-                       'grad_avg')
 _LOAD_FROM_HINT = ('To start a new schedule from its weights, load it with '
                    'load_from instead (tools/train.py: --cfg-options '
                    'load_from={file}, without --resume).')
 # What a resumed checkpoint is, for the error about one that is not.
-_EXPECTED = ('Resume from a checkpoint that training saved (a dict with a '
-             "'meta' dict, 'state_dict', 'optimizer', ...): the run's "
-             'epoch_N.pth or iter_N.pth.')
+_RESUMABLE = ('Resume from a checkpoint that training saved (a dict with a '
+              "'meta' dict, 'state_dict', 'optimizer', ...): the run's "
+              'epoch_N.pth or iter_N.pth.')
 
 
 class ResumeStateError(RuntimeError):
@@ -100,7 +92,7 @@ def refuse_resume_without_trained_part(runner: Runner,
     """
     keys, part = model_trained_part_keys(unwrapped_model(runner.model))
     source = resumed_source(runner)
-    epoch = checkpoint_meta(checkpoint, source, _EXPECTED).get('epoch', '?')
+    epoch = checkpoint_meta(checkpoint, source, _RESUMABLE).get('epoch', '?')
     file = _file(source)
     raise ResumeStateError(
         f'{source} cannot be resumed with this config: it holds none of '
@@ -140,7 +132,7 @@ def _check_present(runner: Runner, checkpoint: dict, source: str) -> None:
                        'values')
     if not lacking:
         return
-    epoch = checkpoint_meta(checkpoint, source, _EXPECTED).get('epoch', '?')
+    epoch = checkpoint_meta(checkpoint, source, _RESUMABLE).get('epoch', '?')
     raise ResumeStateError(
         f'{source} cannot be resumed: it holds no {" and no ".join(lacking)}'
         f' (only {", ".join(map(str, checkpoint))}), so training would go on '
@@ -151,64 +143,18 @@ def _check_present(runner: Runner, checkpoint: dict, source: str) -> None:
         f'epoch_N.pth or iter_N.pth. {_hint(source)}')
 
 
-def _sizes(sizes: List[int]) -> str:
-    shown = ', '.join(map(str, sizes[:5]))
-    return f'[{shown}{", ..." if len(sizes) > 5 else ""}]'
-
-
-def _optimizer_mismatch(wrapper: BaseOptimWrapper,
-                        state: Any) -> Optional[str]:
-    """How the optimizer state ``state`` does not fit ``wrapper``'s
-    optimizer, or None if it fits."""
-    groups = wrapper.optimizer.param_groups
-    own = [len(group['params']) for group in groups]
-    saved_groups = state.get('param_groups') if isinstance(state,
-                                                           dict) else None
-    if not isinstance(saved_groups, list):
-        return ('it is not an optimizer state dict (no list of '
-                "'param_groups')")
-    saved = [len(group.get('params', ())) for group in saved_groups]
-    if saved != own:
-        return (f'{len(saved)} param groups holding {sum(saved)} tensors '
-                f'{_sizes(saved)} in the checkpoint, {len(own)} holding '
-                f'{sum(own)} {_sizes(own)} in this run')
-    per_param = state.get('state') or {}
-    for index, (group, saved_group) in enumerate(zip(groups, saved_groups)):
-        for param, param_id in zip(group['params'], saved_group['params']):
-            for name, value in (per_param.get(param_id) or {}).items():
-                shape = getattr(value, 'shape', None)
-                if name in _PARAM_SHAPED_STATE and shape is not None and \
-                        tuple(shape) != tuple(param.shape):
-                    return (f'the {name} of tensor {param_id} (param group '
-                            f'{index}) has shape {tuple(shape)} in the '
-                            f'checkpoint, but its parameter here has '
-                            f'{tuple(param.shape)}')
-    return None
-
-
-def _wrappers(runner: Runner) -> List[Tuple[str, BaseOptimWrapper]]:
-    """``(name, wrapper)`` of the run's built optimizer wrappers; the name
-    is '' for a single one."""
-    optim_wrapper = runner.optim_wrapper
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.items())
-    if isinstance(optim_wrapper, BaseOptimWrapper):
-        return [('', optim_wrapper)]
-    return []
-
-
 def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
     """Refuse optimizer state that does not fit the run's optimizer, which
     torch would refuse with a traceback (or load onto other tensors)."""
-    for name, wrapper in _wrappers(runner):
+    for name, wrapper in named_optim_wrappers(runner):
         if name:
             part = state.get(name) if isinstance(state, dict) else None
             if part is None:
                 why = f"it holds no state of the optimizer '{name}'"
             else:
-                why = _optimizer_mismatch(wrapper, part)
+                why = optimizer_state_mismatch(wrapper, part)
         else:
-            why = _optimizer_mismatch(wrapper, state)
+            why = optimizer_state_mismatch(wrapper, state)
         if why is None:
             continue
         which = f" '{name}'" if name else ''
@@ -222,35 +168,13 @@ def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
             f'with, or use another --work-dir. {_hint(source)}')
 
 
-def _scheduler_lists(schedulers: Any,
-                     saved: Any) -> List[Tuple[str, list, Any]]:
-    """``(config key, the run's schedulers, the checkpoint's states)`` for
-    each list of schedulers."""
-    if isinstance(schedulers, dict):
-        saved = saved if isinstance(saved, dict) else {}
-        return [(f'param_scheduler[{name!r}]', list(value), saved.get(name))
-                for name, value in schedulers.items()]
-    return [('param_scheduler', list(schedulers), saved)]
-
-
-def _config_keys(state: dict) -> List[str]:
-    return [
-        k for k in state if not k.startswith('_') and k not in _PROGRESS_KEYS
-    ]
-
-
-def _setting_keys(state: dict) -> List[str]:
-    """The scheduler's own settings (``T_max``, ``end``...)."""
-    return [k for k in _config_keys(state) if k not in _FROM_OPTIMIZER]
-
-
 def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
     """Refuse scheduler states that do not pair with the config's
     schedulers; return one line per scheduler whose configuration differs
     from the checkpoint's."""
     changes = []
-    for key, schedulers, states in _scheduler_lists(runner.param_schedulers,
-                                                    saved):
+    for key, schedulers, states in scheduler_state_lists(
+            runner.param_schedulers, saved):
         types = [type(s).__name__ for s in schedulers]
         if not isinstance(states, list) or len(states) != len(schedulers):
             count = len(states) if isinstance(states, list) else 'no'
@@ -264,8 +188,9 @@ def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
                 f'{_hint(source)}')
         for index, (scheduler, state) in enumerate(zip(schedulers, states)):
             own = scheduler.state_dict()
+            own_keys = set(scheduler_config_keys(own))
             if not isinstance(state, dict) or \
-                    set(_config_keys(own)) != set(_config_keys(state)):
+                    own_keys != set(scheduler_config_keys(state)):
                 raise ResumeStateError(
                     f'{source} cannot be resumed: its state of {key}[{index}]'
                     f' is not that of a {types[index]}, the scheduler the '
@@ -273,7 +198,8 @@ def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
                     'param_scheduler: resume it with the config it was '
                     f'trained with. {_hint(source)}')
             diffs = [
-                f'{k} {state[k]!r} vs {own[k]!r}' for k in _setting_keys(own)
+                f'{k} {state[k]!r} vs {own[k]!r}'
+                for k in scheduler_setting_keys(own)
                 if values_differ(state[k], own[k])
             ]
             if diffs:
@@ -300,7 +226,7 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
             (:func:`~mmadaptformer.engine.adapter_checkpoint.
             checkpoint_meta`).
     """
-    checkpoint_meta(checkpoint, source, _EXPECTED)
+    checkpoint_meta(checkpoint, source, _RESUMABLE)
     _check_present(runner, checkpoint, source)
     if 'optimizer' in checkpoint:
         _check_optimizer_fits(runner, checkpoint['optimizer'], source)
@@ -327,7 +253,7 @@ def _warn_optimizer_changes(runner: Runner, state: Any, source: str) -> None:
     checkpoint's are replaced by the checkpoint's (state that fits the
     run's optimizer, :func:`_check_optimizer_fits`)."""
     changes = []
-    for name, wrapper in _wrappers(runner):
+    for name, wrapper in named_optim_wrappers(runner):
         saved = state[name] if name else state
         changes += optimizer_setting_changes(
             wrapper.optimizer.param_groups, saved['param_groups'],

@@ -230,7 +230,7 @@ def inject_adapters(model: nn.Module,
     if placement not in PLACEMENTS:
         raise ConfigError(f'{config_key}.placement must be one of '
                           f'{PLACEMENTS}, but got {placement!r}.')
-    declared = check_block_types(block_types)
+    declared = check_block_types(block_types, key=f'{config_key}.block_types')
 
     blocks = find_blocks(model, declared)
     if not blocks:

@@ -25,28 +25,22 @@
 """
 import functools
 import logging
-from contextlib import nullcontext
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from mmengine.logging import print_log
 from mmengine.model import BaseModule
-from mmengine.model.weight_init import PretrainedInit
 from torch import nn
 
-from ...utils.checkpoint_schemes import reading_once
-from ...utils.pretrained_init import (check_pretrained_init,
-                                      pretrained_init_cfgs)
+from ...utils.pretrained_init import pretrained_init_cfgs
 from .config_keys import refuse_unknown_keys
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
-from .host_init import (OWN_WEIGHTS_ATTR, check_own_weights_loaded,
-                        own_loading_hint, own_weights, quiet_console_init,
-                        read_host_pretrained, recording_loads,
-                        without_own_pretrained, without_pretrained)
-from .load_refusals import refuse_full_with_holes, refuse_trained_model
+from .host_init import OWN_WEIGHTS_ATTR, own_weights
+from .host_loading import initialize_host
+from .load_refusals import refuse_full_with_holes
 from .trained_part_check import check_trained_part
 
 __all__ = ['HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper']
@@ -185,84 +179,7 @@ class FrozenHostWrapper(BaseModule):
                 weights the host names itself loaded none of its
                 parameters.
         """
-        if self.host_initialized:
-            return
-        host = self.backbone
-        pretrained = pretrained_init_cfgs(host)
-        attached = [(parent, name, parent._modules[name])
-                    for parent, name in self.attached_modules()]
-        read = {}
-
-        def read_once(cfg: dict) -> Optional[dict]:
-            """The host's own reading of an entry, done once."""
-            key = (cfg.get('checkpoint'), cfg.get('prefix'))
-            if key not in read:
-                read[key] = read_host_pretrained(host, cfg)
-            return read[key]
-
-        # The check and MMEngine's PretrainedInit read the same file.
-        with reading_once():
-            if pretrained:
-                check_pretrained_init(
-                    host,
-                    owner='model.backbone.backbone',
-                    read=read_once,
-                    screen=functools.partial(refuse_trained_model, self),
-                    hint=own_loading_hint(host, 'model.backbone.backbone'))
-            for parent, name, _ in attached:
-                parent._modules[name] = None
-            own_file = None if pretrained else own_weights(host)
-            try:
-                if hasattr(host, 'init_weights'):
-                    own = without_own_pretrained(host) if pretrained \
-                        else nullcontext()
-                    with quiet_console_init(host), \
-                            without_pretrained(host), own, \
-                            recording_loads(host) as loads:
-                        host.init_weights()
-                    if own_file is not None:
-                        check_own_weights_loaded(host, loads, own_file,
-                                                 self.pretrained_key)
-                # Loaded here rather than by the host's init_weights(), which
-                # may ignore its init_cfg: a plain nn.Module (TimeSformer),
-                # or UniFormer and Swin3D with pretrained2d=True.
-                for cfg in pretrained:
-                    state_dict = read_once(cfg)
-                    if state_dict is None:
-                        PretrainedInit(
-                            **{k: v
-                               for k, v in cfg.items() if k != 'type'})(
-                                   host)
-                    else:  # checked above: every tensor fits
-                        host.load_state_dict(state_dict, strict=False)
-            finally:
-                for parent, name, child in attached:
-                    parent._modules[name] = child
-        if hasattr(host, '_params_init_info'):
-            from mmengine.model.weight_init import update_init_info
-            update_init_info(
-                host,
-                init_info=f'Initialized by {type(host).__name__}.'
-                'init_weights() inside the frozen-host wrapper')
-        self.host_initialized = True
-        # BaseModule.init_weights() of the wrapper would initialise the
-        # host again, over its weights: a plain nn.Module host
-        # (TimeSformer), or one whose init_weights() does not mark it done
-        # (Swin3D and UniFormer with pretrained2d=True, which then read and
-        # inflated their 2D file a second time, adapters attached).
-        host.is_init = True
-        if pretrained:
-            self.host_source = str(pretrained[-1].get('checkpoint'))
-        elif (own := own_weights(host)) is not None:
-            # The host loaded the weights it names itself (no Pretrained
-            # file of the wrapper's stopped it): they count as loaded.
-            self.host_source = own
-        if self.host_source is not None:
-            print_log(
-                f'{type(self).__name__}: loaded the frozen backbone '
-                f'{type(host).__name__} from {self.host_source} '
-                f'({self.pretrained_key}).',
-                logger='current')
+        initialize_host(self)
 
     def init_weights(self) -> None:
         """Initialise the host (loading its pretrained weights), the

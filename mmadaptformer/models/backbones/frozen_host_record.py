@@ -23,7 +23,7 @@ without fingerprints (:func:`trained_settings_entries`), and the wrapper
 refuses a model built with other ones on every loading path. Merged
 checkpoints written before have no record, and load as before.
 """
-from typing import Dict, Mapping, Optional
+from typing import Dict, Iterator, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
@@ -317,6 +317,15 @@ def verify_frozen_host(wrapper: nn.Module,
     raise FrozenBackboneMismatchError(' '.join(lines), trained_on=trained_on)
 
 
+def _frozen_host_wrappers(model: nn.Module) -> Iterator[Tuple[str, nn.Module]]:
+    """``(state-dict prefix, module)`` of every frozen-host wrapper in a
+    model: the modules that check their own loads (see
+    :data:`~mmadaptformer.utils.adapter_only_fit.CHECKS_OWN_LOADS`)."""
+    for name, module in model.named_modules():
+        if getattr(module, CHECKS_OWN_LOADS, False):
+            yield (f'{name}.' if name else ''), module
+
+
 def frozen_host_entries(model: nn.Module,
                         fingerprints: Mapping[str, tuple]) -> Dict[str, dict]:
     """The :data:`FROZEN_HOST_KEY` entries of every frozen-host wrapper in a
@@ -332,10 +341,7 @@ def frozen_host_entries(model: nn.Module,
         dict[str, dict]: State-dict key -> entry, for each wrapper.
     """
     entries = {}
-    for name, module in model.named_modules():
-        if not getattr(module, CHECKS_OWN_LOADS, False):
-            continue
-        prefix = f'{name}.' if name else ''
+    for prefix, module in _frozen_host_wrappers(model):
         host = set(module.host_keys)
         own = {
             key[len(prefix):]: value
@@ -359,14 +365,13 @@ def trained_settings_entries(model: nn.Module) -> Dict[str, dict]:
     Returns:
         dict[str, dict]: State-dict key -> entry, for each wrapper.
     """
-    entries = {}
-    for name, module in model.named_modules():
-        if getattr(module, CHECKS_OWN_LOADS, False):
-            entries[(f'{name}.' if name else '') + FROZEN_HOST_KEY] = {
-                'format': SETTINGS_FORMAT,
-                'version': 1,
-                # None needed: the checkpoint holds the frozen tensors.
-                'fingerprints': {},
-                SETTINGS_KEY: _settings(module)
-            }
-    return entries
+    return {
+        prefix + FROZEN_HOST_KEY: {
+            'format': SETTINGS_FORMAT,
+            'version': 1,
+            # None needed: the checkpoint holds the frozen tensors.
+            'fingerprints': {},
+            SETTINGS_KEY: _settings(module)
+        }
+        for prefix, module in _frozen_host_wrappers(model)
+    }

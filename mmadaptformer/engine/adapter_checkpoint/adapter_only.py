@@ -1,0 +1,197 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Adapter-only checkpoints: write them, and complete them for loading.
+
+An adapter-only checkpoint is an ordinary MMEngine checkpoint whose
+``state_dict`` holds only the trainable parts of the model (adapters, head,
+extra trainable parameters and their buffers). ``meta['adapter_checkpoint']``
+describes it:
+
+* ``version``: format version (1);
+* ``mode``: the AdapterHook mode it was trained with;
+* ``frozen_digest``: a digest of the fingerprints of every frozen tensor (see
+  :mod:`mmadaptformer.utils.fingerprint`), i.e. of the backbone it was
+  trained on;
+* ``frozen_keys``: how many frozen tensors that digest covers;
+* ``saved_keys``: the state-dict keys it holds.
+
+The ``state_dict`` also holds, for each frozen-host wrapper of the model
+(AdaptFormer, VPT), the per-tensor fingerprints of its frozen backbone under
+``<wrapper prefix>frozen_host_fingerprints`` (see
+:class:`~mmadaptformer.models.FrozenHostWrapper`). They travel with the
+weights, so the wrapper refuses the wrong backbone on every loading path,
+not only where ``meta`` is read.
+"""
+from typing import Dict, Iterable, Optional, Tuple
+
+import torch
+from torch import nn
+
+from mmadaptformer.models.adapters.trainable import TrainablePlan
+from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.models.backbones.frozen_host_record import (
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
+    verify_frozen_host)
+from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from .layout import check_adapter_record
+
+__all__ = [
+    'HOST_SOURCES_META_KEY', 'make_adapter_checkpoint',
+    'complete_adapter_checkpoint', 'check_frozen_digest', 'frozen_host_sources'
+]
+
+#: Where a merged checkpoint keeps the pretrained file of each wrapper's
+#: frozen backbone (see :func:`frozen_host_sources`).
+HOST_SOURCES_META_KEY = 'frozen_host_sources'
+_FORMAT_VERSION = 1
+
+
+def make_adapter_checkpoint(checkpoint: dict,
+                            plan: TrainablePlan,
+                            frozen_fingerprints: Dict[str, tuple],
+                            model: Optional[nn.Module] = None) -> dict:
+    """Turn a full checkpoint into an adapter-only one, in place.
+
+    Args:
+        checkpoint (dict): A checkpoint with a full ``state_dict``.
+        plan (TrainablePlan): The model's trainable plan.
+        frozen_fingerprints (dict): Fingerprints of the frozen tensors the
+            trainable parts were trained on.
+        model (nn.Module, optional): The unwrapped model. When given, the
+            fingerprints of each wrapper's frozen backbone are written into
+            the state dict as well. Defaults to None.
+
+    Returns:
+        dict: ``checkpoint``.
+    """
+    state = checkpoint['state_dict']
+    saved = set(plan.saved_keys)
+    checkpoint['state_dict'] = type(state)(
+        (k, v) for k, v in state.items() if k in saved)
+    if model is not None:
+        checkpoint['state_dict'].update(
+            frozen_host_entries(model, frozen_fingerprints))
+    checkpoint.setdefault('meta', {})[ADAPTER_META_KEY] = dict(
+        version=_FORMAT_VERSION,
+        mode=plan.mode,
+        frozen_digest=digest(frozen_fingerprints),
+        frozen_keys=len(frozen_fingerprints),
+        saved_keys=sorted(saved))
+    return checkpoint
+
+
+def complete_adapter_checkpoint(model: nn.Module,
+                                checkpoint: dict,
+                                plan: TrainablePlan,
+                                source: Optional[str] = None) -> dict:
+    """Fill an adapter-only checkpoint with the model's frozen weights.
+
+    Args:
+        model (nn.Module): The unwrapped model, its frozen part loaded from
+            the pretrained weights the adapters must run on.
+        checkpoint (dict): An adapter-only checkpoint (changed in place).
+        plan (TrainablePlan): The model's trainable plan.
+        source (str, optional): The checkpoint's path, for the error.
+            Defaults to None.
+
+    Returns:
+        dict: ``checkpoint``, whose state dict now holds every key.
+
+    Raises:
+        FrozenBackboneMismatchError: If the frozen weights of a wrapper are
+            not the ones the checkpoint was trained on.
+        FrozenBackboneMismatchError: If other frozen weights differ.
+        StateDictMismatchError: If the checkpoint's trainable keys do not
+            match the model's, or its record is not one
+            (:func:`check_adapter_record`).
+    """
+    info = check_adapter_record(checkpoint['meta'][ADAPTER_META_KEY], source)
+    state = checkpoint['state_dict']
+    expected = set(plan.saved_keys)
+    entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
+    missing = sorted(expected - set(state))
+    unexpected = sorted(set(state) - expected - entries)
+    if missing or unexpected:
+        mode = info.get('mode')
+        other = '' if mode in (None, plan.mode) else (
+            f' or AdapterHook mode (checkpoint: {mode!r}, now: '
+            f'{plan.mode!r})')
+        raise StateDictMismatchError(
+            f'{source + ": " if source else ""}Adapter-only checkpoint does '
+            'not fit this model: missing '
+            f'trainable keys {missing[:10]}, unexpected keys '
+            f'{unexpected[:10]}. Was it trained with another adapter '
+            f'configuration{other}? Use the config it was trained with.')
+    # Per tensor first, for an error that says how many differ.
+    for name, module in model.named_modules():
+        key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
+        if isinstance(module, FrozenHostWrapper) and key in state:
+            entry = state[key]
+            if source is not None and isinstance(entry, dict):
+                entry.setdefault('source', source)
+            verify_frozen_host(module, entry)
+    frozen = set(plan.frozen_keys)
+    model_state = model.state_dict()
+    check_frozen_digest(info, [(k, v)
+                               for k, v in model_state.items() if k in frozen],
+                        source)
+    for key in plan.frozen_keys:
+        state[key] = model_state[key]
+    return checkpoint
+
+
+def check_frozen_digest(info: dict,
+                        frozen: Iterable[Tuple[str, torch.Tensor]],
+                        source: Optional[str] = None) -> str:
+    """Check a model's frozen tensors against an adapter-only checkpoint's
+    record of the ones its adapters were trained on.
+
+    Args:
+        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``.
+        frozen (Iterable[tuple]): The model's frozen ``(key, tensor)``
+            pairs.
+        source (str, optional): The checkpoint file, for the error.
+
+    Returns:
+        str: The digest, equal to ``info['frozen_digest']``.
+
+    Raises:
+        FrozenBackboneMismatchError: If the digests differ.
+    """
+    fingerprints = state_fingerprints(frozen)
+    actual = digest(fingerprints)
+    if actual != info['frozen_digest']:
+        raise FrozenBackboneMismatchError(
+            f'{source + ": " if source else ""}Adapter-only checkpoint was '
+            f'trained on a different frozen backbone: it records frozen '
+            f'weights with digest {info["frozen_digest"][:16]}... '
+            f'({info.get("frozen_keys")} tensors), but this model has '
+            f'{actual[:16]}... ({len(fingerprints)} tensors). Point the '
+            f'config\'s pretrained path (init_cfg / load_from of the '
+            f'backbone) at the checkpoint the adapters were trained on; '
+            f'loading them onto other weights would silently give wrong '
+            f'results.')
+    return actual
+
+
+def frozen_host_sources(model: nn.Module) -> Dict[str, str]:
+    """Where the frozen backbone of each wrapper in a model comes from.
+
+    ``merge_adapters.py`` keeps them in ``meta[HOST_SOURCES_META_KEY]``, so
+    that adapters extracted from its output again record the pretrained
+    file they were trained on, not the merged one.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+
+    Returns:
+        dict[str, str]: Module name of each
+        :class:`~mmadaptformer.models.FrozenHostWrapper` -> its
+        ``host_source``, for those whose weights were loaded.
+    """
+    return {
+        name: module.host_source
+        for name, module in model.named_modules()
+        if isinstance(module, FrozenHostWrapper) and module.host_source
+    }

@@ -1,0 +1,70 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Build a config's model and its trainable plan, as training would."""
+import copy
+from typing import Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch import nn
+
+from mmadaptformer.models.adapters.trainable import (TrainablePlan,
+                                                     plan_trainable)
+from mmadaptformer.utils import HEAD_NAMES
+
+__all__ = ['adapter_hook_cfg', 'build_model_and_plan']
+
+
+def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
+    """The ``AdapterHook`` entry of a config's ``custom_hooks``, if any.
+
+    Args:
+        cfg (Config): A training config.
+
+    Returns:
+        dict, optional: A copy of the hook's config dict.
+    """
+    for hook in cfg.get('custom_hooks', None) or []:
+        if isinstance(hook,
+                      dict) and hook.get('type') in ('AdapterHook',
+                                                     'mmaction.AdapterHook',
+                                                     'mmpretrain.AdapterHook'):
+            return copy.deepcopy(dict(hook))
+    return None
+
+
+def build_model_and_plan(
+        cfg: Config,
+        init_weights: bool = True) -> Tuple[nn.Module, TrainablePlan]:
+    """Build a config's model and its trainable plan, as training would.
+
+    Args:
+        cfg (Config): A config with ``model`` and an ``AdapterHook`` in
+            ``custom_hooks``.
+        init_weights (bool): Initialise the weights as training starts
+            them, so the frozen backbone is the config's pretrained one.
+            A caller that loads a full checkpoint next needs no pretrained
+            file and passes False. Defaults to True.
+
+    Returns:
+        tuple: The model (in eval mode) and its :class:`TrainablePlan`.
+
+    Raises:
+        KeyError: If the config has no ``AdapterHook``.
+    """
+    hook = adapter_hook_cfg(cfg)
+    if hook is None:
+        raise KeyError(
+            'The config has no AdapterHook in custom_hooks, so which parts '
+            'are trainable (and saved in an adapter-only checkpoint) is '
+            'undefined.')
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    model = MODELS.build(copy.deepcopy(cfg.model))
+    if init_weights:
+        model.init_weights()
+    model.eval()
+    plan = plan_trainable(
+        model,
+        mode=hook.get('mode', 'adaptformer'),
+        head=hook.get('head', HEAD_NAMES),
+        extra_trainable=hook.get('extra_trainable', ()))
+    return model, plan

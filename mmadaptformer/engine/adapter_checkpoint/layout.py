@@ -1,0 +1,171 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What a loaded checkpoint file must hold before its contents are read.
+
+Each check refuses a file that is not laid out as MMEngine saves
+checkpoints (or as an adapter-only checkpoint records its adapters) with a
+:class:`~mmadaptformer.utils.state_dict_check.StateDictMismatchError` that
+names the file and what it found, instead of an ``AttributeError`` or a
+``KeyError`` further on.
+"""
+from typing import Any, Callable, Mapping, Optional
+
+import torch
+
+from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+
+__all__ = [
+    'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'checkpoint_meta',
+    'checkpoint_state_dict', 'check_tensor_entries', 'check_adapter_record'
+]
+
+#: What an MMEngine checkpoint is, for the errors about a loaded file that
+#: is not one.
+EXPECTED_CHECKPOINT = (
+    "Expected an MMEngine checkpoint: a dict with a 'state_dict' dict of "
+    "tensors by name and an optional 'meta' dict, as tools/train.py saves "
+    'it.')
+#: Where adapter-only checkpoints come from, for the error about a record
+#: that is not one.
+WRITTEN_BY = ('Adapter-only checkpoints are written by training with '
+              'AdapterHook(adapter_only_checkpoint=True) or by '
+              'tools/model_converters/extract_adapters.py.')
+
+
+def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
+    """The ``'meta'`` dict of a loaded checkpoint ({} when it has none).
+
+    Args:
+        checkpoint (Any): What :func:`safe_torch_load` returned.
+        filename (str): The checkpoint's path, for the error.
+        expected (str): What the caller takes, said after the problem.
+
+    Returns:
+        dict: The meta.
+
+    Raises:
+        StateDictMismatchError: If ``checkpoint`` is not a dict, or its
+            ``'meta'`` is neither a dict nor None; the message names
+            ``filename``.
+    """
+    if not isinstance(checkpoint, dict):
+        raise StateDictMismatchError(
+            f'{filename} is not a checkpoint dict: it holds a '
+            f'{type(checkpoint).__name__}. {expected}')
+    meta = checkpoint.get('meta')
+    if meta is not None and not isinstance(meta, dict):
+        raise StateDictMismatchError(
+            f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
+            f'dict. {expected}')
+    return meta or {}
+
+
+def checkpoint_state_dict(checkpoint: Mapping,
+                          filename: str,
+                          expected: Optional[str] = EXPECTED_CHECKPOINT,
+                          adapter_only: bool = False) -> Mapping:
+    """The state dict of a loaded checkpoint, refused unless it is a dict
+    keyed by name.
+
+    A checkpoint without ``'state_dict'`` is a bare state dict, as MMEngine
+    loads it, unless it is adapter-only.
+
+    Args:
+        checkpoint (Mapping): The loaded checkpoint.
+        filename (str): The checkpoint's path, for the error.
+        expected (str, optional): What the caller takes, said after the
+            problem. None says it within the problem instead (a state dict
+            "is a list, not a dict of tensors by name, as MMEngine saves
+            it"). Defaults to :data:`EXPECTED_CHECKPOINT`.
+        adapter_only (bool): The checkpoint is adapter-only, so it must
+            have a ``'state_dict'``. Defaults to False.
+
+    Returns:
+        Mapping: The state dict.
+
+    Raises:
+        StateDictMismatchError: Naming ``filename``, where the state dict
+            is (``it`` or ``its 'state_dict'``) and what is wrong with it.
+    """
+    bare = 'state_dict' not in checkpoint
+    state = checkpoint if bare else checkpoint['state_dict']
+    where = 'it' if bare else "its 'state_dict'"
+    if bare and adapter_only:
+        what = "has no 'state_dict'"
+    elif not isinstance(state, Mapping):
+        what = f'is a {type(state).__name__}, not a dict'
+        if expected is None:
+            what += ' of tensors by name, as MMEngine saves it'
+    else:
+        bad = next((k for k in state if not isinstance(k, str)), None)
+        if bad is None:
+            return state
+        what = f'has a key that is not a name: {bad!r}'
+    end = f' {expected}' if expected is not None else ''
+    raise StateDictMismatchError(f'{filename}: {where} {what}.{end}')
+
+
+def check_tensor_entries(
+        state: Mapping,
+        filename: str,
+        where: str,
+        expected: str,
+        ignore: Callable[[str], bool] = lambda key: False) -> None:
+    """Refuse a state dict with entries that are not tensors.
+
+    Args:
+        state (Mapping): The state dict.
+        filename (str): Its checkpoint's path, for the error.
+        where (str): What it is in the checkpoint, e.g. ``"its
+            'state_dict'"``.
+        expected (str): What the caller takes, said after the problem.
+        ignore (Callable[[str], bool]): Keys whose entries are checked
+            elsewhere (the frozen backbone's records).
+
+    Raises:
+        StateDictMismatchError: Naming the file and the first entries that
+            are not tensors.
+    """
+    bad = [
+        f'{k!r} ({type(v).__name__})' for k, v in state.items()
+        if not (isinstance(v, torch.Tensor) or ignore(k))
+    ]
+    if bad:
+        more = f' and {len(bad) - 5} more' if len(bad) > 5 else ''
+        raise StateDictMismatchError(
+            f'{filename}: {where} is not a state dict of tensors: it holds '
+            f'{", ".join(bad[:5])}{more}. {expected}')
+
+
+def check_adapter_record(info: Any,
+                         filename: Optional[str],
+                         expected: str = WRITTEN_BY) -> dict:
+    """Refuse an adapter-only checkpoint's ``meta[ADAPTER_META_KEY]`` that
+    is not laid out as :func:`make_adapter_checkpoint` writes it: a dict
+    with ``saved_keys`` (a list of keys) and ``frozen_digest`` (a str).
+
+    The readers of the record (:func:`complete_adapter_checkpoint`,
+    :func:`mmadaptformer.apis.check_adapter_checkpoint`) take that layout
+    for granted.
+
+    Args:
+        info (Any): The record, as loaded.
+        filename (str, optional): The checkpoint's path, for the error.
+        expected (str): Said after the problem. Defaults to
+            :data:`WRITTEN_BY`.
+
+    Returns:
+        dict: ``info``.
+
+    Raises:
+        StateDictMismatchError: Naming ``filename`` and the meta key.
+    """
+    saved = info.get('saved_keys') if isinstance(info, dict) else None
+    if isinstance(saved, (list, tuple)) and all(
+            isinstance(k, str)
+            for k in saved) and isinstance(info.get('frozen_digest'), str):
+        return info
+    raise StateDictMismatchError(
+        f"{filename or 'The checkpoint'}: its meta['{ADAPTER_META_KEY}'] is "
+        'not the record an adapter-only checkpoint carries (a dict with '
+        f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')

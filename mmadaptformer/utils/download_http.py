@@ -1,0 +1,107 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Download a file from an address, and ask its server whether it changed.
+
+The server's validators of a download (:data:`VALIDATORS`) are what
+:mod:`~mmadaptformer.utils.download_cache` records next to a cached copy
+and compares before it uses it again.
+"""
+from typing import Dict, Optional
+from urllib.error import HTTPError
+from urllib.request import Request, urlopen
+
+from torch.hub import tqdm
+
+__all__ = ['CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'changed_since']
+
+#: Bytes read at a time.
+CHUNK_SIZE = 1 << 20
+#: The response headers that tell whether the file at an address changed,
+#: compared in this order.
+VALIDATORS = ('etag', 'last-modified', 'content-length')
+# Seconds to wait for a server.
+_TIMEOUT = 30
+# The statuses of a server that refuses HEAD but may answer GET.
+_HEAD_REFUSED = (403, 405, 501)
+
+
+def _validators(headers) -> Dict[str, str]:
+    return {
+        name: headers[name]
+        for name in VALIDATORS if headers.get(name) is not None
+    }
+
+
+def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
+    """Download ``url`` to ``path``; the response's validators.
+
+    Args:
+        url (str): The address.
+        path (str): The file to write.
+        progress (bool): Show a progress bar.
+
+    Returns:
+        dict[str, str]: The response's :data:`VALIDATORS`.
+
+    Raises:
+        OSError: A failed request (urllib's errors are OSErrors), or a
+            download shorter or longer than its ``Content-Length``.
+    """
+    request = Request(url, headers={'User-Agent': 'mmadaptformer'})
+    with urlopen(request, timeout=_TIMEOUT) as response, \
+            open(path, 'wb') as f:
+        validators = _validators(response.headers)
+        size = validators.get('content-length')
+        expected = int(size) if size and size.isdigit() else None
+        written = 0
+        with tqdm(
+                total=expected,
+                disable=not progress,
+                unit='B',
+                unit_scale=True,
+                unit_divisor=1024) as bar:
+            for chunk in iter(lambda: response.read(CHUNK_SIZE), b''):
+                f.write(chunk)
+                written += len(chunk)
+                bar.update(len(chunk))
+    if expected is not None and written != expected:
+        raise OSError(f'the server announced {expected} bytes and sent '
+                      f'{written}')
+    return validators
+
+
+def changed_since(url: str, recorded: Dict[str, str]) -> Optional[str]:
+    """How the file at ``url`` differs from the download ``recorded``
+    describes (a validator that changed); None if it does not, or if the
+    server gives nothing to compare.
+
+    A server that refuses ``HEAD`` (405, 501; 403 for pre-signed links,
+    which sign the method) is asked with a ``GET`` whose body is not read.
+
+    Args:
+        url (str): The address.
+        recorded (dict[str, str]): The validators of the download, as
+            :func:`fetch_to_file` returned them.
+
+    Returns:
+        str, optional: The validator that changed, its old and new value.
+
+    Raises:
+        OSError: If the server cannot be asked (offline, an error status).
+    """
+    headers = {'User-Agent': 'mmadaptformer'}
+    try:
+        with urlopen(
+                Request(url, method='HEAD', headers=headers),
+                timeout=_TIMEOUT) as response:
+            current = _validators(response.headers)
+    except HTTPError as e:
+        if e.code not in _HEAD_REFUSED:
+            raise
+        with urlopen(
+                Request(url, headers=headers), timeout=_TIMEOUT) as response:
+            current = _validators(response.headers)
+    for name in VALIDATORS:
+        if name in recorded and name in current \
+                and recorded[name] != current[name]:
+            return f'its {name} was {recorded[name]}, now {current[name]}'
+    return None
