@@ -10,10 +10,12 @@ from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.dist import get_rank, get_world_size, is_distributed
 from mmengine.hooks import Hook
 from mmengine.logging import print_log
-from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
+from mmengine.optim import BaseOptimWrapper
 from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
+
+from .trainable_optimizer import built_optim_wrappers
 
 __all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
 
@@ -23,14 +25,6 @@ SKIPPED_TOTAL_KEY = 'non_finite_loss_skipped_total'
 
 class NonFiniteLossError(FloatingPointError):
     """Training met a NaN or infinite loss."""
-
-
-def _optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.values())
-    if isinstance(optim_wrapper, BaseOptimWrapper):
-        return [optim_wrapper]
-    return []
 
 
 def _value(value) -> float:
@@ -208,7 +202,7 @@ class NonFiniteLossHook(Hook):
         self._runner = runner
         self.skipped_total = runner.message_hub.get_info(SKIPPED_TOTAL_KEY, 0)
         self._wrap_parse_losses(get_ori_model(runner.model))
-        wrappers = _optim_wrappers(runner.optim_wrapper)
+        wrappers = built_optim_wrappers(runner.optim_wrapper)
         for wrapper in wrappers:
             self._wrap_update_params(wrapper)
 
