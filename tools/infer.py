@@ -25,6 +25,7 @@ from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, TaskError,
                                 check_task_name, collect_inputs)
 from mmadaptformer.engine import refusal_line
+from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import set_pretrained_backbone
 
 EPILOG = """\
@@ -145,7 +146,8 @@ def _config(path: str, pretrained):
     if pretrained is None:
         return path
     cfg = Config.fromfile(path)
-    set_pretrained_backbone(cfg, pretrained)
+    set_pretrained_backbone(
+        cfg, pretrained, own_loading_hint=own_loading_hint_of_cfg)
     return cfg
 
 

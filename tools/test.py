@@ -26,6 +26,7 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
+from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
@@ -193,7 +194,8 @@ def merge_args(cfg, args):
     # Before --tta wraps the model, and before --cfg-options, which can
     # then refine the new init_cfg.
     if args.pretrained is not None:
-        key, init_cfg = set_pretrained_backbone(cfg, args.pretrained)
+        key, init_cfg = set_pretrained_backbone(
+            cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
         print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
     if args.tta:
         add_tta(cfg, args.config)

@@ -45,6 +45,7 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
+from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
@@ -208,7 +209,8 @@ def merge_args(cfg, args):
 
     # Before --cfg-options, which can then refine the new init_cfg.
     if args.pretrained is not None:
-        key, init_cfg = set_pretrained_backbone(cfg, args.pretrained)
+        key, init_cfg = set_pretrained_backbone(
+            cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
         print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
 
     if args.cfg_options is not None:

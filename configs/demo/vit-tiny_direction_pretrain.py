@@ -140,4 +140,7 @@ default_hooks = dict(
         interval=-1,
         save_last=True,
         save_best=None),
-    sync_buffers=dict(type='SyncNormStatsHook'))
+    sync_buffers=dict(type='SyncNormStatsHook'),
+    # Refuse a --resume that cannot continue the run (no optimizer or
+    # scheduler state), as the recipes' default_hooks do.
+    resume_check=dict(type='ResumeCheckHook'))

@@ -77,4 +77,7 @@ auto_scale_lr = dict(enable=False, base_batch_size=4)
 
 default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3))
+    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
+    # Refuse a --resume that cannot continue the run (no optimizer or
+    # scheduler state), as the recipes' default_hooks do.
+    resume_check=dict(type='ResumeCheckHook'))

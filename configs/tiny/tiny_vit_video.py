@@ -128,4 +128,7 @@ default_hooks = dict(
     logger=dict(type='LoggerHook', interval=1),
     checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
     # Log how many broken videos training skipped each epoch, and which.
-    data_health=dict(type='DataHealthHook'))
+    data_health=dict(type='DataHealthHook'),
+    # Refuse a --resume that cannot continue the run (no optimizer or
+    # scheduler state), as the recipes' default_hooks do.
+    resume_check=dict(type='ResumeCheckHook'))

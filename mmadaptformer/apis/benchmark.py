@@ -5,7 +5,10 @@ Used by ``tools/analysis_tools/benchmark_infer.py``; see the inference
 section of ``docs/benchmark.md``. Everything runs in one process and every
 ratio is measured side by side (the two sides alternate within each
 repetition), in process CPU time, so a busy neighbour on a shared machine
-hits both sides alike. Weights are random (speed does not depend on them):
+hits both sides alike. Throughputs (inputs per second) are in wall-clock
+time: process CPU time sums the CPU time of all threads, so on N threads
+it would understate them up to N times. Weights are random (speed does not
+depend on them):
 a stock backbone checkpoint is written once and every task is a real
 adapter-only checkpoint trained on it, loaded by
 :class:`~mmadaptformer.apis.MultiTaskRecognizer` as a user's would be.
@@ -17,7 +20,7 @@ import os.path as osp
 import re
 import statistics
 import time
-from typing import Callable, Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -32,7 +35,7 @@ from .inputs import test_pipeline_cfg, toolbox_of
 from .multitask import MultiTaskRecognizer
 
 __all__ = [
-    'peak_rss_above', 'cpu_time_of', 'synthetic_inputs', 'write_tasks',
+    'peak_rss_above', 'times_of', 'synthetic_inputs', 'write_tasks',
     'benchmark_inference', 'format_table'
 ]
 
@@ -62,11 +65,16 @@ def peak_rss_above(fn: Callable[[], object]) -> int:
     return (_status_kb('VmHWM') - base) * 1024
 
 
-def cpu_time_of(fn: Callable[[], object]) -> float:
-    """Process CPU seconds of one call of ``fn``."""
-    start = time.process_time()
+def times_of(fn: Callable[[], object]) -> Tuple[float, float]:
+    """Process CPU seconds and wall-clock seconds of one call of ``fn``.
+
+    The CPU time is that of all the process's threads together: on N busy
+    threads it grows up to N times faster than the wall-clock time.
+    """
+    wall, cpu = time.perf_counter(), time.process_time()
     fn()
-    return time.process_time() - start
+    cpu = time.process_time() - cpu
+    return cpu, time.perf_counter() - wall
 
 
 def synthetic_inputs(cfg: Config, num: int, seed: int = 0) -> List[dict]:
@@ -196,16 +204,34 @@ def write_tasks(cfg: Config,
 
 
 def _median_times(fns: Dict[str, Callable], repeat: int,
-                  warmup: int) -> Dict[str, float]:
-    """Median CPU time per function, calls interleaved."""
+                  warmup: int) -> Dict[str, Dict[str, float]]:
+    """Median process CPU and wall-clock seconds per function, calls
+    interleaved: ``{name: dict(cpu_s=..., wall_s=...)}``."""
     for fn in fns.values():
         for _ in range(warmup):
             fn()
     times = {name: [] for name in fns}
     for _ in range(repeat):
         for name, fn in fns.items():
-            times[name].append(cpu_time_of(fn))
-    return {name: statistics.median(t) for name, t in times.items()}
+            times[name].append(times_of(fn))
+    return {
+        name: dict(
+            cpu_s=statistics.median(cpu for cpu, _ in t),
+            wall_s=statistics.median(wall for _, wall in t))
+        for name, t in times.items()
+    }
+
+
+def _rates(count: int, times: Dict[str, Dict[str, float]],
+           names: Sequence[str]) -> Dict[str, float]:
+    """``count`` over the median wall-clock time of each of ``names``."""
+    return {name: count / times[name]['wall_s'] for name in names}
+
+
+def _cpu_ratio(times: Dict[str, Dict[str, float]], slow: str,
+               fast: str) -> float:
+    """How many times ``fast`` is faster, in process CPU time."""
+    return times[slow]['cpu_s'] / times[fast]['cpu_s']
 
 
 def benchmark_inference(cfg: Config,
@@ -233,13 +259,17 @@ def benchmark_inference(cfg: Config,
         log (Callable): Progress messages. Defaults to ``print``.
 
     Returns:
-        dict: The results; see ``docs/benchmark.md``.
+        dict: The results; see ``docs/benchmark.md``. Keys ending in
+        ``_per_s`` are inputs (or answers) per wall-clock second; the
+        ratios (``ratio``, ``mixed_vs_*``, ``speedup``) are in process CPU
+        time; ``seconds`` holds both medians of every variant.
     """
     out = dict(
         batch_size=batch_size,
         repeat=repeat,
         warmup=warmup,
-        threads=torch.get_num_threads())
+        threads=torch.get_num_threads(),
+        clocks=dict(throughput='wall', ratios='process CPU'))
     scope = toolbox_of(cfg)
     data = synthetic_inputs(cfg, batch_size)
     max_tasks = max(num_tasks)
@@ -263,10 +293,12 @@ def benchmark_inference(cfg: Config,
     t = _median_times(
         dict(adaptformer=lambda: run(single), stock=lambda: run(stock)),
         repeat, warmup)
+    rates = _rates(batch_size, t, ('adaptformer', 'stock'))
     out['vs_stock'] = dict(
-        adaptformer_per_s=batch_size / t['adaptformer'],
-        stock_per_s=batch_size / t['stock'],
-        ratio=t['stock'] / t['adaptformer'])
+        adaptformer_per_s=rates['adaptformer'],
+        stock_per_s=rates['stock'],
+        ratio=_cpu_ratio(t, 'stock', 'adaptformer'),
+        seconds=t)
     stock = None  # frees it
 
     # 2. Mixed batches of N tasks vs the N models one after the other, and
@@ -300,22 +332,23 @@ def benchmark_inference(cfg: Config,
             single_task_same_rows=lambda: run(single, big))
         t = _median_times(fns, repeat, warmup)
         mem = {name: peak_rss_above(fn) / 2**20 for name, fn in fns.items()}
-        answers = n * batch_size
+        rates = _rates(n * batch_size, t, fns)
         rows.append(
             dict(
                 tasks=n,
-                mixed_per_s=answers / t['mixed'],
-                one_after_another_per_s=answers / t['one_after_another'],
-                single_task_same_rows_per_s=answers /
-                t['single_task_same_rows'],
-                mixed_vs_one_after_another=t['one_after_another'] / t['mixed'],
-                mixed_vs_single_task_same_rows=t['single_task_same_rows'] /
-                t['mixed'],
+                mixed_per_s=rates['mixed'],
+                one_after_another_per_s=rates['one_after_another'],
+                single_task_same_rows_per_s=rates['single_task_same_rows'],
+                mixed_vs_one_after_another=_cpu_ratio(t, 'one_after_another',
+                                                      'mixed'),
+                mixed_vs_single_task_same_rows=_cpu_ratio(
+                    t, 'single_task_same_rows', 'mixed'),
                 peak_mb={k: round(v, 1)
                          for k, v in mem.items()},
                 weights_mb=dict(
                     mixed=round(elements[n - 1] * 4 / 2**20, 1),
-                    one_after_another=round(n * whole * 4 / 2**20, 1))))
+                    one_after_another=round(n * whole * 4 / 2**20, 1)),
+                seconds=t))
     out['mixed'] = rows
     models = engine = None  # frees them
 
@@ -337,34 +370,40 @@ def benchmark_inference(cfg: Config,
             shared=lambda: forward(shared),
             fan_out_at_block_0=lambda: forward(no_prefix)), repeat, warmup)
     engine.streams.split_at = shared
+    rates = _rates(prefix_tasks * batch_size, t,
+                   ('shared', 'fan_out_at_block_0'))
     out['shared_prefix'] = dict(
         tasks=prefix_tasks,
         layers=list(prefix_layers),
         split_at=shared,
-        shared_per_s=prefix_tasks * batch_size / t['shared'],
-        fan_out_at_block_0_per_s=prefix_tasks * batch_size /
-        t['fan_out_at_block_0'],
-        speedup=t['fan_out_at_block_0'] / t['shared'])
+        shared_per_s=rates['shared'],
+        fan_out_at_block_0_per_s=rates['fan_out_at_block_0'],
+        speedup=_cpu_ratio(t, 'fan_out_at_block_0', 'shared'),
+        seconds=t)
     return out
 
 
 def format_table(result: dict, cpu: str) -> str:
     """Markdown tables of :func:`benchmark_inference`'s result."""
     lines = [
-        f'CPU: {cpu}; {result["threads"]} thread(s); process CPU time; '
-        f'batch of {result["batch_size"]} inputs; median of '
-        f'{result["repeat"]} calls after {result["warmup"]} warm-up.', '',
-        '| model | inputs/s | AdaptFormer / stock |', '| --- | --- | --- |'
+        f'CPU: {cpu}; {result["threads"]} thread(s); batch of '
+        f'{result["batch_size"]} inputs; median of {result["repeat"]} calls '
+        f'after {result["warmup"]} warm-up. Throughputs (/s) in wall-clock '
+        'time; ratios in process CPU time (all threads), the two sides '
+        'alternating within each repetition.', '',
+        '| model | inputs/s (wall) | AdaptFormer / stock (CPU time) |',
+        '| --- | --- | --- |'
     ]
     vs = result['vs_stock']
     lines.append(f'| AdaptFormer (fast path) | {vs["adaptformer_per_s"]:.2f} '
                  f'| {vs["ratio"]:.2f} |')
     lines.append(f'| stock | {vs["stock_per_s"]:.2f} | |')
     lines += [
-        '', '| tasks | mixed batch (answers/s) | N models one after another '
-        '| one task, same rows | mixed / one after another | mixed / one '
-        'task same rows | activation peak MB: mixed / after another / one '
-        'task | weights MB: mixed / after another |',
+        '', '| tasks | mixed batch (answers/s, wall) | N models one after '
+        'another (answers/s, wall) | one task, same rows (answers/s, wall) '
+        '| mixed / one after another (CPU time) | mixed / one task same rows '
+        '(CPU time) | activation peak MB: mixed / after another / one task '
+        '| weights MB: mixed / after another |',
         '| --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     for row in result['mixed']:
@@ -388,8 +427,8 @@ def format_table(result: dict, cpu: str) -> str:
     sp = result['shared_prefix']
     lines += [
         '', f'Shared prefix: {sp["tasks"]} tasks with adapters in blocks '
-        f'{sp["layers"]}: {sp["shared_per_s"]:.2f} answers/s shared vs '
-        f'{sp["fan_out_at_block_0_per_s"]:.2f} fanned out at block 0: '
-        f'{sp["speedup"]:.2f}x.'
+        f'{sp["layers"]}: {sp["shared_per_s"]:.2f} answers/s (wall) shared '
+        f'vs {sp["fan_out_at_block_0_per_s"]:.2f} fanned out at block 0: '
+        f'{sp["speedup"]:.2f}x (CPU time).'
     ]
     return '\n'.join(lines)

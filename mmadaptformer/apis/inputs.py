@@ -22,7 +22,9 @@ from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
+from mmengine.utils import ProgressBar
 
+from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container)
 from .label_maps import LabelMapError, config_class_names, read_label_map
@@ -318,15 +320,14 @@ def format_scores(scores: torch.Tensor,
     return dict(label=label, **{'class': name}, scores=scores.tolist())
 
 
-def progress_bar(total: int):
+def progress_bar(total: int) -> Optional[ProgressBar]:
     """An mmengine ProgressBar on stderr, or None when there is nothing to
-    show: one input, output not a terminal, or ``CI=true``.
+    show: one input, or :func:`~mmadaptformer.utils.progress.progress_enabled`
+    says no (stderr not a terminal, ``CI=true``, not rank 0).
 
     Args:
         total (int): Number of steps.
     """
-    from mmengine.utils import ProgressBar
-    if total <= 1 or not sys.stderr.isatty() or \
-            os.environ.get('CI', '').lower() in ('1', 'true'):
+    if total <= 1 or not progress_enabled(sys.stderr):
         return None
     return ProgressBar(total, file=sys.stderr)

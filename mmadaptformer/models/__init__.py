@@ -6,7 +6,7 @@ from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
 from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
                         AdaptFormer, FrozenBackboneMismatchError,
                         FrozenHostWrapper, build_host_backbone,
-                        frozen_host_entries)
+                        frozen_host_entries, own_loading_hint_of_cfg)
 from .heads import BNLinearClsHead, BNLinearHead
 from .hosts import HOSTS, HostSpec
 from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
@@ -20,5 +20,6 @@ __all__ = [
     'remove_adapters', 'CONTIGUOUS_TOKEN_HOSTS', 'FUSED_ATTENTION_FORWARDS',
     'checkpoint_blocks', 'fuse_attention', 'make_tokens_contiguous',
     'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'FrozenHostWrapper',
-    'build_host_backbone', 'frozen_host_entries', 'HOSTS', 'HostSpec'
+    'build_host_backbone', 'frozen_host_entries', 'HOSTS', 'HostSpec',
+    'own_loading_hint_of_cfg'
 ]

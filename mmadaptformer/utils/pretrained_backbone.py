@@ -25,7 +25,7 @@ file's keys:
 * the stock backbone's own keys, bare or under ``'state_dict'``: no prefix.
 """
 import os.path as osp
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
@@ -131,7 +131,11 @@ def own_pretrained_hint(host_type: str,
 
     The one text of this advice: the frozen-host wrappers' refusal of a
     host's ``init_cfg`` file and :func:`set_pretrained_backbone`'s refusal
-    of a ``--pretrained`` file both say it, each with what it knows.
+    of a ``--pretrained`` file both say it, each with what it knows. Which
+    hosts get it is the host table's to say (``models/hosts*.py``), so the
+    models layer decides: ``models.backbones.host_init.own_loading_hint``
+    for a built host, ``models.own_loading_hint_of_cfg`` for a host's
+    config.
 
     Args:
         host_type (str): The host's type, e.g. ``'SwinTransformer3D'``.
@@ -160,9 +164,11 @@ def own_pretrained_hint(host_type: str,
 
 
 def set_pretrained_backbone(
-        cfg: Config,
-        checkpoint: str,
-        prefix: Optional[str] = 'auto') -> Tuple[str, Dict[str, Any]]:
+    cfg: Config,
+    checkpoint: str,
+    prefix: Optional[str] = 'auto',
+    own_loading_hint: Optional[Callable[[Mapping, str, str], str]] = None
+) -> Tuple[str, Dict[str, Any]]:
     """Make ``checkpoint`` the pretrained weights of the config's backbone.
 
     The backbone's own ``pretrained`` path or URL, if its config names one,
@@ -179,6 +185,14 @@ def set_pretrained_backbone(
         prefix (str, optional): The ``Pretrained`` prefix; ``'auto'`` reads
             the file and picks it with :func:`backbone_checkpoint_prefix`.
             Defaults to 'auto'.
+        own_loading_hint (Callable, optional): Called with the stock
+            backbone's config, its config key and ``checkpoint`` when the
+            file holds no state dict; what it returns (the advice for a
+            host that reads such files through its own ``pretrained``, or
+            ``''``) ends the error. This package's tools pass
+            ``mmadaptformer.models.own_loading_hint_of_cfg``, which reads
+            the host table (this layer cannot import it).
+            Defaults to None: no advice.
 
     Returns:
         tuple: The config key that was set and the new ``init_cfg``.
@@ -203,14 +217,10 @@ def set_pretrained_backbone(
                 CheckpointLoader.load_checkpoint(
                     checkpoint, map_location='cpu'), checkpoint)
         except PretrainedFileError as e:
-            hint = ''
-            if 'pretrained' in owner:
-                hint = ' ' + own_pretrained_hint(
-                    str(owner.get('type')),
-                    key[:-len('.init_cfg')],
-                    inflates='pretrained2d' in owner,
-                    checkpoint=checkpoint)
-            raise PretrainedFileError(f'{e}{hint}') from None
+            hint = own_loading_hint(owner, key[:-len('.init_cfg')],
+                                    checkpoint) if own_loading_hint else ''
+            raise PretrainedFileError(
+                f'{e} {hint}' if hint else str(e)) from None
     init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
     if prefix is not None:
         init_cfg.prefix = prefix

@@ -191,3 +191,34 @@ def test_a_classes_path_in_a_checkpoint_is_not_opened(tmp_path, log_records):
     meta = dict(dataset_meta=dict(classes=['jump', 'run']))
     assert class_names(
         Config(dict()), meta=meta, num_classes=2) == ['jump', 'run']
+
+
+@pytest.mark.parametrize('ci, main_process', [(None, True), ('yes', True),
+                                              ('on', True), ('TRUE', True),
+                                              (None, False)])
+def test_progress_bar_shows_where_progress_is_enabled(ci, main_process,
+                                                      monkeypatch):
+    """The inferencers' bar follows the package's one rule
+    (:func:`~mmadaptformer.utils.progress.progress_enabled`): it had its
+    own, which drew under ``CI=yes``/``on`` and on every rank."""
+    from mmadaptformer.apis import progress_bar
+    from mmadaptformer.testing.terminal import pseudo_terminal
+    from mmadaptformer.utils import progress
+    if ci is None:
+        monkeypatch.delenv('CI', raising=False)
+    else:
+        monkeypatch.setenv('CI', ci)
+    monkeypatch.setattr(progress, 'is_main_process', lambda: main_process)
+    with pseudo_terminal() as (tty, read):
+        monkeypatch.setattr(sys, 'stderr', tty)
+        shown = ci is None and main_process
+        assert progress.progress_enabled(tty) is shown
+        bar = progress_bar(10)
+        assert (bar is not None) is shown
+        # Nothing to show for one input, even where bars are drawn.
+        assert progress_bar(1) is None
+        if shown:
+            bar.update()
+            assert '1/10' in read()
+        else:
+            assert read() == ''

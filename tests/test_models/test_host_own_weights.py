@@ -194,7 +194,8 @@ def test_a_built_host_and_its_config_get_the_same_own_loading_advice(tmp_path):
     one text: the config's names the file, the host's says ``FILE``."""
     from mmengine.config import Config
 
-    from mmadaptformer.models.backbones.host_init import own_loading_hint
+    from mmadaptformer.models.backbones.host_init import (
+        own_loading_hint, own_loading_hint_of_cfg)
     from mmadaptformer.utils.pretrained_backbone import (
         PretrainedFileError, set_pretrained_backbone)
     init_default_scope('mmaction')
@@ -204,9 +205,81 @@ def test_a_built_host_and_its_config_get_the_same_own_loading_advice(tmp_path):
     cfg = Config(
         dict(model=dict(backbone=dict(type='AdaptFormer', backbone=swin))))
     with pytest.raises(PretrainedFileError) as refused:
-        set_pretrained_backbone(cfg, path)
+        set_pretrained_backbone(
+            cfg, path, own_loading_hint=own_loading_hint_of_cfg)
     hint = own_loading_hint(MODELS.build(swin), 'model.backbone.backbone')
     assert hint.startswith('SwinTransformer3D reads checkpoints itself')
     assert 'model.backbone.backbone.pretrained2d=True' in hint
     assert str(refused.value).endswith(' ' +
                                        hint.replace('=FILE', f'={path!r}'))
+
+
+MVIT = dict(
+    type='MViT',
+    arch=dict(embed_dims=16, num_layers=3, num_heads=1, downscale_indices=[1]),
+    spatial_size=32,
+    temporal_size=4)
+VIDEOMAE_VIT = dict(
+    type='VisionTransformer',
+    img_size=32,
+    patch_size=16,
+    embed_dims=32,
+    depth=3,
+    num_heads=2,
+    num_frames=4)
+
+
+@pytest.mark.parametrize(
+    'host', [MVIT, VIDEOMAE_VIT], ids=['mvit', 'videomae_vit'])
+def test_a_host_whose_pretrained_it_does_not_read_gets_no_advice(
+        host, tmp_path):
+    """MViT's ``pretrained`` only becomes its ``init_cfg`` (VideoMAE's ViT
+    ignores its own): the config's refusal told both to set
+    ``pretrained=FILE`` instead, which sends the file back to the same
+    refusal. As the built host's (``own_loading_hint``), it says nothing."""
+    from mmengine.config import Config
+
+    from mmadaptformer.models.backbones.host_init import (
+        own_loading_hint, own_loading_hint_of_cfg)
+    from mmadaptformer.utils.pretrained_backbone import (
+        PretrainedFileError, set_pretrained_backbone)
+    init_default_scope('mmaction')
+    host = dict(host, pretrained='http://127.0.0.1:9/stock.pth')
+    path = str(tmp_path / 'official.pth')
+    torch.save({'model': {'patch_embed.proj.weight': torch.zeros(1)}}, path)
+    cfg = Config(
+        dict(model=dict(backbone=dict(type='AdaptFormer', backbone=host))))
+    with pytest.raises(PretrainedFileError) as refused:
+        set_pretrained_backbone(
+            cfg, path, own_loading_hint=own_loading_hint_of_cfg)
+    assert str(refused.value) == (
+        f'{path} has no "state_dict" and no tensors at its top level (its '
+        "keys: ['model']). Official AdaptFormer, VideoMAE and MAE "
+        'checkpoints must be converted first: python '
+        'tools/model_converters/convert_official.py SRC DST.')
+    assert own_loading_hint(
+        MODELS.build(dict(host, pretrained=None)),
+        'model.backbone.backbone') == ''
+
+
+def test_the_config_side_advice_finds_its_host_by_name_or_class():
+    from mmaction.models.backbones.swin import SwinTransformer3D
+    from mmaction.models.backbones.timesformer import TimeSformer
+
+    from mmadaptformer.models.backbones.host_init import \
+        own_loading_hint_of_cfg
+    key = 'model.backbone'
+    for swin in ('SwinTransformer3D', 'mmaction.SwinTransformer3D',
+                 SwinTransformer3D):
+        hint = own_loading_hint_of_cfg(dict(type=swin), key, 'a.pth')
+        assert hint.startswith('SwinTransformer3D reads checkpoints itself')
+        assert hint.endswith("set model.backbone.pretrained='a.pth' and "
+                             'model.backbone.pretrained2d=True in the config '
+                             'instead of giving --pretrained.')
+    # Converts, does not inflate.
+    hint = own_loading_hint_of_cfg(dict(type=TimeSformer), key)
+    assert 'pretrained=FILE in the config' in hint
+    assert 'pretrained2d' not in hint
+    for other in ('MViT', 'mmaction.MViT', 'VisionTransformer',
+                  'mmpretrain.VisionTransformer', 'NotAHost', None):
+        assert own_loading_hint_of_cfg(dict(type=other), key) == '', other

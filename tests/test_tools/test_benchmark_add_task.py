@@ -2,6 +2,7 @@
 """tools/analysis_tools/benchmark_add_task.py on the tiny AdaptFormer
 config."""
 import json
+import re
 
 import pytest
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
@@ -28,6 +29,16 @@ def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
     assert three - one == pytest.approx(2 * added * 4 / 2**20)
     printed = capsys.readouterr().out
     assert '| tasks | add_task CPU s' in printed
+    # The peak is what adding the tasks costs above the process before it,
+    # and says so: this process alone (torch, both toolboxes) is hundreds
+    # of MB.
+    with open('/proc/self/status') as f:
+        rss_mb = int(
+            re.search(r'^VmRSS:\s+(\d+) kB', f.read(), re.M).group(1)) / 1024
+    assert all(row['peak_rss_mb'] < rss_mb / 2 for row in result['rows'])
+    assert 'peak RSS above the process before the first add_task ' \
+        '(libraries imported, empty engine)' in printed
+    assert '| peak RSS above pre-add_task MB |' in printed
 
 
 def test_values_that_cannot_work_are_refused(capsys):

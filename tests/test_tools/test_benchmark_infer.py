@@ -27,6 +27,74 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
     assert set(result['shared_prefix']['split_at'].values()) == {1}
     printed = capsys.readouterr().out
     assert 'AdaptFormer / stock' in printed and 'Shared prefix' in printed
+    # Both clocks of every variant, the throughput from the wall-clock one.
+    vs = result['vs_stock']
+    assert vs['adaptformer_per_s'] == pytest.approx(
+        2 / vs['seconds']['adaptformer']['wall_s'])
+    assert vs['ratio'] == pytest.approx(vs['seconds']['stock']['cpu_s'] /
+                                        vs['seconds']['adaptformer']['cpu_s'])
+
+
+class _BusyThreads:
+    """The clocks of a process whose timed calls keep ``threads`` threads
+    busy: each call takes 1 s of wall-clock time and ``threads`` s of
+    process CPU time (the sum over its threads)."""
+
+    def __init__(self, threads):
+        self.threads = threads
+        self.wall = self.cpu = 0.
+
+    def perf_counter(self):
+        self.wall += 1.
+        return self.wall
+
+    def process_time(self):
+        self.cpu += self.threads
+        return self.cpu
+
+
+def test_throughput_is_per_wall_clock_second_on_many_threads(
+        tmp_path, capsys, monkeypatch, clean_loggers):
+    """It was per second of process CPU time, which on 4 busy threads
+    passes 4 times faster than the clock: 4x too few clips/s. The ratios
+    stay in CPU time (alike on both sides)."""
+    from mmadaptformer.apis import benchmark
+    monkeypatch.setattr(benchmark, 'time', _BusyThreads(4))
+    result = load_tool('analysis_tools/benchmark_infer.py').main([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '2', '--prefix-layers',
+        '-1', '--prefix-tasks', '2', '--repeat', '1', '--warmup', '0',
+        '--work-dir',
+        str(tmp_path)
+    ])
+    # A batch of 2 inputs per 1 s call.
+    vs = result['vs_stock']
+    assert (vs['adaptformer_per_s'], vs['stock_per_s'],
+            vs['ratio']) == (2., 2., 1.)
+    assert vs['seconds']['stock'] == dict(cpu_s=4., wall_s=1.)
+    for row in result['mixed']:
+        answers = 2. * row['tasks']
+        assert (row['mixed_per_s'], row['one_after_another_per_s'],
+                row['single_task_same_rows_per_s']) == (answers, ) * 3
+        assert row['mixed_vs_one_after_another'] == 1.
+    prefix = result['shared_prefix']
+    assert (prefix['shared_per_s'], prefix['fan_out_at_block_0_per_s'],
+            prefix['speedup']) == (4., 4., 1.)
+    assert result['clocks'] == dict(throughput='wall', ratios='process CPU')
+    printed = capsys.readouterr().out
+    assert 'Throughputs (/s) in wall-clock time; ratios in process CPU ' \
+        'time' in printed
+    assert '| model | inputs/s (wall) | AdaptFormer / stock (CPU time) |' \
+        in printed
+    assert '| 1 | 2.00 | 2.00 | 2.00 | 1.00 | 1.00 |' in printed
+
+
+def test_times_of_reads_both_clocks():
+    import time
+
+    from mmadaptformer.apis.benchmark import times_of
+    cpu, wall = times_of(lambda: time.sleep(0.05))
+    # Asleep: the clock moved, the CPU hardly did.
+    assert wall >= 0.05 and cpu < 0.04
 
 
 def test_values_that_cannot_work_are_refused(capsys):

@@ -195,6 +195,26 @@ def test_a_2d_file_for_a_backbone_that_inflates_it_names_its_own_key(tmp_path):
         train_tool.merge_args(Config.fromfile(config), args)
 
 
+def test_a_file_for_mvit_gets_no_advice_to_set_its_own_pretrained(tmp_path):
+    """MViT takes a ``pretrained`` key too, but it only becomes its
+    ``init_cfg``: the refusal told it to set ``pretrained=FILE`` instead,
+    which sends the file to the same refusal."""
+    ckpt = str(tmp_path / 'official.pth')
+    torch.save({'model': {'patch_embed.proj.weight': torch.zeros(1)}}, ckpt)
+    config = write_config(
+        tmp_path / 'mvit.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        'model = dict(backbone=dict(backbone=dict(_delete_=True, '
+        "type='MViT', arch='tiny', pretrained=None)))\n")
+    runs = ((train_tool, [config]), (test_tool, [config, 'model.pth']))
+    for tool, argv in runs:
+        args = tool.parse_args(argv + ['--pretrained', ckpt])
+        with pytest.raises(ValueError) as refused:
+            tool.merge_args(Config.fromfile(config), args)
+        assert str(refused.value).endswith(
+            'python tools/model_converters/convert_official.py SRC DST.')
+        assert 'reads checkpoints itself' not in str(refused.value)
+
+
 def test_cfg_options_refine_the_pretrained_init_cfg(tmp_path):
     ckpt = str(tmp_path / 'ckpt.pth')
     torch.save({'state_dict': {'backbone.x': torch.zeros(1)}}, ckpt)

@@ -1,13 +1,16 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What loading tasks onto a :class:`MultiTaskRecognizer` costs: process CPU
-time and peak resident memory of ``add_task`` for N tasks.
+time and peak resident memory (above the process before it) of ``add_task``
+for N tasks.
 
 A stock backbone with random weights is written as the pretrained file and
 every task is a real adapter-only checkpoint trained on it (random adapters
 and head, saved as the ``AdapterHook`` saves them), so nothing is
 downloaded. Each N runs in a fresh process (``--in-process`` runs them in
 this one), so one peak does not hide another; the peak is the resident
-memory above the process's memory before the first ``add_task``. Process
+memory above the process's memory before the first ``add_task`` (libraries
+imported, an empty engine): what the N tasks add to a server process, not
+its whole size. Process
 CPU time, not wall time: a busy neighbour on a shared machine does not
 count. Example::
 
@@ -72,7 +75,20 @@ def parse_args(argv=None):
 
 def measure(tasks: List[Dict[str, str]], num: int) -> dict:
     """CPU time and peak memory of adding the first ``num`` tasks to a new
-    :class:`MultiTaskRecognizer`."""
+    :class:`MultiTaskRecognizer`.
+
+    Args:
+        tasks (list[dict]): ``dict(name, config, checkpoint)`` per task.
+        num (int): How many of them to add.
+
+    Returns:
+        dict: ``tasks`` (``num``); ``cpu_s`` and ``cpu_s_per_task``:
+        process CPU seconds of the ``add_task`` calls; ``peak_rss_mb``: the
+        peak resident memory while they run, above the resident memory
+        just before the first one (the process with its libraries imported
+        and an empty engine), not the process's whole peak;
+        ``tensor_mb``: the float32 tensors the engine holds.
+    """
     engine = MultiTaskRecognizer()
     cpu = []
 
@@ -108,10 +124,13 @@ def format_table(result: dict) -> str:
     """A markdown table of :func:`main`'s result."""
     lines = [
         f'CPU: {result["cpu"]}; {result["threads"]} thread(s); process CPU '
-        f'time; pretrained file {result["pretrained_mb"]:.1f} MB, task '
-        f'checkpoint {result["checkpoint_mb"]:.2f} MB.', '',
-        '| tasks | add_task CPU s (total) | CPU s per task | peak RSS MB '
-        '| tensors held MB |', '| --- | --- | --- | --- | --- |'
+        'time; peak RSS above the process before the first add_task '
+        '(libraries imported, empty engine); pretrained file '
+        f'{result["pretrained_mb"]:.1f} MB, task checkpoint '
+        f'{result["checkpoint_mb"]:.2f} MB.', '',
+        '| tasks | add_task CPU s (total) | CPU s per task | peak RSS above '
+        'pre-add_task MB | tensors held MB |',
+        '| --- | --- | --- | --- | --- |'
     ]
     for row in result['rows']:
         per = ', '.join(f'{t:.2f}' for t in row['cpu_s_per_task'])

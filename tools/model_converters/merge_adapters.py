@@ -35,7 +35,7 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
 from mmadaptformer.engine.adapter_checkpoint.layout import (
     check_adapter_record, check_tensor_entries, checkpoint_meta,
     checkpoint_state_dict)
-from mmadaptformer.models import FROZEN_HOST_KEY
+from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
@@ -119,7 +119,8 @@ def merge(args):
         f'merge_adapters_{time.time_ns()}', log_level='WARNING')
     cfg = Config.fromfile(args.config)
     if args.pretrained is not None:
-        set_pretrained_backbone(cfg, args.pretrained)
+        set_pretrained_backbone(
+            cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')

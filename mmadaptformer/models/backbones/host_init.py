@@ -8,7 +8,7 @@ stays off the console."""
 import importlib
 import logging
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Mapping, Optional, Set
+from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set
 
 from mmengine.logging import MMLogger
 from torch import Tensor, nn
@@ -16,12 +16,13 @@ from torch import Tensor, nn
 from ...utils.pretrained_backbone import own_pretrained_hint
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
-from ..hosts import own_pretrained_attrs, pretrained_readers, qualname
+from ..hosts import HOSTS, own_pretrained_attrs, pretrained_readers, qualname
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
     'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
-    'recording_loads', 'check_own_weights_loaded', 'own_loading_hint'
+    'recording_loads', 'check_own_weights_loaded', 'own_loading_hint',
+    'own_loading_hint_of_cfg'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -39,6 +40,23 @@ def own_weights(host: nn.Module) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
+def _own_loading_hint(backbones: Sequence[str],
+                      name: str,
+                      key: str,
+                      checkpoint: Optional[str] = None) -> str:
+    """The advice of :func:`own_loading_hint` for the host qualnames
+    ``backbones`` (all of them must read their own ``pretrained``)."""
+    table = own_pretrained_attrs()
+    attrs = [table.get(backbone, {}) for backbone in backbones]
+    if not attrs or not all(OWN_WEIGHTS_ATTR in a for a in attrs):
+        return ''
+    return own_pretrained_hint(
+        name,
+        key,
+        inflates=all('pretrained2d' in a for a in attrs),
+        checkpoint=checkpoint)
+
+
 def own_loading_hint(host: nn.Module, key: str) -> str:
     """How to give ``host`` a checkpoint it reads itself (its own
     ``pretrained``), in the words of
@@ -52,11 +70,46 @@ def own_loading_hint(host: nn.Module, key: str) -> str:
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
     """
-    if OWN_WEIGHTS_ATTR not in own_pretrained_attrs().get(
-            qualname(type(host)), {}):
+    return _own_loading_hint([qualname(type(host))], type(host).__name__, key)
+
+
+def own_loading_hint_of_cfg(host_cfg: Mapping,
+                            key: str,
+                            checkpoint: Optional[str] = None) -> str:
+    """:func:`own_loading_hint` for a host's config, before anything is
+    built: what ``--pretrained`` adds to its refusal of a file that holds
+    no state dict (see
+    :func:`~mmadaptformer.utils.pretrained_backbone.set_pretrained_backbone`,
+    which cannot read the host table itself).
+
+    A ``type`` given as a name (``'SwinTransformer3D'``,
+    ``'mmaction.SwinTransformer3D'``) is matched by class name against the
+    hosts of :data:`~mmadaptformer.models.hosts.HOSTS`; a name that several
+    hosts share gets the advice only if it fits all of them.
+
+    Args:
+        host_cfg (Mapping): The host's config, with its ``type``.
+        key (str): The config key of the host, e.g.
+            ``'model.backbone.backbone'``.
+        checkpoint (str, optional): The file the advice names; None says
+            ``FILE``. Defaults to None.
+
+    Returns:
+        str: The advice, or ``''`` for a host that does not read its own
+        ``pretrained`` (MViT, VideoMAE's ViT) or is not in the table.
+    """
+    host_type = host_cfg.get('type')
+    if isinstance(host_type, type):
+        return _own_loading_hint([qualname(host_type)], host_type.__name__,
+                                 key, checkpoint)
+    if not isinstance(host_type, str):
         return ''
-    return own_pretrained_hint(
-        type(host).__name__, key, inflates=hasattr(host, 'pretrained2d'))
+    name = host_type.rsplit('.', 1)[-1]
+    backbones = [
+        spec.backbone for spec in HOSTS
+        if spec.backbone.rsplit('.', 1)[-1] == name
+    ]
+    return _own_loading_hint(backbones, name, key, checkpoint)
 
 
 @contextmanager
