@@ -179,6 +179,25 @@ def test_a_task_trained_with_other_adapter_settings_is_refused(
     assert engine.tasks == ['last']
 
 
+def test_a_task_whose_meta_is_not_a_dict_is_refused_by_name(
+        video_tasks, tmp_path, clean_loggers):
+    """A later task's checkpoint whose ``meta`` is not a dict (a damaged or
+    foreign file) is refused by name, as the full load refuses it, instead
+    of failing inside the light load with an ``AttributeError``; the
+    loaded task keeps serving."""
+    engine = MultiTaskRecognizer()
+    engine.add_task('last', video_tasks['last']['config'],
+                    video_tasks['last']['checkpoint'])
+    checkpoint = safe_torch_load(video_tasks['last2']['checkpoint'])
+    checkpoint['meta'] = 'not a dict'
+    damaged = str(tmp_path / 'last2_meta.pth')
+    torch.save(checkpoint, damaged)
+    with pytest.raises(
+            Exception, match=rf"{damaged}: its 'meta' is a str, not a dict"):
+        engine.add_task('last2', video_tasks['last2']['config'], damaged)
+    assert engine.tasks == ['last']
+
+
 def test_what_cannot_be_loaded_without_the_backbone_takes_the_full_load(
         video_tasks, tiny_video_data, tmp_path, reads, monkeypatch,
         clean_loggers):
