@@ -1,20 +1,28 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Training speed and memory of AdaptFormer against linear probing and full
 fine-tuning (``tools/analysis_tools/benchmark_train.py``)."""
+from .flops import (SDPARecompute, checkpointing_off, count_step_flops,
+                    sdpa_recompute_flops)
 from .inputs import (ADAPTFORMER_TYPES, input_spec, load_config, model_cfg_for,
                      num_classes_of, optim_wrapper_cfg_for, synthetic_batch)
-from .measure import PeakMemory, matmul_flops_per_s, measure_mode, timed
-from .options import (AMP_DTYPES, DEFAULT_MODES, MODES, REFERENCE_MODE,
-                      DefaultsHelpFormatter, parse_args)
+from .measure import measure_mode
+from .memory import PeakMemory, memory_fields
+from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES, MODES,
+                      REFERENCE_MODE, DefaultsHelpFormatter, build_parser,
+                      parse_args)
 from .report import (cpu_info, format_summary, format_table, loadavg, plot,
                      row_name, summarize, summary_title)
-from .runner import run_benchmark, run_worker
+from .runner import rotated, run_benchmark, run_worker
+from .utilisation import matmul_flops_per_s, measure_matmul, timed, utilisation
 
 __all__ = [
-    'ADAPTFORMER_TYPES', 'AMP_DTYPES', 'DEFAULT_MODES', 'MODES',
-    'REFERENCE_MODE', 'DefaultsHelpFormatter', 'PeakMemory', 'cpu_info',
-    'format_summary', 'format_table', 'input_spec', 'load_config', 'loadavg',
-    'matmul_flops_per_s', 'measure_mode', 'model_cfg_for', 'num_classes_of',
-    'optim_wrapper_cfg_for', 'parse_args', 'plot', 'row_name', 'run_benchmark',
-    'run_worker', 'summarize', 'summary_title', 'synthetic_batch', 'timed'
+    'ADAPTFORMER_TYPES', 'AMP_DTYPES', 'BATCH_SIZE_REASON', 'DEFAULT_MODES',
+    'MODES', 'REFERENCE_MODE', 'DefaultsHelpFormatter', 'PeakMemory',
+    'SDPARecompute', 'build_parser', 'checkpointing_off', 'count_step_flops',
+    'cpu_info', 'format_summary', 'format_table', 'input_spec', 'load_config',
+    'loadavg', 'matmul_flops_per_s', 'measure_matmul', 'measure_mode',
+    'memory_fields', 'model_cfg_for', 'num_classes_of',
+    'optim_wrapper_cfg_for', 'parse_args', 'plot', 'row_name', 'rotated',
+    'run_benchmark', 'run_worker', 'sdpa_recompute_flops', 'summarize',
+    'summary_title', 'synthetic_batch', 'timed', 'utilisation'
 ]

@@ -2,7 +2,7 @@
 """The modes, autocast dtypes and command-line options of the training
 benchmark (``tools/analysis_tools/benchmark_train.py``)."""
 import argparse
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 MODES = {
     'adaptformer': 'AdaptFormer (adapters + head train)',
@@ -28,16 +28,19 @@ class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         return super()._get_help_string(action)
 
 
-def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
-    """Parse the benchmark's command line.
+#: Why a training step needs at least 2 samples per batch.
+BATCH_SIZE_REASON = (
+    'a training step of batch 1 fails in training-mode BatchNorm (e.g. the '
+    'BN + Linear head of the AdaptFormer recipes), which needs more than '
+    'one value per channel')
 
-    Args:
-        argv (list[str], optional): The arguments, without the program
-            name. Defaults to None, i.e. ``sys.argv[1:]``.
+
+def build_parser() -> argparse.ArgumentParser:
+    """The benchmark's argument parser (:func:`parse_args` checks the
+    values it returns; its ``error`` reports a bad value found later).
 
     Returns:
-        argparse.Namespace: The options; :func:`run_benchmark` and
-        :func:`measure_mode` read them.
+        argparse.ArgumentParser: The parser of ``benchmark_train.py``.
     """
     from mmengine.config import DictAction
     parser = argparse.ArgumentParser(
@@ -56,7 +59,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--batch-size',
         type=int,
-        help='clips/images per step (default: train_dataloader.batch_size)')
+        help='clips/images per step, at least 2 (default: '
+        'train_dataloader.batch_size)')
     parser.add_argument(
         '--num-frames',
         type=int,
@@ -82,6 +86,17 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         default=['none'],
         help='autocast dtypes (CPU: bf16 only); with several, every mode '
         'runs with each, e.g. --amp none bf16')
+    parser.add_argument(
+        '--peak-tflops',
+        nargs='+',
+        metavar='AMP=TFLOPS',
+        help='the device\'s datasheet peak (dense) per autocast dtype, e.g. '
+        '--peak-tflops bf16=989 fp16=989 (an H100 SXM or H200); rows of '
+        'those dtypes get the model FLOP utilisation (MFU) and the hardware '
+        'FLOP utilisation (HFU) against it, rows without one only the '
+        'utilisation of the measured matmul. float32 rows (none) run their '
+        'matmuls without TF32, PyTorch\'s default, so their peak is the '
+        'FP32 one')
     parser.add_argument(
         '--device',
         choices=['cpu', 'cuda'],
@@ -114,10 +129,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--matmul-size',
         type=int,
-        help='side of the square matmul whose measured rate is the '
-        'denominator of MFU (default: 8192 on a GPU, 2048 on the CPU, '
-        'halved there while one product would take over a second, e.g. '
-        'bfloat16 without AVX512-BF16; the JSON gives the side used)')
+        help='side of the square reference matmul, measured once per round '
+        'and autocast dtype, whose rate is the denominator of the "%% of '
+        'matmul" column (default: 8192 on a GPU, 2048 on the CPU, halved '
+        'there while one product would take over a CPU-second, e.g. '
+        'bfloat16 without AVX512-BF16; chosen in the first round and kept, '
+        'the JSON gives the side used)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--plot', help='write a PNG comparing the modes')
     parser.add_argument(
@@ -131,13 +148,61 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--worker-amp', choices=list(AMP_DTYPES), help=argparse.SUPPRESS)
     parser.add_argument('--worker-out', help=argparse.SUPPRESS)
+    return parser
+
+
+def _peak_tflops(parser: argparse.ArgumentParser,
+                 items: Optional[List[str]]) -> Dict[str, float]:
+    peaks = {}
+    for item in items or []:
+        amp, _, value = item.partition('=')
+        try:
+            peaks[amp] = float(value)
+        except ValueError:
+            peaks[amp] = 0.
+        if amp not in AMP_DTYPES or not peaks[amp] > 0:
+            parser.error(f'--peak-tflops takes AMP=TFLOPS with AMP one of '
+                         f'{list(AMP_DTYPES)} and TFLOPS > 0, got {item!r}')
+    return peaks
+
+
+def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
+    """Parse the benchmark's command line and check it.
+
+    ``device`` is resolved here (cuda if available, else cpu), so every
+    process of a run agrees on it and a combination that cannot run, such
+    as ``--amp fp16`` on a machine without CUDA, is refused at once.
+
+    Args:
+        argv (list[str], optional): The arguments, without the program
+            name. Defaults to None, i.e. ``sys.argv[1:]``.
+
+    Returns:
+        argparse.Namespace: The options; :func:`run_benchmark` and
+        :func:`measure_mode` read them. ``peak_tflops`` is a dict from
+        autocast dtype to TFLOPS.
+    """
+    import torch
+    parser = build_parser()
     args = parser.parse_args(argv)
+    cuda = torch.cuda.is_available()
+    defaulted = args.device is None
+    if defaulted:
+        args.device = 'cuda' if cuda else 'cpu'
+    elif args.device == 'cuda' and not cuda:
+        parser.error('--device cuda, but torch.cuda.is_available() is '
+                     'False on this machine')
     if 'fp16' in args.amp and args.device == 'cpu':
         parser.error('--amp fp16 needs --device cuda: float16 autocast '
                      'with loss scaling runs on a GPU only (use bf16 on '
-                     'the CPU)')
-    for name in ('iters', 'repeat', 'batch_size', 'num_frames', 'threads',
-                 'matmul_size'):
+                     'the CPU)' +
+                     ('; no CUDA GPU here, so --device defaults to cpu'
+                      if defaulted else ''))
+    args.peak_tflops = _peak_tflops(parser, args.peak_tflops)
+    if args.batch_size is not None and args.batch_size < 2:
+        parser.error(f'--batch-size must be >= 2, got {args.batch_size}: '
+                     f'{BATCH_SIZE_REASON}')
+    for name in ('iters', 'repeat', 'num_frames', 'threads', 'matmul_size'):
         value = getattr(args, name)
         if value is not None and value < 1:
             parser.error(f'--{name.replace("_", "-")} must be >= 1, got '

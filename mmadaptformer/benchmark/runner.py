@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The training benchmark's rounds: every mode in a fresh process, then the
-summary, table, JSON and plot."""
+"""The training benchmark's rounds: one reference matmul per autocast dtype
+and every mode in a fresh process, the order rotating from round to round;
+then the summary, table, JSON and plot."""
 import json
 import os
 import os.path as osp
@@ -8,13 +9,15 @@ import subprocess
 import sys
 import tempfile
 import time
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
+import torch
 from mmengine.logging import print_log
 
 from .inputs import input_spec, load_config
-from .options import parse_args
+from .options import BATCH_SIZE_REASON, build_parser, parse_args
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
+from .utilisation import measure_matmul, utilisation
 
 
 def run_worker(argv: List[str], mode: str, amp: str) -> dict:
@@ -47,10 +50,24 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
             return json.load(f)
 
 
+def rotated(items: Sequence, i: int) -> list:
+    """``items`` starting at its ``i``-th (modulo its length): the order
+    of round ``i`` (from 0), so that the same mode does not always run
+    first, or last, in every round."""
+    i %= len(items)
+    return list(items[i:]) + list(items[:i])
+
+
 def run_benchmark(argv: Optional[List[str]] = None) -> dict:
     """Run the benchmark of ``argv``: log progress, write the JSON
     (``--out``) and the plot (``--plot``). :func:`format_summary` gives
-    the table of the result.
+    the tables of the result.
+
+    Each round measures, for each autocast dtype, the reference matmul
+    (:func:`measure_matmul`, in this process, its side chosen in the first
+    round and kept) and then every mode, each in a fresh process; every row
+    of the round and dtype is divided by that one rate. Round ``i`` runs
+    the dtypes and the modes in :func:`rotated` order.
 
     Args:
         argv (list[str], optional): The command line of
@@ -59,25 +76,46 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
 
     Returns:
         dict: What ``--out`` holds: settings, machine, rows, ratios to full
-        fine-tuning and autocast speed-ups.
+        fine-tuning, autocast speed-ups, the reference matmuls and the
+        order of each round.
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parse_args(argv)
     cfg = load_config(args)
     spec = input_spec(cfg, args)
+    if spec['batch_size'] < 2:
+        build_parser().error(
+            f'{args.config} trains in batches of {spec["batch_size"]} '
+            '(train_dataloader.batch_size); give --batch-size 2 or more: '
+            f'{BATCH_SIZE_REASON}')
+    if args.threads:
+        torch.set_num_threads(args.threads)  # as in the workers
     load_before = loadavg()
-    rounds = []
+    rounds, references, orders, sizes = [], [], [], {}
     for i in range(args.repeat):
-        rounds.append({})
-        for amp in args.amp:
-            for mode in args.modes:
+        runs, references_i, order = {}, {}, []
+        for amp in rotated(args.amp, i):
+            reference = measure_matmul(args.device, amp,
+                                       sizes.get(amp) or args.matmul_size)
+            sizes[amp] = reference['matmul_size']
+            references_i[amp] = reference
+            for mode in rotated(args.modes, i):
                 row = row_name(mode, amp)
+                order.append(row)
                 print_log(
                     f'[round {i + 1}/{args.repeat}] {row} ...',
                     logger='current')
-                rounds[-1][row] = run_worker(argv, mode, amp)
+                run = run_worker(argv, mode, amp)
+                runs[row] = dict(
+                    run, **utilisation(run, reference, args.peak_tflops))
+        # Rows in the order of the command line, whatever the round's.
+        rounds.append({
+            row_name(mode, amp): runs[row_name(mode, amp)]
+            for amp in args.amp for mode in args.modes
+        })
+        references.append(references_i)
+        orders.append(order)
     rows, ratios, speedups = summarize(rounds)
-    device = next(iter(rows.values()))['device']
     unit = 'clips' if spec['video'] else 'images'
     result = dict(
         config=args.config,
@@ -98,16 +136,19 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
             frozen_prefix=not args.no_frozen_prefix,
             threads=args.threads,
             matmul_size=args.matmul_size,
+            peak_tflops=args.peak_tflops,
             iters=args.iters,
             warmup=args.warmup,
             repeat=args.repeat,
             unit=unit,
-            device=device,
+            device=args.device,
             out=args.out,
             plot=args.plot),
         modes=rows,
         ratios_to_full_ft=ratios,
-        amp_speedups=speedups)
+        amp_speedups=speedups,
+        matmul_references=references,
+        round_orders=orders)
 
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)

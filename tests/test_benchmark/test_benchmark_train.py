@@ -4,15 +4,21 @@ import json
 import os.path as osp
 
 import pytest
+import torch
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
-                     TINY_VIDEO_CONFIG, run_tool)
+                     TINY_VIDEO_CONFIG, VIDEO_HOST, run_tool)
 
 from mmadaptformer import benchmark as tool
+from mmadaptformer.benchmark import runner
 
 # The tiny AdaptFormer config: 2 blocks of width 64, bottleneck 8, 2
 # classes, BN (no affine) + Linear head, fc_norm trains.
 ADAPTERS = 2 * (64 * 8 + 8 + 8 * 64 + 64)
 HEAD_AND_FC_NORM = 64 * 2 + 2 + 2 * 64
+# Its attention: batch 4 (train_dataloader), 2 heads of 32 dims over
+# (4 / 2) x (32 / 16)^2 = 8 tokens; the q k^T that a fused attention
+# backward recomputes, per call.
+QK_FLOPS = 2 * 4 * 2 * 8 * 8 * 32
 
 
 def _spec(config, *argv):
@@ -71,7 +77,7 @@ def test_benchmark_train_smoke(tmp_path):
         assert len(summary['runs']) == 1
         assert len(summary['runs'][0]['step_times_s']) == 2
         for field in ('step_s', 'step_cpu_s', 'train_throughput',
-                      'peak_mem_mb', 'infer_step_s', 'infer_throughput'):
+                      'abs_peak_mem_mb', 'infer_step_s', 'infer_throughput'):
             assert summary[field]['median'] > 0, (mode, field)
         # Frozen weights got no gradient.
         assert summary['frozen_params_with_grad'] == 0
@@ -82,37 +88,261 @@ def test_benchmark_train_smoke(tmp_path):
     assert full['trainable_params'] == full['total_params']
     assert full['total_params'] == \
         modes['adaptformer']['total_params'] - ADAPTERS
-    # SGD with momentum keeps one float32 buffer per trainable parameter.
     for summary in modes.values():
-        assert summary['optim_state_mb'] * 2**20 == \
-            4 * summary['trainable_params']
+        run = summary['runs'][0]
+        # SGD with momentum keeps one float32 buffer per trainable
+        # parameter; zero_grad(set_to_none) keeps no gradient.
+        assert run['optim_state_mb'] * 2**20 == 4 * run['trainable_params']
+        assert run['grad_mem_mb'] == 0
+        assert run['persistent_mem_mb'] == \
+            run['optim_state_mb'] + run['grad_mem_mb']
+        # Parameters (float32) and buffers: the data preprocessor's mean
+        # and std, the sinusoidal position embedding (8 x 64) and the
+        # head's BatchNorm statistics.
+        assert run['static_mem_mb'] * 2**20 - 4 * run['total_params'] == \
+            4 * 2 * 3 + 4 * 8 * 64 + 4 * 2 * 64 + 8
+        assert run['transient_mem_mb'] == pytest.approx(
+            max(0., run['peak_above_base_mb'] - run['persistent_mem_mb']))
+        assert run['transient_mem_mb'] + run['persistent_mem_mb'] >= \
+            run['peak_above_base_mb'] - 1e-9
+        # On the CPU the absolute peak is the process's peak RSS: the
+        # baseline (the built model included) plus the peak above it.
+        assert run['peak_mem_kind'] == 'peak RSS of the process (VmHWM)'
+        assert run['abs_peak_mem_mb'] == pytest.approx(
+            run['base_mem_mb'] + run['peak_above_base_mb'])
+        assert run['abs_peak_mem_mb'] > run['static_mem_mb']
     # Frozen weights need no weight gradients: a step of AdaptFormer counts
     # at most about 2 forward passes against 3 for full fine-tuning (less:
     # the frozen patch embedding needs no backward at all), a linear
     # probe's about 1.
-    full_flops = full['step_flops']
-    assert 0.45 < modes['adaptformer']['step_flops'] / full_flops < 0.7
-    assert modes['linear_probe']['step_flops'] / full_flops < 0.45
-    assert modes['linear_probe']['step_flops'] < \
-        modes['adaptformer']['step_flops']
+    full_flops = full['model_flops']
+    assert 0.45 < modes['adaptformer']['model_flops'] / full_flops < 0.7
+    assert modes['linear_probe']['model_flops'] / full_flops < 0.45
+    assert modes['linear_probe']['model_flops'] < \
+        modes['adaptformer']['model_flops']
+    ratios = result['ratios_to_full_ft']
+    assert ratios['adaptformer']['model_flops']['median'] == \
+        modes['adaptformer']['model_flops'] / full_flops
+    # One reference matmul for the round, shared by every row.
+    reference = result['matmul_references'][0]['none']
+    assert reference['matmul_size'] == 256  # --matmul-size is kept
     for summary in modes.values():
-        assert summary['matmul_dtype'] == 'float32'
-        assert summary['matmul_size'] == 256  # --matmul-size is kept
-        assert summary['matmul_flops_per_s']['median'] > 1e8
-        assert summary['mfu']['median'] == pytest.approx(
-            summary['step_flops'] / summary['step_s']['median'] /
-            summary['matmul_flops_per_s']['median'],
-            rel=0.5)
-        assert 0 < summary['mfu_cpu_time']['median'] < 1.5
-    assert result['ratios_to_full_ft']['full_ft']['step_s']['median'] == 1
+        run = summary['runs'][0]
+        assert run['matmul_dtype'] == 'float32'
+        assert run['matmul_flops_per_s'] == reference['matmul_flops_per_s']
+        assert run['matmul_utilisation'] == pytest.approx(
+            run['step_flops'] / run['step_s'] /
+            reference['matmul_flops_per_s'])
+        assert 0 < run['matmul_utilisation_cpu_time'] < 1.5
+        # No --peak-tflops: no MFU.
+        assert run['mfu'] is None and summary['mfu'] is None
+    assert ratios['full_ft']['step_s']['median'] == 1
     assert result['settings']['sample_shape'] == [1, 3, 4, 32, 32]
+    assert result['settings']['device'] == 'cpu'
     assert result['machine']['cores'] >= 1
+    assert result['round_orders'] == [[
+        'adaptformer', 'linear_probe', 'full_ft'
+    ]]
+    for header in ('static MB', 'persist MB', 'transient MB', 'peak RSS MB',
+                   'model GFLOP', '% of matmul'):
+        assert header in proc.stdout
     assert png.read_bytes()[:8] == b'\x89PNG\r\n\x1a\n'
 
 
-def test_mfu_reference_size_fits_the_cpus_speed():
-    from mmadaptformer.benchmark.measure import (fit_matmul_size,
-                                                 reference_matmul_size)
+def _fake_run(mode, amp, device='cpu'):
+    """A worker's result with simple numbers: full FT steps take 1 s."""
+    fraction = dict(adaptformer=0.7, linear_probe=0.35, full_ft=1.)[mode]
+    step = fraction / (2 if amp == 'bf16' else 1)
+    memory = dict(
+        static_mem_mb=80.,
+        optim_state_mb=80. * fraction,
+        grad_mem_mb=0.,
+        persistent_mem_mb=80. * fraction,
+        base_mem_mb=700.,
+        peak_above_base_mb=400. * fraction,
+        transient_mem_mb=320. * fraction,
+        abs_peak_mem_mb=1100. + 400. * fraction,
+        peak_mem_kind='test',
+        peak_mem_note=None)
+    return dict(
+        mode=mode,
+        amp=amp,
+        device=device,
+        gpu=None,
+        tf32_matmul=None,
+        torch='test',
+        threads=1,
+        adapters_added=False,
+        step_s=step,
+        step_times_s=[step],
+        step_cpu_s=2 * step,
+        train_throughput=4 / step,
+        **memory,
+        trainable_params=1,
+        total_params=2,
+        frozen_params_with_grad=0,
+        infer_step_s=0.1,
+        infer_throughput=40.,
+        step_flops=100e9 * fraction + 1e9,
+        model_flops=100e9 * fraction,
+        sdpa_recompute_flops=1e9,
+        sdpa_backward_calls=12,
+        checkpointing=False,
+        achieved_flops_per_s=(100e9 * fraction + 1e9) / step,
+        model_flops_per_s=100e9 * fraction / step)
+
+
+def test_rounds_rotate_and_share_one_reference_matmul(monkeypatch):
+    """Round i starts at the i-th mode (and autocast dtype); each round
+    measures one reference matmul per dtype, whose side the first round
+    chose, and every row of the round and dtype is divided by it."""
+    calls, references = [], []
+
+    def run_worker(argv, mode, amp):
+        calls.append(tool.row_name(mode, amp))
+        return _fake_run(mode, amp)
+
+    def measure_matmul(device, amp, size):
+        references.append((amp, size))
+        return dict(
+            matmul_dtype=dict(none='float32', bf16='bfloat16')[amp],
+            matmul_size=size or 512,
+            matmul_flops_per_s=1e9 * len(references),
+            matmul_flops_per_s_cpu_time=1e9 * len(references))
+
+    monkeypatch.setattr(runner, 'run_worker', run_worker)
+    monkeypatch.setattr(runner, 'measure_matmul', measure_matmul)
+    result = tool.run_benchmark([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--amp', 'none', 'bf16', '--repeat', 3,
+        '--peak-tflops', 'bf16=0.5'
+    ])
+    a, lp, f = 'adaptformer', 'linear_probe', 'full_ft'
+    orders = [[a, lp, f, f'{a}@bf16', f'{lp}@bf16', f'{f}@bf16'],
+              [f'{lp}@bf16', f'{f}@bf16', f'{a}@bf16', lp, f, a],
+              [f, a, lp, f'{f}@bf16', f'{a}@bf16', f'{lp}@bf16']]
+    assert result['round_orders'] == orders
+    assert calls == [row for order in orders for row in order]
+    # The side is chosen once per dtype (None: by the CPU probe).
+    assert references == [('none', None), ('bf16', None), ('bf16', 512),
+                          ('none', 512), ('none', 512), ('bf16', 512)]
+    # Rows keep the command line's order.
+    assert list(result['modes']) == orders[0]
+    for i, (round_references,
+            order) in enumerate(zip(result['matmul_references'], orders)):
+        for row in order:
+            run = result['modes'][row]['runs'][i]
+            rate = round_references[run['amp']]['matmul_flops_per_s']
+            assert run['matmul_flops_per_s'] == rate
+            assert run['matmul_utilisation'] == pytest.approx(
+                run['step_flops'] / run['step_s'] / rate)
+            # --peak-tflops gives MFU (model FLOPs) and HFU (as executed)
+            # where it has the row's dtype.
+            if run['amp'] == 'bf16':
+                assert run['mfu'] == pytest.approx(run['model_flops'] /
+                                                   run['step_s'] / 0.5e12)
+                assert run['hfu'] == pytest.approx(run['step_flops'] /
+                                                   run['step_s'] / 0.5e12)
+            else:
+                assert run['mfu'] is None and run['hfu'] is None
+    assert len({
+        result['modes'][a]['runs'][i]['matmul_flops_per_s']
+        for i in range(3)
+    }) == 3
+    ratios = result['ratios_to_full_ft']
+    assert ratios[f'{a}@bf16']['model_flops']['median'] == \
+        pytest.approx(0.7)
+    assert ratios[a]['abs_peak_mem_mb']['median'] == \
+        pytest.approx(1380 / 1500)
+    assert ratios[a]['transient_mem_mb']['median'] == pytest.approx(0.7)
+    assert result['amp_speedups'][f'{a}@bf16']['step_s']['median'] == 2
+    text = tool.format_summary(result)
+    assert 'the order of the modes rotates' in text
+    assert '0.70 [0.70-0.70]' in text  # three rounds: median [min-max]
+    assert '0.700' in text  # model GFLOP x full FT
+
+
+def test_one_round_and_a_gpu_print_no_cpu_time_and_no_range():
+    rounds = [{
+        tool.row_name(mode, amp): dict(
+            _fake_run(mode, amp, device='cuda'),
+            **tool.utilisation(
+                _fake_run(mode, amp), dict(matmul_flops_per_s=1e12),
+                dict(bf16=1.)))
+        for amp in ('none', 'bf16') for mode in ('adaptformer', 'full_ft')
+    }]
+    rows, ratios, speedups = tool.summarize(rounds)
+    # On a GPU the host's CPU time means nothing: no column, no speed-up.
+    assert 'step_cpu_s' not in rows['adaptformer']
+    assert 'step_cpu_s' not in ratios['adaptformer']
+    assert list(speedups['adaptformer@bf16']) == ['step_s']
+    table = tool.format_table(rows, ratios, speedups, 'clips')
+    assert 'cpu ms' not in table and 'fp32/amp cpu' not in table
+    assert 'peak alloc MB' in table and 'max_memory_allocated' in table
+    # One round: the value, no [min-max].
+    assert '[' not in table
+    speed = next(line for line in table.splitlines()
+                 if line.startswith('adaptformer@bf16'))
+    assert speed.split()[1:4] == ['350.0', '0.70', '2.00']
+
+
+def test_model_flops_leave_out_recomputation(clean_loggers):
+    """Model FLOPs are the executed ones less the q k^T that each fused
+    attention backward recomputes; the eager attention computes exactly
+    that much."""
+
+    def measure(mode, *argv):
+        args = tool.parse_args(
+            [TINY_ADAPTFORMER_VIDEO_CONFIG, '--iters', '1', '--warmup', '0'] +
+            list(argv))
+        return tool.measure_mode(args, mode, 'none')
+
+    fused, eager = measure('full_ft_fast'), measure('full_ft')
+    # Both blocks' attention backward runs.
+    assert fused['sdpa_backward_calls'] == 2
+    assert fused['model_flops'] == fused['step_flops'] - 2 * QK_FLOPS
+    assert fused['model_flops'] == eager['model_flops'] == \
+        eager['step_flops']
+    assert eager['sdpa_backward_calls'] == 0
+
+    # Activation checkpointing runs the blocks' forward again: more
+    # executed FLOPs, the same model FLOPs.
+    plain, checkpointed = measure('adaptformer'), measure(
+        'adaptformer', '--with-cp')
+    assert not plain['checkpointing'] and checkpointed['checkpointing']
+    assert checkpointed['step_flops'] > plain['step_flops']
+    assert checkpointed['model_flops'] == plain['model_flops']
+    # Block 0 is in front of the adapters' gradient path: its attention
+    # gets no backward.
+    assert plain['sdpa_backward_calls'] == 1
+    assert plain['model_flops'] == plain['step_flops'] - QK_FLOPS
+
+
+def test_checkpointing_off_restores_it(clean_loggers):
+    from mmaction.registry import MODELS
+    from mmengine.registry import init_default_scope
+
+    init_default_scope('mmaction')
+    model = MODELS.build(
+        dict(type='AdaptFormer', backbone=dict(VIDEO_HOST), with_cp=True))
+    blocks = list(model.backbone.blocks)
+    forwards = [block.__dict__['forward'] for block in blocks]
+    with tool.checkpointing_off(model) as switched:
+        assert switched == len(blocks) + 1  # the blocks and the wrapper
+        assert all('forward' not in block.__dict__ for block in blocks)
+        assert not model.with_cp
+    assert [block.__dict__['forward'] for block in blocks] == forwards
+    assert model.with_cp
+    # The FLOP count recomputes nothing with checkpointing off.
+    x = torch.randn(1, 3, 4, 32, 32)
+    model.train()
+    flops = tool.count_step_flops(lambda: model(x)[0].sum().backward(), model)
+    assert flops['checkpointing']
+    assert flops['step_flops'] > flops['model_flops'] > 0
+
+
+def test_reference_matmul_size_fits_the_cpus_speed():
+    from mmadaptformer.benchmark.utilisation import (fit_matmul_size,
+                                                     reference_matmul_size)
 
     # Measured on an AVX2-only AMD EPYC, one thread: a 512-square product
     # took 0.0034 s in float32 and 0.21 s in bfloat16 (1024: 2.57 s, 2048:
@@ -137,3 +367,33 @@ def test_help_shows_defaults_and_fp16_needs_cuda(capsys):
         tool.parse_args(
             [TINY_VIDEO_CONFIG, '--amp', 'fp16', '--device', 'cpu'])
     assert '--amp fp16 needs --device cuda' in capsys.readouterr().err
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is present')
+def test_bad_settings_are_parser_errors(capsys):
+    """A batch of 1 (BatchNorm in training) and float16 on a machine
+    without CUDA stop at the command line with exit code 2, naming the
+    option, before any worker starts."""
+
+    def error(*argv):
+        with pytest.raises(SystemExit) as info:
+            tool.run_benchmark([TINY_ADAPTFORMER_VIDEO_CONFIG, *argv])
+        assert info.value.code == 2
+        err = capsys.readouterr().err
+        assert 'Traceback' not in err
+        return ' '.join(err.split())
+
+    message = error('--batch-size', 1)
+    assert '--batch-size must be >= 2, got 1' in message
+    assert 'BatchNorm' in message
+    # A config that trains in batches of 1 is refused the same way.
+    message = error('--cfg-options', 'train_dataloader.batch_size=1')
+    assert 'give --batch-size 2 or more' in message
+    message = error('--amp', 'fp16')  # no --device: cpu here
+    assert '--amp fp16 needs --device cuda' in message
+    assert 'no CUDA GPU here, so --device defaults to cpu' in message
+    message = error('--device', 'cuda')
+    assert '--device cuda, but torch.cuda.is_available() is False' in message
+    message = error('--peak-tflops', 'bf16=989', 'fp8=1979')
+    assert "--peak-tflops takes AMP=TFLOPS" in message
+    assert "'fp8=1979'" in message

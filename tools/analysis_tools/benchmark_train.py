@@ -30,19 +30,26 @@ off (or on) for ablations.
 
 Measured per mode: the median training step (``model.train_step``: data
 preprocessing, forward, backward, optimizer step) after the warm-up steps,
-in wall-clock and process CPU time, and its throughput; the peak memory of
-training above the baseline taken once the model, optimizer and batch exist
-(GPU: max allocated; CPU: peak RSS, i.e. ``VmHWM`` after resetting it through
-``/proc/self/clear_refs``); the trainable parameters; the optimizer state;
-the median inference step (``model.test_step`` under ``no_grad``) and its
-throughput; and the FLOPs of one training step as
-``torch.utils.flop_counter`` counts them (matmuls, convolutions and
-attention, forward and backward), and the model FLOP utilisation (MFU): those
-FLOPs per median step time over the best measured rate of a large square
-matmul in the step's compute dtype (bfloat16/float16 under ``--amp``, float32
-otherwise); on the CPU also in process CPU time (``MFU cpu``), which a busy
-neighbour does not distort when the benchmark runs with ``--threads 1``.
-Ratios to full fine-tuning are taken within each round.
+in wall-clock and process CPU time, and its throughput; memory, split up
+(parameters and buffers; optimizer state and gradients kept between steps;
+the peak above the baseline taken once the model, optimizer and batch
+exist, and that peak less what a step keeps, i.e. activations and
+workspace; and the absolute peak: GPU ``max_memory_allocated``, CPU peak
+RSS of the process, ``VmHWM`` after resetting it through
+``/proc/self/clear_refs``); the trainable parameters; the median inference
+step (``model.test_step`` under ``no_grad``) and its throughput; and the
+FLOPs of a training step as ``torch.utils.flop_counter`` counts them, both
+as executed (hardware FLOPs: the ``q k^T`` a fused attention backward
+recomputes and the forward that ``--with-cp`` re-runs included) and as the
+model needs them (model FLOPs: without that recomputation). The runner
+measures one reference matmul per round and compute dtype (a large square
+product in bfloat16/float16 under ``--amp``, float32 otherwise) and every
+row of the round is divided by that one rate (``% of matmul``; on the CPU
+also in process CPU time, which a busy neighbour does not distort with
+``--threads 1``); with ``--peak-tflops`` (e.g. ``bf16=989``, a datasheet
+peak) it also gives HFU (hardware FLOPs) and MFU (model FLOPs) against that
+peak. The order of the modes rotates from round to round; ratios to full
+fine-tuning are taken within each round.
 
 The measuring lives in :mod:`mmadaptformer.benchmark`; this script is its
 command line.

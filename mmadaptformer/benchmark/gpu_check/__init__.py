@@ -3,10 +3,10 @@
 Every check also runs on a CPU (``--device cpu``), except what needs CUDA
 (float16 with loss scaling, nccl), which it skips with a reason."""
 from .checks import CHECKS
+from .goals import GOALS, evaluate_goals
 from .numerics import check_amp_step, check_fused_attention, loss_and_grads
 from .runner import build_context, parse_gpu_check_args, run_gpu_check
-from .speed import (GOALS, check_benchmark, check_official_baseline,
-                    check_profile, evaluate_goals)
+from .speed import check_benchmark, check_official_baseline, check_profile
 from .summary import format_gpu_summary
 from .tool_runs import (check_dist_train, check_multitask_inference,
                         check_train_amp)

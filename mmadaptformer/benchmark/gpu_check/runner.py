@@ -18,7 +18,7 @@ from ...utils import atomic_write
 from ..options import DefaultsHelpFormatter
 from .checks import CHECKS
 from .commands import stop_process_group
-from .speed import evaluate_goals
+from .goals import evaluate_goals
 from .summary import format_gpu_summary
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
 

@@ -19,13 +19,12 @@ from mmengine.registry import MODELS, init_default_scope
 from ...models import apply_trainable, plan_trainable
 from ..inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
                       optim_wrapper_cfg_for, synthetic_batch)
-from ..measure import PeakMemory, timed
+from ..memory import PeakMemory, memory_fields
 from ..official_vit import OfficialVideoViT
+from ..utilisation import timed
 from .commands import python_tool, run_command
+from .goals import datasheet_peak
 from .verdict import SkipCheck, Verdict
-
-# The goals of issue #15 for ViT-B/16, 8 x 224^2, batch 16 on one H200.
-GOALS = dict(step_ratio=0.70, memory_ratio_to_official=0.5, mfu_bf16=0.40)
 
 
 def _speed_args(ctx: dict) -> Namespace:
@@ -44,9 +43,11 @@ def _speed_args(ctx: dict) -> Namespace:
 def check_benchmark(ctx: dict) -> dict:
     """``benchmark_train.py`` of the speed config on the device with the
     modes adaptformer, full_ft, linear_probe and adaptformer_plain under
-    each autocast dtype: step time, clips/s, peak memory, MFU and ratios
-    to full fine-tuning (``benchmark.json`` and ``benchmark.png`` in the
-    output folder).
+    each autocast dtype: step time (wall-clock), clips/s, memory, FLOPs,
+    the utilisation of the measured matmul, MFU against the datasheet peak
+    of a GPU in :data:`DATASHEET_PEAK_TFLOPS`, and ratios to full
+    fine-tuning (``benchmark.json`` and ``benchmark.png`` in the output
+    folder).
 
     Args:
         ctx (dict): The check context (``speed``: ``config``,
@@ -69,6 +70,11 @@ def check_benchmark(ctx: dict) -> dict:
             argv += [f'--{key.replace("_", "-")}', speed[key]]
     if speed.get('img_size'):
         argv += ['--img-size', *speed['img_size']]
+    peak = datasheet_peak(ctx['device'])
+    if peak['peak_tflops']:
+        argv += ['--peak-tflops'] + [
+            f'{amp}={tflops}' for amp, tflops in peak['peak_tflops'].items()
+        ]
     code, log = run_command(
         python_tool('analysis_tools/benchmark_train.py', *argv),
         osp.join(ctx['out_dir'], 'logs', 'benchmark.log'),
@@ -78,16 +84,30 @@ def check_benchmark(ctx: dict) -> dict:
         return verdict.to_dict()
     with open(out) as f:
         result = json.load(f)
+
+    def median(table, field):
+        return (table.get(field) or {}).get('median')
+
     rows = {}
     for row, summary in result['modes'].items():
         ratio = result['ratios_to_full_ft'].get(row, {})
         rows[row] = dict(
             step_ms=1e3 * summary['step_s']['median'],
             throughput=summary['train_throughput']['median'],
-            peak_mem_mb=summary['peak_mem_mb']['median'],
-            mfu=summary['mfu']['median'],
-            step_ratio_to_full_ft=ratio.get('step_s', {}).get('median'),
-            memory_ratio_to_full_ft=ratio.get('peak_mem_mb', {}).get('median'),
+            static_mem_mb=summary['static_mem_mb'],
+            persistent_mem_mb=summary['persistent_mem_mb'],
+            transient_mem_mb=median(summary, 'transient_mem_mb'),
+            abs_peak_mem_mb=median(summary, 'abs_peak_mem_mb'),
+            peak_mem_kind=summary['peak_mem_kind'],
+            step_flops=summary['step_flops'],
+            model_flops=summary['model_flops'],
+            matmul_utilisation=median(summary, 'matmul_utilisation'),
+            hfu=median(summary, 'hfu'),
+            mfu=median(summary, 'mfu'),
+            step_ratio_to_full_ft=median(ratio, 'step_s'),
+            model_flop_ratio_to_full_ft=median(ratio, 'model_flops'),
+            transient_ratio_to_full_ft=median(ratio, 'transient_mem_mb'),
+            peak_ratio_to_full_ft=median(ratio, 'abs_peak_mem_mb'),
             trainable_params=summary['trainable_params'],
             gpu=summary['gpu'])
         verdict.expect(f'{row}: frozen parameters with a gradient',
@@ -95,6 +115,8 @@ def check_benchmark(ctx: dict) -> dict:
     verdict.details.update(
         rows=rows,
         unit=result['settings']['unit'],
+        peak_tflops=peak['peak_tflops'],
+        peak_source=peak['source'],
         settings=result['settings'])
     return verdict.to_dict()
 
@@ -178,9 +200,10 @@ def _import_official_vit_video(path: str) -> ModuleType:
 def check_official_baseline(ctx: dict) -> dict:
     """The official AdaptFormer video step under its own autocast (float16
     with ``torch.amp.GradScaler`` on a GPU, bfloat16 on a CPU), the speed
-    config's batch and frames: step time, clips/s and peak memory above the
-    baseline taken once model, optimizer and batch exist, as the benchmark
-    measures them.
+    config's batch and frames: step time, clips/s and memory as the
+    benchmark measures them (:func:`~mmadaptformer.benchmark.memory_fields`:
+    static, persistent, transient and the absolute peak, the baseline
+    taken once model, optimizer and batch exist).
 
     Args:
         ctx (dict): The check context (``speed``; ``official``: a checkout
@@ -234,6 +257,7 @@ def check_official_baseline(ctx: dict) -> dict:
     memory.reset()
     iters, warmup = ctx['speed']['iters'], ctx['speed']['warmup']
     wall = timed(step, warmup + iters, device)[0][warmup:]
+    memory_used = memory_fields(memory, model, optimizer)
     step_s = statistics.median(wall)
     verdict.details.update(
         source=ctx.get('official') or 'plain-PyTorch reproduction '
@@ -243,7 +267,7 @@ def check_official_baseline(ctx: dict) -> dict:
         sample_shape=spec['sample_shape'],
         step_ms=1e3 * step_s,
         throughput=batch / step_s,
-        peak_mem_mb=memory.peak_above_base() / 2**20,
+        **memory_used,
         trainable_params=sum(p.numel() for p in params))
     verdict.expect('step time measured', step_s, '>=', 0.)
     return verdict.to_dict()
@@ -314,53 +338,3 @@ def check_profile(ctx: dict) -> dict:
         ])
     verdict.expect('operators profiled', len(events), '>=', 1)
     return verdict.to_dict()
-
-
-def evaluate_goals(results: dict) -> list:
-    """Each goal of issue #15 with its measured value and ``met``,
-    ``missed`` or ``not measured``.
-
-    Args:
-        results (dict): The checks' results by name.
-
-    Returns:
-        list[dict]: ``goal``, ``measured``, ``limit`` and ``status``.
-    """
-    rows = results.get('benchmark', {}).get('details', {}).get('rows', {})
-    official = results.get('official_baseline', {}).get('details', {})
-
-    def goal(text, measured, relation, limit):
-        if measured is None:
-            status = 'not measured'
-        elif relation == '<=':
-            status = 'met' if measured <= limit else 'missed'
-        else:
-            status = 'met' if measured >= limit else 'missed'
-        return dict(
-            goal=text,
-            measured=measured,
-            relation=relation,
-            limit=limit,
-            status=status)
-
-    goals = []
-    for amp in ('bf16', 'fp16'):
-        row = rows.get(f'adaptformer@{amp}', {})
-        goals.append(
-            goal(f'AdaptFormer step / full FT step ({amp})',
-                 row.get('step_ratio_to_full_ft'), '<=', GOALS['step_ratio']))
-    ours = rows.get('adaptformer@fp16') or rows.get('adaptformer@bf16') or {}
-    ratio = None
-    if ours.get('peak_mem_mb') is not None and official.get('peak_mem_mb'):
-        ratio = ours['peak_mem_mb'] / official['peak_mem_mb']
-    goals.append(
-        goal(
-            'AdaptFormer peak memory / official code\'s '
-            f'({official.get("dtype", "?")} both)' if ratio is not None else
-            'AdaptFormer peak memory / official code\'s', ratio, '<=',
-            GOALS['memory_ratio_to_official']))
-    goals.append(
-        goal('AdaptFormer MFU (bf16)',
-             rows.get('adaptformer@bf16', {}).get('mfu'), '>=',
-             GOALS['mfu_bf16']))
-    return goals

@@ -46,6 +46,8 @@ def format_gpu_summary(data: dict) -> str:
                          f'{_cell(goal["measured"], ".3f")} '
                          f'{goal["relation"]} {goal["limit"]} -> '
                          f'{goal["status"]}')
+            if goal.get('note'):
+                lines.append(f'    ({goal["note"]})')
     rows = data['checks'].get('benchmark', {}).get('details',
                                                    {}).get('rows', {})
     official = data['checks'].get('official_baseline', {}).get('details')
@@ -53,22 +55,39 @@ def format_gpu_summary(data: dict) -> str:
         unit = data['checks']['benchmark'].get('details', {}).get(
             'unit', 'clips') if rows else 'clips'
         lines += [
-            '', f'{"row":<26}{"step ms":>9}{unit + "/s":>10}{"peak MB":>10}'
-            f'{"MFU %":>7}{"x full step":>12}{"x full mem":>11}'
+            '', 'Speed rows: step wall-clock; peak: absolute peak (GPU: '
+            'max_memory_allocated; CPU: process peak RSS); transient: '
+            'peak above the built model less optimizer state and kept '
+            'gradients; "% mm": % of the measured matmul; "x full": ratio '
+            'to full FT (GFLOP: model FLOPs, the step ratio at equal MFU)',
+            f'{"row":<26}{"step ms":>9}{unit + "/s":>10}{"peak MB":>10}'
+            f'{"trans MB":>10}{"MFU %":>7}{"% mm":>7}{"x full step":>12}'
+            f'{"x full GFLOP":>13}{"x full peak":>12}{"x full trans":>13}'
         ]
+
+        def percent(value):
+            return _cell(None if value is None else 100 * value, '.1f')
+
         for row, r in rows.items():
+            flop_ratio = r['model_flop_ratio_to_full_ft']
+            transient_ratio = r['transient_ratio_to_full_ft']
             lines.append(f'{row:<26}{_cell(r["step_ms"], ".1f"):>9}'
                          f'{_cell(r["throughput"], ".1f"):>10}'
-                         f'{_cell(r["peak_mem_mb"], ".0f"):>10}'
-                         f'{_cell(100 * r["mfu"], ".1f"):>7}'
+                         f'{_cell(r["abs_peak_mem_mb"], ".0f"):>10}'
+                         f'{_cell(r["transient_mem_mb"], ".0f"):>10}'
+                         f'{percent(r["mfu"]):>7}'
+                         f'{percent(r["matmul_utilisation"]):>7}'
                          f'{_cell(r["step_ratio_to_full_ft"], ".2f"):>12}'
-                         f'{_cell(r["memory_ratio_to_full_ft"], ".2f"):>11}')
+                         f'{_cell(flop_ratio, ".3f"):>13}'
+                         f'{_cell(r["peak_ratio_to_full_ft"], ".2f"):>12}'
+                         f'{_cell(transient_ratio, ".2f"):>13}')
         if official and official.get('step_ms') is not None:
             lines.append(
                 f'{"official@" + official["dtype"]:<26}'
                 f'{official["step_ms"]:>9.1f}{official["throughput"]:>10.1f}'
-                f'{official["peak_mem_mb"]:>10.0f}{"-":>7}{"-":>12}'
-                f'{"-":>11}')
+                f'{official["abs_peak_mem_mb"]:>10.0f}'
+                f'{official["transient_mem_mb"]:>10.0f}{"-":>7}{"-":>7}'
+                f'{"-":>12}{"-":>13}{"-":>12}{"-":>13}')
     top = data['checks'].get('profile', {}).get('details',
                                                 {}).get('top_ops', [])
     if top:
