@@ -395,5 +395,5 @@ def test_bad_settings_are_parser_errors(capsys):
     message = error('--device', 'cuda')
     assert '--device cuda, but torch.cuda.is_available() is False' in message
     message = error('--peak-tflops', 'bf16=989', 'fp8=1979')
-    assert "--peak-tflops takes AMP=TFLOPS" in message
+    assert '--peak-tflops takes AMP=TFLOPS' in message
     assert "'fp8=1979'" in message
