@@ -10,6 +10,7 @@ from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
 
 from mmadaptformer import benchmark as tool
 from mmadaptformer.benchmark import runner
+from mmadaptformer.benchmark.flops import SDPA_BACKWARD_LAYOUTS
 
 # The tiny AdaptFormer config: 2 blocks of width 64, bottleneck 8, 2
 # classes, BN (no affine) + Linear head, fc_norm trains.
@@ -315,6 +316,65 @@ def test_model_flops_leave_out_recomputation(clean_loggers):
     # gets no backward.
     assert plain['sdpa_backward_calls'] == 1
     assert plain['model_flops'] == plain['step_flops'] - QK_FLOPS
+
+
+def _sdpa_backward_args(name, b, h, s_q, s_k, d):
+    """Arguments of a fused attention backward kernel, on the ``meta``
+    device (as a GPU runs them: float16, its own layout), by its
+    schema."""
+    aten = torch.ops.aten
+
+    def t(*shape, dtype=torch.float16):
+        return torch.empty(*shape, device='meta', dtype=dtype)
+
+    # scaled_dot_product_attention's kernels take (batch, heads, seq,
+    # dim); the two they call on a GPU, query.transpose(1, 2).
+    inner = name in ('_flash_attention_backward',
+                     '_efficient_attention_backward')
+
+    def qkv(s):
+        return t(b, s, h, d) if inner else t(b, h, s, d)
+
+    q, k, out = qkv(s_q), qkv(s_k), qkv(s_q)
+    lse = t(b, h, s_q, dtype=torch.float32)
+    seed, offset = t(2, dtype=torch.int64), t((), dtype=torch.int64)
+    no_seq = t(0, dtype=torch.int32)
+    args = {
+        '_scaled_dot_product_flash_attention_for_cpu_backward':
+        (out, q, k, k, out, lse, 0., False),
+        '_scaled_dot_product_flash_attention_backward':
+        (out, q, k, k, out, lse, no_seq, no_seq, s_q, s_k, 0., False, seed,
+         offset),
+        '_scaled_dot_product_efficient_attention_backward':
+        (out, q, k, k, None, out, lse, seed, offset, 0.,
+         [True, True, True, False]),
+        '_scaled_dot_product_cudnn_attention_backward':
+        (out, q, k, k, out, lse[..., None], seed, offset, t(0), no_seq, no_seq,
+         s_q, s_k, 0., False),
+        '_flash_attention_backward': (out, q, k, k, out, lse, no_seq, no_seq,
+                                      s_q, s_k, 0., False, seed, offset),
+        '_efficient_attention_backward':
+        (out, q, k, k, None, out, None, None, s_q, s_k, lse, 0., seed, offset,
+         0, False),
+    }[name]
+    return getattr(aten, name).default, args
+
+
+@pytest.mark.parametrize('name', list(SDPA_BACKWARD_LAYOUTS))
+def test_sdpa_recompute_reads_each_kernels_schema(name):
+    """The GPU kernels too, by their schemas (grad_out, query, key, ...)
+    and layouts: the recomputed q k^T is 2 b h s_q s_k d, the first of
+    the 5 batched matmuls of PyTorch's FLOP formula."""
+    from mmadaptformer.utils import count_flops
+    op, args = _sdpa_backward_args(name, b=2, h=3, s_q=5, s_k=7, d=8)
+    qk = 2 * 2 * 3 * 5 * 7 * 8
+    with tool.SDPARecompute() as recompute:
+        op(*args)
+    assert (recompute.calls, recompute.flops) == (1, qk)
+    if name.startswith('_scaled_dot_product_'):
+        # What scaled_dot_product_attention's backward runs on a GPU (and
+        # on the CPU); the other two run inside these, unseen by a mode.
+        assert count_flops(lambda: op(*args)) == 5 * qk
 
 
 def test_checkpointing_off_restores_it(clean_loggers):

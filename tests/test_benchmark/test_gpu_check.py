@@ -99,6 +99,74 @@ def test_amp_step_against_float32_and_frozen_bit_identical(ctx, clean_loggers):
     assert result['details']['bfloat16_wrapper'] == 'CPUAmpOptimWrapper'
 
 
+def _float16_loss_scaling(model, init_scale):
+    """MMEngine's AmpOptimWrapper in float16 (autocast, then a GradScaler
+    on the loss), on the CPU: it refuses to be built without a GPU."""
+    from contextlib import contextmanager
+
+    from mmengine.optim import OptimWrapper
+
+    class Float16LossScaling(OptimWrapper):
+
+        @contextmanager
+        def optim_context(self, model):
+            with super().optim_context(model), torch.autocast(
+                    'cpu', dtype=torch.float16):
+                yield
+
+        def backward(self, loss, **kwargs):
+            self.loss_scaler.scale(loss).backward(**kwargs)
+
+    params = [p for p in model.parameters() if p.requires_grad]
+    wrapper = Float16LossScaling(optimizer=torch.optim.SGD(params, lr=0.))
+    wrapper.loss_scaler = torch.amp.GradScaler('cpu', init_scale=init_scale)
+    return wrapper
+
+
+def test_gradients_under_loss_scaling_back_off_an_overflow(ctx, clean_loggers):
+    """As the fused-attention check's ViT-B on a GPU: a 174-class
+    BatchNorm + Linear head on a batch of 2 in float16, whose weight
+    gradient overflows at GradScaler's first scale, 2 ** 16. The gradients
+    are taken at the scale a step would use after backing off."""
+    from argparse import Namespace
+
+    from mmengine.config import Config
+    from mmengine.optim import OptimWrapper
+    from mmengine.registry import MODELS, init_default_scope
+
+    from mmadaptformer.benchmark.gpu_check import loss_and_grads
+    from mmadaptformer.benchmark.gpu_check.numerics import cosine
+    from mmadaptformer.benchmark.inputs import input_spec, synthetic_batch
+    from mmadaptformer.models import apply_trainable, plan_trainable
+    cfg = Config.fromfile(ctx['workspace']['video_config'])
+    cfg.model.cls_head.num_classes = 174
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    apply_trainable(model, plan_trainable(model, mode='adaptformer'))
+    spec = input_spec(cfg,
+                      Namespace(batch_size=2, num_frames=None, img_size=None))
+    data = synthetic_batch(spec, 174, 'cpu')
+    params = [p for p in model.parameters() if p.requires_grad]
+    fp32_loss, fp32 = loss_and_grads(
+        model, data, OptimWrapper(torch.optim.SGD(params, lr=0.)), False)
+
+    wrapper = _float16_loss_scaling(model, 2.**16)
+    loss, grads = loss_and_grads(model, data, wrapper, train=False)
+    assert all(g.isfinite().all() for g in grads.values())
+    assert wrapper.loss_scaler.get_scale() < 2**16  # backed off
+    assert set(grads) == set(fp32)
+    assert cosine(grads, fp32) > 0.999
+    assert loss == pytest.approx(fp32_loss, rel=1e-2)
+
+    # A scale whose gradients are finite is kept: one pass.
+    wrapper = _float16_loss_scaling(model, 2.**8)
+    _, grads = loss_and_grads(model, data, wrapper, train=False)
+    assert wrapper.loss_scaler.get_scale() == 2**8
+    assert cosine(grads, fp32) > 0.999
+
+
 def test_amp_step_image_model(ctx, clean_loggers):
     result = check_amp_step(ctx, task='image')
     assert result['status'] == 'passed', result['failures']
@@ -115,6 +183,34 @@ def test_fused_attention_against_eager(ctx, clean_loggers):
     assert fp32['measured'] < 1e-4
     assert 'bfloat16 logits, fused vs eager (rel. to max)' in expected
     assert result['details']['input_shape'] == [2, 1, 3, 4, 32, 32]
+    # The kernels the fused model ran are on record: PyTorch's CPU flash
+    # kernel in float32, the host's attention under CPU autocast (on a
+    # GPU each dtype must run fused kernels).
+    assert result['details']['attention_ops'] == dict(
+        float32=[
+            '_scaled_dot_product_flash_attention_for_cpu',
+            '_scaled_dot_product_flash_attention_for_cpu_backward'
+        ],
+        bfloat16=[])
+    assert not any('kernels ran' in name for name in expected)
+
+
+def test_attention_ops_name_the_fused_kernels_only():
+    import torch.nn.functional as F
+
+    from mmadaptformer.benchmark.gpu_check.numerics import AttentionOps
+    q = torch.randn(1, 2, 8, 16, requires_grad=True)
+    with AttentionOps() as ops:
+        F.scaled_dot_product_attention(q, q, q).sum().backward()
+    assert ops.names == {
+        '_scaled_dot_product_flash_attention_for_cpu',
+        '_scaled_dot_product_flash_attention_for_cpu_backward'
+    }
+    # The math fallback runs matmuls and a softmax: no fused kernel.
+    with AttentionOps() as ops, torch.nn.attention.sdpa_kernel(
+            torch.nn.attention.SDPBackend.MATH):
+        F.scaled_dot_product_attention(q, q, q).sum().backward()
+    assert ops.names == set()
 
 
 def test_official_baseline_and_goals(ctx, clean_loggers):
@@ -195,6 +291,67 @@ def test_datasheet_peaks_only_for_known_gpus(monkeypatch):
         # float32 matmuls run without TF32 by default: no float32 peak.
         assert 'none' not in peak['peak_tflops']
         assert ('datasheet' in peak['source']) == (bf16 is not None)
+
+
+def _profiled(key, device_type, device_us, count=3, cpu_us=0.):
+    """A row of ``profile.key_averages()``."""
+    from types import SimpleNamespace
+
+    from torch.autograd import DeviceType
+    return SimpleNamespace(
+        key=key,
+        device_type=getattr(DeviceType, device_type),
+        self_device_time_total=device_us,
+        self_cpu_time_total=cpu_us,
+        count=count,
+        is_user_annotation=False)
+
+
+def test_profile_shares_count_each_kernel_once():
+    from mmadaptformer.benchmark.gpu_check.speed import top_operators
+
+    # A CUDA profile lists each operator, its kernels' time as its own,
+    # and each kernel again, as torch's profiler does.
+    events = [
+        _profiled('aten::mm', 'CPU', 6000., cpu_us=300.),
+        _profiled('sm90_xmma_gemm_bf16bf16', 'CUDA', 6000.),
+        _profiled('aten::add_', 'CPU', 3000., cpu_us=200.),
+        _profiled('vectorized_elementwise_kernel', 'CUDA', 3000.),
+        _profiled('cudaLaunchKernel', 'CPU', 0., count=6, cpu_us=100.),
+    ]
+    summary = top_operators(events, 'cuda', steps=3)
+    assert summary['time'] == 'cuda'
+    assert summary['total_ms_per_step'] == pytest.approx(3.)
+    ops = {op['name']: op for op in summary['top_ops']}
+    # Operators, not kernels, each with its share of the kernel time.
+    assert list(ops) == ['aten::mm', 'aten::add_', 'cudaLaunchKernel']
+    assert ops['aten::mm']['share'] == pytest.approx(2 / 3)
+    assert ops['aten::add_']['share'] == pytest.approx(1 / 3)
+    assert ops['aten::mm']['self_ms_per_step'] == pytest.approx(2.)
+    assert ops['cudaLaunchKernel']['calls_per_step'] == 2
+    # On a CPU: self CPU time, every row an operator.
+    summary = top_operators(events[::2], 'cpu', steps=3)
+    assert [op['name'] for op in summary['top_ops']] == \
+        ['aten::mm', 'aten::add_', 'cudaLaunchKernel']
+    assert summary['top_ops'][0]['share'] == pytest.approx(0.5)
+    assert summary['total_ms_per_step'] == pytest.approx(0.2)
+    # A GPU profile without kernels (no CUPTI) has no time to share.
+    summary = top_operators(events[::2], 'cuda', steps=3)
+    assert summary['total_ms_per_step'] == 0
+    assert all(op['share'] == 0 for op in summary['top_ops'])
+
+
+def test_profile_of_the_adaptformer_step(ctx, clean_loggers):
+    from mmadaptformer.benchmark.gpu_check import check_profile
+    result = check_profile(ctx)
+    assert result['status'] == 'passed', result['failures']
+    assert _expectations(result)['CPU self time recorded']['ok']
+    details = result['details']
+    assert details['time'] == 'cpu' and details['total_ms_per_step'] > 0
+    shares = [op['share'] for op in details['top_ops']]
+    assert shares == sorted(shares, reverse=True)
+    assert 0 < sum(shares) <= 1 + 1e-9
+    assert osp.isfile(details['table'])
 
 
 def test_official_checkout_that_cannot_load_is_named(ctx, tmp_path,

@@ -12,6 +12,7 @@ import torch
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
+from torch.utils._python_dispatch import TorchDispatchMode
 
 from ...engine import adapter_hook_cfg
 from ...models import apply_trainable, plan_trainable
@@ -29,6 +30,9 @@ AMP_TOLERANCES = {
     'bfloat16': dict(loss=3e-2, cosine=0.97, logits=6e-2),
 }
 FP32_DEVICE_TOLERANCES = dict(loss=5e-3, cosine=0.999)
+#: Halvings of the loss scale :func:`loss_and_grads` tries: from
+#: GradScaler's first scale, 2 ** 16, down to 1.
+MAX_SCALE_HALVINGS = 16
 
 
 def amp_dtypes(ctx: dict, verdict: Verdict) -> List[str]:
@@ -54,6 +58,29 @@ def cosine(a: Dict[str, torch.Tensor], b: Dict[str, torch.Tensor]) -> float:
 def rel_diff(a: float, b: float) -> float:
     """``|a - b| / |b|``."""
     return abs(a - b) / max(abs(b), 1e-12)
+
+
+class AttentionOps(TorchDispatchMode):
+    """Names of the attention operators that run inside it: the fused
+    kernels (``scaled_dot_product_attention``'s math fallback decomposes
+    into matmuls and a softmax, and names none).
+
+    Examples:
+        >>> with AttentionOps() as ops:
+        ...     model(inputs)
+        >>> ops.names
+        {'_scaled_dot_product_flash_attention'}
+    """
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.names = set()
+
+    def __torch_dispatch__(self, func, types, args=(), kwargs=None):
+        name = func.overloadpacket.__name__
+        if 'attention' in name:
+            self.names.add(name)
+        return func(*args, **(kwargs or {}))
 
 
 def _build(cfg: Config, device: str,
@@ -92,6 +119,15 @@ def loss_and_grads(model,
     loss scaling); the loss and the unscaled gradients of the trainable
     parameters, without an optimizer step.
 
+    Under loss scaling (float16 on a GPU), a scale at which a gradient
+    overflows is halved and the pass run again, as dynamic loss scaling
+    skips such a step and backs off: the gradients are those a step would
+    apply. E.g. a 174-class head on a batch of 2 overflows float16 at
+    GradScaler's first scale, 2 ** 16 (its weight gradient is about
+    2 ** 15 times a normalised feature). They stay non-finite only if
+    none of :data:`MAX_SCALE_HALVINGS` halvings gives finite ones;
+    ``wrapper.loss_scaler`` keeps the scale used.
+
     Args:
         model (nn.Module): A model of the toolboxes (``data_preprocessor``,
             ``mode='loss'``).
@@ -104,18 +140,23 @@ def loss_and_grads(model,
         tuple[float, dict]: The loss and ``{name: float32 gradient}``.
     """
     model.train(train)
-    model.zero_grad(set_to_none=True)
-    with wrapper.optim_context(model):
-        batch = model.data_preprocessor(data, True)
-        loss, _ = model.parse_losses(model(**batch, mode='loss'))
-    wrapper.backward(loss)
     scaler = getattr(wrapper, 'loss_scaler', None)
-    scale = float(scaler.get_scale()) if scaler is not None else 1.
-    grads = {
-        name: p.grad.detach().float() / scale
-        for name, p in model.named_parameters()
-        if p.requires_grad and p.grad is not None
-    }
+    scaling = scaler is not None and scaler.is_enabled()
+    for _ in range(MAX_SCALE_HALVINGS + 1):
+        model.zero_grad(set_to_none=True)
+        with wrapper.optim_context(model):
+            batch = model.data_preprocessor(data, True)
+            loss, _ = model.parse_losses(model(**batch, mode='loss'))
+        wrapper.backward(loss)
+        scale = float(scaler.get_scale()) if scaling else 1.
+        grads = {
+            name: p.grad.detach().float() / scale
+            for name, p in model.named_parameters()
+            if p.requires_grad and p.grad is not None
+        }
+        if scale <= 1 or all(bool(g.isfinite().all()) for g in grads.values()):
+            break
+        scaler.update(scale * scaler.get_backoff_factor())
     model.zero_grad(set_to_none=True)
     return loss.item(), grads
 
@@ -223,7 +264,9 @@ def check_fused_attention(ctx: dict) -> dict:
     flash / memory-efficient kernels run.
 
     Under CPU autocast the fused attention hands back to the host's, so on
-    a CPU the autocast comparison is of equal code paths.
+    a CPU the autocast comparison is of equal code paths. The attention
+    kernels the fused model ran are in ``details['attention_ops']``; on a
+    GPU each dtype must have run fused ones.
 
     Args:
         ctx (dict): The check context (``fused_config``).
@@ -271,32 +314,47 @@ def check_fused_attention(ctx: dict) -> dict:
         with torch.no_grad(), context:
             return model(**batch, mode='tensor', stage='head').float()
 
-    def grads(model, dtype):
+    def grads(name, dtype):
         amp = AMP_OF_DTYPE.get(dtype, 'none')
-        return loss_and_grads(
-            model, data, _wrapper(cfg, model, amp, device), train=False)[1]
+        wrapper = _wrapper(cfg, models[name], amp, device)
+        result = loss_and_grads(models[name], data, wrapper, train=False)[1]
+        scaler = getattr(wrapper, 'loss_scaler', None)
+        if scaler is not None and scaler.is_enabled():
+            scales = verdict.details.setdefault('loss_scales', {})
+            scales[f'{name} {dtype}'] = float(scaler.get_scale())
+        return result
 
+    def fused_run(dtype):
+        """The fused model's logits and gradients; the attention kernels
+        that ran, in the details (on a GPU they must be fused ones, else
+        the comparison would be of the math fallback)."""
+        with AttentionOps() as ops:
+            result = logits(models['fused'], dtype), grads('fused', dtype)
+        verdict.details['attention_ops'][dtype] = sorted(ops.names)
+        if device == 'cuda':
+            verdict.expect(f'{dtype}: fused attention kernels ran',
+                           bool(ops.names), 'true')
+        return result
+
+    verdict.details['attention_ops'] = {}
     reference = logits(models['eager'], 'float32')
     scale = float(reference.abs().max())
-    ref_grads = grads(models['eager'], 'float32')
-    fp32 = logits(models['fused'], 'float32')
+    fp32, fp32_grads = fused_run('float32')
     verdict.expect('float32 logits, fused vs eager (max abs / max |logit|)',
                    float((fp32 - reference).abs().max()) / scale, '<=', 1e-3)
     verdict.expect('float32 gradient cosine, fused vs eager',
-                   cosine(grads(models['fused'], 'float32'), ref_grads), '>=',
-                   0.9999)
+                   cosine(fp32_grads, grads('eager', 'float32')), '>=', 0.9999)
     for dtype in amp_dtypes(ctx, verdict):
         tol = AMP_TOLERANCES[dtype]
-        fused, eager = (logits(models[n], dtype) for n in ('fused', 'eager'))
+        fused, fused_grads = fused_run(dtype)
+        eager = logits(models['eager'], dtype)
         verdict.expect(f'{dtype} logits, fused vs eager (rel. to max)',
                        float((fused - eager).abs().max()) / scale, '<=',
                        tol['logits'])
         verdict.expect(f'{dtype} fused logits vs float32 eager',
                        float((fused - reference).abs().max()) / scale, '<=',
                        tol['logits'])
-        verdict.expect(
-            f'{dtype} gradient cosine, fused vs eager',
-            cosine(
-                grads(models['fused'], dtype), grads(models['eager'], dtype)),
-            '>=', tol['cosine'])
+        verdict.expect(f'{dtype} gradient cosine, fused vs eager',
+                       cosine(fused_grads, grads('eager', dtype)), '>=',
+                       tol['cosine'])
     return verdict.to_dict()
