@@ -530,6 +530,10 @@ def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):
         'no trained checkpoint' in inference['reason']
     assert checks['profile']['status'] == 'timeout'
     assert 'limit of 1 s' in checks['profile']['reason']
+    # The wall time of each check's process (start-up and imports
+    # included, what the budget counts) beside the check's own time.
+    assert amp['wall_seconds'] > amp['seconds'] > 0
+    assert checks['profile']['wall_seconds'] >= 1
     summary = (out / 'summary.txt').read_text()
     assert summary == format_gpu_summary(result)
     for name in checks:

@@ -30,10 +30,15 @@ def format_gpu_summary(data: dict) -> str:
         lines.append(f'{data["elapsed_s"]:.0f} s of a {data["budget_s"]:.0f}'
                      ' s budget')
     if data['checks']:
-        lines += ['', f'{"check":<22}{"status":<10}{"seconds":>8}']
+        lines += [
+            '', f'{"check":<22}{"status":<10}{"seconds":>8}{"wall s":>8}  '
+            '(seconds: the check itself; wall s: its process, start-up and '
+            'imports included)'
+        ]
     for name, result in data['checks'].items():
         lines.append(f'{name:<22}{result["status"]:<10}'
-                     f'{_cell(result.get("seconds"), ".0f"):>8}')
+                     f'{_cell(result.get("seconds"), ".0f"):>8}'
+                     f'{_cell(result.get("wall_seconds"), ".0f"):>8}')
         if result.get('reason') and result['status'] != 'running':
             lines.append(f'    {result["reason"]}')
         for failure in result.get('failures', []):
