@@ -499,6 +499,20 @@ def test_download_wheels_needs_exact_pins(tmp_path):
         in proc.stderr
 
 
+def test_shell_tools_run_under_this_interpreter(monkeypatch):
+    """``dist_train.sh`` runs ``$PYTHON`` (default ``python3``, which need
+    not be the interpreter of the check): a tool run gets this one unless
+    ``PYTHON`` names another."""
+    import sys
+
+    from mmadaptformer.benchmark.gpu_check.commands import tool_env
+    monkeypatch.delenv('PYTHON', raising=False)
+    assert tool_env()['PYTHON'] == sys.executable
+    assert tool_env(dict(PYTHON='/opt/py'))['PYTHON'] == '/opt/py'
+    monkeypatch.setenv('PYTHON', '/env/py')
+    assert tool_env()['PYTHON'] == '/env/py'
+
+
 def test_runner_on_cpu_writes_results_of_a_run_cut_short(tmp_path):
     out = tmp_path / 'out'
     # tools/gpu_check.sh runs this tool (test_no_gpu_says_so_and_exits_0).

@@ -15,8 +15,11 @@ _RUNNING: Set[int] = set()
 
 
 def tool_env(extra: Optional[dict] = None) -> dict:
-    """The environment of a tool run: this checkout's package first."""
+    """The environment of a tool run: this checkout's package first, and
+    the shell tools' ``PYTHON`` (``dist_train.sh``'s interpreter, default
+    ``python3``) this interpreter unless one is set."""
     env = dict(os.environ, **(extra or {}))
+    env.setdefault('PYTHON', sys.executable)
     env['PYTHONPATH'] = os.pathsep.join(
         p for p in (REPO_ROOT, env.get('PYTHONPATH')) if p)
     return env
