@@ -107,9 +107,9 @@ def summarize(rounds: List[Dict[str, dict]]) -> Tuple[dict, dict, dict]:
             }
         fp32 = row_name(summary['mode'], 'none')
         if summary['amp'] != 'none' and fp32 in rows:
-            # fp32 time over autocast time: the reciprocal of the ratio.
+            # fp32 time over autocast time.
             speedups[row] = {
-                f: _spread([r[fp32][f] / r[row][f] for r in rounds])
+                f: _ratio(rounds, fp32, row, f)
                 for f in time_fields
             }
     return rows, ratios, speedups

@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+from helpers import VIDEO_HOST
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.registry import MODELS, init_default_scope
@@ -16,14 +17,7 @@ from mmadaptformer.models import (AdaptFormer, adapter_modules,
 
 VIDEO = (1, 3, 4, 32, 32)
 IMAGE = (1, 3, 32, 32)
-MMACTION_VIT = dict(
-    type='mmaction.VisionTransformer',
-    img_size=32,
-    patch_size=16,
-    embed_dims=64,
-    depth=2,
-    num_heads=2,
-    num_frames=4)
+MMACTION_VIT = dict(VIDEO_HOST)
 MMPRETRAIN_VIT = dict(
     type='mmpretrain.VisionTransformer',
     arch='deit-tiny',

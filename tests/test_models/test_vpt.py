@@ -4,7 +4,7 @@ import math
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
+from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, VIDEO_HOST
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmaction.structures import ActionDataSample
 from mmengine.config import Config
@@ -18,14 +18,7 @@ from mmadaptformer.models import VPT, apply_trainable, plan_trainable
 VIDEO = (1, 3, 4, 32, 32)
 IMAGE = (1, 3, 32, 32)
 NUM_PROMPTS = 3
-MMACTION_VIT = dict(
-    type='mmaction.VisionTransformer',
-    img_size=32,
-    patch_size=16,
-    embed_dims=64,
-    depth=2,
-    num_heads=2,
-    num_frames=4)
+MMACTION_VIT = dict(VIDEO_HOST)
 TINY_ARCH = dict(
     embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
 MMPRETRAIN_VIT = dict(
