@@ -151,8 +151,10 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _peak_tflops(parser: argparse.ArgumentParser,
-                 items: Optional[List[str]]) -> Dict[str, float]:
+def parse_peak_tflops(parser: argparse.ArgumentParser,
+                      items: Optional[List[str]]) -> Dict[str, float]:
+    """``--peak-tflops AMP=TFLOPS ...`` as a dict, or ``parser.error``
+    naming the item that is not one."""
     peaks = {}
     for item in items or []:
         amp, _, value = item.partition('=')
@@ -198,7 +200,7 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
                      'the CPU)' +
                      ('; no CUDA GPU here, so --device defaults to cpu'
                       if defaulted else ''))
-    args.peak_tflops = _peak_tflops(parser, args.peak_tflops)
+    args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
     if args.batch_size is not None and args.batch_size < 2:
         parser.error(f'--batch-size must be >= 2, got {args.batch_size}: '
                      f'{BATCH_SIZE_REASON}')

@@ -25,7 +25,8 @@ from mmadaptformer.benchmark.gpu_check import (build_context, check_amp_step,
                                                check_fused_attention,
                                                check_multitask_inference,
                                                check_official_baseline,
-                                               check_train_amp, evaluate_goals,
+                                               check_train_amp, datasheet_peak,
+                                               evaluate_goals,
                                                format_gpu_summary,
                                                parse_gpu_check_args,
                                                prepare_workspace)
@@ -224,8 +225,11 @@ def test_official_baseline_and_goals(ctx, clean_loggers):
         2 * 64 + 64 * 2 + 2
     assert details['step_ms'] > 0 and details['throughput'] > 0
 
+    # A peak the user gives (gpu_check.sh --peak-tflops) reaches the
+    # benchmark: MFU against it, even on the CPU.
     ctx = dict(
         ctx,
+        peak_tflops=dict(bf16=0.5),
         speed=dict(ctx['speed'], modes=['adaptformer', 'full_ft'], iters=1))
     bench = check_benchmark(ctx)
     assert bench['status'] == 'passed', bench.get('failures')
@@ -238,8 +242,11 @@ def test_official_baseline_and_goals(ctx, clean_loggers):
 
     row = rows['adaptformer@bf16']
     assert 0 < row['model_flop_ratio_to_full_ft'] < 0.75
-    assert row['mfu'] is None  # no datasheet peak for a CPU
-    assert bench['details']['peak_tflops'] == {}
+    assert row['mfu'] == pytest.approx(row['model_flops'] /
+                                       (row['step_ms'] / 1e3) / 0.5e12)
+    assert bench['details']['peak_tflops'] == dict(bf16=0.5)
+    assert bench['details']['peak_source'] == \
+        'given with --peak-tflops bf16=0.5 for the CPU'
     # The official step is measured as the benchmark measures: the same
     # memory fields.
     for field in ('static_mem_mb', 'persistent_mem_mb', 'transient_mem_mb',
@@ -263,8 +270,16 @@ def test_official_baseline_and_goals(ctx, clean_loggers):
     assert memory['goal'].endswith('(bfloat16 both, absolute peaks)')
     assert memory['measured'] == pytest.approx(row['abs_peak_mem_mb'] /
                                                details['abs_peak_mem_mb'])
-    # Without a datasheet peak the MFU goal says what it measures instead.
-    mfu = by_goal['AdaptFormer % of the measured bf16 matmul']
+    mfu = by_goal['AdaptFormer MFU']
+    assert mfu['measured'] == row['mfu']
+    assert mfu['status'] == ('met' if row['mfu'] >= 0.4 else 'missed')
+    assert mfu['note'] == bench['details']['peak_source']
+    # Without a peak the MFU goal says what it measures instead.
+    bench['details']['rows']['adaptformer@bf16']['mfu'] = None
+    bench['details']['peak_source'] = datasheet_peak('cpu')['source']
+    goals = evaluate_goals(dict(benchmark=bench, official_baseline=official))
+    mfu = goals[-1]
+    assert mfu['goal'].startswith('AdaptFormer % of the measured bf16 matmul')
     assert mfu['measured'] == row['matmul_utilisation']
     assert mfu['status'] in ('met', 'missed')
     assert 'none known for the CPU' in mfu['note']
@@ -281,7 +296,6 @@ def test_official_baseline_and_goals(ctx, clean_loggers):
 
 
 def test_datasheet_peaks_only_for_known_gpus(monkeypatch):
-    from mmadaptformer.benchmark.gpu_check.goals import datasheet_peak
     for name, bf16 in (('NVIDIA H200', 989.), ('NVIDIA H100 80GB HBM3', 989.),
                        ('NVIDIA H200 NVL', None), ('NVIDIA H100 PCIe', None)):
         monkeypatch.setattr(torch.cuda, 'get_device_name', lambda: name)
@@ -290,7 +304,29 @@ def test_datasheet_peaks_only_for_known_gpus(monkeypatch):
         assert peak['peak_tflops'].get('bf16') == bf16, name
         # float32 matmuls run without TF32 by default: no float32 peak.
         assert 'none' not in peak['peak_tflops']
-        assert ('datasheet' in peak['source']) == (bf16 is not None)
+        assert peak['source'].startswith(
+            'NVIDIA datasheet' if bf16 else f'none known for {name}')
+        if bf16 is None:  # says how to give it
+            assert '--peak-tflops bf16=TFLOPS' in peak['source']
+        # A given peak replaces the known one, and says so.
+        given = datasheet_peak('cuda', dict(bf16=835., fp16=835.))
+        assert given['peak_tflops'] == dict(bf16=835., fp16=835.)
+        assert given['source'] == \
+            f'given with --peak-tflops bf16=835 fp16=835 for {name}'
+
+
+def test_gpu_check_takes_a_peak_and_refuses_a_bad_one(capsys):
+    args = parse_gpu_check_args(['--peak-tflops', 'bf16=835', 'fp16=835.5'])
+    assert args.peak_tflops == dict(bf16=835., fp16=835.5)
+    assert build_context(args, 'cuda', {})['peak_tflops'] == args.peak_tflops
+    assert parse_gpu_check_args([]).peak_tflops == {}
+    for bad in ('bf16', 'bf16=0', 'fp8=100', 'bf16=fast'):
+        with pytest.raises(SystemExit) as exc:
+            parse_gpu_check_args(['--peak-tflops', bad])
+        assert exc.value.code == 2
+        err = capsys.readouterr().err
+        assert f"--peak-tflops takes AMP=TFLOPS with AMP one of ['none', " \
+            f"'bf16', 'fp16'] and TFLOPS > 0, got {bad!r}" in err, err
 
 
 def _profiled(key, device_type, device_us, count=3, cpu_us=0.):

@@ -3,7 +3,7 @@
 Every check also runs on a CPU (``--device cpu``), except what needs CUDA
 (float16 with loss scaling, nccl), which it skips with a reason."""
 from .checks import CHECKS
-from .goals import GOALS, evaluate_goals
+from .goals import GOALS, datasheet_peak, evaluate_goals
 from .numerics import check_amp_step, check_fused_attention, loss_and_grads
 from .runner import build_context, parse_gpu_check_args, run_gpu_check
 from .speed import check_benchmark, check_official_baseline, check_profile
@@ -18,7 +18,7 @@ __all__ = [
     'check_amp_step', 'check_benchmark', 'check_dist_train',
     'check_fused_attention', 'check_multitask_inference',
     'check_official_baseline', 'check_profile', 'check_train_amp',
-    'evaluate_goals', 'format_gpu_summary', 'loss_and_grads',
+    'datasheet_peak', 'evaluate_goals', 'format_gpu_summary', 'loss_and_grads',
     'parse_gpu_check_args', 'prepare_workspace', 'run_gpu_check',
     'save_stock_checkpoint'
 ]

@@ -1,6 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The goals of issue #15 for the GPU check's speed figures, and the
 datasheet peaks its MFU is taken against."""
+from typing import Optional
+
 import torch
 
 __all__ = [
@@ -14,29 +16,42 @@ GOALS = dict(step_ratio=0.70, memory_ratio_to_official=0.5, mfu_bf16=0.40)
 #: ``torch.cuda.get_device_name()`` and autocast dtype, from NVIDIA's
 #: datasheets, for the GPUs whose numbers are certain; float32 rows run
 #: their matmuls without TF32 (PyTorch's default) and get none. Other GPUs
-#: get no MFU, only the utilisation of the measured matmul.
+#: get no MFU, only the utilisation of the measured matmul, unless the
+#: user gives their peak (``gpu_check.sh --peak-tflops``).
 DATASHEET_PEAK_TFLOPS = {
     'NVIDIA H100 80GB HBM3': dict(bf16=989., fp16=989.),  # H100 SXM5
     'NVIDIA H200': dict(bf16=989., fp16=989.),  # H200 SXM
 }
 
 
-def datasheet_peak(device: str) -> dict:
+def datasheet_peak(device: str, given: Optional[dict] = None) -> dict:
     """The datasheet peaks of this machine's GPU, and where they are from.
 
     Args:
         device (str): ``'cuda'`` or ``'cpu'``.
+        given (dict, optional): Peaks in TFLOPS by autocast dtype that the
+            user gave (``gpu_check.sh --peak-tflops``); they take the place
+            of :data:`DATASHEET_PEAK_TFLOPS`, for a GPU not in it or a
+            board run at another clock. Defaults to None.
 
     Returns:
         dict: ``gpu`` (its name, None on the CPU), ``peak_tflops`` (by
         autocast dtype; empty where unknown) and ``source``.
     """
     gpu = torch.cuda.get_device_name() if device == 'cuda' else None
+    if given:
+        listed = ' '.join(f'{amp}={tflops:g}' for amp, tflops in given.items())
+        return dict(
+            gpu=gpu,
+            peak_tflops=dict(given),
+            source=f'given with --peak-tflops {listed} for '
+            f'{gpu or "the CPU"}')
     peaks = DATASHEET_PEAK_TFLOPS.get(gpu, {})
     source = (f'NVIDIA datasheet of the {gpu}, dense tensor-core peak '
               '(without sparsity)' if peaks else
               f'none known for {gpu or "the CPU"}: MFU not given, only the '
-              'utilisation of the measured matmul')
+              'utilisation of the measured matmul (give the datasheet\'s '
+              'dense peak with --peak-tflops bf16=TFLOPS fp16=TFLOPS)')
     return dict(gpu=gpu, peak_tflops=dict(peaks), source=source)
 
 

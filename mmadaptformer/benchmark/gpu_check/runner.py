@@ -15,10 +15,10 @@ from typing import List, Optional
 import torch
 
 from ...utils import atomic_write
-from ..options import DefaultsHelpFormatter
+from ..options import DefaultsHelpFormatter, parse_peak_tflops
 from .checks import CHECKS
 from .commands import stop_process_group
-from .goals import evaluate_goals
+from .goals import DATASHEET_PEAK_TFLOPS, evaluate_goals
 from .summary import format_gpu_summary
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
 
@@ -115,7 +115,16 @@ def parse_gpu_check_args(
         help='autocast of the benchmark rows (default: bf16 fp16 on a GPU)')
     parser.add_argument(
         '--matmul-size', type=int, help='the MFU reference matmul')
+    parser.add_argument(
+        '--peak-tflops',
+        nargs='+',
+        metavar='AMP=TFLOPS',
+        help='the GPU\'s dense (no sparsity) datasheet peak per autocast '
+        'dtype, e.g. --peak-tflops bf16=989 fp16=989, for MFU on a GPU '
+        'whose peak the check does not know (it knows '
+        f'{", ".join(DATASHEET_PEAK_TFLOPS)}); replaces the known one')
     args = parser.parse_args(argv)
+    args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
     timeouts = {}
     for item in args.timeout:
         name, _, seconds = item.partition('=')
@@ -146,7 +155,8 @@ def build_context(args: argparse.Namespace, device: str,
 
     Returns:
         dict: ``device``, ``out_dir``, ``workspace``, ``amp_dtypes``,
-        ``fused_config``, ``speed``, ``official``, ``port``.
+        ``fused_config``, ``speed``, ``official``, ``peak_tflops`` (the
+        user's, empty if none given), ``port``.
     """
     speed = dict(SPEED_DEFAULTS[device], modes=list(SPEED_MODES))
     for key in ('batch_size', 'num_frames', 'img_size', 'iters', 'warmup',
@@ -164,6 +174,7 @@ def build_context(args: argparse.Namespace, device: str,
         if device == 'cuda' else workspace['video_config'],
         speed=speed,
         official=osp.abspath(args.official) if args.official else None,
+        peak_tflops=dict(args.peak_tflops),
         port=_free_port())
 
 

@@ -71,7 +71,7 @@ def check_benchmark(ctx: dict) -> dict:
             argv += [f'--{key.replace("_", "-")}', speed[key]]
     if speed.get('img_size'):
         argv += ['--img-size', *speed['img_size']]
-    peak = datasheet_peak(ctx['device'])
+    peak = datasheet_peak(ctx['device'], ctx.get('peak_tflops'))
     if peak['peak_tflops']:
         argv += ['--peak-tflops'] + [
             f'{amp}={tflops}' for amp, tflops in peak['peak_tflops'].items()
