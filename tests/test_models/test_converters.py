@@ -28,6 +28,7 @@ from torch.testing import assert_close
 import mmadaptformer  # noqa: F401  (registers the models)
 # yapf: disable
 from mmadaptformer.models.converters import (ConversionError,
+                                             SourceTypeMismatchError,
                                              convert_state_dict,
                                              detect_source_type, format_report,
                                              load_official_checkpoint,
@@ -812,18 +813,22 @@ def test_auto_detection(builder, expected):
     assert detect_source_type(builder()) == expected
 
 
-def test_type_override_and_mismatch():
+def test_a_type_the_keys_contradict_is_refused():
+    """An AdaptFormer checkpoint as 'videomae' was converted into a
+    backbone-only file that kept the trained adapters (every pair:
+    test_converter_types.py)."""
     sd = official_video()
+    for given in ('videomae', 'mae', 'adaptformer-image'):
+        with pytest.raises(
+                SourceTypeMismatchError,
+                match=rf"does not fit source type '{given}'.*trained adapters"
+                r".*say it is 'adaptformer-video'") as error:
+            convert_state_dict(
+                sd, source_type=given, img_size=IMG, num_frames=FRAMES)
+        assert error.value.detected == 'adaptformer-video'
     result = convert_state_dict(
-        sd, source_type='videomae', img_size=IMG, num_frames=FRAMES)
-    assert result.source_type == 'videomae'
-    assert all(k.startswith('backbone.') for k in result.state_dict)
-    assert {k for k in sd if k.startswith('head.')} <= set(result.dropped)
-    # The adapters are kept for the wrapped backbone.
-    assert 'backbone.blocks.0.adaptmlp.up_proj.weight' in result.state_dict
-
-    with pytest.raises(ConversionError, match=r'Conv3d \(video\).*mae'):
-        convert_state_dict(sd, source_type='mae')
+        sd, source_type='adaptformer-video', img_size=IMG, num_frames=FRAMES)
+    assert result.source_type == 'adaptformer-video'
 
 
 def test_shape_errors_name_keys_and_shapes():
@@ -892,16 +897,20 @@ def test_cli_wrong_type_says_what_the_checkpoint_is(tmp_path, capsys):
     from helpers import load_tool
     main = load_tool(TOOL).main
     dst = tmp_path / 'converted.pth'
-    # Every key unmapped (encoder.*): no list of them.
+    # Every key would be unmapped (encoder.*): no list of them.
     src = _save_official(tmp_path / 'videomae.pth', videomae_pretrain())
-    num_keys = len(videomae_pretrain())
+    num_keys = sum(
+        k.startswith(('encoder', 'decoder')) for k in videomae_pretrain())
     with pytest.raises(SystemExit) as exit:
         main([src, str(dst), '--type', 'adaptformer-video'])
     assert exit.value.code == (
-        f'Error: {src} was not converted: {num_keys} of its {num_keys} keys '
-        'do not map as --type adaptformer-video. Its key names say it is '
-        "'videomae', not 'adaptformer-video': pass --type videomae, or leave "
-        '--type out to detect it.')
+        f'Error: cannot convert {src}: The checkpoint does not fit source '
+        "type 'adaptformer-video' (an official AdaptFormer video model, with "
+        'adapters or a classifier head): it has VideoMAE pre-training keys '
+        f"({num_keys} tensors, e.g. 'encoder.patch_embed.proj.weight'), but "
+        'no adapters and no classifier head.\n'
+        "Its key names say it is 'videomae', not 'adaptformer-video': pass "
+        '--type videomae, or leave --type out to detect it.')
     assert 'encoder.blocks.0' not in capsys.readouterr().out
     # The patch embedding of the other modality: the same hint.
     src = _save_official(tmp_path / 'image.pth', official_image())

@@ -20,8 +20,8 @@ import sys
 from mmadaptformer.models.converters import (DEFAULT_NUM_FRAMES,
                                              FINAL_NORM_MODES, SOURCE_TYPES,
                                              ConversionError,
-                                             convert_state_dict,
-                                             detect_other_type, format_report,
+                                             SourceTypeMismatchError,
+                                             convert_state_dict, format_report,
                                              load_official_checkpoint,
                                              save_converted_checkpoint,
                                              unwrap_checkpoint)
@@ -77,15 +77,13 @@ def parse_args(argv=None):
     return args
 
 
-def wrong_type_hint(state_dict: dict, given: str) -> str:
-    """What the checkpoint looks like when ``--type given`` failed on it,
-    and the ``--type`` to pass; '' when that is not known."""
-    detected = None if given == 'auto' else detect_other_type(
-        state_dict, given)
-    if detected is None:
-        return ''
-    return (f'Its key names say it is {detected!r}, not {given!r}: pass '
-            f'--type {detected}, or leave --type out to detect it.')
+def wrong_type_message(src: str, error: SourceTypeMismatchError) -> str:
+    """The refusal of a ``--type`` that the key names contradict: what the
+    checkpoint holds, the type it is and the ``--type`` to pass."""
+    return (f'Error: cannot convert {src}: {error.reason}\n'
+            f'Its key names say it is {error.detected!r}, not '
+            f'{error.source_type!r}: pass --type {error.detected}, or leave '
+            '--type out to detect it.')
 
 
 def main(argv=None) -> None:
@@ -104,16 +102,10 @@ def main(argv=None) -> None:
             num_frames=args.num_frames,
             identity_bn=args.identity_bn,
             strict=False)
+    except SourceTypeMismatchError as e:
+        sys.exit(wrong_type_message(args.src, e))
     except ConversionError as e:
-        message = f'Error: cannot convert {args.src}: {e}'
-        hint = wrong_type_hint(state_dict, args.type)
-        sys.exit(f'{message}\n{hint}' if hint else message)
-    hint = wrong_type_hint(state_dict, args.type) if result.unmapped else ''
-    if hint:
-        # Not the report: every key would be listed as unmapped.
-        sys.exit(f'Error: {args.src} was not converted: '
-                 f'{len(result.unmapped)} of its {len(state_dict)} keys do '
-                 f'not map as --type {args.type}. {hint}')
+        sys.exit(f'Error: cannot convert {args.src}: {e}')
 
     print(f'Read {len(state_dict)} tensors from {where} of {args.src}')
     print(format_report(result))

@@ -11,16 +11,18 @@
 * :mod:`.io`: reading official files, writing converted ones.
 """
 from .common import (DEFAULT_NUM_FRAMES, FINAL_NORM_MODES, SOURCE_TYPES,
-                     ConversionError, ConversionResult, sinusoid_encoding)
+                     ConversionError, ConversionResult,
+                     SourceTypeMismatchError, sinusoid_encoding)
 from .convert import convert_state_dict
-from .detect import detect_other_type, detect_source_type
+from .detect import check_source_type, detect_other_type, detect_source_type
 from .io import (load_official_checkpoint, save_converted_checkpoint,
                  unwrap_checkpoint)
 from .report import format_report
 
 __all__ = [
     'SOURCE_TYPES', 'FINAL_NORM_MODES', 'ConversionError', 'ConversionResult',
-    'load_official_checkpoint', 'unwrap_checkpoint', 'detect_source_type',
-    'detect_other_type', 'convert_state_dict', 'format_report',
-    'save_converted_checkpoint', 'sinusoid_encoding', 'DEFAULT_NUM_FRAMES'
+    'SourceTypeMismatchError', 'check_source_type', 'load_official_checkpoint',
+    'unwrap_checkpoint', 'detect_source_type', 'detect_other_type',
+    'convert_state_dict', 'format_report', 'save_converted_checkpoint',
+    'sinusoid_encoding', 'DEFAULT_NUM_FRAMES'
 ]

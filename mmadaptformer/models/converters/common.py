@@ -81,6 +81,26 @@ class ConversionError(ValueError):
     unmappable keys)."""
 
 
+class SourceTypeMismatchError(ConversionError):
+    """A ``source_type`` that the checkpoint's key names contradict.
+
+    Args:
+        source_type (str): The type asked for.
+        detected (str): The type the key names say.
+        reason (str): What the checkpoint holds that ``source_type`` does
+            not fit, as a sentence.
+    """
+
+    def __init__(self, source_type: str, detected: str, reason: str) -> None:
+        self.source_type = source_type
+        self.detected = detected
+        self.reason = reason
+        super().__init__(
+            f'{reason} Its key names say it is {detected!r}, not '
+            f"{source_type!r}: pass source_type={detected!r}, or 'auto' to "
+            'detect it.')
+
+
 @dataclass
 class ConversionResult:
     """The converted state dict and what happened to every source key.

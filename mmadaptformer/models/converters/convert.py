@@ -46,7 +46,7 @@ from .common import (BACKBONE_PREFIX, DEFAULT_NUM_FRAMES, FINAL_NORM_MODES,
                      MMACTION_TARGET, MMPRETRAIN_TARGET, PRETRAIN_TYPES,
                      SOURCE_TYPES, VIDEO_TYPES, ConversionError,
                      ConversionResult)
-from .detect import detect_source_type
+from .detect import check_source_type, detect_source_type
 from .finetuned import adapter_notes, complete_classifier
 from .io import strip_module_prefix
 from .key_mapper import KeyMapper
@@ -74,7 +74,9 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
         state_dict (dict): The source state dict (see
             :func:`unwrap_checkpoint`).
         source_type (str): One of :data:`SOURCE_TYPES`, or ``'auto'`` to
-            use :func:`detect_source_type`. Defaults to ``'auto'``.
+            use :func:`detect_source_type`. A type given must be the one
+            the key names say (:func:`check_source_type`). Defaults to
+            ``'auto'``.
         final_norm (str, optional): One of :data:`FINAL_NORM_MODES`, for a
             source final ``norm``. With ``'pooled'`` a pre-training
             checkpoint also gets the pooled-feature norm (mmaction2
@@ -98,14 +100,21 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
 
     Returns:
         ConversionResult: The converted state dict and a report.
+
+    Raises:
+        SourceTypeMismatchError: ``source_type`` is not the type the key
+            names say.
+        ConversionError: The checkpoint cannot be converted.
     """
     state_dict = strip_module_prefix(state_dict)
     if source_type == 'auto':
         source_type = detect_source_type(state_dict)
-    if source_type not in SOURCE_TYPES:
+    elif source_type not in SOURCE_TYPES:
         raise ConversionError(
             f"source_type must be 'auto' or one of {SOURCE_TYPES}, but got "
             f'{source_type!r}.')
+    else:
+        check_source_type(state_dict, source_type)
     if final_norm is None:
         final_norm = default_final_norm(source_type)
     if final_norm not in FINAL_NORM_MODES:

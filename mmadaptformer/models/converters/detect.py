@@ -1,16 +1,41 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tell the source format of a state dict from its key names."""
 import re
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from torch import Tensor
 
-from .common import SOURCE_TYPES, ConversionError
+from .common import (PRETRAIN_TYPES, SOURCE_TYPES, VIDEO_TYPES,
+                     ConversionError, SourceTypeMismatchError, shape_of)
 from .io import strip_module_prefix
 
+#: What only a trained AdaptFormer model holds: adapters and a classifier.
+ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
+HEAD_KEY = re.compile(r'^head\.')
+#: The block layout of the official AdaptFormer code (split q/k/v, MLP
+#: directly in the block); VideoMAE and timm write fused qkv and ``mlp.``.
+OFFICIAL_BLOCK_KEY = re.compile(r'\.attn\.[qkv]_proj\.|^blocks\.\d+\.fc[12]\.')
 # Keys that only the official AdaptFormer code writes.
-ADAPTFORMER_MARKERS = re.compile(
-    r'(^|\.)adaptmlp\.|\.attn\.[qkv]_proj\.|^blocks\.\d+\.fc[12]\.|^head\.')
+ADAPTFORMER_MARKERS = re.compile('|'.join(
+    p.pattern for p in (ADAPTER_KEY, OFFICIAL_BLOCK_KEY, HEAD_KEY)))
+PRETRAIN_PREFIXES = ('encoder.', 'decoder.', 'encoder_to_decoder.')
+PATCH_KINDS = {5: 'Conv3d (video)', 4: 'Conv2d (image)'}
+
+#: What each source type holds, for the refusal of a type that does not fit.
+TYPE_CONTENTS = {
+    'adaptformer-video':
+    'an official AdaptFormer video model, with '
+    'adapters or a classifier head',
+    'adaptformer-image':
+    'an official AdaptFormer image model, with '
+    'adapters or a classifier head',
+    'videomae':
+    'a VideoMAE backbone, without adapters; a classifier head '
+    'is dropped',
+    'mae':
+    'an MAE ViT backbone, without adapters; a classifier head is '
+    'dropped',
+}
 
 
 def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
@@ -31,9 +56,7 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
         str: The detected source type.
     """
     keys = list(state_dict)
-    if any(
-            k.startswith(('encoder.', 'decoder.', 'encoder_to_decoder.'))
-            for k in keys):
+    if any(k.startswith(PRETRAIN_PREFIXES) for k in keys):
         return 'videomae'
     patch = state_dict.get('patch_embed.proj.weight')
     if patch is None:
@@ -71,3 +94,98 @@ def detect_other_type(state_dict: Dict[str, Tensor],
     except ConversionError:
         return None
     return None if detected == source_type else detected
+
+
+def _some(keys: List[str], what: str) -> str:
+    """``what`` with how many keys show it and the first of them."""
+    if len(keys) == 1:
+        return f'{what} ({keys[0]!r})'
+    return f'{what} ({len(keys)} tensors, e.g. {keys[0]!r})'
+
+
+def describe_layout(state_dict: Dict[str, Tensor]) -> str:
+    """What the key names of a state dict show about its source type.
+
+    Args:
+        state_dict (dict): A state dict without ``module.`` prefixes.
+
+    Returns:
+        str: A phrase such as ``"a Conv3d (video) patch embedding (...)
+        and trained adapters (8 tensors, e.g. '...')"``.
+    """
+    keys = list(state_dict)
+    found = []
+    encoder = [k for k in keys if k.startswith(PRETRAIN_PREFIXES)]
+    patch = state_dict.get('patch_embed.proj.weight')
+    if encoder:
+        found.append(_some(encoder, 'VideoMAE pre-training keys'))
+    elif patch is not None:
+        kind = PATCH_KINDS.get(patch.dim(), f'{patch.dim()}-D')
+        found.append(f"a {kind} patch embedding ('patch_embed.proj.weight' "
+                     f'{shape_of(patch)})')
+    decoder = [
+        k for k in keys if k.startswith('decoder_') or k == 'mask_token'
+    ]
+    if decoder and not encoder:
+        found.append(_some(decoder, 'an MAE pre-training decoder'))
+    adapters = [k for k in keys if ADAPTER_KEY.search(k)]
+    head = [k for k in keys if HEAD_KEY.search(k)]
+    if adapters:
+        found.append(_some(adapters, 'trained adapters'))
+    if head:
+        found.append(_some(head, 'a classifier head'))
+    official = [k for k in keys if OFFICIAL_BLOCK_KEY.search(k)]
+    if official and not (adapters or head):
+        found.append(
+            _some(official, 'the block layout of the official AdaptFormer '
+                  'code'))
+    text = ' and '.join(
+        [', '.join(found[:-1]), found[-1]] if len(found) > 1 else found)
+    if adapters or head:
+        return text
+    return f'{text}, but no adapters and no classifier head'
+
+
+def check_source_type(state_dict: Dict[str, Tensor], source_type: str) -> None:
+    """Refuse a ``source_type`` that the key names contradict.
+
+    Every layout converts the blocks of the others, so a wrong type could
+    pass with a result that fits nothing: an AdaptFormer checkpoint as
+    ``'videomae'`` gave a "backbone" with trained adapters, and a bare
+    backbone as ``'adaptformer-image'`` a classifier without a head. The
+    type given must therefore be the one :func:`detect_source_type` tells,
+    with one exception: a backbone type (``'videomae'``, ``'mae'``) for a
+    fine-tuned backbone of the same modality without adapters, whose
+    classifier head is then dropped and reported. When the key names tell
+    nothing (no patch embedding), a backbone type is still refused for a
+    checkpoint with adapters.
+
+    Args:
+        state_dict (dict): A state dict without ``module.`` prefixes.
+        source_type (str): One of :data:`SOURCE_TYPES`.
+
+    Raises:
+        SourceTypeMismatchError: The key names say another type; it names
+            that type and what the checkpoint holds.
+    """
+    adapters = any(ADAPTER_KEY.search(k) for k in state_dict)
+    try:
+        detected = detect_source_type(state_dict)
+    except ConversionError:
+        if source_type not in PRETRAIN_TYPES or not adapters:
+            return
+        detected = ('adaptformer-video'
+                    if source_type in VIDEO_TYPES else 'adaptformer-image')
+    if detected == source_type:
+        return
+    if (source_type in PRETRAIN_TYPES and not adapters
+            and (source_type in VIDEO_TYPES) == (detected in VIDEO_TYPES)
+            and detected not in PRETRAIN_TYPES):
+        # A fine-tuned backbone of the same modality: its classifier head
+        # is dropped (and reported), nothing trained is lost silently.
+        return
+    raise SourceTypeMismatchError(
+        source_type, detected,
+        f'The checkpoint does not fit source type {source_type!r} '
+        f'({TYPE_CONTENTS[source_type]}): it has '
+        f'{describe_layout(state_dict)}.')

@@ -6,8 +6,8 @@ import re
 from collections import OrderedDict
 from typing import Dict, List
 
-from .common import (BACKBONE_PREFIX, MMACTION_TARGET, SOURCE_TYPES,
-                     VIDEO_TYPES, ConversionResult)
+from .common import (BACKBONE_PREFIX, MMACTION_TARGET, VIDEO_TYPES,
+                     ConversionResult)
 from .key_mapper import KeyMapper
 
 # Known keys without a counterpart here, with the reason given to users.
@@ -93,8 +93,9 @@ def unmapped_message(result: ConversionResult) -> str:
     """The error message of a conversion with unmapped keys."""
     keys = '\n'.join(f'  {k}{unsupported_hint(k)}' for k in result.unmapped)
     return (f'{len(result.unmapped)} key(s) of the {result.source_type} '
-            f'checkpoint could not be mapped:\n{keys}\nIf the type was '
-            f'detected wrongly, pass it explicitly (one of {SOURCE_TYPES}).')
+            f'checkpoint could not be mapped:\n{keys}\nThey have no '
+            f'counterpart in the models a {result.source_type} checkpoint '
+            'converts to.')
 
 
 def missing_message(result: ConversionResult) -> str:
