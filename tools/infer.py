@@ -18,7 +18,7 @@ import os
 import os.path as osp
 import sys
 
-from mmengine.config import Config
+import torch
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
@@ -26,7 +26,9 @@ from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
                                 check_task_name, collect_inputs)
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import own_loading_hint_of_cfg
-from mmadaptformer.utils import set_pretrained_backbone
+from mmadaptformer.utils import (ConfigError, PretrainedFileError,
+                                 positive_int, set_pretrained_backbone)
+from mmadaptformer.utils.config_file import load_config_file, registry_miss
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively for video
@@ -41,12 +43,17 @@ name. An input that cannot be classified gets {"error": "..."} (or
 be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
 "task TASK: ERROR ..." on stderr), and the others are still answered.
 
-Exit status: 0 if every input was answered by every task, 1 if any input or
-task failed, 2 on bad arguments.
+Exit status: 0 if every input was answered by every task; 1 if any input or
+task failed (the others are answered, and --out holds the errors); 2 if the
+command line cannot be used, found before any input is classified and with
+nothing written: an option's value (--topk 0, --device cuda without CUDA), a
+file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
+--label-map), or a --label-map whose number of names is not the model's
+number of classes.
 """
 
 
-def parse_args(argv=None):
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Classify videos or images with trained models.',
         epilog=EPILOG,
@@ -75,7 +82,7 @@ def parse_args(argv=None):
         '--device', default='cpu', help='cpu or cuda (default: cpu)')
     parser.add_argument(
         '--batch-size',
-        type=int,
+        type=positive_int,
         default=1,
         help='inputs per forward (default: 1)')
     parser.add_argument(
@@ -85,9 +92,36 @@ def parse_args(argv=None):
         'the config or the label map next to its ann_file); one model only')
     parser.add_argument(
         '--topk',
-        type=int,
+        type=positive_int,
         default=3,
         help='how many classes to print per input and task (default: 3)')
+    return parser
+
+
+def _local(path: str) -> bool:
+    # Addresses (https://, open-mmlab://) are read when the model loads.
+    return '://' not in path
+
+
+def _check_device(parser: argparse.ArgumentParser, device: str) -> None:
+    """Refuse a device this machine does not have, before any model loads
+    (PyTorch would fail on the first tensor moved there)."""
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as e:
+        parser.error(f'--device {device}: {e}; give cpu or cuda')
+    if parsed.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            parser.error(f'--device {device}: this machine has no CUDA '
+                         'device that PyTorch can use; give --device cpu')
+        if parsed.index is not None and parsed.index >= count:
+            parser.error(f'--device {device}: this machine has {count} CUDA '
+                         f'device(s), cuda:0 to cuda:{count - 1}')
+
+
+def parse_args(argv=None):
+    parser = _parser()
     args = parser.parse_intermixed_args(argv)
     if args.task:
         if args.label_map:
@@ -114,16 +148,20 @@ def parse_args(argv=None):
         parser.error(f'{args.config}: the results name the model after the '
                      f'config file, and {RESERVED_NAME!r} is their error key; '
                      'rename the file or give --task NAME CONFIG CHECKPOINT')
-    configs = [t[1] for t in args.task] if args.task else [args.config]
-    for path, what in [(c, 'config')
-                       for c in configs] + [(args.label_map, '--label-map')]:
-        if path is not None and not osp.isfile(path):
+    models = [tuple(t[1:]) for t in args.task] if args.task else \
+        [(args.config, args.checkpoint)]
+    files = []
+    for config, checkpoint in models:
+        files += [(config, 'config'), (checkpoint, 'checkpoint')]
+    files += [(args.pretrained, '--pretrained'),
+              (args.label_map, '--label-map')]
+    for path, what in files:
+        if path is not None and _local(path) and not osp.isfile(path):
             parser.error(f'{what} {path}: no such file')
     if args.out is not None and osp.isdir(args.out):
         parser.error(f'--out {args.out} is a folder; give the JSON file to '
                      'write')
-    if args.batch_size < 1:
-        parser.error(f'--batch-size must be >= 1, got {args.batch_size}')
+    _check_device(parser, args.device)
     return args
 
 
@@ -143,12 +181,39 @@ def _top(answer: dict, k: int) -> str:
 def _config(path: str, pretrained):
     """The config at ``path``, with ``--pretrained`` as its backbone's
     weights if given."""
-    if pretrained is None:
-        return path
-    cfg = Config.fromfile(path)
-    set_pretrained_backbone(
-        cfg, pretrained, own_loading_hint=own_loading_hint_of_cfg)
+    cfg = load_config_file(path)
+    if pretrained is not None:
+        set_pretrained_backbone(
+            cfg, pretrained, own_loading_hint=own_loading_hint_of_cfg)
     return cfg
+
+
+def _load_error(exc: Exception, config: str, checkpoint: str) -> str:
+    """One line for a model that could not be loaded, naming what caused
+    it: the config for a mistake in it (or a file it names, as the files
+    the command line names exist), the pretrained file for a wrong one,
+    else the checkpoint."""
+    line = refusal_line(exc)
+    if isinstance(exc, (ConfigError, FileNotFoundError)):
+        return line if config in line else f'{config}: {line}'
+    if isinstance(exc, PretrainedFileError):  # names the file
+        return line
+    return f'{checkpoint}: {line}'
+
+
+def _model(config: str, pretrained, build):
+    """``build(cfg)`` for the config at ``config`` (and ``--pretrained``);
+    a misspelled type names the config file and key."""
+    cfg = _config(config, pretrained)
+    try:
+        return build(cfg)
+    except Exception as exc:
+        # MultiTaskRecognizer.add_task wraps what failed in a TaskError.
+        cause = exc.__cause__ if isinstance(exc, TaskError) else exc
+        error = registry_miss(cause, cfg, config)
+        if error is None:
+            raise
+        raise error from cause
 
 
 def _load(args):
@@ -158,25 +223,28 @@ def _load(args):
     if not args.task:
         name = ModelInferencer.default_name(args.config)
         try:
-            engine = ModelInferencer(
-                _config(args.config, args.pretrained),
-                args.checkpoint,
-                device=args.device,
-                label_map=args.label_map,
-                name=name)
+            engine = _model(
+                args.config, args.pretrained, lambda cfg: ModelInferencer(
+                    cfg,
+                    args.checkpoint,
+                    device=args.device,
+                    label_map=args.label_map,
+                    name=name))
         except LabelMapError as e:
             # The file the user gave, not the checkpoint, and not once per
-            # input.
-            raise SystemExit(f'--label-map {e}') from None
+            # input: nothing can be answered with it.
+            _parser().error(f'--label-map {e}')
         except Exception as e:
             engine = None
-            failed[name] = f'{args.checkpoint}: {refusal_line(e)}'
+            failed[name] = _load_error(e, args.config, args.checkpoint)
         return engine, failed, progress
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         try:
-            engine.add_task(name, _config(config, args.pretrained), checkpoint)
+            _model(config, args.pretrained,
+                   lambda cfg: engine.add_task(name, cfg, checkpoint))
         except Exception as e:
+            # The line names the task (TaskError), or the config.
             failed[name] = refusal_line(e)
     return (engine if engine.tasks else None), failed, progress
 

@@ -19,7 +19,7 @@ import os.path as osp
 from copy import deepcopy
 
 import mmengine
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import ConfigDict, DictAction
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
 
@@ -30,6 +30,8 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
+from mmadaptformer.utils.config_file import (load_config_file,
+                                             naming_registry_misses)
 
 
 def parse_args(argv=None):
@@ -239,8 +241,15 @@ def main(argv=None):
 
 
 def run_test(args):
-    cfg = Config.fromfile(args.config)
+    # A config that does not parse, or names a type no registry holds, ends
+    # with one line naming the file and the line or key.
+    cfg = load_config_file(args.config)
     cfg = merge_args(cfg, args)
+    with naming_registry_misses(cfg, args.config, args.cfg_options):
+        start_testing(cfg, args)
+
+
+def start_testing(cfg, args):
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

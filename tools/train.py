@@ -37,7 +37,7 @@ import os
 import os.path as osp
 from copy import deepcopy
 
-from mmengine.config import Config, ConfigDict, DictAction
+from mmengine.config import ConfigDict, DictAction
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
@@ -49,6 +49,8 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
+from mmadaptformer.utils.config_file import (load_config_file,
+                                             naming_registry_misses)
 
 
 def parse_args(argv=None):
@@ -255,8 +257,15 @@ def main(argv=None):
 
 
 def run_train(args):
-    cfg = Config.fromfile(args.config)
+    # A config that does not parse, or names a type no registry holds, ends
+    # with one line naming the file and the line or key.
+    cfg = load_config_file(args.config)
     cfg = merge_args(cfg, args)
+    with naming_registry_misses(cfg, args.config, args.cfg_options):
+        start_training(cfg, args)
+
+
+def start_training(cfg, args):
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

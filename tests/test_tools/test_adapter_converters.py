@@ -8,6 +8,7 @@ import re
 import pytest
 import torch
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, run_tool
+from mmengine.config import Config
 
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenBackboneMismatchError
 from mmadaptformer.utils import safe_torch_load
@@ -138,12 +139,28 @@ def test_the_tools_end_a_refusal_with_one_line_and_the_flag(
         main([task['config'], str(tmp_path / 'gone.pth'), str(wrong)])
     assert exit_info.value.code.startswith('FileNotFoundError: ')
     assert 'gone.pth' in exit_info.value.code
-    # Anything else is no refusal and keeps its traceback.
-    with pytest.raises(KeyError, match='NoSuchBackbone'):
+    # A type no registry holds is named with the option it came from.
+    with pytest.raises(SystemExit) as exit_info:
         main([
             task['config'], task['checkpoint'],
             str(wrong), '--cfg-options', 'model.backbone.type=NoSuchBackbone'
         ])
+    assert exit_info.value.code.startswith(
+        "ConfigError: --cfg-options model.backbone.type='NoSuchBackbone' is "
+        'not in the mmaction::model registry')
+    # Anything else is no refusal and keeps its traceback.
+    from mmadaptformer.utils.config_file import naming_registry_misses
+    cfg = Config.fromfile(task['config'])
+    for error in (
+            KeyError('NoSuchBackbone is not in the mmaction::model '
+                     'registry. Please check whether the value of '
+                     '`NoSuchBackbone` is correct'),  # not the config's
+            KeyError('head'),
+            ValueError('a bug')):
+        with pytest.raises(type(error)) as raised:
+            with naming_registry_misses(cfg, task['config']):
+                raise error
+        assert raised.value is error
 
 
 @pytest.mark.parametrize('tool', ['extract_adapters.py', 'merge_adapters.py'])

@@ -127,3 +127,95 @@ def test_auto_scale_lr_without_a_base_batch_size(tmp_path, tiny_video_data):
         ],
         cwd=tmp_path)
     assert 'Scaling the original LR by 0.5' in proc.stdout
+
+
+def _typo_line(config: str) -> str:
+    """The line for the tiny AdaptFormer config, its wrapper misspelled."""
+    return (f"ConfigError: {config}: model.backbone.type='AdaptFormr' is not "
+            "in the mmaction::model registry; did you mean 'AdaptFormer'? "
+            'Check the spelling, or import the module that registers it '
+            '(custom_imports).')
+
+
+@pytest.mark.parametrize(
+    'tool', ['train.py', 'test.py', 'model_converters/extract_adapters.py'])
+def test_a_misspelled_type_is_one_line_naming_the_file_and_key(tmp_path, tool):
+    """MMEngine's KeyError ('AdaptFormr is not in the mmaction::model
+    registry ...') was a 40-line traceback from the Runner that named
+    neither the file nor the key."""
+    config = write_config(tmp_path / 'typo.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          "model = dict(backbone=dict(type='AdaptFormr'))\n")
+    full = str(tmp_path / 'full.pth')
+    save_stock_video_checkpoint(full)
+    args = {
+        'train.py': ['--work-dir', tmp_path / 'w'],
+        'test.py': [full, '--work-dir', tmp_path / 'w'],
+        'model_converters/extract_adapters.py': [full, tmp_path / 'a.pth'],
+    }[tool]
+    proc = run_tool([tool, config, *args], cwd=tmp_path, check=False)
+    assert _refused(proc) == _typo_line(config)
+
+
+def test_a_misspelled_type_from_cfg_options_names_the_option(tmp_path):
+    proc = run_tool([
+        'test.py', TINY_VIDEO_CONFIG, tmp_path / 'none.pth', '--work-dir',
+        tmp_path / 'w', '--cfg-options', 'model.cls_head.type=TimeSformerHaed'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc).startswith(
+        "ConfigError: --cfg-options model.cls_head.type='TimeSformerHaed' is "
+        "not in the mmaction::model registry; did you mean 'TimeSformerHead'")
+
+
+@pytest.mark.parametrize(
+    'tool', ['train.py', 'test.py', 'model_converters/merge_adapters.py'])
+def test_a_config_that_is_not_python_names_the_file_and_line(tmp_path, tool):
+    """It was a traceback ending in ``File "<unknown>", line 2 ...
+    SyntaxError: '(' was never closed``: no file named."""
+    config = write_config(tmp_path / 'broken.py', TINY_VIDEO_CONFIG,
+                          "model = dict(backbone=dict(type='AdaptFormer'\n")
+    args = {
+        'train.py': ['--work-dir', tmp_path / 'w'],
+        'test.py': [tmp_path / 'none.pth'],
+        'model_converters/merge_adapters.py':
+        [tmp_path / 'none.pth', tmp_path / 'out.pth'],
+    }[tool]
+    proc = run_tool([tool, config, *args], cwd=tmp_path, check=False)
+    assert _refused(proc) == (
+        f'ConfigError: The config {config} is not valid Python: '
+        "'(' was never closed (line 2).")
+    # In a _base_ file, that file is named.
+    child = write_config(tmp_path / 'child.py', config)
+    proc = run_tool([tool, child, *args], cwd=tmp_path, check=False)
+    assert _refused(proc) == (
+        f'ConfigError: {config}, a _base_ of the config {child}, is not '
+        "valid Python: '(' was never closed (line 2).")
+
+
+@pytest.mark.parametrize('tool', ['extract_adapters.py', 'merge_adapters.py'])
+def test_converters_refuse_a_config_without_adapter_hook(tmp_path, tool):
+    """The stock config given by mistake ended with a KeyError traceback."""
+    import torch
+    if tool == 'extract_adapters.py':
+        ckpt = str(tmp_path / 'full.pth')
+        save_stock_video_checkpoint(ckpt)
+    else:
+        ckpt = str(tmp_path / 'adapters.pth')
+        torch.save(
+            dict(
+                meta=dict(
+                    adapter_checkpoint=dict(
+                        saved_keys=['w'], frozen_digest='0')),
+                state_dict=dict(w=torch.zeros(1))), ckpt)
+    proc = run_tool(
+        [f'model_converters/{tool}', TINY_VIDEO_CONFIG, ckpt, tmp_path / 'o'],
+        cwd=tmp_path,
+        check=False)
+    assert _refused(proc) == (
+        f'ConfigError: {TINY_VIDEO_CONFIG} has no AdapterHook in '
+        'custom_hooks, so which parts are trainable (and saved in an '
+        'adapter-only checkpoint) is undefined. Give the AdaptFormer or VPT '
+        'config the checkpoint was trained with, whose custom_hooks hold '
+        "dict(type='AdapterHook', ...), not the stock model's.")
+    assert not (tmp_path / 'o').exists()

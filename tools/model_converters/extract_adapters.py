@@ -17,7 +17,7 @@ import os
 import os.path as osp
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.engine import (ADAPTER_META_KEY, build_model_and_plan,
@@ -27,6 +27,8 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      checkpoint_meta)
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
+from mmadaptformer.utils.config_file import (load_config_file,
+                                             naming_registry_misses)
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
@@ -95,7 +97,7 @@ def main(argv=None):
 
 
 def extract(args):
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_file(args.config)
     if args.cfg_options:
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
@@ -107,7 +109,9 @@ def extract(args):
             'full one from it.')
     state = full_state_dict(checkpoint, args.checkpoint)
     # The full checkpoint replaces every weight: no pretrained file needed.
-    model, plan = build_model_and_plan(cfg, init_weights=False)
+    # A misspelled type names the config file and key.
+    with naming_registry_misses(cfg, args.config, args.cfg_options):
+        model, plan = build_model_and_plan(cfg, init_weights=False)
     # Every key, of the right shape: the checkpoint is a full one for this
     # model (the error names the file and what does not fit).
     check_state_dict(

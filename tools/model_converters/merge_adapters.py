@@ -24,7 +24,7 @@ import time
 from typing import Any
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401
@@ -39,6 +39,8 @@ from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils.config_file import (load_config_file,
+                                             naming_registry_misses)
 
 
 def parse_args(argv=None):
@@ -117,7 +119,7 @@ def merge(args):
     # initialising the model does not print every tensor's initialisation.
     MMLogger.get_instance(
         f'merge_adapters_{time.time_ns()}', log_level='WARNING')
-    cfg = Config.fromfile(args.config)
+    cfg = load_config_file(args.config)
     if args.pretrained is not None:
         set_pretrained_backbone(
             cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
@@ -125,7 +127,9 @@ def merge(args):
         cfg.merge_from_dict(args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     check_adapter_only_layout(checkpoint, args.checkpoint)
-    model, plan = build_model_and_plan(cfg)
+    # A misspelled type names the config file and key.
+    with naming_registry_misses(cfg, args.config, args.cfg_options):
+        model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(model, checkpoint, plan)
     # The pretrained files just verified to be the adapters' backbone, for
     # extract_adapters.py to record again (the merged file is none).

@@ -9,7 +9,7 @@ from torch import nn
 
 from mmadaptformer.models.adapters.trainable import (TrainablePlan,
                                                      plan_trainable)
-from mmadaptformer.utils import HEAD_NAMES
+from mmadaptformer.utils import HEAD_NAMES, ConfigError
 
 __all__ = ['adapter_hook_cfg', 'build_model_and_plan']
 
@@ -49,14 +49,18 @@ def build_model_and_plan(
         tuple: The model (in eval mode) and its :class:`TrainablePlan`.
 
     Raises:
-        KeyError: If the config has no ``AdapterHook``.
+        ConfigError: If the config has no ``AdapterHook``; the message
+            names the config file.
     """
     hook = adapter_hook_cfg(cfg)
     if hook is None:
-        raise KeyError(
-            'The config has no AdapterHook in custom_hooks, so which parts '
-            'are trainable (and saved in an adapter-only checkpoint) is '
-            'undefined.')
+        source = cfg.filename or 'The config'
+        raise ConfigError(
+            f'{source} has no AdapterHook in '
+            'custom_hooks, so which parts are trainable (and saved in an '
+            'adapter-only checkpoint) is undefined. Give the AdaptFormer or '
+            'VPT config the checkpoint was trained with, whose custom_hooks '
+            "hold dict(type='AdapterHook', ...), not the stock model's.")
     init_default_scope(cfg.get('default_scope', 'mmaction'))
     model = MODELS.build(copy.deepcopy(cfg.model))
     if init_weights:

@@ -1,0 +1,206 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Read a config file, and name the file in what goes wrong with it.
+
+Two mistakes in a config file end MMEngine's tools with a long traceback
+that never says where the mistake is: Python that does not parse (MMEngine
+parses it with ``ast.parse``, so the error names ``<unknown>``), and a
+``type`` that no registry holds (``KeyError: 'AdaptFormr is not in the
+mmaction::model registry ...'``, raised wherever the Runner builds it).
+:func:`load_config_file` and :func:`naming_registry_misses` turn exactly
+these into a :class:`ConfigError` that names the file, the line or the
+config key; the tools end with it on one line. Everything else goes
+through unchanged.
+"""
+import ast
+import difflib
+import os.path as osp
+import re
+from contextlib import contextmanager
+from typing import Iterator, List, Optional
+
+import mmengine.registry
+from mmengine.config import Config
+from mmengine.registry import Registry
+
+from .config_error import ConfigError
+
+__all__ = ['load_config_file', 'naming_registry_misses', 'registry_miss']
+
+#: MMEngine's message for a ``type`` that its registry lacks
+#: (``build_from_cfg``, ``build_runner_from_cfg``, schedulers).
+_REGISTRY_MISS = re.compile(r'^(\S+) is not in the (?:(\w+)::)?(\w+) '
+                            r'registry\. Please check whether the value of')
+
+
+def _syntax_error(path: str) -> Optional[SyntaxError]:
+    """The error of parsing ``path`` as Python, named by the file."""
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return exc
+    return None
+
+
+def _local_bases(path: str) -> List[str]:
+    """The ``_base_`` files of a config that parses, that lie on disk
+    (``mmaction::`` ones are the toolboxes' own)."""
+    with open(path, encoding='utf-8') as f:
+        body = ast.parse(f.read()).body
+    for node in body:
+        if isinstance(node, ast.Assign) and any(
+                isinstance(t, ast.Name) and t.id == '_base_'
+                for t in node.targets):
+            try:
+                bases = ast.literal_eval(node.value)
+            except ValueError:
+                return []
+            bases = [bases] if isinstance(bases, str) else list(bases)
+            return [
+                osp.join(osp.dirname(path), b) for b in bases
+                if isinstance(b, str) and '::' not in b and b.endswith('.py')
+            ]
+    return []
+
+
+def _find_syntax_error(path: str, seen=()) -> Optional[SyntaxError]:
+    """The first syntax error in ``path`` or its local ``_base_`` files."""
+    if not osp.isfile(path) or path in seen:
+        return None
+    error = _syntax_error(path)
+    if error is not None:
+        return error
+    for base in _local_bases(path):
+        error = _find_syntax_error(base, seen + (path, ))
+        if error is not None:
+            return error
+    return None
+
+
+def load_config_file(path: str) -> Config:
+    """:meth:`Config.fromfile`, with a file that is not valid Python
+    refused, naming the file and the line.
+
+    Args:
+        path (str): The config file.
+
+    Returns:
+        Config: The config.
+
+    Raises:
+        ConfigError: If the file, or a ``_base_`` file it inherits, does
+            not parse as Python. The message names that file, the line and
+            what is wrong (``'(' was never closed``).
+        FileNotFoundError: If there is no such file.
+    """
+    try:
+        return Config.fromfile(path)
+    except SyntaxError as exc:
+        error = _find_syntax_error(path)
+        if error is None:  # not a mistake this module can place
+            raise
+        what = f'The config {path}' if error.filename == path else \
+            f'{error.filename}, a _base_ of the config {path},'
+        raise ConfigError(f'{what} is not valid Python: {error.msg} (line '
+                          f'{error.lineno}).') from exc
+
+
+def _registry(scope: Optional[str], name: str) -> Optional[Registry]:
+    for root in vars(mmengine.registry).values():
+        if isinstance(root, Registry) and root.name == name and \
+                root.parent is None:
+            if scope in (None, root.scope):
+                return root
+            return root.children.get(scope)
+    return None
+
+
+def _close_names(type_name: str, scope: Optional[str], name: str) -> List[str]:
+    """Registered names like ``type_name``, in the registry and those it
+    falls back to."""
+    names = set()
+    registry = _registry(scope, name)
+    while registry is not None:
+        names.update(registry.module_dict)
+        registry = registry.parent
+    return difflib.get_close_matches(type_name, sorted(names), n=3)
+
+
+def _type_keys(node, type_name: str, prefix: str = '') -> Iterator[str]:
+    """The config keys (``model.backbone.type``) whose value is
+    ``type_name``."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            path = f'{prefix}.{key}' if prefix else str(key)
+            if key == 'type' and value == type_name:
+                yield path
+            else:
+                yield from _type_keys(value, type_name, path)
+    elif isinstance(node, (list, tuple)):
+        for i, value in enumerate(node):
+            yield from _type_keys(value, type_name, f'{prefix}[{i}]')
+
+
+def registry_miss(exc: BaseException,
+                  cfg: Config,
+                  source: str,
+                  options: Optional[dict] = None) -> Optional[ConfigError]:
+    """The :class:`ConfigError` for MMEngine's ``KeyError`` of a ``type``
+    that is not in its registry, if ``cfg`` names that type.
+
+    Args:
+        exc (BaseException): What was raised.
+        cfg (Config): The config the tool built from.
+        source (str): The config file, for the message.
+        options (dict, optional): The ``--cfg-options`` given, which may be
+            where the type came from. Defaults to None.
+
+    Returns:
+        ConfigError, optional: An error naming the file (or option), the
+        config keys with that type, the registry and the registered names
+        closest to it; None if ``exc`` is another error, or the type is
+        none of the config's (then the miss is no mistake of the config).
+    """
+    if not isinstance(exc, KeyError) or len(exc.args) != 1:
+        return None
+    match = _REGISTRY_MISS.match(str(exc.args[0]))
+    if match is None:
+        return None
+    type_name, scope, name = match.groups()
+    keys = list(_type_keys(cfg.to_dict(), type_name))
+    if not keys:
+        return None
+    given = [k for k in keys if k in (options or {})]
+    keys = ' and '.join(keys[:3])
+    where = f'--cfg-options {given[0]}' if given else f'{source}: {keys}'
+    registry = f'{scope}::{name}' if scope else name
+    close = ' or '.join(map(repr, _close_names(type_name, scope, name)))
+    hint = f'; did you mean {close}?' if close else '.'
+    return ConfigError(
+        f'{where}={type_name!r} is not in the {registry} registry{hint} '
+        'Check the spelling, or import the module that registers it '
+        '(custom_imports).')
+
+
+@contextmanager
+def naming_registry_misses(cfg: Config,
+                           source: str,
+                           options: Optional[dict] = None) -> Iterator[None]:
+    """Raise :func:`registry_miss`'s error instead of MMEngine's
+    ``KeyError`` of a ``type`` that ``cfg`` names and no registry holds;
+    let every other exception through unchanged.
+
+    Args:
+        cfg (Config): The config being built.
+        source (str): The config file, for the message.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+    """
+    try:
+        yield
+    except KeyError as exc:
+        error = registry_miss(exc, cfg, source, options)
+        if error is None:
+            raise
+        raise error from exc
