@@ -31,9 +31,11 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
+                                                     check_holds_trained_part,
                                                      checkpoint_meta,
                                                      model_trained_part_keys)
-from mmadaptformer.utils.adapter_only_fit import loading
+from mmadaptformer.utils.adapter_only_fit import (check_adapter_only_fits,
+                                                  loading)
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
                                                   StateDictMismatchError,
                                                   check_state_dict)
@@ -227,8 +229,18 @@ def init_model(config: Union[str, Config],
         # CheckpointLoader, whose schemes all load with weights_only.
         ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
         meta = checkpoint_meta(ckpt, checkpoint, EXPECTED_CHECKPOINT)
+        named = f'{checkpoint} (config {source})'
         if meta.get(ADAPTER_META_KEY) is not None:
             check_adapter_record(meta[ADAPTER_META_KEY], checkpoint)
+            # The same refusals as tools/test.py's, before anything loads:
+            # an adapter-only checkpoint on a model without its adapters
+            # (the stock config) ...
+            check_adapter_only_fits(model, ckpt, named)
+        else:
+            # ... and a full one without the model's adapters (a stock
+            # model's) on a model with them.
+            check_holds_trained_part(model, ckpt.get('state_dict', ckpt),
+                                     named)
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.
@@ -243,7 +255,7 @@ def init_model(config: Union[str, Config],
         check_state_dict(
             model,
             state,
-            source=f'{checkpoint} (config {source})',
+            source=named,
             allow_fresh=False,
             hint='Is it a checkpoint of this config\'s model?')
         check_adapter_checkpoint(model, ckpt, checkpoint)

@@ -21,7 +21,8 @@ blocks, see :func:`block_keys`). Shape mismatches are always errors.
 import logging
 import re
 from collections import OrderedDict
-from typing import Callable, Iterable, Iterator, Optional, Sequence, Set, Tuple
+from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
+                    Sequence, Set, Tuple, Union)
 
 import torch
 from mmengine.logging import print_log
@@ -233,13 +234,47 @@ def _fits_with_prefix(model: nn.Module, state_dict: dict,
                        for k in diff.missing))
 
 
+def _state_dict_names(model: nn.Module) -> Dict[str, str]:
+    """Module path of each tensor (``named_parameters()`` and
+    ``named_buffers()`` names, as torch's size-mismatch messages give them)
+    -> its ``state_dict()`` key, where the two differ: a frozen-host
+    wrapper's inner ``backbone.`` is in the first, not in the second.
+    Matched by tensor identity."""
+    keys = {
+        id(v): k
+        for k, v in model.state_dict(keep_vars=True).items()
+        if torch.is_tensor(v)
+    }
+    names = {}
+    for name, tensor in list(
+            model.named_parameters(remove_duplicate=False)) + list(
+                model.named_buffers(remove_duplicate=False)):
+        key = keys.get(id(tensor))
+        if key is not None and key != name:
+            names[name] = key
+    return names
+
+
+def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
+    """Let each module that can name why a state dict does not fit it
+    (a ``diagnose_state_dict(state_dict, prefix, source)`` method, e.g.
+    the frozen-host wrappers: adapters of other settings, a record of
+    another host) raise its own error first. Found by the method, never by
+    type: this layer does not import the models."""
+    for name, module in model.named_modules():
+        diagnose = getattr(type(module), 'diagnose_state_dict', None)
+        if callable(diagnose):
+            module.diagnose_state_dict(state_dict, f'{name}.' if name else '',
+                                       source)
+
+
 def check_state_dict(model: nn.Module,
                      state_dict: dict,
                      source: str,
                      allow_missing: Sequence[str] = (),
                      allow_unexpected: Sequence[str] = (),
                      allow_fresh: bool = True,
-                     hint: str = '',
+                     hint: Union[str, Callable[[List[str]], str]] = '',
                      already_loaded: bool = False) -> StateDictDiff:
     """Raise unless ``state_dict`` loads into ``model`` in full.
 
@@ -248,6 +283,12 @@ def check_state_dict(model: nn.Module,
     ``allow_missing``; the tolerated ones are logged. Unexpected keys are
     errors unless they match ``allow_unexpected``. A ``module.`` prefix (as
     DDP saves) is dropped first, as MMEngine does.
+
+    Before the generic error, each module with a ``diagnose_state_dict``
+    method (the frozen-host wrappers) may raise a more specific one (see
+    :meth:`~mmadaptformer.models.FrozenHostWrapper.diagnose_state_dict`).
+    Keys are named as in ``model.state_dict()`` and the checkpoint, never
+    by module path.
 
     Args:
         model (nn.Module): The model (a DDP wrapper is unwrapped).
@@ -260,7 +301,10 @@ def check_state_dict(model: nn.Module,
             keys the model may lack. Defaults to ().
         allow_fresh (bool): Tolerate missing :func:`fresh_keys`.
             Defaults to True.
-        hint (str): A sentence appended to the error. Defaults to ''.
+        hint (str | Callable): A sentence appended to the error, or a
+            function of the keys at fault (mismatched, missing and
+            unexpected) that returns it, so that a hint is given only
+            where it applies. Defaults to ''.
         already_loaded (bool): MMEngine has already loaded what fits of it
             (non-strictly), e.g. during weight initialisation; the error
             says so instead of "Nothing of it was loaded".
@@ -281,6 +325,11 @@ def check_state_dict(model: nn.Module,
     missing = [k for k in diff.missing if k not in fresh and not missing_ok(k)]
     unexpected = [k for k in diff.unexpected if not unexpected_ok(k)]
     if diff.mismatched or missing or unexpected or diff.errors:
+        _diagnose(model, state_dict, source)
+        names = _state_dict_names(model)
+        diff.mismatched = [(names.get(key, key), ckpt, own)
+                           for key, ckpt, own in diff.mismatched]
+        missing = [names.get(key, key) for key in missing]
         shift = prefix_shift(missing, unexpected)
         if shift is not None and not _fits_with_prefix(
                 model, state_dict, shift, fresh, missing_ok):
@@ -335,6 +384,9 @@ def check_state_dict(model: nn.Module,
                          f'{listing(unexpected)}')
         for error in diff.errors[:MAX_LISTED]:
             lines.append(f'error: {error}')
+        if callable(hint):
+            hint = hint([key for key, _, _ in diff.mismatched] + missing +
+                        unexpected)
         if hint:
             lines.append(hint)
         raise StateDictMismatchError('\n'.join(lines))

@@ -96,6 +96,23 @@ def test_adapters_of_another_layout_are_named_not_the_backbone(
     assert 'frozen backbone' not in text
 
 
+def test_adapter_only_checkpoint_with_the_stock_config_is_named(
+        video_tasks, clean_loggers):
+    """The adapter-only checkpoint given with the stock config (no
+    adapters): tools/test.py's diagnosis, not "another architecture"."""
+    from helpers import TINY_VIDEO_CONFIG
+    checkpoint = video_tasks['full']['checkpoint']
+    with pytest.raises(RuntimeError) as info:
+        ModelInferencer(TINY_VIDEO_CONFIG, checkpoint)
+    text = str(info.value)
+    assert text.startswith(
+        f'{checkpoint} (config {TINY_VIDEO_CONFIG}) is an adapter-only '
+        'checkpoint (it holds what trained, not the frozen backbone), and '
+        'the model Recognizer3D lacks'), text
+    assert 'Use the config it was trained with' in text
+    assert 'another architecture' not in text
+
+
 def test_linear_probe_checkpoint_on_adapters_is_named(video_tasks, tmp_path,
                                                       clean_loggers):
     """An adapter-only checkpoint saved in mode 'linear_probe' holds no

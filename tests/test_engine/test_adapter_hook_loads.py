@@ -104,9 +104,9 @@ def test_the_other_hooks_do_not_crash_on_the_same_layouts(
     with pytest.raises(StateDictMismatchError) as info:
         CheckpointCheckHook().after_load_checkpoint(
             runner, dict(state_dict=list(state.values()), meta={}))
-    assert str(info.value) == (
-        "Checkpoint state_list.pth (load_from): its 'state_dict' is a list, "
-        'not a dict of tensors by name, as MMEngine saves it.')
+    assert str(
+        info.value) == ("state_list.pth: its 'state_dict' is a list, "
+                        'not a dict of tensors by name, as MMEngine saves it.')
     runner._resume = True
     EpochRandomnessHook().after_load_checkpoint(
         runner, dict(state_dict=state, meta=[1, 2]))

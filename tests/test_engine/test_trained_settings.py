@@ -210,6 +210,7 @@ def test_a_merged_checkpoint_records_the_settings_alone(trained, merged):
         format='mmadaptformer.trained_settings',
         version=1,
         fingerprints={},
+        host='mmaction.models.backbones.vit_mae.VisionTransformer',
         settings=dict(
             placement='parallel',
             scale=0.1,

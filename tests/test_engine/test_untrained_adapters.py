@@ -60,12 +60,25 @@ def test_testing_vpt_without_its_prompts_is_refused(video_tasks,
 
 
 def test_inference_refuses_it(video_tasks, clean_loggers):
-    """The inference API reads a full checkpoint strictly: the adapters
-    are missing keys."""
+    """The inference API and add_task say what tools/test.py says (the same
+    function), not "the file is damaged, or ... a smaller architecture"."""
+    from mmadaptformer.apis import MultiTaskRecognizer
+    config, stock = video_tasks['full']['config'], video_tasks['stock']
+    expected = (f'{stock} (config {config}) holds none of the model\'s 8 '
+                'adapter tensors (e.g. backbone.blocks.0.adaptmlp.down_proj.'
+                'weight): the model would be evaluated with adapters at '
+                'their initialisation')
     with pytest.raises(StateDictMismatchError) as info:
-        ModelInferencer(video_tasks['full']['config'], video_tasks['stock'])
-    assert str(info.value).startswith(f'{video_tasks["stock"]} (config ')
-    assert 'backbone.blocks.0.adaptmlp.down_proj.weight' in str(info.value)
+        ModelInferencer(config, stock)
+    assert str(info.value).startswith(expected), str(info.value)
+    assert 'evaluate it with its own config' in str(info.value)
+    assert 'damaged' not in str(info.value)
+    engine = MultiTaskRecognizer()
+    engine.add_task('full', config, video_tasks['full']['checkpoint'])
+    with pytest.raises(Exception) as info:
+        engine.add_task('stock', config, stock)
+    assert expected in str(info.value), str(info.value)
+    assert engine.tasks == ['full']
 
 
 def test_training_from_it_trains_the_adapters(video_tasks, tmp_path):

@@ -210,7 +210,7 @@ def test_converter_reports_and_tools_test_refuses_missing_block_norms(
                     check=False)
     out = proc.stdout
     assert proc.returncode != 0, out[-3000:]
-    assert (f'StateDictMismatchError: Checkpoint {ckpt} (load_from) does '
+    assert (f'StateDictMismatchError: {ckpt} does '
             "not fit the model: it lacks some of the model's tensors") in out
     assert ('3 missing keys (in the model, not in the checkpoint): '
             'backbone.blocks.0.norm2.weight, backbone.blocks.0.norm2.bias, '

@@ -257,3 +257,48 @@ def test_wrappers_still_copy_and_pickle():
     assert copy.deepcopy(model).adapted_blocks == model.adapted_blocks
     assert pickle.loads(pickle.dumps(model)).adapted_blocks == \
         model.adapted_blocks
+
+
+#: A tiny mmpretrain (image) ViT: another host than ``VIDEO_HOST``.
+IMAGE_HOST = dict(
+    type='mmpretrain.VisionTransformer',
+    arch=dict(
+        embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128),
+    img_size=32,
+    patch_size=16)
+
+
+@pytest.mark.parametrize('recorded', [True, False])
+def test_adapters_of_another_host_name_the_host_not_the_settings(recorded):
+    """Image adapters (mmpretrain ViT) loaded into a video AdaptFormer
+    (mmaction ViT): the cause is the host, not block_types (which differ
+    too), whether the record names its host or, written before it did,
+    only fingerprints tensors this host lacks."""
+    torch.manual_seed(0)
+    image = AdaptFormer(backbone=dict(IMAGE_HOST), adapter=dict(bottleneck=4))
+    entry = _entry(image)
+    assert entry['host'] == \
+        'mmpretrain.models.backbones.vision_transformer.VisionTransformer'
+    if not recorded:
+        del entry['host']
+    state = {
+        k: v
+        for k, v in image.state_dict().items() if k not in image.host_keys
+    }
+    state[FROZEN_HOST_KEY] = entry
+    with pytest.raises(StateDictMismatchError) as info:
+        _adaptformer(adapter=dict(bottleneck=4)).load_state_dict(
+            state, strict=False)
+    text = str(info.value)
+    assert 'is of another model: its adapters were trained on ' in text, text
+    if recorded:
+        assert 'trained on mmpretrain VisionTransformer (mmpretrain.models.' \
+            'backbones.vision_transformer.VisionTransformer)' in text, text
+    else:
+        assert 'trained on another host backbone (its record names frozen ' \
+            'tensors such as cls_token, pos_embed that VisionTransformer ' \
+            'does not have)' in text, text
+    assert "this model's AdaptFormer wraps mmaction VisionTransformer " \
+        '(mmaction.models.backbones.vit_mae.VisionTransformer)' in text, text
+    assert 'Use the config it was trained with' in text
+    assert 'block_types' not in text

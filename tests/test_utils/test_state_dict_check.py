@@ -47,7 +47,7 @@ def test_load_from_other_depth_and_classes(tmp_path, tiny_image_data,
     with pytest.raises(StateDictMismatchError) as info:
         runner.train()
     message = str(info.value)
-    assert message.startswith(f'Checkpoint {ckpt} (load_from) does not fit')
+    assert message.startswith(f'{ckpt} does not fit')
     assert 'head.fc.weight: (5, 64) vs (2, 64)' in message
     assert 'head.fc.bias: (5,) vs (2,)' in message
     assert re.search(r'\d+ unexpected keys .*backbone\.layers\.2\.', message)
@@ -73,7 +73,7 @@ def test_tools_test_other_embed_dims(tmp_path, tiny_video_data):
                     check=False)
     out = proc.stdout
     assert proc.returncode != 0
-    assert f'StateDictMismatchError: Checkpoint {ckpt} (load_from)' in out
+    assert f'StateDictMismatchError: {ckpt} does not fit' in out
     assert 'backbone.patch_embed.projection.weight: (96, 3, 2, 16, 16) vs ' \
            '(64, 3, 2, 16, 16)' in out
     assert re.search(r'(\d+) keys with other shapes', out)

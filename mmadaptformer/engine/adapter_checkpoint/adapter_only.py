@@ -29,8 +29,8 @@ from torch import nn
 from mmadaptformer.models.adapters.trainable import TrainablePlan
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.frozen_host_record import (
-    FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
-    verify_frozen_host)
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, check_same_host,
+    frozen_host_entries, verify_frozen_host)
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -102,14 +102,21 @@ def complete_adapter_checkpoint(model: nn.Module,
         FrozenBackboneMismatchError: If the frozen weights of a wrapper are
             not the ones the checkpoint was trained on.
         FrozenBackboneMismatchError: If other frozen weights differ.
-        StateDictMismatchError: If the checkpoint's trainable keys do not
-            match the model's, or its record is not one
+        StateDictMismatchError: If a wrapper's record names another host
+            backbone (:func:`~mmadaptformer.models.backbones.
+            trained_host.check_same_host`), the checkpoint's
+            trainable keys do not match the model's, or its record is not one
             (:func:`check_adapter_record`).
     """
     info = check_adapter_record(checkpoint['meta'][ADAPTER_META_KEY], source)
     state = checkpoint['state_dict']
     expected = set(plan.saved_keys)
     entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
+    # Adapters of another host differ in every key: name the host first.
+    for name, module in model.named_modules():
+        key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
+        if isinstance(module, FrozenHostWrapper) and key in state:
+            check_same_host(module, state[key], source)
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing or unexpected:

@@ -1,14 +1,15 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a checkpoint of another architecture instead of part-loading it."""
-from typing import Sequence
+from typing import Callable, List, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
+from torch import nn
 
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
-from mmadaptformer.utils.state_dict_check import check_state_dict
+from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from ..adapter_checkpoint import checkpoint_state_dict
 
 __all__ = ['CheckpointCheckHook']
@@ -76,24 +77,58 @@ class CheckpointCheckHook(Hook):
         if cfg.get('resume') and not load_from:
             return 'The checkpoint resumed from (the latest in work_dir ' \
                    f'{runner.work_dir})'
-        return f'Checkpoint {load_from} (load_from)'
+        # tools/test.py's positional checkpoint arrives as load_from too:
+        # named by its file, as tools/test.py's other refusals name it, not
+        # as a config key the user may not have written.
+        return str(load_from)
+
+    @staticmethod
+    def _hint(model) -> Callable[[List[str]], str]:
+        """The hint for the keys at fault: the allow lists where keys are
+        missing or unexpected, ``--pretrained`` where the head is at fault
+        (a model of other classes or another task)."""
+        head = {
+            key
+            for name in HEAD_NAMES
+            if isinstance(getattr(model, name, None), nn.Module)
+            for key in getattr(model, name).state_dict()
+        }
+        head_name = next(
+            (name for name in HEAD_NAMES
+             if isinstance(getattr(model, name, None), nn.Module)), None)
+
+        def hint(keys: List[str]) -> str:
+            lines = []
+            if head_name and any(
+                    key.startswith(head_name + '.') and key[len(head_name) +
+                                                            1:] in head
+                    for key in keys):
+                lines.append(
+                    'To start from the backbone of a model trained on '
+                    'other classes or for another task, give the file to '
+                    'tools/train.py as --pretrained, which loads the '
+                    'backbone alone.')
+            lines.append(
+                'To load part of a checkpoint on purpose, list the missing '
+                'or unexpected keys in CheckpointCheckHook.allow_missing / '
+                'allow_unexpected; a tensor of another shape is never '
+                'loaded.')
+            return ' '.join(lines)
+
+        return hint
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check a checkpoint the runner is about to load."""
         state_dict = checkpoint_state_dict(
             checkpoint, self._source(runner), expected=None)
+        model = unwrapped_model(runner.model)
         check_state_dict(
-            unwrapped_model(runner.model),
+            model,
             state_dict,
             source=self._source(runner),
             allow_missing=self.allow_missing,
             allow_unexpected=self.allow_unexpected,
-            hint='To load part of a checkpoint on purpose, list the missing '
-            'or unexpected keys in CheckpointCheckHook.allow_missing / '
-            'allow_unexpected; a tensor of another shape is never loaded. '
-            'To start from the backbone of a model trained on other classes '
-            'or for another task, give the file to tools/train.py as '
-            '--pretrained, which loads the backbone alone.')
+            hint=self._hint(model))
 
     def before_train(self, runner) -> None:
         """Check the ``Pretrained`` init configs of the model's modules."""

@@ -276,6 +276,45 @@ class FrozenHostWrapper(BaseModule):
             self.host_source = entry.get('pretrained') or entry.get(
                 'source') or UNNAMED_STATE_DICT
 
+    def diagnose_state_dict(self,
+                            state_dict: Mapping,
+                            prefix: str = '',
+                            source: Optional[str] = None) -> None:
+        """Raise the specific reason why a state dict does not fit this
+        wrapper, if it is one this wrapper can name; return otherwise.
+
+        The checks :meth:`before_load` makes that need no real tensors, in
+        its order: a record of another host
+        (:func:`~.trained_host.check_same_host`) or of other trained
+        settings (:func:`~.frozen_host_record.check_trained_settings`), and
+        a trained part of other settings or shapes
+        (:func:`~.trained_part_check.check_trained_part`). Read by
+        :func:`mmadaptformer.utils.state_dict_check.check_state_dict`
+        before its generic message, so that a hook's or an API's check
+        that runs before the load names the cause as the load would.
+        Nothing is loaded and ``state_dict`` is not changed.
+
+        Args:
+            state_dict (Mapping): The state dict (of the whole model).
+            prefix (str): The wrapper's prefix in it. Defaults to ''.
+            source (str, optional): The file it comes from, for the
+                error. Defaults to None.
+
+        Raises:
+            StateDictMismatchError: Naming the cause.
+        """
+        entry = state_dict.get(prefix + FROZEN_HOST_KEY)
+        if isinstance(entry, Mapping):
+            if source is not None and not entry.get('source'):
+                entry = dict(entry, source=source)
+            check_trained_settings(self, entry)
+        part = {
+            k: v
+            for k, v in state_dict.items()
+            if k.startswith(prefix) and k != prefix + FROZEN_HOST_KEY
+        }
+        check_trained_part(self, part, prefix, source=source)
+
     def name_state_dict_source(self, source: str) -> None:
         """Name the file a full state dict loaded into the host came from.
 

@@ -32,12 +32,14 @@ from ...utils.adapter_only_fit import CHECKS_OWN_LOADS, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.state_dict_check import StateDictMismatchError
+from ..host_spec import qualname
+from .trained_host import HOST_KEY, SETTINGS_FORMAT, check_same_host
 
 __all__ = [
-    'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'SETTINGS_FORMAT',
-    'FrozenBackboneMismatchError', 'as_fingerprint', 'check_trained_settings',
-    'frozen_host_entry', 'frozen_host_entries', 'trained_settings_entries',
-    'verify_frozen_host'
+    'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'SETTINGS_FORMAT', 'HOST_KEY',
+    'FrozenBackboneMismatchError', 'as_fingerprint', 'check_same_host',
+    'check_trained_settings', 'frozen_host_entry', 'frozen_host_entries',
+    'trained_settings_entries', 'verify_frozen_host'
 ]
 
 #: State-dict entry (under the wrapper's prefix) of an adapter-only
@@ -45,8 +47,6 @@ __all__ = [
 FROZEN_HOST_KEY = 'frozen_host_fingerprints'
 #: Key, in that entry, of the trained part's settings: name -> value.
 SETTINGS_KEY = 'settings'
-#: ``format`` of the record of a full checkpoint: the settings alone.
-SETTINGS_FORMAT = 'mmadaptformer.trained_settings'
 #: How many differing tensors an error lists by name.
 _LISTED = 5
 
@@ -87,8 +87,9 @@ def frozen_host_entry(wrapper: nn.Module,
 
     Returns:
         dict: ``format``, ``version``, ``fingerprints``, ``pretrained``
-        (the host's checkpoint path, if known) and :data:`SETTINGS_KEY`
-        (the value of each of ``wrapper.trained_settings()``).
+        (the host's checkpoint path, if known), :data:`HOST_KEY` (the
+        host's class) and :data:`SETTINGS_KEY` (the value of each of
+        ``wrapper.trained_settings()``).
     """
     unknown = sorted(set(fingerprints) - set(wrapper.host_keys))
     if unknown:
@@ -102,6 +103,7 @@ def frozen_host_entry(wrapper: nn.Module,
         fingerprints={k: as_fingerprint(v)
                       for k, v in fingerprints.items()},
         pretrained=wrapper.host_source)
+    entry[HOST_KEY] = qualname(type(wrapper.backbone))
     entry[SETTINGS_KEY] = _settings(wrapper)
     return entry
 
@@ -177,18 +179,22 @@ def check_trained_settings(wrapper: nn.Module, entry: Mapping) -> None:
     """Refuse a model whose trained part runs with other settings than the
     record :func:`frozen_host_entry` wrote.
 
-    Only the settings both the record and the model's
-    ``trained_settings()`` name are compared: a record written before a
-    setting was kept does not hold it, and loads.
+    A record of another host is refused first (:func:`check_same_host`):
+    its settings differ too, but that is not the cause. Only the settings
+    both the record and the model's ``trained_settings()`` name are
+    compared: a record written before a setting was kept does not hold
+    it, and loads.
 
     Args:
         wrapper (FrozenHostWrapper): The wrapper being loaded.
         entry (Mapping): Its :data:`FROZEN_HOST_KEY` entry, as saved.
 
     Raises:
-        StateDictMismatchError: Naming each setting that differs, its
-            config key, the checkpoint's value and the model's.
+        StateDictMismatchError: Naming both hosts, if the record's is
+            another; else each setting that differs, its config key, the
+            checkpoint's value and the model's.
     """
+    check_same_host(wrapper, entry)
     recorded = entry.get(SETTINGS_KEY)
     if recorded is None:
         return
@@ -371,6 +377,7 @@ def trained_settings_entries(model: nn.Module) -> Dict[str, dict]:
             'version': 1,
             # None needed: the checkpoint holds the frozen tensors.
             'fingerprints': {},
+            HOST_KEY: qualname(type(module.backbone)),
             SETTINGS_KEY: _settings(module)
         }
         for prefix, module in _frozen_host_wrappers(model)

@@ -1,0 +1,92 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Which host backbone a trained part was trained on.
+
+The record a frozen-host wrapper saves with its trained part (see
+:mod:`.frozen_host_record`) names the host's class under :data:`HOST_KEY`;
+:func:`check_same_host` refuses a record of another host, e.g. the adapters
+of an image ViT (mmpretrain) given to a video one (mmaction), before any
+setting or tensor is compared: every one of them would differ, and none of
+them is the cause.
+"""
+from typing import Mapping, Optional
+
+from torch import nn
+
+from ...utils.adapter_only_fit import loading_source
+from ...utils.state_dict_check import StateDictMismatchError
+from ..host_spec import qualname
+
+__all__ = ['HOST_KEY', 'SETTINGS_FORMAT', 'check_same_host']
+
+#: ``format`` of the record of a full checkpoint: the settings alone.
+SETTINGS_FORMAT = 'mmadaptformer.trained_settings'
+#: Key, in a wrapper's record, of the host's class (``module.qualname``).
+HOST_KEY = 'host'
+
+
+def _other_host(wrapper: nn.Module, entry: Mapping) -> Optional[str]:
+    """The host a record was written on, if it is not this wrapper's:
+    its :data:`HOST_KEY`, or for a record written before that was kept,
+    ``'another host'`` when fewer than half of its fingerprinted tensors
+    are keys of this host (other key names: another host, not merely
+    another depth or width). None if it is this host or cannot be told."""
+    own = qualname(type(wrapper.backbone))
+    recorded = entry.get(HOST_KEY)
+    if isinstance(recorded, str):
+        return None if recorded == own else recorded
+    fingerprints = entry.get('fingerprints')
+    if not isinstance(fingerprints, Mapping) or not fingerprints:
+        return None
+    keys = set(wrapper.host_keys)
+    held = sum(key in keys for key in fingerprints)
+    return 'another host' if 2 * held < len(fingerprints) else None
+
+
+def _shown_host(name: str) -> str:
+    """``'mmaction VisionTransformer (mmaction.models...)'``."""
+    if '.' not in name:
+        return name
+    return f'{name.split(".")[0]} {name.rsplit(".", 1)[1]} ({name})'
+
+
+def check_same_host(wrapper: nn.Module,
+                    entry: Mapping,
+                    source: Optional[str] = None) -> None:
+    """Refuse a record written on another host backbone, e.g. the
+    adapters of an image ViT (mmpretrain) given to a video one (mmaction):
+    before any setting or tensor is compared, since every one of them
+    would differ and none of them is the cause.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper being loaded.
+        entry (Mapping): Its :data:`FROZEN_HOST_KEY` entry, as saved.
+        source (str, optional): The checkpoint file, for the error; by
+            default the record's ``source`` or the file being loaded.
+
+    Raises:
+        StateDictMismatchError: Naming both hosts and the config to use.
+    """
+    if not isinstance(entry, Mapping):
+        return
+    other = _other_host(wrapper, entry)
+    if other is None:
+        return
+    source = source or entry.get('source') or loading_source()
+    part = wrapper.trained_part
+    kind = 'full' if entry.get('format') == SETTINGS_FORMAT else \
+        f'{part}-only'
+    own = qualname(type(wrapper.backbone))
+    if other == 'another host':
+        keys = list(entry['fingerprints'])
+        trained_on = ('another host backbone (its record names frozen '
+                      f'tensors such as {", ".join(keys[:2])} that '
+                      f'{type(wrapper.backbone).__name__} does not have)')
+    else:
+        trained_on = _shown_host(other)
+    raise StateDictMismatchError(
+        f'The {kind} checkpoint{" " + source if source else ""} is of '
+        f'another model: its {part}s were trained on {trained_on}, but '
+        f'this model\'s {type(wrapper).__name__} wraps {_shown_host(own)} '
+        f'(model.backbone.backbone.type). Its {part}s cannot run on this '
+        'backbone. Use the config it was trained with (the training work '
+        'dir keeps a copy of it).')
