@@ -29,6 +29,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
 from mmadaptformer.models import adapter_modules
+from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from .inference import init_model
 from .inputs import test_pipeline_cfg, toolbox_of
@@ -274,6 +275,13 @@ def benchmark_inference(cfg: Config,
     data = synthetic_inputs(cfg, batch_size)
     max_tasks = max(num_tasks)
     tasks = write_tasks(cfg, root, max_tasks)
+    # The shared-prefix tasks too, before anything is measured: layers the
+    # model does not have are refused now, not after minutes of timing.
+    try:
+        prefix = write_tasks(cfg, root, prefix_tasks, layers=prefix_layers)
+    except ConfigError as e:
+        raise ConfigError(f'prefix_layers={list(prefix_layers)} (the adapted '
+                          f'blocks of the shared-prefix row): {e}') from e
 
     # 1. AdaptFormer (fast path) vs the stock model, same batch.
     init_default_scope(scope)
@@ -353,7 +361,6 @@ def benchmark_inference(cfg: Config,
     models = engine = None  # frees them
 
     # 3. Shared prefix: adapters in the last blocks only.
-    prefix = write_tasks(cfg, root, prefix_tasks, layers=prefix_layers)
     engine = MultiTaskRecognizer()
     for task in prefix:
         engine.add_task(task['name'], task['config'], task['checkpoint'])

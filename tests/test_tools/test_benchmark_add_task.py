@@ -29,6 +29,8 @@ def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
     assert three - one == pytest.approx(2 * added * 4 / 2**20)
     printed = capsys.readouterr().out
     assert '| tasks | add_task CPU s' in printed
+    # No build messages or per-tensor init reports around the table.
+    assert 'mmengine - INFO' not in printed and 'torch.Size' not in printed
     # The peak is what adding the tasks costs above the process before it,
     # and says so: this process alone (torch, both toolboxes) is hundreds
     # of MB.

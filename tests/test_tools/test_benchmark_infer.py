@@ -27,12 +27,30 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
     assert set(result['shared_prefix']['split_at'].values()) == {1}
     printed = capsys.readouterr().out
     assert 'AdaptFormer / stock' in printed and 'Shared prefix' in printed
+    # No build messages or per-tensor init reports around the tables.
+    assert 'mmengine - INFO' not in printed and 'torch.Size' not in printed
     # Both clocks of every variant, the throughput from the wall-clock one.
     vs = result['vs_stock']
     assert vs['adaptformer_per_s'] == pytest.approx(
         2 / vs['seconds']['adaptformer']['wall_s'])
     assert vs['ratio'] == pytest.approx(vs['seconds']['stock']['cpu_s'] /
                                         vs['seconds']['adaptformer']['cpu_s'])
+
+
+def test_prefix_layers_the_model_lacks_are_refused_before_timing(
+        tmp_path, capsys, clean_loggers):
+    # The default, the last three blocks, on a model of two.
+    with pytest.raises(SystemExit) as exc:
+        load_tool('analysis_tools/benchmark_infer.py').main([
+            TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--work-dir',
+            str(tmp_path)
+        ])
+    assert exc.value.code == (
+        f'error: {TINY_ADAPTFORMER_VIDEO_CONFIG}: prefix_layers=[-3, -2, '
+        '-1] (the adapted blocks of the shared-prefix row): '
+        'model.backbone.layers=[-3, -2, -1] contains -3, but the model has 2 '
+        'adaptable blocks, so valid indices are 0..1 (or -2..-1).')
+    assert 'AdaptFormer vs stock' not in capsys.readouterr().out
 
 
 class _BusyThreads:

@@ -19,6 +19,7 @@ count. Example::
 """
 import argparse
 import json
+import logging
 import os
 import os.path as osp
 import platform
@@ -30,6 +31,7 @@ from typing import Dict, List
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
@@ -142,6 +144,9 @@ def format_table(result: dict) -> str:
 def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
+    # MMEngine's build messages and per-tensor init reports of every task
+    # model would bury the table.
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
     if args.worker is not None:
         with open(osp.join(args.work_dir, TASKS_FILE)) as f:
             tasks = json.load(f)

@@ -14,17 +14,19 @@ section of docs/benchmark.md. Example::
 """
 import argparse
 import json
+import logging
 import platform
 import sys
 import tempfile
 
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.utils import non_negative_int, positive_int
+from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 
 
 def parse_args(argv=None):
@@ -92,16 +94,22 @@ def main(argv=None) -> dict:
         sys.exit(f'error: {args.config}: model.backbone is {backbone_type}, '
                  'but this tool measures AdaptFormer tasks (an AdaptFormer '
                  'config with an AdapterHook).')
+    # MMEngine's build messages and per-tensor init reports of every task
+    # model would bury the table.
+    MMLogger.get_current_instance().setLevel(logging.WARNING)
     with tempfile.TemporaryDirectory() as tmp:
-        result = benchmark_inference(
-            cfg,
-            args.work_dir or tmp,
-            batch_size=args.batch_size,
-            num_tasks=args.tasks,
-            prefix_layers=args.prefix_layers,
-            prefix_tasks=args.prefix_tasks,
-            repeat=args.repeat,
-            warmup=args.warmup)
+        try:
+            result = benchmark_inference(
+                cfg,
+                args.work_dir or tmp,
+                batch_size=args.batch_size,
+                num_tasks=args.tasks,
+                prefix_layers=args.prefix_layers,
+                prefix_tasks=args.prefix_tasks,
+                repeat=args.repeat,
+                warmup=args.warmup)
+        except ConfigError as e:
+            sys.exit(f'error: {args.config}: {e}')
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config
     print(format_table(result, result['cpu']))
