@@ -26,7 +26,9 @@ from mmengine.utils import ProgressBar
 
 from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
-                                                  check_container)
+                                                  check_container,
+                                                  container_name,
+                                                  one_line_error)
 from .label_maps import LabelMapError, config_class_names, read_label_map
 
 __all__ = [
@@ -243,6 +245,19 @@ class TestInputs:
     def a_kind(self) -> str:
         return 'a video' if self.toolbox == 'mmaction' else 'an image'
 
+    def _not_a_container(self, path: str) -> str:
+        """For a video that failed to decode: ``': it is no video file
+        ...'`` if its first bytes match no known container (a text or
+        image file renamed ``.mp4``), else ``''``."""
+        if self.toolbox != 'mmaction':
+            return ''
+        with open(path, 'rb') as f:
+            head = f.read(16)
+        if container_name(head) is not None:
+            return ''
+        return (': its first bytes match no video container (AVI, MP4/MOV, '
+                f'WebM/Matroska, MPEG, FLV, Ogg): {head!r}')
+
     def __call__(self, path: str) -> dict:
         """Load and transform one file.
 
@@ -292,8 +307,9 @@ class TestInputs:
             out = self.pipeline(data)
         except Exception as e:
             raise InferenceInputError(
-                f'{path}: cannot be decoded as {self.a_kind} '
-                f'({type(e).__name__}: {e}).') from e
+                f'{path}: cannot be decoded as {self.a_kind}'
+                f'{self._not_a_container(path)} '
+                f'({one_line_error(e)}).') from e
         if out is None:
             raise InferenceInputError(
                 f'{path}: the test pipeline dropped it (no {self.kind} '

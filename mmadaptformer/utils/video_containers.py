@@ -15,9 +15,13 @@ import struct
 from typing import NamedTuple, Optional, Tuple
 
 __all__ = [
-    'BrokenVideoError', 'VideoInfo', 'check_container', 'inspect_video',
-    'one_line_error', 'scan_video'
+    'BrokenVideoError', 'VideoInfo', 'check_container', 'container_name',
+    'inspect_video', 'one_line_error', 'scan_video'
 ]
+
+#: Top-level box types an MP4/MOV/3GP file may start with.
+_MP4_FIRST_BOXES = (b'ftyp', b'moov', b'mdat', b'free', b'skip', b'wide',
+                    b'pnot', b'uuid', b'styp')
 
 
 class BrokenVideoError(RuntimeError):
@@ -68,6 +72,31 @@ def _ebml_vint(data: bytes, pos: int,
     marker = 1 << (7 * length)
     all_ones = (value & (marker - 1)) == marker - 1
     return (value if keep_marker else value & (marker - 1)), length, all_ones
+
+
+def container_name(head: bytes) -> Optional[str]:
+    """The container a file's first bytes say it is, or None.
+
+    Only for messages about a file that failed to decode: it knows AVI,
+    MP4/MOV, WebM/Matroska, MPEG-PS/TS, FLV and Ogg by their magic bytes.
+
+    Args:
+        head (bytes): The file's first bytes (16 are enough).
+
+    Returns:
+        str, optional: The container's name.
+    """
+    if head[:4] == b'RIFF':
+        return 'RIFF/AVI'
+    if head[4:8] in _MP4_FIRST_BOXES:
+        return 'MP4/MOV'
+    magics = ((b'\x1a\x45\xdf\xa3', 'WebM/Matroska'), (b'\x00\x00\x01\xba',
+                                                       'MPEG-PS'),
+              (b'\x47', 'MPEG-TS'), (b'FLV', 'FLV'), (b'OggS', 'Ogg'))
+    for magic, name in magics:
+        if head.startswith(magic):
+            return name
+    return None
 
 
 def check_container(path: str) -> None:

@@ -222,3 +222,29 @@ def test_progress_bar_shows_where_progress_is_enabled(ci, main_process,
             assert '1/10' in read()
         else:
             assert read() == ''
+
+
+def test_a_file_that_is_no_video_says_so(tmp_path):
+    """A text file named ``.mp4`` passes the container check (no header it
+    knows) and failed in decord with 'Error reading 12 bytes...': the
+    error now says its first bytes match no video container."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis.inputs import InferenceInputError, TestInputs
+    from mmadaptformer.utils.video_containers import container_name
+    fake = tmp_path / 'notes.mp4'
+    fake.write_bytes(b'not a video\n')
+    inputs = TestInputs(Config.fromfile(TINY_VIDEO_CONFIG))
+    with pytest.raises(InferenceInputError) as error:
+        inputs(str(fake))
+    assert str(error.value).startswith(
+        f'{fake}: cannot be decoded as a video: its first bytes match no '
+        'video container (AVI, MP4/MOV, WebM/Matroska, MPEG, FLV, Ogg): '
+        "b'not a video\\n' (")
+    assert '\n' not in str(error.value)
+    # The containers it knows, by their first bytes.
+    assert container_name(b'RIFF\x00\x00\x00\x00AVI ') == 'RIFF/AVI'
+    assert container_name(b'\x00\x00\x00\x18ftypmp42') == 'MP4/MOV'
+    assert container_name(b'\x00\x00\x00\x08wide') == 'MP4/MOV'
+    assert container_name(b'\x1a\x45\xdf\xa3\x9f') == 'WebM/Matroska'
+    assert container_name(b'not a video') is None

@@ -190,18 +190,18 @@ def test_runner_reports_short_videos_per_epoch(tmp_path, video_files,
     named = f'({short} (1 of 10 frames))'
     if short_videos == 'report':
         for epoch, names in ((1, named), (2, '(all named before)')):
-            assert (f'epoch {epoch}: trained on 1 videos shorter than a '
+            assert (f'epoch {epoch}: trained on 1 video shorter than a '
                     f'clip, with repeated frames {names}') in log
         # Validation runs after each epoch; it names the file once.
-        assert log.count('val: evaluated 1 videos shorter than a clip, '
+        assert log.count('val: evaluated 1 video shorter than a clip, '
                          f'with repeated frames {named}') == 1
-        assert log.count('val: evaluated 1 videos shorter than a clip, '
+        assert log.count('val: evaluated 1 video shorter than a clip, '
                          'with repeated frames (all named before)') == 1
         assert runner.message_hub.get_scalar(
             'train/short_videos').current() == 1
     else:
         counts = re.findall(
-            r'epoch (\d): skipped (\d+) videos shorter than a clip \((.*)\)',
+            r'epoch (\d): skipped (\d+) videos? shorter than a clip \((.*)\)',
             log)
         assert [c[0] for c in counts] == ['1', '2']
         assert all(int(c[1]) >= 1 for c in counts)
@@ -247,7 +247,7 @@ def test_short_videos_are_summed_over_ranks_and_named_once(
         assert result['logs'] == [
             'epoch 1: skipped 0 broken videos',
             f'epoch 1: trained on 2 {used} (a.mp4 (1 of 10 frames))',
-            'epoch 1: skipped 1 videos shorter than a clip '
+            'epoch 1: skipped 1 video shorter than a clip '
             '(b.mp4 (3 of 10 frames))',
             'epoch 2: skipped 0 broken videos',
             f'epoch 2: trained on 2 {used} (all named before)',

@@ -41,6 +41,12 @@ def _samples(data_batch) -> Sequence:
     return samples if isinstance(samples, Sequence) else ()
 
 
+def _videos(count: int, kind: str = '') -> str:
+    """``'1 video'``, ``'2 broken videos'``."""
+    return f'{count} {kind}{" " if kind else ""}video' + ('' if count == 1 else
+                                                          's')
+
+
 @MMACTION_HOOKS.register_module()
 @MMPRETRAIN_HOOKS.register_module()
 class DataHealthHook(Hook):
@@ -152,7 +158,7 @@ class DataHealthHook(Hook):
             if more > 0:
                 listed += f', ... and {more} more files'
             print_log(
-                f'{prefix}: skipped {total} broken videos ({listed})',
+                f'{prefix}: skipped {_videos(total, "broken")} ({listed})',
                 logger='current',
                 level=logging.WARNING)
         short = self._report_short('train', prefix)
@@ -252,10 +258,10 @@ class DataHealthHook(Hook):
             names = 'all named before'
         if kind == SHORT_VIDEOS_KEY:
             verb = 'trained on' if mode == 'train' else 'evaluated'
-            what = (f'{verb} {count} videos shorter than a clip, with '
+            what = (f'{verb} {_videos(count)} shorter than a clip, with '
                     'repeated frames')
         else:
-            what = f'skipped {count} videos shorter than a clip'
+            what = f'skipped {_videos(count)} shorter than a clip'
         print_log(
             f'{prefix}: {what} ({names})',
             logger='current',
