@@ -21,13 +21,14 @@ blocks, see :func:`block_keys`). Shape mismatches are always errors.
 import logging
 import re
 from collections import OrderedDict
-from typing import (Callable, Dict, Iterable, Iterator, List, Optional,
-                    Sequence, Set, Tuple, Union)
+from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Set,
+                    Tuple, Union)
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .state_dict_diff import StateDictDiff, diff_state_dict
 
@@ -36,15 +37,8 @@ __all__ = [
     'check_state_dict', 'listing'
 ]
 
-#: Attribute names of a model's head, tried in order: ``cls_head`` of an
-#: MMAction2 recognizer, ``head`` of an MMPretrain classifier.
-HEAD_NAMES = ('cls_head', 'head')
-
 #: How many keys of each kind an error lists before it gives a count.
 MAX_LISTED = 20
-
-_NORM_TYPES = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm,
-               nn.modules.instancenorm._InstanceNorm)
 
 
 class StateDictMismatchError(RuntimeError):
@@ -59,114 +53,6 @@ def _strip_prefix(state_dict: dict, prefix: str = 'module.') -> dict:
     if metadata is not None:
         out._metadata = metadata
     return out
-
-
-def block_keys(model: nn.Module) -> Set[str]:
-    """State-dict keys of the tensors in the model's stacks of blocks.
-
-    A stack is an ``nn.ModuleList`` or ``nn.Sequential``; its elements are
-    the transformer blocks (mmaction2's ``blocks``, mmpretrain's
-    ``layers``), stages and downsampling layers, and everything inside them
-    counts. Found by container type, never by name. What lies outside every
-    stack is the stem (patch embedding, tokens) and the final norms
-    (``fc_norm``, ``norm``, ``ln1``/``ln2``, ``pre_norm``).
-
-    Args:
-        model (nn.Module): Any module.
-
-    Returns:
-        set[str]: The keys, as in ``model.state_dict()``.
-    """
-    return _keys_of(model, _stacked_tensors(model))
-
-
-def _stacked_tensors(model: nn.Module) -> Set[int]:
-    """``id()`` of the tensors of :func:`block_keys`."""
-    tensors: Set[int] = set()
-    for module in model.modules():
-        if isinstance(module, (nn.ModuleList, nn.Sequential)):
-            for child in module.children():
-                tensors.update(id(t) for t in _tensors(child))
-    return tensors
-
-
-def _tensors(module: nn.Module) -> Iterator[torch.Tensor]:
-    yield from module.parameters()
-    yield from module.buffers()
-
-
-# yapf: disable
-def fresh_keys(model: nn.Module,
-               head: Sequence[str] = HEAD_NAMES) -> Set[str]:
-    # yapf: enable
-    """State-dict keys that a fresh start initialises on purpose.
-
-    They are found by type and attribute, never by name: the tensors that
-    a module declares with a ``fresh_tensors()`` method (the adapters,
-    :class:`~mmadaptformer.models.AdaptMLP`, and the wrappers' own
-    parameters such as the VPT prompts), those of the model's head (the
-    first of ``head`` that is an attribute) and of the final normalisation
-    layers (which start as the identity, e.g. the ``fc_norm`` a
-    mean-pooling ViT adds to a self-supervised encoder).
-
-    A norm inside a block (:func:`block_keys`, e.g. ``blocks.0.norm2``) is
-    not fresh: every checkpoint of the architecture holds it, so one that
-    lacks it is damaged or of another layout, and the identity in its place
-    changes every feature after it.
-
-    Args:
-        model (nn.Module): The model the state dict is loaded into.
-        head (Sequence[str]): Attribute names of the head, tried in order.
-            Defaults to :data:`HEAD_NAMES`.
-
-    Returns:
-        set[str]: The keys, as in ``model.state_dict()``.
-    """
-    stacked = _stacked_tensors(model)
-    tensors: Set[int] = set()
-    for module in model.modules():
-        if isinstance(module, _NORM_TYPES):
-            tensors.update(
-                id(t) for t in _tensors(module) if id(t) not in stacked)
-        if callable(getattr(type(module), 'fresh_tensors', None)):
-            tensors.update(id(t) for t in module.fresh_tensors())
-    for name in head:
-        module = getattr(model, name, None)
-        if isinstance(module, nn.Module):
-            tensors.update(id(t) for t in _tensors(module))
-            break
-    return _keys_of(model, tensors)
-
-
-def added_keys(model: nn.Module) -> Set[str]:
-    """State-dict keys of the tensors this package adds to a host.
-
-    These are the tensors that modules declare with a ``fresh_tensors()``
-    method (the adapters, the VPT prompts): a checkpoint of the host alone
-    never holds them, so their absence from it is expected.
-
-    Args:
-        model (nn.Module): The model.
-
-    Returns:
-        set[str]: The keys, as in ``model.state_dict()``; a subset of
-        :func:`fresh_keys`.
-    """
-    return _keys_of(
-        model, {
-            id(t)
-            for module in model.modules()
-            if callable(getattr(type(module), 'fresh_tensors', None))
-            for t in module.fresh_tensors()
-        })
-
-
-def _keys_of(model: nn.Module, tensors: Set[int]) -> Set[str]:
-    return {
-        key
-        for key, value in model.state_dict(keep_vars=True).items()
-        if id(value) in tensors
-    }
 
 
 def listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
