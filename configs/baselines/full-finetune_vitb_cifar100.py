@@ -13,5 +13,9 @@ _base_ = [
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
+# mmpretrain's CIFAR100 gives the images as RGB arrays (no
+# LoadImageFromFile, which reads BGR): no channel swap before the RGB
+# ImageNet mean and std, as in the official code's torchvision pipeline.
 model = dict(
-    head=dict(num_classes=100), data_preprocessor=dict(num_classes=100))
+    head=dict(num_classes=100),
+    data_preprocessor=dict(num_classes=100, to_rgb=False))

@@ -97,3 +97,43 @@ def test_missing_and_out_of_range(data_root, tmp_path, monkeypatch):
     with pytest.raises(
             FileNotFoundError, match=rf'^CIFAR-100 file not found: {test}$'):
         verify_cifar100(str(data_root), ['train'])
+
+
+@pytest.mark.parametrize('config', [
+    'adaptformer_vitb_cifar100.py', 'baselines/full-finetune_vitb_cifar100.py',
+    'baselines/linear-probe_vitb_cifar100.py',
+    'baselines/vpt-deep_vitb_cifar100.py'
+])
+def test_recipes_feed_the_backbone_rgb(config, data_root, monkeypatch):
+    """mmpretrain's CIFAR100 gives RGB arrays; the recipes inherited the
+    MAE model's ``to_rgb=True`` (for images read as BGR by
+    LoadImageFromFile), so a red image reached the backbone as blue."""
+    import os.path as osp
+
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import DATASETS, MODELS
+
+    import mmadaptformer  # noqa: F401
+    red = np.zeros((len(FINE['test']), 3072), dtype=np.uint8)
+    red[:, :1024] = 255  # the owners' layout: 1024 R, then G, then B
+    entry = pickle.loads(
+        (data_root / 'cifar-100-python' / 'test').read_bytes())
+    entry['data'] = red
+    (data_root / 'cifar-100-python' / 'test').write_bytes(
+        pickle.dumps(entry, protocol=2))
+    _trust_fixture(monkeypatch, data_root)
+    cfg = Config.fromfile(
+        osp.join(osp.dirname(__file__), '..', '..', 'configs', config))
+    init_default_scope('mmpretrain')
+    dataset_cfg = dict(cfg.test_dataloader.dataset, data_root=str(data_root))
+    dataset = DATASETS.build(dataset_cfg)
+    preprocessor = MODELS.build(
+        dict(type='ClsDataPreprocessor', **cfg.model.data_preprocessor))
+    batch = preprocessor(
+        dict(inputs=[dataset[0]['inputs']],
+             data_samples=[dataset[0]['data_samples']]))
+    means = batch['inputs'][0].mean(dim=(1, 2))
+    # (255 - 123.675) / 58.395, (0 - 116.28) / 57.12, (0 - 103.53) / 57.375
+    np.testing.assert_allclose(
+        means.numpy(), [2.2489, -2.0357, -1.8044], atol=1e-3)
