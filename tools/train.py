@@ -38,6 +38,8 @@ import os.path as osp
 from copy import deepcopy
 
 from mmengine.config import ConfigDict, DictAction
+from mmengine.device import (is_cuda_available, is_mlu_available,
+                             is_musa_available, is_npu_available)
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
@@ -220,7 +222,28 @@ def merge_args(cfg, args):
     # After --cfg-options, which may give the base batch size.
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
+    refuse_amp_without_accelerator(cfg, args.config)
     return cfg
+
+
+def refuse_amp_without_accelerator(cfg, config_file):
+    """One line instead of MMEngine's assertion deep in the Runner when
+    the config trains with ``AmpOptimWrapper`` (the recipes do) on a
+    machine without the GPU (NPU, MLU, MUSA) that wrapper requires."""
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    if wrapper.get('type') != 'AmpOptimWrapper' or any(
+            available()
+            for available in (is_cuda_available, is_npu_available,
+                              is_mlu_available, is_musa_available)):
+        return
+    raise ConfigError(
+        f"{config_file}: optim_wrapper.type='AmpOptimWrapper' trains on a "
+        "GPU only (MMEngine's wrapper refuses to be built without one), and "
+        'this machine has none. Add --amp to train with bfloat16 autocast on '
+        'the CPU (CPUAmpOptimWrapper, which is AmpOptimWrapper on a GPU; '
+        '--amp is applied before --cfg-options, which can set the type '
+        'back), or --cfg-options optim_wrapper.type=OptimWrapper to train '
+        'in float32.')
 
 
 def enable_auto_scale_lr(cfg, config_file):

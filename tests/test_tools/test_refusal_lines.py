@@ -3,6 +3,7 @@
 says what to do, not a traceback through the Runner: a backbone without
 transformer blocks, a head with the wrong number of classes, a frozen
 backbone no checkpoint loads, a classifier of other classes as load_from."""
+import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      image_data_cfg, run_tool, stripes_config, video_data_cfg,
@@ -84,3 +85,27 @@ def test_a_classifier_of_other_classes_as_load_from(tmp_path, tiny_image_data):
     assert 'head.fc.weight' in text, text
     assert ('give the file to tools/train.py as --pretrained, which loads '
             'the backbone alone') in text, text
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='AmpOptimWrapper builds on a GPU')
+def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
+    """The recipes train with MMEngine's AmpOptimWrapper; without --amp on
+    a CPU that was an AssertionError traceback from deep in the Runner."""
+    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    for amp in ([], ['--amp']):  # --cfg-options sets it back after --amp
+        line = _refused(
+            run_tool(
+                ['train.py', config, '--work-dir', tmp_path / 'w'] + amp +
+                ['--cfg-options', 'optim_wrapper.type=AmpOptimWrapper'],
+                cwd=tmp_path,
+                check=False))
+        assert line == (
+            f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' "
+            "trains on a GPU only (MMEngine's wrapper refuses to be built "
+            'without one), and this machine has none. Add --amp to train '
+            'with bfloat16 autocast on the CPU (CPUAmpOptimWrapper, which is '
+            'AmpOptimWrapper on a GPU; --amp is applied before '
+            '--cfg-options, which can set the type back), or --cfg-options '
+            'optim_wrapper.type=OptimWrapper to train in float32.'), line
