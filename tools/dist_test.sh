@@ -8,7 +8,8 @@ usage() {
     cat >&2 <<USAGE
 Usage: $(basename "$0") CONFIG CHECKPOINT GPUS [test.py arguments...]
   CONFIG      config file, e.g. configs/adaptformer_vitb_ssv2.py
-  CHECKPOINT  checkpoint to test (adapter-only ones need --pretrained)
+  CHECKPOINT  checkpoint to test (an adapter-only one takes the frozen
+              backbone from the config's pretrained path or --pretrained)
   GPUS        processes on this node: GPUs, or CPU processes without a GPU
 Environment: PYTHON (default python3), NNODES, NODE_RANK, MASTER_ADDR, PORT.
 USAGE

@@ -131,8 +131,9 @@ def test_recipes_feed_the_backbone_rgb(config, data_root, monkeypatch):
     preprocessor = MODELS.build(
         dict(type='ClsDataPreprocessor', **cfg.model.data_preprocessor))
     batch = preprocessor(
-        dict(inputs=[dataset[0]['inputs']],
-             data_samples=[dataset[0]['data_samples']]))
+        dict(
+            inputs=[dataset[0]['inputs']],
+            data_samples=[dataset[0]['data_samples']]))
     means = batch['inputs'][0].mean(dim=(1, 2))
     # (255 - 123.675) / 58.395, (0 - 116.28) / 57.12, (0 - 103.53) / 57.375
     np.testing.assert_allclose(
