@@ -222,7 +222,6 @@ def merge_args(cfg, args):
     # After --cfg-options, which may give the base batch size.
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
-    refuse_amp_without_accelerator(cfg, args.config)
     return cfg
 
 
@@ -289,6 +288,7 @@ def run_train(args):
 
 
 def start_training(cfg, args):
+    refuse_amp_without_accelerator(cfg, args.config)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None
