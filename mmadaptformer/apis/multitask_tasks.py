@@ -18,6 +18,7 @@ from torch import nn
 
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
+from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.models.hosts import (non_batch_first_block_types, qualname,
                                         side_stream_backbones)
 from mmadaptformer.utils import HEAD_NAMES
@@ -255,10 +256,9 @@ def head_of(model: nn.Module, source: str) -> tuple:
     Raises:
         TaskError: If the model has no head.
     """
-    for name in HEAD_NAMES:
-        head = getattr(model, name, None)
-        if isinstance(head, nn.Module):
-            return name, head
+    found = find_head(model)
+    if found is not None:
+        return found
     raise TaskError(f'{source}: the model has no cls_head or head.')
 
 

@@ -19,7 +19,6 @@ count. Example::
 """
 import argparse
 import json
-import logging
 import os
 import os.path as osp
 import platform
@@ -145,8 +144,9 @@ def main(argv=None) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     # MMEngine's build messages and per-tensor init reports of every task
-    # model would bury the table.
-    MMLogger.get_current_instance().setLevel(logging.WARNING)
+    # model would bury the table (as merge_adapters.py keeps them off).
+    MMLogger.get_instance(
+        f'benchmark_add_task_{time.time_ns()}', log_level='WARNING')
     if args.worker is not None:
         with open(osp.join(args.work_dir, TASKS_FILE)) as f:
             tasks = json.load(f)

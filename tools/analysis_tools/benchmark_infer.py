@@ -14,10 +14,10 @@ section of docs/benchmark.md. Example::
 """
 import argparse
 import json
-import logging
 import platform
 import sys
 import tempfile
+import time
 
 import torch
 from mmengine.config import Config, DictAction
@@ -95,8 +95,9 @@ def main(argv=None) -> dict:
                  'but this tool measures AdaptFormer tasks (an AdaptFormer '
                  'config with an AdapterHook).')
     # MMEngine's build messages and per-tensor init reports of every task
-    # model would bury the table.
-    MMLogger.get_current_instance().setLevel(logging.WARNING)
+    # model would bury the table (as merge_adapters.py keeps them off).
+    MMLogger.get_instance(
+        f'benchmark_infer_{time.time_ns()}', log_level='WARNING')
     with tempfile.TemporaryDirectory() as tmp:
         try:
             result = benchmark_inference(

@@ -5,11 +5,11 @@ from typing import Callable, List, Sequence
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
-from torch import nn
 
+from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
-from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
+from mmadaptformer.utils.state_dict_check import check_state_dict
 from ..adapter_checkpoint import checkpoint_state_dict
 
 __all__ = ['CheckpointCheckHook']
@@ -87,22 +87,12 @@ class CheckpointCheckHook(Hook):
         """The hint for the keys at fault: the allow lists where keys are
         missing or unexpected, ``--pretrained`` where the head is at fault
         (a model of other classes or another task)."""
-        head = {
-            key
-            for name in HEAD_NAMES
-            if isinstance(getattr(model, name, None), nn.Module)
-            for key in getattr(model, name).state_dict()
-        }
-        head_name = next(
-            (name for name in HEAD_NAMES
-             if isinstance(getattr(model, name, None), nn.Module)), None)
+        found = find_head(model)
+        head = f'{found[0]}.' if found else None
 
         def hint(keys: List[str]) -> str:
             lines = []
-            if head_name and any(
-                    key.startswith(head_name + '.') and key[len(head_name) +
-                                                            1:] in head
-                    for key in keys):
+            if head and any(key.startswith(head) for key in keys):
                 lines.append(
                     'To start from the backbone of a model trained on '
                     'other classes or for another task, give the file to '

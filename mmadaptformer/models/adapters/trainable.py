@@ -24,7 +24,7 @@ from ...utils import HEAD_NAMES
 from .injection import adapter_modules
 
 __all__ = [
-    'MODES', 'TrainablePlan', 'plan_trainable', 'apply_trainable',
+    'MODES', 'TrainablePlan', 'plan_trainable', 'apply_trainable', 'find_head',
     'frozen_batch_norms'
 ]
 
@@ -63,7 +63,11 @@ class TrainablePlan:
         return sum(self.numels[key] for key in keys)
 
 
-def _find_head(model: nn.Module, head: Sequence[str]) -> Optional[tuple]:
+def find_head(model: nn.Module,
+              head: Sequence[str] = HEAD_NAMES) -> Optional[tuple]:
+    """``(attribute, module)`` of the first of ``head`` that ``model`` has
+    as a module (``cls_head`` of a recognizer, ``head`` of a classifier),
+    or None."""
     for name in head:
         module = getattr(model, name, None)
         if isinstance(module, nn.Module):
@@ -126,7 +130,7 @@ def plan_trainable(
             saved.update(keys_of(module))
         groups['adapters'] = [k for k in state if k in saved and k in params]
 
-    found = _find_head(model, head)
+    found = find_head(model, head)
     head_name = None
     if found is not None:
         head_name, head_module = found

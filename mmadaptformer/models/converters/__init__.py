@@ -14,7 +14,7 @@ from .common import (DEFAULT_NUM_FRAMES, FINAL_NORM_MODES, SOURCE_TYPES,
                      ConversionError, ConversionResult,
                      SourceTypeMismatchError, sinusoid_encoding)
 from .convert import convert_state_dict
-from .detect import check_source_type, detect_other_type, detect_source_type
+from .detect import check_source_type, detect_source_type
 from .io import (load_official_checkpoint, save_converted_checkpoint,
                  unwrap_checkpoint)
 from .report import format_report
@@ -22,7 +22,7 @@ from .report import format_report
 __all__ = [
     'SOURCE_TYPES', 'FINAL_NORM_MODES', 'ConversionError', 'ConversionResult',
     'SourceTypeMismatchError', 'check_source_type', 'load_official_checkpoint',
-    'unwrap_checkpoint', 'detect_source_type', 'detect_other_type',
-    'convert_state_dict', 'format_report', 'save_converted_checkpoint',
-    'sinusoid_encoding', 'DEFAULT_NUM_FRAMES'
+    'unwrap_checkpoint', 'detect_source_type', 'convert_state_dict',
+    'format_report', 'save_converted_checkpoint', 'sinusoid_encoding',
+    'DEFAULT_NUM_FRAMES'
 ]

@@ -1,13 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tell the source format of a state dict from its key names."""
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List
 
 from torch import Tensor
 
 from .common import (PRETRAIN_TYPES, SOURCE_TYPES, VIDEO_TYPES,
                      ConversionError, SourceTypeMismatchError, shape_of)
-from .io import strip_module_prefix
 
 #: What only a trained AdaptFormer model holds: adapters and a classifier.
 ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
@@ -74,26 +73,6 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
     if is_video:
         return 'adaptformer-video' if official else 'videomae'
     return 'adaptformer-image' if official else 'mae'
-
-
-def detect_other_type(state_dict: Dict[str, Tensor],
-                      source_type: str) -> Optional[str]:
-    """What a state dict looks like, when a conversion as ``source_type``
-    failed and detection says it is another type.
-
-    Args:
-        state_dict (dict): A state dict, ``module.`` prefixes allowed.
-        source_type (str): The type it failed to convert as.
-
-    Returns:
-        str, optional: The detected type, or None if it is ``source_type``
-        or cannot be told.
-    """
-    try:
-        detected = detect_source_type(strip_module_prefix(state_dict))
-    except ConversionError:
-        return None
-    return None if detected == source_type else detected
 
 
 def _some(keys: List[str], what: str) -> str:
@@ -179,8 +158,7 @@ def check_source_type(state_dict: Dict[str, Tensor], source_type: str) -> None:
     if detected == source_type:
         return
     if (source_type in PRETRAIN_TYPES and not adapters
-            and (source_type in VIDEO_TYPES) == (detected in VIDEO_TYPES)
-            and detected not in PRETRAIN_TYPES):
+            and (source_type in VIDEO_TYPES) == (detected in VIDEO_TYPES)):
         # A fine-tuned backbone of the same modality: its classifier head
         # is dropped (and reported), nothing trained is lost silently.
         return
