@@ -1,22 +1,34 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""tools/data/svhn/convert_svhn.py and mmadaptformer.datasets.svhn.
+"""tools/data/svhn/convert_svhn.py, mmadaptformer.datasets.svhn and the
+SVHN recipes' data settings.
 
 The fixture is a tiny ``train_32x32.mat`` / ``test_32x32.mat`` pair in the
 owners' layout: ``X`` ``(32, 32, 3, N)`` uint8 and ``y`` ``(N, 1)`` with 10
 for the digit 0.
 """
+import os.path as osp
+
 import numpy as np
 import pytest
-from helpers import run_tool
+from helpers import CONFIGS, TINY_IMAGE_CONFIG, run_tool
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
+from mmengine.runner import Runner
 from scipy.io import savemat
 
 from mmadaptformer.datasets import AnnotationError
 from mmadaptformer.datasets.svhn import (SVHN_CLASSES, convert_svhn,
                                          load_svhn_mat, stale_entries)
+from mmadaptformer.utils import safe_torch_load
 
 TOOL = 'data/svhn/convert_svhn.py'
 Y = {'train': [10, 1, 5, 10, 9, 3, 2], 'test': [7, 10, 4, 8, 6]}
+RECIPES = [
+    'adaptformer_vitb_svhn.py', 'baselines/full-finetune_vitb_svhn.py',
+    'baselines/linear-probe_vitb_svhn.py', 'baselines/vpt-deep_vitb_svhn.py'
+]
+# Pure red (255, 0, 0) after the recipes' mean and std, per RGB channel.
+RED = [(255 - 123.675) / 58.395, -116.28 / 57.12, -103.53 / 57.375]
 
 
 def _images(split):
@@ -170,3 +182,89 @@ def test_stale_entries_are_other_files_links_and_class_folders(tmp_path):
     assert stale_entries(str(folder), {'0/000000.png'},
                          SVHN_CLASSES) == ['0/old/000007.png', '7', 'cats']
     assert stale_entries(str(tmp_path / 'none'), set(), SVHN_CLASSES) == []
+
+
+@pytest.fixture(scope='module')
+def documented(tmp_path_factory):
+    """A working directory in the README's layout: the owners' ``.mat``
+    files in ``data/svhn/raw``, converted by the README's command to
+    ``data/svhn``. Test image 0 is pure red in the ``.mat`` (RGB)."""
+    cwd = tmp_path_factory.mktemp('svhn_cwd')
+    raw = cwd / 'data' / 'svhn' / 'raw'
+    raw.mkdir(parents=True)
+    for split, y in Y.items():
+        images = _images(split)
+        if split == 'test':
+            images[..., 0] = 0
+            images[:, :, 0, 0] = 255
+        savemat(
+            str(raw / f'{split}_32x32.mat'), {
+                'X': images,
+                'y': np.array(y, np.uint8)[:, None]
+            })
+    run_tool([TOOL, 'data/svhn/raw', 'data/svhn'], cwd=cwd)
+    return cwd
+
+
+@pytest.mark.parametrize('config', RECIPES)
+def test_recipes_name_the_classes_in_label_order(config, documented,
+                                                 monkeypatch):
+    """The recipes set no ``classes``: metainfo had no names, and neither
+    had the checkpoints (``meta['dataset_meta']``) nor tools/infer.py."""
+    from mmpretrain.registry import DATASETS
+    monkeypatch.chdir(documented)
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    init_default_scope('mmpretrain')
+    for loader, split in (('train_dataloader', 'train'),
+                          ('val_dataloader', 'test'), ('test_dataloader',
+                                                       'test')):
+        dataset = DATASETS.build(cfg[loader].dataset)
+        assert dataset.metainfo['classes'] == SVHN_CLASSES, loader
+        # The name of each sample's label is its digit; the owners' 10 is 0.
+        assert [
+            dataset.metainfo['classes'][dataset.get_data_info(i)['gt_label']]
+            for i in range(len(dataset))
+        ] == [str(y % 10) for y in Y[split]], loader
+
+
+def test_checkpoint_of_a_recipe_run_names_the_classes(documented, tmp_path,
+                                                      monkeypatch,
+                                                      clean_loggers):
+    """One iteration of a real Runner on the recipe's training set (the
+    tiny ViT in place of ViT-B): MMEngine saves the set's metainfo."""
+    monkeypatch.chdir(documented)
+    recipe = Config.fromfile(osp.join(CONFIGS, 'adaptformer_vitb_svhn.py'))
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.train_dataloader.dataset = recipe.train_dataloader.dataset
+    cfg.train_dataloader.batch_size = len(Y['train'])
+    cfg.model.backbone.img_size = 224  # the recipe's crop
+    cfg.model.head.num_classes = len(SVHN_CLASSES)
+    cfg.model.data_preprocessor.num_classes = len(SVHN_CLASSES)
+    cfg.train_cfg.max_epochs = 1
+    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
+    cfg.work_dir = str(tmp_path / 'work')
+    Runner.from_cfg(cfg).train()
+    checkpoint = safe_torch_load(str(tmp_path / 'work' / 'epoch_1.pth'))
+    assert checkpoint['meta']['dataset_meta']['classes'] == SVHN_CLASSES
+
+
+@pytest.mark.parametrize('config', RECIPES)
+def test_recipes_feed_the_backbone_rgb(config, documented, monkeypatch):
+    """The tool writes the ``.mat``'s RGB as PNG (OpenCV takes BGR), which
+    LoadImageFromFile reads as BGR; the data preprocessor's ``to_rgb=True``
+    must give the backbone RGB, red in channel 0."""
+    from mmpretrain.registry import DATASETS, MODELS
+    monkeypatch.chdir(documented)
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    init_default_scope('mmpretrain')
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    item = dataset[0]
+    assert item['data_samples'].img_path.endswith('000000.png')
+    preprocessor = MODELS.build(
+        dict(type='ClsDataPreprocessor', **cfg.model.data_preprocessor))
+    batch = preprocessor(
+        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    means = batch['inputs'][0].mean(dim=(1, 2))
+    # PNG is lossless; bicubic resizing of a flat image keeps it (within
+    # rounding). A swap of channels is off by about 4.
+    np.testing.assert_allclose(means.numpy(), RED, atol=1e-3)

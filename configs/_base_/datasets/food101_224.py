@@ -4,6 +4,11 @@
 # RandomResizedCrop 224 + horizontal flip; test: resize 256, center crop 224.
 dataset_type = 'CustomDataset'
 data_root = 'data/food-101'
+# The owners' class list names the labels (label i: line i + 1), so that
+# dataset.metainfo and the checkpoints carry the class names. mmpretrain
+# reads this path from the working directory, not from data_root: move it
+# with data_root.
+class_file = f'{data_root}/meta/classes.txt'
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -36,6 +41,7 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/train.txt',
         data_prefix='images',
+        classes=class_file,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
@@ -46,6 +52,7 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='annotations/test.txt',
         data_prefix='images',
+        classes=class_file,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))

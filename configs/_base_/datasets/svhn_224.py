@@ -4,6 +4,9 @@
 # RandomResizedCrop 224 + horizontal flip; test: resize 256, center crop 224.
 dataset_type = 'CustomDataset'
 data_root = 'data/svhn'
+# The name of each label, in label order, for dataset.metainfo and the
+# checkpoints: the label is the digit (the owners' y = 10 is the digit 0).
+classes = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9']
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -36,6 +39,7 @@ train_dataloader = dict(
         data_root=data_root,
         ann_file='meta/train.txt',
         data_prefix='train',
+        classes=classes,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
@@ -46,6 +50,7 @@ val_dataloader = dict(
         data_root=data_root,
         ann_file='meta/test.txt',
         data_prefix='test',
+        classes=classes,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
