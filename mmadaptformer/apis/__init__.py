@@ -1,11 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
+from mmadaptformer.datasets.label_map import LabelMapError
 from .inference import (ModelInferencer, check_adapter_checkpoint, init_model,
                         load_config)
 from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
                      InferenceInputError, TestInputs, class_names,
                      collect_inputs, format_scores, progress_bar,
                      test_pipeline_cfg, toolbox_of)
-from .label_maps import LabelMapError
 from .multitask import MultiTaskRecognizer, TaskError
 from .multitask_tasks import check_task_name
 

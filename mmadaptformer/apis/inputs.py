@@ -24,12 +24,13 @@ from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
+from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
 from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   container_name,
                                                   one_line_error)
-from .label_maps import LabelMapError, config_class_names, read_label_map
+from .label_maps import config_class_names
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',

@@ -1,10 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Class names from files: a label map file (:func:`read_label_map`) and
-what a config's test set names (:func:`config_class_names`).
+"""Class names a config's test set gives (:func:`config_class_names`).
 
 A label map has the class of label ``i`` on line ``i + 1``, as the data
-tools (``tools/data/*``) write it. Which source names a model's scores is
-decided by :func:`~mmadaptformer.apis.class_names`.
+tools (``tools/data/*``) write it; it is read by
+:func:`mmadaptformer.datasets.label_map.read_label_map`. Which source names
+a model's scores is decided by :func:`~mmadaptformer.apis.class_names`.
 """
 import glob
 import os
@@ -13,31 +13,9 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
-__all__ = ['LabelMapError', 'read_label_map', 'config_class_names']
+from mmadaptformer.datasets.label_map import read_label_map
 
-
-class LabelMapError(ValueError):
-    """A label map file that cannot name the model's classes."""
-
-
-def read_label_map(path: str) -> List[str]:
-    """Class names from a file with the class of label ``i`` on line
-    ``i + 1``, as the data tools write it; blank lines may end the file.
-
-    Raises:
-        LabelMapError: If a blank line comes before a name: every later
-            name would be one label off.
-    """
-    with open(path, encoding='utf-8') as f:
-        lines = [line.strip() for line in f]
-    while lines and not lines[-1]:
-        lines.pop()
-    if '' in lines:
-        raise LabelMapError(
-            f'{path}, line {lines.index("") + 1}: a blank line between class '
-            'names; the class of label i is on line i + 1, so every later '
-            'name would be one label off.')
-    return lines
+__all__ = ['config_class_names']
 
 
 def config_class_names(cfg: Config) -> Optional[List[str]]:
@@ -61,9 +39,11 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
         dataset = dataset['dataset']
     metainfo = dataset.get('metainfo') or {}
     classes = metainfo.get('classes', dataset.get('classes'))
-    if isinstance(classes, str) and osp.isfile(classes):
-        return read_label_map(classes)
-    if classes:
+    if isinstance(classes, str):
+        # A label map file; where it is absent here, the sources below.
+        if osp.isfile(classes):
+            return read_label_map(classes)
+    elif classes:
         return [str(c) for c in classes]
     ann_file = dataset.get('ann_file')
     if isinstance(ann_file, str) and ann_file:

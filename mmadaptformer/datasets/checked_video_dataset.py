@@ -10,7 +10,7 @@ video by another sample instead of killing a dataloader worker.
 """
 import logging
 import os.path as osp
-from typing import Callable, List, Optional, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
@@ -21,6 +21,7 @@ from mmengine.registry import DefaultScope
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   one_line_error)
+from .label_map import load_class_names
 from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY,
                            SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError,
                            clip_frames)
@@ -105,6 +106,16 @@ class CheckedVideoDataset(VideoDataset):
             ``dict(video='')``.
         num_classes (int, optional): Number of classes; labels must be in
             ``[0, num_classes)``. Defaults to None (not checked).
+        classes (str | Sequence[str], optional): The class names in label
+            order, or a label map file with the class of label ``i`` on
+            line ``i + 1`` (what ``tools/data/*`` write; a relative path is
+            taken from the working directory, not ``data_root``, as with
+            mmpretrain's ``classes``). They become
+            ``metainfo['classes']``, which MMEngine's Runner saves in every
+            checkpoint (``meta['dataset_meta']``), so ``tools/infer.py``
+            prints names wherever the checkpoint goes. A missing file, a
+            count other than ``num_classes`` or a name given twice raise.
+            Defaults to None (no names).
         check_files (str, optional): Which video paths to check for
             existence when the dataset is built: ``'sample'`` (a random
             sample of ``check_sample_size``), ``'all'`` or None.
@@ -136,6 +147,7 @@ class CheckedVideoDataset(VideoDataset):
         ...         ann_file='data/sthv2/sthv2_train_list_videos.txt',
         ...         data_prefix=dict(video='data/sthv2/videos'),
         ...         num_classes=174,
+        ...         classes='data/sthv2/sthv2_label_map.txt',
         ...         short_videos='skip',
         ...         pipeline=train_pipeline))
     """
@@ -145,6 +157,7 @@ class CheckedVideoDataset(VideoDataset):
                  pipeline: List[Union[ConfigType, Callable]],
                  data_prefix: Optional[ConfigType] = None,
                  num_classes: Optional[int] = None,
+                 classes: Optional[Union[str, Sequence[str]]] = None,
                  check_files: Optional[str] = 'sample',
                  check_sample_size: int = 100,
                  max_refetch: int = 10,
@@ -169,6 +182,15 @@ class CheckedVideoDataset(VideoDataset):
                                        or min_frames < 1):
             raise ValueError(f'CheckedVideoDataset: min_frames must be an '
                              f'int >= 1 or None, got {min_frames!r}')
+        names = load_class_names(classes, num_classes,
+                                 f'CheckedVideoDataset ({ann_file})')
+        if names is not None:
+            metainfo = dict(kwargs.pop('metainfo', None) or {})
+            if 'classes' in metainfo:
+                raise ValueError(
+                    f'CheckedVideoDataset ({ann_file}): classes given twice, '
+                    'as classes= and metainfo[\'classes\']; keep one.')
+            kwargs['metainfo'] = dict(metainfo, classes=names)
         self.short_videos = short_videos
         # Resolved from the pipeline by filter_data, once it is built.
         self._min_frames_arg = min_frames

@@ -248,3 +248,28 @@ def test_a_file_that_is_no_video_says_so(tmp_path):
     assert container_name(b'\x00\x00\x00\x08wide') == 'MP4/MOV'
     assert container_name(b'\x1a\x45\xdf\xa3\x9f') == 'WebM/Matroska'
     assert container_name(b'not a video') is None
+
+
+def test_config_class_names_take_a_label_map_only_where_it_is(
+        tmp_path, monkeypatch):
+    """A dataset's ``classes`` naming a label map that is not here (the
+    recipes' relative paths, run from elsewhere) gives no names, or the
+    label map beside ``ann_file``, never the path's characters."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis.label_maps import config_class_names
+    monkeypatch.chdir(tmp_path)
+
+    def names(**dataset):
+        return config_class_names(
+            Config(dict(test_dataloader=dict(dataset=dataset))))
+
+    assert names(classes='data/food-101/meta/classes.txt') is None
+    (tmp_path / 'lists').mkdir()
+    (tmp_path / 'lists' / 'x_label_map.txt').write_text('run\nsit\n')
+    assert names(
+        classes='data/x_label_map.txt',
+        ann_file='lists/val.txt') == ['run', 'sit']
+    (tmp_path / 'classes.txt').write_text('up\ndown\n')
+    assert names(classes='classes.txt') == ['up', 'down']
+    assert names(metainfo=dict(classes=('a', 'b'))) == ['a', 'b']

@@ -262,6 +262,56 @@ def test_bad_arguments_are_named(tmp_path, video_files):
         _build(ann, video_files, check_files='some')
 
 
+# ------------------------------------------------------------ class names
+def test_classes_become_metainfo_from_a_list_or_a_label_map(
+        tmp_path, video_files):
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 1'])
+    dataset = _build(ann, video_files, num_classes=2, classes=['run', 'sit'])
+    assert dataset.metainfo['classes'] == ('run', 'sit')
+    label_map = tmp_path / 'label_map.txt'
+    label_map.write_text('run\nsit\n\n')  # blank lines may end it
+    dataset = _build(ann, video_files, classes=str(label_map))
+    assert dataset.metainfo['classes'] == ('run', 'sit')
+    # mmaction2's VideoDataset has none: no names, as before.
+    assert 'classes' not in _build(ann, video_files).metainfo
+
+
+@pytest.mark.parametrize('classes, text, error', [
+    (None, 'run\n\nsit\n', r'label_map.txt, line 2: a blank line'),
+    (None, 'run\nrun\n', r"label_map.txt, line 2: 'run' again \(first on "
+     r'line 1\)'),
+    (None, 'run\n', r'label_map.txt: 1 class names, but num_classes=2'),
+    (['run', 3], None, r'train.txt\) \(a list\), entry 2: 3 is a int'),
+    (['run'], None, r'\(a list\): 1 class names, but num_classes=2; the '
+     r'class of label i must be on entry i \+ 1'),
+])
+def test_bad_class_names_are_named(tmp_path, video_files, classes, text,
+                                   error):
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 1'])
+    if classes is None:
+        classes = tmp_path / 'label_map.txt'
+        classes.write_text(text)
+        classes = str(classes)
+    with pytest.raises(ValueError, match=error):
+        _build(ann, video_files, num_classes=2, classes=classes)
+
+
+def test_missing_label_map_and_classes_twice_are_named(tmp_path, video_files):
+    ann = write_list(tmp_path / 'train.txt', ['good_0.mp4 1'])
+    missing = tmp_path / 'nowhere_label_map.txt'
+    with pytest.raises(
+            FileNotFoundError,
+            match=rf'^CheckedVideoDataset \({ann}\): label map {missing} '
+            r'not found .* set classes=None to train without class names\.$'):
+        _build(ann, video_files, classes=str(missing))
+    with pytest.raises(ValueError, match=r'classes given twice'):
+        _build(
+            ann,
+            video_files,
+            classes=['run', 'sit'],
+            metainfo=dict(classes=['run', 'sit']))
+
+
 # ------------------------------------------------------------ short videos
 @pytest.mark.parametrize('sampler, frames', [
     (dict(type='SampleFrames', clip_len=4, frame_interval=3), 10),

@@ -1,15 +1,18 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""tools/data/hmdb51/build_file_list.py and mmadaptformer.datasets.hmdb51.
+"""tools/data/hmdb51/build_file_list.py, mmadaptformer.datasets.hmdb51
+and the HMDB51 recipes' data settings.
 
 The fixture is a tiny copy of the owners' distribution: ``.avi`` videos in
 class folders and ``<class>_test_split{1,2,3}.txt`` files whose lines end
 with a space, as the official ones do.
 """
+import os.path as osp
 import shutil
 
 import numpy as np
 import pytest
-from helpers import load_tool, run_tool
+from helpers import CONFIGS, load_tool, run_tool
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.datasets import AnnotationError
@@ -24,6 +27,17 @@ LABEL = {'brush_hair': 0, 'climb': 1, 'climb_stairs': 2, 'wave': 3}
 # Usage id of video j of every class in splits 1, 2, 3.
 USAGE = {1: ('1', '2', '0'), 2: ('2', '1', '1'), 3: ('0', '1', '2')}
 FRAMES, HEIGHT, WIDTH = 8, 32, 40
+RECIPES = [
+    'adaptformer_vitb_hmdb51.py', 'adaptformer_vitb_hmdb51_split2.py',
+    'adaptformer_vitb_hmdb51_split3.py',
+    'baselines/full-finetune_vitb_hmdb51.py',
+    'baselines/linear-probe_vitb_hmdb51.py',
+    'baselines/vpt-deep_vitb_hmdb51.py'
+]
+# The classes of the ``red`` fixture: 'wave' (label 50) and 50 unused ones.
+RED_CLASSES = ('wave', ) + tuple(f'class_{i:02d}' for i in range(50))
+# Pure red (255, 0, 0) after the recipes' mean and std, per RGB channel.
+RED = [(255 - 123.675) / 58.395, -116.28 / 57.12, -103.53 / 57.375]
 
 
 def _video(name, j):
@@ -198,3 +212,84 @@ def test_missing_split_file_duplicate_and_missing_video(raw, tmp_path):
         f'{videos}/climb/{_video("climb", 1)}, listed at '
         f'{raw}/testTrainMulti_7030_splits/climb_test_split1.txt:2')
     assert not (tmp_path / 'out2').exists()
+
+
+@pytest.fixture(scope='module')
+def red(tmp_path_factory):
+    """A working directory in the README's layout, ``data/hmdb51``: the
+    recipes' 51 classes, listed by the real tool with the README's command;
+    'wave' has a video 0 that trains and a pure red video 1 that tests in
+    every split, the other classes one video each that no split uses."""
+    cwd = tmp_path_factory.mktemp('hmdb51_cwd')
+    root = cwd / 'data' / 'hmdb51'
+    splits = root / 'testTrainMulti_7030_splits'
+    splits.mkdir(parents=True)
+    lines = f'{_video("wave", 0)} 1 \n{_video("wave", 1)} 2 \n'
+    for split in USAGE:
+        (splits / f'wave_test_split{split}.txt').write_text(lines)
+        for name in RED_CLASSES[1:]:
+            (splits / f'{name}_test_split{split}.txt'
+             ).write_text(f'{_video(name, 0)} 0 \n')
+    frames = np.zeros((FRAMES, HEIGHT, WIDTH, 3), np.uint8)
+    frames[..., 0] = 255  # write_video takes RGB
+    for j in range(2):
+        write_video(str(root / 'videos' / 'wave' / _video('wave', j)), frames)
+    run_tool([
+        TOOL, 'data/hmdb51/testTrainMulti_7030_splits', 'data/hmdb51',
+        '--check-videos'
+    ],
+             cwd=cwd)
+    return cwd
+
+
+@pytest.mark.parametrize('config', RECIPES)
+def test_recipes_feed_the_backbone_rgb(config, red, monkeypatch):
+    """decord decodes RGB and the data preprocessor has no ``to_rgb``: the
+    backbone gets red in channel 0, through the recipe's 12-view test
+    pipeline and its split's list."""
+    from mmaction.registry import DATASETS, MODELS
+    monkeypatch.chdir(red)
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    init_default_scope('mmaction')
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(dataset) == 1
+    assert dataset.get_data_info(0)['filename'].endswith(
+        f'data/hmdb51/videos/wave/{_video("wave", 1)}')
+    item = dataset[0]
+    preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    batch = preprocessor(
+        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    views = batch['inputs'][0]  # (views, C, T, H, W)
+    assert views.shape[:3] == (12, 3, 8)
+    means = views.transpose(0, 1).reshape(3, -1).mean(dim=1)
+    # The codec gives red within a few levels (0.1 is 6 levels); a swap of
+    # channels is off by about 4.
+    np.testing.assert_allclose(means.numpy(), RED, atol=0.1)
+
+
+@pytest.mark.parametrize('config', RECIPES)
+def test_recipes_name_the_classes_in_label_order(config, red, monkeypatch):
+    """The recipes' datasets read the label map the tool wrote, so the
+    checkpoints MMEngine saves (``meta['dataset_meta']``) name the
+    classes; a label map of another length is refused by file."""
+    from mmaction.registry import DATASETS
+    monkeypatch.chdir(red)
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    init_default_scope('mmaction')
+    names = tuple(sorted(RED_CLASSES))
+    for loader in ('train', 'val', 'test'):
+        dataset = DATASETS.build(cfg[f'{loader}_dataloader'].dataset)
+        assert dataset.metainfo['classes'] == names, loader
+        label = dataset.get_data_info(0)['label']
+        assert names[label] == 'wave', loader
+    label_map = red / 'data' / 'hmdb51' / 'hmdb51_label_map.txt'
+    text = label_map.read_text()
+    try:
+        label_map.write_text(''.join(f'{n}\n' for n in names[:-1]))
+        with pytest.raises(
+                ValueError,
+                match=r'^data/hmdb51/hmdb51_label_map.txt: 50 class names, '
+                r'but num_classes=51'):
+            DATASETS.build(cfg.test_dataloader.dataset)
+    finally:
+        label_map.write_text(text)

@@ -1,15 +1,18 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""tools/data/ssv2/build_file_list.py and mmadaptformer.datasets.ssv2.
+"""tools/data/ssv2/build_file_list.py, mmadaptformer.datasets.ssv2 and the
+SSv2 recipes' data settings.
 
 The fixture is a tiny copy of the owners' distribution: ``<id>.webm`` videos
 and the three JSON files, with real templates (brackets included) and a
 labels JSON whose key order is not its index order.
 """
 import json
+import os.path as osp
 
 import numpy as np
 import pytest
-from helpers import load_tool, run_tool
+from helpers import CONFIGS, load_tool, run_tool
+from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.datasets import AnnotationError
@@ -36,6 +39,16 @@ TEMPLATES = {
 TRAIN = [('78687', 1), ('42326', 2), ('100', 0), ('3', 3), ('5551', 2)]
 VAL = [('24', 0), ('7', 3), ('9001', 1)]
 FRAMES, HEIGHT, WIDTH = 8, 48, 32
+RECIPES = [
+    'adaptformer_vitb_ssv2.py', 'baselines/full-finetune_vitb_ssv2.py',
+    'baselines/linear-probe_vitb_ssv2.py', 'baselines/vpt-deep_vitb_ssv2.py'
+]
+# The classes of the ``red`` fixture in label order: the real class 0 and
+# 173 made up.
+RED_CLASSES = (TEMPLATES[0].replace('[something]', 'something'), ) + tuple(
+    f'Doing something number {i}' for i in range(1, 174))
+# Pure red (255, 0, 0) after the recipes' mean and std, per RGB channel.
+RED = [(255 - 123.675) / 58.395, -116.28 / 57.12, -103.53 / 57.375]
 
 
 def _entry(video_id, label):
@@ -317,3 +330,82 @@ def test_empty_split_and_number_ids_are_refused(raw, tmp_path):
         build_ssv2_file_lists(
             train_json, empty, labels_json, str(out), num_classes=4)
     assert not out.exists()
+
+
+@pytest.fixture(scope='module')
+def red(raw, tmp_path_factory):
+    """A working directory in the README's layout, ``data/sthv2``: the
+    recipes' 174 classes (the first the real one of label 0, the others
+    made up), a training video and a pure red validation video of label 0,
+    listed by the real tool with the README's command. (After ``raw``:
+    OpenCV's VP9 writer fails in a process that imported decord before it
+    first wrote a video.)"""
+    cwd = tmp_path_factory.mktemp('ssv2_cwd')
+    root = cwd / 'data' / 'sthv2'
+    (root / 'annotations').mkdir(parents=True)
+    _write_json(
+        root / 'annotations' / 'something-something-v2-labels.json',
+        {name: str(i)
+         for i, name in reversed(list(enumerate(RED_CLASSES)))})
+    for split, video_id in (('train', '1'), ('validation', '2')):
+        _write_json(
+            root / 'annotations' / f'something-something-v2-{split}.json',
+            [_entry(video_id, 0)])
+    frames = np.zeros((FRAMES, 64, 64, 3), np.uint8)
+    frames[..., 0] = 255  # write_video takes RGB
+    for video_id in ('1', '2'):
+        write_video(str(root / 'videos' / f'{video_id}.webm'), frames)
+    run_tool([TOOL, 'data/sthv2/annotations', 'data/sthv2', '--check-videos'],
+             cwd=cwd)
+    return cwd
+
+
+@pytest.mark.parametrize('config', RECIPES)
+def test_recipes_feed_the_backbone_rgb(config, red, monkeypatch):
+    """decord decodes RGB and the data preprocessor has no ``to_rgb``: the
+    backbone gets red in channel 0, through the recipe's 12-view test
+    pipeline."""
+    from mmaction.registry import DATASETS, MODELS
+    monkeypatch.chdir(red)
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    init_default_scope('mmaction')
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    assert len(dataset) == 1
+    assert dataset.get_data_info(0)['filename'].endswith(
+        'data/sthv2/videos/2.webm')
+    item = dataset[0]
+    preprocessor = MODELS.build(cfg.model.data_preprocessor)
+    batch = preprocessor(
+        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
+    views = batch['inputs'][0]  # (views, C, T, H, W)
+    assert views.shape[:3] == (12, 3, 8)
+    means = views.transpose(0, 1).reshape(3, -1).mean(dim=1)
+    # VP9 gives red within a few levels (0.1 is 6 levels); a swap of
+    # channels is off by about 4.
+    np.testing.assert_allclose(means.numpy(), RED, atol=0.1)
+
+
+@pytest.mark.parametrize('config', RECIPES)
+def test_recipes_name_the_classes_in_label_order(config, red, monkeypatch):
+    """The recipes' datasets read the label map the tool wrote, so the
+    checkpoints MMEngine saves (``meta['dataset_meta']``) name the
+    classes; a label map without it is refused by file, with what writes
+    it."""
+    from mmaction.registry import DATASETS
+    monkeypatch.chdir(red)
+    cfg = Config.fromfile(osp.join(CONFIGS, config))
+    init_default_scope('mmaction')
+    for loader in ('train', 'val', 'test'):
+        dataset = DATASETS.build(cfg[f'{loader}_dataloader'].dataset)
+        assert dataset.metainfo['classes'] == RED_CLASSES, loader
+    label_map = red / 'data' / 'sthv2' / 'sthv2_label_map.txt'
+    moved = label_map.with_suffix('.moved')
+    label_map.rename(moved)
+    try:
+        with pytest.raises(
+                FileNotFoundError,
+                match=r'label map data/sthv2/sthv2_label_map.txt not found .*'
+                r'tools/data/<dataset>/build_file_list.py writes it'):
+            DATASETS.build(cfg.test_dataloader.dataset)
+    finally:
+        moved.rename(label_map)

@@ -12,6 +12,9 @@ split = 1
 ann_file_train = f'data/hmdb51/hmdb51_train_split_{split}_videos.txt'
 ann_file_val = f'data/hmdb51/hmdb51_val_split_{split}_videos.txt'
 ann_file_test = ann_file_val
+# The class of label i on line i + 1, written by the data tool; checkpoints
+# record the names, so tools/infer.py prints them wherever they go.
+label_map = 'data/hmdb51/hmdb51_label_map.txt'
 
 train_pipeline = [
     dict(type='DecordInit'),
@@ -66,6 +69,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         num_classes=num_classes,
+        classes=label_map,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -77,6 +81,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         num_classes=num_classes,
+        classes=label_map,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root),
         pipeline=val_pipeline,
@@ -89,6 +94,7 @@ test_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         num_classes=num_classes,
+        classes=label_map,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root),
         pipeline=test_pipeline,

@@ -11,6 +11,9 @@ data_root = 'data/sthv2/videos'
 ann_file_train = 'data/sthv2/sthv2_train_list_videos.txt'
 ann_file_val = 'data/sthv2/sthv2_val_list_videos.txt'
 ann_file_test = 'data/sthv2/sthv2_val_list_videos.txt'
+# The class of label i on line i + 1, written by the data tool; checkpoints
+# record the names, so tools/infer.py prints them wherever they go.
+label_map = 'data/sthv2/sthv2_label_map.txt'
 
 train_pipeline = [
     dict(type='DecordInit'),
@@ -64,6 +67,7 @@ train_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         num_classes=num_classes,
+        classes=label_map,
         ann_file=ann_file_train,
         data_prefix=dict(video=data_root),
         pipeline=train_pipeline))
@@ -75,6 +79,7 @@ val_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         num_classes=num_classes,
+        classes=label_map,
         ann_file=ann_file_val,
         data_prefix=dict(video=data_root),
         pipeline=val_pipeline,
@@ -87,6 +92,7 @@ test_dataloader = dict(
     dataset=dict(
         type=dataset_type,
         num_classes=num_classes,
+        classes=label_map,
         ann_file=ann_file_test,
         data_prefix=dict(video=data_root),
         pipeline=test_pipeline,
