@@ -22,12 +22,14 @@ import torch
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
-                                MultiTaskRecognizer, TaskError,
-                                check_task_name, collect_inputs)
+                                MultiTaskRecognizer, PretrainedLoadError,
+                                TaskError, TaskLoadError, check_task_name,
+                                collect_inputs)
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
-                                 positive_int, set_pretrained_backbone)
+                                 backbone_init_cfg_key, positive_int,
+                                 set_pretrained_backbone)
 from mmadaptformer.utils.config_file import load_config_file, registry_miss
 
 EPILOG = """\
@@ -180,23 +182,49 @@ def _top(answer: dict, k: int) -> str:
 
 def _config(path: str, pretrained):
     """The config at ``path``, with ``--pretrained`` as its backbone's
-    weights if given."""
+    weights if given.
+
+    Raises:
+        PretrainedLoadError: If the ``--pretrained`` file cannot be read
+            (damaged, not a checkpoint, an adapter-only one).
+    """
     cfg = load_config_file(path)
     if pretrained is not None:
-        set_pretrained_backbone(
-            cfg, pretrained, own_loading_hint=own_loading_hint_of_cfg)
+        try:
+            backbone_init_cfg_key(cfg)
+        except KeyError as e:  # a mistake of the config, not of the file
+            raise ConfigError(e.args[0]) from None
+        try:
+            set_pretrained_backbone(
+                cfg, pretrained, own_loading_hint=own_loading_hint_of_cfg)
+        except Exception as e:
+            raise PretrainedLoadError(
+                f'--pretrained {pretrained}: {refusal_line(e)}',
+                path=pretrained,
+                key='--pretrained') from e
     return cfg
 
 
-def _load_error(exc: Exception, config: str, checkpoint: str) -> str:
+def _load_error(exc: Exception, config: str, checkpoint: str,
+                pretrained) -> str:
     """One line for a model that could not be loaded, naming what caused
     it: the config for a mistake in it (or a file it names, as the files
-    the command line names exist), the pretrained file for a wrong one,
-    else the checkpoint."""
+    the command line names exist), the pretrained file (``--pretrained``
+    or the config's) for a wrong or damaged one, else the checkpoint. A
+    task's own refusals name the task and the cause themselves."""
+    if isinstance(exc, TaskLoadError):
+        exc = exc.__cause__
+    if isinstance(exc, PretrainedLoadError):
+        role = '--pretrained' if pretrained is not None else \
+            f'{exc.key} in {config}'
+        return (f'{exc.path} (the pretrained backbone, {role}): '
+                f'{refusal_line(exc.__cause__)}')
     line = refusal_line(exc)
     if isinstance(exc, (ConfigError, FileNotFoundError)):
         return line if config in line else f'{config}: {line}'
     if isinstance(exc, PretrainedFileError):  # names the file
+        return line
+    if isinstance(exc, TaskError):  # names the task and what refused it
         return line
     return f'{checkpoint}: {line}'
 
@@ -208,8 +236,8 @@ def _model(config: str, pretrained, build):
     try:
         return build(cfg)
     except Exception as exc:
-        # MultiTaskRecognizer.add_task wraps what failed in a TaskError.
-        cause = exc.__cause__ if isinstance(exc, TaskError) else exc
+        # MultiTaskRecognizer.add_task wraps what failed in a TaskLoadError.
+        cause = exc.__cause__ if isinstance(exc, TaskLoadError) else exc
         error = registry_miss(cause, cfg, config)
         if error is None:
             raise
@@ -236,7 +264,8 @@ def _load(args):
             _parser().error(f'--label-map {e}')
         except Exception as e:
             engine = None
-            failed[name] = _load_error(e, args.config, args.checkpoint)
+            failed[name] = _load_error(e, args.config, args.checkpoint,
+                                       args.pretrained)
         return engine, failed, progress
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
@@ -244,8 +273,7 @@ def _load(args):
             _model(config, args.pretrained,
                    lambda cfg: engine.add_task(name, cfg, checkpoint))
         except Exception as e:
-            # The line names the task (TaskError), or the config.
-            failed[name] = refusal_line(e)
+            failed[name] = _load_error(e, config, checkpoint, args.pretrained)
     return (engine if engine.tasks else None), failed, progress
 
 

@@ -6,14 +6,15 @@ from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
                      InferenceInputError, TestInputs, class_names,
                      collect_inputs, format_scores, progress_bar,
                      test_pipeline_cfg, toolbox_of)
-from .multitask import MultiTaskRecognizer, TaskError
+from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
+from .pretrained_load import PretrainedLoadError
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
-    'MultiTaskRecognizer', 'TaskError', 'TestInputs',
-    'check_adapter_checkpoint', 'check_task_name', 'class_names',
+    'MultiTaskRecognizer', 'PretrainedLoadError', 'TaskError', 'TaskLoadError',
+    'TestInputs', 'check_adapter_checkpoint', 'check_task_name', 'class_names',
     'collect_inputs', 'format_scores', 'init_model', 'load_config',
     'progress_bar', 'test_pipeline_cfg', 'toolbox_of'
 ]

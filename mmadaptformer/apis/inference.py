@@ -43,6 +43,7 @@ from .batching import same_shape_runs
 from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
                      class_names, collect_inputs, format_scores, progress_bar,
                      toolbox_of)
+from .pretrained_load import load_host_pretrained
 
 __all__ = [
     'load_config', 'model_config', 'check_adapter_checkpoint',
@@ -183,13 +184,20 @@ def load_read_checkpoint(model: nn.Module, ckpt: dict) -> None:
         model (nn.Module): The model.
         ckpt (dict): The checkpoint.
     """
+    with loading(ckpt):
+        load_state_dict(
+            model, _model_state(ckpt), strict=False, logger='silent')
+
+
+def _model_state(ckpt: dict) -> OrderedDict:
+    """The state dict of a checkpoint with the model's keys (no
+    ``module.`` prefix), as :func:`load_read_checkpoint` loads it."""
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     metadata = getattr(state, '_metadata', OrderedDict())
     state = OrderedDict(
         (re.sub(r'^module\.', '', k), v) for k, v in state.items())
     state._metadata = metadata
-    with loading(ckpt):
-        load_state_dict(model, state, strict=False, logger='silent')
+    return state
 
 
 def init_model(config: Union[str, Config],
@@ -217,6 +225,12 @@ def init_model(config: Union[str, Config],
     Returns:
         tuple: The model (eval mode, ``model.cfg`` set) and the checkpoint's
         ``meta`` (empty without a checkpoint).
+
+    Raises:
+        PretrainedLoadError: If the pretrained file of the frozen backbone
+            that an adapter-only checkpoint leaves out cannot be loaded
+            (:func:`~.pretrained_load.load_host_pretrained`). What fails
+            in reading or loading the checkpoint itself is raised as it is.
     """
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
@@ -241,6 +255,9 @@ def init_model(config: Union[str, Config],
             # model's) on a model with them.
             check_holds_trained_part(model, ckpt.get('state_dict', ckpt),
                                      named)
+        # The load would read the pretrained file inside it; read first, a
+        # damaged file is not taken for a damaged checkpoint.
+        load_host_pretrained(model, ckpt, _model_state(ckpt), checkpoint)
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.

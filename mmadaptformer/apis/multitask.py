@@ -20,10 +20,10 @@ from mmengine.registry import init_default_scope
 from .batching import same_shape_runs
 from .inputs import (InferenceInputError, collect_inputs, format_scores,
                      progress_bar)
-from .multitask_tasks import PipelineGroup, TaskError
+from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
 from .shared_backbone import SharedBackbone, serialized
 
-__all__ = ['TaskError', 'MultiTaskRecognizer']
+__all__ = ['TaskError', 'TaskLoadError', 'MultiTaskRecognizer']
 
 
 def _first_tensor(feats) -> torch.Tensor:

@@ -26,9 +26,9 @@ from .inference import model_config
 from .inputs import RESERVED_NAME, TestInputs, test_pipeline_cfg
 
 __all__ = [
-    'TaskError', 'Task', 'PipelineGroup', 'check_task_name', 'check_servable',
-    'check_batch_first', 'check_side_stream', 'head_of', 'tensor_owners',
-    'tensors_of', 'pipeline_group_key'
+    'TaskError', 'TaskLoadError', 'Task', 'PipelineGroup', 'check_task_name',
+    'check_servable', 'check_batch_first', 'check_side_stream', 'head_of',
+    'tensor_owners', 'tensors_of', 'pipeline_group_key'
 ]
 
 _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
@@ -36,6 +36,13 @@ _TASK_NAME = re.compile(r'^[A-Za-z0-9_.\-]+$')
 
 class TaskError(RuntimeError):
     """A task cannot be added; the message names the task."""
+
+
+class TaskLoadError(TaskError):
+    """A task's model could not be loaded: its config, its pretrained
+    backbone or its checkpoint failed, as ``__cause__`` says (a
+    :class:`~mmadaptformer.apis.PretrainedLoadError` for the pretrained
+    backbone); the message names the task and that error."""
 
 
 @dataclass

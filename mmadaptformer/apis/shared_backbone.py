@@ -22,9 +22,9 @@ from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model)
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
-from .multitask_tasks import (PipelineGroup, Task, TaskError, check_servable,
-                              check_shared_neck, check_task_name,
-                              pipeline_group_key, tensors_of)
+from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
+                              check_servable, check_shared_neck,
+                              check_task_name, pipeline_group_key, tensors_of)
 from .task_parts import FrozenFingerprints, TaskParts, load_task
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
@@ -127,7 +127,8 @@ class SharedBackbone:
 
         Raises:
             TaskError: Naming the task, if it cannot be served with the
-                tasks already loaded, or its model cannot be loaded.
+                tasks already loaded; a :class:`TaskLoadError` if its model
+                cannot be loaded, with the error as its ``__cause__``.
         """
         check_task_name(name, self._tasks)
         try:
@@ -137,7 +138,8 @@ class SharedBackbone:
             self._undo(name)
             if isinstance(e, TaskError):
                 raise
-            raise TaskError(f'Task {name!r}: {type(e).__name__}: {e}') from e
+            raise TaskLoadError(
+                f'Task {name!r}: {type(e).__name__}: {e}') from e
 
     def _undo(self, name: str) -> None:
         """Take back what a failed :meth:`add_task` of ``name`` attached."""

@@ -6,7 +6,7 @@ import pickle
 
 import pytest
 import torch
-from helpers import load_tool
+from helpers import load_tool, pretrained_cfg, write_config
 
 from mmadaptformer.apis import InferenceInputError, ModelInferencer
 
@@ -322,3 +322,49 @@ def test_linear_probe_checkpoint_on_prompts_is_named_not_the_backbone(
         ' stayed at their random initialisation' in text, text
     assert 'cannot be restored on a model with prompts' in text
     assert 'frozen backbone' not in text
+
+
+def test_a_damaged_pretrained_file_is_told_from_a_damaged_checkpoint(
+        video_tasks, tmp_path, clean_loggers):
+    """The pretrained file an adapter-only checkpoint leaves out is read
+    before the checkpoint loads: a damaged one raises PretrainedLoadError
+    (add_task a TaskLoadError from it), naming the file and its key, where
+    the same CheckpointLoadError as a damaged checkpoint's came out of the
+    checkpoint's load. A checkpoint refused for its own settings is
+    refused before the file is read."""
+    from mmadaptformer.apis import (MultiTaskRecognizer, PretrainedLoadError,
+                                    TaskLoadError)
+    from mmadaptformer.utils import CheckpointLoadError
+    task = video_tasks['full']
+    damaged = str(tmp_path / 'damaged.pth')
+    with open(video_tasks['stock'], 'rb') as f:
+        data = f.read()
+    with open(damaged, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    config = write_config(tmp_path / 'cfg.py', task['config'],
+                          pretrained_cfg(damaged))
+    key = 'model.backbone.backbone.init_cfg.checkpoint'
+    with pytest.raises(PretrainedLoadError) as info:
+        ModelInferencer(config, task['checkpoint'])
+    assert (info.value.path, info.value.key) == (damaged, key)
+    assert isinstance(info.value.__cause__, CheckpointLoadError)
+    assert str(info.value).startswith(
+        f'{damaged} ({key}), the pretrained weights of the frozen backbone, '
+        f'which {task["checkpoint"]} leaves out, could not be loaded: '
+        f'CheckpointLoadError: Checkpoint file {damaged} '), str(info.value)
+    engine = MultiTaskRecognizer()
+    with pytest.raises(TaskLoadError, match="^Task 'a': Pretrained") as info:
+        engine.add_task('a', config, task['checkpoint'])
+    assert isinstance(info.value.__cause__, PretrainedLoadError)
+    assert engine.tasks == []
+    # The same file as the checkpoint: raised as it is.
+    with pytest.raises(CheckpointLoadError, match=f'file {damaged} '):
+        ModelInferencer(task['config'], damaged)
+    other_scale = write_config(
+        tmp_path / 'scale.py', config,
+        'model = dict(backbone=dict(adapter=dict(scale=0.37)))\n')
+    with pytest.raises(
+            Exception,
+            match=r'scale \(model\.backbone\.adapter\.scale\)') as info:
+        ModelInferencer(other_scale, task['checkpoint'])
+    assert not isinstance(info.value, PretrainedLoadError)

@@ -3,6 +3,7 @@
 answers to bad inputs."""
 import json
 import logging
+import os
 import os.path as osp
 import pickle
 import re
@@ -10,7 +11,8 @@ import shutil
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, image_data_cfg, load_tool, write_config
+from helpers import (TINY_IMAGE_CONFIG, image_data_cfg, load_tool,
+                     pretrained_cfg, write_config)
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
@@ -380,3 +382,115 @@ def test_a_model_that_cannot_load_names_what_caused_it(infer, video_tasks,
         results = json.loads(out.read_text())[video]
         assert results['bad'] == dict(error=line)
         assert len(results['full']['scores']) == 2
+
+
+class _Payload:
+    """Pickles as ``os.system('touch MARKER')``."""
+
+    def __init__(self, marker):
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.system, (f'touch {self.marker}', ))
+
+
+@pytest.fixture(scope='module')
+def damaged(tmp_path_factory, video_tasks):
+    """Files that are no checkpoint, each with what the error says of it:
+    the stock backbone cut in half, random bytes, a text file, and one
+    that carries code (``marker`` is created if it ran)."""
+    root = tmp_path_factory.mktemp('damaged')
+    data = open(video_tasks['stock'], 'rb').read()
+    files = dict(
+        truncated=data[:len(data) // 2],
+        random=bytes(range(256)) * 16,
+        text=b'epoch 3, top-1 71.2\n')
+    found = 'is truncated or corrupted and cannot be read'
+    out = {}
+    for kind, content in files.items():
+        (root / f'{kind}.pth').write_bytes(content)
+        out[kind] = (str(root / f'{kind}.pth'), found)
+    marker = root / 'PAYLOAD_RAN'
+    torch.save({
+        'state_dict': {},
+        'meta': _Payload(marker)
+    }, str(root / 'code.pth'))
+    out['code'] = (str(root / 'code.pth'), 'carries a reference to code')
+    return dict(files=out, marker=marker)
+
+
+def _error(infer, argv, task, video, out, capsys):
+    """Run infer.py; return the error of ``task`` for ``video`` (in the
+    JSON) after checking the exit status and that it was printed once."""
+    capsys.readouterr()
+    assert infer(argv + ['--out', str(out)]) == 1, argv
+    error = json.loads(out.read_text())[video][task]['error']
+    printed = capsys.readouterr()
+    assert printed.err.count(f'task {task}: ERROR {error}\n') == 1, \
+        (argv, printed.err)
+    return error
+
+
+def test_a_damaged_pretrained_backbone_is_named_not_the_checkpoint(
+        infer, video_tasks, inputs, damaged, tmp_path, capsys, clean_loggers):
+    """An adapter-only checkpoint with a pretrained backbone file that is
+    damaged, the config's or --pretrained's: the line names that file and
+    its role. The config's was read inside the checkpoint's load and read
+    ``ERROR .../epoch_1.pth: CheckpointLoadError: Checkpoint file
+    .../truncated.pth ... is truncated``, blaming the checkpoint; so was
+    --pretrained; with --task, neither said which file it was."""
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    merged = str(tmp_path / 'merged.pth')
+    load_tool('model_converters/merge_adapters.py').main(
+        [full['config'], full['checkpoint'], merged])
+    for kind, (path, reason) in damaged['files'].items():
+        config = write_config(tmp_path / f'{kind}.py', full['config'],
+                              pretrained_cfg(path))
+        key = 'model.backbone.backbone.init_cfg.checkpoint'
+        named = f'{path} (the pretrained backbone, {key} in {config}): '
+        given = f'{path} (the pretrained backbone, --pretrained): '
+        runs = [
+            ([config, full['checkpoint'], video], kind, named),
+            (['--task', 't', config, full['checkpoint'], video], 't', named),
+            ([full['config'], full['checkpoint'], video, '--pretrained',
+              path], 'full', given),
+            ([
+                '--task', 't', full['config'], full['checkpoint'], video,
+                '--pretrained', path
+            ], 't', given),
+        ]
+        for argv, task, start in runs:
+            error = _error(infer, argv, task, video, tmp_path / 'r.json',
+                           capsys)
+            assert error.startswith(start + 'CheckpointLoadError: '), \
+                (argv, error)
+            assert reason in error, error
+            assert full['checkpoint'] not in error, error
+        # A merged checkpoint holds the backbone: the file is not read.
+        out = tmp_path / 'merged.json'
+        assert infer([config, merged, video, '--out', str(out)]) == 0
+        assert len(json.loads(out.read_text())[video][kind]['scores']) == 2
+    assert not damaged['marker'].exists(), 'the payload ran'
+
+
+def test_many_tasks_name_the_file_at_fault_as_one_model_does(
+        infer, video_tasks, image_model, inputs, damaged, tmp_path, capsys,
+        clean_loggers):
+    """A checkpoint that cannot be loaded (damaged, carrying code, of
+    another architecture) is named as with one model; with --task the line
+    was ``TaskError: Task 't': CheckpointLoadError: ...``, naming no file
+    as the one at fault."""
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    cases = [(full['config'], path) for path, _ in damaged['files'].values()]
+    cases.append((image_model['config'], full['checkpoint']))
+    for config, checkpoint in cases:
+        alone = _error(infer, [config, checkpoint, video],
+                       osp.splitext(osp.basename(config))[0], video,
+                       tmp_path / 'alone.json', capsys)
+        assert alone.startswith(f'{checkpoint}: '), alone
+        together = _error(infer, ['--task', 't', config, checkpoint, video],
+                          't', video, tmp_path / 'together.json', capsys)
+        assert together == alone
+    assert not damaged['marker'].exists(), 'the payload ran'

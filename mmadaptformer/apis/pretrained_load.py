@@ -1,0 +1,109 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Load the frozen backbone's pretrained weights before the checkpoint that
+leaves them out, so that an error in either names the right file.
+
+An adapter-only checkpoint holds what trained; the frozen backbone comes
+from the file the config names (``model.backbone.backbone.init_cfg.
+checkpoint``, which ``--pretrained`` sets). The wrapper's own load path
+reads that file lazily, inside the checkpoint's load
+(:meth:`~mmadaptformer.models.FrozenHostWrapper.before_load`), where a
+damaged file would read as a damaged checkpoint.
+:func:`load_host_pretrained` reads it first and raises
+:class:`PretrainedLoadError` for what fails there.
+"""
+from typing import Mapping, Optional
+
+from torch import nn
+
+from mmadaptformer.engine import ADAPTER_META_KEY
+from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
+from mmadaptformer.models.backbones.host_init import own_weights
+from mmadaptformer.utils.adapter_only_fit import loading
+from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
+
+__all__ = ['PretrainedLoadError', 'load_host_pretrained']
+
+
+class PretrainedLoadError(RuntimeError):
+    """The pretrained weights of a frozen backbone could not be loaded for a
+    checkpoint that leaves them out; ``__cause__`` is what failed.
+
+    Raised by :func:`~mmadaptformer.apis.init_model` (and so by
+    :class:`~mmadaptformer.apis.ModelInferencer` and ``add_task``) so that
+    a caller can tell a damaged or wrong pretrained file from a damaged or
+    wrong checkpoint.
+
+    Args:
+        message (str): The message, naming the file and its config key.
+        path (str, optional): The pretrained file or address; None for a
+            backbone that names none. Defaults to None.
+        key (str, optional): The config key that names it. Defaults to
+            None.
+    """
+
+    def __init__(self,
+                 message: str,
+                 path: Optional[str] = None,
+                 key: Optional[str] = None) -> None:
+        super().__init__(message)
+        self.path = path
+        self.key = key
+
+
+def _pretrained_file(wrapper: FrozenHostWrapper) -> Optional[str]:
+    """The file :meth:`~FrozenHostWrapper.init_host` loads the host from."""
+    cfgs = pretrained_init_cfgs(wrapper.backbone)
+    if cfgs:
+        return str(cfgs[-1].get('checkpoint'))
+    return own_weights(wrapper.backbone)
+
+
+def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
+                         source: str) -> None:
+    """Load the pretrained weights of every frozen host that a checkpoint
+    leaves out, before the checkpoint itself loads.
+
+    A host the checkpoint fills (a full or merged checkpoint) needs no
+    file, and none is read. A checkpoint that neither its ``meta`` nor
+    the wrapper's record marks as adapter-only (one saved before them, or
+    a full one with holes) is left to its load, which refuses one with
+    holes before it reads anything. What the load would refuse of the
+    checkpoint before reading the file
+    (:meth:`~FrozenHostWrapper.diagnose_state_dict`) is refused first.
+
+    Args:
+        model (nn.Module): The model, built.
+        ckpt (dict): The checkpoint, as read.
+        state (Mapping): Its state dict, keys as in the model's.
+        source (str): The checkpoint file, for errors.
+
+    Raises:
+        PretrainedLoadError: If a host's pretrained file cannot be loaded
+            (damaged, of another architecture, a trained model, missing);
+            the message names the file and its config key.
+    """
+    meta = ckpt.get('meta')
+    adapter_only = isinstance(meta, Mapping) and bool(
+        meta.get(ADAPTER_META_KEY))
+    with loading(ckpt):
+        for path, wrapper in model.named_modules():
+            if not isinstance(wrapper,
+                              FrozenHostWrapper) or wrapper.host_initialized:
+                continue
+            prefix = f'{path}.' if path else ''
+            if all(prefix + key in state for key in wrapper.host_keys):
+                continue
+            if prefix + FROZEN_HOST_KEY not in state and not adapter_only:
+                continue
+            wrapper.diagnose_state_dict(state, prefix, source)
+            try:
+                wrapper.init_host()
+            except Exception as e:
+                file = _pretrained_file(wrapper)
+                key = wrapper.pretrained_key
+                raise PretrainedLoadError(
+                    f'{file or "No file"} ({key}), the pretrained weights '
+                    f'of the frozen backbone, which {source} leaves out, '
+                    f'could not be loaded: {type(e).__name__}: {e}',
+                    path=file,
+                    key=key) from e
