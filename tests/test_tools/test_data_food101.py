@@ -11,16 +11,15 @@ import shutil
 import cv2
 import numpy as np
 import pytest
-from helpers import CONFIGS, TINY_IMAGE_CONFIG, run_tool
+from helpers import (CONFIGS, RED_NORMALISED, recipe_channel_means,
+                     recipe_run_dataset_meta, run_tool)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from PIL import Image
 
 from mmadaptformer.datasets import AnnotationError
 from mmadaptformer.datasets.food101 import (build_food101_file_lists,
                                             load_food101_classes)
-from mmadaptformer.utils import safe_torch_load
 
 TOOL = 'data/food101/build_file_list.py'
 RECIPES = [
@@ -28,8 +27,6 @@ RECIPES = [
     'baselines/linear-probe_vitb_food101.py',
     'baselines/vpt-deep_vitb_food101.py'
 ]
-# Pure red (255, 0, 0) after the recipes' mean and std, per RGB channel.
-RED = [(255 - 123.675) / 58.395, -116.28 / 57.12, -103.53 / 57.375]
 # Not in sorted order: the label is the line index, not the sorted index.
 CLASSES = ('ramen', 'apple_pie', 'sushi')
 TRAIN = ['apple_pie/1005649', 'ramen/2001', 'sushi/77', 'ramen/2002']
@@ -227,39 +224,21 @@ def test_recipes_name_the_classes_in_label_order(config, documented,
 def test_checkpoint_of_a_recipe_run_names_the_classes(documented, tmp_path,
                                                       monkeypatch,
                                                       clean_loggers):
-    """One iteration of a real Runner on the recipe's training set (the
-    tiny ViT in place of ViT-B): MMEngine saves the set's metainfo."""
+    """One epoch of a real Runner on the recipe's training set: MMEngine
+    saves the set's metainfo."""
     monkeypatch.chdir(documented)
-    recipe = Config.fromfile(osp.join(CONFIGS, 'adaptformer_vitb_food101.py'))
-    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
-    cfg.train_dataloader.dataset = recipe.train_dataloader.dataset
-    cfg.model.backbone.img_size = 224  # the recipe's crop
-    cfg.model.head.num_classes = len(CLASSES)
-    cfg.model.data_preprocessor.num_classes = len(CLASSES)
-    cfg.train_cfg.max_epochs = 1
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.work_dir = str(tmp_path / 'work')
-    Runner.from_cfg(cfg).train()
-    checkpoint = safe_torch_load(str(tmp_path / 'work' / 'epoch_1.pth'))
-    assert checkpoint['meta']['dataset_meta']['classes'] == CLASSES
+    meta = recipe_run_dataset_meta('adaptformer_vitb_food101.py',
+                                   str(tmp_path / 'work'), len(CLASSES))
+    assert meta['classes'] == CLASSES
 
 
 @pytest.mark.parametrize('config', RECIPES)
 def test_recipes_feed_the_backbone_rgb(config, documented, monkeypatch):
     """LoadImageFromFile reads the JPEG as BGR; the data preprocessor's
     ``to_rgb=True`` must give the backbone RGB, red in channel 0."""
-    from mmpretrain.registry import DATASETS, MODELS
     monkeypatch.chdir(documented)
-    cfg = Config.fromfile(osp.join(CONFIGS, config))
-    init_default_scope('mmpretrain')
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    item = dataset[TEST.index('sushi/78')]
-    assert item['data_samples'].img_path.endswith('sushi/78.jpg')
-    preprocessor = MODELS.build(
-        dict(type='ClsDataPreprocessor', **cfg.model.data_preprocessor))
-    batch = preprocessor(
-        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
-    means = batch['inputs'][0].mean(dim=(1, 2))
+    means, info = recipe_channel_means(config, TEST.index('sushi/78'))
+    assert info['img_path'].endswith('sushi/78.jpg')
     # JPEG gives red within a few levels (0.1 is 6 levels); a swap of
     # channels is off by about 4.
-    np.testing.assert_allclose(means.numpy(), RED, atol=0.1)
+    np.testing.assert_allclose(means, RED_NORMALISED, atol=0.1)

@@ -10,16 +10,15 @@ import os.path as osp
 
 import numpy as np
 import pytest
-from helpers import CONFIGS, TINY_IMAGE_CONFIG, run_tool
+from helpers import (CONFIGS, RED_NORMALISED, recipe_channel_means,
+                     recipe_run_dataset_meta, run_tool)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
-from mmengine.runner import Runner
 from scipy.io import savemat
 
 from mmadaptformer.datasets import AnnotationError
 from mmadaptformer.datasets.svhn import (SVHN_CLASSES, convert_svhn,
                                          load_svhn_mat, stale_entries)
-from mmadaptformer.utils import safe_torch_load
 
 TOOL = 'data/svhn/convert_svhn.py'
 Y = {'train': [10, 1, 5, 10, 9, 3, 2], 'test': [7, 10, 4, 8, 6]}
@@ -27,8 +26,6 @@ RECIPES = [
     'adaptformer_vitb_svhn.py', 'baselines/full-finetune_vitb_svhn.py',
     'baselines/linear-probe_vitb_svhn.py', 'baselines/vpt-deep_vitb_svhn.py'
 ]
-# Pure red (255, 0, 0) after the recipes' mean and std, per RGB channel.
-RED = [(255 - 123.675) / 58.395, -116.28 / 57.12, -103.53 / 57.375]
 
 
 def _images(split):
@@ -230,22 +227,15 @@ def test_recipes_name_the_classes_in_label_order(config, documented,
 def test_checkpoint_of_a_recipe_run_names_the_classes(documented, tmp_path,
                                                       monkeypatch,
                                                       clean_loggers):
-    """One iteration of a real Runner on the recipe's training set (the
-    tiny ViT in place of ViT-B): MMEngine saves the set's metainfo."""
+    """One epoch of a real Runner on the recipe's training set: MMEngine
+    saves the set's metainfo."""
     monkeypatch.chdir(documented)
-    recipe = Config.fromfile(osp.join(CONFIGS, 'adaptformer_vitb_svhn.py'))
-    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
-    cfg.train_dataloader.dataset = recipe.train_dataloader.dataset
-    cfg.train_dataloader.batch_size = len(Y['train'])
-    cfg.model.backbone.img_size = 224  # the recipe's crop
-    cfg.model.head.num_classes = len(SVHN_CLASSES)
-    cfg.model.data_preprocessor.num_classes = len(SVHN_CLASSES)
-    cfg.train_cfg.max_epochs = 1
-    cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
-    cfg.work_dir = str(tmp_path / 'work')
-    Runner.from_cfg(cfg).train()
-    checkpoint = safe_torch_load(str(tmp_path / 'work' / 'epoch_1.pth'))
-    assert checkpoint['meta']['dataset_meta']['classes'] == SVHN_CLASSES
+    meta = recipe_run_dataset_meta(
+        'adaptformer_vitb_svhn.py',
+        str(tmp_path / 'work'),
+        len(SVHN_CLASSES),
+        batch_size=len(Y['train']))
+    assert meta['classes'] == SVHN_CLASSES
 
 
 @pytest.mark.parametrize('config', RECIPES)
@@ -253,18 +243,9 @@ def test_recipes_feed_the_backbone_rgb(config, documented, monkeypatch):
     """The tool writes the ``.mat``'s RGB as PNG (OpenCV takes BGR), which
     LoadImageFromFile reads as BGR; the data preprocessor's ``to_rgb=True``
     must give the backbone RGB, red in channel 0."""
-    from mmpretrain.registry import DATASETS, MODELS
     monkeypatch.chdir(documented)
-    cfg = Config.fromfile(osp.join(CONFIGS, config))
-    init_default_scope('mmpretrain')
-    dataset = DATASETS.build(cfg.test_dataloader.dataset)
-    item = dataset[0]
-    assert item['data_samples'].img_path.endswith('000000.png')
-    preprocessor = MODELS.build(
-        dict(type='ClsDataPreprocessor', **cfg.model.data_preprocessor))
-    batch = preprocessor(
-        dict(inputs=[item['inputs']], data_samples=[item['data_samples']]))
-    means = batch['inputs'][0].mean(dim=(1, 2))
+    means, info = recipe_channel_means(config)
+    assert info['img_path'].endswith('000000.png')
     # PNG is lossless; bicubic resizing of a flat image keeps it (within
     # rounding). A swap of channels is off by about 4.
-    np.testing.assert_allclose(means.numpy(), RED, atol=1e-3)
+    np.testing.assert_allclose(means, RED_NORMALISED, atol=1e-3)
