@@ -101,7 +101,9 @@ def class_names(cfg: Config,
 
     Raises:
         LabelMapError: If ``label_map`` has a blank line between names or
-            names another number of classes than ``num_classes``.
+            names another number of classes than ``num_classes``. A label
+            map the config names is not raised on: it gives no names and
+            a warning saying why.
     """
     if label_map is not None:
         names = read_label_map(label_map)
@@ -126,8 +128,19 @@ def class_names(cfg: Config,
         names = [str(c) for c in saved]
         origin = "the checkpoint's meta['dataset_meta']['classes']"
     else:
-        names = config_class_names(cfg)
         origin = f'the test set of {cfg.filename or "the config"}'
+        try:
+            names = config_class_names(cfg)
+        except LabelMapError as e:
+            # Names are a courtesy here, as when they do not fit below:
+            # the scores are still answered.
+            print_log(
+                f'{origin} names its classes with a label map that cannot '
+                f'be used ({e}): the results give labels without names. '
+                'Pass a label map file (--label-map) to name them.',
+                logger='current',
+                level=logging.WARNING)
+            return None
     if names is not None and num_classes is not None and \
             len(names) != num_classes:
         print_log(

@@ -274,6 +274,38 @@ def test_class_names_come_from_the_checkpoint_not_the_data_now(
         ]
 
 
+def test_a_bad_label_map_the_config_names_costs_only_the_names(
+        infer, image_model, tiny_image_data, tmp_path, capsys, clean_loggers):
+    """The config's label map (a recipe's ``classes``) is only a fallback
+    for names: one with a blank line gives no names and a warning naming
+    it, the scores are answered, and it is not taken for --label-map."""
+    from mmengine.logging import MMLogger
+    label_map = tmp_path / 'stripes_label_map.txt'
+    label_map.write_text('stripes across\n\nstripes down\n')
+    config = write_config(
+        tmp_path / 'named.py', image_model['config'],
+        f'test_dataloader = dict(dataset=dict(classes={str(label_map)!r}))\n')
+    image = osp.join(tiny_image_data, 'val', 'vertical', '0.png')
+    out = tmp_path / 'r.json'
+    assert infer([config, image_model['checkpoint'], image, '--out',
+                  str(out)]) == 0
+    answer = json.loads(out.read_text())[image]['named']
+    assert answer['class'] is None and len(answer['scores']) == 2
+    records = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = records.append
+    logger = MMLogger.get_current_instance()
+    logger.addHandler(handler)
+    try:
+        from mmadaptformer.apis import ModelInferencer
+        assert ModelInferencer(config, image_model['checkpoint']).classes \
+            is None
+    finally:
+        logger.removeHandler(handler)
+    assert any(f'{label_map}, line 2: a blank line' in r.getMessage()
+               for r in records), [r.getMessage() for r in records]
+
+
 def test_arguments_that_cannot_work_are_refused_before_loading(
         infer, video_tasks, inputs, tmp_path, capsys):
     """Exit status 2 and the argument named, before any model loads: a task
