@@ -558,22 +558,28 @@ def recipe_run_dataset_meta(recipe: str,
                             work_dir: str,
                             num_classes: int,
                             batch_size: Optional[int] = None) -> dict:
-    """One epoch of a real Runner on an image recipe's training set (the
-    tiny ViT at the recipe's 224 crop in place of ViT-B, data found from
-    the working directory): the ``dataset_meta`` MMEngine saved in
-    ``epoch_1.pth``."""
+    """One epoch of a real Runner on a recipe's training set (the tiny
+    image or video ViT at the recipe's 224 crop and 8 frames in place of
+    ViT-B, data found from the working directory): the ``dataset_meta``
+    MMEngine saved in ``epoch_1.pth``."""
     from mmengine.config import Config
     from mmengine.runner import Runner
 
     from mmadaptformer.utils import safe_torch_load
-    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
-    cfg.train_dataloader.dataset = Config.fromfile(osp.join(
-        CONFIGS, recipe)).train_dataloader.dataset
+    recipe_cfg = Config.fromfile(osp.join(CONFIGS, recipe))
+    video = recipe_cfg.model.data_preprocessor.get(
+        'type') == 'ActionDataPreprocessor'
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG if video else TINY_IMAGE_CONFIG)
+    cfg.train_dataloader.dataset = recipe_cfg.train_dataloader.dataset
     if batch_size is not None:
         cfg.train_dataloader.batch_size = batch_size
     cfg.model.backbone.img_size = 224
-    cfg.model.head.num_classes = num_classes
-    cfg.model.data_preprocessor.num_classes = num_classes
+    if video:
+        cfg.model.backbone.num_frames = 8
+        cfg.model.cls_head.num_classes = num_classes
+    else:
+        cfg.model.head.num_classes = num_classes
+        cfg.model.data_preprocessor.num_classes = num_classes
     cfg.train_cfg.max_epochs = 1
     cfg.val_dataloader = cfg.val_cfg = cfg.val_evaluator = None
     cfg.work_dir = work_dir

@@ -12,7 +12,7 @@ import shutil
 import numpy as np
 import pytest
 from helpers import (CONFIGS, RED_NORMALISED, load_tool, recipe_channel_means,
-                     run_tool)
+                     recipe_run_dataset_meta, run_tool)
 from mmengine.config import Config
 from mmengine.registry import init_default_scope
 
@@ -281,3 +281,14 @@ def test_recipes_name_the_classes_in_label_order(config, red, monkeypatch):
             DATASETS.build(cfg.test_dataloader.dataset)
     finally:
         label_map.write_text(text)
+
+
+def test_checkpoint_of_a_recipe_run_names_the_classes(red, tmp_path,
+                                                      monkeypatch,
+                                                      clean_loggers):
+    """One epoch of a real Runner on the recipe's training set: MMEngine
+    saves the set's metainfo, the label map's names, in the checkpoint."""
+    monkeypatch.chdir(red)
+    meta = recipe_run_dataset_meta('adaptformer_vitb_hmdb51.py',
+                                   str(tmp_path / 'work'), len(RED_CLASSES))
+    assert meta['classes'] == tuple(sorted(RED_CLASSES))
