@@ -15,9 +15,9 @@ from typing import Mapping, Optional
 
 from torch import nn
 
-from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
+from mmadaptformer.models.backbones.load_refusals import refuse_full_with_holes
 from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
@@ -29,7 +29,8 @@ class PretrainedLoadError(RuntimeError):
     checkpoint that leaves them out; ``__cause__`` is what failed.
 
     Raised by :func:`~mmadaptformer.apis.init_model` (and so by
-    :class:`~mmadaptformer.apis.ModelInferencer` and ``add_task``) so that
+    :class:`~mmadaptformer.apis.ModelInferencer`, and as the cause of
+    ``add_task``'s :class:`~mmadaptformer.apis.TaskLoadError`) so that
     a caller can tell a damaged or wrong pretrained file from a damaged or
     wrong checkpoint.
 
@@ -54,7 +55,8 @@ def _pretrained_file(wrapper: FrozenHostWrapper) -> Optional[str]:
     """The file :meth:`~FrozenHostWrapper.init_host` loads the host from."""
     cfgs = pretrained_init_cfgs(wrapper.backbone)
     if cfgs:
-        return str(cfgs[-1].get('checkpoint'))
+        checkpoint = cfgs[-1].get('checkpoint')
+        return None if checkpoint is None else str(checkpoint)
     return own_weights(wrapper.backbone)
 
 
@@ -63,11 +65,14 @@ def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
     """Load the pretrained weights of every frozen host that a checkpoint
     leaves out, before the checkpoint itself loads.
 
-    A host the checkpoint fills (a full or merged checkpoint) needs no
-    file, and none is read. A checkpoint that neither its ``meta`` nor
-    the wrapper's record marks as adapter-only (one saved before them, or
-    a full one with holes) is left to its load, which refuses one with
-    holes before it reads anything. What the load would refuse of the
+    It decides as the load itself does
+    (:meth:`~FrozenHostWrapper.before_load`): a host the checkpoint fills
+    (a full or merged checkpoint) needs no file, and none is read; a
+    checkpoint without the wrapper's record that is a full one with holes
+    is refused before anything is read
+    (:func:`~mmadaptformer.models.backbones.load_refusals.refuse_full_with_holes`;
+    one whose ``meta`` or shape says adapter-only, such as one saved
+    before the records, passes); and what the load would refuse of the
     checkpoint before reading the file
     (:meth:`~FrozenHostWrapper.diagnose_state_dict`) is refused first.
 
@@ -82,9 +87,6 @@ def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
             (damaged, of another architecture, a trained model, missing);
             the message names the file and its config key.
     """
-    meta = ckpt.get('meta')
-    adapter_only = isinstance(meta, Mapping) and bool(
-        meta.get(ADAPTER_META_KEY))
     with loading(ckpt):
         for path, wrapper in model.named_modules():
             if not isinstance(wrapper,
@@ -93,8 +95,8 @@ def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
             prefix = f'{path}.' if path else ''
             if all(prefix + key in state for key in wrapper.host_keys):
                 continue
-            if prefix + FROZEN_HOST_KEY not in state and not adapter_only:
-                continue
+            if prefix + FROZEN_HOST_KEY not in state:
+                refuse_full_with_holes(wrapper, state, prefix)
             wrapper.diagnose_state_dict(state, prefix, source)
             try:
                 wrapper.init_host()

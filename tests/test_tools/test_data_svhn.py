@@ -206,8 +206,9 @@ def documented(tmp_path_factory):
 @pytest.mark.parametrize('config', RECIPES)
 def test_recipes_name_the_classes_in_label_order(config, documented,
                                                  monkeypatch):
-    """The recipes set no ``classes``: metainfo had no names, and neither
-    had the checkpoints (``meta['dataset_meta']``) nor tools/infer.py."""
+    """Every split of every recipe names its classes (the digits) in label
+    order, so the checkpoints (``meta['dataset_meta']``) and tools/infer.py
+    name them; each sample's label names its own class."""
     from mmpretrain.registry import DATASETS
     monkeypatch.chdir(documented)
     cfg = Config.fromfile(osp.join(CONFIGS, config))

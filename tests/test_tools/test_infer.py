@@ -503,6 +503,28 @@ def test_a_damaged_pretrained_backbone_is_named_not_the_checkpoint(
         out = tmp_path / 'merged.json'
         assert infer([config, merged, video, '--out', str(out)]) == 0
         assert len(json.loads(out.read_text())[video][kind]['scores']) == 2
+    # An adapter-only checkpoint saved before the records (no meta flag, no
+    # frozen-backbone record) is told by its shape: the same line. It read
+    # 'ERROR .../old.pth: CheckpointLoadError: ... .../truncated.pth'.
+    from mmadaptformer.models import FROZEN_HOST_KEY
+    from mmadaptformer.utils import safe_torch_load
+    from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+    ckpt = safe_torch_load(full['checkpoint'])
+    del ckpt['meta'][ADAPTER_META_KEY]
+    ckpt['state_dict'] = {
+        k: v
+        for k, v in ckpt['state_dict'].items()
+        if not k.endswith(FROZEN_HOST_KEY)
+    }
+    old = str(tmp_path / 'old.pth')
+    torch.save(ckpt, old)
+    path, reason = damaged['files']['truncated']
+    config = str(tmp_path / 'truncated.py')
+    key = 'model.backbone.backbone.init_cfg.checkpoint'
+    error = _error(infer, [config, old, video], 'truncated', video,
+                   tmp_path / 'r.json', capsys)
+    assert error.startswith(f'{path} (the pretrained backbone, {key} in '
+                            f'{config}): CheckpointLoadError: '), error
     assert not damaged['marker'].exists(), 'the payload ran'
 
 
