@@ -17,15 +17,21 @@ from mmadaptformer.datasets.label_map import read_label_map
 
 __all__ = ['config_class_names']
 
+# Datasets whose ``classes`` file is under ``data_root``.
+_ROOTED_CLASSES = ('CheckedImageDataset', 'mmpretrain.CheckedImageDataset')
+# Datasets that take their classes from the folders when nothing names them.
+_IMAGE_LISTS = ('CustomDataset', 'mmpretrain.CustomDataset') + _ROOTED_CLASSES
+
 
 def config_class_names(cfg: Config) -> Optional[List[str]]:
     """The class names a config's test set gives, if any.
 
     Looked up in this order: the test dataset's ``metainfo['classes']`` or
-    ``classes`` (a list or a label map file), a single ``*label_map.txt``
-    next to its ``ann_file`` (what ``tools/data/*`` write), and for
-    mmpretrain's ``CustomDataset`` the sorted class folders under
-    ``data_root/data_prefix`` as they are now.
+    ``classes`` (a list or a label map file; under ``data_root`` for
+    :class:`~mmadaptformer.datasets.CheckedImageDataset`), a single
+    ``*label_map.txt`` next to its ``ann_file`` (what ``tools/data/*``
+    write), and for mmpretrain's ``CustomDataset`` (and ours) the sorted
+    class folders under ``data_root/data_prefix`` as they are now.
 
     Args:
         cfg (Config): The config.
@@ -38,7 +44,12 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
     while 'dataset' in dataset and isinstance(dataset['dataset'], dict):
         dataset = dataset['dataset']
     metainfo = dataset.get('metainfo') or {}
-    classes = metainfo.get('classes', dataset.get('classes'))
+    classes = metainfo.get('classes')
+    if classes is None:
+        classes = dataset.get('classes')
+        if isinstance(classes, str) and not osp.isabs(classes) and \
+                dataset.get('type') in _ROOTED_CLASSES:
+            classes = osp.join(dataset.get('data_root', ''), classes)
     if isinstance(classes, str):
         # A label map file; where it is absent here, the sources below.
         if osp.isfile(classes):
@@ -51,7 +62,7 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:
             return read_label_map(maps[0])
-    if dataset.get('type') in ('CustomDataset', 'mmpretrain.CustomDataset'):
+    if dataset.get('type') in _IMAGE_LISTS:
         prefix = dataset.get('data_prefix', '')
         if isinstance(prefix, dict):
             prefix = prefix.get('img_path', '')

@@ -5,10 +5,11 @@
 # under ``tools/data``, not by ``import mmadaptformer``.
 from mmadaptformer.utils.video_containers import BrokenVideoError
 from .annotation_lists import AnnotationError
+from .checked_image_dataset import CheckedImageDataset
 from .checked_video_dataset import CheckedVideoDataset
 from .short_videos import ShortVideoError
 
 __all__ = [
-    'AnnotationError', 'BrokenVideoError', 'CheckedVideoDataset',
-    'ShortVideoError'
+    'AnnotationError', 'BrokenVideoError', 'CheckedImageDataset',
+    'CheckedVideoDataset', 'ShortVideoError'
 ]

@@ -42,9 +42,13 @@ def read_label_map(path: str) -> List[str]:
     return lines
 
 
-def load_class_names(classes: Optional[Union[str, Sequence[str]]],
-                     num_classes: Optional[int] = None,
-                     owner: str = 'classes') -> Optional[Tuple[str, ...]]:
+def load_class_names(
+    classes: Optional[Union[str, Sequence[str]]],
+    num_classes: Optional[int] = None,
+    owner: str = 'classes',
+    origin: str = 'tools/data/<dataset>/build_file_list.py writes it '
+    'next to the annotation lists'
+) -> Optional[Tuple[str, ...]]:
     """Class names given as a list or as a label map file, checked.
 
     Args:
@@ -54,6 +58,8 @@ def load_class_names(classes: Optional[Union[str, Sequence[str]]],
         num_classes (int, optional): How many names there must be.
             Defaults to None (not checked).
         owner (str): Who asks, for the messages. Defaults to ``'classes'``.
+        origin (str): Where the file comes from, for the message when it
+            is missing. Defaults to what ``tools/data`` writes.
 
     Returns:
         tuple[str], optional: The names, in label order.
@@ -70,10 +76,8 @@ def load_class_names(classes: Optional[Union[str, Sequence[str]]],
         if not osp.isfile(classes):
             raise FileNotFoundError(
                 f'{owner}: label map {classes} not found (the class of label '
-                'i on line i + 1; tools/data/<dataset>/build_file_list.py '
-                'writes it next to the annotation lists). Build it, point '
-                '`classes` at your own, or set classes=None to train without '
-                'class names.')
+                f'i on line i + 1; {origin}). Build it, point `classes` at '
+                'your own, or set classes=None to train without class names.')
         names = read_label_map(classes)
         where = classes
         line = 'line'

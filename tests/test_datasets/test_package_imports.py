@@ -16,6 +16,8 @@ def ours():
 import mmadaptformer
 from mmaction.registry import DATASETS
 assert DATASETS.get('CheckedVideoDataset')
+from mmpretrain.registry import DATASETS as MMPRETRAIN_DATASETS
+assert MMPRETRAIN_DATASETS.get('CheckedImageDataset')
 first = ours()
 import mmadaptformer.datasets.synthetic_ssv2
 print(json.dumps([first, ours()]))

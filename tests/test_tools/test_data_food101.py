@@ -29,6 +29,9 @@ RECIPES = [
 ]
 # Not in sorted order: the label is the line index, not the sorted index.
 CLASSES = ('ramen', 'apple_pie', 'sushi')
+# The ``documented`` fixture's classes.txt: the recipes' 101 classes, the
+# last 98 without images.
+DOCUMENTED_CLASSES = CLASSES + tuple(f'dish_{i:02d}' for i in range(98))
 TRAIN = ['apple_pie/1005649', 'ramen/2001', 'sushi/77', 'ramen/2002']
 TEST = ['sushi/78', 'apple_pie/3141']
 
@@ -188,16 +191,17 @@ def documented(root, tmp_path_factory):
     """A working directory in the README's layout: the owners' files in
     ``data/food-101`` and the lists the real tool writes, by the README's
     command, to ``data/food-101/annotations``. The test image
-    ``sushi/78`` is pure red, written by PIL from RGB."""
+    ``sushi/78`` is pure red, written by PIL from RGB; ``classes.txt``
+    names 101 classes (``DOCUMENTED_CLASSES``)."""
     cwd = tmp_path_factory.mktemp('food101_cwd')
     shutil.copytree(root, cwd / 'data' / 'food-101')
+    (cwd / 'data' / 'food-101' / 'meta' / 'classes.txt').write_text(''.join(
+        f'{name}\n' for name in DOCUMENTED_CLASSES))
     red = cwd / 'data' / 'food-101' / 'images' / 'sushi' / '78.jpg'
     Image.new('RGB', (40, 24), (255, 0, 0)).save(red)
-    run_tool([
-        TOOL, 'data/food-101', 'data/food-101/annotations', '--check-images',
-        '--num-classes', '3'
-    ],
-             cwd=cwd)
+    run_tool(
+        [TOOL, 'data/food-101', 'data/food-101/annotations', '--check-images'],
+        cwd=cwd)
     return cwd
 
 
@@ -214,7 +218,7 @@ def test_recipes_name_the_classes_in_label_order(config, documented,
     for loader, ids in (('train_dataloader', TRAIN), ('val_dataloader', TEST),
                         ('test_dataloader', TEST)):
         dataset = DATASETS.build(cfg[loader].dataset)
-        assert dataset.metainfo['classes'] == CLASSES, loader
+        assert dataset.metainfo['classes'] == DOCUMENTED_CLASSES, loader
         # The name of each sample's label is its class folder.
         assert [
             dataset.metainfo['classes'][dataset.get_data_info(i)['gt_label']]
@@ -229,8 +233,9 @@ def test_checkpoint_of_a_recipe_run_names_the_classes(documented, tmp_path,
     saves the set's metainfo."""
     monkeypatch.chdir(documented)
     meta = recipe_run_dataset_meta('adaptformer_vitb_food101.py',
-                                   str(tmp_path / 'work'), len(CLASSES))
-    assert meta['classes'] == CLASSES
+                                   str(tmp_path / 'work'),
+                                   len(DOCUMENTED_CLASSES))
+    assert meta['classes'] == DOCUMENTED_CLASSES
 
 
 @pytest.mark.parametrize('config', RECIPES)
@@ -243,3 +248,30 @@ def test_recipes_feed_the_backbone_rgb(config, documented, monkeypatch):
     # JPEG gives red within a few levels (0.1 is 6 levels); a swap of
     # channels is off by about 4.
     np.testing.assert_allclose(means, RED_NORMALISED, atol=0.1)
+
+
+def test_class_names_move_with_data_root(documented, tmp_path, monkeypatch):
+    """``classes`` is under ``data_root``, as the lists are: the recipe with
+    its data elsewhere (``--cfg-options ...data_root=``), run from another
+    folder, still names the classes; a missing class file is named with
+    where it was looked for. (mmpretrain's CustomDataset opened
+    ``data/food-101/meta/classes.txt`` from the working directory.)"""
+    from mmpretrain.registry import DATASETS
+    monkeypatch.chdir(tmp_path)
+    cfg = Config.fromfile(osp.join(CONFIGS, 'adaptformer_vitb_food101.py'))
+    init_default_scope('mmpretrain')
+    moved = tmp_path / 'elsewhere'
+    shutil.copytree(documented / 'data' / 'food-101', moved)
+    cfg.merge_from_dict({'test_dataloader.dataset.data_root': str(moved)})
+    dataset = DATASETS.build(cfg.test_dataloader.dataset)
+    assert dataset.metainfo['classes'] == DOCUMENTED_CLASSES
+    assert len(dataset) == len(TEST)
+    from mmadaptformer.apis.label_maps import config_class_names
+    assert config_class_names(cfg) == list(DOCUMENTED_CLASSES)
+    (moved / 'meta' / 'classes.txt').unlink()
+    with pytest.raises(
+            FileNotFoundError,
+            match=rf"^CheckedImageDataset \(data_root='{moved}'\): label map "
+            rf'{moved}/meta/classes.txt not found .*it comes with the '
+            'dataset; a relative path is taken from data_root'):
+        DATASETS.build(cfg.test_dataloader.dataset)

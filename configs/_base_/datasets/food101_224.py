@@ -1,14 +1,15 @@
-# Food-101 (101 classes) for the AdaptFormer image recipe, as an mmpretrain
-# CustomDataset: annotation lists written by tools/data/food101 (see its
-# README) from the files the owners distribute. Train:
-# RandomResizedCrop 224 + horizontal flip; test: resize 256, center crop 224.
-dataset_type = 'CustomDataset'
+# Food-101 (101 classes) for the AdaptFormer image recipe: annotation lists
+# written by tools/data/food101 (see its README) from the files the owners
+# distribute. Train: RandomResizedCrop 224 + horizontal flip; test: resize
+# 256, center crop 224.
+# CheckedImageDataset: mmpretrain's CustomDataset whose `classes` file is
+# under data_root, as ann_file is (see mmadaptformer/datasets). The owners'
+# class list names the labels (label i: line i + 1), so that
+# dataset.metainfo and the checkpoints carry the class names.
+dataset_type = 'CheckedImageDataset'
 data_root = 'data/food-101'
-# The owners' class list names the labels (label i: line i + 1), so that
-# dataset.metainfo and the checkpoints carry the class names. mmpretrain
-# reads this path from the working directory, not from data_root: move it
-# with data_root.
-class_file = f'{data_root}/meta/classes.txt'
+num_classes = 101
+class_file = 'meta/classes.txt'
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -42,6 +43,7 @@ train_dataloader = dict(
         ann_file='annotations/train.txt',
         data_prefix='images',
         classes=class_file,
+        num_classes=num_classes,
         pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=128,
@@ -53,6 +55,7 @@ val_dataloader = dict(
         ann_file='annotations/test.txt',
         data_prefix='images',
         classes=class_file,
+        num_classes=num_classes,
         pipeline=test_pipeline))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
