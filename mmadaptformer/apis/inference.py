@@ -173,31 +173,36 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
     return ckpt
 
 
-def load_read_checkpoint(model: nn.Module, ckpt: dict) -> None:
+def load_read_checkpoint(model: nn.Module,
+                         ckpt: dict,
+                         source: str = 'the checkpoint') -> None:
     """Load a checkpoint :func:`read_checkpoint` read into a model.
 
     As :func:`mmengine.runner.load_checkpoint` loads the one it reads: the
     ``state_dict`` (or the whole dict) without a ``module.`` prefix, not
     strict, MMEngine's report silenced. ``ckpt`` itself is not changed.
+    The pretrained file of a frozen backbone that the checkpoint leaves out
+    is read first (:func:`~.pretrained_load.load_host_pretrained`): the
+    load would read it inside, where a damaged file would read as a
+    damaged checkpoint.
 
     Args:
         model (nn.Module): The model.
         ckpt (dict): The checkpoint.
+        source (str): The checkpoint file, for errors. Defaults to
+            ``'the checkpoint'``.
+
+    Raises:
+        PretrainedLoadError: If that pretrained file cannot be loaded.
     """
-    with loading(ckpt):
-        load_state_dict(
-            model, _model_state(ckpt), strict=False, logger='silent')
-
-
-def _model_state(ckpt: dict) -> OrderedDict:
-    """The state dict of a checkpoint with the model's keys (no
-    ``module.`` prefix), as :func:`load_read_checkpoint` loads it."""
     state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
     metadata = getattr(state, '_metadata', OrderedDict())
     state = OrderedDict(
         (re.sub(r'^module\.', '', k), v) for k, v in state.items())
     state._metadata = metadata
-    return state
+    load_host_pretrained(model, ckpt, state, source)
+    with loading(ckpt):
+        load_state_dict(model, state, strict=False, logger='silent')
 
 
 def init_model(config: Union[str, Config],
@@ -229,8 +234,8 @@ def init_model(config: Union[str, Config],
     Raises:
         PretrainedLoadError: If the pretrained file of the frozen backbone
             that an adapter-only checkpoint leaves out cannot be loaded
-            (:func:`~.pretrained_load.load_host_pretrained`). What fails
-            in reading or loading the checkpoint itself is raised as it is.
+            (:func:`load_read_checkpoint`). What fails in reading or
+            loading the checkpoint itself is raised as it is.
     """
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
@@ -255,13 +260,10 @@ def init_model(config: Union[str, Config],
             # model's) on a model with them.
             check_holds_trained_part(model, ckpt.get('state_dict', ckpt),
                                      named)
-        # The load would read the pretrained file inside it; read first, a
-        # damaged file is not taken for a damaged checkpoint.
-        load_host_pretrained(model, ckpt, _model_state(ckpt), checkpoint)
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.
-        load_read_checkpoint(model, ckpt)
+        load_read_checkpoint(model, ckpt, checkpoint)
         state = ckpt.get('state_dict', ckpt)
         if meta.get(ADAPTER_META_KEY) is not None:
             # The frozen part comes from the config's pretrained path;

@@ -275,11 +275,11 @@ def test_class_names_come_from_the_checkpoint_not_the_data_now(
 
 
 def test_a_bad_label_map_the_config_names_costs_only_the_names(
-        infer, image_model, tiny_image_data, tmp_path, capsys, clean_loggers):
+        infer, image_model, tiny_image_data, tmp_path, log_records):
     """The config's label map (a recipe's ``classes``) is only a fallback
     for names: one with a blank line gives no names and a warning naming
     it, the scores are answered, and it is not taken for --label-map."""
-    from mmengine.logging import MMLogger
+    from mmadaptformer.apis import ModelInferencer
     label_map = tmp_path / 'stripes_label_map.txt'
     label_map.write_text('stripes across\n\nstripes down\n')
     config = write_config(
@@ -291,19 +291,10 @@ def test_a_bad_label_map_the_config_names_costs_only_the_names(
                   str(out)]) == 0
     answer = json.loads(out.read_text())[image]['named']
     assert answer['class'] is None and len(answer['scores']) == 2
-    records = []
-    handler = logging.Handler(logging.WARNING)
-    handler.emit = records.append
-    logger = MMLogger.get_current_instance()
-    logger.addHandler(handler)
-    try:
-        from mmadaptformer.apis import ModelInferencer
-        assert ModelInferencer(config, image_model['checkpoint']).classes \
-            is None
-    finally:
-        logger.removeHandler(handler)
+    log_records.clear()
+    assert ModelInferencer(config, image_model['checkpoint']).classes is None
     assert any(f'{label_map}, line 2: a blank line' in r.getMessage()
-               for r in records), [r.getMessage() for r in records]
+               for r in log_records), [r.getMessage() for r in log_records]
 
 
 def test_arguments_that_cannot_work_are_refused_before_loading(
