@@ -205,6 +205,15 @@ def _config(path: str, pretrained):
     return cfg
 
 
+def _said_of(line: str, path: str) -> str:
+    """``Type: PATH is ...`` as ``Type: it is ...``: the line that
+    ``path`` starts already names the file."""
+    kind, sep, message = line.partition(': ')
+    if sep and path and message.startswith(f'{path} '):
+        return f'{kind}: it {message[len(path) + 1:]}'
+    return line
+
+
 def _load_error(exc: Exception, config: str, checkpoint: str,
                 pretrained) -> str:
     """One line for a model that could not be loaded, naming what caused
@@ -218,7 +227,7 @@ def _load_error(exc: Exception, config: str, checkpoint: str,
         role = '--pretrained' if pretrained is not None else \
             f'{exc.key} in {config}'
         return (f'{exc.path} (the pretrained backbone, {role}): '
-                f'{refusal_line(exc.__cause__)}')
+                f'{_said_of(refusal_line(exc.__cause__), exc.path)}')
     line = refusal_line(exc)
     if isinstance(exc, (ConfigError, FileNotFoundError)):
         return line if config in line else f'{config}: {line}'

@@ -4,17 +4,18 @@ from .inference import (ModelInferencer, check_adapter_checkpoint, init_model,
                         load_config)
 from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
                      InferenceInputError, TestInputs, class_names,
-                     collect_inputs, format_scores, progress_bar,
-                     test_pipeline_cfg, toolbox_of)
+                     collect_inputs, format_scores, progress_bar, toolbox_of)
 from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError
+from .test_pipeline import build_test_pipeline, test_pipeline_cfg
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
     'MultiTaskRecognizer', 'PretrainedLoadError', 'TaskError', 'TaskLoadError',
-    'TestInputs', 'check_adapter_checkpoint', 'check_task_name', 'class_names',
-    'collect_inputs', 'format_scores', 'init_model', 'load_config',
-    'progress_bar', 'test_pipeline_cfg', 'toolbox_of'
+    'TestInputs', 'build_test_pipeline', 'check_adapter_checkpoint',
+    'check_task_name', 'class_names', 'collect_inputs', 'format_scores',
+    'init_model', 'load_config', 'progress_bar', 'test_pipeline_cfg',
+    'toolbox_of'
 ]

@@ -17,8 +17,10 @@ from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
 from mmadaptformer.models import adapter_modules
+from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.fingerprint import state_fingerprints
-from .inputs import test_pipeline_cfg, toolbox_of
+from .inputs import toolbox_of
+from .test_pipeline import test_pipeline_cfg
 
 __all__ = ['stock_cfg', 'synthetic_inputs', 'write_tasks']
 
@@ -110,7 +112,7 @@ def write_tasks(cfg: Config,
     task_cfg = copy.deepcopy(cfg)
     try:
         test_pipeline_cfg(task_cfg)
-    except KeyError:
+    except ConfigError:
         # Benchmark configs may only describe training; the inputs are
         # synthetic, but a task needs a test pipeline of that shape.
         task_cfg.test_dataloader = dict(

@@ -317,8 +317,10 @@ class ModelInferencer:
                 f'{source}: the task name {self.name!r} (the config file\'s '
                 'stem unless name= is given) is reserved: the results mark a '
                 'failed input with it. Pass another name.')
-        self.model, self.meta = init_model(cfg, checkpoint, device)
+        # The test pipeline is the config's: a mistake in it is named
+        # before any file is read.
         self.inputs = TestInputs(cfg, source)
+        self.model, self.meta = init_model(cfg, checkpoint, device)
         heads = [getattr(self.model, n, None) for n in HEAD_NAMES]
         num_classes = next((getattr(h, 'num_classes', None)
                             for h in heads if h is not None), None)

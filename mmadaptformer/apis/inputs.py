@@ -10,7 +10,6 @@ as the datasets check theirs: decord crashes the process on some truncated
 files. A file that cannot be classified raises :class:`InferenceInputError`
 naming it.
 """
-import copy
 import logging
 import os
 import os.path as osp
@@ -19,7 +18,6 @@ from typing import List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
-from mmengine.dataset import Compose
 from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
@@ -31,11 +29,12 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   container_name,
                                                   one_line_error)
 from .label_maps import config_class_names
+from .test_pipeline import build_test_pipeline, test_pipeline_cfg
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
-    'toolbox_of', 'class_names', 'collect_inputs', 'test_pipeline_cfg',
-    'TestInputs', 'format_scores', 'progress_bar'
+    'toolbox_of', 'class_names', 'collect_inputs', 'TestInputs',
+    'format_scores', 'progress_bar'
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
@@ -211,28 +210,6 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]]) -> List[str]:
     return files
 
 
-def test_pipeline_cfg(cfg: Config, source: str = 'config') -> list:
-    """The config's test pipeline: ``test_dataloader.dataset.pipeline``,
-    else the top-level ``test_pipeline``.
-
-    Args:
-        cfg (Config): The config.
-        source (str): How the config is named in errors.
-
-    Returns:
-        list[dict]: A copy of the pipeline.
-    """
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    while 'pipeline' not in dataset and isinstance(
-            dataset.get('dataset'), dict):
-        dataset = dataset['dataset']
-    pipeline = dataset.get('pipeline', cfg.get('test_pipeline', None))
-    if not pipeline:
-        raise KeyError(f'{source}: neither test_dataloader.dataset.pipeline '
-                       'nor test_pipeline is set.')
-    return copy.deepcopy(list(pipeline))
-
-
 class TestInputs:
     """Turn files into model inputs with a config's test pipeline.
 
@@ -245,8 +222,7 @@ class TestInputs:
     def __init__(self, cfg: Config, source: str = 'config') -> None:
         self.toolbox = toolbox_of(cfg, source)
         self.pipeline_cfg = test_pipeline_cfg(cfg, source)
-        init_default_scope(self.toolbox)
-        self.pipeline = Compose(copy.deepcopy(self.pipeline_cfg))
+        self.pipeline = build_test_pipeline(cfg, self.toolbox, source)
         self.extensions = (
             VIDEO_EXTENSIONS
             if self.toolbox == 'mmaction' else IMAGE_EXTENSIONS)

@@ -23,7 +23,8 @@ from mmadaptformer.models.hosts import (non_batch_first_block_types, qualname,
                                         side_stream_backbones)
 from mmadaptformer.utils import HEAD_NAMES
 from .inference import model_config
-from .inputs import RESERVED_NAME, TestInputs, test_pipeline_cfg
+from .inputs import RESERVED_NAME, TestInputs
+from .test_pipeline import test_pipeline_cfg
 
 __all__ = [
     'TaskError', 'TaskLoadError', 'Task', 'PipelineGroup', 'check_task_name',

@@ -102,6 +102,19 @@ def test_default_shape_is_what_the_test_dataloader_feeds(tmp_path):
         'test_dataloader = dict(dataset=dict(pipeline=[dict(type='
         "'LoadImageFromFile'), dict(type='PackInputs')]))\n")
     assert tool.default_shape(Config.fromfile(no_crop)) == (3, 32, 32)
+    # A config that describes only training: no test pipeline (it was a
+    # KeyError traceback). An image takes the backbone's img_size; a video
+    # needs its frames from --shape.
+    no_test = ('test_dataloader = dict(_delete_=True, batch_size=1)\n'
+               'test_pipeline = None\n')
+    image = write_config(tmp_path / 'image.py', TINY_IMAGE_CONFIG, no_test)
+    assert tool.default_shape(Config.fromfile(image)) == (3, 32, 32)
+    video = write_config(tmp_path / 'video.py', TINY_VIDEO_CONFIG, no_test)
+    with pytest.raises(
+            SystemExit,
+            match=f'^error: {video}: no SampleFrames '
+            'in a test pipeline gives the frames; give --shape$'):
+        tool.main([video])
 
 
 def test_bad_shapes_and_json_are_refused(tmp_path, capsys):

@@ -539,3 +539,75 @@ def test_many_tasks_name_the_file_at_fault_as_one_model_does(
                           't', video, tmp_path / 'together.json', capsys)
         assert together == alone
     assert not damaged['marker'].exists(), 'the payload ran'
+
+
+def test_a_test_pipeline_mistake_names_the_config_not_the_checkpoint(
+        infer, video_tasks, inputs, damaged, tmp_path, capsys, clean_loggers):
+    """A transform that cannot be built, or no test pipeline at all, is a
+    mistake of the config, named before any file is read (the checkpoint
+    here is random bytes). They read ``ERROR .../epoch_1.pth: TypeError:
+    Resize.__init__() got an unexpected keyword argument 'bogus'`` and
+    ``ERROR .../epoch_1.pth: KeyError: '...: neither ...'``."""
+    from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
+                                    TaskLoadError)
+    from mmadaptformer.utils import ConfigError
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    random_bytes = damaged['files']['random'][0]
+    pipeline = ('test_dataloader = dict(dataset=dict(pipeline=['
+                "dict(type='DecordInit'), {}]))\n")
+    bogus = write_config(
+        tmp_path / 'bogus.py', full['config'],
+        pipeline.format("dict(type='Resize', scale=(-1, 32), bogus=1)"))
+    typo = write_config(tmp_path / 'typo.py', full['config'],
+                        pipeline.format("dict(type='Resze', scale=(-1, 32))"))
+    none = write_config(
+        tmp_path / 'none.py', full['config'],
+        'test_dataloader = dict(_delete_=True, batch_size=1)\n'
+        'test_pipeline = None\n')
+    key = 'test_dataloader.dataset.pipeline'
+    expected = {
+        bogus: (f'ConfigError: {bogus}: {key}[1] (Resize) cannot be built: '
+                'TypeError: Resize.__init__() got an unexpected keyword '
+                "argument 'bogus'."),
+        typo: (f"ConfigError: {typo}: {key}[1].type='Resze' is not in the "
+               "mmaction::transform registry; did you mean 'Resize'?"),
+        none: (f'ConfigError: {none}: neither test_dataloader.dataset.'
+               'pipeline nor test_pipeline is set.'),
+    }
+    for config, line in expected.items():
+        name = osp.splitext(osp.basename(config))[0]
+        for checkpoint in (full['checkpoint'], random_bytes):
+            alone = _error(infer, [config, checkpoint, video], name, video,
+                           tmp_path / 'alone.json', capsys)
+            assert alone.startswith(line), alone
+            together = _error(infer,
+                              ['--task', 't', config, checkpoint, video], 't',
+                              video, tmp_path / 'together.json', capsys)
+            assert together == alone
+        # The APIs raise it, as the tool shows it.
+        with pytest.raises(ConfigError) as error:
+            ModelInferencer(config, random_bytes)
+        assert f'ConfigError: {error.value}'.startswith(line)
+        with pytest.raises(TaskLoadError) as error:
+            MultiTaskRecognizer().add_task('t', config, random_bytes)
+        assert isinstance(error.value.__cause__, ConfigError)
+
+
+def test_a_pretrained_file_refusal_names_the_file_once(infer, video_tasks,
+                                                       inputs, tmp_path,
+                                                       capsys, clean_loggers):
+    """``--pretrained`` given an adapter-only checkpoint: the line named
+    it twice (``X (the pretrained backbone, --pretrained):
+    PretrainedFileError: X is an adapter-only checkpoint``)."""
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    adapters = full['checkpoint']
+    error = _error(infer,
+                   [full['config'], adapters, video, '--pretrained', adapters],
+                   'full', video, tmp_path / 'r.json', capsys)
+    assert error.startswith(
+        f'{adapters} (the pretrained backbone, --pretrained): '
+        'PretrainedFileError: it is an adapter-only checkpoint: it holds '
+        'what trained'), error
+    assert error.count(adapters) == 1, error

@@ -33,6 +33,7 @@ from mmadaptformer.apis import test_pipeline_cfg
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.utils import count_flops, positive_int
+from mmadaptformer.utils.config_error import ConfigError
 
 
 def parse_args(argv=None):
@@ -62,7 +63,10 @@ def default_shape(cfg):
     Raises:
         ValueError: If neither gives the size.
     """
-    pipeline = test_pipeline_cfg(cfg)
+    try:
+        pipeline = test_pipeline_cfg(cfg)
+    except ConfigError:  # none: the backbone's img_size may still tell
+        pipeline = []
     crops = [t['crop_size'] for t in pipeline if t.get('crop_size')]
     size = crops[-1] if crops else None
     if size is None:
@@ -78,8 +82,8 @@ def default_shape(cfg):
         sample = next((t for t in pipeline if t['type'] == 'SampleFrames'),
                       None)
         if sample is None:
-            raise ValueError('the test pipeline has no SampleFrames to give '
-                             'the frames; give --shape')
+            raise ValueError('no SampleFrames in a test pipeline gives the '
+                             'frames; give --shape')
         return (3, sample['clip_len'], h, w)
     return (3, h, w)
 

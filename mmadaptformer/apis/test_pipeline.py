@@ -1,0 +1,97 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A config's test pipeline, which inference feeds its inputs through.
+
+It is ``test_dataloader.dataset.pipeline`` (through wrapped datasets), as
+``tools/test.py`` feeds the test set, else the top-level ``test_pipeline``.
+A transform that cannot be built is a mistake of the config, and
+:func:`build_test_pipeline` says so, naming the key and the index: raised
+later, it would read as a damaged checkpoint or a damaged input.
+"""
+import copy
+from typing import Tuple
+
+from mmengine.config import Config
+from mmengine.dataset import Compose
+from mmengine.registry import TRANSFORMS, init_default_scope
+
+from mmadaptformer.utils.config_error import ConfigError
+from mmadaptformer.utils.config_file import registry_miss
+from mmadaptformer.utils.video_containers import one_line_error
+
+__all__ = ['test_pipeline_cfg', 'build_test_pipeline']
+
+
+def _test_pipeline(cfg: Config) -> Tuple[str, list]:
+    """The config key of the test pipeline and the pipeline:
+    ``test_dataloader.dataset.pipeline`` (through wrapped datasets), else
+    ``test_pipeline``; the pipeline is empty if neither is set."""
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    key = 'test_dataloader.dataset'
+    while 'pipeline' not in dataset and isinstance(
+            dataset.get('dataset'), dict):
+        dataset = dataset['dataset']
+        key += '.dataset'
+    if 'pipeline' in dataset:
+        return f'{key}.pipeline', list(dataset['pipeline'] or [])
+    return 'test_pipeline', list(cfg.get('test_pipeline') or [])
+
+
+def test_pipeline_cfg(cfg: Config, source: str = 'config') -> list:
+    """The config's test pipeline: ``test_dataloader.dataset.pipeline``,
+    else the top-level ``test_pipeline``.
+
+    Args:
+        cfg (Config): The config.
+        source (str): How the config is named in errors.
+
+    Returns:
+        list[dict]: A copy of the pipeline.
+
+    Raises:
+        ConfigError: If neither is set (or the one set is empty).
+    """
+    pipeline = _test_pipeline(cfg)[1]
+    if not pipeline:
+        raise ConfigError(f'{source}: neither test_dataloader.dataset.'
+                          'pipeline nor test_pipeline is set.')
+    return copy.deepcopy(pipeline)
+
+
+def build_test_pipeline(cfg: Config,
+                        toolbox: str,
+                        source: str = 'config') -> Compose:
+    """The config's test pipeline, built in its toolbox's scope.
+
+    A transform that cannot be built is a mistake of the config, not of a
+    checkpoint or an input, and is named so.
+
+    Args:
+        cfg (Config): The config.
+        toolbox (str): ``'mmaction'`` or ``'mmpretrain'``, whose
+            transforms it names.
+        source (str): How the config is named in errors.
+
+    Returns:
+        Compose: The pipeline.
+
+    Raises:
+        ConfigError: If there is no test pipeline, or a transform of it
+            cannot be built: the message names the config, the key and
+            index (``test_dataloader.dataset.pipeline[2]``) and the type,
+            or, for a type that is not registered, the closest names.
+    """
+    key = _test_pipeline(cfg)[0]
+    init_default_scope(toolbox)
+    transforms = []
+    for index, transform in enumerate(test_pipeline_cfg(cfg, source)):
+        kind = transform.get('type') if isinstance(transform, dict) else None
+        try:
+            transforms.append(TRANSFORMS.build(transform))
+        except Exception as e:
+            error = registry_miss(e, cfg, source)
+            if error is not None:
+                raise error from e
+            raise ConfigError(f'{source}: {key}[{index}]' +
+                              (f' ({kind})' if kind else '') +
+                              f' cannot be built: {one_line_error(e)}.') from e
+    return Compose(transforms)
