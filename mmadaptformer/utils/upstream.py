@@ -67,6 +67,14 @@ UPSTREAM_CHANGES = (
      'gone), taking every other model with them. Only with transformers '
      '>= 5: their `WITH_MULTIMODAL` flags are set to False, so they '
      'register their own placeholders for those models.'),
+    ('mmpretrain: RevViT seeds drawn from the seeded generator',
+     '`RevTransformerEncoderLayer.seed_cuda` records a seed for the '
+     "backward's recomputation and seeds every generator with it, but takes "
+     'it from `torch.seed()` (OS entropy): after the first forward of a '
+     'RevViT every random number of the run (dropout, Mixup, ...) was '
+     'unseeded, so `randomness=dict(seed=...)` did not repeat a run. The '
+     'seed is now drawn from the seeded CPU generator; the rest is '
+     'unchanged.'),
 )
 
 _APPLIED = False
@@ -110,6 +118,11 @@ def apply_upstream_fixes() -> None:
        models does not import the multimodal ones, which fail with it
        (:mod:`~mmadaptformer.utils.transformers_compat`). Must run before
        anything imports ``mmaction.models`` or ``mmpretrain.models``.
+    9. mmpretrain: replace ``RevTransformerEncoderLayer.seed_cuda``, which
+       seeds every generator from the operating system's entropy on each
+       forward, with one that draws its seed from the seeded generator
+       (:mod:`~mmadaptformer.utils.revvit_compat`). Imports
+       ``mmpretrain.models``, so it runs after 8.
     """
     global _APPLIED
     if _APPLIED:
@@ -118,6 +131,7 @@ def apply_upstream_fixes() -> None:
     from .checkpoint_schemes import register_safe_checkpoint_loaders
     from .dataloader_compat import patch_scoped_collate
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
+    from .revvit_compat import draw_revvit_seeds_from_the_generator
     from .stored_config import guard_stored_config_execution
     from .transformers_compat import disable_broken_multimodal
     patch_mmaction_drn()
@@ -127,4 +141,5 @@ def apply_upstream_fixes() -> None:
     patch_scoped_collate()
     guard_stored_config_execution()
     guard_checkpoint_to_model()
+    draw_revvit_seeds_from_the_generator()
     _APPLIED = True

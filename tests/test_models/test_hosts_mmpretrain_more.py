@@ -8,7 +8,6 @@ blocks are reversible: their formula, the exactness of the custom
 backward with adapters, and the refusal of its inline drop path have tests
 of their own."""
 import copy
-import itertools
 from typing import Callable, NamedTuple, Tuple
 
 import pytest
@@ -156,22 +155,18 @@ def test_revvit_block_matches_the_formula_in_train_mode(
     assert not torch.allclose(h, stock.eval().ffn(stock.ln2(expected_y1)))
 
 
-def _seed_counter(monkeypatch):
-    """Make the seeds RevViT draws with ``torch.seed()`` repeatable: the
-    custom and the plain backward can then draw the same dropout masks."""
-    monkeypatch.setattr(torch.cuda, 'default_generators', ())
-    counter = [itertools.count(1)]
-    monkeypatch.setattr(torch, 'seed', lambda: next(counter[0]))
-    return lambda: counter.__setitem__(0, itertools.count(1))
-
-
 def test_revvit_reversible_backward_gives_the_adapters_autograd_gradients(
-        monkeypatch, randomize_adapters, freeze_all_but_adapters):
+        randomize_adapters, freeze_all_but_adapters):
     """Training runs the blocks in RevBackProp, whose backward recomputes
     each block (adapters included) from its outputs. The adapters get
     exactly the gradients of plain autograd (``no_custom_backward``), with
-    the whole host frozen and dropout in the host and in the adapters."""
-    reset_seeds = _seed_counter(monkeypatch)
+    the whole host frozen and dropout in the host and in the adapters.
+
+    Both runs start from the same seed and so draw the same masks: the
+    blocks' seeds come from the seeded generator (``import mmadaptformer``
+    fixes mmpretrain's ``seed_cuda``, which drew them from ``torch.seed()``
+    and so made every run differ; this test had to replace ``torch.seed``
+    with a counter)."""
     cfg = dict(_backbone_cfg('revvit'), drop_rate=0.1)
     torch.manual_seed(0)
     model = AdaptFormer(
@@ -185,7 +180,6 @@ def test_revvit_reversible_backward_gives_the_adapters_autograd_gradients(
     for no_custom_backward in (False, True):
         model.backbone.no_custom_backward = no_custom_backward
         model.zero_grad(set_to_none=True)
-        reset_seeds()
         torch.manual_seed(1)
         out = model(x)[0]
         weights = torch.linspace(-1, 1, out.numel()).view_as(out)
@@ -196,6 +190,58 @@ def test_revvit_reversible_backward_gives_the_adapters_autograd_gradients(
         assert grads[0][name] is not None, name
         assert grads[0][name].abs().sum() > 0, name
         assert_close(grads[0][name], grads[1][name], rtol=1e-4, atol=1e-6)
+
+
+_SEEDED_REVVIT_RUN = """
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='AdaptFormer',
+        backbone=dict(
+            type='RevVisionTransformer',
+            arch=dict(
+                embed_dims=32, num_layers=2, num_heads=2,
+                feedforward_channels=64),
+            img_size=32,
+            patch_size=8),
+        adapter=dict(bottleneck=8, dropout=0.5, init='trunc_normal')))
+custom_hooks = [dict(type='AdapterHook', allow_random_backbone=True)]
+randomness = dict(seed=0)
+train_cfg = dict(max_epochs=1, val_interval=10)
+"""
+
+
+def test_a_seeded_run_on_revvit_repeats(tmp_path, tiny_image_data,
+                                        clean_loggers):
+    """Two MMEngine runs of AdaptFormer on RevViT with the same seed, with
+    dropout in the adapters, end with the same adapters and head. RevViT
+    seeded every generator from ``torch.seed()`` in each block's forward,
+    so the masks, and the trained weights, differed from run to run."""
+    from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    config = write_config(tmp_path / 'revvit.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data) + _SEEDED_REVVIT_RUN)
+    trained = []
+    for run in range(3):
+        cfg = Config.fromfile(config)
+        cfg.work_dir = str(tmp_path / f'run{run}')
+        if run == 2:
+            cfg.randomness = dict(seed=1)
+        runner = Runner.from_cfg(cfg)
+        runner.train()
+        trained.append({
+            name: param.detach().clone()
+            for name, param in runner.model.named_parameters()
+            if param.requires_grad
+        })
+    names = [name for name in trained[0] if 'adaptmlp' in name]
+    assert len(names) == 8
+    for name in trained[0]:
+        assert torch.equal(trained[0][name], trained[1][name]), name
+    # Another seed trains otherwise: the runs are seeded, not fixed.
+    assert not all(
+        torch.equal(trained[0][name], trained[2][name]) for name in names)
 
 
 def test_revvit_input_hook_follows_deepcopy_and_is_removed(
