@@ -84,6 +84,9 @@ def build_test_pipeline(cfg: Config,
     init_default_scope(toolbox)
     transforms = []
     for index, transform in enumerate(test_pipeline_cfg(cfg, source)):
+        if not isinstance(transform, dict) and callable(transform):
+            transforms.append(transform)  # built already, as Compose takes
+            continue
         kind = transform.get('type') if isinstance(transform, dict) else None
         try:
             transforms.append(TRANSFORMS.build(transform))

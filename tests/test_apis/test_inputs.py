@@ -273,3 +273,35 @@ def test_config_class_names_take_a_label_map_only_where_it_is(
     (tmp_path / 'classes.txt').write_text('up\ndown\n')
     assert names(classes='classes.txt') == ['up', 'down']
     assert names(metainfo=dict(classes=('a', 'b'))) == ['a', 'b']
+
+
+def test_the_test_pipeline_is_built_as_compose_builds_it_or_named():
+    """Built transforms pass as Compose takes them; what cannot be built
+    names its key and index, through a wrapped dataset too."""
+    from mmengine.config import Config
+    from mmengine.dataset import Compose
+
+    from mmadaptformer.apis import build_test_pipeline, test_pipeline_cfg
+    from mmadaptformer.utils import ConfigError
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+
+    def mark(results):
+        return dict(results, marked=True)
+
+    cfg.test_dataloader.dataset.pipeline = [mark]
+    pipeline = build_test_pipeline(cfg, 'mmaction', 'c.py')
+    assert isinstance(pipeline, Compose)
+    assert pipeline(dict(a=1)) == dict(a=1, marked=True)
+    cfg.test_dataloader.dataset = dict(
+        type='RepeatDataset',
+        times=2,
+        dataset=dict(pipeline=[mark, 'SampleFrames']))
+    with pytest.raises(
+            ConfigError,
+            match=r'^c\.py: test_dataloader\.dataset\.dataset\.pipeline\[1\] '
+            r'cannot be built: TypeError: cfg should be a dict'):
+        build_test_pipeline(cfg, 'mmaction', 'c.py')
+    cfg.test_dataloader.dataset.dataset.pipeline = []
+    cfg.test_pipeline = None
+    with pytest.raises(ConfigError, match=r'^c\.py: neither '):
+        test_pipeline_cfg(cfg, 'c.py')
