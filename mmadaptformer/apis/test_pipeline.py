@@ -4,19 +4,19 @@
 It is ``test_dataloader.dataset.pipeline`` (through wrapped datasets), as
 ``tools/test.py`` feeds the test set, else the top-level ``test_pipeline``.
 A transform that cannot be built is a mistake of the config, and
-:func:`build_test_pipeline` says so, naming the key and the index: raised
-later, it would read as a damaged checkpoint or a damaged input.
+:func:`build_test_pipeline` says so, naming the key and the index
+(:func:`~mmadaptformer.utils.pipelines.build_transforms`): raised later,
+it would read as a damaged checkpoint or a damaged input.
 """
 import copy
 from typing import Tuple
 
 from mmengine.config import Config
 from mmengine.dataset import Compose
-from mmengine.registry import TRANSFORMS, init_default_scope
+from mmengine.registry import init_default_scope
 
 from mmadaptformer.utils.config_error import ConfigError
-from mmadaptformer.utils.config_file import registry_miss
-from mmadaptformer.utils.video_containers import one_line_error
+from mmadaptformer.utils.pipelines import build_transforms
 
 __all__ = ['test_pipeline_cfg', 'build_test_pipeline']
 
@@ -82,19 +82,5 @@ def build_test_pipeline(cfg: Config,
     """
     key = _test_pipeline(cfg)[0]
     init_default_scope(toolbox)
-    transforms = []
-    for index, transform in enumerate(test_pipeline_cfg(cfg, source)):
-        if not isinstance(transform, dict) and callable(transform):
-            transforms.append(transform)  # built already, as Compose takes
-            continue
-        kind = transform.get('type') if isinstance(transform, dict) else None
-        try:
-            transforms.append(TRANSFORMS.build(transform))
-        except Exception as e:
-            error = registry_miss(e, cfg, source)
-            if error is not None:
-                raise error from e
-            raise ConfigError(f'{source}: {key}[{index}]' +
-                              (f' ({kind})' if kind else '') +
-                              f' cannot be built: {one_line_error(e)}.') from e
-    return Compose(transforms)
+    return Compose(
+        build_transforms(test_pipeline_cfg(cfg, source), key, cfg, source))

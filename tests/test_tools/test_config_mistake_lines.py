@@ -219,3 +219,31 @@ def test_converters_refuse_a_config_without_adapter_hook(tmp_path, tool):
         'config the checkpoint was trained with, whose custom_hooks hold '
         "dict(type='AdapterHook', ...), not the stock model's.")
     assert not (tmp_path / 'o').exists()
+
+
+@pytest.mark.parametrize('tool, loader', [('train.py', 'train_dataloader'),
+                                          ('train.py', 'val_dataloader'),
+                                          ('test.py', 'test_dataloader')])
+def test_a_transform_that_cannot_be_built_is_one_line(tmp_path,
+                                                      tiny_video_data, tool,
+                                                      loader):
+    """A transform with a wrong argument was a traceback from inside the
+    Runner's loop (``TypeError: Resize.__init__() got an unexpected
+    keyword argument 'bogus'``, through the dataset and Compose), which
+    named neither the file nor the key; it is now named before the Runner
+    is built."""
+    config = write_config(
+        tmp_path / 'bogus.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        f'{loader} = dict(dataset=dict(pipeline=[dict(type="DecordInit"), '
+        'dict(type="Resize", scale=(-1, 32), bogus=1)]))\n')
+    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    proc = run_tool([tool, config, *args, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        f'ConfigError: {config}: {loader}.dataset.pipeline[1] (Resize) '
+        'cannot be built: TypeError: Resize.__init__() got an unexpected '
+        "keyword argument 'bogus'.")
+    assert not (tmp_path / 'w').exists() or not any(
+        (tmp_path / 'w').rglob('*.pth'))
