@@ -19,6 +19,7 @@ import os.path as osp
 import sys
 
 import torch
+from mmengine.config import DictAction
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
@@ -55,6 +56,20 @@ number of classes.
 """
 
 
+class _ConfigOptions(DictAction):
+    """MMEngine's ``--cfg-options KEY=VALUE ...``; a word without ``=``
+    (an INPUT after the options: they take every word up to the next
+    option) is refused by name instead of failing inside the action."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for value in values:
+            if '=' not in value:
+                parser.error(
+                    f'{option_string}: {value!r} is no KEY=VALUE; give the '
+                    'inputs before --cfg-options, or end its list with --')
+        super().__call__(parser, namespace, values, option_string)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Classify videos or images with trained models.',
@@ -79,6 +94,15 @@ def _parser() -> argparse.ArgumentParser:
         'tools/test.py: for adapter-only checkpoints whose config does not '
         'point at the backbone they were trained on; with --task, for every '
         'task (they share the backbone)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=_ConfigOptions,
+        metavar='KEY=VALUE',
+        help='override settings of the config (with --task, of every '
+        'task\'s), as tools/test.py does, e.g. test_dataloader.dataset.'
+        'pipeline.1.num_clips=1; it takes every word up to the next option, '
+        'so give the inputs before it')
     parser.add_argument('--out', help='write the results to this JSON file')
     parser.add_argument(
         '--device', default='cpu', help='cpu or cuda (default: cpu)')
@@ -180,15 +204,20 @@ def _top(answer: dict, k: int) -> str:
     return ', '.join(parts)
 
 
-def _config(path: str, pretrained):
-    """The config at ``path``, with ``--pretrained`` as its backbone's
-    weights if given.
+def _config(path: str, pretrained, options=None):
+    """The config at ``path``, with ``--cfg-options`` merged in and
+    ``--pretrained`` as its backbone's weights if given.
 
     Raises:
         PretrainedLoadError: If the ``--pretrained`` file cannot be read
             (damaged, not a checkpoint, an adapter-only one).
     """
     cfg = load_config_file(path)
+    if options:
+        try:
+            cfg.merge_from_dict(options)
+        except Exception as e:  # a key the config does not have
+            raise ConfigError(f'--cfg-options: {refusal_line(e)}') from e
     if pretrained is not None:
         try:
             backbone_init_cfg_key(cfg)
@@ -238,16 +267,17 @@ def _load_error(exc: Exception, config: str, checkpoint: str,
     return f'{checkpoint}: {line}'
 
 
-def _model(config: str, pretrained, build):
-    """``build(cfg)`` for the config at ``config`` (and ``--pretrained``);
-    a misspelled type names the config file and key."""
-    cfg = _config(config, pretrained)
+def _model(config: str, pretrained, options, build):
+    """``build(cfg)`` for the config at ``config`` (with ``--cfg-options``
+    and ``--pretrained``); a misspelled type names the config file and key,
+    or the option."""
+    cfg = _config(config, pretrained, options)
     try:
         return build(cfg)
     except Exception as exc:
         # MultiTaskRecognizer.add_task wraps what failed in a TaskLoadError.
         cause = exc.__cause__ if isinstance(exc, TaskLoadError) else exc
-        error = registry_miss(cause, cfg, config)
+        error = registry_miss(cause, cfg, config, options)
         if error is None:
             raise
         raise error from cause
@@ -261,7 +291,8 @@ def _load(args):
         name = ModelInferencer.default_name(args.config)
         try:
             engine = _model(
-                args.config, args.pretrained, lambda cfg: ModelInferencer(
+                args.config, args.pretrained, args.cfg_options,
+                lambda cfg: ModelInferencer(
                     cfg,
                     args.checkpoint,
                     device=args.device,
@@ -279,7 +310,7 @@ def _load(args):
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         try:
-            _model(config, args.pretrained,
+            _model(config, args.pretrained, args.cfg_options,
                    lambda cfg: engine.add_task(name, cfg, checkpoint))
         except Exception as e:
             failed[name] = _load_error(e, config, checkpoint, args.pretrained)

@@ -611,3 +611,63 @@ def test_a_pretrained_file_refusal_names_the_file_once(infer, video_tasks,
         'PretrainedFileError: it is an adapter-only checkpoint: it holds '
         'what trained'), error
     assert error.count(adapters) == 1, error
+
+
+def test_cfg_options_change_the_config_as_a_child_config_would(
+        infer, video_tasks, inputs, tmp_path, capsys, clean_loggers):
+    """``--cfg-options`` (as tools/test.py takes it) answers as a config
+    file with the same change: one clip per view instead of two. A word
+    without ``=`` after it (an INPUT) is refused by name, exit 2, not
+    taken as an option; a key that is not there names the option."""
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    option = 'test_dataloader.dataset.pipeline.1.num_clips=1'
+    child = write_config(
+        tmp_path / 'full.py', full['config'],
+        'test_dataloader = dict(dataset=dict(pipeline=[dict(type='
+        "'DecordInit'), dict(type='SampleFrames', clip_len=4, "
+        'frame_interval=3, num_clips=1, test_mode=True), dict(type='
+        "'DecordDecode'), dict(type='Resize', scale=(-1, 32)), dict(type="
+        "'ThreeCrop', crop_size=32), dict(type='FormatShape', "
+        "input_format='NCTHW'), dict(type='PackActionInputs')]))\n")
+
+    def scores(argv, task='full'):
+        out = tmp_path / 'r.json'
+        assert infer(['--out', str(out)] + argv) == 0, argv
+        return json.loads(out.read_text())[video][task]['scores']
+
+    changed = scores(
+        [full['config'], full['checkpoint'], video, '--cfg-options', option])
+    assert changed == scores([child, full['checkpoint'], video])
+    assert changed != scores([full['config'], full['checkpoint'], video])
+    assert changed == scores([
+        '--task', 'full', full['config'], full['checkpoint'], video,
+        '--cfg-options', option
+    ])
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit:
+        infer([
+            full['config'], full['checkpoint'], '--cfg-options', option, video
+        ])
+    assert exit.value.code == 2
+    assert (f"--cfg-options: '{video}' is no KEY=VALUE; give the inputs "
+            'before --cfg-options, or end its list with --'
+            ) in capsys.readouterr().err
+    assert changed == scores([
+        full['config'], full['checkpoint'], '--cfg-options', option, '--',
+        video
+    ])
+    error = _error(infer, [
+        full['config'], full['checkpoint'], video, '--cfg-options',
+        'test_dataloader.dataset.pipeline.9.num_clips=1'
+    ], 'full', video, tmp_path / 'r.json', capsys)
+    assert error.startswith(
+        f'{full["config"]}: ConfigError: --cfg-options: '
+        'KeyError: "Index 9 exceeds the length of list'), error
+    error = _error(infer, [
+        full['config'], full['checkpoint'], video, '--cfg-options',
+        'model.backbone.type=AdaptFormr'
+    ], 'full', video, tmp_path / 'r.json', capsys)
+    assert error.startswith(
+        f"{full['config']}: ConfigError: --cfg-options model.backbone.type="
+        "'AdaptFormr' is not in the mmaction::model registry"), error
