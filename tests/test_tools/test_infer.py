@@ -657,17 +657,17 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
         full['config'], full['checkpoint'], '--cfg-options', option, '--',
         video
     ])
-    error = _error(infer, [
-        full['config'], full['checkpoint'], video, '--cfg-options',
-        'test_dataloader.dataset.pipeline.9.num_clips=1'
-    ], 'full', video, tmp_path / 'r.json', capsys)
-    assert error.startswith(
-        f'{full["config"]}: ConfigError: --cfg-options: '
-        'KeyError: "Index 9 exceeds the length of list'), error
-    error = _error(infer, [
-        full['config'], full['checkpoint'], video, '--cfg-options',
-        'model.backbone.type=AdaptFormr'
-    ], 'full', video, tmp_path / 'r.json', capsys)
-    assert error.startswith(
-        f"{full['config']}: ConfigError: --cfg-options model.backbone.type="
-        "'AdaptFormr' is not in the mmaction::model registry"), error
+    # A key the config lacks and a misspelled type name the option, not
+    # the checkpoint.
+    for wrong, line in [
+        ('test_dataloader.dataset.pipeline.9.num_clips=1',
+         '--cfg-options: KeyError: "Index 9 exceeds the length of list'),
+        ('model.backbone.type=AdaptFormr',
+         "--cfg-options model.backbone.type='AdaptFormr' is not in the "
+         'mmaction::model registry'),
+    ]:
+        error = _error(infer, [
+            full['config'], full['checkpoint'], video, '--cfg-options', wrong
+        ], 'full', video, tmp_path / 'r.json', capsys)
+        assert error.startswith(f"{full['config']}: ConfigError: {line}"), \
+            error
