@@ -29,7 +29,7 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   container_name,
                                                   one_line_error)
 from .label_maps import config_class_names
-from .test_pipeline import build_test_pipeline, test_pipeline_cfg
+from .test_pipeline import build_test_pipeline
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
@@ -221,7 +221,6 @@ class TestInputs:
 
     def __init__(self, cfg: Config, source: str = 'config') -> None:
         self.toolbox = toolbox_of(cfg, source)
-        self.pipeline_cfg = test_pipeline_cfg(cfg, source)
         self.pipeline = build_test_pipeline(cfg, self.toolbox, source)
         self.extensions = (
             VIDEO_EXTENSIONS

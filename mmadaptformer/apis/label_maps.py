@@ -13,6 +13,7 @@ from typing import List, Optional
 
 from mmengine.config import Config
 
+from mmadaptformer.datasets.checked_image_dataset import rooted_classes
 from mmadaptformer.datasets.label_map import read_label_map
 
 __all__ = ['config_class_names']
@@ -47,9 +48,8 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
     classes = metainfo.get('classes')
     if classes is None:
         classes = dataset.get('classes')
-        if isinstance(classes, str) and not osp.isabs(classes) and \
-                dataset.get('type') in _ROOTED_CLASSES:
-            classes = osp.join(dataset.get('data_root', ''), classes)
+        if dataset.get('type') in _ROOTED_CLASSES:
+            classes = rooted_classes(classes, dataset.get('data_root', ''))
     if isinstance(classes, str):
         # A label map file; where it is absent here, the sources below.
         if osp.isfile(classes):

@@ -16,23 +16,20 @@ from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.utils.config_error import ConfigError
-from mmadaptformer.utils.pipelines import build_transforms
+from mmadaptformer.utils.pipelines import (build_transforms,
+                                           dataloader_pipelines)
 
 __all__ = ['test_pipeline_cfg', 'build_test_pipeline']
 
 
 def _test_pipeline(cfg: Config) -> Tuple[str, list]:
-    """The config key of the test pipeline and the pipeline:
-    ``test_dataloader.dataset.pipeline`` (through wrapped datasets), else
-    ``test_pipeline``; the pipeline is empty if neither is set."""
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    key = 'test_dataloader.dataset'
-    while 'pipeline' not in dataset and isinstance(
-            dataset.get('dataset'), dict):
-        dataset = dataset['dataset']
-        key += '.dataset'
-    if 'pipeline' in dataset:
-        return f'{key}.pipeline', list(dataset['pipeline'] or [])
+    """The config key of the test pipeline and the pipeline: the first
+    that :func:`~mmadaptformer.utils.pipelines.dataloader_pipelines` finds
+    under ``test_dataloader`` (``test_dataloader.dataset.pipeline``,
+    through wrapped datasets), else ``test_pipeline``; the pipeline is
+    empty if neither is set."""
+    for key, pipeline in dataloader_pipelines(cfg, 'test_dataloader'):
+        return key, pipeline
     return 'test_pipeline', list(cfg.get('test_pipeline') or [])
 
 

@@ -8,7 +8,15 @@ from mmpretrain.registry import DATASETS
 
 from .label_map import load_class_names
 
-__all__ = ['CheckedImageDataset']
+__all__ = ['CheckedImageDataset', 'rooted_classes']
+
+
+def rooted_classes(classes, data_root: str):
+    """``classes`` as :class:`CheckedImageDataset` opens it: a relative
+    file under ``data_root``; a list, or an absolute path, as it is."""
+    if isinstance(classes, str) and data_root and not osp.isabs(classes):
+        return osp.join(data_root, classes)
+    return classes
 
 
 @DATASETS.register_module()
@@ -56,10 +64,8 @@ class CheckedImageDataset(CustomDataset):
                  classes: Optional[Union[str, Sequence[str]]] = None,
                  num_classes: Optional[int] = None,
                  **kwargs) -> None:
-        if isinstance(classes, str) and data_root and not osp.isabs(classes):
-            classes = osp.join(data_root, classes)
         names = load_class_names(
-            classes,
+            rooted_classes(classes, data_root),
             num_classes,
             owner=f'CheckedImageDataset (data_root={data_root!r})',
             origin='it comes with the dataset; a relative path is taken '
