@@ -28,7 +28,8 @@ __all__ = ['load_config_file', 'naming_registry_misses', 'registry_miss']
 
 #: MMEngine's message for a ``type`` that its registry lacks
 #: (``build_from_cfg``, ``build_runner_from_cfg``, schedulers).
-_REGISTRY_MISS = re.compile(r'^(\S+) is not in the (?:(\w+)::)?(\w+) '
+# A registry's name may have spaces: 'data sampler', 'parameter scheduler'.
+_REGISTRY_MISS = re.compile(r'^(\S+) is not in the (?:(\w+)::)?(\w[\w ]*?) '
                             r'registry\. Please check whether the value of')
 
 

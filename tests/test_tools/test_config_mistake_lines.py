@@ -168,6 +168,24 @@ def test_a_misspelled_type_from_cfg_options_names_the_option(tmp_path):
         "not in the mmaction::model registry; did you mean 'TimeSformerHead'")
 
 
+def test_a_misspelled_type_in_a_registry_named_with_a_space(
+        tmp_path, tiny_video_data):
+    """MMEngine's 'parameter scheduler' and 'data sampler' registries have
+    a space in their names, which the registry-miss line did not read: a
+    misspelled scheduler was a traceback from inside ``Runner.train``."""
+    config = write_config(
+        tmp_path / 'typo.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        "param_scheduler = [dict(type='CosineAnealingLR', T_max=2)]\n")
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc).startswith(
+        f"ConfigError: {config}: param_scheduler[0].type='CosineAnealingLR' "
+        'is not in the mmaction::parameter scheduler registry; did you mean '
+        "'CosineAnnealingLR'")
+
+
 @pytest.mark.parametrize(
     'tool', ['train.py', 'test.py', 'model_converters/merge_adapters.py'])
 def test_a_config_that_is_not_python_names_the_file_and_line(tmp_path, tool):
