@@ -32,7 +32,7 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.config_file import (load_config_file,
                                              naming_registry_misses)
-from mmadaptformer.utils.pipelines import check_pipelines
+from mmadaptformer.utils.dataloader_check import check_dataloaders
 
 
 def parse_args(argv=None):
@@ -251,9 +251,9 @@ def run_test(args):
 
 
 def start_testing(cfg, args):
-    # A transform that cannot be built is named now, not as a traceback
-    # from inside the Runner's test loop.
-    check_pipelines(cfg, args.config, ['test_dataloader'], args.cfg_options)
+    # A transform, dataloader or dataset argument that is wrong is named
+    # now, not as a traceback from inside the Runner's test loop.
+    check_dataloaders(cfg, args.config, ['test_dataloader'], args.cfg_options)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

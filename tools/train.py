@@ -53,7 +53,7 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.config_file import (load_config_file,
                                              naming_registry_misses)
-from mmadaptformer.utils.pipelines import check_pipelines
+from mmadaptformer.utils.dataloader_check import check_dataloaders
 
 
 def parse_args(argv=None):
@@ -290,12 +290,12 @@ def run_train(args):
 
 def start_training(cfg, args):
     refuse_amp_without_accelerator(cfg, args.config)
-    # A transform that cannot be built is named now, not as a traceback
-    # from inside the Runner's first epoch.
+    # A transform, dataloader or dataset argument that is wrong is named
+    # now, not as a traceback from inside the Runner's first epoch.
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
-    check_pipelines(cfg, args.config, loaders, args.cfg_options)
+    check_dataloaders(cfg, args.config, loaders, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

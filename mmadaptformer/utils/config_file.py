@@ -20,11 +20,14 @@ from typing import Iterator, List, Optional
 
 import mmengine.registry
 from mmengine.config import Config
-from mmengine.registry import Registry
+from mmengine.registry import Registry, init_default_scope
 
 from .config_error import ConfigError
 
-__all__ = ['load_config_file', 'naming_registry_misses', 'registry_miss']
+__all__ = [
+    'load_config_file', 'naming_registry_misses', 'registry_miss',
+    'registered', 'use_default_scope'
+]
 
 #: MMEngine's message for a ``type`` that its registry lacks
 #: (``build_from_cfg``, ``build_runner_from_cfg``, schedulers).
@@ -205,3 +208,22 @@ def naming_registry_misses(cfg: Config,
         if error is None:
             raise
         raise error from exc
+
+
+def use_default_scope(cfg: Config) -> None:
+    """Make the config's ``default_scope`` (if it has one) the current
+    one, as the Runner will."""
+    scope = cfg.get('default_scope')
+    if scope:
+        init_default_scope(scope)
+
+
+def registered(registry: Registry, kind):
+    """What ``type=kind`` builds from ``registry``: ``kind`` itself unless
+    it is a name, else the class registered under it in the current
+    default scope, as MMEngine's ``build_from_cfg`` finds it (None for no
+    such name)."""
+    if not isinstance(kind, str):
+        return kind
+    with registry.switch_scope_and_registry(None) as scoped:
+        return scoped.get(kind)

@@ -17,10 +17,10 @@ import copy
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import TRANSFORMS, init_default_scope
+from mmengine.registry import TRANSFORMS
 
 from .config_error import ConfigError
-from .config_file import registry_miss
+from .config_file import registry_miss, use_default_scope
 from .video_containers import one_line_error
 
 __all__ = ['build_transforms', 'dataloader_pipelines', 'check_pipelines']
@@ -107,9 +107,7 @@ def check_pipelines(cfg: Config,
     Raises:
         ConfigError: See :func:`build_transforms`.
     """
-    scope = cfg.get('default_scope')
-    if scope:
-        init_default_scope(scope)
+    use_default_scope(cfg)
     for loader in loaders:
         for key, pipeline in dataloader_pipelines(cfg, loader):
             build_transforms(pipeline, key, cfg, source, options)

@@ -265,3 +265,72 @@ def test_a_transform_that_cannot_be_built_is_one_line(tmp_path,
         "keyword argument 'bogus'.")
     assert not (tmp_path / 'w').exists() or not any(
         (tmp_path / 'w').rglob('*.pth'))
+
+
+@pytest.mark.parametrize('tool, loader', [('train.py', 'train_dataloader'),
+                                          ('train.py', 'val_dataloader'),
+                                          ('test.py', 'test_dataloader')])
+def test_a_dataset_argument_that_is_wrong_is_one_line(tmp_path,
+                                                      tiny_video_data, tool,
+                                                      loader):
+    """A dataset argument its class does not take, or a value it refuses,
+    was a traceback from inside the Runner's loop (``TypeError:
+    BaseDataset.__init__() got an unexpected keyword argument 'bogus'``),
+    after the work dir was made; it is now named before the Runner is
+    built, with the ``--cfg-options`` that set it."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    proc = run_tool([
+        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
+        f'{loader}.dataset.check_files=nope'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        f'ConfigError: {config}: {loader}.dataset (CheckedVideoDataset) with '
+        f"--cfg-options {loader}.dataset.check_files='nope' cannot be built: "
+        "ValueError: CheckedVideoDataset: check_files='nope' is not one of "
+        "('sample', 'all', None).")
+    assert not (tmp_path / 'w').exists()
+    if tool == 'train.py':
+        config = write_config(
+            tmp_path / 'bogus.py', TINY_VIDEO_CONFIG,
+            video_data_cfg(tiny_video_data) +
+            f'{loader} = dict(dataset=dict(bogus=1))\n')
+        proc = run_tool([tool, config, '--work-dir', tmp_path / 'w'],
+                        cwd=tmp_path,
+                        check=False)
+        assert _refused(proc) == (
+            f'ConfigError: {config}: {loader}.dataset (CheckedVideoDataset) '
+            'cannot be built: TypeError: BaseDataset.__init__() got an '
+            "unexpected keyword argument 'bogus'.")
+        assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('tool, option, line', [
+    ('train.py', 'train_dataloader.batch_sise=2',
+     "--cfg-options train_dataloader.batch_sise=2: 'batch_sise' is no "
+     "dataloader argument (did you mean 'batch_size' or 'batch_sampler'?). "
+     "MMEngine's Runner and PyTorch's DataLoader take: dataset, sampler, "),
+    ('test.py', 'test_dataloader.sampler.shufle=False',
+     '--cfg-options test_dataloader.sampler.shufle=False: DefaultSampler '
+     "takes no argument 'shufle' (did you mean 'shuffle'?). It takes: "
+     'shuffle, round_up.'),
+])
+def test_a_dataloader_argument_that_is_wrong_is_one_line(
+        tmp_path, tiny_video_data, tool, option, line):
+    """A dataloader or sampler argument misspelled was a traceback from
+    inside the Runner's loop (``TypeError: DataLoader.__init__() got an
+    unexpected keyword argument 'batch_sise'``)."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    proc = run_tool([
+        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
+        option
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc).startswith('ConfigError: ' + line)
+    assert not (tmp_path / 'w').exists()

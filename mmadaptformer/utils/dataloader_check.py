@@ -1,0 +1,185 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Check a config's dataloaders before the Runner builds them, so that a
+mistake in one is named as a mistake of the config.
+
+MMEngine's Runner builds its dataloaders lazily inside ``train()`` and
+``test()``, after the work dir, its log and the model exist; a mistake in a
+dataloader config ended the tools there with a traceback through the
+Runner's loop. :func:`check_dataloaders` runs, for each dataloader a tool
+will use:
+
+1. :func:`~.pipelines.check_pipelines`: every transform is built;
+2. :func:`check_loader_arguments`: each key of the dataloader config is one
+   that ``Runner.build_dataloader`` or PyTorch's ``DataLoader`` takes
+   (``batch_sise=16`` was ``TypeError: DataLoader.__init__() got an
+   unexpected keyword argument``), the ``sampler`` it needs is there, and
+   the sampler's and batch sampler's arguments are ones their classes take
+   (``shufle=True``);
+3. :func:`~.dataset_check.check_datasets`: every dataset is built with
+   ``lazy_init=True``, reading no annotation list.
+
+Each raises a :class:`~.config_error.ConfigError` naming the config (or the
+``--cfg-options`` entry), the key and what was expected.
+"""
+import difflib
+import inspect
+from typing import Optional, Sequence
+
+from mmengine.config import Config
+from mmengine.registry import DATA_SAMPLERS
+from torch.utils.data import DataLoader
+
+from .config_error import ConfigError
+from .config_file import registered, registry_miss, use_default_scope
+from .dataset_check import check_datasets
+from .pipelines import check_pipelines
+
+__all__ = ['check_dataloaders', 'check_loader_arguments', 'LOADER_KEYS']
+
+#: The keys of a dataloader config that MMEngine 0.10's
+#: ``Runner.build_dataloader`` reads itself; it passes the rest to
+#: PyTorch's ``DataLoader``.
+RUNNER_LOADER_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn',
+                      'worker_init_fn', 'num_batch_per_epoch',
+                      'disable_subprocess_warning')
+
+#: Every key a dataloader config may have.
+LOADER_KEYS = tuple(
+    dict.fromkeys(RUNNER_LOADER_KEYS +
+                  tuple(inspect.signature(DataLoader).parameters)))
+
+#: The runners whose ``build_dataloader`` is MMEngine's; another runner may
+#: read other keys, so its dataloaders' keys are not checked.
+MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner')
+
+
+def _where(source: str, key: str, options: Optional[dict]) -> str:
+    """``--cfg-options KEY=VALUE`` if ``key`` was given there, else
+    ``SOURCE: KEY``."""
+    if key in (options or {}):
+        return f'--cfg-options {key}={options[key]!r}'
+    return f'{source}: {key}'
+
+
+def _close(name: str, names: Sequence[str]) -> str:
+    """`` (did you mean 'x'?)`` for the names closest to ``name``."""
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close \
+        else ''
+
+
+def _check_sampler_arguments(sampler: dict, key: str, given: Sequence[str],
+                             cfg: Config, source: str,
+                             options: Optional[dict]) -> None:
+    """Refuse an argument that a sampler class does not take; the Runner
+    passes the arguments ``given`` itself (as defaults)."""
+    kind = sampler.get('type')
+    cls = registered(DATA_SAMPLERS, kind)
+    if cls is None:
+        try:
+            DATA_SAMPLERS.build(dict(sampler))
+        except KeyError as e:
+            miss = registry_miss(e, cfg, source, options)
+            if miss is not None:
+                raise miss from e
+        return
+    try:
+        parameters = inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to read: do not guess
+        return
+    if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+        return
+    # What the Runner passes itself a config need not set.
+    takes = [name for name in parameters if name not in given]
+    name = getattr(cls, '__name__', kind)
+    for argument in sampler:
+        if argument in ('type', '_scope_') or argument in parameters:
+            continue
+        raise ConfigError(
+            f'{_where(source, f"{key}.{argument}", options)}: {name} takes '
+            f'no argument {argument!r}{_close(argument, takes)}. It takes: '
+            f'{", ".join(takes)}.')
+
+
+def check_loader_arguments(cfg: Config,
+                           source: str,
+                           loaders: Sequence[str],
+                           options: Optional[dict] = None) -> None:
+    """Check the keys of each named dataloader config and the arguments of
+    its sampler and batch sampler, in the current default scope.
+
+    Args:
+        cfg (Config): The config.
+        source (str): The config file, for errors.
+        loaders (Sequence[str]): e.g. ``('train_dataloader',
+            'val_dataloader')``; one the config leaves unset, or that is
+            no config dict, is skipped.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: For a dataloader config that is no dict, a key
+            neither the Runner nor ``DataLoader`` takes (with the closest
+            ones), a dataloader without ``dataset`` or ``sampler``, or a
+            sampler argument its class does not take.
+    """
+    use_default_scope(cfg)
+    runner = cfg.get('runner_type')
+    if runner is not None and str(runner).split('.')[-1] not in (
+            MMENGINE_RUNNERS):
+        return
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        if loader_cfg is None or isinstance(loader_cfg, DataLoader):
+            continue
+        if not isinstance(loader_cfg, dict):
+            comma = ' (a comma after its dict(...) makes a tuple)' if \
+                isinstance(loader_cfg, tuple) else ''
+            raise ConfigError(
+                f'{source}: {loader} must be a dict such as dict('
+                'batch_size=..., sampler=..., dataset=...), but it is a '
+                f'{type(loader_cfg).__name__}{comma}.')
+        for key in loader_cfg:
+            if key not in LOADER_KEYS:
+                raise ConfigError(
+                    f'{_where(source, f"{loader}.{key}", options)}: '
+                    f'{key!r} is no dataloader argument'
+                    f'{_close(key, LOADER_KEYS)}. MMEngine\'s Runner and '
+                    f'PyTorch\'s DataLoader take: {", ".join(LOADER_KEYS)}.')
+        for needed, example in (('dataset', "dict(type='VideoDataset', "
+                                 '...)'), ('sampler',
+                                           "dict(type='DefaultSampler', "
+                                           'shuffle=True)')):
+            if needed not in loader_cfg:
+                raise ConfigError(
+                    f'{source}: {loader} has no {needed}; MMEngine\'s Runner '
+                    f'needs one, e.g. {needed}={example}.')
+        for name, given in (('sampler', ('dataset', 'seed')),
+                            ('batch_sampler', ('sampler', 'batch_size'))):
+            if isinstance(loader_cfg.get(name), dict):
+                _check_sampler_arguments(loader_cfg[name], f'{loader}.{name}',
+                                         given, cfg, source, options)
+
+
+def check_dataloaders(cfg: Config,
+                      source: str,
+                      loaders: Sequence[str],
+                      options: Optional[dict] = None) -> None:
+    """Check the named dataloaders of ``cfg`` before a Runner is built: the
+    transforms of their pipelines, their own and their samplers'
+    arguments, then their datasets (see the module's docstring).
+
+    Args:
+        cfg (Config): The config.
+        source (str): The config file, for errors.
+        loaders (Sequence[str]): e.g. ``('train_dataloader',
+            'val_dataloader')``; one the config leaves unset is skipped.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: For the first mistake found.
+    """
+    check_pipelines(cfg, source, loaders, options)
+    check_loader_arguments(cfg, source, loaders, options)
+    check_datasets(cfg, source, loaders, options)

@@ -1,0 +1,134 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Build a config's datasets up front, without reading their data, so that
+a dataset argument that is wrong is named as a mistake of the config.
+
+MMEngine's Runner builds its datasets lazily inside ``train()`` and
+``test()``: a dataset argument its class does not take
+(``train_dataloader.dataset.bogus=1``) or a value its constructor refuses
+ended the tools with a traceback through the Runner's loop
+(``TypeError: BaseDataset.__init__() got an unexpected keyword argument
+'bogus'``), after the work dir and its log were made. :func:`check_datasets`
+builds each dataset of the dataloaders a tool will use with
+``lazy_init=True`` before the Runner, which MMEngine's ``BaseDataset`` and
+its wrappers take to mean: keep the arguments, build the pipeline, read no
+annotation list. A failure raises a :class:`~.config_error.ConfigError`
+naming the config, the key and the dataset's type.
+
+A dataset class that does not take ``lazy_init`` (it is neither a
+``BaseDataset`` nor has a ``lazy_init`` argument) cannot be built without
+reading its data, so its loader is left to the Runner as before.
+"""
+import copy
+import inspect
+from typing import Iterator, Optional, Sequence, Tuple
+
+from mmengine.config import Config
+from mmengine.dataset import BaseDataset
+from mmengine.registry import DATASETS
+
+from .config_error import ConfigError
+from .config_file import registered, registry_miss, use_default_scope
+from .video_containers import one_line_error
+
+__all__ = ['check_datasets', 'dataset_nodes', 'lazily_built']
+
+#: The keys under which MMEngine's and mmpretrain's dataset wrappers
+#: (``ConcatDataset``, ``RepeatDataset``, ``ClassBalancedDataset``,
+#: ``KFoldDataset``) take the datasets they wrap.
+WRAPPED_KEYS = ('dataset', 'datasets')
+
+
+def dataset_nodes(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
+    """``(key, config)`` of ``dataset`` and of every dataset config it
+    wraps, outermost first
+    (``train_dataloader.dataset.datasets[1]``)."""
+    yield key, dataset
+    for name in WRAPPED_KEYS:
+        inner = dataset.get(name)
+        if isinstance(inner, dict):
+            yield from dataset_nodes(inner, f'{key}.{name}')
+        elif isinstance(inner, (list, tuple)):
+            for index, node in enumerate(inner):
+                if isinstance(node, dict):
+                    yield from dataset_nodes(node, f'{key}.{name}[{index}]')
+
+
+def lazily_built(dataset_type) -> Optional[bool]:
+    """Whether a dataset class takes ``lazy_init``; None for a type name no
+    registry in the current scope holds (building it names the miss)."""
+    cls = registered(DATASETS, dataset_type)
+    if not inspect.isclass(cls):
+        return None
+    if issubclass(cls, BaseDataset):
+        return True
+    try:
+        return 'lazy_init' in inspect.signature(cls).parameters
+    except (TypeError, ValueError):  # no signature to read: do not guess
+        return False
+
+
+def check_datasets(cfg: Config,
+                   source: str,
+                   loaders: Sequence[str],
+                   options: Optional[dict] = None) -> None:
+    """Build the dataset of each named dataloader, and of every dataset it
+    wraps, with ``lazy_init=True``, in the config's ``default_scope``, and
+    drop them.
+
+    Args:
+        cfg (Config): The config.
+        source (str): The config file, for errors.
+        loaders (Sequence[str]): e.g. ``('train_dataloader',
+            'val_dataloader')``; one the config leaves unset, or whose
+            dataset is no config dict, is skipped.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: If a dataset cannot be built: naming ``source`` (and
+            the ``--cfg-options`` set under the dataset's key), the key and
+            the type, or, for a type no registry holds, the closest
+            registered names (:func:`~.config_file.registry_miss`).
+            A :class:`ConfigError` or ``FileNotFoundError`` (whose message
+            names the file) is raised as it is.
+    """
+    use_default_scope(cfg)
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
+                                                          dict) else None
+        if not isinstance(dataset, dict):
+            continue
+        dataset = copy.deepcopy(dataset)
+        nodes = list(dataset_nodes(dataset, f'{loader}.dataset'))
+        if False in [lazily_built(node.get('type')) for _, node in nodes]:
+            continue
+        for _, node in nodes:
+            node['lazy_init'] = True
+        # Innermost first, so that the error names the dataset at fault,
+        # not the wrapper around it.
+        for key, node in reversed(nodes):
+            try:
+                DATASETS.build(copy.deepcopy(node))
+            except Exception as e:
+                raise _dataset_error(e, node, key, cfg, source, options) from e
+
+
+def _dataset_error(error: Exception, dataset: dict, key: str, cfg: Config,
+                   source: str, options: Optional[dict]) -> Exception:
+    """The error to raise for ``dataset`` (at ``key``) failing to build."""
+    miss = registry_miss(error, cfg, source, options)
+    if miss is not None:
+        return miss
+    if isinstance(error, (ConfigError, FileNotFoundError)):
+        return error
+    kind = dataset.get('type')
+    kind = getattr(kind, '__name__', kind)
+    given = [
+        f'{k}={v!r}' for k, v in (options or {}).items()
+        if k.startswith(f'{key}.')
+    ]
+    where = f'{source}: {key}' + (f' ({kind})' if kind else '')
+    if given:
+        where += f' with --cfg-options {" ".join(given)}'
+    return ConfigError(f'{where} cannot be built: {one_line_error(error)}.')

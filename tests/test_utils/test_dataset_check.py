@@ -1,0 +1,140 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Every dataset of a dataloader is built up front without reading its
+data, wrapped and concatenated datasets included; the dataset at fault is
+named."""
+import pytest
+from mmengine.config import Config
+from mmengine.registry import DATASETS, init_default_scope
+
+from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.dataset_check import (check_datasets, dataset_nodes,
+                                               lazily_built)
+
+
+def _config(**loaders):
+    return Config(dict(default_scope='mmpretrain', **loaders))
+
+
+def _custom(tmp_path, **kwargs):
+    """An mmpretrain CustomDataset on a folder that does not exist: built
+    in full, it raises FileNotFoundError while it lists the folder."""
+    return dict(
+        dict(
+            type='CustomDataset',
+            data_root=str(tmp_path / 'no-such-folder'),
+            pipeline=[dict(type='LoadImageFromFile')]), **kwargs)
+
+
+def _concat(tmp_path, inner=None):
+    return dict(
+        type='ConcatDataset',
+        datasets=[
+            _custom(tmp_path),
+            dict(
+                type='RepeatDataset',
+                times=2,
+                dataset=inner or _custom(tmp_path)),
+        ])
+
+
+def test_wrapped_datasets_are_built_without_reading_their_data(tmp_path):
+    cfg = _config(train_dataloader=dict(dataset=_concat(tmp_path)))
+    assert [
+        key for key, _ in dataset_nodes(cfg.train_dataloader.dataset,
+                                        'train_dataloader.dataset')
+    ] == [
+        'train_dataloader.dataset',
+        'train_dataloader.dataset.datasets[0]',
+        'train_dataloader.dataset.datasets[1]',
+        'train_dataloader.dataset.datasets[1].dataset',
+    ]
+    # The folder does not exist; only a full build would list it.
+    check_datasets(cfg, 'c.py', ['train_dataloader', 'val_dataloader'])
+    with pytest.raises(FileNotFoundError):
+        DATASETS.build(_custom(tmp_path))
+    # The config itself is left as it was.
+    assert 'lazy_init' not in cfg.train_dataloader.dataset
+
+
+def test_the_dataset_at_fault_is_named(tmp_path):
+    cfg = _config(
+        train_dataloader=dict(
+            dataset=_concat(tmp_path, _custom(tmp_path, bogus=1))))
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['train_dataloader'])
+    assert str(error.value) == (
+        'c.py: train_dataloader.dataset.datasets[1].dataset (CustomDataset) '
+        'cannot be built: TypeError: BaseDataset.__init__() got an '
+        "unexpected keyword argument 'bogus'.")
+    # A wrapper's own argument is the wrapper's fault.
+    cfg.train_dataloader.dataset = _concat(tmp_path)
+    cfg.train_dataloader.dataset.datasets[1].bogus = 1
+    with pytest.raises(
+            ConfigError,
+            match=r'^c\.py: train_dataloader\.'
+            r'dataset\.datasets\[1\] \(RepeatDataset\) cannot be '
+            r'built: '):
+        check_datasets(cfg, 'c.py', ['train_dataloader'])
+    # Only the loaders asked for are built.
+    check_datasets(cfg, 'c.py', ['test_dataloader'])
+
+
+def test_an_option_that_set_the_argument_is_named(tmp_path):
+    cfg = _config(test_dataloader=dict(dataset=_custom(tmp_path, bogus=1)))
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['test_dataloader'], {
+            'test_dataloader.dataset.bogus': 1,
+            'model.x': 2
+        })
+    assert str(error.value).startswith(
+        'c.py: test_dataloader.dataset (CustomDataset) with --cfg-options '
+        'test_dataloader.dataset.bogus=1 cannot be built: ')
+
+
+def test_a_type_no_registry_holds_names_the_closest(tmp_path):
+    cfg = _config(
+        val_dataloader=dict(
+            dataset=dict(
+                type='RepeatDataset',
+                times=2,
+                dataset=_custom(tmp_path, type='CustomDatset'))))
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['val_dataloader'])
+    assert str(error.value).startswith(
+        "c.py: val_dataloader.dataset.dataset.type='CustomDatset' is not in "
+        "the mmpretrain::dataset registry; did you mean 'CustomDataset'")
+
+
+class _EagerDataset:
+    """A dataset that reads its data in ``__init__`` and has no
+    ``lazy_init``: building it up front would read the data."""
+
+    built = 0
+
+    def __init__(self, size):
+        type(self).built += 1
+
+
+def test_a_dataset_without_lazy_init_is_left_to_the_runner(tmp_path):
+    assert lazily_built(_EagerDataset) is False
+    init_default_scope('mmpretrain')
+    # mmpretrain's, found in the default scope as the Runner finds it.
+    assert lazily_built('CustomDataset') is True
+    assert lazily_built('mmpretrain.CustomDataset') is True
+    assert lazily_built('NoSuchDataset') is None
+    cfg = _config(
+        train_dataloader=dict(
+            dataset=dict(
+                type='RepeatDataset',
+                times=2,
+                dataset=dict(type=_EagerDataset, size=3, bogus=1))))
+    check_datasets(cfg, 'c.py', ['train_dataloader'])
+    assert _EagerDataset.built == 0
+
+
+def test_a_missing_file_keeps_its_own_message(tmp_path):
+    cfg = _config(
+        train_dataloader=dict(
+            dataset=_custom(tmp_path, classes=str(tmp_path / 'none.txt'))))
+    with pytest.raises(FileNotFoundError, match='none.txt'):
+        check_datasets(cfg, 'c.py', ['train_dataloader'])
