@@ -30,8 +30,8 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
-from mmadaptformer.utils.config_file import (load_config_file,
-                                             naming_registry_misses)
+from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 
 
@@ -246,7 +246,7 @@ def run_test(args):
     # with one line naming the file and the line or key.
     cfg = load_config_file(args.config)
     cfg = merge_args(cfg, args)
-    with naming_registry_misses(cfg, args.config, args.cfg_options):
+    with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_testing(cfg, args)
 
 

@@ -6,16 +6,16 @@ that never says where the mistake is: Python that does not parse (MMEngine
 parses it with ``ast.parse``, so the error names ``<unknown>``), and a
 ``type`` that no registry holds (``KeyError: 'AdaptFormr is not in the
 mmaction::model registry ...'``, raised wherever the Runner builds it).
-:func:`load_config_file` and :func:`naming_registry_misses` turn exactly
-these into a :class:`ConfigError` that names the file, the line or the
-config key; the tools end with it on one line. Everything else goes
-through unchanged.
+:func:`load_config_file` and :func:`registry_miss` (which
+:func:`~.config_mistakes.naming_config_mistakes` raises) turn exactly these
+into a :class:`ConfigError` that names the file, the line or the config
+key; the tools end with it on one line. Everything else goes through
+unchanged.
 """
 import ast
 import difflib
 import os.path as osp
 import re
-from contextlib import contextmanager
 from typing import Iterator, List, Optional
 
 import mmengine.registry
@@ -25,8 +25,8 @@ from mmengine.registry import Registry, init_default_scope
 from .config_error import ConfigError
 
 __all__ = [
-    'load_config_file', 'naming_registry_misses', 'registry_miss',
-    'registered', 'use_default_scope'
+    'load_config_file', 'registry_miss', 'config_key', 'option_key',
+    'mistake_place', 'registered', 'use_default_scope'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -175,7 +175,8 @@ def registry_miss(exc: BaseException,
     keys = list(_type_keys(cfg.to_dict(), type_name))
     if not keys:
         return None
-    given = [k for k in keys if k in (options or {})]
+    given = [option_key(k, options) for k in keys]
+    given = [k for k in given if k is not None]
     keys = ' and '.join(keys[:3])
     where = f'--cfg-options {given[0]}' if given else f'{source}: {keys}'
     registry = f'{scope}::{name}' if scope else name
@@ -185,29 +186,6 @@ def registry_miss(exc: BaseException,
         f'{where}={type_name!r} is not in the {registry} registry{hint} '
         'Check the spelling, or import the module that registers it '
         '(custom_imports).')
-
-
-@contextmanager
-def naming_registry_misses(cfg: Config,
-                           source: str,
-                           options: Optional[dict] = None) -> Iterator[None]:
-    """Raise :func:`registry_miss`'s error instead of MMEngine's
-    ``KeyError`` of a ``type`` that ``cfg`` names and no registry holds;
-    let every other exception through unchanged.
-
-    Args:
-        cfg (Config): The config being built.
-        source (str): The config file, for the message.
-        options (dict, optional): The ``--cfg-options`` given. Defaults to
-            None.
-    """
-    try:
-        yield
-    except KeyError as exc:
-        error = registry_miss(exc, cfg, source, options)
-        if error is None:
-            raise
-        raise error from exc
 
 
 def use_default_scope(cfg: Config) -> None:
@@ -227,3 +205,28 @@ def registered(registry: Registry, kind):
         return kind
     with registry.switch_scope_and_registry(None) as scoped:
         return scoped.get(kind)
+
+
+def config_key(option: str) -> str:
+    """The config key a ``--cfg-options`` key sets, as errors name it:
+    ``param_scheduler.0.T_max`` sets ``param_scheduler[0].T_max``."""
+    return re.sub(r'\.(\d+)(?=\.|$)', r'[\1]', option)
+
+
+def option_key(key: str, options: Optional[dict]) -> Optional[str]:
+    """The ``--cfg-options`` entry, as it was given, that set the config
+    key ``key``; None if none did."""
+    for given in options or {}:
+        if config_key(given) == key:
+            return given
+    return None
+
+
+def mistake_place(source: str, key: str, options: Optional[dict]) -> str:
+    """Where the config key ``key`` was set, for an error:
+    ``--cfg-options KEY=VALUE`` if an option set it, else ``SOURCE: KEY``.
+    """
+    given = option_key(key, options)
+    if given is not None:
+        return f'--cfg-options {given}={options[given]!r}'
+    return f'{source}: {key}'

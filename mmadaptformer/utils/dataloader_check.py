@@ -30,7 +30,8 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import DataLoader
 
 from .config_error import ConfigError
-from .config_file import registered, registry_miss, use_default_scope
+from .config_file import (mistake_place, registered, registry_miss,
+                          use_default_scope)
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
 
@@ -51,14 +52,6 @@ LOADER_KEYS = tuple(
 #: The runners whose ``build_dataloader`` is MMEngine's; another runner may
 #: read other keys, so its dataloaders' keys are not checked.
 MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner')
-
-
-def _where(source: str, key: str, options: Optional[dict]) -> str:
-    """``--cfg-options KEY=VALUE`` if ``key`` was given there, else
-    ``SOURCE: KEY``."""
-    if key in (options or {}):
-        return f'--cfg-options {key}={options[key]!r}'
-    return f'{source}: {key}'
 
 
 def _close(name: str, names: Sequence[str]) -> str:
@@ -95,10 +88,10 @@ def _check_sampler_arguments(sampler: dict, key: str, given: Sequence[str],
     for argument in sampler:
         if argument in ('type', '_scope_') or argument in parameters:
             continue
+        where = mistake_place(source, f'{key}.{argument}', options)
         raise ConfigError(
-            f'{_where(source, f"{key}.{argument}", options)}: {name} takes '
-            f'no argument {argument!r}{_close(argument, takes)}. It takes: '
-            f'{", ".join(takes)}.')
+            f'{where}: {name} takes no argument {argument!r}'
+            f'{_close(argument, takes)}. It takes: {", ".join(takes)}.')
 
 
 def check_loader_arguments(cfg: Config,
@@ -142,7 +135,7 @@ def check_loader_arguments(cfg: Config,
         for key in loader_cfg:
             if key not in LOADER_KEYS:
                 raise ConfigError(
-                    f'{_where(source, f"{loader}.{key}", options)}: '
+                    f'{mistake_place(source, f"{loader}.{key}", options)}: '
                     f'{key!r} is no dataloader argument'
                     f'{_close(key, LOADER_KEYS)}. MMEngine\'s Runner and '
                     f'PyTorch\'s DataLoader take: {", ".join(LOADER_KEYS)}.')

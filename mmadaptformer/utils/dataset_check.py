@@ -27,7 +27,8 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 
 from .config_error import ConfigError
-from .config_file import registered, registry_miss, use_default_scope
+from .config_file import (config_key, registered, registry_miss,
+                          use_default_scope)
 from .video_containers import one_line_error
 
 __all__ = ['check_datasets', 'dataset_nodes', 'lazily_built']
@@ -126,7 +127,7 @@ def _dataset_error(error: Exception, dataset: dict, key: str, cfg: Config,
     kind = getattr(kind, '__name__', kind)
     given = [
         f'{k}={v!r}' for k, v in (options or {}).items()
-        if k.startswith(f'{key}.')
+        if config_key(k).startswith(f'{key}.')
     ]
     where = f'{source}: {key}' + (f' ({kind})' if kind else '')
     if given:

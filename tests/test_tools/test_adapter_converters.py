@@ -149,7 +149,7 @@ def test_the_tools_end_a_refusal_with_one_line_and_the_flag(
         "ConfigError: --cfg-options model.backbone.type='NoSuchBackbone' is "
         'not in the mmaction::model registry')
     # Anything else is no refusal and keeps its traceback.
-    from mmadaptformer.utils.config_file import naming_registry_misses
+    from mmadaptformer.utils.config_mistakes import naming_config_mistakes
     cfg = Config.fromfile(task['config'])
     for error in (
             KeyError('NoSuchBackbone is not in the mmaction::model '
@@ -158,7 +158,7 @@ def test_the_tools_end_a_refusal_with_one_line_and_the_flag(
             KeyError('head'),
             ValueError('a bug')):
         with pytest.raises(type(error)) as raised:
-            with naming_registry_misses(cfg, task['config']):
+            with naming_config_mistakes(cfg, task['config']):
                 raise error
         assert raised.value is error
 

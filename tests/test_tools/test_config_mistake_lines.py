@@ -334,3 +334,37 @@ def test_a_dataloader_argument_that_is_wrong_is_one_line(
                     check=False)
     assert _refused(proc).startswith('ConfigError: ' + line)
     assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('option, line', [
+    ('optim_wrapper.optimizer.lrr=0.1',
+     '--cfg-options optim_wrapper.optimizer.lrr=0.1: SGD takes no argument '
+     "'lrr' (did you mean 'lr'?)."),
+    ('param_scheduler.0.T_mx=2',
+     '--cfg-options param_scheduler.0.T_mx=2: CosineAnnealingLR (through '
+     "CosineAnnealingParamScheduler.__init__) takes no argument 'T_mx' (did "
+     "you mean 'T_max'?)."),
+    ('default_hooks.checkpoint.intervl=1',
+     'AtomicCheckpointHook takes no argument intervl=1 (did you mean '
+     "'interval'?): CheckpointHook passes the arguments it does not know to "
+     'ConfigCopyRunner.save_checkpoint, which would refuse it at the first '
+     'save, after the first epoch.'),
+])
+def test_an_argument_the_runner_cannot_build_with_is_one_line(
+        tmp_path, tiny_video_data, option, line):
+    """A misspelled optimizer or scheduler argument was a traceback from
+    ``Runner.train`` (``TypeError: SGD.__init__() got an unexpected keyword
+    argument 'lrr'``); a misspelled checkpoint hook argument was one at the
+    first save, after an epoch of training. Both are named before any
+    training step."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        option
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == 'ConfigError: ' + line
+    assert 'Epoch(train)' not in proc.stdout
+    assert not list((tmp_path / 'w').rglob('*.pth'))

@@ -27,8 +27,8 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      checkpoint_meta)
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
-from mmadaptformer.utils.config_file import (load_config_file,
-                                             naming_registry_misses)
+from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
@@ -110,7 +110,7 @@ def extract(args):
     state = full_state_dict(checkpoint, args.checkpoint)
     # The full checkpoint replaces every weight: no pretrained file needed.
     # A misspelled type names the config file and key.
-    with naming_registry_misses(cfg, args.config, args.cfg_options):
+    with naming_config_mistakes(cfg, args.config, args.cfg_options):
         model, plan = build_model_and_plan(cfg, init_weights=False)
     # Every key, of the right shape: the checkpoint is a full one for this
     # model (the error names the file and what does not fit).

@@ -39,8 +39,8 @@ from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
-from mmadaptformer.utils.config_file import (load_config_file,
-                                             naming_registry_misses)
+from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 
 
 def parse_args(argv=None):
@@ -128,7 +128,7 @@ def merge(args):
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     check_adapter_only_layout(checkpoint, args.checkpoint)
     # A misspelled type names the config file and key.
-    with naming_registry_misses(cfg, args.config, args.cfg_options):
+    with naming_config_mistakes(cfg, args.config, args.cfg_options):
         model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(model, checkpoint, plan)
     # The pretrained files just verified to be the adapters' backbone, for

@@ -20,6 +20,8 @@ outdated checkpoints are removed only after the new one and
 ``last_checkpoint`` are in place. Remote ``out_dir``-s and explicit
 ``backend_args`` are left to MMEngine as they are.
 """
+import difflib
+import inspect
 import logging
 import os.path as osp
 from typing import Optional
@@ -31,6 +33,7 @@ from mmengine.hooks import CheckpointHook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.atomic_save import ATOMIC_BACKEND, atomic_write
 
 __all__ = ['AtomicCheckpointHook', 'use_atomic_checkpoint_hook']
@@ -60,13 +63,59 @@ class AtomicCheckpointHook(CheckpointHook):
         ...         max_keep_ckpts=3))
     """
 
+    #: The arguments ``_save_checkpoint_with_step`` passes to
+    #: ``runner.save_checkpoint`` itself.
+    SAVE_ARGUMENTS = ('out_dir', 'filename', 'file_client_args',
+                      'save_optimizer', 'save_param_scheduler', 'meta',
+                      'by_epoch', 'backend_args')
+
     def before_train(self, runner) -> None:
+        self.refuse_unknown_arguments(runner)
         out_dir = self.out_dir if self.out_dir is not None else \
             runner.work_dir
         if (self.backend_args is None and self.file_client_args is None
                 and '://' not in str(out_dir)):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
+
+    def refuse_unknown_arguments(self, runner) -> None:
+        """Refuse, before the first epoch, an argument that the first save
+        would refuse.
+
+        ``CheckpointHook`` keeps the arguments it does not know
+        (``intervl=1``) and passes them to ``runner.save_checkpoint`` at
+        every save; MMEngine's Runners take none, so a misspelled argument
+        ended the run with a ``TypeError`` at the first save, after an
+        epoch of training.
+
+        Raises:
+            ConfigError: Naming the argument, its value and the closest
+                argument of the hook.
+        """
+        try:
+            parameters = inspect.signature(runner.save_checkpoint).parameters
+        except (TypeError, ValueError):  # no signature to read: do not guess
+            return
+        if any(p.kind is p.VAR_KEYWORD for p in parameters.values()):
+            return
+        takes = [
+            name for name in parameters if name not in self.SAVE_ARGUMENTS
+        ]
+        for name, value in self.args.items():
+            if name in takes:
+                continue
+            known = [
+                n for n in inspect.signature(CheckpointHook).parameters
+                if n != 'kwargs'
+            ] + takes
+            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
+            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if \
+                close else ''
+            raise ConfigError(
+                f'{type(self).__name__} takes no argument {name}={value!r}'
+                f'{hint}: CheckpointHook passes the arguments it does not '
+                f'know to {type(runner).__name__}.save_checkpoint, which '
+                'would refuse it at the first save, after the first epoch.')
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         # CheckpointHook's own method, reordered: the outdated checkpoint is
