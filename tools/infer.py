@@ -32,6 +32,7 @@ from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key, positive_int,
                                  set_pretrained_backbone)
 from mmadaptformer.utils.config_file import load_config_file, registry_miss
+from mmadaptformer.utils.config_mistakes import argument_miss
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively for video
@@ -269,15 +270,16 @@ def _load_error(exc: Exception, config: str, checkpoint: str,
 
 def _model(config: str, pretrained, options, build):
     """``build(cfg)`` for the config at ``config`` (with ``--cfg-options``
-    and ``--pretrained``); a misspelled type names the config file and key,
-    or the option."""
+    and ``--pretrained``); a misspelled type, or an argument that a class
+    does not take, names the config file and key, or the option."""
     cfg = _config(config, pretrained, options)
     try:
         return build(cfg)
     except Exception as exc:
         # MultiTaskRecognizer.add_task wraps what failed in a TaskLoadError.
         cause = exc.__cause__ if isinstance(exc, TaskLoadError) else exc
-        error = registry_miss(cause, cfg, config, options)
+        error = registry_miss(cause, cfg, config, options) or argument_miss(
+            cause, cfg, config, options)
         if error is None:
             raise
         raise error from cause

@@ -657,14 +657,18 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
         full['config'], full['checkpoint'], '--cfg-options', option, '--',
         video
     ])
-    # A key the config lacks and a misspelled type name the option, not
-    # the checkpoint.
+    # A key the config lacks, a misspelled type and a misspelled argument
+    # name the option, not the checkpoint.
     for wrong, line in [
         ('test_dataloader.dataset.pipeline.9.num_clips=1',
          '--cfg-options: KeyError: "Index 9 exceeds the length of list'),
         ('model.backbone.type=AdaptFormr',
          "--cfg-options model.backbone.type='AdaptFormr' is not in the "
          'mmaction::model registry'),
+        ('model.cls_head.num_clases=2',
+         '--cfg-options model.cls_head.num_clases=2: BNLinearHead (through '
+         "BaseHead.__init__) takes no argument 'num_clases' (did you mean "
+         "'num_classes'"),
     ]:
         error = _error(infer, [
             full['config'], full['checkpoint'], video, '--cfg-options', wrong
