@@ -31,7 +31,8 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key, positive_int,
                                  set_pretrained_backbone)
-from mmadaptformer.utils.config_file import load_config_file, registry_miss
+from mmadaptformer.utils.config_file import (load_config_file,
+                                             merge_cfg_options, registry_miss)
 from mmadaptformer.utils.config_mistakes import argument_miss
 
 EPILOG = """\
@@ -213,12 +214,7 @@ def _config(path: str, pretrained, options=None):
         PretrainedLoadError: If the ``--pretrained`` file cannot be read
             (damaged, not a checkpoint, an adapter-only one).
     """
-    cfg = load_config_file(path)
-    if options:
-        try:
-            cfg.merge_from_dict(options)
-        except Exception as e:  # a key the config does not have
-            raise ConfigError(f'--cfg-options: {refusal_line(e)}') from e
+    cfg = merge_cfg_options(load_config_file(path), options)
     if pretrained is not None:
         try:
             backbone_init_cfg_key(cfg)

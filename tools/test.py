@@ -30,7 +30,7 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
-from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 
@@ -214,8 +214,7 @@ def merge_args(cfg, args):
         cfg.test_dataloader.pin_memory = False
 
     cfg.launcher = args.launcher
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
 
     # work_dir is determined in this priority: CLI > segment in file > filename
     if args.work_dir is not None:

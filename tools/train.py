@@ -51,7 +51,7 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
-from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 
@@ -141,11 +141,6 @@ def parse_args(argv=None):
 
 def merge_args(cfg, args):
     """Merge CLI arguments to config."""
-    if args.no_validate:
-        cfg.val_cfg = None
-        cfg.val_dataloader = None
-        cfg.val_evaluator = None
-
     cfg.launcher = args.launcher
 
     # work_dir is determined in this priority: CLI > segment in file > filename
@@ -218,8 +213,13 @@ def merge_args(cfg, args):
             cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
         print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
 
-    if args.cfg_options is not None:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
+    # After --cfg-options, which may then change val_dataloader as they
+    # please: --no-validate wins.
+    if args.no_validate:
+        cfg.val_cfg = None
+        cfg.val_dataloader = None
+        cfg.val_evaluator = None
     # After --cfg-options, which may give the base batch size.
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)

@@ -26,7 +26,7 @@ from .config_error import ConfigError
 
 __all__ = [
     'load_config_file', 'registry_miss', 'config_key', 'option_key',
-    'mistake_place', 'registered', 'use_default_scope'
+    'mistake_place', 'registered', 'use_default_scope', 'merge_cfg_options'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -230,3 +230,28 @@ def mistake_place(source: str, key: str, options: Optional[dict]) -> str:
     if given is not None:
         return f'--cfg-options {given}={options[given]!r}'
     return f'{source}: {key}'
+
+
+def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
+    """Merge ``--cfg-options`` into ``cfg``, as MMEngine's tools do.
+
+    Args:
+        cfg (Config): The config; changed in place.
+        options (dict, optional): The options; None or empty merges
+            nothing.
+
+    Returns:
+        Config: ``cfg``.
+
+    Raises:
+        ConfigError: ``--cfg-options: KeyError: ...`` for a list index the
+            config does not have, or a value that cannot replace the
+            config's (a dict where the config has None), instead of
+            MMEngine's traceback.
+    """
+    if options:
+        try:
+            cfg.merge_from_dict(options)
+        except Exception as e:  # MMEngine's KeyError, TypeError, ...
+            raise ConfigError(f'--cfg-options: {type(e).__name__}: {e}') from e
+    return cfg

@@ -368,3 +368,47 @@ def test_an_argument_the_runner_cannot_build_with_is_one_line(
     assert _refused(proc) == 'ConfigError: ' + line
     assert 'Epoch(train)' not in proc.stdout
     assert not list((tmp_path / 'w').rglob('*.pth'))
+
+
+@pytest.mark.parametrize('tool', [
+    'train.py', 'test.py', 'model_converters/extract_adapters.py',
+    'model_converters/merge_adapters.py'
+])
+def test_an_option_that_cannot_be_merged_is_one_line(tmp_path, tool):
+    """An index the config's list lacks was MMEngine's traceback from
+    ``merge_from_dict`` in every tool but infer.py."""
+    args = {
+        'train.py': ['--work-dir', tmp_path / 'w'],
+        'test.py': [tmp_path / 'none.pth'],
+        'model_converters/extract_adapters.py':
+        [tmp_path / 'none.pth', tmp_path / 'out.pth'],
+        'model_converters/merge_adapters.py':
+        [tmp_path / 'none.pth', tmp_path / 'out.pth'],
+    }[tool]
+    proc = run_tool([
+        tool, TINY_VIDEO_CONFIG, *args, '--cfg-options',
+        'param_scheduler.5.T_max=1'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc).startswith(
+        'ConfigError: --cfg-options: KeyError: "Index 5 exceeds the length '
+        'of list [')
+
+
+def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):
+    """``--no-validate`` cleared val_dataloader before ``--cfg-options``
+    were merged, so an option under it ended the run with MMEngine's
+    ``TypeError: ... cannot inherit from base because val_dataloader is a
+    dict in the child config but is of type NoneType``."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--no-validate',
+        '--cfg-options', 'val_dataloader.batch_size=1',
+        'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path)
+    assert 'Epoch(train)' in proc.stdout
+    assert 'Epoch(val)' not in proc.stdout
+    assert list((tmp_path / 'w').rglob('epoch_1.pth'))

@@ -27,7 +27,7 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      checkpoint_meta)
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.utils import safe_torch_load
-from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
@@ -98,8 +98,7 @@ def main(argv=None):
 
 def extract(args):
     cfg = load_config_file(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     meta = checkpoint_meta(checkpoint, args.checkpoint, EXPECTED)
     if ADAPTER_META_KEY in meta:

@@ -39,7 +39,7 @@ from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
-from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 
 
@@ -123,8 +123,7 @@ def merge(args):
     if args.pretrained is not None:
         set_pretrained_backbone(
             cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    merge_cfg_options(cfg, args.cfg_options)
     checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
     check_adapter_only_layout(checkpoint, args.checkpoint)
     # A misspelled type names the config file and key.
