@@ -11,9 +11,11 @@ from helpers import CONFIGS, TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 from mmengine.logging import MMLogger
+from mmengine.runner import Runner
 
 from mmadaptformer.engine import (AtomicCheckpointHook,
                                   use_atomic_checkpoint_hook)
+from mmadaptformer.utils import ConfigError
 
 
 def _cfg(**kwargs):
@@ -98,3 +100,25 @@ def test_other_checkpoint_hooks_are_kept_with_a_warning(capsys, clean_loggers):
 
 def test_hook_is_a_checkpoint_hook():
     assert issubclass(AtomicCheckpointHook, CheckpointHook)
+
+
+class _KwargsRunner(Runner):
+    """A runner of one's own whose ``save_checkpoint`` takes more."""
+
+    def save_checkpoint(self, out_dir, filename, **kwargs):
+        pass
+
+
+def test_an_argument_save_checkpoint_takes_is_let_through():
+    """MMEngine's Runner takes no extra argument, so ``intervl`` is refused
+    (the tools test shows it end train.py before the first epoch); a
+    runner whose ``save_checkpoint`` takes ``**kwargs`` gets them all."""
+    hook = AtomicCheckpointHook(interval=1, intervl=1)
+    plain = object.__new__(Runner)  # its signature, no run needed
+    with pytest.raises(
+            ConfigError,
+            match=r'^AtomicCheckpointHook takes no argument '
+            r"intervl=1 \(did you mean 'interval'\?\): "
+            r'CheckpointHook passes .* to Runner\.save_checkpoint'):
+        hook.refuse_unknown_arguments(plain)
+    hook.refuse_unknown_arguments(object.__new__(_KwargsRunner))
