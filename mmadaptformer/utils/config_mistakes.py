@@ -26,6 +26,7 @@ from mmengine.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
                                MODELS, OPTIM_WRAPPERS, OPTIMIZERS,
                                PARAM_SCHEDULERS, TRANSFORMS, VISBACKENDS,
                                VISUALIZERS, WEIGHT_INITIALIZERS)
+from mmengine.runner import Runner
 
 from .config_error import ConfigError
 from .config_file import mistake_place, registered, registry_miss
@@ -38,6 +39,14 @@ _UNEXPECTED = re.compile(r'^([\w.]+)\.__init__\(\) got an unexpected '
                          r"keyword argument '(\w+)'$")
 _MISSING = re.compile(r'^([\w.]+)\.__init__\(\) missing \d+ required '
                       r'(?:positional |keyword-only )?arguments?: (.+)$')
+#: The same for a Runner method called with a config dict as its keyword
+#: arguments.
+_RUNNER_CALL = re.compile(r'^(\w+)\.(\w+)\(\) got an unexpected keyword '
+                          r"argument '(\w+)'$")
+
+#: The Runner methods that take a config dict as keyword arguments, and
+#: that dict's key: ``Runner.set_randomness(**cfg.randomness)``.
+RUNNER_CALLS = {'set_randomness': 'randomness'}
 
 
 def _type_name(kind) -> Optional[str]:
@@ -137,7 +146,7 @@ def argument_miss(exc: BaseException,
     text = str(exc.args[0])
     unexpected, missing = _UNEXPECTED.match(text), _MISSING.match(text)
     if not (unexpected or missing):
-        return None
+        return _runner_call_miss(text, cfg, source, options)
     cls_name = (unexpected or missing).group(1).split('.')[-1]
     typed = [(key, node) for key, node in _typed_dicts(cfg.to_dict())
              if _builds(node['type'], cls_name)]
@@ -163,6 +172,27 @@ def argument_miss(exc: BaseException,
     where = mistake_place(source, f'{key}.{argument}', options)
     return ConfigError(
         f'{where}: {kind}{via} takes no argument {argument!r}{hint}.')
+
+
+def _runner_call_miss(text: str, cfg: Config, source: str,
+                      options: Optional[dict]) -> Optional[ConfigError]:
+    """:func:`argument_miss` for a Runner method of :data:`RUNNER_CALLS`
+    (``Runner.set_randomness() got an unexpected keyword argument
+    'sed'``)."""
+    call = _RUNNER_CALL.match(text)
+    if call is None or call.group(2) not in RUNNER_CALLS:
+        return None
+    runner, method, argument = call.groups()
+    key = RUNNER_CALLS[method]
+    if argument not in (cfg.get(key) or {}):
+        return None
+    takes = list(inspect.signature(getattr(Runner, method)).parameters)[1:]
+    close = difflib.get_close_matches(argument, takes, n=3, cutoff=0.6)
+    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close \
+        else ''
+    where = mistake_place(source, f'{key}.{argument}', options)
+    return ConfigError(f'{where}: {key} is passed to {runner}.{method}, '
+                       f'which takes no argument {argument!r}{hint}.')
 
 
 @contextmanager

@@ -344,6 +344,10 @@ def test_a_dataloader_argument_that_is_wrong_is_one_line(
      '--cfg-options param_scheduler.0.T_mx=2: CosineAnnealingLR (through '
      "CosineAnnealingParamScheduler.__init__) takes no argument 'T_mx' (did "
      "you mean 'T_max'?)."),
+    ('randomness.sed=1',
+     '--cfg-options randomness.sed=1: randomness is passed to '
+     "Runner.set_randomness, which takes no argument 'sed' (did you mean "
+     "'seed'?)."),
     ('default_hooks.checkpoint.intervl=1',
      'AtomicCheckpointHook takes no argument intervl=1 (did you mean '
      "'interval'?): CheckpointHook passes the arguments it does not know to "

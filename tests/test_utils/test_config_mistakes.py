@@ -6,6 +6,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import OPTIMIZERS, PARAM_SCHEDULERS, init_default_scope
+from mmengine.runner import Runner
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_file import config_key, option_key
@@ -118,3 +119,20 @@ def test_an_option_key_is_matched_to_the_config_key():
     assert option_key('param_scheduler[0].T_max',
                       options) == 'param_scheduler.0.T_max'
     assert option_key('param_scheduler[1].T_max', options) is None
+
+
+def test_a_randomness_argument_the_runner_does_not_take_is_named():
+    """The Runner calls ``set_randomness(**cfg.randomness)``; that is no
+    ``__init__``, so it has a rule of its own."""
+    cfg = Config(dict(randomness=dict(sed=0, deterministic=False)))
+    runner = object.__new__(Runner)  # set_randomness fails on its kwargs
+    error = _raised(lambda c: runner.set_randomness(**c.randomness), cfg)
+    assert str(error) == ('Runner.set_randomness() got an unexpected '
+                          "keyword argument 'sed'")
+    assert str(argument_miss(error, cfg, 'c.py')) == (
+        'c.py: randomness.sed: randomness is passed to '
+        "Runner.set_randomness, which takes no argument 'sed' (did you mean "
+        "'seed'?).")
+    # Not a key of the config's randomness: not placed.
+    cfg.randomness = dict(seed=0)
+    assert argument_miss(error, cfg, 'c.py') is None
