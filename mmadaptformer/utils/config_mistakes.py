@@ -8,9 +8,12 @@ A misspelled key (``optimizer=dict(type='SGD', lrr=0.1)``) or a missing one
 ended the tools with a traceback through the Runner: ``TypeError:
 SGD.__init__() got an unexpected keyword argument 'lrr'``, naming neither
 the file nor the key. :func:`argument_miss` finds the config dict that the
-class was built from (the dict whose ``type`` is that class and that has
-that key) and names it, with the arguments closest to the one given;
-:func:`naming_config_mistakes` raises it, and
+class was built from (the dict whose ``type`` is that class, or a subclass
+that passes its arguments on, and that has that key) and names it, with
+the arguments closest to the one given; it does the same for the Runner
+methods that take a config dict as keyword arguments
+(:data:`RUNNER_CALLS`: ``randomness``). :func:`naming_config_mistakes`
+raises it, and
 :func:`~.config_file.registry_miss`'s error for a ``type`` no registry
 holds, in place of the Runner's.
 """
@@ -31,7 +34,10 @@ from mmengine.runner import Runner
 from .config_error import ConfigError
 from .config_file import mistake_place, registered, registry_miss
 
-__all__ = ['argument_miss', 'naming_config_mistakes', 'CLASS_REGISTRIES']
+__all__ = [
+    'argument_miss', 'naming_config_mistakes', 'CLASS_REGISTRIES',
+    'RUNNER_CALLS'
+]
 
 #: Python's messages for a call of ``Class.__init__`` with an argument it
 #: does not take, or without one it needs (Python >= 3.10 names the class).
