@@ -31,9 +31,8 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key, positive_int,
                                  set_pretrained_backbone)
-from mmadaptformer.utils.config_file import (load_config_file,
-                                             merge_cfg_options, registry_miss)
-from mmadaptformer.utils.config_mistakes import argument_miss
+from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_mistakes import config_mistake
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively for video
@@ -274,8 +273,7 @@ def _model(config: str, pretrained, options, build):
     except Exception as exc:
         # MultiTaskRecognizer.add_task wraps what failed in a TaskLoadError.
         cause = exc.__cause__ if isinstance(exc, TaskLoadError) else exc
-        error = registry_miss(cause, cfg, config, options) or argument_miss(
-            cause, cfg, config, options)
+        error = config_mistake(cause, cfg, config, options)
         if error is None:
             raise
         raise error from cause

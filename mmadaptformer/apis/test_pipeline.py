@@ -47,11 +47,17 @@ def test_pipeline_cfg(cfg: Config, source: str = 'config') -> list:
     Raises:
         ConfigError: If neither is set (or the one set is empty).
     """
-    pipeline = _test_pipeline(cfg)[1]
+    return copy.deepcopy(_found_test_pipeline(cfg, source)[1])
+
+
+def _found_test_pipeline(cfg: Config, source: str) -> Tuple[str, list]:
+    """:func:`_test_pipeline`, refusing an empty pipeline (see
+    :func:`test_pipeline_cfg`)."""
+    key, pipeline = _test_pipeline(cfg)
     if not pipeline:
         raise ConfigError(f'{source}: neither test_dataloader.dataset.'
                           'pipeline nor test_pipeline is set.')
-    return copy.deepcopy(pipeline)
+    return key, pipeline
 
 
 def build_test_pipeline(cfg: Config,
@@ -77,7 +83,7 @@ def build_test_pipeline(cfg: Config,
             index (``test_dataloader.dataset.pipeline[2]``) and the type,
             or, for a type that is not registered, the closest names.
     """
-    key = _test_pipeline(cfg)[0]
+    key, pipeline = _found_test_pipeline(cfg, source)
     init_default_scope(toolbox)
-    return Compose(
-        build_transforms(test_pipeline_cfg(cfg, source), key, cfg, source))
+    # build_transforms builds each from a copy: the config is not changed.
+    return Compose(build_transforms(pipeline, key, cfg, source))

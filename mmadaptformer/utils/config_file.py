@@ -16,7 +16,7 @@ import ast
 import difflib
 import os.path as osp
 import re
-from typing import Iterator, List, Optional
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import mmengine.registry
 from mmengine.config import Config
@@ -25,8 +25,9 @@ from mmengine.registry import Registry, init_default_scope
 from .config_error import ConfigError
 
 __all__ = [
-    'load_config_file', 'registry_miss', 'config_key', 'option_key',
-    'mistake_place', 'registered', 'use_default_scope', 'merge_cfg_options'
+    'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
+    'config_key', 'option_key', 'mistake_place', 'registered',
+    'use_default_scope', 'merge_cfg_options'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -131,19 +132,27 @@ def _close_names(type_name: str, scope: Optional[str], name: str) -> List[str]:
     return difflib.get_close_matches(type_name, sorted(names), n=3)
 
 
-def _type_keys(node, type_name: str, prefix: str = '') -> Iterator[str]:
-    """The config keys (``model.backbone.type``) whose value is
-    ``type_name``."""
+def typed_dicts(node, prefix: str = '') -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of every dict in a config (``cfg.to_dict()``) that
+    has a ``type``, outer before inner (``model.backbone``,
+    ``param_scheduler[0]``; ``''`` for ``node`` itself)."""
     if isinstance(node, dict):
+        if 'type' in node:
+            yield prefix, node
         for key, value in node.items():
-            path = f'{prefix}.{key}' if prefix else str(key)
-            if key == 'type' and value == type_name:
-                yield path
-            else:
-                yield from _type_keys(value, type_name, path)
+            yield from typed_dicts(value,
+                                   f'{prefix}.{key}' if prefix else str(key))
     elif isinstance(node, (list, tuple)):
-        for i, value in enumerate(node):
-            yield from _type_keys(value, type_name, f'{prefix}[{i}]')
+        for index, value in enumerate(node):
+            yield from typed_dicts(value, f'{prefix}[{index}]')
+
+
+def close_hint(name: str, names: Sequence[str]) -> str:
+    """`` (did you mean 'x' or 'y'?)`` for the ``names`` closest to
+    ``name``; ``''`` if none is close."""
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close \
+        else ''
 
 
 def registry_miss(exc: BaseException,
@@ -172,7 +181,11 @@ def registry_miss(exc: BaseException,
     if match is None:
         return None
     type_name, scope, name = match.groups()
-    keys = list(_type_keys(cfg.to_dict(), type_name))
+    keys = [
+        f'{key}.type' if key else 'type'
+        for key, node in typed_dicts(cfg.to_dict())
+        if node['type'] == type_name
+    ]
     if not keys:
         return None
     given = [option_key(k, options) for k in keys]

@@ -17,11 +17,10 @@ raises it, and
 :func:`~.config_file.registry_miss`'s error for a ``type`` no registry
 holds, in place of the Runner's.
 """
-import difflib
 import inspect
 import re
 from contextlib import contextmanager
-from typing import Iterator, List, Optional, Tuple
+from typing import Iterator, List, Optional
 
 from mmengine.config import Config
 from mmengine.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
@@ -32,11 +31,12 @@ from mmengine.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
 from mmengine.runner import Runner
 
 from .config_error import ConfigError
-from .config_file import mistake_place, registered, registry_miss
+from .config_file import (close_hint, mistake_place, registered, registry_miss,
+                          typed_dicts)
 
 __all__ = [
-    'argument_miss', 'naming_config_mistakes', 'CLASS_REGISTRIES',
-    'RUNNER_CALLS'
+    'argument_miss', 'config_mistake', 'naming_config_mistakes',
+    'CLASS_REGISTRIES', 'RUNNER_CALLS'
 ]
 
 #: Python's messages for a call of ``Class.__init__`` with an argument it
@@ -61,19 +61,6 @@ def _type_name(kind) -> Optional[str]:
     if isinstance(kind, str):
         return kind.split('.')[-1]
     return getattr(kind, '__name__', None)
-
-
-def _typed_dicts(node, prefix: str = '') -> Iterator[Tuple[str, dict]]:
-    """``(key, dict)`` of every dict in the config that has a ``type``."""
-    if isinstance(node, dict):
-        if 'type' in node:
-            yield prefix, node
-        for key, value in node.items():
-            yield from _typed_dicts(value,
-                                    f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(node, (list, tuple)):
-        for index, value in enumerate(node):
-            yield from _typed_dicts(value, f'{prefix}[{index}]')
 
 
 #: MMEngine's registries of the classes a config's dicts build (not
@@ -154,7 +141,7 @@ def argument_miss(exc: BaseException,
     if not (unexpected or missing):
         return _runner_call_miss(text, cfg, source, options)
     cls_name = (unexpected or missing).group(1).split('.')[-1]
-    typed = [(key, node) for key, node in _typed_dicts(cfg.to_dict())
+    typed = [(key, node) for key, node in typed_dicts(cfg.to_dict())
              if _builds(node['type'], cls_name)]
     if missing:
         if not typed:
@@ -172,12 +159,9 @@ def argument_miss(exc: BaseException,
     kind = _type_name(node['type'])
     via = '' if kind == cls_name else f' (through {cls_name}.__init__)'
     takes = _arguments(node['type'], cls_name)
-    close = difflib.get_close_matches(argument, takes, n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close \
-        else ''
     where = mistake_place(source, f'{key}.{argument}', options)
-    return ConfigError(
-        f'{where}: {kind}{via} takes no argument {argument!r}{hint}.')
+    return ConfigError(f'{where}: {kind}{via} takes no argument {argument!r}'
+                       f'{close_hint(argument, takes)}.')
 
 
 def _runner_call_miss(text: str, cfg: Config, source: str,
@@ -193,12 +177,21 @@ def _runner_call_miss(text: str, cfg: Config, source: str,
     if argument not in (cfg.get(key) or {}):
         return None
     takes = list(inspect.signature(getattr(Runner, method)).parameters)[1:]
-    close = difflib.get_close_matches(argument, takes, n=3, cutoff=0.6)
-    hint = f" (did you mean {' or '.join(map(repr, close))}?)" if close \
-        else ''
     where = mistake_place(source, f'{key}.{argument}', options)
     return ConfigError(f'{where}: {key} is passed to {runner}.{method}, '
-                       f'which takes no argument {argument!r}{hint}.')
+                       f'which takes no argument '
+                       f'{argument!r}{close_hint(argument, takes)}.')
+
+
+def config_mistake(exc: BaseException,
+                   cfg: Config,
+                   source: str,
+                   options: Optional[dict] = None) -> Optional[ConfigError]:
+    """:func:`~.config_file.registry_miss`'s error for ``exc``, else
+    :func:`argument_miss`'s; None if ``exc`` is neither mistake of
+    ``cfg``."""
+    return registry_miss(exc, cfg, source, options) or argument_miss(
+        exc, cfg, source, options)
 
 
 @contextmanager
@@ -221,8 +214,7 @@ def naming_config_mistakes(cfg: Config,
     try:
         yield
     except (KeyError, TypeError) as exc:
-        error = registry_miss(exc, cfg, source, options) or argument_miss(
-            exc, cfg, source, options)
+        error = config_mistake(exc, cfg, source, options)
         if error is None:
             raise
         raise error from exc

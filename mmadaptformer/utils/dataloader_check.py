@@ -21,7 +21,6 @@ will use:
 Each raises a :class:`~.config_error.ConfigError` naming the config (or the
 ``--cfg-options`` entry), the key and what was expected.
 """
-import difflib
 import inspect
 from typing import Optional, Sequence
 
@@ -30,7 +29,7 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import DataLoader
 
 from .config_error import ConfigError
-from .config_file import (mistake_place, registered, registry_miss,
+from .config_file import (close_hint, mistake_place, registered, registry_miss,
                           use_default_scope)
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
@@ -52,13 +51,6 @@ LOADER_KEYS = tuple(
 #: The runners whose ``build_dataloader`` is MMEngine's; another runner may
 #: read other keys, so its dataloaders' keys are not checked.
 MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner')
-
-
-def _close(name: str, names: Sequence[str]) -> str:
-    """`` (did you mean 'x'?)`` for the names closest to ``name``."""
-    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
-    return f" (did you mean {' or '.join(map(repr, close))}?)" if close \
-        else ''
 
 
 def _check_sampler_arguments(sampler: dict, key: str, given: Sequence[str],
@@ -91,7 +83,7 @@ def _check_sampler_arguments(sampler: dict, key: str, given: Sequence[str],
         where = mistake_place(source, f'{key}.{argument}', options)
         raise ConfigError(
             f'{where}: {name} takes no argument {argument!r}'
-            f'{_close(argument, takes)}. It takes: {", ".join(takes)}.')
+            f'{close_hint(argument, takes)}. It takes: {", ".join(takes)}.')
 
 
 def check_loader_arguments(cfg: Config,
@@ -137,7 +129,7 @@ def check_loader_arguments(cfg: Config,
                 raise ConfigError(
                     f'{mistake_place(source, f"{loader}.{key}", options)}: '
                     f'{key!r} is no dataloader argument'
-                    f'{_close(key, LOADER_KEYS)}. MMEngine\'s Runner and '
+                    f'{close_hint(key, LOADER_KEYS)}. MMEngine\'s Runner and '
                     f'PyTorch\'s DataLoader take: {", ".join(LOADER_KEYS)}.')
         for needed, example in (('dataset', "dict(type='VideoDataset', "
                                  '...)'), ('sampler',

@@ -20,7 +20,6 @@ outdated checkpoints are removed only after the new one and
 ``last_checkpoint`` are in place. Remote ``out_dir``-s and explicit
 ``backend_args`` are left to MMEngine as they are.
 """
-import difflib
 import inspect
 import logging
 import os.path as osp
@@ -35,6 +34,7 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.atomic_save import ATOMIC_BACKEND, atomic_write
+from mmadaptformer.utils.config_file import close_hint
 
 __all__ = ['AtomicCheckpointHook', 'use_atomic_checkpoint_hook']
 
@@ -108,14 +108,12 @@ class AtomicCheckpointHook(CheckpointHook):
                 n for n in inspect.signature(CheckpointHook).parameters
                 if n != 'kwargs'
             ] + takes
-            close = difflib.get_close_matches(name, known, n=3, cutoff=0.6)
-            hint = f" (did you mean {' or '.join(map(repr, close))}?)" if \
-                close else ''
             raise ConfigError(
                 f'{type(self).__name__} takes no argument {name}={value!r}'
-                f'{hint}: CheckpointHook passes the arguments it does not '
-                f'know to {type(runner).__name__}.save_checkpoint, which '
-                'would refuse it at the first save, after the first epoch.')
+                f'{close_hint(name, known)}: CheckpointHook passes the '
+                'arguments it does not know to '
+                f'{type(runner).__name__}.save_checkpoint, which would '
+                'refuse it at the first save, after the first epoch.')
 
     def _save_checkpoint_with_step(self, runner, step, meta) -> None:
         # CheckpointHook's own method, reordered: the outdated checkpoint is
