@@ -33,6 +33,7 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.runner_check import check_runner_config
 
 
 def parse_args(argv=None):
@@ -253,6 +254,9 @@ def start_testing(cfg, args):
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's test loop.
     check_dataloaders(cfg, args.config, ['test_dataloader'], args.cfg_options)
+    # What the Runner reads itself: MMEngine ignores an env_cfg key it does
+    # not know (cudnn_benchmrk); a default hook without a type fails late.
+    check_runner_config(cfg, args.config, args.cfg_options)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

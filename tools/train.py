@@ -54,6 +54,7 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.runner_check import check_runner_config
 
 
 def parse_args(argv=None):
@@ -296,6 +297,9 @@ def start_training(cfg, args):
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
     check_dataloaders(cfg, args.config, loaders, args.cfg_options)
+    # What the Runner reads itself: MMEngine ignores an env_cfg key it does
+    # not know (cudnn_benchmrk); a default hook without a type fails late.
+    check_runner_config(cfg, args.config, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

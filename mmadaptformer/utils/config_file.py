@@ -27,7 +27,7 @@ from .config_error import ConfigError
 __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
     'config_key', 'option_key', 'mistake_place', 'registered',
-    'use_default_scope', 'merge_cfg_options'
+    'use_default_scope', 'merge_cfg_options', 'mmengine_runner'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -209,6 +209,18 @@ def use_default_scope(cfg: Config) -> None:
         init_default_scope(scope)
 
 
+#: The runners that read a config's dataloaders and ``env_cfg`` as
+#: MMEngine's own do; another ``runner_type`` may read other keys.
+MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner')
+
+
+def mmengine_runner(cfg: Config) -> bool:
+    """Whether the config's ``runner_type`` (MMEngine's ``Runner`` when
+    unset) is one of :data:`MMENGINE_RUNNERS`."""
+    runner = cfg.get('runner_type')
+    return runner is None or str(runner).split('.')[-1] in MMENGINE_RUNNERS
+
+
 def registered(registry: Registry, kind):
     """What ``type=kind`` builds from ``registry``: ``kind`` itself unless
     it is a name, else the class registered under it in the current
@@ -228,9 +240,15 @@ def config_key(option: str) -> str:
 
 def option_key(key: str, options: Optional[dict]) -> Optional[str]:
     """The ``--cfg-options`` entry, as it was given, that set the config
-    key ``key``; None if none did."""
-    for given in options or {}:
-        if config_key(given) == key:
+    key ``key`` or, failing that, the first that set a key beneath it
+    (``default_hooks.chekpoint.interval`` for ``default_hooks.chekpoint``);
+    None if none did."""
+    keys = {given: config_key(given) for given in options or {}}
+    for given, set_key in keys.items():
+        if set_key == key:
+            return given
+    for given, set_key in keys.items():
+        if set_key.startswith((f'{key}.', f'{key}[')):
             return given
     return None
 

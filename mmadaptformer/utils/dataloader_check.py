@@ -16,7 +16,8 @@ will use:
    the sampler's and batch sampler's arguments are ones their classes take
    (``shufle=True``);
 3. :func:`~.dataset_check.check_datasets`: every dataset is built with
-   ``lazy_init=True``, reading no annotation list.
+   ``lazy_init=True``, reading no annotation list, and a local annotation
+   file it names is checked to exist.
 
 Each raises a :class:`~.config_error.ConfigError` naming the config (or the
 ``--cfg-options`` entry), the key and what was expected.
@@ -29,8 +30,8 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import DataLoader
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, registered, registry_miss,
-                          use_default_scope)
+from .config_file import (close_hint, mistake_place, mmengine_runner,
+                          registered, registry_miss, use_default_scope)
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
 
@@ -47,10 +48,6 @@ RUNNER_LOADER_KEYS = ('dataset', 'sampler', 'batch_sampler', 'collate_fn',
 LOADER_KEYS = tuple(
     dict.fromkeys(RUNNER_LOADER_KEYS +
                   tuple(inspect.signature(DataLoader).parameters)))
-
-#: The runners whose ``build_dataloader`` is MMEngine's; another runner may
-#: read other keys, so its dataloaders' keys are not checked.
-MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner')
 
 
 def _check_sampler_arguments(sampler: dict, key: str, given: Sequence[str],
@@ -109,9 +106,7 @@ def check_loader_arguments(cfg: Config,
             sampler argument its class does not take.
     """
     use_default_scope(cfg)
-    runner = cfg.get('runner_type')
-    if runner is not None and str(runner).split('.')[-1] not in (
-            MMENGINE_RUNNERS):
+    if not mmengine_runner(cfg):
         return
     for loader in loaders:
         loader_cfg = cfg.get(loader)

@@ -14,12 +14,22 @@ its wrappers take to mean: keep the arguments, build the pipeline, read no
 annotation list. A failure raises a :class:`~.config_error.ConfigError`
 naming the config, the key and the dataset's type.
 
+What the full build would read first is checked to exist: the annotation
+file, or the image folder of mmpretrain's ``CustomDataset`` without one.
+The Runner read it while it built the dataset, so a path that was wrong
+(or data not yet prepared) ended the tools with ``FileNotFoundError:
+Annotation file not found`` (``No such file or directory: 'data/train'``)
+after the work dir was made, and, for a validation set, after the model
+was built.
+
 A dataset class that does not take ``lazy_init`` (it is neither a
 ``BaseDataset`` nor has a ``lazy_init`` argument) cannot be built without
 reading its data, so its loader is left to the Runner as before.
 """
 import copy
 import inspect
+import os.path as osp
+import re
 from typing import Iterator, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -27,16 +37,20 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 
 from .config_error import ConfigError
-from .config_file import (config_key, registered, registry_miss,
+from .config_file import (config_key, mistake_place, registered, registry_miss,
                           use_default_scope)
 from .video_containers import one_line_error
 
-__all__ = ['check_datasets', 'dataset_nodes', 'lazily_built']
+__all__ = ['check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data']
 
 #: The keys under which MMEngine's and mmpretrain's dataset wrappers
 #: (``ConcatDataset``, ``RepeatDataset``, ``ClassBalancedDataset``,
 #: ``KFoldDataset``) take the datasets they wrap.
 WRAPPED_KEYS = ('dataset', 'datasets')
+
+#: A path with a URI scheme (``s3://``, ``http://``), which no local check
+#: can see.
+_URI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 
 
 def dataset_nodes(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
@@ -91,7 +105,9 @@ def check_datasets(cfg: Config,
             the type, or, for a type no registry holds, the closest
             registered names (:func:`~.config_file.registry_miss`).
             A :class:`ConfigError` or ``FileNotFoundError`` (whose message
-            names the file) is raised as it is.
+            names the file) is raised as it is. A local annotation file
+            or image folder that does not exist (:func:`missing_data`) is
+            named with its key.
     """
     use_default_scope(cfg)
     for loader in loaders:
@@ -110,9 +126,61 @@ def check_datasets(cfg: Config,
         # not the wrapper around it.
         for key, node in reversed(nodes):
             try:
-                DATASETS.build(copy.deepcopy(node))
+                built = DATASETS.build(copy.deepcopy(node))
             except Exception as e:
                 raise _dataset_error(e, node, key, cfg, source, options) from e
+            missing = missing_data(built)
+            if missing is not None:
+                argument, what = missing
+                where = mistake_place(source, f'{key}.{argument}', options)
+                raise ConfigError(f'{where} ({_type_name(node)}): {what}.')
+
+
+def missing_data(dataset) -> Optional[Tuple[str, str]]:
+    """What a lazily built ``BaseDataset`` will read first and lacks: its
+    annotation file (``ann_file``, joined to ``data_root``) or, for
+    mmpretrain's ``CustomDataset`` without one, the folder whose class
+    folders it lists (``data_prefix``).
+
+    Only local paths are checked: one behind a URI (``s3://``,
+    ``http://``) or a non-local ``backend_args`` is left to its backend,
+    and nothing is read here.
+
+    Args:
+        dataset: A dataset built with ``lazy_init=True``.
+
+    Returns:
+        tuple, optional: ``(argument, what)``, e.g. ``('ann_file', 'the
+        annotation file data/val.txt does not exist')``; None if nothing is
+        missing or nothing could be checked.
+    """
+    if not isinstance(dataset, BaseDataset):
+        return None
+    backend = getattr(dataset, 'backend_args', None) or {}
+    if backend.get('backend', 'local') != 'local':
+        return None
+    ann_file = getattr(dataset, 'ann_file', None)
+    if isinstance(ann_file, str) and ann_file:
+        if _URI.match(ann_file) or osp.exists(ann_file):
+            return None
+        return 'ann_file', f'the annotation file {ann_file} does not exist'
+    try:
+        from mmpretrain.datasets import CustomDataset
+    except ImportError:  # no mmpretrain: none of its datasets to check
+        return None
+    folder = dataset.data_prefix.get('img_path') if isinstance(
+        dataset, CustomDataset) else None
+    if not isinstance(folder, str) or _URI.match(folder) or osp.isdir(folder
+                                                                      or '.'):
+        return None
+    return 'data_prefix', (
+        f'the image folder {folder} does not exist (without an ann_file, '
+        f'{type(dataset).__name__} lists the class folders in it)')
+
+
+def _type_name(dataset: dict) -> str:
+    kind = dataset.get('type')
+    return getattr(kind, '__name__', kind)
 
 
 def _dataset_error(error: Exception, dataset: dict, key: str, cfg: Config,
@@ -123,8 +191,7 @@ def _dataset_error(error: Exception, dataset: dict, key: str, cfg: Config,
         return miss
     if isinstance(error, (ConfigError, FileNotFoundError)):
         return error
-    kind = dataset.get('type')
-    kind = getattr(kind, '__name__', kind)
+    kind = _type_name(dataset)
     given = [
         f'{k}={v!r}' for k, v in (options or {}).items()
         if config_key(k).startswith(f'{key}.')

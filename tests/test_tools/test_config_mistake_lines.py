@@ -4,9 +4,9 @@ the value and what was expected, exit status 1, no traceback: adapter
 arguments and ``block_types``, ``--tta`` on a video config without TTA
 fields and ``--auto-scale-lr`` on a config without a base batch size."""
 import pytest
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
-                     run_tool, save_stock_video_checkpoint, video_data_cfg,
-                     write_config)
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 
 
 def _refused(proc) -> str:
@@ -139,12 +139,15 @@ def _typo_line(config: str) -> str:
 
 @pytest.mark.parametrize(
     'tool', ['train.py', 'test.py', 'model_converters/extract_adapters.py'])
-def test_a_misspelled_type_is_one_line_naming_the_file_and_key(tmp_path, tool):
+def test_a_misspelled_type_is_one_line_naming_the_file_and_key(
+        tmp_path, tiny_video_data, tool):
     """MMEngine's KeyError ('AdaptFormr is not in the mmaction::model
     registry ...') was a 40-line traceback from the Runner that named
     neither the file nor the key."""
-    config = write_config(tmp_path / 'typo.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-                          "model = dict(backbone=dict(type='AdaptFormr'))\n")
+    config = write_config(
+        tmp_path / 'typo.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        "model = dict(backbone=dict(type='AdaptFormr'))\n")
     full = str(tmp_path / 'full.pth')
     save_stock_video_checkpoint(full)
     args = {
@@ -156,10 +159,13 @@ def test_a_misspelled_type_is_one_line_naming_the_file_and_key(tmp_path, tool):
     assert _refused(proc) == _typo_line(config)
 
 
-def test_a_misspelled_type_from_cfg_options_names_the_option(tmp_path):
+def test_a_misspelled_type_from_cfg_options_names_the_option(
+        tmp_path, tiny_video_data):
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
     proc = run_tool([
-        'test.py', TINY_VIDEO_CONFIG, tmp_path / 'none.pth', '--work-dir',
-        tmp_path / 'w', '--cfg-options', 'model.cls_head.type=TimeSformerHaed'
+        'test.py', config, tmp_path / 'none.pth', '--work-dir', tmp_path / 'w',
+        '--cfg-options', 'model.cls_head.type=TimeSformerHaed'
     ],
                     cwd=tmp_path,
                     check=False)
@@ -416,3 +422,89 @@ def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):
     assert 'Epoch(train)' in proc.stdout
     assert 'Epoch(val)' not in proc.stdout
     assert list((tmp_path / 'w').rglob('epoch_1.pth'))
+
+
+@pytest.mark.parametrize('tool, option, line', [
+    ('train.py', 'env_cfg.cudnn_benchmrk=True',
+     "--cfg-options env_cfg.cudnn_benchmrk=True: 'cudnn_benchmrk' is no "
+     "env_cfg key (did you mean 'cudnn_benchmark'?); MMEngine's Runner "
+     'would ignore it without a word.'),
+    ('test.py', 'env_cfg.mp_cfg.mp_start_methd=spawn',
+     "--cfg-options env_cfg.mp_cfg.mp_start_methd='spawn': 'mp_start_methd' "
+     "is no env_cfg.mp_cfg key (did you mean 'mp_start_method'?); "
+     "MMEngine's set_multi_processing would refuse it."),
+    ('train.py', 'default_hooks.chekpoint.interval=2',
+     '--cfg-options default_hooks.chekpoint.interval=2: '
+     "default_hooks.chekpoint is a dict without a type ({'interval': 2}) "
+     "(did you mean 'checkpoint'?); the Runner merges default hooks by "
+     'name'),
+    ('test.py', 'log_level=info',
+     "--cfg-options log_level='info': log_level='info' is no logging level "
+     "(did you mean 'INFO'?)"),
+    ('train.py', 'optim_wrapper.paramwise_cfg.custom_keys.head.lr_mul=10',
+     '--cfg-options optim_wrapper.paramwise_cfg.custom_keys.head.lr_mul=10: '
+     "'lr_mul' is no multiplier (did you mean 'lr_mult'?)"),
+])
+def test_a_key_the_runner_reads_itself_is_checked_first(
+        tmp_path, tiny_video_data, tool, option, line):
+    """A misspelled ``env_cfg`` key was silently ignored by the Runner (the
+    run went on without the setting); a misspelled ``mp_cfg`` key was a
+    traceback from the Runner's constructor, after the work dir was made;
+    a misspelled default hook was ``KeyError: '`cfg` or `default_args`
+    must contain the key "type"'`` and a lower-case log level ``KeyError:
+    'info'``, both tracebacks; a misspelled ``lr_mult`` trained at the
+    base lr without a word."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    proc = run_tool([
+        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
+        option, 'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc).startswith('ConfigError: ' + line)
+    assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_a_missing_annotation_file_is_named_before_the_runner(
+        tmp_path, tiny_video_data, tool):
+    """MMEngine reads an annotation list while the Runner builds its
+    dataset: a path that was wrong ended the run with ``FileNotFoundError:
+    Annotation file not found`` after the work dir was made (for the
+    validation set, after the model was built). It is named, with its
+    key, before anything is made."""
+    loader = 'val_dataloader' if tool == 'train.py' else 'test_dataloader'
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        f"{loader} = dict(dataset=dict(ann_file='vall.txt', "
+        f'data_root={str(tmp_path)!r}))\n')
+    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    proc = run_tool([tool, config, *args, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        f'ConfigError: {config}: {loader}.dataset.ann_file '
+        f'(CheckedVideoDataset): the annotation file {tmp_path}/vall.txt '
+        'does not exist.')
+    assert not (tmp_path / 'w').exists()
+
+
+def test_a_missing_image_folder_is_named_before_the_runner(tmp_path):
+    """The tiny image config lists class folders (no annotation file);
+    a ``data_root`` that was wrong was ``FileNotFoundError: [Errno 2] No
+    such file or directory: '.../train'`` after the work dir was made."""
+    proc = run_tool([
+        'train.py', TINY_IMAGE_CONFIG, '--work-dir', tmp_path / 'w',
+        '--cfg-options', f'train_dataloader.dataset.data_root={tmp_path}/no'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        f'ConfigError: {TINY_IMAGE_CONFIG}: train_dataloader.dataset.'
+        f'data_prefix (CustomDataset): the image folder {tmp_path}/no/train '
+        'does not exist (without an ann_file, CustomDataset lists the class '
+        'folders in it).')
+    assert not (tmp_path / 'w').exists()

@@ -8,7 +8,7 @@ from mmengine.registry import DATASETS, init_default_scope
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.dataset_check import (check_datasets, dataset_nodes,
-                                               lazily_built)
+                                               lazily_built, missing_data)
 
 
 def _config(**loaders):
@@ -16,12 +16,13 @@ def _config(**loaders):
 
 
 def _custom(tmp_path, **kwargs):
-    """An mmpretrain CustomDataset on a folder that does not exist: built
-    in full, it raises FileNotFoundError while it lists the folder."""
+    """An mmpretrain CustomDataset on an empty folder: built in full, it
+    raises a RuntimeError once it has listed the folder."""
+    (tmp_path / 'empty').mkdir(exist_ok=True)
     return dict(
         dict(
             type='CustomDataset',
-            data_root=str(tmp_path / 'no-such-folder'),
+            data_root=str(tmp_path / 'empty'),
             pipeline=[dict(type='LoadImageFromFile')]), **kwargs)
 
 
@@ -48,9 +49,9 @@ def test_wrapped_datasets_are_built_without_reading_their_data(tmp_path):
         'train_dataloader.dataset.datasets[1]',
         'train_dataloader.dataset.datasets[1].dataset',
     ]
-    # The folder does not exist; only a full build would list it.
+    # The folder is empty; only a full build would list it.
     check_datasets(cfg, 'c.py', ['train_dataloader', 'val_dataloader'])
-    with pytest.raises(FileNotFoundError):
+    with pytest.raises(RuntimeError, match='Found 0 files'):
         DATASETS.build(_custom(tmp_path))
     # The config itself is left as it was.
     assert 'lazy_init' not in cfg.train_dataloader.dataset
@@ -138,3 +139,66 @@ def test_a_missing_file_keeps_its_own_message(tmp_path):
             dataset=_custom(tmp_path, classes=str(tmp_path / 'none.txt'))))
     with pytest.raises(FileNotFoundError, match='none.txt'):
         check_datasets(cfg, 'c.py', ['train_dataloader'])
+
+
+def test_a_missing_annotation_file_is_named_with_its_key(tmp_path):
+    """MMEngine reads the annotation list only in a full build; the check
+    names a local one that does not exist, joined to ``data_root``."""
+    (tmp_path / 'train.txt').write_text('a.png 0\n')
+    listed = dict(
+        type='CustomDataset',
+        data_root=str(tmp_path),
+        ann_file='train.txt',
+        pipeline=[])
+    cfg = _config(
+        train_dataloader=dict(dataset=listed),
+        val_dataloader=dict(
+            dataset=dict(
+                type='RepeatDataset',
+                times=2,
+                dataset=dict(listed, ann_file='vall.txt'))))
+    check_datasets(cfg, 'c.py', ['train_dataloader'])
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['train_dataloader', 'val_dataloader'])
+    assert str(error.value) == (
+        'c.py: val_dataloader.dataset.dataset.ann_file (CustomDataset): the '
+        f'annotation file {tmp_path}/vall.txt does not exist.')
+    missing = str(tmp_path / 'none.txt')
+    cfg.val_dataloader.dataset.dataset.ann_file = missing
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['val_dataloader'],
+                       {'val_dataloader.dataset.dataset.ann_file': missing})
+    assert str(error.value) == (
+        '--cfg-options val_dataloader.dataset.dataset.ann_file='
+        f"'{missing}' (CustomDataset): the annotation file {missing} does "
+        'not exist.')
+
+
+@pytest.mark.parametrize('ann_file', ['', 's3://bucket/train.txt'])
+def test_an_annotation_file_no_local_check_can_see_is_left(tmp_path, ann_file):
+    """No annotation file (a folder is listed) or one behind a URI."""
+    init_default_scope('mmpretrain')
+    built = DATASETS.build(
+        _custom(tmp_path, ann_file=ann_file, lazy_init=True))
+    assert missing_data(built) is None
+    cfg = _config(
+        train_dataloader=dict(dataset=_custom(tmp_path, ann_file=ann_file)))
+    check_datasets(cfg, 'c.py', ['train_dataloader'])
+
+
+def test_a_missing_image_folder_is_named_with_its_key(tmp_path):
+    """mmpretrain's CustomDataset without an annotation file lists the
+    class folders of ``data_prefix`` under ``data_root``; a folder that is
+    not there was ``FileNotFoundError: [Errno 2] No such file or
+    directory`` from inside the Runner."""
+    cfg = _config(
+        train_dataloader=dict(
+            dataset=dict(_custom(tmp_path), data_prefix='train')))
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['train_dataloader'])
+    assert str(error.value) == (
+        'c.py: train_dataloader.dataset.data_prefix (CustomDataset): the '
+        f'image folder {tmp_path}/empty/train does not exist (without an '
+        'ann_file, CustomDataset lists the class folders in it).')
+    (tmp_path / 'empty' / 'train').mkdir()
+    check_datasets(cfg, 'c.py', ['train_dataloader'])

@@ -1,0 +1,262 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Check the keys of a config that MMEngine's Runner reads itself, before
+it reads them: ``env_cfg``, ``default_hooks``, ``custom_hooks`` and
+``log_level``.
+
+The Runner reads the ``env_cfg`` keys it knows with ``env_cfg.get(...)``,
+so a misspelled one (``cudnn_benchmrk=True``, ``resource_limt=8192``) was
+silently ignored: the run went on without the setting and nothing said
+so. A misspelled ``mp_cfg`` key, or a start method ``multiprocessing`` does
+not have, was a traceback from the Runner's constructor (``TypeError:
+set_multi_processing() got an unexpected keyword argument``,
+``ValueError: cannot find context for 'forkk'``), after the work dir was
+made; a ``dist_cfg`` key ``init_process_group`` does not take failed only
+once a distributed run started.
+
+A default hook is merged by its name: ``default_hooks.chekpoint.interval=2``
+adds a hook dict without a ``type`` next to ``checkpoint``, which the
+Runner could not build (``KeyError: '`cfg` or `default_args` must contain
+the key "type", but got {'interval': 2}'``); a log level logging does not
+know was a ``KeyError`` or ``TypeError`` from the logger.
+:func:`check_runner_config` names each of these as a mistake of the
+config, with the closest keys.
+"""
+import inspect
+import logging
+import multiprocessing
+from typing import Optional, Sequence
+
+import torch.distributed as torch_dist
+from mmengine.config import Config
+from mmengine.hooks import Hook
+from mmengine.utils.dl_utils import set_multi_processing
+
+from .config_error import ConfigError
+from .config_file import close_hint, mistake_place, mmengine_runner, option_key
+from .paramwise_check import check_paramwise_cfg
+
+__all__ = [
+    'check_runner_config', 'check_env_cfg', 'check_hooks', 'check_log_level',
+    'ENV_CFG_KEYS', 'RUNNER_DEFAULT_HOOKS'
+]
+
+#: The ``env_cfg`` keys MMEngine 0.10's ``Runner.setup_env`` reads (and
+#: ``FlexibleRunner``'s strategies take).
+ENV_CFG_KEYS = ('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit')
+
+#: What ``env_cfg.mp_cfg`` may set: ``set_multi_processing``'s arguments
+#: but the one the Runner passes itself.
+MP_CFG_KEYS = tuple(
+    name for name in inspect.signature(set_multi_processing).parameters
+    if name != 'distributed')
+
+#: What ``env_cfg.dist_cfg`` may set: MMEngine's ``init_dist`` takes
+#: ``backend`` and ``init_backend`` (and, under slurm, ``port``) and passes
+#: the rest to PyTorch's ``init_process_group``.
+DIST_CFG_KEYS = tuple(
+    dict.fromkeys(('backend', 'init_backend', 'port') + tuple(
+        name
+        for name in inspect.signature(torch_dist.init_process_group).parameters
+        if not name.startswith('_'))))
+
+#: The default hooks MMEngine 0.10's ``Runner.register_default_hooks``
+#: starts from, before it merges the config's ``default_hooks`` by name.
+RUNNER_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                        'param_scheduler', 'checkpoint')
+
+
+def _check_keys(env_cfg: dict, key: str, known: Sequence[str], fate: str,
+                source: str, options: Optional[dict]) -> None:
+    """Refuse a key of the dict ``env_cfg`` (at ``key``) not in ``known``;
+    ``fate`` says what MMEngine would do with it."""
+    for name in env_cfg:
+        if name not in known:
+            where = mistake_place(source, f'{key}.{name}', options)
+            raise ConfigError(f'{where}: {name!r} is no {key} key'
+                              f'{close_hint(name, known)}; {fate}. It takes: '
+                              f'{", ".join(known)}.')
+
+
+def check_env_cfg(cfg: Config,
+                  source: str,
+                  options: Optional[dict] = None) -> None:
+    """Check the keys of ``cfg.env_cfg``, of its ``mp_cfg`` and
+    ``dist_cfg``, and the multiprocessing start method it names.
+
+    Args:
+        cfg (Config): The config; one without ``env_cfg``, or whose
+            ``runner_type`` is not MMEngine's ``Runner`` or
+            ``FlexibleRunner``, is not checked.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the config (or the ``--cfg-options`` entry),
+            the key and the closest known keys, for the first key MMEngine
+            does not read, or a ``mp_start_method`` this platform lacks.
+    """
+    if not mmengine_runner(cfg):
+        return
+    env_cfg = cfg.get('env_cfg')
+    if env_cfg is None:
+        return
+    if not isinstance(env_cfg, dict):
+        raise ConfigError(f'{source}: env_cfg must be a dict such as '
+                          'dict(cudnn_benchmark=False, mp_cfg=..., '
+                          f'dist_cfg=...), but got {env_cfg!r}.')
+    _check_keys(env_cfg, 'env_cfg', ENV_CFG_KEYS,
+                "MMEngine's Runner would ignore it without a word", source,
+                options)
+    for name, known, fate in (
+        ('mp_cfg', MP_CFG_KEYS,
+         "MMEngine's set_multi_processing would refuse it"),
+        ('dist_cfg', DIST_CFG_KEYS,
+         "PyTorch's init_process_group would refuse it once a distributed "
+         'run starts'),
+    ):
+        sub = env_cfg.get(name)
+        if sub is None:
+            continue
+        if not isinstance(sub, dict):
+            raise ConfigError(
+                f'{mistake_place(source, f"env_cfg.{name}", options)}: '
+                f'env_cfg.{name} must be a dict, but got {sub!r}.')
+        _check_keys(sub, f'env_cfg.{name}', known, fate, source, options)
+    method = (env_cfg.get('mp_cfg') or {}).get('mp_start_method')
+    methods = multiprocessing.get_all_start_methods()
+    if method is not None and method not in methods:
+        where = mistake_place(source, 'env_cfg.mp_cfg.mp_start_method',
+                              options)
+        raise ConfigError(
+            f'{where}: {method!r} is no multiprocessing start method here'
+            f'{close_hint(str(method), methods)}. This platform has: '
+            f'{", ".join(methods)}.')
+
+
+def check_hooks(cfg: Config,
+                source: str,
+                options: Optional[dict] = None) -> None:
+    """Check that every default and custom hook the Runner will build is a
+    hook, a dict with a ``type``, or (a default hook) None.
+
+    Args:
+        cfg (Config): The config.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: For ``default_hooks`` that is no dict, ``custom_hooks``
+            that is no list, or a hook dict without a ``type``: naming the
+            key and, for a default hook, the closest names.
+    """
+    default_hooks = cfg.get('default_hooks')
+    if default_hooks is not None and not isinstance(default_hooks, dict):
+        raise ConfigError(
+            f'{_where(source, "default_hooks", options)}: '
+            'default_hooks must be a dict of hooks by name, such '
+            "as dict(checkpoint=dict(type='CheckpointHook', interval=1)), "
+            f'but got {default_hooks!r}.')
+    for name, hook in (default_hooks or {}).items():
+        if hook is None or isinstance(hook, Hook) or (isinstance(hook, dict)
+                                                      and 'type' in hook):
+            continue
+        names = list(
+            dict.fromkeys(RUNNER_DEFAULT_HOOKS + tuple(
+                other for other, value in default_hooks.items()
+                if isinstance(value, dict) and 'type' in value)))
+        where = _where(source, f'default_hooks.{name}', options)
+        raise ConfigError(
+            f'{where}: default_hooks.{name} is {_no_hook(hook)}'
+            f'{close_hint(name, names)}; the Runner merges default hooks by '
+            'name, and builds each from a dict with a type (or removes it '
+            f'for None). Default hooks here: {", ".join(names)}.')
+    custom_hooks = cfg.get('custom_hooks')
+    if custom_hooks is None:
+        return
+    if not isinstance(custom_hooks, (list, tuple)):
+        raise ConfigError(f'{_where(source, "custom_hooks", options)}: '
+                          'custom_hooks must be a list of hooks, such as '
+                          f"[dict(type='EMAHook')], but got {custom_hooks!r}.")
+    for index, hook in enumerate(custom_hooks):
+        if isinstance(hook, Hook) or (isinstance(hook, dict)
+                                      and 'type' in hook):
+            continue
+        where = _where(source, f'custom_hooks[{index}]', options)
+        raise ConfigError(
+            f'{where}: custom_hooks[{index}] is {_no_hook(hook)}; the Runner '
+            'builds each custom hook from a dict with a type, such as '
+            "dict(type='EMAHook').")
+
+
+def _where(source: str, key: str, options: Optional[dict]) -> str:
+    """The ``--cfg-options`` entry that set ``key`` (or one beneath it),
+    else the config file; the message names the key itself."""
+    given = option_key(key, options)
+    return source if given is None else \
+        f'--cfg-options {given}={options[given]!r}'
+
+
+def _no_hook(hook) -> str:
+    """What a hook entry that cannot be built is, for an error."""
+    if isinstance(hook, dict):
+        return f'a dict without a type ({hook!r})'
+    return f'no hook but {hook!r}'
+
+
+def check_log_level(cfg: Config,
+                    source: str,
+                    options: Optional[dict] = None) -> None:
+    """Check that ``log_level``, if set, is a level number or a name that
+    :mod:`logging` knows, as MMEngine's logger looks it up (case matters).
+
+    Args:
+        cfg (Config): The config.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key, the value and the level names.
+    """
+    level = cfg.get('log_level')
+    if level is None or (isinstance(level, int)
+                         and not isinstance(level, bool)):
+        return
+    # getLevelName maps a registered name to its number.
+    if isinstance(level, str) and isinstance(logging.getLevelName(level), int):
+        return
+    names = [
+        logging.getLevelName(number)
+        for number in (logging.DEBUG, logging.INFO, logging.WARNING,
+                       logging.ERROR, logging.CRITICAL)
+    ]
+    hint = close_hint(level.upper(), names) if isinstance(
+        level, str) else f' but a {type(level).__name__}'
+    raise ConfigError(
+        f'{_where(source, "log_level", options)}: log_level={level!r} '
+        f'is no logging level{hint}; give one of {", ".join(names)} (in '
+        'capitals) or an int such as 20.')
+
+
+def check_runner_config(cfg: Config,
+                        source: str,
+                        options: Optional[dict] = None) -> None:
+    """:func:`check_env_cfg`, :func:`check_hooks`, :func:`check_log_level`
+    and :func:`~.paramwise_check.check_paramwise_cfg`, for a tool about to
+    build a Runner.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: For the first mistake found.
+    """
+    check_env_cfg(cfg, source, options)
+    check_hooks(cfg, source, options)
+    check_log_level(cfg, source, options)
+    check_paramwise_cfg(cfg, source, options)
