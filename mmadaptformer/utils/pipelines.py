@@ -12,18 +12,79 @@ will use before anything runs, and :func:`build_transforms` raises a
 :class:`~.config_error.ConfigError` naming the config, the key and index
 (``train_dataloader.dataset.pipeline[2]``) and the transform's type.
 Building a transform reads no data.
+
+One mistake builds without an error: mmaction2's ``SampleFrames`` (and its
+subclass ``DenseSampleFrames``) takes ``**kwargs`` and drops them, so
+``dict(type='SampleFrames', clip_len=16, num_clip=2)`` sampled one clip
+per video without a word, in training and in the test's views alike.
+:func:`build_transforms` refuses an argument such a transform drops
+(:data:`DROPPING_TRANSFORMS`), with the closest ones it takes.
 """
 import copy
+import inspect
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import TRANSFORMS
 
 from .config_error import ConfigError
-from .config_file import registry_miss, use_default_scope
+from .config_file import (close_hint, mistake_place, registry_miss,
+                          use_default_scope)
 from .video_containers import one_line_error
 
-__all__ = ['build_transforms', 'dataloader_pipelines', 'check_pipelines']
+__all__ = [
+    'build_transforms', 'dataloader_pipelines', 'check_pipelines',
+    'dropped_arguments', 'DROPPING_TRANSFORMS'
+]
+
+#: mmaction2 transforms whose constructor takes ``**kwargs`` and drops
+#: them: an argument misspelled there would be ignored.
+DROPPING_TRANSFORMS = ('SampleFrames', )
+
+
+def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
+    """The arguments of the config ``transform`` that the transform
+    ``built`` from it dropped, and those it takes.
+
+    Only a transform of :data:`DROPPING_TRANSFORMS`, or a subclass from
+    mmaction2 itself that passes its ``**kwargs`` on to it, is read; any
+    other (one of the user's own may use its ``**kwargs``) gives
+    ``([], [])``.
+
+    Args:
+        transform (dict): The transform's config.
+        built: The transform built from it.
+
+    Returns:
+        tuple[list, list]: The dropped arguments and the arguments the
+        constructors down to the dropping class take.
+    """
+    mro = type(built).__mro__
+    ends = [
+        index for index, cls in enumerate(mro)
+        if cls.__name__ in DROPPING_TRANSFORMS
+        and cls.__module__.startswith('mmaction.')
+    ]
+    if not ends or not all(
+            cls.__module__.startswith('mmaction.')
+            for cls in mro[:ends[0] + 1]):
+        return [], []
+    takes = []
+    for cls in mro[:ends[0] + 1]:
+        if '__init__' not in vars(cls):
+            continue
+        takes += [
+            p.name
+            for p in inspect.signature(cls.__init__).parameters.values()
+            if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL,
+                                                   p.VAR_KEYWORD)
+        ]
+    takes = list(dict.fromkeys(takes))
+    dropped = [
+        argument for argument in transform
+        if argument not in ('type', '_scope_') and argument not in takes
+    ]
+    return dropped, takes
 
 
 def build_transforms(pipeline: Sequence,
@@ -49,7 +110,8 @@ def build_transforms(pipeline: Sequence,
         ConfigError: If a transform cannot be built: naming ``source``,
             ``key[index]`` and its type, or, for a type no registry holds,
             the closest registered names
-            (:func:`~.config_file.registry_miss`).
+            (:func:`~.config_file.registry_miss`); or if it would drop an
+            argument (:func:`dropped_arguments`).
     """
     transforms = []
     for index, transform in enumerate(pipeline):
@@ -58,7 +120,7 @@ def build_transforms(pipeline: Sequence,
             continue
         kind = transform.get('type') if isinstance(transform, dict) else None
         try:
-            transforms.append(TRANSFORMS.build(copy.deepcopy(transform)))
+            built = TRANSFORMS.build(copy.deepcopy(transform))
         except Exception as e:
             error = registry_miss(e, cfg, source, options)
             if error is not None:
@@ -66,6 +128,18 @@ def build_transforms(pipeline: Sequence,
             raise ConfigError(f'{source}: {key}[{index}]' +
                               (f' ({kind})' if kind else '') +
                               f' cannot be built: {one_line_error(e)}.') from e
+        dropped, takes = dropped_arguments(transform, built)
+        if dropped:
+            name = type(built).__name__
+            where = mistake_place(source, f'{key}[{index}].{dropped[0]}',
+                                  options)
+            raise ConfigError(
+                f'{where}: {name} takes no argument {dropped[0]!r}'
+                f'{close_hint(dropped[0], takes)}; mmaction2\'s {name} '
+                'accepts and drops arguments it does not know, so it would '
+                f'sample as if it were not there. It takes: '
+                f'{", ".join(takes)}.')
+        transforms.append(built)
     return transforms
 
 

@@ -273,6 +273,30 @@ def test_a_transform_that_cannot_be_built_is_one_line(tmp_path,
         (tmp_path / 'w').rglob('*.pth'))
 
 
+@pytest.mark.parametrize('tool, loader', [('train.py', 'val_dataloader'),
+                                          ('test.py', 'test_dataloader')])
+def test_an_argument_sample_frames_would_drop_is_one_line(
+        tmp_path, tiny_video_data, tool, loader):
+    """mmaction2's SampleFrames drops an argument it does not know: a
+    validation or test pipeline with ``num_clip=2`` ran with one clip per
+    video, without a word."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    proc = run_tool([
+        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
+        f'{loader}.dataset.pipeline.1.num_clip=2'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc).startswith(
+        f'ConfigError: --cfg-options {loader}.dataset.pipeline.1.num_clip=2: '
+        "SampleFrames takes no argument 'num_clip' (did you mean "
+        "'num_clips'?); mmaction2's SampleFrames accepts and drops arguments "
+        'it does not know')
+    assert not (tmp_path / 'w').exists()
+
+
 @pytest.mark.parametrize('tool, loader', [('train.py', 'train_dataloader'),
                                           ('train.py', 'val_dataloader'),
                                           ('test.py', 'test_dataloader')])

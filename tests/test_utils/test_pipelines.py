@@ -3,9 +3,12 @@
 concatenated datasets included; what cannot be built is named."""
 import pytest
 from mmengine.config import Config
+from mmengine.registry import init_default_scope
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.pipelines import check_pipelines, dataloader_pipelines
+from mmadaptformer.utils.pipelines import (build_transforms, check_pipelines,
+                                           dataloader_pipelines,
+                                           dropped_arguments)
 
 
 def _config(**loaders):
@@ -55,3 +58,55 @@ def test_a_type_no_registry_holds_names_the_closest():
         "c.py: test_dataloader.dataset.pipeline[0].type='LoadImageFromFlie' "
         'is not in the mmpretrain::transform registry; did you mean '
         "'LoadImageFromFile'")
+
+
+def test_an_argument_sample_frames_would_drop_is_named():
+    """The premise: mmaction2's SampleFrames takes ``num_clip`` and samples
+    one clip; the pipeline check names it, with the option that set it."""
+    from mmaction.datasets.transforms import SampleFrames
+    assert SampleFrames(clip_len=4, num_clip=2).num_clips == 1
+    cfg = Config(dict(default_scope='mmaction'))
+    # build_transforms builds in the current scope, which tools set.
+    init_default_scope('mmaction')
+    pipeline = [
+        dict(type='DecordInit'),
+        dict(type='SampleFrames', clip_len=4, num_clip=2, test_mode=True)
+    ]
+    with pytest.raises(ConfigError) as error:
+        build_transforms(pipeline, 'test_dataloader.dataset.pipeline', cfg,
+                         'c.py',
+                         {'test_dataloader.dataset.pipeline.1.'
+                          'num_clip': 2})
+    assert str(error.value) == (
+        '--cfg-options test_dataloader.dataset.pipeline.1.num_clip=2: '
+        "SampleFrames takes no argument 'num_clip' (did you mean "
+        "'num_clips'?); mmaction2's SampleFrames accepts and drops "
+        'arguments it does not know, so it would sample as if it were not '
+        'there. It takes: clip_len, frame_interval, num_clips, '
+        'temporal_jitter, twice_sample, out_of_bound_opt, test_mode, '
+        'keep_tail_frames, target_fps.')
+    pipeline[1] = dict(type='SampleFrames', clip_len=4, num_clips=2)
+    assert build_transforms(pipeline, 'k', cfg, 'c.py')[1].num_clips == 2
+
+
+def test_only_transforms_that_drop_arguments_are_read():
+    """DenseSampleFrames passes its ``**kwargs`` on to SampleFrames; a
+    user's subclass may use its own, and other transforms refuse theirs."""
+    from mmaction.datasets.transforms import DenseSampleFrames, SampleFrames
+    dense = dict(type='DenseSampleFrames', clip_len=4, sample_rang=32)
+    dropped, takes = dropped_arguments(dense, DenseSampleFrames(clip_len=4))
+    assert dropped == ['sample_rang']
+    assert takes[:2] == ['sample_range', 'num_sample_positions']
+    assert 'num_clips' in takes
+
+    class MyFrames(SampleFrames):
+
+        def __init__(self, clip_len, **kwargs):
+            super().__init__(clip_len)
+            self.stride = kwargs.get('stride', 1)
+
+    assert dropped_arguments(
+        dict(type='MyFrames', clip_len=4, stride=2),
+        MyFrames(clip_len=4, stride=2)) == ([], [])
+    from mmaction.datasets.transforms import DecordInit
+    assert dropped_arguments(dict(type='DecordInit'), DecordInit()) == ([], [])
