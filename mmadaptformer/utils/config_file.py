@@ -26,7 +26,7 @@ from .config_error import ConfigError
 
 __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
-    'config_key', 'option_key', 'mistake_place', 'registered',
+    'config_key', 'option_key', 'option_place', 'mistake_place', 'registered',
     'use_default_scope', 'merge_cfg_options', 'mmengine_runner'
 ]
 
@@ -253,14 +253,19 @@ def option_key(key: str, options: Optional[dict]) -> Optional[str]:
     return None
 
 
+def option_place(key: str, options: Optional[dict]) -> Optional[str]:
+    """``--cfg-options KEY=VALUE``, the entry that set the config key
+    ``key`` (:func:`option_key`), for an error; None if none did."""
+    given = option_key(key, options)
+    return None if given is None else \
+        f'--cfg-options {given}={options[given]!r}'
+
+
 def mistake_place(source: str, key: str, options: Optional[dict]) -> str:
     """Where the config key ``key`` was set, for an error:
     ``--cfg-options KEY=VALUE`` if an option set it, else ``SOURCE: KEY``.
     """
-    given = option_key(key, options)
-    if given is not None:
-        return f'--cfg-options {given}={options[given]!r}'
-    return f'{source}: {key}'
+    return option_place(key, options) or f'{source}: {key}'
 
 
 def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:

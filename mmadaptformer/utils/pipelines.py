@@ -59,27 +59,20 @@ def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
         tuple[list, list]: The dropped arguments and the arguments the
         constructors down to the dropping class take.
     """
-    mro = type(built).__mro__
-    ends = [
-        index for index, cls in enumerate(mro)
-        if cls.__name__ in DROPPING_TRANSFORMS
-        and cls.__module__.startswith('mmaction.')
-    ]
-    if not ends or not all(
-            cls.__module__.startswith('mmaction.')
-            for cls in mro[:ends[0] + 1]):
-        return [], []
-    takes = []
-    for cls in mro[:ends[0] + 1]:
-        if '__init__' not in vars(cls):
-            continue
-        takes += [
-            p.name
+    # The classes down to the dropping one, all mmaction2's own.
+    chain = []
+    for cls in type(built).__mro__:
+        if not cls.__module__.startswith('mmaction.'):
+            return [], []
+        chain.append(cls)
+        if cls.__name__ in DROPPING_TRANSFORMS:
+            break
+    takes = list(
+        dict.fromkeys(
+            p.name for cls in chain if '__init__' in vars(cls)
             for p in inspect.signature(cls.__init__).parameters.values()
             if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL,
-                                                   p.VAR_KEYWORD)
-        ]
-    takes = list(dict.fromkeys(takes))
+                                                   p.VAR_KEYWORD)))
     dropped = [
         argument for argument in transform
         if argument not in ('type', '_scope_') and argument not in takes

@@ -32,7 +32,8 @@ from mmengine.hooks import Hook
 from mmengine.utils.dl_utils import set_multi_processing
 
 from .config_error import ConfigError
-from .config_file import close_hint, mistake_place, mmengine_runner, option_key
+from .config_file import (close_hint, mistake_place, mmengine_runner,
+                          option_place)
 from .paramwise_check import check_paramwise_cfg
 
 __all__ = [
@@ -153,20 +154,20 @@ def check_hooks(cfg: Config,
     """
     default_hooks = cfg.get('default_hooks')
     if default_hooks is not None and not isinstance(default_hooks, dict):
+        where = option_place('default_hooks', options) or source
         raise ConfigError(
-            f'{_where(source, "default_hooks", options)}: '
-            'default_hooks must be a dict of hooks by name, such '
+            f'{where}: default_hooks must be a dict of hooks by name, such '
             "as dict(checkpoint=dict(type='CheckpointHook', interval=1)), "
             f'but got {default_hooks!r}.')
     for name, hook in (default_hooks or {}).items():
-        if hook is None or isinstance(hook, Hook) or (isinstance(hook, dict)
-                                                      and 'type' in hook):
+        if hook is None or _buildable(hook):
             continue
         names = list(
-            dict.fromkeys(RUNNER_DEFAULT_HOOKS + tuple(
-                other for other, value in default_hooks.items()
-                if isinstance(value, dict) and 'type' in value)))
-        where = _where(source, f'default_hooks.{name}', options)
+            dict.fromkeys(RUNNER_DEFAULT_HOOKS +
+                          tuple(other
+                                for other, value in default_hooks.items()
+                                if _buildable(value))))
+        where = option_place(f'default_hooks.{name}', options) or source
         raise ConfigError(
             f'{where}: default_hooks.{name} is {_no_hook(hook)}'
             f'{close_hint(name, names)}; the Runner merges default hooks by '
@@ -176,26 +177,25 @@ def check_hooks(cfg: Config,
     if custom_hooks is None:
         return
     if not isinstance(custom_hooks, (list, tuple)):
-        raise ConfigError(f'{_where(source, "custom_hooks", options)}: '
-                          'custom_hooks must be a list of hooks, such as '
-                          f"[dict(type='EMAHook')], but got {custom_hooks!r}.")
+        where = option_place('custom_hooks', options) or source
+        raise ConfigError(
+            f'{where}: custom_hooks must be a list of hooks, such as '
+            f"[dict(type='EMAHook')], but got {custom_hooks!r}.")
     for index, hook in enumerate(custom_hooks):
-        if isinstance(hook, Hook) or (isinstance(hook, dict)
-                                      and 'type' in hook):
+        if _buildable(hook):
             continue
-        where = _where(source, f'custom_hooks[{index}]', options)
+        where = option_place(f'custom_hooks[{index}]', options) or source
         raise ConfigError(
             f'{where}: custom_hooks[{index}] is {_no_hook(hook)}; the Runner '
             'builds each custom hook from a dict with a type, such as '
             "dict(type='EMAHook').")
 
 
-def _where(source: str, key: str, options: Optional[dict]) -> str:
-    """The ``--cfg-options`` entry that set ``key`` (or one beneath it),
-    else the config file; the message names the key itself."""
-    given = option_key(key, options)
-    return source if given is None else \
-        f'--cfg-options {given}={options[given]!r}'
+def _buildable(hook) -> bool:
+    """Whether the Runner can register ``hook``: a hook, or a dict with a
+    ``type``."""
+    return isinstance(hook, Hook) or (isinstance(hook, dict)
+                                      and 'type' in hook)
 
 
 def _no_hook(hook) -> str:
@@ -234,8 +234,9 @@ def check_log_level(cfg: Config,
     ]
     hint = close_hint(level.upper(), names) if isinstance(
         level, str) else f' but a {type(level).__name__}'
+    where = option_place('log_level', options) or source
     raise ConfigError(
-        f'{_where(source, "log_level", options)}: log_level={level!r} '
+        f'{where}: log_level={level!r} '
         f'is no logging level{hint}; give one of {", ".join(names)} (in '
         'capitals) or an int such as 20.')
 
