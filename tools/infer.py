@@ -24,8 +24,8 @@ from mmengine.config import DictAction
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, PretrainedLoadError,
-                                TaskError, TaskLoadError, check_task_name,
-                                collect_inputs)
+                                TaskError, TaskLoadError, build_test_pipeline,
+                                check_task_name, collect_inputs)
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
@@ -268,6 +268,11 @@ def _model(config: str, pretrained, options, build):
     and ``--pretrained``); a misspelled type, or an argument that a class
     does not take, names the config file and key, or the option."""
     cfg = _config(config, pretrained, options)
+    if options and cfg.get('default_scope') in ('mmaction', 'mmpretrain'):
+        # The engine builds the test pipeline again, from the merged config
+        # alone. Built here first, a transform that an option broke is
+        # named by the option, as train.py and test.py name it.
+        build_test_pipeline(cfg, cfg.default_scope, config, options)
     try:
         return build(cfg)
     except Exception as exc:

@@ -9,7 +9,7 @@ A transform that cannot be built is a mistake of the config, and
 it would read as a damaged checkpoint or a damaged input.
 """
 import copy
-from typing import Tuple
+from typing import Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.dataset import Compose
@@ -62,7 +62,8 @@ def _found_test_pipeline(cfg: Config, source: str) -> Tuple[str, list]:
 
 def build_test_pipeline(cfg: Config,
                         toolbox: str,
-                        source: str = 'config') -> Compose:
+                        source: str = 'config',
+                        options: Optional[dict] = None) -> Compose:
     """The config's test pipeline, built in its toolbox's scope.
 
     A transform that cannot be built is a mistake of the config, not of a
@@ -73,6 +74,10 @@ def build_test_pipeline(cfg: Config,
         toolbox (str): ``'mmaction'`` or ``'mmpretrain'``, whose
             transforms it names.
         source (str): How the config is named in errors.
+        options (dict, optional): The ``--cfg-options`` merged into
+            ``cfg``: a mistake that one of them made is named by it
+            (``--cfg-options KEY=VALUE``) rather than by its key in the
+            merged config. Defaults to None.
 
     Returns:
         Compose: The pipeline.
@@ -81,9 +86,10 @@ def build_test_pipeline(cfg: Config,
         ConfigError: If there is no test pipeline, or a transform of it
             cannot be built: the message names the config, the key and
             index (``test_dataloader.dataset.pipeline[2]``) and the type,
-            or, for a type that is not registered, the closest names.
+            or the option that set it, or, for a type that is not
+            registered, the closest names.
     """
     key, pipeline = _found_test_pipeline(cfg, source)
     init_default_scope(toolbox)
     # build_transforms builds each from a copy: the config is not changed.
-    return Compose(build_transforms(pipeline, key, cfg, source))
+    return Compose(build_transforms(pipeline, key, cfg, source, options))

@@ -675,14 +675,20 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
         ], 'full', video, tmp_path / 'r.json', capsys)
         assert error.startswith(f"{full['config']}: ConfigError: {line}"), \
             error
-    # An argument SampleFrames would drop without a word: the test
-    # pipeline is checked, as train.py and test.py check theirs, and named
-    # by its key in the merged config.
-    error = _error(infer, [
-        full['config'], full['checkpoint'], video, '--cfg-options',
-        'test_dataloader.dataset.pipeline.1.num_clip=1'
-    ], 'full', video, tmp_path / 'r.json', capsys)
-    assert error.startswith(
-        f"ConfigError: {full['config']}: test_dataloader.dataset.pipeline[1]."
-        "num_clip: SampleFrames takes no argument 'num_clip' (did you mean "
-        "'num_clips'?)"), error
+    # An argument SampleFrames would drop without a word, and a type no
+    # registry holds: the test pipeline is checked, as train.py and
+    # test.py check theirs, and the option that broke it is named.
+    for wrong, line in [
+        ('test_dataloader.dataset.pipeline.1.num_clip=1',
+         '--cfg-options test_dataloader.dataset.pipeline.1.num_clip=1: '
+         "SampleFrames takes no argument 'num_clip' (did you mean "
+         "'num_clips'?)"),
+        ('test_dataloader.dataset.pipeline.1.type=SampleFrame',
+         '--cfg-options test_dataloader.dataset.pipeline.1.type='
+         "'SampleFrame' is not in the mmaction::transform registry"),
+    ]:
+        error = _error(infer, [
+            full['config'], full['checkpoint'], video, '--cfg-options', wrong
+        ], 'full', video, tmp_path / 'r.json', capsys)
+        assert error.startswith(f"{full['config']}: ConfigError: {line}"), \
+            error
