@@ -33,6 +33,8 @@ from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  set_pretrained_backbone)
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import config_mistake
+from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.recognizer_check import check_recognizer_cfg
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively for video
@@ -125,11 +127,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _local(path: str) -> bool:
-    # Addresses (https://, open-mmlab://) are read when the model loads.
-    return '://' not in path
-
-
 def _check_device(parser: argparse.ArgumentParser, device: str) -> None:
     """Refuse a device this machine does not have, before any model loads
     (PyTorch would fail on the first tensor moved there)."""
@@ -182,9 +179,10 @@ def parse_args(argv=None):
         files += [(config, 'config'), (checkpoint, 'checkpoint')]
     files += [(args.pretrained, '--pretrained'),
               (args.label_map, '--label-map')]
-    for path, what in files:
-        if path is not None and _local(path) and not osp.isfile(path):
-            parser.error(f'{what} {path}: no such file')
+    # Addresses (https://, open-mmlab://) are read when the model loads.
+    missing = first_missing_file(files)
+    if missing:
+        parser.error(missing)
     if args.out is not None and osp.isdir(args.out):
         parser.error(f'--out {args.out} is a folder; give the JSON file to '
                      'write')
@@ -269,10 +267,12 @@ def _model(config: str, pretrained, options, build):
     does not take, names the config file and key, or the option."""
     cfg = _config(config, pretrained, options)
     if options and cfg.get('default_scope') in ('mmaction', 'mmpretrain'):
-        # The engine builds the test pipeline again, from the merged config
-        # alone. Built here first, a transform that an option broke is
-        # named by the option, as train.py and test.py name it.
+        # The engine checks these again, from the merged config alone.
+        # Checked here first, a transform or a recognizer's test_cfg key
+        # that an option broke is named by the option, as train.py and
+        # test.py name it.
         build_test_pipeline(cfg, cfg.default_scope, config, options)
+        check_recognizer_cfg(cfg, config, options)
     try:
         return build(cfg)
     except Exception as exc:

@@ -33,10 +33,11 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 
 
-def parse_args(argv=None):
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Test (and eval) a video or image model')
     parser.add_argument('config', help='test config file path')
@@ -120,6 +121,11 @@ def parse_args(argv=None):
         default='none',
         help='job launcher')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = _parser()
     args = parser.parse_args(argv)
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out, the file to write.')
@@ -233,8 +239,22 @@ def merge_args(cfg, args):
     return cfg
 
 
+def refuse_missing_files(args) -> None:
+    """End with exit status 2, as for any other mistake of the command line,
+    if a file it names is not there: the Runner would find a missing
+    checkpoint only after making a log folder and building the model."""
+    missing = first_missing_file([
+        (args.config, 'config'),
+        (args.checkpoint, 'checkpoint'),
+        (args.pretrained, '--pretrained'),
+    ])
+    if missing:
+        _parser().error(missing)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    refuse_missing_files(args)
     # Bad input (adapters on another backbone, a damaged checkpoint) ends
     # with its message on one line, not a traceback.
     with refusals_exit():

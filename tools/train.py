@@ -54,10 +54,11 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 
 
-def parse_args(argv=None):
+def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Train a video or image model (MMAction2 / MMPretrain)')
     parser.add_argument('config', help='train config file path')
@@ -134,6 +135,11 @@ def parse_args(argv=None):
         help='job launcher')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = _parser()
     args = parser.parse_args(argv)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
@@ -271,8 +277,22 @@ def enable_auto_scale_lr(cfg, config_file):
         f'{found}.')
 
 
+def refuse_missing_files(args) -> None:
+    """End with exit status 2, as for any other mistake of the command line,
+    if a file it names is not there: the Runner would find a missing
+    checkpoint only after making a log folder and building the model."""
+    missing = first_missing_file([
+        (args.config, 'config'),
+        (None if args.resume == 'auto' else args.resume, '--resume'),
+        (args.pretrained, '--pretrained'),
+    ])
+    if missing:
+        _parser().error(missing)
+
+
 def main(argv=None):
     args = parse_args(argv)
+    refuse_missing_files(args)
     # Bad input (adapters on another backbone, a damaged checkpoint, a bad
     # annotation line, nothing to resume) ends with its message on one
     # line, not a traceback.

@@ -36,6 +36,8 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      model_trained_part_keys)
 from mmadaptformer.utils.adapter_only_fit import (check_adapter_only_fits,
                                                   loading)
+from mmadaptformer.utils.local_files import is_local
+from mmadaptformer.utils.recognizer_check import check_recognizer_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
                                                   StateDictMismatchError,
                                                   check_state_dict)
@@ -162,7 +164,7 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
         dict: The checkpoint, to give :func:`init_model` as ``loaded``.
     """
     checkpoint = os.fspath(checkpoint)
-    if '://' not in checkpoint and not osp.isfile(checkpoint):
+    if is_local(checkpoint) and not osp.isfile(checkpoint):
         raise FileNotFoundError(
             f'Checkpoint file {checkpoint} does not exist.')
     ckpt = CheckpointLoader.load_checkpoint(
@@ -232,6 +234,9 @@ def init_model(config: Union[str, Config],
         ``meta`` (empty without a checkpoint).
 
     Raises:
+        ConfigError: If the config sets a ``model.test_cfg`` (or
+            ``train_cfg``) key that its mmaction2 recognizer would ignore
+            (:func:`~mmadaptformer.utils.recognizer_check.check_recognizer_cfg`).
         PretrainedLoadError: If the pretrained file of the frozen backbone
             that an adapter-only checkpoint leaves out cannot be loaded
             (:func:`load_read_checkpoint`). What fails in reading or
@@ -240,6 +245,8 @@ def init_model(config: Union[str, Config],
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
+    # A test_cfg key mmaction2's recognizer would ignore without a word.
+    check_recognizer_cfg(cfg, source)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:

@@ -29,7 +29,6 @@ reading its data, so its loader is left to the Runner as before.
 import copy
 import inspect
 import os.path as osp
-import re
 from typing import Iterator, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -39,6 +38,7 @@ from mmengine.registry import DATASETS
 from .config_error import ConfigError
 from .config_file import (config_key, mistake_place, registered, registry_miss,
                           use_default_scope)
+from .local_files import is_local
 from .video_containers import one_line_error
 
 __all__ = ['check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data']
@@ -47,10 +47,6 @@ __all__ = ['check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data']
 #: (``ConcatDataset``, ``RepeatDataset``, ``ClassBalancedDataset``,
 #: ``KFoldDataset``) take the datasets they wrap.
 WRAPPED_KEYS = ('dataset', 'datasets')
-
-#: A path with a URI scheme (``s3://``, ``http://``), which no local check
-#: can see.
-_URI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 
 
 def dataset_nodes(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
@@ -161,7 +157,7 @@ def missing_data(dataset) -> Optional[Tuple[str, str]]:
         return None
     ann_file = getattr(dataset, 'ann_file', None)
     if isinstance(ann_file, str) and ann_file:
-        if _URI.match(ann_file) or osp.exists(ann_file):
+        if not is_local(ann_file) or osp.exists(ann_file):
             return None
         return 'ann_file', f'the annotation file {ann_file} does not exist'
     try:
@@ -170,8 +166,8 @@ def missing_data(dataset) -> Optional[Tuple[str, str]]:
         return None
     folder = dataset.data_prefix.get('img_path') if isinstance(
         dataset, CustomDataset) else None
-    if not isinstance(folder, str) or _URI.match(folder) or osp.isdir(folder
-                                                                      or '.'):
+    if not isinstance(folder, str) or not is_local(folder) or osp.isdir(
+            folder or '.'):
         return None
     return 'data_prefix', (
         f'the image folder {folder} does not exist (without an ann_file, '

@@ -30,6 +30,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from mmengine.config import Config, ConfigDict
 
 from .checkpoint_source import FROZEN_HOST_FORMAT
+from .local_files import is_local
 
 __all__ = [
     'PretrainedFileError', 'backbone_init_cfg_key',
@@ -206,7 +207,7 @@ def set_pretrained_backbone(
     owner = cfg.model.backbone
     if key == 'model.backbone.backbone.init_cfg':
         owner = owner.backbone
-    if '://' not in checkpoint:
+    if is_local(checkpoint):
         # The work dir's copy of the config records it: later tools may
         # run from another directory.
         checkpoint = osp.abspath(checkpoint)

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Check the keys of a config that MMEngine's Runner reads itself, before
-it reads them: ``env_cfg``, ``default_hooks``, ``custom_hooks`` and
-``log_level``.
+it reads them: ``env_cfg``, ``default_hooks``, ``custom_hooks``,
+``log_level`` and ``load_from``.
 
 The Runner reads the ``env_cfg`` keys it knows with ``env_cfg.get(...)``,
 so a misspelled one (``cudnn_benchmrk=True``, ``resource_limt=8192``) was
@@ -17,13 +17,16 @@ A default hook is merged by its name: ``default_hooks.chekpoint.interval=2``
 adds a hook dict without a ``type`` next to ``checkpoint``, which the
 Runner could not build (``KeyError: '`cfg` or `default_args` must contain
 the key "type", but got {'interval': 2}'``); a log level logging does not
-know was a ``KeyError`` or ``TypeError`` from the logger.
+know was a ``KeyError`` or ``TypeError`` from the logger. A ``load_from``
+checkpoint that is not there was found only when the Runner loaded it,
+after it had made a log folder in the work dir and built the model.
 :func:`check_runner_config` names each of these as a mistake of the
 config, with the closest keys.
 """
 import inspect
 import logging
 import multiprocessing
+import os.path as osp
 from typing import Optional, Sequence
 
 import torch.distributed as torch_dist
@@ -34,11 +37,13 @@ from mmengine.utils.dl_utils import set_multi_processing
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
                           option_place)
+from .local_files import is_local
 from .paramwise_check import check_paramwise_cfg
+from .recognizer_check import check_recognizer_cfg
 
 __all__ = [
     'check_runner_config', 'check_env_cfg', 'check_hooks', 'check_log_level',
-    'ENV_CFG_KEYS', 'RUNNER_DEFAULT_HOOKS'
+    'check_load_from', 'ENV_CFG_KEYS', 'RUNNER_DEFAULT_HOOKS'
 ]
 
 #: The ``env_cfg`` keys MMEngine 0.10's ``Runner.setup_env`` reads (and
@@ -241,11 +246,38 @@ def check_log_level(cfg: Config,
         'capitals) or an int such as 20.')
 
 
+def check_load_from(cfg: Config,
+                    source: str,
+                    options: Optional[dict] = None) -> None:
+    """Refuse a local ``load_from`` that is not a file.
+
+    An address (``https://``, ``s3://``) is left to its loader.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key or the option that set it.
+    """
+    load_from = cfg.get('load_from')
+    if not load_from or not is_local(load_from) or osp.isfile(load_from):
+        return
+    problem = 'is a folder, not a checkpoint file' if osp.isdir(
+        load_from) else 'does not exist'
+    raise ConfigError(f'{mistake_place(source, "load_from", options)}: the '
+                      f'checkpoint {load_from} {problem}.')
+
+
 def check_runner_config(cfg: Config,
                         source: str,
                         options: Optional[dict] = None) -> None:
-    """:func:`check_env_cfg`, :func:`check_hooks`, :func:`check_log_level`
-    and :func:`~.paramwise_check.check_paramwise_cfg`, for a tool about to
+    """:func:`check_env_cfg`, :func:`check_hooks`, :func:`check_log_level`,
+    :func:`~.paramwise_check.check_paramwise_cfg`, :func:`check_load_from`
+    and, for the model the Runner builds,
+    :func:`~.recognizer_check.check_recognizer_cfg`: for a tool about to
     build a Runner.
 
     Args:
@@ -261,3 +293,5 @@ def check_runner_config(cfg: Config,
     check_hooks(cfg, source, options)
     check_log_level(cfg, source, options)
     check_paramwise_cfg(cfg, source, options)
+    check_load_from(cfg, source, options)
+    check_recognizer_cfg(cfg, source, options)

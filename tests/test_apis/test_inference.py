@@ -368,3 +368,36 @@ def test_a_damaged_pretrained_file_is_told_from_a_damaged_checkpoint(
             match=r'scale \(model\.backbone\.adapter\.scale\)') as info:
         ModelInferencer(other_scale, task['checkpoint'])
     assert not isinstance(info.value, PretrainedLoadError)
+
+
+def test_a_test_cfg_key_the_recognizer_ignores_is_refused_on_every_path(
+        video_tasks, tmp_path, clean_loggers):
+    """``model.test_cfg.average_clips`` is where mmaction2 0.x read it; 1.x
+    ignores it there without a word. ``init_model``, the inferencer and
+    every task of the multi-task engine (a later one loads only its parts)
+    name it before any checkpoint is read."""
+    from mmadaptformer.apis import MultiTaskRecognizer, TaskError, init_model
+    from mmadaptformer.utils import ConfigError
+    task = video_tasks['last']
+    config = write_config(
+        tmp_path / 'moved.py', task['config'],
+        "model = dict(test_cfg=dict(average_clips='prob'))\n")
+    line = (f'{config}: model.test_cfg.average_clips: Recognizer3D does not '
+            'read test_cfg.average_clips; mmaction2 1.x reads it as '
+            'model.cls_head.average_clips')
+    gone = str(tmp_path / 'unread.pth')  # would fail if it were read
+    with open(gone, 'wb'):
+        pass
+    for build in (lambda: init_model(config, gone),
+                  lambda: ModelInferencer(config, gone)):
+        with pytest.raises(ConfigError) as e:
+            build()
+        assert str(e.value).startswith(line)
+    engine = MultiTaskRecognizer()
+    engine.add_task('full', video_tasks['full']['config'],
+                    video_tasks['full']['checkpoint'])
+    with pytest.raises(TaskError) as e:
+        engine.add_task('moved', config, task['checkpoint'])
+    assert isinstance(e.value.__cause__, ConfigError)
+    assert str(e.value.__cause__).startswith(line)
+    assert engine.tasks == ['full']

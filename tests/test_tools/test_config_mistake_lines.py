@@ -9,6 +9,15 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      video_data_cfg, write_config)
 
 
+def _unread(tmp_path) -> str:
+    """An empty ``.pth`` file, for the tools' checkpoint argument: a tool
+    that read it before finding the config's mistake would fail on it
+    (test.py refuses a checkpoint that is not there before anything)."""
+    path = tmp_path / 'unread.pth'
+    path.touch()
+    return str(path)
+
+
 def _refused(proc) -> str:
     out = proc.stdout
     assert proc.returncode == 1, out[-3000:]
@@ -70,8 +79,8 @@ def test_tta_on_a_video_config_without_tta_fields(tmp_path, tiny_video_data):
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     proc = run_tool([
-        'test.py', config, tmp_path / 'none.pth', '--tta', '--work-dir',
-        tmp_path / 'w'
+        'test.py', config,
+        _unread(tmp_path), '--tta', '--work-dir', tmp_path / 'w'
     ],
                     cwd=tmp_path,
                     check=False)
@@ -86,8 +95,8 @@ def test_tta_on_a_video_config_without_tta_fields(tmp_path, tiny_video_data):
         video_data_cfg(tiny_video_data) +
         "tta_model = dict(type='mmpretrain.AverageClsScoreTTA')\n")
     proc = run_tool([
-        'test.py', config, tmp_path / 'none.pth', '--tta', '--work-dir',
-        tmp_path / 'w'
+        'test.py', config,
+        _unread(tmp_path), '--tta', '--work-dir', tmp_path / 'w'
     ],
                     cwd=tmp_path,
                     check=False)
@@ -164,8 +173,9 @@ def test_a_misspelled_type_from_cfg_options_names_the_option(
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     proc = run_tool([
-        'test.py', config, tmp_path / 'none.pth', '--work-dir', tmp_path / 'w',
-        '--cfg-options', 'model.cls_head.type=TimeSformerHaed'
+        'test.py', config,
+        _unread(tmp_path), '--work-dir', tmp_path / 'w', '--cfg-options',
+        'model.cls_head.type=TimeSformerHaed'
     ],
                     cwd=tmp_path,
                     check=False)
@@ -201,9 +211,9 @@ def test_a_config_that_is_not_python_names_the_file_and_line(tmp_path, tool):
                           "model = dict(backbone=dict(type='AdaptFormer'\n")
     args = {
         'train.py': ['--work-dir', tmp_path / 'w'],
-        'test.py': [tmp_path / 'none.pth'],
+        'test.py': [_unread(tmp_path)],
         'model_converters/merge_adapters.py':
-        [tmp_path / 'none.pth', tmp_path / 'out.pth'],
+        [_unread(tmp_path), tmp_path / 'out.pth'],
     }[tool]
     proc = run_tool([tool, config, *args], cwd=tmp_path, check=False)
     assert _refused(proc) == (
@@ -261,7 +271,7 @@ def test_a_transform_that_cannot_be_built_is_one_line(tmp_path,
         video_data_cfg(tiny_video_data) +
         f'{loader} = dict(dataset=dict(pipeline=[dict(type="DecordInit"), '
         'dict(type="Resize", scale=(-1, 32), bogus=1)]))\n')
-    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
     proc = run_tool([tool, config, *args, '--work-dir', tmp_path / 'w'],
                     cwd=tmp_path,
                     check=False)
@@ -282,7 +292,7 @@ def test_an_argument_sample_frames_would_drop_is_one_line(
     video, without a word."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
     proc = run_tool([
         tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
         f'{loader}.dataset.pipeline.1.num_clip=2'
@@ -310,7 +320,7 @@ def test_a_dataset_argument_that_is_wrong_is_one_line(tmp_path,
     built, with the ``--cfg-options`` that set it."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
     proc = run_tool([
         tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
         f'{loader}.dataset.check_files=nope'
@@ -355,7 +365,7 @@ def test_a_dataloader_argument_that_is_wrong_is_one_line(
     unexpected keyword argument 'batch_sise'``)."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
     proc = run_tool([
         tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
         option
@@ -413,11 +423,11 @@ def test_an_option_that_cannot_be_merged_is_one_line(tmp_path, tool):
     ``merge_from_dict`` in every tool but infer.py."""
     args = {
         'train.py': ['--work-dir', tmp_path / 'w'],
-        'test.py': [tmp_path / 'none.pth'],
+        'test.py': [_unread(tmp_path)],
         'model_converters/extract_adapters.py':
-        [tmp_path / 'none.pth', tmp_path / 'out.pth'],
+        [_unread(tmp_path), tmp_path / 'out.pth'],
         'model_converters/merge_adapters.py':
-        [tmp_path / 'none.pth', tmp_path / 'out.pth'],
+        [_unread(tmp_path), tmp_path / 'out.pth'],
     }[tool]
     proc = run_tool([
         tool, TINY_VIDEO_CONFIG, *args, '--cfg-options',
@@ -480,7 +490,7 @@ def test_a_key_the_runner_reads_itself_is_checked_first(
     base lr without a word."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
     proc = run_tool([
         tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
         option, 'train_cfg.max_epochs=1'
@@ -505,7 +515,7 @@ def test_a_missing_annotation_file_is_named_before_the_runner(
         video_data_cfg(tiny_video_data) +
         f"{loader} = dict(dataset=dict(ann_file='vall.txt', "
         f'data_root={str(tmp_path)!r}))\n')
-    args = [tmp_path / 'none.pth'] if tool == 'test.py' else []
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
     proc = run_tool([tool, config, *args, '--work-dir', tmp_path / 'w'],
                     cwd=tmp_path,
                     check=False)
@@ -531,4 +541,95 @@ def test_a_missing_image_folder_is_named_before_the_runner(tmp_path):
         f'data_prefix (CustomDataset): the image folder {tmp_path}/no/train '
         'does not exist (without an ann_file, CustomDataset lists the class '
         'folders in it).')
+    assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('tool, given, line', [
+    ('train.py', ['--resume', 'gone.pth'
+                  ], 'train.py: error: --resume {tmp}/gone.pth: no such file'),
+    ('test.py', ['gone.pth'
+                 ], 'test.py: error: checkpoint {tmp}/gone.pth: no such file'),
+    ('test.py', ['w0'],
+     'test.py: error: checkpoint {tmp}/w0: it is a folder, not a file'),
+    ('test.py', ['{unread}', '--pretrained', 'gone.pth'],
+     'test.py: error: --pretrained {tmp}/gone.pth: no such file'),
+])
+def test_a_missing_checkpoint_on_the_command_line_is_named_first(
+        tmp_path, tiny_video_data, tool, given, line):
+    """A checkpoint that is not there was found only when the Runner loaded
+    it (``FileNotFoundError: Checkpoint file not found``), after it had
+    made a timestamped log folder in the work dir and built the model. It
+    is a mistake of the command line (exit 2, as infer.py says it), named
+    before anything is made."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    (tmp_path / 'w0').mkdir()
+    unread = _unread(tmp_path)
+    given = [
+        str(tmp_path / a) if a in ('gone.pth',
+                                   'w0') else a.format(unread=unread)
+        for a in given
+    ]
+    proc = run_tool([tool, config, *given, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == line.format(tmp=tmp_path)
+    assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('where', ['config', 'option', 'folder'])
+def test_a_missing_load_from_is_named_before_the_runner(
+        tmp_path, tiny_video_data, where):
+    """``load_from`` set in the config or by ``--cfg-options``: a file that
+    is not there was ``FileNotFoundError: Checkpoint file not found`` after
+    the Runner had made a log folder in the work dir and built the model.
+    It is named with the key, or the option that set it."""
+    gone = str(tmp_path / ('w0' if where == 'folder' else 'gone.pth'))
+    (tmp_path / 'w0').mkdir()
+    extra = f'load_from = {gone!r}\n' if where != 'option' else ''
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data) + extra)
+    options = ['--cfg-options', f'load_from={gone}'] \
+        if where == 'option' else []
+    proc = run_tool(
+        ['train.py', config, '--work-dir', tmp_path / 'w'] + options,
+        cwd=tmp_path,
+        check=False)
+    place = f"--cfg-options load_from='{gone}'" if where == 'option' else \
+        f'{config}: load_from'
+    problem = 'is a folder, not a checkpoint file' if where == 'folder' \
+        else 'does not exist'
+    assert _refused(proc) == (
+        f'ConfigError: {place}: the checkpoint {gone} {problem}.')
+    assert not (tmp_path / 'w').exists()
+
+
+@pytest.mark.parametrize('tool, option, line', [
+    ('test.py', 'model.test_cfg.max_testing_view=2',
+     '--cfg-options model.test_cfg.max_testing_view=2: Recognizer3D does not '
+     "read test_cfg.max_testing_view (did you mean 'max_testing_views'?); "
+     "mmaction2's Recognizer3D ignores a key it does not read without a "
+     'word. It reads: fcn_test, max_testing_views.'),
+    ('train.py', 'model.train_cfg.blending.type=MixupBlending',
+     "--cfg-options model.train_cfg.blending.type='MixupBlending': "
+     'Recognizer3D does not read train_cfg.blending; mmaction2 1.x reads it '
+     'as model.data_preprocessor.blending, so here it would be ignored '
+     'without a word. It reads no train_cfg key.'),
+])
+def test_a_recognizer_cfg_key_it_would_ignore_is_one_line(
+        tmp_path, tiny_video_data, tool, option, line):
+    """mmaction2's recognizers read ``model.test_cfg`` with ``.get``: a
+    misspelled ``max_testing_views`` tested every view in one batch, and
+    0.x's ``train_cfg.blending`` trained without mixup, without a word."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
+    proc = run_tool([
+        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
+        option
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == 'ConfigError: ' + line
     assert not (tmp_path / 'w').exists()

@@ -683,6 +683,10 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
          '--cfg-options test_dataloader.dataset.pipeline.1.num_clip=1: '
          "SampleFrames takes no argument 'num_clip' (did you mean "
          "'num_clips'?)"),
+        ('model.test_cfg.max_testing_view=2',
+         '--cfg-options model.test_cfg.max_testing_view=2: Recognizer3D does '
+         'not read test_cfg.max_testing_view (did you mean '
+         "'max_testing_views'?)"),
         ('test_dataloader.dataset.pipeline.1.type=SampleFrame',
          '--cfg-options test_dataloader.dataset.pipeline.1.type='
          "'SampleFrame' is not in the mmaction::transform registry"),

@@ -1,0 +1,47 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Which paths are local files, and the first named file that is missing.
+
+The tools check the files their command line and config name before the
+Runner makes a work dir or builds a model: a checkpoint that is not there
+was otherwise found only when the Runner loaded it (``FileNotFoundError:
+Checkpoint file not found``), after a timestamped log folder had been made
+in the work dir and the model built. A path with a URI scheme
+(``https://``, ``s3://``, ``open-mmlab://``) is read by its backend or
+loader, where its own errors are named; it is not checked here.
+"""
+import os.path as osp
+import re
+from typing import Iterable, Optional, Tuple
+
+__all__ = ['URI', 'is_local', 'first_missing_file']
+
+#: A path with a URI scheme (``s3://``, ``https://``, ``open-mmlab://``),
+#: which no local check can see.
+URI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
+
+
+def is_local(path: str) -> bool:
+    """Whether ``path`` names a local file (it has no URI scheme)."""
+    return not URI.match(str(path))
+
+
+def first_missing_file(
+        files: Iterable[Tuple[Optional[str], str]]) -> Optional[str]:
+    """``'WHAT PATH: no such file'`` for the first local file of ``files``
+    that is not there (a folder is not a file either), else None.
+
+    Args:
+        files: ``(path, what)`` pairs, where ``what`` is how the command
+            line or config names the file (``'checkpoint'``,
+            ``'--resume'``); a pair whose path is None is skipped.
+
+    Returns:
+        str | None: The line for ``argparse``'s ``parser.error`` or a
+        :class:`~.config_error.ConfigError`.
+    """
+    for path, what in files:
+        if path is not None and is_local(path) and not osp.isfile(path):
+            problem = 'it is a folder, not a file' if osp.isdir(path) else \
+                'no such file'
+            return f'{what} {path}: {problem}'
+    return None

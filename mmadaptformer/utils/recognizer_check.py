@@ -1,0 +1,147 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Check the ``model.train_cfg`` and ``model.test_cfg`` that mmaction2's
+recognizers read themselves.
+
+mmaction2's ``BaseRecognizer`` takes any dict as ``train_cfg`` and
+``test_cfg``; ``Recognizer2D`` and ``Recognizer3D`` read the keys they know
+with ``self.test_cfg.get(...)`` when they test. A key they do not read was
+ignored without a word:
+
+- a misspelled one: ``max_testing_view=4`` ran every view of a video in
+  one batch, ``fcn_tset=True`` averaged the scores as if the test were not
+  fully convolutional;
+- one that mmaction2 1.x moved: 0.x's ``test_cfg.average_clips`` is the
+  head's ``cls_head.average_clips``, so a config that still sets it in
+  ``test_cfg`` averaged the views' raw scores instead of, say, their
+  softmax; 0.x's ``train_cfg.blending`` (mixup, cutmix) is
+  ``data_preprocessor.blending``, so such a config trained without mixup.
+  No 1.x recognizer reads ``train_cfg`` at all.
+
+The keys are read from the installed recognizer's source
+(``self.test_cfg.get('KEY'``), so they follow mmaction2. A recognizer with
+a class of its own in its MRO (a user's subclass, which may read more), or
+one that passes ``test_cfg`` on whole, is not checked.
+"""
+import functools
+import inspect
+import re
+from typing import Dict, Optional, Tuple
+
+from mmengine.config import Config
+
+from .config_error import ConfigError
+from .config_file import (close_hint, mistake_place, registered,
+                          use_default_scope)
+
+__all__ = ['check_recognizer_cfg', 'recognizer_cfg_keys', 'MOVED_KEYS']
+
+#: Keys mmaction2 0.x read from a recognizer's ``train_cfg``/``test_cfg``
+#: that 1.x reads elsewhere, and where.
+MOVED_KEYS = {
+    ('test_cfg', 'average_clips'): 'model.cls_head.average_clips',
+    ('train_cfg', 'blending'): 'model.data_preprocessor.blending',
+}
+
+#: ``self.train_cfg`` or ``self.test_cfg``, however it is used.
+_USE = re.compile(r'self\.(?:train|test)_cfg\b')
+
+#: The uses whose keys are known: a key read with ``.get('KEY'`` or
+#: ``['KEY']``, a test against None, and ``BaseRecognizer``'s assignment.
+_KNOWN_USE = re.compile(r'self\.(?:train|test)_cfg\s*(?:'
+                        r'\.get\(\s*[\'"]\w+[\'"]|\[\s*[\'"]\w+[\'"]\s*\]|'
+                        r'is\s+(?:not\s+)?None\b|=\s*(?:train|test)_cfg\b)')
+
+#: A key read: ``self.test_cfg.get('fcn_test'`` gives ``test, fcn_test``.
+_READ = re.compile(r'self\.(train|test)_cfg\s*(?:\.get\(\s*|\[\s*)'
+                   r'[\'"](\w+)[\'"]')
+
+#: Where the classes that read no ``train_cfg``/``test_cfg`` key live,
+#: below the recognizers.
+_READERS_OF_NONE = ('torch.', 'mmengine.')
+
+
+@functools.lru_cache(maxsize=None)
+def recognizer_cfg_keys(cls: type) -> Optional[Dict[str, Tuple[str, ...]]]:
+    """The ``train_cfg`` and ``test_cfg`` keys an mmaction2 recognizer
+    reads, from the source of each class in its MRO.
+
+    Args:
+        cls (type): The recognizer class.
+
+    Returns:
+        dict | None: ``{'train_cfg': keys, 'test_cfg': keys}``, or None if
+        they cannot be known: a class in the MRO is not mmaction2's (nor
+        MMEngine's or PyTorch's), its source cannot be read, or it uses
+        ``train_cfg``/``test_cfg`` in a way other than reading a named key.
+    """
+    keys = {'train_cfg': {}, 'test_cfg': {}}
+    for klass in cls.__mro__:
+        module = klass.__module__ or ''
+        if klass is object or module.startswith(_READERS_OF_NONE):
+            continue
+        if not module.startswith('mmaction.models.recognizers.'):
+            return None
+        try:
+            source = inspect.getsource(klass)
+        except (OSError, TypeError):
+            return None
+        if len(_USE.findall(source)) != len(_KNOWN_USE.findall(source)):
+            return None
+        for which, key in _READ.findall(source):
+            keys[f'{which}_cfg'][key] = None
+    return {which: tuple(read) for which, read in keys.items()}
+
+
+def check_recognizer_cfg(cfg: Config,
+                         source: str,
+                         options: Optional[dict] = None) -> None:
+    """Refuse a ``model.train_cfg`` or ``model.test_cfg`` key that the
+    config's mmaction2 recognizer does not read.
+
+    Only a config whose ``default_scope`` is ``mmaction`` and whose model
+    type is a recognizer that :func:`recognizer_cfg_keys` can read is
+    checked. The config's scope becomes the current one, as the Runner
+    makes it.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it), the
+            closest key the recognizer reads, or where mmaction2 1.x reads
+            a key that 0.x read there.
+    """
+    model = cfg.get('model')
+    if cfg.get('default_scope') != 'mmaction' or not isinstance(
+            model, dict) or 'type' not in model:
+        return
+    from mmaction.registry import MODELS
+    use_default_scope(cfg)
+    cls = registered(MODELS, model['type'])
+    if not isinstance(cls, type):
+        return  # a type no registry holds is named when it is built
+    keys = recognizer_cfg_keys(cls)
+    if keys is None:
+        return
+    for which, read in keys.items():
+        given = model.get(which)
+        if not isinstance(given, dict):
+            continue
+        for key in given:
+            if key in read:
+                continue
+            where = mistake_place(source, f'model.{which}.{key}', options)
+            moved = MOVED_KEYS.get((which, key))
+            if moved:
+                why = (f'; mmaction2 1.x reads it as {moved}, so here it '
+                       'would be ignored without a word')
+            else:
+                why = (f'{close_hint(key, read)}; mmaction2\'s {cls.__name__}'
+                       ' ignores a key it does not read without a word')
+            reads = f'It reads: {", ".join(read)}.' if read else \
+                f'It reads no {which} key.'
+            raise ConfigError(f'{where}: {cls.__name__} does not read '
+                              f'{which}.{key}{why}. {reads}')

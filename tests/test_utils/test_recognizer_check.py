@@ -1,0 +1,139 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The ``model.train_cfg``/``model.test_cfg`` keys that mmaction2's
+recognizers would ignore without a word are refused; the keys they read
+come from their installed source."""
+import pytest
+import torch
+from helpers import TINY_VIDEO_CONFIG
+from mmengine.config import Config
+from mmengine.registry import init_default_scope
+
+from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.recognizer_check import (check_recognizer_cfg,
+                                                  recognizer_cfg_keys)
+
+
+@pytest.fixture
+def mmaction_scope():
+    init_default_scope('mmaction')
+
+
+def _views_per_backbone_call(test_cfg: dict) -> list:
+    """The tiny recognizer tests one video of 6 views; how many views each
+    backbone call gets."""
+    from mmaction.registry import MODELS
+    model_cfg = Config.fromfile(TINY_VIDEO_CONFIG).model
+    model_cfg.test_cfg = test_cfg
+    model = MODELS.build(model_cfg).eval()
+    calls = []
+    model.backbone.register_forward_hook(
+        lambda module, args, out: calls.append(args[0].shape[0]))
+    with torch.no_grad():
+        model.extract_feat(torch.rand(1, 6, 3, 4, 32, 32), test_mode=True)
+    return calls
+
+
+def test_the_premise_a_misspelled_key_is_ignored(mmaction_scope):
+    """``max_testing_views=2`` tests 6 views in 3 batches of 2; the
+    misspelled ``max_testing_view=2`` is taken without a word and tests
+    them in one batch of 6."""
+    assert _views_per_backbone_call(dict(max_testing_views=2)) == [2, 2, 2]
+    assert _views_per_backbone_call(dict(max_testing_view=2)) == [6]
+
+
+def test_the_keys_come_from_the_installed_recognizers(mmaction_scope):
+    from mmaction.models import Recognizer2D, Recognizer3D, RecognizerGCN
+    assert recognizer_cfg_keys(Recognizer3D) == {
+        'train_cfg': (),
+        'test_cfg': ('fcn_test', 'max_testing_views')
+    }
+    assert recognizer_cfg_keys(Recognizer2D) == {
+        'train_cfg': (),
+        'test_cfg': ('fcn_test', 'num_segs', 'max_testing_views')
+    }
+    assert recognizer_cfg_keys(RecognizerGCN) == {
+        'train_cfg': (),
+        'test_cfg': ()
+    }
+
+    class Mine(Recognizer3D):  # may read more keys: not checked
+        pass
+
+    assert recognizer_cfg_keys(Mine) is None
+
+
+def _cfg(**model):
+    return Config(
+        dict(
+            default_scope='mmaction', model=dict(type='Recognizer3D',
+                                                 **model)))
+
+
+@pytest.mark.parametrize('model, line', [
+    (dict(test_cfg=dict(max_testing_view=2)),
+     'c.py: model.test_cfg.max_testing_view: Recognizer3D does not read '
+     "test_cfg.max_testing_view (did you mean 'max_testing_views'?); "
+     "mmaction2's Recognizer3D ignores a key it does not read without a "
+     'word. It reads: fcn_test, max_testing_views.'),
+    (dict(test_cfg=dict(average_clips='prob')),
+     'c.py: model.test_cfg.average_clips: Recognizer3D does not read '
+     'test_cfg.average_clips; mmaction2 1.x reads it as '
+     'model.cls_head.average_clips, so here it would be ignored without a '
+     'word. It reads: fcn_test, max_testing_views.'),
+    (dict(train_cfg=dict(blending=dict(type='MixupBlending'))),
+     'c.py: model.train_cfg.blending: Recognizer3D does not read '
+     'train_cfg.blending; mmaction2 1.x reads it as '
+     'model.data_preprocessor.blending, so here it would be ignored without '
+     'a word. It reads no train_cfg key.'),
+])
+def test_a_key_the_recognizer_does_not_read_is_named(mmaction_scope, model,
+                                                     line):
+    with pytest.raises(ConfigError) as e:
+        check_recognizer_cfg(_cfg(**model), 'c.py')
+    assert str(e.value) == line
+
+
+def test_the_option_that_set_the_key_is_named(mmaction_scope):
+    cfg = _cfg(test_cfg=dict(fcn_tset=True))
+    with pytest.raises(
+            ConfigError,
+            match=r'^--cfg-options model\.test_cfg\.fcn_tset=True: '
+            r'Recognizer3D does not read test_cfg\.fcn_tset '
+            r"\(did you mean 'fcn_test'\?\)"):
+        check_recognizer_cfg(cfg, 'c.py', {'model.test_cfg.fcn_tset': True})
+
+
+def test_what_is_not_checked(mmaction_scope):
+    from mmaction.models import Recognizer3D
+    from mmaction.registry import MODELS
+
+    # The keys the recognizer reads, and no train_cfg/test_cfg at all.
+    check_recognizer_cfg(
+        _cfg(test_cfg=dict(fcn_test=True, max_testing_views=4)), 'c.py')
+    check_recognizer_cfg(_cfg(train_cfg=None, test_cfg=None), 'c.py')
+    check_recognizer_cfg(_cfg(), 'c.py')
+    # Another toolbox, and a type no registry holds (named when built).
+    cfg = _cfg(test_cfg=dict(max_testing_view=2))
+    cfg.default_scope = 'mmpretrain'
+    check_recognizer_cfg(cfg, 'c.py')
+    check_recognizer_cfg(
+        Config(
+            dict(
+                default_scope='mmaction',
+                model=dict(type='Recognizer3d', test_cfg=dict(x=1)))), 'c.py')
+
+    # A user's subclass, which may read keys of its own.
+    @MODELS.register_module(force=True)
+    class RecognizerReadingMore(Recognizer3D):
+        pass
+
+    try:
+        check_recognizer_cfg(
+            Config(
+                dict(
+                    default_scope='mmaction',
+                    model=dict(
+                        type='RecognizerReadingMore',
+                        test_cfg=dict(my_key=1)))), 'c.py')
+    finally:
+        MODELS.module_dict.pop('RecognizerReadingMore')
