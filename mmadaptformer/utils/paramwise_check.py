@@ -11,18 +11,23 @@ parameter group as it is, so ``custom_keys=dict(head=dict(lr_mul=10.))``
 trained the head at the base lr. Other keys of an entry are legitimate
 (an optimizer's own options, or keys an optimizer or hook reads from the
 group: LARS's ``lars_exclude``, SimSiam's ``fix_lr``), so only a key close
-to ``lr_mult`` or ``decay_mult`` is refused. :func:`check_paramwise_cfg`
-names such a key with the closest known ones. Another constructor
+to ``lr_mult`` or ``decay_mult``, or close to an argument of the optimizer
+without being one (``momentun=0.``, which SGD never reads from the group),
+is refused. :func:`check_paramwise_cfg` names such a key with the closest
+known ones. Another constructor
 (mmpretrain's layer-wise decay, mmaction2's TSM) reads other keys and is
 not checked.
 """
 import difflib
-from typing import Optional
+import inspect
+from typing import Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.registry import OPTIMIZERS
 
 from .config_error import ConfigError
-from .config_file import close_hint, mistake_place
+from .config_file import (close_hint, mistake_place, registered,
+                          use_default_scope)
 
 __all__ = ['check_paramwise_cfg', 'PARAMWISE_KEYS', 'CUSTOM_KEY_KEYS']
 
@@ -37,6 +42,26 @@ PARAMWISE_KEYS = ('custom_keys', 'bias_lr_mult', 'bias_decay_mult',
 CUSTOM_KEY_KEYS = ('lr_mult', 'decay_mult')
 
 _DEFAULT = 'DefaultOptimWrapperConstructor'
+
+
+def optimizer_arguments(optimizer) -> Tuple[str, Tuple[str, ...]]:
+    """The name of the optimizer class that ``optim_wrapper.optimizer``
+    builds in the current scope, and the arguments it takes by name
+    (``params`` aside): the options it reads from each parameter group.
+    ``('', ())`` if the class cannot be found."""
+    kind = optimizer.get('type') if isinstance(optimizer, dict) else None
+    cls = registered(OPTIMIZERS, kind) if kind is not None else None
+    if not isinstance(cls, type):
+        return '', ()
+    try:
+        parameters = inspect.signature(cls.__init__).parameters.values()
+    except (TypeError, ValueError):  # no signature to read
+        return cls.__name__, ()
+    return cls.__name__, tuple(
+        p.name for p in parameters
+        if p.name not in ('self',
+                          'params') and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                                   p.KEYWORD_ONLY))
 
 
 def check_paramwise_cfg(cfg: Config,
@@ -79,19 +104,28 @@ def check_paramwise_cfg(cfg: Config,
                 f'{_DEFAULT} would ignore it without a word. It reads: '
                 f'{", ".join(PARAMWISE_KEYS)}.')
     custom_keys = paramwise.get('custom_keys')
-    # Not a dict: MMEngine's constructor refuses it itself.
-    for pattern, entry in (custom_keys
-                           if isinstance(custom_keys, dict) else {}).items():
+    if not isinstance(custom_keys, dict):
+        return  # MMEngine's constructor refuses it itself
+    use_default_scope(cfg)
+    optimizer, arguments = optimizer_arguments(optim_wrapper.get('optimizer'))
+    for pattern, entry in custom_keys.items():
         for name in entry if isinstance(entry, dict) else ():
-            close = difflib.get_close_matches(
-                name, CUSTOM_KEY_KEYS, n=1, cutoff=0.8)
-            if name in CUSTOM_KEY_KEYS or not close:
+            if name in CUSTOM_KEY_KEYS or name in arguments:
                 continue
             place = mistake_place(source,
                                   f'{key}.custom_keys.{pattern}.{name}',
                                   options)
-            raise ConfigError(
-                f'{place}: {name!r} is no multiplier (did you mean '
-                f'{close[0]!r}?); MMEngine\'s {_DEFAULT} would put it in '
-                f'the parameter group of custom_keys[{pattern!r}] as it is '
-                f'and apply no {close[0]}.')
+            fate = (f'MMEngine\'s {_DEFAULT} would put it in the parameter '
+                    f'group of custom_keys[{pattern!r}] as it is')
+            close = difflib.get_close_matches(
+                name, CUSTOM_KEY_KEYS, n=1, cutoff=0.8)
+            if close:
+                raise ConfigError(
+                    f'{place}: {name!r} is no multiplier (did you mean '
+                    f'{close[0]!r}?); {fate} and apply no {close[0]}.')
+            close = difflib.get_close_matches(name, arguments, n=1, cutoff=0.8)
+            if close:
+                raise ConfigError(
+                    f'{place}: {name!r} is no argument of {optimizer} (did '
+                    f'you mean {close[0]!r}?); {fate}, where {optimizer} '
+                    f'would not read it. It takes: {", ".join(arguments)}.')

@@ -2,6 +2,7 @@
 """``paramwise_cfg`` keys MMEngine's default constructor would ignore are
 named; keys optimizers and hooks read from a parameter group pass."""
 import pytest
+import torch
 from mmengine.config import Config
 from mmengine.optim import DefaultOptimWrapperConstructor
 from torch import nn
@@ -45,6 +46,40 @@ def test_a_misspelled_multiplier_is_named():
         "is no multiplier (did you mean 'lr_mult'?); MMEngine's "
         'DefaultOptimWrapperConstructor would put it in the parameter group '
         "of custom_keys['head'] as it is and apply no lr_mult.")
+
+
+def _head_momentum(entry) -> float:
+    """The momentum SGD applies to a model's ``head``: the step of a
+    gradient of 1 after a first step of 1, from zero."""
+    model = nn.Module()
+    model.head = nn.Linear(1, 1, bias=False)
+    model.head.weight.data.zero_()
+    optim_wrapper = dict(optimizer=dict(type='SGD', lr=1., momentum=0.9))
+    wrapper = DefaultOptimWrapperConstructor(
+        optim_wrapper, dict(custom_keys=dict(head=entry)))(
+            model)
+    for _ in range(2):
+        model.head.weight.grad = torch.ones(1, 1)
+        wrapper.optimizer.step()
+    return -model.head.weight.item() - 1.
+
+
+def test_a_misspelled_optimizer_argument_is_named():
+    """The premise: MMEngine puts ``momentum=0.`` in the head's group and
+    SGD applies it; ``momentun=0.`` is kept there and SGD never reads it,
+    so the head trained with momentum 0.9."""
+    assert _head_momentum(dict(momentum=0.)) == pytest.approx(1.)
+    assert _head_momentum(dict(momentun=0.)) == pytest.approx(1.9)
+    with pytest.raises(ConfigError) as error:
+        check_paramwise_cfg(
+            _config(dict(custom_keys=dict(head=dict(momentun=0.)))), 'c.py')
+    assert str(error.value) == (
+        'c.py: optim_wrapper.paramwise_cfg.custom_keys.head.momentun: '
+        "'momentun' is no argument of SGD (did you mean 'momentum'?); "
+        "MMEngine's DefaultOptimWrapperConstructor would put it in the "
+        "parameter group of custom_keys['head'] as it is, where SGD would "
+        'not read it. It takes: lr, momentum, dampening, weight_decay, '
+        'nesterov, maximize, foreach, differentiable, fused.')
 
 
 @pytest.mark.parametrize('paramwise_cfg, line', [
