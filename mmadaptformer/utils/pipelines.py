@@ -19,12 +19,23 @@ subclass ``DenseSampleFrames``) takes ``**kwargs`` and drops them, so
 per video without a word, in training and in the test's views alike.
 :func:`build_transforms` refuses an argument such a transform drops
 (:data:`DROPPING_TRANSFORMS`), with the closest ones it takes.
+
+Another fails late: mmaction2's loading transforms (``DecordInit``,
+``PyAVInit``, ``RawFrameDecode``, ...) keep the arguments they do not know
+for the file client they make at the first file they read, and the local
+one (``io_backend='disk'``) takes none. ``dict(type='DecordInit',
+num_thread=2)`` built, and the first video read failed with ``TypeError:
+HardDiskBackend.__init__() got an unexpected keyword argument`` inside a
+dataloader worker, for a validation pipeline after a whole training epoch.
+:func:`build_transforms` refuses such an argument too
+(:func:`file_client_misfits`).
 """
 import copy
 import inspect
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
+from mmengine.fileio import HardDiskBackend
 from mmengine.registry import TRANSFORMS
 
 from .config_error import ConfigError
@@ -34,12 +45,20 @@ from .video_containers import one_line_error
 
 __all__ = [
     'build_transforms', 'dataloader_pipelines', 'check_pipelines',
-    'dropped_arguments', 'DROPPING_TRANSFORMS'
+    'dropped_arguments', 'file_client_misfits', 'DROPPING_TRANSFORMS'
 ]
 
 #: mmaction2 transforms whose constructor takes ``**kwargs`` and drops
 #: them: an argument misspelled there would be ignored.
 DROPPING_TRANSFORMS = ('SampleFrames', )
+
+
+def _arguments(function) -> List[str]:
+    """The arguments ``function`` takes by name, ``self`` aside."""
+    return [
+        p.name for p in inspect.signature(function).parameters.values()
+        if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
+    ]
 
 
 def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
@@ -68,16 +87,39 @@ def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
         if cls.__name__ in DROPPING_TRANSFORMS:
             break
     takes = list(
-        dict.fromkeys(
-            p.name for cls in chain if '__init__' in vars(cls)
-            for p in inspect.signature(cls.__init__).parameters.values()
-            if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL,
-                                                   p.VAR_KEYWORD)))
+        dict.fromkeys(name for cls in chain if '__init__' in vars(cls)
+                      for name in _arguments(cls.__init__)))
     dropped = [
         argument for argument in transform
         if argument not in ('type', '_scope_') and argument not in takes
     ]
     return dropped, takes
+
+
+def file_client_misfits(built) -> Tuple[List[str], List[str]]:
+    """The arguments that the mmaction2 loading transform ``built`` keeps
+    for its local file client, which takes none of them, and those the
+    transform takes itself.
+
+    Such a transform keeps the arguments it does not know as ``kwargs`` and
+    makes ``FileClient(io_backend, **kwargs)`` at the first file it reads;
+    for ``io_backend='disk'`` that is a ``HardDiskBackend``. Another
+    backend (``petrel``, ``memcached``) takes its own arguments and is not
+    read, nor is a transform that is not mmaction2's.
+
+    Returns:
+        tuple[list, list]: The arguments the file client would refuse and
+        the arguments the transform takes; ``([], [])`` if it is not such
+        a transform.
+    """
+    kwargs = getattr(built, 'kwargs', None)
+    if not type(built).__module__.startswith('mmaction.') or not isinstance(
+            kwargs, dict) or not hasattr(built, 'file_client') or getattr(
+                built, 'io_backend', None) != 'disk':
+        return [], []
+    client_takes = _arguments(HardDiskBackend.__init__)
+    return ([name for name in kwargs
+             if name not in client_takes], _arguments(type(built).__init__))
 
 
 def build_transforms(pipeline: Sequence,
@@ -104,7 +146,8 @@ def build_transforms(pipeline: Sequence,
             ``key[index]`` and its type, or, for a type no registry holds,
             the closest registered names
             (:func:`~.config_file.registry_miss`); or if it would drop an
-            argument (:func:`dropped_arguments`).
+            argument (:func:`dropped_arguments`) or pass one to a file
+            client that does not take it (:func:`file_client_misfits`).
     """
     transforms = []
     for index, transform in enumerate(pipeline):
@@ -131,6 +174,18 @@ def build_transforms(pipeline: Sequence,
                 f'{close_hint(dropped[0], takes)}; mmaction2\'s {name} '
                 'accepts and drops arguments it does not know, so it would '
                 f'sample as if it were not there. It takes: '
+                f'{", ".join(takes)}.')
+        misfits, takes = file_client_misfits(built)
+        if misfits:
+            name = type(built).__name__
+            where = mistake_place(source, f'{key}[{index}].{misfits[0]}',
+                                  options)
+            raise ConfigError(
+                f'{where}: {name} takes no argument {misfits[0]!r}'
+                f'{close_hint(misfits[0], takes)}; mmaction2\'s {name} '
+                'passes arguments it does not know to its file client, and '
+                "the local one (io_backend='disk') takes none, so the first "
+                'file read would fail with a TypeError. It takes: '
                 f'{", ".join(takes)}.')
         transforms.append(built)
     return transforms

@@ -110,3 +110,39 @@ def test_only_transforms_that_drop_arguments_are_read():
         MyFrames(clip_len=4, stride=2)) == ([], [])
     from mmaction.datasets.transforms import DecordInit
     assert dropped_arguments(dict(type='DecordInit'), DecordInit()) == ([], [])
+
+
+def test_an_argument_the_local_file_client_would_refuse_is_named(
+        tiny_video_data):
+    """The premise: mmaction2's DecordInit builds with ``num_thread=2`` and
+    fails at the first video it reads, where it makes its file client; the
+    pipeline check names it before anything is read. Another backend takes
+    its own arguments and is not read."""
+    import glob
+    import os.path as osp
+
+    from mmaction.datasets.transforms import DecordInit
+    video = sorted(glob.glob(osp.join(tiny_video_data['videos'], '*')))[0]
+    with pytest.raises(TypeError, match='num_thread'):
+        DecordInit(num_thread=2).transform(dict(filename=video))
+    assert DecordInit(num_threads=2).transform(
+        dict(filename=video))['total_frames'] > 0
+    init_default_scope('mmaction')
+    cfg = Config(dict(default_scope='mmaction'))
+    with pytest.raises(ConfigError) as error:
+        build_transforms([dict(type='DecordInit', num_thread=2)],
+                         'val_dataloader.dataset.pipeline', cfg, 'c.py')
+    assert str(error.value) == (
+        'c.py: val_dataloader.dataset.pipeline[0].num_thread: DecordInit '
+        "takes no argument 'num_thread' (did you mean 'num_threads'?); "
+        "mmaction2's DecordInit passes arguments it does not know to its "
+        "file client, and the local one (io_backend='disk') takes none, so "
+        'the first file read would fail with a TypeError. It takes: '
+        'io_backend, num_threads.')
+    built = build_transforms([
+        dict(type='DecordInit', num_threads=2),
+        dict(type='DecordInit', io_backend='petrel', path_mapping={}),
+        dict(type='RawFrameDecode', io_backend='disk'),
+    ], 'test_pipeline', cfg, 'c.py')
+    assert [type(t).__name__
+            for t in built] == ['DecordInit', 'DecordInit', 'RawFrameDecode']
