@@ -52,6 +52,14 @@ __all__ = [
 #: them: an argument misspelled there would be ignored.
 DROPPING_TRANSFORMS = ('SampleFrames', )
 
+#: What the transform does with an argument that :func:`dropped_arguments`
+#: or :func:`file_client_misfits` finds, for the error.
+_DROPS = ('accepts and drops arguments it does not know, so it would sample '
+          'as if it were not there')
+_PASSES_ON = ('passes arguments it does not know to its file client, and the '
+              "local one (io_backend='disk') takes none, so the first file "
+              'read would fail with a TypeError')
+
 
 def _arguments(function) -> List[str]:
     """The arguments ``function`` takes by name, ``self`` aside."""
@@ -164,29 +172,17 @@ def build_transforms(pipeline: Sequence,
             raise ConfigError(f'{source}: {key}[{index}]' +
                               (f' ({kind})' if kind else '') +
                               f' cannot be built: {one_line_error(e)}.') from e
-        dropped, takes = dropped_arguments(transform, built)
-        if dropped:
-            name = type(built).__name__
-            where = mistake_place(source, f'{key}[{index}].{dropped[0]}',
-                                  options)
-            raise ConfigError(
-                f'{where}: {name} takes no argument {dropped[0]!r}'
-                f'{close_hint(dropped[0], takes)}; mmaction2\'s {name} '
-                'accepts and drops arguments it does not know, so it would '
-                f'sample as if it were not there. It takes: '
-                f'{", ".join(takes)}.')
-        misfits, takes = file_client_misfits(built)
-        if misfits:
-            name = type(built).__name__
-            where = mistake_place(source, f'{key}[{index}].{misfits[0]}',
-                                  options)
-            raise ConfigError(
-                f'{where}: {name} takes no argument {misfits[0]!r}'
-                f'{close_hint(misfits[0], takes)}; mmaction2\'s {name} '
-                'passes arguments it does not know to its file client, and '
-                "the local one (io_backend='disk') takes none, so the first "
-                'file read would fail with a TypeError. It takes: '
-                f'{", ".join(takes)}.')
+        for (unused, takes), fate in ((dropped_arguments(transform, built),
+                                       _DROPS), (file_client_misfits(built),
+                                                 _PASSES_ON)):
+            if unused:
+                name = type(built).__name__
+                where = mistake_place(source, f'{key}[{index}].{unused[0]}',
+                                      options)
+                raise ConfigError(
+                    f'{where}: {name} takes no argument {unused[0]!r}'
+                    f'{close_hint(unused[0], takes)}; mmaction2\'s {name} '
+                    f'{fate}. It takes: {", ".join(takes)}.')
         transforms.append(built)
     return transforms
 
