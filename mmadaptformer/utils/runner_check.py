@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Check the keys of a config that MMEngine's Runner reads itself, before
-it reads them: ``env_cfg``, ``default_hooks``, ``custom_hooks``,
-``log_level`` and ``load_from``.
+it reads them: ``env_cfg``, ``auto_scale_lr``, ``default_hooks``,
+``custom_hooks``, ``log_level`` and ``load_from``.
 
 The Runner reads the ``env_cfg`` keys it knows with ``env_cfg.get(...)``,
 so a misspelled one (``cudnn_benchmrk=True``, ``resource_limt=8192``) was
@@ -11,7 +11,8 @@ not have, was a traceback from the Runner's constructor (``TypeError:
 set_multi_processing() got an unexpected keyword argument``,
 ``ValueError: cannot find context for 'forkk'``), after the work dir was
 made; a ``dist_cfg`` key ``init_process_group`` does not take failed only
-once a distributed run started.
+once a distributed run started. ``auto_scale_lr`` is read the same way:
+``enabel=True`` trained at the config's learning rate whatever the batch.
 
 A default hook is merged by its name: ``default_hooks.chekpoint.interval=2``
 adds a hook dict without a ``type`` next to ``checkpoint``, which the
@@ -43,12 +44,16 @@ from .recognizer_check import check_recognizer_cfg
 
 __all__ = [
     'check_runner_config', 'check_env_cfg', 'check_hooks', 'check_log_level',
-    'check_load_from', 'ENV_CFG_KEYS', 'RUNNER_DEFAULT_HOOKS'
+    'check_load_from', 'check_auto_scale_lr', 'ENV_CFG_KEYS',
+    'AUTO_SCALE_LR_KEYS', 'RUNNER_DEFAULT_HOOKS'
 ]
 
 #: The ``env_cfg`` keys MMEngine 0.10's ``Runner.setup_env`` reads (and
 #: ``FlexibleRunner``'s strategies take).
 ENV_CFG_KEYS = ('cudnn_benchmark', 'mp_cfg', 'dist_cfg', 'resource_limit')
+
+#: The ``auto_scale_lr`` keys MMEngine 0.10's ``Runner.scale_lr`` reads.
+AUTO_SCALE_LR_KEYS = ('enable', 'base_batch_size')
 
 #: What ``env_cfg.mp_cfg`` may set: ``set_multi_processing``'s arguments
 #: but the one the Runner passes itself.
@@ -138,6 +143,39 @@ def check_env_cfg(cfg: Config,
             f'{where}: {method!r} is no multiprocessing start method here'
             f'{close_hint(str(method), methods)}. This platform has: '
             f'{", ".join(methods)}.')
+
+
+def check_auto_scale_lr(cfg: Config,
+                        source: str,
+                        options: Optional[dict] = None) -> None:
+    """Check the keys of ``cfg.auto_scale_lr``, and that an enabled one
+    gives the batch size its learning rate is for.
+
+    Args:
+        cfg (Config): The config; one whose ``runner_type`` is not
+            MMEngine's is not checked.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: For a key ``Runner.scale_lr`` does not read (it would
+            ignore it), or ``enable=True`` without ``base_batch_size``
+            (which it asserts once training starts).
+    """
+    auto_scale_lr = cfg.get('auto_scale_lr')
+    if not mmengine_runner(cfg) or not isinstance(auto_scale_lr, dict):
+        return
+    _check_keys(auto_scale_lr, 'auto_scale_lr', AUTO_SCALE_LR_KEYS,
+                "MMEngine's Runner would ignore it without a word", source,
+                options)
+    if auto_scale_lr.get('enable') and 'base_batch_size' not in \
+            auto_scale_lr:
+        raise ConfigError(
+            f'{mistake_place(source, "auto_scale_lr.enable", options)}: '
+            'auto_scale_lr is enabled without base_batch_size, the total '
+            'batch its learning rate is for; MMEngine\'s Runner would stop '
+            'on it once training starts.')
 
 
 def check_hooks(cfg: Config,
@@ -274,7 +312,8 @@ def check_load_from(cfg: Config,
 def check_runner_config(cfg: Config,
                         source: str,
                         options: Optional[dict] = None) -> None:
-    """:func:`check_env_cfg`, :func:`check_hooks`, :func:`check_log_level`,
+    """:func:`check_env_cfg`, :func:`check_auto_scale_lr`,
+    :func:`check_hooks`, :func:`check_log_level`,
     :func:`~.paramwise_check.check_paramwise_cfg`, :func:`check_load_from`
     and, for the model the Runner builds,
     :func:`~.recognizer_check.check_recognizer_cfg`: for a tool about to
@@ -290,6 +329,7 @@ def check_runner_config(cfg: Config,
         ConfigError: For the first mistake found.
     """
     check_env_cfg(cfg, source, options)
+    check_auto_scale_lr(cfg, source, options)
     check_hooks(cfg, source, options)
     check_log_level(cfg, source, options)
     check_paramwise_cfg(cfg, source, options)

@@ -472,6 +472,10 @@ def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):
      "default_hooks.chekpoint is a dict without a type ({'interval': 2}) "
      "(did you mean 'checkpoint'?); the Runner merges default hooks by "
      'name'),
+    ('train.py', 'auto_scale_lr.enabel=True',
+     "--cfg-options auto_scale_lr.enabel=True: 'enabel' is no auto_scale_lr "
+     "key (did you mean 'enable'?); MMEngine's Runner would ignore it "
+     'without a word.'),
     ('test.py', 'log_level=info',
      "--cfg-options log_level='info': log_level='info' is no logging level "
      "(did you mean 'INFO'?)"),

@@ -9,8 +9,10 @@ import pytest
 from mmengine.config import Config
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.runner_check import (ENV_CFG_KEYS, check_env_cfg,
-                                              check_hooks, check_log_level,
+from mmadaptformer.utils.runner_check import (AUTO_SCALE_LR_KEYS, ENV_CFG_KEYS,
+                                              check_auto_scale_lr,
+                                              check_env_cfg, check_hooks,
+                                              check_log_level,
                                               check_runner_config)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
@@ -159,3 +161,35 @@ def test_a_log_level_logging_does_not_know_is_named(level, line):
     assert str(error.value).startswith(line)
     for good in ('INFO', 'WARNING', 10, None):
         check_log_level(Config(dict(log_level=good)), 'c.py')
+
+
+def test_auto_scale_lr_keys_are_the_ones_the_runner_reads():
+    """``Runner.scale_lr`` reads ``enable`` with ``.get`` (a misspelled
+    one leaves the learning rate unscaled without a word) and asserts
+    ``base_batch_size`` once training starts; both are named first."""
+    import inspect
+    import re
+
+    from mmengine.runner import Runner
+    read = re.findall(r"auto_scale_lr(?:\.get\(|\[)'(\w+)'",
+                      inspect.getsource(Runner.scale_lr))
+    assert set(read) == set(AUTO_SCALE_LR_KEYS)
+    check_auto_scale_lr(
+        Config(dict(auto_scale_lr=dict(enable=True, base_batch_size=64))),
+        'c.py')
+    check_auto_scale_lr(Config(dict(auto_scale_lr=dict(enable=False))), 'c.py')
+    with pytest.raises(ConfigError) as error:
+        check_auto_scale_lr(
+            Config(dict(auto_scale_lr=dict(enabel=True, base_batch_size=64))),
+            'c.py', {'auto_scale_lr.enabel': True})
+    assert str(error.value) == (
+        "--cfg-options auto_scale_lr.enabel=True: 'enabel' is no "
+        "auto_scale_lr key (did you mean 'enable'?); MMEngine's Runner would "
+        'ignore it without a word. It takes: enable, base_batch_size.')
+    with pytest.raises(ConfigError) as error:
+        check_auto_scale_lr(
+            Config(dict(auto_scale_lr=dict(enable=True))), 'c.py')
+    assert str(error.value) == (
+        'c.py: auto_scale_lr.enable: auto_scale_lr is enabled without '
+        'base_batch_size, the total batch its learning rate is for; '
+        "MMEngine's Runner would stop on it once training starts.")
