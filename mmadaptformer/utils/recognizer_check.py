@@ -21,6 +21,11 @@ The keys are read from the installed recognizer's source
 (``self.test_cfg.get('KEY'``), so they follow mmaction2. A recognizer with
 a class of its own in its MRO (a user's subclass, which may read more), or
 one that passes ``test_cfg`` on whole, is not checked.
+
+The head's ``average_clips`` is checked with them: mmaction2's heads take
+any value and refuse one other than ``'score'``, ``'prob'`` or None only
+when they average their first test views (``ValueError: probs is not
+supported``), at the first validation, after a whole training epoch.
 """
 import functools
 import inspect
@@ -33,7 +38,10 @@ from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, registered,
                           use_default_scope)
 
-__all__ = ['check_recognizer_cfg', 'recognizer_cfg_keys', 'MOVED_KEYS']
+__all__ = [
+    'check_recognizer_cfg', 'check_average_clips', 'recognizer_cfg_keys',
+    'MOVED_KEYS', 'AVERAGE_CLIPS'
+]
 
 #: Keys mmaction2 0.x read from a recognizer's ``train_cfg``/``test_cfg``
 #: that 1.x reads elsewhere, and where.
@@ -41,6 +49,10 @@ MOVED_KEYS = {
     ('test_cfg', 'average_clips'): 'model.cls_head.average_clips',
     ('train_cfg', 'blending'): 'model.data_preprocessor.blending',
 }
+
+#: The ``average_clips`` values mmaction2's ``BaseHead.average_clip``
+#: takes.
+AVERAGE_CLIPS = ('score', 'prob', None)
 
 #: ``self.train_cfg`` or ``self.test_cfg``, however it is used.
 _USE = re.compile(r'self\.(?:train|test)_cfg\b')
@@ -92,16 +104,58 @@ def recognizer_cfg_keys(cls: type) -> Optional[Dict[str, Tuple[str, ...]]]:
     return {which: tuple(read) for which, read in keys.items()}
 
 
+def check_average_clips(cfg: Config,
+                        source: str,
+                        options: Optional[dict] = None) -> None:
+    """Refuse a ``model.cls_head.average_clips`` that the head's
+    ``average_clip`` (mmaction2's ``BaseHead``'s) would refuse at the
+    first test views it averages.
+
+    A head that averages its views its own way is not checked. The caller
+    makes the mmaction scope the current one.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it), the value
+            and the values the head takes.
+    """
+    head = cfg.model.get('cls_head')
+    if not isinstance(head,
+                      dict) or head.get('average_clips') in AVERAGE_CLIPS:
+        return
+    from mmaction.models.heads import BaseHead
+    from mmaction.registry import MODELS
+    cls = registered(MODELS, head.get('type'))
+    if not isinstance(cls, type) or not issubclass(
+            cls, BaseHead) or cls.average_clip is not BaseHead.average_clip:
+        return
+    value = head['average_clips']
+    where = mistake_place(source, 'model.cls_head.average_clips', options)
+    hint = close_hint(value, ['score', 'prob']) if isinstance(value,
+                                                              str) else ''
+    raise ConfigError(
+        f'{where}: average_clips={value!r} is none of \'score\', \'prob\' '
+        f'or None{hint}; mmaction2\'s {cls.__name__} would refuse it only '
+        'when it averages its first test views, at the first validation '
+        '(after a training epoch) or test.')
+
+
 def check_recognizer_cfg(cfg: Config,
                          source: str,
                          options: Optional[dict] = None) -> None:
     """Refuse a ``model.train_cfg`` or ``model.test_cfg`` key that the
-    config's mmaction2 recognizer does not read.
+    config's mmaction2 recognizer does not read, and an ``average_clips``
+    its head would refuse late (:func:`check_average_clips`).
 
-    Only a config whose ``default_scope`` is ``mmaction`` and whose model
-    type is a recognizer that :func:`recognizer_cfg_keys` can read is
-    checked. The config's scope becomes the current one, as the Runner
-    makes it.
+    Only a config whose ``default_scope`` is ``mmaction`` is checked, and
+    its keys only where the model type is a recognizer that
+    :func:`recognizer_cfg_keys` can read. The config's scope becomes the
+    current one, as the Runner makes it.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -112,7 +166,8 @@ def check_recognizer_cfg(cfg: Config,
     Raises:
         ConfigError: Naming the key (or the option that set it), the
             closest key the recognizer reads, or where mmaction2 1.x reads
-            a key that 0.x read there.
+            a key that 0.x read there; or for the head's ``average_clips``
+            (:func:`check_average_clips`).
     """
     model = cfg.get('model')
     if cfg.get('default_scope') != 'mmaction' or not isinstance(
@@ -120,6 +175,7 @@ def check_recognizer_cfg(cfg: Config,
         return
     from mmaction.registry import MODELS
     use_default_scope(cfg)
+    check_average_clips(cfg, source, options)
     cls = registered(MODELS, model['type'])
     if not isinstance(cls, type):
         return  # a type no registry holds is named when it is built

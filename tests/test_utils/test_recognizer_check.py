@@ -137,3 +137,48 @@ def test_what_is_not_checked(mmaction_scope):
                         test_cfg=dict(my_key=1)))), 'c.py')
     finally:
         MODELS.module_dict.pop('RecognizerReadingMore')
+
+
+def test_an_average_clips_the_head_would_refuse_late_is_named(mmaction_scope):
+    """The premise: mmaction2's heads take ``average_clips='probs'`` and
+    refuse it only when they average test views, at the first validation;
+    the check names it before anything is built."""
+    from mmaction.models.heads import TimeSformerHead
+    head = TimeSformerHead(num_classes=2, in_channels=8, average_clips='probs')
+    with pytest.raises(ValueError, match='probs is not supported'):
+        head.average_clip(torch.rand(2, 2), num_segs=1)
+    for value in ('score', 'prob', None):
+        TimeSformerHead(
+            num_classes=2, in_channels=8, average_clips=value).average_clip(
+                torch.rand(2, 2), num_segs=1)
+        check_recognizer_cfg(
+            _cfg(cls_head=dict(type='TimeSformerHead', average_clips=value)),
+            'c.py')
+    with pytest.raises(ConfigError) as e:
+        check_recognizer_cfg(
+            _cfg(cls_head=dict(type='BNLinearHead', average_clips='probs')),
+            'c.py', {'model.cls_head.average_clips': 'probs'})
+    assert str(e.value) == (
+        "--cfg-options model.cls_head.average_clips='probs': "
+        "average_clips='probs' is none of 'score', 'prob' or None (did you "
+        "mean 'prob'?); mmaction2's BNLinearHead would refuse it only when "
+        'it averages its first test views, at the first validation (after a '
+        'training epoch) or test.')
+
+    # A head that averages its own way is not checked.
+    from mmaction.registry import MODELS
+
+    @MODELS.register_module(force=True)
+    class HeadAveragingItsOwnWay(TimeSformerHead):
+
+        def average_clip(self, cls_scores, num_segs=1):
+            return cls_scores
+
+    try:
+        check_recognizer_cfg(
+            _cfg(
+                cls_head=dict(
+                    type='HeadAveragingItsOwnWay', average_clips='median')),
+            'c.py')
+    finally:
+        MODELS.module_dict.pop('HeadAveragingItsOwnWay')
