@@ -1,7 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Check the keys of a config that MMEngine's Runner reads itself, before
 it reads them: ``env_cfg``, ``auto_scale_lr``, ``default_hooks``,
-``custom_hooks``, ``log_level`` and ``load_from``.
+``custom_hooks``, ``log_level`` and ``load_from`` (and, through their own
+modules, ``optim_wrapper.paramwise_cfg`` and ``clip_grad`` and the
+recognizer's ``train_cfg``/``test_cfg``).
 
 The Runner reads the ``env_cfg`` keys it knows with ``env_cfg.get(...)``,
 so a misspelled one (``cudnn_benchmrk=True``, ``resource_limt=8192``) was
@@ -35,6 +37,7 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.utils.dl_utils import set_multi_processing
 
+from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
                           option_place)
@@ -314,7 +317,8 @@ def check_runner_config(cfg: Config,
                         options: Optional[dict] = None) -> None:
     """:func:`check_env_cfg`, :func:`check_auto_scale_lr`,
     :func:`check_hooks`, :func:`check_log_level`,
-    :func:`~.paramwise_check.check_paramwise_cfg`, :func:`check_load_from`
+    :func:`~.paramwise_check.check_paramwise_cfg`,
+    :func:`~.clip_grad_check.check_clip_grad`, :func:`check_load_from`
     and, for the model the Runner builds,
     :func:`~.recognizer_check.check_recognizer_cfg`: for a tool about to
     build a Runner.
@@ -333,5 +337,6 @@ def check_runner_config(cfg: Config,
     check_hooks(cfg, source, options)
     check_log_level(cfg, source, options)
     check_paramwise_cfg(cfg, source, options)
+    check_clip_grad(cfg, source, options)
     check_load_from(cfg, source, options)
     check_recognizer_cfg(cfg, source, options)

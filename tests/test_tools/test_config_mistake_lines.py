@@ -476,6 +476,10 @@ def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):
      "--cfg-options auto_scale_lr.enabel=True: 'enabel' is no auto_scale_lr "
      "key (did you mean 'enable'?); MMEngine's Runner would ignore it "
      'without a word.'),
+    ('train.py', 'optim_wrapper.clip_grad.max_norn=1',
+     "--cfg-options optim_wrapper.clip_grad.max_norn=1: 'max_norn' is no "
+     'argument of torch.nn.utils.clip_grad_norm_ (did you mean '
+     "'max_norm'?)"),
     ('test.py', 'log_level=info',
      "--cfg-options log_level='info': log_level='info' is no logging level "
      "(did you mean 'INFO'?)"),
