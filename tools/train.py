@@ -56,6 +56,7 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
+from mmadaptformer.utils.save_best_check import check_save_best
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -320,6 +321,8 @@ def start_training(cfg, args):
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(cfg, args.config, args.cfg_options)
+    # A save_best that the validation does not give failed after an epoch.
+    check_save_best(cfg, args.config, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

@@ -641,3 +641,35 @@ def test_a_recognizer_cfg_key_it_would_ignore_is_one_line(
                     check=False)
     assert _refused(proc) == 'ConfigError: ' + line
     assert not (tmp_path / 'w').exists()
+
+
+def test_save_best_is_checked_against_the_validation_metrics(
+        tmp_path, tiny_video_data):
+    """mmpretrain's metric name on a video config failed with a KeyError at
+    the first validation, after the epoch had trained; it is named before
+    anything is made. The name the validation gives trains and keeps its
+    best checkpoint."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        'default_hooks.checkpoint.save_best=accuracy/top1',
+        'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        'ConfigError: --cfg-options default_hooks.checkpoint.save_best='
+        "'accuracy/top1': save_best='accuracy/top1' is no metric the "
+        "validation gives (did you mean 'acc/top1' or 'acc/top5'?); "
+        "MMEngine's "
+        'CheckpointHook would fail on it (KeyError) at the first validation, '
+        'after training. The validation gives: acc/top1, acc/top5, '
+        'acc/mean1.')
+    assert not (tmp_path / 'w').exists()
+    run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        'default_hooks.checkpoint.save_best=acc/top1', 'train_cfg.max_epochs=1'
+    ],
+             cwd=tmp_path)
+    assert list((tmp_path / 'w').glob('best_acc_top1_epoch_1.pth'))
