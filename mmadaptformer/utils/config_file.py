@@ -14,6 +14,7 @@ unchanged.
 """
 import ast
 import difflib
+import inspect
 import os.path as osp
 import re
 from typing import Iterator, List, Optional, Sequence, Tuple
@@ -27,7 +28,8 @@ from .config_error import ConfigError
 __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
     'config_key', 'option_key', 'option_place', 'mistake_place', 'registered',
-    'use_default_scope', 'merge_cfg_options', 'mmengine_runner'
+    'use_default_scope', 'merge_cfg_options', 'mmengine_runner',
+    'named_arguments'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -230,6 +232,21 @@ def registered(registry: Registry, kind):
         return kind
     with registry.switch_scope_and_registry(None) as scoped:
         return scoped.get(kind)
+
+
+def named_arguments(function) -> List[str]:
+    """The arguments a config can give ``function`` (a class or a
+    callable) by name: its positional-or-keyword and keyword-only ones,
+    ``self`` aside; none if it has no signature to read."""
+    try:
+        parameters = inspect.signature(function).parameters.values()
+    except (TypeError, ValueError):  # no signature to read
+        return []
+    return [
+        p.name for p in parameters
+        if p.name != 'self' and p.kind in (p.POSITIONAL_OR_KEYWORD,
+                                           p.KEYWORD_ONLY)
+    ]
 
 
 def config_key(option: str) -> str:

@@ -31,8 +31,8 @@ from mmengine.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
 from mmengine.runner import Runner
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, registered, registry_miss,
-                          typed_dicts)
+from .config_file import (close_hint, mistake_place, named_arguments,
+                          registered, registry_miss, typed_dicts)
 
 __all__ = [
     'argument_miss', 'config_mistake', 'naming_config_mistakes',
@@ -101,14 +101,7 @@ def _arguments(kind, cls_name: str) -> List[str]:
     cls = _class_of(kind)
     for base in inspect.getmro(cls) if cls is not None else ():
         if base.__name__ == cls_name:
-            try:
-                parameters = inspect.signature(base).parameters
-            except (TypeError, ValueError):  # no signature to read
-                return []
-            return [
-                name for name, p in parameters.items()
-                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-            ]
+            return named_arguments(base)
     return []
 
 

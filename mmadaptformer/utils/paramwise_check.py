@@ -19,15 +19,14 @@ known ones. Another constructor
 not checked.
 """
 import difflib
-import inspect
 from typing import Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import OPTIMIZERS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, registered,
-                          use_default_scope)
+from .config_file import (close_hint, mistake_place, named_arguments,
+                          registered, use_default_scope)
 
 __all__ = ['check_paramwise_cfg', 'PARAMWISE_KEYS', 'CUSTOM_KEY_KEYS']
 
@@ -53,15 +52,8 @@ def optimizer_arguments(optimizer) -> Tuple[str, Tuple[str, ...]]:
     cls = registered(OPTIMIZERS, kind) if kind is not None else None
     if not isinstance(cls, type):
         return '', ()
-    try:
-        parameters = inspect.signature(cls.__init__).parameters.values()
-    except (TypeError, ValueError):  # no signature to read
-        return cls.__name__, ()
     return cls.__name__, tuple(
-        p.name for p in parameters
-        if p.name not in ('self',
-                          'params') and p.kind in (p.POSITIONAL_OR_KEYWORD,
-                                                   p.KEYWORD_ONLY))
+        name for name in named_arguments(cls) if name != 'params')
 
 
 def check_paramwise_cfg(cfg: Config,

@@ -31,7 +31,6 @@ dataloader worker, for a validation pipeline after a whole training epoch.
 (:func:`file_client_misfits`).
 """
 import copy
-import inspect
 from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -39,8 +38,8 @@ from mmengine.fileio import HardDiskBackend
 from mmengine.registry import TRANSFORMS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, registry_miss,
-                          use_default_scope)
+from .config_file import (close_hint, mistake_place, named_arguments,
+                          registry_miss, use_default_scope)
 from .video_containers import one_line_error
 
 __all__ = [
@@ -59,14 +58,6 @@ _DROPS = ('accepts and drops arguments it does not know, so it would sample '
 _PASSES_ON = ('passes arguments it does not know to its file client, and the '
               "local one (io_backend='disk') takes none, so the first file "
               'read would fail with a TypeError')
-
-
-def _arguments(function) -> List[str]:
-    """The arguments ``function`` takes by name, ``self`` aside."""
-    return [
-        p.name for p in inspect.signature(function).parameters.values()
-        if p.name != 'self' and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD)
-    ]
 
 
 def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
@@ -96,7 +87,7 @@ def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
             break
     takes = list(
         dict.fromkeys(name for cls in chain if '__init__' in vars(cls)
-                      for name in _arguments(cls.__init__)))
+                      for name in named_arguments(cls.__init__)))
     dropped = [
         argument for argument in transform
         if argument not in ('type', '_scope_') and argument not in takes
@@ -125,9 +116,9 @@ def file_client_misfits(built) -> Tuple[List[str], List[str]]:
             kwargs, dict) or not hasattr(built, 'file_client') or getattr(
                 built, 'io_backend', None) != 'disk':
         return [], []
-    client_takes = _arguments(HardDiskBackend.__init__)
-    return ([name for name in kwargs
-             if name not in client_takes], _arguments(type(built).__init__))
+    client_takes = named_arguments(HardDiskBackend.__init__)
+    return ([name for name in kwargs if name not in client_takes],
+            named_arguments(type(built).__init__))
 
 
 def build_transforms(pipeline: Sequence,
