@@ -17,7 +17,7 @@ import difflib
 import inspect
 import os.path as osp
 import re
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Callable, Iterator, List, Optional, Sequence, Tuple
 
 import mmengine.registry
 from mmengine.config import Config
@@ -29,7 +29,7 @@ __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
     'config_key', 'option_key', 'option_place', 'mistake_place', 'registered',
     'use_default_scope', 'merge_cfg_options', 'mmengine_runner',
-    'named_arguments'
+    'named_arguments', 'refuse_unknown_keys'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -283,6 +283,44 @@ def mistake_place(source: str, key: str, options: Optional[dict]) -> str:
     ``--cfg-options KEY=VALUE`` if an option set it, else ``SOURCE: KEY``.
     """
     return option_place(key, options) or f'{source}: {key}'
+
+
+def refuse_unknown_keys(given: dict,
+                        key: str,
+                        known: Sequence[str],
+                        noun: str,
+                        fate: str,
+                        source: str,
+                        options: Optional[dict],
+                        takes: str = 'It takes',
+                        hint: Optional[Callable[[str], str]] = None) -> None:
+    """Refuse the first key of the dict ``given`` (the config's ``key``)
+    that is not in ``known``.
+
+    Args:
+        given (dict): The config's dict.
+        key (str): Its config key, e.g. ``'env_cfg.mp_cfg'``.
+        known (Sequence[str]): The keys its reader reads.
+        noun (str): What a key of it is, e.g. ``'env_cfg key'``.
+        fate (str): What its reader would do with another key.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given.
+        takes (str): Leads the list of ``known`` keys. Defaults to
+            ``'It takes'``.
+        hint (Callable[[str], str], optional): The hint for a key, instead
+            of :func:`close_hint`'s closest known keys.
+
+    Raises:
+        ConfigError: ``WHERE: 'NAME' is no NOUN (did you mean ...?); FATE.
+            TAKES: KNOWN.``, where WHERE is :func:`mistake_place`'s.
+    """
+    for name in given:
+        if name in known:
+            continue
+        place = mistake_place(source, f'{key}.{name}', options)
+        why = hint(name) if hint is not None else close_hint(name, known)
+        raise ConfigError(f'{place}: {name!r} is no {noun}{why}; {fate}. '
+                          f'{takes}: {", ".join(known)}.')
 
 
 def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:

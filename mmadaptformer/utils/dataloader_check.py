@@ -31,7 +31,8 @@ from torch.utils.data import DataLoader
 
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
-                          registered, registry_miss, use_default_scope)
+                          refuse_unknown_keys, registered, registry_miss,
+                          use_default_scope)
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
 
@@ -119,13 +120,16 @@ def check_loader_arguments(cfg: Config,
                 f'{source}: {loader} must be a dict such as dict('
                 'batch_size=..., sampler=..., dataset=...), but it is a '
                 f'{type(loader_cfg).__name__}{comma}.')
-        for key in loader_cfg:
-            if key not in LOADER_KEYS:
-                raise ConfigError(
-                    f'{mistake_place(source, f"{loader}.{key}", options)}: '
-                    f'{key!r} is no dataloader argument'
-                    f'{close_hint(key, LOADER_KEYS)}. MMEngine\'s Runner and '
-                    f'PyTorch\'s DataLoader take: {", ".join(LOADER_KEYS)}.')
+        refuse_unknown_keys(
+            loader_cfg,
+            loader,
+            LOADER_KEYS,
+            'dataloader argument',
+            "PyTorch's DataLoader would refuse it after the Runner has made "
+            'the work dir',
+            source,
+            options,
+            takes="MMEngine's Runner and PyTorch's DataLoader take")
         for needed, example in (('dataset', "dict(type='VideoDataset', "
                                  '...)'), ('sampler',
                                            "dict(type='DefaultSampler', "

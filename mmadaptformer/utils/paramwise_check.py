@@ -26,7 +26,7 @@ from mmengine.registry import OPTIMIZERS
 
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, named_arguments,
-                          registered, use_default_scope)
+                          refuse_unknown_keys, registered, use_default_scope)
 
 __all__ = ['check_paramwise_cfg', 'PARAMWISE_KEYS', 'CUSTOM_KEY_KEYS']
 
@@ -54,6 +54,14 @@ def optimizer_arguments(optimizer) -> Tuple[str, Tuple[str, ...]]:
         return '', ()
     return cls.__name__, tuple(
         name for name in named_arguments(cls) if name != 'params')
+
+
+def _paramwise_hint(name: str) -> str:
+    # MMEngine's merge consumes _delete_ and keeps any other name.
+    if name.strip('_') == 'delete':
+        return " (MMEngine's key that replaces the base config's dict is " \
+            '_delete_)'
+    return close_hint(name, PARAMWISE_KEYS)
 
 
 def check_paramwise_cfg(cfg: Config,
@@ -84,17 +92,16 @@ def check_paramwise_cfg(cfg: Config,
     if not isinstance(paramwise, dict):
         return
     key = 'optim_wrapper.paramwise_cfg'
-    for name in paramwise:
-        if name not in PARAMWISE_KEYS:
-            # MMEngine's merge consumes _delete_ and keeps any other name.
-            hint = " (MMEngine's key that replaces the base config's dict " \
-                'is _delete_)' if name.strip('_') == 'delete' else \
-                close_hint(name, PARAMWISE_KEYS)
-            raise ConfigError(
-                f'{mistake_place(source, f"{key}.{name}", options)}: '
-                f'{name!r} is no paramwise_cfg key{hint}; MMEngine\'s '
-                f'{_DEFAULT} would ignore it without a word. It reads: '
-                f'{", ".join(PARAMWISE_KEYS)}.')
+    refuse_unknown_keys(
+        paramwise,
+        key,
+        PARAMWISE_KEYS,
+        'paramwise_cfg key',
+        f"MMEngine's {_DEFAULT} would ignore it without a word",
+        source,
+        options,
+        takes='It reads',
+        hint=_paramwise_hint)
     custom_keys = paramwise.get('custom_keys')
     if not isinstance(custom_keys, dict):
         return  # MMEngine's constructor refuses it itself

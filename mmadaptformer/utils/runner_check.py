@@ -30,7 +30,7 @@ import inspect
 import logging
 import multiprocessing
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Optional
 
 import torch.distributed as torch_dist
 from mmengine.config import Config
@@ -40,7 +40,7 @@ from mmengine.utils.dl_utils import set_multi_processing
 from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
-                          option_place)
+                          option_place, refuse_unknown_keys)
 from .local_files import is_local
 from .paramwise_check import check_paramwise_cfg
 from .recognizer_check import check_recognizer_cfg
@@ -79,18 +79,6 @@ RUNNER_DEFAULT_HOOKS = ('runtime_info', 'timer', 'sampler_seed', 'logger',
                         'param_scheduler', 'checkpoint')
 
 
-def _check_keys(env_cfg: dict, key: str, known: Sequence[str], fate: str,
-                source: str, options: Optional[dict]) -> None:
-    """Refuse a key of the dict ``env_cfg`` (at ``key``) not in ``known``;
-    ``fate`` says what MMEngine would do with it."""
-    for name in env_cfg:
-        if name not in known:
-            where = mistake_place(source, f'{key}.{name}', options)
-            raise ConfigError(f'{where}: {name!r} is no {key} key'
-                              f'{close_hint(name, known)}; {fate}. It takes: '
-                              f'{", ".join(known)}.')
-
-
 def check_env_cfg(cfg: Config,
                   source: str,
                   options: Optional[dict] = None) -> None:
@@ -119,9 +107,9 @@ def check_env_cfg(cfg: Config,
         raise ConfigError(f'{source}: env_cfg must be a dict such as '
                           'dict(cudnn_benchmark=False, mp_cfg=..., '
                           f'dist_cfg=...), but got {env_cfg!r}.')
-    _check_keys(env_cfg, 'env_cfg', ENV_CFG_KEYS,
-                "MMEngine's Runner would ignore it without a word", source,
-                options)
+    refuse_unknown_keys(env_cfg, 'env_cfg', ENV_CFG_KEYS, 'env_cfg key',
+                        "MMEngine's Runner would ignore it without a word",
+                        source, options)
     for name, known, fate in (
         ('mp_cfg', MP_CFG_KEYS,
          "MMEngine's set_multi_processing would refuse it"),
@@ -136,7 +124,8 @@ def check_env_cfg(cfg: Config,
             raise ConfigError(
                 f'{mistake_place(source, f"env_cfg.{name}", options)}: '
                 f'env_cfg.{name} must be a dict, but got {sub!r}.')
-        _check_keys(sub, f'env_cfg.{name}', known, fate, source, options)
+        refuse_unknown_keys(sub, f'env_cfg.{name}', known,
+                            f'env_cfg.{name} key', fate, source, options)
     method = (env_cfg.get('mp_cfg') or {}).get('mp_start_method')
     methods = multiprocessing.get_all_start_methods()
     if method is not None and method not in methods:
@@ -169,9 +158,10 @@ def check_auto_scale_lr(cfg: Config,
     auto_scale_lr = cfg.get('auto_scale_lr')
     if not mmengine_runner(cfg) or not isinstance(auto_scale_lr, dict):
         return
-    _check_keys(auto_scale_lr, 'auto_scale_lr', AUTO_SCALE_LR_KEYS,
-                "MMEngine's Runner would ignore it without a word", source,
-                options)
+    refuse_unknown_keys(auto_scale_lr, 'auto_scale_lr', AUTO_SCALE_LR_KEYS,
+                        'auto_scale_lr key',
+                        "MMEngine's Runner would ignore it without a word",
+                        source, options)
     if auto_scale_lr.get('enable') and 'base_batch_size' not in \
             auto_scale_lr:
         raise ConfigError(

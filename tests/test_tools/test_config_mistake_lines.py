@@ -351,8 +351,10 @@ def test_a_dataset_argument_that_is_wrong_is_one_line(tmp_path,
 @pytest.mark.parametrize('tool, option, line', [
     ('train.py', 'train_dataloader.batch_sise=2',
      "--cfg-options train_dataloader.batch_sise=2: 'batch_sise' is no "
-     "dataloader argument (did you mean 'batch_size' or 'batch_sampler'?). "
-     "MMEngine's Runner and PyTorch's DataLoader take: dataset, sampler, "),
+     "dataloader argument (did you mean 'batch_size' or 'batch_sampler'?); "
+     "PyTorch's DataLoader would refuse it after the Runner has made the "
+     "work dir. MMEngine's Runner and PyTorch's DataLoader take: dataset, "
+     'sampler, '),
     ('test.py', 'test_dataloader.sampler.shufle=False',
      '--cfg-options test_dataloader.sampler.shufle=False: DefaultSampler '
      "takes no argument 'shufle' (did you mean 'shuffle'?). It takes: "

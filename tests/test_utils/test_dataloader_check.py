@@ -55,8 +55,10 @@ def test_a_key_no_dataloader_takes_names_the_closest():
         check_loader_arguments(cfg, 'c.py', ['train_dataloader'])
     assert str(error.value).startswith(
         "c.py: train_dataloader.batch_sise: 'batch_sise' is no dataloader "
-        "argument (did you mean 'batch_size' or 'batch_sampler'?). "
-        "MMEngine's Runner and PyTorch's DataLoader take: dataset, sampler, ")
+        "argument (did you mean 'batch_size' or 'batch_sampler'?); "
+        "PyTorch's DataLoader would refuse it after the Runner has made the "
+        "work dir. MMEngine's Runner and PyTorch's DataLoader take: dataset, "
+        'sampler, ')
     # Given on the command line, the option is named.
     with pytest.raises(
             ConfigError,
