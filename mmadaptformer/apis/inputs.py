@@ -24,12 +24,13 @@ from mmengine.utils import ProgressBar
 
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
 from mmadaptformer.utils.progress import progress_enabled
+from mmadaptformer.utils.transform_steps import TransformError, run_transforms
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   container_name,
                                                   one_line_error)
 from .label_maps import config_class_names
-from .test_pipeline import build_test_pipeline
+from .test_pipeline import build_test_pipeline, test_pipeline_key
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
@@ -222,6 +223,7 @@ class TestInputs:
     def __init__(self, cfg: Config, source: str = 'config') -> None:
         self.toolbox = toolbox_of(cfg, source)
         self.pipeline = build_test_pipeline(cfg, self.toolbox, source)
+        self.key = test_pipeline_key(cfg, source)
         self.extensions = (
             VIDEO_EXTENSIONS
             if self.toolbox == 'mmaction' else IMAGE_EXTENSIONS)
@@ -293,12 +295,19 @@ class TestInputs:
             data = dict(img_path=path)
         init_default_scope(self.toolbox)
         try:
-            out = self.pipeline(data)
-        except Exception as e:
+            out = run_transforms(self.pipeline.transforms, data)
+        except TransformError as e:
+            if e.reads_file:
+                raise InferenceInputError(
+                    f'{path}: cannot be decoded as {self.a_kind}'
+                    f'{self._not_a_container(path)} '
+                    f'({one_line_error(e.error)}).') from e
+            # Read and decoded: a later transform's settings (a crop larger
+            # than the resized frames) fail on every input alike.
             raise InferenceInputError(
-                f'{path}: cannot be decoded as {self.a_kind}'
-                f'{self._not_a_container(path)} '
-                f'({one_line_error(e)}).') from e
+                f'{path}: after the {self.kind} was read, the test '
+                f'pipeline\'s {e.describe(self.key)}. Check that transform\'s '
+                'settings and those of the ones before it.') from e
         if out is None:
             raise InferenceInputError(
                 f'{path}: the test pipeline dropped it (no {self.kind} '

@@ -19,7 +19,7 @@ from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.pipelines import (build_transforms,
                                            dataloader_pipelines)
 
-__all__ = ['test_pipeline_cfg', 'build_test_pipeline']
+__all__ = ['test_pipeline_cfg', 'test_pipeline_key', 'build_test_pipeline']
 
 
 def _test_pipeline(cfg: Config) -> Tuple[str, list]:
@@ -48,6 +48,16 @@ def test_pipeline_cfg(cfg: Config, source: str = 'config') -> list:
         ConfigError: If neither is set (or the one set is empty).
     """
     return copy.deepcopy(_found_test_pipeline(cfg, source)[1])
+
+
+def test_pipeline_key(cfg: Config, source: str = 'config') -> str:
+    """The config key of the test pipeline :func:`build_test_pipeline`
+    builds, e.g. ``'test_dataloader.dataset.pipeline'``, for errors.
+
+    Raises:
+        ConfigError: As :func:`test_pipeline_cfg`.
+    """
+    return _found_test_pipeline(cfg, source)[0]
 
 
 def _found_test_pipeline(cfg: Config, source: str) -> Tuple[str, list]:

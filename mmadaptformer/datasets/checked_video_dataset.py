@@ -18,6 +18,8 @@ from mmaction.utils import ConfigType
 from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
+from mmadaptformer.utils.transform_steps import (PipelineStepError,
+                                                 TransformError, run_transform)
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   one_line_error)
@@ -276,8 +278,8 @@ class CheckedVideoDataset(VideoDataset):
             check_container(filename)
         short: List[Tuple[str, int, int]] = []
         length_checked = False
-        for transform in self.pipeline.transforms:
-            results = transform(results)
+        for index, transform in enumerate(self.pipeline.transforms):
+            results = run_transform(index, transform, results)
             if results is None:
                 return None
             num_frames = results.get('total_frames')
@@ -306,6 +308,23 @@ class CheckedVideoDataset(VideoDataset):
             'from the annotation list.',
             self.get_data_info(idx)['filename'], num_frames, self.min_frames)
 
+    def _unloadable(self, idx: int, error: Exception) -> RuntimeError:
+        """The error for a test video the pipeline fails on: a
+        :class:`PipelineStepError` if a transform failed after the loading
+        ones had read it, else a :class:`BrokenVideoError`."""
+        if isinstance(error, TransformError) and not error.reads_file:
+            return PipelineStepError(
+                f'Cannot evaluate {self._describe(idx)}: after it was read, '
+                f"the test pipeline's {error.describe()}. Check that "
+                "transform's settings and those of the ones before it.")
+        if isinstance(error, TransformError):
+            error = error.error
+        return BrokenVideoError(
+            f'Cannot load {self._describe(idx)} for evaluation: '
+            f'{one_line_error(error)}. Replace the file, remove it from the '
+            'annotation list, or set skip_broken=True to drop broken videos '
+            'when the dataset is built.')
+
     def _describe(self, idx: int) -> str:
         info = self.get_data_info(idx)
         return f'{info["filename"]} ({info["source"]})'
@@ -330,11 +349,7 @@ class CheckedVideoDataset(VideoDataset):
             except ShortVideoError:
                 raise
             except Exception as e:
-                raise BrokenVideoError(
-                    f'Cannot load {self._describe(idx)} for evaluation: '
-                    f'{one_line_error(e)}. Replace the file, remove it from '
-                    f'the annotation list, or set skip_broken=True to drop '
-                    f'broken videos when the dataset is built.') from e
+                raise self._unloadable(idx, e) from e
             if data is None:
                 raise BrokenVideoError(
                     f'The test pipeline rejected {self._describe(idx)}')
@@ -361,10 +376,12 @@ class CheckedVideoDataset(VideoDataset):
                 # in the error below, which quotes every message.
                 filename = self.get_data_info(idx)['filename']
                 skipped.append(filename)
-                tried.append(f'  {self._describe(idx)}: {one_line_error(e)}')
+                why = e.describe() if isinstance(e, TransformError) else \
+                    one_line_error(e)
+                tried.append(f'  {self._describe(idx)}: {why}')
                 print_log(
                     f'CheckedVideoDataset: skipping broken video '
-                    f'{self._describe(idx)}: {one_line_error(e)}; drawing '
+                    f'{self._describe(idx)}: {why}; drawing '
                     'another sample',
                     logger='current',
                     level=logging.WARNING)

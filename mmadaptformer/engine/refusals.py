@@ -18,6 +18,7 @@ from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
+from mmadaptformer.utils.transform_steps import PipelineStepError
 from .hooks import NonFiniteLossError, UnloadedBackboneError
 from .hooks.resume_check_hook import ResumeStateError
 from .resume import NoResumableCheckpointError
@@ -28,7 +29,7 @@ __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
 #: the file: a checkpoint, a config, ``--pretrained``).
 REFUSALS = (AnnotationError, BrokenVideoError, CheckpointLoadError,
             ConfigError, FileNotFoundError, FrozenBackboneMismatchError,
-            NoResumableCheckpointError, NonFiniteLossError,
+            NoResumableCheckpointError, NonFiniteLossError, PipelineStepError,
             PretrainedFileError, ResumeStateError, ShortVideoError,
             StateDictMismatchError, StoredConfigError, UnloadedBackboneError)
 

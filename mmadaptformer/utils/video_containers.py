@@ -10,8 +10,10 @@ The datasets use these checks before decord sees a file, because decord
 0.6 crashes the whole process (segmentation fault) on some truncated AVI
 files read from memory, which is how mmaction2's ``DecordInit`` reads.
 """
+import os
 import os.path as osp
 import struct
+import traceback
 from typing import NamedTuple, Optional, Tuple
 
 __all__ = [
@@ -44,7 +46,9 @@ class VideoInfo(NamedTuple):
 def one_line_error(error: BaseException, limit: int = 300) -> str:
     """One line ``Type: message`` of an exception, at most ``limit`` chars.
 
-    Decord's messages span many lines and repeat C++ source locations.
+    Decord's messages span many lines and repeat C++ source locations. An
+    exception without a message (a bare ``assert``) is described by the
+    line that raised it.
 
     Args:
         error (BaseException): The exception.
@@ -53,10 +57,24 @@ def one_line_error(error: BaseException, limit: int = 300) -> str:
     Returns:
         str: The line.
     """
-    text = ' '.join(str(error).split())
+    text = ' '.join(str(error).split()) or _raised_at(error)
     if len(text) > limit:
         text = text[:limit - 3] + '...'
     return f'{type(error).__name__}: {text}'
+
+
+def _raised_at(error: BaseException) -> str:
+    """``'raised at mmaction/.../processing.py:1197: assert ...'``, the
+    innermost line of ``error``'s traceback; ``''`` without one."""
+    frames = traceback.extract_tb(error.__traceback__)
+    if not frames:
+        return ''
+    frame = frames[-1]
+    path = frame.filename.replace(os.sep, '/')
+    for root in ('/site-packages/', '/dist-packages/'):
+        path = path.rsplit(root, 1)[-1]
+    line = f': {frame.line}' if frame.line else ''
+    return f'raised at {path}:{frame.lineno}{line}'
 
 
 def _ebml_vint(data: bytes, pos: int,

@@ -250,6 +250,34 @@ def test_a_file_that_is_no_video_says_so(tmp_path):
     assert container_name(b'not a video') is None
 
 
+def test_a_transform_failing_after_the_read_is_no_broken_input(tmp_path):
+    """A test pipeline whose Resize no longer fits its ThreeCrop (an option
+    changed the scale) said 'cannot be decoded as a video (AssertionError:
+    )' for every input; now it names the transform, its key and the line
+    that failed."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis.inputs import InferenceInputError, TestInputs
+    from mmadaptformer.testing import make_moving_square_dataset
+    data = make_moving_square_dataset(
+        str(tmp_path), num_per_class=1, splits=('val', ))
+    video = osp.join(data['videos'], sorted(os.listdir(data['videos']))[0])
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+    cfg.test_dataloader.dataset.pipeline[3] = dict(
+        type='Resize', scale=(-1, 64))
+    with pytest.raises(InferenceInputError) as error:
+        TestInputs(cfg)(video)
+    message = str(error.value)
+    assert message.startswith(
+        f"{video}: after the video was read, the test pipeline's ThreeCrop "
+        '(test_dataloader.dataset.pipeline[4]) failed: AssertionError: '
+        'raised at mmaction/datasets/transforms/processing.py:'), message
+    assert message.endswith(
+        ': assert crop_h == img_h or crop_w == img_w. Check that '
+        "transform's settings and those of the ones before it."), message
+    assert 'decoded' not in message
+
+
 def test_config_class_names_take_a_label_map_only_where_it_is(
         tmp_path, monkeypatch):
     """A dataset's ``classes`` naming a label map that is not here (the

@@ -12,6 +12,7 @@ from mmengine.config import Config
 from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
                                     CheckedVideoDataset, ShortVideoError)
 from mmadaptformer.datasets.short_videos import clip_frames
+from mmadaptformer.utils.transform_steps import PipelineStepError
 from mmadaptformer.utils.video_containers import check_container, scan_video
 
 
@@ -477,3 +478,35 @@ def test_short_video_error_reaches_the_main_process_from_a_worker(
             ShortVideoError,
             match=re.escape(f'{path} ({ann}:1) has 1 frames, fewer than')):
         next(iter(loader))
+
+
+def test_test_mode_names_a_transform_that_fails_after_the_read(
+        tmp_path, video_files):
+    """A crop the resized frames do not fit is the pipeline's mistake, not
+    the file's: no advice to replace the video."""
+    ann = write_list(tmp_path / 'val.txt', [f'{video_files["good"][0]} 0'])
+    pipeline = _pipeline('test_pipeline')
+    pipeline[3] = dict(type='Resize', scale=(-1, 64))
+    dataset = _build(ann, video_files, pipeline=pipeline, test_mode=True)
+    path = video_path(video_files, video_files['good'][0])
+    with pytest.raises(PipelineStepError) as e:
+        dataset[0]
+    assert str(e.value) == (
+        f'Cannot evaluate {path} ({ann}:1): after it was read, the test '
+        "pipeline's ThreeCrop (pipeline[4]) failed: AssertionError: raised "
+        'at mmaction/datasets/transforms/processing.py:'
+        f'{_assert_line("ThreeCrop")}: assert crop_h == img_h or crop_w == '
+        "img_w. Check that transform's settings and those of the ones "
+        'before it.')
+    assert not isinstance(e.value, BrokenVideoError)
+
+
+def _assert_line(transform: str) -> int:
+    """The line of mmaction2's ``transform`` that asserts the crop fits."""
+    import inspect
+
+    from mmaction.registry import TRANSFORMS
+    method = TRANSFORMS.get(transform).transform
+    lines, first = inspect.getsourcelines(method)
+    return first + next(i for i, line in enumerate(lines)
+                        if line.strip().startswith('assert crop_h'))
