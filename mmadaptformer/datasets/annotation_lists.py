@@ -73,13 +73,13 @@ def iter_lines(path: str, what: str) -> Iterator[Tuple[int, str]]:
 
     Yields:
         tuple[int, str]: The 1-based line number and the line without
-        surrounding whitespace.
+        surrounding whitespace (or a UTF-8 byte order mark).
     """
     require_file(path, what)
     with open(path, 'rb') as f:
         for lineno, raw in enumerate(f, 1):
             try:
-                line = raw.decode('utf-8').strip()
+                line = raw.decode('utf-8-sig').strip()
             except UnicodeDecodeError as e:
                 raise AnnotationError(
                     f'{path}:{lineno}: not UTF-8 text: {e}') from None

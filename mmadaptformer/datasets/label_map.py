@@ -18,7 +18,8 @@ class LabelMapError(ValueError):
 
 def read_label_map(path: str) -> List[str]:
     """Class names from a file with the class of label ``i`` on line
-    ``i + 1``, as the data tools write it; blank lines may end the file.
+    ``i + 1``, as the data tools write it; blank lines may end the file,
+    and a UTF-8 byte order mark (Windows editors write one) is skipped.
 
     Args:
         path (str): The label map file.
@@ -30,7 +31,7 @@ def read_label_map(path: str) -> List[str]:
         LabelMapError: If a blank line comes before a name: every later
             name would be one label off.
     """
-    with open(path, encoding='utf-8') as f:
+    with open(path, encoding='utf-8-sig') as f:
         lines = [line.strip() for line in f]
     while lines and not lines[-1]:
         lines.pop()

@@ -277,6 +277,22 @@ def test_classes_become_metainfo_from_a_list_or_a_label_map(
     assert 'classes' not in _build(ann, video_files).metainfo
 
 
+def test_a_byte_order_mark_is_no_part_of_a_name_or_a_path(
+        tmp_path, video_files):
+    """Files saved by Windows Notepad start with a UTF-8 BOM: it was the
+    first class name's first character, and the first video's path's."""
+    bom = '\ufeff'.encode()
+    ann = tmp_path / 'train.txt'
+    ann.write_bytes(bom + b'good_0.mp4 1\n')
+    label_map = tmp_path / 'label_map.txt'
+    label_map.write_bytes(bom + b'run\r\nsit\r\n')
+    dataset = _build(
+        str(ann), video_files, classes=str(label_map), check_files='all')
+    assert dataset.metainfo['classes'] == ('run', 'sit')
+    assert dataset.get_data_info(0)['filename'] == video_path(
+        video_files, 'good_0.mp4')
+
+
 @pytest.mark.parametrize('classes, text, error', [
     (None, 'run\n\nsit\n', r'label_map.txt, line 2: a blank line'),
     (None, 'run\nrun\n', r"label_map.txt, line 2: 'run' again \(first on "
