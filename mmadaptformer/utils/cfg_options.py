@@ -80,11 +80,10 @@ def _value(node: ast.AST) -> Any:
         return DictAction._parse_int_float_bool(node.id)
     if isinstance(node, ast.Attribute) and _dotted(node):
         return _dotted(node)
-    if isinstance(node, ast.UnaryOp) and isinstance(
-            node.op,
-        (ast.USub, ast.UAdd)) and isinstance(
-            node.operand, ast.Constant) and isinstance(node.operand.value,
-                                                       (int, float)):
+    signed = isinstance(node, ast.UnaryOp) and isinstance(
+        node.op, (ast.USub, ast.UAdd))
+    if signed and isinstance(node.operand, ast.Constant) and isinstance(
+            node.operand.value, (int, float)):
         value = node.operand.value
         return -value if isinstance(node.op, ast.USub) else value
     if isinstance(node, (ast.List, ast.Tuple)):
