@@ -14,33 +14,42 @@ of AdaptFormer models trained on the same backbone)::
 """
 import argparse
 import json
+import logging
 import os
 import os.path as osp
 import sys
 
-import torch
-from mmengine.config import DictAction
+from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.apis import (RESERVED_NAME, LabelMapError, ModelInferencer,
+from mmadaptformer.apis import (IMAGE_EXTENSIONS, RESERVED_NAME,
+                                VIDEO_EXTENSIONS, InferenceInputError,
+                                LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, PretrainedLoadError,
                                 TaskError, TaskLoadError, build_test_pipeline,
-                                check_task_name, collect_inputs)
+                                check_task_name, collect_inputs, toolbox_of)
+from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
+from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key, positive_int,
                                  set_pretrained_backbone)
+from mmadaptformer.utils.cli_types import ConfigOptionsAction, check_device
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.recognizer_check import check_recognizer_cfg
 
 EPILOG = """\
-INPUT is a video or image file, or a folder (searched recursively for video
-and image files). Each input is transformed by the config's test pipeline
-(test_dataloader.dataset.pipeline, views included), so it gets the scores
-tools/test.py --dump gives it.
+INPUT is a video or image file, or a folder (searched recursively, through
+symlinked subfolders too, for video and image files; one without a file of
+the kind the models classify is refused). Each input is transformed by the
+config's test pipeline (test_dataloader.dataset.pipeline, views included),
+so it gets the scores tools/test.py --dump gives it. Videos shorter than
+a clip are classified with repeated frames, as tools/test.py evaluates them,
+and named after the run.
 
 The JSON maps each input to {TASK: {"label": int, "class": str or null,
 "scores": [float, ...]}}; TASK is the config file's stem, or the --task
@@ -54,23 +63,11 @@ task failed (the others are answered, and --out holds the errors); 2 if the
 command line cannot be used, found before any input is classified and with
 nothing written: an option's value (--topk 0, --device cuda without CUDA), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
---label-map), or a --label-map whose number of names is not the model's
-number of classes.
+--label-map), a folder INPUT without a file of the models' kind, an --out
+that is one of the files read or whose folder cannot be made, a config or
+checkpoint among the INPUTs of --task, or a --label-map whose number of
+names is not the model's number of classes.
 """
-
-
-class _ConfigOptions(DictAction):
-    """MMEngine's ``--cfg-options KEY=VALUE ...``; a word without ``=``
-    (an INPUT after the options: they take every word up to the next
-    option) is refused by name instead of failing inside the action."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        for value in values:
-            if '=' not in value:
-                parser.error(
-                    f'{option_string}: {value!r} is no KEY=VALUE; give the '
-                    'inputs before --cfg-options, or end its list with --')
-        super().__call__(parser, namespace, values, option_string)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -100,7 +97,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=_ConfigOptions,
+        action=ConfigOptionsAction,
         metavar='KEY=VALUE',
         help='override settings of the config (with --task, of every '
         'task\'s), as tools/test.py does, e.g. test_dataloader.dataset.'
@@ -127,23 +124,6 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check_device(parser: argparse.ArgumentParser, device: str) -> None:
-    """Refuse a device this machine does not have, before any model loads
-    (PyTorch would fail on the first tensor moved there)."""
-    try:
-        parsed = torch.device(device)
-    except RuntimeError as e:
-        parser.error(f'--device {device}: {e}; give cpu or cuda')
-    if parsed.type == 'cuda':
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            parser.error(f'--device {device}: this machine has no CUDA '
-                         'device that PyTorch can use; give --device cpu')
-        if parsed.index is not None and parsed.index >= count:
-            parser.error(f'--device {device}: this machine has {count} CUDA '
-                         f'device(s), cuda:0 to cuda:{count - 1}')
-
-
 def parse_args(argv=None):
     parser = _parser()
     args = parser.parse_intermixed_args(argv)
@@ -152,6 +132,14 @@ def parse_args(argv=None):
             parser.error('--label-map is for one model; with --task the '
                          'class names come from each checkpoint or config.')
         args.inputs = args.args
+        for word in args.inputs:
+            # An INPUT is a video, an image or a folder: never these.
+            if osp.splitext(word)[1].lower() in _NOT_INPUTS and \
+                    not osp.isdir(word):
+                parser.error(
+                    f'{word}: a config or checkpoint among the INPUTs of '
+                    '--task; give either CONFIG CHECKPOINT INPUT ... or '
+                    '--task NAME CONFIG CHECKPOINT ... INPUT ..., not both')
     else:
         if len(args.args) < 3:
             parser.error('give CONFIG CHECKPOINT INPUT [INPUT ...], or '
@@ -172,10 +160,8 @@ def parse_args(argv=None):
         parser.error(f'{args.config}: the results name the model after the '
                      f'config file, and {RESERVED_NAME!r} is their error key; '
                      'rename the file or give --task NAME CONFIG CHECKPOINT')
-    models = [tuple(t[1:]) for t in args.task] if args.task else \
-        [(args.config, args.checkpoint)]
     files = []
-    for config, checkpoint in models:
+    for config, checkpoint in _models(args):
         files += [(config, 'config'), (checkpoint, 'checkpoint')]
     files += [(args.pretrained, '--pretrained'),
               (args.label_map, '--label-map')]
@@ -183,11 +169,49 @@ def parse_args(argv=None):
     missing = first_missing_file(files)
     if missing:
         parser.error(missing)
-    if args.out is not None and osp.isdir(args.out):
-        parser.error(f'--out {args.out} is a folder; give the JSON file to '
-                     'write')
-    _check_device(parser, args.device)
+    try:
+        # Before any model loads; a folder's kind is read from the configs.
+        args.files = collect_inputs(
+            args.inputs,
+            _extensions(args) if any(map(osp.isdir, args.inputs)) else None)
+    except InferenceInputError as e:
+        parser.error(str(e))
+    if args.out is not None:
+        reads = [(path, f'the {what}' if what[0] != '-' else what)
+                 for path, what in files]
+        reads += [(path, 'an INPUT') for path in args.files]
+        problem = output_file_problem(args.out, '--out', reads)
+        if problem:
+            parser.error(problem)
+    check_device(parser, args.device)
     return args
+
+
+# What a word ending so names is never an INPUT (--task's misplaced ones).
+_NOT_INPUTS = ('.py', '.pth')
+
+
+def _models(args) -> list:
+    """``(config, checkpoint)`` of each model."""
+    return [tuple(t[1:]) for t in args.task] if args.task else \
+        [(args.config, args.checkpoint)]
+
+
+def _extensions(args) -> tuple:
+    """The extensions of the files the models classify: videos for an
+    mmaction config, images for an mmpretrain one, both where a config
+    cannot be read here (its model's load names the mistake)."""
+    found = ()
+    for config, _ in _models(args):
+        try:
+            cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
+            kind = VIDEO_EXTENSIONS if toolbox_of(
+                cfg, config) == 'mmaction' else IMAGE_EXTENSIONS
+        except Exception:  # said when the model loads, as a task error
+            return VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+        if kind[0] not in found:
+            found += kind
+    return found
 
 
 def _top(answer: dict, k: int) -> str:
@@ -263,8 +287,9 @@ def _load_error(exc: Exception, config: str, checkpoint: str,
 
 def _model(config: str, pretrained, options, build):
     """``build(cfg)`` for the config at ``config`` (with ``--cfg-options``
-    and ``--pretrained``); a misspelled type, or an argument that a class
-    does not take, names the config file and key, or the option."""
+    and ``--pretrained``), and the frames one clip of its test pipeline
+    spans (None for images); a misspelled type, or an argument that a
+    class does not take, names the config file and key, or the option."""
     cfg = _config(config, pretrained, options)
     if options and cfg.get('default_scope') in ('mmaction', 'mmpretrain'):
         # The engine checks these again, from the merged config alone.
@@ -274,7 +299,7 @@ def _model(config: str, pretrained, options, build):
         build_test_pipeline(cfg, cfg.default_scope, config, options)
         check_recognizer_cfg(cfg, config, options)
     try:
-        return build(cfg)
+        built = build(cfg)
     except Exception as exc:
         # MultiTaskRecognizer.add_task wraps what failed in a TaskLoadError.
         cause = exc.__cause__ if isinstance(exc, TaskLoadError) else exc
@@ -282,16 +307,17 @@ def _model(config: str, pretrained, options, build):
         if error is None:
             raise
         raise error from cause
+    return built, clip_span(cfg, config)
 
 
 def _load(args):
-    """The engine and the errors of tasks that could not be loaded."""
-    progress = True
-    failed = {}
+    """The engine, the errors of tasks that could not be loaded and the
+    frames a clip of each video task spans."""
+    failed, spans = {}, {}
     if not args.task:
         name = ModelInferencer.default_name(args.config)
         try:
-            engine = _model(
+            engine, spans[name] = _model(
                 args.config, args.pretrained, args.cfg_options,
                 lambda cfg: ModelInferencer(
                     cfg,
@@ -307,27 +333,27 @@ def _load(args):
             engine = None
             failed[name] = _load_error(e, args.config, args.checkpoint,
                                        args.pretrained)
-        return engine, failed, progress
+        return engine, failed, spans
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         try:
-            _model(config, args.pretrained, args.cfg_options,
-                   lambda cfg: engine.add_task(name, cfg, checkpoint))
+            _, spans[name] = _model(
+                config, args.pretrained, args.cfg_options,
+                lambda cfg: engine.add_task(name, cfg, checkpoint))
         except Exception as e:
             failed[name] = _load_error(e, config, checkpoint, args.pretrained)
-    return (engine if engine.tasks else None), failed, progress
+    return (engine if engine.tasks else None), failed, spans
 
 
 def main(argv=None) -> int:
     args = parse_args(argv)
-    engine, failed, progress = _load(args)
+    engine, failed, spans = _load(args)
     for name, message in failed.items():
         print(f'task {name}: ERROR {message}', file=sys.stderr)
     if engine is not None:
-        results = engine(
-            args.inputs, batch_size=args.batch_size, progress=progress)
+        results = engine(args.files, batch_size=args.batch_size, progress=True)
     else:
-        results = {path: {} for path in collect_inputs(args.inputs)}
+        results = {path: {} for path in args.files}
     classes = {}
     if isinstance(engine, ModelInferencer):
         classes[engine.name] = engine.classes
@@ -349,12 +375,19 @@ def main(argv=None) -> int:
             ok &= 'error' not in answer
             shown = dict(answer, names=classes.get(name))
             print(f'{path}: {name}: {_top(shown, args.topk)}')
+    short = short_video_inputs(results, spans)
+    if short:
+        print_log(
+            short_videos_notice('classified', len(short), short),
+            logger='current',
+            level=logging.WARNING)
     if args.out:
         os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
         with open(args.out, 'w') as f:
             json.dump(results, f, indent=1)
             f.write('\n')
-        print(f'Results of {len(results)} inputs written to {args.out}')
+        inputs = 'input' if len(results) == 1 else 'inputs'
+        print(f'Results of {len(results)} {inputs} written to {args.out}')
     return 0 if ok else 1
 
 

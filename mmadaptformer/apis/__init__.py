@@ -8,6 +8,7 @@ from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
 from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError
+from .short_inputs import clip_span, short_video_inputs
 from .test_pipeline import build_test_pipeline, test_pipeline_cfg
 
 __all__ = [
@@ -15,7 +16,7 @@ __all__ = [
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
     'MultiTaskRecognizer', 'PretrainedLoadError', 'TaskError', 'TaskLoadError',
     'TestInputs', 'build_test_pipeline', 'check_adapter_checkpoint',
-    'check_task_name', 'class_names', 'collect_inputs', 'format_scores',
-    'init_model', 'load_config', 'progress_bar', 'test_pipeline_cfg',
-    'toolbox_of'
+    'check_task_name', 'class_names', 'clip_span', 'collect_inputs',
+    'format_scores', 'init_model', 'load_config', 'progress_bar',
+    'short_video_inputs', 'test_pipeline_cfg', 'toolbox_of'
 ]

@@ -156,19 +156,40 @@ def class_names(cfg: Config,
 _Path = Union[str, os.PathLike]
 
 
-def collect_inputs(paths: Union[_Path, Sequence[_Path]]) -> List[str]:
+def _walk_once(folder: str):
+    """``os.walk(folder)`` into symlinked folders too, each real folder
+    once: a link to a folder already walked (a loop back up, or a second
+    link to the same one) is not entered again."""
+    seen = set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = osp.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        yield root, names
+
+
+def collect_inputs(paths: Union[_Path, Sequence[_Path]],
+                   extensions: Optional[Sequence[str]] = None) -> List[str]:
     """Expand folders into their video and image files (sorted, recursive).
 
     Files are kept as given, whatever their extension, so that a missing or
-    unreadable file gets its own error instead of disappearing. Files in a
-    folder whose extension is neither in :data:`VIDEO_EXTENSIONS` nor in
-    :data:`IMAGE_EXTENSIONS` are left out, with a warning that counts them.
+    unreadable file gets its own error instead of disappearing. Folders
+    are searched through symlinked subfolders too, each real folder once
+    (a link loop ends). Files in a folder whose extension is neither in
+    :data:`VIDEO_EXTENSIONS` nor in :data:`IMAGE_EXTENSIONS` are left out,
+    with a warning that counts them.
 
     Args:
         paths (str | os.PathLike | Sequence[str | os.PathLike]): One file
             or folder, or a sequence of them (what MMAction2's and
             MMPretrain's Inferencers take). A single path is one input,
             not a sequence of characters.
+        extensions (Sequence[str], optional): The extensions of the files
+            the models classify (:data:`VIDEO_EXTENSIONS`,
+            :data:`IMAGE_EXTENSIONS`): a folder without such a file is
+            refused. Defaults to None (not checked).
 
     Returns:
         list[str]: Files, in the given order, folders expanded; every path
@@ -177,6 +198,8 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]]) -> List[str]:
     Raises:
         TypeError: If ``paths`` or one of its items is neither a ``str``
             nor an ``os.PathLike`` of one (a sequence for ``paths``).
+        InferenceInputError: If a folder holds no file with one of
+            ``extensions``, naming it and them.
     """
     expected = 'a path (str or os.PathLike) or a sequence of paths'
     if isinstance(paths, (str, os.PathLike)):
@@ -193,12 +216,23 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]]) -> List[str]:
                             f'{type(item).__name__} {item!r:.80}.')
         if osp.isdir(path):
             found, skipped = [], []
-            for root, _, names in os.walk(path):
+            for root, names in _walk_once(path):
                 for name in names:
                     kept = name.lower().endswith(VIDEO_EXTENSIONS +
                                                  IMAGE_EXTENSIONS)
                     (found if kept else skipped).append(osp.join(root, name))
             files += sorted(found)
+            if extensions and not any(f.lower().endswith(tuple(extensions))
+                                      for f in found):
+                kinds = ' or '.join(kind
+                                    for kind, known in (('video',
+                                                         VIDEO_EXTENSIONS),
+                                                        ('image',
+                                                         IMAGE_EXTENSIONS))
+                                    if set(known) & set(extensions))
+                raise InferenceInputError(
+                    f'{path}: a folder without {kinds} files, in it or its '
+                    f'subfolders (looked for {", ".join(extensions)}).')
             if skipped:
                 print_log(
                     f'{path}: left out {len(skipped)} files whose '

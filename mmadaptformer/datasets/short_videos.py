@@ -2,13 +2,13 @@
 """Videos shorter than a clip: how many frames a clip spans, the error and
 the metainfo keys that ``CheckedVideoDataset`` and ``DataHealthHook``
 share."""
-from typing import Iterable, Optional
+from typing import Collection, Iterable, Optional, Tuple
 
 from mmaction.datasets.transforms import SampleFrames, UniformSample
 
 __all__ = [
     'SHORT_VIDEOS', 'SHORT_VIDEOS_KEY', 'SKIPPED_SHORT_VIDEOS_KEY',
-    'ShortVideoError', 'clip_frames'
+    'ShortVideo', 'ShortVideoError', 'clip_frames', 'short_videos_notice'
 ]
 
 #: What ``CheckedVideoDataset(short_videos=...)`` accepts.
@@ -19,6 +19,8 @@ SHORT_VIDEOS_KEY = 'short_videos'
 #: Metainfo key of a packed training sample: ``(file, frames, min_frames)``
 #: of each short video skipped before it (``short_videos='skip'``).
 SKIPPED_SHORT_VIDEOS_KEY = 'skipped_short_videos'
+#: ``(file, frames, min_frames)`` of a short video.
+ShortVideo = Tuple[str, int, int]
 
 
 class ShortVideoError(ValueError):
@@ -81,3 +83,38 @@ def clip_frames(transforms: Iterable) -> Optional[int]:
         if isinstance(transform, (SampleFrames, UniformSample)):
             return None  # a subclass samples its own way
     return None
+
+
+def short_videos_notice(verb: str,
+                        count: int,
+                        named: Collection[ShortVideo],
+                        max_names: int = 20,
+                        repeated: bool = True) -> str:
+    """What a run did with videos shorter than a clip, naming them:
+    ``'evaluated 2 videos shorter than a clip, with repeated frames (a.mp4
+    (1 of 10 frames), b.mp4 (3 of 10 frames))'``.
+
+    Args:
+        verb (str): What the run did with them (``'evaluated'``).
+        count (int): How many it met (a video met twice counts twice).
+        named (Collection[ShortVideo]): The videos to name, sorted here;
+            after ``max_names`` of them, ``... and N more files``, and
+            ``all named before`` if none.
+        max_names (int): At most this many are named. Defaults to 20.
+        repeated (bool): Whether they were used, with repeated frames
+            (else they were left out). Defaults to True.
+
+    Returns:
+        str: The notice.
+    """
+    listed = sorted(named)[:max_names]
+    names = ', '.join(f'{name} ({frames} of {min_frames} frames)'
+                      for name, frames, min_frames in listed)
+    more = len(named) - len(listed)
+    if more > 0:
+        names += (', ' if names else '') + f'... and {more} more files'
+    if not names:
+        names = 'all named before'
+    videos = f'{count} video' + ('' if count == 1 else 's')
+    how = ', with repeated frames' if repeated else ''
+    return f'{verb} {videos} shorter than a clip{how} ({names})'

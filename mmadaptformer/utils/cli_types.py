@@ -1,8 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""argparse types the tools share."""
+"""argparse types, actions and checks the tools share."""
 import argparse
 
-__all__ = ['positive_int', 'non_negative_int']
+import torch
+from mmengine.config import DictAction
+
+__all__ = [
+    'positive_int', 'non_negative_int', 'ConfigOptionsAction', 'check_device'
+]
 
 
 def positive_int(text: str) -> int:
@@ -19,3 +24,40 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
     return value
+
+
+class ConfigOptionsAction(DictAction):
+    """MMEngine's ``--cfg-options KEY=VALUE ...``; a word without ``=``
+    (an INPUT after the options: they take every word up to the next
+    option) is refused by name instead of failing inside the action."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        for value in values:
+            if '=' not in value:
+                parser.error(
+                    f'{option_string}: {value!r} is no KEY=VALUE; give the '
+                    'inputs before --cfg-options, or end its list with --')
+        super().__call__(parser, namespace, values, option_string)
+
+
+def check_device(parser: argparse.ArgumentParser, device: str) -> None:
+    """Refuse ``--device DEVICE`` if this machine does not have it, with
+    ``parser.error``, before any model loads (PyTorch would fail on the
+    first tensor moved there).
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        device (str): The device given (``cpu``, ``cuda``, ``cuda:1``).
+    """
+    try:
+        parsed = torch.device(device)
+    except RuntimeError as e:
+        parser.error(f'--device {device}: {e}; give cpu or cuda')
+    if parsed.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            parser.error(f'--device {device}: this machine has no CUDA '
+                         'device that PyTorch can use; give --device cpu')
+        if parsed.index is not None and parsed.index >= count:
+            parser.error(f'--device {device}: this machine has {count} CUDA '
+                         f'device(s), cuda:0 to cuda:{count - 1}')

@@ -12,7 +12,8 @@ import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      run_python_command, run_tool)
 
-from mmadaptformer.apis import ModelInferencer, collect_inputs
+from mmadaptformer.apis import (VIDEO_EXTENSIONS, ModelInferencer,
+                                collect_inputs)
 
 # The child's inferencer has random weights, so it compares its own runs:
 # each good video alone, then all inputs in one batch.
@@ -140,6 +141,31 @@ def test_path_like_inputs_become_strings(tmp_path, monkeypatch):
     files = collect_inputs((pathlib.Path('other'), 'clip.mp4'))
     assert files == [osp.join('other', 'v.mp4'), 'clip.mp4']
     assert all(type(f) is str for f in files)
+
+
+def test_symlinked_folders_are_searched_once_each(tmp_path, monkeypatch):
+    """os.walk does not enter a symlinked folder: ``linked`` was not
+    searched. A link back up and a second link to the same folder are
+    not searched again (the loop would not end)."""
+    from mmadaptformer.apis import InferenceInputError
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'real').mkdir()
+    (tmp_path / 'real' / 'v.mp4').write_bytes(b'')
+    (tmp_path / 'top').mkdir()
+    os.symlink(tmp_path / 'real', tmp_path / 'top' / 'linked')
+    os.symlink(tmp_path / 'real', tmp_path / 'top' / 'same')
+    os.symlink(tmp_path / 'top', tmp_path / 'real' / 'up')
+    assert collect_inputs('top') == [osp.join('top', 'linked', 'v.mp4')]
+    # A folder without a file of the kinds asked for names them.
+    (tmp_path / 'frames').mkdir()
+    (tmp_path / 'frames' / 'f.png').write_bytes(b'')
+    assert collect_inputs('frames',
+                          ('.png', )) == [osp.join('frames', 'f.png')]
+    with pytest.raises(
+            InferenceInputError,
+            match=r'^frames: a folder without video files, in it or its '
+            r'subfolders \(looked for \.mp4, \.avi'):
+        collect_inputs(['top', 'frames'], VIDEO_EXTENSIONS)
 
 
 @pytest.mark.parametrize('inputs, named',

@@ -14,12 +14,11 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.datasets.checked_video_dataset import SKIPPED_VIDEOS_KEY
 from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
-                                                 SKIPPED_SHORT_VIDEOS_KEY)
+                                                 SKIPPED_SHORT_VIDEOS_KEY,
+                                                 ShortVideo,
+                                                 short_videos_notice)
 
 __all__ = ['DataHealthHook']
-
-#: ``(file, frames, min_frames)`` of a short video.
-ShortVideo = Tuple[str, int, int]
 
 
 def _logged(runner, batch_idx: int) -> bool:
@@ -248,21 +247,10 @@ class DataHealthHook(Hook):
 
     def _log_short(self, mode: str, prefix: str, kind: str, count: int,
                    new: Set[ShortVideo]) -> None:
-        listed = sorted(new)[:self.max_names]
-        names = ', '.join(f'{name} ({frames} of {min_frames} frames)'
-                          for name, frames, min_frames in listed)
-        more = len(new) - len(listed)
-        if more > 0:
-            names += (', ' if names else '') + f'... and {more} more files'
-        if not names:
-            names = 'all named before'
         if kind == SHORT_VIDEOS_KEY:
             verb = 'trained on' if mode == 'train' else 'evaluated'
-            what = (f'{verb} {_videos(count)} shorter than a clip, with '
-                    'repeated frames')
+            what = short_videos_notice(verb, count, new, self.max_names)
         else:
-            what = f'skipped {_videos(count)} shorter than a clip'
-        print_log(
-            f'{prefix}: {what} ({names})',
-            logger='current',
-            level=logging.WARNING)
+            what = short_videos_notice(
+                'skipped', count, new, self.max_names, repeated=False)
+        print_log(f'{prefix}: {what}', logger='current', level=logging.WARNING)
