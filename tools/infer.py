@@ -35,7 +35,8 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key, positive_int,
                                  set_pretrained_backbone)
-from mmadaptformer.utils.cli_types import ConfigOptionsAction, check_device
+from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.local_files import first_missing_file
@@ -97,7 +98,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=ConfigOptionsAction,
+        action=ConfigOptions,
         metavar='KEY=VALUE',
         help='override settings of the config (with --task, of every '
         'task\'s), as tools/test.py does, e.g. test_dataloader.dataset.'

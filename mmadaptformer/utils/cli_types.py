@@ -1,13 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""argparse types, actions and checks the tools share."""
+"""argparse types and checks the tools share (the ``--cfg-options`` action
+is :class:`~.cfg_options.ConfigOptions`)."""
 import argparse
 
 import torch
-from mmengine.config import DictAction
 
-__all__ = [
-    'positive_int', 'non_negative_int', 'ConfigOptionsAction', 'check_device'
-]
+__all__ = ['positive_int', 'non_negative_int', 'check_device']
 
 
 def positive_int(text: str) -> int:
@@ -24,20 +22,6 @@ def non_negative_int(text: str) -> int:
     if value < 0:
         raise argparse.ArgumentTypeError(f'must be >= 0, got {value}')
     return value
-
-
-class ConfigOptionsAction(DictAction):
-    """MMEngine's ``--cfg-options KEY=VALUE ...``; a word without ``=``
-    (an INPUT after the options: they take every word up to the next
-    option) is refused by name instead of failing inside the action."""
-
-    def __call__(self, parser, namespace, values, option_string=None):
-        for value in values:
-            if '=' not in value:
-                parser.error(
-                    f'{option_string}: {value!r} is no KEY=VALUE; give the '
-                    'inputs before --cfg-options, or end its list with --')
-        super().__call__(parser, namespace, values, option_string)
 
 
 def check_device(parser: argparse.ArgumentParser, device: str) -> None:

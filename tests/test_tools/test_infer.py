@@ -650,9 +650,9 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
             full['config'], full['checkpoint'], '--cfg-options', option, video
         ])
     assert exit.value.code == 2
-    assert (f"--cfg-options: '{video}' is no KEY=VALUE; give the inputs "
-            'before --cfg-options, or end its list with --'
-            ) in capsys.readouterr().err
+    assert (f"--cfg-options: '{video}' is no KEY=VALUE; it takes every "
+            'word up to the next option, so give the other arguments before '
+            'it, or end its list with --') in capsys.readouterr().err
     assert changed == scores([
         full['config'], full['checkpoint'], '--cfg-options', option, '--',
         video
