@@ -462,6 +462,20 @@ def save_stock_video_checkpoint(path: str, seed: int = 0) -> dict:
     return state
 
 
+def save_as_built_checkpoint(config: str, path: str) -> str:
+    """A full checkpoint of ``config``'s model as
+    :func:`~mmadaptformer.apis.init_model` builds it (random weights), for
+    tests of what the inference APIs do before or around the weights: they
+    take no model without a checkpoint."""
+    import torch
+
+    from mmadaptformer.apis import init_model
+    torch.manual_seed(0)
+    model, _ = init_model(config)
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
+    return str(path)
+
+
 def assert_host_loads_pretrained(cfg: dict,
                                  tmp_path,
                                  host_cfg: Optional[dict] = None) -> None:

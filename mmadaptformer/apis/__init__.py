@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from mmadaptformer.datasets.label_map import LabelMapError
-from .inference import (ModelInferencer, check_adapter_checkpoint, init_model,
-                        load_config)
+from .adapter_checkpoint_check import check_adapter_checkpoint
+from .inference import ModelInferencer, init_model, load_config
 from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
                      InferenceInputError, TestInputs, class_names,
                      collect_inputs, format_scores, progress_bar, toolbox_of)

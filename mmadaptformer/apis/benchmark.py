@@ -27,6 +27,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.utils.config_error import ConfigError
+from .batching import check_batch_size
 from .benchmark_tasks import stock_cfg, synthetic_inputs, write_tasks
 from .inference import init_model
 from .inputs import toolbox_of
@@ -135,7 +136,11 @@ def benchmark_inference(cfg: Config,
         ``_per_s`` are inputs (or answers) per wall-clock second; the
         ratios (``ratio``, ``mixed_vs_*``, ``speedup``) are in process CPU
         time; ``seconds`` holds both medians of every variant.
+
+    Raises:
+        ValueError: If ``batch_size`` is not an int >= 1.
     """
+    check_batch_size(batch_size)
     out = dict(
         batch_size=batch_size,
         repeat=repeat,

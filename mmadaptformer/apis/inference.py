@@ -28,28 +28,26 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
-from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
+from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
                                                      check_holds_trained_part,
-                                                     checkpoint_meta,
-                                                     model_trained_part_keys)
+                                                     checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import (check_adapter_only_fits,
                                                   loading)
 from mmadaptformer.utils.local_files import is_local
-from mmadaptformer.utils.recognizer_check import check_recognizer_cfg
-from mmadaptformer.utils.state_dict_check import (HEAD_NAMES,
-                                                  StateDictMismatchError,
-                                                  check_state_dict)
-from .batching import same_shape_runs
+from mmadaptformer.utils.recognizer_check import check_inference_cfg
+from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
+from .adapter_checkpoint_check import check_adapter_checkpoint
+from .batching import check_batch_size, forward_runs
 from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
                      class_names, collect_inputs, format_scores, progress_bar,
                      toolbox_of)
 from .pretrained_load import load_host_pretrained
 
 __all__ = [
-    'load_config', 'model_config', 'check_adapter_checkpoint',
-    'read_checkpoint', 'load_read_checkpoint', 'init_model', 'ModelInferencer'
+    'load_config', 'model_config', 'read_checkpoint', 'load_read_checkpoint',
+    'init_model', 'ModelInferencer'
 ]
 
 
@@ -88,68 +86,6 @@ def model_config(cfg: Config, scope: str) -> dict:
         model_cfg.setdefault('data_preprocessor',
                              cfg.get('data_preprocessor', None))
     return model_cfg
-
-
-def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
-                             source: str) -> Optional[str]:
-    """Check that an adapter-only checkpoint runs on the loaded backbone.
-
-    Args:
-        model (nn.Module): The model after loading ``checkpoint``.
-        checkpoint (dict): The loaded checkpoint.
-        source (str): The checkpoint file, for errors.
-
-    Returns:
-        str, optional: The frozen digest of an adapter-only checkpoint, None
-        for other checkpoints.
-
-    Raises:
-        StateDictMismatchError: If its trained keys are not the model's,
-            it lacks the model's trained part (the adapters or prompts of
-            its frozen-host wrappers), or its ``meta`` or record is not
-            laid out as written (:func:`~mmadaptformer.engine.
-            adapter_checkpoint.check_adapter_record`).
-        FrozenBackboneMismatchError: If the model's frozen tensors are not
-            the ones the trained part was trained on.
-    """
-    info = checkpoint_meta(checkpoint, source,
-                           EXPECTED_CHECKPOINT).get(ADAPTER_META_KEY)
-    if info is None:
-        return None
-    saved = set(check_adapter_record(info, source)['saved_keys'])
-    state = model.state_dict(keep_vars=True)
-    # The model's trained part (adapters, prompts) must be the
-    # checkpoint's: a part it lacks would otherwise count as frozen
-    # tensors, and the error would blame the backbone.
-    keys, part = model_trained_part_keys(model)
-    untrained = sorted(k for k in keys if k not in saved)
-    unknown = sorted(saved - set(state))
-    if untrained and info.get('mode') == 'linear_probe':
-        raise StateDictMismatchError(
-            f'{source}: the adapter-only checkpoint was saved in '
-            "AdapterHook mode 'linear_probe', which trains the head (and "
-            f'its extra_trainable parameters) alone: the model\'s {part}s '
-            f'({len(untrained)} tensor{"s" * (len(untrained) != 1)}, e.g. '
-            f'{untrained[0]}) stayed at their random initialisation and '
-            'are not in it, so it cannot be restored on a model with '
-            f'{part}s. Use a config without {part}s (as '
-            'configs/baselines/linear-probe_*.py), or train the '
-            f'{part}s.')
-    if untrained or unknown:
-        parts = []
-        if untrained:
-            parts.append(f'the model\'s {part} keys {untrained[:10]} '
-                         f'({len(untrained)}) are not in it')
-        if unknown:
-            parts.append(f'its trained keys {unknown[:10]} '
-                         f'({len(unknown)}) are not in the model')
-        raise StateDictMismatchError(
-            f'{source}: the adapter-only checkpoint does not fit this '
-            f'model: {"; ".join(parts)}. Was it trained with another '
-            f'{part} configuration? Use the config it was trained with.')
-    frozen = [(k, v.detach()) for k, v in state.items() if k not in saved]
-    check_frozen_digest(info, frozen, source)
-    return info['frozen_digest']
 
 
 def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
@@ -222,8 +158,10 @@ def init_model(config: Union[str, Config],
     Args:
         config (str | Config): The config file or object.
         checkpoint (str, optional): The checkpoint file or address
-            (``http(s)://`` and MMEngine's other schemes). Defaults to None
-            (weights as built).
+            (``http(s)://`` and MMEngine's other schemes). Defaults to None:
+            the model as built, as mmaction2's ``init_recognizer`` returns
+            it: ``init_weights`` is not called, so the head and adapters
+            are random and the backbone is not even the pretrained one.
         device (str | torch.device): Defaults to ``'cpu'``.
         loaded (dict, optional): ``checkpoint`` as :func:`read_checkpoint`
             read it, so that it is not read again; ``checkpoint`` then only
@@ -235,8 +173,10 @@ def init_model(config: Union[str, Config],
 
     Raises:
         ConfigError: If the config sets a ``model.test_cfg`` (or
-            ``train_cfg``) key that its mmaction2 recognizer would ignore
-            (:func:`~mmadaptformer.utils.recognizer_check.check_recognizer_cfg`).
+            ``train_cfg``) key that its mmaction2 recognizer would ignore,
+            or its head keeps one row of scores per test view
+            (``average_clips=None``; :func:`~mmadaptformer.utils.
+            recognizer_check.check_inference_cfg`).
         PretrainedLoadError: If the pretrained file of the frozen backbone
             that an adapter-only checkpoint leaves out cannot be loaded
             (:func:`load_read_checkpoint`). What fails in reading or
@@ -245,8 +185,9 @@ def init_model(config: Union[str, Config],
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
-    # A test_cfg key mmaction2's recognizer would ignore without a word.
-    check_recognizer_cfg(cfg, source)
+    # A test_cfg key mmaction2's recognizer would ignore without a word,
+    # and a head whose scores name no one label per input.
+    check_inference_cfg(cfg, source)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:
@@ -296,8 +237,10 @@ class ModelInferencer:
 
     Args:
         config (str | Config): The model's config.
-        checkpoint (str, optional): A full, merged or adapter-only
-            checkpoint. Defaults to None.
+        checkpoint (str): A full, merged or adapter-only checkpoint (a file
+            or an address). Required: None is refused, as a model without
+            trained weights answers at random (:func:`init_model` builds
+            one where that is wanted).
         device (str): Defaults to ``'cpu'``.
         label_map (str, optional): Class names file, see
             :func:`class_names`. Defaults to None.
@@ -318,6 +261,13 @@ class ModelInferencer:
                  label_map: Optional[str] = None,
                  name: Optional[str] = None) -> None:
         cfg, source = load_config(config)
+        if checkpoint is None:
+            raise ValueError(
+                f'{source}: ModelInferencer got no checkpoint; give the '
+                'trained model\'s checkpoint (a full, merged or adapter-only '
+                '.pth file, or an http(s):// address) as checkpoint=. '
+                'Without one the head and adapters are random and the '
+                'backbone is not even the pretrained one.')
         self.name = name or self.default_name(source)
         if self.name == RESERVED_NAME:
             raise ValueError(
@@ -340,11 +290,12 @@ class ModelInferencer:
 
     def predict(self, data: List[dict]) -> List[torch.Tensor]:
         """Class scores of already transformed inputs, one batch (one
-        forward per input shape, see :func:`same_shape_runs`)."""
+        forward per input shape, or per input where the model caps its
+        views per forward, see :func:`forward_runs`)."""
         init_default_scope(self.inputs.toolbox)
         scores: List[Optional[torch.Tensor]] = [None] * len(data)
         with torch.no_grad():
-            for run in same_shape_runs(data):
+            for run in forward_runs(self.model, data):
                 samples = self.model.test_step(
                     pseudo_collate([data[i] for i in run]))
                 for index, sample in zip(run, samples):
@@ -360,13 +311,19 @@ class ModelInferencer:
         Args:
             inputs (str | os.PathLike | Sequence): A file or folder, or a
                 sequence of them (folders are expanded).
-            batch_size (int): Inputs per forward. Defaults to 1.
+            batch_size (int): Inputs per forward (an int >= 1); a model
+                whose ``test_cfg`` sets ``max_testing_views`` forwards one
+                input at a time (:func:`forward_runs`). Defaults to 1.
             progress (bool): Show a progress bar. Defaults to False.
 
         Returns:
             dict: ``{path: {task: {"label", "class", "scores"}}}``, or
             ``{path: {"error": message}}`` for an input that failed.
+
+        Raises:
+            ValueError: If ``batch_size`` is not an int >= 1.
         """
+        check_batch_size(batch_size)
         files = collect_inputs(inputs)
         results = OrderedDict((path, None) for path in files)
         bar = progress_bar(len(files)) if progress else None

@@ -17,7 +17,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from .batching import same_shape_runs
+from .batching import check_batch_size, same_shape_runs
 from .inputs import (InferenceInputError, collect_inputs, format_scores,
                      progress_bar)
 from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
@@ -131,20 +131,19 @@ class MultiTaskRecognizer(SharedBackbone):
     def predict(
         self,
         data: List[dict],
-        tasks: Optional[Sequence[str]] = None
+        tasks: Optional[Union[str, Sequence[str]]] = None
     ) -> Dict[str, List[torch.Tensor]]:
         """Class scores of test-pipeline outputs, in one batched forward.
 
         Args:
             data (list[dict]): Outputs of the tasks' (common) test pipeline.
-            tasks (Sequence[str], optional): Tasks, all of one pipeline
-                group. Defaults to None, i.e. all.
+            tasks (str | Sequence[str], optional): A task or tasks, all of
+                one pipeline group. Defaults to None, i.e. all.
 
         Returns:
             dict[str, list[Tensor]]: Scores per task, one per input.
         """
-        tasks = self.tasks if tasks is None else list(dict.fromkeys(tasks))
-        self._check_names(tasks)
+        tasks = self.chosen_tasks(tasks)
         groups = {self._tasks[name].group for name in tasks}
         if len(groups) != 1:
             raise ValueError(
@@ -155,7 +154,7 @@ class MultiTaskRecognizer(SharedBackbone):
     @serialized
     def __call__(self,
                  inputs: Union[str, os.PathLike, Sequence],
-                 tasks: Optional[Sequence[str]] = None,
+                 tasks: Optional[Union[str, Sequence[str]]] = None,
                  batch_size: int = 1,
                  progress: bool = False) -> Dict[str, dict]:
         """Answer every task for every input.
@@ -163,9 +162,10 @@ class MultiTaskRecognizer(SharedBackbone):
         Args:
             inputs (str | os.PathLike | Sequence): A video or image file
                 or folder, or a sequence of them.
-            tasks (Sequence[str], optional): Tasks to answer. Defaults to
-                None, i.e. all.
-            batch_size (int): Inputs per forward. Defaults to 1.
+            tasks (str | Sequence[str], optional): The task or tasks to
+                answer. Defaults to None, i.e. all.
+            batch_size (int): Inputs per forward (an int >= 1). Defaults
+                to 1.
             progress (bool): Show a progress bar. Defaults to False.
 
         Returns:
@@ -175,13 +175,12 @@ class MultiTaskRecognizer(SharedBackbone):
 
         Raises:
             KeyError: If a task is not loaded.
+            ValueError: If ``batch_size`` is not an int >= 1.
         """
-        if tasks is None:
-            tasks = self.tasks
-            if not tasks:
-                raise KeyError('No task is loaded; call add_task first.')
-        tasks = list(dict.fromkeys(tasks))
-        self._check_names(tasks)
+        check_batch_size(batch_size)
+        if tasks is None and not self.tasks:
+            raise KeyError('No task is loaded; call add_task first.')
+        tasks = self.chosen_tasks(tasks)
         if not tasks:
             raise ValueError(
                 f'tasks=[] chooses no task; give some of {self.tasks}, or '

@@ -121,16 +121,26 @@ class SharedBackbone:
         Args:
             name (str): Task name (letters, digits, ``_.-``).
             config (str | Config): The task's config.
-            checkpoint (str, optional): Its checkpoint. Defaults to None.
+            checkpoint (str): Its checkpoint (full, merged or adapter-only;
+                a file or an address). Required: None is refused, as a task
+                without trained weights answers at random.
             label_map (str, optional): Class names file, see
                 :func:`~mmadaptformer.apis.class_names`. Defaults to None.
 
         Raises:
-            TaskError: Naming the task, if it cannot be served with the
-                tasks already loaded; a :class:`TaskLoadError` if its model
-                cannot be loaded, with the error as its ``__cause__``.
+            TaskError: Naming the task, if it has no checkpoint or cannot be
+                served with the tasks already loaded; a
+                :class:`TaskLoadError` if its model cannot be loaded, with
+                the error as its ``__cause__``.
         """
         check_task_name(name, self._tasks)
+        if checkpoint is None:
+            raise TaskError(
+                f'Task {name!r}: add_task got no checkpoint; give the '
+                "task's trained checkpoint (a full, merged or adapter-only "
+                '.pth file, or an http(s):// address) as checkpoint=. '
+                'Without one its head and adapters are random and the '
+                'backbone is not even the pretrained one.')
         try:
             self._add(name, config, checkpoint, label_map)
         except Exception as e:
@@ -319,6 +329,25 @@ class SharedBackbone:
             self._reset()
             return
         self._update_split_points()
+
+    def chosen_tasks(self, tasks: Optional[Union[str,
+                                                 Sequence[str]]]) -> List[str]:
+        """The loaded tasks that ``tasks`` names, each once, in its order.
+
+        Args:
+            tasks (str | Sequence[str], optional): A task name, several, or
+                None for all.
+
+        Raises:
+            KeyError: If a task is not loaded.
+        """
+        if tasks is None:
+            return self.tasks
+        # One name, not its letters: 'ab' would choose tasks a and b.
+        names = [tasks] if isinstance(tasks, str) else list(tasks)
+        names = list(dict.fromkeys(names))
+        self._check_names(names)
+        return names
 
     def _check_names(self, names: Sequence[str]) -> None:
         unknown = [n for n in names if n not in self._tasks]

@@ -29,7 +29,7 @@ from mmadaptformer.models.backbones.frozen_host_record import (
 from mmadaptformer.models.multitask import parameters_on_meta
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
-from mmadaptformer.utils.recognizer_check import check_recognizer_cfg
+from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from .inference import init_model, model_config, read_checkpoint
 from .multitask_tasks import (Task, TaskError, check_batch_first,
@@ -377,7 +377,7 @@ def load_task(name: str, cfg: Config, source: str, toolbox: str,
         then checked against the checkpoint's records).
     """
     # Checked for every task: a later one may load only its parts below.
-    check_recognizer_cfg(cfg, source)
+    check_inference_cfg(cfg, source)
     loaded = None
     if first is not None and checkpoint is not None:
         loaded = read_checkpoint(checkpoint)

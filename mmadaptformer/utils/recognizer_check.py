@@ -26,6 +26,8 @@ The head's ``average_clips`` is checked with them: mmaction2's heads take
 any value and refuse one other than ``'score'``, ``'prob'`` or None only
 when they average their first test views (``ValueError: probs is not
 supported``), at the first validation, after a whole training epoch.
+Inference refuses None as well (:func:`check_inference_cfg`): the head then
+keeps one row of scores per test view, and an input gets no one label.
 """
 import functools
 import inspect
@@ -39,8 +41,8 @@ from .config_file import (close_hint, mistake_place, registered,
                           use_default_scope)
 
 __all__ = [
-    'check_recognizer_cfg', 'check_average_clips', 'recognizer_cfg_keys',
-    'MOVED_KEYS', 'AVERAGE_CLIPS'
+    'check_recognizer_cfg', 'check_average_clips', 'check_inference_cfg',
+    'recognizer_cfg_keys', 'MOVED_KEYS', 'AVERAGE_CLIPS'
 ]
 
 #: Keys mmaction2 0.x read from a recognizer's ``train_cfg``/``test_cfg``
@@ -104,6 +106,45 @@ def recognizer_cfg_keys(cls: type) -> Optional[Dict[str, Tuple[str, ...]]]:
     return {which: tuple(read) for which, read in keys.items()}
 
 
+def _averaging_head(cfg: Config) -> Optional[Tuple[dict, type]]:
+    """The config's ``model.cls_head`` and its class, where the head
+    averages its test views with mmaction2's ``BaseHead.average_clip``.
+
+    The caller makes the mmaction scope the current one.
+
+    Returns:
+        tuple | None: ``(head config, head class)``; None for a head that
+        averages its views its own way, or a type no registry holds.
+    """
+    head = cfg.model.get('cls_head')
+    if not isinstance(head, dict):
+        return None
+    from mmaction.models.heads import BaseHead
+    from mmaction.registry import MODELS
+    cls = registered(MODELS, head.get('type'))
+    if not isinstance(cls, type) or not issubclass(
+            cls, BaseHead) or cls.average_clip is not BaseHead.average_clip:
+        return None
+    return head, cls
+
+
+def _default_average_clips(cls: type) -> object:
+    """The ``average_clips`` a head class takes when its config sets none:
+    the default of the first ``__init__`` in its MRO that names it
+    (``BaseHead``'s is None), or ``inspect.Parameter.empty``."""
+    for klass in cls.__mro__:
+        init = klass.__dict__.get('__init__')
+        if init is None:
+            continue
+        try:
+            param = inspect.signature(init).parameters.get('average_clips')
+        except (TypeError, ValueError):
+            continue
+        if param is not None:
+            return param.default
+    return inspect.Parameter.empty
+
+
 def check_average_clips(cfg: Config,
                         source: str,
                         options: Optional[dict] = None) -> None:
@@ -128,12 +169,10 @@ def check_average_clips(cfg: Config,
     if not isinstance(head,
                       dict) or head.get('average_clips') in AVERAGE_CLIPS:
         return
-    from mmaction.models.heads import BaseHead
-    from mmaction.registry import MODELS
-    cls = registered(MODELS, head.get('type'))
-    if not isinstance(cls, type) or not issubclass(
-            cls, BaseHead) or cls.average_clip is not BaseHead.average_clip:
+    found = _averaging_head(cfg)
+    if found is None:
         return
+    cls = found[1]
     value = head['average_clips']
     where = mistake_place(source, 'model.cls_head.average_clips', options)
     hint = close_hint(value, ['score', 'prob']) if isinstance(value,
@@ -143,6 +182,54 @@ def check_average_clips(cfg: Config,
         f'or None{hint}; mmaction2\'s {cls.__name__} would refuse it only '
         'when it averages its first test views, at the first validation '
         '(after a training epoch) or test.')
+
+
+def check_inference_cfg(cfg: Config,
+                        source: str,
+                        options: Optional[dict] = None) -> None:
+    """:func:`check_recognizer_cfg`, and refuse a head that gives one row
+    of scores per test view instead of one per input.
+
+    With ``average_clips=None`` (set, or the head's default where the config
+    sets none: ``BaseHead``'s is None) mmaction2's heads keep the scores of
+    every view, shape ``(views, num_classes)``; an input then has no one
+    label (the argmax of that matrix is a flat index, not a class).
+    ``tools/test.py`` is not refused here: ``--dump`` saves such scores.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: As :func:`check_recognizer_cfg`, or naming
+            ``model.cls_head.average_clips`` (or the option that set it)
+            and the values that average the views.
+    """
+    check_recognizer_cfg(cfg, source, options)
+    if cfg.get('default_scope') != 'mmaction' or not isinstance(
+            cfg.get('model'), dict):
+        return
+    found = _averaging_head(cfg)
+    if found is None:
+        return
+    head, cls = found
+    key = 'model.cls_head.average_clips'
+    if 'average_clips' in head:
+        if head['average_clips'] is not None:
+            return
+        said = f'{mistake_place(source, key, options)}: average_clips=None'
+    else:
+        if _default_average_clips(cls) is not None:
+            return
+        said = (f'{source}: {key} is not set, and {cls.__name__} then '
+                'takes None, which')
+    raise ConfigError(
+        f'{said} keeps one row of class scores per test view, so an input '
+        'gets no one label; inference needs the views averaged. Set '
+        f"{key}='prob' (the mean of the views' softmax) or 'score' (the "
+        'mean of their raw scores).')
 
 
 def check_recognizer_cfg(cfg: Config,

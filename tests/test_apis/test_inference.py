@@ -401,3 +401,82 @@ def test_a_test_cfg_key_the_recognizer_ignores_is_refused_on_every_path(
     assert isinstance(e.value.__cause__, ConfigError)
     assert str(e.value.__cause__).startswith(line)
     assert engine.tasks == ['full']
+
+
+def test_an_inferencer_without_a_checkpoint_is_refused(tmp_path,
+                                                       clean_loggers):
+    """``ModelInferencer(config)`` answered with a random head on a random
+    (not even the pretrained) backbone. ``init_model`` still builds the
+    model as mmaction2's ``init_recognizer`` does: its weights as built."""
+    from helpers import TINY_VIDEO_CONFIG
+
+    from mmadaptformer.apis import init_model
+    for call in (lambda: ModelInferencer(TINY_VIDEO_CONFIG),
+                 lambda: ModelInferencer(TINY_VIDEO_CONFIG, None)):
+        with pytest.raises(ValueError) as error:
+            call()
+        assert str(error.value) == (
+            f'{TINY_VIDEO_CONFIG}: ModelInferencer got no checkpoint; give '
+            "the trained model's checkpoint (a full, merged or adapter-only "
+            '.pth file, or an http(s):// address) as checkpoint=. Without '
+            'one the head and adapters are random and the backbone is not '
+            'even the pretrained one.')
+    model, meta = init_model(TINY_VIDEO_CONFIG)
+    assert meta == {} and not model.training
+
+
+def test_per_view_scores_are_refused_on_every_path(video_tasks, tmp_path,
+                                                   clean_loggers):
+    """With ``average_clips=None`` the head keeps one row of scores per
+    test view: the inferencer answered ``label 2`` for a two-class model
+    (the argmax of the flattened 6 x 2 matrix), the multi-task engine too.
+    Refused before any checkpoint is read, set or left to the head's
+    default (None for TimeSformerHead); 'prob' and 'score' answer."""
+    from helpers import TINY_VIDEO_CONFIG
+
+    from mmadaptformer.apis import MultiTaskRecognizer, TaskError, init_model
+    from mmadaptformer.utils import ConfigError
+    task = video_tasks['last']
+    key = 'model.cls_head.average_clips'
+    tail = ('keeps one row of class scores per test view, so an input gets '
+            'no one label; inference needs the views averaged. Set '
+            f"{key}='prob' (the mean of the views' softmax) or 'score' (the "
+            'mean of their raw scores).')
+    none = write_config(tmp_path / 'none.py', task['config'],
+                        'model = dict(cls_head=dict(average_clips=None))\n')
+    unset = write_config(
+        tmp_path / 'unset.py', TINY_VIDEO_CONFIG,
+        "model = dict(cls_head=dict(_delete_=True, type='TimeSformerHead', "
+        'num_classes=2, in_channels=64))\n')
+    lines = {
+        none:
+        f'{none}: {key}: average_clips=None {tail}',
+        unset: (f'{unset}: {key} is not set, and TimeSformerHead then takes '
+                f'None, which {tail}'),
+    }
+    gone = str(tmp_path / 'unread.pth')  # would fail if it were read
+    with open(gone, 'wb'):
+        pass
+    engine = MultiTaskRecognizer()
+    for config, line in lines.items():
+        for build in (lambda: init_model(config, gone),
+                      lambda: ModelInferencer(config, gone),
+                      lambda: engine.add_task('t', config, gone)):
+            with pytest.raises((ConfigError, TaskError)) as error:
+                build()
+            cause = error.value.__cause__ if isinstance(
+                error.value, TaskError) else error.value
+            assert isinstance(cause, ConfigError)
+            assert str(cause) == line
+    # A later task (which loads only its parts) is refused too.
+    engine.add_task('full', video_tasks['full']['config'],
+                    video_tasks['full']['checkpoint'])
+    with pytest.raises(TaskError) as error:
+        engine.add_task('none', none, task['checkpoint'])
+    assert str(error.value.__cause__) == lines[none]
+    assert engine.tasks == ['full']
+    score = write_config(
+        tmp_path / 'score.py', task['config'],
+        "model = dict(cls_head=dict(average_clips='score'))\n")
+    assert init_model(score, task['checkpoint'])[0].cls_head.average_clips \
+        == 'score'

@@ -10,21 +10,21 @@ import sys
 import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
-                     run_python_command, run_tool)
+                     run_python_command, run_tool, save_stock_video_checkpoint)
 
 from mmadaptformer.apis import (VIDEO_EXTENSIONS, ModelInferencer,
                                 collect_inputs)
 
-# The child's inferencer has random weights, so it compares its own runs:
-# each good video alone, then all inputs in one batch.
+# The child's inferencer has random weights (a stock checkpoint), so it
+# compares its own runs: each good video alone, then all inputs in one batch.
 INFER_ALONE_AND_TOGETHER = '''\
 import json
 import sys
 
 from mmadaptformer.apis import ModelInferencer
 
-config, out, *inputs = sys.argv[1:]
-inferencer = ModelInferencer(config, None)
+config, checkpoint, out, *inputs = sys.argv[1:]
+inferencer = ModelInferencer(config, checkpoint)
 good = [path for path in inputs if 'trunc' not in path]
 alone = {path: inferencer([path])[path] for path in good}
 together = inferencer(inputs, batch_size=len(inputs))
@@ -64,9 +64,11 @@ def test_truncated_avi_is_named_and_the_good_videos_answered(
     out = tmp_path / 'results.json'
     good, bad = avi_inputs['good'], avi_inputs['truncated']
     inputs = [good[0], bad, good[1]]
+    stock = str(tmp_path / 'stock.pth')
+    save_stock_video_checkpoint(stock)
     proc = run_python_command(
         [sys.executable,
-         str(script), TINY_VIDEO_CONFIG,
+         str(script), TINY_VIDEO_CONFIG, stock,
          str(out)] + inputs, str(tmp_path), _child_env(), 120)
     assert proc.returncode == 0, \
         f'exited {proc.returncode} (-11: SIGSEGV):\n{proc.stdout[-3000:]}'
@@ -190,8 +192,9 @@ def test_inferencer_takes_one_path_as_the_one_element_list(
     it would expand '.'."""
     import shutil
     shutil.copy(avi_inputs['good'][0], tmp_path / 'clip.avi')
+    save_stock_video_checkpoint(str(tmp_path / 'stock.pth'))
     monkeypatch.chdir(tmp_path)
-    inferencer = ModelInferencer(TINY_VIDEO_CONFIG, None)
+    inferencer = ModelInferencer(TINY_VIDEO_CONFIG, 'stock.pth')
     expected = inferencer(['clip.avi'])
     assert list(expected) == ['clip.avi']
     assert 'tiny_vit_video' in expected['clip.avi']

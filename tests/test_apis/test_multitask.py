@@ -550,7 +550,7 @@ def test_an_empty_task_choice_and_an_unnamed_config_are_said_plainly(
     cfg = Config(Config.fromfile(video_tasks['last']['config']).to_dict())
     cfg.model.backbone.backbone.depth = 3
     with pytest.raises(TaskError) as info:
-        engine.add_task('deeper', cfg)
+        engine.add_task('deeper', cfg, video_tasks['last']['checkpoint'])
     assert '<Config>' in str(info.value)
     assert len(str(info.value)) < 1000
 

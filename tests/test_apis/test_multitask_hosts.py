@@ -5,27 +5,30 @@ import os.path as osp
 
 import pytest
 import torch
-from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, video_data_cfg, write_config
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, save_as_built_checkpoint,
+                     video_data_cfg, write_config)
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
 
-# Each host: its AdaptFormer backbone (tiny) and a head for it.
+# Each host: its AdaptFormer backbone (tiny) and a head for it (averaging
+# the views, as inference needs: these heads' default keeps one row each).
 HOSTS = dict(
     timesformer=("dict(type='TimeSformer', num_frames=4, img_size=32, "
                  'patch_size=16, embed_dims=32, num_heads=2, '
                  'num_transformer_layers=2)',
                  "dict(type='TimeSformerHead', num_classes=2, "
-                 'in_channels=32)'),
+                 "in_channels=32, average_clips='prob')"),
     mvit=("dict(type='MViT', arch=dict(embed_dims=16, num_layers=3, "
           'num_heads=1, downscale_indices=[1]), spatial_size=32, '
           'temporal_size=4)',
-          "dict(type='MViTHead', num_classes=2, in_channels=32)"),
+          "dict(type='MViTHead', num_classes=2, in_channels=32, "
+          "average_clips='prob')"),
     uniformerv2=("dict(type='UniFormerV2', input_resolution=32, "
                  'patch_size=16, width=32, layers=2, heads=2, t_size=4, '
                  'return_list=[0, 1], n_layers=2, n_dim=32, n_head=2, '
                  'mlp_dropout=[0.5, 0.5], clip_pretrained=False)',
                  "dict(type='UniFormerHead', num_classes=2, "
-                 'in_channels=32)'),
+                 "in_channels=32, average_clips='prob')"),
 )
 
 
@@ -51,6 +54,7 @@ def test_sequence_first_uniformerv2_is_refused(tmp_path, tiny_video_data,
     out along dim 0 would cut tokens, not samples. Refused, naming the task
     and the block, before the (empty) engine changes."""
     config = _config(tmp_path / 'uv2.py', tiny_video_data, 'uniformerv2')
+    checkpoint = save_as_built_checkpoint(config, tmp_path / 'uv2.pth')
     engine = MultiTaskRecognizer()
     with pytest.raises(
             TaskError,
@@ -58,7 +62,7 @@ def test_sequence_first_uniformerv2_is_refused(tmp_path, tiny_video_data,
             r'ResidualAttentionBlock \(mmaction\.models\.backbones\.'
             r'uniformerv2\.ResidualAttentionBlock, in UniFormerV2\) are not '
             'batch-first'):
-        engine.add_task('uv2', config)
+        engine.add_task('uv2', config, checkpoint)
     assert engine.tasks == []
     assert engine.blocks == []
 

@@ -7,7 +7,8 @@ import os.path as osp
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+from helpers import (TINY_IMAGE_CONFIG, image_data_cfg,
+                     save_as_built_checkpoint, write_config)
 from torch import nn
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
@@ -107,13 +108,14 @@ def test_side_stream_hosts_are_refused(host, backbone, why, tmp_path,
     one): refused, naming the task, the host and why, before the (empty)
     engine changes."""
     config = _config(tmp_path, tiny_image_data, host)
+    checkpoint = save_as_built_checkpoint(config, tmp_path / 'a.pth')
     engine = MultiTaskRecognizer()
     with pytest.raises(
             TaskError,
             match=rf"^Task 'a' \(.*{host}\.py\): the multi-task forward "
             rf'cannot serve {backbone} \(mmpretrain\.models\.backbones\.'
             rf'{host}\.{backbone}\): {why} .* Serve it alone'):
-        engine.add_task('a', config)
+        engine.add_task('a', config, checkpoint)
     assert engine.tasks == []
     assert engine.blocks == []
 

@@ -696,3 +696,36 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
         ], 'full', video, tmp_path / 'r.json', capsys)
         assert error.startswith(f"{full['config']}: ConfigError: {line}"), \
             error
+
+
+def test_per_view_scores_and_capped_views_through_the_tool(
+        infer, video_tasks, inputs, tmp_path, capsys, clean_loggers):
+    """``--cfg-options model.cls_head.average_clips=None`` answered every
+    input with a wrong label, then crashed in ``_top`` (``TypeError: bad
+    operand type for unary -: 'list'``) with nothing written: now the
+    model is refused on one line before any input is read. ``--batch-size
+    4`` with ``model.test_cfg.max_testing_views=4`` crashed with mmaction2's
+    AssertionError: now each input is forwarded alone, with the scores of
+    ``--batch-size 1``."""
+    full = video_tasks['full']
+    video = inputs['good'][0]
+    error = _error(infer, [
+        full['config'], full['checkpoint'], video, '--cfg-options',
+        'model.cls_head.average_clips=None'
+    ], 'full', video, tmp_path / 'none.json', capsys)
+    assert error.startswith('ConfigError: '), error
+    assert 'average_clips=None keeps one row of class scores per test ' \
+        'view, so an input gets no one label' in error, error
+
+    def scores(batch_size):
+        out = tmp_path / f'capped{batch_size}.json'
+        assert infer([
+            full['config'], full['checkpoint'], video, inputs['good'][1],
+            '--out',
+            str(out), '--batch-size',
+            str(batch_size), '--cfg-options',
+            'model.test_cfg.max_testing_views=4'
+        ]) == 0
+        return json.loads(out.read_text())
+
+    assert scores(4) == scores(1)

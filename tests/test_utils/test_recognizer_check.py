@@ -182,3 +182,36 @@ def test_an_average_clips_the_head_would_refuse_late_is_named(mmaction_scope):
             'c.py')
     finally:
         MODELS.module_dict.pop('HeadAveragingItsOwnWay')
+
+
+def test_inference_refuses_per_view_scores_that_test_py_takes(mmaction_scope):
+    """The premise: with ``average_clips=None`` (TimeSformerHead's default)
+    the head keeps a row per view. Inference refuses it, naming the option
+    that set it; what train.py and test.py check (``--dump`` saves such
+    scores) still takes it."""
+    from mmaction.models.heads import TimeSformerHead
+
+    from mmadaptformer.utils.recognizer_check import check_inference_cfg
+    head = TimeSformerHead(num_classes=2, in_channels=8)
+    assert head.average_clip(torch.rand(6, 2), num_segs=6).shape == (1, 6, 2)
+    key = 'model.cls_head.average_clips'
+    none = _cfg(cls_head=dict(type='TimeSformerHead', average_clips=None))
+    unset = _cfg(cls_head=dict(type='TimeSformerHead'))
+    for cfg in (none, unset):
+        check_recognizer_cfg(cfg, 'c.py')
+    with pytest.raises(ConfigError) as e:
+        check_inference_cfg(none, 'c.py', {key: None})
+    assert str(e.value).startswith(
+        f'--cfg-options {key}=None: average_clips=None keeps one row of '
+        'class scores per test view')
+    with pytest.raises(ConfigError) as e:
+        check_inference_cfg(unset, 'c.py')
+    assert str(e.value).startswith(
+        f'c.py: {key} is not set, and TimeSformerHead then takes None, which '
+        'keeps one row')
+    for value in ('prob', 'score'):
+        check_inference_cfg(
+            _cfg(cls_head=dict(type='TimeSformerHead', average_clips=value)),
+            'c.py')
+    # GCNHead's own default is 'prob'.
+    check_inference_cfg(_cfg(cls_head=dict(type='GCNHead')), 'c.py')

@@ -1,0 +1,61 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The tasks a call chooses, and what a task needs to be added."""
+import os.path as osp
+
+import pytest
+from adapter_tasks import random_task_checkpoints
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, video_data_cfg, write_config
+from mmengine.config import Config
+
+from mmadaptformer.apis import MultiTaskRecognizer, TaskError, TestInputs
+
+
+def _videos(data, num=4):
+    with open(data['val']) as f:
+        names = [line.split()[0] for line in f if line.strip()]
+    return [osp.join(data['videos'], name) for name in names[:num]]
+
+
+def test_one_task_name_is_one_task_not_its_letters(tiny_video_data, tmp_path,
+                                                   clean_loggers):
+    """``tasks='ab'`` chose tasks ``a`` and ``b`` (its letters), and
+    ``tasks='last'`` failed with ``Unknown tasks ['l', 'a', 's', 't']``:
+    a string is one task name, in calls and in ``predict``."""
+    config = write_config(tmp_path / 'a.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    checkpoints = random_task_checkpoints(config, 'mmaction', tmp_path)
+    engine = MultiTaskRecognizer()
+    for name, checkpoint in zip(('a', 'b', 'ab'), checkpoints + checkpoints):
+        engine.add_task(name, config, checkpoint)
+    video = _videos(tiny_video_data, 1)[0]
+    both = engine(video, tasks=['a', 'b'])
+    assert list(engine(video, tasks='ab')[video]) == ['ab']
+    assert engine(video, tasks='a')[video] == dict(a=both[video]['a'])
+    engine.remove_task('ab')
+    with pytest.raises(KeyError, match=r"Unknown tasks \['ab'\]"):
+        engine(video, tasks='ab')
+    data = [TestInputs(Config.fromfile(config))(video)]
+    assert list(engine.predict(data, tasks='b')) == ['b']
+    with pytest.raises(KeyError, match=r"Unknown tasks \['ab'\]"):
+        engine.predict(data, tasks='ab')
+
+
+def test_a_task_without_a_checkpoint_is_refused(tiny_video_data, tmp_path,
+                                                clean_loggers):
+    """``add_task('a', config)`` served a random head and adapters on a
+    random (not even the pretrained) backbone: scores that changed from run
+    to run."""
+    config = write_config(tmp_path / 'a.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    engine = MultiTaskRecognizer()
+    for call in (lambda: engine.add_task('a', config),
+                 lambda: engine.add_task('a', config, None)):
+        with pytest.raises(TaskError) as error:
+            call()
+        assert str(error.value) == (
+            "Task 'a': add_task got no checkpoint; give the task's trained "
+            'checkpoint (a full, merged or adapter-only .pth file, or an '
+            'http(s):// address) as checkpoint=. Without one its head and '
+            'adapters are random and the backbone is not even the '
+            'pretrained one.')
+    assert engine.tasks == []
