@@ -41,9 +41,10 @@ from mmadaptformer.models.backbones.frozen_host_record import \
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.output_file import output_file_problem
 
 
-def parse_args(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Merge an adapter-only checkpoint into its backbone')
     parser.add_argument('config', help='the AdaptFormer config')
@@ -59,7 +60,19 @@ def parse_args(argv=None):
         nargs='+',
         action=DictAction,
         help='override settings in the config, as in tools/train.py')
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = output_file_problem(args.out, 'out',
+                                  [(args.config, 'config'),
+                                   (args.checkpoint, 'checkpoint'),
+                                   (args.pretrained, '--pretrained backbone')])
+    if problem:
+        parser.error(problem)
+    return args
 
 
 #: What an adapter-only checkpoint is, for the errors about one that is
@@ -133,6 +146,12 @@ def merge(args):
     # The pretrained files just verified to be the adapters' backbone, for
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)
+    # The config's own pretrained path is known only now.
+    problem = output_file_problem(args.out, 'out',
+                                  [(source, 'pretrained backbone')
+                                   for source in sources.values()])
+    if problem:
+        build_parser().error(problem)
     model.load_state_dict(checkpoint['state_dict'], strict=True)
     meta = {
         k: v
