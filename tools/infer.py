@@ -178,9 +178,7 @@ def parse_args(argv=None):
     except InferenceInputError as e:
         parser.error(str(e))
     if args.out is not None:
-        reads = [(path, f'the {what}' if what[0] != '-' else what)
-                 for path, what in files]
-        reads += [(path, 'an INPUT') for path in args.files]
+        reads = files + [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads)
         if problem:
             parser.error(problem)

@@ -27,7 +27,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
 from mmadaptformer.models import own_loading_hint_of_cfg
-from mmadaptformer.utils import (ConfigError, run_and_finish,
+from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.cfg_options import ConfigOptions
@@ -35,6 +35,7 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 
 
@@ -109,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
         help='whether to display the prediction results in a window.')
     parser.add_argument(
         '--interval',
-        type=int,
+        type=positive_int,
         default=1,
         help='visualize per interval samples.')
     parser.add_argument(
@@ -136,6 +137,15 @@ def parse_args(argv=None):
         parser.error(f'--out {args.out!r}: predictions are written as a '
                      'pickle; name a .pkl or .pickle file (or add '
                      '--out-item metrics).')
+    if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
+        parser.error(
+            f'--dump must name a .pkl or .pickle file, got {args.dump!r}')
+    inputs = [(args.config, 'config'), (args.checkpoint, 'checkpoint'),
+              (args.pretrained, '--pretrained')]
+    for flag, out in (('--out', args.out), ('--dump', args.dump)):
+        problem = output_file_problem(out, flag, inputs) if out else None
+        if problem:
+            parser.error(problem)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -176,7 +186,7 @@ def merge_args(cfg, args):
     """Merge CLI arguments to config."""
     if args.show or (args.show_dir is not None):
         if 'visualization' not in cfg.default_hooks:
-            raise KeyError(
+            raise ConfigError(
                 'VisualizationHook is not set in the `default_hooks` field of '
                 f'{args.config}. Please set '
                 '`visualization=dict(type="VisualizationHook")`')
@@ -186,10 +196,6 @@ def merge_args(cfg, args):
         cfg.default_hooks.visualization.out_dir = args.show_dir
         cfg.default_hooks.visualization.interval = args.interval
 
-    if args.dump is not None:
-        if not args.dump.endswith(('.pkl', '.pickle')):
-            raise ValueError(
-                f'--dump must name a .pkl or .pickle file, got {args.dump!r}')
     pred_files = [args.dump] if args.dump is not None else []
     if args.out is not None and args.out_item != 'metrics':
         pred_files.append(args.out)

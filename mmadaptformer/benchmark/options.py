@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         argparse.ArgumentParser: The parser of ``benchmark_train.py``.
     """
-    from mmengine.config import DictAction
+    from mmadaptformer.utils.cfg_options import ConfigOptions
     parser = argparse.ArgumentParser(
         prog='benchmark_train.py',
         formatter_class=DefaultsHelpFormatter,
@@ -140,7 +140,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='override config settings, key=value as in tools/train.py')
     # Internal: one mode in this process.
     parser.add_argument(

@@ -36,9 +36,11 @@ REFUSALS = (AnnotationError, BrokenVideoError, CheckpointLoadError,
 
 def refusal_line(exc: BaseException) -> str:
     """``exc`` as one line: its type, its message and, for a frozen backbone
-    that does not fit, the command-line flag that sets it."""
+    that does not fit, the command-line flag that sets it (not when the
+    backbone already is the file the flag would name)."""
     line = f'{type(exc).__name__}: {exc}'
-    if isinstance(exc, FrozenBackboneMismatchError):
+    if isinstance(exc, FrozenBackboneMismatchError) and \
+            not exc.named_backbone:
         weights = exc.trained_on or 'BACKBONE.pth'
         line += (f' On the command line: --pretrained {weights} (train.py, '
                  'test.py, infer.py and merge_adapters.py take it).')

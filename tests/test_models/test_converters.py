@@ -935,7 +935,8 @@ def test_cli_refuses_sizes_and_a_dst_that_cannot_work(tmp_path, capsys):
     for argv, message in [
         ([src, 'out.pth', '--img-size', '0'], '--img-size: must be >= 1'),
         ([src, 'out.pth', '--num-frames', '-4'], '--num-frames: must be >= 1'),
-        ([src, str(tmp_path / '.' / 'video.pth')], 'is the source'),
+        ([src, str(tmp_path / '.' / 'video.pth')],
+         'is the same file as the source checkpoint'),
         ([src, str(tmp_path)], 'is a folder'),
     ]:
         with pytest.raises(SystemExit) as exit:

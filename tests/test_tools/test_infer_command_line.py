@@ -70,28 +70,29 @@ def test_out_that_is_a_file_the_command_reads_is_refused(model, tmp_path):
     one = [str(config), str(ckpt)]
     cases = [
         (one + [str(video), '--out', str(ckpt)], f'--out {ckpt} is the '
-         'checkpoint, which this command reads'),
+         f'same file as the checkpoint {ckpt}: writing it would replace the '
+         'checkpoint. Give another file.'),
         # Relative, through a symlink, and through '..'.
         (one + [str(video), '--out', 'sub/link.pth'],
-         f'--out sub/link.pth is the checkpoint {ckpt}, which'),
+         f'--out sub/link.pth is the same file as the checkpoint {ckpt}:'),
         (one + [str(video), '--out', 'sub/../victim.mp4'],
-         f'--out sub/../victim.mp4 is an INPUT {video}, which'),
+         f'--out sub/../victim.mp4 is the same file as the input {video}:'),
         (one + [model['clips'], '--out', model['videos'][1]],
-         f'--out {model["videos"][1]} is an INPUT, which'),
+         f'--out {model["videos"][1]} is the same file as the input '
+         f'{model["videos"][1]}:'),
         ([
             '--task', 't',
             str(config),
             str(ckpt),
             str(video), '--out', 'task.py'
-        ], f'--out task.py is the config '
-         f'{config}, which'),
+        ], f'--out task.py is the same file as the config {config}:'),
         (one + [str(video), '--pretrained',
                 str(ckpt), '--out', 'a_copy.pth'], '--out a_copy.pth is the '
-         f'checkpoint {ckpt}, which'),
+         f'same file as the checkpoint {ckpt}:'),
         (one + [str(video), '--label-map',
-                str(names), '--out', 'names.txt'], '--out names.txt is '
-         f'--label-map {names}, which this command reads; the results would '
-         'overwrite it. Give another file'),
+                str(names), '--out', 'names.txt'], '--out names.txt is the '
+         f'same file as the --label-map {names}: writing it would replace the '
+         '--label-map. Give another file.'),
     ]
     for argv, message in cases:
         assert _refused(argv, tmp_path).startswith(message), argv
@@ -110,8 +111,8 @@ def test_out_whose_folder_cannot_be_made_is_refused_before_classifying(
         model['config'], model['checkpoint'], model['videos'][0], '--out',
         str(out)
     ], tmp_path)
-    assert line == (f'--out {out}: its folder cannot be made, as '
-                    f'{tmp_path / "r1.json"} is not a folder')
+    assert line == (f'--out {out}: {tmp_path / "r1.json"} is a file, not a '
+                    'folder; give a path in a folder.')
     proc = run_tool([
         'infer.py', model['config'], model['checkpoint'], model['videos'][0],
         '--out', 'new/r.json'

@@ -88,11 +88,6 @@ def test_test_tool_args():
         type='DumpResults', out_file_path='out.pkl')
     assert cfg.test_dataloader.batch_size == 2
 
-    args = test_tool.parse_args(
-        [TINY_VIDEO_CONFIG, 'ckpt.pth', '--dump', 'out.json'])
-    with pytest.raises(ValueError, match="'out.json'"):
-        test_tool.merge_args(Config.fromfile(TINY_VIDEO_CONFIG), args)
-
 
 def test_shell_scripts_use_torchrun_and_env():
     for name in ('dist_train.sh', 'dist_test.sh'):
@@ -128,6 +123,42 @@ def test_test_out_errors(argv, message, capsys):
     with pytest.raises(SystemExit):
         test_tool.parse_args([TINY_VIDEO_CONFIG, 'ckpt.pth'] + argv)
     assert message in capsys.readouterr().err
+
+
+def test_test_command_line_mistakes_are_one_line(tmp_path):
+    """``--dump x.json`` ended in a ValueError traceback (status 1), an
+    output that is a folder or the checkpoint only after testing, and
+    ``--show`` on a config without a VisualizationHook in a KeyError."""
+    checkpoint = tmp_path / 'ckpt.pth'
+    checkpoint.write_bytes(b'not read')
+    (tmp_path / 'folder.pkl').mkdir()
+    cases = [
+        (['--dump',
+          'x.json'], "--dump must name a .pkl or .pickle file, got 'x.json'"),
+        (['--dump', 'folder.pkl'],
+         '--dump folder.pkl: it is a folder; give the file to write.'),
+        (['--out', 'ckpt.pth', '--out-item', 'metrics'],
+         '--out ckpt.pth is the same file as the checkpoint ckpt.pth: '
+         'writing it would replace the checkpoint. Give another file.'),
+        (['--show', '--interval',
+          '0'], 'argument --interval: must be >= 1, got 0'),
+    ]
+    for argv, message in cases:
+        proc = run_tool(
+            ['test.py', TINY_VIDEO_CONFIG, 'ckpt.pth'] + argv,
+            cwd=tmp_path,
+            check=False)
+        assert proc.returncode == 2, proc.stdout
+        assert 'Traceback' not in proc.stdout, proc.stdout
+        assert proc.stdout.strip().splitlines()[-1] == \
+            f'test.py: error: {message}', proc.stdout
+    assert checkpoint.read_bytes() == b'not read'
+    args = test_tool.parse_args([TINY_VIDEO_CONFIG, 'ckpt.pth', '--show'])
+    # The tiny config has none.
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+    with pytest.raises(
+            ConfigError, match='VisualizationHook is not set in the'):
+        test_tool.merge_args(cfg, args)
 
 
 def test_test_amp_tta_and_pin_memory_on_an_image_config():

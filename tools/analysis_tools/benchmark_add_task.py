@@ -29,7 +29,7 @@ import time
 from typing import Dict, List
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
@@ -37,6 +37,7 @@ from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import peak_rss_above, write_tasks
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.utils import positive_int
+from mmadaptformer.utils.cfg_options import ConfigOptions
 
 TASKS_FILE = 'add_task_tasks.json'
 
@@ -68,7 +69,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='KEY=VALUE overrides of the config')
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     return parser.parse_args(argv)

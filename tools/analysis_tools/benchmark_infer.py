@@ -20,13 +20,14 @@ import tempfile
 import time
 
 import torch
-from mmengine.config import Config, DictAction
+from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
+from mmadaptformer.utils.cfg_options import ConfigOptions
 
 
 def parse_args(argv=None):
@@ -78,7 +79,7 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='KEY=VALUE overrides of the config')
     return parser.parse_args(argv)
 

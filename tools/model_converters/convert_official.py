@@ -13,7 +13,6 @@ Examples::
 The mapping lives in :mod:`mmadaptformer.models.converters`.
 """
 import argparse
-import os.path as osp
 import sys
 
 # yapf: disable
@@ -27,6 +26,7 @@ from mmadaptformer.models.converters import (DEFAULT_NUM_FRAMES,
                                              unwrap_checkpoint)
 # yapf: enable
 from mmadaptformer.utils import CheckpointLoadError, positive_int
+from mmadaptformer.utils.output_file import output_file_problem
 
 
 def parse_args(argv=None):
@@ -67,13 +67,11 @@ def parse_args(argv=None):
         'TimeSformerHead/LinearClsHead) instead of adding identity '
         'BNLinearHead statistics')
     args = parser.parse_args(argv)
-    if osp.exists(args.src) and osp.exists(args.dst) and osp.samefile(
-            args.src, args.dst):
-        parser.error(f'dst {args.dst} is the source checkpoint; converting '
-                     'it in place would lose the original. Give another '
-                     'file.')
-    if osp.isdir(args.dst):
-        parser.error(f'dst {args.dst} is a folder; give the file to write.')
+    # Converting in place would lose the original.
+    problem = output_file_problem(args.dst, 'dst',
+                                  [(args.src, 'source checkpoint')])
+    if problem:
+        parser.error(problem)
     return args
 
 

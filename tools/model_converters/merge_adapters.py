@@ -24,7 +24,6 @@ import time
 from typing import Any
 
 import torch
-from mmengine.config import DictAction
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401
@@ -39,11 +38,13 @@ from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.output_file import output_file_problem
 
 
-def parse_args(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Merge an adapter-only checkpoint into its backbone')
     parser.add_argument('config', help='the AdaptFormer config')
@@ -57,9 +58,21 @@ def parse_args(argv=None):
     parser.add_argument(
         '--cfg-options',
         nargs='+',
-        action=DictAction,
+        action=ConfigOptions,
         help='override settings in the config, as in tools/train.py')
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    problem = output_file_problem(args.out, 'out',
+                                  [(args.config, 'config'),
+                                   (args.checkpoint, 'checkpoint'),
+                                   (args.pretrained, '--pretrained backbone')])
+    if problem:
+        parser.error(problem)
+    return args
 
 
 #: What an adapter-only checkpoint is, for the errors about one that is
@@ -133,6 +146,12 @@ def merge(args):
     # The pretrained files just verified to be the adapters' backbone, for
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)
+    # The config's own pretrained path is known only now.
+    problem = output_file_problem(args.out, 'out',
+                                  [(source, 'pretrained backbone')
+                                   for source in sources.values()])
+    if problem:
+        build_parser().error(problem)
     model.load_state_dict(checkpoint['state_dict'], strict=True)
     meta = {
         k: v

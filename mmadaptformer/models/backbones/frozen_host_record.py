@@ -23,7 +23,7 @@ without fingerprints (:func:`trained_settings_entries`), and the wrapper
 refuses a model built with other ones on every loading path. Merged
 checkpoints written before have no record, and load as before.
 """
-from typing import Dict, Iterator, Mapping, Optional, Tuple
+from typing import Dict, Iterator, List, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
@@ -31,6 +31,8 @@ from torch import nn
 from ...utils.adapter_only_fit import CHECKS_OWN_LOADS, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
+from ...utils.local_files import is_local
+from ...utils.output_file import same_file
 from ...utils.state_dict_check import StateDictMismatchError
 from ..host_spec import qualname
 from .trained_host import HOST_KEY, SETTINGS_FORMAT, check_same_host
@@ -59,11 +61,17 @@ class FrozenBackboneMismatchError(RuntimeError):
         trained_on (str, optional): The pretrained checkpoint the trained
             parts were trained on, as their record names it; None if it
             does not.
+        named_backbone (bool): Whether the model's frozen backbone already
+            comes from that file: another ``--pretrained`` cannot help.
     """
 
-    def __init__(self, message: str, trained_on: Optional[str] = None):
+    def __init__(self,
+                 message: str,
+                 trained_on: Optional[str] = None,
+                 named_backbone: bool = False):
         super().__init__(message)
         self.trained_on = trained_on
+        self.named_backbone = named_backbone
 
 
 def as_fingerprint(value) -> tuple:
@@ -305,6 +313,12 @@ def verify_frozen_host(wrapper: nn.Module,
     trained_on = entry.get('pretrained')
     now = wrapper.host_source
     part = wrapper.trained_part
+    if now and trained_on and is_local(now) and is_local(trained_on) and \
+            same_file(now, trained_on):
+        raise FrozenBackboneMismatchError(
+            _trained_frozen_message(wrapper, source, differ, len(expected)),
+            trained_on=trained_on,
+            named_backbone=True)
     lines = [
         f'The {part}-only checkpoint{" " + source if source else ""} '
         f'was trained on a different frozen backbone: {len(differ)} of '
@@ -321,6 +335,25 @@ def verify_frozen_host(wrapper: nn.Module,
                  f'{part}s were trained on: on other weights they would '
                  'silently give wrong results.')
     raise FrozenBackboneMismatchError(' '.join(lines), trained_on=trained_on)
+
+
+def _trained_frozen_message(wrapper: nn.Module, source: Optional[str],
+                            differ: List[str], total: int) -> str:
+    """Why frozen tensors differ from the record's although the model
+    loaded the pretrained file the record names: they were trained."""
+    part = wrapper.trained_part
+    return (
+        f'The {part}-only checkpoint{" " + source if source else ""} '
+        f'records {len(differ)} of its {total} frozen tensors with other '
+        f'values ({", ".join(differ[:_LISTED])}'
+        f'{", ..." if len(differ) > _LISTED else ""}) than '
+        f'{wrapper.host_source}, the pretrained file it names as the one its '
+        f'{part}s were trained on, which this model loaded (config key '
+        f'{wrapper.pretrained_key}). They were most likely trained as well '
+        '(e.g. by AdapterHook extra_trainable) and left out when the '
+        f'{part}-only checkpoint was made with a config that freezes them, '
+        f'or {wrapper.host_source} has changed since. Make it again from '
+        'the full checkpoint with the config it was trained with.')
 
 
 def _frozen_host_wrappers(model: nn.Module) -> Iterator[Tuple[str, nn.Module]]:

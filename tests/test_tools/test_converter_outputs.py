@@ -1,0 +1,184 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The checkpoint converters write no output over one of their inputs, and
+extract_adapters.py drops no tensor that was trained."""
+import hashlib
+import os
+import os.path as osp
+import re
+import shutil
+
+import pytest
+import torch
+from helpers import load_tool, pretrained_cfg, run_tool, write_config
+
+from mmadaptformer.models import FROZEN_HOST_KEY, FrozenBackboneMismatchError
+from mmadaptformer.utils import safe_torch_load
+
+TOOLS = {
+    name: load_tool(f'model_converters/{name}.py')
+    for name in ('extract_adapters', 'merge_adapters', 'convert_official')
+}
+
+
+def _digest(path) -> str:
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def _refused(tool, argv, capsys) -> str:
+    """The one error line ``tool`` ends with (status 2)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:
+        TOOLS[tool].main([str(a) for a in argv])
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    # argparse names the program as sys.argv[0] has it.
+    assert ': error: ' in err[-1] and 'Traceback' not in err, err
+    return err[-1].split(': error: ', 1)[1]
+
+
+@pytest.fixture
+def files(video_tasks, tmp_path):
+    """Copies of a task's files: a test that the old tools fail must not
+    overwrite the session's."""
+    task = video_tasks['full']
+    stock = str(tmp_path / 'stock.pth')
+    shutil.copy(video_tasks['stock'], stock)
+    config = write_config(
+        str(tmp_path / 'task.py'), task['config'], pretrained_cfg(stock))
+    adapters = str(tmp_path / 'adapters.pth')
+    shutil.copy(task['checkpoint'], adapters)
+    merged = str(tmp_path / 'merged.pth')
+    TOOLS['merge_adapters'].main([config, adapters, merged])
+    return dict(config=config, stock=stock, adapters=adapters, merged=merged)
+
+
+def test_an_output_that_is_an_input_is_refused(files, tmp_path, capsys,
+                                               monkeypatch, clean_loggers):
+    """``extract_adapters.py C full.pth full.pth`` overwrote the full
+    checkpoint (and reported the size of what it wrote as the source's);
+    ``merge_adapters.py ... pre.pth --pretrained pre.pth`` replaced the
+    pretrained backbone with the merged model."""
+    config, stock, merged = files['config'], files['stock'], files['merged']
+    before = {path: _digest(path) for path in (config, stock, merged)}
+    monkeypatch.chdir(tmp_path)
+    os.symlink(merged, 'link.pth')
+    os.mkdir('sub')
+    cases = [
+        ('extract_adapters', [config, merged, merged], 'checkpoint'),
+        # Another spelling, and a link.
+        ('extract_adapters', [config, 'merged.pth',
+                              './sub/../merged.pth'], 'checkpoint'),
+        ('extract_adapters', [config, merged, 'link.pth'], 'checkpoint'),
+        ('extract_adapters', [config, merged, config], 'config'),
+        # The backbone a merged file records, which extraction reads.
+        ('extract_adapters', [config, merged, stock], 'pretrained backbone'),
+        ('merge_adapters',
+         [config, files['adapters'], stock, '--pretrained',
+          stock], '--pretrained backbone'),
+        # The config's own pretrained path.
+        ('merge_adapters', [config, files['adapters'],
+                            stock], 'pretrained backbone'),
+        ('convert_official', [merged, 'link.pth'], 'source checkpoint'),
+    ]
+    for tool, argv, what in cases:
+        line = _refused(tool, argv, capsys)
+        assert f'is the same file as the {what} ' in line, (tool, line)
+        assert line.endswith(f'writing it would replace the {what}. Give '
+                             'another file.'), line
+    assert before == {p: _digest(p) for p in before}
+    # A folder, or a path under a file, is named before anything is read.
+    for tool, argv in (('extract_adapters', [config, merged]),
+                       ('merge_adapters', [config, files['adapters']
+                                           ]), ('convert_official', [merged])):
+        assert _refused(tool, argv + ['sub'], capsys) == \
+            f'{"dst" if tool == "convert_official" else "out"} sub: it is ' \
+            'a folder; give the file to write.'
+        line = _refused(tool, argv + [f'{config}/out.pth'], capsys)
+        assert line.endswith(f': {config} is a file, not a folder; give a '
+                             'path in a folder.'), line
+    # A folder not there yet is made; the sizes are those of the source
+    # and of what was written.
+    capsys.readouterr()
+    TOOLS['extract_adapters'].main([config, merged, 'new/out.pth'])
+    sizes = [osp.getsize(path) / 2**20 for path in ('new/out.pth', merged)]
+    assert '{:.2f} MiB (from {:.2f} MiB).'.format(*sizes) in \
+        capsys.readouterr().out
+
+
+def test_extract_keeps_the_tensors_that_were_trained(files, video_tasks,
+                                                     tmp_path, capsys,
+                                                     clean_loggers):
+    """Extracted with a config that freezes fc_norm, which trained, the
+    adapter-only checkpoint lost it without a word; infer.py then blamed
+    another backbone and suggested the --pretrained already given."""
+    no_fc = write_config(
+        str(tmp_path / 'no_fc.py'), files['config'],
+        "custom_hooks = [dict(type='AdapterHook', extra_trainable=[])]\n")
+    out = tmp_path / 'out.pth'
+    line = _refused('extract_adapters', [no_fc, files['merged'], out], capsys)
+    assert line.startswith(
+        f'2 of the 31 tensors that the AdapterHook of {no_fc} leaves '
+        f'frozen differ from the pretrained backbone {files["stock"]} in '
+        f'{files["merged"]} (backbone.fc_norm.weight, backbone.fc_norm.bias)'
+        ': they were trained'), line
+    assert r"extra_trainable=[r'^backbone\.fc_norm\.']" in line, line
+    # Another backbone: every tensor differs, and --pretrained is named.
+    other = osp.join(video_tasks['root'], 'other.pth')
+    line = _refused(
+        'extract_adapters',
+        [files['config'], files['merged'], out, '--pretrained', other], capsys)
+    assert re.match(
+        r'\d+ of the 29 tensors .* differ from the pretrained '
+        f'backbone {other} ', line), line
+    assert line.endswith('give that one with --pretrained.'), line
+    assert not out.exists()
+    # A merged file that records no backbone cannot be compared: said so.
+    checkpoint = safe_torch_load(files['merged'])
+    del checkpoint['meta']['frozen_host_sources']
+    torch.save(checkpoint, files['merged'])
+    capsys.readouterr()
+    TOOLS['extract_adapters'].main([no_fc, files['merged'], str(out)])
+    assert ('are not compared with a pretrained backbone (it records no '
+            'pretrained backbone)') in capsys.readouterr().out
+    # From the shell: one line after the usage, status 2.
+    proc = run_tool([
+        'model_converters/extract_adapters.py', files['config'],
+        files['merged'],
+        str(out), '--pretrained', other
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2 and 'Traceback' not in proc.stdout
+    assert proc.stdout.strip().splitlines()[-1].startswith(
+        'extract_adapters.py: error: '), proc.stdout
+
+
+def test_a_frozen_tensor_that_differs_on_its_named_backbone(
+        files, video_tasks, tmp_path, clean_loggers):
+    """An adapter-only file whose record differs from the very backbone it
+    names (a tensor trained, then dropped): the error said it was trained
+    on another backbone and suggested the --pretrained already given."""
+    checkpoint = safe_torch_load(files['adapters'])
+    record = checkpoint['state_dict']['backbone.' + FROZEN_HOST_KEY]
+    key = 'blocks.1.norm2.weight'
+    shape, dtype, total, weighted = record['fingerprints'][key]
+    record['fingerprints'][key] = (shape, dtype, total + 1, weighted)
+    torch.save(checkpoint, files['adapters'])
+    # The task's config loads the backbone the record names.
+    argv = [
+        video_tasks['full']['config'], files['adapters'],
+        str(tmp_path / 'out.pth')
+    ]
+    merge = TOOLS['merge_adapters']
+    with pytest.raises(FrozenBackboneMismatchError) as err:
+        merge.merge(merge.parse_args(argv))
+    assert err.value.named_backbone
+    text = str(err.value)
+    assert (f'records 1 of its 29 frozen tensors with other values ({key}) '
+            f'than {video_tasks["stock"]}, the pretrained file it names') \
+        in text, text
+    assert 'AdapterHook extra_trainable' in text
+    with pytest.raises(SystemExit) as exit_info:
+        merge.main(argv)
+    assert 'On the command line' not in exit_info.value.code
