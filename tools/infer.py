@@ -41,7 +41,7 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from mmadaptformer.utils.recognizer_check import check_recognizer_cfg
+from mmadaptformer.utils.recognizer_check import check_inference_cfg
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
@@ -296,7 +296,7 @@ def _model(config: str, pretrained, options, build):
         # that an option broke is named by the option, as train.py and
         # test.py name it.
         build_test_pipeline(cfg, cfg.default_scope, config, options)
-        check_recognizer_cfg(cfg, config, options)
+        check_inference_cfg(cfg, config, options)
     try:
         built = build(cfg)
     except Exception as exc:

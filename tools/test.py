@@ -284,7 +284,7 @@ def start_testing(cfg, args):
     check_dataloaders(cfg, args.config, ['test_dataloader'], args.cfg_options)
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
-    check_runner_config(cfg, args.config, args.cfg_options)
+    check_runner_config(cfg, args.config, args.cfg_options, ['test_evaluator'])
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

@@ -322,7 +322,9 @@ def start_training(cfg, args):
     check_dataloaders(cfg, args.config, loaders, args.cfg_options)
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
-    check_runner_config(cfg, args.config, args.cfg_options)
+    check_runner_config(
+        cfg, args.config, args.cfg_options,
+        [loader.replace('dataloader', 'evaluator') for loader in loaders[1:]])
     # A save_best that the validation does not give failed after an epoch.
     check_save_best(cfg, args.config, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top

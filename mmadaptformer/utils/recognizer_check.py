@@ -32,7 +32,7 @@ keeps one row of scores per test view, and an input gets no one label.
 import functools
 import inspect
 import re
-from typing import Dict, Optional, Tuple
+from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
@@ -42,7 +42,8 @@ from .config_file import (close_hint, mistake_place, registered,
 
 __all__ = [
     'check_recognizer_cfg', 'check_average_clips', 'check_inference_cfg',
-    'recognizer_cfg_keys', 'MOVED_KEYS', 'AVERAGE_CLIPS'
+    'check_evaluated_views', 'per_view_scores', 'recognizer_cfg_keys',
+    'MOVED_KEYS', 'AVERAGE_CLIPS'
 ]
 
 #: Keys mmaction2 0.x read from a recognizer's ``train_cfg``/``test_cfg``
@@ -184,17 +185,49 @@ def check_average_clips(cfg: Config,
         '(after a training epoch) or test.')
 
 
+_KEY = 'model.cls_head.average_clips'
+_AVERAGE = (f"Set {_KEY}='prob' (the mean of the views' softmax) or 'score' "
+            '(the mean of their raw scores).')
+
+
+def per_view_scores(cfg: Config, source: str,
+                    options: Optional[dict]) -> Optional[str]:
+    """The start of the error for a head that gives one row of scores per
+    test view instead of one per input, or None.
+
+    With ``average_clips=None`` (set, or the head's default where the config
+    sets none: ``BaseHead``'s is None) mmaction2's heads keep the scores of
+    every view, shape ``(views, num_classes)``.
+
+    Returns:
+        str | None: ``'WHERE: average_clips=None'`` (or that the key is not
+        set and the head then takes None, ``'... which'``), to be followed
+        by ``' keeps one row of class scores per test view'``.
+    """
+    if cfg.get('default_scope') != 'mmaction' or not isinstance(
+            cfg.get('model'), dict):
+        return None
+    found = _averaging_head(cfg)
+    if found is None:
+        return None
+    head, cls = found
+    if 'average_clips' in head:
+        if head['average_clips'] is not None:
+            return None
+        return f'{mistake_place(source, _KEY, options)}: average_clips=None'
+    if _default_average_clips(cls) is not None:
+        return None
+    return (f'{source}: {_KEY} is not set, and {cls.__name__} then takes '
+            'None, which')
+
+
 def check_inference_cfg(cfg: Config,
                         source: str,
                         options: Optional[dict] = None) -> None:
     """:func:`check_recognizer_cfg`, and refuse a head that gives one row
-    of scores per test view instead of one per input.
-
-    With ``average_clips=None`` (set, or the head's default where the config
-    sets none: ``BaseHead``'s is None) mmaction2's heads keep the scores of
-    every view, shape ``(views, num_classes)``; an input then has no one
-    label (the argmax of that matrix is a flat index, not a class).
-    ``tools/test.py`` is not refused here: ``--dump`` saves such scores.
+    of scores per test view instead of one per input
+    (:func:`per_view_scores`): an input then has no one label (the argmax
+    of that matrix is a flat index, not a class).
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -208,28 +241,54 @@ def check_inference_cfg(cfg: Config,
             and the values that average the views.
     """
     check_recognizer_cfg(cfg, source, options)
-    if cfg.get('default_scope') != 'mmaction' or not isinstance(
-            cfg.get('model'), dict):
+    said = per_view_scores(cfg, source, options)
+    if said is not None:
+        raise ConfigError(
+            f'{said} keeps one row of class scores per test view, so an '
+            f'input gets no one label; inference needs the views averaged. '
+            f'{_AVERAGE}')
+
+
+def check_evaluated_views(cfg: Config,
+                          source: str,
+                          evaluators: Sequence[str],
+                          options: Optional[dict] = None) -> None:
+    """Refuse per-view scores (:func:`per_view_scores`) where an evaluator
+    that will run scores them with a metric: mmaction2's ``AccMetric``
+    failed after the whole run (``operands could not be broadcast``) or,
+    with ``topk=(1, )``, ranked the views instead of the classes. Only
+    ``DumpResults``, which saves the scores as they are, takes them.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        evaluators (Sequence[str]): The evaluator keys that will run
+            (``'val_evaluator'``, ``'test_evaluator'``).
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key, the evaluator and its metric.
+    """
+    said = per_view_scores(cfg, source, options)
+    if said is None:
         return
-    found = _averaging_head(cfg)
-    if found is None:
-        return
-    head, cls = found
-    key = 'model.cls_head.average_clips'
-    if 'average_clips' in head:
-        if head['average_clips'] is not None:
-            return
-        said = f'{mistake_place(source, key, options)}: average_clips=None'
-    else:
-        if _default_average_clips(cls) is not None:
-            return
-        said = (f'{source}: {key} is not set, and {cls.__name__} then '
-                'takes None, which')
-    raise ConfigError(
-        f'{said} keeps one row of class scores per test view, so an input '
-        'gets no one label; inference needs the views averaged. Set '
-        f"{key}='prob' (the mean of the views' softmax) or 'score' (the "
-        'mean of their raw scores).')
+    for key in evaluators:
+        metrics = cfg.get(key)
+        if isinstance(metrics, dict) and 'metrics' in metrics:
+            metrics = metrics['metrics']
+        if isinstance(metrics, dict):
+            metrics = [metrics]
+        for metric in metrics or ():
+            kind = metric.get('type') if isinstance(metric, dict) else None
+            if isinstance(kind, str) and \
+                    kind.rsplit('.', 1)[-1] != 'DumpResults':
+                raise ConfigError(
+                    f'{said} keeps one row of class scores per test view, '
+                    f'which {key}\'s {kind} cannot score: mmaction2\'s '
+                    'metrics take one row per input (AccMetric fails after '
+                    'the whole run, or ranks the views instead of the '
+                    f'classes). {_AVERAGE}')
 
 
 def check_recognizer_cfg(cfg: Config,

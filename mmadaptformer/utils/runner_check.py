@@ -43,7 +43,7 @@ from .config_file import (close_hint, mistake_place, mmengine_runner,
                           option_place, refuse_unknown_keys)
 from .local_files import is_local
 from .paramwise_check import check_paramwise_cfg
-from .recognizer_check import check_recognizer_cfg
+from .recognizer_check import check_evaluated_views, check_recognizer_cfg
 
 __all__ = [
     'check_runner_config', 'check_env_cfg', 'check_hooks', 'check_log_level',
@@ -304,13 +304,15 @@ def check_load_from(cfg: Config,
 
 def check_runner_config(cfg: Config,
                         source: str,
-                        options: Optional[dict] = None) -> None:
+                        options: Optional[dict] = None,
+                        evaluators=()) -> None:
     """:func:`check_env_cfg`, :func:`check_auto_scale_lr`,
     :func:`check_hooks`, :func:`check_log_level`,
     :func:`~.paramwise_check.check_paramwise_cfg`,
     :func:`~.clip_grad_check.check_clip_grad`, :func:`check_load_from`
     and, for the model the Runner builds,
-    :func:`~.recognizer_check.check_recognizer_cfg`: for a tool about to
+    :func:`~.recognizer_check.check_recognizer_cfg` and
+    :func:`~.recognizer_check.check_evaluated_views`: for a tool about to
     build a Runner.
 
     Args:
@@ -318,6 +320,8 @@ def check_runner_config(cfg: Config,
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+        evaluators (Sequence[str]): The evaluators the tool will run
+            (``'val_evaluator'``, ``'test_evaluator'``). Defaults to ().
 
     Raises:
         ConfigError: For the first mistake found.
@@ -330,3 +334,4 @@ def check_runner_config(cfg: Config,
     check_clip_grad(cfg, source, options)
     check_load_from(cfg, source, options)
     check_recognizer_cfg(cfg, source, options)
+    check_evaluated_views(cfg, source, evaluators, options)

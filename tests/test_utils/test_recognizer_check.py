@@ -215,3 +215,43 @@ def test_inference_refuses_per_view_scores_that_test_py_takes(mmaction_scope):
             'c.py')
     # GCNHead's own default is 'prob'.
     check_inference_cfg(_cfg(cls_head=dict(type='GCNHead')), 'c.py')
+
+
+def test_train_and_test_refuse_per_view_scores_a_metric_would_score(
+        mmaction_scope):
+    """The premise: mmaction2's AccMetric on per-view scores (8 inputs of 6
+    views) fails only after the whole test has run. train.py and test.py
+    refuse such a head up front when an evaluator they run has a metric;
+    DumpResults alone saves the scores as they are."""
+    from mmaction.evaluation import AccMetric
+
+    from mmadaptformer.utils.recognizer_check import check_evaluated_views
+    metric = AccMetric()
+    results = [
+        dict(pred=torch.rand(6, 2).numpy(), label=torch.tensor([i % 2]))
+        for i in range(8)
+    ]
+    with pytest.raises(ValueError):
+        metric.compute_metrics(results)
+    key = 'model.cls_head.average_clips'
+    none = _cfg(cls_head=dict(type='TimeSformerHead', average_clips=None))
+    none.test_evaluator = [
+        dict(type='DumpResults', out_file_path='r.pkl'),
+        dict(type='AccMetric')
+    ]
+    none.val_evaluator = dict(type='DumpResults', out_file_path='r.pkl')
+    check_evaluated_views(none, 'c.py', ['val_evaluator'])
+    check_evaluated_views(none, 'c.py', [])
+    with pytest.raises(ConfigError) as e:
+        check_evaluated_views(none, 'c.py', ['test_evaluator'], {key: None})
+    assert str(e.value) == (
+        f'--cfg-options {key}=None: average_clips=None keeps one row of class '
+        "scores per test view, which test_evaluator's AccMetric cannot "
+        "score: mmaction2's metrics take one row per input (AccMetric fails "
+        'after the whole run, or ranks the views instead of the classes). '
+        f"Set {key}='prob' (the mean of the views' softmax) or 'score' (the "
+        'mean of their raw scores).')
+    averaged = _cfg(
+        cls_head=dict(type='TimeSformerHead', average_clips='prob'))
+    averaged.test_evaluator = dict(type='AccMetric')
+    check_evaluated_views(averaged, 'c.py', ['test_evaluator'])
