@@ -175,16 +175,13 @@ class MultiTaskRecognizer(SharedBackbone):
 
         Raises:
             KeyError: If a task is not loaded.
-            ValueError: If ``batch_size`` is not an int >= 1.
+            ValueError: If ``batch_size`` is not an int >= 1, or ``tasks``
+                names none.
         """
         check_batch_size(batch_size)
         if tasks is None and not self.tasks:
             raise KeyError('No task is loaded; call add_task first.')
         tasks = self.chosen_tasks(tasks)
-        if not tasks:
-            raise ValueError(
-                f'tasks=[] chooses no task; give some of {self.tasks}, or '
-                'None for all.')
         files = collect_inputs(inputs)
         results = OrderedDict((path, OrderedDict()) for path in files)
         bar = progress_bar(len(files)) if progress else None

@@ -340,12 +340,17 @@ class SharedBackbone:
 
         Raises:
             KeyError: If a task is not loaded.
+            ValueError: If ``tasks`` names none.
         """
         if tasks is None:
             return self.tasks
         # One name, not its letters: 'ab' would choose tasks a and b.
         names = [tasks] if isinstance(tasks, str) else list(tasks)
         names = list(dict.fromkeys(names))
+        if not names:
+            raise ValueError(
+                f'tasks=[] chooses no task; give some of {self.tasks}, or '
+                'None for all.')
         self._check_names(names)
         return names
 

@@ -38,6 +38,9 @@ def test_one_task_name_is_one_task_not_its_letters(tiny_video_data, tmp_path,
     assert list(engine.predict(data, tasks='b')) == ['b']
     with pytest.raises(KeyError, match=r"Unknown tasks \['ab'\]"):
         engine.predict(data, tasks='ab')
+    # No task: predict() said 'Tasks [] have different test pipelines'.
+    with pytest.raises(ValueError, match=r'tasks=\[\] chooses no task'):
+        engine.predict(data, tasks=[])
 
 
 def test_a_task_without_a_checkpoint_is_refused(tiny_video_data, tmp_path,
