@@ -322,9 +322,11 @@ class ModelInferencer:
 
         Raises:
             ValueError: If ``batch_size`` is not an int >= 1.
+            InferenceInputError: If a folder holds no file of the kind the
+                model classifies.
         """
         check_batch_size(batch_size)
-        files = collect_inputs(inputs)
+        files = collect_inputs(inputs, self.inputs.extensions)
         results = OrderedDict((path, None) for path in files)
         bar = progress_bar(len(files)) if progress else None
         for start in range(0, len(files), batch_size):

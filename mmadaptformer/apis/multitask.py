@@ -177,12 +177,16 @@ class MultiTaskRecognizer(SharedBackbone):
             KeyError: If a task is not loaded.
             ValueError: If ``batch_size`` is not an int >= 1, or ``tasks``
                 names none.
+            InferenceInputError: If a folder holds no file of the kind the
+                tasks classify.
         """
         check_batch_size(batch_size)
         if tasks is None and not self.tasks:
             raise KeyError('No task is loaded; call add_task first.')
         tasks = self.chosen_tasks(tasks)
-        files = collect_inputs(inputs)
+        # Every task classifies one kind (add_task refuses a mix).
+        kind = self._groups[self._tasks[tasks[0]].group].inputs.extensions
+        files = collect_inputs(inputs, kind)
         results = OrderedDict((path, OrderedDict()) for path in files)
         bar = progress_bar(len(files)) if progress else None
         for start in range(0, len(files), batch_size):

@@ -202,6 +202,27 @@ def test_inferencer_takes_one_path_as_the_one_element_list(
     assert inferencer(pathlib.Path('clip.avi')) == expected
 
 
+def test_the_apis_refuse_a_folder_with_nothing_to_classify(
+        tmp_path, clean_loggers):
+    """``inferencer('empty/')`` returned ``{}`` without a word, as
+    tools/infer.py did before it refused such a folder."""
+    from mmadaptformer.apis import MultiTaskRecognizer
+    from mmadaptformer.apis.inputs import InferenceInputError
+    save_stock_video_checkpoint(str(tmp_path / 'stock.pth'))
+    (tmp_path / 'empty').mkdir()
+    (tmp_path / 'empty' / 'photo.jpg').write_bytes(b'')
+    inferencer = ModelInferencer(TINY_VIDEO_CONFIG,
+                                 str(tmp_path / 'stock.pth'))
+    engine = MultiTaskRecognizer()
+    engine.add_task('a', TINY_VIDEO_CONFIG, str(tmp_path / 'stock.pth'))
+    for call in (inferencer, engine):
+        with pytest.raises(
+                InferenceInputError,
+                match=f'{tmp_path / "empty"}: a folder without '
+                'video files'):
+            call([str(tmp_path / 'empty')])
+
+
 def test_a_classes_path_in_a_checkpoint_is_not_opened(tmp_path, log_records):
     """meta['dataset_meta']['classes'] comes from the checkpoint: a path in
     it was opened and its lines printed (and written to --out) as class
