@@ -193,8 +193,12 @@ def test_prompts_steer_the_output_and_alone_get_gradients():
         model.prompt_embeddings[1].normal_()
     assert not torch.allclose(model(x), before, atol=1e-3)
 
+    # A bare backbone: no head to train.
     plan = plan_trainable(
-        model, mode='linear_probe', extra_trainable=[r'prompt_embeddings'])
+        model,
+        mode='linear_probe',
+        head=[],
+        extra_trainable=[r'prompt_embeddings'])
     assert plan.groups['other'] == ['prompt_embeddings']
     apply_trainable(model, plan)
     out = model(x)

@@ -15,7 +15,7 @@ from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      frozen_batch_norms,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
-from mmadaptformer.utils import HEAD_NAMES
+from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -48,7 +48,11 @@ class AdapterHook(Hook):
     The hook of `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ training:
 
     * **Freezes** every parameter except the adapters (found by type), the
-      head and the parameters named by ``extra_trainable``, before the run.
+      head, the neck between backbone and head (``model.neck``, if any; no
+      backbone checkpoint holds it) and the parameters named by
+      ``extra_trainable``, before the run. A ``head`` that names no module
+      of the model, or linear probing of a model with adapters (which would
+      stay at their random initialisation), is refused.
       The optimizer then holds only trainable parameters, and a DDP wrapper
       is rebuilt so that it reduces only their gradients.
     * **Reports** a table of trainable and total parameters per group, and
@@ -62,14 +66,15 @@ class AdapterHook(Hook):
       on-device fingerprint); otherwise training stops with an error naming
       the tensors that changed.
     * **Saves adapter-only checkpoints** (``adapter_only_checkpoint=True``):
-      the state dict keeps only the trainable parts (adapters, head, extras,
-      their buffers), plus optimizer, scheduler, meta and message hub as
-      usual. The checkpoint records fingerprints of the frozen weights it
-      was trained on, per tensor in the state dict (read by the wrapper's
-      own load path, so ``load_checkpoint``, ``init_recognizer`` and the
-      Inferencers check them too) and as one digest in ``meta``; loading
-      it checks them against the model's frozen weights, which come from
-      the config's pretrained path, and fails clearly on a mismatch.
+      the state dict keeps only the trainable parts (adapters, neck, head,
+      extras, their buffers), plus optimizer, scheduler, meta and message
+      hub as usual. The checkpoint records fingerprints of the frozen
+      weights it was trained on, per tensor in the state dict (read by the
+      wrapper's own load path, so ``load_checkpoint``, ``init_recognizer``
+      and the Inferencers check them too) and as one digest in ``meta``;
+      loading it checks them against the model's frozen weights, which
+      come from the config's pretrained path, and fails clearly on a
+      mismatch.
 
     * **Refuses a random frozen backbone**: training stops before the first
       step when the frozen backbone was never loaded from a checkpoint (no
@@ -79,8 +84,9 @@ class AdapterHook(Hook):
       backbone. ``allow_random_backbone=True`` opts out (tests, demos that
       pretrain the backbone themselves).
 
-    Linear probing is ``mode='linear_probe'`` (only the head and the extras
-    train); full fine-tuning is the same config without this hook.
+    Linear probing is ``mode='linear_probe'`` on a model without adapters
+    (only the neck, the head and the extras train); full fine-tuning is the
+    same config without this hook.
 
     Args:
         mode (str): ``'adaptformer'`` or ``'linear_probe'``.
@@ -90,7 +96,9 @@ class AdapterHook(Hook):
             ``[r'^backbone\\.fc_norm\\.']`` as in the official video recipe.
             Defaults to ().
         head (Sequence[str]): Attribute names of the model's head, tried in
-            order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
+            order; one must be a module of the model, or empty for a model
+            without a head. Defaults to
+            :data:`~mmadaptformer.utils.HEAD_NAMES`.
         adapter_only_checkpoint (bool): Save only the trainable parts.
             Defaults to False.
         check_frozen (bool): Check the frozen weights after every training
@@ -116,7 +124,7 @@ class AdapterHook(Hook):
                  check_frozen: bool = True,
                  allow_random_backbone: bool = False) -> None:
         if mode not in MODES:
-            raise ValueError(
+            raise ConfigError(
                 f'AdapterHook: mode={mode!r} is not one of {MODES}')
         if isinstance(extra_trainable, str):
             extra_trainable = [extra_trainable]

@@ -7,29 +7,37 @@ the head alone. :func:`plan_trainable` finds
 
 * the adapters by type (:class:`AdaptMLP`), never by a name pattern;
 * the head as the model's head attribute (``cls_head`` for MMAction2
-  recognizers, ``head`` for MMPretrain classifiers);
+  recognizers, ``head`` for MMPretrain classifiers), and the neck between
+  backbone and head (``neck``), which no backbone checkpoint holds and so
+  trains with the head;
 * any extra parameters by regular expressions over state-dict keys, for parts
   a recipe also trains (e.g. ``fc_norm`` in the official video recipe).
 
 Membership is decided by tensor identity, so it is right under wrappers that
 rename state-dict keys (such as the AdaptFormer backbone wrapper).
 """
+import difflib
 import re
 from dataclasses import dataclass, field
 from typing import Dict, List, Optional, Sequence
 
 from torch import nn
 
-from ...utils import HEAD_NAMES
+from ...utils import HEAD_NAMES, ConfigError
 from .injection import adapter_modules
 
 __all__ = [
-    'MODES', 'TrainablePlan', 'plan_trainable', 'apply_trainable', 'find_head',
-    'frozen_batch_norms'
+    'MODES', 'NECK_NAME', 'TrainablePlan', 'plan_trainable', 'apply_trainable',
+    'find_head', 'frozen_batch_norms'
 ]
 
-#: ``adaptformer``: adapters + head + extras; ``linear_probe``: head + extras.
+#: ``adaptformer``: adapters + neck + head + extras; ``linear_probe``: neck
+#: + head + extras.
 MODES = ('adaptformer', 'linear_probe')
+
+#: Attribute name of the optional neck between backbone and head, in both
+#: MMAction2 recognizers and MMPretrain classifiers.
+NECK_NAME = 'neck'
 
 
 @dataclass
@@ -39,7 +47,8 @@ class TrainablePlan:
     Attributes:
         mode (str): One of :data:`MODES`.
         groups (dict[str, list[str]]): State-dict keys of the trainable
-            parameters per group: ``'adapters'``, ``'head'``, ``'other'``.
+            parameters per group: ``'adapters'``, ``'neck'``, ``'head'``,
+            ``'other'``.
         saved_keys (list[str]): State-dict keys (parameters and buffers) an
             adapter-only checkpoint holds: everything of the trainable parts.
         frozen_keys (list[str]): The other state-dict keys: the frozen part.
@@ -75,6 +84,53 @@ def find_head(model: nn.Module,
     return None
 
 
+def _missing_head(model: nn.Module, head: Sequence[str]) -> ConfigError:
+    """The error for a model that has none of the ``head`` attributes."""
+    children = [name for name, _ in model.named_children()]
+    guesses = [
+        match for name in head
+        for match in difflib.get_close_matches(name, children, 1, 0.5)
+    ] + [name for name in HEAD_NAMES if name in children]
+    hint = f' Did you mean {guesses[0]!r}?' if guesses else ''
+    return ConfigError(
+        f'AdapterHook head={list(head)}: {type(model).__name__} has no '
+        f'module of {"this name" if len(head) == 1 else "these names"}, '
+        'so its head would stay frozen at its initialisation. Its '
+        f'top-level modules are {children}.{hint} Set AdapterHook(head=...) '
+        "to the head's attribute name, or head=[] for a model without a "
+        'head.')
+
+
+def _untrained_adapters(adapters: Dict[str, nn.Module]) -> ConfigError:
+    """The error for ``mode='linear_probe'`` on a model with adapters."""
+    names = list(adapters)
+    return ConfigError(
+        "AdapterHook mode='linear_probe' trains the head (and its "
+        'extra_trainable parameters) alone, but the model has '
+        f'{len(names)} AdaptMLP adapter{"s" * (len(names) != 1)} (e.g. '
+        f'{names[0]}): they would stay at their random initialisation and '
+        'the probe would be trained on top of them. Use a config without '
+        'adapters (as configs/baselines/linear-probe_*.py), or mode='
+        "'adaptformer' to train the adapters.")
+
+
+def _unmatched_pattern(model: nn.Module, pattern: str, state: dict,
+                       params: set) -> ConfigError:
+    """The error for an ``extra_trainable`` pattern that matches no
+    parameter: it names the buffers it matches, which never train."""
+    regex = re.compile(pattern)
+    buffers = [k for k in state if k not in params and regex.search(k)]
+    examples = [k for k in state if k in params][:5]
+    found = (f'only buffers, {buffers[:5]}, which do not train (a module '
+             'without parameters, such as a BatchNorm with affine=False, '
+             'has nothing to train)' if buffers else 'no parameter')
+    return ConfigError(
+        f'AdapterHook extra_trainable pattern {pattern!r} matches {found} '
+        f'of {type(model).__name__}; patterns are regular expressions '
+        f'searched in the state-dict keys of parameters such as '
+        f'{examples}.')
+
+
 def plan_trainable(
     model: nn.Module,
     mode: str = 'adaptformer',
@@ -83,12 +139,18 @@ def plan_trainable(
 ) -> TrainablePlan:
     """Decide which parameters of ``model`` train.
 
+    The adapters (in ``'adaptformer'`` mode), the head, the neck between
+    backbone and head (``model.neck``, if any: no backbone checkpoint holds
+    it) and the ``extra_trainable`` parameters train; everything else is
+    frozen.
+
     Args:
         model (nn.Module): The unwrapped model (no DDP wrapper).
         mode (str): ``'adaptformer'`` or ``'linear_probe'``.
             Defaults to ``'adaptformer'``.
         head (Sequence[str]): Attribute names of the head to look for, in
-            order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
+            order; empty for a model without a head. Defaults to
+            :data:`~mmadaptformer.utils.HEAD_NAMES`.
         extra_trainable (Sequence[str]): Regular expressions; parameters
             whose state-dict key matches one (``re.search``) train too.
             Defaults to ().
@@ -97,14 +159,17 @@ def plan_trainable(
         TrainablePlan: The plan; nothing is changed on the model.
 
     Raises:
-        ValueError: On an unknown mode, an extra pattern that matches no
-            parameter, AdaptFormer mode without any adapter, or a plan in
-            which nothing trains.
+        ConfigError: On an unknown mode, a ``head`` that names no module of
+            the model, an extra pattern that matches no parameter,
+            AdaptFormer mode without any adapter, linear probing with
+            adapters (they would stay at their random initialisation), or a
+            plan in which nothing trains.
     """
     if mode not in MODES:
-        raise ValueError(f'mode={mode!r} is not one of {MODES}')
+        raise ConfigError(f'AdapterHook mode={mode!r} is not one of {MODES}.')
     if isinstance(extra_trainable, str):
         extra_trainable = [extra_trainable]
+    head = [head] if isinstance(head, str) else list(head)
     state = model.state_dict(keep_vars=True)
     key_of = {id(value): key for key, value in state.items()}
     params = {
@@ -117,11 +182,18 @@ def plan_trainable(
         return [key_of[id(t)] for t in tensors if id(t) in key_of]
 
     saved = set()
-    groups: Dict[str, List[str]] = {'adapters': [], 'head': [], 'other': []}
+    groups: Dict[str, List[str]] = {
+        'adapters': [],
+        'neck': [],
+        'head': [],
+        'other': []
+    }
+    adapters = adapter_modules(model)
+    if mode == 'linear_probe' and adapters:
+        raise _untrained_adapters(adapters)
     if mode == 'adaptformer':
-        adapters = adapter_modules(model)
         if not adapters:
-            raise ValueError(
+            raise ConfigError(
                 'mode=\'adaptformer\' but the model has no AdaptMLP: wrap '
                 'the backbone with type=\'AdaptFormer\' (or call '
                 'mmadaptformer.models.inject_adapters), or use '
@@ -131,24 +203,26 @@ def plan_trainable(
         groups['adapters'] = [k for k in state if k in saved and k in params]
 
     found = find_head(model, head)
+    if found is None and head:
+        raise _missing_head(model, head)
     head_name = None
+    parts = {}
     if found is not None:
-        head_name, head_module = found
-        head_keys = set(keys_of(head_module))
-        saved |= head_keys
-        groups['head'] = [k for k in state if k in head_keys and k in params]
+        head_name, parts['head'] = found
+    neck = getattr(model, NECK_NAME, None)
+    if isinstance(neck, nn.Module) and neck is not parts.get('head'):
+        parts['neck'] = neck
+    for group, module in parts.items():
+        part_keys = set(keys_of(module)) - saved
+        saved |= part_keys
+        groups[group] = [k for k in state if k in part_keys and k in params]
 
-    taken = set(groups['adapters']) | set(groups['head'])
+    taken = set(groups['adapters']) | set(groups['neck']) | set(groups['head'])
     for pattern in extra_trainable:
         regex = re.compile(pattern)
         matched = [k for k in state if k in params and regex.search(k)]
         if not matched:
-            examples = [k for k in state if k in params][:5]
-            raise ValueError(
-                f'extra_trainable pattern {pattern!r} matches no parameter '
-                f'of {type(model).__name__}; patterns are regular '
-                f'expressions searched in state-dict keys such as '
-                f'{examples}.')
+            raise _unmatched_pattern(model, pattern, state, params)
         for key in matched:
             if key not in taken:
                 groups['other'].append(key)
@@ -156,10 +230,10 @@ def plan_trainable(
         saved.update(matched)
 
     if not taken:
-        raise ValueError(
+        raise ConfigError(
             f'Nothing would train in {type(model).__name__} with '
-            f'mode={mode!r}: no head attribute among {list(head)} and no '
-            f'extra_trainable parameters.')
+            f'AdapterHook mode={mode!r}: no head attribute among '
+            f'{list(head)}, no neck and no extra_trainable parameters.')
     return TrainablePlan(
         mode=mode,
         groups=groups,
