@@ -713,9 +713,11 @@ def test_per_view_scores_and_capped_views_through_the_tool(
         full['config'], full['checkpoint'], video, '--cfg-options',
         'model.cls_head.average_clips=None'
     ], 'full', video, tmp_path / 'none.json', capsys)
-    assert error.startswith('ConfigError: '), error
-    assert 'average_clips=None keeps one row of class scores per test ' \
-        'view, so an input gets no one label' in error, error
+    # Named by the option that set it, as train.py and test.py name it.
+    assert error.startswith(
+        f"{full['config']}: ConfigError: --cfg-options "
+        'model.cls_head.average_clips=None: average_clips=None keeps one row '
+        'of class scores per test view, so an input gets no one label'), error
 
     def scores(batch_size):
         out = tmp_path / f'capped{batch_size}.json'
