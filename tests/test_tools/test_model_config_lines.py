@@ -4,8 +4,9 @@ tools/test.py name on one line before the Runner makes the work dir: an
 argument mmaction2's VideoMAE ViT would drop, a pretrained file that is
 not there or empty, and the AdaptFormer wrapper's own refusals."""
 import pytest
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     image_data_cfg, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 
 
 def _refused(proc, tmp_path) -> str:
@@ -140,3 +141,26 @@ def test_test_py_names_an_adapter_mistake_before_the_runner(
         "ConfigError: --cfg-options model.backbone.adapter.init='zeros': "
         "model.backbone.adapter.init must be one of ('lora', "
         "'trunc_normal'), but got 'zeros'.")
+
+
+def test_a_block_types_module_that_is_not_there_is_one_line(
+        tmp_path, tiny_image_data):
+    """It was an AttributeError traceback whose example named modules the
+    block does not have (norm='norm2', ffn='mlp' for mmpretrain's
+    TransformerEncoderLayer); the example now uses the block's own."""
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+        "backbone=dict(type='VisionTransformer', arch='deit-tiny', "
+        "img_size=32, patch_size=16, out_type='cls_token'), block_types=["
+        "dict(type='TransformerEncoderLayer', norm='ln_2', ffn='ffn')]))\n")
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc, tmp_path) == (
+        f'ConfigError: {config}: model.backbone.block_types: '
+        "TransformerEncoderLayer has no module 'ln_2', which block_types "
+        "declares as its norm. Its child modules are ['ln1', 'attn', 'ln2', "
+        "'ffn']; declare the right ones, e.g. block_types=[dict(type="
+        "'TransformerEncoderLayer', norm='ln2', ffn='ffn')].")
