@@ -164,3 +164,27 @@ def test_a_block_types_module_that_is_not_there_is_one_line(
         "declares as its norm. Its child modules are ['ln1', 'attn', 'ln2', "
         "'ffn']; declare the right ones, e.g. block_types=[dict(type="
         "'TransformerEncoderLayer', norm='ln2', ffn='ffn')].")
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_a_head_width_the_backbone_does_not_give_is_one_line(
+        tmp_path, tiny_image_data, tool):
+    """It was ``RuntimeError: mat1 and mat2 shapes cannot be multiplied
+    (4x64 and 768x2)`` at the first step, after the work dir was made."""
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    checkpoint = tmp_path / 'unread.pth'
+    checkpoint.touch()
+    args = [tool, config] + ([str(checkpoint)] if tool == 'test.py' else [])
+    proc = run_tool(
+        args + [
+            '--work-dir', tmp_path / 'w', '--cfg-options',
+            'model.head.in_channels=768'
+        ],
+        cwd=tmp_path,
+        check=False)
+    assert _refused(proc, tmp_path) == (
+        'ConfigError: --cfg-options model.head.in_channels=768: the head '
+        'takes in_channels=768, but the backbone (model.backbone, '
+        'VisionTransformer) gives it 64-wide features; set '
+        'model.head.in_channels=64, or change the backbone.')

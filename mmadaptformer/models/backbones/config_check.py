@@ -21,7 +21,7 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 
 from ...utils.backbone_check import (check_backbone_arguments,
-                                     check_pretrained_files)
+                                     check_head_width, check_pretrained_files)
 from ...utils.config_error import ConfigError
 from ...utils.config_file import option_place, registered, use_default_scope
 from .base_wrapper import FrozenHostWrapper
@@ -95,7 +95,8 @@ def check_model_config(cfg: Config,
     """The checks of the model a tool makes before it builds a Runner:
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
     :func:`~mmadaptformer.utils.backbone_check.check_pretrained_files`
-    (if ``pretrained``) and :func:`check_wrapper_config`.
+    (if ``pretrained``), :func:`check_wrapper_config` and
+    :func:`~mmadaptformer.utils.backbone_check.check_head_width`.
 
     Args:
         cfg (Config): The config, ``--pretrained`` and ``--cfg-options``
@@ -114,3 +115,4 @@ def check_model_config(cfg: Config,
     if pretrained:
         check_pretrained_files(cfg, source, options)
     check_wrapper_config(cfg, source, options)
+    check_head_width(cfg, source, options)
