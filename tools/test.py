@@ -27,6 +27,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
 from mmadaptformer.models import own_loading_hint_of_cfg
+from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
@@ -285,6 +286,10 @@ def start_testing(cfg, args):
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(cfg, args.config, args.cfg_options, ['test_evaluator'])
+    # A backbone argument mmaction2's ViT would drop, the wrapper's own
+    # refusals: before the work dir. The checkpoint may hold the whole
+    # backbone, so the pretrained file is not required.
+    check_model_config(cfg, args.config, args.cfg_options, pretrained=False)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

@@ -48,6 +48,7 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   refusals_exit, use_atomic_checkpoint_hook)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.models import own_loading_hint_of_cfg
+from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
@@ -327,6 +328,9 @@ def start_training(cfg, args):
         [loader.replace('dataloader', 'evaluator') for loader in loaders[1:]])
     # A save_best that the validation does not give failed after an epoch.
     check_save_best(cfg, args.config, args.cfg_options)
+    # A backbone argument mmaction2's ViT would drop, a pretrained file
+    # that is not there, the wrapper's own refusals: before the work dir.
+    check_model_config(cfg, args.config, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

@@ -28,8 +28,10 @@ def test_a_backbone_without_transformer_blocks(tmp_path, tiny_image_data):
         run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
                  cwd=tmp_path,
                  check=False))
-    assert line.startswith('ConfigError: No transformer block of a known '
-                           'type was found in ConvMixer.'), line
+    # Named with the file, before the Runner makes the work dir.
+    assert line.startswith(f'ConfigError: {config}: No transformer block of '
+                           'a known type was found in ConvMixer.'), line
+    assert not (tmp_path / 'w').exists()
     assert 'a network without them (a CNN) cannot take' in line
 
 

@@ -186,12 +186,29 @@ def get_module(block: nn.Module, path: str, role: str) -> nn.Module:
     if not isinstance(obj, nn.Module):
         cls = type(block).__name__
         children = [name for name, _ in block.named_children()]
+        norm, ffn = _guess_wiring(children)
         raise AttributeError(
             f'{cls} has no module {path!r}, which block_types declares as '
             f'its {role}. Its child modules are {children}; declare the '
             f"right ones, e.g. block_types=[dict(type='{cls}', "
-            f"norm='norm2', ffn='mlp')].")
+            f'norm={norm!r}, ffn={ffn!r})].')
     return obj
+
+
+def _guess_wiring(children: Sequence[str]) -> Tuple[str, str]:
+    """The ``norm`` and ``ffn`` a block with the child modules
+    ``children`` likely has, for an example: its first child named like a
+    feed-forward network (``ffn``, ``mlp``) and the last norm-like child
+    (``norm*``, ``ln*``) before it; ``'norm2'`` and ``'mlp'`` where none
+    is found."""
+    ffns = [name for name in children if 'ffn' in name or 'mlp' in name]
+    ffn = ffns[0] if ffns else 'mlp'
+    before = children[:children.index(ffn)] if ffns else children
+    norms = [
+        name for name in before
+        if 'norm' in name.lower() or name.lower().startswith('ln')
+    ]
+    return (norms[-1] if norms else 'norm2'), ffn
 
 
 def default_branch(ffn: nn.Module, ffn_path: str) -> Tuple[nn.Module, str]:

@@ -7,6 +7,7 @@ from mmengine.logging import print_log
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
+from ...utils.config_error import ConfigError
 from ..adapters import AdaptMLP, inject_adapters
 from ..adapters.block_wiring import adapted_wiring
 from ..adapters.router import ADAPTER_ATTR
@@ -126,6 +127,12 @@ class AdaptFormer(FrozenHostWrapper):
                  contiguous_tokens: bool = True,
                  with_cp: bool = False,
                  init_cfg: Optional[dict] = None) -> None:
+        if adapter is not None and not isinstance(adapter, dict):
+            # Before the host is built: inject_adapters would iterate it.
+            raise ConfigError(
+                f'{CONFIG_KEY}.adapter must be a dict of AdaptMLP arguments '
+                'such as dict(bottleneck=64, scale=0.1) (or None for the '
+                f'defaults), but got {adapter!r}.')
         super().__init__(backbone=backbone, init_cfg=init_cfg)
         module = self.backbone
         self.adapted_blocks: List[str] = inject_adapters(

@@ -1,0 +1,243 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Check what a config gives the model's backbone (and the stock backbone
+inside an AdaptFormer or VPT wrapper) before the Runner builds it.
+
+mmaction2's VideoMAE ``VisionTransformer`` takes ``**kwargs`` and drops
+them: ``drop_path_rat=0.3`` or ``num_head=4`` trained without drop path or
+with the default heads, and nothing said so (mmpretrain's ViT refuses such
+a key). :func:`check_backbone_arguments` names such a key, with the
+closest argument.
+
+A pretrained checkpoint that the backbone's ``init_cfg`` (or its own
+``pretrained``) names and that is not there was found only when the Runner
+initialised the model, after 300 lines of log and a log folder
+(``FileNotFoundError: Checkpoint file not found: nope.pth``, no key); an
+empty one (the stock MAE linear probe's placeholder) gave the same line
+with no name at all. :func:`check_pretrained_files` names the key.
+"""
+import os.path as osp
+from typing import Iterator, List, Optional, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import MODELS
+
+from .config_error import ConfigError
+from .config_file import (close_hint, mistake_place, named_arguments,
+                          registered, use_default_scope)
+from .local_files import is_local
+
+__all__ = [
+    'check_backbone_arguments', 'check_pretrained_files', 'check_head_width',
+    'backbone_dicts', 'backbone_width', 'dropped_backbone_arguments',
+    'DROPPING_BACKBONES', 'EMBED_DIMS_BACKBONES'
+]
+
+#: The backbones of mmaction2 and mmpretrain whose constructor takes
+#: ``**kwargs`` and uses none of them (read from each registered
+#: backbone's ``__init__`` source, mmaction2 1.2, mmpretrain 1.2), by
+#: module and class name.
+DROPPING_BACKBONES = ('mmaction.models.backbones.vit_mae.VisionTransformer', )
+
+#: The backbones whose features are ``embed_dims`` wide (mmpretrain's ViT
+#: for the ``out_type`` values of a vector per sample), by module and class
+#: name: a subclass may change that, and is not read.
+EMBED_DIMS_BACKBONES = (
+    'mmaction.models.backbones.vit_mae.VisionTransformer',
+    'mmpretrain.models.backbones.vision_transformer.VisionTransformer',
+)
+
+#: The packages whose classes' ``**kwargs`` are known; a class of another
+#: one (a user's subclass) may use them.
+_KNOWN_PACKAGES = ('mmaction.', 'mmpretrain.')
+
+
+def backbone_dicts(cfg: Config) -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of ``model.backbone`` and, for a wrapper, the stock
+    backbone inside it (``model.backbone.backbone``): the dicts with a
+    ``type`` among them."""
+    model = cfg.get('model')
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not isinstance(backbone, dict):
+        return
+    if 'type' in backbone:
+        yield 'model.backbone', backbone
+    host = backbone.get('backbone')
+    if isinstance(host, dict) and 'type' in host:
+        yield 'model.backbone.backbone', host
+
+
+def dropped_backbone_arguments(backbone: dict,
+                               cls: type) -> Tuple[List[str], List[str]]:
+    """The arguments of the config ``backbone`` that the class ``cls``
+    built from it would drop, and those it takes.
+
+    Only a class of :data:`DROPPING_BACKBONES`, or a subclass from
+    mmaction2 or mmpretrain that passes its ``**kwargs`` on to it, is read;
+    any other gives ``([], [])``.
+    """
+    chain = []
+    for base in cls.__mro__:
+        if not base.__module__.startswith(_KNOWN_PACKAGES):
+            return [], []
+        chain.append(base)
+        if f'{base.__module__}.{base.__name__}' in DROPPING_BACKBONES:
+            break
+    else:
+        return [], []
+    takes = list(
+        dict.fromkeys(name for base in chain if '__init__' in vars(base)
+                      for name in named_arguments(base.__init__)))
+    dropped = [
+        argument for argument in backbone
+        if argument not in ('type', '_scope_') and argument not in takes
+    ]
+    return dropped, takes
+
+
+def check_backbone_arguments(cfg: Config,
+                             source: str,
+                             options: Optional[dict] = None) -> None:
+    """Refuse an argument of ``model.backbone`` (or of the stock backbone
+    inside a wrapper) that its class would accept and drop.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it), the
+            closest argument and the arguments the class takes.
+    """
+    use_default_scope(cfg)
+    for key, backbone in backbone_dicts(cfg):
+        cls = registered(MODELS, backbone['type'])
+        if not isinstance(cls, type):
+            continue  # a type no registry holds is named when it is built
+        dropped, takes = dropped_backbone_arguments(backbone, cls)
+        if not dropped:
+            continue
+        name = cls.__name__
+        where = mistake_place(source, f'{key}.{dropped[0]}', options)
+        toolbox = cls.__module__.split('.')[0].replace('mmaction', 'mmaction2')
+        raise ConfigError(
+            f'{where}: {name} takes no argument {dropped[0]!r}'
+            f'{close_hint(dropped[0], takes)}; {toolbox}\'s {name} accepts '
+            'and drops arguments it does not know, so it would be built as '
+            f'if it were not there. It takes: {", ".join(takes)}.')
+
+
+def _pretrained_paths(key: str,
+                      backbone: dict) -> Iterator[Tuple[str, object]]:
+    """``(key, path)`` of every checkpoint the backbone dict ``backbone``
+    (the config's ``key``) names: a ``Pretrained`` ``init_cfg``'s (one or
+    in a list) and its own ``pretrained`` path."""
+    init_cfg = backbone.get('init_cfg')
+    init_cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    for index, one in enumerate(init_cfgs):
+        if isinstance(one, dict) and one.get('type') == 'Pretrained':
+            at = f'[{index}]' if isinstance(init_cfg, (list, tuple)) else ''
+            yield f'{key}.init_cfg{at}.checkpoint', one.get('checkpoint')
+    # An empty one is how the hosts that read it say "none".
+    if isinstance(backbone.get('pretrained'), str) and backbone['pretrained']:
+        yield f'{key}.pretrained', backbone['pretrained']
+
+
+def check_pretrained_files(cfg: Config,
+                           source: str,
+                           options: Optional[dict] = None) -> None:
+    """Refuse a local pretrained checkpoint of the backbone (or of the
+    stock backbone inside a wrapper) that is empty or not a file.
+
+    An address (``https://``, ``torchvision://``) is left to its loader.
+
+    Args:
+        cfg (Config): The config, ``--pretrained`` and ``--cfg-options``
+            applied.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it) and the
+            file, or, for an empty one, ``--pretrained``, which sets it.
+    """
+    for key, backbone in backbone_dicts(cfg):
+        for path_key, path in _pretrained_paths(key, backbone):
+            where = mistake_place(source, path_key, options)
+            if path is None or path == '':
+                raise ConfigError(
+                    f'{where}: the pretrained checkpoint is {path!r}, a '
+                    'placeholder to fill in: give the backbone\'s weights '
+                    'with --pretrained PATH (which sets it), or set the '
+                    'key to the file.')
+            if not isinstance(path, str) or not is_local(path) or \
+                    osp.isfile(path):
+                continue
+            problem = 'is a folder, not a checkpoint file' if osp.isdir(
+                path) else 'does not exist'
+            raise ConfigError(
+                f'{where}: the checkpoint {path} {problem}; give the '
+                "backbone's weights with --pretrained PATH, or set the key "
+                'to the file.')
+
+
+def backbone_width(backbone: dict, cls: type) -> Optional[int]:
+    """The width of the features that the backbone ``cls`` built from the
+    config ``backbone`` gives the head, read from the config (nothing is
+    built); None unless ``cls`` is one of :data:`EMBED_DIMS_BACKBONES`
+    and the config says it."""
+    if f'{cls.__module__}.{cls.__name__}' not in EMBED_DIMS_BACKBONES:
+        return None
+    if not hasattr(cls, 'arch_zoo'):  # mmaction2's: embed_dims
+        width = backbone.get('embed_dims', 768)
+    elif backbone.get('out_type',
+                      'cls_token') not in ('cls_token', 'avg_featmap'):
+        return None
+    else:
+        arch = backbone.get('arch', 'base')
+        arch = cls.arch_zoo.get(arch.lower(), {}) if isinstance(arch,
+                                                                str) else arch
+        width = arch.get('embed_dims') if isinstance(arch, dict) else None
+    return width if isinstance(width, int) else None
+
+
+def check_head_width(cfg: Config,
+                     source: str,
+                     options: Optional[dict] = None) -> None:
+    """Refuse a head whose ``in_channels`` is not the width of the
+    features that the backbone (or the host inside a wrapper) gives it,
+    for a model without a neck and a backbone of
+    :data:`EMBED_DIMS_BACKBONES`.
+
+    The head's first matrix product failed at the first training step
+    (``mat1 and mat2 shapes cannot be multiplied (4x192 and 768x2)``).
+
+    Raises:
+        ConfigError: Naming the head's key (or the option that set it),
+            its value, the backbone's key and the width it gives.
+    """
+    model = cfg.get('model')
+    if not isinstance(model, dict) or model.get('neck') is not None:
+        return
+    head_key = next(
+        (key
+         for key in ('head', 'cls_head') if isinstance(model.get(key), dict)),
+        None)
+    if head_key is None or 'in_channels' not in model[head_key]:
+        return
+    in_channels = model[head_key]['in_channels']
+    use_default_scope(cfg)
+    for key, backbone in list(backbone_dicts(cfg))[::-1]:
+        cls = registered(MODELS, backbone['type'])
+        width = backbone_width(backbone, cls) if isinstance(cls,
+                                                            type) else None
+        if width is None or width == in_channels:
+            return
+        where = mistake_place(source, f'model.{head_key}.in_channels', options)
+        raise ConfigError(
+            f'{where}: the head takes in_channels={in_channels!r}, but the '
+            f'backbone ({key}, {cls.__name__}) gives it {width}-wide '
+            f'features; set model.{head_key}.in_channels={width}, or '
+            'change the backbone.')
