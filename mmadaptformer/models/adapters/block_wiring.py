@@ -45,7 +45,8 @@ from ..hosts import host_block_wiring, qualname
 __all__ = [
     'KNOWN_BLOCK_TYPES', 'block_type_example', 'check_block_types',
     'find_blocks', 'block_paths', 'get_module', 'default_branch', 'embed_dims',
-    'ffn_out_dims', 'changes_width', 'inline_drop_prob', 'adapted_wiring'
+    'ffn_out_dims', 'changes_width', 'inline_drop_prob', 'adapted_wiring',
+    'BlockWiringError'
 ]
 
 #: How to adapt the transformer blocks of the supported hosts, keyed by the
@@ -178,6 +179,10 @@ def block_paths(model: nn.Module,
     ]
 
 
+class BlockWiringError(AttributeError):
+    """A ``block_types`` entry names a module its block does not have."""
+
+
 def get_module(block: nn.Module, path: str, role: str) -> nn.Module:
     """Resolve a dotted attribute path declared as ``role`` of ``block``."""
     obj = block
@@ -187,7 +192,7 @@ def get_module(block: nn.Module, path: str, role: str) -> nn.Module:
         cls = type(block).__name__
         children = [name for name, _ in block.named_children()]
         norm, ffn = _guess_wiring(children)
-        raise AttributeError(
+        raise BlockWiringError(
             f'{cls} has no module {path!r}, which block_types declares as '
             f'its {role}. Its child modules are {children}; declare the '
             f"right ones, e.g. block_types=[dict(type='{cls}', "

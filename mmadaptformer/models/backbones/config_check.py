@@ -24,6 +24,7 @@ from ...utils.backbone_check import (check_backbone_arguments,
                                      check_head_width, check_pretrained_files)
 from ...utils.config_error import ConfigError
 from ...utils.config_file import option_place, registered, use_default_scope
+from ..adapters.block_wiring import BlockWiringError
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
 
@@ -60,7 +61,7 @@ def check_wrapper_config(cfg: Config,
 
     Raises:
         ConfigError: The wrapper's refusal (a :class:`ConfigError`, or the
-            ``AttributeError`` of a ``block_types`` entry that names no
+            ``BlockWiringError`` of a ``block_types`` entry that names no
             module of its block), led by ``--cfg-options KEY=VALUE`` if an
             option set the key it names, else by ``source``.
     """
@@ -76,9 +77,9 @@ def check_wrapper_config(cfg: Config,
         with _quiet():
             MODELS.build(backbone.to_dict() if hasattr(backbone, 'to_dict'
                                                        ) else dict(backbone))
-    except (ConfigError, AttributeError) as e:
+    except (ConfigError, BlockWiringError) as e:
         message = str(e)
-        if isinstance(e, AttributeError):
+        if isinstance(e, BlockWiringError):
             key = f'{CONFIG_KEY}.block_types'
             message = f'{key}: {message}'
         else:
