@@ -35,7 +35,9 @@ from ...utils.local_files import is_local
 from ...utils.output_file import same_file
 from ...utils.state_dict_check import StateDictMismatchError
 from ..host_spec import qualname
-from .trained_host import HOST_KEY, SETTINGS_FORMAT, check_same_host
+from .trained_host import (FROZEN_HOST_KEY, HOST_KEY, SETTINGS_FORMAT,
+                           SETTINGS_KEY, check_same_host,
+                           check_trained_settings)
 
 __all__ = [
     'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'SETTINGS_FORMAT', 'HOST_KEY',
@@ -44,11 +46,6 @@ __all__ = [
     'trained_settings_entries', 'verify_frozen_host'
 ]
 
-#: State-dict entry (under the wrapper's prefix) of an adapter-only
-#: checkpoint that records the frozen backbone it was trained on.
-FROZEN_HOST_KEY = 'frozen_host_fingerprints'
-#: Key, in that entry, of the trained part's settings: name -> value.
-SETTINGS_KEY = 'settings'
 #: How many differing tensors an error lists by name.
 _LISTED = 5
 
@@ -124,17 +121,6 @@ def _settings(wrapper: nn.Module) -> dict:
     }
 
 
-def _shown(value) -> str:
-    """A recorded setting as a config writes it: ``dict(type='Block',
-    ...)`` rather than ``{'type': 'Block', ...}``."""
-    if isinstance(value, Mapping):
-        return 'dict(' + ', '.join(f'{k}={_shown(v)}'
-                                   for k, v in value.items()) + ')'
-    if isinstance(value, (list, tuple)):
-        return '[' + ', '.join(_shown(v) for v in value) + ']'
-    return repr(value)
-
-
 def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
                   prefix: str) -> dict:
     """The host's tensors by key: those of ``state_dict`` (under ``prefix``)
@@ -181,54 +167,6 @@ def _check_architecture(wrapper: nn.Module, entry: Mapping,
                      f'{", ..." if len(shapes) > _LISTED else ""}).')
     lines.append('Load it with the config it was trained with.')
     raise StateDictMismatchError(' '.join(lines))
-
-
-def check_trained_settings(wrapper: nn.Module, entry: Mapping) -> None:
-    """Refuse a model whose trained part runs with other settings than the
-    record :func:`frozen_host_entry` wrote.
-
-    A record of another host is refused first (:func:`check_same_host`):
-    its settings differ too, but that is not the cause. Only the settings
-    both the record and the model's ``trained_settings()`` name are
-    compared: a record written before a setting was kept does not hold
-    it, and loads.
-
-    Args:
-        wrapper (FrozenHostWrapper): The wrapper being loaded.
-        entry (Mapping): Its :data:`FROZEN_HOST_KEY` entry, as saved.
-
-    Raises:
-        StateDictMismatchError: Naming both hosts, if the record's is
-            another; else each setting that differs, its config key, the
-            checkpoint's value and the model's.
-    """
-    check_same_host(wrapper, entry)
-    recorded = entry.get(SETTINGS_KEY)
-    if recorded is None:
-        return
-    source = entry.get('source') or loading_source()
-    part = wrapper.trained_part
-    kind = 'full' if entry.get('format') == SETTINGS_FORMAT else \
-        f'{part}-only'
-    where = f'The {kind} checkpoint{" " + source if source else ""}'
-    if not isinstance(recorded, Mapping):
-        raise StateDictMismatchError(
-            f'{where}: its {FROZEN_HOST_KEY} entry keeps {SETTINGS_KEY!r} '
-            f'as a {type(recorded).__name__}, not a dict of the {part} '
-            'settings; it was not written by mmadaptformer.')
-    differ = [
-        f'{name} ({key}): checkpoint {_shown(recorded[name])}, this model '
-        f'{_shown(value)}'
-        for name, (key, value) in wrapper.trained_settings().items()
-        if name in recorded and recorded[name] != value
-    ]
-    if differ:
-        raise StateDictMismatchError(
-            f'{where} was trained with other {part} settings than this '
-            f'model\'s {type(wrapper).__name__}: {"; ".join(differ)}. Its '
-            f'{part}s would silently give other results. Load it with the '
-            'config it was trained with (the training work dir keeps a '
-            'copy of it).')
 
 
 def _check_full(wrapper: nn.Module, state_dict: Optional[Mapping],

@@ -1,12 +1,15 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Which host backbone a trained part was trained on.
+"""Which host backbone, and which settings, a trained part was trained
+with.
 
 The record a frozen-host wrapper saves with its trained part (see
 :mod:`.frozen_host_record`) names the host's class under :data:`HOST_KEY`;
 :func:`check_same_host` refuses a record of another host, e.g. the adapters
 of an image ViT (mmpretrain) given to a video one (mmaction), before any
 setting or tensor is compared: every one of them would differ, and none of
-them is the cause.
+them is the cause. :func:`check_trained_settings` then refuses a model
+whose trained part runs with other settings (a fixed adapter ``scale``,
+the ``placement``, VPT's ``deep``) than the record's :data:`SETTINGS_KEY`.
 """
 from typing import Mapping, Optional
 
@@ -16,8 +19,16 @@ from ...utils.adapter_only_fit import loading_source
 from ...utils.state_dict_check import StateDictMismatchError
 from ..host_spec import qualname
 
-__all__ = ['HOST_KEY', 'SETTINGS_FORMAT', 'check_same_host']
+__all__ = [
+    'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'HOST_KEY', 'SETTINGS_FORMAT',
+    'check_same_host', 'check_trained_settings'
+]
 
+#: State-dict entry (under the wrapper's prefix) of an adapter-only
+#: checkpoint that records the frozen backbone it was trained on.
+FROZEN_HOST_KEY = 'frozen_host_fingerprints'
+#: Key, in that entry, of the trained part's settings: name -> value.
+SETTINGS_KEY = 'settings'
 #: ``format`` of the record of a full checkpoint: the settings alone.
 SETTINGS_FORMAT = 'mmadaptformer.trained_settings'
 #: Key, in a wrapper's record, of the host's class (``module.qualname``).
@@ -90,3 +101,62 @@ def check_same_host(wrapper: nn.Module,
         f'(model.backbone.backbone.type). Its {part}s cannot run on this '
         'backbone. Use the config it was trained with (the training work '
         'dir keeps a copy of it).')
+
+
+def _shown(value) -> str:
+    """A recorded setting as a config writes it: ``dict(type='Block',
+    ...)`` rather than ``{'type': 'Block', ...}``."""
+    if isinstance(value, Mapping):
+        return 'dict(' + ', '.join(f'{k}={_shown(v)}'
+                                   for k, v in value.items()) + ')'
+    if isinstance(value, (list, tuple)):
+        return '[' + ', '.join(_shown(v) for v in value) + ']'
+    return repr(value)
+
+
+def check_trained_settings(wrapper: nn.Module, entry: Mapping) -> None:
+    """Refuse a model whose trained part runs with other settings than the
+    record :func:`frozen_host_entry` wrote.
+
+    A record of another host is refused first (:func:`check_same_host`):
+    its settings differ too, but that is not the cause. Only the settings
+    both the record and the model's ``trained_settings()`` name are
+    compared: a record written before a setting was kept does not hold
+    it, and loads.
+
+    Args:
+        wrapper (FrozenHostWrapper): The wrapper being loaded.
+        entry (Mapping): Its :data:`FROZEN_HOST_KEY` entry, as saved.
+
+    Raises:
+        StateDictMismatchError: Naming both hosts, if the record's is
+            another; else each setting that differs, its config key, the
+            checkpoint's value and the model's.
+    """
+    check_same_host(wrapper, entry)
+    recorded = entry.get(SETTINGS_KEY)
+    if recorded is None:
+        return
+    source = entry.get('source') or loading_source()
+    part = wrapper.trained_part
+    kind = 'full' if entry.get('format') == SETTINGS_FORMAT else \
+        f'{part}-only'
+    where = f'The {kind} checkpoint{" " + source if source else ""}'
+    if not isinstance(recorded, Mapping):
+        raise StateDictMismatchError(
+            f'{where}: its {FROZEN_HOST_KEY} entry keeps {SETTINGS_KEY!r} '
+            f'as a {type(recorded).__name__}, not a dict of the {part} '
+            'settings; it was not written by mmadaptformer.')
+    differ = [
+        f'{name} ({key}): checkpoint {_shown(recorded[name])}, this model '
+        f'{_shown(value)}'
+        for name, (key, value) in wrapper.trained_settings().items()
+        if name in recorded and recorded[name] != value
+    ]
+    if differ:
+        raise StateDictMismatchError(
+            f'{where} was trained with other {part} settings than this '
+            f'model\'s {type(wrapper).__name__}: {"; ".join(differ)}. Its '
+            f'{part}s would silently give other results. Load it with the '
+            'config it was trained with (the training work dir keeps a '
+            'copy of it).')
