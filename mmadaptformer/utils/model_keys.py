@@ -12,11 +12,14 @@ from typing import Iterator, Sequence, Set
 import torch
 from torch import nn
 
-__all__ = ['HEAD_NAMES', 'added_keys', 'block_keys', 'fresh_keys']
+__all__ = ['HEAD_NAMES', 'NECK_NAME', 'added_keys', 'block_keys', 'fresh_keys']
 
 #: Attribute names of a model's head, tried in order: ``cls_head`` of an
 #: MMAction2 recognizer, ``head`` of an MMPretrain classifier.
 HEAD_NAMES = ('cls_head', 'head')
+#: Attribute name of the optional neck between backbone and head, in both
+#: MMAction2 recognizers and MMPretrain classifiers.
+NECK_NAME = 'neck'
 
 _NORM_TYPES = (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm,
                nn.modules.instancenorm._InstanceNorm)
@@ -66,7 +69,9 @@ def fresh_keys(model: nn.Module,
     a module declares with a ``fresh_tensors()`` method (the adapters,
     :class:`~mmadaptformer.models.AdaptMLP`, and the wrappers' own
     parameters such as the VPT prompts), those of the model's head (the
-    first of ``head`` that is an attribute) and of the final normalisation
+    first of ``head`` that is an attribute) and neck (:data:`NECK_NAME`:
+    no backbone checkpoint holds it, and AdapterHook trains it with the
+    head), and of the final normalisation
     layers (which start as the identity, e.g. the ``fc_norm`` a
     mean-pooling ViT adds to a self-supervised encoder).
 
@@ -96,6 +101,9 @@ def fresh_keys(model: nn.Module,
         if isinstance(module, nn.Module):
             tensors.update(id(t) for t in _tensors(module))
             break
+    neck = getattr(model, NECK_NAME, None)
+    if isinstance(neck, nn.Module):
+        tensors.update(id(t) for t in _tensors(neck))
     return _keys_of(model, tensors)
 
 

@@ -184,3 +184,31 @@ def test_a_pos_embed_of_another_input_size_is_named(tmp_path):
     message = str(info.value)
     assert 'only the position embedding differs in shape' in message
     assert '--num-frames' in message and 'another architecture' not in message
+
+
+def test_a_neck_is_fresh_as_the_head_is():
+    """A classifier checkpoint without a neck (mmpretrain's LinearNeck
+    between the ViT and its head) loads into a model with one, the neck at
+    its initialisation, as AdapterHook trains it with the head; a missing
+    block norm is still refused."""
+    from mmadaptformer.utils.model_keys import fresh_keys
+    from mmadaptformer.utils.state_dict_check import check_state_dict
+    init_default_scope('mmpretrain')
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG).model
+    cfg.neck = dict(
+        type='LinearNeck',
+        in_channels=cfg.head.in_channels,
+        out_channels=8,
+        gap_dim=0)
+    cfg.head.in_channels = 8
+    model = MODELS.build(cfg)
+    neck = {k for k in model.state_dict() if k.startswith('neck.')}
+    assert neck and neck <= fresh_keys(model)
+    state = {
+        k: v
+        for k, v in model.state_dict().items() if not k.startswith('neck.')
+    }
+    check_state_dict(model, state, 'ckpt.pth')
+    del state[next(k for k in state if '.ln1.' in k)]
+    with pytest.raises(StateDictMismatchError):
+        check_state_dict(model, state, 'ckpt.pth')

@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence
 from torch import nn
 
 from ...utils import HEAD_NAMES, ConfigError
+from ...utils.model_keys import NECK_NAME
 from .injection import adapter_modules
 
 __all__ = [
@@ -34,10 +35,6 @@ __all__ = [
 #: ``adaptformer``: adapters + neck + head + extras; ``linear_probe``: neck
 #: + head + extras.
 MODES = ('adaptformer', 'linear_probe')
-
-#: Attribute name of the optional neck between backbone and head, in both
-#: MMAction2 recognizers and MMPretrain classifiers.
-NECK_NAME = 'neck'
 
 
 @dataclass
