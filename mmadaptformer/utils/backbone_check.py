@@ -13,7 +13,8 @@ A pretrained checkpoint that the backbone's ``init_cfg`` (or its own
 initialised the model, after 300 lines of log and a log folder
 (``FileNotFoundError: Checkpoint file not found: nope.pth``, no key); an
 empty one (the stock MAE linear probe's placeholder) gave the same line
-with no name at all. :func:`check_pretrained_files` names the key.
+with no name at all. :func:`check_pretrained_files` names the key, and
+:func:`check_init_cfgs` an ``init_cfg`` without a ``type``.
 """
 import os.path as osp
 from typing import Iterator, List, Optional, Tuple
@@ -28,8 +29,8 @@ from .local_files import is_local
 
 __all__ = [
     'check_backbone_arguments', 'check_pretrained_files', 'check_head_width',
-    'backbone_dicts', 'backbone_width', 'dropped_backbone_arguments',
-    'DROPPING_BACKBONES', 'EMBED_DIMS_BACKBONES'
+    'check_init_cfgs', 'backbone_dicts', 'backbone_width',
+    'dropped_backbone_arguments', 'DROPPING_BACKBONES', 'EMBED_DIMS_BACKBONES'
 ]
 
 #: The backbones of mmaction2 and mmpretrain whose constructor takes
@@ -241,3 +242,50 @@ def check_head_width(cfg: Config,
             f'backbone ({key}, {cls.__name__}) gives it {width}-wide '
             f'features; set model.{head_key}.in_channels={width}, or '
             'change the backbone.')
+
+
+def _init_cfgs(node, key: str) -> Iterator[Tuple[str, object]]:
+    """``(config key, init_cfg)`` of every ``init_cfg`` under ``node``
+    (each item of a list of them apart)."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            sub = f'{key}.{name}'
+            if name == 'init_cfg':
+                if isinstance(value, (list, tuple)):
+                    yield from ((f'{sub}.{i}', item)
+                                for i, item in enumerate(value))
+                else:
+                    yield sub, value
+            else:
+                yield from _init_cfgs(value, sub)
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _init_cfgs(value, f'{key}.{index}')
+
+
+def check_init_cfgs(cfg: Config,
+                    source: str,
+                    options: Optional[dict] = None) -> None:
+    """Refuse an ``init_cfg`` of the model that is a dict without a
+    ``type``: MMEngine's ``init_weights`` reads ``init_cfg['type']`` and
+    stopped with ``KeyError: 'type'`` after the model was built and the
+    work dir made. ``--cfg-options model.backbone.init_cfg.checkpoint=X``
+    on a config whose ``init_cfg`` is None makes one.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it).
+    """
+    for key, init_cfg in _init_cfgs(cfg.get('model'), 'model'):
+        if isinstance(init_cfg, dict) and 'type' not in init_cfg:
+            raise ConfigError(
+                f'{mistake_place(source, key, options)}: {key} has no type '
+                f'(it is {dict(init_cfg)!r}); MMEngine\'s init_weights '
+                "would stop with KeyError: 'type'. Give the whole dict, e.g. "
+                f"{key}=dict(type='Pretrained', checkpoint=PATH) (for the "
+                'backbone, --pretrained PATH sets it).')

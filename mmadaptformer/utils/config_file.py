@@ -97,8 +97,11 @@ def load_config_file(path: str) -> Config:
 
     Raises:
         ConfigError: If the file, or a ``_base_`` file it inherits, does
-            not parse as Python. The message names that file, the line and
-            what is wrong (``'(' was never closed``).
+            not parse as Python (the message names that file, the line and
+            what is wrong: ``'(' was never closed``), or sets a dict where
+            its base has another value (``init_cfg=dict(...)`` over
+            ``init_cfg=None``), which MMEngine merges only with
+            ``_delete_=True``.
         FileNotFoundError: If there is no such file.
     """
     try:
@@ -111,6 +114,12 @@ def load_config_file(path: str) -> Config:
             f'{error.filename}, a _base_ of the config {path},'
         raise ConfigError(f'{what} is not valid Python: {error.msg} (line '
                           f'{error.lineno}).') from exc
+    except TypeError as exc:
+        # MMEngine's merge of a child's dict into a base's other value.
+        if 'cannot inherit from base' not in str(exc):
+            raise
+        raise ConfigError(f'The config {path} (or a _base_ of it): '
+                          f'{exc}') from exc
 
 
 def _registry(scope: Optional[str], name: str) -> Optional[Registry]:

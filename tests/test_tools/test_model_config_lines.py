@@ -188,3 +188,38 @@ def test_a_head_width_the_backbone_does_not_give_is_one_line(
         'takes in_channels=768, but the backbone (model.backbone, '
         'VisionTransformer) gives it 64-wide features; set '
         'model.head.in_channels=64, or change the backbone.')
+
+
+def test_an_init_cfg_without_a_type_is_one_line(tmp_path, tiny_video_data):
+    """An option that sets ``init_cfg.checkpoint`` where the config has no
+    init_cfg made ``dict(checkpoint=...)``: ``KeyError: 'type'`` from
+    MMEngine's init_weights, after the work dir was made."""
+    _, proc = _train(
+        tmp_path,
+        tiny_video_data, ['model.cls_head.init_cfg.checkpoint=x.pth'],
+        pretrained=True)
+    assert _refused(proc, tmp_path) == (
+        "ConfigError: --cfg-options model.cls_head.init_cfg.checkpoint='x.pth'"
+        ": model.cls_head.init_cfg has no type (it is {'checkpoint': "
+        "'x.pth'}); MMEngine's init_weights would stop with KeyError: "
+        "'type'. Give the whole dict, e.g. model.cls_head.init_cfg=dict("
+        "type='Pretrained', checkpoint=PATH) (for the backbone, --pretrained "
+        'PATH sets it).')
+
+
+def test_a_dict_over_a_base_value_is_one_line(tmp_path, tiny_video_data):
+    """``init_cfg=dict(...)`` over a base's ``init_cfg=None`` was MMEngine's
+    TypeError traceback from merging the configs."""
+    base = write_config(tmp_path / 'base.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                        'model = dict(cls_head=dict(init_cfg=None))\n')
+    child = write_config(
+        tmp_path / 'child.py', base,
+        "model = dict(cls_head=dict(init_cfg=dict(type='Normal')))\n")
+    proc = run_tool(['train.py', child, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc, tmp_path).startswith(
+        f'ConfigError: The config {child} (or a _base_ of it): init_cfg='
+        "{'type': 'Normal'} in child config cannot inherit from base "
+        'because init_cfg is a dict in the child config but is of type '
+        "<class 'NoneType'> in base config. You may set `_delete_=True`")

@@ -21,7 +21,8 @@ from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 
 from ...utils.backbone_check import (check_backbone_arguments,
-                                     check_head_width, check_pretrained_files)
+                                     check_head_width, check_init_cfgs,
+                                     check_pretrained_files)
 from ...utils.config_error import ConfigError
 from ...utils.config_file import option_place, registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
@@ -95,6 +96,7 @@ def check_model_config(cfg: Config,
                        pretrained: bool = True) -> None:
     """The checks of the model a tool makes before it builds a Runner:
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
+    :func:`~mmadaptformer.utils.backbone_check.check_init_cfgs`,
     :func:`~mmadaptformer.utils.backbone_check.check_pretrained_files`
     (if ``pretrained``), :func:`check_wrapper_config` and
     :func:`~mmadaptformer.utils.backbone_check.check_head_width`.
@@ -113,6 +115,7 @@ def check_model_config(cfg: Config,
         ConfigError: For the first mistake found.
     """
     check_backbone_arguments(cfg, source, options)
+    check_init_cfgs(cfg, source, options)
     if pretrained:
         check_pretrained_files(cfg, source, options)
     check_wrapper_config(cfg, source, options)
