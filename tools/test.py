@@ -31,6 +31,8 @@ from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
+from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
+from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -290,6 +292,14 @@ def start_testing(cfg, args):
     # refusals: before the work dir. The checkpoint may hold the whole
     # backbone, so the pretrained file is not required.
     check_model_config(cfg, args.config, args.cfg_options, pretrained=False)
+    # An adapter-only checkpoint takes its frozen backbone from the config's
+    # pretrained file: a missing one failed at the load, after the work
+    # dir. The checkpoint is read only then, to tell its kind.
+    try:
+        check_pretrained_files(cfg, args.config, args.cfg_options)
+    except ConfigError:
+        if is_adapter_only_file(args.checkpoint):
+            raise
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

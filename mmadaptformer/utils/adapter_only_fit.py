@@ -22,13 +22,14 @@ from typing import Any, Iterator, Optional, Tuple
 
 from torch import nn
 
+from .checkpoint_loading import safe_torch_load
 from .model_unwrap import unwrapped_model
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'CHECKS_OWN_LOADS', 'check_adapter_only_fits',
     'remember_source', 'loading', 'loading_source', 'loading_adapter_only',
-    'guard_checkpoint_to_model'
+    'guard_checkpoint_to_model', 'is_adapter_only_file'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -187,3 +188,23 @@ def guard_checkpoint_to_model() -> None:
         module = sys.modules[name]
         if getattr(module, '_load_checkpoint_to_model') is original:
             module._load_checkpoint_to_model = guarded
+
+
+def is_adapter_only_file(filename: str) -> bool:
+    """Whether the local checkpoint ``filename`` is adapter-only (its meta
+    has :data:`ADAPTER_META_KEY`): it then takes its frozen backbone from
+    the config's pretrained file. Read with the safe loader.
+
+    Args:
+        filename (str): The checkpoint file.
+
+    Returns:
+        bool: False also for a file that cannot be read: the load that
+        follows names what is wrong with it.
+    """
+    try:
+        checkpoint = safe_torch_load(filename, map_location='cpu')
+    except Exception:  # reported, with its cause, by the load that follows
+        return False
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    return isinstance(meta, dict) and meta.get(ADAPTER_META_KEY) is not None

@@ -223,3 +223,35 @@ def test_a_dict_over_a_base_value_is_one_line(tmp_path, tiny_video_data):
         "{'type': 'Normal'} in child config cannot inherit from base "
         'because init_cfg is a dict in the child config but is of type '
         "<class 'NoneType'> in base config. You may set `_delete_=True`")
+
+
+def test_test_py_names_a_missing_pretrained_file_an_adapter_only_needs(
+        video_tasks, tmp_path):
+    """An adapter-only checkpoint takes its frozen backbone from the
+    config's pretrained file: a missing one was ``FileNotFoundError:
+    Checkpoint file not found`` at the load, after the work dir was made.
+    A merged checkpoint, which holds the backbone, still tests without
+    it."""
+    task = video_tasks['full']
+    config = write_config(
+        tmp_path / 'cfg.py', task['config'],
+        'model = dict(backbone=dict(backbone=dict(init_cfg=dict('
+        "checkpoint='nope.pth'))))\n")
+    proc = run_tool(
+        ['test.py', config, task['checkpoint'], '--work-dir', tmp_path / 'w'],
+        cwd=tmp_path,
+        check=False)
+    assert _refused(proc, tmp_path) == (
+        f'ConfigError: {config}: model.backbone.backbone.init_cfg.checkpoint'
+        ': the checkpoint nope.pth does not exist; give the backbone\'s '
+        'weights with --pretrained PATH, or set the key to the file.')
+    merged = str(tmp_path / 'merged.pth')
+    run_tool([
+        'model_converters/merge_adapters.py', task['config'],
+        task['checkpoint'], merged
+    ],
+             cwd=tmp_path)
+    proc = run_tool(['test.py', config, merged, '--work-dir', tmp_path / 'm'],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
