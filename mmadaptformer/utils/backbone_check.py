@@ -16,16 +16,15 @@ empty one (the stock MAE linear probe's placeholder) gave the same line
 with no name at all. :func:`check_pretrained_files` names the key, and
 :func:`check_init_cfgs` an ``init_cfg`` without a ``type``.
 """
-import os.path as osp
 from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, named_arguments,
+from .config_file import (close_hint, dropped_keywords, mistake_place,
                           registered, use_default_scope)
-from .local_files import is_local
+from .local_files import checkpoint_file_problem
 
 __all__ = [
     'check_backbone_arguments', 'check_pretrained_files', 'check_head_width',
@@ -76,23 +75,7 @@ def dropped_backbone_arguments(backbone: dict,
     mmaction2 or mmpretrain that passes its ``**kwargs`` on to it, is read;
     any other gives ``([], [])``.
     """
-    chain = []
-    for base in cls.__mro__:
-        if not base.__module__.startswith(_KNOWN_PACKAGES):
-            return [], []
-        chain.append(base)
-        if f'{base.__module__}.{base.__name__}' in DROPPING_BACKBONES:
-            break
-    else:
-        return [], []
-    takes = list(
-        dict.fromkeys(name for base in chain if '__init__' in vars(base)
-                      for name in named_arguments(base.__init__)))
-    dropped = [
-        argument for argument in backbone
-        if argument not in ('type', '_scope_') and argument not in takes
-    ]
-    return dropped, takes
+    return dropped_keywords(backbone, cls, DROPPING_BACKBONES, _KNOWN_PACKAGES)
 
 
 def check_backbone_arguments(cfg: Config,
@@ -173,11 +156,10 @@ def check_pretrained_files(cfg: Config,
                     'placeholder to fill in: give the backbone\'s weights '
                     'with --pretrained PATH (which sets it), or set the '
                     'key to the file.')
-            if not isinstance(path, str) or not is_local(path) or \
-                    osp.isfile(path):
+            problem = checkpoint_file_problem(path) if isinstance(
+                path, str) else None
+            if problem is None:
                 continue
-            problem = 'is a folder, not a checkpoint file' if osp.isdir(
-                path) else 'does not exist'
             raise ConfigError(
                 f'{where}: the checkpoint {path} {problem}; give the '
                 "backbone's weights with --pretrained PATH, or set the key "

@@ -29,7 +29,7 @@ __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
     'config_key', 'option_key', 'option_place', 'mistake_place', 'registered',
     'use_default_scope', 'merge_cfg_options', 'mmengine_runner',
-    'named_arguments', 'refuse_unknown_keys'
+    'named_arguments', 'dropped_keywords', 'refuse_unknown_keys'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -256,6 +256,50 @@ def named_arguments(function) -> List[str]:
         if p.name != 'self' and p.kind in (p.POSITIONAL_OR_KEYWORD,
                                            p.KEYWORD_ONLY)
     ]
+
+
+def dropped_keywords(given: dict, cls: type, dropping: Sequence[str],
+                     packages: Tuple[str, ...]) -> Tuple[List[str], List[str]]:
+    """The keys of the config ``given`` that the class ``cls`` built from
+    it would drop, and the arguments it takes.
+
+    A constructor that takes ``**kwargs`` and uses none of them drops a key
+    it does not know without a word. Only the classes of ``cls``'s MRO
+    down to one named in ``dropping`` are read, and only if all of them
+    come from ``packages``: a class of another package (a user's subclass)
+    may use its ``**kwargs``; such a class, or one that reaches no
+    dropping class, gives ``([], [])``.
+
+    Args:
+        given (dict): The config the class is built from.
+        cls (type): The class.
+        dropping (Sequence[str]): The dropping classes, by name or by
+            ``module.name``.
+        packages (tuple[str]): Module prefixes whose classes are known
+            (``('mmaction.', )``).
+
+    Returns:
+        tuple[list, list]: The dropped keys and the arguments the
+        constructors down to the dropping class take.
+    """
+    chain = []
+    for base in cls.__mro__:
+        if not base.__module__.startswith(packages):
+            return [], []
+        chain.append(base)
+        if base.__name__ in dropping or \
+                f'{base.__module__}.{base.__name__}' in dropping:
+            break
+    else:
+        return [], []
+    takes = list(
+        dict.fromkeys(name for base in chain if '__init__' in vars(base)
+                      for name in named_arguments(base.__init__)))
+    dropped = [
+        key for key in given
+        if key not in ('type', '_scope_') and key not in takes
+    ]
+    return dropped, takes
 
 
 def config_key(option: str) -> str:

@@ -13,7 +13,7 @@ import os.path as osp
 import re
 from typing import Iterable, Optional, Tuple
 
-__all__ = ['URI', 'is_local', 'first_missing_file']
+__all__ = ['URI', 'is_local', 'first_missing_file', 'checkpoint_file_problem']
 
 #: A path with a URI scheme (``s3://``, ``https://``, ``open-mmlab://``),
 #: which no local check can see.
@@ -45,3 +45,17 @@ def first_missing_file(
                 'no such file'
             return f'{what} {path}: {problem}'
     return None
+
+
+def checkpoint_file_problem(path: str) -> Optional[str]:
+    """``'does not exist'`` or ``'is a folder, not a checkpoint file'`` for
+    a local ``path`` that is not a file, for a config key's error; None for
+    a file or an address (its loader reads it).
+
+    Args:
+        path (str): The checkpoint path a config names.
+    """
+    if not is_local(path) or osp.isfile(path):
+        return None
+    return 'is a folder, not a checkpoint file' if osp.isdir(path) else \
+        'does not exist'

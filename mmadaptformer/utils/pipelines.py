@@ -38,8 +38,8 @@ from mmengine.fileio import HardDiskBackend
 from mmengine.registry import TRANSFORMS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, named_arguments,
-                          registry_miss, use_default_scope)
+from .config_file import (close_hint, dropped_keywords, mistake_place,
+                          named_arguments, registry_miss, use_default_scope)
 from .video_containers import one_line_error
 
 __all__ = [
@@ -77,22 +77,8 @@ def dropped_arguments(transform: dict, built) -> Tuple[List[str], List[str]]:
         tuple[list, list]: The dropped arguments and the arguments the
         constructors down to the dropping class take.
     """
-    # The classes down to the dropping one, all mmaction2's own.
-    chain = []
-    for cls in type(built).__mro__:
-        if not cls.__module__.startswith('mmaction.'):
-            return [], []
-        chain.append(cls)
-        if cls.__name__ in DROPPING_TRANSFORMS:
-            break
-    takes = list(
-        dict.fromkeys(name for cls in chain if '__init__' in vars(cls)
-                      for name in named_arguments(cls.__init__)))
-    dropped = [
-        argument for argument in transform
-        if argument not in ('type', '_scope_') and argument not in takes
-    ]
-    return dropped, takes
+    return dropped_keywords(transform, type(built), DROPPING_TRANSFORMS,
+                            ('mmaction.', ))
 
 
 def file_client_misfits(built) -> Tuple[List[str], List[str]]:

@@ -29,7 +29,6 @@ config, with the closest keys.
 import inspect
 import logging
 import multiprocessing
-import os.path as osp
 from typing import Optional
 
 import torch.distributed as torch_dist
@@ -41,7 +40,7 @@ from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
                           option_place, refuse_unknown_keys)
-from .local_files import is_local
+from .local_files import checkpoint_file_problem
 from .paramwise_check import check_paramwise_cfg
 from .recognizer_check import check_evaluated_views, check_recognizer_cfg
 
@@ -294,10 +293,9 @@ def check_load_from(cfg: Config,
         ConfigError: Naming the key or the option that set it.
     """
     load_from = cfg.get('load_from')
-    if not load_from or not is_local(load_from) or osp.isfile(load_from):
+    problem = checkpoint_file_problem(load_from) if load_from else None
+    if problem is None:
         return
-    problem = 'is a folder, not a checkpoint file' if osp.isdir(
-        load_from) else 'does not exist'
     raise ConfigError(f'{mistake_place(source, "load_from", options)}: the '
                       f'checkpoint {load_from} {problem}.')
 
