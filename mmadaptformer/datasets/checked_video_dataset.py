@@ -8,14 +8,12 @@ wrong folder. :class:`CheckedVideoDataset` fails on the last before training
 starts, with the file and line at fault, and in training replaces a broken
 video by another sample instead of killing a dataloader worker.
 """
-import logging
 import os.path as osp
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
-from mmengine.logging import print_log
 from mmengine.registry import DefaultScope
 
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
@@ -24,16 +22,15 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   one_line_error)
 from .label_map import load_class_names
-from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY,
-                           SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError,
+from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY, ShortVideoError,
                            clip_frames)
+from .training_refetch import SKIPPED_VIDEOS_KEY, load_training_sample
 from .video_list import CHECK_FILES, check_videos_exist, parse_video_list
 from .video_scan import scan_videos
 
+# SKIPPED_VIDEOS_KEY is defined by .training_refetch, and kept importable
+# from here.
 __all__ = ['CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY']
-
-#: Metainfo key of a packed training sample: the videos skipped before it.
-SKIPPED_VIDEOS_KEY = 'skipped_videos'
 
 
 @DATASETS.register_module()
@@ -61,10 +58,11 @@ class CheckedVideoDataset(VideoDataset):
 
     * In training a broken video is logged with a WARNING naming it and the
       error, and another sample is drawn at random, at most ``max_refetch``
-      times in a row before an error names every file tried. The videos
-      skipped before a sample travel in its data sample's metainfo under
-      ``'skipped_videos'``, so that ``DataHealthHook`` can count them per
-      epoch across dataloader workers and ranks.
+      times in a row before an error names every file tried
+      (:func:`~mmadaptformer.datasets.training_refetch.load_training_sample`).
+      The videos skipped before a sample travel in its data sample's
+      metainfo under ``'skipped_videos'``, so that ``DataHealthHook`` can
+      count them per epoch across dataloader workers and ranks.
     * In validation and testing (``test_mode=True``) a broken video is an
       error naming it: evaluation must not silently drop samples. With
       ``skip_broken=True`` every video is scanned when the dataset is
@@ -355,52 +353,12 @@ class CheckedVideoDataset(VideoDataset):
                     f'The test pipeline rejected {self._describe(idx)}')
             return data
 
-        skipped: List[str] = []
-        skipped_short: List[Tuple[str, int, int]] = []
-        tried: List[str] = []
-        for _ in range(self.max_refetch + 1):
-            try:
-                data = self.prepare_data(idx)
-            except ShortVideoError as e:
-                if self.short_videos == 'error':
-                    raise
-                skipped_short.append((e.filename, e.num_frames, e.min_frames))
-                tried.append(f'  {self._describe(idx)}: {e.num_frames} '
-                             f'frames, fewer than {e.min_frames} '
-                             "(short_videos='skip')")
-                idx = self._rand_another()
-                continue
-            except Exception as e:
-                # Any error: decord's and the transforms' have no common
-                # base class; a systematic one (a bad pipeline) still ends
-                # in the error below, which quotes every message.
-                filename = self.get_data_info(idx)['filename']
-                skipped.append(filename)
-                why = e.describe() if isinstance(e, TransformError) else \
-                    one_line_error(e)
-                tried.append(f'  {self._describe(idx)}: {why}')
-                print_log(
-                    f'CheckedVideoDataset: skipping broken video '
-                    f'{self._describe(idx)}: {why}; drawing '
-                    'another sample',
-                    logger='current',
-                    level=logging.WARNING)
-                idx = self._rand_another()
-                continue
-            if data is None:  # a transform rejected it, as in BaseDataset
-                tried.append(f'  {self._describe(idx)}: rejected by the '
-                             'pipeline')
-                idx = self._rand_another()
-                continue
-            samples = data.get('data_samples') if isinstance(data,
-                                                             dict) else None
-            if hasattr(samples, 'set_metainfo'):
-                samples.set_metainfo({
-                    SKIPPED_VIDEOS_KEY: skipped,
-                    SKIPPED_SHORT_VIDEOS_KEY: skipped_short
-                })
-            return data
-        raise BrokenVideoError(
-            f'CheckedVideoDataset: {len(tried)} samples in a row of '
-            f'{self.ann_file} could not be loaded (max_refetch='
-            f'{self.max_refetch}); tried:\n' + '\n'.join(tried))
+        return load_training_sample(
+            idx,
+            prepare=self.prepare_data,
+            filename=lambda i: self.get_data_info(i)['filename'],
+            describe=self._describe,
+            draw_another=self._rand_another,
+            max_refetch=self.max_refetch,
+            short_videos=self.short_videos,
+            ann_file=self.ann_file)

@@ -193,7 +193,10 @@ def guard_checkpoint_to_model() -> None:
 def is_adapter_only_file(filename: str) -> bool:
     """Whether the local checkpoint ``filename`` is adapter-only (its meta
     has :data:`ADAPTER_META_KEY`): it then takes its frozen backbone from
-    the config's pretrained file. Read with the safe loader.
+    the config's pretrained file. Read with the safe loader, its tensors
+    mapped rather than read (``safe_torch_load(mmap=True)``): of a full
+    checkpoint only the pickle is read; a legacy-format file is read in
+    full.
 
     Args:
         filename (str): The checkpoint file.
@@ -203,7 +206,7 @@ def is_adapter_only_file(filename: str) -> bool:
         follows names what is wrong with it.
     """
     try:
-        checkpoint = safe_torch_load(filename, map_location='cpu')
+        checkpoint = safe_torch_load(filename, map_location='cpu', mmap=True)
     except Exception:  # reported, with its cause, by the load that follows
         return False
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None

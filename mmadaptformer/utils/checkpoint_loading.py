@@ -153,13 +153,28 @@ def _check_regular_file(filename: str, where: str) -> None:
         f'a file written by torch.save. It was not read.')
 
 
+#: How a zip archive, torch.save's format since PyTorch 1.6, starts; the
+#: test :func:`torch.load` makes.
+_ZIP_MAGIC = b'PK\x03\x04'
+
+
+def _is_zip(filename: str) -> bool:
+    """Whether :func:`torch.load` reads ``filename`` as a zip archive (False
+    also for a file it cannot open: its own error then says why)."""
+    try:
+        with open(filename, 'rb') as f:
+            return f.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC
+    except OSError:
+        return False
+
+
 def _is_legacy_tar(filename: str) -> bool:
     """Whether :func:`torch.load` reads ``filename`` as torch < 0.4's tar
     format (it tries that before the pickles, for a file that does not
     start as a zip archive)."""
     try:
         with open(filename, 'rb') as f:
-            if f.read(4) == b'PK\x03\x04':
+            if f.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC:
                 return False
             f.seek(0)
             with tarfile.open(fileobj=f, mode='r:'):
@@ -253,7 +268,8 @@ def _check_byte_order(filename: str, where: str) -> None:
 
 def safe_torch_load(filename: str,
                     map_location: Optional[Union[str, torch.device]] = None,
-                    source: Optional[str] = None) -> Any:
+                    source: Optional[str] = None,
+                    mmap: bool = False) -> Any:
     """Load a checkpoint file with ``weights_only=True``.
 
     Args:
@@ -264,6 +280,18 @@ def safe_torch_load(filename: str,
             it was downloaded from), named in errors instead of
             ``filename``.
             Defaults to None.
+        mmap (bool): Map the tensors' data from the file (``torch.load``'s
+            ``mmap=True``; private, copy-on-write by PyTorch's default)
+            instead of reading it: only the pickle is read, and a tensor's
+            bytes are read when it is touched. For callers that look at
+            keys, shapes or the meta of a large checkpoint and then drop
+            it: while the tensors live, the file must not be truncated or
+            rewritten in place (touching a page past its new end kills the
+            process with SIGBUS). The unpickler and its allow-list are the
+            same, so a file that carries code is refused as without it. A
+            file in the legacy (non-zip) format, which cannot be mapped,
+            is read in full. With a ``map_location`` other than the CPU the
+            tensors are copied, hence read. Defaults to False.
 
     Returns:
         Any: The loaded object, usually a dict.
@@ -283,9 +311,13 @@ def safe_torch_load(filename: str,
     _check_guards(where)
     _check_regular_file(filename, where)
     dtypes_made = multibyte_dtypes_made()
+    # Asked only for a zip archive: torch.load refuses mmap for the legacy
+    # format. Left unset otherwise, as before, so PyTorch's own default
+    # (torch.utils.serialization.config.load.mmap) still applies.
+    lazy = dict(mmap=True) if mmap and _is_zip(filename) else {}
     try:
         checkpoint = torch.load(
-            filename, map_location=map_location, weights_only=True)
+            filename, map_location=map_location, weights_only=True, **lazy)
     except Exception as e:  # noqa: B902 -- re-raised with the file named
         # Not chained: PyTorch's text advises turning weights_only off.
         raise _load_error(filename, where, e) from None

@@ -29,6 +29,7 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import is_local
 
@@ -121,6 +122,18 @@ def backbone_checkpoint_prefix(checkpoint: Any,
     return None
 
 
+def _read_for_keys(checkpoint: str) -> Any:
+    """What ``checkpoint`` holds, to look at its keys and shapes: a local
+    file through the safe loader with its tensors mapped, not read (the
+    Runner reads them when it loads the weights); an address through
+    ``CheckpointLoader``, whose scheme loaders download and load it safely
+    (:mod:`.checkpoint_schemes`)."""
+    if is_local(checkpoint):
+        return safe_torch_load(checkpoint, map_location='cpu', mmap=True)
+    from mmengine.runner import CheckpointLoader
+    return CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu')
+
+
 def own_pretrained_hint(host_type: str,
                         key: str,
                         inflates: bool = False,
@@ -184,7 +197,9 @@ def set_pretrained_backbone(
         checkpoint (str): A checkpoint file (or any URL MMEngine loads); a
             relative path is made absolute.
         prefix (str, optional): The ``Pretrained`` prefix; ``'auto'`` reads
-            the file and picks it with :func:`backbone_checkpoint_prefix`.
+            the file and picks it with :func:`backbone_checkpoint_prefix`
+            (a local file with the safe loader, its tensors mapped rather
+            than read; an address through ``CheckpointLoader``).
             Defaults to 'auto'.
         own_loading_hint (Callable, optional): Called with the stock
             backbone's config, its config key and ``checkpoint`` when the
@@ -212,11 +227,9 @@ def set_pretrained_backbone(
         # run from another directory.
         checkpoint = osp.abspath(checkpoint)
     if prefix == 'auto':
-        from mmengine.runner import CheckpointLoader
         try:
             prefix = backbone_checkpoint_prefix(
-                CheckpointLoader.load_checkpoint(
-                    checkpoint, map_location='cpu'), checkpoint)
+                _read_for_keys(checkpoint), checkpoint)
         except PretrainedFileError as e:
             hint = own_loading_hint(owner, key[:-len('.init_cfg')],
                                     checkpoint) if own_loading_hint else ''

@@ -30,6 +30,7 @@ from mmadaptformer.utils import (CheckpointLoadError, download_cache,
                                  reading_once, scan_file_globals)
 from mmadaptformer.utils.download_cache import (REFUSED_SUFFIX, cache_path,
                                                 promised_hash)
+from mmadaptformer.utils.pretrained_backbone import set_pretrained_backbone
 
 
 class _Payload:
@@ -407,6 +408,23 @@ def test_load_checkpoint_and_pretrained_init_cfg_refuse(server, hub):
     load_checkpoint(model, f'{server["url"]}/stock.pth', strict=True)
     for key, value in server['stock'].items():
         assert torch.equal(model.state_dict()[key], value)
+
+
+def test_pretrained_flag_reads_addresses_with_the_safe_loader(server, hub):
+    """``--pretrained URL`` picks its prefix from the download that the
+    safe http loader made (a local file is mapped instead, see
+    test_lazy_checkpoint_reads), and refuses one with code."""
+    from mmengine.config import Config
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    with pytest.raises(CheckpointLoadError) as err:
+        set_pretrained_backbone(cfg, f'{server["url"]}/evil.pth')
+    _assert_refused(err.value, server)
+    _, init_cfg = set_pretrained_backbone(cfg, f'{server["url"]}/stock.pth')
+    assert init_cfg == dict(
+        type='Pretrained',
+        checkpoint=f'{server["url"]}/stock.pth',
+        prefix='backbone.')
+    assert 'stock.pth' in os.listdir(hub)
 
 
 def test_mmaction_init_recognizer_refuses(server, hub):

@@ -12,11 +12,11 @@ from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
-from mmadaptformer.datasets.checked_video_dataset import SKIPPED_VIDEOS_KEY
 from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
                                                  SKIPPED_SHORT_VIDEOS_KEY,
                                                  ShortVideo,
                                                  short_videos_notice)
+from mmadaptformer.datasets.training_refetch import SKIPPED_VIDEOS_KEY
 
 __all__ = ['DataHealthHook']
 

@@ -1,0 +1,109 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Draw another training sample in place of a broken or short video.
+
+:class:`~mmadaptformer.datasets.CheckedVideoDataset` loads its training
+samples through :func:`load_training_sample`: a video whose loading or
+transforms raise is logged and replaced by a random other sample, and so is
+a short one with ``short_videos='skip'``, at most ``max_refetch`` times in
+a row before an error names every file tried. What was skipped travels in
+the returned data sample's metainfo, for ``DataHealthHook``.
+"""
+import logging
+from typing import Callable, List, Optional, Tuple
+
+from mmengine.logging import print_log
+
+from mmadaptformer.utils.transform_steps import TransformError
+from mmadaptformer.utils.video_containers import (BrokenVideoError,
+                                                  one_line_error)
+from .short_videos import SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError
+
+__all__ = ['SKIPPED_VIDEOS_KEY', 'load_training_sample']
+
+#: Metainfo key of a packed training sample: the videos skipped before it.
+SKIPPED_VIDEOS_KEY = 'skipped_videos'
+
+# A sample's pipeline output (None: rejected), and a text about an index.
+_Prepare = Callable[[int], Optional[dict]]
+_Text = Callable[[int], str]
+
+
+def load_training_sample(idx: int, *, prepare: _Prepare, filename: _Text,
+                         describe: _Text, draw_another: Callable[[], int],
+                         max_refetch: int, short_videos: str,
+                         ann_file: str) -> dict:
+    """Load training sample ``idx``, drawing others in place of broken
+    videos, short ones (unless ``short_videos='error'``) and samples the
+    pipeline rejects.
+
+    Args:
+        idx (int): Index of the sample.
+        prepare (Callable): Loads a sample by index: the pipeline's output,
+            or None if a transform rejected it; raises
+            :class:`ShortVideoError` for a short video.
+        filename (Callable): The video file of an index.
+        describe (Callable): An index's video and annotation line, for the
+            messages.
+        draw_another (Callable): A random other index.
+        max_refetch (int): How many other samples to draw in a row before
+            raising.
+        short_videos (str): The dataset's ``short_videos``: with
+            ``'error'`` a :class:`ShortVideoError` is raised, not skipped.
+        ann_file (str): The annotation list, for the final error.
+
+    Returns:
+        dict: The pipeline's output. Its data sample's metainfo lists under
+        ``'skipped_videos'`` the broken videos drawn before it, and under
+        ``'skipped_short_videos'`` the short ones.
+
+    Raises:
+        ShortVideoError: A short video, with ``short_videos='error'``.
+        BrokenVideoError: If ``max_refetch + 1`` samples in a row could
+            not be loaded; it names each and why.
+    """
+    skipped: List[str] = []
+    skipped_short: List[Tuple[str, int, int]] = []
+    tried: List[str] = []
+    for _ in range(max_refetch + 1):
+        try:
+            data = prepare(idx)
+        except ShortVideoError as e:
+            if short_videos == 'error':
+                raise
+            skipped_short.append((e.filename, e.num_frames, e.min_frames))
+            tried.append(f'  {describe(idx)}: {e.num_frames} '
+                         f'frames, fewer than {e.min_frames} '
+                         "(short_videos='skip')")
+            idx = draw_another()
+            continue
+        except Exception as e:
+            # Any error: decord's and the transforms' have no common
+            # base class; a systematic one (a bad pipeline) still ends
+            # in the error below, which quotes every message.
+            skipped.append(filename(idx))
+            why = e.describe() if isinstance(e, TransformError) else \
+                one_line_error(e)
+            tried.append(f'  {describe(idx)}: {why}')
+            print_log(
+                f'CheckedVideoDataset: skipping broken video '
+                f'{describe(idx)}: {why}; drawing '
+                'another sample',
+                logger='current',
+                level=logging.WARNING)
+            idx = draw_another()
+            continue
+        if data is None:  # a transform rejected it, as in BaseDataset
+            tried.append(f'  {describe(idx)}: rejected by the pipeline')
+            idx = draw_another()
+            continue
+        samples = data.get('data_samples') if isinstance(data, dict) else None
+        if hasattr(samples, 'set_metainfo'):
+            samples.set_metainfo({
+                SKIPPED_VIDEOS_KEY: skipped,
+                SKIPPED_SHORT_VIDEOS_KEY: skipped_short
+            })
+        return data
+    raise BrokenVideoError(
+        f'CheckedVideoDataset: {len(tried)} samples in a row of '
+        f'{ann_file} could not be loaded (max_refetch='
+        f'{max_refetch}); tried:\n' + '\n'.join(tried))

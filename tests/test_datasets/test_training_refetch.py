@@ -1,0 +1,61 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``load_training_sample`` on its own, with stand-in loaders: what it
+skips, what it records, and when it gives up. test_checked_video_dataset
+covers it through the dataset, on real broken videos."""
+import pytest
+from mmaction.structures import ActionDataSample
+
+from mmadaptformer.datasets import BrokenVideoError, ShortVideoError
+from mmadaptformer.datasets.training_refetch import (SKIPPED_VIDEOS_KEY,
+                                                     load_training_sample)
+
+# Index 0: broken; 1: short; 2: rejected by the pipeline; 3: good.
+_FILES = ['broken.mp4', 'short.mp4', 'rejected.mp4', 'good.mp4']
+
+
+def _prepare(idx):
+    if idx == 0:
+        raise OSError('cannot decode')
+    if idx == 1:
+        raise ShortVideoError('short.mp4 is short', 'short.mp4', 3, 8)
+    if idx == 2:
+        return None
+    return dict(data_samples=ActionDataSample(), idx=idx)
+
+
+def _load(idx, draws, max_refetch=10, short_videos='skip'):
+    draws = iter(draws)
+    return load_training_sample(
+        idx,
+        prepare=_prepare,
+        filename=lambda i: _FILES[i],
+        describe=lambda i: f'{_FILES[i]} (list.txt:{i + 1})',
+        draw_another=lambda: next(draws),
+        max_refetch=max_refetch,
+        short_videos=short_videos,
+        ann_file='list.txt')
+
+
+def test_skipped_videos_travel_with_the_sample_loaded():
+    data = _load(0, [1, 2, 3])
+    assert data['idx'] == 3
+    meta = data['data_samples'].metainfo
+    assert meta[SKIPPED_VIDEOS_KEY] == ['broken.mp4']
+    assert meta['skipped_short_videos'] == [('short.mp4', 3, 8)]
+
+
+def test_short_video_is_raised_with_short_videos_error():
+    with pytest.raises(ShortVideoError, match='short.mp4'):
+        _load(1, [3], short_videos='error')
+
+
+def test_gives_up_after_max_refetch_naming_each_try():
+    with pytest.raises(BrokenVideoError) as err:
+        _load(0, [1, 2, 0], max_refetch=2)
+    message = str(err.value)
+    assert '3 samples in a row of list.txt' in message
+    assert 'max_refetch=2' in message
+    assert 'broken.mp4 (list.txt:1): OSError: cannot decode' in message
+    assert 'short.mp4 (list.txt:2): 3 frames, fewer than 8 ' \
+        "(short_videos='skip')" in message
+    assert 'rejected.mp4 (list.txt:3): rejected by the pipeline' in message
