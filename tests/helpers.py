@@ -45,6 +45,14 @@ def load_tool(path: str) -> ModuleType:
     return module
 
 
+class FailsToPickle:
+    """A checkpoint value whose pickling raises, so that ``torch.save``
+    fails after writing what comes before it."""
+
+    def __reduce__(self):
+        raise RuntimeError('this value cannot be pickled')
+
+
 def video_data_cfg(data: Dict[str, str]) -> str:
     """Config lines that point the tiny video config at ``data``."""
     lines = []
