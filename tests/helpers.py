@@ -45,6 +45,14 @@ def load_tool(path: str) -> ModuleType:
     return module
 
 
+class FailsToPickle:
+    """A checkpoint value whose pickling raises, so that ``torch.save``
+    fails after writing what comes before it."""
+
+    def __reduce__(self):
+        raise RuntimeError('this value cannot be pickled')
+
+
 def video_data_cfg(data: Dict[str, str]) -> str:
     """Config lines that point the tiny video config at ``data``."""
     lines = []
@@ -68,6 +76,26 @@ def write_config(path: str, base: str, body: str = '') -> str:
     with open(path, 'w') as f:
         f.write(f'_base_ = [{base!r}]\n{body}')
     return str(path)
+
+
+def write_config_chain(root: str, base: str, body: str = '') -> dict:
+    """A config under ``root/configs`` that inherits ``base`` (by absolute
+    path) and ``_base_/mid.py``, which inherits ``models/leaf.json`` in
+    turn (two levels deep, in another format); returns their paths
+    (``config``, ``mid``, ``leaf``)."""
+    folder = osp.join(root, 'configs', '_base_', 'models')
+    os.makedirs(folder, exist_ok=True)
+    paths = dict(
+        config=osp.join(root, 'configs', 'task.py'),
+        mid=osp.join(root, 'configs', '_base_', 'mid.py'),
+        leaf=osp.join(folder, 'leaf.json'))
+    with open(paths['leaf'], 'w') as f:
+        f.write('{"leaf_note": 1}\n')
+    with open(paths['mid'], 'w') as f:
+        f.write("_base_ = './models/leaf.json'\nmid_note = 2\n")
+    with open(paths['config'], 'w') as f:
+        f.write(f"_base_ = [{base!r}, './_base_/mid.py']\n{body}")
+    return paths
 
 
 def _tool_cmd(args: List[str]) -> List[str]:

@@ -38,6 +38,7 @@ from mmadaptformer.utils import (ConfigError, PretrainedFileError,
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
@@ -65,7 +66,8 @@ command line cannot be used, found before any input is classified and with
 nothing written: an option's value (--topk 0, --device cuda without CUDA), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 --label-map), a folder INPUT without a file of the models' kind, an --out
-that is one of the files read or whose folder cannot be made, a config or
+that is one of the files read (a config's _base_ files and the files it
+names included) or whose folder cannot be made, a config or
 checkpoint among the INPUTs of --task, or a --label-map whose number of
 names is not the model's number of classes.
 """
@@ -179,7 +181,8 @@ def parse_args(argv=None):
         parser.error(str(e))
     if args.out is not None:
         reads = files + [(path, 'input') for path in args.files]
-        problem = output_file_problem(args.out, '--out', reads)
+        problem = output_file_problem(args.out, '--out', reads) or \
+            _config_file_problem(args)
         if problem:
             parser.error(problem)
     check_device(parser, args.device)
@@ -188,6 +191,22 @@ def parse_args(argv=None):
 
 # What a word ending so names is never an INPUT (--task's misplaced ones).
 _NOT_INPUTS = ('.py', '.pth')
+
+
+def _config_file_problem(args):
+    """The line for an ``--out`` that is a ``_base_`` of a config, or a file
+    a config names (its label map, pretrained backbone...), else None."""
+    for config, _ in _models(args):
+        try:
+            cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
+        except Exception:  # named as the task's error when it loads
+            # Its _base_ files may not parse either; no model is loaded
+            # from it, and nothing it names is read.
+            continue
+        problem = config_file_problem(args.out, '--out', config, cfg)
+        if problem:
+            return problem
+    return None
 
 
 def _models(args) -> list:

@@ -35,6 +35,7 @@ from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.local_files import first_missing_file
@@ -263,6 +264,18 @@ def refuse_missing_files(args) -> None:
         _parser().error(missing)
 
 
+def refuse_config_files(cfg, args) -> None:
+    """End with exit status 2 if ``--out`` or ``--dump`` is a ``_base_`` of
+    the config or a file it names (``ann_file``, ``load_from``...), which
+    the results would replace."""
+    cfg = merge_cfg_options(deepcopy(cfg), args.cfg_options)
+    for flag, out in (('--out', args.out), ('--dump', args.dump)):
+        problem = config_file_problem(out, flag, args.config, cfg) if out \
+            else None
+        if problem:
+            _parser().error(problem)
+
+
 def main(argv=None):
     args = parse_args(argv)
     refuse_missing_files(args)
@@ -276,6 +289,7 @@ def run_test(args):
     # A config that does not parse, or names a type no registry holds, ends
     # with one line naming the file and the line or key.
     cfg = load_config_file(args.config)
+    refuse_config_files(cfg, args)
     cfg = merge_args(cfg, args)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_testing(cfg, args)

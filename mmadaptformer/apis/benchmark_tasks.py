@@ -17,6 +17,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.engine import build_model_and_plan, make_adapter_checkpoint
 from mmadaptformer.models import adapter_modules
+from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from .inputs import toolbox_of
@@ -107,7 +108,12 @@ def write_tasks(cfg: Config,
         torch.manual_seed(0)
         stock = MODELS.build(stock_cfg(cfg).model)
         stock.init_weights()
-        torch.save({'state_dict': stock.state_dict(), 'meta': {}}, stock_path)
+        # Reused when there: a run killed while writing must not leave a
+        # truncated one for the next run in this --work-dir.
+        atomic_torch_save({
+            'state_dict': stock.state_dict(),
+            'meta': {}
+        }, stock_path)
         stock = None  # frees it
     task_cfg = copy.deepcopy(cfg)
     try:

@@ -16,6 +16,12 @@ raises an ``OSError`` that names the file being written and the bytes
 written. Temporary files left by a killed writer are removed by the next
 successful write of the same file on the same host.
 
+:func:`atomic_torch_save` is ``torch.save`` into an :class:`AtomicFile`:
+the checkpoint converters (``tools/model_converters/*.py``) write their
+output through it, so a converter killed mid-write leaves no truncated
+checkpoint under the name a later ``--resume``, ``load_from`` or test
+reads.
+
 :class:`AtomicLocalBackend` is :class:`~mmengine.fileio.LocalBackend` with
 atomic ``put`` / ``put_text``, registered as MMEngine file backend
 ``'atomic_local'`` (through :func:`mmengine.fileio.register_backend`, for
@@ -33,10 +39,12 @@ import uuid
 from pathlib import Path
 from typing import IO, Any, List, Optional, Union
 
+import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 __all__ = [
-    'atomic_write', 'AtomicFile', 'AtomicLocalBackend', 'ATOMIC_BACKEND'
+    'atomic_write', 'atomic_torch_save', 'AtomicFile', 'AtomicLocalBackend',
+    'ATOMIC_BACKEND'
 ]
 
 ATOMIC_BACKEND = 'atomic_local'
@@ -299,6 +307,26 @@ def atomic_write(obj: Union[bytes, str],
         writer = AtomicFile(filepath, 'wb')
     with writer as f:
         f.write(obj)
+
+
+def atomic_torch_save(obj: Any, filepath: Union[str, Path]) -> int:
+    """``torch.save(obj, filepath)`` so that no reader sees a partial file.
+
+    The pickle streams into an :class:`AtomicFile`; an error while pickling
+    or writing (an object that cannot be pickled, a full disk) leaves
+    ``filepath`` as it was and no temporary file.
+
+    Args:
+        obj (Any): What ``torch.save`` saves, e.g. a checkpoint dict.
+        filepath (str | Path): The target file; missing parent folders are
+            created.
+
+    Returns:
+        int: The size of the written file, in bytes.
+    """
+    with AtomicFile(filepath, 'wb') as f:
+        torch.save(obj, f)
+    return osp.getsize(f.target)
 
 
 @register_backend(ATOMIC_BACKEND)

@@ -20,7 +20,8 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, run_tool
+from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, FailsToPickle,
+                     run_tool)
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from torch.testing import assert_close
@@ -694,6 +695,22 @@ def test_videomae_pretrain_to_backbone(tmp_path):
     with torch.no_grad():
         feat = backbone(x).flatten(2).transpose(1, 2)
     assert_close(feat, _ln(tokens, sd, 'encoder.norm'), atol=1e-5, rtol=1e-5)
+
+
+def test_a_failed_save_keeps_the_old_converted_file(tmp_path):
+    """convert_official.py's writer leaves a file it fails to replace as it
+    was, with no temporary file beside it."""
+    result = convert_state_dict(
+        videomae_pretrain(), img_size=IMG, num_frames=FRAMES)
+    dst = tmp_path / 'backbone.pth'
+    save_converted_checkpoint(result, str(dst), converted_from='a.pth')
+    before = dst.read_bytes()
+    # Fails after the converted tensors before it were written.
+    result.state_dict['backbone.broken'] = FailsToPickle()
+    with pytest.raises(RuntimeError, match='cannot be pickled'):
+        save_converted_checkpoint(result, str(dst), converted_from='b.pth')
+    assert dst.read_bytes() == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ['backbone.pth']
 
 
 def test_key_bias_is_dropped_exactly():

@@ -6,10 +6,12 @@ import os
 import os.path as osp
 import re
 import shutil
+import signal
 
 import pytest
 import torch
-from helpers import load_tool, pretrained_cfg, run_tool, write_config
+from helpers import (REPO_ROOT, load_tool, pretrained_cfg, run_fresh_python,
+                     run_tool, write_config)
 
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenBackboneMismatchError
 from mmadaptformer.utils import safe_torch_load
@@ -182,3 +184,72 @@ def test_a_frozen_tensor_that_differs_on_its_named_backbone(
     with pytest.raises(SystemExit) as exit_info:
         merge.main(argv)
     assert 'On the command line' not in exit_info.value.code
+
+
+# Runs a converter as its own command line does, with the kernel's file
+# size limit at LIMIT bytes: SIGXFSZ kills it in the write() that crosses
+# it (no clean-up code runs), or with 'error' that write() fails with
+# EFBIG, "File too large", as a full disk or quota would.
+LIMITED_RUN = '''
+import resource
+import runpy
+import signal
+import sys
+
+limit, how, tool = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+sys.dont_write_bytecode = True  # the limit is for the converter's output
+resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+resource.setrlimit(resource.RLIMIT_FSIZE, (limit, hard))
+if how == 'kill':
+    signal.signal(signal.SIGXFSZ, signal.SIG_DFL)
+sys.argv = [tool] + sys.argv[4:]
+runpy.run_path(tool, run_name='__main__')
+'''
+
+
+@pytest.mark.parametrize('how', ['kill', 'error'])
+def test_a_converter_cut_off_mid_write_keeps_the_old_output(
+        files, tmp_path, how):
+    """merge_adapters.py and extract_adapters.py killed (or failing) while
+    they write: their output, which a later test or --resume reads, was a
+    truncated checkpoint under its final name."""
+    merged, adapters = files['merged'], str(tmp_path / 'extracted.pth')
+    run_tool([
+        'model_converters/extract_adapters.py', files['config'], merged,
+        adapters
+    ],
+             cwd=tmp_path)
+    runs = {
+        # Over an older merged file, from the extracted adapters.
+        merged: ['merge_adapters.py', files['config'], files['adapters']],
+        adapters: ['extract_adapters.py', files['config'], merged],
+    }
+    for out, argv in runs.items():
+        argv = ['model_converters/' + argv[0]] + argv[1:] + [out]
+        before = _digest(out)
+        # Cut off half-way through the size of what it replaces.
+        proc = run_fresh_python(
+            LIMITED_RUN,
+            osp.getsize(out) // 2,
+            how,
+            osp.join(REPO_ROOT, 'tools', argv[0]),
+            *argv[1:],
+            cwd=tmp_path,
+            separate_stderr=False)
+        if how == 'kill':
+            assert proc.returncode == -signal.SIGXFSZ, proc.stdout[-3000:]
+        else:
+            assert proc.returncode == 1, proc.stdout[-3000:]
+            assert f'Could not write {out}: File too large after ' in \
+                proc.stdout, proc.stdout[-3000:]
+        assert _digest(out) == before, out
+        assert safe_torch_load(out)['state_dict']
+        leftovers = [n for n in os.listdir(tmp_path) if n.endswith('.tmp')]
+        # A killed writer leaves its temporary file, which the next
+        # successful write of that file removes; a failed write leaves
+        # none.
+        assert len(leftovers) == (1 if how == 'kill' else 0), leftovers
+        run_tool(argv, cwd=tmp_path)
+        assert [n for n in os.listdir(tmp_path) if n.endswith('.tmp')] == []
+        assert safe_torch_load(out)['state_dict']

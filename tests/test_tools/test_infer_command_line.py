@@ -11,7 +11,8 @@ import shutil
 import numpy as np
 import pytest
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+                     save_stock_video_checkpoint, video_data_cfg, write_config,
+                     write_config_chain)
 
 ERROR = 'infer.py: error: '
 
@@ -96,6 +97,43 @@ def test_out_that_is_a_file_the_command_reads_is_refused(model, tmp_path):
     ]
     for argv, message in cases:
         assert _refused(argv, tmp_path).startswith(message), argv
+    for path in files:
+        assert open(path, 'rb').read() == before[path], path
+
+
+def test_out_that_is_a_file_the_config_reads_is_refused(model, tmp_path):
+    """``--out`` a ``_base_`` of the config (two levels deep too), its
+    pretrained backbone or its classes file was overwritten with the
+    results' JSON."""
+    pretrained = tmp_path / 'backbone.pth'
+    shutil.copy(model['checkpoint'], pretrained)
+    names = tmp_path / 'names.txt'
+    names.write_text('left\nright\n')
+    paths = write_config_chain(
+        str(tmp_path), model['config'],
+        f'model = dict(backbone=dict(init_cfg=dict(type="Pretrained", '
+        f'checkpoint={str(pretrained)!r})))\n'
+        'test_dataloader = dict(dataset=dict(metainfo=dict('
+        f'classes={str(names)!r})))\n')
+    config = paths['config']
+    files = [paths['mid'], paths['leaf'], pretrained, names]
+    before = {path: open(path, 'rb').read() for path in files}
+    one = [config, model['checkpoint'], model['videos'][0], '--out']
+    cases = [
+        ('configs/_base_/mid.py', '--out configs/_base_/mid.py is a _base_ '
+         f'of the config {config}; it would be overwritten. Give another '
+         'file.'),
+        (paths['leaf'], f'--out {paths["leaf"]} is a _base_ of '
+         'configs/_base_/mid.py, a _base_ of the config '
+         f'{config}; it would be overwritten. Give another file.'),
+        ('backbone.pth', '--out backbone.pth is model.backbone.init_cfg.'
+         f'checkpoint of the config {config} ({pretrained}); it would be '
+         'overwritten.'),
+        ('names.txt', '--out names.txt is test_dataloader.dataset.metainfo.'
+         f'classes of the config {config} ({names});'),
+    ]
+    for out, message in cases:
+        assert _refused(one + [out], tmp_path).startswith(message), out
     for path in files:
         assert open(path, 'rb').read() == before[path], path
 

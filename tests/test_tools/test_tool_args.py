@@ -5,7 +5,7 @@ import re
 
 import pytest
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool,
-                     run_tool)
+                     run_tool, write_config_chain)
 from mmengine.config import Config
 
 from mmadaptformer.utils import ConfigError
@@ -159,6 +159,48 @@ def test_test_command_line_mistakes_are_one_line(tmp_path):
     with pytest.raises(
             ConfigError, match='VisualizationHook is not set in the'):
         test_tool.merge_args(cfg, args)
+
+
+def test_test_out_that_is_a_file_the_config_reads_is_refused(tmp_path):
+    """``--out X --out-item metrics`` over a JSON ``_base_`` of the config
+    or its JSON ``ann_file``, and ``--dump`` over a pickled ``load_from``:
+    the metrics or predictions replaced them after the test."""
+    checkpoint = tmp_path / 'ckpt.pth'
+    checkpoint.write_bytes(b'not read')
+    data = tmp_path / 'data'
+    data.mkdir()
+    (data / 'val.json').write_text('{"data_list": []}\n')
+    (tmp_path / 'start.pkl').write_bytes(b'weights')
+    paths = write_config_chain(
+        str(tmp_path), TINY_VIDEO_CONFIG,
+        f'load_from = {str(tmp_path / "start.pkl")!r}\n'
+        f'test_dataloader = dict(dataset=dict(data_root={str(data)!r}, '
+        "ann_file='val.json'))\n")
+    config = paths['config']
+    files = [paths['leaf'], data / 'val.json', tmp_path / 'start.pkl']
+    before = {path: open(path, 'rb').read() for path in files}
+    metrics = ['--out-item', 'metrics', '--out']
+    cases = [
+        (metrics + [paths['leaf']], f'--out {paths["leaf"]} is a _base_ of '
+         'configs/_base_/mid.py, a _base_ of the config '
+         f'{config}; it would be overwritten. Give another file.'),
+        (metrics + ['data/val.json'], '--out data/val.json is '
+         'test_dataloader.dataset.ann_file (under data_root) of the config '
+         f'{config} ({data / "val.json"}); it would be overwritten.'),
+        (['--dump', 'start.pkl'], '--dump start.pkl is load_from of the '
+         f'config {config} ({tmp_path / "start.pkl"}); it would be '
+         'overwritten.'),
+    ]
+    for argv, message in cases:
+        proc = run_tool(
+            ['test.py', config, 'ckpt.pth'] + argv, cwd=tmp_path, check=False)
+        assert proc.returncode == 2, proc.stdout[-3000:]
+        assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+        line = proc.stdout.strip().splitlines()[-1]
+        assert line.startswith(f'test.py: error: {message}'), line
+    for path in files:
+        assert open(path, 'rb').read() == before[path], path
+    assert checkpoint.read_bytes() == b'not read'
 
 
 def test_test_amp_tta_and_pin_memory_on_an_image_config():

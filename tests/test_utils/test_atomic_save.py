@@ -16,7 +16,8 @@ import tempfile
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config
+from helpers import (TINY_IMAGE_CONFIG, FailsToPickle, image_data_cfg,
+                     run_tool, write_config)
 from mmengine.fileio import LocalBackend, get_file_backend
 from mmengine.hooks import CheckpointHook, checkpoint_hook
 from mmengine.runner.checkpoint import find_latest_checkpoint, save_checkpoint
@@ -24,7 +25,8 @@ from mmengine.runner.checkpoint import find_latest_checkpoint, save_checkpoint
 import mmadaptformer  # noqa: F401  (registers the atomic backend)
 from mmadaptformer.utils import atomic_save, safe_torch_load
 from mmadaptformer.utils.atomic_save import (ATOMIC_BACKEND, AtomicFile,
-                                             AtomicLocalBackend)
+                                             AtomicLocalBackend,
+                                             atomic_torch_save)
 
 ATOMIC = dict(backend=ATOMIC_BACKEND)
 
@@ -303,3 +305,18 @@ def test_permission_denied_names_the_file(tmp_path):
             assert f.read() == b'old weights'
     finally:
         shutil.rmtree(folder)
+
+
+def test_torch_save_that_fails_midway_keeps_the_old_file(tmp_path):
+    path = tmp_path / 'merged.pth'
+    assert atomic_torch_save({'w': torch.ones(3)}, path) == \
+        osp.getsize(path)
+    before = path.read_bytes()
+    # torch.save streams the big tensor's pickle record before it reaches
+    # the value that fails; a plain torch.save(obj, path) has by then
+    # truncated the old file.
+    checkpoint = {'big': torch.zeros(2**18), 'bad': FailsToPickle()}
+    with pytest.raises(RuntimeError, match='cannot be pickled'):
+        atomic_torch_save(checkpoint, path)
+    assert path.read_bytes() == before
+    assert _tmp_files(tmp_path) == []

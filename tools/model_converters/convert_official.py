@@ -26,7 +26,7 @@ from mmadaptformer.models.converters import (DEFAULT_NUM_FRAMES,
                                              unwrap_checkpoint)
 # yapf: enable
 from mmadaptformer.utils import CheckpointLoadError, positive_int
-from mmadaptformer.utils.output_file import output_file_problem
+from mmadaptformer.utils.converter_cli import parse_converter_args
 
 
 def parse_args(argv=None):
@@ -66,13 +66,9 @@ def parse_args(argv=None):
         help='for a plain Linear source head, write the Linear only (for '
         'TimeSformerHead/LinearClsHead) instead of adding identity '
         'BNLinearHead statistics')
-    args = parser.parse_args(argv)
     # Converting in place would lose the original.
-    problem = output_file_problem(args.dst, 'dst',
-                                  [(args.src, 'source checkpoint')])
-    if problem:
-        parser.error(problem)
-    return args
+    return parse_converter_args(parser, argv, 'dst',
+                                [('src', 'source checkpoint')])
 
 
 def wrong_type_message(src: str, error: SourceTypeMismatchError) -> str:

@@ -13,7 +13,6 @@ file that ``merge_adapters.py`` kept in a merged FULL_CKPT's meta, else
 FULL_CKPT itself.
 """
 import argparse
-import os
 import os.path as osp
 import re
 import time
@@ -32,9 +31,11 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
 from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
                                   own_loading_hint_of_cfg)
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.converter_cli import parse_converter_args
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.output_file import output_file_problem
@@ -64,15 +65,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    problem = output_file_problem(args.out, 'out',
-                                  [(args.config, 'config'),
-                                   (args.checkpoint, 'checkpoint'),
-                                   (args.pretrained, '--pretrained backbone')])
-    if problem:
-        parser.error(problem)
-    return args
+    return parse_converter_args(build_parser(), argv, 'out',
+                                [('config', 'config'),
+                                 ('checkpoint', 'checkpoint'),
+                                 ('pretrained', '--pretrained backbone')])
 
 
 #: What a full checkpoint is, for the errors about one that is not.
@@ -237,11 +233,11 @@ def extract(args):
         meta=dict(meta, extracted_from=osp.basename(args.checkpoint)),
         state_dict=dict(model.state_dict()))
     make_adapter_checkpoint(out, plan, fingerprints, model=model)
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     # Read before writing: the output may replace a file of that name.
     size_in = osp.getsize(args.checkpoint)
-    torch.save(out, args.out)
-    size_out = osp.getsize(args.out)
+    # Killed while writing, it leaves any old file of that name as it was,
+    # not a truncated checkpoint that a later test would read.
+    size_out = atomic_torch_save(out, args.out)
     print(f'Wrote {args.out}: {len(out["state_dict"])} of '
           f'{len(plan.saved_keys) + len(plan.frozen_keys)} tensors, '
           f'{plan.count(plan.saved_keys):,} values; '

@@ -18,12 +18,10 @@ other ones (another ``adapter.scale``, ``placement``, ``block_types``...)
 refuses it on every loading path, as it refuses the adapter-only one.
 """
 import argparse
-import os
 import os.path as osp
 import time
 from typing import Any
 
-import torch
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401
@@ -38,9 +36,11 @@ from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.converter_cli import parse_converter_args
 from mmadaptformer.utils.output_file import output_file_problem
 
 
@@ -64,15 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None):
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    problem = output_file_problem(args.out, 'out',
-                                  [(args.config, 'config'),
-                                   (args.checkpoint, 'checkpoint'),
-                                   (args.pretrained, '--pretrained backbone')])
-    if problem:
-        parser.error(problem)
-    return args
+    return parse_converter_args(build_parser(), argv, 'out',
+                                [('config', 'config'),
+                                 ('checkpoint', 'checkpoint'),
+                                 ('pretrained', '--pretrained backbone')])
 
 
 #: What an adapter-only checkpoint is, for the errors about one that is
@@ -159,15 +154,15 @@ def merge(args):
     }
     meta['merged_from'] = osp.basename(args.checkpoint)
     meta[HOST_SOURCES_META_KEY] = sources
-    os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
     state = model.state_dict()
     tensors = len(state)
     # The settings the adapters were just loaded with: those they trained
     # with, where the adapter-only checkpoint records them (checked above).
     state.update(trained_settings_entries(model))
-    torch.save(dict(meta=meta, state_dict=state), args.out)
-    print(f'Wrote {args.out}: {tensors} tensors, '
-          f'{osp.getsize(args.out) / 2**20:.2f} MiB.')
+    # Killed while writing, it leaves any old file of that name as it was,
+    # not a truncated checkpoint that a later test would read.
+    size = atomic_torch_save(dict(meta=meta, state_dict=state), args.out)
+    print(f'Wrote {args.out}: {tensors} tensors, {size / 2**20:.2f} MiB.')
 
 
 if __name__ == '__main__':

@@ -1,7 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Read official checkpoint files and write converted ones."""
 import argparse
-import os
 import os.path as osp
 from collections import OrderedDict
 from typing import Any, Dict, Tuple
@@ -10,6 +9,7 @@ import torch
 from torch import Tensor
 
 from mmadaptformer.utils import safe_torch_load
+from mmadaptformer.utils.atomic_save import atomic_torch_save
 from .common import ConversionError, ConversionResult
 
 
@@ -93,12 +93,15 @@ def save_converted_checkpoint(result: ConversionResult, filename: str,
 
     Args:
         result (ConversionResult): What :func:`convert_state_dict` returned.
-        filename (str): Output path; its folder is created if needed.
+        filename (str): Output path; its folder is created if needed. It
+            is written atomically: a failed or killed write leaves any
+            file there unchanged.
         converted_from (str): The source file; its base name goes to
             ``meta['converted_from']``.
     """
-    os.makedirs(osp.dirname(osp.abspath(filename)), exist_ok=True)
-    torch.save(
+    # A conversion killed while writing leaves any old file of that name as
+    # it was, not a truncated checkpoint.
+    atomic_torch_save(
         dict(
             state_dict=result.state_dict,
             meta=dict(

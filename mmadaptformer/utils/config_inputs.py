@@ -1,0 +1,226 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The files a config reads, so that a tool's output does not replace them.
+
+``tools/infer.py --out`` and ``tools/test.py --out/--dump`` refuse an
+output that is one of their command line's files
+(:func:`.output_file.output_file_problem`). A config reads more: its
+``_base_`` files, and the files its keys name (``load_from``, the
+backbone's ``init_cfg.checkpoint``, a dataset's ``ann_file`` and
+``classes``, the label map next to an ``ann_file`` that ``tools/data/*``
+write and ``tools/infer.py`` reads). :func:`config_file_problem` names an
+output that is one of those, before anything is run.
+
+``_base_`` files are found as MMEngine's ``Config.fromfile`` finds them,
+which has no public way to list them: a ``_base_`` string or list (after
+the ``{{ fileDirname }}``-style and ``{{$ENV:default}}`` substitutions),
+relative to the folder of the file that names it, in Python, JSON and YAML
+configs, and the relative ``from .x import *`` lines inside ``with
+read_base():`` of pure-Python configs. Bases in an installed package
+(``mmaction::...``, ``from mmaction.configs...``) are not followed.
+"""
+import ast
+import glob
+import io
+import os
+import os.path as osp
+import re
+from typing import Iterator, List, Optional, Tuple
+
+import mmengine
+from mmengine.config import Config
+
+from .local_files import is_local
+from .output_file import same_file
+
+__all__ = [
+    'base_files', 'config_bases', 'config_named_files', 'config_file_problem'
+]
+
+#: Config keys (at any depth) whose string value is a file the run reads.
+READ_KEYS = ('load_from', 'checkpoint', 'pretrained', 'ann_file', 'classes')
+
+# MMEngine's predefined variables (Config._substitute_predefined_vars) and
+# environment variables (Config._substitute_env_variables).
+_ENV = re.compile(r'\{\{[\'\"]?\s*\$(\w+)\s*\:\s*(\S*?)\s*[\'\"]?\}\}')
+
+
+def _substituted(filename: str) -> str:
+    """The text of ``filename`` as MMEngine reads its ``_base_``."""
+    with open(filename, encoding='utf-8') as f:
+        text = f.read()
+    name = osp.basename(filename)
+    for key, value in (('fileDirname', osp.dirname(filename)),
+                       ('fileBasename', name), ('fileBasenameNoExtension',
+                                                osp.splitext(name)[0]),
+                       ('fileExtname', osp.splitext(name)[1])):
+        text = re.sub(r'\{\{\s*' + key + r'\s*\}\}', value.replace('\\', '/'),
+                      text)
+    # A variable that is neither set nor given a default stays: MMEngine
+    # refuses that config when it loads it.
+    return _ENV.sub(lambda m: os.environ.get(m.group(1), m.group(2)), text)
+
+
+def _named_bases(filename: str, text: str) -> List[str]:
+    """The ``_base_`` entries (or ``read_base()`` modules) of a config."""
+    ext = osp.splitext(filename)[1]
+    if ext in ('.json', '.yml', '.yaml'):
+        loaded = mmengine.load(io.StringIO(text), file_format=ext[1:])
+        bases = loaded.get('_base_', []) if isinstance(loaded, dict) else []
+        return [bases] if isinstance(bases, str) else list(bases)
+    body = ast.parse(text, filename=filename).body
+    for node in body:
+        if isinstance(node, ast.Assign) and isinstance(
+                node.targets[0], ast.Name) and node.targets[0].id == '_base_':
+            # MMEngine evaluates the expression, so a config may build it.
+            bases = eval(
+                compile(ast.Expression(body=node.value), filename, 'eval'))
+            return [bases] if isinstance(bases, str) else list(bases)
+    modules = []
+    for node in body:
+        if isinstance(node, ast.With) and any(
+                isinstance(item.context_expr, ast.Call)
+                and getattr(item.context_expr.func, 'id', None) == 'read_base'
+                for item in node.items):
+            for line in node.body:
+                if isinstance(line, ast.ImportFrom) and line.level > 0:
+                    # As MMEngine's _parse_lazy_import: '..a.b' is
+                    # ../a/b.py from the config's folder.
+                    modules.append(
+                        osp.join(*
+                                 (['..'] *
+                                  (line.level - 1)), *line.module.split('.')) +
+                        '.py')
+    return modules
+
+
+def base_files(filename: str) -> List[str]:
+    """The local files a config inherits directly, as MMEngine finds them.
+
+    Args:
+        filename (str): The config file.
+
+    Returns:
+        list[str]: Their paths, relative paths joined to the folder of
+        ``filename``; a base in an installed package (``mmaction::``) is
+        left out.
+
+    Raises:
+        SyntaxError: If ``filename`` is Python that does not parse.
+    """
+    filename = osp.abspath(osp.expanduser(filename))
+    return [
+        osp.normpath(osp.join(osp.dirname(filename), base))
+        for base in _named_bases(filename, _substituted(filename))
+        if isinstance(base, str) and '::' not in base
+    ]
+
+
+def config_bases(filename: str) -> List[Tuple[str, str]]:
+    """Every local file a config inherits, at any depth.
+
+    Args:
+        filename (str): The config file.
+
+    Returns:
+        list[tuple[str, str]]: ``(base, child)``: each base file that
+        exists and the file that names it as its ``_base_``, depth first.
+    """
+    found, todo, seen = [], [osp.abspath(filename)], set()
+    while todo:
+        child = todo.pop()
+        if child in seen or not osp.isfile(child):
+            continue
+        seen.add(child)
+        for base in base_files(child):
+            if osp.isfile(base):
+                found.append((base, child))
+                todo.append(base)
+    return found
+
+
+def _strings(node, key: str = '') -> Iterator[Tuple[str, object, dict]]:
+    """``(key, value, parent)`` of every dict entry in a config tree."""
+    if isinstance(node, dict):
+        for name, value in node.items():
+            full = f'{key}.{name}' if key else str(name)
+            yield full, value, node
+            yield from _strings(value, full)
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from _strings(value, f'{key}[{index}]')
+
+
+def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
+    """The files a config's keys name for the run to read.
+
+    Those are the string values of the keys in :data:`READ_KEYS` at any
+    depth (``model.backbone.backbone.init_cfg.checkpoint``), a dataset's
+    ``ann_file`` and ``classes`` also under its ``data_root``, as MMEngine
+    joins them, and the ``*label_map.txt`` files next to an ``ann_file``.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        list[tuple[str, str]]: ``(what, path)``, e.g.
+        ``('test_dataloader.dataset.ann_file', 'data/val.txt')``.
+    """
+    named = []
+    for key, value, parent in _strings(cfg.to_dict()):
+        name = key.rsplit('.', 1)[-1]
+        if name not in READ_KEYS or not isinstance(value, str) or \
+                not value or not is_local(value):
+            continue
+        root = parent.get('data_root')
+        if name in ('ann_file', 'classes') and isinstance(root, str) and \
+                root and not osp.isabs(value):
+            value = osp.join(root, value)
+            key = f'{key} (under data_root)'
+        named.append((key, value))
+        if name == 'ann_file':
+            for label_map in sorted(
+                    glob.glob(
+                        osp.join(
+                            glob.escape(osp.dirname(value)),
+                            '*label_map.txt'))):
+                named.append(
+                    (f'the label map next to {key.split(" ")[0]}', label_map))
+    return named
+
+
+def config_file_problem(out: str, what: str, config: str,
+                        cfg: Optional[Config]) -> Optional[str]:
+    """``'WHAT OUT is ... of CONFIG; ...'`` if writing ``out`` would replace
+    a file the config reads, else None.
+
+    Args:
+        out (str): The output path, as the command line gives it.
+        what (str): How the command line names it (``'--out'``).
+        config (str): The config file.
+        cfg (Config, optional): The loaded config (with ``--cfg-options``);
+            None checks the ``_base_`` files only.
+
+    Returns:
+        str | None: The line for ``parser.error``.
+    """
+    # Only a file that is there can be replaced.
+    if not is_local(out) or not osp.isfile(out):
+        return None
+    parents = {}
+    for base, child in config_bases(config):
+        parents.setdefault(base, child)
+        if same_file(out, base):
+            # The files between it and the config, which is last.
+            lineage = [child]
+            while lineage[-1] in parents:
+                lineage.append(parents[lineage[-1]])
+            via = ''.join(f'{osp.relpath(c)}, a _base_ of '
+                          for c in lineage[:-1])
+            return (f'{what} {out} is a _base_ of {via}the config {config}; '
+                    'it would be overwritten. Give another file.')
+    for key, path in config_named_files(cfg) if cfg is not None else []:
+        if osp.isfile(path) and same_file(out, path):
+            named = '' if path == out else f' ({path})'
+            return (f'{what} {out} is {key} of the config {config}{named}; '
+                    'it would be overwritten. Give another file.')
+    return None

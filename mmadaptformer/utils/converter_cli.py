@@ -1,0 +1,45 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The command-line check the checkpoint converters share.
+
+``tools/model_converters/{extract_adapters,merge_adapters,convert_official}
+.py`` each parse their arguments and refuse, with ``parser.error`` (exit
+status 2) before anything is read, an output file that is one of their
+inputs or cannot be written (see :func:`.output_file.output_file_problem`).
+They write that file with :func:`.atomic_save.atomic_torch_save`.
+"""
+import argparse
+from argparse import Namespace
+from typing import Optional, Sequence, Tuple
+
+from .output_file import output_file_problem
+
+__all__ = ['parse_converter_args']
+
+
+def parse_converter_args(parser: argparse.ArgumentParser,
+                         argv: Optional[Sequence[str]], out: str,
+                         inputs: Sequence[Tuple[str, str]]) -> Namespace:
+    """Parse ``argv`` and refuse an output file that cannot be written or
+    would replace an input.
+
+    Args:
+        parser (argparse.ArgumentParser): The converter's parser.
+        argv (Sequence[str], optional): The arguments; None reads
+            ``sys.argv``.
+        out (str): The name of the output argument (``'out'``, ``'dst'``),
+            which the error names it by.
+        inputs (Sequence[tuple[str, str]]): ``(argument, what)`` of each
+            argument that names a file the converter reads, e.g.
+            ``('pretrained', '--pretrained backbone')``; an argument left
+            out (None) is skipped.
+
+    Returns:
+        argparse.Namespace: The parsed arguments.
+    """
+    args = parser.parse_args(argv)
+    problem = output_file_problem(
+        getattr(args, out), out,
+        [(getattr(args, name), what) for name, what in inputs])
+    if problem:
+        parser.error(problem)
+    return args
