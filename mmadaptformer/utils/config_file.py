@@ -24,6 +24,7 @@ from mmengine.config import Config
 from mmengine.registry import Registry, init_default_scope
 
 from .config_error import ConfigError
+from .config_inputs import base_files
 
 __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
@@ -50,27 +51,6 @@ def _syntax_error(path: str) -> Optional[SyntaxError]:
     return None
 
 
-def _local_bases(path: str) -> List[str]:
-    """The ``_base_`` files of a config that parses, that lie on disk
-    (``mmaction::`` ones are the toolboxes' own)."""
-    with open(path, encoding='utf-8') as f:
-        body = ast.parse(f.read()).body
-    for node in body:
-        if isinstance(node, ast.Assign) and any(
-                isinstance(t, ast.Name) and t.id == '_base_'
-                for t in node.targets):
-            try:
-                bases = ast.literal_eval(node.value)
-            except ValueError:
-                return []
-            bases = [bases] if isinstance(bases, str) else list(bases)
-            return [
-                osp.join(osp.dirname(path), b) for b in bases
-                if isinstance(b, str) and '::' not in b and b.endswith('.py')
-            ]
-    return []
-
-
 def _find_syntax_error(path: str, seen=()) -> Optional[SyntaxError]:
     """The first syntax error in ``path`` or its local ``_base_`` files."""
     if not osp.isfile(path) or path in seen:
@@ -78,7 +58,11 @@ def _find_syntax_error(path: str, seen=()) -> Optional[SyntaxError]:
     error = _syntax_error(path)
     if error is not None:
         return error
-    for base in _local_bases(path):
+    # The bases MMEngine would read, as tools/infer.py finds them for --out;
+    # a json or yaml one is not Python.
+    for base in base_files(path):
+        if not base.endswith('.py'):
+            continue
         error = _find_syntax_error(base, seen + (path, ))
         if error is not None:
             return error
