@@ -16,6 +16,7 @@ from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
 from mmadaptformer.models import FrozenBackboneMismatchError
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
+from mmadaptformer.utils.atomic_save import AtomicWriteError
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from mmadaptformer.utils.transform_steps import PipelineStepError
@@ -26,12 +27,14 @@ from .resume import NoResumableCheckpointError
 __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
 
 #: The errors whose message says all a user needs (a missing file's names
-#: the file: a checkpoint, a config, ``--pretrained``).
-REFUSALS = (AnnotationError, BrokenVideoError, CheckpointLoadError,
-            ConfigError, FileNotFoundError, FrozenBackboneMismatchError,
-            NoResumableCheckpointError, NonFiniteLossError, PipelineStepError,
-            PretrainedFileError, ResumeStateError, ShortVideoError,
-            StateDictMismatchError, StoredConfigError, UnloadedBackboneError)
+#: the file: a checkpoint, a config, ``--pretrained``; a failed write of an
+#: output names the file, the bytes written and that it was left as it was).
+REFUSALS = (AnnotationError, AtomicWriteError, BrokenVideoError,
+            CheckpointLoadError, ConfigError, FileNotFoundError,
+            FrozenBackboneMismatchError, NoResumableCheckpointError,
+            NonFiniteLossError, PipelineStepError, PretrainedFileError,
+            ResumeStateError, ShortVideoError, StateDictMismatchError,
+            StoredConfigError, UnloadedBackboneError)
 
 
 def refusal_line(exc: BaseException) -> str:

@@ -12,9 +12,10 @@ killer, Ctrl-\\) leaves a truncated ``epoch_N.pth`` under its real name.
 same directory, flush and ``fsync`` it, and ``os.replace`` it onto the
 target (then ``fsync`` the directory), so a reader sees the old file or the
 new one, never a partial one. A failed write removes its temporary file and
-raises an ``OSError`` that names the file being written and the bytes
-written. Temporary files left by a killed writer are removed by the next
-successful write of the same file on the same host.
+raises an :class:`AtomicWriteError` (an ``OSError``) that names the file
+being written and the bytes written. Temporary files left by a killed
+writer are removed by the next successful write of the same file on the
+same host.
 
 :func:`atomic_torch_save` is ``torch.save`` into an :class:`AtomicFile`:
 the checkpoint converters (``tools/model_converters/*.py``) write their
@@ -44,11 +45,18 @@ from mmengine.fileio import LocalBackend, register_backend
 
 __all__ = [
     'atomic_write', 'atomic_torch_save', 'AtomicFile', 'AtomicLocalBackend',
-    'ATOMIC_BACKEND'
+    'AtomicWriteError', 'ATOMIC_BACKEND'
 ]
 
 ATOMIC_BACKEND = 'atomic_local'
 _TMP_SUFFIX = '.tmp'
+
+
+class AtomicWriteError(OSError):
+    """A write of :class:`AtomicFile` failed (disk full, file too large, no
+    permission): the message names the target, the bytes written and says
+    that the target was left as it was; ``errno`` is the original one. The
+    tools end with it on one line (it says all a user needs)."""
 
 
 def _host_tag() -> str:
@@ -184,7 +192,7 @@ class AtomicFile:
                 self.tmp_path, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                 | getattr(os, 'O_BINARY', 0), 0o666)
         except OSError as e:
-            raise OSError(
+            raise AtomicWriteError(
                 e.errno, f'Could not write {self.target}: {e.strerror} '
                 f'while creating its temporary file {self.tmp_path}; 0 bytes '
                 f'written, {self.target} was left as it was.') from e
@@ -213,9 +221,10 @@ class AtomicFile:
         """Write ``data`` to the temporary file.
 
         Raises:
-            OSError: Of the original errno (disk full, file too large, ...)
-                with a message that names the target, the bytes written and
-                the bytes requested. The temporary file is removed.
+            AtomicWriteError: Of the original errno (disk full, file too
+                large, ...) with a message that names the target, the
+                bytes written and the bytes requested. The temporary file
+                is removed.
         """
         self.requested += len(data)
         try:
@@ -223,7 +232,7 @@ class AtomicFile:
         except OSError as e:
             raise self._failed(e) from e
 
-    def _failed(self, error: OSError) -> OSError:
+    def _failed(self, error: OSError) -> AtomicWriteError:
         """Abort, and describe ``error`` with the file and the bytes."""
         try:
             written = os.fstat(self._file.fileno()).st_size
@@ -235,7 +244,7 @@ class AtomicFile:
         self.abort()
         unit = 'bytes' if 'b' in self._file.mode else 'characters'
         done = 'an unknown number' if written is None else written
-        return OSError(
+        return AtomicWriteError(
             error.errno, f'Could not write {self.target}: '
             f'{error.strerror or error} after {done} of {self.requested} '
             f'{unit} were written (to its temporary file {self.tmp_path}, '
@@ -316,6 +325,10 @@ def atomic_torch_save(obj: Any, filepath: Union[str, Path]) -> int:
     or writing (an object that cannot be pickled, a full disk) leaves
     ``filepath`` as it was and no temporary file.
 
+    Raises:
+        AtomicWriteError: If the file could not be written (disk full, file
+            too large, no permission), naming it and the bytes written.
+
     Args:
         obj (Any): What ``torch.save`` saves, e.g. a checkpoint dict.
         filepath (str | Path): The target file; missing parent folders are
@@ -325,8 +338,29 @@ def atomic_torch_save(obj: Any, filepath: Union[str, Path]) -> int:
         int: The size of the written file, in bytes.
     """
     with AtomicFile(filepath, 'wb') as f:
-        torch.save(obj, f)
+        try:
+            torch.save(obj, f)
+        except Exception as e:  # noqa: B902 -- re-raised, maybe as its cause
+            failure = _write_failure(e)
+            if failure is None or failure is e:
+                raise
+            # The write's own error says what went wrong; PyTorch's zip
+            # writer ends a failed write with its own RuntimeError
+            # ('unexpected pos 18240 vs 18192') while closing the archive.
+            raise failure from None
     return osp.getsize(f.target)
+
+
+def _write_failure(error: BaseException) -> Optional[AtomicWriteError]:
+    """The :class:`AtomicWriteError` that ``error`` is, or was raised
+    while handling, if any."""
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, AtomicWriteError):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
 
 
 @register_backend(ATOMIC_BACKEND)

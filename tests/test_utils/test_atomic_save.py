@@ -249,7 +249,8 @@ def test_file_too_large_names_the_file_and_keeps_previous_checkpoint(
         check=False)
     assert proc.returncode == 1, proc.stdout[-4000:]
     match = re.search(
-        r'OSError: \[Errno 27\] Could not write (\S+): File too large '
+        r'AtomicWriteError: \[Errno 27\] Could not write (\S+): File too '
+        r'large '
         r'after (\d+) of (\d+) bytes were written', proc.stdout)
     assert match, proc.stdout[-4000:]
     assert match.group(1) == str(work / 'epoch_2.pth')
@@ -273,7 +274,7 @@ os.setgid(65534)
 os.setuid(65534)  # nobody: the folder is not writable any more
 try:
     module.AtomicLocalBackend().put(b'new weights', sys.argv[2])
-except PermissionError as e:
+except module.AtomicWriteError as e:
     print(e)
 """
 
