@@ -15,7 +15,6 @@ of AdaptFormer models trained on the same backbone)::
 import argparse
 import json
 import logging
-import os
 import os.path as osp
 import sys
 
@@ -35,6 +34,7 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key, positive_int,
                                  set_pretrained_backbone)
+from mmadaptformer.utils.atomic_save import AtomicWriteError, atomic_write
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
@@ -400,10 +400,13 @@ def main(argv=None) -> int:
             logger='current',
             level=logging.WARNING)
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(results, f, indent=1)
-            f.write('\n')
+        # Atomic, as the checkpoints: an older file of that name stays
+        # whole if the write fails or the process is killed while writing.
+        try:
+            atomic_write(json.dumps(results, indent=1) + '\n', args.out)
+        except AtomicWriteError as e:
+            print(refusal_line(e), file=sys.stderr)
+            return 1
         inputs = 'input' if len(results) == 1 else 'inputs'
         print(f'Results of {len(results)} {inputs} written to {args.out}')
     return 0 if ok else 1

@@ -731,3 +731,61 @@ def test_per_view_scores_and_capped_views_through_the_tool(
         return json.loads(out.read_text())
 
     assert scores(4) == scores(1)
+
+
+# tools/infer.py run as its command line does, with the kernel's file size
+# limit at a few bytes and SIGXFSZ ignored: writing --out fails with EFBIG,
+# "File too large", as a full disk or quota would.
+_LIMITED_INFER = '''
+import resource
+import runpy
+import signal
+import sys
+
+sys.dont_write_bytecode = True  # the limit is for the tool's output
+signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+hard = resource.getrlimit(resource.RLIMIT_FSIZE)[1]
+resource.setrlimit(resource.RLIMIT_FSIZE, (int(sys.argv[1]), hard))
+sys.argv = sys.argv[2:]
+runpy.run_path(sys.argv[0], run_name='__main__')
+'''
+
+
+def test_a_failed_out_write_keeps_the_old_file_and_says_so(
+        video_tasks, inputs, tmp_path):
+    """--out was written in place: a write that failed half-way (disk
+    full) left a truncated JSON and ended with a traceback."""
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT
+    task = video_tasks['full']
+    out = tmp_path / 'r.json'
+    out.write_text('{"old": 1}\n')
+    # Inputs with 3.5 kB paths make a JSON of 37 kB, over a limit of 32 kB
+    # that the config copies MMEngine writes while loading keep under.
+    deep = tmp_path / 'in'
+    for i in range(14):
+        deep = deep / (f'{i:02d}' + 'x' * 248)
+    deep.mkdir(parents=True)
+    links = [deep / f'clip_{i}.mp4' for i in range(10)]
+    for link in links:
+        link.symlink_to(inputs['good'][0])
+    # Through a pipe, which the limit does not cut, unlike a file.
+    proc = subprocess.run([
+        sys.executable, '-c', _LIMITED_INFER, str(32 * 1024),
+        osp.join(REPO_ROOT, 'tools', 'infer.py'), task['config'],
+        task['checkpoint'], *map(str, links), '--out',
+        str(out)
+    ],
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.STDOUT,
+                          text=True,
+                          timeout=300)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert f'{links[-1]}: full: ' in proc.stdout, proc.stdout[-3000:]
+    assert (f'AtomicWriteError: [Errno 27] Could not write {out}: File too '
+            'large after 32768 of ') in proc.stdout, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    assert out.read_text() == '{"old": 1}\n'
+    assert sorted(os.listdir(tmp_path)) == ['in', 'r.json']
