@@ -773,7 +773,8 @@ def test_a_failed_out_write_keeps_the_old_file_and_says_so(
         link.symlink_to(inputs['good'][0])
     # Through a pipe, which the limit does not cut, unlike a file.
     proc = subprocess.run([
-        sys.executable, '-c', _LIMITED_INFER, str(32 * 1024),
+        sys.executable, '-c', _LIMITED_INFER,
+        str(32 * 1024),
         osp.join(REPO_ROOT, 'tools', 'infer.py'), task['config'],
         task['checkpoint'], *map(str, links), '--out',
         str(out)
