@@ -117,6 +117,17 @@ class HostSpec:
             ``PretrainedInit`` (MViT with ``pretrained_type='maskfeat'``:
             ``backbone.`` keys, relative-position tables resized to the
             model). None from it: the file is read as MMEngine reads it.
+        feature_width (str, optional): Dotted name of a function
+            ``(host) -> int or None`` (see
+            :mod:`mmadaptformer.models.host_widths`) that reads from the
+            built host the channel width of the features its forward hands
+            the neck or head: dim 1 of the last tensor it returns, for its
+            configured ``out_indices``/``out_type``. The head-width check
+            compares a head's ``in_channels`` with it. None: not declared,
+            for a host whose output is several different things (Conformer's
+            CNN and transformer features) or whose width is not read
+            reliably (the module lists them); such a host's head is not
+            checked.
     """
     backbone: str
     block: str
@@ -135,6 +146,7 @@ class HostSpec:
     reversible_input: Optional[str] = None
     own_pretrained: Tuple[Tuple[str, Any], ...] = ()
     pretrained_reader: Optional[str] = None
+    feature_width: Optional[str] = None
 
     @property
     def wiring(self) -> Dict[str, str]:

@@ -2,9 +2,10 @@
 """What the package knows about each supported host backbone, in one place.
 
 Every feature that depends on a host's internals reads this table: adapter
-injection (block wiring), VPT (where prompts can go), the fused attention
-and the contiguous token sequence. Supporting a new host means adding one
-:class:`HostSpec` to :mod:`~mmadaptformer.models.hosts_mmaction` or
+injection (block wiring), VPT (where prompts can go), the fused attention,
+the contiguous token sequence and the head-width check (the width of the
+features). Supporting a new host means adding one :class:`HostSpec` to
+:mod:`~mmadaptformer.models.hosts_mmaction` or
 :mod:`~mmadaptformer.models.hosts_mmpretrain`, not editing one table per
 feature.
 
@@ -23,7 +24,7 @@ __all__ = [
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
-    'pretrained_readers'
+    'pretrained_readers', 'feature_width_readers'
 ]
 
 #: The supported hosts.
@@ -107,4 +108,13 @@ def pretrained_readers() -> Dict[str, str]:
     return {
         spec.backbone: spec.pretrained_reader
         for spec in HOSTS if spec.pretrained_reader is not None
+    }
+
+
+def feature_width_readers() -> Dict[str, str]:
+    """Backbone qualname -> dotted name of the function that reads the
+    width of its features (see :attr:`HostSpec.feature_width`)."""
+    return {
+        spec.backbone: spec.feature_width
+        for spec in HOSTS if spec.feature_width is not None
     }

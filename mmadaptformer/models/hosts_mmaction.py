@@ -11,6 +11,7 @@ _SWIN3D = 'mmaction.models.backbones.swin'
 _UNIFORMERV2 = 'mmaction.models.backbones.uniformerv2'
 _UNIFORMER = 'mmaction.models.backbones.uniformer'
 _MVIT = 'mmaction.models.backbones.mvit'
+_WIDTHS = 'mmadaptformer.models.host_widths'
 
 #: The supported mmaction2 hosts.
 MMACTION_HOSTS: Tuple[HostSpec, ...] = (
@@ -25,7 +26,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         promptable=True,
         attention=f'{_VIDEOMAE}.Attention',
         fused_forward='vit_mae_attention_forward',
-        token_embed='patch_embed'),
+        token_embed='patch_embed',
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # x + drop_path(mlp(norm2(x))) in ``forward_part2``; windowed attention.
     HostSpec(
         backbone=f'{_SWIN3D}.SwinTransformer3D',
@@ -33,7 +35,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         norm='norm2',
         ffn='mlp',
         branch='drop_path',
-        own_pretrained=(('pretrained', None), ('pretrained2d', False))),
+        own_pretrained=(('pretrained', None), ('pretrained2d', False)),
+        feature_width=f'{_WIDTHS}.stage_width'),
     # CLIP blocks: x + drop_path(mlp(ln_2(x))) on a sequence-first
     # (1 + HW, N * T, C) input, ``drop_path`` shared with attention and the
     # local MHRAs. The global UniBlocks (``Extractor``, new in UniFormerV2
@@ -45,7 +48,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         ffn='mlp',
         branch='drop_path',
         batch_first=False,
-        own_pretrained=(('pretrained', None), ('clip_pretrained', False))),
+        own_pretrained=(('pretrained', None), ('clip_pretrained', False)),
+        feature_width=f'{_WIDTHS}.uniformerv2_width'),
     # MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path`` shared with
     # attention. Exact where the MLP keeps the width: with
     # ``dim_mul_in_attention=False`` the block before each width change
@@ -61,7 +65,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         branch='drop_path',
         own_pretrained=(('pretrained_type', None), ),
         pretrained_reader='mmadaptformer.models.backbones.maskfeat_weights.'
-        'maskfeat_state_dict'),
+        'maskfeat_state_dict',
+        feature_width=f'{_WIDTHS}.scale_norm_width'),
     # Divided space-time TimeSformer: each BaseTransformerLayer ends in an
     # FFNWithNorm, x + dropout_layer(layers(norm(x))), which is adapted as
     # the block. Space-only and joint space-time layers are mmcv's generic
@@ -72,7 +77,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         norm='norm',
         ffn='layers',
         branch='dropout_layer',
-        own_pretrained=(('pretrained', None), )),
+        own_pretrained=(('pretrained', None), ),
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # The self-attention blocks of stages 3 and 4: x + drop_path(mlp(norm2(
     # x))) on (B, THW, C) tokens. The convolution blocks of stages 1 and 2
     # (``CBlock``, BatchNorm on (B, C, T, H, W) maps) get no adapter.
@@ -82,5 +88,6 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         norm='norm2',
         ffn='mlp',
         branch='drop_path',
-        own_pretrained=(('pretrained', None), ('pretrained2d', False))),
+        own_pretrained=(('pretrained', None), ('pretrained2d', False)),
+        feature_width=f'{_WIDTHS}.final_norm_width'),
 )

@@ -10,6 +10,7 @@ _VIT = 'mmpretrain.models.backbones.vision_transformer'
 _TNT = 'mmpretrain.models.backbones.tnt'
 _LEVIT = 'mmpretrain.models.backbones.levit'
 _REVVIT = 'mmpretrain.models.backbones.revvit'
+_WIDTHS = 'mmadaptformer.models.host_widths'
 
 #: The supported mmpretrain hosts.
 MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
@@ -19,19 +20,22 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block=f'{_VIT}.TransformerEncoderLayer',
         norm='ln2',
         ffn='ffn',
-        promptable=True),
+        promptable=True,
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     HostSpec(
         backbone='mmpretrain.models.backbones.deit.DistilledVisionTransformer',
         block=f'{_VIT}.TransformerEncoderLayer',
         norm='ln2',
         ffn='ffn',
-        promptable=True),
+        promptable=True,
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     HostSpec(
         backbone='mmpretrain.models.backbones.swin_transformer.'
         'SwinTransformer',
         block='mmpretrain.models.backbones.swin_transformer.SwinBlock',
         norm='norm2',
-        ffn='ffn'),
+        ffn='ffn',
+        feature_width=f'{_WIDTHS}.stage_width'),
     # mmpretrain 1.2 feeds ``ln1(x)`` to the FFN and never calls ``ln2``, so
     # the input of the last ``ln1`` call is the adapter input.
     HostSpec(
@@ -40,7 +44,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         'DeiT3TransformerEncoderLayer',
         norm='ln1',
         ffn='ffn',
-        promptable=True),
+        promptable=True,
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # BEiT and BEiTv2: x + drop_path(gamma_2 * ffn(ln2(x))), ``drop_path``
     # shared with attention; the FFN has no identity (and its own
     # DropPath, so the branch is dropped twice upstream).
@@ -49,7 +54,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.beit.BEiTTransformerEncoderLayer',
         norm='ln2',
         ffn='ffn',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # EVA-02: x + drop_path(mlp(norm2(x))) with a SwiGLU ``mlp``,
     # ``drop_path`` shared with attention.
     HostSpec(
@@ -57,7 +63,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.vit_eva02.EVA02EndcoderLayer',
         norm='norm2',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # Post-norm: x + norm2(ffn(x)), the FFN's DropPath before ``norm2``.
     # No norm precedes the FFN, so the FFN's own input is the adapter
     # input and ``norm2``'s output the whole branch.
@@ -67,14 +74,16 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.swin_transformer_v2.SwinBlockV2',
         norm='ffn',
         ffn='ffn',
-        branch='norm2'),
+        branch='norm2',
+        feature_width=f'{_WIDTHS}.stage_norm_width'),
     # SAM's ViT: ffn(ln2(x), identity=x) on (B, H, W, C) maps, windowed
     # or global attention.
     HostSpec(
         backbone='mmpretrain.models.backbones.vit_sam.ViTSAM',
         block='mmpretrain.models.backbones.vit_sam.TransformerEncoderLayer',
         norm='ln2',
-        ffn='ffn'),
+        ffn='ffn',
+        feature_width=f'{_WIDTHS}.sam_width'),
     # x + drop_path(gamma_2 * mlp(norm2(x))), ``drop_path`` shared with
     # attention (an Identity without stochastic depth). The MLP-only stem
     # blocks, on (B, N, k, k, C) inner patches, are adapted too.
@@ -90,7 +99,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         backbone='mmpretrain.models.backbones.mixmim.MixMIMTransformer',
         block='mmpretrain.models.backbones.mixmim.MixMIMBlock',
         norm='ln2',
-        ffn='ffn'),
+        ffn='ffn',
+        feature_width=f'{_WIDTHS}.final_norm_width'),
     # Twins: x + drop_path(ffn(norm2(x))), ``drop_path`` shared with
     # attention; the FFN has no identity (and its own DropPath, so the
     # branch is dropped twice upstream). PCPVT has global sub-sampled
@@ -100,19 +110,22 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.twins.GSAEncoderLayer',
         norm='norm2',
         ffn='ffn',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.twins_width'),
     HostSpec(
         backbone='mmpretrain.models.backbones.twins.SVT',
         block='mmpretrain.models.backbones.twins.GSAEncoderLayer',
         norm='norm2',
         ffn='ffn',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.twins_width'),
     HostSpec(
         backbone='mmpretrain.models.backbones.twins.SVT',
         block='mmpretrain.models.backbones.twins.LSAEncoderLayer',
         norm='norm2',
         ffn='ffn',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.twins_width'),
     # DaViT: each DaViTBlock is a spatial (windowed) then a channel attention
     # block, both ffn(norm2(x), identity=x) after a convolutional position
     # encoding (cpe2), whose output is ``norm2``'s input.
@@ -120,12 +133,14 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         backbone='mmpretrain.models.backbones.davit.DaViT',
         block='mmpretrain.models.backbones.davit.SpatialBlock',
         norm='norm2',
-        ffn='ffn'),
+        ffn='ffn',
+        feature_width=f'{_WIDTHS}.stage_width'),
     HostSpec(
         backbone='mmpretrain.models.backbones.davit.DaViT',
         block='mmpretrain.models.backbones.davit.ChannelBlock',
         norm='norm2',
-        ffn='ffn'),
+        ffn='ffn',
+        feature_width=f'{_WIDTHS}.stage_width'),
     # XCiT's cross-covariance blocks: x + drop_path(gamma2 * ffn(norm2(x)))
     # after the attention and the local patch interaction, ``drop_path``
     # shared by all three. The class-attention blocks at the end attend
@@ -135,7 +150,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.xcit.XCABlock',
         norm='norm2',
         ffn='ffn',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # TinyViT's attention stages: x + drop_path(mlp(x)) after a depthwise
     # convolution, the LayerNorm inside ``mlp`` (so its input is the
     # adapter input), ``drop_path`` shared with attention. The first stage
@@ -145,7 +161,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.tinyvit.TinyViTBlock',
         norm='mlp.norm',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.stage_norm_width'),
     # mmpretrain's MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path``
     # shared with attention. Exact where the MLP keeps the width (the
     # default ``dim_mul_in_attention=True``); injection refuses the blocks
@@ -155,7 +172,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.mvit.MultiScaleBlock',
         norm='norm2',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        feature_width=f'{_WIDTHS}.scale_norm_width'),
     # ffn(ln2(x), identity=x), in the encoder and in the two
     # tokens-to-token layers (whose attention changes the width, with a
     # shortcut from its values; their FFN keeps it).
@@ -163,7 +181,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         backbone='mmpretrain.models.backbones.t2t_vit.T2T_ViT',
         block='mmpretrain.models.backbones.t2t_vit.T2TTransformerLayer',
         norm='ln2',
-        ffn='ffn'),
+        ffn='ffn',
+        feature_width=f'{_WIDTHS}.t2t_width'),
     # TNT: the inner (pixel-level, on (B * patches, pixels, C) tokens) and
     # the outer (patch-level) blocks of each layer are the same pre-norm
     # block, ffn(norm_ffn(x), identity=x), and both are adapted, inner
@@ -175,7 +194,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         ffn='ffn',
         side_stream='its patch tokens pass beside the inner (pixel) blocks, '
         'which take (B * patches, pixels, C) tokens, and each layer adds the '
-        'pixel tokens to the patch tokens reshaped with their batch size'),
+        'pixel tokens to the patch tokens reshaped with their batch size',
+        feature_width=f'{_WIDTHS}.final_norm_width'),
     # LeViT: each MLP is a Residual of its own, x + drop_path(block(x)),
     # BatchNorm inside its linears and no norm in front, so the MLP's input
     # is the adapter input. The attentions' Residuals get no adapter.
@@ -201,7 +221,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         branch='ffn',
         inline_drop_path='drop_path_cfg',
         reversible_input='drop_after_pos',
-        stream_inputs=2),
+        stream_inputs=2,
+        feature_width=f'{_WIDTHS}.revvit_width'),
     # Conformer's transformer branch and MobileViT's global representations
     # are ViT layers, ffn(ln2(x), identity=x); their convolutions get no
     # adapter. Neither (nor TNT) is served by the multi-task forward: the

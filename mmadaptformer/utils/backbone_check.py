@@ -27,9 +27,8 @@ from .config_file import (close_hint, dropped_keywords, mistake_place,
 from .local_files import checkpoint_file_problem
 
 __all__ = [
-    'check_backbone_arguments', 'check_pretrained_files', 'check_head_width',
-    'check_init_cfgs', 'backbone_dicts', 'backbone_width',
-    'dropped_backbone_arguments', 'DROPPING_BACKBONES', 'EMBED_DIMS_BACKBONES'
+    'check_backbone_arguments', 'check_pretrained_files', 'check_init_cfgs',
+    'backbone_dicts', 'dropped_backbone_arguments', 'DROPPING_BACKBONES'
 ]
 
 #: The backbones of mmaction2 and mmpretrain whose constructor takes
@@ -37,14 +36,6 @@ __all__ = [
 #: backbone's ``__init__`` source, mmaction2 1.2, mmpretrain 1.2), by
 #: module and class name.
 DROPPING_BACKBONES = ('mmaction.models.backbones.vit_mae.VisionTransformer', )
-
-#: The backbones whose features are ``embed_dims`` wide (mmpretrain's ViT
-#: for the ``out_type`` values of a vector per sample), by module and class
-#: name: a subclass may change that, and is not read.
-EMBED_DIMS_BACKBONES = (
-    'mmaction.models.backbones.vit_mae.VisionTransformer',
-    'mmpretrain.models.backbones.vision_transformer.VisionTransformer',
-)
 
 #: The packages whose classes' ``**kwargs`` are known; a class of another
 #: one (a user's subclass) may use them.
@@ -164,66 +155,6 @@ def check_pretrained_files(cfg: Config,
                 f'{where}: the checkpoint {path} {problem}; give the '
                 "backbone's weights with --pretrained PATH, or set the key "
                 'to the file.')
-
-
-def backbone_width(backbone: dict, cls: type) -> Optional[int]:
-    """The width of the features that the backbone ``cls`` built from the
-    config ``backbone`` gives the head, read from the config (nothing is
-    built); None unless ``cls`` is one of :data:`EMBED_DIMS_BACKBONES`
-    and the config says it."""
-    if f'{cls.__module__}.{cls.__name__}' not in EMBED_DIMS_BACKBONES:
-        return None
-    if not hasattr(cls, 'arch_zoo'):  # mmaction2's: embed_dims
-        width = backbone.get('embed_dims', 768)
-    elif backbone.get('out_type',
-                      'cls_token') not in ('cls_token', 'avg_featmap'):
-        return None
-    else:
-        arch = backbone.get('arch', 'base')
-        arch = cls.arch_zoo.get(arch.lower(), {}) if isinstance(arch,
-                                                                str) else arch
-        width = arch.get('embed_dims') if isinstance(arch, dict) else None
-    return width if isinstance(width, int) else None
-
-
-def check_head_width(cfg: Config,
-                     source: str,
-                     options: Optional[dict] = None) -> None:
-    """Refuse a head whose ``in_channels`` is not the width of the
-    features that the backbone (or the host inside a wrapper) gives it,
-    for a model without a neck and a backbone of
-    :data:`EMBED_DIMS_BACKBONES`.
-
-    The head's first matrix product failed at the first training step
-    (``mat1 and mat2 shapes cannot be multiplied (4x192 and 768x2)``).
-
-    Raises:
-        ConfigError: Naming the head's key (or the option that set it),
-            its value, the backbone's key and the width it gives.
-    """
-    model = cfg.get('model')
-    if not isinstance(model, dict) or model.get('neck') is not None:
-        return
-    head_key = next(
-        (key
-         for key in ('head', 'cls_head') if isinstance(model.get(key), dict)),
-        None)
-    if head_key is None or 'in_channels' not in model[head_key]:
-        return
-    in_channels = model[head_key]['in_channels']
-    use_default_scope(cfg)
-    for key, backbone in list(backbone_dicts(cfg))[::-1]:
-        cls = registered(MODELS, backbone['type'])
-        width = backbone_width(backbone, cls) if isinstance(cls,
-                                                            type) else None
-        if width is None or width == in_channels:
-            return
-        where = mistake_place(source, f'model.{head_key}.in_channels', options)
-        raise ConfigError(
-            f'{where}: the head takes in_channels={in_channels!r}, but the '
-            f'backbone ({key}, {cls.__name__}) gives it {width}-wide '
-            f'features; set model.{head_key}.in_channels={width}, or '
-            'change the backbone.')
 
 
 def _init_cfgs(node, key: str) -> Iterator[Tuple[str, object]]:

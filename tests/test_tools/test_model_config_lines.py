@@ -2,11 +2,13 @@
 """Mistakes of the model part of a config that tools/train.py and
 tools/test.py name on one line before the Runner makes the work dir: an
 argument mmaction2's VideoMAE ViT would drop, a pretrained file that is
-not there or empty, and the AdaptFormer wrapper's own refusals."""
+not there or empty, the AdaptFormer wrapper's own refusals and a head
+width the backbone does not give."""
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      image_data_cfg, run_tool, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
+from mmengine.config import Config
 
 
 def _refused(proc, tmp_path) -> str:
@@ -188,6 +190,40 @@ def test_a_head_width_the_backbone_does_not_give_is_one_line(
         'takes in_channels=768, but the backbone (model.backbone, '
         'VisionTransformer) gives it 64-wide features; set '
         'model.head.in_channels=64, or change the backbone.')
+
+
+#: mmpretrain's Swin with the GlobalAveragePooling neck of its configs,
+#: 32-wide features, and a head that takes 16.
+TINY_SWIN_BODY = """
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SwinTransformer',
+        arch=dict(embed_dims=16, depths=[1, 1], num_heads=[1, 2]),
+        img_size=32,
+        window_size=2,
+        out_indices=(1, )),
+    neck=dict(_delete_=True, type='GlobalAveragePooling'),
+    head=dict(in_channels=16))
+"""
+
+
+def test_a_swin_head_width_behind_its_pooling_neck_is_one_line(
+        tmp_path, tiny_image_data):
+    """It was ``mat1 and mat2 shapes cannot be multiplied (4x32 and
+    16x2)`` at the first step, after the work dir was made; the neck kept
+    the check from running."""
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data) + TINY_SWIN_BODY)
+    assert Config.fromfile(config).model.neck.type == 'GlobalAveragePooling'
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc, tmp_path) == (
+        f'ConfigError: {config}: model.head.in_channels: the head takes '
+        'in_channels=16, but the backbone (model.backbone, '
+        'SwinTransformer) gives it 32-wide features; set '
+        'model.head.in_channels=32, or change the backbone.')
 
 
 def test_an_init_cfg_without_a_type_is_one_line(tmp_path, tiny_video_data):

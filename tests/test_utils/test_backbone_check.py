@@ -7,9 +7,7 @@ from mmaction.registry import MODELS
 from mmengine.config import Config
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.backbone_check import (backbone_width,
-                                                check_backbone_arguments,
-                                                check_head_width,
+from mmadaptformer.utils.backbone_check import (check_backbone_arguments,
                                                 check_pretrained_files,
                                                 dropped_backbone_arguments)
 
@@ -88,24 +86,3 @@ def test_an_address_and_an_empty_pretrained_path_are_left(tmp_path):
             match=r'^c.py: model.backbone.backbone'
             r'.pretrained: the checkpoint .*gone.pth does not'):
         check_pretrained_files(cfg, 'c.py')
-
-
-@pytest.mark.parametrize('arch, out_type, width', [
-    ('deit-tiny', 'cls_token', 192),
-    ('b', 'avg_featmap', 768),
-    ('b', 'featmap', None),
-    (dict(embed_dims=64, num_layers=2, num_heads=2,
-          feedforward_channels=128), 'cls_token', 64),
-])
-def test_the_width_of_mmpretrain_vit_features(arch, out_type, width):
-    from mmpretrain.models.backbones import VisionTransformer as ViT
-    assert backbone_width(dict(arch=arch, out_type=out_type), ViT) == width
-
-
-def test_a_head_behind_a_neck_is_not_compared():
-    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
-    cfg.model.head.in_channels = 768
-    with pytest.raises(ConfigError, match='gives it 64-wide features'):
-        check_head_width(cfg, 'c.py')
-    cfg.model.neck = dict(type='LinearNeck', in_channels=64, out_channels=768)
-    check_head_width(cfg, 'c.py')

@@ -19,15 +19,16 @@ from typing import Iterator, Optional
 from mmengine.config import Config
 from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
+from torch import nn
 
-from ...utils.backbone_check import (check_backbone_arguments,
-                                     check_head_width, check_init_cfgs,
+from ...utils.backbone_check import (check_backbone_arguments, check_init_cfgs,
                                      check_pretrained_files)
 from ...utils.config_error import ConfigError
 from ...utils.config_file import option_place, registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
+from .head_width import check_head_width
 
 __all__ = ['check_model_config', 'check_wrapper_config']
 
@@ -37,8 +38,9 @@ _LEADING_KEY = re.compile(r'^(' + re.escape(CONFIG_KEY) + r'[\w.]*)')
 
 @contextmanager
 def _quiet() -> Iterator[None]:
-    """Keep the wrapper's build log (one line per adapted block) out of
-    the log: the Runner builds it again and logs it then."""
+    """Keep the build log of the wrapper (one line per adapted block) or
+    of a stock host (UniFormerV2's settings) out of the log: the Runner
+    builds it again and logs it then."""
     logger = MMLogger.get_current_instance()
     level = logger.level
     logger.setLevel(logging.ERROR)
@@ -48,9 +50,10 @@ def _quiet() -> Iterator[None]:
         logger.setLevel(level)
 
 
-def check_wrapper_config(cfg: Config,
-                         source: str,
-                         options: Optional[dict] = None) -> None:
+def check_wrapper_config(
+        cfg: Config,
+        source: str,
+        options: Optional[dict] = None) -> Optional[nn.Module]:
     """Build ``model.backbone`` once on the CPU if it is an AdaptFormer or
     VPT wrapper, and name the file or option behind its refusal.
 
@@ -59,6 +62,10 @@ def check_wrapper_config(cfg: Config,
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+
+    Returns:
+        nn.Module, optional: The wrapper built, for the checks that read
+        it; None if ``model.backbone`` is not a wrapper.
 
     Raises:
         ConfigError: The wrapper's refusal (a :class:`ConfigError`, or the
@@ -69,15 +76,15 @@ def check_wrapper_config(cfg: Config,
     model = cfg.get('model')
     backbone = model.get('backbone') if isinstance(model, dict) else None
     if not isinstance(backbone, dict) or 'type' not in backbone:
-        return
+        return None
     use_default_scope(cfg)
     cls = registered(MODELS, backbone['type'])
     if not isinstance(cls, type) or not issubclass(cls, FrozenHostWrapper):
-        return
+        return None
     try:
         with _quiet():
-            MODELS.build(backbone.to_dict() if hasattr(backbone, 'to_dict'
-                                                       ) else dict(backbone))
+            return MODELS.build(backbone.to_dict(
+            ) if hasattr(backbone, 'to_dict') else dict(backbone))
     except (ConfigError, BlockWiringError) as e:
         message = str(e)
         if isinstance(e, BlockWiringError):
@@ -99,7 +106,8 @@ def check_model_config(cfg: Config,
     :func:`~mmadaptformer.utils.backbone_check.check_init_cfgs`,
     :func:`~mmadaptformer.utils.backbone_check.check_pretrained_files`
     (if ``pretrained``), :func:`check_wrapper_config` and
-    :func:`~mmadaptformer.utils.backbone_check.check_head_width`.
+    :func:`~.head_width.check_head_width`, which reads the wrapper built
+    (or builds a stock host, on the meta device where it can).
 
     Args:
         cfg (Config): The config, ``--pretrained`` and ``--cfg-options``
@@ -118,5 +126,6 @@ def check_model_config(cfg: Config,
     check_init_cfgs(cfg, source, options)
     if pretrained:
         check_pretrained_files(cfg, source, options)
-    check_wrapper_config(cfg, source, options)
-    check_head_width(cfg, source, options)
+    wrapper = check_wrapper_config(cfg, source, options)
+    with _quiet():
+        check_head_width(cfg, source, options, wrapper)
