@@ -18,6 +18,7 @@ from mmengine.registry import init_default_scope
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.pipelines import (build_transforms,
                                            dataloader_pipelines)
+from mmadaptformer.utils.video_clip_frames import check_pipeline_clip_frames
 
 __all__ = ['test_pipeline_cfg', 'test_pipeline_key', 'build_test_pipeline']
 
@@ -97,9 +98,15 @@ def build_test_pipeline(cfg: Config,
             cannot be built: the message names the config, the key and
             index (``test_dataloader.dataset.pipeline[2]``) and the type,
             or the option that set it, or, for a type that is not
-            registered, the closest names.
+            registered, the closest names; or if its frame sampler's
+            ``clip_len`` is not the model's VideoMAE ViT ``num_frames``
+            (:func:`~mmadaptformer.utils.video_clip_frames.
+            check_pipeline_clip_frames`).
     """
     key, pipeline = _found_test_pipeline(cfg, source)
     init_default_scope(toolbox)
     # build_transforms builds each from a copy: the config is not changed.
-    return Compose(build_transforms(pipeline, key, cfg, source, options))
+    transforms = build_transforms(pipeline, key, cfg, source, options)
+    # Clips the VideoMAE ViT cannot take failed at the first input.
+    check_pipeline_clip_frames(cfg, key, pipeline, source, options)
+    return Compose(transforms)

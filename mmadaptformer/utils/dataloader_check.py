@@ -15,7 +15,9 @@ will use:
    unexpected keyword argument``), the ``sampler`` it needs is there, and
    the sampler's and batch sampler's arguments are ones their classes take
    (``shufle=True``);
-3. :func:`~.dataset_check.check_datasets`: every dataset is built with
+3. :func:`~.video_clip_frames.check_clip_frames`: a frame sampler's
+   ``clip_len`` is one the model's VideoMAE ViT takes;
+4. :func:`~.dataset_check.check_datasets`: every dataset is built with
    ``lazy_init=True``, reading no annotation list, and a local annotation
    file it names is checked to exist.
 
@@ -35,6 +37,7 @@ from .config_file import (close_hint, mistake_place, mmengine_runner,
                           use_default_scope)
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
+from .video_clip_frames import check_clip_frames
 
 __all__ = ['check_dataloaders', 'check_loader_arguments', 'LOADER_KEYS']
 
@@ -165,5 +168,6 @@ def check_dataloaders(cfg: Config,
         ConfigError: For the first mistake found.
     """
     check_pipelines(cfg, source, loaders, options)
+    check_clip_frames(cfg, source, loaders, options)
     check_loader_arguments(cfg, source, loaders, options)
     check_datasets(cfg, source, loaders, options)
