@@ -195,4 +195,5 @@ def _dataset_error(error: Exception, dataset: dict, key: str, cfg: Config,
     where = f'{source}: {key}' + (f' ({kind})' if kind else '')
     if given:
         where += f' with --cfg-options {" ".join(given)}'
-    return ConfigError(f'{where} cannot be built: {one_line_error(error)}.')
+    return ConfigError(
+        f'{where} cannot be built: {one_line_error(error, end=".")}')

@@ -148,7 +148,8 @@ def build_transforms(pipeline: Sequence,
                 raise error from e
             raise ConfigError(f'{source}: {key}[{index}]' +
                               (f' ({kind})' if kind else '') +
-                              f' cannot be built: {one_line_error(e)}.') from e
+                              ' cannot be built: '
+                              f'{one_line_error(e, end=".")}') from e
         for (unused, takes), fate in ((dropped_arguments(transform, built),
                                        _DROPS), (file_client_misfits(built),
                                                  _PASSES_ON)):

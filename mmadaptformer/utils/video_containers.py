@@ -43,7 +43,9 @@ class VideoInfo(NamedTuple):
     error: Optional[str]
 
 
-def one_line_error(error: BaseException, limit: int = 300) -> str:
+def one_line_error(error: BaseException,
+                   limit: int = 300,
+                   end: str = '') -> str:
     """One line ``Type: message`` of an exception, at most ``limit`` chars.
 
     Decord's messages span many lines and repeat C++ source locations. An
@@ -53,6 +55,10 @@ def one_line_error(error: BaseException, limit: int = 300) -> str:
     Args:
         error (BaseException): The exception.
         limit (int): The longest line returned. Defaults to 300.
+        end (str): Appended unless the line already ends with it, e.g.
+            ``'.'`` to end a sentence with a message that may already end
+            with one (``...; the class of label i must be on line i + 1.``
+            read ``i + 1..``). Defaults to ``''``.
 
     Returns:
         str: The line.
@@ -60,6 +66,8 @@ def one_line_error(error: BaseException, limit: int = 300) -> str:
     text = ' '.join(str(error).split()) or _raised_at(error)
     if len(text) > limit:
         text = text[:limit - 3] + '...'
+    if end and not text.endswith(end):
+        text += end
     return f'{type(error).__name__}: {text}'
 
 

@@ -202,3 +202,28 @@ def test_a_missing_image_folder_is_named_with_its_key(tmp_path):
         'ann_file, CustomDataset lists the class folders in it).')
     (tmp_path / 'empty' / 'train').mkdir()
     check_datasets(cfg, 'c.py', ['train_dataloader'])
+
+
+def test_a_message_ending_a_sentence_gets_one_period(tmp_path):
+    """The label map's own message ends with a period; the error that
+    wraps it read ``... on line i + 1..``."""
+    label_map = tmp_path / 'label_map.txt'
+    label_map.write_text('a\nb\nc\nd\n')
+    cfg = Config(
+        dict(
+            default_scope='mmaction',
+            test_dataloader=dict(
+                dataset=dict(
+                    type='CheckedVideoDataset',
+                    ann_file=str(tmp_path / 'none.txt'),
+                    num_classes=3,
+                    classes=str(label_map),
+                    pipeline=[]))))
+    with pytest.raises(ConfigError) as error:
+        check_datasets(cfg, 'c.py', ['test_dataloader'])
+    message = str(error.value)
+    assert message.startswith(
+        'c.py: test_dataloader.dataset (CheckedVideoDataset) cannot be '
+        f'built: LabelMapError: {label_map}: 4 class names, but '
+        'num_classes=3'), message
+    assert message.endswith('.') and not message.endswith('..'), message
