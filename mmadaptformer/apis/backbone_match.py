@@ -10,18 +10,55 @@ multi-task forward cannot run is refused in
 :mod:`mmadaptformer.apis.multitask_tasks`; see ``docs/multitask.md``.
 """
 import copy
-from typing import Dict, Mapping, Optional, Set
+import inspect
+from typing import Dict, List, Mapping, Optional, Set
 
 import torch
 from mmengine.config import Config
+from mmengine.registry import MODELS
 
 from .multitask_tasks import Task, TaskError
 
 __all__ = ['backbone_signature', 'check_same_model', 'check_same_frozen']
 
 
-def backbone_signature(cfg: Config) -> dict:
-    """The host backbone's config without weights or adapter settings."""
+def _with_defaults(backbone: dict, scope: Optional[str]) -> dict:
+    """``backbone`` with the constructor defaults of its class (found in
+    ``scope``'s registry) for the arguments it leaves out, so that a config
+    that writes a default out (the recipes' ``drop_path_rate=0.``,
+    ``use_mean_pooling=True``) and one that leaves it to the class (a stock
+    MMAction2 config) give the same signature."""
+    kind = backbone.get('type')
+    if not isinstance(kind, str):
+        return backbone
+    cls = MODELS.get(kind if '.' in kind or not scope else f'{scope}.{kind}')
+    try:
+        parameters = inspect.signature(cls).parameters.values()
+    except (TypeError, ValueError):  # no class, or no signature to read
+        return backbone
+    for p in parameters:
+        if p.name not in backbone and p.default is not p.empty and \
+                p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY):
+            # The default object itself: a copy of one that compares by
+            # identity (a partial) would differ from itself.
+            backbone[p.name] = p.default
+    return backbone
+
+
+def backbone_signature(cfg: Config, scope: Optional[str] = None) -> dict:
+    """The host backbone's config without weights or adapter settings.
+
+    Args:
+        cfg (Config): The task's config.
+        scope (str, optional): Its toolbox (``'mmaction'`` or
+            ``'mmpretrain'``), whose registry the host class is read from:
+            the arguments the config leaves out are given their defaults.
+            Defaults to None (the config's arguments as they are).
+
+    Returns:
+        dict: The recognizer type, the host backbone's arguments, the neck
+        and the adapter placement.
+    """
     backbone = copy.deepcopy(cfg.model.get('backbone', {}))
     backbone = backbone.to_dict() if hasattr(backbone,
                                              'to_dict') else dict(backbone)
@@ -29,6 +66,7 @@ def backbone_signature(cfg: Config) -> dict:
     if str(backbone.get('type', '')).split('.')[-1] in ('AdaptFormer', ):
         placement = backbone.get('placement', 'parallel')
         backbone = dict(backbone['backbone'])
+    backbone = _with_defaults(backbone, scope)
     for key in ('init_cfg', 'pretrained'):
         backbone.pop(key, None)
     neck = copy.deepcopy(cfg.model.get('neck'))
@@ -57,10 +95,25 @@ def check_same_model(name: str, source: str, toolbox: str, signature: dict,
     if signature != first_signature:
         raise TaskError(
             f'Task {name!r} ({source}) has another model than task '
-            f'{first.name!r} ({first.config}): {signature} vs '
-            f'{first_signature}. All tasks must adapt the same '
-            'backbone (same recognizer, backbone config and adapter '
-            'placement).')
+            f'{first.name!r} ({first.config}): '
+            f'{"; ".join(_differences(signature, first_signature))} (this '
+            'task vs the first). All tasks must adapt the same backbone '
+            '(same recognizer, backbone config and adapter placement).')
+
+
+def _differences(new: dict, first: dict, prefix: str = '') -> List[str]:
+    """``'KEY: NEW vs FIRST'`` for each key whose value differs, nested
+    dicts followed down (``'model.backbone.drop_path_rate: 0.1 vs 0.0'``);
+    a key one of them lacks reads ``<unset>``."""
+    lines = []
+    for key in list(new) + [k for k in first if k not in new]:
+        a, b = new.get(key, '<unset>'), first.get(key, '<unset>')
+        place = f'{prefix}{key}'
+        if isinstance(a, dict) and isinstance(b, dict):
+            lines.extend(_differences(a, b, f'{place}.'))
+        elif a != b:
+            lines.append(f'{place}: {a!r} vs {b!r}')
+    return lines
 
 
 def check_same_frozen(name: str,

@@ -173,7 +173,7 @@ class SharedBackbone:
     def _add(self, name, config, checkpoint, label_map) -> None:
         cfg, source = load_config(config)
         toolbox = toolbox_of(cfg, source)
-        signature = backbone_signature(cfg)
+        signature = backbone_signature(cfg, toolbox)
         if self._tasks:
             check_same_model(name, source, toolbox, signature,
                              next(iter(self._tasks.values())), self._toolbox,
