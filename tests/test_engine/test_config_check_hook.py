@@ -1,12 +1,19 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """ConfigCheckHook: a head whose num_classes differs from the dataset's
-stops the run before its first step, naming both config keys."""
+stops the run before its first step, naming both config keys, and so do
+validation or test classes at other labels than in training."""
+import logging
+import os
+import shutil
+
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      image_data_cfg, video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+
+from mmadaptformer.utils import ConfigError
 
 
 class _IterCounter(Hook):
@@ -71,3 +78,85 @@ def test_matching_num_classes_trains(tmp_path, tiny_image_data, clean_loggers):
                               **{'train_cfg.max_epochs': 1})
     runner.train()
     assert counter.iters == 2
+
+
+def _stripes_config(tmp_path, data):
+    return write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(data) +
+        "default_hooks = dict(config_check=dict(type='ConfigCheckHook'))\n")
+
+
+def _recased_copy(data, tmp_path):
+    """``data`` with the class folder ``vertical`` of val renamed
+    ``Vertical``, which sorts first: the same images, other labels."""
+    root = tmp_path / 'recased'
+    shutil.copytree(data, root)
+    os.rename(root / 'val' / 'vertical', root / 'val' / 'Vertical')
+    return str(root)
+
+
+def test_validation_classes_at_other_labels_stop_training(
+        tmp_path, tiny_image_data, clean_loggers):
+    """A validation folder named in another case moved every label: the
+    run validated at 0% without a word."""
+    cfg = _stripes_config(tmp_path, tiny_image_data)
+    root = _recased_copy(tiny_image_data, tmp_path)
+    runner, counter = _runner(cfg, tmp_path / 'w',
+                              **{'val_dataloader.dataset.data_root': root})
+    with pytest.raises(ConfigError) as info:
+        runner.train()
+    assert str(info.value).startswith(
+        "val_dataloader.dataset's classes ('Vertical', 'horizontal') are not "
+        'the classes train_dataloader.dataset declares '
+        "('horizontal', 'vertical'): label 0 is 'Vertical' there but "
+        "'horizontal' in training, label 1 is 'horizontal' there but "
+        "'vertical' in training, so its labels would be scored as other "
+        'classes.')
+    assert counter.iters == 0
+
+
+def test_test_classes_are_checked_against_the_checkpoint(
+        tmp_path, tiny_image_data, clean_loggers):
+    """The test set is compared with the names the checkpoint records, as
+    tools/test.py loads it (load_from); renamed classes only warn."""
+    cfg = _stripes_config(tmp_path, tiny_image_data)
+    runner, _ = _runner(
+        cfg,
+        tmp_path / 'w',
+        experiment_name='train',
+        **{'train_cfg.max_epochs': 1})
+    runner.train()
+    checkpoint = str(tmp_path / 'w' / 'epoch_1.pth')
+    root = _recased_copy(tiny_image_data, tmp_path)
+    runner, _ = _runner(
+        cfg,
+        tmp_path / 't',
+        load_from=checkpoint,
+        **{'test_dataloader.dataset.data_root': root})
+    with pytest.raises(ConfigError) as info:
+        runner.test()
+    assert str(info.value).startswith(
+        "test_dataloader.dataset's classes ('Vertical', 'horizontal') are "
+        f'not the classes the checkpoint {checkpoint} was trained on (its '
+        "meta['dataset_meta']['classes']) ('horizontal', 'vertical'): "
+        "label 0 is 'Vertical' there but 'horizontal' in training")
+
+    renamed = tmp_path / 'renamed'
+    shutil.copytree(tiny_image_data, renamed)
+    os.rename(renamed / 'val' / 'vertical', renamed / 'val' / 'w_vertical')
+    runner, _ = _runner(
+        cfg,
+        tmp_path / 'r',
+        load_from=checkpoint,
+        **{'test_dataloader.dataset.data_root': str(renamed)})
+    warnings = []
+    handler = logging.Handler(logging.WARNING)
+    handler.emit = lambda record: warnings.append(record.getMessage())
+    runner.logger.addHandler(handler)
+    assert 'accuracy/top1' in runner.test()
+    named = [w for w in warnings if 'taken as renamed classes' in w]
+    assert len(named) == 1
+    assert named[0].startswith(
+        "test_dataloader.dataset's classes ('horizontal', 'w_vertical') are "
+        f'not the classes the checkpoint {checkpoint} was trained on')
