@@ -160,3 +160,59 @@ def test_test_classes_are_checked_against_the_checkpoint(
     assert named[0].startswith(
         "test_dataloader.dataset's classes ('horizontal', 'w_vertical') are "
         f'not the classes the checkpoint {checkpoint} was trained on')
+
+
+def test_labels_counted_from_one_stop_training(tmp_path, tiny_image_data,
+                                               clean_loggers):
+    """An annotation list of labels 1 and 2 for a 2-class head failed at the
+    first batch holding a 2, inside the data preprocessor, naming no file
+    (``Class values must be smaller than num_classes``)."""
+    lines = []
+    for label, name in enumerate(('horizontal', 'vertical'), start=1):
+        folder = os.path.join(tiny_image_data, 'train', name)
+        lines += [
+            f'train/{name}/{image} {label}\n'
+            for image in sorted(os.listdir(folder))
+        ]
+    ann_file = tmp_path / 'train.txt'
+    ann_file.write_text(''.join(lines))
+    cfg = _stripes_config(tmp_path, tiny_image_data)
+    runner, counter = _runner(
+        cfg, tmp_path / 'w', **{
+            'train_dataloader.dataset.ann_file': str(ann_file),
+            'train_dataloader.dataset.data_prefix': ''
+        })
+    with pytest.raises(ConfigError) as info:
+        runner.train()
+    count = len(lines) // 2
+    assert str(info.value) == (
+        f'train_dataloader.dataset (CustomDataset, ann_file {ann_file}): '
+        f'{count} of {len(lines)} samples have a label outside [0, 2): '
+        f'{tiny_image_data}/train/vertical/0.png (label 2), '
+        f'{tiny_image_data}/train/vertical/1.png (label 2), '
+        f'{tiny_image_data}/train/vertical/2.png (label 2), ... (the labels '
+        'run from 1 to 2: they must count from 0), but '
+        "model.head.num_classes=2. A label is the class's index, from 0.")
+    assert counter.iters == 0
+
+
+def test_a_hidden_class_folder_is_named(tmp_path, tiny_image_data,
+                                        clean_loggers):
+    """Jupyter's .ipynb_checkpoints in the training folder is a third class
+    to CustomDataset; the advice to raise num_classes would train a class
+    of nothing, so the error lists the classes and names the folder."""
+    root = tmp_path / 'data'
+    shutil.copytree(tiny_image_data, root)
+    (root / 'train' / '.ipynb_checkpoints').mkdir()
+    cfg = _stripes_config(tmp_path, str(root))
+    runner, counter = _runner(cfg, tmp_path / 'w')
+    with pytest.raises(ConfigError) as info:
+        runner.train()
+    assert str(info.value) == (
+        'model.head.num_classes=2 but train_dataloader.dataset has 3 classes '
+        "(len(metainfo['classes']) of CustomDataset) ('.ipynb_checkpoints', "
+        "'horizontal', 'vertical'). Remove the hidden class folders "
+        "['.ipynb_checkpoints'], which mmpretrain's CustomDataset counts as "
+        'classes, or set model.head.num_classes to the number of classes of '
+        'the data (and every other num_classes of the config with it).')
+    assert counter.iters == 0

@@ -8,6 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from mmadaptformer.datasets.image_label_range import labels_out_of_range
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 
@@ -105,7 +106,9 @@ class ConfigCheckHook(Hook):
     augmentations). The error names both config keys and values, e.g.
     ``model.cls_head.num_classes=174 but
     train_dataloader.dataset.num_classes=51``. Datasets that declare no
-    number of classes are not checked.
+    number of classes are not checked. Then it checks that every label of
+    an mmpretrain dataset is in ``[0, num_classes)``
+    (:func:`~mmadaptformer.datasets.image_label_range.labels_out_of_range`).
 
     It also checks the class names (``metainfo['classes']``): those of the
     validation set against the training set's, and those of the test set
@@ -152,6 +155,7 @@ class ConfigCheckHook(Hook):
             getattr(model, 'data_preprocessor', None), 'num_classes', None)
         if isinstance(pre, int) and pre != head_classes:
             problems.append(f'model.data_preprocessor.num_classes={pre}')
+        hidden = set()
         for key, loader in loaders:
             dataset = getattr(loader, 'dataset', None)
             declared = dataset_num_classes(dataset) if dataset else None
@@ -160,14 +164,33 @@ class ConfigCheckHook(Hook):
                 if attribute == 'num_classes':
                     problems.append(f'{key}.dataset.num_classes={number}')
                 else:
+                    names = dataset_classes(dataset) or ()
+                    hidden.update(n for n in names if n.startswith('.'))
+                    shown = names[:6] + (('...', ) if len(names) > 6 else ())
                     problems.append(
                         f'{key}.dataset has {number} classes '
-                        f'({attribute} of {type(_unwrap(dataset)).__name__})')
+                        f'({attribute} of {type(_unwrap(dataset)).__name__})'
+                        f' {shown}')
         if problems:
+            # A hidden folder (.ipynb_checkpoints) is a class folder to
+            # CustomDataset: more classes would train a class of nothing.
+            hint = f' Remove the hidden class folders {sorted(hidden)}, ' \
+                'which mmpretrain\'s CustomDataset counts as classes, or ' \
+                'set' if hidden else ' Set'
             raise ConfigError(
                 f'{head_key}={head_classes} but ' + ' and '.join(problems) +
-                f'. Set {head_key} to the number of classes of the data '
+                f'.{hint} {head_key} to the number of classes of the data '
                 f'(and every other num_classes of the config with it).')
+        for key, loader in loaders:
+            dataset = _unwrap(getattr(loader, 'dataset', None))
+            outside = labels_out_of_range(dataset, head_classes)
+            if outside is not None:
+                ann_file = getattr(dataset, 'ann_file', None)
+                raise ConfigError(
+                    f'{key}.dataset ({type(dataset).__name__}'
+                    f'{f", ann_file {ann_file}" if ann_file else ""}): '
+                    f'{outside}, but {head_key}={head_classes}. A label is '
+                    'the class\'s index, from 0.')
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Keep the class names the loaded checkpoint was trained on."""
