@@ -9,7 +9,10 @@ than num_classes.``, no file named), and a validation set scored such
 samples as wrong without a word. :func:`labels_out_of_range` finds them in
 a built dataset, before it is used.
 """
+import numbers
 from typing import Optional
+
+import numpy as np
 
 __all__ = ['labels_out_of_range']
 
@@ -23,8 +26,8 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
 
     Args:
         dataset: A fully built mmengine ``BaseDataset``; anything else,
-            and samples without an int ``gt_label`` (multi-label, videos),
-            are not checked.
+            and samples without a single integer ``gt_label``
+            (multi-label, videos), are not checked.
         num_classes (int): The head's number of classes.
 
     Returns:
@@ -38,8 +41,8 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
         return None
     bad, seen = [], []
     for index in range(len(dataset)):
-        label = dataset.get_data_info(index).get('gt_label')
-        if isinstance(label, bool) or not isinstance(label, int):
+        label = _single(dataset.get_data_info(index).get('gt_label'))
+        if label is None:
             continue
         seen.append(label)
         if not 0 <= label < num_classes:
@@ -47,7 +50,7 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
     if not bad:
         return None
     shown = ', '.join(f'{_image(dataset, i)} (label '
-                      f'{dataset.get_data_info(i)["gt_label"]})'
+                      f'{_single(dataset.get_data_info(i)["gt_label"])})'
                       for i in bad[:_SHOWN])
     if len(bad) > _SHOWN:
         shown += ', ...'
@@ -57,6 +60,16 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
         text += (f' (the labels run from 1 to {num_classes}: they must '
                  'count from 0)')
     return text
+
+
+def _single(label) -> Optional[int]:
+    """A single label as an int (MNIST's are 0-d int64 arrays); None for
+    anything else, such as multi-label lists."""
+    if isinstance(label, np.ndarray) and label.ndim == 0:
+        label = label.item()
+    if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+        return None
+    return int(label)
 
 
 def _image(dataset, index: int) -> str:
