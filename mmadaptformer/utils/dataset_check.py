@@ -38,6 +38,8 @@ from mmengine.registry import DATASETS
 from .config_error import ConfigError
 from .config_file import (config_key, mistake_place, registered, registry_miss,
                           use_default_scope)
+from .image_ann_file import malformed_image_list
+from .image_folder_classes import misnamed_folder_classes
 from .local_files import is_local
 from .video_containers import one_line_error
 
@@ -103,7 +105,11 @@ def check_datasets(cfg: Config,
             A :class:`ConfigError` or ``FileNotFoundError`` (whose message
             names the file) is raised as it is. A local annotation file
             or image folder that does not exist (:func:`missing_data`) is
-            named with its key.
+            named with its key, and so are class names that do not fit
+            the class folders of a ``CustomDataset`` without one
+            (:func:`~.image_folder_classes.misnamed_folder_classes`) and
+            the first line of its ``ann_file`` that it cannot read
+            (:func:`~.image_ann_file.malformed_image_list`).
     """
     use_default_scope(cfg)
     for loader in loaders:
@@ -125,7 +131,8 @@ def check_datasets(cfg: Config,
                 built = DATASETS.build(copy.deepcopy(node))
             except Exception as e:
                 raise _dataset_error(e, node, key, cfg, source, options) from e
-            missing = missing_data(built)
+            missing = missing_data(built) or misnamed_folder_classes(
+                built, node) or malformed_image_list(built)
             if missing is not None:
                 argument, what = missing
                 where = mistake_place(source, f'{key}.{argument}', options)

@@ -40,6 +40,7 @@ from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
                           option_place, refuse_unknown_keys)
+from .image_metric_classes import check_metric_classes
 from .local_files import checkpoint_file_problem
 from .paramwise_check import check_paramwise_cfg
 from .recognizer_check import check_evaluated_views, check_recognizer_cfg
@@ -310,8 +311,10 @@ def check_runner_config(cfg: Config,
     :func:`~.clip_grad_check.check_clip_grad`, :func:`check_load_from`
     and, for the model the Runner builds,
     :func:`~.recognizer_check.check_recognizer_cfg` and
-    :func:`~.recognizer_check.check_evaluated_views`: for a tool about to
-    build a Runner.
+    :func:`~.recognizer_check.check_evaluated_views`, and the evaluators'
+    metrics against the head's classes
+    (:func:`~.image_metric_classes.check_metric_classes`): for a tool about
+    to build a Runner.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -333,3 +336,4 @@ def check_runner_config(cfg: Config,
     check_load_from(cfg, source, options)
     check_recognizer_cfg(cfg, source, options)
     check_evaluated_views(cfg, source, evaluators, options)
+    check_metric_classes(cfg, source, evaluators, options)

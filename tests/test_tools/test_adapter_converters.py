@@ -250,3 +250,24 @@ def test_an_official_training_checkpoint_says_to_convert_it(
     assert ('python tools/model_converters/convert_official.py '
             f'{path} CONVERTED.pth') in line, line
     assert 'Do not use this file' not in line
+
+
+def test_merge_names_adapters_of_another_head(video_tasks, merge, tmp_path,
+                                              clean_loggers):
+    """Adapters and head of a 2-class task with a 3-class config ended
+    merge_adapters.py with the traceback of torch's strict load."""
+    task = video_tasks['full']
+    out = tmp_path / 'merged.pth'
+    with pytest.raises(StateDictMismatchError) as error:
+        merge([
+            task['config'], task['checkpoint'],
+            str(out), '--cfg-options', 'model.cls_head.num_classes=3'
+        ])
+    message = str(error.value)
+    assert message.startswith(f'{task["checkpoint"]} (config '
+                              f'{task["config"]}) does not fit the model')
+    assert re.search(r'cls_head\.\S+\.weight: \(2, \d+\) vs \(3, \d+\)',
+                     message), message
+    assert message.endswith(
+        "Is it an adapter-only checkpoint of this config's model?")
+    assert not out.exists()

@@ -42,6 +42,7 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import parse_converter_args
 from mmadaptformer.utils.output_file import output_file_problem
+from mmadaptformer.utils.state_dict_check import check_state_dict
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -147,6 +148,13 @@ def merge(args):
                                    for source in sources.values()])
     if problem:
         build_parser().error(problem)
+    # Adapters of another task (another head) are named, not a traceback.
+    check_state_dict(
+        model,
+        checkpoint['state_dict'],
+        source=f'{args.checkpoint} (config {args.config})',
+        allow_fresh=False,
+        hint='Is it an adapter-only checkpoint of this config\'s model?')
     model.load_state_dict(checkpoint['state_dict'], strict=True)
     meta = {
         k: v

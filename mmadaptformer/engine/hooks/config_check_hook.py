@@ -1,15 +1,18 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Check that a config's parts agree before they run."""
+import logging
 from typing import List, Optional, Sequence, Tuple
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from mmadaptformer.datasets.image_label_range import labels_out_of_range
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 
-__all__ = ['ConfigCheckHook', 'dataset_num_classes']
+__all__ = ['ConfigCheckHook', 'dataset_classes', 'dataset_num_classes']
 
 
 def _unwrap(dataset):
@@ -48,6 +51,48 @@ def dataset_num_classes(dataset) -> Optional[Tuple[int, str]]:
     return None
 
 
+def dataset_classes(dataset) -> Optional[Tuple[str, ...]]:
+    """The class names a dataset declares (``metainfo['classes']``), if
+    any; wrappers are looked through."""
+    return _metainfo_classes(getattr(_unwrap(dataset), 'metainfo', None))
+
+
+def _metainfo_classes(metainfo) -> Optional[Tuple[str, ...]]:
+    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
+    if isinstance(classes, (list, tuple)) and classes:
+        return tuple(str(name) for name in classes)
+    return None
+
+
+def _check_names(names: Tuple[str, ...], where: str, trained: Tuple[str, ...],
+                 origin: str) -> None:
+    """Raise if a label means another class in ``names`` than in the
+    training classes ``trained`` (a name of one is at another label in the
+    other); warn if the names differ otherwise (renamed classes)."""
+    if len(names) != len(trained) or names == trained:
+        return  # another count is the num_classes check's
+    wrong = [
+        i for i, (name, known) in enumerate(zip(names, trained))
+        if name != known and (name in trained or known in names)
+    ]
+    text = f"{where}'s classes {names} are not the classes {origin} {trained}"
+    if not wrong:
+        print_log(
+            f'{text}; no name is at another label, so they are taken as '
+            'renamed classes and labels are compared by number.',
+            logger='current',
+            level=logging.WARNING)
+        return
+    shown = ', '.join(f'label {i} is {names[i]!r} there but {trained[i]!r} '
+                      'in training' for i in wrong[:3])
+    more = f' and {len(wrong) - 3} more' if len(wrong) > 3 else ''
+    raise ConfigError(
+        f'{text}: {shown}{more}, so its labels would be scored as other '
+        'classes. Give it the same names in the same order (mmpretrain\'s '
+        'CustomDataset without an ann_file labels its class folders in '
+        'sorted order: their names must be the same, case included).')
+
+
 @MMACTION_HOOKS.register_module()
 @MMPRETRAIN_HOOKS.register_module()
 class ConfigCheckHook(Hook):
@@ -61,8 +106,19 @@ class ConfigCheckHook(Hook):
     augmentations). The error names both config keys and values, e.g.
     ``model.cls_head.num_classes=174 but
     train_dataloader.dataset.num_classes=51``. Datasets that declare no
-    number of classes are not checked. Used in the
-    `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
+    number of classes are not checked. Then it checks that every label of
+    an mmpretrain dataset is in ``[0, num_classes)``
+    (:func:`~mmadaptformer.datasets.image_label_range.labels_out_of_range`).
+
+    It also checks the class names (``metainfo['classes']``): those of the
+    validation set against the training set's, and those of the test set
+    against the ones the loaded checkpoint was trained on (MMEngine's
+    Runner saves them as ``meta['dataset_meta']``). A name at another label
+    (``('Eel', 'cat', 'dog')`` for ``('cat', 'dog', 'eel')``: mmpretrain's
+    ``CustomDataset`` labels its class folders in sorted order) scored
+    every label as another class without a word; it stops the run. Names
+    that differ otherwise are taken as renamed classes, with a warning.
+    Used in the `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
 
     Args:
         head (Sequence[str]): Attribute names of the model's head, tried in
@@ -76,6 +132,8 @@ class ConfigCheckHook(Hook):
 
     def __init__(self, head: Sequence[str] = HEAD_NAMES) -> None:
         self.head = [head] if isinstance(head, str) else list(head)
+        # The class names of the checkpoint the Runner loaded, if any.
+        self._trained: Optional[Tuple[str, ...]] = None
 
     def _head(self, runner) -> Optional[Tuple[str, int]]:
         model = unwrapped_model(runner.model)
@@ -97,6 +155,7 @@ class ConfigCheckHook(Hook):
             getattr(model, 'data_preprocessor', None), 'num_classes', None)
         if isinstance(pre, int) and pre != head_classes:
             problems.append(f'model.data_preprocessor.num_classes={pre}')
+        hidden = set()
         for key, loader in loaders:
             dataset = getattr(loader, 'dataset', None)
             declared = dataset_num_classes(dataset) if dataset else None
@@ -105,23 +164,67 @@ class ConfigCheckHook(Hook):
                 if attribute == 'num_classes':
                     problems.append(f'{key}.dataset.num_classes={number}')
                 else:
+                    names = dataset_classes(dataset) or ()
+                    hidden.update(n for n in names if n.startswith('.'))
+                    shown = names[:6] + (('...', ) if len(names) > 6 else ())
                     problems.append(
                         f'{key}.dataset has {number} classes '
-                        f'({attribute} of {type(_unwrap(dataset)).__name__})')
+                        f'({attribute} of {type(_unwrap(dataset)).__name__})'
+                        f' {shown}')
         if problems:
+            # A hidden folder (.ipynb_checkpoints) is a class folder to
+            # CustomDataset: more classes would train a class of nothing.
+            hint = f' Remove the hidden class folders {sorted(hidden)}, ' \
+                'which mmpretrain\'s CustomDataset counts as classes, or ' \
+                'set' if hidden else ' Set'
             raise ConfigError(
                 f'{head_key}={head_classes} but ' + ' and '.join(problems) +
-                f'. Set {head_key} to the number of classes of the data '
+                f'.{hint} {head_key} to the number of classes of the data '
                 f'(and every other num_classes of the config with it).')
+        for key, loader in loaders:
+            dataset = _unwrap(getattr(loader, 'dataset', None))
+            outside = labels_out_of_range(dataset, head_classes)
+            if outside is not None:
+                ann_file = getattr(dataset, 'ann_file', None)
+                raise ConfigError(
+                    f'{key}.dataset ({type(dataset).__name__}'
+                    f'{f", ann_file {ann_file}" if ann_file else ""}): '
+                    f'{outside}, but {head_key}={head_classes}. A label is '
+                    'the class\'s index, from 0.')
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Keep the class names the loaded checkpoint was trained on."""
+        meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+        dataset_meta = meta.get('dataset_meta') if isinstance(meta,
+                                                              dict) else None
+        self._trained = _metainfo_classes(dataset_meta)
 
     def before_train(self, runner) -> None:
-        """Check the training and validation data against the head."""
+        """Check the training and validation data against the head, and
+        the validation classes against the training ones."""
         loaders = [('train_dataloader', runner.train_dataloader)]
         val_loop = runner.val_loop
         if val_loop is not None and hasattr(val_loop, 'dataloader'):
             loaders.append(('val_dataloader', val_loop.dataloader))
         self._check(runner, loaders)
+        train = dataset_classes(runner.train_dataloader.dataset)
+        # What the model is trained on from here, whatever load_from held
+        # (a test after training compares with these).
+        self._trained = train
+        for key, loader in loaders[1:]:
+            names = dataset_classes(getattr(loader, 'dataset', None))
+            if train and names:
+                _check_names(names, f'{key}.dataset', train,
+                             'train_dataloader.dataset declares')
 
     def before_test(self, runner) -> None:
-        """Check the test data against the head."""
+        """Check the test data against the head, and its classes against
+        those the loaded checkpoint records."""
         self._check(runner, [('test_dataloader', runner.test_dataloader)])
+        trained = self._trained
+        names = dataset_classes(runner.test_dataloader.dataset)
+        if trained and names:
+            _check_names(
+                names, 'test_dataloader.dataset', trained,
+                f'the checkpoint {runner.cfg.get("load_from")} was trained '
+                "on (its meta['dataset_meta']['classes'])")

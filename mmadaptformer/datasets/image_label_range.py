@@ -1,0 +1,78 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Labels of an image dataset outside the head's classes.
+
+mmpretrain reads the labels of an annotation list (``<image> <label>``) as
+they are. A list that counts its classes from 1 has a label equal to the
+number of classes: training stopped at the first batch holding one, from
+inside the data preprocessor (``RuntimeError: Class values must be smaller
+than num_classes.``, no file named), and a validation set scored such
+samples as wrong without a word. :func:`labels_out_of_range` finds them in
+a built dataset, before it is used.
+"""
+import numbers
+from typing import Optional
+
+import numpy as np
+
+__all__ = ['labels_out_of_range']
+
+# How many samples at fault an error spells out.
+_SHOWN = 3
+
+
+def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
+    """What is outside ``[0, num_classes)`` among the single labels
+    (``gt_label``, as mmpretrain's datasets give them) of ``dataset``.
+
+    Args:
+        dataset: A fully built mmengine ``BaseDataset``; anything else,
+            and samples without a single integer ``gt_label``
+            (multi-label, videos), are not checked.
+        num_classes (int): The head's number of classes.
+
+    Returns:
+        str, optional: e.g. ``'12 of 36 samples have a label outside [0,
+        3): train/eel/0.png (label 3), ... (the labels run from 1 to 3:
+        they must count from 0)'``; None if every label is in range.
+    """
+    from mmengine.dataset import BaseDataset
+    if not isinstance(dataset, BaseDataset) or \
+            not getattr(dataset, '_fully_initialized', False):
+        return None
+    bad, seen = [], []
+    for index in range(len(dataset)):
+        label = _single(dataset.get_data_info(index).get('gt_label'))
+        if label is None:
+            continue
+        seen.append(label)
+        if not 0 <= label < num_classes:
+            bad.append(index)
+    if not bad:
+        return None
+    shown = ', '.join(f'{_image(dataset, i)} (label '
+                      f'{_single(dataset.get_data_info(i)["gt_label"])})'
+                      for i in bad[:_SHOWN])
+    if len(bad) > _SHOWN:
+        shown += ', ...'
+    text = (f'{len(bad)} of {len(dataset)} samples have a label outside '
+            f'[0, {num_classes}): {shown}')
+    if min(seen) == 1 and max(seen) == num_classes:
+        text += (f' (the labels run from 1 to {num_classes}: they must '
+                 'count from 0)')
+    return text
+
+
+def _single(label) -> Optional[int]:
+    """A single label as an int (MNIST's are 0-d int64 arrays); None for
+    anything else, such as multi-label lists."""
+    if isinstance(label, np.ndarray) and label.ndim == 0:
+        label = label.item()
+    if isinstance(label, bool) or not isinstance(label, numbers.Integral):
+        return None
+    return int(label)
+
+
+def _image(dataset, index: int) -> str:
+    info = dataset.get_data_info(index)
+    return str(
+        info.get('img_path') or info.get('filename') or f'sample {index}')

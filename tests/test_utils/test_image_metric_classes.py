@@ -1,0 +1,66 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A metric that cannot score the head's number of classes (mmpretrain's
+top-5 accuracy on three classes, as every ImageNet config asks) is named
+before the run, not after its first training epoch or its whole test."""
+import pytest
+from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config
+from mmengine.config import Config
+
+from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.image_metric_classes import check_metric_classes
+
+_TOP5 = ('ValueError: Top-5 accuracy is unavailable since the number of '
+         'categories is 2. Please check the `val_evaluator` and '
+         '`test_evaluator` fields in your config file')
+
+
+def _config(**evaluators):
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.merge_from_dict(evaluators)
+    return cfg
+
+
+def test_a_top_k_above_the_head_classes_is_named():
+    cfg = _config(test_evaluator=dict(type='Accuracy', topk=(1, 5)))
+    with pytest.raises(ConfigError) as error:
+        check_metric_classes(cfg, 'c.py', ['test_evaluator'])
+    assert str(error.value) == (
+        'c.py: test_evaluator: Accuracy cannot score the 2 classes of '
+        f'model.head.num_classes=2: {_TOP5}. The run would stop on it only '
+        'after the whole test. Ask the metric for what 2 classes allow '
+        '(e.g. its topk), in every evaluator that copies it.')
+    # Only the evaluators the tool runs are checked.
+    check_metric_classes(cfg, 'c.py', ['val_evaluator'])
+
+
+@pytest.mark.parametrize('evaluator', [
+    dict(type='Accuracy', topk=(1, 2)),
+    [dict(type='Accuracy'),
+     dict(type='SingleLabelMetric')],
+    dict(type='NoSuchMetric'),
+])
+def test_metrics_the_classes_allow_pass(evaluator):
+    """And one that cannot be built is left to the Runner, which names
+    it."""
+    check_metric_classes(
+        _config(val_evaluator=evaluator), 'c.py', ['val_evaluator'])
+
+
+def test_tools_train_stops_before_the_first_epoch(tmp_path, tiny_image_data):
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        'val_evaluator.topk=[1,5]'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == (
+        'ConfigError: --cfg-options val_evaluator.topk=[1, 5]: Accuracy '
+        'cannot score the 2 classes of model.head.num_classes=2: '
+        f'{_TOP5}. The run would stop on it only after a training epoch, '
+        'at the first validation. Ask the metric for what 2 classes allow '
+        '(e.g. its topk), in every evaluator that copies it.')
+    assert not (tmp_path / 'w').exists()
