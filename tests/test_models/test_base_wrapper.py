@@ -209,8 +209,14 @@ def test_init_recognizer_refuses_a_random_backbone(video):
     from mmaction.apis import init_recognizer
     with pytest.raises(FrozenBackboneMismatchError) as info:
         init_recognizer(video['random_cfg'], video['ckpt'], device='cpu')
-    assert f'{KEY}, which is not set (random weights)' in str(info.value)
-    assert DIFFER.search(str(info.value))
+    message = str(info.value)
+    # The cause (the unset key) comes first, before the tensor count.
+    assert message.startswith(
+        f'The adapter-only checkpoint {video["ckpt"]} needs the frozen '
+        f'backbone its adapters were trained on, but the config key {KEY}, '
+        'which names it, is not set (random weights)')
+    assert DIFFER.search(message)
+    assert f'trained on {video["right"]}' in message
 
 
 def test_load_checkpoint_refuses_another_backbone_and_names_the_file(video):

@@ -257,16 +257,26 @@ def verify_frozen_host(wrapper: nn.Module,
             _trained_frozen_message(wrapper, source, differ, len(expected)),
             trained_on=trained_on,
             named_backbone=True)
-    lines = [
-        f'The {part}-only checkpoint{" " + source if source else ""} '
-        f'was trained on a different frozen backbone: {len(differ)} of '
-        f'{len(expected)} frozen tensors differ from this model\'s '
-        f'({", ".join(differ[:_LISTED])}'
-        f'{", ..." if len(differ) > _LISTED else ""}).',
-        f'The frozen backbone comes from the config key '
-        f'{wrapper.pretrained_key}, ' +
-        (f'now {now}.' if now else 'which is not set (random weights).'),
-    ]
+    listed = (f'{", ".join(differ[:_LISTED])}'
+              f'{", ..." if len(differ) > _LISTED else ""}')
+    checkpoint = f'The {part}-only checkpoint{" " + source if source else ""}'
+    if not now:
+        # The cause is the unset key, not the tensors: say it first.
+        lines = [
+            f'{checkpoint} needs the frozen backbone its {part}s were '
+            f'trained on, but the config key {wrapper.pretrained_key}, '
+            'which names it, is not set (random weights): '
+            f'{len(differ)} of {len(expected)} frozen tensors differ from '
+            f'this model\'s ({listed}).'
+        ]
+    else:
+        lines = [
+            f'{checkpoint} was trained on a different frozen backbone: '
+            f'{len(differ)} of {len(expected)} frozen tensors differ from '
+            f'this model\'s ({listed}).',
+            f'The frozen backbone comes from the config key '
+            f'{wrapper.pretrained_key}, now {now}.'
+        ]
     if trained_on:
         lines.append(f'The {part}s were trained on {trained_on}.')
     lines.append('Point the config key at the pretrained checkpoint the '
