@@ -7,9 +7,10 @@ from mmadaptformer.utils.video_containers import BrokenVideoError
 from .annotation_lists import AnnotationError
 from .checked_image_dataset import CheckedImageDataset
 from .checked_video_dataset import CheckedVideoDataset
+from .image_files import BrokenImageError
 from .short_videos import ShortVideoError
 
 __all__ = [
-    'AnnotationError', 'BrokenVideoError', 'CheckedImageDataset',
-    'CheckedVideoDataset', 'ShortVideoError'
+    'AnnotationError', 'BrokenImageError', 'BrokenVideoError',
+    'CheckedImageDataset', 'CheckedVideoDataset', 'ShortVideoError'
 ]

@@ -1,12 +1,19 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""An mmpretrain ``CustomDataset`` whose class names move with its data."""
+"""An mmpretrain ``CustomDataset`` whose class names move with its data and
+whose training survives broken image files."""
 import os.path as osp
 from typing import Optional, Sequence, Union
 
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 
+from mmadaptformer.utils.transform_steps import (PipelineStepError,
+                                                 TransformError,
+                                                 run_transforms)
+from mmadaptformer.utils.video_containers import one_line_error
+from .image_files import BrokenImageError, check_image_file
 from .label_map import load_class_names
+from .training_refetch import IMAGES, load_training_sample
 
 __all__ = ['CheckedImageDataset', 'rooted_classes']
 
@@ -22,7 +29,8 @@ def rooted_classes(classes, data_root: str):
 @DATASETS.register_module()
 class CheckedImageDataset(CustomDataset):
     """mmpretrain's ``CustomDataset`` with a ``classes`` file found under
-    ``data_root``, as ``ann_file`` is, and checked.
+    ``data_root``, as ``ann_file`` is, and checked, and with broken images
+    skipped in training.
 
     Used in the image recipes of `AdaptFormer
     <https://arxiv.org/abs/2205.13535>`_ (Food-101), whose class names come
@@ -31,6 +39,25 @@ class CheckedImageDataset(CustomDataset):
     ``data_root`` (``--cfg-options``) kept looking for the names where the
     data no longer was. The names become ``metainfo['classes']``, which
     MMEngine's Runner saves in every checkpoint.
+
+    **A broken image** is one whose loading or transforms raise: a file
+    that is empty, truncated, corrupt or not an image (mmcv's
+    ``LoadImageFromFile``: ``failed to load image``, or a Pillow error), or
+    one a transform fails on.
+
+    * In training it is logged with a WARNING naming it and the error, and
+      another sample is drawn at random, at most ``max_refetch`` times in a
+      row before a :class:`BrokenImageError` names every file tried
+      (:func:`~mmadaptformer.datasets.training_refetch.load_training_sample`,
+      as for ``CheckedVideoDataset``'s videos). The images skipped before
+      a sample travel in its data sample's metainfo under
+      ``'skipped_images'``, so that ``DataHealthHook`` counts them per
+      epoch across dataloader workers and ranks.
+    * In validation and testing (``test_mode=True``) it is an error naming
+      the file and what is wrong (:class:`BrokenImageError`, or
+      :class:`~mmadaptformer.utils.transform_steps.PipelineStepError` when
+      a transform failed after the image was read): evaluation must not
+      silently drop samples.
 
     Args:
         data_root (str): The dataset's folder; ``ann_file``,
@@ -44,6 +71,8 @@ class CheckedImageDataset(CustomDataset):
             None (names from ``metainfo``, or the class folders).
         num_classes (int, optional): How many names ``classes`` must have.
             Defaults to None (not checked).
+        max_refetch (int): In training, how many other samples to draw in
+            a row after a broken image before raising. Defaults to 10.
         **kwargs: Other arguments of ``CustomDataset``, such as
             ``ann_file``, ``data_prefix`` and ``pipeline``.
 
@@ -63,11 +92,93 @@ class CheckedImageDataset(CustomDataset):
                  data_root: str = '',
                  classes: Optional[Union[str, Sequence[str]]] = None,
                  num_classes: Optional[int] = None,
+                 max_refetch: int = 10,
                  **kwargs) -> None:
+        is_int = isinstance(max_refetch,
+                            int) and not isinstance(max_refetch, bool)
+        if not is_int or max_refetch < 0:
+            raise ValueError('CheckedImageDataset: max_refetch must be an '
+                             f'int >= 0, got {max_refetch!r}')
         names = load_class_names(
             rooted_classes(classes, data_root),
             num_classes,
             owner=f'CheckedImageDataset (data_root={data_root!r})',
             origin='it comes with the dataset; a relative path is taken '
             'from data_root')
-        super().__init__(data_root=data_root, classes=names, **kwargs)
+        super().__init__(
+            data_root=data_root,
+            classes=names,
+            max_refetch=max_refetch,
+            **kwargs)
+
+    def prepare_data(self, idx: int) -> Optional[dict]:
+        """Run the pipeline on sample ``idx``, raising on an empty file and
+        naming the transform that fails.
+
+        Args:
+            idx (int): Index of the sample.
+
+        Returns:
+            dict | None: The pipeline's output; None if a transform
+            rejected the sample.
+
+        Raises:
+            BrokenImageError: The image file is empty.
+            TransformError: A transform raised; it names the transform.
+        """
+        results = self.get_data_info(idx)
+        check_image_file(results.get('img_path'))
+        return run_transforms(self.pipeline.transforms, results)
+
+    def _image(self, idx: int) -> str:
+        info = self.get_data_info(idx)
+        return str(info.get('img_path') or f'sample {idx}')
+
+    def _unloadable(self, idx: int, error: Exception) -> RuntimeError:
+        """The error for an evaluation image the pipeline fails on."""
+        if isinstance(error, TransformError) and not error.reads_file:
+            return PipelineStepError(
+                f'Cannot evaluate {self._image(idx)}: after it was read, '
+                f"the test pipeline's {error.describe()}. Check that "
+                "transform's settings and those of the ones before it.")
+        why = error.describe() if isinstance(error, TransformError) else \
+            one_line_error(error)
+        cause = getattr(error, 'error', error)
+        advice = ('' if isinstance(cause, FileNotFoundError) else
+                  ' The file is not an image that can be decoded (empty, '
+                  'truncated, corrupt or another format):')
+        return BrokenImageError(
+            f'Cannot load {self._image(idx)} for evaluation: {why}.{advice} '
+            'Replace it, or remove it from the dataset.')
+
+    def __getitem__(self, idx: int) -> dict:
+        """Load a sample; in training replace broken images by others.
+
+        Args:
+            idx (int): Index of the sample.
+
+        Returns:
+            dict: The pipeline's output. In training its data sample's
+            metainfo lists under ``'skipped_images'`` the broken images
+            drawn before it.
+        """
+        if not self._fully_initialized:
+            self.full_init()
+        if self.test_mode:
+            try:
+                data = self.prepare_data(idx)
+            except Exception as e:
+                raise self._unloadable(idx, e) from e
+            if data is None:
+                raise BrokenImageError(
+                    f'The test pipeline rejected {self._image(idx)}')
+            return data
+        return load_training_sample(
+            idx,
+            prepare=self.prepare_data,
+            filename=self._image,
+            describe=self._image,
+            draw_another=self._rand_another,
+            max_refetch=self.max_refetch,
+            ann_file=self.ann_file or self.img_prefix,
+            files=IMAGES)

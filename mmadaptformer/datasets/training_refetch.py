@@ -1,39 +1,78 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Draw another training sample in place of a broken or short video.
+"""Draw another training sample in place of a broken file or a short
+video.
 
-:class:`~mmadaptformer.datasets.CheckedVideoDataset` loads its training
-samples through :func:`load_training_sample`: a video whose loading or
+:class:`~mmadaptformer.datasets.CheckedVideoDataset` and
+:class:`~mmadaptformer.datasets.CheckedImageDataset` load their training
+samples through :func:`load_training_sample`: a file whose loading or
 transforms raise is logged and replaced by a random other sample, and so is
-a short one with ``short_videos='skip'``, at most ``max_refetch`` times in
-a row before an error names every file tried. What was skipped travels in
-the returned data sample's metainfo, for ``DataHealthHook``.
+a short video with ``short_videos='skip'``, at most ``max_refetch`` times
+in a row before an error names every file tried. What was skipped travels
+in the returned data sample's metainfo, for ``DataHealthHook``.
 """
 import logging
-from typing import Callable, List, Optional, Tuple
+from typing import Callable, List, NamedTuple, Optional, Tuple, Type
 
 from mmengine.logging import print_log
 
 from mmadaptformer.utils.transform_steps import TransformError
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   one_line_error)
+from .image_files import BrokenImageError
 from .short_videos import SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError
 
-__all__ = ['SKIPPED_VIDEOS_KEY', 'load_training_sample']
+__all__ = [
+    'IMAGES', 'SKIPPED_IMAGES_KEY', 'SKIPPED_VIDEOS_KEY', 'VIDEOS',
+    'SampleFiles', 'load_training_sample'
+]
 
 #: Metainfo key of a packed training sample: the videos skipped before it.
 SKIPPED_VIDEOS_KEY = 'skipped_videos'
+#: Metainfo key of a packed training sample: the images skipped before it.
+SKIPPED_IMAGES_KEY = 'skipped_images'
+
+
+class SampleFiles(NamedTuple):
+    """The files a dataset loads its samples from, as
+    :func:`load_training_sample` names them.
+
+    Args:
+        owner (str): The dataset's class, which starts each message.
+        noun (str): One file, e.g. ``'video'``.
+        skipped_key (str): The metainfo key listing the skipped files.
+        error (type): Raised when ``max_refetch + 1`` samples in a row
+            could not be loaded.
+    """
+    owner: str
+    noun: str
+    skipped_key: str
+    error: Type[Exception]
+
+
+#: The files of :class:`~mmadaptformer.datasets.CheckedVideoDataset`.
+VIDEOS = SampleFiles('CheckedVideoDataset', 'video', SKIPPED_VIDEOS_KEY,
+                     BrokenVideoError)
+#: The files of :class:`~mmadaptformer.datasets.CheckedImageDataset`.
+IMAGES = SampleFiles('CheckedImageDataset', 'image', SKIPPED_IMAGES_KEY,
+                     BrokenImageError)
 
 # A sample's pipeline output (None: rejected), and a text about an index.
 _Prepare = Callable[[int], Optional[dict]]
 _Text = Callable[[int], str]
 
 
-def load_training_sample(idx: int, *, prepare: _Prepare, filename: _Text,
-                         describe: _Text, draw_another: Callable[[], int],
-                         max_refetch: int, short_videos: str,
-                         ann_file: str) -> dict:
+def load_training_sample(idx: int,
+                         *,
+                         prepare: _Prepare,
+                         filename: _Text,
+                         describe: _Text,
+                         draw_another: Callable[[], int],
+                         max_refetch: int,
+                         ann_file: str,
+                         short_videos: Optional[str] = None,
+                         files: SampleFiles = VIDEOS) -> dict:
     """Load training sample ``idx``, drawing others in place of broken
-    videos, short ones (unless ``short_videos='error'``) and samples the
+    files, short videos (unless ``short_videos='error'``) and samples the
     pipeline rejects.
 
     Args:
@@ -41,25 +80,32 @@ def load_training_sample(idx: int, *, prepare: _Prepare, filename: _Text,
         prepare (Callable): Loads a sample by index: the pipeline's output,
             or None if a transform rejected it; raises
             :class:`ShortVideoError` for a short video.
-        filename (Callable): The video file of an index.
-        describe (Callable): An index's video and annotation line, for the
+        filename (Callable): The file of an index.
+        describe (Callable): An index's file (and annotation line), for the
             messages.
         draw_another (Callable): A random other index.
         max_refetch (int): How many other samples to draw in a row before
             raising.
-        short_videos (str): The dataset's ``short_videos``: with
+        ann_file (str): The annotation list (or image folder), for the
+            final error.
+        short_videos (str, optional): The dataset's ``short_videos``: with
             ``'error'`` a :class:`ShortVideoError` is raised, not skipped.
-        ann_file (str): The annotation list, for the final error.
+            Defaults to None: the dataset has no short videos, and its
+            samples' metainfo gets no ``'skipped_short_videos'``.
+        files (SampleFiles): What the files are, for the messages, the
+            metainfo key and the final error. Defaults to :data:`VIDEOS`.
 
     Returns:
         dict: The pipeline's output. Its data sample's metainfo lists under
-        ``'skipped_videos'`` the broken videos drawn before it, and under
-        ``'skipped_short_videos'`` the short ones.
+        ``files.skipped_key`` (``'skipped_videos'``, ``'skipped_images'``)
+        the broken files drawn before it, and under
+        ``'skipped_short_videos'`` the short videos.
 
     Raises:
         ShortVideoError: A short video, with ``short_videos='error'``.
         BrokenVideoError: If ``max_refetch + 1`` samples in a row could
-            not be loaded; it names each and why.
+            not be loaded; it names each and why (``files.error``: a
+            :class:`BrokenImageError` for images).
     """
     skipped: List[str] = []
     skipped_short: List[Tuple[str, int, int]] = []
@@ -68,7 +114,7 @@ def load_training_sample(idx: int, *, prepare: _Prepare, filename: _Text,
         try:
             data = prepare(idx)
         except ShortVideoError as e:
-            if short_videos == 'error':
+            if short_videos in (None, 'error'):
                 raise
             skipped_short.append((e.filename, e.num_frames, e.min_frames))
             tried.append(f'  {describe(idx)}: {e.num_frames} '
@@ -77,15 +123,16 @@ def load_training_sample(idx: int, *, prepare: _Prepare, filename: _Text,
             idx = draw_another()
             continue
         except Exception as e:
-            # Any error: decord's and the transforms' have no common
-            # base class; a systematic one (a bad pipeline) still ends
-            # in the error below, which quotes every message.
+            # Any error: decord's, OpenCV's, Pillow's and the transforms'
+            # have no common base class; a systematic one (a bad
+            # pipeline) still ends in the error below, which quotes every
+            # message.
             skipped.append(filename(idx))
             why = e.describe() if isinstance(e, TransformError) else \
                 one_line_error(e)
             tried.append(f'  {describe(idx)}: {why}')
             print_log(
-                f'CheckedVideoDataset: skipping broken video '
+                f'{files.owner}: skipping broken {files.noun} '
                 f'{describe(idx)}: {why}; drawing '
                 'another sample',
                 logger='current',
@@ -98,12 +145,11 @@ def load_training_sample(idx: int, *, prepare: _Prepare, filename: _Text,
             continue
         samples = data.get('data_samples') if isinstance(data, dict) else None
         if hasattr(samples, 'set_metainfo'):
-            samples.set_metainfo({
-                SKIPPED_VIDEOS_KEY: skipped,
-                SKIPPED_SHORT_VIDEOS_KEY: skipped_short
-            })
+            metainfo = {files.skipped_key: skipped}
+            if short_videos is not None:
+                metainfo[SKIPPED_SHORT_VIDEOS_KEY] = skipped_short
+            samples.set_metainfo(metainfo)
         return data
-    raise BrokenVideoError(
-        f'CheckedVideoDataset: {len(tried)} samples in a row of '
-        f'{ann_file} could not be loaded (max_refetch='
-        f'{max_refetch}); tried:\n' + '\n'.join(tried))
+    raise files.error(f'{files.owner}: {len(tried)} samples in a row of '
+                      f'{ann_file} could not be loaded (max_refetch='
+                      f'{max_refetch}); tried:\n' + '\n'.join(tried))

@@ -59,3 +59,40 @@ def test_gives_up_after_max_refetch_naming_each_try():
     assert 'short.mp4 (list.txt:2): 3 frames, fewer than 8 ' \
         "(short_videos='skip')" in message
     assert 'rejected.mp4 (list.txt:3): rejected by the pipeline' in message
+
+
+def test_images_are_named_and_recorded_as_images():
+    from mmpretrain.structures import DataSample
+
+    from mmadaptformer.datasets import BrokenImageError
+    from mmadaptformer.datasets.training_refetch import (IMAGES,
+                                                         SKIPPED_IMAGES_KEY)
+    files = ['broken.png', 'good.png']
+
+    def prepare(idx):
+        if idx == 0:
+            raise AssertionError('failed to load image: broken.png')
+        return dict(data_samples=DataSample(), idx=idx)
+
+    def load(draws, max_refetch=10):
+        draws = iter(draws)
+        return load_training_sample(
+            0,
+            prepare=prepare,
+            filename=lambda i: files[i],
+            describe=lambda i: files[i],
+            draw_another=lambda: next(draws),
+            max_refetch=max_refetch,
+            ann_file='images/train',
+            files=IMAGES)
+
+    meta = load([1])['data_samples'].metainfo
+    assert meta[SKIPPED_IMAGES_KEY] == ['broken.png']
+    assert SKIPPED_VIDEOS_KEY not in meta
+    assert 'skipped_short_videos' not in meta
+    with pytest.raises(BrokenImageError) as err:
+        load([0, 0], max_refetch=1)
+    assert str(err.value).startswith(
+        'CheckedImageDataset: 2 samples in a row of images/train could not '
+        'be loaded (max_refetch=1); tried:\n  broken.png: AssertionError: '
+        'failed to load image: broken.png')

@@ -5,7 +5,10 @@
 # CheckedImageDataset: mmpretrain's CustomDataset whose `classes` file is
 # under data_root, as ann_file is (see mmadaptformer/datasets). The owners'
 # class list names the labels (label i: line i + 1), so that
-# dataset.metainfo and the checkpoints carry the class names.
+# dataset.metainfo and the checkpoints carry the class names. In training it
+# replaces a broken image by another sample (logged; counted per epoch by
+# DataHealthHook); test_mode=True keeps evaluation strict: a broken image is
+# an error naming it, never a silently dropped sample.
 dataset_type = 'CheckedImageDataset'
 data_root = 'data/food-101'
 num_classes = 101
@@ -56,7 +59,8 @@ val_dataloader = dict(
         data_prefix='images',
         classes=class_file,
         num_classes=num_classes,
-        pipeline=test_pipeline))
+        pipeline=test_pipeline,
+        test_mode=True))
 test_dataloader = val_dataloader
 val_evaluator = dict(type='Accuracy', topk=(1, 5))
 test_evaluator = val_evaluator

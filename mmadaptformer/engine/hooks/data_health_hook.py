@@ -1,6 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Count the broken and too-short videos that training and evaluation
-met, per epoch."""
+"""Count the broken images and videos, and the too-short videos, that
+training and evaluation met, per epoch."""
 import logging
 from collections import Counter
 from typing import Dict, List, Optional, Sequence, Set, Tuple
@@ -12,13 +12,18 @@ from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from mmadaptformer.datasets.checked_image_dataset import CheckedImageDataset
 from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
                                                  SKIPPED_SHORT_VIDEOS_KEY,
                                                  ShortVideo,
                                                  short_videos_notice)
-from mmadaptformer.datasets.training_refetch import SKIPPED_VIDEOS_KEY
+from mmadaptformer.datasets.training_refetch import (SKIPPED_IMAGES_KEY,
+                                                     SKIPPED_VIDEOS_KEY)
 
-__all__ = ['DataHealthHook']
+__all__ = ['DataHealthHook', 'check_strict_evaluation']
+
+# The metainfo keys of skipped files, and the files they name.
+_BROKEN_FILES = ((SKIPPED_VIDEOS_KEY, 'video'), (SKIPPED_IMAGES_KEY, 'image'))
 
 
 def _logged(runner, batch_idx: int) -> bool:
@@ -40,17 +45,43 @@ def _samples(data_batch) -> Sequence:
     return samples if isinstance(samples, Sequence) else ()
 
 
-def _videos(count: int, kind: str = '') -> str:
-    """``'1 video'``, ``'2 broken videos'``."""
-    return f'{count} {kind}{" " if kind else ""}video' + ('' if count == 1 else
-                                                          's')
+def check_strict_evaluation(loop, key: str) -> None:
+    """Refuse an evaluation loop whose dataset would skip broken images.
+
+    :class:`~mmadaptformer.datasets.CheckedImageDataset` with
+    ``test_mode=False`` replaces a broken image by another sample, as in
+    training; mmpretrain's dataset configs leave ``test_mode`` unset for
+    validation, so a copied one would score a set with silently swapped
+    samples.
+
+    Args:
+        loop: A validation or test loop of MMEngine, or None.
+        key (str): Its dataloader's config key, for the message.
+
+    Raises:
+        ValueError: If the loop's dataset is a ``CheckedImageDataset``
+            with ``test_mode=False``.
+    """
+    dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
+    if isinstance(dataset, CheckedImageDataset) and not dataset.test_mode:
+        raise ValueError(
+            f'DataHealthHook: {key}.dataset is a CheckedImageDataset with '
+            'test_mode=False, which replaces a broken image by another '
+            'sample: evaluation would silently score other samples. Set '
+            f'{key}.dataset.test_mode=True, so that a broken image is an '
+            'error naming it.')
+
+
+def _files(count: int, kind: str, noun: str) -> str:
+    """``'1 broken image'``, ``'2 broken videos'``."""
+    return f'{count} {kind} {noun}' + ('' if count == 1 else 's')
 
 
 @MMACTION_HOOKS.register_module()
 @MMPRETRAIN_HOOKS.register_module()
 class DataHealthHook(Hook):
-    """Log how many broken and too-short videos each training epoch met,
-    and which.
+    """Log how many broken images or videos, and too-short videos, each
+    training epoch met, and which.
 
     ``CheckedVideoDataset`` replaces a broken video by another sample in a
     dataloader worker, a separate process; the skipped files travel with
@@ -59,7 +90,11 @@ class DataHealthHook(Hook):
     epoch and over all ranks, and at the end of the epoch logs
     ``epoch N: skipped K broken videos (names)`` (a WARNING when K > 0)
     and stores K in the message hub as ``train/skipped_videos``. A video
-    skipped twice counts twice.
+    skipped twice counts twice. ``CheckedImageDataset``'s broken images
+    travel under ``'skipped_images'`` and are counted the same way, as
+    ``epoch N: skipped K broken images (names)`` and
+    ``train/skipped_images``; the line about videos is left out of a run
+    whose samples carry only ``'skipped_images'``.
 
     Videos shorter than a clip (see ``CheckedVideoDataset``'s
     ``short_videos``) travel the same way, under ``'short_videos'`` (used
@@ -80,7 +115,12 @@ class DataHealthHook(Hook):
     epoch 2, not the previous epoch's total. The last iteration of an
     epoch shows its total.
 
-    Used with the video recipes of `AdaptFormer
+    Evaluation must not drop samples: before training, validation and
+    testing the hook refuses a ``CheckedImageDataset`` of the validation or
+    test dataloader with ``test_mode=False`` (see
+    :func:`check_strict_evaluation`).
+
+    Used with the video and Food-101 recipes of `AdaptFormer
     <https://arxiv.org/abs/2205.13535>`_.
 
     Args:
@@ -99,78 +139,118 @@ class DataHealthHook(Hook):
                 f'DataHealthHook: max_names must be >= 0, got {max_names}')
         self.max_names = max_names
         self._skipped: List[str] = []
+        self._skipped_images: List[str] = []
+        # Whether any training sample so far carried 'skipped_images', or
+        # 'skipped_videos': which lines the epoch summary gives.
+        self._seen = {SKIPPED_IMAGES_KEY: False, SKIPPED_VIDEOS_KEY: False}
         # mode -> kind -> short videos met in the current epoch.
         self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
         # (mode, kind) -> files already reported in this run.
         self._named: Dict[Tuple[str, str], Set[str]] = {}
 
     # ------------------------------------------------------------ training
+    def before_train(self, runner) -> None:
+        """Refuse a validation set that would skip broken images."""
+        check_strict_evaluation(
+            getattr(runner, 'val_loop', None), 'val_dataloader')
+
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's count at zero."""
         self._skipped = []
+        self._skipped_images = []
         self._start('train')
-        self._update_running_counts(runner, 0, 0)
+        self._update_running_counts(runner, 0, 0, 0)
 
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
                          data_batch: Optional[dict] = None,
                          outputs: Optional[dict] = None) -> None:
-        """Collect the videos skipped for this batch's samples."""
+        """Collect the videos and images skipped for this batch's
+        samples."""
         for sample in _samples(data_batch):
             metainfo = getattr(sample, 'metainfo', {})
+            for key in self._seen:
+                self._seen[key] = self._seen[key] or key in metainfo
             self._skipped.extend(metainfo.get(SKIPPED_VIDEOS_KEY, ()))
+            self._skipped_images.extend(metainfo.get(SKIPPED_IMAGES_KEY, ()))
         self._collect('train', data_batch)
         if not _logged(runner, batch_idx):
             return  # the counts are summed over ranks only where printed
         short = sum(len(videos) for videos in self._short['train'].values())
-        counts = torch.tensor([len(self._skipped), short], dtype=torch.int64)
+        counts = torch.tensor(
+            [len(self._skipped), short,
+             len(self._skipped_images)],
+            dtype=torch.int64)
         # One tiny collective per printed line (none without DDP), so that
-        # rank 0's log line counts every rank's videos.
+        # rank 0's log line counts every rank's files.
         all_reduce(counts)
         self._update_running_counts(runner, *counts.tolist())
 
-    @staticmethod
-    def _update_running_counts(runner, skipped: int, short: int) -> None:
-        """Record the epoch's counts so far for the iteration log lines."""
+    def _update_running_counts(self, runner, skipped: int, short: int,
+                               images: int) -> None:
+        """Record the epoch's counts so far for the iteration log lines;
+        the images' only in a run that has met ``'skipped_images'``."""
         runner.message_hub.update_scalar('train/skipped_videos', skipped)
         runner.message_hub.update_scalar('train/short_videos', short)
+        if self._seen[SKIPPED_IMAGES_KEY]:
+            runner.message_hub.update_scalar('train/skipped_images', images)
 
     def after_train_epoch(self, runner) -> None:
         """Sum the epoch's skips over ranks, log them and record the
         counts in the message hub."""
-        count = torch.tensor(len(self._skipped), dtype=torch.int64)
-        all_reduce(count)  # no-op when not distributed
-        total = int(count.item())
-        counts: Counter = Counter()
-        for names in all_gather_object(self._local_names()):
-            counts.update(dict(names))
-        runner.message_hub.update_scalar('train/skipped_videos', total)
         prefix = f'epoch {runner.epoch + 1}'
-        if total == 0:
-            print_log(f'{prefix}: skipped 0 broken videos', logger='current')
-        else:
-            listed = ', '.join(
-                name if n == 1 else f'{name} x{n}'
-                for name, n in counts.most_common(self.max_names))
-            more = len(counts) - self.max_names
-            if more > 0:
-                listed += f', ... and {more} more files'
-            print_log(
-                f'{prefix}: skipped {_videos(total, "broken")} ({listed})',
-                logger='current',
-                level=logging.WARNING)
+        # Each rank's count, most skipped files and what its samples
+        # carried: which lines to log is decided the same on every rank.
+        gathered = all_gather_object({
+            key: (len(files), Counter(files).most_common(self.max_names),
+                  self._seen[key])
+            for key, files in ((SKIPPED_VIDEOS_KEY, self._skipped),
+                               (SKIPPED_IMAGES_KEY, self._skipped_images))
+        })
+        for key in self._seen:
+            self._seen[key] = any(rank[key][2] for rank in gathered)
+        # A run whose samples carry neither key (a dataset of mmaction2 or
+        # mmpretrain) keeps the line about videos.
+        images = self._seen[SKIPPED_IMAGES_KEY]
+        for key, noun in _BROKEN_FILES:
+            if key == SKIPPED_VIDEOS_KEY and images and not self._seen[key]:
+                continue
+            if key == SKIPPED_IMAGES_KEY and not images:
+                continue
+            total = sum(rank[key][0] for rank in gathered)
+            counts: Counter = Counter()
+            for rank in gathered:
+                counts.update(dict(rank[key][1]))
+            runner.message_hub.update_scalar(f'train/{key}', total)
+            self._log_skipped(prefix, noun, total, counts)
         short = self._report_short('train', prefix)
         runner.message_hub.update_scalar('train/short_videos', short)
 
-    def _local_names(self) -> List[tuple]:
-        """This rank's most skipped files with their counts, at most
-        ``max_names`` so that the gather stays small."""
-        return Counter(self._skipped).most_common(self.max_names)
+    def _log_skipped(self, prefix: str, noun: str, total: int,
+                     counts: Counter) -> None:
+        """Log ``epoch N: skipped K broken <noun>s (names)``."""
+        if total == 0:
+            print_log(
+                f'{prefix}: skipped {_files(0, "broken", noun)}',
+                logger='current')
+            return
+        listed = ', '.join(name if n == 1 else f'{name} x{n}'
+                           for name, n in counts.most_common(self.max_names))
+        more = len(counts) - self.max_names
+        if more > 0:
+            listed += f', ... and {more} more files'
+        print_log(
+            f'{prefix}: skipped {_files(total, "broken", noun)} ({listed})',
+            logger='current',
+            level=logging.WARNING)
 
     # ---------------------------------------------------------- evaluation
     def before_val_epoch(self, runner) -> None:
-        """Start the validation run's count at zero."""
+        """Refuse a validation set that would skip broken images; start
+        the validation run's count at zero."""
+        check_strict_evaluation(
+            getattr(runner, 'val_loop', None), 'val_dataloader')
         self._start('val')
 
     def after_val_iter(self,
@@ -186,7 +266,10 @@ class DataHealthHook(Hook):
         self._report_short('val', 'val')
 
     def before_test_epoch(self, runner) -> None:
-        """Start the test run's count at zero."""
+        """Refuse a test set that would skip broken images; start the test
+        run's count at zero."""
+        check_strict_evaluation(
+            getattr(runner, 'test_loop', None), 'test_dataloader')
         self._start('test')
 
     def after_test_iter(self,

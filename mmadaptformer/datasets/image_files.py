@@ -1,0 +1,35 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What :class:`~mmadaptformer.datasets.CheckedImageDataset` calls a broken
+image, and the error it raises on one.
+
+mmcv's ``LoadImageFromFile`` fails on a file that is not an image it can
+decode with ``failed to load image: PATH`` (OpenCV) or a Pillow error
+(``image file is truncated``, ``cannot identify image file``), and on an
+empty file with an OpenCV assertion that names no file (``!buf.empty()``).
+"""
+import os
+import os.path as osp
+from typing import Optional
+
+__all__ = ['BrokenImageError', 'check_image_file']
+
+
+class BrokenImageError(RuntimeError):
+    """An image file cannot be loaded; the message names the file."""
+
+
+def check_image_file(path: Optional[str]) -> None:
+    """Raise if the local file ``path`` is empty.
+
+    Anything else (a missing file, a corrupt or truncated one) is left to
+    the pipeline's loading transform, whose error names the file.
+
+    Args:
+        path (str, optional): The image; None and paths that are not local
+            files (URLs, other storage backends) are not checked.
+
+    Raises:
+        BrokenImageError: If the file has 0 bytes.
+    """
+    if path and osp.isfile(path) and os.stat(path).st_size == 0:
+        raise BrokenImageError(f'{path}: the file is empty (0 bytes)')

@@ -1,0 +1,133 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A real tiny image training run over broken images skips them, counts
+them per epoch and finishes."""
+import glob
+import re
+
+import pytest
+from broken_images import BROKEN_IMAGES, stripes_with_broken_images
+from helpers import TINY_IMAGE_CONFIG, write_config
+from mmengine.config import Config
+from mmengine.runner import Runner
+
+from mmadaptformer.engine import DataHealthHook
+
+
+@pytest.mark.parametrize('num_workers', [0, 2])
+def test_runner_skips_and_counts_broken_images(tmp_path, clean_loggers,
+                                               num_workers):
+    root = str(tmp_path / 'data')
+    broken = stripes_with_broken_images(root)['train']
+    body = (f'train_dataloader = dict(num_workers={num_workers}, '
+            "dataset=dict(type='CheckedImageDataset', "
+            f"data_root={root!r}, data_prefix='train'))\n"
+            'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
+            'train_cfg = dict(max_epochs=1)\n'
+            "custom_hooks = [dict(type='DataHealthHook')]\n"
+            'randomness = dict(seed=0)\n'
+            'default_hooks = dict(checkpoint=dict(interval=10, '
+            'save_last=False))\n')
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    runner.train()
+    # 8 good and 4 broken images, 4 a batch: the epoch ran to its end.
+    assert runner.iter == 3
+    log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
+    lines = re.findall(r'epoch 1: skipped (\d+) broken images? \((.*)\)', log)
+    assert len(lines) == 1, log
+    count, names = int(lines[0][0]), lines[0][1]
+    # Each broken image once from the sampler, more if drawn again.
+    assert count >= len(BROKEN_IMAGES)
+    for path in broken.values():
+        assert path in names
+    assert runner.message_hub.get_scalar(
+        'train/skipped_images').current() == count
+    assert 'broken video' not in log
+    if num_workers == 0:
+        warned = re.findall(r'skipping broken image (\S+): ', log)
+        assert sorted(set(warned)) == sorted(broken.values())
+
+
+def _batch(**metainfo):
+    from mmpretrain.structures import DataSample
+    sample = DataSample()
+    sample.set_metainfo(metainfo)
+    return dict(inputs=[], data_samples=[sample])
+
+
+def test_hook_names_images_in_an_image_run(clean_loggers, log_records):
+    from mmengine.logging import MessageHub
+
+    class FakeRunner:
+        epoch = 0
+        message_hub = MessageHub.get_instance('test_data_health_images')
+
+    hook = DataHealthHook()
+    hook.before_train_epoch(FakeRunner)
+    hook.after_train_iter(FakeRunner, 0, _batch(skipped_images=['a.png']))
+    hook.after_train_iter(FakeRunner, 1, _batch(skipped_images=[]))
+    assert FakeRunner.message_hub.get_scalar(
+        'train/skipped_images').current() == 1
+    hook.after_train_epoch(FakeRunner)
+    FakeRunner.epoch = 1
+    hook.before_train_epoch(FakeRunner)
+    assert FakeRunner.message_hub.get_scalar(
+        'train/skipped_images').current() == 0
+    hook.after_train_iter(FakeRunner, 0, _batch(skipped_images=[]))
+    hook.after_train_epoch(FakeRunner)
+    messages = [
+        r.getMessage() for r in log_records if 'skipped' in r.getMessage()
+    ]
+    assert messages == [
+        'epoch 1: skipped 1 broken image (a.png)',
+        'epoch 2: skipped 0 broken images',
+    ]
+
+
+def _image_runner(tmp_path, root: str, val_test_mode: bool) -> Runner:
+    """The tiny image config on ``root`` with CheckedImageDataset for
+    training and evaluation (``test_mode=val_test_mode``)."""
+    dataset = f"type='CheckedImageDataset', data_root={root!r}"
+    body = (f"train_dataloader = dict(dataset=dict({dataset}, "
+            "data_prefix='train'))\n"
+            f"val_dataloader = dict(dataset=dict({dataset}, "
+            f"data_prefix='val', test_mode={val_test_mode}))\n"
+            'test_dataloader = val_dataloader\n'
+            'train_cfg = dict(max_epochs=1)\n'
+            "custom_hooks = [dict(type='DataHealthHook')]\n"
+            'default_hooks = dict(checkpoint=dict(interval=10, '
+            'save_last=False))\n')
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    return Runner.from_cfg(cfg)
+
+
+def test_lenient_validation_set_is_refused_before_training(
+        tmp_path, clean_loggers):
+    root = str(tmp_path / 'data')
+    stripes_with_broken_images(root)
+    runner = _image_runner(tmp_path, root, val_test_mode=False)
+    with pytest.raises(ValueError) as err:
+        runner.train()
+    assert runner.iter == 0
+    assert str(err.value).startswith(
+        'DataHealthHook: val_dataloader.dataset is a CheckedImageDataset '
+        'with test_mode=False')
+    assert 'Set val_dataloader.dataset.test_mode=True' in str(err.value)
+
+
+def test_runner_test_stops_at_a_broken_image_naming_it(tmp_path,
+                                                       clean_loggers):
+    from mmadaptformer.datasets import BrokenImageError
+    root = str(tmp_path / 'data')
+    broken = stripes_with_broken_images(root)['val']
+    runner = _image_runner(tmp_path, root, val_test_mode=True)
+    with pytest.raises(BrokenImageError) as err:
+        runner.test()
+    message = str(err.value)
+    named = [path for path in broken.values() if path in message]
+    assert len(named) == 1, message
+    assert message.startswith(f'Cannot load {named[0]} for evaluation: ')
