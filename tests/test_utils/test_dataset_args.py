@@ -3,16 +3,22 @@
 Runner, with the arguments it takes read from the constructors along the
 MRO, and the closest named; wrapped datasets are checked, wrappers'
 own arguments too."""
+import glob
+import os.path as osp
+
 import pytest
+from helpers import CONFIGS
 from mmaction.datasets import VideoDataset
 from mmengine.config import Config
 from mmpretrain.datasets import CustomDataset
 
 from mmadaptformer.datasets import CheckedImageDataset, CheckedVideoDataset
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.dataset_args import (dataset_arguments,
+from mmadaptformer.utils.config_file import load_config_file, use_default_scope
+from mmadaptformer.utils.dataset_args import (check_dataset_arguments,
+                                              dataset_arguments, dataset_class,
                                               unexpected_argument_hint)
-from mmadaptformer.utils.dataset_check import check_datasets
+from mmadaptformer.utils.dataset_check import check_datasets, dataset_nodes
 
 
 def _video(tmp_path, **kwargs):
@@ -169,3 +175,22 @@ def test_another_packages_kwargs_are_left_to_the_class(tmp_path):
         'TypeError: BaseDataset.__init__() got an unexpected keyword '
         "argument 'with_labl' (did you mean 'with_label'?).")
     assert unexpected_argument_hint(ValueError('x'), _OwnKwargs) == ''
+
+
+@pytest.mark.parametrize(
+    'config',
+    sorted(
+        osp.relpath(path, CONFIGS)
+        for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
+        if '_base_' not in path))
+def test_every_dataset_of_the_configs_is_checked_and_passes(config):
+    """No false positive, and no dataset left unchecked, in configs/."""
+    cfg = load_config_file(osp.join(CONFIGS, config))
+    use_default_scope(cfg)
+    for loader in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
+        if not cfg.get(loader):
+            continue
+        for key, node in dataset_nodes(cfg[loader].dataset,
+                                       f'{loader}.dataset'):
+            assert dataset_arguments(dataset_class(node)) is not None, key
+            check_dataset_arguments(node, key, config, None)
