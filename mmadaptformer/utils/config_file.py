@@ -23,6 +23,7 @@ import mmengine.registry
 from mmengine.config import Config
 from mmengine.registry import Registry, init_default_scope
 
+from .cfgopt_variables import refuse_copied_variables, unread_variables
 from .config_error import ConfigError
 from .config_inputs import base_files
 
@@ -375,11 +376,15 @@ def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
         ConfigError: ``--cfg-options: KeyError: ...`` for a list index the
             config does not have, or a value that cannot replace the
             config's (a dict where the config has None), instead of
-            MMEngine's traceback.
+            MMEngine's traceback; for a variable that the config copied
+            into other keys, so that setting it changes nothing
+            (:func:`~.cfgopt_variables.refuse_copied_variables`).
     """
     if options:
+        old = unread_variables(cfg, options)
         try:
             cfg.merge_from_dict(options)
         except Exception as e:  # MMEngine's KeyError, TypeError, ...
             raise ConfigError(f'--cfg-options: {type(e).__name__}: {e}') from e
+        refuse_copied_variables(cfg, options, old)
     return cfg

@@ -22,6 +22,10 @@ Annotation file not found`` (``No such file or directory: 'data/train'``)
 after the work dir was made, and, for a validation set, after the model
 was built.
 
+Before that, each key of a dataset config is checked to be an argument
+its class takes (:mod:`~.dataset_args`), so that a misspelled one is named
+with the closest it takes.
+
 A dataset class that does not take ``lazy_init`` (it is neither a
 ``BaseDataset`` nor has a ``lazy_init`` argument) cannot be built without
 reading its data, so its loader is left to the Runner as before.
@@ -38,6 +42,8 @@ from mmengine.registry import DATASETS
 from .config_error import ConfigError
 from .config_file import (config_key, mistake_place, registered, registry_miss,
                           use_default_scope)
+from .dataset_args import (check_dataset_arguments, dataset_class,
+                           unexpected_argument_hint)
 from .image_ann_file import malformed_image_list
 from .image_folder_classes import misnamed_folder_classes
 from .local_files import is_local
@@ -84,9 +90,10 @@ def check_datasets(cfg: Config,
                    source: str,
                    loaders: Sequence[str],
                    options: Optional[dict] = None) -> None:
-    """Build the dataset of each named dataloader, and of every dataset it
-    wraps, with ``lazy_init=True``, in the config's ``default_scope``, and
-    drop them.
+    """Check the arguments of the dataset of each named dataloader, and
+    of every dataset it wraps (:func:`~.dataset_args.check_dataset_arguments`),
+    build each with ``lazy_init=True``, in the config's ``default_scope``,
+    and drop them.
 
     Args:
         cfg (Config): The config.
@@ -109,7 +116,8 @@ def check_datasets(cfg: Config,
             the class folders of a ``CustomDataset`` without one
             (:func:`~.image_folder_classes.misnamed_folder_classes`) and
             the first line of its ``ann_file`` that it cannot read
-            (:func:`~.image_ann_file.malformed_image_list`).
+            (:func:`~.image_ann_file.malformed_image_list`). An argument
+            its class does not take is named with the closest it takes.
     """
     use_default_scope(cfg)
     for loader in loaders:
@@ -120,6 +128,8 @@ def check_datasets(cfg: Config,
             continue
         dataset = copy.deepcopy(dataset)
         nodes = list(dataset_nodes(dataset, f'{loader}.dataset'))
+        for key, node in reversed(nodes):
+            check_dataset_arguments(node, key, source, options)
         if False in [lazily_built(node.get('type')) for _, node in nodes]:
             continue
         for _, node in nodes:
@@ -202,5 +212,6 @@ def _dataset_error(error: Exception, dataset: dict, key: str, cfg: Config,
     where = f'{source}: {key}' + (f' ({kind})' if kind else '')
     if given:
         where += f' with --cfg-options {" ".join(given)}'
-    return ConfigError(
-        f'{where} cannot be built: {one_line_error(error, end=".")}')
+    hint = unexpected_argument_hint(error, dataset_class(dataset))
+    return ConfigError(f'{where} cannot be built: '
+                       f'{one_line_error(error, end=hint + ".")}')

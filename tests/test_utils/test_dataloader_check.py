@@ -150,8 +150,8 @@ def test_all_three_checks_run_in_order():
     check_dataloaders(cfg, 'c.py', ['test_dataloader'])
     with pytest.raises(
             ConfigError,
-            match=r'dataset \(CustomDataset\) cannot '
-            r'be built: TypeError'):
+            match=r"dataset\.bogus: unknown argument 'bogus' of "
+            r'CustomDataset\.'):
         check_dataloaders(cfg, 'c.py', ['train_dataloader'])
     cfg.train_dataloader.batch_sise = 1
     with pytest.raises(ConfigError, match='batch_sise'):
