@@ -19,8 +19,10 @@ give instead. A copy is a value equal to the old one (a string, list, dict
 or tuple; a number only under a key of the same name, as in
 ``num_classes=num_classes``, so that a coincidence is not taken for a
 copy), or a path built from an old string (``f'{data_root}/train.txt'``).
-A key that no other key copies (one a custom hook may read), or an option
-that gives a variable the value it has, is merged as before.
+An option that sets a part of a variable (``test_pipeline.1.num_clips=1``)
+is refused the same way, pointing at the same part of each copy. A key that
+no other key copies (one a custom hook may read), or an option that gives a
+variable the value it has, is merged as before.
 """
 import inspect
 import shlex
@@ -68,12 +70,19 @@ def unread_variables(cfg: Config, options: Optional[dict]) -> Dict[str, Any]:
     """
     old = {}
     for key in options or {}:
-        if '.' in key or key in READ_KEYS or key not in cfg:
+        top = _top(key)
+        if top in READ_KEYS or top not in cfg:
             continue
-        value = _plain(cfg[key])
+        value = _plain(cfg[top])
         if _distinct(value):
             old[key] = value
     return old
+
+
+def _top(key: str) -> str:
+    """The top-level key an option sets: ``test_pipeline`` of
+    ``test_pipeline.1.num_clips``."""
+    return key.split('.', 1)[0]
 
 
 def _distinct(value: Any) -> bool:
@@ -103,17 +112,23 @@ def refuse_copied_variables(cfg: Config, options: Optional[dict],
         return
     tree = _plain(cfg)
     for key, value in old.items():
-        new = options[key]
-        copies = list(_copies(tree, key, value))
-        if not copies or _plain(new) == value:  # the value it already has
+        top, new = _top(key), options[key]
+        copies = list(_copies(tree, top, value))
+        if not copies or tree[top] == value:  # the value it already has
             continue
         keys = ', '.join(path for path, _, _ in copies)
-        fixed = ' '.join(f'{option}={_option_text(_renamed(held, value, new))}'
-                         for _, option, held in copies)
+        if key == top:
+            fixed = ' '.join(
+                f'{option}={_option_text(_renamed(held, value, new))}'
+                for _, option, held in copies)
+        else:  # a part of the variable: the same part of each copy
+            tail = key[len(top):]
+            fixed = ' '.join(f'{option}{tail}={_option_text(new)}'
+                             for _, option, _ in copies)
         raise ConfigError(
             f'--cfg-options {key}={_option_text(new)} changes nothing: the '
-            f'config file copied its variable {key} ({_short(value)}) into '
-            f'{keys} when it was read, and nothing reads {key} itself. Set '
+            f'config file copied its variable {top} ({_short(value)}) into '
+            f'{keys} when it was read, and nothing reads {top} itself. Set '
             f'those keys instead: --cfg-options {fixed}')
 
 

@@ -136,3 +136,29 @@ def test_no_read_key_of_a_config_in_configs_is_refused(config):
     })
     assert 'default_scope' in options
     merge_cfg_options(base, options)
+
+
+def test_a_part_of_a_copied_variable_points_at_the_same_part_of_each_copy():
+    """``test_pipeline.1.num_clips=1`` changed the top-level list only; the
+    test set kept testing 2 clips."""
+    cfg = load_config_file(TINY_VIDEO_CONFIG)
+    plain = Config(cfg.to_dict())
+    plain.merge_from_dict({'test_pipeline.1.num_clips': 1})
+    assert plain.test_dataloader.dataset.pipeline[1].num_clips == 2
+    with pytest.raises(ConfigError) as error:
+        merge_cfg_options(cfg, {'test_pipeline.1.num_clips': 1})
+    message = str(error.value)
+    assert message.startswith(
+        '--cfg-options test_pipeline.1.num_clips=1 changes nothing: the '
+        'config file copied its variable test_pipeline ('), message
+    assert message.endswith(
+        'into test_dataloader.dataset.pipeline when it was read, and nothing '
+        'reads test_pipeline itself. Set those keys instead: --cfg-options '
+        'test_dataloader.dataset.pipeline.1.num_clips=1'), message
+    # What it says to give works.
+    cfg = load_config_file(TINY_VIDEO_CONFIG)
+    merge_cfg_options(cfg, {'test_dataloader.dataset.pipeline.1.num_clips': 1})
+    assert cfg.test_dataloader.dataset.pipeline[1].num_clips == 1
+    # A part given the value it has changes nothing and merges.
+    merge_cfg_options(
+        load_config_file(TINY_VIDEO_CONFIG), {'test_pipeline.1.num_clips': 2})
