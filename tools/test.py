@@ -22,7 +22,6 @@ import os
 import os.path as osp
 from copy import deepcopy
 
-import mmengine
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
@@ -36,6 +35,7 @@ from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
+from mmadaptformer.utils.atomic_dump import atomic_dump
 from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
@@ -232,7 +232,8 @@ def merge_args(cfg, args):
     if args.out is not None and args.out_item != 'metrics':
         pred_files.append(args.out)
     for out_file in pred_files:
-        dump_metric = dict(type='DumpResults', out_file_path=out_file)
+        # MMEngine's DumpResults, replacing the file atomically.
+        dump_metric = dict(type='AtomicDumpResults', out_file_path=out_file)
         if isinstance(cfg.test_evaluator, (list, tuple)):
             cfg.test_evaluator = list(cfg.test_evaluator)
             cfg.test_evaluator.append(dump_metric)
@@ -357,7 +358,7 @@ def start_testing(cfg, args):
         metrics = runner.test()
         if args.out is not None and args.out_item == 'metrics' and \
                 is_main_process():
-            mmengine.dump(metrics, args.out)
+            atomic_dump(metrics, args.out)
 
     run_and_finish(run, cpu_distributed)
 

@@ -85,7 +85,7 @@ def test_test_tool_args():
     assert cfg.load_from == 'ckpt.pth'
     assert cfg.work_dir == osp.join('./work_dirs', 'tiny_vit_video')
     assert cfg.test_evaluator[-1] == dict(
-        type='DumpResults', out_file_path='out.pkl')
+        type='AtomicDumpResults', out_file_path='out.pkl')
     assert cfg.test_dataloader.batch_size == 2
 
 
@@ -107,8 +107,8 @@ def _test_cfg(argv, config=TINY_VIDEO_CONFIG):
 def test_test_out_writes_predictions_or_metrics():
     cfg = _test_cfg(['--out', 'preds.pkl', '--dump', 'dump.pkl'])
     assert cfg.test_evaluator[1:] == [
-        dict(type='DumpResults', out_file_path='dump.pkl'),
-        dict(type='DumpResults', out_file_path='preds.pkl')
+        dict(type='AtomicDumpResults', out_file_path='dump.pkl'),
+        dict(type='AtomicDumpResults', out_file_path='preds.pkl')
     ]
     # Metrics are written by main() after testing, not by an evaluator.
     cfg = _test_cfg(['--out', 'metrics.json', '--out-item', 'metrics'])
