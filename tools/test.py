@@ -12,13 +12,16 @@ Flags: MMAction2's (``--dump``, ``--show-dir``, ``--show``, ``--interval``,
 ``--wait-time``) and MMPretrain's (``--out``, ``--out-item``, ``--amp``,
 ``--tta``, ``--no-pin-memory``) with their toolbox's meaning, plus
 ``--pretrained`` (the frozen backbone's weights, as in ``tools/train.py``).
+``--show``/``--show-dir`` enable the config's ``default_hooks.visualization``
+(after ``--cfg-options``); video configs name
+:class:`~mmadaptformer.engine.hooks.VideoVisualizationHook`, which draws the
+first view of each test video.
 """
 import argparse
 import os
 import os.path as osp
 from copy import deepcopy
 
-import mmengine
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.logging import print_log
@@ -32,6 +35,7 @@ from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
+from mmadaptformer.utils.atomic_dump import atomic_dump
 from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
@@ -186,25 +190,50 @@ def add_tta(cfg, config_file):
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
 
 
+def trigger_visualization_hook(cfg, args) -> None:
+    """Enable the config's ``default_hooks.visualization`` for ``--show`` /
+    ``--show-dir``, as MMAction2's and MMPretrain's ``tools/test.py`` do.
+
+    Raises:
+        ConfigError: If the config has no visualization hook, or if a video
+            config names MMAction2 1.2's ``VisualizationHook``, which fails
+            on every multi-view test batch (open-mmlab/mmaction2#2697).
+    """
+    flag = '--show' if args.show else '--show-dir'
+    is_video = cfg.get('default_scope') == 'mmaction'
+    video_hook = 'VideoVisualizationHook'
+    hook = (cfg.get('default_hooks') or {}).get('visualization')
+    if not hook:
+        name = video_hook if is_video else 'VisualizationHook'
+        raise ConfigError(
+            f'{flag} needs a visualization hook, but `default_hooks` of '
+            f'{args.config} has no `visualization` entry. Set '
+            f'`default_hooks.visualization=dict(type="{name}")` in the '
+            'config, or add --cfg-options '
+            f'default_hooks.visualization.type={name}')
+    if is_video and str(hook.get('type')).split('.')[-1] == \
+            'VisualizationHook':
+        raise ConfigError(
+            f'{flag}: default_hooks.visualization.type={hook.get("type")!r} '
+            f'in {args.config} is MMAction2 1.2\'s VisualizationHook, which '
+            'fails on every (views, C, T, H, W) test batch '
+            f'(open-mmlab/mmaction2#2697); use type={video_hook!r}, which '
+            'draws the first view of each video.')
+    hook.enable = True
+    hook.show = args.show
+    hook.wait_time = args.wait_time
+    hook.out_dir = args.show_dir
+    hook.interval = args.interval
+
+
 def merge_args(cfg, args):
     """Merge CLI arguments to config."""
-    if args.show or (args.show_dir is not None):
-        if 'visualization' not in cfg.default_hooks:
-            raise ConfigError(
-                'VisualizationHook is not set in the `default_hooks` field of '
-                f'{args.config}. Please set '
-                '`visualization=dict(type="VisualizationHook")`')
-        cfg.default_hooks.visualization.enable = True
-        cfg.default_hooks.visualization.show = args.show
-        cfg.default_hooks.visualization.wait_time = args.wait_time
-        cfg.default_hooks.visualization.out_dir = args.show_dir
-        cfg.default_hooks.visualization.interval = args.interval
-
     pred_files = [args.dump] if args.dump is not None else []
     if args.out is not None and args.out_item != 'metrics':
         pred_files.append(args.out)
     for out_file in pred_files:
-        dump_metric = dict(type='DumpResults', out_file_path=out_file)
+        # MMEngine's DumpResults, replacing the file atomically.
+        dump_metric = dict(type='AtomicDumpResults', out_file_path=out_file)
         if isinstance(cfg.test_evaluator, (list, tuple)):
             cfg.test_evaluator = list(cfg.test_evaluator)
             cfg.test_evaluator.append(dump_metric)
@@ -234,6 +263,10 @@ def merge_args(cfg, args):
 
     cfg.launcher = args.launcher
     merge_cfg_options(cfg, args.cfg_options)
+    # After --cfg-options, which may add or replace the hook; the flags
+    # then win over its settings, as in MMAction2's and MMPretrain's tool.
+    if args.show or (args.show_dir is not None):
+        trigger_visualization_hook(cfg, args)
 
     # work_dir is determined in this priority: CLI > segment in file > filename
     if args.work_dir is not None:
@@ -325,7 +358,7 @@ def start_testing(cfg, args):
         metrics = runner.test()
         if args.out is not None and args.out_item == 'metrics' and \
                 is_main_process():
-            mmengine.dump(metrics, args.out)
+            atomic_dump(metrics, args.out)
 
     run_and_finish(run, cpu_distributed)
 

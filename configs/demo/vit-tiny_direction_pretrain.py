@@ -143,4 +143,6 @@ default_hooks = dict(
     sync_buffers=dict(type='SyncNormStatsHook'),
     # Refuse a --resume that cannot continue the run (no optimizer or
     # scheduler state), as the recipes' default_hooks do.
-    resume_check=dict(type='ResumeCheckHook'))
+    resume_check=dict(type='ResumeCheckHook'),
+    # Off; tools/test.py --show-dir / --show turn it on.
+    visualization=dict(type='VideoVisualizationHook', enable=False))

@@ -131,4 +131,6 @@ default_hooks = dict(
     data_health=dict(type='DataHealthHook'),
     # Refuse a --resume that cannot continue the run (no optimizer or
     # scheduler state), as the recipes' default_hooks do.
-    resume_check=dict(type='ResumeCheckHook'))
+    resume_check=dict(type='ResumeCheckHook'),
+    # Off; tools/test.py --show-dir / --show turn it on.
+    visualization=dict(type='VideoVisualizationHook', enable=False))

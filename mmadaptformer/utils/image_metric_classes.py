@@ -16,7 +16,7 @@ from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.evaluator import Evaluator
+from mmengine.evaluator import DumpResults, Evaluator
 
 from .config_error import ConfigError
 from .config_file import mistake_place, use_default_scope
@@ -94,6 +94,10 @@ def check_metric_classes(cfg: Config,
         except Exception:  # noqa: B902 -- left to the Runner, which names it
             continue
         for metric in evaluator.metrics:
+            if isinstance(metric, DumpResults):
+                # It scores nothing, and its compute_metrics writes the
+                # made-up samples over the file it names.
+                continue
             error = _fails(metric, num_classes)
             if error is None or _fails(metric, _MANY) is not None:
                 continue

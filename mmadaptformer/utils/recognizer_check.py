@@ -257,7 +257,8 @@ def check_evaluated_views(cfg: Config,
     that will run scores them with a metric: mmaction2's ``AccMetric``
     failed after the whole run (``operands could not be broadcast``) or,
     with ``topk=(1, )``, ranked the views instead of the classes. Only
-    ``DumpResults``, which saves the scores as they are, takes them.
+    ``DumpResults`` and ``AtomicDumpResults``, which save the scores as they
+    are, take them.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -282,7 +283,8 @@ def check_evaluated_views(cfg: Config,
         for metric in metrics or ():
             kind = metric.get('type') if isinstance(metric, dict) else None
             if isinstance(kind, str) and \
-                    kind.rsplit('.', 1)[-1] != 'DumpResults':
+                    kind.rsplit('.', 1)[-1] not in ('DumpResults',
+                                                    'AtomicDumpResults'):
                 raise ConfigError(
                     f'{said} keeps one row of class scores per test view, '
                     f'which {key}\'s {kind} cannot score: mmaction2\'s '

@@ -13,6 +13,7 @@ from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
 from .sync_norm_stats_hook import SyncNormStatsHook
 from .trainable_optimizer import restrict_optimizer
 from .unloaded_backbone import UnloadedBackboneError
+from .video_visualization_hook import VideoVisualizationHook
 from .work_dir_collect_hook import (WorkDirCollectHook,
                                     add_work_dir_collect_hook)
 
@@ -23,5 +24,5 @@ __all__ = [
     'ResumeStateError', 'add_resume_check_hook', 'SyncNormStatsHook',
     'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
-    'restrict_optimizer', 'UnloadedBackboneError'
+    'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook'
 ]
