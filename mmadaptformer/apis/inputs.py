@@ -179,7 +179,9 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
     are searched through symlinked subfolders too, each real folder once
     (a link loop ends). Files in a folder whose extension is neither in
     :data:`VIDEO_EXTENSIONS` nor in :data:`IMAGE_EXTENSIONS` are left out,
-    with a warning that counts them.
+    with a warning that counts them; so are, given ``extensions``, the
+    videos or images the models do not classify (the cover images in a
+    folder of videos), in a warning of their own.
 
     Args:
         paths (str | os.PathLike | Sequence[str | os.PathLike]): One file
@@ -188,8 +190,9 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             not a sequence of characters.
         extensions (Sequence[str], optional): The extensions of the files
             the models classify (:data:`VIDEO_EXTENSIONS`,
-            :data:`IMAGE_EXTENSIONS`): a folder without such a file is
-            refused. Defaults to None (not checked).
+            :data:`IMAGE_EXTENSIONS`): a folder's files of other kinds are
+            left out, and a folder without such a file is refused.
+            Defaults to None (videos and images are kept).
 
     Returns:
         list[str]: Files, in the given order, folders expanded; every path
@@ -208,6 +211,8 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             not isinstance(paths, Sequence):
         raise TypeError(f'inputs: expected {expected}, got '
                         f'{type(paths).__name__} {paths!r:.80}.')
+    wanted = tuple(extensions) if extensions else \
+        VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
     files = []
     for index, item in enumerate(paths):
         path = os.fspath(item) if isinstance(item, os.PathLike) else item
@@ -215,15 +220,19 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             raise TypeError(f'inputs[{index}]: expected {expected}, got '
                             f'{type(item).__name__} {item!r:.80}.')
         if osp.isdir(path):
-            found, skipped = [], []
+            found, other_kind, skipped = [], [], []
             for root, names in _walk_once(path):
                 for name in names:
-                    kept = name.lower().endswith(VIDEO_EXTENSIONS +
-                                                 IMAGE_EXTENSIONS)
-                    (found if kept else skipped).append(osp.join(root, name))
+                    lower = name.lower()
+                    if lower.endswith(wanted):
+                        kept = found
+                    elif lower.endswith(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS):
+                        kept = other_kind
+                    else:
+                        kept = skipped
+                    kept.append(osp.join(root, name))
             files += sorted(found)
-            if extensions and not any(f.lower().endswith(tuple(extensions))
-                                      for f in found):
+            if extensions and not found:
                 kinds = ' or '.join(kind
                                     for kind, known in (('video',
                                                          VIDEO_EXTENSIONS),
@@ -233,6 +242,18 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                 raise InferenceInputError(
                     f'{path}: a folder without {kinds} files, in it or its '
                     f'subfolders (looked for {", ".join(extensions)}).')
+            if other_kind:
+                # A video folder's cover images (or an image folder's
+                # clips) are not the models' inputs: each would be an
+                # error and make the whole run fail.
+                first = sorted(other_kind)[0]
+                other = 'image' if first.lower().endswith(
+                    IMAGE_EXTENSIONS) else 'video'
+                print_log(
+                    f'{path}: left out {len(other_kind)} {other} files, '
+                    f'which these models do not classify, e.g. {first}.',
+                    logger='current',
+                    level=logging.WARNING)
             if skipped:
                 print_log(
                     f'{path}: left out {len(skipped)} files whose '
@@ -353,14 +374,29 @@ def format_scores(scores: torch.Tensor,
                   classes: Optional[Sequence[str]]) -> dict:
     """One task's answer for one input, as it goes into the JSON.
 
+    Scores that are not all finite (NaN or inf: weights a diverged run
+    saved, or a damaged checkpoint) name no class: argmax would pick one
+    at random and ``json.dump`` would write ``NaN``, which is no JSON. The
+    answer is then an error that counts them.
+
     Args:
         scores (Tensor): Class scores, shape ``(num_classes, )``.
         classes (Sequence[str], optional): Class names.
 
     Returns:
-        dict: ``{"label": int, "class": str or None, "scores": [float]}``.
+        dict: ``{"label": int, "class": str or None, "scores": [float]}``,
+        or ``{"error": message}`` if a score is NaN or infinite.
     """
     scores = scores.detach().float().cpu()
+    bad = ~torch.isfinite(scores)
+    if bad.any():
+        nan = int(scores.isnan().sum())
+        return dict(
+            error=f'{int(bad.sum())} of the {scores.numel()} class scores '
+            f'are not finite ({nan} NaN, {int(bad.sum()) - nan} inf), so '
+            'they name no class: the checkpoint\'s weights (or the '
+            'pretrained backbone\'s) hold NaN or inf, or overflow on this '
+            'input.')
     label = int(scores.argmax())
     name = None
     if classes is not None and label < len(classes):
