@@ -155,6 +155,12 @@ def parse_args(argv=None):
         parser.error('no INPUT given')
     seen = {}
     for name, config, _ in args.task or []:
+        if name in seen:
+            # Nothing is loaded yet: add_task's "already loaded" would
+            # puzzle.
+            parser.error(f'--task {name} is given twice, with {seen[name]} '
+                         f'and {config}; the results are keyed by task name, '
+                         'so give each task its own')
         try:
             check_task_name(name, seen)
         except TaskError as e:
