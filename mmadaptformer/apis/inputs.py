@@ -327,9 +327,11 @@ class TestInputs:
             raise InferenceInputError(f'{path}: is a folder.')
         ext = osp.splitext(path)[1].lower()
         if ext not in self.extensions:
+            # '.gif' is an image, but not one of those read here (nor by
+            # mmpretrain's folder datasets).
             other = 'an image' if ext in IMAGE_EXTENSIONS else (
-                'a video'
-                if ext in VIDEO_EXTENSIONS else 'neither a video nor an image')
+                'a video' if ext in VIDEO_EXTENSIONS else
+                'neither a video nor an image this tool reads')
             raise InferenceInputError(
                 f'{path}: is {other} (extension {ext!r}), but this model '
                 f'classifies {self.kind}s; expected one of '

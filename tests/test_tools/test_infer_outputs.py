@@ -137,3 +137,15 @@ def test_folder_of_videos_with_a_cover_image_answers_the_videos(
     # Given by name, the image is still an error of its own.
     assert infer([config, checkpoint, str(folder / 'cover.jpg')]) == 1
     assert 'is an image' in capsys.readouterr().out
+
+
+def test_a_gif_is_not_called_neither_a_video_nor_an_image(
+        infer, image_model, tmp_path, capsys, clean_loggers):
+    """It said ``anim.gif: is neither a video nor an image``; a GIF is an
+    image, one this tool (and mmpretrain's folder datasets) do not take."""
+    gif = tmp_path / 'anim.gif'
+    gif.write_bytes(b'GIF89a')
+    assert infer([image_model['config'], image_model['good'], str(gif)]) == 1
+    assert f"{gif}: ERROR {gif}: is neither a video nor an image this tool " \
+        "reads (extension '.gif'), but this model classifies images; " \
+        'expected one of .jpg,' in capsys.readouterr().out
