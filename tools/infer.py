@@ -67,11 +67,12 @@ cannot be used, found before any input is classified and with nothing
 written: an option's value (--topk 0, a --device this machine lacks), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 --label-map), a folder INPUT without a file of the models' kind, an --out
-that is one of the files read (a config's _base_ files and the files it
-names included), whose folder cannot be made or whose extension names
-another format (.pkl, .pickle, .yaml, .yml), a config or checkpoint among
-the INPUTs of --task, or a --label-map whose number of names is not the
-model's number of classes.
+that is '-' (the JSON goes to a file, never to stdout), is one of the
+files read (a config's _base_ files and the files it names included),
+whose folder cannot be made or whose extension names another format
+(.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
+--task, or a --label-map whose number of names is not the model's number
+of classes.
 """
 
 
@@ -187,6 +188,12 @@ def parse_args(argv=None):
             _extensions(args) if any(map(osp.isdir, args.inputs)) else None)
     except InferenceInputError as e:
         parser.error(str(e))
+    if args.out == '-':
+        # Not stdout: the results and MMEngine's log lines are printed
+        # there, and the JSON went to a file named '-'.
+        parser.error('--out -: the JSON is written to a file, not to '
+                     'stdout (which the printed results and log lines use); '
+                     'give a file name such as results.json')
     if args.out is not None:
         reads = files + [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads) or \
