@@ -61,15 +61,18 @@ be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
 "task TASK: ERROR ..." on stderr), and the others are still answered.
 
 Exit status: 0 if every input was answered by every task; 1 if any input or
-task failed (the others are answered, and --out holds the errors); 2 if the
-command line cannot be used, found before any input is classified and with
-nothing written: an option's value (--topk 0, --device cuda without CUDA), a
+task failed (the others are answered, and --out holds the errors; scores
+that are NaN or inf are such an error, not a label); 2 if the command line
+cannot be used, found before any input is classified and with nothing
+written: an option's value (--topk 0, a --device this machine lacks), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 --label-map), a folder INPUT without a file of the models' kind, an --out
-that is one of the files read (a config's _base_ files and the files it
-names included) or whose folder cannot be made, a config or
-checkpoint among the INPUTs of --task, or a --label-map whose number of
-names is not the model's number of classes.
+that is '-' (the JSON goes to a file, never to stdout), is one of the
+files read (a config's _base_ files and the files it names included),
+whose folder cannot be made or whose extension names another format
+(.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
+--task, or a --label-map whose number of names is not the model's number
+of classes.
 """
 
 
@@ -153,6 +156,12 @@ def parse_args(argv=None):
         parser.error('no INPUT given')
     seen = {}
     for name, config, _ in args.task or []:
+        if name in seen:
+            # Nothing is loaded yet: add_task's "already loaded" would
+            # puzzle.
+            parser.error(f'--task {name} is given twice, with {seen[name]} '
+                         f'and {config}; the results are keyed by task name, '
+                         'so give each task its own')
         try:
             check_task_name(name, seen)
         except TaskError as e:
@@ -179,18 +188,39 @@ def parse_args(argv=None):
             _extensions(args) if any(map(osp.isdir, args.inputs)) else None)
     except InferenceInputError as e:
         parser.error(str(e))
+    if args.out == '-':
+        # Not stdout: the results and MMEngine's log lines are printed
+        # there, and the JSON went to a file named '-'.
+        parser.error('--out -: the JSON is written to a file, not to '
+                     'stdout (which the printed results and log lines use); '
+                     'give a file name such as results.json')
     if args.out is not None:
         reads = files + [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads) or \
             _config_file_problem(args)
         if problem:
             parser.error(problem)
+        ext = osp.splitext(args.out)[1].lower()
+        if ext in _OTHER_FORMATS:
+            # MMEngine's dump and tools/test.py --dump write these formats;
+            # JSON in a .pkl file fails pickle.load with no word of why.
+            parser.error(
+                f'--out {args.out}: the results are written as JSON, but '
+                f'{ext!r} names {_OTHER_FORMATS[ext]}; give a .json file '
+                '(tools/test.py --dump writes the predictions as a pickle)')
     check_device(parser, args.device)
     return args
 
 
 # What a word ending so names is never an INPUT (--task's misplaced ones).
 _NOT_INPUTS = ('.py', '.pth')
+# --out extensions of the other formats mmengine.dump writes.
+_OTHER_FORMATS = {
+    '.pkl': 'a pickle',
+    '.pickle': 'a pickle',
+    '.yaml': 'YAML',
+    '.yml': 'YAML'
+}
 
 
 def _config_file_problem(args):

@@ -1,10 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from mmadaptformer.datasets.label_map import LabelMapError
 from .adapter_checkpoint_check import check_adapter_checkpoint
+from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                          InferenceInputError, collect_inputs)
 from .inference import ModelInferencer, init_model, load_config
-from .inputs import (IMAGE_EXTENSIONS, RESERVED_NAME, VIDEO_EXTENSIONS,
-                     InferenceInputError, TestInputs, class_names,
-                     collect_inputs, format_scores, progress_bar, toolbox_of)
+from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
+                     progress_bar, toolbox_of)
 from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError

@@ -40,9 +40,9 @@ from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .batching import check_batch_size, forward_runs
-from .inputs import (RESERVED_NAME, InferenceInputError, TestInputs,
-                     class_names, collect_inputs, format_scores, progress_bar,
-                     toolbox_of)
+from .infer_files import InferenceInputError, collect_inputs
+from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
+                     progress_bar, toolbox_of)
 from .pretrained_load import load_host_pretrained
 
 __all__ = [

@@ -11,10 +11,9 @@ files. A file that cannot be classified raises :class:`InferenceInputError`
 naming it.
 """
 import logging
-import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence, Union
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
@@ -29,26 +28,16 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   container_name,
                                                   one_line_error)
+from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                          InferenceInputError)
 from .label_maps import config_class_names
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
 __all__ = [
-    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
-    'toolbox_of', 'class_names', 'collect_inputs', 'TestInputs',
-    'format_scores', 'progress_bar'
+    'toolbox_of', 'class_names', 'TestInputs', 'format_scores', 'progress_bar'
 ]
 
-VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
-                    '.mpeg', '.flv', '.wmv', '.3gp', '.3g2', '.ts', '.mts',
-                    '.m2ts', '.ogv', '.asf', '.vob')
-IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
-                    '.tiff', '.webp')
 _TOOLBOXES = ('mmaction', 'mmpretrain')
-
-
-class InferenceInputError(ValueError):
-    """An input file cannot be classified; the message names the file."""
-
 
 # The key of an error in the results: no task may be named so.
 RESERVED_NAME = 'error'
@@ -153,98 +142,6 @@ def class_names(cfg: Config,
     return names
 
 
-_Path = Union[str, os.PathLike]
-
-
-def _walk_once(folder: str):
-    """``os.walk(folder)`` into symlinked folders too, each real folder
-    once: a link to a folder already walked (a loop back up, or a second
-    link to the same one) is not entered again."""
-    seen = set()
-    for root, dirs, names in os.walk(folder, followlinks=True):
-        real = osp.realpath(root)
-        if real in seen:
-            dirs[:] = []
-            continue
-        seen.add(real)
-        yield root, names
-
-
-def collect_inputs(paths: Union[_Path, Sequence[_Path]],
-                   extensions: Optional[Sequence[str]] = None) -> List[str]:
-    """Expand folders into their video and image files (sorted, recursive).
-
-    Files are kept as given, whatever their extension, so that a missing or
-    unreadable file gets its own error instead of disappearing. Folders
-    are searched through symlinked subfolders too, each real folder once
-    (a link loop ends). Files in a folder whose extension is neither in
-    :data:`VIDEO_EXTENSIONS` nor in :data:`IMAGE_EXTENSIONS` are left out,
-    with a warning that counts them.
-
-    Args:
-        paths (str | os.PathLike | Sequence[str | os.PathLike]): One file
-            or folder, or a sequence of them (what MMAction2's and
-            MMPretrain's Inferencers take). A single path is one input,
-            not a sequence of characters.
-        extensions (Sequence[str], optional): The extensions of the files
-            the models classify (:data:`VIDEO_EXTENSIONS`,
-            :data:`IMAGE_EXTENSIONS`): a folder without such a file is
-            refused. Defaults to None (not checked).
-
-    Returns:
-        list[str]: Files, in the given order, folders expanded; every path
-        a ``str``.
-
-    Raises:
-        TypeError: If ``paths`` or one of its items is neither a ``str``
-            nor an ``os.PathLike`` of one (a sequence for ``paths``).
-        InferenceInputError: If a folder holds no file with one of
-            ``extensions``, naming it and them.
-    """
-    expected = 'a path (str or os.PathLike) or a sequence of paths'
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    elif isinstance(paths, (bytes, bytearray)) or \
-            not isinstance(paths, Sequence):
-        raise TypeError(f'inputs: expected {expected}, got '
-                        f'{type(paths).__name__} {paths!r:.80}.')
-    files = []
-    for index, item in enumerate(paths):
-        path = os.fspath(item) if isinstance(item, os.PathLike) else item
-        if not isinstance(path, str):
-            raise TypeError(f'inputs[{index}]: expected {expected}, got '
-                            f'{type(item).__name__} {item!r:.80}.')
-        if osp.isdir(path):
-            found, skipped = [], []
-            for root, names in _walk_once(path):
-                for name in names:
-                    kept = name.lower().endswith(VIDEO_EXTENSIONS +
-                                                 IMAGE_EXTENSIONS)
-                    (found if kept else skipped).append(osp.join(root, name))
-            files += sorted(found)
-            if extensions and not any(f.lower().endswith(tuple(extensions))
-                                      for f in found):
-                kinds = ' or '.join(kind
-                                    for kind, known in (('video',
-                                                         VIDEO_EXTENSIONS),
-                                                        ('image',
-                                                         IMAGE_EXTENSIONS))
-                                    if set(known) & set(extensions))
-                raise InferenceInputError(
-                    f'{path}: a folder without {kinds} files, in it or its '
-                    f'subfolders (looked for {", ".join(extensions)}).')
-            if skipped:
-                print_log(
-                    f'{path}: left out {len(skipped)} files whose '
-                    'extension is not one of a video or an image, e.g. '
-                    f'{sorted(skipped)[0]}.',
-                    logger='current',
-                    level=logging.WARNING)
-        else:
-            files.append(path)
-    return files
-
-
 class TestInputs:
     """Turn files into model inputs with a config's test pipeline.
 
@@ -306,9 +203,11 @@ class TestInputs:
             raise InferenceInputError(f'{path}: is a folder.')
         ext = osp.splitext(path)[1].lower()
         if ext not in self.extensions:
+            # '.gif' is an image, but not one of those read here (nor by
+            # mmpretrain's folder datasets).
             other = 'an image' if ext in IMAGE_EXTENSIONS else (
-                'a video'
-                if ext in VIDEO_EXTENSIONS else 'neither a video nor an image')
+                'a video' if ext in VIDEO_EXTENSIONS else
+                'neither a video nor an image this tool reads')
             raise InferenceInputError(
                 f'{path}: is {other} (extension {ext!r}), but this model '
                 f'classifies {self.kind}s; expected one of '
@@ -353,14 +252,29 @@ def format_scores(scores: torch.Tensor,
                   classes: Optional[Sequence[str]]) -> dict:
     """One task's answer for one input, as it goes into the JSON.
 
+    Scores that are not all finite (NaN or inf: weights a diverged run
+    saved, or a damaged checkpoint) name no class: argmax would pick one
+    at random and ``json.dump`` would write ``NaN``, which is no JSON. The
+    answer is then an error that counts them.
+
     Args:
         scores (Tensor): Class scores, shape ``(num_classes, )``.
         classes (Sequence[str], optional): Class names.
 
     Returns:
-        dict: ``{"label": int, "class": str or None, "scores": [float]}``.
+        dict: ``{"label": int, "class": str or None, "scores": [float]}``,
+        or ``{"error": message}`` if a score is NaN or infinite.
     """
     scores = scores.detach().float().cpu()
+    bad = ~torch.isfinite(scores)
+    if bad.any():
+        nan = int(scores.isnan().sum())
+        return dict(
+            error=f'{int(bad.sum())} of the {scores.numel()} class scores '
+            f'are not finite ({nan} NaN, {int(bad.sum()) - nan} inf), so '
+            'they name no class: the checkpoint\'s weights (or the '
+            'pretrained backbone\'s) hold NaN or inf, or overflow on this '
+            'input.')
     label = int(scores.argmax())
     name = None
     if classes is not None and label < len(classes):

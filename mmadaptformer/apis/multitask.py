@@ -18,8 +18,8 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 from .batching import check_batch_size, same_shape_runs
-from .inputs import (InferenceInputError, collect_inputs, format_scores,
-                     progress_bar)
+from .infer_files import InferenceInputError, collect_inputs
+from .inputs import format_scores, progress_bar
 from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
 from .shared_backbone import SharedBackbone, serialized
 

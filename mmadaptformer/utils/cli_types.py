@@ -31,12 +31,23 @@ def check_device(parser: argparse.ArgumentParser, device: str) -> None:
 
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
-        device (str): The device given (``cpu``, ``cuda``, ``cuda:1``).
+        device (str): The device given (``cpu``, ``cuda``, ``cuda:1``;
+            another type PyTorch knows, such as ``mps``, where this
+            machine has one).
     """
     try:
         parsed = torch.device(device)
     except RuntimeError as e:
         parser.error(f'--device {device}: {e}; give cpu or cuda')
+    if parsed.type not in ('cpu', 'cuda'):
+        # torch.mps, torch.xpu, ... say whether this machine has one; a
+        # type without such a module (meta) holds no weights to run.
+        backend = getattr(torch, parsed.type, None)
+        available = getattr(backend, 'is_available', None)
+        if available is None or not available():
+            parser.error(f'--device {device}: this machine has no '
+                         f'{parsed.type} device that PyTorch can use; give '
+                         '--device cpu or cuda')
     if parsed.type == 'cuda':
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:

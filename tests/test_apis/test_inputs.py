@@ -206,8 +206,7 @@ def test_the_apis_refuse_a_folder_with_nothing_to_classify(
         tmp_path, clean_loggers):
     """``inferencer('empty/')`` returned ``{}`` without a word, as
     tools/infer.py did before it refused such a folder."""
-    from mmadaptformer.apis import MultiTaskRecognizer
-    from mmadaptformer.apis.inputs import InferenceInputError
+    from mmadaptformer.apis import InferenceInputError, MultiTaskRecognizer
     save_stock_video_checkpoint(str(tmp_path / 'stock.pth'))
     (tmp_path / 'empty').mkdir()
     (tmp_path / 'empty' / 'photo.jpg').write_bytes(b'')
@@ -280,7 +279,7 @@ def test_a_file_that_is_no_video_says_so(tmp_path):
     error now says its first bytes match no video container."""
     from mmengine.config import Config
 
-    from mmadaptformer.apis.inputs import InferenceInputError, TestInputs
+    from mmadaptformer.apis import InferenceInputError, TestInputs
     from mmadaptformer.utils.video_containers import container_name
     fake = tmp_path / 'notes.mp4'
     fake.write_bytes(b'not a video\n')
@@ -307,7 +306,7 @@ def test_a_transform_failing_after_the_read_is_no_broken_input(tmp_path):
     that failed."""
     from mmengine.config import Config
 
-    from mmadaptformer.apis.inputs import InferenceInputError, TestInputs
+    from mmadaptformer.apis import InferenceInputError, TestInputs
     from mmadaptformer.testing import make_moving_square_dataset
     data = make_moving_square_dataset(
         str(tmp_path), num_per_class=1, splits=('val', ))

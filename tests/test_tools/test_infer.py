@@ -315,7 +315,8 @@ def test_arguments_that_cannot_work_are_refused_before_loading(
         ([
             '--task', 'a', full['config'], full['checkpoint'], '--task', 'a',
             full['config'], full['checkpoint'], video
-        ], "'a' is already"),
+        ], '--task a is given twice, with .*full.py and .*full.py; the '
+         'results are keyed by task name'),
         (['--task', 'error', full['config'], full['checkpoint'],
           video], "'error' is reserved"),
         (['--task', 'a',

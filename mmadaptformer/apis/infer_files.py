@@ -1,0 +1,138 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The files inference reads: the video and image extensions, folders
+expanded into their files, and the error that names a file that cannot be
+classified."""
+import logging
+import os
+import os.path as osp
+from typing import List, Optional, Sequence, Union
+
+from mmengine.logging import print_log
+
+__all__ = [
+    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
+    'collect_inputs'
+]
+
+VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
+                    '.mpeg', '.flv', '.wmv', '.3gp', '.3g2', '.ts', '.mts',
+                    '.m2ts', '.ogv', '.asf', '.vob')
+IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
+                    '.tiff', '.webp')
+
+
+class InferenceInputError(ValueError):
+    """An input file cannot be classified; the message names the file."""
+
+
+_Path = Union[str, os.PathLike]
+
+
+def _walk_once(folder: str):
+    """``os.walk(folder)`` into symlinked folders too, each real folder
+    once: a link to a folder already walked (a loop back up, or a second
+    link to the same one) is not entered again."""
+    seen = set()
+    for root, dirs, names in os.walk(folder, followlinks=True):
+        real = osp.realpath(root)
+        if real in seen:
+            dirs[:] = []
+            continue
+        seen.add(real)
+        yield root, names
+
+
+def collect_inputs(paths: Union[_Path, Sequence[_Path]],
+                   extensions: Optional[Sequence[str]] = None) -> List[str]:
+    """Expand folders into their video and image files (sorted, recursive).
+
+    Files are kept as given, whatever their extension, so that a missing or
+    unreadable file gets its own error instead of disappearing. Folders
+    are searched through symlinked subfolders too, each real folder once
+    (a link loop ends). Files in a folder whose extension is neither in
+    :data:`VIDEO_EXTENSIONS` nor in :data:`IMAGE_EXTENSIONS` are left out,
+    with a warning that counts them; so are, given ``extensions``, the
+    videos or images the models do not classify (the cover images in a
+    folder of videos), in a warning of their own.
+
+    Args:
+        paths (str | os.PathLike | Sequence[str | os.PathLike]): One file
+            or folder, or a sequence of them (what MMAction2's and
+            MMPretrain's Inferencers take). A single path is one input,
+            not a sequence of characters.
+        extensions (Sequence[str], optional): The extensions of the files
+            the models classify (:data:`VIDEO_EXTENSIONS`,
+            :data:`IMAGE_EXTENSIONS`): a folder's files of other kinds are
+            left out, and a folder without such a file is refused.
+            Defaults to None (videos and images are kept).
+
+    Returns:
+        list[str]: Files, in the given order, folders expanded; every path
+        a ``str``.
+
+    Raises:
+        TypeError: If ``paths`` or one of its items is neither a ``str``
+            nor an ``os.PathLike`` of one (a sequence for ``paths``).
+        InferenceInputError: If a folder holds no file with one of
+            ``extensions``, naming it and them.
+    """
+    expected = 'a path (str or os.PathLike) or a sequence of paths'
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    elif isinstance(paths, (bytes, bytearray)) or \
+            not isinstance(paths, Sequence):
+        raise TypeError(f'inputs: expected {expected}, got '
+                        f'{type(paths).__name__} {paths!r:.80}.')
+    wanted = tuple(extensions) if extensions else \
+        VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+    files = []
+    for index, item in enumerate(paths):
+        path = os.fspath(item) if isinstance(item, os.PathLike) else item
+        if not isinstance(path, str):
+            raise TypeError(f'inputs[{index}]: expected {expected}, got '
+                            f'{type(item).__name__} {item!r:.80}.')
+        if osp.isdir(path):
+            found, other_kind, skipped = [], [], []
+            for root, names in _walk_once(path):
+                for name in names:
+                    lower = name.lower()
+                    if lower.endswith(wanted):
+                        kept = found
+                    elif lower.endswith(VIDEO_EXTENSIONS + IMAGE_EXTENSIONS):
+                        kept = other_kind
+                    else:
+                        kept = skipped
+                    kept.append(osp.join(root, name))
+            files += sorted(found)
+            if extensions and not found:
+                kinds = ' or '.join(kind
+                                    for kind, known in (('video',
+                                                         VIDEO_EXTENSIONS),
+                                                        ('image',
+                                                         IMAGE_EXTENSIONS))
+                                    if set(known) & set(extensions))
+                raise InferenceInputError(
+                    f'{path}: a folder without {kinds} files, in it or its '
+                    f'subfolders (looked for {", ".join(extensions)}).')
+            if other_kind:
+                # A video folder's cover images (or an image folder's
+                # clips) are not the models' inputs: each would be an
+                # error and make the whole run fail.
+                first = sorted(other_kind)[0]
+                other = 'image' if first.lower().endswith(
+                    IMAGE_EXTENSIONS) else 'video'
+                print_log(
+                    f'{path}: left out {len(other_kind)} {other} files, '
+                    f'which these models do not classify, e.g. {first}.',
+                    logger='current',
+                    level=logging.WARNING)
+            if skipped:
+                print_log(
+                    f'{path}: left out {len(skipped)} files whose '
+                    'extension is not one of a video or an image, e.g. '
+                    f'{sorted(skipped)[0]}.',
+                    logger='current',
+                    level=logging.WARNING)
+        else:
+            files.append(path)
+    return files
