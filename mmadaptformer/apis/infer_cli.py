@@ -1,0 +1,250 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The command line of ``tools/infer.py``: its parser, and the checks of its
+arguments that run before any model is loaded (exit status 2)."""
+import argparse
+import os.path as osp
+
+from mmadaptformer.utils import positive_int
+from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cli_types import check_device
+from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_inputs import config_file_problem
+from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.output_file import output_file_problem
+from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                          InferenceInputError, collect_inputs)
+from .inference import ModelInferencer
+from .inputs import RESERVED_NAME, toolbox_of
+from .multitask_tasks import TaskError, check_task_name
+
+__all__ = ['EPILOG', 'infer_parser', 'parse_infer_args']
+
+EPILOG = """\
+INPUT is a video or image file, or a folder (searched recursively, through
+symlinked subfolders too, for video and image files; one without a file of
+the kind the models classify is refused). Each input is transformed by the
+config's test pipeline (test_dataloader.dataset.pipeline, views included),
+so it gets the scores tools/test.py --dump gives it. Videos shorter than
+a clip are classified with repeated frames, as tools/test.py evaluates them,
+and named after the run.
+
+The JSON maps each input to {TASK: {"label": int, "class": str or null,
+"scores": [float, ...]}}; TASK is the config file's stem, or the --task
+name. An input that cannot be classified gets {"error": "..."} (or
+{TASK: {"error": "..."}} where only some tasks failed), a task that cannot
+be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
+"task TASK: ERROR ..." on stderr), and the others are still answered.
+
+Exit status: 0 if every input was answered by every task; 1 if any input or
+task failed (the others are answered, and --out holds the errors; scores
+that are NaN or inf are such an error, not a label); 2 if the command line
+cannot be used, found before any input is classified and with nothing
+written: an option's value (--topk 0, a --device this machine lacks), a
+file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
+--label-map), a folder INPUT without a file of the models' kind, an --out
+that is '-' (the JSON goes to a file, never to stdout), is one of the
+files read (a config's _base_ files and the files it names included),
+whose folder cannot be made or whose extension names another format
+(.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
+--task, or a --label-map whose number of names is not the model's number
+of classes.
+"""
+
+
+def infer_parser() -> argparse.ArgumentParser:
+    """The parser of ``tools/infer.py``."""
+    parser = argparse.ArgumentParser(
+        description='Classify videos or images with trained models.',
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument(
+        'args',
+        nargs='*',
+        metavar='CONFIG CHECKPOINT INPUT',
+        help='without --task: the config, the checkpoint and the inputs; '
+        'with --task: the inputs only')
+    parser.add_argument(
+        '--task',
+        nargs=3,
+        action='append',
+        metavar=('NAME', 'CONFIG', 'CHECKPOINT'),
+        help='a task served on the shared frozen backbone; repeat it')
+    parser.add_argument(
+        '--pretrained',
+        metavar='CHECKPOINT',
+        help='pretrained weights of the frozen backbone, as in '
+        'tools/test.py: for adapter-only checkpoints whose config does not '
+        'point at the backbone they were trained on; with --task, for every '
+        'task (they share the backbone)')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=ConfigOptions,
+        metavar='KEY=VALUE',
+        help='override settings of the config (with --task, of every '
+        'task\'s), as tools/test.py does, e.g. test_dataloader.dataset.'
+        'pipeline.1.num_clips=1; it takes every word up to the next option, '
+        'so give the inputs before it')
+    parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument(
+        '--device', default='cpu', help='cpu or cuda (default: cpu)')
+    parser.add_argument(
+        '--batch-size',
+        type=positive_int,
+        default=1,
+        help='inputs per forward (default: 1)')
+    parser.add_argument(
+        '--label-map',
+        help='class names file, the class of label i on line i + 1 '
+        '(default: the classes saved in the checkpoint\'s meta, else from '
+        'the config or the label map next to its ann_file); one model only')
+    parser.add_argument(
+        '--topk',
+        type=positive_int,
+        default=3,
+        help='how many classes to print per input and task (default: 3)')
+    return parser
+
+
+def parse_infer_args(argv=None) -> argparse.Namespace:
+    """Parse and check ``tools/infer.py``'s arguments, before any model
+    loads.
+
+    Args:
+        argv (list[str], optional): The arguments. Defaults to None
+            (``sys.argv[1:]``).
+
+    Returns:
+        argparse.Namespace: The arguments, with ``inputs`` (the INPUT
+        words), ``files`` (the files they name) and, without ``--task``,
+        ``config`` and ``checkpoint``.
+    """
+    parser = infer_parser()
+    args = parser.parse_intermixed_args(argv)
+    if args.task:
+        if args.label_map:
+            parser.error('--label-map is for one model; with --task the '
+                         'class names come from each checkpoint or config.')
+        args.inputs = args.args
+        for word in args.inputs:
+            # An INPUT is a video, an image or a folder: never these.
+            if osp.splitext(word)[1].lower() in _NOT_INPUTS and \
+                    not osp.isdir(word):
+                parser.error(
+                    f'{word}: a config or checkpoint among the INPUTs of '
+                    '--task; give either CONFIG CHECKPOINT INPUT ... or '
+                    '--task NAME CONFIG CHECKPOINT ... INPUT ..., not both')
+    else:
+        if len(args.args) < 3:
+            parser.error('give CONFIG CHECKPOINT INPUT [INPUT ...], or '
+                         '--task NAME CONFIG CHECKPOINT ... INPUT ...')
+        args.config, args.checkpoint = args.args[:2]
+        args.inputs = args.args[2:]
+    if not args.inputs:
+        parser.error('no INPUT given')
+    seen = {}
+    for name, config, _ in args.task or []:
+        if name in seen:
+            # Nothing is loaded yet: add_task's "already loaded" would
+            # puzzle.
+            parser.error(f'--task {name} is given twice, with {seen[name]} '
+                         f'and {config}; the results are keyed by task name, '
+                         'so give each task its own')
+        try:
+            check_task_name(name, seen)
+        except TaskError as e:
+            parser.error(f'--task {name} {config}: {e}')
+        seen[name] = config
+    if not args.task and ModelInferencer.default_name(
+            args.config) == RESERVED_NAME:
+        parser.error(f'{args.config}: the results name the model after the '
+                     f'config file, and {RESERVED_NAME!r} is their error key; '
+                     'rename the file or give --task NAME CONFIG CHECKPOINT')
+    files = []
+    for config, checkpoint in _models(args):
+        files += [(config, 'config'), (checkpoint, 'checkpoint')]
+    files += [(args.pretrained, '--pretrained'),
+              (args.label_map, '--label-map')]
+    # Addresses (https://, open-mmlab://) are read when the model loads.
+    missing = first_missing_file(files)
+    if missing:
+        parser.error(missing)
+    try:
+        # Before any model loads; a folder's kind is read from the configs.
+        args.files = collect_inputs(
+            args.inputs,
+            _extensions(args) if any(map(osp.isdir, args.inputs)) else None)
+    except InferenceInputError as e:
+        parser.error(str(e))
+    if args.out == '-':
+        # Not stdout: the results and MMEngine's log lines are printed
+        # there, and the JSON went to a file named '-'.
+        parser.error('--out -: the JSON is written to a file, not to '
+                     'stdout (which the printed results and log lines use); '
+                     'give a file name such as results.json')
+    if args.out is not None:
+        reads = files + [(path, 'input') for path in args.files]
+        problem = output_file_problem(args.out, '--out', reads) or \
+            _config_file_problem(args)
+        if problem:
+            parser.error(problem)
+        ext = osp.splitext(args.out)[1].lower()
+        if ext in _OTHER_FORMATS:
+            # MMEngine's dump and tools/test.py --dump write these formats;
+            # JSON in a .pkl file fails pickle.load with no word of why.
+            parser.error(
+                f'--out {args.out}: the results are written as JSON, but '
+                f'{ext!r} names {_OTHER_FORMATS[ext]}; give a .json file '
+                '(tools/test.py --dump writes the predictions as a pickle)')
+    check_device(parser, args.device)
+    return args
+
+
+# What a word ending so names is never an INPUT (--task's misplaced ones).
+_NOT_INPUTS = ('.py', '.pth')
+# --out extensions of the other formats mmengine.dump writes.
+_OTHER_FORMATS = {
+    '.pkl': 'a pickle',
+    '.pickle': 'a pickle',
+    '.yaml': 'YAML',
+    '.yml': 'YAML'
+}
+
+
+def _config_file_problem(args):
+    """The line for an ``--out`` that is a ``_base_`` of a config, or a file
+    a config names (its label map, pretrained backbone...), else None."""
+    for config, _ in _models(args):
+        try:
+            cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
+        except Exception:  # named as the task's error when it loads
+            # Its _base_ files may not parse either; no model is loaded
+            # from it, and nothing it names is read.
+            continue
+        problem = config_file_problem(args.out, '--out', config, cfg)
+        if problem:
+            return problem
+    return None
+
+
+def _models(args) -> list:
+    """``(config, checkpoint)`` of each model."""
+    return [tuple(t[1:]) for t in args.task] if args.task else \
+        [(args.config, args.checkpoint)]
+
+
+def _extensions(args) -> tuple:
+    """The extensions of the files the models classify: videos for an
+    mmaction config, images for an mmpretrain one, both where a config
+    cannot be read here (its model's load names the mistake)."""
+    found = ()
+    for config, _ in _models(args):
+        try:
+            cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
+            kind = VIDEO_EXTENSIONS if toolbox_of(
+                cfg, config) == 'mmaction' else IMAGE_EXTENSIONS
+        except Exception:  # said when the model loads, as a task error
+            return VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+        if kind[0] not in found:
+            found += kind
+    return found
