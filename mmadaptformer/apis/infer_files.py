@@ -28,10 +28,13 @@ class InferenceInputError(ValueError):
 _Path = Union[str, os.PathLike]
 
 
-def _walk_once(folder: str):
+def _walk_once(folder: str, hidden: List[str]):
     """``os.walk(folder)`` into symlinked folders too, each real folder
     once: a link to a folder already walked (a loop back up, or a second
-    link to the same one) is not entered again."""
+    link to the same one) is not entered again. Hidden entries (names
+    starting with ``.``: macOS's ``._clip.mp4`` resource forks,
+    ``.ipynb_checkpoints``, ``.git``) are not walked or yielded; their
+    paths are appended to ``hidden``."""
     seen = set()
     for root, dirs, names in os.walk(folder, followlinks=True):
         real = osp.realpath(root)
@@ -39,7 +42,9 @@ def _walk_once(folder: str):
             dirs[:] = []
             continue
         seen.add(real)
-        yield root, names
+        hidden += [osp.join(root, n) for n in dirs + names if n[:1] == '.']
+        dirs[:] = [d for d in dirs if d[:1] != '.']
+        yield root, [n for n in names if n[:1] != '.']
 
 
 def collect_inputs(paths: Union[_Path, Sequence[_Path]],
@@ -53,7 +58,9 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
     :data:`VIDEO_EXTENSIONS` nor in :data:`IMAGE_EXTENSIONS` are left out,
     with a warning that counts them; so are, given ``extensions``, the
     videos or images the models do not classify (the cover images in a
-    folder of videos), in a warning of their own.
+    folder of videos), in a warning of their own, and hidden files and
+    folders (names starting with ``.``, such as macOS's ``._clip.mp4``), in
+    a third.
 
     Args:
         paths (str | os.PathLike | Sequence[str | os.PathLike]): One file
@@ -92,8 +99,8 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             raise TypeError(f'inputs[{index}]: expected {expected}, got '
                             f'{type(item).__name__} {item!r:.80}.')
         if osp.isdir(path):
-            found, other_kind, skipped = [], [], []
-            for root, names in _walk_once(path):
+            found, other_kind, skipped, hidden = [], [], [], []
+            for root, names in _walk_once(path, hidden):
                 for name in names:
                     lower = name.lower()
                     if lower.endswith(wanted):
@@ -124,6 +131,15 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                 print_log(
                     f'{path}: left out {len(other_kind)} {other} files, '
                     f'which these models do not classify, e.g. {first}.',
+                    logger='current',
+                    level=logging.WARNING)
+            if hidden:
+                # Never inputs: a copy from a Mac holds a '._a.mp4' beside
+                # each 'a.mp4', which decord cannot read.
+                print_log(
+                    f'{path}: left out {len(hidden)} hidden files or '
+                    "folders (names starting with '.'), e.g. "
+                    f'{sorted(hidden)[0]}.',
                     logger='current',
                     level=logging.WARNING)
             if skipped:

@@ -170,6 +170,24 @@ def test_symlinked_folders_are_searched_once_each(tmp_path, monkeypatch):
         collect_inputs(['top', 'frames'], VIDEO_EXTENSIONS)
 
 
+def test_hidden_files_and_folders_in_a_folder_are_left_out(
+        tmp_path, monkeypatch, log_records):
+    """A folder copied from a Mac holds ``._a.mp4`` beside ``a.mp4``: each
+    was an input decord could not read, and the run's exit status was 1.
+    A hidden folder (``.ipynb_checkpoints``) held copies of the videos."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'clips' / '.ipynb_checkpoints').mkdir(parents=True)
+    for name in ('a.mp4', '._a.mp4', '.ipynb_checkpoints/a-checkpoint.mp4'):
+        (tmp_path / 'clips' / name).write_bytes(b'')
+    assert collect_inputs('clips') == [osp.join('clips', 'a.mp4')]
+    assert "clips: left out 2 hidden files or folders (names starting " \
+        "with '.'), e.g. clips/._a.mp4." in [
+            r.getMessage() for r in log_records]
+    # Named on the command line, a hidden file is an input as given.
+    assert collect_inputs(osp.join(
+        'clips', '._a.mp4')) == [osp.join('clips', '._a.mp4')]
+
+
 @pytest.mark.parametrize('inputs, named',
                          [(None, 'inputs: .*got NoneType'),
                           (3, 'inputs: .*got int'),
