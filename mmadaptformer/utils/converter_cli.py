@@ -4,16 +4,32 @@
 ``tools/model_converters/{extract_adapters,merge_adapters,convert_official}
 .py`` each parse their arguments and refuse, with ``parser.error`` (exit
 status 2) before anything is read, an output file that is one of their
-inputs or cannot be written (see :func:`.output_file.output_file_problem`).
-They write that file with :func:`.atomic_save.atomic_torch_save`.
+inputs or cannot be written (see :func:`.output_file.output_file_problem`),
+or whose extension names a format other than a torch checkpoint (``.json``,
+``.yaml``, ``.py``...: a later reader by extension would misread it). They
+write that file with :func:`.atomic_save.atomic_torch_save`.
 """
 import argparse
+import os.path as osp
 from argparse import Namespace
 from typing import Optional, Sequence, Tuple
 
 from .output_file import output_file_problem
 
-__all__ = ['parse_converter_args']
+__all__ = ['NOT_CHECKPOINT_EXTENSIONS', 'parse_converter_args']
+
+#: Output extensions of formats other than a torch checkpoint, and what
+#: they name. mmengine.load and MMEngine's config reader go by extension.
+NOT_CHECKPOINT_EXTENSIONS = {
+    '.json': 'JSON',
+    '.yaml': 'YAML',
+    '.yml': 'YAML',
+    '.py': 'a Python file (a config)',
+    '.txt': 'a text file',
+    '.pkl': 'a pickle (mmengine.load reads it as one, not as a checkpoint)',
+    '.pickle': 'a pickle (mmengine.load reads it as one, not as a '
+    'checkpoint)',
+}
 
 
 def parse_converter_args(parser: argparse.ArgumentParser,
@@ -37,9 +53,14 @@ def parse_converter_args(parser: argparse.ArgumentParser,
         argparse.Namespace: The parsed arguments.
     """
     args = parser.parse_args(argv)
-    problem = output_file_problem(
-        getattr(args, out), out,
-        [(getattr(args, name), what) for name, what in inputs])
+    path = getattr(args, out)
+    problem = output_file_problem(path, out, [(getattr(args, name), what)
+                                              for name, what in inputs])
     if problem:
         parser.error(problem)
+    ext = osp.splitext(path)[1].lower()
+    if ext in NOT_CHECKPOINT_EXTENSIONS:
+        parser.error(f'{out} {path}: the output is a torch checkpoint, but '
+                     f'{ext!r} names {NOT_CHECKPOINT_EXTENSIONS[ext]}; give '
+                     'a .pth file')
     return args

@@ -108,6 +108,25 @@ def test_an_output_that_is_an_input_is_refused(files, tmp_path, capsys,
         capsys.readouterr().out
 
 
+@pytest.mark.parametrize('ext', ['.json', '.YAML', '.py', '.pkl'])
+def test_an_output_named_for_another_format_is_refused(files, tmp_path, ext,
+                                                       capsys, clean_loggers):
+    """``extract_adapters.py C full.pth a.json`` wrote a torch checkpoint
+    named as JSON, which mmengine.load (by extension) then misread."""
+    out = tmp_path / f'adapters{ext}'
+    for tool, argv, name in (
+        ('extract_adapters', [files['config'], files['merged']], 'out'),
+        ('merge_adapters', [files['config'], files['adapters']], 'out'),
+        ('convert_official', [files['merged']], 'dst'),
+    ):
+        line = _refused(tool, argv + [out], capsys)
+        assert line.startswith(
+            f'{name} {out}: the output is a torch checkpoint, but '
+            f'{ext.lower()!r} names '), line
+        assert line.endswith('; give a .pth file'), line
+        assert not out.exists()
+
+
 def test_extract_keeps_the_tensors_that_were_trained(files, video_tasks,
                                                      tmp_path, capsys,
                                                      clean_loggers):
