@@ -162,6 +162,18 @@ def test_extract_keeps_the_tensors_that_were_trained(files, video_tasks,
     TOOLS['extract_adapters'].main([no_fc, files['merged'], str(out)])
     assert ('are not compared with a pretrained backbone (it records no '
             'pretrained backbone)') in capsys.readouterr().out
+    # A config the tool refuses gets its refusal alone, not first a note
+    # about a file that will not be written.
+    no_hook = write_config(
+        str(tmp_path / 'no_hook.py'), files['config'], 'custom_hooks = []\n')
+    with pytest.raises(SystemExit) as refused:
+        TOOLS['extract_adapters'].main(
+            [no_hook, files['merged'],
+             str(tmp_path / 'never.pth')])
+    said = capsys.readouterr()
+    assert refused.value.code not in (0, None)
+    assert 'AdapterHook' in said.out + said.err + str(refused.value.code)
+    assert 'Note:' not in said.out + said.err
     # From the shell: one line after the usage, status 2.
     proc = run_tool([
         'model_converters/extract_adapters.py', files['config'],

@@ -16,7 +16,7 @@ import argparse
 import os.path as osp
 import re
 import time
-from typing import List, Optional
+from typing import List, Optional, Tuple
 
 import torch
 from mmengine.logging import MMLogger
@@ -119,27 +119,22 @@ def main(argv=None):
         extract(args)
 
 
-def reference_backbone(args, meta: dict) -> Optional[str]:
+def reference_backbone(args,
+                       meta: dict) -> Tuple[Optional[str], Optional[str]]:
     """The pretrained file whose tensors the config's frozen ones must
     equal: ``--pretrained``, else the one a merged checkpoint records
-    (merge_adapters.py verified it), else None, with a note that says
-    why nothing is compared."""
+    (merge_adapters.py verified it); else None, and why nothing is
+    compared."""
     if args.pretrained is not None:
-        return args.pretrained
+        return args.pretrained, None
     recorded = meta.get(HOST_SOURCES_META_KEY)
     sources = set(recorded.values()) if isinstance(recorded, dict) else set()
-    why = None
     if len(sources) != 1:
-        why = 'it records no pretrained backbone'
-    else:
-        source = sources.pop()
-        if not is_local(source) or osp.isfile(source):
-            return source
-        why = f'the pretrained backbone it records, {source}, is not there'
-    print(f'Note: the frozen tensors of {args.checkpoint} are not compared '
-          f'with a pretrained backbone ({why}): a trained one the config '
-          'leaves frozen would be dropped. Give --pretrained to check.')
-    return None
+        return None, 'it records no pretrained backbone'
+    source = sources.pop()
+    if not is_local(source) or osp.isfile(source):
+        return source, None
+    return None, f'the pretrained backbone it records, {source}, is not there'
 
 
 def trainable_patterns(keys: List[str]) -> str:
@@ -180,7 +175,7 @@ def extract(args):
             f'(its meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a '
             'full one from it.')
     state = full_state_dict(checkpoint, args.checkpoint)
-    reference = reference_backbone(args, meta)
+    reference, uncompared = reference_backbone(args, meta)
     if reference is not None:
         problem = output_file_problem(args.out, 'out',
                                       [(reference, 'pretrained backbone')])
@@ -233,6 +228,13 @@ def extract(args):
         meta=dict(meta, extracted_from=osp.basename(args.checkpoint)),
         state_dict=dict(model.state_dict()))
     make_adapter_checkpoint(out, plan, fingerprints, model=model)
+    if uncompared:
+        # After every refusal (no AdapterHook, a checkpoint of another
+        # model): the note is about the file about to be written.
+        print(f'Note: the frozen tensors of {args.checkpoint} are not '
+              f'compared with a pretrained backbone ({uncompared}): a '
+              'trained one the config leaves frozen would be dropped. Give '
+              '--pretrained to check.')
     # Read before writing: the output may replace a file of that name.
     size_in = osp.getsize(args.checkpoint)
     # Killed while writing, it leaves any old file of that name as it was,
