@@ -74,8 +74,8 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             Defaults to None (videos and images are kept).
 
     Returns:
-        list[str]: Files, in the given order, folders expanded; every path
-        a ``str``.
+        list[str]: Files, in the given order, folders expanded, each once
+        (a repeat is left out, with a warning); every path a ``str``.
 
     Raises:
         TypeError: If ``paths`` or one of its items is neither a ``str``
@@ -151,4 +151,14 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                     level=logging.WARNING)
         else:
             files.append(path)
-    return files
+    unique = list(dict.fromkeys(files))
+    if len(unique) < len(files):
+        # The results are keyed by path: a second run of one would only
+        # cost time (a file named and also found in a folder given).
+        twice = next(f for i, f in enumerate(files) if f in files[:i])
+        print_log(
+            f'inputs: {len(files) - len(unique)} files were given more than '
+            f'once (e.g. {twice}); each is classified once.',
+            logger='current',
+            level=logging.WARNING)
+    return unique

@@ -170,6 +170,20 @@ def test_symlinked_folders_are_searched_once_each(tmp_path, monkeypatch):
         collect_inputs(['top', 'frames'], VIDEO_EXTENSIONS)
 
 
+def test_a_file_given_twice_is_classified_once(tmp_path, monkeypatch,
+                                               log_records):
+    """Named and also found in a folder given, a video was classified twice
+    for one entry of the results."""
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'clips').mkdir()
+    for name in ('a.mp4', 'b.mp4'):
+        (tmp_path / 'clips' / name).write_bytes(b'')
+    a, b = osp.join('clips', 'a.mp4'), osp.join('clips', 'b.mp4')
+    assert collect_inputs([b, 'clips', b]) == [b, a]
+    assert 'inputs: 2 files were given more than once (e.g. clips/b.mp4); ' \
+        'each is classified once.' in [r.getMessage() for r in log_records]
+
+
 def test_hidden_files_and_folders_in_a_folder_are_left_out(
         tmp_path, monkeypatch, log_records):
     """A folder copied from a Mac holds ``._a.mp4`` beside ``a.mp4``: each
