@@ -170,8 +170,9 @@ class MultiTaskRecognizer(SharedBackbone):
 
         Returns:
             dict: ``{path: {task: {"label", "class", "scores"}}}``; an input
-            that fails for every task gets ``{"error": message}``, one that
-            fails for some tasks ``{task: {"error": message}}`` for those.
+            that cannot be read for any task gets ``{"error": message}``;
+            otherwise a task that fails on it (scores that are not finite)
+            gets ``{task: {"error": message}}``.
 
         Raises:
             KeyError: If a task is not loaded.
@@ -188,6 +189,9 @@ class MultiTaskRecognizer(SharedBackbone):
         kind = self._groups[self._tasks[tasks[0]].group].inputs.extensions
         files = collect_inputs(inputs, kind)
         results = OrderedDict((path, OrderedDict()) for path in files)
+        # What reading each input raised: only such an error is the
+        # input's, not a task's (two diverged tasks' identical NaN errors).
+        input_errors: Dict[str, set] = {path: set() for path in files}
         bar = progress_bar(len(files)) if progress else None
         for start in range(0, len(files), batch_size):
             chunk = files[start:start + batch_size]
@@ -201,6 +205,7 @@ class MultiTaskRecognizer(SharedBackbone):
                         data.append(group.inputs(path))
                         paths.append(path)
                     except InferenceInputError as e:
+                        input_errors[path].add(str(e))
                         for name in names:
                             results[path][name] = dict(error=str(e))
                 if not data:
@@ -215,7 +220,7 @@ class MultiTaskRecognizer(SharedBackbone):
                     bar.update()
         for path, answers in results.items():
             errors = {a['error'] for a in answers.values() if 'error' in a}
-            if len(errors) == 1 and all('error' in a
-                                        for a in answers.values()):
+            if len(errors) == 1 and errors <= input_errors[path] and all(
+                    'error' in a for a in answers.values()):
                 results[path] = dict(error=errors.pop())
         return results

@@ -80,6 +80,26 @@ def test_non_finite_scores_are_an_error_not_a_label(infer, image_model,
         out.read_text())[image]['stripes']) == {'label', 'class', 'scores'}
 
 
+def test_two_diverged_tasks_are_each_named_not_the_input(
+        infer, image_model, tmp_path, capsys, clean_loggers):
+    """Two tasks whose scores were both NaN gave the same error, which was
+    reported as the input's (``{"error": ...}``), as if the image could not
+    be read."""
+    out = tmp_path / 'r.json'
+    image = image_model['image']
+    code = infer([
+        '--task', 'a', image_model['config'], image_model['nan'], '--task',
+        'b', image_model['config'], image_model['nan'], image, '--out',
+        str(out)
+    ])
+    assert code == 1
+    answer = _strict_json(out.read_text())[image]
+    assert set(answer) == {'a', 'b'}, answer
+    for task in 'ab':
+        assert answer[task]['error'].startswith(
+            '2 of the 2 class scores are not finite'), answer
+
+
 @pytest.mark.parametrize('name, format_', [('r.pkl', 'a pickle'),
                                            ('r.PICKLE', 'a pickle'),
                                            ('r.yaml', 'YAML'),
