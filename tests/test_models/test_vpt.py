@@ -417,16 +417,23 @@ def test_checkpoint_errors_speak_of_prompts():
                            if k in host))[FROZEN_HOST_KEY]
     entry['source'] = 'prompts.pth'
     other = _vpt(MMPRETRAIN_VIT)  # another random backbone
-    with pytest.raises(FrozenBackboneMismatchError) as info:
-        other.load_state_dict(
-            {
-                'prompt_embeddings': trained.prompt_embeddings,
-                FROZEN_HOST_KEY: entry
-            },
-            strict=False)
-    message = str(info.value)
-    assert message.startswith('The prompt-only checkpoint prompts.pth was '
-                              'trained on a different frozen backbone')
-    assert 'The prompts were trained on stock.pth.' in message
-    assert 'checkpoint the prompts were trained on' in message
-    assert 'adapter' not in message
+    # Without a pretrained file (None), the unset key is the cause.
+    openings = {
+        'other.pth': 'was trained on a different frozen backbone',
+        None: 'needs the frozen backbone its prompts were trained on'
+    }
+    for source, opening in openings.items():
+        other.host_source = source
+        with pytest.raises(FrozenBackboneMismatchError) as info:
+            other.load_state_dict(
+                {
+                    'prompt_embeddings': trained.prompt_embeddings,
+                    FROZEN_HOST_KEY: entry
+                },
+                strict=False)
+        message = str(info.value)
+        assert message.startswith(
+            f'The prompt-only checkpoint prompts.pth {opening}'), message
+        assert 'The prompts were trained on stock.pth.' in message
+        assert 'checkpoint the prompts were trained on' in message
+        assert 'adapter' not in message
