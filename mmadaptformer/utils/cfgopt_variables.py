@@ -72,12 +72,20 @@ def unread_variables(cfg: Config, options: Optional[dict]) -> Dict[str, Any]:
     old = {}
     for key in options or {}:
         top = _top(key)
-        if top in READ_KEYS or top not in cfg:
+        if top in READ_KEYS or top not in cfg or _read_fallback(cfg, top):
             continue
         value = _plain(cfg[top])
         if _distinct(value):
             old[key] = value
     return old
+
+
+def _read_fallback(cfg: Config, key: str) -> bool:
+    """Whether ``key`` is read in place of a missing one: inference
+    (``mmadaptformer.apis``, ``tools/infer.py``) feeds its inputs through
+    the top-level ``test_pipeline`` of a config without a
+    ``test_dataloader``, even where ``val_dataloader`` copied it."""
+    return key == 'test_pipeline' and not cfg.get('test_dataloader')
 
 
 def _top(key: str) -> str:

@@ -188,3 +188,15 @@ def test_copies_set_by_other_options_are_the_users_whatever_their_value():
     merge_cfg_options(cfg, options)
     assert cfg.test_dataloader.dataset.data_root == old
     assert cfg.train_dataloader.dataset.data_root == '/d'
+
+
+def test_test_pipeline_of_a_config_without_a_test_set_is_read():
+    """Inference reads the top-level ``test_pipeline`` of a config without
+    ``test_dataloader``; it was refused as copied into the val set."""
+    from mmadaptformer.apis.test_pipeline import test_pipeline_cfg
+    cfg = load_config_file(TINY_VIDEO_CONFIG)
+    for key in ('test_dataloader', 'test_cfg', 'test_evaluator'):
+        cfg.pop(key)
+    cfg.val_dataloader.dataset.pipeline = cfg.test_pipeline
+    merge_cfg_options(cfg, {'test_pipeline.1.num_clips': 1})
+    assert test_pipeline_cfg(cfg)[1]['num_clips'] == 1
