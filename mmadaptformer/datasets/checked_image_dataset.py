@@ -146,7 +146,7 @@ class CheckedImageDataset(CustomDataset):
         cause = getattr(error, 'error', error)
         advice = ('' if isinstance(cause, FileNotFoundError) else
                   ' The file is not an image that can be decoded (empty, '
-                  'truncated, corrupt or another format):')
+                  'truncated, corrupt or another format).')
         return BrokenImageError(
             f'Cannot load {self._image(idx)} for evaluation: {why}.{advice} '
             'Replace it, or remove it from the dataset.')

@@ -21,8 +21,9 @@ or tuple; a number only under a key of the same name, as in
 copy), or a path built from an old string (``f'{data_root}/train.txt'``).
 An option that sets a part of a variable (``test_pipeline.1.num_clips=1``)
 is refused the same way, pointing at the same part of each copy. A key that
-no other key copies (one a custom hook may read), or an option that gives a
-variable the value it has, is merged as before.
+no other key copies (one a custom hook may read), an option that gives a
+variable the value it has, or one given with every copy set by other
+options (whatever their values), is merged as before.
 """
 import inspect
 import shlex
@@ -71,12 +72,20 @@ def unread_variables(cfg: Config, options: Optional[dict]) -> Dict[str, Any]:
     old = {}
     for key in options or {}:
         top = _top(key)
-        if top in READ_KEYS or top not in cfg:
+        if top in READ_KEYS or top not in cfg or _read_fallback(cfg, top):
             continue
         value = _plain(cfg[top])
         if _distinct(value):
             old[key] = value
     return old
+
+
+def _read_fallback(cfg: Config, key: str) -> bool:
+    """Whether ``key`` is read in place of a missing one: inference
+    (``mmadaptformer.apis``, ``tools/infer.py``) feeds its inputs through
+    the top-level ``test_pipeline`` of a config without a
+    ``test_dataloader``, even where ``val_dataloader`` copied it."""
+    return key == 'test_pipeline' and not cfg.get('test_dataloader')
 
 
 def _top(key: str) -> str:
@@ -113,7 +122,10 @@ def refuse_copied_variables(cfg: Config, options: Optional[dict],
     tree = _plain(cfg)
     for key, value in old.items():
         top, new = _top(key), options[key]
-        copies = list(_copies(tree, top, value))
+        copies = [
+            copy for copy in _copies(tree, top, value)
+            if not _set_by(copy[1], options)
+        ]
         if not copies or tree[top] == value:  # the value it already has
             continue
         keys = ', '.join(path for path, _, _ in copies)
@@ -167,6 +179,16 @@ def _copies(tree: dict, variable: str,
     for path, option, held in _leaves(read):
         if _is_copy(held, value, path.rsplit('.', 1)[-1] == variable):
             yield path, option, held
+
+
+def _set_by(option: str, options: dict) -> bool:
+    """Whether an entry of ``options`` set the key ``option`` (given as
+    a ``--cfg-options`` key), or a key above it: what it holds is the
+    user's, not a copy left behind, even where it starts with the old
+    value (``data_root=data/a/v2`` with ``...data_root=data/a/v2``) or
+    keeps it on purpose."""
+    return any(option == key or option.startswith(f'{key}.')
+               for key in options)
 
 
 def _is_copy(held: Any, value: Any, same_name: bool) -> bool:

@@ -78,7 +78,11 @@ def test_evaluation_names_the_broken_image(broken_image_data, kind, why):
     message = str(err.value)
     assert message.startswith(f'Cannot load {path} for evaluation: ')
     assert why in message
-    assert 'Replace it, or remove it from the dataset.' in message
+    # One sentence each, no dangling colon before the advice.
+    assert message.endswith(
+        ' The file is not an image that can be decoded (empty, truncated, '
+        'corrupt or another format). Replace it, or remove it from the '
+        'dataset.'), message
 
 
 def test_evaluation_names_a_transform_that_fails_after_reading(

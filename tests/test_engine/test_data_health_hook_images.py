@@ -131,3 +131,36 @@ def test_runner_test_stops_at_a_broken_image_naming_it(tmp_path,
     named = [path for path in broken.values() if path in message]
     assert len(named) == 1, message
     assert message.startswith(f'Cannot load {named[0]} for evaluation: ')
+
+
+@pytest.mark.parametrize('wrapper,key', [
+    ("type='RepeatDataset', times=2, dataset=DATASET", 'dataset'),
+    ("type='ConcatDataset', datasets=[DATASET, DATASET]", 'datasets.1'),
+])
+def test_lenient_set_inside_a_dataset_wrapper_is_refused(
+        tmp_path, clean_loggers, wrapper, key):
+    """A CheckedImageDataset with test_mode=False inside a RepeatDataset
+    or a ConcatDataset was tested with its broken images silently swapped
+    for other samples."""
+    root = str(tmp_path / 'data')
+    stripes_with_broken_images(root)
+    lenient = (f"dict(type='CheckedImageDataset', data_root={root!r}, "
+               "data_prefix='val', test_mode=False, pipeline=test_pipeline)")
+    strict = lenient.replace('test_mode=False', 'test_mode=True')
+    # The last wrapped dataset is lenient, any other strict.
+    head, tail = wrapper.rsplit('DATASET', 1)
+    wrapper = head.replace('DATASET', strict) + lenient + tail
+    body = ('test_pipeline = {{_base_.test_pipeline}}\n'
+            f'test_dataloader = dict(dataset=dict(_delete_=True, {wrapper}))\n'
+            "custom_hooks = [dict(type='DataHealthHook')]\n")
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    runner = Runner.from_cfg(cfg)
+    with pytest.raises(ValueError) as err:
+        runner.test()
+    assert str(err.value).startswith(
+        f'DataHealthHook: test_dataloader.dataset.{key} is a '
+        'CheckedImageDataset with test_mode=False'), str(err.value)
+    assert f'Set test_dataloader.dataset.{key}.test_mode=True,' in str(
+        err.value)

@@ -77,6 +77,31 @@ def test_show_dir_writes_the_first_view_of_each_video(video_run):
     assert sorted(p.name for p in sparse.iterdir()) == ['0_0', '3_0']
 
 
+def test_a_smaller_last_batch_is_drawn_under_its_own_index(video_run):
+    """4 videos in batches of 3: the last batch's video was drawn as
+    sample 1 (batch_idx x its own size), over video 1's frames, and
+    ``--interval 3`` skipped it."""
+    from helpers import run_tool
+    root, cfg, data = video_run
+    videos = [line.split()[0] for line in open(data['val'])]
+    for interval, drawn in ((1, [0, 1, 2, 3]), (3, [0, 3])):
+        show = root / f'batches_of_3_every_{interval}'
+        run_tool([
+            'test.py', cfg, root / 'ckpt.pth', '--work-dir', root / 'work',
+            '--show-dir', show, '--interval',
+            str(interval), '--cfg-options', 'test_dataloader.batch_size=3'
+        ],
+                 cwd=root)
+        assert sorted(p.name for p in show.iterdir()) == \
+            [f'{index}_0' for index in drawn]
+        for index in drawn:
+            frame = cv2.imread(
+                str(show / f'{index}_0' / 'frames_0' / '0.png'))[..., ::-1]
+            source = _first_clip(f"{data['videos']}/{videos[index]}")
+            diff = np.abs(frame[16:].astype(int) - source[0, 16:])
+            assert diff.mean() < 1, (interval, index, diff.mean())
+
+
 @pytest.mark.parametrize(
     'config', ['adaptformer_vitb_ssv2.py', 'adaptformer_vitb_hmdb51.py'])
 def test_recipes_enable_their_hook_for_show_dir(config):

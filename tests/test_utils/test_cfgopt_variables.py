@@ -162,3 +162,41 @@ def test_a_part_of_a_copied_variable_points_at_the_same_part_of_each_copy():
     # A part given the value it has changes nothing and merges.
     merge_cfg_options(
         load_config_file(TINY_VIDEO_CONFIG), {'test_pipeline.1.num_clips': 2})
+
+
+def test_copies_set_by_other_options_are_the_users_whatever_their_value():
+    """Setting the variable and each of its copies was refused where a new
+    path lay under the old one (``data/tiny_video/v2`` still starts with
+    ``data/tiny_video/``) or where a copy kept the old value on purpose."""
+    cfg = load_config_file(TINY_VIDEO_CONFIG)
+    root = cfg.data_root
+    new = f'{root}/v2'
+    options = {'data_root': new}
+    for loader in LOADERS:
+        options[f'{loader}.dataset.ann_file'] = f'{new}/train.txt'
+        options[f'{loader}.dataset.data_prefix.video'] = f'{new}/videos'
+    merge_cfg_options(cfg, options)
+    assert cfg.val_dataloader.dataset.data_prefix.video == f'{new}/videos'
+    # The test set stays on the old data, as the options say.
+    cfg = load_config_file(TINY_IMAGE_CONFIG)
+    old = cfg.data_root
+    options = {f'{loader}.dataset.data_root': '/d' for loader in LOADERS[:2]}
+    options.update({
+        'data_root': '/d',
+        'test_dataloader.dataset.data_root': old
+    })
+    merge_cfg_options(cfg, options)
+    assert cfg.test_dataloader.dataset.data_root == old
+    assert cfg.train_dataloader.dataset.data_root == '/d'
+
+
+def test_test_pipeline_of_a_config_without_a_test_set_is_read():
+    """Inference reads the top-level ``test_pipeline`` of a config without
+    ``test_dataloader``; it was refused as copied into the val set."""
+    from mmadaptformer.apis.test_pipeline import test_pipeline_cfg
+    cfg = load_config_file(TINY_VIDEO_CONFIG)
+    for key in ('test_dataloader', 'test_cfg', 'test_evaluator'):
+        cfg.pop(key)
+    cfg.val_dataloader.dataset.pipeline = cfg.test_pipeline
+    merge_cfg_options(cfg, {'test_pipeline.1.num_clips': 1})
+    assert test_pipeline_cfg(cfg)[1]['num_clips'] == 1

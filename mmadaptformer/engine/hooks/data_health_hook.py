@@ -3,7 +3,7 @@
 training and evaluation met, per epoch."""
 import logging
 from collections import Counter
-from typing import Dict, List, Optional, Sequence, Set, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
@@ -45,6 +45,22 @@ def _samples(data_batch) -> Sequence:
     return samples if isinstance(samples, Sequence) else ()
 
 
+def _lenient_image_datasets(dataset, key: str) -> Iterator[str]:
+    """The config keys of the ``CheckedImageDataset`` s with
+    ``test_mode=False`` in ``dataset`` or in the datasets it wraps
+    (``RepeatDataset``, ``ClassBalancedDataset``, mmpretrain's
+    ``KFoldDataset``: ``.dataset``; ``ConcatDataset``: ``.datasets``)."""
+    if isinstance(dataset, CheckedImageDataset):
+        if not dataset.test_mode:
+            yield key
+        return
+    inner = getattr(dataset, 'dataset', None)
+    if inner is not None and inner is not dataset:
+        yield from _lenient_image_datasets(inner, f'{key}.dataset')
+    for index, inner in enumerate(getattr(dataset, 'datasets', None) or ()):
+        yield from _lenient_image_datasets(inner, f'{key}.datasets.{index}')
+
+
 def check_strict_evaluation(loop, key: str) -> None:
     """Refuse an evaluation loop whose dataset would skip broken images.
 
@@ -52,24 +68,27 @@ def check_strict_evaluation(loop, key: str) -> None:
     ``test_mode=False`` replaces a broken image by another sample, as in
     training; mmpretrain's dataset configs leave ``test_mode`` unset for
     validation, so a copied one would score a set with silently swapped
-    samples.
+    samples. Datasets wrapped by MMEngine's dataset wrappers are checked
+    too.
 
     Args:
         loop: A validation or test loop of MMEngine, or None.
         key (str): Its dataloader's config key, for the message.
 
     Raises:
-        ValueError: If the loop's dataset is a ``CheckedImageDataset``
-            with ``test_mode=False``.
+        ValueError: If the loop's dataset is, or wraps, a
+            ``CheckedImageDataset`` with ``test_mode=False``.
     """
     dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
-    if isinstance(dataset, CheckedImageDataset) and not dataset.test_mode:
+    lenient = list(_lenient_image_datasets(dataset, f'{key}.dataset'))
+    if lenient:
+        keys = ('each of ' if len(lenient) > 1 else '') + ', '.join(lenient)
+        options = ' '.join(f'{name}.test_mode=True' for name in lenient)
         raise ValueError(
-            f'DataHealthHook: {key}.dataset is a CheckedImageDataset with '
+            f'DataHealthHook: {keys} is a CheckedImageDataset with '
             'test_mode=False, which replaces a broken image by another '
             'sample: evaluation would silently score other samples. Set '
-            f'{key}.dataset.test_mode=True, so that a broken image is an '
-            'error naming it.')
+            f'{options}, so that a broken image is an error naming it.')
 
 
 def _files(count: int, kind: str, noun: str) -> str:

@@ -171,8 +171,12 @@ class VideoVisualizationHook(VisualizationHook):
         self.draw_pred = draw_pred
         self._format_shape: Optional[str] = None
         self._backend = None
+        # The loop's index of the next batch's first sample: batch_idx x
+        # the batch size is wrong for a last batch that is smaller.
+        self._next_sample = 0
 
-    def _read_format_shape(self, runner) -> None:
+    def _start_loop(self, runner) -> None:
+        self._next_sample = 0
         model = runner.model
         if is_model_wrapper(model):
             model = model.module
@@ -180,12 +184,14 @@ class VideoVisualizationHook(VisualizationHook):
         self._format_shape = getattr(preprocessor, 'format_shape', None)
 
     def before_val(self, runner) -> None:
-        """Read the layout of the samples from the data preprocessor."""
-        self._read_format_shape(runner)
+        """Count the samples from 0; read the layout of the samples from
+        the data preprocessor."""
+        self._start_loop(runner)
 
     def before_test(self, runner) -> None:
-        """Read the layout of the samples from the data preprocessor."""
-        self._read_format_shape(runner)
+        """Count the samples from 0; read the layout of the samples from
+        the data preprocessor."""
+        self._start_loop(runner)
 
     def _text(self, data_sample) -> str:
         classes = (self._visualizer.dataset_meta or {}).get('classes')
@@ -245,17 +251,22 @@ class VideoVisualizationHook(VisualizationHook):
                       step: int = 0) -> None:
         """Draw every ``interval``-th sample of a batch.
 
+        The samples are numbered in the order the loop met them, so a last
+        batch smaller than the others continues the count.
+
         Args:
-            batch_idx (int): The index of the batch in the loop.
+            batch_idx (int): The index of the batch in the loop (unused:
+                the count of the samples met is kept).
             data_batch (dict): The batch from the dataloader.
             data_samples (Sequence[ActionDataSample]): The model's outputs.
             step (int): The step the files are named after. Defaults to 0.
         """
+        start = self._next_sample
+        end = start + len(data_samples)
+        self._next_sample = end
         if not self.enable or not is_main_process():
             return
         videos = data_batch['inputs']
-        start = len(data_samples) * batch_idx
-        end = start + len(data_samples)
         first = math.ceil(start / self.interval) * self.interval
         for sample_id in range(first, end, self.interval):
             data_sample = data_samples[sample_id - start]
