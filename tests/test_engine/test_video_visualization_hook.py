@@ -81,3 +81,47 @@ def test_upstream_hook_fails_where_ours_draws(tmp_path):
 def test_bad_arguments_are_named(kwargs, message):
     with pytest.raises(ValueError, match=message):
         VideoVisualizationHook(**kwargs)
+
+
+def test_an_nchw_view_is_the_first_crop_of_every_clip(tmp_path):
+    """A TSN-style test (25 clips of 1 frame x 10 crops, packed NCHW as 250
+    frames) was drawn as 250 PNGs per video: PackActionInputs packs no
+    clip_len. The first crop's 25 frames come first and are drawn."""
+    from mmaction.datasets import VideoDataset
+    from mmengine.dataset import RepeatDataset
+    from mmengine.registry import init_default_scope
+
+    from mmadaptformer.engine.hooks.video_visualization_hook import \
+        nchw_view_frames
+    init_default_scope('mmaction')
+    ann_file = tmp_path / 'list.txt'
+    ann_file.write_text('a.mp4 0\n')
+    pipeline = [
+        dict(type='DecordInit'),
+        dict(
+            type='SampleFrames',
+            clip_len=1,
+            frame_interval=1,
+            num_clips=25,
+            test_mode=True),
+        dict(type='DecordDecode'),
+        dict(type='Resize', scale=(-1, 256)),
+        dict(type='TenCrop', crop_size=224),
+        dict(type='FormatShape', input_format='NCHW'),
+        dict(type='PackActionInputs')
+    ]
+    dataset = VideoDataset(
+        ann_file=str(ann_file), pipeline=pipeline, lazy_init=True)
+    assert nchw_view_frames(dataset) == 25
+    assert nchw_view_frames(RepeatDataset(dataset, times=2)) == 25
+    # 250 packed frames of 10 crops: the first 25 are the first crop's.
+    packed = torch.arange(250).view(250, 1, 1, 1).expand(250, 3, 4, 4)
+    frames = first_view_frames(packed, 'NCHW', nchw_view_frames(dataset))
+    assert frames[:, 0, 0, 0].tolist() == list(range(25))
+    # No frame sampler: every frame is drawn.
+    assert nchw_view_frames(
+        VideoDataset(
+            ann_file=str(ann_file),
+            pipeline=[dict(type='PackActionInputs')],
+            lazy_init=True)) is None
+    assert nchw_view_frames(None) is None

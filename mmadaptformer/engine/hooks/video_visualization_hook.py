@@ -10,9 +10,9 @@ import torch
 from mmaction.engine.hooks import VisualizationHook
 from mmaction.registry import HOOKS, VISBACKENDS
 from mmengine.dist import is_main_process
-from mmengine.model import is_model_wrapper
+from mmpretrain.utils import get_ori_model
 
-__all__ = ['VideoVisualizationHook', 'first_view_frames']
+__all__ = ['VideoVisualizationHook', 'first_view_frames', 'nchw_view_frames']
 
 _OUT_TYPES = ('img', 'gif', 'video')
 
@@ -35,9 +35,9 @@ def first_view_frames(video: torch.Tensor,
             ``format_shape`` (``'NCTHW'``, ``'NCHW'``, ``'MIX2d3d'``); None
             tells the layout from the number of dimensions. Defaults to
             None.
-        clip_len (int, optional): Frames per clip, for ``'NCHW'`` samples:
-            the first ``clip_len`` frames are drawn. None draws all frames.
-            Defaults to None.
+        clip_len (int, optional): Frames of the first view, for
+            ``'NCHW'`` samples: the first ``clip_len`` frames are drawn.
+            None draws all frames. Defaults to None.
 
     Returns:
         np.ndarray: ``(T, H, W, 3)`` uint8 frames, channels as decoded
@@ -75,6 +75,36 @@ def first_view_frames(video: torch.Tensor,
     return np.ascontiguousarray(frames)
 
 
+#: Crops a test transform makes of each frame, by class name.
+_CROPS = {'ThreeCrop': 3, 'TenCrop': 10}
+
+
+def nchw_view_frames(dataset) -> Optional[int]:
+    """Frames of the first crop of an ``'NCHW'`` sample of ``dataset``
+    (2D recognizers such as TSN): ``clip_len x num_clips`` of its frame
+    sampler, the first crop's frames coming first (``ThreeCrop`` and
+    ``TenCrop`` stack crop after crop). None where the pipeline has no
+    sampler with both (all frames are drawn then).
+
+    Args:
+        dataset: The loop's dataset; wrappers (``.dataset``) are looked
+            through.
+
+    Returns:
+        int | None: The number of frames of one crop.
+    """
+    while not hasattr(dataset, 'pipeline') and hasattr(dataset, 'dataset'):
+        dataset = dataset.dataset
+    transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', ())
+    sampler = next(
+        (t
+         for t in transforms if isinstance(getattr(t, 'clip_len', None), int)
+         and isinstance(getattr(t, 'num_clips', None), int)), None)
+    if sampler is None:
+        return None
+    return sampler.clip_len * sampler.num_clips
+
+
 def _labels(values: torch.Tensor,
             classes: Optional[Sequence[str]],
             scores: Optional[torch.Tensor] = None) -> str:
@@ -103,8 +133,9 @@ class VideoVisualizationHook(VisualizationHook):
     ``show_frames``, and the visualizer reads ``gt_labels`` /
     ``pred_labels`` where ``ActionDataSample`` holds ``gt_label`` /
     ``pred_label``, so no label is drawn. This subclass draws the first
-    view (first clip, first crop) of ``(views, C, T, H, W)`` and
-    ``(frames, C, H, W)`` samples itself, and saves the frames as
+    view (first clip, first crop) of ``(views, C, T, H, W)`` samples and
+    the first crop of every clip of ``(frames, C, H, W)`` ones (2D
+    recognizers, :func:`nchw_view_frames`) itself, and saves the frames as
     ``ActionVisualizer.add_datasample(out_path=...)`` does:
     ``out_dir/<name>_<step>/frames_<step>/<frame>.png`` (``out_type='img'``),
     or ``<name>_<step>.gif`` / ``.mp4`` (needs ``moviepy``). Without
@@ -170,28 +201,30 @@ class VideoVisualizationHook(VisualizationHook):
         self.draw_gt = draw_gt
         self.draw_pred = draw_pred
         self._format_shape: Optional[str] = None
+        # Frames of one crop of an 'NCHW' sample (the loop's pipeline).
+        self._view_frames: Optional[int] = None
         self._backend = None
         # The loop's index of the next batch's first sample: batch_idx x
         # the batch size is wrong for a last batch that is smaller.
         self._next_sample = 0
 
-    def _start_loop(self, runner) -> None:
+    def _start_loop(self, runner, loop) -> None:
         self._next_sample = 0
-        model = runner.model
-        if is_model_wrapper(model):
-            model = model.module
+        model = get_ori_model(runner.model)
         preprocessor = getattr(model, 'data_preprocessor', None)
         self._format_shape = getattr(preprocessor, 'format_shape', None)
+        self._view_frames = nchw_view_frames(
+            getattr(getattr(loop, 'dataloader', None), 'dataset', None))
 
     def before_val(self, runner) -> None:
         """Count the samples from 0; read the layout of the samples from
-        the data preprocessor."""
-        self._start_loop(runner)
+        the data preprocessor and the loop's pipeline."""
+        self._start_loop(runner, runner.val_loop)
 
     def before_test(self, runner) -> None:
         """Count the samples from 0; read the layout of the samples from
-        the data preprocessor."""
-        self._start_loop(runner)
+        the data preprocessor and the loop's pipeline."""
+        self._start_loop(runner, runner.test_loop)
 
     def _text(self, data_sample) -> str:
         classes = (self._visualizer.dataset_meta or {}).get('classes')
@@ -270,9 +303,9 @@ class VideoVisualizationHook(VisualizationHook):
         first = math.ceil(start / self.interval) * self.interval
         for sample_id in range(first, end, self.interval):
             data_sample = data_samples[sample_id - start]
-            frames = first_view_frames(videos[sample_id - start],
-                                       self._format_shape,
-                                       data_sample.metainfo.get('clip_len'))
+            frames = first_view_frames(
+                videos[sample_id - start], self._format_shape,
+                data_sample.metainfo.get('clip_len') or self._view_frames)
             if 'filename' in data_sample:
                 name = osp.basename(data_sample.get('filename'))
             elif 'frame_dir' in data_sample:
