@@ -3,7 +3,7 @@
 training and evaluation met, per epoch."""
 import logging
 from collections import Counter
-from typing import Dict, Iterator, List, Optional, Sequence, Set, Tuple
+from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
@@ -13,14 +13,16 @@ from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.datasets.checked_image_dataset import CheckedImageDataset
+from mmadaptformer.datasets.checked_video_dataset import CheckedVideoDataset
 from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
                                                  SKIPPED_SHORT_VIDEOS_KEY,
                                                  ShortVideo,
                                                  short_videos_notice)
 from mmadaptformer.datasets.training_refetch import (SKIPPED_IMAGES_KEY,
                                                      SKIPPED_VIDEOS_KEY)
+from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 
-__all__ = ['DataHealthHook', 'check_strict_evaluation']
+__all__ = ['DataHealthHook']
 
 # The metainfo keys of skipped files, and the files they name.
 _BROKEN_FILES = ((SKIPPED_VIDEOS_KEY, 'video'), (SKIPPED_IMAGES_KEY, 'image'))
@@ -45,50 +47,21 @@ def _samples(data_batch) -> Sequence:
     return samples if isinstance(samples, Sequence) else ()
 
 
-def _lenient_image_datasets(dataset, key: str) -> Iterator[str]:
-    """The config keys of the ``CheckedImageDataset`` s with
-    ``test_mode=False`` in ``dataset`` or in the datasets it wraps
-    (``RepeatDataset``, ``ClassBalancedDataset``, mmpretrain's
-    ``KFoldDataset``: ``.dataset``; ``ConcatDataset``: ``.datasets``)."""
-    if isinstance(dataset, CheckedImageDataset):
-        if not dataset.test_mode:
-            yield key
-        return
-    inner = getattr(dataset, 'dataset', None)
-    if inner is not None and inner is not dataset:
-        yield from _lenient_image_datasets(inner, f'{key}.dataset')
-    for index, inner in enumerate(getattr(dataset, 'datasets', None) or ()):
-        yield from _lenient_image_datasets(inner, f'{key}.datasets.{index}')
-
-
-def check_strict_evaluation(loop, key: str) -> None:
-    """Refuse an evaluation loop whose dataset would skip broken images.
-
-    :class:`~mmadaptformer.datasets.CheckedImageDataset` with
-    ``test_mode=False`` replaces a broken image by another sample, as in
-    training; mmpretrain's dataset configs leave ``test_mode`` unset for
-    validation, so a copied one would score a set with silently swapped
-    samples. Datasets wrapped by MMEngine's dataset wrappers are checked
-    too.
-
-    Args:
-        loop: A validation or test loop of MMEngine, or None.
-        key (str): Its dataloader's config key, for the message.
-
-    Raises:
-        ValueError: If the loop's dataset is, or wraps, a
-            ``CheckedImageDataset`` with ``test_mode=False``.
-    """
-    dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
-    lenient = list(_lenient_image_datasets(dataset, f'{key}.dataset'))
-    if lenient:
-        keys = ('each of ' if len(lenient) > 1 else '') + ', '.join(lenient)
-        options = ' '.join(f'{name}.test_mode=True' for name in lenient)
-        raise ValueError(
-            f'DataHealthHook: {keys} is a CheckedImageDataset with '
-            'test_mode=False, which replaces a broken image by another '
-            'sample: evaluation would silently score other samples. Set '
-            f'{options}, so that a broken image is an error naming it.')
+def _counted_kinds(runner) -> Optional[FrozenSet[str]]:
+    """The metainfo keys of the skipped files a training run counts, from
+    its training dataset (wrapped ones too): ``'skipped_images'`` for a
+    ``CheckedImageDataset``, ``'skipped_videos'`` for a
+    ``CheckedVideoDataset``; None without either, or without a training
+    dataloader."""
+    dataset = getattr(
+        getattr(runner, 'train_dataloader', None), 'dataset', None)
+    kinds = set()
+    for _, inner in wrapped_datasets(dataset, 'train_dataloader.dataset'):
+        if isinstance(inner, CheckedImageDataset):
+            kinds.add(SKIPPED_IMAGES_KEY)
+        elif isinstance(inner, CheckedVideoDataset):
+            kinds.add(SKIPPED_VIDEOS_KEY)
+    return frozenset(kinds) or None
 
 
 def _files(count: int, kind: str, noun: str) -> str:
@@ -112,8 +85,15 @@ class DataHealthHook(Hook):
     skipped twice counts twice. ``CheckedImageDataset``'s broken images
     travel under ``'skipped_images'`` and are counted the same way, as
     ``epoch N: skipped K broken images (names)`` and
-    ``train/skipped_images``; the line about videos is left out of a run
-    whose samples carry only ``'skipped_images'``.
+    ``train/skipped_images``.
+
+    Which counters a run records (and MMEngine's iteration log lines
+    show) follows from its training dataset, wrapped ones too: only the
+    images' over ``CheckedImageDataset``, only the videos' (broken and
+    short) over ``CheckedVideoDataset``. Over another dataset (one of
+    mmaction2 or mmpretrain) nothing tells them apart up front: the
+    videos' are recorded, and the images' once a sample carries
+    ``'skipped_images'``, whose run then leaves out the line about videos.
 
     Videos shorter than a clip (see ``CheckedVideoDataset``'s
     ``short_videos``) travel the same way, under ``'short_videos'`` (used
@@ -134,10 +114,12 @@ class DataHealthHook(Hook):
     epoch 2, not the previous epoch's total. The last iteration of an
     epoch shows its total.
 
-    Evaluation must not drop samples: before training, validation and
-    testing the hook refuses a ``CheckedImageDataset`` of the validation or
-    test dataloader with ``test_mode=False`` (see
-    :func:`check_strict_evaluation`).
+    Evaluation must not swap samples: before training, validation and
+    testing the hook refuses a ``CheckedImageDataset`` or
+    ``CheckedVideoDataset`` of the validation or test dataloader with
+    ``test_mode=False``, which would replace a broken file by another
+    sample (see
+    :func:`~mmadaptformer.engine.hooks.strict_evaluation.check_strict_evaluation`).
 
     Used with the video and Food-101 recipes of `AdaptFormer
     <https://arxiv.org/abs/2205.13535>`_.
@@ -162,6 +144,9 @@ class DataHealthHook(Hook):
         # Whether any training sample so far carried 'skipped_images', or
         # 'skipped_videos': which lines the epoch summary gives.
         self._seen = {SKIPPED_IMAGES_KEY: False, SKIPPED_VIDEOS_KEY: False}
+        # The keys counted, from the training dataset (see before_train);
+        # None: decided by what the samples carry.
+        self._kinds: Optional[FrozenSet[str]] = None
         # mode -> kind -> short videos met in the current epoch.
         self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
         # (mode, kind) -> files already reported in this run.
@@ -169,9 +154,24 @@ class DataHealthHook(Hook):
 
     # ------------------------------------------------------------ training
     def before_train(self, runner) -> None:
-        """Refuse a validation set that would skip broken images."""
+        """Refuse a validation set that would skip broken files; decide
+        which counters to record from the training dataset."""
         check_strict_evaluation(
             getattr(runner, 'val_loop', None), 'val_dataloader')
+        self._kinds = _counted_kinds(runner)
+
+    def _counts_videos(self) -> bool:
+        """Whether ``train/skipped_videos`` and ``train/short_videos`` are
+        recorded: not in a run over ``CheckedImageDataset`` only."""
+        return self._kinds is None or SKIPPED_VIDEOS_KEY in self._kinds
+
+    def _counts_images(self) -> bool:
+        """Whether ``train/skipped_images`` is recorded: in a run over a
+        ``CheckedImageDataset``, or whose samples carried
+        ``'skipped_images'``."""
+        if self._kinds is None:
+            return self._seen[SKIPPED_IMAGES_KEY]
+        return SKIPPED_IMAGES_KEY in self._kinds
 
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's count at zero."""
@@ -208,11 +208,12 @@ class DataHealthHook(Hook):
 
     def _update_running_counts(self, runner, skipped: int, short: int,
                                images: int) -> None:
-        """Record the epoch's counts so far for the iteration log lines;
-        the images' only in a run that has met ``'skipped_images'``."""
-        runner.message_hub.update_scalar('train/skipped_videos', skipped)
-        runner.message_hub.update_scalar('train/short_videos', short)
-        if self._seen[SKIPPED_IMAGES_KEY]:
+        """Record the epoch's counts so far for the iteration log lines,
+        those of the kinds of files the run counts."""
+        if self._counts_videos():
+            runner.message_hub.update_scalar('train/skipped_videos', skipped)
+            runner.message_hub.update_scalar('train/short_videos', short)
+        if self._counts_images():
             runner.message_hub.update_scalar('train/skipped_images', images)
 
     def after_train_epoch(self, runner) -> None:
@@ -229,13 +230,14 @@ class DataHealthHook(Hook):
         })
         for key in self._seen:
             self._seen[key] = any(rank[key][2] for rank in gathered)
-        # A run whose samples carry neither key (a dataset of mmaction2 or
-        # mmpretrain) keeps the line about videos.
-        images = self._seen[SKIPPED_IMAGES_KEY]
+        images = self._counts_images()
+        # Without a checked training dataset, a run whose samples carry
+        # neither key (a dataset of mmaction2 or mmpretrain) keeps the line
+        # about videos.
+        videos = self._counts_videos() if self._kinds is not None else (
+            not images or self._seen[SKIPPED_VIDEOS_KEY])
         for key, noun in _BROKEN_FILES:
-            if key == SKIPPED_VIDEOS_KEY and images and not self._seen[key]:
-                continue
-            if key == SKIPPED_IMAGES_KEY and not images:
+            if not (videos if key == SKIPPED_VIDEOS_KEY else images):
                 continue
             total = sum(rank[key][0] for rank in gathered)
             counts: Counter = Counter()
@@ -244,7 +246,8 @@ class DataHealthHook(Hook):
             runner.message_hub.update_scalar(f'train/{key}', total)
             self._log_skipped(prefix, noun, total, counts)
         short = self._report_short('train', prefix)
-        runner.message_hub.update_scalar('train/short_videos', short)
+        if self._counts_videos():
+            runner.message_hub.update_scalar('train/short_videos', short)
 
     def _log_skipped(self, prefix: str, noun: str, total: int,
                      counts: Counter) -> None:
@@ -266,7 +269,7 @@ class DataHealthHook(Hook):
 
     # ---------------------------------------------------------- evaluation
     def before_val_epoch(self, runner) -> None:
-        """Refuse a validation set that would skip broken images; start
+        """Refuse a validation set that would skip broken files; start
         the validation run's count at zero."""
         check_strict_evaluation(
             getattr(runner, 'val_loop', None), 'val_dataloader')
@@ -285,7 +288,7 @@ class DataHealthHook(Hook):
         self._report_short('val', 'val')
 
     def before_test_epoch(self, runner) -> None:
-        """Refuse a test set that would skip broken images; start the test
+        """Refuse a test set that would skip broken files; start the test
         run's count at zero."""
         check_strict_evaluation(
             getattr(runner, 'test_loop', None), 'test_dataloader')
