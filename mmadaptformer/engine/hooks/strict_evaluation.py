@@ -10,8 +10,10 @@ __all__ = ['wrapped_datasets', 'check_strict_evaluation']
 
 # The checked datasets that replace a broken file by another sample unless
 # test_mode=True, and the files they read.
-_LENIENT_IN_TRAINING = ((CheckedImageDataset, 'image'), (CheckedVideoDataset,
-                                                         'video'))
+_LENIENT_IN_TRAINING = (
+    (CheckedImageDataset, 'image'),
+    (CheckedVideoDataset, 'video'),
+)
 
 
 def wrapped_datasets(dataset, key: str) -> Iterator[Tuple[str, object]]:
