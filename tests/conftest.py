@@ -32,11 +32,23 @@ def tiny_image_data(tmp_path_factory) -> str:
 
 @pytest.fixture
 def clean_loggers():
-    """Drop MMEngine's global logger/message hub instances after a test."""
+    """Drop MMEngine's global logger, message hub and visualizer instances
+    after a test.
+
+    A Runner names its visualizer after the config file and the second it
+    started: two runs of ``cfg.py`` in one second got the first one's, and
+    the second run's ``scalars.json`` went to the first run's work dir.
+    """
     yield
     from mmengine.logging import MessageHub, MMLogger
+    from mmengine.visualization import Visualizer
     MMLogger._instance_dict.clear()
     MessageHub._instance_dict.clear()
+    classes = [Visualizer]
+    while classes:  # ManagerMixin keeps instances per class
+        cls = classes.pop()
+        cls._instance_dict.clear()
+        classes += cls.__subclasses__()
 
 
 @pytest.fixture(autouse=True)
