@@ -34,6 +34,7 @@ from typing import Any, Callable, List, Optional, Tuple, Union
 
 import torch
 
+from .checkpoint_formats import binary_format, text_format
 from .checkpoint_source import tag_checkpoint_source
 from .numpy_globals import (foreign_byte_order, multibyte_dtypes_made,
                             numpy_safe_globals, unsafe_numpy_entries)
@@ -194,6 +195,12 @@ def _load_error(filename: str, where: str,
             f'weights_only=True cannot read: PyTorch reads that format only '
             f'by unpickling it without an allow-list, which could run code. '
             f'It was not loaded, and nothing in it was executed.')
+    size = osp.getsize(filename)
+    what = binary_format(filename)
+    if what is not None:
+        return CheckpointLoadError(
+            f'Checkpoint file {where} ({size} bytes) is {what}. It was not '
+            f'loaded ({error_detail(error)}).')
     # Read the opcodes without executing them, to name everything that
     # refers to code; the weights-only unpickler stops at the first refusal
     # or at the first opcode it does not know (a raw pickle's FRAME, say),
@@ -213,7 +220,11 @@ def _load_error(filename: str, where: str,
             refusal_message(where, refused if named else refused + [reason]))
     if refused:
         return CheckpointLoadError(refusal_message(where, refused))
-    size = osp.getsize(filename)
+    what = text_format(filename)
+    if what is not None:
+        return CheckpointLoadError(
+            f'Checkpoint file {where} ({size} bytes) is {what}. It was not '
+            f'loaded ({error_detail(error)}).')
     if unscanned is not None:
         return CheckpointLoadError(
             f'Checkpoint file {where} ({size} bytes) cannot be read '

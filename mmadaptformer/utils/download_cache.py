@@ -40,6 +40,7 @@ from urllib.parse import urlparse
 import torch
 from mmengine.logging import print_log
 
+from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, VALIDATORS, changed_since, fetch_to_file
 
@@ -281,9 +282,12 @@ def _download_into(url: str, cached: str, map_location: Any,
                    progress: bool) -> Any:
     """Download ``url``, load it safely, and only then make it ``cached``
     (with its record)."""
+    # torch.load tells a safetensors file by its name, so the download
+    # keeps that ending while it is checked.
+    ending = SAFETENSORS_SUFFIX if cached.endswith(SAFETENSORS_SUFFIX) else ''
     fd, partial = tempfile.mkstemp(
         prefix=osp.basename(cached) + '.',
-        suffix='.partial',
+        suffix='.partial' + ending,
         dir=osp.dirname(cached))
     os.close(fd)
     try:

@@ -36,7 +36,7 @@ from .local_files import is_local
 __all__ = [
     'PretrainedFileError', 'backbone_init_cfg_key',
     'backbone_checkpoint_prefix', 'own_pretrained_hint',
-    'set_pretrained_backbone'
+    'set_pretrained_backbone', 'unconverted_vit_layout'
 ]
 
 
@@ -120,6 +120,48 @@ def backbone_checkpoint_prefix(checkpoint: Any,
         if any(k.startswith(prefix) for k in tensors):
             return prefix
     return None
+
+
+#: Keys of the official VideoMAE/MAE/AdaptFormer and timm ViTs, which
+#: mmaction2's and mmpretrain's ``VisionTransformer`` name otherwise
+#: (``patch_embed.projection``, ``mlp.layers``/``ffn.layers``, ``layers.``).
+_UNCONVERTED_KEYS = ('patch_embed.proj.weight',
+                     'encoder.patch_embed.proj.weight')
+
+
+def unconverted_vit_layout(checkpoint: Any,
+                           prefix: Optional[str] = None) -> Optional[str]:
+    """The key that shows a file in the official/timm ViT layout.
+
+    Such a file given to mmaction2's or mmpretrain's ``VisionTransformer``
+    loads only the keys the layouts share (attention, norms): its patch
+    embedding and MLPs keep their initialisation, with a warning that is
+    easy to miss.
+
+    Args:
+        checkpoint (Any): What the file holds.
+        prefix (str, optional): The prefix that selects the backbone.
+            Defaults to None.
+
+    Returns:
+        str | None: The key (with ``prefix``), or None for another layout.
+    """
+    if not isinstance(checkpoint, dict):
+        return None
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict):
+        return None
+    for key in _UNCONVERTED_KEYS:
+        if (prefix or '') + key in state_dict:
+            return (prefix or '') + key
+    return None
+
+
+def _is_vit(backbone: Mapping) -> bool:
+    """Whether a backbone config is mmaction2's or mmpretrain's own
+    ``VisionTransformer``, which the converter writes for."""
+    kind = backbone.get('type')
+    return isinstance(kind, str) and kind.split('.')[-1] == 'VisionTransformer'
 
 
 def _read_for_keys(checkpoint: str) -> Any:
@@ -227,14 +269,27 @@ def set_pretrained_backbone(
         # run from another directory.
         checkpoint = osp.abspath(checkpoint)
     if prefix == 'auto':
+        content = _read_for_keys(checkpoint)
         try:
-            prefix = backbone_checkpoint_prefix(
-                _read_for_keys(checkpoint), checkpoint)
+            prefix = backbone_checkpoint_prefix(content, checkpoint)
         except PretrainedFileError as e:
             hint = own_loading_hint(owner, key[:-len('.init_cfg')],
                                     checkpoint) if own_loading_hint else ''
             raise PretrainedFileError(
                 f'{e} {hint}' if hint else str(e)) from None
+        found = unconverted_vit_layout(content, prefix)
+        if found is not None and _is_vit(owner):
+            raise PretrainedFileError(
+                f'{checkpoint} is in the key layout of the official '
+                f'VideoMAE/MAE/AdaptFormer code or timm ({found!r}), which '
+                f'{key[:-len(".init_cfg")]} ({owner.type}) names otherwise '
+                '(patch_embed.projection, its own MLP keys): only the '
+                'attention and norms would load, the patch embedding and '
+                'MLPs would keep their initialisation. Convert it first: '
+                f'python tools/model_converters/convert_official.py '
+                f'{checkpoint} CONVERTED.pth (--type videomae for a video '
+                'backbone, --type mae for an image one), and give '
+                'CONVERTED.pth as --pretrained.')
     init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
     if prefix is not None:
         init_cfg.prefix = prefix

@@ -76,9 +76,10 @@ def target_notes(conv: KeyMapper, pretrain: bool) -> None:
             f'{model} with {final_setting}.')
     if pretrain:
         conv.notes.append(
-            'Backbone-only checkpoint: load it with init_cfg=dict('
-            "type='Pretrained', checkpoint=<file>, prefix='backbone.') in "
-            'the backbone config, or with load_from.')
+            'Backbone-only checkpoint: give it as --pretrained to '
+            'tools/train.py and tools/test.py, which set the frozen '
+            "backbone's init_cfg=dict(type='Pretrained', "
+            "checkpoint=<file>, prefix='backbone.').")
 
 
 def unsupported_hint(key: str) -> str:

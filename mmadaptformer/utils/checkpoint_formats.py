@@ -1,0 +1,167 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Say what a file is when :func:`torch.load` cannot read it.
+
+A file that is not a checkpoint fails inside PyTorch's unpickler with an
+error about its first byte (``Unsupported operand 31`` for gzip, ``60``
+for an HTML page), which reads like a damaged checkpoint. The formats users
+are handed in place of a ``torch.save`` file are told apart by how they
+start (:func:`binary_format`, :func:`text_format`), so the loader's error
+can say what the file is and what to do with it.
+"""
+import json
+import os.path as osp
+import struct
+from typing import Optional
+
+__all__ = [
+    'SAFETENSORS_SUFFIX', 'binary_format', 'is_safetensors',
+    'safetensors_advice', 'text_format'
+]
+
+#: The name PyTorch's ``torch.load`` needs to read a safetensors file.
+SAFETENSORS_SUFFIX = '.safetensors'
+
+#: Compressed files: (how they start, what they are, how to unpack them).
+_COMPRESSED = (
+    (b'\x1f\x8b', 'gzip-compressed', 'gunzip'),
+    (b'BZh', 'bzip2-compressed', 'bunzip2'),
+    (b'\xfd7zXZ\x00', 'xz-compressed', 'unxz'),
+    (b'\x28\xb5\x2f\xfd', 'zstd-compressed', 'unzstd'),
+)
+#: Other formats that reach a checkpoint path.
+_OTHER = (
+    (b'\x93NUMPY', 'a NumPy .npy array (numpy.save), not a torch.save '
+     'checkpoint'),
+    (b'\x89HDF\r\n\x1a\n', 'an HDF5 file (e.g. Keras .h5 weights), not a '
+     'torch.save checkpoint'),
+)
+#: How many bytes are read to tell the format.
+_HEAD = 512
+
+
+def _read_head(filename: str) -> bytes:
+    try:
+        with open(filename, 'rb') as f:
+            return f.read(_HEAD)
+    except OSError:
+        return b''
+
+
+def is_safetensors(filename: str) -> bool:
+    """Whether ``filename`` is in the safetensors format: an 8-byte
+    little-endian header length, then that many bytes of JSON object.
+
+    Args:
+        filename (str): A local file.
+
+    Returns:
+        bool: True for a safetensors file, whatever its name.
+    """
+    try:
+        with open(filename, 'rb') as f:
+            raw = f.read(8)
+            if len(raw) < 8:
+                return False
+            size = struct.unpack('<Q', raw)[0]
+            if not 2 <= size <= min(osp.getsize(filename) - 8, 100 << 20):
+                return False
+            header = json.loads(f.read(size).decode('utf-8'))
+    except (OSError, ValueError):
+        return False
+    return isinstance(header, dict)
+
+
+def _is_text(head: bytes) -> Optional[str]:
+    """What a file that starts as such text is, or None."""
+    try:
+        text = head.decode('utf-8').lstrip('\ufeff \t\r\n')
+    except UnicodeDecodeError:
+        # Cut inside a character, or binary.
+        try:
+            text = head[:-3].decode('utf-8').lstrip('\ufeff \t\r\n')
+        except UnicodeDecodeError:
+            return None
+    if not text or any(not c.isprintable() and c not in '\t\r\n'
+                       for c in text):
+        return None
+    lowered = text[:64].lower()
+    if lowered.startswith(('<!doctype html', '<html', '<head', '<body')):
+        return ('an HTML page, not a checkpoint: the address served a web '
+                'page (a login, a download confirmation or an error page) '
+                'instead of the file. Download the file itself')
+    if lowered.startswith('<'):
+        return ('an XML or HTML document, not a checkpoint: the address '
+                'served an error or a listing instead of the file. '
+                'Download the file itself')
+    if lowered.startswith('version https://git-lfs'):
+        return ('a Git LFS pointer, not the checkpoint: the repository was '
+                'cloned without its LFS files. Run `git lfs pull`')
+    # Other text is left to the damage message (it may be a cut pickle).
+    return None
+
+
+def binary_format(filename: str) -> Optional[str]:
+    """What ``filename`` is when it starts as a known binary format other
+    than ``torch.save``'s (compressed, safetensors, NumPy, HDF5), with what
+    to do about it. None of them is a pickle, so this may be said before a
+    pickle scan, which would read their bytes as opcodes.
+
+    Args:
+        filename (str): A local file that :func:`torch.load` failed on.
+
+    Returns:
+        str | None: A phrase that follows "is", e.g. ``'gzip-compressed,
+        ...'``; None for any other file.
+    """
+    head = _read_head(filename)
+    for magic, what, tool in _COMPRESSED:
+        if head.startswith(magic):
+            return (f'{what}, not a checkpoint written by torch.save: '
+                    f'decompress it first (e.g. `{tool} -k FILE`) and give '
+                    f'the decompressed file')
+    for magic, what in _OTHER:
+        if head.startswith(magic):
+            return what
+    if is_safetensors(filename):
+        return safetensors_advice(filename)
+    return None
+
+
+def text_format(filename: str) -> Optional[str]:
+    """What ``filename`` is when it is text that downloads leave in place
+    of a file: an HTML or XML page, a Git LFS pointer. Ask only after a
+    pickle scan found no code: a protocol 0 pickle is text too.
+
+    Args:
+        filename (str): A local file that :func:`torch.load` failed on.
+
+    Returns:
+        str | None: A phrase that follows "is"; None for any other file.
+    """
+    return _is_text(_read_head(filename))
+
+
+def safetensors_advice(filename: str) -> str:
+    """What to do with a safetensors file :func:`torch.load` did not read.
+
+    Args:
+        filename (str): The file.
+
+    Returns:
+        str: A phrase that follows "is".
+    """
+    try:
+        import safetensors  # noqa: F401
+        installed = True
+    except ImportError:
+        installed = False
+    needs = []
+    if not filename.endswith(SAFETENSORS_SUFFIX):
+        needs.append(f'a name that ends with {SAFETENSORS_SUFFIX}')
+    if not installed:
+        needs.append('the safetensors package (pip install safetensors), '
+                     'which is not installed')
+    if not needs:
+        return 'a safetensors file that torch.load could not read'
+    return ('a safetensors file, which torch.load reads (safely: it holds '
+            'no code) only with ' + ' and '.join(needs))
