@@ -4,7 +4,7 @@ import copy
 from typing import Dict, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
-from mmengine.hooks import Hook
+from mmengine.hooks import EMAHook, Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
@@ -221,6 +221,7 @@ class AdapterHook(Hook):
         Runs after weight initialisation and loading/resuming, so the
         reference is the frozen weights training actually starts from.
         """
+        self._refuse_ema(runner)
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
         model = unwrapped_model(runner.model)
@@ -234,6 +235,28 @@ class AdapterHook(Hook):
                 if isinstance(module, FrozenHostWrapper):
                     module.name_state_dict_source(str(source))
         self._frozen_reference = self._frozen_fingerprints(model)
+
+    def _refuse_ema(self, runner) -> None:
+        """Refuse an ``EMAHook`` beside adapter-only checkpoints before the
+        first iteration: its ``before_save_checkpoint`` swaps the averages
+        of every tensor of the model into the state dict this hook has cut
+        to the trained part, and the first save ended the run with
+        ``KeyError: 'backbone.cls_token'``, its epoch lost."""
+        if not self.adapter_only_checkpoint:
+            return
+        ema = next((h for h in getattr(runner, 'hooks', ())
+                    if isinstance(h, EMAHook)), None)
+        if ema is not None:
+            raise ConfigError(
+                f'AdapterHook(adapter_only_checkpoint=True) cannot save '
+                f'beside {type(ema).__name__} (custom_hooks): EMAHook puts '
+                'the averaged weights of the whole model into every '
+                'checkpoint, and an adapter-only checkpoint holds only what '
+                'trains, so the first save would fail. Set '
+                'adapter_only_checkpoint=False (full checkpoints, the '
+                'averaged weights in their state_dict; '
+                'tools/model_converters/extract_adapters.py makes an '
+                'adapter-only file from one), or remove the EMAHook.')
 
     def before_train_iter(self,
                           runner,
