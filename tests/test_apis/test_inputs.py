@@ -194,7 +194,7 @@ def test_hidden_files_and_folders_in_a_folder_are_left_out(
     for name in ('a.mp4', '._a.mp4', '.ipynb_checkpoints/a-checkpoint.mp4'):
         (tmp_path / 'clips' / name).write_bytes(b'')
     assert collect_inputs('clips') == [osp.join('clips', 'a.mp4')]
-    assert "clips: left out 2 hidden files or folders (names starting " \
+    assert 'clips: left out 2 hidden files or folders (names starting ' \
         "with '.'), e.g. clips/._a.mp4." in [
             r.getMessage() for r in log_records]
     # Named on the command line, a hidden file is an input as given.

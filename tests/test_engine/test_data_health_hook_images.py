@@ -90,9 +90,9 @@ def _image_runner(tmp_path, root: str, val_test_mode: bool) -> Runner:
     """The tiny image config on ``root`` with CheckedImageDataset for
     training and evaluation (``test_mode=val_test_mode``)."""
     dataset = f"type='CheckedImageDataset', data_root={root!r}"
-    body = (f"train_dataloader = dict(dataset=dict({dataset}, "
+    body = (f'train_dataloader = dict(dataset=dict({dataset}, '
             "data_prefix='train'))\n"
-            f"val_dataloader = dict(dataset=dict({dataset}, "
+            f'val_dataloader = dict(dataset=dict({dataset}, '
             f"data_prefix='val', test_mode={val_test_mode}))\n"
             'test_dataloader = val_dataloader\n'
             'train_cfg = dict(max_epochs=1)\n'

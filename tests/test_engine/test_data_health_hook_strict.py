@@ -93,7 +93,7 @@ def test_lenient_video_val_set_in_a_wrapper_is_refused_before_training(
     body = ('val_dataloader = dict(dataset=dict(_delete_=True, '
             f"type='ConcatDataset', datasets=[{datasets}]))\n"
             'train_dataloader = dict(dataset=dict('
-            f"ann_file={ann!r}, data_prefix=dict(video="
+            f'ann_file={ann!r}, data_prefix=dict(video='
             f"{video_files['videos']!r})))\n")
     runner = _runner(tmp_path, 'wrapped', body)
     with pytest.raises(ValueError) as err:

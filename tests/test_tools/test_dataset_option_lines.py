@@ -31,7 +31,7 @@ def test_train_refuses_data_root_and_trains_with_the_keys_it_names(
     line = _refused(proc)
     assert line.startswith(
         f'ConfigError: --cfg-options data_root={tiny_image_data} changes '
-        "nothing: the config file copied its variable data_root "
+        'nothing: the config file copied its variable data_root '
         "('data/tiny_image') into train_dataloader.dataset.data_root, "
         'val_dataloader.dataset.data_root, test_dataloader.dataset.data_root '
         'when it was read'), line

@@ -183,6 +183,6 @@ def test_a_gif_is_not_called_neither_a_video_nor_an_image(
     gif = tmp_path / 'anim.gif'
     gif.write_bytes(b'GIF89a')
     assert infer([image_model['config'], image_model['good'], str(gif)]) == 1
-    assert f"{gif}: ERROR {gif}: is neither a video nor an image this tool " \
+    assert f'{gif}: ERROR {gif}: is neither a video nor an image this tool ' \
         "reads (extension '.gif'), but this model classifies images; " \
         'expected one of .jpg,' in capsys.readouterr().out

@@ -152,7 +152,7 @@ def test_upstream_video_hook_is_refused_by_name():
     ])
     with pytest.raises(
             ConfigError,
-            match=r"--show-dir: default_hooks.visualization.type="
+            match=r'--show-dir: default_hooks.visualization.type='
             r"'mmaction.VisualizationHook' in .*tiny_vit_video.py is "
             r"MMAction2 1.2's VisualizationHook.*"
             "use type='VideoVisualizationHook'"):

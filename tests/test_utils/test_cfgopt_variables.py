@@ -46,7 +46,7 @@ def test_paths_built_from_the_variable_are_named_with_new_values():
         merge_cfg_options(cfg, {'data_root': '/data/my videos/'})
     message = str(error.value)
     assert message.endswith(
-        "Set those keys instead: --cfg-options train_dataloader.dataset."
+        'Set those keys instead: --cfg-options train_dataloader.dataset.'
         "ann_file='/data/my videos/train.txt' "
         "train_dataloader.dataset.data_prefix.video='/data/my videos/videos' "
         "val_dataloader.dataset.ann_file='/data/my videos/val.txt' "

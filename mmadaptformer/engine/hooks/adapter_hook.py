@@ -244,8 +244,10 @@ class AdapterHook(Hook):
         ``KeyError: 'backbone.cls_token'``, its epoch lost."""
         if not self.adapter_only_checkpoint:
             return
-        ema = next((h for h in getattr(runner, 'hooks', ())
-                    if isinstance(h, EMAHook)), None)
+        ema = next(
+            (h
+             for h in getattr(runner, 'hooks', ()) if isinstance(h, EMAHook)),
+            None)
         if ema is not None:
             raise ConfigError(
                 f'AdapterHook(adapter_only_checkpoint=True) cannot save '
