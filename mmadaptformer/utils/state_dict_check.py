@@ -21,8 +21,8 @@ blocks, see :func:`block_keys`). Shape mismatches are always errors.
 import logging
 import re
 from collections import OrderedDict
-from typing import (Callable, Dict, Iterable, List, Optional, Sequence, Set,
-                    Tuple, Union)
+from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
+                    Sequence, Set, Tuple, Union)
 
 import torch
 from mmengine.logging import print_log
@@ -220,7 +220,18 @@ def check_state_dict(model: nn.Module,
         if shift is not None and not _fits_with_prefix(
                 model, state_dict, shift, fresh, missing_ok):
             shift = None
-        if diff.mismatched and not (missing or unexpected) and all(
+        # A dict of tensors under one key ('model', 'module'), not a record
+        # such as the frozen-host fingerprints (no tensors in it).
+        nested = next(
+            (key for key in unexpected
+             if isinstance(state_dict.get(key), Mapping) and any(
+                 torch.is_tensor(v) for v in state_dict[key].values())), None)
+        if nested is not None:
+            cause = (f'its weights are nested under {nested!r} (a dict, not '
+                     'a tensor), as the official VideoMAE, MAE and '
+                     'AdaptFormer releases save them: convert it first with '
+                     'tools/model_converters/convert_official.py SRC DST')
+        elif diff.mismatched and not (missing or unexpected) and all(
                 key.endswith('pos_embed') for key, _, _ in diff.mismatched):
             cause = ('only the position embedding differs in shape: it '
                      'was made for another input size or number of frames '

@@ -82,6 +82,27 @@ def test_tools_test_other_embed_dims(tmp_path, tiny_video_data):
     assert 'Epoch(test)' not in out
 
 
+def test_tools_test_names_weights_nested_under_model(tmp_path,
+                                                     tiny_video_data):
+    """An official release's layout (``{'model': state_dict}``, without the
+    ``args`` that identify it) was diagnosed as "probably saved from another
+    architecture ... 1 unexpected keys: model"."""
+    ckpt = tmp_path / 'official.pth'
+    state = _save_model(tmp_path / 'stock.pth', TINY_VIDEO_CONFIG)
+    torch.save({'model': state}, str(ckpt))
+    cfg = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    proc = run_tool(['test.py', cfg, ckpt, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode != 0
+    assert f"{ckpt} does not fit the model: its weights are nested under " \
+        "'model' (a dict, not a tensor), as the official VideoMAE, MAE " \
+        'and AdaptFormer releases save them: convert it first with ' \
+        'tools/model_converters/convert_official.py SRC DST.' in proc.stdout
+    assert 'another architecture' not in proc.stdout
+
+
 def _adaptformer_cfg(checkpoint):
     cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
     backbone = cfg.model.backbone
