@@ -96,7 +96,7 @@ def test_tools_test_names_weights_nested_under_model(tmp_path,
                     cwd=tmp_path,
                     check=False)
     assert proc.returncode != 0
-    assert f"{ckpt} does not fit the model: its weights are nested under " \
+    assert f'{ckpt} does not fit the model: its weights are nested under ' \
         "'model' (a dict, not a tensor), as the official VideoMAE, MAE " \
         'and AdaptFormer releases save them: convert it first with ' \
         'tools/model_converters/convert_official.py SRC DST.' in proc.stdout
