@@ -137,10 +137,7 @@ class CheckedImageDataset(CustomDataset):
     def _unloadable(self, idx: int, error: Exception) -> RuntimeError:
         """The error for an evaluation image the pipeline fails on."""
         if isinstance(error, TransformError) and not error.reads_file:
-            return PipelineStepError(
-                f'Cannot evaluate {self._image(idx)}: after it was read, '
-                f"the test pipeline's {error.describe()}. Check that "
-                "transform's settings and those of the ones before it.")
+            return PipelineStepError.in_evaluation(self._image(idx), error)
         why = error.describe() if isinstance(error, TransformError) else \
             one_line_error(error)
         cause = getattr(error, 'error', error)

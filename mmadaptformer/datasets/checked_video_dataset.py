@@ -311,10 +311,7 @@ class CheckedVideoDataset(VideoDataset):
         :class:`PipelineStepError` if a transform failed after the loading
         ones had read it, else a :class:`BrokenVideoError`."""
         if isinstance(error, TransformError) and not error.reads_file:
-            return PipelineStepError(
-                f'Cannot evaluate {self._describe(idx)}: after it was read, '
-                f"the test pipeline's {error.describe()}. Check that "
-                "transform's settings and those of the ones before it.")
+            return PipelineStepError.in_evaluation(self._describe(idx), error)
         if isinstance(error, TransformError):
             error = error.error
         return BrokenVideoError(

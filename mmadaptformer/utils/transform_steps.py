@@ -56,6 +56,16 @@ class PipelineStepError(RuntimeError):
     """A transform failed on a sample after the loading ones had read its
     file; the message names the sample and the transform."""
 
+    @classmethod
+    def in_evaluation(cls, sample: str,
+                      error: TransformError) -> 'PipelineStepError':
+        """The error for an evaluation sample (a video or image, as
+        ``sample`` names it) whose test pipeline failed after its file was
+        read: the file is not at fault, the transform's settings are."""
+        return cls(f'Cannot evaluate {sample}: after it was read, the test '
+                   f"pipeline's {error.describe()}. Check that transform's "
+                   'settings and those of the ones before it.')
+
 
 def run_transform(index: int, transform: Any, results: dict) -> Any:
     """``transform(results)``, its exception wrapped in a
