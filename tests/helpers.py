@@ -78,6 +78,23 @@ def write_config(path: str, base: str, body: str = '') -> str:
     return str(path)
 
 
+#: Config lines of a training run without validation and without
+#: checkpoints (every 10 epochs, none last).
+TRAIN_ONLY_CFG = ('val_dataloader = None\nval_cfg = None\n'
+                  'val_evaluator = None\ndefault_hooks = dict(checkpoint='
+                  'dict(interval=10, save_last=False))\n')
+
+
+def config_runner(tmp_path, base: str, body: str = ''):
+    """The Runner of ``base`` with ``body`` appended, written as
+    ``tmp_path/cfg.py``; its work dir is ``tmp_path/work``."""
+    from mmengine.config import Config
+    from mmengine.runner import Runner
+    cfg = Config.fromfile(write_config(tmp_path / 'cfg.py', base, body))
+    cfg.work_dir = str(tmp_path / 'work')
+    return Runner.from_cfg(cfg)
+
+
 def write_config_chain(root: str, base: str, body: str = '') -> dict:
     """A config under ``root/configs`` that inherits ``base`` (by absolute
     path) and ``_base_/mid.py``, which inherits ``models/leaf.json`` in

@@ -6,8 +6,7 @@ from typing import Callable, List
 
 import pytest
 from broken_videos import video_path, write_list
-from helpers import TINY_VIDEO_CONFIG, write_config
-from mmengine.config import Config
+from helpers import TINY_VIDEO_CONFIG, TRAIN_ONLY_CFG, config_runner
 from mmengine.runner import Runner
 
 from mmadaptformer.engine import DataHealthHook
@@ -18,10 +17,7 @@ TRAIN_BROKEN = ('text', 'trunc_webm', 'trunc_avi', 'empty')
 def _run_config(tmp_path, body: str) -> Runner:
     """Train the tiny video config with ``body`` appended; the work dir is
     ``tmp_path/work``."""
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
+    runner = config_runner(tmp_path, TINY_VIDEO_CONFIG, body)
     runner.train()
     return runner
 
@@ -34,12 +30,9 @@ def _train(tmp_path, files, num_workers: int) -> Runner:
     body = (f'train_dataloader = dict(num_workers={num_workers}, '
             f'dataset=dict(ann_file={ann!r}, '
             f"data_prefix=dict(video={files['videos']!r})))\n"
-            'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
             'train_cfg = dict(max_epochs=1)\n'
             "custom_hooks = [dict(type='DataHealthHook')]\n"
-            'randomness = dict(seed=0)\n'
-            'default_hooks = dict(checkpoint=dict(interval=10, '
-            'save_last=False))\n')
+            'randomness = dict(seed=0)\n') + TRAIN_ONLY_CFG
     return _run_config(tmp_path, body)
 
 

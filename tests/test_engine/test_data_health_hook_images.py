@@ -6,8 +6,7 @@ import re
 
 import pytest
 from broken_images import BROKEN_IMAGES, stripes_with_broken_images
-from helpers import TINY_IMAGE_CONFIG, write_config
-from mmengine.config import Config
+from helpers import TINY_IMAGE_CONFIG, TRAIN_ONLY_CFG, config_runner
 from mmengine.runner import Runner
 
 from mmadaptformer.engine import DataHealthHook
@@ -21,16 +20,10 @@ def test_runner_skips_and_counts_broken_images(tmp_path, clean_loggers,
     body = (f'train_dataloader = dict(num_workers={num_workers}, '
             "dataset=dict(type='CheckedImageDataset', "
             f"data_root={root!r}, data_prefix='train'))\n"
-            'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
             'train_cfg = dict(max_epochs=1)\n'
             "custom_hooks = [dict(type='DataHealthHook')]\n"
-            'randomness = dict(seed=0)\n'
-            'default_hooks = dict(checkpoint=dict(interval=10, '
-            'save_last=False))\n')
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
+            'randomness = dict(seed=0)\n') + TRAIN_ONLY_CFG
+    runner = config_runner(tmp_path, TINY_IMAGE_CONFIG, body)
     runner.train()
     # 8 good and 4 broken images, 4 a batch: the epoch ran to its end.
     assert runner.iter == 3
@@ -99,10 +92,7 @@ def _image_runner(tmp_path, root: str, val_test_mode: bool) -> Runner:
             "custom_hooks = [dict(type='DataHealthHook')]\n"
             'default_hooks = dict(checkpoint=dict(interval=10, '
             'save_last=False))\n')
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    return Runner.from_cfg(cfg)
+    return config_runner(tmp_path, TINY_IMAGE_CONFIG, body)
 
 
 def test_lenient_validation_set_is_refused_before_training(
@@ -153,10 +143,7 @@ def test_lenient_set_inside_a_dataset_wrapper_is_refused(
     body = ('test_pipeline = {{_base_.test_pipeline}}\n'
             f'test_dataloader = dict(dataset=dict(_delete_=True, {wrapper}))\n'
             "custom_hooks = [dict(type='DataHealthHook')]\n")
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
+    runner = config_runner(tmp_path, TINY_IMAGE_CONFIG, body)
     with pytest.raises(ValueError) as err:
         runner.test()
     assert str(err.value).startswith(

@@ -9,9 +9,8 @@ import re
 import pytest
 from broken_images import stripes_with_broken_images
 from broken_videos import write_list
-from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, write_config
-from mmengine.config import Config
-from mmengine.runner import Runner
+from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TRAIN_ONLY_CFG,
+                     config_runner)
 
 from mmadaptformer.engine import DataHealthHook
 
@@ -80,15 +79,9 @@ def test_iteration_lines_of_a_real_run(tmp_path, video_files, clean_loggers):
     body = (f'train_dataloader = dict(num_workers=0, batch_size=2, '
             f'dataset=dict(ann_file={ann!r}, '
             f"data_prefix=dict(video={video_files['videos']!r})))\n"
-            'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
             'train_cfg = dict(max_epochs=2)\n'
-            'randomness = dict(seed=0)\n'
-            'default_hooks = dict(checkpoint=dict(interval=10, '
-            'save_last=False))\n')
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
+            'randomness = dict(seed=0)\n') + TRAIN_ONLY_CFG
+    runner = config_runner(tmp_path, TINY_VIDEO_CONFIG, body)
     runner.train()
     log, scalars = _log_and_scalars(tmp_path / 'work')
 
@@ -128,16 +121,10 @@ def test_image_run_lines_show_no_video_counters(tmp_path, clean_loggers,
     if wrapped:
         dataset = f"type='RepeatDataset', times=1, dataset=dict({dataset})"
     body = (f'train_dataloader = dict(dataset=dict(_delete_=True, {dataset}))'
-            '\nval_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
-            'train_cfg = dict(max_epochs=1)\n'
+            '\ntrain_cfg = dict(max_epochs=1)\n'
             "custom_hooks = [dict(type='DataHealthHook')]\n"
-            'randomness = dict(seed=0)\n'
-            'default_hooks = dict(checkpoint=dict(interval=10, '
-            'save_last=False))\n')
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body))
-    cfg.work_dir = str(tmp_path / 'work')
-    runner = Runner.from_cfg(cfg)
+            'randomness = dict(seed=0)\n') + TRAIN_ONLY_CFG
+    runner = config_runner(tmp_path, TINY_IMAGE_CONFIG, body)
     runner.train()
     log, scalars = _log_and_scalars(tmp_path / 'work')
 
