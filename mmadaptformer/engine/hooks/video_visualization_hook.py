@@ -12,6 +12,8 @@ from mmaction.registry import HOOKS, VISBACKENDS
 from mmengine.dist import is_main_process
 from mmpretrain.utils import get_ori_model
 
+from .strict_evaluation import wrapped_datasets
+
 __all__ = ['VideoVisualizationHook', 'first_view_frames', 'nchw_view_frames']
 
 _OUT_TYPES = ('img', 'gif', 'video')
@@ -87,14 +89,14 @@ def nchw_view_frames(dataset) -> Optional[int]:
     sampler with both (all frames are drawn then).
 
     Args:
-        dataset: The loop's dataset; wrappers (``.dataset``) are looked
-            through.
+        dataset: The loop's dataset; wrappers are looked through (the
+            first dataset with a pipeline is read).
 
     Returns:
         int | None: The number of frames of one crop.
     """
-    while not hasattr(dataset, 'pipeline') and hasattr(dataset, 'dataset'):
-        dataset = dataset.dataset
+    dataset = next((inner for _, inner in wrapped_datasets(dataset, '')
+                    if hasattr(inner, 'pipeline')), None)
     transforms = getattr(getattr(dataset, 'pipeline', None), 'transforms', ())
     sampler = next(
         (t
