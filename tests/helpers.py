@@ -133,14 +133,16 @@ def run_tool(args: List[str],
              env: Optional[Dict[str, str]] = None,
              timeout: int = 300,
              check: bool = True,
-             fresh: bool = False) -> subprocess.CompletedProcess:
+             fresh: bool = False,
+             separate_stderr: bool = False) -> subprocess.CompletedProcess:
     """Run ``tools/<args[0]>`` the way a user does, from a shell.
 
     A Python tool runs as a child process forked from a server that has
     imported the stack once (``tests/tool_server.py``), which saves the
     imports' seconds per run; ``fresh=True`` starts a new interpreter, for
     tests of what happens while it imports. A ``.sh`` tool always starts
-    fresh.
+    fresh. Its stdout and stderr come back together in ``stdout``, or
+    apart with ``separate_stderr=True``.
     """
     cmd = _tool_cmd(args)
     full_env = _tool_env(env)
@@ -150,11 +152,12 @@ def run_tool(args: List[str],
             cwd=cwd,
             env=full_env,
             stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.PIPE if separate_stderr else subprocess.STDOUT,
             text=True,
             timeout=timeout)
     else:
-        proc = _TOOL_SERVER.run(cmd, str(cwd), full_env, timeout)
+        proc = _TOOL_SERVER.run(cmd, str(cwd), full_env, timeout,
+                                separate_stderr)
     _check(proc, check)
     return proc
 
@@ -171,7 +174,8 @@ def run_python_command(cmd: List[str], cwd: str, env: Dict[str, str],
 def _check(proc: subprocess.CompletedProcess, check: bool) -> None:
     if check and proc.returncode != 0:
         raise AssertionError(f'{" ".join(proc.args)} exited '
-                             f'{proc.returncode}:\n{proc.stdout[-6000:]}')
+                             f'{proc.returncode}:\n{proc.stdout[-6000:]}'
+                             f'{(proc.stderr or "")[-6000:]}')
 
 
 def start_tool(args: List[str],

@@ -11,6 +11,19 @@ of AdaptFormer models trained on the same backbone)::
 
     python tools/infer.py --task NAME CONFIG CHECKPOINT \\
         [--task NAME CONFIG CHECKPOINT ...] INPUT [INPUT ...] --out r.json
+
+The inputs may also come from a list file, one path a line (MMAction2's and
+MMPretrain's ``path label`` annotation lines too), resolved against its
+folder or ``--list-root``::
+
+    python tools/infer.py CONFIG CHECKPOINT --list val.txt \\
+        --list-root videos/ --out r.json
+
+Stdout holds the results alone: a line ``PATH: TASK: CLASS (score), ...``
+per input and task, or, with ``--out -``, the JSON alone. MMEngine's log
+lines, warnings, the progress bar and the errors go to stderr, so
+``infer.py ... > results.txt`` and ``infer.py ... --out - | jq`` get the
+results only. ``--help`` lists the rest.
 """
 import json
 import logging
@@ -22,7 +35,9 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, PretrainedLoadError,
                                 TaskError, TaskLoadError, build_test_pipeline)
-from mmadaptformer.apis.infer_cli import infer_parser, parse_infer_args
+from mmadaptformer.apis.infer_cli import (STDOUT, infer_parser,
+                                          parse_infer_args,
+                                          results_only_stdout)
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
@@ -171,7 +186,14 @@ parse_args = parse_infer_args
 
 
 def main(argv=None) -> int:
-    args = parse_args(argv)
+    with results_only_stdout():
+        return _run(parse_args(argv))
+
+
+def _run(args) -> int:
+    """Classify ``args.files``; print the result lines (or, with ``--out
+    -``, the JSON) to stdout, and return the exit status."""
+    to_stdout = args.out == STDOUT
     engine, failed, spans = _load(args)
     for name, message in failed.items():
         print(f'task {name}: ERROR {message}', file=sys.stderr)
@@ -185,28 +207,35 @@ def main(argv=None) -> int:
     elif engine is not None:
         classes = {name: engine.classes_of(name) for name in engine.tasks}
     ok = not failed
+    # The result lines; with --out -, stdout is the JSON alone, and only
+    # the errors are said, on stderr.
+    lines = sys.stderr if to_stdout else sys.stdout
     for path, answers in results.items():
         if 'error' not in answers:
             for name, message in failed.items():
                 answers[name] = dict(error=message)
         if 'error' in answers:
             ok = False
-            print(f'{path}: ERROR {answers["error"]}')
+            print(f'{path}: ERROR {answers["error"]}', file=lines)
             continue
         for name, answer in answers.items():
             if name in failed:
                 # Said once above; the JSON keeps it in every input.
                 continue
             ok &= 'error' not in answer
-            shown = dict(answer, names=classes.get(name))
-            print(f'{path}: {name}: {_top(shown, args.topk)}')
+            if not to_stdout or 'error' in answer:
+                shown = dict(answer, names=classes.get(name))
+                print(f'{path}: {name}: {_top(shown, args.topk)}', file=lines)
     short = short_video_inputs(results, spans)
     if short:
         print_log(
             short_videos_notice('classified', len(short), short),
             logger='current',
             level=logging.WARNING)
-    if args.out:
+    if to_stdout:
+        # The JSON alone, as one document: the lines above were left out.
+        print(json.dumps(results, indent=1), flush=True)
+    elif args.out:
         # Atomic, as the checkpoints: an older file of that name stays
         # whole if the write fails or the process is killed while writing.
         try:
@@ -215,7 +244,10 @@ def main(argv=None) -> int:
             print(refusal_line(e), file=sys.stderr)
             return 1
         inputs = 'input' if len(results) == 1 else 'inputs'
-        print(f'Results of {len(results)} {inputs} written to {args.out}')
+        # A note, not a result: stdout holds the result lines alone.
+        print(
+            f'Results of {len(results)} {inputs} written to {args.out}',
+            file=sys.stderr)
     return 0 if ok else 1
 
 

@@ -2,7 +2,13 @@
 """The command line of ``tools/infer.py``: its parser, and the checks of its
 arguments that run before any model is loaded (exit status 2)."""
 import argparse
+import contextlib
+import logging
 import os.path as osp
+import sys
+from typing import Iterator
+
+from mmengine.logging import MMLogger
 
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
@@ -12,21 +18,40 @@ from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
-                          InferenceInputError, collect_inputs)
+                          InferenceInputError, collect_inputs, read_input_list)
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
 
-__all__ = ['EPILOG', 'infer_parser', 'parse_infer_args']
+__all__ = [
+    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args',
+    'results_only_stdout'
+]
+
+#: The ``--out`` that writes the JSON to stdout.
+STDOUT = '-'
+#: What an INPUT that is a list of inputs ends with (refused: --list).
+LIST_EXTENSIONS = ('.txt', '.list', '.lst')
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
 symlinked subfolders too, for video and image files; one without a file of
-the kind the models classify is refused). Each input is transformed by the
-config's test pipeline (test_dataloader.dataset.pipeline, views included),
-so it gets the scores tools/test.py --dump gives it. Videos shorter than
-a clip are classified with repeated frames, as tools/test.py evaluates them,
-and named after the run.
+the kind the models classify is refused). --list FILE adds the paths a
+text file names, one a line, after the INPUTs and in its order: blank lines
+and lines starting with # are skipped, and in MMAction2's and MMPretrain's
+annotation lines ("path label", "path total_frames label") the first field
+is the path. Relative paths are resolved against the list's folder, or
+against --list-root DIR (an annotation file's data_prefix). Each input is
+transformed by the config's test pipeline (test_dataloader.dataset.pipeline,
+views included), so it gets the scores tools/test.py --dump gives it.
+Videos shorter than a clip are classified with repeated frames, as
+tools/test.py evaluates them, and named after the run.
+
+Standard output holds the results alone, one line per input and task
+("PATH: TASK: CLASS (score), ..."), or with --out - the JSON alone; log
+lines, warnings and the progress bar go to standard error, so
+"infer.py ... > results.txt" or "infer.py ... --out - | jq" get only the
+results.
 
 The JSON maps each input to {TASK: {"label": int, "class": str or null,
 "scores": [float, ...]}}; TASK is the config file's stem, or the --task
@@ -41,8 +66,9 @@ that are NaN or inf are such an error, not a label); 2 if the command line
 cannot be used, found before any input is classified and with nothing
 written: an option's value (--topk 0, a --device this machine lacks), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
---label-map), a folder INPUT without a file of the models' kind, an --out
-that is '-' (the JSON goes to a file, never to stdout), is one of the
+--label-map), a folder INPUT without a file of the models' kind, a text
+file INPUT (give it as --list), a --list that cannot be read or names a
+path that does not exist (the line is named), an --out that is one of the
 files read (a config's _base_ files and the files it names included),
 whose folder cannot be made or whose extension names another format
 (.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
@@ -85,7 +111,22 @@ def infer_parser() -> argparse.ArgumentParser:
         'task\'s), as tools/test.py does, e.g. test_dataloader.dataset.'
         'pipeline.1.num_clips=1; it takes every word up to the next option, '
         'so give the inputs before it')
-    parser.add_argument('--out', help='write the results to this JSON file')
+    parser.add_argument(
+        '--list',
+        action='append',
+        default=[],
+        metavar='FILE',
+        help='a text file of inputs, one path a line (an annotation file\'s '
+        '"path label" lines too); its paths follow the INPUTs; repeat it')
+    parser.add_argument(
+        '--list-root',
+        metavar='DIR',
+        help='the folder the relative paths of --list are resolved against '
+        '(default: each list\'s own folder)')
+    parser.add_argument(
+        '--out',
+        help='write the results to this JSON file; "-" writes the JSON to '
+        'stdout instead of the result lines')
     parser.add_argument(
         '--device', default='cpu', help='cpu or cuda (default: cpu)')
     parser.add_argument(
@@ -106,6 +147,36 @@ def infer_parser() -> argparse.ArgumentParser:
     return parser
 
 
+@contextlib.contextmanager
+def results_only_stdout() -> Iterator[None]:
+    """Keep MMEngine's log lines off stdout while the block runs, so that
+    stdout holds what ``tools/infer.py`` prints as results alone.
+
+    MMEngine's logger prints to stdout (its ``StreamHandler`` is made with
+    ``sys.stdout``), so its warnings (``"FileClient" will be deprecated``,
+    a folder's left-out files, the videos shorter than a clip) came between
+    the result lines, in ``infer.py ... > results.txt`` and in a pipe. In
+    the block, the stream handlers of the current :class:`MMLogger`, the
+    one ``print_log(logger='current')`` and the model loads use, write to
+    ``sys.stderr``, as the progress bar and the errors do; file handlers
+    are kept. Their streams are given back afterwards. ``--help`` stays
+    on stdout.
+    """
+    logger = MMLogger.get_current_instance()
+    # A FileHandler is a StreamHandler too: a log file stays one.
+    moved = [(handler, handler.stream) for handler in logger.handlers
+             if type(handler) is logging.StreamHandler]
+    # Assigned, not setStream: that flushes the stream it replaces, which
+    # raises where it was closed (a test's captured stdout, a closed pipe).
+    for handler, _ in moved:
+        handler.stream = sys.stderr
+    try:
+        yield
+    finally:
+        for handler, stream in moved:
+            handler.stream = stream
+
+
 def parse_infer_args(argv=None) -> argparse.Namespace:
     """Parse and check ``tools/infer.py``'s arguments, before any model
     loads.
@@ -116,8 +187,9 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
 
     Returns:
         argparse.Namespace: The arguments, with ``inputs`` (the INPUT
-        words), ``files`` (the files they name) and, without ``--task``,
-        ``config`` and ``checkpoint``.
+        words), ``files`` (the files they and the ``--list`` files name, in
+        that order) and, without ``--task``, ``config`` and
+        ``checkpoint``.
     """
     parser = infer_parser()
     args = parser.parse_intermixed_args(argv)
@@ -135,13 +207,14 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
                     '--task; give either CONFIG CHECKPOINT INPUT ... or '
                     '--task NAME CONFIG CHECKPOINT ... INPUT ..., not both')
     else:
-        if len(args.args) < 3:
+        if len(args.args) < (2 if args.list else 3):
             parser.error('give CONFIG CHECKPOINT INPUT [INPUT ...], or '
                          '--task NAME CONFIG CHECKPOINT ... INPUT ...')
         args.config, args.checkpoint = args.args[:2]
         args.inputs = args.args[2:]
-    if not args.inputs:
+    if not args.inputs and not args.list:
         parser.error('no INPUT given')
+    _check_lists(parser, args)
     seen = {}
     for name, config, _ in args.task or []:
         if name in seen:
@@ -170,20 +243,18 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     if missing:
         parser.error(missing)
     try:
+        inputs = list(args.inputs)
+        for path in args.list:
+            inputs += read_input_list(path, args.list_root)
         # Before any model loads; a folder's kind is read from the configs.
         args.files = collect_inputs(
-            args.inputs,
-            _extensions(args) if any(map(osp.isdir, args.inputs)) else None)
+            inputs,
+            _extensions(args) if any(map(osp.isdir, inputs)) else None)
     except InferenceInputError as e:
         parser.error(str(e))
-    if args.out == '-':
-        # Not stdout: the results and MMEngine's log lines are printed
-        # there, and the JSON went to a file named '-'.
-        parser.error('--out -: the JSON is written to a file, not to '
-                     'stdout (which the printed results and log lines use); '
-                     'give a file name such as results.json')
-    if args.out is not None:
-        reads = files + [(path, 'input') for path in args.files]
+    if args.out is not None and args.out != STDOUT:
+        reads = files + [(path, '--list') for path in args.list] + \
+            [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads) or \
             _config_file_problem(args)
         if problem:
@@ -198,6 +269,23 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
                 '(tools/test.py --dump writes the predictions as a pickle)')
     check_device(parser, args.device)
     return args
+
+
+def _check_lists(parser, args) -> None:
+    """Refuse a list file given as an INPUT (it was classified, and failed
+    as neither a video nor an image), and a ``--list-root`` that cannot be
+    used."""
+    for word in args.inputs:
+        if osp.splitext(word)[1].lower() in LIST_EXTENSIONS and \
+                osp.isfile(word):
+            parser.error(f'{word}: a text file among the INPUTs; to classify '
+                         f'the files it lists, give --list {word}')
+    if args.list_root is not None:
+        if not args.list:
+            parser.error('--list-root is the folder of the paths of --list; '
+                         'give --list FILE too')
+        if not osp.isdir(args.list_root):
+            parser.error(f'--list-root {args.list_root}: no such folder')
 
 
 # What a word ending so names is never an INPUT (--task's misplaced ones).

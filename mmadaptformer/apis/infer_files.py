@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The files inference reads: the video and image extensions, folders
-expanded into their files, and the error that names a file that cannot be
-classified."""
+expanded into their files, list files read into their paths, and the error
+that names a file that cannot be classified."""
 import logging
 import os
 import os.path as osp
@@ -11,7 +11,7 @@ from mmengine.logging import print_log
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
-    'collect_inputs'
+    'collect_inputs', 'read_input_list'
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
@@ -162,3 +162,76 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             logger='current',
             level=logging.WARNING)
     return unique
+
+
+def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
+    """The paths a list file names, in its order.
+
+    One path a line. Blank lines and lines starting with ``#`` are
+    skipped. MMAction2's and MMPretrain's annotation lines are taken too:
+    ``path label`` and ``path total_frames label``, whose first field is
+    the path (``tools/data`` writes them, and MMAction2's
+    ``clip_feature_extraction.py --video-list`` reads its videos so). A
+    line that names an existing file as a whole is that file, spaces and
+    all. A relative path is resolved against ``root``; a folder is an
+    input as on the command line (its files are found later).
+
+    Args:
+        path (str): The list file.
+        root (str, optional): The folder relative paths are resolved
+            against (an annotation file's ``data_prefix``). Defaults to
+            None (the list file's folder).
+
+    Returns:
+        list[str]: The paths, relative ones joined to ``root``.
+
+    Raises:
+        InferenceInputError: If the list cannot be read as text, names
+            no path, or names a path that is not there; the message names
+            the list file, the line and the folder paths were resolved
+            against.
+    """
+    if not osp.isfile(path):
+        problem = 'it is a folder, not a file' if osp.isdir(path) else \
+            'no such file'
+        raise InferenceInputError(f'--list {path}: {problem}.')
+    if root is None:
+        root, where = osp.dirname(path), "the list's folder"
+    else:
+        where = '--list-root'
+    try:
+        with open(path, encoding='utf-8') as f:
+            lines = f.read().splitlines()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InferenceInputError(
+            f'--list {path}: cannot be read as a text file of paths, one a '
+            f'line ({type(e).__name__}: {e}).') from None
+    paths, missing = [], []
+    for number, line in enumerate(lines, 1):
+        text = line.strip()
+        if not text or text.startswith('#'):
+            continue
+        whole = osp.join(root, text)
+        if osp.exists(whole):
+            paths.append(whole)
+            continue
+        first = osp.join(root, text.split()[0])
+        if not osp.exists(first):
+            missing.append((number, text, first))
+        paths.append(first)
+    if missing:
+        number, text, first = missing[0]
+        named = repr(first) if text.split()[0] == text else \
+            f'{first!r} (its first field)'
+        raise InferenceInputError(
+            f'--list {path}, line {number}: {named} does not exist; '
+            f'{len(missing)} of the {len(paths)} paths listed '
+            f'{"is" if len(missing) == 1 else "are"} missing. '
+            f'Relative paths are resolved against {root or "."!r} '
+            f'({where}); give --list-root DIR to resolve them against '
+            'another folder (the data_prefix of an annotation file).')
+    if not paths:
+        raise InferenceInputError(
+            f'--list {path}: names no path (only blank lines and # '
+            'comments); expected one path a line.')
+    return paths

@@ -33,7 +33,8 @@ def inputs(tmp_path_factory, tiny_video_data):
     for name in names:
         shutil.copy(osp.join(tiny_video_data['videos'], name), folder)
     good = [str(folder / n) for n in names]
-    notes = root / 'notes.txt'
+    # Not .txt: a list of inputs, refused as an INPUT (--list takes it).
+    notes = root / 'notes.csv'
     notes.write_text('not a video\n')
     data = open(good[0], 'rb').read()
     truncated = root / 'truncated.mp4'

@@ -122,23 +122,6 @@ def test_out_named_for_another_format_is_refused(infer, image_model, tmp_path,
     assert not out.exists()
 
 
-def test_out_dash_is_refused(infer, image_model, tmp_path, capsys,
-                             monkeypatch):
-    """``--out -`` wrote the JSON to a file named ``-``."""
-    monkeypatch.chdir(tmp_path)
-    with pytest.raises(SystemExit) as exit_:
-        infer([
-            image_model['config'], image_model['good'], image_model['image'],
-            '--out', '-'
-        ])
-    assert exit_.value.code == 2
-    assert _refusal(capsys) == (
-        '--out -: the JSON is written to a file, not to stdout (which the '
-        'printed results and log lines use); give a file name such as '
-        'results.json')
-    assert not (tmp_path / '-').exists()
-
-
 @pytest.mark.parametrize('device', ['mps', 'meta'])
 def test_device_this_machine_lacks_is_refused(infer, image_model, device,
                                               capsys):
