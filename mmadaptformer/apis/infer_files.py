@@ -200,7 +200,9 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
     else:
         where = '--list-root'
     try:
-        with open(path, encoding='utf-8') as f:
+        # utf-8-sig: a list saved by Notepad starts with a byte-order mark,
+        # which would be the first path's first character.
+        with open(path, encoding='utf-8-sig') as f:
             lines = f.read().splitlines()
     except (OSError, UnicodeDecodeError) as e:
         raise InferenceInputError(

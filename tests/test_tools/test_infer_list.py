@@ -43,7 +43,8 @@ def test_a_list_names_inputs_in_its_order(model, tiny_video_data, tmp_path):
     """Plain paths, relative to the list's folder (not to the working
     directory) or absolute, a name with a space, comments, blank lines
     and annotation lines (``path label``, ``path total_frames label``),
-    after the INPUTs."""
+    after the INPUTs. A byte-order mark was the first path's first
+    character."""
     videos = tiny_video_data['videos']
     names = sorted(os.listdir(videos))
     lists = tmp_path / 'lists'
@@ -52,12 +53,15 @@ def test_a_list_names_inputs_in_its_order(model, tiny_video_data, tmp_path):
         shutil.copy(os.path.join(videos, name), lists / 'clips')
     shutil.copy(
         os.path.join(videos, names[3]), lists / 'clips' / 'my clip.mp4')
-    (lists / 'val.txt').write_text('# validation videos\n'
-                                   f'clips/{names[2]} 1\n'
-                                   '\n'
-                                   f'  clips/{names[0]} 16 0  \n'
-                                   f'{os.path.join(videos, names[4])}\n'
-                                   'clips/my clip.mp4\n')
+    # A byte-order mark and CRLF line ends, as Notepad saves UTF-8.
+    text = ('# validation videos\n'
+            f'clips/{names[2]} 1\n'
+            '\n'
+            f'  clips/{names[0]} 16 0  \n'
+            f'{os.path.join(videos, names[4])}\n'
+            'clips/my clip.mp4\n')
+    (lists / 'val.txt').write_bytes(
+        ('\ufeff' + text.replace('\n', '\r\n')).encode())
     first = os.path.join(videos, names[5])
     results = _json([
         model['config'], model['checkpoint'], first, '--list', 'lists/val.txt'
