@@ -2,6 +2,7 @@
 """A metric that cannot score the head's number of classes (mmpretrain's
 top-5 accuracy on three classes, as every ImageNet config asks) is named
 before the run, not after its first training epoch or its whole test."""
+import importlib
 import pickle
 
 import pytest
@@ -12,7 +13,8 @@ from mmpretrain.evaluation import Accuracy
 from mmpretrain.registry import METRICS
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.image_metric_classes import check_metric_classes
+from mmadaptformer.utils.image_metric_classes import (SCORERS,
+                                                      check_metric_classes)
 
 _TOP5 = ('ValueError: Top-5 accuracy is unavailable since the number of '
          'categories is 2. Please check the `val_evaluator` and '
@@ -125,3 +127,11 @@ def test_a_users_subclass_of_a_scorer_is_left_to_the_runner(tmp_path):
             type='_SavedAccuracy', out_file=str(out), topk=(1, 5)))
     check_metric_classes(cfg, 'c.py', ['val_evaluator'])
     assert not out.exists()
+
+
+@pytest.mark.parametrize('name', SCORERS)
+def test_each_scorer_names_an_installed_metric(name):
+    """A scorer moved upstream would silently no longer be checked."""
+    module, cls = name.rsplit('.', 1)
+    metric = getattr(importlib.import_module(module), cls)
+    assert f'{metric.__module__}.{metric.__qualname__}' == name
