@@ -145,9 +145,16 @@ def refuse_copied_variables(cfg: Config, options: Optional[dict],
 
 
 def _plain(node: Any) -> Any:
-    """``node`` with every ``ConfigDict`` a ``dict``."""
+    """``node`` with every ``ConfigDict`` a ``dict``, less the ``_scope_``
+    keys.
+
+    A base config inherited with a scope (``mmpretrain::...``) gives its
+    top-level dicts that have a ``type`` their ``_scope_``, and not the
+    copies nested deeper: ``vis_backends``'s ``LocalVisBackend`` has one,
+    ``visualizer.vis_backends``'s has none. They are the same value.
+    """
     if isinstance(node, dict):
-        return {k: _plain(v) for k, v in node.items()}
+        return {k: _plain(v) for k, v in node.items() if k != '_scope_'}
     if isinstance(node, (list, tuple)):
         return type(node)(_plain(v) for v in node)
     return node

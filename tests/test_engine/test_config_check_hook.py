@@ -216,3 +216,61 @@ def test_a_hidden_class_folder_is_named(tmp_path, tiny_image_data,
         'classes, or set model.head.num_classes to the number of classes of '
         'the data (and every other num_classes of the config with it).')
     assert counter.iters == 0
+
+
+def _concat_runner(cfg_path, work_dir, second, **options):
+    """The Runner of ``cfg_path`` whose training set is a ConcatDataset of
+    its own and of one with ``second`` set."""
+    cfg = Config.fromfile(cfg_path)
+    cfg.merge_from_dict(options)
+    first = cfg.train_dataloader.dataset
+    cfg.train_dataloader.dataset = dict(
+        type='ConcatDataset',
+        datasets=[first, dict(first, **second)],
+        ignore_keys=['classes'])
+    cfg.work_dir = str(work_dir)
+    runner = Runner.from_cfg(cfg)
+    counter = _IterCounter()
+    runner.register_hook(counter)
+    return runner, counter
+
+
+def test_each_dataset_of_a_concat_dataset_is_checked(tmp_path, tiny_video_data,
+                                                     clean_loggers):
+    """Only the first dataset of a ConcatDataset was checked: a second one
+    of 51 classes trained a 2-class head (MMEngine compares metainfo, and
+    mmaction2's num_classes is not in it)."""
+    cfg = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    runner, counter = _concat_runner(cfg, tmp_path / 'w', dict(num_classes=51))
+    with pytest.raises(ConfigError) as info:
+        runner.train()
+    assert str(info.value).startswith(
+        'model.cls_head.num_classes=2 but '
+        'train_dataloader.dataset.datasets.1.num_classes=51.')
+    assert counter.iters == 0
+
+
+def test_concat_datasets_with_classes_at_other_labels_stop_training(
+        tmp_path, tiny_image_data, clean_loggers):
+    """With ``ignore_keys=['classes']`` MMEngine concatenates datasets of
+    other classes: a second folder whose ``Vertical`` sorts first gave
+    each of its images the other label."""
+    cfg = _stripes_config(tmp_path, tiny_image_data)
+    root = _recased_copy(tiny_image_data, tmp_path)
+    runner, counter = _concat_runner(cfg, tmp_path / 'w',
+                                     dict(data_root=root, data_prefix='val'))
+    with pytest.raises(ConfigError) as info:
+        runner.train()
+    assert str(info.value).startswith(
+        "train_dataloader.dataset.datasets.1's classes ('Vertical', "
+        "'horizontal') are not the classes train_dataloader.dataset."
+        "datasets.0 declares ('horizontal', 'vertical'): label 0 is "
+        "'Vertical' there but 'horizontal' in training")
+    assert counter.iters == 0
+    # The same classes in both train, as one set of twice the samples.
+    runner, counter = _concat_runner(cfg, tmp_path / 'ok',
+                                     dict(data_prefix='val'),
+                                     **{'train_cfg.max_epochs': 1})
+    runner.train()
+    assert counter.iters == len(runner.train_dataloader) > 0

@@ -73,6 +73,22 @@ def test_image_visualizer_writes_tensorboard_scalars(tmp_path):
                                                              (2, 52.)]
 
 
+def test_top_level_vis_backends_option_is_refused_naming_the_visualizer():
+    """``--cfg-options vis_backends.0.type=...`` set the top-level variable,
+    which nothing reads: training went on with ``LocalVisBackend`` only."""
+    from mmadaptformer.utils import ConfigError
+    args = train_tool.parse_args([
+        TINY_IMAGE_CONFIG, '--cfg-options',
+        'vis_backends.0.type=TensorboardVisBackend'
+    ])
+    with pytest.raises(
+            ConfigError,
+            match=r'Set those keys instead: '
+            r'--cfg-options visualizer\.vis_backends\.0\.type='
+            r'TensorboardVisBackend$'):
+        train_tool.merge_args(Config.fromfile(TINY_IMAGE_CONFIG), args)
+
+
 def _wandb_history(run_file):
     """The logged rows of an offline W&B run file (a LevelDB-style log of
     ``wandb_internal_pb2.Record`` protobufs: a 7-byte file header, 32 KiB

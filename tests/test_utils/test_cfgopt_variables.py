@@ -200,3 +200,35 @@ def test_test_pipeline_of_a_config_without_a_test_set_is_read():
     cfg.val_dataloader.dataset.pipeline = cfg.test_pipeline
     merge_cfg_options(cfg, {'test_pipeline.1.num_clips': 1})
     assert test_pipeline_cfg(cfg)[1]['num_clips'] == 1
+
+
+def test_vis_backends_copied_into_the_visualizer_is_refused():
+    """``vis_backends`` inherited from ``mmpretrain::`` holds
+    ``_scope_`` that its copy in ``visualizer.vis_backends`` has not, so
+    the copy went unseen: ``--cfg-options vis_backends.0.type=...``
+    merged, and the Runner's visualizer kept ``LocalVisBackend``."""
+    cfg = load_config_file(TINY_IMAGE_CONFIG)
+    assert cfg.vis_backends[0].get('_scope_') == 'mmpretrain'
+    assert '_scope_' not in cfg.visualizer.vis_backends[0]
+    with pytest.raises(ConfigError) as error:
+        merge_cfg_options(cfg,
+                          {'vis_backends.0.type': 'TensorboardVisBackend'})
+    assert str(error.value) == (
+        '--cfg-options vis_backends.0.type=TensorboardVisBackend changes '
+        'nothing: the config file copied its variable vis_backends '
+        "([{'type': 'LocalVisBackend'}]) into visualizer.vis_backends when "
+        'it was read, and nothing reads vis_backends itself. Set those keys '
+        'instead: --cfg-options '
+        'visualizer.vis_backends.0.type=TensorboardVisBackend')
+    backends = [dict(type='LocalVisBackend'), dict(type='WandbVisBackend')]
+    with pytest.raises(ConfigError) as error:
+        merge_cfg_options(
+            load_config_file(TINY_IMAGE_CONFIG), {'vis_backends': backends})
+    assert str(error.value).endswith(
+        '--cfg-options visualizer.vis_backends='
+        '"[{\'type\': \'LocalVisBackend\'}, {\'type\': \'WandbVisBackend\'}]"')
+    # What it says to give works.
+    cfg = load_config_file(TINY_IMAGE_CONFIG)
+    merge_cfg_options(
+        cfg, {'visualizer.vis_backends.0.type': 'TensorboardVisBackend'})
+    assert cfg.visualizer.vis_backends[0].type == 'TensorboardVisBackend'

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Check that a config's parts agree before they run."""
 import logging
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -11,28 +11,27 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmadaptformer.datasets.image_label_range import labels_out_of_range
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
+from .strict_evaluation import wrapped_datasets
 
 __all__ = ['ConfigCheckHook', 'dataset_classes', 'dataset_num_classes']
 
 
-def _unwrap(dataset):
-    """The first dataset inside MMEngine's dataset wrappers."""
-    from mmengine.dataset import (ClassBalancedDataset, ConcatDataset,
-                                  RepeatDataset)
-    while True:
-        if isinstance(dataset, ConcatDataset) and dataset.datasets:
-            dataset = dataset.datasets[0]
-        elif isinstance(dataset, (RepeatDataset, ClassBalancedDataset)):
-            dataset = dataset.dataset
-        else:
-            return dataset
+def _members(dataset, key: str) -> Iterator[Tuple[str, object]]:
+    """The config keys and datasets that hold samples in ``dataset``: it,
+    or each dataset inside its wrappers (both of a ``ConcatDataset``), in
+    order."""
+    for inner_key, inner in wrapped_datasets(dataset, key):
+        if getattr(inner, 'dataset', None) is None and \
+                not getattr(inner, 'datasets', None):
+            yield inner_key, inner
 
 
 def dataset_num_classes(dataset) -> Optional[Tuple[int, str]]:
     """The number of classes a dataset declares, and where it says so.
 
     Args:
-        dataset: A built dataset (wrappers are looked through).
+        dataset: A built dataset; in a wrapper, the first dataset inside
+            it that declares a number.
 
     Returns:
         tuple[int, str] | None: The number and the attribute it comes from
@@ -40,21 +39,32 @@ def dataset_num_classes(dataset) -> Optional[Tuple[int, str]]:
         ``"len(metainfo['classes'])"`` for MMPretrain ones), or None if the
         dataset declares none.
     """
-    dataset = _unwrap(dataset)
-    num_classes = getattr(dataset, 'num_classes', None)
-    if isinstance(num_classes, int) and not isinstance(num_classes, bool):
-        return num_classes, 'num_classes'
-    metainfo = getattr(dataset, 'metainfo', None)
-    classes = metainfo.get('classes') if isinstance(metainfo, dict) else None
-    if classes:
-        return len(classes), "len(metainfo['classes'])"
+    for _, member in _members(dataset, ''):
+        num_classes = getattr(member, 'num_classes', None)
+        if isinstance(num_classes, int) and \
+                not isinstance(num_classes, bool):
+            return num_classes, 'num_classes'
+        classes = _metainfo_classes(getattr(member, 'metainfo', None))
+        if classes:
+            return len(classes), "len(metainfo['classes'])"
     return None
 
 
 def dataset_classes(dataset) -> Optional[Tuple[str, ...]]:
     """The class names a dataset declares (``metainfo['classes']``), if
-    any; wrappers are looked through."""
-    return _metainfo_classes(getattr(_unwrap(dataset), 'metainfo', None))
+    any; in a wrapper, those of the first dataset inside it that declares
+    them."""
+    return next((names for _, names in _declared_classes(dataset, '')), None)
+
+
+def _declared_classes(dataset,
+                      key: str) -> Iterator[Tuple[str, Tuple[str, ...]]]:
+    """``(config key, class names)`` of each dataset of ``dataset``
+    (:func:`_members`) that declares class names."""
+    for member_key, member in _members(dataset, key):
+        classes = _metainfo_classes(getattr(member, 'metainfo', None))
+        if classes:
+            yield member_key, classes
 
 
 def _metainfo_classes(metainfo) -> Optional[Tuple[str, ...]]:
@@ -105,15 +115,21 @@ class ConfigCheckHook(Hook):
     ``num_classes`` of an MMPretrain data preprocessor (used by batch
     augmentations). The error names both config keys and values, e.g.
     ``model.cls_head.num_classes=174 but
-    train_dataloader.dataset.num_classes=51``. Datasets that declare no
-    number of classes are not checked. Then it checks that every label of
-    an mmpretrain dataset is in ``[0, num_classes)``
+    train_dataloader.dataset.num_classes=51``. Each dataset inside
+    MMEngine's dataset wrappers is checked under its own key (both of a
+    ``ConcatDataset``: ``train_dataloader.dataset.datasets.1.num_classes``).
+    Datasets that declare no number of classes are not checked. Then it
+    checks that every label of an mmpretrain dataset is in
+    ``[0, num_classes)``
     (:func:`~mmadaptformer.datasets.image_label_range.labels_out_of_range`).
 
     It also checks the class names (``metainfo['classes']``): those of the
     validation set against the training set's, and those of the test set
     against the ones the loaded checkpoint was trained on (MMEngine's
-    Runner saves them as ``meta['dataset_meta']``). A name at another label
+    Runner saves them as ``meta['dataset_meta']``), and those of each
+    other dataset of a ``ConcatDataset`` (built with
+    ``ignore_keys=['classes']``; else MMEngine refuses other classes)
+    against its first one's. A name at another label
     (``('Eel', 'cat', 'dog')`` for ``('cat', 'dog', 'eel')``: mmpretrain's
     ``CustomDataset`` labels its class folders in sorted order) scored
     every label as another class without a word; it stops the run. Names
@@ -156,21 +172,23 @@ class ConfigCheckHook(Hook):
         if isinstance(pre, int) and pre != head_classes:
             problems.append(f'model.data_preprocessor.num_classes={pre}')
         hidden = set()
-        for key, loader in loaders:
-            dataset = getattr(loader, 'dataset', None)
-            declared = dataset_num_classes(dataset) if dataset else None
+        members = [
+            member for key, loader in loaders for member in _members(
+                getattr(loader, 'dataset', None), f'{key}.dataset')
+        ]
+        for key, dataset in members:
+            declared = dataset_num_classes(dataset)
             if declared is not None and declared[0] != head_classes:
                 number, attribute = declared
                 if attribute == 'num_classes':
-                    problems.append(f'{key}.dataset.num_classes={number}')
+                    problems.append(f'{key}.num_classes={number}')
                 else:
                     names = dataset_classes(dataset) or ()
                     hidden.update(n for n in names if n.startswith('.'))
                     shown = names[:6] + (('...', ) if len(names) > 6 else ())
-                    problems.append(
-                        f'{key}.dataset has {number} classes '
-                        f'({attribute} of {type(_unwrap(dataset)).__name__})'
-                        f' {shown}')
+                    problems.append(f'{key} has {number} classes '
+                                    f'({attribute} of '
+                                    f'{type(dataset).__name__}) {shown}')
         if problems:
             # A hidden folder (.ipynb_checkpoints) is a class folder to
             # CustomDataset: more classes would train a class of nothing.
@@ -181,13 +199,12 @@ class ConfigCheckHook(Hook):
                 f'{head_key}={head_classes} but ' + ' and '.join(problems) +
                 f'.{hint} {head_key} to the number of classes of the data '
                 f'(and every other num_classes of the config with it).')
-        for key, loader in loaders:
-            dataset = _unwrap(getattr(loader, 'dataset', None))
+        for key, dataset in members:
             outside = labels_out_of_range(dataset, head_classes)
             if outside is not None:
                 ann_file = getattr(dataset, 'ann_file', None)
                 raise ConfigError(
-                    f'{key}.dataset ({type(dataset).__name__}'
+                    f'{key} ({type(dataset).__name__}'
                     f'{f", ann_file {ann_file}" if ann_file else ""}): '
                     f'{outside}, but {head_key}={head_classes}. A label is '
                     'the class\'s index, from 0.')
@@ -207,24 +224,31 @@ class ConfigCheckHook(Hook):
         if val_loop is not None and hasattr(val_loop, 'dataloader'):
             loaders.append(('val_dataloader', val_loop.dataloader))
         self._check(runner, loaders)
-        train = dataset_classes(runner.train_dataloader.dataset)
+        declared = [
+            member for key, loader in loaders for member in _declared_classes(
+                getattr(loader, 'dataset', None), f'{key}.dataset')
+        ]
+        train = declared[0][1] if declared and \
+            declared[0][0].startswith('train_dataloader.') else None
         # What the model is trained on from here, whatever load_from held
         # (a test after training compares with these).
         self._trained = train
-        for key, loader in loaders[1:]:
-            names = dataset_classes(getattr(loader, 'dataset', None))
-            if train and names:
-                _check_names(names, f'{key}.dataset', train,
-                             'train_dataloader.dataset declares')
+        if train:
+            # The other datasets of a ConcatDataset too: MMEngine refuses
+            # other classes only where ignore_keys leaves them compared.
+            for key, names in declared[1:]:
+                _check_names(names, key, train, f'{declared[0][0]} declares')
 
     def before_test(self, runner) -> None:
         """Check the test data against the head, and its classes against
         those the loaded checkpoint records."""
         self._check(runner, [('test_dataloader', runner.test_dataloader)])
         trained = self._trained
-        names = dataset_classes(runner.test_dataloader.dataset)
-        if trained and names:
+        if not trained:
+            return
+        for key, names in _declared_classes(runner.test_dataloader.dataset,
+                                            'test_dataloader.dataset'):
             _check_names(
-                names, 'test_dataloader.dataset', trained,
+                names, key, trained,
                 f'the checkpoint {runner.cfg.get("load_from")} was trained '
                 "on (its meta['dataset_meta']['classes'])")
