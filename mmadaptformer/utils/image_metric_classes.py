@@ -12,40 +12,21 @@ five classes trained a whole epoch, then ended with that traceback.
 the head's number of classes and, where only that number makes it fail,
 names the evaluator's key and the metric's own error.
 
-Only the scorers of :data:`SCORERS` are built and run so: a metric can
-act on what it is given beyond returning scores, and the made-up samples
-must not reach a file. MMEngine's ``DumpResults`` wrote them over the
-file it names; mmpretrain's ``ShapeBiasMetric`` deletes its csv file of
-the last run when it is built; ``ReportVQA``, ``NocapsSave`` and
-mmaction2's ``ANetMetric`` write theirs when they compute; a user's
-metric, or a subclass of a scorer, may do any of these. Those are neither
-built nor run here; the Runner builds and runs them as before.
+Only the metrics of :data:`~.metric_scorers.SCORERS` are built and run so
+(see :mod:`.metric_scorers`): the made-up samples must not reach a file.
 """
-from typing import Any, Iterator, List, Optional, Sequence, Tuple
+from typing import Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
-from mmengine.registry import METRICS
 
 from .config_error import ConfigError
 from .config_file import mistake_place, use_default_scope
+from .metric_scorers import evaluator_scorers
 from .model_keys import HEAD_NAMES
 from .video_containers import one_line_error
 
-__all__ = ['SCORERS', 'check_metric_classes', 'head_num_classes']
-
-#: The metrics (``module.class``) whose building and scoring do nothing
-#: but return scores (no file, no log line): the ones the check builds and
-#: runs on made-up samples. mmpretrain's ``MultiLabelMetric`` logs a
-#: WARNING when built without ``thr`` or ``topk``; it is left out.
-SCORERS = (
-    'mmpretrain.evaluation.metrics.single_label.Accuracy',
-    'mmpretrain.evaluation.metrics.single_label.SingleLabelMetric',
-    'mmpretrain.evaluation.metrics.single_label.ConfusionMatrix',
-    'mmpretrain.evaluation.metrics.multi_label.AveragePrecision',
-    'mmaction.evaluation.metrics.acc_metric.AccMetric',
-    'mmaction.evaluation.metrics.acc_metric.ConfusionMatrix',
-)
+__all__ = ['check_metric_classes', 'head_num_classes']
 
 #: Classes of the made-up scores a metric must take: more than any top-k.
 _MANY = 1000
@@ -62,47 +43,6 @@ def head_num_classes(cfg: Config) -> Optional[Tuple[str, int]]:
         if isinstance(num_classes, int) and not isinstance(num_classes, bool):
             return f'model.{name}.num_classes', num_classes
     return None
-
-
-def _metric_cfgs(evaluator: Any) -> List[dict]:
-    """The metric configs of an evaluator config, as MMEngine's Runner
-    reads it: a metric, a list of them, or an ``Evaluator`` config of
-    ``metrics``; none of another evaluator type, which may use them
-    otherwise."""
-    if isinstance(evaluator, dict) and 'metrics' in evaluator:
-        if evaluator.get('type', 'Evaluator') != 'Evaluator':
-            return []
-        evaluator = evaluator['metrics']
-    metrics = [evaluator] if isinstance(evaluator, dict) else evaluator
-    if not isinstance(metrics, (list, tuple)):
-        return []
-    return [metric for metric in metrics if isinstance(metric, dict)]
-
-
-def _scorers(evaluator: Any) -> Iterator[Any]:
-    """The metrics of ``evaluator`` (a config) whose class is one of
-    :data:`SCORERS`, built; the class of each other one is only looked
-    up, never built."""
-    for metric in _metric_cfgs(evaluator):
-        kind = metric.get('type')
-        try:
-            with METRICS.switch_scope_and_registry(
-                    metric.get('_scope_')) as registry:
-                cls = registry.get(kind) if isinstance(kind, str) else kind
-        except Exception:  # noqa: B902 -- left to the Runner, which names it
-            continue
-        if not isinstance(cls, type) or \
-                f'{cls.__module__}.{cls.__qualname__}' not in SCORERS:
-            continue
-        arguments = {
-            k: v
-            for k, v in metric.items() if k not in ('type', '_scope_')
-        }
-        try:
-            scorer = cls(**arguments)
-        except Exception:  # noqa: B902 -- left to the Runner, which names it
-            continue
-        yield scorer
 
 
 def _fails(metric, num_classes: int) -> Optional[Exception]:
@@ -140,9 +80,10 @@ def check_metric_classes(cfg: Config,
     Raises:
         ConfigError: Naming the evaluator's key (or the option that set
             it), the metric, the head's ``num_classes`` and the metric's
-            error. A metric not of :data:`SCORERS`, one that cannot be
-            built, or one that fails on the made-up samples with many
-            classes too (another kind of task), is left to the Runner.
+            error. A metric not of :data:`~.metric_scorers.SCORERS`, one
+            that cannot be built, or one that fails on the made-up samples
+            with many classes too (another kind of task), is left to the
+            Runner.
     """
     head = head_num_classes(cfg)
     if head is None or head[1] < 1:
@@ -152,7 +93,7 @@ def check_metric_classes(cfg: Config,
     for key in evaluators:
         if cfg.get(key) is None:
             continue
-        for metric in _scorers(cfg.get(key)):
+        for metric in evaluator_scorers(cfg.get(key)).scorers:
             error = _fails(metric, num_classes)
             if error is None or _fails(metric, _MANY) is not None:
                 continue

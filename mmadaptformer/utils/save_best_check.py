@@ -10,16 +10,21 @@ the run with a ``KeyError`` after a whole training epoch.
 :func:`check_save_best` finds the names the validation gives by running
 each metric of ``val_evaluator`` on two made-up samples (a score per
 class and a label), as MMEngine's ``Evaluator`` names them
-(``prefix/name``), and names a ``save_best`` that is not among them.
+(``prefix/name``), and names a ``save_best`` that is not among them. Only
+the metrics of :data:`~.metric_scorers.SCORERS` are built and run so (see
+:mod:`.metric_scorers`): ``DumpResults`` beside ``Accuracy`` wrote the
+made-up predictions over its ``out_file_path``. With another metric in
+the evaluator, a ``save_best`` that no scorer gives may be that metric's,
+and is left to the Runner.
 """
 from typing import List, Optional
 
 import torch
 from mmengine.config import Config
-from mmengine.evaluator import Evaluator
 
 from .config_error import ConfigError
 from .config_file import close_hint, mistake_place, use_default_scope
+from .metric_scorers import evaluator_scorers
 
 __all__ = ['check_save_best', 'validation_metric_names']
 
@@ -31,25 +36,25 @@ def validation_metric_names(evaluator_cfg) -> Optional[List[str]]:
     """The names of the metrics ``val_evaluator`` gives, ``prefix/name``
     as MMEngine's ``Evaluator`` logs them, in the current scope.
 
-    Each metric is run on two made-up single-label samples (``pred_score``,
-    ``pred_label``, ``gt_label``). Its names depend on its settings (top-k,
-    the metric list), not on the data.
+    Each metric of :data:`~.metric_scorers.SCORERS` is run on two made-up
+    single-label samples (``pred_score``, ``pred_label``, ``gt_label``).
+    Its names depend on its settings (top-k, the metric list), not on the
+    data. ``DumpResults`` gives none.
 
     Args:
         evaluator_cfg (dict | list): ``val_evaluator``.
 
     Returns:
-        list[str] | None: The names; None if they cannot be known: the
-        evaluator cannot be built (the Runner names that itself), or a
-        metric cannot take such samples (multi-label metrics, metrics of
-        other tasks).
+        list[str] | None: The names; None if they cannot all be known: a
+        metric is not one of the scorers (it is never built here: it may
+        write files), or cannot be looked up or built (the Runner names
+        that itself).
     """
-    try:
-        evaluator = Evaluator(evaluator_cfg)
-    except Exception:  # noqa: B902 -- left to the Runner, which names it
+    found = evaluator_scorers(evaluator_cfg)
+    if found.others:
         return None
     names = []
-    for metric in evaluator.metrics:
+    for metric in found.scorers:
         sample = dict(
             pred_score=torch.linspace(1, 0, _CLASSES),
             pred_label=torch.tensor([0]),

@@ -13,8 +13,8 @@ from mmpretrain.evaluation import Accuracy
 from mmpretrain.registry import METRICS
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.image_metric_classes import (SCORERS,
-                                                      check_metric_classes)
+from mmadaptformer.utils.image_metric_classes import check_metric_classes
+from mmadaptformer.utils.metric_scorers import SCORERS
 
 _TOP5 = ('ValueError: Top-5 accuracy is unavailable since the number of '
          'categories is 2. Please check the `val_evaluator` and '

@@ -65,3 +65,30 @@ def test_what_is_not_checked():
                 _cfg('t2i/recall',
                      val_evaluator=dict(type='RetrievalRecall'))):
         check_save_best(cfg, 'c.py')
+
+
+def test_metrics_that_write_files_are_not_run_for_their_names(tmp_path):
+    """``DumpResults`` beside ``AccMetric`` wrote the made-up predictions
+    over its file when the names were looked for, and mmpretrain's
+    ``ShapeBiasMetric`` deleted its csv when built. A metric that is not a
+    known scorer may be the one ``save_best`` names, so it is left to the
+    Runner; ``DumpResults`` gives no names."""
+    dump = tmp_path / 'val.pkl'
+    dump.write_bytes(b'last run')
+    cfg = _cfg(
+        'acc/top_1',
+        val_evaluator=[
+            dict(type='AccMetric'),
+            dict(type='DumpResults', out_file_path=str(dump))
+        ])
+    with pytest.raises(ConfigError, match="save_best='acc/top_1' is no"):
+        check_save_best(cfg, 'c.py')
+    assert dump.read_bytes() == b'last run'
+    init_default_scope('mmpretrain')
+    csv = tmp_path / 'cue_conflict_m_session-1.csv'
+    csv.write_text('last run')
+    assert validation_metric_names([
+        dict(type='Accuracy'),
+        dict(type='ShapeBiasMetric', csv_dir=str(tmp_path), model_name='m')
+    ]) is None
+    assert csv.read_text() == 'last run'
