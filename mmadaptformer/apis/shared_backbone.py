@@ -8,7 +8,7 @@ loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 import os.path as osp
 import threading
 from collections import OrderedDict
-from typing import Dict, List, Optional, Sequence, Set, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Union
 
 import torch
 from mmengine.config import Config
@@ -328,11 +328,17 @@ class SharedBackbone:
                 None for all.
 
         Raises:
+            TypeError: If ``tasks`` is neither a name nor an iterable.
             KeyError: If a task is not loaded.
             ValueError: If ``tasks`` names none.
         """
         if tasks is None:
             return self.tasks
+        named = isinstance(tasks, (str, Iterable))
+        if not named or isinstance(tasks, (bytes, bytearray)):
+            raise TypeError(
+                f'tasks={tasks!r}: expected a task name, a list of them, or '
+                f'None for all; the loaded tasks are {self.tasks}.')
         # One name, not its letters: 'ab' would choose tasks a and b.
         names = [tasks] if isinstance(tasks, str) else list(tasks)
         names = list(dict.fromkeys(names))
