@@ -18,6 +18,7 @@ import copy
 import os
 import os.path as osp
 import re
+import threading
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
@@ -35,11 +36,13 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import (check_adapter_only_fits,
                                                   loading)
+from mmadaptformer.utils.device_check import check_device_arg
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .batching import check_batch_size, forward_runs
+from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError, collect_inputs
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
@@ -162,7 +165,8 @@ def init_model(config: Union[str, Config],
             the model as built, as mmaction2's ``init_recognizer`` returns
             it: ``init_weights`` is not called, so the head and adapters
             are random and the backbone is not even the pretrained one.
-        device (str | torch.device): Defaults to ``'cpu'``.
+        device (str | torch.device): Where the model runs, a device this
+            machine has. Defaults to ``'cpu'``.
         loaded (dict, optional): ``checkpoint`` as :func:`read_checkpoint`
             read it, so that it is not read again; ``checkpoint`` then only
             names it in messages. Defaults to None (read here).
@@ -172,6 +176,8 @@ def init_model(config: Union[str, Config],
         ``meta`` (empty without a checkpoint).
 
     Raises:
+        ValueError: If this machine has no ``device``, before anything is
+            read.
         ConfigError: If the config sets a ``model.test_cfg`` (or
             ``train_cfg``) key that its mmaction2 recognizer would ignore,
             or its head keeps one row of scores per test view
@@ -182,6 +188,7 @@ def init_model(config: Union[str, Config],
             (:func:`load_read_checkpoint`). What fails in reading or
             loading the checkpoint itself is raised as it is.
     """
+    check_device_arg(device, 'init_model')
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
@@ -241,11 +248,17 @@ class ModelInferencer:
             or an address). Required: None is refused, as a model without
             trained weights answers at random (:func:`init_model` builds
             one where that is wanted).
-        device (str): Defaults to ``'cpu'``.
+        device (str): Where the model runs, a device this machine has
+            (else ``ValueError``). Defaults to ``'cpu'``.
         label_map (str, optional): Class names file, see
             :func:`class_names`. Defaults to None.
         name (str, optional): The task name in results. Defaults to the
             config file's stem.
+
+    Calls from several threads run one at a time (they take :attr:`lock`),
+    and each runs the model in eval mode without gradients, then gives
+    back each module's own ``training`` flag (see
+    :func:`~mmadaptformer.apis.forward_guard.eval_mode`).
 
     Examples:
         >>> inferencer = ModelInferencer('cfg.py', 'epoch_3.pth')
@@ -260,6 +273,7 @@ class ModelInferencer:
                  device: str = 'cpu',
                  label_map: Optional[str] = None,
                  name: Optional[str] = None) -> None:
+        check_device_arg(device, 'ModelInferencer')
         cfg, source = load_config(config)
         if checkpoint is None:
             raise ValueError(
@@ -268,6 +282,8 @@ class ModelInferencer:
                 '.pth file, or an http(s):// address) as checkpoint=. '
                 'Without one the head and adapters are random and the '
                 'backbone is not even the pretrained one.')
+        # One call at a time: the model holds its forward's state.
+        self.lock = threading.RLock()
         self.name = name or self.default_name(source)
         if self.name == RESERVED_NAME:
             raise ValueError(
@@ -288,13 +304,14 @@ class ModelInferencer:
         """The task name of a config file in results: its stem."""
         return osp.splitext(osp.basename(config))[0]
 
+    @serialized
     def predict(self, data: List[dict]) -> List[torch.Tensor]:
         """Class scores of already transformed inputs, one batch (one
         forward per input shape, or per input where the model caps its
         views per forward, see :func:`forward_runs`)."""
         init_default_scope(self.inputs.toolbox)
         scores: List[Optional[torch.Tensor]] = [None] * len(data)
-        with torch.no_grad():
+        with eval_mode(self.model):
             for run in forward_runs(self.model, data):
                 samples = self.model.test_step(
                     pseudo_collate([data[i] for i in run]))
@@ -302,6 +319,7 @@ class ModelInferencer:
                     scores[index] = sample.pred_score
         return scores
 
+    @serialized
     def __call__(self,
                  inputs: Union[str, os.PathLike, Sequence],
                  batch_size: int = 1,

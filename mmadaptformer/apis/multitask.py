@@ -18,10 +18,11 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
 from .batching import check_batch_size, same_shape_runs
+from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError, collect_inputs
 from .inputs import format_scores, progress_bar
 from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
-from .shared_backbone import SharedBackbone, serialized
+from .shared_backbone import SharedBackbone
 
 __all__ = ['TaskError', 'TaskLoadError', 'MultiTaskRecognizer']
 
@@ -59,7 +60,8 @@ class MultiTaskRecognizer(SharedBackbone):
     another backbone config) are refused with an error naming both tasks.
 
     Args:
-        device (str): Where the model runs. Defaults to ``'cpu'``.
+        device (str): Where the model runs, a device this machine has
+            (else ``ValueError``). Defaults to ``'cpu'``.
 
     Examples:
         >>> engine = MultiTaskRecognizer()
@@ -100,9 +102,10 @@ class MultiTaskRecognizer(SharedBackbone):
         init_default_scope(self._toolbox)
         batch = group.preprocessor(pseudo_collate(data), False)
         inputs, samples = batch['inputs'], batch['data_samples']
+        heads = [self._tasks[name].head for name in tasks]
         self.streams.begin(tasks)
         try:
-            with torch.no_grad():
+            with eval_mode(self.base, *heads):
                 if self._toolbox == 'mmaction':
                     feats, kwargs = self.base.extract_feat(
                         inputs, test_mode=True)

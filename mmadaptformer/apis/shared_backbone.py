@@ -5,11 +5,10 @@ attach every other task's adapters, head and trained modules to it.
 See ``docs/multitask.md`` for the design; the batched forward over the
 loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 """
-import functools
 import os.path as osp
 import threading
 from collections import OrderedDict
-from typing import Callable, Dict, List, Optional, Sequence, Set, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Set, Union
 
 import torch
 from mmengine.config import Config
@@ -18,8 +17,10 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models.hosts import qualname, stream_input_counts
 from mmadaptformer.models.multitask import TaskStreams
+from mmadaptformer.utils.device_check import check_device_arg
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model)
+from .forward_guard import serialized
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
@@ -29,23 +30,7 @@ from .task_parts import FrozenFingerprints, TaskParts, load_task
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
 
-__all__ = ['SharedBackbone', 'serialized']
-
-
-def serialized(method: Callable) -> Callable:
-    """Run a method of a :class:`SharedBackbone` under its ``lock``.
-
-    The task streams hold the layout of the forward in progress, and the
-    tasks are shared state: a call from a second thread waits for the first
-    instead of running inside its forward.
-    """
-
-    @functools.wraps(method)
-    def locked(self, *args, **kwargs):
-        with self.lock:
-            return method(self, *args, **kwargs)
-
-    return locked
+__all__ = ['SharedBackbone']
 
 
 class SharedBackbone:
@@ -60,10 +45,14 @@ class SharedBackbone:
     are safe: they take :attr:`lock` and run one at a time.
 
     Args:
-        device (str): Where the model runs. Defaults to ``'cpu'``.
+        device (str): Where the model runs, a device this machine has
+            (else ``ValueError``). Defaults to ``'cpu'``.
     """
 
     def __init__(self, device: str = 'cpu') -> None:
+        # Before any task loads; a task's load would fail on it at the
+        # first tensor moved there, as if the task were at fault.
+        check_device_arg(device, type(self).__name__)
         self.device = device
         self.streams = TaskStreams()
         # The streams' layout is per forward and the tasks are shared
@@ -339,11 +328,17 @@ class SharedBackbone:
                 None for all.
 
         Raises:
+            TypeError: If ``tasks`` is neither a name nor an iterable.
             KeyError: If a task is not loaded.
             ValueError: If ``tasks`` names none.
         """
         if tasks is None:
             return self.tasks
+        named = isinstance(tasks, (str, Iterable))
+        if not named or isinstance(tasks, (bytes, bytearray)):
+            raise TypeError(
+                f'tasks={tasks!r}: expected a task name, a list of them, or '
+                f'None for all; the loaded tasks are {self.tasks}.')
         # One name, not its letters: 'ab' would choose tasks a and b.
         names = [tasks] if isinstance(tasks, str) else list(tasks)
         names = list(dict.fromkeys(names))

@@ -62,3 +62,14 @@ def test_a_task_without_a_checkpoint_is_refused(tiny_video_data, tmp_path,
             'adapters are random and the backbone is not even the '
             'pretrained one.')
     assert engine.tasks == []
+
+
+@pytest.mark.parametrize('tasks', [3, b'a'])
+def test_a_task_choice_that_is_no_name_nor_list_is_named(tasks):
+    """``tasks=3`` raised ``'int' object is not iterable``, naming
+    neither the argument nor what it takes."""
+    with pytest.raises(
+            TypeError,
+            match=rf'^tasks={tasks!r}: expected a task name, a list of '
+            r'them, or None for all; the loaded tasks are \[\]\.$'):
+        MultiTaskRecognizer().chosen_tasks(tasks)

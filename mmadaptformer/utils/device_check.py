@@ -1,0 +1,59 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Whether this machine has a device, asked before a model is loaded onto
+it: PyTorch only says so at the first tensor moved there, after the model
+and its checkpoints were read, and in its own words ("Found no NVIDIA
+driver", "invalid device ordinal")."""
+from typing import Optional, Union
+
+import torch
+
+__all__ = ['device_problem', 'check_device_arg']
+
+
+def device_problem(device: Union[str, torch.device]) -> Optional[str]:
+    """What is wrong with running on ``device`` here, or None.
+
+    Args:
+        device (str | torch.device): ``cpu``, ``cuda``, ``cuda:1``, or
+            another type PyTorch knows (``mps``, ...).
+
+    Returns:
+        str | None: Why this machine cannot run there, and what to give
+        instead; None if it can.
+    """
+    try:
+        parsed = torch.device(device)
+    except (RuntimeError, TypeError) as e:
+        return f'not a device PyTorch knows ({e}); use cpu or cuda[:N]'
+    if parsed.type == 'cuda':
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0:
+            return ('this machine has no CUDA device that PyTorch can use; '
+                    'use cpu')
+        if parsed.index is not None and parsed.index >= count:
+            return (f'this machine has {count} CUDA device(s), cuda:0 to '
+                    f'cuda:{count - 1}')
+    elif parsed.type != 'cpu':
+        # torch.mps, torch.xpu, ... say whether this machine has one; a
+        # type without such a module (meta) holds no weights to run.
+        backend = getattr(torch, parsed.type, None)
+        available = getattr(backend, 'is_available', None)
+        if available is None or not available():
+            return (f'this machine has no {parsed.type} device that PyTorch '
+                    'can use; use cpu or cuda')
+    return None
+
+
+def check_device_arg(device: Union[str, torch.device], owner: str) -> None:
+    """Refuse a ``device=`` argument this machine cannot run on.
+
+    Args:
+        device (str | torch.device): The argument.
+        owner (str): Who was given it, for the message (``'init_model'``).
+
+    Raises:
+        ValueError: Naming the argument, its value and why.
+    """
+    problem = device_problem(device)
+    if problem is not None:
+        raise ValueError(f'{owner}(device={str(device)!r}): {problem}.')
