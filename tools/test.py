@@ -24,6 +24,7 @@ from copy import deepcopy
 
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
+from mmengine.fileio.io import file_handlers
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
@@ -145,6 +146,13 @@ def parse_args(argv=None):
         parser.error(f'--out {args.out!r}: predictions are written as a '
                      'pickle; name a .pkl or .pickle file (or add '
                      '--out-item metrics).')
+    if args.out is not None and args.out_item == 'metrics' and \
+            args.out.split('.')[-1] not in file_handlers:
+        # mmengine.dump tells the format by the same rule, after the test.
+        formats = ', '.join(f'.{ext}' for ext in sorted(file_handlers))
+        parser.error(f'--out {args.out!r} with --out-item metrics: the '
+                     f'metrics are written as {formats} (by the file\'s '
+                     'extension); name a file with one of them.')
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         parser.error(
             f'--dump must name a .pkl or .pickle file, got {args.dump!r}')
@@ -195,9 +203,11 @@ def trigger_visualization_hook(cfg, args) -> None:
     ``--show-dir``, as MMAction2's and MMPretrain's ``tools/test.py`` do.
 
     Raises:
-        ConfigError: If the config has no visualization hook, or if a video
+        ConfigError: If the config has no visualization hook, if a video
             config names MMAction2 1.2's ``VisualizationHook``, which fails
-            on every multi-view test batch (open-mmlab/mmaction2#2697).
+            on every multi-view test batch (open-mmlab/mmaction2#2697), or
+            if ``--tta`` is given with MMPretrain's ``VisualizationHook``,
+            which fails on every TTA batch.
     """
     flag = '--show' if args.show else '--show-dir'
     is_video = cfg.get('default_scope') == 'mmaction'
@@ -219,6 +229,17 @@ def trigger_visualization_hook(cfg, args) -> None:
             'fails on every (views, C, T, H, W) test batch '
             f'(open-mmlab/mmaction2#2697); use type={video_hook!r}, which '
             'draws the first view of each video.')
+    if args.tta and not is_video and str(hook.get('type')).split('.')[-1] \
+            == 'VisualizationHook':
+        raise ConfigError(
+            f'{flag} with --tta: default_hooks.visualization.type='
+            f'{hook.get("type")!r} in {args.config} is MMPretrain\'s '
+            'VisualizationHook, which draws one image per sample and fails '
+            'on a TTA batch, where each sample is a list of augmented views '
+            '(MMPretrain\'s tools/test.py ends there with "RuntimeError: '
+            'permute(sparse_coo): number of dimensions ..."). Drop --tta to '
+            'draw the plain test\'s predictions, or drop '
+            f'{flag} to test with TTA.')
     hook.enable = True
     hook.show = args.show
     hook.wait_time = args.wait_time
