@@ -18,8 +18,8 @@ LAUNCH_ENV = dict(
 @pytest.mark.parametrize('script, args, tool, tool_args', [
     ('dist_train.sh', ['my cfg.py', '1', '--seed', '1'], 'train.py',
      ['my cfg.py', '--launcher', 'pytorch', '--seed', '1']),
-    ('dist_test.sh', ['my cfg.py', 'c k.pth', '1', '--dump', 'a b.pkl'],
-     'test.py',
+    ('dist_test.sh', ['my cfg.py', 'c k.pth', '1', '--dump', 'a b.pkl'
+                      ], 'test.py',
      ['my cfg.py', 'c k.pth', '--launcher', 'pytorch', '--dump', 'a b.pkl']),
 ])
 def test_dist_script_in_a_path_with_a_space(script, args, tool, tool_args,
@@ -36,13 +36,14 @@ def test_dist_script_in_a_path_with_a_space(script, args, tool, tool_args,
                     f'printf "%s\\n" "$PYTHONPATH" "$@" > "{record}"\n')
     fake.chmod(0o755)
     env = dict(os.environ, PYTHON=str(fake), PYTHONPATH='', **LAUNCH_ENV)
-    proc = subprocess.run(['bash', str(repo / 'tools' / script)] + args,
-                          cwd=tmp_path,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=60)
+    proc = subprocess.run(
+        ['bash', str(repo / 'tools' / script)] + args,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60)
     assert proc.returncode == 0, proc.stdout
     pythonpath, *argv = record.read_text().splitlines()
     assert pythonpath.split(':')[0] == f'{repo}/tools/..'
