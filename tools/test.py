@@ -43,6 +43,7 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
@@ -333,6 +334,10 @@ def refuse_config_files(cfg, args) -> None:
 def main(argv=None):
     args = parse_args(argv)
     refuse_missing_files(args)
+    # Before the config is read: a run started without its launcher.
+    problem = launcher_env_problem(args.launcher, 'test')
+    if problem:
+        _parser().error(problem)
     # Bad input (adapters on another backbone, a damaged checkpoint) ends
     # with its message on one line, not a traceback.
     with refusals_exit():
