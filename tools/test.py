@@ -147,13 +147,6 @@ def parse_args(argv=None):
         parser.error(f'--out {args.out!r}: predictions are written as a '
                      'pickle; name a .pkl or .pickle file (or add '
                      '--out-item metrics).')
-    if args.out is not None and args.out_item == 'metrics' and \
-            args.out.split('.')[-1] not in file_handlers:
-        # mmengine.dump tells the format by the same rule, after the test.
-        formats = ', '.join(f'.{ext}' for ext in sorted(file_handlers))
-        parser.error(f'--out {args.out!r} with --out-item metrics: the '
-                     f'metrics are written as {formats} (by the file\'s '
-                     'extension); name a file with one of them.')
     if args.dump is not None and not args.dump.endswith(('.pkl', '.pickle')):
         parser.error(
             f'--dump must name a .pkl or .pickle file, got {args.dump!r}')
@@ -163,6 +156,13 @@ def parse_args(argv=None):
         problem = output_file_problem(out, flag, inputs) if out else None
         if problem:
             parser.error(problem)
+    if args.out is not None and args.out_item == 'metrics' and \
+            args.out.split('.')[-1] not in file_handlers:
+        # mmengine.dump tells the format by the same rule, after the test.
+        formats = ', '.join(f'.{ext}' for ext in sorted(file_handlers))
+        parser.error(f'--out {args.out!r} with --out-item metrics: the '
+                     f'metrics are written as {formats} (by the file\'s '
+                     'extension); name a file with one of them.')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -248,8 +248,9 @@ def trigger_visualization_hook(cfg, args) -> None:
     hook.interval = args.interval
 
 
-def merge_args(cfg, args):
-    """Merge CLI arguments to config."""
+def add_dump_metrics(cfg, args) -> None:
+    """Append a dump of the predictions to ``test_evaluator`` for
+    ``--dump`` and for ``--out`` (unless ``--out-item metrics``)."""
     pred_files = [args.dump] if args.dump is not None else []
     if args.out is not None and args.out_item != 'metrics':
         pred_files.append(args.out)
@@ -262,6 +263,9 @@ def merge_args(cfg, args):
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
 
+
+def merge_args(cfg, args):
+    """Merge CLI arguments to config."""
     if args.amp:
         cfg.test_cfg.fp16 = True
     # Before --tta wraps the model, and before --cfg-options, which can
@@ -285,6 +289,10 @@ def merge_args(cfg, args):
 
     cfg.launcher = args.launcher
     merge_cfg_options(cfg, args.cfg_options)
+    # After --cfg-options, as MMPretrain's tool adds its DumpResults to the
+    # built evaluator: `test_evaluator.topk=...` then still names the
+    # config's evaluator, not a list of it and the dump.
+    add_dump_metrics(cfg, args)
     # After --cfg-options, which may add or replace the hook; the flags
     # then win over its settings, as in MMAction2's and MMPretrain's tool.
     if args.show or (args.show_dir is not None):

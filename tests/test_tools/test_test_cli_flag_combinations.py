@@ -4,6 +4,7 @@ there only after the test has run or while it runs: ``--out-item metrics``
 to a file ``mmengine.dump`` cannot write, and ``--tta`` with
 ``--show-dir``. Real test runs on real image files, in fresh processes."""
 import os
+import re
 
 import pytest
 from helpers import (TINY_IMAGE_CONFIG, image_data_cfg, run_tool,
@@ -76,3 +77,22 @@ def test_show_dir_draws_images_and_refuses_tta_before_testing(image_run):
             ".type='VisualizationHook' in " + cfg) in proc.stdout
     assert 'Drop --tta' in proc.stdout and 'drop --show-dir' in proc.stdout
     assert not tta_dir.exists() and not work_dir.exists()
+
+
+def test_cfg_options_name_the_evaluator_also_with_out(image_run):
+    """``--out preds.pkl --cfg-options test_evaluator.topk=(1,2)`` works in
+    MMPretrain's tool (its DumpResults joins the built evaluator); here the
+    dump was added to the config first, so the option met a list:
+    ``ConfigError: --cfg-options: TypeError: list indices must be integers
+    or slices, not str``."""
+    root, cfg, ckpt = image_run
+    preds = root / 'topk_preds.pkl'
+    proc = run_tool([
+        'test.py', cfg, ckpt, '--work-dir', root / 'topk_work', '--out', preds,
+        '--cfg-options', 'test_evaluator.topk=(1,2)'
+    ],
+                    cwd=root)
+    assert re.search(
+        r'Epoch\(test\) \[2/2\]\s+accuracy/top1: [\d.]+\s+'
+        r'accuracy/top2: ', proc.stdout)
+    assert len(load(str(preds))) == 8
