@@ -30,15 +30,17 @@ NODE_RANK=${NODE_RANK:-0}
 PORT=${PORT:-29500}
 MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python3}
+# Quoted wherever used: a checkout path may hold spaces.
+TOOLS_DIR=$(dirname "$0")
 
 set -x
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
+PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
 $PYTHON -m torch.distributed.run \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \
     --nproc_per_node=$GPUS \
     --master_port=$PORT \
-    $(dirname "$0")/train.py \
+    "$TOOLS_DIR/train.py" \
     "$CONFIG" \
     --launcher pytorch "${@:3}"

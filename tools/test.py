@@ -24,6 +24,7 @@ from copy import deepcopy
 
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
+from mmengine.fileio.io import file_handlers
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
@@ -42,6 +43,7 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
@@ -154,6 +156,13 @@ def parse_args(argv=None):
         problem = output_file_problem(out, flag, inputs) if out else None
         if problem:
             parser.error(problem)
+    if args.out is not None and args.out_item == 'metrics' and \
+            args.out.split('.')[-1] not in file_handlers:
+        # mmengine.dump tells the format by the same rule, after the test.
+        formats = ', '.join(f'.{ext}' for ext in sorted(file_handlers))
+        parser.error(f'--out {args.out!r} with --out-item metrics: the '
+                     f'metrics are written as {formats} (by the file\'s '
+                     'extension); name a file with one of them.')
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -195,9 +204,11 @@ def trigger_visualization_hook(cfg, args) -> None:
     ``--show-dir``, as MMAction2's and MMPretrain's ``tools/test.py`` do.
 
     Raises:
-        ConfigError: If the config has no visualization hook, or if a video
+        ConfigError: If the config has no visualization hook, if a video
             config names MMAction2 1.2's ``VisualizationHook``, which fails
-            on every multi-view test batch (open-mmlab/mmaction2#2697).
+            on every multi-view test batch (open-mmlab/mmaction2#2697), or
+            if ``--tta`` is given with MMPretrain's ``VisualizationHook``,
+            which fails on every TTA batch.
     """
     flag = '--show' if args.show else '--show-dir'
     is_video = cfg.get('default_scope') == 'mmaction'
@@ -219,6 +230,17 @@ def trigger_visualization_hook(cfg, args) -> None:
             'fails on every (views, C, T, H, W) test batch '
             f'(open-mmlab/mmaction2#2697); use type={video_hook!r}, which '
             'draws the first view of each video.')
+    if args.tta and not is_video and str(hook.get('type')).split('.')[-1] \
+            == 'VisualizationHook':
+        raise ConfigError(
+            f'{flag} with --tta: default_hooks.visualization.type='
+            f'{hook.get("type")!r} in {args.config} is MMPretrain\'s '
+            'VisualizationHook, which draws one image per sample and fails '
+            'on a TTA batch, where each sample is a list of augmented views '
+            '(MMPretrain\'s tools/test.py ends there with "RuntimeError: '
+            'permute(sparse_coo): number of dimensions ..."). Drop --tta to '
+            'draw the plain test\'s predictions, or drop '
+            f'{flag} to test with TTA.')
     hook.enable = True
     hook.show = args.show
     hook.wait_time = args.wait_time
@@ -226,8 +248,9 @@ def trigger_visualization_hook(cfg, args) -> None:
     hook.interval = args.interval
 
 
-def merge_args(cfg, args):
-    """Merge CLI arguments to config."""
+def add_dump_metrics(cfg, args) -> None:
+    """Append a dump of the predictions to ``test_evaluator`` for
+    ``--dump`` and for ``--out`` (unless ``--out-item metrics``)."""
     pred_files = [args.dump] if args.dump is not None else []
     if args.out is not None and args.out_item != 'metrics':
         pred_files.append(args.out)
@@ -240,6 +263,9 @@ def merge_args(cfg, args):
         else:
             cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
 
+
+def merge_args(cfg, args):
+    """Merge CLI arguments to config."""
     if args.amp:
         cfg.test_cfg.fp16 = True
     # Before --tta wraps the model, and before --cfg-options, which can
@@ -263,6 +289,10 @@ def merge_args(cfg, args):
 
     cfg.launcher = args.launcher
     merge_cfg_options(cfg, args.cfg_options)
+    # After --cfg-options, as MMPretrain's tool adds its DumpResults to the
+    # built evaluator: `test_evaluator.topk=...` then still names the
+    # config's evaluator, not a list of it and the dump.
+    add_dump_metrics(cfg, args)
     # After --cfg-options, which may add or replace the hook; the flags
     # then win over its settings, as in MMAction2's and MMPretrain's tool.
     if args.show or (args.show_dir is not None):
@@ -312,6 +342,10 @@ def refuse_config_files(cfg, args) -> None:
 def main(argv=None):
     args = parse_args(argv)
     refuse_missing_files(args)
+    # Before the config is read: a run started without its launcher.
+    problem = launcher_env_problem(args.launcher, 'test')
+    if problem:
+        _parser().error(problem)
     # Bad input (adapters on another backbone, a damaged checkpoint) ends
     # with its message on one line, not a traceback.
     with refusals_exit():

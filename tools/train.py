@@ -56,6 +56,7 @@ from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
+from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 from mmadaptformer.utils.save_best_check import check_save_best
@@ -297,6 +298,10 @@ def refuse_missing_files(args) -> None:
 def main(argv=None):
     args = parse_args(argv)
     refuse_missing_files(args)
+    # Before the config is read: a run started without its launcher.
+    problem = launcher_env_problem(args.launcher, 'train')
+    if problem:
+        _parser().error(problem)
     # Bad input (adapters on another backbone, a damaged checkpoint, a bad
     # annotation line, nothing to resume) ends with its message on one
     # line, not a traceback.

@@ -21,7 +21,8 @@ import torch.distributed as torch_dist
 from mmengine.config import Config
 
 __all__ = [
-    'setup_cpu_distributed', 'is_cpu_distributed', 'exit_now', 'run_and_finish'
+    'setup_cpu_distributed', 'is_cpu_distributed', 'exit_now',
+    'run_and_finish', 'launcher_env_problem'
 ]
 
 _DDP_TYPES = ('MMDistributedDataParallel', 'DistributedDataParallel')
@@ -41,6 +42,54 @@ def _slurm_env_to_torch_env(port: Optional[int] = None) -> None:
     os.environ['WORLD_SIZE'] = str(ntasks)
     os.environ['LOCAL_RANK'] = os.environ.get('SLURM_LOCALID', '0')
     os.environ['RANK'] = str(proc_id)
+
+
+#: The environment variables each launcher's process group is built from
+#: (MMEngine's ``init_dist``), and who sets them.
+_LAUNCHER_ENV = {
+    'pytorch': (('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT'),
+                'torchrun sets for each process it starts: start the run '
+                'with tools/dist_{tool}.sh'),
+    'slurm': (('SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'),
+              'srun sets in a SLURM job step: start the run with '
+              'tools/slurm_{tool}.sh'),
+    'mpi': (('OMPI_COMM_WORLD_LOCAL_RANK', 'OMPI_COMM_WORLD_RANK',
+             'OMPI_COMM_WORLD_SIZE', 'MASTER_ADDR'),
+            'Open MPI\'s mpirun sets for each process (MASTER_ADDR: export '
+            'it and pass it on with mpirun -x MASTER_ADDR)'),
+}
+
+
+def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
+    """Why ``--launcher LAUNCHER`` cannot start here, for the tools to
+    refuse before they read the config; None if it can.
+
+    MMEngine's ``init_dist`` reads its launcher's environment variables
+    with ``os.environ[...]``: a run started without its launcher (``python
+    tools/train.py CONFIG --launcher pytorch``) ended in a ``KeyError:
+    'RANK'`` traceback (``'SLURM_PROCID'`` outside a SLURM job).
+
+    Args:
+        launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
+        tool (str): ``'train'`` or ``'test'``, to name the tool's script.
+
+    Returns:
+        str | None: One line naming the missing variables, who sets them,
+        and how to run without a launcher.
+    """
+    if launcher == 'mpi' and not torch.cuda.is_available():
+        return ("--launcher mpi is not supported without a GPU; use "
+                f"tools/dist_{tool}.sh (--launcher pytorch) or "
+                f"tools/slurm_{tool}.sh (--launcher slurm).")
+    if launcher not in _LAUNCHER_ENV:
+        return None
+    names, setter = _LAUNCHER_ENV[launcher]
+    missing = [name for name in names if name not in os.environ]
+    if not missing:
+        return None
+    return (f'--launcher {launcher} needs the environment variables '
+            f'{", ".join(missing)}, which {setter.format(tool=tool)}; or '
+            'leave --launcher out to run one process.')
 
 
 def is_cpu_distributed() -> bool:
