@@ -18,10 +18,11 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python3}
-PY_ARGS=${@:5}  # Any arguments from the fifth one are passed to test.py
+# Quoted wherever used: a checkout path, config or argument may hold spaces.
+TOOLS_DIR=$(dirname "$0")
 
 set -x
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
+PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \
@@ -30,4 +31,4 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    $PYTHON -u $(dirname "$0")/test.py ${CONFIG} ${CHECKPOINT} --launcher="slurm" ${PY_ARGS}
+    $PYTHON -u "$TOOLS_DIR/test.py" "$CONFIG" "$CHECKPOINT" --launcher="slurm" "${@:5}"

@@ -17,10 +17,11 @@ GPUS_PER_NODE=${GPUS_PER_NODE:-8}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python3}
-PY_ARGS=${@:4}  # Any arguments from the fourth one are passed to train.py
+# Quoted wherever used: a checkout path, config or argument may hold spaces.
+TOOLS_DIR=$(dirname "$0")
 
 set -x
-PYTHONPATH="$(dirname $0)/..":$PYTHONPATH \
+PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \
@@ -29,4 +30,4 @@ srun -p ${PARTITION} \
     --cpus-per-task=${CPUS_PER_TASK} \
     --kill-on-bad-exit=1 \
     ${SRUN_ARGS} \
-    $PYTHON -u $(dirname "$0")/train.py ${CONFIG} --launcher="slurm" ${PY_ARGS}
+    $PYTHON -u "$TOOLS_DIR/train.py" "$CONFIG" --launcher="slurm" "${@:4}"

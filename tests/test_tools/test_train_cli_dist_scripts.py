@@ -3,7 +3,9 @@
 the launch variables MMAction2's and MMPretrain's scripts honour (``PORT``,
 ``NNODES``, ``NODE_RANK``, ``MASTER_ADDR``) and the tool itself from a
 checkout whose path holds a space. ``PYTHON`` is a script that records its
-arguments and ``PYTHONPATH`` instead of starting torchrun."""
+arguments and ``PYTHONPATH`` instead of starting torchrun. The same for
+``tools/slurm_train.sh`` and ``tools/slurm_test.sh``, with ``srun`` in its
+place."""
 import os
 import shutil
 import subprocess
@@ -51,4 +53,52 @@ def test_dist_script_in_a_path_with_a_space(script, args, tool, tool_args,
         '-m', 'torch.distributed.run', '--nnodes=2', '--node_rank=1',
         '--master_addr=10.1.2.3', '--nproc_per_node=1', '--master_port=29555',
         f'{repo}/tools/{tool}'
+    ] + tool_args
+
+
+@pytest.mark.parametrize('script, args, tool, tool_args', [
+    ('slurm_train.sh', ['part', 'job', 'my cfg.py', '--work-dir', 'w d'],
+     'train.py', ['my cfg.py', '--launcher=slurm', '--work-dir', 'w d']),
+    ('slurm_test.sh',
+     ['part', 'job', 'my cfg.py', 'c k.pth', '--dump', 'a b.pkl'], 'test.py',
+     ['my cfg.py', 'c k.pth', '--launcher=slurm', '--dump', 'a b.pkl']),
+])
+def test_slurm_script_in_a_path_with_a_space(script, args, tool, tool_args,
+                                             tmp_path):
+    """The slurm scripts split the checkout path, the config and every
+    argument at their spaces (``$(dirname $0)`` and ``${PY_ARGS}``
+    unquoted). ``srun`` is a script on ``PATH`` that records what it is
+    given: the SLURM scheduler does not run here."""
+    repo = tmp_path / 'my repo'
+    (repo / 'tools').mkdir(parents=True)
+    shutil.copy(os.path.join(TOOLS, script), repo / 'tools' / script)
+    record = tmp_path / 'argv.txt'
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    srun = bin_dir / 'srun'
+    srun.write_text('#!/usr/bin/env bash\n'
+                    f'printf "%s\\n" "$PYTHONPATH" "$@" > "{record}"\n')
+    srun.chmod(0o755)
+    env = dict(
+        os.environ,
+        PATH=f'{bin_dir}:{os.environ["PATH"]}',
+        PYTHON='python3',
+        PYTHONPATH='',
+        GPUS='2',
+        GPUS_PER_NODE='2')
+    proc = subprocess.run(
+        ['bash', str(repo / 'tools' / script)] + args,
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    pythonpath, *argv = record.read_text().splitlines()
+    assert pythonpath.split(':')[0] == f'{repo}/tools/..'
+    assert argv == [
+        '-p', 'part', '--job-name=job', '--gres=gpu:2', '--ntasks=2',
+        '--ntasks-per-node=2', '--cpus-per-task=5', '--kill-on-bad-exit=1',
+        'python3', '-u', f'{repo}/tools/{tool}'
     ] + tool_args
