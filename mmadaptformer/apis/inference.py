@@ -22,6 +22,7 @@ import threading
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
@@ -41,9 +42,10 @@ from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .adapter_checkpoint_check import check_adapter_checkpoint
+from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
 from .forward_guard import eval_mode, serialized
-from .infer_files import InferenceInputError, collect_inputs
+from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
 from .pretrained_load import load_host_pretrained
@@ -321,46 +323,56 @@ class ModelInferencer:
 
     @serialized
     def __call__(self,
-                 inputs: Union[str, os.PathLike, Sequence],
+                 inputs: Union[str, os.PathLike, np.ndarray, Sequence],
                  batch_size: int = 1,
-                 progress: bool = False) -> Dict[str, dict]:
-        """Classify files.
+                 progress: bool = False) -> Dict[InputKey, dict]:
+        """Classify files and arrays.
 
         Args:
-            inputs (str | os.PathLike | Sequence): A file or folder, or a
-                sequence of them (folders are expanded).
+            inputs (str | os.PathLike | np.ndarray | Sequence): A file or
+                folder, or an array (an image ``H x W x 3`` ``uint8`` BGR,
+                as ``mmcv.imread`` reads it; a video ``T x H x W x 3``
+                ``uint8`` RGB frames, as decord decodes them), or a
+                sequence of them (folders are expanded). See
+                :mod:`~mmadaptformer.apis.array_inputs`.
             batch_size (int): Inputs per forward (an int >= 1); a model
                 whose ``test_cfg`` sets ``max_testing_views`` forwards one
                 input at a time (:func:`forward_runs`). Defaults to 1.
             progress (bool): Show a progress bar. Defaults to False.
 
         Returns:
-            dict: ``{path: {task: {"label", "class", "scores"}}}``, or
-            ``{path: {"error": message}}`` for an input that failed.
+            dict: ``{key: {task: {"label", "class", "scores"}}}``, or
+            ``{key: {"error": message}}`` for an input that failed; the key
+            is a file's path (``str``) or an array's index in ``inputs``
+            (``int``; 0 for an array given alone).
 
         Raises:
             ValueError: If ``batch_size`` is not an int >= 1.
+            TypeError: If an input is neither a path nor an array (a PIL
+                image: with the conversion to a BGR array).
             InferenceInputError: If a folder holds no file of the kind the
-                model classifies.
+                model classifies, or an array is not of the layout it
+                takes (naming its index, shape and dtype), before anything
+                is classified.
         """
         check_batch_size(batch_size)
-        files = collect_inputs(inputs, self.inputs.extensions)
-        results = OrderedDict((path, None) for path in files)
-        bar = progress_bar(len(files)) if progress else None
-        for start in range(0, len(files), batch_size):
-            batch, paths = [], []
-            for path in files[start:start + batch_size]:
+        items = self.inputs.items(inputs)
+        results = OrderedDict((key, None) for key, _ in items)
+        bar = progress_bar(len(items)) if progress else None
+        for start in range(0, len(items), batch_size):
+            batch, keys = [], []
+            for key, item in items[start:start + batch_size]:
                 try:
-                    batch.append(self.inputs(path))
-                    paths.append(path)
+                    batch.append(self.inputs.load(key, item))
+                    keys.append(key)
                 except InferenceInputError as e:
-                    results[path] = dict(error=str(e))
+                    results[key] = dict(error=str(e))
             if batch:
-                for path, scores in zip(paths, self.predict(batch)):
-                    results[path] = {
+                for key, scores in zip(keys, self.predict(batch)):
+                    results[key] = {
                         self.name: format_scores(scores, self.classes)
                     }
             if bar is not None:
-                for _ in files[start:start + batch_size]:
+                for _ in items[start:start + batch_size]:
                     bar.update()
         return results

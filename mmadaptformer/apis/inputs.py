@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Inputs and answers of inference: files in, test-pipeline outputs, class
+"""Inputs and answers of inference: files (and arrays, see
+:mod:`~mmadaptformer.apis.array_inputs`) in, test-pipeline outputs, class
 names and JSON-ready answers out.
 
 A video or image goes through its config's test pipeline
@@ -13,8 +14,9 @@ naming it.
 import logging
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence
+from typing import Any, List, Optional, Sequence, Tuple
 
+import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -28,6 +30,7 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   container_name,
                                                   one_line_error)
+from .array_inputs import ArrayPipeline, InputKey, collect_items
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .label_maps import config_class_names
@@ -143,7 +146,8 @@ def class_names(cfg: Config,
 
 
 class TestInputs:
-    """Turn files into model inputs with a config's test pipeline.
+    """Turn files (and arrays, :meth:`load`) into model inputs with a
+    config's test pipeline.
 
     Args:
         cfg (Config): The config (its ``default_scope`` picks video or
@@ -158,6 +162,27 @@ class TestInputs:
         self.extensions = (
             VIDEO_EXTENSIONS
             if self.toolbox == 'mmaction' else IMAGE_EXTENSIONS)
+        self._cfg, self._source = cfg, source
+        # Built at the first array: a pipeline arrays cannot go through
+        # still classifies files.
+        self._arrays: Optional[ArrayPipeline] = None
+
+    def items(self, inputs) -> List[Tuple[InputKey, Any]]:
+        """The inputs of a call, keyed as the results name them: a file
+        by its path, an array by its index (see
+        :func:`~mmadaptformer.apis.array_inputs.collect_items`)."""
+        return collect_items(inputs, self.toolbox, self.extensions)
+
+    def load(self, key: InputKey, item: Any) -> dict:
+        """The test pipeline's output for one of :meth:`items`: a file
+        (see :meth:`__call__`) or a checked array (see
+        :class:`~mmadaptformer.apis.array_inputs.ArrayPipeline`)."""
+        if not isinstance(item, np.ndarray):
+            return self(item)
+        if self._arrays is None:
+            self._arrays = ArrayPipeline(self._cfg, self.toolbox, self.key,
+                                         self._source)
+        return self._arrays(f'inputs[{key}]', item)
 
     @property
     def kind(self) -> str:

@@ -13,13 +13,15 @@ import os
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Union
 
+import numpy as np
 import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
+from .array_inputs import InputKey
 from .batching import check_batch_size, same_shape_runs
 from .forward_guard import eval_mode, serialized
-from .infer_files import InferenceInputError, collect_inputs
+from .infer_files import InferenceInputError
 from .inputs import format_scores, progress_bar
 from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
 from .shared_backbone import SharedBackbone
@@ -156,15 +158,19 @@ class MultiTaskRecognizer(SharedBackbone):
 
     @serialized
     def __call__(self,
-                 inputs: Union[str, os.PathLike, Sequence],
+                 inputs: Union[str, os.PathLike, np.ndarray, Sequence],
                  tasks: Optional[Union[str, Sequence[str]]] = None,
                  batch_size: int = 1,
-                 progress: bool = False) -> Dict[str, dict]:
+                 progress: bool = False) -> Dict[InputKey, dict]:
         """Answer every task for every input.
 
         Args:
-            inputs (str | os.PathLike | Sequence): A video or image file
-                or folder, or a sequence of them.
+            inputs (str | os.PathLike | np.ndarray | Sequence): A video or
+                image file or folder, or an array, or a sequence of them,
+                as :meth:`ModelInferencer.__call__
+                <mmadaptformer.apis.ModelInferencer.__call__>` takes them;
+                each task gets the same scores for an array as for its
+                file.
             tasks (str | Sequence[str], optional): The task or tasks to
                 answer. Defaults to None, i.e. all.
             batch_size (int): Inputs per forward (an int >= 1). Defaults
@@ -172,8 +178,10 @@ class MultiTaskRecognizer(SharedBackbone):
             progress (bool): Show a progress bar. Defaults to False.
 
         Returns:
-            dict: ``{path: {task: {"label", "class", "scores"}}}``; an input
-            that cannot be read for any task gets ``{"error": message}``;
+            dict: ``{key: {task: {"label", "class", "scores"}}}``, the key
+            a file's path (``str``) or an array's index in ``inputs``
+            (``int``); an input that cannot be read for any task gets
+            ``{"error": message}``;
             otherwise a task that fails on it (scores that are not finite)
             gets ``{task: {"error": message}}``.
 
@@ -181,49 +189,50 @@ class MultiTaskRecognizer(SharedBackbone):
             KeyError: If a task is not loaded.
             ValueError: If ``batch_size`` is not an int >= 1, or ``tasks``
                 names none.
+            TypeError: If an input is neither a path nor an array.
             InferenceInputError: If a folder holds no file of the kind the
-                tasks classify.
+                tasks classify, or an array is not of the layout they take,
+                before anything is classified.
         """
         check_batch_size(batch_size)
         if tasks is None and not self.tasks:
             raise KeyError('No task is loaded; call add_task first.')
         tasks = self.chosen_tasks(tasks)
         # Every task classifies one kind (add_task refuses a mix).
-        kind = self._groups[self._tasks[tasks[0]].group].inputs.extensions
-        files = collect_inputs(inputs, kind)
-        results = OrderedDict((path, OrderedDict()) for path in files)
+        items = self._groups[self._tasks[tasks[0]].group].inputs.items(inputs)
+        results = OrderedDict((key, OrderedDict()) for key, _ in items)
         # What reading each input raised: only such an error is the
         # input's, not a task's (two diverged tasks' identical NaN errors).
-        input_errors: Dict[str, set] = {path: set() for path in files}
-        bar = progress_bar(len(files)) if progress else None
-        for start in range(0, len(files), batch_size):
-            chunk = files[start:start + batch_size]
+        input_errors: Dict[InputKey, set] = {key: set() for key, _ in items}
+        bar = progress_bar(len(items)) if progress else None
+        for start in range(0, len(items), batch_size):
+            chunk = items[start:start + batch_size]
             for group in self._groups.values():
                 names = [t for t in group.tasks if t in tasks]
                 if not names:
                     continue
-                data, paths = [], []
-                for path in chunk:
+                data, keys = [], []
+                for key, item in chunk:
                     try:
-                        data.append(group.inputs(path))
-                        paths.append(path)
+                        data.append(group.inputs.load(key, item))
+                        keys.append(key)
                     except InferenceInputError as e:
-                        input_errors[path].add(str(e))
+                        input_errors[key].add(str(e))
                         for name in names:
-                            results[path][name] = dict(error=str(e))
+                            results[key][name] = dict(error=str(e))
                 if not data:
                     continue
                 scores = self._forward_group(group, names, data)
                 for name in names:
                     classes = self._tasks[name].classes
-                    for path, score in zip(paths, scores[name]):
-                        results[path][name] = format_scores(score, classes)
+                    for key, score in zip(keys, scores[name]):
+                        results[key][name] = format_scores(score, classes)
             if bar is not None:
                 for _ in chunk:
                     bar.update()
-        for path, answers in results.items():
+        for key, answers in results.items():
             errors = {a['error'] for a in answers.values() if 'error' in a}
-            if len(errors) == 1 and errors <= input_errors[path] and all(
+            if len(errors) == 1 and errors <= input_errors[key] and all(
                     'error' in a for a in answers.values()):
-                results[path] = dict(error=errors.pop())
+                results[key] = dict(error=errors.pop())
         return results
