@@ -210,8 +210,15 @@ def test_a_file_for_mvit_gets_no_advice_to_set_its_own_pretrained(tmp_path):
         args = tool.parse_args(argv + ['--pretrained', ckpt])
         with pytest.raises(ValueError) as refused:
             tool.merge_args(Config.fromfile(config), args)
+        # Nor to run convert_official.py, which writes for ViTs only.
         assert str(refused.value).endswith(
-            'python tools/model_converters/convert_official.py SRC DST.')
+            'model.backbone.backbone is a MViT: neither this package '
+            "(convert_official.py writes for mmaction2's and mmpretrain's "
+            "VisionTransformer) nor the installed mmpretrain's "
+            'tools/model_converters converts checkpoints for it. Give '
+            "--pretrained weights in MViT's own key layout (e.g. the "
+            "toolbox's model-zoo checkpoint); if the nested weights already "
+            "are, save them as {'state_dict': WEIGHTS}.")
         assert 'reads checkpoints itself' not in str(refused.value)
 
 
