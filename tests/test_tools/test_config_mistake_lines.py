@@ -478,8 +478,8 @@ def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):
     ('train.py', 'default_hooks.chekpoint.interval=2',
      '--cfg-options default_hooks.chekpoint.interval=2: '
      "default_hooks.chekpoint is a dict without a type ({'interval': 2}) "
-     "(did you mean 'checkpoint'?); the Runner merges default hooks by "
-     'name'),
+     "(did you mean 'checkpoint' or 'checkpoint_check'?); the Runner "
+     'merges default hooks by name'),
     ('train.py', 'auto_scale_lr.enabel=True',
      "--cfg-options auto_scale_lr.enabel=True: 'enabel' is no auto_scale_lr "
      "key (did you mean 'enable'?); MMEngine's Runner would ignore it "
