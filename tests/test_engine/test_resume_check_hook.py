@@ -41,12 +41,16 @@ ADAMW = ("optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', "
          "by_epoch=True), dict(type='CosineAnnealingMomentum', T_max=3, "
          'by_epoch=True)]\n')
 
+SAVE_BEST = "default_hooks = dict(checkpoint=dict(save_best='auto'))\n"
+
 
 def _recipe_runtime_config(path, data, body=''):
     """A child of the tiny image config, which runs on the recipes' runtime
-    (``configs/_base_/default_runtime_image.py``)."""
+    (``configs/_base_/default_runtime_image.py``), saving a ``best_*.pth``
+    as the recipes do."""
     assert Config.fromfile(TINY_IMAGE_CONFIG).default_hooks.resume_check
-    return write_config(path, TINY_IMAGE_CONFIG, image_data_cfg(data) + body)
+    return write_config(path, TINY_IMAGE_CONFIG,
+                        image_data_cfg(data) + SAVE_BEST + body)
 
 
 @pytest.fixture(scope='module')
