@@ -77,8 +77,9 @@ param_scheduler = [
 # The recipe's total batch size is 1 process x 4 images.
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
-# The recipes' hooks, saving every epoch (epoch_N.pth only, no best_*.pth,
-# as mmpretrain's runtime saves them) and logging every iteration.
+# The recipes' hooks, saving every epoch and logging every iteration; no
+# best_*.pth (mmpretrain's runtime, which this config had before, saved
+# none, and the image tests' work dirs hold epoch_N.pth only).
 default_hooks = dict(
     logger=dict(interval=1),
     checkpoint=dict(interval=1, max_keep_ckpts=3, save_best=None))
