@@ -26,13 +26,6 @@ model = dict(
         adapter=dict(bottleneck=8, scale=0.1, dropout=0.)),
     cls_head=dict(type='BNLinearHead', init_std=0.01))
 
-default_hooks = dict(
-    sync_buffers=dict(type='SyncNormStatsHook'),
-    # Stop at the first NaN/inf loss; refuse a checkpoint of another
-    # architecture and a head whose num_classes differs from the data's.
-    non_finite_loss=dict(type='NonFiniteLossHook'),
-    checkpoint_check=dict(type='CheckpointCheckHook'),
-    config_check=dict(type='ConfigCheckHook'))
 custom_hooks = [
     dict(
         type='AdapterHook',

@@ -1,7 +1,9 @@
 # A ViT small enough to train on a CPU in seconds, on a tiny image folder
 # (mmpretrain CustomDataset: `<data_root>/{train,val}/<class>/<image>`),
 # e.g. one written by `mmadaptformer.testing.make_stripes_dataset`.
-_base_ = ['mmpretrain::_base_/default_runtime.py']
+# It runs the recipes' hooks (configs/_base_/default_hooks.py), so a
+# checkpoint of another architecture or a NaN loss stops it as it stops them.
+_base_ = ['../_base_/default_runtime_image.py']
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
@@ -75,9 +77,9 @@ param_scheduler = [
 # The recipe's total batch size is 1 process x 4 images.
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
+# The recipes' hooks, saving every epoch and logging every iteration; no
+# best_*.pth (mmpretrain's runtime, which this config had before, saved
+# none, and the image tests' work dirs hold epoch_N.pth only).
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
-    # Refuse a --resume that cannot continue the run (no optimizer or
-    # scheduler state), as the recipes' default_hooks do.
-    resume_check=dict(type='ResumeCheckHook'))
+    logger=dict(interval=1),
+    checkpoint=dict(interval=1, max_keep_ckpts=3, save_best=None))

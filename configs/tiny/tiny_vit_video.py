@@ -4,7 +4,9 @@
 # Tests and the CPU examples in the README use it; point `data_root` at any
 # folder with `videos/`, `train.txt` and `val.txt` (lines `<file> <label>`),
 # e.g. one written by `mmadaptformer.testing.make_moving_square_dataset`.
-_base_ = ['mmaction::_base_/default_runtime.py']
+# It runs the recipes' hooks (configs/_base_/default_hooks.py), so a
+# checkpoint of another architecture or a NaN loss stops it as it stops them.
+_base_ = ['../_base_/default_runtime_video.py']
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
@@ -124,13 +126,6 @@ param_scheduler = [
 # The recipe's total batch size is 1 process x 4 clips.
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 
+# The recipes' hooks, saving every epoch and logging every iteration.
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=1),
-    checkpoint=dict(type='AtomicCheckpointHook', interval=1, max_keep_ckpts=3),
-    # Log how many broken videos training skipped each epoch, and which.
-    data_health=dict(type='DataHealthHook'),
-    # Refuse a --resume that cannot continue the run (no optimizer or
-    # scheduler state), as the recipes' default_hooks do.
-    resume_check=dict(type='ResumeCheckHook'),
-    # Off; tools/test.py --show-dir / --show turn it on.
-    visualization=dict(type='VideoVisualizationHook', enable=False))
+    logger=dict(interval=1), checkpoint=dict(interval=1, max_keep_ckpts=3))

@@ -23,6 +23,10 @@ file's keys:
   checkpoints): ``prefix='backbone.'``;
 * the same with DDP's ``module.`` in front: ``prefix='module.backbone.'``;
 * the stock backbone's own keys, bare or under ``'state_dict'``: no prefix.
+
+A file whose weights MMEngine would not find (nested under ``'model'``) or
+would load only in part (the official ViT key layout) is refused with the
+converter for the config's backbone (:mod:`.pretrained_conversion`).
 """
 import os.path as osp
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
@@ -32,9 +36,12 @@ from mmengine.config import Config, ConfigDict
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import is_local
+from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
+                                    is_vit_host, nested_weights_message,
+                                    tensor_keys, vit_type_flag)
 
 __all__ = [
-    'PretrainedFileError', 'backbone_init_cfg_key',
+    'NoWeightsFoundError', 'PretrainedFileError', 'backbone_init_cfg_key',
     'backbone_checkpoint_prefix', 'own_pretrained_hint',
     'set_pretrained_backbone', 'unconverted_vit_layout'
 ]
@@ -42,6 +49,11 @@ __all__ = [
 
 class PretrainedFileError(ValueError):
     """A file given as a backbone's pretrained weights holds none."""
+
+
+class NoWeightsFoundError(PretrainedFileError):
+    """A checkpoint dict without tensors where MMEngine looks for them
+    (``'state_dict'`` or its top level)."""
 
 
 _PREFIXES = ('module.backbone.', 'backbone.')
@@ -87,17 +99,17 @@ def backbone_checkpoint_prefix(checkpoint: Any,
         carry it, None when they are the backbone's own keys.
 
     Raises:
-        PretrainedFileError: If the file holds no state dict, e.g. an
-            official checkpoint (``{'model': ...}``) that was not converted,
-            or is an adapter-only checkpoint.
+        PretrainedFileError: If the file is an adapter-only checkpoint,
+            or not a dict.
+        NoWeightsFoundError: If it holds no state dict, e.g. an official
+            checkpoint (``{'model': ...}``) that was not converted.
     """
     if not isinstance(checkpoint, dict):
         raise PretrainedFileError(
             f'{filename} holds a {type(checkpoint).__name__}, not a state '
             'dict or a checkpoint dict with a "state_dict".')
     state_dict = checkpoint.get('state_dict', checkpoint)
-    tensors = [k for k, v in state_dict.items()
-               if hasattr(v, 'shape')] if isinstance(state_dict, dict) else []
+    tensors = tensor_keys(state_dict)
     records = [
         v for v in state_dict.values()
         if isinstance(v, Mapping) and v.get('format') == FROZEN_HOST_FORMAT
@@ -111,11 +123,11 @@ def backbone_checkpoint_prefix(checkpoint: Any,
             'backbone the one it was trained on' +
             (f': {trained_on}.' if trained_on else '.'))
     if not tensors:
-        raise PretrainedFileError(
-            f'{filename} has no "state_dict" and no tensors at its top level '
-            f'(its keys: {sorted(checkpoint)[:8]}). Official AdaptFormer, '
-            'VideoMAE and MAE checkpoints must be converted first: '
-            'python tools/model_converters/convert_official.py SRC DST.')
+        raise NoWeightsFoundError(
+            f'{nested_weights_message(checkpoint, filename)} Convert it to '
+            "the backbone's key layout first (ViT checkpoints of the "
+            'official AdaptFormer, VideoMAE, MAE and DeiT code and of timm: '
+            f'{CONVERT_VIT} SRC DST).')
     for prefix in _PREFIXES:
         if any(k.startswith(prefix) for k in tensors):
             return prefix
@@ -157,11 +169,12 @@ def unconverted_vit_layout(checkpoint: Any,
     return None
 
 
-def _is_vit(backbone: Mapping) -> bool:
-    """Whether a backbone config is mmaction2's or mmpretrain's own
-    ``VisionTransformer``, which the converter writes for."""
-    kind = backbone.get('type')
-    return isinstance(kind, str) and kind.split('.')[-1] == 'VisionTransformer'
+def _scope(cfg: Config, host_type: str) -> Optional[str]:
+    """The toolbox a backbone type is built from: its ``scope.`` prefix,
+    else the config's ``default_scope``."""
+    if '.' in host_type:
+        return host_type.split('.')[0]
+    return cfg.get('default_scope', None)
 
 
 def _read_for_keys(checkpoint: str) -> Any:
@@ -270,26 +283,29 @@ def set_pretrained_backbone(
         checkpoint = osp.abspath(checkpoint)
     if prefix == 'auto':
         content = _read_for_keys(checkpoint)
+        host_key = key[:-len('.init_cfg')]
+        scope = _scope(cfg, str(owner.get('type')))
         try:
             prefix = backbone_checkpoint_prefix(content, checkpoint)
-        except PretrainedFileError as e:
-            hint = own_loading_hint(owner, key[:-len('.init_cfg')],
+        except NoWeightsFoundError:
+            hint = own_loading_hint(owner, host_key,
                                     checkpoint) if own_loading_hint else ''
             raise PretrainedFileError(
-                f'{e} {hint}' if hint else str(e)) from None
+                f'{nested_weights_message(content, checkpoint)} ' +
+                (hint or conversion_advice(owner, scope, host_key, checkpoint))
+            ) from None
         found = unconverted_vit_layout(content, prefix)
-        if found is not None and _is_vit(owner):
+        if found is not None and is_vit_host(owner):
             raise PretrainedFileError(
                 f'{checkpoint} is in the key layout of the official '
-                f'VideoMAE/MAE/AdaptFormer code or timm ({found!r}), which '
-                f'{key[:-len(".init_cfg")]} ({owner.type}) names otherwise '
+                f'VideoMAE/MAE/DeiT/AdaptFormer code or timm ({found!r}), '
+                f'which {host_key} ({owner.type}) names otherwise '
                 '(patch_embed.projection, its own MLP keys): only the '
                 'attention and norms would load, the patch embedding and '
                 'MLPs would keep their initialisation. Convert it first: '
-                f'python tools/model_converters/convert_official.py '
-                f'{checkpoint} CONVERTED.pth (--type videomae for a video '
-                'backbone, --type mae for an image one), and give '
-                'CONVERTED.pth as --pretrained.')
+                f'{CONVERT_VIT} {checkpoint} CONVERTED.pth '
+                f'{vit_type_flag(scope)}, and give CONVERTED.pth as '
+                '--pretrained.')
     init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
     if prefix is not None:
         init_cfg.prefix = prefix

@@ -22,7 +22,6 @@ from mmadaptformer.engine.config_copy_runner import build_runner
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
-RUNTIME = osp.join(CONFIGS, '_base_', 'default_runtime_image.py')
 # Configs that inherit configs/_base_/default_runtime_*.py.
 RECIPES = sorted(
     glob.glob(osp.join(CONFIGS, 'adaptformer_vitb_*.py')) +
@@ -42,18 +41,16 @@ ADAMW = ("optim_wrapper = dict(optimizer=dict(_delete_=True, type='AdamW', "
          "by_epoch=True), dict(type='CosineAnnealingMomentum', T_max=3, "
          'by_epoch=True)]\n')
 
+SAVE_BEST = "default_hooks = dict(checkpoint=dict(save_best='auto'))\n"
+
 
 def _recipe_runtime_config(path, data, body=''):
-    """A child of the tiny image config on the recipes' runtime
-    (``configs/_base_/default_runtime_image.py``) instead of
-    mmpretrain's."""
-    with open(TINY_IMAGE_CONFIG) as f:
-        text = f.read()
-    host = "_base_ = ['mmpretrain::_base_/default_runtime.py']"
-    assert text.count(host) == 1
-    base = path.parent / f'tiny_{path.name}'
-    base.write_text(text.replace(host, f'_base_ = [{RUNTIME!r}]'))
-    return write_config(path, str(base), image_data_cfg(data) + body)
+    """A child of the tiny image config, which runs on the recipes' runtime
+    (``configs/_base_/default_runtime_image.py``), saving a ``best_*.pth``
+    as the recipes do."""
+    assert Config.fromfile(TINY_IMAGE_CONFIG).default_hooks.resume_check
+    return write_config(path, TINY_IMAGE_CONFIG,
+                        image_data_cfg(data) + SAVE_BEST + body)
 
 
 @pytest.fixture(scope='module')
@@ -202,3 +199,77 @@ def test_a_meta_that_is_not_a_dict_is_refused_by_name(tmp_path, runs,
             match=f"^{bad}: its 'meta' is a list, not a dict. "
             'Resume from a checkpoint that training saved'):
         runner.train()
+
+
+def _without_training_state(run_dir, tmp_path):
+    """Files of the SGD run's weights that training did not write: a
+    converted backbone, a bare backbone state dict, a whole model's
+    weights alone, and an official-style ``{'model': ...}`` file."""
+    weights = safe_torch_load(str(run_dir / 'epoch_1.pth'))['state_dict']
+    backbone = {k: v for k, v in weights.items() if k.startswith('backbone.')}
+    files = dict(
+        converted=dict(
+            state_dict=backbone,
+            meta=dict(converted_from='mae_pretrain.pth', source_type='mae')),
+        bare={k[len('backbone.'):]: v
+              for k, v in backbone.items()},
+        model=dict(state_dict=weights),
+        nested=dict(model=weights))
+    for name, content in files.items():
+        torch.save(content, str(tmp_path / f'{name}.pth'))
+    counts = dict(backbone=len(backbone), model=len(weights))
+    return {name: tmp_path / f'{name}.pth' for name in files}, counts
+
+
+def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
+        tmp_path, runs, clean_loggers):
+    """A backbone's pretrained weights (converted, or bare keys, which the
+    CheckpointCheckHook would call another architecture) and a model's
+    weights saved alone have no epoch: refused before the runner loads
+    them, with --pretrained or load_from named. MMEngine read their
+    weights into the model and then stopped with ``KeyError: 'meta'``;
+    the hook said 'after epoch ?'."""
+    cfg, work = runs['sgd']
+    files, counts = _without_training_state(work, tmp_path)
+    backbone = counts['backbone']
+    expected = dict(
+        converted="its 'meta' has no 'epoch' and no 'iter', the epoch and "
+        'iteration a run reached and --resume continues from). It is a '
+        f"backbone's pretrained weights (its {backbone} tensors are all "
+        "under "
+        "'backbone.', converted from mae_pretrain.pth by "
+        'tools/model_converters). To train from it, give it as the '
+        "backbone's pretrained weights: tools/train.py CONFIG --pretrained "
+        f"{files['converted']}, without --resume.",
+        bare="it has no 'meta', the epoch and iteration a run reached and "
+        "--resume continues from). It is a backbone's pretrained weights "
+        f"(its {backbone} tensors, e.g. 'cls_token', are under none of the "
+        "model's parts: data_preprocessor, backbone, head). To train from "
+        "it, give it as the backbone's pretrained weights: tools/train.py "
+        f"CONFIG --pretrained {files['bare']}, without --resume.",
+        model="it has no 'meta', the epoch and iteration a run reached and "
+        '--resume continues from). It is the weights of a model '
+        f"({counts['model']} tensors of its backbone, head). To train from "
+        'them, load them: tools/train.py CONFIG --cfg-options '
+        f"load_from={files['model']} (the whole model), or give it as the "
+        "backbone's pretrained weights: tools/train.py CONFIG --pretrained "
+        f"{files['model']} (its backbone alone), without --resume.",
+        nested="it has no 'meta', the epoch and iteration a run reached and "
+        '--resume continues from). It is a file with no weights at its top '
+        "level or under 'state_dict' (its keys: ['model']). To train from "
+        "a backbone's weights, give it as the backbone's pretrained "
+        f"weights: tools/train.py CONFIG --pretrained {files['nested']}, "
+        'which says how to convert a file it cannot load, without '
+        '--resume.')
+    for name, path in files.items():
+        runner, _ = _resume(cfg, tmp_path / name, path)
+        before = {k: v.clone() for k, v in runner.model.state_dict().items()}
+        with pytest.raises(ResumeStateError) as info:
+            runner.train()
+        assert str(info.value) == (
+            f'{path} cannot be resumed: it is not a checkpoint that '
+            f'training saved ({expected[name]}'), name
+        # Refused before the runner loaded any of it.
+        assert all(
+            torch.equal(v, before[k])
+            for k, v in runner.model.state_dict().items()), name

@@ -4,7 +4,7 @@ the value and what was expected, exit status 1, no traceback: adapter
 arguments and ``block_types``, ``--tta`` on a video config without TTA
 fields and ``--auto-scale-lr`` on a config without a base batch size."""
 import pytest
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
 
@@ -114,6 +114,8 @@ def test_auto_scale_lr_without_a_base_batch_size(tmp_path, tiny_video_data):
     with open(TINY_VIDEO_CONFIG) as f:
         text = ''.join(
             line for line in f if not line.startswith('auto_scale_lr'))
+    # The copy is elsewhere: its relative _base_ made absolute.
+    text = text.replace("'../_base_/", f"'{CONFIGS}/_base_/")
     base = tmp_path / 'no_asl_base.py'
     base.write_text(text)
     config = write_config(tmp_path / 'no_asl.py', str(base),
@@ -476,8 +478,8 @@ def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):
     ('train.py', 'default_hooks.chekpoint.interval=2',
      '--cfg-options default_hooks.chekpoint.interval=2: '
      "default_hooks.chekpoint is a dict without a type ({'interval': 2}) "
-     "(did you mean 'checkpoint'?); the Runner merges default hooks by "
-     'name'),
+     "(did you mean 'checkpoint' or 'checkpoint_check'?); the Runner "
+     'merges default hooks by name'),
     ('train.py', 'auto_scale_lr.enabel=True',
      "--cfg-options auto_scale_lr.enabel=True: 'enabel' is no auto_scale_lr "
      "key (did you mean 'enable'?); MMEngine's Runner would ignore it "

@@ -187,7 +187,8 @@ def test_a_2d_file_for_a_backbone_that_inflates_it_names_its_own_key(tmp_path):
     args = train_tool.parse_args([config, '--pretrained', ckpt])
     with pytest.raises(
             ValueError,
-            match=r'swin2d\.pth has no "state_dict".* SwinTransformer3D '
+            match=r"swin2d\.pth holds its weights under 'model'.* "
+            r'SwinTransformer3D '
             r'reads checkpoints itself .* set model\.backbone\.backbone\.'
             rf"pretrained='{ckpt}' and model\.backbone\.backbone\."
             r'pretrained2d=True in the config instead of giving '
@@ -210,8 +211,15 @@ def test_a_file_for_mvit_gets_no_advice_to_set_its_own_pretrained(tmp_path):
         args = tool.parse_args(argv + ['--pretrained', ckpt])
         with pytest.raises(ValueError) as refused:
             tool.merge_args(Config.fromfile(config), args)
+        # Nor to run convert_official.py, which writes for ViTs only.
         assert str(refused.value).endswith(
-            'python tools/model_converters/convert_official.py SRC DST.')
+            'model.backbone.backbone is a MViT: neither this package '
+            "(convert_official.py writes for mmaction2's and mmpretrain's "
+            "VisionTransformer) nor the installed mmpretrain's "
+            'tools/model_converters converts checkpoints for it. Give '
+            "--pretrained weights in MViT's own key layout (e.g. the "
+            "toolbox's model-zoo checkpoint); if the nested weights already "
+            "are, save them as {'state_dict': WEIGHTS}.")
         assert 'reads checkpoints itself' not in str(refused.value)
 
 

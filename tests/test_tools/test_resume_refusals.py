@@ -13,6 +13,7 @@ import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      run_tool, video_data_cfg, write_config)
+from mmengine.config import Config
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -157,6 +158,50 @@ def test_adapter_config_resumed_from_a_stock_checkpoint_is_refused(
     assert 'Epoch(train) [1][2/2]' in proc.stdout
 
 
+def test_a_converted_backbone_given_to_resume_says_to_give_it_as_pretrained(
+        tmp_path, runs):
+    """A backbone's pretrained weights as convert_official.py writes them
+    (``backbone.*`` and a ``meta`` without an epoch) given to ``--resume``:
+    one line that says what the file is and names ``--pretrained FILE``,
+    for the stock and the AdaptFormer config (whose AdapterHook sees it
+    first); it said 'after epoch ?' before."""
+    stock = runs['stock'][1] / 'epoch_2.pth'
+    weights = safe_torch_load(str(stock))['state_dict']
+    converted = tmp_path / 'videomae_vitb_k400.pth'
+    torch.save(
+        dict(
+            state_dict={
+                k: v
+                for k, v in weights.items() if k.startswith('backbone.')
+            },
+            meta=dict(
+                converted_from='pretrain_videomae_base.pth',
+                source_type='videomae')), str(converted))
+    for name in ('stock', 'adapter'):
+        cfg, _ = runs[name]
+        pretrained = ['--pretrained', stock] if name == 'adapter' else []
+        line = _refused(
+            run_tool(
+                [
+                    'train.py', cfg, '--work-dir', tmp_path / name, '--resume',
+                    converted
+                ] + pretrained,
+                cwd=tmp_path,
+                check=False))
+        assert line.startswith(
+            f'ResumeStateError: {converted} cannot be resumed: it is not a '
+            "checkpoint that training saved (its 'meta' has no 'epoch' and "
+            "no 'iter'"), line
+        assert ("It is a backbone's pretrained weights (its 31 tensors are "
+                "all under 'backbone.', converted from "
+                'pretrain_videomae_base.pth by tools/model_converters). To '
+                "train from it, give it as the backbone's pretrained "
+                f'weights: tools/train.py CONFIG --pretrained {converted}, '
+                'without --resume.') in line, line
+        assert 'epoch ?' not in line
+        assert not list((tmp_path / name).glob('epoch_*.pth'))
+
+
 def test_optimizer_or_scheduler_state_of_another_config_is_refused(
         tmp_path, runs):
     cfg, work = runs['stock']
@@ -193,13 +238,27 @@ def test_optimizer_or_scheduler_state_of_another_config_is_refused(
             'param groups holding 32 tensors [32] in the checkpoint, 1 '
             'holding 2 [2] in this run.') in line, line
 
-    # A head of another number of classes (the stock config has no
-    # CheckpointCheckHook): MMEngine kept the head's random weights with a
-    # warning and the step failed on the momentum's shape.
+    # A head of another number of classes: its weights are refused first
+    # (CheckpointCheckHook). Without that hook MMEngine kept the head's
+    # random weights with a warning and the step failed on the momentum's
+    # shape.
+    proc = run_tool([
+        'train.py', cfg, '--work-dir', tmp_path / 'nc', '--resume', epoch_1,
+        '--cfg-options', 'model.cls_head.num_classes=3'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    _refused(proc)
+    assert (f'StateDictMismatchError: {epoch_1} does not fit the model'
+            in proc.stdout), proc.stdout[-3000:]
+    unchecked = Config.fromfile(cfg)
+    unchecked.default_hooks.pop('checkpoint_check')
+    unchecked.model.cls_head.num_classes = 3
+    unchecked.dump(str(tmp_path / 'unchecked.py'))
     line = _refused(
         run_tool([
-            'train.py', cfg, '--work-dir', tmp_path / 'nc', '--resume',
-            epoch_1, '--cfg-options', 'model.cls_head.num_classes=3'
+            'train.py', tmp_path / 'unchecked.py', '--work-dir',
+            tmp_path / 'nc2', '--resume', epoch_1
         ],
                  cwd=tmp_path,
                  check=False))

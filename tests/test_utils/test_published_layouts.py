@@ -112,10 +112,12 @@ def test_unconverted_official_layouts_are_refused(tmp_path, config, state,
         set_pretrained_backbone(cfg, path)
     message = str(info.value)
     assert message.startswith(f'{path} is in the key layout of the official '
-                              'VideoMAE/MAE/AdaptFormer code or timm')
+                              'VideoMAE/MAE/DeiT/AdaptFormer code or timm')
     assert f'which {key} (VisionTransformer) names otherwise' in message
+    # The one --type that writes for this config's toolbox.
+    flag = '--type mae' if config == TINY_IMAGE_CONFIG else '--type videomae'
     assert ('python tools/model_converters/convert_official.py '
-            f'{path} CONVERTED.pth') in message
+            f'{path} CONVERTED.pth {flag} (') in message
     assert cfg.model.backbone.get('init_cfg') == Config.fromfile(
         config).model.backbone.get('init_cfg')
     if wrap == 'state_dict':

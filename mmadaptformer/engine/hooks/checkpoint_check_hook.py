@@ -7,6 +7,7 @@ from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.models.adapters.trainable import find_head
+from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
 from mmadaptformer.utils.state_dict_check import check_state_dict
@@ -112,6 +113,10 @@ class CheckpointCheckHook(Hook):
         state_dict = checkpoint_state_dict(
             checkpoint, self._source(runner), expected=None)
         model = unwrapped_model(runner.model)
+        # An adapter-only checkpoint for a model without its adapters (a
+        # stock config) gets the error that says so, not 'another
+        # architecture' with its adapter and head keys as unexpected.
+        check_adapter_only_fits(model, checkpoint, self._source(runner))
         check_state_dict(
             model,
             state_dict,

@@ -4,6 +4,9 @@
 MMEngine's ``Runner.resume`` restores what a checkpoint holds and skips the
 rest, without a word:
 
+* a file that training did not write (a backbone's pretrained weights,
+  a model's weights saved alone) has no epoch to resume at, and fails
+  with ``KeyError: 'meta'`` after its weights were loaded;
 * a checkpoint without optimizer or param scheduler state (a
   ``best_*.pth``, one saved with ``save_optimizer=False``) "resumes" with a
   fresh optimizer (SGD momentum reset) and the schedule restarted at its
@@ -19,7 +22,7 @@ rest, without a word:
   changed ``lr``, ``weight_decay``, ``momentum`` or ``betas`` does not
   apply.
 
-:class:`ResumeCheckHook` turns the first three into errors that name the
+:class:`ResumeCheckHook` turns the first four into errors that name the
 file and say what to do, and logs a warning for each of the last two.
 """
 import logging
@@ -31,6 +34,8 @@ from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmengine.runner import Runner
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
+from mmadaptformer.utils.checkpoint_loading import safe_torch_load
+from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from ..adapter_checkpoint import checkpoint_meta, model_trained_part_keys
 from ..optimizer_settings import optimizer_setting_changes, values_differ
@@ -38,11 +43,12 @@ from .registration import add_hook_once
 from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
                                scheduler_config_keys, scheduler_setting_keys,
                                scheduler_state_lists)
+from .weights_file import untrained_file
 
 __all__ = [
     'ResumeCheckHook', 'ResumeStateError', 'add_resume_check_hook',
-    'check_resume_state', 'refuse_resume_without_trained_part',
-    'resumed_source'
+    'check_resume_state', 'check_training_state',
+    'refuse_resume_without_trained_part', 'resumed_source'
 ]
 
 _LOAD_FROM_HINT = ('To start a new schedule from its weights, load it with '
@@ -90,9 +96,9 @@ def refuse_resume_without_trained_part(runner: Runner,
     Raises:
         ResumeStateError: Always, naming the file and what to do.
     """
-    keys, part = model_trained_part_keys(unwrapped_model(runner.model))
     source = resumed_source(runner)
-    epoch = checkpoint_meta(checkpoint, source, _RESUMABLE).get('epoch', '?')
+    epoch = check_training_state(runner, checkpoint, source)['epoch']
+    keys, part = model_trained_part_keys(unwrapped_model(runner.model))
     file = _file(source)
     raise ResumeStateError(
         f'{source} cannot be resumed with this config: it holds none of '
@@ -108,6 +114,33 @@ def refuse_resume_without_trained_part(runner: Runner,
         '--resume.')
 
 
+def check_training_state(runner: Runner, checkpoint: Any, source: str) -> dict:
+    """Refuse to resume from a file that training did not write: one
+    without the epoch and iteration in its ``meta``, such as a backbone's
+    pretrained weights (:func:`~.weights_file.untrained_file`).
+
+    Args:
+        runner (Runner): The resuming runner, its model built.
+        checkpoint (Any): The loaded checkpoint.
+        source (str): The checkpoint file, for the messages.
+
+    Returns:
+        dict: The checkpoint's ``meta``.
+
+    Raises:
+        ResumeStateError: If it holds no epoch or iteration; the message
+            says what the file holds and how to start a run from it
+            (``--pretrained FILE`` or ``load_from``).
+        StateDictMismatchError: If it is not a dict or its ``meta`` is not.
+    """
+    meta = checkpoint_meta(checkpoint, source, _RESUMABLE)
+    problem = untrained_file(checkpoint, meta, unwrapped_model(runner.model),
+                             source, _file(source))
+    if problem:
+        raise ResumeStateError(problem)
+    return meta
+
+
 def _file(source: str) -> str:
     """``source`` where it is a file to put on a command line."""
     return source if source.endswith('.pth') else 'FILE'
@@ -117,7 +150,8 @@ def _hint(source: str) -> str:
     return _LOAD_FROM_HINT.format(file=_file(source))
 
 
-def _check_present(runner: Runner, checkpoint: dict, source: str) -> None:
+def _check_present(runner: Runner, checkpoint: dict, source: str,
+                   epoch: int) -> None:
     """Refuse a checkpoint without the optimizer or scheduler state that
     the run has."""
     lacking, effects = [], []
@@ -132,7 +166,6 @@ def _check_present(runner: Runner, checkpoint: dict, source: str) -> None:
                        'values')
     if not lacking:
         return
-    epoch = checkpoint_meta(checkpoint, source, _RESUMABLE).get('epoch', '?')
     raise ResumeStateError(
         f'{source} cannot be resumed: it holds no {" and no ".join(lacking)}'
         f' (only {", ".join(map(str, checkpoint))}), so training would go on '
@@ -219,15 +252,16 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
         source (str): The checkpoint file, for the messages.
 
     Raises:
-        ResumeStateError: If the checkpoint holds no optimizer or scheduler
-            state that the run has, or state that does not fit the run's
+        ResumeStateError: If the checkpoint holds no epoch and iteration
+            (training did not write it), no optimizer or scheduler state
+            that the run has, or state that does not fit the run's
             optimizer or schedulers.
         StateDictMismatchError: If it is not a dict or its ``meta`` is not
             (:func:`~mmadaptformer.engine.adapter_checkpoint.
             checkpoint_meta`).
     """
-    checkpoint_meta(checkpoint, source, _RESUMABLE)
-    _check_present(runner, checkpoint, source)
+    epoch = check_training_state(runner, checkpoint, source)['epoch']
+    _check_present(runner, checkpoint, source, epoch)
     if 'optimizer' in checkpoint:
         _check_optimizer_fits(runner, checkpoint['optimizer'], source)
     changes = [] if runner.param_schedulers is None else _check_schedulers(
@@ -278,17 +312,21 @@ def _warn_optimizer_changes(runner: Runner, state: Any, source: str) -> None:
 class ResumeCheckHook(Hook):
     """Refuse to resume from a checkpoint that cannot continue the run.
 
-    When the runner resumes (``resume=True``), the checkpoint must hold the
-    optimizer state and, where the config has a ``param_scheduler``, the
-    scheduler state, and both must fit the run's optimizer and schedulers
-    (see :func:`check_resume_state`). Otherwise the run stops before any
-    of it is loaded, with an error that names the file and says what to
-    do: resume from the run's ``epoch_N.pth``, or load the weights alone
-    with ``load_from``. A scheduler whose settings differ from the
-    checkpoint's (``T_max``, ``end``, ...) and optimizer settings that
-    differ (``lr``, ``weight_decay``, ``momentum``, ``betas``, ...; base
-    values, before any scheduler) are kept as the checkpoint has them, as
-    MMEngine does, with a warning naming both values. The
+    When the runner resumes (``resume=True``), the checkpoint must be one
+    that training saved (with the epoch and iteration it reached, not a
+    backbone's pretrained weights: checked before the runner loads a
+    local ``load_from``, so before any other hook judges its weights), and
+    it must hold the optimizer state and, where the config has a
+    ``param_scheduler``, the scheduler state, and both must fit the
+    run's optimizer and schedulers (see :func:`check_resume_state`).
+    Otherwise the run stops before any of it is loaded, with an error
+    that names the file and says what to do: resume from the run's
+    ``epoch_N.pth``, or load the weights alone with ``load_from`` (a
+    backbone's with ``--pretrained``). A scheduler whose settings differ
+    from the checkpoint's (``T_max``, ``end``, ...) and optimizer settings
+    that differ (``lr``, ``weight_decay``, ``momentum``, ``betas``, ...;
+    base values, before any scheduler) are kept as the checkpoint has
+    them, as MMEngine does, with a warning naming both values. The
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes list it in
     ``default_hooks`` (``configs/_base_/default_hooks.py``), so
     ``Runner.from_cfg`` runs it; ``tools/train.py`` adds it to a config
@@ -302,15 +340,32 @@ class ResumeCheckHook(Hook):
     # weights say more than one about the optimizer.
     priority = 'VERY_LOW'
 
-    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Check a checkpoint the runner resumes from."""
-        if not runner.cfg.get('resume'):
-            return
+    def _checks(self, runner) -> bool:
+        """Whether this hook checks the runner's resume: it resumes, and
+        this is its first ResumeCheckHook (one may be listed in both
+        ``default_hooks`` and ``custom_hooks``)."""
         first = next(
             (h for h in runner.hooks if isinstance(h, ResumeCheckHook)), self)
-        if first is not self:
-            return  # listed twice (default_hooks and custom_hooks)
-        check_resume_state(runner, checkpoint, resumed_source(runner))
+        return bool(runner.cfg.get('resume')) and first is self
+
+    def before_run(self, runner) -> None:
+        """Refuse a local file given to resume from (``load_from``) that
+        training did not write, before the runner loads it: otherwise a
+        hook that checks its weights first (``CheckpointCheckHook``) would
+        call a backbone's pretrained weights another architecture. The
+        work dir's latest checkpoint (no ``load_from``) is training's."""
+        load_from = runner.cfg.get('load_from')
+        if not self._checks(runner) or not load_from or \
+                not is_local(load_from):
+            return
+        checkpoint = safe_torch_load(
+            str(load_from), map_location='cpu', mmap=True)
+        check_training_state(runner, checkpoint, str(load_from))
+
+    def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Check a checkpoint the runner resumes from."""
+        if self._checks(runner):
+            check_resume_state(runner, checkpoint, resumed_source(runner))
 
 
 def add_resume_check_hook(runner: Runner) -> Optional[Hook]:

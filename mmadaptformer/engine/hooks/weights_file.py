@@ -1,0 +1,101 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What a checkpoint without training state is, for the refusal to resume
+from it.
+
+MMEngine's ``Runner.resume`` reads the epoch and iteration a run reached
+from the checkpoint's ``meta`` (``KeyError: 'meta'`` without them). Only
+training writes them: a backbone's pretrained weights (one that
+``tools/model_converters/convert_official.py`` converted, a bare state
+dict) or a model's weights saved on their own hold none. Such a file starts
+a new run, through ``--pretrained`` or ``load_from``; :func:`untrained_file`
+says which, for what the file holds.
+"""
+from typing import Any, List, Mapping, Optional
+
+from torch import nn
+
+from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+
+__all__ = ['TRAINING_STATE_KEYS', 'untrained_file']
+
+#: The ``meta`` entries that ``Runner.resume`` reads and training writes.
+TRAINING_STATE_KEYS = ('epoch', 'iter')
+_DDP = 'module.'
+
+
+def _tensor_keys(checkpoint: Mapping) -> List[str]:
+    """The names of the tensors that MMEngine would load from the file
+    (those under ``'state_dict'``, else at its top level), without DDP's
+    ``module.``."""
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, Mapping):
+        return []
+    return [
+        k[len(_DDP):] if k.startswith(_DDP) else k for k, v in state.items()
+        if hasattr(v, 'shape')
+    ]
+
+
+def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
+                  file: str) -> str:
+    """What the file holds and how to start a run from it."""
+    keys = _tensor_keys(checkpoint)
+    parts = [name for name, _ in model.named_children()]
+    pretrained = (f'give it as the backbone\'s pretrained weights: '
+                  f'tools/train.py CONFIG --pretrained {file}')
+    if not keys:
+        return (f'a file with no weights at its top level or under '
+                f"'state_dict' (its keys: {sorted(map(str, checkpoint))[:8]})"
+                f'. To train from a backbone\'s weights, {pretrained}, which '
+                'says how to convert a file it cannot load')
+    if ADAPTER_META_KEY in meta:
+        return (f'an adapter-only checkpoint ({len(keys)} tensors; '
+                f"'meta' has {ADAPTER_META_KEY!r}). To train from it, load "
+                f'it: tools/train.py CONFIG --pretrained BACKBONE '
+                f'--cfg-options load_from={file}')
+    origin = meta.get('converted_from')
+    converted = (f', converted from {origin} by '
+                 'tools/model_converters' if origin else '')
+    if all(k.startswith('backbone.') for k in keys):
+        return (f"a backbone's pretrained weights (its {len(keys)} tensors "
+                f"are all under 'backbone.'{converted}). To train from it, "
+                f'{pretrained}')
+    if not any(k.split('.')[0] in parts for k in keys):
+        return (f"a backbone's pretrained weights (its {len(keys)} tensors, "
+                f'e.g. {keys[0]!r}, are under none of the model\'s parts: '
+                f'{", ".join(parts)}{converted}). To train from it, '
+                f'{pretrained}')
+    held = sorted({k.split('.')[0] for k in keys if k.split('.')[0] in parts})
+    return (f'the weights of a model ({len(keys)} tensors of its '
+            f'{", ".join(held)}{converted}). To train from them, load them: '
+            f'tools/train.py CONFIG --cfg-options load_from={file} (the '
+            f'whole model), or {pretrained} (its backbone alone)')
+
+
+def untrained_file(checkpoint: Any, meta: Mapping, model: nn.Module,
+                   source: str, file: str) -> Optional[str]:
+    """The refusal of a checkpoint that training did not write, or None for
+    one that holds the epoch and iteration a run reached.
+
+    Args:
+        checkpoint (Any): The loaded checkpoint, a dict.
+        meta (Mapping): Its ``'meta'`` ({} without one).
+        model (nn.Module): The model it is resumed into (unwrapped).
+        source (str): The file, or a description of it, for the message.
+        file (str): The file as a command line takes it (``FILE`` when
+            ``source`` is not a file name).
+
+    Returns:
+        str | None: The message, which says what the file holds and how to
+        start a new run from it.
+    """
+    lacking = [k for k in TRAINING_STATE_KEYS if k not in meta]
+    if not lacking:
+        return None
+    where = (f"its 'meta' has no {' and no '.join(map(repr, lacking))}"
+             if 'meta' in checkpoint else "it has no 'meta'")
+    return (f'{source} cannot be resumed: it is not a checkpoint that '
+            f'training saved ({where}, the epoch and iteration a run reached '
+            'and --resume continues from). It is '
+            f'{_what_and_how(checkpoint, meta, model, file)}, without '
+            '--resume.')
