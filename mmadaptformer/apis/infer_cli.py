@@ -4,9 +4,10 @@ arguments that run before any model is loaded (exit status 2)."""
 import argparse
 import contextlib
 import logging
+import os
 import os.path as osp
 import sys
-from typing import Iterator
+from typing import Iterator, Optional, TextIO
 
 from mmengine.logging import MMLogger
 
@@ -24,14 +25,20 @@ from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
 
 __all__ = [
-    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args',
-    'results_only_stdout'
+    'BROKEN_PIPE_STATUS', 'EPILOG', 'LIST_EXTENSIONS', 'STDOUT',
+    'ResultOutput', 'infer_parser', 'parse_infer_args', 'results_only_stdout',
+    'silence'
 ]
 
 #: The ``--out`` that writes the JSON to stdout.
 STDOUT = '-'
 #: What an INPUT that is a list of inputs ends with (refused: --list).
 LIST_EXTENSIONS = ('.txt', '.list', '.lst')
+#: The exit status when the reader of stdout went away before the results
+#: were all written (``infer.py ... | head -1``): 128 + SIGPIPE, the status
+#: the shell reports for ``cat`` or ``grep`` ended by SIGPIPE there, which
+#: scripts under ``set -o pipefail`` already tell apart from a failure (1).
+BROKEN_PIPE_STATUS = 141
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
@@ -73,7 +80,9 @@ files read (a config's _base_ files and the files it names included),
 whose folder cannot be made or whose extension names another format
 (.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
 --task, or a --label-map whose number of names is not the model's number
-of classes.
+of classes; 141 if the reader of standard output went away before the
+results were all written ("infer.py ... | head -1"), as for cat or grep
+ended by SIGPIPE, with the --out file still written.
 """
 
 
@@ -175,6 +184,65 @@ def results_only_stdout() -> Iterator[None]:
     finally:
         for handler, stream in moved:
             handler.stream = stream
+
+
+def silence(stream: TextIO) -> None:
+    """Point ``stream``'s file descriptor at :data:`os.devnull`.
+
+    Python ignores SIGPIPE, so a write into a pipe whose reader has exited
+    raises :class:`BrokenPipeError`, and so does the flush of what is still
+    buffered when the interpreter exits ("Exception ignored ...", status
+    120). Pointed at ``os.devnull``, as the Python docs' "Note on SIGPIPE"
+    advises, the stream takes those writes without a word.
+
+    Args:
+        stream (TextIO): ``sys.stdout`` or ``sys.stderr``.
+    """
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, stream.fileno())
+    finally:
+        os.close(devnull)
+
+
+class ResultOutput:
+    """Standard output for the results, which stops quietly once its reader
+    has gone (``infer.py ... | head -1``) instead of ending the run with a
+    :class:`BrokenPipeError` traceback.
+
+    The run goes on (an ``--out`` file is still written); :attr:`gone`
+    tells the caller to exit with :data:`BROKEN_PIPE_STATUS`.
+
+    Args:
+        stream (TextIO, optional): The stream. Defaults to None
+            (``sys.stdout``).
+    """
+
+    def __init__(self, stream: Optional[TextIO] = None) -> None:
+        self.stream = sys.stdout if stream is None else stream
+        self.gone = False
+
+    def print(self, text: str) -> None:
+        """Write ``text`` and a newline, unless the reader has gone."""
+        if not self.gone:
+            try:
+                print(text, file=self.stream)
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def flush(self) -> None:
+        """Write what is buffered (a pipe is block-buffered), unless the
+        reader has gone."""
+        if not self.gone:
+            try:
+                self.stream.flush()
+            except BrokenPipeError:
+                self._reader_gone()
+
+    def _reader_gone(self) -> None:
+        self.gone = True
+        # What is still buffered goes to os.devnull at the next flush.
+        silence(self.stream)
 
 
 def parse_infer_args(argv=None) -> argparse.Namespace:
