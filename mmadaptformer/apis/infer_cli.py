@@ -4,10 +4,9 @@ arguments that run before any model is loaded (exit status 2)."""
 import argparse
 import contextlib
 import logging
-import os
 import os.path as osp
 import sys
-from typing import Iterator, Optional, TextIO
+from typing import Iterator
 
 from mmengine.logging import MMLogger
 
@@ -18,27 +17,21 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
                           InferenceInputError, collect_inputs, read_input_list)
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
 
 __all__ = [
-    'BROKEN_PIPE_STATUS', 'EPILOG', 'LIST_EXTENSIONS', 'STDOUT',
-    'ResultOutput', 'infer_parser', 'parse_infer_args', 'results_only_stdout',
-    'silence'
+    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args',
+    'results_only_stdout'
 ]
 
 #: The ``--out`` that writes the JSON to stdout.
 STDOUT = '-'
 #: What an INPUT that is a list of inputs ends with (refused: --list).
 LIST_EXTENSIONS = ('.txt', '.list', '.lst')
-#: The exit status when the reader of stdout went away before the results
-#: were all written (``infer.py ... | head -1``): 128 + SIGPIPE, the status
-#: the shell reports for ``cat`` or ``grep`` ended by SIGPIPE there, which
-#: scripts under ``set -o pipefail`` already tell apart from a failure (1).
-BROKEN_PIPE_STATUS = 141
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
@@ -48,7 +41,10 @@ text file names, one a line, after the INPUTs and in its order: blank lines
 and lines starting with # are skipped, and in MMAction2's and MMPretrain's
 annotation lines ("path label", "path total_frames label") the first field
 is the path. Relative paths are resolved against the list's folder, or
-against --list-root DIR (an annotation file's data_prefix). Each input is
+against --list-root DIR (an annotation file's data_prefix). --list - reads
+the list from standard input ("find data -name '*.mp4' | infer.py CONFIG
+CHECKPOINT --list -"), its relative paths resolved against the current
+directory, or --list-root DIR. Each input is
 transformed by the config's test pipeline (test_dataloader.dataset.pipeline,
 views included), so it gets the scores tools/test.py --dump gives it.
 Videos shorter than a clip are classified with repeated frames, as
@@ -126,7 +122,8 @@ def infer_parser() -> argparse.ArgumentParser:
         default=[],
         metavar='FILE',
         help='a text file of inputs, one path a line (an annotation file\'s '
-        '"path label" lines too); its paths follow the INPUTs; repeat it')
+        '"path label" lines too); its paths follow the INPUTs; repeat it; '
+        '"-" reads standard input, once')
     parser.add_argument(
         '--list-root',
         metavar='DIR',
@@ -184,65 +181,6 @@ def results_only_stdout() -> Iterator[None]:
     finally:
         for handler, stream in moved:
             handler.stream = stream
-
-
-def silence(stream: TextIO) -> None:
-    """Point ``stream``'s file descriptor at :data:`os.devnull`.
-
-    Python ignores SIGPIPE, so a write into a pipe whose reader has exited
-    raises :class:`BrokenPipeError`, and so does the flush of what is still
-    buffered when the interpreter exits ("Exception ignored ...", status
-    120). Pointed at ``os.devnull``, as the Python docs' "Note on SIGPIPE"
-    advises, the stream takes those writes without a word.
-
-    Args:
-        stream (TextIO): ``sys.stdout`` or ``sys.stderr``.
-    """
-    devnull = os.open(os.devnull, os.O_WRONLY)
-    try:
-        os.dup2(devnull, stream.fileno())
-    finally:
-        os.close(devnull)
-
-
-class ResultOutput:
-    """Standard output for the results, which stops quietly once its reader
-    has gone (``infer.py ... | head -1``) instead of ending the run with a
-    :class:`BrokenPipeError` traceback.
-
-    The run goes on (an ``--out`` file is still written); :attr:`gone`
-    tells the caller to exit with :data:`BROKEN_PIPE_STATUS`.
-
-    Args:
-        stream (TextIO, optional): The stream. Defaults to None
-            (``sys.stdout``).
-    """
-
-    def __init__(self, stream: Optional[TextIO] = None) -> None:
-        self.stream = sys.stdout if stream is None else stream
-        self.gone = False
-
-    def print(self, text: str) -> None:
-        """Write ``text`` and a newline, unless the reader has gone."""
-        if not self.gone:
-            try:
-                print(text, file=self.stream)
-            except BrokenPipeError:
-                self._reader_gone()
-
-    def flush(self) -> None:
-        """Write what is buffered (a pipe is block-buffered), unless the
-        reader has gone."""
-        if not self.gone:
-            try:
-                self.stream.flush()
-            except BrokenPipeError:
-                self._reader_gone()
-
-    def _reader_gone(self) -> None:
-        self.gone = True
-        # What is still buffered goes to os.devnull at the next flush.
-        silence(self.stream)
 
 
 def parse_infer_args(argv=None) -> argparse.Namespace:
@@ -321,7 +259,8 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     except InferenceInputError as e:
         parser.error(str(e))
     if args.out is not None and args.out != STDOUT:
-        reads = files + [(path, '--list') for path in args.list] + \
+        reads = files + [(path, '--list')
+                         for path in args.list if path != STDIN] + \
             [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads) or \
             _config_file_problem(args)
@@ -348,6 +287,9 @@ def _check_lists(parser, args) -> None:
                 osp.isfile(word):
             parser.error(f'{word}: a text file among the INPUTs; to classify '
                          f'the files it lists, give --list {word}')
+    if args.list.count(STDIN) > 1:
+        parser.error(f'--list {STDIN} is given {args.list.count(STDIN)} '
+                     'times; standard input is read once, so give it once')
     if args.list_root is not None:
         if not args.list:
             parser.error('--list-root is the folder of the paths of --list; '
