@@ -25,7 +25,6 @@ class _ForwardState(threading.local):
     x: Optional[torch.Tensor] = None
     norm_called = False
     applied = False
-    adapter: Optional[nn.Module] = None
 
 
 class AdapterRouter:
@@ -73,11 +72,8 @@ class AdapterRouter:
 
     def block_pre_hook(self, block: nn.Module, args: tuple):
         # Drop state left by an interrupted forward or by a checkpoint
-        # recomputation that stopped early. The adapter is taken from the
-        # block called, which is this one's replica under DataParallel.
-        state = self.state
-        state.__dict__.clear()
-        state.adapter = getattr(block, ADAPTER_ATTR)
+        # recomputation that stopped early.
+        self.state.__dict__.clear()
         # Reentrant checkpointing yields no gradient when no input requires
         # one, as with a frozen stem; make the input require it.
         if getattr(block, 'with_cp', False) and torch.is_grad_enabled() \
@@ -102,7 +98,10 @@ class AdapterRouter:
         # recomputation stops inside the adapter.
         x, state.armed, state.x = state.x, False, None
         state.applied = True
-        adapter = state.adapter
+        # Not taken in block_pre_hook: a reentrant checkpoint inside the
+        # block (mmpretrain's with_cp) recomputes its inner function, which
+        # calls the norm and the branch again, but not the block's hooks.
+        adapter = getattr(self.block, ADAPTER_ATTR)
         if self.placement == 'parallel':
             return output + adapter(x)
         return output + adapter(output)
