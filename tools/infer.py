@@ -25,6 +25,7 @@ lines, warnings, the progress bar and the errors go to stderr, so
 ``infer.py ... > results.txt`` and ``infer.py ... --out - | jq`` get the
 results only. ``--help`` lists the rest.
 """
+import functools
 import json
 import logging
 import sys
@@ -46,6 +47,8 @@ from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key,
                                  set_pretrained_backbone)
 from mmadaptformer.utils.atomic_save import AtomicWriteError, atomic_write
+from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
+                                             silence)
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
@@ -186,13 +189,19 @@ parse_args = parse_infer_args
 
 
 def main(argv=None) -> int:
-    with results_only_stdout():
-        return _run(parse_args(argv))
+    try:
+        with results_only_stdout():
+            return _run(parse_args(argv), ResultOutput())
+    except BrokenPipeError:
+        # The reader of stderr (``2>&1 | head``) or of --help went away.
+        silence(sys.stdout)
+        silence(sys.stderr)
+        return BROKEN_PIPE_STATUS
 
 
-def _run(args) -> int:
+def _run(args, out: ResultOutput) -> int:
     """Classify ``args.files``; print the result lines (or, with ``--out
-    -``, the JSON) to stdout, and return the exit status."""
+    -``, the JSON) to ``out``, and return the exit status."""
     to_stdout = args.out == STDOUT
     engine, failed, spans = _load(args)
     for name, message in failed.items():
@@ -209,14 +218,15 @@ def _run(args) -> int:
     ok = not failed
     # The result lines; with --out -, stdout is the JSON alone, and only
     # the errors are said, on stderr.
-    lines = sys.stderr if to_stdout else sys.stdout
+    say = functools.partial(print, file=sys.stderr) if to_stdout else \
+        out.print
     for path, answers in results.items():
         if 'error' not in answers:
             for name, message in failed.items():
                 answers[name] = dict(error=message)
         if 'error' in answers:
             ok = False
-            print(f'{path}: ERROR {answers["error"]}', file=lines)
+            say(f'{path}: ERROR {answers["error"]}')
             continue
         for name, answer in answers.items():
             if name in failed:
@@ -225,7 +235,7 @@ def _run(args) -> int:
             ok &= 'error' not in answer
             if not to_stdout or 'error' in answer:
                 shown = dict(answer, names=classes.get(name))
-                print(f'{path}: {name}: {_top(shown, args.topk)}', file=lines)
+                say(f'{path}: {name}: {_top(shown, args.topk)}')
     short = short_video_inputs(results, spans)
     if short:
         print_log(
@@ -234,8 +244,9 @@ def _run(args) -> int:
             level=logging.WARNING)
     if to_stdout:
         # The JSON alone, as one document: the lines above were left out.
-        print(json.dumps(results, indent=1), flush=True)
-    elif args.out:
+        out.print(json.dumps(results, indent=1))
+    out.flush()
+    if args.out and not to_stdout:
         # Atomic, as the checkpoints: an older file of that name stays
         # whole if the write fails or the process is killed while writing.
         try:
@@ -248,6 +259,8 @@ def _run(args) -> int:
         print(
             f'Results of {len(results)} {inputs} written to {args.out}',
             file=sys.stderr)
+    if out.gone:
+        return BROKEN_PIPE_STATUS
     return 0 if ok else 1
 
 

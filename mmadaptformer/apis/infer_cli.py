@@ -17,7 +17,7 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
                           InferenceInputError, collect_inputs, read_input_list)
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
@@ -41,7 +41,10 @@ text file names, one a line, after the INPUTs and in its order: blank lines
 and lines starting with # are skipped, and in MMAction2's and MMPretrain's
 annotation lines ("path label", "path total_frames label") the first field
 is the path. Relative paths are resolved against the list's folder, or
-against --list-root DIR (an annotation file's data_prefix). Each input is
+against --list-root DIR (an annotation file's data_prefix). --list - reads
+the list from standard input ("find data -name '*.mp4' | infer.py CONFIG
+CHECKPOINT --list -"), its relative paths resolved against the current
+directory, or --list-root DIR. Each input is
 transformed by the config's test pipeline (test_dataloader.dataset.pipeline,
 views included), so it gets the scores tools/test.py --dump gives it.
 Videos shorter than a clip are classified with repeated frames, as
@@ -73,7 +76,9 @@ files read (a config's _base_ files and the files it names included),
 whose folder cannot be made or whose extension names another format
 (.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
 --task, or a --label-map whose number of names is not the model's number
-of classes.
+of classes; 141 if the reader of standard output went away before the
+results were all written ("infer.py ... | head -1"), as for cat or grep
+ended by SIGPIPE, with the --out file still written.
 """
 
 
@@ -117,7 +122,8 @@ def infer_parser() -> argparse.ArgumentParser:
         default=[],
         metavar='FILE',
         help='a text file of inputs, one path a line (an annotation file\'s '
-        '"path label" lines too); its paths follow the INPUTs; repeat it')
+        '"path label" lines too); its paths follow the INPUTs; repeat it; '
+        '"-" reads standard input, once')
     parser.add_argument(
         '--list-root',
         metavar='DIR',
@@ -253,7 +259,8 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     except InferenceInputError as e:
         parser.error(str(e))
     if args.out is not None and args.out != STDOUT:
-        reads = files + [(path, '--list') for path in args.list] + \
+        reads = files + [(path, '--list')
+                         for path in args.list if path != STDIN] + \
             [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads) or \
             _config_file_problem(args)
@@ -280,6 +287,9 @@ def _check_lists(parser, args) -> None:
                 osp.isfile(word):
             parser.error(f'{word}: a text file among the INPUTs; to classify '
                          f'the files it lists, give --list {word}')
+    if args.list.count(STDIN) > 1:
+        parser.error(f'--list {STDIN} is given {args.list.count(STDIN)} '
+                     'times; standard input is read once, so give it once')
     if args.list_root is not None:
         if not args.list:
             parser.error('--list-root is the folder of the paths of --list; '

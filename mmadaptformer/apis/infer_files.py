@@ -5,14 +5,19 @@ that names a file that cannot be classified."""
 import logging
 import os
 import os.path as osp
+import sys
 from typing import List, Optional, Sequence, Union
 
 from mmengine.logging import print_log
 
 __all__ = [
-    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'InferenceInputError',
+    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
     'collect_inputs', 'read_input_list'
 ]
+
+#: The list "file" that is standard input
+#: (``find data -name '*.mp4' | infer.py ... --list -``).
+STDIN = '-'
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
                     '.mpeg', '.flv', '.wmv', '.3gp', '.3g2', '.ts', '.mts',
@@ -165,7 +170,7 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
 
 
 def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
-    """The paths a list file names, in its order.
+    """The paths a list file, or standard input, names, in its order.
 
     One path a line. Blank lines and lines starting with ``#`` are
     skipped. MMAction2's and MMPretrain's annotation lines are taken too:
@@ -177,10 +182,12 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
     input as on the command line (its files are found later).
 
     Args:
-        path (str): The list file.
+        path (str): The list file, or :data:`STDIN` (``'-'``) to read
+            standard input.
         root (str, optional): The folder relative paths are resolved
             against (an annotation file's ``data_prefix``). Defaults to
-            None (the list file's folder).
+            None (the list file's folder; for standard input, the current
+            directory).
 
     Returns:
         list[str]: The paths, relative ones joined to ``root``.
@@ -191,23 +198,26 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
             the list file, the line and the folder paths were resolved
             against.
     """
-    if not osp.isfile(path):
-        problem = 'it is a folder, not a file' if osp.isdir(path) else \
-            'no such file'
-        raise InferenceInputError(f'--list {path}: {problem}.')
-    if root is None:
-        root, where = osp.dirname(path), "the list's folder"
+    if path == STDIN:
+        named = f'--list {STDIN} (standard input)'
+        if root is None:
+            # A pipe has no folder: its paths are those of the shell's
+            # current directory, as `find` writes them.
+            root, where = '', 'the current directory'
+        else:
+            where = '--list-root'
+        lines = _read_lines(named, None)
     else:
-        where = '--list-root'
-    try:
-        # utf-8-sig: a list saved by Notepad starts with a byte-order mark,
-        # which would be the first path's first character.
-        with open(path, encoding='utf-8-sig') as f:
-            lines = f.read().splitlines()
-    except (OSError, UnicodeDecodeError) as e:
-        raise InferenceInputError(
-            f'--list {path}: cannot be read as a text file of paths, one a '
-            f'line ({type(e).__name__}: {e}).') from None
+        named = f'--list {path}'
+        if not osp.isfile(path):
+            problem = 'it is a folder, not a file' if osp.isdir(path) \
+                else 'no such file'
+            raise InferenceInputError(f'{named}: {problem}.')
+        if root is None:
+            root, where = osp.dirname(path), "the list's folder"
+        else:
+            where = '--list-root'
+        lines = _read_lines(named, path)
     paths, missing = [], []
     for number, line in enumerate(lines, 1):
         text = line.strip()
@@ -223,10 +233,10 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         paths.append(first)
     if missing:
         number, text, first = missing[0]
-        named = repr(first) if text.split()[0] == text else \
+        what = repr(first) if text.split()[0] == text else \
             f'{first!r} (its first field)'
         raise InferenceInputError(
-            f'--list {path}, line {number}: {named} does not exist; '
+            f'{named}, line {number}: {what} does not exist; '
             f'{len(missing)} of the {len(paths)} paths listed '
             f'{"is" if len(missing) == 1 else "are"} missing. '
             f'Relative paths are resolved against {root or "."!r} '
@@ -234,6 +244,31 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
             'another folder (the data_prefix of an annotation file).')
     if not paths:
         raise InferenceInputError(
-            f'--list {path}: names no path (only blank lines and # '
+            f'{named}: names no path (only blank lines and # '
             'comments); expected one path a line.')
     return paths
+
+
+def _read_lines(named: str, path: Optional[str]) -> List[str]:
+    """The lines of the list file at ``path``, or of standard input where
+    ``path`` is None; ``named`` says which in an error."""
+    try:
+        if path is None:
+            if sys.stdin is None:
+                raise OSError('there is no standard input')
+            # As a file is read: bytes decoded as UTF-8, whatever the
+            # locale, and Notepad's byte-order mark dropped.
+            stream = getattr(sys.stdin, 'buffer', sys.stdin)
+            text = stream.read()
+            if isinstance(text, bytes):
+                text = text.decode('utf-8-sig')
+        else:
+            # utf-8-sig: a list saved by Notepad starts with a byte-order
+            # mark, which would be the first path's first character.
+            with open(path, encoding='utf-8-sig') as f:
+                text = f.read()
+    except (OSError, UnicodeDecodeError) as e:
+        raise InferenceInputError(
+            f'{named}: cannot be read as a text file of paths, one a '
+            f'line ({type(e).__name__}: {e}).') from None
+    return text.splitlines()

@@ -3,7 +3,7 @@
 is :class:`~.cfg_options.ConfigOptions`)."""
 import argparse
 
-import torch
+from .device_check import device_problem
 
 __all__ = ['positive_int', 'non_negative_int', 'check_device']
 
@@ -26,8 +26,9 @@ def non_negative_int(text: str) -> int:
 
 def check_device(parser: argparse.ArgumentParser, device: str) -> None:
     """Refuse ``--device DEVICE`` if this machine does not have it, with
-    ``parser.error``, before any model loads (PyTorch would fail on the
-    first tensor moved there).
+    ``parser.error`` (exit status 2), before any model loads (PyTorch would
+    fail on the first tensor moved there); the reason is
+    :func:`~.device_check.device_problem`'s, as the APIs give it.
 
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
@@ -35,24 +36,6 @@ def check_device(parser: argparse.ArgumentParser, device: str) -> None:
             another type PyTorch knows, such as ``mps``, where this
             machine has one).
     """
-    try:
-        parsed = torch.device(device)
-    except RuntimeError as e:
-        parser.error(f'--device {device}: {e}; give cpu or cuda')
-    if parsed.type not in ('cpu', 'cuda'):
-        # torch.mps, torch.xpu, ... say whether this machine has one; a
-        # type without such a module (meta) holds no weights to run.
-        backend = getattr(torch, parsed.type, None)
-        available = getattr(backend, 'is_available', None)
-        if available is None or not available():
-            parser.error(f'--device {device}: this machine has no '
-                         f'{parsed.type} device that PyTorch can use; give '
-                         '--device cpu or cuda')
-    if parsed.type == 'cuda':
-        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-        if count == 0:
-            parser.error(f'--device {device}: this machine has no CUDA '
-                         'device that PyTorch can use; give --device cpu')
-        if parsed.index is not None and parsed.index >= count:
-            parser.error(f'--device {device}: this machine has {count} CUDA '
-                         f'device(s), cuda:0 to cuda:{count - 1}')
+    problem = device_problem(device, advice='give')
+    if problem is not None:
+        parser.error(f'--device {device}: {problem}')

@@ -10,12 +10,15 @@ import torch
 __all__ = ['device_problem', 'check_device_arg']
 
 
-def device_problem(device: Union[str, torch.device]) -> Optional[str]:
+def device_problem(device: Union[str, torch.device],
+                   advice: str = 'use') -> Optional[str]:
     """What is wrong with running on ``device`` here, or None.
 
     Args:
         device (str | torch.device): ``cpu``, ``cuda``, ``cuda:1``, or
             another type PyTorch knows (``mps``, ...).
+        advice (str): The verb before the devices to give instead
+            (``'give'`` on a command line). Defaults to ``'use'``.
 
     Returns:
         str | None: Why this machine cannot run there, and what to give
@@ -24,12 +27,13 @@ def device_problem(device: Union[str, torch.device]) -> Optional[str]:
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as e:
-        return f'not a device PyTorch knows ({e}); use cpu or cuda[:N]'
+        return (f'not a device PyTorch knows ({e}); {advice} cpu or '
+                'cuda[:N]')
     if parsed.type == 'cuda':
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
             return ('this machine has no CUDA device that PyTorch can use; '
-                    'use cpu')
+                    f'{advice} cpu')
         if parsed.index is not None and parsed.index >= count:
             return (f'this machine has {count} CUDA device(s), cuda:0 to '
                     f'cuda:{count - 1}')
@@ -40,7 +44,7 @@ def device_problem(device: Union[str, torch.device]) -> Optional[str]:
         available = getattr(backend, 'is_available', None)
         if available is None or not available():
             return (f'this machine has no {parsed.type} device that PyTorch '
-                    'can use; use cpu or cuda')
+                    f'can use; {advice} cpu or cuda')
     return None
 
 

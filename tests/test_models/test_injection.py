@@ -180,7 +180,7 @@ def test_state_does_not_leak_between_calls(randomize_adapters):
     router = block._adapter_router
     a, b = torch.randn(2, 5, DIMS), torch.randn(3, 5, DIMS)
     out_a = block(a)
-    assert router.x is None and not router.armed
+    assert router.state.x is None and not router.state.armed
     block(b)
     assert torch.equal(block(a), out_a)
 
@@ -410,4 +410,4 @@ def test_hooks_are_recomputed_under_checkpointing(use_reentrant,
         assert plain.abs().sum() > 0
         assert_close(checkpointed, plain)
     router = block._adapter_router
-    assert router.x is None and not router.armed
+    assert router.state.x is None and not router.state.armed

@@ -135,7 +135,7 @@ def test_device_this_machine_lacks_is_refused(infer, image_model, device,
     assert exit_.value.code == 2
     assert _refusal(capsys) == (
         f'--device {device}: this machine has no {device} device '
-        'that PyTorch can use; give --device cpu or cuda')
+        'that PyTorch can use; give cpu or cuda')
 
 
 def test_folder_of_videos_with_a_cover_image_answers_the_videos(

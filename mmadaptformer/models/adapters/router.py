@@ -3,6 +3,7 @@
 (see :mod:`mmadaptformer.models.adapters.injection` for the wiring, and
 :mod:`mmadaptformer.models.adapters.block_wiring` for the modules of each
 block type)."""
+import threading
 from typing import Optional
 
 import torch
@@ -12,12 +13,28 @@ from torch import nn
 ADAPTER_ATTR = 'adaptmlp'
 
 
+class _ForwardState(threading.local):
+    """What one thread's forward of one block has seen so far.
+
+    Each thread that runs the block sees its own attributes, starting from
+    these class-level defaults, so two threads in a forward of one model
+    (a thread pool calling ``inference_recognizer``, say) do not take each
+    other's norm input.
+    """
+    armed = False
+    x: Optional[torch.Tensor] = None
+    norm_called = False
+    applied = False
+
+
 class AdapterRouter:
     """Forward hooks that route one block's FFN branch through its adapter.
 
     It is a plain object with bound-method hooks rather than closures, so
     ``copy.deepcopy`` of the model (e.g. for EMA) rewires the copy's hooks to
-    the copy's adapter.
+    the copy's adapter. The state of the forward in progress (the norm input
+    held until the feed-forward branch runs) is kept per thread, and is
+    neither copied nor pickled: a copy starts with none.
     """
 
     def __init__(self, block: nn.Module, norm: nn.Module, branch: nn.Module,
@@ -26,7 +43,7 @@ class AdapterRouter:
         self.placement = placement
         self.norm_path = norm_path
         self.branch_path = branch_path
-        self._reset()
+        self.state = _ForwardState()
         self.handles = [
             block.register_forward_pre_hook(self.block_pre_hook),
             norm.register_forward_pre_hook(self.norm_pre_hook),
@@ -34,11 +51,19 @@ class AdapterRouter:
             block.register_forward_hook(self.block_hook),
         ]
 
+    def __getstate__(self) -> dict:
+        # A thread-local object can be neither copied nor pickled, and a
+        # forward in progress is no part of the model.
+        state = self.__dict__.copy()
+        del state['state']
+        return state
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self.state = _ForwardState()
+
     def _reset(self) -> None:
-        self.armed = False
-        self.x = None
-        self.norm_called = False
-        self.applied = False
+        self.state.__dict__.clear()
 
     def remove(self) -> None:
         for handle in self.handles:
@@ -48,7 +73,7 @@ class AdapterRouter:
     def block_pre_hook(self, block: nn.Module, args: tuple):
         # Drop state left by an interrupted forward or by a checkpoint
         # recomputation that stopped early.
-        self._reset()
+        self.state.__dict__.clear()
         # Reentrant checkpointing yields no gradient when no input requires
         # one, as with a frozen stem; make the input require it.
         if getattr(block, 'with_cp', False) and torch.is_grad_enabled() \
@@ -59,26 +84,32 @@ class AdapterRouter:
         return None
 
     def norm_pre_hook(self, norm: nn.Module, args: tuple) -> None:
-        self.armed = True
-        self.norm_called = True
-        self.x = args[0]
+        state = self.state
+        state.armed = True
+        state.norm_called = True
+        state.x = args[0]
 
     def branch_hook(self, module: nn.Module, args: tuple,
                     output: torch.Tensor) -> Optional[torch.Tensor]:
-        if not self.armed:
+        state = self.state
+        if not state.armed:
             return None  # e.g. the attention call of a shared drop_path
         # Clear before computing, so nothing is kept if a checkpoint
         # recomputation stops inside the adapter.
-        x, self.armed, self.x = self.x, False, None
-        self.applied = True
+        x, state.armed, state.x = state.x, False, None
+        state.applied = True
+        # Not taken in block_pre_hook: a reentrant checkpoint inside the
+        # block (mmpretrain's with_cp) recomputes its inner function, which
+        # calls the norm and the branch again, but not the block's hooks.
         adapter = getattr(self.block, ADAPTER_ATTR)
         if self.placement == 'parallel':
             return output + adapter(x)
         return output + adapter(output)
 
     def block_hook(self, block: nn.Module, args: tuple, output) -> None:
-        norm_called, applied = self.norm_called, self.applied
-        self._reset()
+        state = self.state
+        norm_called, applied = state.norm_called, state.applied
+        state.__dict__.clear()
         if applied:
             return
         cls = type(block).__name__

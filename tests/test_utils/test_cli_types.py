@@ -1,0 +1,49 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``check_device``: the tools' ``--device`` refusal says what
+``device_problem`` (the APIs' ``device=`` check) says, from one place;
+it repeated that logic, in other words ("--device gpu: <PyTorch's
+message>; give cpu or cuda")."""
+import argparse
+
+import pytest
+import torch
+
+from mmadaptformer.utils.cli_types import check_device
+from mmadaptformer.utils.device_check import device_problem
+
+
+def _refusal(device, capsys):
+    parser = argparse.ArgumentParser(prog='tool.py')
+    with pytest.raises(SystemExit) as exit_:
+        check_device(parser, device)
+    assert exit_.value.code == 2
+    return capsys.readouterr().err.strip().splitlines()[-1]
+
+
+def test_a_device_this_machine_has_passes():
+    parser = argparse.ArgumentParser(prog='tool.py')
+    check_device(parser, 'cpu')
+    if torch.cuda.is_available():
+        check_device(parser, 'cuda:0')
+
+
+@pytest.mark.parametrize('device', ['gpu', 'meta', 'cuda:99', 'cuda:x'])
+def test_the_refusal_is_device_problems(device, capsys):
+    assert _refusal(device, capsys) == \
+        f'tool.py: error: --device {device}: ' + \
+        device_problem(device, advice='give')
+
+
+def test_refusal_lines():
+    assert device_problem(
+        'gpu', advice='give').startswith('not a device PyTorch knows (')
+    assert device_problem(
+        'gpu', advice='give').endswith('); give cpu or cuda[:N]')
+    assert device_problem(
+        'meta', advice='give'
+    ) == ('this machine has no meta device that PyTorch can use; give cpu or '
+          'cuda')
+    if not torch.cuda.is_available():
+        assert device_problem(
+            'cuda', advice='give'
+        ) == ('this machine has no CUDA device that PyTorch can use; give cpu')
