@@ -14,13 +14,14 @@ __all__ = ['serialized', 'eval_mode']
 def serialized(method: Callable) -> Callable:
     """Run a method of an object that has a ``lock`` under that lock.
 
-    A model holds the state of the forward in progress: each adapted block's
-    :class:`~mmadaptformer.models.adapters.router.AdapterRouter` keeps the
-    input of its norm until its feed-forward branch runs, and
+    A model may hold the state of the forward in progress on itself:
     :class:`~mmadaptformer.models.multitask.TaskStreams` the layout of the
-    batch. Two threads in one forward broke each other's (a shape error,
-    "Block.norm2 was not called during Block.forward", or another input's
-    adapter output); a second call waits for the first instead.
+    batch, a shallow VPT the prompts it carries between blocks. Two
+    threads in one forward would break each other's (a shape error, or
+    another input's adapter output); a second call waits for the first
+    instead. (Each adapted block's
+    :class:`~mmadaptformer.models.adapters.router.AdapterRouter` keeps its
+    norm's input per thread, so a plain AdaptFormer model needs no lock.)
     """
 
     @functools.wraps(method)
