@@ -78,9 +78,9 @@ def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
         and how to run without a launcher.
     """
     if launcher == 'mpi' and not torch.cuda.is_available():
-        return ("--launcher mpi is not supported without a GPU; use "
-                f"tools/dist_{tool}.sh (--launcher pytorch) or "
-                f"tools/slurm_{tool}.sh (--launcher slurm).")
+        return ('--launcher mpi is not supported without a GPU; use '
+                f'tools/dist_{tool}.sh (--launcher pytorch) or '
+                f'tools/slurm_{tool}.sh (--launcher slurm).')
     if launcher not in _LAUNCHER_ENV:
         return None
     names, setter = _LAUNCHER_ENV[launcher]

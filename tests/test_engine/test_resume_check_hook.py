@@ -236,7 +236,7 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         converted="its 'meta' has no 'epoch' and no 'iter', the epoch and "
         'iteration a run reached and --resume continues from). It is a '
         f"backbone's pretrained weights (its {backbone} tensors are all "
-        "under "
+        'under '
         "'backbone.', converted from mae_pretrain.pth by "
         'tools/model_converters). To train from it, give it as the '
         "backbone's pretrained weights: tools/train.py CONFIG --pretrained "

@@ -103,7 +103,7 @@ def test_list_dash_refusals(infer, model, tmp_path, capsys, monkeypatch):
                         io.TextIOWrapper(io.BytesIO(b'a.mp4\ngone.mp4\n')))
     assert _refusal(infer, one + ['--list', '-'], capsys) == (
         "--list - (standard input), line 2: 'gone.mp4' does not exist; 1 of "
-        "the 2 paths listed is missing. Relative paths are resolved against "
+        'the 2 paths listed is missing. Relative paths are resolved against '
         "'.' (the current directory); give --list-root DIR to resolve them "
         'against another folder (the data_prefix of an annotation file).')
     monkeypatch.setattr(sys, 'stdin',

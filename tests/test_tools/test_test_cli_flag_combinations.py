@@ -73,7 +73,7 @@ def test_show_dir_draws_images_and_refuses_tta_before_testing(image_run):
                     check=False)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert 'Traceback' not in proc.stdout
-    assert ("ConfigError: --show-dir with --tta: default_hooks.visualization"
+    assert ('ConfigError: --show-dir with --tta: default_hooks.visualization'
             ".type='VisualizationHook' in " + cfg) in proc.stdout
     assert 'Drop --tta' in proc.stdout and 'drop --show-dir' in proc.stdout
     assert not tta_dir.exists() and not work_dir.exists()
