@@ -5,8 +5,10 @@
 #   python tools/analysis_tools/benchmark_train.py \
 #       configs/benchmark/adaptformer_vits_8x112.py --repeat 3
 # The benchmark uses synthetic inputs of the train pipeline's shape and
-# random weights; the dataset below only documents that shape.
-_base_ = ['mmaction::_base_/default_runtime.py']
+# random weights; the dataset below only documents that shape. Trained with
+# tools/train.py, it runs the recipes' hooks (configs/_base_/default_hooks.py)
+# and their checkpoint and logging settings, as the video recipes do.
+_base_ = ['../_base_/default_runtime_video.py']
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 

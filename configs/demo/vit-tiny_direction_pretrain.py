@@ -3,7 +3,10 @@
 # 'direction' task (4 classes, SSv2 format). It stands in for the published
 # self-supervised checkpoint, which cannot be downloaded here.
 #   tools/dist_train.sh configs/demo/vit-tiny_direction_pretrain.py 2
-_base_ = ['mmaction::_base_/default_runtime.py']
+# It runs the recipes' hooks (configs/_base_/default_hooks.py), so stage 2's
+# --pretrained stage-1 checkpoint is checked as the recipes check theirs: one
+# of another architecture stops the run instead of training on random weights.
+_base_ = ['../_base_/default_runtime_video.py']
 
 custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
@@ -133,16 +136,10 @@ param_scheduler = [
 ]
 # 2 processes x 8 clips.
 auto_scale_lr = dict(enable=False, base_batch_size=16)
+# The recipes' hooks, with the demo's own logging and checkpoints: every 10
+# iterations, and only the last epoch's checkpoint (the study loads
+# epoch_N.pth), no best_*.pth.
 default_hooks = dict(
-    logger=dict(type='LoggerHook', interval=10),
+    logger=dict(interval=10),
     checkpoint=dict(
-        type='AtomicCheckpointHook',
-        interval=-1,
-        save_last=True,
-        save_best=None),
-    sync_buffers=dict(type='SyncNormStatsHook'),
-    # Refuse a --resume that cannot continue the run (no optimizer or
-    # scheduler state), as the recipes' default_hooks do.
-    resume_check=dict(type='ResumeCheckHook'),
-    # Off; tools/test.py --show-dir / --show turn it on.
-    visualization=dict(type='VideoVisualizationHook', enable=False))
+        interval=-1, max_keep_ckpts=-1, save_last=True, save_best=None))
