@@ -273,3 +273,51 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         assert all(
             torch.equal(v, before[k])
             for k, v in runner.model.state_dict().items()), name
+
+
+# An iteration-based run (its epoch stays 0) that saves iter_2.pth and
+# iter_4.pth without optimizer or scheduler state.
+ITER_BASED = ("train_cfg = dict(_delete_=True, type='IterBasedTrainLoop', "
+              'max_iters=4, val_interval=100)\n'
+              'val_dataloader = None\nval_cfg = None\nval_evaluator = None\n'
+              "param_scheduler = [dict(type='CosineAnnealingLR', T_max=4, "
+              'by_epoch=False)]\n'
+              'default_hooks = dict(checkpoint=dict(interval=2, '
+              'by_epoch=False, save_optimizer=False, '
+              'save_param_scheduler=False))\n')
+ADAPTFORMER = (
+    "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', "
+    "backbone=dict(type='VisionTransformer', arch=dict(embed_dims=64, "
+    'num_layers=2, num_heads=2, feedforward_channels=128), img_size=32, '
+    "patch_size=16, out_type='cls_token'), adapter=dict(bottleneck=8)))\n"
+    "custom_hooks = [dict(type='AdapterHook')]\n")
+
+
+def test_an_iteration_based_run_is_said_to_go_on_after_its_iteration(
+        tmp_path, tiny_image_data, clean_loggers):
+    """The refusals name where an IterBasedTrainLoop run would go on: the
+    checkpoint's iteration. They said 'after epoch 0', the epoch such a
+    run never leaves."""
+    data = image_data_cfg(tiny_image_data)
+    stock_cfg = write_config(tmp_path / 'stock.py', TINY_IMAGE_CONFIG,
+                             data + ITER_BASED)
+    cfg = Config.fromfile(stock_cfg)
+    cfg.work_dir = str(tmp_path / 'stock')
+    Runner.from_cfg(cfg).train()
+    checkpoint = tmp_path / 'stock' / 'iter_2.pth'
+    assert safe_torch_load(str(checkpoint))['meta']['epoch'] == 0
+
+    runner, _ = _resume(stock_cfg, tmp_path / 'w', checkpoint)
+    with pytest.raises(ResumeStateError) as info:
+        runner.train()
+    assert "(only meta, state_dict, message_hub), so training would go on " \
+        'after iteration 2 with a new optimizer state' in str(info.value)
+
+    adapter_cfg = write_config(tmp_path / 'adapter.py', TINY_IMAGE_CONFIG,
+                               data + ITER_BASED + ADAPTFORMER)
+    runner, _ = _resume(adapter_cfg, tmp_path / 'a', checkpoint)
+    with pytest.raises(ResumeStateError) as info:
+        runner.train()
+    assert 'adapters would train from their initialisation while the run ' \
+        "went on after iteration 2 with the checkpoint's optimizer" in str(
+            info.value)

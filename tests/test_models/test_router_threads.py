@@ -9,63 +9,19 @@ with the state on the shared router, the first one then raised
 import copy
 import io
 import os.path as osp
-import threading
 
 import pytest
 import torch
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from thread_helpers import held_then_second
 from torch import nn
 from torch.testing import assert_close
 
 from mmadaptformer.models import AdaptMLP, inject_adapters
 
 DIMS = 32
-WAIT_S = 60
-
-
-def _held_then_second(norm: nn.Module, first, second):
-    """Run ``first()`` in one thread and ``second()`` in another while the
-    first waits inside ``norm``'s forward hook; return both results."""
-    inside, second_done = threading.Event(), threading.Event()
-    held = []
-
-    def hold(module, args, output):
-        if not held:  # only the first thread, only its first call
-            held.append(threading.get_ident())
-            inside.set()
-            assert second_done.wait(WAIT_S), 'second thread never finished'
-
-    results, errors = {}, []
-
-    def run(name, fn, before=None):
-        try:
-            if before is not None:
-                assert before.wait(WAIT_S), 'first thread never got inside'
-            results[name] = fn()
-        except BaseException as exc:  # handed to the main thread
-            errors.append(exc)
-        finally:
-            if name == 'second':
-                second_done.set()
-
-    handle = norm.register_forward_hook(hold)
-    threads = [
-        threading.Thread(target=run, args=('first', first)),
-        threading.Thread(target=run, args=('second', second, inside)),
-    ]
-    try:
-        for thread in threads:
-            thread.start()
-        for thread in threads:
-            thread.join(2 * WAIT_S)
-    finally:
-        handle.remove()
-    if errors:
-        raise errors[0]
-    assert held, 'the first thread was never held inside the norm'
-    return results['first'], results['second']
 
 
 def _random_adapters(model: nn.Module) -> None:
@@ -97,8 +53,8 @@ def test_two_threads_in_one_forward_get_their_own_results(grad):
         with torch.set_grad_enabled(grad):
             return model(x)
 
-    got_a, got_b = _held_then_second(model[0].norm2, lambda: forward(a),
-                                     lambda: forward(b))
+    got_a, got_b = held_then_second(model[0].norm2, lambda: forward(a),
+                                    lambda: forward(b))
     assert_close(got_a, want_a, rtol=0, atol=0)
     assert_close(got_b, want_b, rtol=0, atol=0)
     if grad:
@@ -126,7 +82,7 @@ def test_inference_recognizer_from_two_threads(tiny_video_data, clean_loggers):
         for video in (first, second)
     ]
     assert not torch.equal(*want)
-    got = _held_then_second(
+    got = held_then_second(
         model.backbone.backbone.blocks[0].norm2,
         lambda: inference_recognizer(model, first).pred_score,
         lambda: inference_recognizer(model, second).pred_score)
@@ -179,8 +135,8 @@ def test_a_deepcopy_while_another_thread_is_inside_a_block():
     model = _vit_blocks()
     x = torch.randn(2, 5, DIMS)
     want = model(x)
-    got, clone = _held_then_second(model[0].norm2, lambda: model(x),
-                                   lambda: copy.deepcopy(model))
+    got, clone = held_then_second(model[0].norm2, lambda: model(x),
+                                  lambda: copy.deepcopy(model))
     assert_close(got, want, rtol=0, atol=0)
     assert_close(clone(x), want, rtol=0, atol=0)
 

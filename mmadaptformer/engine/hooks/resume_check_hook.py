@@ -31,7 +31,7 @@ from typing import Any, Dict, List, Optional
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
 from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
-from mmengine.runner import Runner
+from mmengine.runner import IterBasedTrainLoop, Runner
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils.checkpoint_loading import safe_torch_load
@@ -97,14 +97,14 @@ def refuse_resume_without_trained_part(runner: Runner,
         ResumeStateError: Always, naming the file and what to do.
     """
     source = resumed_source(runner)
-    epoch = check_training_state(runner, checkpoint, source)['epoch']
+    at = _resumed_at(runner, check_training_state(runner, checkpoint, source))
     keys, part = model_trained_part_keys(unwrapped_model(runner.model))
     file = _file(source)
     raise ResumeStateError(
         f'{source} cannot be resumed with this config: it holds none of '
         f'the model\'s {len(keys)} {part} tensors (e.g. {keys[0]}), so the '
         f'{part}s would train from their initialisation while the run went '
-        f'on after epoch {epoch} with the checkpoint\'s optimizer and '
+        f'on after {at} with the checkpoint\'s optimizer and '
         f'schedule. It is a checkpoint of a model without these {part}s (a '
         'stock or fully fine-tuned model, e.g. another run\'s checkpoint in '
         'this work dir). Resume from a checkpoint that this config\'s '
@@ -141,6 +141,16 @@ def check_training_state(runner: Runner, checkpoint: Any, source: str) -> dict:
     return meta
 
 
+def _resumed_at(runner: Runner, meta: dict) -> str:
+    """Where the resumed run goes on, for messages: after the checkpoint's
+    iteration in an iteration-based run (whose epoch stays 0), else after
+    its epoch and iteration (a checkpoint saved every N iterations of an
+    epoch-based run may be one of the middle of an epoch)."""
+    if isinstance(runner.train_loop, IterBasedTrainLoop):
+        return f"iteration {meta['iter']}"
+    return f"epoch {meta['epoch']} (iteration {meta['iter']})"
+
+
 def _file(source: str) -> str:
     """``source`` where it is a file to put on a command line."""
     return source if source.endswith('.pth') else 'FILE'
@@ -151,7 +161,7 @@ def _hint(source: str) -> str:
 
 
 def _check_present(runner: Runner, checkpoint: dict, source: str,
-                   epoch: int) -> None:
+                   at: str) -> None:
     """Refuse a checkpoint without the optimizer or scheduler state that
     the run has."""
     lacking, effects = [], []
@@ -169,7 +179,7 @@ def _check_present(runner: Runner, checkpoint: dict, source: str,
     raise ResumeStateError(
         f'{source} cannot be resumed: it holds no {" and no ".join(lacking)}'
         f' (only {", ".join(map(str, checkpoint))}), so training would go on '
-        f'after epoch {epoch} with {" and ".join(effects)}, not where the '
+        f'after {at} with {" and ".join(effects)}, not where the '
         'run stopped. It is a checkpoint of the weights alone (e.g. a '
         'best_*.pth, or one saved with save_optimizer=False or '
         'save_param_scheduler=False). Resume from one of the run\'s '
@@ -260,8 +270,8 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
             (:func:`~mmadaptformer.engine.adapter_checkpoint.
             checkpoint_meta`).
     """
-    epoch = check_training_state(runner, checkpoint, source)['epoch']
-    _check_present(runner, checkpoint, source, epoch)
+    meta = check_training_state(runner, checkpoint, source)
+    _check_present(runner, checkpoint, source, _resumed_at(runner, meta))
     if 'optimizer' in checkpoint:
         _check_optimizer_fits(runner, checkpoint['optimizer'], source)
     changes = [] if runner.param_schedulers is None else _check_schedulers(
@@ -321,12 +331,13 @@ class ResumeCheckHook(Hook):
     run's optimizer and schedulers (see :func:`check_resume_state`).
     Otherwise the run stops before any of it is loaded, with an error
     that names the file and says what to do: resume from the run's
-    ``epoch_N.pth``, or load the weights alone with ``load_from`` (a
-    backbone's with ``--pretrained``). A scheduler whose settings differ
-    from the checkpoint's (``T_max``, ``end``, ...) and optimizer settings
-    that differ (``lr``, ``weight_decay``, ``momentum``, ``betas``, ...;
-    base values, before any scheduler) are kept as the checkpoint has
-    them, as MMEngine does, with a warning naming both values. The
+    ``epoch_N.pth`` (``iter_N.pth``), or load the weights alone with
+    ``load_from`` (a backbone's with ``--pretrained``). A scheduler whose
+    settings differ from the checkpoint's (``T_max``, ``end``, ...) and
+    optimizer settings that differ (``lr``, ``weight_decay``,
+    ``momentum``, ``betas``, ...; base values, before any scheduler) are
+    kept as the checkpoint has them, as MMEngine does, with a warning
+    naming both values. The
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes list it in
     ``default_hooks`` (``configs/_base_/default_hooks.py``), so
     ``Runner.from_cfg`` runs it; ``tools/train.py`` adds it to a config

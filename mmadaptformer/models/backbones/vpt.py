@@ -16,6 +16,7 @@ the front for hosts without extra tokens (VideoMAE).
   in the sequence from the first block to the last.
 """
 import math
+import threading
 from typing import Any, Dict, List, Optional, Tuple
 
 import torch
@@ -88,6 +89,36 @@ def _embed_dims(model: nn.Module) -> int:
     return dims
 
 
+class _CarriedPrompts:
+    """VPT-shallow's prompt outputs of the block that just ran, per thread.
+
+    Each thread sees only what its own forward put here, so two threads in
+    a forward of one model (a thread pool running inference, say) do not
+    take each other's. The prompts of a forward in progress are no part of
+    the model: a copy or an unpickled model starts with none.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        # A thread-local object can be neither copied nor pickled.
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def put(self, prompts: Optional[torch.Tensor]) -> None:
+        """Keep ``prompts`` for this thread's next block."""
+        self._local.prompts = prompts
+
+    def take(self) -> Optional[torch.Tensor]:
+        """This thread's kept prompts (None if none), no longer kept."""
+        prompts = getattr(self._local, 'prompts', None)
+        self._local.prompts = None
+        return prompts
+
+
 class _PromptRouter:
     """Forward hooks that put one block's prompts in and take them out.
 
@@ -125,7 +156,7 @@ class _PromptRouter:
         owner = self.owner
         pos, num = owner.prompt_position, owner.num_prompts
         if not owner.deep and self.index < len(owner.prompted_blocks) - 1:
-            owner._carried = output[:, pos:pos + num]
+            owner._carried.put(output[:, pos:pos + num])
         return torch.cat((output[:, :pos], output[:, pos + num:]), dim=1)
 
 
@@ -250,8 +281,9 @@ class VPT(FrozenHostWrapper):
         prompts = prompts.to(device=device, dtype=dtype)
         self.prompt_embeddings = nn.Parameter(prompts)
         self.prompt_dropout = nn.Dropout(prompt_dropout)
-        # VPT-shallow: the previous block's prompt outputs, within a forward.
-        self._carried: Optional[torch.Tensor] = None
+        # VPT-shallow: the previous block's prompt outputs, within a forward
+        # of this thread.
+        self._carried = _CarriedPrompts()
         for index, (name, block) in enumerate(blocks):
             block._vpt_router = _PromptRouter(self, block, index, name)
 
@@ -278,11 +310,11 @@ class VPT(FrozenHostWrapper):
     def _prompts_for(self, index: int, x: torch.Tensor) -> torch.Tensor:
         """The ``(B, num_prompts, C)`` prompts that block ``index`` sees."""
         if self.deep or index == 0:
-            self._carried = None
+            self._carried.put(None)
             prompts = self.prompt_embeddings[index if self.deep else 0]
             prompts = prompts.to(x.dtype).expand(x.size(0), -1, -1)
             return self.prompt_dropout(prompts)
-        carried, self._carried = self._carried, None
+        carried = self._carried.take()
         if carried is None:
             raise RuntimeError(
                 f'VPT-shallow: {self.prompted_blocks[index]} ran without '
@@ -297,4 +329,4 @@ class VPT(FrozenHostWrapper):
             return self.backbone(*args, **kwargs)
         finally:
             # Keep no graph alive after an interrupted VPT-shallow forward.
-            self._carried = None
+            self._carried.put(None)

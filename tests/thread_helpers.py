@@ -1,0 +1,58 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Two threads in one model, in a fixed order: a test fixture."""
+import threading
+from typing import Any, Callable, Tuple
+
+from torch import nn
+
+#: How long a thread waits for the other before the test fails.
+WAIT_S = 60
+
+
+def held_then_second(module: nn.Module, first: Callable[[], Any],
+                     second: Callable[[], Any]) -> Tuple[Any, Any]:
+    """Run ``first()`` in one thread and ``second()`` in another while the
+    first waits in ``module``'s forward hook; return both results.
+
+    Only the first thread's first call of ``module`` waits, inside a hook
+    registered after the module's others, until ``second()`` has returned
+    (or raised). An exception of either thread is raised here.
+    """
+    inside, second_done = threading.Event(), threading.Event()
+    held = []
+
+    def hold(module, args, output):
+        if not held:  # only the first thread, only its first call
+            held.append(threading.get_ident())
+            inside.set()
+            assert second_done.wait(WAIT_S), 'second thread never finished'
+
+    results, errors = {}, []
+
+    def run(name, fn, before=None):
+        try:
+            if before is not None:
+                assert before.wait(WAIT_S), 'first thread never got inside'
+            results[name] = fn()
+        except BaseException as exc:  # handed to the main thread
+            errors.append(exc)
+        finally:
+            if name == 'second':
+                second_done.set()
+
+    handle = module.register_forward_hook(hold)
+    threads = [
+        threading.Thread(target=run, args=('first', first)),
+        threading.Thread(target=run, args=('second', second, inside)),
+    ]
+    try:
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(2 * WAIT_S)
+    finally:
+        handle.remove()
+    if errors:
+        raise errors[0]
+    assert held, f'the first thread was never held in {type(module)}'
+    return results['first'], results['second']
