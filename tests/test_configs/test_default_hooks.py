@@ -1,8 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The configs that write their own ``default_hooks`` instead of inheriting
-the recipes' (``configs/_base_/default_hooks.py``) still carry the
-``ResumeCheckHook``, once, so that a plain ``Runner.from_cfg`` refuses a
-resume that cannot continue the run, as ``tools/train.py`` does."""
+"""The configs outside the recipes (``configs/examples``, which write their
+own ``default_hooks``; ``configs/tiny`` and ``configs/demo``, which inherit
+the recipes' ``configs/_base_/default_hooks.py`` and change some of them)
+carry the ``ResumeCheckHook``, once, so that a plain ``Runner.from_cfg``
+refuses a resume that cannot continue the run, as ``tools/train.py``
+does."""
 import glob
 import os.path as osp
 
@@ -14,14 +16,14 @@ from mmengine.runner import Runner
 from mmadaptformer.engine import ResumeCheckHook
 from mmadaptformer.engine.config_copy_runner import build_runner
 
-OWN_DEFAULT_HOOKS = sorted(
+OUTSIDE_RECIPES = sorted(
     glob.glob(osp.join(CONFIGS, 'examples', '*.py')) +
     glob.glob(osp.join(CONFIGS, 'tiny', '*.py')) +
     glob.glob(osp.join(CONFIGS, 'demo', '*.py')))
 
 
 @pytest.mark.parametrize(
-    'path', OWN_DEFAULT_HOOKS, ids=lambda p: osp.relpath(p, CONFIGS))
+    'path', OUTSIDE_RECIPES, ids=lambda p: osp.relpath(p, CONFIGS))
 def test_config_carries_the_resume_check_once(path):
     cfg = Config.fromfile(path)
     assert cfg.default_hooks.resume_check == dict(type='ResumeCheckHook')
