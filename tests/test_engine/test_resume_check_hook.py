@@ -310,7 +310,7 @@ def test_an_iteration_based_run_is_said_to_go_on_after_its_iteration(
     runner, _ = _resume(stock_cfg, tmp_path / 'w', checkpoint)
     with pytest.raises(ResumeStateError) as info:
         runner.train()
-    assert "(only meta, state_dict, message_hub), so training would go on " \
+    assert '(only meta, state_dict, message_hub), so training would go on ' \
         'after iteration 2 with a new optimizer state' in str(info.value)
 
     adapter_cfg = write_config(tmp_path / 'adapter.py', TINY_IMAGE_CONFIG,
