@@ -9,7 +9,8 @@ from torch import nn
 from .state_dict_check import check_state_dict
 
 __all__ = [
-    'pretrained_init_cfgs', 'is_pretrained_cfg', 'check_pretrained_init'
+    'read_init_checkpoint', 'pretrained_init_cfgs', 'is_pretrained_cfg',
+    'check_pretrained_init'
 ]
 
 
@@ -41,6 +42,52 @@ def is_pretrained_cfg(cfg: Any) -> bool:
     from mmengine.model.weight_init import PretrainedInit
     return isinstance(
         cfg, dict) and cfg.get('type') in ('Pretrained', PretrainedInit)
+
+
+def read_init_checkpoint(path: str,
+                         prefix: Optional[str] = None,
+                         map_location: Optional[str] = 'cpu') -> Any:
+    """Read the state dict a ``Pretrained`` init_cfg names, as MMEngine's
+    ``PretrainedInit`` reads it, without a line on stdout.
+
+    MMEngine's ``_load_checkpoint`` and ``_load_checkpoint_with_prefix``
+    load with ``logger=None``, which ``print``s ``Loads checkpoint by local
+    backend from path: ...`` to stdout: a line among ``tools/infer.py``'s
+    results (it broke ``--out -``'s JSON) and a second one beside the
+    ``PretrainedInit``'s own. Checks read the file silently; the load
+    itself still logs it.
+
+    Args:
+        path (str): The checkpoint (a path or URL).
+        prefix (str, optional): Keep only the keys under it, without it,
+            as ``Pretrained(prefix=...)`` does. Defaults to None.
+        map_location (str, optional): Where to load the tensors. Defaults
+            to 'cpu'.
+
+    Returns:
+        The checkpoint's ``state_dict`` (or the checkpoint, if it has
+        none), the keys under ``prefix`` only if given.
+
+    Raises:
+        AssertionError: If no key is under ``prefix``, as MMEngine's
+            ``_load_checkpoint_with_prefix`` raises.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    checkpoint = CheckpointLoader.load_checkpoint(
+        path, map_location=map_location, logger='silent')
+    if isinstance(checkpoint, dict) and 'state_dict' in checkpoint:
+        checkpoint = checkpoint['state_dict']
+    if prefix is None:
+        return checkpoint
+    if not prefix.endswith('.'):
+        prefix += '.'
+    state_dict = {
+        key[len(prefix):]: value
+        for key, value in checkpoint.items() if key.startswith(prefix)
+    }
+    if not state_dict:
+        raise AssertionError(f'{prefix} is not in the pretrained model')
+    return state_dict
 
 
 def check_pretrained_init(module: nn.Module,
@@ -81,8 +128,6 @@ def check_pretrained_init(module: nn.Module,
     Raises:
         StateDictMismatchError: If a checkpoint does not fit ``module``.
     """
-    from mmengine.runner.checkpoint import (_load_checkpoint,
-                                            _load_checkpoint_with_prefix)
     if module.__dict__.get('_pretrained_checked'):
         return 0
     checked = 0
@@ -90,13 +135,8 @@ def check_pretrained_init(module: nn.Module,
         path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
         location = cfg.get('map_location', map_location)
         state_dict = None if read is None else read(cfg)
-        if state_dict is None and prefix is None:
-            state_dict = _load_checkpoint(path, map_location=location)
-            if isinstance(state_dict, dict) and 'state_dict' in state_dict:
-                state_dict = state_dict['state_dict']
-        elif state_dict is None:
-            state_dict = _load_checkpoint_with_prefix(
-                prefix, path, map_location=location)
+        if state_dict is None:
+            state_dict = read_init_checkpoint(path, prefix, location)
         if screen is not None:
             screen(state_dict, path)
         where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'

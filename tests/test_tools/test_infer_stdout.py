@@ -90,3 +90,29 @@ def test_out_dash_writes_the_json_alone_to_stdout(model, tmp_path):
     assert f'{broken}: ERROR {broken}' in proc.stderr
     assert 'mmengine - WARNING' in proc.stderr
     assert not (tmp_path / '-').exists()
+
+
+@pytest.mark.parametrize('pretrained', [False, True], ids=['config', 'flag'])
+def test_an_adapter_only_checkpoint_keeps_stdout_to_the_results(
+        video_tasks, model, tmp_path, pretrained):
+    """The frozen backbone of an adapter-only checkpoint is read from its
+    pretrained file. The check of that file, before the model loads it,
+    read it with MMEngine's ``_load_checkpoint``, which ``print``s ``Loads
+    checkpoint by local backend from path: ...`` to stdout: the first line
+    of ``--out -``'s JSON (``json.tool``: ``Expecting value``)."""
+    task = video_tasks['full']
+    args = [
+        'infer.py', task['config'], task['checkpoint'], model['videos'][0],
+        '--out', '-'
+    ]
+    if pretrained:
+        args += ['--pretrained', video_tasks['stock']]
+    proc = run_tool(args, cwd=tmp_path, separate_stderr=True)
+    assert 'Loads checkpoint' not in proc.stdout
+    results = json.loads(proc.stdout)
+    assert list(results) == model['videos'][:1]
+    assert len(results[model['videos'][0]]['full']['scores']) == 2
+    # The load itself (MMEngine's ``PretrainedInit``) is still logged, on
+    # stderr.
+    assert proc.stderr.count(
+        f'load backbone. in model from: {video_tasks["stock"]}') == 1

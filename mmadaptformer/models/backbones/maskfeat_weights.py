@@ -17,6 +17,8 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import nn
 
+from ...utils.pretrained_init import read_init_checkpoint
+
 __all__ = ['MASKFEAT', 'maskfeat_state_dict', 'resize_rel_pos']
 
 #: MViT's ``pretrained_type`` of MaskFeat checkpoints.
@@ -50,11 +52,10 @@ def maskfeat_state_dict(
     """
     if getattr(host, 'pretrained_type', None) != MASKFEAT:
         return None
-    from mmengine.runner.checkpoint import _load_checkpoint_with_prefix
     path = init_cfg['checkpoint']
-    state_dict = _load_checkpoint_with_prefix(
-        init_cfg.get('prefix') or _PREFIX,
+    state_dict = read_init_checkpoint(
         path,
+        init_cfg.get('prefix') or _PREFIX,
         map_location=init_cfg.get('map_location', 'cpu'))
     own = host.state_dict()
     resized = {}
