@@ -54,8 +54,8 @@ def build_parser() -> argparse.ArgumentParser:
         metavar='CHECKPOINT',
         help='pretrained weights of the frozen backbone the adapters were '
         'trained on, which the tensors the config leaves frozen must equal '
-        '(default: the one a merged checkpoint records, else the config\'s '
-        'if the file is there)')
+        '(default: the one a merged checkpoint records; without either, '
+        'nothing is compared and the tool says so)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
