@@ -14,14 +14,14 @@ __all__ = ['serialized', 'eval_mode']
 def serialized(method: Callable) -> Callable:
     """Run a method of an object that has a ``lock`` under that lock.
 
-    A model may hold the state of the forward in progress on itself:
-    :class:`~mmadaptformer.models.multitask.TaskStreams` the layout of the
-    batch, a shallow VPT the prompts it carries between blocks. Two
-    threads in one forward would break each other's (a shape error, or
-    another input's adapter output); a second call waits for the first
-    instead. (Each adapted block's
+    A multi-task model holds the state of the forward in progress on
+    itself: :class:`~mmadaptformer.models.multitask.TaskStreams` the layout
+    of the batch. Two threads in one forward would break each other's (a
+    shape error, or another input's adapter output); a second call waits
+    for the first instead. (Each adapted block's
     :class:`~mmadaptformer.models.adapters.router.AdapterRouter` keeps its
-    norm's input per thread, so a plain AdaptFormer model needs no lock.)
+    norm's input per thread, and a shallow VPT the prompts it carries
+    between blocks, so those models alone need no lock.)
     """
 
     @functools.wraps(method)
