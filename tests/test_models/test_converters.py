@@ -993,7 +993,9 @@ def test_api_defaults_to_the_frames_of_the_cli_and_the_recipes(tmp_path):
     recipe = Config.fromfile(
         osp.join(CONFIGS, '_base_', 'models',
                  'videomae_vit-b_8x224.py')).model.backbone
-    cli = load_tool(TOOL).parse_args(['in.pth', 'out.pth'])
+    source = tmp_path / 'in.pth'
+    torch.save({}, source)
+    cli = load_tool(TOOL).parse_args([str(source), str(tmp_path / 'out.pth')])
     assert (cli.num_frames, cli.img_size) == (recipe.num_frames,
                                               recipe.img_size) == (8, 224)
     sd = videomae_pretrain()
