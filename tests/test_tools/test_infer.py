@@ -18,11 +18,6 @@ from mmengine.registry import MODELS, init_default_scope
 
 
 @pytest.fixture(scope='module')
-def infer():
-    return load_tool('infer.py').main
-
-
-@pytest.fixture(scope='module')
 def inputs(tmp_path_factory, tiny_video_data):
     """A folder with two good videos, and bad files next to it."""
     root = tmp_path_factory.mktemp('inputs')

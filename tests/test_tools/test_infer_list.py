@@ -8,27 +8,10 @@ import os
 import shutil
 
 import pytest
-from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
-                     load_tool, run_tool, save_as_built_checkpoint,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+from helpers import (TINY_IMAGE_CONFIG, image_data_cfg, run_tool,
+                     save_as_built_checkpoint, write_config)
 
 ERROR = ': error: '  # after the program name, as argparse says it
-
-
-@pytest.fixture(scope='module')
-def infer():
-    return load_tool('infer.py').main
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory, tiny_video_data):
-    """The tiny video config and a full checkpoint of it."""
-    root = tmp_path_factory.mktemp('infer_list')
-    config = write_config(root / 'tiny.py', TINY_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    checkpoint = str(root / 'full.pth')
-    save_stock_video_checkpoint(checkpoint)
-    return dict(config=config, checkpoint=checkpoint)
 
 
 def _json(argv, cwd):
@@ -39,7 +22,8 @@ def _json(argv, cwd):
     return json.loads(proc.stdout)
 
 
-def test_a_list_names_inputs_in_its_order(model, tiny_video_data, tmp_path):
+def test_a_list_names_inputs_in_its_order(stock_video_model, tiny_video_data,
+                                          tmp_path):
     """Plain paths, relative to the list's folder (not to the working
     directory) or absolute, a name with a space, comments, blank lines
     and annotation lines (``path label``, ``path total_frames label``),
@@ -64,7 +48,8 @@ def test_a_list_names_inputs_in_its_order(model, tiny_video_data, tmp_path):
         ('\ufeff' + text.replace('\n', '\r\n')).encode())
     first = os.path.join(videos, names[5])
     results = _json([
-        model['config'], model['checkpoint'], first, '--list', 'lists/val.txt'
+        stock_video_model['config'], stock_video_model['checkpoint'], first,
+        '--list', 'lists/val.txt'
     ], tmp_path)
     assert list(results) == [
         first, f'lists/clips/{names[2]}', f'lists/clips/{names[0]}',
@@ -75,14 +60,14 @@ def test_a_list_names_inputs_in_its_order(model, tiny_video_data, tmp_path):
 
 
 def test_annotation_files_with_list_root(tmp_path, tiny_video_data,
-                                         tiny_image_data, model):
+                                         tiny_image_data, stock_video_model):
     """MMAction2's ``val.txt`` (``file label``, relative to the videos
     folder) and MMPretrain's ``val.txt`` (``class/file label``, relative
     to the data prefix) read with ``--list-root``."""
     video_names = [line.split()[0] for line in open(tiny_video_data['val'])]
     results = _json([
-        model['config'], model['checkpoint'], '--list', tiny_video_data['val'],
-        '--list-root', tiny_video_data['videos']
+        stock_video_model['config'], stock_video_model['checkpoint'], '--list',
+        tiny_video_data['val'], '--list-root', tiny_video_data['videos']
     ], tmp_path)
     assert list(results) == [
         os.path.join(tiny_video_data['videos'], n) for n in video_names
@@ -113,11 +98,12 @@ def _refusal(infer, argv, capsys):
 
 
 def test_a_list_that_cannot_be_used_is_refused_before_loading(
-        infer, model, tiny_video_data, tmp_path, capsys, monkeypatch):
+        infer, stock_video_model, tiny_video_data, tmp_path, capsys,
+        monkeypatch):
     """Each refusal names the list file, the line and what was expected;
     nothing is loaded or written."""
     monkeypatch.chdir(tmp_path)
-    one = [model['config'], model['checkpoint']]
+    one = [stock_video_model['config'], stock_video_model['checkpoint']]
     video = os.path.join(tiny_video_data['videos'],
                          sorted(os.listdir(tiny_video_data['videos']))[0])
     (tmp_path / 'l.txt').write_text(f'# one\n{video}\nmissing.mp4 3\ngone\n')

@@ -13,26 +13,9 @@ import subprocess
 import sys
 
 import pytest
-from helpers import (TINY_VIDEO_CONFIG, TOOLS, load_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+from helpers import TOOLS
 
 ERROR = ': error: '  # after the program name, as argparse says it
-
-
-@pytest.fixture(scope='module')
-def infer():
-    return load_tool('infer.py').main
-
-
-@pytest.fixture(scope='module')
-def model(tmp_path_factory, tiny_video_data):
-    """The tiny video config and a full checkpoint of it."""
-    root = tmp_path_factory.mktemp('infer_list_stdin')
-    config = write_config(root / 'tiny.py', TINY_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    checkpoint = str(root / 'full.pth')
-    save_stock_video_checkpoint(checkpoint)
-    return dict(config=config, checkpoint=checkpoint)
 
 
 def _shell(script, cwd):
@@ -45,7 +28,8 @@ def _shell(script, cwd):
                           timeout=300)
 
 
-def test_find_piped_into_list_dash(model, tiny_video_data, tmp_path):
+def test_find_piped_into_list_dash(stock_video_model, tiny_video_data,
+                                   tmp_path):
     """``find`` into ``--list -`` after an INPUT, in the pipe's order; the
     paths relative to the current directory, and a second list relative
     to --list-root."""
@@ -60,8 +44,8 @@ def test_find_piped_into_list_dash(model, tiny_video_data, tmp_path):
     infer = ' '.join(
         map(shlex.quote, [
             sys.executable,
-            osp.join(TOOLS, 'infer.py'), model['config'], model['checkpoint'],
-            first, '--list', '-', '--out', '-'
+            osp.join(TOOLS, 'infer.py'), stock_video_model['config'],
+            stock_video_model['checkpoint'], first, '--list', '-', '--out', '-'
         ]))
     proc = _shell(f"find data -name '*.mp4' | sort -r | {infer}", tmp_path)
     assert proc.returncode == 0, proc.stderr
@@ -89,12 +73,13 @@ def _refusal(infer, argv, capsys):
     return line.partition(ERROR)[2]
 
 
-def test_list_dash_refusals(infer, model, tmp_path, capsys, monkeypatch):
+def test_list_dash_refusals(infer, stock_video_model, tmp_path, capsys,
+                            monkeypatch):
     """Given twice, or naming a path that is not there (the line and the
     folder it was resolved against are named), it is refused before any
     model loads."""
     monkeypatch.chdir(tmp_path)
-    one = [model['config'], model['checkpoint']]
+    one = [stock_video_model['config'], stock_video_model['checkpoint']]
     assert _refusal(infer, one + ['--list', '-', '--list', '-'], capsys) == (
         '--list - is given 2 times; standard input is read once, so give '
         'it once')

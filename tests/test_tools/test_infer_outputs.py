@@ -14,15 +14,10 @@ import numpy as np
 import pytest
 import torch
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
-                     load_tool, save_as_built_checkpoint,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+                     save_as_built_checkpoint, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 
 ERROR = ': error: '  # after the program name, as argparse says it
-
-
-@pytest.fixture(scope='module')
-def infer():
-    return load_tool('infer.py').main
 
 
 @pytest.fixture(scope='module')
