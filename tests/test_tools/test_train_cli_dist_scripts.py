@@ -17,6 +17,31 @@ LAUNCH_ENV = dict(
     PORT='29555', NNODES='2', NODE_RANK='1', MASTER_ADDR='10.1.2.3')
 
 
+def _recorded_launch(tmp_path, script, args, stand_in, env):
+    """Copy ``script`` into ``tmp_path/my repo/tools`` and run it with
+    ``args``; ``stand_in`` (the file the script runs in place of torchrun
+    or srun) records its ``PYTHONPATH`` and arguments. Returns the repo,
+    the recorded ``PYTHONPATH`` and arguments."""
+    repo = tmp_path / 'my repo'
+    (repo / 'tools').mkdir(parents=True)
+    shutil.copy(os.path.join(TOOLS, script), repo / 'tools' / script)
+    record = tmp_path / 'argv.txt'
+    stand_in.write_text('#!/usr/bin/env bash\n'
+                        f'printf "%s\\n" "$PYTHONPATH" "$@" > "{record}"\n')
+    stand_in.chmod(0o755)
+    proc = subprocess.run(
+        ['bash', str(repo / 'tools' / script)] + args,
+        cwd=tmp_path,
+        env=dict(os.environ, PYTHONPATH='', **env),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=60)
+    assert proc.returncode == 0, proc.stdout
+    pythonpath, *argv = record.read_text().splitlines()
+    return repo, pythonpath, argv
+
+
 @pytest.mark.parametrize('script, args, tool, tool_args', [
     ('dist_train.sh', ['my cfg.py', '1', '--seed', '1'], 'train.py',
      ['my cfg.py', '--launcher', 'pytorch', '--seed', '1']),
@@ -29,25 +54,9 @@ def test_dist_script_in_a_path_with_a_space(script, args, tool, tool_args,
     """From ``/home/me/my repo/`` the scripts ran torchrun on
     ``/home/me/my`` (``can't open file``) and put ``/home/me/my`` on
     ``PYTHONPATH`` instead of the checkout."""
-    repo = tmp_path / 'my repo'
-    (repo / 'tools').mkdir(parents=True)
-    shutil.copy(os.path.join(TOOLS, script), repo / 'tools' / script)
-    record = tmp_path / 'argv.txt'
     fake = tmp_path / 'fake_python'
-    fake.write_text('#!/usr/bin/env bash\n'
-                    f'printf "%s\\n" "$PYTHONPATH" "$@" > "{record}"\n')
-    fake.chmod(0o755)
-    env = dict(os.environ, PYTHON=str(fake), PYTHONPATH='', **LAUNCH_ENV)
-    proc = subprocess.run(
-        ['bash', str(repo / 'tools' / script)] + args,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=60)
-    assert proc.returncode == 0, proc.stdout
-    pythonpath, *argv = record.read_text().splitlines()
+    repo, pythonpath, argv = _recorded_launch(
+        tmp_path, script, args, fake, dict(PYTHON=str(fake), **LAUNCH_ENV))
     assert pythonpath.split(':')[0] == f'{repo}/tools/..'
     assert argv == [
         '-m', 'torch.distributed.run', '--nnodes=2', '--node_rank=1',
@@ -69,33 +78,15 @@ def test_slurm_script_in_a_path_with_a_space(script, args, tool, tool_args,
     argument at their spaces (``$(dirname $0)`` and ``${PY_ARGS}``
     unquoted). ``srun`` is a script on ``PATH`` that records what it is
     given: the SLURM scheduler does not run here."""
-    repo = tmp_path / 'my repo'
-    (repo / 'tools').mkdir(parents=True)
-    shutil.copy(os.path.join(TOOLS, script), repo / 'tools' / script)
-    record = tmp_path / 'argv.txt'
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir()
-    srun = bin_dir / 'srun'
-    srun.write_text('#!/usr/bin/env bash\n'
-                    f'printf "%s\\n" "$PYTHONPATH" "$@" > "{record}"\n')
-    srun.chmod(0o755)
-    env = dict(
-        os.environ,
-        PATH=f'{bin_dir}:{os.environ["PATH"]}',
-        PYTHON='python3',
-        PYTHONPATH='',
-        GPUS='2',
-        GPUS_PER_NODE='2')
-    proc = subprocess.run(
-        ['bash', str(repo / 'tools' / script)] + args,
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        timeout=60)
-    assert proc.returncode == 0, proc.stdout
-    pythonpath, *argv = record.read_text().splitlines()
+    repo, pythonpath, argv = _recorded_launch(
+        tmp_path, script, args, bin_dir / 'srun',
+        dict(
+            PATH=f'{bin_dir}:{os.environ["PATH"]}',
+            PYTHON='python3',
+            GPUS='2',
+            GPUS_PER_NODE='2'))
     assert pythonpath.split(':')[0] == f'{repo}/tools/..'
     assert argv == [
         '-p', 'part', '--job-name=job', '--gres=gpu:2', '--ntasks=2',
