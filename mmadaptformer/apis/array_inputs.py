@@ -14,11 +14,14 @@ unchanged. So an array gets the scores its file gets.
 A PIL image is refused, naming the conversion: its array is RGB, and
 taking it as it is would score an image with red and blue swapped.
 An array is answered under its index in the inputs (an ``int``); a file
-under its path (a ``str``), as before.
+under its path (a ``str``), as before. Where an input is named in text (an
+error, the notice of short videos, a JSON file), an array is
+``inputs[INDEX]`` (:func:`input_name`, :func:`named_results`): ``json.dump``
+would write the key ``1`` as ``"1"``, which reads as a file of that name.
 """
 import logging
 import os
-from typing import Any, List, Optional, Sequence, Tuple, Union
+from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.config import Config
@@ -33,8 +36,8 @@ from .infer_files import InferenceInputError, collect_inputs
 from .test_pipeline import test_pipeline_cfg
 
 __all__ = [
-    'InputKey', 'describe_array', 'check_array', 'collect_items',
-    'ArrayPipeline'
+    'InputKey', 'input_name', 'named_results', 'describe_array', 'check_array',
+    'collect_items', 'ArrayPipeline'
 ]
 
 #: How results name an input: a file's path, an array's index.
@@ -47,6 +50,48 @@ _LAYOUTS = dict(
     'decodes them)',
     mmpretrain='an image: H x W x 3 uint8 in BGR order (as mmcv.imread '
     'reads it)')
+
+
+def input_name(key: InputKey) -> str:
+    """How an input is named in text: a file by its path, an array by
+    ``inputs[INDEX]``, as the errors about it name it.
+
+    Args:
+        key (str | int): The input's key in the results.
+
+    Returns:
+        str: ``key`` for a path, ``'inputs[INDEX]'`` for an array's index.
+    """
+    return f'inputs[{key}]' if isinstance(key, int) else key
+
+
+def named_results(results: Dict[InputKey, Any]) -> Dict[str, Any]:
+    """The results keyed by :func:`input_name`, e.g. to write them as JSON.
+
+    JSON's keys are strings: ``json.dump`` writes an array's key ``1`` as
+    ``"1"``, which reads as a file named ``1`` and would be written twice
+    beside a file given as ``1``. Here it is ``"inputs[1]"``, the name the
+    errors and the notice of short videos give it.
+
+    Args:
+        results (dict): ``{key: answer}``, as the engines return them.
+
+    Returns:
+        dict: The same answers in the same order, keyed by name.
+
+    Raises:
+        ValueError: If two keys get one name (a file given as
+            ``inputs[1]`` beside the array at index 1), naming it.
+    """
+    named: Dict[str, Any] = {}
+    for key, answer in results.items():
+        name = input_name(key)
+        if name in named:
+            raise ValueError(
+                f'results: the file {name!r} and the array at index '
+                f'{name[7:-1]} are both named {name!r}; rename the file.')
+        named[name] = answer
+    return named
 
 
 def describe_array(array: np.ndarray) -> str:

@@ -344,7 +344,11 @@ class ModelInferencer:
             dict: ``{key: {task: {"label", "class", "scores"}}}``, or
             ``{key: {"error": message}}`` for an input that failed; the key
             is a file's path (``str``) or an array's index in ``inputs``
-            (``int``; 0 for an array given alone).
+            (``int``; 0 for an array given alone). ``json.dump`` would
+            write an index as a string (``"1"``); to write the results as
+            JSON, key them by name first
+            (:func:`~mmadaptformer.apis.array_inputs.named_results`:
+            ``"inputs[1]"``).
 
         Raises:
             ValueError: If ``batch_size`` is not an int >= 1.

@@ -5,15 +5,18 @@ task's test pipeline spans.
 They are classified with repeated frames (the sampler loops or repeats
 them), as ``tools/test.py`` evaluates them; the test set names them
 (``DataHealthHook``), and :func:`short_video_inputs` finds them among the
-answered inputs of inference so that the tools can name them the same way
+answered inputs of inference, files and arrays, so that the tools can name
+them the same way
 (:func:`~mmadaptformer.datasets.short_videos.short_videos_notice`).
 """
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional, Sequence
 
+import numpy as np
 from mmengine.config import Config
 
 from mmadaptformer.datasets.short_videos import ShortVideo, clip_frames
 from mmadaptformer.utils.video_containers import inspect_video
+from .array_inputs import InputKey, input_name
 from .test_pipeline import build_test_pipeline
 
 __all__ = ['clip_span', 'short_video_inputs']
@@ -37,31 +40,75 @@ def clip_span(cfg: Config, source: str = 'config') -> Optional[int]:
     return clip_frames(build_test_pipeline(cfg, 'mmaction', source).transforms)
 
 
-def short_video_inputs(results: Dict[str, dict],
-                       spans: Dict[str, Optional[int]]) -> List[ShortVideo]:
+def short_video_inputs(results: Dict[InputKey, dict],
+                       spans: Dict[str, Optional[int]],
+                       inputs: Any = None) -> List[ShortVideo]:
     """The answered videos shorter than the longest clip of the tasks that
     answered them.
 
-    Each is opened once more to count its frames, as ``DecordInit`` counts
-    them for the pipeline (``total_frames``).
+    A file is opened once more to count its frames, as ``DecordInit``
+    counts them for the pipeline (``total_frames``); an array (answered
+    under its index) has as many frames as its first dimension, as the
+    pipeline takes it (:class:`~mmadaptformer.apis.array_inputs.
+    ArrayPipeline`), and is named ``inputs[INDEX]``, as the errors about
+    it name it (:func:`~mmadaptformer.apis.array_inputs.input_name`).
 
     Args:
-        results (dict): ``{path: {task: answer}}``, as the engines return
+        results (dict): ``{key: {task: answer}}``, as the engines return
             them; an answer with ``'error'`` does not count.
         spans (dict): ``{task: frames}`` from :func:`clip_span`.
+        inputs (optional): What the engine was called with, for the arrays
+            among them. Needed only when ``results`` has an array's index.
+            Defaults to None.
 
     Returns:
-        list[tuple]: ``(path, frames, clip frames)``, in the order of
-        ``results``.
+        list[tuple]: ``(path or 'inputs[INDEX]', frames, clip frames)``,
+        in the order of ``results``.
+
+    Raises:
+        ValueError: If ``results`` has an array's index and ``inputs`` is
+            not given, or does not hold an array at that index.
     """
     short = []
-    for path, answers in results.items():
+    for key, answers in results.items():
         clips = [
             spans[name] for name, answer in answers.items()
             if spans.get(name) and 'error' not in answer
         ]
-        if clips:
-            frames = inspect_video(path, decode_last=False).num_frames
-            if frames < max(clips):
-                short.append((path, frames, max(clips)))
+        if not clips:
+            continue
+        if isinstance(key, int):
+            frames = len(_array_at(inputs, key))
+        else:
+            frames = inspect_video(key, decode_last=False).num_frames
+        if frames < max(clips):
+            short.append((input_name(key), frames, max(clips)))
     return short
+
+
+def _array_at(inputs: Any, index: int) -> np.ndarray:
+    """The array the results key ``index`` names in ``inputs``, as
+    :func:`~mmadaptformer.apis.array_inputs.collect_items` keys it."""
+    if isinstance(inputs, np.ndarray) and index == 0:
+        return inputs  # an array given alone
+    if isinstance(inputs, Sequence) and not isinstance(inputs, str) and \
+            0 <= index < len(inputs) and \
+            isinstance(inputs[index], np.ndarray):
+        return inputs[index]
+    if inputs is None:
+        raise ValueError(
+            f'results key {index!r} is the index of an array in the inputs '
+            'the engine was called with; give those inputs too '
+            '(short_video_inputs(results, spans, inputs)) so that its frames '
+            'can be counted.')
+    if isinstance(inputs, np.ndarray) or isinstance(inputs, str) or \
+            not isinstance(inputs, Sequence):
+        held = f'inputs is one {type(inputs).__name__}'
+    elif not 0 <= index < len(inputs):
+        held = f'inputs has {len(inputs)} items'
+    else:
+        held = f'inputs[{index}] is a {type(inputs[index]).__name__}'
+    raise ValueError(
+        f'results key {index!r} is the index of an array in the inputs the '
+        f'engine was called with, but {held}; give the inputs the results '
+        'are of.')

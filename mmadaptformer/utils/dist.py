@@ -119,25 +119,37 @@ def setup_cpu_distributed(cfg: Config, launcher: str) -> bool:
     Returns:
         bool: True if a CPU process group was set up; False when the run is
         not distributed or a GPU is present (nothing is changed then).
+
+    Raises:
+        ValueError: For another launcher (``'mpi'``).
+        RuntimeError: If the variables the launcher's process group is
+            built from are not set (the process was not started by
+            torchrun or srun), naming them and what sets them.
     """
     if launcher == 'none' or torch.cuda.is_available():
         return False
+    if launcher not in ('pytorch', 'slurm'):
+        raise ValueError(
+            f'launcher={launcher!r} is not supported without a GPU; use '
+            "'pytorch' (torchrun: tools/dist_train.sh, tools/dist_test.sh) "
+            "or 'slurm' (srun: tools/slurm_train.sh, tools/slurm_test.sh).")
+    missing = [
+        key for key in _LAUNCHER_ENV[launcher][0] if key not in os.environ
+    ]
+    if missing:
+        # Reached by direct API callers too: name every way in.
+        starter = dict(
+            pytorch='torchrun sets in each process it starts (tools/'
+            'dist_train.sh and tools/dist_test.sh run it)',
+            slurm='srun sets in a SLURM job step (tools/slurm_train.sh and '
+            'tools/slurm_test.sh run it)')[launcher]
+        raise RuntimeError(
+            f'launcher={launcher!r} needs the environment variables '
+            f'{missing}, which {starter}; start this process that way, or '
+            'set them yourself.')
     if launcher == 'slurm':
         dist_cfg = cfg.get('env_cfg', {}).get('dist_cfg', {})
         _slurm_env_to_torch_env(dist_cfg.get('port'))
-    elif launcher != 'pytorch':
-        raise ValueError(
-            f'launcher={launcher!r} is not supported without a GPU; use '
-            f"'pytorch' (tools/dist_train.sh) or 'slurm'.")
-    missing = [
-        key for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT')
-        if key not in os.environ
-    ]
-    if missing:
-        raise RuntimeError(
-            f'launcher={launcher!r} needs the environment variables '
-            f'{missing}, which torchrun (tools/dist_train.sh) sets. Start '
-            f'distributed runs through tools/dist_train.sh or torchrun.')
     if not torch_dist.is_initialized():
         torch_dist.init_process_group(backend='gloo', init_method='env://')
 

@@ -8,16 +8,24 @@ only in part (the official ViT key layout). The refusal names the converter
 for the config's backbone: this package's ``convert_official.py`` for
 mmaction2's and mmpretrain's ``VisionTransformer``, else the installed
 mmpretrain's own ``tools/model_converters`` script where it ships one for
-the backbone, else none (and says so).
+the backbone, else none (and says so). For a ``VisionTransformer`` the
+nested weights' keys pick the ``--type`` (:func:`vit_source_kind`): a video
+or an image backbone, or a trained AdaptFormer model, which is no
+``--pretrained`` file at all.
 """
 import importlib.util
 import os
 import os.path as osp
-from typing import Any, List, Mapping, Optional
+import re
+from typing import Any, List, Mapping, Optional, Tuple
+
+from .checkpoint_loading import safe_torch_load
+from .local_files import is_local
 
 __all__ = [
     'CONVERT_VIT', 'conversion_advice', 'is_vit_host', 'mmpretrain_converter',
-    'nested_weights_message', 'tensor_keys', 'vit_type_flag'
+    'nested_weights', 'nested_weights_message', 'tensor_keys',
+    'vit_source_kind', 'vit_type_flag'
 ]
 
 #: The command that converts official and timm ViT checkpoints.
@@ -42,6 +50,24 @@ def tensor_keys(weights: Any) -> List[str]:
     return [k for k, v in weights.items() if hasattr(v, 'shape')]
 
 
+def nested_weights(checkpoint: Any) -> Tuple[Optional[str], Any]:
+    """The key a checkpoint dict nests its weights under and those weights.
+
+    Args:
+        checkpoint (Any): What the file holds.
+
+    Returns:
+        tuple: The first of ``'model'``, ``'module'``, ``'model_ema'`` and
+        ``'state_dict_ema'`` that holds tensors, and what it holds; or
+        ``(None, None)``.
+    """
+    if not isinstance(checkpoint, Mapping):
+        return None, None
+    nested = next((k for k in _NESTING_KEYS if tensor_keys(checkpoint.get(k))),
+                  None)
+    return nested, None if nested is None else checkpoint[nested]
+
+
 def nested_weights_message(checkpoint: Mapping, filename: str) -> str:
     """What a checkpoint dict without tensors at its top level or under
     ``'state_dict'`` holds, in one sentence.
@@ -54,12 +80,11 @@ def nested_weights_message(checkpoint: Mapping, filename: str) -> str:
         str: The key its weights are nested under and that nothing of it
         would load, or its top-level keys.
     """
-    nested = next((k for k in _NESTING_KEYS if tensor_keys(checkpoint.get(k))),
-                  None)
+    nested, weights = nested_weights(checkpoint)
     if nested is None:
         return (f'{filename} has no "state_dict" and no tensors at its top '
                 f'level (its keys: {sorted(map(str, checkpoint))[:8]}).')
-    keys = tensor_keys(checkpoint[nested])
+    keys = tensor_keys(weights)
     return (f'{filename} holds its weights under {nested!r} ({len(keys)} '
             f'tensors, e.g. {keys[0]!r}), as the official training code '
             '(DeiT, Swin, MAE, VideoMAE, AdaptFormer) and timm save them; '
@@ -131,16 +156,110 @@ def vit_type_flag(scope: Optional[str]) -> str:
             'one')
 
 
-def conversion_advice(backbone: Mapping, scope: Optional[str], key: str,
-                      checkpoint: str) -> str:
+#: What only a trained AdaptFormer model holds (``convert_official.py``
+#: refuses ``--type videomae``/``mae`` for it; see
+#: ``mmadaptformer.models.converters.detect``, which this layer cannot
+#: import).
+_ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
+#: The keys of a VideoMAE pre-training checkpoint.
+_VIDEOMAE_PREFIXES = ('encoder.', 'decoder.', 'encoder_to_decoder.')
+_PATCH_KEY = 'patch_embed.proj.weight'
+_MODALITY = dict(mmaction='video', mmpretrain='image')
+_SCOPES = {modality: scope for scope, modality in _MODALITY.items()}
+_TOOLBOXES = dict(video='mmaction2', image='mmpretrain')
+
+
+def vit_source_kind(weights: Any) -> Tuple[Optional[str], bool, str]:
+    """What the keys of official or timm ViT weights show, as far as the
+    ``convert_official.py --type`` for them goes.
+
+    Args:
+        weights (Any): The weights (a mapping of tensors).
+
+    Returns:
+        tuple: ``(modality, adapters, evidence)``: ``'video'`` (VideoMAE
+        pre-training ``encoder.`` keys, or a Conv3d ``patch_embed.proj``),
+        ``'image'`` (a Conv2d one) or None where the keys do not tell;
+        whether it holds AdaptFormer adapters (``adaptmlp``); and a phrase
+        naming the key that shows the modality (``''`` if none).
+    """
+    keys = tensor_keys(weights)
+    adapters = any(_ADAPTER_KEY.search(k) for k in keys)
+    encoder = next((k for k in keys if k.startswith(_VIDEOMAE_PREFIXES)), None)
+    if encoder is not None:
+        return 'video', adapters, f'VideoMAE pre-training keys ({encoder!r})'
+    patch = weights.get(_PATCH_KEY) if keys else None
+    ndim = len(getattr(patch, 'shape', ()))
+    if ndim in (4, 5):
+        return ('video' if ndim == 5 else 'image'), adapters, (
+            f'a Conv{ndim - 2}d patch embedding, {_PATCH_KEY!r} of shape '
+            f'{tuple(patch.shape)}')
+    return None, adapters, ''
+
+
+def _vit_advice(scope: Optional[str], checkpoint: str, weights: Any) -> str:
+    """:func:`conversion_advice` for a ``VisionTransformer``: the one
+    ``--type`` the weights and the backbone fit, or why none does."""
+    host = _MODALITY.get(scope)
+    file, adapters, evidence = vit_source_kind(weights)
+    if file is not None and host is not None and file != host:
+        article = 'a' if file == 'video' else 'an'
+        vit, other = (f"{_TOOLBOXES[m]}'s VisionTransformer"
+                      for m in (host, file))
+        return (f'It is {article} {file} checkpoint ({evidence}), but this '
+                f'backbone is {vit}, which takes {host} weights; '
+                f'convert_official.py converts {file} checkpoints for '
+                f'{other} only. Give --pretrained {host} weights, or use this '
+                f'file with a config built on {other}.')
+    modality = file or host
+    if adapters:
+        kind = f'adaptformer-{modality}' if modality else \
+            'adaptformer-video or adaptformer-image'
+        return ('It holds trained AdaptFormer adapters (an official '
+                f'AdaptFormer model): convert it with {CONVERT_VIT} '
+                f'{checkpoint} CONVERTED.pth --type {kind} and give '
+                'CONVERTED.pth as the checkpoint (tools/test.py CONFIG '
+                'CONVERTED.pth, load_from), not as --pretrained, which loads '
+                'the frozen backbone only.')
+    # Where neither the keys nor the toolbox tell, vit_type_flag names
+    # both types, by the backbone's modality.
+    return (f'Convert it first: {CONVERT_VIT} {checkpoint} CONVERTED.pth '
+            f'{vit_type_flag(_SCOPES.get(modality))}, and give CONVERTED.pth '
+            'as --pretrained.')
+
+
+def _read_weights(checkpoint: str) -> Any:
+    """The nested weights of a local file (tensors mapped, not read), or
+    None for an address."""
+    if not is_local(checkpoint):
+        return None
+    return nested_weights(
+        safe_torch_load(checkpoint, map_location='cpu', mmap=True))[1]
+
+
+def conversion_advice(backbone: Mapping,
+                      scope: Optional[str],
+                      key: str,
+                      checkpoint: str,
+                      content: Any = None) -> str:
     """How to turn ``checkpoint``, whose weights are nested where MMEngine
     does not look, into pretrained weights for ``backbone``.
+
+    For a ``VisionTransformer``, the nested weights' keys pick the
+    converter's ``--type`` (:func:`vit_source_kind`): ``videomae`` for a
+    video file and mmaction2's backbone, ``mae`` for an image file and
+    mmpretrain's; a file of the other modality is named as such, and one
+    with adapters is a trained model, to give as a checkpoint. Where the
+    keys do not tell, the backbone's toolbox does.
 
     Args:
         backbone (Mapping): The backbone's config.
         scope (str, optional): The toolbox its type comes from.
         key (str): Its config key, e.g. ``'model.backbone.backbone'``.
         checkpoint (str): The file.
+        content (Any): What the file holds, as the caller read it. Defaults
+            to None: a local file is read here (its tensors mapped, not
+            read), an address is not.
 
     Returns:
         str: One or two sentences: the converter to run, or that none
@@ -149,9 +268,9 @@ def conversion_advice(backbone: Mapping, scope: Optional[str], key: str,
     host_type = str(backbone.get('type'))
     name = host_type.split('.')[-1]
     if is_vit_host(backbone):
-        return (f'Convert it first: {CONVERT_VIT} {checkpoint} CONVERTED.pth '
-                f'{vit_type_flag(scope)}, and give CONVERTED.pth as '
-                '--pretrained.')
+        weights = _read_weights(checkpoint) if content is None else \
+            nested_weights(content)[1]
+        return _vit_advice(scope, checkpoint, weights)
     script = mmpretrain_converter(host_type) if scope == 'mmpretrain' else None
     if script is not None:
         return (f"Convert it first with mmpretrain's converter for {name}: "

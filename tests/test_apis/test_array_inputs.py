@@ -209,3 +209,24 @@ def test_files_and_arrays_keep_their_order_and_files_are_given_once(
     with pytest.raises(TypeError, match=r'inputs\[0\]: got a torch Tensor'):
         collect_items([torch.zeros(2, 32, 32, 3)], 'mmaction',
                       VIDEO_EXTENSIONS)
+
+
+def test_results_are_written_as_json_with_arrays_named_as_errors_name_them(
+        video, clean_loggers):
+    """``json.dumps`` of the results writes an array's index 1 as ``"1"``,
+    a file's name; :func:`named_results` names it ``inputs[1]``, keeps the
+    order and refuses a file that gets an array's name."""
+    import json
+
+    from mmadaptformer.apis.array_inputs import input_name, named_results
+    results = video['inferencer']([video['path'], video['frames']])
+    assert list(json.loads(json.dumps(results))) == [video['path'], '1']
+    written = json.loads(json.dumps(named_results(results)))
+    assert list(written) == [video['path'], 'inputs[1]']
+    assert written['inputs[1]'] == results[1]
+    assert (input_name(0), input_name('a.mp4')) == ('inputs[0]', 'a.mp4')
+    with pytest.raises(
+            ValueError,
+            match=r"^results: the file 'inputs\[1\]' and the array at index "
+            r"1 are both named 'inputs\[1\]'; rename the file\.$"):
+        named_results({'inputs[1]': {}, 1: {}})

@@ -10,9 +10,9 @@ from collections import OrderedDict
 
 import pytest
 import torch
-from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
-                     load_tool, run_tool, save_stock_video_checkpoint,
-                     video_data_cfg, write_config)
+from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     TINY_VIDEO_CONFIG, load_tool, run_tool,
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
@@ -171,6 +171,73 @@ def test_unconverted_official_checkpoint_is_refused(tmp_path):
     with pytest.raises(ValueError, match=r'official\.pth.*convert_official'):
         train_tool.merge_args(
             Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG), args)
+
+
+_VIDEO_PATCH = torch.zeros(8, 3, 2, 16, 16)
+_IMAGE_PATCH = torch.zeros(8, 3, 16, 16)
+
+
+@pytest.mark.parametrize(
+    'config, weights, expected',
+    [(TINY_VIDEO_CONFIG, {
+        'patch_embed.proj.weight': _IMAGE_PATCH
+    }, "It is an image checkpoint (a Conv2d patch embedding, 'patch_embed."
+      "proj.weight' of shape (8, 3, 16, 16)), but this backbone is "
+      "mmaction2's VisionTransformer, which takes video weights; "
+      "convert_official.py converts image checkpoints for mmpretrain's "
+      'VisionTransformer only.'),
+     (TINY_VIDEO_CONFIG, {
+         'patch_embed.proj.weight': _VIDEO_PATCH,
+         'blocks.0.adaptmlp.down_proj.weight': torch.zeros(2, 8)
+     }, 'It holds trained AdaptFormer adapters (an official AdaptFormer '
+      'model): convert it with python tools/model_converters/'
+      'convert_official.py {} CONVERTED.pth --type adaptformer-video and '
+      'give CONVERTED.pth as the checkpoint (tools/test.py CONFIG '
+      'CONVERTED.pth, load_from), not as --pretrained'),
+     (TINY_IMAGE_CONFIG, {
+         'encoder.patch_embed.proj.weight': _VIDEO_PATCH
+     }, 'It is a video checkpoint (VideoMAE pre-training keys '
+      "('encoder.patch_embed.proj.weight')), but this backbone is "
+      "mmpretrain's VisionTransformer, which takes image weights")],
+    ids=['image-for-video', 'adaptformer', 'video-for-image'])
+def test_nested_vit_weights_the_converter_would_refuse_are_named(
+        tmp_path, config, weights, expected):
+    """Before, the advice came from the backbone's toolbox alone: --type
+    videomae for any file on mmaction2's ViT (--type mae on mmpretrain's),
+    which the converter refuses for an AdaptFormer model (adapters) and
+    for a checkpoint of the other modality."""
+    ckpt = str(tmp_path / 'nested.pth')
+    torch.save({'model': weights, 'epoch': 3}, ckpt)
+    args = train_tool.parse_args([config, '--pretrained', ckpt])
+    with pytest.raises(ValueError) as refused:
+        train_tool.merge_args(Config.fromfile(config), args)
+    message = str(refused.value)
+    assert expected.format(ckpt) in message
+    # The trained model's type; none for a file of the other modality.
+    assert message.count('--type') == ('but this backbone' not in expected)
+
+
+def test_nested_vit_weights_of_an_unknown_toolbox_name_one_type():
+    """A ``VisionTransformer`` whose toolbox is not known (no scope, no
+    ``default_scope``) got both types; its keys tell which."""
+    from mmadaptformer.utils.pretrained_conversion import conversion_advice
+    backbone = dict(type='VisionTransformer')
+    for patch, kind in ((_VIDEO_PATCH, 'videomae'), (_IMAGE_PATCH, 'mae')):
+        advice = conversion_advice(
+            backbone, None, 'model.backbone', 'f.pth',
+            {'model': {
+                'patch_embed.proj.weight': patch
+            }})
+        assert advice.count('--type') == 1
+        assert f'f.pth CONVERTED.pth --type {kind} (' in advice
+    # Keys that tell nothing: both, by the backbone's modality.
+    advice = conversion_advice(backbone, None, 'model.backbone', 'f.pth',
+                               {'model': {
+                                   'x.weight': torch.zeros(1)
+                               }})
+    assert advice.endswith('--type videomae for a video backbone, --type mae '
+                           'for an image one, and give CONVERTED.pth as '
+                           '--pretrained.')
 
 
 def test_a_2d_file_for_a_backbone_that_inflates_it_names_its_own_key(tmp_path):

@@ -20,6 +20,37 @@ def test_setup_cpu_distributed_needs_launcher_env(monkeypatch):
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
+@pytest.mark.parametrize('launcher, starter', [
+    ('pytorch', 'torchrun sets in each process it starts (tools/dist_train.sh '
+     'and tools/dist_test.sh run it)'),
+    ('slurm', 'srun sets in a SLURM job step (tools/slurm_train.sh and '
+     'tools/slurm_test.sh run it)'),
+])
+def test_setup_cpu_distributed_names_every_way_to_start(
+        monkeypatch, launcher, starter):
+    """Direct API callers reach it too: before, the message named
+    tools/dist_train.sh alone (not dist_test.sh nor the slurm scripts),
+    and launcher='slurm' without srun's variables raised a bare
+    KeyError('SLURM_PROCID')."""
+    for key in ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT',
+                'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST'):
+        monkeypatch.delenv(key, raising=False)
+    keys = ("['RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT']"
+            if launcher == 'pytorch' else
+            "['SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST']")
+    with pytest.raises(RuntimeError) as refused:
+        setup_cpu_distributed(Config(dict(env_cfg=dict())), launcher)
+    assert str(refused.value) == (
+        f'launcher={launcher!r} needs the environment variables {keys}, '
+        f'which {starter}; start this process that way, or set them '
+        'yourself.')
+    with pytest.raises(ValueError) as refused:
+        setup_cpu_distributed(Config(), 'mpi')
+    assert 'tools/dist_test.sh' in str(refused.value)
+    assert 'tools/slurm_test.sh' in str(refused.value)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason='CPU-only behaviour')
 def test_setup_cpu_distributed_single_process_group(monkeypatch):
     monkeypatch.setenv('RANK', '0')
     monkeypatch.setenv('WORLD_SIZE', '1')
