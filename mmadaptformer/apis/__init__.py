@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from mmadaptformer.datasets.label_map import LabelMapError
 from .adapter_checkpoint_check import check_adapter_checkpoint
+from .array_inputs import input_name, named_results
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, collect_inputs)
 from .inference import ModelInferencer, init_model, load_config
@@ -18,6 +19,7 @@ __all__ = [
     'MultiTaskRecognizer', 'PretrainedLoadError', 'TaskError', 'TaskLoadError',
     'TestInputs', 'build_test_pipeline', 'check_adapter_checkpoint',
     'check_task_name', 'class_names', 'clip_span', 'collect_inputs',
-    'format_scores', 'init_model', 'load_config', 'progress_bar',
-    'short_video_inputs', 'test_pipeline_cfg', 'toolbox_of'
+    'format_scores', 'init_model', 'input_name', 'load_config',
+    'named_results', 'progress_bar', 'short_video_inputs', 'test_pipeline_cfg',
+    'toolbox_of'
 ]

@@ -292,8 +292,8 @@ def set_pretrained_backbone(
                                     checkpoint) if own_loading_hint else ''
             raise PretrainedFileError(
                 f'{nested_weights_message(content, checkpoint)} ' +
-                (hint or conversion_advice(owner, scope, host_key, checkpoint))
-            ) from None
+                (hint or conversion_advice(owner, scope, host_key, checkpoint,
+                                           content))) from None
         found = unconverted_vit_layout(content, prefix)
         if found is not None and is_vit_host(owner):
             raise PretrainedFileError(
