@@ -4,6 +4,8 @@ Every check also runs on a CPU (``--device cpu``), except what needs CUDA
 (float16 with loss scaling, nccl), which it skips with a reason."""
 from .checks import CHECKS
 from .goals import GOALS, datasheet_peak, evaluate_goals
+from .inference_threads import (check_array_thread_inference,
+                                write_vpt_shallow_model)
 from .numerics import check_amp_step, check_fused_attention, loss_and_grads
 from .runner import build_context, parse_gpu_check_args, run_gpu_check
 from .speed import check_benchmark, check_official_baseline, check_profile
@@ -15,6 +17,7 @@ from .workspace import prepare_workspace, save_stock_checkpoint
 
 __all__ = [
     'CHECKS', 'GOALS', 'SkipCheck', 'Verdict', 'build_context',
+    'check_array_thread_inference', 'write_vpt_shallow_model',
     'check_amp_step', 'check_benchmark', 'check_dist_train',
     'check_fused_attention', 'check_multitask_inference',
     'check_official_baseline', 'check_profile', 'check_train_amp',

@@ -3,6 +3,7 @@
 from collections import OrderedDict
 from functools import partial
 
+from .inference_threads import check_array_thread_inference
 from .numerics import check_amp_step, check_fused_attention
 from .speed import check_benchmark, check_official_baseline, check_profile
 from .tool_runs import (check_dist_train, check_multitask_inference,
@@ -19,6 +20,7 @@ CHECKS = OrderedDict(
     dist_train=(1, check_dist_train, 180),
     fused_attention=(1, check_fused_attention, 150),
     multitask_inference=(2, check_multitask_inference, 120),
+    array_thread_inference=(2, check_array_thread_inference, 120),
     benchmark=(3, check_benchmark, 330),
     official_baseline=(3, check_official_baseline, 120),
     profile=(3, check_profile, 120),

@@ -29,14 +29,17 @@ def format_gpu_summary(data: dict) -> str:
     if data.get('elapsed_s') is not None:
         lines.append(f'{data["elapsed_s"]:.0f} s of a {data["budget_s"]:.0f}'
                      ' s budget')
+    # The name column fits the longest name, with two spaces after it.
+    width = max([len(name) + 2 for name in data['checks']] + [22])
     if data['checks']:
         lines += [
-            '', f'{"check":<22}{"status":<10}{"seconds":>8}{"wall s":>8}  '
+            '',
+            f'{"check":<{width}}{"status":<10}{"seconds":>8}{"wall s":>8}  '
             '(seconds: the check itself; wall s: its process, start-up and '
             'imports included)'
         ]
     for name, result in data['checks'].items():
-        lines.append(f'{name:<22}{result["status"]:<10}'
+        lines.append(f'{name:<{width}}{result["status"]:<10}'
                      f'{_cell(result.get("seconds"), ".0f"):>8}'
                      f'{_cell(result.get("wall_seconds"), ".0f"):>8}')
         if result.get('reason') and result['status'] != 'running':

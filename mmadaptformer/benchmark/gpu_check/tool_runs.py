@@ -9,15 +9,16 @@ import json
 import math
 import os.path as osp
 import pickle
-from typing import Dict, List, Optional, Tuple
+from typing import List
 
-import torch
 from mmengine.config import Config
 
 from ...apis import ModelInferencer, MultiTaskRecognizer
 from ...engine import ADAPTER_META_KEY
 from ...utils import safe_torch_load
 from .commands import python_tool, run_command, shell_tool
+from .inference_scores import (class_scores, limit_below, max_diff,
+                               trained_tasks)
 from .numerics import amp_dtypes, rel_diff
 from .verdict import SkipCheck, Verdict
 
@@ -185,39 +186,6 @@ def check_dist_train(ctx: dict) -> dict:
     return verdict.to_dict()
 
 
-def _trained_tasks(ctx: dict) -> List[Tuple[str, Dict[str, str], list]]:
-    """``(task, {run: epoch_2.pth}, validation files)`` of each task whose
-    training check left checkpoints (runs: float32, float16, bfloat16)."""
-    tasks = []
-    for task in ('video', 'image'):
-        runs = osp.join(ctx['out_dir'], 'work', f'train_{task}')
-        ckpts = {
-            osp.basename(osp.dirname(path)): path
-            for path in sorted(glob.glob(osp.join(runs, '*', 'epoch_2.pth')))
-        }
-        data = ctx['workspace'][f'{task}_data']
-        files = sorted(
-            glob.glob(
-                osp.join(data, 'videos', 'val_*.mp4') if task ==
-                'video' else osp.join(data, 'val', '*', '*.png')))
-        if ckpts and files:
-            tasks.append((task, ckpts, files))
-    return tasks
-
-
-def _scores(results: dict, name: Optional[str] = None) -> torch.Tensor:
-    """The class scores of an inference result, one row per input, of the
-    task ``name`` (default: the only one)."""
-    return torch.tensor([
-        answer[name if name is not None else next(iter(answer))]['scores']
-        for answer in results.values()
-    ])
-
-
-def _max_diff(a: torch.Tensor, b: torch.Tensor) -> float:
-    return float((a - b).abs().max())
-
-
 def check_multitask_inference(ctx: dict) -> dict:
     """The training checks' adapter-only checkpoints, run through
     ``mmadaptformer.apis`` on the device and on the CPU: each alone
@@ -236,7 +204,7 @@ def check_multitask_inference(ctx: dict) -> dict:
     Raises:
         SkipCheck: If the training checks left no checkpoint.
     """
-    tasks = _trained_tasks(ctx)
+    tasks = trained_tasks(ctx)
     if not tasks:
         raise SkipCheck('no trained checkpoint: run train_video / '
                         'train_image first')
@@ -250,7 +218,7 @@ def check_multitask_inference(ctx: dict) -> dict:
             # the same batch composition for both (cuDNN may pick another
             # TF32 convolution algorithm for another batch size).
             for run, ckpt in ckpts.items():
-                alone[device, run] = _scores(
+                alone[device, run] = class_scores(
                     ModelInferencer(config, ckpt, device=device)(
                         files, batch_size=len(files)))
             if len(ckpts) < 2:
@@ -260,17 +228,16 @@ def check_multitask_inference(ctx: dict) -> dict:
                 engine.add_task(run, config, ckpt)
             results = engine(files, batch_size=len(files))
             for run in ckpts:
-                together[device, run] = _scores(results, run)
+                together[device, run] = class_scores(results, run)
         device = ctx['device']
         verdict.details[f'{task}_tasks'] = list(ckpts)
         verdict.expect(f'{task}: inputs classified',
                        len(alone[device, next(iter(ckpts))]), '==', len(files))
         for run in ckpts:
             if device != 'cpu':
-                verdict.expect(
-                    f'{task} {run}: max score diff {device} vs cpu',
-                    _max_diff(alone[device, run], alone['cpu', run]), '<=',
-                    tolerance)
+                verdict.expect(f'{task} {run}: max score diff {device} vs cpu',
+                               max_diff(alone[device, run], alone['cpu', run]),
+                               '<=', tolerance)
             if not together:
                 continue
             # A task answered with another task's adapters would be off by
@@ -278,22 +245,22 @@ def check_multitask_inference(ctx: dict) -> dict:
             # 2 tiny epochs can be as small as the tolerance: the limit is
             # also a tenth of the distance to the nearest other task.
             nearest = min(
-                _max_diff(alone[device, run], alone[device, other])
+                max_diff(alone[device, run], alone[device, other])
                 for other in ckpts if other != run)
             verdict.details[f'{task} {run}: distance to the nearest other '
                             'task'] = nearest
             verdict.expect(
                 f'{task} {run}: max score diff, served with the other tasks '
                 f'vs alone ({device})',
-                _max_diff(together[device, run], alone[device, run]),
+                max_diff(together[device, run], alone[device, run]),
                 '<=',
-                min(tolerance, nearest / 10) if nearest > 0 else tolerance,
+                limit_below(tolerance, nearest),
                 note='the smaller of the tolerance and a tenth of the '
                 'distance to the nearest other task')
             if device != 'cpu':
                 verdict.expect(
                     f'{task} {run}: max score diff of the multi-task '
                     f'forward, {device} vs cpu',
-                    _max_diff(together[device, run], together['cpu', run]),
+                    max_diff(together[device, run], together['cpu', run]),
                     '<=', tolerance)
     return verdict.to_dict()
