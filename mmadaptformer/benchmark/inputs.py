@@ -14,19 +14,19 @@ ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
 def load_config(args):
     """The config of ``args.config`` with ``args.cfg_options`` merged.
 
+    A config that does not load (not valid Python, a bad
+    ``--cfg-options``) or has no ``model`` dict ends the command line with
+    ``parser.error`` (exit status 2), naming the file.
+
     Args:
         args (argparse.Namespace): The benchmark's options.
 
     Returns:
-        Config: The config; its custom modules are not imported.
+        Config: The config.
     """
-    from mmengine.config import Config
-
-    # The workers import mmadaptformer (and so the toolboxes) themselves.
-    cfg = Config.fromfile(args.config, import_custom_modules=False)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    return cfg
+    from .cli import load_model_config
+    from .options import build_parser
+    return load_model_config(build_parser(), args.config, args.cfg_options)
 
 
 def _pipeline(cfg) -> list:

@@ -213,4 +213,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if args.img_size is not None and len(args.img_size) not in (1, 2):
         parser.error(f'--img-size takes H or H W, got {args.img_size}')
+    if args.worker is None:
+        from .cli import refuse_bad_paths
+        refuse_bad_paths(parser, args.config, [(args.out, '--out'),
+                                               (args.plot, '--plot')])
     return args

@@ -1,10 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The training benchmark's summary over rounds, its table and its plot."""
+import io
 import os
 import re
 import statistics
 from typing import Dict, List, Optional, Tuple
 
+from ..utils.atomic_save import atomic_write
 from .options import REFERENCE_MODE
 
 
@@ -312,17 +314,34 @@ def plot(rows: dict, ratios: dict, title: str, unit: str, path: str):
         'full_ft',
         fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=72)
+    png = io.BytesIO()
+    fig.savefig(png, format='png', dpi=72)
     plt.close(fig)
+    atomic_write(png.getvalue(), os.path.abspath(path))
+
+
+def device_label(result: dict) -> str:
+    """What the numbers of :func:`run_benchmark`'s result were measured
+    on: ``'cuda (NVIDIA H200)'``, or ``'cpu (AMD EPYC, 2 cores, 1
+    thread(s))'`` (the threads PyTorch used in the workers)."""
+    runs = [run for row in result['modes'].values() for run in row['runs']]
+    if result['settings']['device'] == 'cuda':
+        gpus = sorted({str(run.get('gpu')) for run in runs})
+        return f'cuda ({", ".join(gpus) or "unknown GPU"})'
+    machine = result.get('machine') or {}
+    threads = sorted({run.get('threads') for run in runs} - {None})
+    return (f'cpu ({machine.get("cpu") or "unknown CPU"}, '
+            f'{machine.get("cores")} cores, '
+            f'{"/".join(map(str, threads)) or "?"} thread(s))')
 
 
 def summary_title(result: dict) -> str:
-    """One line naming the config, batch, input shape, device and rounds
-    of :func:`run_benchmark`'s result."""
+    """One line naming the config, batch, input shape, device (the CPU's
+    or GPU's model) and rounds of :func:`run_benchmark`'s result."""
     settings = result['settings']
     return (f'{os.path.basename(result["config"])}: batch '
             f'{settings["batch_size"]} x {tuple(settings["sample_shape"])}, '
-            f'{settings["device"]}, {settings["repeat"]} round(s)')
+            f'{device_label(result)}, {settings["repeat"]} round(s)')
 
 
 def format_summary(result: dict) -> str:

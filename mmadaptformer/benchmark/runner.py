@@ -3,7 +3,6 @@
 and every mode in a fresh process, the order rotating from round to round;
 then the summary, table, JSON and plot."""
 import json
-import os
 import os.path as osp
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from typing import List, Optional, Sequence
 import torch
 from mmengine.logging import print_log
 
+from .cli import write_json
 from .inputs import input_spec, load_config
 from .options import BATCH_SIZE_REASON, build_parser, parse_args
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
@@ -151,11 +151,7 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
         round_orders=orders)
 
     if args.out:
-        os.makedirs(osp.dirname(osp.abspath(args.out)), exist_ok=True)
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=2)
-            f.write('\n')
+        write_json(result, args.out, indent=2)
     if args.plot:
-        os.makedirs(osp.dirname(osp.abspath(args.plot)), exist_ok=True)
         plot(rows, ratios, summary_title(result), unit, args.plot)
     return result

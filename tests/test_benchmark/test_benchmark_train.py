@@ -457,3 +457,58 @@ def test_bad_settings_are_parser_errors(capsys):
     message = error('--peak-tflops', 'bf16=989', 'fp8=1979')
     assert '--peak-tflops takes AMP=TFLOPS' in message
     assert "'fp8=1979'" in message
+
+
+def test_the_title_names_the_cpu_or_gpu_measured_on():
+    """The printed tables said only ``cpu`` or ``cuda``: not which CPU (the
+    JSON had it), how many threads, or which GPU."""
+
+    def title(device, gpu=None):
+        rounds = [{
+            mode: dict(_fake_run(mode, 'none', device=device), gpu=gpu)
+            for mode in ('adaptformer', 'full_ft')
+        }]
+        rows = tool.summarize(rounds)[0]
+        return tool.summary_title(
+            dict(
+                config='configs/x.py',
+                machine=dict(cpu='Test CPU 9000', cores=2),
+                settings=dict(
+                    batch_size=4,
+                    sample_shape=[3, 32, 32],
+                    device=device,
+                    repeat=1),
+                modes=rows))
+
+    assert title('cpu') == ('x.py: batch 4 x (3, 32, 32), cpu (Test CPU '
+                            '9000, 2 cores, 1 thread(s)), 1 round(s)')
+    assert 'cuda (NVIDIA H200)' in title('cuda', 'NVIDIA H200')
+
+
+def test_files_that_cannot_be_read_or_written_are_parser_errors(
+        tmp_path, capsys):
+    """A missing config, a file that is not a config and a config without
+    a model ended with MMEngine's traceback (exit status 1); an --out or
+    --plot that is a folder with an IsADirectoryError after every mode had
+    run. Now each stops the command line (exit status 2) before any worker
+    starts."""
+    no_model = tmp_path / 'no_model.py'
+    no_model.write_text('x = 1\n')
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('batch 2\n')
+    cases = [
+        ([str(tmp_path / 'nope.py')], 'no such file'),
+        ([str(notes)], 'not a config file'),
+        ([str(no_model)], f'config {no_model}: it has no model dict'),
+        ([TINY_IMAGE_CONFIG, '--out',
+          str(tmp_path)], 'it is a folder'),
+        ([TINY_IMAGE_CONFIG, '--plot',
+          str(tmp_path)], 'it is a folder'),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as info:
+            tool.run_benchmark(argv)
+        assert info.value.code == 2
+        err = ' '.join(capsys.readouterr().err.split())
+        assert 'benchmark_train.py: error: ' in err and message in err, err
+        assert 'round 1/1' not in err

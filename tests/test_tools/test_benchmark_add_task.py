@@ -9,7 +9,9 @@ from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
 
 
 def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
-    out = tmp_path / 'add_task.json'
+    # In a folder that is not there yet (it was a FileNotFoundError
+    # traceback after the run): made, and the file written whole.
+    out = tmp_path / 'new' / 'add_task.json'
     result = load_tool('analysis_tools/benchmark_add_task.py').main([
         TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '3', '--in-process',
         '--work-dir',
@@ -17,6 +19,7 @@ def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
         str(out)
     ])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
     assert [row['tasks'] for row in result['rows']] == [1, 3]
     for row in result['rows']:
         assert len(row['cpu_s_per_task']) == row['tasks']
@@ -43,7 +46,7 @@ def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
     assert '| peak RSS above pre-add_task MB |' in printed
 
 
-def test_values_that_cannot_work_are_refused(capsys):
+def test_values_that_cannot_work_are_refused(tmp_path, capsys):
     from helpers import TINY_VIDEO_CONFIG
     tool = load_tool('analysis_tools/benchmark_add_task.py')
     for option in ('--tasks', '--threads'):
@@ -51,5 +54,24 @@ def test_values_that_cannot_work_are_refused(capsys):
             tool.parse_args(['cfg.py', option, '0'])
         assert exit.value.code == 2
         assert f'{option}: must be >= 1' in capsys.readouterr().err
-    with pytest.raises(SystemExit, match='this tool measures AdaptFormer'):
-        tool.main([TINY_VIDEO_CONFIG])
+    # A config of the wrong kind, a missing config, a file that is not
+    # a config, one without a model and an --out that is a folder are
+    # command-line errors (exit status 2, was 1 or a traceback), found
+    # before anything is built.
+    no_model = tmp_path / 'no_model.py'
+    no_model.write_text('x = 1\n')
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('batch 2\n')
+    for argv, message in (
+        ([TINY_VIDEO_CONFIG], f'config {TINY_VIDEO_CONFIG}: model.backbone '
+         'is VisionTransformer, but this tool measures AdaptFormer tasks'),
+        ([str(tmp_path / 'nope.py')], 'no such file'), ([str(notes)],
+                                                        'not a config file'),
+        ([str(no_model)],
+         'it has no model dict'), ([TINY_VIDEO_CONFIG, '--out',
+                                    str(tmp_path)], 'it is a folder')):
+        with pytest.raises(SystemExit) as exit:
+            tool.main(argv)
+        assert exit.value.code == 2
+        err = ' '.join(capsys.readouterr().err.split())
+        assert 'benchmark_add_task.py: error: ' in err and message in err, err

@@ -7,7 +7,9 @@ from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
 
 
 def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
-    out = tmp_path / 'infer.json'
+    # In a folder that is not there yet (it was a FileNotFoundError
+    # traceback after the run): made, and the file written whole.
+    out = tmp_path / 'new' / 'infer.json'
     result = load_tool('analysis_tools/benchmark_infer.py').main([
         TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '2', '--prefix-layers',
         '-1', '--prefix-tasks', '2', '--repeat', '1', '--warmup', '0',
@@ -16,6 +18,7 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
         str(out)
     ])
     assert json.loads(out.read_text()) == json.loads(json.dumps(result))
+    assert [p.name for p in out.parent.iterdir()] == [out.name]
     assert [row['tasks'] for row in result['mixed']] == [1, 2]
     for row in result['mixed']:
         assert row['mixed_per_s'] > 0 and row['one_after_another_per_s'] > 0
@@ -45,12 +48,14 @@ def test_prefix_layers_the_model_lacks_are_refused_before_timing(
             TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--work-dir',
             str(tmp_path)
         ])
-    assert exc.value.code == (
-        f'error: {TINY_ADAPTFORMER_VIDEO_CONFIG}: prefix_layers=[-3, -2, '
-        '-1] (the adapted blocks of the shared-prefix row): '
-        'model.backbone.layers=[-3, -2, -1] contains -3, but the model has 2 '
-        'adaptable blocks, so valid indices are 0..1 (or -2..-1).')
-    assert 'AdaptFormer vs stock' not in capsys.readouterr().out
+    assert exc.value.code == 2
+    printed = capsys.readouterr()
+    assert printed.err.endswith(
+        f'benchmark_infer.py: error: config {TINY_ADAPTFORMER_VIDEO_CONFIG}: '
+        'prefix_layers=[-3, -2, -1] (the adapted blocks of the shared-prefix '
+        'row): model.backbone.layers=[-3, -2, -1] contains -3, but the model '
+        'has 2 adaptable blocks, so valid indices are 0..1 (or -2..-1).\n')
+    assert 'AdaptFormer vs stock' not in printed.out
 
 
 class _BusyThreads:
@@ -115,7 +120,7 @@ def test_times_of_reads_both_clocks():
     assert wall >= 0.05 and cpu < 0.04
 
 
-def test_values_that_cannot_work_are_refused(capsys):
+def test_values_that_cannot_work_are_refused(tmp_path, capsys):
     """Each failed only after the models were built (IndexError,
     StatisticsError, ...)."""
     from helpers import TINY_VIDEO_CONFIG
@@ -126,5 +131,24 @@ def test_values_that_cannot_work_are_refused(capsys):
             tool.parse_args(['cfg.py', option, '0'])
         assert exit.value.code == 2
         assert f'{option}: must be >= 1' in capsys.readouterr().err
-    with pytest.raises(SystemExit, match='this tool measures AdaptFormer'):
-        tool.main([TINY_VIDEO_CONFIG])
+    # A config of the wrong kind, a missing config, a file that is not
+    # a config, one without a model and an --out that is a folder are
+    # command-line errors (exit status 2, was 1 or a traceback), found
+    # before anything is built.
+    no_model = tmp_path / 'no_model.py'
+    no_model.write_text('x = 1\n')
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('batch 2\n')
+    for argv, message in (
+        ([TINY_VIDEO_CONFIG], f'config {TINY_VIDEO_CONFIG}: model.backbone '
+         'is VisionTransformer, but this tool measures AdaptFormer tasks'),
+        ([str(tmp_path / 'nope.py')], 'no such file'), ([str(notes)],
+                                                        'not a config file'),
+        ([str(no_model)],
+         'it has no model dict'), ([TINY_VIDEO_CONFIG, '--out',
+                                    str(tmp_path)], 'it is a folder')):
+        with pytest.raises(SystemExit) as exit:
+            tool.main(argv)
+        assert exit.value.code == 2
+        err = ' '.join(capsys.readouterr().err.split())
+        assert 'benchmark_infer.py: error: ' in err and message in err, err

@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """tools/analysis_tools/get_flops.py."""
 import json
+import os
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
@@ -78,7 +79,7 @@ def test_format_count_picks_the_unit():
     assert tool.format_count(1.2e13, 'FLOPs') == '12.00 TFLOPs'
 
 
-def test_default_shape_is_what_the_test_dataloader_feeds(tmp_path):
+def test_default_shape_is_what_the_test_dataloader_feeds(tmp_path, capsys):
     """The tiny image config's test pipeline (in test_dataloader, as
     mmpretrain writes it) feeds 32x32 images: not 224x224, 61 times the
     FLOPs. A crop_size pair is (w, h); without a crop the backbone's
@@ -110,11 +111,11 @@ def test_default_shape_is_what_the_test_dataloader_feeds(tmp_path):
     image = write_config(tmp_path / 'image.py', TINY_IMAGE_CONFIG, no_test)
     assert tool.default_shape(Config.fromfile(image)) == (3, 32, 32)
     video = write_config(tmp_path / 'video.py', TINY_VIDEO_CONFIG, no_test)
-    with pytest.raises(
-            SystemExit,
-            match=f'^error: {video}: no SampleFrames '
-            'in a test pipeline gives the frames; give --shape$'):
+    with pytest.raises(SystemExit) as exit:
         tool.main([video])
+    assert exit.value.code == 2
+    assert f'get_flops.py: error: config {video}: no SampleFrames in a test '\
+        'pipeline gives the frames; give --shape' in capsys.readouterr().err
 
 
 def test_bad_shapes_and_json_are_refused(tmp_path, capsys):
@@ -126,8 +127,69 @@ def test_bad_shapes_and_json_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
         tool.parse_args([TINY_IMAGE_CONFIG, '--json', str(tmp_path)])
     assert 'is a folder' in capsys.readouterr().err
-    with pytest.raises(
-            SystemExit,
-            match='--shape 3 4 32 32: an image config takes 3 '
-            'numbers'):
-        tool.main([TINY_IMAGE_CONFIG, '--shape', '3', '4', '32', '32'])
+
+
+def test_files_that_cannot_be_read_are_parser_errors(tmp_path, capsys):
+    """A missing config, a file that is not a config and a config without
+    a model ended with MMEngine's traceback (exit status 1)."""
+    from helpers import TINY_IMAGE_CONFIG
+    no_model = tmp_path / 'no_model.py'
+    no_model.write_text('x = 1\n')
+    readme = tmp_path / 'README.md'
+    readme.write_text('# notes\n')
+    for argv, message in (
+        ([str(tmp_path / 'nope.py')], f'config {tmp_path}/nope.py: no such '
+         'file'),
+        ([str(readme)], f'config {readme}: not a config file (expected one '
+         'of .py, .json, .yml, .yaml)'),
+        ([str(no_model)], f'config {no_model}: it has no model dict'),
+            # A video's 4 numbers for an image config: exit status 2 too.
+        ([TINY_IMAGE_CONFIG, '--shape', '3', '4', '32',
+          '32'], '--shape 3 4 32 32: an image config takes 3 numbers')):
+        with pytest.raises(SystemExit) as exit:
+            tool.main(argv)
+        assert exit.value.code == 2
+        err = capsys.readouterr().err
+        assert f'get_flops.py: error: {message}' in err, err
+
+
+def test_json_goes_to_a_new_folder_whole(tmp_path, capsys):
+    """--json in a folder that was not there was a FileNotFoundError
+    traceback after the counting; now the folder is made and the file
+    written in one piece (no temporary file left beside it)."""
+    from helpers import TINY_IMAGE_CONFIG
+    out = tmp_path / 'new' / 'flops.json'
+    stats = tool.main([TINY_IMAGE_CONFIG, '--json', str(out)])
+    written = json.loads(out.read_text())
+    assert written['flops'] == stats['flops'] > 0
+    assert written['shape'] == [3, 32, 32]
+    assert [p.name for p in out.parent.iterdir()] == ['flops.json']
+
+
+def test_a_closed_pipe_ends_quietly(tmp_path):
+    """``get_flops.py CONFIG | head -1``: the reader is gone before the
+    results are flushed. It ended with Python's "Exception ignored ...
+    BrokenPipeError" and status 120; now with 141 (128 + SIGPIPE) and
+    nothing on stderr but the libraries' import warnings."""
+    import subprocess
+    import sys
+
+    from helpers import REPO_ROOT, TINY_IMAGE_CONFIG
+    read, write = os.pipe()
+    os.close(read)  # the reader has gone
+    proc = subprocess.run([
+        sys.executable, 'tools/analysis_tools/get_flops.py', TINY_IMAGE_CONFIG
+    ],
+                          cwd=REPO_ROOT,
+                          env=dict(
+                              os.environ,
+                              PYTHONPATH=REPO_ROOT,
+                              PYTHONWARNINGS='ignore'),
+                          stdout=write,
+                          stderr=subprocess.PIPE,
+                          text=True,
+                          timeout=120)
+    os.close(write)
+    assert proc.returncode == 141, proc.stderr
+    assert 'BrokenPipeError' not in proc.stderr
+    assert 'Traceback' not in proc.stderr

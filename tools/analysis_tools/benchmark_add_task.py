@@ -29,21 +29,24 @@ import time
 from typing import Dict, List
 
 import torch
-from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import peak_rss_above, write_tasks
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
+from mmadaptformer.benchmark.cli import (exit_quietly_on_closed_pipe,
+                                         load_model_config, refuse_bad_paths,
+                                         write_json)
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 
 TASKS_FILE = 'add_task_tasks.json'
 
 
-def parse_args(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
+        prog=osp.basename(__file__),
         formatter_class=DefaultsHelpFormatter,
         description='Benchmark MultiTaskRecognizer.add_task: CPU time and '
         'peak memory of loading N adapter-only tasks.')
@@ -72,7 +75,15 @@ def parse_args(argv=None):
         action=ConfigOptions,
         help='KEY=VALUE overrides of the config')
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.worker is None:  # a worker's config is '-'
+        refuse_bad_paths(parser, args.config, [(args.out, '--out')])
+    return args
 
 
 def measure(tasks: List[Dict[str, str]], num: int) -> dict:
@@ -142,6 +153,10 @@ def format_table(result: dict) -> str:
 
 
 def main(argv=None) -> dict:
+    return exit_quietly_on_closed_pipe(lambda: _main(argv))
+
+
+def _main(argv) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     # MMEngine's build messages and per-tensor init reports of every task
@@ -154,14 +169,13 @@ def main(argv=None) -> dict:
         row = measure(tasks, args.worker)
         print(json.dumps(row))
         return row
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_model_config(build_parser(), args.config, args.cfg_options)
     backbone_type = str((cfg.model.get('backbone') or {}).get('type'))
     if backbone_type.split('.')[-1] != 'AdaptFormer':
-        sys.exit(f'error: {args.config}: model.backbone is {backbone_type}, '
-                 'but this tool measures AdaptFormer tasks (an AdaptFormer '
-                 'config with an AdapterHook).')
+        build_parser().error(
+            f'config {args.config}: model.backbone is {backbone_type}, but '
+            'this tool measures AdaptFormer tasks (an AdaptFormer config '
+            'with an AdapterHook).')
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
@@ -183,9 +197,7 @@ def main(argv=None) -> dict:
             rows=rows)
     print(format_table(result))
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
-            f.write('\n')
+        write_json(result, args.out)
     return result
 
 

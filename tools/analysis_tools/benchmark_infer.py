@@ -13,25 +13,27 @@ section of docs/benchmark.md. Example::
         configs/benchmark/adaptformer_vits_8x112.py --out infer.json
 """
 import argparse
-import json
+import os.path as osp
 import platform
-import sys
 import tempfile
 import time
 
 import torch
-from mmengine.config import Config
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
+from mmadaptformer.benchmark.cli import (exit_quietly_on_closed_pipe,
+                                         load_model_config, refuse_bad_paths,
+                                         write_json)
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 
 
-def parse_args(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
+        prog=osp.basename(__file__),
         formatter_class=DefaultsHelpFormatter,
         description='Benchmark AdaptFormer inference, one or many tasks.')
     parser.add_argument(
@@ -81,20 +83,30 @@ def parse_args(argv=None):
         nargs='+',
         action=ConfigOptions,
         help='KEY=VALUE overrides of the config')
-    return parser.parse_args(argv)
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    refuse_bad_paths(parser, args.config, [(args.out, '--out')])
+    return args
 
 
 def main(argv=None) -> dict:
+    return exit_quietly_on_closed_pipe(lambda: _main(argv))
+
+
+def _main(argv) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    cfg = Config.fromfile(args.config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
+    cfg = load_model_config(build_parser(), args.config, args.cfg_options)
     backbone_type = str((cfg.model.get('backbone') or {}).get('type'))
     if backbone_type.split('.')[-1] != 'AdaptFormer':
-        sys.exit(f'error: {args.config}: model.backbone is {backbone_type}, '
-                 'but this tool measures AdaptFormer tasks (an AdaptFormer '
-                 'config with an AdapterHook).')
+        build_parser().error(
+            f'config {args.config}: model.backbone is {backbone_type}, but '
+            'this tool measures AdaptFormer tasks (an AdaptFormer config '
+            'with an AdapterHook).')
     # MMEngine's build messages and per-tensor init reports of every task
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(
@@ -111,14 +123,12 @@ def main(argv=None) -> dict:
                 repeat=args.repeat,
                 warmup=args.warmup)
         except ConfigError as e:
-            sys.exit(f'error: {args.config}: {e}')
+            build_parser().error(f'config {args.config}: {e}')
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config
     print(format_table(result, result['cpu']))
     if args.out:
-        with open(args.out, 'w') as f:
-            json.dump(result, f, indent=1)
-            f.write('\n')
+        write_json(result, args.out)
     return result
 
 

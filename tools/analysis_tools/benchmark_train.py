@@ -61,15 +61,21 @@ Example::
         --repeat 3 --out work_dirs/benchmark.json --plot work_dirs/bench.png
 """
 from mmadaptformer.benchmark import format_summary, run_benchmark
+from mmadaptformer.benchmark.cli import exit_quietly_on_closed_pipe
 
 
 def main(argv=None):
+    return exit_quietly_on_closed_pipe(lambda: _main(argv))
+
+
+def _main(argv):
     result = run_benchmark(argv)
     print()
     print(format_summary(result))
     for kind in ('out', 'plot'):
         if result['settings'][kind]:
             print(f'{kind} written to {result["settings"][kind]}')
+    return result
 
 
 if __name__ == '__main__':

@@ -20,24 +20,24 @@ comparison with those tables. Both use the unit that fits (T, G, M, K).
 """
 import argparse
 import copy
-import json
-import os.path as osp
-import sys
 
 import torch
-from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.apis import test_pipeline_cfg
+from mmadaptformer.benchmark.cli import (exit_quietly_on_closed_pipe,
+                                         load_model_config, refuse_bad_paths,
+                                         write_json)
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.utils import count_flops, positive_int
 from mmadaptformer.utils.config_error import ConfigError
 
 
-def parse_args(argv=None):
+def build_parser():
     parser = argparse.ArgumentParser(
+        prog='get_flops.py',
         description='Parameters (trainable/total) and FLOPs of a config')
     parser.add_argument('config', help='config file path')
     parser.add_argument(
@@ -47,10 +47,13 @@ def parse_args(argv=None):
         help='input shape without the batch, e.g. 3 8 224 224 (video) or '
         '3 224 224 (image); default: from the config')
     parser.add_argument('--json', help='also write the numbers to this file')
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
     args = parser.parse_args(argv)
-    if args.json is not None and osp.isdir(args.json):
-        parser.error(f'--json {args.json} is a folder; give the file to '
-                     'write')
+    refuse_bad_paths(parser, args.config, [(args.json, '--json')])
     return args
 
 
@@ -139,18 +142,23 @@ def format_count(value, unit):
 
 
 def main(argv=None):
+    return exit_quietly_on_closed_pipe(lambda: _main(argv))
+
+
+def _main(argv):
     args = parse_args(argv)
-    cfg = Config.fromfile(args.config)
+    parser = build_parser()
+    cfg = load_model_config(parser, args.config)
     dims = 4 if cfg.get('default_scope') == 'mmaction' else 3
     if args.shape is not None and len(args.shape) != dims:
         kind = 'a video' if dims == 4 else 'an image'
-        sys.exit(f'error: --shape {" ".join(map(str, args.shape))}: {kind} '
-                 f'config takes {dims} numbers (C T H W for video, C H W '
-                 'for images)')
+        parser.error(f'--shape {" ".join(map(str, args.shape))}: {kind} '
+                     f'config takes {dims} numbers (C T H W for video, C H W '
+                     'for images)')
     try:
         stats = model_stats(cfg, args.shape)
     except ValueError as e:
-        sys.exit(f'error: {args.config}: {e}')
+        parser.error(f'config {args.config}: {e}')
     print(f'config: {args.config}\n'
           f'input shape (one view): {stats["shape"]}\n'
           f'parameters: {stats["trainable"]:,} trainable of '
@@ -159,9 +167,8 @@ def main(argv=None):
           f'FLOPs (one view): {format_count(stats["flops"], "FLOPs")} '
           f'({format_count(stats["flops"] / 2, "MACs")})')
     if args.json:
-        with open(args.json, 'w') as f:
-            json.dump(dict(stats, config=args.config), f, indent=1)
-            f.write('\n')
+        write_json(dict(stats, config=args.config), args.json)
+    return stats
 
 
 if __name__ == '__main__':

@@ -1,0 +1,110 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What the analysis tools (``tools/analysis_tools/benchmark_train.py``,
+``benchmark_infer.py``, ``benchmark_add_task.py``, ``get_flops.py``) share
+on their command line: the config they read, the results file they write
+and a reader of their output that goes away.
+
+Before, a missing config, a file that is not a config, a config without a
+``model`` and an ``--out`` in a folder that is not there (or one that is a
+folder) ended these tools with a traceback, the last two only after the
+whole measurement; the results files were written in place, so a run
+stopped while writing left half a JSON under the real name.
+"""
+import json
+import os.path as osp
+import sys
+from argparse import ArgumentParser
+from typing import Any, Callable, Iterable, Optional, Tuple
+
+from ..utils.atomic_save import atomic_write
+from ..utils.closed_pipe import BROKEN_PIPE_STATUS, silence
+from ..utils.config_error import ConfigError
+from ..utils.config_file import load_config_file, merge_cfg_options
+from ..utils.local_files import first_missing_file
+from ..utils.output_file import output_file_problem
+
+__all__ = [
+    'CONFIG_SUFFIXES', 'refuse_bad_paths', 'load_model_config', 'write_json',
+    'exit_quietly_on_closed_pipe'
+]
+
+#: The config files MMEngine's ``Config.fromfile`` reads.
+CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
+
+
+def refuse_bad_paths(parser: ArgumentParser, config: str,
+                     outputs: Iterable[Tuple[Optional[str], str]]) -> None:
+    """``parser.error`` (exit status 2) before anything is measured if
+    ``config`` is not a config file, or an output cannot be written there.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        config (str): The config path of the command line.
+        outputs: ``(path, flag)`` of each file the tool writes, e.g.
+            ``(args.out, '--out')``; a None path is skipped. A folder above
+            it that is not there yet is made when the file is written.
+    """
+    missing = first_missing_file([(config, 'config')])
+    if missing:
+        parser.error(missing)
+    if not config.endswith(CONFIG_SUFFIXES):
+        parser.error(f'config {config}: not a config file (expected one of '
+                     f'{", ".join(CONFIG_SUFFIXES)})')
+    for path, flag in outputs:
+        problem = path and output_file_problem(path, flag,
+                                               [(config, 'config')])
+        if problem:
+            parser.error(problem)
+
+
+def load_model_config(parser: ArgumentParser,
+                      config: str,
+                      cfg_options: Optional[dict] = None):
+    """The config with ``--cfg-options`` merged; ``parser.error`` naming
+    the file if it does not load or has no ``model`` dict.
+
+    Args:
+        parser (ArgumentParser): The tool's parser.
+        config (str): The config file (checked by :func:`refuse_bad_paths`).
+        cfg_options (dict, optional): ``--cfg-options``. Defaults to None.
+
+    Returns:
+        Config: The config.
+    """
+    try:
+        cfg = merge_cfg_options(load_config_file(config), cfg_options)
+    except ConfigError as e:
+        parser.error(f'config {config}: {e}')
+    if not isinstance(cfg.get('model'), dict):
+        parser.error(f'config {config}: it has no model dict (model = '
+                     f'{cfg.get("model")!r}); give a model config, such as '
+                     'configs/tiny/tiny_adaptformer_video.py')
+    return cfg
+
+
+def write_json(obj: Any, path: str, indent: int = 1) -> None:
+    """Write ``obj`` as JSON to ``path`` so that no reader sees a partial
+    file (missing folders above it are made)."""
+    atomic_write(json.dumps(obj, indent=indent) + '\n', osp.abspath(path))
+
+
+def exit_quietly_on_closed_pipe(main: Callable[[], Any]) -> Any:
+    """Run ``main()``; if the reader of its output went away
+    (``... | head -1``), end with status 141 (128 + SIGPIPE) instead of a
+    :class:`BrokenPipeError` traceback. What ``main`` wrote to its files
+    before is kept.
+
+    Args:
+        main (callable): The tool's work, without arguments.
+
+    Returns:
+        Any: What ``main`` returns.
+    """
+    try:
+        result = main()
+        sys.stdout.flush()
+        return result
+    except BrokenPipeError:
+        silence(sys.stdout)
+        silence(sys.stderr)
+        raise SystemExit(BROKEN_PIPE_STATUS) from None
