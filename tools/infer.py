@@ -36,9 +36,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, PretrainedLoadError,
                                 TaskError, TaskLoadError, build_test_pipeline)
-from mmadaptformer.apis.infer_cli import (STDOUT, infer_parser,
-                                          parse_infer_args,
-                                          results_only_stdout)
+from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
@@ -51,6 +49,7 @@ from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
                                              silence)
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import config_mistake
+from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 
 

@@ -2,13 +2,7 @@
 """The command line of ``tools/infer.py``: its parser, and the checks of its
 arguments that run before any model is loaded (exit status 2)."""
 import argparse
-import contextlib
-import logging
 import os.path as osp
-import sys
-from typing import Iterator
-
-from mmengine.logging import MMLogger
 
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
@@ -24,8 +18,7 @@ from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
 
 __all__ = [
-    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args',
-    'results_only_stdout'
+    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
 ]
 
 #: The ``--out`` that writes the JSON to stdout.
@@ -151,36 +144,6 @@ def infer_parser() -> argparse.ArgumentParser:
         default=3,
         help='how many classes to print per input and task (default: 3)')
     return parser
-
-
-@contextlib.contextmanager
-def results_only_stdout() -> Iterator[None]:
-    """Keep MMEngine's log lines off stdout while the block runs, so that
-    stdout holds what ``tools/infer.py`` prints as results alone.
-
-    MMEngine's logger prints to stdout (its ``StreamHandler`` is made with
-    ``sys.stdout``), so its warnings (``"FileClient" will be deprecated``,
-    a folder's left-out files, the videos shorter than a clip) came between
-    the result lines, in ``infer.py ... > results.txt`` and in a pipe. In
-    the block, the stream handlers of the current :class:`MMLogger`, the
-    one ``print_log(logger='current')`` and the model loads use, write to
-    ``sys.stderr``, as the progress bar and the errors do; file handlers
-    are kept. Their streams are given back afterwards. ``--help`` stays
-    on stdout.
-    """
-    logger = MMLogger.get_current_instance()
-    # A FileHandler is a StreamHandler too: a log file stays one.
-    moved = [(handler, handler.stream) for handler in logger.handlers
-             if type(handler) is logging.StreamHandler]
-    # Assigned, not setStream: that flushes the stream it replaces, which
-    # raises where it was closed (a test's captured stdout, a closed pipe).
-    for handler, _ in moved:
-        handler.stream = sys.stderr
-    try:
-        yield
-    finally:
-        for handler, stream in moved:
-            handler.stream = stream
 
 
 def parse_infer_args(argv=None) -> argparse.Namespace:

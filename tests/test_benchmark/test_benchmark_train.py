@@ -69,10 +69,14 @@ def test_benchmark_train_smoke(tmp_path):
         '--iters', 2, '--warmup', 1, '--matmul-size', 256, '--out', out,
         '--plot', png
     ],
-                    cwd=tmp_path)
+                    cwd=tmp_path,
+                    separate_stderr=True)
     result = json.loads(out.read_text())
     modes = result['modes']
     assert list(modes) == ['adaptformer', 'linear_probe', 'full_ft']
+    # The progress lines are logs, on stderr: stdout holds the tables.
+    assert '[round 1/1] adaptformer' in proc.stderr
+    assert '[round 1/1]' not in proc.stdout
     for mode, summary in modes.items():
         assert mode in proc.stdout
         assert len(summary['runs']) == 1

@@ -62,6 +62,7 @@ Example::
 """
 from mmadaptformer.benchmark import format_summary, run_benchmark
 from mmadaptformer.benchmark.cli import exit_quietly_on_closed_pipe
+from mmadaptformer.utils.log_streams import results_only_stdout
 
 
 def main(argv=None):
@@ -69,7 +70,9 @@ def main(argv=None):
 
 
 def _main(argv):
-    result = run_benchmark(argv)
+    # The progress lines are logs: stdout holds the tables alone.
+    with results_only_stdout():
+        result = run_benchmark(argv)
     print()
     print(format_summary(result))
     for kind in ('out', 'plot'):
