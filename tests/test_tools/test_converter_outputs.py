@@ -238,16 +238,22 @@ def test_extract_compares_a_training_checkpoint_with_the_configs_backbone(
     assert record['pretrained'] == files['stock']
 
 
-@pytest.mark.parametrize('init_cfg, why', [
-    ('None', '{config} names none at model.backbone.backbone.init_cfg'),
-    ("dict(type='Pretrained', checkpoint={gone!r})",
-     'the one {config} names at model.backbone.backbone.init_cfg.checkpoint'
-     ', {gone}, is not there'),
-    ("dict(type='Pretrained', checkpoint='http://127.0.0.1:9/stock.pth')",
-     'the one {config} names at model.backbone.backbone.init_cfg.checkpoint'
-     ', http://127.0.0.1:9/stock.pth, is an address, which is not '
-     'downloaded only to compare'),
-])
+#: The config key test_extract_says_why_nothing_was_compared's configs set.
+_AT = 'model.backbone.backbone.init_cfg'
+
+
+@pytest.mark.parametrize(
+    'init_cfg, why', [
+        ('None', '{config} names none at ' + _AT),
+        ("dict(type='Pretrained', checkpoint={gone!r})",
+         'the one {config} names at ' + _AT + '.checkpoint, {gone}, is not '
+         'there'),
+        ("dict(type='Pretrained', checkpoint='http://127.0.0.1:9/stock.pth')",
+         'the one {config} names at ' + _AT + '.checkpoint, '
+         'http://127.0.0.1:9/stock.pth, is an address, which is not '
+         'downloaded only to compare'),
+    ],
+    ids=['none', 'missing', 'address'])
 def test_extract_says_why_nothing_was_compared(files, tmp_path, capsys,
                                                init_cfg, why, clean_loggers):
     """The note said only that the checkpoint records no backbone, not
