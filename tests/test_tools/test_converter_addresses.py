@@ -219,3 +219,22 @@ def test_a_refused_address_from_the_shell(served, tmp_path):
         f'Error: cannot convert {served["url"]}/evil.pth: '), proc.stdout
     assert 'posix.system' in proc.stdout
     assert not served['marker'].exists(), 'the payload ran'
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_an_address_with_nothing_there_is_one_line(served, hub, tmp_path, tool,
+                                                   clean_loggers):
+    """A 404 ends the tool with one line naming the address and what the
+    server said; nothing is written or cached."""
+    url = f'{served["url"]}/gone.pth'
+    out = tmp_path / 'out.pth'
+    argv = [url, str(out)] if tool == 'convert_official' else \
+        [served['config'], url, str(out)]
+    with pytest.raises(SystemExit) as refused:
+        TOOLS[tool].main(argv)
+    text = refused.value.code
+    assert isinstance(text, str) and '\n' not in text, text
+    assert f'Could not download checkpoint {url}: ' in text, text
+    assert 'File not found' in text, text  # what the server said
+    assert not out.exists()
+    assert not hub.exists() or os.listdir(hub) == []
