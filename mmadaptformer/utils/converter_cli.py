@@ -3,23 +3,37 @@
 
 ``tools/model_converters/{extract_adapters,merge_adapters,convert_official}
 .py`` each parse their arguments and refuse, with ``parser.error`` (exit
-status 2) before anything is read, an input that is not a local file (as
-``tools/train.py``, ``test.py`` and ``infer.py`` do; only ``--pretrained``
-may be an address), and an output file that is one of their inputs or
-cannot be written (see :func:`.output_file.output_file_problem`), or whose
-extension names a format other than a torch checkpoint (``.json``,
-``.yaml``, ``.py``...: a later reader by extension would misread it). They
-write that file with :func:`.atomic_save.atomic_torch_save`.
+status 2) before anything is read, a local input that is not there (as
+``tools/train.py``, ``test.py`` and ``infer.py`` do), an input that may not
+be an address (the config) given as one, and an output file that is an
+address, one of their inputs or cannot be written (see
+:func:`.output_file.output_file_problem`), or whose extension names a
+format other than a torch checkpoint (``.json``, ``.yaml``, ``.py``...: a
+later reader by extension would misread it). They write that file with
+:func:`.atomic_save.atomic_torch_save`.
+
+They read a checkpoint with :func:`read_converter_checkpoint`: a local file
+with :func:`.checkpoint_loading.safe_torch_load`, an address (``https://``
+and MMEngine's other schemes) through MMEngine's ``CheckpointLoader``, as
+``load_checkpoint`` reads it, whose loaders this package makes download
+into PyTorch's hub cache and load with ``weights_only=True`` and its
+allow-list (:mod:`.checkpoint_schemes`): a file that carries code is
+refused, not kept and not run.
 """
 import argparse
 import os.path as osp
 from argparse import Namespace
-from typing import Optional, Sequence, Tuple
+from typing import Any, Optional, Sequence, Tuple
 
+from .checkpoint_loading import safe_torch_load
+from .checkpoint_schemes import register_safe_checkpoint_loaders
 from .local_files import first_missing_file, is_local
 from .output_file import output_file_problem
 
-__all__ = ['NOT_CHECKPOINT_EXTENSIONS', 'parse_converter_args']
+__all__ = [
+    'NOT_CHECKPOINT_EXTENSIONS', 'parse_converter_args',
+    'read_converter_checkpoint'
+]
 
 #: Output extensions of formats other than a torch checkpoint, and what
 #: they name. mmengine.load and MMEngine's config reader go by extension.
@@ -57,8 +71,9 @@ def parse_converter_args(
             out (None) is skipped.
         addresses (Sequence[str]): The arguments of ``inputs`` that may be
             an address (``http://...``), read by MMEngine's checkpoint
-            loaders as in training; the others must be local files.
-            Defaults to ``('pretrained', )``.
+            loaders as in training (:func:`read_converter_checkpoint`);
+            the others must be local files. Defaults to
+            ``('pretrained', )``.
 
     Returns:
         argparse.Namespace: The parsed arguments.
@@ -70,13 +85,17 @@ def parse_converter_args(
         value = getattr(args, name)
         if value is not None and name not in addresses and \
                 not is_local(value):
-            parser.error(f'{what} {value}: the converters read a local '
-                         'file, not an address; download it first')
+            parser.error(f'{what} {value}: it is read from a local file, '
+                         'not an address; download it first')
     missing = first_missing_file(
         (getattr(args, name), what) for name, what in inputs)
     if missing:
         parser.error(missing)
     path = getattr(args, out)
+    if not is_local(path):
+        parser.error(f'{out} {path}: the output is written to a local file, '
+                     'not an address; give a local path (and copy the file '
+                     'there afterwards)')
     problem = output_file_problem(path, out, [(getattr(args, name), what)
                                               for name, what in inputs])
     if problem:
@@ -87,3 +106,41 @@ def parse_converter_args(
                      f'{ext!r} names {NOT_CHECKPOINT_EXTENSIONS[ext]}; give '
                      'a .pth file')
     return args
+
+
+def read_converter_checkpoint(filename: str) -> Any:
+    """Read a converter's input checkpoint onto the CPU, with
+    ``weights_only=True`` wherever it is.
+
+    A local file is read with :func:`.checkpoint_loading.safe_torch_load`.
+    An address (``https://...``, ``open-mmlab://...``) is read as
+    MMEngine's ``load_checkpoint`` reads it, through
+    ``CheckpointLoader.load_checkpoint``, which this package's loaders
+    answer (:func:`.checkpoint_schemes.register_safe_checkpoint_loaders`):
+    an ``http(s)`` file is downloaded into PyTorch's hub cache and loaded
+    with the same unpickler and allow-list; one that carries code is
+    refused and not kept. Globals a caller allows around this call
+    (``torch.serialization.safe_globals``) apply to both.
+
+    Args:
+        filename (str): A local path or an address.
+
+    Returns:
+        Any: The loaded checkpoint.
+
+    Raises:
+        CheckpointLoadError: If the file cannot be downloaded, carries
+            code or is damaged; the message names the file or address.
+        FileNotFoundError: If a local file is not there.
+    """
+    if is_local(filename):
+        return safe_torch_load(filename, map_location='cpu')
+    from mmengine.runner import CheckpointLoader
+
+    # Idempotent (importing the package did it): no import order leaves
+    # MMEngine's own http loader, which unpickles anything, in place.
+    register_safe_checkpoint_loaders()
+    # 'silent': no "Loads checkpoint by http backend" line among the
+    # converter's report.
+    return CheckpointLoader.load_checkpoint(
+        filename, map_location='cpu', logger='silent')

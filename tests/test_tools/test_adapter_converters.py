@@ -7,7 +7,8 @@ import re
 
 import pytest
 import torch
-from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, run_tool
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, run_tool,
+                     write_config)
 from mmengine.config import Config
 
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenBackboneMismatchError
@@ -98,18 +99,26 @@ def test_adapters_extracted_from_a_merged_file_name_their_backbone(
     assert f'The adapters were trained on {video_tasks["stock"]}.' in text
     assert 'state dict' not in text
 
-    # A merged file without that record: the file itself is named.
+    # A merged file without that record: the backbone its config names,
+    # which the frozen tensors were compared with, is named; with a config
+    # that names none, the file itself.
     checkpoint = safe_torch_load(merged)
     del checkpoint['meta']['frozen_host_sources']
     torch.save(checkpoint, merged)
-    extract([task['config'], merged, adapters])
-    with pytest.raises(
-            FrozenBackboneMismatchError,
-            match=re.escape(f'The adapters were trained on {merged}.')):
-        merge([
-            task['config'], adapters,
-            str(tmp_path / 'wrong.pth'), '--pretrained', other
-        ])
+    bare = write_config(
+        str(tmp_path / 'bare.py'), task['config'],
+        'model = dict(backbone=dict(backbone=dict(init_cfg=None)))\n')
+    for config, trained_on in ((task['config'], video_tasks['stock']),
+                               (bare, merged)):
+        extract([config, merged, adapters])
+        with pytest.raises(
+                FrozenBackboneMismatchError,
+                match=re.escape(
+                    f'The adapters were trained on {trained_on}.')):
+            merge([
+                task['config'], adapters,
+                str(tmp_path / 'wrong.pth'), '--pretrained', other
+            ])
     assert not osp.exists(tmp_path / 'wrong.pth')
 
 

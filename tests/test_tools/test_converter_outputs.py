@@ -154,18 +154,22 @@ def test_extract_keeps_the_tensors_that_were_trained(files, video_tasks,
         f'backbone {other} ', line), line
     assert line.endswith('give that one with --pretrained.'), line
     assert not out.exists()
-    # A merged file that records no backbone cannot be compared: said so.
+    # A merged file that records no backbone, with a config that names
+    # none either, cannot be compared: said so.
     checkpoint = safe_torch_load(files['merged'])
     del checkpoint['meta']['frozen_host_sources']
     torch.save(checkpoint, files['merged'])
+    bare = write_config(
+        str(tmp_path / 'bare.py'), no_fc,
+        'model = dict(backbone=dict(backbone=dict(init_cfg=None)))\n')
     capsys.readouterr()
-    TOOLS['extract_adapters'].main([no_fc, files['merged'], str(out)])
+    TOOLS['extract_adapters'].main([bare, files['merged'], str(out)])
     assert ('are not compared with a pretrained backbone (it records no '
-            'pretrained backbone)') in capsys.readouterr().out
+            'pretrained backbone') in capsys.readouterr().out
     # A config the tool refuses gets its refusal alone, not first a note
     # about a file that will not be written.
     no_hook = write_config(
-        str(tmp_path / 'no_hook.py'), files['config'], 'custom_hooks = []\n')
+        str(tmp_path / 'no_hook.py'), bare, 'custom_hooks = []\n')
     with pytest.raises(SystemExit) as refused:
         TOOLS['extract_adapters'].main(
             [no_hook, files['merged'],
@@ -185,6 +189,89 @@ def test_extract_keeps_the_tensors_that_were_trained(files, video_tasks,
     assert proc.returncode == 2 and 'Traceback' not in proc.stdout
     assert proc.stdout.strip().splitlines()[-1].startswith(
         'extract_adapters.py: error: '), proc.stdout
+
+
+def _training_checkpoint(merged, path) -> str:
+    """What training with ``adapter_only_checkpoint=False`` saves: the
+    whole model's state dict, and no record of a pretrained backbone."""
+    state = safe_torch_load(merged)['state_dict']
+    torch.save(
+        dict(
+            meta=dict(epoch=1),
+            state_dict={
+                k: v
+                for k, v in state.items() if not k.endswith(FROZEN_HOST_KEY)
+            }), path)
+    return str(path)
+
+
+def test_extract_compares_a_training_checkpoint_with_the_configs_backbone(
+        files, video_tasks, tmp_path, capsys, clean_loggers):
+    """A full checkpoint from training was compared with nothing unless
+    --pretrained was given, though the config names its pretrained
+    backbone: a trained fc_norm that the config leaves frozen was dropped
+    after a note."""
+    full = _training_checkpoint(files['merged'], tmp_path / 'full.pth')
+    no_fc = write_config(
+        str(tmp_path / 'no_fc.py'), files['config'],
+        "custom_hooks = [dict(type='AdapterHook', extra_trainable=[])]\n")
+    out = tmp_path / 'out.pth'
+    line = _refused('extract_adapters', [no_fc, full, out], capsys)
+    assert line.startswith(
+        f'2 of the 31 tensors that the AdapterHook of {no_fc} leaves '
+        f'frozen differ from the pretrained backbone {files["stock"]} in '
+        f'{full} (backbone.fc_norm.weight, backbone.fc_norm.bias): they '
+        'were trained'), line
+    assert not out.exists()
+    # --pretrained still wins over the config's.
+    other = osp.join(video_tasks['root'], 'other.pth')
+    line = _refused('extract_adapters',
+                    [files['config'], full, out, '--pretrained', other],
+                    capsys)
+    assert f'differ from the pretrained backbone {other} ' in line, line
+    # The config it trained with: compared, no note, and the adapter-only
+    # file names the backbone compared, not the full checkpoint.
+    TOOLS['extract_adapters'].main([files['config'], full, str(out)])
+    said = capsys.readouterr().out
+    assert 'Note:' not in said and 'Wrote ' in said, said
+    record = safe_torch_load(out)['state_dict']['backbone.' + FROZEN_HOST_KEY]
+    assert record['pretrained'] == files['stock']
+
+
+#: The config key test_extract_says_why_nothing_was_compared's configs set.
+_AT = 'model.backbone.backbone.init_cfg'
+
+
+@pytest.mark.parametrize(
+    'init_cfg, why', [
+        ('None', '{config} names none at ' + _AT),
+        ("dict(type='Pretrained', checkpoint={gone!r})",
+         'the one {config} names at ' + _AT + '.checkpoint, {gone}, is not '
+         'there'),
+        ("dict(type='Pretrained', checkpoint='http://127.0.0.1:9/stock.pth')",
+         'the one {config} names at ' + _AT + '.checkpoint, '
+         'http://127.0.0.1:9/stock.pth, is an address, which is not '
+         'downloaded only to compare'),
+    ],
+    ids=['none', 'missing', 'address'])
+def test_extract_says_why_nothing_was_compared(files, tmp_path, capsys,
+                                               init_cfg, why, clean_loggers):
+    """The note said only that the checkpoint records no backbone, not
+    why the config's own was not used."""
+    full = _training_checkpoint(files['merged'], tmp_path / 'full.pth')
+    gone = str(tmp_path / 'gone.pth')
+    config = write_config(
+        str(tmp_path / 'cfg.py'), files['config'],
+        'model = dict(backbone=dict(backbone=dict(init_cfg=' +
+        init_cfg.format(gone=gone) + ')))\n')
+    capsys.readouterr()
+    TOOLS['extract_adapters'].main([config, full, str(tmp_path / 'o.pth')])
+    reason = why.format(config=config, gone=gone)
+    assert (f'Note: the frozen tensors of {full} are not compared with a '
+            f'pretrained backbone (it records no pretrained backbone, and '
+            f'{reason}): a trained one the config leaves frozen would be '
+            'dropped. Give --pretrained to check.') in \
+        ' '.join(capsys.readouterr().out.split())
 
 
 def test_a_frozen_tensor_that_differs_on_its_named_backbone(

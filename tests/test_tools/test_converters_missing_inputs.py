@@ -2,6 +2,8 @@
 """The converters refuse an input that is not a local file as train.py,
 test.py and infer.py do: one usage line, exit status 2, before a model is
 built."""
+import os
+
 import pytest
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
 
@@ -53,30 +55,36 @@ def test_convert_official_names_a_missing_source(tmp_path, capsys):
 
 
 @pytest.mark.parametrize('tool', ['extract_adapters', 'merge_adapters'])
-def test_an_address_is_refused_but_for_pretrained(tool, tmp_path, capsys):
-    """``http://...`` as the checkpoint was refused as 'Checkpoint file not
-    found', status 1, though it may well be there: the converters read
-    local files; only --pretrained goes through MMEngine's (safe) loaders
-    as in training."""
-    url = 'http://127.0.0.1:9/adapters.pth'
-    line = _usage_error(
-        tool, [TINY_ADAPTFORMER_VIDEO_CONFIG, url,
-               str(tmp_path / 'out.pth')], capsys)
-    assert line == (f'checkpoint {url}: the converters '
-                    'read a local file, not an address; download it first')
-    line = _usage_error('convert_official', [url, str(tmp_path / 'o.pth')],
-                        capsys)
-    assert line.startswith(f'source checkpoint {url}: the '
-                           'converters read a local file')
+def test_a_config_or_output_address_is_refused(tool, tmp_path, capsys,
+                                               monkeypatch):
+    """A config is read from a local file; an output given as an address
+    was written as a local file under ``http:/``. The checkpoint may be an
+    address (``test_converter_addresses.py``)."""
+    monkeypatch.chdir(tmp_path)
+    url = 'http://127.0.0.1:9/cfg.py'
+    there = tmp_path / 'there.pth'
+    there.write_bytes(b'')
+    line = _usage_error(tool, [url, str(there), 'out.pth'], capsys)
+    assert line == (f'config {url}: it is read from a local file, not an '
+                    'address; download it first')
+    out = 'http://127.0.0.1:9/out.pth'
+    config = TINY_ADAPTFORMER_VIDEO_CONFIG
+    for argv in ([tool, config, str(there)], ['convert_official', str(there)]):
+        line = _usage_error(argv[0], argv[1:] + [out], capsys)
+        name = 'dst' if argv[0] == 'convert_official' else 'out'
+        assert line == (f'{name} {out}: the output is written to a local '
+                        'file, not an address; give a local path (and copy '
+                        'the file there afterwards)')
+    assert os.listdir(tmp_path) == ['there.pth']
 
 
 def test_extract_help_says_what_it_compares_without_pretrained(capsys):
-    """``--help`` promised the config's pretrained file as the default
-    reference; extract compares only with --pretrained or the backbone a
-    merged checkpoint records, and otherwise prints a note."""
+    """``--help`` says which pretrained backbone extract compares with by
+    default: a merged checkpoint's, else the config's own local file."""
     with pytest.raises(SystemExit):
         TOOLS['extract_adapters'].main(['--help'])
     text = ' '.join(capsys.readouterr().out.split())
-    assert "else the config's" not in text
-    assert ('default: the one a merged checkpoint records; without either, '
-            'nothing is compared and the tool says so') in text
+    assert ('default: the one a merged checkpoint records, else the one the '
+            'config names for its backbone when it is a local file that is '
+            'there; without any, nothing is compared and the tool says why'
+            ) in text

@@ -9,6 +9,10 @@ Examples::
     # VideoMAE pre-training -> backbone (init_cfg prefix='backbone.')
     python tools/model_converters/convert_official.py \\
         pretrain_videomae_base_k400.pth videomae_vitb_k400.pth --type videomae
+    # straight from an address (downloaded into the torch hub cache and
+    # loaded with weights_only=True, as MMEngine's load_checkpoint does)
+    python tools/model_converters/convert_official.py \\
+        https://example.org/checkpoint-89.pth adaptformer_vitb_ssv2.pth
 
 The mapping lives in :mod:`mmadaptformer.models.converters`.
 """
@@ -33,7 +37,11 @@ def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an official AdaptFormer / VideoMAE / MAE '
         'checkpoint to the key layout of mmadaptformer')
-    parser.add_argument('src', help='source checkpoint file')
+    parser.add_argument(
+        'src',
+        help='source checkpoint file, or its http(s):// address (downloaded '
+        'into the torch hub cache and loaded with weights_only=True, as '
+        'load_checkpoint does)')
     parser.add_argument('dst', help='output checkpoint file')
     parser.add_argument(
         '--type',
@@ -67,8 +75,11 @@ def parse_args(argv=None):
         'TimeSformerHead/LinearClsHead) instead of adding identity '
         'BNLinearHead statistics')
     # Converting in place would lose the original.
-    return parse_converter_args(parser, argv, 'dst',
-                                [('src', 'source checkpoint')])
+    return parse_converter_args(
+        parser,
+        argv,
+        'dst', [('src', 'source checkpoint')],
+        addresses=('src', ))
 
 
 def wrong_type_message(src: str, error: SourceTypeMismatchError) -> str:

@@ -11,6 +11,15 @@ and the fingerprint of the frozen weights in FULL_CKPT, so it loads (with
 with exactly those frozen weights. It names as their source the pretrained
 file that ``merge_adapters.py`` kept in a merged FULL_CKPT's meta, else
 FULL_CKPT itself.
+
+The tensors the config leaves frozen must equal the pretrained backbone's
+(else they were trained, and OUT would drop them): ``--pretrained``, else
+the one a merged FULL_CKPT records, else the one CONFIG names for its
+backbone (its ``init_cfg``'s ``Pretrained`` checkpoint, or its own
+``pretrained``), as ``tools/train.py`` loads it, when that is a local file
+that is there. Without one, the tool says that nothing was compared and
+why. FULL_CKPT may be an address (``https://...``), downloaded and loaded
+with ``weights_only=True`` as ``load_checkpoint`` does.
 """
 import argparse
 import os.path as osp
@@ -30,15 +39,17 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      frozen_host_sources)
 from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
                                   own_loading_hint_of_cfg)
-from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils import backbone_init_cfg_key, set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.converter_cli import parse_converter_args
+from mmadaptformer.utils.converter_cli import (parse_converter_args,
+                                               read_converter_checkpoint)
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.output_file import output_file_problem
+from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 
@@ -47,15 +58,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Extract the trainable parts of a full checkpoint')
     parser.add_argument('config', help='the AdaptFormer config')
-    parser.add_argument('checkpoint', help='a full checkpoint')
+    parser.add_argument(
+        'checkpoint',
+        help='a full checkpoint (a file, or an http(s):// address, loaded '
+        'with weights_only=True as load_checkpoint does)')
     parser.add_argument('out', help='the adapter-only checkpoint to write')
     parser.add_argument(
         '--pretrained',
         metavar='CHECKPOINT',
         help='pretrained weights of the frozen backbone the adapters were '
         'trained on, which the tensors the config leaves frozen must equal '
-        '(default: the one a merged checkpoint records; without either, '
-        'nothing is compared and the tool says so)')
+        '(default: the one a merged checkpoint records, else the one the '
+        "config names for its backbone when it is a local file that is "
+        'there; without any, nothing is compared and the tool says why)')
     parser.add_argument(
         '--cfg-options',
         nargs='+',
@@ -65,10 +80,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None):
-    return parse_converter_args(build_parser(), argv, 'out',
-                                [('config', 'config'),
-                                 ('checkpoint', 'checkpoint'),
-                                 ('pretrained', '--pretrained backbone')])
+    return parse_converter_args(
+        build_parser(),
+        argv,
+        'out', [('config', 'config'), ('checkpoint', 'checkpoint'),
+                ('pretrained', '--pretrained backbone')],
+        addresses=('checkpoint', 'pretrained'))
 
 
 #: What a full checkpoint is, for the errors about one that is not.
@@ -82,7 +99,7 @@ def full_state_dict(checkpoint: dict, filename: str) -> dict:
     the checkpoint itself when it is a bare state dict.
 
     Args:
-        checkpoint (dict): What :func:`safe_torch_load` returned.
+        checkpoint (dict): What :func:`read_converter_checkpoint` returned.
         filename (str): The checkpoint's path, for the error.
 
     Returns:
@@ -119,22 +136,67 @@ def main(argv=None):
         extract(args)
 
 
-def reference_backbone(args,
-                       meta: dict) -> Tuple[Optional[str], Optional[str]]:
+def config_backbone(cfg, config: str) -> Tuple[Optional[str], str]:
+    """The pretrained file ``config`` names for its (stock) backbone, as
+    training loads it: the last ``Pretrained`` entry of its ``init_cfg``,
+    else its own ``pretrained``.
+
+    Returns:
+        tuple: The file and ``''`` when it is a local file that is there;
+        else None and why nothing is compared with it.
+    """
+    try:
+        key = backbone_init_cfg_key(cfg)
+    except KeyError:
+        return None, f'{config} has no model.backbone'
+    host = cfg.model.backbone
+    if key == 'model.backbone.backbone.init_cfg':
+        host = host.backbone
+    init_cfg = host.get('init_cfg')
+    listed = isinstance(init_cfg, (list, tuple))
+    named = [(f'{key}[{i}].checkpoint' if listed else f'{key}.checkpoint',
+              entry.get('checkpoint'))
+             for i, entry in enumerate(init_cfg if listed else [init_cfg])
+             if is_pretrained_cfg(entry)]
+    own = host.get('pretrained')
+    if not named and isinstance(own, str) and own:
+        named = [(key[:-len('init_cfg')] + 'pretrained', own)]
+    if not named:
+        return None, f'{config} names none at {key}'
+    where, path = named[-1]
+    if not isinstance(path, str) or not path:
+        return None, f'{config} names none ({where} is {path!r})'
+    if not is_local(path):
+        return None, (f'the one {config} names at {where}, {path}, is an '
+                      'address, which is not downloaded only to compare')
+    if not osp.isfile(path):
+        return None, f'the one {config} names at {where}, {path}, is not there'
+    return path, ''
+
+
+def reference_backbone(args, meta: dict,
+                       cfg) -> Tuple[Optional[str], Optional[str], bool]:
     """The pretrained file whose tensors the config's frozen ones must
     equal: ``--pretrained``, else the one a merged checkpoint records
-    (merge_adapters.py verified it); else None, and why nothing is
-    compared."""
+    (merge_adapters.py verified it), else the local file the config names
+    for its backbone (:func:`config_backbone`); else None, and why nothing
+    is compared. The last item says whether the file is the config's own
+    (which the config loads as it is)."""
     if args.pretrained is not None:
-        return args.pretrained, None
+        return args.pretrained, None, False
     recorded = meta.get(HOST_SOURCES_META_KEY)
     sources = set(recorded.values()) if isinstance(recorded, dict) else set()
-    if len(sources) != 1:
-        return None, 'it records no pretrained backbone'
-    source = sources.pop()
-    if not is_local(source) or osp.isfile(source):
-        return source, None
-    return None, f'the pretrained backbone it records, {source}, is not there'
+    if len(sources) == 1:
+        source = sources.pop()
+        if not is_local(source) or osp.isfile(source):
+            return source, None, False
+        why = f'the pretrained backbone it records, {source}, is not there'
+    else:
+        why = 'it records no pretrained backbone'
+    path, why_not = config_backbone(cfg, args.config)
+    if path is not None:
+        return path, None, True
+    return None, f'{why}, and {why_not}', False
 
 
 def trainable_patterns(keys: List[str]) -> str:
@@ -167,7 +229,7 @@ def extract(args):
         f'extract_adapters_{time.time_ns()}', log_level='WARNING')
     cfg = load_config_file(args.config)
     merge_cfg_options(cfg, args.cfg_options)
-    checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
+    checkpoint = read_converter_checkpoint(args.checkpoint)
     meta = checkpoint_meta(checkpoint, args.checkpoint, EXPECTED)
     if ADAPTER_META_KEY in meta:
         raise SystemExit(
@@ -175,12 +237,13 @@ def extract(args):
             f'(its meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a '
             'full one from it.')
     state = full_state_dict(checkpoint, args.checkpoint)
-    reference, uncompared = reference_backbone(args, meta)
+    reference, uncompared, configs_own = reference_backbone(args, meta, cfg)
     if reference is not None:
         problem = output_file_problem(args.out, 'out',
                                       [(reference, 'pretrained backbone')])
         if problem:
             build_parser().error(problem)
+    if reference is not None and not configs_own:
         set_pretrained_backbone(
             cfg, reference, own_loading_hint=own_loading_hint_of_cfg)
     # Without a backbone to compare with, the full checkpoint replaces
@@ -235,15 +298,17 @@ def extract(args):
               f'compared with a pretrained backbone ({uncompared}): a '
               'trained one the config leaves frozen would be dropped. Give '
               '--pretrained to check.')
-    # Read before writing: the output may replace a file of that name.
-    size_in = osp.getsize(args.checkpoint)
+    # Read before writing: the output may replace a file of that name. An
+    # address's download is in the hub cache, whose size is not the point.
+    size_in = f'from {osp.getsize(args.checkpoint) / 2**20:.2f} MiB' \
+        if is_local(args.checkpoint) else f'from {args.checkpoint}'
     # Killed while writing, it leaves any old file of that name as it was,
     # not a truncated checkpoint that a later test would read.
     size_out = atomic_torch_save(out, args.out)
     print(f'Wrote {args.out}: {len(out["state_dict"])} of '
           f'{len(plan.saved_keys) + len(plan.frozen_keys)} tensors, '
           f'{plan.count(plan.saved_keys):,} values; '
-          f'{size_out / 2**20:.2f} MiB (from {size_in / 2**20:.2f} MiB).')
+          f'{size_out / 2**20:.2f} MiB ({size_in}).')
 
 
 if __name__ == '__main__':

@@ -8,6 +8,8 @@ Usage:
 The frozen weights come from the config's pretrained path (the backbone's
 ``init_cfg``) or ``--pretrained``, exactly as in training and
 ``tools/test.py``; the adapter checkpoint's fingerprint must match them.
+ADAPTER_CKPT may be an address (``https://...``), downloaded and loaded
+with ``weights_only=True`` as ``load_checkpoint`` does.
 OUT is a plain full checkpoint for deployment: it loads ``strict=True``
 into the config's model and needs neither the pretrained file nor the
 AdapterHook. Its meta keeps that pretrained path (``frozen_host_sources``)
@@ -35,12 +37,13 @@ from mmadaptformer.engine.adapter_checkpoint.layout import (
 from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
-from mmadaptformer.utils import safe_torch_load, set_pretrained_backbone
+from mmadaptformer.utils import set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.converter_cli import parse_converter_args
+from mmadaptformer.utils.converter_cli import (parse_converter_args,
+                                               read_converter_checkpoint)
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.state_dict_check import check_state_dict
 
@@ -49,7 +52,10 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Merge an adapter-only checkpoint into its backbone')
     parser.add_argument('config', help='the AdaptFormer config')
-    parser.add_argument('checkpoint', help='an adapter-only checkpoint')
+    parser.add_argument(
+        'checkpoint',
+        help='an adapter-only checkpoint (a file, or an http(s):// address, '
+        'loaded with weights_only=True as load_checkpoint does)')
     parser.add_argument('out', help='the full checkpoint to write')
     parser.add_argument(
         '--pretrained',
@@ -65,10 +71,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def parse_args(argv=None):
-    return parse_converter_args(build_parser(), argv, 'out',
-                                [('config', 'config'),
-                                 ('checkpoint', 'checkpoint'),
-                                 ('pretrained', '--pretrained backbone')])
+    return parse_converter_args(
+        build_parser(),
+        argv,
+        'out', [('config', 'config'), ('checkpoint', 'checkpoint'),
+                ('pretrained', '--pretrained backbone')],
+        addresses=('checkpoint', 'pretrained'))
 
 
 #: What an adapter-only checkpoint is, for the errors about one that is
@@ -133,7 +141,7 @@ def merge(args):
         set_pretrained_backbone(
             cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
     merge_cfg_options(cfg, args.cfg_options)
-    checkpoint = safe_torch_load(args.checkpoint, map_location='cpu')
+    checkpoint = read_converter_checkpoint(args.checkpoint)
     check_adapter_only_layout(checkpoint, args.checkpoint)
     # A misspelled type names the config file and key.
     with naming_config_mistakes(cfg, args.config, args.cfg_options):

@@ -8,8 +8,8 @@ from typing import Any, Dict, Tuple
 import torch
 from torch import Tensor
 
-from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.atomic_save import atomic_torch_save
+from mmadaptformer.utils.converter_cli import read_converter_checkpoint
 from .common import ConversionError, ConversionResult
 
 
@@ -23,13 +23,15 @@ def load_official_checkpoint(filename: str) -> Any:
     only holds attributes; ``weights_only`` stays on.
 
     Args:
-        filename (str): Path to the checkpoint.
+        filename (str): Path to the checkpoint, or its address
+            (``https://...``), downloaded and loaded as safely (see
+            :mod:`mmadaptformer.utils.converter_cli`).
 
     Returns:
         Any: The loaded object, on the CPU.
     """
     with torch.serialization.safe_globals([argparse.Namespace]):
-        return safe_torch_load(filename, map_location='cpu')
+        return read_converter_checkpoint(filename)
 
 
 def strip_module_prefix(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
