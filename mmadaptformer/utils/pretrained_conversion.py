@@ -16,11 +16,11 @@ or an image backbone, or a trained AdaptFormer model, which is no
 import importlib.util
 import os
 import os.path as osp
-import re
 from typing import Any, List, Mapping, Optional, Tuple
 
 from .checkpoint_loading import safe_torch_load
 from .local_files import is_local
+from .official_vit_keys import ADAPTER_KEY, PATCH_EMBED_KEY, PRETRAIN_PREFIXES
 
 __all__ = [
     'CONVERT_VIT', 'conversion_advice', 'is_vit_host', 'mmpretrain_converter',
@@ -156,14 +156,6 @@ def vit_type_flag(scope: Optional[str]) -> str:
             'one')
 
 
-#: What only a trained AdaptFormer model holds (``convert_official.py``
-#: refuses ``--type videomae``/``mae`` for it; see
-#: ``mmadaptformer.models.converters.detect``, which this layer cannot
-#: import).
-_ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
-#: The keys of a VideoMAE pre-training checkpoint.
-_VIDEOMAE_PREFIXES = ('encoder.', 'decoder.', 'encoder_to_decoder.')
-_PATCH_KEY = 'patch_embed.proj.weight'
 _MODALITY = dict(mmaction='video', mmpretrain='image')
 _SCOPES = {modality: scope for scope, modality in _MODALITY.items()}
 _TOOLBOXES = dict(video='mmaction2', image='mmpretrain')
@@ -184,15 +176,15 @@ def vit_source_kind(weights: Any) -> Tuple[Optional[str], bool, str]:
         naming the key that shows the modality (``''`` if none).
     """
     keys = tensor_keys(weights)
-    adapters = any(_ADAPTER_KEY.search(k) for k in keys)
-    encoder = next((k for k in keys if k.startswith(_VIDEOMAE_PREFIXES)), None)
+    adapters = any(ADAPTER_KEY.search(k) for k in keys)
+    encoder = next((k for k in keys if k.startswith(PRETRAIN_PREFIXES)), None)
     if encoder is not None:
         return 'video', adapters, f'VideoMAE pre-training keys ({encoder!r})'
-    patch = weights.get(_PATCH_KEY) if keys else None
+    patch = weights.get(PATCH_EMBED_KEY) if keys else None
     ndim = len(getattr(patch, 'shape', ()))
     if ndim in (4, 5):
         return ('video' if ndim == 5 else 'image'), adapters, (
-            f'a Conv{ndim - 2}d patch embedding, {_PATCH_KEY!r} of shape '
+            f'a Conv{ndim - 2}d patch embedding, {PATCH_EMBED_KEY!r} of shape '
             f'{tuple(patch.shape)}')
     return None, adapters, ''
 

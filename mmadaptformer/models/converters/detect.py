@@ -5,11 +5,14 @@ from typing import Dict, List
 
 from torch import Tensor
 
+from mmadaptformer.utils.official_vit_keys import (ADAPTER_KEY,
+                                                   PATCH_EMBED_KEY,
+                                                   PRETRAIN_PREFIXES)
 from .common import (PRETRAIN_TYPES, SOURCE_TYPES, VIDEO_TYPES,
                      ConversionError, SourceTypeMismatchError, shape_of)
 
-#: What only a trained AdaptFormer model holds: adapters and a classifier.
-ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
+#: What only a trained AdaptFormer model holds: adapters (ADAPTER_KEY) and
+#: a classifier.
 HEAD_KEY = re.compile(r'^head\.')
 #: The block layout of the official AdaptFormer code (split q/k/v, MLP
 #: directly in the block); VideoMAE and timm write fused qkv and ``mlp.``.
@@ -17,7 +20,6 @@ OFFICIAL_BLOCK_KEY = re.compile(r'\.attn\.[qkv]_proj\.|^blocks\.\d+\.fc[12]\.')
 # Keys that only the official AdaptFormer code writes.
 ADAPTFORMER_MARKERS = re.compile('|'.join(
     p.pattern for p in (ADAPTER_KEY, OFFICIAL_BLOCK_KEY, HEAD_KEY)))
-PRETRAIN_PREFIXES = ('encoder.', 'decoder.', 'encoder_to_decoder.')
 PATCH_KINDS = {5: 'Conv3d (video)', 4: 'Conv2d (image)'}
 
 #: What each source type holds, for the refusal of a type that does not fit.
@@ -57,7 +59,7 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
     keys = list(state_dict)
     if any(k.startswith(PRETRAIN_PREFIXES) for k in keys):
         return 'videomae'
-    patch = state_dict.get('patch_embed.proj.weight')
+    patch = state_dict.get(PATCH_EMBED_KEY)
     if patch is None:
         raise ConversionError(
             'Cannot detect the checkpoint type: it has no '
@@ -95,7 +97,7 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
     keys = list(state_dict)
     found = []
     encoder = [k for k in keys if k.startswith(PRETRAIN_PREFIXES)]
-    patch = state_dict.get('patch_embed.proj.weight')
+    patch = state_dict.get(PATCH_EMBED_KEY)
     if encoder:
         found.append(_some(encoder, 'VideoMAE pre-training keys'))
     elif patch is not None:
