@@ -12,15 +12,13 @@ the address and the global, without running it and without keeping it in
 PyTorch's download cache.
 """
 import argparse
-import functools
-import http.server
 import os
 import shutil
-import threading
 from collections import OrderedDict
 
 import pytest
 import torch
+from file_server import CodePayload, serving
 from helpers import load_tool, pretrained_cfg, run_tool, write_config
 
 from mmadaptformer.utils import safe_torch_load
@@ -32,22 +30,6 @@ TOOLS = {
 # The tiny video backbone: embed 64, depth 2, patch 16, tubelet 2, MLP 128.
 DIMS, DEPTH, PATCH, TUBELET, HIDDEN = 64, 2, 16, 2, 128
 VIDEOMAE = ['--type', 'videomae', '--num-frames', '4', '--img-size', '32']
-
-
-class _Payload:
-    """Pickles as ``os.system('touch MARKER')``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-
-    def log_message(self, *args):
-        pass
 
 
 def _official_videomae(path) -> None:
@@ -93,12 +75,13 @@ def served(tmp_path_factory, video_tasks):
     tasks' stock one, and where the files lie."""
     root = tmp_path_factory.mktemp('served')
     marker = root / 'PAYLOAD_RAN'
-    torch.save({
-        'state_dict': {
-            'w': torch.zeros(1)
-        },
-        'meta': _Payload(marker)
-    }, root / 'evil.pth')
+    torch.save(
+        {
+            'state_dict': {
+                'w': torch.zeros(1)
+            },
+            'meta': CodePayload(marker)
+        }, root / 'evil.pth')
     _official_videomae(root / 'official.pth')
     shutil.copy(video_tasks['full']['checkpoint'], root / 'adapters.pth')
     config = write_config(
@@ -107,18 +90,8 @@ def served(tmp_path_factory, video_tasks):
     TOOLS['merge_adapters'].main(
         [config, str(root / 'adapters.pth'),
          str(root / 'full.pth')])
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield dict(
-        url=f'http://127.0.0.1:{httpd.server_address[1]}',
-        root=root,
-        marker=marker,
-        config=config)
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with serving(root) as httpd:
+        yield dict(url=httpd.url, root=root, marker=marker, config=config)
 
 
 @pytest.fixture

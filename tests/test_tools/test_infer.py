@@ -11,6 +11,7 @@ import shutil
 
 import pytest
 import torch
+from file_server import CodePayload
 from helpers import (TINY_IMAGE_CONFIG, image_data_cfg, load_tool,
                      pretrained_cfg, write_config)
 from mmengine.config import Config
@@ -404,16 +405,6 @@ def test_a_model_that_cannot_load_names_what_caused_it(infer, video_tasks,
         assert len(results['full']['scores']) == 2
 
 
-class _Payload:
-    """Pickles as ``os.system('touch MARKER')``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
-
-
 @pytest.fixture(scope='module')
 def damaged(tmp_path_factory, video_tasks):
     """Files that are no checkpoint, each with what the error says of it:
@@ -433,7 +424,7 @@ def damaged(tmp_path_factory, video_tasks):
     marker = root / 'PAYLOAD_RAN'
     torch.save({
         'state_dict': {},
-        'meta': _Payload(marker)
+        'meta': CodePayload(marker)
     }, str(root / 'code.pth'))
     out['code'] = (str(root / 'code.pth'), 'carries a reference to code')
     return dict(files=out, marker=marker)

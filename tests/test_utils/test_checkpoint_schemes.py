@@ -9,18 +9,16 @@ and must not stay in PyTorch's download cache; the benign one must load.
 """
 import argparse
 import contextlib
-import functools
 import hashlib
-import http.server
 import json
 import logging
 import os
 import os.path as osp
 import pickle
-import threading
 
 import pytest
 import torch
+from file_server import CodePayload, QuietHandler, serving
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
@@ -33,44 +31,21 @@ from mmadaptformer.utils.download_cache import (REFUSED_SUFFIX, cache_path,
 from mmadaptformer.utils.pretrained_backbone import set_pretrained_backbone
 
 
-class _Payload:
-    """Pickles as ``os.system('touch MARKER')``."""
-
-    def __init__(self, marker):
-        self.marker = str(marker)
-
-    def __reduce__(self):
-        return (os.system, (f'touch {self.marker}', ))
-
-
-class _QuietHandler(http.server.SimpleHTTPRequestHandler):
-
-    def log_message(self, *args):
-        pass
-
-
 @pytest.fixture(scope='module')
 def server(tmp_path_factory):
     """Serve a folder on 127.0.0.1 with an evil and a benign checkpoint,
     in the formats torch.save and pickle write."""
     root = tmp_path_factory.mktemp('served')
     marker = root / 'PAYLOAD_RAN'
-    evil = {'state_dict': {'w': torch.zeros(1)}, 'meta': _Payload(marker)}
+    evil = {'state_dict': {'w': torch.zeros(1)}, 'meta': CodePayload(marker)}
     torch.save(evil, root / 'evil.pth')
     torch.save(
         evil, root / 'evil_legacy.pth', _use_new_zipfile_serialization=False)
     with open(root / 'evil_raw.pkl', 'wb') as f:
         pickle.dump(evil, f)
     stock = save_stock_video_checkpoint(str(root / 'stock.pth'))
-    handler = functools.partial(_QuietHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    url = f'http://127.0.0.1:{httpd.server_address[1]}'
-    yield dict(url=url, root=root, marker=marker, stock=stock)
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with serving(root) as httpd:
+        yield dict(url=httpd.url, root=root, marker=marker, stock=stock)
 
 
 @pytest.fixture
@@ -548,7 +523,7 @@ def test_reading_once_returns_what_the_scope_read(tmp_path):
         first['state_dict']['w'])
 
 
-class _CountingHandler(_QuietHandler):
+class _CountingHandler(QuietHandler):
     """Counts the requests per method in the server's ``counts``."""
 
     def _count(self):
@@ -565,18 +540,12 @@ class _CountingHandler(_QuietHandler):
 
 
 @contextlib.contextmanager
-def _serving(root):
-    handler = functools.partial(_CountingHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    httpd.counts = {}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield httpd, f'http://127.0.0.1:{httpd.server_address[1]}'
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)
+def _serving(root, handler=_CountingHandler):
+    """Serve ``root``; the server's ``counts`` are its requests per
+    method."""
+    with serving(root, handler) as httpd:
+        httpd.counts = {}
+        yield httpd, httpd.url
 
 
 def _warnings(records):
@@ -651,13 +620,8 @@ def test_a_server_that_refuses_head_is_asked_with_get(tmp_path, hub):
     root.mkdir()
     best = root / 'best.pth'
     torch.save({'state_dict': {'w': torch.ones(2)}}, best)
-    handler = functools.partial(_NoHeadHandler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    httpd.counts = {}
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    try:
-        url = f'http://127.0.0.1:{httpd.server_address[1]}/best.pth'
+    with _serving(root, _NoHeadHandler) as (httpd, url):
+        url += '/best.pth'
         CheckpointLoader.load_checkpoint(url)
         torch.save({'state_dict': {'w': torch.full((3, ), 2.)}}, best)
         stat = best.stat()
@@ -666,7 +630,3 @@ def test_a_server_that_refuses_head_is_asked_with_get(tmp_path, hub):
         assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
         # The download, the refused HEAD, the GET that asked, the download.
         assert httpd.counts == {'GET': 3, 'HEAD': 1}
-    finally:
-        httpd.shutdown()
-        httpd.server_close()
-        thread.join(timeout=5)

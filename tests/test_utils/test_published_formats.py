@@ -9,20 +9,18 @@ safetensors, because the download was checked under a temporary name
 PyTorch does not recognise. Addresses are served by a real HTTP server on
 127.0.0.1.
 """
-import functools
 import gzip
-import http.server
 import json
 import os
 import pickle
 import struct
 import sys
 import textwrap
-import threading
 
 import numpy as np
 import pytest
 import torch
+from file_server import QuietHandler, serving
 from mmengine.runner import CheckpointLoader
 
 from mmadaptformer.utils import CheckpointLoadError, safe_torch_load
@@ -95,10 +93,7 @@ def no_safetensors(monkeypatch):
     monkeypatch.setitem(sys.modules, 'safetensors.torch', None)
 
 
-class _Handler(http.server.SimpleHTTPRequestHandler):
-
-    def log_message(self, *args):
-        pass
+class _Handler(QuietHandler):
 
     def do_GET(self):
         if self.path.startswith('/login/'):
@@ -118,14 +113,8 @@ def served(tmp_path, monkeypatch):
     monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
     root = tmp_path / 'served'
     root.mkdir()
-    handler = functools.partial(_Handler, directory=str(root))
-    httpd = http.server.ThreadingHTTPServer(('127.0.0.1', 0), handler)
-    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
-    thread.start()
-    yield root, f'http://127.0.0.1:{httpd.server_address[1]}'
-    httpd.shutdown()
-    httpd.server_close()
-    thread.join(timeout=5)
+    with serving(root, _Handler) as httpd:
+        yield root, httpd.url
 
 
 def _gzipped(path, tensors):
