@@ -70,8 +70,10 @@ def test_a_nested_file_for_mmaction_vit_names_type_videomae(tmp_path):
     line, file = _refusal(
         TINY_VIDEO_CONFIG,
         dict(Config.fromfile(TINY_VIDEO_CONFIG).model.backbone),
-        dict(model=dict(_timm_vit(), **{
-            'patch_embed.proj.weight': torch.zeros(8, 3, 2, 16, 16)})),
+        dict(
+            model=dict(
+                _timm_vit(), **
+                {'patch_embed.proj.weight': torch.zeros(8, 3, 2, 16, 16)})),
         tmp_path)
     assert line.endswith(
         f"{file} CONVERTED.pth --type videomae (mmaction2's "

@@ -69,7 +69,7 @@ def build_parser() -> argparse.ArgumentParser:
         help='pretrained weights of the frozen backbone the adapters were '
         'trained on, which the tensors the config leaves frozen must equal '
         '(default: the one a merged checkpoint records, else the one the '
-        "config names for its backbone when it is a local file that is "
+        'config names for its backbone when it is a local file that is '
         'there; without any, nothing is compared and the tool says why)')
     parser.add_argument(
         '--cfg-options',
