@@ -17,10 +17,12 @@ ignored without a word:
   ``data_preprocessor.blending``, so such a config trained without mixup.
   No 1.x recognizer reads ``train_cfg`` at all.
 
-The keys are read from the installed recognizer's source
-(``self.test_cfg.get('KEY'``), so they follow mmaction2. A recognizer with
-a class of its own in its MRO (a user's subclass, which may read more), or
-one that passes ``test_cfg`` on whole, is not checked.
+The keys are read from the installed recognizer's source, parsed
+(:func:`~.source_reads.instance_key_reads`: ``self.test_cfg.get('KEY')``,
+``self.test_cfg['KEY']``, ``'KEY' in self.test_cfg``), so they follow
+mmaction2. A recognizer with a class of its own in its MRO (a user's
+subclass, which may read more), or one that uses ``test_cfg`` otherwise
+(passes it on whole, aliases it, iterates it), is not checked.
 
 The head's ``average_clips`` is checked with them: mmaction2's heads take
 any value and refuse one other than ``'score'``, ``'prob'`` or None only
@@ -31,7 +33,6 @@ keeps one row of scores per test view, and an input gets no one label.
 """
 import functools
 import inspect
-import re
 from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
@@ -39,6 +40,7 @@ from mmengine.config import Config
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, registered,
                           use_default_scope)
+from .source_reads import instance_key_reads
 
 __all__ = [
     'check_recognizer_cfg', 'check_average_clips', 'check_inference_cfg',
@@ -57,19 +59,6 @@ MOVED_KEYS = {
 #: takes.
 AVERAGE_CLIPS = ('score', 'prob', None)
 
-#: ``self.train_cfg`` or ``self.test_cfg``, however it is used.
-_USE = re.compile(r'self\.(?:train|test)_cfg\b')
-
-#: The uses whose keys are known: a key read with ``.get('KEY'`` or
-#: ``['KEY']``, a test against None, and ``BaseRecognizer``'s assignment.
-_KNOWN_USE = re.compile(r'self\.(?:train|test)_cfg\s*(?:'
-                        r'\.get\(\s*[\'"]\w+[\'"]|\[\s*[\'"]\w+[\'"]\s*\]|'
-                        r'is\s+(?:not\s+)?None\b|=\s*(?:train|test)_cfg\b)')
-
-#: A key read: ``self.test_cfg.get('fcn_test'`` gives ``test, fcn_test``.
-_READ = re.compile(r'self\.(train|test)_cfg\s*(?:\.get\(\s*|\[\s*)'
-                   r'[\'"](\w+)[\'"]')
-
 #: Where the classes that read no ``train_cfg``/``test_cfg`` key live,
 #: below the recognizers.
 _READERS_OF_NONE = ('torch.', 'mmengine.')
@@ -87,7 +76,8 @@ def recognizer_cfg_keys(cls: type) -> Optional[Dict[str, Tuple[str, ...]]]:
         dict | None: ``{'train_cfg': keys, 'test_cfg': keys}``, or None if
         they cannot be known: a class in the MRO is not mmaction2's (nor
         MMEngine's or PyTorch's), its source cannot be read, or it uses
-        ``train_cfg``/``test_cfg`` in a way other than reading a named key.
+        ``train_cfg``/``test_cfg`` in a way other than reading a named key
+        (:func:`~.source_reads.instance_key_reads`).
     """
     keys = {'train_cfg': {}, 'test_cfg': {}}
     for klass in cls.__mro__:
@@ -100,10 +90,11 @@ def recognizer_cfg_keys(cls: type) -> Optional[Dict[str, Tuple[str, ...]]]:
             source = inspect.getsource(klass)
         except (OSError, TypeError):
             return None
-        if len(_USE.findall(source)) != len(_KNOWN_USE.findall(source)):
+        reads = instance_key_reads(source, tuple(keys))
+        if reads is None:
             return None
-        for which, key in _READ.findall(source):
-            keys[f'{which}_cfg'][key] = None
+        for which, read in reads.items():
+            keys[which].update(dict.fromkeys(read))
     return {which: tuple(read) for which, read in keys.items()}
 
 
