@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Convert an official AdaptFormer, VideoMAE or MAE checkpoint.
+"""Convert an official AdaptFormer, VideoMAE or MAE checkpoint, or an
+MMAction2 VideoMAE checkpoint to other frames.
 
 Examples::
 
@@ -9,6 +10,11 @@ Examples::
     # VideoMAE pre-training -> backbone (init_cfg prefix='backbone.')
     python tools/model_converters/convert_official.py \\
         pretrain_videomae_base_k400.pth videomae_vitb_k400.pth --type videomae
+    # MMAction2 model zoo (16 frames) -> 8-frame backbone (--pretrained)
+    # (vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400_*.pth)
+    python tools/model_converters/convert_official.py \\
+        vit-base-p16_videomae-k400-pre_16x4x1_kinetics-400.pth \\
+        videomae_vitb_k400-ft_8x224.pth --type mmaction2 --num-frames 8
     # straight from an address (downloaded into the torch hub cache and
     # loaded with weights_only=True, as MMEngine's load_checkpoint does)
     python tools/model_converters/convert_official.py \\
@@ -20,9 +26,9 @@ import argparse
 import sys
 
 # yapf: disable
-from mmadaptformer.models.converters import (DEFAULT_NUM_FRAMES,
-                                             FINAL_NORM_MODES, SOURCE_TYPES,
-                                             ConversionError,
+from mmadaptformer.models.converters import (CONVERTIBLE_TYPES,
+                                             DEFAULT_NUM_FRAMES,
+                                             FINAL_NORM_MODES, ConversionError,
                                              SourceTypeMismatchError,
                                              convert_state_dict, format_report,
                                              load_official_checkpoint,
@@ -36,7 +42,8 @@ from mmadaptformer.utils.converter_cli import parse_converter_args
 def parse_args(argv=None):
     parser = argparse.ArgumentParser(
         description='Convert an official AdaptFormer / VideoMAE / MAE '
-        'checkpoint to the key layout of mmadaptformer')
+        'checkpoint to the key layout of mmadaptformer, or an MMAction2 '
+        'VideoMAE checkpoint (its model zoo) to other frames')
     parser.add_argument(
         'src',
         help='source checkpoint file, or its http(s):// address (downloaded '
@@ -46,8 +53,11 @@ def parse_args(argv=None):
     parser.add_argument(
         '--type',
         default='auto',
-        choices=('auto', ) + SOURCE_TYPES,
-        help='source layout; auto detects it from the key names')
+        choices=('auto', ) + CONVERTIBLE_TYPES,
+        help='source layout; auto detects it from the key names. mmaction2: '
+        "MMAction2's own VideoMAE layout (its model zoo's files, built for "
+        '16 frames): the backbone is kept, its fixed pos_embed rebuilt for '
+        '--num-frames/--img-size, the cls_head dropped')
     parser.add_argument(
         '--final-norm',
         choices=FINAL_NORM_MODES,
@@ -60,13 +70,14 @@ def parse_args(argv=None):
         type=positive_int,
         default=224,
         help='video input size, to rebuild the fixed pos_embed that VideoMAE '
-        'does not save')
+        'does not save (and that mmaction2 saves for its own input)')
     parser.add_argument(
         '--num-frames',
         type=positive_int,
         default=DEFAULT_NUM_FRAMES,
         help='video input frames, to rebuild the fixed pos_embed (8: every '
-        'recipe here and the official main_video.py)')
+        'recipe here and the official main_video.py; mmaction2 model-zoo '
+        'files hold it for 16)')
     parser.add_argument(
         '--no-identity-bn',
         dest='identity_bn',

@@ -8,8 +8,16 @@ from typing import Dict, List, Tuple
 import torch
 from torch import Tensor
 
-#: The checkpoint layouts :func:`convert_state_dict` understands.
+#: The official checkpoint layouts, whose keys :func:`convert_state_dict`
+#: renames and reshapes.
 SOURCE_TYPES = ('adaptformer-video', 'adaptformer-image', 'videomae', 'mae')
+#: MMAction2's own layout (its model zoo's VideoMAE ``Recognizer3D`` files,
+#: ``backbone.*`` of its ``VisionTransformer`` and a ``cls_head``): kept as
+#: it is, the backbone alone, with the position table rebuilt for the
+#: target's input size and frames.
+MMACTION2_TYPE = 'mmaction2'
+#: Every type :func:`convert_state_dict` takes.
+CONVERTIBLE_TYPES = SOURCE_TYPES + (MMACTION2_TYPE, )
 
 #: What to do with a checkpoint's final per-token ``norm``: ``'keep'`` maps
 #: it to the backbone's final norm (mmaction2 ``norm`` for

@@ -6,7 +6,7 @@ ViTs differ from the MMAction2/MMPretrain ones only in parameter names and in
 how a few tensors are split. This module renames and reshapes their state
 dicts into the layout of this package; nothing here builds a model.
 
-Four source layouts are understood (``SOURCE_TYPES``):
+Four official source layouts are understood (``SOURCE_TYPES``):
 
 * ``'adaptformer-video'``: a checkpoint of the official ``main_video.py``
   (VideoMAE-style ViT with ``attn.q_proj/k_proj/v_proj``, ``attn.q_bias``
@@ -30,6 +30,10 @@ Four source layouts are understood (``SOURCE_TYPES``):
   the decoder is dropped). It becomes a backbone-only state dict
   (``backbone.*``) for mmpretrain's ``VisionTransformer``.
 
+MMAction2's own layout (``'mmaction2'``, its model zoo's VideoMAE files) is
+understood too (:mod:`.mmaction_zoo`): its backbone is kept, with the
+position table rebuilt for the target's frames and size.
+
 Keys that are neither mapped nor knowingly dropped are returned as
 ``unmapped`` (or raise, with ``strict=True``) so that nothing is lost
 silently. Keys that a block lacks although the other blocks hold them are
@@ -37,19 +41,20 @@ returned as ``missing`` and warned about: the converted checkpoint lacks
 them too, and loading it into a model is refused.
 """
 import logging
-from typing import Dict, Optional
+from typing import Dict, List, Optional
 
 from mmengine.logging import print_log
 from torch import Tensor
 
-from .common import (BACKBONE_PREFIX, DEFAULT_NUM_FRAMES, FINAL_NORM_MODES,
-                     MMACTION_TARGET, MMPRETRAIN_TARGET, PRETRAIN_TYPES,
-                     SOURCE_TYPES, VIDEO_TYPES, ConversionError,
-                     ConversionResult)
+from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, DEFAULT_NUM_FRAMES,
+                     FINAL_NORM_MODES, MMACTION2_TYPE, MMACTION_TARGET,
+                     MMPRETRAIN_TARGET, PRETRAIN_TYPES, VIDEO_TYPES,
+                     ConversionError, ConversionResult)
 from .detect import check_source_type, detect_source_type
 from .finetuned import adapter_notes, complete_classifier
 from .io import strip_module_prefix
 from .key_mapper import KeyMapper
+from .mmaction_zoo import convert_mmaction2
 from .pretrain import add_pooled_norm, add_video_pos_embed, split_pretrain
 from .report import missing_message, target_notes, unmapped_message
 
@@ -73,8 +78,8 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
     Args:
         state_dict (dict): The source state dict (see
             :func:`unwrap_checkpoint`).
-        source_type (str): One of :data:`SOURCE_TYPES`, or ``'auto'`` to
-            use :func:`detect_source_type`. A type given must be the one
+        source_type (str): One of :data:`CONVERTIBLE_TYPES`, or ``'auto'``
+            to use :func:`detect_source_type`. A type given must be the one
             the key names say (:func:`check_source_type`). Defaults to
             ``'auto'``.
         final_norm (str, optional): One of :data:`FINAL_NORM_MODES`, for a
@@ -82,10 +87,13 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
             checkpoint also gets the pooled-feature norm (mmaction2
             ``fc_norm``, mmpretrain ``ln2``) with identity parameters, as the
             official fine-tuning starts from a fresh one. Defaults to None:
-            ``'pooled'`` for video types, ``'keep'`` for image types.
+            ``'pooled'`` for video types, ``'keep'`` for image types; the
+            ``'mmaction2'`` type keeps its norms as they are and takes
+            none.
         img_size (int, optional): Input size of the video model, used to
             rebuild the fixed sine-cosine ``pos_embed`` that VideoMAE does
             not save but mmaction2 keeps as a buffer. None skips it.
+            For ``'mmaction2'``, the saved fixed table is rebuilt for it.
             Defaults to 224 (mmaction2's default).
         num_frames (int, optional): Input frames of the video model, for the
             same purpose. Defaults to 8, as ``convert_official.py
@@ -109,12 +117,21 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
     state_dict = strip_module_prefix(state_dict)
     if source_type == 'auto':
         source_type = detect_source_type(state_dict)
-    elif source_type not in SOURCE_TYPES:
-        raise ConversionError(
-            f"source_type must be 'auto' or one of {SOURCE_TYPES}, but got "
-            f'{source_type!r}.')
+    elif source_type not in CONVERTIBLE_TYPES:
+        raise ConversionError("source_type must be 'auto' or one of "
+                              f'{CONVERTIBLE_TYPES}, but got {source_type!r}.')
     else:
         check_source_type(state_dict, source_type)
+    if source_type == MMACTION2_TYPE:
+        if final_norm is not None:
+            raise ConversionError(
+                f'final_norm={final_norm!r}: an {MMACTION2_TYPE} checkpoint '
+                'is already in the layout of mmaction2\'s VisionTransformer '
+                'and keeps its norms as they are; give no final_norm.')
+        conv = KeyMapper(state_dict, source_type, MMACTION_TARGET, 'keep')
+        foreign, missing = convert_mmaction2(conv, img_size, num_frames)
+        target_notes(conv, pretrain=True)
+        return _finish(conv, missing, foreign + conv.unmapped(), strict)
     if final_norm is None:
         final_norm = default_final_norm(source_type)
     if final_norm not in FINAL_NORM_MODES:
@@ -148,17 +165,23 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
         complete_classifier(conv, identity_bn)
     target_notes(conv, pretrain)
     adapter_notes(conv, len(indices))
+    return _finish(conv, missing, conv.unmapped(), strict)
 
+
+def _finish(conv: KeyMapper, missing: List[str], unmapped: List[str],
+            strict: bool) -> ConversionResult:
+    """The result of a conversion, logged; raises for unmapped keys with
+    ``strict``."""
     result = ConversionResult(
         state_dict=conv.out,
-        source_type=source_type,
+        source_type=conv.source_type,
         dropped=conv.dropped,
         added=conv.added,
-        unmapped=conv.unmapped(),
+        unmapped=unmapped,
         notes=conv.notes,
         missing=missing)
     print_log(
-        f'Converted the {source_type} checkpoint: {len(conv.out)} keys '
+        f'Converted the {conv.source_type} checkpoint: {len(conv.out)} keys '
         f'written ({len(conv.added)} added), {len(conv.dropped)} dropped, '
         f'{len(result.unmapped)} unmapped, {len(missing)} missing from '
         'their blocks.',

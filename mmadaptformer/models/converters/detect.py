@@ -1,15 +1,17 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tell the source format of a state dict from its key names."""
 import re
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 from torch import Tensor
 
 from mmadaptformer.utils.official_vit_keys import (ADAPTER_KEY,
                                                    PATCH_EMBED_KEY,
-                                                   PRETRAIN_PREFIXES)
-from .common import (PRETRAIN_TYPES, SOURCE_TYPES, VIDEO_TYPES,
-                     ConversionError, SourceTypeMismatchError, shape_of)
+                                                   PRETRAIN_PREFIXES,
+                                                   TOOLBOX_PATCH_EMBED_KEY)
+from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, MMACTION2_TYPE,
+                     PRETRAIN_TYPES, VIDEO_TYPES, ConversionError,
+                     SourceTypeMismatchError, shape_of)
 
 #: What only a trained AdaptFormer model holds: adapters (ADAPTER_KEY) and
 #: a classifier.
@@ -36,13 +38,33 @@ TYPE_CONTENTS = {
     'mae':
     'an MAE ViT backbone, without adapters; a classifier head is '
     'dropped',
+    MMACTION2_TYPE:
+    "an MMAction2 VideoMAE model or backbone (its model zoo's layout, "
+    f"'{BACKBONE_PREFIX}{TOOLBOX_PATCH_EMBED_KEY}'), without adapters; its "
+    'cls_head is dropped',
 }
 
 
+def toolbox_patch_embed(state_dict: Dict[str, Tensor]) -> Optional[str]:
+    """The key of the toolboxes' own patch embedding in a state dict:
+    ``backbone.``-prefixed (a recognizer or classifier, as their model zoos
+    save them) or bare (a backbone); None if it has none."""
+    for key in (BACKBONE_PREFIX + TOOLBOX_PATCH_EMBED_KEY,
+                TOOLBOX_PATCH_EMBED_KEY):
+        if key in state_dict:
+            return key
+    return None
+
+
 def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
-    """Tell which of :data:`SOURCE_TYPES` a state dict is, from key names.
+    """Tell which of :data:`CONVERTIBLE_TYPES` a state dict is, from key
+    names.
 
     * ``encoder.``/``decoder.``-prefixed keys: ``'videomae'`` (pre-training).
+    * No official patch embedding but mmcv's (``patch_embed.projection``,
+      under ``backbone.`` or bare) with a Conv3d weight: ``'mmaction2'``,
+      MMAction2's own layout (its model zoo); a Conv2d one is mmpretrain's,
+      which needs no conversion (refused).
     * MAE decoder keys (``decoder_*``, ``mask_token``): ``'mae'``.
     * Otherwise the patch embedding decides video (Conv3d) or image
       (Conv2d), and AdaptFormer-only keys (``adaptmlp``, split
@@ -60,13 +82,24 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
     if any(k.startswith(PRETRAIN_PREFIXES) for k in keys):
         return 'videomae'
     patch = state_dict.get(PATCH_EMBED_KEY)
+    toolbox = toolbox_patch_embed(state_dict)
+    if patch is None and toolbox is not None:
+        projection = state_dict[toolbox]
+        if projection.dim() == 5:
+            return MMACTION2_TYPE
+        raise ConversionError(
+            f'{toolbox!r} {shape_of(projection)} is the '
+            f'{PATCH_KINDS.get(projection.dim(), "unknown")} patch embedding '
+            "of the toolboxes' own ViT layout (mmpretrain's "
+            'VisionTransformer): the checkpoint needs no conversion; give it '
+            "to mmpretrain's VisionTransformer as it is (--pretrained).")
     if patch is None:
         raise ConversionError(
             'Cannot detect the checkpoint type: it has no '
             "'patch_embed.proj.weight' (official/timm layout) nor "
             "'encoder.'-prefixed keys (VideoMAE pre-training). Its first keys "
             f'are {keys[:8]}. Is it already converted? Otherwise pass the '
-            f'type explicitly (one of {SOURCE_TYPES}).')
+            f'type explicitly (one of {CONVERTIBLE_TYPES}).')
     is_video = patch.dim() == 5
     if not is_video and any(
             k.startswith('decoder_') or k == 'mask_token' for k in keys):
@@ -104,6 +137,12 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
         kind = PATCH_KINDS.get(patch.dim(), f'{patch.dim()}-D')
         found.append(f"a {kind} patch embedding ('patch_embed.proj.weight' "
                      f'{shape_of(patch)})')
+    toolbox = toolbox_patch_embed(state_dict)
+    if not encoder and patch is None and toolbox is not None:
+        projection = state_dict[toolbox]
+        kind = PATCH_KINDS.get(projection.dim(), f'{projection.dim()}-D')
+        found.append(f"a {kind} patch embedding in the toolboxes' own layout "
+                     f'({toolbox!r} {shape_of(projection)})')
     decoder = [
         k for k in keys if k.startswith('decoder_') or k == 'mask_token'
     ]
@@ -143,7 +182,7 @@ def check_source_type(state_dict: Dict[str, Tensor], source_type: str) -> None:
 
     Args:
         state_dict (dict): A state dict without ``module.`` prefixes.
-        source_type (str): One of :data:`SOURCE_TYPES`.
+        source_type (str): One of :data:`CONVERTIBLE_TYPES`.
 
     Raises:
         SourceTypeMismatchError: The key names say another type; it names
@@ -160,6 +199,7 @@ def check_source_type(state_dict: Dict[str, Tensor], source_type: str) -> None:
     if detected == source_type:
         return
     if (source_type in PRETRAIN_TYPES and not adapters
+            and detected != MMACTION2_TYPE
             and (source_type in VIDEO_TYPES) == (detected in VIDEO_TYPES)):
         # A fine-tuned backbone of the same modality: its classifier head
         # is dropped (and reported), nothing trained is lost silently.
