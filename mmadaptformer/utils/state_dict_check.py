@@ -235,9 +235,13 @@ def check_state_dict(model: nn.Module,
                 key.endswith('pos_embed') for key, _, _ in diff.mismatched):
             cause = ('only the position embedding differs in shape: it '
                      'was made for another input size or number of frames '
-                     '(convert_official.py takes --img-size and '
-                     '--num-frames; the video recipes use 8 frames of '
-                     '224x224)')
+                     '(MMAction2 model-zoo VideoMAE files are saved for 16 '
+                     'frames; the video recipes use 8 frames of 224x224). '
+                     'Rebuild it for this model: python tools/'
+                     'model_converters/convert_official.py SRC DST '
+                     '--num-frames N --img-size S (it detects the MMAction2, '
+                     'VideoMAE and AdaptFormer layouts; a learned position '
+                     'embedding of another length is refused)')
         elif shift is None and missing and not (unexpected or diff.mismatched):
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '

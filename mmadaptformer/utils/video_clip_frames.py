@@ -106,8 +106,9 @@ def check_pipeline_clip_frames(cfg: Config,
             'would fail inside the backbone. Set clip_len='
             f'{num_frames}, or num_frames={clip_len} in {host_key} (the '
             'pretrained checkpoint\'s position embedding must then be one '
-            'for that many frames: tools/model_converters/'
-            'convert_official.py --num-frames).')
+            'for that many frames: python tools/model_converters/'
+            f'convert_official.py SRC DST --num-frames {clip_len}, for an '
+            'MMAction2 model-zoo file or a VideoMAE pre-training one).')
 
 
 def check_clip_frames(cfg: Config,

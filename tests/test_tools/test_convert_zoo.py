@@ -85,6 +85,9 @@ def test_a_zoo_checkpoint_converted_for_the_recipe_trains_from_its_weights(
                     check=False)
     assert proc.returncode != 0
     assert 'pos_embed: (1, 32, 64) vs (1, 8, 64)' in proc.stdout
+    assert 'MMAction2 model-zoo VideoMAE files are saved for 16' in \
+        proc.stdout
+    assert 'convert_official.py SRC DST --num-frames N' in proc.stdout
 
     converted = str(tmp_path / 'videomae_4x32.pth')
     proc = run_tool([
