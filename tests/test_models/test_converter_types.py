@@ -179,3 +179,10 @@ def test_a_backbone_type_refuses_adapters_even_when_no_type_is_told(
     assert error.value.detected == actual
     assert 'trained adapters' in str(error.value)
     assert f"pass source_type={actual!r}, or 'auto'" in str(error.value)
+
+
+def test_a_layout_with_nothing_that_tells_a_type_says_so():
+    from mmadaptformer.models.converters.detect import describe_layout
+    text = describe_layout({'stem.weight': torch.zeros(1)})
+    assert text == ('none of the keys that tell a source type (its first '
+                    "keys: ['stem.weight'])")

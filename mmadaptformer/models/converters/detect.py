@@ -159,6 +159,9 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
         found.append(
             _some(official, 'the block layout of the official AdaptFormer '
                   'code'))
+    if not found:
+        return ('none of the keys that tell a source type (its first keys: '
+                f'{keys[:5]})')
     text = ' and '.join(
         [', '.join(found[:-1]), found[-1]] if len(found) > 1 else found)
     if adapters or head:
