@@ -48,6 +48,7 @@ from .block_wiring import (block_type_example, changes_width,
                            check_block_types, default_branch, embed_dims,
                            ffn_out_dims, find_blocks, get_module,
                            inline_drop_prob)
+from .input_sized_state import hook_input_sized_state, unhook_input_sized_state
 from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
                                unhook_reversible_inputs)
 from .router import ADAPTER_ATTR, AdapterRouter
@@ -329,6 +330,12 @@ def inject_adapters(model: nn.Module,
             'gradient in training, so that their custom backward, and '
             'with it the adapters, runs with the stem frozen.',
             logger='current')
+    for name in hook_input_sized_state(model):
+        print_log(
+            f'{name}: its state, which its forward rebuilds for inputs of '
+            'another size, is restored after each call, so the frozen '
+            'backbone stays as loaded.',
+            logger='current')
     return names
 
 
@@ -388,4 +395,5 @@ def remove_adapters(model: nn.Module) -> List[str]:
             delattr(module, ADAPTER_ATTR)
             removed.append(name or type(module).__name__)
     unhook_reversible_inputs(model)
+    unhook_input_sized_state(model)
     return removed
