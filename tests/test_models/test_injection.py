@@ -379,6 +379,35 @@ def test_a_wrong_block_types_declaration_is_named_under_the_config_key():
     assert not adapter_modules(model)
 
 
+@pytest.mark.parametrize('placement', ['parallel', 'sequential'])
+def test_a_declared_channels_first_block_is_refused_by_name(placement):
+    """PoolFormer's blocks run on (B, C, H, W) maps: a ``block_types``
+    declaration of them gave the adapter a map whose last dim is the width,
+    which failed with a bare ``mat1 and mat2 shapes cannot be multiplied``;
+    now the error names the block, the shape and why."""
+    from mmengine.registry import MODELS
+    model = MODELS.build(
+        dict(
+            type='mmpretrain.PoolFormer',
+            arch=dict(
+                layers=[1, 1, 1, 1],
+                embed_dims=[16, 16, 16, 16],
+                mlp_ratios=[2, 2, 2, 2],
+                layer_scale_init_value=1e-5)))
+    inject_adapters(
+        model,
+        block_types=[dict(type='PoolFormerBlock', norm='norm2', ffn='mlp')],
+        placement=placement)
+    where = ('PoolFormerBlock.norm2 input'
+             if placement == 'parallel' else 'PoolFormerBlock.mlp output')
+    with pytest.raises(RuntimeError) as info:
+        model(torch.randn(1, 3, 32, 32))
+    assert str(info.value).startswith(
+        f'The AdaptMLP of PoolFormerBlock (16 channels) got the {where} of '
+        'shape (1, 16, 8, 8), whose last dim is not its 16 channels.')
+    assert 'channels last (B, N, C)' in str(info.value)
+
+
 def test_adapters_follow_the_device_and_dtype_of_the_block():
     block = _vit_mae(None).double()
     inject_adapters(block)
