@@ -256,6 +256,25 @@ def test_unknown_block_type_error_lists_types_and_syntax():
         in message
 
 
+def test_a_misspelt_declared_block_type_is_named_with_the_closest(log_records):
+    """A typo in ``block_types``' type said only that no known block was
+    found; now it names the declared type and the class it resembles, in
+    the error and in the warning when other blocks were found."""
+    declared = [dict(type='ToyBlok', norm='norm2', ffn='mlp')]
+    with pytest.raises(ConfigError) as info:
+        inject_adapters(ToyNet(), block_types=declared, config_key='my')
+    assert str(info.value).startswith(
+        "my.block_types declares type 'ToyBlok' (did you mean 'ToyBlock'?), "
+        'which no module of ToyNet has. No transformer block of a known '
+        'type was found in ToyNet.')
+    known = nn.Sequential(_vit_mae(None), ToyNet())
+    assert inject_adapters(known, block_types=declared) == ['0']
+    assert ("model.backbone.block_types declares type 'ToyBlok' (did you "
+            "mean 'ToyBlock'?), which no module of Sequential has.") in [
+                r.getMessage() for r in log_records
+            ]
+
+
 def test_block_paths_are_the_blocks_inject_adapters_finds():
     known = nn.Sequential(
         _vit_mae(None), nn.Linear(DIMS, DIMS), _vit_mae(None))

@@ -47,7 +47,7 @@ from .adapt_mlp import AdaptMLP, check_adapter_args
 from .block_wiring import (block_type_example, changes_width,
                            check_block_types, default_branch, embed_dims,
                            ffn_out_dims, find_blocks, get_module,
-                           inline_drop_prob)
+                           inline_drop_prob, unmatched_block_types)
 from .input_sized_state import hook_input_sized_state, unhook_input_sized_state
 from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
                                unhook_reversible_inputs)
@@ -234,11 +234,13 @@ def inject_adapters(model: nn.Module,
     declared = check_block_types(block_types, key=f'{config_key}.block_types')
 
     blocks = find_blocks(model, declared)
+    typo = unmatched_block_types(model, declared, f'{config_key}.block_types')
     if not blocks:
         found = block_like_types(model) or ['none']
-        raise ConfigError(f'No transformer block of a known type was found in '
-                          f'{type(model).__name__}. Block-like modules found: '
-                          f'{", ".join(found)}. {_declare_blocks_hint(model)}')
+        raise ConfigError(
+            (f'{typo} ' if typo else '') + 'No transformer block of a known '
+            f'type was found in {type(model).__name__}. Block-like modules '
+            f'found: {", ".join(found)}. {_declare_blocks_hint(model)}')
     unused = set(declared) - {
         key
         for _, block, _ in blocks
@@ -246,7 +248,7 @@ def inject_adapters(model: nn.Module,
     }
     if unused:
         print_log(
-            f'block_types {sorted(unused)} matched no module of '
+            typo or f'block_types {sorted(unused)} matched no module of '
             f'{type(model).__name__}.',
             logger='current',
             level=logging.WARNING)
