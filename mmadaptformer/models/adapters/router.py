@@ -103,9 +103,12 @@ class AdapterRouter:
         # calls the norm and the branch again, but not the block's hooks.
         adapter = getattr(self.block, ADAPTER_ATTR)
         inp = x if self.placement == 'parallel' else output
-        if isinstance(inp, torch.Tensor) and inp.dim() and \
-                inp.shape[-1] != adapter.embed_dims:
-            self._refuse_layout(inp, adapter.embed_dims)
+        # A multi-task stand-in has no width of its own; its task adapters
+        # are AdaptMLPs all the same.
+        width = getattr(adapter, 'embed_dims', None)
+        if isinstance(width, int) and isinstance(inp, torch.Tensor) and \
+                inp.dim() and inp.shape[-1] != width:
+            self._refuse_layout(inp, width)
         return output + adapter(inp)
 
     def _refuse_layout(self, inp: torch.Tensor, width: int) -> None:
