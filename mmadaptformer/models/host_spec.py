@@ -128,6 +128,13 @@ class HostSpec:
             CNN and transformer features) or whose width is not read
             reliably (the module lists them); such a host's head is not
             checked.
+        input_sized_state (tuple[tuple[str, tuple[str]]]): ``(module
+            qualname, attributes)`` of modules inside the host whose forward
+            replaces those attributes (buffers included) with values for the
+            input's size, and keeps them (EVA-02's rotary embedding). The
+            adapted host gets the values back after each call, so that the
+            frozen state stays as loaded (see
+            :mod:`mmadaptformer.models.adapters.input_sized_state`).
     """
     backbone: str
     block: str
@@ -147,6 +154,7 @@ class HostSpec:
     own_pretrained: Tuple[Tuple[str, Any], ...] = ()
     pretrained_reader: Optional[str] = None
     feature_width: Optional[str] = None
+    input_sized_state: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     @property
     def wiring(self) -> Dict[str, str]:

@@ -24,7 +24,7 @@ __all__ = [
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
-    'pretrained_readers', 'feature_width_readers'
+    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs'
 ]
 
 #: The supported hosts.
@@ -117,4 +117,13 @@ def feature_width_readers() -> Dict[str, str]:
     return {
         spec.backbone: spec.feature_width
         for spec in HOSTS if spec.feature_width is not None
+    }
+
+
+def input_sized_state_attrs() -> Dict[str, Tuple[str, ...]]:
+    """Module qualname -> the attributes its forward replaces for the
+    input's size (see :attr:`HostSpec.input_sized_state`)."""
+    return {
+        module: tuple(attrs)
+        for spec in HOSTS for module, attrs in spec.input_sized_state
     }

@@ -64,7 +64,13 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         norm='norm2',
         ffn='mlp',
         branch='drop_path',
-        feature_width=f'{_WIDTHS}.embed_dims_width'),
+        feature_width=f'{_WIDTHS}.embed_dims_width',
+        # Its rotary embedding (one module, shared by the blocks) rebuilds
+        # its tables for an input of another size than ``img_size``.
+        input_sized_state=(('mmpretrain.models.utils.position_encoding.'
+                            'RotaryEmbeddingFast',
+                            ('patch_resolution', 'freqs_cos',
+                             'freqs_sin')), )),
     # Post-norm: x + norm2(ffn(x)), the FFN's DropPath before ``norm2``.
     # No norm precedes the FFN, so the FFN's own input is the adapter
     # input and ``norm2``'s output the whole branch.

@@ -256,6 +256,25 @@ def test_unknown_block_type_error_lists_types_and_syntax():
         in message
 
 
+def test_a_misspelt_declared_block_type_is_named_with_the_closest(log_records):
+    """A typo in ``block_types``' type said only that no known block was
+    found; now it names the declared type and the class it resembles, in
+    the error and in the warning when other blocks were found."""
+    declared = [dict(type='ToyBlok', norm='norm2', ffn='mlp')]
+    with pytest.raises(ConfigError) as info:
+        inject_adapters(ToyNet(), block_types=declared, config_key='my')
+    assert str(info.value).startswith(
+        "my.block_types declares type 'ToyBlok' (did you mean 'ToyBlock'?), "
+        'which no module of ToyNet has. No transformer block of a known '
+        'type was found in ToyNet.')
+    known = nn.Sequential(_vit_mae(None), ToyNet())
+    assert inject_adapters(known, block_types=declared) == ['0']
+    assert ("model.backbone.block_types declares type 'ToyBlok' (did you "
+            "mean 'ToyBlock'?), which no module of Sequential has.") in [
+                r.getMessage() for r in log_records
+            ]
+
+
 def test_block_paths_are_the_blocks_inject_adapters_finds():
     known = nn.Sequential(
         _vit_mae(None), nn.Linear(DIMS, DIMS), _vit_mae(None))
@@ -377,6 +396,35 @@ def test_a_wrong_block_types_declaration_is_named_under_the_config_key():
         'my.block_types[0] must be a dict such as '
         "dict(type='MyBlock', norm='norm2', ffn='mlp'), but got 'Block'.")
     assert not adapter_modules(model)
+
+
+@pytest.mark.parametrize('placement', ['parallel', 'sequential'])
+def test_a_declared_channels_first_block_is_refused_by_name(placement):
+    """PoolFormer's blocks run on (B, C, H, W) maps: a ``block_types``
+    declaration of them gave the adapter a map whose last dim is the width,
+    which failed with a bare ``mat1 and mat2 shapes cannot be multiplied``;
+    now the error names the block, the shape and why."""
+    from mmengine.registry import MODELS
+    model = MODELS.build(
+        dict(
+            type='mmpretrain.PoolFormer',
+            arch=dict(
+                layers=[1, 1, 1, 1],
+                embed_dims=[16, 16, 16, 16],
+                mlp_ratios=[2, 2, 2, 2],
+                layer_scale_init_value=1e-5)))
+    inject_adapters(
+        model,
+        block_types=[dict(type='PoolFormerBlock', norm='norm2', ffn='mlp')],
+        placement=placement)
+    where = ('PoolFormerBlock.norm2 input'
+             if placement == 'parallel' else 'PoolFormerBlock.mlp output')
+    with pytest.raises(RuntimeError) as info:
+        model(torch.randn(1, 3, 32, 32))
+    assert str(info.value).startswith(
+        f'The AdaptMLP of PoolFormerBlock (16 channels) got the {where} of '
+        'shape (1, 16, 8, 8), whose last dim is not its 16 channels.')
+    assert 'channels last (B, N, C)' in str(info.value)
 
 
 def test_adapters_follow_the_device_and_dtype_of_the_block():

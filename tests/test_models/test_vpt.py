@@ -14,6 +14,7 @@ from mmpretrain.structures import DataSample
 from torch.testing import assert_close
 
 from mmadaptformer.models import VPT, apply_trainable, plan_trainable
+from mmadaptformer.utils import ConfigError
 
 VIDEO = (1, 3, 4, 32, 32)
 IMAGE = (1, 3, 32, 32)
@@ -390,11 +391,15 @@ def test_invalid_values_are_named(kwargs, error, match):
 
 
 def test_swin_is_refused_with_the_block_types_found():
-    with pytest.raises(ValueError) as e:
+    # A ConfigError naming the key, so that the tools end with it on one
+    # line naming the config file (it was a bare ValueError's traceback).
+    with pytest.raises(ConfigError) as e:
         VPT(
             backbone=dict(
                 type='mmpretrain.SwinTransformer', arch='tiny', img_size=32))
     message = str(e.value)
+    assert message.startswith('model.backbone.backbone.type: VPT cannot '
+                              'prompt SwinTransformer: ')
     assert 'VPT cannot prompt SwinTransformer' in message
     assert 'SwinBlock (mmpretrain.models.backbones.swin_transformer.' \
         'SwinBlock)' in message

@@ -34,6 +34,7 @@ network and the residual add of the feed-forward branch. For TimeSformer
 the children of a ``ModuleList`` are attributes named by their index, so
 ``norm='norms.1', ffn='ffns.0'`` addresses mmcv's ``BaseTransformerLayer``.
 """
+import difflib
 from typing import Dict, Iterable, List, Optional, Sequence, Tuple
 
 import torch
@@ -46,7 +47,7 @@ __all__ = [
     'KNOWN_BLOCK_TYPES', 'block_type_example', 'check_block_types',
     'find_blocks', 'block_paths', 'get_module', 'default_branch', 'embed_dims',
     'ffn_out_dims', 'changes_width', 'inline_drop_prob', 'adapted_wiring',
-    'BlockWiringError'
+    'BlockWiringError', 'unmatched_block_types'
 ]
 
 #: How to adapt the transformer blocks of the supported hosts, keyed by the
@@ -152,6 +153,36 @@ def find_blocks(
 
     visit('', model)
     return found
+
+
+def unmatched_block_types(model: nn.Module, declared: Iterable[str],
+                          key: str) -> str:
+    """A sentence naming the declared block types that match no module of
+    ``model``, with the closest class name of its modules for each; empty if
+    every one matches.
+
+    Args:
+        model (nn.Module): The model searched.
+        declared (Iterable[str]): The declared ``type`` values.
+        key (str): The config key of the declarations, for the sentence.
+
+    Returns:
+        str: E.g. ``"model.backbone.block_types declares type
+        'PoolFormerBlok', which no module of PoolFormer has (did you mean
+        'PoolFormerBlock'?)."``
+    """
+    names = {type(m).__name__ for m in model.modules()}
+    names |= {qualname(type(m)) for m in model.modules()}
+    unmatched = sorted(set(declared) - names)
+    if not unmatched:
+        return ''
+    parts = []
+    for name in unmatched:
+        close = difflib.get_close_matches(name, sorted(names), n=1)
+        parts.append(
+            repr(name) + (f' (did you mean {close[0]!r}?)' if close else ''))
+    return (f'{key} declares type {", ".join(parts)}, which no module of '
+            f'{type(model).__name__} has.')
 
 
 def block_paths(model: nn.Module,

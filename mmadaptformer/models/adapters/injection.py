@@ -47,7 +47,8 @@ from .adapt_mlp import AdaptMLP, check_adapter_args
 from .block_wiring import (block_type_example, changes_width,
                            check_block_types, default_branch, embed_dims,
                            ffn_out_dims, find_blocks, get_module,
-                           inline_drop_prob)
+                           inline_drop_prob, unmatched_block_types)
+from .input_sized_state import hook_input_sized_state, unhook_input_sized_state
 from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
                                unhook_reversible_inputs)
 from .router import ADAPTER_ATTR, AdapterRouter
@@ -233,11 +234,13 @@ def inject_adapters(model: nn.Module,
     declared = check_block_types(block_types, key=f'{config_key}.block_types')
 
     blocks = find_blocks(model, declared)
+    typo = unmatched_block_types(model, declared, f'{config_key}.block_types')
     if not blocks:
         found = block_like_types(model) or ['none']
-        raise ConfigError(f'No transformer block of a known type was found in '
-                          f'{type(model).__name__}. Block-like modules found: '
-                          f'{", ".join(found)}. {_declare_blocks_hint(model)}')
+        raise ConfigError(
+            (f'{typo} ' if typo else '') + 'No transformer block of a known '
+            f'type was found in {type(model).__name__}. Block-like modules '
+            f'found: {", ".join(found)}. {_declare_blocks_hint(model)}')
     unused = set(declared) - {
         key
         for _, block, _ in blocks
@@ -245,7 +248,7 @@ def inject_adapters(model: nn.Module,
     }
     if unused:
         print_log(
-            f'block_types {sorted(unused)} matched no module of '
+            typo or f'block_types {sorted(unused)} matched no module of '
             f'{type(model).__name__}.',
             logger='current',
             level=logging.WARNING)
@@ -329,6 +332,12 @@ def inject_adapters(model: nn.Module,
             'gradient in training, so that their custom backward, and '
             'with it the adapters, runs with the stem frozen.',
             logger='current')
+    for name in hook_input_sized_state(model):
+        print_log(
+            f'{name}: its state, which its forward rebuilds for inputs of '
+            'another size, is restored after each call, so the frozen '
+            'backbone stays as loaded.',
+            logger='current')
     return names
 
 
@@ -388,4 +397,5 @@ def remove_adapters(model: nn.Module) -> List[str]:
             delattr(module, ADAPTER_ATTR)
             removed.append(name or type(module).__name__)
     unhook_reversible_inputs(model)
+    unhook_input_sized_state(model)
     return removed

@@ -102,9 +102,29 @@ class AdapterRouter:
         # block (mmpretrain's with_cp) recomputes its inner function, which
         # calls the norm and the branch again, but not the block's hooks.
         adapter = getattr(self.block, ADAPTER_ATTR)
-        if self.placement == 'parallel':
-            return output + adapter(x)
-        return output + adapter(output)
+        inp = x if self.placement == 'parallel' else output
+        # A multi-task stand-in has no width of its own; its task adapters
+        # are AdaptMLPs all the same.
+        width = getattr(adapter, 'embed_dims', None)
+        if isinstance(width, int) and isinstance(inp, torch.Tensor) and \
+                inp.dim() and inp.shape[-1] != width:
+            self._refuse_layout(inp, width)
+        return output + adapter(inp)
+
+    def _refuse_layout(self, inp: torch.Tensor, width: int) -> None:
+        # A Linear over the wrong dim fails with a bare matmul shape error.
+        cls = type(self.block).__name__
+        where = (f'{cls}.{self.norm_path} input' if self.placement
+                 == 'parallel' else f'{cls}.{self.branch_path} output')
+        raise RuntimeError(
+            f'The AdaptMLP of {cls} ({width} channels) got the {where} of '
+            f'shape {tuple(inp.shape)}, whose last dim is not its '
+            f'{width} channels. An AdaptMLP adds Linear layers over the '
+            'last dim: it needs tokens with their channels last (B, N, C), '
+            'and a block whose feed-forward network runs on channels-first '
+            'maps (B, C, H, W), such as a convolutional one, cannot take '
+            'it through block_types. The README\'s "Writing your own '
+            'config" lists the backbones supported as they are.')
 
     def block_hook(self, block: nn.Module, args: tuple, output) -> None:
         state = self.state

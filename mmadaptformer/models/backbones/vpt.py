@@ -25,6 +25,7 @@ from mmengine.logging import print_log
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
+from ...utils.config_error import ConfigError
 from ..hosts import block_like_types, promptable_block_types, qualname
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
@@ -57,8 +58,9 @@ def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
         supported = ', '.join(
             name.rsplit('.', 1)[-1] for name in PROMPTABLE_BLOCK_TYPES)
         types = ', '.join(block_like_types(model)) or 'none'
-        raise ValueError(
-            f'VPT cannot prompt {type(model).__name__}: it has no block of a '
+        raise ConfigError(
+            f'{CONFIG_KEY}.backbone.type: VPT cannot prompt '
+            f'{type(model).__name__}: it has no block of a '
             f'supported type ({supported}), i.e. global self-attention over '
             f'a token sequence. Block types found: {types}. Windowed '
             'attention (e.g. Swin) has no place for prompt tokens.')

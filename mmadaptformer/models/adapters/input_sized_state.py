@@ -1,0 +1,119 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Keep a frozen host's state as loaded when its forward resizes it.
+
+Some hosts recompute state for the size of each input and keep the result:
+EVA-02's rotary position embedding (mmpretrain's ``RotaryEmbeddingFast``)
+re-registers its ``freqs_cos`` and ``freqs_sin`` buffers, and sets its
+``patch_resolution``, whenever an input's patch grid differs from the one it
+was built for (``img_size``), which mmpretrain allows: the position
+embedding is resized on the fly. In a frozen host that made the state dict
+follow the last input. AdapterHook's check that frozen tensors stay as
+loaded stopped training after the first epoch, naming those buffers, and a
+full checkpoint saved after such a forward no longer fitted a model built
+from its own config (``extract_adapters.py`` refused it for their shapes).
+
+The forward still computes with the values for its input; a forward hook
+(:attr:`~mmadaptformer.models.HostSpec.input_sized_state`) puts the values
+the module had before the call back after it, so the state dict stays the
+one loaded. An input of another size recomputes them on every call, which
+costs a few small tensor operations per call.
+"""
+from typing import List, Tuple
+
+from torch import nn
+
+from ..hosts import input_sized_state_attrs, qualname
+
+__all__ = [
+    'INPUT_SIZED_STATE', 'InputSizedStateHook', 'hook_input_sized_state',
+    'unhook_input_sized_state'
+]
+
+#: Module qualname -> the attributes its forward replaces for the input's
+#: size. Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
+INPUT_SIZED_STATE = input_sized_state_attrs()
+
+#: The attribute of the module that holds its hook.
+HOOK_ATTR = '_adapter_input_sized_state'
+
+
+class InputSizedStateHook:
+    """The forward hooks that give one module its state back after a call.
+
+    A plain object with bound-method hooks, as
+    :class:`~mmadaptformer.models.adapters.router.AdapterRouter`, so that
+    ``copy.deepcopy`` of the model hooks the copy to the copied module.
+
+    Args:
+        module (nn.Module): The module whose forward replaces ``attrs``.
+        attrs (tuple[str]): Its attributes (buffers included) to restore.
+    """
+
+    def __init__(self, module: nn.Module, attrs: Tuple[str, ...]) -> None:
+        self.attrs = tuple(attrs)
+        self.saved: List[tuple] = []
+        self.handles = [
+            module.register_forward_pre_hook(self.save),
+            module.register_forward_hook(self.restore)
+        ]
+
+    def save(self, module: nn.Module, args: tuple) -> None:
+        self.saved.append(tuple(getattr(module, a) for a in self.attrs))
+
+    def restore(self, module: nn.Module, args: tuple, output) -> None:
+        for attr, value in zip(self.attrs, self.saved.pop()):
+            if getattr(module, attr) is not value:
+                setattr(module, attr, value)
+
+    def remove(self) -> None:
+        for handle in self.handles:
+            handle.remove()
+
+
+def hook_input_sized_state(model: nn.Module) -> List[str]:
+    """Hook every module of ``model`` whose type a host declares in
+    :attr:`~mmadaptformer.models.HostSpec.input_sized_state` and that has
+    no hook yet (a module shared by several blocks is hooked once).
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        list[str]: Names of the newly hooked modules.
+
+    Raises:
+        AttributeError: A declared attribute is missing from the module.
+    """
+    hooked = []
+    for name, module in model.named_modules():
+        attrs = INPUT_SIZED_STATE.get(qualname(type(module)))
+        if attrs is None or HOOK_ATTR in module.__dict__:
+            continue
+        missing = [a for a in attrs if not hasattr(module, a)]
+        if missing:
+            raise AttributeError(
+                f'{type(module).__name__} has no attribute {missing}, which '
+                'its HostSpec declares as resized by its forward '
+                '(input_sized_state); the installed version differs from '
+                'the one declared.')
+        setattr(module, HOOK_ATTR, InputSizedStateHook(module, attrs))
+        hooked.append(name or type(module).__name__)
+    return hooked
+
+
+def unhook_input_sized_state(model: nn.Module) -> List[str]:
+    """Undo :func:`hook_input_sized_state`.
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        list[str]: Names of the unhooked modules.
+    """
+    unhooked = []
+    for name, module in model.named_modules():
+        hook = module.__dict__.pop(HOOK_ATTR, None)
+        if isinstance(hook, InputSizedStateHook):
+            hook.remove()
+            unhooked.append(name or type(module).__name__)
+    return unhooked
