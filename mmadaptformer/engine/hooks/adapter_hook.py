@@ -10,6 +10,8 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mmadaptformer.models.adapters.input_sized_state import \
+    hook_input_sized_state
 from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      apply_trainable,
                                                      frozen_batch_norms,
@@ -64,7 +66,10 @@ class AdapterHook(Hook):
     * **Guards** the frozen part: at the end of every training epoch its
       weights must be bit-identical to the start of training (a cheap
       on-device fingerprint); otherwise training stops with an error naming
-      the tensors that changed.
+      the tensors that changed. State a host's forward rebuilds for inputs
+      of another size (EVA-02's rotary tables) is put back after each call
+      (:mod:`~mmadaptformer.models.adapters.input_sized_state`), in a
+      plain backbone too, as injection does in the ones it adapts.
     * **Saves adapter-only checkpoints** (``adapter_only_checkpoint=True``):
       the state dict keeps only the trainable parts (adapters, neck, head,
       extras, their buffers), plus optimizer, scheduler, meta and message
@@ -177,6 +182,16 @@ class AdapterHook(Hook):
 
     def _freeze(self, runner) -> None:
         model = unwrapped_model(runner.model)
+        # Injection hooks the hosts it adapts; a model it did not build (a
+        # plain backbone under linear_probe) needs it too, or EVA-02 at
+        # another input size re-registered its rotary tables and the
+        # frozen-tensor check stopped the run after the first epoch.
+        for name in hook_input_sized_state(model):
+            print_log(
+                f'AdapterHook: {name}: its state, which its forward rebuilds '
+                'for inputs of another size, is restored after each call, '
+                'so the frozen backbone stays as loaded.',
+                logger='current')
         was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
         plan = self._make_plan(model)
         apply_trainable(model, plan)

@@ -13,7 +13,10 @@ from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from .strict_evaluation import wrapped_datasets
 
-__all__ = ['ConfigCheckHook', 'dataset_classes', 'dataset_num_classes']
+__all__ = [
+    'ConfigCheckHook', 'blending_num_classes', 'dataset_classes',
+    'dataset_num_classes'
+]
 
 
 def _members(dataset, key: str) -> Iterator[Tuple[str, object]]:
@@ -103,6 +106,38 @@ def _check_names(names: Tuple[str, ...], where: str, trained: Tuple[str, ...],
         'sorted order: their names must be the same, case included).')
 
 
+def blending_num_classes(preprocessor) -> List[Tuple[str, int]]:
+    """The ``num_classes`` of each MMAction2 batch blending of a data
+    preprocessor, with its config key.
+
+    MMAction2's ``MixupBlending`` and ``CutmixBlending`` (alone or as the
+    ``augments`` of a ``RandomBatchAugment``) one-hot the labels to their
+    own ``num_classes``: another number than the head's failed the first
+    iteration with a broadcast error from mmaction's accuracy.
+
+    Args:
+        preprocessor: The built data preprocessor, or None.
+
+    Returns:
+        list[tuple[str, int]]: Such as
+        ``('model.data_preprocessor.blending.augments[1].num_classes',
+        400)``; empty without a blending.
+    """
+    key = 'model.data_preprocessor.blending'
+    blending = getattr(preprocessor, 'blending', None)
+    augments = getattr(blending, 'augments', None)
+    # RandomBatchAugment's own num_classes is its first augment's.
+    blendings = [(f'{key}.augments[{index}]', augment)
+                 for index, augment in enumerate(augments)] \
+        if isinstance(augments, list) else [(key, blending)]
+    found = []
+    for where, each in blendings:
+        number = getattr(each, 'num_classes', None)
+        if isinstance(number, int) and not isinstance(number, bool):
+            found.append((f'{where}.num_classes', number))
+    return found
+
+
 @MMACTION_HOOKS.register_module()
 @MMPRETRAIN_HOOKS.register_module()
 class ConfigCheckHook(Hook):
@@ -113,8 +148,9 @@ class ConfigCheckHook(Hook):
     each dataset of the run declares (the ``num_classes`` of MMAction2
     datasets, ``len(metainfo['classes'])`` of MMPretrain ones), and the
     ``num_classes`` of an MMPretrain data preprocessor (used by batch
-    augmentations). The error names both config keys and values, e.g.
-    ``model.cls_head.num_classes=174 but
+    augmentations) and of each MMAction2 batch blending
+    (:func:`blending_num_classes`). The error names both config keys and
+    values, e.g. ``model.cls_head.num_classes=174 but
     train_dataloader.dataset.num_classes=51``. Each dataset inside
     MMEngine's dataset wrappers is checked under its own key (both of a
     ``ConcatDataset``: ``train_dataloader.dataset.datasets.1.num_classes``).
@@ -171,6 +207,12 @@ class ConfigCheckHook(Hook):
             getattr(model, 'data_preprocessor', None), 'num_classes', None)
         if isinstance(pre, int) and pre != head_classes:
             problems.append(f'model.data_preprocessor.num_classes={pre}')
+        problems.extend(f'{key}={number}'
+                        for key, number in blending_num_classes(
+                            getattr(model, 'data_preprocessor', None))
+                        if number != head_classes)
+        # Only the model's own keys disagree: the head is taken as right.
+        model_only = bool(problems)
         hidden = set()
         members = [
             member for key, loader in loaders for member in _members(
@@ -179,6 +221,7 @@ class ConfigCheckHook(Hook):
         for key, dataset in members:
             declared = dataset_num_classes(dataset)
             if declared is not None and declared[0] != head_classes:
+                model_only = False
                 number, attribute = declared
                 if attribute == 'num_classes':
                     problems.append(f'{key}.num_classes={number}')
@@ -189,6 +232,13 @@ class ConfigCheckHook(Hook):
                     problems.append(f'{key} has {number} classes '
                                     f'({attribute} of '
                                     f'{type(dataset).__name__}) {shown}')
+        if model_only:
+            keys = ' and '.join(problem.split('=')[0] for problem in problems)
+            raise ConfigError(
+                f'{head_key}={head_classes} but ' + ' and '.join(problems) +
+                f'. Set {keys} to {head_classes} too (a stock config\'s '
+                'values are those of its own dataset), or all of them to the '
+                'number of classes of the data.')
         if problems:
             # A hidden folder (.ipynb_checkpoints) is a class folder to
             # CustomDataset: more classes would train a class of nothing.
