@@ -60,6 +60,7 @@ from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 from mmadaptformer.utils.save_best_check import check_save_best
+from mmadaptformer.utils.scheduler_check import check_param_scheduler
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -333,6 +334,10 @@ def start_training(cfg, args):
         [loader.replace('dataloader', 'evaluator') for loader in loaders[1:]])
     # A save_best that the validation does not give failed after an epoch.
     check_save_best(cfg, args.config, args.cfg_options)
+    # A scheduler that starts after the run ends (a stock recipe's warm-up
+    # then cosine, with max_epochs=1) failed naming no key. Training only:
+    # tools/test.py builds no scheduler.
+    check_param_scheduler(cfg, args.config, args.cfg_options)
     # A backbone argument mmaction2's ViT would drop, a pretrained file
     # that is not there, the wrapper's own refusals: before the work dir.
     check_model_config(cfg, args.config, args.cfg_options)

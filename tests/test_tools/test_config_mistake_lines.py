@@ -5,8 +5,8 @@ arguments and ``block_types``, ``--tta`` on a video config without TTA
 fields and ``--auto-scale-lr`` on a config without a base batch size."""
 import pytest
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
-                     TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
-                     video_data_cfg, write_config)
+                     TINY_VIDEO_CONFIG, image_data_cfg, run_tool,
+                     save_stock_video_checkpoint, video_data_cfg, write_config)
 
 
 def _unread(tmp_path) -> str:
@@ -681,3 +681,33 @@ def test_save_best_is_checked_against_the_validation_metrics(
     ],
              cwd=tmp_path)
     assert list((tmp_path / 'w').glob('best_acc_top1_epoch_1.pth'))
+
+
+def test_a_scheduler_that_starts_after_the_run_ends_is_one_line(
+        tmp_path, tiny_image_data):
+    """A stock recipe's warm-up then cosine (``begin=20``, ``end`` left to
+    the run's length) on a run shortened to one epoch failed inside the
+    Runner with ``end should be larger than begin``, naming no key."""
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) + '\ntrain_cfg = dict(max_epochs=30)\n'
+        'param_scheduler = [\n'
+        '    dict(type="LinearLR", start_factor=0.1, by_epoch=True, begin=0,'
+        ' end=20),\n'
+        '    dict(type="CosineAnnealingLR", by_epoch=True, begin=20,'
+        ' T_max=10)]\n')
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refused(proc) == (
+        'ConfigError: --cfg-options train_cfg.max_epochs=1: '
+        'param_scheduler[1] (CosineAnnealingLR) has begin=20 and no end, so '
+        'it ends with training: train_cfg.max_epochs=1 (epochs); MMEngine '
+        'would refuse it once training starts (end should be larger than '
+        'begin). For a run this short, set param_scheduler[1].begin below 1 '
+        '(and its T_max, if any, to the epochs it spans) or remove '
+        'param_scheduler[1]; or train longer than 20 epochs.')
+    assert not (tmp_path / 'w').exists()
