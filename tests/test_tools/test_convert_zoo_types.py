@@ -56,7 +56,7 @@ def test_a_learned_pos_embed_of_another_length_is_refused():
     with pytest.raises(ConversionError) as error:
         convert_state_dict(state, img_size=32, num_frames=4)
     assert str(error.value).startswith(
-        "backbone.pos_embed (1, 32, 64) is a learned position embedding "
+        'backbone.pos_embed (1, 32, 64) is a learned position embedding '
         '(use_learnable_pos_emb=True; it is not the fixed sine-cosine '
         'table of 32 tokens), of 32 tokens, but img_size=32, num_frames=4 '
         '(patch 16, tubelet 2) needs 8.')
