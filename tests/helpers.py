@@ -18,6 +18,8 @@ import time
 from types import ModuleType
 from typing import Dict, List, Optional, Sequence
 
+import pytest
+
 REPO_ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIGS = osp.join(REPO_ROOT, 'configs')
 TOOLS = osp.join(REPO_ROOT, 'tools')
@@ -649,3 +651,31 @@ def recipe_run_dataset_meta(recipe: str,
     Runner.from_cfg(cfg).train()
     checkpoint = safe_torch_load(osp.join(work_dir, 'epoch_1.pth'))
     return checkpoint['meta']['dataset_meta']
+
+
+def assert_config_paths_refused(tool, name: str, tmp_path, capsys) -> None:
+    """The analysis tool ``tool`` (its module, run as ``name``) refuses, as
+    command-line errors (exit status 2, was 1 or a traceback) found before
+    anything is built: a config of the wrong kind (the stock tiny video
+    one, for a tool of AdaptFormer tasks), a missing config, a file that is
+    not a config, one without a model, and an ``--out`` that is a folder.
+    """
+    no_model = tmp_path / 'no_model.py'
+    no_model.write_text('x = 1\n')
+    notes = tmp_path / 'notes.txt'
+    notes.write_text('batch 2\n')
+    cases = [
+        ([TINY_VIDEO_CONFIG], f'config {TINY_VIDEO_CONFIG}: model.backbone '
+         'is VisionTransformer, but this tool measures AdaptFormer tasks'),
+        ([str(tmp_path / 'nope.py')], 'no such file'),
+        ([str(notes)], 'not a config file'),
+        ([str(no_model)], 'it has no model dict'),
+        ([TINY_VIDEO_CONFIG, '--out',
+          str(tmp_path)], 'it is a folder'),
+    ]
+    for argv, message in cases:
+        with pytest.raises(SystemExit) as exit:
+            tool.main(argv)
+        assert exit.value.code == 2
+        err = ' '.join(capsys.readouterr().err.split())
+        assert f'{name}: error: ' in err and message in err, err

@@ -3,7 +3,8 @@
 import json
 
 import pytest
-from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG,
+                     assert_config_paths_refused, load_tool)
 
 
 def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
@@ -123,7 +124,6 @@ def test_times_of_reads_both_clocks():
 def test_values_that_cannot_work_are_refused(tmp_path, capsys):
     """Each failed only after the models were built (IndexError,
     StatisticsError, ...)."""
-    from helpers import TINY_VIDEO_CONFIG
     tool = load_tool('analysis_tools/benchmark_infer.py')
     for option in ('--tasks', '--batch-size', '--repeat', '--threads',
                    '--prefix-tasks'):
@@ -131,24 +131,4 @@ def test_values_that_cannot_work_are_refused(tmp_path, capsys):
             tool.parse_args(['cfg.py', option, '0'])
         assert exit.value.code == 2
         assert f'{option}: must be >= 1' in capsys.readouterr().err
-    # A config of the wrong kind, a missing config, a file that is not
-    # a config, one without a model and an --out that is a folder are
-    # command-line errors (exit status 2, was 1 or a traceback), found
-    # before anything is built.
-    no_model = tmp_path / 'no_model.py'
-    no_model.write_text('x = 1\n')
-    notes = tmp_path / 'notes.txt'
-    notes.write_text('batch 2\n')
-    for argv, message in (
-        ([TINY_VIDEO_CONFIG], f'config {TINY_VIDEO_CONFIG}: model.backbone '
-         'is VisionTransformer, but this tool measures AdaptFormer tasks'),
-        ([str(tmp_path / 'nope.py')], 'no such file'), ([str(notes)],
-                                                        'not a config file'),
-        ([str(no_model)],
-         'it has no model dict'), ([TINY_VIDEO_CONFIG, '--out',
-                                    str(tmp_path)], 'it is a folder')):
-        with pytest.raises(SystemExit) as exit:
-            tool.main(argv)
-        assert exit.value.code == 2
-        err = ' '.join(capsys.readouterr().err.split())
-        assert 'benchmark_infer.py: error: ' in err and message in err, err
+    assert_config_paths_refused(tool, 'benchmark_infer.py', tmp_path, capsys)

@@ -156,17 +156,24 @@ def test_merge_and_extract_read_addresses(served, hub, tmp_path, capsys,
     assert 'Note:' not in said  # compared with the config's backbone
 
 
-@pytest.mark.parametrize('tool', sorted(TOOLS))
-def test_an_address_that_carries_code_is_refused(served, hub, tmp_path, tool,
-                                                 clean_loggers):
-    url = f'{served["url"]}/evil.pth'
-    out = tmp_path / 'out.pth'
+def _one_line_refusal(tool: str, served: dict, url: str, out) -> str:
+    """Run a converter on the checkpoint ``url``; the one line it ends
+    with."""
     argv = [url, str(out)] if tool == 'convert_official' else \
         [served['config'], url, str(out)]
     with pytest.raises(SystemExit) as refused:
         TOOLS[tool].main(argv)
     text = refused.value.code
     assert isinstance(text, str) and '\n' not in text, text
+    return text
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_an_address_that_carries_code_is_refused(served, hub, tmp_path, tool,
+                                                 clean_loggers):
+    url = f'{served["url"]}/evil.pth'
+    out = tmp_path / 'out.pth'
+    text = _one_line_refusal(tool, served, url, out)
     assert url in text and 'posix.system' in text, text
     assert 'refused for safety' in text, text
     assert 'weights_only=False' not in text and 'likely succeed' not in text
@@ -201,12 +208,7 @@ def test_an_address_with_nothing_there_is_one_line(served, hub, tmp_path, tool,
     server said; nothing is written or cached."""
     url = f'{served["url"]}/gone.pth'
     out = tmp_path / 'out.pth'
-    argv = [url, str(out)] if tool == 'convert_official' else \
-        [served['config'], url, str(out)]
-    with pytest.raises(SystemExit) as refused:
-        TOOLS[tool].main(argv)
-    text = refused.value.code
-    assert isinstance(text, str) and '\n' not in text, text
+    text = _one_line_refusal(tool, served, url, out)
     assert f'Could not download checkpoint {url}: ' in text, text
     assert 'File not found' in text, text  # what the server said
     assert not out.exists()
