@@ -23,6 +23,7 @@ from typing import List, Tuple
 from torch import nn
 
 from ..hosts import input_sized_state_attrs, qualname
+from .module_hooks import remove_module_hooks
 
 __all__ = [
     'INPUT_SIZED_STATE', 'InputSizedStateHook', 'hook_input_sized_state',
@@ -110,10 +111,4 @@ def unhook_input_sized_state(model: nn.Module) -> List[str]:
     Returns:
         list[str]: Names of the unhooked modules.
     """
-    unhooked = []
-    for name, module in model.named_modules():
-        hook = module.__dict__.pop(HOOK_ATTR, None)
-        if isinstance(hook, InputSizedStateHook):
-            hook.remove()
-            unhooked.append(name or type(module).__name__)
-    return unhooked
+    return remove_module_hooks(model, HOOK_ATTR, InputSizedStateHook)

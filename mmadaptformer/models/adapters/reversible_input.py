@@ -18,6 +18,7 @@ import torch
 from torch import nn
 
 from ..hosts import qualname, reversible_input_attrs
+from .module_hooks import remove_module_hooks
 from .router import ADAPTER_ATTR
 
 __all__ = [
@@ -123,10 +124,4 @@ def unhook_reversible_inputs(model: nn.Module) -> List[str]:
     Returns:
         list[str]: Names of the unhooked backbones.
     """
-    unhooked = []
-    for name, module in model.named_modules():
-        hook = module.__dict__.pop(HOOK_ATTR, None)
-        if isinstance(hook, ReversibleInputHook):
-            hook.remove()
-            unhooked.append(name or type(module).__name__)
-    return unhooked
+    return remove_module_hooks(model, HOOK_ATTR, ReversibleInputHook)
