@@ -15,6 +15,7 @@ from typing import List, Optional
 import torch
 
 from ...utils import atomic_write
+from ..cuda_api import cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, parse_peak_tflops
 from .checks import CHECKS
 from .commands import stop_process_group
@@ -181,16 +182,13 @@ def build_context(args: argparse.Namespace, device: str,
 def _environment(device: str) -> dict:
     return dict(
         device=device,
-        gpu=torch.cuda.get_device_name()
-        if device == 'cuda' and torch.cuda.is_available() else None,
+        gpu=device_name(device) if device == 'cuda' else None,
         torch=torch.__version__,
-        cuda=torch.version.cuda,
+        cuda=cuda_api('cuda_version'),
         # PyTorch's defaults: TF32 in cuDNN convolutions (the patch
         # embedding), not in matmuls; float32 comparisons on a GPU are
         # read against these.
-        tf32=dict(
-            cudnn=torch.backends.cudnn.allow_tf32,
-            matmul=torch.backends.cuda.matmul.allow_tf32),
+        tf32=tf32_flags(),
         python=sys.version.split()[0],
         date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
