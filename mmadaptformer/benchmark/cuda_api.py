@@ -9,14 +9,16 @@ table lets a CPU test resolve every name, with warnings as errors
 from it, so the test checks what runs.
 """
 import importlib
+import warnings
 from functools import lru_cache
 from typing import Any, Callable, Tuple
 
 import torch
 
 __all__ = [
-    'CUDA_APIS', 'PROFILE_SELF_TIME', 'cuda_api', 'is_cuda', 'synchronize',
-    'timer_sync', 'device_name', 'tf32_flags', 'sdp_flags'
+    'CUDA_APIS', 'PROFILE_SELF_TIME', 'cuda_api', 'deprecation',
+    'check_cuda_apis', 'is_cuda', 'synchronize', 'timer_sync', 'device_name',
+    'tf32_flags', 'sdp_flags'
 ]
 
 #: Short name: dotted path of a torch object used on a GPU only. Read
@@ -85,6 +87,45 @@ def cuda_api(name: str) -> Any:
                 f'{path} ({name}) is not in torch {torch.__version__}: '
                 f'{e}') from e
     return obj
+
+
+def deprecation(obj: Any) -> str:
+    """The deprecation message torch put on ``obj`` (or on its
+    constructor, e.g. ``torch.cuda.amp.GradScaler``'s) with
+    ``typing_extensions.deprecated``, else ''."""
+    for target in (obj, getattr(obj, '__init__', None)):
+        message = getattr(target, '__deprecated__', None)
+        if message:
+            return str(message)
+    return ''
+
+
+def check_cuda_apis() -> dict:
+    """Resolve every name of :data:`CUDA_APIS` in the installed torch.
+
+    The GPU check runs it first: a machine keeps its own torch
+    (``requirements/offline.txt``), which may lack a name the pinned one
+    has; that should cost a second, not the checks before the first use.
+
+    Returns:
+        dict: ``torch`` (its version), ``missing`` and ``deprecated``
+        (name: message, the warning's or the deprecation's).
+    """
+    missing, deprecated = {}, {}
+    for name, path in CUDA_APIS.items():
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter('always')
+            try:
+                obj = cuda_api(name)
+            except (AttributeError, ImportError) as e:
+                missing[name] = str(e)
+                continue
+        message = '; '.join(str(w.message) for w in caught) or \
+            deprecation(obj)
+        if message:
+            deprecated[name] = f'{path}: {message}'
+    return dict(
+        torch=torch.__version__, missing=missing, deprecated=deprecated)
 
 
 def is_cuda(device: Any) -> bool:

@@ -3,6 +3,7 @@
 branches of the benchmark and the GPU check, checked on the CPU."""
 import importlib
 import inspect
+import json
 import os
 import os.path as osp
 import re
@@ -22,36 +23,40 @@ utilisation = importlib.import_module('mmadaptformer.benchmark.utilisation')
 PACKAGE = osp.dirname(benchmark.__file__)
 
 
-def _deprecation(obj) -> str:
-    """The ``typing_extensions.deprecated`` message on ``obj`` (or on its
-    constructor), e.g. ``torch.cuda.amp.GradScaler``'s, else ''."""
-    for target in (obj, getattr(obj, '__init__', None)):
-        message = getattr(target, '__deprecated__', None)
-        if message:
-            return message
-    return ''
-
-
 @pytest.mark.parametrize('name', sorted(api.CUDA_APIS))
 def test_every_gpu_only_name_resolves_without_deprecation(name):
     with warnings.catch_warnings():
         warnings.simplefilter('error')
         obj = api.cuda_api(name)
-    assert not _deprecation(obj), f'{api.CUDA_APIS[name]}: ' \
-        f'{_deprecation(obj)}'
+    assert not api.deprecation(obj), f'{api.CUDA_APIS[name]}: ' \
+        f'{api.deprecation(obj)}'
+
+
+def test_the_gpu_checks_preflight_finds_nothing_missing():
+    result = api.check_cuda_apis()
+    assert result['torch'] == torch.__version__
+    assert result['missing'] == {} and result['deprecated'] == {}
 
 
 def test_the_check_catches_what_torch_deprecated():
     """What the table is checked against: names the pinned torch still
     has but deprecates, and one it lacks."""
-    assert _deprecation(torch.cuda.amp.GradScaler)
-    assert _deprecation(torch.backends.cuda.sdp_kernel)
-    api.CUDA_APIS['_missing'] = 'torch.cuda.no_such_call'
+    assert api.deprecation(torch.cuda.amp.GradScaler)
+    assert api.deprecation(torch.backends.cuda.sdp_kernel)
+    api.CUDA_APIS.update(
+        _missing='torch.cuda.no_such_call',
+        _old_scaler='torch.cuda.amp.GradScaler',
+        _old_sdp='torch.backends.cuda.sdp_kernel')
     try:
         with pytest.raises(AttributeError, match='torch.cuda.no_such_call'):
             api.cuda_api('_missing')
+        result = api.check_cuda_apis()
+        assert list(result['missing']) == ['_missing']
+        assert sorted(result['deprecated']) == ['_old_scaler', '_old_sdp']
+        assert 'torch.amp.GradScaler' in result['deprecated']['_old_scaler']
     finally:
-        del api.CUDA_APIS['_missing']
+        for name in ('_missing', '_old_scaler', '_old_sdp'):
+            del api.CUDA_APIS[name]
 
 
 @pytest.mark.parametrize('device', sorted(api.PROFILE_SELF_TIME))
@@ -61,7 +66,7 @@ def test_profile_self_time_is_a_current_attribute(device):
         warnings.simplefilter('error')
         assert isinstance(getattr(FunctionEventAvg(), attr), (int, float))
     prop = inspect.getattr_static(FunctionEvent, attr)
-    assert not _deprecation(getattr(prop, 'fget', prop))
+    assert not api.deprecation(getattr(prop, 'fget', prop))
 
 
 def _code_lines(path):
@@ -126,3 +131,26 @@ def test_timer_waits_for_the_device_before_and_after_each_call(monkeypatch):
     wall, cpu = utilisation.timed(lambda: events.append('call'), 2, 'cuda')
     assert len(wall) == len(cpu) == 2
     assert events == ['sync cuda', 'call', 'sync cuda'] * 2
+
+
+def test_gpu_check_stops_at_once_on_a_torch_without_its_names(
+        tmp_path, monkeypatch):
+    """A machine keeps its own torch; one without a name of the table
+    failed only when a check got to it, minutes in."""
+    from mmadaptformer.benchmark.gpu_check import (format_gpu_summary,
+                                                   run_gpu_check)
+    monkeypatch.setitem(api.CUDA_APIS, 'synchronize',
+                        'torch.cuda.no_such_call')
+    monkeypatch.setitem(api.CUDA_APIS, 'grad_scaler',
+                        'torch.cuda.amp.GradScaler')
+    out = tmp_path / 'out'
+    with pytest.raises(RuntimeError, match='torch.cuda.no_such_call'):
+        run_gpu_check(['--out-dir', str(out), '--device', 'cpu'])
+    result = json.loads((out / 'gpu_check.json').read_text())
+    assert result['status'] == 'error' and result['checks'] == {}
+    assert list(result['torch_apis']['missing']) == ['synchronize']
+    assert list(result['torch_apis']['deprecated']) == ['grad_scaler']
+    summary = format_gpu_summary(result)
+    assert 'no_such_call' in summary
+    assert 'deprecates names the GPU checks use' in summary
+    assert not (out / 'workspace').exists()

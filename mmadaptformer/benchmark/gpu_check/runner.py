@@ -15,7 +15,7 @@ from typing import List, Optional
 import torch
 
 from ...utils import atomic_write
-from ..cuda_api import cuda_api, device_name, tf32_flags
+from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, parse_peak_tflops
 from .checks import CHECKS
 from .commands import stop_process_group
@@ -320,6 +320,16 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
         report.write()
         return report.data
 
+    # This machine's own torch may lack a name the GPU branches use: say
+    # so now, not after minutes of checks.
+    apis = report.data['torch_apis'] = check_cuda_apis()
+    if apis['missing']:
+        report.data.update(
+            status='error',
+            reason=f'torch {apis["torch"]} lacks names the GPU checks use '
+            f'(mmadaptformer.benchmark.cuda_api): {apis["missing"]}')
+        report.write()
+        raise RuntimeError(report.data['reason'])
     names = args.checks or list(CHECKS)
     try:
         workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))
