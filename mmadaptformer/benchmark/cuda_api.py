@@ -109,7 +109,8 @@ def check_cuda_apis() -> dict:
 
     Returns:
         dict: ``torch`` (its version), ``missing`` and ``deprecated``
-        (name: message, the warning's or the deprecation's).
+        (name: message, the warning's or the deprecation's); the profile
+        rows' :data:`PROFILE_SELF_TIME` attributes are checked too.
     """
     missing, deprecated = {}, {}
     for name, path in CUDA_APIS.items():
@@ -124,6 +125,12 @@ def check_cuda_apis() -> dict:
             deprecation(obj)
         if message:
             deprecated[name] = f'{path}: {message}'
+    from torch.autograd.profiler_util import FunctionEventAvg
+    for device, attr in PROFILE_SELF_TIME.items():
+        if not hasattr(FunctionEventAvg(), attr):
+            missing[f'profile_self_time_{device}'] = (
+                f'torch.autograd.profiler_util.FunctionEventAvg has no '
+                f'{attr}')
     return dict(
         torch=torch.__version__, missing=missing, deprecated=deprecated)
 

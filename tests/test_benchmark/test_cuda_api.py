@@ -143,12 +143,16 @@ def test_gpu_check_stops_at_once_on_a_torch_without_its_names(
                         'torch.cuda.no_such_call')
     monkeypatch.setitem(api.CUDA_APIS, 'grad_scaler',
                         'torch.cuda.amp.GradScaler')
+    monkeypatch.setitem(api.PROFILE_SELF_TIME, 'cuda',
+                        'self_cuda_time_total_gone')
     out = tmp_path / 'out'
     with pytest.raises(RuntimeError, match='torch.cuda.no_such_call'):
         run_gpu_check(['--out-dir', str(out), '--device', 'cpu'])
     result = json.loads((out / 'gpu_check.json').read_text())
     assert result['status'] == 'error' and result['checks'] == {}
-    assert list(result['torch_apis']['missing']) == ['synchronize']
+    assert list(result['torch_apis']['missing']) == [
+        'synchronize', 'profile_self_time_cuda'
+    ]
     assert list(result['torch_apis']['deprecated']) == ['grad_scaler']
     summary = format_gpu_summary(result)
     assert 'no_such_call' in summary
