@@ -130,6 +130,25 @@ def _drop_pretrained(node) -> None:
             _drop_pretrained(value)
 
 
+def _resize_backbone(backbone: dict, args) -> None:
+    """Build the host backbone for ``--num-frames`` and ``--img-size``.
+
+    The inputs of :func:`input_spec` follow these flags; a backbone built
+    for the config's clip fails on them (mmaction2's VideoMAE ViT
+    interpolates its position table over space, not over time:
+    ``The size of tensor a (4) must match the size of tensor b (16)``).
+    Only keys the backbone config already has are changed, and
+    ``img_size`` only to a square (mmaction2's takes an int; both hosts
+    interpolate their position tables to another grid).
+    """
+    frames = getattr(args, 'num_frames', None)
+    if frames and 'num_frames' in backbone:
+        backbone['num_frames'] = frames
+    size = getattr(args, 'img_size', None)
+    if size and size[0] == size[-1] and 'img_size' in backbone:
+        backbone['img_size'] = size[0]
+
+
 def model_cfg_for(cfg, mode: str, args) -> Tuple[dict, bool]:
     """The model config of ``mode``, and whether adapters were added.
 
@@ -137,7 +156,8 @@ def model_cfg_for(cfg, mode: str, args) -> Tuple[dict, bool]:
         cfg (Config): The config.
         mode (str): One of :data:`MODES`.
         args (argparse.Namespace): The benchmark's options (the fast-path
-            switches).
+            switches; ``num_frames`` and ``img_size``, where given, size
+            the backbone as they size the inputs).
 
     Returns:
         tuple[dict, bool]: The model config without pretrained weights, and
@@ -146,6 +166,9 @@ def model_cfg_for(cfg, mode: str, args) -> Tuple[dict, bool]:
     model = copy.deepcopy(cfg.model.to_dict())
     _drop_pretrained(model)
     backbone = model['backbone']
+    _resize_backbone(
+        backbone['backbone']
+        if backbone.get('type') in ADAPTFORMER_TYPES else backbone, args)
     has_adapters = backbone.get('type') in ADAPTFORMER_TYPES
     added = False
     if mode.startswith('adaptformer'):

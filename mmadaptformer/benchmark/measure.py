@@ -14,6 +14,7 @@ from ..engine import adapter_hook_cfg, restrict_optimizer
 from ..models import (apply_trainable, fuse_attention, make_tokens_contiguous,
                       plan_trainable)
 from ..utils import HEAD_NAMES
+from .cuda_api import device_name, is_cuda, tf32_flags
 from .flops import count_step_flops
 from .inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
                      optim_wrapper_cfg_for, synthetic_batch)
@@ -108,9 +109,8 @@ def measure_mode(args, mode: str, amp: str) -> dict:
         mode=mode,
         amp=amp,
         device=device,
-        gpu=torch.cuda.get_device_name() if device == 'cuda' else None,
-        tf32_matmul=torch.backends.cuda.matmul.allow_tf32
-        if device == 'cuda' else None,
+        gpu=device_name(device),
+        tf32_matmul=tf32_flags()['matmul'] if is_cuda(device) else None,
         torch=torch.__version__,
         threads=torch.get_num_threads(),
         adapters_added=adapters_added,

@@ -6,6 +6,8 @@ import re
 
 import torch
 
+from .cuda_api import CUDA_APIS, cuda_api, is_cuda
+
 __all__ = ['MB', 'PeakMemory', 'memory_fields']
 
 MB = 2**20
@@ -35,16 +37,17 @@ class PeakMemory:
         self.device = device
         self.note = None
         #: What :meth:`absolute_peak` measures.
-        self.kind = ('torch.cuda.max_memory_allocated' if device == 'cuda' else
-                     'peak RSS of the process (VmHWM)')
+        self.kind = (
+            CUDA_APIS['max_memory_allocated']
+            if is_cuda(device) else 'peak RSS of the process (VmHWM)')
 
     def reset(self) -> None:
         """Take the current use as the baseline and reset the peak."""
         gc.collect()
-        if self.device == 'cuda':
-            torch.cuda.synchronize()
-            torch.cuda.reset_peak_memory_stats()
-            self.base = torch.cuda.memory_allocated()
+        if is_cuda(self.device):
+            cuda_api('synchronize')()
+            cuda_api('reset_peak_memory_stats')()
+            self.base = cuda_api('memory_allocated')()
             return
         self.base = _proc_status_kb('VmRSS') * 1024
         try:
@@ -58,9 +61,9 @@ class PeakMemory:
     def absolute_peak(self) -> int:
         """Bytes of the peak since :meth:`reset`, the baseline included
         (on the CPU: the whole process's resident memory)."""
-        if self.device == 'cuda':
-            torch.cuda.synchronize()
-            return torch.cuda.max_memory_allocated()
+        if is_cuda(self.device):
+            cuda_api('synchronize')()
+            return cuda_api('max_memory_allocated')()
         return _proc_status_kb('VmHWM') * 1024
 
     def peak_above_base(self) -> int:

@@ -6,6 +6,7 @@ from typing import Callable, List, Optional, Tuple
 
 import torch
 
+from .cuda_api import cuda_api, is_cuda, timer_sync
 from .options import AMP_DTYPES
 
 __all__ = [
@@ -21,17 +22,20 @@ def timed(fn: Callable, n: int,
     Args:
         fn (Callable): Called without arguments.
         n (int): How many calls.
-        device (str): On ``'cuda'`` each call is synchronised.
+        device (str): On ``'cuda'`` the device is synchronised before and
+            after each call (:func:`timer_sync`), so that a call's time is
+            its own kernels', not also those queued before it.
 
     Returns:
         tuple[list[float], list[float]]: Seconds per call.
     """
+    sync = timer_sync(device)
     wall, cpu = [], []
     for _ in range(n):
+        sync()
         start, start_cpu = time.perf_counter(), time.process_time()
         fn()
-        if device == 'cuda':
-            torch.cuda.synchronize()
+        sync()
         wall.append(time.perf_counter() - start)
         cpu.append(time.process_time() - start_cpu)
     return wall, cpu
@@ -138,8 +142,8 @@ def measure_matmul(device: str, amp: str, size: Optional[int]) -> dict:
     dtype = AMP_DTYPES[amp] or 'float32'
     size = reference_matmul_size(device, dtype, size)
     rate, rate_cpu = matmul_flops_per_s(device, dtype, size)
-    if device == 'cuda':
-        torch.cuda.empty_cache()  # the workers' memory is theirs
+    if is_cuda(device):
+        cuda_api('empty_cache')()  # the workers' memory is theirs
     result = dict(
         matmul_dtype=dtype, matmul_size=size, matmul_flops_per_s=rate)
     if device == 'cpu':

@@ -62,6 +62,35 @@ def test_modes_build_adaptformer_or_stock_models():
     assert model['backbone'] == cfg.model.backbone.backbone.to_dict()
 
 
+@pytest.mark.parametrize('config, argv', [
+    (TINY_ADAPTFORMER_VIDEO_CONFIG, ['--num-frames', '2', '--img-size', '48']),
+    (TINY_VIDEO_CONFIG, ['--num-frames', '8', '--img-size', '48', '64']),
+    (TINY_IMAGE_CONFIG, ['--img-size', '48']),
+])
+def test_frames_and_size_flags_build_a_model_for_their_inputs(
+        config, argv, clean_loggers):
+    """``--num-frames`` changed the inputs, not the model: a VideoMAE ViT
+    built for the config's clip failed on them (``The size of tensor a
+    (4) must match the size of tensor b (16)``), e.g. the GPU check's
+    speed checks of the ViT-B config cut down to fit a short GPU slot."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS, init_default_scope
+    args = tool.parse_args([config, '--batch-size', '2', *argv])
+    cfg = tool.load_config(args)
+    init_default_scope(cfg.default_scope)
+    spec = tool.input_spec(cfg, args)
+    for mode in ('adaptformer', 'full_ft'):
+        model_cfg, _ = tool.model_cfg_for(cfg, mode, args)
+        model = MODELS.build(model_cfg)
+        model.init_weights()
+        wrapper = build_optim_wrapper(
+            model, tool.optim_wrapper_cfg_for(cfg, 'none', 'cpu'))
+        data = tool.synthetic_batch(spec, tool.num_classes_of(model_cfg),
+                                    'cpu')
+        loss = model.train_step(data, wrapper)['loss']
+        assert torch.isfinite(loss)
+
+
 def test_benchmark_train_smoke(tmp_path):
     out, png = tmp_path / 'bench.json', tmp_path / 'bench.png'
     proc = run_tool([

@@ -3,7 +3,7 @@
 datasheet peaks its MFU is taken against."""
 from typing import Optional
 
-import torch
+from ..cuda_api import device_name
 
 __all__ = [
     'GOALS', 'DATASHEET_PEAK_TFLOPS', 'datasheet_peak', 'evaluate_goals'
@@ -38,7 +38,7 @@ def datasheet_peak(device: str, given: Optional[dict] = None) -> dict:
         dict: ``gpu`` (its name, None on the CPU), ``peak_tflops`` (by
         autocast dtype; empty where unknown) and ``source``.
     """
-    gpu = torch.cuda.get_device_name() if device == 'cuda' else None
+    gpu = device_name(device)
     if given:
         listed = ' '.join(f'{amp}={tflops:g}' for amp, tflops in given.items())
         return dict(

@@ -18,6 +18,7 @@ from ...engine import adapter_hook_cfg
 from ...models import apply_trainable, plan_trainable
 from ...utils import HEAD_NAMES
 from ...utils.fingerprint import state_fingerprints
+from ..cuda_api import is_cuda, sdp_flags
 from ..inputs import (input_spec, model_cfg_for, num_classes_of,
                       optim_wrapper_cfg_for, synthetic_batch)
 from .verdict import Verdict
@@ -298,11 +299,8 @@ def check_fused_attention(ctx: dict) -> dict:
     models['eager'].load_state_dict(models['fused'].state_dict())
     spec = input_spec(cfg, args)
     data = synthetic_batch(spec, num_classes_of(fused_cfg), device)
-    if device == 'cuda':
-        verdict.details['sdp_kernels_enabled'] = dict(
-            flash=torch.backends.cuda.flash_sdp_enabled(),
-            mem_efficient=torch.backends.cuda.mem_efficient_sdp_enabled(),
-            math=torch.backends.cuda.math_sdp_enabled())
+    if is_cuda(device):
+        verdict.details['sdp_kernels_enabled'] = sdp_flags()
     verdict.details['input_shape'] = [spec['batch_size']
                                       ] + spec['sample_shape']
 

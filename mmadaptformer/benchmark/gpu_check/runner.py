@@ -15,6 +15,7 @@ from typing import List, Optional
 import torch
 
 from ...utils import atomic_write
+from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, parse_peak_tflops
 from .checks import CHECKS
 from .commands import stop_process_group
@@ -181,16 +182,13 @@ def build_context(args: argparse.Namespace, device: str,
 def _environment(device: str) -> dict:
     return dict(
         device=device,
-        gpu=torch.cuda.get_device_name()
-        if device == 'cuda' and torch.cuda.is_available() else None,
+        gpu=device_name(device) if device == 'cuda' else None,
         torch=torch.__version__,
-        cuda=torch.version.cuda,
+        cuda=cuda_api('cuda_version'),
         # PyTorch's defaults: TF32 in cuDNN convolutions (the patch
         # embedding), not in matmuls; float32 comparisons on a GPU are
         # read against these.
-        tf32=dict(
-            cudnn=torch.backends.cudnn.allow_tf32,
-            matmul=torch.backends.cuda.matmul.allow_tf32),
+        tf32=tf32_flags(),
         python=sys.version.split()[0],
         date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
@@ -322,6 +320,16 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
         report.write()
         return report.data
 
+    # This machine's own torch may lack a name the GPU branches use: say
+    # so now, not after minutes of checks.
+    apis = report.data['torch_apis'] = check_cuda_apis()
+    if apis['missing']:
+        report.data.update(
+            status='error',
+            reason=f'torch {apis["torch"]} lacks names the GPU checks use '
+            f'(mmadaptformer.benchmark.cuda_api): {apis["missing"]}')
+        report.write()
+        raise RuntimeError(report.data['reason'])
     names = args.checks or list(CHECKS)
     try:
         workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))

@@ -18,6 +18,7 @@ from mmengine.registry import MODELS, init_default_scope
 from torch.autograd import DeviceType
 
 from ...models import apply_trainable, plan_trainable
+from ..cuda_api import PROFILE_SELF_TIME, cuda_api, is_cuda, synchronize
 from ..inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
                       optim_wrapper_cfg_for, synthetic_batch)
 from ..memory import PeakMemory, memory_fields
@@ -239,14 +240,14 @@ def check_official_baseline(ctx: dict) -> dict:
         p.requires_grad_(name in trainable)
     params = [p for p in model.parameters() if p.requires_grad]
     optimizer = torch.optim.SGD(params, lr=1e-3, momentum=0.9)
-    dtype = torch.float16 if device == 'cuda' else torch.bfloat16
-    scaler = torch.amp.GradScaler(device, enabled=dtype == torch.float16)
+    dtype = torch.float16 if is_cuda(device) else torch.bfloat16
+    scaler = cuda_api('grad_scaler')(device, enabled=dtype == torch.float16)
     x = torch.randn(
         batch, 3, frames, height, spec['sample_shape'][-1], device=device)
     y = torch.randint(num_classes, (batch, ), device=device)
 
     def step():
-        with torch.autocast(device, dtype=dtype):
+        with cuda_api('autocast')(device, dtype=dtype):
             loss = F.cross_entropy(model(x), y)
         scaler.scale(loss).backward()
         scaler.step(optimizer)
@@ -294,16 +295,16 @@ def top_operators(events, device: str, steps: int, limit: int = 15) -> dict:
         and ``top_ops``: ``name``, ``self_ms_per_step``, ``share`` of the
         total and ``calls_per_step`` of each.
     """
-    if device == 'cuda':
-        attr = 'self_device_time_total'
+    attr = PROFILE_SELF_TIME['cuda' if is_cuda(device) else 'cpu']
+    if is_cuda(device):
+        kernel = cuda_api('kernel_device_type')
         ops = [e for e in events if e.device_type == DeviceType.CPU]
-        total = sum(e.self_device_time_total for e in events
-                    if e.device_type == DeviceType.CUDA
-                    and not getattr(e, 'is_user_annotation', False))
+        total = sum(
+            getattr(e, attr) for e in events if e.device_type == kernel
+            and not getattr(e, 'is_user_annotation', False))
     else:
-        attr = 'self_cpu_time_total'
         ops = list(events)
-        total = sum(e.self_cpu_time_total for e in ops)
+        total = sum(getattr(e, attr) for e in ops)
     top = sorted(ops, key=lambda e: getattr(e, attr), reverse=True)[:limit]
     return dict(
         time=device,
@@ -350,18 +351,17 @@ def check_profile(ctx: dict) -> dict:
     for _ in range(2):
         model.train_step(data, wrapper)
     activities = [ProfilerActivity.CPU]
-    if device == 'cuda':
-        activities.append(ProfilerActivity.CUDA)
-        torch.cuda.synchronize()
+    if is_cuda(device):
+        activities.append(cuda_api('profiler_activity_cuda'))
+    synchronize(device)
     with profile(activities=activities) as prof:
         for _ in range(3):
             model.train_step(data, wrapper)
-        if device == 'cuda':
-            torch.cuda.synchronize()
-    sort_by = ('self_cuda_time_total'
-               if device == 'cuda' else 'self_cpu_time_total')
+        synchronize(device)
     events = prof.key_averages()
-    table = events.table(sort_by=sort_by, row_limit=30)
+    table = events.table(
+        sort_by=PROFILE_SELF_TIME['cuda' if is_cuda(device) else 'cpu'],
+        row_limit=30)
     path = osp.join(ctx['out_dir'], 'profile_adaptformer.txt')
     with open(path, 'w') as f:
         f.write(f'AdaptFormer training step x 3, {cfg.filename}, batch '
@@ -371,7 +371,7 @@ def check_profile(ctx: dict) -> dict:
     verdict.details.update(table=path, **summary)
     # Without CUPTI a GPU profile has operators but no kernel time.
     verdict.expect(
-        'CUDA kernel time recorded' if device == 'cuda' else
+        'CUDA kernel time recorded' if is_cuda(device) else
         'CPU self time recorded', summary['total_ms_per_step'] > 0, 'true')
     verdict.expect('operators profiled', len(events), '>=', 1)
     return verdict.to_dict()

@@ -26,6 +26,10 @@ def format_gpu_summary(data: dict) -> str:
     ]
     if data.get('reason'):
         lines.append(data['reason'])
+    deprecated = (data.get('torch_apis') or {}).get('deprecated')
+    if deprecated:
+        lines.append(f'torch {data["torch"]} deprecates names the GPU '
+                     f'checks use: {deprecated}')
     if data.get('elapsed_s') is not None:
         lines.append(f'{data["elapsed_s"]:.0f} s of a {data["budget_s"]:.0f}'
                      ' s budget')

@@ -37,7 +37,8 @@ def _train_losses(work_dir: str) -> List[float]:
 
 
 def _is_adapter_only(path: str) -> bool:
-    return ADAPTER_META_KEY in safe_torch_load(path).get('meta', {})
+    return ADAPTER_META_KEY in safe_torch_load(
+        path, map_location='cpu').get('meta', {})
 
 
 def check_train_amp(ctx: dict, task: str) -> dict:
@@ -91,7 +92,8 @@ def check_train_amp(ctx: dict, task: str) -> dict:
         if losses and fp32_losses:
             verdict.expect(f'{dtype}: last logged loss rel. diff vs fp32',
                            rel_diff(losses[-1], fp32_losses[-1]), '<=', 0.05)
-        optimizer = safe_torch_load(ckpt).get('optimizer', {})
+        optimizer = safe_torch_load(
+            ckpt, map_location='cpu').get('optimizer', {})
         verdict.details[f'{dtype}_loss_scaler_saved'] = \
             'loss_scaler' in optimizer
         if ctx['device'] == 'cuda' and dtype == 'float16':
