@@ -161,3 +161,32 @@ def sinusoid_encoding(num_positions: int, embed_dims: int) -> Tensor:
 def shape_of(tensor: Tensor) -> Tuple[int, ...]:
     """``tuple(tensor.shape)``, for messages."""
     return tuple(tensor.shape)
+
+
+def video_tokens(embed: Tensor, img_size: int, num_frames: int,
+                 key: str) -> int:
+    """The tokens of mmaction2's ``VisionTransformer`` for an input size and
+    frames, with the tubelet and patch sizes of its patch embedding.
+
+    Args:
+        embed (Tensor): The Conv3d patch embedding weight,
+            ``(dims, channels, tubelet, patch, patch)``.
+        img_size (int): Input size.
+        num_frames (int): Input frames.
+        key (str): Where the checkpoint holds ``embed``, for the error.
+
+    Returns:
+        int: ``(img_size // patch)**2 * (num_frames // tubelet)``.
+
+    Raises:
+        ConversionError: A size that is no multiple of the patch or
+            tubelet size.
+    """
+    tubelet, patch = embed.shape[2], embed.shape[-1]
+    if img_size % patch or num_frames % tubelet:
+        raise ConversionError(
+            f'img_size={img_size} and num_frames={num_frames} must be '
+            f'multiples of the patch size {patch} and tubelet size {tubelet} '
+            f'read from {key!r} '
+            f'{shape_of(embed)}.')
+    return (img_size // patch)**2 * (num_frames // tubelet)

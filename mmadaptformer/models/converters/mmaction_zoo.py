@@ -24,7 +24,7 @@ from torch import Tensor
 from mmadaptformer.utils.official_vit_keys import (ADAPTER_KEY,
                                                    TOOLBOX_PATCH_EMBED_KEY)
 from .common import (BACKBONE_PREFIX, ConversionError, shape_of,
-                     sinusoid_encoding)
+                     sinusoid_encoding, video_tokens)
 from .key_mapper import KeyMapper
 
 #: The state-dict keys of mmaction2's ``VisionTransformer`` (VideoMAE),
@@ -52,33 +52,6 @@ def sinusoid_mismatch(table: Tensor) -> float:
     fixed = fixed.to(table.dtype).to(torch.float64)
     diff = (table.to(torch.float64) - fixed).abs().max().item()
     return diff / torch.finfo(table.dtype).eps
-
-
-def video_tokens(embed: Tensor, img_size: int, num_frames: int) -> int:
-    """The tokens of mmaction2's ``VisionTransformer`` for an input size and
-    frames, with the tubelet and patch sizes of its patch embedding.
-
-    Args:
-        embed (Tensor): The Conv3d patch embedding weight,
-            ``(dims, channels, tubelet, patch, patch)``.
-        img_size (int): Input size.
-        num_frames (int): Input frames.
-
-    Returns:
-        int: ``(img_size // patch)**2 * (num_frames // tubelet)``.
-
-    Raises:
-        ConversionError: A size that is no multiple of the patch or
-            tubelet size.
-    """
-    tubelet, patch = embed.shape[2], embed.shape[-1]
-    if img_size % patch or num_frames % tubelet:
-        raise ConversionError(
-            f'img_size={img_size} and num_frames={num_frames} must be '
-            f'multiples of the patch size {patch} and tubelet size {tubelet} '
-            f'read from {BACKBONE_PREFIX + TOOLBOX_PATCH_EMBED_KEY!r} '
-            f'{shape_of(embed)}.')
-    return (img_size // patch)**2 * (num_frames // tubelet)
 
 
 def split_mmaction2(conv: KeyMapper) -> Tuple[str, List[str]]:
@@ -146,7 +119,8 @@ def convert_pos_embed(conv: KeyMapper, img_size: Optional[int],
             ('' if saved is not None else ' (none; load with strict=False)') +
             '.')
         return
-    tokens = video_tokens(embed, img_size, num_frames)
+    tokens = video_tokens(embed, img_size, num_frames,
+                          BACKBONE_PREFIX + TOOLBOX_PATCH_EMBED_KEY)
     setting = (f'img_size={img_size}, num_frames={num_frames} (patch '
                f'{embed.shape[-1]}, tubelet {embed.shape[2]})')
     if saved is not None and sinusoid_mismatch(saved) > 2:

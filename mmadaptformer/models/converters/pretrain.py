@@ -7,8 +7,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from .common import (BACKBONE_PREFIX, ConversionError, shape_of,
-                     sinusoid_encoding)
+from mmadaptformer.utils.official_vit_keys import PATCH_EMBED_KEY
+from .common import BACKBONE_PREFIX, sinusoid_encoding, video_tokens
 from .key_mapper import KeyMapper
 
 
@@ -51,14 +51,8 @@ def add_video_pos_embed(conv: KeyMapper, embed: Tensor,
             'given: mmaction2 keeps the fixed sine-cosine table as a buffer, '
             'so load the result with strict=False.')
         return
+    num_patches = video_tokens(embed, img_size, num_frames, PATCH_EMBED_KEY)
     tubelet, patch = embed.shape[2], embed.shape[-1]
-    if img_size % patch or num_frames % tubelet:
-        raise ConversionError(
-            f'img_size={img_size} and num_frames={num_frames} must be '
-            f'multiples of the patch size {patch} and tubelet size {tubelet} '
-            "read from 'patch_embed.proj.weight' "
-            f'{shape_of(embed)}.')
-    num_patches = (img_size // patch)**2 * (num_frames // tubelet)
     conv.add(
         BACKBONE_PREFIX + 'pos_embed',
         sinusoid_encoding(num_patches, embed.shape[0]).to(embed.dtype),
