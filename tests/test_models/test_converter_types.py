@@ -21,7 +21,7 @@ from test_converters import (FRAMES, IMG, TOOL, _save_official, mae_pretrain,
                              official_video, videomae_pretrain)
 
 # yapf: disable
-from mmadaptformer.models.converters import (SOURCE_TYPES,
+from mmadaptformer.models.converters import (SOURCE_TYPES, ConversionError,
                                              SourceTypeMismatchError,
                                              convert_state_dict,
                                              detect_source_type)
@@ -186,3 +186,12 @@ def test_a_layout_with_nothing_that_tells_a_type_says_so():
     text = describe_layout({'stem.weight': torch.zeros(1)})
     assert text == ('none of the keys that tell a source type (its first '
                     "keys: ['stem.weight'])")
+
+
+def test_a_videomae_size_that_is_no_multiple_of_the_patch_is_refused():
+    with pytest.raises(ConversionError) as error:
+        convert_state_dict(videomae_pretrain(), img_size=33, num_frames=4)
+    assert str(error.value).startswith(
+        'img_size=33 and num_frames=4 must be multiples of the patch size '
+        "16 and tubelet size 2 read from 'patch_embed.proj.weight'"), str(
+            error.value)

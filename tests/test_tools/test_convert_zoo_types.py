@@ -95,3 +95,12 @@ def test_an_image_vit_in_the_toolboxes_layout_needs_no_conversion():
     state = {'backbone.patch_embed.projection.weight': torch.zeros(8, 3, 4, 4)}
     with pytest.raises(ConversionError, match='needs no conversion'):
         detect_source_type(state)
+
+
+def test_a_size_that_is_no_multiple_of_the_patch_or_tubelet_is_refused():
+    with pytest.raises(ConversionError) as error:
+        convert_state_dict(zoo_state_dict(), img_size=33, num_frames=4)
+    assert str(error.value).startswith(
+        'img_size=33 and num_frames=4 must be multiples of the patch size '
+        '16 and tubelet size 2 read from '
+        "'backbone.patch_embed.projection.weight'"), str(error.value)
