@@ -61,7 +61,10 @@ def parse_video_list(ann_file: str,
         of the annotation) of each video.
 
     Raises:
-        AnnotationError: On a malformed line or an empty list.
+        AnnotationError: On a malformed line (naming the delimiter that
+            splits it into a path and labels, if another one does:
+            :func:`~mmadaptformer.utils.video_ann_file.delimiter_hint`) or
+            an empty list.
     """
     data_list = []
     for lineno, line in iter_lines(ann_file, 'Annotation file'):
