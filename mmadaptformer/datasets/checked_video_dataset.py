@@ -152,6 +152,10 @@ class CheckedVideoDataset(VideoDataset):
         ...         pipeline=train_pipeline))
     """
 
+    #: Lines are read as :func:`~.video_list.parse_video_list` reads them:
+    #: ``' '`` splits at any whitespace and every line has a label.
+    strict_lines = True
+
     def __init__(self,
                  ann_file: str,
                  pipeline: List[Union[ConfigType, Callable]],

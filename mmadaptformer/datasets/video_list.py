@@ -11,6 +11,7 @@ import os.path as osp
 import random
 from typing import List, Optional, Sequence
 
+from mmadaptformer.utils.video_ann_file import delimiter_hint, split_line
 from .annotation_lists import AnnotationError, iter_lines, parse_int
 
 __all__ = [
@@ -60,21 +61,25 @@ def parse_video_list(ann_file: str,
         of the annotation) of each video.
 
     Raises:
-        AnnotationError: On a malformed line or an empty list.
+        AnnotationError: On a malformed line (naming the delimiter that
+            splits it into a path and labels, if another one does:
+            :func:`~mmadaptformer.utils.video_ann_file.delimiter_hint`) or
+            an empty list.
     """
     data_list = []
     for lineno, line in iter_lines(ann_file, 'Annotation file'):
         source = f'{ann_file}:{lineno}'
-        fields = (
-            line.split() if delimiter == ' ' else
-            [f.strip() for f in line.split(delimiter)])
+        fields = split_line(line, delimiter, strict=True)
         if len(fields) < 2 or (not multi_class and len(fields) > 2):
             expected = ('<path> <label> [<label> ...]'
                         if multi_class else '<path> <label>')
+            hint = delimiter_hint(line, delimiter, multi_class, prefix)
             raise AnnotationError(
                 f'{source}: expected {expected!r} separated by '
                 f'{delimiter!r}, got {len(fields)} fields in line '
-                f'{line!r}')
+                f'{line!r}' + ('' if hint is None else
+                               f'; split at {hint[0]!r} it is {hint[1]}: '
+                               f'set delimiter={hint[0]!r}'))
         labels = [
             parse_label(f, source, line, num_classes) for f in fields[1:]
         ]

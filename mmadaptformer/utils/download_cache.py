@@ -35,6 +35,7 @@ import os.path as osp
 import re
 import tempfile
 from typing import Any, Dict, Optional, Tuple
+from urllib.error import HTTPError
 from urllib.parse import urlparse
 
 import torch
@@ -45,8 +46,8 @@ from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, VALIDATORS, changed_since, fetch_to_file
 
 __all__ = [
-    'cache_path', 'fetch_verified', 'promised_hash', 'HASHED_NAME_HOSTS',
-    'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'cache_path', 'fetch_verified', 'promised_hash', 'download_failure',
+    'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
@@ -58,6 +59,24 @@ URL_SUFFIX = '.url'
 HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
 # Their convention: ``-<8 hexadecimal digits>.`` before the extension.
 _NAME_HASH = re.compile(r'-([0-9a-f]{8})\.[A-Za-z0-9]+$')
+
+
+def download_failure(error: OSError) -> str:
+    """What went wrong in a download, for an error: an HTTP status as its
+    code and reason (``HTTP 404 File not found``; urllib's ``reason`` alone
+    dropped the code), urllib's reason for a connection
+    (``[Errno 111] Connection refused``), else the error's text.
+
+    Args:
+        error (OSError): What urllib (or the download) raised.
+
+    Returns:
+        str: One line.
+    """
+    if isinstance(error, HTTPError):
+        reason = str(error.reason or '').strip()
+        return f'HTTP {error.code}' + (f' {reason}' if reason else '')
+    return str(getattr(error, 'reason', None) or error)
 
 
 def promised_hash(url: str) -> Optional[str]:
@@ -216,7 +235,7 @@ def _revalidate(url: str, cached: str, map_location: Any,
         print_log(
             f'Using the cached copy {cached} of {url}, which may be out of '
             'date: the server could not be asked whether the file changed '
-            f'({getattr(e, "reason", None) or e}).',
+            f'({download_failure(e)}).',
             logger='current',
             level=logging.WARNING)
         return None
@@ -260,7 +279,7 @@ def _download(url: str, partial: str, cached: str, map_location: Any,
         # refused connection, an unknown host.
         raise CheckpointLoadError(
             f'Could not download checkpoint {url}: '
-            f'{getattr(e, "reason", None) or e}. Nothing was kept in '
+            f'{download_failure(e)}. Nothing was kept in '
             f'the cache {folder}.') from None
     mismatch = _hash_mismatch(partial, url)
     if mismatch is not None:

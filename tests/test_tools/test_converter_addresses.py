@@ -210,6 +210,7 @@ def test_an_address_with_nothing_there_is_one_line(served, hub, tmp_path, tool,
     out = tmp_path / 'out.pth'
     text = _one_line_refusal(tool, served, url, out)
     assert f'Could not download checkpoint {url}: ' in text, text
-    assert 'File not found' in text, text  # what the server said
+    # What the server said: its status code and reason.
+    assert f'{url}: HTTP 404 File not found. ' in text, text
     assert not out.exists()
     assert not hub.exists() or os.listdir(hub) == []

@@ -297,8 +297,10 @@ def test_a_file_placed_in_the_cache_is_checked_or_named(
 
 def test_a_failed_download_names_the_address(server, hub):
     """A 404 or a refused connection: one error that names the address
-    (tools print it on one line), not urllib's traceback."""
-    for url, why in ((f'{server["url"]}/missing.pth', 'File not found'),
+    (tools print it on one line), not urllib's traceback. An HTTP error
+    carries its status code (it was the server's reason phrase alone)."""
+    for url, why in ((f'{server["url"]}/missing.pth',
+                      ': HTTP 404 File not found. Nothing was kept'),
                      ('http://127.0.0.1:9/gone.pth', 'Connection refused')):
         with pytest.raises(CheckpointLoadError) as info:
             CheckpointLoader.load_checkpoint(url)
@@ -306,6 +308,28 @@ def test_a_failed_download_names_the_address(server, hub):
         assert text.startswith(f'Could not download checkpoint {url}: ')
         assert why in text, text
     assert not hub.exists() or not any(hub.iterdir())
+
+
+@pytest.mark.parametrize(
+    'scheme', ['open-mmlab://', 'torchvision://', 'mmcls://', 'modelzoo://'])
+def test_a_scheme_whose_address_fails_names_the_status(server, hub, tmp_path,
+                                                       monkeypatch, scheme):
+    """Every scheme that resolves to an address reports the status of a
+    failed download as the address itself does."""
+    import mmengine.runner.checkpoint as mmengine_checkpoint
+    url = f'{server["url"]}/missing.pth'
+    table = {'gone': url}
+    home = tmp_path / 'mmengine_home'  # MMENGINE_HOME, set by hub
+    home.mkdir()
+    (home / 'open_mmlab.json').write_text(json.dumps(table))
+    monkeypatch.setattr(mmengine_checkpoint, 'get_torchvision_models',
+                        lambda: table)
+    monkeypatch.setattr(mmengine_checkpoint, 'get_mmcls_models', lambda: table)
+    with pytest.raises(CheckpointLoadError) as info:
+        CheckpointLoader.load_checkpoint(scheme + 'gone')
+    assert str(info.value).startswith(
+        f'Could not download checkpoint {url}: HTTP 404 File not found. '
+        'Nothing was kept in the cache '), str(info.value)
 
 
 def test_open_mmlab_scheme_resolving_to_an_address(server, hub, tmp_path):
@@ -584,11 +608,22 @@ def test_a_file_that_changed_at_its_address_is_downloaded_again(
             f'{url} changed since it was downloaded to {hub / "best.pth"} '
             '(its last-modified was '), warnings
 
+        # The file is gone from the server: the cached copy, with a
+        # warning that says what the server answered.
+        best.rename(root / 'moved.pth')
+        ckpt = CheckpointLoader.load_checkpoint(url)
+        assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
+        warnings = _warnings(log_records)
+        assert len(warnings) == 2 and warnings[1] == (
+            f'Using the cached copy {hub / "best.pth"} of {url}, which may '
+            'be out of date: the server could not be asked whether the file '
+            'changed (HTTP 404 File not found).'), warnings
+
     # The server is gone: the cached copy (the new one), with a warning.
     ckpt = CheckpointLoader.load_checkpoint(url)
     assert torch.equal(ckpt['state_dict']['w'], torch.full((3, ), 2.))
     warnings = _warnings(log_records)
-    assert len(warnings) == 2 and warnings[1].startswith(
+    assert len(warnings) == 3 and warnings[2].startswith(
         f'Using the cached copy {hub / "best.pth"} of {url}, which may be '
         'out of date: the server could not be asked whether the file '
         'changed'), warnings

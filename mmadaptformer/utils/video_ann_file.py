@@ -1,0 +1,228 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A line of a video annotation list that its ``delimiter`` does not split.
+
+mmaction2's ``VideoDataset`` splits each line of its ``ann_file`` at the
+dataset's ``delimiter``. A recipe whose base config sets
+``delimiter=','`` (a CSV-style Kinetics list, as mmaction2's UniFormer
+recipes), run on a list of ``<path> <label>`` lines split by a space,
+took each whole line as a path: ``VideoDataset`` read it as a video
+without a label and the run ended in testing with ``FileNotFoundError:
+'.../val_0_0.mp4 0'``; ``CheckedVideoDataset`` named the line, but not the
+config key, after the work dir was made.
+
+:func:`malformed_video_list` reads the first lines of a lazily built
+video dataset's list as the dataset will, and names the first one it
+cannot read, with the delimiter that would split it (:func:`delimiter_hint`).
+:func:`check_video_lists` raises it, before the Runner, as a mistake of
+the config's ``delimiter``.
+"""
+import copy
+import os.path as osp
+from itertools import islice
+from typing import List, Optional, Sequence, Tuple
+
+from mmengine.config import Config
+from mmengine.registry import DATASETS
+
+from .config_error import ConfigError
+from .config_file import option_place, registered, use_default_scope
+from .dataset_check import dataset_nodes, lazily_built
+from .local_files import is_local
+
+__all__ = [
+    'split_line', 'delimiter_hint', 'malformed_video_list',
+    'check_video_lists', 'HEAD_LINES'
+]
+
+#: How many non-blank lines of a list are read before the Runner: a
+#: delimiter that does not fit a list does not fit its first line.
+HEAD_LINES = 20
+
+#: The delimiters a hint may suggest.
+DELIMITERS = (' ', '\t', ',', ';')
+
+
+def split_line(line: str, delimiter: str, strict: bool) -> List[str]:
+    """The fields of an annotation line.
+
+    Args:
+        line (str): The line.
+        delimiter (str): The dataset's ``delimiter``.
+        strict (bool): As ``CheckedVideoDataset`` reads it: ``' '``
+            splits at any run of whitespace and each field is stripped.
+            Else as mmaction2's ``VideoDataset``: the stripped line split
+            at each ``delimiter``.
+
+    Returns:
+        list[str]: The fields.
+    """
+    if not strict:
+        return line.strip().split(delimiter)
+    if delimiter == ' ':
+        return line.split()
+    return [field.strip() for field in line.split(delimiter)]
+
+
+def _is_int(text: str, strict: bool) -> bool:
+    """Whether a label reads: as ``CheckedVideoDataset`` reads it (plain
+    digits) if ``strict``, else as ``VideoDataset`` does (``int()``)."""
+    if strict:
+        return text.isascii() and text.isdigit()
+    try:
+        int(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _readable(fields: Sequence[str],
+              multi_class: bool,
+              strict: bool = True) -> bool:
+    """Whether ``fields`` are a path and its integer label(s)."""
+    labels = fields[1:]
+    if not fields[0] or not labels or (not multi_class and len(labels) > 1):
+        return False
+    return all(_is_int(label, strict) for label in labels)
+
+
+def delimiter_hint(line: str, delimiter: str, multi_class: bool,
+                   prefix: Optional[str]) -> Optional[Tuple[str, str]]:
+    """Another delimiter that splits ``line`` into a path and integer
+    label(s).
+
+    Args:
+        line (str): An annotation line that ``delimiter`` does not split.
+        delimiter (str): The dataset's ``delimiter``.
+        multi_class (bool): Whether a line may hold several labels.
+        prefix (str, optional): The folder of the paths.
+
+    Returns:
+        tuple, optional: ``(delimiter, what)``, e.g. ``(' ', "the existing
+        video data/val_0_0.mp4 and label 0")``; None if none does.
+    """
+    for other in DELIMITERS:
+        if other == delimiter or other not in line:
+            continue
+        fields = [field.strip() for field in line.strip().split(other)]
+        if not _readable(fields, multi_class):
+            continue
+        path = osp.join(prefix, fields[0]) if prefix else fields[0]
+        video = ('the existing video' if osp.isfile(path) else 'the path')
+        labels = 'labels' if len(fields) > 2 else 'label'
+        return other, f'{video} {path} and {labels} {", ".join(fields[1:])}'
+    return None
+
+
+def malformed_video_list(
+        dataset,
+        head: int = HEAD_LINES) -> Optional[Tuple[str, Optional[str]]]:
+    """The first of the first ``head`` lines of a lazily built mmaction2
+    ``VideoDataset``'s local ``ann_file`` that it will not read as meant.
+
+    That is a line whose fields are not a path and integer label(s), except
+    that a ``VideoDataset`` (not a subclass that sets ``strict_lines``,
+    such as ``CheckedVideoDataset``) reads a line of one field as a video
+    without a label; that line is named only when it is no file and
+    another delimiter splits it into a path and labels.
+
+    Args:
+        dataset: A dataset built with ``lazy_init=True``.
+        head (int): How many non-blank lines are read. Defaults to
+            :data:`HEAD_LINES`.
+
+    Returns:
+        tuple, optional: ``(what, delimiter)``: what is wrong, naming the
+        file and the line, and the delimiter that would split it (None if
+        none does); None if those lines read, or nothing could be checked
+        (another dataset, a list that is not a local file).
+    """
+    try:
+        from mmaction.datasets import VideoDataset
+    except ImportError:  # no mmaction2: none of its datasets to check
+        return None
+    ann_file = getattr(dataset, 'ann_file', None)
+    backend = getattr(dataset, 'backend_args', None) or {}
+    if not isinstance(dataset, VideoDataset) or not isinstance(
+            ann_file, str) or not is_local(ann_file) or not osp.isfile(
+                ann_file) or backend.get('backend', 'local') != 'local':
+        return None
+    strict = bool(getattr(dataset, 'strict_lines', False))
+    delimiter, multi_class = dataset.delimiter, dataset.multi_class
+    prefix = dataset.data_prefix.get('video')
+    with open(ann_file, encoding='utf-8-sig', errors='replace') as f:
+        lines = list(
+            islice(((n, line.strip())
+                    for n, line in enumerate(f, 1) if line.strip()), head))
+    for number, line in lines:
+        fields = split_line(line, delimiter, strict)
+        if _readable(fields, multi_class, strict):
+            continue
+        hint = delimiter_hint(line, delimiter, multi_class, prefix)
+        if len(fields) == 1 and not strict:
+            path = osp.join(prefix, line) if prefix else line
+            if hint is None or osp.exists(path):
+                continue
+        expected = ('<path> <label> [<label> ...]'
+                    if multi_class else '<path> <label>')
+        what = (f'does not split line {number} of {ann_file}, {line!r}, '
+                f'into {expected!r} ({len(fields)} '
+                f'field{"s" if len(fields) != 1 else ""})')
+        if hint is None:
+            return what, None
+        return f'{what}; split at {hint[0]!r} it is {hint[1]}', hint[0]
+    return None
+
+
+def check_video_lists(cfg: Config,
+                      source: str,
+                      loaders: Sequence[str],
+                      options: Optional[dict] = None) -> None:
+    """Check the first lines of the annotation list of each mmaction2
+    ``VideoDataset`` (or subclass) of the named dataloaders
+    (:func:`malformed_video_list`).
+
+    Args:
+        cfg (Config): The config.
+        source (str): The config file, for errors.
+        loaders (Sequence[str]): e.g. ``('train_dataloader',
+            'val_dataloader')``; one the config leaves unset, or whose
+            dataset is no config dict, is skipped.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the ``delimiter`` key and its value, the file,
+            the line and, if another delimiter splits it, that one.
+    """
+    try:
+        from mmaction.datasets import VideoDataset
+    except ImportError:  # no mmaction2: none of its datasets to check
+        return
+    use_default_scope(cfg)
+    for loader in loaders:
+        loader_cfg = cfg.get(loader)
+        dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
+                                                          dict) else None
+        if not isinstance(dataset, dict):
+            continue
+        for key, node in dataset_nodes(
+                copy.deepcopy(dataset), f'{loader}.dataset'):
+            cls = registered(DATASETS, node.get('type'))
+            if not (isinstance(cls, type) and issubclass(cls, VideoDataset)
+                    and lazily_built(node.get('type'))):
+                continue
+            node = {
+                k: v
+                for k, v in node.items() if k not in ('dataset', 'datasets')
+            }
+            built = DATASETS.build(dict(node, lazy_init=True))
+            bad = malformed_video_list(built)
+            if bad is None:
+                continue
+            what, other = bad
+            place = (
+                option_place(f'{key}.delimiter', options)
+                or f'{source}: {key}.delimiter={built.delimiter!r}')
+            fix = (f': set {key}.delimiter={other!r}.'
+                   if other is not None else '.')
+            raise ConfigError(f'{place} ({cls.__name__}) {what}{fix}')

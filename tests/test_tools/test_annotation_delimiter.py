@@ -1,0 +1,101 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A video dataset's ``delimiter`` that does not fit its annotation list.
+
+mmaction2's UniFormer recipes set ``delimiter=','`` (CSV-style Kinetics
+lists). Run on a list of ``<path> <label>`` lines, ``VideoDataset`` took
+each whole line as a path and ``tools/test.py`` ended with
+``FileNotFoundError: '.../val_0_0.mp4 0'``; ``CheckedVideoDataset`` named
+the line but not the config key, after the work dir was made. Now both
+tools refuse the config before the Runner, in one line naming the list,
+the line, the key and the delimiter that splits it.
+"""
+import os.path as osp
+
+import pytest
+from helpers import TINY_VIDEO_CONFIG, run_tool, write_config
+
+
+def _config(tmp_path, data, dataset_type, delimiter, lists=None):
+    """The tiny video config on ``data`` with every dataset of
+    ``dataset_type`` and ``delimiter``; ``lists`` replaces the
+    ``{split: ann_file}`` of ``data``."""
+    lists = dict(data, **(lists or {}))
+    body = ''
+    for loader, split in (('train_dataloader', 'train'),
+                          ('val_dataloader', 'val'), ('test_dataloader',
+                                                      'val')):
+        body += (f'{loader} = dict(dataset=dict(type={dataset_type!r}, '
+                 f'ann_file={lists[split]!r}, delimiter={delimiter!r}, '
+                 f"data_prefix=dict(video={data['videos']!r})))\n")
+    return write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
+
+
+def _refusal(proc) -> str:
+    out = proc.stdout
+    assert proc.returncode == 1, out[-3000:]
+    assert 'Traceback' not in out, out[-3000:]
+    return out.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize('dataset_type',
+                         ['CheckedVideoDataset', 'VideoDataset'])
+def test_test_names_the_delimiter_that_splits_the_list(tmp_path,
+                                                       tiny_video_data,
+                                                       dataset_type):
+    config = _config(tmp_path, tiny_video_data, dataset_type, ',')
+    checkpoint = tmp_path / 'unread.pth'
+    checkpoint.touch()
+    proc = run_tool(
+        ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
+        cwd=tmp_path,
+        check=False)
+    video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
+    assert _refusal(proc) == (
+        f"ConfigError: {config}: test_dataloader.dataset.delimiter=',' "
+        f"({dataset_type}) does not split line 1 of "
+        f"{tiny_video_data['val']}, 'val_0_0.mp4 0', into '<path> <label>' "
+        f"(1 field); split at ' ' it is the existing video {video} and "
+        "label 0: set test_dataloader.dataset.delimiter=' '.")
+    assert not (tmp_path / 'w').exists()
+
+
+def test_train_names_a_tab_separated_list_of_stock_video_dataset(
+        tmp_path, tiny_video_data):
+    """mmaction2's ``VideoDataset`` splits at each single space by
+    default: a line ``<path>\\t<label>`` was a video without a label."""
+    tabbed = tmp_path / 'train.tsv'
+    with open(tiny_video_data['train']) as f:
+        tabbed.write_text(f.read().replace(' ', '\t'))
+    config = _config(tmp_path, tiny_video_data, 'VideoDataset', ' ',
+                     dict(train=str(tabbed)))
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    line = _refusal(proc)
+    assert line.startswith(
+        f"ConfigError: {config}: train_dataloader.dataset.delimiter=' ' "
+        f'(VideoDataset) does not split line 1 of {tabbed}, '
+        "'train_0_0.mp4\\t0', into '<path> <label>' (1 field); split at "
+        "'\\t' it is the existing video "), line
+    assert line.endswith("set train_dataloader.dataset.delimiter='\\t'."), line
+    assert not (tmp_path / 'w').exists()
+
+
+def test_test_reads_a_comma_separated_list_as_before(tmp_path,
+                                                     tiny_video_data):
+    """A list that fits ``delimiter=','`` is tested on, every video."""
+    from helpers import save_stock_video_checkpoint
+    csv = tmp_path / 'val.csv'
+    with open(tiny_video_data['val']) as f:
+        csv.write_text(f.read().replace(' ', ','))
+    config = _config(tmp_path, tiny_video_data, 'VideoDataset', ',',
+                     dict(val=str(csv)))
+    checkpoint = str(tmp_path / 'full.pth')
+    save_stock_video_checkpoint(checkpoint)
+    proc = run_tool([
+        'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
+        '--cfg-options', 'test_dataloader.batch_size=8'
+    ],
+                    cwd=tmp_path)
+    assert 'acc/top1' in proc.stdout, proc.stdout[-3000:]
+    assert 'Epoch(test) [1/1]' in proc.stdout, proc.stdout[-3000:]
