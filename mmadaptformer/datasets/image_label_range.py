@@ -1,13 +1,16 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Labels of an image dataset outside the head's classes.
+"""Labels of an image or video dataset outside the head's classes.
 
 mmpretrain reads the labels of an annotation list (``<image> <label>``) as
 they are. A list that counts its classes from 1 has a label equal to the
 number of classes: training stopped at the first batch holding one, from
 inside the data preprocessor (``RuntimeError: Class values must be smaller
 than num_classes.``, no file named), and a validation set scored such
-samples as wrong without a word. :func:`labels_out_of_range` finds them in
-a built dataset, before it is used.
+samples as wrong without a word. mmaction2's ``RawframeDataset`` and
+``VideoDataset`` read theirs as they are too: a label of 5 with two
+classes ended training with ``IndexError: Target 5 is out of bounds.``
+from the loss. :func:`labels_out_of_range` finds them in a built dataset,
+before it is used.
 """
 import numbers
 from typing import Optional
@@ -22,12 +25,13 @@ _SHOWN = 3
 
 def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
     """What is outside ``[0, num_classes)`` among the single labels
-    (``gt_label``, as mmpretrain's datasets give them) of ``dataset``.
+    (``gt_label``, as mmpretrain's datasets give them, or ``label``, as
+    mmaction2's do) of ``dataset``.
 
     Args:
         dataset: A fully built mmengine ``BaseDataset``; anything else,
-            and samples without a single integer ``gt_label``
-            (multi-label, videos), are not checked.
+            and samples without a single integer label (multi-label),
+            are not checked.
         num_classes (int): The head's number of classes.
 
     Returns:
@@ -41,7 +45,7 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
         return None
     bad, seen = [], []
     for index in range(len(dataset)):
-        label = _single(dataset.get_data_info(index).get('gt_label'))
+        label = _single(_label(dataset.get_data_info(index)))
         if label is None:
             continue
         seen.append(label)
@@ -50,7 +54,7 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
     if not bad:
         return None
     shown = ', '.join(f'{_image(dataset, i)} (label '
-                      f'{_single(dataset.get_data_info(i)["gt_label"])})'
+                      f'{_single(_label(dataset.get_data_info(i)))})'
                       for i in bad[:_SHOWN])
     if len(bad) > _SHOWN:
         shown += ', ...'
@@ -59,6 +63,9 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
     if min(seen) == 1 and max(seen) == num_classes:
         text += (f' (the labels run from 1 to {num_classes}: they must '
                  'count from 0)')
+    if -1 in seen:
+        text += (' (mmaction2 gives a line without a label the label -1: '
+                 'each line needs its label)')
     return text
 
 
@@ -72,7 +79,14 @@ def _single(label) -> Optional[int]:
     return int(label)
 
 
+def _label(info: dict):
+    """The label of a sample: mmpretrain's ``gt_label`` or mmaction2's
+    ``label``."""
+    return info['gt_label'] if 'gt_label' in info else info.get('label')
+
+
 def _image(dataset, index: int) -> str:
     info = dataset.get_data_info(index)
     return str(
-        info.get('img_path') or info.get('filename') or f'sample {index}')
+        info.get('img_path') or info.get('filename') or info.get('frame_dir')
+        or f'sample {index}')

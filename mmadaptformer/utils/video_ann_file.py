@@ -15,8 +15,21 @@ video dataset's list as the dataset will, and names the first one it
 cannot read, with the delimiter that would split it (:func:`delimiter_hint`).
 :func:`check_video_lists` raises it, before the Runner, as a mistake of
 the config's ``delimiter``.
+
+A list of extracted frames (mmaction2's ``RawframeDataset``, lines
+``<frame_dir> <total_frames> <label>``, read by ``RawFrameDecode`` as
+``filename_tmpl.format(index)`` in each folder) was not checked at all: a
+missing frame folder, a ``total_frames`` above the frames present or a
+``filename_tmpl`` that names no file ended training at the first batch
+holding one, after the work dir and the model were made, with
+``FileNotFoundError: No such file or directory:
+'.../vid_7/frame_00005.jpg'`` through the Runner's loop.
+:func:`malformed_rawframe_list` checks the first lines of such a list, and
+:func:`check_video_lists` raises what it finds as a mistake of the config
+key at fault.
 """
 import copy
+import os
 import os.path as osp
 from itertools import islice
 from typing import List, Optional, Sequence, Tuple
@@ -25,13 +38,14 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS
 
 from .config_error import ConfigError
-from .config_file import option_place, registered, use_default_scope
+from .config_file import (mistake_place, option_place, registered,
+                          use_default_scope)
 from .dataset_check import dataset_nodes, lazily_built
 from .local_files import is_local
 
 __all__ = [
     'split_line', 'delimiter_hint', 'malformed_video_list',
-    'check_video_lists', 'HEAD_LINES'
+    'malformed_rawframe_list', 'check_video_lists', 'HEAD_LINES'
 ]
 
 #: How many non-blank lines of a list are read before the Runner: a
@@ -149,11 +163,7 @@ def malformed_video_list(
     strict = bool(getattr(dataset, 'strict_lines', False))
     delimiter, multi_class = dataset.delimiter, dataset.multi_class
     prefix = dataset.data_prefix.get('video')
-    with open(ann_file, encoding='utf-8-sig', errors='replace') as f:
-        lines = list(
-            islice(((n, line.strip())
-                    for n, line in enumerate(f, 1) if line.strip()), head))
-    for number, line in lines:
+    for number, line in _head_lines(ann_file, head):
         fields = split_line(line, delimiter, strict)
         if _readable(fields, multi_class, strict):
             continue
@@ -173,13 +183,136 @@ def malformed_video_list(
     return None
 
 
+def _head_lines(ann_file: str, head: int) -> List[Tuple[int, str]]:
+    """``(number, line)`` of the first ``head`` non-blank lines."""
+    with open(ann_file, encoding='utf-8-sig', errors='replace') as f:
+        return list(
+            islice(((n, line.strip())
+                    for n, line in enumerate(f, 1) if line.strip()), head))
+
+
+def _frame_name(template: str, index: int, flow: bool) -> str:
+    """The file ``RawFrameDecode`` reads for frame ``index`` (the x
+    component of optical flow)."""
+    return template.format('x', index) if flow else template.format(index)
+
+
+def _rawframe_line(dataset, number: int, line: str,
+                   ann_file: str) -> Optional[Tuple[str, str]]:
+    """What is wrong with one line of a ``RawframeDataset`` list, as
+    ``(argument, what)``; None if its frames are there."""
+    fields = line.split()
+    counts = 3 if dataset.with_offset else 2
+    expected = ('<frame_dir> <offset> <total_frames> <label>'
+                if dataset.with_offset else '<frame_dir> <total_frames> '
+                '<label>')
+    where = f'line {number} of {ann_file}, {line!r},'
+    numbers = fields[1:counts]
+    if len(fields) < counts or not all(
+            _is_int(field, True) for field in numbers) or not all(
+                _is_int(field, False) for field in fields[counts:]):
+        return 'ann_file', (f'{where} is not {expected!r} (the frame '
+                            'count and labels must be integers)')
+    prefix = dataset.data_prefix.get('img')
+    folder = osp.join(prefix, fields[0]) if prefix else fields[0]
+    if not osp.isdir(folder):
+        return 'data_prefix', (
+            f'{where} names the frame folder {folder}, which does not '
+            f'exist (data_prefix img={prefix!r} joined to {fields[0]!r})')
+    template, flow = dataset.filename_tmpl, dataset.modality == 'Flow'
+    offset = int(fields[1]) if dataset.with_offset else 0
+    total = int(fields[counts - 1])
+    first = dataset.start_index + offset
+    try:
+        name = _frame_name(template, first, flow)
+    except (IndexError, KeyError, ValueError) as e:
+        return 'filename_tmpl', (
+            f'{template!r} cannot name a frame ({type(e).__name__}: {e}); '
+            "it takes the frame's index, e.g. 'img_{:05}.jpg'" +
+            (", and 'x' or 'y' first for Flow" if flow else ''))
+    if not osp.isfile(osp.join(folder, name)):
+        present = sorted(osp.basename(p) for p in os.listdir(folder))
+        shown = ', '.join(present[:3]) + (', ...' if len(present) > 3 else '')
+        return 'filename_tmpl', (
+            f'{template!r} names the first frame of {where} {name} '
+            f'(start_index={dataset.start_index}), but {folder} has no such '
+            f'file; it holds {len(present)} files'
+            f'{f" ({shown})" if shown else ""}')
+    last = first + total - 1
+    if total > 0 and osp.isfile(
+            osp.join(folder, _frame_name(template, last, flow))):
+        return None
+    present = 0
+    while present < total and osp.isfile(
+            osp.join(folder, _frame_name(template, first + present, flow))):
+        present += 1
+    hint, argument = '', 'ann_file'
+    if dataset.start_index > 0 and osp.isfile(
+            osp.join(folder, _frame_name(template, first - 1, flow))):
+        hint = (
+            f'; the frames start at {_frame_name(template, first - 1, flow)}:'
+            f' set start_index={dataset.start_index - 1}')
+        argument = 'start_index'
+    return argument, (
+        f'{where} says {folder} holds {total} frames, '
+        f'{_frame_name(template, first, flow)} to '
+        f'{_frame_name(template, last, flow)}, but only the first {present} '
+        f'are there{hint}')
+
+
+def malformed_rawframe_list(dataset,
+                            head: int = HEAD_LINES
+                            ) -> Optional[Tuple[str, str]]:
+    """What the first of the first ``head`` lines of a lazily built
+    mmaction2 ``RawframeDataset``'s local ``ann_file`` that
+    ``RawFrameDecode`` cannot read lacks.
+
+    A line must be ``<frame_dir> [<offset>] <total_frames> [<label> ...]``,
+    its folder (joined to ``data_prefix['img']``) must exist, and hold the
+    first and the last frame it counts,
+    ``filename_tmpl.format(start_index + offset)`` to
+    ``filename_tmpl.format(start_index + offset + total_frames - 1)``.
+
+    Args:
+        dataset: A dataset built with ``lazy_init=True``.
+        head (int): How many non-blank lines are read. Defaults to
+            :data:`HEAD_LINES`.
+
+    Returns:
+        tuple, optional: ``(argument, what)``: the dataset argument at
+        fault (``ann_file``, ``data_prefix``, ``filename_tmpl`` or
+        ``start_index``) and what
+        is wrong, naming the file, the line and the path; None if those
+        lines read, or nothing could be checked (another dataset, a list or
+        frames that are not local files).
+    """
+    try:
+        from mmaction.datasets import RawframeDataset
+    except ImportError:  # no mmaction2: none of its datasets to check
+        return None
+    ann_file = getattr(dataset, 'ann_file', None)
+    backend = getattr(dataset, 'backend_args', None) or {}
+    prefix = getattr(dataset, 'data_prefix', {}).get('img')
+    if not isinstance(dataset, RawframeDataset) or not isinstance(
+            ann_file, str) or not is_local(ann_file) or not osp.isfile(
+                ann_file) or backend.get('backend', 'local') != 'local' or (
+                    prefix and not is_local(prefix)):
+        return None
+    for number, line in _head_lines(ann_file, head):
+        bad = _rawframe_line(dataset, number, line, ann_file)
+        if bad is not None:
+            return bad
+    return None
+
+
 def check_video_lists(cfg: Config,
                       source: str,
                       loaders: Sequence[str],
                       options: Optional[dict] = None) -> None:
     """Check the first lines of the annotation list of each mmaction2
-    ``VideoDataset`` (or subclass) of the named dataloaders
-    (:func:`malformed_video_list`).
+    ``VideoDataset`` (:func:`malformed_video_list`) or ``RawframeDataset``
+    (:func:`malformed_rawframe_list`), or subclass, of the named
+    dataloaders.
 
     Args:
         cfg (Config): The config.
@@ -192,10 +325,12 @@ def check_video_lists(cfg: Config,
 
     Raises:
         ConfigError: Naming the ``delimiter`` key and its value, the file,
-            the line and, if another delimiter splits it, that one.
+            the line and, if another delimiter splits it, that one; for a
+            frame list, the key at fault (``ann_file``, ``data_prefix``,
+            ``filename_tmpl``), the line and the folder or frame.
     """
     try:
-        from mmaction.datasets import VideoDataset
+        from mmaction.datasets import RawframeDataset, VideoDataset
     except ImportError:  # no mmaction2: none of its datasets to check
         return
     use_default_scope(cfg)
@@ -208,7 +343,8 @@ def check_video_lists(cfg: Config,
         for key, node in dataset_nodes(
                 copy.deepcopy(dataset), f'{loader}.dataset'):
             cls = registered(DATASETS, node.get('type'))
-            if not (isinstance(cls, type) and issubclass(cls, VideoDataset)
+            if not (isinstance(cls, type)
+                    and issubclass(cls, (VideoDataset, RawframeDataset))
                     and lazily_built(node.get('type'))):
                 continue
             node = {
@@ -216,6 +352,11 @@ def check_video_lists(cfg: Config,
                 for k, v in node.items() if k not in ('dataset', 'datasets')
             }
             built = DATASETS.build(dict(node, lazy_init=True))
+            frames = malformed_rawframe_list(built)
+            if frames is not None:
+                argument, what = frames
+                where = mistake_place(source, f'{key}.{argument}', options)
+                raise ConfigError(f'{where} ({cls.__name__}): {what}.')
             bad = malformed_video_list(built)
             if bad is None:
                 continue
