@@ -17,7 +17,7 @@ from typing import Optional
 
 import numpy as np
 
-__all__ = ['labels_out_of_range']
+__all__ = ['labels_out_of_range', 'unlabelled']
 
 # How many samples at fault an error spells out.
 _SHOWN = 3
@@ -77,6 +77,24 @@ def _single(label) -> Optional[int]:
     if isinstance(label, bool) or not isinstance(label, numbers.Integral):
         return None
     return int(label)
+
+
+def unlabelled(dataset) -> bool:
+    """Whether every sample of ``dataset`` has mmaction2's placeholder
+    label -1: an inference list, whose lines carry no label (SSv2's test
+    set), which ``tools/test.py --dump`` may still run for predictions.
+
+    Args:
+        dataset: A fully built mmengine ``BaseDataset``.
+
+    Returns:
+        bool: True if it has samples and all their labels are -1.
+    """
+    labels = {
+        _single(_label(dataset.get_data_info(i)))
+        for i in range(len(dataset))
+    }
+    return labels == {-1}
 
 
 def _label(info: dict):

@@ -69,6 +69,30 @@ def test_train_test_on_frame_folders(rawframes):
     out = run_tool(['test.py', cfg, checkpoint, '--work-dir', work],
                    cwd=str(root)).stdout
     assert 'acc/top1' in out
+    # A list without labels (SSv2's test set; mmaction2 reads -1) is tested
+    # for its predictions, with a warning; training on it is refused.
+    (root / 'unlabelled.txt').write_text('vid_0 12\nvid_1 12\n')
+    option = f'test_dataloader.dataset.ann_file={root}/unlabelled.txt'
+    dump = root / 'predictions.pkl'
+    out = run_tool([
+        'test.py', cfg, checkpoint, '--work-dir', work, '--dump', dump,
+        '--cfg-options', option
+    ],
+                   cwd=str(root)).stdout
+    assert ('test_dataloader.dataset (RawframeDataset) has no labels (every '
+            'line lacks one; mmaction2 reads -1): its metrics mean nothing, '
+            'only the predictions (--dump) do.') in ' '.join(out.split())
+    assert dump.is_file()
+    proc = run_tool([
+        'train.py', cfg, '--work-dir',
+        str(root / 'w2'), '--cfg-options',
+        f'train_dataloader.dataset.ann_file={root}/unlabelled.txt'
+    ],
+                    cwd=str(root),
+                    check=False)
+    assert proc.returncode == 1
+    assert '(mmaction2 gives a line without a label the label -1: each ' \
+        'line needs its label)' in ' '.join(proc.stdout.split())
 
 
 def test_a_missing_frame_folder_is_refused_before_the_work_dir(rawframes):

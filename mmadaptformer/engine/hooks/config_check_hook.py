@@ -8,7 +8,8 @@ from mmengine.hooks import Hook
 from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
-from mmadaptformer.datasets.image_label_range import labels_out_of_range
+from mmadaptformer.datasets.image_label_range import (labels_out_of_range,
+                                                      unlabelled)
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from .strict_evaluation import wrapped_datasets
@@ -196,7 +197,10 @@ class ConfigCheckHook(Hook):
                 return f'model.{name}.num_classes', num_classes
         return None
 
-    def _check(self, runner, loaders: List[Tuple[str, object]]) -> None:
+    def _check(self,
+               runner,
+               loaders: List[Tuple[str, object]],
+               testing: bool = False) -> None:
         head = self._head(runner)
         if head is None:
             return
@@ -251,6 +255,16 @@ class ConfigCheckHook(Hook):
                 f'(and every other num_classes of the config with it).')
         for key, dataset in members:
             outside = labels_out_of_range(dataset, head_classes)
+            if outside is not None and testing and unlabelled(dataset):
+                # A list without labels (SSv2's test set) tested for its
+                # predictions (--dump): its metrics mean nothing.
+                print_log(
+                    f'{key} ({type(dataset).__name__}) has no labels (every '
+                    'line lacks one; mmaction2 reads -1): its metrics mean '
+                    'nothing, only the predictions (--dump) do.',
+                    logger='current',
+                    level=logging.WARNING)
+                continue
             if outside is not None:
                 ann_file = getattr(dataset, 'ann_file', None)
                 raise ConfigError(
@@ -292,7 +306,9 @@ class ConfigCheckHook(Hook):
     def before_test(self, runner) -> None:
         """Check the test data against the head, and its classes against
         those the loaded checkpoint records."""
-        self._check(runner, [('test_dataloader', runner.test_dataloader)])
+        self._check(
+            runner, [('test_dataloader', runner.test_dataloader)],
+            testing=True)
         trained = self._trained
         if not trained:
             return
