@@ -52,7 +52,7 @@ def test_test_names_the_delimiter_that_splits_the_list(tmp_path,
     video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
     assert _refusal(proc) == (
         f"ConfigError: {config}: test_dataloader.dataset.delimiter=',' "
-        f"({dataset_type}) does not split line 1 of "
+        f'({dataset_type}) does not split line 1 of '
         f"{tiny_video_data['val']}, 'val_0_0.mp4 0', into '<path> <label>' "
         f"(1 field); split at ' ' it is the existing video {video} and "
         "label 0: set test_dataloader.dataset.delimiter=' '.")
