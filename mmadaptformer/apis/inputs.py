@@ -145,6 +145,10 @@ def class_names(cfg: Config,
     return names
 
 
+#: mmaction2's transforms that open a video file for the decode after them.
+VIDEO_OPENERS = ('DecordInit', 'OpenCVInit', 'PyAVInit', 'PIMSInit')
+
+
 class TestInputs:
     """Turn files (and arrays, :meth:`load`) into model inputs with a
     config's test pipeline.
@@ -205,6 +209,25 @@ class TestInputs:
         return (': its first bytes match no video container (AVI, MP4/MOV, '
                 f'WebM/Matroska, MPEG, FLV, Ogg): {head!r}')
 
+    def _refuse_frame_folder_pipeline(self, path: str) -> None:
+        """Refuse a video file for a test pipeline that opens none: one
+        of extracted frames (mmaction2's ``RawFrameDecode``, no
+        ``DecordInit``/``OpenCVInit``/``PyAVInit``/``PIMSInit``) failed on
+        every file with ``KeyError: 'total_frames'``, which read as a
+        damaged video."""
+        types = [type(t).__name__ for t in self.pipeline.transforms]
+        if any(name in VIDEO_OPENERS for name in types):
+            return
+        decode = next((name for name in types if name.endswith('Decode')),
+                      None)
+        reads = f' ({decode} reads extracted frames)' if decode else ''
+        raise InferenceInputError(
+            f'{path}: the test pipeline ({self.key}: {types}) opens no '
+            f'video file{reads}: a video file is classified with a pipeline '
+            'that starts with DecordInit and decodes with DecordDecode, as '
+            'the recipes\' test pipelines do (a numpy array of frames goes '
+            'through this one).')
+
     def __call__(self, path: str) -> dict:
         """Load and transform one file.
 
@@ -238,6 +261,7 @@ class TestInputs:
                 f'classifies {self.kind}s; expected one of '
                 f'{", ".join(self.extensions)}.')
         if self.toolbox == 'mmaction':
+            self._refuse_frame_folder_pipeline(path)
             try:
                 check_container(path)
             except BrokenVideoError as e:

@@ -61,7 +61,7 @@ def rawframes(tmp_path):
                                   TINY_ADAPTFORMER_VIDEO_CONFIG, body)
 
 
-def test_train_test_on_frame_folders(rawframes):
+def test_train_test_on_frame_folders(rawframes, tiny_video_data):
     root, cfg = rawframes
     work = str(root / 'work')
     run_tool(['train.py', cfg, '--work-dir', work], cwd=str(root))
@@ -69,6 +69,18 @@ def test_train_test_on_frame_folders(rawframes):
     out = run_tool(['test.py', cfg, checkpoint, '--work-dir', work],
                    cwd=str(root)).stdout
     assert 'acc/top1' in out
+    # A video file given to infer.py with this config was "cannot be
+    # decoded as a video (KeyError: 'total_frames')".
+    video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
+    proc = run_tool(['infer.py', cfg, checkpoint, video],
+                    cwd=str(root),
+                    check=False)
+    assert proc.returncode == 1, proc.stdout
+    assert (f'{video}: the test pipeline (test_dataloader.dataset.pipeline: '
+            "['SampleFrames', 'RawFrameDecode', 'Resize', 'FormatShape', "
+            "'PackActionInputs']) opens no video file (RawFrameDecode reads "
+            'extracted frames): a video file is classified with a pipeline '
+            'that starts with DecordInit') in ' '.join(proc.stdout.split())
     # A list without labels (SSv2's test set; mmaction2 reads -1) is tested
     # for its predictions, with a warning; training on it is refused.
     (root / 'unlabelled.txt').write_text('vid_0 12\nvid_1 12\n')
