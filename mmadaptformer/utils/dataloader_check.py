@@ -18,10 +18,10 @@ will use:
 3. :func:`~.video_clip_frames.check_clip_frames`: a frame sampler's
    ``clip_len`` is one the model's VideoMAE ViT takes;
 4. :func:`~.dataset_check.check_datasets`: every dataset is built with
-   ``lazy_init=True``, reading no annotation list, and a local annotation
-   file it names is checked to exist;
-5. :func:`~.video_ann_file.check_video_lists`: the first lines of a video
-   dataset's annotation list split at its ``delimiter``.
+   ``lazy_init=True``, reading no annotation list, a local annotation
+   file it names is checked to exist, and the first lines of a video or
+   frame list are read (:func:`~.video_ann_file.
+   refuse_malformed_video_list`).
 
 Each raises a :class:`~.config_error.ConfigError` naming the config (or the
 ``--cfg-options`` entry), the key and what was expected.
@@ -39,7 +39,6 @@ from .config_file import (close_hint, mistake_place, mmengine_runner,
                           use_default_scope)
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
-from .video_ann_file import check_video_lists
 from .video_clip_frames import check_clip_frames
 
 __all__ = ['check_dataloaders', 'check_loader_arguments', 'LOADER_KEYS']
@@ -174,4 +173,3 @@ def check_dataloaders(cfg: Config,
     check_clip_frames(cfg, source, loaders, options)
     check_loader_arguments(cfg, source, loaders, options)
     check_datasets(cfg, source, loaders, options)
-    check_video_lists(cfg, source, loaders, options)

@@ -47,6 +47,7 @@ from .dataset_args import (check_dataset_arguments, dataset_class,
 from .image_ann_file import malformed_image_list
 from .image_folder_classes import misnamed_folder_classes
 from .local_files import is_local
+from .video_ann_file import refuse_malformed_video_list
 from .video_containers import one_line_error
 
 __all__ = ['check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data']
@@ -116,7 +117,10 @@ def check_datasets(cfg: Config,
             the class folders of a ``CustomDataset`` without one
             (:func:`~.image_folder_classes.misnamed_folder_classes`) and
             the first line of its ``ann_file`` that it cannot read
-            (:func:`~.image_ann_file.malformed_image_list`). An argument
+            (:func:`~.image_ann_file.malformed_image_list`), and the first
+            lines of a video or frame list it cannot read
+            (:func:`~.video_ann_file.refuse_malformed_video_list`). An
+            argument
             its class does not take is named with the closest it takes.
     """
     use_default_scope(cfg)
@@ -147,6 +151,7 @@ def check_datasets(cfg: Config,
                 argument, what = missing
                 where = mistake_place(source, f'{key}.{argument}', options)
                 raise ConfigError(f'{where} ({_type_name(node)}): {what}.')
+            refuse_malformed_video_list(built, key, source, options)
 
 
 def missing_data(dataset) -> Optional[Tuple[str, str]]:

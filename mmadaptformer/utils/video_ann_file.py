@@ -25,27 +25,22 @@ holding one, after the work dir and the model were made, with
 ``FileNotFoundError: No such file or directory:
 '.../vid_7/frame_00005.jpg'`` through the Runner's loop.
 :func:`malformed_rawframe_list` checks the first lines of such a list, and
-:func:`check_video_lists` raises what it finds as a mistake of the config
-key at fault.
+:func:`refuse_malformed_video_list`, which
+:func:`~.dataset_check.check_datasets` calls for each dataset it builds,
+raises what they find as a mistake of the config key at fault.
 """
-import copy
 import os
 import os.path as osp
 from itertools import islice
 from typing import List, Optional, Sequence, Tuple
 
-from mmengine.config import Config
-from mmengine.registry import DATASETS
-
 from .config_error import ConfigError
-from .config_file import (mistake_place, option_place, registered,
-                          use_default_scope)
-from .dataset_check import dataset_nodes, lazily_built
+from .config_file import mistake_place, option_place
 from .local_files import is_local
 
 __all__ = [
     'split_line', 'delimiter_hint', 'malformed_video_list',
-    'malformed_rawframe_list', 'check_video_lists', 'HEAD_LINES'
+    'malformed_rawframe_list', 'refuse_malformed_video_list', 'HEAD_LINES'
 ]
 
 #: How many non-blank lines of a list are read before the Runner: a
@@ -305,21 +300,20 @@ def malformed_rawframe_list(dataset,
     return None
 
 
-def check_video_lists(cfg: Config,
-                      source: str,
-                      loaders: Sequence[str],
-                      options: Optional[dict] = None) -> None:
-    """Check the first lines of the annotation list of each mmaction2
-    ``VideoDataset`` (:func:`malformed_video_list`) or ``RawframeDataset``
-    (:func:`malformed_rawframe_list`), or subclass, of the named
-    dataloaders.
+def refuse_malformed_video_list(dataset,
+                                key: str,
+                                source: str,
+                                options: Optional[dict] = None) -> None:
+    """Refuse a built mmaction2 ``VideoDataset`` (:func:`malformed_video_list`)
+    or ``RawframeDataset`` (:func:`malformed_rawframe_list`), or subclass,
+    whose annotation list's first lines it cannot read; anything else
+    passes.
 
     Args:
-        cfg (Config): The config.
+        dataset: A dataset built with ``lazy_init=True`` (as
+            :func:`~.dataset_check.check_datasets` builds them).
+        key (str): Its config key, e.g. ``'train_dataloader.dataset'``.
         source (str): The config file, for errors.
-        loaders (Sequence[str]): e.g. ``('train_dataloader',
-            'val_dataloader')``; one the config leaves unset, or whose
-            dataset is no config dict, is skipped.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
 
@@ -329,41 +323,18 @@ def check_video_lists(cfg: Config,
             frame list, the key at fault (``ann_file``, ``data_prefix``,
             ``filename_tmpl``), the line and the folder or frame.
     """
-    try:
-        from mmaction.datasets import RawframeDataset, VideoDataset
-    except ImportError:  # no mmaction2: none of its datasets to check
+    name = type(dataset).__name__
+    frames = malformed_rawframe_list(dataset)
+    if frames is not None:
+        argument, what = frames
+        where = mistake_place(source, f'{key}.{argument}', options)
+        raise ConfigError(f'{where} ({name}): {what}.')
+    bad = malformed_video_list(dataset)
+    if bad is None:
         return
-    use_default_scope(cfg)
-    for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
-                                                          dict) else None
-        if not isinstance(dataset, dict):
-            continue
-        for key, node in dataset_nodes(
-                copy.deepcopy(dataset), f'{loader}.dataset'):
-            cls = registered(DATASETS, node.get('type'))
-            if not (isinstance(cls, type)
-                    and issubclass(cls, (VideoDataset, RawframeDataset))
-                    and lazily_built(node.get('type'))):
-                continue
-            node = {
-                k: v
-                for k, v in node.items() if k not in ('dataset', 'datasets')
-            }
-            built = DATASETS.build(dict(node, lazy_init=True))
-            frames = malformed_rawframe_list(built)
-            if frames is not None:
-                argument, what = frames
-                where = mistake_place(source, f'{key}.{argument}', options)
-                raise ConfigError(f'{where} ({cls.__name__}): {what}.')
-            bad = malformed_video_list(built)
-            if bad is None:
-                continue
-            what, other = bad
-            place = (
-                option_place(f'{key}.delimiter', options)
-                or f'{source}: {key}.delimiter={built.delimiter!r}')
-            fix = (f': set {key}.delimiter={other!r}.'
-                   if other is not None else '.')
-            raise ConfigError(f'{place} ({cls.__name__}) {what}{fix}')
+    what, other = bad
+    place = (
+        option_place(f'{key}.delimiter', options)
+        or f'{source}: {key}.delimiter={dataset.delimiter!r}')
+    fix = f': set {key}.delimiter={other!r}.' if other is not None else '.'
+    raise ConfigError(f'{place} ({name}) {what}{fix}')

@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The pre-run checks of a list of extracted frames (mmaction2's
 ``RawframeDataset``, read by ``RawFrameDecode``)
-(:func:`mmadaptformer.utils.video_ann_file.check_video_lists`) and the
-label range of a video dataset
+(:func:`mmadaptformer.utils.video_ann_file.refuse_malformed_video_list`)
+and the label range of a video dataset
 (:mod:`mmadaptformer.datasets.image_label_range`)."""
 import cv2
 import numpy as np
