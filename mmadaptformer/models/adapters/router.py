@@ -103,16 +103,23 @@ class AdapterRouter:
         # calls the norm and the branch again, but not the block's hooks.
         adapter = getattr(self.block, ADAPTER_ATTR)
         inp = x if self.placement == 'parallel' else output
-        # A multi-task stand-in has no width of its own; its task adapters
-        # are AdaptMLPs all the same.
-        width = getattr(adapter, 'embed_dims', None)
-        if isinstance(width, int) and isinstance(inp, torch.Tensor) and \
-                inp.dim() and inp.shape[-1] != width:
-            self._refuse_layout(inp, width)
-        return output + adapter(inp)
+        try:
+            return output + adapter(inp)
+        except RuntimeError as e:
+            # Told only on failure: nothing is added to every forward.
+            self._refuse_layout(adapter, inp, e)
+            raise
 
-    def _refuse_layout(self, inp: torch.Tensor, width: int) -> None:
-        # A Linear over the wrong dim fails with a bare matmul shape error.
+    def _refuse_layout(self, adapter: nn.Module, inp: torch.Tensor,
+                       error: RuntimeError) -> None:
+        """Raise what a Linear over the wrong dim failed with as a bare
+        matmul shape error: an input whose last dim is not the adapter's
+        width. A multi-task stand-in has no width of its own (its task
+        adapters are AdaptMLPs all the same) and is left to its error."""
+        width = getattr(adapter, 'embed_dims', None)
+        if not (isinstance(width, int) and isinstance(inp, torch.Tensor)
+                and inp.dim() and inp.shape[-1] != width):
+            return
         cls = type(self.block).__name__
         where = (f'{cls}.{self.norm_path} input' if self.placement
                  == 'parallel' else f'{cls}.{self.branch_path} output')
@@ -124,7 +131,7 @@ class AdapterRouter:
             'and a block whose feed-forward network runs on channels-first '
             'maps (B, C, H, W), such as a convolutional one, cannot take '
             'it through block_types. The README\'s "Writing your own '
-            'config" lists the backbones supported as they are.')
+            'config" lists the backbones supported as they are.') from error
 
     def block_hook(self, block: nn.Module, args: tuple, output) -> None:
         state = self.state
