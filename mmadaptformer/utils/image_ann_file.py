@@ -14,7 +14,7 @@ from typing import Optional, Tuple
 
 from mmengine.fileio import list_from_file
 
-from .local_files import is_local
+from .local_files import local_ann_file
 
 __all__ = ['malformed_image_list']
 
@@ -36,12 +36,9 @@ def malformed_image_list(dataset) -> Optional[Tuple[str, str]]:
         from mmpretrain.datasets import CustomDataset
     except ImportError:  # no mmpretrain: none of its datasets to check
         return None
-    ann_file = getattr(dataset, 'ann_file', None)
-    backend = getattr(dataset, 'backend_args', None) or {}
+    ann_file = local_ann_file(dataset)
     if not isinstance(dataset, CustomDataset) or not dataset.with_label or \
-            not isinstance(ann_file, str) or not ann_file or \
-            not is_local(ann_file) or \
-            backend.get('backend', 'local') != 'local':
+            ann_file is None:
         return None
     try:
         lines = list_from_file(ann_file)

@@ -13,7 +13,10 @@ import os.path as osp
 import re
 from typing import Iterable, Optional, Tuple
 
-__all__ = ['URI', 'is_local', 'first_missing_file', 'checkpoint_file_problem']
+__all__ = [
+    'URI', 'is_local', 'first_missing_file', 'checkpoint_file_problem',
+    'local_ann_file'
+]
 
 #: A path with a URI scheme (``s3://``, ``https://``, ``open-mmlab://``),
 #: which no local check can see.
@@ -59,3 +62,24 @@ def checkpoint_file_problem(path: str) -> Optional[str]:
         return None
     return 'is a folder, not a checkpoint file' if osp.isdir(path) else \
         'does not exist'
+
+
+def local_ann_file(dataset) -> Optional[str]:
+    """The annotation list of a dataset built with ``lazy_init=True``, if
+    it can be read here before the dataset reads it: a local file that
+    is there, with the dataset's ``backend_args`` local (one behind a URI
+    or another backend is left to that backend).
+
+    Args:
+        dataset: Any dataset.
+
+    Returns:
+        str, optional: Its ``ann_file``; None if it is none of those.
+    """
+    ann_file = getattr(dataset, 'ann_file', None)
+    backend = getattr(dataset, 'backend_args', None) or {}
+    if not isinstance(ann_file, str) or not is_local(ann_file) or \
+            not osp.isfile(ann_file) or \
+            backend.get('backend', 'local') != 'local':
+        return None
+    return ann_file

@@ -36,7 +36,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from .config_error import ConfigError
 from .config_file import mistake_place, option_place
-from .local_files import is_local
+from .local_files import is_local, local_ann_file
 
 __all__ = [
     'split_line', 'delimiter_hint', 'malformed_video_list',
@@ -149,11 +149,8 @@ def malformed_video_list(
         from mmaction.datasets import VideoDataset
     except ImportError:  # no mmaction2: none of its datasets to check
         return None
-    ann_file = getattr(dataset, 'ann_file', None)
-    backend = getattr(dataset, 'backend_args', None) or {}
-    if not isinstance(dataset, VideoDataset) or not isinstance(
-            ann_file, str) or not is_local(ann_file) or not osp.isfile(
-                ann_file) or backend.get('backend', 'local') != 'local':
+    ann_file = local_ann_file(dataset)
+    if not isinstance(dataset, VideoDataset) or ann_file is None:
         return None
     strict = bool(getattr(dataset, 'strict_lines', False))
     delimiter, multi_class = dataset.delimiter, dataset.multi_class
@@ -285,13 +282,10 @@ def malformed_rawframe_list(dataset,
         from mmaction.datasets import RawframeDataset
     except ImportError:  # no mmaction2: none of its datasets to check
         return None
-    ann_file = getattr(dataset, 'ann_file', None)
-    backend = getattr(dataset, 'backend_args', None) or {}
+    ann_file = local_ann_file(dataset)
     prefix = getattr(dataset, 'data_prefix', {}).get('img')
-    if not isinstance(dataset, RawframeDataset) or not isinstance(
-            ann_file, str) or not is_local(ann_file) or not osp.isfile(
-                ann_file) or backend.get('backend', 'local') != 'local' or (
-                    prefix and not is_local(prefix)):
+    if not isinstance(dataset, RawframeDataset) or ann_file is None or (
+            prefix and not is_local(prefix)):
         return None
     for number, line in _head_lines(ann_file, head):
         bad = _rawframe_line(dataset, number, line, ann_file)
