@@ -12,20 +12,17 @@ stopped while writing left half a JSON under the real name.
 """
 import json
 import os.path as osp
-import sys
 from argparse import ArgumentParser
-from typing import Any, Callable, Iterable, Optional, Tuple
+from typing import Any, Iterable, Optional, Tuple
 
 from ..utils.atomic_save import atomic_write
-from ..utils.closed_pipe import BROKEN_PIPE_STATUS, silence
 from ..utils.config_error import ConfigError
 from ..utils.config_file import load_config_file, merge_cfg_options
 from ..utils.local_files import first_missing_file
 from ..utils.output_file import output_file_problem
 
 __all__ = [
-    'CONFIG_SUFFIXES', 'refuse_bad_paths', 'load_model_config', 'write_json',
-    'exit_quietly_on_closed_pipe'
+    'CONFIG_SUFFIXES', 'refuse_bad_paths', 'load_model_config', 'write_json'
 ]
 
 #: The config files MMEngine's ``Config.fromfile`` reads.
@@ -86,25 +83,3 @@ def write_json(obj: Any, path: str, indent: int = 1) -> None:
     """Write ``obj`` as JSON to ``path`` so that no reader sees a partial
     file (missing folders above it are made)."""
     atomic_write(json.dumps(obj, indent=indent) + '\n', osp.abspath(path))
-
-
-def exit_quietly_on_closed_pipe(main: Callable[[], Any]) -> Any:
-    """Run ``main()``; if the reader of its output went away
-    (``... | head -1``), end with status 141 (128 + SIGPIPE) instead of a
-    :class:`BrokenPipeError` traceback. What ``main`` wrote to its files
-    before is kept.
-
-    Args:
-        main (callable): The tool's work, without arguments.
-
-    Returns:
-        Any: What ``main`` returns.
-    """
-    try:
-        result = main()
-        sys.stdout.flush()
-        return result
-    except BrokenPipeError:
-        silence(sys.stdout)
-        silence(sys.stderr)
-        raise SystemExit(BROKEN_PIPE_STATUS) from None

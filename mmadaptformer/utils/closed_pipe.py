@@ -3,9 +3,12 @@
 (``tools/infer.py ... | head -1``)."""
 import os
 import sys
-from typing import Optional, TextIO
+from typing import Any, Callable, Optional, TextIO
 
-__all__ = ['BROKEN_PIPE_STATUS', 'ResultOutput', 'silence']
+__all__ = [
+    'BROKEN_PIPE_STATUS', 'ResultOutput', 'exit_quietly_on_closed_pipe',
+    'silence'
+]
 
 #: The exit status when the reader of stdout went away before the results
 #: were all written (``tools/infer.py ... | head -1``): 128 + SIGPIPE, the
@@ -72,3 +75,25 @@ class ResultOutput:
         self.gone = True
         # What is still buffered goes to os.devnull at the next flush.
         silence(self.stream)
+
+
+def exit_quietly_on_closed_pipe(main: Callable[[], Any]) -> Any:
+    """Run ``main()``; if the reader of its output went away
+    (``... | head -1``), end with status 141 (128 + SIGPIPE) instead of a
+    :class:`BrokenPipeError` traceback. What ``main`` wrote to its files
+    before is kept.
+
+    Args:
+        main (callable): The tool's work, without arguments.
+
+    Returns:
+        Any: What ``main`` returns.
+    """
+    try:
+        result = main()
+        sys.stdout.flush()
+        return result
+    except BrokenPipeError:
+        silence(sys.stdout)
+        silence(sys.stderr)
+        raise SystemExit(BROKEN_PIPE_STATUS) from None

@@ -35,11 +35,11 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import peak_rss_above, write_tasks
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.benchmark.cli import (exit_quietly_on_closed_pipe,
-                                         load_model_config, refuse_bad_paths,
+from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
 TASKS_FILE = 'add_task_tasks.json'
 

@@ -24,11 +24,11 @@ from mmengine.logging import MMLogger
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.benchmark.cli import (exit_quietly_on_closed_pipe,
-                                         load_model_config, refuse_bad_paths,
+from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
 
 def build_parser():

@@ -61,7 +61,7 @@ Example::
         --repeat 3 --out work_dirs/benchmark.json --plot work_dirs/bench.png
 """
 from mmadaptformer.benchmark import format_summary, run_benchmark
-from mmadaptformer.benchmark.cli import exit_quietly_on_closed_pipe
+from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.log_streams import results_only_stdout
 
 
