@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What the analysis tools (``tools/analysis_tools/benchmark_train.py``,
 ``benchmark_infer.py``, ``benchmark_add_task.py``, ``get_flops.py``) share
-on their command line: the config they read, the results file they write
-and a reader of their output that goes away.
+on their command line: the config they read and the results file they
+write (a reader of their output that goes away is
+:func:`~mmadaptformer.utils.closed_pipe.exit_quietly_on_closed_pipe`'s).
 
 Before, a missing config, a file that is not a config, a config without a
 ``model`` and an ``--out`` in a folder that is not there (or one that is a
