@@ -19,8 +19,8 @@ will use:
    ``clip_len`` is one the model's VideoMAE ViT takes;
 4. :func:`~.dataset_check.check_datasets`: every dataset is built with
    ``lazy_init=True``, reading no annotation list, a local annotation
-   file it names is checked to exist, and the first lines of a video or
-   frame list are read (:func:`~.video_ann_file.
+   file it names is checked to exist, and every line of a video or
+   frame list is read (:func:`~.dataset_check.
    refuse_malformed_video_list`).
 
 Each raises a :class:`~.config_error.ConfigError` naming the config (or the

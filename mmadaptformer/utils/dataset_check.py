@@ -40,17 +40,21 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 
 from .config_error import ConfigError
-from .config_file import (config_key, mistake_place, registered, registry_miss,
-                          use_default_scope)
+from .config_file import (config_key, mistake_place, option_place, registered,
+                          registry_miss, use_default_scope)
 from .dataset_args import (check_dataset_arguments, dataset_class,
                            unexpected_argument_hint)
 from .image_ann_file import malformed_image_list
 from .image_folder_classes import misnamed_folder_classes
 from .local_files import is_local
-from .video_ann_file import refuse_malformed_video_list
+from .rawframe_ann_file import malformed_rawframe_list
+from .video_ann_file import malformed_video_list
 from .video_containers import one_line_error
 
-__all__ = ['check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data']
+__all__ = [
+    'check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data',
+    'refuse_malformed_video_list'
+]
 
 #: The keys under which MMEngine's and mmpretrain's dataset wrappers
 #: (``ConcatDataset``, ``RepeatDataset``, ``ClassBalancedDataset``,
@@ -118,10 +122,9 @@ def check_datasets(cfg: Config,
             (:func:`~.image_folder_classes.misnamed_folder_classes`) and
             the first line of its ``ann_file`` that it cannot read
             (:func:`~.image_ann_file.malformed_image_list`), and the first
-            lines of a video or frame list it cannot read
-            (:func:`~.video_ann_file.refuse_malformed_video_list`). An
-            argument
-            its class does not take is named with the closest it takes.
+            line of a video or frame list it cannot read
+            (:func:`refuse_malformed_video_list`). An argument its class
+            does not take is named with the closest it takes.
     """
     use_default_scope(cfg)
     for loader in loaders:
@@ -152,6 +155,46 @@ def check_datasets(cfg: Config,
                 where = mistake_place(source, f'{key}.{argument}', options)
                 raise ConfigError(f'{where} ({_type_name(node)}): {what}.')
             refuse_malformed_video_list(built, key, source, options)
+
+
+def refuse_malformed_video_list(dataset,
+                                key: str,
+                                source: str,
+                                options: Optional[dict] = None) -> None:
+    """Refuse a built mmaction2 ``VideoDataset``
+    (:func:`~.video_ann_file.malformed_video_list`) or ``RawframeDataset``
+    (:func:`~.rawframe_ann_file.malformed_rawframe_list`), or subclass,
+    whose annotation list it cannot read; anything else passes.
+
+    Args:
+        dataset: A dataset built with ``lazy_init=True`` (as
+            :func:`check_datasets` builds them).
+        key (str): Its config key, e.g. ``'train_dataloader.dataset'``.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: For a line its ``delimiter`` does not split, naming
+            the ``delimiter`` key and its value, the file, the line and,
+            if another delimiter splits it, that one; else naming the key
+            at fault (``ann_file``, ``data_prefix``, ``filename_tmpl``,
+            ``start_index``, ``num_classes``), the line and the folder,
+            frame or label.
+    """
+    name = type(dataset).__name__
+    bad = malformed_rawframe_list(dataset) or malformed_video_list(dataset)
+    if bad is None:
+        return
+    if bad.argument != 'delimiter':
+        where = mistake_place(source, f'{key}.{bad.argument}', options)
+        raise ConfigError(f'{where} ({name}): {bad.what}.')
+    place = (
+        option_place(f'{key}.delimiter', options)
+        or f'{source}: {key}.delimiter={dataset.delimiter!r}')
+    fix = (f': set {key}.delimiter={bad.delimiter!r}.'
+           if bad.delimiter is not None else '.')
+    raise ConfigError(f'{place} ({name}) {bad.what}{fix}')
 
 
 def missing_data(dataset) -> Optional[Tuple[str, str]]:

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The pre-run checks of a list of extracted frames (mmaction2's
 ``RawframeDataset``, read by ``RawFrameDecode``)
-(:func:`mmadaptformer.utils.video_ann_file.refuse_malformed_video_list`)
+(:func:`mmadaptformer.utils.dataset_check.refuse_malformed_video_list`)
 and the label range of a video dataset
 (:mod:`mmadaptformer.datasets.image_label_range`)."""
 import cv2
@@ -134,3 +134,37 @@ def test_video_labels_outside_the_classes_are_named(frames):
             data_prefix=dict(img=str(frames / 'rawframes')),
             pipeline=[]))
     assert labels_out_of_range(dataset, 2) is None
+
+
+def test_every_line_is_read_for_its_fields(frames):
+    """Only the first 20 lines were read: a line of two labels after them
+    ended the dataset's build in a bare ``AssertionError``."""
+    (frames / 'list.txt').write_text('vid_0 6 0\n' * 30 + 'vid_1 6 0 1\n')
+    assert _refusal(_cfg(frames, 'list.txt')) == (
+        f'{SOURCE}: train_dataloader.dataset.ann_file (RawframeDataset): '
+        f"line 31 of {frames}/list.txt, 'vid_1 6 0 1', has 2 labels, but "
+        'the dataset takes one a line unless multi_class=True.')
+
+
+def test_a_label_outside_num_classes_is_named(frames):
+    (frames / 'list.txt').write_text('vid_0 6 0\n' * 30 + 'vid_1 6 2\n')
+    assert _refusal(_cfg(frames, 'list.txt', num_classes=2)) == (
+        f'{SOURCE}: train_dataloader.dataset.ann_file (RawframeDataset): '
+        f"line 31 of {frames}/list.txt, 'vid_1 6 2', has the label 2, "
+        "outside [0, 2) (num_classes=2); a label is the class's index, "
+        'from 0.')
+    check_dataloaders(
+        _cfg(frames, 'list.txt', num_classes=3), SOURCE, ['train_dataloader'])
+    text = _refusal(_cfg(frames, 'list.txt', multi_class=True))
+    assert text.startswith(
+        f'{SOURCE}: train_dataloader.dataset.num_classes (RawframeDataset): '
+        'is not set, but multi_class=True needs it'), text
+
+
+def test_frames_past_the_first_lines_are_looked_for(frames):
+    """Past the first 20 lines, a seeded sample of 20 more is looked for
+    on disk; a missing folder among them is named."""
+    (frames / 'list.txt').write_text('vid_0 6 0\n' * 30 + 'vid_9 6 1\n')
+    text = _refusal(_cfg(frames, 'list.txt'))
+    assert f"line 31 of {frames}/list.txt, 'vid_9 6 1', names the frame " \
+        f'folder {frames}/rawframes/vid_9, which does not exist' in text

@@ -100,18 +100,32 @@ def test_lists_the_datasets_read_pass(tmp_path, videos, kind, delimiter, text,
 def test_the_first_line_not_read_is_named(tmp_path, videos, kind, delimiter,
                                           text, hint, message):
     ann_file = _list(tmp_path, text)
-    what, other = malformed_video_list(
+    bad = malformed_video_list(
         _lazy(kind, ann_file, videos, delimiter=delimiter))
-    assert other == hint
+    assert bad.argument == 'delimiter'
+    assert bad.delimiter == hint
+    what = bad.what
     expected = message.replace('LIST', ann_file).replace('VIDEOS', videos)
     assert expected in what, what
     assert re.search(r'line \d+ of ', what)
 
 
-def test_only_the_first_lines_are_read(tmp_path, videos):
+def test_every_line_is_read(tmp_path, videos):
+    """Only the first 20 lines were read: a line after them that the
+    delimiter does not split ended testing in ``FileNotFoundError``."""
     ann_file = _list(tmp_path, 'a.mp4 0\n' * 20 + 'a.mp4,0\n')
-    assert malformed_video_list(_lazy('VideoDataset', ann_file,
-                                      videos)) is None
-    what, _ = malformed_video_list(
-        _lazy('VideoDataset', ann_file, videos), head=21)
-    assert 'line 21 of' in what
+    bad = malformed_video_list(_lazy('VideoDataset', ann_file, videos))
+    assert 'line 21 of' in bad.what and bad.delimiter == ','
+
+
+@pytest.mark.parametrize('kind', ['VideoDataset', 'CheckedVideoDataset'])
+def test_a_label_outside_num_classes_is_named(tmp_path, videos, kind):
+    """A label of 2 with ``num_classes=2`` was read as it was: training
+    ended at the first batch holding it, in the loss."""
+    ann_file = _list(tmp_path, 'a.mp4 0\n' * 30 + 'a.mp4 2\n')
+    bad = malformed_video_list(_lazy(kind, ann_file, videos, num_classes=2))
+    assert bad == (
+        'ann_file', f"line 31 of {ann_file}, 'a.mp4 2', has the label 2, "
+        'outside [0, 2) (num_classes=2); a label is the class\'s index, '
+        'from 0', None)
+    assert malformed_video_list(_lazy(kind, ann_file, videos)) is None

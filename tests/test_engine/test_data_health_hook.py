@@ -282,3 +282,28 @@ def test_short_videos_of_an_epoch_are_named_once(clean_loggers, log_records):
         f'epoch 1: {used} (... and 2 more files)',
         f'epoch 2: {used} (all named before)',
     ]
+
+
+def test_a_stock_video_dataset_gets_no_skip_line(tmp_path, video_files,
+                                                 clean_loggers):
+    """mmaction2's ``VideoDataset`` never skips a video, yet each epoch
+    logged ``epoch 1: skipped 0 broken videos`` and its iteration lines
+    ``skipped_videos: 0  short_videos: 0``: counts the dataset cannot
+    give. Now the hook stays quiet about them."""
+    ann = write_list(
+        tmp_path / 'train.txt',
+        [f'{n} {i % 2}' for i, n in enumerate(video_files['good'])])
+    body = ("train_dataloader = dict(dataset=dict(type='VideoDataset', "
+            f"ann_file={ann!r}, data_prefix=dict(video="
+            f"{video_files['videos']!r})))\n"
+            'train_cfg = dict(max_epochs=1)\n'
+            "custom_hooks = [dict(type='DataHealthHook')]\n") + TRAIN_ONLY_CFG
+    runner = _run_config(tmp_path, body)
+    assert runner.iter == 1
+    log = open(glob.glob(str(tmp_path / 'work' / '*' / '*.log'))[0]).read()
+    assert 'Epoch(train) [1][1/1]' in log, log
+    assert 'broken videos' not in log and 'skipped_videos' not in log, log
+    assert 'short_videos' not in log, log
+    for key in ('train/skipped_videos', 'train/short_videos',
+                'train/skipped_images'):
+        assert key not in runner.message_hub.log_scalars, key

@@ -51,17 +51,20 @@ def _counted_kinds(runner) -> Optional[FrozenSet[str]]:
     """The metainfo keys of the skipped files a training run counts, from
     its training dataset (wrapped ones too): ``'skipped_images'`` for a
     ``CheckedImageDataset``, ``'skipped_videos'`` for a
-    ``CheckedVideoDataset``; None without either, or without a training
-    dataloader."""
+    ``CheckedVideoDataset``; empty for a dataset without either (one of
+    mmaction2 or mmpretrain, which skips nothing); None without a training
+    dataset."""
     dataset = getattr(
         getattr(runner, 'train_dataloader', None), 'dataset', None)
+    if dataset is None:
+        return None
     kinds = set()
     for _, inner in wrapped_datasets(dataset, 'train_dataloader.dataset'):
         if isinstance(inner, CheckedImageDataset):
             kinds.add(SKIPPED_IMAGES_KEY)
         elif isinstance(inner, CheckedVideoDataset):
             kinds.add(SKIPPED_VIDEOS_KEY)
-    return frozenset(kinds) or None
+    return frozenset(kinds)
 
 
 def _files(count: int, kind: str, noun: str) -> str:
@@ -90,10 +93,11 @@ class DataHealthHook(Hook):
     Which counters a run records (and MMEngine's iteration log lines
     show) follows from its training dataset, wrapped ones too: only the
     images' over ``CheckedImageDataset``, only the videos' (broken and
-    short) over ``CheckedVideoDataset``. Over another dataset (one of
-    mmaction2 or mmpretrain) nothing tells them apart up front: the
-    videos' are recorded, and the images' once a sample carries
-    ``'skipped_images'``, whose run then leaves out the line about videos.
+    short) over ``CheckedVideoDataset``. Another dataset (mmaction2's
+    ``VideoDataset`` or ``RawframeDataset``, one of mmpretrain) skips
+    nothing, so it counts nothing: no ``epoch N: skipped 0 broken videos``
+    line and no counter, until a sample carries ``'skipped_videos'`` or
+    ``'skipped_images'`` (a dataset of the user's that skips files too).
 
     Videos shorter than a clip (see ``CheckedVideoDataset``'s
     ``short_videos``) travel the same way, under ``'short_videos'`` (used
@@ -160,10 +164,20 @@ class DataHealthHook(Hook):
             getattr(runner, 'val_loop', None), 'val_dataloader')
         self._kinds = _counted_kinds(runner)
 
+    def _counts(self, key: str) -> bool:
+        """Whether the run counts the files of ``key``: its training
+        dataset does, or (over a dataset that counts nothing) its samples
+        carried the key."""
+        return key in self._kinds or (not self._kinds and self._seen[key])
+
     def _counts_videos(self) -> bool:
         """Whether ``train/skipped_videos`` and ``train/short_videos`` are
-        recorded: not in a run over ``CheckedImageDataset`` only."""
-        return self._kinds is None or SKIPPED_VIDEOS_KEY in self._kinds
+        recorded: over ``CheckedVideoDataset``, or over a dataset that
+        counts nothing once a sample carried ``'skipped_videos'``; without
+        a training dataset, unless only images were counted."""
+        if self._kinds is None:
+            return True
+        return self._counts(SKIPPED_VIDEOS_KEY)
 
     def _counts_images(self) -> bool:
         """Whether ``train/skipped_images`` is recorded: in a run over a
@@ -171,7 +185,7 @@ class DataHealthHook(Hook):
         ``'skipped_images'``."""
         if self._kinds is None:
             return self._seen[SKIPPED_IMAGES_KEY]
-        return SKIPPED_IMAGES_KEY in self._kinds
+        return self._counts(SKIPPED_IMAGES_KEY)
 
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's count at zero."""
@@ -231,9 +245,8 @@ class DataHealthHook(Hook):
         for key in self._seen:
             self._seen[key] = any(rank[key][2] for rank in gathered)
         images = self._counts_images()
-        # Without a checked training dataset, a run whose samples carry
-        # neither key (a dataset of mmaction2 or mmpretrain) keeps the line
-        # about videos.
+        # Without a training dataset, a run whose samples carry neither
+        # key keeps the line about videos.
         videos = self._counts_videos() if self._kinds is not None else (
             not images or self._seen[SKIPPED_VIDEOS_KEY])
         for key, noun in _BROKEN_FILES:
