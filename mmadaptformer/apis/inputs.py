@@ -286,6 +286,13 @@ class TestInputs:
             other = 'an image' if ext in IMAGE_EXTENSIONS else (
                 'a video' if ext in VIDEO_EXTENSIONS else
                 'neither a video nor an image this tool reads')
+            if self.frames is not None and ext in IMAGE_EXTENSIONS:
+                # One of a clip's frames (img_00001.jpg) given for its clip.
+                raise InferenceInputError(
+                    f'{path}: is an image, but this model classifies clips '
+                    'given as folders of frames (its test pipeline reads '
+                    'them with RawFrameDecode); give the folder that holds '
+                    f'a clip\'s frames, e.g. {osp.dirname(path) or "."}.')
             raise InferenceInputError(
                 f'{path}: is {other} (extension {ext!r}), but this model '
                 f'classifies {self.kind}s; expected one of '

@@ -205,7 +205,8 @@ def test_a_frame_folder_given_to_a_video_file_config_is_refused(
         inferencer.inputs(folder)
 
 
-def test_a_video_file_given_to_a_rawframe_config_is_refused(model, tmp_path):
+def test_a_video_or_frame_file_given_to_a_rawframe_config_is_refused(
+        model, tmp_path):
     from mmadaptformer.testing import write_video
     video = write_video(
         str(tmp_path / 'clip.mp4'), np.zeros((12, 32, 32, 3), dtype=np.uint8))
@@ -218,6 +219,14 @@ def test_a_video_file_given_to_a_rawframe_config_is_refused(model, tmp_path):
     assert error.endswith(
         "(a numpy array of frames goes through this one, and so does a "
         "folder of a clip's frames, named as 'img_{:05}.jpg' names them).")
+    # One frame given for its clip is refused, naming its folder.
+    folder, _ = write_frames(tmp_path / 'clip', range(1, 11))
+    frame = osp.join(folder, 'img_00001.jpg')
+    assert model['inferencer'](frame)[frame] == dict(
+        error=f'{frame}: is an image, but this model classifies clips given '
+        'as folders of frames (its test pipeline reads them with '
+        "RawFrameDecode); give the folder that holds a clip's frames, e.g. "
+        f'{folder}.')
 
 
 def test_a_short_frame_folder_is_named_as_short_videos_are(model, tmp_path):
@@ -271,3 +280,36 @@ def test_infer_cli_on_frame_folders(model, tmp_path):
     assert list(results) == [a, str(tmp_path / 'gap')]
     assert 'frame 2 (img_00002.jpg) is missing' in \
         results[str(tmp_path / 'gap')]['error']
+    # MMAction2's rawframe list lines (frame_dir total_frames label), with
+    # --list-root its data_prefix.
+    (tmp_path / 'val.txt').write_text('b 3 1\na 12 0\n')
+    run_tool([
+        'infer.py', model['config'], model['checkpoint'], '--list',
+        tmp_path / 'val.txt', '--list-root', root, '--out', out
+    ],
+             cwd=str(tmp_path),
+             separate_stderr=True)
+    assert list(json.loads(out.read_text())) == [b, a]
+
+
+def test_a_template_that_names_no_frame_is_a_config_error(tmp_path):
+    from mmadaptformer.apis.frame_folders import FrameFolders
+    from mmadaptformer.utils import ConfigError
+    with pytest.raises(
+            ConfigError,
+            match=r"^cfg.py: test_dataloader.dataset.filename_tmpl 'img.jpg' "
+            r"has 0 fields; expected a file name with 1 field for the "
+            r"frame's index, as 'img_\{:05\}.jpg'.$"):
+        FrameFolders('img.jpg', where='cfg.py: test_dataloader.dataset')
+    # Optical flow: a frame is there when both its components are.
+    flow = FrameFolders('{}_{:05d}.jpg', modality='Flow')
+    for index in (1, 2, 3):
+        write_frames(tmp_path, [index], template='x_{:05d}.jpg')
+    write_frames(tmp_path, [1, 3], template='y_{:05d}.jpg')
+    with pytest.raises(
+            InferenceInputError,
+            match=r'frame 2 \(x_00002.jpg\) or its y component is missing'):
+        flow.count(str(tmp_path))
+    write_frames(tmp_path, [2], template='y_{:05d}.jpg')
+    assert flow.count(str(tmp_path)) == 3
+    assert flow.sample(str(tmp_path))['modality'] == 'Flow'
