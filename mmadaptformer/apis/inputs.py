@@ -245,9 +245,11 @@ class TestInputs:
             raise InferenceInputError(
                 f'{path}: is a folder; this model classifies image files.')
         types = [type(t).__name__ for t in self.pipeline.transforms]
+        reads = 'decodes video files' if any(
+            name in VIDEO_OPENERS for name in types) else 'reads no frames'
         raise InferenceInputError(
             f'{path}: is a folder, but the test pipeline ({self.key}: '
-            f'{types}) decodes video files: a folder of extracted frames '
+            f'{types}) {reads}: a folder of extracted frames '
             'is classified with a config whose test pipeline reads them '
             "with RawFrameDecode, as MMAction2's rawframe configs do.")
 
@@ -333,7 +335,8 @@ class TestInputs:
             # Read and decoded: a later transform's settings (a crop larger
             # than the resized frames) fail on every input alike.
             raise InferenceInputError(
-                f'{path}: after the {kind} was read, the test '
+                f'{path}: after the {kind} '
+                f'{"were" if kind == "frames" else "was"} read, the test '
                 f'pipeline\'s {e.describe(self.key)}. Check that transform\'s '
                 'settings and those of the ones before it.') from e
         if out is None:

@@ -157,6 +157,11 @@ def test_a_gap_in_the_frames_names_the_first_missing_one(model, tmp_path):
         f"{model['config']}: test_dataloader.dataset, start_index 1; frames "
         'numbered from 0 are read with start_index=0.')
     assert 'frames' in results[good]
+    # A frame that is no image fails in the real RawFrameDecode.
+    (tmp_path / 'good' / 'img_00004.jpg').write_text('not a JPEG')
+    assert model['inferencer'](good)[good]['error'].startswith(
+        f'{good}: its frames cannot be read (RawFrameDecode '
+        '(test_dataloader.dataset.pipeline[1]) failed: ')
 
 
 def test_the_template_and_start_index_come_from_the_test_set(tmp_path):
