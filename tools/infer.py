@@ -36,6 +36,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, PretrainedLoadError,
                                 TaskError, TaskLoadError, build_test_pipeline)
+from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.datasets.short_videos import short_videos_notice
@@ -127,8 +128,10 @@ def _load_error(exc: Exception, config: str, checkpoint: str,
 def _model(config: str, pretrained, options, build):
     """``build(cfg)`` for the config at ``config`` (with ``--cfg-options``
     and ``--pretrained``), and the frames one clip of its test pipeline
-    spans (None for images); a misspelled type, or an argument that a
-    class does not take, names the config file and key, or the option."""
+    spans (None for images) and how its test set names a clip's frames
+    (None unless its test pipeline reads frames); a misspelled type, or an
+    argument that a class does not take, names the config file and key, or
+    the option."""
     cfg = _config(config, pretrained, options)
     if options and cfg.get('default_scope') in ('mmaction', 'mmpretrain'):
         # The engine checks these again, from the merged config alone.
@@ -146,17 +149,19 @@ def _model(config: str, pretrained, options, build):
         if error is None:
             raise
         raise error from cause
-    return built, clip_span(cfg, config)
+    frames = FrameFolders.of_config(cfg, config)
+    return built, clip_span(cfg, config), frames
 
 
 def _load(args):
     """The engine, the errors of tasks that could not be loaded and the
-    frames a clip of each video task spans."""
-    failed, spans = {}, {}
+    frames a clip of each video task spans, and how each names a clip's
+    frames."""
+    failed, spans, frames = {}, {}, {}
     if not args.task:
         name = ModelInferencer.default_name(args.config)
         try:
-            engine, spans[name] = _model(
+            engine, spans[name], frames[name] = _model(
                 args.config, args.pretrained, args.cfg_options,
                 lambda cfg: ModelInferencer(
                     cfg,
@@ -172,16 +177,16 @@ def _load(args):
             engine = None
             failed[name] = _load_error(e, args.config, args.checkpoint,
                                        args.pretrained)
-        return engine, failed, spans
+        return engine, failed, spans, frames
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         try:
-            _, spans[name] = _model(
+            _, spans[name], frames[name] = _model(
                 config, args.pretrained, args.cfg_options,
                 lambda cfg: engine.add_task(name, cfg, checkpoint))
         except Exception as e:
             failed[name] = _load_error(e, config, checkpoint, args.pretrained)
-    return (engine if engine.tasks else None), failed, spans
+    return (engine if engine.tasks else None), failed, spans, frames
 
 
 parse_args = parse_infer_args
@@ -202,7 +207,7 @@ def _run(args, out: ResultOutput) -> int:
     """Classify ``args.files``; print the result lines (or, with ``--out
     -``, the JSON) to ``out``, and return the exit status."""
     to_stdout = args.out == STDOUT
-    engine, failed, spans = _load(args)
+    engine, failed, spans, frames = _load(args)
     for name, message in failed.items():
         print(f'task {name}: ERROR {message}', file=sys.stderr)
     if engine is not None:
@@ -235,7 +240,7 @@ def _run(args, out: ResultOutput) -> int:
             if not to_stdout or 'error' in answer:
                 shown = dict(answer, names=classes.get(name))
                 say(f'{path}: {name}: {_top(shown, args.topk)}')
-    short = short_video_inputs(results, spans)
+    short = short_video_inputs(results, spans, frames=frames)
     if short:
         print_log(
             short_videos_notice('classified', len(short), short),

@@ -19,9 +19,10 @@ error, the notice of short videos, a JSON file), an array is
 ``inputs[INDEX]`` (:func:`input_name`, :func:`named_results`): ``json.dump``
 would write the key ``1`` as ``"1"``, which reads as a file of that name.
 """
+import functools
 import logging
 import os
-from typing import Any, Dict, List, Optional, Sequence, Tuple, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.config import Config
@@ -184,8 +185,12 @@ def check_array(where: str, array: np.ndarray, toolbox: str) -> np.ndarray:
     return np.ascontiguousarray(array)
 
 
-def collect_items(inputs: Any, toolbox: str,
-                  extensions: Sequence[str]) -> List[Tuple[InputKey, Any]]:
+def collect_items(
+    inputs: Any,
+    toolbox: str,
+    extensions: Sequence[str],
+    collect: Optional[Callable[[List[Any]], List[str]]] = None
+) -> List[Tuple[InputKey, Any]]:
     """The inputs of one call, each with the key that names it in the
     results.
 
@@ -201,6 +206,11 @@ def collect_items(inputs: Any, toolbox: str,
         toolbox (str): ``'mmaction'`` or ``'mmpretrain'``.
         extensions (Sequence[str]): The extensions of the files the model
             classifies.
+        collect (Callable, optional): Expands a list of paths into the
+            inputs that are classified, in place of ``collect_inputs``
+            (a rawframe model's clip folders,
+            :meth:`~mmadaptformer.apis.frame_folders.FrameFolders.collect`).
+            Defaults to None.
 
     Returns:
         list[tuple]: ``(key, path or array)``, in the order of ``inputs``.
@@ -211,10 +221,12 @@ def collect_items(inputs: Any, toolbox: str,
         InferenceInputError: If an array does not fit (see
             :func:`check_array`) or a folder holds no file to classify.
     """
+    if collect is None:
+        collect = functools.partial(collect_inputs, extensions=extensions)
     if isinstance(inputs, np.ndarray):
         return [(0, check_array('inputs', inputs, toolbox))]
     if isinstance(inputs, (str, os.PathLike)):
-        return [(path, path) for path in collect_inputs(inputs, extensions)]
+        return [(path, path) for path in collect([inputs])]
     if isinstance(inputs, (bytes, bytearray)) or \
             not isinstance(inputs, Sequence):
         raise _type_error('inputs', inputs)
@@ -227,7 +239,7 @@ def collect_items(inputs: Any, toolbox: str,
             continue
         if run:
             # Runs of paths between arrays: all of them when there is none.
-            found = collect_inputs(run, extensions)
+            found = collect(run)
             paths += len(found)
             items += [(path, path) for path in found]
             run = []

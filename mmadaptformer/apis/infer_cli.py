@@ -7,15 +7,18 @@ import os.path as osp
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.cli_types import check_device
+from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
+from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
                           InferenceInputError, collect_inputs, read_input_list)
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
+from .test_pipeline import test_pipeline_cfg
 
 __all__ = [
     'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
@@ -29,11 +32,16 @@ LIST_EXTENSIONS = ('.txt', '.list', '.lst')
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
 symlinked subfolders too, for video and image files; one without a file of
-the kind the models classify is refused). --list FILE adds the paths a
+the kind the models classify is refused). For a config whose test pipeline
+reads extracted frames (RawFrameDecode, as MMAction2's rawframe configs),
+a folder of frames named as the test set's filename_tmpl names them
+(img_00001.jpg, ... by default, contiguous from its start_index) is one
+clip, and a folder of such folders is its clips, in sorted order, each
+answered under its folder's path. --list FILE adds the paths a
 text file names, one a line, after the INPUTs and in its order: blank lines
 and lines starting with # are skipped, and in MMAction2's and MMPretrain's
-annotation lines ("path label", "path total_frames label") the first field
-is the path. Relative paths are resolved against the list's folder, or
+annotation lines ("path label", "frame_dir total_frames label") the first
+field is the path. Relative paths are resolved against the list's folder, or
 against --list-root DIR (an annotation file's data_prefix). --list - reads
 the list from standard input ("find data -name '*.mp4' | infer.py CONFIG
 CHECKPOINT --list -"), its relative paths resolved against the current
@@ -216,10 +224,14 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         for path in args.list:
             inputs += read_input_list(path, args.list_root)
         # Before any model loads; a folder's kind is read from the configs.
-        args.files = collect_inputs(
-            inputs,
-            _extensions(args) if any(map(osp.isdir, inputs)) else None)
-    except InferenceInputError as e:
+        frames = _frame_folders(args)
+        if frames is not None:
+            args.files = frames.collect(inputs)
+        else:
+            args.files = collect_inputs(
+                inputs,
+                _extensions(args) if any(map(osp.isdir, inputs)) else None)
+    except (InferenceInputError, ConfigError) as e:
         parser.error(str(e))
     if args.out is not None and args.out != STDOUT:
         reads = files + [(path, '--list')
@@ -292,6 +304,26 @@ def _models(args) -> list:
     """``(config, checkpoint)`` of each model."""
     return [tuple(t[1:]) for t in args.task] if args.task else \
         [(args.config, args.checkpoint)]
+
+
+def _frame_folders(args):
+    """How the first model's test set names a clip's frames, if its test
+    pipeline reads extracted frames (its inputs are expanded so, as the
+    engines expand them), else None; a config that cannot be read here is
+    named when its model loads.
+
+    Raises:
+        ConfigError: If the test set names its frames with a template that
+            names none.
+    """
+    config = _models(args)[0][0]
+    try:
+        cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
+        toolbox_of(cfg, config)
+        test_pipeline_cfg(cfg, config)
+    except Exception:  # said when the model loads, as a task error
+        return None
+    return FrameFolders.of_config(cfg, config)
 
 
 def _extensions(args) -> tuple:

@@ -6,13 +6,13 @@ import logging
 import os
 import os.path as osp
 import sys
-from typing import List, Optional, Sequence, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 from mmengine.logging import print_log
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
-    'collect_inputs', 'read_input_list'
+    'check_paths', 'walk_once', 'collect_inputs', 'read_input_list'
 ]
 
 #: The list "file" that is standard input
@@ -33,13 +33,27 @@ class InferenceInputError(ValueError):
 _Path = Union[str, os.PathLike]
 
 
-def _walk_once(folder: str, hidden: List[str]):
+def walk_once(folder: str,
+              hidden: List[str],
+              stop: Optional[Callable[[str], bool]] = None):
     """``os.walk(folder)`` into symlinked folders too, each real folder
     once: a link to a folder already walked (a loop back up, or a second
     link to the same one) is not entered again. Hidden entries (names
     starting with ``.``: macOS's ``._clip.mp4`` resource forks,
     ``.ipynb_checkpoints``, ``.git``) are not walked or yielded; their
-    paths are appended to ``hidden``."""
+    paths are appended to ``hidden``.
+
+    Args:
+        folder (str): The folder.
+        hidden (list[str]): Where the hidden paths are appended.
+        stop (Callable, optional): A folder (``folder`` itself aside) for
+            which ``stop(path)`` is true is yielded but not walked into
+            (a clip's folder of frames). Defaults to None.
+
+    Yields:
+        tuple[str, list[str]]: A folder and the names of its files and
+        folders that are not hidden.
+    """
     seen = set()
     for root, dirs, names in os.walk(folder, followlinks=True):
         real = osp.realpath(root)
@@ -49,7 +63,34 @@ def _walk_once(folder: str, hidden: List[str]):
         seen.add(real)
         hidden += [osp.join(root, n) for n in dirs + names if n[:1] == '.']
         dirs[:] = [d for d in dirs if d[:1] != '.']
+        if stop is not None and root != folder and stop(root):
+            dirs[:] = []
         yield root, [n for n in names if n[:1] != '.']
+
+
+def check_paths(paths: Union[_Path, Sequence[_Path]]) -> List[str]:
+    """One path or a sequence of them, as a list of ``str``.
+
+    Raises:
+        TypeError: If ``paths`` or one of its items is neither a ``str``
+            nor an ``os.PathLike`` of one (a sequence for ``paths``),
+            naming its index.
+    """
+    expected = 'a path (str or os.PathLike) or a sequence of paths'
+    if isinstance(paths, (str, os.PathLike)):
+        paths = [paths]
+    elif isinstance(paths, (bytes, bytearray)) or \
+            not isinstance(paths, Sequence):
+        raise TypeError(f'inputs: expected {expected}, got '
+                        f'{type(paths).__name__} {paths!r:.80}.')
+    checked = []
+    for index, item in enumerate(paths):
+        path = os.fspath(item) if isinstance(item, os.PathLike) else item
+        if not isinstance(path, str):
+            raise TypeError(f'inputs[{index}]: expected {expected}, got '
+                            f'{type(item).__name__} {item!r:.80}.')
+        checked.append(path)
+    return checked
 
 
 def collect_inputs(paths: Union[_Path, Sequence[_Path]],
@@ -86,26 +127,17 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
         TypeError: If ``paths`` or one of its items is neither a ``str``
             nor an ``os.PathLike`` of one (a sequence for ``paths``).
         InferenceInputError: If a folder holds no file with one of
-            ``extensions``, naming it and them.
+            ``extensions``, naming it and them (and, for videos, the
+            images it holds: a folder of extracted frames, which a config
+            that decodes video files does not read).
     """
-    expected = 'a path (str or os.PathLike) or a sequence of paths'
-    if isinstance(paths, (str, os.PathLike)):
-        paths = [paths]
-    elif isinstance(paths, (bytes, bytearray)) or \
-            not isinstance(paths, Sequence):
-        raise TypeError(f'inputs: expected {expected}, got '
-                        f'{type(paths).__name__} {paths!r:.80}.')
     wanted = tuple(extensions) if extensions else \
         VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
     files = []
-    for index, item in enumerate(paths):
-        path = os.fspath(item) if isinstance(item, os.PathLike) else item
-        if not isinstance(path, str):
-            raise TypeError(f'inputs[{index}]: expected {expected}, got '
-                            f'{type(item).__name__} {item!r:.80}.')
+    for path in check_paths(paths):
         if osp.isdir(path):
             found, other_kind, skipped, hidden = [], [], [], []
-            for root, names in _walk_once(path, hidden):
+            for root, names in walk_once(path, hidden):
                 for name in names:
                     lower = name.lower()
                     if lower.endswith(wanted):
@@ -123,9 +155,18 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                                                         ('image',
                                                          IMAGE_EXTENSIONS))
                                     if set(known) & set(extensions))
+                frames = '' if kinds != 'video' or not other_kind else (
+                    f'; it holds {len(other_kind)} image files (e.g. '
+                    f'{sorted(other_kind)[0]}), extracted frames? The '
+                    "model's config decodes video files (its test pipeline "
+                    'opens them, with DecordInit); a folder of frames is '
+                    'classified with a config whose test pipeline reads '
+                    "them with RawFrameDecode, as MMAction2's rawframe "
+                    'configs do')
                 raise InferenceInputError(
                     f'{path}: a folder without {kinds} files, in it or its '
-                    f'subfolders (looked for {", ".join(extensions)}).')
+                    f'subfolders (looked for {", ".join(extensions)})'
+                    f'{frames}.')
             if other_kind:
                 # A video folder's cover images (or an image folder's
                 # clips) are not the models' inputs: each would be an

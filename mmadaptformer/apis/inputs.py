@@ -31,6 +31,7 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   container_name,
                                                   one_line_error)
 from .array_inputs import ArrayPipeline, InputKey, collect_items
+from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .label_maps import config_class_names
@@ -145,13 +146,14 @@ def class_names(cfg: Config,
     return names
 
 
-#: mmaction2's transforms that open a video file for the decode after them.
-VIDEO_OPENERS = ('DecordInit', 'OpenCVInit', 'PyAVInit', 'PIMSInit')
-
-
 class TestInputs:
     """Turn files (and arrays, :meth:`load`) into model inputs with a
     config's test pipeline.
+
+    Given a config whose test pipeline reads extracted frames
+    (``RawFrameDecode``), a folder of frames is one input, and a folder of
+    such folders is its clips (:class:`~mmadaptformer.apis.frame_folders.
+    FrameFolders`, :attr:`frames`).
 
     Args:
         cfg (Config): The config (its ``default_scope`` picks video or
@@ -167,15 +169,20 @@ class TestInputs:
             VIDEO_EXTENSIONS
             if self.toolbox == 'mmaction' else IMAGE_EXTENSIONS)
         self._cfg, self._source = cfg, source
+        #: How the test set names a clip's frames; None unless the test
+        #: pipeline reads extracted frames.
+        self.frames: Optional[FrameFolders] = FrameFolders.of_config(
+            cfg, source)
         # Built at the first array: a pipeline arrays cannot go through
         # still classifies files.
         self._arrays: Optional[ArrayPipeline] = None
 
     def items(self, inputs) -> List[Tuple[InputKey, Any]]:
         """The inputs of a call, keyed as the results name them: a file
-        by its path, an array by its index (see
-        :func:`~mmadaptformer.apis.array_inputs.collect_items`)."""
-        return collect_items(inputs, self.toolbox, self.extensions)
+        (or a clip's folder of frames) by its path, an array by its index
+        (see :func:`~mmadaptformer.apis.array_inputs.collect_items`)."""
+        collect = self.frames.collect if self.frames is not None else None
+        return collect_items(inputs, self.toolbox, self.extensions, collect)
 
     def load(self, key: InputKey, item: Any) -> dict:
         """The test pipeline's output for one of :meth:`items`: a file
@@ -221,34 +228,59 @@ class TestInputs:
         decode = next((name for name in types if name.endswith('Decode')),
                       None)
         reads = f' ({decode} reads extracted frames)' if decode else ''
+        takes = 'a numpy array of frames goes through this one'
+        if self.frames is not None:
+            takes += (', and so does a folder of a clip\'s frames, named '
+                      f'as {self.frames.filename_tmpl!r} names them')
         raise InferenceInputError(
             f'{path}: the test pipeline ({self.key}: {types}) opens no '
             f'video file{reads}: a video file is classified with a pipeline '
             'that starts with DecordInit and decodes with DecordDecode, as '
-            'the recipes\' test pipelines do (a numpy array of frames goes '
-            'through this one).')
+            f'the recipes\' test pipelines do ({takes}).')
+
+    def _refuse_folder(self, path: str) -> None:
+        """Refuse a folder for a pipeline that reads files: it is no
+        input of a config that decodes video files or reads images."""
+        if self.toolbox != 'mmaction':
+            raise InferenceInputError(
+                f'{path}: is a folder; this model classifies image files.')
+        types = [type(t).__name__ for t in self.pipeline.transforms]
+        reads = 'decodes video files' if any(
+            name in VIDEO_OPENERS for name in types) else 'reads no frames'
+        raise InferenceInputError(
+            f'{path}: is a folder, but the test pipeline ({self.key}: '
+            f'{types}) {reads}: a folder of extracted frames '
+            'is classified with a config whose test pipeline reads them '
+            "with RawFrameDecode, as MMAction2's rawframe configs do.")
 
     def __call__(self, path: str) -> dict:
-        """Load and transform one file.
+        """Load and transform one file, or one clip's folder of frames.
 
         A video's container header is checked before decord opens it:
         decord crashes the process (segmentation fault) on some truncated
-        files, where the header alone tells they are cut short.
+        files, where the header alone tells they are cut short. A folder of
+        frames, for a config whose test pipeline reads them, is the sample
+        ``RawframeDataset`` would give (:meth:`~mmadaptformer.apis.
+        frame_folders.FrameFolders.sample`), its frames counted first.
 
         Args:
-            path (str): A video or an image file.
+            path (str): A video or an image file, or a folder of frames.
 
         Returns:
             dict: The test pipeline's output.
 
         Raises:
             InferenceInputError: Naming the file, if it is missing, of the
-                wrong kind, truncated or cannot be decoded.
+                wrong kind, truncated or cannot be decoded; naming the
+                folder, if the pipeline reads no frames, or its frames are
+                not there, not contiguous or cannot be read.
         """
         if not osp.exists(path):
             raise InferenceInputError(f'{path}: no such file.')
         if osp.isdir(path):
-            raise InferenceInputError(f'{path}: is a folder.')
+            if self.frames is None:
+                self._refuse_folder(path)
+            return self._transform(path, self.frames.sample(path), 'frames')
         ext = osp.splitext(path)[1].lower()
         if ext not in self.extensions:
             # '.gif' is an image, but not one of those read here (nor by
@@ -256,6 +288,13 @@ class TestInputs:
             other = 'an image' if ext in IMAGE_EXTENSIONS else (
                 'a video' if ext in VIDEO_EXTENSIONS else
                 'neither a video nor an image this tool reads')
+            if self.frames is not None and ext in IMAGE_EXTENSIONS:
+                # One of a clip's frames (img_00001.jpg) given for its clip.
+                raise InferenceInputError(
+                    f'{path}: is an image, but this model classifies clips '
+                    'given as folders of frames (its test pipeline reads '
+                    'them with RawFrameDecode); give the folder that holds '
+                    f'a clip\'s frames, e.g. {osp.dirname(path) or "."}.')
             raise InferenceInputError(
                 f'{path}: is {other} (extension {ext!r}), but this model '
                 f'classifies {self.kind}s; expected one of '
@@ -275,10 +314,19 @@ class TestInputs:
             data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         else:
             data = dict(img_path=path)
+        return self._transform(path, data, self.kind)
+
+    def _transform(self, path: str, data: dict, kind: str) -> dict:
+        """The test pipeline's output for the sample ``data`` of the file
+        or frame folder ``path``; ``kind`` names what it reads (``'video'``,
+        ``'image'``, ``'frames'``) in errors."""
         init_default_scope(self.toolbox)
         try:
             out = run_transforms(self.pipeline.transforms, data)
         except TransformError as e:
+            if e.reads_file and kind == 'frames':
+                raise InferenceInputError(f'{path}: its frames cannot be read '
+                                          f'({e.describe(self.key)}).') from e
             if e.reads_file:
                 raise InferenceInputError(
                     f'{path}: cannot be decoded as {self.a_kind}'
@@ -287,13 +335,13 @@ class TestInputs:
             # Read and decoded: a later transform's settings (a crop larger
             # than the resized frames) fail on every input alike.
             raise InferenceInputError(
-                f'{path}: after the {self.kind} was read, the test '
+                f'{path}: after the {kind} '
+                f'{"were" if kind == "frames" else "was"} read, the test '
                 f'pipeline\'s {e.describe(self.key)}. Check that transform\'s '
                 'settings and those of the ones before it.') from e
         if out is None:
             raise InferenceInputError(
-                f'{path}: the test pipeline dropped it (no {self.kind} '
-                'data).')
+                f'{path}: the test pipeline dropped it (no {kind} data).')
         return out
 
 

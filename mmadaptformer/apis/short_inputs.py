@@ -5,10 +5,12 @@ task's test pipeline spans.
 They are classified with repeated frames (the sampler loops or repeats
 them), as ``tools/test.py`` evaluates them; the test set names them
 (``DataHealthHook``), and :func:`short_video_inputs` finds them among the
-answered inputs of inference, files and arrays, so that the tools can name
+answered inputs of inference, files, arrays and folders of frames, so
+that the tools can name
 them the same way
 (:func:`~mmadaptformer.datasets.short_videos.short_videos_notice`).
 """
+import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
@@ -17,6 +19,7 @@ from mmengine.config import Config
 from mmadaptformer.datasets.short_videos import ShortVideo, clip_frames
 from mmadaptformer.utils.video_containers import inspect_video
 from .array_inputs import InputKey, input_name
+from .frame_folders import FrameFolders
 from .test_pipeline import build_test_pipeline
 
 __all__ = ['clip_span', 'short_video_inputs']
@@ -40,9 +43,12 @@ def clip_span(cfg: Config, source: str = 'config') -> Optional[int]:
     return clip_frames(build_test_pipeline(cfg, 'mmaction', source).transforms)
 
 
-def short_video_inputs(results: Dict[InputKey, dict],
-                       spans: Dict[str, Optional[int]],
-                       inputs: Any = None) -> List[ShortVideo]:
+def short_video_inputs(
+    results: Dict[InputKey, dict],
+    spans: Dict[str, Optional[int]],
+    inputs: Any = None,
+    frames: Optional[Dict[str, Optional[FrameFolders]]] = None
+) -> List[ShortVideo]:
     """The answered videos shorter than the longest clip of the tasks that
     answered them.
 
@@ -51,7 +57,11 @@ def short_video_inputs(results: Dict[InputKey, dict],
     under its index) has as many frames as its first dimension, as the
     pipeline takes it (:class:`~mmadaptformer.apis.array_inputs.
     ArrayPipeline`), and is named ``inputs[INDEX]``, as the errors about
-    it name it (:func:`~mmadaptformer.apis.array_inputs.input_name`).
+    it name it (:func:`~mmadaptformer.apis.array_inputs.input_name`). A
+    clip's folder of frames, answered by a task whose test pipeline reads
+    frames, has the frames that task's naming counts in it
+    (:meth:`~mmadaptformer.apis.frame_folders.FrameFolders.count`, as the
+    pipeline got them).
 
     Args:
         results (dict): ``{key: {task: answer}}``, as the engines return
@@ -60,6 +70,10 @@ def short_video_inputs(results: Dict[InputKey, dict],
         inputs (optional): What the engine was called with, for the arrays
             among them. Needed only when ``results`` has an array's index.
             Defaults to None.
+        frames (dict, optional): ``{task: FrameFolders or None}`` (see
+            :meth:`FrameFolders.of_config
+            <mmadaptformer.apis.frame_folders.FrameFolders.of_config>`),
+            for the folders of frames among the results. Defaults to None.
 
     Returns:
         list[tuple]: ``(path or 'inputs[INDEX]', frames, clip frames)``,
@@ -71,18 +85,25 @@ def short_video_inputs(results: Dict[InputKey, dict],
     """
     short = []
     for key, answers in results.items():
-        clips = [
-            spans[name] for name, answer in answers.items()
+        answered = [
+            name for name, answer in answers.items()
             if spans.get(name) and 'error' not in answer
         ]
-        if not clips:
+        if not answered:
             continue
+        clips = max(spans[name] for name in answered)
+        naming = next(
+            (frames[name]
+             for name in answered if frames and frames.get(name) is not None),
+            None)
         if isinstance(key, int):
-            frames = len(_array_at(inputs, key))
+            count = len(_array_at(inputs, key))
+        elif naming is not None and osp.isdir(key):
+            count = naming.count(key)
         else:
-            frames = inspect_video(key, decode_last=False).num_frames
-        if frames < max(clips):
-            short.append((input_name(key), frames, max(clips)))
+            count = inspect_video(key, decode_last=False).num_frames
+        if count < clips:
+            short.append((input_name(key), count, clips))
     return short
 
 
