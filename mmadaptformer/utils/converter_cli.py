@@ -7,7 +7,10 @@ status 2) before anything is read, a local input that is not there (as
 ``tools/train.py``, ``test.py`` and ``infer.py`` do), an input that may not
 be an address (the config) given as one, and an output file that is an
 address, one of their inputs or cannot be written (see
-:func:`.output_file.output_file_problem`), or whose extension names a
+:func:`.output_file.output_file_problem`), a file of the download cache
+that an address was or is about to be downloaded to (see
+:func:`.download_cache.cached_download`: the cache would hand the output
+out as that address's file), or whose extension names a
 format other than a torch checkpoint (``.json``, ``.yaml``, ``.py``...: a
 later reader by extension would misread it). They write that file with
 :func:`.atomic_save.atomic_torch_save`.
@@ -27,6 +30,7 @@ from typing import Any, Optional, Sequence, Tuple
 
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
+from .download_cache import cached_download
 from .local_files import first_missing_file, is_local
 from .output_file import output_file_problem
 
@@ -100,6 +104,15 @@ def parse_converter_args(
                                               for name, what in inputs])
     if problem:
         parser.error(problem)
+    urls = (getattr(args, name, None) for name in addresses)
+    download = cached_download(path, [url for url in urls if url])
+    if download is not None:
+        cached, url = download
+        parser.error(f'{out} {path} is the download cache\'s copy of {url} '
+                     f'({cached}): writing it would replace that download '
+                     'while the cache\'s record of its address stays, and a '
+                     'later load of the address would get this output '
+                     'instead. Give a path outside the download cache.')
     ext = osp.splitext(path)[1].lower()
     if ext in NOT_CHECKPOINT_EXTENSIONS:
         parser.error(f'{out} {path}: the output is a torch checkpoint, but '
