@@ -35,8 +35,8 @@ from .local_files import first_missing_file, is_local
 from .output_file import output_file_problem
 
 __all__ = [
-    'NOT_CHECKPOINT_EXTENSIONS', 'parse_converter_args',
-    'read_converter_checkpoint'
+    'NOT_CHECKPOINT_EXTENSIONS', 'converter_output_problem',
+    'parse_converter_args', 'read_converter_checkpoint'
 ]
 
 #: Output extensions of formats other than a torch checkpoint, and what
@@ -100,25 +100,53 @@ def parse_converter_args(
         parser.error(f'{out} {path}: the output is written to a local file, '
                      'not an address; give a local path (and copy the file '
                      'there afterwards)')
-    problem = output_file_problem(path, out, [(getattr(args, name), what)
-                                              for name, what in inputs])
+    problem = converter_output_problem(path, out, [(getattr(args, name), what)
+                                                   for name, what in inputs])
     if problem:
         parser.error(problem)
-    urls = (getattr(args, name, None) for name in addresses)
-    download = cached_download(path, [url for url in urls if url])
-    if download is not None:
-        cached, url = download
-        parser.error(f'{out} {path} is the download cache\'s copy of {url} '
-                     f'({cached}): writing it would replace that download '
-                     'while the cache\'s record of its address stays, and a '
-                     'later load of the address would get this output '
-                     'instead. Give a path outside the download cache.')
     ext = osp.splitext(path)[1].lower()
     if ext in NOT_CHECKPOINT_EXTENSIONS:
         parser.error(f'{out} {path}: the output is a torch checkpoint, but '
                      f'{ext!r} names {NOT_CHECKPOINT_EXTENSIONS[ext]}; give '
                      'a .pth file')
     return args
+
+
+def converter_output_problem(
+        path: str, out: str, inputs: Sequence[Tuple[Optional[str],
+                                                    str]]) -> Optional[str]:
+    """``'OUT PATH: ...'`` if a converter may not write its output file at
+    ``path``, else None.
+
+    It may not where :func:`.output_file.output_file_problem` says so (a
+    folder, one of ``inputs``, no permission), nor over a file of the
+    download cache (:func:`.download_cache.cached_download`): one that an
+    address was downloaded to (its record next to it), or that one of
+    ``inputs`` given as an address is downloaded to. The cache would keep
+    its record and hand the output out as that address's file.
+
+    Args:
+        path (str): The output path.
+        out (str): How the command line names it (``'out'``, ``'dst'``).
+        inputs (Sequence[tuple[str | None, str]]): ``(path, what)`` of each
+            file the converter reads: a local path, an address or None.
+
+    Returns:
+        str | None: The line for ``parser.error``.
+    """
+    problem = output_file_problem(path, out, inputs)
+    if problem:
+        return problem
+    download = cached_download(
+        path, [p for p, _ in inputs if p is not None and not is_local(p)])
+    if download is None:
+        return None
+    cached, url = download
+    return (f"{out} {path} is the download cache's copy of {url} "
+            f'({cached}): writing it would replace that download while the '
+            "cache's record of its address stays, and a later load of the "
+            'address would get this output instead. Give a path outside the '
+            'download cache.')
 
 
 def read_converter_checkpoint(filename: str) -> Any:

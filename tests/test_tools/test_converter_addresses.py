@@ -277,3 +277,26 @@ def test_an_output_over_a_cached_download_is_refused(served, hub, tool,
         assert f"{out} is the download cache's copy of {url} ({cached})" \
             in err, err
     assert cached.read_bytes() == before
+
+
+def test_merge_refuses_an_output_over_the_configs_own_download(
+        served, hub, video_tasks, tmp_path, capsys, clean_loggers):
+    """A config whose pretrained backbone is an address: building the
+    model downloads it into the cache, and ``merge_adapters.py`` then wrote
+    the merged model over that download (the address is known only from
+    the config, after the command line was checked)."""
+    shutil.copy(video_tasks['stock'], served['root'] / 'stock.pth')
+    url = f'{served["url"]}/stock.pth'
+    config = write_config(
+        str(tmp_path / 'task.py'), video_tasks['full']['config'],
+        pretrained_cfg(url))
+    out = hub / 'stock.pth'
+    with pytest.raises(SystemExit) as refused:
+        TOOLS['merge_adapters'].main(
+            [config, str(served['root'] / 'adapters.pth'),
+             str(out)])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert f"out {out} is the download cache's copy of {url} ({out})" in \
+        err, err
+    assert out.read_bytes() == (served['root'] / 'stock.pth').read_bytes()
