@@ -13,7 +13,9 @@ that an address was or is about to be downloaded to (see
 out as that address's file), or whose extension names a
 format other than a torch checkpoint (``.json``, ``.yaml``, ``.py``...: a
 later reader by extension would misread it). They write that file with
-:func:`.atomic_save.atomic_torch_save`.
+:func:`.atomic_save.atomic_torch_save`. ``extract_adapters.py`` and
+``merge_adapters.py`` take one command line (:func:`adapter_tool_parser`,
+:func:`parse_adapter_tool_args`).
 
 They read a checkpoint with :func:`read_converter_checkpoint`: a local file
 with :func:`.checkpoint_loading.safe_torch_load`, an address (``https://``
@@ -28,6 +30,7 @@ import os.path as osp
 from argparse import Namespace
 from typing import Any, Optional, Sequence, Tuple
 
+from .cfg_options import ConfigOptions
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
 from .download_cache import cached_download
@@ -35,8 +38,10 @@ from .local_files import first_missing_file, is_local
 from .output_file import output_file_problem
 
 __all__ = [
-    'NOT_CHECKPOINT_EXTENSIONS', 'converter_output_problem',
-    'parse_converter_args', 'read_converter_checkpoint'
+    'ADAPTER_TOOL_ADDRESSES', 'ADAPTER_TOOL_INPUTS', 'adapter_tool_parser',
+    'parse_adapter_tool_args', 'NOT_CHECKPOINT_EXTENSIONS',
+    'converter_output_problem', 'parse_converter_args',
+    'read_converter_checkpoint'
 ]
 
 #: Output extensions of formats other than a torch checkpoint, and what
@@ -51,6 +56,54 @@ NOT_CHECKPOINT_EXTENSIONS = {
     '.pickle': 'a pickle (mmengine.load reads it as one, not as a '
     'checkpoint)',
 }
+
+#: What ``extract_adapters.py`` and ``merge_adapters.py`` read, as
+#: :func:`parse_converter_args` takes it, and which of it may be an address.
+ADAPTER_TOOL_INPUTS = (('config', 'config'), ('checkpoint', 'checkpoint'),
+                       ('pretrained', '--pretrained backbone'))
+ADAPTER_TOOL_ADDRESSES = ('checkpoint', 'pretrained')
+
+
+def adapter_tool_parser(description: str, checkpoint: str, out: str,
+                        pretrained: str) -> argparse.ArgumentParser:
+    """The command line of ``extract_adapters.py`` and
+    ``merge_adapters.py``: ``CONFIG CHECKPOINT OUT [--pretrained
+    CHECKPOINT] [--cfg-options ...]``.
+
+    Args:
+        description (str): The tool's description.
+        checkpoint (str): The help of ``CHECKPOINT``, the file it reads.
+        out (str): The help of ``OUT``, the file it writes.
+        pretrained (str): The help of ``--pretrained``.
+
+    Returns:
+        argparse.ArgumentParser: The parser, for
+        :func:`parse_adapter_tool_args`.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='the AdaptFormer config')
+    parser.add_argument('checkpoint', help=checkpoint)
+    parser.add_argument('out', help=out)
+    parser.add_argument('--pretrained', metavar='CHECKPOINT', help=pretrained)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=ConfigOptions,
+        help='override settings in the config, as in tools/train.py')
+    return parser
+
+
+def parse_adapter_tool_args(parser: argparse.ArgumentParser,
+                            argv: Optional[Sequence[str]]) -> Namespace:
+    """:func:`parse_converter_args` for a parser of
+    :func:`adapter_tool_parser`: the config must be local, the checkpoint
+    and ``--pretrained`` may be addresses."""
+    return parse_converter_args(
+        parser,
+        argv,
+        'out',
+        ADAPTER_TOOL_INPUTS,
+        addresses=ADAPTER_TOOL_ADDRESSES)
 
 
 def parse_converter_args(
