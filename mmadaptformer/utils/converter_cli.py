@@ -7,10 +7,15 @@ status 2) before anything is read, a local input that is not there (as
 ``tools/train.py``, ``test.py`` and ``infer.py`` do), an input that may not
 be an address (the config) given as one, and an output file that is an
 address, one of their inputs or cannot be written (see
-:func:`.output_file.output_file_problem`), or whose extension names a
+:func:`.output_file.output_file_problem`), a file of the download cache
+that an address was or is about to be downloaded to (see
+:func:`.download_cache.cached_download`: the cache would hand the output
+out as that address's file), or whose extension names a
 format other than a torch checkpoint (``.json``, ``.yaml``, ``.py``...: a
 later reader by extension would misread it). They write that file with
-:func:`.atomic_save.atomic_torch_save`.
+:func:`.atomic_save.atomic_torch_save`. ``extract_adapters.py`` and
+``merge_adapters.py`` take one command line (:func:`adapter_tool_parser`,
+:func:`parse_adapter_tool_args`).
 
 They read a checkpoint with :func:`read_converter_checkpoint`: a local file
 with :func:`.checkpoint_loading.safe_torch_load`, an address (``https://``
@@ -25,13 +30,17 @@ import os.path as osp
 from argparse import Namespace
 from typing import Any, Optional, Sequence, Tuple
 
+from .cfg_options import ConfigOptions
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
+from .download_cache import cached_download
 from .local_files import first_missing_file, is_local
 from .output_file import output_file_problem
 
 __all__ = [
-    'NOT_CHECKPOINT_EXTENSIONS', 'parse_converter_args',
+    'ADAPTER_TOOL_ADDRESSES', 'ADAPTER_TOOL_INPUTS', 'adapter_tool_parser',
+    'parse_adapter_tool_args', 'NOT_CHECKPOINT_EXTENSIONS',
+    'converter_output_problem', 'parse_converter_args',
     'read_converter_checkpoint'
 ]
 
@@ -47,6 +56,54 @@ NOT_CHECKPOINT_EXTENSIONS = {
     '.pickle': 'a pickle (mmengine.load reads it as one, not as a '
     'checkpoint)',
 }
+
+#: What ``extract_adapters.py`` and ``merge_adapters.py`` read, as
+#: :func:`parse_converter_args` takes it, and which of it may be an address.
+ADAPTER_TOOL_INPUTS = (('config', 'config'), ('checkpoint', 'checkpoint'),
+                       ('pretrained', '--pretrained backbone'))
+ADAPTER_TOOL_ADDRESSES = ('checkpoint', 'pretrained')
+
+
+def adapter_tool_parser(description: str, checkpoint: str, out: str,
+                        pretrained: str) -> argparse.ArgumentParser:
+    """The command line of ``extract_adapters.py`` and
+    ``merge_adapters.py``: ``CONFIG CHECKPOINT OUT [--pretrained
+    CHECKPOINT] [--cfg-options ...]``.
+
+    Args:
+        description (str): The tool's description.
+        checkpoint (str): The help of ``CHECKPOINT``, the file it reads.
+        out (str): The help of ``OUT``, the file it writes.
+        pretrained (str): The help of ``--pretrained``.
+
+    Returns:
+        argparse.ArgumentParser: The parser, for
+        :func:`parse_adapter_tool_args`.
+    """
+    parser = argparse.ArgumentParser(description=description)
+    parser.add_argument('config', help='the AdaptFormer config')
+    parser.add_argument('checkpoint', help=checkpoint)
+    parser.add_argument('out', help=out)
+    parser.add_argument('--pretrained', metavar='CHECKPOINT', help=pretrained)
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=ConfigOptions,
+        help='override settings in the config, as in tools/train.py')
+    return parser
+
+
+def parse_adapter_tool_args(parser: argparse.ArgumentParser,
+                            argv: Optional[Sequence[str]]) -> Namespace:
+    """:func:`parse_converter_args` for a parser of
+    :func:`adapter_tool_parser`: the config must be local, the checkpoint
+    and ``--pretrained`` may be addresses."""
+    return parse_converter_args(
+        parser,
+        argv,
+        'out',
+        ADAPTER_TOOL_INPUTS,
+        addresses=ADAPTER_TOOL_ADDRESSES)
 
 
 def parse_converter_args(
@@ -96,8 +153,8 @@ def parse_converter_args(
         parser.error(f'{out} {path}: the output is written to a local file, '
                      'not an address; give a local path (and copy the file '
                      'there afterwards)')
-    problem = output_file_problem(path, out, [(getattr(args, name), what)
-                                              for name, what in inputs])
+    problem = converter_output_problem(path, out, [(getattr(args, name), what)
+                                                   for name, what in inputs])
     if problem:
         parser.error(problem)
     ext = osp.splitext(path)[1].lower()
@@ -106,6 +163,43 @@ def parse_converter_args(
                      f'{ext!r} names {NOT_CHECKPOINT_EXTENSIONS[ext]}; give '
                      'a .pth file')
     return args
+
+
+def converter_output_problem(
+        path: str, out: str, inputs: Sequence[Tuple[Optional[str],
+                                                    str]]) -> Optional[str]:
+    """``'OUT PATH: ...'`` if a converter may not write its output file at
+    ``path``, else None.
+
+    It may not where :func:`.output_file.output_file_problem` says so (a
+    folder, one of ``inputs``, no permission), nor over a file of the
+    download cache (:func:`.download_cache.cached_download`): one that an
+    address was downloaded to (its record next to it), or that one of
+    ``inputs`` given as an address is downloaded to. The cache would keep
+    its record and hand the output out as that address's file.
+
+    Args:
+        path (str): The output path.
+        out (str): How the command line names it (``'out'``, ``'dst'``).
+        inputs (Sequence[tuple[str | None, str]]): ``(path, what)`` of each
+            file the converter reads: a local path, an address or None.
+
+    Returns:
+        str | None: The line for ``parser.error``.
+    """
+    problem = output_file_problem(path, out, inputs)
+    if problem:
+        return problem
+    download = cached_download(
+        path, [p for p, _ in inputs if p is not None and not is_local(p)])
+    if download is None:
+        return None
+    cached, url = download
+    return (f"{out} {path} is the download cache's copy of {url} "
+            f'({cached}): writing it would replace that download while the '
+            "cache's record of its address stays, and a later load of the "
+            'address would get this output instead. Give a path outside the '
+            'download cache.')
 
 
 def read_converter_checkpoint(filename: str) -> Any:

@@ -24,6 +24,10 @@ take any file of that name as the address's. This cache keeps that layout
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
 
+A tool that writes a file asks :func:`cached_download` first: writing
+over a download would keep its record, and the cache would hand the
+written file out as the address's.
+
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, and a
 refused file already in the cache is renamed to ``<name>.refused``.
@@ -34,7 +38,7 @@ import os
 import os.path as osp
 import re
 import tempfile
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Iterable, Optional, Tuple
 from urllib.error import HTTPError
 from urllib.parse import urlparse
 
@@ -44,10 +48,11 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, VALIDATORS, changed_since, fetch_to_file
+from .output_file import same_file
 
 __all__ = [
-    'cache_path', 'fetch_verified', 'promised_hash', 'download_failure',
-    'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'cache_path', 'cached_download', 'fetch_verified', 'promised_hash',
+    'download_failure', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
@@ -128,7 +133,6 @@ def _hash_mismatch(path: str, url: str) -> Optional[str]:
 def _cache_dir(model_dir: Optional[str]) -> str:
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-    os.makedirs(model_dir, exist_ok=True)
     return model_dir
 
 
@@ -183,7 +187,8 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
             (``<hub dir>/checkpoints``) if None.
 
     Returns:
-        str: The cached file's path (it may not exist yet).
+        str: The cached file's path (it, and its folder, may not exist
+        yet).
     """
     name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
     folder = _cache_dir(model_dir)
@@ -193,6 +198,39 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
         return cached
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
     return osp.join(folder, f'{key}-{name}')
+
+
+def cached_download(path: str,
+                    urls: Iterable[str]) -> Optional[Tuple[str, str]]:
+    """The cached download that writing ``path`` would replace, if any.
+
+    Writing there would keep the download's ``.url`` record, so a later
+    load of its address would take the written file for the download (the
+    server's validators have not changed) and silently get it instead.
+
+    Args:
+        path (str): A local path about to be written.
+        urls (Iterable[str]): Addresses that are about to be downloaded
+            (the ``http(s)://`` ones are looked up in PyTorch's hub cache,
+            as :func:`cache_path` places them, whether or not they were
+            downloaded yet).
+
+    Returns:
+        tuple[str, str] | None: The cached file (as the cache names it) and
+        its address: the one its record names where ``path`` is a recorded
+        download, else the first of ``urls`` whose download ``path`` is.
+    """
+    # Through a link too: writing it replaces what it points to.
+    real = osp.realpath(path)
+    recorded = _recorded_url(real) if osp.isfile(real) else None
+    if recorded:
+        return real, recorded
+    for url in urls:
+        if urlparse(url).scheme in ('http', 'https'):
+            cached = cache_path(url)
+            if same_file(path, cached):
+                return cached, url
+    return None
 
 
 def _check_unrecorded(url: str, cached: str) -> None:
@@ -304,6 +342,7 @@ def _download_into(url: str, cached: str, map_location: Any,
     # torch.load tells a safetensors file by its name, so the download
     # keeps that ending while it is checked.
     ending = SAFETENSORS_SUFFIX if cached.endswith(SAFETENSORS_SUFFIX) else ''
+    os.makedirs(osp.dirname(cached), exist_ok=True)
     fd, partial = tempfile.mkstemp(
         prefix=osp.basename(cached) + '.',
         suffix='.partial' + ending,

@@ -1,14 +1,18 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Key names of official and timm ViT checkpoints (VideoMAE, MAE,
-AdaptFormer), in one place for the converters
+AdaptFormer), and what they tell about a state dict
+(:func:`official_vit_layout`), in one place for the converters
 (``mmadaptformer.models.converters.detect``) and the ``--pretrained``
 refusal's advice (:mod:`.pretrained_conversion`); and the patch embedding
 of the toolboxes' own ViTs, which tells their layout from those."""
 import re
+from dataclasses import dataclass
+from typing import Any, Mapping, Optional, Tuple
 
 __all__ = [
-    'ADAPTER_KEY', 'PATCH_EMBED_KEY', 'PRETRAIN_PREFIXES',
-    'TOOLBOX_PATCH_EMBED_KEY'
+    'ADAPTER_KEY', 'PATCH_EMBED_KEY', 'PATCH_MODALITIES', 'PRETRAIN_PREFIXES',
+    'TOOLBOX_PATCH_EMBED_KEY', 'OfficialViTLayout', 'is_mae_decoder_key',
+    'official_vit_layout'
 ]
 
 #: What only a trained AdaptFormer model holds: its adapters.
@@ -17,7 +21,57 @@ ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
 PRETRAIN_PREFIXES = ('encoder.', 'decoder.', 'encoder_to_decoder.')
 #: The patch embedding: Conv3d (5-D) for video, Conv2d (4-D) for images.
 PATCH_EMBED_KEY = 'patch_embed.proj.weight'
+#: The modality a patch embedding's number of dimensions tells.
+PATCH_MODALITIES = {5: 'video', 4: 'image'}
 #: The patch embedding of mmaction2's and mmpretrain's own
 #: ``VisionTransformer`` (mmcv's ``PatchEmbed``), as their model zoos save
 #: it under ``backbone.``.
 TOOLBOX_PATCH_EMBED_KEY = 'patch_embed.projection.weight'
+
+
+def is_mae_decoder_key(key: str) -> bool:
+    """Whether ``key`` belongs to an MAE pre-training decoder
+    (``decoder_*``, ``mask_token``)."""
+    return key.startswith('decoder_') or key == 'mask_token'
+
+
+@dataclass(frozen=True)
+class OfficialViTLayout:
+    """What the key names of official or timm ViT weights show.
+
+    Attributes:
+        pretrain (tuple[str]): The VideoMAE pre-training keys
+            (:data:`PRETRAIN_PREFIXES`), in the weights' order.
+        patch_embed (Any): The weights' :data:`PATCH_EMBED_KEY` tensor, or
+            None.
+        adapters (tuple[str]): The AdaptFormer adapter keys
+            (:data:`ADAPTER_KEY`).
+    """
+    pretrain: Tuple[str, ...]
+    patch_embed: Any
+    adapters: Tuple[str, ...]
+
+    @property
+    def modality(self) -> Optional[str]:
+        """``'video'`` for VideoMAE pre-training keys or a Conv3d patch
+        embedding, ``'image'`` for a Conv2d one, else None."""
+        if self.pretrain:
+            return 'video'
+        return PATCH_MODALITIES.get(
+            len(getattr(self.patch_embed, 'shape', ())))
+
+
+def official_vit_layout(weights: Mapping[str, Any]) -> OfficialViTLayout:
+    """Read what the key names of ``weights`` show about their layout.
+
+    Args:
+        weights (Mapping): The weights (key -> tensor).
+
+    Returns:
+        OfficialViTLayout: Its pre-training keys, patch embedding and
+        adapter keys.
+    """
+    return OfficialViTLayout(
+        pretrain=tuple(k for k in weights if k.startswith(PRETRAIN_PREFIXES)),
+        patch_embed=weights.get(PATCH_EMBED_KEY),
+        adapters=tuple(k for k in weights if ADAPTER_KEY.search(k)))

@@ -20,7 +20,7 @@ from typing import Any, List, Mapping, Optional, Tuple
 
 from .checkpoint_loading import safe_torch_load
 from .local_files import is_local
-from .official_vit_keys import ADAPTER_KEY, PATCH_EMBED_KEY, PRETRAIN_PREFIXES
+from .official_vit_keys import PATCH_EMBED_KEY, official_vit_layout
 
 __all__ = [
     'CONVERT_VIT', 'conversion_advice', 'is_vit_host', 'mmpretrain_converter',
@@ -175,17 +175,16 @@ def vit_source_kind(weights: Any) -> Tuple[Optional[str], bool, str]:
         whether it holds AdaptFormer adapters (``adaptmlp``); and a phrase
         naming the key that shows the modality (``''`` if none).
     """
-    keys = tensor_keys(weights)
-    adapters = any(ADAPTER_KEY.search(k) for k in keys)
-    encoder = next((k for k in keys if k.startswith(PRETRAIN_PREFIXES)), None)
-    if encoder is not None:
-        return 'video', adapters, f'VideoMAE pre-training keys ({encoder!r})'
-    patch = weights.get(PATCH_EMBED_KEY) if keys else None
-    ndim = len(getattr(patch, 'shape', ()))
-    if ndim in (4, 5):
-        return ('video' if ndim == 5 else 'image'), adapters, (
-            f'a Conv{ndim - 2}d patch embedding, {PATCH_EMBED_KEY!r} of shape '
-            f'{tuple(patch.shape)}')
+    layout = official_vit_layout({k: weights[k] for k in tensor_keys(weights)})
+    adapters = bool(layout.adapters)
+    if layout.pretrain:
+        return 'video', adapters, (
+            f'VideoMAE pre-training keys ({layout.pretrain[0]!r})')
+    if layout.modality is not None:
+        shape = tuple(layout.patch_embed.shape)
+        return layout.modality, adapters, (
+            f'a Conv{len(shape) - 2}d patch embedding, {PATCH_EMBED_KEY!r} '
+            f'of shape {shape}')
     return None, adapters, ''
 
 

@@ -214,3 +214,89 @@ def test_an_address_with_nothing_there_is_one_line(served, hub, tmp_path, tool,
     assert f'{url}: HTTP 404 File not found. ' in text, text
     assert not out.exists()
     assert not hub.exists() or os.listdir(hub) == []
+
+
+def _argv(tool: str, served: dict, checkpoint: str, out) -> list:
+    """The command line of a converter that reads ``checkpoint``."""
+    if tool == 'convert_official':
+        return [checkpoint, str(out)] + VIDEOMAE
+    return [served['config'], checkpoint, str(out)]
+
+
+#: What each converter reads, by the file the server serves.
+READS = dict(
+    convert_official='official.pth',
+    extract_adapters='full.pth',
+    merge_adapters='adapters.pth')
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_an_output_over_the_download_of_its_input_is_refused(
+        served, hub, tool, capsys, clean_loggers):
+    """``TOOL URL <hub>/<name of URL>`` downloaded the address into the
+    cache, then wrote the output over it; the ``.url`` record stayed, so a
+    later load of the address got the converted file instead."""
+    name = READS[tool]
+    url = f'{served["url"]}/{name}'
+    out = hub / name
+    with pytest.raises(SystemExit) as refused:
+        TOOLS[tool].main(_argv(tool, served, url, out))
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert f"out {out} is the download cache's copy of {url} ({out})" in \
+        err.replace('dst ', 'out '), err
+    assert 'Give a path outside the download cache.' in err, err
+    # Refused before anything was read: nothing downloaded, nothing made.
+    assert not hub.exists()
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_an_output_over_a_cached_download_is_refused(served, hub, tool,
+                                                     tmp_path, capsys,
+                                                     clean_loggers):
+    """An output naming a file the cache holds for an address (its
+    ``.url`` record next to it) replaced the download, also when the
+    converter read a local file or a link led there; the address then
+    loaded as the converted file."""
+    name = READS[tool]
+    url = f'{served["url"]}/{name}'
+    # A first run from the address downloads it into the cache.
+    TOOLS[tool].main(_argv(tool, served, url, tmp_path / 'first.pth'))
+    cached = hub / name
+    assert (hub / (name + '.url')).read_text().startswith(url + '\n')
+    before = cached.read_bytes()
+    link = tmp_path / 'link.pth'
+    link.symlink_to(cached)
+    capsys.readouterr()
+    for out in (cached, link):
+        with pytest.raises(SystemExit) as refused:
+            TOOLS[tool].main(
+                _argv(tool, served, str(served['root'] / name), out))
+        assert refused.value.code == 2
+        err = capsys.readouterr().err
+        assert f"{out} is the download cache's copy of {url} ({cached})" \
+            in err, err
+    assert cached.read_bytes() == before
+
+
+def test_merge_refuses_an_output_over_the_configs_own_download(
+        served, hub, video_tasks, tmp_path, capsys, clean_loggers):
+    """A config whose pretrained backbone is an address: building the
+    model downloads it into the cache, and ``merge_adapters.py`` then wrote
+    the merged model over that download (the address is known only from
+    the config, after the command line was checked)."""
+    shutil.copy(video_tasks['stock'], served['root'] / 'stock.pth')
+    url = f'{served["url"]}/stock.pth'
+    config = write_config(
+        str(tmp_path / 'task.py'), video_tasks['full']['config'],
+        pretrained_cfg(url))
+    out = hub / 'stock.pth'
+    with pytest.raises(SystemExit) as refused:
+        TOOLS['merge_adapters'].main(
+            [config, str(served['root'] / 'adapters.pth'),
+             str(out)])
+    assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert f"out {out} is the download cache's copy of {url} ({out})" in \
+        err, err
+    assert out.read_bytes() == (served['root'] / 'stock.pth').read_bytes()

@@ -41,51 +41,34 @@ from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
                                   own_loading_hint_of_cfg)
 from mmadaptformer.utils import backbone_init_cfg_key, set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
-from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.converter_cli import (parse_converter_args,
+from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
+                                               converter_output_problem,
+                                               parse_adapter_tool_args,
                                                read_converter_checkpoint)
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.local_files import is_local
-from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description='Extract the trainable parts of a full checkpoint')
-    parser.add_argument('config', help='the AdaptFormer config')
-    parser.add_argument(
-        'checkpoint',
-        help='a full checkpoint (a file, or an http(s):// address, loaded '
-        'with weights_only=True as load_checkpoint does)')
-    parser.add_argument('out', help='the adapter-only checkpoint to write')
-    parser.add_argument(
-        '--pretrained',
-        metavar='CHECKPOINT',
-        help='pretrained weights of the frozen backbone the adapters were '
-        'trained on, which the tensors the config leaves frozen must equal '
-        '(default: the one a merged checkpoint records, else the one the '
-        'config names for its backbone when it is a local file that is '
+    return adapter_tool_parser(
+        'Extract the trainable parts of a full checkpoint',
+        checkpoint='a full checkpoint (a file, or an http(s):// address, '
+        'loaded with weights_only=True as load_checkpoint does)',
+        out='the adapter-only checkpoint to write',
+        pretrained='pretrained weights of the frozen backbone the adapters '
+        'were trained on, which the tensors the config leaves frozen must '
+        'equal (default: the one a merged checkpoint records, else the one '
+        'the config names for its backbone when it is a local file that is '
         'there; without any, nothing is compared and the tool says why)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='override settings in the config, as in tools/train.py')
-    return parser
 
 
 def parse_args(argv=None):
-    return parse_converter_args(
-        build_parser(),
-        argv,
-        'out', [('config', 'config'), ('checkpoint', 'checkpoint'),
-                ('pretrained', '--pretrained backbone')],
-        addresses=('checkpoint', 'pretrained'))
+    return parse_adapter_tool_args(build_parser(), argv)
 
 
 #: What a full checkpoint is, for the errors about one that is not.
@@ -239,8 +222,8 @@ def extract(args):
     state = full_state_dict(checkpoint, args.checkpoint)
     reference, uncompared, configs_own = reference_backbone(args, meta, cfg)
     if reference is not None:
-        problem = output_file_problem(args.out, 'out',
-                                      [(reference, 'pretrained backbone')])
+        problem = converter_output_problem(
+            args.out, 'out', [(reference, 'pretrained backbone')])
         if problem:
             build_parser().error(problem)
     if reference is not None and not configs_own:

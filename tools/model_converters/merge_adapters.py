@@ -39,44 +39,27 @@ from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
-from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.converter_cli import (parse_converter_args,
+from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
+                                               converter_output_problem,
+                                               parse_adapter_tool_args,
                                                read_converter_checkpoint)
-from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.state_dict_check import check_state_dict
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
-        description='Merge an adapter-only checkpoint into its backbone')
-    parser.add_argument('config', help='the AdaptFormer config')
-    parser.add_argument(
-        'checkpoint',
-        help='an adapter-only checkpoint (a file, or an http(s):// address, '
-        'loaded with weights_only=True as load_checkpoint does)')
-    parser.add_argument('out', help='the full checkpoint to write')
-    parser.add_argument(
-        '--pretrained',
-        metavar='CHECKPOINT',
-        help='pretrained weights of the frozen backbone, as in '
+    return adapter_tool_parser(
+        'Merge an adapter-only checkpoint into its backbone',
+        checkpoint='an adapter-only checkpoint (a file, or an http(s):// '
+        'address, loaded with weights_only=True as load_checkpoint does)',
+        out='the full checkpoint to write',
+        pretrained='pretrained weights of the frozen backbone, as in '
         'tools/train.py and tools/test.py (default: the config\'s)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='override settings in the config, as in tools/train.py')
-    return parser
 
 
 def parse_args(argv=None):
-    return parse_converter_args(
-        build_parser(),
-        argv,
-        'out', [('config', 'config'), ('checkpoint', 'checkpoint'),
-                ('pretrained', '--pretrained backbone')],
-        addresses=('checkpoint', 'pretrained'))
+    return parse_adapter_tool_args(build_parser(), argv)
 
 
 #: What an adapter-only checkpoint is, for the errors about one that is
@@ -151,9 +134,9 @@ def merge(args):
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)
     # The config's own pretrained path is known only now.
-    problem = output_file_problem(args.out, 'out',
-                                  [(source, 'pretrained backbone')
-                                   for source in sources.values()])
+    problem = converter_output_problem(args.out, 'out',
+                                       [(source, 'pretrained backbone')
+                                        for source in sources.values()])
     if problem:
         build_parser().error(problem)
     # Adapters of another task (another head) are named, not a traceback.

@@ -6,9 +6,10 @@ from typing import Dict, List, Optional
 from torch import Tensor
 
 from mmadaptformer.utils.official_vit_keys import (ADAPTER_KEY,
-                                                   PATCH_EMBED_KEY,
-                                                   PRETRAIN_PREFIXES,
-                                                   TOOLBOX_PATCH_EMBED_KEY)
+                                                   PATCH_MODALITIES,
+                                                   TOOLBOX_PATCH_EMBED_KEY,
+                                                   is_mae_decoder_key,
+                                                   official_vit_layout)
 from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, MMACTION2_TYPE,
                      PRETRAIN_TYPES, VIDEO_TYPES, ConversionError,
                      SourceTypeMismatchError, shape_of)
@@ -22,7 +23,10 @@ OFFICIAL_BLOCK_KEY = re.compile(r'\.attn\.[qkv]_proj\.|^blocks\.\d+\.fc[12]\.')
 # Keys that only the official AdaptFormer code writes.
 ADAPTFORMER_MARKERS = re.compile('|'.join(
     p.pattern for p in (ADAPTER_KEY, OFFICIAL_BLOCK_KEY, HEAD_KEY)))
-PATCH_KINDS = {5: 'Conv3d (video)', 4: 'Conv2d (image)'}
+PATCH_KINDS = {
+    dims: f'Conv{dims - 2}d ({modality})'
+    for dims, modality in PATCH_MODALITIES.items()
+}
 
 #: What each source type holds, for the refusal of a type that does not fit.
 TYPE_CONTENTS = {
@@ -79,9 +83,10 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
         str: The detected source type.
     """
     keys = list(state_dict)
-    if any(k.startswith(PRETRAIN_PREFIXES) for k in keys):
+    layout = official_vit_layout(state_dict)
+    if layout.pretrain:
         return 'videomae'
-    patch = state_dict.get(PATCH_EMBED_KEY)
+    patch = layout.patch_embed
     toolbox = toolbox_patch_embed(state_dict)
     if patch is None and toolbox is not None:
         projection = state_dict[toolbox]
@@ -100,9 +105,8 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
             "'encoder.'-prefixed keys (VideoMAE pre-training). Its first keys "
             f'are {keys[:8]}. Is it already converted? Otherwise pass the '
             f'type explicitly (one of {CONVERTIBLE_TYPES}).')
-    is_video = patch.dim() == 5
-    if not is_video and any(
-            k.startswith('decoder_') or k == 'mask_token' for k in keys):
+    is_video = layout.modality == 'video'
+    if not is_video and any(is_mae_decoder_key(k) for k in keys):
         return 'mae'
     official = any(ADAPTFORMER_MARKERS.search(k) for k in keys)
     if is_video:
@@ -129,8 +133,8 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
     """
     keys = list(state_dict)
     found = []
-    encoder = [k for k in keys if k.startswith(PRETRAIN_PREFIXES)]
-    patch = state_dict.get(PATCH_EMBED_KEY)
+    layout = official_vit_layout(state_dict)
+    encoder, patch = list(layout.pretrain), layout.patch_embed
     if encoder:
         found.append(_some(encoder, 'VideoMAE pre-training keys'))
     elif patch is not None:
@@ -143,12 +147,10 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
         kind = PATCH_KINDS.get(projection.dim(), f'{projection.dim()}-D')
         found.append(f"a {kind} patch embedding in the toolboxes' own layout "
                      f'({toolbox!r} {shape_of(projection)})')
-    decoder = [
-        k for k in keys if k.startswith('decoder_') or k == 'mask_token'
-    ]
+    decoder = [k for k in keys if is_mae_decoder_key(k)]
     if decoder and not encoder:
         found.append(_some(decoder, 'an MAE pre-training decoder'))
-    adapters = [k for k in keys if ADAPTER_KEY.search(k)]
+    adapters = list(layout.adapters)
     head = [k for k in keys if HEAD_KEY.search(k)]
     if adapters:
         found.append(_some(adapters, 'trained adapters'))
@@ -191,7 +193,7 @@ def check_source_type(state_dict: Dict[str, Tensor], source_type: str) -> None:
         SourceTypeMismatchError: The key names say another type; it names
             that type and what the checkpoint holds.
     """
-    adapters = any(ADAPTER_KEY.search(k) for k in state_dict)
+    adapters = bool(official_vit_layout(state_dict).adapters)
     try:
         detected = detect_source_type(state_dict)
     except ConversionError:

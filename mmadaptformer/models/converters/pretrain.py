@@ -7,7 +7,8 @@ from typing import Optional
 import torch
 from torch import Tensor
 
-from mmadaptformer.utils.official_vit_keys import PATCH_EMBED_KEY
+from mmadaptformer.utils.official_vit_keys import (PATCH_EMBED_KEY,
+                                                   is_mae_decoder_key)
 from .common import BACKBONE_PREFIX, sinusoid_encoding, video_tokens
 from .key_mapper import KeyMapper
 
@@ -27,7 +28,7 @@ def split_pretrain(conv: KeyMapper) -> None:
             conv.strip_source_prefix('encoder.')
     else:
         for key in list(conv.remaining):
-            if key.startswith('decoder_') or key == 'mask_token':
+            if is_mae_decoder_key(key):
                 conv.drop(key, 'pre-training decoder')
     for key in list(conv.remaining):
         if key.startswith('head.'):
