@@ -18,11 +18,19 @@ epoch length and rounds them down, which keeps ``begin >= end``; an
 ``end`` that would depend on the epoch length (an iteration-counted
 scheduler without ``end`` under an epoch-based loop) and a scheduler that
 is not MMEngine's own (which may check otherwise) are left to the Runner.
+
+A run shorter than a scheduler's explicit ``end`` (a stock recipe's
+``LinearLR`` warm-up with ``end=200`` under ``train_cfg.max_epochs=1``) is
+valid for MMEngine, but the learning rate never reaches the schedule's
+later values; :func:`check_param_scheduler` logs a warning naming the entry,
+its ``end`` and the training length, in the entry's unit.
 """
+import logging
 import numbers
 from typing import Iterator, Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 from mmengine.registry import PARAM_SCHEDULERS
 
@@ -95,7 +103,8 @@ def check_param_scheduler(cfg: Config,
                           source: str,
                           options: Optional[dict] = None) -> None:
     """Refuse a ``param_scheduler`` entry whose ``end`` (given, or the
-    training length the Runner gives it) is not after its ``begin``.
+    training length the Runner gives it) is not after its ``begin``, and
+    warn of one whose given ``end`` is after the end of training.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged; one whose
@@ -125,7 +134,12 @@ def check_param_scheduler(cfg: Config,
         length = loop_length(train_cfg, by_epoch)
         given = 'end' in entry
         end = entry['end'] if given else (length or (None, None))[1]
-        if not (_number(begin) and _number(end)) or end > begin:
+        if not (_number(begin) and _number(end)):
+            continue
+        if end > begin:
+            if given:
+                _warn_if_past_training(key, getattr(cls, '__name__', kind),
+                                       entry, length, source, options)
             continue
         if entry.get('convert_to_iter_based') and end == INF and begin < INF:
             continue  # INF stays; begin grows with the epoch length
@@ -133,6 +147,35 @@ def check_param_scheduler(cfg: Config,
             _refusal(key, getattr(cls, '__name__', kind), begin, end, given,
                      length if length and length[1] == end else None,
                      'epochs' if by_epoch else 'iterations', source, options))
+
+
+def _warn_if_past_training(key: str, name: str, entry: dict,
+                           length: Optional[Tuple[str, int]], source: str,
+                           options: Optional[dict]) -> None:
+    """Warn if ``entry``'s given ``end`` is after ``length``, the end of
+    training in ``entry``'s unit; None (unknown before the data is built)
+    and MMEngine's ``INF`` (no end) are not compared."""
+    end, by_epoch = entry['end'], bool(entry.get('by_epoch', True))
+    if length is None or end >= INF or end <= length[1]:
+        return
+    if entry.get('convert_to_iter_based') and by_epoch and \
+            length[0] != 'train_cfg.max_epochs':
+        return  # epochs x an epoch length against max_iters: unknown here
+    unit = 'epochs' if by_epoch else 'iterations'
+    where = option_place(f'{key}.end', options) or option_place(
+        length[0], options) or source
+    # Or ('train_cfg (IterBasedTrainLoop, which counts one epoch)', 1).
+    given = f'{length[0]}={length[1]}' if length[0].startswith(
+        'train_cfg.') else length[0]
+    print_log(
+        f'{where}: {key} ({name}) has end={end} ({unit}), but training '
+        f'ends after {length[1]} {unit} ({given}): the learning rate '
+        f'(or momentum) follows it only up to {unit[:-1]} {length[1]} and '
+        f'never reaches its values from there to {end}. Set {key}.end to '
+        f'at most {length[1]} for a schedule that completes, or train '
+        f'longer.',
+        logger='current',
+        level=logging.WARNING)
 
 
 def _refusal(key: str, name: str, begin, end, given: bool,

@@ -98,6 +98,10 @@ def test_amp_step_against_float32_and_frozen_bit_identical(ctx, clean_loggers):
     assert expected['bfloat16 with_cp gradient cosine vs plain path'][
         'measured'] > 0.999
     assert result['details']['bfloat16_wrapper'] == 'CPUAmpOptimWrapper'
+    # Recorded for the GPU run to show; the CPU path calls nothing
+    # deprecated either.
+    assert result['details']['deprecation_warnings'] == []
+    assert expected['deprecation / future warnings naming AMP']['ok']
 
 
 def _float16_loss_scaling(model, init_scale):
@@ -433,6 +437,10 @@ def test_train_image_amp_against_float32(ctx, clean_loggers):
         len(result['details']['float32_losses']) == 4
     # Resume and test are the video task's part.
     assert not any(name.startswith(('resume', 'test')) for name in expected)
+    # Of each AMP run (the test's served tools keep their own warning
+    # filters: the log parsing is test_gpu_check_deprecations.py's).
+    assert result['details']['deprecation_warnings'] == {'bfloat16': []}
+    assert expected['bfloat16: deprecation / future warnings naming AMP']['ok']
 
     # The two checkpoints are two tasks on one frozen backbone: served
     # together in one batched forward, each scores as it does alone.

@@ -1,7 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""CPUAmpOptimWrapper: bfloat16 autocast training on the CPU."""
+"""CPUAmpOptimWrapper: bfloat16 autocast training on the CPU, and on CUDA
+MMEngine's AmpOptimWrapper without what torch 2 deprecates."""
 import copy
 import re
+import warnings
 
 import pytest
 import torch
@@ -12,9 +14,11 @@ from mmengine.config import Config
 from mmengine.device import get_device
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner.amp import autocast
 from torch.testing import assert_close
 
 from mmadaptformer.engine import CPUAmpOptimWrapper
+from mmadaptformer.engine.optimizers import amp_cast_dtype, build_grad_scaler
 from mmadaptformer.models import (adapter_modules, apply_trainable,
                                   plan_trainable)
 
@@ -167,3 +171,125 @@ def test_train_tool_amp_on_cpu(tmp_path, tiny_video_data):
     losses = [float(v) for v in re.findall(r' loss: (\S+)', proc.stdout)]
     assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
     assert (work_dir / 'epoch_1.pth').is_file()
+
+
+def _deprecations(caught):
+    return [
+        f'{w.category.__name__}: {w.message}' for w in caught
+        if issubclass(w.category, (DeprecationWarning, FutureWarning))
+    ]
+
+
+@pytest.fixture
+def record_warnings():
+    """Every warning raised inside, each time (not once per place)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        yield caught
+
+
+def test_cuda_scaler_is_torch_amp_grad_scaler(record_warnings):
+    scaler, update = build_grad_scaler('dynamic', 'cuda')
+    # torch.cuda.amp.GradScaler subclasses it: the exact type, not that.
+    assert type(scaler) is torch.amp.GradScaler
+    assert scaler._device == 'cuda' and update is None
+    assert _deprecations(record_warnings) == []
+    if not torch.cuda.is_available():
+        # As far as a CPU goes: torch disables a CUDA scaler, and says so.
+        assert not scaler.is_enabled()
+        assert any('CUDA is not available' in str(w.message)
+                   for w in record_warnings)
+    # What MMEngine's AmpOptimWrapper builds instead.
+    torch.cuda.amp.GradScaler()
+    assert any('torch.amp.GradScaler' in d
+               for d in _deprecations(record_warnings))
+
+
+@pytest.mark.parametrize('loss_scale, init_scale, update, growth', [
+    ('dynamic', 2.**16, None, 2000),
+    (512., 512., 512., 2000),
+    (512, 512., 512., 2000),
+    (dict(init_scale=8., growth_interval=3), 8., None, 3),
+])
+def test_loss_scale_as_mmengine_reads_it(loss_scale, init_scale, update,
+                                         growth):
+    # An enabled scaler keeps its settings: torch runs one on the CPU.
+    scaler, scale_update = build_grad_scaler(loss_scale, 'cpu')
+    assert scaler.is_enabled() and scale_update == update
+    assert scaler._init_scale == init_scale
+    assert scaler._growth_interval == growth
+
+
+@pytest.mark.parametrize('loss_scale', ['static', True, None, [512.]])
+def test_bad_loss_scale_is_named(loss_scale):
+    with pytest.raises(TypeError, match=re.escape(repr(loss_scale))):
+        build_grad_scaler(loss_scale, 'cuda')
+
+
+@pytest.mark.parametrize('dtype, device, expected', [
+    (None, 'cuda', torch.float16),
+    ('float16', 'cuda', torch.float16),
+    ('bfloat16', 'cuda', torch.bfloat16),
+    (torch.bfloat16, 'cuda', torch.bfloat16),
+    (None, 'cpu', torch.bfloat16),
+    ('bfloat16', 'cpu', torch.bfloat16),
+])
+def test_cast_dtype_is_always_given(dtype, device, expected):
+    assert amp_cast_dtype(dtype, device) is expected
+
+
+@pytest.mark.parametrize('dtype, device', [('float32', 'cuda'),
+                                           ('float64', 'cuda'),
+                                           ('int8', 'cuda'),
+                                           (torch.float16, 'cpu')])
+def test_cast_dtype_refuses_what_does_not_autocast(dtype, device):
+    with pytest.raises(ValueError, match=f'optim_wrapper.dtype is {dtype!r}'):
+        amp_cast_dtype(dtype, device)
+
+
+def test_cuda_autocast_with_the_cast_dtype_calls_nothing_deprecated(
+        record_warnings):
+    """The wrapper's forward context, as MMEngine's ``autocast`` runs it on
+    CUDA: with the dtype given it does not ask torch for the default (on a
+    machine without CUDA torch then disables autocast, saying so)."""
+    with autocast(device_type='cuda', dtype=amp_cast_dtype(None, 'cuda')):
+        pass
+    assert _deprecations(record_warnings) == []
+    with autocast(device_type='cuda', dtype=None):  # MMEngine's default
+        pass
+    assert any('get_autocast_gpu_dtype' in d
+               for d in _deprecations(record_warnings))
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='needs a machine without CUDA')
+def test_wrapper_for_cuda_without_cuda_is_refused():
+    with pytest.raises(RuntimeError, match="device_type 'cuda'.*is False"):
+        _wrapper(_model(), device_type='cuda')
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
+@pytest.mark.parametrize('dtype', [None, 'bfloat16'])
+def test_cuda_training_step_calls_nothing_deprecated(dtype):
+    model = _model().cuda()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')
+        wrapper = _wrapper(model, dtype=dtype, device_type='cuda')
+        for _ in range(2):
+            model.train_step(_batch(), wrapper)
+    assert type(wrapper.loss_scaler) is torch.amp.GradScaler
+    assert wrapper.loss_scaler.is_enabled()
+    assert wrapper.cast_dtype == amp_cast_dtype(dtype, 'cuda')
+    assert _deprecations(caught) == []
+
+
+def test_cpu_path_unchanged_and_calls_nothing_deprecated(record_warnings):
+    model = _model()
+    wrapper = _wrapper(model, device_type='cpu')
+    model.train_step(_batch(), wrapper)
+    assert wrapper.cast_dtype == torch.bfloat16
+    assert type(wrapper.loss_scaler) is torch.amp.GradScaler
+    assert wrapper.loss_scaler._device == 'cpu'
+    assert not wrapper.loss_scaler.is_enabled()
+    assert wrapper._scale_update_param is None
+    assert _deprecations(record_warnings) == []

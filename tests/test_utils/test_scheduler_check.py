@@ -3,9 +3,10 @@
 value, exactly the begin/end pairs MMEngine's Runner refuses when it
 builds the schedulers, and no other."""
 import copy
+import logging
 
 import pytest
-from helpers import TINY_IMAGE_CONFIG, image_data_cfg, write_config
+from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_tool, write_config
 from mmengine.config import Config
 from mmengine.optim.scheduler.param_scheduler import INF
 from mmengine.registry import DefaultScope
@@ -130,3 +131,98 @@ def test_an_iteration_count_under_an_epoch_loop_is_left_to_mmengine(runner):
     cfg.param_scheduler = [dict(COSINE, by_epoch=False, begin=10)]
     assert _mmengine_refuses(runner[0], EPOCHS_1, cfg.param_scheduler)
     check_param_scheduler(cfg, 'cfg.py')
+
+
+LINEAR = dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0)
+
+#: (train_cfg, param_scheduler, the warning or None): valid for MMEngine,
+#: and warned of when the given end is after the end of training.
+PAST_TRAINING = [
+    (EPOCHS_1, [dict(LINEAR, end=20)],
+     'cfg.py: param_scheduler[0] (LinearLR) has end=20 (epochs), but '
+     'training ends after 1 epochs (train_cfg.max_epochs=1)'),
+    # The stock MViT recipe's warm-up and cosine, trained for one epoch:
+    # counted in epochs, as both ends grow with the epoch length.
+    (EPOCHS_1, [
+        dict(LINEAR, end=30, convert_to_iter_based=True),
+        dict(COSINE, T_max=170, begin=30, end=200, convert_to_iter_based=True)
+    ], 'cfg.py: param_scheduler[0] (LinearLR) has end=30 (epochs)'),
+    (ITERS_5, [dict(LINEAR, by_epoch=False, end=10)],
+     'cfg.py: param_scheduler[0] (LinearLR) has end=10 (iterations), but '
+     'training ends after 5 iterations (train_cfg.max_iters=5)'),
+    (ITERS_5, [dict(COSINE, end=3)],
+     'cfg.py: param_scheduler[0] (CosineAnnealingLR) has end=3 (epochs), '
+     'but training ends after 1 epochs (train_cfg (IterBasedTrainLoop, '
+     'which counts one epoch))'),
+    (EPOCHS_30, dict(LINEAR, end=31), 'cfg.py: param_scheduler (LinearLR) '
+     'has end=31 (epochs), but training ends after 30 epochs'),
+    # Ends that fit, MMEngine's INF, no end, and ends whose length in
+    # iterations is unknown before the data is built.
+    (EPOCHS_30, [dict(LINEAR, end=20),
+                 dict(COSINE, begin=20, end=30)], None),
+    (EPOCHS_1, [dict(COSINE, end=INF)], None),
+    (EPOCHS_1, [dict(COSINE, end=INF, convert_to_iter_based=True)], None),
+    (EPOCHS_1, [dict(COSINE)], None),
+    (EPOCHS_1, [dict(LINEAR, by_epoch=False, end=1000)], None),
+    (ITERS_5, [dict(LINEAR, end=3, convert_to_iter_based=True)], None),
+]
+
+
+def _warnings(records):
+    return [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+
+
+@pytest.mark.parametrize('train_cfg, schedulers, warning', PAST_TRAINING)
+def test_warns_of_an_end_after_training(runner, log_records, train_cfg,
+                                        schedulers, warning):
+    built, cfg = runner
+    assert not _mmengine_refuses(built, train_cfg, schedulers)
+    cfg = copy.deepcopy(cfg)
+    cfg.train_cfg = train_cfg
+    cfg.param_scheduler = schedulers
+    check_param_scheduler(cfg, 'cfg.py')
+    messages = _warnings(log_records)
+    if warning is None:
+        assert messages == []
+        return
+    assert messages[0].startswith(warning), messages
+    assert 'never reaches its values from there' in messages[0]
+
+
+def test_mvit_recipe_for_one_epoch_warns_of_both_schedulers(
+        runner, log_records):
+    cfg = copy.deepcopy(runner[1])
+    cfg.train_cfg = EPOCHS_1
+    cfg.param_scheduler = PAST_TRAINING[1][1]
+    check_param_scheduler(cfg, 'cfg.py', {'train_cfg.max_epochs': 1})
+    assert _warnings(log_records) == [
+        f'--cfg-options train_cfg.max_epochs=1: param_scheduler[{i}] '
+        f'({name}) has end={end} (epochs), but training ends after 1 '
+        'epochs (train_cfg.max_epochs=1): the learning rate (or momentum) '
+        f'follows it only up to epoch 1 and never reaches its values from '
+        f'there to {end}. Set param_scheduler[{i}].end to at most 1 for a '
+        'schedule that completes, or train longer.'
+        for i, name, end in ((0, 'LinearLR', 30), (1, 'CosineAnnealingLR',
+                                                   200))
+    ]
+
+
+def test_train_tool_warns_before_training(tmp_path, tiny_image_data):
+    """Through ``tools/train.py``: the warning is in the run's output,
+    before the Runner is built, and the run trains."""
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "param_scheduler = [dict(type='LinearLR', start_factor=0.1, "
+        'end=20)]\n')
+    work_dir = tmp_path / 'w'
+    proc = run_tool([
+        'train.py', config, '--no-validate', '--work-dir', work_dir,
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path)
+    warning = ('--cfg-options train_cfg.max_epochs=1: param_scheduler[0] '
+               '(LinearLR) has end=20 (epochs), but training ends after 1 '
+               'epochs (train_cfg.max_epochs=1)')
+    assert warning in proc.stdout
+    assert (work_dir / 'epoch_1.pth').is_file()

@@ -21,6 +21,7 @@ from ...utils.fingerprint import state_fingerprints
 from ..cuda_api import is_cuda, sdp_flags
 from ..inputs import (input_spec, model_cfg_for, num_classes_of,
                       optim_wrapper_cfg_for, synthetic_batch)
+from .deprecations import amp_deprecations, record_deprecations
 from .verdict import Verdict
 
 AMP_OF_DTYPE = {'float16': 'fp16', 'bfloat16': 'bf16'}
@@ -166,7 +167,9 @@ def check_amp_step(ctx: dict, task: str) -> dict:
     """An autocast step of a tiny AdaptFormer model against float32 on the
     same device (loss, gradients), float32 on the device against the CPU,
     ``with_cp`` under autocast against the plain path, and the frozen
-    weights bit-identical after three autocast training steps.
+    weights bit-identical after three autocast training steps. The
+    deprecation and future warnings of the autocast steps are in
+    ``details['deprecation_warnings']``; none may name the AMP path.
 
     Args:
         ctx (dict): The check context (``device``, ``amp_dtypes``,
@@ -200,61 +203,66 @@ def check_amp_step(ctx: dict, task: str) -> dict:
                        FP32_DEVICE_TOLERANCES['cosine'])
 
     frozen = set(plan.frozen_keys)
-    for dtype in amp_dtypes(ctx, verdict):
-        amp, tol = AMP_OF_DTYPE[dtype], AMP_TOLERANCES[dtype]
-        wrapper = _wrapper(cfg, model, amp, device)
-        verdict.details[f'{dtype}_wrapper'] = type(wrapper).__name__
-        loss, grads = loss_and_grads(model, data, wrapper)
-        verdict.expect(f'{dtype} loss rel. diff vs fp32',
-                       rel_diff(loss, fp32_loss), '<=', tol['loss'])
-        verdict.expect(f'{dtype} gradient cosine vs fp32',
-                       cosine(grads, fp32_grads), '>=', tol['cosine'])
+    # The AMP path on this torch: none of what it deprecates.
+    with record_deprecations() as deprecations:
+        for dtype in amp_dtypes(ctx, verdict):
+            amp, tol = AMP_OF_DTYPE[dtype], AMP_TOLERANCES[dtype]
+            wrapper = _wrapper(cfg, model, amp, device)
+            verdict.details[f'{dtype}_wrapper'] = type(wrapper).__name__
+            loss, grads = loss_and_grads(model, data, wrapper)
+            verdict.expect(f'{dtype} loss rel. diff vs fp32',
+                           rel_diff(loss, fp32_loss), '<=', tol['loss'])
+            verdict.expect(f'{dtype} gradient cosine vs fp32',
+                           cosine(grads, fp32_grads), '>=', tol['cosine'])
 
-        cp_model, _ = _build(cfg, device, with_cp=True)
-        cp_loss, cp_grads = loss_and_grads(
-            cp_model, data, _wrapper(cfg, cp_model, amp, device))
-        verdict.expect(f'{dtype} with_cp loss rel. diff vs plain path',
-                       rel_diff(cp_loss, loss), '<=', 1e-3)
-        verdict.expect(f'{dtype} with_cp gradient cosine vs plain path',
-                       cosine(cp_grads, grads), '>=', 0.999)
-        del cp_model
+            cp_model, _ = _build(cfg, device, with_cp=True)
+            cp_loss, cp_grads = loss_and_grads(
+                cp_model, data, _wrapper(cfg, cp_model, amp, device))
+            verdict.expect(f'{dtype} with_cp loss rel. diff vs plain path',
+                           rel_diff(cp_loss, loss), '<=', 1e-3)
+            verdict.expect(f'{dtype} with_cp gradient cosine vs plain path',
+                           cosine(cp_grads, grads), '>=', 0.999)
+            del cp_model
 
-        before = {
-            k: v.detach().cpu().clone()
-            for k, v in model.state_dict().items()
-        }
-        trainable = {
-            id(p)
-            for group in wrapper.optimizer.param_groups
-            for p in group['params']
-        }
-        losses = []
-        for _ in range(3):
-            model.train()
-            losses.append(model.train_step(data, wrapper)['loss'].item())
-        after = model.state_dict()
-        changed_frozen = [
-            k for k in frozen if not torch.equal(before[k], after[k].cpu())
-        ]
-        verdict.expect(f'{dtype}: frozen tensors changed by 3 steps',
-                       len(changed_frozen), '==', 0)
-        verdict.expect(
-            f'{dtype}: frozen fingerprints after 3 steps equal',
-            state_fingerprints(
-                (k, before[k]) for k in frozen) == state_fingerprints(
-                    (k, after[k]) for k in frozen), 'true')
-        verdict.expect(
-            f'{dtype}: trainable tensors changed by 3 steps',
-            sum(not torch.equal(before[k], after[k].cpu())
-                for k in plan.trainable_keys), '>=', 1)
-        verdict.expect(
-            f'{dtype}: parameters outside the optimizer with a gradient',
-            sum(1 for p in model.parameters()
-                if id(p) not in trainable and p.grad is not None), '==', 0)
-        verdict.expect(f'{dtype}: losses finite',
-                       all(math.isfinite(v) for v in losses), 'true')
-        verdict.details[f'{dtype}_losses'] = losses
-        model.load_state_dict(before)
+            before = {
+                k: v.detach().cpu().clone()
+                for k, v in model.state_dict().items()
+            }
+            trainable = {
+                id(p)
+                for group in wrapper.optimizer.param_groups
+                for p in group['params']
+            }
+            losses = []
+            for _ in range(3):
+                model.train()
+                losses.append(model.train_step(data, wrapper)['loss'].item())
+            after = model.state_dict()
+            changed_frozen = [
+                k for k in frozen if not torch.equal(before[k], after[k].cpu())
+            ]
+            verdict.expect(f'{dtype}: frozen tensors changed by 3 steps',
+                           len(changed_frozen), '==', 0)
+            verdict.expect(
+                f'{dtype}: frozen fingerprints after 3 steps equal',
+                state_fingerprints(
+                    (k, before[k]) for k in frozen) == state_fingerprints(
+                        (k, after[k]) for k in frozen), 'true')
+            verdict.expect(
+                f'{dtype}: trainable tensors changed by 3 steps',
+                sum(not torch.equal(before[k], after[k].cpu())
+                    for k in plan.trainable_keys), '>=', 1)
+            verdict.expect(
+                f'{dtype}: parameters outside the optimizer with a gradient',
+                sum(1 for p in model.parameters()
+                    if id(p) not in trainable and p.grad is not None), '==', 0)
+            verdict.expect(f'{dtype}: losses finite',
+                           all(math.isfinite(v) for v in losses), 'true')
+            verdict.details[f'{dtype}_losses'] = losses
+            model.load_state_dict(before)
+    verdict.details['deprecation_warnings'] = deprecations
+    verdict.expect('deprecation / future warnings naming AMP',
+                   amp_deprecations(deprecations), '==', [])
     return verdict.to_dict()
 
 

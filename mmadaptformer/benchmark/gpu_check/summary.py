@@ -10,6 +10,19 @@ def _cell(value, fmt: str) -> str:
     return '-' if value is None else format(value, fmt)
 
 
+def _deprecation_lines(seen) -> list:
+    """A check's deprecation and future warnings: a list, or lists by
+    tool run."""
+    if isinstance(seen, dict):
+        seen = [
+            f'{run}: {line}' for run, found in seen.items() for line in found
+        ]
+    return [f'    deprecation / future warnings: {len(seen)}'] + [
+        f'      {line[:160]}' for line in seen[:5]
+    ] + ([f'      ... ({len(seen) - 5} more in gpu_check.json)']
+         if len(seen) > 5 else [])
+
+
 def format_gpu_summary(data: dict) -> str:
     """The short text summary of ``gpu_check.json``'s data.
 
@@ -50,6 +63,9 @@ def format_gpu_summary(data: dict) -> str:
             lines.append(f'    {result["reason"]}')
         for failure in result.get('failures', []):
             lines.append(f'    FAILED {failure}')
+        seen = (result.get('details') or {}).get('deprecation_warnings')
+        if seen is not None:
+            lines += _deprecation_lines(seen)
     goals = data.get('goals') or []
     if data['checks']:
         lines += ['', 'Goals (issue #15; ViT-B/16, 8x224^2, batch 16, H200):']

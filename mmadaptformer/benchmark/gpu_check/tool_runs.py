@@ -17,6 +17,8 @@ from ...apis import ModelInferencer, MultiTaskRecognizer
 from ...engine import ADAPTER_META_KEY
 from ...utils import safe_torch_load
 from .commands import python_tool, run_command, shell_tool
+from .deprecations import (DEPRECATION_ENV, amp_deprecations,
+                           deprecations_in_log)
 from .inference_scores import (class_scores, limit_below, max_diff,
                                trained_tasks)
 from .numerics import amp_dtypes, rel_diff
@@ -45,7 +47,9 @@ def check_train_amp(ctx: dict, task: str) -> dict:
     """``tools/train.py --amp`` of a tiny AdaptFormer config for 2 epochs,
     in float16 (CUDA) and bfloat16, against a float32 run; on the video
     task the adapter-only checkpoint is then resumed for a third epoch
-    and tested (``tools/test.py --dump``).
+    and tested (``tools/test.py --dump``). The deprecation and future
+    warnings of each AMP run are in ``details['deprecation_warnings']``;
+    none may name the AMP path.
 
     The AdapterHook stops training if a frozen weight changes, so a
     finished run also means the frozen weights stayed bit-identical.
@@ -62,13 +66,25 @@ def check_train_amp(ctx: dict, task: str) -> dict:
     root = osp.join(ctx['out_dir'], 'work', f'train_{task}')
     timeout = ctx.get('command_timeout', 240)
 
+    deprecations = verdict.details['deprecation_warnings'] = {}
+
     def train(name: str, *extra) -> str:
         work_dir = osp.join(root, name)
         code, out = run_command(
             python_tool('train.py', config, '--work-dir', work_dir, '--seed',
-                        0, *extra), osp.join(root, f'{name}.log'), timeout)
+                        0, *extra),
+            osp.join(root, f'{name}.log'),
+            timeout,
+            env=DEPRECATION_ENV)
         verdict.expect(f'{name}: train.py exit code', code, '==', 0)
+        if '--amp' in extra:
+            record(name, out)
         return work_dir
+
+    def record(name: str, out: str) -> None:
+        deprecations[name] = deprecations_in_log(out)
+        verdict.expect(f'{name}: deprecation / future warnings naming AMP',
+                       amp_deprecations(deprecations[name]), '==', [])
 
     runs = {'float32': train('float32')}
     fp32_losses = _train_losses(runs['float32'])
@@ -109,8 +125,11 @@ def check_train_amp(ctx: dict, task: str) -> dict:
     code, out = run_command(
         python_tool('train.py', config, '--work-dir', runs[last], '--seed', 0,
                     '--resume', *extra, 'train_cfg.max_epochs=3'),
-        osp.join(root, 'resume.log'), timeout)
+        osp.join(root, 'resume.log'),
+        timeout,
+        env=DEPRECATION_ENV)
     verdict.expect('resume: exit code', code, '==', 0)
+    record('resume', out)
     verdict.expect('resume: continued from epoch 2', 'resumed epoch: 2' in out,
                    'true')
     ckpt = osp.join(runs[last], 'epoch_3.pth')

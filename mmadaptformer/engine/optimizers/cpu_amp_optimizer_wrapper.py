@@ -1,11 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Automatic mixed precision that also trains on a CPU."""
 import logging
+import numbers
 from contextlib import contextmanager
 from typing import Optional, Union
 
 import torch
-from mmengine.device import get_device
+from mmengine.device import get_device, is_cuda_available
 from mmengine.logging import print_log
 from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
@@ -14,7 +15,90 @@ from torch import nn
 
 from ...utils import upcast_mmaction_head_scores
 
-__all__ = ['CPUAmpOptimWrapper', 'check_cpu_bf16']
+__all__ = [
+    'CPUAmpOptimWrapper', 'amp_cast_dtype', 'build_grad_scaler',
+    'check_cpu_bf16'
+]
+
+#: The autocast dtypes of each device this wrapper builds itself; the
+#: first is the default.
+AMP_DTYPES = dict(cpu=(torch.bfloat16, ), cuda=(torch.float16, torch.bfloat16))
+
+
+def amp_cast_dtype(dtype: Optional[Union[str, torch.dtype]],
+                   device_type: str) -> torch.dtype:
+    """The autocast dtype of ``optim_wrapper.dtype`` on ``device_type``.
+
+    Always a dtype, never None: MMEngine's ``autocast`` asks
+    ``torch.get_autocast_gpu_dtype()`` for a missing CUDA one on every
+    forward, which torch 2.4 and later deprecate.
+
+    Args:
+        dtype (str | torch.dtype, optional): ``optim_wrapper.dtype``; None
+            means the device's default: float16 on CUDA, bfloat16 on the
+            CPU.
+        device_type (str): ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        torch.dtype: The dtype to autocast to.
+
+    Raises:
+        ValueError: If ``dtype`` does not autocast on ``device_type``.
+    """
+    allowed = AMP_DTYPES[device_type]
+    if dtype is None:
+        return allowed[0]
+    resolved = getattr(torch, dtype, None) if isinstance(dtype, str) \
+        else dtype
+    if resolved not in allowed:
+        names = ' or '.join(repr(str(d).split('.')[-1]) for d in allowed)
+        where = 'the CPU' if device_type == 'cpu' else 'CUDA'
+        hint = ' (float16 needs a GPU)' if device_type == 'cpu' else ''
+        raise ValueError(
+            f'CPUAmpOptimWrapper autocasts to {names} on {where}, but '
+            f'optim_wrapper.dtype is {dtype!r}; set it to {names} or leave '
+            f'it out{hint}.')
+    return resolved
+
+
+def build_grad_scaler(loss_scale: Union[float, str, dict],
+                      device_type: str,
+                      use_fsdp: bool = False) -> tuple:
+    """The loss scaler of ``optim_wrapper.loss_scale``, as MMEngine's
+    ``AmpOptimWrapper`` builds it, but through ``torch.amp.GradScaler``
+    (``device_type``) instead of the deprecated ``torch.cuda.amp`` one.
+
+    Args:
+        loss_scale (float | str | dict): ``'dynamic'``: dynamic scaling
+            with torch's defaults; a number: static scaling at that
+            scale; a dict: ``GradScaler``'s arguments.
+        device_type (str): Where the model runs, e.g. ``'cuda'``.
+        use_fsdp (bool): Build a ``ShardedGradScaler`` (for
+            ``FullyShardedDataParallel``). Defaults to False.
+
+    Returns:
+        tuple: The scaler, and the scale that ``update`` is given after
+        each step (the static scale; None under dynamic scaling).
+
+    Raises:
+        TypeError: If ``loss_scale`` is none of those.
+    """
+    if use_fsdp:
+        from torch.distributed.fsdp.sharded_grad_scaler import \
+            ShardedGradScaler
+        scaler_type = ShardedGradScaler
+    else:
+        scaler_type = torch.amp.GradScaler
+    if loss_scale == 'dynamic':
+        return scaler_type(device_type), None
+    if isinstance(loss_scale,
+                  numbers.Real) and not isinstance(loss_scale, bool):
+        return scaler_type(
+            device_type, init_scale=float(loss_scale)), float(loss_scale)
+    if isinstance(loss_scale, dict):
+        return scaler_type(device_type, **loss_scale), None
+    raise TypeError(f'optim_wrapper.loss_scale must be \'dynamic\', a number '
+                    f'or a dict of GradScaler arguments, got {loss_scale!r}')
 
 
 def check_cpu_bf16() -> bool:
@@ -54,7 +138,13 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
     """MMEngine's :class:`~mmengine.optim.AmpOptimWrapper`, also on a CPU.
 
     MMEngine's wrapper refuses to be built without a GPU (or NPU, MLU,
-    MUSA). On such a device this wrapper is exactly that one. On the CPU it
+    MUSA). On an NPU, MLU or MUSA device this wrapper is exactly that one.
+    On CUDA it is that one with torch 2's spelling: the loss scaler is a
+    ``torch.amp.GradScaler('cuda')`` (:func:`build_grad_scaler`, same
+    ``loss_scale`` semantics) and the autocast dtype is always given
+    (:func:`amp_cast_dtype`, float16 unless ``dtype`` says bfloat16), so
+    no step calls the deprecated ``torch.cuda.amp.GradScaler`` or
+    ``torch.get_autocast_gpu_dtype``. On the CPU it
     runs the forward under ``torch.autocast('cpu', dtype=torch.bfloat16)``
     and steps in float32 without loss scaling, which bfloat16 does not need
     since it has float32's exponent range. ``tools/train.py --amp`` picks it
@@ -69,8 +159,9 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
             ``AmpOptimWrapper``; not used on the CPU. Defaults to
             ``'dynamic'``.
         dtype (str | torch.dtype, optional): The autocast dtype. On the CPU
-            only ``'bfloat16'`` (or None, meaning bfloat16) is accepted.
-            Defaults to None.
+            only ``'bfloat16'`` (or None, meaning bfloat16) is accepted; on
+            CUDA ``'float16'`` (or None) and ``'bfloat16'``. Defaults to
+            None.
         use_fsdp (bool): As in ``AmpOptimWrapper``; accelerators only.
             Defaults to False.
         device_type (str, optional): Where the model runs: ``'cpu'``,
@@ -92,6 +183,9 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                  device_type: Optional[str] = None,
                  **kwargs) -> None:
         self.device_type = device_type or get_device()
+        if self.device_type == 'cuda':
+            self._init_cuda(loss_scale, dtype, use_fsdp, **kwargs)
+            return
         if self.device_type != 'cpu':
             super().__init__(
                 loss_scale=loss_scale,
@@ -99,18 +193,33 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                 use_fsdp=use_fsdp,
                 **kwargs)
             return
-        if dtype not in (None, 'bfloat16', torch.bfloat16):
-            raise ValueError(
-                f'CPUAmpOptimWrapper autocasts to bfloat16 on the CPU, but '
-                f'optim_wrapper.dtype is {dtype!r}; set it to \'bfloat16\' '
-                f'or leave it out (float16 needs a GPU).')
+        cast_dtype = amp_cast_dtype(dtype, 'cpu')
         OptimWrapper.__init__(self, **kwargs)
         check_cpu_bf16()
-        self.cast_dtype = torch.bfloat16
+        self.cast_dtype = cast_dtype
         self._scale_update_param = None
         # A disabled scaler passes losses and steps through unchanged, so
         # the parent's backward, step and load_state_dict apply as they are.
         self.loss_scaler = torch.amp.GradScaler('cpu', enabled=False)
+
+    def _init_cuda(self, loss_scale: Union[float, str, dict],
+                   dtype: Optional[Union[str, torch.dtype]], use_fsdp: bool,
+                   **kwargs) -> None:
+        """``AmpOptimWrapper.__init__`` on CUDA, without what torch 2
+        deprecates."""
+        if not is_cuda_available():
+            # torch would disable the scaler and autocast with a warning
+            # and train in float32.
+            raise RuntimeError(
+                'CPUAmpOptimWrapper was built for device_type \'cuda\', '
+                'but torch.cuda.is_available() is False on this machine; '
+                'leave optim_wrapper.device_type out to train on the device '
+                'there is.')
+        cast_dtype = amp_cast_dtype(dtype, 'cuda')
+        OptimWrapper.__init__(self, **kwargs)
+        self.loss_scaler, self._scale_update_param = build_grad_scaler(
+            loss_scale, 'cuda', use_fsdp)
+        self.cast_dtype = cast_dtype
 
     def state_dict(self) -> dict:
         """The optimizer's state dict, with the loss scaler's if one runs.
