@@ -222,7 +222,7 @@ def test_a_video_or_frame_file_given_to_a_rawframe_config_is_refused(
         "'FormatShape', 'PackActionInputs']) opens no video file "
         '(RawFrameDecode reads extracted frames)')
     assert error.endswith(
-        "(a numpy array of frames goes through this one, and so does a "
+        '(a numpy array of frames goes through this one, and so does a '
         "folder of a clip's frames, named as 'img_{:05}.jpg' names them).")
     # One frame given for its clip is refused, naming its folder.
     folder, _ = write_frames(tmp_path / 'clip', range(1, 11))
@@ -303,7 +303,7 @@ def test_a_template_that_names_no_frame_is_a_config_error(tmp_path):
     with pytest.raises(
             ConfigError,
             match=r"^cfg.py: test_dataloader.dataset.filename_tmpl 'img.jpg' "
-            r"has 0 fields; expected a file name with 1 field for the "
+            r'has 0 fields; expected a file name with 1 field for the '
             r"frame's index, as 'img_\{:05\}.jpg'.$"):
         FrameFolders('img.jpg', where='cfg.py: test_dataloader.dataset')
     # Optical flow: a frame is there when both its components are.

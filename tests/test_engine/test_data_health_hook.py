@@ -294,7 +294,7 @@ def test_a_stock_video_dataset_gets_no_skip_line(tmp_path, video_files,
         tmp_path / 'train.txt',
         [f'{n} {i % 2}' for i, n in enumerate(video_files['good'])])
     body = ("train_dataloader = dict(dataset=dict(type='VideoDataset', "
-            f"ann_file={ann!r}, data_prefix=dict(video="
+            f'ann_file={ann!r}, data_prefix=dict(video='
             f"{video_files['videos']!r})))\n"
             'train_cfg = dict(max_epochs=1)\n'
             "custom_hooks = [dict(type='DataHealthHook')]\n") + TRAIN_ONLY_CFG

@@ -80,6 +80,6 @@ def test_test_names_a_label_outside_num_classes(tmp_path, tiny_video_data,
     assert line.startswith(
         f'ConfigError: {config}: test_dataloader.dataset.ann_file '
         f'({dataset_type}): line 5 of {listed}, '), line
-    assert line.endswith("has the label 2, outside [0, 2) (num_classes=2); "
+    assert line.endswith('has the label 2, outside [0, 2) (num_classes=2); '
                          "a label is the class's index, from 0."), line
     assert not (tmp_path / 'w').exists()
