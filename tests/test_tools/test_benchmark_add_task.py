@@ -2,6 +2,7 @@
 """tools/analysis_tools/benchmark_add_task.py on the tiny AdaptFormer
 config."""
 import json
+import os.path as osp
 import re
 
 import pytest
@@ -44,7 +45,11 @@ def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
     assert all(row['peak_rss_mb'] < rss_mb / 2 for row in result['rows'])
     assert 'peak RSS above the process before the first add_task ' \
         '(libraries imported, empty engine)' in printed
-    assert '| peak RSS above pre-add_task MB |' in printed
+    # Sizes are 2**20 bytes and say so (they were labelled MB: the ViT-B
+    # task checkpoint of 5.3 MB read '5.09 MB').
+    assert '| peak RSS above pre-add_task MiB | tensors held MiB |' in printed
+    size = osp.getsize(tmp_path / 'task0_all.pth') / 2**20
+    assert f'task checkpoint {size:.2f} MiB.' in printed
 
 
 def test_values_that_cannot_work_are_refused(tmp_path, capsys):

@@ -100,7 +100,8 @@ def measure(tasks: List[Dict[str, str]], num: int) -> dict:
         peak resident memory while they run, above the resident memory
         just before the first one (the process with its libraries imported
         and an empty engine), not the process's whole peak;
-        ``tensor_mb``: the float32 tensors the engine holds.
+        ``tensor_mb``: the float32 tensors the engine holds. Both in MiB
+        (2**20 bytes), as the project's benchmarks count memory.
     """
     engine = MultiTaskRecognizer()
     cpu = []
@@ -134,15 +135,16 @@ def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
 
 
 def format_table(result: dict) -> str:
-    """A markdown table of :func:`main`'s result."""
+    """A markdown table of :func:`main`'s result. Sizes are in MiB
+    (2**20 bytes), as the JSON's ``*_mb`` keys hold them."""
     lines = [
         f'CPU: {result["cpu"]}; {result["threads"]} thread(s); process CPU '
         'time; peak RSS above the process before the first add_task '
         '(libraries imported, empty engine); pretrained file '
-        f'{result["pretrained_mb"]:.1f} MB, task checkpoint '
-        f'{result["checkpoint_mb"]:.2f} MB.', '',
+        f'{result["pretrained_mb"]:.1f} MiB, task checkpoint '
+        f'{result["checkpoint_mb"]:.2f} MiB.', '',
         '| tasks | add_task CPU s (total) | CPU s per task | peak RSS above '
-        'pre-add_task MB | tensors held MB |',
+        'pre-add_task MiB | tensors held MiB |',
         '| --- | --- | --- | --- | --- |'
     ]
     for row in result['rows']:
