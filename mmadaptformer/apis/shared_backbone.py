@@ -187,8 +187,9 @@ class SharedBackbone:
                               getattr(parts.head, 'num_classes', None))
         if self.base is None:
             self._adopt_base(name, model, parts, toolbox, signature, info)
-            self._origin = shared_backbone_origin(name, checkpoint, model, info
-                                                  is not None)
+            adapter_only = info is not None
+            self._origin = shared_backbone_origin(name, checkpoint, model,
+                                                  adapter_only)
         elif not light:
             check_same_frozen(name, source, checkpoint, digest, parts.state,
                               parts.specific, self._shared, self._tasks,

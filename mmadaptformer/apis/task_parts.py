@@ -218,8 +218,8 @@ def _check_frozen(name: str, checkpoint: str, expected: str,
                 f'it records frozen digest {expected[:16]}... and the '
                 f'shared tensors give {actual[:16]}...')
         files = pretrained_files(model)
-        named = (f' Its config names {", ".join(files)} as the backbone '
-                 'it runs on.' if files else '')
+        named = (f' Its config names {", ".join(files)} as its frozen '
+                 'backbone.' if files else '')
         raise TaskError(
             f'Task {name!r} ({checkpoint}) was trained on another frozen '
             'backbone than the shared one, which every task runs on '

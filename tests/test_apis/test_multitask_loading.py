@@ -287,8 +287,8 @@ def test_a_refusal_names_where_the_shared_backbone_came_from(
         f"frozen weights from {video_tasks['stock']} ({key})))" in message
     assert "task 'last'" not in message
     other_file = osp.join(video_tasks['root'], 'other.pth')
-    assert f'Its config names {other_file} ({key}) as the backbone it ' \
-        'runs on.' in message
+    assert f'Its config names {other_file} ({key}) as its frozen ' \
+        'backbone.' in message
     assert engine.tasks == ['last']
 
 
