@@ -16,10 +16,63 @@ from typing import Dict, List, Mapping, Optional, Set
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS
+from torch import nn
 
+from mmadaptformer.models import FrozenHostWrapper
+from mmadaptformer.models.backbones.host_init import own_weights
+from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from .multitask_tasks import Task, TaskError
 
-__all__ = ['backbone_signature', 'check_same_model', 'check_same_frozen']
+__all__ = [
+    'backbone_signature', 'check_same_model', 'check_same_frozen',
+    'pretrained_files', 'shared_backbone_origin'
+]
+
+
+def pretrained_files(model: nn.Module) -> List[str]:
+    """``'FILE (CONFIG KEY)'`` of each file a model's frozen hosts are
+    loaded from (their ``Pretrained`` ``init_cfg``, or the weights a host
+    names itself), as the model's config names them; read nothing.
+
+    Args:
+        model (nn.Module): A model, built (its weights may be on ``meta``).
+
+    Returns:
+        list[str]: One entry per frozen host that names a file.
+    """
+    files = []
+    for module in model.modules():
+        if not isinstance(module, FrozenHostWrapper):
+            continue
+        cfgs = pretrained_init_cfgs(module.backbone) or \
+            pretrained_init_cfgs(module)
+        path = cfgs[-1].get('checkpoint') if cfgs else own_weights(
+            module.backbone)
+        if path:
+            files.append(f'{path} ({module.pretrained_key})')
+    return files
+
+
+def shared_backbone_origin(name: str, checkpoint: Optional[str],
+                           model: nn.Module, adapter_only: bool) -> str:
+    """Where the shared backbone's frozen tensors came from, for errors:
+    the first task's checkpoint, and for an adapter-only one the pretrained
+    file its config names. It stays true when that task is removed (its
+    model still serves the others).
+
+    Args:
+        name (str): The first task.
+        checkpoint (str, optional): Its checkpoint.
+        model (nn.Module): Its model, the shared one.
+        adapter_only (bool): Whether the checkpoint is adapter-only.
+
+    Returns:
+        str: E.g. ``"loaded with task 'a' (a.pth; frozen weights from
+        stock.pth (model.backbone.backbone.init_cfg.checkpoint))"``.
+    """
+    files = pretrained_files(model) if adapter_only else []
+    frozen = f'; frozen weights from {", ".join(files)}' if files else ''
+    return f'loaded with task {name!r} ({checkpoint}{frozen})'
 
 
 def _with_defaults(backbone: dict, scope: Optional[str]) -> dict:
@@ -124,7 +177,8 @@ def check_same_frozen(name: str,
                       specific: Set[str],
                       shared: Dict[str, torch.Tensor],
                       tasks: Mapping[str, Task],
-                      trained_extra: Optional[Set[str]] = None) -> None:
+                      trained_extra: Optional[Set[str]] = None,
+                      origin: Optional[str] = None) -> None:
     """Refuse a task not trained on the shared frozen backbone.
 
     Two adapter-only checkpoints' digests are compared only when they cover
@@ -143,6 +197,9 @@ def check_same_frozen(name: str,
         tasks (Mapping[str, Task]): The tasks already loaded.
         trained_extra (set[str], optional): The keys it trained besides its
             adapters and head (e.g. ``fc_norm``). Defaults to None (empty).
+        origin (str, optional): Where the shared backbone came from
+            (:func:`shared_backbone_origin`). Defaults to None: the first
+            loaded task's checkpoint.
 
     Raises:
         TaskError: Naming both tasks.
@@ -162,10 +219,16 @@ def check_same_frozen(name: str,
         and not torch.equal(shared[k], state[k].detach().to(shared[k]))
     ]
     if missing or differ:
-        first = next(iter(tasks.values()))
+        if origin is None:
+            first = next(iter(tasks.values()))
+            origin = f'loaded with task {first.name!r} ({first.checkpoint})'
+        what = [
+            f'{len(keys)} of its frozen tensors {how} (e.g. {keys[:3]})'
+            for keys, how in ((differ, 'differ'), (missing, 'are missing'))
+            if keys
+        ]
         raise TaskError(
             f'Task {name!r} ({source}, {checkpoint}) was not trained on '
-            f'the backbone of task {first.name!r} ({first.checkpoint}): '
-            f'{len(differ)} frozen tensors differ (e.g. '
-            f'{differ[:3]}) and {len(missing)} are missing (e.g. '
-            f'{missing[:3]}). Load it on its own instead.')
+            f'the shared frozen backbone, which every task runs on '
+            f'({origin}): {" and ".join(what)}. Load it on its own '
+            'instead.')

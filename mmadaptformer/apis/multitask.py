@@ -180,10 +180,11 @@ class MultiTaskRecognizer(SharedBackbone):
         Returns:
             dict: ``{key: {task: {"label", "class", "scores"}}}``, the key
             a file's path (``str``) or an array's index in ``inputs``
-            (``int``); an input that cannot be read for any task gets
-            ``{"error": message}``;
-            otherwise a task that fails on it (scores that are not finite)
-            gets ``{task: {"error": message}}``.
+            (``int``), the tasks in the order of ``tasks`` (or in the
+            order they were added); an input that cannot be read for any
+            task gets ``{"error": message}``; otherwise a task that fails
+            on it (scores that are not finite) gets
+            ``{task: {"error": message}}``.
 
         Raises:
             KeyError: If a task is not loaded.
@@ -231,6 +232,10 @@ class MultiTaskRecognizer(SharedBackbone):
                 for _ in chunk:
                     bar.update()
         for key, answers in results.items():
+            # The groups answered in turn; the results name the tasks in
+            # the order asked for (``--task`` order), not the groups'.
+            answers = results[key] = OrderedDict(
+                (name, answers[name]) for name in tasks if name in answers)
             errors = {a['error'] for a in answers.values() if 'error' in a}
             if len(errors) == 1 and errors <= input_errors[key] and all(
                     'error' in a for a in answers.values()):

@@ -103,7 +103,12 @@ def check_task_name(name: str, loaded: Mapping[str, Task]) -> None:
         raise TaskError(f'Task name {name!r} is reserved: the results mark '
                         'a failed input or task with it.')
     if name in loaded:
-        raise TaskError(f'Task {name!r} is already loaded.')
+        task = loaded[name]
+        raise TaskError(
+            f'Task {name!r} is already loaded ({task.config}, '
+            f'{task.checkpoint}); the results are keyed by task name, so '
+            f'give this one another name, or remove_task({name!r}) first '
+            'to replace it.')
 
 
 def check_servable(name: str, cfg: Config, source: str) -> None:

@@ -19,7 +19,7 @@ from mmadaptformer.models.hosts import qualname, stream_input_counts
 from mmadaptformer.models.multitask import TaskStreams
 from mmadaptformer.utils.device_check import check_device_arg
 from .backbone_match import (backbone_signature, check_same_frozen,
-                             check_same_model)
+                             check_same_model, shared_backbone_origin)
 from .forward_guard import serialized
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
@@ -67,6 +67,9 @@ class SharedBackbone:
         self._tasks: Dict[str, Task] = OrderedDict()
         self._groups: Dict[str, PipelineGroup] = OrderedDict()
         self._signature: Optional[dict] = None
+        # Where the shared backbone came from, for errors (the task that
+        # loaded it may since have been removed).
+        self._origin: Optional[str] = None
         self._toolbox: Optional[str] = None
         self._blocks: List[nn.Module] = []
         self._block_paths: List[str] = []
@@ -174,10 +177,9 @@ class SharedBackbone:
         inputs = None
         if group_key not in self._groups:
             inputs = TestInputs(cfg, source)
-        first = next(iter(self._tasks.values()), None)
         model, meta, parts, light = load_task(name, cfg, source, toolbox,
-                                              checkpoint, self.device, first,
-                                              self._fingerprints)
+                                              checkpoint, self.device,
+                                              self._origin, self._fingerprints)
         info = meta.get(ADAPTER_META_KEY)
         digest = info['frozen_digest'] if info else None
         check_shared_neck(name, model, source)
@@ -185,10 +187,13 @@ class SharedBackbone:
                               getattr(parts.head, 'num_classes', None))
         if self.base is None:
             self._adopt_base(name, model, parts, toolbox, signature, info)
+            adapter_only = info is not None
+            self._origin = shared_backbone_origin(name, checkpoint, model,
+                                                  adapter_only)
         elif not light:
             check_same_frozen(name, source, checkpoint, digest, parts.state,
                               parts.specific, self._shared, self._tasks,
-                              parts.extra)
+                              parts.extra, self._origin)
 
         task = Task(
             name=name,

@@ -31,10 +31,11 @@ from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from .backbone_match import pretrained_files
 from .inference import init_model, model_config, read_checkpoint
-from .multitask_tasks import (Task, TaskError, check_batch_first,
-                              check_side_stream, head_of, tensor_owners,
-                              tensors_of, trained_keys_of)
+from .multitask_tasks import (TaskError, check_batch_first, check_side_stream,
+                              head_of, tensor_owners, tensors_of,
+                              trained_keys_of)
 from .trained_owners import check_trained_owners
 
 __all__ = [
@@ -190,9 +191,12 @@ def _recorded(entries: Dict[str, Mapping]) -> Optional[Dict[str, tuple]]:
 
 def _check_frozen(name: str, checkpoint: str, expected: str,
                   recorded: Dict[str, tuple], frozen: List[str],
-                  fingerprints: FrozenFingerprints, first: Task) -> None:
+                  fingerprints: FrozenFingerprints, origin: str,
+                  model: nn.Module) -> None:
     """Check the shared frozen tensors against what a checkpoint records:
-    the digest ``expected`` over ``frozen`` and the per-tensor ``recorded``.
+    the digest ``expected`` over ``frozen`` and the per-tensor ``recorded``;
+    ``origin`` and the task's ``model`` (its config's pretrained file) are
+    named in the error.
 
     Raises:
         TaskError: If they differ: it was trained on another backbone.
@@ -213,11 +217,13 @@ def _check_frozen(name: str, checkpoint: str, expected: str,
                 f'tensors differ (e.g. {sorted(differ)[:3]})' if differ else
                 f'it records frozen digest {expected[:16]}... and the '
                 f'shared tensors give {actual[:16]}...')
+        files = pretrained_files(model)
+        named = (f' Its config names {", ".join(files)} as its frozen '
+                 'backbone.' if files else '')
         raise TaskError(
             f'Task {name!r} ({checkpoint}) was trained on another frozen '
-            f'backbone than the one task {first.name!r} '
-            f'({first.checkpoint}) loaded, which every task shares: {what}. '
-            'Load it on its own instead.')
+            'backbone than the shared one, which every task runs on '
+            f'({origin}): {what}.{named} Load it on its own instead.')
     fingerprints.digests[frozenset(frozen)] = actual
 
 
@@ -249,7 +255,7 @@ def _materialize(state: Dict[str, torch.Tensor], model: nn.Module,
 
 def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
                     checkpoint: str, loaded: dict,
-                    fingerprints: FrozenFingerprints, first: Task,
+                    fingerprints: FrozenFingerprints, origin: str,
                     device: str) -> Optional[Tuple[nn.Module, TaskParts]]:
     """Load a later task's own parts, without its frozen backbone.
 
@@ -261,7 +267,9 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
         checkpoint (str): Its checkpoint, for errors.
         loaded (dict): The checkpoint, as read.
         fingerprints (FrozenFingerprints): Of the shared frozen tensors.
-        first (Task): The first loaded task, for errors.
+        origin (str): Where the shared backbone came from, for errors
+            (:func:`~mmadaptformer.apis.backbone_match.
+            shared_backbone_origin`).
         device (str): Where its parts go.
 
     Returns:
@@ -321,7 +329,7 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
                                for k in recorded):
         return None
     _check_frozen(name, checkpoint, info['frozen_digest'], recorded, frozen,
-                  fingerprints, first)
+                  fingerprints, origin, model)
     try:
         for key, entry in entries.items():
             check_trained_settings(
@@ -358,7 +366,7 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
 
 
 def load_task(name: str, cfg: Config, source: str, toolbox: str,
-              checkpoint: Optional[str], device: str, first: Optional[Task],
+              checkpoint: Optional[str], device: str, origin: Optional[str],
               fingerprints: Optional[FrozenFingerprints]) -> tuple:
     """Load a task to serve on a shared backbone: a later task with an
     adapter-only checkpoint without its frozen backbone
@@ -366,7 +374,8 @@ def load_task(name: str, cfg: Config, source: str, toolbox: str,
     :func:`~mmadaptformer.apis.init_model`; the checkpoint is read once.
 
     Args:
-        first (Task, optional): The first loaded task; None for the first.
+        origin (str, optional): Where the shared backbone came from;
+            None for the first task.
         fingerprints (FrozenFingerprints, optional): Of the shared frozen
             tensors; None for the first task.
         Others as :func:`load_task_parts`, ``checkpoint`` optional.
@@ -379,11 +388,11 @@ def load_task(name: str, cfg: Config, source: str, toolbox: str,
     # Checked for every task: a later one may load only its parts below.
     check_inference_cfg(cfg, source)
     loaded = None
-    if first is not None and checkpoint is not None:
+    if origin is not None and checkpoint is not None:
         loaded = read_checkpoint(checkpoint)
         light = load_task_parts(name, cfg, source, toolbox,
                                 os.fspath(checkpoint), loaded, fingerprints,
-                                first, device)
+                                origin, device)
         if light is not None:
             return light[0], loaded.get('meta') or {}, light[1], True
     model, meta = init_model(cfg, checkpoint, device, loaded=loaded)

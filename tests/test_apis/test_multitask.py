@@ -230,9 +230,9 @@ def test_unknown_task_is_named(video_tasks, tiny_video_data, clean_loggers):
         engine(_val_videos(tiny_video_data)[:1], tasks=['nope'])
 
 
-def test_tasks_with_another_test_pipeline_form_their_own_group(
-        video_tasks, tiny_video_data, tmp_path, clean_loggers):
-    # 'last2' tested on one centre-cropped clip instead of 2 clips x 3 crops.
+def _one_view_config(tmp_path, video_tasks):
+    """'last2' tested on one centre-cropped clip instead of 2 clips x 3
+    crops: another pipeline group."""
     config = tmp_path / 'last2_one_view.py'
     config.write_text(
         f"_base_ = [{video_tasks['last2']['config']!r}]\n"
@@ -245,6 +245,12 @@ def test_tasks_with_another_test_pipeline_form_their_own_group(
         "    dict(type='CenterCrop', crop_size=32),\n"
         "    dict(type='FormatShape', input_format='NCTHW'),\n"
         "    dict(type='PackActionInputs')]))\n")
+    return config
+
+
+def test_tasks_with_another_test_pipeline_form_their_own_group(
+        video_tasks, tiny_video_data, tmp_path, clean_loggers):
+    config = _one_view_config(tmp_path, video_tasks)
     engine = _engine(video_tasks, ['last'])
     engine.add_task('one_view', str(config),
                     video_tasks['last2']['checkpoint'])
@@ -265,6 +271,25 @@ def test_tasks_with_another_test_pipeline_form_their_own_group(
         # One view gives other scores than six.
         assert results[path]['one_view']['scores'] != \
             results[path]['last2']['scores']
+
+
+def test_results_name_the_tasks_in_the_order_asked_for(video_tasks,
+                                                       tiny_video_data,
+                                                       tmp_path,
+                                                       clean_loggers):
+    """Each input's answers follow the order of ``tasks`` (all: the order
+    they were added, as ``tools/infer.py --task`` gives them), not the
+    pipeline groups' (before: 'last', 'last2', then 'one_view')."""
+    engine = _engine(video_tasks, ['last'])
+    engine.add_task('one_view', str(_one_view_config(tmp_path, video_tasks)),
+                    video_tasks['last2']['checkpoint'])
+    engine.add_task('last2', video_tasks['last2']['config'],
+                    video_tasks['last2']['checkpoint'])
+    assert engine.pipeline_groups == [['last', 'last2'], ['one_view']]
+    video = _val_videos(tiny_video_data)[0]
+    assert list(engine(video)[video]) == ['last', 'one_view', 'last2']
+    for order in (['last2', 'one_view', 'last'], ['one_view', 'last']):
+        assert list(engine(video, tasks=order)[video]) == order
 
 
 # Config lines that turn the tiny ViT image task into another host.

@@ -265,3 +265,50 @@ def test_parameters_on_meta_holds_no_weights_in_this_thread_only():
     assert all(not b.is_meta for b in model.buffers())
     assert torch.equal(model.running_var, torch.ones(4))
     assert all(not p.is_meta for p in built['other'].parameters())
+
+
+def test_a_refusal_names_where_the_shared_backbone_came_from(
+        video_tasks, clean_loggers):
+    """A task trained on another backbone is refused naming the task that
+    loaded the shared backbone, its pretrained file and the file the new
+    task's config names, also once that first task is removed (before: the
+    next loaded task was said to have loaded it, and no file was named)."""
+    engine = MultiTaskRecognizer()
+    for name in ('full', 'last'):
+        engine.add_task(name, video_tasks[name]['config'],
+                        video_tasks[name]['checkpoint'])
+    engine.remove_task('full')
+    other = video_tasks['other']
+    with pytest.raises(TaskError) as info:
+        engine.add_task('other', other['config'], other['checkpoint'])
+    message = str(info.value)
+    key = 'model.backbone.backbone.init_cfg.checkpoint'
+    assert f"(loaded with task 'full' ({video_tasks['full']['checkpoint']}; " \
+        f"frozen weights from {video_tasks['stock']} ({key})))" in message
+    assert "task 'last'" not in message
+    other_file = osp.join(video_tasks['root'], 'other.pth')
+    assert f'Its config names {other_file} ({key}) as its frozen ' \
+        'backbone.' in message
+    assert engine.tasks == ['last']
+
+
+def test_a_full_checkpoint_refusal_counts_only_what_it_found(
+        video_tasks, tmp_path, clean_loggers):
+    """A merged or full checkpoint of another backbone is compared tensor
+    by tensor; the refusal counts what differs and leaves out an empty
+    'and 0 are missing (e.g. [])'."""
+    from mmadaptformer.apis import init_model
+    model, _ = init_model(video_tasks['other']['config'],
+                          video_tasks['other']['checkpoint'])
+    full = str(tmp_path / 'other_full.pth')
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, full)
+    engine = MultiTaskRecognizer()
+    engine.add_task('full', video_tasks['full']['config'],
+                    video_tasks['full']['checkpoint'])
+    with pytest.raises(TaskError) as info:
+        engine.add_task('other', video_tasks['other']['config'], full)
+    message = str(info.value)
+    assert 'was not trained on the shared frozen backbone' in message
+    assert "(loaded with task 'full' (" in message
+    assert 'of its frozen tensors differ (e.g. [' in message
+    assert 'missing' not in message

@@ -73,3 +73,27 @@ def test_a_task_choice_that_is_no_name_nor_list_is_named(tasks):
             match=rf'^tasks={tasks!r}: expected a task name, a list of '
             r'them, or None for all; the loaded tasks are \[\]\.$'):
         MultiTaskRecognizer().chosen_tasks(tasks)
+
+
+def test_a_duplicate_task_name_names_the_loaded_task(tiny_video_data, tmp_path,
+                                                     clean_loggers):
+    """A second task of a loaded name is refused naming what is loaded
+    under it and how to replace it (before: only 'is already loaded'), and
+    the loaded task still answers as before."""
+    config = write_config(tmp_path / 'a.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    first, second = random_task_checkpoints(config, 'mmaction', tmp_path)
+    engine = MultiTaskRecognizer()
+    engine.add_task('a', config, first)
+    video = _videos(tiny_video_data, 1)[0]
+    before = engine(video)
+    with pytest.raises(TaskError) as info:
+        engine.add_task('a', config, second)
+    assert str(info.value) == (
+        f"Task 'a' is already loaded ({config}, {first}); the results are "
+        'keyed by task name, so give this one another name, or '
+        "remove_task('a') first to replace it.")
+    assert engine.tasks == ['a'] and engine(video) == before
+    engine.remove_task('a')
+    engine.add_task('a', config, second)
+    assert engine(video) != before

@@ -2,6 +2,7 @@
 """tools/analysis_tools/benchmark_add_task.py on the tiny AdaptFormer
 config."""
 import json
+import os.path as osp
 import re
 
 import pytest
@@ -44,7 +45,11 @@ def test_benchmark_add_task_smoke(tmp_path, capsys, clean_loggers):
     assert all(row['peak_rss_mb'] < rss_mb / 2 for row in result['rows'])
     assert 'peak RSS above the process before the first add_task ' \
         '(libraries imported, empty engine)' in printed
-    assert '| peak RSS above pre-add_task MB |' in printed
+    # Sizes are 2**20 bytes and say so (they were labelled MB: the ViT-B
+    # task checkpoint of 5.3 MB read '5.09 MB').
+    assert '| peak RSS above pre-add_task MiB | tensors held MiB |' in printed
+    size = osp.getsize(tmp_path / 'task0_all.pth') / 2**20
+    assert f'task checkpoint {size:.2f} MiB.' in printed
 
 
 def test_values_that_cannot_work_are_refused(tmp_path, capsys):
@@ -56,3 +61,23 @@ def test_values_that_cannot_work_are_refused(tmp_path, capsys):
         assert f'{option}: must be >= 1' in capsys.readouterr().err
     assert_config_paths_refused(tool, 'benchmark_add_task.py', tmp_path,
                                 capsys)
+
+
+def test_a_config_without_an_adapter_hook_is_a_usage_error(tmp_path, capsys):
+    """An AdaptFormer config whose custom_hooks hold no AdapterHook ends
+    the tool with one usage line (exit status 2) before anything is
+    written; it was a ConfigError traceback about 'the config the
+    checkpoint was trained with' after the pretrained file was written."""
+    tool = load_tool('analysis_tools/benchmark_add_task.py')
+    with pytest.raises(SystemExit) as exit:
+        tool.main([
+            TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--in-process',
+            '--work-dir',
+            str(tmp_path), '--cfg-options', 'custom_hooks=[]'
+        ])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert 'benchmark_add_task.py: error: config ' \
+        f'{TINY_ADAPTFORMER_VIDEO_CONFIG}: custom_hooks hold no AdapterHook' \
+        in err
+    assert list(tmp_path.iterdir()) == []

@@ -37,6 +37,7 @@ from mmadaptformer.apis.benchmark import peak_rss_above, write_tasks
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
+from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
@@ -100,7 +101,8 @@ def measure(tasks: List[Dict[str, str]], num: int) -> dict:
         peak resident memory while they run, above the resident memory
         just before the first one (the process with its libraries imported
         and an empty engine), not the process's whole peak;
-        ``tensor_mb``: the float32 tensors the engine holds.
+        ``tensor_mb``: the float32 tensors the engine holds. Both in MiB
+        (2**20 bytes), as the project's benchmarks count memory.
     """
     engine = MultiTaskRecognizer()
     cpu = []
@@ -134,15 +136,16 @@ def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
 
 
 def format_table(result: dict) -> str:
-    """A markdown table of :func:`main`'s result."""
+    """A markdown table of :func:`main`'s result. Sizes are in MiB
+    (2**20 bytes), as the JSON's ``*_mb`` keys hold them."""
     lines = [
         f'CPU: {result["cpu"]}; {result["threads"]} thread(s); process CPU '
         'time; peak RSS above the process before the first add_task '
         '(libraries imported, empty engine); pretrained file '
-        f'{result["pretrained_mb"]:.1f} MB, task checkpoint '
-        f'{result["checkpoint_mb"]:.2f} MB.', '',
+        f'{result["pretrained_mb"]:.1f} MiB, task checkpoint '
+        f'{result["checkpoint_mb"]:.2f} MiB.', '',
         '| tasks | add_task CPU s (total) | CPU s per task | peak RSS above '
-        'pre-add_task MB | tensors held MB |',
+        'pre-add_task MiB | tensors held MiB |',
         '| --- | --- | --- | --- | --- |'
     ]
     for row in result['rows']:
@@ -176,6 +179,14 @@ def _main(argv) -> dict:
             f'config {args.config}: model.backbone is {backbone_type}, but '
             'this tool measures AdaptFormer tasks (an AdaptFormer config '
             'with an AdapterHook).')
+    if adapter_hook_cfg(cfg) is None:
+        # Which parts a task trains (and its checkpoint holds) is the
+        # hook's to say; without one, writing the tasks failed with a
+        # traceback about "the config the checkpoint was trained with".
+        build_parser().error(
+            f'config {args.config}: custom_hooks hold no AdapterHook, '
+            'which says what a task trains and its adapter-only checkpoint '
+            "holds; add dict(type='AdapterHook', ...) as the recipes do.")
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
