@@ -14,7 +14,9 @@ it.
 
 Such a process reported every good PNG as a broken image
 (``CheckedImageDataset`` skipped them all; inference said it could not be
-decoded). The datasets and inference raise :class:`PngDecodingError`
+decoded). ``CheckedImageDataset`` and image inference
+(:class:`~mmadaptformer.apis.inputs.TestInputs`) raise
+:class:`PngDecodingError`
 instead, naming the file and this cause, for a PNG that fails to decode
 while :func:`png_decoding_works` says no PNG decodes here and Pillow
 decodes that file (:func:`png_decoding_error`); ``import mmadaptformer``
@@ -125,8 +127,8 @@ def png_decoding_error(path: Optional[str]) -> Optional[PngDecodingError]:
     except OSError:  # the file cannot be read: the caller's error says so
         return None
     return PngDecodingError(
-        f'{path}: cannot be decoded here, and is not known to be broken '
-        f'(Pillow decodes it). {problem}')
+        f'{path}: this PNG image is not broken (Pillow decodes it), but '
+        f'OpenCV cannot decode it here. {problem}')
 
 
 def warn_if_png_decoding_broken() -> bool:
@@ -147,8 +149,8 @@ def warn_if_png_decoding_broken() -> bool:
     print_log(
         f'{problem} Until then, PNG images fail to load with OpenCV '
         "(mmcv's LoadImageFromFile, mmpretrain's Inferencers); "
-        "mmadaptformer's datasets and inference raise a PngDecodingError "
-        'naming such a file instead of calling it broken.',
+        "mmadaptformer's CheckedImageDataset and image inference raise a "
+        'PngDecodingError naming such a file instead of calling it broken.',
         logger='current',
         level=logging.WARNING)
     return True

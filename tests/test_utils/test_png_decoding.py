@@ -94,8 +94,8 @@ def test_decord_first_names_the_cause_not_a_broken_png(tmp_path):
         result = out[mode]
         assert result.get('error') == 'PngDecodingError', (mode, result)
         assert result['message'].startswith(
-            f'{good}: cannot be decoded here, and is not known to be '
-            'broken (Pillow decodes it). ' + _CAUSE), (mode, result)
+            f'{good}: this PNG image is not broken (Pillow decodes it), '
+            'but OpenCV cannot decode it here. ' + _CAUSE), (mode, result)
     # Not skipped as a broken image in training, so not counted as one.
     assert 'skipping broken image' not in output
     # Once, at import, as a WARNING.
