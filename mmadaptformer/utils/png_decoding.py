@@ -16,11 +16,10 @@ Such a process reported every good PNG as a broken image
 (``CheckedImageDataset`` skipped them all; inference said it could not be
 decoded). ``CheckedImageDataset`` and image inference
 (:class:`~mmadaptformer.apis.inputs.TestInputs`) raise
-:class:`PngDecodingError`
-instead, naming the file and this cause, for a PNG that fails to decode
-while :func:`png_decoding_works` says no PNG decodes here and Pillow
-decodes that file (:func:`png_decoding_error`); ``import mmadaptformer``
-warns once (:func:`warn_if_png_decoding_broken`).
+:class:`PngDecodingError` instead, naming the file and this cause, for a
+PNG that fails to decode while :func:`png_decoding_works` says no PNG
+decodes here and Pillow decodes that file (:func:`png_decoding_error`);
+``import mmadaptformer`` warns once (:func:`warn_if_png_decoding_broken`).
 """
 import logging
 import os.path as osp
