@@ -14,7 +14,11 @@ Importing this package (directly or through a config's
   :class:`~mmadaptformer.engine.AtomicCheckpointHook` writes checkpoints
   with (see :mod:`mmadaptformer.utils.atomic_save`; nothing is patched);
 * registers this package's models and hooks in the mmaction and mmpretrain
-  registries.
+  registries;
+* when decord was imported first, checks that OpenCV still decodes PNG
+  images, and logs a WARNING naming the cause when it does not (decord
+  0.6 imported before cv2 breaks that for the whole process; see
+  :mod:`mmadaptformer.utils.png_decoding`). Nothing is changed.
 """
 from mmengine.utils import digit_version
 
@@ -81,5 +85,8 @@ from .utils import apply_upstream_fixes  # noqa: E402
 apply_upstream_fixes()
 
 from . import engine, models  # noqa: E402,F401  (registers modules)
+from .utils.png_decoding import warn_if_png_decoding_broken  # noqa: E402
+
+warn_if_png_decoding_broken()
 
 __all__ = ['__version__', 'version_info']

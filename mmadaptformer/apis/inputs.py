@@ -9,7 +9,10 @@ it gets the views ``tools/test.py`` gives it. A video's container is
 checked first (:func:`~mmadaptformer.utils.video_containers.check_container`),
 as the datasets check theirs: decord crashes the process on some truncated
 files. A file that cannot be classified raises :class:`InferenceInputError`
-naming it.
+naming it; a good PNG image that OpenCV cannot decode in this process
+(decord imported before cv2) raises a
+:class:`~mmadaptformer.utils.png_decoding.PngDecodingError` naming it and
+the cause, which stops the call: every PNG would fail alike.
 """
 import logging
 import os.path as osp
@@ -24,6 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
+from mmadaptformer.utils.png_decoding import png_decoding_error
 from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.transform_steps import TransformError, run_transforms
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
@@ -274,6 +278,9 @@ class TestInputs:
                 wrong kind, truncated or cannot be decoded; naming the
                 folder, if the pipeline reads no frames, or its frames are
                 not there, not contiguous or cannot be read.
+            PngDecodingError: Naming the image, if it is a PNG that Pillow
+                decodes and OpenCV cannot decode PNG images in this
+                process.
         """
         if not osp.exists(path):
             raise InferenceInputError(f'{path}: no such file.')
@@ -327,6 +334,10 @@ class TestInputs:
             if e.reads_file and kind == 'frames':
                 raise InferenceInputError(f'{path}: its frames cannot be read '
                                           f'({e.describe(self.key)}).') from e
+            if e.reads_file and kind == 'image':
+                png_error = png_decoding_error(path)
+                if png_error is not None:
+                    raise png_error from e
             if e.reads_file:
                 raise InferenceInputError(
                     f'{path}: cannot be decoded as {self.a_kind}'

@@ -7,6 +7,8 @@ from typing import Optional, Sequence, Union
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 
+from mmadaptformer.utils.png_decoding import (PngDecodingError,
+                                              png_decoding_error)
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
                                                  TransformError,
                                                  run_transforms)
@@ -44,6 +46,12 @@ class CheckedImageDataset(CustomDataset):
     that is empty, truncated, corrupt or not an image (mmcv's
     ``LoadImageFromFile``: ``failed to load image``, or a Pillow error), or
     one a transform fails on.
+
+    **A PNG that OpenCV cannot decode in this process** (decord imported
+    before cv2, see :mod:`mmadaptformer.utils.png_decoding`) is not a broken
+    image: in training and evaluation alike it raises a
+    :class:`~mmadaptformer.utils.png_decoding.PngDecodingError` naming the
+    file and the cause, and is neither skipped nor counted as broken.
 
     * In training it is logged with a WARNING naming it and the error, and
       another sample is drawn at random, at most ``max_refetch`` times in a
@@ -113,7 +121,8 @@ class CheckedImageDataset(CustomDataset):
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Run the pipeline on sample ``idx``, raising on an empty file and
-        naming the transform that fails.
+        naming the transform that fails, or the process when it cannot
+        decode PNG images.
 
         Args:
             idx (int): Index of the sample.
@@ -124,11 +133,20 @@ class CheckedImageDataset(CustomDataset):
 
         Raises:
             BrokenImageError: The image file is empty.
+            PngDecodingError: A loading transform failed on a good PNG
+                because OpenCV cannot decode PNG images in this process.
             TransformError: A transform raised; it names the transform.
         """
         results = self.get_data_info(idx)
-        check_image_file(results.get('img_path'))
-        return run_transforms(self.pipeline.transforms, results)
+        path = results.get('img_path')
+        check_image_file(path)
+        try:
+            return run_transforms(self.pipeline.transforms, results)
+        except TransformError as e:
+            error = png_decoding_error(path) if e.reads_file else None
+            if error is not None:
+                raise error from e
+            raise
 
     def _image(self, idx: int) -> str:
         info = self.get_data_info(idx)
@@ -164,6 +182,8 @@ class CheckedImageDataset(CustomDataset):
         if self.test_mode:
             try:
                 data = self.prepare_data(idx)
+            except PngDecodingError:
+                raise  # the process's, not the file's
             except Exception as e:
                 raise self._unloadable(idx, e) from e
             if data is None:

@@ -15,6 +15,7 @@ from typing import Callable, List, NamedTuple, Optional, Tuple, Type
 
 from mmengine.logging import print_log
 
+from mmadaptformer.utils.png_decoding import PngDecodingError
 from mmadaptformer.utils.transform_steps import TransformError
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   one_line_error)
@@ -103,6 +104,8 @@ def load_training_sample(idx: int,
 
     Raises:
         ShortVideoError: A short video, with ``short_videos='error'``.
+        PngDecodingError: From ``prepare``: a good PNG that OpenCV cannot
+            decode in this process; it is not skipped.
         BrokenVideoError: If ``max_refetch + 1`` samples in a row could
             not be loaded; it names each and why (``files.error``: a
             :class:`BrokenImageError` for images).
@@ -122,6 +125,10 @@ def load_training_sample(idx: int,
                          "(short_videos='skip')")
             idx = draw_another()
             continue
+        except PngDecodingError:
+            # The process cannot decode PNG images: every PNG would be
+            # skipped as broken, and none is.
+            raise
         except Exception as e:
             # Any error: decord's, OpenCV's, Pillow's and the transforms'
             # have no common base class; a systematic one (a bad
