@@ -379,12 +379,8 @@ class ModelInferencer:
         check_batch_size(batch_size)
         items = self.inputs.items(inputs)
         if show_dir is not None:
-            if isinstance(
-                    show_topk,
-                    bool) or not isinstance(show_topk, int) or show_topk < 1:
-                raise ValueError('show_topk: expected an int >= 1, got '
-                                 f'{show_topk!r}.')
-            check_show_dir(show_dir, items, inputs, self.inputs.kind)
+            check_show_dir(show_dir, items, inputs, self.inputs.kind,
+                           show_topk)
         results = OrderedDict((key, None) for key, _ in items)
         bar = progress_bar(len(items)) if progress else None
         for start in range(0, len(items), batch_size):

@@ -202,8 +202,11 @@ def show_dir_problem(show_dir: str,
     return None
 
 
-def check_show_dir(show_dir: str, items: Sequence[Tuple[InputKey, Any]],
-                   inputs: Any, kind: str) -> Dict[InputKey, str]:
+def check_show_dir(show_dir: str,
+                   items: Sequence[Tuple[InputKey, Any]],
+                   inputs: Any,
+                   kind: str,
+                   topk: int = 3) -> Dict[InputKey, str]:
     """The drawing paths of an Inferencer call's inputs (see
     :func:`show_paths`), once :func:`show_dir_problem` finds nothing.
 
@@ -212,10 +215,14 @@ def check_show_dir(show_dir: str, items: Sequence[Tuple[InputKey, Any]],
         items (Sequence[tuple]): ``(key, path or array)`` of the call.
         inputs: What the call was given (its folders are checked).
         kind (str): ``'video'`` or ``'image'``.
+        topk (int): Classes drawn per task. Defaults to 3.
 
     Raises:
-        ValueError: If ``show_dir`` cannot be used, naming why.
+        ValueError: If ``show_dir`` cannot be used, naming why, or
+            ``topk`` is not an int >= 1.
     """
+    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 1:
+        raise ValueError(f'show_topk: expected an int >= 1, got {topk!r}.')
     if not isinstance(show_dir, (str, os.PathLike)):
         raise TypeError(f'show_dir: expected a folder path, got '
                         f'{type(show_dir).__name__} {show_dir!r:.80}.')
@@ -345,7 +352,7 @@ def draw_results(
     """Draw each answered input's predictions into ``show_dir``.
 
     An input that failed (``{"error": ...}``), or that no task answered,
-    draws nothing. ``show_dir`` and the folders in it are made.
+    draws nothing. ``show_dir`` is made, and the folders in it.
 
     Args:
         results (dict): ``{key: {task: answer}}``, as the engines return
@@ -367,6 +374,7 @@ def draw_results(
         written).
     """
     paths = show_paths(results, show_dir, kind)
+    os.makedirs(show_dir, exist_ok=True)
     written: Dict[InputKey, str] = OrderedDict()
     failed: Dict[InputKey, str] = OrderedDict()
     for key, answers in results.items():

@@ -131,3 +131,44 @@ def test_every_task_is_drawn_on_one_video(infer, videos, tmp_path, capsys,
     rows_two = _text_rows(read_video(str(two / 'clip.mp4'))[0], original)
     assert rows_one > 10
     assert 1.6 * rows_one < rows_two < 2.4 * rows_one
+
+
+def test_a_clip_folder_of_frames_is_drawn_as_one_video(infer, tmp_path, capsys,
+                                                       clean_loggers):
+    """For a rawframe config, each clip's folder of frames is one input:
+    one .mp4 of its frames, named after the folder."""
+    import cv2
+    config = osp.join(
+        osp.dirname(TINY_ADAPTFORMER_VIDEO_CONFIG),
+        'tiny_adaptformer_rawframes.py')
+    checkpoint, = random_task_checkpoints(config, 'mmaction', tmp_path, (1, ))
+    frames = gray_frames(8)
+    for clip in ('c1', 'c2'):
+        (tmp_path / 'clips' / clip).mkdir(parents=True)
+        for index, frame in enumerate(frames, 1):
+            cv2.imwrite(
+                str(tmp_path / 'clips' / clip / f'img_{index:05}.jpg'),
+                frame[..., ::-1])
+    show = tmp_path / 'vis'
+    assert infer(
+        [config, checkpoint,
+         str(tmp_path / 'clips'), '--show-dir',
+         str(show)]) == 0
+    assert _files(show) == ['c1.mp4', 'c2.mp4']
+    original = cv2.imread(str(tmp_path / 'clips' / 'c1' /
+                              'img_00003.jpg'))[..., ::-1]
+    drawn = read_video(str(show / 'c1.mp4'))
+    assert len(drawn) == 8
+    assert_drawn(drawn[2], original)
+
+
+def test_the_folder_is_made_though_no_input_was_answered(
+        infer, stock_video_model, videos, tmp_path, capsys, clean_loggers):
+    show = tmp_path / 'new' / 'vis'
+    assert infer([
+        stock_video_model['config'], stock_video_model['checkpoint'],
+        videos['broken'], '--show-dir',
+        str(show)
+    ]) == 1
+    assert show.is_dir() and _files(show) == []
+    assert f'Drawings of 0 inputs written to {show}' in capsys.readouterr().err
