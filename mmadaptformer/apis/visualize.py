@@ -16,7 +16,9 @@ play it, most browsers do not.
 
 The drawing is MMAction2's ``ActionVisualizer`` (videos) and MMPretrain's
 ``UniversalVisualizer`` (images), with the text style of ``tools/test.py
---show-dir`` (:func:`~mmadaptformer.utils.frame_text.draw_frame_text`).
+--show-dir`` (:func:`~mmadaptformer.utils.frame_text.draw_frame_text`); a
+video's text is drawn once and blended onto each frame
+(:class:`~mmadaptformer.utils.frame_text.TextOverlay`).
 """
 import os
 import os.path as osp
@@ -28,7 +30,7 @@ import cv2
 import mmcv
 import numpy as np
 
-from mmadaptformer.utils.frame_text import draw_frame_text
+from mmadaptformer.utils.frame_text import TextOverlay, draw_frame_text
 from mmadaptformer.utils.output_file import same_file
 from mmadaptformer.utils.video_writer import FOURCC
 from .array_inputs import InputKey, input_name
@@ -294,14 +296,14 @@ def _write_video(path: str, fps: float, frames, text: str) -> None:
     """Draw ``text`` on each frame and encode them to ``path`` (written
     to a temporary name and renamed, so that a failure leaves no partial
     file)."""
-    visualizer = _visualizer(video=True)
     temp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.part.mp4')
     writer = None
     try:
-        for frame in frames:
-            drawn = draw_frame_text(visualizer, frame, text)
+        for index, frame in enumerate(frames):
             if writer is None:
-                height, width = drawn.shape[:2]
+                height, width = frame.shape[:2]
+                overlay = TextOverlay(
+                    _visualizer(video=True), height, width, text)
                 writer = cv2.VideoWriter(
                     temp, cv2.VideoWriter_fourcc(*FOURCC[VIDEO_SUFFIX]), fps,
                     (width, height))
@@ -309,7 +311,12 @@ def _write_video(path: str, fps: float, frames, text: str) -> None:
                     raise RuntimeError(
                         f'OpenCV could not open an {FOURCC[VIDEO_SUFFIX]} '
                         f'writer for {temp}')
-            writer.write(cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR))
+            if frame.shape != overlay.shape:
+                raise RuntimeError(
+                    f'frame {index} is {frame.shape[1]} x {frame.shape[0]} '
+                    f'pixels, the first {width} x {height}; a video\'s '
+                    'frames are of one size')
+            writer.write(cv2.cvtColor(overlay(frame), cv2.COLOR_RGB2BGR))
         if writer is None:
             raise RuntimeError('no frame to draw')
         writer.release()
