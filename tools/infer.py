@@ -19,6 +19,10 @@ folder or ``--list-root``::
     python tools/infer.py CONFIG CHECKPOINT --list val.txt \\
         --list-root videos/ --out r.json
 
+``--show-dir vis/`` also draws each input with its ``--topk`` classes (every
+task's): a video as an ``.mp4``, an image as a ``.png``, named by its path
+under the folder all the inputs are in.
+
 Stdout holds the results alone: a line ``PATH: TASK: CLASS (score), ...``
 per input and task, or, with ``--out -``, the JSON alone. MMEngine's log
 lines, warnings, the progress bar and the errors go to stderr, so
@@ -39,6 +43,7 @@ from mmadaptformer.apis import (LabelMapError, ModelInferencer,
 from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
+from mmadaptformer.apis.visualize import draw_results, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import own_loading_hint_of_cfg
@@ -57,14 +62,9 @@ from mmadaptformer.utils.recognizer_check import check_inference_cfg
 def _top(answer: dict, k: int) -> str:
     if 'error' in answer:
         return f'ERROR {answer["error"]}'
-    scores = answer['scores']
-    order = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
-    names = answer.get('names')
-    parts = []
-    for i in order:
-        name = names[i] if names and i < len(names) else str(i)
-        parts.append(f'{name} ({scores[i]:.4f})')
-    return ', '.join(parts)
+    return ', '.join(
+        f'{name} ({score:.4f})'
+        for name, score in top_classes(answer, answer.get('names'), k))
 
 
 def _config(path: str, pretrained, options=None):
@@ -189,6 +189,25 @@ def _load(args):
     return (engine if engine.tasks else None), failed, spans, frames
 
 
+def _draw(args, results: dict, classes: dict, frames: dict) -> bool:
+    """Draw the answered inputs into ``--show-dir``; say where they went,
+    and each that could not be drawn, on stderr. Whether all were drawn.
+    """
+    written, failed = draw_results(
+        results,
+        classes,
+        args.show_dir,
+        topk=args.topk,
+        frames=next((f for f in frames.values() if f is not None), None))
+    for message in failed.values():
+        print(f'ERROR {message}', file=sys.stderr)
+    inputs = 'input' if len(written) == 1 else 'inputs'
+    print(
+        f'Drawings of {len(written)} {inputs} written to {args.show_dir}',
+        file=sys.stderr)
+    return not failed
+
+
 parse_args = parse_infer_args
 
 
@@ -246,6 +265,8 @@ def _run(args, out: ResultOutput) -> int:
             short_videos_notice('classified', len(short), short),
             logger='current',
             level=logging.WARNING)
+    if args.show_dir is not None:
+        ok &= _draw(args, results, classes, frames)
     if to_stdout:
         # The JSON alone, as one document: the lines above were left out.
         out.print(json.dumps(results, indent=1))

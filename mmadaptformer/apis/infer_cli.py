@@ -19,6 +19,7 @@ from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
 from .test_pipeline import test_pipeline_cfg
+from .visualize import show_dir_problem, show_paths
 
 __all__ = [
     'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
@@ -57,6 +58,18 @@ lines, warnings and the progress bar go to standard error, so
 "infer.py ... > results.txt" or "infer.py ... --out - | jq" get only the
 results.
 
+--show-dir DIR draws each answered input's --topk classes and scores, per
+task, with the task's name, into DIR (made if missing): a video (or a
+clip's folder of frames) as an .mp4 of all its frames at its own size and
+frame rate (MPEG-4 Part 2, "mp4v": VLC, mpv and FFmpeg play it; browsers
+mostly do not), an image as a .png. Each keeps its path relative to the
+folder all the inputs are in, extension replaced (a/clip.webm ->
+DIR/a/clip.mp4, b/clip.webm -> DIR/b/clip.mp4); inputs of one folder that
+share a stem keep their whole names (clip.avi.mp4, clip.webm.mp4). An input
+that failed draws nothing; one answered but not drawn (a frame that does
+not decode) is said on stderr and makes the exit status 1. The results are
+the same with or without it.
+
 The JSON maps each input to {TASK: {"label": int, "class": str or null,
 "scores": [float, ...]}}; TASK is the config file's stem, or the --task
 name. An input that cannot be classified gets {"error": "..."} (or
@@ -75,7 +88,9 @@ file INPUT (give it as --list), a --list that cannot be read or names a
 path that does not exist (the line is named), an --out that is one of the
 files read (a config's _base_ files and the files it names included),
 whose folder cannot be made or whose extension names another format
-(.pkl, .pickle, .yaml, .yml), a config or checkpoint among the INPUTs of
+(.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would
+put a drawing over a file read or inside a folder INPUT (a rerun would
+classify the drawings), a config or checkpoint among the INPUTs of
 --task, or a --label-map whose number of names is not the model's number
 of classes; 141 if the reader of standard output went away before the
 results were all written ("infer.py ... | head -1"), as for cat or grep
@@ -134,6 +149,11 @@ def infer_parser() -> argparse.ArgumentParser:
         '--out',
         help='write the results to this JSON file; "-" writes the JSON to '
         'stdout instead of the result lines')
+    parser.add_argument(
+        '--show-dir',
+        metavar='DIR',
+        help='draw each input with its predicted classes into this folder: '
+        'videos as .mp4, images as .png (see below)')
     parser.add_argument(
         '--device', default='cpu', help='cpu or cuda (default: cpu)')
     parser.add_argument(
@@ -249,8 +269,27 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
                 f'--out {args.out}: the results are written as JSON, but '
                 f'{ext!r} names {_OTHER_FORMATS[ext]}; give a .json file '
                 '(tools/test.py --dump writes the predictions as a pickle)')
+    if args.show_dir is not None:
+        _check_show_dir(parser, args, inputs, files)
     check_device(parser, args.device)
     return args
+
+
+def _check_show_dir(parser, args, inputs: list, files: list) -> None:
+    """Refuse a ``--show-dir`` that is a file, or whose drawings would
+    replace a file read or land in a folder INPUT."""
+    try:
+        paths = show_paths(args.files, args.show_dir, 'video')
+    except ValueError as e:
+        parser.error(f'--show-dir {args.show_dir}: {e}')
+    reads = files + [(path, '--list') for path in args.list if path != STDIN
+                     ] + [(path, 'input') for path in args.files]
+    if args.out is not None and args.out != STDOUT:
+        reads.append((args.out, '--out'))
+    problem = show_dir_problem(args.show_dir, paths,
+                               [p for p in inputs if osp.isdir(p)], reads)
+    if problem:
+        parser.error(problem)
 
 
 def _check_lists(parser, args) -> None:

@@ -15,6 +15,7 @@ Inputs run through the config's test pipeline
 video gets the scores ``tools/test.py --dump`` gives it, views included.
 """
 import copy
+import logging
 import os
 import os.path as osp
 import re
@@ -26,6 +27,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
+from mmengine.logging import print_log
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
@@ -49,6 +51,7 @@ from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
 from .pretrained_load import load_host_pretrained
+from .visualize import check_show_dir, draw_results
 
 __all__ = [
     'load_config', 'model_config', 'read_checkpoint', 'load_read_checkpoint',
@@ -325,7 +328,9 @@ class ModelInferencer:
     def __call__(self,
                  inputs: Union[str, os.PathLike, np.ndarray, Sequence],
                  batch_size: int = 1,
-                 progress: bool = False) -> Dict[InputKey, dict]:
+                 progress: bool = False,
+                 show_dir: Optional[str] = None,
+                 show_topk: int = 3) -> Dict[InputKey, dict]:
         """Classify files and arrays.
 
         Args:
@@ -339,6 +344,15 @@ class ModelInferencer:
                 whose ``test_cfg`` sets ``max_testing_views`` forwards one
                 input at a time (:func:`forward_runs`). Defaults to 1.
             progress (bool): Show a progress bar. Defaults to False.
+            show_dir (str, optional): Draw each answered input with its
+                ``show_topk`` classes and scores into this folder, as
+                MMPretrain's ``ImageClassificationInferencer(show_dir=)``
+                does: a video as an ``.mp4`` of its frames, an image as a
+                ``.png`` (:func:`~mmadaptformer.apis.visualize.
+                draw_results`); where each went, and each that could not
+                be drawn, is logged. The results are the same. Defaults to
+                None (nothing is written).
+            show_topk (int): Classes drawn per input. Defaults to 3.
 
         Returns:
             dict: ``{key: {task: {"label", "class", "scores"}}}``, or
@@ -351,7 +365,10 @@ class ModelInferencer:
             ``"inputs[1]"``).
 
         Raises:
-            ValueError: If ``batch_size`` is not an int >= 1.
+            ValueError: If ``batch_size`` or ``show_topk`` is not an int
+                >= 1, or ``show_dir`` is a file, or a drawing would replace
+                an input or land in a folder given as one, before anything
+                is classified.
             TypeError: If an input is neither a path nor an array (a PIL
                 image: with the conversion to a BGR array).
             InferenceInputError: If a folder holds no file of the kind the
@@ -361,6 +378,9 @@ class ModelInferencer:
         """
         check_batch_size(batch_size)
         items = self.inputs.items(inputs)
+        if show_dir is not None:
+            check_show_dir(show_dir, items, inputs, self.inputs.kind,
+                           show_topk)
         results = OrderedDict((key, None) for key, _ in items)
         bar = progress_bar(len(items)) if progress else None
         for start in range(0, len(items), batch_size):
@@ -379,4 +399,21 @@ class ModelInferencer:
             if bar is not None:
                 for _ in items[start:start + batch_size]:
                     bar.update()
+        if show_dir is not None:
+            self._draw(results, items, os.fspath(show_dir), show_topk)
         return results
+
+    def _draw(self, results: dict, items: list, show_dir: str,
+              topk: int) -> None:
+        """Draw the answered inputs into ``show_dir``; log where."""
+        arrays = {k: v for k, v in items if isinstance(v, np.ndarray)}
+        written, failed = draw_results(results, {self.name: self.classes},
+                                       show_dir, topk, self.inputs.kind,
+                                       self.inputs.frames, arrays)
+        for message in failed.values():
+            print_log(message, logger='current', level=logging.WARNING)
+        print_log(
+            f'Drawings of {len(written)} of {len(results)} inputs written '
+            f'to {show_dir}',
+            logger='current',
+            level=logging.INFO)

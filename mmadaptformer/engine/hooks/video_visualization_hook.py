@@ -12,6 +12,7 @@ from mmaction.registry import HOOKS, VISBACKENDS
 from mmengine.dist import is_main_process
 from mmpretrain.utils import get_ori_model
 
+from mmadaptformer.utils.frame_text import draw_frame_text
 from .strict_evaluation import wrapped_datasets
 
 __all__ = ['VideoVisualizationHook', 'first_view_frames', 'nchw_view_frames']
@@ -239,23 +240,9 @@ class VideoVisualizationHook(VisualizationHook):
         return '\n'.join(lines)
 
     def _draw_frames(self, frames: np.ndarray, text: str) -> np.ndarray:
-        visualizer = self._visualizer
-        # As ActionVisualizer: a font of 7 px at a short edge of 224.
-        scale = min(max(min(frames.shape[1:3]) / 224., 0.3), 3.)
-        drawn = []
-        for frame in frames:
-            visualizer.set_image(frame)
-            if text:
-                visualizer.draw_texts(
-                    text,
-                    positions=np.array([[scale * 5, scale * 5]]),
-                    font_sizes=max(int(scale * 7), 1),
-                    font_families='monospace',
-                    colors='white',
-                    bboxes=dict(
-                        facecolor='black', alpha=0.5, boxstyle='Round'))
-            drawn.append(visualizer.get_image())
-        return np.stack(drawn)
+        return np.stack([
+            draw_frame_text(self._visualizer, frame, text) for frame in frames
+        ])
 
     def _save(self, name: str, drawn: np.ndarray, step: int) -> None:
         if self.out_dir is not None:

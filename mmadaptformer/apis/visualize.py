@@ -1,0 +1,405 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Draw the predictions of inference on its inputs (``--show-dir``).
+
+Each input that was answered gets one file in the folder: a video (or a
+clip's folder of frames) an ``.mp4`` of all its frames, as decoded from
+the file and at its frame rate, with each task's top-k classes and scores
+written on every frame; an image a ``.png`` of the image with them. The
+frames are the original ones, not the test pipeline's first view: as
+MMAction2's ``ActionRecognitionInferencer(vid_out_dir=...)`` and
+``demo/demo.py --out-filename`` draw them, the user sees the whole video
+at its own size, and every task of a multi-task run is drawn on the same
+frames (their pipelines may crop differently). The videos are written by
+OpenCV as MPEG-4 Part 2 (``mp4v``), the one MP4 codec a stock OpenCV
+writes (MMAction2's own writers need ``moviepy``): VLC, mpv and FFmpeg
+play it, most browsers do not.
+
+The drawing is MMAction2's ``ActionVisualizer`` (videos) and MMPretrain's
+``UniversalVisualizer`` (images), with the text style of ``tools/test.py
+--show-dir`` (:func:`~mmadaptformer.utils.frame_text.draw_frame_text`); a
+video's text is drawn once and blended onto each frame
+(:class:`~mmadaptformer.utils.frame_text.TextOverlay`).
+"""
+import os
+import os.path as osp
+from collections import OrderedDict
+from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
+                    Tuple)
+
+import cv2
+import mmcv
+import numpy as np
+
+from mmadaptformer.utils.frame_text import TextOverlay, draw_frame_text
+from mmadaptformer.utils.output_file import same_file
+from mmadaptformer.utils.video_writer import FOURCC
+from .array_inputs import InputKey, input_name
+from .frame_folders import FrameFolders
+from .infer_files import IMAGE_EXTENSIONS
+
+__all__ = [
+    'VIDEO_SUFFIX', 'IMAGE_SUFFIX', 'top_classes', 'prediction_text',
+    'show_paths', 'show_dir_problem', 'check_show_dir', 'draw_results'
+]
+
+#: What a drawn video and a drawn image are saved as.
+VIDEO_SUFFIX = '.mp4'
+IMAGE_SUFFIX = '.png'
+
+
+def top_classes(answer: Mapping, classes: Optional[Sequence[str]],
+                k: int) -> List[Tuple[str, float]]:
+    """The ``k`` best ``(class name, score)`` of one task's answer, best
+    first; a label without a name is named by its index.
+
+    Args:
+        answer (dict): ``{"label", "class", "scores"}``, as the engines
+            answer (not an error).
+        classes (Sequence[str], optional): The task's class names.
+        k (int): How many.
+    """
+    scores = answer['scores']
+    order = sorted(range(len(scores)), key=lambda i: -scores[i])[:k]
+    return [(classes[i] if classes and i < len(classes) else str(i), scores[i])
+            for i in order]
+
+
+def prediction_text(answers: Mapping, classes: Mapping[str, Any],
+                    k: int) -> str:
+    """The text drawn on one input: for each task that answered it, its
+    name and its ``k`` best classes with their scores, one a line; ``''``
+    if none answered.
+
+    Args:
+        answers (dict): ``{task: answer}``, one input's results.
+        classes (dict): ``{task: class names or None}``.
+        k (int): Classes per task.
+    """
+    lines = []
+    for task, answer in answers.items():
+        if not isinstance(answer, Mapping) or 'scores' not in answer:
+            continue  # the task failed on this input: nothing to say
+        lines.append(f'{task}:')
+        lines += [
+            f'  {name} ({score:.2f})'
+            for name, score in top_classes(answer, classes.get(task), k)
+        ]
+    return '\n'.join(lines)
+
+
+def _is_video(key: InputKey, kind: str) -> bool:
+    """Whether an input is drawn as a video: an array of a video model,
+    a clip's folder of frames, any file but an image."""
+    if isinstance(key, int):
+        return kind == 'video'
+    return osp.isdir(key) or not key.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def show_paths(keys: Iterable[InputKey], show_dir: str,
+               kind: str) -> Dict[InputKey, str]:
+    """Where each input's drawing goes.
+
+    A file (or a clip's folder of frames) keeps its path relative to the
+    folder all the inputs are in, so that ``a/clip.mp4`` and
+    ``b/clip.mp4`` do not write one file; its extension becomes
+    :data:`VIDEO_SUFFIX` (videos, folders of frames) or
+    :data:`IMAGE_SUFFIX` (images). Where two inputs of one folder would
+    still get one name (``clip.avi``, ``clip.webm``), each keeps its whole
+    name (``clip.avi.mp4``, ``clip.webm.mp4``). An array is
+    ``inputs_INDEX`` in ``show_dir``.
+
+    Args:
+        keys (Iterable[str | int]): The inputs, as the results key them.
+        show_dir (str): The folder.
+        kind (str): ``'video'`` or ``'image'``: what the model classifies
+            (how an array is saved).
+
+    Returns:
+        dict: ``{key: path}``.
+
+    Raises:
+        ValueError: If two inputs would still be written to one file.
+    """
+    keys = list(keys)
+    files = [k for k in keys if isinstance(k, str)]
+    root = osp.commonpath([osp.dirname(osp.abspath(k))
+                           for k in files]) if files else ''
+    stems, names = {}, {}
+    for key in keys:
+        suffix = VIDEO_SUFFIX if _is_video(key, kind) else IMAGE_SUFFIX
+        if isinstance(key, int):
+            folder, name = '', f'inputs_{key}'
+        else:
+            path = osp.abspath(key)
+            folder = osp.relpath(osp.dirname(path), root)
+            name = osp.basename(path)
+        stem = name if osp.isdir(str(key)) else osp.splitext(name)[0]
+        stems[key] = osp.normpath(osp.join(show_dir, folder, stem + suffix))
+        names[key] = osp.normpath(osp.join(show_dir, folder, name + suffix))
+    paths, taken = {}, {}
+    for key, path in stems.items():
+        taken.setdefault(path.lower(), []).append(key)
+    for key in keys:
+        shared = len(taken[stems[key].lower()]) > 1
+        paths[key] = names[key] if shared else stems[key]
+    seen = {}
+    for key, path in paths.items():
+        if path.lower() in seen:
+            raise ValueError(
+                f'{input_name(seen[path.lower()])} and {input_name(key)} '
+                f'would both be drawn to {path}; rename one of them.')
+        seen[path.lower()] = key
+    return paths
+
+
+def _inside(path: str, folder: str) -> bool:
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
+
+
+def show_dir_problem(show_dir: str,
+                     paths: Mapping[InputKey, str],
+                     folders: Iterable[str],
+                     reads: Iterable[Tuple[Optional[str], str]],
+                     what: str = '--show-dir') -> Optional[str]:
+    """``'WHAT DIR: ...'`` if the drawings cannot be written there,
+    else None.
+
+    Refused: a ``show_dir`` that is a file, or is under one; a drawing that
+    would be written over a file that is read (an input, a config...); and
+    a drawing inside a folder given as an input, where running the same
+    command again would classify the drawings too.
+
+    Args:
+        show_dir (str): The folder.
+        paths (dict): ``{key: drawing path}``, see :func:`show_paths`.
+        folders (Iterable[str]): The folders given as inputs.
+        reads (Iterable[tuple]): ``(path, what)`` of the files read; a
+            path that is None is skipped.
+        what (str): How the folder is named. Defaults to ``'--show-dir'``.
+    """
+    if osp.exists(show_dir) and not osp.isdir(show_dir):
+        return (f'{what} {show_dir}: it is a file; give the folder the '
+                'drawings go to.')
+    above = osp.abspath(show_dir)
+    while not osp.exists(above):
+        above = osp.dirname(above)
+    if not osp.isdir(above):
+        return f'{what} {show_dir}: {above} is a file, not a folder.'
+    reads = [(path, role) for path, role in reads if path is not None]
+    folders = list(folders)
+    for key, out in paths.items():
+        for path, role in reads:
+            if osp.exists(path) and same_file(out, path):
+                return (f'{what} {show_dir}: the drawing of '
+                        f'{input_name(key)} would be written over the {role} '
+                        f'{path}; give another folder.')
+        for folder in folders:
+            if _inside(out, folder):
+                return (f'{what} {show_dir}: the drawing of '
+                        f'{input_name(key)} ({out}) would be written inside '
+                        f'the input folder {folder}, where running the same '
+                        'command again would classify it too; give a folder '
+                        'outside it.')
+    return None
+
+
+def check_show_dir(show_dir: str,
+                   items: Sequence[Tuple[InputKey, Any]],
+                   inputs: Any,
+                   kind: str,
+                   topk: int = 3) -> Dict[InputKey, str]:
+    """The drawing paths of an Inferencer call's inputs (see
+    :func:`show_paths`), once :func:`show_dir_problem` finds nothing.
+
+    Args:
+        show_dir (str): The folder.
+        items (Sequence[tuple]): ``(key, path or array)`` of the call.
+        inputs: What the call was given (its folders are checked).
+        kind (str): ``'video'`` or ``'image'``.
+        topk (int): Classes drawn per task. Defaults to 3.
+
+    Raises:
+        ValueError: If ``show_dir`` cannot be used, naming why, or
+            ``topk`` is not an int >= 1.
+    """
+    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 1:
+        raise ValueError(f'show_topk: expected an int >= 1, got {topk!r}.')
+    if not isinstance(show_dir, (str, os.PathLike)):
+        raise TypeError(f'show_dir: expected a folder path, got '
+                        f'{type(show_dir).__name__} {show_dir!r:.80}.')
+    show_dir = os.fspath(show_dir)
+    given = [inputs] if isinstance(
+        inputs,
+        (str, os.PathLike)) else (inputs if isinstance(inputs,
+                                                       (list, tuple)) else [])
+    folders = [
+        os.fspath(p) for p in given
+        if isinstance(p, (str, os.PathLike)) and osp.isdir(p)
+    ]
+    try:
+        paths = show_paths([key for key, _ in items], show_dir, kind)
+    except ValueError as e:
+        raise ValueError(f'show_dir {show_dir}: {e}') from None
+    problem = show_dir_problem(show_dir, paths, folders,
+                               [(key, 'input')
+                                for key, _ in items if isinstance(key, str)],
+                               'show_dir')
+    if problem:
+        raise ValueError(problem)
+    return paths
+
+
+def _visualizer(video: bool):
+    """The toolbox's visualizer, one per process and kind."""
+    if video:
+        from mmaction.visualization import ActionVisualizer
+        return ActionVisualizer.get_instance('mmadaptformer_show_video')
+    from mmpretrain.visualization import UniversalVisualizer
+    return UniversalVisualizer.get_instance('mmadaptformer_show_image')
+
+
+def _video_frames(source: Any, frames: Optional[FrameFolders]):
+    """The frame rate and an iterator of ``H x W x 3`` uint8 RGB frames
+    of a video file, a clip's folder of frames or a ``T x H x W x 3``
+    RGB array."""
+    if isinstance(source, np.ndarray):
+        return 8., iter(source)
+    if osp.isdir(source):
+        if frames is None:
+            raise ValueError(f'{source}: a folder, but the model reads no '
+                             'folders of frames.')
+        count = frames.count(source)
+
+        def read():
+            for index in range(frames.start_index, frames.start_index + count):
+                path = osp.join(source, frames.frame_name(index))
+                yield mmcv.imread(path, channel_order='rgb')
+
+        return 8., read()
+    import decord
+    reader = decord.VideoReader(source, num_threads=1)
+
+    def decode():
+        for index in range(len(reader)):
+            try:
+                yield reader[index].asnumpy()
+            except Exception as e:  # decord raises its own DECORDError
+                raise RuntimeError(
+                    f'frame {index} of {len(reader)} cannot be decoded '
+                    f'({type(e).__name__}: {str(e).splitlines()[0]})') from e
+
+    return float(reader.get_avg_fps() or 8.), decode()
+
+
+def _write_video(path: str, fps: float, frames, text: str) -> None:
+    """Draw ``text`` on each frame and encode them to ``path`` (written
+    to a temporary name and renamed, so that a failure leaves no partial
+    file)."""
+    temp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.part.mp4')
+    writer = None
+    try:
+        for index, frame in enumerate(frames):
+            if writer is None:
+                height, width = frame.shape[:2]
+                overlay = TextOverlay(
+                    _visualizer(video=True), height, width, text)
+                writer = cv2.VideoWriter(
+                    temp, cv2.VideoWriter_fourcc(*FOURCC[VIDEO_SUFFIX]), fps,
+                    (width, height))
+                if not writer.isOpened():
+                    raise RuntimeError(
+                        f'OpenCV could not open an {FOURCC[VIDEO_SUFFIX]} '
+                        f'writer for {temp}')
+            if frame.shape != overlay.shape:
+                raise RuntimeError(
+                    f'frame {index} is {frame.shape[1]} x {frame.shape[0]} '
+                    f'pixels, the first {width} x {height}; a video\'s '
+                    'frames are of one size')
+            writer.write(cv2.cvtColor(overlay(frame), cv2.COLOR_RGB2BGR))
+        if writer is None:
+            raise RuntimeError('no frame to draw')
+        writer.release()
+        os.replace(temp, path)
+    finally:
+        if writer is not None:
+            writer.release()
+        if osp.exists(temp):
+            os.remove(temp)
+
+
+def _write_image(path: str, source: Any, text: str) -> None:
+    """Draw ``text`` on an image file or ``H x W x 3`` BGR array and
+    save it as a PNG at ``path``."""
+    image = source if isinstance(source, np.ndarray) else mmcv.imread(source)
+    if image is None:
+        raise RuntimeError('the image cannot be read')
+    drawn = draw_frame_text(
+        _visualizer(video=False), np.ascontiguousarray(image[..., ::-1]), text)
+    temp = osp.join(osp.dirname(path), f'.{osp.basename(path)}.part.png')
+    try:
+        if not cv2.imwrite(temp, cv2.cvtColor(drawn, cv2.COLOR_RGB2BGR)):
+            raise RuntimeError(f'OpenCV could not write {temp}')
+        os.replace(temp, path)
+    finally:
+        if osp.exists(temp):
+            os.remove(temp)
+
+
+def draw_results(
+    results: Mapping[InputKey, Mapping],
+    classes: Mapping[str, Any],
+    show_dir: str,
+    topk: int = 3,
+    kind: str = 'video',
+    frames: Optional[FrameFolders] = None,
+    sources: Optional[Mapping[InputKey, Any]] = None
+) -> Tuple[Dict[InputKey, str], Dict[InputKey, str]]:
+    # yapf: disable
+    """Draw each answered input's predictions into ``show_dir``.
+
+    An input that failed (``{"error": ...}``), or that no task answered,
+    draws nothing. ``show_dir`` is made, and the folders in it.
+
+    Args:
+        results (dict): ``{key: {task: answer}}``, as the engines return
+            them.
+        classes (dict): ``{task: class names or None}``.
+        show_dir (str): The folder.
+        topk (int): Classes drawn per task. Defaults to 3.
+        kind (str): ``'video'`` or ``'image'``, what the model
+            classifies. Defaults to ``'video'``.
+        frames (FrameFolders, optional): How a clip's folder names its
+            frames, for a model that reads them. Defaults to None.
+        sources (dict, optional): ``{key: array}`` for inputs given as
+            arrays. Defaults to None.
+
+    Returns:
+        tuple[dict, dict]: ``{key: path}`` of the drawings written, and
+        ``{key: message}`` of the answered inputs that could not be drawn
+        (a video frame that does not decode, a file that cannot be
+        written).
+    """
+    paths = show_paths(results, show_dir, kind)
+    os.makedirs(show_dir, exist_ok=True)
+    written: Dict[InputKey, str] = OrderedDict()
+    failed: Dict[InputKey, str] = OrderedDict()
+    for key, answers in results.items():
+        text = prediction_text(answers, classes, topk)
+        if 'error' in answers or not text:
+            continue
+        source = (sources or {}).get(key, key)
+        path = paths[key]
+        try:
+            os.makedirs(osp.dirname(path), exist_ok=True)
+            if path.endswith(VIDEO_SUFFIX):
+                fps, video = _video_frames(source, frames)
+                _write_video(path, fps, video, text)
+            else:
+                _write_image(path, source, text)
+        except (OSError, RuntimeError, ValueError) as e:
+            failed[key] = (f'{input_name(key)}: cannot be drawn to {path} '
+                           f'({type(e).__name__}: {e})')
+            continue
+        written[key] = path
+    return written, failed
