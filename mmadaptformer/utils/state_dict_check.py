@@ -16,7 +16,10 @@ into one error that names the file, the missing and unexpected keys and
 ``key: checkpoint shape vs model shape`` for every mismatch, except for the
 keys a fresh start legitimately initialises (:func:`fresh_keys`): the
 adapters, the head and the final normalisation layers (not those inside the
-blocks, see :func:`block_keys`). Shape mismatches are always errors.
+blocks, see :func:`block_keys`). Shape mismatches are always errors. A
+head whose classifier differs by its number of classes alone is named as
+a ``num_classes`` mismatch, with its config key and both numbers
+(:mod:`~mmadaptformer.utils.head_classes`).
 """
 import logging
 import re
@@ -28,6 +31,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .head_classes import head_classes_mismatch
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .state_dict_diff import StateDictDiff, diff_state_dict
@@ -226,6 +230,11 @@ def check_state_dict(model: nn.Module,
             (key for key in unexpected
              if isinstance(state_dict.get(key), Mapping) and any(
                  torch.is_tensor(v) for v in state_dict[key].values())), None)
+        classes = head_classes_mismatch(model, diff.mismatched)
+        head_only = classes is not None and not (missing
+                                                 or unexpected) and len(
+                                                     classes.keys) == len(
+                                                         diff.mismatched)
         if nested is not None:
             cause = (f'its weights are nested under {nested!r} (a dict, not '
                      'a tensor), as the official VideoMAE, MAE and '
@@ -242,6 +251,11 @@ def check_state_dict(model: nn.Module,
                      '--num-frames N --img-size S (it detects the MMAction2, '
                      'VideoMAE and AdaptFormer layouts; a learned position '
                      'embedding of another length is refused)')
+        elif head_only:
+            cause = ('its head was trained for another number of classes: '
+                     f'{classes.describe()}. Build the model with '
+                     f'{classes.config_key}={classes.checkpoint} to use '
+                     'its head as trained')
         elif shift is None and missing and not (unexpected or diff.mismatched):
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '
@@ -266,7 +280,11 @@ def check_state_dict(model: nn.Module,
              'non-strictly); stopping before they are used.'
              if already_loaded else 'Nothing of it was loaded.')
         ]
-        if diff.mismatched:
+        if classes is not None and not head_only:
+            # Named apart: the rest does not fit either, whatever the head.
+            lines.append('Its head was trained for another number of '
+                         f'classes too: {classes.describe()}.')
+        if diff.mismatched and not head_only:  # else named in the cause
             lines.append(f'{len(diff.mismatched)} keys with other shapes '
                          f'(key: checkpoint shape vs model shape):')
             lines += [

@@ -21,21 +21,32 @@ def _refusal(proc) -> str:
     return out[out.rindex('StateDictMismatchError: '):]
 
 
-def test_tools_test_with_another_bottleneck_names_the_adapter_settings(
-        video_tasks, tmp_path):
-    task = video_tasks['full']  # trained with bottleneck 8
+@pytest.mark.parametrize(
+    'option, named, detail',
+    [('model.backbone.adapter.bottleneck=16',
+      'bottleneck (model.backbone.adapter.bottleneck): checkpoint 8, this '
+      'model 16.', 'backbone.blocks.0.adaptmlp.down_proj.weight: checkpoint '
+      '(8, 64) vs model (16, 64)'),
+     ('model.backbone.layers=[1]', 'layers (model.backbone.layers): '
+      'checkpoint [0, 1] (every block), this model [1] (blocks.1).',
+      "unexpected keys ['backbone.blocks.0.adaptmlp.down_proj.bias'")],
+    ids=['bottleneck', 'layers'])
+def test_tools_test_with_other_adapter_settings_names_them(
+        video_tasks, tmp_path, option, named, detail):
+    """It said "other adapter settings (layers, bottleneck, norm, learnable
+    scale)": now the setting, its config key and both values."""
+    task = video_tasks['full']  # trained with bottleneck 8, every block
     proc = run_tool([
         'test.py', task['config'], task['checkpoint'], '--work-dir',
-        tmp_path / 'w', '--cfg-options', 'model.backbone.adapter.bottleneck=16'
+        tmp_path / 'w', '--cfg-options', option
     ],
                     cwd=tmp_path,
                     check=False)
     text = _refusal(proc)
-    assert 'it was saved with other adapter settings (layers, bottleneck' \
-        in text, text
+    assert f'saved with other adapter settings: {named}' in text, text
+    assert 'learnable scale)' not in text
     assert task['checkpoint'] in text
-    assert ('backbone.blocks.0.adaptmlp.down_proj.weight: checkpoint (8, 64) '
-            'vs model (16, 64)') in text, text
+    assert detail in text, text
     assert 'backbone.backbone.' not in text
     assert '(load_from)' not in text
     assert '--pretrained' not in text

@@ -31,6 +31,9 @@ from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.frozen_host_record import (
     FROZEN_HOST_KEY, FrozenBackboneMismatchError, check_same_host,
     frozen_host_entries, verify_frozen_host)
+from mmadaptformer.models.backbones.trained_part_check import trained_part_keys
+from mmadaptformer.models.backbones.trained_part_settings import \
+    trained_part_differences
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -105,8 +108,9 @@ def complete_adapter_checkpoint(model: nn.Module,
         StateDictMismatchError: If a wrapper's record names another host
             backbone (:func:`~mmadaptformer.models.backbones.
             trained_host.check_same_host`), the checkpoint's
-            trainable keys do not match the model's, or its record is not one
-            (:func:`check_adapter_record`).
+            trainable keys do not match the model's (naming the settings
+            its adapters differ in, where their tensors show them), or its
+            record is not one (:func:`check_adapter_record`).
     """
     info = check_adapter_record(checkpoint['meta'][ADAPTER_META_KEY], source)
     state = checkpoint['state_dict']
@@ -124,12 +128,25 @@ def complete_adapter_checkpoint(model: nn.Module,
         other = '' if mode in (None, plan.mode) else (
             f' or AdapterHook mode (checkpoint: {mode!r}, now: '
             f'{plan.mode!r})')
+        # E.g. adapters of other layers: named as the model's own load
+        # names them.
+        named = [
+            phrase for name, module in model.named_modules()
+            if isinstance(module, FrozenHostWrapper)
+            for prefix in [f'{name}.' if name else '']
+            for phrase in trained_part_differences(
+                module, state, prefix, trained_part_keys(
+                    module, state, prefix))
+        ]
+        cause = f'It was saved with other adapter settings: ' \
+            f'{"; ".join(named)}{other}.' if named else \
+            f'Was it trained with another adapter configuration{other}?'
         raise StateDictMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint does '
             'not fit this model: missing '
             f'trainable keys {missing[:10]}, unexpected keys '
-            f'{unexpected[:10]}. Was it trained with another adapter '
-            f'configuration{other}? Use the config it was trained with.')
+            f'{unexpected[:10]}. {cause} Use the config it was trained '
+            'with.')
     # Per tensor first, for an error that says how many differ.
     for name, module in model.named_modules():
         key = (f'{name}.' if name else '') + FROZEN_HOST_KEY

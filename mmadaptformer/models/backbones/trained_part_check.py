@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ...utils.state_dict_check import StateDictMismatchError
+from .trained_part_settings import trained_part_differences
 
 __all__ = ['check_trained_part', 'trained_part_keys']
 
@@ -81,12 +82,10 @@ def check_trained_part(wrapper: nn.Module,
     host = set(wrapper.host_keys)
     own = {k: v for k, v in wrapper.state_dict().items() if k not in host}
     given = [k for k in own if prefix + k in state_dict]
+    part_keys = trained_part_keys(wrapper, state_dict, prefix)
     # Keys of the trained part that this model does not have, e.g. the
     # adapters of blocks its ``layers`` leave out.
-    unexpected = [
-        key for key in trained_part_keys(wrapper, state_dict, prefix)
-        if key[len(prefix):] not in own
-    ]
+    unexpected = [key for key in part_keys if key[len(prefix):] not in own]
     if not given and not unexpected:
         return
     missing = [prefix + k for k in own if prefix + k not in state_dict]
@@ -99,12 +98,16 @@ def check_trained_part(wrapper: nn.Module,
     if not missing and not shapes and not unexpected:
         return
     part = wrapper.trained_part
-    settings = _SETTINGS.get(part, 'layers')
+    differ = trained_part_differences(wrapper, state_dict, prefix, part_keys)
+    # Named as the record's settings are (check_trained_settings); the
+    # tensors that show them follow.
+    settings = f': {"; ".join(differ)}' if differ else \
+        f' ({_SETTINGS.get(part, "layers")})'
     lines = [
         f'The state dict{" of " + source if source else ""} holds {part} '
         'tensors that do not fit this '
-        f"model's {part}s: it was saved with other {part} settings "
-        f'({settings}).'
+        f"model's {part}s: it was saved with other {part} settings"
+        f'{settings}.'
     ]
     if missing:
         lines.append(f'Missing ({len(missing)} of {len(own)}): '
