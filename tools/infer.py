@@ -10,7 +10,12 @@ Many tasks on one frozen backbone (adapter-only, merged or full checkpoints
 of AdaptFormer models trained on the same backbone)::
 
     python tools/infer.py --task NAME CONFIG CHECKPOINT \\
-        [--task NAME CONFIG CHECKPOINT ...] INPUT [INPUT ...] --out r.json
+        [--task NAME CONFIG CHECKPOINT ...] INPUT [INPUT ...] --out r.json \\
+        [--label-map NAME=FILE ...]
+
+``--label-map FILE`` names one model's classes (the class of label ``i`` on
+line ``i + 1``); with ``--task``, ``--label-map NAME=FILE`` names task
+NAME's, once per task that needs one.
 
 The inputs may also come from a list file, one path a line (MMAction2's and
 MMPretrain's ``path label`` annotation lines too), resolved against its
@@ -42,6 +47,7 @@ from mmadaptformer.apis import (LabelMapError, ModelInferencer,
                                 TaskError, TaskLoadError, build_test_pipeline)
 from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
+from mmadaptformer.apis.infer_label_maps import label_map_role
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_results, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
@@ -180,11 +186,18 @@ def _load(args):
         return engine, failed, spans, frames
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
+        label_map = args.label_maps.get(name)
         try:
             _, spans[name], frames[name] = _model(
                 config, args.pretrained, args.cfg_options,
-                lambda cfg: engine.add_task(name, cfg, checkpoint))
+                lambda cfg: engine.add_task(
+                    name, cfg, checkpoint, label_map=label_map))
         except Exception as e:
+            if label_map is not None and isinstance(
+                    e, TaskLoadError) and isinstance(e.__cause__,
+                                                     LabelMapError):
+                # As with one model: the file the user gave is wrong.
+                infer_parser().error(f'{label_map_role(name)} {e.__cause__}')
             failed[name] = _load_error(e, config, checkpoint, args.pretrained)
     return (engine if engine.tasks else None), failed, spans, frames
 

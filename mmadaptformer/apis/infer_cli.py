@@ -15,6 +15,7 @@ from mmadaptformer.utils.output_file import output_file_problem
 from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
                           InferenceInputError, collect_inputs, read_input_list)
+from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
@@ -70,6 +71,13 @@ that failed draws nothing; one answered but not drawn (a frame that does
 not decode) is said on stderr and makes the exit status 1. The results are
 the same with or without it.
 
+--label-map FILE names the model's classes, the class of label i on line
+i + 1; with --task, --label-map NAME=FILE names task NAME's, repeated for
+each task that needs one ("--label-map hmdb51=hmdb51_label_map.txt").
+Without it, a model or task keeps the classes its checkpoint's meta
+records (MMEngine's Runner saves them), else those of its config's test
+set, else none (labels only).
+
 The JSON maps each input to {TASK: {"label": int, "class": str or null,
 "scores": [float, ...]}}; TASK is the config file's stem, or the --task
 name. An input that cannot be classified gets {"error": "..."} (or
@@ -91,8 +99,10 @@ whose folder cannot be made or whose extension names another format
 (.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would
 put a drawing over a file read or inside a folder INPUT (a rerun would
 classify the drawings), a config or checkpoint among the INPUTs of
---task, or a --label-map whose number of names is not the model's number
-of classes; 141 if the reader of standard output went away before the
+--task, a --label-map NAME=FILE whose NAME is no --task's or whose task
+already has one (a plain FILE with --task, two with one model), or a
+--label-map whose number of names is not its model's (task's) number of
+classes; 141 if the reader of standard output went away before the
 results were all written ("infer.py ... | head -1"), as for cat or grep
 ended by SIGPIPE, with the --out file still written.
 """
@@ -163,9 +173,13 @@ def infer_parser() -> argparse.ArgumentParser:
         help='inputs per forward (default: 1)')
     parser.add_argument(
         '--label-map',
+        action='append',
+        metavar='FILE or NAME=FILE',
         help='class names file, the class of label i on line i + 1 '
         '(default: the classes saved in the checkpoint\'s meta, else from '
-        'the config or the label map next to its ann_file); one model only')
+        'the config or the label map next to its ann_file); with --task, '
+        'NAME=FILE names the classes of task NAME: repeat it for each task '
+        'that needs one (the others keep their defaults)')
     parser.add_argument(
         '--topk',
         type=positive_int,
@@ -191,9 +205,6 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     parser = infer_parser()
     args = parser.parse_intermixed_args(argv)
     if args.task:
-        if args.label_map:
-            parser.error('--label-map is for one model; with --task the '
-                         'class names come from each checkpoint or config.')
         args.inputs = args.args
         for word in args.inputs:
             # An INPUT is a video, an image or a folder: never these.
@@ -225,6 +236,11 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         except TaskError as e:
             parser.error(f'--task {name} {config}: {e}')
         seen[name] = config
+    try:
+        args.label_map, args.label_maps = split_label_maps(
+            args.label_map, [name for name, _, _ in args.task or []])
+    except ValueError as e:
+        parser.error(str(e))
     if not args.task and ModelInferencer.default_name(
             args.config) == RESERVED_NAME:
         parser.error(f'{args.config}: the results name the model after the '
@@ -235,6 +251,8 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         files += [(config, 'config'), (checkpoint, 'checkpoint')]
     files += [(args.pretrained, '--pretrained'),
               (args.label_map, '--label-map')]
+    files += [(path, label_map_role(name))
+              for name, path in args.label_maps.items()]
     # Addresses (https://, open-mmlab://) are read when the model loads.
     missing = first_missing_file(files)
     if missing:
