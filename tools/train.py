@@ -11,10 +11,14 @@ Differences from the toolboxes' scripts, all additive:
   ``custom_imports``.
 * On a machine without a GPU, ``--launcher pytorch`` (``dist_train.sh``)
   trains with real multi-process DDP on the CPU through gloo.
-* ``--amp`` trains through :class:`~mmadaptformer.engine.CPUAmpOptimWrapper`:
-  MMEngine's ``AmpOptimWrapper`` on a GPU, bfloat16 autocast on a machine
-  without one (MMEngine's wrapper needs a GPU), and on both, mmaction2's
-  heads accept bfloat16 scores (``optim_wrapper.dtype=bfloat16``).
+* ``--amp`` trains through
+  :class:`~mmadaptformer.engine.AdaptAmpOptimWrapper`, the wrapper the
+  paper's recipes name: float16 with loss scaling on a GPU, as MMEngine's
+  ``AmpOptimWrapper``; bfloat16 autocast on a machine without one
+  (``cpu_bf16=True``, which MMEngine's wrapper cannot); and on both,
+  mmaction2's heads accept bfloat16 scores (``optim_wrapper.dtype=
+  bfloat16``). Without ``--amp``, a recipe is refused on a machine without
+  a GPU before anything is built.
 * ``--resume auto`` resumes from the newest checkpoint that loads, keeps
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
@@ -61,6 +65,11 @@ from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
+
+#: The optimizer wrapper types ``--amp`` replaces with the recipes'
+#: ``AdaptAmpOptimWrapper``.
+AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
+               'CPUAmpOptimWrapper')
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -165,17 +174,16 @@ def merge_args(cfg, args):
 
     if args.amp:
         optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in ('OptimWrapper', 'AmpOptimWrapper',
-                                 'CPUAmpOptimWrapper'):
+        if optim_wrapper not in AMP_ACCEPTS:
             raise ValueError(
                 f'--amp is not supported with the custom optimizer wrapper '
                 f'type {optim_wrapper!r} set in optim_wrapper.type of '
-                f'{args.config}; use OptimWrapper, AmpOptimWrapper or '
-                f'CPUAmpOptimWrapper.')
-        # MMEngine's AmpOptimWrapper on a GPU, bfloat16 autocast on a CPU,
-        # and on either, mmaction2's heads take bfloat16 scores (MMEngine's
-        # own wrapper fails there under optim_wrapper.dtype=bfloat16).
-        cfg.optim_wrapper.type = 'CPUAmpOptimWrapper'
+                f'{args.config}; use one of {", ".join(AMP_ACCEPTS)}.')
+        # The recipes' own wrapper, so that --amp on a GPU trains as they
+        # do; on a CPU it autocasts to bfloat16, which MMEngine's
+        # AmpOptimWrapper cannot.
+        cfg.optim_wrapper.type = 'AdaptAmpOptimWrapper'
+        cfg.optim_wrapper.cpu_bf16 = True
         cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
     if args.resume == 'auto':
@@ -240,15 +248,32 @@ def merge_args(cfg, args):
 
 
 def refuse_amp_without_accelerator(cfg, config_file):
-    """One line instead of MMEngine's assertion deep in the Runner when
-    the config trains with ``AmpOptimWrapper`` (the recipes do) on a
-    machine without the GPU (NPU, MLU, MUSA) that wrapper requires."""
+    """One line, before anything is built, when the config trains in mixed
+    precision on a GPU (NPU, MLU, MUSA) and this machine has none: the
+    recipes' ``AdaptAmpOptimWrapper`` without ``cpu_bf16`` (``--amp``
+    sets it), which would refuse the CPU only once the Runner builds it,
+    and MMEngine's ``AmpOptimWrapper``, whose assertion comes from deep in
+    the Runner."""
     wrapper = cfg.get('optim_wrapper', None) or {}
-    if wrapper.get('type') != 'AmpOptimWrapper' or any(
-            available()
-            for available in (is_cuda_available, is_npu_available,
-                              is_mlu_available, is_musa_available)):
+    wrapper_type = wrapper.get('type')
+    if wrapper_type == 'AdaptAmpOptimWrapper' and not wrapper.get(
+            'cpu_bf16', False):
+        refused = 'AdaptAmpOptimWrapper'
+    elif wrapper_type == 'AmpOptimWrapper':
+        refused = 'AmpOptimWrapper'
+    else:
         return
+    if any(available() for available in (is_cuda_available, is_npu_available,
+                                         is_mlu_available, is_musa_available)):
+        return
+    if refused == 'AdaptAmpOptimWrapper':
+        raise ConfigError(
+            f"{config_file}: optim_wrapper.type='AdaptAmpOptimWrapper' "
+            'trains in float16 on a GPU (the paper\'s recipes do), and this '
+            'machine has none. Add --amp to train with bfloat16 autocast on '
+            'the CPU (it sets optim_wrapper.cpu_bf16=True), or '
+            '--cfg-options optim_wrapper.type=OptimWrapper to train in '
+            'float32.')
     raise ConfigError(
         f"{config_file}: optim_wrapper.type='AmpOptimWrapper' trains on a "
         "GPU only (MMEngine's wrapper refuses to be built without one), and "

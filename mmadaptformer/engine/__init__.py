@@ -13,7 +13,8 @@ from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
                     WorkDirCollectHook, add_epoch_randomness_hook,
                     add_work_dir_collect_hook, restrict_optimizer,
                     use_atomic_checkpoint_hook)
-from .optimizers import CPUAmpOptimWrapper, check_cpu_bf16
+from .optimizers import (AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
+                         check_cpu_bf16)
 from .refusals import REFUSALS, refusal_line, refusals_exit
 
 __all__ = [
@@ -22,9 +23,9 @@ __all__ = [
     'use_atomic_checkpoint_hook', 'NonFiniteLossError', 'NonFiniteLossHook',
     'ResumeCheckHook', 'ResumeStateError', 'SyncNormStatsHook',
     'UnloadedBackboneError', 'WorkDirCollectHook', 'add_epoch_randomness_hook',
-    'add_work_dir_collect_hook', 'CPUAmpOptimWrapper', 'check_cpu_bf16',
-    'ADAPTER_META_KEY', 'adapter_hook_cfg', 'build_model_and_plan',
-    'check_frozen_digest', 'check_holds_trained_part',
+    'add_work_dir_collect_hook', 'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper',
+    'check_cpu_bf16', 'ADAPTER_META_KEY', 'adapter_hook_cfg',
+    'build_model_and_plan', 'check_frozen_digest', 'check_holds_trained_part',
     'complete_adapter_checkpoint', 'make_adapter_checkpoint',
     'restrict_optimizer', 'ConfigCopyMixin', 'ConfigCopyRunner',
     'build_runner', 'config_copy_name', 'REFUSALS', 'refusal_line',

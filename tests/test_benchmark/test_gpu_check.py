@@ -428,7 +428,8 @@ def test_train_image_amp_against_float32(ctx, clean_loggers):
     expected = _expectations(result)
     for name in ('float32: train.py exit code', 'bfloat16: train.py exit code',
                  'bfloat16: epoch_2.pth is adapter-only',
-                 'bfloat16: losses logged and finite'):
+                 'bfloat16: losses logged and finite',
+                 "bfloat16: optim_wrapper.type, the recipe's"):
         assert expected[name]['ok'], name
     assert expected['bfloat16: last logged loss rel. diff vs fp32'][
         'measured'] <= 0.05
@@ -466,6 +467,8 @@ def test_dist_train_one_process(ctx, clean_loggers, served_torchrun):
     assert result['status'] == 'passed', result['failures']
     # On a CPU the one process runs gloo; the check expects nccl on a GPU.
     assert _expectations(result)['process group backend']['limit'] == 'gloo'
+    assert _expectations(result)["optim_wrapper.type, the recipe's"][
+        'measured'] == 'AdaptAmpOptimWrapper'
 
 
 @pytest.mark.skipif(torch.cuda.is_available(), reason='a GPU is present')

@@ -93,7 +93,7 @@ def _step(cfg, model, img_size, test_batch_size=2):
             extra_trainable=hook.get('extra_trainable', ()))
         apply_trainable(model, plan)
     optim_cfg = copy.deepcopy(cfg.optim_wrapper)
-    optim_cfg.type = 'OptimWrapper'  # AmpOptimWrapper needs a GPU
+    optim_cfg.type = 'OptimWrapper'  # mixed precision is a GPU's
     optim_cfg.pop('loss_scale', None)
     optim_wrapper = build_optim_wrapper(model, optim_cfg)
     trainable = {
@@ -172,7 +172,7 @@ def test_video_recipe_values(task):
     optimizer = cfg.optim_wrapper.optimizer
     assert (optimizer.type, optimizer.momentum,
             optimizer.weight_decay) == ('SGD', 0.9, 0.)
-    assert cfg.optim_wrapper.type == 'AmpOptimWrapper'
+    assert cfg.optim_wrapper.type == 'AdaptAmpOptimWrapper'
     assert cfg.optim_wrapper.get('clip_grad') is None
     # 90 epochs: 10 warm-up epochs, then cosine to 0, per iteration.
     warmup, cosine = cfg.param_scheduler
@@ -223,6 +223,34 @@ def test_image_recipe_values(task):
     assert 'ResizeEdge' in test_types and 'CenterCrop' in test_types
     assert cfg.model.head.num_classes == TASKS[task]
     assert adapter_hook_cfg(cfg)['extra_trainable'] == []
+
+
+@pytest.mark.parametrize('path', RECIPES, ids=_name)
+def test_recipes_train_through_our_amp_wrapper_on_cuda(path):
+    """Every recipe's GPU run goes through AdaptAmpOptimWrapper (torch 2's
+    GradScaler, explicit autocast dtype, bfloat16 heads), not MMEngine's
+    AmpOptimWrapper, and asks for no bfloat16 on a CPU."""
+    from mmengine.registry import OPTIM_WRAPPERS
+
+    from mmadaptformer.engine import AdaptAmpOptimWrapper
+    cfg = Config.fromfile(path)
+    init_default_scope(cfg.default_scope)
+    optim_cfg = copy.deepcopy(cfg.optim_wrapper)
+    assert OPTIM_WRAPPERS.get(optim_cfg.type) is AdaptAmpOptimWrapper
+    assert 'cpu_bf16' not in optim_cfg
+    optim_cfg.device_type = 'cuda'
+    model = torch.nn.Linear(2, 2)
+    if torch.cuda.is_available():
+        wrapper = build_optim_wrapper(model.cuda(), optim_cfg)
+        assert type(wrapper.loss_scaler) is torch.amp.GradScaler
+        assert wrapper.cast_dtype is torch.float16
+        return
+    # As far as a CPU goes: the wrapper's own CUDA path is taken, and
+    # refuses a machine without CUDA.
+    with pytest.raises(
+            RuntimeError,
+            match="^AdaptAmpOptimWrapper was built for device_type 'cuda'"):
+        build_optim_wrapper(model, optim_cfg)
 
 
 def test_baselines_train_what_the_paper_compares(tmp_path):

@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""CPUAmpOptimWrapper: bfloat16 autocast training on the CPU, and on CUDA
-MMEngine's AmpOptimWrapper without what torch 2 deprecates."""
+"""AdaptAmpOptimWrapper (also under its first name, CPUAmpOptimWrapper):
+bfloat16 autocast training on the CPU, and on CUDA MMEngine's
+AmpOptimWrapper without what torch 2 deprecates."""
 import copy
 import re
 import warnings
@@ -17,7 +18,7 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner.amp import autocast
 from torch.testing import assert_close
 
-from mmadaptformer.engine import CPUAmpOptimWrapper
+from mmadaptformer.engine import AdaptAmpOptimWrapper, CPUAmpOptimWrapper
 from mmadaptformer.engine.optimizers import amp_cast_dtype, build_grad_scaler
 from mmadaptformer.models import (adapter_modules, apply_trainable,
                                   plan_trainable)
@@ -167,7 +168,9 @@ def test_train_tool_amp_on_cpu(tmp_path, tiny_video_data):
         '--cfg-options', 'train_cfg.max_epochs=1'
     ],
                     cwd=tmp_path)
-    assert "type='CPUAmpOptimWrapper'" in proc.stdout
+    # The recipes' wrapper, told to autocast on the CPU.
+    assert "type='AdaptAmpOptimWrapper'" in proc.stdout
+    assert 'cpu_bf16=True' in proc.stdout
     losses = [float(v) for v in re.findall(r' loss: (\S+)', proc.stdout)]
     assert len(losses) == 2 and all(torch.isfinite(torch.tensor(losses)))
     assert (work_dir / 'epoch_1.pth').is_file()
@@ -263,9 +266,46 @@ def test_cuda_autocast_with_the_cast_dtype_calls_nothing_deprecated(
 
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='needs a machine without CUDA')
-def test_wrapper_for_cuda_without_cuda_is_refused():
-    with pytest.raises(RuntimeError, match="device_type 'cuda'.*is False"):
-        _wrapper(_model(), device_type='cuda')
+@pytest.mark.parametrize('name',
+                         ['AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'])
+def test_wrapper_for_cuda_without_cuda_is_refused(name):
+    with pytest.raises(
+            RuntimeError,
+            match=f'^{name} was built for device_type '
+            "'cuda'.*is False"):
+        build_optim_wrapper(
+            _model(), dict(type=name, optimizer=OPTIMIZER, device_type='cuda'))
+
+
+def test_recipe_wrapper_refuses_the_cpu_unless_told():
+    """A recipe's wrapper built on a CPU (a user's own Runner script, no
+    --amp) is refused, as MMEngine's AmpOptimWrapper was, instead of
+    silently training the GPU recipe in bfloat16."""
+    from mmadaptformer.utils import ConfigError
+    cfg = dict(type='AdaptAmpOptimWrapper', optimizer=OPTIMIZER)
+    with pytest.raises(
+            ConfigError,
+            match=r"^optim_wrapper.type='AdaptAmpOptimWrapper' trains in "
+            r'mixed precision on a GPU, and the model runs on the CPU here. '
+            r'Set optim_wrapper.cpu_bf16=True \(tools/train.py --amp does\)'):
+        build_optim_wrapper(_model(), dict(cfg, device_type='cpu'))
+    wrapper = build_optim_wrapper(_model(),
+                                  dict(cfg, device_type='cpu', cpu_bf16=True))
+    assert wrapper.cast_dtype == torch.bfloat16
+
+
+def test_first_name_is_the_same_wrapper_and_trains_on_the_cpu():
+    """Configs (and --amp runs' config copies) that name
+    CPUAmpOptimWrapper keep training on the CPU as they did."""
+    wrapper = _wrapper(_model(), device_type='cpu')
+    assert isinstance(wrapper, AdaptAmpOptimWrapper)
+    assert type(wrapper) is CPUAmpOptimWrapper
+    assert wrapper.cast_dtype == torch.bfloat16
+    # Only the CPU default differs: the rest is the recipes' wrapper's.
+    assert [
+        name for name, value in vars(CPUAmpOptimWrapper).items()
+        if callable(value)
+    ] == ['__init__']
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')

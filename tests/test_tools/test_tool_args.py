@@ -38,9 +38,9 @@ def test_train_flags():
         'optim_wrapper.optimizer.lr=0.5'
     ])
     assert cfg.work_dir == 'wd'
-    # Ours on every device: MMEngine's AmpOptimWrapper needs a GPU, and on
-    # one it fails in mmaction2's heads under bfloat16.
-    assert cfg.optim_wrapper.type == 'CPUAmpOptimWrapper'
+    # The recipes' wrapper on every device: MMEngine's AmpOptimWrapper needs
+    # a GPU, and on one it fails in mmaction2's heads under bfloat16.
+    assert cfg.optim_wrapper.type == 'AdaptAmpOptimWrapper'
     assert cfg.optim_wrapper.loss_scale == 'dynamic'
     assert cfg.auto_scale_lr.enable is True
     assert cfg.randomness == dict(

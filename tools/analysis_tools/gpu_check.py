@@ -2,9 +2,11 @@
 """Run every GPU path of the package once and report (issue #15).
 
 Correctness: a tiny AdaptFormer video and image config trained 2 epochs
-with ``--amp`` in float16 and bfloat16 against float32; the adapter-only
-checkpoint resumed and tested; frozen weights bit-identical after
-training; ``dist_train.sh CONFIG 1`` over nccl; fused against eager
+in float16 and bfloat16 against float32, through the optimizer wrapper
+the paper's recipes name and as they get it (on a GPU without ``--amp``;
+on a CPU with it); the adapter-only checkpoint resumed and tested; frozen
+weights bit-identical after training; ``dist_train.sh CONFIG 1`` over
+nccl; fused against eager
 attention; inference through ``mmadaptformer.apis`` on the GPU against the
 CPU. Speed: ``benchmark_train.py`` of ViT-B/16 8x224^2 batch 16 with the
 modes adaptformer, full_ft, linear_probe, adaptformer_plain in bf16 and

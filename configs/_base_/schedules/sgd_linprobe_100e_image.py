@@ -3,8 +3,13 @@
 # epochs then cosine to 0, updated every iteration, mixed precision, no
 # gradient clipping. With auto_scale_lr enabled, MMEngine rescales the lr
 # linearly to the batch you actually run, which is the same rule.
+# Mixed precision through mmadaptformer's AdaptAmpOptimWrapper: float16
+# with dynamic loss scaling on a GPU, as MMEngine's AmpOptimWrapper, in
+# torch 2's spelling and with mmaction2's heads taking bfloat16 scores
+# (optim_wrapper.dtype=bfloat16). It refuses a CPU unless tools/train.py
+# --amp (optim_wrapper.cpu_bf16=True) asks for bfloat16 autocast there.
 optim_wrapper = dict(
-    type='AmpOptimWrapper',
+    type='AdaptAmpOptimWrapper',
     optimizer=dict(type='SGD', lr=0.4, momentum=0.9, weight_decay=0.),
     clip_grad=None)
 param_scheduler = [

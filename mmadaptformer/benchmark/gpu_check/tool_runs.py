@@ -1,7 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The GPU check's checks that run the package's tools as a user does:
-``tools/train.py --amp`` with resume and test of the adapter-only
-checkpoint, ``tools/dist_train.sh CONFIG 1`` (nccl on a GPU), and
+``tools/train.py`` in mixed precision through the paper recipes' optimizer
+wrapper, with resume and test of the adapter-only checkpoint,
+``tools/dist_train.sh CONFIG 1`` (nccl on a GPU), and
 inference through ``mmadaptformer.apis`` (one task, and many tasks on one
 backbone) on the device against the CPU."""
 import glob
@@ -9,7 +10,7 @@ import json
 import math
 import os.path as osp
 import pickle
-from typing import List
+from typing import List, Optional
 
 from mmengine.config import Config
 
@@ -23,6 +24,49 @@ from .inference_scores import (class_scores, limit_below, max_diff,
                                trained_tasks)
 from .numerics import amp_dtypes, rel_diff
 from .verdict import SkipCheck, Verdict
+from .workspace import REPO_ROOT
+
+#: The paper recipe of each task, whose optimizer wrapper the task's mixed
+#: precision runs train through.
+RECIPES = dict(
+    video=osp.join(REPO_ROOT, 'configs', 'adaptformer_vitb_ssv2.py'),
+    image=osp.join(REPO_ROOT, 'configs', 'adaptformer_vitb_cifar100.py'))
+
+
+def recipe_wrapper_type(task: str) -> str:
+    """``optim_wrapper.type`` of ``task``'s paper recipe."""
+    return Config.fromfile(RECIPES[task]).optim_wrapper.type
+
+
+def recipe_amp_args(task: str, device: str, dtype: str) -> List[str]:
+    """The ``tools/train.py`` arguments of a mixed-precision run of a tiny
+    config through the optimizer wrapper ``task``'s paper recipe trains
+    with (:data:`RECIPES`), as the recipe gets it on ``device``: on CUDA
+    without ``--amp``, as ``tools/dist_train.sh configs/<recipe>.py 8``
+    runs; on a CPU with ``--amp``, without which a recipe is refused there.
+
+    Args:
+        task (str): ``'video'`` or ``'image'``.
+        device (str): ``'cuda'`` or ``'cpu'``.
+        dtype (str): ``'float16'`` (the recipe's own) or ``'bfloat16'``.
+
+    Returns:
+        list[str]: The arguments, ending with ``--cfg-options`` and its
+        settings, to which more settings may be appended.
+    """
+    amp = [] if device == 'cuda' else ['--amp']
+    options = [f'optim_wrapper.type={recipe_wrapper_type(task)}']
+    if dtype == 'bfloat16':
+        options.append('optim_wrapper.dtype=bfloat16')
+    return amp + ['--cfg-options'] + options
+
+
+def _run_wrapper_type(work_dir: str, config: str) -> Optional[str]:
+    """``optim_wrapper.type`` of the work dir's config copy of a run."""
+    copy = osp.join(work_dir, osp.basename(config))
+    if not osp.isfile(copy):
+        return None
+    return Config.fromfile(copy).optim_wrapper.get('type', 'OptimWrapper')
 
 
 def _scalars(work_dir: str) -> List[dict]:
@@ -44,8 +88,10 @@ def _is_adapter_only(path: str) -> bool:
 
 
 def check_train_amp(ctx: dict, task: str) -> dict:
-    """``tools/train.py --amp`` of a tiny AdaptFormer config for 2 epochs,
-    in float16 (CUDA) and bfloat16, against a float32 run; on the video
+    """``tools/train.py`` of a tiny AdaptFormer config for 2 epochs, in
+    float16 (CUDA) and bfloat16 through the optimizer wrapper of the
+    task's paper recipe (:func:`recipe_amp_args`: on CUDA without
+    ``--amp``, as the recipe runs), against a float32 run; on the video
     task the adapter-only checkpoint is then resumed for a third epoch
     and tested (``tools/test.py --dump``). The deprecation and future
     warnings of each AMP run are in ``details['deprecation_warnings']``;
@@ -67,6 +113,8 @@ def check_train_amp(ctx: dict, task: str) -> dict:
     timeout = ctx.get('command_timeout', 240)
 
     deprecations = verdict.details['deprecation_warnings'] = {}
+    wrapper_type = verdict.details['recipe_optim_wrapper'] = \
+        recipe_wrapper_type(task)
 
     def train(name: str, *extra) -> str:
         work_dir = osp.join(root, name)
@@ -77,23 +125,23 @@ def check_train_amp(ctx: dict, task: str) -> dict:
             timeout,
             env=DEPRECATION_ENV)
         verdict.expect(f'{name}: train.py exit code', code, '==', 0)
-        if '--amp' in extra:
-            record(name, out)
+        if extra:
+            record(name, out, work_dir)
         return work_dir
 
-    def record(name: str, out: str) -> None:
+    def record(name: str, out: str, work_dir: str) -> None:
         deprecations[name] = deprecations_in_log(out)
         verdict.expect(f'{name}: deprecation / future warnings naming AMP',
                        amp_deprecations(deprecations[name]), '==', [])
+        verdict.expect(f'{name}: optim_wrapper.type, the recipe\'s',
+                       _run_wrapper_type(work_dir, config), '==', wrapper_type)
 
     runs = {'float32': train('float32')}
     fp32_losses = _train_losses(runs['float32'])
     verdict.details['float32_losses'] = fp32_losses
     for dtype in amp_dtypes(ctx, verdict):
-        extra = ['--amp']
-        if dtype == 'bfloat16':
-            extra += ['--cfg-options', 'optim_wrapper.dtype=bfloat16']
-        work_dir = runs[dtype] = train(dtype, *extra)
+        work_dir = runs[dtype] = train(
+            dtype, *recipe_amp_args(task, ctx['device'], dtype))
         ckpt = osp.join(work_dir, 'epoch_2.pth')
         if not verdict.expect(f'{dtype}: epoch_2.pth written',
                               osp.isfile(ckpt), 'true'):
@@ -120,16 +168,16 @@ def check_train_amp(ctx: dict, task: str) -> dict:
     if task != 'video' or not osp.isfile(osp.join(runs[last], 'epoch_2.pth')):
         return verdict.to_dict()
     # Resume the adapter-only checkpoint for a third epoch, then test it.
-    extra = ['--amp'] + (['--cfg-options', 'optim_wrapper.dtype=bfloat16']
-                         if last == 'bfloat16' else ['--cfg-options'])
     code, out = run_command(
-        python_tool('train.py', config, '--work-dir', runs[last], '--seed', 0,
-                    '--resume', *extra, 'train_cfg.max_epochs=3'),
+        python_tool('train.py', config, '--work-dir', runs[last],
+                    '--seed', 0, '--resume',
+                    *recipe_amp_args(task, ctx['device'],
+                                     last), 'train_cfg.max_epochs=3'),
         osp.join(root, 'resume.log'),
         timeout,
         env=DEPRECATION_ENV)
     verdict.expect('resume: exit code', code, '==', 0)
-    record('resume', out)
+    record('resume', out, runs[last])
     verdict.expect('resume: continued from epoch 2', 'resumed epoch: 2' in out,
                    'true')
     ckpt = osp.join(runs[last], 'epoch_3.pth')
@@ -155,8 +203,10 @@ def check_train_amp(ctx: dict, task: str) -> dict:
 
 
 def check_dist_train(ctx: dict) -> dict:
-    """``tools/dist_train.sh CONFIG 1 --amp``: one process of nccl DDP on
-    a GPU (gloo on a CPU), with the AdapterHook re-wrapping DDP around the
+    """``tools/dist_train.sh CONFIG 1`` in mixed precision through the
+    video recipe's optimizer wrapper (:func:`recipe_amp_args`; float16 on
+    CUDA, bfloat16 with ``--amp`` on a CPU): one process of nccl DDP on a
+    GPU (gloo on a CPU), with the AdapterHook re-wrapping DDP around the
     trainable parameters and the SyncNormStatsHook.
 
     Args:
@@ -176,9 +226,8 @@ def check_dist_train(ctx: dict) -> dict:
                 "'mmadaptformer.testing.probes'], "
                 'allow_failed_imports=False)\n'
                 f'custom_hooks = {hooks!r}\n')
-    extra = ['--amp']
-    if ctx['device'] == 'cpu':
-        extra += ['--cfg-options', 'optim_wrapper.dtype=bfloat16']
+    dtype = 'float16' if ctx['device'] == 'cuda' else 'bfloat16'
+    extra = recipe_amp_args('video', ctx['device'], dtype)
     code, out = run_command(
         shell_tool('dist_train.sh', config, 1, '--work-dir', root, '--seed', 0,
                    *extra),
@@ -186,6 +235,9 @@ def check_dist_train(ctx: dict) -> dict:
         ctx.get('command_timeout', 240),
         env=dict(PORT=str(ctx.get('port', 29531))))
     verdict.expect('dist_train.sh exit code', code, '==', 0)
+    verdict.expect('optim_wrapper.type, the recipe\'s',
+                   _run_wrapper_type(root, config), '==',
+                   recipe_wrapper_type('video'))
     probe = osp.join(root, 'dist_probe_rank0.json')
     if not verdict.expect('rank 0 probe written', osp.isfile(probe), 'true'):
         return verdict.to_dict()

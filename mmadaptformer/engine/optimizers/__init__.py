@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .cpu_amp_optimizer_wrapper import (CPUAmpOptimWrapper, amp_cast_dtype,
-                                        build_grad_scaler, check_cpu_bf16)
+from .amp_optim_wrapper import (AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
+                                amp_cast_dtype, build_grad_scaler,
+                                check_cpu_bf16)
 
 __all__ = [
-    'CPUAmpOptimWrapper', 'amp_cast_dtype', 'build_grad_scaler',
-    'check_cpu_bf16'
+    'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper', 'amp_cast_dtype',
+    'build_grad_scaler', 'check_cpu_bf16'
 ]

@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Automatic mixed precision that also trains on a CPU."""
+"""Automatic mixed precision of the recipes, in torch 2's spelling on
+CUDA, and on request in bfloat16 on a CPU."""
 import logging
 import numbers
 from contextlib import contextmanager
@@ -13,11 +14,11 @@ from mmengine.registry import OPTIM_WRAPPERS
 from mmengine.runner.amp import autocast
 from torch import nn
 
-from ...utils import upcast_mmaction_head_scores
+from ...utils import ConfigError, upcast_mmaction_head_scores
 
 __all__ = [
-    'CPUAmpOptimWrapper', 'amp_cast_dtype', 'build_grad_scaler',
-    'check_cpu_bf16'
+    'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper', 'amp_cast_dtype',
+    'build_grad_scaler', 'check_cpu_bf16'
 ]
 
 #: The autocast dtypes of each device this wrapper builds itself; the
@@ -55,7 +56,7 @@ def amp_cast_dtype(dtype: Optional[Union[str, torch.dtype]],
         where = 'the CPU' if device_type == 'cpu' else 'CUDA'
         hint = ' (float16 needs a GPU)' if device_type == 'cpu' else ''
         raise ValueError(
-            f'CPUAmpOptimWrapper autocasts to {names} on {where}, but '
+            f'AdaptAmpOptimWrapper autocasts to {names} on {where}, but '
             f'optim_wrapper.dtype is {dtype!r}; set it to {names} or leave '
             f'it out{hint}.')
     return resolved
@@ -134,25 +135,32 @@ def check_cpu_bf16() -> bool:
 
 
 @OPTIM_WRAPPERS.register_module()
-class CPUAmpOptimWrapper(AmpOptimWrapper):
-    """MMEngine's :class:`~mmengine.optim.AmpOptimWrapper`, also on a CPU.
+class AdaptAmpOptimWrapper(AmpOptimWrapper):
+    """Mixed-precision training of the paper's recipes: MMEngine's
+    :class:`~mmengine.optim.AmpOptimWrapper` in torch 2's spelling, and on
+    request bfloat16 autocast on a CPU.
 
-    MMEngine's wrapper refuses to be built without a GPU (or NPU, MLU,
-    MUSA). On an NPU, MLU or MUSA device this wrapper is exactly that one.
-    On CUDA it is that one with torch 2's spelling: the loss scaler is a
-    ``torch.amp.GradScaler('cuda')`` (:func:`build_grad_scaler`, same
-    ``loss_scale`` semantics) and the autocast dtype is always given
-    (:func:`amp_cast_dtype`, float16 unless ``dtype`` says bfloat16), so
-    no step calls the deprecated ``torch.cuda.amp.GradScaler`` or
-    ``torch.get_autocast_gpu_dtype``. On the CPU it
-    runs the forward under ``torch.autocast('cpu', dtype=torch.bfloat16)``
-    and steps in float32 without loss scaling, which bfloat16 does not need
-    since it has float32's exponent range. ``tools/train.py --amp`` picks it
-    on every device. With bfloat16 it also lets mmaction2's heads
-    take bfloat16 scores (:func:`upcast_mmaction_head_scores`, a forward
-    hook on the trained model's heads). Used to
-    train `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ on CPUs with
-    AVX512-BF16 or AMX.
+    The recipes' schedules name it (``configs/_base_/schedules``), so
+    ``tools/dist_train.sh configs/adaptformer_vitb_ssv2.py 8`` trains
+    through it, and so does ``tools/train.py --amp`` on every device.
+
+    * On CUDA the loss scaler is a ``torch.amp.GradScaler('cuda')``
+      (:func:`build_grad_scaler`, MMEngine's ``loss_scale`` semantics) and
+      the autocast dtype is always given (:func:`amp_cast_dtype`, float16
+      unless ``dtype`` says bfloat16), so no step calls the deprecated
+      ``torch.cuda.amp.GradScaler`` or ``torch.get_autocast_gpu_dtype``.
+    * On an NPU, MLU or MUSA device it is exactly MMEngine's wrapper.
+    * On the CPU it trains only with ``cpu_bf16=True`` (``--amp`` sets it):
+      the forward runs under ``torch.autocast('cpu',
+      dtype=torch.bfloat16)`` and the step in float32 without loss scaling,
+      which bfloat16 does not need since it has float32's exponent range.
+      Without it the wrapper is refused, as MMEngine's is, rather than
+      silently train a GPU recipe in bfloat16.
+    * With bfloat16 it lets mmaction2's heads take bfloat16 scores
+      (:func:`upcast_mmaction_head_scores`, a forward hook on the trained
+      model's heads), where MMEngine's wrapper fails in their accuracy.
+
+    Used to train `AdaptFormer <https://arxiv.org/abs/2205.13535>`_.
 
     Args:
         loss_scale (float | str | dict): Loss scaling on accelerators, as in
@@ -167,13 +175,15 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
         device_type (str, optional): Where the model runs: ``'cpu'``,
             ``'cuda'``, ... Defaults to None, i.e.
             ``mmengine.device.get_device()``.
+        cpu_bf16 (bool): Train with bfloat16 autocast where the model runs
+            on the CPU; without it the wrapper refuses the CPU. Not read on
+            an accelerator. Defaults to False.
         **kwargs: Arguments of :class:`~mmengine.optim.OptimWrapper`.
 
     Examples:
         >>> optim_wrapper = dict(
-        ...     type='CPUAmpOptimWrapper',
-        ...     dtype='bfloat16',
-        ...     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
+        ...     type='AdaptAmpOptimWrapper',
+        ...     optimizer=dict(type='SGD', lr=0.05, momentum=0.9))
     """
 
     def __init__(self,
@@ -181,6 +191,7 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                  dtype: Optional[Union[str, torch.dtype]] = None,
                  use_fsdp: bool = False,
                  device_type: Optional[str] = None,
+                 cpu_bf16: bool = False,
                  **kwargs) -> None:
         self.device_type = device_type or get_device()
         if self.device_type == 'cuda':
@@ -193,6 +204,13 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
                 use_fsdp=use_fsdp,
                 **kwargs)
             return
+        if not cpu_bf16:
+            raise ConfigError(
+                f'optim_wrapper.type={type(self).__name__!r} trains in mixed '
+                'precision on a GPU, and the model runs on the CPU here. Set '
+                'optim_wrapper.cpu_bf16=True (tools/train.py --amp does) to '
+                'train with bfloat16 autocast on the CPU, or '
+                "optim_wrapper.type='OptimWrapper' to train in float32.")
         cast_dtype = amp_cast_dtype(dtype, 'cpu')
         OptimWrapper.__init__(self, **kwargs)
         check_cpu_bf16()
@@ -211,7 +229,7 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
             # torch would disable the scaler and autocast with a warning
             # and train in float32.
             raise RuntimeError(
-                'CPUAmpOptimWrapper was built for device_type \'cuda\', '
+                f'{type(self).__name__} was built for device_type \'cuda\', '
                 'but torch.cuda.is_available() is False on this machine; '
                 'leave optim_wrapper.device_type out to train on the device '
                 'there is.')
@@ -249,3 +267,27 @@ class CPUAmpOptimWrapper(AmpOptimWrapper):
         with OptimWrapper.optim_context(self, model), autocast(
                 device_type=self.device_type, dtype=self.cast_dtype):
             yield
+
+
+@OPTIM_WRAPPERS.register_module()
+class CPUAmpOptimWrapper(AdaptAmpOptimWrapper):
+    """:class:`AdaptAmpOptimWrapper` under the name it had first, which
+    trains on the CPU without being told (``cpu_bf16=True``), as the
+    configs that name it (and the config copies of earlier ``--amp``
+    runs) expect. Everything else is :class:`AdaptAmpOptimWrapper`.
+
+    Args:
+        *args: Arguments of :class:`AdaptAmpOptimWrapper`.
+        cpu_bf16 (bool): As in :class:`AdaptAmpOptimWrapper`. Defaults to
+            True.
+        **kwargs: Arguments of :class:`AdaptAmpOptimWrapper`.
+
+    Examples:
+        >>> optim_wrapper = dict(
+        ...     type='CPUAmpOptimWrapper',
+        ...     dtype='bfloat16',
+        ...     optimizer=dict(type='AdamW', lr=1e-3, weight_decay=0.05))
+    """
+
+    def __init__(self, *args, cpu_bf16: bool = True, **kwargs) -> None:
+        super().__init__(*args, cpu_bf16=cpu_bf16, **kwargs)
