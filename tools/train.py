@@ -278,7 +278,7 @@ def refuse_amp_without_accelerator(cfg, config_file):
         f"{config_file}: optim_wrapper.type='AmpOptimWrapper' trains on a "
         "GPU only (MMEngine's wrapper refuses to be built without one), and "
         'this machine has none. Add --amp to train with bfloat16 autocast on '
-        'the CPU (CPUAmpOptimWrapper, which is AmpOptimWrapper on a GPU; '
+        'the CPU (AdaptAmpOptimWrapper, torch 2\'s AmpOptimWrapper on a GPU; '
         '--amp is applied before --cfg-options, which can set the type '
         'back), or --cfg-options optim_wrapper.type=OptimWrapper to train '
         'in float32.')

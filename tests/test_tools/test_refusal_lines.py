@@ -107,8 +107,8 @@ def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
             f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' "
             "trains on a GPU only (MMEngine's wrapper refuses to be built "
             'without one), and this machine has none. Add --amp to train '
-            'with bfloat16 autocast on the CPU (CPUAmpOptimWrapper, which is '
-            'AmpOptimWrapper on a GPU; --amp is applied before '
+            'with bfloat16 autocast on the CPU (AdaptAmpOptimWrapper, torch '
+            "2's AmpOptimWrapper on a GPU; --amp is applied before "
             '--cfg-options, which can set the type back), or --cfg-options '
             'optim_wrapper.type=OptimWrapper to train in float32.'), line
 
