@@ -9,8 +9,8 @@ it gets the views ``tools/test.py`` gives it. A video's container is
 checked first (:func:`~mmadaptformer.utils.video_containers.check_container`),
 as the datasets check theirs: decord crashes the process on some truncated
 files. A file that cannot be classified raises :class:`InferenceInputError`
-naming it; a good PNG image that OpenCV cannot decode in this process
-(decord imported before cv2) raises a
+naming it; a good PNG image (or a folder of good PNG frames) that OpenCV
+cannot decode in this process (decord imported before cv2) raises a
 :class:`~mmadaptformer.utils.png_decoding.PngDecodingError` naming it and
 the cause, which stops the call: every PNG would fail alike.
 """
@@ -27,7 +27,8 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
-from mmadaptformer.utils.png_decoding import png_decoding_error
+from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
+                                              png_decoding_error)
 from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.transform_steps import TransformError, run_transforms
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
@@ -332,6 +333,10 @@ class TestInputs:
             out = run_transforms(self.pipeline.transforms, data)
         except TransformError as e:
             if e.reads_file and kind == 'frames':
+                # RawFrameDecode's input: SampleFrames set its frame_inds.
+                png_error = frame_png_decoding_error(data)
+                if png_error is not None:
+                    raise png_error from e
                 raise InferenceInputError(f'{path}: its frames cannot be read '
                                           f'({e.describe(self.key)}).') from e
             if e.reads_file and kind == 'image':

@@ -19,7 +19,10 @@ decoded). ``CheckedImageDataset`` and image inference
 :class:`PngDecodingError` instead, naming the file and this cause, for a
 PNG that fails to decode while :func:`png_decoding_works` says no PNG
 decodes here and Pillow decodes that file (:func:`png_decoding_error`);
-``import mmadaptformer`` warns once (:func:`warn_if_png_decoding_broken`).
+so does inference of a folder of PNG frames (mmaction2's
+``RawFrameDecode``, :func:`frame_png_decoding_error`), naming the folder
+and the frame. ``import mmadaptformer`` warns once
+(:func:`warn_if_png_decoding_broken`).
 """
 import logging
 import os.path as osp
@@ -30,7 +33,8 @@ from mmengine.logging import print_log
 
 __all__ = [
     'PNG_SIGNATURE', 'PngDecodingError', 'png_decoding_works',
-    'png_decoding_problem', 'png_decoding_error', 'warn_if_png_decoding_broken'
+    'png_decoding_problem', 'png_decoding_error', 'frame_png_decoding_error',
+    'warn_if_png_decoding_broken'
 ]
 
 #: The first 8 bytes of every PNG file.
@@ -99,6 +103,20 @@ def _pillow_decodes(path: str) -> bool:
     return True
 
 
+def _process_problem(path: Optional[str]) -> Optional[str]:
+    """:func:`png_decoding_problem` when ``path`` is a local PNG file (by
+    its first bytes) that Pillow decodes, else None."""
+    problem = png_decoding_problem()
+    if problem is None or not path or not osp.isfile(path):
+        return None
+    try:
+        if not _is_png(path) or not _pillow_decodes(path):
+            return None
+    except OSError:  # the file cannot be read: the caller's error says so
+        return None
+    return problem
+
+
 def png_decoding_error(path: Optional[str]) -> Optional[PngDecodingError]:
     """The error for an image ``path`` that failed to load, when the cause
     is this process rather than the file.
@@ -117,17 +135,58 @@ def png_decoding_error(path: Optional[str]) -> Optional[PngDecodingError]:
         PngDecodingError | None: The error to raise (naming ``path`` and
         the cause), or None when the failure is the file's.
     """
-    problem = png_decoding_problem()
-    if problem is None or not path or not osp.isfile(path):
-        return None
-    try:
-        if not _is_png(path) or not _pillow_decodes(path):
-            return None
-    except OSError:  # the file cannot be read: the caller's error says so
+    problem = _process_problem(path)
+    if problem is None:
         return None
     return PngDecodingError(
         f'{path}: this PNG image is not broken (Pillow decodes it), but '
         f'OpenCV cannot decode it here. {problem}')
+
+
+def frame_png_decoding_error(results: dict) -> Optional[PngDecodingError]:
+    """The error for a clip of extracted frames that mmaction2's
+    ``RawFrameDecode`` failed to read, when the cause is this process
+    rather than its frames.
+
+    ``RawFrameDecode`` reads the frames of ``results['frame_inds']`` (plus
+    ``results['offset']``) in that order, from ``results['frame_dir']``,
+    named by ``results['filename_tmpl']``; for a ``'Flow'`` clip, the x
+    component first. In a process that cannot decode PNG images the first
+    of them fails: it is checked as :func:`png_decoding_error` checks an
+    image.
+
+    Args:
+        results (dict): ``RawFrameDecode``'s input (``SampleFrames``'s
+            output). Without ``frame_dir``, ``filename_tmpl`` or
+            ``frame_inds`` nothing is checked.
+
+    Returns:
+        PngDecodingError | None: The error to raise (naming the folder,
+        the frame and the cause), or None when the failure is the clip's.
+    """
+    frame_dir = results.get('frame_dir')
+    tmpl = results.get('filename_tmpl')
+    inds = results.get('frame_inds')
+    if not isinstance(frame_dir, str) or not isinstance(tmpl, str) or \
+            inds is None or png_decoding_problem() is None:
+        return None
+    import numpy as np
+    inds = np.asarray(inds).reshape(-1)
+    if not inds.size:
+        return None
+    index = int(inds[0]) + int(results.get('offset', 0))
+    try:
+        name = tmpl.format('x', index) if results.get('modality') == \
+            'Flow' else tmpl.format(index)
+    except (IndexError, KeyError, ValueError):  # RawFrameDecode's error
+        return None
+    problem = _process_problem(osp.join(frame_dir, name))
+    if problem is None:
+        return None
+    return PngDecodingError(
+        f'{frame_dir}: frame {name} (the first that RawFrameDecode reads) '
+        'is a PNG image that is not broken (Pillow decodes it), but OpenCV '
+        f'cannot decode it here, nor any PNG frame. {problem}')
 
 
 def warn_if_png_decoding_broken() -> bool:
@@ -147,9 +206,11 @@ def warn_if_png_decoding_broken() -> bool:
         return False
     print_log(
         f'{problem} Until then, PNG images fail to load with OpenCV '
-        "(mmcv's LoadImageFromFile, mmpretrain's Inferencers); "
-        "mmadaptformer's CheckedImageDataset and image inference raise a "
-        'PngDecodingError naming such a file instead of calling it broken.',
+        "(mmcv's LoadImageFromFile, mmaction2's RawFrameDecode, "
+        "mmpretrain's Inferencers); "
+        "mmadaptformer's CheckedImageDataset and image and frame-folder "
+        'inference raise a PngDecodingError naming such a file instead of '
+        'calling it broken.',
         logger='current',
         level=logging.WARNING)
     return True

@@ -1,9 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A process that imported decord before cv2 cannot decode PNG images with
 OpenCV: ``import mmadaptformer`` warns, and the image dataset and
-inference name the file and that cause instead of calling a good PNG
-broken. Each check runs in a fresh process, as the import order is the
-process's."""
+inference (of images and of folders of PNG frames) name the file and that
+cause instead of calling a good PNG broken. Each check runs in a fresh
+process, as the import order is the process's."""
 import json
 import os.path as osp
 
@@ -18,6 +18,7 @@ importlib.import_module(sys.argv[1])
 sys.path.insert(0, sys.argv[3])
 import mmadaptformer  # noqa: E402
 
+import os  # noqa: E402
 import os.path as osp  # noqa: E402
 
 import torch  # noqa: E402
@@ -69,6 +70,32 @@ ckpt = osp.join(root, 'vit.pth')
 torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
 engine = ModelInferencer(TINY_IMAGE_CONFIG, ckpt, name='vit')
 out['infer'] = outcome(lambda: engine([good])[good])
+
+# A clip of PNG frames, for a model whose test pipeline reads them.
+sys.path.insert(0, osp.join(sys.argv[3], 'test_apis'))
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from helpers import save_as_built_checkpoint  # noqa: E402
+from test_frame_folders import rawframe_config  # noqa: E402
+
+clip = osp.join(root, 'clip')
+os.makedirs(clip)
+rng = np.random.default_rng(0)
+for index in range(1, 13):  # cv2 encodes PNG in any process
+    cv2.imwrite(osp.join(clip, f'img_{index:05}.png'),
+                rng.integers(0, 256, (40, 48, 3), dtype=np.uint8))
+config = rawframe_config(osp.join(root, 'png.py'), 'img_{:05}.png')
+frames = ModelInferencer(
+    config, save_as_built_checkpoint(config, osp.join(root, 'png.pth')),
+    name='frames')
+out['clip'] = clip
+out['frames'] = outcome(lambda: frames([clip])[clip])
+if 'works' in out:  # a clip whose first frame is a broken PNG
+    from mmadaptformer.utils.png_decoding import frame_png_decoding_error
+    out['truncated_frame'] = str(frame_png_decoding_error(dict(
+        frame_dir=osp.dirname(broken['trunc_png']),
+        filename_tmpl=osp.basename(broken['trunc_png']),
+        frame_inds=np.array([3, 6]))))
 print('RESULT ' + json.dumps(out, default=str))
 '''
 
@@ -96,6 +123,14 @@ def test_decord_first_names_the_cause_not_a_broken_png(tmp_path):
         assert result['message'].startswith(
             f'{good}: this PNG image is not broken (Pillow decodes it), '
             'but OpenCV cannot decode it here. ' + _CAUSE), (mode, result)
+    # A folder of PNG frames: the folder, the first frame read and the
+    # cause, not "its frames cannot be read".
+    clip = out['clip']
+    assert out['frames'].get('error') == 'PngDecodingError', out['frames']
+    assert out['frames']['message'].startswith(
+        f'{clip}: frame img_00001.png (the first that RawFrameDecode reads) '
+        'is a PNG image that is not broken (Pillow decodes it), but OpenCV '
+        'cannot decode it here, nor any PNG frame. ' + _CAUSE), out['frames']
     # Not skipped as a broken image in training, so not counted as one.
     assert 'skipping broken image' not in output
     # Once, at import, as a WARNING.
@@ -104,6 +139,7 @@ def test_decord_first_names_the_cause_not_a_broken_png(tmp_path):
     # A PNG that Pillow cannot decode either is broken, whatever the
     # process: it is still reported as such.
     assert out['truncated'] == 'None'
+    assert out['truncated_frame'] == 'None'
 
 
 def test_cv2_first_decodes_png_as_before(tmp_path):
@@ -116,6 +152,7 @@ def test_cv2_first_decodes_png_as_before(tmp_path):
     assert out['train']['value']['skipped_images'] == []
     scores = out['infer']['value']['vit']['scores']
     assert len(scores) == 2
+    assert len(out['frames']['value']['frames']['scores']) == 2
     assert 'OpenCV cannot decode PNG' not in output
     assert 'libpng error' not in output
     assert out['works'] is True
