@@ -488,6 +488,8 @@ def torchrun_worker_env() -> Dict[str, str]:
 
 TINY_ADAPTFORMER_VIDEO_CONFIG = osp.join(CONFIGS, 'tiny',
                                          'tiny_adaptformer_video.py')
+TINY_ADAPTFORMER_RAWFRAMES_CONFIG = osp.join(CONFIGS, 'tiny',
+                                             'tiny_adaptformer_rawframes.py')
 
 
 def pretrained_cfg(path: str) -> str:

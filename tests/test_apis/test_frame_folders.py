@@ -1,8 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Folders of extracted frames as inputs of a model trained on them: the
-tiny AdaptFormer video config switched to a ``RawframeDataset`` test set
-(``RawFrameDecode``, ``filename_tmpl``), real JPEG frames, the real test
-pipeline and model."""
+tiny rawframe config (a ``RawframeDataset`` test set, ``RawFrameDecode``,
+``filename_tmpl``), real JPEG frames, the real test pipeline and model."""
 import json
 import os
 import os.path as osp
@@ -12,7 +11,8 @@ import mmcv
 import numpy as np
 import pytest
 import torch
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool,
+from helpers import (TINY_ADAPTFORMER_RAWFRAMES_CONFIG,
+                     TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool,
                      save_as_built_checkpoint, write_config)
 from mmengine.config import Config
 
@@ -21,34 +21,13 @@ from mmadaptformer.apis import (InferenceInputError, ModelInferencer,
 
 
 def rawframe_config(path, filename_tmpl='img_{:05}.jpg', start_index=1):
-    """The tiny AdaptFormer video config with a rawframe test set (2 clips
-    x 3 crops of 4 frames 3 apart: a clip spans 10 frames), its
-    ``test_pipeline`` the test set's, as mmaction2's configs have it."""
-    pipeline = [
-        dict(
-            type='SampleFrames',
-            clip_len=4,
-            frame_interval=3,
-            num_clips=2,
-            test_mode=True),
-        dict(type='RawFrameDecode'),
-        dict(type='Resize', scale=(-1, 32)),
-        dict(type='ThreeCrop', crop_size=32),
-        dict(type='FormatShape', input_format='NCTHW'),
-        dict(type='PackActionInputs')
-    ]
-    dataset = dict(
-        _delete_=True,
-        type='RawframeDataset',
-        ann_file='data/rawframes/val.txt',
-        data_prefix=dict(img='data/rawframes'),
-        filename_tmpl=filename_tmpl,
-        start_index=start_index,
-        pipeline=pipeline,
-        test_mode=True)
+    """The tiny rawframe config (``tiny_adaptformer_rawframes.py``: 2 clips
+    x 3 crops of 4 frames 3 apart, so a clip spans 10 frames) with the test
+    set's ``filename_tmpl`` and ``start_index``."""
     return write_config(
-        path, TINY_ADAPTFORMER_VIDEO_CONFIG, f'test_pipeline = {pipeline!r}\n'
-        f'test_dataloader = dict(dataset={dataset!r})\n')
+        path, TINY_ADAPTFORMER_RAWFRAMES_CONFIG,
+        f'test_dataloader = dict(dataset=dict('
+        f'filename_tmpl={filename_tmpl!r}, start_index={start_index!r}))\n')
 
 
 def write_frames(folder, indices, seed=0, template='img_{:05}.jpg'):

@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 from adapter_tasks import random_task_checkpoints
 from drawn_frames import assert_drawn, gray_frames, read_video
-from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG
+from helpers import (TINY_ADAPTFORMER_RAWFRAMES_CONFIG,
+                     TINY_ADAPTFORMER_VIDEO_CONFIG)
 
 from mmadaptformer.testing import write_video
 
@@ -138,9 +139,7 @@ def test_a_clip_folder_of_frames_is_drawn_as_one_video(infer, tmp_path, capsys,
     """For a rawframe config, each clip's folder of frames is one input:
     one .mp4 of its frames, named after the folder."""
     import cv2
-    config = osp.join(
-        osp.dirname(TINY_ADAPTFORMER_VIDEO_CONFIG),
-        'tiny_adaptformer_rawframes.py')
+    config = TINY_ADAPTFORMER_RAWFRAMES_CONFIG
     checkpoint, = random_task_checkpoints(config, 'mmaction', tmp_path, (1, ))
     frames = gray_frames(8)
     for clip in ('c1', 'c2'):
