@@ -300,3 +300,96 @@ def test_merge_refuses_an_output_over_the_configs_own_download(
     assert f"out {out} is the download cache's copy of {url} ({out})" in \
         err, err
     assert out.read_bytes() == (served['root'] / 'stock.pth').read_bytes()
+
+
+def _refusal(tool, argv, capsys) -> str:
+    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        tool.main(argv)
+    assert refused.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_an_output_over_a_download_record_is_refused(served, hub, tool,
+                                                     tmp_path, capsys,
+                                                     clean_loggers):
+    """An output naming a download's ``.url`` record (``<hub>/NAME.url``)
+    replaced the record; a later load of the address could not read it.
+    Refused there already, and where the converter's input address is
+    about to write it."""
+    name = READS[tool]
+    url = f'{served["url"]}/{name}'
+    cached, record = hub / name, hub / (name + '.url')
+    # Before the download: the address the command line reads writes it.
+    err = _refusal(TOOLS[tool], _argv(tool, served, url, record), capsys)
+    assert f"{record} is the download cache's record {record} of its " \
+        f'copy of {url} ({cached})' in err, err
+    assert not hub.exists()
+    TOOLS[tool].main(_argv(tool, served, url, tmp_path / 'first.pth'))
+    before = record.read_bytes()
+    err = _refusal(TOOLS[tool],
+                   _argv(tool, served, str(served['root'] / name), record),
+                   capsys)
+    assert f"{record} is the download cache's record {record} of its " \
+        f'copy of {url} ({cached})' in err, err
+    assert 'Give a path outside the download cache.' in err, err
+    assert record.read_bytes() == before
+
+
+def test_infer_out_over_a_download_or_its_record_is_refused(
+        served, hub, tmp_path, capsys, clean_loggers):
+    """``tools/infer.py ... --out <hub>/NAME`` (or ``NAME.url``) wrote its
+    JSON over a cached download (a later load of its address got the JSON)
+    or over its record; only the converters refused it."""
+    from mmadaptformer.testing import write_video
+    video = write_video(
+        str(tmp_path / 'clip.mp4'),
+        torch.randint(0, 256, (16, 32, 32, 3), dtype=torch.uint8).numpy())
+    url = f'{served["url"]}/official.pth'
+    TOOLS['convert_official'].main([url, str(tmp_path / 'first.pth')] +
+                                   VIDEOMAE)
+    cached, record = hub / 'official.pth', hub / 'official.pth.url'
+    before = {path: path.read_bytes() for path in (cached, record)}
+    infer = load_tool('infer.py')
+    argv = [served['config'], str(served['root'] / 'adapters.pth'), video]
+    err = _refusal(infer, argv + ['--out', str(cached)], capsys)
+    assert f"--out {cached} is the download cache's copy of {url} " \
+        f'({cached})' in err, err
+    err = _refusal(infer, argv + ['--out', str(record)], capsys)
+    assert f"--out {record} is the download cache's record {record} of " \
+        f'its copy of {url} ({cached})' in err, err
+    # Before a checkpoint given as an address is downloaded there.
+    adapters = f'{served["url"]}/adapters.pth'
+    out = hub / 'adapters.pth'
+    err = _refusal(infer,
+                   [served['config'], adapters, video, '--out',
+                    str(out)], capsys)
+    assert f"--out {out} is the download cache's copy of {adapters} " \
+        f'({out})' in err, err
+    assert not out.exists()
+    assert before == {path: path.read_bytes() for path in before}
+
+
+def test_test_dump_over_a_cached_download_is_refused(served, hub, tmp_path,
+                                                     capsys, clean_loggers):
+    """``tools/test.py ... --dump``/``--out`` over a recorded download of
+    the cache (here a ``.pkl`` a server published) replaced it."""
+    hub.mkdir(parents=True)
+    url = f'{served["url"]}/preds.pkl'
+    cached = hub / 'preds.pkl'
+    cached.write_bytes(b'downloaded')
+    (hub / 'preds.pkl.url').write_text(url + '\n')
+    test = load_tool('test.py')
+    argv = [
+        served['config'],
+        str(served['root'] / 'adapters.pth'), '--work-dir',
+        str(tmp_path / 'work')
+    ]
+    for flag in ('--dump', '--out'):
+        err = _refusal(test, argv + [flag, str(cached)], capsys)
+        assert f"{flag} {cached} is the download cache's copy of {url} " \
+            f'({cached})' in err, err
+    assert cached.read_bytes() == b'downloaded'
+    assert not (tmp_path / 'work').exists()
