@@ -6,12 +6,12 @@
 status 2) before anything is read, a local input that is not there (as
 ``tools/train.py``, ``test.py`` and ``infer.py`` do), an input that may not
 be an address (the config) given as one, and an output file that is an
-address, one of their inputs or cannot be written (see
-:func:`.output_file.output_file_problem`), a file of the download cache
-that an address was or is about to be downloaded to (see
-:func:`.download_cache.cached_download`: the cache would hand the output
-out as that address's file), or whose extension names a
-format other than a torch checkpoint (``.json``, ``.yaml``, ``.py``...: a
+address, one of their inputs, a file of the download cache (a download or
+its record, one there already or one an input address is about to be
+downloaded to) or cannot be written (see
+:func:`.output_file.output_file_problem`, which every tool's output goes
+through), or whose extension names a format other than a torch
+checkpoint (``.json``, ``.yaml``, ``.py``...: a
 later reader by extension would misread it). They write that file with
 :func:`.atomic_save.atomic_torch_save`. ``extract_adapters.py`` and
 ``merge_adapters.py`` take one command line (:func:`adapter_tool_parser`,
@@ -33,7 +33,6 @@ from typing import Any, Optional, Sequence, Tuple
 from .cfg_options import ConfigOptions
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
-from .download_cache import cached_download
 from .local_files import first_missing_file, is_local
 from .output_file import output_file_problem
 
@@ -171,12 +170,12 @@ def converter_output_problem(
     """``'OUT PATH: ...'`` if a converter may not write its output file at
     ``path``, else None.
 
-    It may not where :func:`.output_file.output_file_problem` says so (a
-    folder, one of ``inputs``, no permission), nor over a file of the
-    download cache (:func:`.download_cache.cached_download`): one that an
-    address was downloaded to (its record next to it), or that one of
-    ``inputs`` given as an address is downloaded to. The cache would keep
-    its record and hand the output out as that address's file.
+    It is :func:`.output_file.output_file_problem`, which every tool's output
+    file goes through: a folder, one of ``inputs``, a file of the download
+    cache (a download or its ``.url`` record, there already or about to be
+    downloaded from one of ``inputs`` given as an address), no permission.
+    ``extract_adapters.py`` and ``merge_adapters.py`` ask again with the
+    addresses their config names, once it is read.
 
     Args:
         path (str): The output path.
@@ -187,19 +186,7 @@ def converter_output_problem(
     Returns:
         str | None: The line for ``parser.error``.
     """
-    problem = output_file_problem(path, out, inputs)
-    if problem:
-        return problem
-    download = cached_download(
-        path, [p for p, _ in inputs if p is not None and not is_local(p)])
-    if download is None:
-        return None
-    cached, url = download
-    return (f"{out} {path} is the download cache's copy of {url} "
-            f'({cached}): writing it would replace that download while the '
-            "cache's record of its address stays, and a later load of the "
-            'address would get this output instead. Give a path outside the '
-            'download cache.')
+    return output_file_problem(path, out, inputs)
 
 
 def read_converter_checkpoint(filename: str) -> Any:

@@ -24,9 +24,12 @@ take any file of that name as the address's. This cache keeps that layout
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
 
-A tool that writes a file asks :func:`cached_download` first: writing
-over a download would keep its record, and the cache would hand the
-written file out as the address's.
+A tool that writes a file asks :func:`cached_download` and
+:func:`cached_record` first (through
+:func:`.output_file.output_file_problem`): writing over a download would
+keep its record, and the cache would hand the written file out as the
+address's; writing over a record would leave a load of its address unable
+to read it.
 
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, and a
@@ -48,11 +51,12 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, VALIDATORS, changed_since, fetch_to_file
-from .output_file import same_file
+from .local_files import same_file
 
 __all__ = [
-    'cache_path', 'cached_download', 'fetch_verified', 'promised_hash',
-    'download_failure', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'cache_path', 'cached_download', 'cached_record', 'fetch_verified',
+    'promised_hash', 'download_failure', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX',
+    'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
@@ -200,6 +204,19 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
     return osp.join(folder, f'{key}-{name}')
 
 
+def _record_address(cached: str) -> Optional[str]:
+    """The ``http(s)`` address ``cached``'s record names, or None: no
+    record, or a file of that name that is not one (not text, or not
+    starting with an address; a Windows ``.url`` shortcut)."""
+    try:
+        url = _recorded_url(cached)
+    except (UnicodeDecodeError, IsADirectoryError):
+        return None
+    if url and urlparse(url).scheme in ('http', 'https'):
+        return url
+    return None
+
+
 def cached_download(path: str,
                     urls: Iterable[str]) -> Optional[Tuple[str, str]]:
     """The cached download that writing ``path`` would replace, if any.
@@ -222,13 +239,49 @@ def cached_download(path: str,
     """
     # Through a link too: writing it replaces what it points to.
     real = osp.realpath(path)
-    recorded = _recorded_url(real) if osp.isfile(real) else None
+    recorded = _record_address(real) if osp.isfile(real) else None
     if recorded:
         return real, recorded
     for url in urls:
         if urlparse(url).scheme in ('http', 'https'):
             cached = cache_path(url)
             if same_file(path, cached):
+                return cached, url
+    return None
+
+
+def cached_record(path: str, urls: Iterable[str]) -> Optional[Tuple[str, str]]:
+    """The cached download whose ``.url`` record writing ``path`` would
+    replace, if any.
+
+    A load of the address reads that record (its address, the server's
+    validators) to place and check the download; a file written over it
+    is not one, and the load fails or downloads the address again beside
+    the old copy.
+
+    Args:
+        path (str): A local path about to be written.
+        urls (Iterable[str]): Addresses that are about to be downloaded,
+            as for :func:`cached_download` (their record is written with
+            the download, before the tool writes its output).
+
+    Returns:
+        tuple[str, str] | None: The cached file the record describes (its
+        record is that name and :data:`URL_SUFFIX`; the file may be gone)
+        and its address: where ``path`` is the record of a download, the
+        one its first line names, else the first of ``urls`` whose record
+        ``path`` is.
+    """
+    real = osp.realpath(path)
+    if real.endswith(URL_SUFFIX) and osp.isfile(real):
+        cached = real[:-len(URL_SUFFIX)]
+        recorded = _record_address(cached)
+        if recorded:
+            return cached, recorded
+    for url in urls:
+        if urlparse(url).scheme in ('http', 'https'):
+            cached = cache_path(url)
+            if same_file(path, cached + URL_SUFFIX):
                 return cached, url
     return None
 

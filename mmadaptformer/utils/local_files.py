@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Which paths are local files, and the first named file that is missing.
+"""Which paths are local files, whether two name one file, and the first
+named file that is missing.
 
 The tools check the files their command line and config name before the
 Runner makes a work dir or builds a model: a checkpoint that is not there
@@ -14,8 +15,8 @@ import re
 from typing import Iterable, Optional, Tuple
 
 __all__ = [
-    'URI', 'is_local', 'first_missing_file', 'checkpoint_file_problem',
-    'local_ann_file'
+    'URI', 'is_local', 'same_file', 'first_missing_file',
+    'checkpoint_file_problem', 'local_ann_file'
 ]
 
 #: A path with a URI scheme (``s3://``, ``https://``, ``open-mmlab://``),
@@ -26,6 +27,15 @@ URI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 def is_local(path: str) -> bool:
     """Whether ``path`` names a local file (it has no URI scheme)."""
     return not URI.match(str(path))
+
+
+def same_file(first: str, second: str) -> bool:
+    """Whether two local paths name one file: :func:`os.path.samefile` when
+    both exist (hard and symbolic links, relative paths), else their
+    resolved absolute paths (a link whose target is not there yet)."""
+    if osp.exists(first) and osp.exists(second):
+        return osp.samefile(first, second)
+    return osp.realpath(first) == osp.realpath(second)
 
 
 def first_missing_file(

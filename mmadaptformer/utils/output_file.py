@@ -9,27 +9,22 @@ full.pth full.pth`` overwrote the full checkpoint with its adapters,
 output replaced the frozen backbone every adapter-only checkpoint needs,
 and ``tools/infer.py ... --out CHECKPOINT`` wrote its JSON over the
 checkpoint. A path whose folder could not be made was found only at the
-end, as a traceback, with the results lost. :func:`output_file_problem`
-names such an output, and one that cannot be written as a file (a folder,
-a path under a file, a place without write permission), for
-``argparse``'s ``parser.error`` before anything is read.
+end, as a traceback, with the results lost. An output over a file of the
+checkpoint download cache replaced a download while its ``.url`` record
+stayed (a later load of the address got the output instead), and one over
+such a record left the address's next load unable to read it.
+:func:`output_file_problem` names such an output, and one that cannot be
+written as a file (a folder, a path under a file, a place without write
+permission), for ``argparse``'s ``parser.error`` before anything is read.
 """
 import os
 import os.path as osp
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, List, Optional, Tuple
 
-from .local_files import is_local
+from .download_cache import URL_SUFFIX, cached_download, cached_record
+from .local_files import is_local, same_file
 
 __all__ = ['same_file', 'output_file_problem']
-
-
-def same_file(first: str, second: str) -> bool:
-    """Whether two local paths name one file: :func:`os.path.samefile` when
-    both exist (hard and symbolic links, relative paths), else their
-    resolved absolute paths (a link whose target is not there yet)."""
-    if osp.exists(first) and osp.exists(second):
-        return osp.samefile(first, second)
-    return osp.realpath(first) == osp.realpath(second)
 
 
 def _nearest_existing(path: str) -> str:
@@ -47,16 +42,20 @@ def output_file_problem(
     None.
 
     It cannot be a folder, a path under a file, a file or a folder that
-    cannot be written (permission), or the same file as one of ``inputs``
-    (writing it would replace that input). A folder above it that is not
-    there yet is fine: the tools make it. A path with a URI scheme is not
-    checked.
+    cannot be written (permission), the same file as one of ``inputs``
+    (writing it would replace that input), or a file of the download cache
+    (:mod:`.download_cache`): a download or its ``.url`` record, whether
+    it is there already (with a record naming its address) or one of
+    ``inputs`` given as an address is about to be downloaded to it. A
+    folder above it that is not there yet is fine: the tools make it. A
+    path with a URI scheme is not checked.
 
     Args:
         out (str): The output path, as the command line gives it.
         what (str): How the command line names it (``'out'``, ``'dst'``).
         inputs: ``(path, what)`` pairs of the files the tool reads; a pair
-            whose path is None or an address is skipped.
+            whose path is None is skipped, and one that is an address is
+            only looked up in the download cache.
 
     Returns:
         str | None: The line for ``parser.error``.
@@ -74,9 +73,35 @@ def output_file_problem(
             return (f'{what} {out} is the same file as the {name} {path}: '
                     f'writing it would replace the {name}. Give another '
                     'file.')
+    problem = _download_cache_problem(
+        out, what, [p for p, _ in inputs if p is not None and not is_local(p)])
+    if problem:
+        return problem
     if osp.exists(out) and not os.access(out, os.W_OK):
         return f'{what} {out}: the file cannot be written (permission denied).'
     if not osp.exists(out) and not os.access(above, os.W_OK | os.X_OK):
         return (f'{what} {out}: {above} cannot be written in (permission '
                 'denied).')
+    return None
+
+
+def _download_cache_problem(out: str, what: str,
+                            urls: List[str]) -> Optional[str]:
+    """Why ``out`` may not be written over a file of the download cache."""
+    download = cached_download(out, urls)
+    if download is not None:
+        cached, url = download
+        return (f"{what} {out} is the download cache's copy of {url} "
+                f'({cached}): writing it would replace that download while '
+                "the cache's record of its address stays, and a later load "
+                'of the address would get this output instead. Give a path '
+                'outside the download cache.')
+    record = cached_record(out, urls)
+    if record is not None:
+        cached, url = record
+        return (f"{what} {out} is the download cache's record "
+                f'{cached + URL_SUFFIX} of its copy of {url} ({cached}): '
+                'writing it would replace the record that a later load of '
+                'the address reads to find and check that copy. Give a path '
+                'outside the download cache.')
     return None

@@ -300,3 +300,39 @@ def test_merge_refuses_an_output_over_the_configs_own_download(
     assert f"out {out} is the download cache's copy of {url} ({out})" in \
         err, err
     assert out.read_bytes() == (served['root'] / 'stock.pth').read_bytes()
+
+
+def _refusal(tool, argv, capsys) -> str:
+    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        tool.main(argv)
+    assert refused.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_an_output_over_a_download_record_is_refused(served, hub, tool,
+                                                     tmp_path, capsys,
+                                                     clean_loggers):
+    """An output naming a download's ``.url`` record (``<hub>/NAME.url``)
+    replaced the record; a later load of the address could not read it.
+    Refused there already, and where the converter's input address is
+    about to write it."""
+    name = READS[tool]
+    url = f'{served["url"]}/{name}'
+    cached, record = hub / name, hub / (name + '.url')
+    # Before the download: the address the command line reads writes it.
+    err = _refusal(TOOLS[tool], _argv(tool, served, url, record), capsys)
+    assert f"{record} is the download cache's record {record} of its " \
+        f'copy of {url} ({cached})' in err, err
+    assert not hub.exists()
+    TOOLS[tool].main(_argv(tool, served, url, tmp_path / 'first.pth'))
+    before = record.read_bytes()
+    err = _refusal(TOOLS[tool],
+                   _argv(tool, served, str(served['root'] / name), record),
+                   capsys)
+    assert f"{record} is the download cache's record {record} of its " \
+        f'copy of {url} ({cached})' in err, err
+    assert 'Give a path outside the download cache.' in err, err
+    assert record.read_bytes() == before
