@@ -39,8 +39,7 @@ from .output_file import output_file_problem
 __all__ = [
     'ADAPTER_TOOL_ADDRESSES', 'ADAPTER_TOOL_INPUTS', 'adapter_tool_parser',
     'parse_adapter_tool_args', 'NOT_CHECKPOINT_EXTENSIONS',
-    'converter_output_problem', 'parse_converter_args',
-    'read_converter_checkpoint'
+    'parse_converter_args', 'read_converter_checkpoint'
 ]
 
 #: Output extensions of formats other than a torch checkpoint, and what
@@ -152,8 +151,8 @@ def parse_converter_args(
         parser.error(f'{out} {path}: the output is written to a local file, '
                      'not an address; give a local path (and copy the file '
                      'there afterwards)')
-    problem = converter_output_problem(path, out, [(getattr(args, name), what)
-                                                   for name, what in inputs])
+    problem = output_file_problem(path, out, [(getattr(args, name), what)
+                                              for name, what in inputs])
     if problem:
         parser.error(problem)
     ext = osp.splitext(path)[1].lower()
@@ -162,31 +161,6 @@ def parse_converter_args(
                      f'{ext!r} names {NOT_CHECKPOINT_EXTENSIONS[ext]}; give '
                      'a .pth file')
     return args
-
-
-def converter_output_problem(
-        path: str, out: str, inputs: Sequence[Tuple[Optional[str],
-                                                    str]]) -> Optional[str]:
-    """``'OUT PATH: ...'`` if a converter may not write its output file at
-    ``path``, else None.
-
-    It is :func:`.output_file.output_file_problem`, which every tool's output
-    file goes through: a folder, one of ``inputs``, a file of the download
-    cache (a download or its ``.url`` record, there already or about to be
-    downloaded from one of ``inputs`` given as an address), no permission.
-    ``extract_adapters.py`` and ``merge_adapters.py`` ask again with the
-    addresses their config names, once it is read.
-
-    Args:
-        path (str): The output path.
-        out (str): How the command line names it (``'out'``, ``'dst'``).
-        inputs (Sequence[tuple[str | None, str]]): ``(path, what)`` of each
-            file the converter reads: a local path, an address or None.
-
-    Returns:
-        str | None: The line for ``parser.error``.
-    """
-    return output_file_problem(path, out, inputs)
 
 
 def read_converter_checkpoint(filename: str) -> Any:

@@ -44,11 +44,11 @@ from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
-                                               converter_output_problem,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.local_files import is_local
+from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
@@ -222,8 +222,8 @@ def extract(args):
     state = full_state_dict(checkpoint, args.checkpoint)
     reference, uncompared, configs_own = reference_backbone(args, meta, cfg)
     if reference is not None:
-        problem = converter_output_problem(
-            args.out, 'out', [(reference, 'pretrained backbone')])
+        problem = output_file_problem(args.out, 'out',
+                                      [(reference, 'pretrained backbone')])
         if problem:
             build_parser().error(problem)
     if reference is not None and not configs_own:

@@ -42,9 +42,9 @@ from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
-                                               converter_output_problem,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
+from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.state_dict_check import check_state_dict
 
 
@@ -134,9 +134,9 @@ def merge(args):
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)
     # The config's own pretrained path is known only now.
-    problem = converter_output_problem(args.out, 'out',
-                                       [(source, 'pretrained backbone')
-                                        for source in sources.values()])
+    problem = output_file_problem(args.out, 'out',
+                                  [(source, 'pretrained backbone')
+                                   for source in sources.values()])
     if problem:
         build_parser().error(problem)
     # Adapters of another task (another head) are named, not a traceback.
