@@ -36,7 +36,7 @@ from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
-from mmadaptformer.utils.atomic_dump import atomic_dump
+from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
 from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
@@ -392,7 +392,7 @@ def start_testing(cfg, args):
         metrics = runner.test()
         if args.out is not None and args.out_item == 'metrics' and \
                 is_main_process():
-            atomic_dump(metrics, args.out)
+            atomic_dump(plain_values(metrics), args.out)
 
     run_and_finish(run, cpu_distributed)
 

@@ -14,6 +14,8 @@ whole new one. ``tools/test.py`` writes ``--dump``, ``--out`` and
 from pathlib import Path
 from typing import Any, Optional, Union
 
+import numpy as np
+import torch
 from mmengine.evaluator import DumpResults
 from mmengine.fileio import dump
 from mmengine.logging import print_log
@@ -21,7 +23,7 @@ from mmengine.registry import METRICS
 
 from .atomic_save import ATOMIC_BACKEND
 
-__all__ = ['atomic_dump', 'AtomicDumpResults']
+__all__ = ['atomic_dump', 'AtomicDumpResults', 'plain_values']
 
 
 def atomic_dump(obj: Any,
@@ -54,6 +56,36 @@ def atomic_dump(obj: Any,
         file_format=file_format,
         backend_args=dict(backend=ATOMIC_BACKEND),
         **kwargs)
+
+
+def plain_values(obj: Any) -> Any:
+    """``obj`` as plain YAML/JSON data: numpy scalars and arrays and torch
+    tensors as Python numbers and lists, any dict (an ``OrderedDict`` too)
+    as a ``dict`` and a tuple as a list, however deeply nested.
+
+    Metrics such as mmaction2's ``AccMetric`` return ``np.float64`` values;
+    ``yaml.dump`` wrote each as a ``!!python/object/apply`` tag around its
+    bytes, which ``yaml.safe_load`` and other YAML readers refuse (and a
+    tensor, such as mmpretrain's ``ConfusionMatrix`` result, had no JSON
+    form at all).
+
+    Args:
+        obj (Any): The metrics (or any nest of dicts, lists and tuples).
+
+    Returns:
+        Any: The same values in plain Python types.
+
+    Examples:
+        >>> plain_values({'acc/top1': np.float64(0.5)})
+        {'acc/top1': 0.5}
+    """
+    if isinstance(obj, (np.generic, np.ndarray, torch.Tensor)):
+        return obj.tolist()
+    if isinstance(obj, dict):
+        return {k: plain_values(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [plain_values(v) for v in obj]
+    return obj
 
 
 @METRICS.register_module()

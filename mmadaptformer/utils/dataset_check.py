@@ -183,6 +183,7 @@ def refuse_malformed_video_list(dataset,
             frame or label.
     """
     name = type(dataset).__name__
+    refuse_unusable_delimiter(dataset, key, source, options)
     bad = malformed_rawframe_list(dataset) or malformed_video_list(dataset)
     if bad is None:
         return
@@ -195,6 +196,42 @@ def refuse_malformed_video_list(dataset,
     fix = (f': set {key}.delimiter={bad.delimiter!r}.'
            if bad.delimiter is not None else '.')
     raise ConfigError(f'{place} ({name}) {bad.what}{fix}')
+
+
+def refuse_unusable_delimiter(dataset,
+                              key: str,
+                              source: str,
+                              options: Optional[dict] = None) -> None:
+    """Refuse a dataset ``delimiter`` that is not a non-empty str (or None,
+    which ``str.split`` reads as any whitespace).
+
+    MMEngine's ``--cfg-options`` reads ``KEY.delimiter=,`` as the list
+    ``['', '']`` and removes the spaces of ``KEY.delimiter=' '``, leaving
+    ``''``; both ended the list check (and mmaction2's ``load_data_list``)
+    in a ``TypeError`` or ``ValueError: empty separator`` traceback.
+
+    Args:
+        dataset: A built dataset; one without a ``delimiter`` passes.
+        key (str): Its config key, e.g. ``'train_dataloader.dataset'``.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key, its value and how to set it.
+    """
+    delimiter = getattr(dataset, 'delimiter', ' ')
+    if delimiter is None or (isinstance(delimiter, str) and delimiter):
+        return
+    given = option_place(f'{key}.delimiter', options)
+    place = given or f'{source}: {key}.delimiter={delimiter!r}'
+    how = (': --cfg-options reads a value with a comma as a list and '
+           'removes spaces, so set the delimiter in the config file'
+           if given else '')
+    raise ConfigError(
+        f'{place} ({type(dataset).__name__}): the delimiter that splits '
+        "each line of the list must be a non-empty str, such as ' ' or "
+        f"','{how}.")
 
 
 def missing_data(dataset) -> Optional[Tuple[str, str]]:

@@ -99,3 +99,27 @@ def test_test_reads_a_comma_separated_list_as_before(tmp_path,
                     cwd=tmp_path)
     assert 'acc/top1' in proc.stdout, proc.stdout[-3000:]
     assert 'Epoch(test) [1/1]' in proc.stdout, proc.stdout[-3000:]
+
+
+@pytest.mark.parametrize('option,value', [('delimiter=,', "['']"),
+                                          ('delimiter= ', "''")])
+def test_train_names_a_delimiter_that_cfg_options_made_unusable(
+        tmp_path, tiny_video_data, option, value):
+    """MMEngine's ``--cfg-options`` reads ``delimiter=,`` as a list and
+    drops the space of ``delimiter= ``: the list check itself ended in a
+    ``TypeError: must be str or None, not list`` (or ``ValueError: empty
+    separator``) traceback."""
+    config = _config(tmp_path, tiny_video_data, 'CheckedVideoDataset', ' ')
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        'train_dataloader.dataset.' + option
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert _refusal(proc) == (
+        f'ConfigError: --cfg-options train_dataloader.dataset.delimiter='
+        f'{value} (CheckedVideoDataset): the delimiter that splits each line '
+        "of the list must be a non-empty str, such as ' ' or ',': "
+        '--cfg-options reads a value with a comma as a list and removes '
+        'spaces, so set the delimiter in the config file.')
+    assert not (tmp_path / 'w').exists()

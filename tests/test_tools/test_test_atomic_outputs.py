@@ -165,3 +165,38 @@ def test_atomic_dump_and_metric_write_whole_files(tmp_path):
     with pytest.raises(AtomicWriteError, match='dir.pkl'):
         atomic_dump([1], tmp_path / 'dir.pkl')
     assert _leftovers(tmp_path) == []
+
+
+def test_metrics_yaml_holds_plain_numbers(probe_run):
+    """mmaction2's AccMetric gives np.float64 values, which yaml.dump wrote
+    as ``!!python/object/apply`` tags around their bytes: the metrics file
+    was unreadable to ``yaml.safe_load`` and other YAML readers."""
+    yaml = pytest.importorskip('yaml')
+    root = probe_run[0]
+    out = root / 'outs' / 'metrics.yaml'
+    _test(probe_run, ['--out', out, '--out-item', 'metrics'])
+    metrics = yaml.safe_load(out.read_text())
+    assert set(metrics) == {'acc/top1', 'acc/top5', 'acc/mean1'}
+    assert all(type(v) is float for v in metrics.values()), metrics
+
+
+def test_plain_values_of_nested_numpy_and_tensors():
+    from collections import OrderedDict
+
+    import numpy as np
+    import torch
+
+    from mmadaptformer.utils.atomic_dump import plain_values
+    nested = OrderedDict(
+        a=np.float64(0.5),
+        b=(np.int64(2), np.arange(2)),
+        c=torch.eye(2),
+        d='x')
+    plain = plain_values(nested)
+    assert plain == {
+        'a': 0.5,
+        'b': [2, [0, 1]],
+        'c': [[1., 0.], [0., 1.]],
+        'd': 'x'
+    }
+    assert type(plain) is dict and type(plain['a']) is float
