@@ -23,6 +23,9 @@ take any file of that name as the address's. This cache keeps that layout
   is downloaded again. A published file with a hash is not asked, and a
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
+* a record that is not text (:mod:`.download_records`) is refused with
+  :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
+  which address its file is; nothing is deleted.
 
 A tool that writes a file asks :func:`cached_download` and
 :func:`cached_record` first (through
@@ -50,7 +53,9 @@ from mmengine.logging import print_log
 
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
-from .download_http import CHUNK_SIZE, VALIDATORS, changed_since, fetch_to_file
+from .download_http import CHUNK_SIZE, changed_since, fetch_to_file
+from .download_records import (URL_SUFFIX, read_record, record_address,
+                               write_record)
 from .local_files import same_file
 
 __all__ = [
@@ -61,8 +66,6 @@ __all__ = [
 
 #: Suffix given to a refused file found in the download cache.
 REFUSED_SUFFIX = '.refused'
-#: Suffix of the file next to a download that records its address.
-URL_SUFFIX = '.url'
 #: The servers whose file names promise their SHA-256 (see
 #: :func:`promised_hash`).
 HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
@@ -140,41 +143,6 @@ def _cache_dir(model_dir: Optional[str]) -> str:
     return model_dir
 
 
-def _read_record(cached: str) -> Optional[Tuple[str, Dict[str, str]]]:
-    """The address ``cached`` was downloaded from and the server's
-    validators of that download (its first line, then ``Name: value``
-    lines); None without a record."""
-    try:
-        with open(cached + URL_SUFFIX, encoding='utf-8') as f:
-            lines = f.read().splitlines()
-    except FileNotFoundError:
-        return None
-    validators = {}
-    for line in lines[1:]:
-        name, _, value = line.partition(':')
-        if name.strip().lower() in VALIDATORS:
-            validators[name.strip().lower()] = value.strip()
-    return (lines[0].strip() if lines else ''), validators
-
-
-def _recorded_url(cached: str) -> Optional[str]:
-    record = _read_record(cached)
-    return None if record is None else record[0]
-
-
-def _record(path: str,
-            url: str,
-            cached: str,
-            validators: Optional[Dict[str, str]] = None) -> None:
-    """Write ``cached``'s address record atomically (``path`` is a scratch
-    name next to it)."""
-    with open(path + URL_SUFFIX, 'w', encoding='utf-8') as f:
-        f.write(url + '\n')
-        for name, value in sorted((validators or {}).items()):
-            f.write(f'{name}: {value}\n')
-    os.replace(path + URL_SUFFIX, cached + URL_SUFFIX)
-
-
 def cache_path(url: str, model_dir: Optional[str] = None) -> str:
     """Where the download of ``url`` is cached.
 
@@ -193,28 +161,33 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
     Returns:
         str: The cached file's path (it, and its folder, may not exist
         yet).
+
+    Raises:
+        CheckpointLoadError: If the record at ``<cache>/<file name>`` is
+            not text (see :func:`.read_record`).
     """
-    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
-    folder = _cache_dir(model_dir)
-    cached = osp.join(folder, name)
-    recorded = _recorded_url(cached)
-    if recorded is None or recorded == url:
+    cached = _named_path(url, model_dir)
+    record = read_record(cached, url)
+    if record is None or record[0] == url:
         return cached
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
-    return osp.join(folder, f'{key}-{name}')
+    return osp.join(osp.dirname(cached), f'{key}-{osp.basename(cached)}')
 
 
-def _record_address(cached: str) -> Optional[str]:
-    """The ``http(s)`` address ``cached``'s record names, or None: no
-    record, or a file of that name that is not one (not text, or not
-    starting with an address; a Windows ``.url`` shortcut)."""
+def _named_path(url: str, model_dir: Optional[str]) -> str:
+    """``<cache>/<file name>``, as PyTorch's hub names ``url``'s download."""
+    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    return osp.join(_cache_dir(model_dir), name)
+
+
+def _checked_cache_path(url: str) -> str:
+    """:func:`cache_path` for an output check: where the file name's record
+    is not text, that name (a load of ``url`` refuses the damaged record,
+    and writing there would only add to the damage)."""
     try:
-        url = _recorded_url(cached)
-    except (UnicodeDecodeError, IsADirectoryError):
-        return None
-    if url and urlparse(url).scheme in ('http', 'https'):
-        return url
-    return None
+        return cache_path(url)
+    except CheckpointLoadError:
+        return _named_path(url, None)
 
 
 def cached_download(path: str,
@@ -239,12 +212,12 @@ def cached_download(path: str,
     """
     # Through a link too: writing it replaces what it points to.
     real = osp.realpath(path)
-    recorded = _record_address(real) if osp.isfile(real) else None
+    recorded = record_address(real) if osp.isfile(real) else None
     if recorded:
         return real, recorded
     for url in urls:
         if urlparse(url).scheme in ('http', 'https'):
-            cached = cache_path(url)
+            cached = _checked_cache_path(url)
             if same_file(path, cached):
                 return cached, url
     return None
@@ -275,12 +248,12 @@ def cached_record(path: str, urls: Iterable[str]) -> Optional[Tuple[str, str]]:
     real = osp.realpath(path)
     if real.endswith(URL_SUFFIX) and osp.isfile(real):
         cached = real[:-len(URL_SUFFIX)]
-        recorded = _record_address(cached)
+        recorded = record_address(cached)
         if recorded:
             return cached, recorded
     for url in urls:
         if urlparse(url).scheme in ('http', 'https'):
-            cached = cache_path(url)
+            cached = _checked_cache_path(url)
             if same_file(path, cached + URL_SUFFIX):
                 return cached, url
     return None
@@ -297,7 +270,7 @@ def _check_unrecorded(url: str, cached: str) -> None:
     if promised_hash(url) is not None:
         # Its content is what the name promises: record it, so that the
         # next load does not hash it again.
-        _record(cached + '.record', url, cached)
+        write_record(cached + '.record', url, cached)
         return
     print_log(
         f'Using {cached} for {url}: it was found in the download cache '
@@ -317,7 +290,7 @@ def _revalidate(url: str, cached: str, map_location: Any,
     server that cannot be asked (offline, an error) leaves the cached copy
     in use, with a warning.
     """
-    record = _read_record(cached)
+    record = read_record(cached, url)
     if record is None or not record[1] or promised_hash(url):
         return None
     try:
@@ -342,7 +315,7 @@ def _revalidate(url: str, cached: str, map_location: Any,
 
 def _load_cached(url: str, cached: str, map_location: Any,
                  progress: bool) -> Any:
-    if _recorded_url(cached) is None:
+    if read_record(cached, url) is None:
         _check_unrecorded(url, cached)
     else:
         fresh = _revalidate(url, cached, map_location, progress)
@@ -410,7 +383,7 @@ def _download_into(url: str, cached: str, map_location: Any,
         if osp.exists(partial):
             os.remove(partial)
         raise
-    _record(partial, url, cached, validators)
+    write_record(partial, url, cached, validators)
     os.replace(partial, cached)
     return checkpoint
 
@@ -433,7 +406,8 @@ def fetch_verified(url: str,
     Raises:
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
-            in the cache), or if a file found in the cache is refused.
+            in the cache), if a file found in the cache is refused, or
+            if its record is not text.
     """
     if osp.isfile(cached):
         return _load_cached(url, cached, map_location, progress)

@@ -1,0 +1,121 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The ``<name>.url`` records the download cache keeps next to each
+download (:mod:`.download_cache`): the address on the first line, then the
+server's validators as ``Name: value`` lines.
+
+A record that is not text (a disk error, a file copied over it) is damage,
+not a missing record: taken as missing, the cache would hand its file out
+as whatever address names it, unchecked. Loads of an address refuse it with
+:class:`.CheckpointLoadError`; nothing is deleted.
+"""
+import os
+from typing import Dict, List, Optional, Tuple
+from urllib.parse import urlparse
+
+from .checkpoint_loading import CheckpointLoadError
+from .download_http import VALIDATORS
+
+__all__ = [
+    'URL_SUFFIX', 'read_record', 'record_address', 'record_lines',
+    'write_record'
+]
+
+#: Suffix of the file next to a download that records its address.
+URL_SUFFIX = '.url'
+
+
+def record_lines(cached: str) -> Optional[List[str]]:
+    """The lines of ``cached``'s record; None without one.
+
+    Args:
+        cached (str): A file in the download cache.
+
+    Returns:
+        list[str] | None: The record's lines.
+
+    Raises:
+        UnicodeDecodeError: If the record is not UTF-8 text.
+    """
+    try:
+        with open(cached + URL_SUFFIX, encoding='utf-8') as f:
+            return f.read().splitlines()
+    except FileNotFoundError:
+        return None
+
+
+def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
+    """The address ``cached`` was downloaded from and the server's
+    validators of that download; None without a record.
+
+    Args:
+        cached (str): A file in the download cache.
+        url (str): The address being loaded (for the error).
+
+    Returns:
+        tuple[str, dict] | None: The recorded address and validators.
+
+    Raises:
+        CheckpointLoadError: If the record is not text: it names the
+            record and says to move it and the cached file away.
+    """
+    try:
+        lines = record_lines(cached)
+    except UnicodeDecodeError as e:
+        record = cached + URL_SUFFIX
+        raise CheckpointLoadError(
+            f'{record}, the download cache\'s record of the address '
+            f'{cached} was downloaded from, is not a text record of an '
+            f'address (byte {e.start} is not UTF-8): it is damaged, or '
+            f'another file was copied over it, so the cache cannot tell '
+            f'whether {cached} is the file {url} names. Nothing was '
+            f'deleted; move {record} and {cached} away to download {url} '
+            'again.') from None
+    if lines is None:
+        return None
+    validators = {}
+    for line in lines[1:]:
+        name, _, value = line.partition(':')
+        if name.strip().lower() in VALIDATORS:
+            validators[name.strip().lower()] = value.strip()
+    return (lines[0].strip() if lines else ''), validators
+
+
+def record_address(cached: str) -> Optional[str]:
+    """The ``http(s)`` address ``cached``'s record names, or None: no
+    record, or a file of that name that is not one (not text, or not
+    starting with an address; a Windows ``.url`` shortcut).
+
+    Args:
+        cached (str): A file (its record is that name and
+            :data:`URL_SUFFIX`).
+
+    Returns:
+        str | None: The address.
+    """
+    try:
+        lines = record_lines(cached)
+    except (UnicodeDecodeError, IsADirectoryError):
+        return None
+    url = lines[0].strip() if lines else None
+    if url and urlparse(url).scheme in ('http', 'https'):
+        return url
+    return None
+
+
+def write_record(path: str,
+                 url: str,
+                 cached: str,
+                 validators: Optional[Dict[str, str]] = None) -> None:
+    """Write ``cached``'s address record atomically.
+
+    Args:
+        path (str): A scratch name next to ``cached``.
+        url (str): The address.
+        cached (str): The cached file.
+        validators (dict, optional): The server's validators.
+    """
+    with open(path + URL_SUFFIX, 'w', encoding='utf-8') as f:
+        f.write(url + '\n')
+        for name, value in sorted((validators or {}).items()):
+            f.write(f'{name}: {value}\n')
+    os.replace(path + URL_SUFFIX, cached + URL_SUFFIX)

@@ -1,0 +1,94 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A download's ``NAME.url`` record that is not text (a disk error, a file
+copied over it) is refused by name, with what to do; it is not taken as
+missing, and nothing is deleted.
+
+Before, every load of the address (``CheckpointLoader``, MMEngine's
+``load_checkpoint``, :func:`cache_path`) and the output check of a tool
+given the address died with a bare ``UnicodeDecodeError``. The checkpoint
+is served by a real HTTP server on 127.0.0.1 into a fresh ``TORCH_HOME``.
+"""
+import pytest
+import torch
+from file_server import serving
+from mmengine.runner import CheckpointLoader, load_checkpoint
+
+from mmadaptformer.utils import CheckpointLoadError
+from mmadaptformer.utils.download_cache import URL_SUFFIX, cache_path
+from mmadaptformer.utils.output_file import output_file_problem
+
+DAMAGE = b'\x80\x02\xff not a record'
+
+
+@pytest.fixture
+def damaged(tmp_path, monkeypatch):
+    """A download of ``best.pth`` whose record was then overwritten with
+    binary bytes; the server still serves the file."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    root = tmp_path / 'served'
+    root.mkdir()
+    model = torch.nn.Linear(2, 2)
+    torch.save({'state_dict': model.state_dict()}, root / 'best.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/best.pth'
+        CheckpointLoader.load_checkpoint(url)
+        cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+        record.write_bytes(DAMAGE)
+        yield dict(url=url, hub=hub, cached=cached, record=record, model=model)
+
+
+def _message(damaged):
+    record, cached, url = (str(damaged['record']), str(damaged['cached']),
+                           damaged['url'])
+    return (f"{record}, the download cache's record of the address {cached} "
+            'was downloaded from, is not a text record of an address (byte 0 '
+            'is not UTF-8): it is damaged, or another file was copied over '
+            f'it, so the cache cannot tell whether {cached} is the file {url} '
+            f'names. Nothing was deleted; move {record} and {cached} away to '
+            f'download {url} again.')
+
+
+def test_a_record_that_is_not_text_is_refused_by_name(damaged):
+    url, hub = damaged['url'], damaged['hub']
+    before = sorted(p.name for p in hub.iterdir())
+    loads = (lambda: CheckpointLoader.load_checkpoint(url),
+             lambda: load_checkpoint(torch.nn.Linear(2, 2), url),
+             lambda: cache_path(url), lambda: cache_path(url, str(hub)))
+    for load in loads:
+        with pytest.raises(CheckpointLoadError) as error:
+            load()
+        assert str(error.value) == _message(damaged)
+    # Not taken as missing (no second download beside it under a hashed
+    # name), and nothing deleted or rewritten.
+    assert sorted(p.name for p in hub.iterdir()) == before
+    assert damaged['record'].read_bytes() == DAMAGE
+    assert damaged['cached'].is_file()
+
+    # Moved away as the error says, the address downloads again.
+    damaged['record'].rename(damaged['record'].with_suffix('.old'))
+    damaged['cached'].rename(damaged['cached'].with_suffix('.old'))
+    ckpt = CheckpointLoader.load_checkpoint(url)
+    for key, value in damaged['model'].state_dict().items():
+        assert torch.equal(ckpt['state_dict'][key], value)
+    assert damaged['record'].read_text().splitlines()[0] == url
+
+
+def test_output_checks_read_a_damaged_record(damaged):
+    """Without the address among the inputs, a ``.url`` file that is not
+    text is no record (as before); with it, the check guards the address's
+    file name instead of crashing."""
+    url, cached, record = (damaged['url'], str(damaged['cached']),
+                           str(damaged['record']))
+    for out in (cached, record):
+        assert output_file_problem(out, 'out', []) is None
+    inputs = [(url, 'checkpoint')]
+    assert output_file_problem(cached, 'out', inputs).startswith(
+        f"out {cached} is the download cache's copy of {url} ({cached}): ")
+    assert output_file_problem(record, 'out', inputs).startswith(
+        f"out {record} is the download cache's record {record} of its copy "
+        f'of {url} ({cached}): ')
+    elsewhere = str(damaged['hub'].parent / 'result.json')
+    assert output_file_problem(elsewhere, 'out', inputs) is None
+    assert damaged['record'].read_bytes() == DAMAGE
