@@ -104,3 +104,38 @@ def test_a_size_that_is_no_multiple_of_the_patch_or_tubelet_is_refused():
         'img_size=33 and num_frames=4 must be multiples of the patch size '
         '16 and tubelet size 2 read from '
         "'backbone.patch_embed.projection.weight'"), str(error.value)
+
+
+def test_a_zoo_recognizer_given_as_another_type_is_named_with_its_head(
+        tmp_path):
+    """A zoo recognizer given as another --type was said to have "no
+    adapters and no classifier head", though it holds a cls_head; now the
+    cls_head is named and the file is called what it is."""
+    from helpers import load_tool
+    from test_convert_zoo import save_zoo_checkpoint
+    zoo = str(tmp_path / 'zoo.pth')
+    save_zoo_checkpoint(zoo)
+    main = load_tool('model_converters/convert_official.py').main
+    for source_type in ('mae', 'adaptformer-video'):
+        with pytest.raises(SystemExit) as exit:
+            main([zoo, str(tmp_path / 'out.pth'), '--type', source_type])
+        message = exit.value.code
+        assert 'no classifier head' not in message
+        assert (
+            "in the toolboxes' own layout "
+            "('backbone.patch_embed.projection.weight' (64, 3, 2, 16, 16)) "
+            'and an MMAction2 cls_head (2 tensors, e.g. '
+            "'cls_head.fc_cls.weight'), but no adapters: an MMAction2 "
+            'recognizer, as its model zoo saves them.\n'
+            f"Its key names say it is 'mmaction2', not {source_type!r}: "
+            'pass --type mmaction2') in message
+    assert not (tmp_path / 'out.pth').exists()
+    # A bare backbone has no head: that is still what is said.
+    state = {
+        k[len('backbone.'):]: v
+        for k, v in zoo_state_dict().items() if k.startswith('backbone.')
+    }
+    with pytest.raises(
+            SourceTypeMismatchError,
+            match='but no adapters and no classifier head'):
+        convert_state_dict(state, source_type='mae')

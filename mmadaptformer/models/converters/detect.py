@@ -13,6 +13,7 @@ from mmadaptformer.utils.official_vit_keys import (ADAPTER_KEY,
 from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, MMACTION2_TYPE,
                      PRETRAIN_TYPES, VIDEO_TYPES, ConversionError,
                      SourceTypeMismatchError, shape_of)
+from .mmaction_zoo import HEAD_PREFIX as MMACTION_HEAD_PREFIX
 
 #: What only a trained AdaptFormer model holds: adapters (ADAPTER_KEY) and
 #: a classifier.
@@ -142,11 +143,15 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
         found.append(f"a {kind} patch embedding ('patch_embed.proj.weight' "
                      f'{shape_of(patch)})')
     toolbox = toolbox_patch_embed(state_dict)
+    recognizer = []
     if not encoder and patch is None and toolbox is not None:
         projection = state_dict[toolbox]
         kind = PATCH_KINDS.get(projection.dim(), f'{projection.dim()}-D')
         found.append(f"a {kind} patch embedding in the toolboxes' own layout "
                      f'({toolbox!r} {shape_of(projection)})')
+        recognizer = [k for k in keys if k.startswith(MMACTION_HEAD_PREFIX)]
+    if recognizer:
+        found.append(_some(recognizer, 'an MMAction2 cls_head'))
     decoder = [k for k in keys if is_mae_decoder_key(k)]
     if decoder and not encoder:
         found.append(_some(decoder, 'an MAE pre-training decoder'))
@@ -168,6 +173,11 @@ def describe_layout(state_dict: Dict[str, Tensor]) -> str:
         [', '.join(found[:-1]), found[-1]] if len(found) > 1 else found)
     if adapters or head:
         return text
+    if recognizer:
+        # Its head is a cls_head, not the official ``head``: what the file
+        # is, not what it lacks.
+        return (f'{text}, but no adapters: an MMAction2 recognizer, as its '
+                'model zoo saves them')
     return f'{text}, but no adapters and no classifier head'
 
 
