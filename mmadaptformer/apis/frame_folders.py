@@ -162,13 +162,11 @@ class FrameFolders:
         if not decodes_frames(cfg, source):
             return None
         key = test_pipeline_key(cfg, source)
-        dataset = None
-        if key.endswith('.pipeline'):
-            key = key[:-len('.pipeline')]
-            dataset = _node_at(cfg, key)
-        else:  # the top-level test_pipeline
-            key = 'test_dataloader.dataset'
-            dataset = _node_at(cfg, key)
+        # The dataset that holds it; for the top-level test_pipeline, the
+        # test dataloader's.
+        key = key[:-len('.pipeline')] if key.endswith('.pipeline') else \
+            'test_dataloader.dataset'
+        dataset = _node_at(cfg, key)
         dataset = dataset if isinstance(dataset, dict) else {}
         args = {
             name: dataset.get(name, default)
@@ -298,9 +296,15 @@ class FrameFolders:
                 found.append(path)
                 continue
             clips, videos, hidden = [], [], []
-            for root, names in walk_once(path, hidden, stop=self.holds_frames):
-                if root != path and self.holds_frames(root):
-                    clips.append(root)
+
+            def is_clip(folder: str) -> bool:
+                # walk_once asks once per subfolder: a clip is not entered.
+                if self.holds_frames(folder):
+                    clips.append(folder)
+                    return True
+                return False
+
+            for root, names in walk_once(path, hidden, stop=is_clip):
                 videos += [
                     osp.join(root, n) for n in names
                     if n.lower().endswith(VIDEO_EXTENSIONS)
