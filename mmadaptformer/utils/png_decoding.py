@@ -31,6 +31,8 @@ from typing import Optional
 
 from mmengine.logging import print_log
 
+from .rawframe_ann_file import frame_name
+
 __all__ = [
     'PNG_SIGNATURE', 'PngDecodingError', 'png_decoding_works',
     'png_decoding_problem', 'png_decoding_error', 'frame_png_decoding_error',
@@ -176,8 +178,7 @@ def frame_png_decoding_error(results: dict) -> Optional[PngDecodingError]:
         return None
     index = int(inds[0]) + int(results.get('offset', 0))
     try:
-        name = tmpl.format('x', index) if results.get('modality') == \
-            'Flow' else tmpl.format(index)
+        name = frame_name(tmpl, index, results.get('modality') == 'Flow')
     except (IndexError, KeyError, ValueError):  # RawFrameDecode's error
         return None
     problem = _process_problem(osp.join(frame_dir, name))

@@ -29,7 +29,9 @@ from typing import List, Optional, Pattern, Sequence, Tuple
 from .local_files import is_local, local_ann_file
 from .video_ann_file import ListProblem, is_int, label_problem, list_lines
 
-__all__ = ['malformed_rawframe_list', 'HEAD_LINES', 'SAMPLE_LINES']
+__all__ = [
+    'malformed_rawframe_list', 'frame_name', 'HEAD_LINES', 'SAMPLE_LINES'
+]
 
 #: How many lines of a list, from its first, have their frames looked for.
 HEAD_LINES = 20
@@ -39,9 +41,13 @@ HEAD_LINES = 20
 SAMPLE_LINES = 20
 
 
-def _frame_name(template: str, index: int, flow: bool) -> str:
+def frame_name(template: str, index: int, flow: bool) -> str:
     """The file ``RawFrameDecode`` reads for frame ``index`` (the x
-    component of optical flow)."""
+    component of optical flow).
+
+    Raises:
+        IndexError, KeyError, ValueError: ``template`` cannot name it.
+    """
     return template.format('x', index) if flow else template.format(index)
 
 
@@ -95,7 +101,7 @@ def _frames_problem(dataset, where: str,
     total = int(fields[counts - 1])
     first = dataset.start_index + offset
     try:
-        name = _frame_name(template, first, flow)
+        name = frame_name(template, first, flow)
     except (IndexError, KeyError, ValueError) as e:
         return ListProblem(
             'filename_tmpl',
@@ -113,23 +119,23 @@ def _frames_problem(dataset, where: str,
             f'{f" ({shown})" if shown else ""}')
     last = first + total - 1
     if total > 0 and osp.isfile(
-            osp.join(folder, _frame_name(template, last, flow))):
+            osp.join(folder, frame_name(template, last, flow))):
         return None
     present = 0
     while present < total and osp.isfile(
-            osp.join(folder, _frame_name(template, first + present, flow))):
+            osp.join(folder, frame_name(template, first + present, flow))):
         present += 1
     hint, argument = '', 'ann_file'
     if dataset.start_index > 0 and osp.isfile(
-            osp.join(folder, _frame_name(template, first - 1, flow))):
+            osp.join(folder, frame_name(template, first - 1, flow))):
         hint = (
-            f'; the frames start at {_frame_name(template, first - 1, flow)}:'
+            f'; the frames start at {frame_name(template, first - 1, flow)}:'
             f' set start_index={dataset.start_index - 1}')
         argument = 'start_index'
     return ListProblem(
         argument, f'{where} says {folder} holds {total} frames, '
-        f'{_frame_name(template, first, flow)} to '
-        f'{_frame_name(template, last, flow)}, but only the first {present} '
+        f'{frame_name(template, first, flow)} to '
+        f'{frame_name(template, last, flow)}, but only the first {present} '
         f'are there{hint}')
 
 

@@ -15,7 +15,7 @@ config key, after the work dir was made.
 the dataset will, every line of it, and names the first one it cannot
 read, with the delimiter that would split it (:func:`delimiter_hint`), or
 whose label is outside the dataset's ``num_classes``.
-:func:`~.dataset_check.refuse_malformed_lists` raises it, before the
+:func:`~.dataset_check.refuse_malformed_video_list` raises it, before the
 Runner, as a mistake of the config. Reading every line is cheap: a list of
 200,000 lines takes about 0.2 s.
 """
