@@ -190,6 +190,19 @@ def _checked_cache_path(url: str) -> str:
         return _named_path(url, None)
 
 
+def _about_to_download(path: str, urls: Iterable[str],
+                       suffix: str) -> Optional[Tuple[str, str]]:
+    """The cached file and address of the first ``http(s)`` one of
+    ``urls`` whose download (``suffix`` ``''``) or record (``suffix``
+    :data:`URL_SUFFIX`) ``path`` is."""
+    for url in urls:
+        if urlparse(url).scheme in ('http', 'https'):
+            cached = _checked_cache_path(url)
+            if same_file(path, cached + suffix):
+                return cached, url
+    return None
+
+
 def cached_download(path: str,
                     urls: Iterable[str]) -> Optional[Tuple[str, str]]:
     """The cached download that writing ``path`` would replace, if any.
@@ -215,12 +228,7 @@ def cached_download(path: str,
     recorded = record_address(real) if osp.isfile(real) else None
     if recorded:
         return real, recorded
-    for url in urls:
-        if urlparse(url).scheme in ('http', 'https'):
-            cached = _checked_cache_path(url)
-            if same_file(path, cached):
-                return cached, url
-    return None
+    return _about_to_download(path, urls, '')
 
 
 def cached_record(path: str, urls: Iterable[str]) -> Optional[Tuple[str, str]]:
@@ -251,12 +259,7 @@ def cached_record(path: str, urls: Iterable[str]) -> Optional[Tuple[str, str]]:
         recorded = record_address(cached)
         if recorded:
             return cached, recorded
-    for url in urls:
-        if urlparse(url).scheme in ('http', 'https'):
-            cached = _checked_cache_path(url)
-            if same_file(path, cached + URL_SUFFIX):
-                return cached, url
-    return None
+    return _about_to_download(path, urls, URL_SUFFIX)
 
 
 def _check_unrecorded(url: str, cached: str) -> None:

@@ -231,10 +231,10 @@ def check_state_dict(model: nn.Module,
              if isinstance(state_dict.get(key), Mapping) and any(
                  torch.is_tensor(v) for v in state_dict[key].values())), None)
         classes = head_classes_mismatch(model, diff.mismatched)
-        head_only = classes is not None and not (missing
-                                                 or unexpected) and len(
-                                                     classes.keys) == len(
-                                                         diff.mismatched)
+        # The head's number of classes is all that differs.
+        head_only = (
+            classes is not None and not missing and not unexpected
+            and len(classes.keys) == len(diff.mismatched))
         if nested is not None:
             cause = (f'its weights are nested under {nested!r} (a dict, not '
                      'a tensor), as the official VideoMAE, MAE and '
