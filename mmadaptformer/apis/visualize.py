@@ -31,7 +31,7 @@ import mmcv
 import numpy as np
 
 from mmadaptformer.utils.frame_text import TextOverlay, draw_frame_text
-from mmadaptformer.utils.output_file import same_file
+from mmadaptformer.utils.local_files import path_inside, same_file
 from mmadaptformer.utils.video_writer import FOURCC
 from .array_inputs import InputKey, input_name
 from .frame_folders import FrameFolders
@@ -152,11 +152,6 @@ def show_paths(keys: Iterable[InputKey], show_dir: str,
     return paths
 
 
-def _inside(path: str, folder: str) -> bool:
-    path, folder = osp.realpath(path), osp.realpath(folder)
-    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
-
-
 def show_dir_problem(show_dir: str,
                      paths: Mapping[InputKey, str],
                      folders: Iterable[str],
@@ -195,7 +190,7 @@ def show_dir_problem(show_dir: str,
                         f'{input_name(key)} would be written over the {role} '
                         f'{path}; give another folder.')
         for folder in folders:
-            if _inside(out, folder):
+            if path_inside(out, folder):
                 return (f'{what} {show_dir}: the drawing of '
                         f'{input_name(key)} ({out}) would be written inside '
                         f'the input folder {folder}, where running the same '

@@ -28,6 +28,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmadaptformer.utils import CheckpointLoadError, safe_torch_load
+from mmadaptformer.utils.local_files import path_inside
 
 __all__ = [
     'ResumePlan', 'NoResumableCheckpointError', 'find_resume_checkpoint',
@@ -62,11 +63,6 @@ class ResumePlan(NamedTuple):
     skipped: List[str]
     renamed: List[Tuple[str, str]]
     delegated: bool = False
-
-
-def _inside(path: str, directory: str) -> bool:
-    path, directory = osp.realpath(path), osp.realpath(directory)
-    return osp.commonpath([path, directory]) == directory
 
 
 def _numbered_checkpoints(work_dir: str) -> List[str]:
@@ -114,7 +110,7 @@ def _read_last_checkpoint(work_dir: str, checkpoint_dir: str,
         return None
     if not osp.isabs(named):
         named = osp.join(checkpoint_dir, named)
-    if osp.isfile(named) and _inside(named, checkpoint_dir):
+    if osp.isfile(named) and path_inside(named, checkpoint_dir):
         return named
     local = osp.join(checkpoint_dir, osp.basename(named))
     why = ('is outside the work dir'

@@ -29,8 +29,7 @@ from typing import Iterator, List, Optional, Tuple
 import mmengine
 from mmengine.config import Config
 
-from .local_files import is_local
-from .output_file import same_file
+from .local_files import is_local, same_file
 
 __all__ = [
     'base_files', 'config_bases', 'config_named_files', 'config_file_problem'

@@ -15,7 +15,7 @@ import re
 from typing import Iterable, Optional, Tuple
 
 __all__ = [
-    'URI', 'is_local', 'same_file', 'first_missing_file',
+    'URI', 'is_local', 'same_file', 'path_inside', 'first_missing_file',
     'checkpoint_file_problem', 'local_ann_file'
 ]
 
@@ -36,6 +36,13 @@ def same_file(first: str, second: str) -> bool:
     if osp.exists(first) and osp.exists(second):
         return osp.samefile(first, second)
     return osp.realpath(first) == osp.realpath(second)
+
+
+def path_inside(path: str, folder: str) -> bool:
+    """Whether the local ``path`` is ``folder`` or lies under it, links
+    resolved."""
+    path, folder = osp.realpath(path), osp.realpath(folder)
+    return osp.commonpath([path, folder]) == folder
 
 
 def first_missing_file(

@@ -24,7 +24,7 @@ from typing import Iterable, List, Optional, Tuple
 from .download_cache import URL_SUFFIX, cached_download, cached_record
 from .local_files import is_local, same_file
 
-__all__ = ['same_file', 'output_file_problem']
+__all__ = ['output_file_problem']
 
 
 def _nearest_existing(path: str) -> str:

@@ -31,8 +31,7 @@ from torch import nn
 from ...utils.adapter_only_fit import CHECKS_OWN_LOADS, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.fingerprint import tensor_fingerprint
-from ...utils.local_files import is_local
-from ...utils.output_file import same_file
+from ...utils.local_files import is_local, same_file
 from ...utils.state_dict_check import StateDictMismatchError
 from ..host_spec import qualname
 from .trained_host import (FROZEN_HOST_KEY, HOST_KEY, SETTINGS_FORMAT,
