@@ -245,9 +245,10 @@ def check_official_baseline(ctx: dict) -> dict:
     x = torch.randn(
         batch, 3, frames, height, spec['sample_shape'][-1], device=device)
     y = torch.randint(num_classes, (batch, ), device=device)
+    autocast = cuda_api('autocast')  # looked up once, not per timed step
 
     def step():
-        with cuda_api('autocast')(device, dtype=dtype):
+        with autocast(device, dtype=dtype):
             loss = F.cross_entropy(model(x), y)
         scaler.scale(loss).backward()
         scaler.step(optimizer)

@@ -4,6 +4,7 @@ CUDA, and on request in bfloat16 on a CPU."""
 import logging
 import numbers
 from contextlib import contextmanager
+from functools import partial
 from typing import Optional, Union
 
 import torch
@@ -196,14 +197,28 @@ class AdaptAmpOptimWrapper(AmpOptimWrapper):
         self.device_type = device_type or get_device()
         if self.device_type == 'cuda':
             self._init_cuda(loss_scale, dtype, use_fsdp, **kwargs)
-            return
-        if self.device_type != 'cpu':
+        elif self.device_type != 'cpu':
             super().__init__(
                 loss_scale=loss_scale,
                 dtype=dtype,
                 use_fsdp=use_fsdp,
                 **kwargs)
-            return
+        else:
+            self._init_cpu(dtype, cpu_bf16, **kwargs)
+        # What each step's optim_context does, decided once. On the CPU and
+        # CUDA the dtype is resolved and checked above, so the forward runs
+        # under torch.autocast itself, not MMEngine's autocast, which asks
+        # for the device and torch's version again at every step.
+        self._upcast_heads = self.cast_dtype == torch.bfloat16
+        self._heads_upcast_of = None  # the model whose heads have the hook
+        self._autocast = partial(
+            torch.autocast if self.device_type in AMP_DTYPES else autocast,
+            device_type=self.device_type,
+            dtype=self.cast_dtype)
+
+    def _init_cpu(self, dtype: Optional[Union[str, torch.dtype]],
+                  cpu_bf16: bool, **kwargs) -> None:
+        """Float32 steps without loss scaling, bfloat16 autocast."""
         if not cpu_bf16:
             raise ConfigError(
                 f'optim_wrapper.type={type(self).__name__!r} trains in mixed '
@@ -234,6 +249,12 @@ class AdaptAmpOptimWrapper(AmpOptimWrapper):
                 'leave optim_wrapper.device_type out to train on the device '
                 'there is.')
         cast_dtype = amp_cast_dtype(dtype, 'cuda')
+        if cast_dtype == torch.bfloat16 and \
+                not torch.cuda.is_bf16_supported():
+            # MMEngine's autocast said so at every step.
+            raise RuntimeError(
+                'This CUDA device does not support bfloat16; set '
+                "optim_wrapper.dtype='float16' or leave it out.")
         OptimWrapper.__init__(self, **kwargs)
         self.loss_scaler, self._scale_update_param = build_grad_scaler(
             loss_scale, 'cuda', use_fsdp)
@@ -261,11 +282,11 @@ class AdaptAmpOptimWrapper(AmpOptimWrapper):
         Args:
             model (nn.Module): The training model.
         """
-        if self.cast_dtype == torch.bfloat16:
-            # Only this model's heads, not mmaction2's class.
+        if self._upcast_heads and model is not self._heads_upcast_of:
+            # Only this model's heads, not mmaction2's class; once.
             upcast_mmaction_head_scores(model)
-        with OptimWrapper.optim_context(self, model), autocast(
-                device_type=self.device_type, dtype=self.cast_dtype):
+            self._heads_upcast_of = model
+        with OptimWrapper.optim_context(self, model), self._autocast():
             yield
 
 
