@@ -92,3 +92,66 @@ def test_output_checks_read_a_damaged_record(damaged):
     elsewhere = str(damaged['hub'].parent / 'result.json')
     assert output_file_problem(elsewhere, 'out', inputs) is None
     assert damaged['record'].read_bytes() == DAMAGE
+
+
+@pytest.fixture
+def foldered(tmp_path, monkeypatch):
+    """A download of ``best.pth`` whose record was then replaced by a
+    folder of its name (holding a file, so that nothing could remove it
+    unnoticed); the server still serves the file."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    root = tmp_path / 'served'
+    root.mkdir()
+    torch.save({'state_dict': torch.nn.Linear(2, 2).state_dict()},
+               root / 'best.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/best.pth'
+        CheckpointLoader.load_checkpoint(url)
+        cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+        record.unlink()
+        record.mkdir()
+        (record / 'inside.txt').write_text('kept')
+        yield dict(url=url, hub=hub, cached=cached, record=record)
+
+
+def test_a_record_that_is_a_folder_is_refused_by_name(foldered):
+    """Before, every load of the address and :func:`cache_path` died with
+    a bare ``IsADirectoryError``."""
+    url, hub = foldered['url'], foldered['hub']
+    record, cached = str(foldered['record']), str(foldered['cached'])
+    before = sorted(p.name for p in hub.iterdir())
+    loads = (lambda: CheckpointLoader.load_checkpoint(url),
+             lambda: load_checkpoint(torch.nn.Linear(2, 2), url),
+             lambda: cache_path(url), lambda: cache_path(url, str(hub)))
+    for load in loads:
+        with pytest.raises(CheckpointLoadError) as error:
+            load()
+        assert str(error.value) == (
+            f"{record}, the download cache's record of the address {cached} "
+            'was downloaded from, is a folder, not the text file that '
+            'records an address, so the cache cannot tell whether '
+            f'{cached} is the file {url} names. Nothing was deleted; move '
+            f'{record} and {cached} away to download {url} again.')
+    assert sorted(p.name for p in hub.iterdir()) == before
+    assert (foldered['record'] / 'inside.txt').read_text() == 'kept'
+    assert foldered['cached'].is_file()
+
+
+def test_output_checks_read_a_record_that_is_a_folder(foldered):
+    """Before, the check of an output given the address died with a bare
+    ``IsADirectoryError``. With the address among the inputs, the check
+    guards the address's file name; the folder is refused as a folder."""
+    url, cached, record = (foldered['url'], str(foldered['cached']),
+                           str(foldered['record']))
+    assert output_file_problem(cached, 'out', []) is None
+    inputs = [(url, 'checkpoint')]
+    assert output_file_problem(cached, 'out', inputs).startswith(
+        f"out {cached} is the download cache's copy of {url} ({cached}): ")
+    for given in ([], inputs):
+        assert output_file_problem(record, 'out', given) == (
+            f'out {record}: it is a folder; give the file to write.')
+    elsewhere = str(foldered['hub'].parent / 'result.json')
+    assert output_file_problem(elsewhere, 'out', inputs) is None
+    assert (foldered['record'] / 'inside.txt').read_text() == 'kept'
