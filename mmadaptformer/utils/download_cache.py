@@ -284,20 +284,20 @@ def _check_unrecorded(url: str, cached: str) -> None:
         level=logging.WARNING)
 
 
-def _revalidate(url: str, cached: str, map_location: Any,
-                progress: bool) -> Optional[Any]:
+def _revalidate(url: str, cached: str, validators: Dict[str, str],
+                map_location: Any, progress: bool) -> Optional[Any]:
     """Download ``url`` again if the file there changed since ``cached``
-    was downloaded; the new checkpoint, or None to use the cached one.
+    was downloaded (its record's ``validators`` say how it was then); the
+    new checkpoint, or None to use the cached one.
 
     A published name with a hash names one file for good: not asked. A
     server that cannot be asked (offline, an error) leaves the cached copy
     in use, with a warning.
     """
-    record = read_record(cached, url)
-    if record is None or not record[1] or promised_hash(url):
+    if not validators or promised_hash(url):
         return None
     try:
-        changed = changed_since(url, record[1])
+        changed = changed_since(url, validators)
     except OSError as e:
         print_log(
             f'Using the cached copy {cached} of {url}, which may be out of '
@@ -318,10 +318,13 @@ def _revalidate(url: str, cached: str, map_location: Any,
 
 def _load_cached(url: str, cached: str, map_location: Any,
                  progress: bool) -> Any:
-    if read_record(cached, url) is None:
+    # Read once: the record says both whether the file is vouched for and
+    # how to ask the server whether it changed.
+    record = read_record(cached, url)
+    if record is None:
         _check_unrecorded(url, cached)
     else:
-        fresh = _revalidate(url, cached, map_location, progress)
+        fresh = _revalidate(url, cached, record[1], map_location, progress)
         if fresh is not None:
             return fresh
     try:

@@ -8,13 +8,16 @@ Before, every load of the address (``CheckpointLoader``, MMEngine's
 given the address died with a bare ``UnicodeDecodeError``. The checkpoint
 is served by a real HTTP server on 127.0.0.1 into a fresh ``TORCH_HOME``.
 """
+import sys
+
 import pytest
 import torch
 from file_server import serving
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
 from mmadaptformer.utils import CheckpointLoadError
-from mmadaptformer.utils.download_cache import URL_SUFFIX, cache_path
+from mmadaptformer.utils.download_cache import (URL_SUFFIX, cache_path,
+                                                fetch_verified)
 from mmadaptformer.utils.output_file import output_file_problem
 
 DAMAGE = b'\x80\x02\xff not a record'
@@ -155,3 +158,50 @@ def test_output_checks_read_a_record_that_is_a_folder(foldered):
     elsewhere = str(foldered['hub'].parent / 'result.json')
     assert output_file_problem(elsewhere, 'out', inputs) is None
     assert (foldered['record'] / 'inside.txt').read_text() == 'kept'
+
+
+# Paths opened while a test watches (Python's audit events: the real
+# ``open`` runs, nothing is replaced). An audit hook cannot be removed, so
+# one hook is added once and only records while a test watches.
+_OPENED = []
+_WATCHING = []
+
+
+def _record_open(event, args):
+    if _WATCHING and event == 'open' and isinstance(args[0], str):
+        _OPENED.append(args[0])
+
+
+sys.addaudithook(_record_open)
+
+
+def test_a_cached_load_reads_its_record_once(tmp_path, monkeypatch):
+    """Loading a cached copy reads its record once, and that one reading
+    still asks the server with the recorded validators. Before, the load
+    read it twice (once to find it, once more to revalidate)."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    root = tmp_path / 'served'
+    root.mkdir()
+    torch.save({'step': 1}, root / 'best.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/best.pth'
+        cached = cache_path(url)
+        assert fetch_verified(url, cached) == {'step': 1}
+        record = cached + URL_SUFFIX
+        for served, step in (('unchanged', 1), ('changed', 2)):
+            if served == 'changed':
+                torch.save({
+                    'step': 2,
+                    'pad': torch.zeros(8)
+                }, root / 'best.pth')
+            _OPENED.clear()
+            _WATCHING.append(True)
+            try:
+                loaded = fetch_verified(url, cached)
+            finally:
+                _WATCHING.clear()
+            assert loaded['step'] == step, served
+            reads = [p for p in _OPENED if p == record]
+            # The download of a changed file writes a new record under a
+            # scratch name; the record itself is only read.
+            assert len(reads) == 1, (served, _OPENED)
