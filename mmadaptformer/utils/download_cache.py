@@ -334,8 +334,12 @@ def fetch_verified(url: str,
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
             in the cache), if a file found in the cache is refused, or
-            if its record is not text.
+            if its record is not text or is a folder.
     """
     if osp.isfile(cached):
         return _load_cached(url, cached, map_location, progress)
+    # A record that cannot be replaced (a folder) is refused before the
+    # download, which could not be recorded; a readable one without its
+    # file is replaced.
+    read_record(cached, url)
     return _download_into(url, cached, map_location, progress)

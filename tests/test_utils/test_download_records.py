@@ -8,6 +8,7 @@ Before, every load of the address (``CheckpointLoader``, MMEngine's
 given the address died with a bare ``UnicodeDecodeError``. The checkpoint
 is served by a real HTTP server on 127.0.0.1 into a fresh ``TORCH_HOME``.
 """
+import os
 import sys
 
 import pytest
@@ -205,3 +206,35 @@ def test_a_cached_load_reads_its_record_once(tmp_path, monkeypatch):
             # The download of a changed file writes a new record under a
             # scratch name; the record itself is only read.
             assert len(reads) == 1, (served, _OPENED)
+
+
+def test_a_folder_as_the_record_of_a_missing_file_is_refused(
+        tmp_path, monkeypatch):
+    """A second address with the same file name is cached under a hashed
+    name, whose record :func:`cache_path` does not read. With that file
+    missing and its record a folder, the load downloaded the address and
+    then died with a bare ``IsADirectoryError``, leaving the download's
+    scratch files in the cache. It is refused before downloading."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    for run in ('a', 'b'):
+        (tmp_path / run).mkdir()
+        torch.save({'run': run}, tmp_path / run / 'best.pth')
+    with serving(tmp_path) as httpd:
+        first, second = (f'{httpd.url}/{run}/best.pth' for run in 'ab')
+        assert CheckpointLoader.load_checkpoint(first) == {'run': 'a'}
+        cached = cache_path(second)
+        assert cached != str(hub / 'best.pth')
+        record = cached + URL_SUFFIX
+        os.mkdir(record)
+        before = sorted(p.name for p in hub.iterdir())
+        with pytest.raises(CheckpointLoadError) as error:
+            CheckpointLoader.load_checkpoint(second)
+        assert str(error.value) == (
+            f"{record}, the download cache's record of the address {cached} "
+            'was downloaded from, is a folder, not the text file that '
+            'records an address, so the cache cannot tell whether '
+            f'{cached} is the file {second} names. Nothing was deleted; move '
+            f'{record} and {cached} away to download {second} again.')
+        assert sorted(p.name for p in hub.iterdir()) == before
+        assert CheckpointLoader.load_checkpoint(first) == {'run': 'a'}
