@@ -23,16 +23,12 @@ take any file of that name as the address's. This cache keeps that layout
   is downloaded again. A published file with a hash is not asked, and a
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
-* a record that is not text (:mod:`.download_records`) is refused with
-  :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
-  which address its file is; nothing is deleted.
+* a record that is not text, or is a folder (:mod:`.download_records`),
+  is refused with :class:`.CheckpointLoadError`, not taken as missing:
+  nothing then shows which address its file is; nothing is deleted.
 
-A tool that writes a file asks :func:`cached_download` and
-:func:`cached_record` first (through
-:func:`.output_file.output_file_problem`): writing over a download would
-keep its record, and the cache would hand the written file out as the
-address's; writing over a record would leave a load of its address unable
-to read it.
+Which of its files a tool must not write over is asked of
+:mod:`.download_cache_files`.
 
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, and a
@@ -44,7 +40,7 @@ import os
 import os.path as osp
 import re
 import tempfile
-from typing import Any, Dict, Iterable, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.error import HTTPError
 from urllib.parse import urlparse
 
@@ -54,14 +50,11 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, changed_since, fetch_to_file
-from .download_records import (URL_SUFFIX, read_record, record_address,
-                               write_record)
-from .local_files import same_file
+from .download_records import URL_SUFFIX, read_record, write_record
 
 __all__ = [
-    'cache_path', 'cached_download', 'cached_record', 'fetch_verified',
-    'promised_hash', 'download_failure', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX',
-    'URL_SUFFIX'
+    'cache_path', 'named_path', 'fetch_verified', 'promised_hash',
+    'download_failure', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
@@ -164,9 +157,9 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
 
     Raises:
         CheckpointLoadError: If the record at ``<cache>/<file name>`` is
-            not text (see :func:`.read_record`).
+            not text, or is a folder (see :func:`.read_record`).
     """
-    cached = _named_path(url, model_dir)
+    cached = named_path(url, model_dir)
     record = read_record(cached, url)
     if record is None or record[0] == url:
         return cached
@@ -174,92 +167,20 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
     return osp.join(osp.dirname(cached), f'{key}-{osp.basename(cached)}')
 
 
-def _named_path(url: str, model_dir: Optional[str]) -> str:
-    """``<cache>/<file name>``, as PyTorch's hub names ``url``'s download."""
+def named_path(url: str, model_dir: Optional[str] = None) -> str:
+    """``<cache>/<file name>``, as PyTorch's hub names ``url``'s download
+    (:func:`cache_path` without reading the record there).
+
+    Args:
+        url (str): The address.
+        model_dir (str, optional): The cache folder; PyTorch's hub cache
+            (``<hub dir>/checkpoints``) if None.
+
+    Returns:
+        str: The path (it may not exist).
+    """
     name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
     return osp.join(_cache_dir(model_dir), name)
-
-
-def _checked_cache_path(url: str) -> str:
-    """:func:`cache_path` for an output check: where the file name's record
-    is not text, that name (a load of ``url`` refuses the damaged record,
-    and writing there would only add to the damage)."""
-    try:
-        return cache_path(url)
-    except CheckpointLoadError:
-        return _named_path(url, None)
-
-
-def _about_to_download(path: str, urls: Iterable[str],
-                       suffix: str) -> Optional[Tuple[str, str]]:
-    """The cached file and address of the first ``http(s)`` one of
-    ``urls`` whose download (``suffix`` ``''``) or record (``suffix``
-    :data:`URL_SUFFIX`) ``path`` is."""
-    for url in urls:
-        if urlparse(url).scheme in ('http', 'https'):
-            cached = _checked_cache_path(url)
-            if same_file(path, cached + suffix):
-                return cached, url
-    return None
-
-
-def cached_download(path: str,
-                    urls: Iterable[str]) -> Optional[Tuple[str, str]]:
-    """The cached download that writing ``path`` would replace, if any.
-
-    Writing there would keep the download's ``.url`` record, so a later
-    load of its address would take the written file for the download (the
-    server's validators have not changed) and silently get it instead.
-
-    Args:
-        path (str): A local path about to be written.
-        urls (Iterable[str]): Addresses that are about to be downloaded
-            (the ``http(s)://`` ones are looked up in PyTorch's hub cache,
-            as :func:`cache_path` places them, whether or not they were
-            downloaded yet).
-
-    Returns:
-        tuple[str, str] | None: The cached file (as the cache names it) and
-        its address: the one its record names where ``path`` is a recorded
-        download, else the first of ``urls`` whose download ``path`` is.
-    """
-    # Through a link too: writing it replaces what it points to.
-    real = osp.realpath(path)
-    recorded = record_address(real) if osp.isfile(real) else None
-    if recorded:
-        return real, recorded
-    return _about_to_download(path, urls, '')
-
-
-def cached_record(path: str, urls: Iterable[str]) -> Optional[Tuple[str, str]]:
-    """The cached download whose ``.url`` record writing ``path`` would
-    replace, if any.
-
-    A load of the address reads that record (its address, the server's
-    validators) to place and check the download; a file written over it
-    is not one, and the load fails or downloads the address again beside
-    the old copy.
-
-    Args:
-        path (str): A local path about to be written.
-        urls (Iterable[str]): Addresses that are about to be downloaded,
-            as for :func:`cached_download` (their record is written with
-            the download, before the tool writes its output).
-
-    Returns:
-        tuple[str, str] | None: The cached file the record describes (its
-        record is that name and :data:`URL_SUFFIX`; the file may be gone)
-        and its address: where ``path`` is the record of a download, the
-        one its first line names, else the first of ``urls`` whose record
-        ``path`` is.
-    """
-    real = osp.realpath(path)
-    if real.endswith(URL_SUFFIX) and osp.isfile(real):
-        cached = real[:-len(URL_SUFFIX)]
-        recorded = record_address(cached)
-        if recorded:
-            return cached, recorded
-    return _about_to_download(path, urls, URL_SUFFIX)
 
 
 def _check_unrecorded(url: str, cached: str) -> None:
@@ -284,20 +205,20 @@ def _check_unrecorded(url: str, cached: str) -> None:
         level=logging.WARNING)
 
 
-def _revalidate(url: str, cached: str, map_location: Any,
-                progress: bool) -> Optional[Any]:
+def _revalidate(url: str, cached: str, validators: Dict[str, str],
+                map_location: Any, progress: bool) -> Optional[Any]:
     """Download ``url`` again if the file there changed since ``cached``
-    was downloaded; the new checkpoint, or None to use the cached one.
+    was downloaded (its record's ``validators`` say how it was then); the
+    new checkpoint, or None to use the cached one.
 
     A published name with a hash names one file for good: not asked. A
     server that cannot be asked (offline, an error) leaves the cached copy
     in use, with a warning.
     """
-    record = read_record(cached, url)
-    if record is None or not record[1] or promised_hash(url):
+    if not validators or promised_hash(url):
         return None
     try:
-        changed = changed_since(url, record[1])
+        changed = changed_since(url, validators)
     except OSError as e:
         print_log(
             f'Using the cached copy {cached} of {url}, which may be out of '
@@ -318,10 +239,13 @@ def _revalidate(url: str, cached: str, map_location: Any,
 
 def _load_cached(url: str, cached: str, map_location: Any,
                  progress: bool) -> Any:
-    if read_record(cached, url) is None:
+    # Read once: the record says both whether the file is vouched for and
+    # how to ask the server whether it changed.
+    record = read_record(cached, url)
+    if record is None:
         _check_unrecorded(url, cached)
     else:
-        fresh = _revalidate(url, cached, map_location, progress)
+        fresh = _revalidate(url, cached, record[1], map_location, progress)
         if fresh is not None:
             return fresh
     try:
@@ -410,8 +334,12 @@ def fetch_verified(url: str,
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
             in the cache), if a file found in the cache is refused, or
-            if its record is not text.
+            if its record is not text or is a folder.
     """
     if osp.isfile(cached):
         return _load_cached(url, cached, map_location, progress)
+    # A record that cannot be replaced (a folder) is refused before the
+    # download, which could not be recorded; a readable one without its
+    # file is replaced.
+    read_record(cached, url)
     return _download_into(url, cached, map_location, progress)

@@ -3,9 +3,10 @@
 download (:mod:`.download_cache`): the address on the first line, then the
 server's validators as ``Name: value`` lines.
 
-A record that is not text (a disk error, a file copied over it) is damage,
-not a missing record: taken as missing, the cache would hand its file out
-as whatever address names it, unchecked. Loads of an address refuse it with
+A record that is not text (a disk error, a file copied over it) or not a
+file at all (a folder of that name) is damage, not a missing record: taken
+as missing, the cache would hand its file out as whatever address names
+it, unchecked. Loads of an address refuse it with
 :class:`.CheckpointLoadError`; nothing is deleted.
 """
 import os
@@ -35,6 +36,7 @@ def record_lines(cached: str) -> Optional[List[str]]:
 
     Raises:
         UnicodeDecodeError: If the record is not UTF-8 text.
+        IsADirectoryError: If the record is a folder.
     """
     try:
         with open(cached + URL_SUFFIX, encoding='utf-8') as f:
@@ -55,21 +57,21 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
         tuple[str, dict] | None: The recorded address and validators.
 
     Raises:
-        CheckpointLoadError: If the record is not text: it names the
-            record and says to move it and the cached file away.
+        CheckpointLoadError: If the record is not text, or is a folder:
+            it names the record and says to move it and the cached file
+            away.
     """
     try:
         lines = record_lines(cached)
     except UnicodeDecodeError as e:
-        record = cached + URL_SUFFIX
-        raise CheckpointLoadError(
-            f'{record}, the download cache\'s record of the address '
-            f'{cached} was downloaded from, is not a text record of an '
-            f'address (byte {e.start} is not UTF-8): it is damaged, or '
-            f'another file was copied over it, so the cache cannot tell '
-            f'whether {cached} is the file {url} names. Nothing was '
-            f'deleted; move {record} and {cached} away to download {url} '
-            'again.') from None
+        raise _damaged(
+            cached, url, 'is not a text record of an address '
+            f'(byte {e.start} is not UTF-8): it is damaged, or '
+            'another file was copied over it') from None
+    except IsADirectoryError:
+        raise _damaged(
+            cached, url, 'is a folder, not the text file that records an '
+            'address') from None
     if lines is None:
         return None
     validators = {}
@@ -80,10 +82,20 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
     return (lines[0].strip() if lines else ''), validators
 
 
+def _damaged(cached: str, url: str, what: str) -> CheckpointLoadError:
+    """The refusal of ``cached``'s record, which ``what`` describes."""
+    record = cached + URL_SUFFIX
+    return CheckpointLoadError(
+        f'{record}, the download cache\'s record of the address {cached} '
+        f'was downloaded from, {what}, so the cache cannot tell whether '
+        f'{cached} is the file {url} names. Nothing was deleted; move '
+        f'{record} and {cached} away to download {url} again.')
+
+
 def record_address(cached: str) -> Optional[str]:
     """The ``http(s)`` address ``cached``'s record names, or None: no
-    record, or a file of that name that is not one (not text, or not
-    starting with an address; a Windows ``.url`` shortcut).
+    record, or a file of that name that is not one (not text, a folder,
+    or not starting with an address; a Windows ``.url`` shortcut).
 
     Args:
         cached (str): A file (its record is that name and

@@ -21,7 +21,8 @@ import os
 import os.path as osp
 from typing import Iterable, List, Optional, Tuple
 
-from .download_cache import URL_SUFFIX, cached_download, cached_record
+from .download_cache_files import cached_download, cached_record
+from .download_records import URL_SUFFIX
 from .local_files import is_local, same_file
 
 __all__ = ['output_file_problem']

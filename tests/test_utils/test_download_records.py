@@ -8,13 +8,17 @@ Before, every load of the address (``CheckpointLoader``, MMEngine's
 given the address died with a bare ``UnicodeDecodeError``. The checkpoint
 is served by a real HTTP server on 127.0.0.1 into a fresh ``TORCH_HOME``.
 """
+import os
+import sys
+
 import pytest
 import torch
 from file_server import serving
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
 from mmadaptformer.utils import CheckpointLoadError
-from mmadaptformer.utils.download_cache import URL_SUFFIX, cache_path
+from mmadaptformer.utils.download_cache import (URL_SUFFIX, cache_path,
+                                                fetch_verified)
 from mmadaptformer.utils.output_file import output_file_problem
 
 DAMAGE = b'\x80\x02\xff not a record'
@@ -92,3 +96,145 @@ def test_output_checks_read_a_damaged_record(damaged):
     elsewhere = str(damaged['hub'].parent / 'result.json')
     assert output_file_problem(elsewhere, 'out', inputs) is None
     assert damaged['record'].read_bytes() == DAMAGE
+
+
+@pytest.fixture
+def foldered(tmp_path, monkeypatch):
+    """A download of ``best.pth`` whose record was then replaced by a
+    folder of its name (holding a file, so that nothing could remove it
+    unnoticed); the server still serves the file."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    root = tmp_path / 'served'
+    root.mkdir()
+    torch.save({'state_dict': torch.nn.Linear(2, 2).state_dict()},
+               root / 'best.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/best.pth'
+        CheckpointLoader.load_checkpoint(url)
+        cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+        record.unlink()
+        record.mkdir()
+        (record / 'inside.txt').write_text('kept')
+        yield dict(url=url, hub=hub, cached=cached, record=record)
+
+
+def test_a_record_that_is_a_folder_is_refused_by_name(foldered):
+    """Before, every load of the address and :func:`cache_path` died with
+    a bare ``IsADirectoryError``."""
+    url, hub = foldered['url'], foldered['hub']
+    record, cached = str(foldered['record']), str(foldered['cached'])
+    before = sorted(p.name for p in hub.iterdir())
+    loads = (lambda: CheckpointLoader.load_checkpoint(url),
+             lambda: load_checkpoint(torch.nn.Linear(2, 2), url),
+             lambda: cache_path(url), lambda: cache_path(url, str(hub)))
+    for load in loads:
+        with pytest.raises(CheckpointLoadError) as error:
+            load()
+        assert str(error.value) == (
+            f"{record}, the download cache's record of the address {cached} "
+            'was downloaded from, is a folder, not the text file that '
+            'records an address, so the cache cannot tell whether '
+            f'{cached} is the file {url} names. Nothing was deleted; move '
+            f'{record} and {cached} away to download {url} again.')
+    assert sorted(p.name for p in hub.iterdir()) == before
+    assert (foldered['record'] / 'inside.txt').read_text() == 'kept'
+    assert foldered['cached'].is_file()
+
+
+def test_output_checks_read_a_record_that_is_a_folder(foldered):
+    """Before, the check of an output given the address died with a bare
+    ``IsADirectoryError``. With the address among the inputs, the check
+    guards the address's file name; the folder is refused as a folder."""
+    url, cached, record = (foldered['url'], str(foldered['cached']),
+                           str(foldered['record']))
+    assert output_file_problem(cached, 'out', []) is None
+    inputs = [(url, 'checkpoint')]
+    assert output_file_problem(cached, 'out', inputs).startswith(
+        f"out {cached} is the download cache's copy of {url} ({cached}): ")
+    for given in ([], inputs):
+        assert output_file_problem(record, 'out', given) == (
+            f'out {record}: it is a folder; give the file to write.')
+    elsewhere = str(foldered['hub'].parent / 'result.json')
+    assert output_file_problem(elsewhere, 'out', inputs) is None
+    assert (foldered['record'] / 'inside.txt').read_text() == 'kept'
+
+
+# Paths opened while a test watches (Python's audit events: the real
+# ``open`` runs, nothing is replaced). An audit hook cannot be removed, so
+# one hook is added once and only records while a test watches.
+_OPENED = []
+_WATCHING = []
+
+
+def _record_open(event, args):
+    if _WATCHING and event == 'open' and isinstance(args[0], str):
+        _OPENED.append(args[0])
+
+
+sys.addaudithook(_record_open)
+
+
+def test_a_cached_load_reads_its_record_once(tmp_path, monkeypatch):
+    """Loading a cached copy reads its record once, and that one reading
+    still asks the server with the recorded validators. Before, the load
+    read it twice (once to find it, once more to revalidate)."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    root = tmp_path / 'served'
+    root.mkdir()
+    torch.save({'step': 1}, root / 'best.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/best.pth'
+        cached = cache_path(url)
+        assert fetch_verified(url, cached) == {'step': 1}
+        record = cached + URL_SUFFIX
+        for served, step in (('unchanged', 1), ('changed', 2)):
+            if served == 'changed':
+                torch.save({
+                    'step': 2,
+                    'pad': torch.zeros(8)
+                }, root / 'best.pth')
+            _OPENED.clear()
+            _WATCHING.append(True)
+            try:
+                loaded = fetch_verified(url, cached)
+            finally:
+                _WATCHING.clear()
+            assert loaded['step'] == step, served
+            reads = [p for p in _OPENED if p == record]
+            # The download of a changed file writes a new record under a
+            # scratch name; the record itself is only read.
+            assert len(reads) == 1, (served, _OPENED)
+
+
+def test_a_folder_as_the_record_of_a_missing_file_is_refused(
+        tmp_path, monkeypatch):
+    """A second address with the same file name is cached under a hashed
+    name, whose record :func:`cache_path` does not read. With that file
+    missing and its record a folder, the load downloaded the address and
+    then died with a bare ``IsADirectoryError``, leaving the download's
+    scratch files in the cache. It is refused before downloading."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    for run in ('a', 'b'):
+        (tmp_path / run).mkdir()
+        torch.save({'run': run}, tmp_path / run / 'best.pth')
+    with serving(tmp_path) as httpd:
+        first, second = (f'{httpd.url}/{run}/best.pth' for run in 'ab')
+        assert CheckpointLoader.load_checkpoint(first) == {'run': 'a'}
+        cached = cache_path(second)
+        assert cached != str(hub / 'best.pth')
+        record = cached + URL_SUFFIX
+        os.mkdir(record)
+        before = sorted(p.name for p in hub.iterdir())
+        with pytest.raises(CheckpointLoadError) as error:
+            CheckpointLoader.load_checkpoint(second)
+        assert str(error.value) == (
+            f"{record}, the download cache's record of the address {cached} "
+            'was downloaded from, is a folder, not the text file that '
+            'records an address, so the cache cannot tell whether '
+            f'{cached} is the file {second} names. Nothing was deleted; move '
+            f'{record} and {cached} away to download {second} again.')
+        assert sorted(p.name for p in hub.iterdir()) == before
+        assert CheckpointLoader.load_checkpoint(first) == {'run': 'a'}
