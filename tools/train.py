@@ -17,8 +17,11 @@ Differences from the toolboxes' scripts, all additive:
   ``AmpOptimWrapper``; bfloat16 autocast on a machine without one
   (``cpu_bf16=True``, which MMEngine's wrapper cannot); and on both,
   mmaction2's heads accept bfloat16 scores (``optim_wrapper.dtype=
-  bfloat16``). Without ``--amp``, a recipe is refused on a machine without
-  a GPU before anything is built.
+  bfloat16``). ``--amp`` replaces MMEngine's ``AmpOptimWrapper`` too,
+  which a config of your own keeps without it (MMEngine's class, as in
+  MMAction2's and MMPretrain's tools; on CUDA a warning names
+  ``AdaptAmpOptimWrapper``, the type to write instead). Without ``--amp``,
+  either is refused on a machine without a GPU before anything is built.
 * ``--resume auto`` resumes from the newest checkpoint that loads, keeps
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
@@ -36,6 +39,7 @@ Differences from the toolboxes' scripts, all additive:
   kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
+import logging
 import numbers
 import os
 import os.path as osp
@@ -249,39 +253,50 @@ def merge_args(cfg, args):
 
 def refuse_amp_without_accelerator(cfg, config_file):
     """One line, before anything is built, when the config trains in mixed
-    precision on a GPU (NPU, MLU, MUSA) and this machine has none: the
-    recipes' ``AdaptAmpOptimWrapper`` without ``cpu_bf16`` (``--amp``
-    sets it), which would refuse the CPU only once the Runner builds it,
-    and MMEngine's ``AmpOptimWrapper``, whose assertion comes from deep in
-    the Runner."""
+    precision on a GPU (NPU, MLU, MUSA) and this machine has none: MMEngine's
+    ``AmpOptimWrapper``, whose assertion comes from deep in the Runner, and
+    ours without ``cpu_bf16`` (``--amp`` sets it), which would refuse the
+    CPU only once the Runner builds it."""
     wrapper = cfg.get('optim_wrapper', None) or {}
     wrapper_type = wrapper.get('type')
-    if wrapper_type == 'AdaptAmpOptimWrapper' and not wrapper.get(
-            'cpu_bf16', False):
-        refused = 'AdaptAmpOptimWrapper'
-    elif wrapper_type == 'AmpOptimWrapper':
-        refused = 'AmpOptimWrapper'
+    if wrapper_type == 'AmpOptimWrapper':
+        refused = True
+    elif wrapper_type in ('AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        # The first name trains on the CPU unless told otherwise.
+        default = wrapper_type == 'CPUAmpOptimWrapper'
+        refused = not wrapper.get('cpu_bf16', default)
     else:
+        refused = False
+    if not refused or any(
+            available()
+            for available in (is_cuda_available, is_npu_available,
+                              is_mlu_available, is_musa_available)):
         return
-    if any(available() for available in (is_cuda_available, is_npu_available,
-                                         is_mlu_available, is_musa_available)):
-        return
-    if refused == 'AdaptAmpOptimWrapper':
-        raise ConfigError(
-            f"{config_file}: optim_wrapper.type='AdaptAmpOptimWrapper' "
-            'trains in float16 on a GPU (the paper\'s recipes do), and this '
-            'machine has none. Add --amp to train with bfloat16 autocast on '
-            'the CPU (it sets optim_wrapper.cpu_bf16=True), or '
-            '--cfg-options optim_wrapper.type=OptimWrapper to train in '
-            'float32.')
     raise ConfigError(
-        f"{config_file}: optim_wrapper.type='AmpOptimWrapper' trains on a "
-        "GPU only (MMEngine's wrapper refuses to be built without one), and "
-        'this machine has none. Add --amp to train with bfloat16 autocast on '
-        'the CPU (AdaptAmpOptimWrapper, torch 2\'s AmpOptimWrapper on a GPU; '
-        '--amp is applied before --cfg-options, which can set the type '
-        'back), or --cfg-options optim_wrapper.type=OptimWrapper to train '
-        'in float32.')
+        f'{config_file}: optim_wrapper.type={wrapper_type!r} trains in mixed '
+        'precision on a GPU, and this machine has none. Add --amp to train '
+        'with bfloat16 autocast on the CPU (it sets optim_wrapper.type='
+        "'AdaptAmpOptimWrapper' and optim_wrapper.cpu_bf16=True, before "
+        '--cfg-options), or --cfg-options optim_wrapper.type=OptimWrapper '
+        'to train in float32.')
+
+
+def mmengine_amp_wrapper_warning(cfg, config_file):
+    """The warning for a config of the user's own that names MMEngine's
+    ``AmpOptimWrapper`` and trains on CUDA, where that wrapper calls what
+    torch 2 deprecates; None for any other config or device.
+
+    The name keeps meaning MMEngine's class, as in MMAction2's and
+    MMPretrain's tools: the warning names the wrapper to use instead."""
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    if wrapper.get('type') != 'AmpOptimWrapper' or not is_cuda_available():
+        return None
+    return (f"{config_file}: optim_wrapper.type='AmpOptimWrapper' is "
+            "MMEngine's wrapper, which on CUDA calls what torch 2 deprecates "
+            '(torch.cuda.amp.GradScaler, torch.get_autocast_gpu_dtype) and '
+            "with dtype='bfloat16' fails in mmaction2's heads. Name "
+            "'AdaptAmpOptimWrapper' (the same arguments; the recipes' "
+            'wrapper) or add --amp to train through it.')
 
 
 def enable_auto_scale_lr(cfg, config_file):
@@ -346,6 +361,9 @@ def run_train(args):
 
 def start_training(cfg, args):
     refuse_amp_without_accelerator(cfg, args.config)
+    amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)
+    if amp_warning:
+        print_log(amp_warning, logger='current', level=logging.WARNING)
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's first epoch.
     loaders = ['train_dataloader']
