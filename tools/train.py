@@ -46,14 +46,15 @@ import os.path as osp
 from copy import deepcopy
 
 from mmengine.config import ConfigDict
-from mmengine.device import (is_cuda_available, is_mlu_available,
-                             is_musa_available, is_npu_available)
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
+from mmadaptformer.engine.optimizers import (apply_amp_flag,
+                                             mmengine_amp_wrapper_warning,
+                                             refuse_amp_without_accelerator)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
@@ -69,11 +70,6 @@ from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
-
-#: The optimizer wrapper types ``--amp`` replaces with the recipes'
-#: ``AdaptAmpOptimWrapper``.
-AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
-               'CPUAmpOptimWrapper')
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -177,18 +173,7 @@ def merge_args(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in AMP_ACCEPTS:
-            raise ValueError(
-                f'--amp is not supported with the custom optimizer wrapper '
-                f'type {optim_wrapper!r} set in optim_wrapper.type of '
-                f'{args.config}; use one of {", ".join(AMP_ACCEPTS)}.')
-        # The recipes' own wrapper, so that --amp on a GPU trains as they
-        # do; on a CPU it autocasts to bfloat16, which MMEngine's
-        # AmpOptimWrapper cannot.
-        cfg.optim_wrapper.type = 'AdaptAmpOptimWrapper'
-        cfg.optim_wrapper.cpu_bf16 = True
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        apply_amp_flag(cfg, args.config)
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -249,54 +234,6 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     return cfg
-
-
-def refuse_amp_without_accelerator(cfg, config_file):
-    """One line, before anything is built, when the config trains in mixed
-    precision on a GPU (NPU, MLU, MUSA) and this machine has none: MMEngine's
-    ``AmpOptimWrapper``, whose assertion comes from deep in the Runner, and
-    ours without ``cpu_bf16`` (``--amp`` sets it), which would refuse the
-    CPU only once the Runner builds it."""
-    wrapper = cfg.get('optim_wrapper', None) or {}
-    wrapper_type = wrapper.get('type')
-    if wrapper_type == 'AmpOptimWrapper':
-        refused = True
-    elif wrapper_type in ('AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'):
-        # The first name trains on the CPU unless told otherwise.
-        default = wrapper_type == 'CPUAmpOptimWrapper'
-        refused = not wrapper.get('cpu_bf16', default)
-    else:
-        refused = False
-    if not refused or any(
-            available()
-            for available in (is_cuda_available, is_npu_available,
-                              is_mlu_available, is_musa_available)):
-        return
-    raise ConfigError(
-        f'{config_file}: optim_wrapper.type={wrapper_type!r} trains in mixed '
-        'precision on a GPU, and this machine has none. Add --amp to train '
-        'with bfloat16 autocast on the CPU (it sets optim_wrapper.type='
-        "'AdaptAmpOptimWrapper' and optim_wrapper.cpu_bf16=True, before "
-        '--cfg-options), or --cfg-options optim_wrapper.type=OptimWrapper '
-        'to train in float32.')
-
-
-def mmengine_amp_wrapper_warning(cfg, config_file):
-    """The warning for a config of the user's own that names MMEngine's
-    ``AmpOptimWrapper`` and trains on CUDA, where that wrapper calls what
-    torch 2 deprecates; None for any other config or device.
-
-    The name keeps meaning MMEngine's class, as in MMAction2's and
-    MMPretrain's tools: the warning names the wrapper to use instead."""
-    wrapper = cfg.get('optim_wrapper', None) or {}
-    if wrapper.get('type') != 'AmpOptimWrapper' or not is_cuda_available():
-        return None
-    return (f"{config_file}: optim_wrapper.type='AmpOptimWrapper' is "
-            "MMEngine's wrapper, which on CUDA calls what torch 2 deprecates "
-            '(torch.cuda.amp.GradScaler, torch.get_autocast_gpu_dtype) and '
-            "with dtype='bfloat16' fails in mmaction2's heads. Name "
-            "'AdaptAmpOptimWrapper' (the same arguments; the recipes' "
-            'wrapper) or add --amp to train through it.')
 
 
 def enable_auto_scale_lr(cfg, config_file):

@@ -15,6 +15,7 @@ from mmengine.config import Config
 from mmengine.registry import OPTIM_WRAPPERS, init_default_scope
 
 from mmadaptformer.engine import AdaptAmpOptimWrapper
+from mmadaptformer.engine.optimizers import amp_config
 from mmadaptformer.utils import ConfigError
 
 train_tool = load_tool('train.py')
@@ -52,7 +53,7 @@ def test_recipe_on_a_gpu_machine_trains_through_our_wrapper(
     the heads under bfloat16)."""
     # The machine's answer is what tools/train.py decides on; this one has
     # no GPU to give it.
-    monkeypatch.setattr(train_tool, 'is_cuda_available', lambda: True)
+    monkeypatch.setattr(amp_config, 'is_cuda_available', lambda: True)
     cfg = _train_cfg(recipe)
     train_tool.refuse_amp_without_accelerator(cfg, recipe)
     assert _built_type(cfg) is AdaptAmpOptimWrapper
@@ -151,7 +152,7 @@ def test_mmengine_amp_wrapper_on_cuda_is_warned_with_the_type_to_name(
     tool says which type trains without torch 2's deprecated calls;
     nothing is said for --amp, the recipes or the CPU."""
     config = _user_config(tmp_path, tiny_image_data)
-    monkeypatch.setattr(train_tool, 'is_cuda_available', lambda: True)
+    monkeypatch.setattr(amp_config, 'is_cuda_available', lambda: True)
     cfg = _train_cfg(config)
     assert _built_type(cfg).__module__.startswith('mmengine.')
     assert train_tool.mmengine_amp_wrapper_warning(cfg, config) == (
@@ -165,7 +166,7 @@ def test_mmengine_amp_wrapper_on_cuda_is_warned_with_the_type_to_name(
         _train_cfg(config, ['--amp']), config) is None
     assert train_tool.mmengine_amp_wrapper_warning(_train_cfg(SSV2),
                                                    SSV2) is None
-    monkeypatch.setattr(train_tool, 'is_cuda_available', lambda: False)
+    monkeypatch.setattr(amp_config, 'is_cuda_available', lambda: False)
     assert train_tool.mmengine_amp_wrapper_warning(cfg, config) is None
 
 
