@@ -17,8 +17,11 @@ Differences from the toolboxes' scripts, all additive:
   ``AmpOptimWrapper``; bfloat16 autocast on a machine without one
   (``cpu_bf16=True``, which MMEngine's wrapper cannot); and on both,
   mmaction2's heads accept bfloat16 scores (``optim_wrapper.dtype=
-  bfloat16``). Without ``--amp``, a recipe is refused on a machine without
-  a GPU before anything is built.
+  bfloat16``). ``--amp`` replaces MMEngine's ``AmpOptimWrapper`` too,
+  which a config of your own keeps without it (MMEngine's class, as in
+  MMAction2's and MMPretrain's tools; on CUDA a warning names
+  ``AdaptAmpOptimWrapper``, the type to write instead). Without ``--amp``,
+  either is refused on a machine without a GPU before anything is built.
 * ``--resume auto`` resumes from the newest checkpoint that loads, keeps
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
@@ -36,20 +39,22 @@ Differences from the toolboxes' scripts, all additive:
   kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
+import logging
 import numbers
 import os
 import os.path as osp
 from copy import deepcopy
 
 from mmengine.config import ConfigDict
-from mmengine.device import (is_cuda_available, is_mlu_available,
-                             is_musa_available, is_npu_available)
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
+from mmadaptformer.engine.optimizers import (apply_amp_flag,
+                                             mmengine_amp_wrapper_warning,
+                                             refuse_amp_without_accelerator)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
@@ -65,11 +70,6 @@ from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.runner_check import check_runner_config
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
-
-#: The optimizer wrapper types ``--amp`` replaces with the recipes'
-#: ``AdaptAmpOptimWrapper``.
-AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
-               'CPUAmpOptimWrapper')
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -173,18 +173,7 @@ def merge_args(cfg, args):
                                 osp.splitext(osp.basename(args.config))[0])
 
     if args.amp:
-        optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-        if optim_wrapper not in AMP_ACCEPTS:
-            raise ValueError(
-                f'--amp is not supported with the custom optimizer wrapper '
-                f'type {optim_wrapper!r} set in optim_wrapper.type of '
-                f'{args.config}; use one of {", ".join(AMP_ACCEPTS)}.')
-        # The recipes' own wrapper, so that --amp on a GPU trains as they
-        # do; on a CPU it autocasts to bfloat16, which MMEngine's
-        # AmpOptimWrapper cannot.
-        cfg.optim_wrapper.type = 'AdaptAmpOptimWrapper'
-        cfg.optim_wrapper.cpu_bf16 = True
-        cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+        apply_amp_flag(cfg, args.config)
 
     if args.resume == 'auto':
         cfg.resume = True
@@ -245,43 +234,6 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     return cfg
-
-
-def refuse_amp_without_accelerator(cfg, config_file):
-    """One line, before anything is built, when the config trains in mixed
-    precision on a GPU (NPU, MLU, MUSA) and this machine has none: the
-    recipes' ``AdaptAmpOptimWrapper`` without ``cpu_bf16`` (``--amp``
-    sets it), which would refuse the CPU only once the Runner builds it,
-    and MMEngine's ``AmpOptimWrapper``, whose assertion comes from deep in
-    the Runner."""
-    wrapper = cfg.get('optim_wrapper', None) or {}
-    wrapper_type = wrapper.get('type')
-    if wrapper_type == 'AdaptAmpOptimWrapper' and not wrapper.get(
-            'cpu_bf16', False):
-        refused = 'AdaptAmpOptimWrapper'
-    elif wrapper_type == 'AmpOptimWrapper':
-        refused = 'AmpOptimWrapper'
-    else:
-        return
-    if any(available() for available in (is_cuda_available, is_npu_available,
-                                         is_mlu_available, is_musa_available)):
-        return
-    if refused == 'AdaptAmpOptimWrapper':
-        raise ConfigError(
-            f"{config_file}: optim_wrapper.type='AdaptAmpOptimWrapper' "
-            'trains in float16 on a GPU (the paper\'s recipes do), and this '
-            'machine has none. Add --amp to train with bfloat16 autocast on '
-            'the CPU (it sets optim_wrapper.cpu_bf16=True), or '
-            '--cfg-options optim_wrapper.type=OptimWrapper to train in '
-            'float32.')
-    raise ConfigError(
-        f"{config_file}: optim_wrapper.type='AmpOptimWrapper' trains on a "
-        "GPU only (MMEngine's wrapper refuses to be built without one), and "
-        'this machine has none. Add --amp to train with bfloat16 autocast on '
-        'the CPU (AdaptAmpOptimWrapper, torch 2\'s AmpOptimWrapper on a GPU; '
-        '--amp is applied before --cfg-options, which can set the type '
-        'back), or --cfg-options optim_wrapper.type=OptimWrapper to train '
-        'in float32.')
 
 
 def enable_auto_scale_lr(cfg, config_file):
@@ -346,6 +298,9 @@ def run_train(args):
 
 def start_training(cfg, args):
     refuse_amp_without_accelerator(cfg, args.config)
+    amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)
+    if amp_warning:
+        print_log(amp_warning, logger='current', level=logging.WARNING)
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's first epoch.
     loaders = ['train_dataloader']

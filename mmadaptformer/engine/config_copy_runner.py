@@ -170,6 +170,6 @@ def build_runner(cfg: Config):
     add_resume_check_hook(runner)
     # Under val_cfg/test_cfg fp16 on the CPU (tools/test.py --amp) the
     # mmaction2 heads' scores are bfloat16, which its metrics (numpy)
-    # refuse; CPUAmpOptimWrapper adds the same hook only when training.
+    # refuse; AdaptAmpOptimWrapper adds the same hook only when training.
     upcast_mmaction_head_scores(runner.model)
     return runner

@@ -33,7 +33,7 @@ CLIP_FUNCTIONS = {
 
 #: Where the optimizer wrappers that handle ``clip_grad`` as
 #: ``OptimWrapper`` does live (MMEngine's ``AmpOptimWrapper``, our
-#: ``CPUAmpOptimWrapper``); a user's own may read it another way.
+#: ``AdaptAmpOptimWrapper``); a user's own may read it another way.
 _KNOWN_MODULES = ('mmengine.', 'mmadaptformer.')
 
 

@@ -131,8 +131,8 @@ def upcast_mmaction_head_scores(model: torch.nn.Module) -> int:
     hook on each mmaction2 head of this model (and of no other) turns
     bfloat16 scores into float32 before the loss, the accuracy and the
     predictions see them, as autocast does for the loss itself.
-    ``AdaptAmpOptimWrapper`` (``CPUAmpOptimWrapper``) adds it at the first
-    training step of a model;
+    ``AdaptAmpOptimWrapper`` adds it at the first training step of a model
+    under bfloat16 autocast;
     ``mmadaptformer.engine.build_runner`` (the tools' runner) when it
     builds the runner, for evaluation before or without training.
     float16 and float32 scores pass unchanged. Idempotent per head.

@@ -4,7 +4,7 @@
 ``import mmadaptformer`` calls :func:`apply_upstream_fixes` once; nothing
 else in the package changes mmengine, mmaction2, mmpretrain or torch at
 import time. Behaviour that only some runs need is opt-in through
-registered types that a config names (e.g. ``CPUAmpOptimWrapper``, which
+registered types that a config names (e.g. ``AdaptAmpOptimWrapper``, which
 upcasts the bfloat16 scores of the trained model's own mmaction2 heads
 with a forward hook) or through the tools (the gloo process group of
 :func:`~mmadaptformer.utils.setup_cpu_distributed` on machines without a

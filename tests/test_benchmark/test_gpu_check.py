@@ -97,7 +97,7 @@ def test_amp_step_against_float32_and_frozen_bit_identical(ctx, clean_loggers):
         'measured'] >= 1
     assert expected['bfloat16 with_cp gradient cosine vs plain path'][
         'measured'] > 0.999
-    assert result['details']['bfloat16_wrapper'] == 'CPUAmpOptimWrapper'
+    assert result['details']['bfloat16_wrapper'] == 'AdaptAmpOptimWrapper'
     # Recorded for the GPU run to show; the CPU path calls nothing
     # deprecated either.
     assert result['details']['deprecation_warnings'] == []

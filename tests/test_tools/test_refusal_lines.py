@@ -92,8 +92,9 @@ def test_a_classifier_of_other_classes_as_load_from(tmp_path, tiny_image_data):
 @pytest.mark.skipif(
     torch.cuda.is_available(), reason='AmpOptimWrapper builds on a GPU')
 def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
-    """The recipes train with MMEngine's AmpOptimWrapper; without --amp on
-    a CPU that was an AssertionError traceback from deep in the Runner."""
+    """MMEngine's AmpOptimWrapper without --amp on a CPU (or set back by
+    --cfg-options after it) was an AssertionError traceback from deep in
+    the Runner."""
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     for amp in ([], ['--amp']):  # --cfg-options sets it back after --amp
@@ -105,12 +106,12 @@ def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
                 check=False))
         assert line == (
             f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' "
-            "trains on a GPU only (MMEngine's wrapper refuses to be built "
-            'without one), and this machine has none. Add --amp to train '
-            'with bfloat16 autocast on the CPU (AdaptAmpOptimWrapper, torch '
-            "2's AmpOptimWrapper on a GPU; --amp is applied before "
-            '--cfg-options, which can set the type back), or --cfg-options '
-            'optim_wrapper.type=OptimWrapper to train in float32.'), line
+            'trains in mixed precision on a GPU, and this machine has none. '
+            'Add --amp to train with bfloat16 autocast on the CPU (it sets '
+            "optim_wrapper.type='AdaptAmpOptimWrapper' and "
+            'optim_wrapper.cpu_bf16=True, before --cfg-options), or '
+            '--cfg-options optim_wrapper.type=OptimWrapper to train in '
+            'float32.'), line
 
 
 def test_a_test_pipeline_that_fails_after_the_read_blames_the_pipeline(

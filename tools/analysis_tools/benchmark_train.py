@@ -22,8 +22,8 @@ without adapters gets AdaptFormer's defaults (AdaptMLP with bottleneck 64 and
 scale 0.1 in every block) for the AdaptFormer modes. Pretrained checkpoints
 in the config are not loaded: speed and memory do not depend on the values.
 The optimizer is the config's; ``--amp`` replaces its wrapper (none:
-``OptimWrapper``; bf16/fp16: ``CPUAmpOptimWrapper``, which is MMEngine's
-``AmpOptimWrapper`` on a GPU). ``--no-fused-attn``,
+``OptimWrapper``; bf16/fp16: the recipes' ``AdaptAmpOptimWrapper``, told to
+autocast on the CPU too). ``--no-fused-attn``,
 ``--no-contiguous-tokens``, ``--with-cp``, ``--no-frozen-prefix`` and
 ``--naive-freeze`` switch parts of the fast path of the ``adaptformer`` mode
 off (or on) for ablations.

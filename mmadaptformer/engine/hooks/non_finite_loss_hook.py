@@ -43,7 +43,7 @@ class NonFiniteLossHook(Hook):
     loss it is given, before ``backward``: a non-finite loss never reaches
     the gradients, the optimizer or the loss scaler. It works with any
     optim wrapper (``OptimWrapper``, ``AmpOptimWrapper``,
-    ``CPUAmpOptimWrapper``, each one of an ``OptimWrapperDict``), since it
+    ``AdaptAmpOptimWrapper``, each one of an ``OptimWrapperDict``), since it
     wraps the method of the built instance. Used in the
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
 

@@ -1,9 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
+from .amp_config import (AMP_ACCEPTS, apply_amp_flag,
+                         mmengine_amp_wrapper_warning,
+                         refuse_amp_without_accelerator)
 from .amp_optim_wrapper import (AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
                                 amp_cast_dtype, build_grad_scaler,
                                 check_cpu_bf16)
 
 __all__ = [
     'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper', 'amp_cast_dtype',
-    'build_grad_scaler', 'check_cpu_bf16'
+    'build_grad_scaler', 'check_cpu_bf16', 'AMP_ACCEPTS', 'apply_amp_flag',
+    'mmengine_amp_wrapper_warning', 'refuse_amp_without_accelerator'
 ]

@@ -143,7 +143,12 @@ class AdaptAmpOptimWrapper(AmpOptimWrapper):
 
     The recipes' schedules name it (``configs/_base_/schedules``), so
     ``tools/dist_train.sh configs/adaptformer_vitb_ssv2.py 8`` trains
-    through it, and so does ``tools/train.py --amp`` on every device.
+    through it, and so does ``tools/train.py --amp`` on every device (it
+    writes this type in place of ``OptimWrapper`` or MMEngine's
+    ``AmpOptimWrapper``). A config of your own names it as
+    ``type='AdaptAmpOptimWrapper'``: ``'AmpOptimWrapper'`` stays MMEngine's
+    class, which this package does not replace or patch (on CUDA it calls
+    the deprecated APIs below; on a CPU it asserts that it needs a GPU).
 
     * On CUDA the loss scaler is a ``torch.amp.GradScaler('cuda')``
       (:func:`build_grad_scaler`, MMEngine's ``loss_scale`` semantics) and

@@ -1,0 +1,122 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Which mixed-precision wrapper a training config gets from
+``tools/train.py``: ``--amp``, and what a machine without a GPU refuses.
+
+MMEngine's ``AmpOptimWrapper`` keeps its name and its class, as in
+MMAction2's and MMPretrain's tools; ``--amp`` writes the recipes'
+:class:`~.AdaptAmpOptimWrapper` in its place, and on CUDA a config that
+names MMEngine's gets a warning that names ours.
+"""
+from typing import Optional
+
+from mmengine.config import Config
+from mmengine.device import (is_cuda_available, is_mlu_available,
+                             is_musa_available, is_npu_available)
+
+from ...utils import ConfigError
+
+__all__ = [
+    'AMP_ACCEPTS', 'apply_amp_flag', 'mmengine_amp_wrapper_warning',
+    'refuse_amp_without_accelerator'
+]
+
+#: The optimizer wrapper types ``--amp`` replaces with the recipes'
+#: ``AdaptAmpOptimWrapper``.
+AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
+               'CPUAmpOptimWrapper')
+
+
+def apply_amp_flag(cfg: Config, config_file: str) -> None:
+    """What ``tools/train.py --amp`` does to ``cfg.optim_wrapper``: the
+    recipes' ``AdaptAmpOptimWrapper``, told to autocast to bfloat16 where
+    the model runs on the CPU, with dynamic loss scaling unless set.
+
+    Args:
+        cfg (Config): The training config; changed in place.
+        config_file (str): Its file, for the message.
+
+    Raises:
+        ValueError: If ``optim_wrapper.type`` is none of
+            :data:`AMP_ACCEPTS`.
+    """
+    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    if optim_wrapper not in AMP_ACCEPTS:
+        raise ValueError(
+            f'--amp is not supported with the custom optimizer wrapper '
+            f'type {optim_wrapper!r} set in optim_wrapper.type of '
+            f'{config_file}; use one of {", ".join(AMP_ACCEPTS)}.')
+    # The recipes' own wrapper, so that --amp on a GPU trains as they do;
+    # on a CPU it autocasts to bfloat16, which MMEngine's AmpOptimWrapper
+    # cannot.
+    cfg.optim_wrapper.type = 'AdaptAmpOptimWrapper'
+    cfg.optim_wrapper.cpu_bf16 = True
+    cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
+
+
+def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
+    """Refuse, before anything is built, a config that trains in mixed
+    precision on a GPU (NPU, MLU, MUSA) when this machine has none.
+
+    That is MMEngine's ``AmpOptimWrapper``, whose assertion comes from deep
+    in the Runner, and ours without ``cpu_bf16`` (``--amp`` sets it), which
+    would refuse the CPU only once the Runner builds it.
+
+    Args:
+        cfg (Config): The training config, after ``--amp`` and
+            ``--cfg-options``.
+        config_file (str): Its file, for the message.
+
+    Raises:
+        ConfigError: One message for each of them, naming the type, ``--amp``
+            and float32 training.
+    """
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper_type = wrapper.get('type')
+    if wrapper_type == 'AmpOptimWrapper':
+        refused = True
+    elif wrapper_type in ('AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'):
+        # The first name trains on the CPU unless told otherwise.
+        default = wrapper_type == 'CPUAmpOptimWrapper'
+        refused = not wrapper.get('cpu_bf16', default)
+    else:
+        refused = False
+    if not refused or any(
+            available()
+            for available in (is_cuda_available, is_npu_available,
+                              is_mlu_available, is_musa_available)):
+        return
+    raise ConfigError(
+        f'{config_file}: optim_wrapper.type={wrapper_type!r} trains in mixed '
+        'precision on a GPU, and this machine has none. Add --amp to train '
+        'with bfloat16 autocast on the CPU (it sets optim_wrapper.type='
+        "'AdaptAmpOptimWrapper' and optim_wrapper.cpu_bf16=True, before "
+        '--cfg-options), or --cfg-options optim_wrapper.type=OptimWrapper '
+        'to train in float32.')
+
+
+def mmengine_amp_wrapper_warning(cfg: Config,
+                                 config_file: str) -> Optional[str]:
+    """The warning for a config that names MMEngine's ``AmpOptimWrapper``
+    and trains on CUDA, where that wrapper calls what torch 2 deprecates.
+
+    The name keeps meaning MMEngine's class, as in MMAction2's and
+    MMPretrain's tools: the warning names the wrapper to write instead.
+
+    Args:
+        cfg (Config): The training config, after ``--amp`` and
+            ``--cfg-options``.
+        config_file (str): Its file, for the message.
+
+    Returns:
+        str, optional: The warning; None for any other wrapper, or without
+        CUDA.
+    """
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    if wrapper.get('type') != 'AmpOptimWrapper' or not is_cuda_available():
+        return None
+    return (f"{config_file}: optim_wrapper.type='AmpOptimWrapper' is "
+            "MMEngine's wrapper, which on CUDA calls what torch 2 deprecates "
+            '(torch.cuda.amp.GradScaler, torch.get_autocast_gpu_dtype) and '
+            "with dtype='bfloat16' fails in mmaction2's heads. Name "
+            "'AdaptAmpOptimWrapper' (the same arguments; the recipes' "
+            'wrapper) or add --amp to train through it.')
