@@ -68,14 +68,17 @@ def check_clip_grad(cfg: Config,
             OptimWrapper) or not cls.__module__.startswith(_KNOWN_MODULES):
         return
     key = 'optim_wrapper.clip_grad'
+    # Ours (AdaptAmpOptimWrapper...) clip as MMEngine's OptimWrapper does.
+    owner = (f"MMEngine's {cls.__name__}"
+             if cls.__module__.startswith('mmengine') else cls.__name__)
     kind = clip_grad.get('type', 'norm')
     if kind not in CLIP_FUNCTIONS:
         hint = close_hint(kind, list(CLIP_FUNCTIONS)) if isinstance(
             kind, str) else ''
         raise ConfigError(
             f'{mistake_place(source, f"{key}.type", options)}: {kind!r} is '
-            f"neither 'norm' nor 'value'{hint}; MMEngine's {cls.__name__} "
-            'would refuse it once the Runner builds it, after the model.')
+            f"neither 'norm' nor 'value'{hint}; {owner} would refuse "
+            'it once the Runner builds it, after the model.')
     function = CLIP_FUNCTIONS[kind]
     name = f'torch.nn.utils.{function.__name__}'
     parameters = [
@@ -83,7 +86,7 @@ def check_clip_grad(cfg: Config,
         if p.name != 'parameters'
     ]
     takes = [p.name for p in parameters]
-    fate = (f"MMEngine's {cls.__name__} passes clip_grad to {name} at the "
+    fate = (f"{owner} passes clip_grad to {name} at the "
             'first training step, which would fail there with a TypeError')
     for argument in clip_grad:
         if argument != 'type' and argument not in takes:

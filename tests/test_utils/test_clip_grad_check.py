@@ -84,7 +84,7 @@ def test_the_option_and_the_wrappers_checked():
     assert str(error.value).startswith(
         "--cfg-options optim_wrapper.clip_grad.norm_typ=2: 'norm_typ' is no "
         'argument of torch.nn.utils.clip_grad_norm_ (did you mean '
-        "'norm_type'?); MMEngine's CPUAmpOptimWrapper passes ")
+        "'norm_type'?); CPUAmpOptimWrapper passes ")
 
     # A wrapper of the user's own may read clip_grad its own way.
     from mmengine.registry import OPTIM_WRAPPERS
