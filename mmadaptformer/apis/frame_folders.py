@@ -208,7 +208,15 @@ class FrameFolders:
         them (it is a clip, not a folder of clips)."""
         return bool(self._indices(folder))
 
-    def _named(self) -> str:
+    @property
+    def key(self) -> tuple:
+        """What tells two namings apart: ``(filename_tmpl, start_index,
+        modality)``."""
+        return (self.filename_tmpl, self.start_index, self.modality)
+
+    def named(self) -> str:
+        """The template and start index, and where they come from, as the
+        errors name them."""
         return (f'filename_tmpl {self.filename_tmpl!r} from {self.where}'
                 f', start_index {self.start_index}')
 
@@ -225,13 +233,13 @@ class FrameFolders:
         first = self.frame_name(self.start_index)
         if not indices:
             raise InferenceInputError(
-                f'{folder}: holds no frames named as {self._named()} gives '
+                f'{folder}: holds no frames named as {self.named()} gives '
                 f'them (expected {first}, ...).')
         low = min(indices)
         if low < self.start_index:
             raise InferenceInputError(
                 f'{folder}: holds frame {low} ({self.frame_name(low)}), '
-                f'before the first frame of {self._named()}; frames '
+                f'before the first frame of {self.named()}; frames '
                 f'numbered from {low} are read with start_index={low}.')
         total = 0
         while self.start_index + total in indices:
@@ -241,7 +249,7 @@ class FrameFolders:
             what = 'is missing' if self.modality == 'RGB' else \
                 'or its y component is missing'
             raise InferenceInputError(
-                f'{folder}: its frames, named as {self._named()}, are not '
+                f'{folder}: its frames, named as {self.named()}, are not '
                 f'contiguous: frame {missing} ({self.frame_name(missing)}) '
                 f'{what}, but {len(indices) - total} frames after it are '
                 f'there (up to {self.frame_name(max(indices))}).')
@@ -269,9 +277,9 @@ class FrameFolders:
         another is searched, as
         :func:`~mmadaptformer.apis.infer_files.collect_inputs` searches
         for files (recursively, through symlinked folders, hidden ones left
-        out), for the folders that do, each a clip (its own subfolders are
-        not searched), in sorted order. Files are kept as given, so that
-        each gets its own error.
+        out with a warning that counts them), for the folders that do,
+        each a clip (its own subfolders are not searched), in sorted order.
+        Files are kept as given, so that each gets its own error.
 
         Args:
             paths (str | os.PathLike | Sequence): One path or a sequence of
@@ -311,13 +319,22 @@ class FrameFolders:
                 ]
             if not clips:
                 raise InferenceInputError(
-                    f'{path}: holds no frames named as {self._named()} '
+                    f'{path}: holds no frames named as {self.named()} '
                     f'gives them (expected {self.frame_name(self.start_index)}'
                     ', ...), in it or its subfolders; this model\'s test '
                     'pipeline reads extracted frames (RawFrameDecode): give '
                     "a folder of one clip's frames, or a folder of such "
                     'folders.')
             found += sorted(clips)
+            if hidden:
+                # Skipped, as the datasets' lists never name them (a Mac's
+                # '._img_00001.jpg', '.ipynb_checkpoints'), but said.
+                print_log(
+                    f'{path}: left out {len(hidden)} hidden files or '
+                    "folders (names starting with '.'), e.g. "
+                    f'{sorted(hidden)[0]}.',
+                    logger='current',
+                    level=logging.WARNING)
             if videos:
                 print_log(
                     f'{path}: left out {len(videos)} video files, which '

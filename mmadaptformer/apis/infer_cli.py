@@ -12,9 +12,10 @@ from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
+from .folder_readers import FolderReaders
 from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
-                          InferenceInputError, collect_inputs, read_input_list)
+                          InferenceInputError, read_input_list)
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
@@ -39,7 +40,12 @@ reads extracted frames (RawFrameDecode, as MMAction2's rawframe configs),
 a folder of frames named as the test set's filename_tmpl names them
 (img_00001.jpg, ... by default, contiguous from its start_index) is one
 clip, and a folder of such folders is its clips, in sorted order, each
-answered under its folder's path. --list FILE adds the paths a
+answered under its folder's path. With --task, a folder is expanded for all
+the tasks alike, whatever their order: into its clip folders for the tasks
+that read frames and its video files for the others, sorted together; each
+task answers what its test pipeline reads, and an error for the other kind
+says why. Hidden files and folders (names starting with .) are left out,
+with a warning that counts them. --list FILE adds the paths a
 text file names, one a line, after the INPUTs and in its order: blank lines
 and lines starting with # are skipped, and in MMAction2's and MMPretrain's
 annotation lines ("path label", "frame_dir total_frames label") the first
@@ -261,14 +267,10 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         inputs = list(args.inputs)
         for path in args.list:
             inputs += read_input_list(path, args.list_root)
-        # Before any model loads; a folder's kind is read from the configs.
-        frames = _frame_folders(args)
-        if frames is not None:
-            args.files = frames.collect(inputs)
-        else:
-            args.files = collect_inputs(
-                inputs,
-                _extensions(args) if any(map(osp.isdir, inputs)) else None)
+        # Before any model loads; a folder's kind is read from the configs,
+        # each read once.
+        configs = _read_configs(args)
+        args.files = _folder_readers(configs).collect(inputs)
     except (InferenceInputError, ConfigError) as e:
         parser.error(str(e))
     if args.out is not None and args.out != STDOUT:
@@ -276,7 +278,7 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
                          for path in args.list if path != STDIN] + \
             [(path, 'input') for path in args.files]
         problem = output_file_problem(args.out, '--out', reads) or \
-            _config_file_problem(args)
+            _config_file_problem(args.out, configs)
         if problem:
             parser.error(problem)
         ext = osp.splitext(args.out)[1].lower()
@@ -341,17 +343,15 @@ _OTHER_FORMATS = {
 }
 
 
-def _config_file_problem(args):
+def _config_file_problem(out: str, configs: dict):
     """The line for an ``--out`` that is a ``_base_`` of a config, or a file
     a config names (its label map, pretrained backbone...), else None."""
-    for config, _ in _models(args):
-        try:
-            cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
-        except Exception:  # named as the task's error when it loads
+    for config, cfg in configs.items():
+        if cfg is None:
             # Its _base_ files may not parse either; no model is loaded
             # from it, and nothing it names is read.
             continue
-        problem = config_file_problem(args.out, '--out', config, cfg)
+        problem = config_file_problem(out, '--out', config, cfg)
         if problem:
             return problem
     return None
@@ -363,38 +363,47 @@ def _models(args) -> list:
         [(args.config, args.checkpoint)]
 
 
-def _frame_folders(args):
-    """How the first model's test set names a clip's frames, if its test
-    pipeline reads extracted frames (its inputs are expanded so, as the
-    engines expand them), else None; a config that cannot be read here is
-    named when its model loads.
+def _read_configs(args) -> dict:
+    """Each model's config (with ``--cfg-options``), read once, by file;
+    None for one that cannot be read here: that is named when its model
+    loads, as the task's error."""
+    configs = {}
+    for config, _ in _models(args):
+        if config in configs:
+            continue
+        try:
+            configs[config] = merge_cfg_options(
+                load_config_file(config), args.cfg_options)
+        except Exception:  # named as the task's error when it loads
+            configs[config] = None
+    return configs
+
+
+def _folder_readers(configs: dict) -> FolderReaders:
+    """How the models read a folder, as the engines expand it: as clip
+    folders for a config whose test pipeline reads extracted frames, as
+    video files for another mmaction config, as images for an mmpretrain
+    one, and as both files where a config cannot be read here (its model's
+    load names the mistake).
 
     Raises:
-        ConfigError: If the test set names its frames with a template that
+        ConfigError: If a test set names its frames with a template that
             names none.
     """
-    config = _models(args)[0][0]
-    try:
-        cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
-        toolbox_of(cfg, config)
-        test_pipeline_cfg(cfg, config)
-    except Exception:  # said when the model loads, as a task error
-        return None
-    return FrameFolders.of_config(cfg, config)
-
-
-def _extensions(args) -> tuple:
-    """The extensions of the files the models classify: videos for an
-    mmaction config, images for an mmpretrain one, both where a config
-    cannot be read here (its model's load names the mistake)."""
-    found = ()
-    for config, _ in _models(args):
+    frames, extensions = [], ()
+    for config, cfg in configs.items():
         try:
-            cfg = merge_cfg_options(load_config_file(config), args.cfg_options)
-            kind = VIDEO_EXTENSIONS if toolbox_of(
-                cfg, config) == 'mmaction' else IMAGE_EXTENSIONS
+            if cfg is None:  # said when the model loads, as a task error
+                raise ValueError(config)
+            toolbox = toolbox_of(cfg, config)
+            test_pipeline_cfg(cfg, config)
         except Exception:  # said when the model loads, as a task error
-            return VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
-        if kind[0] not in found:
-            found += kind
-    return found
+            extensions += VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+            continue
+        naming = FrameFolders.of_config(cfg, config)
+        if naming is not None:
+            frames.append(naming)
+        else:
+            extensions += VIDEO_EXTENSIONS if toolbox == 'mmaction' else \
+                IMAGE_EXTENSIONS
+    return FolderReaders(frames, extensions)

@@ -18,8 +18,9 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from .array_inputs import InputKey
+from .array_inputs import InputKey, collect_items
 from .batching import check_batch_size, same_shape_runs
+from .folder_readers import FolderReaders
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import format_scores, progress_bar
@@ -132,6 +133,22 @@ class MultiTaskRecognizer(SharedBackbone):
             self.streams.end()
         return out
 
+    def _items(self, inputs, tasks: Sequence[str]) -> list:
+        """The inputs of a call for ``tasks``, folders expanded for all of
+        them alike: into clip folders for the tasks that read extracted
+        frames and into files for the others, in an order that does not
+        depend on the tasks' (see :class:`FolderReaders`)."""
+        readers = [
+            self._groups[key].inputs
+            for key in dict.fromkeys(self._tasks[name].group for name in tasks)
+        ]
+        # Every task reads one toolbox's inputs (add_task refuses a mix).
+        folders = FolderReaders(
+            [r.frames for r in readers],
+            [ext for r in readers if r.frames is None for ext in r.extensions])
+        return collect_items(inputs, readers[0].toolbox, readers[0].extensions,
+                             folders.collect)
+
     @serialized
     def predict(
         self,
@@ -168,7 +185,10 @@ class MultiTaskRecognizer(SharedBackbone):
             inputs (str | os.PathLike | np.ndarray | Sequence): A video or
                 image file or folder, or an array, or a sequence of them,
                 as :meth:`ModelInferencer.__call__
-                <mmadaptformer.apis.ModelInferencer.__call__>` takes them;
+                <mmadaptformer.apis.ModelInferencer.__call__>` takes them
+                (a folder expanded for every task alike: its clip folders
+                for a task that reads extracted frames, its files for the
+                others, see :class:`FolderReaders`);
                 each task gets the same scores for an array as for its
                 file.
             tasks (str | Sequence[str], optional): The task or tasks to
@@ -191,16 +211,16 @@ class MultiTaskRecognizer(SharedBackbone):
             ValueError: If ``batch_size`` is not an int >= 1, or ``tasks``
                 names none.
             TypeError: If an input is neither a path nor an array.
-            InferenceInputError: If a folder holds no file of the kind the
-                tasks classify, or an array is not of the layout they take,
-                before anything is classified.
+            InferenceInputError: If a folder holds nothing the tasks read
+                (a file of their kind, or a clip folder of frames for a task
+                whose test pipeline reads extracted frames), or an array is
+                not of the layout they take, before anything is classified.
         """
         check_batch_size(batch_size)
         if tasks is None and not self.tasks:
             raise KeyError('No task is loaded; call add_task first.')
         tasks = self.chosen_tasks(tasks)
-        # Every task classifies one kind (add_task refuses a mix).
-        items = self._groups[self._tasks[tasks[0]].group].inputs.items(inputs)
+        items = self._items(inputs, tasks)
         results = OrderedDict((key, OrderedDict()) for key, _ in items)
         # What reading each input raised: only such an error is the
         # input's, not a task's (two diverged tasks' identical NaN errors).
