@@ -74,7 +74,7 @@ def _fields_problem(dataset, where: str,
                 is_int(field, False) for field in fields[counts:]):
         return ListProblem(
             'ann_file', f'{where} is not {expected!r} (the frame count '
-            'and labels must be integers)')
+            'and labels must be integers)' + _separator_hint(dataset, fields))
     labels = fields[counts:]
     if not dataset.multi_class and len(labels) > 1:
         return ListProblem(
@@ -82,6 +82,21 @@ def _fields_problem(dataset, where: str,
             'dataset takes one a line unless multi_class=True')
     wrong = label_problem(labels, getattr(dataset, 'num_classes', None), where)
     return None if wrong is None else ListProblem('ann_file', wrong)
+
+
+def _separator_hint(dataset, fields: Sequence[str]) -> str:
+    """``"; RawframeDataset splits ... write it 'vid 4 0'"`` for a line
+    whose fields, separated by ``','`` or ``';'`` rather than whitespace,
+    read once separated by spaces; ``''`` for any other."""
+    line = ' '.join(fields)
+    for other in (',', ';'):
+        if other in line:
+            spaced = ' '.join(f.strip() for f in line.split(other))
+            if _fields_problem(dataset, '', spaced.split()) is None:
+                return (f'; RawframeDataset splits a line at whitespace '
+                        f'only (it takes no delimiter): write it '
+                        f'{spaced!r}')
+    return ''
 
 
 def _frames_problem(dataset, where: str,

@@ -25,8 +25,8 @@ from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 from .local_files import local_ann_file
 
 __all__ = [
-    'ListProblem', 'split_line', 'is_int', 'delimiter_hint', 'list_lines',
-    'label_problem', 'malformed_video_list'
+    'ListProblem', 'split_line', 'is_int', 'delimiter_hint', 'whitespace_hint',
+    'list_lines', 'label_problem', 'malformed_video_list'
 ]
 
 #: The delimiters a hint may suggest.
@@ -91,16 +91,23 @@ def _readable(fields: Sequence[str],
     return all(is_int(label, strict) for label in labels)
 
 
-def delimiter_hint(line: str, delimiter: str, multi_class: bool,
-                   prefix: Optional[str]) -> Optional[Tuple[str, str]]:
+def delimiter_hint(line: str,
+                   delimiter: str,
+                   multi_class: bool,
+                   prefix: Optional[str],
+                   strict: bool = True) -> Optional[Tuple[str, str]]:
     """Another delimiter that splits ``line`` into a path and integer
-    label(s).
+    label(s), as the dataset would split it with that delimiter.
 
     Args:
         line (str): An annotation line that ``delimiter`` does not split.
         delimiter (str): The dataset's ``delimiter``.
         multi_class (bool): Whether a line may hold several labels.
         prefix (str, optional): The folder of the paths.
+        strict (bool): The line is read as ``CheckedVideoDataset`` reads
+            it (``' '`` splits at any run of whitespace), else as
+            mmaction2's ``VideoDataset`` (at each single delimiter), see
+            :func:`split_line`. Defaults to True.
 
     Returns:
         tuple, optional: ``(delimiter, what)``, e.g. ``(' ', "the existing
@@ -109,14 +116,48 @@ def delimiter_hint(line: str, delimiter: str, multi_class: bool,
     for other in DELIMITERS:
         if other == delimiter or other not in line:
             continue
-        fields = [field.strip() for field in line.strip().split(other)]
-        if not _readable(fields, multi_class):
-            continue
-        path = osp.join(prefix, fields[0]) if prefix else fields[0]
-        video = ('the existing video' if osp.isfile(path) else 'the path')
-        labels = 'labels' if len(fields) > 2 else 'label'
-        return other, f'{video} {path} and {labels} {", ".join(fields[1:])}'
+        fields = split_line(line, other, strict)
+        if _readable(fields, multi_class,
+                     strict) and (strict or fields[0] == fields[0].strip()):
+            return other, _fields_read(fields, prefix)
     return None
+
+
+def whitespace_hint(line: str, delimiter: Optional[str], multi_class: bool,
+                    prefix: Optional[str]) -> Optional[str]:
+    """How to read ``line``, whose fields are separated by runs of
+    whitespace (``'a.mp4  0'``, ``'a.mp4 \\t0'``), with mmaction2's
+    ``VideoDataset``, which splits at each single ``delimiter``: no
+    delimiter of :func:`delimiter_hint` reads it, ``delimiter=None``
+    (``str.split`` at any run of whitespace) does.
+
+    Args:
+        line (str): An annotation line that ``delimiter`` does not split.
+        delimiter (str, optional): The dataset's ``delimiter``.
+        multi_class (bool): Whether a line may hold several labels.
+        prefix (str, optional): The folder of the paths.
+
+    Returns:
+        str, optional: What the line reads as and how to set
+        ``delimiter``; None if splitting at any whitespace does not read
+        it either (or ``delimiter`` already does).
+    """
+    fields = line.split()
+    if delimiter is None or not _readable(fields, multi_class):
+        return None
+    return (f'split at any run of whitespace it is '
+            f'{_fields_read(fields, prefix)}, but VideoDataset splits at '
+            f'each single {delimiter!r}: set delimiter=None (any run of '
+            f'whitespace), or write the line {delimiter.join(fields)!r}')
+
+
+def _fields_read(fields: Sequence[str], prefix: Optional[str]) -> str:
+    """``'the existing video data/a.mp4 and label 0'``: what a line split
+    into ``fields`` names."""
+    path = osp.join(prefix, fields[0]) if prefix else fields[0]
+    video = ('the existing video' if osp.isfile(path) else 'the path')
+    labels = 'labels' if len(fields) > 2 else 'label'
+    return f'{video} {path} and {labels} {", ".join(fields[1:])}'
 
 
 def list_lines(ann_file: str) -> Iterator[Tuple[int, str]]:
@@ -158,8 +199,11 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
     that a ``VideoDataset`` (not a subclass that sets ``strict_lines``,
     such as ``CheckedVideoDataset``) reads a line of one field as a video
     without a label; that line is named only when it is no file and
-    another delimiter splits it into a path and labels. A label outside
-    the dataset's ``num_classes`` (if set) is named too.
+    another delimiter (:func:`delimiter_hint`) or runs of whitespace
+    (:func:`whitespace_hint`, ``'a.mp4  0'``) split it into a path and
+    labels. A label outside the dataset's ``num_classes`` (if set) is
+    named too, and, for a ``VideoDataset``, a path with whitespace around
+    it (``'a.mp4 ,0'`` split at ``','``) that names no file.
 
     Args:
         dataset: A dataset built with ``lazy_init=True``.
@@ -185,22 +229,41 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
         fields = split_line(line, delimiter, strict)
         where = f'line {number} of {ann_file}, {line!r},'
         if _readable(fields, multi_class, strict):
-            wrong = label_problem(fields[1:], num_classes, where)
+            wrong = label_problem(fields[1:], num_classes,
+                                  where) or (None if strict else _padded_path(
+                                      fields[0], prefix, where, delimiter))
             if wrong is not None:
                 return ListProblem('ann_file', wrong)
             continue
-        hint = delimiter_hint(line, delimiter, multi_class, prefix)
+        hint = delimiter_hint(line, delimiter, multi_class, prefix, strict)
+        note = (None if strict or hint is not None else whitespace_hint(
+            line, delimiter, multi_class, prefix))
         if len(fields) == 1 and not strict:
             path = osp.join(prefix, line) if prefix else line
-            if hint is None or osp.exists(path):
+            if (hint is None and note is None) or osp.exists(path):
                 continue
         expected = ('<path> <label> [<label> ...]'
                     if multi_class else '<path> <label>')
         what = (f'does not split {where} into {expected!r} '
                 f'({len(fields)} field{"s" if len(fields) != 1 else ""})')
         if hint is None:
-            return ListProblem('delimiter', what)
+            return ListProblem('delimiter',
+                               what if note is None else f'{what}; {note}')
         return ListProblem('delimiter',
                            f'{what}; split at {hint[0]!r} it is {hint[1]}',
                            hint[0])
     return None
+
+
+def _padded_path(path: str, prefix: Optional[str], where: str,
+                 delimiter: str) -> Optional[str]:
+    """What is wrong with a path field that mmaction2's ``VideoDataset``
+    keeps with the whitespace around it (``'a.mp4 ,0'`` split at
+    ``','``), naming no file; None for any other."""
+    full = osp.join(prefix, path) if prefix else path
+    if path == path.strip() or osp.exists(full):
+        return None
+    return (f'{where} names the video {path!r}, whitespace included, '
+            f'which does not exist: VideoDataset splits the line at each '
+            f'{delimiter!r} and keeps the spaces around the path; remove '
+            'them (CheckedVideoDataset strips each field)')

@@ -168,3 +168,27 @@ def test_frames_past_the_first_lines_are_looked_for(frames):
     text = _refusal(_cfg(frames, 'list.txt'))
     assert f"line 31 of {frames}/list.txt, 'vid_9 6 1', names the frame " \
         f'folder {frames}/rawframes/vid_9, which does not exist' in text
+
+
+@pytest.mark.parametrize('text,spaced', [('vid_0,6,0\n', 'vid_0 6 0'),
+                                         ('vid_0 ; 6 ; 0\n', 'vid_0 6 0')])
+def test_a_comma_separated_line_names_the_whitespace_split(
+        frames, text, spaced):
+    """``RawframeDataset`` takes no ``delimiter`` and splits at whitespace:
+    a CSV-style line was named only as not ``'<frame_dir> <total_frames>
+    <label>'``, without saying that its separator was the mistake."""
+    (frames / 'list.txt').write_text(text)
+    text = _refusal(_cfg(frames, 'list.txt'))
+    assert text.endswith(
+        '(the frame count and labels must be integers); RawframeDataset '
+        'splits a line at whitespace only (it takes no delimiter): write it '
+        f'{spaced!r}.'), text
+    assert f'line 1 of {frames}/list.txt' in text
+
+
+def test_a_line_that_no_separator_reads_gets_no_separator_hint(frames):
+    """Guard of kept behaviour: a comma is not blamed for a line that does
+    not read once split at it either."""
+    (frames / 'list.txt').write_text('vid_0,six,0\n')
+    text = _refusal(_cfg(frames, 'list.txt'))
+    assert text.endswith('(the frame count and labels must be integers).')

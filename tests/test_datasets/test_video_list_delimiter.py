@@ -129,3 +129,70 @@ def test_a_label_outside_num_classes_is_named(tmp_path, videos, kind):
         'outside [0, 2) (num_classes=2); a label is the class\'s index, '
         'from 0', None)
     assert malformed_video_list(_lazy(kind, ann_file, videos)) is None
+
+
+@pytest.mark.parametrize('delimiter,text,fields', [
+    (',', 'a.mp4  0\n', 1),
+    (',', 'a.mp4 \t 0\n', 1),
+    (' ', 'a.mp4  0\n', 3),
+])
+def test_fields_split_by_runs_of_whitespace_are_named(tmp_path, videos,
+                                                      delimiter, text, fields):
+    """``VideoDataset`` splits at each single delimiter: under ``','`` the
+    line ``'a.mp4  0'`` was a video without a label, the list check passed
+    it (no single delimiter reads it) and the run ended in a
+    ``FileNotFoundError`` for ``'.../a.mp4  0'``; ``'a.mp4 \\t 0'`` got the
+    hint ``'\\t'``, which ``VideoDataset`` would read as the path
+    ``'a.mp4 '``."""
+    ann_file = _list(tmp_path, text)
+    bad = malformed_video_list(
+        _lazy('VideoDataset', ann_file, videos, delimiter=delimiter))
+    line = text.strip()
+    assert bad == (
+        'delimiter', f'does not split line 1 of {ann_file}, {line!r}, into '
+        f"'<path> <label>' ({fields} field{'s' if fields > 1 else ''}); "
+        'split at any run of whitespace it is the existing video '
+        f'{videos}/a.mp4 and label 0, but VideoDataset splits at each '
+        f'single {delimiter!r}: set delimiter=None (any run of whitespace), '
+        f'or write the line {delimiter.join(["a.mp4", "0"])!r}', None)
+
+
+def test_checked_video_dataset_hints_a_space_for_runs_of_whitespace(
+        tmp_path, videos):
+    """``CheckedVideoDataset`` reads ``' '`` as any whitespace: under
+    ``','`` the line ``'a.mp4  0'`` was named without the hint ``' '``,
+    since a single space left an empty field."""
+    ann_file = _list(tmp_path, 'a.mp4,0\na.mp4  0\n')
+    bad = malformed_video_list(
+        _lazy('CheckedVideoDataset', ann_file, videos, delimiter=','))
+    assert bad.delimiter == ' ' and 'line 2 of' in bad.what
+    with pytest.raises(AnnotationError, match="set delimiter=' '$"):
+        parse_video_list(ann_file, videos, delimiter=',')
+
+
+def test_a_path_with_spaces_around_it_is_named(tmp_path, videos):
+    """``VideoDataset`` keeps the spaces around a path split at ``','``:
+    ``'a.mp4 ,0'`` passed the list check and the run ended in a
+    ``FileNotFoundError`` for ``'.../a.mp4 '``."""
+    ann_file = _list(tmp_path, 'a.mp4,0\na.mp4 ,0\n')
+    bad = malformed_video_list(
+        _lazy('VideoDataset', ann_file, videos, delimiter=','))
+    assert bad == (
+        'ann_file', f"line 2 of {ann_file}, 'a.mp4 ,0', names the video "
+        "'a.mp4 ', whitespace included, which does not exist: VideoDataset "
+        "splits the line at each ',' and keeps the spaces around the path; "
+        'remove them (CheckedVideoDataset strips each field)', None)
+    (tmp_path / 'videos' / 'a.mp4 ').touch()
+    assert malformed_video_list(
+        _lazy('VideoDataset', ann_file, videos, delimiter=',')) is None
+
+
+def test_a_whitespace_delimiter_of_none_reads_the_list(tmp_path, videos):
+    """Guard of kept behaviour: ``delimiter=None``, the fix the errors
+    above suggest, reads such a list in both datasets."""
+    ann_file = _list(tmp_path, 'a.mp4  0\na.mp4 \t 1\n')
+    for kind in ('VideoDataset', 'CheckedVideoDataset'):
+        assert malformed_video_list(
+            _lazy(kind, ann_file, videos, delimiter=None)) is None
+    assert [d['label']
+            for d in parse_video_list(ann_file, videos, None)] == [0, 1]

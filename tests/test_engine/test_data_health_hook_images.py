@@ -151,3 +151,34 @@ def test_lenient_set_inside_a_dataset_wrapper_is_refused(
         'CheckedImageDataset with test_mode=False'), str(err.value)
     assert f'Set test_dataloader.dataset.{key}.test_mode=True,' in str(
         err.value)
+
+
+@pytest.mark.parametrize('carried,lines', [
+    (dict(skipped_images=['a.png']),
+     ['epoch 1: skipped 1 broken image (a.png)']),
+    (dict(skipped_images=['a.png'], skipped_videos=[]), [
+        'epoch 1: skipped 0 broken videos',
+        'epoch 1: skipped 1 broken image (a.png)'
+    ]),
+    (dict(), ['epoch 1: skipped 0 broken videos']),
+])
+def test_a_run_without_a_training_dataset_logs_what_its_samples_carry(
+        clean_loggers, log_records, carried, lines):
+    """Guard of kept behaviour: without a training dataset the epoch's
+    lines follow what the samples carried, the videos' line unless only
+    images were counted (the rule that ``after_train_epoch`` spelled out
+    apart from ``_counts_videos``, now in it alone)."""
+    from mmengine.logging import MessageHub
+
+    class FakeRunner:
+        epoch = 0
+        message_hub = MessageHub.get_instance(
+            f'test_data_health_no_dataset_{len(carried)}_{len(lines)}')
+
+    hook = DataHealthHook()
+    hook.before_train_epoch(FakeRunner)
+    hook.after_train_iter(FakeRunner, 0, _batch(**carried))
+    hook.after_train_epoch(FakeRunner)
+    assert [
+        r.getMessage() for r in log_records if 'skipped' in r.getMessage()
+    ] == lines

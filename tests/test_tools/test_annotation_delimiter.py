@@ -123,3 +123,32 @@ def test_train_names_a_delimiter_that_cfg_options_made_unusable(
         '--cfg-options reads a value with a comma as a list and removes '
         'spaces, so set the delimiter in the config file.')
     assert not (tmp_path / 'w').exists()
+
+
+def test_test_names_a_list_split_by_runs_of_spaces(tmp_path, tiny_video_data):
+    """Under ``delimiter=','`` a line ``'val_0_0.mp4  0'`` (two spaces)
+    is split by no single delimiter: ``VideoDataset`` read it as a video
+    without a label, the list check passed it, and ``tools/test.py``
+    ended in a ``FileNotFoundError`` traceback for ``'.../val_0_0.mp4
+    0'``, after the work dir and the model were made."""
+    from helpers import save_stock_video_checkpoint
+    spaced = tmp_path / 'val.txt'
+    with open(tiny_video_data['val']) as f:
+        spaced.write_text(f.read().replace(' ', '  '))
+    config = _config(tmp_path, tiny_video_data, 'VideoDataset', ',',
+                     dict(val=str(spaced)))
+    checkpoint = str(tmp_path / 'full.pth')
+    save_stock_video_checkpoint(checkpoint)
+    proc = run_tool(
+        ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
+        cwd=tmp_path,
+        check=False)
+    video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
+    assert _refusal(proc) == (
+        f"ConfigError: {config}: test_dataloader.dataset.delimiter=',' "
+        f'(VideoDataset) does not split line 1 of {spaced}, '
+        "'val_0_0.mp4  0', into '<path> <label>' (1 field); split at any "
+        f'run of whitespace it is the existing video {video} and label 0, '
+        "but VideoDataset splits at each single ',': set delimiter=None "
+        "(any run of whitespace), or write the line 'val_0_0.mp4,0'.")
+    assert not (tmp_path / 'w').exists()

@@ -172,11 +172,14 @@ class DataHealthHook(Hook):
 
     def _counts_videos(self) -> bool:
         """Whether ``train/skipped_videos`` and ``train/short_videos`` are
-        recorded: over ``CheckedVideoDataset``, or over a dataset that
-        counts nothing once a sample carried ``'skipped_videos'``; without
-        a training dataset, unless only images were counted."""
+        recorded (and the epoch's broken videos logged): over
+        ``CheckedVideoDataset``, or over a dataset that counts nothing
+        once a sample carried ``'skipped_videos'``; without a training
+        dataset, unless the samples carried ``'skipped_images'`` and never
+        ``'skipped_videos'``."""
         if self._kinds is None:
-            return True
+            return (not self._seen[SKIPPED_IMAGES_KEY]
+                    or self._seen[SKIPPED_VIDEOS_KEY])
         return self._counts(SKIPPED_VIDEOS_KEY)
 
     def _counts_images(self) -> bool:
@@ -244,11 +247,7 @@ class DataHealthHook(Hook):
         })
         for key in self._seen:
             self._seen[key] = any(rank[key][2] for rank in gathered)
-        images = self._counts_images()
-        # Without a training dataset, a run whose samples carry neither
-        # key keeps the line about videos.
-        videos = self._counts_videos() if self._kinds is not None else (
-            not images or self._seen[SKIPPED_VIDEOS_KEY])
+        images, videos = self._counts_images(), self._counts_videos()
         for key, noun in _BROKEN_FILES:
             if not (videos if key == SKIPPED_VIDEOS_KEY else images):
                 continue
@@ -259,7 +258,7 @@ class DataHealthHook(Hook):
             runner.message_hub.update_scalar(f'train/{key}', total)
             self._log_skipped(prefix, noun, total, counts)
         short = self._report_short('train', prefix)
-        if self._counts_videos():
+        if videos:
             runner.message_hub.update_scalar('train/short_videos', short)
 
     def _log_skipped(self, prefix: str, noun: str, total: int,
