@@ -86,7 +86,7 @@ def check_clip_grad(cfg: Config,
         if p.name != 'parameters'
     ]
     takes = [p.name for p in parameters]
-    fate = (f"{owner} passes clip_grad to {name} at the "
+    fate = (f'{owner} passes clip_grad to {name} at the '
             'first training step, which would fail there with a TypeError')
     for argument in clip_grad:
         if argument != 'type' and argument not in takes:
