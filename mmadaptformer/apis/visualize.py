@@ -32,6 +32,7 @@ import numpy as np
 
 from mmadaptformer.utils.frame_text import TextOverlay, draw_frame_text
 from mmadaptformer.utils.local_files import path_inside, same_file
+from mmadaptformer.utils.video_containers import one_line_error
 from mmadaptformer.utils.video_writer import FOURCC
 from .array_inputs import InputKey, input_name
 from .frame_folders import FrameFolders
@@ -273,7 +274,11 @@ def _video_frames(source: Any, frames: Optional[FrameFolders]):
 
         return 8., read()
     import decord
-    reader = decord.VideoReader(source, num_threads=1)
+    try:
+        reader = decord.VideoReader(source, num_threads=1)
+    except Exception as e:  # decord's DECORDError is no RuntimeError
+        raise RuntimeError(
+            f'the video cannot be opened ({one_line_error(e)})') from e
 
     def decode():
         for index in range(len(reader)):
