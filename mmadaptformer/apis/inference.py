@@ -15,7 +15,6 @@ Inputs run through the config's test pipeline
 video gets the scores ``tools/test.py --dump`` gives it, views included.
 """
 import copy
-import logging
 import os
 import os.path as osp
 import re
@@ -27,7 +26,6 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import print_log
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
@@ -51,7 +49,8 @@ from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
 from .pretrained_load import load_host_pretrained
-from .visualize import check_show_dir, draw_results
+from .show_dir import check_show_dir
+from .visualize import draw_and_report
 
 __all__ = [
     'load_config', 'model_config', 'read_checkpoint', 'load_read_checkpoint',
@@ -347,11 +346,9 @@ class ModelInferencer:
             show_dir (str, optional): Draw each answered input with its
                 ``show_topk`` classes and scores into this folder, as
                 MMPretrain's ``ImageClassificationInferencer(show_dir=)``
-                does: a video as an ``.mp4`` of its frames, an image as a
-                ``.png`` (:func:`~mmadaptformer.apis.visualize.
-                draw_results`); where each went, and each that could not
-                be drawn, is logged. The results are the same. Defaults to
-                None (nothing is written).
+                does, and log where and which could not be drawn
+                (:func:`~mmadaptformer.apis.visualize.draw_and_report`).
+                The results are the same. Defaults to None.
             show_topk (int): Classes drawn per input. Defaults to 3.
 
         Returns:
@@ -365,12 +362,13 @@ class ModelInferencer:
             ``"inputs[1]"``).
 
         Raises:
-            ValueError: If ``batch_size`` or ``show_topk`` is not an int
-                >= 1, or ``show_dir`` is a file, or a drawing would replace
-                an input or land in a folder given as one, before anything
-                is classified.
+            ValueError: If ``batch_size`` is not an int >= 1, or
+                ``show_dir`` or ``show_topk`` cannot be used
+                (:func:`~mmadaptformer.apis.show_dir.check_show_dir`),
+                before anything is classified.
             TypeError: If an input is neither a path nor an array (a PIL
-                image: with the conversion to a BGR array).
+                image: with the conversion to a BGR array), or ``show_dir``
+                is not a path.
             InferenceInputError: If a folder holds no file of the kind the
                 model classifies, or an array is not of the layout it
                 takes (naming its index, shape and dtype), before anything
@@ -400,20 +398,7 @@ class ModelInferencer:
                 for _ in items[start:start + batch_size]:
                     bar.update()
         if show_dir is not None:
-            self._draw(results, items, os.fspath(show_dir), show_topk)
+            draw_and_report(results, {self.name: self.classes},
+                            os.fspath(show_dir), show_topk, self.inputs.kind,
+                            self.inputs.frames, dict(items))
         return results
-
-    def _draw(self, results: dict, items: list, show_dir: str,
-              topk: int) -> None:
-        """Draw the answered inputs into ``show_dir``; log where."""
-        arrays = {k: v for k, v in items if isinstance(v, np.ndarray)}
-        written, failed = draw_results(results, {self.name: self.classes},
-                                       show_dir, topk, self.inputs.kind,
-                                       self.inputs.frames, arrays)
-        for message in failed.values():
-            print_log(message, logger='current', level=logging.WARNING)
-        print_log(
-            f'Drawings of {len(written)} of {len(results)} inputs written '
-            f'to {show_dir}',
-            logger='current',
-            level=logging.INFO)

@@ -150,7 +150,7 @@ def test_an_image_is_drawn_as_a_png_of_its_size(tmp_path, tiny_image_data,
 def test_drawings_are_named_so_that_no_two_inputs_share_one(tmp_path):
     """One stem in one folder (clip.avi, clip.webm) keeps the whole names;
     one name in two folders keeps the folders."""
-    from mmadaptformer.apis.visualize import show_paths
+    from mmadaptformer.apis.show_dir import show_paths
     keys = ['in/d/clip.avi', 'in/d/clip.webm', 'in/d/x.png', 'in/e/x.png', 3]
     paths = show_paths(keys, 'vis', 'image')
     assert paths == {
