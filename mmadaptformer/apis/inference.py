@@ -2,10 +2,10 @@
 """Classify videos and images with one trained model.
 
 The model is built from its config and loaded as
-:func:`mmengine.runner.load_checkpoint` loads it (:func:`read_checkpoint`,
-:func:`load_read_checkpoint`), the path ``init_recognizer`` and mmpretrain's
-``get_model`` take, so every check of the model's own load path
-applies. On top of that, :func:`init_model` refuses what a non-strict load
+:func:`mmengine.runner.load_checkpoint` loads it
+(:mod:`~mmadaptformer.apis.checkpoint_read`), the path ``init_recognizer``
+and mmpretrain's ``get_model`` take, so every check of the model's own load
+path applies. On top of that, :func:`init_model` refuses what a non-strict load
 would let through: a full checkpoint that leaves keys unloaded, and an
 adapter-only checkpoint whose frozen part differs from the weights it was
 trained on (``meta['adapter_checkpoint']['frozen_digest']``).
@@ -17,7 +17,6 @@ video gets the scores ``tools/test.py --dump`` gives it, views included.
 import copy
 import os
 import os.path as osp
-import re
 import threading
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -27,7 +26,6 @@ import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
@@ -35,27 +33,22 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
-from mmadaptformer.utils.adapter_only_fit import (check_adapter_only_fits,
-                                                  loading)
+from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.device_check import check_device_arg
-from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
+from .checkpoint_read import load_read_checkpoint, read_checkpoint
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
-from .pretrained_load import load_host_pretrained
 from .show_dir import check_show_dir
 from .visualize import draw_and_report
 
-__all__ = [
-    'load_config', 'model_config', 'read_checkpoint', 'load_read_checkpoint',
-    'init_model', 'ModelInferencer'
-]
+__all__ = ['load_config', 'model_config', 'init_model', 'ModelInferencer']
 
 
 def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
@@ -93,61 +86,6 @@ def model_config(cfg: Config, scope: str) -> dict:
         model_cfg.setdefault('data_preprocessor',
                              cfg.get('data_preprocessor', None))
     return model_cfg
-
-
-def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
-    """Read a checkpoint as :func:`init_model` does, without a model.
-
-    Args:
-        checkpoint (str | os.PathLike): The file or address (``http(s)://``
-            and MMEngine's other schemes, which all load with
-            ``weights_only``).
-
-    Returns:
-        dict: The checkpoint, to give :func:`init_model` as ``loaded``.
-    """
-    checkpoint = os.fspath(checkpoint)
-    if is_local(checkpoint) and not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'Checkpoint file {checkpoint} does not exist.')
-    ckpt = CheckpointLoader.load_checkpoint(
-        checkpoint, map_location='cpu', logger='silent')
-    if not isinstance(ckpt, dict):
-        raise RuntimeError(f'No state_dict found in checkpoint file '
-                           f'{checkpoint}')
-    return ckpt
-
-
-def load_read_checkpoint(model: nn.Module,
-                         ckpt: dict,
-                         source: str = 'the checkpoint') -> None:
-    """Load a checkpoint :func:`read_checkpoint` read into a model.
-
-    As :func:`mmengine.runner.load_checkpoint` loads the one it reads: the
-    ``state_dict`` (or the whole dict) without a ``module.`` prefix, not
-    strict, MMEngine's report silenced. ``ckpt`` itself is not changed.
-    The pretrained file of a frozen backbone that the checkpoint leaves out
-    is read first (:func:`~.pretrained_load.load_host_pretrained`): the
-    load would read it inside, where a damaged file would read as a
-    damaged checkpoint.
-
-    Args:
-        model (nn.Module): The model.
-        ckpt (dict): The checkpoint.
-        source (str): The checkpoint file, for errors. Defaults to
-            ``'the checkpoint'``.
-
-    Raises:
-        PretrainedLoadError: If that pretrained file cannot be loaded.
-    """
-    state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
-    metadata = getattr(state, '_metadata', OrderedDict())
-    state = OrderedDict(
-        (re.sub(r'^module\.', '', k), v) for k, v in state.items())
-    state._metadata = metadata
-    load_host_pretrained(model, ckpt, state, source)
-    with loading(ckpt):
-        load_state_dict(model, state, strict=False, logger='silent')
 
 
 def init_model(config: Union[str, Config],
