@@ -1,6 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Read back what ``--show-dir`` drew and compare it with its input: the
 text box in the top-left corner differs, the rest is the input's."""
+import contextlib
+
 import numpy as np
 
 #: The corner the label text is written in (rows, columns) on a frame of
@@ -36,3 +38,43 @@ def assert_drawn(drawn: np.ndarray,
     diff = np.abs(drawn.astype(float) - original.astype(float))
     assert diff[TEXT_CORNER].mean() > 20, 'no text was drawn'
     assert diff[FAR_CORNER].mean() <= tolerance, 'the picture changed'
+
+
+def cut_in_index(path: str) -> int:
+    """Cut the MP4 file ``path`` a quarter into its index (the ``moov``
+    box, which OpenCV writes after the frames), as a copy cut short leaves
+    it: decord 0.6 then fails to open it with its own ``DECORDError``,
+    which is no ``RuntimeError``. Returns the size it had."""
+    import struct
+    with open(path, 'rb') as f:
+        data = f.read()
+    start = 0
+    while data[start + 4:start + 8] != b'moov':
+        start += struct.unpack('>I', data[start:start + 4])[0]
+    size = struct.unpack('>I', data[start:start + 4])[0]
+    with open(path, 'wb') as f:
+        f.write(data[:start + size // 4])
+    return len(data)
+
+
+@contextlib.contextmanager
+def damaged_when_classified(path: str):
+    """Cut the video file ``path`` (:func:`cut_in_index`) right after a
+    model's first forward in this block: the input was decoded and
+    classified whole, and whatever reads it again after the
+    classification (the drawing) finds a damaged file, as when another
+    program rewrites it meanwhile. Yields a list that holds the file's
+    size once it was cut."""
+    import torch
+    from mmengine.model import BaseModel
+
+    def cut_once(module, args, output):
+        if isinstance(module, BaseModel) and not cut:
+            cut.append(cut_in_index(path))
+
+    cut: list = []
+    handle = torch.nn.modules.module.register_module_forward_hook(cut_once)
+    try:
+        yield cut
+    finally:
+        handle.remove()

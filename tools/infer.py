@@ -49,7 +49,7 @@ from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.infer_label_maps import label_map_role
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
-from mmadaptformer.apis.visualize import draw_results, top_classes
+from mmadaptformer.apis.visualize import draw_and_report, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import own_loading_hint_of_cfg
@@ -202,22 +202,25 @@ def _load(args):
     return (engine if engine.tasks else None), failed, spans, frames
 
 
+def _say(level: int, line: str) -> None:
+    """A drawing's report line on stderr; one that it failed as an
+    ERROR line."""
+    print(
+        f'ERROR {line}' if level >= logging.WARNING else line, file=sys.stderr)
+
+
 def _draw(args, results: dict, classes: dict, frames: dict) -> bool:
     """Draw the answered inputs into ``--show-dir``; say where they went,
     and each that could not be drawn, on stderr. Whether all were drawn.
     """
-    written, failed = draw_results(
+    _, failed = draw_and_report(
         results,
         classes,
         args.show_dir,
         topk=args.topk,
-        frames=next((f for f in frames.values() if f is not None), None))
-    for message in failed.values():
-        print(f'ERROR {message}', file=sys.stderr)
-    inputs = 'input' if len(written) == 1 else 'inputs'
-    print(
-        f'Drawings of {len(written)} {inputs} written to {args.show_dir}',
-        file=sys.stderr)
+        frames=next((f for f in frames.values() if f is not None), None),
+        report=_say,
+        count_all=False)
     return not failed
 
 

@@ -20,8 +20,8 @@ from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME, toolbox_of
 from .multitask_tasks import TaskError, check_task_name
+from .show_dir import show_dir_paths
 from .test_pipeline import test_pipeline_cfg
-from .visualize import show_dir_problem, show_paths
 
 __all__ = [
     'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
@@ -298,18 +298,13 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
 def _check_show_dir(parser, args, inputs: list, files: list) -> None:
     """Refuse a ``--show-dir`` that is a file, or whose drawings would
     replace a file read or land in a folder INPUT."""
-    try:
-        paths = show_paths(args.files, args.show_dir, 'video')
-    except ValueError as e:
-        parser.error(f'--show-dir {args.show_dir}: {e}')
-    reads = files + [(path, '--list') for path in args.list if path != STDIN
-                     ] + [(path, 'input') for path in args.files]
+    reads = files + [(path, '--list') for path in args.list if path != STDIN]
     if args.out is not None and args.out != STDOUT:
         reads.append((args.out, '--out'))
-    problem = show_dir_problem(args.show_dir, paths,
-                               [p for p in inputs if osp.isdir(p)], reads)
-    if problem:
-        parser.error(problem)
+    try:
+        show_dir_paths(args.show_dir, args.files, 'video', inputs, reads)
+    except ValueError as e:
+        parser.error(str(e))
 
 
 def _check_lists(parser, args) -> None:

@@ -2,10 +2,10 @@
 """Classify videos and images with one trained model.
 
 The model is built from its config and loaded as
-:func:`mmengine.runner.load_checkpoint` loads it (:func:`read_checkpoint`,
-:func:`load_read_checkpoint`), the path ``init_recognizer`` and mmpretrain's
-``get_model`` take, so every check of the model's own load path
-applies. On top of that, :func:`init_model` refuses what a non-strict load
+:func:`mmengine.runner.load_checkpoint` loads it
+(:mod:`~mmadaptformer.apis.checkpoint_read`), the path ``init_recognizer``
+and mmpretrain's ``get_model`` take, so every check of the model's own load
+path applies. On top of that, :func:`init_model` refuses what a non-strict load
 would let through: a full checkpoint that leaves keys unloaded, and an
 adapter-only checkpoint whose frozen part differs from the weights it was
 trained on (``meta['adapter_checkpoint']['frozen_digest']``).
@@ -15,10 +15,8 @@ Inputs run through the config's test pipeline
 video gets the scores ``tools/test.py --dump`` gives it, views included.
 """
 import copy
-import logging
 import os
 import os.path as osp
-import re
 import threading
 from collections import OrderedDict
 from typing import Dict, List, Optional, Sequence, Tuple, Union
@@ -27,9 +25,7 @@ import numpy as np
 import torch
 from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
-from mmengine.logging import print_log
 from mmengine.registry import MODELS, init_default_scope
-from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
@@ -37,26 +33,22 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
-from mmadaptformer.utils.adapter_only_fit import (check_adapter_only_fits,
-                                                  loading)
+from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.device_check import check_device_arg
-from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
+from .checkpoint_read import load_read_checkpoint, read_checkpoint
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
-from .pretrained_load import load_host_pretrained
-from .visualize import check_show_dir, draw_results
+from .show_dir import check_show_dir
+from .visualize import draw_and_report
 
-__all__ = [
-    'load_config', 'model_config', 'read_checkpoint', 'load_read_checkpoint',
-    'init_model', 'ModelInferencer'
-]
+__all__ = ['load_config', 'model_config', 'init_model', 'ModelInferencer']
 
 
 def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
@@ -94,61 +86,6 @@ def model_config(cfg: Config, scope: str) -> dict:
         model_cfg.setdefault('data_preprocessor',
                              cfg.get('data_preprocessor', None))
     return model_cfg
-
-
-def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
-    """Read a checkpoint as :func:`init_model` does, without a model.
-
-    Args:
-        checkpoint (str | os.PathLike): The file or address (``http(s)://``
-            and MMEngine's other schemes, which all load with
-            ``weights_only``).
-
-    Returns:
-        dict: The checkpoint, to give :func:`init_model` as ``loaded``.
-    """
-    checkpoint = os.fspath(checkpoint)
-    if is_local(checkpoint) and not osp.isfile(checkpoint):
-        raise FileNotFoundError(
-            f'Checkpoint file {checkpoint} does not exist.')
-    ckpt = CheckpointLoader.load_checkpoint(
-        checkpoint, map_location='cpu', logger='silent')
-    if not isinstance(ckpt, dict):
-        raise RuntimeError(f'No state_dict found in checkpoint file '
-                           f'{checkpoint}')
-    return ckpt
-
-
-def load_read_checkpoint(model: nn.Module,
-                         ckpt: dict,
-                         source: str = 'the checkpoint') -> None:
-    """Load a checkpoint :func:`read_checkpoint` read into a model.
-
-    As :func:`mmengine.runner.load_checkpoint` loads the one it reads: the
-    ``state_dict`` (or the whole dict) without a ``module.`` prefix, not
-    strict, MMEngine's report silenced. ``ckpt`` itself is not changed.
-    The pretrained file of a frozen backbone that the checkpoint leaves out
-    is read first (:func:`~.pretrained_load.load_host_pretrained`): the
-    load would read it inside, where a damaged file would read as a
-    damaged checkpoint.
-
-    Args:
-        model (nn.Module): The model.
-        ckpt (dict): The checkpoint.
-        source (str): The checkpoint file, for errors. Defaults to
-            ``'the checkpoint'``.
-
-    Raises:
-        PretrainedLoadError: If that pretrained file cannot be loaded.
-    """
-    state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
-    metadata = getattr(state, '_metadata', OrderedDict())
-    state = OrderedDict(
-        (re.sub(r'^module\.', '', k), v) for k, v in state.items())
-    state._metadata = metadata
-    load_host_pretrained(model, ckpt, state, source)
-    with loading(ckpt):
-        load_state_dict(model, state, strict=False, logger='silent')
 
 
 def init_model(config: Union[str, Config],
@@ -347,11 +284,9 @@ class ModelInferencer:
             show_dir (str, optional): Draw each answered input with its
                 ``show_topk`` classes and scores into this folder, as
                 MMPretrain's ``ImageClassificationInferencer(show_dir=)``
-                does: a video as an ``.mp4`` of its frames, an image as a
-                ``.png`` (:func:`~mmadaptformer.apis.visualize.
-                draw_results`); where each went, and each that could not
-                be drawn, is logged. The results are the same. Defaults to
-                None (nothing is written).
+                does, and log where and which could not be drawn
+                (:func:`~mmadaptformer.apis.visualize.draw_and_report`).
+                The results are the same. Defaults to None.
             show_topk (int): Classes drawn per input. Defaults to 3.
 
         Returns:
@@ -365,12 +300,13 @@ class ModelInferencer:
             ``"inputs[1]"``).
 
         Raises:
-            ValueError: If ``batch_size`` or ``show_topk`` is not an int
-                >= 1, or ``show_dir`` is a file, or a drawing would replace
-                an input or land in a folder given as one, before anything
-                is classified.
+            ValueError: If ``batch_size`` is not an int >= 1, or
+                ``show_dir`` or ``show_topk`` cannot be used
+                (:func:`~mmadaptformer.apis.show_dir.check_show_dir`),
+                before anything is classified.
             TypeError: If an input is neither a path nor an array (a PIL
-                image: with the conversion to a BGR array).
+                image: with the conversion to a BGR array), or ``show_dir``
+                is not a path.
             InferenceInputError: If a folder holds no file of the kind the
                 model classifies, or an array is not of the layout it
                 takes (naming its index, shape and dtype), before anything
@@ -400,20 +336,7 @@ class ModelInferencer:
                 for _ in items[start:start + batch_size]:
                     bar.update()
         if show_dir is not None:
-            self._draw(results, items, os.fspath(show_dir), show_topk)
+            draw_and_report(results, {self.name: self.classes},
+                            os.fspath(show_dir), show_topk, self.inputs.kind,
+                            self.inputs.frames, dict(items))
         return results
-
-    def _draw(self, results: dict, items: list, show_dir: str,
-              topk: int) -> None:
-        """Draw the answered inputs into ``show_dir``; log where."""
-        arrays = {k: v for k, v in items if isinstance(v, np.ndarray)}
-        written, failed = draw_results(results, {self.name: self.classes},
-                                       show_dir, topk, self.inputs.kind,
-                                       self.inputs.frames, arrays)
-        for message in failed.values():
-            print_log(message, logger='current', level=logging.WARNING)
-        print_log(
-            f'Drawings of {len(written)} of {len(results)} inputs written '
-            f'to {show_dir}',
-            logger='current',
-            level=logging.INFO)

@@ -20,31 +20,29 @@ The drawing is MMAction2's ``ActionVisualizer`` (videos) and MMPretrain's
 video's text is drawn once and blended onto each frame
 (:class:`~mmadaptformer.utils.frame_text.TextOverlay`).
 """
+import logging
 import os
 import os.path as osp
 from collections import OrderedDict
-from typing import (Any, Dict, Iterable, List, Mapping, Optional, Sequence,
+from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
                     Tuple)
 
 import cv2
 import mmcv
 import numpy as np
+from mmengine.logging import print_log
 
 from mmadaptformer.utils.frame_text import TextOverlay, draw_frame_text
-from mmadaptformer.utils.local_files import path_inside, same_file
+from mmadaptformer.utils.video_containers import one_line_error
 from mmadaptformer.utils.video_writer import FOURCC
 from .array_inputs import InputKey, input_name
 from .frame_folders import FrameFolders
-from .infer_files import IMAGE_EXTENSIONS
+from .show_dir import VIDEO_SUFFIX, show_paths
 
 __all__ = [
-    'VIDEO_SUFFIX', 'IMAGE_SUFFIX', 'top_classes', 'prediction_text',
-    'show_paths', 'show_dir_problem', 'check_show_dir', 'draw_results'
+    'top_classes', 'prediction_text', 'draw_results', 'log_report',
+    'draw_and_report'
 ]
-
-#: What a drawn video and a drawn image are saved as.
-VIDEO_SUFFIX = '.mp4'
-IMAGE_SUFFIX = '.png'
 
 
 def top_classes(answer: Mapping, classes: Optional[Sequence[str]],
@@ -87,164 +85,6 @@ def prediction_text(answers: Mapping, classes: Mapping[str, Any],
     return '\n'.join(lines)
 
 
-def _is_video(key: InputKey, kind: str) -> bool:
-    """Whether an input is drawn as a video: an array of a video model,
-    a clip's folder of frames, any file but an image."""
-    if isinstance(key, int):
-        return kind == 'video'
-    return osp.isdir(key) or not key.lower().endswith(IMAGE_EXTENSIONS)
-
-
-def show_paths(keys: Iterable[InputKey], show_dir: str,
-               kind: str) -> Dict[InputKey, str]:
-    """Where each input's drawing goes.
-
-    A file (or a clip's folder of frames) keeps its path relative to the
-    folder all the inputs are in, so that ``a/clip.mp4`` and
-    ``b/clip.mp4`` do not write one file; its extension becomes
-    :data:`VIDEO_SUFFIX` (videos, folders of frames) or
-    :data:`IMAGE_SUFFIX` (images). Where two inputs of one folder would
-    still get one name (``clip.avi``, ``clip.webm``), each keeps its whole
-    name (``clip.avi.mp4``, ``clip.webm.mp4``). An array is
-    ``inputs_INDEX`` in ``show_dir``.
-
-    Args:
-        keys (Iterable[str | int]): The inputs, as the results key them.
-        show_dir (str): The folder.
-        kind (str): ``'video'`` or ``'image'``: what the model classifies
-            (how an array is saved).
-
-    Returns:
-        dict: ``{key: path}``.
-
-    Raises:
-        ValueError: If two inputs would still be written to one file.
-    """
-    keys = list(keys)
-    files = [k for k in keys if isinstance(k, str)]
-    root = osp.commonpath([osp.dirname(osp.abspath(k))
-                           for k in files]) if files else ''
-    stems, names = {}, {}
-    for key in keys:
-        suffix = VIDEO_SUFFIX if _is_video(key, kind) else IMAGE_SUFFIX
-        if isinstance(key, int):
-            folder, name = '', f'inputs_{key}'
-        else:
-            path = osp.abspath(key)
-            folder = osp.relpath(osp.dirname(path), root)
-            name = osp.basename(path)
-        stem = name if osp.isdir(str(key)) else osp.splitext(name)[0]
-        stems[key] = osp.normpath(osp.join(show_dir, folder, stem + suffix))
-        names[key] = osp.normpath(osp.join(show_dir, folder, name + suffix))
-    paths, taken = {}, {}
-    for key, path in stems.items():
-        taken.setdefault(path.lower(), []).append(key)
-    for key in keys:
-        shared = len(taken[stems[key].lower()]) > 1
-        paths[key] = names[key] if shared else stems[key]
-    seen = {}
-    for key, path in paths.items():
-        if path.lower() in seen:
-            raise ValueError(
-                f'{input_name(seen[path.lower()])} and {input_name(key)} '
-                f'would both be drawn to {path}; rename one of them.')
-        seen[path.lower()] = key
-    return paths
-
-
-def show_dir_problem(show_dir: str,
-                     paths: Mapping[InputKey, str],
-                     folders: Iterable[str],
-                     reads: Iterable[Tuple[Optional[str], str]],
-                     what: str = '--show-dir') -> Optional[str]:
-    """``'WHAT DIR: ...'`` if the drawings cannot be written there,
-    else None.
-
-    Refused: a ``show_dir`` that is a file, or is under one; a drawing that
-    would be written over a file that is read (an input, a config...); and
-    a drawing inside a folder given as an input, where running the same
-    command again would classify the drawings too.
-
-    Args:
-        show_dir (str): The folder.
-        paths (dict): ``{key: drawing path}``, see :func:`show_paths`.
-        folders (Iterable[str]): The folders given as inputs.
-        reads (Iterable[tuple]): ``(path, what)`` of the files read; a
-            path that is None is skipped.
-        what (str): How the folder is named. Defaults to ``'--show-dir'``.
-    """
-    if osp.exists(show_dir) and not osp.isdir(show_dir):
-        return (f'{what} {show_dir}: it is a file; give the folder the '
-                'drawings go to.')
-    above = osp.abspath(show_dir)
-    while not osp.exists(above):
-        above = osp.dirname(above)
-    if not osp.isdir(above):
-        return f'{what} {show_dir}: {above} is a file, not a folder.'
-    reads = [(path, role) for path, role in reads if path is not None]
-    folders = list(folders)
-    for key, out in paths.items():
-        for path, role in reads:
-            if osp.exists(path) and same_file(out, path):
-                return (f'{what} {show_dir}: the drawing of '
-                        f'{input_name(key)} would be written over the {role} '
-                        f'{path}; give another folder.')
-        for folder in folders:
-            if path_inside(out, folder):
-                return (f'{what} {show_dir}: the drawing of '
-                        f'{input_name(key)} ({out}) would be written inside '
-                        f'the input folder {folder}, where running the same '
-                        'command again would classify it too; give a folder '
-                        'outside it.')
-    return None
-
-
-def check_show_dir(show_dir: str,
-                   items: Sequence[Tuple[InputKey, Any]],
-                   inputs: Any,
-                   kind: str,
-                   topk: int = 3) -> Dict[InputKey, str]:
-    """The drawing paths of an Inferencer call's inputs (see
-    :func:`show_paths`), once :func:`show_dir_problem` finds nothing.
-
-    Args:
-        show_dir (str): The folder.
-        items (Sequence[tuple]): ``(key, path or array)`` of the call.
-        inputs: What the call was given (its folders are checked).
-        kind (str): ``'video'`` or ``'image'``.
-        topk (int): Classes drawn per task. Defaults to 3.
-
-    Raises:
-        ValueError: If ``show_dir`` cannot be used, naming why, or
-            ``topk`` is not an int >= 1.
-    """
-    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 1:
-        raise ValueError(f'show_topk: expected an int >= 1, got {topk!r}.')
-    if not isinstance(show_dir, (str, os.PathLike)):
-        raise TypeError(f'show_dir: expected a folder path, got '
-                        f'{type(show_dir).__name__} {show_dir!r:.80}.')
-    show_dir = os.fspath(show_dir)
-    given = [inputs] if isinstance(
-        inputs,
-        (str, os.PathLike)) else (inputs if isinstance(inputs,
-                                                       (list, tuple)) else [])
-    folders = [
-        os.fspath(p) for p in given
-        if isinstance(p, (str, os.PathLike)) and osp.isdir(p)
-    ]
-    try:
-        paths = show_paths([key for key, _ in items], show_dir, kind)
-    except ValueError as e:
-        raise ValueError(f'show_dir {show_dir}: {e}') from None
-    problem = show_dir_problem(show_dir, paths, folders,
-                               [(key, 'input')
-                                for key, _ in items if isinstance(key, str)],
-                               'show_dir')
-    if problem:
-        raise ValueError(problem)
-    return paths
-
-
 def _visualizer(video: bool):
     """The toolbox's visualizer, one per process and kind."""
     if video:
@@ -273,7 +113,11 @@ def _video_frames(source: Any, frames: Optional[FrameFolders]):
 
         return 8., read()
     import decord
-    reader = decord.VideoReader(source, num_threads=1)
+    try:
+        reader = decord.VideoReader(source, num_threads=1)
+    except Exception as e:  # decord's DECORDError is no RuntimeError
+        raise RuntimeError(
+            f'the video cannot be opened ({one_line_error(e)})') from e
 
     def decode():
         for index in range(len(reader)):
@@ -366,8 +210,9 @@ def draw_results(
             classifies. Defaults to ``'video'``.
         frames (FrameFolders, optional): How a clip's folder names its
             frames, for a model that reads them. Defaults to None.
-        sources (dict, optional): ``{key: array}`` for inputs given as
-            arrays. Defaults to None.
+        sources (dict, optional): ``{key: array or path}``, what each
+            input is drawn from (an array given as an input); a key not in
+            it is a path. Defaults to None.
 
     Returns:
         tuple[dict, dict]: ``{key: path}`` of the drawings written, and
@@ -397,4 +242,49 @@ def draw_results(
                            f'({type(e).__name__}: {e})')
             continue
         written[key] = path
+    return written, failed
+
+
+def log_report(level: int, line: str) -> None:
+    """Say ``line`` through MMEngine's current logger at ``level``."""
+    print_log(line, logger='current', level=level)
+
+
+def draw_and_report(results: Mapping[InputKey, Mapping],
+                    classes: Mapping[str, Any],
+                    show_dir: str,
+                    topk: int = 3,
+                    kind: str = 'video',
+                    frames: Optional[FrameFolders] = None,
+                    sources: Optional[Mapping[InputKey, Any]] = None,
+                    report: Callable[[int, str], None] = log_report,
+                    count_all: bool = True
+                    ) -> Tuple[Dict[InputKey, str], Dict[InputKey, str]]:
+    """:func:`draw_results`, then say what became of the drawings.
+
+    ``report(logging.WARNING, message)`` is called for each answered input
+    that could not be drawn, then ``report(logging.INFO, line)`` with
+    ``'Drawings of N of M inputs written to DIR'`` (M: all the results),
+    or ``'Drawings of N inputs written to DIR'`` without ``count_all``.
+
+    Args:
+        results, classes, show_dir, topk, kind, frames, sources: As for
+            :func:`draw_results`.
+        report (Callable): Says a line at a logging level. Defaults to
+            :func:`log_report` (MMEngine's current logger).
+        count_all (bool): Say how many results there were. Defaults to
+            True.
+
+    Returns:
+        tuple[dict, dict]: As :func:`draw_results` returns them.
+    """
+    written, failed = draw_results(results, classes, show_dir, topk, kind,
+                                   frames, sources)
+    for message in failed.values():
+        report(logging.WARNING, message)
+    total = len(results) if count_all else len(written)
+    of_all = f'{len(written)} of ' if count_all else ''
+    report(
+        logging.INFO, f'Drawings of {of_all}{total} '
+        f'{"input" if total == 1 else "inputs"} written to {show_dir}')
     return written, failed

@@ -9,7 +9,8 @@ import os.path as osp
 
 import cv2
 import pytest
-from drawn_frames import assert_drawn, gray_frames, read_video
+from drawn_frames import (assert_drawn, damaged_when_classified, gray_frames,
+                          read_video)
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
                      save_as_built_checkpoint, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
@@ -76,6 +77,33 @@ def test_the_text_names_the_classes_as_the_results_do(video_model, videos,
     ]
 
 
+def test_a_video_damaged_after_its_classification_is_reported_not_drawn(
+        video_model, tmp_path, log_records):
+    """A video that was classified whole but no longer decodes when it is
+    drawn (cut short in between) is not drawn and is logged as a warning
+    naming it; the other input is drawn and the results are the
+    classification's. Before, decord's DECORDError escaped the drawing:
+    the call raised, losing the results and the drawings after it."""
+    damaged = write_video(
+        str(tmp_path / 'in' / 'damaged.mp4'), gray_frames(12))
+    good = write_video(str(tmp_path / 'in' / 'good.mp4'), gray_frames(12))
+    show = tmp_path / 'vis'
+    with damaged_when_classified(damaged) as cut:
+        results = video_model([damaged, good], show_dir=str(show))
+    assert cut, 'the model never ran'
+    assert results[damaged]['tiny']['class'] in ('left', 'right')
+    assert sorted(os.listdir(show)) == ['good.mp4']  # no partial file
+    assert_drawn(read_video(str(show / 'good.mp4'))[0], read_video(good)[0])
+    messages = [(r.levelname, r.getMessage()) for r in log_records]
+    warnings = [m for level, m in messages if 'drawn' in m]
+    assert len(warnings) == 1 and ('WARNING', warnings[0]) in messages
+    assert warnings[0].startswith(
+        f'{damaged}: cannot be drawn to {show / "damaged.mp4"} '
+        '(RuntimeError: the video cannot be opened (DECORDError: ')
+    assert ('INFO', f'Drawings of 1 of 2 inputs written to {show}') \
+        in messages
+
+
 def test_arrays_are_drawn_by_index(video_model, tmp_path, clean_loggers):
     frames = gray_frames(6)
     video_model([frames], show_dir=str(tmp_path))
@@ -122,7 +150,7 @@ def test_an_image_is_drawn_as_a_png_of_its_size(tmp_path, tiny_image_data,
 def test_drawings_are_named_so_that_no_two_inputs_share_one(tmp_path):
     """One stem in one folder (clip.avi, clip.webm) keeps the whole names;
     one name in two folders keeps the folders."""
-    from mmadaptformer.apis.visualize import show_paths
+    from mmadaptformer.apis.show_dir import show_paths
     keys = ['in/d/clip.avi', 'in/d/clip.webm', 'in/d/x.png', 'in/e/x.png', 3]
     paths = show_paths(keys, 'vis', 'image')
     assert paths == {

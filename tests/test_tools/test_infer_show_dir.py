@@ -10,7 +10,8 @@ import os.path as osp
 import numpy as np
 import pytest
 from adapter_tasks import random_task_checkpoints
-from drawn_frames import assert_drawn, gray_frames, read_video
+from drawn_frames import (assert_drawn, damaged_when_classified, gray_frames,
+                          read_video)
 from helpers import (TINY_ADAPTFORMER_RAWFRAMES_CONFIG,
                      TINY_ADAPTFORMER_VIDEO_CONFIG)
 
@@ -65,6 +66,37 @@ def test_inputs_are_drawn_and_the_results_are_unchanged(
         assert drawn.shape == original.shape
         for frame, source in zip(drawn, original):
             assert_drawn(frame, source)
+
+
+def test_a_video_damaged_after_its_classification_fails_the_run(
+        infer, stock_video_model, tmp_path, capsys, clean_loggers):
+    """A video classified whole that no longer opens when it is drawn (cut
+    short in between) is said on stderr as not drawn, the other input is
+    drawn, the results keep its answer, and the exit status is 1. Before,
+    decord's DECORDError escaped the drawing: a traceback, and no
+    results file."""
+    damaged = write_video(
+        str(tmp_path / 'in' / 'damaged.mp4'), gray_frames(12))
+    good = write_video(str(tmp_path / 'in' / 'good.mp4'), gray_frames(12))
+    show, out = tmp_path / 'vis', tmp_path / 'r.json'
+    with damaged_when_classified(damaged) as cut:
+        status = infer([
+            stock_video_model['config'], stock_video_model['checkpoint'],
+            damaged, good, '--out',
+            str(out), '--show-dir',
+            str(show)
+        ])
+    assert cut, 'the model never ran'
+    err = capsys.readouterr().err
+    assert status == 1
+    assert f'ERROR {damaged}: cannot be drawn to {show / "damaged.mp4"} ' \
+        '(RuntimeError: the video cannot be opened (DECORDError: ' in err
+    assert f'Drawings of 1 input written to {show}' in err
+    assert _files(show) == ['good.mp4']  # and no partial file
+    assert_drawn(read_video(str(show / 'good.mp4'))[0], read_video(good)[0])
+    results = json.loads(out.read_text())
+    assert set(results) == {damaged, good}
+    assert 'error' not in results[damaged]['tiny']
 
 
 def _refusal(infer, argv, capsys) -> str:

@@ -1,0 +1,76 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Read a checkpoint and load it into a model as
+:func:`mmengine.runner.load_checkpoint` does, in two steps, so that
+:func:`~mmadaptformer.apis.inference.init_model` checks what was read
+before anything loads."""
+import os
+import os.path as osp
+import re
+from collections import OrderedDict
+from typing import Union
+
+from mmengine.runner import CheckpointLoader, load_state_dict
+from torch import nn
+
+from mmadaptformer.utils.adapter_only_fit import loading
+from mmadaptformer.utils.local_files import is_local
+from .pretrained_load import load_host_pretrained
+
+__all__ = ['read_checkpoint', 'load_read_checkpoint']
+
+
+def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
+    """Read a checkpoint as
+    :func:`~mmadaptformer.apis.inference.init_model` does, without a model.
+
+    Args:
+        checkpoint (str | os.PathLike): The file or address (``http(s)://``
+            and MMEngine's other schemes, which all load with
+            ``weights_only``).
+
+    Returns:
+        dict: The checkpoint, to give
+        :func:`~mmadaptformer.apis.inference.init_model` as ``loaded``.
+    """
+    checkpoint = os.fspath(checkpoint)
+    if is_local(checkpoint) and not osp.isfile(checkpoint):
+        raise FileNotFoundError(
+            f'Checkpoint file {checkpoint} does not exist.')
+    ckpt = CheckpointLoader.load_checkpoint(
+        checkpoint, map_location='cpu', logger='silent')
+    if not isinstance(ckpt, dict):
+        raise RuntimeError(f'No state_dict found in checkpoint file '
+                           f'{checkpoint}')
+    return ckpt
+
+
+def load_read_checkpoint(model: nn.Module,
+                         ckpt: dict,
+                         source: str = 'the checkpoint') -> None:
+    """Load a checkpoint :func:`read_checkpoint` read into a model.
+
+    As :func:`mmengine.runner.load_checkpoint` loads the one it reads: the
+    ``state_dict`` (or the whole dict) without a ``module.`` prefix, not
+    strict, MMEngine's report silenced. ``ckpt`` itself is not changed.
+    The pretrained file of a frozen backbone that the checkpoint leaves out
+    is read first (:func:`~.pretrained_load.load_host_pretrained`): the
+    load would read it inside, where a damaged file would read as a
+    damaged checkpoint.
+
+    Args:
+        model (nn.Module): The model.
+        ckpt (dict): The checkpoint.
+        source (str): The checkpoint file, for errors. Defaults to
+            ``'the checkpoint'``.
+
+    Raises:
+        PretrainedLoadError: If that pretrained file cannot be loaded.
+    """
+    state = ckpt['state_dict'] if 'state_dict' in ckpt else ckpt
+    metadata = getattr(state, '_metadata', OrderedDict())
+    state = OrderedDict(
+        (re.sub(r'^module\.', '', k), v) for k, v in state.items())
+    state._metadata = metadata
+    load_host_pretrained(model, ckpt, state, source)
+    with loading(ckpt):
+        load_state_dict(model, state, strict=False, logger='silent')

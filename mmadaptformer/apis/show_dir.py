@@ -1,0 +1,216 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Where ``show_dir`` / ``--show-dir`` drawings go, and whether they may.
+
+Both ``ModelInferencer(...)(inputs, show_dir=DIR)`` and ``tools/infer.py
+--show-dir DIR`` check the folder before anything is classified, with one
+core (:func:`show_dir_paths`): the Inferencer raises what it finds, the
+command line refuses it with exit status 2. The drawing itself is
+:mod:`~mmadaptformer.apis.visualize`'s.
+"""
+import os
+import os.path as osp
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
+
+from mmadaptformer.utils.local_files import path_inside, same_file
+from .array_inputs import InputKey, input_name
+from .infer_files import IMAGE_EXTENSIONS
+
+__all__ = [
+    'VIDEO_SUFFIX', 'IMAGE_SUFFIX', 'show_paths', 'show_dir_problem',
+    'show_dir_paths', 'check_show_dir'
+]
+
+#: What a drawn video and a drawn image are saved as.
+VIDEO_SUFFIX = '.mp4'
+IMAGE_SUFFIX = '.png'
+
+
+def _is_video(key: InputKey, kind: str) -> bool:
+    """Whether an input is drawn as a video: an array of a video model,
+    a clip's folder of frames, any file but an image."""
+    if isinstance(key, int):
+        return kind == 'video'
+    return osp.isdir(key) or not key.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def show_paths(keys: Iterable[InputKey], show_dir: str,
+               kind: str) -> Dict[InputKey, str]:
+    """Where each input's drawing goes.
+
+    A file (or a clip's folder of frames) keeps its path relative to the
+    folder all the inputs are in, so that ``a/clip.mp4`` and
+    ``b/clip.mp4`` do not write one file; its extension becomes
+    :data:`VIDEO_SUFFIX` (videos, folders of frames) or
+    :data:`IMAGE_SUFFIX` (images). Where two inputs of one folder would
+    still get one name (``clip.avi``, ``clip.webm``), each keeps its whole
+    name (``clip.avi.mp4``, ``clip.webm.mp4``). An array is
+    ``inputs_INDEX`` in ``show_dir``.
+
+    Args:
+        keys (Iterable[str | int]): The inputs, as the results key them.
+        show_dir (str): The folder.
+        kind (str): ``'video'`` or ``'image'``: what the model classifies
+            (how an array is saved).
+
+    Returns:
+        dict: ``{key: path}``.
+
+    Raises:
+        ValueError: If two inputs would still be written to one file.
+    """
+    keys = list(keys)
+    files = [k for k in keys if isinstance(k, str)]
+    root = osp.commonpath([osp.dirname(osp.abspath(k))
+                           for k in files]) if files else ''
+    stems, names = {}, {}
+    for key in keys:
+        suffix = VIDEO_SUFFIX if _is_video(key, kind) else IMAGE_SUFFIX
+        if isinstance(key, int):
+            folder, name = '', f'inputs_{key}'
+        else:
+            path = osp.abspath(key)
+            folder = osp.relpath(osp.dirname(path), root)
+            name = osp.basename(path)
+        stem = name if osp.isdir(str(key)) else osp.splitext(name)[0]
+        stems[key] = osp.normpath(osp.join(show_dir, folder, stem + suffix))
+        names[key] = osp.normpath(osp.join(show_dir, folder, name + suffix))
+    paths, taken = {}, {}
+    for key, path in stems.items():
+        taken.setdefault(path.lower(), []).append(key)
+    for key in keys:
+        shared = len(taken[stems[key].lower()]) > 1
+        paths[key] = names[key] if shared else stems[key]
+    seen = {}
+    for key, path in paths.items():
+        if path.lower() in seen:
+            raise ValueError(
+                f'{input_name(seen[path.lower()])} and {input_name(key)} '
+                f'would both be drawn to {path}; rename one of them.')
+        seen[path.lower()] = key
+    return paths
+
+
+def show_dir_problem(show_dir: str,
+                     paths: Mapping[InputKey, str],
+                     folders: Iterable[str],
+                     reads: Iterable[Tuple[Optional[str], str]],
+                     what: str = '--show-dir') -> Optional[str]:
+    """``'WHAT DIR: ...'`` if the drawings cannot be written there,
+    else None.
+
+    Refused: a ``show_dir`` that is a file, or is under one; a drawing that
+    would be written over a file that is read (an input, a config...); and
+    a drawing inside a folder given as an input, where running the same
+    command again would classify the drawings too.
+
+    Args:
+        show_dir (str): The folder.
+        paths (dict): ``{key: drawing path}``, see :func:`show_paths`.
+        folders (Iterable[str]): The folders given as inputs.
+        reads (Iterable[tuple]): ``(path, what)`` of the files read; a
+            path that is None is skipped.
+        what (str): How the folder is named. Defaults to ``'--show-dir'``.
+    """
+    if osp.exists(show_dir) and not osp.isdir(show_dir):
+        return (f'{what} {show_dir}: it is a file; give the folder the '
+                'drawings go to.')
+    above = osp.abspath(show_dir)
+    while not osp.exists(above):
+        above = osp.dirname(above)
+    if not osp.isdir(above):
+        return f'{what} {show_dir}: {above} is a file, not a folder.'
+    reads = [(path, role) for path, role in reads if path is not None]
+    folders = list(folders)
+    for key, out in paths.items():
+        for path, role in reads:
+            if osp.exists(path) and same_file(out, path):
+                return (f'{what} {show_dir}: the drawing of '
+                        f'{input_name(key)} would be written over the {role} '
+                        f'{path}; give another folder.')
+        for folder in folders:
+            if path_inside(out, folder):
+                return (f'{what} {show_dir}: the drawing of '
+                        f'{input_name(key)} ({out}) would be written inside '
+                        f'the input folder {folder}, where running the same '
+                        'command again would classify it too; give a folder '
+                        'outside it.')
+    return None
+
+
+def show_dir_paths(show_dir: str,
+                   keys: Iterable[InputKey],
+                   kind: str,
+                   given: Iterable[Any] = (),
+                   reads: Iterable[Tuple[Optional[str], str]] = (),
+                   what: str = '--show-dir') -> Dict[InputKey, str]:
+    """The drawing paths of the inputs ``keys`` (see :func:`show_paths`),
+    once :func:`show_dir_problem` finds nothing; the one check of
+    :func:`check_show_dir` and of ``tools/infer.py --show-dir``.
+
+    Args:
+        show_dir (str): The folder.
+        keys (Iterable[str | int]): The inputs, as the results key them;
+            each file among them is read, so no drawing may replace it.
+        kind (str): ``'video'`` or ``'image'``, see :func:`show_paths`.
+        given (Iterable): The inputs as given; the folders among them are
+            where no drawing may land. Defaults to ``()``.
+        reads (Iterable[tuple]): ``(path, what)`` of the other files read
+            (a config, a checkpoint...), see :func:`show_dir_problem`.
+            Defaults to ``()``.
+        what (str): How the folder is named in messages. Defaults to
+            ``'--show-dir'``.
+
+    Raises:
+        ValueError: ``'WHAT DIR: why'`` if the drawings cannot be written
+            there.
+    """
+    keys = list(keys)
+    try:
+        paths = show_paths(keys, show_dir, kind)
+    except ValueError as e:
+        raise ValueError(f'{what} {show_dir}: {e}') from None
+    folders = [
+        os.fspath(p) for p in given
+        if isinstance(p, (str, os.PathLike)) and osp.isdir(p)
+    ]
+    reads = list(reads) + [(k, 'input') for k in keys if isinstance(k, str)]
+    problem = show_dir_problem(show_dir, paths, folders, reads, what)
+    if problem:
+        raise ValueError(problem)
+    return paths
+
+
+def check_show_dir(show_dir: str,
+                   items: Sequence[Tuple[InputKey, Any]],
+                   inputs: Any,
+                   kind: str,
+                   topk: int = 3) -> Dict[InputKey, str]:
+    """The drawing paths of an Inferencer call's inputs: its arguments
+    checked, then :func:`show_dir_paths`.
+
+    Args:
+        show_dir (str): The folder.
+        items (Sequence[tuple]): ``(key, path or array)`` of the call.
+        inputs: What the call was given (its folders are checked).
+        kind (str): ``'video'`` or ``'image'``.
+        topk (int): Classes drawn per task. Defaults to 3.
+
+    Raises:
+        ValueError: If ``show_dir`` cannot be used, naming why, or
+            ``topk`` is not an int >= 1.
+        TypeError: If ``show_dir`` is not a path.
+    """
+    if isinstance(topk, bool) or not isinstance(topk, int) or topk < 1:
+        raise ValueError(f'show_topk: expected an int >= 1, got {topk!r}.')
+    if not isinstance(show_dir, (str, os.PathLike)):
+        raise TypeError(f'show_dir: expected a folder path, got '
+                        f'{type(show_dir).__name__} {show_dir!r:.80}.')
+    given = [inputs] if isinstance(
+        inputs,
+        (str, os.PathLike)) else (inputs if isinstance(inputs,
+                                                       (list, tuple)) else [])
+    return show_dir_paths(
+        os.fspath(show_dir), [key for key, _ in items],
+        kind,
+        given,
+        what='show_dir')
