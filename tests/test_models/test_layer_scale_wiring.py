@@ -174,8 +174,9 @@ def test_a_declared_block_with_a_layer_scale_needs_its_branch():
         "'drop_path' (drop_prob=0.5), layer scale 'ls1', layer scale 'ls2', "
         'which its forward may apply to that output, scaling or dropping '
         'the adapter with it; AdaptFormer adds s * AdaptMLP(x) beside the '
-        'whole feed-forward branch. Declare the module whose output is '
-        'that branch right before the residual add, e.g. block_types=['
+        'whole feed-forward branch. Declare in model.backbone.block_types '
+        'the module whose output is that branch right before the residual '
+        'add, e.g. block_types=['
         "dict(type='Meta3D', norm='norm2', ffn='mlp', branch='drop_path')], "
         "or branch='mlp' if the block adds the output of 'mlp' unchanged.")
     assert not adapter_modules(block)

@@ -68,9 +68,13 @@ def branch_scalers(block: nn.Module, norm: nn.Module, ffn: nn.Module,
     return found
 
 
-def check_undeclared_branch(block: nn.Module, spec: dict, label: str,
-                            norm: nn.Module, ffn: nn.Module,
-                            dims: int) -> None:
+def check_undeclared_branch(block: nn.Module,
+                            spec: dict,
+                            label: str,
+                            norm: nn.Module,
+                            ffn: nn.Module,
+                            dims: int,
+                            key: str = 'model.backbone.block_types') -> None:
     """Refuse to add the adapter to the output of ``ffn`` where ``block``
     may scale or drop that output (:func:`branch_scalers`).
 
@@ -82,6 +86,8 @@ def check_undeclared_branch(block: nn.Module, spec: dict, label: str,
         norm (nn.Module): Its norm before the feed-forward network.
         ffn (nn.Module): Its feed-forward network.
         dims (int): Its width.
+        key (str): The config key of the declarations, for the message.
+            Defaults to ``'model.backbone.block_types'``.
 
     Raises:
         ConfigError: Naming the block, what may scale or drop the adapter
@@ -102,9 +108,10 @@ def check_undeclared_branch(block: nn.Module, spec: dict, label: str,
         f"would join the output of {spec['ffn']!r}, but the block holds "
         f'{", ".join(found)}, which its forward may apply to that output, '
         'scaling or dropping the adapter with it; AdaptFormer adds '
-        's * AdaptMLP(x) beside the whole feed-forward branch. Declare the '
-        'module whose output is that branch right before the residual '
-        f"add, e.g. block_types=[dict(type='{cls}', norm={spec['norm']!r}, "
+        's * AdaptMLP(x) beside the whole feed-forward branch. Declare in '
+        f'{key} the module whose output is that branch right before the '
+        f"residual add, e.g. block_types=[dict(type='{cls}', "
+        f"norm={spec['norm']!r}, "
         f"ffn={spec['ffn']!r}, branch={branch!r})], or branch="
         f"{spec['ffn']!r} if the block adds the output of {spec['ffn']!r} "
         'unchanged.')

@@ -307,7 +307,8 @@ def inject_adapters(model: nn.Module,
         else:
             branch, branch_path = default_branch(ffn, spec['ffn'])
             if branch is ffn:
-                check_undeclared_branch(block, spec, label, norm, ffn, dims)
+                check_undeclared_branch(block, spec, label, norm, ffn, dims,
+                                        f'{config_key}.block_types')
         plans.append((block, norm, branch, spec['norm'], branch_path, dims))
     reversible = find_reversible_inputs(model)
     # Building every adapter first also checks scale, dropout and norm.
