@@ -19,7 +19,8 @@ ignored without a word:
 
 The keys are read from the installed recognizer's source, parsed
 (:func:`~.source_reads.instance_key_reads`: ``self.test_cfg.get('KEY')``,
-``self.test_cfg['KEY']``, ``'KEY' in self.test_cfg``), so they follow
+``.pop('KEY')``, ``.setdefault('KEY', v)``, ``self.test_cfg['KEY']``,
+``'KEY' in self.test_cfg``), so they follow
 mmaction2. A recognizer with a class of its own in its MRO (a user's
 subclass, which may read more), or one that uses ``test_cfg`` otherwise
 (passes it on whole, aliases it, iterates it), is not checked.

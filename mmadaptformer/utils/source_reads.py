@@ -7,9 +7,11 @@ written: a call split over lines or interrupted by a comment, implicitly
 joined strings (``'fcn' '_test'``), ``getattr(self, 'test_cfg')``, and not
 the words of a comment or a docstring that mention ``self.test_cfg``.
 
-A key is read with ``self.X.get('KEY', ...)``, ``self.X['KEY']`` or
-``'KEY' in self.X``; a test ``self.X is None`` (or ``is not None``) and the
-assignment ``self.X = X`` read none. Any other use (``self.X`` passed on
+A key is read with ``self.X.get('KEY', ...)``, ``self.X.pop('KEY', ...)``,
+``self.X.setdefault('KEY', ...)`` (the default also as ``default=``, as a
+``ConfigDict`` takes it), ``self.X['KEY']`` or ``'KEY' in self.X``; a
+test ``self.X is None`` (or ``is not None``) and the assignment
+``self.X = X`` read none. Any other use (``self.X`` passed on
 whole, aliased, iterated, a key that is not a string constant, a second
 target in ``a = self.X = X``) may read any key, and then the keys cannot be
 known.
@@ -21,6 +23,10 @@ __all__ = ['instance_key_reads']
 
 #: A use that reads no key: ``self.X is None``, ``self.X = X``.
 _NO_KEY = ''
+
+#: The methods that read the key they are called with: ``get``, and
+#: ``pop`` and ``setdefault``, which also remove or set it.
+_KEY_METHODS = ('get', 'pop', 'setdefault')
 
 #: Each node's parent node.
 _Parents = Dict[ast.AST, ast.AST]
@@ -52,6 +58,24 @@ def _is_none(node: ast.AST) -> bool:
     return isinstance(node, ast.Constant) and node.value is None
 
 
+def _called_key(call: ast.Call) -> Optional[str]:
+    """The key of ``X.get/pop/setdefault(KEY[, DEFAULT])``, the key and
+    default also as the keywords ``key=`` and ``default=`` that a
+    ``ConfigDict`` takes; None for any other call (a key that is not a
+    string constant, ``*args``, ``**kwargs``, too many arguments)."""
+    names = ('key', 'default')
+    if len(call.args) > len(names) or \
+            any(isinstance(arg, ast.Starred) for arg in call.args):
+        return None
+    bound = dict(zip(names, call.args))
+    for keyword in call.keywords:
+        if keyword.arg not in names or keyword.arg in bound:
+            return None
+        bound[keyword.arg] = keyword.value
+    key = bound.get('key')
+    return key.value if key is not None and _is_str(key) else None
+
+
 def _read_key(use: ast.AST, attr: str, parents: _Parents) -> Optional[str]:
     """The key a use of the attribute reads, :data:`_NO_KEY` for a use that
     reads none, or None for a use that may read any."""
@@ -67,12 +91,10 @@ def _read_key(use: ast.AST, attr: str, parents: _Parents) -> Optional[str]:
         return None
     if not isinstance(ctx, ast.Load):
         return None
-    if isinstance(parent, ast.Attribute) and parent.attr == 'get':
+    if isinstance(parent, ast.Attribute) and parent.attr in _KEY_METHODS:
         call = parents.get(parent)
-        if isinstance(call, ast.Call) and call.func is parent and \
-                not call.keywords and 1 <= len(call.args) <= 2 and \
-                _is_str(call.args[0]):
-            return call.args[0].value
+        if isinstance(call, ast.Call) and call.func is parent:
+            return _called_key(call)
         return None
     if isinstance(parent, ast.Subscript) and isinstance(
             parent.ctx, ast.Load) and _is_str(parent.slice):

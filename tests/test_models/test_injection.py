@@ -403,7 +403,8 @@ def test_a_declared_channels_first_block_is_refused_by_name(placement):
     """PoolFormer's blocks run on (B, C, H, W) maps: a ``block_types``
     declaration of them gave the adapter a map whose last dim is the width,
     which failed with a bare ``mat1 and mat2 shapes cannot be multiplied``;
-    now the error names the block, the shape and why."""
+    now the error names the block, the shape and why. (Its branch is
+    declared: without it, its layer scale is refused first.)"""
     from mmengine.registry import MODELS
     model = MODELS.build(
         dict(
@@ -415,10 +416,16 @@ def test_a_declared_channels_first_block_is_refused_by_name(placement):
                 layer_scale_init_value=1e-5)))
     inject_adapters(
         model,
-        block_types=[dict(type='PoolFormerBlock', norm='norm2', ffn='mlp')],
+        block_types=[
+            dict(
+                type='PoolFormerBlock',
+                norm='norm2',
+                ffn='mlp',
+                branch='drop_path')
+        ],
         placement=placement)
-    where = ('PoolFormerBlock.norm2 input'
-             if placement == 'parallel' else 'PoolFormerBlock.mlp output')
+    where = ('PoolFormerBlock.norm2 input' if placement == 'parallel' else
+             'PoolFormerBlock.drop_path output')
     with pytest.raises(RuntimeError) as info:
         model(torch.randn(1, 3, 32, 32))
     assert str(info.value).startswith(

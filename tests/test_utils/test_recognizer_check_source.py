@@ -76,6 +76,26 @@ class InTest(Recognizer3D):
         return 1
 
 
+class Popped(Recognizer3D):
+
+    def views(self):
+        return self.test_cfg.pop('views_per_batch', 1)
+
+
+class SetDefault(Recognizer3D):
+
+    def views(self):
+        return self.test_cfg.setdefault('views_per_batch', 1)
+
+
+class DefaultByKeyword(Recognizer3D):
+
+    def views(self):
+        # ConfigDict's get, pop and setdefault take ``default=``.
+        return self.test_cfg.get('views_per_batch', default=1) + \
+            self.test_cfg.pop(key='chunks', default=0)
+
+
 def nested_recognizer():
 
     class Nested(Recognizer3D):
@@ -134,6 +154,24 @@ class KeyWritten(Recognizer3D):
 
     def views(self):
         self.test_cfg['views_per_batch'] = 1
+
+
+class PopVariableKey(Recognizer3D):
+
+    def views(self, key='views_per_batch'):
+        return self.test_cfg.pop(key, 1)
+
+
+class PopStarred(Recognizer3D):
+
+    def views(self, *args):
+        return self.test_cfg.setdefault(*args)
+
+
+class GetOtherKeyword(Recognizer3D):
+
+    def views(self):
+        return self.test_cfg.get('views_per_batch', fallback=1)
 '''
 
 #: What Recognizer3D (below each of them) reads.
@@ -169,6 +207,9 @@ def forms(tmp_path_factory):
     ('SpacedAttribute', ('views_per_batch', ) + STOCK),
     ('InTest', ('views_per_batch', ) + STOCK),
     ('Nested', ('views_per_batch', ) + STOCK),
+    ('Popped', ('views_per_batch', ) + STOCK),
+    ('SetDefault', ('views_per_batch', ) + STOCK),
+    ('DefaultByKeyword', ('views_per_batch', 'chunks') + STOCK),
 ])
 def test_the_keys_are_read_however_the_source_writes_them(forms, name, keys):
     """Before, a call interrupted by a comment, a docstring naming
@@ -176,7 +217,9 @@ def test_the_keys_are_read_however_the_source_writes_them(forms, name, keys):
     unreadable; implicitly joined strings gave the key ``views_per``; a
     comment's ``self.test_cfg.get('average_clips')`` was a key read; and
     ``getattr(self, 'test_cfg')`` or ``self\\n.test_cfg`` hid a read key,
-    so the check refused a key the recognizer reads."""
+    so the check refused a key the recognizer reads. ``.pop('KEY')``,
+    ``.setdefault('KEY', v)`` and ``.get('KEY', default=v)`` made the
+    recognizer unreadable, so it went unchecked."""
     expected = {'train_cfg': (), 'test_cfg': keys}
     if name == 'InTest':
         expected['train_cfg'] = ('mix', )
@@ -188,9 +231,12 @@ def test_a_use_that_may_read_any_key_is_not_checked(forms):
     that is not a constant, or written: the keys cannot be known. Before,
     ``getattr(self, 'test_cfg')`` passed on whole went unseen, and
     ``cfg = self.test_cfg = test_cfg`` passed for BaseRecognizer's
-    assignment, so the keys read through them were refused."""
+    assignment, so the keys read through them were refused. A guard of kept
+    behaviour for ``pop``/``setdefault`` with a variable or starred key and
+    ``get`` with a keyword other than ``default``."""
     for name in ('GetattrWhole', 'ChainedAlias', 'Alias', 'Iterated',
-                 'PassedWhole', 'VariableKey', 'KeyWritten'):
+                 'PassedWhole', 'VariableKey', 'KeyWritten', 'PopVariableKey',
+                 'PopStarred', 'GetOtherKeyword'):
         assert recognizer_cfg_keys(getattr(forms, name)) is None, name
 
 
@@ -198,7 +244,8 @@ def test_a_use_that_may_read_any_key_is_not_checked(forms):
 def registered_forms(forms):
     """The recognizers above in mmaction2's registry, for a config."""
     from mmaction.registry import MODELS
-    names = ('SpacedAttribute', 'InTest', 'GetattrWhole')
+    names = ('SpacedAttribute', 'InTest', 'GetattrWhole', 'Popped',
+             'SetDefault')
     for name in names:
         MODELS.register_module(
             name=f'Forms{name}', module=getattr(forms, name), force=True)
@@ -233,6 +280,20 @@ def test_the_config_check_follows_the_parsed_keys(registered_forms):
     # Unreadable: anything goes.
     check_recognizer_cfg(
         _cfg('FormsGetattrWhole', test_cfg=dict(views_per_bach=2)), 'c.py')
+
+
+@pytest.mark.parametrize('type_', ['FormsPopped', 'FormsSetDefault'])
+def test_keys_read_by_pop_and_setdefault_are_checked(registered_forms, type_):
+    """Before, ``self.test_cfg.pop('KEY')`` and ``.setdefault('KEY', v)``
+    left the recognizer unchecked, so a misspelled key passed without a
+    word; now the key they read passes and a misspelling is named."""
+    check_recognizer_cfg(_cfg(type_, test_cfg=dict(views_per_batch=2)), 'c.py')
+    with pytest.raises(ConfigError) as e:
+        check_recognizer_cfg(
+            _cfg(type_, test_cfg=dict(views_per_bach=2)), 'c.py')
+    assert str(e.value).startswith(
+        f'c.py: model.test_cfg.views_per_bach: {type_[5:]} does not '
+        "read test_cfg.views_per_bach (did you mean 'views_per_batch'?)")
 
 
 #: The keys of every recognizer registered in mmaction2 1.2.0's MODELS.

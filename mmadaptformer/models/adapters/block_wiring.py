@@ -20,7 +20,9 @@ The known types are :data:`KNOWN_BLOCK_TYPES`; a config declares others in
 * A declared type without ``branch``: as the first case if its ``ffn`` is
   FFN-like, else the ``ffn`` output itself. The latter is exact only if the
   block adds the ``ffn`` output to the residual unchanged (no drop path or
-  layer scale in training); declare ``branch`` otherwise.
+  layer scale in training); declare ``branch`` otherwise. A block that
+  holds a layer scale or a drop path is refused until it declares
+  ``branch`` (:mod:`.branch_scaling`).
 
 A known type may add ``ffn_type`` (the type ``ffn`` must have for the
 module to be a block, when the type also wraps other sub-layers: LeViT's

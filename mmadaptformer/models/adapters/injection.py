@@ -48,6 +48,7 @@ from .block_wiring import (block_type_example, changes_width,
                            check_block_types, default_branch, embed_dims,
                            ffn_out_dims, find_blocks, get_module,
                            inline_drop_prob, unmatched_block_types)
+from .branch_scaling import check_undeclared_branch
 from .input_sized_state import hook_input_sized_state, unhook_input_sized_state
 from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
                                unhook_reversible_inputs)
@@ -305,6 +306,9 @@ def inject_adapters(model: nn.Module,
             branch = get_module(block, branch_path, 'branch')
         else:
             branch, branch_path = default_branch(ffn, spec['ffn'])
+            if branch is ffn:
+                check_undeclared_branch(block, spec, label, norm, ffn, dims,
+                                        f'{config_key}.block_types')
         plans.append((block, norm, branch, spec['norm'], branch_path, dims))
     reversible = find_reversible_inputs(model)
     # Building every adapter first also checks scale, dropout and norm.
