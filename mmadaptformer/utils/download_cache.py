@@ -23,16 +23,19 @@ take any file of that name as the address's. This cache keeps that layout
   is downloaded again. A published file with a hash is not asked, and a
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
-* a record that is not text, or is a folder (:mod:`.download_records`),
-  is refused with :class:`.CheckpointLoadError`, not taken as missing:
-  nothing then shows which address its file is; nothing is deleted.
+* a record that is not text, is a folder or cannot be read
+  (:mod:`.download_records`), is refused with :class:`.CheckpointLoadError`,
+  not taken as missing: nothing then shows which address its file is;
+  nothing is deleted.
 
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
 
 A download goes to a temporary file in the cache folder and takes its name
-only once it has loaded safely; a refused download is deleted, and a
-refused file already in the cache is renamed to ``<name>.refused``.
+only once it has loaded safely; a refused download is deleted, as are a
+download's scratch files where it cannot be put in place (a folder of its
+name, no permission), and a refused file already in the cache is renamed
+to ``<name>.refused``.
 """
 import hashlib
 import logging
@@ -40,7 +43,7 @@ import os
 import os.path as osp
 import re
 import tempfile
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.error import HTTPError
 from urllib.parse import urlparse
 
@@ -194,7 +197,18 @@ def _check_unrecorded(url: str, cached: str) -> None:
     if promised_hash(url) is not None:
         # Its content is what the name promises: record it, so that the
         # next load does not hash it again.
-        write_record(cached + '.record', url, cached)
+        try:
+            write_record(cached + '.record', url, cached)
+        except OSError as e:
+            # The file is vouched for all the same; unrecorded, the next
+            # load only hashes it again.
+            print_log(
+                f'Using {cached} for {url} (its SHA-256 matches the hash in '
+                'its name), but its record could not be written '
+                f'({e.strerror or e}; {type(e).__name__}): each load hashes '
+                f'it again until {cached}{URL_SUFFIX} can be written.',
+                logger='current',
+                level=logging.WARNING)
         return
     print_log(
         f'Using {cached} for {url}: it was found in the download cache '
@@ -304,15 +318,38 @@ def _download_into(url: str, cached: str, map_location: Any,
     try:
         checkpoint, validators = _download(url, partial, cached, map_location,
                                            progress)
+        # The record first: a record without its file is downloaded again,
+        # a file without its record would be taken unchecked.
+        _keep(url, cached + URL_SUFFIX,
+              lambda: write_record(partial, url, cached, validators))
+        _keep(url, cached, lambda: os.replace(partial, cached))
     except BaseException:
-        # A refused or broken download is not kept: nothing under the
-        # cache's name, so a later plain torch.load cannot pick it up.
-        if osp.exists(partial):
-            os.remove(partial)
+        # A refused, broken or unkept download leaves nothing but what was
+        # there: nothing under the cache's name that a later plain
+        # torch.load could pick up, and no scratch files.
+        for scratch in (partial, partial + URL_SUFFIX):
+            if osp.lexists(scratch):
+                os.remove(scratch)
         raise
-    write_record(partial, url, cached, validators)
-    os.replace(partial, cached)
     return checkpoint
+
+
+def _keep(url: str, target: str, step: Callable[[], None]) -> None:
+    """Run ``step``, which puts ``url``'s checked download or its record
+    in place as ``target``; an OS error names ``target`` and what to do."""
+    try:
+        step()
+    except OSError as e:
+        if osp.isdir(target):
+            fix = f'move the folder {target} away'
+        else:
+            fix = (f'make {target} and its folder {osp.dirname(target)} '
+                   'writable')
+        raise CheckpointLoadError(
+            f'The download of {url} loaded safely but could not be kept in '
+            f'the cache: {target} could not be written '
+            f'({e.strerror or e}; {type(e).__name__}). Its scratch files '
+            f'were deleted; {fix} and load {url} again.') from None
 
 
 def fetch_verified(url: str,
@@ -333,8 +370,10 @@ def fetch_verified(url: str,
     Raises:
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
-            in the cache), if a file found in the cache is refused, or
-            if its record is not text or is a folder.
+            in the cache), if a file found in the cache is refused, if
+            its record is not text, is a folder or cannot be read, or if
+            the download cannot be put in place (its scratch files are
+            then deleted).
     """
     if osp.isfile(cached):
         return _load_cached(url, cached, map_location, progress)

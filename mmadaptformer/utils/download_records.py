@@ -3,11 +3,12 @@
 download (:mod:`.download_cache`): the address on the first line, then the
 server's validators as ``Name: value`` lines.
 
-A record that is not text (a disk error, a file copied over it) or not a
-file at all (a folder of that name) is damage, not a missing record: taken
-as missing, the cache would hand its file out as whatever address names
-it, unchecked. Loads of an address refuse it with
-:class:`.CheckpointLoadError`; nothing is deleted.
+A record that is not text (a disk error, a file copied over it), not a
+file at all (a folder of that name) or that cannot be read (no permission,
+a link that loops) is damage, not a missing record: taken as missing, the
+cache would hand its file out as whatever address names it, unchecked.
+Loads of an address refuse it with :class:`.CheckpointLoadError`; nothing
+is deleted.
 """
 import os
 from typing import Dict, List, Optional, Tuple
@@ -37,6 +38,8 @@ def record_lines(cached: str) -> Optional[List[str]]:
     Raises:
         UnicodeDecodeError: If the record is not UTF-8 text.
         IsADirectoryError: If the record is a folder.
+        OSError: If the record cannot be read (no permission, a link
+            that loops).
     """
     try:
         with open(cached + URL_SUFFIX, encoding='utf-8') as f:
@@ -57,9 +60,9 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
         tuple[str, dict] | None: The recorded address and validators.
 
     Raises:
-        CheckpointLoadError: If the record is not text, or is a folder:
-            it names the record and says to move it and the cached file
-            away.
+        CheckpointLoadError: If the record is not text, is a folder or
+            cannot be read: it names the record (and the OS error) and
+            says what to do.
     """
     try:
         lines = record_lines(cached)
@@ -72,6 +75,13 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
         raise _damaged(
             cached, url, 'is a folder, not the text file that records an '
             'address') from None
+    except OSError as e:
+        # Taken as missing, the file would be downloaded again over a
+        # record that may still be good once it can be read.
+        raise _damaged(
+            cached, url, f'cannot be read ({e.strerror or e}; '
+            f'{type(e).__name__}): give this user read access to it if it '
+            'is a good record, else it is damaged') from None
     if lines is None:
         return None
     validators = {}
@@ -95,7 +105,8 @@ def _damaged(cached: str, url: str, what: str) -> CheckpointLoadError:
 def record_address(cached: str) -> Optional[str]:
     """The ``http(s)`` address ``cached``'s record names, or None: no
     record, or a file of that name that is not one (not text, a folder,
-    or not starting with an address; a Windows ``.url`` shortcut).
+    or not starting with an address; a Windows ``.url`` shortcut) or that
+    cannot be read (no permission): nothing then shows its address.
 
     Args:
         cached (str): A file (its record is that name and
@@ -106,7 +117,7 @@ def record_address(cached: str) -> Optional[str]:
     """
     try:
         lines = record_lines(cached)
-    except (UnicodeDecodeError, IsADirectoryError):
+    except (UnicodeDecodeError, OSError):
         return None
     url = lines[0].strip() if lines else None
     if url and urlparse(url).scheme in ('http', 'https'):
@@ -125,9 +136,20 @@ def write_record(path: str,
         url (str): The address.
         cached (str): The cached file.
         validators (dict, optional): The server's validators.
+
+    Raises:
+        OSError: If the record cannot be written or put in place (a
+            folder of its name, no permission); its scratch file
+            (``path`` and :data:`URL_SUFFIX`) is then deleted.
     """
-    with open(path + URL_SUFFIX, 'w', encoding='utf-8') as f:
-        f.write(url + '\n')
-        for name, value in sorted((validators or {}).items()):
-            f.write(f'{name}: {value}\n')
-    os.replace(path + URL_SUFFIX, cached + URL_SUFFIX)
+    scratch = path + URL_SUFFIX
+    try:
+        with open(scratch, 'w', encoding='utf-8') as f:
+            f.write(url + '\n')
+            for name, value in sorted((validators or {}).items()):
+                f.write(f'{name}: {value}\n')
+        os.replace(scratch, cached + URL_SUFFIX)
+    except BaseException:
+        if os.path.lexists(scratch):
+            os.remove(scratch)
+        raise

@@ -9,12 +9,16 @@ given the address died with a bare ``UnicodeDecodeError``. The checkpoint
 is served by a real HTTP server on 127.0.0.1 into a fresh ``TORCH_HOME``.
 """
 import os
+import os.path as osp
 import sys
+from pathlib import Path
 
+import other_user
 import pytest
 import torch
 from file_server import serving
 from mmengine.runner import CheckpointLoader, load_checkpoint
+from other_user import as_another_user
 
 from mmadaptformer.utils import CheckpointLoadError
 from mmadaptformer.utils.download_cache import (URL_SUFFIX, cache_path,
@@ -22,6 +26,9 @@ from mmadaptformer.utils.download_cache import (URL_SUFFIX, cache_path,
 from mmadaptformer.utils.output_file import output_file_problem
 
 DAMAGE = b'\x80\x02\xff not a record'
+
+# Paths under it are open to the other user of as_another_user.
+open_tmp_path = other_user.open_tmp_path
 
 
 @pytest.fixture
@@ -238,3 +245,66 @@ def test_a_folder_as_the_record_of_a_missing_file_is_refused(
             f'{record} and {cached} away to download {second} again.')
         assert sorted(p.name for p in hub.iterdir()) == before
         assert CheckpointLoader.load_checkpoint(first) == {'run': 'a'}
+
+
+@pytest.mark.parametrize('damage', ['no permission', 'a link that loops'])
+def test_a_record_that_cannot_be_read_is_refused_by_name(
+        damage, open_tmp_path, monkeypatch):
+    """Before, a record that could not be read for another reason than a
+    folder (no permission to read it, a link that loops) escaped every
+    load of its address as a bare ``PermissionError`` / ``OSError``, and
+    the output check of a cached file with it crashed too. The load
+    refuses it by name, with the OS error and what to do; the output
+    check finds no address in it; nothing is deleted."""
+    base = Path(open_tmp_path)
+    monkeypatch.setenv('TORCH_HOME', str(base / 'torch_home'))
+    monkeypatch.setenv('MMENGINE_HOME', str(base / 'mmengine_home'))
+    hub = base / 'torch_home' / 'hub' / 'checkpoints'
+    root = base / 'served'
+    root.mkdir()
+    torch.save({'step': 1}, root / 'best.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/best.pth'
+        assert CheckpointLoader.load_checkpoint(url) == {'step': 1}
+        cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+        if damage == 'no permission':
+            record.chmod(0)
+            why = 'Permission denied; PermissionError'
+        else:
+            record.unlink()
+            record.symlink_to(record.name)
+            why = 'Too many levels of symbolic links; OSError'
+        before = sorted(p.name for p in hub.iterdir())
+
+        def work():
+            # The cache is open to this user: only the record is not.
+            answers = [str(cached.is_file())]
+            for load in (lambda: CheckpointLoader.load_checkpoint(url),
+                         lambda: cache_path(url)):
+                try:
+                    load()
+                    answers.append('loaded')
+                except CheckpointLoadError as e:
+                    answers.append(str(e))
+            answers.append(repr(output_file_problem(str(cached), 'out', [])))
+            return '\n'.join(answers)
+
+        if damage == 'no permission':
+            answers = as_another_user(work).split('\n')
+        else:
+            answers = work().split('\n')
+    expected = (
+        f"{record}, the download cache's record of the address {cached} "
+        f'was downloaded from, cannot be read ({why}): give this user read '
+        'access to it if it is a good record, else it is damaged, so the '
+        f'cache cannot tell whether {cached} is the file {url} names. '
+        f'Nothing was deleted; move {record} and {cached} away to download '
+        f'{url} again.')
+    assert answers[:3] == ['True', expected, expected]
+    # The output check finds no address in it (as nobody, it may refuse
+    # the root-owned output as not writable), and does not crash.
+    assert not answers[3].startswith(('PermissionError', 'OSError'))
+    if damage == 'a link that loops':
+        assert answers[3] == 'None'
+    assert sorted(p.name for p in hub.iterdir()) == before
+    assert cached.is_file() and osp.lexists(record)
