@@ -398,38 +398,52 @@ def test_a_wrong_block_types_declaration_is_named_under_the_config_key():
     assert not adapter_modules(model)
 
 
+class _ChannelScale(nn.Module):
+    """A per-channel scale of (B, C, H, W) maps, whose class says nothing
+    of the layout (unlike a GroupNorm or a LayerNorm2d)."""
+
+    def __init__(self, dims):
+        super().__init__()
+        self.weight = nn.Parameter(torch.ones(dims))
+
+    def forward(self, x):
+        return x * self.weight.view(1, -1, 1, 1)
+
+
+class _ConvBlock(nn.Module):
+    """x + mlp(norm2(x)) on (B, C, H, W) maps, with 1x1 convolutions."""
+
+    def __init__(self, dims=16):
+        super().__init__()
+        self.norm2 = _ChannelScale(dims)
+        self.mlp = nn.Sequential(
+            nn.Conv2d(dims, 2 * dims, 1), nn.GELU(),
+            nn.Conv2d(2 * dims, dims, 1))
+
+    def forward(self, x):
+        return x + self.mlp(self.norm2(x))
+
+
 @pytest.mark.parametrize('placement', ['parallel', 'sequential'])
 def test_a_declared_channels_first_block_is_refused_by_name(placement):
-    """PoolFormer's blocks run on (B, C, H, W) maps: a ``block_types``
-    declaration of them gave the adapter a map whose last dim is the width,
-    which failed with a bare ``mat1 and mat2 shapes cannot be multiplied``;
-    now the error names the block, the shape and why. (Its branch is
-    declared: without it, its layer scale is refused first.)"""
-    from mmengine.registry import MODELS
-    model = MODELS.build(
-        dict(
-            type='mmpretrain.PoolFormer',
-            arch=dict(
-                layers=[1, 1, 1, 1],
-                embed_dims=[16, 16, 16, 16],
-                mlp_ratios=[2, 2, 2, 2],
-                layer_scale_init_value=1e-5)))
+    """A guard of kept behaviour, on a toy block since PoolFormer is now
+    refused at injection: a channels-first block whose norm does not say
+    so (see
+    test_channels_first_blocks.py for those that do, refused at
+    injection) gave the adapter a map whose last dim is not the width,
+    which failed with a bare ``mat1 and mat2 shapes cannot be
+    multiplied``; now the error names the block, the shape and why."""
+    model = _ConvBlock(16)
     inject_adapters(
         model,
-        block_types=[
-            dict(
-                type='PoolFormerBlock',
-                norm='norm2',
-                ffn='mlp',
-                branch='drop_path')
-        ],
+        block_types=[dict(type='_ConvBlock', norm='norm2', ffn='mlp')],
         placement=placement)
-    where = ('PoolFormerBlock.norm2 input' if placement == 'parallel' else
-             'PoolFormerBlock.drop_path output')
+    where = ('_ConvBlock.norm2 input'
+             if placement == 'parallel' else '_ConvBlock.mlp output')
     with pytest.raises(RuntimeError) as info:
-        model(torch.randn(1, 3, 32, 32))
+        model(torch.randn(1, 16, 8, 8))
     assert str(info.value).startswith(
-        f'The AdaptMLP of PoolFormerBlock (16 channels) got the {where} of '
+        f'The AdaptMLP of _ConvBlock (16 channels) got the {where} of '
         'shape (1, 16, 8, 8), whose last dim is not its 16 channels.')
     assert 'channels last (B, N, C)' in str(info.value)
 

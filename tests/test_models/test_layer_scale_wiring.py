@@ -192,10 +192,12 @@ def test_a_declared_block_with_a_layer_scale_needs_its_branch():
     assert_close(_out(block, x, {}), _out(stock, x, {}) + adapter_out)
 
 
-def test_poolformers_layer_scale_is_named():
+def test_poolformer_is_refused_for_its_channels_first_norm_first():
     """PoolFormer's block, x + drop_path(layer_scale_2 * mlp(norm2(x))),
-    declared without ``branch``: the adapter would have been multiplied by
-    its 1e-5 layer scale; now its parameters are named."""
+    declared without ``branch`` was refused for its layer scale, and then,
+    with ``branch``, at its first forward (or not at all where its maps
+    are as wide as they have channels). Declaring ``branch`` cannot make
+    it work, so its channels-first norm is named first."""
     model = MODELS.build(
         dict(
             type='mmpretrain.PoolFormer',
@@ -206,9 +208,9 @@ def test_poolformers_layer_scale_is_named():
                 layer_scale_init_value=1e-5)))
     with pytest.raises(
             ConfigError,
-            match=r"^Block 'network\.0\.0' \(PoolFormerBlock\) declares no "
-            r'branch.* holds layer scale .layer_scale_1., layer scale '
-            r".layer_scale_2., .*branch='drop_path'\)\]"):
+            match=r'^model\.backbone\.block_types declares PoolFormerBlock '
+            r"with norm='norm2', but block 'network\.0\.0' \(PoolFormerBlock"
+            r'\) cannot be adapted: that norm is a GroupNorm'):
         inject_adapters(
             model,
             block_types=[

@@ -33,6 +33,9 @@ before a width change with ``dim_mul_in_attention=False``, whose residual
 stream is a projection of ``norm``'s output) has no ``x + h`` to adapt. The
 width is read from the last ``nn.Linear`` registered in ``ffn``; such a
 block is refused before the model changes, naming the ``layers`` to use.
+So is a declared block whose ``norm`` normalises channels-first maps
+(PoolFormer's GroupNorm, ConvNeXt's LayerNorm2d). These refusals:
+:mod:`.block_refusals`.
 """
 import logging
 from collections import OrderedDict
@@ -44,10 +47,11 @@ from torch import nn
 from ...utils.config_error import ConfigError
 from ..hosts import block_like_types, qualname
 from .adapt_mlp import AdaptMLP, check_adapter_args
-from .block_wiring import (block_type_example, changes_width,
-                           check_block_types, default_branch, embed_dims,
-                           ffn_out_dims, find_blocks, get_module,
-                           inline_drop_prob, unmatched_block_types)
+from .block_refusals import (check_channels_last, check_no_inline_drop_path,
+                             check_width_kept)
+from .block_wiring import (block_type_example, check_block_types,
+                           default_branch, embed_dims, find_blocks, get_module,
+                           unmatched_block_types)
 from .branch_scaling import check_undeclared_branch
 from .input_sized_state import hook_input_sized_state, unhook_input_sized_state
 from .reversible_input import (find_reversible_inputs, hook_reversible_inputs,
@@ -271,36 +275,12 @@ def inject_adapters(model: nn.Module,
                 'twice.')
         norm = get_module(block, spec['norm'], 'norm')
         ffn = get_module(block, spec['ffn'], 'ffn')
+        if any(spec is mine for mine in declared.values()):
+            check_channels_last(block, spec, label, norm,
+                                f'{config_key}.block_types')
         dims = embed_dims(norm, ffn, block)
-        if ffn_out_dims(ffn) not in (None, dims):
-            keep = [
-                i for i, (_, other, other_spec) in enumerate(blocks)
-                if not changes_width(other, other_spec)
-            ]
-            raise ConfigError(
-                f'Block {label!r} ({type(block).__name__}) cannot be '
-                f"adapted: its feed-forward network {spec['ffn']!r} maps "
-                f'{dims} to {ffn_out_dims(ffn)} channels, so its branch '
-                f'has no residual stream of width {dims} to add an AdaptMLP '
-                'to (e.g. MViT with dim_mul_in_attention=False). Leave the '
-                f'blocks that change the width out, e.g. {layers_key}='
-                f'{keep}.')
-        drop_prob = inline_drop_prob(block, spec)
-        if drop_prob > 0:
-            keep = [
-                i for i, (_, other, other_spec) in enumerate(blocks)
-                if inline_drop_prob(other, other_spec) == 0
-            ]
-            raise ConfigError(
-                f'Block {label!r} ({type(block).__name__}) cannot be '
-                f'adapted: its forward applies drop path (drop_prob='
-                f'{drop_prob:g}) to the output of {spec["ffn"]!r} with a '
-                'DropPath it builds on every call, not a submodule, so the '
-                'AdaptMLP would be dropped with the feed-forward network '
-                'instead of running beside it. Build the backbone with '
-                'drop_path_rate=0' +
-                (f', or adapt only the blocks without drop path, '
-                 f'{layers_key}={keep}.' if keep else '.'))
+        check_width_kept(block, spec, label, ffn, dims, blocks, layers_key)
+        check_no_inline_drop_path(block, spec, label, blocks, layers_key)
         if 'branch' in spec:
             branch_path = spec['branch']
             branch = get_module(block, branch_path, 'branch')

@@ -115,7 +115,14 @@ class AdapterRouter:
         """Raise what a Linear over the wrong dim failed with as a bare
         matmul shape error: an input whose last dim is not the adapter's
         width. A multi-task stand-in has no width of its own (its task
-        adapters are AdaptMLPs all the same) and is left to its error."""
+        adapters are AdaptMLPs all the same) and is left to its error.
+
+        A declared block whose ``norm`` is a channels-first norm (GroupNorm,
+        BatchNorm2d, LayerNorm2d, ...) never gets here: it is refused at
+        injection (:mod:`.block_refusals`), also where its maps are as wide
+        as they have channels, which no shape tells from channels last.
+        This is for the channels-first blocks whose norm does not say so.
+        """
         width = getattr(adapter, 'embed_dims', None)
         if not (isinstance(width, int) and isinstance(inp, torch.Tensor)
                 and inp.dim() and inp.shape[-1] != width):
