@@ -55,6 +55,8 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
 from mmadaptformer.engine.optimizers import (apply_amp_flag,
                                              mmengine_amp_wrapper_warning,
                                              refuse_amp_without_accelerator)
+from mmadaptformer.engine.optimizers.amp_config import \
+    refuse_cpu_bf16_for_mmengine_wrapper
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
@@ -297,6 +299,8 @@ def run_train(args):
 
 
 def start_training(cfg, args):
+    # First: with --amp, the refusal below would tell to add --amp.
+    refuse_cpu_bf16_for_mmengine_wrapper(cfg, args.config)
     refuse_amp_without_accelerator(cfg, args.config)
     amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)
     if amp_warning:
