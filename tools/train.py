@@ -22,6 +22,10 @@ Differences from the toolboxes' scripts, all additive:
   MMAction2's and MMPretrain's tools; on CUDA a warning names
   ``AdaptAmpOptimWrapper``, the type to write instead). Without ``--amp``,
   either is refused on a machine without a GPU before anything is built.
+  A type is judged by the class it builds (``'mmengine.AmpOptimWrapper'``
+  is MMEngine's), and MMEngine's named after ``--amp`` (``--cfg-options
+  optim_wrapper.type=AmpOptimWrapper``) is refused on every machine: it
+  takes no ``cpu_bf16``.
 * ``--resume auto`` resumes from the newest checkpoint that loads, keeps
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see

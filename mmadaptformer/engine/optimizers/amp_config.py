@@ -74,7 +74,8 @@ def apply_amp_flag(cfg: Config, config_file: str) -> None:
         raise ConfigError(
             f'{config_file}: optim_wrapper.type={optim_wrapper!r} names no '
             'optimizer wrapper registered in scope '
-            f'{cfg.get("default_scope", None)!r}; --amp takes one of '
+            f'{cfg.optim_wrapper.get("_scope_", cfg.get("default_scope"))!r}'
+            '; --amp takes one of '
             f'{", ".join(AMP_ACCEPTS)}.')
     if built not in _ACCEPTED_CLASSES:
         raise ConfigError(
