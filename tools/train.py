@@ -22,6 +22,10 @@ Differences from the toolboxes' scripts, all additive:
   MMAction2's and MMPretrain's tools; on CUDA a warning names
   ``AdaptAmpOptimWrapper``, the type to write instead). Without ``--amp``,
   either is refused on a machine without a GPU before anything is built.
+  A type is judged by the class it builds (``'mmengine.AmpOptimWrapper'``
+  is MMEngine's), and MMEngine's named after ``--amp`` (``--cfg-options
+  optim_wrapper.type=AmpOptimWrapper``) is refused on every machine: it
+  takes no ``cpu_bf16``.
 * ``--resume auto`` resumes from the newest checkpoint that loads, keeps
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
@@ -55,6 +59,8 @@ from mmadaptformer.engine import (add_epoch_randomness_hook,
 from mmadaptformer.engine.optimizers import (apply_amp_flag,
                                              mmengine_amp_wrapper_warning,
                                              refuse_amp_without_accelerator)
+from mmadaptformer.engine.optimizers.amp_config import \
+    refuse_cpu_bf16_for_mmengine_wrapper
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
@@ -297,6 +303,8 @@ def run_train(args):
 
 
 def start_training(cfg, args):
+    # First: with --amp, the refusal below would tell to add --amp.
+    refuse_cpu_bf16_for_mmengine_wrapper(cfg, args.config)
     refuse_amp_without_accelerator(cfg, args.config)
     amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)
     if amp_warning:

@@ -144,9 +144,13 @@ def _on_two_ranks(tmp_path, body: Callable, scalar: str) -> List[dict]:
 
 
 def _skipped_on_rank(rank, runner, hook) -> None:
+    from mmaction.structures import ActionDataSample
     hook.before_train_epoch(runner)
     # Rank 0 skipped 1 video, rank 1 skipped 2.
-    hook._skipped = [['r0.mp4'], ['r1.mp4', 'r1.mp4']][rank]
+    sample = ActionDataSample()
+    sample.set_metainfo(
+        dict(skipped_videos=[['r0.mp4'], ['r1.mp4', 'r1.mp4']][rank]))
+    hook.after_train_iter(runner, 0, dict(inputs=[], data_samples=[sample]))
     hook.after_train_epoch(runner)
 
 

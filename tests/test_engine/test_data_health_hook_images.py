@@ -160,14 +160,15 @@ def test_lenient_set_inside_a_dataset_wrapper_is_refused(
         'epoch 1: skipped 0 broken videos',
         'epoch 1: skipped 1 broken image (a.png)'
     ]),
-    (dict(), ['epoch 1: skipped 0 broken videos']),
+    (dict(short_videos=[]), ['epoch 1: skipped 0 broken videos']),
+    (dict(), []),
 ])
 def test_a_run_without_a_training_dataset_logs_what_its_samples_carry(
         clean_loggers, log_records, carried, lines):
-    """Guard of kept behaviour: without a training dataset the epoch's
-    lines follow what the samples carried, the videos' line unless only
-    images were counted (the rule that ``after_train_epoch`` spelled out
-    apart from ``_counts_videos``, now in it alone)."""
+    """Without a training dataset the epoch's lines follow what the samples
+    carried: a guard of kept behaviour, except for samples that carry no
+    key, which logged ``skipped 0 broken videos`` (now nothing, as over a
+    dataset that skips nothing)."""
     from mmengine.logging import MessageHub
 
     class FakeRunner:

@@ -26,6 +26,13 @@ __all__ = ['DataHealthHook']
 
 # The metainfo keys of skipped files, and the files they name.
 _BROKEN_FILES = ((SKIPPED_VIDEOS_KEY, 'video'), (SKIPPED_IMAGES_KEY, 'image'))
+# Which keys of a sample's metainfo tell that the run counts the files of
+# a key of _BROKEN_FILES: a short video is a video too.
+_CARRIED = {
+    SKIPPED_VIDEOS_KEY:
+    (SKIPPED_VIDEOS_KEY, SHORT_VIDEOS_KEY, SKIPPED_SHORT_VIDEOS_KEY),
+    SKIPPED_IMAGES_KEY: (SKIPPED_IMAGES_KEY, )
+}
 
 
 def _logged(runner, batch_idx: int) -> bool:
@@ -98,6 +105,8 @@ class DataHealthHook(Hook):
     nothing, so it counts nothing: no ``epoch N: skipped 0 broken videos``
     line and no counter, until a sample carries ``'skipped_videos'`` or
     ``'skipped_images'`` (a dataset of the user's that skips files too).
+    A run without a training dataset (a train loop whose dataloader has
+    none) is decided the same way, by what its samples carry.
 
     Videos shorter than a clip (see ``CheckedVideoDataset``'s
     ``short_videos``) travel the same way, under ``'short_videos'`` (used
@@ -146,7 +155,8 @@ class DataHealthHook(Hook):
         self._skipped: List[str] = []
         self._skipped_images: List[str] = []
         # Whether any training sample so far carried 'skipped_images', or
-        # 'skipped_videos': which lines the epoch summary gives.
+        # 'skipped_videos' (or a short video's key): which counters the
+        # run records and which lines the epoch summary gives.
         self._seen = {SKIPPED_IMAGES_KEY: False, SKIPPED_VIDEOS_KEY: False}
         # The keys counted, from the training dataset (see before_train);
         # None: decided by what the samples carry.
@@ -166,32 +176,30 @@ class DataHealthHook(Hook):
 
     def _counts(self, key: str) -> bool:
         """Whether the run counts the files of ``key``: its training
-        dataset does, or (over a dataset that counts nothing) its samples
-        carried the key."""
-        return key in self._kinds or (not self._kinds and self._seen[key])
+        dataset does, or (over a dataset that counts nothing, or without
+        a training dataset) its samples carried the key."""
+        return key in (self._kinds or
+                       ()) or (not self._kinds and self._seen[key])
 
     def _counts_videos(self) -> bool:
         """Whether ``train/skipped_videos`` and ``train/short_videos`` are
         recorded (and the epoch's broken videos logged): over
-        ``CheckedVideoDataset``, or over a dataset that counts nothing
-        once a sample carried ``'skipped_videos'``; without a training
-        dataset, unless the samples carried ``'skipped_images'`` and never
-        ``'skipped_videos'``."""
-        if self._kinds is None:
-            return (not self._seen[SKIPPED_IMAGES_KEY]
-                    or self._seen[SKIPPED_VIDEOS_KEY])
+        ``CheckedVideoDataset``, or, over a dataset that counts nothing or
+        without a training dataset, once a sample carried
+        ``'skipped_videos'``, ``'short_videos'`` or
+        ``'skipped_short_videos'``."""
         return self._counts(SKIPPED_VIDEOS_KEY)
 
     def _counts_images(self) -> bool:
         """Whether ``train/skipped_images`` is recorded: in a run over a
         ``CheckedImageDataset``, or whose samples carried
         ``'skipped_images'``."""
-        if self._kinds is None:
-            return self._seen[SKIPPED_IMAGES_KEY]
         return self._counts(SKIPPED_IMAGES_KEY)
 
     def before_train_epoch(self, runner) -> None:
-        """Start the epoch's count at zero."""
+        """Start the epoch's count at zero, for the counters the run
+        records: none yet in a run that decides by what its samples
+        carry."""
         self._skipped = []
         self._skipped_images = []
         self._start('train')
@@ -206,8 +214,9 @@ class DataHealthHook(Hook):
         samples."""
         for sample in _samples(data_batch):
             metainfo = getattr(sample, 'metainfo', {})
-            for key in self._seen:
-                self._seen[key] = self._seen[key] or key in metainfo
+            for key, carried in _CARRIED.items():
+                self._seen[key] = self._seen[key] or any(k in metainfo
+                                                         for k in carried)
             self._skipped.extend(metainfo.get(SKIPPED_VIDEOS_KEY, ()))
             self._skipped_images.extend(metainfo.get(SKIPPED_IMAGES_KEY, ()))
         self._collect('train', data_batch)

@@ -12,18 +12,47 @@ from typing import Optional
 from mmengine.config import Config
 from mmengine.device import (is_cuda_available, is_mlu_available,
                              is_musa_available, is_npu_available)
+from mmengine.optim import AmpOptimWrapper, OptimWrapper
+from mmengine.registry import OPTIM_WRAPPERS
 
 from ...utils import ConfigError
+from .amp_optim_wrapper import AdaptAmpOptimWrapper, CPUAmpOptimWrapper
 
 __all__ = [
     'AMP_ACCEPTS', 'apply_amp_flag', 'mmengine_amp_wrapper_warning',
-    'refuse_amp_without_accelerator'
+    'optim_wrapper_class', 'refuse_amp_without_accelerator',
+    'refuse_cpu_bf16_for_mmengine_wrapper'
 ]
 
 #: The optimizer wrapper types ``--amp`` replaces with the recipes'
-#: ``AdaptAmpOptimWrapper``.
+#: ``AdaptAmpOptimWrapper``, by the class their name builds: a scoped name
+#: such as ``'mmengine.AmpOptimWrapper'`` counts as the class it builds.
 AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
                'CPUAmpOptimWrapper')
+_ACCEPTED_CLASSES = (OptimWrapper, AmpOptimWrapper, AdaptAmpOptimWrapper,
+                     CPUAmpOptimWrapper)
+
+
+def optim_wrapper_class(cfg: Config) -> Optional[type]:
+    """The class the Runner builds for ``cfg.optim_wrapper``, looked up as
+    MMEngine's ``OPTIM_WRAPPERS.build`` does: in the registry of the
+    wrapper's ``_scope_`` or the config's ``default_scope``, a scoped name
+    (``'mmengine.AmpOptimWrapper'``) in the registry of its scope.
+
+    Args:
+        cfg (Config): The training config.
+
+    Returns:
+        type, optional: The class; None where the name builds nothing (the
+        Runner's build would fail with a KeyError).
+    """
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper_type = wrapper.get('type', 'OptimWrapper')
+    if isinstance(wrapper_type, type):
+        return wrapper_type
+    scope = wrapper.get('_scope_', cfg.get('default_scope', None))
+    with OPTIM_WRAPPERS.switch_scope_and_registry(scope) as registry:
+        return registry.get(wrapper_type)
 
 
 def apply_amp_flag(cfg: Config, config_file: str) -> None:
@@ -36,12 +65,20 @@ def apply_amp_flag(cfg: Config, config_file: str) -> None:
         config_file (str): Its file, for the message.
 
     Raises:
-        ValueError: If ``optim_wrapper.type`` is none of
-            :data:`AMP_ACCEPTS`.
+        ConfigError: If ``optim_wrapper.type`` builds none of the classes
+            of :data:`AMP_ACCEPTS`, or nothing.
     """
     optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
-    if optim_wrapper not in AMP_ACCEPTS:
-        raise ValueError(
+    built = optim_wrapper_class(cfg)
+    if built is None:
+        raise ConfigError(
+            f'{config_file}: optim_wrapper.type={optim_wrapper!r} names no '
+            'optimizer wrapper registered in scope '
+            f'{cfg.optim_wrapper.get("_scope_", cfg.get("default_scope"))!r}'
+            '; --amp takes one of '
+            f'{", ".join(AMP_ACCEPTS)}.')
+    if built not in _ACCEPTED_CLASSES:
+        raise ConfigError(
             f'--amp is not supported with the custom optimizer wrapper '
             f'type {optim_wrapper!r} set in optim_wrapper.type of '
             f'{config_file}; use one of {", ".join(AMP_ACCEPTS)}.')
@@ -72,11 +109,12 @@ def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
     """
     wrapper = cfg.get('optim_wrapper', None) or {}
     wrapper_type = wrapper.get('type')
-    if wrapper_type == 'AmpOptimWrapper':
+    built = optim_wrapper_class(cfg)
+    if built is AmpOptimWrapper:
         refused = True
-    elif wrapper_type in ('AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'):
-        # The first name trains on the CPU unless told otherwise.
-        default = wrapper_type == 'CPUAmpOptimWrapper'
+    elif built in (AdaptAmpOptimWrapper, CPUAmpOptimWrapper):
+        # The second class trains on the CPU unless told otherwise.
+        default = built is CPUAmpOptimWrapper
         refused = not wrapper.get('cpu_bf16', default)
     else:
         refused = False
@@ -112,11 +150,43 @@ def mmengine_amp_wrapper_warning(cfg: Config,
         CUDA.
     """
     wrapper = cfg.get('optim_wrapper', None) or {}
-    if wrapper.get('type') != 'AmpOptimWrapper' or not is_cuda_available():
+    if (optim_wrapper_class(cfg) is not AmpOptimWrapper
+            or not is_cuda_available()):
         return None
-    return (f"{config_file}: optim_wrapper.type='AmpOptimWrapper' is "
+    return (f"{config_file}: optim_wrapper.type={wrapper.get('type')!r} is "
             "MMEngine's wrapper, which on CUDA calls what torch 2 deprecates "
             '(torch.cuda.amp.GradScaler, torch.get_autocast_gpu_dtype) and '
             "with dtype='bfloat16' fails in mmaction2's heads. Name "
             "'AdaptAmpOptimWrapper' (the same arguments; the recipes' "
             'wrapper) or add --amp to train through it.')
+
+
+def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
+                                         config_file: str) -> None:
+    """Refuse, on every machine and before anything is built, MMEngine's
+    ``AmpOptimWrapper`` given ``cpu_bf16``, an argument only ours takes.
+
+    ``--amp --cfg-options optim_wrapper.type=AmpOptimWrapper`` is that: the
+    type asks for MMEngine's class, ``--amp`` for ours (it sets
+    ``cpu_bf16``). The Runner's build would end in a TypeError on a GPU,
+    and on a CPU in a refusal that tells to add the ``--amp`` given. Which
+    one is meant is not guessed: the line names both ways.
+
+    Args:
+        cfg (Config): The training config, after ``--amp`` and
+            ``--cfg-options``.
+        config_file (str): Its file, for the message.
+
+    Raises:
+        ConfigError: Naming the type, ``cpu_bf16`` and what to drop.
+    """
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    if 'cpu_bf16' not in wrapper or optim_wrapper_class(
+            cfg) is not AmpOptimWrapper:
+        return
+    raise ConfigError(
+        f"{config_file}: optim_wrapper.type={wrapper.get('type')!r} is "
+        "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 (optim_wrapper."
+        f"cpu_bf16={wrapper['cpu_bf16']!r}; --amp sets it). Drop --amp to "
+        "train through MMEngine's wrapper on a GPU, or keep --amp without "
+        "that type to train through 'AdaptAmpOptimWrapper'.")
