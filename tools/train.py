@@ -56,11 +56,9 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
-from mmadaptformer.engine.optimizers import (apply_amp_flag,
-                                             mmengine_amp_wrapper_warning,
-                                             refuse_amp_without_accelerator)
-from mmadaptformer.engine.optimizers.amp_config import \
-    refuse_cpu_bf16_for_mmengine_wrapper
+from mmadaptformer.engine.optimizers import (
+    apply_amp_flag, mmengine_amp_wrapper_warning,
+    refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config

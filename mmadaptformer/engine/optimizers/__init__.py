@@ -1,7 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .amp_config import (AMP_ACCEPTS, apply_amp_flag,
                          mmengine_amp_wrapper_warning,
-                         refuse_amp_without_accelerator)
+                         refuse_amp_without_accelerator,
+                         refuse_cpu_bf16_for_mmengine_wrapper)
 from .amp_optim_wrapper import (AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
                                 amp_cast_dtype, build_grad_scaler,
                                 check_cpu_bf16)
@@ -9,5 +10,6 @@ from .amp_optim_wrapper import (AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
 __all__ = [
     'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper', 'amp_cast_dtype',
     'build_grad_scaler', 'check_cpu_bf16', 'AMP_ACCEPTS', 'apply_amp_flag',
-    'mmengine_amp_wrapper_warning', 'refuse_amp_without_accelerator'
+    'mmengine_amp_wrapper_warning', 'refuse_amp_without_accelerator',
+    'refuse_cpu_bf16_for_mmengine_wrapper'
 ]
