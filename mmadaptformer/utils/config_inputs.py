@@ -41,6 +41,9 @@ __all__ = [
 
 #: Config keys (at any depth) whose string value is a file the run reads.
 READ_KEYS = ('load_from', 'checkpoint', 'pretrained', 'ann_file', 'classes')
+#: Those of :data:`READ_KEYS` that name a checkpoint, which a load of an
+#: address downloads into the checkpoint download cache.
+CHECKPOINT_KEYS = ('load_from', 'checkpoint', 'pretrained')
 
 # MMEngine's predefined variables (Config._substitute_predefined_vars) and
 # environment variables (Config._substitute_env_variables).
@@ -204,8 +207,8 @@ def config_addresses(cfg: Config) -> List[Tuple[str, str]]:
         ``('model.backbone.init_cfg.checkpoint', 'https://...')``.
     """
     return [(key, value) for key, value, _ in _strings(cfg.to_dict())
-            if key.rsplit('.', 1)[-1] in READ_KEYS and isinstance(value, str)
-            and urlparse(value).scheme in ('http', 'https')]
+            if key.rsplit('.', 1)[-1] in CHECKPOINT_KEYS and isinstance(
+                value, str) and urlparse(value).scheme in ('http', 'https')]
 
 
 def config_file_problem(out: str, what: str, config: str,
