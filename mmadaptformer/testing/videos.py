@@ -11,12 +11,24 @@ import numpy as np
 
 from mmadaptformer.utils.video_writer import FOURCC, write_video
 
-__all__ = ['FOURCC', 'make_moving_square_dataset', 'write_video']
+__all__ = [
+    'FOURCC', 'make_moving_square_dataset', 'moving_square', 'write_video'
+]
 
 
-def _moving_square(direction: int, num_frames: int, size: int,
-                   rng: np.random.Generator) -> np.ndarray:
-    """A square that crosses the frame horizontally in one direction."""
+def moving_square(direction: int, num_frames: int, size: int,
+                  rng: np.random.Generator) -> np.ndarray:
+    """A square that crosses the frame horizontally in one direction.
+
+    Args:
+        direction (int): 1 moves it left to right, -1 right to left.
+        num_frames (int): Frames of the clip.
+        size (int): Frame height and width.
+        rng (np.random.Generator): Draws the colours and the start.
+
+    Returns:
+        np.ndarray: ``num_frames x size x size x 3`` ``uint8`` RGB frames.
+    """
     frames = np.empty((num_frames, size, size, 3), np.uint8)
     background = rng.integers(0, 80, size=3)
     color = rng.integers(150, 256, size=3)
@@ -73,7 +85,7 @@ def make_moving_square_dataset(root: str,
                 name = f'{split}_{label}_{i}{ext}'
                 write_video(
                     osp.join(video_dir, name),
-                    _moving_square(direction, num_frames, size, rng))
+                    moving_square(direction, num_frames, size, rng))
                 lines.append(f'{name} {label}')
         ann_file = osp.join(root, f'{split}.txt')
         with open(ann_file, 'w') as f:

@@ -8,7 +8,8 @@ output that is one of their command line's files
 backbone's ``init_cfg.checkpoint``, a dataset's ``ann_file`` and
 ``classes``, the label map next to an ``ann_file`` that ``tools/data/*``
 write and ``tools/infer.py`` reads). :func:`config_file_problem` names an
-output that is one of those, before anything is run.
+output that is one of those, or the download cache's copy (or its record)
+of an address those keys name, before anything is run.
 
 ``_base_`` files are found as MMEngine's ``Config.fromfile`` finds them,
 which has no public way to list them: a ``_base_`` string or list (after
@@ -25,18 +26,24 @@ import os
 import os.path as osp
 import re
 from typing import Iterator, List, Optional, Tuple
+from urllib.parse import urlparse
 
 import mmengine
 from mmengine.config import Config
 
 from .local_files import is_local, same_file
+from .output_file import download_cache_problem
 
 __all__ = [
-    'base_files', 'config_bases', 'config_named_files', 'config_file_problem'
+    'base_files', 'config_addresses', 'config_bases', 'config_named_files',
+    'config_file_problem'
 ]
 
 #: Config keys (at any depth) whose string value is a file the run reads.
 READ_KEYS = ('load_from', 'checkpoint', 'pretrained', 'ann_file', 'classes')
+#: Those of :data:`READ_KEYS` that name a checkpoint, which a load of an
+#: address downloads into the checkpoint download cache.
+CHECKPOINT_KEYS = ('load_from', 'checkpoint', 'pretrained')
 
 # MMEngine's predefined variables (Config._substitute_predefined_vars) and
 # environment variables (Config._substitute_env_variables).
@@ -187,6 +194,23 @@ def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
     return named
 
 
+def config_addresses(cfg: Config) -> List[Tuple[str, str]]:
+    """The ``http(s)://`` addresses a config's keys name for the run to
+    read (a pretrained backbone's ``init_cfg.checkpoint``, ``load_from``),
+    which a load downloads into the checkpoint download cache.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        list[tuple[str, str]]: ``(what, address)``, e.g.
+        ``('model.backbone.init_cfg.checkpoint', 'https://...')``.
+    """
+    return [(key, value) for key, value, _ in _strings(cfg.to_dict())
+            if key.rsplit('.', 1)[-1] in CHECKPOINT_KEYS and isinstance(
+                value, str) and urlparse(value).scheme in ('http', 'https')]
+
+
 def config_file_problem(out: str, what: str, config: str,
                         cfg: Optional[Config]) -> Optional[str]:
     """``'WHAT OUT is ... of CONFIG; ...'`` if writing ``out`` would replace
@@ -202,8 +226,17 @@ def config_file_problem(out: str, what: str, config: str,
     Returns:
         str | None: The line for ``parser.error``.
     """
+    if not is_local(out):
+        return None
+    # The place an address is downloaded to may not be there yet: written
+    # first, the cache would hand the output out as the address's file.
+    problem = download_cache_problem(
+        out, what,
+        [url for _, url in config_addresses(cfg)]) if cfg is not None else None
+    if problem:
+        return problem
     # Only a file that is there can be replaced.
-    if not is_local(out) or not osp.isfile(out):
+    if not osp.isfile(out):
         return None
     parents = {}
     for base, child in config_bases(config):

@@ -25,7 +25,7 @@ from .download_cache_files import cached_download, cached_record
 from .download_records import URL_SUFFIX
 from .local_files import is_local, same_file
 
-__all__ = ['output_file_problem']
+__all__ = ['download_cache_problem', 'output_file_problem']
 
 
 def _nearest_existing(path: str) -> str:
@@ -74,7 +74,7 @@ def output_file_problem(
             return (f'{what} {out} is the same file as the {name} {path}: '
                     f'writing it would replace the {name}. Give another '
                     'file.')
-    problem = _download_cache_problem(
+    problem = download_cache_problem(
         out, what, [p for p, _ in inputs if p is not None and not is_local(p)])
     if problem:
         return problem
@@ -86,9 +86,20 @@ def output_file_problem(
     return None
 
 
-def _download_cache_problem(out: str, what: str,
-                            urls: List[str]) -> Optional[str]:
-    """Why ``out`` may not be written over a file of the download cache."""
+def download_cache_problem(out: str, what: str,
+                           urls: List[str]) -> Optional[str]:
+    """``'WHAT OUT is the download cache's ...'`` if writing ``out`` would
+    replace a file of the checkpoint download cache, else None.
+
+    Args:
+        out (str): A local output path, as the command line gives it.
+        what (str): How the command line names it (``'out'``).
+        urls (list[str]): Addresses the tool's inputs or config name; the
+            places they are about to be downloaded to count too.
+
+    Returns:
+        str | None: The line for ``parser.error``.
+    """
     download = cached_download(out, urls)
     if download is not None:
         cached, url = download

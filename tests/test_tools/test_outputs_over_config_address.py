@@ -1,0 +1,92 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""An output in the download cache's place for an address the *config*
+names (its backbone's ``init_cfg.checkpoint``) is refused, as one for an
+address given on the command line is.
+
+``extract_adapters.py CONFIG FULL.pth <hub>/backbone.pth`` and
+``tools/infer.py ... --out <hub>/backbone.pth`` wrote there: the next load
+of the config took the output for the address's download (found without a
+record, used with a warning) and failed on it, or loaded adapters as a
+backbone. A real HTTP server on 127.0.0.1 serves the backbone.
+"""
+import pytest
+from file_server import serving
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, pretrained_cfg,
+                     save_as_built_checkpoint, save_stock_video_checkpoint,
+                     write_config)
+
+from mmadaptformer.testing import make_moving_square_dataset
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A config whose backbone is an address on a local server, a full
+    checkpoint of its model, a video, and the fresh hub cache."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    root = tmp_path / 'served'
+    root.mkdir()
+    save_stock_video_checkpoint(str(root / 'backbone.pth'))
+    data = tmp_path / 'data'
+    make_moving_square_dataset(str(data), num_per_class=1)
+    full = save_as_built_checkpoint(TINY_ADAPTFORMER_VIDEO_CONFIG,
+                                    tmp_path / 'full.pth')
+    with serving(root) as httpd:
+        url = f'{httpd.url}/backbone.pth'
+        config = write_config(
+            str(tmp_path / 'remote.py'), TINY_ADAPTFORMER_VIDEO_CONFIG,
+            pretrained_cfg(url))
+        yield dict(
+            url=url,
+            config=config,
+            full=full,
+            video=str(next((data / 'videos').glob('*.mp4'))),
+            hub=tmp_path / 'torch_home' / 'hub' / 'checkpoints')
+
+
+def _refusal(tool, argv, capsys) -> str:
+    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        tool.main(argv)
+    assert refused.value.code == 2
+    return capsys.readouterr().err
+
+
+@pytest.mark.parametrize('suffix', ['', '.url'])
+def test_extract_out_where_the_configs_address_downloads_is_refused(
+        served, suffix, capsys, clean_loggers):
+    """The download's place (``backbone.pth``) or its record's
+    (``backbone.pth.url``); the address is not downloaded (nothing is
+    compared with an address), so neither is there yet."""
+    out = served['hub'] / f'backbone.pth{suffix}'
+    err = _refusal(
+        load_tool('model_converters/extract_adapters.py'),
+        [served['config'], served['full'],
+         str(out)], capsys)
+    assert f'out {out} is the download cache' in err, err
+    assert served['url'] in err, err
+    assert not out.exists()
+
+
+def test_infer_out_where_the_configs_address_downloads_is_refused(
+        served, capsys, clean_loggers):
+    out = served['hub'] / 'backbone.pth'
+    err = _refusal(
+        load_tool('infer.py'),
+        [served['config'], served['full'], served['video'], '--out',
+         str(out)], capsys)
+    assert f'--out {out} is the download cache' in err, err
+    assert served['url'] in err, err
+    assert not out.exists()
+
+
+def test_extract_out_elsewhere_still_writes(served, tmp_path, capsys,
+                                            clean_loggers):
+    """Guard of kept behaviour: an output outside the cache is written,
+    and nothing is downloaded for the check."""
+    out = tmp_path / 'adapters.pth'
+    load_tool('model_converters/extract_adapters.py').main(
+        [served['config'], served['full'],
+         str(out)])
+    assert out.is_file()
+    assert not served['hub'].exists() or not any(served['hub'].iterdir())
