@@ -12,7 +12,7 @@ from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError
 from .short_inputs import clip_span, short_video_inputs
 from .test_pipeline import build_test_pipeline, test_pipeline_cfg
-from .visualize import draw_results
+from .visualize import draw_and_report, draw_results
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
@@ -20,7 +20,7 @@ __all__ = [
     'MultiTaskRecognizer', 'PretrainedLoadError', 'TaskError', 'TaskLoadError',
     'TestInputs', 'build_test_pipeline', 'check_adapter_checkpoint',
     'check_task_name', 'class_names', 'clip_span', 'collect_inputs',
-    'draw_results', 'format_scores', 'init_model', 'input_name', 'load_config',
-    'named_results', 'progress_bar', 'short_video_inputs', 'test_pipeline_cfg',
-    'toolbox_of'
+    'draw_and_report', 'draw_results', 'format_scores', 'init_model',
+    'input_name', 'load_config', 'named_results', 'progress_bar',
+    'short_video_inputs', 'test_pipeline_cfg', 'toolbox_of'
 ]
