@@ -210,15 +210,16 @@ def _say(level: int, line: str) -> None:
 
 
 def _draw(args, results: dict, classes: dict, frames: dict) -> bool:
-    """Draw the answered inputs into ``--show-dir``; say where they went,
-    and each that could not be drawn, on stderr. Whether all were drawn.
-    """
+    """Draw the answered inputs into ``--show-dir``, a clip's folder read
+    as a task that answered it names its frames (``frames``: ``{task:
+    FrameFolders or None}``); say where they went, and each that could not
+    be drawn, on stderr. Whether all were drawn."""
     _, failed = draw_and_report(
         results,
         classes,
         args.show_dir,
         topk=args.topk,
-        frames=next((f for f in frames.values() if f is not None), None),
+        frames=frames,
         report=_say,
         count_all=False)
     return not failed
