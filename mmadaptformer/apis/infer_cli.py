@@ -8,20 +8,16 @@ from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_error import ConfigError
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from .folder_readers import FolderReaders
-from .frame_folders import FrameFolders
-from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
-                          InferenceInputError, read_input_list)
+from .infer_configs import folder_readers_of, read_model_configs
+from .infer_files import STDIN, InferenceInputError, read_input_list
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
-from .inputs import RESERVED_NAME, toolbox_of
+from .inputs import RESERVED_NAME
 from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
-from .test_pipeline import test_pipeline_cfg
 
 __all__ = [
     'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
@@ -269,8 +265,9 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
             inputs += read_input_list(path, args.list_root)
         # Before any model loads; a folder's kind is read from the configs,
         # each read once.
-        configs = _read_configs(args)
-        args.files = _folder_readers(configs).collect(inputs)
+        configs = read_model_configs([c for c, _ in _models(args)],
+                                     args.cfg_options)
+        args.files = folder_readers_of(configs).collect(inputs)
     except (InferenceInputError, ConfigError) as e:
         parser.error(str(e))
     if args.out is not None and args.out != STDOUT:
@@ -356,49 +353,3 @@ def _models(args) -> list:
     """``(config, checkpoint)`` of each model."""
     return [tuple(t[1:]) for t in args.task] if args.task else \
         [(args.config, args.checkpoint)]
-
-
-def _read_configs(args) -> dict:
-    """Each model's config (with ``--cfg-options``), read once, by file;
-    None for one that cannot be read here: that is named when its model
-    loads, as the task's error."""
-    configs = {}
-    for config, _ in _models(args):
-        if config in configs:
-            continue
-        try:
-            configs[config] = merge_cfg_options(
-                load_config_file(config), args.cfg_options)
-        except Exception:  # named as the task's error when it loads
-            configs[config] = None
-    return configs
-
-
-def _folder_readers(configs: dict) -> FolderReaders:
-    """How the models read a folder, as the engines expand it: as clip
-    folders for a config whose test pipeline reads extracted frames, as
-    video files for another mmaction config, as images for an mmpretrain
-    one, and as both files where a config cannot be read here (its model's
-    load names the mistake).
-
-    Raises:
-        ConfigError: If a test set names its frames with a template that
-            names none.
-    """
-    frames, extensions = [], ()
-    for config, cfg in configs.items():
-        try:
-            if cfg is None:  # said when the model loads, as a task error
-                raise ValueError(config)
-            toolbox = toolbox_of(cfg, config)
-            test_pipeline_cfg(cfg, config)
-        except Exception:  # said when the model loads, as a task error
-            extensions += VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
-            continue
-        naming = FrameFolders.of_config(cfg, config)
-        if naming is not None:
-            frames.append(naming)
-        else:
-            extensions += VIDEO_EXTENSIONS if toolbox == 'mmaction' else \
-                IMAGE_EXTENSIONS
-    return FolderReaders(frames, extensions)

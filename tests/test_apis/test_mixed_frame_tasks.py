@@ -174,15 +174,15 @@ def test_infer_cli_reads_each_config_once_per_parse(mixed, tmp_path,
                                                     monkeypatch):
     """Before, parsing read each config three times (the frame folders,
     the extensions, the --out check), the first task's four."""
-    from mmadaptformer.apis import infer_cli
+    from mmadaptformer.apis import infer_cli, infer_configs
     read = []
 
     def counted(path, *args, **kwargs):
         read.append(path)
         return load(path, *args, **kwargs)
 
-    load = infer_cli.load_config_file
-    monkeypatch.setattr(infer_cli, 'load_config_file', counted)
+    load = infer_configs.load_config_file
+    monkeypatch.setattr(infer_configs, 'load_config_file', counted)
     args = infer_cli.parse_infer_args([
         '--task', 'raw', *map(str, mixed['raw']), '--task', 'vid',
         *map(str, mixed['vid']), mixed['data'], '--out',
