@@ -30,30 +30,29 @@ LIST_EXTENSIONS = ('.txt', '.list', '.lst')
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
-symlinked subfolders too, for video and image files; one without a file of
-the kind the models classify is refused). For a config whose test pipeline
-reads extracted frames (RawFrameDecode, as MMAction2's rawframe configs),
-a folder of frames named as the test set's filename_tmpl names them
-(img_00001.jpg, ... by default, contiguous from its start_index) is one
-clip, and a folder of such folders is its clips, in sorted order, each
-answered under its folder's path. With --task, a folder is expanded for all
-the tasks alike, whatever their order: into its clip folders for the tasks
-that read frames and its video files for the others, sorted together; each
-task answers what its test pipeline reads, and an error for the other kind
-says why. Hidden files and folders (names starting with .) are left out,
-with a warning that counts them. --list FILE adds the paths a
-text file names, one a line, after the INPUTs and in its order: blank lines
-and lines starting with # are skipped, and in MMAction2's and MMPretrain's
-annotation lines ("path label", "frame_dir total_frames label") the first
-field is the path. Relative paths are resolved against the list's folder, or
-against --list-root DIR (an annotation file's data_prefix). --list - reads
-the list from standard input ("find data -name '*.mp4' | infer.py CONFIG
-CHECKPOINT --list -"), its relative paths resolved against the current
-directory, or --list-root DIR. Each input is
+symlinked subfolders too, for video and image files; one without a file of the
+kind the models classify is refused). For a config whose test pipeline reads
+extracted frames (RawFrameDecode, as MMAction2's rawframe configs), a folder of
+frames named as the test set's filename_tmpl names them (img_00001.jpg, ... by
+default, contiguous from its start_index) is one clip, and a folder of such
+folders is its clips, in sorted order, each answered under its folder's path.
+With --task, a folder is expanded for all the tasks alike, whatever their
+order: into its clip folders for the tasks that read frames and its video files
+for the others, sorted together; each task answers what its test pipeline
+reads, and skips the other kind (see the JSON below), failing only on an input
+no task reads. Hidden files and folders (names starting with .) are left out,
+with a warning that counts them. --list FILE adds the paths a text file names,
+one a line, after the INPUTs and in its order: blank lines and lines starting
+with # are skipped, and in MMAction2's and MMPretrain's annotation lines ("path
+label", "frame_dir total_frames label") the first field is the path. Relative
+paths are resolved against the list's folder, or against --list-root DIR (an
+annotation file's data_prefix). --list - reads the list from standard input
+("find data -name '*.mp4' | infer.py CONFIG CHECKPOINT --list -"), its relative
+paths resolved against the current directory, or --list-root DIR. Each input is
 transformed by the config's test pipeline (test_dataloader.dataset.pipeline,
-views included), so it gets the scores tools/test.py --dump gives it.
-Videos shorter than a clip are classified with repeated frames, as
-tools/test.py evaluates them, and named after the run.
+views included), so it gets the scores tools/test.py --dump gives it. Videos
+shorter than a clip are classified with repeated frames, as tools/test.py
+evaluates them, and named after the run.
 
 Standard output holds the results alone, one line per input and task
 ("PATH: TASK: CLASS (score), ..."), or with --out - the JSON alone; log
@@ -85,11 +84,18 @@ The JSON maps each input to {TASK: {"label": int, "class": str or null,
 name. An input that cannot be classified gets {"error": "..."} (or
 {TASK: {"error": "..."}} where only some tasks failed), a task that cannot
 be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
-"task TASK: ERROR ..." on stderr), and the others are still answered.
+"task TASK: ERROR ..." on stderr), and the others are still answered. With
+--task, a task whose test pipeline does not read an input's kind (a clip
+folder for a task that decodes video files, a video file for one that reads
+frames, a clip named as another task's test set names frames) gets
+{TASK: {"skipped": "..."}} where another task reads it: no result and no
+failure, counted once per task on stderr ("task TASK: skipped N inputs
+..."). An input that no task reads gets an error for each.
 
-Exit status: 0 if every input was answered by every task; 1 if any input or
-task failed (the others are answered, and --out holds the errors; scores
-that are NaN or inf are such an error, not a label); 2 if the command line
+Exit status: 0 if every input was answered by every task that reads its
+kind, and nothing else failed; 1 if any input or task failed (the others
+are answered, and --out holds the errors; scores that are NaN or inf are
+such an error, not a label); 2 if the command line
 cannot be used, found before any input is classified and with nothing
 written: an option's value (--topk 0, a --device this machine lacks), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,

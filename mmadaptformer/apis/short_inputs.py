@@ -70,7 +70,8 @@ def short_video_inputs(
 
     Args:
         results (dict): ``{key: {task: answer}}``, as the engines return
-            them; an answer with ``'error'`` does not count.
+            them; an answer without ``'scores'`` (an error, a skipped
+            input) does not count.
         spans (dict): ``{task: frames}`` from :func:`clip_span`.
         inputs (optional): What the engine was called with, for the arrays
             among them. Needed only when ``results`` has an array's index.
@@ -92,7 +93,7 @@ def short_video_inputs(
     for key, answers in results.items():
         answered = [
             name for name, answer in answers.items()
-            if spans.get(name) and 'error' not in answer
+            if spans.get(name) and 'scores' in answer
         ]
         if not answered:
             continue

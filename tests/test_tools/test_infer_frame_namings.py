@@ -39,12 +39,17 @@ def namings(tmp_path_factory):
 def test_each_clip_folder_is_drawn_as_the_task_that_read_it_names_frames(
         infer, namings, tmp_path, capsys, clean_loggers):
     """Before, the first task's naming drew every folder: the clip of task
-    b's naming was "cannot be drawn" (it holds no img_00001.jpg)."""
+    b's naming was "cannot be drawn" (it holds no img_00001.jpg), and the
+    exit status was 1: each clip was an error for the other task."""
     show = tmp_path / 'vis'
-    infer(namings['tasks'] +
-          [str(namings['root'] / 'clips'), '--show-dir',
-           str(show)])
+    argv = namings['tasks'] + [
+        str(namings['root'] / 'clips'), '--show-dir',
+        str(show)
+    ]
+    assert infer(argv) == 0
     err = capsys.readouterr().err
+    # Each clip is of one task's naming; the other skips it.
+    assert 'task a: skipped 1 input of a kind' in ' '.join(err.split())
     assert 'cannot be drawn' not in err
     assert f'Drawings of 2 inputs written to {show}' in err
     for clip, frames in namings['clips'].items():
@@ -72,6 +77,8 @@ def test_each_task_reads_a_clip_folder_as_its_own_test_set_names_frames(
     results = engine(str(namings['root'] / 'clips'))
     clip_a, clip_b = namings['clips']
     for task, clip in (('a', clip_a), ('b', clip_b)):
+        other = 'b' if task == 'a' else 'a'
+        assert 'holds no frames named as' in results[clip][other]['skipped']
         at = tasks.index(task)
         alone = ModelInferencer(*tasks[at + 1:at + 3], name=task)(clip)
         assert torch.allclose(
