@@ -100,10 +100,11 @@ def test_each_task_answers_its_own_kind_whatever_the_task_order(mixed, order):
 
 
 def test_an_input_no_task_reads_stays_an_error(mixed, tmp_path):
-    """A guard of kept behaviour: a video asked of the rawframe task
-    alone is its error, a clip folder asked of the video task alone is
-    refused (no other task reads them); a video damaged in a mixed run is
-    the video task's error, and the rawframe task skips it."""
+    """A video asked of the rawframe task alone is its error, a clip folder
+    asked of the video task alone is refused (no other task reads them: a
+    guard of kept behaviour); a video damaged in a mixed run is the video
+    task's error, and the rawframe task skips it (before, an error for
+    both)."""
     engine = _engine(mixed, ('raw', 'vid'))
     video, clip = mixed['video'], mixed['clips'][0]
     assert 'opens no video file' in engine(video, tasks='raw')[video]['error']
