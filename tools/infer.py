@@ -210,15 +210,16 @@ def _say(level: int, line: str) -> None:
 
 
 def _draw(args, results: dict, classes: dict, frames: dict) -> bool:
-    """Draw the answered inputs into ``--show-dir``; say where they went,
-    and each that could not be drawn, on stderr. Whether all were drawn.
-    """
+    """Draw the answered inputs into ``--show-dir``, a clip's folder read
+    as a task that answered it names its frames (``frames``: ``{task:
+    FrameFolders or None}``); say where they went, and each that could not
+    be drawn, on stderr. Whether all were drawn."""
     _, failed = draw_and_report(
         results,
         classes,
         args.show_dir,
         topk=args.topk,
-        frames=next((f for f in frames.values() if f is not None), None),
+        frames=frames,
         report=_say,
         count_all=False)
     return not failed
@@ -255,6 +256,7 @@ def _run(args, out: ResultOutput) -> int:
     elif engine is not None:
         classes = {name: engine.classes_of(name) for name in engine.tasks}
     ok = not failed
+    skipped = {}
     # The result lines; with --out -, stdout is the JSON alone, and only
     # the errors are said, on stderr.
     say = functools.partial(print, file=sys.stderr) if to_stdout else \
@@ -271,10 +273,22 @@ def _run(args, out: ResultOutput) -> int:
             if name in failed:
                 # Said once above; the JSON keeps it in every input.
                 continue
+            if 'skipped' in answer:
+                # Not this task's kind, and another task's: no result,
+                # no failure; counted once per task below.
+                skipped.setdefault(name, []).append(answer['skipped'])
+                continue
             ok &= 'error' not in answer
             if not to_stdout or 'error' in answer:
                 shown = dict(answer, names=classes.get(name))
                 say(f'{path}: {name}: {_top(shown, args.topk)}')
+    for name, why in skipped.items():
+        print(
+            f'task {name}: skipped {len(why)} '
+            f'{"input" if len(why) == 1 else "inputs"} of a kind its test '
+            f'pipeline does not read, which another task answered: e.g. '
+            f'{why[0]}',
+            file=sys.stderr)
     short = short_video_inputs(results, spans, frames=frames)
     if short:
         print_log(

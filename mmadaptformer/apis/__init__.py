@@ -3,7 +3,8 @@ from mmadaptformer.datasets.label_map import LabelMapError
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .array_inputs import input_name, named_results
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
-                          InferenceInputError, collect_inputs)
+                          InferenceInputError, OtherKindInputError,
+                          collect_inputs)
 from .inference import ModelInferencer, init_model, load_config
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
@@ -12,15 +13,15 @@ from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError
 from .short_inputs import clip_span, short_video_inputs
 from .test_pipeline import build_test_pipeline, test_pipeline_cfg
-from .visualize import draw_results
+from .visualize import draw_and_report, draw_results
 
 __all__ = [
     'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
-    'MultiTaskRecognizer', 'PretrainedLoadError', 'TaskError', 'TaskLoadError',
-    'TestInputs', 'build_test_pipeline', 'check_adapter_checkpoint',
-    'check_task_name', 'class_names', 'clip_span', 'collect_inputs',
-    'draw_results', 'format_scores', 'init_model', 'input_name', 'load_config',
-    'named_results', 'progress_bar', 'short_video_inputs', 'test_pipeline_cfg',
-    'toolbox_of'
+    'MultiTaskRecognizer', 'OtherKindInputError', 'PretrainedLoadError',
+    'TaskError', 'TaskLoadError', 'TestInputs', 'build_test_pipeline',
+    'check_adapter_checkpoint', 'check_task_name', 'class_names', 'clip_span',
+    'collect_inputs', 'draw_and_report', 'draw_results', 'format_scores',
+    'init_model', 'input_name', 'load_config', 'named_results', 'progress_bar',
+    'short_video_inputs', 'test_pipeline_cfg', 'toolbox_of'
 ]

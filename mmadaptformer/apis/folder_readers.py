@@ -7,8 +7,9 @@ Multi-task inference may mix them on one backbone: a task trained on
 video files and one trained on a ``RawframeDataset``. A folder given then
 holds the inputs of either: its clip folders and its video files, in one
 sorted order that does not depend on which task was added first. Each task
-answers what its own test pipeline reads; the other kind gets an error for
-that task, naming why (:class:`~mmadaptformer.apis.TestInputs`).
+answers what its own test pipeline reads; for the other kind, that task's
+answer is ``{"skipped": why}`` (:class:`~mmadaptformer.apis.infer_files.
+OtherKindInputError`), no failure, unless no task reads it.
 """
 import logging
 import os.path as osp

@@ -24,8 +24,8 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmadaptformer.utils.config_error import ConfigError
-from .infer_files import (VIDEO_EXTENSIONS, InferenceInputError, check_paths,
-                          walk_once)
+from .infer_files import (VIDEO_EXTENSIONS, InferenceInputError,
+                          OtherKindInputError, check_paths, walk_once)
 from .test_pipeline import test_pipeline_cfg, test_pipeline_key
 
 __all__ = [
@@ -225,14 +225,15 @@ class FrameFolders:
 
         Raises:
             InferenceInputError: If it holds no frame named as the template
-                names them, or they are not contiguous from
+                names them (:class:`~mmadaptformer.apis.infer_files.
+                OtherKindInputError`), or they are not contiguous from
                 ``start_index`` (a gap, or frames before it), naming the
                 folder, the template and the first missing index.
         """
         indices = self._indices(folder)
         first = self.frame_name(self.start_index)
         if not indices:
-            raise InferenceInputError(
+            raise OtherKindInputError(
                 f'{folder}: holds no frames named as {self.named()} gives '
                 f'them (expected {first}, ...).')
         low = min(indices)

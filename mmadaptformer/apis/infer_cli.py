@@ -8,20 +8,16 @@ from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_error import ConfigError
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from .folder_readers import FolderReaders
-from .frame_folders import FrameFolders
-from .infer_files import (IMAGE_EXTENSIONS, STDIN, VIDEO_EXTENSIONS,
-                          InferenceInputError, read_input_list)
+from .infer_configs import folder_readers_of, read_model_configs
+from .infer_files import STDIN, InferenceInputError, read_input_list
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
-from .inputs import RESERVED_NAME, toolbox_of
+from .inputs import RESERVED_NAME
 from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
-from .test_pipeline import test_pipeline_cfg
 
 __all__ = [
     'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
@@ -34,30 +30,29 @@ LIST_EXTENSIONS = ('.txt', '.list', '.lst')
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through
-symlinked subfolders too, for video and image files; one without a file of
-the kind the models classify is refused). For a config whose test pipeline
-reads extracted frames (RawFrameDecode, as MMAction2's rawframe configs),
-a folder of frames named as the test set's filename_tmpl names them
-(img_00001.jpg, ... by default, contiguous from its start_index) is one
-clip, and a folder of such folders is its clips, in sorted order, each
-answered under its folder's path. With --task, a folder is expanded for all
-the tasks alike, whatever their order: into its clip folders for the tasks
-that read frames and its video files for the others, sorted together; each
-task answers what its test pipeline reads, and an error for the other kind
-says why. Hidden files and folders (names starting with .) are left out,
-with a warning that counts them. --list FILE adds the paths a
-text file names, one a line, after the INPUTs and in its order: blank lines
-and lines starting with # are skipped, and in MMAction2's and MMPretrain's
-annotation lines ("path label", "frame_dir total_frames label") the first
-field is the path. Relative paths are resolved against the list's folder, or
-against --list-root DIR (an annotation file's data_prefix). --list - reads
-the list from standard input ("find data -name '*.mp4' | infer.py CONFIG
-CHECKPOINT --list -"), its relative paths resolved against the current
-directory, or --list-root DIR. Each input is
+symlinked subfolders too, for video and image files; one without a file of the
+kind the models classify is refused). For a config whose test pipeline reads
+extracted frames (RawFrameDecode, as MMAction2's rawframe configs), a folder of
+frames named as the test set's filename_tmpl names them (img_00001.jpg, ... by
+default, contiguous from its start_index) is one clip, and a folder of such
+folders is its clips, in sorted order, each answered under its folder's path.
+With --task, a folder is expanded for all the tasks alike, whatever their
+order: into its clip folders for the tasks that read frames and its video files
+for the others, sorted together; each task answers what its test pipeline
+reads, and skips the other kind (see the JSON below), failing only on an input
+no task reads. Hidden files and folders (names starting with .) are left out,
+with a warning that counts them. --list FILE adds the paths a text file names,
+one a line, after the INPUTs and in its order: blank lines and lines starting
+with # are skipped, and in MMAction2's and MMPretrain's annotation lines ("path
+label", "frame_dir total_frames label") the first field is the path. Relative
+paths are resolved against the list's folder, or against --list-root DIR (an
+annotation file's data_prefix). --list - reads the list from standard input
+("find data -name '*.mp4' | infer.py CONFIG CHECKPOINT --list -"), its relative
+paths resolved against the current directory, or --list-root DIR. Each input is
 transformed by the config's test pipeline (test_dataloader.dataset.pipeline,
-views included), so it gets the scores tools/test.py --dump gives it.
-Videos shorter than a clip are classified with repeated frames, as
-tools/test.py evaluates them, and named after the run.
+views included), so it gets the scores tools/test.py --dump gives it. Videos
+shorter than a clip are classified with repeated frames, as tools/test.py
+evaluates them, and named after the run.
 
 Standard output holds the results alone, one line per input and task
 ("PATH: TASK: CLASS (score), ..."), or with --out - the JSON alone; log
@@ -89,11 +84,18 @@ The JSON maps each input to {TASK: {"label": int, "class": str or null,
 name. An input that cannot be classified gets {"error": "..."} (or
 {TASK: {"error": "..."}} where only some tasks failed), a task that cannot
 be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
-"task TASK: ERROR ..." on stderr), and the others are still answered.
+"task TASK: ERROR ..." on stderr), and the others are still answered. With
+--task, a task whose test pipeline does not read an input's kind (a clip
+folder for a task that decodes video files, a video file for one that reads
+frames, a clip named as another task's test set names frames) gets
+{TASK: {"skipped": "..."}} where another task reads it: no result and no
+failure, counted once per task on stderr ("task TASK: skipped N inputs
+..."). An input that no task reads gets an error for each.
 
-Exit status: 0 if every input was answered by every task; 1 if any input or
-task failed (the others are answered, and --out holds the errors; scores
-that are NaN or inf are such an error, not a label); 2 if the command line
+Exit status: 0 if every input was answered by every task that reads its
+kind, and nothing else failed; 1 if any input or task failed (the others
+are answered, and --out holds the errors; scores that are NaN or inf are
+such an error, not a label); 2 if the command line
 cannot be used, found before any input is classified and with nothing
 written: an option's value (--topk 0, a --device this machine lacks), a
 file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
@@ -269,8 +271,9 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
             inputs += read_input_list(path, args.list_root)
         # Before any model loads; a folder's kind is read from the configs,
         # each read once.
-        configs = _read_configs(args)
-        args.files = _folder_readers(configs).collect(inputs)
+        configs = read_model_configs([c for c, _ in _models(args)],
+                                     args.cfg_options)
+        args.files = folder_readers_of(configs).collect(inputs)
     except (InferenceInputError, ConfigError) as e:
         parser.error(str(e))
     if args.out is not None and args.out != STDOUT:
@@ -356,49 +359,3 @@ def _models(args) -> list:
     """``(config, checkpoint)`` of each model."""
     return [tuple(t[1:]) for t in args.task] if args.task else \
         [(args.config, args.checkpoint)]
-
-
-def _read_configs(args) -> dict:
-    """Each model's config (with ``--cfg-options``), read once, by file;
-    None for one that cannot be read here: that is named when its model
-    loads, as the task's error."""
-    configs = {}
-    for config, _ in _models(args):
-        if config in configs:
-            continue
-        try:
-            configs[config] = merge_cfg_options(
-                load_config_file(config), args.cfg_options)
-        except Exception:  # named as the task's error when it loads
-            configs[config] = None
-    return configs
-
-
-def _folder_readers(configs: dict) -> FolderReaders:
-    """How the models read a folder, as the engines expand it: as clip
-    folders for a config whose test pipeline reads extracted frames, as
-    video files for another mmaction config, as images for an mmpretrain
-    one, and as both files where a config cannot be read here (its model's
-    load names the mistake).
-
-    Raises:
-        ConfigError: If a test set names its frames with a template that
-            names none.
-    """
-    frames, extensions = [], ()
-    for config, cfg in configs.items():
-        try:
-            if cfg is None:  # said when the model loads, as a task error
-                raise ValueError(config)
-            toolbox = toolbox_of(cfg, config)
-            test_pipeline_cfg(cfg, config)
-        except Exception:  # said when the model loads, as a task error
-            extensions += VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
-            continue
-        naming = FrameFolders.of_config(cfg, config)
-        if naming is not None:
-            frames.append(naming)
-        else:
-            extensions += VIDEO_EXTENSIONS if toolbox == 'mmaction' else \
-                IMAGE_EXTENSIONS
-    return FolderReaders(frames, extensions)

@@ -12,7 +12,8 @@ from mmengine.logging import print_log
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
-    'check_paths', 'walk_once', 'collect_inputs', 'read_input_list'
+    'OtherKindInputError', 'check_paths', 'walk_once', 'collect_inputs',
+    'read_input_list'
 ]
 
 #: The list "file" that is standard input
@@ -28,6 +29,15 @@ IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
 
 class InferenceInputError(ValueError):
     """An input file cannot be classified; the message names the file."""
+
+
+class OtherKindInputError(InferenceInputError):
+    """An input of a kind the model's test pipeline does not read: a clip's
+    folder of frames for one that decodes video files, a video file for one
+    that reads extracted frames, a folder without frames named as its test
+    set names them. In a multi-task run, a task that another task reads
+    such an input for skips it (``{"skipped": message}``) rather than
+    failing; the message names the file."""
 
 
 _Path = Union[str, os.PathLike]

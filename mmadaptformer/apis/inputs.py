@@ -38,7 +38,7 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
 from .array_inputs import ArrayPipeline, InputKey, collect_items
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
-                          InferenceInputError)
+                          InferenceInputError, OtherKindInputError)
 from .label_maps import config_class_names
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
@@ -237,7 +237,7 @@ class TestInputs:
         if self.frames is not None:
             takes += (', and so does a folder of a clip\'s frames, named '
                       f'as {self.frames.filename_tmpl!r} names them')
-        raise InferenceInputError(
+        raise OtherKindInputError(
             f'{path}: the test pipeline ({self.key}: {types}) opens no '
             f'video file{reads}: a video file is classified with a pipeline '
             'that starts with DecordInit and decodes with DecordDecode, as '
@@ -252,7 +252,7 @@ class TestInputs:
         types = [type(t).__name__ for t in self.pipeline.transforms]
         reads = 'decodes video files' if any(
             name in VIDEO_OPENERS for name in types) else 'reads no frames'
-        raise InferenceInputError(
+        raise OtherKindInputError(
             f'{path}: is a folder, but the test pipeline ({self.key}: '
             f'{types}) {reads}: a folder of extracted frames '
             'is classified with a config whose test pipeline reads them '
@@ -276,7 +276,9 @@ class TestInputs:
 
         Raises:
             InferenceInputError: Naming the file, if it is missing, of the
-                wrong kind, truncated or cannot be decoded; naming the
+                wrong kind, truncated or cannot be decoded (a video file for
+                a pipeline that reads frames, or a folder for one that
+                decodes videos: :class:`OtherKindInputError`); naming the
                 folder, if the pipeline reads no frames, or its frames are
                 not there, not contiguous or cannot be read.
             PngDecodingError: Naming the image, if it is a PNG that Pillow

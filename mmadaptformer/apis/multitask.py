@@ -22,7 +22,7 @@ from .array_inputs import InputKey, collect_items
 from .batching import check_batch_size, same_shape_runs
 from .folder_readers import FolderReaders
 from .forward_guard import eval_mode, serialized
-from .infer_files import InferenceInputError
+from .infer_files import InferenceInputError, OtherKindInputError
 from .inputs import format_scores, progress_bar
 from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
 from .shared_backbone import SharedBackbone
@@ -203,8 +203,14 @@ class MultiTaskRecognizer(SharedBackbone):
             (``int``), the tasks in the order of ``tasks`` (or in the
             order they were added); an input that cannot be read for any
             task gets ``{"error": message}``; otherwise a task that fails
-            on it (scores that are not finite) gets
-            ``{task: {"error": message}}``.
+            on it (scores that are not finite, a damaged file) gets
+            ``{task: {"error": message}}``, and a task whose test pipeline
+            does not read its kind, when another task does (a clip's
+            folder of frames for a task that decodes video files, a video
+            file for one that reads frames, a clip named as another task's
+            test set names frames), gets ``{task: {"skipped": message}}``
+            saying why: no failure. An input that no task reads gets an
+            error for each.
 
         Raises:
             KeyError: If a task is not loaded.
@@ -225,6 +231,8 @@ class MultiTaskRecognizer(SharedBackbone):
         # What reading each input raised: only such an error is the
         # input's, not a task's (two diverged tasks' identical NaN errors).
         input_errors: Dict[InputKey, set] = {key: set() for key, _ in items}
+        # The tasks whose test pipeline does not read an input's kind.
+        other_kind: Dict[InputKey, set] = {key: set() for key, _ in items}
         bar = progress_bar(len(items)) if progress else None
         for start in range(0, len(items), batch_size):
             chunk = items[start:start + batch_size]
@@ -239,6 +247,8 @@ class MultiTaskRecognizer(SharedBackbone):
                         keys.append(key)
                     except InferenceInputError as e:
                         input_errors[key].add(str(e))
+                        if isinstance(e, OtherKindInputError):
+                            other_kind[key].update(names)
                         for name in names:
                             results[key][name] = dict(error=str(e))
                 if not data:
@@ -256,6 +266,10 @@ class MultiTaskRecognizer(SharedBackbone):
             # the order asked for (``--task`` order), not the groups'.
             answers = results[key] = OrderedDict(
                 (name, answers[name]) for name in tasks if name in answers)
+            if other_kind[key] and len(other_kind[key]) < len(answers):
+                # Another task reads its kind: not these tasks' failure.
+                for name in other_kind[key]:
+                    answers[name] = dict(skipped=answers[name]['error'])
             errors = {a['error'] for a in answers.values() if 'error' in a}
             if len(errors) == 1 and errors <= input_errors[key] and all(
                     'error' in a for a in answers.values()):

@@ -22,6 +22,7 @@ from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.models.hosts import (non_batch_first_block_types, qualname,
                                         side_stream_backbones)
 from mmadaptformer.utils import HEAD_NAMES
+from .frame_folders import FrameFolders
 from .inference import model_config
 from .inputs import RESERVED_NAME, TestInputs
 from .test_pipeline import test_pipeline_cfg
@@ -303,8 +304,9 @@ TRAINING_ONLY_PREPROCESSOR_KEYS = ('num_classes', 'batch_augments', 'blending',
 def pipeline_group_key(cfg: Config, source: str, toolbox: str) -> str:
     """The :class:`PipelineGroup` of a task: its test pipeline and the data
     preprocessor its model is built with (an mmpretrain config's top-level
-    one included), as JSON. Tasks that normalise differently must not share
-    a group's preprocessor; settings that only act in training
+    one included), and how its test set names a clip's frames (for a
+    rawframe config), as JSON. Tasks that normalise differently must not
+    share a group's preprocessor; settings that only act in training
     (:data:`TRAINING_ONLY_PREPROCESSOR_KEYS`) do not count."""
     preprocessor = model_config(cfg, toolbox).get('data_preprocessor')
     if isinstance(preprocessor, dict):
@@ -313,9 +315,14 @@ def pipeline_group_key(cfg: Config, source: str, toolbox: str) -> str:
             for k, v in preprocessor.items()
             if k not in TRAINING_ONLY_PREPROCESSOR_KEYS
         }
+    # Two rawframe tasks' test sets may name a clip's frames differently
+    # with one pipeline: the group's inputs read a folder as its tasks'
+    # test set names its frames.
+    frames = FrameFolders.of_config(cfg, source)
     return json.dumps(
         dict(
             pipeline=test_pipeline_cfg(cfg, source),
-            preprocessor=preprocessor),
+            preprocessor=preprocessor,
+            frames=None if frames is None else frames.key),
         sort_keys=True,
         default=str)

@@ -10,16 +10,19 @@ that the tools can name
 them the same way
 (:func:`~mmadaptformer.datasets.short_videos.short_videos_notice`).
 """
+import logging
 import os.path as osp
 from typing import Any, Dict, List, Optional, Sequence
 
 import numpy as np
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from mmadaptformer.datasets.short_videos import ShortVideo, clip_frames
 from mmadaptformer.utils.video_containers import inspect_video
 from .array_inputs import InputKey, input_name
 from .frame_folders import FrameFolders
+from .infer_files import InferenceInputError
 from .test_pipeline import build_test_pipeline
 
 __all__ = ['clip_span', 'short_video_inputs']
@@ -61,11 +64,14 @@ def short_video_inputs(
     clip's folder of frames, answered by a task whose test pipeline reads
     frames, has the frames that task's naming counts in it
     (:meth:`~mmadaptformer.apis.frame_folders.FrameFolders.count`, as the
-    pipeline got them).
+    pipeline got them). A file or folder whose frames can no longer be
+    counted (cut, rewritten or removed after it was classified) is not
+    named as short: a warning says why its length is not known.
 
     Args:
         results (dict): ``{key: {task: answer}}``, as the engines return
-            them; an answer with ``'error'`` does not count.
+            them; an answer without ``'scores'`` (an error, a skipped
+            input) does not count.
         spans (dict): ``{task: frames}`` from :func:`clip_span`.
         inputs (optional): What the engine was called with, for the arrays
             among them. Needed only when ``results`` has an array's index.
@@ -87,7 +93,7 @@ def short_video_inputs(
     for key, answers in results.items():
         answered = [
             name for name, answer in answers.items()
-            if spans.get(name) and 'error' not in answer
+            if spans.get(name) and 'scores' in answer
         ]
         if not answered:
             continue
@@ -98,13 +104,38 @@ def short_video_inputs(
             None)
         if isinstance(key, int):
             count = len(_array_at(inputs, key))
-        elif naming is not None and osp.isdir(key):
-            count = naming.count(key)
         else:
-            count = inspect_video(key, decode_last=False).num_frames
-        if count < clips:
+            count = _frames_now(key, naming)
+        if count is not None and count < clips:
             short.append((input_name(key), count, clips))
     return short
+
+
+def _frames_now(path: str, naming: Optional[FrameFolders]) -> Optional[int]:
+    """The frames of the answered file or clip folder ``path``, counted
+    again; None, with a warning that says why, if they can no longer be
+    counted (the file was cut, rewritten or removed after it was read
+    whole and classified): its length then is not known, and 0 frames
+    would name it as shorter than a clip."""
+    if naming is not None and osp.isdir(path):
+        try:
+            return naming.count(path)
+        except InferenceInputError as e:
+            why = str(e)
+    else:
+        info = inspect_video(path, decode_last=False)
+        if info.error is None:
+            return info.num_frames
+        why = info.error
+    # The path is said once, first.
+    why = why.replace(f'{path}: ', '', 1)
+    print_log(
+        f'{path}: was classified, but its frames cannot be counted now '
+        f'({why.rstrip(".")}); it changed after it was read, so whether it '
+        'is shorter than a clip is not known.',
+        logger='current',
+        level=logging.WARNING)
+    return None
 
 
 def _array_at(inputs: Any, index: int) -> np.ndarray:

@@ -32,7 +32,8 @@ from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from .backbone_match import pretrained_files
-from .inference import init_model, model_config, read_checkpoint
+from .checkpoint_read import read_checkpoint
+from .inference import init_model, model_config
 from .multitask_tasks import (TaskError, check_batch_first, check_side_stream,
                               head_of, tensor_owners, tensors_of,
                               trained_keys_of)

@@ -25,7 +25,7 @@ import os
 import os.path as osp
 from collections import OrderedDict
 from typing import (Any, Callable, Dict, List, Mapping, Optional, Sequence,
-                    Tuple)
+                    Tuple, Union)
 
 import cv2
 import mmcv
@@ -185,13 +185,29 @@ def _write_image(path: str, source: Any, text: str) -> None:
             os.remove(temp)
 
 
+def _naming_of(
+    answers: Mapping, frames: Union[None, FrameFolders,
+                                    Mapping[str, Optional[FrameFolders]]]
+) -> Optional[FrameFolders]:
+    """How the tasks that answered one input read a clip's folder: the
+    naming given for all, or that of the first task in ``answers`` that
+    answered it and reads frames."""
+    if frames is None or isinstance(frames, FrameFolders):
+        return frames
+    return next(
+        (frames[task]
+         for task, answer in answers.items() if isinstance(answer, Mapping)
+         and 'scores' in answer and frames.get(task) is not None), None)
+
+
 def draw_results(
     results: Mapping[InputKey, Mapping],
     classes: Mapping[str, Any],
     show_dir: str,
     topk: int = 3,
     kind: str = 'video',
-    frames: Optional[FrameFolders] = None,
+    frames: Union[None, FrameFolders, Mapping[str,
+                                              Optional[FrameFolders]]] = None,
     sources: Optional[Mapping[InputKey, Any]] = None
 ) -> Tuple[Dict[InputKey, str], Dict[InputKey, str]]:
     # yapf: disable
@@ -208,8 +224,11 @@ def draw_results(
         topk (int): Classes drawn per task. Defaults to 3.
         kind (str): ``'video'`` or ``'image'``, what the model
             classifies. Defaults to ``'video'``.
-        frames (FrameFolders, optional): How a clip's folder names its
-            frames, for a model that reads them. Defaults to None.
+        frames (FrameFolders | dict, optional): How a clip's folder names
+            its frames, for a model that reads them; for several tasks,
+            ``{task: FrameFolders or None}``, a folder's frames named as
+            the first task that answered it names them (two rawframe
+            tasks' test sets may name them differently). Defaults to None.
         sources (dict, optional): ``{key: array or path}``, what each
             input is drawn from (an array given as an input); a key not in
             it is a path. Defaults to None.
@@ -233,7 +252,8 @@ def draw_results(
         try:
             os.makedirs(osp.dirname(path), exist_ok=True)
             if path.endswith(VIDEO_SUFFIX):
-                fps, video = _video_frames(source, frames)
+                fps, video = _video_frames(source,
+                                           _naming_of(answers, frames))
                 _write_video(path, fps, video, text)
             else:
                 _write_image(path, source, text)
@@ -255,7 +275,8 @@ def draw_and_report(results: Mapping[InputKey, Mapping],
                     show_dir: str,
                     topk: int = 3,
                     kind: str = 'video',
-                    frames: Optional[FrameFolders] = None,
+                    frames: Union[None, FrameFolders,
+                                  Mapping[str, Optional[FrameFolders]]] = None,
                     sources: Optional[Mapping[InputKey, Any]] = None,
                     report: Callable[[int, str], None] = log_report,
                     count_all: bool = True

@@ -76,13 +76,15 @@ def test_each_task_answers_its_own_kind_whatever_the_task_order(mixed, order):
             torch.tensor(want),
             rtol=0,
             atol=1e-5)
-        # The video task names why it cannot read a clip folder.
-        assert results[clip]['vid']['error'].startswith(
+        # The video task skips a clip folder, naming why it cannot read
+        # it: no failure, as the rawframe task reads it.
+        assert list(results[clip]['vid']) == ['skipped']
+        assert results[clip]['vid']['skipped'].startswith(
             f'{clip}: is a folder, but the test pipeline '
             "(test_dataloader.dataset.pipeline: ['DecordInit', ")
         assert 'a folder of extracted frames is classified with a config ' \
             'whose test pipeline reads them with RawFrameDecode' in \
-            results[clip]['vid']['error']
+            results[clip]['vid']['skipped']
     video = mixed['video']
     want = alone['vid'](video)[video]['vid']['scores']
     assert torch.allclose(
@@ -90,11 +92,29 @@ def test_each_task_answers_its_own_kind_whatever_the_task_order(mixed, order):
         torch.tensor(want),
         rtol=0,
         atol=1e-5)
-    assert results[video]['raw']['error'].startswith(
+    assert results[video]['raw']['skipped'].startswith(
         f'{video}: the test pipeline (test_dataloader.dataset.pipeline: '
         "['SampleFrames', 'RawFrameDecode', ")
     assert 'opens no video file (RawFrameDecode reads extracted frames)' in \
-        results[video]['raw']['error']
+        results[video]['raw']['skipped']
+
+
+def test_an_input_no_task_reads_stays_an_error(mixed, tmp_path):
+    """A video asked of the rawframe task alone is its error, a clip folder
+    asked of the video task alone is refused (no other task reads them: a
+    guard of kept behaviour); a video damaged in a mixed run is the video
+    task's error, and the rawframe task skips it (before, an error for
+    both)."""
+    engine = _engine(mixed, ('raw', 'vid'))
+    video, clip = mixed['video'], mixed['clips'][0]
+    assert 'opens no video file' in engine(video, tasks='raw')[video]['error']
+    with pytest.raises(InferenceInputError, match='a folder without video'):
+        engine(clip, tasks='vid')
+    damaged = tmp_path / 'damaged.mp4'
+    damaged.write_bytes(open(video, 'rb').read()[:300])
+    answers = engine(str(damaged))[str(damaged)]
+    assert 'error' in answers['vid']
+    assert 'opens no video file' in answers['raw']['skipped']
 
 
 def test_hidden_entries_in_a_folder_of_clips_are_counted_in_a_warning(
@@ -150,15 +170,22 @@ def test_infer_cli_mixes_a_rawframe_and_a_video_task(mixed, tmp_path):
             cwd=str(tmp_path),
             check=False,
             separate_stderr=True)
-        # Each input failed for one task: exit status 1, as documented.
-        assert proc.returncode == 1, proc.stderr
+        # Each input was answered by the task that reads its kind and
+        # skipped by the other: no failure. Before, the exit status was 1.
+        assert proc.returncode == 0, proc.stderr
+        stderr = ' '.join(proc.stderr.split())
+        assert 'task vid: skipped 2 inputs of a kind its test pipeline ' \
+            'does not read, which another task answered: e.g. ' \
+            f'{mixed["clips"][0]}: is a folder' in stderr
+        assert 'task raw: skipped 1 input of a kind' in stderr
+        assert 'ERROR' not in proc.stdout + proc.stderr
         results = json.loads(out.read_text())
         assert list(results) == sorted(mixed['clips'] + [mixed['video']])
         assert [list(a) for a in results.values()] == [list(order)] * 3
         for clip in mixed['clips']:
-            assert 'error' in results[clip]['vid']
+            assert 'skipped' in results[clip]['vid']
             assert 'label' in results[clip]['raw']
-        assert 'error' in results[mixed['video']]['raw']
+        assert 'skipped' in results[mixed['video']]['raw']
         assert 'label' in results[mixed['video']]['vid']
         assert 'left out 3 hidden files or folders' in ' '.join(
             proc.stderr.split())
@@ -174,15 +201,15 @@ def test_infer_cli_reads_each_config_once_per_parse(mixed, tmp_path,
                                                     monkeypatch):
     """Before, parsing read each config three times (the frame folders,
     the extensions, the --out check), the first task's four."""
-    from mmadaptformer.apis import infer_cli
+    from mmadaptformer.apis import infer_cli, infer_configs
     read = []
 
     def counted(path, *args, **kwargs):
         read.append(path)
         return load(path, *args, **kwargs)
 
-    load = infer_cli.load_config_file
-    monkeypatch.setattr(infer_cli, 'load_config_file', counted)
+    load = infer_configs.load_config_file
+    monkeypatch.setattr(infer_configs, 'load_config_file', counted)
     args = infer_cli.parse_infer_args([
         '--task', 'raw', *map(str, mixed['raw']), '--task', 'vid',
         *map(str, mixed['vid']), mixed['data'], '--out',

@@ -81,3 +81,27 @@ def test_an_array_key_without_its_inputs_is_refused_by_name(answered):
     # looked up.
     failed = {1: dict(v=dict(error='x')), 2: dict(i={})}
     assert short_video_inputs(failed, dict(v=10, i=None)) == []
+
+
+def test_a_clip_folder_emptied_after_its_classification_is_said(
+        tmp_path, log_records):
+    """A clip's folder answered by a rawframe task whose frames are gone
+    when they are counted again is not named as short, and a warning says
+    why its length is not known. Before, the count's InferenceInputError
+    escaped (no results were written by tools/infer.py)."""
+    from mmadaptformer.apis.frame_folders import FrameFolders
+    clip = tmp_path / 'clip'
+    clip.mkdir()  # its frames were removed after the forward
+    answer = dict(label=0, scores=[1.0])
+    short = short_video_inputs({str(clip): dict(r=answer)},
+                               dict(r=10),
+                               frames=dict(r=FrameFolders()))
+    assert short == []
+    said = [r.getMessage() for r in log_records]
+    assert said == [
+        f'{clip}: was classified, but its frames cannot be counted now '
+        "(holds no frames named as filename_tmpl 'img_{:05}.jpg' from the "
+        'test dataset, start_index 1 gives them (expected img_00001.jpg, '
+        '...)); it changed after it was read, so whether it is shorter '
+        'than a clip is not known.'
+    ]
