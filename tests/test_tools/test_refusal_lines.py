@@ -97,21 +97,33 @@ def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
     the Runner."""
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    for amp in ([], ['--amp']):  # --cfg-options sets it back after --amp
+    expected = {
+        # Without --amp: no GPU for MMEngine's wrapper.
+        (): (f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' "
+             'trains in mixed precision on a GPU, and this machine has none. '
+             'Add --amp to train with bfloat16 autocast on the CPU (it sets '
+             "optim_wrapper.type='AdaptAmpOptimWrapper' and "
+             'optim_wrapper.cpu_bf16=True, before --cfg-options), or '
+             '--cfg-options optim_wrapper.type=OptimWrapper to train in '
+             'float32.'),
+        # --cfg-options sets it back after --amp, which set cpu_bf16.
+        (
+            '--amp', ):
+        (f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' is "
+         "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 "
+         '(optim_wrapper.cpu_bf16=True; --amp sets it). Drop --amp to train '
+         "through MMEngine's wrapper on a GPU, or keep --amp without that "
+         "type to train through 'AdaptAmpOptimWrapper'.")
+    }
+    for amp, want in expected.items():
         line = _refused(
             run_tool(
-                ['train.py', config, '--work-dir', tmp_path / 'w'] + amp +
+                ['train.py', config, '--work-dir', tmp_path / 'w'] +
+                list(amp) +
                 ['--cfg-options', 'optim_wrapper.type=AmpOptimWrapper'],
                 cwd=tmp_path,
                 check=False))
-        assert line == (
-            f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' "
-            'trains in mixed precision on a GPU, and this machine has none. '
-            'Add --amp to train with bfloat16 autocast on the CPU (it sets '
-            "optim_wrapper.type='AdaptAmpOptimWrapper' and "
-            'optim_wrapper.cpu_bf16=True, before --cfg-options), or '
-            '--cfg-options optim_wrapper.type=OptimWrapper to train in '
-            'float32.'), line
+        assert line == want, line
 
 
 def test_a_test_pipeline_that_fails_after_the_read_blames_the_pipeline(
