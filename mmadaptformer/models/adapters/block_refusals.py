@@ -33,7 +33,10 @@ __all__ = [
     'check_width_kept', 'check_no_inline_drop_path'
 ]
 
-#: The torch norms whose channels are dim 1 of every input they accept.
+#: The torch norms that blocks apply to channels-first maps: the 2D and 3D
+#: batch and instance norms take only maps, and ``GroupNorm`` is taken as
+#: a norm of maps (PoolFormer's), although it also accepts flat ``(N, C)``
+#: input, so a block that applies it to flattened tokens is refused too.
 #: ``BatchNorm1d``, ``SyncBatchNorm`` and ``LayerNorm`` are not among them:
 #: on flattened tokens ``(B * N, C)`` (LeViT's ``LinearBatchNorm``) dim 1 is
 #: the last one, so their class says nothing about the layout.
