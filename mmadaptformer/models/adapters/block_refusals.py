@@ -20,6 +20,9 @@ what is wrong and what to configure instead, and no adapter is added.
 * :func:`check_no_inline_drop_path`: a reversible block (RevViT) that
   builds its drop path inline on every call would drop the adapter with
   the feed-forward network.
+
+The refusal of a block that declares no ``branch`` and holds a layer
+scale or a drop path is :func:`.branch_scaling.check_undeclared_branch`.
 """
 from typing import List, Optional, Sequence, Tuple
 
