@@ -94,11 +94,13 @@ def check_channels_last(block: nn.Module, spec: dict, label: str,
     cls = type(block).__name__
     norm_cls = type(norm).__name__
     base = '' if found == norm_cls else f', a {found}'
+    layout = '(B, C, T, H, W)' if found.lower().endswith('3d') else \
+        '(B, C, H, W)'
     raise ConfigError(
         f"{key} declares {cls} with norm={spec['norm']!r}, but block "
         f'{label!r} ({cls}) cannot be adapted: that norm is a {norm_cls}'
         f'{base}, which normalises channels-first feature maps '
-        '(B, C, H, W), so the block runs on such maps. An AdaptMLP adds '
+        f'{layout}, so the block runs on such maps. An AdaptMLP adds '
         'Linear layers over the last dim, which there is a spatial axis, '
         'not the channels (and where a map is as wide as it has channels, '
         'no shape tells, so it would run silently on the wrong axis). '
