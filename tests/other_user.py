@@ -28,20 +28,30 @@ def as_another_user(work: Callable[[], str]) -> str:
     read_end, write_end = os.pipe()
     pid = os.fork()
     if pid == 0:  # pragma: no cover - the child answers through the pipe
+        # Whatever happens, the child ends here: a child that raised out
+        # of this function would go on running the test session as nobody.
         try:
             os.close(read_end)
-            os.setgid(NOBODY)
-            os.setuid(NOBODY)
-            answer = work()
-        except BaseException as e:
-            answer = f'{type(e).__name__}: {e}'
-        with os.fdopen(write_end, 'w') as f:
-            f.write(answer)
-        os._exit(0)
+            try:
+                os.setgid(NOBODY)
+                os.setuid(NOBODY)
+                answer = work()
+                if not isinstance(answer, str):
+                    raise TypeError('work() must return a str, but returned '
+                                    f'{answer!r}')
+            except BaseException as e:
+                answer = f'{type(e).__name__}: {e}'
+            with os.fdopen(write_end, 'w') as f:
+                f.write(answer)
+        finally:
+            os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end) as f:
         answer = f.read()
-    os.waitpid(pid, 0)
+    _, status = os.waitpid(pid, 0)
+    if status != 0:
+        raise RuntimeError(f'The child that ran {work!r} as nobody ended '
+                           f'with wait status {status}, not 0.')
     return answer
 
 

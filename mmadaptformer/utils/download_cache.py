@@ -160,7 +160,8 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
 
     Raises:
         CheckpointLoadError: If the record at ``<cache>/<file name>`` is
-            not text, or is a folder (see :func:`.read_record`).
+            not text, is a folder or cannot be read (see
+            :func:`.read_record`).
     """
     cached = named_path(url, model_dir)
     record = read_record(cached, url)
@@ -326,10 +327,10 @@ def _download_into(url: str, cached: str, map_location: Any,
     except BaseException:
         # A refused, broken or unkept download leaves nothing but what was
         # there: nothing under the cache's name that a later plain
-        # torch.load could pick up, and no scratch files.
-        for scratch in (partial, partial + URL_SUFFIX):
-            if osp.lexists(scratch):
-                os.remove(scratch)
+        # torch.load could pick up, and no scratch files (write_record
+        # deletes its own, partial + URL_SUFFIX, where it fails).
+        if osp.lexists(partial):
+            os.remove(partial)
         raise
     return checkpoint
 

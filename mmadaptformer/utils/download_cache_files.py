@@ -23,9 +23,9 @@ __all__ = ['cached_download', 'cached_record']
 
 def _checked_cache_path(url: str) -> str:
     """:func:`cache_path` for an output check: where the file name's record
-    is damaged (not text, or a folder), that name (a load of ``url``
-    refuses the damaged record, and writing there would only add to the
-    damage)."""
+    is damaged (not text, a folder, or unreadable), that name (a load of
+    ``url`` refuses the damaged record, and writing there would only add to
+    the damage)."""
     try:
         return cache_path(url)
     except CheckpointLoadError:

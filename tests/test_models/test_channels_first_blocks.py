@@ -179,3 +179,34 @@ def test_channels_first_norms_are_told_by_their_class(norm, name):
 def test_mmpretrains_layernorm2d_is_channels_first():
     from mmpretrain.models.utils import LayerNorm2d as Upstream
     assert channels_first_norm(Upstream(8)) == 'LayerNorm2d'
+
+
+class _VideoConvBlock(nn.Module):
+    """x + mlp(norm2(x)) on (B, C, T, H, W) clips, with 1x1x1
+    convolutions."""
+
+    def __init__(self, dims=8):
+        super().__init__()
+        self.norm2 = nn.BatchNorm3d(dims)
+        self.mlp = nn.Sequential(
+            nn.Conv3d(dims, 2 * dims, 1), nn.GELU(),
+            nn.Conv3d(2 * dims, dims, 1))
+
+    def forward(self, x):
+        return x + self.mlp(self.norm2(x))
+
+
+def test_a_norm_of_clips_is_named_with_the_clips_layout():
+    """A 3D norm normalises (B, C, T, H, W) clips; the refusal said
+    (B, C, H, W) maps whatever the norm."""
+    model = _VideoConvBlock()
+    with pytest.raises(ConfigError) as info:
+        inject_adapters(
+            model,
+            block_types=[
+                dict(type='_VideoConvBlock', norm='norm2', ffn='mlp')
+            ])
+    assert 'that norm is a BatchNorm3d, which normalises channels-first ' \
+        'feature maps (B, C, T, H, W), so the block runs on such maps.' \
+        in str(info.value)
+    assert not adapter_modules(model)

@@ -21,7 +21,6 @@ import other_user
 import pytest
 import torch
 from file_server import QuietHandler, serving
-from mmengine.logging import MMLogger
 from mmengine.runner import CheckpointLoader
 from other_user import as_another_user
 
@@ -82,7 +81,7 @@ def test_a_download_that_cannot_be_kept_leaves_no_scratch_files(
 
 
 def test_a_checked_file_whose_record_cannot_be_written_is_used(
-        open_tmp_path, monkeypatch):
+        open_tmp_path, monkeypatch, log_records):
     """A file placed in the cache under a name that promises its hash is
     checked and then recorded. Where the record cannot be written (the
     cache folder is not writable), the load died with a bare
@@ -106,13 +105,11 @@ def test_a_checked_file_whose_record_cannot_be_written_is_used(
     url = f'http://127.0.0.1:9/{cached.name}'
 
     def work():
-        records = []
-        handler = logging.Handler()
-        handler.emit = records.append
-        MMLogger.get_instance('unwritable_record').addHandler(handler)
+        # As root, this runs in a forked child, which logs into its own
+        # copy of log_records.
         loaded = CheckpointLoader.load_checkpoint(url)
         warnings = [
-            r.getMessage() for r in records if r.levelno >= logging.WARNING
+            r.getMessage() for r in log_records if r.levelno >= logging.WARNING
         ]
         return '\n'.join([repr(loaded)] + warnings)
 

@@ -20,6 +20,9 @@ what is wrong and what to configure instead, and no adapter is added.
 * :func:`check_no_inline_drop_path`: a reversible block (RevViT) that
   builds its drop path inline on every call would drop the adapter with
   the feed-forward network.
+
+The refusal of a block that declares no ``branch`` and holds a layer
+scale or a drop path is :func:`.branch_scaling.check_undeclared_branch`.
 """
 from typing import List, Optional, Sequence, Tuple
 
@@ -33,7 +36,10 @@ __all__ = [
     'check_width_kept', 'check_no_inline_drop_path'
 ]
 
-#: The torch norms whose channels are dim 1 of every input they accept.
+#: The torch norms that blocks apply to channels-first maps: the 2D and 3D
+#: batch and instance norms take only maps, and ``GroupNorm`` is taken as
+#: a norm of maps (PoolFormer's), although it also accepts flat ``(N, C)``
+#: input, so a block that applies it to flattened tokens is refused too.
 #: ``BatchNorm1d``, ``SyncBatchNorm`` and ``LayerNorm`` are not among them:
 #: on flattened tokens ``(B * N, C)`` (LeViT's ``LinearBatchNorm``) dim 1 is
 #: the last one, so their class says nothing about the layout.
@@ -88,11 +94,13 @@ def check_channels_last(block: nn.Module, spec: dict, label: str,
     cls = type(block).__name__
     norm_cls = type(norm).__name__
     base = '' if found == norm_cls else f', a {found}'
+    layout = '(B, C, T, H, W)' if found.lower().endswith('3d') else \
+        '(B, C, H, W)'
     raise ConfigError(
         f"{key} declares {cls} with norm={spec['norm']!r}, but block "
         f'{label!r} ({cls}) cannot be adapted: that norm is a {norm_cls}'
         f'{base}, which normalises channels-first feature maps '
-        '(B, C, H, W), so the block runs on such maps. An AdaptMLP adds '
+        f'{layout}, so the block runs on such maps. An AdaptMLP adds '
         'Linear layers over the last dim, which there is a spatial axis, '
         'not the channels (and where a map is as wide as it has channels, '
         'no shape tells, so it would run silently on the wrong axis). '

@@ -50,7 +50,8 @@ def branch_scalers(block: nn.Module, norm: nn.Module, ffn: nn.Module,
 
     Returns:
         list[str]: E.g. ``["layer scale 'layer_scale_2'", "drop path
-        'drop_path' (drop_prob=0.1)"]``, in the block's order.
+        'drop_path' (drop_prob=0.1)"]``: the block's own parameters first,
+        then its children, each in the order the block registered them.
     """
     found = [
         f'layer scale {name!r}'
