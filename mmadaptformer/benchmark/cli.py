@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional, Tuple
 from ..utils.atomic_save import atomic_write
 from ..utils.config_error import ConfigError
 from ..utils.config_file import load_config_file, merge_cfg_options
+from ..utils.config_inputs import config_file_problem
 from ..utils.local_files import first_missing_file
 from ..utils.output_file import output_file_problem
 
@@ -30,10 +31,21 @@ __all__ = [
 CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
 
-def refuse_bad_paths(parser: ArgumentParser, config: str,
-                     outputs: Iterable[Tuple[Optional[str], str]]) -> None:
+def refuse_bad_paths(parser: ArgumentParser,
+                     config: str,
+                     outputs: Iterable[Tuple[Optional[str], str]],
+                     cfg_options: Optional[dict] = None) -> None:
     """``parser.error`` (exit status 2) before anything is measured if
     ``config`` is not a config file, or an output cannot be written there.
+
+    An output may not replace a file the config reads (a ``_base_``, a
+    file its keys name), nor land in the download cache's place for an
+    ``http(s)`` address it names (``load_from``, ``init_cfg.checkpoint``,
+    ``pretrained``) or on that place's ``.url`` record, whether or not the
+    address was downloaded yet: a later load of the address would get the
+    output. So with an output, the config is loaded here (with
+    ``cfg_options``) and one that does not load is refused as
+    :func:`load_model_config` refuses it.
 
     Args:
         parser (ArgumentParser): The tool's parser.
@@ -41,6 +53,8 @@ def refuse_bad_paths(parser: ArgumentParser, config: str,
         outputs: ``(path, flag)`` of each file the tool writes, e.g.
             ``(args.out, '--out')``; a None path is skipped. A folder above
             it that is not there yet is made when the file is written.
+        cfg_options (dict, optional): The tool's ``--cfg-options``, which
+            may change the addresses. Defaults to None.
     """
     missing = first_missing_file([(config, 'config')])
     if missing:
@@ -48,9 +62,16 @@ def refuse_bad_paths(parser: ArgumentParser, config: str,
     if not config.endswith(CONFIG_SUFFIXES):
         parser.error(f'config {config}: not a config file (expected one of '
                      f'{", ".join(CONFIG_SUFFIXES)})')
+    outputs = [(path, flag) for path, flag in outputs if path]
     for path, flag in outputs:
-        problem = path and output_file_problem(path, flag,
-                                               [(config, 'config')])
+        problem = output_file_problem(path, flag, [(config, 'config')])
+        if problem:
+            parser.error(problem)
+    if not outputs:
+        return
+    cfg = load_model_config(parser, config, cfg_options)
+    for path, flag in outputs:
+        problem = config_file_problem(path, flag, config, cfg)
         if problem:
             parser.error(problem)
 

@@ -216,5 +216,6 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     if args.worker is None:
         from .cli import refuse_bad_paths
         refuse_bad_paths(parser, args.config, [(args.out, '--out'),
-                                               (args.plot, '--plot')])
+                                               (args.plot, '--plot')],
+                         args.cfg_options)
     return args

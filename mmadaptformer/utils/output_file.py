@@ -89,7 +89,10 @@ def output_file_problem(
 def download_cache_problem(out: str, what: str,
                            urls: List[str]) -> Optional[str]:
     """``'WHAT OUT is the download cache's ...'`` if writing ``out`` would
-    replace a file of the checkpoint download cache, else None.
+    replace a file of the checkpoint download cache, or ``'WHAT OUT is
+    where the download cache puts ...'`` if it would be written where one
+    of ``urls`` is downloaded, or its record written, and neither is there
+    yet (nor any record of it), else None.
 
     Args:
         out (str): A local output path, as the command line gives it.
@@ -103,6 +106,13 @@ def download_cache_problem(out: str, what: str,
     download = cached_download(out, urls)
     if download is not None:
         cached, url = download
+        if not osp.lexists(cached + URL_SUFFIX):
+            # Not downloaded yet (or put there by hand): no record stays.
+            return (f'{what} {out} is where the download cache puts its '
+                    f'copy of {url} ({cached}): a later load of the address '
+                    'takes a file there for that download, and would get '
+                    'this output instead. Give a path outside the download '
+                    'cache.')
         return (f"{what} {out} is the download cache's copy of {url} "
                 f'({cached}): writing it would replace that download while '
                 "the cache's record of its address stays, and a later load "
@@ -111,6 +121,12 @@ def download_cache_problem(out: str, what: str,
     record = cached_record(out, urls)
     if record is not None:
         cached, url = record
+        if not osp.lexists(cached + URL_SUFFIX):
+            return (f'{what} {out} is where the download cache puts its '
+                    f'record {cached + URL_SUFFIX} of its copy of {url} '
+                    f'({cached}): a later load of the address reads a file '
+                    'there as that record, and would read this output '
+                    'instead. Give a path outside the download cache.')
         return (f"{what} {out} is the download cache's record "
                 f'{cached + URL_SUFFIX} of its copy of {url} ({cached}): '
                 'writing it would replace the record that a later load of '

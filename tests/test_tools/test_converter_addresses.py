@@ -243,8 +243,8 @@ def test_an_output_over_the_download_of_its_input_is_refused(
         TOOLS[tool].main(_argv(tool, served, url, out))
     assert refused.value.code == 2
     err = capsys.readouterr().err
-    assert f"out {out} is the download cache's copy of {url} ({out})" in \
-        err.replace('dst ', 'out '), err
+    assert f'out {out} is where the download cache puts its copy of {url} ' \
+        f'({out})' in err.replace('dst ', 'out '), err
     assert 'Give a path outside the download cache.' in err, err
     # Refused before anything was read: nothing downloaded, nothing made.
     assert not hub.exists()
@@ -324,8 +324,8 @@ def test_an_output_over_a_download_record_is_refused(served, hub, tool,
     cached, record = hub / name, hub / (name + '.url')
     # Before the download: the address the command line reads writes it.
     err = _refusal(TOOLS[tool], _argv(tool, served, url, record), capsys)
-    assert f"{record} is the download cache's record {record} of its " \
-        f'copy of {url} ({cached})' in err, err
+    assert f'{record} is where the download cache puts its record {record} ' \
+        f'of its copy of {url} ({cached})' in err, err
     assert not hub.exists()
     TOOLS[tool].main(_argv(tool, served, url, tmp_path / 'first.pth'))
     before = record.read_bytes()

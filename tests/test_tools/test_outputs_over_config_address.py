@@ -63,7 +63,7 @@ def test_extract_out_where_the_configs_address_downloads_is_refused(
         load_tool('model_converters/extract_adapters.py'),
         [served['config'], served['full'],
          str(out)], capsys)
-    assert f'out {out} is the download cache' in err, err
+    assert f'out {out} is where the download cache puts its ' in err, err
     assert served['url'] in err, err
     assert not out.exists()
 
@@ -75,7 +75,7 @@ def test_infer_out_where_the_configs_address_downloads_is_refused(
         load_tool('infer.py'),
         [served['config'], served['full'], served['video'], '--out',
          str(out)], capsys)
-    assert f'--out {out} is the download cache' in err, err
+    assert f'--out {out} is where the download cache puts its ' in err, err
     assert served['url'] in err, err
     assert not out.exists()
 

@@ -100,7 +100,7 @@ def test_infer_out_over_its_checkpoints_download_to_be_is_refused(
         err = _refusal(
             infer, [served['config'], url, served['video'], '--out',
                     str(out)], capsys)
-        assert f'--out {out} is the download cache' in err, err
+        assert f'--out {out} is where the download cache puts its ' in err, err
         assert f'{url} ({hub / "full.pth"}): ' in err, err
     assert not hub.exists()
 

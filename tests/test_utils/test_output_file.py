@@ -68,18 +68,26 @@ def test_a_download_record_is_refused(hub, tmp_path):
 
 def test_an_input_address_about_to_be_downloaded(hub):
     """An address among the inputs is downloaded (with its record) before
-    the tool writes: its cache file and record are refused before it is
-    there."""
+    the tool writes, or a later load takes a file found there for it: its
+    cache file and record are refused before they are there. The lines
+    said the download would be replaced "while the cache's record of its
+    address stays", and named the record as there, though neither was."""
     url = 'https://example.org/models/adapters.pth'
     cached = cache_path(url)
     assert cached == str(hub / 'adapters.pth')
     inputs = [(url, 'checkpoint'), (None, '--pretrained')]
     problem = output_file_problem(cached, '--dump', inputs)
-    assert problem.startswith(f"--dump {cached} is the download cache's "
-                              f'copy of {url} ({cached}): ')
+    assert problem == (
+        f'--dump {cached} is where the download cache puts its copy of '
+        f'{url} ({cached}): a later load of the address takes a file there '
+        'for that download, and would get this output instead. Give a path '
+        'outside the download cache.')
     problem = output_file_problem(cached + URL_SUFFIX, '--dump', inputs)
-    assert problem.startswith(
-        f"--dump {cached + URL_SUFFIX} is the download cache's record "
-        f'{cached + URL_SUFFIX} of its copy of {url} ({cached}): ')
+    assert problem == (
+        f'--dump {cached + URL_SUFFIX} is where the download cache puts its '
+        f'record {cached + URL_SUFFIX} of its copy of {url} ({cached}): a '
+        'later load of the address reads a file there as that record, and '
+        'would read this output instead. Give a path outside the download '
+        'cache.')
     # Without that address among the inputs, neither is the cache's yet.
     assert output_file_problem(cached, '--dump', []) is None

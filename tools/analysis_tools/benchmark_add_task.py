@@ -83,7 +83,8 @@ def parse_args(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
     if args.worker is None:  # a worker's config is '-'
-        refuse_bad_paths(parser, args.config, [(args.out, '--out')])
+        refuse_bad_paths(parser, args.config, [(args.out, '--out')],
+                         args.cfg_options)
     return args
 
 

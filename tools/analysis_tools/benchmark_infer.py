@@ -89,7 +89,8 @@ def build_parser():
 def parse_args(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    refuse_bad_paths(parser, args.config, [(args.out, '--out')])
+    refuse_bad_paths(parser, args.config, [(args.out, '--out')],
+                     args.cfg_options)
     return args
 
 
