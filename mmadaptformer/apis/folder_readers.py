@@ -20,7 +20,7 @@ from mmengine.logging import print_log
 from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, check_paths, collect_inputs,
-                          walk_once)
+                          each_once, walk_once, warn_hidden)
 
 __all__ = ['FolderReaders']
 
@@ -87,14 +87,7 @@ class FolderReaders:
                 found.append(path)
             else:
                 found += self._walk(path)
-        unique = list(dict.fromkeys(found))
-        if len(unique) < len(found):
-            print_log(
-                f'inputs: {len(found) - len(unique)} clip folders or files '
-                'were given more than once; each is classified once.',
-                logger='current',
-                level=logging.WARNING)
-        return unique
+        return each_once(found, 'clip folders or files')
 
     def _walk(self, path: str) -> List[str]:
         """The clip folders and files in the folder ``path``, sorted."""
@@ -133,11 +126,5 @@ class FolderReaders:
                 f'{sorted(other)[0]}.',
                 logger='current',
                 level=logging.WARNING)
-        if hidden:
-            print_log(
-                f'{path}: left out {len(hidden)} hidden files or folders '
-                "(names starting with '.'), e.g. "
-                f'{sorted(hidden)[0]}.',
-                logger='current',
-                level=logging.WARNING)
+        warn_hidden(path, hidden)
         return sorted(clips + files)

@@ -25,7 +25,8 @@ from mmengine.logging import print_log
 
 from mmadaptformer.utils.config_error import ConfigError
 from .infer_files import (VIDEO_EXTENSIONS, InferenceInputError,
-                          OtherKindInputError, check_paths, walk_once)
+                          OtherKindInputError, check_paths, each_once,
+                          walk_once, warn_hidden)
 from .test_pipeline import test_pipeline_cfg, test_pipeline_key
 
 __all__ = [
@@ -327,15 +328,9 @@ class FrameFolders:
                     "a folder of one clip's frames, or a folder of such "
                     'folders.')
             found += sorted(clips)
-            if hidden:
-                # Skipped, as the datasets' lists never name them (a Mac's
-                # '._img_00001.jpg', '.ipynb_checkpoints'), but said.
-                print_log(
-                    f'{path}: left out {len(hidden)} hidden files or '
-                    "folders (names starting with '.'), e.g. "
-                    f'{sorted(hidden)[0]}.',
-                    logger='current',
-                    level=logging.WARNING)
+            # Skipped, as the datasets' lists never name them (a Mac's
+            # '._img_00001.jpg', '.ipynb_checkpoints'), but said.
+            warn_hidden(path, hidden)
             if videos:
                 print_log(
                     f'{path}: left out {len(videos)} video files, which '
@@ -343,11 +338,4 @@ class FrameFolders:
                     f'extracted frames), e.g. {sorted(videos)[0]}.',
                     logger='current',
                     level=logging.WARNING)
-        unique = list(dict.fromkeys(found))
-        if len(unique) < len(found):
-            print_log(
-                f'inputs: {len(found) - len(unique)} clip folders or files '
-                'were given more than once; each is classified once.',
-                logger='current',
-                level=logging.WARNING)
-        return unique
+        return each_once(found, 'clip folders or files')

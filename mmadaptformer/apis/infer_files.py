@@ -12,8 +12,8 @@ from mmengine.logging import print_log
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
-    'OtherKindInputError', 'check_paths', 'walk_once', 'collect_inputs',
-    'read_input_list'
+    'OtherKindInputError', 'check_paths', 'walk_once', 'warn_hidden',
+    'each_once', 'collect_inputs', 'read_input_list'
 ]
 
 #: The list "file" that is standard input
@@ -189,15 +189,9 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                     f'which these models do not classify, e.g. {first}.',
                     logger='current',
                     level=logging.WARNING)
-            if hidden:
-                # Never inputs: a copy from a Mac holds a '._a.mp4' beside
-                # each 'a.mp4', which decord cannot read.
-                print_log(
-                    f'{path}: left out {len(hidden)} hidden files or '
-                    "folders (names starting with '.'), e.g. "
-                    f'{sorted(hidden)[0]}.',
-                    logger='current',
-                    level=logging.WARNING)
+            # Never inputs: a copy from a Mac holds a '._a.mp4' beside each
+            # 'a.mp4', which decord cannot read.
+            warn_hidden(path, hidden)
             if skipped:
                 print_log(
                     f'{path}: left out {len(skipped)} files whose '
@@ -207,14 +201,39 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                     level=logging.WARNING)
         else:
             files.append(path)
-    unique = list(dict.fromkeys(files))
-    if len(unique) < len(files):
-        # The results are keyed by path: a second run of one would only
-        # cost time (a file named and also found in a folder given).
-        twice = next(f for i, f in enumerate(files) if f in files[:i])
+    return each_once(files, 'files')
+
+
+def warn_hidden(folder: str, hidden: List[str]) -> None:
+    """Say, in a warning that counts them and names one, that the hidden
+    files and folders ``hidden`` (names starting with ``.``, as
+    :func:`walk_once` collects them) of ``folder`` were left out; nothing
+    if there are none."""
+    if hidden:
         print_log(
-            f'inputs: {len(files) - len(unique)} files were given more than '
-            f'once (e.g. {twice}); each is classified once.',
+            f'{folder}: left out {len(hidden)} hidden files or folders '
+            f"(names starting with '.'), e.g. {sorted(hidden)[0]}.",
+            logger='current',
+            level=logging.WARNING)
+
+
+def each_once(found: List[str], what: str) -> List[str]:
+    """``found`` in its order, each once; repeats are left out, with a
+    warning that counts them and names one (``what`` they are).
+
+    The results are keyed by path: a second run of one would only cost
+    time (a file named and also found in a folder given).
+    """
+    unique = list(dict.fromkeys(found))
+    if len(unique) < len(found):
+        seen = set()
+        for twice in found:  # the first repeat
+            if twice in seen:
+                break
+            seen.add(twice)
+        print_log(
+            f'inputs: {len(found) - len(unique)} {what} were given more '
+            f'than once (e.g. {twice}); each is classified once.',
             logger='current',
             level=logging.WARNING)
     return unique

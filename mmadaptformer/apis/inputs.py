@@ -33,12 +33,12 @@ from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.transform_steps import TransformError, run_transforms
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
-                                                  container_name,
                                                   one_line_error)
 from .array_inputs import ArrayPipeline, InputKey, collect_items
-from .frame_folders import VIDEO_OPENERS, FrameFolders
+from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
-                          InferenceInputError, OtherKindInputError)
+                          InferenceInputError)
+from .input_refusals import InputRefusals
 from .label_maps import config_class_names
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
@@ -178,6 +178,8 @@ class TestInputs:
         #: pipeline reads extracted frames.
         self.frames: Optional[FrameFolders] = FrameFolders.of_config(
             cfg, source)
+        self.refusals = InputRefusals(self.toolbox, self.pipeline.transforms,
+                                      self.key, self.frames)
         # Built at the first array: a pipeline arrays cannot go through
         # still classifies files.
         self._arrays: Optional[ArrayPipeline] = None
@@ -207,56 +209,6 @@ class TestInputs:
     @property
     def a_kind(self) -> str:
         return 'a video' if self.toolbox == 'mmaction' else 'an image'
-
-    def _not_a_container(self, path: str) -> str:
-        """For a video that failed to decode: ``': it is no video file
-        ...'`` if its first bytes match no known container (a text or
-        image file renamed ``.mp4``), else ``''``."""
-        if self.toolbox != 'mmaction':
-            return ''
-        with open(path, 'rb') as f:
-            head = f.read(16)
-        if container_name(head) is not None:
-            return ''
-        return (': its first bytes match no video container (AVI, MP4/MOV, '
-                f'WebM/Matroska, MPEG, FLV, Ogg): {head!r}')
-
-    def _refuse_frame_folder_pipeline(self, path: str) -> None:
-        """Refuse a video file for a test pipeline that opens none: one
-        of extracted frames (mmaction2's ``RawFrameDecode``, no
-        ``DecordInit``/``OpenCVInit``/``PyAVInit``/``PIMSInit``) failed on
-        every file with ``KeyError: 'total_frames'``, which read as a
-        damaged video."""
-        types = [type(t).__name__ for t in self.pipeline.transforms]
-        if any(name in VIDEO_OPENERS for name in types):
-            return
-        decode = next((name for name in types if name.endswith('Decode')),
-                      None)
-        reads = f' ({decode} reads extracted frames)' if decode else ''
-        takes = 'a numpy array of frames goes through this one'
-        if self.frames is not None:
-            takes += (', and so does a folder of a clip\'s frames, named '
-                      f'as {self.frames.filename_tmpl!r} names them')
-        raise OtherKindInputError(
-            f'{path}: the test pipeline ({self.key}: {types}) opens no '
-            f'video file{reads}: a video file is classified with a pipeline '
-            'that starts with DecordInit and decodes with DecordDecode, as '
-            f'the recipes\' test pipelines do ({takes}).')
-
-    def _refuse_folder(self, path: str) -> None:
-        """Refuse a folder for a pipeline that reads files: it is no
-        input of a config that decodes video files or reads images."""
-        if self.toolbox != 'mmaction':
-            raise InferenceInputError(
-                f'{path}: is a folder; this model classifies image files.')
-        types = [type(t).__name__ for t in self.pipeline.transforms]
-        reads = 'decodes video files' if any(
-            name in VIDEO_OPENERS for name in types) else 'reads no frames'
-        raise OtherKindInputError(
-            f'{path}: is a folder, but the test pipeline ({self.key}: '
-            f'{types}) {reads}: a folder of extracted frames '
-            'is classified with a config whose test pipeline reads them '
-            "with RawFrameDecode, as MMAction2's rawframe configs do.")
 
     def __call__(self, path: str) -> dict:
         """Load and transform one file, or one clip's folder of frames.
@@ -289,7 +241,7 @@ class TestInputs:
             raise InferenceInputError(f'{path}: no such file.')
         if osp.isdir(path):
             if self.frames is None:
-                self._refuse_folder(path)
+                self.refusals.folder(path)
             return self._transform(path, self.frames.sample(path), 'frames')
         ext = osp.splitext(path)[1].lower()
         if ext not in self.extensions:
@@ -310,7 +262,7 @@ class TestInputs:
                 f'classifies {self.kind}s; expected one of '
                 f'{", ".join(self.extensions)}.')
         if self.toolbox == 'mmaction':
-            self._refuse_frame_folder_pipeline(path)
+            self.refusals.video_file(path)
             try:
                 check_container(path)
             except BrokenVideoError as e:
@@ -348,7 +300,7 @@ class TestInputs:
             if e.reads_file:
                 raise InferenceInputError(
                     f'{path}: cannot be decoded as {self.a_kind}'
-                    f'{self._not_a_container(path)} '
+                    f'{self.refusals.not_a_container(path)} '
                     f'({one_line_error(e.error)}).') from e
             # Read and decoded: a later transform's settings (a crop larger
             # than the resized frames) fail on every input alike.

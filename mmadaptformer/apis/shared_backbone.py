@@ -21,12 +21,13 @@ from mmadaptformer.utils.device_check import check_device_arg
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model, shared_backbone_origin)
 from .forward_guard import serialized
+from .frozen_fingerprints import FrozenFingerprints
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
 from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
                               check_servable, check_shared_neck,
                               check_task_name, pipeline_group_key, tensors_of)
-from .task_parts import FrozenFingerprints, TaskParts, load_task
+from .task_parts import TaskParts, load_task
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
 

@@ -11,7 +11,7 @@ import os
 import os.path as osp
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
-from mmadaptformer.utils.local_files import path_inside, same_file
+from mmadaptformer.utils.local_files import path_inside
 from .array_inputs import InputKey, input_name
 from .infer_files import IMAGE_EXTENSIONS
 
@@ -31,6 +31,35 @@ def _is_video(key: InputKey, kind: str) -> bool:
     if isinstance(key, int):
         return kind == 'video'
     return osp.isdir(key) or not key.lower().endswith(IMAGE_EXTENSIONS)
+
+
+class _ReadFiles:
+    """The files read that exist, found by their identity: each is looked
+    at once, not once per drawing (every input is one of them).
+
+    Args:
+        reads (Iterable[tuple]): ``(path, what)``; a path that is None, or
+            that is not there, is left out.
+    """
+
+    def __init__(self, reads: Iterable[Tuple[Optional[str], str]]) -> None:
+        self._by_file: Dict[Tuple[int, int], Tuple[str, str]] = {}
+        self._by_real: Dict[str, Tuple[str, str]] = {}
+        for path, role in reads:
+            if path is None or not osp.exists(path):
+                continue
+            st = os.stat(path)
+            self._by_file.setdefault((st.st_dev, st.st_ino), (path, role))
+            self._by_real.setdefault(osp.realpath(path), (path, role))
+
+    def find(self, out: str) -> Optional[Tuple[str, str]]:
+        """``(path, what)`` of the first read file that ``out`` names, as
+        :func:`~mmadaptformer.utils.local_files.same_file` tells, else
+        None."""
+        if osp.exists(out):
+            st = os.stat(out)
+            return self._by_file.get((st.st_dev, st.st_ino))
+        return self._by_real.get(osp.realpath(out))
 
 
 def show_paths(keys: Iterable[InputKey], show_dir: str,
@@ -119,14 +148,15 @@ def show_dir_problem(show_dir: str,
         above = osp.dirname(above)
     if not osp.isdir(above):
         return f'{what} {show_dir}: {above} is a file, not a folder.'
-    reads = [(path, role) for path, role in reads if path is not None]
+    read = _ReadFiles(reads)
     folders = list(folders)
     for key, out in paths.items():
-        for path, role in reads:
-            if osp.exists(path) and same_file(out, path):
-                return (f'{what} {show_dir}: the drawing of '
-                        f'{input_name(key)} would be written over the {role} '
-                        f'{path}; give another folder.')
+        found = read.find(out)
+        if found is not None:
+            path, role = found
+            return (f'{what} {show_dir}: the drawing of '
+                    f'{input_name(key)} would be written over the {role} '
+                    f'{path}; give another folder.')
         for folder in folders:
             if path_inside(out, folder):
                 return (f'{what} {show_dir}: the drawing of '

@@ -14,7 +14,7 @@ decide so, it leaves to the full load. See ``docs/multitask.md``.
 import os
 import re
 from dataclasses import dataclass
-from typing import Dict, Iterable, List, Mapping, Optional, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import torch
 from mmengine.config import Config
@@ -24,25 +24,21 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptMLP, FrozenHostWrapper,
                                   block_paths)
-from mmadaptformer.models.backbones.frozen_host_record import (
-    as_fingerprint, check_trained_settings)
+from mmadaptformer.models.backbones.frozen_host_record import \
+    check_trained_settings
 from mmadaptformer.models.multitask import parameters_on_meta
-from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
-from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-from .backbone_match import pretrained_files
 from .checkpoint_read import read_checkpoint
+from .frozen_fingerprints import (FrozenFingerprints, check_frozen,
+                                  recorded_fingerprints)
 from .inference import init_model, model_config
 from .multitask_tasks import (TaskError, check_batch_first, check_side_stream,
                               head_of, tensor_owners, tensors_of,
                               trained_keys_of)
 from .trained_owners import check_trained_owners
 
-__all__ = [
-    'TaskParts', 'find_task_parts', 'FrozenFingerprints', 'load_task_parts',
-    'load_task'
-]
+__all__ = ['TaskParts', 'find_task_parts', 'load_task_parts', 'load_task']
 
 
 @dataclass
@@ -145,89 +141,6 @@ def find_task_parts(name: str, cfg: Config, source: str, model: nn.Module,
         extra=specific - adapter_keys - head_keys)
 
 
-class FrozenFingerprints:
-    """Fingerprints of the shared backbone's frozen tensors, each computed
-    once, when first asked for.
-
-    Attributes:
-        tensors (Mapping[str, Tensor]): The frozen tensors by state-dict
-            key; they must not change while this is used.
-        digests (dict[frozenset, str]): Digests the tensors of a key set
-            were found to give (by :func:`load_task_parts`, or by
-            :func:`~mmadaptformer.apis.init_model` for the first task).
-    """
-
-    def __init__(self, tensors: Mapping[str, torch.Tensor]) -> None:
-        self.tensors = tensors
-        self.digests: Dict[frozenset, str] = {}
-        self._done: Dict[str, tuple] = {}
-
-    def __call__(self, keys: Iterable[str]) -> Dict[str, tuple]:
-        """``{key: fingerprint}`` of the tensors ``keys``."""
-        out = {}
-        for key in keys:
-            if key not in self._done:
-                self._done[key] = tensor_fingerprint(self.tensors[key])
-            out[key] = self._done[key]
-        return out
-
-
-def _recorded(entries: Dict[str, Mapping]) -> Optional[Dict[str, tuple]]:
-    """The fingerprints the wrappers' records give, by state-dict key; None
-    for a record that is not one (the full load names it)."""
-    recorded = {}
-    for key, entry in entries.items():
-        prefix = key[:-len(FROZEN_HOST_KEY)]
-        if not isinstance(entry, Mapping) or entry.get(
-                'format') != FROZEN_HOST_FORMAT or not isinstance(
-                    entry.get('fingerprints'), Mapping):
-            return None
-        try:
-            for host_key, value in entry['fingerprints'].items():
-                recorded[prefix + host_key] = as_fingerprint(value)
-        except (TypeError, ValueError):
-            return None
-    return recorded
-
-
-def _check_frozen(name: str, checkpoint: str, expected: str,
-                  recorded: Dict[str, tuple], frozen: List[str],
-                  fingerprints: FrozenFingerprints, origin: str,
-                  model: nn.Module) -> None:
-    """Check the shared frozen tensors against what a checkpoint records:
-    the digest ``expected`` over ``frozen`` and the per-tensor ``recorded``;
-    ``origin`` and the task's ``model`` (its config's pretrained file) are
-    named in the error.
-
-    Raises:
-        TaskError: If they differ: it was trained on another backbone.
-    """
-    if fingerprints.digests.get(frozenset(frozen)) == expected and (
-            not recorded
-            or set(recorded) == set(frozen) and digest(recorded) == expected):
-        # The shared tensors were found to give this digest before, and the
-        # record gives it too: it holds their very fingerprints.
-        return
-    differ = [
-        k for k, value in fingerprints(recorded).items()
-        if value != recorded[k]
-    ]
-    actual = digest(fingerprints(frozen))
-    if differ or actual != expected:
-        what = (f'{len(differ)} of its {len(recorded)} recorded frozen '
-                f'tensors differ (e.g. {sorted(differ)[:3]})' if differ else
-                f'it records frozen digest {expected[:16]}... and the '
-                f'shared tensors give {actual[:16]}...')
-        files = pretrained_files(model)
-        named = (f' Its config names {", ".join(files)} as its frozen '
-                 'backbone.' if files else '')
-        raise TaskError(
-            f'Task {name!r} ({checkpoint}) was trained on another frozen '
-            'backbone than the shared one, which every task runs on '
-            f'({origin}): {what}.{named} Load it on its own instead.')
-    fingerprints.digests[frozenset(frozen)] = actual
-
-
 def _materialize(state: Dict[str, torch.Tensor], model: nn.Module,
                  weights: Mapping[str, torch.Tensor]) -> Set[int]:
     """Give the model's tensors ``weights`` their checkpoint values, copied
@@ -325,12 +238,12 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
     }
     if any(id(state[k]) in adapter_tensors for k in frozen):
         return None
-    recorded = _recorded(entries)
+    recorded = recorded_fingerprints(entries)
     if recorded is None or any(k in saved or k not in shared
                                for k in recorded):
         return None
-    _check_frozen(name, checkpoint, info['frozen_digest'], recorded, frozen,
-                  fingerprints, origin, model)
+    check_frozen(name, checkpoint, info['frozen_digest'], recorded, frozen,
+                 fingerprints, origin, model)
     try:
         for key, entry in entries.items():
             check_trained_settings(

@@ -1,0 +1,98 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Why a file or folder is no input of a config's test pipeline: a folder
+for one that reads files, a video file for one that reads extracted frames,
+a video that failed to decode whose first bytes match no container.
+
+:class:`~mmadaptformer.apis.inputs.TestInputs` asks :class:`InputRefusals`
+before (or after) running its test pipeline; the pipeline's transforms are
+read once, when it is built.
+"""
+from typing import NoReturn, Optional, Sequence
+
+from mmadaptformer.utils.video_containers import container_name
+from .frame_folders import VIDEO_OPENERS, FrameFolders
+from .infer_files import InferenceInputError, OtherKindInputError
+
+__all__ = ['InputRefusals']
+
+
+class InputRefusals:
+    """The refusals of one test pipeline's inputs.
+
+    Args:
+        toolbox (str): ``'mmaction'`` (video inputs) or ``'mmpretrain'``
+            (image inputs).
+        transforms (Sequence): The test pipeline's transforms.
+        key (str): The pipeline's config key, named in errors.
+        frames (FrameFolders, optional): How the test set names a clip's
+            frames; None unless the pipeline reads extracted frames.
+    """
+
+    def __init__(self, toolbox: str, transforms: Sequence, key: str,
+                 frames: Optional[FrameFolders]) -> None:
+        self.toolbox = toolbox
+        self.key = key
+        self.frames = frames
+        #: The transforms' type names, as the errors list them.
+        self.types = [type(t).__name__ for t in transforms]
+        #: Whether a transform opens video files (DecordInit and the like).
+        self.opens_videos = any(name in VIDEO_OPENERS for name in self.types)
+
+    def not_a_container(self, path: str) -> str:
+        """For a video that failed to decode: ``': it is no video file
+        ...'`` if its first bytes match no known container (a text or
+        image file renamed ``.mp4``), else ``''``."""
+        if self.toolbox != 'mmaction':
+            return ''
+        with open(path, 'rb') as f:
+            head = f.read(16)
+        if container_name(head) is not None:
+            return ''
+        return (': its first bytes match no video container (AVI, MP4/MOV, '
+                f'WebM/Matroska, MPEG, FLV, Ogg): {head!r}')
+
+    def video_file(self, path: str) -> None:
+        """Refuse a video file for a test pipeline that opens none: one
+        of extracted frames (mmaction2's ``RawFrameDecode``, no
+        ``DecordInit``/``OpenCVInit``/``PyAVInit``/``PIMSInit``) failed on
+        every file with ``KeyError: 'total_frames'``, which read as a
+        damaged video.
+
+        Raises:
+            OtherKindInputError: Naming the file, the pipeline's key and
+                its transforms, unless a transform opens video files.
+        """
+        if self.opens_videos:
+            return
+        decode = next((name for name in self.types if name.endswith('Decode')),
+                      None)
+        reads = f' ({decode} reads extracted frames)' if decode else ''
+        takes = 'a numpy array of frames goes through this one'
+        if self.frames is not None:
+            takes += (', and so does a folder of a clip\'s frames, named '
+                      f'as {self.frames.filename_tmpl!r} names them')
+        raise OtherKindInputError(
+            f'{path}: the test pipeline ({self.key}: {self.types}) opens no '
+            f'video file{reads}: a video file is classified with a pipeline '
+            'that starts with DecordInit and decodes with DecordDecode, as '
+            f'the recipes\' test pipelines do ({takes}).')
+
+    def folder(self, path: str) -> NoReturn:
+        """Refuse a folder for a pipeline that reads files: it is no
+        input of a config that decodes video files or reads images.
+
+        Raises:
+            InferenceInputError: Naming the folder (for a video config,
+                :class:`OtherKindInputError`, naming the pipeline's key and
+                its transforms too).
+        """
+        if self.toolbox != 'mmaction':
+            raise InferenceInputError(
+                f'{path}: is a folder; this model classifies image files.')
+        reads = 'decodes video files' if self.opens_videos else \
+            'reads no frames'
+        raise OtherKindInputError(
+            f'{path}: is a folder, but the test pipeline ({self.key}: '
+            f'{self.types}) {reads}: a folder of extracted frames '
+            'is classified with a config whose test pipeline reads them '
+            "with RawFrameDecode, as MMAction2's rawframe configs do.")
