@@ -24,13 +24,19 @@ __all__ = [
     'refuse_cpu_bf16_for_mmengine_wrapper'
 ]
 
+_ACCEPTED_CLASSES = (OptimWrapper, AmpOptimWrapper, AdaptAmpOptimWrapper,
+                     CPUAmpOptimWrapper)
 #: The optimizer wrapper types ``--amp`` replaces with the recipes'
 #: ``AdaptAmpOptimWrapper``, by the class their name builds: a scoped name
 #: such as ``'mmengine.AmpOptimWrapper'`` counts as the class it builds.
-AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
-               'CPUAmpOptimWrapper')
-_ACCEPTED_CLASSES = (OptimWrapper, AmpOptimWrapper, AdaptAmpOptimWrapper,
-                     CPUAmpOptimWrapper)
+AMP_ACCEPTS = tuple(cls.__name__ for cls in _ACCEPTED_CLASSES)
+
+
+def _wrapper_scope(cfg: Config) -> Optional[str]:
+    """The scope the Runner builds ``cfg.optim_wrapper`` in: its
+    ``_scope_``, else the config's ``default_scope``."""
+    wrapper = cfg.get('optim_wrapper', None) or {}
+    return wrapper.get('_scope_', cfg.get('default_scope', None))
 
 
 def optim_wrapper_class(cfg: Config) -> Optional[type]:
@@ -50,8 +56,8 @@ def optim_wrapper_class(cfg: Config) -> Optional[type]:
     wrapper_type = wrapper.get('type', 'OptimWrapper')
     if isinstance(wrapper_type, type):
         return wrapper_type
-    scope = wrapper.get('_scope_', cfg.get('default_scope', None))
-    with OPTIM_WRAPPERS.switch_scope_and_registry(scope) as registry:
+    with OPTIM_WRAPPERS.switch_scope_and_registry(
+            _wrapper_scope(cfg)) as registry:
         return registry.get(wrapper_type)
 
 
@@ -73,8 +79,7 @@ def apply_amp_flag(cfg: Config, config_file: str) -> None:
     if built is None:
         raise ConfigError(
             f'{config_file}: optim_wrapper.type={optim_wrapper!r} names no '
-            'optimizer wrapper registered in scope '
-            f'{cfg.optim_wrapper.get("_scope_", cfg.get("default_scope"))!r}'
+            f'optimizer wrapper registered in scope {_wrapper_scope(cfg)!r}'
             '; --amp takes one of '
             f'{", ".join(AMP_ACCEPTS)}.')
     if built not in _ACCEPTED_CLASSES:
