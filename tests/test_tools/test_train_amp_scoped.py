@@ -172,3 +172,19 @@ def test_wrappers_without_the_conflict_pass(wrapper):
     cfg = Config.fromfile(TINY_IMAGE_CONFIG)
     cfg.optim_wrapper.update(wrapper)
     amp_config.refuse_cpu_bf16_for_mmengine_wrapper(cfg, 'cfg.py')
+
+
+@pytest.mark.parametrize('body,shown', [('optim_wrapper = None\n', None),
+                                        ("optim_wrapper = 'SGD'\n", 'SGD')])
+def test_amp_without_an_optim_wrapper_dict_is_named(tmp_path, body, shown):
+    """``--amp`` over a config whose ``optim_wrapper`` is not a dict ended
+    in ``AttributeError: 'NoneType' object has no attribute 'get'``, a
+    traceback naming neither the file nor the key."""
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body)
+    cfg = Config.fromfile(config)
+    with pytest.raises(ConfigError) as info:
+        amp_config.apply_amp_flag(cfg, config)
+    assert str(info.value) == (
+        f'{config}: --amp sets optim_wrapper.type, but optim_wrapper is '
+        f'{shown!r}, not a dict; give it one, e.g. optim_wrapper = '
+        "dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)).")

@@ -71,10 +71,17 @@ def apply_amp_flag(cfg: Config, config_file: str) -> None:
         config_file (str): Its file, for the message.
 
     Raises:
-        ConfigError: If ``optim_wrapper.type`` builds none of the classes
-            of :data:`AMP_ACCEPTS`, or nothing.
+        ConfigError: If ``optim_wrapper`` is not a dict, or its ``type``
+            builds none of the classes of :data:`AMP_ACCEPTS`, or nothing.
     """
-    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    wrapper = cfg.get('optim_wrapper', None)
+    if not isinstance(wrapper, dict):
+        raise ConfigError(
+            f'{config_file}: --amp sets optim_wrapper.type, but '
+            f'optim_wrapper is {wrapper!r}, not a dict; give it one, e.g. '
+            "optim_wrapper = dict(type='OptimWrapper', optimizer=dict("
+            "type='SGD', lr=0.01)).")
+    optim_wrapper = wrapper.get('type', 'OptimWrapper')
     built = optim_wrapper_class(cfg)
     if built is None:
         raise ConfigError(
@@ -109,8 +116,8 @@ def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
         config_file (str): Its file, for the message.
 
     Raises:
-        ConfigError: One message for each of them, naming the type, ``--amp``
-            and float32 training.
+        ConfigError: The same message for both, naming the config's
+            ``optim_wrapper.type``, ``--amp`` and float32 training.
     """
     wrapper = cfg.get('optim_wrapper', None) or {}
     wrapper_type = wrapper.get('type')
