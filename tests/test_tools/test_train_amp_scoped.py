@@ -188,3 +188,16 @@ def test_amp_without_an_optim_wrapper_dict_is_named(tmp_path, body, shown):
         f'{config}: --amp sets optim_wrapper.type, but optim_wrapper is '
         f'{shown!r}, not a dict; give it one, e.g. optim_wrapper = '
         "dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)).")
+
+
+def test_checks_without_amp_leave_a_non_dict_optim_wrapper_to_the_runner():
+    """Without ``--amp``, ``optim_wrapper = 'SGD'`` ended the checks before
+    the Runner in ``AttributeError: 'str' object has no attribute 'get'``;
+    they find no mixed-precision wrapper in it, and MMEngine's Runner names
+    what it takes."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.optim_wrapper = 'SGD'
+    assert amp_config.optim_wrapper_class(cfg) is None
+    amp_config.refuse_cpu_bf16_for_mmengine_wrapper(cfg, 'cfg.py')
+    amp_config.refuse_amp_without_accelerator(cfg, 'cfg.py')
+    assert amp_config.mmengine_amp_wrapper_warning(cfg, 'cfg.py') is None

@@ -32,11 +32,17 @@ _ACCEPTED_CLASSES = (OptimWrapper, AmpOptimWrapper, AdaptAmpOptimWrapper,
 AMP_ACCEPTS = tuple(cls.__name__ for cls in _ACCEPTED_CLASSES)
 
 
+def _wrapper(cfg: Config) -> dict:
+    """``cfg.optim_wrapper``; empty where it is not a dict (None, or a
+    mistake that MMEngine's Runner names when it builds it)."""
+    wrapper = cfg.get('optim_wrapper', None)
+    return wrapper if isinstance(wrapper, dict) else {}
+
+
 def _wrapper_scope(cfg: Config) -> Optional[str]:
     """The scope the Runner builds ``cfg.optim_wrapper`` in: its
     ``_scope_``, else the config's ``default_scope``."""
-    wrapper = cfg.get('optim_wrapper', None) or {}
-    return wrapper.get('_scope_', cfg.get('default_scope', None))
+    return _wrapper(cfg).get('_scope_', cfg.get('default_scope', None))
 
 
 def optim_wrapper_class(cfg: Config) -> Optional[type]:
@@ -50,10 +56,12 @@ def optim_wrapper_class(cfg: Config) -> Optional[type]:
 
     Returns:
         type, optional: The class; None where the name builds nothing (the
-        Runner's build would fail with a KeyError).
+        Runner's build would fail with a KeyError), or ``optim_wrapper`` is
+        neither a dict nor None (a TypeError).
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
-    wrapper_type = wrapper.get('type', 'OptimWrapper')
+    if not isinstance(cfg.get('optim_wrapper', None), (dict, type(None))):
+        return None
+    wrapper_type = _wrapper(cfg).get('type', 'OptimWrapper')
     if isinstance(wrapper_type, type):
         return wrapper_type
     with OPTIM_WRAPPERS.switch_scope_and_registry(
@@ -119,7 +127,7 @@ def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
         ConfigError: The same message for both, naming the config's
             ``optim_wrapper.type``, ``--amp`` and float32 training.
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper = _wrapper(cfg)
     wrapper_type = wrapper.get('type')
     built = optim_wrapper_class(cfg)
     if built is AmpOptimWrapper:
@@ -161,7 +169,7 @@ def mmengine_amp_wrapper_warning(cfg: Config,
         str, optional: The warning; None for any other wrapper, or without
         CUDA.
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper = _wrapper(cfg)
     if (optim_wrapper_class(cfg) is not AmpOptimWrapper
             or not is_cuda_available()):
         return None
@@ -192,7 +200,7 @@ def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
     Raises:
         ConfigError: Naming the type, ``cpu_bf16`` and what to drop.
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper = _wrapper(cfg)
     if 'cpu_bf16' not in wrapper or optim_wrapper_class(
             cfg) is not AmpOptimWrapper:
         return
