@@ -211,8 +211,9 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
     Returns:
         ListProblem, optional: ``delimiter`` with the delimiter that would
         split the line (None if none does), or ``ann_file`` for a label
-        outside ``num_classes``; None if every line reads, or nothing could
-        be checked (another dataset, a list that is not a local file).
+        outside ``num_classes`` or a padded path that names no file; None
+        if every line reads, or nothing could be checked (another dataset,
+        a list that is not a local file).
     """
     try:
         from mmaction.datasets import VideoDataset
@@ -260,8 +261,9 @@ def _padded_path(path: str, prefix: Optional[str], where: str,
     """What is wrong with a path field that mmaction2's ``VideoDataset``
     keeps with the whitespace around it (``'a.mp4 ,0'`` split at
     ``','``), naming no file; None for any other."""
-    full = osp.join(prefix, path) if prefix else path
-    if path == path.strip() or osp.exists(full):
+    if path == path.strip():  # most lines: no look at the disk, no join
+        return None
+    if osp.exists(osp.join(prefix, path) if prefix else path):
         return None
     return (f'{where} names the video {path!r}, whitespace included, '
             f'which does not exist: VideoDataset splits the line at each '

@@ -172,3 +172,32 @@ def test_wrappers_without_the_conflict_pass(wrapper):
     cfg = Config.fromfile(TINY_IMAGE_CONFIG)
     cfg.optim_wrapper.update(wrapper)
     amp_config.refuse_cpu_bf16_for_mmengine_wrapper(cfg, 'cfg.py')
+
+
+@pytest.mark.parametrize('body,shown', [('optim_wrapper = None\n', None),
+                                        ("optim_wrapper = 'SGD'\n", 'SGD')])
+def test_amp_without_an_optim_wrapper_dict_is_named(tmp_path, body, shown):
+    """``--amp`` over a config whose ``optim_wrapper`` is not a dict ended
+    in ``AttributeError: 'NoneType' object has no attribute 'get'``, a
+    traceback naming neither the file nor the key."""
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body)
+    cfg = Config.fromfile(config)
+    with pytest.raises(ConfigError) as info:
+        amp_config.apply_amp_flag(cfg, config)
+    assert str(info.value) == (
+        f'{config}: --amp sets optim_wrapper.type, but optim_wrapper is '
+        f'{shown!r}, not a dict; give it one, e.g. optim_wrapper = '
+        "dict(type='OptimWrapper', optimizer=dict(type='SGD', lr=0.01)).")
+
+
+def test_checks_without_amp_leave_a_non_dict_optim_wrapper_to_the_runner():
+    """Without ``--amp``, ``optim_wrapper = 'SGD'`` ended the checks before
+    the Runner in ``AttributeError: 'str' object has no attribute 'get'``;
+    they find no mixed-precision wrapper in it, and MMEngine's Runner names
+    what it takes."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.optim_wrapper = 'SGD'
+    assert amp_config.optim_wrapper_class(cfg) is None
+    amp_config.refuse_cpu_bf16_for_mmengine_wrapper(cfg, 'cfg.py')
+    amp_config.refuse_amp_without_accelerator(cfg, 'cfg.py')
+    assert amp_config.mmengine_amp_wrapper_warning(cfg, 'cfg.py') is None

@@ -54,17 +54,17 @@ def _samples(data_batch) -> Sequence:
     return samples if isinstance(samples, Sequence) else ()
 
 
-def _counted_kinds(runner) -> Optional[FrozenSet[str]]:
+def _counted_kinds(runner) -> FrozenSet[str]:
     """The metainfo keys of the skipped files a training run counts, from
     its training dataset (wrapped ones too): ``'skipped_images'`` for a
     ``CheckedImageDataset``, ``'skipped_videos'`` for a
     ``CheckedVideoDataset``; empty for a dataset without either (one of
-    mmaction2 or mmpretrain, which skips nothing); None without a training
+    mmaction2 or mmpretrain, which skips nothing) and without a training
     dataset."""
     dataset = getattr(
         getattr(runner, 'train_dataloader', None), 'dataset', None)
     if dataset is None:
-        return None
+        return frozenset()
     kinds = set()
     for _, inner in wrapped_datasets(dataset, 'train_dataloader.dataset'):
         if isinstance(inner, CheckedImageDataset):
@@ -159,8 +159,8 @@ class DataHealthHook(Hook):
         # run records and which lines the epoch summary gives.
         self._seen = {SKIPPED_IMAGES_KEY: False, SKIPPED_VIDEOS_KEY: False}
         # The keys counted, from the training dataset (see before_train);
-        # None: decided by what the samples carry.
-        self._kinds: Optional[FrozenSet[str]] = None
+        # empty: decided by what the samples carry.
+        self._kinds: FrozenSet[str] = frozenset()
         # mode -> kind -> short videos met in the current epoch.
         self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
         # (mode, kind) -> files already reported in this run.
@@ -178,8 +178,7 @@ class DataHealthHook(Hook):
         """Whether the run counts the files of ``key``: its training
         dataset does, or (over a dataset that counts nothing, or without
         a training dataset) its samples carried the key."""
-        return key in (self._kinds or
-                       ()) or (not self._kinds and self._seen[key])
+        return key in self._kinds if self._kinds else self._seen[key]
 
     def _counts_videos(self) -> bool:
         """Whether ``train/skipped_videos`` and ``train/short_videos`` are

@@ -24,13 +24,25 @@ __all__ = [
     'refuse_cpu_bf16_for_mmengine_wrapper'
 ]
 
+_ACCEPTED_CLASSES = (OptimWrapper, AmpOptimWrapper, AdaptAmpOptimWrapper,
+                     CPUAmpOptimWrapper)
 #: The optimizer wrapper types ``--amp`` replaces with the recipes'
 #: ``AdaptAmpOptimWrapper``, by the class their name builds: a scoped name
 #: such as ``'mmengine.AmpOptimWrapper'`` counts as the class it builds.
-AMP_ACCEPTS = ('OptimWrapper', 'AmpOptimWrapper', 'AdaptAmpOptimWrapper',
-               'CPUAmpOptimWrapper')
-_ACCEPTED_CLASSES = (OptimWrapper, AmpOptimWrapper, AdaptAmpOptimWrapper,
-                     CPUAmpOptimWrapper)
+AMP_ACCEPTS = tuple(cls.__name__ for cls in _ACCEPTED_CLASSES)
+
+
+def _wrapper(cfg: Config) -> dict:
+    """``cfg.optim_wrapper``; empty where it is not a dict (None, or a
+    mistake that MMEngine's Runner names when it builds it)."""
+    wrapper = cfg.get('optim_wrapper', None)
+    return wrapper if isinstance(wrapper, dict) else {}
+
+
+def _wrapper_scope(cfg: Config) -> Optional[str]:
+    """The scope the Runner builds ``cfg.optim_wrapper`` in: its
+    ``_scope_``, else the config's ``default_scope``."""
+    return _wrapper(cfg).get('_scope_', cfg.get('default_scope', None))
 
 
 def optim_wrapper_class(cfg: Config) -> Optional[type]:
@@ -44,14 +56,16 @@ def optim_wrapper_class(cfg: Config) -> Optional[type]:
 
     Returns:
         type, optional: The class; None where the name builds nothing (the
-        Runner's build would fail with a KeyError).
+        Runner's build would fail with a KeyError), or ``optim_wrapper`` is
+        neither a dict nor None (a TypeError).
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
-    wrapper_type = wrapper.get('type', 'OptimWrapper')
+    if not isinstance(cfg.get('optim_wrapper', None), (dict, type(None))):
+        return None
+    wrapper_type = _wrapper(cfg).get('type', 'OptimWrapper')
     if isinstance(wrapper_type, type):
         return wrapper_type
-    scope = wrapper.get('_scope_', cfg.get('default_scope', None))
-    with OPTIM_WRAPPERS.switch_scope_and_registry(scope) as registry:
+    with OPTIM_WRAPPERS.switch_scope_and_registry(
+            _wrapper_scope(cfg)) as registry:
         return registry.get(wrapper_type)
 
 
@@ -65,16 +79,22 @@ def apply_amp_flag(cfg: Config, config_file: str) -> None:
         config_file (str): Its file, for the message.
 
     Raises:
-        ConfigError: If ``optim_wrapper.type`` builds none of the classes
-            of :data:`AMP_ACCEPTS`, or nothing.
+        ConfigError: If ``optim_wrapper`` is not a dict, or its ``type``
+            builds none of the classes of :data:`AMP_ACCEPTS`, or nothing.
     """
-    optim_wrapper = cfg.optim_wrapper.get('type', 'OptimWrapper')
+    wrapper = cfg.get('optim_wrapper', None)
+    if not isinstance(wrapper, dict):
+        raise ConfigError(
+            f'{config_file}: --amp sets optim_wrapper.type, but '
+            f'optim_wrapper is {wrapper!r}, not a dict; give it one, e.g. '
+            "optim_wrapper = dict(type='OptimWrapper', optimizer=dict("
+            "type='SGD', lr=0.01)).")
+    optim_wrapper = wrapper.get('type', 'OptimWrapper')
     built = optim_wrapper_class(cfg)
     if built is None:
         raise ConfigError(
             f'{config_file}: optim_wrapper.type={optim_wrapper!r} names no '
-            'optimizer wrapper registered in scope '
-            f'{cfg.optim_wrapper.get("_scope_", cfg.get("default_scope"))!r}'
+            f'optimizer wrapper registered in scope {_wrapper_scope(cfg)!r}'
             '; --amp takes one of '
             f'{", ".join(AMP_ACCEPTS)}.')
     if built not in _ACCEPTED_CLASSES:
@@ -104,10 +124,10 @@ def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
         config_file (str): Its file, for the message.
 
     Raises:
-        ConfigError: One message for each of them, naming the type, ``--amp``
-            and float32 training.
+        ConfigError: The same message for both, naming the config's
+            ``optim_wrapper.type``, ``--amp`` and float32 training.
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper = _wrapper(cfg)
     wrapper_type = wrapper.get('type')
     built = optim_wrapper_class(cfg)
     if built is AmpOptimWrapper:
@@ -149,7 +169,7 @@ def mmengine_amp_wrapper_warning(cfg: Config,
         str, optional: The warning; None for any other wrapper, or without
         CUDA.
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper = _wrapper(cfg)
     if (optim_wrapper_class(cfg) is not AmpOptimWrapper
             or not is_cuda_available()):
         return None
@@ -180,7 +200,7 @@ def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
     Raises:
         ConfigError: Naming the type, ``cpu_bf16`` and what to drop.
     """
-    wrapper = cfg.get('optim_wrapper', None) or {}
+    wrapper = _wrapper(cfg)
     if 'cpu_bf16' not in wrapper or optim_wrapper_class(
             cfg) is not AmpOptimWrapper:
         return
