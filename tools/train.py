@@ -43,7 +43,6 @@ Differences from the toolboxes' scripts, all additive:
   kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
-import logging
 import numbers
 import os
 import os.path as osp
@@ -304,9 +303,8 @@ def start_training(cfg, args):
     # First: with --amp, the refusal below would tell to add --amp.
     refuse_cpu_bf16_for_mmengine_wrapper(cfg, args.config)
     refuse_amp_without_accelerator(cfg, args.config)
+    # Said once the Runner's logger writes the run's log file too.
     amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)
-    if amp_warning:
-        print_log(amp_warning, logger='current', level=logging.WARNING)
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's first epoch.
     loaders = ['train_dataloader']
@@ -343,6 +341,8 @@ def start_training(cfg, args):
         log_resume_plan(plan, runner.logger)
     if atomic_note:
         runner.logger.info(atomic_note)
+    if amp_warning:
+        runner.logger.warning(amp_warning)
     # Reseed per epoch so that --resume continues like an uninterrupted run.
     add_epoch_randomness_hook(runner)
     # DDP evaluation files go to work_dir/.dist_test, not ./.dist_test.

@@ -203,3 +203,23 @@ def test_user_amp_optim_wrapper_with_amp_trains_through_ours(
             AssertionError, match='only available training on '
             'gpu'):
         Runner.from_cfg(own).train()
+
+
+@pytest.mark.skipif(
+    torch.cuda.is_available(), reason='fakes CUDA on a machine without it')
+def test_mmengine_amp_wrapper_warning_is_in_the_runs_log_file(
+        tmp_path, tiny_image_data, monkeypatch):
+    """The CUDA warning was logged before the Runner existed, to the
+    console only; a cluster user reads the run's log file. CUDA is faked
+    for the tool's checks only: MMEngine's wrapper then fails training on
+    this CPU, after the Runner (and its log file) is built."""
+    config = _user_config(tmp_path, tiny_image_data)
+    monkeypatch.setattr(amp_config, 'is_cuda_available', lambda: True)
+    work_dir = tmp_path / 'w'
+    with pytest.raises(BaseException):  # MMEngine: only on a GPU
+        train_tool.main([config, '--work-dir', str(work_dir)])
+    logs = list(work_dir.glob('*/*.log'))
+    assert len(logs) == 1, logs
+    text = logs[0].read_text()
+    assert "optim_wrapper.type='AmpOptimWrapper' is MMEngine's wrapper" in \
+        text, text[-2000:]
