@@ -30,6 +30,8 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
+from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
+                                                 trigger_visualization_hook)
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
@@ -168,102 +170,6 @@ def parse_args(argv=None):
     return args
 
 
-def add_tta(cfg, config_file):
-    """Wrap the model and the test pipeline for test-time augmentation, as
-    MMPretrain's ``tools/test.py --tta`` does."""
-    is_video = cfg.get('default_scope') == 'mmaction'
-    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
-    if is_video and missing:
-        # MMAction2's own tools/test.py has no --tta at all.
-        raise ConfigError(
-            f'--tta on the video config {config_file} needs `tta_model` and '
-            f'`tta_pipeline` in the config, which lacks '
-            f'{" and ".join(missing)}: MMAction2 has no default TTA model, '
-            'and the test pipeline already averages the clips x crops of '
-            '`test_pipeline`. Without --tta the multi-view test runs.')
-    if 'tta_model' not in cfg:
-        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
-    if 'tta_pipeline' not in cfg:
-        test_pipeline = cfg.test_dataloader.dataset.pipeline
-        cfg.tta_pipeline = deepcopy(test_pipeline)
-        cfg.tta_pipeline[-1] = dict(
-            type='TestTimeAug',
-            transforms=[
-                [
-                    dict(type='RandomFlip', prob=1.),
-                    dict(type='RandomFlip', prob=0.)
-                ],
-                [test_pipeline[-1]],
-            ])
-    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
-    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
-
-
-def trigger_visualization_hook(cfg, args) -> None:
-    """Enable the config's ``default_hooks.visualization`` for ``--show`` /
-    ``--show-dir``, as MMAction2's and MMPretrain's ``tools/test.py`` do.
-
-    Raises:
-        ConfigError: If the config has no visualization hook, if a video
-            config names MMAction2 1.2's ``VisualizationHook``, which fails
-            on every multi-view test batch (open-mmlab/mmaction2#2697), or
-            if ``--tta`` is given with MMPretrain's ``VisualizationHook``,
-            which fails on every TTA batch.
-    """
-    flag = '--show' if args.show else '--show-dir'
-    is_video = cfg.get('default_scope') == 'mmaction'
-    video_hook = 'VideoVisualizationHook'
-    hook = (cfg.get('default_hooks') or {}).get('visualization')
-    if not hook:
-        name = video_hook if is_video else 'VisualizationHook'
-        raise ConfigError(
-            f'{flag} needs a visualization hook, but `default_hooks` of '
-            f'{args.config} has no `visualization` entry. Set '
-            f'`default_hooks.visualization=dict(type="{name}")` in the '
-            'config, or add --cfg-options '
-            f'default_hooks.visualization.type={name}')
-    if is_video and str(hook.get('type')).split('.')[-1] == \
-            'VisualizationHook':
-        raise ConfigError(
-            f'{flag}: default_hooks.visualization.type={hook.get("type")!r} '
-            f'in {args.config} is MMAction2 1.2\'s VisualizationHook, which '
-            'fails on every (views, C, T, H, W) test batch '
-            f'(open-mmlab/mmaction2#2697); use type={video_hook!r}, which '
-            'draws the first view of each video.')
-    if args.tta and not is_video and str(hook.get('type')).split('.')[-1] \
-            == 'VisualizationHook':
-        raise ConfigError(
-            f'{flag} with --tta: default_hooks.visualization.type='
-            f'{hook.get("type")!r} in {args.config} is MMPretrain\'s '
-            'VisualizationHook, which draws one image per sample and fails '
-            'on a TTA batch, where each sample is a list of augmented views '
-            '(MMPretrain\'s tools/test.py ends there with "RuntimeError: '
-            'permute(sparse_coo): number of dimensions ..."). Drop --tta to '
-            'draw the plain test\'s predictions, or drop '
-            f'{flag} to test with TTA.')
-    hook.enable = True
-    hook.show = args.show
-    hook.wait_time = args.wait_time
-    hook.out_dir = args.show_dir
-    hook.interval = args.interval
-
-
-def add_dump_metrics(cfg, args) -> None:
-    """Append a dump of the predictions to ``test_evaluator`` for
-    ``--dump`` and for ``--out`` (unless ``--out-item metrics``)."""
-    pred_files = [args.dump] if args.dump is not None else []
-    if args.out is not None and args.out_item != 'metrics':
-        pred_files.append(args.out)
-    for out_file in pred_files:
-        # MMEngine's DumpResults, replacing the file atomically.
-        dump_metric = dict(type='AtomicDumpResults', out_file_path=out_file)
-        if isinstance(cfg.test_evaluator, (list, tuple)):
-            cfg.test_evaluator = list(cfg.test_evaluator)
-            cfg.test_evaluator.append(dump_metric)
-        else:
-            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
-
-
 def merge_args(cfg, args):
     """Merge CLI arguments to config."""
     if args.amp:
@@ -292,11 +198,21 @@ def merge_args(cfg, args):
     # After --cfg-options, as MMPretrain's tool adds its DumpResults to the
     # built evaluator: `test_evaluator.topk=...` then still names the
     # config's evaluator, not a list of it and the dump.
-    add_dump_metrics(cfg, args)
+    pred_files = [args.dump] if args.dump is not None else []
+    if args.out is not None and args.out_item != 'metrics':
+        pred_files.append(args.out)
+    add_dump_metrics(cfg, pred_files)
     # After --cfg-options, which may add or replace the hook; the flags
     # then win over its settings, as in MMAction2's and MMPretrain's tool.
     if args.show or (args.show_dir is not None):
-        trigger_visualization_hook(cfg, args)
+        trigger_visualization_hook(
+            cfg,
+            args.config,
+            show=args.show,
+            show_dir=args.show_dir,
+            wait_time=args.wait_time,
+            interval=args.interval,
+            tta=args.tta)
 
     # work_dir is determined in this priority: CLI > segment in file > filename
     if args.work_dir is not None:

@@ -15,7 +15,7 @@ new one, never a partial one. A failed write removes its temporary file and
 raises an :class:`AtomicWriteError` (an ``OSError``) that names the file
 being written and the bytes written. Temporary files left by a killed
 writer are removed by the next successful write of the same file on the
-same host.
+same host (see :mod:`~mmadaptformer.utils.atomic_tmp_files`).
 
 :func:`atomic_torch_save` is ``torch.save`` into an :class:`AtomicFile`:
 the checkpoint converters (``tools/model_converters/*.py``) write their
@@ -34,14 +34,13 @@ dirs. Nothing in MMEngine is patched.
 import errno
 import os
 import os.path as osp
-import re
-import socket
-import uuid
 from pathlib import Path
-from typing import IO, Any, List, Optional, Union
+from typing import IO, Any, Optional, Union
 
 import torch
 from mmengine.fileio import LocalBackend, register_backend
+
+from .atomic_tmp_files import remove_stale_tmp_files, tmp_file_name
 
 __all__ = [
     'atomic_write', 'atomic_torch_save', 'AtomicFile', 'AtomicLocalBackend',
@@ -49,7 +48,6 @@ __all__ = [
 ]
 
 ATOMIC_BACKEND = 'atomic_local'
-_TMP_SUFFIX = '.tmp'
 
 
 class AtomicWriteError(OSError):
@@ -57,16 +55,6 @@ class AtomicWriteError(OSError):
     permission): the message names the target, the bytes written and says
     that the target was left as it was; ``errno`` is the original one. The
     tools end with it on one line (it says all a user needs)."""
-
-
-def _host_tag() -> str:
-    """This host's name, reduced to characters safe in a file name."""
-    return re.sub(r'[^A-Za-z0-9_-]', '_', socket.gethostname())[:32] or 'host'
-
-
-def _tmp_prefix(target: str) -> str:
-    """Hidden prefix of the temporary files written for ``target``."""
-    return f'.{osp.basename(target)}.'
 
 
 def _resolve_target(filepath: Union[str, Path]) -> str:
@@ -105,48 +93,6 @@ def _fsync(fd: int) -> None:
             raise
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except (PermissionError, OSError):
-        return True
-    return True
-
-
-def _remove_stale_tmp_files(target: str) -> List[str]:
-    """Remove temporary files of ``target`` whose writer, a process on this
-    host, is gone (killed while writing).
-
-    Temporary files of live processes and of other hosts are kept, so a
-    concurrent writer is never disturbed.
-
-    Returns:
-        list[str]: The removed paths.
-    """
-    directory = osp.dirname(target)
-    pattern = re.compile(
-        re.escape(_tmp_prefix(target)) + re.escape(_host_tag()) +
-        r'\.(\d+)\.[0-9a-f]{32}' + re.escape(_TMP_SUFFIX) + '$')
-    removed = []
-    try:
-        names = os.listdir(directory)
-    except OSError:
-        return removed
-    for name in names:
-        match = pattern.match(name)
-        if match is None or _pid_alive(int(match.group(1))):
-            continue
-        path = osp.join(directory, name)
-        try:
-            os.unlink(path)
-            removed.append(path)
-        except OSError:
-            pass
-    return removed
-
-
 class AtomicFile:
     """A file opened for writing that appears at its path only when closed.
 
@@ -183,9 +129,7 @@ class AtomicFile:
         self.target = _resolve_target(filepath)
         self.requested = 0
         directory = osp.dirname(self.target)
-        self.tmp_path = osp.join(
-            directory, f'{_tmp_prefix(self.target)}{_host_tag()}.'
-            f'{os.getpid()}.{uuid.uuid4().hex}{_TMP_SUFFIX}')
+        self.tmp_path = osp.join(directory, tmp_file_name(self.target))
         try:
             os.makedirs(directory, exist_ok=True)
             fd = os.open(
@@ -266,7 +210,7 @@ class AtomicFile:
             raise
         self._done = True
         _fsync_dir(osp.dirname(self.target))
-        _remove_stale_tmp_files(self.target)
+        remove_stale_tmp_files(self.target)
 
     def abort(self) -> None:
         """Drop the written data; the target stays as it was."""

@@ -43,10 +43,13 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
 
 def test_prefix_layers_the_model_lacks_are_refused_before_timing(
         tmp_path, capsys, clean_loggers):
-    # The default, the last three blocks, on a model of two.
+    """Guard of kept behaviour: given blocks the model lacks (the last
+    three on a model of two) are refused, naming the valid range, before
+    anything is timed."""
     with pytest.raises(SystemExit) as exc:
         load_tool('analysis_tools/benchmark_infer.py').main([
-            TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--work-dir',
+            TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--prefix-layers',
+            '-3', '-2', '-1', '--work-dir',
             str(tmp_path)
         ])
     assert exc.value.code == 2
@@ -57,6 +60,47 @@ def test_prefix_layers_the_model_lacks_are_refused_before_timing(
         'row): model.backbone.layers=[-3, -2, -1] contains -3, but the model '
         'has 2 adaptable blocks, so valid indices are 0..1 (or -2..-1).\n')
     assert 'AdaptFormer vs stock' not in printed.out
+
+
+def test_default_prefix_layers_fit_a_model_of_fewer_blocks(
+        tmp_path, capsys, clean_loggers):
+    """Without --prefix-layers, a model of two blocks was refused for the
+    default last three; the default is now the last min(3, N) blocks, and
+    the output and the JSON say so."""
+    out = tmp_path / 'infer.json'
+    result = load_tool('analysis_tools/benchmark_infer.py').main([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--prefix-tasks', '2',
+        '--repeat', '1', '--warmup', '0', '--work-dir',
+        str(tmp_path), '--out',
+        str(out)
+    ])
+    prefix = result['shared_prefix']
+    assert prefix['layers'] == [-2, -1]
+    # Adapters in both blocks: nothing before block 0 is shared.
+    assert set(prefix['split_at'].values()) == {0}
+    source = ("default, the last 2 of the model's 2 adaptable blocks "
+              '(--prefix-layers not given)')
+    assert prefix['layers_source'] == source
+    assert json.loads(out.read_text())['shared_prefix'] == json.loads(
+        json.dumps(prefix))
+    printed = capsys.readouterr().out
+    assert 'adapters in blocks [-2, -1]' in printed
+    assert f'Shared-prefix blocks: {source}.' in printed
+
+
+def test_given_prefix_layers_are_said_to_be_given(tmp_path, capsys,
+                                                  clean_loggers):
+    result = load_tool('analysis_tools/benchmark_infer.py').main([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--prefix-layers', '1',
+        '--prefix-tasks', '2', '--repeat', '1', '--warmup', '0', '--work-dir',
+        str(tmp_path)
+    ])
+    assert result['shared_prefix']['layers'] == [1]
+    assert result['shared_prefix']['layers_source'] == \
+        'given (--prefix-layers)'
+    assert set(result['shared_prefix']['split_at'].values()) == {1}
+    assert 'Shared-prefix blocks: given (--prefix-layers).' in \
+        capsys.readouterr().out
 
 
 class _BusyThreads:

@@ -23,7 +23,7 @@ from mmengine.hooks import CheckpointHook, checkpoint_hook
 from mmengine.runner.checkpoint import find_latest_checkpoint, save_checkpoint
 
 import mmadaptformer  # noqa: F401  (registers the atomic backend)
-from mmadaptformer.utils import atomic_save, safe_torch_load
+from mmadaptformer.utils import atomic_save, atomic_tmp_files, safe_torch_load
 from mmadaptformer.utils.atomic_save import (ATOMIC_BACKEND, AtomicFile,
                                              AtomicLocalBackend,
                                              atomic_torch_save)
@@ -112,7 +112,7 @@ def test_stale_temp_files_of_dead_writers_are_removed(tmp_path):
     target = tmp_path / 'epoch_1.pth'
     dead = subprocess.Popen([sys.executable, '-c', 'pass'])
     dead.wait()
-    host = atomic_save._host_tag()
+    host = atomic_tmp_files.host_tag()
     stale = tmp_path / f'.epoch_1.pth.{host}.{dead.pid}.{"a" * 32}.tmp'
     alive = tmp_path / f'.epoch_1.pth.{host}.{os.getpid()}.{"b" * 32}.tmp'
     other_host = tmp_path / f'.epoch_1.pth.elsewhere.{dead.pid}.{"c" * 32}.tmp'
@@ -266,10 +266,8 @@ def test_file_too_large_names_the_file_and_keeps_previous_checkpoint(
 
 
 PERMISSION_PROBE = """
-import importlib.util, os, sys
-spec = importlib.util.spec_from_file_location('atomic_save', sys.argv[1])
-module = importlib.util.module_from_spec(spec)
-spec.loader.exec_module(module)
+import importlib, os, sys
+module = importlib.import_module(sys.argv[1])
 os.setgid(65534)
 os.setuid(65534)  # nobody: the folder is not writable any more
 try:
@@ -290,17 +288,20 @@ def test_permission_denied_names_the_file(tmp_path):
         target = osp.join(folder, 'epoch_1.pth')
         with open(target, 'wb') as f:
             f.write(b'old weights')
+        # The module is imported as a package module (its temporary file
+        # names come from a sibling); the package's import warnings go to
+        # stderr, the refusal the probe prints to stdout.
         proc = subprocess.run([
-            sys.executable, '-c', PERMISSION_PROBE, atomic_save.__file__,
+            sys.executable, '-c', PERMISSION_PROBE, atomic_save.__name__,
             target
         ],
                               stdout=subprocess.PIPE,
-                              stderr=subprocess.STDOUT,
+                              stderr=subprocess.PIPE,
                               text=True,
                               timeout=120)
         assert proc.stdout.startswith(
             f'[Errno 13] Could not write {target}: Permission denied while '
-            'creating its temporary file'), proc.stdout
+            'creating its temporary file'), proc.stdout + proc.stderr
         assert '0 bytes written' in proc.stdout
         with open(target, 'rb') as f:
             assert f.read() == b'old weights'

@@ -1,0 +1,138 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""How ``tools/test.py``'s ``--tta``, ``--show``/``--show-dir`` and
+``--dump``/``--out`` change a test config, as MMAction2's and MMPretrain's
+``tools/test.py`` change theirs."""
+from copy import deepcopy
+from typing import Optional, Sequence
+
+from mmengine.config import Config, ConfigDict
+
+from ..utils import ConfigError
+
+__all__ = ['add_tta', 'trigger_visualization_hook', 'add_dump_metrics']
+
+
+def add_tta(cfg: Config, config_file: str) -> None:
+    """Wrap the model and the test pipeline for test-time augmentation, as
+    MMPretrain's ``tools/test.py --tta`` does.
+
+    Args:
+        cfg (Config): The test config, changed in place.
+        config_file (str): Its file, for the errors.
+
+    Raises:
+        ConfigError: If a video config lacks ``tta_model`` or
+            ``tta_pipeline`` (MMAction2 has no default TTA model).
+    """
+    is_video = cfg.get('default_scope') == 'mmaction'
+    missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
+    if is_video and missing:
+        # MMAction2's own tools/test.py has no --tta at all.
+        raise ConfigError(
+            f'--tta on the video config {config_file} needs `tta_model` and '
+            f'`tta_pipeline` in the config, which lacks '
+            f'{" and ".join(missing)}: MMAction2 has no default TTA model, '
+            'and the test pipeline already averages the clips x crops of '
+            '`test_pipeline`. Without --tta the multi-view test runs.')
+    if 'tta_model' not in cfg:
+        cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
+    if 'tta_pipeline' not in cfg:
+        test_pipeline = cfg.test_dataloader.dataset.pipeline
+        cfg.tta_pipeline = deepcopy(test_pipeline)
+        cfg.tta_pipeline[-1] = dict(
+            type='TestTimeAug',
+            transforms=[
+                [
+                    dict(type='RandomFlip', prob=1.),
+                    dict(type='RandomFlip', prob=0.)
+                ],
+                [test_pipeline[-1]],
+            ])
+    cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
+    cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
+def trigger_visualization_hook(cfg: Config,
+                               config_file: str,
+                               show: bool = False,
+                               show_dir: Optional[str] = None,
+                               wait_time: float = 2,
+                               interval: int = 1,
+                               tta: bool = False) -> None:
+    """Enable the config's ``default_hooks.visualization`` for ``--show`` /
+    ``--show-dir``, as MMAction2's and MMPretrain's ``tools/test.py`` do.
+
+    Args:
+        cfg (Config): The test config, changed in place.
+        config_file (str): Its file, for the errors.
+        show (bool): Display each prediction in a window (``--show``).
+            Defaults to False.
+        show_dir (str, optional): Where the drawings are saved
+            (``--show-dir``). Defaults to None.
+        wait_time (float): Seconds each window is shown. Defaults to 2.
+        interval (int): Draw every ``interval``-th sample. Defaults to 1.
+        tta (bool): Whether the test runs with ``--tta``. Defaults to
+            False.
+
+    Raises:
+        ConfigError: If the config has no visualization hook, if a video
+            config names MMAction2 1.2's ``VisualizationHook``, which fails
+            on every multi-view test batch (open-mmlab/mmaction2#2697), or
+            if ``--tta`` is given with MMPretrain's ``VisualizationHook``,
+            which fails on every TTA batch.
+    """
+    flag = '--show' if show else '--show-dir'
+    is_video = cfg.get('default_scope') == 'mmaction'
+    video_hook = 'VideoVisualizationHook'
+    hook = (cfg.get('default_hooks') or {}).get('visualization')
+    if not hook:
+        name = video_hook if is_video else 'VisualizationHook'
+        raise ConfigError(
+            f'{flag} needs a visualization hook, but `default_hooks` of '
+            f'{config_file} has no `visualization` entry. Set '
+            f'`default_hooks.visualization=dict(type="{name}")` in the '
+            'config, or add --cfg-options '
+            f'default_hooks.visualization.type={name}')
+    if is_video and str(hook.get('type')).split('.')[-1] == \
+            'VisualizationHook':
+        raise ConfigError(
+            f'{flag}: default_hooks.visualization.type={hook.get("type")!r} '
+            f'in {config_file} is MMAction2 1.2\'s VisualizationHook, which '
+            'fails on every (views, C, T, H, W) test batch '
+            f'(open-mmlab/mmaction2#2697); use type={video_hook!r}, which '
+            'draws the first view of each video.')
+    if tta and not is_video and str(hook.get('type')).split('.')[-1] \
+            == 'VisualizationHook':
+        raise ConfigError(
+            f'{flag} with --tta: default_hooks.visualization.type='
+            f'{hook.get("type")!r} in {config_file} is MMPretrain\'s '
+            'VisualizationHook, which draws one image per sample and fails '
+            'on a TTA batch, where each sample is a list of augmented views '
+            '(MMPretrain\'s tools/test.py ends there with "RuntimeError: '
+            'permute(sparse_coo): number of dimensions ..."). Drop --tta to '
+            'draw the plain test\'s predictions, or drop '
+            f'{flag} to test with TTA.')
+    hook.enable = True
+    hook.show = show
+    hook.wait_time = wait_time
+    hook.out_dir = show_dir
+    hook.interval = interval
+
+
+def add_dump_metrics(cfg: Config, pred_files: Sequence[str]) -> None:
+    """Append a dump of the predictions to ``test_evaluator`` for each of
+    ``pred_files`` (``--dump``, and ``--out`` unless ``--out-item
+    metrics``).
+
+    Args:
+        cfg (Config): The test config, changed in place.
+        pred_files (Sequence[str]): The pickle files to write.
+    """
+    for out_file in pred_files:
+        # MMEngine's DumpResults, replacing the file atomically.
+        dump_metric = dict(type='AtomicDumpResults', out_file_path=out_file)
+        if isinstance(cfg.test_evaluator, (list, tuple)):
+            cfg.test_evaluator = list(cfg.test_evaluator)
+            cfg.test_evaluator.append(dump_metric)
+        else:
+            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]

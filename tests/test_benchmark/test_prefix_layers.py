@@ -1,0 +1,44 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""mmadaptformer/benchmark/prefix_layers.py on the repository's configs."""
+import os.path as osp
+
+import pytest
+from helpers import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
+from mmengine.config import Config
+
+from mmadaptformer.benchmark.prefix_layers import (adaptable_block_count,
+                                                   default_prefix_layers)
+from mmadaptformer.utils import ConfigError
+
+
+@pytest.mark.parametrize(
+    'config, blocks',
+    [(TINY_ADAPTFORMER_VIDEO_CONFIG, 2),
+     (osp.join(CONFIGS, 'benchmark', 'adaptformer_vits_8x112.py'), 12),
+     (osp.join(CONFIGS, 'adaptformer_vitb_cifar100.py'), 12)])
+def test_adaptable_block_count_of_real_configs(config, blocks):
+    cfg = Config.fromfile(config)
+    assert adaptable_block_count(cfg) == blocks
+    # Every adaptable block, whatever the config's layers select.
+    cfg.model.backbone.layers = [0]
+    assert adaptable_block_count(cfg) == blocks
+
+
+def test_adaptable_block_count_refuses_a_host_without_blocks():
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    cfg.model.backbone.backbone.depth = 0
+    with pytest.raises(
+            ConfigError,
+            match=r'model\.backbone\.backbone '
+            r'\(VisionTransformer\) has no transformer block'):
+        adaptable_block_count(cfg)
+
+
+def test_default_prefix_layers_are_the_last_three_at_most():
+    assert default_prefix_layers(12) == [-3, -2, -1]
+    assert default_prefix_layers(3) == [-3, -2, -1]
+    assert default_prefix_layers(2) == [-2, -1]
+    assert default_prefix_layers(1) == [-1]
+    assert default_prefix_layers(12, count=1) == [-1]
+    with pytest.raises(ValueError, match=r'num_blocks \(0\)'):
+        default_prefix_layers(0)
