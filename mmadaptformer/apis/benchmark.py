@@ -19,7 +19,7 @@ import gc
 import re
 import statistics
 import time
-from typing import Callable, Dict, Sequence, Tuple
+from typing import Callable, Dict, Optional, Sequence, Tuple
 
 import torch
 from mmengine.config import Config
@@ -32,6 +32,7 @@ from .benchmark_tasks import stock_cfg, synthetic_inputs, write_tasks
 from .inference import init_model
 from .inputs import toolbox_of
 from .multitask import MultiTaskRecognizer
+from .prefix_layers import prefix_layers_of
 
 __all__ = [
     'peak_rss_above', 'times_of', 'synthetic_inputs', 'write_tasks',
@@ -111,7 +112,7 @@ def benchmark_inference(cfg: Config,
                         root: str,
                         batch_size: int = 2,
                         num_tasks: Sequence[int] = (1, 2, 4, 8),
-                        prefix_layers: Sequence[int] = (-3, -2, -1),
+                        prefix_layers: Optional[Sequence[int]] = None,
                         prefix_tasks: int = 4,
                         repeat: int = 3,
                         warmup: int = 1,
@@ -124,8 +125,10 @@ def benchmark_inference(cfg: Config,
         batch_size (int): Inputs per forward. Defaults to 2.
         num_tasks (Sequence[int]): Task counts of the mixed-batch rows.
             Defaults to (1, 2, 4, 8).
-        prefix_layers (Sequence[int]): Adapted blocks of the shared-prefix
-            row. Defaults to the last three.
+        prefix_layers (Sequence[int], optional): Adapted blocks of the
+            shared-prefix row. Defaults to None: the last min(3, N) of the
+            model's N adaptable blocks (``shared_prefix.layers_source``
+            says which).
         prefix_tasks (int): Tasks of the shared-prefix row. Defaults to 4.
         repeat (int): Timed calls per variant. Defaults to 3.
         warmup (int): Untimed calls first. Defaults to 1.
@@ -151,6 +154,7 @@ def benchmark_inference(cfg: Config,
     data = synthetic_inputs(cfg, batch_size)
     max_tasks = max(num_tasks)
     tasks = write_tasks(cfg, root, max_tasks)
+    prefix_layers, prefix_source = prefix_layers_of(cfg, prefix_layers)
     # The shared-prefix tasks too, before anything is measured: layers the
     # model does not have are refused now, not after minutes of timing.
     try:
@@ -258,6 +262,7 @@ def benchmark_inference(cfg: Config,
     out['shared_prefix'] = dict(
         tasks=prefix_tasks,
         layers=list(prefix_layers),
+        layers_source=prefix_source,
         split_at=shared,
         shared_per_s=rates['shared'],
         fan_out_at_block_0_per_s=rates['fan_out_at_block_0'],

@@ -23,12 +23,11 @@ from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import benchmark_inference, format_table
+from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
+                                              prefix_layers_of)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
-from mmadaptformer.benchmark.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
-                                                   adaptable_block_count,
-                                                   default_prefix_layers)
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
@@ -102,22 +101,6 @@ def main(argv=None) -> dict:
     return exit_quietly_on_closed_pipe(lambda: _main(argv))
 
 
-def _prefix_layers(cfg, args):
-    """The blocks of the shared-prefix row and where they come from.
-
-    Given ones are passed on as they are (the model refuses an index it
-    lacks, naming the valid range); the default fits the model, so that a
-    model of fewer blocks is not refused for an option nobody gave.
-    """
-    if args.prefix_layers is not None:
-        return list(args.prefix_layers), 'given (--prefix-layers)'
-    num_blocks = adaptable_block_count(cfg)
-    layers = default_prefix_layers(num_blocks)
-    return layers, (f'default, the last {len(layers)} of the model\'s '
-                    f'{num_blocks} adaptable blocks (--prefix-layers '
-                    f'not given)')
-
-
 def _main(argv) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -134,7 +117,8 @@ def _main(argv) -> dict:
         f'benchmark_infer_{time.time_ns()}', log_level='WARNING')
     with tempfile.TemporaryDirectory() as tmp:
         try:
-            prefix_layers, prefix_source = _prefix_layers(cfg, args)
+            prefix_layers, prefix_source = prefix_layers_of(
+                cfg, args.prefix_layers, '--prefix-layers')
             result = benchmark_inference(
                 cfg,
                 args.work_dir or tmp,

@@ -1,13 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""mmadaptformer/benchmark/prefix_layers.py on the repository's configs."""
+"""mmadaptformer/apis/prefix_layers.py on the repository's configs."""
 import os.path as osp
 
 import pytest
 from helpers import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
 from mmengine.config import Config
 
-from mmadaptformer.benchmark.prefix_layers import (adaptable_block_count,
-                                                   default_prefix_layers)
+from mmadaptformer.apis.benchmark import benchmark_inference
+from mmadaptformer.apis.prefix_layers import (adaptable_block_count,
+                                              default_prefix_layers)
 from mmadaptformer.utils import ConfigError
 
 
@@ -42,3 +43,21 @@ def test_default_prefix_layers_are_the_last_three_at_most():
     assert default_prefix_layers(12, count=1) == [-1]
     with pytest.raises(ValueError, match=r'num_blocks \(0\)'):
         default_prefix_layers(0)
+
+
+def test_benchmark_inference_default_fits_a_model_of_fewer_blocks(tmp_path):
+    """The Python API defaulted to the last three blocks and refused the
+    tiny two-block model for an argument nobody gave."""
+    result = benchmark_inference(
+        Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG),
+        str(tmp_path),
+        num_tasks=(1, ),
+        prefix_tasks=2,
+        repeat=1,
+        warmup=0,
+        log=lambda _: None)
+    prefix = result['shared_prefix']
+    assert prefix['layers'] == [-2, -1]
+    assert prefix['layers_source'] == (
+        "default, the last 2 of the model's 2 adaptable blocks "
+        '(prefix_layers not given)')

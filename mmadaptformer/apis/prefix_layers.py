@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The blocks adapted in the shared-prefix row of
-``tools/analysis_tools/benchmark_infer.py`` when none are given."""
+:func:`~mmadaptformer.apis.benchmark.benchmark_inference` (and
+``tools/analysis_tools/benchmark_infer.py``) when none are given."""
 import copy
-from typing import List
+from typing import List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
@@ -67,3 +68,29 @@ def default_prefix_layers(num_blocks: int,
         raise ValueError(f'num_blocks ({num_blocks}) and count ({count}) '
                          'must be at least 1.')
     return list(range(-min(count, num_blocks), 0))
+
+
+def prefix_layers_of(cfg: Config,
+                     given: Optional[Sequence[int]],
+                     name: str = 'prefix_layers') -> Tuple[List[int], str]:
+    """The blocks of the shared-prefix row and where they come from.
+
+    Given ones are passed on as they are (the model refuses an index it
+    lacks, naming the valid range); the default fits the model, so that a
+    model of fewer blocks is not refused for an option nobody gave.
+
+    Args:
+        cfg (Config): An AdaptFormer config.
+        given (Sequence[int], optional): The blocks asked for, or None.
+        name (str): How the caller names the option, for the answer.
+            Defaults to ``'prefix_layers'``.
+
+    Returns:
+        tuple[list[int], str]: The blocks, and how they were chosen.
+    """
+    if given is not None:
+        return list(given), f'given ({name})'
+    num_blocks = adaptable_block_count(cfg)
+    layers = default_prefix_layers(num_blocks)
+    return layers, (f"default, the last {len(layers)} of the model's "
+                    f'{num_blocks} adaptable blocks ({name} not given)')
