@@ -35,10 +35,8 @@ __all__ = ['SharedBackbone', 'TaskLabelMapError']
 
 
 class TaskLabelMapError(TaskLoadError, LabelMapError):
-    """A task's ``label_map`` was refused (a blank line between names, or
-    not one name per class): a :class:`LabelMapError`, as for one model,
-    and a :class:`TaskLoadError` naming the task, the map's error as its
-    ``__cause__``."""
+    """A task's ``label_map`` was refused: a :class:`LabelMapError` as for
+    one model, and a :class:`TaskLoadError` caused by it."""
 
 
 class SharedBackbone:
@@ -325,6 +323,10 @@ class SharedBackbone:
 
         Args:
             name (str): The task.
+
+        Raises:
+            KeyError: If no task of that name is loaded (the message names
+                the loaded tasks).
         """
         self._check_names([name])
         task = self._tasks.pop(name)
