@@ -14,6 +14,7 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
+from mmadaptformer.datasets.label_map import LabelMapError
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models.hosts import qualname, stream_input_counts
 from mmadaptformer.models.multitask import TaskStreams
@@ -31,7 +32,12 @@ from .task_parts import TaskParts, load_task
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
 
-__all__ = ['SharedBackbone']
+__all__ = ['SharedBackbone', 'TaskLabelMapError']
+
+
+class TaskLabelMapError(TaskLoadError, LabelMapError):
+    """A task's ``label_map`` was refused: a :class:`LabelMapError` as for
+    one model, and a :class:`TaskLoadError` caused by it."""
 
 
 class SharedBackbone:
@@ -124,7 +130,10 @@ class SharedBackbone:
             TaskError: Naming the task, if it has no checkpoint or cannot be
                 served with the tasks already loaded; a
                 :class:`TaskLoadError` if its model cannot be loaded, with
-                the error as its ``__cause__``.
+                the error as its ``__cause__``; a :class:`TaskLabelMapError`
+                (a ``TaskLoadError`` and a
+                :class:`~mmadaptformer.apis.LabelMapError`) if
+                ``label_map`` is refused.
         """
         check_task_name(name, self._tasks)
         if checkpoint is None:
@@ -141,6 +150,9 @@ class SharedBackbone:
             self._undo(name)
             if isinstance(e, TaskError):
                 raise
+            if isinstance(e, LabelMapError):
+                raise TaskLabelMapError(
+                    f'Task {name!r}: LabelMapError: {e}') from e
             raise TaskLoadError(
                 f'Task {name!r}: {type(e).__name__}: {e}') from e
 
@@ -312,6 +324,10 @@ class SharedBackbone:
 
         Args:
             name (str): The task.
+
+        Raises:
+            KeyError: If no task of that name is loaded (the message names
+                the loaded tasks).
         """
         self._check_names([name])
         task = self._tasks.pop(name)
