@@ -11,6 +11,7 @@ from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
 from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError
+from .shared_backbone import TaskLabelMapError
 from .short_inputs import clip_span, short_video_inputs
 from .test_pipeline import build_test_pipeline, test_pipeline_cfg
 from .visualize import draw_and_report, draw_results
@@ -19,9 +20,10 @@ __all__ = [
     'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
     'MultiTaskRecognizer', 'OtherKindInputError', 'PretrainedLoadError',
-    'TaskError', 'TaskLoadError', 'TestInputs', 'build_test_pipeline',
-    'check_adapter_checkpoint', 'check_task_name', 'class_names', 'clip_span',
-    'collect_inputs', 'draw_and_report', 'draw_results', 'format_scores',
-    'init_model', 'input_name', 'load_config', 'named_results', 'progress_bar',
-    'short_video_inputs', 'test_pipeline_cfg', 'toolbox_of'
+    'TaskError', 'TaskLabelMapError', 'TaskLoadError', 'TestInputs',
+    'build_test_pipeline', 'check_adapter_checkpoint', 'check_task_name',
+    'class_names', 'clip_span', 'collect_inputs', 'draw_and_report',
+    'draw_results', 'format_scores', 'init_model', 'input_name', 'load_config',
+    'named_results', 'progress_bar', 'short_video_inputs', 'test_pipeline_cfg',
+    'toolbox_of'
 ]
