@@ -246,7 +246,9 @@ def refuse_missing_files(args) -> None:
 def refuse_config_files(cfg, args) -> None:
     """End with exit status 2 if ``--out`` or ``--dump`` is a ``_base_`` of
     the config or a file it names (``ann_file``, ``load_from``...), which
-    the results would replace."""
+    the results would replace, or the download cache's place (or record)
+    for an address it names, which a later load would take for the
+    address's file."""
     cfg = merge_cfg_options(deepcopy(cfg), args.cfg_options)
     for flag, out in (('--out', args.out), ('--dump', args.dump)):
         problem = config_file_problem(out, flag, args.config, cfg) if out \

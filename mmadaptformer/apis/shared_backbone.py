@@ -150,11 +150,10 @@ class SharedBackbone:
             self._undo(name)
             if isinstance(e, TaskError):
                 raise
-            if isinstance(e, LabelMapError):
-                raise TaskLabelMapError(
-                    f'Task {name!r}: LabelMapError: {e}') from e
-            raise TaskLoadError(
-                f'Task {name!r}: {type(e).__name__}: {e}') from e
+            error = (
+                TaskLabelMapError
+                if isinstance(e, LabelMapError) else TaskLoadError)
+            raise error(f'Task {name!r}: {type(e).__name__}: {e}') from e
 
     def _undo(self, name: str) -> None:
         """Take back what a failed :meth:`add_task` of ``name`` attached."""

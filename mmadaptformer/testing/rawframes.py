@@ -10,7 +10,7 @@ from typing import Dict, List, Sequence
 import cv2
 import numpy as np
 
-from .videos import moving_square
+from .videos import moving_square, write_ann_file
 
 __all__ = ['make_moving_square_rawframes']
 
@@ -65,8 +65,5 @@ def make_moving_square_rawframes(root: str,
                     if not cv2.imwrite(path, frame[..., ::-1]):
                         raise OSError(f'cannot write the frame {path}')
                 lines.append(f'{name} {num_frames} {label}')
-        ann_file = osp.join(root, f'{split}.txt')
-        with open(ann_file, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-        out[split] = ann_file
+        out[split] = write_ann_file(root, split, lines)
     return out

@@ -12,7 +12,8 @@ import numpy as np
 from mmadaptformer.utils.video_writer import FOURCC, write_video
 
 __all__ = [
-    'FOURCC', 'make_moving_square_dataset', 'moving_square', 'write_video'
+    'FOURCC', 'make_moving_square_dataset', 'moving_square', 'write_ann_file',
+    'write_video'
 ]
 
 
@@ -42,6 +43,23 @@ def moving_square(direction: int, num_frames: int, size: int,
         frames[t] = background
         frames[t, top:top + side, left:left + side] = color
     return frames
+
+
+def write_ann_file(root: str, split: str, lines: List[str]) -> str:
+    """Write the annotation list ``root/{split}.txt``, one line each.
+
+    Args:
+        root (str): The dataset folder.
+        split (str): The split name.
+        lines (list[str]): Its lines, without line ends.
+
+    Returns:
+        str: The file's path.
+    """
+    ann_file = osp.join(root, f'{split}.txt')
+    with open(ann_file, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return ann_file
 
 
 # yapf: disable
@@ -87,8 +105,5 @@ def make_moving_square_dataset(root: str,
                     osp.join(video_dir, name),
                     moving_square(direction, num_frames, size, rng))
                 lines.append(f'{name} {label}')
-        ann_file = osp.join(root, f'{split}.txt')
-        with open(ann_file, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-        out[split] = ann_file
+        out[split] = write_ann_file(root, split, lines)
     return out

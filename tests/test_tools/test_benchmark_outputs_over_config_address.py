@@ -120,7 +120,7 @@ def test_get_flops_json_over_a_base_of_the_config(tmp_path):
 
 
 def test_an_output_the_config_names_no_address_for_passes(
-        served, home, monkeypatch):
+        served, home, monkeypatch, capsys):
     """Without the ``--cfg-options`` address, the same place is no file
     the run reads, and the check passes (a guard of kept behaviour); with
     it, the options given to :func:`refuse_bad_paths` show the address.
@@ -133,4 +133,7 @@ def test_an_output_the_config_names_no_address_for_passes(
         refuse_bad_paths(parser, served['local'], [(out, '--out')],
                          {CHECKPOINT_KEY: served['url']})
     assert refused.value.code == 2
+    err = capsys.readouterr().err
+    assert f'--out {out} is where the download cache puts its copy of ' \
+        f'{served["url"]} ' in err, err
     assert not home.exists()

@@ -90,3 +90,23 @@ def test_extract_out_elsewhere_still_writes(served, tmp_path, capsys,
          str(out)])
     assert out.is_file()
     assert not served['hub'].exists() or not any(served['hub'].iterdir())
+
+
+def test_extract_out_over_the_configs_load_from_is_refused(
+        served, tmp_path, capsys, clean_loggers):
+    """A checkpoint the config's ``load_from`` names (a file its run
+    reads) was overwritten with the adapters: ``extract_adapters.py``
+    checked the config's addresses only, not its named files as
+    ``tools/test.py`` and ``tools/infer.py`` do."""
+    previous = tmp_path / 'previous.pth'
+    previous.write_bytes(open(served['full'], 'rb').read())
+    before = previous.read_bytes()
+    config = write_config(
+        str(tmp_path / 'resumed.py'), served['config'],
+        f'load_from = {str(previous)!r}\n')
+    err = _refusal(
+        load_tool('model_converters/extract_adapters.py'),
+        [config, served['full'], str(previous)], capsys)
+    assert f'out {previous} is load_from of the config {config}; it ' \
+        'would be overwritten.' in err, err
+    assert previous.read_bytes() == before

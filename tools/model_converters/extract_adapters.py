@@ -42,7 +42,7 @@ from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
 from mmadaptformer.utils import backbone_init_cfg_key, set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
-from mmadaptformer.utils.config_inputs import config_addresses
+from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
@@ -213,14 +213,6 @@ def extract(args):
         f'extract_adapters_{time.time_ns()}', log_level='WARNING')
     cfg = load_config_file(args.config)
     merge_cfg_options(cfg, args.cfg_options)
-    # An address the config names is not compared with, but a later load
-    # of the config downloads it: an output in its place in the download
-    # cache would be handed out as that address's file.
-    problem = output_file_problem(args.out, 'out',
-                                  [(url, f'{key} of {args.config}')
-                                   for key, url in config_addresses(cfg)])
-    if problem:
-        build_parser().error(problem)
     checkpoint = read_converter_checkpoint(args.checkpoint)
     meta = checkpoint_meta(checkpoint, args.checkpoint, EXPECTED)
     if ADAPTER_META_KEY in meta:
@@ -235,6 +227,14 @@ def extract(args):
                                       [(reference, 'pretrained backbone')])
         if problem:
             build_parser().error(problem)
+    # Neither may it be a file the config's run reads (a _base_,
+    # load_from, ...) or the download cache's place for an address the
+    # config names (not compared with here, but a later load of the
+    # config would be handed the output as that address's file). After
+    # the backbone's check, which names the config's own backbone file.
+    problem = config_file_problem(args.out, 'out', args.config, cfg)
+    if problem:
+        build_parser().error(problem)
     if reference is not None and not configs_own:
         set_pretrained_backbone(
             cfg, reference, own_loading_hint=own_loading_hint_of_cfg)
