@@ -20,20 +20,18 @@ error, the notice of short videos, a JSON file), an array is
 would write the key ``1`` as ``"1"``, which reads as a file of that name.
 """
 import functools
-import logging
 import os
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 from mmengine.config import Config
-from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.pipelines import build_transforms
 from mmadaptformer.utils.transform_steps import TransformError, run_transforms
 from mmadaptformer.utils.video_containers import one_line_error
-from .infer_files import InferenceInputError, collect_inputs
+from .infer_files import InferenceInputError, collect_inputs, each_once
 from .test_pipeline import test_pipeline_cfg
 
 __all__ = [
@@ -248,15 +246,11 @@ def collect_items(
         if not isinstance(item, np.ndarray):
             raise _type_error(f'inputs[{index}]', item)
         items.append((index, check_array(f'inputs[{index}]', item, toolbox)))
-    unique = list(dict((key, (key, item)) for key, item in items).values())
-    if len(unique) < len(items):
-        # Only across runs: collect_inputs warned of repeats within one.
-        print_log(
-            f'inputs: {len(items) - len(unique)} files were given more than '
-            'once; each is classified once.',
-            logger='current',
-            level=logging.WARNING)
-    return unique
+    # Repeats are paths named in two runs (collect_inputs warned of those
+    # within one); an array's key, its index, is its own.
+    by_key = dict(items)
+    return [(key, by_key[key])
+            for key in each_once([key for key, _ in items], 'files')]
 
 
 class ArrayPipeline:

@@ -38,10 +38,27 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
             f'Checkpoint file {checkpoint} does not exist.')
     ckpt = CheckpointLoader.load_checkpoint(
         checkpoint, map_location='cpu', logger='silent')
-    if not isinstance(ckpt, dict):
-        raise RuntimeError(f'No state_dict found in checkpoint file '
-                           f'{checkpoint}')
+    state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
+    if not isinstance(ckpt, dict) or ('state_dict' in ckpt
+                                      and not isinstance(state, dict)):
+        found = _described(ckpt)
+        if isinstance(ckpt, dict):
+            found += f", whose 'state_dict' is {_described(state)}"
+        raise RuntimeError(
+            f'No state_dict found in checkpoint file {checkpoint}: it holds '
+            f'{found}; expected a dict of tensors, or a dict with one '
+            "under 'state_dict'.")
     return ckpt
+
+
+def _described(value: object) -> str:
+    """What a checkpoint holds, in a few words: its type, and the first
+    top-level keys of a dict."""
+    if not isinstance(value, dict):
+        return f'a value of type {type(value).__name__}'
+    keys = [repr(k) for k in list(value)[:10]]
+    more = f', ... ({len(value)} in all)' if len(value) > 10 else ''
+    return f"a dict with the top-level keys [{', '.join(keys)}{more}]"
 
 
 def load_read_checkpoint(model: nn.Module,

@@ -60,14 +60,16 @@ def folder_readers_of(configs: Dict[str, Optional[Config]]) -> FolderReaders:
             names none.
     """
     frames, extensions = [], ()
+    both = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
     for config, cfg in configs.items():
+        if cfg is None:  # said when the model loads, as a task error
+            extensions += both
+            continue
         try:
-            if cfg is None:  # said when the model loads, as a task error
-                raise ValueError(config)
             toolbox = toolbox_of(cfg, config)
             test_pipeline_cfg(cfg, config)
         except Exception:  # said when the model loads, as a task error
-            extensions += VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
+            extensions += both
             continue
         naming = FrameFolders.of_config(cfg, config)
         if naming is not None:

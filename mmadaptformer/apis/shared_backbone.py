@@ -8,7 +8,7 @@ loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 import os.path as osp
 import threading
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Set, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -84,7 +84,6 @@ class SharedBackbone:
         self._key_paths: Dict[str, str] = {}
         self._shared: Dict[str, torch.Tensor] = {}
         self._fingerprints: Optional[FrozenFingerprints] = None
-        self._routed_paths: Set[str] = set()
         self._originals: Dict[str, nn.Module] = {}
 
     @property
@@ -168,10 +167,6 @@ class SharedBackbone:
                 group.tasks.remove(name)
             if not group.tasks:
                 del self._groups[group_key]
-        self._routed_paths = {
-            path
-            for task in self._tasks.values() for path in task.routed
-        }
         self._update_split_points()
 
     def _add(self, name, config, checkpoint, label_map) -> None:
@@ -222,7 +217,11 @@ class SharedBackbone:
             for key in task.specific_keys if key in self._key_paths
         }
         routes = {}
-        for path in sorted(self._routed_paths | paths):
+        # Each task holds a module at every routed path (route_task_module
+        # gives one to the tasks before), which stays routed after the
+        # task that trained it is removed.
+        routed = {p for t in self._tasks.values() for p in t.routed}
+        for path in sorted(routed | paths):
             routes[path] = self._module_for(model, parts.owners, parts.state,
                                             path)
             if path not in paths and path in self._originals:
@@ -237,7 +236,6 @@ class SharedBackbone:
         for path, adapter in parts.adapters.items():
             self._attach_adapter(parts.indices[path], name, adapter)
             task.blocks.append(parts.indices[path])
-        self._routed_paths |= paths
         for path, mine in routes.items():
             route_task_module(
                 self.base,

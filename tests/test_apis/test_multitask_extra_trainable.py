@@ -334,3 +334,31 @@ def test_other_hosts_own_tensors_are_refused(case, tmp_path, tiny_image_data,
             'module that holds transformer blocks.*Serve it alone'):
         engine.add_task('a', config, adapters)
     assert engine.tasks == [] and engine.base is None
+
+
+@pytest.mark.parametrize('order', [('plain', 'ln2_1'), ('ln2_1', 'plain')])
+def test_a_routed_module_stays_routed_when_the_task_that_trained_it_goes(
+        order, image_tasks, alone, tiny_image_data, clean_loggers):
+    """A guard of kept behaviour: with the task that trained layers.1.ln2
+    removed, the module stays routed (its other tasks run it per task);
+    the task left and later ones, which trained the norm or not, answer
+    as alone, and one that did not train it shares the frozen norm."""
+    images = stripes_images(tiny_image_data)
+    engine = _engine(image_tasks, order)
+    engine.remove_task('ln2_1')
+    assert _routed(engine) == ['backbone.backbone.layers.1.ln2']
+    assert engine.streams.split_at == dict(plain=1)  # its adapter's block
+    _assert_alone(engine, alone, images)
+    before = engine.num_tensor_elements()
+    engine.add_task('all', image_tasks['all']['config'],
+                    image_tasks['all']['checkpoint'])
+    if order[0] == 'plain':
+        # The shared frozen norm, not a copy of it.
+        assert engine.num_tensor_elements() - before == _trained_elements(
+            image_tasks['all'])
+    before = engine.num_tensor_elements()
+    engine.add_task('ln2_1', image_tasks['ln2_1']['config'],
+                    image_tasks['ln2_1']['checkpoint'])
+    assert engine.num_tensor_elements() - before == _trained_elements(
+        image_tasks['ln2_1'])
+    _assert_alone(engine, alone, images)
