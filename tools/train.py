@@ -70,7 +70,8 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.local_files import first_missing_file
-from mmadaptformer.utils.runner_check import check_runner_config
+from mmadaptformer.utils.runner_check import (check_optim_wrapper,
+                                              check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
 
@@ -316,6 +317,9 @@ def start_training(cfg, args):
     check_runner_config(
         cfg, args.config, args.cfg_options,
         [loader.replace('dataloader', 'evaluator') for loader in loaders[1:]])
+    # An optim_wrapper that is no dict failed once the Runner built it,
+    # after the work dir was made. Training only: tools/test.py builds none.
+    check_optim_wrapper(cfg, args.config, args.cfg_options)
     # A save_best that the validation does not give failed after an epoch.
     check_save_best(cfg, args.config, args.cfg_options)
     # A scheduler that starts after the run ends (a stock recipe's warm-up

@@ -24,7 +24,11 @@ know was a ``KeyError`` or ``TypeError`` from the logger. A ``load_from``
 checkpoint that is not there was found only when the Runner loaded it,
 after it had made a log folder in the work dir and built the model.
 :func:`check_runner_config` names each of these as a mistake of the
-config, with the closest keys.
+config, with the closest keys. For training, :func:`check_optim_wrapper`
+names an ``optim_wrapper`` that is no dict (``optim_wrapper = 'SGD'``),
+which the Runner refused only when it built it, after it had made the work
+dir (``TypeError: optimizer wrapper should be an OptimWrapper object or
+dict, but got SGD``).
 """
 import inspect
 import logging
@@ -34,12 +38,13 @@ from typing import Optional
 import torch.distributed as torch_dist
 from mmengine.config import Config
 from mmengine.hooks import Hook
+from mmengine.registry import OPTIMIZERS
 from mmengine.utils.dl_utils import set_multi_processing
 
 from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
 from .config_file import (close_hint, mistake_place, mmengine_runner,
-                          option_place, refuse_unknown_keys)
+                          option_place, refuse_unknown_keys, registered)
 from .image_metric_classes import check_metric_classes
 from .local_files import checkpoint_file_problem
 from .paramwise_check import check_paramwise_cfg
@@ -47,8 +52,8 @@ from .recognizer_check import check_evaluated_views, check_recognizer_cfg
 
 __all__ = [
     'check_runner_config', 'check_env_cfg', 'check_hooks', 'check_log_level',
-    'check_load_from', 'check_auto_scale_lr', 'ENV_CFG_KEYS',
-    'AUTO_SCALE_LR_KEYS', 'RUNNER_DEFAULT_HOOKS'
+    'check_load_from', 'check_auto_scale_lr', 'check_optim_wrapper',
+    'ENV_CFG_KEYS', 'AUTO_SCALE_LR_KEYS', 'RUNNER_DEFAULT_HOOKS'
 ]
 
 #: The ``env_cfg`` keys MMEngine 0.10's ``Runner.setup_env`` reads (and
@@ -299,6 +304,40 @@ def check_load_from(cfg: Config,
         return
     raise ConfigError(f'{mistake_place(source, "load_from", options)}: the '
                       f'checkpoint {load_from} {problem}.')
+
+
+def check_optim_wrapper(cfg: Config,
+                        source: str,
+                        options: Optional[dict] = None) -> None:
+    """Refuse, for a tool about to train, an ``optim_wrapper`` that is not
+    a dict, or none at all: MMEngine's Runner builds the optimizer wrapper
+    from a dict with a ``type`` (or a dict of them), and refused anything
+    else only once it built it, after it had made the work dir.
+
+    Args:
+        cfg (Config): The training config, ``--cfg-options`` merged; one
+            whose ``runner_type`` is not MMEngine's is not checked.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the config (or the ``--cfg-options`` entry),
+            the value and a dict to write instead.
+    """
+    wrapper = cfg.get('optim_wrapper')
+    if not mmengine_runner(cfg) or isinstance(wrapper, dict):
+        return
+    # An optimizer's name given as the wrapper goes in its optimizer.
+    optimizer = wrapper if isinstance(wrapper, str) and registered(
+        OPTIMIZERS, wrapper) is not None else 'AdamW'
+    found = f'optim_wrapper={wrapper!r} is not a dict' \
+        if 'optim_wrapper' in cfg else 'optim_wrapper is missing'
+    raise ConfigError(
+        f'{option_place("optim_wrapper", options) or source}: {found}; '
+        "MMEngine's Runner builds the optimizer wrapper it trains with from "
+        "a dict with a type, e.g. optim_wrapper = dict(type='OptimWrapper', "
+        f"optimizer=dict(type='{optimizer}', lr=1e-3)).")
 
 
 def check_runner_config(cfg: Config,

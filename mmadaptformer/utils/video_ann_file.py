@@ -123,8 +123,11 @@ def delimiter_hint(line: str,
     return None
 
 
-def whitespace_hint(line: str, delimiter: Optional[str], multi_class: bool,
-                    prefix: Optional[str]) -> Optional[str]:
+def whitespace_hint(line: str,
+                    delimiter: Optional[str],
+                    multi_class: bool,
+                    prefix: Optional[str],
+                    dataset_type: str = 'VideoDataset') -> Optional[str]:
     """How to read ``line``, whose fields are separated by runs of
     whitespace (``'a.mp4  0'``, ``'a.mp4 \\t0'``), with mmaction2's
     ``VideoDataset``, which splits at each single ``delimiter``: no
@@ -136,6 +139,9 @@ def whitespace_hint(line: str, delimiter: Optional[str], multi_class: bool,
         delimiter (str, optional): The dataset's ``delimiter``.
         multi_class (bool): Whether a line may hold several labels.
         prefix (str, optional): The folder of the paths.
+        dataset_type (str): The dataset that reads the line, for the
+            message, e.g. ``'MyVideos (a VideoDataset)'``. Defaults to
+            ``'VideoDataset'``.
 
     Returns:
         str, optional: What the line reads as and how to set
@@ -146,9 +152,18 @@ def whitespace_hint(line: str, delimiter: Optional[str], multi_class: bool,
     if delimiter is None or not _readable(fields, multi_class):
         return None
     return (f'split at any run of whitespace it is '
-            f'{_fields_read(fields, prefix)}, but VideoDataset splits at '
+            f'{_fields_read(fields, prefix)}, but {dataset_type} splits at '
             f'each single {delimiter!r}: set delimiter=None (any run of '
             f'whitespace), or write the line {delimiter.join(fields)!r}')
+
+
+def _reader_name(dataset) -> str:
+    """The type of ``dataset``, a mmaction2 ``VideoDataset`` that splits
+    each line at each single delimiter, for an error: ``'VideoDataset'``,
+    or a subclass's name with the class it reads as, ``'MyVideos (a
+    VideoDataset)'``."""
+    name = type(dataset).__name__
+    return name if name == 'VideoDataset' else f'{name} (a VideoDataset)'
 
 
 def _fields_read(fields: Sequence[str], prefix: Optional[str]) -> str:
@@ -226,19 +241,21 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
     delimiter, multi_class = dataset.delimiter, dataset.multi_class
     num_classes = getattr(dataset, 'num_classes', None)
     prefix = dataset.data_prefix.get('video')
+    reader = _reader_name(dataset)
     for number, line in list_lines(ann_file):
         fields = split_line(line, delimiter, strict)
         where = f'line {number} of {ann_file}, {line!r},'
         if _readable(fields, multi_class, strict):
-            wrong = label_problem(fields[1:], num_classes,
-                                  where) or (None if strict else _padded_path(
-                                      fields[0], prefix, where, delimiter))
+            wrong = label_problem(
+                fields[1:], num_classes,
+                where) or (None if strict else _padded_path(
+                    fields[0], prefix, where, delimiter, reader))
             if wrong is not None:
                 return ListProblem('ann_file', wrong)
             continue
         hint = delimiter_hint(line, delimiter, multi_class, prefix, strict)
         note = (None if strict or hint is not None else whitespace_hint(
-            line, delimiter, multi_class, prefix))
+            line, delimiter, multi_class, prefix, reader))
         if len(fields) == 1 and not strict:
             path = osp.join(prefix, line) if prefix else line
             if (hint is None and note is None) or osp.exists(path):
@@ -256,8 +273,8 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
     return None
 
 
-def _padded_path(path: str, prefix: Optional[str], where: str,
-                 delimiter: str) -> Optional[str]:
+def _padded_path(path: str, prefix: Optional[str], where: str, delimiter: str,
+                 reader: str) -> Optional[str]:
     """What is wrong with a path field that mmaction2's ``VideoDataset``
     keeps with the whitespace around it (``'a.mp4 ,0'`` split at
     ``','``), naming no file; None for any other."""
@@ -266,6 +283,6 @@ def _padded_path(path: str, prefix: Optional[str], where: str,
     if osp.exists(osp.join(prefix, path) if prefix else path):
         return None
     return (f'{where} names the video {path!r}, whitespace included, '
-            f'which does not exist: VideoDataset splits the line at each '
+            f'which does not exist: {reader} splits the line at each '
             f'{delimiter!r} and keeps the spaces around the path; remove '
             'them (CheckedVideoDataset strips each field)')

@@ -157,6 +157,42 @@ def test_fields_split_by_runs_of_whitespace_are_named(tmp_path, videos,
         f'or write the line {delimiter.join(["a.mp4", "0"])!r}', None)
 
 
+def _user_subclass(ann_file, folder, delimiter):
+    """A lazily built ``VideoDataset`` subclass of a user's own, unregistered
+    (the registry is shared by every test)."""
+    from mmaction.datasets import VideoDataset
+
+    class MyVideos(VideoDataset):
+        pass
+
+    return MyVideos(
+        ann_file=ann_file,
+        data_prefix=dict(video=folder),
+        pipeline=[],
+        delimiter=delimiter,
+        lazy_init=True)
+
+
+def test_a_subclass_is_named_as_the_dataset_that_splits(tmp_path, videos):
+    """The hints named ``VideoDataset`` for a user's subclass too, a type
+    the config does not name; they name the type in use, and what it reads
+    as."""
+    ann_file = _list(tmp_path, 'a.mp4  0\n')
+    bad = malformed_video_list(_user_subclass(ann_file, videos, ','))
+    assert bad.what.endswith(
+        f'{videos}/a.mp4 and label 0, but MyVideos (a VideoDataset) splits '
+        "at each single ',': set delimiter=None (any run of whitespace), or "
+        "write the line 'a.mp4,0'"), bad.what
+    ann_file = _list(tmp_path, 'a.mp4 ,0\n')
+    bad = malformed_video_list(_user_subclass(ann_file, videos, ','))
+    assert bad == (
+        'ann_file', f"line 1 of {ann_file}, 'a.mp4 ,0', names the video "
+        "'a.mp4 ', whitespace included, which does not exist: MyVideos (a "
+        "VideoDataset) splits the line at each ',' and keeps the spaces "
+        'around the path; remove them (CheckedVideoDataset strips each '
+        'field)', None)
+
+
 def test_checked_video_dataset_hints_a_space_for_runs_of_whitespace(
         tmp_path, videos):
     """``CheckedVideoDataset`` reads ``' '`` as any whitespace: under

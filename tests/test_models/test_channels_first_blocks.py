@@ -63,6 +63,9 @@ def test_a_poolformer_as_wide_as_its_maps_is_refused_at_injection(placement):
         'adapted: that norm is a GroupNorm, which normalises channels-first '
         'feature maps (B, C, H, W)')
     assert 'Linear layers over the last dim' in message
+    # A GroupNorm takes only maps: no channels-last view to tell of.
+    assert '(B, C, H, W), so the block runs on such maps. Its residual ' \
+        'stream (the x of x + h) is such a map. An AdaptMLP' in message
     assert 'Remove PoolFormerBlock from model.backbone.block_types' in message
     assert not adapter_modules(model)
     assert not any(hasattr(m, '_adapter_router') for m in model.modules())
@@ -80,7 +83,8 @@ def test_a_convnext_block_is_refused_at_injection(wiring):
     maps (linear_pw_conv): the adapter took them without an error at any
     size (declared with ``branch='pointwise_conv2'``), though its residual
     stream is channels-first. Refused by the norm's class, under another
-    ``config_key``."""
+    ``config_key``, for that reason: the refusal said the last dim was a
+    spatial axis, which the norm's channels-last input is not."""
     model = MODELS.build(
         dict(
             type='mmpretrain.ConvNeXt',
@@ -96,6 +100,11 @@ def test_a_convnext_block_is_refused_at_injection(wiring):
         "norm='norm', but block 'stages.0.0' (ConvNeXtBlock) cannot be "
         'adapted: that norm is a LayerNorm2d, which normalises '
         'channels-first feature maps (B, C, H, W)')
+    assert 'Its residual stream (the x of x + h) is such a map, even where ' \
+        'the block calls the norm on a channels-last view of it (as ' \
+        "ConvNeXt's does with linear_pw_conv=True). An AdaptMLP adds " \
+        'Linear layers over the last dim, and their output to that stream, ' \
+        'so it needs the channels last' in str(info.value)
     assert not adapter_modules(model)
 
 

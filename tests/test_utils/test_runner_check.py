@@ -9,11 +9,9 @@ import pytest
 from mmengine.config import Config
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.runner_check import (AUTO_SCALE_LR_KEYS, ENV_CFG_KEYS,
-                                              check_auto_scale_lr,
-                                              check_env_cfg, check_hooks,
-                                              check_log_level,
-                                              check_runner_config)
+from mmadaptformer.utils.runner_check import (
+    AUTO_SCALE_LR_KEYS, ENV_CFG_KEYS, check_auto_scale_lr, check_env_cfg,
+    check_hooks, check_log_level, check_optim_wrapper, check_runner_config)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -95,7 +93,9 @@ def test_every_shipped_config_passes():
     ]
     assert len(configs) > 20
     for path in configs:
-        check_runner_config(Config.fromfile(path), path)
+        cfg = Config.fromfile(path)
+        check_runner_config(cfg, path)
+        check_optim_wrapper(cfg, path)
 
 
 @pytest.mark.parametrize('hooks, line', [
@@ -193,3 +193,45 @@ def test_auto_scale_lr_keys_are_the_ones_the_runner_reads():
         'c.py: auto_scale_lr.enable: auto_scale_lr is enabled without '
         'base_batch_size, the total batch its learning rate is for; '
         "MMEngine's Runner would stop on it once training starts.")
+
+
+@pytest.mark.parametrize('cfg, line', [
+    (dict(optim_wrapper=[dict(type='OptimWrapper')]),
+     "c.py: optim_wrapper=[{'type': 'OptimWrapper'}] is not a dict;"),
+    (dict(optim_wrapper='Adam'),
+     "c.py: optim_wrapper='Adam' is not a dict; MMEngine's Runner builds the "
+     'optimizer wrapper it trains with from a dict with a type, e.g. '
+     "optim_wrapper = dict(type='OptimWrapper', optimizer=dict(type='Adam', "
+     'lr=1e-3)).'),
+    (dict(optim_wrapper='OptimWrapper'),
+     "c.py: optim_wrapper='OptimWrapper' is not a dict; MMEngine's Runner "
+     'builds the optimizer wrapper it trains with from a dict with a type, '
+     "e.g. optim_wrapper = dict(type='OptimWrapper', optimizer=dict("
+     "type='AdamW', lr=1e-3))."),
+    (dict(), 'c.py: optim_wrapper is missing; '),
+])
+def test_a_training_optim_wrapper_that_is_no_dict_is_named(cfg, line):
+    """Only a name the optimizer registry holds is shown as the optimizer's
+    type; a config without ``optim_wrapper`` is named too (the Runner
+    refused it after making the work dir)."""
+    with pytest.raises(ConfigError) as error:
+        check_optim_wrapper(Config(cfg), 'c.py')
+    assert str(error.value).startswith(line)
+
+
+def test_optim_wrapper_dicts_and_other_runners_pass():
+    """Guard of kept behaviour: a wrapper dict, a dict of wrappers (several
+    optimizers) and another runner's config are not refused."""
+    check_optim_wrapper(
+        Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)))),
+        'c.py')
+    check_optim_wrapper(
+        Config(
+            dict(
+                optim_wrapper=dict(
+                    generator=dict(optimizer=dict(type='Adam', lr=1e-4)),
+                    discriminator=dict(optimizer=dict(type='Adam', lr=1e-4)),
+                    constructor='MultiOptimWrapperConstructor'))), 'c.py')
+    check_optim_wrapper(
+        Config(dict(runner_type='mmpretrain.MyRunner', optim_wrapper='SGD')),
+        'c.py')

@@ -10,10 +10,14 @@ what is wrong and what to configure instead, and no adapter is added.
   channels-first norm (a ``GroupNorm``, ``BatchNorm2d``/``3d``,
   ``InstanceNorm2d``/``3d`` or a ``LayerNorm2d`` such as mmpretrain's)
   runs on feature maps ``(B, C, H, W)``, as PoolFormer's (GroupNorm) and
-  ConvNeXt's (LayerNorm2d) blocks do. An AdaptMLP adds Linear layers over
-  the last dim, which there is a spatial axis; where a map's width equals
-  its channels, no shape tells it from a channels-last ``(B, H, W, C)``
-  map (SAM's ViT), and the adapter ran on the wrong axis silently.
+  ConvNeXt's (LayerNorm2d) blocks do: its residual stream is such a map,
+  also where the block calls the norm on a channels-last view of it
+  (ConvNeXt's with ``linear_pw_conv=True``). An AdaptMLP adds Linear layers
+  over the last dim, and their output to that stream, so it needs the
+  channels last; on a map the last dim is a spatial axis, and where a map's
+  width equals its channels, no shape tells it from a channels-last
+  ``(B, H, W, C)`` map (SAM's ViT), and the adapter ran on the wrong axis
+  silently.
 * :func:`check_width_kept`: a block whose feed-forward network changes the
   width (MViT's block before a width change with
   ``dim_mul_in_attention=False``) has no ``x + h`` to adapt.
@@ -96,14 +100,23 @@ def check_channels_last(block: nn.Module, spec: dict, label: str,
     base = '' if found == norm_cls else f', a {found}'
     layout = '(B, C, T, H, W)' if found.lower().endswith('3d') else \
         '(B, C, H, W)'
+    # A torch norm of maps takes only channels-first input; another
+    # library's LayerNorm2d may also be called on a channels-last view.
+    torch_norm = found in (t.__name__ for t in CHANNELS_FIRST_NORMS)
+    view = '' if torch_norm else (
+        ', even where the block calls the norm on a channels-last view of '
+        "it (as ConvNeXt's does with linear_pw_conv=True)")
     raise ConfigError(
         f"{key} declares {cls} with norm={spec['norm']!r}, but block "
         f'{label!r} ({cls}) cannot be adapted: that norm is a {norm_cls}'
         f'{base}, which normalises channels-first feature maps '
-        f'{layout}, so the block runs on such maps. An AdaptMLP adds '
-        'Linear layers over the last dim, which there is a spatial axis, '
-        'not the channels (and where a map is as wide as it has channels, '
-        'no shape tells, so it would run silently on the wrong axis). '
+        f'{layout}, so the block runs on such maps. Its residual stream '
+        f'(the x of x + h) is such a map{view}. An AdaptMLP adds Linear '
+        'layers over the last dim, and their output to that stream, so it '
+        'needs the channels last: on a channels-first map the last dim is '
+        'a spatial axis, not the channels (and where a map is as wide as '
+        'it has channels, no shape tells, so it would run silently on the '
+        'wrong axis). '
         'AdaptFormer adapts blocks on tokens with their channels last '
         "(B, N, C); a convolutional block (PoolFormer's, ConvNeXt's) "
         f'cannot take it. Remove {cls} from {key}; the README\'s '
