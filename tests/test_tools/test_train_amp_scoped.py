@@ -193,8 +193,8 @@ def test_amp_without_an_optim_wrapper_dict_is_named(tmp_path, body, shown):
 def test_checks_without_amp_leave_a_non_dict_optim_wrapper_to_the_runner():
     """Without ``--amp``, ``optim_wrapper = 'SGD'`` ended the checks before
     the Runner in ``AttributeError: 'str' object has no attribute 'get'``;
-    they find no mixed-precision wrapper in it, and MMEngine's Runner names
-    what it takes."""
+    they find no mixed-precision wrapper in it, and ``check_optim_wrapper``
+    (utils/runner_check.py) names what it takes."""
     cfg = Config.fromfile(TINY_IMAGE_CONFIG)
     cfg.optim_wrapper = 'SGD'
     assert amp_config.optim_wrapper_class(cfg) is None
