@@ -13,7 +13,7 @@ import pytest
 from file_server import serving
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, pretrained_cfg,
                      save_as_built_checkpoint, save_stock_video_checkpoint,
-                     write_config)
+                     tool_refusal, write_config)
 
 from mmadaptformer.testing import make_moving_square_dataset
 
@@ -43,15 +43,6 @@ def served(tmp_path, monkeypatch):
             hub=tmp_path / 'torch_home' / 'hub' / 'checkpoints')
 
 
-def _refusal(tool, argv, capsys) -> str:
-    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as refused:
-        tool.main(argv)
-    assert refused.value.code == 2
-    return capsys.readouterr().err
-
-
 @pytest.mark.parametrize('suffix', ['', '.url'])
 def test_extract_out_where_the_configs_address_downloads_is_refused(
         served, suffix, capsys, clean_loggers):
@@ -59,7 +50,7 @@ def test_extract_out_where_the_configs_address_downloads_is_refused(
     (``backbone.pth.url``); the address is not downloaded (nothing is
     compared with an address), so neither is there yet."""
     out = served['hub'] / f'backbone.pth{suffix}'
-    err = _refusal(
+    err = tool_refusal(
         load_tool('model_converters/extract_adapters.py'),
         [served['config'], served['full'],
          str(out)], capsys)
@@ -71,7 +62,7 @@ def test_extract_out_where_the_configs_address_downloads_is_refused(
 def test_infer_out_where_the_configs_address_downloads_is_refused(
         served, capsys, clean_loggers):
     out = served['hub'] / 'backbone.pth'
-    err = _refusal(
+    err = tool_refusal(
         load_tool('infer.py'),
         [served['config'], served['full'], served['video'], '--out',
          str(out)], capsys)
@@ -104,7 +95,7 @@ def test_extract_out_over_the_configs_load_from_is_refused(
     config = write_config(
         str(tmp_path / 'resumed.py'), served['config'],
         f'load_from = {str(previous)!r}\n')
-    err = _refusal(
+    err = tool_refusal(
         load_tool('model_converters/extract_adapters.py'),
         [config, served['full'], str(previous)], capsys)
     assert f'out {previous} is load_from of the config {config}; it ' \
