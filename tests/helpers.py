@@ -681,3 +681,13 @@ def assert_config_paths_refused(tool, name: str, tmp_path, capsys) -> None:
         assert exit.value.code == 2
         err = ' '.join(capsys.readouterr().err.split())
         assert f'{name}: error: ' in err and message in err, err
+
+
+def tool_refusal(tool, argv: List[str], capsys) -> str:
+    """Run ``tool`` (a module of :func:`load_tool`) on ``argv``; what it
+    said on stderr, ending with exit status 2 (a command-line error)."""
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as refused:
+        tool.main(argv)
+    assert refused.value.code == 2
+    return capsys.readouterr().err

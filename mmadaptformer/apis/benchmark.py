@@ -36,7 +36,7 @@ from .prefix_layers import prefix_layers_of
 
 __all__ = [
     'peak_rss_above', 'times_of', 'synthetic_inputs', 'write_tasks',
-    'benchmark_inference', 'format_table'
+    'check_adaptformer_cfg', 'benchmark_inference', 'format_table'
 ]
 
 
@@ -108,6 +108,29 @@ def _cpu_ratio(times: Dict[str, Dict[str, float]], slow: str,
     return times[slow]['cpu_s'] / times[fast]['cpu_s']
 
 
+def check_adaptformer_cfg(cfg: Config,
+                          measured_by: str = 'benchmark_inference') -> None:
+    """Refuse a config whose model is not an AdaptFormer one, before
+    anything is built.
+
+    Args:
+        cfg (Config): The config to measure.
+        measured_by (str): What measures it, for the message (a tool says
+            ``'this tool'``). Defaults to ``'benchmark_inference'``.
+
+    Raises:
+        ConfigError: If ``model.backbone.type`` is not ``AdaptFormer``
+            (any registry scope); the message names the type it is.
+    """
+    backbone = (cfg.get('model') or {}).get('backbone') or {}
+    backbone_type = str(backbone.get('type'))
+    if backbone_type.split('.')[-1] != 'AdaptFormer':
+        raise ConfigError(
+            f'model.backbone is {backbone_type}, but {measured_by} measures '
+            "AdaptFormer tasks: expected model.backbone.type='AdaptFormer' "
+            '(an AdaptFormer config with an AdapterHook).')
+
+
 def benchmark_inference(cfg: Config,
                         root: str,
                         batch_size: int = 2,
@@ -141,8 +164,10 @@ def benchmark_inference(cfg: Config,
         time; ``seconds`` holds both medians of every variant.
 
     Raises:
+        ConfigError: If the config's model is not an AdaptFormer one.
         ValueError: If ``batch_size`` is not an int >= 1.
     """
+    check_adaptformer_cfg(cfg)
     check_batch_size(batch_size)
     out = dict(
         batch_size=batch_size,

@@ -19,7 +19,8 @@ from collections import OrderedDict
 import pytest
 import torch
 from file_server import CodePayload, serving
-from helpers import load_tool, pretrained_cfg, run_tool, write_config
+from helpers import (load_tool, pretrained_cfg, run_tool, tool_refusal,
+                     write_config)
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -302,15 +303,6 @@ def test_merge_refuses_an_output_over_the_configs_own_download(
     assert out.read_bytes() == (served['root'] / 'stock.pth').read_bytes()
 
 
-def _refusal(tool, argv, capsys) -> str:
-    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as refused:
-        tool.main(argv)
-    assert refused.value.code == 2
-    return capsys.readouterr().err
-
-
 @pytest.mark.parametrize('tool', sorted(TOOLS))
 def test_an_output_over_a_download_record_is_refused(served, hub, tool,
                                                      tmp_path, capsys,
@@ -323,15 +315,15 @@ def test_an_output_over_a_download_record_is_refused(served, hub, tool,
     url = f'{served["url"]}/{name}'
     cached, record = hub / name, hub / (name + '.url')
     # Before the download: the address the command line reads writes it.
-    err = _refusal(TOOLS[tool], _argv(tool, served, url, record), capsys)
+    err = tool_refusal(TOOLS[tool], _argv(tool, served, url, record), capsys)
     assert f'{record} is where the download cache puts its record {record} ' \
         f'of its copy of {url} ({cached})' in err, err
     assert not hub.exists()
     TOOLS[tool].main(_argv(tool, served, url, tmp_path / 'first.pth'))
     before = record.read_bytes()
-    err = _refusal(TOOLS[tool],
-                   _argv(tool, served, str(served['root'] / name), record),
-                   capsys)
+    err = tool_refusal(TOOLS[tool],
+                       _argv(tool, served, str(served['root'] / name), record),
+                       capsys)
     assert f"{record} is the download cache's record {record} of its " \
         f'copy of {url} ({cached})' in err, err
     assert 'Give a path outside the download cache.' in err, err

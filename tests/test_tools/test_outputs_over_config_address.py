@@ -10,10 +10,11 @@ record, used with a warning) and failed on it, or loaded adapters as a
 backbone. A real HTTP server on 127.0.0.1 serves the backbone.
 """
 import pytest
+import torch
 from file_server import serving
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, pretrained_cfg,
                      save_as_built_checkpoint, save_stock_video_checkpoint,
-                     write_config)
+                     tool_refusal, write_config)
 
 from mmadaptformer.testing import make_moving_square_dataset
 
@@ -43,15 +44,6 @@ def served(tmp_path, monkeypatch):
             hub=tmp_path / 'torch_home' / 'hub' / 'checkpoints')
 
 
-def _refusal(tool, argv, capsys) -> str:
-    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as refused:
-        tool.main(argv)
-    assert refused.value.code == 2
-    return capsys.readouterr().err
-
-
 @pytest.mark.parametrize('suffix', ['', '.url'])
 def test_extract_out_where_the_configs_address_downloads_is_refused(
         served, suffix, capsys, clean_loggers):
@@ -59,7 +51,7 @@ def test_extract_out_where_the_configs_address_downloads_is_refused(
     (``backbone.pth.url``); the address is not downloaded (nothing is
     compared with an address), so neither is there yet."""
     out = served['hub'] / f'backbone.pth{suffix}'
-    err = _refusal(
+    err = tool_refusal(
         load_tool('model_converters/extract_adapters.py'),
         [served['config'], served['full'],
          str(out)], capsys)
@@ -71,7 +63,7 @@ def test_extract_out_where_the_configs_address_downloads_is_refused(
 def test_infer_out_where_the_configs_address_downloads_is_refused(
         served, capsys, clean_loggers):
     out = served['hub'] / 'backbone.pth'
-    err = _refusal(
+    err = tool_refusal(
         load_tool('infer.py'),
         [served['config'], served['full'], served['video'], '--out',
          str(out)], capsys)
@@ -104,9 +96,64 @@ def test_extract_out_over_the_configs_load_from_is_refused(
     config = write_config(
         str(tmp_path / 'resumed.py'), served['config'],
         f'load_from = {str(previous)!r}\n')
-    err = _refusal(
+    err = tool_refusal(
         load_tool('model_converters/extract_adapters.py'),
         [config, served['full'], str(previous)], capsys)
     assert f'out {previous} is load_from of the config {config}; it ' \
         'would be overwritten.' in err, err
     assert previous.read_bytes() == before
+
+
+def _merge_refusal(served, tmp_path, body, out, capsys):
+    """The config (a child of the served one with ``body``) and what
+    ``merge_adapters.py`` said refusing to write ``out`` for it. The
+    adapters are extracted by the real tool from a full checkpoint of a
+    model initialised on the served backbone, so that they merge."""
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    local = write_config(
+        str(tmp_path / 'local.py'), TINY_ADAPTFORMER_VIDEO_CONFIG,
+        pretrained_cfg(str(tmp_path / 'served' / 'backbone.pth')))
+    cfg = Config.fromfile(local)
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    full, adapters = tmp_path / 'trained.pth', tmp_path / 'adapters.pth'
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, full)
+    load_tool('model_converters/extract_adapters.py').main(
+        [local, str(full), str(adapters)])
+    config = write_config(str(tmp_path / 'child.py'), served['config'], body)
+    return config, tool_refusal(
+        load_tool('model_converters/merge_adapters.py'),
+        [config, str(adapters), str(out)], capsys)
+
+
+def test_merge_out_over_the_configs_load_from_is_refused(
+        served, tmp_path, capsys, clean_loggers):
+    """``merge_adapters.py`` checked its output against the pretrained
+    backbone only: a checkpoint the config's ``load_from`` names (a file
+    its run reads) was overwritten with the merged model."""
+    previous = tmp_path / 'previous.pth'
+    previous.write_bytes(b'the run of the config reads this')
+    config, err = _merge_refusal(served, tmp_path,
+                                 f'load_from = {str(previous)!r}\n', previous,
+                                 capsys)
+    assert f'out {previous} is load_from of the config {config}; it ' \
+        'would be overwritten.' in err, err
+    assert previous.read_bytes() == b'the run of the config reads this'
+
+
+@pytest.mark.parametrize('suffix', ['', '.url'])
+def test_merge_out_where_the_configs_address_downloads_is_refused(
+        served, tmp_path, suffix, capsys, clean_loggers):
+    """The download cache's place for the config's ``load_from`` address
+    (which merging does not read, so it is not there yet), or its
+    record's: the next run of the config took the merged model for the
+    address's file."""
+    url = served['url'].rsplit('/', 1)[0] + '/previous.pth'
+    out = served['hub'] / f'previous.pth{suffix}'
+    _, err = _merge_refusal(served, tmp_path, f'load_from = {url!r}\n', out,
+                            capsys)
+    assert f'out {out} is where the download cache puts its ' in err, err
+    assert url in err, err
+    assert not out.exists()

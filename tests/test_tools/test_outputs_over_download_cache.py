@@ -15,7 +15,7 @@ import shutil
 import pytest
 import torch
 from file_server import serving
-from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, tool_refusal
 
 from mmadaptformer.testing import write_video
 
@@ -49,15 +49,6 @@ def hub(tmp_path, monkeypatch):
     return tmp_path / 'torch_home' / 'hub' / 'checkpoints'
 
 
-def _refusal(tool, argv, capsys) -> str:
-    """Run ``tool`` on ``argv``; what it said, ending with status 2."""
-    capsys.readouterr()
-    with pytest.raises(SystemExit) as refused:
-        tool.main(argv)
-    assert refused.value.code == 2
-    return capsys.readouterr().err
-
-
 def _download(served, name, tmp_path) -> str:
     """Download ``name`` into the cache the way a user does: infer.py with
     it as the checkpoint. Its address."""
@@ -80,11 +71,11 @@ def test_infer_out_over_a_download_or_its_record_is_refused(
     infer = load_tool('infer.py')
     # Read from the local file: the output is still the address's copy.
     argv = [served['config'], served['checkpoint'], served['video']]
-    err = _refusal(infer, argv + ['--out', str(cached)], capsys)
+    err = tool_refusal(infer, argv + ['--out', str(cached)], capsys)
     assert f"--out {cached} is the download cache's copy of {url} " \
         f'({cached}): ' in err, err
     assert 'Give a path outside the download cache.' in err, err
-    err = _refusal(infer, argv + ['--out', str(record)], capsys)
+    err = tool_refusal(infer, argv + ['--out', str(record)], capsys)
     assert f"--out {record} is the download cache's record {record} of " \
         f'its copy of {url} ({cached}): ' in err, err
     assert before == {path: path.read_bytes() for path in before}
@@ -97,7 +88,7 @@ def test_infer_out_over_its_checkpoints_download_to_be_is_refused(
     url = f'{served["url"]}/full.pth'
     infer = load_tool('infer.py')
     for out in (hub / 'full.pth', hub / 'full.pth.url'):
-        err = _refusal(
+        err = tool_refusal(
             infer, [served['config'], url, served['video'], '--out',
                     str(out)], capsys)
         assert f'--out {out} is where the download cache puts its ' in err, err
@@ -116,10 +107,10 @@ def test_test_and_benchmark_outputs_over_a_download_are_refused(
     test = load_tool('test.py')
     argv = [served['config'], served['checkpoint'], '--work-dir', str(work)]
     for flag in ('--dump', '--out'):
-        err = _refusal(test, argv + [flag, str(cached)], capsys)
+        err = tool_refusal(test, argv + [flag, str(cached)], capsys)
         assert f"{flag} {cached} is the download cache's copy of {url} " \
             f'({cached}): ' in err, err
-    err = _refusal(
+    err = tool_refusal(
         load_tool('analysis_tools/benchmark_infer.py'),
         [TINY_ADAPTFORMER_VIDEO_CONFIG, '--out',
          str(cached)], capsys)

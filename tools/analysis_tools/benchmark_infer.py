@@ -22,7 +22,8 @@ import torch
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.apis.benchmark import benchmark_inference, format_table
+from mmadaptformer.apis.benchmark import (benchmark_inference,
+                                          check_adaptformer_cfg, format_table)
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
@@ -105,12 +106,10 @@ def _main(argv) -> dict:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
     cfg = load_model_config(build_parser(), args.config, args.cfg_options)
-    backbone_type = str((cfg.model.get('backbone') or {}).get('type'))
-    if backbone_type.split('.')[-1] != 'AdaptFormer':
-        build_parser().error(
-            f'config {args.config}: model.backbone is {backbone_type}, but '
-            'this tool measures AdaptFormer tasks (an AdaptFormer config '
-            'with an AdapterHook).')
+    try:
+        check_adaptformer_cfg(cfg, 'this tool')
+    except ConfigError as e:
+        build_parser().error(f'config {args.config}: {e}')
     # MMEngine's build messages and per-tensor init reports of every task
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(

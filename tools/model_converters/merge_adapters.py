@@ -40,6 +40,7 @@ from mmadaptformer.models.backbones.frozen_host_record import \
 from mmadaptformer.utils import set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
@@ -137,6 +138,14 @@ def merge(args):
     problem = output_file_problem(args.out, 'out',
                                   [(source, 'pretrained backbone')
                                    for source in sources.values()])
+    if problem:
+        build_parser().error(problem)
+    # Neither may it be a file the config's run reads (a _base_,
+    # load_from, ...) or the download cache's place for an address the
+    # config names, which a later load of the config would be handed the
+    # output for. After the backbone's check, whose message is the
+    # more specific one for the backbone's own file.
+    problem = config_file_problem(args.out, 'out', args.config, cfg)
     if problem:
         build_parser().error(problem)
     # Adapters of another task (another head) are named, not a traceback.
