@@ -26,6 +26,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS, init_default_scope
 
+from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.utils.config_error import ConfigError
 from .batching import check_batch_size
 from .benchmark_tasks import stock_cfg, synthetic_inputs, write_tasks
@@ -120,7 +121,8 @@ def check_adaptformer_cfg(cfg: Config,
 
     Raises:
         ConfigError: If ``model.backbone.type`` is not ``AdaptFormer``
-            (any registry scope); the message names the type it is.
+            (any registry scope), naming the type it is, or if no
+            ``AdapterHook`` says what a task trains.
     """
     backbone = (cfg.get('model') or {}).get('backbone') or {}
     backbone_type = str(backbone.get('type'))
@@ -129,6 +131,14 @@ def check_adaptformer_cfg(cfg: Config,
             f'model.backbone is {backbone_type}, but {measured_by} measures '
             "AdaptFormer tasks: expected model.backbone.type='AdaptFormer' "
             '(an AdaptFormer config with an AdapterHook).')
+    if adapter_hook_cfg(cfg) is None:
+        # Which parts a task trains (and its checkpoint holds) is the
+        # hook's to say; without one, writing the tasks failed with a
+        # traceback about "the config the checkpoint was trained with".
+        raise ConfigError(
+            'custom_hooks hold no AdapterHook, which says what a task '
+            'trains and its adapter-only checkpoint holds; add '
+            "dict(type='AdapterHook', ...) as the recipes do.")
 
 
 def benchmark_inference(cfg: Config,

@@ -5,7 +5,8 @@ AdaptFormer one with a :class:`ConfigError` that names
 line; it ended in ``AttributeError: 'ConfigDict' object has no attribute
 'backbone'`` (the stock tiny video config's backbone has no inner one)."""
 import pytest
-from helpers import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     TINY_VIDEO_CONFIG)
 from mmengine.config import Config
 
 from mmadaptformer.apis.benchmark import benchmark_inference
@@ -32,3 +33,22 @@ def test_a_config_without_a_backbone_is_refused(tmp_path):
     with pytest.raises(ConfigError, match='model.backbone is None, but '):
         benchmark_inference(
             Config(dict(model=dict(type='Recognizer3D'))), str(tmp_path))
+
+
+def test_an_adaptformer_config_without_an_adapter_hook_is_refused(
+        tmp_path, clean_loggers):
+    """Which parts a task trains is the AdapterHook's to say; without one,
+    ``benchmark_inference`` went on to write tasks (benchmark_add_task.py
+    refused it with its own copy of the check)."""
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    cfg.custom_hooks = [
+        h for h in cfg.get('custom_hooks', [])
+        if 'AdapterHook' not in str(h.get('type'))
+    ]
+    with pytest.raises(ConfigError) as refused:
+        benchmark_inference(cfg, str(tmp_path), num_tasks=[1], repeat=1)
+    assert str(refused.value) == (
+        'custom_hooks hold no AdapterHook, which says what a task trains '
+        'and its adapter-only checkpoint holds; add '
+        "dict(type='AdapterHook', ...) as the recipes do.")
+    assert not any(tmp_path.iterdir())

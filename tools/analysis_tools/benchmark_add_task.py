@@ -33,12 +33,12 @@ from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
-from mmadaptformer.apis.benchmark import peak_rss_above, write_tasks
+from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
+                                          peak_rss_above, write_tasks)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
-from mmadaptformer.engine import adapter_hook_cfg
-from mmadaptformer.utils import positive_int
+from mmadaptformer.utils import ConfigError, positive_int
 from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
@@ -174,20 +174,10 @@ def _main(argv) -> dict:
         print(json.dumps(row))
         return row
     cfg = load_model_config(build_parser(), args.config, args.cfg_options)
-    backbone_type = str((cfg.model.get('backbone') or {}).get('type'))
-    if backbone_type.split('.')[-1] != 'AdaptFormer':
-        build_parser().error(
-            f'config {args.config}: model.backbone is {backbone_type}, but '
-            'this tool measures AdaptFormer tasks (an AdaptFormer config '
-            'with an AdapterHook).')
-    if adapter_hook_cfg(cfg) is None:
-        # Which parts a task trains (and its checkpoint holds) is the
-        # hook's to say; without one, writing the tasks failed with a
-        # traceback about "the config the checkpoint was trained with".
-        build_parser().error(
-            f'config {args.config}: custom_hooks hold no AdapterHook, '
-            'which says what a task trains and its adapter-only checkpoint '
-            "holds; add dict(type='AdapterHook', ...) as the recipes do.")
+    try:
+        check_adaptformer_cfg(cfg, 'this tool')
+    except ConfigError as e:
+        build_parser().error(f'config {args.config}: {e}')
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
