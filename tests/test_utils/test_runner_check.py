@@ -8,10 +8,12 @@ import os.path as osp
 import pytest
 from mmengine.config import Config
 
-from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.runner_check import (
-    AUTO_SCALE_LR_KEYS, ENV_CFG_KEYS, check_auto_scale_lr, check_env_cfg,
-    check_hooks, check_log_level, check_optim_wrapper, check_runner_config)
+from mmadaptformer.utils import ConfigError, runner_check
+from mmadaptformer.utils.runner_check import (AUTO_SCALE_LR_KEYS, ENV_CFG_KEYS,
+                                              check_auto_scale_lr,
+                                              check_env_cfg, check_hooks,
+                                              check_log_level,
+                                              check_runner_config)
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
 
@@ -95,7 +97,7 @@ def test_every_shipped_config_passes():
     for path in configs:
         cfg = Config.fromfile(path)
         check_runner_config(cfg, path)
-        check_optim_wrapper(cfg, path)
+        runner_check.check_optim_wrapper(cfg, path)
 
 
 @pytest.mark.parametrize('hooks, line', [
@@ -215,23 +217,23 @@ def test_a_training_optim_wrapper_that_is_no_dict_is_named(cfg, line):
     type; a config without ``optim_wrapper`` is named too (the Runner
     refused it after making the work dir)."""
     with pytest.raises(ConfigError) as error:
-        check_optim_wrapper(Config(cfg), 'c.py')
+        runner_check.check_optim_wrapper(Config(cfg), 'c.py')
     assert str(error.value).startswith(line)
 
 
 def test_optim_wrapper_dicts_and_other_runners_pass():
     """Guard of kept behaviour: a wrapper dict, a dict of wrappers (several
     optimizers) and another runner's config are not refused."""
-    check_optim_wrapper(
+    runner_check.check_optim_wrapper(
         Config(dict(optim_wrapper=dict(optimizer=dict(type='SGD', lr=0.1)))),
         'c.py')
-    check_optim_wrapper(
+    runner_check.check_optim_wrapper(
         Config(
             dict(
                 optim_wrapper=dict(
                     generator=dict(optimizer=dict(type='Adam', lr=1e-4)),
                     discriminator=dict(optimizer=dict(type='Adam', lr=1e-4)),
                     constructor='MultiOptimWrapperConstructor'))), 'c.py')
-    check_optim_wrapper(
+    runner_check.check_optim_wrapper(
         Config(dict(runner_type='mmpretrain.MyRunner', optim_wrapper='SGD')),
         'c.py')
