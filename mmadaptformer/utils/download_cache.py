@@ -35,7 +35,9 @@ A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, as are a
 download's scratch files where it cannot be put in place (a folder of its
 name, no permission), and a refused file already in the cache is renamed
-to ``<name>.refused``.
+to ``<name>.refused``. Where the file or its record cannot be put in place,
+the old file and its old record are put back (:mod:`.download_keep`): a
+new record next to the old file would let the old file pass for the new.
 """
 import hashlib
 import logging
@@ -43,7 +45,7 @@ import os
 import os.path as osp
 import re
 import tempfile
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.error import HTTPError
 from urllib.parse import urlparse
 
@@ -53,6 +55,7 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, changed_since, fetch_to_file
+from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record, write_record
 
 __all__ = [
@@ -319,11 +322,7 @@ def _download_into(url: str, cached: str, map_location: Any,
     try:
         checkpoint, validators = _download(url, partial, cached, map_location,
                                            progress)
-        # The record first: a record without its file is downloaded again,
-        # a file without its record would be taken unchecked.
-        _keep(url, cached + URL_SUFFIX,
-              lambda: write_record(partial, url, cached, validators))
-        _keep(url, cached, lambda: os.replace(partial, cached))
+        keep_download(url, partial, cached, validators)
     except BaseException:
         # A refused, broken or unkept download leaves nothing but what was
         # there: nothing under the cache's name that a later plain
@@ -333,24 +332,6 @@ def _download_into(url: str, cached: str, map_location: Any,
             os.remove(partial)
         raise
     return checkpoint
-
-
-def _keep(url: str, target: str, step: Callable[[], None]) -> None:
-    """Run ``step``, which puts ``url``'s checked download or its record
-    in place as ``target``; an OS error names ``target`` and what to do."""
-    try:
-        step()
-    except OSError as e:
-        if osp.isdir(target):
-            fix = f'move the folder {target} away'
-        else:
-            fix = (f'make {target} and its folder {osp.dirname(target)} '
-                   'writable')
-        raise CheckpointLoadError(
-            f'The download of {url} loaded safely but could not be kept in '
-            f'the cache: {target} could not be written '
-            f'({e.strerror or e}; {type(e).__name__}). Its scratch files '
-            f'were deleted; {fix} and load {url} again.') from None
 
 
 def fetch_verified(url: str,

@@ -1,0 +1,132 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Putting a checked download in place in the download cache
+(:mod:`.download_cache`): the file and its ``.url`` record
+(:mod:`.download_records`), in the order that a process killed between
+the two steps leaves safe, and undone where a step fails: the cache is
+then as it was before (the old file with its old record), less the
+download's scratch files.
+"""
+import os
+import os.path as osp
+from typing import Any, Callable, Dict, Optional
+
+from .checkpoint_loading import CheckpointLoadError
+from .download_records import URL_SUFFIX, write_record
+
+__all__ = ['keep_download']
+
+
+def keep_download(url: str, partial: str, cached: str,
+                  validators: Dict[str, str]) -> None:
+    """Make the checked download ``partial`` of ``url`` ``cached``, with
+    its record.
+
+    Args:
+        url (str): The address.
+        partial (str): The download, a scratch file next to ``cached``.
+        cached (str): Its place in the cache.
+        validators (dict): The server's validators, for the record.
+
+    Raises:
+        CheckpointLoadError: If the file or its record cannot be put in
+            place (a folder of its name, no permission): it names which
+            and what to do. The old file and record are then put back;
+            ``partial`` is left to the caller to delete.
+    """
+    if osp.isfile(cached):
+        _replace_file_first(url, partial, cached, validators)
+    else:
+        _record_first(url, partial, cached, validators)
+
+
+def _record_first(url: str, partial: str, cached: str,
+                  validators: Dict[str, str]) -> None:
+    """Put a first download in place: its record, then the file; where the
+    file cannot go in, the record is put back as it was.
+
+    The record first, since a process killed between the two steps (which
+    nothing can undo) then leaves a record without its file, which is
+    downloaded again; a file without its record would be taken unchecked.
+    """
+    record = cached + URL_SUFFIX
+    # A readable record without its file (fetch_verified checked it) is
+    # replaced; kept in memory, it can be put back.
+    # (A folder that took its name since is refused by name.)
+    old_record = _keep(url, record, lambda: _read_if_there(record))
+    _keep(url, record, lambda: write_record(partial, url, cached, validators))
+    try:
+        _keep(url, cached, lambda: os.replace(partial, cached))
+    except BaseException:
+        if old_record is None:
+            os.remove(record)
+        else:
+            _put_back(partial + '.old', record, old_record)
+        raise
+
+
+def _read_if_there(path: str) -> Optional[bytes]:
+    try:
+        with open(path, 'rb') as f:
+            return f.read()
+    except FileNotFoundError:
+        return None
+
+
+def _put_back(scratch: str, path: str, content: bytes) -> None:
+    """Write ``content`` to ``path`` atomically through ``scratch``."""
+    try:
+        with open(scratch, 'wb') as f:
+            f.write(content)
+        os.replace(scratch, path)
+    except BaseException:
+        if osp.lexists(scratch):
+            os.remove(scratch)
+        raise
+
+
+def _replace_file_first(url: str, partial: str, cached: str,
+                        validators: Dict[str, str]) -> None:
+    """Put the download of a file that changed on the server in place of
+    its old copy: the file, then its record; where the record cannot go
+    in, the old file is put back.
+
+    The file first, since a process killed between the two steps then
+    leaves the new file with the old record, whose validators make the
+    next load download it again; the new record with the old file would
+    make the old file pass for the new one.
+    """
+    old = partial + '.old'
+    _keep(url, cached, lambda: os.replace(cached, old))
+    try:
+        _keep(url, cached, lambda: os.replace(partial, cached))
+        _keep(url, cached + URL_SUFFIX,
+              lambda: write_record(partial, url, cached, validators))
+    except BaseException as error:
+        try:
+            os.replace(old, cached)
+        except OSError as e:
+            raise CheckpointLoadError(
+                f'{error} The old copy of {url} could not be put back '
+                f'({e.strerror or e}; {type(e).__name__}); it was left as '
+                f'{old}.') from None
+        raise
+    os.remove(old)
+
+
+def _keep(url: str, target: str, step: Callable[[], Any]) -> Any:
+    """Run ``step``, which puts ``url``'s checked download or its record
+    in place as ``target`` (or reads what is there), and return what it
+    returns; an OS error names ``target`` and what to do."""
+    try:
+        return step()
+    except OSError as e:
+        if osp.isdir(target):
+            fix = f'move the folder {target} away'
+        else:
+            fix = (f'make {target} and its folder {osp.dirname(target)} '
+                   'writable')
+        raise CheckpointLoadError(
+            f'The download of {url} loaded safely but could not be kept in '
+            f'the cache: {target} could not be written '
+            f'({e.strerror or e}; {type(e).__name__}). Its scratch files '
+            f'were deleted; {fix} and load {url} again.') from None
