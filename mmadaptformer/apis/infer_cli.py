@@ -11,7 +11,8 @@ from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from .infer_configs import folder_readers_of, read_model_configs
+from .infer_configs import (folder_readers_of, read_model_configs,
+                            unreadable_config_line)
 from .infer_files import STDIN, InferenceInputError, read_input_list
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
@@ -271,8 +272,14 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
             inputs += read_input_list(path, args.list_root)
         # Before any model loads; a folder's kind is read from the configs,
         # each read once.
+        unread = {}
         configs = read_model_configs([c for c, _ in _models(args)],
-                                     args.cfg_options)
+                                     args.cfg_options, unread)
+        if not args.task and unread:
+            # Nothing can be answered: said once, as train.py and test.py
+            # say it, not as an error in every input.
+            parser.error(
+                unreadable_config_line(args.config, unread[args.config]))
         args.files = folder_readers_of(configs).collect(inputs)
     except (InferenceInputError, ConfigError) as e:
         parser.error(str(e))
