@@ -42,7 +42,9 @@ def read_model_configs(
         cfg_options (dict, optional): ``--cfg-options``. Defaults to None.
         errors (dict, optional): Filled with ``{file: exception}`` for each
             config that cannot be read, for
-            :func:`unreadable_config_line`. Defaults to None.
+            :func:`unreadable_config_line` (not for ``--cfg-options`` that
+            cannot be merged: the model's load names the option). Defaults
+            to None.
 
     Returns:
         dict: ``{file: Config}``, None for a config that cannot be read
@@ -52,13 +54,17 @@ def read_model_configs(
     for config in configs:
         if config in read:
             continue
+        read[config] = None
         try:
-            read[config] = merge_cfg_options(
-                load_config_file(config), cfg_options)
+            cfg = load_config_file(config)
         except Exception as exc:  # the caller says it (errors), or the load
-            read[config] = None
             if errors is not None:
                 errors[config] = exc
+            continue
+        try:
+            read[config] = merge_cfg_options(cfg, cfg_options)
+        except Exception:  # --cfg-options: named when the model loads
+            pass
     return read
 
 
