@@ -41,19 +41,24 @@ class FolderReaders:
         extensions (Sequence[str]): The extensions of the files the other
             models read (:data:`VIDEO_EXTENSIONS`, :data:`IMAGE_EXTENSIONS`).
             Defaults to ().
+        expand (bool): Whether folders are expanded at all. False keeps
+            each path as given, for models none of which can say what they
+            read (their configs cannot be read): a folder is then one
+            input, which gets their errors, not its frames as images.
+            Defaults to True.
     """
 
-    def __init__(
-        self,
-        frames: Sequence[Optional[FrameFolders]] = (),
-        extensions: Sequence[str] = ()
-    ) -> None:
+    def __init__(self,
+                 frames: Sequence[Optional[FrameFolders]] = (),
+                 extensions: Sequence[str] = (),
+                 expand: bool = True) -> None:
         unique = {}
         for naming in frames:
             if naming is not None:
                 unique.setdefault(naming.key, naming)
         self.frames: List[FrameFolders] = list(unique.values())
         self.extensions = tuple(dict.fromkeys(extensions))
+        self.expand = expand
 
     def is_clip(self, folder: str) -> bool:
         """Whether ``folder`` holds frames named as one of :attr:`frames`
@@ -77,6 +82,8 @@ class FolderReaders:
             InferenceInputError: If a folder holds nothing any model reads,
                 naming it, the frame namings and the extensions.
         """
+        if not self.expand:
+            return each_once(check_paths(paths), 'inputs')
         if not self.frames:
             return collect_inputs(paths, self.extensions or None)
         if len(self.frames) == 1 and not self.extensions:

@@ -11,7 +11,8 @@ from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
-from .infer_configs import folder_readers_of, read_model_configs
+from .infer_configs import (folder_readers_of, read_model_configs,
+                            unreadable_config_line)
 from .infer_files import STDIN, InferenceInputError, read_input_list
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
@@ -92,27 +93,28 @@ frames, a clip named as another task's test set names frames) gets
 failure, counted once per task on stderr ("task TASK: skipped N inputs
 ..."). An input that no task reads gets an error for each.
 
-Exit status: 0 if every input was answered by every task that reads its
-kind, and nothing else failed; 1 if any input or task failed (the others
-are answered, and --out holds the errors; scores that are NaN or inf are
-such an error, not a label); 2 if the command line
-cannot be used, found before any input is classified and with nothing
-written: an option's value (--topk 0, a --device this machine lacks), a
-file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
---label-map), a folder INPUT without a file of the models' kind, a text
-file INPUT (give it as --list), a --list that cannot be read or names a
-path that does not exist (the line is named), an --out that is one of the
-files read (a config's _base_ files and the files it names included),
-whose folder cannot be made or whose extension names another format
-(.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would
-put a drawing over a file read or inside a folder INPUT (a rerun would
-classify the drawings), a config or checkpoint among the INPUTs of
---task, a --label-map NAME=FILE whose NAME is no --task's or whose task
-already has one (a plain FILE with --task, two with one model), or a
---label-map whose number of names is not its model's (task's) number of
-classes; 141 if the reader of standard output went away before the
-results were all written ("infer.py ... | head -1"), as for cat or grep
-ended by SIGPIPE, with the --out file still written.
+Exit status: 0 if every input was answered by every task that reads its kind,
+and nothing else failed; 1 if any input or task failed (the others are
+answered, and --out holds the errors; scores that are NaN or inf are such an
+error, not a label); 2 if the command line cannot be used, found before any
+input is classified and with nothing written: an option's value (--topk 0, a
+--device this machine lacks), a file it names that does not exist (CONFIG,
+CHECKPOINT, --pretrained, --label-map), a CONFIG without --task that cannot be
+read (Python that does not parse, a _base_ that does not exist: the file and
+line are named; with --task, that task fails in every input, and folders are
+expanded by the tasks whose configs were read), a folder INPUT without a file
+of the models' kind, a text file INPUT (give it as --list), a --list that
+cannot be read or names a path that does not exist (the line is named), an
+--out that is one of the files read (a config's _base_ files and the files it
+names included), whose folder cannot be made or whose extension names another
+format (.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would put a
+drawing over a file read or inside a folder INPUT (a rerun would classify the
+drawings), a config or checkpoint among the INPUTs of --task, a --label-map
+NAME=FILE whose NAME is no --task's or whose task already has one (a plain FILE
+with --task, two with one model), or a --label-map whose number of names is not
+its model's (task's) number of classes; 141 if the reader of standard output
+went away before the results were all written ("infer.py ... | head -1"), as
+for cat or grep ended by SIGPIPE, with the --out file still written.
 """
 
 
@@ -271,8 +273,14 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
             inputs += read_input_list(path, args.list_root)
         # Before any model loads; a folder's kind is read from the configs,
         # each read once.
+        unread = {}
         configs = read_model_configs([c for c, _ in _models(args)],
-                                     args.cfg_options)
+                                     args.cfg_options, unread)
+        if not args.task and unread:
+            # Nothing can be answered: said once, as train.py and test.py
+            # say it, not as an error in every input.
+            parser.error(
+                unreadable_config_line(args.config, unread[args.config]))
         args.files = folder_readers_of(configs).collect(inputs)
     except (InferenceInputError, ConfigError) as e:
         parser.error(str(e))

@@ -2,24 +2,37 @@
 """The configs of ``tools/infer.py``'s models, read before any model loads:
 for the checks of ``--out`` against the files they name, and for how the
 models expand a folder INPUT (:class:`~mmadaptformer.apis.folder_readers.
-FolderReaders`)."""
+FolderReaders`).
+
+A config that cannot be read here cannot be loaded either. With one model
+``tools/infer.py`` says so once, as a usage error
+(:func:`unreadable_config_line`); with ``--task`` that task fails in every
+input while the others answer, and it has no say in how a folder is
+expanded: a clip folder stays one clip for the tasks that read frames,
+not the frames as images for a task that is not there.
+"""
+import os.path as osp
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
+from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_inputs import base_files
 from .folder_readers import FolderReaders
 from .frame_folders import FrameFolders
 from .infer_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
 from .inputs import toolbox_of
 from .test_pipeline import test_pipeline_cfg
 
-__all__ = ['read_model_configs', 'folder_readers_of']
+__all__ = ['read_model_configs', 'folder_readers_of', 'unreadable_config_line']
 
 
 def read_model_configs(
-        configs: Sequence[str],
-        cfg_options: Optional[dict] = None) -> Dict[str, Optional[Config]]:
+    configs: Sequence[str],
+    cfg_options: Optional[dict] = None,
+    errors: Optional[Dict[str,
+                          Exception]] = None) -> Dict[str, Optional[Config]]:
     """Each model's config, with ``--cfg-options`` merged in, read once by
     file.
 
@@ -27,29 +40,103 @@ def read_model_configs(
         configs (Sequence[str]): The config files, a file given twice read
             once.
         cfg_options (dict, optional): ``--cfg-options``. Defaults to None.
+        errors (dict, optional): Filled with ``{file: exception}`` for each
+            config that cannot be read, for
+            :func:`unreadable_config_line` (not for ``--cfg-options`` that
+            cannot be merged: the model's load names the option). Defaults
+            to None.
 
     Returns:
         dict: ``{file: Config}``, None for a config that cannot be read
-        here: its model's load names the mistake, as the task's error.
+        here.
     """
     read: Dict[str, Optional[Config]] = {}
     for config in configs:
         if config in read:
             continue
+        read[config] = None
         try:
-            read[config] = merge_cfg_options(
-                load_config_file(config), cfg_options)
-        except Exception:  # named as the task's error when it loads
-            read[config] = None
+            cfg = load_config_file(config)
+        except Exception as exc:  # the caller says it (errors), or the load
+            if errors is not None:
+                errors[config] = exc
+            continue
+        try:
+            read[config] = merge_cfg_options(cfg, cfg_options)
+        except Exception:  # --cfg-options: named when the model loads
+            pass
     return read
+
+
+def _named_line(path: str, word: str) -> Optional[int]:
+    """The first line of ``path`` with ``word`` in it, if any."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            for number, line in enumerate(f, 1):
+                if word in line:
+                    return number
+    except (OSError, UnicodeDecodeError):
+        pass  # the line is a courtesy; the file is named without it
+    return None
+
+
+def _missing_base(config: str, missing: str) -> Optional[str]:
+    """Where ``config`` or one of its bases names the missing ``_base_``
+    file ``missing``, as ``'FILE, line N'``, else None."""
+    missing = osp.normpath(osp.abspath(missing))
+    todo, seen = [config], set()
+    while todo:
+        child = todo.pop()
+        if child in seen or not osp.isfile(child):
+            continue
+        seen.add(child)
+        try:
+            bases = base_files(child)
+        except SyntaxError:
+            continue
+        for base in bases:
+            if base == missing:
+                line = _named_line(child, osp.basename(base))
+                return child if line is None else f'{child}, line {line}'
+            todo.append(base)
+    return None
+
+
+def unreadable_config_line(config: str, exc: Exception) -> str:
+    """One line for a config that :func:`read_model_configs` could not
+    read, naming the file and, where it can be found, the line.
+
+    Args:
+        config (str): The config file.
+        exc (Exception): What reading it raised.
+
+    Returns:
+        str: ``load_config_file``'s own line for Python that does not
+        parse (it names the file and the line); for a ``_base_`` file that
+        does not exist, the config, the missing file and where it is
+        named; else the config and the error.
+    """
+    if isinstance(exc, ConfigError):  # names the file and the line
+        return str(exc)
+    if isinstance(exc, FileNotFoundError) and exc.filename and \
+            osp.abspath(exc.filename) != osp.abspath(config):
+        where = _missing_base(config, exc.filename)
+        if where is not None:
+            return (f'The config {config}: its _base_ '
+                    f'{osp.normpath(exc.filename)} does not exist (named in '
+                    f'{where}).')
+    line = f'{type(exc).__name__}: {exc}'
+    return line if config in str(exc) else f'The config {config}: {line}'
 
 
 def folder_readers_of(configs: Dict[str, Optional[Config]]) -> FolderReaders:
     """How the models read a folder, as the engines expand it: as clip
     folders for a config whose test pipeline reads extracted frames, as
     video files for another mmaction config, as images for an mmpretrain
-    one, and as both files where a config cannot be read here (its model's
-    load names the mistake).
+    one. A config that cannot be read here, or whose kind cannot be told,
+    has no say: its model's load names the mistake, as the task's error in
+    every input. When no config has a say, a folder is not expanded (it is
+    one input, which gets the errors).
 
     Args:
         configs (dict): ``{file: Config or None}``, from
@@ -60,16 +147,13 @@ def folder_readers_of(configs: Dict[str, Optional[Config]]) -> FolderReaders:
             names none.
     """
     frames, extensions = [], ()
-    both = VIDEO_EXTENSIONS + IMAGE_EXTENSIONS
     for config, cfg in configs.items():
         if cfg is None:  # said when the model loads, as a task error
-            extensions += both
             continue
         try:
             toolbox = toolbox_of(cfg, config)
             test_pipeline_cfg(cfg, config)
         except Exception:  # said when the model loads, as a task error
-            extensions += both
             continue
         naming = FrameFolders.of_config(cfg, config)
         if naming is not None:
@@ -77,4 +161,4 @@ def folder_readers_of(configs: Dict[str, Optional[Config]]) -> FolderReaders:
         else:
             extensions += VIDEO_EXTENSIONS if toolbox == 'mmaction' else \
                 IMAGE_EXTENSIONS
-    return FolderReaders(frames, extensions)
+    return FolderReaders(frames, extensions, expand=bool(frames or extensions))
