@@ -11,14 +11,12 @@ input while the others answer, and it has no say in how a folder is
 expanded: a clip folder stays one clip for the tasks that read frames,
 not the frames as images for a task that is not there.
 """
-import os.path as osp
 from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
-from mmadaptformer.utils.config_inputs import base_files
 from .folder_readers import FolderReaders
 from .frame_folders import FrameFolders
 from .infer_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS
@@ -68,40 +66,6 @@ def read_model_configs(
     return read
 
 
-def _named_line(path: str, word: str) -> Optional[int]:
-    """The first line of ``path`` with ``word`` in it, if any."""
-    try:
-        with open(path, encoding='utf-8') as f:
-            for number, line in enumerate(f, 1):
-                if word in line:
-                    return number
-    except (OSError, UnicodeDecodeError):
-        pass  # the line is a courtesy; the file is named without it
-    return None
-
-
-def _missing_base(config: str, missing: str) -> Optional[str]:
-    """Where ``config`` or one of its bases names the missing ``_base_``
-    file ``missing``, as ``'FILE, line N'``, else None."""
-    missing = osp.normpath(osp.abspath(missing))
-    todo, seen = [config], set()
-    while todo:
-        child = todo.pop()
-        if child in seen or not osp.isfile(child):
-            continue
-        seen.add(child)
-        try:
-            bases = base_files(child)
-        except SyntaxError:
-            continue
-        for base in bases:
-            if base == missing:
-                line = _named_line(child, osp.basename(base))
-                return child if line is None else f'{child}, line {line}'
-            todo.append(base)
-    return None
-
-
 def unreadable_config_line(config: str, exc: Exception) -> str:
     """One line for a config that :func:`read_model_configs` could not
     read, naming the file and, where it can be found, the line.
@@ -112,19 +76,11 @@ def unreadable_config_line(config: str, exc: Exception) -> str:
 
     Returns:
         str: ``load_config_file``'s own line for Python that does not
-        parse (it names the file and the line); for a ``_base_`` file that
-        does not exist, the config, the missing file and where it is
-        named; else the config and the error.
+        parse or a ``_base_`` file that does not exist (it names the file
+        and the line); else the config and the error.
     """
     if isinstance(exc, ConfigError):  # names the file and the line
         return str(exc)
-    if isinstance(exc, FileNotFoundError) and exc.filename and \
-            osp.abspath(exc.filename) != osp.abspath(config):
-        where = _missing_base(config, exc.filename)
-        if where is not None:
-            return (f'The config {config}: its _base_ '
-                    f'{osp.normpath(exc.filename)} does not exist (named in '
-                    f'{where}).')
     line = f'{type(exc).__name__}: {exc}'
     return line if config in str(exc) else f'The config {config}: {line}'
 

@@ -25,7 +25,7 @@ from mmengine.registry import Registry, init_default_scope
 
 from .cfgopt_variables import refuse_copied_variables, unread_variables
 from .config_error import ConfigError
-from .config_inputs import base_files
+from .config_inputs import base_files, missing_base_place
 
 __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
@@ -86,11 +86,21 @@ def load_config_file(path: str) -> Config:
             what is wrong: ``'(' was never closed``), or sets a dict where
             its base has another value (``init_cfg=dict(...)`` over
             ``init_cfg=None``), which MMEngine merges only with
-            ``_delete_=True``.
+            ``_delete_=True``, or names a ``_base_`` file that does not
+            exist (the message names the file and the line that name it).
         FileNotFoundError: If there is no such file.
     """
     try:
         return Config.fromfile(path)
+    except FileNotFoundError as exc:
+        where = None
+        if exc.filename and osp.abspath(exc.filename) != osp.abspath(path):
+            where = missing_base_place(path, exc.filename)
+        if where is None:
+            raise
+        raise ConfigError(f'The config {path}: its _base_ '
+                          f'{osp.normpath(exc.filename)} does not exist '
+                          f'(named in {where}).') from exc
     except SyntaxError as exc:
         error = _find_syntax_error(path)
         if error is None:  # not a mistake this module can place

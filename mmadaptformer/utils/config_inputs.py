@@ -36,7 +36,7 @@ from .output_file import download_cache_problem
 
 __all__ = [
     'base_files', 'config_addresses', 'config_bases', 'config_named_files',
-    'config_file_problem'
+    'config_file_problem', 'missing_base_place'
 ]
 
 #: Config keys (at any depth) whose string value is a file the run reads.
@@ -119,6 +119,40 @@ def base_files(filename: str) -> List[str]:
         for base in _named_bases(filename, _substituted(filename))
         if isinstance(base, str) and '::' not in base
     ]
+
+
+def _named_line(path: str, word: str) -> Optional[int]:
+    """The first line of ``path`` with ``word`` in it, if any."""
+    try:
+        with open(path, encoding='utf-8') as f:
+            for number, line in enumerate(f, 1):
+                if word in line:
+                    return number
+    except (OSError, UnicodeDecodeError):
+        pass  # the line is a courtesy; the file is named without it
+    return None
+
+
+def missing_base_place(config: str, missing: str) -> Optional[str]:
+    """Where ``config`` or one of its bases names the missing ``_base_``
+    file ``missing``, as ``'FILE, line N'``, else None."""
+    missing = osp.normpath(osp.abspath(missing))
+    todo, seen = [config], set()
+    while todo:
+        child = todo.pop()
+        if child in seen or not osp.isfile(child):
+            continue
+        seen.add(child)
+        try:
+            bases = base_files(child)
+        except SyntaxError:
+            continue
+        for base in bases:
+            if base == missing:
+                line = _named_line(child, osp.basename(base))
+                return child if line is None else f'{child}, line {line}'
+            todo.append(base)
+    return None
 
 
 def config_bases(filename: str) -> List[Tuple[str, str]]:

@@ -151,3 +151,23 @@ def test_a_test_pipeline_that_fails_after_the_read_blames_the_pipeline(
     assert ("after it was read, the test pipeline's ThreeCrop (pipeline[4]) "
             'failed: AssertionError: raised at mmaction/') in line, line
     assert 'Replace the file' not in line
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py'])
+def test_a_missing_base_is_named_where_it_is_named(tmp_path, tool):
+    """A ``_base_`` file that is not there ended tools/train.py and
+    tools/test.py with MMEngine's bare ``FileNotFoundError``; the config
+    loader every tool goes through now names it and the line naming it
+    (as tools/infer.py says it)."""
+    config = tmp_path / 'nobase.py'
+    config.write_text("# a config\n_base_ = ['missing_base.py']\n")
+    argv = [tool, str(config), '--work-dir', str(tmp_path / 'w')]
+    if tool == 'test.py':
+        argv.insert(2, str(tmp_path / 'ckpt.pth'))
+        (tmp_path / 'ckpt.pth').write_bytes(b'')
+    line = _refused(run_tool(argv, cwd=tmp_path, check=False))
+    assert line == (
+        f'ConfigError: The config {config}: its _base_ '
+        f'{tmp_path / "missing_base.py"} does not exist (named in {config}, '
+        'line 2).'), line
+    assert not (tmp_path / 'w').exists()
