@@ -62,7 +62,8 @@ def check_clip_grad(cfg: Config,
     if not isinstance(clip_grad, dict) or not clip_grad:
         return  # MMEngine's own assertion names an empty one
     use_default_scope(cfg)
-    cls = registered(OPTIM_WRAPPERS, optim_wrapper.get('type', 'OptimWrapper'))
+    cls = registered(OPTIM_WRAPPERS, optim_wrapper.get('type', 'OptimWrapper'),
+                     optim_wrapper.get('_scope_'))
     if not isinstance(cls, type) or not issubclass(
             cls,
             OptimWrapper) or not cls.__module__.startswith(_KNOWN_MODULES):

@@ -227,14 +227,14 @@ def mmengine_runner(cfg: Config) -> bool:
     return runner is None or str(runner).split('.')[-1] in MMENGINE_RUNNERS
 
 
-def registered(registry: Registry, kind):
+def registered(registry: Registry, kind, scope: Optional[str] = None):
     """What ``type=kind`` builds from ``registry``: ``kind`` itself unless
-    it is a name, else the class registered under it in the current
-    default scope, as MMEngine's ``build_from_cfg`` finds it (None for no
-    such name)."""
+    it is a name, else the class registered under it in ``scope`` (the
+    dict's ``_scope_``; None: the current default scope), as MMEngine's
+    ``build_from_cfg`` finds it (None for no such name)."""
     if not isinstance(kind, str):
         return kind
-    with registry.switch_scope_and_registry(None) as scoped:
+    with registry.switch_scope_and_registry(scope) as scoped:
         return scoped.get(kind)
 
 

@@ -16,6 +16,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from ...utils import ConfigError
+from ...utils.config_file import registered
 from .amp_optim_wrapper import AdaptAmpOptimWrapper, CPUAmpOptimWrapper
 
 __all__ = [
@@ -61,12 +62,9 @@ def optim_wrapper_class(cfg: Config) -> Optional[type]:
     """
     if not isinstance(cfg.get('optim_wrapper', None), (dict, type(None))):
         return None
-    wrapper_type = _wrapper(cfg).get('type', 'OptimWrapper')
-    if isinstance(wrapper_type, type):
-        return wrapper_type
-    with OPTIM_WRAPPERS.switch_scope_and_registry(
-            _wrapper_scope(cfg)) as registry:
-        return registry.get(wrapper_type)
+    return registered(OPTIM_WRAPPERS,
+                      _wrapper(cfg).get('type', 'OptimWrapper'),
+                      _wrapper_scope(cfg))
 
 
 def apply_amp_flag(cfg: Config, config_file: str) -> None:
