@@ -159,8 +159,9 @@ def benchmark_inference(cfg: Config,
         num_tasks (Sequence[int]): Task counts of the mixed-batch rows.
             Defaults to (1, 2, 4, 8).
         prefix_layers (Sequence[int], optional): Adapted blocks of the
-            shared-prefix row. Defaults to None: the last min(3, N) of the
-            model's N adaptable blocks (``shared_prefix.layers_source``
+            shared-prefix row. Defaults to None: the last min(3, N - 1) of
+            the model's N adaptable blocks, at least 1, so that at least
+            the first block is shared (``shared_prefix.layers_source``
             says which).
         prefix_tasks (int): Tasks of the shared-prefix row. Defaults to 4.
         repeat (int): Timed calls per variant. Defaults to 3.

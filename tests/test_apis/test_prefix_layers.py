@@ -8,7 +8,8 @@ from mmengine.config import Config
 
 from mmadaptformer.apis.benchmark import benchmark_inference
 from mmadaptformer.apis.prefix_layers import (adaptable_block_count,
-                                              default_prefix_layers)
+                                              default_prefix_layers,
+                                              default_prefix_source)
 from mmadaptformer.utils import ConfigError
 
 
@@ -35,19 +36,34 @@ def test_adaptable_block_count_refuses_a_host_without_blocks():
         adaptable_block_count(cfg)
 
 
-def test_default_prefix_layers_are_the_last_three_at_most():
+def test_default_prefix_layers_leave_a_block_shared():
+    """The default was the last min(3, N) blocks: on a model of 3 blocks
+    or fewer every block was adapted and nothing was shared."""
     assert default_prefix_layers(12) == [-3, -2, -1]
-    assert default_prefix_layers(3) == [-3, -2, -1]
-    assert default_prefix_layers(2) == [-2, -1]
+    assert default_prefix_layers(4) == [-3, -2, -1]
+    assert default_prefix_layers(3) == [-2, -1]
+    assert default_prefix_layers(2) == [-1]
+    # Nothing can be shared in a model of one block.
     assert default_prefix_layers(1) == [-1]
     assert default_prefix_layers(12, count=1) == [-1]
     with pytest.raises(ValueError, match=r'num_blocks \(0\)'):
         default_prefix_layers(0)
 
 
+def test_default_prefix_source_says_how_the_count_was_chosen():
+    assert default_prefix_source(12, 'prefix_layers') == (
+        "default, the last 3 of the model's 12 adaptable blocks "
+        '(min(3, N - 1), so that at least one block is shared; '
+        'prefix_layers not given)')
+    assert default_prefix_source(1, '--prefix-layers') == (
+        "default, the model's only adaptable block (no block is left to "
+        'share; --prefix-layers not given)')
+
+
 def test_benchmark_inference_default_fits_a_model_of_fewer_blocks(tmp_path):
     """The Python API defaulted to the last three blocks and refused the
-    tiny two-block model for an argument nobody gave."""
+    tiny two-block model for an argument nobody gave; then to both of its
+    blocks, which shared nothing (split_at 0)."""
     result = benchmark_inference(
         Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG),
         str(tmp_path),
@@ -57,7 +73,9 @@ def test_benchmark_inference_default_fits_a_model_of_fewer_blocks(tmp_path):
         warmup=0,
         log=lambda _: None)
     prefix = result['shared_prefix']
-    assert prefix['layers'] == [-2, -1]
+    assert prefix['layers'] == [-1]
+    assert set(prefix['split_at'].values()) == {1}
     assert prefix['layers_source'] == (
-        "default, the last 2 of the model's 2 adaptable blocks "
-        '(prefix_layers not given)')
+        "default, the last 1 of the model's 2 adaptable blocks "
+        '(min(3, N - 1), so that at least one block is shared; '
+        'prefix_layers not given)')

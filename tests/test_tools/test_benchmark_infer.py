@@ -65,8 +65,9 @@ def test_prefix_layers_the_model_lacks_are_refused_before_timing(
 def test_default_prefix_layers_fit_a_model_of_fewer_blocks(
         tmp_path, capsys, clean_loggers):
     """Without --prefix-layers, a model of two blocks was refused for the
-    default last three; the default is now the last min(3, N) blocks, and
-    the output and the JSON say so."""
+    default last three; then both of its blocks were adapted, so nothing
+    was shared (split_at 0). The default is now the last min(3, N - 1)
+    blocks, and the output and the JSON say so."""
     out = tmp_path / 'infer.json'
     result = load_tool('analysis_tools/benchmark_infer.py').main([
         TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--prefix-tasks', '2',
@@ -75,16 +76,17 @@ def test_default_prefix_layers_fit_a_model_of_fewer_blocks(
         str(out)
     ])
     prefix = result['shared_prefix']
-    assert prefix['layers'] == [-2, -1]
-    # Adapters in both blocks: nothing before block 0 is shared.
-    assert set(prefix['split_at'].values()) == {0}
-    source = ("default, the last 2 of the model's 2 adaptable blocks "
-              '(--prefix-layers not given)')
+    assert prefix['layers'] == [-1]
+    # Adapters in the last block only: block 0 is shared.
+    assert set(prefix['split_at'].values()) == {1}
+    source = ("default, the last 1 of the model's 2 adaptable blocks "
+              '(min(3, N - 1), so that at least one block is shared; '
+              '--prefix-layers not given)')
     assert prefix['layers_source'] == source
     assert json.loads(out.read_text())['shared_prefix'] == json.loads(
         json.dumps(prefix))
     printed = capsys.readouterr().out
-    assert 'adapters in blocks [-2, -1]' in printed
+    assert 'adapters in blocks [-1]' in printed
     assert f'Shared-prefix blocks: {source}.' in printed
 
 

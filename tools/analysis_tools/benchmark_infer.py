@@ -58,8 +58,8 @@ def build_parser():
         type=int,
         nargs='+',
         help='adapted blocks of the shared-prefix row (default: the last '
-        f'min({DEFAULT_PREFIX_BLOCKS}, N) of the model\'s N adaptable '
-        'blocks)')
+        f'min({DEFAULT_PREFIX_BLOCKS}, N - 1) of the model\'s N adaptable '
+        'blocks, at least 1, so that at least the first block is shared)')
     parser.add_argument(
         '--prefix-tasks',
         type=positive_int,
