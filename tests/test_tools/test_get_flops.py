@@ -193,3 +193,46 @@ def test_a_closed_pipe_ends_quietly(tmp_path):
     assert proc.returncode == 141, proc.stderr
     assert 'BrokenPipeError' not in proc.stderr
     assert 'Traceback' not in proc.stderr
+
+
+def test_cfg_options_change_the_counted_model(tmp_path, capsys):
+    """get_flops.py was the one tool without --cfg-options (argparse's
+    "unrecognized arguments"): a bigger adapter bottleneck given there adds
+    exactly its parameters and matmuls."""
+    base = tool.main([TINY_ADAPTFORMER_VIDEO_CONFIG])
+    out = tmp_path / 'flops.json'
+    wider = tool.main([
+        TINY_ADAPTFORMER_VIDEO_CONFIG, '--json',
+        str(out), '--cfg-options', 'model.backbone.adapter.bottleneck=16'
+    ])
+    assert json.loads(out.read_text())['flops'] == wider['flops']
+    # down_proj and up_proj, 8 more hidden units in each of the 2 blocks.
+    more = 2 * BLOCKS * TOKENS * (WIDTH * BOTTLENECK + BOTTLENECK * WIDTH)
+    assert wider['flops'] - base['flops'] == more
+    params = BLOCKS * (WIDTH * BOTTLENECK + BOTTLENECK + BOTTLENECK * WIDTH)
+    assert wider['trainable'] - base['trainable'] == params
+    assert wider['total'] - base['total'] == params
+
+
+@pytest.mark.parametrize(
+    'option, message',
+    [('model.backbone.adapter.bottleneck', '--cfg-options: '
+      "'model.backbone.adapter.bottleneck' is no KEY=VALUE"),
+     ('model.backbone.adapter.init=zeros',
+      f'config {TINY_ADAPTFORMER_VIDEO_CONFIG}: model.backbone.adapter.init '
+      "must be one of ('lora', 'trunc_normal'), but got 'zeros'."),
+     ('model.backbone.backbone.type=Nope',
+      f'config {TINY_ADAPTFORMER_VIDEO_CONFIG}: --cfg-options '
+      "model.backbone.backbone.type='Nope' is not in the mmaction::model "
+      'registry.'),
+     ('model.backbone=x', f'config {TINY_ADAPTFORMER_VIDEO_CONFIG}: '
+      "model.backbone must be a dict (a backbone config), but got 'x'")])
+def test_a_bad_cfg_option_is_one_usage_line(option, message, capsys):
+    with pytest.raises(SystemExit) as exit:
+        tool.main([TINY_ADAPTFORMER_VIDEO_CONFIG, '--cfg-options', option])
+    assert exit.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith('usage: get_flops.py'), err
+    assert err.splitlines()[-1].startswith(
+        f'get_flops.py: error: {message}'), err
+    assert 'Traceback' not in err

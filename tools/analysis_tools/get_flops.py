@@ -4,8 +4,12 @@ and the FLOPs of one view.
 
 Usage:
     python tools/analysis_tools/get_flops.py CONFIG [--shape ...] [--json OUT]
+        [--cfg-options KEY=VALUE ...]
 
-The shape defaults to one view as the config's test pipeline feeds it:
+``--cfg-options`` changes the config as in the other tools (e.g.
+``model.backbone.adapter.bottleneck=16`` or the test pipeline's
+``clip_len``) before anything is counted. The shape defaults to one view
+as the config's test pipeline feeds it:
 ``1 3 T H W`` for video configs, ``1 3 H W`` for image configs. No
 pretrained weights are needed. Trainable parameters follow the config's
 AdapterHook (adapters + head + extras, or the head for linear probing);
@@ -31,8 +35,10 @@ from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.utils import count_flops, positive_int
+from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_error import ConfigError
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 
 
 def build_parser():
@@ -47,13 +53,19 @@ def build_parser():
         help='input shape without the batch, e.g. 3 8 224 224 (video) or '
         '3 224 224 (image); default: from the config')
     parser.add_argument('--json', help='also write the numbers to this file')
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=ConfigOptions,
+        help='KEY=VALUE overrides of the config')
     return parser
 
 
 def parse_args(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
-    refuse_bad_paths(parser, args.config, [(args.json, '--json')])
+    refuse_bad_paths(parser, args.config, [(args.json, '--json')],
+                     args.cfg_options)
     return args
 
 
@@ -101,9 +113,15 @@ def model_stats(cfg, shape=None):
     Returns:
         dict: ``trainable``, ``total``, ``flops`` (a multiply-add is 2) and
         ``shape``.
+
+    Raises:
+        ConfigError: If ``model.backbone`` is not a dict.
     """
     model_cfg = copy.deepcopy(cfg.model)
-    backbone = model_cfg.backbone
+    backbone = model_cfg.get('backbone')
+    if not isinstance(backbone, dict):
+        raise ConfigError('model.backbone must be a dict (a backbone '
+                          f'config), but got {backbone!r}')
     inner = backbone.backbone if 'backbone' in backbone else backbone
     inner.init_cfg = None  # counting needs no weights
     init_default_scope(cfg.get('default_scope', 'mmaction'))
@@ -148,7 +166,7 @@ def main(argv=None):
 def _main(argv):
     args = parse_args(argv)
     parser = build_parser()
-    cfg = load_model_config(parser, args.config)
+    cfg = load_model_config(parser, args.config, args.cfg_options)
     dims = 4 if cfg.get('default_scope') == 'mmaction' else 3
     if args.shape is not None and len(args.shape) != dims:
         kind = 'a video' if dims == 4 else 'an image'
@@ -156,7 +174,10 @@ def _main(argv):
                      f'config takes {dims} numbers (C T H W for video, C H W '
                      'for images)')
     try:
-        stats = model_stats(cfg, args.shape)
+        # A type no registry holds or an argument a class does not take
+        # (from --cfg-options too) is a ConfigError naming the key.
+        with naming_config_mistakes(cfg, args.config, args.cfg_options):
+            stats = model_stats(cfg, args.shape)
     except ValueError as e:
         parser.error(f'config {args.config}: {e}')
     print(f'config: {args.config}\n'
