@@ -7,6 +7,7 @@ import copy
 
 import pytest
 import torch
+from block_builders import tiny_poolformer
 from mmengine.registry import MODELS
 from mmpretrain.models.backbones.vit_sam import \
     TransformerEncoderLayer as SAMBlock
@@ -22,14 +23,7 @@ from mmadaptformer.utils import ConfigError
 def _poolformer_as_wide_as_its_maps():
     """A 64x64 image gives 16x16, 8x8, 4x4 and 2x2 maps: each stage's maps
     are as wide as they have channels."""
-    return MODELS.build(
-        dict(
-            type='mmpretrain.PoolFormer',
-            arch=dict(
-                layers=[1, 1, 1, 1],
-                embed_dims=[16, 8, 4, 2],
-                mlp_ratios=[2, 2, 2, 2],
-                layer_scale_init_value=1e-5)))
+    return tiny_poolformer([16, 8, 4, 2])
 
 
 def _state(model):

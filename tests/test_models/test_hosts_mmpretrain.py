@@ -11,12 +11,12 @@ from typing import Callable, NamedTuple, Optional, Tuple
 
 import pytest
 import torch
+from block_builders import beit_block
 from helpers import TINY_IMAGE_CONFIG, assert_host_loads_pretrained
 from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import load_checkpoint
-from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from mmpretrain.models.backbones.davit import ChannelBlock, SpatialBlock
 from mmpretrain.models.backbones.hivit import BlockWithRPE
 from mmpretrain.models.backbones.mixmim import MixMIMBlock
@@ -66,14 +66,7 @@ def _ffn_branch(ffn, x):
 
 
 def _beit():
-    return BEiTTransformerEncoderLayer(
-        DIMS,
-        2,
-        64,
-        layer_scale_init_value=0.1,
-        window_size=(2, 2),
-        use_rel_pos_bias=True,
-        drop_path_rate=0.5)
+    return beit_block(DIMS)
 
 
 def _beit_by_hand(blk, x):

@@ -12,10 +12,9 @@ from typing import Callable, NamedTuple, Tuple
 
 import pytest
 import torch
+from block_builders import beit_block, tiny_poolformer
 from mmaction.models.backbones.vit_mae import Block
 from mmaction.models.common import FFNWithNorm
-from mmengine.registry import MODELS
-from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from mmpretrain.models.backbones.deit3 import DeiT3TransformerEncoderLayer
 from mmpretrain.models.backbones.efficientformer import Meta3D
 from mmpretrain.models.backbones.hivit import BlockWithRPE
@@ -36,14 +35,7 @@ SCALE, LAYER_SCALE = 0.1, 0.5
 
 
 def _beit():
-    return BEiTTransformerEncoderLayer(
-        DIMS,
-        2,
-        64,
-        layer_scale_init_value=0.1,
-        window_size=(2, 2),
-        use_rel_pos_bias=True,
-        drop_path_rate=0.5)
+    return beit_block(DIMS)
 
 
 def _hivit():
@@ -198,14 +190,7 @@ def test_poolformer_is_refused_for_its_channels_first_norm_first():
     with ``branch``, at its first forward (or not at all where its maps
     are as wide as they have channels). Declaring ``branch`` cannot make
     it work, so its channels-first norm is named first."""
-    model = MODELS.build(
-        dict(
-            type='mmpretrain.PoolFormer',
-            arch=dict(
-                layers=[1, 1, 1, 1],
-                embed_dims=[16, 16, 16, 16],
-                mlp_ratios=[2, 2, 2, 2],
-                layer_scale_init_value=1e-5)))
+    model = tiny_poolformer([16, 16, 16, 16])
     with pytest.raises(
             ConfigError,
             match=r'^model\.backbone\.block_types declares PoolFormerBlock '
