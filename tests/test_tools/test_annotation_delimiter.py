@@ -13,6 +13,7 @@ import os.path as osp
 
 import pytest
 from helpers import TINY_VIDEO_CONFIG, run_tool, write_config
+from refusal_lines import refused_line
 
 
 def _config(tmp_path, data, dataset_type, delimiter, lists=None):
@@ -30,11 +31,29 @@ def _config(tmp_path, data, dataset_type, delimiter, lists=None):
     return write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
 
 
-def _refusal(proc) -> str:
-    out = proc.stdout
-    assert proc.returncode == 1, out[-3000:]
-    assert 'Traceback' not in out, out[-3000:]
-    return out.strip().splitlines()[-1]
+def _comma_delimited_test(tmp_path, data, name, separator):
+    """The val list of ``data`` with ``separator`` between path and label,
+    written to ``name``; the config of :func:`_config` (``VideoDataset``,
+    ``delimiter=','``) tested on it; a stock checkpoint to test."""
+    from helpers import save_stock_video_checkpoint
+    rewritten = tmp_path / name
+    with open(data['val']) as f:
+        rewritten.write_text(f.read().replace(' ', separator))
+    config = _config(tmp_path, data, 'VideoDataset', ',',
+                     dict(val=str(rewritten)))
+    checkpoint = str(tmp_path / 'full.pth')
+    save_stock_video_checkpoint(checkpoint)
+    return rewritten, config, checkpoint
+
+
+def _test_refusal(tmp_path, config, checkpoint) -> str:
+    """The one line ``tools/test.py`` refuses ``config`` with, before it
+    makes the work dir."""
+    proc = run_tool(
+        ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
+        cwd=tmp_path,
+        check=False)
+    return refused_line(proc, no_dir=tmp_path / 'w')
 
 
 @pytest.mark.parametrize('dataset_type',
@@ -45,18 +64,13 @@ def test_test_names_the_delimiter_that_splits_the_list(tmp_path,
     config = _config(tmp_path, tiny_video_data, dataset_type, ',')
     checkpoint = tmp_path / 'unread.pth'
     checkpoint.touch()
-    proc = run_tool(
-        ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
-        cwd=tmp_path,
-        check=False)
     video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
-    assert _refusal(proc) == (
+    assert _test_refusal(tmp_path, config, checkpoint) == (
         f"ConfigError: {config}: test_dataloader.dataset.delimiter=',' "
         f'({dataset_type}) does not split line 1 of '
         f"{tiny_video_data['val']}, 'val_0_0.mp4 0', into '<path> <label>' "
         f"(1 field); split at ' ' it is the existing video {video} and "
         "label 0: set test_dataloader.dataset.delimiter=' '.")
-    assert not (tmp_path / 'w').exists()
 
 
 def test_train_names_a_tab_separated_list_of_stock_video_dataset(
@@ -71,27 +85,20 @@ def test_train_names_a_tab_separated_list_of_stock_video_dataset(
     proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
                     cwd=tmp_path,
                     check=False)
-    line = _refusal(proc)
+    line = refused_line(proc, no_dir=tmp_path / 'w')
     assert line.startswith(
         f"ConfigError: {config}: train_dataloader.dataset.delimiter=' ' "
         f'(VideoDataset) does not split line 1 of {tabbed}, '
         "'train_0_0.mp4\\t0', into '<path> <label>' (1 field); split at "
         "'\\t' it is the existing video "), line
     assert line.endswith("set train_dataloader.dataset.delimiter='\\t'."), line
-    assert not (tmp_path / 'w').exists()
 
 
 def test_test_reads_a_comma_separated_list_as_before(tmp_path,
                                                      tiny_video_data):
     """A list that fits ``delimiter=','`` is tested on, every video."""
-    from helpers import save_stock_video_checkpoint
-    csv = tmp_path / 'val.csv'
-    with open(tiny_video_data['val']) as f:
-        csv.write_text(f.read().replace(' ', ','))
-    config = _config(tmp_path, tiny_video_data, 'VideoDataset', ',',
-                     dict(val=str(csv)))
-    checkpoint = str(tmp_path / 'full.pth')
-    save_stock_video_checkpoint(checkpoint)
+    _, config, checkpoint = _comma_delimited_test(tmp_path, tiny_video_data,
+                                                  'val.csv', ',')
     proc = run_tool([
         'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
         '--cfg-options', 'test_dataloader.batch_size=8'
@@ -116,13 +123,14 @@ def test_train_names_a_delimiter_that_cfg_options_made_unusable(
     ],
                     cwd=tmp_path,
                     check=False)
-    assert _refusal(proc) == (
+    assert refused_line(
+        proc, no_dir=tmp_path / 'w'
+    ) == (
         f'ConfigError: --cfg-options train_dataloader.dataset.delimiter='
         f'{value} (CheckedVideoDataset): the delimiter that splits each line '
         "of the list must be a non-empty str, such as ' ' or ',': "
         '--cfg-options reads a value with a comma as a list and removes '
         'spaces, so set the delimiter in the config file.')
-    assert not (tmp_path / 'w').exists()
 
 
 def test_test_names_a_list_split_by_runs_of_spaces(tmp_path, tiny_video_data):
@@ -131,24 +139,14 @@ def test_test_names_a_list_split_by_runs_of_spaces(tmp_path, tiny_video_data):
     without a label, the list check passed it, and ``tools/test.py``
     ended in a ``FileNotFoundError`` traceback for ``'.../val_0_0.mp4
     0'``, after the work dir and the model were made."""
-    from helpers import save_stock_video_checkpoint
-    spaced = tmp_path / 'val.txt'
-    with open(tiny_video_data['val']) as f:
-        spaced.write_text(f.read().replace(' ', '  '))
-    config = _config(tmp_path, tiny_video_data, 'VideoDataset', ',',
-                     dict(val=str(spaced)))
-    checkpoint = str(tmp_path / 'full.pth')
-    save_stock_video_checkpoint(checkpoint)
-    proc = run_tool(
-        ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
-        cwd=tmp_path,
-        check=False)
+    spaced, config, checkpoint = _comma_delimited_test(tmp_path,
+                                                       tiny_video_data,
+                                                       'val.txt', '  ')
     video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
-    assert _refusal(proc) == (
+    assert _test_refusal(tmp_path, config, checkpoint) == (
         f"ConfigError: {config}: test_dataloader.dataset.delimiter=',' "
         f'(VideoDataset) does not split line 1 of {spaced}, '
         "'val_0_0.mp4  0', into '<path> <label>' (1 field); split at any "
         f'run of whitespace it is the existing video {video} and label 0, '
         "but VideoDataset splits at each single ',': set delimiter=None "
         "(any run of whitespace), or write the line 'val_0_0.mp4,0'.")
-    assert not (tmp_path / 'w').exists()
