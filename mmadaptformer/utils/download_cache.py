@@ -23,10 +23,10 @@ take any file of that name as the address's. This cache keeps that layout
   is downloaded again. A published file with a hash is not asked, and a
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
-* a record that is not text, is a folder or cannot be read
-  (:mod:`.download_records`), is refused with :class:`.CheckpointLoadError`,
-  not taken as missing: nothing then shows which address its file is;
-  nothing is deleted.
+* a record that is not text, is a folder, is a link to nothing or cannot
+  be read (:mod:`.download_records`), is refused with
+  :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
+  which address its file is; nothing is deleted.
 
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
@@ -163,8 +163,8 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
 
     Raises:
         CheckpointLoadError: If the record at ``<cache>/<file name>`` is
-            not text, is a folder or cannot be read (see
-            :func:`.read_record`).
+            not text, is a folder, is a link to nothing or cannot be read
+            (see :func:`.read_record`).
     """
     cached = named_path(url, model_dir)
     record = read_record(cached, url)
@@ -353,9 +353,9 @@ def fetch_verified(url: str,
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
             in the cache), if a file found in the cache is refused, if
-            its record is not text, is a folder or cannot be read, or if
-            the download cannot be put in place (its scratch files are
-            then deleted).
+            its record is not text, is a folder, is a link to nothing or
+            cannot be read, or if the download cannot be put in place
+            (its scratch files are then deleted).
     """
     if osp.isfile(cached):
         return _load_cached(url, cached, map_location, progress)
