@@ -27,6 +27,9 @@ take any file of that name as the address's. This cache keeps that layout
   be read (:mod:`.download_records`), is refused with
   :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
   which address its file is; nothing is deleted.
+* a load reads the record once: the path :func:`cache_path` returns
+  carries what it read, which :func:`fetch_verified` uses while the record
+  is unchanged.
 
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
@@ -56,7 +59,8 @@ from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_http import CHUNK_SIZE, changed_since, fetch_to_file
 from .download_keep import keep_download
-from .download_records import URL_SUFFIX, read_record, write_record
+from .download_records import (URL_SUFFIX, RecordedPath, read_record,
+                               read_stamped, write_record)
 
 __all__ = [
     'cache_path', 'named_path', 'fetch_verified', 'promised_hash',
@@ -159,7 +163,8 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
 
     Returns:
         str: The cached file's path (it, and its folder, may not exist
-        yet).
+        yet). ``<cache>/<file name>`` is a :class:`.RecordedPath`, which
+        carries the record read there for :func:`fetch_verified`.
 
     Raises:
         CheckpointLoadError: If the record at ``<cache>/<file name>`` is
@@ -167,9 +172,9 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
             (see :func:`.read_record`).
     """
     cached = named_path(url, model_dir)
-    record = read_record(cached, url)
-    if record is None or record[0] == url:
-        return cached
+    read = read_stamped(cached, url)
+    if read.record is None or read.record[0] == url:
+        return RecordedPath(cached, read)
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
     return osp.join(osp.dirname(cached), f'{key}-{osp.basename(cached)}')
 
@@ -255,11 +260,20 @@ def _revalidate(url: str, cached: str, validators: Dict[str, str],
     return _download_into(url, cached, map_location, progress)
 
 
+def _current_record(url: str,
+                    cached: str) -> Optional[Tuple[str, Dict[str, str]]]:
+    """``cached``'s record: the one :func:`cache_path` read where it is
+    unchanged since, else read now."""
+    if isinstance(cached, RecordedPath):
+        return cached.current_record(url)
+    return read_record(cached, url)
+
+
 def _load_cached(url: str, cached: str, map_location: Any,
                  progress: bool) -> Any:
     # Read once: the record says both whether the file is vouched for and
     # how to ask the server whether it changed.
-    record = read_record(cached, url)
+    record = _current_record(url, cached)
     if record is None:
         _check_unrecorded(url, cached)
     else:
@@ -342,7 +356,8 @@ def fetch_verified(url: str,
 
     Args:
         url (str): The address.
-        cached (str): Its place in the cache (:func:`cache_path`).
+        cached (str): Its place in the cache (:func:`cache_path`; the
+            record read there is used again while it is unchanged).
         map_location (Any): Same as :func:`torch.load`. Defaults to None.
         progress (bool): Show a download progress bar. Defaults to False.
 
@@ -362,5 +377,5 @@ def fetch_verified(url: str,
     # A record that cannot be replaced (a folder) is refused before the
     # download, which could not be recorded; a readable one without its
     # file is replaced.
-    read_record(cached, url)
+    _current_record(url, cached)
     return _download_into(url, cached, map_location, progress)

@@ -1,0 +1,95 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The download cache against what changes under it while it works.
+
+* A load of a cached address through ``CheckpointLoader`` reads the
+  address's ``.url`` record once: before, :func:`cache_path` read it to
+  place the file and :func:`fetch_verified` read it again to vouch for the
+  file and ask the server, so that the two steps could act on two versions.
+
+The checkpoints are served by a real HTTP server on 127.0.0.1. What
+happens in between is done from a Python audit hook (the real ``open`` and
+``os.replace`` run; nothing is replaced): an audit hook cannot be removed,
+so one hook is added once and only acts while a test sets ``_ON``.
+"""
+import os
+import sys
+
+import pytest
+import torch
+from file_server import serving
+from mmengine.runner import CheckpointLoader
+
+from mmadaptformer.utils.download_cache import (URL_SUFFIX, cache_path,
+                                                fetch_verified)
+
+# What the hook calls with each audit event while a test watches.
+_ON = []
+
+
+def _hook(event, args):
+    if _ON:
+        _ON[0](event, args)
+
+
+sys.addaudithook(_hook)
+
+
+@pytest.fixture
+def served(tmp_path, monkeypatch):
+    """A fresh ``TORCH_HOME``, and ``best.pth`` served on 127.0.0.1."""
+    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
+    root = tmp_path / 'served'
+    root.mkdir()
+    _serve(root, 1)
+    hub = tmp_path / 'torch_home' / 'hub' / 'checkpoints'
+    with serving(root) as httpd:
+        yield root, hub, f'{httpd.url}/best.pth'
+    _ON.clear()
+
+
+def _serve(root, step):
+    """Serve another ``best.pth`` (another size, a later time)."""
+    path = root / 'best.pth'
+    torch.save({'step': step, 'pad': torch.zeros(step)}, path)
+    mtime = os.stat(path).st_mtime + 3600 * step
+    os.utime(path, (mtime, mtime))
+
+
+def test_a_load_of_a_cached_address_reads_its_record_once(served):
+    root, hub, url = served
+    record = str(hub / ('best.pth' + URL_SUFFIX))
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+    for step in (1, 2):
+        _serve(root, step)
+        opened = []
+        _ON.append(
+            lambda event, args: event == 'open' and opened.append(args[0]))
+        try:
+            assert CheckpointLoader.load_checkpoint(url)['step'] == step
+        finally:
+            _ON.clear()
+        # The download of a changed file writes its new record under a
+        # scratch name; the record itself is only read.
+        assert [p for p in opened if p == record] == [record], opened
+
+
+def test_a_path_held_across_a_new_download_reads_the_new_record(served):
+    """Guard of kept behaviour: what :func:`cache_path` read is used only
+    while the record is the one it read. A path held while another load
+    downloads a new version (a new record) reads the new record: it is
+    not asked about again as the old version, and its file is the new
+    one."""
+    root, hub, url = served
+    held = cache_path(url)
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+    _serve(root, 2)
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 2
+    heads = []
+    _ON.append(lambda event, args: event == 'urllib.Request' and heads.append(
+        args[3]))
+    try:
+        assert fetch_verified(url, held)['step'] == 2
+    finally:
+        _ON.clear()
+    # Asked once whether it changed (a HEAD), not downloaded again.
+    assert heads == ['HEAD']
