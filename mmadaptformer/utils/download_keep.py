@@ -6,6 +6,7 @@ the two steps leaves safe, and undone where a step fails: the cache is
 then as it was before (the old file with its old record), less the
 download's scratch files.
 """
+import errno
 import os
 import os.path as osp
 from typing import Any, Callable, Dict, Optional
@@ -96,7 +97,7 @@ def _replace_file_first(url: str, partial: str, cached: str,
     make the old file pass for the new one.
     """
     old = partial + '.old'
-    _keep(url, cached, lambda: os.replace(cached, old))
+    _keep(url, cached, lambda: _move_old_copy(url, cached, old))
     try:
         _keep(url, cached, lambda: os.replace(partial, cached))
         _keep(url, cached + URL_SUFFIX,
@@ -111,6 +112,35 @@ def _replace_file_first(url: str, partial: str, cached: str,
                 f'{old}.') from None
         raise
     os.remove(old)
+
+
+def _move_old_copy(url: str, cached: str, old: str) -> None:
+    """Move the old copy ``cached`` aside to ``old``; a folder that took
+    its name since :func:`keep_download` found a file there is put back
+    and refused.
+
+    A rename moves a folder as readily as a file: moved aside, the folder
+    would have been left under the scratch name ``old``, which the final
+    removal cannot delete, after the download and its new record went in.
+
+    Raises:
+        IsADirectoryError: If ``cached`` is a folder (put back).
+        CheckpointLoadError: If that folder cannot be put back; it names
+            where the folder was left.
+    """
+    os.replace(cached, old)
+    if not osp.isdir(old):
+        return
+    try:
+        os.rename(old, cached)
+    except OSError as e:
+        raise CheckpointLoadError(
+            f'The download of {url} loaded safely but could not be kept in '
+            f'the cache: {cached} became a folder while it was put in '
+            f'place, and the folder could not be put back '
+            f'({e.strerror or e}; {type(e).__name__}); it was left as '
+            f'{old}. Its scratch files were deleted.') from None
+    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), cached)
 
 
 def _keep(url: str, target: str, step: Callable[[], Any]) -> Any:

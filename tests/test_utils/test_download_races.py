@@ -5,6 +5,12 @@
   address's ``.url`` record once: before, :func:`cache_path` read it to
   place the file and :func:`fetch_verified` read it again to vouch for the
   file and ask the server, so that the two steps could act on two versions.
+* A cached file that turns into a folder while the download of its new
+  version is put in place is refused by name, and the folder and the old
+  record stay as they were. Before, the folder was moved to a scratch name
+  (``NAME.XXXX.partial.old``) and the load died with a bare
+  ``IsADirectoryError`` after putting the download and its new record in
+  place.
 
 The checkpoints are served by a real HTTP server on 127.0.0.1. What
 happens in between is done from a Python audit hook (the real ``open`` and
@@ -19,6 +25,7 @@ import torch
 from file_server import serving
 from mmengine.runner import CheckpointLoader
 
+from mmadaptformer.utils import CheckpointLoadError
 from mmadaptformer.utils.download_cache import (URL_SUFFIX, cache_path,
                                                 fetch_verified)
 
@@ -93,3 +100,41 @@ def test_a_path_held_across_a_new_download_reads_the_new_record(served):
         _ON.clear()
     # Asked once whether it changed (a HEAD), not downloaded again.
     assert heads == ['HEAD']
+
+
+def test_a_cached_file_that_became_a_folder_is_not_moved_away(served):
+    root, hub, url = served
+    cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+    aside = hub.parent / 'old_best.pth'
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+    old_record = record.read_text()
+    _serve(root, 2)
+
+    def folder_before_the_move(event, args):
+        # Just before the old copy is moved aside, another process takes
+        # it away and makes a folder of its name.
+        if event == 'os.rename' and args[0] == str(cached):
+            _ON.clear()
+            cached.rename(aside)
+            cached.mkdir()
+            (cached / 'inside.txt').write_text('kept')
+
+    _ON.append(folder_before_the_move)
+    with pytest.raises(CheckpointLoadError) as error:
+        CheckpointLoader.load_checkpoint(url)
+    assert str(error.value) == (
+        f'The download of {url} loaded safely but could not be kept in '
+        f'the cache: {cached} could not be written (Is a directory; '
+        'IsADirectoryError). Its scratch files were deleted; move the '
+        f'folder {cached} away and load {url} again.')
+    # The folder is where it was, with what it holds, beside the old
+    # record; no scratch file is left.
+    assert sorted(p.name for p in hub.iterdir()) == [
+        'best.pth', 'best.pth' + URL_SUFFIX
+    ]
+    assert (cached / 'inside.txt').read_text() == 'kept'
+    assert record.read_text() == old_record
+
+    # Moved away as the error says, the address downloads and loads.
+    os.rename(cached, hub.parent / 'moved')
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 2
