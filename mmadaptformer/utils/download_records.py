@@ -9,23 +9,18 @@ a link that loops) or that is a link to nothing (its disk not mounted) is
 damage, not a missing record: taken as missing, the cache would hand its
 file out as whatever address names it, unchecked. Loads of an address
 refuse it with :class:`.CheckpointLoadError`; nothing is deleted.
-
-:func:`read_stamped` also returns what identifies the version it read
-(:func:`record_stamp`), so that a caller that reads it once to place a
-file can use that reading again while the record is unchanged
-(:class:`RecordedPath`).
 """
 import os
 import os.path as osp
-from typing import Dict, List, NamedTuple, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlparse
 
 from .checkpoint_loading import CheckpointLoadError
 from .download_http import VALIDATORS
 
 __all__ = [
-    'URL_SUFFIX', 'RecordRead', 'RecordedPath', 'read_record', 'read_stamped',
-    'record_address', 'record_lines', 'record_stamp', 'write_record'
+    'URL_SUFFIX', 'read_record', 'record_address', 'record_lines',
+    'write_record'
 ]
 
 #: Suffix of the file next to a download that records its address.
@@ -58,67 +53,6 @@ def record_lines(cached: str) -> Optional[List[str]]:
         return None
 
 
-def record_stamp(cached: str) -> Optional[Tuple[int, ...]]:
-    """What tells the version of ``cached``'s record (its file, size and
-    times) from any later one; None where nothing has its name.
-
-    A record is replaced by a rename (a new file), and a change in place
-    moves its change time.
-
-    Args:
-        cached (str): A file in the download cache.
-
-    Returns:
-        tuple[int, ...] | None: The stamp.
-    """
-    record = cached + URL_SUFFIX
-    try:
-        st = os.stat(record)
-    except OSError:
-        try:
-            # A link to nothing (or one that loops) is there all the same.
-            st = os.lstat(record)
-        except OSError:
-            return None
-    return (st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
-
-
-class RecordRead(NamedTuple):
-    """One reading of a record: its :func:`record_stamp`, taken before it
-    was read, and what :func:`read_record` found (None: no record)."""
-    stamp: Optional[Tuple[int, ...]]
-    record: Optional[Tuple[str, Dict[str, str]]]
-
-
-class RecordedPath(str):
-    """A cached file's path that carries the reading of its record that
-    placed it, so that loading it does not read the record again.
-
-    Args:
-        path (str): The path.
-        read (RecordRead): The reading of ``path``'s record.
-    """
-
-    def __new__(cls, path: str, read: RecordRead) -> 'RecordedPath':
-        self = super().__new__(cls, path)
-        self.read = read
-        return self
-
-    def current_record(self, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
-        """:func:`read_record`: the reading this path carries while the
-        record is that version (its stamp is the same), else a new one.
-
-        Args:
-            url (str): The address being loaded (for the error).
-
-        Returns:
-            tuple[str, dict] | None: The recorded address and validators.
-        """
-        if record_stamp(self) == self.read.stamp:
-            return self.read.record
-        return read_record(self, url)
-
-
 def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
     """The address ``cached`` was downloaded from and the server's
     validators of that download; None without a record.
@@ -135,26 +69,6 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
             link to nothing or cannot be read: it names the record (and
             where it points, or the OS error) and says what to do.
     """
-    return read_stamped(cached, url).record
-
-
-def read_stamped(cached: str, url: str) -> RecordRead:
-    """:func:`read_record`, with the stamp of the version read (taken
-    before it is read, so that a change while it is read shows as one).
-
-    Args:
-        cached (str): A file in the download cache.
-        url (str): The address being loaded (for the error).
-
-    Returns:
-        RecordRead: The stamp, and the recorded address and validators.
-
-    Raises:
-        CheckpointLoadError: If the record is not text, is a folder, is a
-            link to nothing or cannot be read: it names the record (and
-            where it points, or the OS error) and says what to do.
-    """
-    stamp = record_stamp(cached)
     try:
         lines = record_lines(cached)
     except UnicodeDecodeError as e:
@@ -179,13 +93,13 @@ def read_stamped(cached: str, url: str) -> RecordRead:
             f'{type(e).__name__}): give this user read access to it if it '
             'is a good record, else it is damaged') from None
     if lines is None:
-        return RecordRead(stamp, None)
+        return None
     validators = {}
     for line in lines[1:]:
         name, _, value = line.partition(':')
         if name.strip().lower() in VALIDATORS:
             validators[name.strip().lower()] = value.strip()
-    return RecordRead(stamp, ((lines[0].strip() if lines else ''), validators))
+    return (lines[0].strip() if lines else ''), validators
 
 
 def _link_target(link: str) -> str:

@@ -5,6 +5,7 @@
   address's ``.url`` record once: before, :func:`cache_path` read it to
   place the file and :func:`fetch_verified` read it again to vouch for the
   file and ask the server, so that the two steps could act on two versions.
+  :func:`fetch_cached` now places and loads with one reading.
 * A cached file that turns into a folder while the download of its new
   version is put in place is refused by name, and the folder and the old
   record stay as they were. Before, the folder was moved to a scratch name
@@ -81,11 +82,11 @@ def test_a_load_of_a_cached_address_reads_its_record_once(served):
 
 
 def test_a_path_held_across_a_new_download_reads_the_new_record(served):
-    """Guard of kept behaviour: what :func:`cache_path` read is used only
-    while the record is the one it read. A path held while another load
-    downloads a new version (a new record) reads the new record: it is
-    not asked about again as the old version, and its file is the new
-    one."""
+    """Guard of kept behaviour: :func:`cache_path` only places the file;
+    :func:`fetch_verified` reads the record when it is called. A path held
+    while another load downloads a new version (a new record) is loaded
+    with the new record: it is not asked about again as the old version,
+    and its file is the new one."""
     root, hub, url = served
     held = cache_path(url)
     assert CheckpointLoader.load_checkpoint(url)['step'] == 1
