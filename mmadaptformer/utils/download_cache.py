@@ -28,7 +28,8 @@ take any file of that name as the address's. This cache keeps that layout
   :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
   which address its file is; nothing is deleted.
 * a load (:func:`fetch_cached`) reads the record once, to place the
-  file and then to vouch for it and ask the server.
+  file and then to vouch for it and ask the server; a record at an
+  address's place that names another address is refused by name.
 
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
@@ -244,6 +245,13 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
                  map_location: Any, progress: bool) -> Any:
     if record is None:
         _check_unrecorded(url, cached)
+    elif record[0] != url:
+        # Its validators are another file's, not to be asked about for url.
+        raise CheckpointLoadError(
+            f'{cached}{URL_SUFFIX} records that {cached} was downloaded from '
+            f'{record[0]!r}, not from {url}: it is not the file {url} names. '
+            f'Nothing was deleted; move {cached} and its record away to '
+            f'download {url} again.')
     else:
         fresh = _revalidate(url, cached, record[1], map_location, progress)
         if fresh is not None:
@@ -372,9 +380,9 @@ def fetch_verified(url: str,
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
             in the cache), if a file found in the cache is refused, if
-            its record is not text, is a folder, is a link to nothing or
-            cannot be read, or if the download cannot be put in place (its
-            scratch files are then deleted).
+            its record is not text, is a folder, is a link to nothing,
+            cannot be read or names another address, or if the download
+            cannot be put in place (its scratch files are then deleted).
     """
     found = osp.isfile(cached)
     return _fetch(url, cached, found, read_record(cached, url), map_location,

@@ -139,3 +139,30 @@ def test_a_cached_file_that_became_a_folder_is_not_moved_away(served):
     # Moved away as the error says, the address downloads and loads.
     os.rename(cached, hub.parent / 'moved')
     assert CheckpointLoader.load_checkpoint(url)['step'] == 2
+
+
+def test_a_record_that_names_another_address_is_refused(served):
+    """Not a race: a file at an address's hashed name whose record names
+    another address (copied or renamed there by hand). Before, it was
+    loaded as the address's, or checked against the server with the other
+    file's validators."""
+    root, hub, url = served
+    (root / 'a').mkdir()
+    _serve(root / 'a', 1)
+    other = url.replace('/best.pth', '/a/best.pth')
+    # The other address takes the file name, so url goes to its hashed
+    # name.
+    assert CheckpointLoader.load_checkpoint(other)['step'] == 1
+    hashed = cache_path(url)
+    assert hashed != str(hub / 'best.pth')
+    torch.save({'step': 'another'}, hashed)
+    with open(hashed + URL_SUFFIX, 'w') as f:
+        f.write('http://models.example.org/best.pth\n')
+    with pytest.raises(CheckpointLoadError) as error:
+        CheckpointLoader.load_checkpoint(url)
+    assert str(error.value) == (
+        f'{hashed}{URL_SUFFIX} records that {hashed} was downloaded from '
+        f"'http://models.example.org/best.pth', not from {url}: it is not "
+        f'the file {url} names. Nothing was deleted; move {hashed} and its '
+        f'record away to download {url} again.')
+    assert torch.load(hashed) == {'step': 'another'}
