@@ -94,10 +94,15 @@ def _replace_file_first(url: str, partial: str, cached: str,
     The file first, since a process killed between the two steps then
     leaves the new file with the old record, whose validators make the
     next load download it again; the new record with the old file would
-    make the old file pass for the new one.
+    make the old file pass for the new one. An old copy taken away since
+    :func:`keep_download` found it leaves a first download
+    (:func:`_record_first`).
     """
     old = partial + '.old'
-    _keep(url, cached, lambda: _move_old_copy(url, cached, old))
+    if not _keep(url, cached, lambda: _move_old_copy(url, cached, old)):
+        # Taken away since keep_download found it: a first download now.
+        _record_first(url, partial, cached, validators)
+        return
     try:
         _keep(url, cached, lambda: os.replace(partial, cached))
         _keep(url, cached + URL_SUFFIX,
@@ -114,10 +119,10 @@ def _replace_file_first(url: str, partial: str, cached: str,
     os.remove(old)
 
 
-def _move_old_copy(url: str, cached: str, old: str) -> None:
-    """Move the old copy ``cached`` aside to ``old``; a folder that took
-    its name since :func:`keep_download` found a file there is put back
-    and refused.
+def _move_old_copy(url: str, cached: str, old: str) -> bool:
+    """Move the old copy ``cached`` aside to ``old``; False if nothing has
+    its name any more. A folder that took its name since
+    :func:`keep_download` found a file there is put back and refused.
 
     A rename moves a folder as readily as a file: moved aside, the folder
     would have been left under the scratch name ``old``, which the final
@@ -128,9 +133,12 @@ def _move_old_copy(url: str, cached: str, old: str) -> None:
         CheckpointLoadError: If that folder cannot be put back; it names
             where the folder was left.
     """
-    os.replace(cached, old)
+    try:
+        os.replace(cached, old)
+    except FileNotFoundError:
+        return False
     if not osp.isdir(old):
-        return
+        return True
     try:
         os.rename(old, cached)
     except OSError as e:

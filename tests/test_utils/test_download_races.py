@@ -12,6 +12,9 @@
   (``NAME.XXXX.partial.old``) and the load died with a bare
   ``IsADirectoryError`` after putting the download and its new record in
   place.
+* A cached file taken away just before the download of its new version
+  replaces it leaves a first download, put in place. Before, the load died
+  telling the user to make the file and its folder writable.
 
 The checkpoints are served by a real HTTP server on 127.0.0.1. What
 happens in between is done from a Python audit hook (the real ``open`` and
@@ -139,6 +142,38 @@ def test_a_cached_file_that_became_a_folder_is_not_moved_away(served):
     # Moved away as the error says, the address downloads and loads.
     os.rename(cached, hub.parent / 'moved')
     assert CheckpointLoader.load_checkpoint(url)['step'] == 2
+
+
+def test_a_cached_file_taken_away_before_its_replacement_is_a_first_download(
+        served):
+    root, hub, url = served
+    cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+    old_record = record.read_text()
+    _serve(root, 2)
+
+    def gone_before_the_move(event, args):
+        # Just before the old copy is moved aside, another process
+        # deletes it.
+        if event == 'os.rename' and args[0] == str(cached):
+            _ON.clear()
+            cached.unlink()
+
+    _ON.append(gone_before_the_move)
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 2
+    # The download and its new record are in place; no scratch file.
+    assert sorted(p.name for p in hub.iterdir()) == [
+        'best.pth', 'best.pth' + URL_SUFFIX
+    ]
+    assert torch.load(cached)['step'] == 2
+    assert record.read_text() != old_record
+    assert record.read_text().splitlines()[0] == url
+    heads = []
+    _ON.append(lambda event, args: event == 'urllib.Request' and heads.append(
+        args[3]))
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 2
+    # The new record's validators are the served file's: not downloaded.
+    assert heads == ['HEAD']
 
 
 def test_a_record_that_names_another_address_is_refused(served):
