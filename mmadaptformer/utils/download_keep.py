@@ -57,11 +57,24 @@ def _record_first(url: str, partial: str, cached: str,
     _keep(url, record, lambda: write_record(partial, url, cached, validators))
     try:
         _keep(url, cached, lambda: os.replace(partial, cached))
-    except BaseException:
-        if old_record is None:
-            os.remove(record)
-        else:
-            _put_back(partial + '.old', record, old_record)
+    except BaseException as error:
+        try:
+            if old_record is None:
+                os.remove(record)
+            else:
+                _put_back(partial + '.old', record, old_record)
+        except OSError as e:
+            # Named in the error it would otherwise replace.
+            why = f'({e.strerror or e}; {type(e).__name__})'
+            if old_record is None:
+                undone = (f'The record it wrote, {record}, could not be '
+                          f'deleted again {why}; it was left there, without '
+                          f'a file {cached}.')
+            else:
+                undone = (f'The old record {record} (of a file no longer '
+                          f'there) could not be put back {why}; {record} '
+                          'was left as it is now.')
+            raise CheckpointLoadError(f'{error} {undone}') from None
         raise
 
 

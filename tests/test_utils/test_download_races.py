@@ -15,6 +15,10 @@
 * A cached file taken away just before the download of its new version
   replaces it leaves a first download, put in place. Before, the load died
   telling the user to make the file and its folder writable.
+* Where a first download cannot be put in place and its record cannot be
+  put back either, the error says why the download was not kept and where
+  the record was left. Before, a bare ``IsADirectoryError`` about the
+  record replaced the error that named the download's place.
 
 The checkpoints are served by a real HTTP server on 127.0.0.1. What
 happens in between is done from a Python audit hook (the real ``open`` and
@@ -174,6 +178,49 @@ def test_a_cached_file_taken_away_before_its_replacement_is_a_first_download(
     assert CheckpointLoader.load_checkpoint(url)['step'] == 2
     # The new record's validators are the served file's: not downloaded.
     assert heads == ['HEAD']
+
+
+@pytest.mark.parametrize('had_record', [False, True])
+def test_a_record_that_cannot_be_put_back_is_named_in_the_error(
+        served, had_record):
+    root, hub, url = served
+    cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+    if had_record:
+        # A record left without its file: replaced by the download, and
+        # to be put back where the download cannot be kept.
+        assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+        cached.unlink()
+
+    def folders_before_the_move(event, args):
+        # Just before the download takes its name, another process makes
+        # folders of that name and of its record's.
+        if event == 'os.rename' and args[1] == str(cached):
+            _ON.clear()
+            cached.mkdir()
+            record.unlink()
+            record.mkdir()
+
+    _ON.append(folders_before_the_move)
+    with pytest.raises(CheckpointLoadError) as error:
+        CheckpointLoader.load_checkpoint(url)
+    kept = (f'The download of {url} loaded safely but could not be kept in '
+            f'the cache: {cached} could not be written (Is a directory; '
+            'IsADirectoryError). Its scratch files were deleted; move the '
+            f'folder {cached} away and load {url} again.')
+    if had_record:
+        undone = (f'The old record {record} (of a file no longer there) '
+                  'could not be put back (Is a directory; '
+                  f'IsADirectoryError); {record} was left as it is now.')
+    else:
+        undone = (f'The record it wrote, {record}, could not be deleted '
+                  'again (Is a directory; IsADirectoryError); it was left '
+                  f'there, without a file {cached}.')
+    assert str(error.value) == f'{kept} {undone}'
+    # Only the two folders are left: no scratch file.
+    assert sorted(p.name for p in hub.iterdir()) == [
+        'best.pth', 'best.pth' + URL_SUFFIX
+    ]
+    assert cached.is_dir() and record.is_dir()
 
 
 def test_a_record_that_names_another_address_is_refused(served):
