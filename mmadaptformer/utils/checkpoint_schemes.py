@@ -39,7 +39,7 @@ from mmengine.logging import print_log
 from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
                                  register_safe_globals, safe_torch_load)
-from .download_cache import cache_path, fetch_verified
+from .download_cache import cache_path, fetch_cached
 from .refusal_text import refusal_message, refusal_reason
 
 __all__ = [
@@ -125,15 +125,13 @@ def load_from_http(filename: str,
     from mmengine.dist import barrier, get_dist_info
     rank, world_size = get_dist_info()
     if world_size <= 1:
-        return fetch_verified(filename, cache_path(filename, model_dir),
-                              map_location, progress)
+        return fetch_cached(filename, model_dir, map_location, progress)
     error: Optional[BaseException] = None
     checkpoint = None
     if rank == 0:
         try:
-            checkpoint = fetch_verified(filename,
-                                        cache_path(filename, model_dir),
-                                        map_location, progress)
+            checkpoint = fetch_cached(filename, model_dir, map_location,
+                                      progress)
         except BaseException as e:  # noqa: B902 -- raised after the barrier
             error = e
     # Every rank reaches the barrier, so a refusal on rank 0 cannot leave

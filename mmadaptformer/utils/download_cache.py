@@ -23,10 +23,13 @@ take any file of that name as the address's. This cache keeps that layout
   is downloaded again. A published file with a hash is not asked, and a
   server that cannot be asked (offline) leaves the cached copy in use,
   with a warning.
-* a record that is not text, is a folder or cannot be read
-  (:mod:`.download_records`), is refused with :class:`.CheckpointLoadError`,
-  not taken as missing: nothing then shows which address its file is;
-  nothing is deleted.
+* a record that is not text, is a folder, is a link to nothing or cannot
+  be read (:mod:`.download_records`), is refused with
+  :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
+  which address its file is; nothing is deleted.
+* a load (:func:`fetch_cached`) reads the record once, to place the
+  file and then to vouch for it and ask the server; a record at an
+  address's place that names another address is refused by name.
 
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
@@ -46,7 +49,6 @@ import os.path as osp
 import re
 import tempfile
 from typing import Any, Dict, Optional, Tuple
-from urllib.error import HTTPError
 from urllib.parse import urlparse
 
 import torch
@@ -54,13 +56,14 @@ from mmengine.logging import print_log
 
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
-from .download_http import CHUNK_SIZE, changed_since, fetch_to_file
+from .download_http import (CHUNK_SIZE, changed_since, download_failure,
+                            fetch_to_file)
 from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record, write_record
 
 __all__ = [
-    'cache_path', 'named_path', 'fetch_verified', 'promised_hash',
-    'download_failure', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'cache_path', 'named_path', 'fetch_cached', 'fetch_verified',
+    'promised_hash', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
@@ -70,24 +73,7 @@ REFUSED_SUFFIX = '.refused'
 HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
 # Their convention: ``-<8 hexadecimal digits>.`` before the extension.
 _NAME_HASH = re.compile(r'-([0-9a-f]{8})\.[A-Za-z0-9]+$')
-
-
-def download_failure(error: OSError) -> str:
-    """What went wrong in a download, for an error: an HTTP status as its
-    code and reason (``HTTP 404 File not found``; urllib's ``reason`` alone
-    dropped the code), urllib's reason for a connection
-    (``[Errno 111] Connection refused``), else the error's text.
-
-    Args:
-        error (OSError): What urllib (or the download) raised.
-
-    Returns:
-        str: One line.
-    """
-    if isinstance(error, HTTPError):
-        reason = str(error.reason or '').strip()
-        return f'HTTP {error.code}' + (f' {reason}' if reason else '')
-    return str(getattr(error, 'reason', None) or error)
+_Record = Tuple[str, Dict[str, str]]  # read_record's: address, validators
 
 
 def promised_hash(url: str) -> Optional[str]:
@@ -136,12 +122,6 @@ def _hash_mismatch(path: str, url: str) -> Optional[str]:
             f'its name is {expected}')
 
 
-def _cache_dir(model_dir: Optional[str]) -> str:
-    if model_dir is None:
-        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
-    return model_dir
-
-
 def cache_path(url: str, model_dir: Optional[str] = None) -> str:
     """Where the download of ``url`` is cached.
 
@@ -163,15 +143,19 @@ def cache_path(url: str, model_dir: Optional[str] = None) -> str:
 
     Raises:
         CheckpointLoadError: If the record at ``<cache>/<file name>`` is
-            not text, is a folder or cannot be read (see
-            :func:`.read_record`).
+            not text, is a folder, is a link to nothing or cannot be read
+            (see :func:`.read_record`).
     """
     cached = named_path(url, model_dir)
-    record = read_record(cached, url)
+    return _place(url, cached, read_record(cached, url))
+
+
+def _place(url: str, named: str, record: Optional[_Record]) -> str:
+    """:func:`cache_path`, given the ``record`` read at ``named``."""
     if record is None or record[0] == url:
-        return cached
+        return named
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
-    return osp.join(osp.dirname(cached), f'{key}-{osp.basename(cached)}')
+    return osp.join(osp.dirname(named), f'{key}-{osp.basename(named)}')
 
 
 def named_path(url: str, model_dir: Optional[str] = None) -> str:
@@ -187,7 +171,9 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
         str: The path (it may not exist).
     """
     name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
-    return osp.join(_cache_dir(model_dir), name)
+    if model_dir is None:
+        model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
+    return osp.join(model_dir, name)
 
 
 def _check_unrecorded(url: str, cached: str) -> None:
@@ -255,13 +241,17 @@ def _revalidate(url: str, cached: str, validators: Dict[str, str],
     return _download_into(url, cached, map_location, progress)
 
 
-def _load_cached(url: str, cached: str, map_location: Any,
-                 progress: bool) -> Any:
-    # Read once: the record says both whether the file is vouched for and
-    # how to ask the server whether it changed.
-    record = read_record(cached, url)
+def _load_cached(url: str, cached: str, record: Optional[_Record],
+                 map_location: Any, progress: bool) -> Any:
     if record is None:
         _check_unrecorded(url, cached)
+    elif record[0] != url:
+        # Its validators are another file's, not to be asked about for url.
+        raise CheckpointLoadError(
+            f'{cached}{URL_SUFFIX} records that {cached} was downloaded from '
+            f'{record[0]!r}, not from {url}: it is not the file {url} names. '
+            f'Nothing was deleted; move {cached} and its record away to '
+            f'download {url} again.')
     else:
         fresh = _revalidate(url, cached, record[1], map_location, progress)
         if fresh is not None:
@@ -324,14 +314,47 @@ def _download_into(url: str, cached: str, map_location: Any,
                                            progress)
         keep_download(url, partial, cached, validators)
     except BaseException:
-        # A refused, broken or unkept download leaves nothing but what was
-        # there: nothing under the cache's name that a later plain
-        # torch.load could pick up, and no scratch files (write_record
-        # deletes its own, partial + URL_SUFFIX, where it fails).
+        # A refused, broken or unkept download leaves no scratch files
+        # (write_record deletes its own, partial + URL_SUFFIX, if it fails).
         if osp.lexists(partial):
             os.remove(partial)
         raise
     return checkpoint
+
+
+def fetch_cached(url: str,
+                 model_dir: Optional[str] = None,
+                 map_location: Any = None,
+                 progress: bool = False) -> Any:
+    """Load ``url``'s checkpoint from the download cache, downloading it
+    there first if it is missing or changed on the server.
+
+    Placed as :func:`cache_path` places it and loaded as
+    :func:`fetch_verified` loads it, with one reading of the record there.
+
+    Args:
+        url (str): The address.
+        model_dir (str, optional): The cache folder; PyTorch's hub cache
+            (``<hub dir>/checkpoints``) if None.
+        map_location (Any): Same as :func:`torch.load`. Defaults to None.
+        progress (bool): Show a download progress bar. Defaults to False.
+
+    Returns:
+        Any: The loaded checkpoint.
+
+    Raises:
+        CheckpointLoadError: As :func:`fetch_verified`.
+    """
+    named = named_path(url, model_dir)
+    # Asked before the record is read: a first download writes its record
+    # first, so a file found without one was not being downloaded.
+    found = osp.isfile(named)
+    record = read_record(named, url)
+    cached = _place(url, named, record)
+    if cached != named:
+        found = osp.isfile(cached)
+        record = read_record(cached, url)
+    return _fetch(url, cached, found, record, map_location, progress)
 
 
 def fetch_verified(url: str,
@@ -339,6 +362,10 @@ def fetch_verified(url: str,
                    map_location: Any = None,
                    progress: bool = False) -> Any:
     """Load ``cached`` safely, downloading it from ``url`` first if missing.
+
+    Its record is read when it is called: a path :func:`cache_path` gave
+    before another load downloaded a new version is loaded with the new
+    record. :func:`fetch_cached` places and loads in one step.
 
     Args:
         url (str): The address.
@@ -353,14 +380,20 @@ def fetch_verified(url: str,
         CheckpointLoadError: If the download fails, does not match the hash
             in its name, carries code or is damaged (nothing is then kept
             in the cache), if a file found in the cache is refused, if
-            its record is not text, is a folder or cannot be read, or if
-            the download cannot be put in place (its scratch files are
-            then deleted).
+            its record is not text, is a folder, is a link to nothing,
+            cannot be read or names another address, or if the download
+            cannot be put in place (its scratch files are then deleted).
     """
-    if osp.isfile(cached):
-        return _load_cached(url, cached, map_location, progress)
-    # A record that cannot be replaced (a folder) is refused before the
-    # download, which could not be recorded; a readable one without its
-    # file is replaced.
-    read_record(cached, url)
+    found = osp.isfile(cached)
+    return _fetch(url, cached, found, read_record(cached, url), map_location,
+                  progress)
+
+
+def _fetch(url: str, cached: str, found: bool, record: Optional[_Record],
+           map_location: Any, progress: bool) -> Any:
+    """:func:`fetch_verified`, given whether ``cached`` was ``found`` and
+    the ``record`` read there since (a damaged one was refused then, before
+    a download that could not be recorded)."""
+    if found:
+        return _load_cached(url, cached, record, map_location, progress)
     return _download_into(url, cached, map_location, progress)

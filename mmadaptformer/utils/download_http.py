@@ -11,7 +11,10 @@ from urllib.request import Request, urlopen
 
 from torch.hub import tqdm
 
-__all__ = ['CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'changed_since']
+__all__ = [
+    'CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'changed_since',
+    'download_failure'
+]
 
 #: Bytes read at a time.
 CHUNK_SIZE = 1 << 20
@@ -105,3 +108,21 @@ def changed_since(url: str, recorded: Dict[str, str]) -> Optional[str]:
                 and recorded[name] != current[name]:
             return f'its {name} was {recorded[name]}, now {current[name]}'
     return None
+
+
+def download_failure(error: OSError) -> str:
+    """What went wrong in a download, for an error: an HTTP status as its
+    code and reason (``HTTP 404 File not found``; urllib's ``reason`` alone
+    dropped the code), urllib's reason for a connection
+    (``[Errno 111] Connection refused``), else the error's text.
+
+    Args:
+        error (OSError): What urllib (or the download) raised.
+
+    Returns:
+        str: One line.
+    """
+    if isinstance(error, HTTPError):
+        reason = str(error.reason or '').strip()
+        return f'HTTP {error.code}' + (f' {reason}' if reason else '')
+    return str(getattr(error, 'reason', None) or error)

@@ -6,6 +6,7 @@ the two steps leaves safe, and undone where a step fails: the cache is
 then as it was before (the old file with its old record), less the
 download's scratch files.
 """
+import errno
 import os
 import os.path as osp
 from typing import Any, Callable, Dict, Optional
@@ -56,11 +57,24 @@ def _record_first(url: str, partial: str, cached: str,
     _keep(url, record, lambda: write_record(partial, url, cached, validators))
     try:
         _keep(url, cached, lambda: os.replace(partial, cached))
-    except BaseException:
-        if old_record is None:
-            os.remove(record)
-        else:
-            _put_back(partial + '.old', record, old_record)
+    except BaseException as error:
+        try:
+            if old_record is None:
+                os.remove(record)
+            else:
+                _put_back(partial + '.old', record, old_record)
+        except OSError as e:
+            # Named in the error it would otherwise replace.
+            why = f'({e.strerror or e}; {type(e).__name__})'
+            if old_record is None:
+                undone = (f'The record it wrote, {record}, could not be '
+                          f'deleted again {why}; it was left there, without '
+                          f'a file {cached}.')
+            else:
+                undone = (f'The old record {record} (of a file no longer '
+                          f'there) could not be put back {why}; {record} '
+                          'was left as it is now.')
+            raise CheckpointLoadError(f'{error} {undone}') from None
         raise
 
 
@@ -93,10 +107,15 @@ def _replace_file_first(url: str, partial: str, cached: str,
     The file first, since a process killed between the two steps then
     leaves the new file with the old record, whose validators make the
     next load download it again; the new record with the old file would
-    make the old file pass for the new one.
+    make the old file pass for the new one. An old copy taken away since
+    :func:`keep_download` found it leaves a first download
+    (:func:`_record_first`).
     """
     old = partial + '.old'
-    _keep(url, cached, lambda: os.replace(cached, old))
+    if not _keep(url, cached, lambda: _move_old_copy(url, cached, old)):
+        # Taken away since keep_download found it: a first download now.
+        _record_first(url, partial, cached, validators)
+        return
     try:
         _keep(url, cached, lambda: os.replace(partial, cached))
         _keep(url, cached + URL_SUFFIX,
@@ -111,6 +130,38 @@ def _replace_file_first(url: str, partial: str, cached: str,
                 f'{old}.') from None
         raise
     os.remove(old)
+
+
+def _move_old_copy(url: str, cached: str, old: str) -> bool:
+    """Move the old copy ``cached`` aside to ``old``; False if nothing has
+    its name any more. A folder that took its name since
+    :func:`keep_download` found a file there is put back and refused.
+
+    A rename moves a folder as readily as a file: moved aside, the folder
+    would have been left under the scratch name ``old``, which the final
+    removal cannot delete, after the download and its new record went in.
+
+    Raises:
+        IsADirectoryError: If ``cached`` is a folder (put back).
+        CheckpointLoadError: If that folder cannot be put back; it names
+            where the folder was left.
+    """
+    try:
+        os.replace(cached, old)
+    except FileNotFoundError:
+        return False
+    if not osp.isdir(old):
+        return True
+    try:
+        os.rename(old, cached)
+    except OSError as e:
+        raise CheckpointLoadError(
+            f'The download of {url} loaded safely but could not be kept in '
+            f'the cache: {cached} became a folder while it was put in '
+            f'place, and the folder could not be put back '
+            f'({e.strerror or e}; {type(e).__name__}); it was left as '
+            f'{old}. Its scratch files were deleted.') from None
+    raise IsADirectoryError(errno.EISDIR, os.strerror(errno.EISDIR), cached)
 
 
 def _keep(url: str, target: str, step: Callable[[], Any]) -> Any:

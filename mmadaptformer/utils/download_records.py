@@ -4,13 +4,14 @@ download (:mod:`.download_cache`): the address on the first line, then the
 server's validators as ``Name: value`` lines.
 
 A record that is not text (a disk error, a file copied over it), not a
-file at all (a folder of that name) or that cannot be read (no permission,
-a link that loops) is damage, not a missing record: taken as missing, the
-cache would hand its file out as whatever address names it, unchecked.
-Loads of an address refuse it with :class:`.CheckpointLoadError`; nothing
-is deleted.
+file at all (a folder of that name), that cannot be read (no permission,
+a link that loops) or that is a link to nothing (its disk not mounted) is
+damage, not a missing record: taken as missing, the cache would hand its
+file out as whatever address names it, unchecked. Loads of an address
+refuse it with :class:`.CheckpointLoadError`; nothing is deleted.
 """
 import os
+import os.path as osp
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -38,13 +39,17 @@ def record_lines(cached: str) -> Optional[List[str]]:
     Raises:
         UnicodeDecodeError: If the record is not UTF-8 text.
         IsADirectoryError: If the record is a folder.
+        FileNotFoundError: If the record is a link to nothing.
         OSError: If the record cannot be read (no permission, a link
             that loops).
     """
+    record = cached + URL_SUFFIX
     try:
-        with open(cached + URL_SUFFIX, encoding='utf-8') as f:
+        with open(record, encoding='utf-8') as f:
             return f.read().splitlines()
     except FileNotFoundError:
+        if osp.islink(record):
+            raise
         return None
 
 
@@ -60,9 +65,9 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
         tuple[str, dict] | None: The recorded address and validators.
 
     Raises:
-        CheckpointLoadError: If the record is not text, is a folder or
-            cannot be read: it names the record (and the OS error) and
-            says what to do.
+        CheckpointLoadError: If the record is not text, is a folder, is a
+            link to nothing or cannot be read: it names the record (and
+            where it points, or the OS error) and says what to do.
     """
     try:
         lines = record_lines(cached)
@@ -75,6 +80,11 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
         raise _damaged(
             cached, url, 'is a folder, not the text file that records an '
             'address') from None
+    except FileNotFoundError:
+        raise _damaged(
+            cached, url, f'is a link to {_link_target(cached + URL_SUFFIX)}, '
+            'where there is no file: restore what it points to if it is a '
+            'good record, else it is damaged') from None
     except OSError as e:
         # Taken as missing, the file would be downloaded again over a
         # record that may still be good once it can be read.
@@ -90,6 +100,19 @@ def read_record(cached: str, url: str) -> Optional[Tuple[str, Dict[str, str]]]:
         if name.strip().lower() in VALIDATORS:
             validators[name.strip().lower()] = value.strip()
     return (lines[0].strip() if lines else ''), validators
+
+
+def _link_target(link: str) -> str:
+    """Where ``link`` points, as written in it, and where that is when it
+    is relative."""
+    try:
+        target = os.readlink(link)
+    except OSError as e:
+        # Replaced since it was found to be a link to nothing.
+        return f'something that cannot be read back ({e.strerror or e})'
+    if osp.isabs(target):
+        return repr(target)
+    return f'{target!r} ({osp.normpath(osp.join(osp.dirname(link), target))})'
 
 
 def _damaged(cached: str, url: str, what: str) -> CheckpointLoadError:
