@@ -59,6 +59,7 @@ from mmadaptformer.engine.optimizers import (
     apply_amp_flag, mmengine_amp_wrapper_warning,
     refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
+from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, run_and_finish,
@@ -326,6 +327,8 @@ def start_training(cfg, args):
     # then cosine, with max_epochs=1) failed naming no key. Training only:
     # tools/test.py builds no scheduler.
     check_param_scheduler(cfg, args.config, args.cfg_options)
+    # A val_interval of 0 failed with a ZeroDivisionError after an epoch.
+    check_train_loop(cfg, args.config, args.cfg_options)
     # A backbone argument mmaction2's ViT would drop, a pretrained file
     # that is not there, the wrapper's own refusals: before the work dir.
     check_model_config(cfg, args.config, args.cfg_options)

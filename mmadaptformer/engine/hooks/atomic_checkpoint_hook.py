@@ -77,6 +77,46 @@ class AtomicCheckpointHook(CheckpointHook):
                 and '://' not in str(out_dir)):
             self.backend_args = dict(backend=ATOMIC_BACKEND)
         super().before_train(runner)
+        self.keep_best_checkpoints_of_other_dirs(runner)
+
+    def keep_best_checkpoints_of_other_dirs(self, runner) -> None:
+        """Never remove a best checkpoint outside this run's ``out_dir``.
+
+        ``CheckpointHook`` takes the path of the previous best checkpoint
+        from the resumed message hub and removes that file once a better
+        score comes. Resumed into another work dir (``--resume
+        other_run/epoch_N.pth --work-dir new``, or a work dir copied or
+        moved elsewhere), that path is in the *other* run's folder, whose
+        best checkpoint was deleted. The path is rebased onto this run's
+        ``out_dir`` (same file name): a copied or moved run's own best file
+        is still replaced, and the other folder is left alone.
+        """
+        if self.save_best is None:
+            return
+        if len(self.key_indicators) == 1:
+            self.best_ckpt_path = self._own_best_path(runner,
+                                                      self.best_ckpt_path)
+        else:
+            for key, path in self.best_ckpt_path_dict.items():
+                self.best_ckpt_path_dict[key] = self._own_best_path(
+                    runner, path)
+
+    def _own_best_path(self, runner, path: Optional[str]) -> Optional[str]:
+        if not path:
+            return path
+        out_dir = str(self.out_dir)
+        if '://' in out_dir or '://' in str(path):
+            same = osp.dirname(str(path)).rstrip('/') == out_dir.rstrip('/')
+        else:
+            same = osp.realpath(osp.dirname(path)) == osp.realpath(out_dir)
+        if same:
+            return path
+        own = self.file_backend.join_path(out_dir, osp.basename(path))
+        runner.logger.info(
+            f'The resumed run\'s best checkpoint {path} is outside '
+            f'{out_dir}; {own} is the best checkpoint this run replaces '
+            'when it finds a better one, and the other file is kept.')
+        return own
 
     def refuse_unknown_arguments(self, runner) -> None:
         """Refuse, before the first epoch, an argument that the first save

@@ -12,6 +12,7 @@ from mmadaptformer.datasets.image_label_range import (labels_out_of_range,
                                                       unlabelled)
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
+from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
 from .strict_evaluation import wrapped_datasets
 
 __all__ = [
@@ -173,9 +174,17 @@ class ConfigCheckHook(Hook):
     that differ otherwise are taken as renamed classes, with a warning.
     Used in the `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
 
+    Before training, it stops a model with AdaptFormer or VPT that no
+    ``AdapterHook`` freezes (a config's ``custom_hooks`` replaces its
+    base's list), which would train the backbone and save the whole model
+    (:func:`~mmadaptformer.engine.hooks.adapter_hook_presence.
+    refuse_wrapper_without_adapter_hook`).
+
     Args:
         head (Sequence[str]): Attribute names of the model's head, tried in
             order. Defaults to :data:`~mmadaptformer.utils.HEAD_NAMES`.
+        allow_trained_host (bool): Train a model with adapters or prompts
+            but no ``AdapterHook``, backbone included. Defaults to False.
 
     Examples:
         >>> default_hooks = dict(config_check=dict(type='ConfigCheckHook'))
@@ -183,8 +192,11 @@ class ConfigCheckHook(Hook):
 
     priority = 'VERY_HIGH'
 
-    def __init__(self, head: Sequence[str] = HEAD_NAMES) -> None:
+    def __init__(self,
+                 head: Sequence[str] = HEAD_NAMES,
+                 allow_trained_host: bool = False) -> None:
         self.head = [head] if isinstance(head, str) else list(head)
+        self.allow_trained_host = allow_trained_host
         # The class names of the checkpoint the Runner loaded, if any.
         self._trained: Optional[Tuple[str, ...]] = None
 
@@ -283,6 +295,8 @@ class ConfigCheckHook(Hook):
     def before_train(self, runner) -> None:
         """Check the training and validation data against the head, and
         the validation classes against the training ones."""
+        if not self.allow_trained_host:
+            refuse_wrapper_without_adapter_hook(runner)
         loaders = [('train_dataloader', runner.train_dataloader)]
         val_loop = runner.val_loop
         if val_loop is not None and hasattr(val_loop, 'dataloader'):
