@@ -18,8 +18,11 @@ access, so that an output check can refuse the place the download will
 take before it is downloaded (:mod:`.output_file`), and
 :func:`zoo_file_problem` refuses an output over such a local file.
 """
+import logging
 import os.path as osp
 from typing import Iterable, Optional
+
+from mmengine.logging import print_log
 
 from .checkpoint_schemes import mmengine_home
 from .local_files import same_file
@@ -53,7 +56,9 @@ def zoo_target(name: str) -> Optional[str]:
         entry that is not an address, the absolute path of the file under
         MMEngine's home. None if ``name`` has none of :data:`ZOO_SCHEMES`
         or its table has no such entry: its load then fails and names it
-        (``KeyError: 'torchvision://x names no known checkpoint ...'``).
+        (``KeyError: 'torchvision://x names no known checkpoint ...'``);
+        None too, with a warning, if ``$MMENGINE_HOME/open_mmlab.json``
+        cannot be read (its load fails on it).
     """
     from mmengine.runner import checkpoint as zoo
     name = str(name)
@@ -65,7 +70,23 @@ def zoo_target(name: str) -> Optional[str]:
     if scheme == 'mmcls':
         return zoo.get_mmcls_models().get(key)
     key = zoo.get_deprecated_model_names().get(key, key)
-    target = zoo.get_external_models().get(key)
+    try:
+        table = zoo.get_external_models()
+    except (OSError, ValueError, AssertionError) as e:
+        # The user's table (JSON that does not parse, or no dict); the load
+        # of the name fails on it, but a tool that does not load it (infer
+        # does not read load_from) must not. MMEngine asserts a dict
+        # without a message.
+        why = f'{type(e).__name__}: {e}' if str(e) else \
+            'it holds no dict of names'
+        print_log(
+            f'{name}: {_user_table()} cannot be read ({why}), so where '
+            'it is downloaded to is not known; an output there is not '
+            'refused.',
+            logger='current',
+            level=logging.WARNING)
+        return None
+    target = table.get(key)
     if target is None or target.startswith(('http://', 'https://')):
         return target
     return osp.join(mmengine_home(), target)

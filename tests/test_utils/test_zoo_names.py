@@ -76,3 +76,25 @@ def test_an_input_zoo_name_about_to_be_downloaded_is_refused(homes):
         str(homes / 'elsewhere.pth'), '--out',
         [('torchvision://resnet18', 'checkpoint'),
          ('torchvision://no_such_model', 'checkpoint')]) is None
+
+
+@pytest.mark.parametrize('text, why', [
+    ('{bad', 'JSONDecodeError: Expecting property name'),
+    ('["a list"]', 'it holds no dict of names'),
+])
+def test_a_users_table_that_cannot_be_read_is_warned_of(
+        homes, tmp_path, text, why, capsys, clean_loggers):
+    """The check has no place for its names, and says so; MMEngine's
+    ``get_external_models`` raised (a traceback from every output check of
+    a config naming ``open-mmlab://``, even in infer.py, which does not
+    load ``load_from``)."""
+    table = tmp_path / 'mmengine_home' / 'open_mmlab.json'
+    table.write_text(text)
+    from mmengine.logging import MMLogger
+    MMLogger.get_instance('mmadaptformer_zoo_test')
+    assert zoo_target('open-mmlab://vgg16_caffe') is None
+    out = capsys.readouterr().out
+    assert f'open-mmlab://vgg16_caffe: {table} cannot be read ({why}' in \
+        out, out
+    # The other schemes do not read it.
+    assert zoo_target('mmcls://vgg11') is not None
