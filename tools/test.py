@@ -41,6 +41,7 @@ from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
 from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -244,12 +245,17 @@ def refuse_missing_files(args) -> None:
 
 
 def refuse_config_files(cfg, args) -> None:
-    """End with exit status 2 if ``--out`` or ``--dump`` is a ``_base_`` of
+    """End with exit status 2 if a ``--cfg-options`` option cannot be
+    merged into the config, or if ``--out`` or ``--dump`` is a ``_base_`` of
     the config or a file it names (``ann_file``, ``load_from``...), which
     the results would replace, or the download cache's place (or record)
     for an address it names, which a later load would take for the
     address's file."""
-    cfg = merge_cfg_options(deepcopy(cfg), args.cfg_options)
+    try:
+        cfg = merge_cfg_options(deepcopy(cfg), args.cfg_options)
+    except CfgOptionsError as e:
+        # A mistake of the command line, as a missing file is: exit 2.
+        _parser().error(str(e))
     for flag, out in (('--out', args.out), ('--dump', args.dump)):
         problem = config_file_problem(out, flag, args.config, cfg) if out \
             else None

@@ -66,6 +66,7 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
@@ -296,7 +297,12 @@ def run_train(args):
     # A config that does not parse, or names a type no registry holds, ends
     # with one line naming the file and the line or key.
     cfg = load_config_file(args.config)
-    cfg = merge_args(cfg, args)
+    try:
+        cfg = merge_args(cfg, args)
+    except CfgOptionsError as e:
+        # A mistake of the command line, said as test.py and infer.py say
+        # it: one line, exit status 2.
+        _parser().error(str(e))
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_training(cfg, args)
 

@@ -15,6 +15,7 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
+from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from .folder_readers import FolderReaders
@@ -40,13 +41,18 @@ def read_model_configs(
         cfg_options (dict, optional): ``--cfg-options``. Defaults to None.
         errors (dict, optional): Filled with ``{file: exception}`` for each
             config that cannot be read, for
-            :func:`unreadable_config_line` (not for ``--cfg-options`` that
-            cannot be merged: the model's load names the option). Defaults
-            to None.
+            :func:`unreadable_config_line`. Defaults to None.
 
     Returns:
         dict: ``{file: Config}``, None for a config that cannot be read
-        here.
+        here, or whose ``--cfg-options`` change a variable it copied
+        (:func:`~mmadaptformer.utils.cfgopt_variables.
+        refuse_copied_variables`: the model's load names that option).
+
+    Raises:
+        CfgOptionsError: If an option cannot be merged into a config that
+            was read (it names the option and the file), for a usage
+            error said once rather than a load error in every input.
     """
     read: Dict[str, Optional[Config]] = {}
     for config in configs:
@@ -61,7 +67,9 @@ def read_model_configs(
             continue
         try:
             read[config] = merge_cfg_options(cfg, cfg_options)
-        except Exception:  # --cfg-options: named when the model loads
+        except CfgOptionsError:
+            raise  # a mistake of the command line, said once
+        except ConfigError:  # a copied variable: named when the model loads
             pass
     return read
 

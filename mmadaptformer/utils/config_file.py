@@ -23,7 +23,7 @@ import mmengine.registry
 from mmengine.config import Config
 from mmengine.registry import Registry, init_default_scope
 
-from .cfgopt_variables import refuse_copied_variables, unread_variables
+from .cfg_options_merge import merge_cfg_options
 from .config_error import ConfigError
 from .config_inputs import base_files, missing_base_place
 
@@ -369,32 +369,3 @@ def refuse_unknown_keys(given: dict,
         why = hint(name) if hint is not None else close_hint(name, known)
         raise ConfigError(f'{place}: {name!r} is no {noun}{why}; {fate}. '
                           f'{takes}: {", ".join(known)}.')
-
-
-def merge_cfg_options(cfg: Config, options: Optional[dict]) -> Config:
-    """Merge ``--cfg-options`` into ``cfg``, as MMEngine's tools do.
-
-    Args:
-        cfg (Config): The config; changed in place.
-        options (dict, optional): The options; None or empty merges
-            nothing.
-
-    Returns:
-        Config: ``cfg``.
-
-    Raises:
-        ConfigError: ``--cfg-options: KeyError: ...`` for a list index the
-            config does not have, or a value that cannot replace the
-            config's (a dict where the config has None), instead of
-            MMEngine's traceback; for a variable that the config copied
-            into other keys, so that setting it changes nothing
-            (:func:`~.cfgopt_variables.refuse_copied_variables`).
-    """
-    if options:
-        old = unread_variables(cfg, options)
-        try:
-            cfg.merge_from_dict(options)
-        except Exception as e:  # MMEngine's KeyError, TypeError, ...
-            raise ConfigError(f'--cfg-options: {type(e).__name__}: {e}') from e
-        refuse_copied_variables(cfg, options, old)
-    return cfg

@@ -9,7 +9,8 @@ backbone's ``init_cfg.checkpoint``, a dataset's ``ann_file`` and
 ``classes``, the label map next to an ``ann_file`` that ``tools/data/*``
 write and ``tools/infer.py`` reads). :func:`config_file_problem` names an
 output that is one of those, or the download cache's copy (or its record)
-of an address those keys name, before anything is run.
+of an address or model-zoo name (``torchvision://resnet18``,
+:mod:`.zoo_names`) those keys name, before anything is run.
 
 ``_base_`` files are found as MMEngine's ``Config.fromfile`` finds them,
 which has no public way to list them: a ``_base_`` string or list (after
@@ -33,6 +34,7 @@ from mmengine.config import Config
 
 from .local_files import is_local, same_file
 from .output_file import download_cache_problem
+from .zoo_names import is_zoo_name, zoo_file_problem
 
 __all__ = [
     'base_files', 'config_addresses', 'config_bases', 'config_named_files',
@@ -229,9 +231,11 @@ def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
 
 
 def config_addresses(cfg: Config) -> List[Tuple[str, str]]:
-    """The ``http(s)://`` addresses a config's keys name for the run to
-    read (a pretrained backbone's ``init_cfg.checkpoint``, ``load_from``),
-    which a load downloads into the checkpoint download cache.
+    """The ``http(s)://`` addresses and model-zoo names
+    (``torchvision://resnet18``, :mod:`.zoo_names`) a config's keys name
+    for the run to read (a pretrained backbone's ``init_cfg.checkpoint``,
+    ``load_from``), which a load downloads into the checkpoint download
+    cache.
 
     Args:
         cfg (Config): The config.
@@ -240,9 +244,12 @@ def config_addresses(cfg: Config) -> List[Tuple[str, str]]:
         list[tuple[str, str]]: ``(what, address)``, e.g.
         ``('model.backbone.init_cfg.checkpoint', 'https://...')``.
     """
-    return [(key, value) for key, value, _ in _strings(cfg.to_dict())
-            if key.rsplit('.', 1)[-1] in CHECKPOINT_KEYS and isinstance(
-                value, str) and urlparse(value).scheme in ('http', 'https')]
+    return [
+        (key, value) for key, value, _ in _strings(cfg.to_dict())
+        if key.rsplit('.', 1)[-1] in CHECKPOINT_KEYS
+        and isinstance(value, str) and (
+            urlparse(value).scheme in ('http', 'https') or is_zoo_name(value))
+    ]
 
 
 def config_file_problem(out: str, what: str, config: str,
@@ -289,4 +296,7 @@ def config_file_problem(out: str, what: str, config: str,
             named = '' if path == out else f' ({path})'
             return (f'{what} {out} is {key} of the config {config}{named}; '
                     'it would be overwritten. Give another file.')
-    return None
+    return zoo_file_problem(
+        out, what,
+        [name for _, name in config_addresses(cfg)]) if cfg is not None \
+        else None

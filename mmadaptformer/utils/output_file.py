@@ -12,18 +12,21 @@ checkpoint. A path whose folder could not be made was found only at the
 end, as a traceback, with the results lost. An output over a file of the
 checkpoint download cache replaced a download while its ``.url`` record
 stayed (a later load of the address got the output instead), and one over
-such a record left the address's next load unable to read it.
+such a record left the address's next load unable to read it. A
+model-zoo name (``torchvision://resnet18``) counts as the address its
+table gives it (:mod:`.zoo_names`), or as the local file it stands for.
 :func:`output_file_problem` names such an output, and one that cannot be
 written as a file (a folder, a path under a file, a place without write
 permission), for ``argparse``'s ``parser.error`` before anything is read.
 """
 import os
 import os.path as osp
-from typing import Iterable, List, Optional, Tuple
+from typing import Dict, Iterable, List, Optional, Tuple
 
 from .download_cache_files import cached_download, cached_record
 from .download_records import URL_SUFFIX
 from .local_files import is_local, same_file
+from .zoo_names import is_zoo_name, zoo_file_problem, zoo_target
 
 __all__ = ['download_cache_problem', 'output_file_problem']
 
@@ -74,8 +77,9 @@ def output_file_problem(
             return (f'{what} {out} is the same file as the {name} {path}: '
                     f'writing it would replace the {name}. Give another '
                     'file.')
-    problem = download_cache_problem(
-        out, what, [p for p, _ in inputs if p is not None and not is_local(p)])
+    addresses = [p for p, _ in inputs if p is not None and not is_local(p)]
+    problem = download_cache_problem(out, what, addresses) or \
+        zoo_file_problem(out, what, addresses)
     if problem:
         return problem
     if osp.exists(out) and not os.access(out, os.W_OK):
@@ -84,6 +88,13 @@ def output_file_problem(
         return (f'{what} {out}: {above} cannot be written in (permission '
                 'denied).')
     return None
+
+
+def _shown(url: str, given: Dict[str, str]) -> str:
+    """``url``, or ``'NAME (URL)'`` where the tool was given a model-zoo
+    name for it."""
+    name = given.get(url, url)
+    return url if name == url else f'{name} ({url})'
 
 
 def download_cache_problem(out: str, what: str,
@@ -98,14 +109,24 @@ def download_cache_problem(out: str, what: str,
         out (str): A local output path, as the command line gives it.
         what (str): How the command line names it (``'out'``).
         urls (list[str]): Addresses the tool's inputs or config name; the
-            places they are about to be downloaded to count too.
+            places they are about to be downloaded to count too. A
+            model-zoo name (``torchvision://resnet18``) counts as the
+            address its local table gives it (:func:`.zoo_target`), and is
+            named with it; one no table knows is skipped.
 
     Returns:
         str | None: The line for ``parser.error``.
     """
-    download = cached_download(out, urls)
+    # The name the tool was given, for each address it stands for.
+    given = {}
+    for name in urls:
+        url = zoo_target(name) if is_zoo_name(name) else name
+        if url is not None:
+            given.setdefault(url, name)
+    download = cached_download(out, list(given))
     if download is not None:
         cached, url = download
+        url = _shown(url, given)
         if not osp.lexists(cached + URL_SUFFIX):
             # Not downloaded yet (or put there by hand): no record stays.
             return (f'{what} {out} is where the download cache puts its '
@@ -118,9 +139,10 @@ def download_cache_problem(out: str, what: str,
                 "the cache's record of its address stays, and a later load "
                 'of the address would get this output instead. Give a path '
                 'outside the download cache.')
-    record = cached_record(out, urls)
+    record = cached_record(out, list(given))
     if record is not None:
         cached, url = record
+        url = _shown(url, given)
         if not osp.lexists(cached + URL_SUFFIX):
             return (f'{what} {out} is where the download cache puts its '
                     f'record {cached + URL_SUFFIX} of its copy of {url} '

@@ -653,11 +653,21 @@ def test_cfg_options_change_the_config_as_a_child_config_would(
         full['config'], full['checkpoint'], '--cfg-options', option, '--',
         video
     ])
-    # A key the config lacks, a misspelled type and a misspelled argument
-    # name the option, not the checkpoint.
+    # A key the config lacks is a usage error, said once.
+    with pytest.raises(SystemExit) as exit:
+        infer([
+            full['config'], full['checkpoint'], video, '--out',
+            str(tmp_path / 'r.json'), '--cfg-options',
+            'test_dataloader.dataset.pipeline.9.num_clips=1'
+        ])
+    assert exit.value.code == 2
+    assert ('error: --cfg-options test_dataloader.dataset.pipeline.9.'
+            f"num_clips=1 cannot be merged into the config {full['config']}: "
+            'KeyError: "Index 9 exceeds the length of list'
+            ) in capsys.readouterr().err
+    # A misspelled type and a misspelled argument name the option, not the
+    # checkpoint.
     for wrong, line in [
-        ('test_dataloader.dataset.pipeline.9.num_clips=1',
-         '--cfg-options: KeyError: "Index 9 exceeds the length of list'),
         ('model.backbone.type=AdaptFormr',
          "--cfg-options model.backbone.type='AdaptFormr' is not in the "
          'mmaction::model registry'),
