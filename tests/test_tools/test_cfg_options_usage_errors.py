@@ -121,3 +121,23 @@ def test_the_option_that_does_not_fit_is_named_among_others():
         '--cfg-options default_scope.x=1 cannot be merged into the config '
         f'{CONFIG}: TypeError: '), refused.value
     assert cfg.to_dict() == before
+
+
+@pytest.mark.parametrize('tool', [
+    'model_converters/extract_adapters.py',
+    'model_converters/merge_adapters.py'
+])
+@pytest.mark.parametrize('option', sorted(WRONG))
+def test_the_adapter_converters_say_it_as_a_usage_error(
+        run_inputs, tmp_path, tool, option, capsys, clean_loggers):
+    """``extract_adapters.py`` and ``merge_adapters.py`` ended with status
+    1 on ``CfgOptionsError: ...``; the option is merged before the
+    checkpoint is read, so any checkpoint file shows it."""
+    out = tmp_path / 'out.pth'
+    err = tool_refusal(
+        load_tool(tool), [
+            CONFIG, run_inputs['full'],
+            str(out), '--cfg-options', option
+        ], capsys)
+    assert _one_error_line(err).startswith(WRONG[option]), err
+    assert not out.exists()

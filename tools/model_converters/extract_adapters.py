@@ -41,6 +41,7 @@ from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
                                   own_loading_hint_of_cfg)
 from mmadaptformer.utils import backbone_init_cfg_key, set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
+from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -212,7 +213,11 @@ def extract(args):
     MMLogger.get_instance(
         f'extract_adapters_{time.time_ns()}', log_level='WARNING')
     cfg = load_config_file(args.config)
-    merge_cfg_options(cfg, args.cfg_options)
+    try:
+        merge_cfg_options(cfg, args.cfg_options)
+    except CfgOptionsError as e:
+        # A mistake of the command line, as in train.py: exit 2.
+        build_parser().error(str(e))
     checkpoint = read_converter_checkpoint(args.checkpoint)
     meta = checkpoint_meta(checkpoint, args.checkpoint, EXPECTED)
     if ADAPTER_META_KEY in meta:

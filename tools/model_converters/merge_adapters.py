@@ -39,6 +39,7 @@ from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
 from mmadaptformer.utils import set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
+from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -124,7 +125,11 @@ def merge(args):
     if args.pretrained is not None:
         set_pretrained_backbone(
             cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
-    merge_cfg_options(cfg, args.cfg_options)
+    try:
+        merge_cfg_options(cfg, args.cfg_options)
+    except CfgOptionsError as e:
+        # A mistake of the command line, as in train.py: exit 2.
+        build_parser().error(str(e))
     checkpoint = read_converter_checkpoint(args.checkpoint)
     check_adapter_only_layout(checkpoint, args.checkpoint)
     # A misspelled type names the config file and key.
