@@ -54,7 +54,7 @@ from .detect import check_source_type, detect_source_type
 from .finetuned import adapter_notes, complete_classifier
 from .io import strip_module_prefix
 from .key_mapper import KeyMapper
-from .mmaction_zoo import convert_mmaction2
+from .mmaction_zoo import convert_mmaction2, convert_pos_embed
 from .pretrain import add_pooled_norm, add_video_pos_embed, split_pretrain
 from .report import missing_message, target_notes, unmapped_message
 
@@ -92,7 +92,8 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
             none.
         img_size (int, optional): Input size of the video model, used to
             rebuild the fixed sine-cosine ``pos_embed`` that VideoMAE does
-            not save but mmaction2 keeps as a buffer. None skips it.
+            not save but mmaction2 keeps as a buffer, and to check a saved
+            one (:func:`video_pos_embed`). None skips it.
             For ``'mmaction2'``, the saved fixed table is rebuilt for it.
             Defaults to 224 (mmaction2's default).
         num_frames (int, optional): Input frames of the video model, for the
@@ -155,10 +156,8 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
         conv.convert_head()
 
     embed = conv.out.get(BACKBONE_PREFIX + 'patch_embed.projection.weight')
-    pos_key = BACKBONE_PREFIX + 'pos_embed'
-    if (target is MMACTION_TARGET and pos_key not in conv.out
-            and embed is not None):
-        add_video_pos_embed(conv, embed, img_size, num_frames)
+    if target is MMACTION_TARGET:
+        video_pos_embed(conv, embed, img_size, num_frames)
     if pretrain and final_norm == 'pooled' and embed is not None:
         add_pooled_norm(conv, embed)
     if not pretrain:
@@ -166,6 +165,33 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
     target_notes(conv, pretrain)
     adapter_notes(conv, len(indices))
     return _finish(conv, missing, conv.unmapped(), strict)
+
+
+def video_pos_embed(conv: KeyMapper, embed: Optional[Tensor],
+                    img_size: Optional[int],
+                    num_frames: Optional[int]) -> None:
+    """Give a video conversion the ``pos_embed`` of the target's input.
+
+    VideoMAE and the official video code keep the fixed table out of their
+    state dicts, so it is rebuilt; a saved one (``use_learnable_pos_emb``,
+    or a fork that saves the fixed table) is checked against the target's
+    tokens as an MMAction2 file's is: a fixed table is rebuilt, a learned
+    one of another length refused, naming its key and the tokens needed.
+
+    Args:
+        conv (KeyMapper): The conversion, after the stem and blocks.
+        embed (Tensor, optional): The converted patch embedding weight;
+            None (no patch embedding) keeps a saved table as it is.
+        img_size (int, optional): The target's input size.
+        num_frames (int, optional): The target's input frames.
+    """
+    if 'pos_embed' in conv.remaining:
+        if embed is None:
+            conv.move('pos_embed', BACKBONE_PREFIX + 'pos_embed')
+        else:
+            convert_pos_embed(conv, img_size, num_frames)
+    elif embed is not None:
+        add_video_pos_embed(conv, embed, img_size, num_frames)
 
 
 def _finish(conv: KeyMapper, missing: List[str], unmapped: List[str],

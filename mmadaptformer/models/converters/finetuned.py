@@ -37,6 +37,36 @@ def complete_classifier(conv: KeyMapper, identity_bn: bool) -> None:
     conv.check_head()
 
 
+#: The backbone type of each fine-tuned format, for a checkpoint of it
+#: without adapters.
+BACKBONE_TYPES = {'adaptformer-video': 'videomae', 'adaptformer-image': 'mae'}
+
+
+def no_adapters_note(source_type: str) -> str:
+    """What a fine-tuned checkpoint without adapters converts to, and the
+    two ways to use it.
+
+    Such a file (a VideoMAE or MAE fine-tuning, with a classifier ``head``)
+    is told apart as an AdaptFormer one by its head alone. Given as the
+    checkpoint of an AdaptFormer config, it would run with untrained
+    adapters.
+
+    Args:
+        source_type (str): ``'adaptformer-video'`` or
+            ``'adaptformer-image'``.
+
+    Returns:
+        str: The note.
+    """
+    return ('No adapters: the checkpoint is a fine-tuned ViT with a '
+            'classifier head, not a trained AdaptFormer model. Give the '
+            'result as the checkpoint of a config without the AdaptFormer '
+            'wrapper (with BNLinearHead, or convert with --no-identity-bn '
+            'for TimeSformerHead/LinearClsHead), or convert it with --type '
+            f'{BACKBONE_TYPES[source_type]} for a backbone to give as '
+            '--pretrained.')
+
+
 def adapter_notes(conv: KeyMapper, num_blocks: int) -> None:
     """Note the ``AdaptFormer`` adapter settings the converted adapters
     need (bottleneck, learnable scale, norm, layers).
@@ -57,6 +87,11 @@ def adapter_notes(conv: KeyMapper, num_blocks: int) -> None:
             if name == 'down_proj.weight':
                 bottlenecks[index] = value.shape[0]
     if not layers:
+        # A pre-training checkpoint has none to have lost, and one without
+        # a head is said to be headless by complete_classifier.
+        head = f'{conv.target.head_prefix}{conv.target.head_fc}.weight'
+        if conv.source_type in BACKBONE_TYPES and head in conv.out:
+            conv.notes.append(no_adapters_note(conv.source_type))
         return
     adapter = {}
     values = [bottlenecks[i] for i in sorted(bottlenecks)]

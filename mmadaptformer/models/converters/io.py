@@ -81,9 +81,12 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
         inner, where = checkpoint, 'checkpoint'
     bad = [k for k, v in inner.items() if not isinstance(v, Tensor)]
     if bad or not inner:
+        # An empty dict has no non-tensor entry to name.
+        holds = (f'it holds non-tensor entries {bad[:5]}'
+                 if bad else 'it is empty, with no tensors')
         raise ConversionError(
-            f'{where} is not a state dict: it holds non-tensor entries '
-            f'{bad[:5]}. Expected a bare state dict or one wrapped as '
+            f'{where} is not a state dict: {holds}. Expected a bare state '
+            'dict or one wrapped as '
             "{'state_dict': ...}, {'model': ...} or {'module': ...}; the "
             f'top-level keys are {list(checkpoint)[:10]}.')
     return strip_module_prefix(inner), where

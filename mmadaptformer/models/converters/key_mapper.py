@@ -268,8 +268,10 @@ class KeyMapper:
                 f'which needs a {kind[t.patch_dims]} one. Pick the other '
                 'type.')
         if t is MMPRETRAIN_TARGET:
+            # mmaction2's table depends on the input; the video formats'
+            # saved one is checked against it (mmaction_zoo.convert_pos_embed).
             self.move('cls_token', BACKBONE_PREFIX + 'cls_token')
-        self.move('pos_embed', BACKBONE_PREFIX + 'pos_embed')
+            self.move('pos_embed', BACKBONE_PREFIX + 'pos_embed')
         self.move_module('patch_embed.proj',
                          BACKBONE_PREFIX + 'patch_embed.projection')
 
