@@ -135,9 +135,8 @@ def test_the_adapter_converters_say_it_as_a_usage_error(
     checkpoint is read, so any checkpoint file shows it."""
     out = tmp_path / 'out.pth'
     err = tool_refusal(
-        load_tool(tool), [
-            CONFIG, run_inputs['full'],
-            str(out), '--cfg-options', option
-        ], capsys)
+        load_tool(tool),
+        [CONFIG, run_inputs['full'],
+         str(out), '--cfg-options', option], capsys)
     assert _one_error_line(err).startswith(WRONG[option]), err
     assert not out.exists()
