@@ -11,7 +11,7 @@ take any file of that name as the address's. This cache keeps that layout
   weights;
 * the address of a file OpenMMLab or PyTorch publish, whose name ends in
   its hash (``.../vit-base_20220623-4c544545.pth``; see
-  :func:`promised_hash`), is checked against the file's SHA-256: a
+  :mod:`.download_hash`), is checked against the file's SHA-256: a
   download that does not match is deleted, and a file found without a
   record that does not match is refused (and left where it is);
 * a file found without a record and without such a promise is used, with
@@ -46,7 +46,6 @@ import hashlib
 import logging
 import os
 import os.path as osp
-import re
 import tempfile
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlparse
@@ -56,70 +55,19 @@ from mmengine.logging import print_log
 
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
-from .download_http import (CHUNK_SIZE, changed_since, download_failure,
-                            fetch_to_file)
+from .download_hash import hash_mismatch, promised_hash
+from .download_http import changed_since, download_failure, fetch_to_file
 from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record, write_record
 
 __all__ = [
     'cache_path', 'named_path', 'fetch_cached', 'fetch_verified',
-    'promised_hash', 'HASHED_NAME_HOSTS', 'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'REFUSED_SUFFIX', 'URL_SUFFIX'
 ]
 
 #: Suffix given to a refused file found in the download cache.
 REFUSED_SUFFIX = '.refused'
-#: The servers whose file names promise their SHA-256 (see
-#: :func:`promised_hash`).
-HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
-# Their convention: ``-<8 hexadecimal digits>.`` before the extension.
-_NAME_HASH = re.compile(r'-([0-9a-f]{8})\.[A-Za-z0-9]+$')
 _Record = Tuple[str, Dict[str, str]]  # read_record's: address, validators
-
-
-def promised_hash(url: str) -> Optional[str]:
-    """The SHA-256 prefix a published checkpoint's address promises, if any.
-
-    OpenMMLab and PyTorch name the files they publish with the first 8
-    hexadecimal digits of their SHA-256 before the extension
-    (``.../vit-base_20220623-4c544545.pth``; PyTorch's hub checks that
-    form when asked to). Only their servers (:data:`HASHED_NAME_HOSTS`)
-    are taken at their word: elsewhere such a name may be a UUID's tail or
-    a commit, not a promise. Digits alone (``-20221212.pth``) are a date.
-
-    Args:
-        url (str): The address.
-
-    Returns:
-        str | None: The hexadecimal prefix, or None.
-    """
-    parsed = urlparse(url)
-    if parsed.hostname not in HASHED_NAME_HOSTS:
-        return None
-    match = _NAME_HASH.search(osp.basename(parsed.path))
-    if match is None or match.group(1).isdigit():
-        return None
-    return match.group(1)
-
-
-def _sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, 'rb') as f:
-        for chunk in iter(lambda: f.read(CHUNK_SIZE), b''):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
-def _hash_mismatch(path: str, url: str) -> Optional[str]:
-    """Why ``path`` does not match the hash ``url`` promises; None if it
-    does, or if it promises none."""
-    expected = promised_hash(url)
-    if expected is None:
-        return None
-    actual = _sha256(path)
-    if actual.startswith(expected):
-        return None
-    return (f'its SHA-256 starts with {actual[:len(expected)]}, the hash in '
-            f'its name is {expected}')
 
 
 def cache_path(url: str, model_dir: Optional[str] = None) -> str:
@@ -178,7 +126,7 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
 
 def _check_unrecorded(url: str, cached: str) -> None:
     """Vouch for a cached file that has no record of its address."""
-    mismatch = _hash_mismatch(cached, url)
+    mismatch = hash_mismatch(cached, url)
     if mismatch is not None:
         raise CheckpointLoadError(
             f'{cached}, found in the download cache without a record of '
@@ -280,7 +228,7 @@ def _download(url: str, partial: str, cached: str, map_location: Any,
             f'Could not download checkpoint {url}: '
             f'{download_failure(e)}. Nothing was kept in '
             f'the cache {folder}.') from None
-    mismatch = _hash_mismatch(partial, url)
+    mismatch = hash_mismatch(partial, url)
     if mismatch is not None:
         raise CheckpointLoadError(
             f'The download of {url} is not the file its name promises: '

@@ -7,9 +7,13 @@ then as it was before (the old file with its old record), less the
 download's scratch files.
 """
 import errno
+import logging
 import os
 import os.path as osp
+import stat
 from typing import Any, Callable, Dict, Optional
+
+from mmengine.logging import print_log
 
 from .checkpoint_loading import CheckpointLoadError
 from .download_records import URL_SUFFIX, write_record
@@ -54,6 +58,7 @@ def _record_first(url: str, partial: str, cached: str,
     # replaced; kept in memory, it can be put back.
     # (A folder that took its name since is refused by name.)
     old_record = _keep(url, record, lambda: _read_if_there(record))
+    scratch = partial + '.old'
     _keep(url, record, lambda: write_record(partial, url, cached, validators))
     try:
         _keep(url, cached, lambda: os.replace(partial, cached))
@@ -62,7 +67,7 @@ def _record_first(url: str, partial: str, cached: str,
             if old_record is None:
                 os.remove(record)
             else:
-                _put_back(partial + '.old', record, old_record)
+                _put_back(scratch, record, old_record)
         except OSError as e:
             # Named in the error it would otherwise replace.
             why = f'({e.strerror or e}; {type(e).__name__})'
@@ -74,6 +79,10 @@ def _record_first(url: str, partial: str, cached: str,
                 undone = (f'The old record {record} (of a file no longer '
                           f'there) could not be put back {why}; {record} '
                           'was left as it is now.')
+                if osp.lexists(scratch):
+                    # Not the put-back's to delete (see _put_back).
+                    undone += (f' {scratch}, through which it was to be '
+                               'put back, was left as it is.')
             raise CheckpointLoadError(f'{error} {undone}') from None
         raise
 
@@ -87,15 +96,51 @@ def _read_if_there(path: str) -> Optional[bytes]:
 
 
 def _put_back(scratch: str, path: str, content: bytes) -> None:
-    """Write ``content`` to ``path`` atomically through ``scratch``."""
+    """Write ``content`` to ``path`` atomically through ``scratch``.
+
+    ``scratch`` is made anew (nothing of its name is written into or
+    through, a link included); where a step fails, only the file made
+    there is deleted again. Whatever else has taken the name (a folder made
+    there since) is left as it is, and the step's own error is raised.
+    """
+    made = None
     try:
-        with open(scratch, 'wb') as f:
-            f.write(content)
+        with open(scratch, 'xb') as f:
+            try:
+                f.write(content)
+                f.flush()
+            finally:
+                # How it is once written (or not), to be told apart from
+                # whatever takes its name later.
+                made = os.fstat(f.fileno())
         os.replace(scratch, path)
     except BaseException:
-        if osp.lexists(scratch):
-            os.remove(scratch)
+        if made is not None:
+            _remove_own(scratch, made)
         raise
+
+
+def _remove_own(scratch: str, made: os.stat_result) -> None:
+    """Delete ``scratch`` if it is still the file ``made`` there; a failure
+    is warned of, since the error it would replace says more.
+
+    Its inode number alone does not tell: a folder made in place of the
+    deleted file can get the same one at once.
+    """
+    try:
+        now = os.lstat(scratch)
+        if (osp.samestat(now, made) and stat.S_ISREG(now.st_mode)
+                and (now.st_size, now.st_mtime_ns)
+                == (made.st_size, made.st_mtime_ns)):
+            os.remove(scratch)
+    except FileNotFoundError:
+        pass  # Gone already: nothing of ours is left.
+    except OSError as e:
+        print_log(
+            f'The scratch file {scratch} could not be deleted '
+            f'({e.strerror or e}; {type(e).__name__}); it was left there.',
+            logger='current',
+            level=logging.WARNING)
 
 
 def _replace_file_first(url: str, partial: str, cached: str,

@@ -24,10 +24,10 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      video_data_cfg, write_config)
 from mmengine.runner import CheckpointLoader, load_checkpoint
 
-from mmadaptformer.utils import (CheckpointLoadError, download_cache,
+from mmadaptformer.utils import (CheckpointLoadError, download_hash,
                                  reading_once, scan_file_globals)
-from mmadaptformer.utils.download_cache import (REFUSED_SUFFIX, cache_path,
-                                                promised_hash)
+from mmadaptformer.utils.download_cache import REFUSED_SUFFIX, cache_path
+from mmadaptformer.utils.download_hash import promised_hash
 from mmadaptformer.utils.pretrained_backbone import set_pretrained_backbone
 
 
@@ -197,8 +197,8 @@ def _hashed_name(path, stem, digits=8):
 def publisher(monkeypatch):
     """The test server on 127.0.0.1 counts as a publisher whose file
     names promise their hash, as OpenMMLab's and PyTorch's do."""
-    monkeypatch.setattr(download_cache, 'HASHED_NAME_HOSTS',
-                        download_cache.HASHED_NAME_HOSTS + ('127.0.0.1', ))
+    monkeypatch.setattr(download_hash, 'HASHED_NAME_HOSTS',
+                        download_hash.HASHED_NAME_HOSTS + ('127.0.0.1', ))
 
 
 def test_promised_hash_follows_the_published_names():

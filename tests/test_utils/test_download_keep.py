@@ -24,7 +24,7 @@ from file_server import QuietHandler, serving
 from mmengine.runner import CheckpointLoader
 from other_user import as_another_user
 
-from mmadaptformer.utils import CheckpointLoadError, download_cache
+from mmadaptformer.utils import CheckpointLoadError, download_hash
 from mmadaptformer.utils.download_cache import URL_SUFFIX
 
 # Paths under it are open to the other user of as_another_user.
@@ -89,8 +89,8 @@ def test_a_checked_file_whose_record_cannot_be_written_is_used(
     left."""
     # The test server on 127.0.0.1 counts as a publisher whose names
     # promise their hash; nothing is asked of it (the name says it all).
-    monkeypatch.setattr(download_cache, 'HASHED_NAME_HOSTS',
-                        download_cache.HASHED_NAME_HOSTS + ('127.0.0.1', ))
+    monkeypatch.setattr(download_hash, 'HASHED_NAME_HOSTS',
+                        download_hash.HASHED_NAME_HOSTS + ('127.0.0.1', ))
     base = Path(open_tmp_path)
     monkeypatch.setenv('TORCH_HOME', str(base / 'torch_home'))
     hub = base / 'torch_home' / 'hub' / 'checkpoints'

@@ -19,6 +19,11 @@
   put back either, the error says why the download was not kept and where
   the record was left. Before, a bare ``IsADirectoryError`` about the
   record replaced the error that named the download's place.
+* Where the old record is to be put back through its scratch name and
+  another process has made a folder of that name, the error says why the
+  download was not kept and names the folder, which is left as it is.
+  Before, the put-back tried to delete whatever had the scratch name, and
+  that error replaced the one the put-back met.
 
 The checkpoints are served by a real HTTP server on 127.0.0.1. What
 happens in between is done from a Python audit hook (the real ``open`` and
@@ -248,3 +253,69 @@ def test_a_record_that_names_another_address_is_refused(served):
         f'the file {url} names. Nothing was deleted; move {hashed} and its '
         f'record away to download {url} again.')
     assert torch.load(hashed) == {'step': 'another'}
+
+
+@pytest.mark.parametrize('when', ['before_writing', 'before_the_move'])
+def test_a_folder_at_the_put_back_scratch_name_is_left_and_named(served, when):
+    """The old record is put back through a scratch file
+    (``NAME.XXXX.partial.old``). Another process makes a folder of that
+    name before the put-back writes it, or puts one in place of the file
+    it wrote before the move. The put-back deletes only a file it wrote:
+    the folder is left with what it holds, and the error is the
+    put-back's own, naming the folder."""
+    root, hub, url = served
+    cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+    # A record left without its file: replaced by the download, and to be
+    # put back where the download cannot be kept.
+    assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+    cached.unlink()
+    scratch = []
+    removed = []
+
+    def in_the_way(event, args):
+        if event == 'os.remove' and scratch and os.path.isdir(scratch[0]):
+            # Asked to delete something once the folder is there.
+            removed.append(str(args[0]))
+        elif event == 'os.rename' and args[1] == str(cached):
+            # Just before the download takes its name, another process
+            # makes a folder of that name (so it cannot be kept) and, or
+            # later, one of the put-back's scratch name.
+            cached.mkdir()
+            scratch.append(args[0] + '.old')
+            if when == 'before_writing':
+                _make_folder(scratch[0])
+        elif (event == 'os.rename' and scratch and args[0] == scratch[0]
+              and when == 'before_the_move'):
+            os.unlink(scratch[0])
+            _make_folder(scratch[0])
+
+    _ON.append(in_the_way)
+    try:
+        with pytest.raises(CheckpointLoadError) as error:
+            CheckpointLoader.load_checkpoint(url)
+    finally:
+        _ON.clear()
+    folder = scratch[0]
+    # The put-back's own error: making its scratch file, or moving it.
+    why = ('File exists; FileExistsError' if when == 'before_writing' else
+           'Not a directory; NotADirectoryError')
+    assert str(error.value) == (
+        f'The download of {url} loaded safely but could not be kept in '
+        f'the cache: {cached} could not be written (Is a directory; '
+        'IsADirectoryError). Its scratch files were deleted; move the '
+        f'folder {cached} away and load {url} again. The old record '
+        f'{record} (of a file no longer there) could not be put back '
+        f'({why}); {record} was left as it is now. {folder}, through which '
+        'it was to be put back, was left as it is.')
+    # The folder was not asked to be deleted, and holds what it held.
+    assert folder not in removed
+    assert os.listdir(folder) == ['inside.txt']
+    assert sorted(p.name for p in hub.iterdir()) == sorted(
+        ['best.pth', 'best.pth' + URL_SUFFIX,
+         os.path.basename(folder)])
+
+
+def _make_folder(path):
+    os.mkdir(path)
+    with open(os.path.join(path, 'inside.txt'), 'w') as f:
+        f.write('kept')

@@ -1,0 +1,85 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The SHA-256 that a published checkpoint's address promises
+(:func:`promised_hash`), and the check of a file against it
+(:func:`hash_mismatch`), for the download cache (:mod:`.download_cache`).
+"""
+import hashlib
+import os.path as osp
+import re
+from typing import Optional
+from urllib.parse import urlparse
+
+from .download_http import CHUNK_SIZE
+
+__all__ = [
+    'HASHED_NAME_HOSTS', 'promised_hash', 'file_sha256', 'hash_mismatch'
+]
+
+#: The servers whose file names promise their SHA-256 (see
+#: :func:`promised_hash`).
+HASHED_NAME_HOSTS = ('download.openmmlab.com', 'download.pytorch.org')
+# Their convention: ``-<8 hexadecimal digits>.`` before the extension.
+_NAME_HASH = re.compile(r'-([0-9a-f]{8})\.[A-Za-z0-9]+$')
+
+
+def promised_hash(url: str) -> Optional[str]:
+    """The SHA-256 prefix a published checkpoint's address promises, if any.
+
+    OpenMMLab and PyTorch name the files they publish with the first 8
+    hexadecimal digits of their SHA-256 before the extension
+    (``.../vit-base_20220623-4c544545.pth``; PyTorch's hub checks that
+    form when asked to). Only their servers (:data:`HASHED_NAME_HOSTS`)
+    are taken at their word: elsewhere such a name may be a UUID's tail or
+    a commit, not a promise. Digits alone (``-20221212.pth``) are a date.
+
+    Args:
+        url (str): The address.
+
+    Returns:
+        str | None: The hexadecimal prefix, or None.
+    """
+    parsed = urlparse(url)
+    if parsed.hostname not in HASHED_NAME_HOSTS:
+        return None
+    match = _NAME_HASH.search(osp.basename(parsed.path))
+    if match is None or match.group(1).isdigit():
+        return None
+    return match.group(1)
+
+
+def file_sha256(path: str) -> str:
+    """The SHA-256 of the file ``path``, read in chunks.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        str: The hexadecimal digest.
+    """
+    digest = hashlib.sha256()
+    with open(path, 'rb') as f:
+        for chunk in iter(lambda: f.read(CHUNK_SIZE), b''):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def hash_mismatch(path: str, url: str) -> Optional[str]:
+    """Why the file ``path`` does not match the hash ``url`` promises.
+
+    Args:
+        path (str): The file, downloaded from ``url`` or found in the
+            cache under its name.
+        url (str): The address.
+
+    Returns:
+        str | None: What differs, to be said in an error; None if the file
+        matches, or if ``url`` promises no hash.
+    """
+    expected = promised_hash(url)
+    if expected is None:
+        return None
+    actual = file_sha256(path)
+    if actual.startswith(expected):
+        return None
+    return (f'its SHA-256 starts with {actual[:len(expected)]}, the hash in '
+            f'its name is {expected}')
