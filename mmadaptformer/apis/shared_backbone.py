@@ -160,7 +160,13 @@ class SharedBackbone:
         if not self._tasks:
             self._reset()
             return
-        detach_task(self.base, self._blocks, name)
+        detach_task(
+            self.base,
+            self._blocks,
+            name,
+            tasks=self._tasks,
+            key_paths=self._key_paths,
+            originals=self._originals)
         for group_key in list(self._groups):
             group = self._groups[group_key]
             if name in group.tasks:
@@ -328,7 +334,13 @@ class SharedBackbone:
         """
         self._check_names([name])
         task = self._tasks.pop(name)
-        detach_task(self.base, self._blocks, name)
+        detach_task(
+            self.base,
+            self._blocks,
+            name,
+            tasks=self._tasks,
+            key_paths=self._key_paths,
+            originals=self._originals)
         group = self._groups[task.group]
         group.tasks.remove(name)
         if not group.tasks:
@@ -376,9 +388,11 @@ class SharedBackbone:
 
     def num_tensor_elements(self) -> int:
         """Elements of every distinct parameter and buffer held: the shared
-        backbone, each task's adapters, heads and routed modules, and each
-        pipeline group's data preprocessor."""
+        backbone, each task's adapters, heads and routed modules, the
+        frozen originals of routed modules, and each pipeline group's data
+        preprocessor."""
         modules = [self.base] if self.base is not None else []
+        modules += list(self._originals.values())
         modules += [t.head for t in self._tasks.values()]
         modules += [g.preprocessor for g in self._groups.values()]
         seen = {}

@@ -3,8 +3,9 @@
 :class:`~mmadaptformer.apis.shared_backbone.SharedBackbone`: its adapters
 and routed modules go in and come out again, and its stream splits off
 from the others at the first block that differs."""
-from typing import Dict, Mapping, MutableMapping, Optional, Sequence
+from typing import Dict, Mapping, MutableMapping, Optional, Sequence, Set
 
+import torch
 from torch import nn
 
 from mmadaptformer.models import AdaptMLP, inject_adapters, remove_adapters
@@ -15,7 +16,7 @@ from .multitask_tasks import Task
 
 __all__ = [
     'attach_task_adapter', 'route_task_module', 'detach_task',
-    'task_split_points'
+    'task_split_points', 'shared_frozen_module', 'same_tensors'
 ]
 
 
@@ -126,28 +127,91 @@ def task_split_points(tasks: Mapping[str, Task], base: nn.Module,
     return {name: split_point(task) for name, task in tasks.items()}
 
 
-def detach_task(base: nn.Module, blocks: Sequence[nn.Module],
-                name: str) -> None:
+def detach_task(base: nn.Module, blocks: Sequence[nn.Module], name: str, *,
+                tasks: Mapping[str, Task], key_paths: Mapping[str, str],
+                originals: MutableMapping[str, nn.Module]) -> None:
     """Drop a task's adapters and routed modules from the shared model.
 
     A block left without any task's adapter loses its adapter hooks
     too, so it runs as the stock block again (a later task with an
-    adapter there injects them anew).
+    adapter there injects them anew). A routed module left with one
+    frozen module for every task still there (the shared original, or
+    copies of it with equal tensors) is put back as that plain module,
+    with the routed module's hooks, so that the model holds no module of
+    the task (nor of a removed base task, whose trained module the
+    original may have been).
 
     Args:
         base (nn.Module): The shared model.
         blocks (Sequence[nn.Module]): Its blocks.
         name (str): The task.
+        tasks (Mapping[str, Task]): The tasks still loaded; the paths
+            put back leave their ``routed``. A module one of them trained
+            is never put back: every later task would share it.
+        key_paths (Mapping[str, str]): The module path of each key of the
+            shared model, to find the modules the tasks trained.
+        originals (MutableMapping[str, nn.Module]): The frozen original of
+            each routed path; kept while the path is routed, for later
+            tasks to share, and dropped with the paths put back.
     """
     for module in base.modules():
         if isinstance(module, MultiTaskAdaptMLP) and \
                 name in module.adapters:
             del module.adapters[name]
-        if isinstance(module, TaskRoutedModule) and \
-                name in module.per_task:
-            del module.per_task[name]
+    trained_ids = {
+        id(task.routed[key_paths[key]])
+        for task in tasks.values() for key in task.specific_keys
+        if key_paths.get(key) in task.routed
+    }
+    for path, module in list(base.named_modules()):
+        if not isinstance(module, TaskRoutedModule) or \
+                name not in module.per_task:
+            continue
+        original = module.original
+        module.remove(name, keep_original=originals.get(path) is original)
+        plain = shared_frozen_module(module, trained_ids)
+        if plain is None and not module.per_task:
+            plain = original
+        if plain is not None:
+            parent_path, _, attr = path.rpartition('.')
+            setattr(
+                base.get_submodule(parent_path), attr, module.unrouted(plain))
+            for task in tasks.values():
+                task.routed.pop(path, None)
+            originals.pop(path, None)
     for block in blocks:
         current = getattr(block, 'adaptmlp', None)
         if isinstance(current, MultiTaskAdaptMLP) and \
                 not current.adapters:
             remove_adapters(block)
+
+
+def shared_frozen_module(routed: TaskRoutedModule,
+                         trained_ids: Set[int]) -> Optional[nn.Module]:
+    """The one module that can serve every task of ``routed``, or None.
+
+    That is the module they all run, or, where they run frozen copies of
+    one module (each task after a base task that trained it gets its own),
+    the first, if the others are of its type with equal tensors. None if a
+    task runs a module it trained (id in ``trained_ids``), or if no task
+    is left.
+    """
+    modules = list({id(m): m for _, m in routed.per_task.items()}.values())
+    if not modules or any(id(m) in trained_ids for m in modules):
+        return None
+    first = modules[0]
+    for other in modules[1:]:
+        if not same_tensors(first, other):
+            return None
+    return first
+
+
+def same_tensors(a: nn.Module, b: nn.Module) -> bool:
+    """Whether two modules are of one type and setting, with equal
+    parameters and buffers."""
+    if type(a) is not type(b) or a.extra_repr() != b.extra_repr():
+        return False
+    sa, sb = a.state_dict(), b.state_dict()
+    return sa.keys() == sb.keys() and all(
+        sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype
+        and torch.equal(sa[k], sb[k]) for k in sa)

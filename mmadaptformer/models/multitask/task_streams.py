@@ -23,12 +23,13 @@ many tasks in one forward:
   for the others); :class:`TaskRoutedModule` does the same for any other
   task-specific module. The block's adapter hooks are unchanged.
 """
-from typing import Dict, Iterator, List, Optional, Sequence, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
 
 from .split_points import STEM
+from .task_modules import TaskModules
 
 __all__ = [
     'TaskStreams', 'TaskModules', 'MultiTaskAdaptMLP', 'TaskRoutedModule'
@@ -212,63 +213,6 @@ class TaskStreams:
         return hook
 
 
-class TaskModules(nn.ModuleDict):
-    """Modules by task name.
-
-    A task may be named anything
-    :func:`~mmadaptformer.apis.multitask_tasks.check_task_name` accepts,
-    ``'train'``, ``'float'``, ``'bfloat16'``, ``'keys'`` or ``'hmdb51.v2'``
-    too, which :class:`torch.nn.ModuleDict` refuses as keys (the names of
-    its attributes, dots). Each module is stored as the submodule
-    ``'task:' + name`` with every ``.`` written as ``:`` (not a character
-    of task names, so no two names meet); indexing, ``in``, ``del``,
-    iteration, ``keys()``, ``items()`` and ``pop()`` take and give task
-    names.
-    """
-
-    _PREFIX = 'task:'
-
-    @classmethod
-    def _key(cls, name: str) -> str:
-        return cls._PREFIX + name.replace('.', ':')
-
-    @classmethod
-    def _name(cls, key: str) -> str:
-        return key[len(cls._PREFIX):].replace(':', '.')
-
-    def __getitem__(self, name: str) -> nn.Module:
-        try:
-            return super().__getitem__(self._key(name))
-        except KeyError:
-            raise KeyError(name) from None
-
-    def __setitem__(self, name: str, module: nn.Module) -> None:
-        super().__setitem__(self._key(name), module)
-
-    def __delitem__(self, name: str) -> None:
-        try:
-            super().__delitem__(self._key(name))
-        except KeyError:
-            raise KeyError(name) from None
-
-    def __contains__(self, name: object) -> bool:
-        return isinstance(name, str) and super().__contains__(self._key(name))
-
-    def __iter__(self) -> Iterator[str]:
-        return (self._name(key) for key in super().__iter__())
-
-    def keys(self) -> List[str]:
-        return list(self)
-
-    def items(self) -> List[Tuple[str, nn.Module]]:
-        return [(self._name(key), module) for key, module in super().items()]
-
-    def pop(self, name: str) -> nn.Module:
-        module = self[name]
-        del self[name]
-        return module
-
-
 class MultiTaskAdaptMLP(nn.Module):
     """The AdaptMLPs of several tasks in one block, applied per stream.
 
@@ -314,18 +258,20 @@ class TaskRoutedModule(nn.Module):
     is stored once. The module must act on each sample on its own (a norm,
     a linear layer), with the batch first in its input and output.
 
-    The forward hooks of the module it replaces in the shared model
-    (``original``), such as those that feed a block's adapter from the norm
-    before the feed-forward network, run on the whole multi-task batch, as
-    they run on one task's batch alone; hooks added to this module later do
-    too. Each task's module runs without hooks: those it has belong to the
-    model it came from, and are dropped when it is added.
+    It takes over the forward hooks of the module it replaces in the shared
+    model (``original``), such as those that feed a block's adapter from
+    the norm before the feed-forward network: both hold the same hook
+    dicts, so those hooks and any added to this module later run on the
+    whole multi-task batch, as they run on one task's batch alone, and
+    their handles keep working when :meth:`unrouted` puts a plain module
+    back. Each task's module runs without hooks: those it has belong to
+    the model it came from, and are dropped when it is added.
 
     Args:
         streams (TaskStreams): The shared layout.
         modules (dict[str, nn.Module], optional): Module by task.
         original (nn.Module, optional): The module it replaces, whose hooks
-            it runs. Defaults to None.
+            it takes over. Defaults to None.
     """
 
     def __init__(self,
@@ -336,27 +282,45 @@ class TaskRoutedModule(nn.Module):
         self.streams = streams
         self.per_task = TaskModules()
         # Not a submodule: its tensors are those of the tasks that share it
-        # in per_task (if any still does); only its hooks are used here.
+        # in per_task; it is let go when none does (see remove).
         self.__dict__['original'] = original
+        if original is not None:
+            _share_hooks(original, self)
         for name, module in (modules or {}).items():
             self.add(name, module)
 
     def add(self, name: str, module: nn.Module) -> None:
         """Give task ``name`` its module, without the hooks of the model it
-        came from (those of ``original`` run instead)."""
+        came from (this module's hooks run instead)."""
         if module is not self.original:
             for hooks in _hook_dicts(module):
                 hooks.clear()
         self.per_task[name] = module
 
+    def remove(self, name: str, keep_original: bool = False) -> None:
+        """Take task ``name``'s module out.
+
+        Args:
+            name (str): The task.
+            keep_original (bool): Keep the original when no task runs it
+                any more (a frozen one, which later tasks will share).
+                Else it is let go then, so that no tensor of a removed
+                task (the trained module of the task whose model is the
+                shared one) stays held; its hooks stay here. Defaults to
+                False.
+        """
+        del self.per_task[name]
+        if not keep_original and all(m is not self.original
+                                     for _, m in self.per_task.items()):
+            self.__dict__['original'] = None
+
+    def unrouted(self, module: nn.Module) -> nn.Module:
+        """Hand this module's hooks to ``module``, which every task left
+        runs, and return it to take this module's place in the model."""
+        _share_hooks(self, module)
+        return module
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        original = self.original
-        if original is not None:
-            _check_plain_hooks(original)
-            for hook in list(original._forward_pre_hooks.values()):
-                result = hook(original, (x, ))
-                if result is not None:
-                    x = result[0] if isinstance(result, tuple) else result
         layout = self.streams
         n = layout.check(x, type(self).__name__)
         parts = []
@@ -368,32 +332,25 @@ class TaskRoutedModule(nn.Module):
                     'modules here; their split point is wrong.')
             module = next(iter(modules.values()))
             parts.append(module.forward(x[index * n:(index + 1) * n]))
-        out = parts[0] if len(parts) == 1 else torch.cat(parts)
-        if original is not None:
-            for hook in list(original._forward_hooks.values()):
-                result = hook(original, (x, ), out)
-                if result is not None:
-                    out = result
-        return out
+        return parts[0] if len(parts) == 1 else torch.cat(parts)
+
+
+_HOOK_ATTRS = ('_forward_pre_hooks', '_forward_hooks',
+               '_forward_pre_hooks_with_kwargs', '_forward_hooks_with_kwargs',
+               '_forward_hooks_always_called')
 
 
 def _hook_dicts(module: nn.Module) -> List[dict]:
     """The dicts that hold a module's forward hooks."""
     return [
-        getattr(module, attr)
-        for attr in ('_forward_pre_hooks', '_forward_hooks',
-                     '_forward_pre_hooks_with_kwargs',
-                     '_forward_hooks_with_kwargs',
-                     '_forward_hooks_always_called') if hasattr(module, attr)
+        getattr(module, attr) for attr in _HOOK_ATTRS if hasattr(module, attr)
     ]
 
 
-def _check_plain_hooks(module: nn.Module) -> None:
-    """Refuse hooks that take keyword arguments: a routed module is called
-    with one positional input and its hooks run with that alone."""
-    for attr in ('_forward_pre_hooks_with_kwargs',
-                 '_forward_hooks_with_kwargs'):
-        if getattr(module, attr, None):
-            raise RuntimeError(
-                f'{type(module).__name__} has forward hooks with keyword '
-                'arguments, which a TaskRoutedModule does not run.')
+def _share_hooks(source: nn.Module, target: nn.Module) -> None:
+    """Make ``target`` hold ``source``'s forward hook dicts themselves (its
+    own are dropped): the hooks' handles refer to those dicts, so they
+    still remove the hooks from whichever module runs them."""
+    for attr in _HOOK_ATTRS:
+        if hasattr(source, attr):
+            target.__dict__[attr] = getattr(source, attr)

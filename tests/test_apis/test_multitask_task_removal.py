@@ -1,0 +1,210 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Removing tasks that trained backbone modules (a norm) from a shared
+backbone: a routed module that no task left needs routed is put back as a
+plain module, with the hooks that feed the adapters; no tensor of a removed
+task stays held, and the tensors counted are those held."""
+import gc
+import os.path as osp
+import types
+import weakref
+
+import pytest
+import torch
+from helpers import TINY_IMAGE_CONFIG, stripes_config, stripes_images
+from torch import nn
+
+from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
+from mmadaptformer.models import AdaptMLP, remove_adapters
+from mmadaptformer.models.multitask import TaskRoutedModule
+
+LN2 = 'backbone.backbone.layers.1.ln2'
+LN1 = 'backbone.backbone.ln1'
+# Each task: the keys it trains besides adapters and head, and the path of
+# the module they are in.
+TASKS = dict(
+    plain=([], None),
+    ln2_1=([r'^backbone\.layers\.1\.ln2\.'], LN2),
+    ln1=([r'^backbone\.ln1\.'], LN1),
+)
+
+
+@pytest.fixture(scope='module')
+def image_tasks(tmp_path_factory, tiny_image_data):
+    """The tasks of :data:`TASKS`, each trained for an epoch (adapter-only
+    checkpoints, adapters in the last block) on one stock tiny ViT."""
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.registry import MODELS, init_default_scope
+    from mmengine.runner import Runner
+    root = tmp_path_factory.mktemp('task_removal')
+    stock = str(root / 'stock.pth')
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
+    model.init_weights()
+    torch.save({'state_dict': model.state_dict(), 'meta': {}}, stock)
+    tasks = {}
+    for seed, (name, (extra, _)) in enumerate(TASKS.items()):
+        folder = root / name
+        folder.mkdir()
+        config = stripes_config(
+            folder, tiny_image_data,
+            "model['backbone']['backbone']['init_cfg'] = dict("
+            f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
+            "custom_hooks = [dict(type='AdapterHook', "
+            f'adapter_only_checkpoint=True, extra_trainable={extra!r})]\n')
+        cfg = Config.fromfile(config)
+        cfg.work_dir = str(folder / 'work')
+        cfg.randomness = dict(seed=seed)
+        cfg.train_cfg.max_epochs = 1
+        Runner.from_cfg(cfg).train()
+        MMLogger._instance_dict.clear()
+        MessageHub._instance_dict.clear()
+        tasks[name] = dict(
+            config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
+    return tasks
+
+
+@pytest.fixture(scope='module')
+def alone(image_tasks, tiny_image_data):
+    """Each task's scores, through its own model."""
+    images = stripes_images(tiny_image_data)
+    return {
+        name: ModelInferencer(task['config'], task['checkpoint'],
+                              name=name)(images)
+        for name, task in image_tasks.items()
+    }
+
+
+def _engine(image_tasks, names):
+    engine = MultiTaskRecognizer()
+    for name in names:
+        engine.add_task(name, image_tasks[name]['config'],
+                        image_tasks[name]['checkpoint'])
+    return engine
+
+
+def _assert_alone(engine, alone, images):
+    results = engine(images, batch_size=4)
+    for image in images:
+        assert set(results[image]) == set(engine.tasks)
+        for name in engine.tasks:
+            torch.testing.assert_close(
+                torch.tensor(results[image][name]['scores']),
+                torch.tensor(alone[name][image][name]['scores']),
+                rtol=1e-5,
+                atol=1e-7)
+
+
+def _routed(engine):
+    return sorted(path for path, module in engine.base.named_modules()
+                  if isinstance(module, TaskRoutedModule))
+
+
+def _held_elements(root) -> int:
+    """Elements of the distinct tensor storages reachable from ``root``
+    through the objects it holds (not through classes, modules or
+    functions, which lead to the whole program).
+
+    Not the copies of its initial values each AdaptMLP keeps for
+    ``restore_init`` (``_init_values``), which ``num_tensor_elements``
+    does not count, with or without tasks removed.
+    """
+    skip = (type, types.ModuleType, types.FunctionType,
+            types.BuiltinFunctionType)
+    seen, storages, todo = set(), {}, [root]
+    while todo:
+        obj = todo.pop()
+        if id(obj) in seen or isinstance(obj, skip):
+            continue
+        seen.add(id(obj))
+        if isinstance(obj, torch.Tensor):
+            storage = obj.untyped_storage()
+            storages[storage.data_ptr()] = \
+                storage.nbytes() // obj.element_size()
+            continue
+        if isinstance(obj, AdaptMLP):
+            todo.extend(v for k, v in vars(obj).items() if k != '_init_values')
+            continue
+        todo.extend(gc.get_referents(obj))
+    return sum(storages.values())
+
+
+def _trained_refs(engine, name):
+    """Weak references to the tensors of the module ``name`` trained."""
+    path = TASKS[name][1]
+    if path is None:
+        return []
+    module = engine.base.get_submodule(path).per_task[name]
+    return [weakref.ref(t) for t in [*module.parameters(), *module.buffers()]]
+
+
+# (the load order, the removal order): the first task's model is the shared
+# one; a later task that did not train a module the first one trained runs
+# its own frozen copy of it.
+CASES = [
+    (('plain', 'ln2_1'), ('ln2_1', )),
+    (('ln2_1', 'plain'), ('ln2_1', )),
+    (('ln2_1', 'plain', 'ln1'), ('ln2_1', 'ln1')),
+    (('ln2_1', 'plain', 'ln1'), ('plain', 'ln2_1')),
+    (('ln1', 'ln2_1', 'plain'), ('plain', 'ln1')),
+    (('plain', 'ln1', 'ln2_1'), ('ln1', 'plain')),
+]
+
+
+@pytest.mark.parametrize('order,removals', CASES)
+def test_removed_tasks_leave_plain_modules_and_no_tensors(
+        order, removals, image_tasks, alone, tiny_image_data, clean_loggers):
+    """After each removal: a module is routed only where a task left
+    trained it, any other is a plain LayerNorm again; the tasks left
+    answer as alone; no tensor of a removed task's trained module stays
+    alive; ``num_tensor_elements`` counts what the engine holds. The old
+    code kept every routed module, and the first task's trained norm as
+    the routed module's original, held but not counted."""
+    images = stripes_images(tiny_image_data)
+    engine = _engine(image_tasks, order)
+    _assert_alone(engine, alone, images)
+    for name in removals:
+        refs = _trained_refs(engine, name)
+        engine.remove_task(name)
+        gc.collect()
+        left = [n for n in order if n in engine.tasks]
+        trained = sorted(TASKS[n][1] for n in left if TASKS[n][1])
+        assert _routed(engine) == trained, name
+        for path in {LN1, LN2} - set(trained):
+            assert type(engine.base.get_submodule(path)) is nn.LayerNorm
+        assert all(ref() is None for ref in refs), name
+        _assert_alone(engine, alone, images)
+        assert engine.num_tensor_elements() == _held_elements(engine)
+
+
+def test_a_norm_put_back_keeps_feeding_the_adapter(image_tasks, alone,
+                                                   tiny_image_data,
+                                                   clean_loggers):
+    """The norm put back after the first task (which trained it) goes is
+    the plain frozen one, and holds block 1's adapter hooks (the old code
+    kept a TaskRoutedModule there, the hooks on the removed task's norm).
+    Tasks loaded after it share it or route it again, as its original,
+    and answer as alone; the adapter's hooks still come off through their
+    handles."""
+    images = stripes_images(tiny_image_data)
+    engine = _engine(image_tasks, ['ln2_1', 'plain'])
+    engine.remove_task('ln2_1')
+    norm = engine.base.get_submodule(LN2)
+    assert len(norm._forward_pre_hooks) == 1  # the adapter's input
+    engine.add_task('ln1', image_tasks['ln1']['config'],
+                    image_tasks['ln1']['checkpoint'])
+    assert engine.base.get_submodule(LN2) is norm
+    engine.add_task('ln2_1', image_tasks['ln2_1']['config'],
+                    image_tasks['ln2_1']['checkpoint'])
+    assert _routed(engine) == sorted([LN1, LN2])
+    assert engine.base.get_submodule(LN2).original is norm
+    _assert_alone(engine, alone, images)
+    engine.remove_task('plain')
+    engine.remove_task('ln1')
+    assert _routed(engine) == [LN2]
+    _assert_alone(engine, alone, images)
+    # The adapter's hooks come off the routed norm, which holds the hook
+    # dicts their handles (registered on the original) refer to.
+    remove_adapters(engine.blocks[1])
+    assert not engine.base.get_submodule(LN2)._forward_pre_hooks
