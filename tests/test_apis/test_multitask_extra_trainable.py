@@ -337,16 +337,16 @@ def test_other_hosts_own_tensors_are_refused(case, tmp_path, tiny_image_data,
 
 
 @pytest.mark.parametrize('order', [('plain', 'ln2_1'), ('ln2_1', 'plain')])
-def test_a_routed_module_stays_routed_when_the_task_that_trained_it_goes(
+def test_a_routed_module_is_plain_again_when_the_task_that_trained_it_goes(
         order, image_tasks, alone, tiny_image_data, clean_loggers):
-    """A guard of kept behaviour: with the task that trained layers.1.ln2
-    removed, the module stays routed (its other tasks run it per task);
-    the task left and later ones, which trained the norm or not, answer
-    as alone, and one that did not train it shares the frozen norm."""
+    """With the task that trained layers.1.ln2 removed, the frozen norm is
+    put back as a plain module; the task left and later ones, which
+    trained the norm or not, answer as alone, and one that did not train
+    it shares the frozen norm."""
     images = stripes_images(tiny_image_data)
     engine = _engine(image_tasks, order)
     engine.remove_task('ln2_1')
-    assert _routed(engine) == ['backbone.backbone.layers.1.ln2']
+    assert _routed(engine) == []
     assert engine.streams.split_at == dict(plain=1)  # its adapter's block
     _assert_alone(engine, alone, images)
     before = engine.num_tensor_elements()
