@@ -83,22 +83,27 @@ def _named_bases(filename: str, text: str) -> List[str]:
             bases = eval(
                 compile(ast.Expression(body=node.value), filename, 'eval'))
             return [bases] if isinstance(bases, str) else list(bases)
-    modules = []
+    return [_module_file(line) for line in _read_base_imports(body)]
+
+
+def _read_base_imports(body: List[ast.stmt]) -> Iterator[ast.ImportFrom]:
+    """The relative ``from .x import *`` lines inside ``with read_base():``
+    of a config's top level."""
     for node in body:
         if isinstance(node, ast.With) and any(
                 isinstance(item.context_expr, ast.Call)
                 and getattr(item.context_expr.func, 'id', None) == 'read_base'
                 for item in node.items):
-            for line in node.body:
-                if isinstance(line, ast.ImportFrom) and line.level > 0:
-                    # As MMEngine's _parse_lazy_import: '..a.b' is
-                    # ../a/b.py from the config's folder.
-                    modules.append(
-                        osp.join(*
-                                 (['..'] *
-                                  (line.level - 1)), *line.module.split('.')) +
-                        '.py')
-    return modules
+            yield from (line for line in node.body
+                        if isinstance(line, ast.ImportFrom) and line.level > 0)
+
+
+def _module_file(line: ast.ImportFrom) -> str:
+    """The file a relative ``from .x import *`` of ``read_base()`` reads."""
+    # As MMEngine's _parse_lazy_import: '..a.b' is ../a/b.py from the
+    # config's folder.
+    return osp.join(*(['..'] * (line.level - 1)), *line.module.split('.')) + \
+        '.py'
 
 
 def base_files(filename: str) -> List[str]:
@@ -123,15 +128,54 @@ def base_files(filename: str) -> List[str]:
     ]
 
 
-def _named_line(path: str, word: str) -> Optional[int]:
-    """The first line of ``path`` with ``word`` in it, if any."""
+def _named_line(path: str, missing: str) -> Optional[int]:
+    """The line of ``path`` whose ``_base_`` entry is the file ``missing``.
+
+    In Python, that is the line of the entry's string in the ``_base_``
+    assignment MMEngine reads (the assignment's line where the entries are
+    built by an expression), or of the ``from .x import *`` inside ``with
+    read_base():``; comments and other strings are not read. In YAML and
+    JSON, it is the first line, other than a YAML comment, that holds the
+    entry as written.
+    """
+    path = osp.abspath(osp.expanduser(path))  # as base_files reads it
     try:
-        with open(path, encoding='utf-8') as f:
-            for number, line in enumerate(f, 1):
-                if word in line:
-                    return number
-    except (OSError, UnicodeDecodeError):
-        pass  # the line is a courtesy; the file is named without it
+        text = _substituted(path)
+        if osp.splitext(path)[1] in ('.json', '.yml', '.yaml'):
+            return _written_line(path, text, missing)
+        body = ast.parse(text, filename=path).body
+    except (OSError, UnicodeDecodeError, SyntaxError):
+        return None  # the line is a courtesy; the file is named without it
+    folder = osp.dirname(path)
+    for node in body:
+        if isinstance(node, ast.Assign) and isinstance(
+                node.targets[0], ast.Name) and node.targets[0].id == '_base_':
+            entries = node.value.elts if isinstance(
+                node.value, (ast.List, ast.Tuple)) else [node.value]
+            for entry in entries:
+                if isinstance(entry, ast.Constant) and isinstance(
+                        entry.value, str) and osp.normpath(
+                            osp.join(folder, entry.value)) == missing:
+                    return entry.lineno
+            return node.lineno
+    for line in _read_base_imports(body):
+        if osp.normpath(osp.join(folder, _module_file(line))) == missing:
+            return line.lineno
+    return None
+
+
+def _written_line(path: str, text: str, missing: str) -> Optional[int]:
+    """The first line of a YAML or JSON config's ``text`` that holds the
+    ``_base_`` entry naming ``missing``, as written."""
+    folder = osp.dirname(path)
+    entries = [
+        entry for entry in _named_bases(path, text) if isinstance(entry, str)
+        and osp.normpath(osp.join(folder, entry)) == missing
+    ]
+    for number, line in enumerate(text.splitlines(), 1):
+        if not line.lstrip().startswith('#') and any(entry in line
+                                                     for entry in entries):
+            return number
     return None
 
 
@@ -151,7 +195,7 @@ def missing_base_place(config: str, missing: str) -> Optional[str]:
             continue
         for base in bases:
             if base == missing:
-                line = _named_line(child, osp.basename(base))
+                line = _named_line(child, missing)
                 return child if line is None else f'{child}, line {line}'
             todo.append(base)
     return None

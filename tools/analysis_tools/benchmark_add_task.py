@@ -36,10 +36,9 @@ from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
-                                         write_json)
+from mmadaptformer.benchmark.cli import (add_cfg_options, load_model_config,
+                                         refuse_bad_paths, write_json)
 from mmadaptformer.utils import ConfigError, positive_int
-from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
 TASKS_FILE = 'add_task_tasks.json'
@@ -70,11 +69,7 @@ def build_parser():
         help='where the pretrained file and task checkpoints go '
         '(default: a temporary folder)')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='KEY=VALUE overrides of the config')
+    add_cfg_options(parser)
     parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     return parser
 

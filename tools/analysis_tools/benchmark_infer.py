@@ -27,10 +27,9 @@ from mmadaptformer.apis.benchmark import (benchmark_inference,
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
-                                         write_json)
+from mmadaptformer.benchmark.cli import (add_cfg_options, load_model_config,
+                                         refuse_bad_paths, write_json)
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
-from mmadaptformer.utils.cfg_options import ConfigOptions
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
 
@@ -82,11 +81,7 @@ def build_parser():
         help='where the task checkpoints go '
         '(default: a temporary folder)')
     parser.add_argument('--out', help='write the results to this JSON file')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='KEY=VALUE overrides of the config')
+    add_cfg_options(parser)
     return parser
 
 

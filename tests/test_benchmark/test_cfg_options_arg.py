@@ -1,0 +1,42 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The analysis tools that read a config take ``--cfg-options`` from one
+place (:func:`mmadaptformer.benchmark.cli.add_cfg_options`)."""
+import pytest
+from helpers import load_tool
+
+TOOLS = ('analysis_tools/benchmark_infer.py',
+         'analysis_tools/benchmark_add_task.py', 'analysis_tools/get_flops.py')
+
+
+@pytest.mark.parametrize('path', TOOLS)
+def test_each_tool_reads_and_documents_cfg_options(path, capsys):
+    """A guard of kept behaviour: each tool's parser reads ``--cfg-options``
+    into a dict, dicts too (``ConfigOptions``), and its ``--help`` says what
+    the option does."""
+    parser = load_tool(path).build_parser()
+    args = parser.parse_args([
+        'c.py', '--cfg-options', 'model.backbone.scale=0.1',
+        "block_types=[dict(type='X')]"
+    ])
+    assert args.cfg_options == {
+        'model.backbone.scale': 0.1,
+        'block_types': [{
+            'type': 'X'
+        }]
+    }
+    assert parser.parse_args(['c.py']).cfg_options is None
+    parser.print_help()
+    out = ' '.join(capsys.readouterr().out.split())
+    assert ('--cfg-options CFG_OPTIONS [CFG_OPTIONS ...] KEY=VALUE '
+            'overrides of the config') in out, out
+
+
+@pytest.mark.parametrize('path', TOOLS)
+def test_a_word_without_equals_is_the_parsers_error(path, capsys):
+    """A guard of kept behaviour: an input given after ``--cfg-options`` is
+    refused by name, as the other tools refuse it."""
+    parser = load_tool(path).build_parser()
+    with pytest.raises(SystemExit) as exc:
+        parser.parse_args(['c.py', '--cfg-options', 'a=1', 'oops'])
+    assert exc.value.code == 2
+    assert "'oops' is no KEY=VALUE" in capsys.readouterr().err
