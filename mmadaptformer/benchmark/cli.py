@@ -19,6 +19,7 @@ from typing import Any, Iterable, Optional, Tuple
 
 from ..utils.atomic_save import atomic_write
 from ..utils.cfg_options import ConfigOptions
+from ..utils.cfg_options_merge import CfgOptionsError
 from ..utils.config_error import ConfigError
 from ..utils.config_file import load_config_file, merge_cfg_options
 from ..utils.config_inputs import config_file_problem
@@ -112,6 +113,9 @@ def load_model_config(parser: ArgumentParser,
     """
     try:
         cfg = merge_cfg_options(load_config_file(config), cfg_options)
+    except CfgOptionsError as e:
+        # It names the option and the config already.
+        parser.error(str(e))
     except ConfigError as e:
         parser.error(f'config {config}: {e}')
     if not isinstance(cfg.get('model'), dict):

@@ -1,8 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The analysis tools that read a config take ``--cfg-options`` from one
 place (:func:`mmadaptformer.benchmark.cli.add_cfg_options`)."""
+from argparse import ArgumentParser
+
 import pytest
-from helpers import load_tool
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
+
+from mmadaptformer.benchmark.cli import load_model_config
 
 TOOLS = ('analysis_tools/benchmark_infer.py',
          'analysis_tools/benchmark_add_task.py', 'analysis_tools/get_flops.py')
@@ -40,3 +44,18 @@ def test_a_word_without_equals_is_the_parsers_error(path, capsys):
         parser.parse_args(['c.py', '--cfg-options', 'a=1', 'oops'])
     assert exc.value.code == 2
     assert "'oops' is no KEY=VALUE" in capsys.readouterr().err
+
+
+def test_an_option_that_cannot_be_merged_names_the_config_once(capsys):
+    """``config X: --cfg-options ... cannot be merged into the config X``
+    said the config twice; the line is the one train.py and test.py
+    give."""
+    config = TINY_ADAPTFORMER_VIDEO_CONFIG
+    parser = ArgumentParser(prog='tool')
+    with pytest.raises(SystemExit) as exc:
+        load_model_config(parser, config, {'param_scheduler.5.T_max': 1})
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert err.splitlines()[-1].startswith(
+        'tool: error: --cfg-options param_scheduler.5.T_max=1 cannot be '
+        f'merged into the config {config}: KeyError: '), err
