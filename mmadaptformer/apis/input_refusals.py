@@ -7,6 +7,8 @@ a video that failed to decode whose first bytes match no container.
 before (or after) running its test pipeline; the pipeline's transforms are
 read once, when it is built.
 """
+import glob
+import re
 from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.video_containers import container_name
@@ -76,6 +78,28 @@ class InputRefusals:
             f'video file{reads}: a video file is classified with a pipeline '
             'that starts with DecordInit and decodes with DecordDecode, as '
             f'the recipes\' test pipelines do ({takes}).')
+
+    def missing(self, path: str) -> NoReturn:
+        """Refuse an input that is not there. An address (mmpretrain's
+        ``ImageClassificationInferencer`` downloads one) and a quoted
+        pattern (the shell expands an unquoted one) are named as such: as
+        a missing file they read as a typo.
+
+        Raises:
+            InferenceInputError: Naming the input.
+        """
+        if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
+            raise InferenceInputError(
+                f'{path}: is an address; inputs are local files or folders '
+                '(or numpy arrays): download it first.')
+        matches = glob.glob(path) if glob.has_magic(path) else []
+        if matches:
+            raise InferenceInputError(
+                f'{path}: no such file; as a pattern it matches '
+                f'{len(matches)} files, but inputs are not expanded: leave '
+                'the pattern unquoted for the shell to expand, or give '
+                'their folder.')
+        raise InferenceInputError(f'{path}: no such file.')
 
     def folder(self, path: str) -> NoReturn:
         """Refuse a folder for a pipeline that reads files: it is no

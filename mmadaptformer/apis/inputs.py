@@ -238,7 +238,7 @@ class TestInputs:
                 process.
         """
         if not osp.exists(path):
-            raise InferenceInputError(f'{path}: no such file.')
+            self.refusals.missing(path)
         if osp.isdir(path):
             if self.frames is None:
                 self.refusals.folder(path)
@@ -263,6 +263,10 @@ class TestInputs:
                 f'{", ".join(self.extensions)}.')
         if self.toolbox == 'mmaction':
             self.refusals.video_file(path)
+        if osp.getsize(path) == 0:
+            # OpenCV's decoder failed with an assertion on the empty buffer.
+            raise InferenceInputError(f'{path}: is empty (0 bytes).')
+        if self.toolbox == 'mmaction':
             try:
                 check_container(path)
             except BrokenVideoError as e:
