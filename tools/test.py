@@ -40,7 +40,7 @@ from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
 from mmadaptformer.utils.backbone_check import check_pretrained_files
-from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_inputs import config_file_problem
@@ -103,17 +103,7 @@ def _parser() -> argparse.ArgumentParser:
         action='store_true',
         help='(MMPretrain) disable the pin_memory option of the test '
         'dataloader.')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]", '
-        'and dicts, e.g. key="[dict(type=\'X\',norm=\'ln2\')]" or '
-        'key="{\'a\':1}". Note that the quotation marks are necessary and '
-        'that no white space is allowed.')
+    add_cfg_options(parser)
     parser.add_argument(
         '--show-dir',
         help='directory where the visualization images will be saved.')

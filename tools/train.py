@@ -65,7 +65,7 @@ from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
-from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
 from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -138,17 +138,7 @@ def _parser() -> argparse.ArgumentParser:
         action='store_true',
         help='whether to disable the persistent_workers option in dataloaders.'
     )
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='override some settings in the used config, the key-value pair '
-        'in xxx=yyy format will be merged into config file. If the value to '
-        'be overwritten is a list, it should be like key="[a,b]" or key=a,b '
-        'It also allows nested list/tuple values, e.g. key="[(a,b),(c,d)]", '
-        'and dicts, e.g. key="[dict(type=\'X\',norm=\'ln2\')]" or '
-        'key="{\'a\':1}". Note that the quotation marks are necessary and '
-        'that no white space is allowed.')
+    add_cfg_options(parser)
     parser.add_argument(
         '--launcher',
         choices=['none', 'pytorch', 'slurm', 'mpi'],

@@ -5,7 +5,7 @@ import argparse
 import os.path as osp
 
 from mmadaptformer.utils import positive_int
-from mmadaptformer.utils.cfg_options import ConfigOptions
+from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
@@ -143,15 +143,8 @@ def infer_parser() -> argparse.ArgumentParser:
         'tools/test.py: for adapter-only checkpoints whose config does not '
         'point at the backbone they were trained on; with --task, for every '
         'task (they share the backbone)')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        metavar='KEY=VALUE',
-        help='override settings of the config (with --task, of every '
-        'task\'s), as tools/test.py does, e.g. test_dataloader.dataset.'
-        'pipeline.1.num_clips=1; it takes every word up to the next option, '
-        'so give the inputs before it')
+    add_cfg_options(
+        parser, extra_help='With --task, they change every task\'s config.')
     parser.add_argument(
         '--list',
         action='append',

@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What the analysis tools (``tools/analysis_tools/benchmark_train.py``,
 ``benchmark_infer.py``, ``benchmark_add_task.py``, ``get_flops.py``) share
-on their command line: the config they read, its ``--cfg-options`` (all
-but ``benchmark_train.py``) and the results file they write (a reader
+on their command line: the config they read, with its ``--cfg-options``
+(added by :func:`~mmadaptformer.utils.cfg_options.add_cfg_options`, as in
+every tool) merged, and the results file they write (a reader
 of their output that goes away is
 :func:`~mmadaptformer.utils.closed_pipe.exit_quietly_on_closed_pipe`'s).
 
@@ -18,7 +19,6 @@ from argparse import ArgumentParser
 from typing import Any, Iterable, Optional, Tuple
 
 from ..utils.atomic_save import atomic_write
-from ..utils.cfg_options import ConfigOptions
 from ..utils.cfg_options_merge import CfgOptionsError
 from ..utils.config_error import ConfigError
 from ..utils.config_file import load_config_file, merge_cfg_options
@@ -27,29 +27,11 @@ from ..utils.local_files import first_missing_file
 from ..utils.output_file import output_file_problem
 
 __all__ = [
-    'CONFIG_SUFFIXES', 'add_cfg_options', 'refuse_bad_paths',
-    'load_model_config', 'write_json'
+    'CONFIG_SUFFIXES', 'refuse_bad_paths', 'load_model_config', 'write_json'
 ]
 
 #: The config files MMEngine's ``Config.fromfile`` reads.
 CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
-
-
-def add_cfg_options(parser: ArgumentParser) -> None:
-    """Add ``--cfg-options KEY=VALUE ...`` to ``parser``, read by
-    :class:`~mmadaptformer.utils.cfg_options.ConfigOptions` into
-    ``args.cfg_options`` (a dict, None when not given), which
-    :func:`refuse_bad_paths` and :func:`load_model_config` merge into the
-    config.
-
-    Args:
-        parser (ArgumentParser): The tool's parser.
-    """
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='KEY=VALUE overrides of the config')
 
 
 def refuse_bad_paths(parser: ArgumentParser,

@@ -18,6 +18,9 @@ as ``DictAction`` reads it, so a shell that ate the quotes
 else (another call, an operator) is refused by name. Every other value is
 read by ``DictAction`` as before. A word without ``=`` and a value it
 cannot read end the tool with one line, as argparse errors do.
+
+:func:`add_cfg_options` adds the option, with one help text, to every
+tool's parser.
 """
 import argparse
 import ast
@@ -26,7 +29,10 @@ from typing import Any
 
 from mmengine.config import DictAction
 
-__all__ = ['ConfigOptions', 'parse_option_value']
+__all__ = [
+    'CFG_OPTIONS_HELP', 'ConfigOptions', 'add_cfg_options',
+    'parse_option_value'
+]
 
 
 def parse_option_value(text: str) -> Any:
@@ -140,3 +146,34 @@ class ConfigOptions(DictAction):
             except ValueError as e:
                 parser.error(f'{option_string} {entry}: {e}.')
         setattr(namespace, self.dest, options)
+
+
+#: The help of ``--cfg-options``, MMEngine's wording, trimmed, with what
+#: :class:`ConfigOptions` reads besides.
+CFG_OPTIONS_HELP = (
+    'override some settings in the used config: each KEY=VALUE pair is '
+    'merged into the config. A list is given as key="[a,b]" or key=a,b; '
+    'nested lists and tuples as key="[(a,b),(c,d)]", and dicts as '
+    'key="[dict(type=\'X\',norm=\'ln2\')]" or key="{\'a\':1}". The '
+    'quotation marks are necessary and no white space is allowed. It takes '
+    'every word up to the next option, so give the other arguments before '
+    'it.')
+
+
+def add_cfg_options(parser: argparse.ArgumentParser,
+                    extra_help: str = '') -> None:
+    """Add ``--cfg-options KEY=VALUE ...`` to ``parser``, read by
+    :class:`ConfigOptions` into ``args.cfg_options`` (a dict, None when not
+    given), with the help every tool shares.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        extra_help (str): A sentence the tool adds to the help, e.g. whose
+            configs the options change. Defaults to ''.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=ConfigOptions,
+        metavar='KEY=VALUE',
+        help=f'{CFG_OPTIONS_HELP} {extra_help}'.strip())

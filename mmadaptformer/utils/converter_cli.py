@@ -30,7 +30,7 @@ import os.path as osp
 from argparse import Namespace
 from typing import Any, Optional, Sequence, Tuple
 
-from .cfg_options import ConfigOptions
+from .cfg_options import add_cfg_options
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
 from .local_files import first_missing_file, is_local
@@ -83,11 +83,7 @@ def adapter_tool_parser(description: str, checkpoint: str, out: str,
     parser.add_argument('checkpoint', help=checkpoint)
     parser.add_argument('out', help=out)
     parser.add_argument('--pretrained', metavar='CHECKPOINT', help=pretrained)
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='override settings in the config, as in tools/train.py')
+    add_cfg_options(parser)
     return parser
 
 

@@ -36,9 +36,10 @@ from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.benchmark.cli import (add_cfg_options, load_model_config,
-                                         refuse_bad_paths, write_json)
+from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
+                                         write_json)
 from mmadaptformer.utils import ConfigError, positive_int
+from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
 TASKS_FILE = 'add_task_tasks.json'

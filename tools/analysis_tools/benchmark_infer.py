@@ -27,9 +27,10 @@ from mmadaptformer.apis.benchmark import (benchmark_inference,
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
-from mmadaptformer.benchmark.cli import (add_cfg_options, load_model_config,
-                                         refuse_bad_paths, write_json)
+from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
+                                         write_json)
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
+from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 
 

@@ -30,11 +30,12 @@ from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.apis import test_pipeline_cfg
-from mmadaptformer.benchmark.cli import (add_cfg_options, load_model_config,
-                                         refuse_bad_paths, write_json)
+from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
+                                         write_json)
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.utils import count_flops, positive_int
+from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
