@@ -42,7 +42,7 @@ def build_parser() -> argparse.ArgumentParser:
     Returns:
         argparse.ArgumentParser: The parser of ``benchmark_train.py``.
     """
-    from mmadaptformer.utils.cfg_options import ConfigOptions
+    from mmadaptformer.utils.cfg_options import add_cfg_options
     parser = argparse.ArgumentParser(
         prog='benchmark_train.py',
         formatter_class=DefaultsHelpFormatter,
@@ -137,11 +137,7 @@ def build_parser() -> argparse.ArgumentParser:
         'the JSON gives the side used)')
     parser.add_argument('--out', help='write the results as JSON here')
     parser.add_argument('--plot', help='write a PNG comparing the modes')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=ConfigOptions,
-        help='override config settings, key=value as in tools/train.py')
+    add_cfg_options(parser)
     # Internal: one mode in this process.
     parser.add_argument(
         '--worker', choices=list(MODES), help=argparse.SUPPRESS)
