@@ -319,12 +319,14 @@ def start_training(cfg, args):
     check_optim_wrapper(cfg, args.config, args.cfg_options)
     # A save_best that the validation does not give failed after an epoch.
     check_save_best(cfg, args.config, args.cfg_options)
+    # A val_interval of 0 failed with a ZeroDivisionError after an epoch.
+    # Before the schedulers' check, which would blame a scheduler for
+    # max_epochs=0.
+    check_train_loop(cfg, args.config, args.cfg_options)
     # A scheduler that starts after the run ends (a stock recipe's warm-up
     # then cosine, with max_epochs=1) failed naming no key. Training only:
     # tools/test.py builds no scheduler.
     check_param_scheduler(cfg, args.config, args.cfg_options)
-    # A val_interval of 0 failed with a ZeroDivisionError after an epoch.
-    check_train_loop(cfg, args.config, args.cfg_options)
     # A backbone argument mmaction2's ViT would drop, a pretrained file
     # that is not there, the wrapper's own refusals: before the work dir.
     check_model_config(cfg, args.config, args.cfg_options)

@@ -116,3 +116,24 @@ def test_resume_into_another_work_dir_keeps_the_other_runs_best(
     # MMEngine's CheckpointHook removed the resumed run's best file.
     assert best.is_file(), proc.stdout[-3000:]
     assert len(list(second.glob('best_*.pth'))) == 1
+
+
+def test_zero_epochs_are_named_as_such_not_as_a_scheduler(
+        tmp_path, tiny_video_data):
+    """``train_cfg.max_epochs=0`` was refused by the schedulers' check
+    (``param_scheduler[0] ... has begin=0 and no end``), which sent the user
+    to fix a scheduler for a run of no epochs."""
+    config = write_config(tmp_path / 'me.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    work = tmp_path / 'work'
+    proc = run_tool([
+        'train.py', config, '--work-dir', work, '--cfg-options',
+        'train_cfg.max_epochs=0'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    line = _one_line_refusal(proc)
+    assert 'train_cfg.max_epochs' in line, line
+    assert 'expected a whole number > 0' in line, line
+    assert 'param_scheduler' not in line, line
+    assert not work.exists() or not list(work.glob('*.pth'))
