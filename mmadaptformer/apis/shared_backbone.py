@@ -167,7 +167,8 @@ class SharedBackbone:
             name,
             tasks=self._tasks,
             key_paths=self._key_paths,
-            originals=self._originals)
+            originals=self._originals,
+            shared=self._shared)
         for group_key in list(self._groups):
             group = self._groups[group_key]
             if name in group.tasks:
@@ -321,7 +322,8 @@ class SharedBackbone:
             name,
             tasks=self._tasks,
             key_paths=self._key_paths,
-            originals=self._originals)
+            originals=self._originals,
+            shared=self._shared)
         group = self._groups[task.group]
         group.tasks.remove(name)
         if not group.tasks:
