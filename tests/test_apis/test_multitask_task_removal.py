@@ -105,10 +105,6 @@ def _held_elements(root) -> int:
     """Elements of the distinct tensor storages reachable from ``root``
     through the objects it holds (not through classes, modules or
     functions, which lead to the whole program).
-
-    Not the copies of its initial values each AdaptMLP keeps for
-    ``restore_init`` (``_init_values``), which ``num_tensor_elements``
-    does not count, with or without tasks removed.
     """
     skip = (type, types.ModuleType, types.FunctionType,
             types.BuiltinFunctionType)
@@ -122,9 +118,6 @@ def _held_elements(root) -> int:
             storage = obj.untyped_storage()
             storages[storage.data_ptr()] = \
                 storage.nbytes() // obj.element_size()
-            continue
-        if isinstance(obj, AdaptMLP):
-            todo.extend(v for k, v in vars(obj).items() if k != '_init_values')
             continue
         todo.extend(gc.get_referents(obj))
     return sum(storages.values())
@@ -262,4 +255,21 @@ def test_a_norm_put_back_is_checked_as_frozen(image_tasks, alone, tmp_path,
             atol=1e-7)
     engine.remove_task('same')
     _assert_alone(engine, alone, images)
+    assert engine.num_tensor_elements() == _held_elements(engine)
+
+
+def test_served_adapters_hold_only_their_parameters(image_tasks,
+                                                    clean_loggers):
+    """Every adapter of the loaded tasks, loaded whole (the first task,
+    one whose frozen tensors the shared backbone lacks) or only its parts
+    (a later one), holds no tensor but its parameters and buffers, so
+    ``num_tensor_elements`` (the benchmark's memory per added task) counts
+    all it holds. The old code kept a copy of each adapter's initial
+    values, for ``restore_init``, which is not counted."""
+    engine = _engine(image_tasks, ['ln2_1', 'plain', 'ln1'])
+    adapters = [m for m in engine.base.modules() if isinstance(m, AdaptMLP)]
+    assert len(adapters) == 3
+    for adapter in adapters:
+        assert _held_elements(adapter) == sum(
+            t.numel() for t in [*adapter.parameters(), *adapter.buffers()])
     assert engine.num_tensor_elements() == _held_elements(engine)
