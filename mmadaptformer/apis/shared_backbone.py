@@ -29,6 +29,7 @@ from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
                               check_servable, check_shared_neck,
                               check_task_name, pipeline_group_key, tensors_of)
 from .task_parts import TaskParts, load_task
+from .task_routes import task_routes
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
 
@@ -166,7 +167,8 @@ class SharedBackbone:
             name,
             tasks=self._tasks,
             key_paths=self._key_paths,
-            originals=self._originals)
+            originals=self._originals,
+            shared=self._shared)
         for group_key in list(self._groups):
             group = self._groups[group_key]
             if name in group.tasks:
@@ -217,26 +219,14 @@ class SharedBackbone:
             group='',
             digest=digest,
             specific_keys=parts.extra)
-        # Other trained backbone modules, by the module holding each key.
-        paths = {
-            self._key_paths[key]
-            for key in task.specific_keys if key in self._key_paths
-        }
-        routes = {}
-        # Each task holds a module at every routed path (route_task_module
-        # gives one to the tasks before), which stays routed after the
-        # task that trained it is removed.
-        routed = {p for t in self._tasks.values() for p in t.routed}
-        for path in sorted(routed | paths):
-            routes[path] = self._module_for(model, parts.owners, parts.state,
-                                            path)
-            if path not in paths and path in self._originals:
-                # Not trained by this task: the frozen original serves.
-                routes[path] = self._originals[path]
-            if any(t.is_meta for t in tensors_of(routes[path])):
-                # load_task_parts leaves such a task to the full load.
-                raise TaskError(f'Task {name!r}: its module {path} was '
-                                'not loaded.')
+        routes = task_routes(
+            name,
+            model,
+            parts,
+            task.specific_keys,
+            tasks=self._tasks,
+            key_paths=self._key_paths,
+            originals=self._originals)
 
         # Adapters, by block index.
         for path, adapter in parts.adapters.items():
@@ -296,14 +286,6 @@ class SharedBackbone:
             [counts.get(qualname(type(b)), 1) for b in self._blocks],
             stem=model.backbone)
 
-    def _module_for(self, model, owners, state, path) -> nn.Module:
-        """The module of ``model`` that holds the base's module ``path``."""
-        keys = [k for k, p in self._key_paths.items() if p == path]
-        paths = {owners[id(state[k])] for k in keys if k in state}
-        if len(paths) != 1:
-            raise TaskError(f'Cannot find the module {path!r} in the task.')
-        return model.get_submodule(paths.pop())
-
     def _attach_adapter(self, index: int, name: str,
                         adapter: nn.Module) -> None:
         attach_task_adapter(
@@ -340,7 +322,8 @@ class SharedBackbone:
             name,
             tasks=self._tasks,
             key_paths=self._key_paths,
-            originals=self._originals)
+            originals=self._originals,
+            shared=self._shared)
         group = self._groups[task.group]
         group.tasks.remove(name)
         if not group.tasks:

@@ -129,7 +129,8 @@ def task_split_points(tasks: Mapping[str, Task], base: nn.Module,
 
 def detach_task(base: nn.Module, blocks: Sequence[nn.Module], name: str, *,
                 tasks: Mapping[str, Task], key_paths: Mapping[str, str],
-                originals: MutableMapping[str, nn.Module]) -> None:
+                originals: MutableMapping[str, nn.Module],
+                shared: MutableMapping[str, torch.Tensor]) -> None:
     """Drop a task's adapters and routed modules from the shared model.
 
     A block left without any task's adapter loses its adapter hooks
@@ -139,7 +140,9 @@ def detach_task(base: nn.Module, blocks: Sequence[nn.Module], name: str, *,
     copies of it with equal tensors) is put back as that plain module,
     with the routed module's hooks, so that the model holds no module of
     the task (nor of a removed base task, whose trained module the
-    original may have been).
+    original may have been). Its tensors join the shared frozen ones,
+    which every later task must match: it no longer runs its own copy
+    there.
 
     Args:
         base (nn.Module): The shared model.
@@ -153,6 +156,8 @@ def detach_task(base: nn.Module, blocks: Sequence[nn.Module], name: str, *,
         originals (MutableMapping[str, nn.Module]): The frozen original of
             each routed path; kept while the path is routed, for later
             tasks to share, and dropped with the paths put back.
+        shared (MutableMapping[str, Tensor]): The shared model's frozen
+            tensors by key; the tensors of the modules put back are set.
     """
     for module in base.modules():
         if isinstance(module, MultiTaskAdaptMLP) and \
@@ -179,6 +184,9 @@ def detach_task(base: nn.Module, blocks: Sequence[nn.Module], name: str, *,
             for task in tasks.values():
                 task.routed.pop(path, None)
             originals.pop(path, None)
+            for key in [k for k, p in key_paths.items() if p == path]:
+                # A module's keys end in the names of its own tensors.
+                shared[key] = getattr(plain, key.rpartition('.')[2]).detach()
     for block in blocks:
         current = getattr(block, 'adaptmlp', None)
         if isinstance(current, MultiTaskAdaptMLP) and \

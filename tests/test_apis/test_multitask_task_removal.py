@@ -13,7 +13,7 @@ import torch
 from helpers import TINY_IMAGE_CONFIG, stripes_config, stripes_images
 from torch import nn
 
-from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
+from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
 from mmadaptformer.models import AdaptMLP, remove_adapters
 from mmadaptformer.models.multitask import TaskRoutedModule
 
@@ -105,10 +105,6 @@ def _held_elements(root) -> int:
     """Elements of the distinct tensor storages reachable from ``root``
     through the objects it holds (not through classes, modules or
     functions, which lead to the whole program).
-
-    Not the copies of its initial values each AdaptMLP keeps for
-    ``restore_init`` (``_init_values``), which ``num_tensor_elements``
-    does not count, with or without tasks removed.
     """
     skip = (type, types.ModuleType, types.FunctionType,
             types.BuiltinFunctionType)
@@ -122,9 +118,6 @@ def _held_elements(root) -> int:
             storage = obj.untyped_storage()
             storages[storage.data_ptr()] = \
                 storage.nbytes() // obj.element_size()
-            continue
-        if isinstance(obj, AdaptMLP):
-            todo.extend(v for k, v in vars(obj).items() if k != '_init_values')
             continue
         todo.extend(gc.get_referents(obj))
     return sum(storages.values())
@@ -208,3 +201,75 @@ def test_a_norm_put_back_keeps_feeding_the_adapter(image_tasks, alone,
     # dicts their handles (registered on the original) refer to.
     remove_adapters(engine.blocks[1])
     assert not engine.base.get_submodule(LN2)._forward_pre_hooks
+
+
+def _full_checkpoint(image_tasks, path, change=None):
+    """Task ``plain``'s model saved whole, its frozen ``ln2`` of block 1
+    changed by ``change`` (added to the weight) if given."""
+    task = image_tasks['plain']
+    state = ModelInferencer(task['config'], task['checkpoint']).model \
+        .state_dict()
+    state = {k: v.clone() for k, v in state.items()}
+    if change is not None:
+        state['backbone.layers.1.ln2.weight'] += change
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    return str(path)
+
+
+def test_a_norm_put_back_is_checked_as_frozen(image_tasks, alone, tmp_path,
+                                              tiny_image_data, clean_loggers):
+    """Once the task that trained a norm (the first one) is removed, the
+    norm put back is part of the shared frozen backbone: a task whose
+    frozen copy of it differs is refused as any other frozen mismatch,
+    and left nothing attached; one whose copy matches shares it. The old
+    code left the first task's trained keys out of the frozen check and
+    served the differing task on the other norm."""
+    images = stripes_images(tiny_image_data)
+    engine = _engine(image_tasks, ['ln2_1', 'plain'])
+    engine.remove_task('ln2_1')
+    norm = engine.base.get_submodule(LN2)
+    held = engine.num_tensor_elements()
+    config = image_tasks['plain']['config']
+    other = _full_checkpoint(image_tasks, tmp_path / 'other.pth', 0.5)
+    with pytest.raises(
+            TaskError,
+            match=r"Task 'other' .* was not trained on the shared frozen "
+            r'backbone.*1 of its frozen tensors differ \(e\.g\. '
+            r"\['backbone\.layers\.1\.ln2\.weight'\]\)"):
+        engine.add_task('other', config, other)
+    assert engine.tasks == ['plain']
+    assert engine.base.get_submodule(LN2) is norm
+    assert engine.num_tensor_elements() == held
+    same = _full_checkpoint(image_tasks, tmp_path / 'same.pth')
+    engine.add_task('same', config, same)
+    engine.add_task('ln1', image_tasks['ln1']['config'],
+                    image_tasks['ln1']['checkpoint'])
+    assert engine.base.get_submodule(LN2) is norm
+    assert _routed(engine) == [LN1]
+    results = engine(images, batch_size=4)
+    for image in images:
+        torch.testing.assert_close(
+            torch.tensor(results[image]['same']['scores']),
+            torch.tensor(alone['plain'][image]['plain']['scores']),
+            rtol=1e-5,
+            atol=1e-7)
+    engine.remove_task('same')
+    _assert_alone(engine, alone, images)
+    assert engine.num_tensor_elements() == _held_elements(engine)
+
+
+def test_served_adapters_hold_only_their_parameters(image_tasks,
+                                                    clean_loggers):
+    """Every adapter of the loaded tasks, loaded whole (the first task,
+    one whose frozen tensors the shared backbone lacks) or only its parts
+    (a later one), holds no tensor but its parameters and buffers, so
+    ``num_tensor_elements`` (the benchmark's memory per added task) counts
+    all it holds. The old code kept a copy of each adapter's initial
+    values, for ``restore_init``, which is not counted."""
+    engine = _engine(image_tasks, ['ln2_1', 'plain', 'ln1'])
+    adapters = [m for m in engine.base.modules() if isinstance(m, AdaptMLP)]
+    assert len(adapters) == 3
+    for adapter in adapters:
+        assert _held_elements(adapter) == sum(
+            t.numel() for t in [*adapter.parameters(), *adapter.buffers()])
+    assert engine.num_tensor_elements() == _held_elements(engine)

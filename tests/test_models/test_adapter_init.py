@@ -93,3 +93,66 @@ def test_unknown_init_is_refused():
             match=r"AdaptMLP init must be one of \('lora', "
             r"'trunc_normal'\), but got 'xavier'"):
         AdaptMLP(16, 4, init='xavier')
+
+
+def _extra_tensors(adapter):
+    """Tensors the adapter's attributes hold besides its parameters and
+    buffers (such as a copy of its initial values)."""
+    own = {id(t) for t in [*adapter.parameters(), *adapter.buffers()]}
+    found, todo = [], list(vars(adapter).values())
+    while todo:
+        obj = todo.pop()
+        if isinstance(obj, torch.Tensor):
+            if id(obj) not in own:
+                found.append(obj)
+        elif isinstance(obj, dict):
+            todo.extend(obj.values())
+        elif isinstance(obj, (list, tuple)):
+            todo.extend(obj)
+    return found
+
+
+def test_init_weights_lets_go_of_the_initial_values():
+    """The copy of the initial values ``restore_init`` gives back (as large
+    as the adapter) is let go once ``init_weights()`` has used it; a later
+    ``restore_init`` says so, and a second ``init_weights()`` leaves the
+    adapters as they are (MMEngine applies no ``init_cfg`` twice either).
+    The old code kept the copy for the model's life."""
+    torch.manual_seed(0)
+    model = _stock_deit_with_adaptformer()
+    adapters = list(adapter_modules(model).values())
+    assert all(_extra_tensors(a) for a in adapters)
+    model.init_weights()
+    assert not any(_extra_tensors(a) for a in adapters)
+    with pytest.raises(
+            RuntimeError,
+            match=r'AdaptMLP\(scale=0\.1.*'
+            r'restore_init\(\): its initial values are no '
+            r'longer kept.*reset_parameters\(\)'):
+        adapters[0].restore_init()
+    with torch.no_grad():
+        adapters[0].up_proj.weight.fill_(1.)
+    model.backbone.init_weights()
+    assert torch.count_nonzero(adapters[0].up_proj.weight) > 0
+    adapters[0].reset_parameters()
+    assert torch.count_nonzero(adapters[0].up_proj.weight) == 0
+
+
+def test_a_loaded_adapter_keeps_no_initial_values(tmp_path):
+    """A model that gets its adapters from a checkpoint (as the
+    Inferencers and ``init_model`` build them, without ``init_weights``)
+    keeps no copy of their initial values; a state dict without them (a
+    host's pretrained weights) leaves it. The old code kept it."""
+    from mmengine.runner import load_checkpoint
+    torch.manual_seed(0)
+    model = _stock_deit_with_adaptformer()
+    adapters = list(adapter_modules(model).values())
+    other = AdaptMLP(192, 8)
+    other.load_state_dict({'up_proj.weight': torch.ones(192, 8)}, strict=False)
+    assert _extra_tensors(other)
+    path = str(tmp_path / 'model.pth')
+    torch.save({'state_dict': model.state_dict()}, path)
+    load_checkpoint(model, path)
+    assert not any(_extra_tensors(a) for a in adapters)
+    with pytest.raises(RuntimeError, match='no longer kept'):
+        adapters[0].restore_init()

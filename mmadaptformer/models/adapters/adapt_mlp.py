@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 import math
 import numbers
-from typing import List, Optional, Union
+from typing import Any, Dict, List, Mapping, Optional, Union
 
 import torch
 import torch.nn.functional as F
@@ -90,7 +90,9 @@ class AdaptMLP(nn.Module):
     A frozen-host wrapper gives the adapter its initial values back in its
     ``init_weights()`` (:meth:`restore_init`), so an ``init_cfg`` of an
     enclosing model (e.g. an mmpretrain classifier's ``TruncNormal`` over
-    every ``Linear``) does not change them.
+    every ``Linear``) does not change them; the copy of those values is let
+    go then, or when a state dict gives the adapter its values (a model
+    loaded to serve), so that it holds nothing but its parameters.
 
     Args:
         embed_dims (int): The feature dimension d of the host block.
@@ -137,6 +139,7 @@ class AdaptMLP(nn.Module):
         else:
             self.scale = float(scale)
         self.reset_parameters()
+        self.register_load_state_dict_pre_hook(self._release_on_load)
 
     def reset_parameters(self) -> None:
         """Apply the adapter's initialisation (``init``)."""
@@ -153,20 +156,51 @@ class AdaptMLP(nn.Module):
         if self.norm_position is not None:
             self.norm.reset_parameters()
         # What restore_init() gives back (a plain attribute: not in the
-        # state dict).
-        self._init_values = {
-            name: param.detach().clone()
-            for name, param in self.named_parameters()
-        }
+        # state dict); meta parameters have no values to keep.
+        self._init_values: Optional[Dict[str, torch.Tensor]] = None
+        if not any(p.is_meta for p in self.parameters()):
+            self._init_values = {
+                name: param.detach().clone()
+                for name, param in self.named_parameters()
+            }
 
     def restore_init(self) -> None:
         """Give the parameters back the values of the last
         :meth:`reset_parameters` (the adapter's initialisation), without
         drawing random numbers again, so that undoing an enclosing model's
-        ``init_cfg`` changes nothing else a seed decides."""
+        ``init_cfg`` changes nothing else a seed decides.
+
+        Raises:
+            RuntimeError: If those values are no longer kept
+                (:meth:`release_init`).
+        """
+        if self._init_values is None:
+            raise RuntimeError(
+                f'{type(self).__name__}({self.extra_repr()}).restore_init(): '
+                'its initial values are no longer kept: they are let go '
+                "once the frozen-host wrapper's init_weights() has used "
+                'them, once a state dict gives the adapter its values, and '
+                'never kept for parameters built on the meta device. Call '
+                'reset_parameters() to initialise it anew.')
         with torch.no_grad():
             for name, param in self.named_parameters():
                 param.copy_(self._init_values[name])
+
+    def release_init(self) -> None:
+        """Let go of the copy of the initial values :meth:`restore_init`
+        gives back (as much memory as the parameters), e.g. once it has
+        been used or the adapter got trained values."""
+        self._init_values = None
+
+    @staticmethod
+    def _release_on_load(module: 'AdaptMLP', state_dict: Mapping[str, Any],
+                         prefix: str, *args) -> None:
+        """Load pre-hook: a state dict holding every parameter of the
+        adapter gives it its values, so that its initial ones are no
+        longer needed (a model loaded to serve keeps no copy of them)."""
+        if all(prefix + name in state_dict
+               for name, _ in module.named_parameters()):
+            module.release_init()
 
     def fresh_tensors(self) -> List[torch.Tensor]:
         """Every tensor of the adapter: a fresh start initialises them and

@@ -189,13 +189,18 @@ class FrozenHostWrapper(BaseModule):
         here (``restore_init()``): an enclosing model's ``init_cfg`` has run
         over them before this, e.g. an mmpretrain classifier's
         ``TruncNormal`` over every ``Linear``, which would leave
-        AdaptFormer's zero-initialised up-projections random.
+        AdaptFormer's zero-initialised up-projections random. They then
+        let go of the copy of those values (``release_init()``).
         """
         self.init_host()
-        for parent, name in self.attached_modules():
-            module = parent._modules[name]
-            if hasattr(module, 'restore_init'):
-                module.restore_init()
+        # Once: a later call, as MMEngine's, applies no init_cfg again.
+        if not self.is_init:
+            for parent, name in self.attached_modules():
+                module = parent._modules[name]
+                if hasattr(module, 'restore_init'):
+                    module.restore_init()
+                if hasattr(module, 'release_init'):
+                    module.release_init()
         super().init_weights()
         pretrained = pretrained_init_cfgs(self)
         if pretrained:
