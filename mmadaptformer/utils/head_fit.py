@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from .head_classes import head_classes_mismatch
-from .model_keys import HEAD_NAMES, added_keys
+from .model_keys import HEAD_NAMES, added_keys, fresh_keys
 from .state_dict_check import StateDictMismatchError
 
 __all__ = ['DEFAULT_REVISE_KEYS', 'check_whole_model_fits', 'classifier_head']
@@ -95,9 +95,11 @@ def check_whole_model_fits(
        differ from the model's by their first dimension alone
        (:func:`~.head_classes.head_classes_mismatch`).
     2. A model with adapters or prompts (:func:`~.model_keys.added_keys`)
-       given a checkpoint that holds none of them and no head: a
-       backbone-only file, which belongs in the backbone's pretrained
-       weights.
+       given a checkpoint that holds none of them and no head, but every
+       other tensor the model needs (all but :func:`~.model_keys.
+       fresh_keys`) and no tensor the model lacks: a backbone-only file,
+       which belongs in the backbone's pretrained weights. One with holes
+       or of another layout is left to the load, which names them.
 
     Args:
         model (nn.Module): The (unwrapped) model it is loaded into; any
@@ -144,6 +146,11 @@ def check_whole_model_fits(
     added = sorted(added_keys(model))
     if not added or any(key in state for key in added) or any(
             key.startswith(name + '.') for key in state):
+        return
+    # A file with holes, or of another layout, is left to the load, whose
+    # wrapper names what is wrong with it.
+    tensors = {key for key, value in state.items() if torch.is_tensor(value)}
+    if not tensors <= set(own) or not set(own) - fresh_keys(model) <= tensors:
         return
     # 'adapter', 'prompt': as the frozen-host wrappers name what they train.
     part = next((m.trained_part for m in model.modules()
