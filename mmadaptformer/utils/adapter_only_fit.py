@@ -13,16 +13,24 @@ in its own load path; a stock model has no such path, so
 of a whole checkpoint into a model passes: ``_load_checkpoint_to_model``,
 which ``load_checkpoint``, the ``Runner``, the strategies and the
 Inferencers call. It refuses before anything is loaded.
+
+The same place checks that a checkpoint given as a whole classifier's
+weights fits its head (:func:`~.head_fit.check_whole_model_fits`), except
+in the loads of MMEngine's training machinery, which are transfers (see
+:mod:`.head_fit` for the rule).
 """
 import contextlib
 import contextvars
 import functools
 import sys
+import weakref
 from typing import Any, Iterator, Optional, Tuple
 
+import torch
 from torch import nn
 
 from .checkpoint_loading import safe_torch_load
+from .head_fit import DEFAULT_REVISE_KEYS, check_whole_model_fits
 from .model_unwrap import unwrapped_model
 from .state_dict_check import StateDictMismatchError
 
@@ -40,13 +48,20 @@ ADAPTER_META_KEY = 'adapter_checkpoint'
 CHECKS_OWN_LOADS = 'checks_own_loads'
 #: How many keys an error lists by name.
 _LISTED = 5
-#: The modules that bind MMEngine's ``_load_checkpoint_to_model`` by name.
-_BINDINGS = ('mmengine.runner.checkpoint', 'mmengine.runner.runner',
-             'mmengine.infer.infer')
+#: The modules that bind MMEngine's ``_load_checkpoint_to_model`` by name,
+#: and whether their loads are training transfers: ``mmengine.runner.
+#: runner``'s binding is called by ``Runner.load_checkpoint`` alone
+#: (``load_from``, ``resume``).
+_BINDINGS = (('mmengine.runner.checkpoint', False),
+             ('mmengine.runner.runner', True), ('mmengine.infer.infer', False))
 _GUARD_ATTR = '__mmadaptformer_guard__'
 # The meta of the last checkpoint read, and its file: the load into a
 # model names the file it came from.
 _SOURCE: Optional[Tuple[Any, str]] = None
+# The first tensor of the last checkpoint read, held weakly, and its file:
+# names the file of a checkpoint without a ``meta`` (a bare state dict), and
+# of the state dict a strategy pops from a checkpoint.
+_SOURCE_TENSOR: Optional[Tuple[weakref.ref, str]] = None
 # The checkpoint being loaded into a model, while it loads: its file (if
 # known) and whether it is adapter-only.
 _LOADING: contextvars.ContextVar[Optional[Tuple[Optional[str], bool]]] = \
@@ -61,20 +76,39 @@ def adapter_only_info(checkpoint: Any) -> Optional[dict]:
     return info if isinstance(info, dict) else None
 
 
+def _first_tensor(checkpoint: Any) -> Optional[torch.Tensor]:
+    """The first tensor of a checkpoint's state dict (of a bare state dict
+    itself), as ``_load_checkpoint_to_model`` finds the state dict."""
+    if not isinstance(checkpoint, dict):
+        return None
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict):
+        return None
+    return next((v for v in state.values() if torch.is_tensor(v)), None)
+
+
 def remember_source(checkpoint: Any, filename: str) -> None:
-    """Note the file a checkpoint with a ``meta`` dict was read from, for
-    the errors of its load into a model (:func:`loading_source`). Other
-    objects are ignored."""
-    global _SOURCE
+    """Note the file a checkpoint was read from, for the errors of its load
+    into a model (:func:`loading_source`): by its ``meta`` dict, and by the
+    first tensor of its state dict (held weakly). Other objects are
+    ignored."""
+    global _SOURCE, _SOURCE_TENSOR
     if isinstance(checkpoint, dict) and isinstance(
             checkpoint.get('meta'), dict):
         _SOURCE = (checkpoint['meta'], filename)
+    first = _first_tensor(checkpoint)
+    if first is not None:
+        _SOURCE_TENSOR = (weakref.ref(first), filename)
 
 
 def _source_of(checkpoint: Any) -> Optional[str]:
     if _SOURCE is not None and isinstance(checkpoint, dict) and \
             checkpoint.get('meta') is _SOURCE[0]:
         return _SOURCE[1]
+    first = _first_tensor(checkpoint)
+    if first is not None and _SOURCE_TENSOR is not None and \
+            _SOURCE_TENSOR[0]() is first:
+        return _SOURCE_TENSOR[1]
     return None
 
 
@@ -153,11 +187,29 @@ def check_adapter_only_fits(model: nn.Module,
         'a copy of it).')
 
 
-def _guarded(load_to_model):
+def _revise_keys(args: tuple, kwargs: dict) -> Any:
+    """The ``revise_keys`` of a ``_load_checkpoint_to_model(model,
+    checkpoint, strict, logger, revise_keys)`` call."""
+    if 'revise_keys' in kwargs:
+        return kwargs['revise_keys']
+    return args[2] if len(args) > 2 else DEFAULT_REVISE_KEYS
+
+
+def _guarded(load_to_model, transfer: bool, transfer_callers=()):
+    """``load_to_model`` checked before it loads: for adapter-only fit
+    always, for the whole model's fit unless ``transfer`` or the caller's
+    code is among ``transfer_callers``."""
 
     @functools.wraps(load_to_model)
     def load_checkpoint_to_model(model, checkpoint, *args, **kwargs):
-        check_adapter_only_fits(unwrapped_model(model), checkpoint)
+        inner = unwrapped_model(model)
+        check_adapter_only_fits(inner, checkpoint)
+        # The caller, not a guess from the arguments: a strategy hands over
+        # a bare state dict, as load_checkpoint does for a bare file.
+        if not transfer and \
+                sys._getframe(1).f_code not in transfer_callers:
+            check_whole_model_fits(inner, checkpoint, _source_of(checkpoint),
+                                   _revise_keys(args, kwargs))
         with loading(checkpoint):
             return load_to_model(model, checkpoint, *args, **kwargs)
 
@@ -167,7 +219,8 @@ def _guarded(load_to_model):
 
 def guard_checkpoint_to_model() -> None:
     """Check every whole-checkpoint load of MMEngine into a model with
-    :func:`check_adapter_only_fits` before it loads.
+    :func:`check_adapter_only_fits` before it loads, and every one but the
+    training transfers with :func:`~.head_fit.check_whole_model_fits`.
 
     Wraps ``mmengine.runner.checkpoint._load_checkpoint_to_model`` in that
     module and in the modules that imported it by name
@@ -176,18 +229,26 @@ def guard_checkpoint_to_model() -> None:
     ``Runner.resume``, the strategies' loads and ``BaseInferencer``, and
     so behind mmaction2's ``init_recognizer`` and mmpretrain's
     ``get_model``. MMEngine offers no public extension point there.
-    Idempotent.
+    Training's transfers skip the whole-model check: the binding in
+    ``mmengine.runner.runner`` (``Runner.load_checkpoint``'s alone) and
+    calls from ``BaseStrategy.load_model_state_dict`` (``FlexibleRunner``),
+    told by the calling code object. Idempotent.
     """
     import mmengine.infer.infer  # noqa: F401
     import mmengine.runner.checkpoint as checkpoint_module
     import mmengine.runner.runner  # noqa: F401
+    from mmengine._strategy import BaseStrategy
     current = checkpoint_module._load_checkpoint_to_model
     original = getattr(current, _GUARD_ATTR, current)
-    guarded = current if original is not current else _guarded(original)
-    for name in _BINDINGS:
+    callers = frozenset({BaseStrategy.load_model_state_dict.__code__})
+    guarded = {
+        transfer: _guarded(original, transfer, callers)
+        for transfer in (False, True)
+    }
+    for name, transfer in _BINDINGS:
         module = sys.modules[name]
         if getattr(module, '_load_checkpoint_to_model') is original:
-            module._load_checkpoint_to_model = guarded
+            module._load_checkpoint_to_model = guarded[transfer]
 
 
 def is_adapter_only_file(filename: str) -> bool:

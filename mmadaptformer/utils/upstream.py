@@ -52,14 +52,21 @@ UPSTREAM_CHANGES = (
      'past `weights_only`. Within those callers, `Config.fromstring` now '
      'refuses text that is more than assignments of data.'),
     ('mmengine: an adapter-only checkpoint refused by a model without its '
-     'adapters',
+     'adapters; a whole classifier refuses a checkpoint that misses its '
+     'head',
      '`_load_checkpoint_to_model` (private; no public extension point is '
      'on that path), behind `load_checkpoint`, the Runner, the strategies '
      "and the Inferencers, so behind mmaction2's `init_recognizer` and "
      "mmpretrain's `get_model`: a stock model given an adapter-only "
      'checkpoint loaded its head, warned about the rest and ran on the '
-     'backbone it was built with. It is now refused before anything '
-     'loads, naming the file and the tensors the model lacks.'),
+     'backbone it was built with; a recognizer or classifier given a '
+     'checkpoint whose head has another number of classes, or an '
+     'AdaptFormer model given a backbone-only file, warned and predicted '
+     'from a random head or untrained adapters. Each is now refused before '
+     'anything loads, naming the file and the tensors. The loads of '
+     "MMEngine's training (`Runner.load_checkpoint`, a strategy's "
+     '`load_model_state_dict`) keep its transfer: `load_from` of another '
+     'head size fine-tunes on the new classes.'),
     ('mmaction2, mmpretrain: multimodal models off next to transformers 5',
      'Both toolboxes import their multimodal models (VindLU; BLIP, LLaVA, '
      '...) whenever transformers >= 4.28 is installed, and those modules '
@@ -111,7 +118,10 @@ def apply_upstream_fixes() -> None:
        ``mmengine.runner.checkpoint`` and the modules that import it by
        name, so that an adapter-only checkpoint is refused by a model that
        lacks its trained tensors (:mod:`~mmadaptformer.utils.
-       adapter_only_fit`).
+       adapter_only_fit`), and, except in the Runner's and the strategies'
+       loads (training's transfers), a whole classifier refuses a head of
+       another number of classes, and an AdaptFormer model a backbone-only
+       file (:mod:`~mmadaptformer.utils.head_fit`).
     8. mmaction2 and mmpretrain: when the installed transformers is 5 or
        newer, set ``WITH_MULTIMODAL`` in ``mmaction.utils.dependency`` and
        ``mmpretrain.utils.dependency`` to False, so that importing their

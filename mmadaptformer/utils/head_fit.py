@@ -1,0 +1,168 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A checkpoint given as a whole classifier's weights fits its head.
+
+MMEngine loads non-strictly: a trained checkpoint whose head has another
+number of classes than the config's model loaded into mmaction2's
+``init_recognizer`` or mmpretrain's ``get_model`` with a size-mismatch
+warning only, and the model predicted from its random head; a backbone-only
+file given as an AdaptFormer model's checkpoint loaded with the adapters
+and head untrained. :func:`check_whole_model_fits` refuses both, before
+anything loads; :mod:`.adapter_only_fit` calls it where every MMEngine load
+of a checkpoint into a model passes.
+
+The rule, and why it is not applied to every load:
+
+* It concerns a *whole classifier*: a model with a ``backbone`` and a head
+  (:data:`~.model_keys.HEAD_NAMES`) whose ``num_classes`` is an int, i.e.
+  an mmaction2 ``BaseRecognizer`` or an mmpretrain ``ImageClassifier``. A
+  backbone initialised by ``init_cfg=dict(type='Pretrained')`` is loaded
+  through the same ``load_checkpoint``, but it is no such model and is
+  never checked here.
+* Loads made to *evaluate* the checkpoint are checked: MMEngine's public
+  ``mmengine.runner.load_checkpoint`` (behind ``init_recognizer``,
+  ``get_model``, mmpretrain's Inferencers and ``inference_model``) and
+  ``BaseInferencer`` (behind ``MMAction2Inferencer``).
+* Loads made by MMEngine's training machinery are *transfers* and keep
+  MMEngine's behaviour: ``Runner.load_checkpoint`` (``load_from``,
+  ``resume``), which calls ``_load_checkpoint_to_model`` through its own
+  module's binding (``mmengine.runner.runner``), never through
+  ``load_checkpoint``; and ``BaseStrategy.load_model_state_dict``
+  (``FlexibleRunner``'s ``load_from`` and resume), which calls it with the
+  state dict it popped from the checkpoint (a strategy that loads by its
+  own code, FSDP or DeepSpeed, does not reach it). Fine-tuning a
+  checkpoint on a new number of classes with ``load_from`` loads its
+  backbone and skips the head of another size, as in MMEngine. Our
+  recipes' ``CheckpointCheckHook`` and ``tools/test.py`` make their own,
+  stricter checks on that path.
+"""
+import re
+from collections import OrderedDict
+from typing import Any, List, Mapping, Optional, Sequence, Tuple
+
+import torch
+from torch import nn
+
+from .head_classes import head_classes_mismatch
+from .model_keys import HEAD_NAMES, added_keys, fresh_keys
+from .state_dict_check import StateDictMismatchError
+
+__all__ = ['DEFAULT_REVISE_KEYS', 'check_whole_model_fits', 'classifier_head']
+
+#: MMEngine's default ``revise_keys``: a DDP ``module.`` prefix is dropped.
+DEFAULT_REVISE_KEYS = ((r'^module\.', ''), )
+
+
+def classifier_head(model: nn.Module) -> Optional[Tuple[str, nn.Module]]:
+    """``(attribute name, head)`` of a whole classifier: a model with a
+    ``backbone`` module and a head of :data:`~.model_keys.HEAD_NAMES` with
+    an int ``num_classes``; None for any other module (a backbone alone,
+    a neck, a model without such a head)."""
+    if not isinstance(getattr(model, 'backbone', None), nn.Module):
+        return None
+    for name in HEAD_NAMES:
+        head = getattr(model, name, None)
+        if isinstance(head, nn.Module):
+            classes = getattr(head, 'num_classes', None)
+            if isinstance(classes, int) and not isinstance(classes, bool):
+                return name, head
+            return None
+    return None
+
+
+def _revised_state_dict(checkpoint: Mapping,
+                        revise_keys: Sequence[Tuple[str, str]]) -> dict:
+    """The state dict MMEngine's ``_load_checkpoint_to_model`` would load:
+    ``checkpoint['state_dict']`` if it has one, else the checkpoint, with
+    ``revise_keys`` applied to its keys."""
+    state = checkpoint['state_dict'] if 'state_dict' in checkpoint \
+        else checkpoint
+    for pattern, replacement in revise_keys:
+        state = OrderedDict((re.sub(pattern, replacement, key), value)
+                            for key, value in state.items())
+    return state
+
+
+def check_whole_model_fits(
+        model: nn.Module,
+        checkpoint: Any,
+        source: Optional[str] = None,
+        revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS) -> None:
+    """Refuse a checkpoint that a whole classifier would load with a random
+    head or untrained adapters (see the module docstring for which loads
+    are checked).
+
+    1. A head trained for another number of classes: the head's tensors
+       differ from the model's by their first dimension alone
+       (:func:`~.head_classes.head_classes_mismatch`).
+    2. A model with adapters or prompts (:func:`~.model_keys.added_keys`)
+       given a checkpoint that holds none of them and no head, but every
+       other tensor the model needs (all but :func:`~.model_keys.
+       fresh_keys`) and no tensor the model lacks: a backbone-only file,
+       which belongs in the backbone's pretrained weights. One with holes
+       or of another layout is left to the load, which names them.
+
+    Args:
+        model (nn.Module): The (unwrapped) model it is loaded into; any
+            module that is not a whole classifier passes.
+        checkpoint (Any): The checkpoint, or a bare state dict, as given
+            to ``_load_checkpoint_to_model``.
+        source (str, optional): Its file, for the error.
+        revise_keys (Sequence[tuple]): ``(pattern, replacement)`` applied
+            to its keys, as the load applies them. Defaults to
+            :data:`DEFAULT_REVISE_KEYS`.
+
+    Raises:
+        StateDictMismatchError: Naming the file, the keys and what to do.
+    """
+    found = classifier_head(model)
+    if found is None or not isinstance(checkpoint, Mapping):
+        return
+    name, head = found
+    state = _revised_state_dict(checkpoint, revise_keys)
+    if not isinstance(state, Mapping):
+        return
+    where = source or 'The checkpoint'
+    own = model.state_dict()
+    mismatched: List[Tuple[str, tuple, tuple]] = [
+        (key, tuple(value.shape), tuple(own[key].shape))
+        for key, value in state.items()
+        if key.startswith(name + '.') and key in own and torch.is_tensor(value)
+        and tuple(value.shape) != tuple(own[key].shape)
+    ]
+    classes = head_classes_mismatch(model, mismatched)
+    if classes is not None:
+        shapes = ', '.join(f'{key}: {ckpt} vs {mine}'
+                           for key, ckpt, mine in classes.keys)
+        raise StateDictMismatchError(
+            f'{where} does not fit the model: the checkpoint\'s head has '
+            f'{classes.checkpoint} classes, {classes.config_key} is '
+            f'{classes.model} ({shapes}; checkpoint shape vs model shape), '
+            'so the model would predict from a random head. Build the '
+            f'model with {classes.config_key}={classes.checkpoint} to use '
+            'its head as trained; to fine-tune it on '
+            f'{classes.model} classes, give it to training (load_from, '
+            'or --pretrained for the backbone alone). Nothing of it was '
+            'loaded.')
+    added = sorted(added_keys(model))
+    if not added or any(key in state for key in added) or any(
+            key.startswith(name + '.') for key in state):
+        return
+    # A file with holes, or of another layout, is left to the load, whose
+    # wrapper names what is wrong with it.
+    tensors = {key for key, value in state.items() if torch.is_tensor(value)}
+    if not tensors <= set(own) or not set(own) - fresh_keys(model) <= tensors:
+        return
+    # 'adapter', 'prompt': as the frozen-host wrappers name what they train.
+    part = next((m.trained_part for m in model.modules()
+                 if isinstance(getattr(type(m), 'trained_part', None), str)),
+                'adapter')
+    raise StateDictMismatchError(
+        f'{where} holds none of the model\'s {len(added)} {part} tensors '
+        f'(e.g. {added[0]}) and no head ({name}.*): it is a backbone '
+        f'checkpoint, and the model would predict with {part}s and head at '
+        'their initialisation. Give it as the backbone\'s pretrained '
+        'weights (--pretrained in tools/train.py and tools/test.py, or the '
+        "wrapped backbone's init_cfg=dict(type='Pretrained', "
+        "checkpoint=..., prefix='backbone.')), and as the model's "
+        'checkpoint the one its training run wrote (epoch_N.pth, '
+        'best_*.pth or an adapter-only file). Nothing of it was loaded.')
