@@ -272,8 +272,10 @@ def test_a_full_checkpoint_lacking_only_the_final_norm_loads(
     """A pre-training file (backbone only, no fc_norm) given as load_from
     is not a checkpoint with holes: fc_norm starts as the identity, as
     through --pretrained. Missing a block norm, or holding keys the model
-    lacks, it is refused."""
-    from mmengine.runner import load_checkpoint
+    lacks, it is refused. Through ``load_checkpoint`` (an inference load:
+    mmengine's, init_recognizer's) the whole file is refused as a backbone
+    checkpoint, the model's adapters and head left untrained."""
+    from mmengine.runner import load_checkpoint, load_state_dict
     init_default_scope('mmaction')
     cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG).model
     torch.manual_seed(0)
@@ -287,9 +289,13 @@ def test_a_full_checkpoint_lacking_only_the_final_norm_loads(
     path = str(tmp_path / 'pretrain.pth')
     torch.save({'state_dict': pretrain, 'meta': {}}, path)
     model = MODELS.build(cfg)
-    load_checkpoint(model, path, map_location='cpu')
+    # What the Runner's load_from does with the file's state dict.
+    load_state_dict(model, torch.load(path, weights_only=True)['state_dict'])
     for key, value in pretrain.items():
         assert torch.equal(model.state_dict()[key], value), key
+    with pytest.raises(
+            StateDictMismatchError, match='it is a backbone checkpoint'):
+        load_checkpoint(MODELS.build(cfg), path, map_location='cpu')
 
     for name, broken in (('holes', {
             k: v
