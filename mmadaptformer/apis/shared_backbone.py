@@ -155,12 +155,10 @@ class SharedBackbone:
                 if isinstance(e, LabelMapError) else TaskLoadError)
             raise error(f'Task {name!r}: {type(e).__name__}: {e}') from e
 
-    def _undo(self, name: str) -> None:
-        """Take back what a failed :meth:`add_task` of ``name`` attached."""
-        self._tasks.pop(name, None)
-        if not self._tasks:
-            self._reset()
-            return
+    def _detach(self, name: str) -> None:
+        """Take ``name``'s modules out of the shared model (it is no
+        longer in ``_tasks``), putting back plain modules the tasks left do
+        not route."""
         detach_task(
             self.base,
             self._blocks,
@@ -169,6 +167,14 @@ class SharedBackbone:
             key_paths=self._key_paths,
             originals=self._originals,
             shared=self._shared)
+
+    def _undo(self, name: str) -> None:
+        """Take back what a failed :meth:`add_task` of ``name`` attached."""
+        self._tasks.pop(name, None)
+        if not self._tasks:
+            self._reset()
+            return
+        self._detach(name)
         for group_key in list(self._groups):
             group = self._groups[group_key]
             if name in group.tasks:
@@ -316,14 +322,7 @@ class SharedBackbone:
         """
         self._check_names([name])
         task = self._tasks.pop(name)
-        detach_task(
-            self.base,
-            self._blocks,
-            name,
-            tasks=self._tasks,
-            key_paths=self._key_paths,
-            originals=self._originals,
-            shared=self._shared)
+        self._detach(name)
         group = self._groups[task.group]
         group.tasks.remove(name)
         if not group.tasks:
