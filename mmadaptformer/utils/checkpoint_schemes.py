@@ -27,20 +27,18 @@ address could run code. This module:
 import contextlib
 import contextvars
 import functools
-import logging
 import os
 import os.path as osp
 import pickle
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, Optional, Tuple
 
-from mmengine.logging import print_log
-
 from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
                                  register_safe_globals, safe_torch_load)
 from .download_cache import cache_path, fetch_cached
 from .refusal_text import refusal_message, refusal_reason
+from .zoo_names import zoo_address
 
 __all__ = [
     'forced_weights_only', 'load_from_http', 'load_from_torchvision',
@@ -151,56 +149,28 @@ def load_from_http(filename: str,
     return checkpoint
 
 
-def mmengine_home() -> str:
-    """MMEngine's home folder, as ``mmengine.runner.checkpoint`` finds it."""
-    return osp.expanduser(
-        os.getenv(
-            'MMENGINE_HOME',
-            osp.join(os.getenv('XDG_CACHE_HOME', '~/.cache'), 'mmengine')))
-
-
-def _resolve(table: dict, name: str, scheme: str) -> str:
-    if name not in table:
-        raise KeyError(
-            f'{scheme}{name} names no known checkpoint; the {scheme} table '
-            f'has {len(table)} entries, e.g. {sorted(table)[:5]}.')
-    return table[name]
-
-
 def load_from_torchvision(filename: str, map_location: Any = None) -> Any:
-    """Safe MMEngine loader for ``torchvision://`` and ``modelzoo://``."""
-    from mmengine.runner.checkpoint import get_torchvision_models
-    scheme = 'modelzoo://' if filename.startswith('modelzoo://') else \
-        'torchvision://'
-    url = _resolve(get_torchvision_models(), filename[len(scheme):], scheme)
-    return load_from_http(url, map_location=map_location)
+    """Safe MMEngine loader for ``torchvision://`` and ``modelzoo://``.
+
+    The name is looked up as MMEngine's loader looks it up
+    (:func:`.zoo_names.zoo_address`; a name the table lacks is refused
+    by name) and its address is loaded with :func:`load_from_http`.
+    """
+    return load_from_http(zoo_address(filename), map_location=map_location)
 
 
 def load_from_openmmlab(filename: str, map_location: Any = None) -> Any:
     """Safe MMEngine loader for ``open-mmlab://`` and ``openmmlab://``.
 
     The name is looked up in MMEngine's tables (including
-    ``$MMENGINE_HOME/open_mmlab.json``), deprecated names are followed, and
-    the address or file it names is loaded safely.
+    ``$MMENGINE_HOME/open_mmlab.json``), deprecated names are followed with
+    a warning (:func:`.zoo_names.zoo_address`), and the address or file it
+    names is loaded safely.
     """
-    from mmengine.runner.checkpoint import (get_deprecated_model_names,
-                                            get_external_models)
-    scheme = 'open-mmlab://' if filename.startswith('open-mmlab://') else \
-        'openmmlab://'
-    name = filename[len(scheme):]
-    deprecated = get_deprecated_model_names()
-    if name in deprecated:
-        print_log(
-            f'{scheme}{name} is deprecated in favor of '
-            f'{scheme}{deprecated[name]}',
-            logger='current',
-            level=logging.WARNING)
-        name = deprecated[name]
-    url = _resolve(get_external_models(), name, scheme)
-    if url.startswith(('http://', 'https://')):
-        return load_from_http(url, map_location=map_location)
-    return load_from_local(
-        osp.join(mmengine_home(), url), map_location=map_location)
+    target = zoo_address(filename)
+    if target.startswith(('http://', 'https://')):
+        return load_from_http(target, map_location=map_location)
+    return load_from_local(target, map_location=map_location)
 
 
 def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
@@ -208,10 +178,8 @@ def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
 
     As MMEngine's loader, keeps the ``backbone.*`` keys without the prefix.
     """
-    from mmengine.runner.checkpoint import get_mmcls_models
-    scheme = 'mmcls://'
-    url = _resolve(get_mmcls_models(), filename[len(scheme):], scheme)
-    checkpoint = load_from_http(url, map_location=map_location)
+    checkpoint = load_from_http(
+        zoo_address(filename), map_location=map_location)
     state_dict = checkpoint.get('state_dict', checkpoint)
     return dict(
         state_dict=OrderedDict((key[len('backbone.'):], value)

@@ -8,30 +8,42 @@ MMEngine's ``hub/torchvision_0.12.json``), ``open-mmlab://`` and
 ``$MMENGINE_HOME/open_mmlab.json``, deprecated names followed through
 ``hub/deprecated.json``) and ``mmcls://`` (``hub/mmcls.json``) turn the
 name into an ``http(s)://`` address and download it into PyTorch's hub
-cache, as :mod:`.checkpoint_schemes` does with the same tables; an
-``open-mmlab://`` entry that is not an address is a file under MMEngine's
-home. MMEngine 0.10 has no ``mmpretrain://`` scheme (such a path is
-taken for a local file).
+cache; an ``open-mmlab://`` entry that is not an address is a file under
+MMEngine's home (:func:`mmengine_home`). MMEngine 0.10 has no
+``mmpretrain://`` scheme (such a path is taken for a local file).
 
-:func:`zoo_target` finds that address or file without any network
-access, so that an output check can refuse the place the download will
-take before it is downloaded (:mod:`.output_file`), and
-:func:`zoo_file_problem` refuses an output over such a local file.
+This module is the one lookup of those names, without any network
+access: :func:`zoo_address` for the safe loaders of
+:mod:`.checkpoint_schemes` (a name the table lacks is refused by name),
+:func:`zoo_target` for an output check that refuses the place the
+download will take before it is downloaded (:mod:`.output_file`), and
+:func:`zoo_file_problem`, which refuses an output over such a local file.
 """
 import logging
+import os
 import os.path as osp
-from typing import Iterable, Optional
+from typing import Dict, Iterable, Optional, Tuple
 
 from mmengine.logging import print_log
 
-from .checkpoint_schemes import mmengine_home
 from .local_files import same_file
 
-__all__ = ['ZOO_SCHEMES', 'is_zoo_name', 'zoo_target', 'zoo_file_problem']
+__all__ = [
+    'ZOO_SCHEMES', 'mmengine_home', 'is_zoo_name', 'zoo_address', 'zoo_target',
+    'zoo_file_problem'
+]
 
 #: The schemes MMEngine's checkpoint loaders resolve through a table.
 ZOO_SCHEMES = ('torchvision://', 'modelzoo://', 'open-mmlab://',
                'openmmlab://', 'mmcls://')
+
+
+def mmengine_home() -> str:
+    """MMEngine's home folder, as ``mmengine.runner.checkpoint`` finds it."""
+    return osp.expanduser(
+        os.getenv(
+            'MMENGINE_HOME',
+            osp.join(os.getenv('XDG_CACHE_HOME', '~/.cache'), 'mmengine')))
 
 
 def is_zoo_name(path: str) -> bool:
@@ -45,8 +57,74 @@ def _user_table() -> str:
     return osp.join(mmengine_home(), 'open_mmlab.json')
 
 
+def _entry(name: str, warn: bool) -> Tuple[str, str, Dict[str, str]]:
+    """``(scheme, key, table)``: the table of ``name``'s scheme and the key
+    ``name`` is looked up under, a deprecated ``open-mmlab://`` name
+    followed to its new one (with a warning if ``warn``). Reading the
+    ``open-mmlab://`` table raises what MMEngine's reading of
+    ``$MMENGINE_HOME/open_mmlab.json`` raises."""
+    from mmengine.runner import checkpoint as zoo
+    scheme, key = name.split('://', 1)
+    scheme += '://'
+    if scheme in ('torchvision://', 'modelzoo://'):
+        return scheme, key, zoo.get_torchvision_models()
+    if scheme == 'mmcls://':
+        return scheme, key, zoo.get_mmcls_models()
+    deprecated = zoo.get_deprecated_model_names()
+    if key in deprecated:
+        if warn:
+            print_log(
+                f'{scheme}{key} is deprecated in favor of '
+                f'{scheme}{deprecated[key]}',
+                logger='current',
+                level=logging.WARNING)
+        key = deprecated[key]
+    return scheme, key, zoo.get_external_models()
+
+
+def _place(scheme: str, entry: str) -> str:
+    """An ``open-mmlab://`` entry that is not an address names a file
+    under MMEngine's home."""
+    if scheme in ('open-mmlab://', 'openmmlab://') and \
+            not entry.startswith(('http://', 'https://')):
+        return osp.join(mmengine_home(), entry)
+    return entry
+
+
+def zoo_address(name: str) -> str:
+    """The address (or the local file) the load of ``name`` reads.
+
+    A deprecated ``open-mmlab://`` name is followed to its new one, with a
+    warning, as MMEngine's loader does.
+
+    Args:
+        name (str): A checkpoint path with one of :data:`ZOO_SCHEMES`,
+            e.g. ``'torchvision://resnet18'``.
+
+    Returns:
+        str: The ``http(s)://`` address, or for an ``open-mmlab://``
+        entry that is not an address, the absolute path of the file under
+        MMEngine's home.
+
+    Raises:
+        ValueError: If ``name`` has none of :data:`ZOO_SCHEMES`.
+        KeyError: If its scheme's table has no such name; the message
+            names the scheme, the table's size and a few of its names.
+    """
+    name = str(name)
+    if not is_zoo_name(name):
+        raise ValueError(f'{name} has none of the model-zoo schemes '
+                         f'{", ".join(ZOO_SCHEMES)}.')
+    scheme, key, table = _entry(name, warn=True)
+    if key not in table:
+        raise KeyError(
+            f'{scheme}{key} names no known checkpoint; the {scheme} table '
+            f'has {len(table)} entries, e.g. {sorted(table)[:5]}.')
+    return _place(scheme, table[key])
+
+
 def zoo_target(name: str) -> Optional[str]:
-    """The address (or the local file) MMEngine's loader reads for ``name``.
+    """:func:`zoo_address`, or None where the load of ``name`` fails.
 
     Args:
         name (str): A checkpoint path, e.g. ``'torchvision://resnet18'``.
@@ -60,18 +138,11 @@ def zoo_target(name: str) -> Optional[str]:
         None too, with a warning, if ``$MMENGINE_HOME/open_mmlab.json``
         cannot be read (its load fails on it).
     """
-    from mmengine.runner import checkpoint as zoo
     name = str(name)
     if not is_zoo_name(name):
         return None
-    scheme, key = name.split('://', 1)
-    if scheme in ('torchvision', 'modelzoo'):
-        return zoo.get_torchvision_models().get(key)
-    if scheme == 'mmcls':
-        return zoo.get_mmcls_models().get(key)
-    key = zoo.get_deprecated_model_names().get(key, key)
     try:
-        table = zoo.get_external_models()
+        scheme, key, table = _entry(name, warn=False)
     except (OSError, ValueError, AssertionError) as e:
         # The user's table (JSON that does not parse, or no dict); the load
         # of the name fails on it, but a tool that does not load it (infer
@@ -86,10 +157,8 @@ def zoo_target(name: str) -> Optional[str]:
             logger='current',
             level=logging.WARNING)
         return None
-    target = table.get(key)
-    if target is None or target.startswith(('http://', 'https://')):
-        return target
-    return osp.join(mmengine_home(), target)
+    entry = table.get(key)
+    return None if entry is None else _place(scheme, entry)
 
 
 def zoo_file_problem(out: str, what: str,
