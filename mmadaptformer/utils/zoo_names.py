@@ -60,13 +60,21 @@ def _user_table() -> str:
 def _entry(name: str, warn: bool) -> Tuple[str, str, Dict[str, str]]:
     """``(scheme, key, table)``: the table of ``name``'s scheme and the key
     ``name`` is looked up under, a deprecated ``open-mmlab://`` name
-    followed to its new one (with a warning if ``warn``). Reading the
+    followed to its new one (with a warning if ``warn``, as for the
+    deprecated ``modelzoo://`` scheme). Reading the
     ``open-mmlab://`` table raises what MMEngine's reading of
     ``$MMENGINE_HOME/open_mmlab.json`` raises."""
     from mmengine.runner import checkpoint as zoo
     scheme, key = name.split('://', 1)
     scheme += '://'
     if scheme in ('torchvision://', 'modelzoo://'):
+        if warn and scheme == 'modelzoo://':
+            # MMEngine's own loader warns so too.
+            print_log(
+                'The URL scheme of "modelzoo://" is deprecated, please '
+                'use "torchvision://" instead',
+                logger='current',
+                level=logging.WARNING)
         return scheme, key, zoo.get_torchvision_models()
     if scheme == 'mmcls://':
         return scheme, key, zoo.get_mmcls_models()

@@ -34,3 +34,27 @@ def test_sizes_benchmark_train_takes_pass():
     args = parse_gpu_check_args(
         ['--batch-size', '4', '--num-frames', '4', '--warmup', '0'])
     assert (args.batch_size, args.num_frames, args.warmup) == (4, 4, 0)
+
+
+def test_a_speed_config_that_is_no_model_config_is_refused_first(
+        tmp_path, capsys):
+    """``--speed-config`` of a config without a model dict was found only
+    by the speed checks, after every correctness check had run, and named
+    ``benchmark_train.py``: it is refused as the arguments are read."""
+    config = tmp_path / 'no_model.py'
+    config.write_text('train_cfg = dict(max_epochs=1)\n')
+    with pytest.raises(SystemExit) as exc:
+        parse_gpu_check_args(['--speed-config', str(config)])
+    assert exc.value.code == 2
+    err = capsys.readouterr().err
+    assert f'gpu_check.sh: error: config {config}: it has no model dict' \
+        in err, err
+
+
+def test_a_speed_config_that_does_not_load_is_refused_first(tmp_path, capsys):
+    config = tmp_path / 'broken.py'
+    config.write_text('model = dict(\n')
+    with pytest.raises(SystemExit) as exc:
+        parse_gpu_check_args(['--speed-config', str(config)])
+    assert exc.value.code == 2
+    assert f'gpu_check.sh: error: config {config}' in capsys.readouterr().err

@@ -28,16 +28,15 @@ from mmadaptformer.benchmark.gpu_check.worker import exit_result, run_check
 @pytest.fixture(scope='module')
 def bad_ctx(tmp_path_factory):
     """A CPU check context whose speed config has no model dict; returns
-    ``(ctx, config)``."""
+    ``(ctx, config)``. ``gpu_check.sh --speed-config`` refuses such a
+    config as its arguments are read, so the context is given it after
+    that (as a config changed on disk meanwhile would be)."""
     out = tmp_path_factory.mktemp('gpu_check_exit')
     config = out / 'no_model.py'
     config.write_text('x = 1\n')
-    args = parse_gpu_check_args([
-        '--out-dir',
-        str(out), '--device', 'cpu', '--speed-config',
-        str(config)
-    ])
+    args = parse_gpu_check_args(['--out-dir', str(out), '--device', 'cpu'])
     ctx = build_context(args, 'cpu', prepare_workspace(str(out / 'workspace')))
+    ctx['speed']['config'] = str(config)
     return ctx, str(config)
 
 

@@ -154,3 +154,22 @@ def test_zoo_address_refuses_a_path_with_no_zoo_scheme():
             match='^https://x/y.pth has none of the '
             'model-zoo schemes torchvision://, '):
         zoo_address('https://x/y.pth')
+
+
+def test_the_modelzoo_scheme_warns_as_mmengines_loader_does(
+        homes, no_network, log_records):
+    """``modelzoo://`` is MMEngine's deprecated spelling of
+    ``torchvision://``: its loader warns so, and ours did not (the load
+    of ``modelzoo://resnet18`` went silently); the output check's lookup
+    still does not warn."""
+    message = ('The URL scheme of "modelzoo://" is deprecated, please use '
+               '"torchvision://" instead')
+    assert zoo_target('modelzoo://resnet18') == zoo_address(
+        'torchvision://resnet18')
+    assert not log_records
+    assert zoo_address('modelzoo://resnet18') == zoo_address(
+        'torchvision://resnet18')
+    warnings = [
+        r.getMessage() for r in log_records if r.levelno >= logging.WARNING
+    ]
+    assert warnings == [message], warnings

@@ -15,6 +15,7 @@ from typing import List, Optional
 import torch
 
 from ...utils import atomic_write
+from ..cli import load_model_config
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import (BATCH_SIZE_REASON, DefaultsHelpFormatter,
                        parse_peak_tflops)
@@ -138,6 +139,10 @@ def parse_gpu_check_args(
     if args.jobs is not None and args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
     _check_speed_sizes(parser, args)
+    if args.speed_config:
+        # Read now, as the speed checks will read it: else a config that
+        # does not load is found after every correctness check has run.
+        load_model_config(parser, args.speed_config)
     return args
 
 
