@@ -120,15 +120,13 @@ def check_whole_model_fits(
        given a checkpoint that holds none of them and no head, but every
        other tensor the model needs (all but :func:`~.model_keys.
        fresh_keys`) and no tensor the model lacks: a backbone-only file,
-       which belongs in the backbone's pretrained weights.
-    3. Any other checkpoint that holds none of those adapters or prompts
-       but some of the model's tensors: a full checkpoint of the host
-       alone, e.g. a stock model's (backbone and head), or a backbone-only
-       file with holes (:func:`~.trained_part_fit.
-       check_holds_trained_part`, the refusal ``tools/test.py`` and
-       ``tools/infer.py`` make). One that holds nothing of the model (of
-       another layout, e.g. an official release's keys) is left to the
-       load, whose wrapper names what it holds.
+       which belongs in the backbone's pretrained weights. One with holes
+       or of another layout is left to the load, which names them.
+    3. A model with adapters or prompts given a checkpoint that holds none
+       of them but holds a head: a whole model's checkpoint of the host
+       alone, e.g. a stock model's (backbone and head)
+       (:func:`~.trained_part_fit.check_holds_trained_part`, the refusal
+       ``tools/test.py`` and ``tools/infer.py`` make).
 
     Args:
         model (nn.Module): The (unwrapped) model it is loaded into; any
@@ -175,13 +173,11 @@ def check_whole_model_fits(
     added = added_part_keys(model)
     if not added or any(key in state for key in added):
         return
-    if not any(key.startswith(name + '.') for key in state):
-        _refuse_backbone_only(model, state, own, added, name, where)
-    # A file that holds nothing of the model is of another layout (an
-    # official release's keys, another architecture): the load's wrapper
-    # names what it holds instead.
-    if any(key in own for key in state):
+    if any(key.startswith(name + '.') for key in state):
+        # A whole model's checkpoint, of the host alone (a stock model's).
         check_holds_trained_part(model, state, where, before_load=True)
+    else:
+        _refuse_backbone_only(model, state, own, added, name, where)
 
 
 def _refuse_backbone_only(model: nn.Module, state: Mapping, own: Mapping,
@@ -189,8 +185,8 @@ def _refuse_backbone_only(model: nn.Module, state: Mapping, own: Mapping,
     """Rule 2 of :func:`check_whole_model_fits`, for a state dict without
     the model's trained part and head: refuse it if it holds every other
     tensor the model needs and no tensor the model lacks."""
-    # A file with holes, or of another layout, gets rule 3's refusal or
-    # the load's.
+    # A file with holes, or of another layout, is left to the load, whose
+    # wrapper names what is wrong with it.
     tensors = {key for key, value in state.items() if torch.is_tensor(value)}
     if not tensors <= set(own) or not set(own) - fresh_keys(model) <= tensors:
         return
