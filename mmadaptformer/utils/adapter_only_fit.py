@@ -195,10 +195,23 @@ def _revise_keys(args: tuple, kwargs: dict) -> Any:
     return args[2] if len(args) > 2 else DEFAULT_REVISE_KEYS
 
 
-def _guarded(load_to_model, transfer: bool, transfer_callers=()):
+def _called_by(frame, callers: frozenset, through) -> bool:
+    """Whether ``frame`` (the load's caller) runs one of ``callers``, or
+    runs ``through`` (``load_checkpoint``) called by one of them."""
+    if frame.f_code in callers:
+        return True
+    return frame.f_code is through and frame.f_back is not None and \
+        frame.f_back.f_code in callers
+
+
+def _guarded(load_to_model,
+             transfer: bool,
+             transfer_callers: frozenset = frozenset(),
+             through=None):
     """``load_to_model`` checked before it loads: for adapter-only fit
     always, for the whole model's fit unless ``transfer`` or the caller's
-    code is among ``transfer_callers``."""
+    code (or, through ``load_checkpoint``'s code ``through``, its caller's)
+    is among ``transfer_callers``."""
 
     @functools.wraps(load_to_model)
     def load_checkpoint_to_model(model, checkpoint, *args, **kwargs):
@@ -206,8 +219,8 @@ def _guarded(load_to_model, transfer: bool, transfer_callers=()):
         check_adapter_only_fits(inner, checkpoint)
         # The caller, not a guess from the arguments: a strategy hands over
         # a bare state dict, as load_checkpoint does for a bare file.
-        if not transfer and \
-                sys._getframe(1).f_code not in transfer_callers:
+        if not transfer and not _called_by(
+                sys._getframe(1), transfer_callers, through):
             check_whole_model_fits(inner, checkpoint, _source_of(checkpoint),
                                    _revise_keys(args, kwargs))
         with loading(checkpoint):
@@ -230,19 +243,27 @@ def guard_checkpoint_to_model() -> None:
     so behind mmaction2's ``init_recognizer`` and mmpretrain's
     ``get_model``. MMEngine offers no public extension point there.
     Training's transfers skip the whole-model check: the binding in
-    ``mmengine.runner.runner`` (``Runner.load_checkpoint``'s alone) and
-    calls from ``BaseStrategy.load_model_state_dict`` (``FlexibleRunner``),
-    told by the calling code object. Idempotent.
+    ``mmengine.runner.runner`` (``Runner.load_checkpoint``'s alone), calls
+    from ``BaseStrategy.load_model_state_dict`` (``FlexibleRunner``) and
+    ``load_checkpoint``'s calls from ``PretrainedInit`` (a whole model's
+    ``init_cfg=dict(type='Pretrained')``, which ``init_weights`` applies
+    when training starts, never the evaluation APIs), told by the calling
+    code objects. Idempotent.
     """
     import mmengine.infer.infer  # noqa: F401
     import mmengine.runner.checkpoint as checkpoint_module
     import mmengine.runner.runner  # noqa: F401
     from mmengine._strategy import BaseStrategy
+    from mmengine.model.weight_init import PretrainedInit
     current = checkpoint_module._load_checkpoint_to_model
     original = getattr(current, _GUARD_ATTR, current)
-    callers = frozenset({BaseStrategy.load_model_state_dict.__code__})
+    callers = frozenset({
+        BaseStrategy.load_model_state_dict.__code__,
+        PretrainedInit.__call__.__code__
+    })
     guarded = {
-        transfer: _guarded(original, transfer, callers)
+        transfer: _guarded(original, transfer, callers,
+                           checkpoint_module.load_checkpoint.__code__)
         for transfer in (False, True)
     }
     for name, transfer in _BINDINGS:

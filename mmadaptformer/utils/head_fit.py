@@ -1,14 +1,24 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""A checkpoint given as a whole classifier's weights fits its head.
+"""A checkpoint given as a whole classifier's weights fits it: its head,
+and the adapters or prompts of an AdaptFormer or VPT model.
 
-MMEngine loads non-strictly: a trained checkpoint whose head has another
-number of classes than the config's model loaded into mmaction2's
-``init_recognizer`` or mmpretrain's ``get_model`` with a size-mismatch
-warning only, and the model predicted from its random head; a backbone-only
-file given as an AdaptFormer model's checkpoint loaded with the adapters
-and head untrained. :func:`check_whole_model_fits` refuses both, before
-anything loads; :mod:`.adapter_only_fit` calls it where every MMEngine load
-of a checkpoint into a model passes.
+MMEngine loads non-strictly. Given to mmaction2's ``init_recognizer`` or
+mmpretrain's ``get_model``, with a warning only,
+
+* a trained checkpoint whose head has another number of classes than the
+  config's model loaded, and the model predicted from its random head;
+* a backbone-only file given as an AdaptFormer model's checkpoint loaded
+  with the adapters and head untrained;
+* a full stock checkpoint (a plain mmaction2 or mmpretrain ViT, backbone
+  and head, no adapters) given to an AdaptFormer or VPT config loaded with
+  the adapters or prompts at their initialisation: predictions from a
+  model that is not the AdaptFormer the user meant.
+
+:func:`check_whole_model_fits` refuses all three, before anything loads;
+:mod:`.adapter_only_fit` calls it where every MMEngine load of a
+checkpoint into a model passes. An AdaptFormer checkpoint (full, or
+adapter-only with the backbone it was trained on as the config's
+pretrained weights) still loads.
 
 The rule, and why it is not applied to every load:
 
@@ -26,14 +36,24 @@ The rule, and why it is not applied to every load:
   MMEngine's behaviour: ``Runner.load_checkpoint`` (``load_from``,
   ``resume``), which calls ``_load_checkpoint_to_model`` through its own
   module's binding (``mmengine.runner.runner``), never through
-  ``load_checkpoint``; and ``BaseStrategy.load_model_state_dict``
+  ``load_checkpoint``; ``BaseStrategy.load_model_state_dict``
   (``FlexibleRunner``'s ``load_from`` and resume), which calls it with the
   state dict it popped from the checkpoint (a strategy that loads by its
-  own code, FSDP or DeepSpeed, does not reach it). Fine-tuning a
-  checkpoint on a new number of classes with ``load_from`` loads its
-  backbone and skips the head of another size, as in MMEngine. Our
-  recipes' ``CheckpointCheckHook`` and ``tools/test.py`` make their own,
-  stricter checks on that path.
+  own code, FSDP or DeepSpeed, does not reach it); and a whole model's
+  ``init_cfg=dict(type='Pretrained')``, which ``init_weights`` applies
+  when training starts (the evaluation APIs and ``Runner.test`` never
+  call it). Fine-tuning a checkpoint on a new number of classes with
+  ``load_from`` loads its backbone and skips the head of another size,
+  and training AdaptFormer from a stock checkpoint trains the adapters
+  from their initialisation, as in MMEngine.
+* Our recipes' hooks make their own, stricter checks on the Runner's
+  path, evaluation or not (mmaction2's and mmpretrain's own
+  ``tools/test.py`` on our configs, ``runner.test()``):
+  ``CheckpointCheckHook`` refuses a head of another size (in every run:
+  its ``allow_missing``/``allow_unexpected`` never admit a tensor of
+  another shape), and ``AdapterHook`` refuses to test or validate adapters
+  or prompts that the loaded checkpoint does not hold (training from it
+  trains them).
 """
 import re
 from collections import OrderedDict
@@ -43,8 +63,10 @@ import torch
 from torch import nn
 
 from .head_classes import head_classes_mismatch
-from .model_keys import HEAD_NAMES, added_keys, fresh_keys
+from .model_keys import HEAD_NAMES, fresh_keys
 from .state_dict_check import StateDictMismatchError
+from .trained_part_fit import (added_part_keys, check_holds_trained_part,
+                               trained_part_name)
 
 __all__ = ['DEFAULT_REVISE_KEYS', 'check_whole_model_fits', 'classifier_head']
 
@@ -100,6 +122,11 @@ def check_whole_model_fits(
        fresh_keys`) and no tensor the model lacks: a backbone-only file,
        which belongs in the backbone's pretrained weights. One with holes
        or of another layout is left to the load, which names them.
+    3. A model with adapters or prompts given a checkpoint that holds none
+       of them but holds a head: a whole model's checkpoint of the host
+       alone, e.g. a stock model's (backbone and head)
+       (:func:`~.trained_part_fit.check_holds_trained_part`, the refusal
+       ``tools/test.py`` and ``tools/infer.py`` make).
 
     Args:
         model (nn.Module): The (unwrapped) model it is loaded into; any
@@ -143,19 +170,27 @@ def check_whole_model_fits(
             f'{classes.model} classes, give it to training (load_from, '
             'or --pretrained for the backbone alone). Nothing of it was '
             'loaded.')
-    added = sorted(added_keys(model))
-    if not added or any(key in state for key in added) or any(
-            key.startswith(name + '.') for key in state):
+    added = added_part_keys(model)
+    if not added or any(key in state for key in added):
         return
+    if any(key.startswith(name + '.') for key in state):
+        # A whole model's checkpoint, of the host alone (a stock model's).
+        check_holds_trained_part(model, state, where, before_load=True)
+    else:
+        _refuse_backbone_only(model, state, own, added, name, where)
+
+
+def _refuse_backbone_only(model: nn.Module, state: Mapping, own: Mapping,
+                          added: List[str], name: str, where: str) -> None:
+    """Rule 2 of :func:`check_whole_model_fits`, for a state dict without
+    the model's trained part and head: refuse it if it holds every other
+    tensor the model needs and no tensor the model lacks."""
     # A file with holes, or of another layout, is left to the load, whose
     # wrapper names what is wrong with it.
     tensors = {key for key, value in state.items() if torch.is_tensor(value)}
     if not tensors <= set(own) or not set(own) - fresh_keys(model) <= tensors:
         return
-    # 'adapter', 'prompt': as the frozen-host wrappers name what they train.
-    part = next((m.trained_part for m in model.modules()
-                 if isinstance(getattr(type(m), 'trained_part', None), str)),
-                'adapter')
+    part = trained_part_name(model)
     raise StateDictMismatchError(
         f'{where} holds none of the model\'s {len(added)} {part} tensors '
         f'(e.g. {added[0]}) and no head ({name}.*): it is a backbone '

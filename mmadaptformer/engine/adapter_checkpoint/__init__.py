@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+from mmadaptformer.utils.trained_part_fit import check_holds_trained_part
 from .adapter_only import (HOST_SOURCES_META_KEY, check_frozen_digest,
                            complete_adapter_checkpoint, frozen_host_sources,
                            make_adapter_checkpoint)
@@ -7,7 +8,7 @@ from .from_config import adapter_hook_cfg, build_model_and_plan
 from .layout import (EXPECTED_CHECKPOINT, WRITTEN_BY, check_adapter_record,
                      check_tensor_entries, checkpoint_meta,
                      checkpoint_state_dict)
-from .trained_part import check_holds_trained_part, model_trained_part_keys
+from .trained_part import model_trained_part_keys
 
 __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint', 'check_adapter_record',

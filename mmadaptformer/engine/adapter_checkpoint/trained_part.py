@@ -1,14 +1,18 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Whether a checkpoint holds what the model's frozen-host wrappers train."""
-from typing import List, Mapping, Tuple
+"""The keys of what the model's frozen-host wrappers train.
+
+Whether a checkpoint holds any of them is
+:func:`mmadaptformer.utils.trained_part_fit.check_holds_trained_part`'s
+question, asked where every evaluation load passes.
+"""
+from typing import List, Tuple
 
 from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.trained_part_check import trained_part_keys
-from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
-__all__ = ['model_trained_part_keys', 'check_holds_trained_part']
+__all__ = ['model_trained_part_keys']
 
 
 def model_trained_part_keys(model: nn.Module) -> Tuple[List[str], str]:
@@ -24,44 +28,3 @@ def model_trained_part_keys(model: nn.Module) -> Tuple[List[str], str]:
                                       f'{name}.' if name else '')
             part = module.trained_part
     return keys, part
-
-
-def check_holds_trained_part(model: nn.Module, state: Mapping,
-                             source: str) -> None:
-    """Refuse to evaluate a model with a full checkpoint that holds none of
-    its adapters (or prompts): they would predict at their initialisation
-    (random, with the video recipes' ``init='trunc_normal'``), not as
-    trained.
-
-    A checkpoint that holds some of them is refused where the model loads
-    it (the wrapper's own check); adapter-only checkpoints are checked
-    against their record. Training may start from such a checkpoint: the
-    adapters then train from their initialisation.
-
-    Args:
-        model (nn.Module): The unwrapped model.
-        state (Mapping): The checkpoint's state dict (a ``module.`` prefix
-            is ignored, as MMEngine's load ignores it).
-        source (str): The checkpoint file, for the error.
-
-    Raises:
-        StateDictMismatchError: If the model has a trained part and
-            ``state`` holds none of it.
-    """
-    keys, part = model_trained_part_keys(model)
-    if not keys:
-        return
-    held = {
-        k[len('module.'):] if k.startswith('module.') else k
-        for k in state
-    }
-    if any(key in held for key in keys):
-        return
-    raise StateDictMismatchError(
-        f'{source} holds none of the model\'s {len(keys)} {part} tensors '
-        f'(e.g. {keys[0]}): the model would be evaluated with {part}s at '
-        'their initialisation, not trained ones. It is a checkpoint of a '
-        f'model without these {part}s (a stock or fully fine-tuned model, '
-        'a converted VideoMAE or MAE checkpoint): evaluate it with its own '
-        f'config, or give the checkpoint the training run of this config '
-        'wrote (its work dir\'s epoch_N.pth or best_*.pth).')

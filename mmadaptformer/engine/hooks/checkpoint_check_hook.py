@@ -30,7 +30,12 @@ class CheckpointCheckHook(Hook):
 
     * ``after_load_checkpoint``: every checkpoint the runner loads, after
       the :class:`AdapterHook` has completed an adapter-only one, before
-      any of it is loaded;
+      any of it is loaded; in training and in test or val runs alike
+      (``runner.test()``, as mmaction2's and mmpretrain's own
+      ``tools/test.py`` run our configs), where the Runner's load is
+      exempt from the evaluation loads' check
+      (:mod:`mmadaptformer.utils.head_fit`): a head of another number of
+      classes is a shape mismatch, refused here;
     * ``before_train``: every ``Pretrained`` ``init_cfg`` of the model's
       modules. MMEngine has initialised the weights by then, so the error
       says that what fits was loaded; the frozen-host wrappers (AdaptFormer,

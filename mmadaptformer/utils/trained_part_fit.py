@@ -1,0 +1,99 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A full checkpoint evaluated with a model that adds adapters or prompts
+to its host holds them.
+
+A checkpoint of the host alone (a stock mmaction2 or mmpretrain model, a
+fully fine-tuned one, a converted VideoMAE or MAE checkpoint) loads into
+an AdaptFormer or VPT model with every host tensor in place and the
+adapters or prompts missing: MMEngine's non-strict load warns, and the
+model predicts with them at their initialisation (random, with the video
+recipes' ``init='trunc_normal'``), not as trained.
+:func:`check_holds_trained_part` refuses that; ``tools/test.py`` (through
+:class:`~mmadaptformer.engine.AdapterHook`), the inference API and every
+MMEngine evaluation load of a whole classifier
+(:func:`~.head_fit.check_whole_model_fits`) call it. Training from such a
+checkpoint is not concerned: it trains them.
+
+The trained part is found by type, as :func:`~.model_keys.added_keys`
+finds it (the modules that declare ``fresh_tensors()``), and named as the
+frozen-host wrappers name it (their ``trained_part``: ``'adapter'``,
+``'prompt'``), so that this layer needs no import of the models.
+"""
+from typing import List, Mapping
+
+from torch import nn
+
+from .model_keys import added_keys
+from .state_dict_check import StateDictMismatchError
+
+__all__ = ['added_part_keys', 'check_holds_trained_part', 'trained_part_name']
+
+
+def added_part_keys(model: nn.Module) -> List[str]:
+    """:func:`~.model_keys.added_keys` of ``model`` (its adapters, prompts),
+    in the order of ``model.state_dict()``, so that an error's example is
+    the first of them."""
+    added = added_keys(model)
+    return [key for key in model.state_dict() if key in added]
+
+
+def trained_part_name(model: nn.Module) -> str:
+    """What the model's frozen-host wrappers train, as they name it (the
+    ``trained_part`` class attribute: ``'adapter'``, ``'prompt'``);
+    ``'adapter'`` for a model without one."""
+    return next((m.trained_part for m in model.modules()
+                 if isinstance(getattr(type(m), 'trained_part', None), str)),
+                'adapter')
+
+
+def check_holds_trained_part(model: nn.Module,
+                             state: Mapping,
+                             source: str,
+                             before_load: bool = False) -> None:
+    """Refuse to evaluate a model with a full checkpoint that holds none of
+    its adapters (or prompts): they would predict at their initialisation,
+    not as trained.
+
+    A checkpoint that holds some of them is refused where the model loads
+    it (the wrapper's own check); adapter-only checkpoints are checked
+    against their record. Training may start from such a checkpoint: the
+    adapters then train from their initialisation.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        state (Mapping): The checkpoint's state dict (a ``module.`` prefix
+            is ignored, as MMEngine's load ignores it).
+        source (str): The checkpoint file, for the error.
+        before_load (bool): Whether it is checked before anything of it
+            loads, which the error then says. Defaults to False.
+
+    Raises:
+        StateDictMismatchError: If the model has a trained part and
+            ``state`` holds none of it; naming the file, an expected key
+            and what to give instead.
+    """
+    keys = added_part_keys(model)
+    if not keys:
+        return
+    held = {
+        k[len('module.'):] if k.startswith('module.') else k
+        for k in state
+    }
+    if any(key in held for key in keys):
+        return
+    part = trained_part_name(model)
+    article = 'an' if part[0] in 'aeiou' else 'a'
+    raise StateDictMismatchError(
+        f'{source} holds none of the model\'s {len(keys)} {part} tensors '
+        f'(e.g. {keys[0]}): the model would be evaluated with {part}s at '
+        'their initialisation, not trained ones. It is a checkpoint of a '
+        f'model without these {part}s (a stock or fully fine-tuned model, '
+        'a converted VideoMAE or MAE checkpoint): evaluate it with its own '
+        'config (the stock model\'s); to evaluate this config, give the '
+        'checkpoint its training run wrote (its work dir\'s epoch_N.pth or '
+        f'best_*.pth, or {article} {part}-only file together with the '
+        'backbone it was trained on as the pretrained weights, --pretrained '
+        f'in tools/test.py and tools/infer.py); to train the {part}s on '
+        'this model, give the file to tools/train.py as '
+        '--pretrained (the backbone alone) or load_from.' +
+        (' Nothing of it was loaded.' if before_load else ''))
