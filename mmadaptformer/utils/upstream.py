@@ -61,12 +61,14 @@ UPSTREAM_CHANGES = (
      'checkpoint loaded its head, warned about the rest and ran on the '
      'backbone it was built with; a recognizer or classifier given a '
      'checkpoint whose head has another number of classes, or an '
-     'AdaptFormer model given a backbone-only file, warned and predicted '
-     'from a random head or untrained adapters. Each is now refused before '
-     'anything loads, naming the file and the tensors. The loads of '
-     "MMEngine's training (`Runner.load_checkpoint`, a strategy's "
-     '`load_model_state_dict`) keep its transfer: `load_from` of another '
-     'head size fine-tunes on the new classes.'),
+     'AdaptFormer model given a backbone-only file or a stock model\'s '
+     'full checkpoint, warned and predicted from a random head or '
+     'untrained adapters. Each is now refused before anything loads, '
+     "naming the file and the tensors. The loads of MMEngine's training "
+     "(`Runner.load_checkpoint`, a strategy's `load_model_state_dict`, "
+     "and a whole model's `init_cfg=dict(type='Pretrained')`) keep its "
+     'transfer: `load_from` of another head size fine-tunes on the new '
+     'classes.'),
     ('mmaction2, mmpretrain: multimodal models off next to transformers 5',
      'Both toolboxes import their multimodal models (VindLU; BLIP, LLaVA, '
      '...) whenever transformers >= 4.28 is installed, and those modules '

@@ -483,9 +483,12 @@ def test_adapters_of_other_settings_are_refused_not_part_loaded(
     assert text.startswith(f'The state dict of {video["ckpt"]} holds '
                            'adapter tensors'), text
     assert expected in text, text
-    # A stock checkpoint holds none of them: it loads, adapters untouched.
+    # A stock checkpoint holds none of them: refused too, not loaded with
+    # the adapters at their initialisation.
     model = MODELS.build(Config.fromfile(cfg).model)
-    load_checkpoint(model, video['right'], map_location='cpu')
+    with pytest.raises(
+            StateDictMismatchError, match="holds none of the model's"):
+        load_checkpoint(model, video['right'], map_location='cpu')
 
 
 def test_a_state_dict_missing_some_adapters_is_refused(video):
