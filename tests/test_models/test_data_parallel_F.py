@@ -80,13 +80,13 @@ def _replica(module, memo):
 
 
 @pytest.mark.parametrize('kind', KINDS)
-def test_data_parallel_on_the_cpu_runs_the_model_itself(kind):
+def test_data_parallel_on_the_cpu_runs_the_model_itself(kind, tmp_path):
     """A guard of kept behaviour: wrapped in ``DataParallel`` without a
     GPU, a model gives its own features and predictions, computes its
     loss, and its ``module.``-prefixed state dict loads back into the
     wrapper and (through MMEngine's loader, which strips the prefix) into
     an unwrapped model, which then gives the same features."""
-    from mmengine.runner.checkpoint import _load_checkpoint_to_model
+    from mmengine.runner import load_checkpoint
     model = _model(kind)
     wrapped = torch.nn.DataParallel(model)
     inputs, samples = _batch(model)
@@ -113,7 +113,9 @@ def test_data_parallel_on_the_cpu_runs_the_model_itself(kind):
     with torch.no_grad():
         for p in other.parameters():
             p.add_(1.0)
-    _load_checkpoint_to_model(other, {'state_dict': state})
+    path = str(tmp_path / 'wrapped.pth')
+    torch.save({'state_dict': state, 'meta': {}}, path)
+    load_checkpoint(other, path)
     with torch.no_grad():
         torch.testing.assert_close(
             other(inputs, samples, mode='tensor'), feats, rtol=0, atol=0)
