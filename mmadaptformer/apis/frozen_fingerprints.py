@@ -27,7 +27,15 @@ class FrozenFingerprints:
 
     Attributes:
         tensors (Mapping[str, Tensor]): The frozen tensors by state-dict
-            key; they must not change while this is used.
+            key, the shared backbone's own mapping. It may gain keys:
+            :meth:`~mmadaptformer.apis.SharedBackbone.remove_task` puts a
+            routed module (a norm the first task trained) back as a plain
+            frozen module, and its tensors join (see
+            :func:`~mmadaptformer.apis.task_wiring.detach_task`). A key's
+            values never change once it is in: a module put back where the
+            shared model's own frozen module was is that module. So a
+            fingerprint, once computed, stays true, and a key fingerprinted
+            later is one that joined.
         digests (dict[frozenset, str]): Digests the tensors of a key set
             were found to give (by :func:`load_task_parts`, or by
             :func:`~mmadaptformer.apis.init_model` for the first task).
