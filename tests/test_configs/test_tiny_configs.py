@@ -15,7 +15,8 @@ from mmpretrain.registry import MODELS
 
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
-TINY = (TINY_VIDEO_CONFIG, TINY_IMAGE_CONFIG, TINY_ADAPTFORMER_VIDEO_CONFIG)
+TINY = (TINY_VIDEO_CONFIG, TINY_IMAGE_CONFIG, TINY_ADAPTFORMER_VIDEO_CONFIG,
+        osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py'))
 
 
 @pytest.mark.parametrize('path', TINY, ids=osp.basename)
