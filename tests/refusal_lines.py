@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The one line a tool run in a subprocess (:func:`helpers.run_tool`) is
+"""The one line a tool run in a subprocess (:func:`tool_runners.run_tool`) is
 refused with: exit status 1 (a refusal) or 2 (a command-line error)."""
 import os.path as osp
 import subprocess
