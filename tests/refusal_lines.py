@@ -1,6 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The one line a tool run in a subprocess (:func:`helpers.run_tool`) is
-refused with."""
+"""The one line a tool run in a subprocess (:func:`tool_runners.run_tool`) is
+refused with: exit status 1 (a refusal) or 2 (a command-line error)."""
 import os.path as osp
 import subprocess
 from typing import Iterable, Optional
@@ -19,8 +19,29 @@ def refused_line(proc: subprocess.CompletedProcess,
         no_dir (str, optional): A folder (the work dir) the run must not
             have made. Defaults to None.
     """
+    return _last_line(proc, 1, absent, no_dir)
+
+
+def usage_line(proc: subprocess.CompletedProcess,
+               absent: Iterable[str] = (),
+               no_dir: Optional[str] = None) -> str:
+    """The last line of a run that ended with exit status 2 (a command-line
+    error: argparse's ``PROG: error: ...``, or a ``--cfg-options`` the
+    config cannot take) and no traceback.
+
+    Args:
+        proc (CompletedProcess): The run, its stderr joined to stdout.
+        absent (Iterable[str]): Texts the output must not hold either.
+        no_dir (str, optional): A folder (the work dir) the run must not
+            have made. Defaults to None.
+    """
+    return _last_line(proc, 2, absent, no_dir)
+
+
+def _last_line(proc: subprocess.CompletedProcess, status: int,
+               absent: Iterable[str], no_dir: Optional[str]) -> str:
     out = proc.stdout
-    assert proc.returncode == 1, out[-3000:]
+    assert proc.returncode == status, out[-3000:]
     assert 'Traceback' not in out, out[-3000:]
     for text in absent:
         assert text not in out, out[-3000:]

@@ -7,7 +7,7 @@ import pytest
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      TINY_VIDEO_CONFIG, image_data_cfg, run_tool,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
-from refusal_lines import refused_line
+from refusal_lines import refused_line, usage_line
 
 
 def _unread(tmp_path) -> str:
@@ -446,9 +446,8 @@ def test_an_option_that_cannot_be_merged_is_one_line(tmp_path, tool):
             'length of list [')
     # A usage error in every tool, as infer.py says it
     # (test_cfg_options_usage_errors); the converters ended with status 1.
-    assert proc.returncode == 2, proc.stdout[-3000:]
+    usage_line(proc)
     assert f'error: {line}' in proc.stdout, proc.stdout[-3000:]
-    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
 
 
 def test_no_validate_wins_over_validation_options(tmp_path, tiny_video_data):

@@ -7,6 +7,7 @@ import pytest
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, TOOLS, load_tool,
                      run_tool, write_config_chain)
 from mmengine.config import Config
+from refusal_lines import usage_line
 
 from mmadaptformer.utils import ConfigError
 
@@ -148,10 +149,8 @@ def test_test_command_line_mistakes_are_one_line(tmp_path):
             ['test.py', TINY_VIDEO_CONFIG, 'ckpt.pth'] + argv,
             cwd=tmp_path,
             check=False)
-        assert proc.returncode == 2, proc.stdout
-        assert 'Traceback' not in proc.stdout, proc.stdout
-        assert proc.stdout.strip().splitlines()[-1] == \
-            f'test.py: error: {message}', proc.stdout
+        assert usage_line(proc) == f'test.py: error: {message}', \
+            proc.stdout
     assert checkpoint.read_bytes() == b'not read'
     args = test_tool.parse_args([TINY_VIDEO_CONFIG, 'ckpt.pth', '--show'])
     # A config without one (the tiny config's is removed).
@@ -194,9 +193,7 @@ def test_test_out_that_is_a_file_the_config_reads_is_refused(tmp_path):
     for argv, message in cases:
         proc = run_tool(
             ['test.py', config, 'ckpt.pth'] + argv, cwd=tmp_path, check=False)
-        assert proc.returncode == 2, proc.stdout[-3000:]
-        assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
-        line = proc.stdout.strip().splitlines()[-1]
+        line = usage_line(proc)
         assert line.startswith(f'test.py: error: {message}'), line
     for path in files:
         assert open(path, 'rb').read() == before[path], path
@@ -261,9 +258,8 @@ def test_every_toolbox_flag_is_accepted(capsys):
                                            ('slurm_test.sh', 4)])
 def test_shell_scripts_print_usage_without_arguments(script, nargs, tmp_path):
     proc = run_tool([script], cwd=tmp_path, check=False)
-    assert proc.returncode == 2
+    usage_line(proc, absent=['Error'])
     assert 'Usage:' in proc.stdout and script in proc.stdout
-    assert 'Error' not in proc.stdout and 'Traceback' not in proc.stdout
     if script.startswith('dist_'):
         args = ['cfg.py', 'ckpt.pth'][:nargs - 1] + ['two']
         proc = run_tool([script] + args, cwd=tmp_path, check=False)

@@ -12,6 +12,7 @@ import pytest
 import torch
 from helpers import (TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
+from refusal_lines import usage_line
 
 LAUNCHER_ENV = ('RANK', 'WORLD_SIZE', 'MASTER_ADDR', 'MASTER_PORT',
                 'SLURM_PROCID', 'SLURM_NTASKS', 'SLURM_NODELIST')
@@ -50,8 +51,7 @@ def test_launcher_without_its_variables_is_a_command_line_error(
         args + ['--launcher', launcher, '--work-dir', work_dir],
         cwd=root,
         check=False)
-    assert proc.returncode == 2, proc.stdout[-3000:]
-    assert 'Traceback' not in proc.stdout
+    usage_line(proc)
     assert (f'{tool}: error: --launcher {launcher} needs the environment '
             f'variables {missing}, {script}; or leave --launcher out to run '
             'one process.') in proc.stdout
@@ -66,7 +66,7 @@ def test_mpi_launcher_without_a_gpu_is_a_command_line_error(video_run):
         ['train.py', cfg, '--launcher', 'mpi', '--work-dir', root / 'mpi'],
         cwd=root,
         check=False)
-    assert proc.returncode == 2 and 'Traceback' not in proc.stdout
+    usage_line(proc)
     assert ('train.py: error: --launcher mpi is not supported without a '
             'GPU; use tools/dist_train.sh (--launcher pytorch) or '
             'tools/slurm_train.sh (--launcher slurm).') in proc.stdout

@@ -8,15 +8,9 @@ import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      pretrained_cfg, run_tool, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
+from refusal_lines import refused_line
 
 from mmadaptformer.utils import safe_torch_load
-
-
-def _one_line_refusal(proc) -> str:
-    out = proc.stdout
-    assert proc.returncode == 1, out[-3000:]
-    assert 'Traceback' not in out, out[-3000:]
-    return out.strip().splitlines()[-1]
 
 
 @pytest.fixture(scope='module')
@@ -40,7 +34,7 @@ def test_adaptformer_without_adapter_hook_is_refused(tmp_path, backbone,
     proc = run_tool(['train.py', config, '--work-dir', work],
                     cwd=tmp_path,
                     check=False)
-    line = _one_line_refusal(proc)
+    line = refused_line(proc)
     assert 'model.backbone is AdaptFormer' in line, line
     assert 'no AdapterHook is in custom_hooks' in line, line
     assert "dict(type='AdapterHook'" in line, line
@@ -82,7 +76,7 @@ def test_val_interval_zero_is_refused_before_training(tmp_path,
         ['train.py', config, '--work-dir', work] + options,
         cwd=tmp_path,
         check=False)
-    line = _one_line_refusal(proc)
+    line = refused_line(proc)
     assert 'train_cfg.val_interval' in line, line
     assert 'expected a whole number > 0' in line, line
     assert '--no-validate' in line, line
@@ -132,7 +126,7 @@ def test_zero_epochs_are_named_as_such_not_as_a_scheduler(
     ],
                     cwd=tmp_path,
                     check=False)
-    line = _one_line_refusal(proc)
+    line = refused_line(proc)
     assert 'train_cfg.max_epochs' in line, line
     assert 'expected a whole number > 0' in line, line
     assert 'param_scheduler' not in line, line

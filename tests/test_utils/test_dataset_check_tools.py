@@ -4,18 +4,12 @@ the validation and test sets they will use before the Runner
 (:func:`mmadaptformer.utils.dataset_check.refuse_malformed_video_list`)."""
 import pytest
 from helpers import TINY_VIDEO_CONFIG, run_tool, write_config
+from refusal_lines import refused_line
 
 
 def _lines(path) -> list:
     with open(path) as f:
         return f.read().split('\n')[:-1]
-
-
-def _refusal(proc) -> str:
-    out = proc.stdout
-    assert proc.returncode == 1, out[-3000:]
-    assert 'Traceback' not in out, out[-3000:]
-    return out.strip().splitlines()[-1]
 
 
 def _config(tmp_path, data, loader, dataset) -> str:
@@ -46,7 +40,7 @@ def test_train_names_a_validation_line_past_the_first_twenty(
     proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
                     cwd=tmp_path,
                     check=False)
-    assert _refusal(proc) == (
+    assert refused_line(proc) == (
         f"ConfigError: {config}: val_dataloader.dataset.delimiter=',' "
         f"(VideoDataset) does not split line 25 of {listed}, 'val_0_0.mp4 "
         "0', into '<path> <label>' (1 field); split at ' ' it is the "
@@ -76,7 +70,7 @@ def test_test_names_a_label_outside_num_classes(tmp_path, tiny_video_data,
         check=False)
     first = _lines(listed)[0]
     assert first.endswith(' 1')
-    line = _refusal(proc)
+    line = refused_line(proc)
     assert line.startswith(
         f'ConfigError: {config}: test_dataloader.dataset.ann_file '
         f'({dataset_type}): line 5 of {listed}, '), line

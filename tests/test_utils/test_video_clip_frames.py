@@ -12,6 +12,7 @@ from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      run_tool)
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from refusal_lines import refused_line
 
 from mmadaptformer.apis import ModelInferencer, build_test_pipeline
 from mmadaptformer.utils import ConfigError
@@ -114,12 +115,10 @@ def test_train_py_ends_with_one_line_before_the_work_dir(tmp_path):
     ],
                     cwd=tmp_path,
                     check=False)
-    assert proc.returncode == 1, proc.stdout
-    last = proc.stdout.strip().splitlines()[-1]
+    last = refused_line(proc)
     assert last.startswith(
         'ConfigError: ' + TINY_VIDEO_CONFIG +
         ': train_dataloader.dataset.pipeline[1].clip_len: '
         'train_dataloader.dataset.pipeline[1] (SampleFrames) samples clips '
         'of 4 frames, but the backbone model.backbone'), last
-    assert 'Traceback' not in proc.stdout
     assert not work_dir.exists()
