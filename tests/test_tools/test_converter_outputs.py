@@ -36,7 +36,8 @@ def _refused(tool, argv, capsys) -> str:
     assert exit_info.value.code == 2
     err = capsys.readouterr().err.strip().splitlines()
     # argparse names the program as sys.argv[0] has it.
-    assert ': error: ' in err[-1] and 'Traceback' not in err, err
+    assert ': error: ' in err[-1], err
+    assert 'Traceback' not in '\n'.join(err), err
     return err[-1].split(': error: ', 1)[1]
 
 
