@@ -11,8 +11,8 @@ Every other exception (a bug, an upstream error) keeps its traceback.
 from contextlib import contextmanager
 from typing import Iterator
 
-from mmadaptformer.datasets import (AnnotationError, BrokenVideoError,
-                                    ShortVideoError)
+from mmadaptformer.datasets import (AnnotationError, BrokenImageError,
+                                    BrokenVideoError, ShortVideoError)
 from mmadaptformer.models import FrozenBackboneMismatchError
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
@@ -29,12 +29,12 @@ __all__ = ['REFUSALS', 'refusal_line', 'refusals_exit']
 #: The errors whose message says all a user needs (a missing file's names
 #: the file: a checkpoint, a config, ``--pretrained``; a failed write of an
 #: output names the file, the bytes written and that it was left as it was).
-REFUSALS = (AnnotationError, AtomicWriteError, BrokenVideoError,
-            CheckpointLoadError, ConfigError, FileNotFoundError,
-            FrozenBackboneMismatchError, NoResumableCheckpointError,
-            NonFiniteLossError, PipelineStepError, PretrainedFileError,
-            ResumeStateError, ShortVideoError, StateDictMismatchError,
-            StoredConfigError, UnloadedBackboneError)
+REFUSALS = (AnnotationError, AtomicWriteError, BrokenImageError,
+            BrokenVideoError, CheckpointLoadError, ConfigError,
+            FileNotFoundError, FrozenBackboneMismatchError,
+            NoResumableCheckpointError, NonFiniteLossError, PipelineStepError,
+            PretrainedFileError, ResumeStateError, ShortVideoError,
+            StateDictMismatchError, StoredConfigError, UnloadedBackboneError)
 
 
 def refusal_line(exc: BaseException) -> str:

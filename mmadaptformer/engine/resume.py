@@ -222,7 +222,9 @@ def find_resume_checkpoint(work_dir: str,
         present = _holds_checkpoints(checkpoint_dir)
         if present and not allow_restart:
             # One line: the tools print it as their last.
-            why = ('Why each was skipped: ' + '; '.join(skipped)
+            # A load error ends with its own full stop: one, not two.
+            why = ('Why each was skipped: ' +
+                   '; '.join(reason.rstrip('.') for reason in skipped)
                    if skipped else 'None of them is a training checkpoint '
                    '(epoch_N.pth, iter_N.pth)')
             raise NoResumableCheckpointError(

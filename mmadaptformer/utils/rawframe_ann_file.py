@@ -126,6 +126,14 @@ def _frames_problem(dataset, where: str,
     if not osp.isfile(osp.join(folder, name)):
         present = sorted(osp.basename(p) for p in os.listdir(folder))
         shown = ', '.join(present[:3]) + (', ...' if len(present) > 3 else '')
+        second = frame_name(template, first + 1, flow)
+        if osp.isfile(osp.join(folder, second)):
+            # mmaction2's start_index=0 on frames counted from 1.
+            return ListProblem(
+                'start_index',
+                f'{where} names the frames of {folder} from {name} '
+                f'(start_index={dataset.start_index}), but they start at '
+                f'{second}: set start_index={dataset.start_index + 1}')
         return ListProblem(
             'filename_tmpl',
             f'{template!r} names the first frame of {where} {name} '

@@ -5,6 +5,7 @@ from typing import Iterator, List, Tuple
 
 from mmadaptformer.datasets.checked_image_dataset import CheckedImageDataset
 from mmadaptformer.datasets.checked_video_dataset import CheckedVideoDataset
+from mmadaptformer.utils import ConfigError
 
 __all__ = ['wrapped_datasets', 'check_strict_evaluation']
 
@@ -74,10 +75,11 @@ def check_strict_evaluation(loop, key: str) -> None:
         key (str): Its dataloader's config key, for the message.
 
     Raises:
-        ValueError: If the loop's dataset is, or wraps, a
+        ConfigError: If the loop's dataset is, or wraps, a
             ``CheckedImageDataset`` or ``CheckedVideoDataset`` with
             ``test_mode=False``; it names each such dataset's config key
-            and the option to set.
+            and the option to set. The tools end with it on one line, exit
+            status 1, as with every other config mistake.
     """
     dataset = getattr(getattr(loop, 'dataloader', None), 'dataset', None)
     lenient = _lenient(dataset, f'{key}.dataset')
@@ -103,4 +105,4 @@ def check_strict_evaluation(loop, key: str) -> None:
             ' '.join(f'{k}.skip_broken=True' for k, _ in videos) +
             ': they are then dropped when the dataset is built, with a '
             'WARNING listing them.')
-    raise ValueError(message)
+    raise ConfigError(message)
