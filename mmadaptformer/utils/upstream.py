@@ -23,10 +23,11 @@ UPSTREAM_CHANGES = (
      'missing: a stand-in module in sys.modules, and `DRN` in mmaction\'s '
      'MODELS raises an error that names the gap.'),
     ('torch: MMEngine training state on the `weights_only` allow-list',
-     '`torch.serialization.add_safe_globals` with HistoryBuffer, numpy '
-     'arrays, dtypes and scalars, and a guarded `getattr` that resolves '
-     "HistoryBuffer's statistics methods only; so `--resume` works on "
-     'torch >= 2.6 without turning weights_only off.'),
+     '`torch.serialization.add_safe_globals` with HistoryBuffer, guarded '
+     "stand-ins for numpy's numeric array, dtype and scalar rebuilders, a "
+     "guarded `getattr` that resolves HistoryBuffer's statistics methods "
+     'only and a `bytes` that makes only the empty one; so `--resume` '
+     'works on torch >= 2.6 without turning weights_only off.'),
     ('mmengine: safe checkpoint loaders for every scheme',
      '`CheckpointLoader.register_scheme` (public) for local paths, '
      'http(s)://, torchvision:// and modelzoo://, open-mmlab:// and '
