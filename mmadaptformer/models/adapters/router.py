@@ -14,7 +14,7 @@ ADAPTER_ATTR = 'adaptmlp'
 
 #: Where a ``DataParallel`` replica of a block leaves its own adapter for
 #: the hook of its feed-forward branch (a replica's modules only).
-REPLICA_ADAPTER_ATTR = '_replica_adaptmlp'
+_REPLICA_ADAPTER_ATTR = '_replica_adaptmlp'
 
 
 class _ForwardState(threading.local):
@@ -86,11 +86,13 @@ class AdapterRouter:
         # Drop state left by an interrupted forward or by a checkpoint
         # recomputation that stopped early.
         self.state.__dict__.clear()
-        if getattr(block, '_is_replica', False):
+        # Looked up in __dict__: a missing attribute of a module costs a
+        # raised AttributeError (an error message built) on every call.
+        if block.__dict__.get('_is_replica', False):
             # The replica's branch, or a module that took its place and
             # its hooks (a multi-task TaskRoutedModule).
             branch = block.get_submodule(self.branch_path)
-            branch.__dict__[REPLICA_ADAPTER_ATTR] = getattr(
+            branch.__dict__[_REPLICA_ADAPTER_ATTR] = getattr(
                 block, ADAPTER_ATTR)
         # Reentrant checkpointing yields no gradient when no input requires
         # one, as with a frozen stem; make the input require it.
@@ -119,7 +121,8 @@ class AdapterRouter:
         # Not taken in block_pre_hook: a reentrant checkpoint inside the
         # block (mmpretrain's with_cp) recomputes its inner function, which
         # calls the norm and the branch again, but not the block's hooks.
-        adapter = module.__dict__.get(REPLICA_ADAPTER_ATTR)
+        # A replica's adapter, put on its branch there, stays for that.
+        adapter = module.__dict__.get(_REPLICA_ADAPTER_ATTR)
         if adapter is None:
             adapter = getattr(self.block, ADAPTER_ATTR)
         inp = x if self.placement == 'parallel' else output

@@ -143,11 +143,16 @@ class _RunningVPT:
     def __setstate__(self, state: dict) -> None:
         self.__init__()
 
-    def enter(self, vpt: Optional['VPT']) -> Optional['VPT']:
-        """Make ``vpt`` this thread's running VPT; return the one before."""
+    def enter(self, vpt: 'VPT') -> Optional['VPT']:
+        """Make ``vpt`` this thread's running VPT; return the one before,
+        for :meth:`leave`."""
         previous = getattr(self._local, 'vpt', None)
         self._local.vpt = vpt
         return previous
+
+    def leave(self, previous: Optional['VPT']) -> None:
+        """Put back the running VPT that :meth:`enter` returned."""
+        self._local.vpt = previous
 
     def get(self, default: 'VPT') -> 'VPT':
         """This thread's running VPT, ``default`` outside a VPT forward
@@ -364,12 +369,18 @@ class VPT(FrozenHostWrapper):
                 'once each, in module order.')
         return carried
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        # A model pickled (``torch.save(model)``) before replicas had one.
+        if '_running' not in self.__dict__:
+            self._running = _RunningVPT()
+
     def forward(self, *args, **kwargs) -> Any:
         """Run the prompted stock backbone."""
         previous = self._running.enter(self)
         try:
             return self.backbone(*args, **kwargs)
         finally:
-            self._running.enter(previous)
+            self._running.leave(previous)
             # Keep no graph alive after an interrupted VPT-shallow forward.
             self._carried.put(None)
