@@ -11,6 +11,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
                                                      checkpoint_meta,
                                                      model_trained_part_keys)
+from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 __all__ = ['check_adapter_checkpoint']
@@ -21,7 +22,9 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     """Check that an adapter-only checkpoint runs on the loaded backbone.
 
     Args:
-        model (nn.Module): The model after loading ``checkpoint``.
+        model (nn.Module): The model after loading ``checkpoint``, or a
+            wrapper of it (``DataParallel``, DDP, a test-time augmentation
+            model), whose keys are the model's with a ``module.`` prefix.
         checkpoint (dict): The loaded checkpoint.
         source (str): The checkpoint file, for errors.
 
@@ -43,6 +46,9 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     if info is None:
         return None
     saved = set(check_adapter_record(info, source)['saved_keys'])
+    # The checkpoint is keyed for the model, as MMEngine's loader strips
+    # the wrappers' prefix.
+    model = unwrapped_model(model)
     state = model.state_dict(keep_vars=True)
     # The model's trained part (adapters, prompts) must be the
     # checkpoint's: a part it lacks would otherwise count as frozen

@@ -12,6 +12,10 @@ from torch import nn
 #: The attribute each adapted block gets; it matches the official code.
 ADAPTER_ATTR = 'adaptmlp'
 
+#: Where a ``DataParallel`` replica of a block leaves its own adapter for
+#: the hook of its feed-forward branch (a replica's modules only).
+_REPLICA_ADAPTER_ATTR = '_replica_adaptmlp'
+
 
 class _ForwardState(threading.local):
     """What one thread's forward of one block has seen so far.
@@ -35,6 +39,14 @@ class AdapterRouter:
     the copy's adapter. The state of the forward in progress (the norm input
     held until the feed-forward branch runs) is kept per thread, and is
     neither copied nor pickled: a copy starts with none.
+
+    The hooks act on the block they are called for. Multi-GPU
+    ``DataParallel`` runs shallow copies of the modules (replicas, each with
+    its own copies of the tensors, in its own thread) that share these
+    hooks: a replica's block hands its own adapter to its own branch, on
+    which the branch hook finds it, also when a checkpointed block runs
+    its forward again in the backward pass (in another thread, without the
+    block's hooks). The model's own modules take no such detour.
     """
 
     def __init__(self, block: nn.Module, norm: nn.Module, branch: nn.Module,
@@ -74,6 +86,14 @@ class AdapterRouter:
         # Drop state left by an interrupted forward or by a checkpoint
         # recomputation that stopped early.
         self.state.__dict__.clear()
+        # Looked up in __dict__: a missing attribute of a module costs a
+        # raised AttributeError (an error message built) on every call.
+        if block.__dict__.get('_is_replica', False):
+            # The replica's branch, or a module that took its place and
+            # its hooks (a multi-task TaskRoutedModule).
+            branch = block.get_submodule(self.branch_path)
+            branch.__dict__[_REPLICA_ADAPTER_ATTR] = getattr(
+                block, ADAPTER_ATTR)
         # Reentrant checkpointing yields no gradient when no input requires
         # one, as with a frozen stem; make the input require it.
         if getattr(block, 'with_cp', False) and torch.is_grad_enabled() \
@@ -101,7 +121,10 @@ class AdapterRouter:
         # Not taken in block_pre_hook: a reentrant checkpoint inside the
         # block (mmpretrain's with_cp) recomputes its inner function, which
         # calls the norm and the branch again, but not the block's hooks.
-        adapter = getattr(self.block, ADAPTER_ATTR)
+        # A replica's adapter, put on its branch there, stays for that.
+        adapter = module.__dict__.get(_REPLICA_ADAPTER_ATTR)
+        if adapter is None:
+            adapter = getattr(self.block, ADAPTER_ATTR)
         inp = x if self.placement == 'parallel' else output
         try:
             return output + adapter(inp)

@@ -121,12 +121,53 @@ class _CarriedPrompts:
         return prompts
 
 
+class _RunningVPT:
+    """The VPT whose forward each thread runs: the model, or the
+    ``DataParallel`` replica of it that runs in this thread.
+
+    Multi-GPU ``DataParallel`` runs shallow copies of the modules
+    (replicas, each with its own copies of the tensors, in its own
+    thread). They share the block hooks, whose ``owner`` is the model, and
+    this object, through which the hooks find the replica that runs. It
+    is no part of the model: a copy or an unpickled model starts with
+    none.
+    """
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+
+    def __getstate__(self) -> dict:
+        # A thread-local object can be neither copied nor pickled.
+        return {}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__()
+
+    def enter(self, vpt: 'VPT') -> Optional['VPT']:
+        """Make ``vpt`` this thread's running VPT; return the one before,
+        for :meth:`leave`."""
+        previous = getattr(self._local, 'vpt', None)
+        self._local.vpt = vpt
+        return previous
+
+    def leave(self, previous: Optional['VPT']) -> None:
+        """Put back the running VPT that :meth:`enter` returned."""
+        self._local.vpt = previous
+
+    def get(self, default: 'VPT') -> 'VPT':
+        """This thread's running VPT, ``default`` outside a VPT forward
+        (the host's blocks called on their own)."""
+        vpt = getattr(self._local, 'vpt', None)
+        return default if vpt is None else vpt
+
+
 class _PromptRouter:
     """Forward hooks that put one block's prompts in and take them out.
 
     A plain object with bound-method hooks rather than closures, so
     ``copy.deepcopy`` of the model (e.g. for EMA) rewires the copy's hooks to
-    the copy's prompts.
+    the copy's prompts. The hooks take the prompts of the VPT that runs in
+    their thread (:class:`_RunningVPT`): ``owner`` or a replica of it.
     """
 
     def __init__(self, owner: 'VPT', block: nn.Module, index: int,
@@ -140,22 +181,23 @@ class _PromptRouter:
         ]
 
     def pre_hook(self, block: nn.Module, args: tuple) -> tuple:
+        owner = self.owner._running.get(self.owner)
         x = args[0] if args else None
         if not isinstance(x, torch.Tensor) or x.dim() != 3 or \
-                x.size(-1) != self.owner.embed_dims:
+                x.size(-1) != owner.embed_dims:
             got = tuple(x.shape) if isinstance(x, torch.Tensor) else x
             raise ValueError(
                 f'VPT expects {self.name} ({type(block).__name__}) to be '
                 f'called with tokens of shape (B, N, '
-                f'{self.owner.embed_dims}), but got {got!r}.')
-        prompts = self.owner._prompts_for(self.index, x)
-        pos = self.owner.prompt_position
+                f'{owner.embed_dims}), but got {got!r}.')
+        prompts = owner._prompts_for(self.index, x)
+        pos = owner.prompt_position
         x = torch.cat((x[:, :pos], prompts, x[:, pos:]), dim=1)
         return (x, ) + tuple(args[1:])
 
     def hook(self, block: nn.Module, args: tuple,
              output: torch.Tensor) -> torch.Tensor:
-        owner = self.owner
+        owner = self.owner._running.get(self.owner)
         pos, num = owner.prompt_position, owner.num_prompts
         if not owner.deep and self.index < len(owner.prompted_blocks) - 1:
             owner._carried.put(output[:, pos:pos + num])
@@ -286,6 +328,8 @@ class VPT(FrozenHostWrapper):
         # VPT-shallow: the previous block's prompt outputs, within a forward
         # of this thread.
         self._carried = _CarriedPrompts()
+        # The VPT (this one or a DataParallel replica) each thread runs.
+        self._running = _RunningVPT()
         for index, (name, block) in enumerate(blocks):
             block._vpt_router = _PromptRouter(self, block, index, name)
 
@@ -325,10 +369,18 @@ class VPT(FrozenHostWrapper):
                 'once each, in module order.')
         return carried
 
+    def __setstate__(self, state: dict) -> None:
+        super().__setstate__(state)
+        # A model pickled (``torch.save(model)``) before replicas had one.
+        if '_running' not in self.__dict__:
+            self._running = _RunningVPT()
+
     def forward(self, *args, **kwargs) -> Any:
         """Run the prompted stock backbone."""
+        previous = self._running.enter(self)
         try:
             return self.backbone(*args, **kwargs)
         finally:
+            self._running.leave(previous)
             # Keep no graph alive after an interrupted VPT-shallow forward.
             self._carried.put(None)
