@@ -38,7 +38,7 @@ from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import is_local
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
                                     is_vit_host, nested_weights_message,
-                                    tensor_keys, vit_type_flag)
+                                    tensor_keys)
 
 __all__ = [
     'NoWeightsFoundError', 'PretrainedFileError', 'backbone_init_cfg_key',
@@ -296,16 +296,18 @@ def set_pretrained_backbone(
                                            content))) from None
         found = unconverted_vit_layout(content, prefix)
         if found is not None and is_vit_host(owner):
+            # The advice for nested weights reads their keys: a file of
+            # the other modality or with adapters fits no --type of the
+            # backbone's toolbox.
+            weights = content.get('state_dict', content)
             raise PretrainedFileError(
                 f'{checkpoint} is in the key layout of the official '
                 f'VideoMAE/MAE/DeiT/AdaptFormer code or timm ({found!r}), '
                 f'which {host_key} ({owner.type}) names otherwise '
                 '(patch_embed.projection, its own MLP keys): only the '
                 'attention and norms would load, the patch embedding and '
-                'MLPs would keep their initialisation. Convert it first: '
-                f'{CONVERT_VIT} {checkpoint} CONVERTED.pth '
-                f'{vit_type_flag(scope)}, and give CONVERTED.pth as '
-                '--pretrained.')
+                'MLPs would keep their initialisation. ' + conversion_advice(
+                    owner, scope, host_key, checkpoint, {'model': weights}))
     init_cfg = ConfigDict(type='Pretrained', checkpoint=checkpoint)
     if prefix is not None:
         init_cfg.prefix = prefix
