@@ -11,7 +11,7 @@ in a row before an error names every file tried. What was skipped travels
 in the returned data sample's metainfo, for ``DataHealthHook``.
 """
 import logging
-from typing import Callable, List, NamedTuple, Optional, Tuple, Type
+from typing import Callable, List, NamedTuple, Optional, Type
 
 from mmengine.logging import print_log
 
@@ -20,7 +20,7 @@ from mmadaptformer.utils.transform_steps import TransformError
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   one_line_error)
 from .image_files import BrokenImageError
-from .short_videos import SKIPPED_SHORT_VIDEOS_KEY, ShortVideoError
+from .short_videos import SKIPPED_SHORT_VIDEOS_KEY, ShortVideo, ShortVideoError
 
 __all__ = [
     'IMAGES', 'SKIPPED_IMAGES_KEY', 'SKIPPED_VIDEOS_KEY', 'VIDEOS',
@@ -108,10 +108,15 @@ def load_training_sample(idx: int,
             decode in this process; it is not skipped.
         BrokenVideoError: If ``max_refetch + 1`` samples in a row could
             not be loaded; it names each and why (``files.error``: a
-            :class:`BrokenImageError` for images).
+            :class:`BrokenImageError` for images), and how many were
+            short videos.
+        ShortVideoError: Also if ``max_refetch + 1`` samples in a row were
+            all short videos skipped (``short_videos='skip'``): on one
+            line, naming the videos, the frames a clip needs and
+            ``short_videos``.
     """
     skipped: List[str] = []
-    skipped_short: List[Tuple[str, int, int]] = []
+    skipped_short: List[ShortVideo] = []
     tried: List[str] = []
     for _ in range(max_refetch + 1):
         try:
@@ -157,6 +162,39 @@ def load_training_sample(idx: int,
                 metainfo[SKIPPED_SHORT_VIDEOS_KEY] = skipped_short
             samples.set_metainfo(metainfo)
         return data
+    if skipped_short and len(skipped_short) == len(tried):
+        raise _all_short_error(skipped_short, files.owner, ann_file,
+                               max_refetch)
+    what = 'could not be loaded'
+    if skipped_short:
+        what = (f'were skipped: {len(tried) - len(skipped_short)} could not '
+                f'be loaded and {len(skipped_short)} were shorter than a '
+                "clip (short_videos='skip')")
     raise files.error(f'{files.owner}: {len(tried)} samples in a row of '
-                      f'{ann_file} could not be loaded (max_refetch='
-                      f'{max_refetch}); tried:\n' + '\n'.join(tried))
+                      f'{ann_file} {what} (max_refetch={max_refetch}); '
+                      'tried:\n' + '\n'.join(tried))
+
+
+def _all_short_error(skipped_short: List[ShortVideo], owner: str,
+                     ann_file: str, max_refetch: int) -> ShortVideoError:
+    """The error, on one line, for ``max_refetch + 1`` samples in a row
+    that were all skipped as short videos, which are not broken: it names
+    them, the frames a clip needs and ``short_videos``."""
+    videos = sorted(set(skipped_short))
+    named = ', '.join(f'{name} ({frames} of {min_frames} frames)'
+                      for name, frames, min_frames in videos[:3])
+    more = len(videos) - 3
+    if more > 0:
+        named += f', ... and {more} more'
+    name, frames, min_frames = videos[0]
+    count = f'{len(videos)} video' + ('' if len(videos) == 1 else 's')
+    return ShortVideoError(
+        f'{owner}: the {len(skipped_short)} samples drawn in a row from '
+        f'{ann_file} (max_refetch={max_refetch}) were all videos shorter '
+        "than a clip, skipped with short_videos='skip' (none was broken): "
+        f'{count}, {named}. A clip needs {min_frames} frames (min_frames; '
+        'by default the frames one clip of the pipeline spans, (clip_len '
+        '- 1) * frame_interval + 1 for SampleFrames). Set '
+        "short_videos='report' to train on them with repeated frames, "
+        'lower min_frames or the clip span, or list longer videos.', name,
+        frames, min_frames)

@@ -99,6 +99,25 @@ def _separator_hint(dataset, fields: Sequence[str]) -> str:
     return ''
 
 
+def _separated_folder(dataset, where: str,
+                      fields: Sequence[str]) -> Optional[ListProblem]:
+    """What is wrong with a line whose frame folder field holds a ``','``
+    or ``';'`` that separates it from the next field (``'vid,16 0'``):
+    ``RawframeDataset`` reads its fields, but splits at whitespace only,
+    so the folder it names (``vid,16``) does not exist; None if the
+    folder exists, is not local, or no rewrite with spaces reads."""
+    if ',' not in fields[0] and ';' not in fields[0]:
+        return None
+    hint = _separator_hint(dataset, fields)
+    prefix = dataset.data_prefix.get('img')
+    folder = osp.join(prefix, fields[0]) if prefix else fields[0]
+    if not hint or not is_local(folder) or osp.isdir(folder):
+        return None
+    return ListProblem(
+        'ann_file', f'{where} names the frame folder {fields[0]!r} '
+        f'({folder}), which does not exist{hint}')
+
+
 def _frames_problem(dataset, where: str,
                     fields: Sequence[str]) -> Optional[ListProblem]:
     """What is wrong with the frames of one line whose fields read; None
@@ -177,6 +196,10 @@ def malformed_rawframe_list(
     that holds the first and the last frame they count,
     ``filename_tmpl.format(start_index + offset)`` to
     ``filename_tmpl.format(start_index + offset + total_frames - 1)``.
+    A line of any of them whose fields are separated by ``','`` or ``';'``
+    is named as such, with the line rewritten with spaces, also when its
+    fields read (``'vid,16 0'``: the folder ``vid,16``, which does not
+    exist, and 0 frames).
 
     Args:
         dataset: A dataset built with ``lazy_init=True``.
@@ -218,6 +241,14 @@ def malformed_rawframe_list(
             wrong = _fields_problem(dataset,
                                     f'line {number} of {ann_file}, {line!r},',
                                     line.split())
+            if wrong is not None:
+                return wrong
+        elif ',' in line or ';' in line:
+            # 'vid,16 0' reads as the folder 'vid,16' and 0 frames: named
+            # here for every line, not only those looked at on disk.
+            wrong = _separated_folder(
+                dataset, f'line {number} of {ann_file}, {line!r},',
+                line.split())
             if wrong is not None:
                 return wrong
         lines.append((number, line))

@@ -218,15 +218,20 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
     (:func:`whitespace_hint`, ``'a.mp4  0'``) split it into a path and
     labels. A label outside the dataset's ``num_classes`` (if set) is
     named too, and, for a ``VideoDataset``, a path with whitespace around
-    it (``'a.mp4 ,0'`` split at ``','``) that names no file.
+    it (``'a.mp4 ,0'`` split at ``','``) that names no file. A line that
+    no other delimiter splits either is named as a problem of the list,
+    not of ``delimiter``, when it lacks a label (one field, for
+    ``CheckedVideoDataset``) or its label is no integer
+    (``'a.mp4 x'``).
 
     Args:
         dataset: A dataset built with ``lazy_init=True``.
 
     Returns:
         ListProblem, optional: ``delimiter`` with the delimiter that would
-        split the line (None if none does), or ``ann_file`` for a label
-        outside ``num_classes`` or a padded path that names no file; None
+        split the line (None if none does), or ``ann_file`` for a missing
+        label, a label that is no integer or is outside ``num_classes``,
+        or a padded path that names no file; None
         if every line reads, or nothing could be checked (another dataset,
         a list that is not a local file).
     """
@@ -262,6 +267,11 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
                 continue
         expected = ('<path> <label> [<label> ...]'
                     if multi_class else '<path> <label>')
+        if hint is None and note is None:
+            wrong = _unlabelled(fields, multi_class, strict, where, expected,
+                                type(dataset).__name__)
+            if wrong is not None:
+                return ListProblem('ann_file', wrong)
         what = (f'does not split {where} into {expected!r} '
                 f'({len(fields)} field{"s" if len(fields) != 1 else ""})')
         if hint is None:
@@ -270,6 +280,32 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
         return ListProblem('delimiter',
                            f'{what}; split at {hint[0]!r} it is {hint[1]}',
                            hint[0])
+    return None
+
+
+def _unlabelled(fields: Sequence[str], multi_class: bool, strict: bool,
+                where: str, expected: str, name: str) -> Optional[str]:
+    """What is wrong with a line whose fields no delimiter reads, if it is
+    its label rather than how it is split: a line of one field read by
+    ``CheckedVideoDataset`` (a ``VideoDataset`` reads it as a video
+    without a label), or a path and as many labels as the dataset takes,
+    one of which is no integer; None for any other line."""
+    if len(fields) == 1 and strict:
+        # A list without labels (SSv2's test set), or a line that lost
+        # its label: no delimiter would split it.
+        return (f'{where} has no label: {name} needs {expected!r} on '
+                'every line. A list without labels (its predictions alone) '
+                "is tested with mmaction2's VideoDataset, which reads the "
+                'label -1')
+    labels = fields[1:]
+    if not fields[0] or not labels or (not multi_class and len(labels) > 1):
+        return None
+    for label in labels:
+        if not is_int(label, strict):
+            integer = 'a non-negative integer' if strict else 'an integer'
+            return (f'{where} has the label {label!r}: expected {integer}, '
+                    "the class's index from 0 (a line is "
+                    f'{expected!r})')
     return None
 
 

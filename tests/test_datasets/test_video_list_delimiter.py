@@ -92,8 +92,11 @@ def test_lists_the_datasets_read_pass(tmp_path, videos, kind, delimiter, text,
         # mmaction2 split this at each space: too many values to unpack.
         ('VideoDataset', ' ', 'a.mp4  0\n', None,
          "line 1 of LIST, 'a.mp4  0', into '<path> <label>' (3 fields)"),
-        ('VideoDataset', ',', 'a.mp4,cat\n', None, '(2 fields)'),
-        ('CheckedVideoDataset', ',', 'b c.mp4\n', None, '(1 field)'),
+        # One field, which a space splits into a path and a label: the
+        # delimiter is at fault, not a missing label.
+        ('CheckedVideoDataset', ',', 'a.mp4 0\n', ' ',
+         "line 1 of LIST, 'a.mp4 0', into '<path> <label>' (1 field); split "
+         "at ' ' it is the existing video VIDEOS/a.mp4 and label 0"),
         ('CheckedVideoDataset', ' ', 'a.mp4;3\n', ';',
          "split at ';' it is the existing video VIDEOS/a.mp4 and label 3"),
     ])
@@ -108,6 +111,48 @@ def test_the_first_line_not_read_is_named(tmp_path, videos, kind, delimiter,
     expected = message.replace('LIST', ann_file).replace('VIDEOS', videos)
     assert expected in what, what
     assert re.search(r'line \d+ of ', what)
+
+
+@pytest.mark.parametrize(
+    'kind,delimiter,text,multi_class,message',
+    [
+        # A space splits 'b c.mp4' but into no path and label: the line
+        # lacks its label, whichever delimiter reads it.
+        ('CheckedVideoDataset', ',', 'b c.mp4\n', False,
+         "line 1 of LIST, 'b c.mp4', has no label: CheckedVideoDataset "
+         "needs '<path> <label>' on every line. A list without labels (its "
+         "predictions alone) is tested with mmaction2's VideoDataset, which "
+         'reads the label -1'),
+        ('CheckedVideoDataset', ' ', 'a.mp4 0\na.mp4\n', False,
+         "line 2 of LIST, 'a.mp4', has no label"),
+        ('CheckedVideoDataset', ' ', 'a.mp4 0\nb.mp4 x\n', False,
+         "line 2 of LIST, 'b.mp4 x', has the label 'x': expected a "
+         "non-negative integer, the class's index from 0 (a line is "
+         "'<path> <label>')"),
+        ('CheckedVideoDataset', ' ', 'a.mp4 0 -1\n', True,
+         "line 1 of LIST, 'a.mp4 0 -1', has the label '-1': expected a "
+         "non-negative integer, the class's index from 0 (a line is "
+         "'<path> <label> [<label> ...]')"),
+        ('VideoDataset', ',', 'a.mp4,cat\n', False,
+         "line 1 of LIST, 'a.mp4,cat', has the label 'cat': expected an "
+         'integer'),
+    ])
+def test_a_line_without_an_integer_label_is_named_as_such(
+        tmp_path, videos, kind, delimiter, text, multi_class, message):
+    """Such a line was blamed on the delimiter that does not split it
+    (``delimiter=' ' ... does not split line 2 ... (2 fields)``), though
+    no delimiter would."""
+    ann_file = _list(tmp_path, text)
+    bad = malformed_video_list(
+        _lazy(
+            kind,
+            ann_file,
+            videos,
+            delimiter=delimiter,
+            multi_class=multi_class))
+    assert bad.argument == 'ann_file' and bad.delimiter is None, bad
+    expected = message.replace('LIST', ann_file)
+    assert bad.what.startswith(expected), bad.what
 
 
 def test_every_line_is_read(tmp_path, videos):
