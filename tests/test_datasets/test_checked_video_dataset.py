@@ -410,11 +410,13 @@ def test_training_skips_short_videos_with_skip(tmp_path, video_files,
     assert metainfo['skipped_videos'] == []
     assert metainfo['short_videos'] == []
     assert data['data_samples'].gt_label.item() == 0
-    # With only short videos, the refetch limit names them.
+    # With only short videos, the refetch limit names them short.
     ann = write_list(tmp_path / 'short.txt', [f'{video_files["short"]} 0'])
     with pytest.raises(
-            BrokenVideoError,
-            match='1 frames, fewer than 10 \\(short_videos='):
+            ShortVideoError,
+            match="were all videos shorter than a clip, skipped with "
+            "short_videos='skip' \\(none was broken\\): 1 video, .*"
+            '\\(1 of 10 frames\\)'):
         _build(ann, video_files, short_videos='skip', max_refetch=2)[0]
 
 
