@@ -223,14 +223,18 @@ def find_resume_checkpoint(work_dir: str,
         if present and not allow_restart:
             # One line: the tools print it as their last.
             # A load error ends with its own full stop: one, not two.
+            # One file is 'it', more are 'them'.
+            one = len(present) == 1
+            them = 'it' if one else 'them'
             why = ('Why each was skipped: ' +
                    '; '.join(reason.rstrip('.') for reason in skipped)
-                   if skipped else 'None of them is a training checkpoint '
+                   if skipped else f'{"It" if one else "None of them"} is '
+                   f'{"no" if one else "a"} training checkpoint '
                    '(epoch_N.pth, iter_N.pth)')
             raise NoResumableCheckpointError(
                 f'--resume auto found no checkpoint to resume from in '
                 f'{checkpoint_dir}, which holds {", ".join(present)}; '
-                f'starting over would overwrite them. {why}. Resume from '
+                f'starting over would overwrite {them}. {why}. Resume from '
                 f'one explicitly with --resume PATH, use '
                 f'another --work-dir, or pass --resume auto '
                 f'{ALLOW_RESTART_FLAG} to start from scratch here (the '

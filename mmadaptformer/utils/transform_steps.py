@@ -13,12 +13,15 @@ reads the file: ``DecordInit``, ``DecordDecode``, ``SampleFrames``,
 ``LoadImageFromFile``, ...), so that only a loading step's failure is
 reported as a file that cannot be read.
 """
-from typing import Any, Optional
+from typing import Any, Optional, Tuple
+
+from mmengine.logging import MessageHub
 
 from .video_containers import one_line_error
 
 __all__ = [
-    'TransformError', 'PipelineStepError', 'run_transform', 'run_transforms'
+    'TransformError', 'PipelineStepError', 'evaluation_pipeline',
+    'run_transform', 'run_transforms'
 ]
 
 
@@ -60,11 +63,38 @@ class PipelineStepError(RuntimeError):
     def in_evaluation(cls, sample: str,
                       error: TransformError) -> 'PipelineStepError':
         """The error for an evaluation sample (a video or image, as
-        ``sample`` names it) whose test pipeline failed after its file was
-        read: the file is not at fault, the transform's settings are."""
-        return cls(f'Cannot evaluate {sample}: after it was read, the test '
-                   f"pipeline's {error.describe()}. Check that transform's "
-                   'settings and those of the ones before it.')
+        ``sample`` names it) whose pipeline failed after its file was read:
+        the file is not at fault, the transform's settings are.
+
+        In a Runner's validation or test loop the message names the
+        pipeline's config key (:func:`evaluation_pipeline`), e.g.
+        ``ThreeCrop (val_dataloader.dataset.pipeline[4])``.
+        """
+        stage, key = evaluation_pipeline()
+        return cls(f'Cannot evaluate {sample}: after it was read, the '
+                   f"{stage} pipeline's {error.describe(key)}. Check that "
+                   "transform's settings and those of the ones before it.")
+
+
+#: The dataloader whose dataset's pipeline each of MMEngine's evaluation
+#: loop stages runs.
+_STAGE_DATALOADERS = dict(val='val_dataloader', test='test_dataloader')
+
+
+def evaluation_pipeline() -> Tuple[str, str]:
+    """The evaluation pipeline that runs now, for errors: ``('val',
+    'val_dataloader.dataset.pipeline')`` in a Runner's validation loop,
+    ``('test', 'test_dataloader.dataset.pipeline')`` in its test loop, and
+    ``('test', 'pipeline')`` outside both (a dataset used directly).
+
+    MMEngine's ``RuntimeInfoHook``, a default hook of every Runner, records
+    the loop that runs as the message hub's ``loop_stage``; dataloader
+    workers started by that loop inherit it.
+    """
+    stage = MessageHub.get_current_instance().get_info('loop_stage')
+    if stage in _STAGE_DATALOADERS:
+        return stage, f'{_STAGE_DATALOADERS[stage]}.dataset.pipeline'
+    return 'test', 'pipeline'
 
 
 def run_transform(index: int, transform: Any, results: dict) -> Any:

@@ -10,10 +10,12 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mmadaptformer.models.adapters.injection import adapter_modules
 from mmadaptformer.models.adapters.input_sized_state import \
     hook_input_sized_state
 from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
                                                      apply_trainable,
+                                                     find_head,
                                                      frozen_batch_norms,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
@@ -27,6 +29,7 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
+from .hook_config_place import hook_argument_place, hook_place
 from .resume_check_hook import (refuse_resume_without_trained_part,
                                 resumed_source)
 from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
@@ -147,13 +150,36 @@ class AdapterHook(Hook):
         self._without_adapters: Optional[StateDictMismatchError] = None
 
     # ------------------------------------------------------------------ plan
-    def _make_plan(self, model) -> TrainablePlan:
-        self.plan = plan_trainable(
-            model,
-            mode=self.mode,
-            head=self.head,
-            extra_trainable=self.extra_trainable)
+    def _make_plan(self, runner, model) -> TrainablePlan:
+        try:
+            self.plan = plan_trainable(
+                model,
+                mode=self.mode,
+                head=self.head,
+                extra_trainable=self.extra_trainable)
+        except ConfigError as e:
+            # The plan's refusal names the argument, not where it was set.
+            place = self._argument_place(runner, model)
+            if place is None:
+                raise
+            raise ConfigError(f'{place}: {e}') from e
         return self.plan
+
+    def _argument_place(self, runner, model) -> Optional[str]:
+        """Where the argument that :func:`plan_trainable` refused for
+        ``model`` was set (its checks, in its order), else the hook's
+        place: ``head=[]`` under linear probing leaves nothing to train."""
+        adapters = adapter_modules(model)
+        if (self.mode == 'linear_probe') == bool(adapters):
+            argument = 'mode'
+        elif self.head and find_head(model, self.head) is None:
+            argument = 'head'
+        elif self.extra_trainable:
+            argument = 'extra_trainable'
+        else:
+            return hook_place(runner, self)
+        return hook_argument_place(runner, self, argument,
+                                   getattr(self, argument))
 
     def _frozen_fingerprints(self, model) -> Dict[str, tuple]:
         frozen = set(self.plan.frozen_keys)
@@ -193,7 +219,7 @@ class AdapterHook(Hook):
                 'so the frozen backbone stays as loaded.',
                 logger='current')
         was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
-        plan = self._make_plan(model)
+        plan = self._make_plan(runner, model)
         apply_trainable(model, plan)
         self._frozen_norms = frozen_batch_norms(model, plan)
         self._frozen_param_count = sum(p.numel() for p in model.parameters()
@@ -313,7 +339,7 @@ class AdapterHook(Hook):
         if not self.adapter_only_checkpoint:
             return
         if self.plan is None:
-            self._make_plan(unwrapped_model(runner.model))
+            self._make_plan(runner, unwrapped_model(runner.model))
         model = unwrapped_model(runner.model)
         fingerprints = self._frozen_reference or self._frozen_fingerprints(
             model)
@@ -364,7 +390,7 @@ class AdapterHook(Hook):
             # the frozen part must come from the config's pretrained path.
             model.init_weights()
         if self.plan is None:
-            self._make_plan(model)
+            self._make_plan(runner, model)
         cfg = runner.cfg
         source = cfg.get('load_from') or (f'resumed from {runner.work_dir}'
                                           if cfg.get('resume') else None)

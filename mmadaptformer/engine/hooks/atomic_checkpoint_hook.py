@@ -35,6 +35,7 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.atomic_save import ATOMIC_BACKEND, atomic_write
 from mmadaptformer.utils.config_file import close_hint
+from .hook_config_place import hook_argument_place
 
 __all__ = ['AtomicCheckpointHook', 'use_atomic_checkpoint_hook']
 
@@ -129,8 +130,10 @@ class AtomicCheckpointHook(CheckpointHook):
         epoch of training.
 
         Raises:
-            ConfigError: Naming the argument, its value and the closest
-                argument of the hook.
+            ConfigError: Naming where the argument was set (its config
+                key, ``default_hooks.checkpoint.NAME``, in the config file
+                or ``--cfg-options``), its value and the closest argument
+                of the hook.
         """
         try:
             parameters = inspect.signature(runner.save_checkpoint).parameters
@@ -148,7 +151,9 @@ class AtomicCheckpointHook(CheckpointHook):
                 n for n in inspect.signature(CheckpointHook).parameters
                 if n != 'kwargs'
             ] + takes
+            place = hook_argument_place(runner, self, name, value)
             raise ConfigError(
+                (f'{place}: ' if place else '') +
                 f'{type(self).__name__} takes no argument {name}={value!r}'
                 f'{close_hint(name, known)}: CheckpointHook passes the '
                 'arguments it does not know to '

@@ -1,0 +1,132 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Where a hook's argument was set, for the hook's own refusals.
+
+A hook refuses an argument only once the Runner runs it, and it does not
+know its config key: ``AtomicCheckpointHook takes no argument foo=1``
+named neither ``default_hooks.checkpoint.foo`` nor the ``--cfg-options``
+entry that set it, while the refusals made before the Runner is built name
+both (:func:`~mmadaptformer.utils.config_file.mistake_place`).
+:func:`hook_argument_place` finds the hook's key in the Runner's config
+(``default_hooks.checkpoint``, ``custom_hooks[0]``) and tells the config
+file's value from one that ``--cfg-options`` set by reading the file
+again.
+"""
+import re
+from typing import Any, Optional
+
+from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.config_file import load_config_file
+
+__all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
+
+_MISSING = object()
+
+
+def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
+    """Whether the config entry ``hook_cfg`` built ``hook``."""
+    if hook_cfg is hook:
+        return True
+    if not isinstance(hook_cfg, dict):
+        return False
+    kind = hook_cfg.get('type')
+    if isinstance(kind, type):
+        return kind is type(hook)
+    # 'AtomicCheckpointHook' or a scoped 'mmaction.AtomicCheckpointHook'.
+    return isinstance(kind, str) and \
+        kind.rsplit('.', 1)[-1] == type(hook).__name__
+
+
+def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
+    """The config key of the entry that built ``hook``:
+    ``default_hooks.NAME`` or ``custom_hooks[N]``; None if the runner has
+    no config or none of its entries is of the hook's type.
+
+    Args:
+        runner (Runner): The runner that holds ``hook``.
+        hook (Hook): The hook.
+    """
+    cfg = getattr(runner, 'cfg', None)
+    if cfg is None:
+        return None
+    for name, hook_cfg in (cfg.get('default_hooks') or {}).items():
+        if _is_hook_cfg(hook_cfg, hook):
+            return f'default_hooks.{name}'
+    entries = [
+        index for index, hook_cfg in enumerate(cfg.get('custom_hooks') or [])
+        if _is_hook_cfg(hook_cfg, hook)
+    ]
+    if len(entries) > 1:
+        # Several of one type: the runner registered them in config order.
+        same = [
+            h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)
+        ]
+        if hook in same and len(same) == len(entries):
+            entries = [entries[same.index(hook)]]
+    return f'custom_hooks[{entries[0]}]' if entries else None
+
+
+def hook_place(runner: Any, hook: Any) -> Optional[str]:
+    """``FILE: KEY``, the hook's config key (:func:`hook_config_key`) in the
+    runner's config file, to lead a refusal of the hook's settings; None if
+    the key is not found.
+
+    Args:
+        runner (Runner): The runner that holds ``hook``.
+        hook (Hook): The hook.
+    """
+    key = hook_config_key(runner, hook)
+    if key is None:
+        return None
+    source = getattr(runner.cfg, 'filename', None)
+    return f'{source}: {key}' if source else key
+
+
+def _value_at(cfg: Any, key: str) -> Any:
+    """``cfg``'s value at the key ``a.b[0].c``; ``_MISSING`` if absent."""
+    value = cfg
+    for part in re.findall(r'[^.\[\]]+', key):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, (list, tuple)) and part.isdigit() and \
+                int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return _MISSING
+    return value
+
+
+def _same(given: Any, value: Any) -> bool:
+    # A config file's tuple is a list once merged, and the reverse.
+    if isinstance(given, (list, tuple)) and isinstance(value, (list, tuple)):
+        return list(given) == list(value)
+    return given == value
+
+
+def hook_argument_place(runner: Any, hook: Any, argument: str,
+                        value: Any) -> Optional[str]:
+    """Where the hook's ``argument`` (of value ``value``) was set, to lead
+    its refusal: ``--cfg-options KEY=VALUE`` if the config file does not
+    hold that value, else ``FILE: KEY = VALUE``; None if the hook's key is
+    not found (:func:`hook_config_key`).
+
+    Args:
+        runner (Runner): The runner that holds ``hook``.
+        hook (Hook): The hook.
+        argument (str): The argument's name.
+        value (Any): Its value.
+    """
+    key = hook_config_key(runner, hook)
+    if key is None:
+        return None
+    key = f'{key}.{argument}'
+    source = getattr(runner.cfg, 'filename', None)
+    if not source:
+        return f'{key} = {value!r}'
+    try:
+        in_file = _value_at(load_config_file(source).to_dict(), key)
+    except (ConfigError, OSError):  # gone or changed since: say the key
+        in_file = _MISSING
+    if in_file is not _MISSING and _same(in_file, value):
+        return f'{source}: {key} = {value!r}'
+    option = re.sub(r'\[(\d+)\]', r'.\1', key)
+    return f'--cfg-options {option}={value!r}'

@@ -1,0 +1,71 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The config's AdapterHook entries checked before the Runner is built:
+its refusals of an unknown argument, mode or head came only once the
+Runner built or ran the hook, after the work dir was made."""
+import pytest
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG
+from mmengine.config import Config
+
+from mmadaptformer.engine.hooks.adapter_hook_config_check import \
+    check_adapter_hook_config
+from mmadaptformer.utils import ConfigError
+
+
+def _check(config, options):
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    check_adapter_hook_config(cfg, config, options)
+
+
+@pytest.mark.parametrize('options', [{}, {
+    'custom_hooks.0.head': ['cls_head']
+}, {
+    'custom_hooks.0.head': []
+}, {
+    'custom_hooks.0.mode': 'linear_probe'
+}])
+def test_the_recipes_hook_and_good_arguments_pass(options):
+    """Guard of kept behaviour: the tiny recipe's hook, its default head,
+    no head and the other mode are not refused (linear probing of a model
+    with adapters needs the model: the hook refuses it)."""
+    _check(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
+
+
+@pytest.mark.parametrize('config, options, message', [
+    (TINY_ADAPTFORMER_VIDEO_CONFIG, {
+        'custom_hooks.0.head': ['nosuch']
+    }, "--cfg-options custom_hooks.0.head=['nosuch']: AdapterHook "
+     "head=['nosuch']: Recognizer3D builds no module of this name "
+     '(model.cls_head is its head), so its head would stay frozen at its '
+     "initialisation. Did you mean 'cls_head'?"),
+    (TINY_IMAGE_CONFIG, {
+        'custom_hooks': [dict(type='AdapterHook', head=['cls_head'])]
+    }, "custom_hooks[0].head = ['cls_head'], set by --cfg-options "
+     "custom_hooks=[{'type': 'AdapterHook', 'head': ['cls_head']}]: "
+     "AdapterHook head=['cls_head']: ImageClassifier builds no module of "
+     'this name (model.head is its head)'),
+    (TINY_ADAPTFORMER_VIDEO_CONFIG, {
+        'custom_hooks.0.mode': 'lin'
+    }, "--cfg-options custom_hooks.0.mode='lin': AdapterHook mode='lin' is "
+     "not one of ('adaptformer', 'linear_probe')."),
+    (TINY_ADAPTFORMER_VIDEO_CONFIG, {
+        'custom_hooks.0.extra_trainabl': ['x']
+    }, "--cfg-options custom_hooks.0.extra_trainabl=['x']: AdapterHook takes "
+     "no argument 'extra_trainabl' (did you mean 'extra_trainable'?)."),
+])
+def test_a_mistake_is_named_by_its_option(config, options, message):
+    with pytest.raises(ConfigError) as info:
+        _check(config, options)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+def test_a_mistake_in_the_file_is_named_by_its_key(tmp_path):
+    config = tmp_path / 'cfg.py'
+    config.write_text(f"_base_ = ['{TINY_ADAPTFORMER_VIDEO_CONFIG}']\n"
+                      "custom_hooks = [dict(type='EmptyCacheHook'), "
+                      "dict(type='AdapterHook', head='nosuch')]\n")
+    with pytest.raises(ConfigError) as info:
+        _check(str(config), {})
+    assert str(info.value).startswith(
+        f"{config}: custom_hooks[1].head = 'nosuch': AdapterHook "
+        "head=['nosuch']: "), str(info.value)

@@ -1,0 +1,58 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A transform that fails after the read, in a Runner's test or validation
+loop, is named with its pipeline's config key, as tools/infer.py names it.
+
+tools/test.py said ``the test pipeline's ThreeCrop (pipeline[4])``, and
+tools/train.py's validation said "the test pipeline" of the val pipeline."""
+import torch
+from helpers import TINY_VIDEO_CONFIG, run_tool, video_data_cfg, write_config
+from refusal_lines import refused_line
+
+#: The tiny test pipeline with one clip, its Resize too large for its
+#: ThreeCrop: ThreeCrop, the fifth transform, fails on every video.
+_BAD_PIPELINE = (
+    "[dict(type='DecordInit'), dict(type='SampleFrames', clip_len=4, "
+    'frame_interval=3, num_clips=1, test_mode=True), '
+    "dict(type='DecordDecode'), dict(type='Resize', scale=(-1, 64)), "
+    "dict(type='ThreeCrop', crop_size=32), dict(type='FormatShape', "
+    "input_format='NCTHW'), dict(type='PackActionInputs')]")
+
+
+def test_test_pipeline_is_named_by_its_key(tmp_path, tiny_video_data):
+    from mmaction.registry import MODELS
+    from mmengine.config import Config
+    from mmengine.registry import init_default_scope
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    init_default_scope('mmaction')
+    model = MODELS.build(Config.fromfile(config).model)
+    checkpoint = tmp_path / 'random.pth'
+    torch.save(dict(state_dict=model.state_dict()), checkpoint)
+    line = refused_line(
+        run_tool([
+            'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
+            '--cfg-options', 'test_dataloader.dataset.pipeline.3.scale=(-1,64)'
+        ],
+                 cwd=tmp_path,
+                 check=False))
+    assert line.startswith('PipelineStepError: Cannot evaluate '), line
+    assert ("after it was read, the test pipeline's ThreeCrop "
+            '(test_dataloader.dataset.pipeline[4]) failed: ') in line, line
+
+
+def test_val_pipeline_is_named_by_its_key(tmp_path, tiny_video_data):
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        f"val_dataloader['dataset']['pipeline'] = {_BAD_PIPELINE}\n")
+    line = refused_line(
+        run_tool([
+            'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+            'train_cfg.max_epochs=1'
+        ],
+                 cwd=tmp_path,
+                 check=False))
+    assert line.startswith('PipelineStepError: Cannot evaluate '), line
+    assert ("after it was read, the val pipeline's ThreeCrop "
+            '(val_dataloader.dataset.pipeline[4]) failed: ') in line, line
+    assert 'test pipeline' not in line
