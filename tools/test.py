@@ -30,6 +30,8 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
+from mmadaptformer.engine.hooks.adapter_hook_config_check import \
+    check_adapter_hook_config
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
                                                  trigger_visualization_hook)
 from mmadaptformer.models import own_loading_hint_of_cfg
@@ -287,6 +289,7 @@ def start_testing(cfg, args):
     # refusals: before the work dir. The checkpoint may hold the whole
     # backbone, so the pretrained file is not required.
     check_model_config(cfg, args.config, args.cfg_options, pretrained=False)
+    check_adapter_hook_config(cfg, args.config, args.cfg_options)
     # An adapter-only checkpoint takes its frozen backbone from the config's
     # pretrained file: a missing one failed at the load, after the work
     # dir. The checkpoint is read only then, to tell its kind.

@@ -55,6 +55,8 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
+from mmadaptformer.engine.hooks.adapter_hook_config_check import \
+    check_adapter_hook_config
 from mmadaptformer.engine.optimizers import (
     apply_amp_flag, mmengine_amp_wrapper_warning,
     refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
@@ -330,6 +332,7 @@ def start_training(cfg, args):
     # A backbone argument mmaction2's ViT would drop, a pretrained file
     # that is not there, the wrapper's own refusals: before the work dir.
     check_model_config(cfg, args.config, args.cfg_options)
+    check_adapter_hook_config(cfg, args.config, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

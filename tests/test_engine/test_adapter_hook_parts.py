@@ -121,7 +121,8 @@ def test_parameter_free_batch_norm_neck_updates_its_statistics(
                     check=False)
     text = _refusal(proc)
     assert text.startswith(
-        "ConfigError: AdapterHook extra_trainable pattern '^neck\\\\.' "
+        "ConfigError: --cfg-options custom_hooks.0.extra_trainable="
+        "['^neck\\\\.']: AdapterHook extra_trainable pattern '^neck\\\\.' "
         "matches only buffers, ['neck.bn.running_mean'"), text
     assert 'which do not train' in text
 
@@ -139,10 +140,10 @@ def test_head_that_names_no_module_is_refused_in_one_line(
                     check=False)
     text = _refusal(proc)
     assert text.startswith(
-        "ConfigError: AdapterHook head=['cls_head']: ImageClassifier has no "
-        'module of this name'), text
-    assert "top-level modules are ['data_preprocessor', 'backbone', " \
-        "'head']. Did you mean 'head'?" in text, text
+        "ConfigError: --cfg-options custom_hooks.0.head='cls_head': "
+        "AdapterHook head=['cls_head']: ImageClassifier builds no module of "
+        'this name (model.head is its head)'), text
+    assert "Did you mean 'head'?" in text, text
     assert not (tmp_path / 'w' / 'epoch_1.pth').exists()
 
 
@@ -179,7 +180,8 @@ def test_linear_probe_with_adapters_is_refused_before_training(
                     check=False)
     text = _refusal(proc)
     assert text.startswith(
-        "ConfigError: AdapterHook mode='linear_probe' trains the head (and "
+        "ConfigError: --cfg-options custom_hooks.0.mode='linear_probe': "
+        "AdapterHook mode='linear_probe' trains the head (and "
         'its extra_trainable parameters) alone, but the model has 1 AdaptMLP '
         'adapter (e.g. backbone.'), text
     assert 'stay at their random initialisation' in text
@@ -189,11 +191,12 @@ def test_linear_probe_with_adapters_is_refused_before_training(
 
 @pytest.mark.parametrize('option, start', [
     ('custom_hooks.0.extra_trainable=[^backbone\\.fcnorm\\.]',
-     'ConfigError: AdapterHook extra_trainable pattern '
+     'ConfigError: --cfg-options custom_hooks.0.extra_trainable='
+     "['^backbone\\\\.fcnorm\\\\.']: AdapterHook extra_trainable pattern "
      "'^backbone\\\\.fcnorm\\\\.' matches no parameter of ImageClassifier"),
     ('custom_hooks.0.mode=probe',
-     "ConfigError: AdapterHook: mode='probe' is not one of ('adaptformer', "
-     "'linear_probe')"),
+     "ConfigError: --cfg-options custom_hooks.0.mode='probe': AdapterHook "
+     "mode='probe' is not one of ('adaptformer', 'linear_probe')"),
 ])
 def test_argument_errors_are_one_line_refusals(tmp_path, tiny_image_data,
                                                backbone, option, start):

@@ -395,6 +395,7 @@ def test_a_dataloader_argument_that_is_wrong_is_one_line(
      "Runner.set_randomness, which takes no argument 'sed' (did you mean "
      "'seed'?)."),
     ('default_hooks.checkpoint.intervl=1',
+     '--cfg-options default_hooks.checkpoint.intervl=1: '
      'AtomicCheckpointHook takes no argument intervl=1 (did you mean '
      "'interval'?): CheckpointHook passes the arguments it does not know to "
      'ConfigCopyRunner.save_checkpoint, which would refuse it at the first '

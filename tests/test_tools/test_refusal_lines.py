@@ -146,8 +146,9 @@ def test_a_test_pipeline_that_fails_after_the_read_blames_the_pipeline(
                  cwd=tmp_path,
                  check=False))
     assert line.startswith('PipelineStepError: Cannot evaluate '), line
-    assert ("after it was read, the test pipeline's ThreeCrop (pipeline[4]) "
-            'failed: AssertionError: raised at mmaction/') in line, line
+    assert ("after it was read, the test pipeline's ThreeCrop "
+            '(test_dataloader.dataset.pipeline[4]) failed: AssertionError: '
+            'raised at mmaction/') in line, line
     assert 'Replace the file' not in line
 
 

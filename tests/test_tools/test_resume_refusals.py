@@ -89,8 +89,8 @@ def test_resume_from_a_checkpoint_without_optimizer_state_is_refused(
     assert line.startswith('NoResumableCheckpointError: --resume auto found '
                            f'no checkpoint to resume from in {alone}, which '
                            f'holds {_best(alone).name}; starting over would '
-                           'overwrite them. None of them is a training '
-                           'checkpoint (epoch_N.pth, iter_N.pth).'), line
+                           'overwrite it. It is no training checkpoint '
+                           '(epoch_N.pth, iter_N.pth).'), line
 
 
 def test_adapter_only_checkpoint_resumes_exactly(tmp_path, runs):
