@@ -414,7 +414,7 @@ def test_training_skips_short_videos_with_skip(tmp_path, video_files,
     ann = write_list(tmp_path / 'short.txt', [f'{video_files["short"]} 0'])
     with pytest.raises(
             ShortVideoError,
-            match="were all videos shorter than a clip, skipped with "
+            match='were all videos shorter than a clip, skipped with '
             "short_videos='skip' \\(none was broken\\): 1 video, .*"
             '\\(1 of 10 frames\\)'):
         _build(ann, video_files, short_videos='skip', max_refetch=2)[0]

@@ -121,7 +121,7 @@ def test_parameter_free_batch_norm_neck_updates_its_statistics(
                     check=False)
     text = _refusal(proc)
     assert text.startswith(
-        "ConfigError: --cfg-options custom_hooks.0.extra_trainable="
+        'ConfigError: --cfg-options custom_hooks.0.extra_trainable='
         "['^neck\\\\.']: AdapterHook extra_trainable pattern '^neck\\\\.' "
         "matches only buffers, ['neck.bn.running_mean'"), text
     assert 'which do not train' in text
