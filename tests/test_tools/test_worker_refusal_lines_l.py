@@ -15,7 +15,8 @@ import pytest
 import torch
 from broken_images import stripes_with_broken_images
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
-                     run_tool, save_as_built_checkpoint, write_config)
+                     run_tool, save_as_built_checkpoint, video_data_cfg,
+                     write_config)
 from refusal_lines import refused_line
 
 from mmadaptformer.datasets import BrokenVideoError
@@ -107,6 +108,34 @@ def test_broken_evaluation_image_in_a_worker(tmp_path):
         'or remove it from the dataset.', line), line
     assert re.match(r'BrokenImageError: Cannot load (\S+) ',
                     line).group(1) in broken.values(), line
+
+
+def test_broken_evaluation_video_in_a_worker(tmp_path, tiny_video_data):
+    """tools/test.py, ``num_workers=1``, a test list that names a text file
+    as a video."""
+    videos = tmp_path / 'videos'
+    videos.mkdir()
+    (videos / 'text.avi').write_text('not a video\n' * 20)
+    listed = tmp_path / 'test.txt'
+    listed.write_text('text.avi 0\n')
+    body = video_data_cfg(tiny_video_data) + (
+        'test_dataloader = dict(num_workers=1, persistent_workers=True, '
+        f'dataset=dict(ann_file={str(listed)!r}, '
+        f'data_prefix=dict(video={str(videos)!r})))\n')
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
+    checkpoint = save_as_built_checkpoint(config, tmp_path / 'model.pth')
+    proc = run_tool(
+        ['test.py', config, checkpoint, '--work-dir', tmp_path / 'work'],
+        cwd=tmp_path,
+        check=False)
+    line = refused_line(proc, absent=['acc/top1'] + WORKER_TEXT)
+    assert line.startswith(
+        f'BrokenVideoError: Cannot load {videos / "text.avi"} ({listed}:1) '
+        'for evaluation: '), line
+    assert line.endswith(
+        'Replace the file, remove it from the annotation list, or set '
+        'skip_broken=True to drop broken videos when the dataset is '
+        'built.'), line
 
 
 class _Refuses(torch.utils.data.Dataset):
