@@ -11,6 +11,7 @@ import os.path as osp
 import random
 from typing import List, Optional, Sequence
 
+from mmadaptformer.utils.unlabelled_lines import missing_label
 from mmadaptformer.utils.video_ann_file import delimiter_hint, split_line
 from .annotation_lists import AnnotationError, iter_lines, parse_int
 
@@ -63,7 +64,9 @@ def parse_video_list(ann_file: str,
     Raises:
         AnnotationError: On a malformed line (naming the delimiter that
             splits it into a path and labels, if another one does:
-            :func:`~mmadaptformer.utils.video_ann_file.delimiter_hint`) or
+            :func:`~mmadaptformer.utils.video_ann_file.delimiter_hint`; a
+            line of one field that none splits as having no label:
+            :func:`~mmadaptformer.utils.unlabelled_lines.missing_label`) or
             an empty list.
     """
     data_list = []
@@ -74,6 +77,10 @@ def parse_video_list(ann_file: str,
             expected = ('<path> <label> [<label> ...]'
                         if multi_class else '<path> <label>')
             hint = delimiter_hint(line, delimiter, multi_class, prefix)
+            if len(fields) == 1 and hint is None:
+                raise AnnotationError(
+                    missing_label(f'{source}: the line {line!r}', expected,
+                                  'CheckedVideoDataset') + '.')
             raise AnnotationError(
                 f'{source}: expected {expected!r} separated by '
                 f'{delimiter!r}, got {len(fields)} fields in line '
