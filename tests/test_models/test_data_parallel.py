@@ -247,7 +247,7 @@ def _replica_answer(replica, x):
 def test_a_replica_runs_its_own_frozen_tensors_too(kind):
     """A replica whose every tensor differs from the original's answers
     as a deep copy with the same change (AdaptFormer without the forward
-    replacements that the next test shows failing)."""
+    replacements, which the next test covers)."""
     if kind == 'adaptformer':
         model = _adaptformer(fused_attention=False)
     else:
@@ -260,13 +260,6 @@ def test_a_replica_runs_its_own_frozen_tensors_too(kind):
     torch.testing.assert_close(_replica_answer(replica, x), expected)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='fuse_attention (models/utils/fused_attention.py) and '
-    'checkpoint_blocks (models/utils/activation_checkpointing.py) set '
-    "a module's forward to a partial bound to the module; a replica's "
-    "__dict__ is a shallow copy, so it runs the original module's forward "
-    "with the original's tensors (on another GPU: a device mismatch).")
 @pytest.mark.parametrize(
     'options', [dict(), dict(fused_attention=False, with_cp=True)],
     ids=['fused_attention', 'with_cp'])

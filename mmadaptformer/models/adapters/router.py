@@ -31,6 +31,20 @@ class _ForwardState(threading.local):
     applied = False
 
 
+def _with_cp(block: nn.Module) -> bool:
+    """``getattr(block, 'with_cp', False)``, without its cost where the
+    block has none: a module attribute that is missing costs a raised
+    AttributeError (an error message built) on every block call. Hosts set
+    ``with_cp`` in ``__init__``; one defined on the class (a value or a
+    property) is looked up as usual."""
+    attrs = block.__dict__
+    if 'with_cp' in attrs:
+        return attrs['with_cp']
+    if hasattr(type(block), 'with_cp'):
+        return getattr(block, 'with_cp')
+    return False
+
+
 class AdapterRouter:
     """Forward hooks that route one block's FFN branch through its adapter.
 
@@ -96,7 +110,7 @@ class AdapterRouter:
                 block, ADAPTER_ATTR)
         # Reentrant checkpointing yields no gradient when no input requires
         # one, as with a frozen stem; make the input require it.
-        if getattr(block, 'with_cp', False) and torch.is_grad_enabled() \
+        if torch.is_grad_enabled() and _with_cp(block) \
                 and args and isinstance(args[0], torch.Tensor) \
                 and args[0].is_floating_point() \
                 and not args[0].requires_grad:

@@ -5,11 +5,13 @@ A checkpointed block keeps only its input for the backward pass and runs its
 forward again (adapter hooks included, see
 :mod:`mmadaptformer.models.adapters.injection`) when the gradient reaches it.
 The block's ``forward`` is replaced by an instance attribute, as MMEngine's
-``activation_checkpointing`` does, so state-dict keys do not change. Unlike
-MMEngine's, it uses non-reentrant checkpointing, which needs no input that
-requires a gradient, and it skips the checkpoint where the block records no
-graph anyway (a frozen block on a frozen input, or under ``no_grad``), so a
-frozen prefix is neither checkpointed nor recomputed.
+``activation_checkpointing`` does, so state-dict keys do not change (see
+:func:`~.bound_forward.bind_forward`, which also binds it in multi-GPU
+``DataParallel`` replicas). Unlike MMEngine's, it uses non-reentrant
+checkpointing, which needs no input that requires a gradient, and it skips
+the checkpoint where the block records no graph anyway (a frozen block on a
+frozen input, or under ``no_grad``), so a frozen prefix is neither
+checkpointed nor recomputed.
 """
 from functools import partial
 from typing import Iterable
@@ -17,6 +19,8 @@ from typing import Iterable
 import torch
 from torch import nn
 from torch.utils.checkpoint import checkpoint
+
+from .bound_forward import bind_forward
 
 __all__ = ['checkpoint_blocks']
 
@@ -64,8 +68,6 @@ def checkpoint_blocks(blocks: Iterable[nn.Module]) -> int:
                 f'{type(block).__name__} already has its forward replaced '
                 '(checkpointing turned on twice, or by MMEngine\'s '
                 'activation_checkpointing?); turn on only one.')
-        # A partial rather than a bound method: it survives deepcopy (EMA)
-        # and pickling, bound to the copy.
-        block.forward = partial(checkpointed_forward, block)
+        bind_forward(block, checkpointed_forward)
         count += 1
     return count

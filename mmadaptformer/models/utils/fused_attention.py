@@ -9,11 +9,11 @@ a flash or memory-efficient kernel on GPUs and a flash kernel on CPUs, and
 keeps only ``q``, ``k``, ``v`` and the output. Under CPU autocast the host's
 own forward is faster and runs instead.
 
-Only the module's ``forward`` changes (an instance attribute, the way
-MMEngine turns on activation checkpointing): parameters, buffers and
-state-dict keys stay the host's.
+Only the module's ``forward`` changes (an instance attribute, see
+:func:`~.bound_forward.bind_forward`, which also binds it in multi-GPU
+``DataParallel`` replicas): parameters, buffers and state-dict keys stay the
+host's.
 """
-from functools import partial
 from typing import Callable, Dict, List
 
 import torch
@@ -21,6 +21,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..hosts import fused_attention_types, qualname
+from .bound_forward import bind_forward
 
 __all__ = ['FUSED_ATTENTION_FORWARDS', 'fuse_attention']
 
@@ -108,8 +109,6 @@ def fuse_attention(model: nn.Module) -> List[str]:
             raise ValueError(
                 f'{name} ({type(module).__name__}) already has its forward '
                 'replaced; fuse_attention was called twice on the model.')
-        # A partial rather than a bound method: it survives deepcopy (EMA)
-        # and pickling, bound to the copy.
-        module.forward = partial(forward, module)
+        bind_forward(module, forward)
         fused.append(name)
     return fused
