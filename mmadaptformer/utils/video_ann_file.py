@@ -23,6 +23,7 @@ import os.path as osp
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .local_files import local_ann_file
+from .unlabelled_lines import missing_label
 
 __all__ = [
     'ListProblem', 'split_line', 'is_int', 'delimiter_hint', 'whitespace_hint',
@@ -293,10 +294,7 @@ def _unlabelled(fields: Sequence[str], multi_class: bool, strict: bool,
     if len(fields) == 1 and strict:
         # A list without labels (SSv2's test set), or a line that lost
         # its label: no delimiter would split it.
-        return (f'{where} has no label: {name} needs {expected!r} on '
-                'every line. A list without labels (its predictions alone) '
-                "is tested with mmaction2's VideoDataset, which reads the "
-                'label -1')
+        return missing_label(where, expected, name)
     labels = fields[1:]
     if not fields[0] or not labels or (not multi_class and len(labels) > 1):
         return None

@@ -169,8 +169,9 @@ def test_missing_annotation_file_is_named(tmp_path, video_files):
 
 @pytest.mark.parametrize(
     'line, error',
-    [('good_1.mp4', "expected '<path> <label>' separated by ' ', got 1 "
-      "fields in line 'good_1.mp4'"), ('good_1.mp4 1 2', 'got 3 fields'),
+    [('good_1.mp4', "the line 'good_1.mp4' has no label: CheckedVideoDataset "
+      "needs '<path> <label>' on every line."),
+     ('good_1.mp4 1 2', 'got 3 fields'),
      ('good_1.mp4 one', "label 'one' is not a non-negative integer, in "
       "line 'good_1.mp4 one'"),
      ('good_1.mp4 -1', "label '-1' is not a non-negative integer"),
