@@ -11,6 +11,7 @@ from mmadaptformer.utils.png_decoding import (PngDecodingError,
                                               png_decoding_error)
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
                                                  TransformError,
+                                                 evaluation_pipeline,
                                                  run_transforms)
 from mmadaptformer.utils.video_containers import one_line_error
 from .image_files import BrokenImageError, check_image_file
@@ -187,8 +188,9 @@ class CheckedImageDataset(CustomDataset):
             except Exception as e:
                 raise self._unloadable(idx, e) from e
             if data is None:
+                stage, _ = evaluation_pipeline()
                 raise BrokenImageError(
-                    f'The test pipeline rejected {self._image(idx)}')
+                    f'The {stage} pipeline rejected {self._image(idx)}')
             return data
         return load_training_sample(
             idx,

@@ -17,7 +17,9 @@ from mmaction.utils import ConfigType
 from mmengine.registry import DefaultScope
 
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
-                                                 TransformError, run_transform)
+                                                 TransformError,
+                                                 evaluation_pipeline,
+                                                 run_transform)
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   check_container,
                                                   one_line_error)
@@ -350,8 +352,9 @@ class CheckedVideoDataset(VideoDataset):
             except Exception as e:
                 raise self._unloadable(idx, e) from e
             if data is None:
+                stage, _ = evaluation_pipeline()
                 raise BrokenVideoError(
-                    f'The test pipeline rejected {self._describe(idx)}')
+                    f'The {stage} pipeline rejected {self._describe(idx)}')
             return data
 
         return load_training_sample(
