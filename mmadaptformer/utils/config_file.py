@@ -29,9 +29,10 @@ from .config_inputs import base_files, missing_base_place
 
 __all__ = [
     'load_config_file', 'registry_miss', 'typed_dicts', 'close_hint',
-    'config_key', 'option_key', 'option_place', 'mistake_place', 'registered',
-    'use_default_scope', 'merge_cfg_options', 'mmengine_runner',
-    'named_arguments', 'dropped_keywords', 'refuse_unknown_keys'
+    'config_key', 'value_at', 'ABSENT', 'option_key', 'option_place',
+    'mistake_place', 'registered', 'use_default_scope', 'merge_cfg_options',
+    'mmengine_runner', 'named_arguments', 'dropped_keywords',
+    'refuse_unknown_keys'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -303,11 +304,41 @@ def config_key(option: str) -> str:
     return re.sub(r'\.(\d+)(?=\.|$)', r'[\1]', option)
 
 
+def value_at(value, key: str):
+    """The value at the config key ``key`` (``a.b[0].c``, or ``a.b.0.c``
+    as ``--cfg-options`` writes it) of the dict or list ``value``;
+    :data:`ABSENT` if it holds none there (``''`` is ``value`` itself)."""
+    for part in re.findall(r'[^.\[\]]+', key):
+        if isinstance(value, dict) and part in value:
+            value = value[part]
+        elif isinstance(value, (list, tuple)) and part.isdigit() and \
+                int(part) < len(value):
+            value = value[int(part)]
+        else:
+            return ABSENT
+    return value
+
+
+#: What :func:`value_at` returns for a key that is not there.
+ABSENT = object()
+
+
+def _sets_from_above(given: str, key: str, options: dict) -> bool:
+    """Whether the option ``given`` set a key above ``key`` to a value that
+    holds ``key`` (a dict option merges into the file's dict, so a key
+    beneath it that it lacks still comes from the file)."""
+    above = config_key(given)
+    return key.startswith((f'{above}.', f'{above}[')) and value_at(
+        options[given], key[len(above):]) is not ABSENT
+
+
 def option_key(key: str, options: Optional[dict]) -> Optional[str]:
     """The ``--cfg-options`` entry, as it was given, that set the config
-    key ``key`` or, failing that, the first that set a key beneath it
+    key ``key``; failing that, the first that set a key beneath it
     (``default_hooks.chekpoint.interval`` for ``default_hooks.chekpoint``);
-    None if none did."""
+    failing that, the last that set a key above it to a value holding
+    ``key`` (``custom_hooks=[...]`` for ``custom_hooks[0].head``); None if
+    none did."""
     keys = {given: config_key(given) for given in options or {}}
     for given, set_key in keys.items():
         if set_key == key:
@@ -315,22 +346,37 @@ def option_key(key: str, options: Optional[dict]) -> Optional[str]:
     for given, set_key in keys.items():
         if set_key.startswith((f'{key}.', f'{key}[')):
             return given
-    return None
+    above = [given for given in keys if _sets_from_above(given, key, options)]
+    return above[-1] if above else None
 
 
-def option_place(key: str, options: Optional[dict]) -> Optional[str]:
+def option_place(key: str,
+                 options: Optional[dict],
+                 value=ABSENT) -> Optional[str]:
     """``--cfg-options KEY=VALUE``, the entry that set the config key
-    ``key`` (:func:`option_key`), for an error; None if none did."""
+    ``key`` (:func:`option_key`), for an error; ``KEY, set by
+    --cfg-options ABOVE=VALUE`` (``KEY = VALUE, set by ...`` if ``value``
+    is given) if it set a key above ``key``; None if none did."""
     given = option_key(key, options)
-    return None if given is None else \
-        f'--cfg-options {given}={options[given]!r}'
+    if given is None:
+        return None
+    option = f'--cfg-options {given}={options[given]!r}'
+    if not _sets_from_above(given, key, options):
+        return option
+    shown = key if value is ABSENT else f'{key} = {value!r}'
+    return f'{shown}, set by {option}'
 
 
-def mistake_place(source: str, key: str, options: Optional[dict]) -> str:
-    """Where the config key ``key`` was set, for an error:
-    ``--cfg-options KEY=VALUE`` if an option set it, else ``SOURCE: KEY``.
+def mistake_place(source: str,
+                  key: str,
+                  options: Optional[dict],
+                  value=ABSENT) -> str:
+    """Where the config key ``key`` was set, for an error: the option that
+    set it (:func:`option_place`) if one did, else ``SOURCE: KEY`` (``SOURCE:
+    KEY = VALUE`` if ``value`` is given).
     """
-    return option_place(key, options) or f'{source}: {key}'
+    shown = key if value is ABSENT else f'{key} = {value!r}'
+    return option_place(key, options, value) or f'{source}: {shown}'
 
 
 def refuse_unknown_keys(given: dict,

@@ -18,9 +18,9 @@ from mmengine.registry import HOOKS, MODELS
 
 from mmadaptformer.models.adapters.trainable import MODES
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
-from mmadaptformer.utils.config_file import (close_hint, config_key,
-                                             mistake_place, named_arguments,
-                                             registered, use_default_scope)
+from mmadaptformer.utils.config_file import (close_hint, mistake_place,
+                                             named_arguments, registered,
+                                             use_default_scope)
 from .adapter_hook import AdapterHook
 
 __all__ = ['check_adapter_hook_config']
@@ -28,16 +28,7 @@ __all__ = ['check_adapter_hook_config']
 
 def _refuse(source: str, key: str, value, options: Optional[dict],
             why: str) -> None:
-    place = mistake_place(source, key, options)
-    if not place.startswith('--cfg-options'):
-        place = f'{place} = {value!r}'
-        # An option that set the whole list or entry set this key too.
-        for given in options or {}:
-            above = config_key(given)
-            if key.startswith((f'{above}.', f'{above}[')):
-                place = (f'{key} = {value!r}, set by --cfg-options '
-                         f'{given}={options[given]!r}')
-    raise ConfigError(f'{place}: {why}')
+    raise ConfigError(f'{mistake_place(source, key, options, value)}: {why}')
 
 
 def _check_head(cfg: Config, head, key: str, source: str,

@@ -15,11 +15,9 @@ import re
 from typing import Any, Optional
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import load_config_file
+from mmadaptformer.utils.config_file import ABSENT, load_config_file, value_at
 
 __all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
-
-_MISSING = object()
 
 
 def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
@@ -81,20 +79,6 @@ def hook_place(runner: Any, hook: Any) -> Optional[str]:
     return f'{source}: {key}' if source else key
 
 
-def _value_at(cfg: Any, key: str) -> Any:
-    """``cfg``'s value at the key ``a.b[0].c``; ``_MISSING`` if absent."""
-    value = cfg
-    for part in re.findall(r'[^.\[\]]+', key):
-        if isinstance(value, dict) and part in value:
-            value = value[part]
-        elif isinstance(value, (list, tuple)) and part.isdigit() and \
-                int(part) < len(value):
-            value = value[int(part)]
-        else:
-            return _MISSING
-    return value
-
-
 def _same(given: Any, value: Any) -> bool:
     # A config file's tuple is a list once merged, and the reverse.
     if isinstance(given, (list, tuple)) and isinstance(value, (list, tuple)):
@@ -123,10 +107,10 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
     if not source:
         return f'{key} = {value!r}'
     try:
-        in_file = _value_at(load_config_file(source).to_dict(), key)
+        in_file = value_at(load_config_file(source).to_dict(), key)
     except (ConfigError, OSError):  # gone or changed since: say the key
-        in_file = _MISSING
-    if in_file is not _MISSING and _same(in_file, value):
+        in_file = ABSENT
+    if in_file is not ABSENT and _same(in_file, value):
         return f'{source}: {key} = {value!r}'
     option = re.sub(r'\[(\d+)\]', r'.\1', key)
     return f'--cfg-options {option}={value!r}'
