@@ -79,8 +79,9 @@ def check_adapter_hook_config(cfg: Config,
 
     Raises:
         ConfigError: ``FILE: custom_hooks[N].KEY = VALUE: ...`` (or
-            ``--cfg-options custom_hooks.N.KEY=VALUE: ...``) and what is
-            expected.
+            ``--cfg-options custom_hooks.N.KEY=VALUE: ...``, or
+            ``custom_hooks[N].KEY = VALUE, set by --cfg-options
+            custom_hooks=[...]: ...``) and what is expected.
     """
     hooks = cfg.get('custom_hooks')
     if not isinstance(hooks, (list, tuple)):

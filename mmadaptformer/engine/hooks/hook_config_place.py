@@ -90,8 +90,9 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
                         value: Any) -> Optional[str]:
     """Where the hook's ``argument`` (of value ``value``) was set, to lead
     its refusal: ``--cfg-options KEY=VALUE`` if the config file does not
-    hold that value, else ``FILE: KEY = VALUE``; None if the hook's key is
-    not found (:func:`hook_config_key`).
+    hold that value, else ``FILE: KEY = VALUE`` (``KEY = VALUE`` if the
+    runner's config has no file or it can no longer be read); None if the
+    hook's key is not found (:func:`hook_config_key`).
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -108,8 +109,10 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
         return f'{key} = {value!r}'
     try:
         in_file = value_at(load_config_file(source).to_dict(), key)
-    except (ConfigError, OSError):  # gone or changed since: say the key
-        in_file = ABSENT
+    except (ConfigError, OSError):
+        # Gone or broken since the run started: where it was set is
+        # unknown, so say the key alone.
+        return f'{key} = {value!r}'
     if in_file is not ABSENT and _same(in_file, value):
         return f'{source}: {key} = {value!r}'
     option = re.sub(r'\[(\d+)\]', r'.\1', key)
