@@ -56,8 +56,6 @@ def check_train_loop(cfg: Config, source: str,
             hint = (' To train without validation, run tools/train.py '
                     'with --no-validate (or set val_cfg, val_dataloader '
                     'and val_evaluator to None).')
-        place = mistake_place(source, f'train_cfg.{key}', options)
-        if not place.startswith('--cfg-options'):
-            place = f'{place} = {value!r}'
+        place = mistake_place(source, f'train_cfg.{key}', options, value)
         raise ConfigError(
             f'{place}: expected a whole number > 0 of {counts}.{hint}')

@@ -2,6 +2,11 @@
 """A ``--cfg-options`` entry that set a key above the one refused
 (``custom_hooks=[...]`` for ``custom_hooks[0].head``) is named as where
 the key was set: the refusals blamed the config file for it."""
+import pytest
+from mmengine.config import Config
+
+from mmadaptformer.engine.train_loop_check import check_train_loop
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_file import (ABSENT, mistake_place, option_key,
                                              option_place, value_at)
 
@@ -57,3 +62,16 @@ def test_value_at_reads_either_way_of_writing_a_key():
     assert value_at(cfg, 'a[1].b') is ABSENT
     assert value_at(cfg, 'c.d') is ABSENT
     assert value_at(cfg, '') is cfg
+
+
+def test_the_train_loop_check_names_an_option_above_once():
+    """``train_cfg`` set whole by an option: the refusal named the key with
+    its value appended after the option's (``..., set by --cfg-options
+    train_cfg={...} = 0``)."""
+    loop = dict(type='EpochBasedTrainLoop', max_epochs=2, val_interval=0)
+    options = {'train_cfg': loop}
+    with pytest.raises(ConfigError) as info:
+        check_train_loop(Config(dict(train_cfg=loop)), 'cfg.py', options)
+    assert str(info.value).startswith(
+        f'train_cfg.val_interval = 0, set by --cfg-options train_cfg={loop!r}'
+        ': expected a whole number > 0'), str(info.value)
