@@ -14,6 +14,7 @@ import threading
 
 import pytest
 import torch
+from data_parallel_replicas import data_parallel_replica
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      VIDEO_HOST)
 
@@ -60,28 +61,12 @@ def _changed(p: torch.Tensor) -> torch.Tensor:
 
 
 def _replica(module, memo):
-    """A replica of ``module`` as ``torch.nn.parallel.replicate`` builds
-    one: shallow copies of the modules, the parameters as plain tensors
-    set on them (here clones, on the same device, that require a gradient
-    where the parameter does); ``memo`` maps ``id(original)`` to its
-    replica."""
-    if id(module) in memo:
-        return memo[id(module)]
-    replica = module._replicate_for_data_parallel()
-    memo[id(module)] = replica
-    for name, param in module._parameters.items():
-        if param is None:
-            replica._parameters[name] = None
-        else:
-            setattr(replica, name,
-                    param.detach().clone().requires_grad_(param.requires_grad))
-    for name, buf in module._buffers.items():
-        if buf is not None:
-            replica._buffers[name] = buf.detach().clone()
-    for name, child in module._modules.items():
-        if child is not None:
-            setattr(replica, name, _replica(child, memo))
-    return replica
+    """A replica of ``module`` (see :func:`data_parallel_replica`), its
+    parameters clones that require a gradient where the parameter does;
+    ``memo`` maps ``id(original)`` to its replica."""
+    return data_parallel_replica(
+        module, memo,
+        lambda p: p.detach().clone().requires_grad_(p.requires_grad))
 
 
 @pytest.mark.parametrize('kind', KINDS)

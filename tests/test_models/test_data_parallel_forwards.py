@@ -12,6 +12,7 @@ import threading
 
 import pytest
 import torch
+from data_parallel_replicas import data_parallel_replica
 from helpers import VIDEO_HOST
 from torch import nn
 
@@ -33,25 +34,12 @@ def _adaptformer(**options):
 
 
 def _replica(module, memo):
-    """What ``torch.nn.parallel.replicate`` makes of ``module``, with each
+    """A replica of ``module`` (see :func:`data_parallel_replica`), each
     parameter a changed copy (a leaf that requires a gradient where the
     parameter does); ``memo`` maps ``id(original)`` to its replica."""
-    if id(module) in memo:
-        return memo[id(module)]
-    replica = module._replicate_for_data_parallel()
-    memo[id(module)] = replica
-    for name, param in module._parameters.items():
-        if param is not None:
-            changed = (param.detach() * 1.5 + 0.01).requires_grad_(
-                param.requires_grad)
-            object.__setattr__(replica, name, changed)
-    for name, buf in module._buffers.items():
-        if buf is not None:
-            replica._buffers[name] = buf.detach().clone()
-    for name, child in module._modules.items():
-        if child is not None:
-            setattr(replica, name, _replica(child, memo))
-    return replica
+    return data_parallel_replica(
+        module, memo, lambda p:
+        (p.detach() * 1.5 + 0.01).requires_grad_(p.requires_grad))
 
 
 def _changed_copy(model):

@@ -91,14 +91,10 @@ def _embed_dims(model: nn.Module) -> int:
     return dims
 
 
-class _CarriedPrompts:
-    """VPT-shallow's prompt outputs of the block that just ran, per thread.
-
-    Each thread sees only what its own forward put here, so two threads in
-    a forward of one model (a thread pool running inference, say) do not
-    take each other's. The prompts of a forward in progress are no part of
-    the model: a copy or an unpickled model starts with none.
-    """
+class _PerThread:
+    """A holder of per-thread values (``self._local``) of a forward in
+    progress: no part of the model, so a copy or an unpickled model starts
+    with none."""
 
     def __init__(self) -> None:
         self._local = threading.local()
@@ -109,6 +105,16 @@ class _CarriedPrompts:
 
     def __setstate__(self, state: dict) -> None:
         self.__init__()
+
+
+class _CarriedPrompts(_PerThread):
+    """VPT-shallow's prompt outputs of the block that just ran, per thread.
+
+    Each thread sees only what its own forward put here, so two threads in
+    a forward of one model (a thread pool running inference, say) do not
+    take each other's. The prompts of a forward in progress are no part of
+    the model: a copy or an unpickled model starts with none.
+    """
 
     def put(self, prompts: Optional[torch.Tensor]) -> None:
         """Keep ``prompts`` for this thread's next block."""
@@ -121,7 +127,7 @@ class _CarriedPrompts:
         return prompts
 
 
-class _RunningVPT:
+class _RunningVPT(_PerThread):
     """The VPT whose forward each thread runs: the model, or the
     ``DataParallel`` replica of it that runs in this thread.
 
@@ -132,16 +138,6 @@ class _RunningVPT:
     is no part of the model: a copy or an unpickled model starts with
     none.
     """
-
-    def __init__(self) -> None:
-        self._local = threading.local()
-
-    def __getstate__(self) -> dict:
-        # A thread-local object can be neither copied nor pickled.
-        return {}
-
-    def __setstate__(self, state: dict) -> None:
-        self.__init__()
 
     def enter(self, vpt: 'VPT') -> Optional['VPT']:
         """Make ``vpt`` this thread's running VPT; return the one before,
