@@ -91,8 +91,11 @@ def test_train_py_reads_a_dict_option(tmp_path, tiny_video_data):
                     cwd=tmp_path,
                     check=False)
     assert proc.returncode == 1, proc.stdout[-2000:]
-    assert proc.stdout.strip().splitlines()[-1].endswith(
-        "env_cfg.mp_cfg.mp_start_methd: 'mp_start_methd' is no "
+    # The option that set the dict is named, not the config file.
+    assert proc.stdout.strip().splitlines()[-1] == (
+        'ConfigError: env_cfg.mp_cfg.mp_start_methd, set by --cfg-options '
+        "env_cfg.mp_cfg={'mp_start_methd': 'fork'}: "
+        "'mp_start_methd' is no "
         "env_cfg.mp_cfg key (did you mean 'mp_start_method'?); MMEngine's "
         'set_multi_processing would refuse it. It takes: mp_start_method, '
         'opencv_num_threads.'), proc.stdout[-2000:]
