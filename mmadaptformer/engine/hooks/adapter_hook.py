@@ -10,12 +10,11 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
-from mmadaptformer.models.adapters.injection import adapter_modules
 from mmadaptformer.models.adapters.input_sized_state import \
     hook_input_sized_state
-from mmadaptformer.models.adapters.trainable import (MODES, TrainablePlan,
+from mmadaptformer.models.adapters.trainable import (MODES, PlanArgumentError,
+                                                     TrainablePlan,
                                                      apply_trainable,
-                                                     find_head,
                                                      frozen_batch_norms,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
@@ -157,29 +156,17 @@ class AdapterHook(Hook):
                 mode=self.mode,
                 head=self.head,
                 extra_trainable=self.extra_trainable)
-        except ConfigError as e:
-            # The plan's refusal names the argument, not where it was set.
-            place = self._argument_place(runner, model)
+        except PlanArgumentError as e:
+            # The plan's refusal names the argument, not where it was set
+            # (the hook's place where no single argument is at fault:
+            # head=[] under linear probing leaves nothing to train).
+            place = hook_place(runner, self) if e.argument is None else \
+                hook_argument_place(runner, self, e.argument,
+                                    getattr(self, e.argument))
             if place is None:
                 raise
             raise ConfigError(f'{place}: {e}') from e
         return self.plan
-
-    def _argument_place(self, runner, model) -> Optional[str]:
-        """Where the argument that :func:`plan_trainable` refused for
-        ``model`` was set (its checks, in its order), else the hook's
-        place: ``head=[]`` under linear probing leaves nothing to train."""
-        adapters = adapter_modules(model)
-        if (self.mode == 'linear_probe') == bool(adapters):
-            argument = 'mode'
-        elif self.head and find_head(model, self.head) is None:
-            argument = 'head'
-        elif self.extra_trainable:
-            argument = 'extra_trainable'
-        else:
-            return hook_place(runner, self)
-        return hook_argument_place(runner, self, argument,
-                                   getattr(self, argument))
 
     def _frozen_fingerprints(self, model) -> Dict[str, tuple]:
         frozen = set(self.plan.frozen_keys)

@@ -29,12 +29,27 @@ from .injection import adapter_modules
 
 __all__ = [
     'MODES', 'NECK_NAME', 'TrainablePlan', 'plan_trainable', 'apply_trainable',
-    'find_head', 'frozen_batch_norms'
+    'find_head', 'frozen_batch_norms', 'PlanArgumentError'
 ]
 
 #: ``adaptformer``: adapters + neck + head + extras; ``linear_probe``: neck
 #: + head + extras.
 MODES = ('adaptformer', 'linear_probe')
+
+
+class PlanArgumentError(ConfigError):
+    """:func:`plan_trainable`'s refusal of one of its arguments.
+
+    Args:
+        message (str): The refusal.
+        argument (str, optional): The argument refused (``'mode'``,
+            ``'head'`` or ``'extra_trainable'``), so that the caller can
+            say where it was set; None when no single one is at fault.
+    """
+
+    def __init__(self, message: str, argument: Optional[str] = None):
+        super().__init__(message)
+        self.argument = argument
 
 
 @dataclass
@@ -89,26 +104,26 @@ def _missing_head(model: nn.Module, head: Sequence[str]) -> ConfigError:
         for match in difflib.get_close_matches(name, children, 1, 0.5)
     ] + [name for name in HEAD_NAMES if name in children]
     hint = f' Did you mean {guesses[0]!r}?' if guesses else ''
-    return ConfigError(
+    return PlanArgumentError(
         f'AdapterHook head={list(head)}: {type(model).__name__} has no '
         f'module of {"this name" if len(head) == 1 else "these names"}, '
         'so its head would stay frozen at its initialisation. Its '
         f'top-level modules are {children}.{hint} Set AdapterHook(head=...) '
         "to the head's attribute name, or head=[] for a model without a "
-        'head.')
+        'head.', 'head')
 
 
 def _untrained_adapters(adapters: Dict[str, nn.Module]) -> ConfigError:
     """The error for ``mode='linear_probe'`` on a model with adapters."""
     names = list(adapters)
-    return ConfigError(
+    return PlanArgumentError(
         "AdapterHook mode='linear_probe' trains the head (and its "
         'extra_trainable parameters) alone, but the model has '
         f'{len(names)} AdaptMLP adapter{"s" * (len(names) != 1)} (e.g. '
         f'{names[0]}): they would stay at their random initialisation and '
         'the probe would be trained on top of them. Use a config without '
         'adapters (as configs/baselines/linear-probe_*.py), or mode='
-        "'adaptformer' to train the adapters.")
+        "'adaptformer' to train the adapters.", 'mode')
 
 
 def _unmatched_pattern(model: nn.Module, pattern: str, state: dict,
@@ -121,11 +136,11 @@ def _unmatched_pattern(model: nn.Module, pattern: str, state: dict,
     found = (f'only buffers, {buffers[:5]}, which do not train (a module '
              'without parameters, such as a BatchNorm with affine=False, '
              'has nothing to train)' if buffers else 'no parameter')
-    return ConfigError(
+    return PlanArgumentError(
         f'AdapterHook extra_trainable pattern {pattern!r} matches {found} '
         f'of {type(model).__name__}; patterns are regular expressions '
         f'searched in the state-dict keys of parameters such as '
-        f'{examples}.')
+        f'{examples}.', 'extra_trainable')
 
 
 def plan_trainable(
@@ -156,14 +171,17 @@ def plan_trainable(
         TrainablePlan: The plan; nothing is changed on the model.
 
     Raises:
-        ConfigError: On an unknown mode, a ``head`` that names no module of
+        PlanArgumentError: A ``ConfigError`` whose ``argument`` names the
+            argument at fault (None for a plan in which nothing trains):
+            on an unknown mode, a ``head`` that names no module of
             the model, an extra pattern that matches no parameter,
             AdaptFormer mode without any adapter, linear probing with
             adapters (they would stay at their random initialisation), or a
             plan in which nothing trains.
     """
     if mode not in MODES:
-        raise ConfigError(f'AdapterHook mode={mode!r} is not one of {MODES}.')
+        raise PlanArgumentError(
+            f'AdapterHook mode={mode!r} is not one of {MODES}.', 'mode')
     if isinstance(extra_trainable, str):
         extra_trainable = [extra_trainable]
     head = [head] if isinstance(head, str) else list(head)
@@ -190,11 +208,11 @@ def plan_trainable(
         raise _untrained_adapters(adapters)
     if mode == 'adaptformer':
         if not adapters:
-            raise ConfigError(
+            raise PlanArgumentError(
                 'mode=\'adaptformer\' but the model has no AdaptMLP: wrap '
                 'the backbone with type=\'AdaptFormer\' (or call '
                 'mmadaptformer.models.inject_adapters), or use '
-                'mode=\'linear_probe\'.')
+                'mode=\'linear_probe\'.', 'mode')
         for module in adapters.values():
             saved.update(keys_of(module))
         groups['adapters'] = [k for k in state if k in saved and k in params]
@@ -227,7 +245,7 @@ def plan_trainable(
         saved.update(matched)
 
     if not taken:
-        raise ConfigError(
+        raise PlanArgumentError(
             f'Nothing would train in {type(model).__name__} with '
             f'AdapterHook mode={mode!r}: no head attribute among '
             f'{list(head)}, no neck and no extra_trainable parameters.')
