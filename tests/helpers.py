@@ -2,8 +2,8 @@
 """The test helpers under their old names, re-exported from the modules
 that now hold them; new code imports from those modules.
 
-Every public name that ``tests/helpers.py`` defined before the split can
-still be imported from here (173 test files do):
+Every public name that ``tests/helpers.py`` defined before the split and a
+test still uses can be imported from here (173 test files do):
 
 - :mod:`repo_paths`: the repository's paths and tiny configs;
 - :mod:`config_writers`: child configs a test writes;
@@ -11,8 +11,8 @@ still be imported from here (173 test files do):
 - :mod:`checkpoint_makers`: checkpoints a test saves;
 - :mod:`recipe_probes`: what the recipes do to real data;
 - :mod:`tool_modules`: tools imported as modules, in-process refusals;
-- :mod:`tool_runners`: tools run in subprocesses, as a user runs them;
-- :mod:`tool_server_client`: the server those subprocesses fork from.
+- :mod:`tool_runners`: tools run in subprocesses, as a user runs them
+  (through :mod:`tool_server_client`, the server they fork from).
 """
 from checkpoint_makers import (FailsToPickle, assert_host_loads_pretrained,
                                save_as_built_checkpoint,
@@ -30,7 +30,6 @@ from tool_modules import assert_config_paths_refused, load_tool, tool_refusal
 from tool_runners import (run_fresh_python, run_python_command, run_ranks,
                           run_tool, start_ranks, start_tool,
                           torchrun_worker_env)
-from tool_server_client import ServedProcess
 
 __all__ = [
     'CONFIGS', 'REPO_ROOT', 'TINY_ADAPTFORMER_RAWFRAMES_CONFIG',
@@ -42,6 +41,5 @@ __all__ = [
     'save_stock_video_checkpoint', 'RED_NORMALISED', 'recipe_channel_means',
     'recipe_run_dataset_meta', 'assert_config_paths_refused', 'load_tool',
     'tool_refusal', 'run_fresh_python', 'run_python_command', 'run_ranks',
-    'run_tool', 'start_ranks', 'start_tool', 'torchrun_worker_env',
-    'ServedProcess'
+    'run_tool', 'start_ranks', 'start_tool', 'torchrun_worker_env'
 ]

@@ -2,15 +2,17 @@
 """A guard of kept behaviour: ``tests/helpers.py``, split by job into
 modules, still gives every name it gave, and each module says its job."""
 import ast
+import glob
 import importlib
 import os.path as osp
 
 import helpers
 import pytest
 
-#: Every public name of ``tests/helpers.py`` before the split (dbfdf69).
+#: Every public name of ``tests/helpers.py`` before the split (dbfdf69) but
+#: ``ServedProcess``, which no test used (it stays in ``tool_server_client``).
 NAMES = [
-    'CONFIGS', 'FailsToPickle', 'RED_NORMALISED', 'REPO_ROOT', 'ServedProcess',
+    'CONFIGS', 'FailsToPickle', 'RED_NORMALISED', 'REPO_ROOT',
     'TINY_ADAPTFORMER_RAWFRAMES_CONFIG', 'TINY_ADAPTFORMER_VIDEO_CONFIG',
     'TINY_IMAGE_CONFIG', 'TINY_VIDEO_CONFIG', 'TOOLS', 'TRAIN_ONLY_CFG',
     'VIDEO_HOST', 'assert_config_paths_refused',
@@ -49,3 +51,26 @@ def test_each_helper_module_says_its_job_in_one_line(module):
     with open(path) as f:
         doc = ast.get_docstring(ast.parse(f.read()))
     assert doc and '\n' not in doc, (path, doc)
+
+
+def test_every_name_helpers_gives_is_used_by_a_test():
+    """A name no test imports is dead weight in ``helpers.__all__``: it is
+    dropped there (and from its home module, unless that module uses it)."""
+    tests = osp.dirname(__file__)
+    used = set()
+    for path in glob.glob(osp.join(tests, '**', '*.py'), recursive=True):
+        name = osp.basename(path)
+        if not (name.startswith('test_') or name == 'conftest.py') \
+                or path == __file__:
+            continue
+        with open(path) as f:
+            for node in ast.walk(ast.parse(f.read(), path)):
+                if isinstance(node, ast.Name):
+                    used.add(node.id)
+                elif isinstance(node, ast.Attribute):
+                    used.add(node.attr)
+                elif isinstance(node, ast.alias):
+                    used.add(node.asname or node.name)
+    unused = sorted(set(helpers.__all__) - used)
+    assert unused == [], f'tests/helpers.py re-exports {unused}, which no ' \
+        'test uses'
