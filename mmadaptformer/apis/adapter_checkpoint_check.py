@@ -9,10 +9,11 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
-                                                     checkpoint_meta,
-                                                     model_trained_part_keys)
+                                                     checkpoint_meta)
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from mmadaptformer.utils.trained_part_fit import (added_part_keys,
+                                                  trained_part_name)
 
 __all__ = ['check_adapter_checkpoint']
 
@@ -34,10 +35,11 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
 
     Raises:
         StateDictMismatchError: If its trained keys are not the model's,
-            it lacks the model's trained part (the adapters or prompts of
-            its frozen-host wrappers), or its ``meta`` or record is not
-            laid out as written (:func:`~mmadaptformer.engine.
-            adapter_checkpoint.check_adapter_record`).
+            it lacks the model's trained part (its adapters or prompts,
+            :func:`~mmadaptformer.utils.trained_part_fit.added_part_keys`),
+            or its ``meta`` or record is not laid out as written
+            (:func:`~mmadaptformer.engine.adapter_checkpoint.
+            check_adapter_record`).
         FrozenBackboneMismatchError: If the model's frozen tensors are not
             the ones the trained part was trained on.
     """
@@ -50,10 +52,10 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     # the wrappers' prefix.
     model = unwrapped_model(model)
     state = model.state_dict(keep_vars=True)
-    # The model's trained part (adapters, prompts) must be the
-    # checkpoint's: a part it lacks would otherwise count as frozen
+    # The model's trained part (adapters, prompts, wherever they sit) must
+    # be the checkpoint's: a part it lacks would otherwise count as frozen
     # tensors, and the error would blame the backbone.
-    keys, part = model_trained_part_keys(model)
+    keys, part = added_part_keys(model), trained_part_name(model)
     untrained = sorted(k for k in keys if k not in saved)
     unknown = sorted(saved - set(state))
     if untrained and info.get('mode') == 'linear_probe':

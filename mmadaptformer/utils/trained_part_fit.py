@@ -18,6 +18,9 @@ The trained part is found by type, as :func:`~.model_keys.added_keys`
 finds it (the modules that declare ``fresh_tensors()``), and named as the
 frozen-host wrappers name it (their ``trained_part``: ``'adapter'``,
 ``'prompt'``), so that this layer needs no import of the models.
+:func:`added_part_keys` is the package's one answer to "which state-dict
+keys are the part this model trains"; the hooks, the adapter-only
+checkpoint check and the resume refusal ask it here.
 """
 from typing import List, Mapping
 
@@ -30,17 +33,35 @@ __all__ = ['added_part_keys', 'check_holds_trained_part', 'trained_part_name']
 
 
 def added_part_keys(model: nn.Module) -> List[str]:
-    """:func:`~.model_keys.added_keys` of ``model`` (its adapters, prompts),
-    in the order of ``model.state_dict()``, so that an error's example is
-    the first of them."""
+    """The state-dict keys of the part the model trains beyond its host and
+    head: the tensors this package adds (the adapters, the VPT prompts).
+
+    They are found by type (:func:`~.model_keys.added_keys`: the tensors of
+    the modules that declare ``fresh_tensors()``), wherever they sit: in a
+    frozen-host wrapper (AdaptFormer, VPT, one wrapped in another),
+    attached by :func:`~mmadaptformer.models.inject_adapters` to a model
+    without a wrapper, or routed per task in a multi-task model. A model
+    without them (a stock, fully fine-tuned or linear-probe model) has
+    none.
+
+    Args:
+        model (nn.Module): The model; a wrapper of it (``DataParallel``,
+            DDP) gives its keys, with the ``module.`` prefix.
+
+    Returns:
+        list[str]: The keys, each once, in the order of
+        ``model.state_dict()``, so that an error's example is the first of
+        them.
+    """
     added = added_keys(model)
-    return [key for key in model.state_dict() if key in added]
+    return [key for key in model.state_dict(keep_vars=True) if key in added]
 
 
 def trained_part_name(model: nn.Module) -> str:
-    """What the model's frozen-host wrappers train, as they name it (the
-    ``trained_part`` class attribute: ``'adapter'``, ``'prompt'``);
-    ``'adapter'`` for a model without one."""
+    """What the model's frozen-host wrappers train, as the outermost of them
+    names it (the ``trained_part`` class attribute: ``'adapter'``,
+    ``'prompt'``); ``'adapter'`` for a model without one (e.g. adapters
+    attached by :func:`~mmadaptformer.models.inject_adapters`)."""
     return next((m.trained_part for m in model.modules()
                  if isinstance(getattr(type(m), 'trained_part', None), str)),
                 'adapter')

@@ -37,7 +37,9 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmadaptformer.utils.checkpoint_loading import safe_torch_load
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.model_unwrap import unwrapped_model
-from ..adapter_checkpoint import checkpoint_meta, model_trained_part_keys
+from mmadaptformer.utils.trained_part_fit import (added_part_keys,
+                                                  trained_part_name)
+from ..adapter_checkpoint import checkpoint_meta
 from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .registration import add_hook_once
 from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
@@ -98,7 +100,10 @@ def refuse_resume_without_trained_part(runner: Runner,
     """
     source = resumed_source(runner)
     at = _resumed_at(runner, check_training_state(runner, checkpoint, source))
-    keys, part = model_trained_part_keys(unwrapped_model(runner.model))
+    # The keys check_holds_trained_part found none of, which AdapterHook
+    # asked before calling this.
+    model = unwrapped_model(runner.model)
+    keys, part = added_part_keys(model), trained_part_name(model)
     file = _file(source)
     raise ResumeStateError(
         f'{source} cannot be resumed with this config: it holds none of '
