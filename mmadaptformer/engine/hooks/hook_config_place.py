@@ -5,7 +5,7 @@ A hook refuses an argument only once the Runner runs it, and it does not
 know its config key: ``AtomicCheckpointHook takes no argument foo=1``
 named neither ``default_hooks.checkpoint.foo`` nor the ``--cfg-options``
 entry that set it, while the refusals made before the Runner is built name
-both (:func:`~mmadaptformer.utils.config_file.mistake_place`).
+both (:func:`~mmadaptformer.utils.config_place.mistake_place`).
 :func:`hook_argument_place` finds the hook's key in the Runner's config
 (``default_hooks.checkpoint``, ``custom_hooks[0]``) and tells the config
 file's value from one that ``--cfg-options`` set by reading the file
@@ -15,7 +15,8 @@ import re
 from typing import Any, Optional
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import ABSENT, load_config_file, value_at
+from mmadaptformer.utils.config_loading import load_config_file
+from mmadaptformer.utils.config_place import ABSENT, value_at
 
 __all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
 
