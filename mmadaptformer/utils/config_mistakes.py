@@ -31,7 +31,7 @@ from mmengine.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
 from mmengine.runner import Runner
 
 from .config_error import ConfigError
-from .config_place import mistake_place
+from .config_place import giving_cfg_options, mistake_place
 from .registry_names import close_hint, registered, registry_miss, typed_dicts
 from .unknown_keys import named_arguments
 
@@ -197,7 +197,8 @@ def naming_config_mistakes(cfg: Config,
     ``type`` that ``cfg`` names and no registry holds, or the
     ``TypeError`` of a class built from ``cfg`` with an argument it does
     not take or without one it needs; let every other exception through
-    unchanged.
+    unchanged. Inside it, :func:`~.config_place.given_cfg_options` gives
+    ``options`` to the refusals made while the Runner runs.
 
     Args:
         cfg (Config): The config being built.
@@ -206,7 +207,8 @@ def naming_config_mistakes(cfg: Config,
             None.
     """
     try:
-        yield
+        with giving_cfg_options(options):
+            yield
     except (KeyError, TypeError) as exc:
         error = config_mistake(exc, cfg, source, options)
         if error is None:

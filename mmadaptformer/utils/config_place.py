@@ -10,17 +10,27 @@ inside a dict or list that an option set as a whole
 :func:`option_key` and :func:`option_place` the option alone;
 :func:`config_key` and :func:`value_at` read an option's key and the value
 under a key.
+
+A refusal made while the Runner runs (a hook's) is not handed the options;
+a tool runs under :func:`giving_cfg_options`, and
+:func:`given_cfg_options` tells them to such a refusal.
 """
+import contextvars
 import re
-from typing import Optional
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 __all__ = [
     'ABSENT', 'config_key', 'value_at', 'option_key', 'option_place',
-    'mistake_place'
+    'mistake_place', 'giving_cfg_options', 'given_cfg_options'
 ]
 
 #: What :func:`value_at` returns for a key that is not there.
 ABSENT = object()
+
+#: The ``--cfg-options`` of the tool run in progress, if any.
+_GIVEN_OPTIONS: contextvars.ContextVar = contextvars.ContextVar(
+    'mmadaptformer_cfg_options', default=None)
 
 
 def config_key(option: str) -> str:
@@ -98,3 +108,28 @@ def mistake_place(source: str,
     """
     shown = key if value is ABSENT else f'{key} = {value!r}'
     return option_place(key, options, value) or f'{source}: {shown}'
+
+
+@contextmanager
+def giving_cfg_options(options: Optional[dict]) -> Iterator[None]:
+    """Make ``options``, the ``--cfg-options`` a tool was given, what
+    :func:`given_cfg_options` returns while the tool builds and runs what
+    its config describes.
+
+    Args:
+        options (dict, optional): The ``--cfg-options`` given; None or
+            ``{}`` for none.
+    """
+    token = _GIVEN_OPTIONS.set(dict(options or {}))
+    try:
+        yield
+    finally:
+        _GIVEN_OPTIONS.reset(token)
+
+
+def given_cfg_options() -> Optional[dict]:
+    """The ``--cfg-options`` of the tool run in progress
+    (:func:`giving_cfg_options`; ``{}`` if it was given none), for a
+    refusal that is not handed them; None outside a tool's run (a Runner
+    that a user's own code built), where they are unknown."""
+    return _GIVEN_OPTIONS.get()
