@@ -57,9 +57,10 @@ from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key,
                                  set_pretrained_backbone)
 from mmadaptformer.utils.atomic_save import AtomicWriteError, atomic_write
+from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
 from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
                                              silence)
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.recognizer_check import check_inference_cfg

@@ -43,9 +43,10 @@ from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
 from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import add_cfg_options
-from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
+                                                   merge_cfg_options)
 from mmadaptformer.utils.config_inputs import config_file_problem
+from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem

@@ -68,8 +68,9 @@ from mmadaptformer.utils import (ConfigError, run_and_finish,
                                  set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.cfg_options import add_cfg_options
-from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
+                                                   merge_cfg_options)
+from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem

@@ -15,9 +15,10 @@ from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 
-from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
+from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
+                                                   merge_cfg_options)
 from mmadaptformer.utils.config_error import ConfigError
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_loading import load_config_file
 from .folder_readers import FolderReaders
 from .frame_folders import FrameFolders
 from .infer_files import IMAGE_EXTENSIONS, VIDEO_EXTENSIONS

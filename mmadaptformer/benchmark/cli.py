@@ -19,10 +19,10 @@ from argparse import ArgumentParser
 from typing import Any, Iterable, Optional, Tuple
 
 from ..utils.atomic_save import atomic_write
-from ..utils.cfg_options_merge import CfgOptionsError
+from ..utils.cfg_options_merge import CfgOptionsError, merge_cfg_options
 from ..utils.config_error import ConfigError
-from ..utils.config_file import load_config_file, merge_cfg_options
 from ..utils.config_inputs import config_file_problem
+from ..utils.config_loading import load_config_file
 from ..utils.local_files import first_missing_file
 from ..utils.output_file import output_file_problem
 

@@ -13,7 +13,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import mistake_place
+from mmadaptformer.utils.config_place import mistake_place
 
 __all__ = ['check_train_loop']
 

@@ -22,9 +22,10 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, dropped_keywords, mistake_place,
-                          registered, use_default_scope)
+from .config_place import mistake_place
 from .local_files import checkpoint_file_problem
+from .registry_names import close_hint, registered, use_default_scope
+from .unknown_keys import dropped_keywords
 
 __all__ = [
     'check_backbone_arguments', 'check_pretrained_files', 'check_init_cfgs',

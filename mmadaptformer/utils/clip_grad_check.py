@@ -20,8 +20,8 @@ from mmengine.optim import OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, registered,
-                          use_default_scope)
+from .config_place import mistake_place
+from .registry_names import close_hint, registered, use_default_scope
 
 __all__ = ['check_clip_grad', 'CLIP_FUNCTIONS']
 

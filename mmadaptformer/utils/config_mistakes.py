@@ -14,7 +14,7 @@ the arguments closest to the one given; it does the same for the Runner
 methods that take a config dict as keyword arguments
 (:data:`RUNNER_CALLS`: ``randomness``). :func:`naming_config_mistakes`
 raises it, and
-:func:`~.config_file.registry_miss`'s error for a ``type`` no registry
+:func:`~.registry_names.registry_miss`'s error for a ``type`` no registry
 holds, in place of the Runner's.
 """
 import inspect
@@ -31,8 +31,9 @@ from mmengine.registry import (DATA_SAMPLERS, DATASETS, EVALUATOR, HOOKS,
 from mmengine.runner import Runner
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, named_arguments,
-                          registered, registry_miss, typed_dicts)
+from .config_place import giving_cfg_options, mistake_place
+from .registry_names import close_hint, registered, registry_miss, typed_dicts
+from .unknown_keys import named_arguments
 
 __all__ = [
     'argument_miss', 'config_mistake', 'naming_config_mistakes',
@@ -180,7 +181,7 @@ def config_mistake(exc: BaseException,
                    cfg: Config,
                    source: str,
                    options: Optional[dict] = None) -> Optional[ConfigError]:
-    """:func:`~.config_file.registry_miss`'s error for ``exc``, else
+    """:func:`~.registry_names.registry_miss`'s error for ``exc``, else
     :func:`argument_miss`'s; None if ``exc`` is neither mistake of
     ``cfg``."""
     return registry_miss(exc, cfg, source, options) or argument_miss(
@@ -191,12 +192,13 @@ def config_mistake(exc: BaseException,
 def naming_config_mistakes(cfg: Config,
                            source: str,
                            options: Optional[dict] = None) -> Iterator[None]:
-    """Raise :func:`~.config_file.registry_miss`'s or
+    """Raise :func:`~.registry_names.registry_miss`'s or
     :func:`argument_miss`'s error instead of MMEngine's ``KeyError`` of a
     ``type`` that ``cfg`` names and no registry holds, or the
     ``TypeError`` of a class built from ``cfg`` with an argument it does
     not take or without one it needs; let every other exception through
-    unchanged.
+    unchanged. Inside it, :func:`~.config_place.given_cfg_options` gives
+    ``options`` to the refusals made while the Runner runs.
 
     Args:
         cfg (Config): The config being built.
@@ -205,7 +207,8 @@ def naming_config_mistakes(cfg: Config,
             None.
     """
     try:
-        yield
+        with giving_cfg_options(options):
+            yield
     except (KeyError, TypeError) as exc:
         error = config_mistake(exc, cfg, source, options)
         if error is None:

@@ -34,11 +34,13 @@ from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import DataLoader
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, mmengine_runner,
-                          refuse_unknown_keys, registered, registry_miss,
-                          use_default_scope)
+from .config_place import mistake_place
 from .dataset_check import check_datasets
 from .pipelines import check_pipelines
+from .registry_names import (close_hint, registered, registry_miss,
+                             use_default_scope)
+from .runner_type import mmengine_runner
+from .unknown_keys import refuse_unknown_keys
 from .video_clip_frames import check_clip_frames
 
 __all__ = ['check_dataloaders', 'check_loader_arguments', 'LOADER_KEYS']

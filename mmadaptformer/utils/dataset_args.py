@@ -21,7 +21,8 @@ from typing import List, Optional
 from mmengine.registry import DATASETS
 
 from .config_error import ConfigError
-from .config_file import close_hint, mistake_place
+from .config_place import mistake_place
+from .registry_names import close_hint
 
 __all__ = [
     'KNOWN_PACKAGES', 'dataset_arguments', 'dataset_class',

@@ -40,14 +40,14 @@ from mmengine.dataset import BaseDataset
 from mmengine.registry import DATASETS
 
 from .config_error import ConfigError
-from .config_file import (config_key, mistake_place, option_place, registered,
-                          registry_miss, use_default_scope)
+from .config_place import config_key, mistake_place, option_place
 from .dataset_args import (check_dataset_arguments, dataset_class,
                            unexpected_argument_hint)
 from .image_ann_file import malformed_image_list
 from .image_folder_classes import misnamed_folder_classes
 from .local_files import is_local
 from .rawframe_ann_file import malformed_rawframe_list
+from .registry_names import registered, registry_miss, use_default_scope
 from .video_ann_file import malformed_video_list
 from .video_containers import one_line_error
 
@@ -113,7 +113,7 @@ def check_datasets(cfg: Config,
         ConfigError: If a dataset cannot be built: naming ``source`` (and
             the ``--cfg-options`` set under the dataset's key), the key and
             the type, or, for a type no registry holds, the closest
-            registered names (:func:`~.config_file.registry_miss`).
+            registered names (:func:`~.registry_names.registry_miss`).
             A :class:`ConfigError` or ``FileNotFoundError`` (whose message
             names the file) is raised as it is. A local annotation file
             or image folder that does not exist (:func:`missing_data`) is

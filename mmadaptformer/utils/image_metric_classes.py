@@ -21,9 +21,10 @@ import torch
 from mmengine.config import Config
 
 from .config_error import ConfigError
-from .config_file import mistake_place, use_default_scope
+from .config_place import mistake_place
 from .metric_scorers import evaluator_scorers
 from .model_keys import HEAD_NAMES
+from .registry_names import use_default_scope
 from .video_containers import one_line_error
 
 __all__ = ['check_metric_classes', 'head_num_classes']

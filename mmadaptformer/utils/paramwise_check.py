@@ -25,8 +25,9 @@ from mmengine.config import Config
 from mmengine.registry import OPTIMIZERS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, named_arguments,
-                          refuse_unknown_keys, registered, use_default_scope)
+from .config_place import mistake_place
+from .registry_names import close_hint, registered, use_default_scope
+from .unknown_keys import named_arguments, refuse_unknown_keys
 
 __all__ = ['check_paramwise_cfg', 'PARAMWISE_KEYS', 'CUSTOM_KEY_KEYS']
 

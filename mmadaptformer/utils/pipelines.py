@@ -38,8 +38,9 @@ from mmengine.fileio import HardDiskBackend
 from mmengine.registry import TRANSFORMS
 
 from .config_error import ConfigError
-from .config_file import (close_hint, dropped_keywords, mistake_place,
-                          named_arguments, registry_miss, use_default_scope)
+from .config_place import mistake_place
+from .registry_names import close_hint, registry_miss, use_default_scope
+from .unknown_keys import dropped_keywords, named_arguments
 from .video_containers import one_line_error
 
 __all__ = [
@@ -130,7 +131,7 @@ def build_transforms(pipeline: Sequence,
         ConfigError: If a transform cannot be built: naming ``source``,
             ``key[index]`` and its type, or, for a type no registry holds,
             the closest registered names
-            (:func:`~.config_file.registry_miss`); or if it would drop an
+            (:func:`~.registry_names.registry_miss`); or if it would drop an
             argument (:func:`dropped_arguments`) or pass one to a file
             client that does not take it (:func:`file_client_misfits`).
     """

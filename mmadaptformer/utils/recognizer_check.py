@@ -39,8 +39,8 @@ from typing import Dict, Optional, Sequence, Tuple
 from mmengine.config import Config
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, registered,
-                          use_default_scope)
+from .config_place import mistake_place
+from .registry_names import close_hint, registered, use_default_scope
 from .source_reads import instance_key_reads
 
 __all__ = [

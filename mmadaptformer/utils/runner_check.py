@@ -43,12 +43,14 @@ from mmengine.utils.dl_utils import set_multi_processing
 
 from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, mmengine_runner,
-                          option_place, refuse_unknown_keys, registered)
+from .config_place import mistake_place, option_place
 from .image_metric_classes import check_metric_classes
 from .local_files import checkpoint_file_problem
 from .paramwise_check import check_paramwise_cfg
 from .recognizer_check import check_evaluated_views, check_recognizer_cfg
+from .registry_names import close_hint, registered
+from .runner_type import mmengine_runner
+from .unknown_keys import refuse_unknown_keys
 
 __all__ = [
     'check_runner_config', 'check_env_cfg', 'check_hooks', 'check_log_level',

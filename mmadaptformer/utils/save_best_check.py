@@ -23,8 +23,9 @@ import torch
 from mmengine.config import Config
 
 from .config_error import ConfigError
-from .config_file import close_hint, mistake_place, use_default_scope
+from .config_place import mistake_place
 from .metric_scorers import evaluator_scorers
+from .registry_names import close_hint, use_default_scope
 
 __all__ = ['check_save_best', 'validation_metric_names']
 

@@ -35,8 +35,9 @@ from mmengine.optim.scheduler.param_scheduler import INF, _ParamScheduler
 from mmengine.registry import PARAM_SCHEDULERS
 
 from .config_error import ConfigError
-from .config_file import (mmengine_runner, option_place, registered,
-                          use_default_scope)
+from .config_place import option_place
+from .registry_names import registered, use_default_scope
+from .runner_type import mmengine_runner
 
 __all__ = ['check_param_scheduler', 'scheduler_entries', 'loop_length']
 

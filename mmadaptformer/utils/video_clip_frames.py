@@ -21,8 +21,9 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, TRANSFORMS
 
 from .config_error import ConfigError
-from .config_file import mistake_place, registered, use_default_scope
+from .config_place import mistake_place
 from .pipelines import dataloader_pipelines
+from .registry_names import registered, use_default_scope
 
 __all__ = ['check_clip_frames', 'check_pipeline_clip_frames', 'video_host']
 

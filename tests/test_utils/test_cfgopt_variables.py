@@ -14,8 +14,9 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
 from mmadaptformer.utils.cfgopt_variables import READ_KEYS
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.config_loading import load_config_file
 
 LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
 

@@ -9,9 +9,9 @@ from mmengine.registry import OPTIMIZERS, PARAM_SCHEDULERS, init_default_scope
 from mmengine.runner import Runner
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import config_key, option_key
 from mmadaptformer.utils.config_mistakes import (argument_miss,
                                                  naming_config_mistakes)
+from mmadaptformer.utils.config_place import config_key, option_key
 
 
 def _optimizer():

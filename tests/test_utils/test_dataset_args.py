@@ -14,11 +14,12 @@ from mmpretrain.datasets import CustomDataset
 
 from mmadaptformer.datasets import CheckedImageDataset, CheckedVideoDataset
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import load_config_file, use_default_scope
+from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.dataset_args import (check_dataset_arguments,
                                               dataset_arguments, dataset_class,
                                               unexpected_argument_hint)
 from mmadaptformer.utils.dataset_check import check_datasets, dataset_nodes
+from mmadaptformer.utils.registry_names import use_default_scope
 
 
 def _video(tmp_path, **kwargs):

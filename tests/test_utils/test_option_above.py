@@ -7,8 +7,9 @@ from mmengine.config import Config
 
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import (ABSENT, mistake_place, option_key,
-                                             option_place, value_at)
+from mmadaptformer.utils.config_place import (ABSENT, mistake_place,
+                                              option_key, option_place,
+                                              value_at)
 
 HOOKS = {'custom_hooks': [dict(type='AdapterHook', head=['x'])]}
 

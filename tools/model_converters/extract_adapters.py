@@ -41,9 +41,10 @@ from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
                                   own_loading_hint_of_cfg)
 from mmadaptformer.utils import backbone_init_cfg_key, set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
-from mmadaptformer.utils.cfg_options_merge import CfgOptionsError
-from mmadaptformer.utils.config_file import load_config_file, merge_cfg_options
+from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
+                                                   merge_cfg_options)
 from mmadaptformer.utils.config_inputs import config_file_problem
+from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,

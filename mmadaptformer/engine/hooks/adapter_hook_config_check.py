@@ -18,9 +18,10 @@ from mmengine.registry import HOOKS, MODELS
 
 from mmadaptformer.models.adapters.trainable import MODES
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
-from mmadaptformer.utils.config_file import (close_hint, mistake_place,
-                                             named_arguments, registered,
-                                             use_default_scope)
+from mmadaptformer.utils.config_place import mistake_place
+from mmadaptformer.utils.registry_names import (close_hint, registered,
+                                                use_default_scope)
+from mmadaptformer.utils.unknown_keys import named_arguments
 from .adapter_hook import AdapterHook
 
 __all__ = ['check_adapter_hook_config']

@@ -34,7 +34,7 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.atomic_save import ATOMIC_BACKEND, atomic_write
-from mmadaptformer.utils.config_file import close_hint
+from mmadaptformer.utils.registry_names import close_hint
 from .hook_config_place import hook_argument_place
 
 __all__ = ['AtomicCheckpointHook', 'use_atomic_checkpoint_hook']

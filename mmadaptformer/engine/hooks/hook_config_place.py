@@ -5,17 +5,25 @@ A hook refuses an argument only once the Runner runs it, and it does not
 know its config key: ``AtomicCheckpointHook takes no argument foo=1``
 named neither ``default_hooks.checkpoint.foo`` nor the ``--cfg-options``
 entry that set it, while the refusals made before the Runner is built name
-both (:func:`~mmadaptformer.utils.config_file.mistake_place`).
+both (:func:`~mmadaptformer.utils.config_place.mistake_place`).
 :func:`hook_argument_place` finds the hook's key in the Runner's config
-(``default_hooks.checkpoint``, ``custom_hooks[0]``) and tells the config
-file's value from one that ``--cfg-options`` set by reading the file
-again.
+(``default_hooks.checkpoint``, ``custom_hooks[0]``) and names the
+``--cfg-options`` entry that set the argument as the user typed it, the
+tools' options being known while they run
+(:func:`~mmadaptformer.utils.config_place.given_cfg_options`):
+``--cfg-options default_hooks.checkpoint.foo=1``, or, for an entry that
+set a key above it, ``default_hooks.checkpoint.foo = 1, set by
+--cfg-options default_hooks.checkpoint={...}``. A value no entry set is
+the config file's if the file, read again, holds it.
 """
 import re
 from typing import Any, Optional
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.config_file import ABSENT, load_config_file, value_at
+from mmadaptformer.utils.config_loading import load_config_file
+from mmadaptformer.utils.config_place import (ABSENT, config_key,
+                                              given_cfg_options, option_key,
+                                              option_place, value_at)
 
 __all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
 
@@ -65,8 +73,10 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
 
 def hook_place(runner: Any, hook: Any) -> Optional[str]:
     """``FILE: KEY``, the hook's config key (:func:`hook_config_key`) in the
-    runner's config file, to lead a refusal of the hook's settings; None if
-    the key is not found.
+    runner's config file, to lead a refusal of the hook's settings; the
+    ``--cfg-options`` entry instead if one set the hook's entry as a whole
+    (``--cfg-options KEY=...``, or ``KEY, set by --cfg-options
+    ABOVE=...``); None if the key is not found.
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -75,6 +85,12 @@ def hook_place(runner: Any, hook: Any) -> Optional[str]:
     key = hook_config_key(runner, hook)
     if key is None:
         return None
+    options = given_cfg_options()
+    given = option_key(key, options)
+    # An entry that set one argument beneath leaves the rest the file's.
+    if given is not None and \
+            not config_key(given).startswith((f'{key}.', f'{key}[')):
+        return option_place(key, options)
     source = getattr(runner.cfg, 'filename', None)
     return f'{source}: {key}' if source else key
 
@@ -89,10 +105,18 @@ def _same(given: Any, value: Any) -> bool:
 def hook_argument_place(runner: Any, hook: Any, argument: str,
                         value: Any) -> Optional[str]:
     """Where the hook's ``argument`` (of value ``value``) was set, to lead
-    its refusal: ``--cfg-options KEY=VALUE`` if the config file does not
-    hold that value, else ``FILE: KEY = VALUE`` (``KEY = VALUE`` if the
-    runner's config has no file or it can no longer be read); None if the
-    hook's key is not found (:func:`hook_config_key`).
+    its refusal.
+
+    In a tool's run, whose ``--cfg-options`` are known
+    (:func:`~mmadaptformer.utils.config_place.given_cfg_options`): the
+    entry that set it, as ``option_place`` names it (``--cfg-options
+    KEY=VALUE``, or ``KEY = VALUE, set by --cfg-options ABOVE=...`` for an
+    entry that set a key above it); else ``FILE: KEY = VALUE`` if the config
+    file holds that value; else ``KEY = VALUE``. Outside a tool's run:
+    ``FILE: KEY = VALUE`` if the config file holds that value, else
+    ``--cfg-options KEY=VALUE``. ``KEY = VALUE`` where the runner's config
+    has no file or it can no longer be read; None if the hook's key is not
+    found (:func:`hook_config_key`).
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -104,6 +128,11 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
     if key is None:
         return None
     key = f'{key}.{argument}'
+    options = given_cfg_options()
+    if options is not None:
+        place = option_place(key, options, value)
+        if place is not None:
+            return place
     source = getattr(runner.cfg, 'filename', None)
     if not source:
         return f'{key} = {value!r}'
@@ -115,5 +144,9 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
         return f'{key} = {value!r}'
     if in_file is not ABSENT and _same(in_file, value):
         return f'{source}: {key} = {value!r}'
+    if options is not None:
+        # Neither the file nor an option: the tool itself set it. Name no
+        # --cfg-options entry that was never given.
+        return f'{key} = {value!r}'
     option = re.sub(r'\[(\d+)\]', r'.\1', key)
     return f'--cfg-options {option}={value!r}'

@@ -16,7 +16,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from ...utils import ConfigError
-from ...utils.config_file import registered
+from ...utils.registry_names import registered
 from .amp_optim_wrapper import AdaptAmpOptimWrapper, CPUAmpOptimWrapper
 
 __all__ = [

@@ -24,7 +24,8 @@ from torch import nn
 from ...utils.backbone_check import (check_backbone_arguments, check_init_cfgs,
                                      check_pretrained_files)
 from ...utils.config_error import ConfigError
-from ...utils.config_file import option_place, registered, use_default_scope
+from ...utils.config_place import option_place
+from ...utils.registry_names import registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY

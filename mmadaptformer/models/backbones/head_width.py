@@ -22,7 +22,8 @@ from mmengine.registry import MODELS
 from torch import nn
 
 from ...utils.config_error import ConfigError
-from ...utils.config_file import mistake_place, registered, use_default_scope
+from ...utils.config_place import mistake_place
+from ...utils.registry_names import registered, use_default_scope
 from ..hosts import feature_width_readers, qualname
 from .base_wrapper import FrozenHostWrapper
 

@@ -1,0 +1,98 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Read a config file, and name the file and the line in what goes wrong
+with it.
+
+A config file that is not valid Python ends MMEngine's tools with a long
+traceback that never says where the mistake is: MMEngine parses it with
+``ast.parse``, so the error names ``<unknown>``. :func:`load_config_file`
+turns that, a ``_base_`` file that does not exist and a dict merged over a
+base's other value into a :class:`~.config_error.ConfigError` that names
+the file and the line; the tools end with it on one line. Everything else
+goes through unchanged.
+"""
+import ast
+import os.path as osp
+from typing import Optional
+
+from mmengine.config import Config
+
+from .config_error import ConfigError
+from .config_inputs import base_files, missing_base_place
+
+__all__ = ['load_config_file']
+
+
+def _syntax_error(path: str) -> Optional[SyntaxError]:
+    """The error of parsing ``path`` as Python, named by the file."""
+    with open(path, encoding='utf-8') as f:
+        text = f.read()
+    try:
+        ast.parse(text, filename=path)
+    except SyntaxError as exc:
+        return exc
+    return None
+
+
+def _find_syntax_error(path: str, seen=()) -> Optional[SyntaxError]:
+    """The first syntax error in ``path`` or its local ``_base_`` files."""
+    if not osp.isfile(path) or path in seen:
+        return None
+    error = _syntax_error(path)
+    if error is not None:
+        return error
+    # The bases MMEngine would read, as tools/infer.py finds them for --out;
+    # a json or yaml one is not Python.
+    for base in base_files(path):
+        if not base.endswith('.py'):
+            continue
+        error = _find_syntax_error(base, seen + (path, ))
+        if error is not None:
+            return error
+    return None
+
+
+def load_config_file(path: str) -> Config:
+    """:meth:`Config.fromfile`, with a file that is not valid Python
+    refused, naming the file and the line.
+
+    Args:
+        path (str): The config file.
+
+    Returns:
+        Config: The config.
+
+    Raises:
+        ConfigError: If the file, or a ``_base_`` file it inherits, does
+            not parse as Python (the message names that file, the line and
+            what is wrong: ``'(' was never closed``), or sets a dict where
+            its base has another value (``init_cfg=dict(...)`` over
+            ``init_cfg=None``), which MMEngine merges only with
+            ``_delete_=True``, or names a ``_base_`` file that does not
+            exist (the message names the file and the line that name it).
+        FileNotFoundError: If there is no such file.
+    """
+    try:
+        return Config.fromfile(path)
+    except FileNotFoundError as exc:
+        where = None
+        if exc.filename and osp.abspath(exc.filename) != osp.abspath(path):
+            where = missing_base_place(path, exc.filename)
+        if where is None:
+            raise
+        raise ConfigError(f'The config {path}: its _base_ '
+                          f'{osp.normpath(exc.filename)} does not exist '
+                          f'(named in {where}).') from exc
+    except SyntaxError as exc:
+        error = _find_syntax_error(path)
+        if error is None:  # not a mistake this module can place
+            raise
+        what = f'The config {path}' if error.filename == path else \
+            f'{error.filename}, a _base_ of the config {path},'
+        raise ConfigError(f'{what} is not valid Python: {error.msg} (line '
+                          f'{error.lineno}).') from exc
+    except TypeError as exc:
+        # MMEngine's merge of a child's dict into a base's other value.
+        if 'cannot inherit from base' not in str(exc):
+            raise
+        raise ConfigError(f'The config {path} (or a _base_ of it): '
+                          f'{exc}') from exc

@@ -1,0 +1,145 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What a config's ``type`` names in MMEngine's registries, and the names
+closest to one it misspelled.
+
+A ``type`` that no registry holds ends MMEngine's tools with ``KeyError:
+'AdaptFormr is not in the mmaction::model registry ...'``, raised wherever
+the Runner builds it, naming neither the file nor the key.
+:func:`registry_miss` (which
+:func:`~.config_mistakes.naming_config_mistakes` raises) turns it into a
+:class:`~.config_error.ConfigError` naming the file (or the
+``--cfg-options`` entry), the config keys, the registry and the registered
+names closest to it. :func:`registered` and :func:`use_default_scope` look
+a name up as the Runner will; :func:`close_hint` is the "did you mean" of
+any refused name.
+"""
+import difflib
+import re
+from typing import Iterator, List, Optional, Sequence, Tuple
+
+import mmengine.registry
+from mmengine.config import Config
+from mmengine.registry import Registry, init_default_scope
+
+from .config_error import ConfigError
+from .config_place import option_key
+
+__all__ = [
+    'registry_miss', 'typed_dicts', 'close_hint', 'registered',
+    'use_default_scope'
+]
+
+#: MMEngine's message for a ``type`` that its registry lacks
+#: (``build_from_cfg``, ``build_runner_from_cfg``, schedulers).
+# A registry's name may have spaces: 'data sampler', 'parameter scheduler'.
+_REGISTRY_MISS = re.compile(r'^(\S+) is not in the (?:(\w+)::)?(\w[\w ]*?) '
+                            r'registry\. Please check whether the value of')
+
+
+def _registry(scope: Optional[str], name: str) -> Optional[Registry]:
+    for root in vars(mmengine.registry).values():
+        if isinstance(root, Registry) and root.name == name and \
+                root.parent is None:
+            if scope in (None, root.scope):
+                return root
+            return root.children.get(scope)
+    return None
+
+
+def _close_names(type_name: str, scope: Optional[str], name: str) -> List[str]:
+    """Registered names like ``type_name``, in the registry and those it
+    falls back to."""
+    names = set()
+    registry = _registry(scope, name)
+    while registry is not None:
+        names.update(registry.module_dict)
+        registry = registry.parent
+    return difflib.get_close_matches(type_name, sorted(names), n=3)
+
+
+def typed_dicts(node, prefix: str = '') -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of every dict in a config (``cfg.to_dict()``) that
+    has a ``type``, outer before inner (``model.backbone``,
+    ``param_scheduler[0]``; ``''`` for ``node`` itself)."""
+    if isinstance(node, dict):
+        if 'type' in node:
+            yield prefix, node
+        for key, value in node.items():
+            yield from typed_dicts(value,
+                                   f'{prefix}.{key}' if prefix else str(key))
+    elif isinstance(node, (list, tuple)):
+        for index, value in enumerate(node):
+            yield from typed_dicts(value, f'{prefix}[{index}]')
+
+
+def close_hint(name: str, names: Sequence[str]) -> str:
+    """`` (did you mean 'x' or 'y'?)`` for the ``names`` closest to
+    ``name``; ``''`` if none is close."""
+    close = difflib.get_close_matches(name, names, n=3, cutoff=0.6)
+    return f" (did you mean {' or '.join(map(repr, close))}?)" if close \
+        else ''
+
+
+def registry_miss(exc: BaseException,
+                  cfg: Config,
+                  source: str,
+                  options: Optional[dict] = None) -> Optional[ConfigError]:
+    """The :class:`ConfigError` for MMEngine's ``KeyError`` of a ``type``
+    that is not in its registry, if ``cfg`` names that type.
+
+    Args:
+        exc (BaseException): What was raised.
+        cfg (Config): The config the tool built from.
+        source (str): The config file, for the message.
+        options (dict, optional): The ``--cfg-options`` given, which may be
+            where the type came from. Defaults to None.
+
+    Returns:
+        ConfigError, optional: An error naming the file (or option), the
+        config keys with that type, the registry and the registered names
+        closest to it; None if ``exc`` is another error, or the type is
+        none of the config's (then the miss is no mistake of the config).
+    """
+    if not isinstance(exc, KeyError) or len(exc.args) != 1:
+        return None
+    match = _REGISTRY_MISS.match(str(exc.args[0]))
+    if match is None:
+        return None
+    type_name, scope, name = match.groups()
+    keys = [
+        f'{key}.type' if key else 'type'
+        for key, node in typed_dicts(cfg.to_dict())
+        if node['type'] == type_name
+    ]
+    if not keys:
+        return None
+    given = [option_key(k, options) for k in keys]
+    given = [k for k in given if k is not None]
+    keys = ' and '.join(keys[:3])
+    where = f'--cfg-options {given[0]}' if given else f'{source}: {keys}'
+    registry = f'{scope}::{name}' if scope else name
+    close = ' or '.join(map(repr, _close_names(type_name, scope, name)))
+    hint = f'; did you mean {close}?' if close else '.'
+    return ConfigError(
+        f'{where}={type_name!r} is not in the {registry} registry{hint} '
+        'Check the spelling, or import the module that registers it '
+        '(custom_imports).')
+
+
+def use_default_scope(cfg: Config) -> None:
+    """Make the config's ``default_scope`` (if it has one) the current
+    one, as the Runner will."""
+    scope = cfg.get('default_scope')
+    if scope:
+        init_default_scope(scope)
+
+
+def registered(registry: Registry, kind, scope: Optional[str] = None):
+    """What ``type=kind`` builds from ``registry``: ``kind`` itself unless
+    it is a name, else the class registered under it in ``scope`` (the
+    dict's ``_scope_``; None: the current default scope), as MMEngine's
+    ``build_from_cfg`` finds it (None for no such name)."""
+    if not isinstance(kind, str):
+        return kind
+    with registry.switch_scope_and_registry(scope) as scoped:
+        return scoped.get(kind)
