@@ -58,13 +58,18 @@ def added_part_keys(model: nn.Module) -> List[str]:
 
 
 def trained_part_name(model: nn.Module) -> str:
-    """What the model's frozen-host wrappers train, as the outermost of them
-    names it (the ``trained_part`` class attribute: ``'adapter'``,
-    ``'prompt'``); ``'adapter'`` for a model without one (e.g. adapters
-    attached by :func:`~mmadaptformer.models.inject_adapters`)."""
-    return next((m.trained_part for m in model.modules()
-                 if isinstance(getattr(type(m), 'trained_part', None), str)),
-                'adapter')
+    """What the model's frozen-host wrappers train, as they name it (the
+    ``trained_part`` class attribute: ``'adapter'``, ``'prompt'``), the
+    outermost first and joined by "and" when they differ (a VPT around an
+    AdaptFormer trains ``'prompt and adapter'`` tensors); ``'adapter'`` for
+    a model without one (e.g. adapters attached by
+    :func:`~mmadaptformer.models.inject_adapters`)."""
+    names = []
+    for module in model.modules():
+        name = getattr(type(module), 'trained_part', None)
+        if isinstance(name, str) and name not in names:
+            names.append(name)
+    return ' and '.join(names) or 'adapter'
 
 
 def check_holds_trained_part(model: nn.Module,

@@ -8,13 +8,11 @@ from .from_config import adapter_hook_cfg, build_model_and_plan
 from .layout import (EXPECTED_CHECKPOINT, WRITTEN_BY, check_adapter_record,
                      check_tensor_entries, checkpoint_meta,
                      checkpoint_state_dict)
-from .trained_part import model_trained_part_keys
 
 __all__ = [
     'ADAPTER_META_KEY', 'make_adapter_checkpoint', 'check_adapter_record',
     'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
     'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
     'check_holds_trained_part', 'checkpoint_meta', 'checkpoint_state_dict',
-    'check_tensor_entries', 'model_trained_part_keys', 'EXPECTED_CHECKPOINT',
-    'WRITTEN_BY'
+    'check_tensor_entries', 'EXPECTED_CHECKPOINT', 'WRITTEN_BY'
 ]
