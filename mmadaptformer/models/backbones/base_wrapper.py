@@ -33,7 +33,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...utils.pretrained_init import pretrained_init_cfgs
-from .config_keys import refuse_unknown_keys
+from .config_keys import refuse_unknown_wrapper_keys
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
@@ -88,7 +88,7 @@ class FrozenHostWrapper(BaseModule):
 
     def __new__(cls, *args, **kwargs) -> 'FrozenHostWrapper':
         # Before __init__'s TypeError: where a misplaced key belongs.
-        refuse_unknown_keys(cls, kwargs)
+        refuse_unknown_wrapper_keys(cls, kwargs)
         return super().__new__(cls)
 
     def __init__(self,

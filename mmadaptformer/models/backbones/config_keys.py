@@ -11,13 +11,13 @@ from typing import Mapping
 
 from ...utils.config_error import ConfigError
 
-__all__ = ['CONFIG_KEY', 'refuse_unknown_keys']
+__all__ = ['CONFIG_KEY', 'refuse_unknown_wrapper_keys']
 
 #: Where the recipes put a wrapper: the model's backbone.
 CONFIG_KEY = 'model.backbone'
 
 
-def refuse_unknown_keys(cls: type, kwargs: Mapping) -> None:
+def refuse_unknown_wrapper_keys(cls: type, kwargs: Mapping) -> None:
     """Refuse keyword arguments that ``cls.__init__`` does not take.
 
     Args:
