@@ -131,7 +131,8 @@ def pos_embed_cause(model: nn.Module,
                     key: str,
                     ckpt_shape: Sequence[int],
                     own_shape: Sequence[int],
-                    with_head: bool = False) -> str:
+                    with_head: bool = False,
+                    with_adapters: bool = False) -> str:
     """Why a checkpoint that differs in its position embedding alone does
     not fit, and what makes it fit: the model built for the checkpoint's
     input, or the converter command that rebuilds the table for the
@@ -144,36 +145,48 @@ def pos_embed_cause(model: nn.Module,
         own_shape (Sequence[int]): Its shape in the model.
         with_head (bool): The checkpoint holds a head, which the converter
             does not keep. Defaults to False.
+        with_adapters (bool): The checkpoint holds the adapters or prompts
+            this package adds (a model trained here), which the converter
+            refuses. Defaults to False.
 
     Returns:
         str: A clause for the refusal, without a final full stop.
     """
     theirs, ours = ckpt_shape[-2], own_shape[-2]
     grid = video_token_grid(model, key)
+    readings = [] if grid is None else _readings(theirs, grid)
+    cause = (f'only the position embedding differs in shape: {key} holds '
+             f'{theirs} position tokens in the checkpoint')
+    if readings:
+        cause += ' (' + ' or '.join(
+            f'num_frames={r.num_frames}, img_size={r.img_size}'
+            for r in readings) + ' with the same patch and tubelet sizes)'
+    if grid is None:
+        cause += (f' and {ours} in the model. A video ViT has (img_size / '
+                  'patch size)^2 x (num_frames / tubelet size) of them, so '
+                  'the file was made for another frame size or number of '
+                  'frames')
+    else:
+        cause += (f' and {ours} in the model, which is built for '
+                  f'{grid.describe()}')
+    if with_adapters:
+        return cause + (
+            ". It holds this package's trained adapters, which "
+            f'{CONVERTER} does not take: build the model for the input it '
+            'was trained on' +
+            ('' if readings else " (the backbone's num_frames and img_size)"))
     notes = (
         'it detects the MMAction2, VideoMAE and AdaptFormer layouts; '
         'a learned position embedding of another length is refused' +
         ('; it keeps the backbone alone, not the head' if with_head else ''))
     if grid is None:
-        return (f'only the position embedding differs in shape: {key} holds '
-                f'{theirs} position tokens in the checkpoint and {ours} in '
-                'the model. A video ViT has (img_size / patch size)^2 x '
-                '(num_frames / tubelet size) of them, so the file was made '
-                'for another frame size or number of frames. Rebuild it '
-                f'for this model with python {CONVERTER} SRC DST, passing '
-                "as --num-frames and --img-size the backbone's num_frames "
-                f"and img_size from the model's config ({notes})")
-    readings = _readings(theirs, grid)
-    made_for = ''
+        return cause + (
+            f'. Rebuild it for this model with python {CONVERTER} SRC DST, '
+            "passing as --num-frames and --img-size the backbone's "
+            f"num_frames and img_size from the model's config ({notes})")
+    command = (f'python {CONVERTER} SRC DST --num-frames {grid.num_frames} '
+               f'--img-size {grid.img_size} ({notes})')
     if readings:
-        made_for = ' (' + ' or '.join(
-            f'num_frames={r.num_frames}, img_size={r.img_size}'
-            for r in readings) + ' with the same patch and tubelet sizes)'
-    return (f'only the position embedding differs in shape: {key} holds '
-            f'{theirs} position tokens in the checkpoint{made_for} and '
-            f'{ours} in the model, which is built for {grid.describe()}. ' +
-            ('Build the model for the checkpoint\'s input, or rebuild '
-             'the table for this model: '
-             if readings else 'Rebuild the table for this model: ') +
-            f'python {CONVERTER} SRC DST --num-frames {grid.num_frames} '
-            f'--img-size {grid.img_size} ({notes})')
+        return (cause + ". Build the model for the checkpoint's input, or "
+                f'rebuild the table for this model: {command}')
+    return cause + f'. Rebuild the table for this model: {command}'

@@ -250,7 +250,8 @@ def check_state_dict(model: nn.Module,
                 ckpt,
                 own,
                 with_head=any(
-                    k.split('.', 1)[0] in HEAD_NAMES for k in state_dict))
+                    k.split('.', 1)[0] in HEAD_NAMES for k in state_dict),
+                with_adapters=not added_keys(model).isdisjoint(state_dict))
         elif head_only:
             cause = ('its head was trained for another number of classes: '
                      f'{classes.describe()}. Build the model with '

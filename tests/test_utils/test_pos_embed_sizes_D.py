@@ -130,6 +130,26 @@ def test_tokens_of_no_input_of_the_models_patches_are_counted_only():
     assert "checkpoint's input" not in message
 
 
+def test_a_trained_adaptformer_model_is_not_sent_to_the_converter():
+    """A whole AdaptFormer model of 8 frames (adapters and head) into the
+    4-frame one: the converter refuses trained adapters, so the refusal
+    points at the model's sizes alone."""
+    from mmadaptformer.models import AdaptFormer  # noqa: F401 (registers)
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG).model
+    model = MODELS.build(cfg)
+    cfg.backbone.backbone.num_frames = 8
+    message = _refusal(model, MODELS.build(cfg).state_dict())
+    assert ('backbone.pos_embed holds 16 position tokens in the checkpoint '
+            '(num_frames=8, img_size=32 with the same patch and tubelet '
+            'sizes) and 8 in the model, which is built for num_frames=4, '
+            'img_size=32 (patch size 16, tubelet size 2). It holds this '
+            "package's trained adapters, which tools/model_converters/"
+            'convert_official.py does not take: build the model for the '
+            'input it was trained on.') in message
+    assert 'SRC DST' not in message
+
+
 class TokenTable(nn.Module):
     """A module with a position embedding and no sizes to read."""
 
