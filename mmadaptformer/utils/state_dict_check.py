@@ -19,7 +19,10 @@ adapters, the head and the final normalisation layers (not those inside the
 blocks, see :func:`block_keys`). Shape mismatches are always errors. A
 head whose classifier differs by its number of classes alone is named as
 a ``num_classes`` mismatch, with its config key and both numbers
-(:mod:`~mmadaptformer.utils.head_classes`).
+(:mod:`~mmadaptformer.utils.head_classes`); one whose position embedding
+alone differs, with both token counts, the input sizes the model is built
+for and the converter command for them
+(:mod:`~mmadaptformer.utils.pos_embed_sizes`).
 """
 import logging
 import re
