@@ -11,8 +11,10 @@ import os.path as osp
 import random
 from typing import List, Optional, Sequence
 
+from mmadaptformer.utils.multi_label_lines import multi_label
 from mmadaptformer.utils.unlabelled_lines import missing_label
-from mmadaptformer.utils.video_ann_file import delimiter_hint, split_line
+from mmadaptformer.utils.video_ann_file import (delimiter_hint, extra_labels,
+                                                split_line)
 from .annotation_lists import AnnotationError, iter_lines, parse_int
 
 __all__ = [
@@ -65,6 +67,8 @@ def parse_video_list(ann_file: str,
         AnnotationError: On a malformed line (naming the delimiter that
             splits it into a path and labels, if another one does:
             :func:`~mmadaptformer.utils.video_ann_file.delimiter_hint`; a
+            path and labels without ``multi_class`` as such:
+            :func:`~mmadaptformer.utils.multi_label_lines.multi_label`; a
             line of one field that none splits as having no label:
             :func:`~mmadaptformer.utils.unlabelled_lines.missing_label`) or
             an empty list.
@@ -74,6 +78,10 @@ def parse_video_list(ann_file: str,
         source = f'{ann_file}:{lineno}'
         fields = split_line(line, delimiter, strict=True)
         if len(fields) < 2 or (not multi_class and len(fields) > 2):
+            if extra_labels(fields, multi_class, prefix, strict=True):
+                raise AnnotationError(
+                    multi_label(f'{source}: the line {line!r}', fields[1:],
+                                'CheckedVideoDataset') + '.')
             expected = ('<path> <label> [<label> ...]'
                         if multi_class else '<path> <label>')
             hint = delimiter_hint(line, delimiter, multi_class, prefix)

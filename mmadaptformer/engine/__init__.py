@@ -1,33 +1,60 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .adapter_checkpoint import (ADAPTER_META_KEY, adapter_hook_cfg,
-                                 build_model_and_plan, check_frozen_digest,
-                                 check_holds_trained_part,
-                                 complete_adapter_checkpoint,
-                                 make_adapter_checkpoint)
+from .adapter_checkpoint import (
+    ADAPTER_META_KEY, EXPECTED_CHECKPOINT, HOST_SOURCES_META_KEY, WRITTEN_BY,
+    adapter_hook_cfg, build_model_and_plan, check_adapter_record,
+    check_frozen_digest, check_holds_trained_part, check_tensor_entries,
+    checkpoint_meta, checkpoint_state_dict, complete_adapter_checkpoint,
+    frozen_host_sources, make_adapter_checkpoint, model_trained_part_keys)
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
 from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
                     ConfigCheckHook, DataHealthHook, EpochRandomnessHook,
                     NonFiniteLossError, NonFiniteLossHook, ResumeCheckHook,
                     ResumeStateError, SyncNormStatsHook, UnloadedBackboneError,
-                    WorkDirCollectHook, add_epoch_randomness_hook,
+                    VideoVisualizationHook, WorkDirCollectHook,
+                    add_epoch_randomness_hook, add_resume_check_hook,
                     add_work_dir_collect_hook, restrict_optimizer,
                     use_atomic_checkpoint_hook)
-from .optimizers import (AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
-                         check_cpu_bf16)
-from .refusals import REFUSALS, refusal_line, refusals_exit
+from .optim_check import (auto_scale_ratio, check_trainable_lr, custom_key_for,
+                          group_lr_multipliers)
+from .optimizer_settings import (base_settings, optimizer_setting_changes,
+                                 values_differ)
+from .optimizers import (AMP_ACCEPTS, AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
+                         amp_cast_dtype, apply_amp_flag, build_grad_scaler,
+                         check_cpu_bf16, mmengine_amp_wrapper_warning,
+                         refuse_amp_without_accelerator,
+                         refuse_cpu_bf16_for_mmengine_wrapper)
+from .refusals import REFUSALS, refusal_line, refusals_exit, worker_message
+from .resume import (ALLOW_RESTART_FLAG, CORRUPT_SUFFIX,
+                     NoResumableCheckpointError, ResumePlan, apply_auto_resume,
+                     find_resume_checkpoint, log_resume_plan)
+from .testing_config import (add_dump_metrics, add_tta,
+                             trigger_visualization_hook)
+from .train_loop_check import check_train_loop
 
 __all__ = [
     'AdapterHook', 'AtomicCheckpointHook', 'CheckpointCheckHook',
     'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
     'use_atomic_checkpoint_hook', 'NonFiniteLossError', 'NonFiniteLossHook',
     'ResumeCheckHook', 'ResumeStateError', 'SyncNormStatsHook',
-    'UnloadedBackboneError', 'WorkDirCollectHook', 'add_epoch_randomness_hook',
+    'UnloadedBackboneError', 'VideoVisualizationHook', 'WorkDirCollectHook',
+    'add_epoch_randomness_hook', 'add_resume_check_hook',
     'add_work_dir_collect_hook', 'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper',
-    'check_cpu_bf16', 'ADAPTER_META_KEY', 'adapter_hook_cfg',
-    'build_model_and_plan', 'check_frozen_digest', 'check_holds_trained_part',
-    'complete_adapter_checkpoint', 'make_adapter_checkpoint',
-    'restrict_optimizer', 'ConfigCopyMixin', 'ConfigCopyRunner',
-    'build_runner', 'config_copy_name', 'REFUSALS', 'refusal_line',
-    'refusals_exit'
+    'check_cpu_bf16', 'AMP_ACCEPTS', 'amp_cast_dtype', 'apply_amp_flag',
+    'build_grad_scaler', 'mmengine_amp_wrapper_warning',
+    'refuse_amp_without_accelerator', 'refuse_cpu_bf16_for_mmengine_wrapper',
+    'ADAPTER_META_KEY', 'EXPECTED_CHECKPOINT', 'HOST_SOURCES_META_KEY',
+    'WRITTEN_BY', 'adapter_hook_cfg', 'build_model_and_plan',
+    'check_adapter_record', 'check_frozen_digest', 'check_holds_trained_part',
+    'check_tensor_entries', 'checkpoint_meta', 'checkpoint_state_dict',
+    'complete_adapter_checkpoint', 'frozen_host_sources',
+    'make_adapter_checkpoint', 'model_trained_part_keys', 'restrict_optimizer',
+    'ConfigCopyMixin', 'ConfigCopyRunner', 'build_runner', 'config_copy_name',
+    'REFUSALS', 'refusal_line', 'refusals_exit', 'worker_message',
+    'auto_scale_ratio', 'check_trainable_lr', 'custom_key_for',
+    'group_lr_multipliers', 'base_settings', 'optimizer_setting_changes',
+    'values_differ', 'ALLOW_RESTART_FLAG', 'CORRUPT_SUFFIX',
+    'NoResumableCheckpointError', 'ResumePlan', 'apply_auto_resume',
+    'find_resume_checkpoint', 'log_resume_plan', 'add_dump_metrics', 'add_tta',
+    'trigger_visualization_hook', 'check_train_loop'
 ]

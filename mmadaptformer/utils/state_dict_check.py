@@ -19,7 +19,10 @@ adapters, the head and the final normalisation layers (not those inside the
 blocks, see :func:`block_keys`). Shape mismatches are always errors. A
 head whose classifier differs by its number of classes alone is named as
 a ``num_classes`` mismatch, with its config key and both numbers
-(:mod:`~mmadaptformer.utils.head_classes`).
+(:mod:`~mmadaptformer.utils.head_classes`); one whose position embedding
+alone differs, with both token counts, the input sizes the model is built
+for and the converter command for them
+(:mod:`~mmadaptformer.utils.pos_embed_sizes`).
 """
 import logging
 import re
@@ -34,6 +37,7 @@ from torch import nn
 from .head_classes import head_classes_mismatch
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
+from .pos_embed_sizes import pos_embed_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
 
 __all__ = [
@@ -242,15 +246,15 @@ def check_state_dict(model: nn.Module,
                      'tools/model_converters/convert_official.py SRC DST')
         elif diff.mismatched and not (missing or unexpected) and all(
                 key.endswith('pos_embed') for key, _, _ in diff.mismatched):
-            cause = ('only the position embedding differs in shape: it '
-                     'was made for another input size or number of frames '
-                     '(MMAction2 model-zoo VideoMAE files are saved for 16 '
-                     'frames; the video recipes use 8 frames of 224x224). '
-                     'Rebuild it for this model: python tools/'
-                     'model_converters/convert_official.py SRC DST '
-                     '--num-frames N --img-size S (it detects the MMAction2, '
-                     'VideoMAE and AdaptFormer layouts; a learned position '
-                     'embedding of another length is refused)')
+            key, ckpt, own = diff.mismatched[0]
+            cause = pos_embed_cause(
+                model,
+                key,
+                ckpt,
+                own,
+                with_head=any(
+                    k.split('.', 1)[0] in HEAD_NAMES for k in state_dict),
+                with_adapters=not added_keys(model).isdisjoint(state_dict))
         elif head_only:
             cause = ('its head was trained for another number of classes: '
                      f'{classes.describe()}. Build the model with '

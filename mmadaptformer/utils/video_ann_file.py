@@ -23,11 +23,12 @@ import os.path as osp
 from typing import Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 from .local_files import local_ann_file
+from .multi_label_lines import multi_label
 from .unlabelled_lines import missing_label
 
 __all__ = [
-    'ListProblem', 'split_line', 'is_int', 'delimiter_hint', 'whitespace_hint',
-    'list_lines', 'label_problem', 'malformed_video_list'
+    'ListProblem', 'split_line', 'is_int', 'extra_labels', 'delimiter_hint',
+    'whitespace_hint', 'list_lines', 'label_problem', 'malformed_video_list'
 ]
 
 #: The delimiters a hint may suggest.
@@ -80,6 +81,40 @@ def is_int(text: str, strict: bool) -> bool:
     except ValueError:
         return False
     return True
+
+
+def extra_labels(fields: Sequence[str], multi_class: bool,
+                 prefix: Optional[str], strict: bool) -> bool:
+    """Whether a line split into ``fields`` is a video and more labels
+    than one, in a dataset that reads one.
+
+    Args:
+        fields (Sequence[str]): The line's fields, split at the dataset's
+            delimiter.
+        multi_class (bool): The dataset's ``multi_class``.
+        prefix (str, optional): The folder of the paths.
+        strict (bool): Labels are read as ``CheckedVideoDataset`` reads
+            them (plain digits), else as mmaction2's datasets do
+            (``int()``).
+
+    Returns:
+        bool: True if ``multi_class`` is off and the line holds three
+        fields or more, all but the first integers, the first an existing
+        file or a name with an extension (``'a.mp4'``); False for a path
+        with a space in it (``'my clip.mp4 0'``, ``'clip 1 0'``, or any
+        line whose first fields joined by a space name a file).
+    """
+    if multi_class or len(fields) < 3 or not fields[0]:
+        return False
+    if not all(is_int(label, strict) for label in fields[1:]):
+        return False
+
+    def is_file(name: str) -> bool:
+        return osp.isfile(osp.join(prefix, name) if prefix else name)
+
+    if any(is_file(' '.join(fields[:end])) for end in range(2, len(fields))):
+        return False
+    return is_file(fields[0]) or bool(osp.splitext(fields[0])[1])
 
 
 def _readable(fields: Sequence[str],
@@ -259,6 +294,12 @@ def malformed_video_list(dataset) -> Optional[ListProblem]:
             if wrong is not None:
                 return ListProblem('ann_file', wrong)
             continue
+        if extra_labels(fields, multi_class, prefix, strict):
+            # Named at the list, as the rawframe lists' check names it.
+            return ListProblem(
+                'ann_file',
+                multi_label(where, fields[1:],
+                            type(dataset).__name__))
         hint = delimiter_hint(line, delimiter, multi_class, prefix, strict)
         note = (None if strict or hint is not None else whitespace_hint(
             line, delimiter, multi_class, prefix, reader))

@@ -171,7 +171,8 @@ def test_missing_annotation_file_is_named(tmp_path, video_files):
     'line, error',
     [('good_1.mp4', "the line 'good_1.mp4' has no label: CheckedVideoDataset "
       "needs '<path> <label>' on every line."),
-     ('good_1.mp4 1 2', 'got 3 fields'),
+     ('good_1.mp4 1 2', "the line 'good_1.mp4 1 2' has 2 labels (1, 2), "
+      'but CheckedVideoDataset reads one label per line'),
      ('good_1.mp4 one', "label 'one' is not a non-negative integer, in "
       "line 'good_1.mp4 one'"),
      ('good_1.mp4 -1', "label '-1' is not a non-negative integer"),

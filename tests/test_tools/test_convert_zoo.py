@@ -79,15 +79,17 @@ def test_a_zoo_checkpoint_converted_for_the_recipe_trains_from_its_weights(
     config = _train_cfg(tmp_path, tiny_video_data)
 
     # The zoo file as it is: the load check refuses it, and its advice
-    # (convert_official.py --num-frames) is now a command that works.
+    # (convert_official.py with the recipe's sizes) is a command that
+    # works.
     proc = run_tool(['train.py', config, '--pretrained', zoo],
                     tmp_path,
                     check=False)
     assert proc.returncode != 0
     assert 'pos_embed: (1, 32, 64) vs (1, 8, 64)' in proc.stdout
-    assert 'MMAction2 model-zoo VideoMAE files are saved for 16' in \
+    assert ('holds 32 position tokens in the checkpoint (num_frames=16, '
+            'img_size=32 ') in proc.stdout
+    assert 'convert_official.py SRC DST --num-frames 4 --img-size 32' in \
         proc.stdout
-    assert 'convert_official.py SRC DST --num-frames N' in proc.stdout
 
     converted = str(tmp_path / 'videomae_4x32.pth')
     proc = run_tool([

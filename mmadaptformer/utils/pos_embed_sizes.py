@@ -1,0 +1,192 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Name the input sizes behind a position embedding of another length.
+
+A video ViT (mmaction2's VideoMAE ``VisionTransformer``) holds one position
+token per tubelet: ``(img_size // patch_size)**2 * (num_frames //
+tubelet_size)``. When a checkpoint differs from the model in ``pos_embed``
+alone, :func:`pos_embed_cause` says how many tokens each holds, the input
+sizes the model is built for, and the converter command that rebuilds the
+table for them, with the real numbers.
+
+The sizes are read from the model that every caller of
+:func:`~mmadaptformer.utils.state_dict_check.check_state_dict` hands over
+(``load_from``/``--resume``, ``tools/test.py``, ``--pretrained`` and
+``init_cfg``, ``init_recognizer``, the adapter tools): the Conv3d patch
+embedding's kernel is ``(tubelet_size, patch_size, patch_size)``, the host
+keeps its ``grid_size`` (``img_size // patch_size`` per side), and the
+number of frames follows from the model's own table. A module that does
+not show them gets the same advice in words.
+"""
+import math
+from dataclasses import dataclass
+from typing import List, Optional, Sequence
+
+import torch
+from torch import nn
+
+__all__ = ['VideoTokenGrid', 'video_token_grid', 'pos_embed_cause']
+
+#: The converter that rebuilds a fixed position embedding.
+CONVERTER = 'tools/model_converters/convert_official.py'
+
+
+@dataclass(frozen=True)
+class VideoTokenGrid:
+    """The input a video ViT's position embedding is laid out for.
+
+    Attributes:
+        img_size (int): Frame height and width, a multiple of the patch
+            size (the smallest ``img_size`` of the model's grid).
+        num_frames (int): Frames per clip.
+        patch_size (int): Spatial size of one patch.
+        tubelet_size (int): Frames per tubelet.
+    """
+    img_size: int
+    num_frames: int
+    patch_size: int
+    tubelet_size: int
+
+    @property
+    def tokens(self) -> int:
+        """int: How many position tokens this input has."""
+        return ((self.img_size // self.patch_size)**2 *
+                (self.num_frames // self.tubelet_size))
+
+    def describe(self) -> str:
+        """``'num_frames=8, img_size=224 (patch size 16, tubelet size
+        2)'``."""
+        return (f'num_frames={self.num_frames}, img_size={self.img_size} '
+                f'(patch size {self.patch_size}, tubelet size '
+                f'{self.tubelet_size})')
+
+
+def _owner(model: nn.Module, key: str) -> Optional[nn.Module]:
+    """The module that holds the tensor of state-dict key ``key`` as its
+    ``pos_embed``; found by tensor identity, as a wrapper's state-dict keys
+    and module paths differ."""
+    tensor = model.state_dict(keep_vars=True).get(key)
+    if not torch.is_tensor(tensor):
+        return None
+    for module in model.modules():
+        if getattr(module, 'pos_embed', None) is tensor:
+            return module
+    return None
+
+
+def video_token_grid(model: nn.Module, key: str) -> Optional[VideoTokenGrid]:
+    """What the position embedding ``key`` of ``model`` is built for.
+
+    Args:
+        model (nn.Module): The model the checkpoint is loaded into.
+        key (str): The state-dict key of its position embedding, e.g.
+            ``'backbone.pos_embed'``.
+
+    Returns:
+        VideoTokenGrid, optional: The sizes, or None if the module that
+        holds ``key`` is no video ViT with a square ``grid_size`` and a
+        Conv3d patch embedding whose table has one token per tubelet.
+    """
+    module = _owner(model, key)
+    if module is None:
+        return None
+    projection = getattr(
+        getattr(module, 'patch_embed', None), 'projection', None)
+    grid = getattr(module, 'grid_size', None)
+    if not isinstance(projection, nn.Conv3d) or not isinstance(
+            grid, (tuple, list)) or len(set(grid)) != 1:
+        return None
+    tubelet, patch = projection.kernel_size[0], projection.kernel_size[-1]
+    cells = grid[0]**2
+    tokens = module.pos_embed.shape[-2]
+    if tokens % cells:
+        return None
+    return VideoTokenGrid(
+        img_size=grid[0] * patch,
+        num_frames=tokens // cells * tubelet,
+        patch_size=patch,
+        tubelet_size=tubelet)
+
+
+def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
+    """The inputs of ``tokens`` position tokens with the model's patch and
+    tubelet sizes (a checkpoint that differs in ``pos_embed`` alone has the
+    model's patch embedding): the model's frame size with other frames,
+    or its frames with another frame size."""
+    found = []
+    cells = (own.img_size // own.patch_size)**2
+    if tokens % cells == 0:
+        found.append(
+            VideoTokenGrid(own.img_size, tokens // cells * own.tubelet_size,
+                           own.patch_size, own.tubelet_size))
+    steps = own.num_frames // own.tubelet_size
+    side = math.isqrt(tokens // steps) if tokens % steps == 0 else 0
+    if side and side * side * steps == tokens and not found:
+        found.append(
+            VideoTokenGrid(side * own.patch_size, own.num_frames,
+                           own.patch_size, own.tubelet_size))
+    return found
+
+
+def pos_embed_cause(model: nn.Module,
+                    key: str,
+                    ckpt_shape: Sequence[int],
+                    own_shape: Sequence[int],
+                    with_head: bool = False,
+                    with_adapters: bool = False) -> str:
+    """Why a checkpoint that differs in its position embedding alone does
+    not fit, and what makes it fit: the model built for the checkpoint's
+    input, or the converter command that rebuilds the table for the
+    model's.
+
+    Args:
+        model (nn.Module): The model it is loaded into.
+        key (str): The state-dict key of the position embedding.
+        ckpt_shape (Sequence[int]): Its shape in the checkpoint.
+        own_shape (Sequence[int]): Its shape in the model.
+        with_head (bool): The checkpoint holds a head, which the converter
+            does not keep. Defaults to False.
+        with_adapters (bool): The checkpoint holds the adapters or prompts
+            this package adds (a model trained here), which the converter
+            refuses. Defaults to False.
+
+    Returns:
+        str: A clause for the refusal, without a final full stop.
+    """
+    theirs, ours = ckpt_shape[-2], own_shape[-2]
+    grid = video_token_grid(model, key)
+    readings = [] if grid is None else _readings(theirs, grid)
+    cause = (f'only the position embedding differs in shape: {key} holds '
+             f'{theirs} position tokens in the checkpoint')
+    if readings:
+        cause += ' (' + ' or '.join(
+            f'num_frames={r.num_frames}, img_size={r.img_size}'
+            for r in readings) + ' with the same patch and tubelet sizes)'
+    if grid is None:
+        cause += (f' and {ours} in the model. A video ViT has (img_size / '
+                  'patch size)^2 x (num_frames / tubelet size) of them, so '
+                  'the file was made for another frame size or number of '
+                  'frames')
+    else:
+        cause += (f' and {ours} in the model, which is built for '
+                  f'{grid.describe()}')
+    if with_adapters:
+        return cause + (
+            ". It holds this package's trained adapters, which "
+            f'{CONVERTER} does not take: build the model for the input it '
+            'was trained on' +
+            ('' if readings else " (the backbone's num_frames and img_size)"))
+    notes = (
+        'it detects the MMAction2, VideoMAE and AdaptFormer layouts; '
+        'a learned position embedding of another length is refused' +
+        ('; it keeps the backbone alone, not the head' if with_head else ''))
+    if grid is None:
+        return cause + (
+            f'. Rebuild it for this model with python {CONVERTER} SRC DST, '
+            "passing as --num-frames and --img-size the backbone's "
+            f"num_frames and img_size from the model's config ({notes})")
+    command = (f'python {CONVERTER} SRC DST --num-frames {grid.num_frames} '
+               f'--img-size {grid.img_size} ({notes})')
+    if readings:
+        return (cause + ". Build the model for the checkpoint's input, or "
+                f'rebuild the table for this model: {command}')
+    return cause + f'. Rebuild the table for this model: {command}'
