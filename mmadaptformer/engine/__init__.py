@@ -4,7 +4,7 @@ from .adapter_checkpoint import (
     adapter_hook_cfg, build_model_and_plan, check_adapter_record,
     check_frozen_digest, check_holds_trained_part, check_tensor_entries,
     checkpoint_meta, checkpoint_state_dict, complete_adapter_checkpoint,
-    frozen_host_sources, make_adapter_checkpoint, model_trained_part_keys)
+    frozen_host_sources, make_adapter_checkpoint)
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
 from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
@@ -48,13 +48,13 @@ __all__ = [
     'check_adapter_record', 'check_frozen_digest', 'check_holds_trained_part',
     'check_tensor_entries', 'checkpoint_meta', 'checkpoint_state_dict',
     'complete_adapter_checkpoint', 'frozen_host_sources',
-    'make_adapter_checkpoint', 'model_trained_part_keys', 'restrict_optimizer',
-    'ConfigCopyMixin', 'ConfigCopyRunner', 'build_runner', 'config_copy_name',
-    'REFUSALS', 'refusal_line', 'refusals_exit', 'worker_message',
-    'auto_scale_ratio', 'check_trainable_lr', 'custom_key_for',
-    'group_lr_multipliers', 'base_settings', 'optimizer_setting_changes',
-    'values_differ', 'ALLOW_RESTART_FLAG', 'CORRUPT_SUFFIX',
-    'NoResumableCheckpointError', 'ResumePlan', 'apply_auto_resume',
-    'find_resume_checkpoint', 'log_resume_plan', 'add_dump_metrics', 'add_tta',
+    'make_adapter_checkpoint', 'restrict_optimizer', 'ConfigCopyMixin',
+    'ConfigCopyRunner', 'build_runner', 'config_copy_name', 'REFUSALS',
+    'refusal_line', 'refusals_exit', 'worker_message', 'auto_scale_ratio',
+    'check_trainable_lr', 'custom_key_for', 'group_lr_multipliers',
+    'base_settings', 'optimizer_setting_changes', 'values_differ',
+    'ALLOW_RESTART_FLAG', 'CORRUPT_SUFFIX', 'NoResumableCheckpointError',
+    'ResumePlan', 'apply_auto_resume', 'find_resume_checkpoint',
+    'log_resume_plan', 'add_dump_metrics', 'add_tta',
     'trigger_visualization_hook', 'check_train_loop'
 ]
