@@ -16,6 +16,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.food101 import (FOOD101_NUM_CLASSES,
                                             build_food101_file_lists)
+from mmadaptformer.utils.output_folder import output_folder_problem
 
 
 def parse_args(argv=None):
@@ -34,7 +35,11 @@ def parse_args(argv=None):
         default=FOOD101_NUM_CLASSES,
         help='the number of classes meta/classes.txt must have '
         f'(default: {FOOD101_NUM_CLASSES})')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def main(argv=None):

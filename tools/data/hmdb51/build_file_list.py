@@ -19,6 +19,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.hmdb51 import (HMDB51_NUM_CLASSES, HMDB51_SPLITS,
                                            build_hmdb51_file_lists)
+from mmadaptformer.utils.output_folder import output_folder_problem
 
 
 def parse_args(argv=None):
@@ -49,7 +50,11 @@ def parse_args(argv=None):
         default=HMDB51_NUM_CLASSES,
         help='the number of classes each split must have '
         f'(default: {HMDB51_NUM_CLASSES})')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def main(argv=None):

@@ -18,6 +18,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
 from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
                                          SSV2_NUM_CLASSES,
                                          build_ssv2_file_lists)
+from mmadaptformer.utils.output_folder import output_folder_problem
 
 
 def parse_args(argv=None):
@@ -54,6 +55,9 @@ def parse_args(argv=None):
         parser.error(f'--ext {args.ext!r} is not a file extension')
     if not args.ext.startswith('.'):
         args.ext = '.' + args.ext  # mp4 -> .mp4, not '<id>mp4'
+    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
+    if problem:
+        parser.error(problem)
     return args
 
 

@@ -16,6 +16,7 @@ import sys
 from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.svhn import SVHN_SPLITS, convert_svhn
+from mmadaptformer.utils.output_folder import output_folder_problem
 
 
 def parse_args(argv=None):
@@ -37,7 +38,11 @@ def parse_args(argv=None):
         help='delete what OUT_DIR/<split> holds besides the images this run '
         'writes (e.g. of an earlier run); without it such files stop the '
         'conversion')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def main(argv=None):
