@@ -14,6 +14,7 @@ from .report import (cpu_info, format_summary, format_table, loadavg, plot,
                      row_name, summarize, summary_title)
 from .runner import rotated, run_benchmark, run_worker
 from .utilisation import matmul_flops_per_s, measure_matmul, timed, utilisation
+from .worker_process import worker_command
 
 __all__ = [
     'ADAPTFORMER_TYPES', 'AMP_DTYPES', 'BATCH_SIZE_REASON', 'DEFAULT_MODES',
@@ -24,5 +25,6 @@ __all__ = [
     'memory_fields', 'model_cfg_for', 'num_classes_of',
     'optim_wrapper_cfg_for', 'parse_args', 'plot', 'row_name', 'rotated',
     'run_benchmark', 'run_worker', 'sdpa_recompute_flops', 'summarize',
-    'summary_title', 'synthetic_batch', 'timed', 'utilisation'
+    'summary_title', 'synthetic_batch', 'timed', 'utilisation',
+    'worker_command'
 ]

@@ -18,10 +18,13 @@ from .inputs import input_spec, load_config
 from .options import BATCH_SIZE_REASON, build_parser, parse_args
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
 from .utilisation import measure_matmul, utilisation
+from .worker_process import worker_command
 
 
 def run_worker(argv: List[str], mode: str, amp: str) -> dict:
-    """Measure ``mode`` under ``amp`` in a fresh Python process.
+    """Measure ``mode`` under ``amp`` in a fresh Python process, which
+    imports this package whatever the working directory holds
+    (:func:`worker_command`).
 
     Args:
         argv (list[str]): The benchmark's command line.
@@ -37,10 +40,9 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = osp.join(tmp, 'result.json')
-        cmd = [sys.executable, '-m', 'mmadaptformer.benchmark.worker'
-               ] + argv + [
-                   '--worker', mode, '--worker-amp', amp, '--worker-out', out
-               ]
+        cmd = worker_command('mmadaptformer.benchmark.worker') + argv + [
+            '--worker', mode, '--worker-amp', amp, '--worker-out', out
+        ]
         proc = subprocess.run(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:

@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """One mode of the training benchmark in this process, run by
-:func:`~mmadaptformer.benchmark.run_worker` as
-``python -m mmadaptformer.benchmark.worker ARGV --worker MODE --worker-amp
-AMP --worker-out FILE``."""
+:func:`~mmadaptformer.benchmark.run_worker` as this module with the
+arguments ``ARGV --worker MODE --worker-amp AMP --worker-out FILE``
+(:func:`~mmadaptformer.benchmark.worker_process.worker_command`)."""
 import json
 import sys
 

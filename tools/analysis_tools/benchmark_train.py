@@ -2,8 +2,10 @@
 """Training speed and memory of AdaptFormer, linear probing and full
 fine-tuning of a config's model, on synthetic inputs.
 
-Each mode runs in a fresh process (this script, re-invoked), so peak
-memory and allocator state do not leak from one mode into the next:
+Each mode runs in a fresh process (``mmadaptformer.benchmark.worker`` with
+the same arguments, importing the same package as this script whatever the
+working directory holds), so peak memory and allocator state do not leak
+from one mode into the next:
 
 * ``adaptformer``: the config's AdaptFormer model; the adapters, the head
   and the AdapterHook's ``extra_trainable`` train;

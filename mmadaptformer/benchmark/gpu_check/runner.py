@@ -19,6 +19,7 @@ from ..cli import load_model_config
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import (BATCH_SIZE_REASON, DefaultsHelpFormatter,
                        parse_peak_tflops)
+from ..worker_process import worker_command
 from .checks import CHECKS
 from .commands import stop_process_group
 from .goals import DATASHEET_PEAK_TFLOPS, evaluate_goals
@@ -257,14 +258,15 @@ def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
                 limit = min(timeouts.get(name, CHECKS[name][2]), left)
                 result = osp.join(out_dir, 'results', f'{name}.json')
                 log = open(osp.join(out_dir, 'logs', f'{name}.log'), 'w')
-                proc = subprocess.Popen([
-                    sys.executable, '-m', 'mmadaptformer.benchmark.gpu_check.'
-                    'worker', name, ctx_path, result
-                ],
-                                        stdout=log,
-                                        stderr=subprocess.STDOUT,
-                                        env=env,
-                                        start_new_session=True)
+                # This package's worker, whatever the working directory
+                # holds (worker_command).
+                proc = subprocess.Popen(
+                    worker_command('mmadaptformer.benchmark.gpu_check.worker')
+                    + [name, ctx_path, result],
+                    stdout=log,
+                    stderr=subprocess.STDOUT,
+                    env=env,
+                    start_new_session=True)
                 running[name] = (proc, log, time.time(), limit, result)
                 report.data['checks'][name] = dict(status='running')
                 report.write()

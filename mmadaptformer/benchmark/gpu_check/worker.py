@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""One GPU check in this process, as the runner starts it:
-``python -m mmadaptformer.benchmark.gpu_check.worker NAME CONTEXT OUT``.
+"""One GPU check in this process, as the runner starts it: this module
+with the arguments ``NAME CONTEXT OUT``
+(:func:`~mmadaptformer.benchmark.worker_process.worker_command`).
 
 A check that ends the process (``SystemExit``: ``parser.error`` of a tool
 function it calls, ``sys.exit``) is recorded as an ``error`` result with

@@ -1,0 +1,52 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The command line of a worker process of the benchmarks: a module of this
+package run as ``__main__``, in a fresh Python process that imports this
+very package.
+
+They used to be started as ``python -m MODULE``, which puts the working
+directory first on ``sys.path``: run from a folder holding another
+``mmadaptformer`` (another checkout, an old copy), the training
+benchmark's workers measured that folder's code while the parent printed
+the table, and ``tools/gpu_check.sh`` ran that folder's checks (or none:
+``No module named``). Here ``mmadaptformer`` is imported from the file the
+starting process imported it from, before anything else; the rest of
+``sys.path`` is as ``-m`` has it, so a config's ``custom_imports`` of a
+module in the working directory still works.
+"""
+import os.path as osp
+import sys
+from typing import List
+
+__all__ = ['PACKAGE_INIT', 'worker_command']
+
+#: This package's ``__init__.py``, which the workers import.
+PACKAGE_INIT = osp.join(
+    osp.dirname(osp.dirname(osp.abspath(__file__))), '__init__.py')
+
+# argv: -c, PACKAGE_INIT, MODULE, the module's own arguments.
+_BOOT = '; '.join([
+    'import importlib.util, runpy, sys',
+    'init, module = sys.argv.pop(1), sys.argv.pop(1)',
+    'spec = importlib.util.spec_from_file_location("mmadaptformer", init)',
+    'package = importlib.util.module_from_spec(spec)',
+    'sys.modules["mmadaptformer"] = package',
+    'spec.loader.exec_module(package)',
+    'runpy.run_module(module, run_name="__main__", alter_sys=True)',
+])
+
+
+def worker_command(module: str) -> List[str]:
+    """``python -m module`` with this package's ``mmadaptformer``, whatever
+    the working directory holds; append the module's arguments.
+
+    Args:
+        module (str): A module of this package, e.g.
+            ``'mmadaptformer.benchmark.worker'``.
+
+    Returns:
+        list[str]: The command, with the running interpreter.
+    """
+    if not module.startswith('mmadaptformer.'):
+        raise ValueError(f'worker_command runs a module of mmadaptformer, '
+                         f'got {module!r}')
+    return [sys.executable, '-c', _BOOT, PACKAGE_INIT, module]
