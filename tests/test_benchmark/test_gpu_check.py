@@ -489,6 +489,13 @@ def test_offline_runner_says_what_it_needs(tmp_path):
     assert usage.returncode == 2
     assert 'Usage: [PYTHON=python3] gpu_check_offline.sh WHEELS RESULTS' in \
         usage.stderr
+    # Asked for, the usage is an answer (exit 0 on stdout), as gpu_check.sh
+    # --help is; it exited 2 as a mistake.
+    asked = subprocess.run(['bash', script, '--help'],
+                           capture_output=True,
+                           text=True)
+    assert asked.returncode == 0
+    assert asked.stdout.startswith('Usage: [PYTHON=python3] gpu_check_')
     # A folder without wheels is refused before anything is installed.
     results = tmp_path / 'results'
     empty = subprocess.run(['bash', script, tmp_path, results],

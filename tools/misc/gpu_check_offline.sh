@@ -13,8 +13,13 @@
 # The exit code is gpu_check.sh's.
 set -uo pipefail
 
+USAGE="Usage: [PYTHON=python3] $(basename "$0") WHEELS RESULTS [gpu_check.sh options...]"
+if [ "${1:-}" = "-h" ] || [ "${1:-}" = "--help" ]; then
+    echo "$USAGE"
+    exit 0
+fi
 if [ $# -lt 2 ]; then
-    echo "Usage: [PYTHON=python3] $(basename "$0") WHEELS RESULTS [gpu_check.sh options...]" >&2
+    echo "$USAGE" >&2
     exit 2
 fi
 WHEELS=$1
