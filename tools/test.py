@@ -30,6 +30,7 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
                                   refusals_exit)
+from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
@@ -283,6 +284,9 @@ def start_testing(cfg, args):
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's test loop.
     check_dataloaders(cfg, args.config, ['test_dataloader'], args.cfg_options)
+    # A head of another number of classes than the data was refused by
+    # ConfigCheckHook at before_test, after the work dir was made.
+    check_head_classes(cfg, args.config, ['test_dataloader'], args.cfg_options)
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(cfg, args.config, args.cfg_options, ['test_evaluator'])

@@ -55,6 +55,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
+from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
 from mmadaptformer.engine.optimizers import (
@@ -312,6 +313,9 @@ def start_training(cfg, args):
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
     check_dataloaders(cfg, args.config, loaders, args.cfg_options)
+    # A head of another number of classes than the data was refused by
+    # ConfigCheckHook at before_train, after the work dir was made.
+    check_head_classes(cfg, args.config, loaders, args.cfg_options)
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(

@@ -46,6 +46,7 @@ from .config_error import ConfigError
 from .config_place import mistake_place, option_place
 from .image_metric_classes import check_metric_classes
 from .local_files import checkpoint_file_problem
+from .optimizer_check import check_optimizer_cfg
 from .paramwise_check import check_paramwise_cfg
 from .recognizer_check import check_evaluated_views, check_recognizer_cfg
 from .registry_names import close_hint, registered
@@ -314,7 +315,9 @@ def check_optim_wrapper(cfg: Config,
     """Refuse, for a tool about to train, an ``optim_wrapper`` that is not
     a dict, or none at all: MMEngine's Runner builds the optimizer wrapper
     from a dict with a ``type`` (or a dict of them), and refused anything
-    else only once it built it, after it had made the work dir.
+    else only once it built it, after it had made the work dir. A dict is
+    checked by :func:`~.optimizer_check.check_optimizer_cfg` (types and
+    arguments of its constructor, wrapper and optimizer).
 
     Args:
         cfg (Config): The training config, ``--cfg-options`` merged; one
@@ -325,10 +328,14 @@ def check_optim_wrapper(cfg: Config,
 
     Raises:
         ConfigError: Naming the config (or the ``--cfg-options`` entry),
-            the value and a dict to write instead.
+            the value and a dict to write instead; or
+            :func:`~.optimizer_check.check_optimizer_cfg`'s.
     """
     wrapper = cfg.get('optim_wrapper')
-    if not mmengine_runner(cfg) or isinstance(wrapper, dict):
+    if not mmengine_runner(cfg):
+        return
+    if isinstance(wrapper, dict):
+        check_optimizer_cfg(cfg, source, options)
         return
     # An optimizer's name given as the wrapper goes in its optimizer.
     optimizer = wrapper if isinstance(wrapper, str) and registered(

@@ -69,7 +69,7 @@ def test_stock_blending_classes_stop_training_with_one_line(
                     check=False)
     line = refused_line(proc, absent=['Epoch(train)'])
     assert line == (
-        'ConfigError: model.cls_head.num_classes=2 but '
+        f'ConfigError: {config}: model.cls_head.num_classes=2 but '
         'model.data_preprocessor.blending.augments[0].num_classes=400 and '
         'model.data_preprocessor.blending.augments[1].num_classes=400. Set '
         'model.data_preprocessor.blending.augments[0].num_classes and '

@@ -385,7 +385,8 @@ def test_a_dataloader_argument_that_is_wrong_is_one_line(
 @pytest.mark.parametrize('option, line', [
     ('optim_wrapper.optimizer.lrr=0.1',
      '--cfg-options optim_wrapper.optimizer.lrr=0.1: SGD takes no argument '
-     "'lrr' (did you mean 'lr'?)."),
+     "'lrr' (did you mean 'lr'?). It takes: lr, momentum, dampening, "
+     'weight_decay, nesterov, maximize, foreach, differentiable, fused.'),
     ('param_scheduler.0.T_mx=2',
      '--cfg-options param_scheduler.0.T_mx=2: CosineAnnealingLR (through '
      "CosineAnnealingParamScheduler.__init__) takes no argument 'T_mx' (did "

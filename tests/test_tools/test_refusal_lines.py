@@ -43,7 +43,9 @@ def test_a_head_of_another_number_of_classes(tmp_path, tiny_video_data):
         ],
                  cwd=tmp_path,
                  check=False))
-    assert line.startswith('ConfigError: model.cls_head.num_classes=2 but '
+    assert line.startswith('ConfigError: --cfg-options '
+                           'train_dataloader.dataset.num_classes=51: '
+                           'model.cls_head.num_classes=2 but '
                            'train_dataloader.dataset.num_classes=51.'), line
 
 

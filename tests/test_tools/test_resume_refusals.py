@@ -238,10 +238,15 @@ def test_optimizer_or_scheduler_state_of_another_config_is_refused(
     # A head of another number of classes: its weights are refused first
     # (CheckpointCheckHook). Without that hook MMEngine kept the head's
     # random weights with a warning and the step failed on the momentum's
-    # shape.
+    # shape. The datasets declare 3 classes too, or train.py would refuse
+    # the head for the data's 2 before the Runner.
+    three = [
+        f'{loader}.dataset.num_classes=3'
+        for loader in ('train_dataloader', 'val_dataloader')
+    ]
     proc = run_tool([
         'train.py', cfg, '--work-dir', tmp_path / 'nc', '--resume', epoch_1,
-        '--cfg-options', 'model.cls_head.num_classes=3'
+        '--cfg-options', 'model.cls_head.num_classes=3', *three
     ],
                     cwd=tmp_path,
                     check=False)
@@ -251,6 +256,8 @@ def test_optimizer_or_scheduler_state_of_another_config_is_refused(
     unchecked = Config.fromfile(cfg)
     unchecked.default_hooks.pop('checkpoint_check')
     unchecked.model.cls_head.num_classes = 3
+    unchecked.train_dataloader.dataset.num_classes = 3
+    unchecked.val_dataloader.dataset.num_classes = 3
     unchecked.dump(str(tmp_path / 'unchecked.py'))
     line = _refused(
         run_tool([
