@@ -30,11 +30,11 @@ from mmengine.config import Config
 from mmengine.registry import DATASETS, HOOKS
 
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
-from mmadaptformer.utils.config_file import (config_key, mmengine_runner,
-                                             option_place, registered,
-                                             use_default_scope)
+from mmadaptformer.utils.config_place import config_key, option_place
 from mmadaptformer.utils.dataset_check import dataset_nodes, lazily_built
 from mmadaptformer.utils.local_files import is_local
+from mmadaptformer.utils.registry_names import registered, use_default_scope
+from mmadaptformer.utils.runner_type import mmengine_runner
 from .hooks.config_check_hook import (ConfigCheckHook, dataset_classes,
                                       dataset_num_classes)
 from .hooks.strict_evaluation import wrapped_datasets

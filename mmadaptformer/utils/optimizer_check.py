@@ -31,8 +31,10 @@ from mmengine.registry import (OPTIM_WRAPPER_CONSTRUCTORS, OPTIM_WRAPPERS,
                                OPTIMIZERS, Registry)
 
 from .config_error import ConfigError
-from .config_file import (close_hint, mistake_place, mmengine_runner,
-                          named_arguments, registered, use_default_scope)
+from .config_place import mistake_place
+from .registry_names import close_hint, registered, use_default_scope
+from .runner_type import mmengine_runner
+from .unknown_keys import named_arguments
 
 __all__ = ['check_optimizer_cfg', 'wrapper_arguments', 'WRAPPER_CFG_KEYS']
 

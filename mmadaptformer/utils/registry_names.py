@@ -37,12 +37,18 @@ _REGISTRY_MISS = re.compile(r'^(\S+) is not in the (?:(\w+)::)?(\w[\w ]*?) '
 
 
 def _registry(scope: Optional[str], name: str) -> Optional[Registry]:
+    # A child may be named apart from its root: mmpretrain's
+    # 'optimizer_wrapper' is a child of MMEngine's 'optim_wrapper'.
     for root in vars(mmengine.registry).values():
-        if isinstance(root, Registry) and root.name == name and \
-                root.parent is None:
-            if scope in (None, root.scope):
-                return root
-            return root.children.get(scope)
+        if not isinstance(root, Registry) or root.parent is not None:
+            continue
+        child = None if scope in (None, root.scope) else \
+            root.children.get(scope)
+        if child is not None and child.name == name:
+            return child
+        if root.name == name:
+            return root if child is None and scope in (None, root.scope) \
+                else child
     return None
 
 
