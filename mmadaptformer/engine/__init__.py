@@ -1,10 +1,15 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .adapter_checkpoint import (
-    ADAPTER_META_KEY, EXPECTED_CHECKPOINT, HOST_SOURCES_META_KEY, WRITTEN_BY,
-    adapter_hook_cfg, build_model_and_plan, check_adapter_record,
-    check_frozen_digest, check_holds_trained_part, check_tensor_entries,
-    checkpoint_meta, checkpoint_state_dict, complete_adapter_checkpoint,
-    frozen_host_sources, make_adapter_checkpoint)
+# yapf: disable (isort and yapf wrap this import apart)
+from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
+                                 HOST_SOURCES_META_KEY, WRITTEN_BY,
+                                 adapter_hook_cfg, build_model_and_plan,
+                                 check_adapter_record, check_frozen_digest,
+                                 check_holds_trained_part,
+                                 check_tensor_entries, checkpoint_meta,
+                                 checkpoint_state_dict,
+                                 complete_adapter_checkpoint,
+                                 frozen_host_sources, make_adapter_checkpoint)
+# yapf: enable
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
 from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,

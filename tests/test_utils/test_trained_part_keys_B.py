@@ -16,6 +16,7 @@ from repo_paths import CONFIGS
 from torch import nn
 
 from mmadaptformer.models import inject_adapters
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
 
@@ -101,11 +102,14 @@ def test_adapters_attached_without_a_wrapper_are_the_trained_part():
     assert added_part_keys(model) == IMAGE_ADAPTERS
 
 
-def test_an_adaptformer_inside_a_vpt_trains_both_parts():
-    """A VPT whose host is an AdaptFormer trains the prompts and the
-    adapters. The engine's answer was the prompts alone, called adapters:
-    the inner wrapper's keys lack its ``backbone.`` prefix."""
-    model = _build('tiny/tiny_adaptformer_image.py', nest_in_vpt=True)
-    assert added_part_keys(model) == PROMPTS + IMAGE_ADAPTERS
-    # Named as both: "9 prompt tensors" miscounted the 8 adapters.
-    assert trained_part_name(model) == 'prompt and adapter'
+def test_an_adaptformer_inside_a_vpt_is_refused_at_build():
+    """A VPT whose host is an AdaptFormer was half-checked (its records,
+    config keys and loads take one wrapper around a stock host; tools/train.py
+    then refused it as an unloaded backbone): refused where it is built."""
+    with pytest.raises(ConfigError) as info:
+        _build('tiny/tiny_adaptformer_image.py', nest_in_vpt=True)
+    assert str(info.value) == (
+        'VPT cannot wrap AdaptFormer (model.backbone.backbone.type='
+        "'AdaptFormer'): a model takes one frozen-host wrapper, around a "
+        'stock backbone. Give VPT the stock backbone that AdaptFormer '
+        'wraps, or use AdaptFormer alone.')

@@ -32,8 +32,9 @@ from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
+from ...utils.config_error import ConfigError
 from ...utils.pretrained_init import pretrained_init_cfgs
-from .config_keys import refuse_unknown_wrapper_keys
+from .config_keys import CONFIG_KEY, refuse_unknown_wrapper_keys
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
@@ -96,6 +97,16 @@ class FrozenHostWrapper(BaseModule):
                  init_cfg: Optional[dict] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         module = build_host_backbone(backbone)
+        if isinstance(module, FrozenHostWrapper):
+            # Records, config keys, loads and the trained part all take one
+            # wrapper around a stock host: a nested one was half-checked.
+            raise ConfigError(
+                f'{type(self).__name__} cannot wrap {type(module).__name__} '
+                f'({CONFIG_KEY}.backbone.type={backbone["type"]!r}): a '
+                'model takes one frozen-host wrapper, around a stock '
+                f'backbone. Give {type(self).__name__} the stock backbone '
+                f'that {type(module).__name__} wraps, or use '
+                f'{type(module).__name__} alone.')
         self.backbone = module
         self.host_keys: List[str] = list(module.state_dict().keys())
         self.host_initialized = False
