@@ -213,7 +213,9 @@ def check_whole_model_fits(
        ``tools/test.py`` and ``tools/infer.py`` make).
     4. A checkpoint that lacks tensors of the head or neck, whatever the
        model (:func:`check_holds_head`, the refusal ``tools/test.py``
-       makes through ``CheckpointCheckHook``).
+       makes through ``CheckpointCheckHook``), except one that rule 2
+       leaves to the load (holes, another layout): the model's wrapper
+       names what is wrong with it.
 
     Args:
         model (nn.Module): The (unwrapped) model it is loaded into; any
@@ -265,6 +267,9 @@ def check_whole_model_fits(
             check_holds_trained_part(model, state, where, before_load=True)
         else:
             _refuse_backbone_only(model, state, own, added, name, where)
+            # One with holes, or of another layout: the wrapper's own load
+            # names what is wrong with it.
+            return
     check_holds_head(model, state, where, before_load=True)
 
 
