@@ -35,6 +35,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.device_check import check_device_arg
+from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
 from .adapter_checkpoint_check import check_adapter_checkpoint
@@ -157,6 +158,9 @@ def init_model(config: Union[str, Config],
             # model's) on a model with them.
             check_holds_trained_part(model, ckpt.get('state_dict', ckpt),
                                      named)
+            # ... and one without the head (a backbone-only file).
+            check_holds_head(
+                model, ckpt.get('state_dict', ckpt), named, before_load=True)
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.

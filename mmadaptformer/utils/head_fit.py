@@ -12,9 +12,12 @@ mmpretrain's ``get_model``, with a warning only,
 * a full stock checkpoint (a plain mmaction2 or mmpretrain ViT, backbone
   and head, no adapters) given to an AdaptFormer or VPT config loaded with
   the adapters or prompts at their initialisation: predictions from a
-  model that is not the AdaptFormer the user meant.
+  model that is not the AdaptFormer the user meant;
+* a checkpoint without the head (or neck), e.g. what
+  ``convert_official.py`` writes of an MMAction2 checkpoint (the backbone
+  alone), loaded with a random head, stock model or AdaptFormer alike.
 
-:func:`check_whole_model_fits` refuses all three, before anything loads;
+:func:`check_whole_model_fits` refuses all four, before anything loads;
 :mod:`.adapter_only_fit` calls it where every MMEngine load of a
 checkpoint into a model passes. An AdaptFormer checkpoint (full, or
 adapter-only with the backbone it was trained on as the config's
@@ -51,9 +54,10 @@ The rule, and why it is not applied to every load:
   ``tools/test.py`` on our configs, ``runner.test()``):
   ``CheckpointCheckHook`` refuses a head of another size (in every run:
   its ``allow_missing``/``allow_unexpected`` never admit a tensor of
-  another shape), and ``AdapterHook`` refuses to test or validate adapters
-  or prompts that the loaded checkpoint does not hold (training from it
-  trains them).
+  another shape), ``AdapterHook`` refuses to test or validate adapters
+  or prompts that the loaded checkpoint does not hold, and
+  ``CheckpointCheckHook`` a head or neck it does not hold
+  (:func:`check_holds_head`; training from it trains them).
 """
 import re
 from collections import OrderedDict
@@ -63,12 +67,16 @@ import torch
 from torch import nn
 
 from .head_classes import head_classes_mismatch
-from .model_keys import HEAD_NAMES, fresh_keys
-from .state_dict_check import StateDictMismatchError
+from .model_keys import HEAD_NAMES, NECK_NAME, fresh_keys
+from .state_dict_check import StateDictMismatchError, listing
+from .state_dict_diff import diff_state_dict
 from .trained_part_fit import (added_part_keys, check_holds_trained_part,
                                trained_part_name)
 
-__all__ = ['DEFAULT_REVISE_KEYS', 'check_whole_model_fits', 'classifier_head']
+__all__ = [
+    'DEFAULT_REVISE_KEYS', 'check_holds_head', 'check_whole_model_fits',
+    'classifier_head', 'head_part_keys'
+]
 
 #: MMEngine's default ``revise_keys``: a DDP ``module.`` prefix is dropped.
 DEFAULT_REVISE_KEYS = ((r'^module\.', ''), )
@@ -89,6 +97,82 @@ def classifier_head(model: nn.Module) -> Optional[Tuple[str, nn.Module]]:
                 return name, head
             return None
     return None
+
+
+def head_part_keys(model: nn.Module) -> List[str]:
+    """The state-dict keys of a whole classifier's head and neck
+    (:data:`~.model_keys.NECK_NAME`, if it has one with tensors), in the
+    order of ``model.state_dict()``: the part a checkpoint given to evaluate
+    the model must hold, besides the backbone. Empty for any module that is
+    not a whole classifier (:func:`classifier_head`)."""
+    found = classifier_head(model)
+    if found is None:
+        return []
+    prefixes = (found[0] + '.', NECK_NAME + '.')
+    return [key for key in model.state_dict() if key.startswith(prefixes)]
+
+
+def check_holds_head(model: nn.Module,
+                     state: Mapping,
+                     source: str,
+                     before_load: bool = False) -> None:
+    """Refuse to evaluate a whole classifier with a checkpoint that lacks
+    tensors of its head or neck (:func:`head_part_keys`): they would predict
+    at their initialisation (random), not as trained.
+
+    E.g. ``convert_official.py``'s output of an MMAction2 checkpoint (the
+    backbone alone), or a file saved without its head. Training from such a
+    checkpoint is not concerned (``load_from``, ``--pretrained``): it trains
+    the head. An adapter-only checkpoint holds the head it trained.
+
+    A key the model's own load would fill in is not missing: the keys a
+    plain lookup misses are confirmed by a dry run of the model's loading
+    code (:func:`~.state_dict_diff.diff_state_dict`).
+
+    Args:
+        model (nn.Module): The unwrapped model; any module that is not a
+            whole classifier passes.
+        state (Mapping): The checkpoint's state dict (a ``module.`` prefix
+            is ignored, as MMEngine's load ignores it).
+        source (str): The checkpoint file, for the error.
+        before_load (bool): Whether it is checked before anything of it
+            loads, which the error then says. Defaults to False.
+
+    Raises:
+        StateDictMismatchError: Naming the file, the missing keys and what
+            to give instead.
+    """
+    keys = head_part_keys(model)
+    held = {
+        k[len('module.'):] if k.startswith('module.') else k
+        for k in state
+    }
+    missing = [key for key in keys if key not in held]
+    if missing:
+        still = set(
+            diff_state_dict(
+                model,
+                {k: v
+                 for k, v in state.items() if torch.is_tensor(v)}).missing)
+        missing = [key for key in missing if key in still]
+    if not missing:
+        return
+    name = classifier_head(model)[0]
+    part = f'head ({name}.*)' + (' or neck (neck.*)' if any(
+        key.startswith(NECK_NAME + '.') for key in keys) else '')
+    none = not any(key in held for key in keys)
+    raise StateDictMismatchError(
+        f'{source} holds {"none" if none else "not all"} of the model\'s '
+        f'{part} tensors: {len(missing)} missing ({listing(missing)}), so '
+        'the model would be evaluated with them at their initialisation '
+        '(random), not trained. It is a backbone checkpoint (as '
+        'convert_official.py writes one: the backbone alone) or a file '
+        'saved without its head. To evaluate, give the checkpoint its '
+        'training run wrote (its work dir\'s epoch_N.pth or best_*.pth, or '
+        'an adapter-only file with the backbone it was trained on as '
+        '--pretrained); to train a head on this backbone, give the file to '
+        'tools/train.py as --pretrained.' +
+        (' Nothing of it was loaded.' if before_load else ''))
 
 
 def _revised_state_dict(checkpoint: Mapping,
@@ -127,6 +211,11 @@ def check_whole_model_fits(
        alone, e.g. a stock model's (backbone and head)
        (:func:`~.trained_part_fit.check_holds_trained_part`, the refusal
        ``tools/test.py`` and ``tools/infer.py`` make).
+    4. A checkpoint that lacks tensors of the head or neck, whatever the
+       model (:func:`check_holds_head`, the refusal ``tools/test.py``
+       makes through ``CheckpointCheckHook``), except one that rule 2
+       leaves to the load (holes, another layout): the model's wrapper
+       names what is wrong with it.
 
     Args:
         model (nn.Module): The (unwrapped) model it is loaded into; any
@@ -171,13 +260,17 @@ def check_whole_model_fits(
             'or --pretrained for the backbone alone). Nothing of it was '
             'loaded.')
     added = added_part_keys(model)
-    if not added or any(key in state for key in added):
-        return
-    if any(key.startswith(name + '.') for key in state):
-        # A whole model's checkpoint, of the host alone (a stock model's).
-        check_holds_trained_part(model, state, where, before_load=True)
-    else:
-        _refuse_backbone_only(model, state, own, added, name, where)
+    if added and not any(key in state for key in added):
+        if any(key.startswith(name + '.') for key in state):
+            # A whole model's checkpoint, of the host alone (a stock
+            # model's).
+            check_holds_trained_part(model, state, where, before_load=True)
+        else:
+            _refuse_backbone_only(model, state, own, added, name, where)
+            # One with holes, or of another layout: the wrapper's own load
+            # names what is wrong with it.
+            return
+    check_holds_head(model, state, where, before_load=True)
 
 
 def _refuse_backbone_only(model: nn.Module, state: Mapping, own: Mapping,

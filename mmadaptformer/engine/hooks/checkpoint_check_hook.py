@@ -1,6 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a checkpoint of another architecture instead of part-loading it."""
-from typing import Callable, List, Sequence
+from typing import Callable, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -8,9 +8,11 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
-from mmadaptformer.utils.state_dict_check import check_state_dict
+from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
+                                                  check_state_dict)
 from ..adapter_checkpoint import checkpoint_state_dict
 
 __all__ = ['CheckpointCheckHook']
@@ -35,7 +37,12 @@ class CheckpointCheckHook(Hook):
       ``tools/test.py`` run our configs), where the Runner's load is
       exempt from the evaluation loads' check
       (:mod:`mmadaptformer.utils.head_fit`): a head of another number of
-      classes is a shape mismatch, refused here;
+      classes is a shape mismatch, refused here. A checkpoint without the
+      head (or neck) of a whole classifier (e.g. ``convert_official.py``'s
+      output, the backbone alone) is noted, and refused when the run
+      tests or validates before it trains (``before_test``,
+      ``before_val``): the head would be evaluated at its initialisation.
+      Training from it (``load_from``) trains the head;
     * ``before_train``: every ``Pretrained`` ``init_cfg`` of the model's
       modules. MMEngine has initialised the weights by then, so the error
       says that what fits was loaded; the frozen-host wrappers (AdaptFormer,
@@ -75,6 +82,9 @@ class CheckpointCheckHook(Hook):
         self.allow_missing = list(allow_missing)
         self.allow_unexpected = list(allow_unexpected)
         self.check_pretrained = check_pretrained
+        # A checkpoint loaded without the model's head: the error, raised
+        # if the run evaluates before it trains.
+        self._without_head: Optional[StateDictMismatchError] = None
 
     @staticmethod
     def _source(runner) -> str:
@@ -129,9 +139,32 @@ class CheckpointCheckHook(Hook):
             allow_missing=self.allow_missing,
             allow_unexpected=self.allow_unexpected,
             hint=self._hint(model))
+        # Whether the run trains is known only later (before_train), as in
+        # AdapterHook: Runner.test() and Runner.train() load alike.
+        self._without_head = None
+        try:
+            check_holds_head(model, state_dict, self._source(runner))
+        except StateDictMismatchError as e:
+            self._without_head = e
+
+    def _check_evaluated_head(self) -> None:
+        if self._without_head is not None:
+            raise self._without_head
+
+    def before_val(self, runner) -> None:
+        """Refuse to validate, without training, a head that the loaded
+        checkpoint does not hold (see :meth:`after_load_checkpoint`)."""
+        self._check_evaluated_head()
+
+    def before_test(self, runner) -> None:
+        """Refuse to test a head that the loaded checkpoint does not hold
+        (see :meth:`after_load_checkpoint`)."""
+        self._check_evaluated_head()
 
     def before_train(self, runner) -> None:
-        """Check the ``Pretrained`` init configs of the model's modules."""
+        """Forget a checkpoint's missing head (training trains it), then
+        check the ``Pretrained`` init configs of the model's modules."""
+        self._without_head = None
         if not self.check_pretrained:
             return
         model = unwrapped_model(runner.model)
