@@ -2,7 +2,7 @@
 """:func:`check_head_classes` on the tiny image config, in-process: what
 it reads from a hidden class folder and from a config without
 ConfigCheckHook (the end-to-end refusals are in
-``tests/test_tools/test_head_classes_lines_c.py``)."""
+``tests/test_tools/test_head_classes_lines.py``)."""
 import os
 import os.path as osp
 import shutil
