@@ -283,10 +283,16 @@ def run_test(args):
 def start_testing(cfg, args):
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's test loop.
-    check_dataloaders(cfg, args.config, ['test_dataloader'], args.cfg_options)
+    datasets = check_dataloaders(cfg, args.config, ['test_dataloader'],
+                                 args.cfg_options)
     # A head of another number of classes than the data was refused by
     # ConfigCheckHook at before_test, after the work dir was made.
-    check_head_classes(cfg, args.config, ['test_dataloader'], args.cfg_options)
+    # It reads the datasets the check above built, not builds them again.
+    check_head_classes(
+        cfg,
+        args.config, ['test_dataloader'],
+        args.cfg_options,
+        datasets=datasets)
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(cfg, args.config, args.cfg_options, ['test_evaluator'])

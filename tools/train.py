@@ -312,10 +312,12 @@ def start_training(cfg, args):
     loaders = ['train_dataloader']
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
-    check_dataloaders(cfg, args.config, loaders, args.cfg_options)
+    datasets = check_dataloaders(cfg, args.config, loaders, args.cfg_options)
     # A head of another number of classes than the data was refused by
     # ConfigCheckHook at before_train, after the work dir was made.
-    check_head_classes(cfg, args.config, loaders, args.cfg_options)
+    # It reads the datasets the check above built, not builds them again.
+    check_head_classes(
+        cfg, args.config, loaders, args.cfg_options, datasets=datasets)
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(

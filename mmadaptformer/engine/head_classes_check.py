@@ -12,9 +12,10 @@ building the model or reading the data:
 * the head's, the data preprocessor's and each batch blending's
   ``num_classes`` from the model config (the values the built modules
   hold);
-* each dataset built with ``lazy_init=True``, as
-  :func:`~mmadaptformer.utils.dataset_check.check_datasets` builds it
-  (no annotation list is read): the ``num_classes`` of MMAction2 datasets,
+* each dataset built with ``lazy_init=True`` by
+  :func:`~mmadaptformer.utils.dataset_check.check_datasets`, which the
+  tools hand over rather than build it twice (no annotation list is
+  read): the ``num_classes`` of MMAction2 datasets,
   ``metainfo['classes']`` of MMPretrain ones, and the class folders that
   mmpretrain's ``CustomDataset`` without an ``ann_file`` or ``classes``
   lists (one directory listing).
@@ -24,7 +25,7 @@ hook still checks them once the Runner has read it.
 """
 import copy
 import os.path as osp
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import DATASETS, HOOKS
@@ -118,10 +119,13 @@ def folder_classes(dataset) -> Optional[Tuple[str, ...]]:
     return tuple(find_folders(folder)[0])
 
 
-def _lazy_datasets(cfg: Config, loader: str) -> Iterator[Tuple[str, object]]:
+def _lazy_datasets(
+        cfg: Config, loader: str,
+        datasets: Optional[Mapping]) -> Iterator[Tuple[str, object]]:
     """``(key, dataset)`` of each dataset that holds samples in the
-    loader's dataset, built with ``lazy_init=True``; none if a dataset of
-    it cannot be built so (it is left to the hook)."""
+    loader's dataset, built with ``lazy_init=True`` (taken from
+    ``datasets`` if given, else built here); none if a dataset of it
+    cannot be built so (it is left to the hook)."""
     loader_cfg = cfg.get(loader)
     dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
                                                       dict) else None
@@ -131,9 +135,12 @@ def _lazy_datasets(cfg: Config, loader: str) -> Iterator[Tuple[str, object]]:
     nodes = list(dataset_nodes(dataset, f'{loader}.dataset'))
     if any(lazily_built(node.get('type')) is not True for _, node in nodes):
         return
-    for _, node in nodes:
-        node['lazy_init'] = True
-    built = DATASETS.build(dataset)
+    if datasets is not None:
+        built = datasets.get(loader)
+    else:
+        for _, node in nodes:
+            node['lazy_init'] = True
+        built = DATASETS.build(dataset)
     for key, member in wrapped_datasets(built, f'{loader}.dataset'):
         if getattr(member, 'dataset', None) is None and \
                 not getattr(member, 'datasets', None):
@@ -176,7 +183,8 @@ def _place(source: str, keys: Sequence[str], options: Optional[dict]) -> str:
 def check_head_classes(cfg: Config,
                        source: str,
                        loaders: Sequence[str],
-                       options: Optional[dict] = None) -> None:
+                       options: Optional[dict] = None,
+                       datasets: Optional[Mapping] = None) -> None:
     """Refuse, as :class:`~.hooks.config_check_hook.ConfigCheckHook` would
     once the Runner runs, a head whose ``num_classes`` differs from the
     model's other ``num_classes`` or from the classes the datasets of
@@ -191,6 +199,13 @@ def check_head_classes(cfg: Config,
         loaders (Sequence[str]): e.g. ``('train_dataloader',
             'val_dataloader')``; one the config leaves unset is skipped.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+        datasets (Mapping[str, object], optional): ``{loader: dataset}``,
+            the datasets :func:`~mmadaptformer.utils.dataset_check.
+            check_datasets` (or :func:`~mmadaptformer.utils.
+            dataloader_check.check_dataloaders`) built from this ``cfg``
+            and returned, read instead of building them again; a loader it
+            left out is not read. None: each is built here. Defaults to
             None.
 
     Raises:
@@ -217,7 +232,7 @@ def check_head_classes(cfg: Config,
     model_only = bool(problems)
     hidden = set()
     for loader in loaders:
-        for key, dataset in _lazy_datasets(cfg, loader):
+        for key, dataset in _lazy_datasets(cfg, loader, datasets):
             declared = _declared(key, dataset)
             if declared is None or declared[1] == head_classes:
                 continue

@@ -27,7 +27,7 @@ Each raises a :class:`~.config_error.ConfigError` naming the config (or the
 ``--cfg-options`` entry), the key and what was expected.
 """
 import inspect
-from typing import Optional, Sequence
+from typing import Dict, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.registry import DATA_SAMPLERS
@@ -155,7 +155,7 @@ def check_loader_arguments(cfg: Config,
 def check_dataloaders(cfg: Config,
                       source: str,
                       loaders: Sequence[str],
-                      options: Optional[dict] = None) -> None:
+                      options: Optional[dict] = None) -> Dict[str, object]:
     """Check the named dataloaders of ``cfg`` before a Runner is built: the
     transforms of their pipelines, their own and their samplers'
     arguments, then their datasets (see the module's docstring).
@@ -168,10 +168,15 @@ def check_dataloaders(cfg: Config,
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
 
+    Returns:
+        dict: ``{loader: dataset}``, the datasets built with
+        ``lazy_init=True`` (:func:`~.dataset_check.check_datasets`), for
+        the checks after this one to read.
+
     Raises:
         ConfigError: For the first mistake found.
     """
     check_pipelines(cfg, source, loaders, options)
     check_clip_frames(cfg, source, loaders, options)
     check_loader_arguments(cfg, source, loaders, options)
-    check_datasets(cfg, source, loaders, options)
+    return check_datasets(cfg, source, loaders, options)

@@ -29,11 +29,15 @@ with the closest it takes.
 A dataset class that does not take ``lazy_init`` (it is neither a
 ``BaseDataset`` nor has a ``lazy_init`` argument) cannot be built without
 reading its data, so its loader is left to the Runner as before.
+
+:func:`check_datasets` returns the datasets it built, so that the checks
+after it (:func:`~mmadaptformer.engine.head_classes_check.
+check_head_classes`) read them rather than build them again.
 """
 import copy
 import inspect
 import os.path as osp
-from typing import Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
@@ -94,11 +98,11 @@ def lazily_built(dataset_type) -> Optional[bool]:
 def check_datasets(cfg: Config,
                    source: str,
                    loaders: Sequence[str],
-                   options: Optional[dict] = None) -> None:
+                   options: Optional[dict] = None) -> Dict[str, object]:
     """Check the arguments of the dataset of each named dataloader, and
     of every dataset it wraps (:func:`~.dataset_args.check_dataset_arguments`),
-    build each with ``lazy_init=True``, in the config's ``default_scope``,
-    and drop them.
+    and build each with ``lazy_init=True``, in the config's
+    ``default_scope``.
 
     Args:
         cfg (Config): The config.
@@ -108,6 +112,12 @@ def check_datasets(cfg: Config,
             dataset is no config dict, is skipped.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+
+    Returns:
+        dict: ``{loader: dataset}``: the dataset of each loader that was
+        built, with ``lazy_init=True`` (its wrappers' datasets inside it);
+        a loader skipped, or whose dataset (or one it wraps) does not take
+        ``lazy_init``, is left out.
 
     Raises:
         ConfigError: If a dataset cannot be built: naming ``source`` (and
@@ -127,6 +137,7 @@ def check_datasets(cfg: Config,
             does not take is named with the closest it takes.
     """
     use_default_scope(cfg)
+    datasets = {}
     for loader in loaders:
         loader_cfg = cfg.get(loader)
         dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
@@ -155,6 +166,9 @@ def check_datasets(cfg: Config,
                 where = mistake_place(source, f'{key}.{argument}', options)
                 raise ConfigError(f'{where} ({_type_name(node)}): {what}.')
             refuse_malformed_video_list(built, key, source, options)
+        # Built last: the outermost, holding the datasets it wraps.
+        datasets[loader] = built
+    return datasets
 
 
 def refuse_malformed_video_list(dataset,

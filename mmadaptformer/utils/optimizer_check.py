@@ -18,12 +18,12 @@ arguments from their signatures; it builds nothing.
 
 Only what MMEngine's ``DefaultOptimWrapperConstructor`` builds (or a
 subclass that keeps its ``__call__``: mmpretrain's layer-wise decay,
-mmaction2's TSM) is checked; another constructor may read the config
-another way, so only its own ``type`` is.
+mmaction2's TSM) is checked; another constructor (one that builds several
+wrappers) may read the config another way, so only its own name is.
 """
 import difflib
 import inspect
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.optim import DefaultOptimWrapperConstructor
@@ -87,43 +87,79 @@ def wrapper_arguments(cls: type) -> Optional[List[str]]:
     return None
 
 
-def _unknown_type(registry: Registry, kind, scope: Optional[str], key: str,
-                  source: str, options: Optional[dict]) -> ConfigError:
+def _unknown_type(registry: Registry,
+                  kind,
+                  scope: Optional[str],
+                  key: str,
+                  source: str,
+                  options: Optional[dict],
+                  fits: Optional[Callable[[object], bool]] = None,
+                  note: str = '') -> ConfigError:
     """The error for ``kind`` (the config's ``key``), which ``registry``
     does not hold in ``scope`` (None: the current default scope), with the
-    closest names it and the registries it falls back to hold."""
+    closest names it and the registries it falls back to hold: only of
+    the classes ``fits`` accepts, if given (then none are listed when none
+    is close). ``note`` ends the message."""
     names: Dict[str, None] = {}
     with registry.switch_scope_and_registry(scope) as scoped:
         where = f'{scoped.scope}::{scoped.name}'
         while scoped is not None:
-            names.update(dict.fromkeys(scoped.module_dict))
+            names.update(
+                dict.fromkeys(name for name, cls in scoped.module_dict.items()
+                              if fits is None or fits(cls)))
             scoped = scoped.parent
     close = difflib.get_close_matches(str(kind), sorted(names), n=3)
     if close:
         hint = f"; did you mean {' or '.join(map(repr, close))}?"
-    elif len(names) <= _LISTED:
+    elif fits is None and len(names) <= _LISTED:
         hint = f'; it holds {", ".join(sorted(names))}.'
     else:
         hint = '.'
     return ConfigError(
         f'{mistake_place(source, key, options)}: {kind!r} is not in the '
         f'{where} registry{hint} Check the spelling, or import the module '
-        'that registers it (custom_imports).')
+        f'that registers it (custom_imports).{note}')
+
+
+def _builds_one_wrapper(cls) -> bool:
+    """Whether a constructor class builds one wrapper from the config's
+    ``optimizer``, as MMEngine's default one does (a subclass that keeps
+    its ``__call__``)."""
+    return inspect.isclass(cls) and issubclass(
+        cls, DefaultOptimWrapperConstructor) and \
+        cls.__call__ is DefaultOptimWrapperConstructor.__call__
 
 
 def _check_constructor(wrapper: dict, key: str, source: str,
                        options: Optional[dict]):
     """The constructor class ``wrapper`` names (MMEngine's default if
-    none), or None if its registry lacks the name; raise for that if
-    ``wrapper`` has an ``optimizer`` (one wrapper, as MMEngine's default
-    constructor takes it). A dict of several wrappers names a constructor
-    of another package, which this check does not judge."""
+    none); raise if its registry lacks the name.
+
+    MMEngine's ``build_optim_wrapper`` builds every ``constructor`` from
+    that registry, in the default scope, so a name it lacks always failed
+    there (a ``KeyError``, after the work dir was made), for one wrapper
+    and for a dict of several wrappers alike. For the latter, only
+    constructors that do not build one wrapper are offered as the closest
+    names, and the message says what it needs."""
     kind = wrapper.get('constructor', _DEFAULT)
     cls = registered(OPTIM_WRAPPER_CONSTRUCTORS, kind)
-    if cls is None and 'optimizer' in wrapper:
+    if cls is not None:
+        return cls
+    if 'optimizer' in wrapper:
         raise _unknown_type(OPTIM_WRAPPER_CONSTRUCTORS, kind, None,
                             f'{key}.constructor', source, options)
-    return cls
+    raise _unknown_type(
+        OPTIM_WRAPPER_CONSTRUCTORS,
+        kind,
+        None,
+        f'{key}.constructor',
+        source,
+        options,
+        fits=lambda found: not _builds_one_wrapper(found),
+        note=f' A dict of several wrappers (no {key}.optimizer) needs a '
+        'constructor that builds each of them (such as mmagic\'s '
+        f"MultiOptimWrapperConstructor); MMEngine's {_DEFAULT} builds one, "
+        f'from {key}.optimizer.')
 
 
 def _refuse_unknown_arguments(given: dict, key: str, name: str,
@@ -238,7 +274,5 @@ def check_optimizer_cfg(cfg: Config,
     use_default_scope(cfg)
     constructor = _check_constructor(wrapper, 'optim_wrapper', source, options)
     # Another __call__ (several optimizers) reads the dict its own way.
-    if inspect.isclass(constructor) and issubclass(
-            constructor, DefaultOptimWrapperConstructor) and \
-            constructor.__call__ is DefaultOptimWrapperConstructor.__call__:
+    if _builds_one_wrapper(constructor):
         _check_wrapper(wrapper, 'optim_wrapper', source, options)
