@@ -12,14 +12,31 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
 # yapf: enable
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
-from .hooks import (AdapterHook, AtomicCheckpointHook, CheckpointCheckHook,
-                    ConfigCheckHook, DataHealthHook, EpochRandomnessHook,
-                    NonFiniteLossError, NonFiniteLossHook, ResumeCheckHook,
-                    ResumeStateError, SyncNormStatsHook, UnloadedBackboneError,
+# yapf: enable
+from .head_classes_check import (check_head_classes, config_check_heads,
+                                 folder_classes)
+# yapf: disable (isort and yapf wrap this import apart)
+from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
+                    AtomicCheckpointHook, CheckpointCheckHook, ConfigCheckHook,
+                    DataHealthHook, EpochRandomnessHook, NonFiniteLossError,
+                    NonFiniteLossHook, ResumeCheckHook, ResumeStateError,
+                    SyncNormStatsHook, UnloadedBackboneError,
                     VideoVisualizationHook, WorkDirCollectHook,
-                    add_epoch_randomness_hook, add_resume_check_hook,
-                    add_work_dir_collect_hook, restrict_optimizer,
-                    use_atomic_checkpoint_hook)
+                    add_epoch_randomness_hook, add_hook_once,
+                    add_resume_check_hook, add_work_dir_collect_hook,
+                    blending_num_classes, built_optim_wrappers,
+                    check_adapter_hook_config, check_backbone_loaded,
+                    check_resume_state, check_strict_evaluation,
+                    check_training_state, dataset_classes, dataset_num_classes,
+                    epoch_seed, first_view_frames, hook_argument_place,
+                    hook_config_key, hook_place, named_optim_wrappers,
+                    nchw_view_frames, optimizer_state_mismatch,
+                    refuse_resume_without_trained_part,
+                    refuse_wrapper_without_adapter_hook, restrict_optimizer,
+                    resumed_source, scheduler_config_keys,
+                    scheduler_setting_keys, scheduler_state_lists,
+                    untrained_file, use_atomic_checkpoint_hook,
+                    wrapped_datasets)
 from .optim_check import (auto_scale_ratio, check_trainable_lr, custom_key_for,
                           group_lr_multipliers)
 from .optimizer_settings import (base_settings, optimizer_setting_changes,
@@ -27,7 +44,7 @@ from .optimizer_settings import (base_settings, optimizer_setting_changes,
 from .optimizers import (AMP_ACCEPTS, AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
                          amp_cast_dtype, apply_amp_flag, build_grad_scaler,
                          check_cpu_bf16, mmengine_amp_wrapper_warning,
-                         refuse_amp_without_accelerator,
+                         optim_wrapper_class, refuse_amp_without_accelerator,
                          refuse_cpu_bf16_for_mmengine_wrapper)
 from .refusals import REFUSALS, refusal_line, refusals_exit, worker_message
 from .resume import (ALLOW_RESTART_FLAG, CORRUPT_SUFFIX,
@@ -61,5 +78,16 @@ __all__ = [
     'ALLOW_RESTART_FLAG', 'CORRUPT_SUFFIX', 'NoResumableCheckpointError',
     'ResumePlan', 'apply_auto_resume', 'find_resume_checkpoint',
     'log_resume_plan', 'add_dump_metrics', 'add_tta',
-    'trigger_visualization_hook', 'check_train_loop'
+    'trigger_visualization_hook', 'check_train_loop',
+    'check_adapter_hook_config', 'refuse_wrapper_without_adapter_hook',
+    'blending_num_classes', 'dataset_classes', 'dataset_num_classes',
+    'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key', 'hook_place',
+    'hook_argument_place', 'add_hook_once', 'check_resume_state',
+    'check_training_state', 'refuse_resume_without_trained_part',
+    'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
+    'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
+    'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
+    'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',
+    'TRAINING_STATE_KEYS', 'untrained_file', 'optim_wrapper_class',
+    'check_head_classes', 'config_check_heads', 'folder_classes'
 ]

@@ -38,9 +38,11 @@ from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
+from mmadaptformer.engine import refusals_exit
 from mmadaptformer.utils import ConfigError, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 
 TASKS_FILE = 'add_task_tasks.json'
 
@@ -177,7 +179,13 @@ def _main(argv) -> dict:
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
-        tasks = write_tasks(cfg, work_dir, max(args.tasks))
+        # A type no registry holds or an argument a class does not take
+        # (from --cfg-options too) ends with one line naming the key, exit
+        # 1, as in train.py and test.py, not with a traceback from the
+        # model's build.
+        with refusals_exit(), naming_config_mistakes(cfg, args.config,
+                                                     args.cfg_options):
+            tasks = write_tasks(cfg, work_dir, max(args.tasks))
         with open(osp.join(work_dir, TASKS_FILE), 'w') as f:
             json.dump(tasks, f)
         rows = []

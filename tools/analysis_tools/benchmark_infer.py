@@ -29,9 +29,11 @@ from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
+from mmadaptformer.engine import refusals_exit
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 
 
 def build_parser():
@@ -110,7 +112,11 @@ def _main(argv) -> dict:
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(
         f'benchmark_infer_{time.time_ns()}', log_level='WARNING')
-    with tempfile.TemporaryDirectory() as tmp:
+    # A type no registry holds or an argument a class does not take (from
+    # --cfg-options too) ends with one line naming the key, exit 1, as in
+    # train.py and test.py, not with a traceback from the model's build.
+    with tempfile.TemporaryDirectory() as tmp, refusals_exit(), \
+            naming_config_mistakes(cfg, args.config, args.cfg_options):
         try:
             prefix_layers, prefix_source = prefix_layers_of(
                 cfg, args.prefix_layers, '--prefix-layers')

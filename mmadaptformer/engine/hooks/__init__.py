@@ -1,19 +1,33 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapter_hook import AdapterHook
+from .adapter_hook_config_check import check_adapter_hook_config
+from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
-from .config_check_hook import ConfigCheckHook
+from .config_check_hook import (ConfigCheckHook, blending_num_classes,
+                                dataset_classes, dataset_num_classes)
 from .data_health_hook import DataHealthHook
-from .epoch_randomness_hook import (EpochRandomnessHook,
-                                    add_epoch_randomness_hook)
+from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
+                                    add_epoch_randomness_hook, epoch_seed)
+from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
+from .registration import add_hook_once
 from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
-                                add_resume_check_hook)
+                                add_resume_check_hook, check_resume_state,
+                                check_training_state,
+                                refuse_resume_without_trained_part,
+                                resumed_source)
+from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
+                               scheduler_config_keys, scheduler_setting_keys,
+                               scheduler_state_lists)
+from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 from .sync_norm_stats_hook import SyncNormStatsHook
-from .trainable_optimizer import restrict_optimizer
-from .unloaded_backbone import UnloadedBackboneError
-from .video_visualization_hook import VideoVisualizationHook
+from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
+from .unloaded_backbone import UnloadedBackboneError, check_backbone_loaded
+from .video_visualization_hook import (VideoVisualizationHook,
+                                       first_view_frames, nchw_view_frames)
+from .weights_file import TRAINING_STATE_KEYS, untrained_file
 from .work_dir_collect_hook import (WorkDirCollectHook,
                                     add_work_dir_collect_hook)
 
@@ -24,5 +38,15 @@ __all__ = [
     'ResumeStateError', 'add_resume_check_hook', 'SyncNormStatsHook',
     'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
-    'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook'
+    'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook',
+    'check_adapter_hook_config', 'refuse_wrapper_without_adapter_hook',
+    'blending_num_classes', 'dataset_classes', 'dataset_num_classes',
+    'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key', 'hook_place',
+    'hook_argument_place', 'add_hook_once', 'check_resume_state',
+    'check_training_state', 'refuse_resume_without_trained_part',
+    'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
+    'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
+    'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
+    'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',
+    'TRAINING_STATE_KEYS', 'untrained_file'
 ]
