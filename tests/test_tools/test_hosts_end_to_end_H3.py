@@ -1,13 +1,23 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Any declared host, made an AdaptFormer by editing a config, through the
-tools a user runs: ``tools/train.py`` (adapters and head only, an
-adapter-only checkpoint), ``tools/test.py`` and ``tools/infer.py`` on it.
+"""Declared hosts, made AdaptFormers by editing a config, through the tools
+a user runs: ``tools/train.py`` (adapters and head only, an adapter-only
+checkpoint, the frozen host as given), ``tools/test.py`` and
+``tools/infer.py`` on that checkpoint.
 
 Each case is the tiny AdaptFormer config (``configs/tiny``) with its inner
 backbone replaced by a tiny instance of the host's stock upstream backbone,
-as the README's "Writing your own config" says, on the tests' tiny data. The
-ViTs of mmaction2 (VideoMAE) and mmpretrain have these runs in
-``test_train_test_tools.py`` and the ``test_infer*.py`` files."""
+as the README's "Writing your own config" says, on the tests' tiny data.
+The ViTs of mmaction2 (VideoMAE) and mmpretrain have these runs in
+``test_train_test_tools.py`` and the ``test_infer*.py`` files. Every other
+declared host passed this test on 2026-12-05 (26 cases, 386 s on the
+2-core machine: see this file's git history); kept here, in about 80 s,
+one of each kind of host the chain treats apart: a video host with its
+own head (TimeSformer's FFNWithNorm blocks), a tuple output (DeiT's
+distilled token), input-sized state (EVA-02's rotary tables), reversible
+blocks (RevViT), a CNN branch and BatchNorms in the frozen host
+(Conformer; MobileViT, behind a pooling neck). A guard of kept behaviour:
+it passes on the code before it too (the one failure found, MobileViT's
+unchecked head width, has ``test_mobilevit_width_H3.py``)."""
 import json
 import os.path as osp
 import re
@@ -23,17 +33,6 @@ from mmadaptformer.utils import safe_torch_load
 
 TINY_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 TINY_VIDEO = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_video.py')
-TINY_STAGES = dict(embed_dims=16, depths=[1, 1], num_heads=[1, 2])
-TINY_MVIT = dict(
-    embed_dims=16, num_layers=3, num_heads=1, downscale_indices=[1])
-TINY_TWINS = dict(
-    embed_dims=[16, 32],
-    depths=[1, 1],
-    num_heads=[1, 2],
-    patch_sizes=[4, 2],
-    strides=[4, 2],
-    mlp_ratios=[2, 2],
-    sr_ratios=[2, 1])
 TINY_VIT = dict(
     embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64)
 
@@ -53,43 +52,6 @@ class Host(NamedTuple):
 GAP = 'GlobalAveragePooling'
 HOSTS = {
     # mmaction2
-    'swin3d':
-    Host(
-        True,
-        dict(
-            type='SwinTransformer3D',
-            arch=TINY_STAGES,
-            pretrained=None,
-            pretrained2d=False,
-            out_indices=(1, ),
-            window_size=(2, 2, 2)),
-        32,
-        head='I3DHead'),
-    'uniformerv2':
-    Host(
-        True,
-        dict(
-            type='UniFormerV2',
-            input_resolution=32,
-            width=32,
-            layers=2,
-            heads=2,
-            t_size=4,
-            return_list=[0, 1],
-            n_layers=2,
-            n_dim=32,
-            n_head=2,
-            mlp_dropout=[0.5, 0.5],
-            clip_pretrained=False,
-            init_cfg=None),
-        32,
-        head='UniFormerHead'),
-    'mvit':
-    Host(
-        True,
-        dict(type='MViT', arch=TINY_MVIT, spatial_size=32, temporal_size=4),
-        32,
-        head='MViTHead'),
     'timesformer':
     Host(
         True,
@@ -102,18 +64,6 @@ HOSTS = {
             embed_dims=32,
             num_heads=2,
             num_transformer_layers=1), 32),
-    'uniformer':
-    Host(
-        True,
-        dict(
-            type='UniFormer',
-            depth=[1, 1, 1, 1],
-            embed_dim=[16, 16, 32, 48],
-            head_dim=16,
-            img_size=32,
-            pretrained2d=False),
-        48,
-        head='I3DHead'),
     # mmpretrain
     'deit-distilled':
     Host(
@@ -125,118 +75,9 @@ HOSTS = {
             patch_size=16),
         32,
         head='DeiTClsHead'),
-    'deit3':
-    Host(False, dict(type='DeiT3', arch=TINY_VIT, img_size=32, patch_size=16),
-         32),
-    'beit':
-    Host(False,
-         dict(type='BEiTViT', arch=TINY_VIT, img_size=32, patch_size=16), 32),
     'eva02':
     Host(False,
          dict(type='ViTEVA02', arch=TINY_VIT, img_size=32, patch_size=16), 32),
-    'sam':
-    Host(
-        False,
-        dict(
-            type='ViTSAM',
-            arch=dict(TINY_VIT, global_attn_indexes=[0]),
-            img_size=32,
-            patch_size=16,
-            window_size=1,
-            out_channels=0), 32, GAP),
-    'swin':
-    Host(
-        False,
-        dict(
-            type='SwinTransformer',
-            arch=TINY_STAGES,
-            img_size=32,
-            window_size=2,
-            out_indices=(1, )), 32, GAP),
-    'swinv2':
-    Host(
-        False,
-        dict(
-            type='SwinTransformerV2',
-            arch=dict(TINY_STAGES, extra_norm_every_n_blocks=0),
-            img_size=32,
-            window_size=[2, 2],
-            out_indices=(1, )), 32, GAP),
-    'hivit':
-    Host(
-        False,
-        dict(
-            type='HiViT',
-            arch=dict(embed_dims=32, depths=[1, 1, 7], num_heads=2),
-            img_size=32), 32, GAP),
-    'mixmim':
-    Host(
-        False,
-        dict(
-            type='MixMIMTransformer',
-            arch=TINY_STAGES,
-            img_size=32,
-            window_size=[2, 1]), 32),
-    'twins-pcpvt':
-    Host(False, dict(type='PCPVT', arch=TINY_TWINS, out_indices=(1, )), 32,
-         GAP),
-    'twins-svt':
-    Host(
-        False,
-        dict(
-            type='SVT',
-            arch=dict(TINY_TWINS, window_sizes=[2, 2]),
-            out_indices=(1, )), 32, GAP),
-    'davit':
-    Host(
-        False,
-        dict(type='DaViT', arch=TINY_STAGES, window_size=2, out_indices=(1, )),
-        32, GAP),
-    'xcit':
-    Host(
-        False,
-        dict(
-            type='XCiT',
-            img_size=32,
-            patch_size=16,
-            embed_dims=32,
-            depth=1,
-            cls_attn_layers=1,
-            num_heads=2), 32),
-    'tinyvit':
-    Host(
-        False,
-        dict(
-            type='TinyViT',
-            arch=dict(channels=[16, 32], num_heads=[1, 2], depths=[1, 1]),
-            img_size=(32, 32),
-            window_size=[2, 2],
-            out_indices=(1, )), 32),
-    'mvit-image':
-    Host(False, dict(type='MViT', arch=TINY_MVIT, img_size=32), 32, GAP),
-    't2t':
-    Host(
-        False,
-        dict(
-            type='T2T_ViT',
-            img_size=32,
-            embed_dims=32,
-            num_layers=1,
-            layer_cfgs=dict(num_heads=2)), 32),
-    'tnt':
-    Host(
-        False,
-        dict(
-            type='TNT',
-            arch=dict(
-                embed_dims_outer=32,
-                embed_dims_inner=8,
-                num_layers=1,
-                num_heads_outer=2,
-                num_heads_inner=2),
-            img_size=32), 32),
-    'levit':
-    Host(False, dict(type='LeViT', arch='128s', img_size=32), 384, GAP),
     'revvit':
     Host(
         False,
