@@ -11,10 +11,9 @@ in :attr:`~mmadaptformer.models.host_spec.HostSpec.feature_width`;
 forward and compares.
 
 Declared by none, so their heads are not checked: Conformer (a CNN and a
-transformer feature per output, of two widths), MobileViT (its last
-expansion convolution runs after the last layer whatever ``out_indices``
-says), HiViT (its ``out_indices`` pick from its stem blocks and its main
-blocks alike) and LeViT (its ``LeViTClsHead`` is not compared anyway).
+transformer feature per output, of two widths), HiViT (its ``out_indices``
+pick from its stem blocks and its main blocks alike) and LeViT (its
+``LeViTClsHead`` is not compared anyway).
 """
 from typing import Optional
 
@@ -23,7 +22,7 @@ from torch import nn
 __all__ = [
     'embed_dims_width', 'stage_width', 'stage_norm_width', 'scale_norm_width',
     'final_norm_width', 'uniformerv2_width', 'revvit_width', 't2t_width',
-    'twins_width', 'sam_width'
+    'twins_width', 'sam_width', 'mobilevit_width'
 ]
 
 _BATCH_NORMS = (nn.BatchNorm1d, nn.BatchNorm2d, nn.BatchNorm3d,
@@ -112,3 +111,17 @@ def sam_width(host: nn.Module) -> Optional[int]:
     the ``(B, C, H, W)`` map to them, else ``embed_dims`` (its ``raw`` is
     that map too)."""
     return host.out_channels if host.out_channels > 0 else host.embed_dims
+
+
+def mobilevit_width(host: nn.Module) -> Optional[int]:
+    """MobileViT: the width of the last of ``out_indices``, the last layer's
+    (``conv_1x1_exp``, which runs after it whatever ``out_indices`` says,
+    widens it ``last_exp_factor`` times) or an earlier layer's, whose last
+    convolution (``conv_fusion``, or ``conv_proj`` without it, in a
+    MobileViT layer; the projection in a MobileNetV2 one) gives its
+    output."""
+    last = max(host.out_indices)
+    layer = host.conv_1x1_exp if last == len(host.layers) - 1 \
+        else host.layers[last]
+    convs = [m for m in layer.modules() if isinstance(m, nn.Conv2d)]
+    return convs[-1].out_channels if convs else None

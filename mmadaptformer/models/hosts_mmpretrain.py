@@ -248,5 +248,6 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         side_stream='each MobileVitBlock unfolds its convolutional input '
         'into the (B * patch area, patches, C) tokens of its transformer '
         'blocks, folds them back with that input\'s batch size and joins '
-        'them to a shortcut of it'),
+        'them to a shortcut of it',
+        feature_width=f'{_WIDTHS}.mobilevit_width'),
 )

@@ -329,6 +329,21 @@ CASES = {
             arch=TINY_VIT,
             img_size=32,
             patch_size=16), IMAGE),
+    # conv_1x1_exp widens the last layer's output 4 times.
+    'mobilevit':
+    Case(
+        dict(
+            type='mmpretrain.MobileViT',
+            arch=[['mobilenetv2', 16, 1, 1, 2],
+                  ['mobilevit', 24, 2, 32, 64, 1, 2]],
+            out_indices=(1, )), IMAGE),
+    'mobilevit-first-layer':
+    Case(
+        dict(
+            type='mmpretrain.MobileViT',
+            arch=[['mobilenetv2', 16, 1, 1, 2],
+                  ['mobilevit', 24, 2, 32, 64, 1, 2]],
+            out_indices=(0, )), IMAGE),
 }
 
 
