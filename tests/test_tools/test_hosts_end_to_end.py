@@ -17,7 +17,7 @@ distilled token), input-sized state (EVA-02's rotary tables), reversible
 blocks (RevViT), a CNN branch and BatchNorms in the frozen host
 (Conformer; MobileViT, behind a pooling neck). A guard of kept behaviour:
 it passes on the code before it too (the one failure found, MobileViT's
-unchecked head width, has ``test_mobilevit_width_H3.py``)."""
+unchecked head width, has ``test_mobilevit_width.py``)."""
 import json
 import os.path as osp
 import re
