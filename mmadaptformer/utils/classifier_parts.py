@@ -17,8 +17,7 @@ from typing import List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
-from .model_keys import (HEAD_NAMES, NECK_NAME, added_keys, block_keys,
-                         fresh_keys)
+from .model_keys import HEAD_NAMES, NECK_NAME, added_keys, fresh_keys
 from .state_dict_diff import diff_state_dict
 
 __all__ = [
@@ -77,23 +76,27 @@ def missing_evaluated_keys(model: nn.Module, state: Mapping) -> List[str]:
 
     A key the model's own load would fill in is not missing: the keys a
     plain lookup misses are confirmed by a dry run of the model's loading
-    code (:func:`~.state_dict_diff.diff_state_dict`). A final norm is not
-    missing from a state dict that holds none of the tensors of the
-    model's blocks (:func:`~.model_keys.block_keys`, the adapters aside):
-    such a file leaves the backbone out on purpose (an adapter-only
-    checkpoint, which holds what trained, as its record says), and the
-    backbone's pretrained weights fill the norms it left frozen. A full
-    checkpoint holds the blocks, and every norm with them. Nor is one
-    missing from a state dict of another layout (tensors the model lacks,
-    or of other shapes): the load names what it holds instead.
+    code (:func:`~.state_dict_diff.diff_state_dict`). A final norm is
+    missing only from a full checkpoint: one that holds every tensor the
+    model has besides :func:`~.model_keys.fresh_keys`. A file that leaves
+    the frozen backbone out (an adapter-only checkpoint, which holds what
+    trained, as its record says) takes the norms it left frozen from the
+    backbone's pretrained weights, and one with other holes is named by
+    the load. Nor is one missing from a state dict of another layout
+    (tensors the model lacks, or of other shapes): the load names what it
+    holds instead.
     """
     held = {
         k[len('module.'):] if k.startswith('module.') else k
         for k in state
     }
     missing = [key for key in evaluated_keys(model) if key not in held]
-    if missing and not any(
-            key in held for key in block_keys(model) - added_keys(model)):
+    needed = {
+        key
+        for key, value in model.state_dict(keep_vars=True).items()
+        if torch.is_tensor(value)
+    } - fresh_keys(model)
+    if missing and not needed <= held:
         missing = _head_or_neck(model, missing)
     if missing:
         diff = diff_state_dict(
