@@ -15,7 +15,9 @@ mmpretrain's ``get_model``, with a warning only,
   model that is not the AdaptFormer the user meant;
 * a checkpoint without the head (or neck), e.g. what
   ``convert_official.py`` writes of an MMAction2 checkpoint (the backbone
-  alone), loaded with a random head, stock model or AdaptFormer alike.
+  alone), loaded with a random head, stock model or AdaptFormer alike; or
+  without a final norm (``backbone.fc_norm``, ``backbone.ln1``), loaded
+  with the identity in its place.
 
 :func:`check_whole_model_fits` refuses all four, before anything loads;
 :mod:`.adapter_only_fit` calls it where every MMEngine load of a
@@ -56,8 +58,17 @@ The rule, and why it is not applied to every load:
   its ``allow_missing``/``allow_unexpected`` never admit a tensor of
   another shape), ``AdapterHook`` refuses to test or validate adapters
   or prompts that the loaded checkpoint does not hold, and
-  ``CheckpointCheckHook`` a head or neck it does not hold
+  ``CheckpointCheckHook`` a head, neck or final norm it does not hold
   (:func:`check_holds_head`; training from it trains them).
+
+What a fresh start may initialise (:func:`~.model_keys.fresh_keys`: the
+head, neck, final norms) is tolerated in *training* loads only; a
+checkpoint given to *evaluate* must hold all of it, except what the
+model's own pretrained backbone fills (the frozen norms an adapter-only
+checkpoint leaves out, see :func:`~.classifier_parts.
+missing_evaluated_keys`). ``init_model``, ``merge_adapters.py`` and
+``extract_adapters.py`` call :func:`check_holds_head` before their strict
+check, so that a head-less file is named a backbone there too.
 """
 import re
 from collections import OrderedDict
@@ -66,68 +77,54 @@ from typing import Any, List, Mapping, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
+from .classifier_parts import (classifier_head, evaluated_parts,
+                               head_part_keys, missing_evaluated_keys,
+                               same_part_keys)
 from .head_classes import head_classes_mismatch
-from .model_keys import HEAD_NAMES, NECK_NAME, fresh_keys
+from .model_keys import NECK_NAME, fresh_keys
 from .state_dict_check import StateDictMismatchError, listing
-from .state_dict_diff import diff_state_dict
 from .trained_part_fit import (added_part_keys, check_holds_trained_part,
                                trained_part_name)
 
 __all__ = [
-    'DEFAULT_REVISE_KEYS', 'check_holds_head', 'check_whole_model_fits',
-    'classifier_head', 'head_part_keys'
+    'DEFAULT_REVISE_KEYS', 'EVALUATED_AT_INIT', 'WRITTEN_AT_INIT',
+    'check_holds_head', 'check_whole_model_fits', 'classifier_head',
+    'head_part_keys'
 ]
 
 #: MMEngine's default ``revise_keys``: a DDP ``module.`` prefix is dropped.
 DEFAULT_REVISE_KEYS = ((r'^module\.', ''), )
 
-
-def classifier_head(model: nn.Module) -> Optional[Tuple[str, nn.Module]]:
-    """``(attribute name, head)`` of a whole classifier: a model with a
-    ``backbone`` module and a head of :data:`~.model_keys.HEAD_NAMES` with
-    an int ``num_classes``; None for any other module (a backbone alone,
-    a neck, a model without such a head)."""
-    if not isinstance(getattr(model, 'backbone', None), nn.Module):
-        return None
-    for name in HEAD_NAMES:
-        head = getattr(model, name, None)
-        if isinstance(head, nn.Module):
-            classes = getattr(head, 'num_classes', None)
-            if isinstance(classes, int) and not isinstance(classes, bool):
-                return name, head
-            return None
-    return None
-
-
-def head_part_keys(model: nn.Module) -> List[str]:
-    """The state-dict keys of a whole classifier's head and neck
-    (:data:`~.model_keys.NECK_NAME`, if it has one with tensors), in the
-    order of ``model.state_dict()``: the part a checkpoint given to evaluate
-    the model must hold, besides the backbone. Empty for any module that is
-    not a whole classifier (:func:`classifier_head`)."""
-    found = classifier_head(model)
-    if found is None:
-        return []
-    prefixes = (found[0] + '.', NECK_NAME + '.')
-    return [key for key in model.state_dict() if key.startswith(prefixes)]
+#: What a model evaluated without its head or final norms does.
+EVALUATED_AT_INIT = ('the model would be evaluated with them at their '
+                     'initialisation (random for a head, the identity for a '
+                     'norm), not trained')
+#: What a converter would write of a file without them.
+WRITTEN_AT_INIT = ('the file written would hold them at their '
+                   'initialisation (random for a head, the identity for a '
+                   'norm), not trained')
 
 
 def check_holds_head(model: nn.Module,
                      state: Mapping,
                      source: str,
-                     before_load: bool = False) -> None:
+                     before_load: bool = False,
+                     outcome: str = EVALUATED_AT_INIT) -> None:
     """Refuse to evaluate a whole classifier with a checkpoint that lacks
-    tensors of its head or neck (:func:`head_part_keys`): they would predict
-    at their initialisation (random), not as trained.
+    tensors of its head, neck or final norms (:func:`~.classifier_parts.
+    evaluated_keys`): they would predict at their initialisation (a random
+    head, identity norms), not as trained.
 
     E.g. ``convert_official.py``'s output of an MMAction2 checkpoint (the
-    backbone alone), or a file saved without its head. Training from such a
-    checkpoint is not concerned (``load_from``, ``--pretrained``): it trains
-    the head. An adapter-only checkpoint holds the head it trained.
+    backbone alone), or a file saved without its head or its ``fc_norm``.
+    Training from such a checkpoint is not concerned (``load_from``,
+    ``--pretrained``): it trains them. An adapter-only checkpoint holds the
+    head and norms it trained; those it left frozen come from the
+    backbone's pretrained weights, which complete it before this check
+    (``AdapterHook``, ``init_model``) or fill them in the model's own load.
 
-    A key the model's own load would fill in is not missing: the keys a
-    plain lookup misses are confirmed by a dry run of the model's loading
-    code (:func:`~.state_dict_diff.diff_state_dict`).
+    A key the model's own load would fill in is not missing
+    (:func:`~.classifier_parts.missing_evaluated_keys`).
 
     Args:
         model (nn.Module): The unwrapped model; any module that is not a
@@ -137,39 +134,37 @@ def check_holds_head(model: nn.Module,
         source (str): The checkpoint file, for the error.
         before_load (bool): Whether it is checked before anything of it
             loads, which the error then says. Defaults to False.
+        outcome (str): What would come of the file, for the error (a
+            converter writes a file instead of evaluating). Defaults to
+            :data:`EVALUATED_AT_INIT`.
 
     Raises:
         StateDictMismatchError: Naming the file, the missing keys and what
             to give instead.
     """
-    keys = head_part_keys(model)
+    missing = missing_evaluated_keys(model, state)
+    if not missing:
+        return
+    parts = evaluated_parts(model, missing)
     held = {
         k[len('module.'):] if k.startswith('module.') else k
         for k in state
     }
-    missing = [key for key in keys if key not in held]
-    if missing:
-        still = set(
-            diff_state_dict(
-                model,
-                {k: v
-                 for k, v in state.items() if torch.is_tensor(v)}).missing)
-        missing = [key for key in missing if key in still]
-    if not missing:
-        return
+    # "none" or "not all" of the parts at fault, not of every part.
+    none = not any(key in held for key in same_part_keys(model, missing))
     name = classifier_head(model)[0]
-    part = f'head ({name}.*)' + (' or neck (neck.*)' if any(
-        key.startswith(NECK_NAME + '.') for key in keys) else '')
-    none = not any(key in held for key in keys)
+    if any(key.startswith((name + '.', NECK_NAME + '.')) for key in missing):
+        what = ('It is a backbone checkpoint (as convert_official.py writes '
+                'one: the backbone alone) or a file saved without its head.')
+    else:
+        what = ('It is a file saved without them (a training run saves '
+                'them), e.g. a state dict filtered by hand.')
     raise StateDictMismatchError(
         f'{source} holds {"none" if none else "not all"} of the model\'s '
-        f'{part} tensors: {len(missing)} missing ({listing(missing)}), so '
-        'the model would be evaluated with them at their initialisation '
-        '(random), not trained. It is a backbone checkpoint (as '
-        'convert_official.py writes one: the backbone alone) or a file '
-        'saved without its head. To evaluate, give the checkpoint its '
-        'training run wrote (its work dir\'s epoch_N.pth or best_*.pth, or '
-        'an adapter-only file with the backbone it was trained on as '
+        f'{parts} tensors: {len(missing)} missing ({listing(missing)}), so '
+        f'{outcome}. {what} To evaluate, give the checkpoint its training '
+        'run wrote (its work dir\'s epoch_N.pth or best_*.pth, or an '
+        'adapter-only file with the backbone it was trained on as '
         '--pretrained); to train a head on this backbone, give the file to '
         'tools/train.py as --pretrained.' +
         (' Nothing of it was loaded.' if before_load else ''))
@@ -211,11 +206,11 @@ def check_whole_model_fits(
        alone, e.g. a stock model's (backbone and head)
        (:func:`~.trained_part_fit.check_holds_trained_part`, the refusal
        ``tools/test.py`` and ``tools/infer.py`` make).
-    4. A checkpoint that lacks tensors of the head or neck, whatever the
-       model (:func:`check_holds_head`, the refusal ``tools/test.py``
-       makes through ``CheckpointCheckHook``), except one that rule 2
-       leaves to the load (holes, another layout): the model's wrapper
-       names what is wrong with it.
+    4. A checkpoint that lacks tensors of the head, neck or final norms,
+       whatever the model (:func:`check_holds_head`, the refusal
+       ``tools/test.py`` makes through ``CheckpointCheckHook``), except
+       one that rule 2 leaves to the load (holes, another layout): the
+       model's wrapper names what is wrong with it.
 
     Args:
         model (nn.Module): The (unwrapped) model it is loaded into; any

@@ -16,7 +16,11 @@ into one error that names the file, the missing and unexpected keys and
 ``key: checkpoint shape vs model shape`` for every mismatch, except for the
 keys a fresh start legitimately initialises (:func:`fresh_keys`): the
 adapters, the head and the final normalisation layers (not those inside the
-blocks, see :func:`block_keys`). Shape mismatches are always errors. A
+blocks, see :func:`block_keys`), which a *training* load may lack; a
+checkpoint given to *evaluate* the model must hold the head and final
+norms as well (:func:`~mmadaptformer.utils.head_fit.check_holds_head`,
+called by every evaluation path before or beside this check). Shape
+mismatches are always errors. A
 head whose classifier differs by its number of classes alone is named as
 a ``num_classes`` mismatch, with its config key and both numbers
 (:mod:`~mmadaptformer.utils.head_classes`); one whose position embedding

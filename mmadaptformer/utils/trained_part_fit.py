@@ -26,8 +26,10 @@ from typing import List, Mapping
 
 from torch import nn
 
+from .classifier_parts import (evaluated_parts, head_part_keys,
+                               missing_evaluated_keys)
 from .model_keys import added_keys
-from .state_dict_check import StateDictMismatchError
+from .state_dict_check import StateDictMismatchError, listing
 
 __all__ = ['added_part_keys', 'check_holds_trained_part', 'trained_part_name']
 
@@ -85,6 +87,11 @@ def check_holds_trained_part(model: nn.Module,
     against their record. Training may start from such a checkpoint: the
     adapters then train from their initialisation.
 
+    One that holds no tensor of the head (or neck) either is a backbone
+    checkpoint (a stock backbone-only file, ``convert_official.py``'s
+    output): the one error names both parts, their keys, and
+    ``--pretrained``, the place of a backbone.
+
     Args:
         model (nn.Module): The unwrapped model.
         state (Mapping): The checkpoint's state dict (a ``module.`` prefix
@@ -109,6 +116,28 @@ def check_holds_trained_part(model: nn.Module,
         return
     part = trained_part_name(model)
     article = 'an' if part[0] in 'aeiou' else 'a'
+    head = head_part_keys(model)
+    # No head either (a stock model's checkpoint holds its own head, if of
+    # another type): a backbone.
+    missing = [] if any(key in held for key in head) else \
+        missing_evaluated_keys(model, state)
+    if missing:
+        raise StateDictMismatchError(
+            f'{source} holds neither the model\'s {len(keys)} {part} '
+            f'tensors (e.g. {keys[0]}) nor its '
+            f'{evaluated_parts(model, missing)} tensors ({len(missing)} '
+            f'missing: {listing(missing)}): the {part}s and the head are '
+            'missing. It is a backbone checkpoint (the '
+            'backbone alone, e.g. a stock backbone-only file or what '
+            'convert_official.py writes), and the model would be evaluated '
+            f'with the {part}s and the head at their initialisation. To '
+            f'train the {part}s and the head on this backbone, give the file '
+            'to tools/train.py as --pretrained; to evaluate this config, '
+            'give the checkpoint that training wrote (its work dir\'s '
+            f'epoch_N.pth or best_*.pth, or {article} {part}-only file with '
+            'this backbone as --pretrained in tools/test.py and '
+            'tools/infer.py).' +
+            (' Nothing of it was loaded.' if before_load else ''))
     raise StateDictMismatchError(
         f'{source} holds none of the model\'s {len(keys)} {part} tensors '
         f'(e.g. {keys[0]}): the model would be evaluated with {part}s at '

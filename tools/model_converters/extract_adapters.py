@@ -50,6 +50,8 @@ from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
 from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
+                                          head_part_keys)
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
@@ -260,10 +262,16 @@ def extract(args):
     } if reference is not None else {}
     # Every key, of the right shape: the checkpoint is a full one for this
     # model (the error names the file and what does not fit).
+    source = f'{args.checkpoint} (config {args.config})'
+    # A head-less input is a backbone, said so, not "damaged" (one with
+    # a head of another kind is named by the check below).
+    if not any(key in state for key in head_part_keys(model)):
+        check_holds_head(
+            model, state, source, before_load=True, outcome=WRITTEN_AT_INIT)
     check_state_dict(
         model,
         state,
-        source=f'{args.checkpoint} (config {args.config})',
+        source=source,
         allow_fresh=False,
         hint='Is it a full checkpoint of this config\'s model?')
     model.load_state_dict(state, strict=True)

@@ -47,6 +47,8 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
+from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
+                                          head_part_keys)
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.state_dict_check import check_state_dict
 
@@ -154,11 +156,22 @@ def merge(args):
     problem = config_file_problem(args.out, 'out', args.config, cfg)
     if problem:
         build_parser().error(problem)
+    source = f'{args.checkpoint} (config {args.config})'
+    # A head-less input is a backbone, said so, not "damaged" (one with
+    # a head of another kind is named by the check below).
+    if not any(key in checkpoint['state_dict']
+               for key in head_part_keys(model)):
+        check_holds_head(
+            model,
+            checkpoint['state_dict'],
+            source,
+            before_load=True,
+            outcome=WRITTEN_AT_INIT)
     # Adapters of another task (another head) are named, not a traceback.
     check_state_dict(
         model,
         checkpoint['state_dict'],
-        source=f'{args.checkpoint} (config {args.config})',
+        source=source,
         allow_fresh=False,
         hint='Is it an adapter-only checkpoint of this config\'s model?')
     model.load_state_dict(checkpoint['state_dict'], strict=True)

@@ -38,11 +38,13 @@ class CheckpointCheckHook(Hook):
       exempt from the evaluation loads' check
       (:mod:`mmadaptformer.utils.head_fit`): a head of another number of
       classes is a shape mismatch, refused here. A checkpoint without the
-      head (or neck) of a whole classifier (e.g. ``convert_official.py``'s
-      output, the backbone alone) is noted, and refused when the run
-      tests or validates before it trains (``before_test``,
-      ``before_val``): the head would be evaluated at its initialisation.
-      Training from it (``load_from``) trains the head;
+      head, neck or final norms of a whole classifier (e.g.
+      ``convert_official.py``'s output, the backbone alone; a file without
+      its ``fc_norm``) is noted, and refused when the run tests or
+      validates before it trains (``before_test``, ``before_val``): they
+      would be evaluated at their initialisation, as the evaluation APIs
+      refuse them (:func:`~mmadaptformer.utils.head_fit.check_holds_head`).
+      Training from it (``load_from``) trains them;
     * ``before_train``: every ``Pretrained`` ``init_cfg`` of the model's
       modules. MMEngine has initialised the weights by then, so the error
       says that what fits was loaded; the frozen-host wrappers (AdaptFormer,
@@ -51,7 +53,8 @@ class CheckpointCheckHook(Hook):
     Shape mismatches are always errors. Missing keys are tolerated (and
     logged) for what a fresh start initialises: the adapters, VPT prompts,
     the head, final normalisation layers (not those inside the transformer
-    blocks), and ``allow_missing``. Used in the
+    blocks), and ``allow_missing``; a run that evaluates before it trains
+    is refused a missing head, neck or final norm all the same. Used in the
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
 
     Args:
@@ -82,8 +85,8 @@ class CheckpointCheckHook(Hook):
         self.allow_missing = list(allow_missing)
         self.allow_unexpected = list(allow_unexpected)
         self.check_pretrained = check_pretrained
-        # A checkpoint loaded without the model's head: the error, raised
-        # if the run evaluates before it trains.
+        # A checkpoint loaded without the model's head, neck or final
+        # norms: the error, raised if the run evaluates before it trains.
         self._without_head: Optional[StateDictMismatchError] = None
 
     @staticmethod
