@@ -30,6 +30,7 @@ from ..adapters.block_wiring import BlockWiringError
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
 from .head_width import check_head_width
+from .host_outputs import check_host_outputs
 
 __all__ = ['check_model_config', 'check_wrapper_config']
 
@@ -106,7 +107,8 @@ def check_model_config(cfg: Config,
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
     :func:`~mmadaptformer.utils.backbone_check.check_init_cfgs`,
     :func:`~mmadaptformer.utils.backbone_check.check_pretrained_files`
-    (if ``pretrained``), :func:`check_wrapper_config` and
+    (if ``pretrained``), :func:`check_wrapper_config`,
+    :func:`~.host_outputs.check_host_outputs` on the wrapper's host and
     :func:`~.head_width.check_head_width`, which reads the wrapper built
     (or builds a stock host, on the meta device where it can).
 
@@ -128,5 +130,7 @@ def check_model_config(cfg: Config,
     if pretrained:
         check_pretrained_files(cfg, source, options)
     wrapper = check_wrapper_config(cfg, source, options)
+    if wrapper is not None:
+        check_host_outputs(wrapper.backbone, source, options)
     with _quiet():
         check_head_width(cfg, source, options, wrapper)

@@ -1,0 +1,97 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A HiViT whose out_indices reach its stem is refused before the work dir.
+
+mmpretrain's HiViT sets ``out_indices[-1] = depths[-1] - 1`` and matches
+its out_indices in its stem loop too: with ``depths=[1, 1, 2]`` (6 stem
+modules, last index 1) the head got a stem feature of width 8 and training
+failed at its first step (``running_mean should contain 8 elements not
+32``), after the work dir was made.
+"""
+import os.path as osp
+
+import pytest
+from config_writers import image_data_cfg, write_config
+from refusal_lines import refused_line
+from repo_paths import CONFIGS
+from tool_runners import run_tool
+
+from mmadaptformer.models.backbones.host_outputs import hivit_stem_outputs
+
+TINY_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
+
+
+def _body(data: str, depths) -> str:
+    """AdaptFormer around a tiny HiViT (embed_dims 32), with a pooling
+    neck and a head for width 32."""
+    backbone = dict(
+        _delete_=True,
+        type='HiViT',
+        arch=dict(embed_dims=32, depths=depths, num_heads=2),
+        img_size=32,
+        init_cfg=None)
+    model = dict(
+        backbone=dict(backbone=backbone),
+        neck=dict(_delete_=True, type='GlobalAveragePooling'),
+        head=dict(in_channels=32))
+    return image_data_cfg(data) + (
+        f'model = {model!r}\n'
+        'train_cfg = dict(max_epochs=1)\n'
+        "custom_hooks = [dict(type='AdapterHook', extra_trainable=[], "
+        'adapter_only_checkpoint=True, allow_random_backbone=True)]\n')
+
+
+def test_train_refuses_hivit_out_index_in_stem(tmp_path, tiny_image_data):
+    config = write_config(tmp_path / 'hivit.py', TINY_IMAGE,
+                          _body(tiny_image_data, [1, 1, 2]))
+    work_dir = str(tmp_path / 'work')
+    proc = run_tool(['train.py', config, '--work-dir', work_dir],
+                    cwd=tmp_path,
+                    check=False)
+    line = refused_line(proc, no_dir=work_dir)
+    assert line.startswith(f'ConfigError: {config}: '), line
+    assert 'model.backbone.backbone.arch.depths=[1, 1, 2]' in line, line
+    assert 'model.backbone.backbone.out_indices=[1]' in line, line
+    assert 'stem' in line and 'depths[-1] >= 7' in line, line
+
+
+@pytest.mark.parametrize('arch', ['tiny', 'small', 'base', 'large'])
+def test_stock_hivit_archs_pass(arch):
+    """Guard of kept behaviour: no stock arch returns a stem feature."""
+    from mmpretrain.models.backbones.hivit import HiViT
+    host = HiViT(arch=arch, img_size=32, out_indices=[23])
+    assert hivit_stem_outputs(host) is None
+
+
+@pytest.mark.parametrize('depths,out_indices,stem_hit', [
+    ([1, 1, 6], [23], True),
+    ([1, 1, 7], [23], False),
+    ([2, 2, 10], [23], True),
+    ([2, 2, 11], [23], False),
+    ([1, 1, 10], [2, 23], True),
+    ([1, 1, 10], [-1, 23], False),
+])
+def test_hivit_stem_outputs_exact(depths, out_indices, stem_hit):
+    """Exactly the (depths, out_indices) whose effective indices (the last
+    set to ``depths[-1] - 1``) fall below the stem length
+    ``2 * sum(depths[:-1]) + len(depths) - 1`` are refused."""
+    from mmpretrain.models.backbones.hivit import HiViT
+    host = HiViT(
+        arch=dict(embed_dims=32, depths=depths, num_heads=2),
+        img_size=32,
+        out_indices=list(out_indices))
+    assert (hivit_stem_outputs(host) is not None) == stem_hit
+
+
+def test_train_names_the_option_that_shrank_depths(tmp_path, tiny_image_data):
+    config = write_config(tmp_path / 'hivit.py', TINY_IMAGE,
+                          _body(tiny_image_data, [1, 1, 7]))
+    work_dir = str(tmp_path / 'work')
+    option = 'model.backbone.backbone.arch.depths=[1,1,3]'
+    proc = run_tool(
+        ['train.py', config, '--work-dir', work_dir, '--cfg-options', option],
+        cwd=tmp_path,
+        check=False)
+    line = refused_line(proc, no_dir=work_dir)
+    assert line.startswith('ConfigError: --cfg-options '
+                           'model.backbone.backbone.arch.depths='), line
+    assert 'out_indices=[2]' in line and 'index 2' in line, line
