@@ -57,6 +57,8 @@ from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
+from mmadaptformer.utils.trained_part_fit import (added_part_keys,
+                                                  trained_part_name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -266,8 +268,19 @@ def extract(args):
     # A head-less input is a backbone, said so, not "damaged" (one with
     # a head of another kind is named by the check below).
     if not any(key in state for key in head_part_keys(model)):
+        # Without the adapters too (a backbone alone): both are named.
+        added = added_part_keys(model)
+        part = trained_part_name(model)
+        lacks = '' if not added or any(k in state for k in added) else (
+            f', and it holds none of the model\'s {len(added)} {part} '
+            f'tensors (e.g. {added[0]}) either: the {part}s and the head are '
+            'missing, there is nothing trained to extract')
         check_holds_head(
-            model, state, source, before_load=True, outcome=WRITTEN_AT_INIT)
+            model,
+            state,
+            source,
+            before_load=True,
+            outcome=WRITTEN_AT_INIT + lacks)
     check_state_dict(
         model,
         state,

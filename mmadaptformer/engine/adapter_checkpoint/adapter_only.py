@@ -35,13 +35,19 @@ from mmadaptformer.models.backbones.trained_part_check import trained_part_keys
 from mmadaptformer.models.backbones.trained_part_settings import \
     trained_part_differences
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+from mmadaptformer.utils.classifier_parts import (evaluated_parts,
+                                                  head_part_keys,
+                                                  missing_evaluated_keys)
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
-from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
+                                                  listing)
+from mmadaptformer.utils.trained_part_fit import trained_part_name
 from .layout import check_adapter_record
 
 __all__ = [
     'HOST_SOURCES_META_KEY', 'make_adapter_checkpoint',
-    'complete_adapter_checkpoint', 'check_frozen_digest', 'frozen_host_sources'
+    'complete_adapter_checkpoint', 'check_frozen_digest',
+    'check_holds_adapter_head', 'frozen_host_sources'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -105,6 +111,8 @@ def complete_adapter_checkpoint(model: nn.Module,
         FrozenBackboneMismatchError: If the frozen weights of a wrapper are
             not the ones the checkpoint was trained on.
         FrozenBackboneMismatchError: If other frozen weights differ.
+        StateDictMismatchError: If it lacks its head alone
+            (:func:`check_holds_adapter_head`).
         StateDictMismatchError: If a wrapper's record names another host
             backbone (:func:`~mmadaptformer.models.backbones.
             trained_host.check_same_host`), the checkpoint's
@@ -123,6 +131,8 @@ def complete_adapter_checkpoint(model: nn.Module,
             check_same_host(module, state[key], source)
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
+    if missing and not unexpected:
+        check_holds_adapter_head(model, state, missing, source)
     if missing or unexpected:
         mode = info.get('mode')
         other = '' if mode in (None, plan.mode) else (
@@ -163,6 +173,46 @@ def complete_adapter_checkpoint(model: nn.Module,
     for key in plan.frozen_keys:
         state[key] = model_state[key]
     return checkpoint
+
+
+def check_holds_adapter_head(model: nn.Module,
+                             state: dict,
+                             missing: Iterable[str],
+                             source: Optional[str] = None) -> None:
+    """Refuse an adapter-only checkpoint whose adapters fit the model but
+    that lacks its head (or neck): a file saved without it, not one of
+    another adapter configuration.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        state (dict): The checkpoint's state dict.
+        missing (Iterable[str]): The trainable keys it lacks.
+        source (str, optional): The checkpoint file, for the error.
+
+    Raises:
+        StateDictMismatchError: If every key it lacks is of the head or
+            neck (:func:`~mmadaptformer.utils.classifier_parts.
+            head_part_keys`), naming them.
+    """
+    head = set(head_part_keys(model))
+    missing = set(missing)
+    if not missing or not missing <= head:
+        return
+    # As evaluation names them: without the buffers the load fills in.
+    keys = [k for k in missing_evaluated_keys(model, state) if k in head]
+    keys = keys or sorted(missing)
+    none = not any(key in state for key in head)
+    raise StateDictMismatchError(
+        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
+        f'its {trained_part_name(model)}s but {"none" if none else "not all"}'
+        ' of the model\'s '
+        f'{evaluated_parts(model, keys)} tensors: {len(keys)} missing '
+        f'({listing(keys)}). It is an adapter-only file saved without its '
+        'head (e.g. a state dict filtered by hand), not another adapter '
+        'configuration; the model would be evaluated with a head at its '
+        'initialisation. Give the adapter-only checkpoint its training run '
+        'wrote (its work dir\'s epoch_N.pth or best_*.pth), which holds the '
+        'head it trained.')
 
 
 def check_frozen_digest(info: dict,
