@@ -4,6 +4,7 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                  HOST_SOURCES_META_KEY, WRITTEN_BY,
                                  adapter_hook_cfg, build_model_and_plan,
                                  check_adapter_record, check_frozen_digest,
+                                 check_holds_adapter_head,
                                  check_holds_trained_part,
                                  check_tensor_entries, checkpoint_meta,
                                  checkpoint_state_dict,
@@ -12,7 +13,6 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
 # yapf: enable
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
-# yapf: enable
 from .head_classes_check import (check_head_classes, config_check_heads,
                                  folder_classes)
 # yapf: disable (isort and yapf wrap this import apart)
@@ -37,6 +37,7 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     scheduler_setting_keys, scheduler_state_lists,
                     untrained_file, use_atomic_checkpoint_hook,
                     wrapped_datasets)
+# yapf: enable
 from .optim_check import (auto_scale_ratio, check_trainable_lr, custom_key_for,
                           group_lr_multipliers)
 from .optimizer_settings import (base_settings, optimizer_setting_changes,
@@ -55,12 +56,12 @@ from .testing_config import (add_dump_metrics, add_tta,
 from .train_loop_check import check_train_loop
 
 __all__ = [
-    'AdapterHook', 'AtomicCheckpointHook', 'CheckpointCheckHook',
-    'ConfigCheckHook', 'DataHealthHook', 'EpochRandomnessHook',
-    'use_atomic_checkpoint_hook', 'NonFiniteLossError', 'NonFiniteLossHook',
-    'ResumeCheckHook', 'ResumeStateError', 'SyncNormStatsHook',
-    'UnloadedBackboneError', 'VideoVisualizationHook', 'WorkDirCollectHook',
-    'add_epoch_randomness_hook', 'add_resume_check_hook',
+    'check_holds_adapter_head', 'AdapterHook', 'AtomicCheckpointHook',
+    'CheckpointCheckHook', 'ConfigCheckHook', 'DataHealthHook',
+    'EpochRandomnessHook', 'use_atomic_checkpoint_hook', 'NonFiniteLossError',
+    'NonFiniteLossHook', 'ResumeCheckHook', 'ResumeStateError',
+    'SyncNormStatsHook', 'UnloadedBackboneError', 'VideoVisualizationHook',
+    'WorkDirCollectHook', 'add_epoch_randomness_hook', 'add_resume_check_hook',
     'add_work_dir_collect_hook', 'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper',
     'check_cpu_bf16', 'AMP_ACCEPTS', 'amp_cast_dtype', 'apply_amp_flag',
     'build_grad_scaler', 'mmengine_amp_wrapper_warning',

@@ -128,6 +128,14 @@ class HostSpec:
             CNN and transformer features) or whose width is not read
             reliably (the module lists them); such a host's head is not
             checked.
+        output_check (str, optional): Dotted name of a function ``(host)
+            -> str or None`` that tells why the built host's forward would
+            hand the head something its settings do not say (HiViT's
+            ``out_indices`` matched in its stem blocks); the model config
+            check refuses the config with it before the work dir is made.
+        output_check_keys (tuple[str]): The keys under the host's config
+            key behind an ``output_check`` refusal, to name the
+            ``--cfg-options`` entry that set one.
         input_sized_state (tuple[tuple[str, tuple[str]]]): ``(module
             qualname, attributes)`` of modules inside the host whose forward
             replaces those attributes (buffers included) with values for the
@@ -154,6 +162,8 @@ class HostSpec:
     own_pretrained: Tuple[Tuple[str, Any], ...] = ()
     pretrained_reader: Optional[str] = None
     feature_width: Optional[str] = None
+    output_check: Optional[str] = None
+    output_check_keys: Tuple[str, ...] = ()
     input_sized_state: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     @property

@@ -24,7 +24,8 @@ __all__ = [
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
-    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs'
+    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
+    'output_checks'
 ]
 
 #: The supported hosts.
@@ -117,6 +118,15 @@ def feature_width_readers() -> Dict[str, str]:
     return {
         spec.backbone: spec.feature_width
         for spec in HOSTS if spec.feature_width is not None
+    }
+
+
+def output_checks() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+    """Backbone qualname -> (dotted name of its output check, the config
+    keys behind it) (see :attr:`HostSpec.output_check`)."""
+    return {
+        spec.backbone: (spec.output_check, tuple(spec.output_check_keys))
+        for spec in HOSTS if spec.output_check is not None
     }
 
 

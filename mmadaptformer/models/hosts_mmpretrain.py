@@ -98,7 +98,10 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         block='mmpretrain.models.backbones.hivit.BlockWithRPE',
         norm='norm2',
         ffn='mlp',
-        branch='drop_path'),
+        branch='drop_path',
+        output_check='mmadaptformer.models.backbones.host_outputs.'
+        'hivit_stem_outputs',
+        output_check_keys=('arch.depths', 'out_indices')),
     # A TransformerEncoderLayer subclass with windowed attention:
     # ffn(norm2(x), identity=x), ``norm2`` being ``ln2``.
     HostSpec(

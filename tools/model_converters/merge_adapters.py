@@ -138,7 +138,8 @@ def merge(args):
     # A misspelled type names the config file and key.
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         model, plan = build_model_and_plan(cfg)
-    complete_adapter_checkpoint(model, checkpoint, plan)
+    complete_adapter_checkpoint(
+        model, checkpoint, plan, source=args.checkpoint)
     # The pretrained files just verified to be the adapters' backbone, for
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)

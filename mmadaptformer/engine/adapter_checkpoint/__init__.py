@@ -2,6 +2,7 @@
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.trained_part_fit import check_holds_trained_part
 from .adapter_only import (HOST_SOURCES_META_KEY, check_frozen_digest,
+                           check_holds_adapter_head,
                            complete_adapter_checkpoint, frozen_host_sources,
                            make_adapter_checkpoint)
 from .from_config import adapter_hook_cfg, build_model_and_plan
@@ -10,9 +11,10 @@ from .layout import (EXPECTED_CHECKPOINT, WRITTEN_BY, check_adapter_record,
                      checkpoint_state_dict)
 
 __all__ = [
-    'ADAPTER_META_KEY', 'make_adapter_checkpoint', 'check_adapter_record',
-    'complete_adapter_checkpoint', 'check_frozen_digest', 'adapter_hook_cfg',
-    'build_model_and_plan', 'HOST_SOURCES_META_KEY', 'frozen_host_sources',
-    'check_holds_trained_part', 'checkpoint_meta', 'checkpoint_state_dict',
-    'check_tensor_entries', 'EXPECTED_CHECKPOINT', 'WRITTEN_BY'
+    'check_holds_adapter_head', 'ADAPTER_META_KEY', 'make_adapter_checkpoint',
+    'check_adapter_record', 'complete_adapter_checkpoint',
+    'check_frozen_digest', 'adapter_hook_cfg', 'build_model_and_plan',
+    'HOST_SOURCES_META_KEY', 'frozen_host_sources', 'check_holds_trained_part',
+    'checkpoint_meta', 'checkpoint_state_dict', 'check_tensor_entries',
+    'EXPECTED_CHECKPOINT', 'WRITTEN_BY'
 ]

@@ -14,15 +14,18 @@ first step with ``running_mean should contain 8 elements not 32``, after
 the work dir is made. The stock archs (stem length 6 or 10, last index 9
 or more) never reach it.
 
-One check per host; :func:`check_host_outputs` runs the one of the built
+A host declares its check in its :class:`~mmadaptformer.models.HostSpec`
+(``output_check``); :func:`check_host_outputs` runs the one of the built
 host's class.
 """
-from typing import Callable, NamedTuple, Optional, Tuple
+import importlib
+from typing import Optional
 
 from torch import nn
 
 from ...utils.config_error import ConfigError
 from ...utils.config_place import option_place
+from ..hosts import output_checks, qualname
 from .config_keys import CONFIG_KEY
 
 __all__ = ['check_host_outputs', 'hivit_stem_outputs']
@@ -57,32 +60,6 @@ def hivit_stem_outputs(host: nn.Module) -> Optional[str]:
             f'and no other out index below {stem}.')
 
 
-def _hivit() -> Optional[type]:
-    """mmpretrain's HiViT class (None without mmpretrain)."""
-    try:
-        from mmpretrain.models.backbones.hivit import HiViT
-    except ImportError:
-        return None
-    return HiViT
-
-
-class HostOutputCheck(NamedTuple):
-    """The output check of one host."""
-    #: The host class, imported when checked (None if its package is not
-    #: installed).
-    host_class: Callable[[], Optional[type]]
-    #: The built host -> the refusal, or None.
-    check: Callable[[nn.Module], Optional[str]]
-    #: The keys under the host's config key behind a refusal, for the
-    #: ``--cfg-options`` entry that set one.
-    keys: Tuple[str, ...]
-
-
-#: One declaration per host that has an output check.
-HOST_OUTPUT_CHECKS: Tuple[HostOutputCheck, ...] = (HostOutputCheck(
-    _hivit, hivit_stem_outputs, ('arch.depths', 'out_indices')), )
-
-
 def check_host_outputs(host: nn.Module,
                        source: str,
                        options: Optional[dict] = None) -> None:
@@ -99,15 +76,15 @@ def check_host_outputs(host: nn.Module,
         ConfigError: The check's refusal, led by the ``--cfg-options``
             entry that set one of its keys, else by ``source``.
     """
-    for declared in HOST_OUTPUT_CHECKS:
-        cls = declared.host_class()
-        if cls is None or not isinstance(host, cls):
-            continue
-        message = declared.check(host)
-        if message is None:
-            return
-        places = (
-            option_place(f'{CONFIG_KEY}.backbone.{key}', options)
-            for key in declared.keys)
-        where = next((place for place in places if place), source)
-        raise ConfigError(f'{where}: {message}')
+    declared = output_checks().get(qualname(type(host)))
+    if declared is None:
+        return
+    check, keys = declared
+    module, name = check.rsplit('.', 1)
+    message = getattr(importlib.import_module(module), name)(host)
+    if message is None:
+        return
+    places = (
+        option_place(f'{CONFIG_KEY}.backbone.{key}', options) for key in keys)
+    where = next((place for place in places if place), source)
+    raise ConfigError(f'{where}: {message}')
