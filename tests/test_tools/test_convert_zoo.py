@@ -119,10 +119,13 @@ def test_a_zoo_checkpoint_converted_for_the_recipe_trains_from_its_weights(
         else:
             expected = state[key]
         assert torch.equal(trained[key], expected), key
-    # What trained moved away from the zoo's weights: the adapters and
-    # fc_norm ran, the frozen backbone did not.
-    assert not torch.equal(trained['backbone.fc_norm.weight'],
-                           state['backbone.fc_norm.weight'])
+    # What trained moved: the adapters' up projections (zero at their
+    # initialisation) ran, the frozen backbone did not. Not fc_norm: the
+    # BNLinear head's BatchNorm undoes a per-channel scale, so the norm's
+    # weight gets a gradient of about zero and stayed at its ones on some
+    # runs.
+    up = [key for key in trained if key.endswith('adaptmlp.up_proj.weight')]
+    assert up and all(trained[key].abs().sum() > 0 for key in up)
 
 
 def test_the_converter_refuses_a_zoo_file_as_an_official_type(tmp_path):
