@@ -23,7 +23,6 @@ building the model or reading the data:
 Labels outside ``[0, num_classes)`` need the whole annotation list; the
 hook still checks them once the Runner has read it.
 """
-import copy
 import os.path as osp
 from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
@@ -32,7 +31,8 @@ from mmengine.registry import DATASETS, HOOKS
 
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import config_key, option_place
-from mmadaptformer.utils.dataset_check import dataset_nodes, lazily_built
+from mmadaptformer.utils.dataset_check import (lazily_built,
+                                               loader_dataset_nodes)
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.registry_names import registered, use_default_scope
 from mmadaptformer.utils.runner_type import mmengine_runner
@@ -126,13 +126,9 @@ def _lazy_datasets(
     loader's dataset, built with ``lazy_init=True`` (taken from
     ``datasets`` if given, else built here); none if a dataset of it
     cannot be built so (it is left to the hook)."""
-    loader_cfg = cfg.get(loader)
-    dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
-                                                      dict) else None
-    if not isinstance(dataset, dict):
+    nodes = loader_dataset_nodes(cfg, loader)
+    if not nodes:
         return
-    dataset = copy.deepcopy(dataset)
-    nodes = list(dataset_nodes(dataset, f'{loader}.dataset'))
     if any(lazily_built(node.get('type')) is not True for _, node in nodes):
         return
     if datasets is not None:
@@ -140,7 +136,7 @@ def _lazy_datasets(
     else:
         for _, node in nodes:
             node['lazy_init'] = True
-        built = DATASETS.build(dataset)
+        built = DATASETS.build(nodes[0][1])
     for key, member in wrapped_datasets(built, f'{loader}.dataset'):
         if getattr(member, 'dataset', None) is None and \
                 not getattr(member, 'datasets', None):

@@ -37,7 +37,7 @@ check_head_classes`) read them rather than build them again.
 import copy
 import inspect
 import os.path as osp
-from typing import Dict, Iterator, Optional, Sequence, Tuple
+from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 from mmengine.dataset import BaseDataset
@@ -56,8 +56,8 @@ from .video_ann_file import malformed_video_list
 from .video_containers import one_line_error
 
 __all__ = [
-    'check_datasets', 'dataset_nodes', 'lazily_built', 'missing_data',
-    'refuse_malformed_video_list'
+    'check_datasets', 'dataset_nodes', 'lazily_built', 'loader_dataset_nodes',
+    'missing_data', 'refuse_malformed_video_list'
 ]
 
 #: The keys under which MMEngine's and mmpretrain's dataset wrappers
@@ -79,6 +79,29 @@ def dataset_nodes(dataset: dict, key: str) -> Iterator[Tuple[str, dict]]:
             for index, node in enumerate(inner):
                 if isinstance(node, dict):
                     yield from dataset_nodes(node, f'{key}.{name}[{index}]')
+
+
+def loader_dataset_nodes(cfg: Config, loader: str) -> List[Tuple[str, dict]]:
+    """:func:`dataset_nodes` of a deep copy of the dataset config of one
+    of ``cfg``'s dataloaders, so that they can be changed (``lazy_init``)
+    and built without changing ``cfg``.
+
+    Args:
+        cfg (Config): The config.
+        loader (str): The dataloader's key, e.g. ``'train_dataloader'``.
+
+    Returns:
+        list[tuple[str, dict]]: ``(key, config)`` of the loader's dataset
+        (first, at ``LOADER.dataset``) and of every dataset it wraps; empty
+        if the config leaves the loader unset or its dataset is no config
+        dict.
+    """
+    loader_cfg = cfg.get(loader)
+    dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
+                                                      dict) else None
+    if not isinstance(dataset, dict):
+        return []
+    return list(dataset_nodes(copy.deepcopy(dataset), f'{loader}.dataset'))
 
 
 def lazily_built(dataset_type) -> Optional[bool]:
@@ -139,13 +162,9 @@ def check_datasets(cfg: Config,
     use_default_scope(cfg)
     datasets = {}
     for loader in loaders:
-        loader_cfg = cfg.get(loader)
-        dataset = loader_cfg.get('dataset') if isinstance(loader_cfg,
-                                                          dict) else None
-        if not isinstance(dataset, dict):
+        nodes = loader_dataset_nodes(cfg, loader)
+        if not nodes:
             continue
-        dataset = copy.deepcopy(dataset)
-        nodes = list(dataset_nodes(dataset, f'{loader}.dataset'))
         for key, node in reversed(nodes):
             check_dataset_arguments(node, key, source, options)
         if False in [lazily_built(node.get('type')) for _, node in nodes]:
