@@ -28,15 +28,24 @@ from .download_records import URL_SUFFIX
 from .local_files import is_local, same_file
 from .zoo_names import is_zoo_name, zoo_file_problem, zoo_target
 
-__all__ = ['download_cache_problem', 'output_file_problem']
+__all__ = ['download_cache_problem', 'nearest_existing', 'output_file_problem']
 
 
-def _nearest_existing(path: str) -> str:
-    """The closest path above ``path`` that exists."""
-    parent = osp.dirname(osp.abspath(path))
-    while not osp.exists(parent):
-        parent = osp.dirname(parent)
-    return parent
+def nearest_existing(path: str) -> str:
+    """``path`` made absolute if it exists, else the closest path above
+    it that does: the one whose type and permissions decide whether
+    ``path`` can be made.
+
+    Args:
+        path (str): A local path.
+
+    Returns:
+        str: An absolute path that exists (at the least, the root).
+    """
+    path = osp.abspath(path)
+    while not osp.exists(path):
+        path = osp.dirname(path)
+    return path
 
 
 def output_file_problem(
@@ -68,7 +77,7 @@ def output_file_problem(
         return None
     if osp.isdir(out):
         return f'{what} {out}: it is a folder; give the file to write.'
-    above = _nearest_existing(out)
+    above = nearest_existing(osp.dirname(osp.abspath(out)))
     if not osp.isdir(above):
         return (f'{what} {out}: {above} is a file, not a folder; give a '
                 'path in a folder.')

@@ -13,6 +13,8 @@ import os
 import os.path as osp
 from typing import Optional
 
+from .output_file import nearest_existing
+
 __all__ = ['output_folder_problem']
 
 
@@ -38,9 +40,7 @@ def output_folder_problem(out: str, what: str) -> Optional[str]:
     if osp.exists(out) and not osp.isdir(out):
         return (f'{what} {out}: it is a file; give a folder (it is made if '
                 'it is not there).')
-    above = osp.abspath(out)
-    while not osp.exists(above):
-        above = osp.dirname(above)
+    above = nearest_existing(out)
     if not osp.isdir(above):
         return (f'{what} {out}: {above} is a file, not a folder; give a '
                 'folder.')
