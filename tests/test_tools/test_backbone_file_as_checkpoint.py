@@ -12,28 +12,13 @@ backbone and says to give it to tools/train.py as --pretrained;
 import re
 
 import pytest
-import torch
-from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import video_data_cfg, write_config
+from headless_checkpoints import converted_stock_backbone
 from refusal_lines import refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-
-
-def _converted(tmp_path) -> str:
-    """A tiny stock backbone-only file, through the real converter."""
-    stock = str(tmp_path / 'stock.pth')
-    save_stock_video_checkpoint(stock)
-    converted = str(tmp_path / 'converted.pth')
-    run_tool([
-        'model_converters/convert_official.py', stock, converted,
-        '--num-frames', '4', '--img-size', '32'
-    ], tmp_path)
-    saved = torch.load(converted, weights_only=True)['state_dict']
-    assert not [k for k in saved if k.startswith('cls_head.')]
-    return converted
 
 
 def _refusal(source: str) -> str:
@@ -46,7 +31,7 @@ def _refusal(source: str) -> str:
 
 
 def test_test_py_names_the_adapters_and_the_head(tmp_path, tiny_video_data):
-    converted = _converted(tmp_path)
+    converted = converted_stock_backbone(tmp_path)
     config = write_config(tmp_path / 'adaptformer.py',
                           TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
@@ -65,7 +50,7 @@ def test_test_py_names_the_adapters_and_the_head(tmp_path, tiny_video_data):
 def test_init_model_names_the_adapters_and_the_head(tmp_path, tiny_video_data,
                                                     clean_loggers):
     from mmadaptformer.apis import init_model
-    converted = _converted(tmp_path)
+    converted = converted_stock_backbone(tmp_path)
     config = write_config(tmp_path / 'adaptformer.py',
                           TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))

@@ -7,30 +7,17 @@ saved from a smaller architecture (e.g. fewer blocks)". It now names the
 missing head keys, says the file is a backbone checkpoint and to give it
 to tools/train.py as --pretrained, as tools/test.py says of it."""
 import pytest
-import torch
-from checkpoint_makers import save_as_built_checkpoint
-from config_writers import video_data_cfg, write_config
+from headless_checkpoints import adaptformer_video_without
 from refusal_lines import refused_line
-from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
 
 @pytest.mark.parametrize('adapters', [True, False])
 def test_extract_adapters_names_the_missing_head(adapters, tmp_path,
                                                  tiny_video_data):
-    config = write_config(tmp_path / 'adaptformer.py',
-                          TINY_ADAPTFORMER_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    full = save_as_built_checkpoint(config, tmp_path / 'full.pth')
-    checkpoint = torch.load(full, weights_only=True)
-    checkpoint['state_dict'] = {
-        k: v
-        for k, v in checkpoint['state_dict'].items()
-        if not k.startswith('cls_head.') and (
-            adapters or '.adaptmlp.' not in k)
-    }
-    headless = str(tmp_path / 'headless.pth')
-    torch.save(checkpoint, headless)
+    config, headless = adaptformer_video_without(
+        tmp_path, tiny_video_data, 'headless.pth', ['cls_head.'],
+        [] if adapters else ['.adaptmlp.'])
     out = tmp_path / 'out.pth'
     proc = run_tool(
         ['model_converters/extract_adapters.py', config, headless, out],

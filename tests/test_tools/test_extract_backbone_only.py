@@ -5,28 +5,16 @@ head of the config's model (a backbone alone).
 It named only the missing head, as if the adapters were there to extract.
 It now names both: the head keys and the adapter tensors, as the
 evaluation's refusal of a backbone-only file does."""
-import torch
-from checkpoint_makers import save_as_built_checkpoint
-from config_writers import video_data_cfg, write_config
+from headless_checkpoints import adaptformer_video_without
 from refusal_lines import refused_line
-from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
 
 def test_extract_adapters_names_the_missing_adapters_and_head(
         tmp_path, tiny_video_data):
-    config = write_config(tmp_path / 'adaptformer.py',
-                          TINY_ADAPTFORMER_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    full = save_as_built_checkpoint(config, tmp_path / 'full.pth')
-    checkpoint = torch.load(full, weights_only=True)
-    checkpoint['state_dict'] = {
-        k: v
-        for k, v in checkpoint['state_dict'].items()
-        if not k.startswith('cls_head.') and '.adaptmlp.' not in k
-    }
-    backbone = str(tmp_path / 'backbone.pth')
-    torch.save(checkpoint, backbone)
+    config, backbone = adaptformer_video_without(tmp_path, tiny_video_data,
+                                                 'backbone.pth', ['cls_head.'],
+                                                 ['.adaptmlp.'])
     out = tmp_path / 'out.pth'
     proc = run_tool(
         ['model_converters/extract_adapters.py', config, backbone, out],

@@ -18,28 +18,15 @@ import pytest
 import torch
 from checkpoint_makers import save_as_built_checkpoint
 from config_writers import image_data_cfg, video_data_cfg, write_config
+from headless_checkpoints import adaptformer_video_without, save_without
 from refusal_lines import refused_line
-from repo_paths import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG,
-                        TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG)
+from repo_paths import CONFIGS, TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
 from tool_runners import run_tool
 
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
                                          'tiny_adaptformer_image.py')
-
-
-def _without(full: str, path, prefix: str) -> str:
-    """``full``'s checkpoint with its ``prefix`` tensors dropped, as
-    ``path``."""
-    checkpoint = torch.load(full, map_location='cpu', weights_only=True)
-    checkpoint['state_dict'] = {
-        k: v
-        for k, v in checkpoint['state_dict'].items()
-        if not k.startswith(prefix)
-    }
-    torch.save(checkpoint, path)
-    return str(path)
 
 
 def _refusal(path, norm: str) -> str:
@@ -52,9 +39,9 @@ def test_test_py_refuses_a_checkpoint_without_fc_norm(tmp_path,
                                                       tiny_video_data):
     config = write_config(tmp_path / 'stock.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    ckpt = _without(
+    ckpt = save_without(
         save_as_built_checkpoint(config, tmp_path / 'full.pth'),
-        tmp_path / 'no_norm.pth', 'backbone.fc_norm.')
+        tmp_path / 'no_norm.pth', ['backbone.fc_norm.'])
     proc = run_tool(['test.py', config, ckpt, '--work-dir', tmp_path / 'work'],
                     tmp_path,
                     check=False)
@@ -72,12 +59,9 @@ def test_runner_evaluation_refuses_an_adaptformer_checkpoint_without_norm(
     trained ``fc_norm``, through ``runner.test()``/``val()``."""
     from mmengine.config import Config
     from mmengine.runner import Runner
-    config = write_config(tmp_path / 'adaptformer.py',
-                          TINY_ADAPTFORMER_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    ckpt = _without(
-        save_as_built_checkpoint(config, tmp_path / 'full.pth'),
-        tmp_path / 'no_norm.pth', 'backbone.fc_norm.')
+    config, ckpt = adaptformer_video_without(tmp_path, tiny_video_data,
+                                             'no_norm.pth',
+                                             ['backbone.fc_norm.'])
     cfg = Config.fromfile(config)
     cfg.load_from = ckpt
     cfg.work_dir = str(tmp_path / 'work')
@@ -97,9 +81,9 @@ def test_apis_refuse_a_checkpoint_without_final_norm(tmp_path, tiny_video_data,
     from mmadaptformer.apis import init_model
     config = write_config(tmp_path / 'stock.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    ckpt = _without(
+    ckpt = save_without(
         save_as_built_checkpoint(config, tmp_path / 'full.pth'),
-        tmp_path / 'no_norm.pth', 'backbone.fc_norm.')
+        tmp_path / 'no_norm.pth', ['backbone.fc_norm.'])
     message = re.escape(_refusal(ckpt, 'backbone.fc_norm'))
     with pytest.raises(StateDictMismatchError, match=message):
         init_recognizer(config, ckpt, device='cpu')
@@ -112,9 +96,9 @@ def test_apis_refuse_a_checkpoint_without_final_norm(tmp_path, tiny_video_data,
 
     image = write_config(tmp_path / 'image.py', TINY_IMAGE_CONFIG,
                          image_data_cfg(tiny_image_data))
-    image_ckpt = _without(
+    image_ckpt = save_without(
         save_as_built_checkpoint(image, tmp_path / 'image_full.pth'),
-        tmp_path / 'image_no_norm.pth', 'backbone.ln1.')
+        tmp_path / 'image_no_norm.pth', ['backbone.ln1.'])
     with pytest.raises(
             StateDictMismatchError,
             match=re.escape(_refusal(image_ckpt, 'backbone.ln1'))):
@@ -127,9 +111,9 @@ def test_head_and_norm_missing_are_named_together(tmp_path, tiny_video_data,
     config = write_config(tmp_path / 'stock.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     full = save_as_built_checkpoint(config, tmp_path / 'full.pth')
-    ckpt = _without(
-        _without(full, tmp_path / 'a.pth', 'backbone.fc_norm.'),
-        tmp_path / 'b.pth', 'cls_head.')
+    ckpt = save_without(
+        save_without(full, tmp_path / 'a.pth', ['backbone.fc_norm.']),
+        tmp_path / 'b.pth', ['cls_head.'])
     with pytest.raises(
             StateDictMismatchError,
             match=re.escape(

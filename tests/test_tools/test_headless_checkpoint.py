@@ -12,31 +12,17 @@ the adapter-only checkpoint that training writes still work."""
 import os.path as osp
 
 import torch
-from checkpoint_makers import (save_as_built_checkpoint,
-                               save_stock_video_checkpoint)
+from checkpoint_makers import save_as_built_checkpoint
 from config_writers import image_data_cfg, video_data_cfg, write_config
+from headless_checkpoints import converted_stock_backbone, save_without
 from refusal_lines import refused_line
 from repo_paths import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG,
                         TINY_VIDEO_CONFIG)
 from tool_runners import run_tool
 
 
-def _converted(tmp_path) -> str:
-    """A tiny MMAction2-layout checkpoint, through the real converter."""
-    stock = str(tmp_path / 'stock.pth')
-    save_stock_video_checkpoint(stock)
-    converted = str(tmp_path / 'converted.pth')
-    run_tool([
-        'model_converters/convert_official.py', stock, converted,
-        '--num-frames', '4', '--img-size', '32'
-    ], tmp_path)
-    saved = torch.load(converted, weights_only=True)['state_dict']
-    assert not [k for k in saved if k.startswith('cls_head.')]
-    return converted
-
-
 def test_converted_backbone_is_refused_by_test_py(tmp_path, tiny_video_data):
-    converted = _converted(tmp_path)
+    converted = converted_stock_backbone(tmp_path)
     config = write_config(tmp_path / 'stock.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     proc = run_tool(
@@ -57,7 +43,7 @@ def test_training_from_it_and_testing_what_trained_still_work(
     recipe's ``--pretrained`` backbone (a fresh head trains), and the
     adapter-only checkpoint that training writes (it holds the head) tests
     on it."""
-    converted = _converted(tmp_path)
+    converted = converted_stock_backbone(tmp_path)
     config = write_config(
         tmp_path / 'adaptformer.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) + 'train_cfg = dict(max_epochs=1)\n'
@@ -84,15 +70,9 @@ def test_image_checkpoint_without_head_is_refused_by_test_py(
         tmp_path / 'adaptformer.py',
         osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py'),
         image_data_cfg(tiny_image_data))
-    full = save_as_built_checkpoint(config, tmp_path / 'full.pth')
-    checkpoint = torch.load(full, weights_only=True)
-    checkpoint['state_dict'] = {
-        k: v
-        for k, v in checkpoint['state_dict'].items()
-        if not k.startswith('head.')
-    }
-    headless = str(tmp_path / 'headless.pth')
-    torch.save(checkpoint, headless)
+    headless = save_without(
+        save_as_built_checkpoint(config, tmp_path / 'full.pth'),
+        tmp_path / 'headless.pth', ['head.'])
     proc = run_tool(
         ['test.py', config, headless, '--work-dir', tmp_path / 'work'],
         tmp_path,
