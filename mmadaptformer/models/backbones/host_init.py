@@ -5,7 +5,6 @@ wrapper (:meth:`~mmadaptformer.models.FrozenHostWrapper.init_host`): the
 are left to the wrapper, which loads its file (read as the host reads it,
 see :func:`read_host_pretrained`), and MMEngine's per-parameter init report
 stays off the console."""
-import importlib
 import logging
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set
@@ -16,7 +15,8 @@ from torch import Tensor, nn
 from ...utils.pretrained_backbone import own_pretrained_hint
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
-from ..hosts import HOSTS, own_pretrained_attrs, pretrained_readers, qualname
+from ..hosts import (HOSTS, own_pretrained_attrs, pretrained_readers, qualname,
+                     resolve)
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
@@ -178,8 +178,7 @@ def read_host_pretrained(host: nn.Module,
     reader = pretrained_readers().get(qualname(type(host)))
     if reader is None:
         return None
-    module, name = reader.rsplit('.', 1)
-    return getattr(importlib.import_module(module), name)(host, init_cfg)
+    return resolve(reader)(host, init_cfg)
 
 
 @contextmanager
