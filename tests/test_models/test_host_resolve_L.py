@@ -7,6 +7,7 @@ neither the HostSpec nor the dotted name)."""
 import pytest
 
 from mmadaptformer.models import host_widths
+from mmadaptformer.models.backbones import host_outputs
 from mmadaptformer.models.hosts import (HOSTS, feature_width_readers,
                                         output_checks, pretrained_readers,
                                         resolve)
@@ -25,6 +26,9 @@ def test_every_declared_name_resolves():
 def test_resolves_the_named_function():
     assert resolve('mmadaptformer.models.host_widths.stage_width') is \
         host_widths.stage_width
+    assert resolve('mmadaptformer.models.backbones.host_outputs.'
+                   'hivit_unusable_outputs') is \
+        host_outputs.hivit_unusable_outputs
 
 
 @pytest.mark.parametrize('dotted,says', [
