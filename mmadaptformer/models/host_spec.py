@@ -139,6 +139,13 @@ class HostSpec:
         output_check_keys (tuple[str]): The keys under the host's config
             key behind an ``output_check`` refusal, to name the
             ``--cfg-options`` entry that set one.
+        init_cfg_none_fails (bool): The constructor takes an ``init_cfg``
+            but fails on ``init_cfg=None`` (mmaction2's MViT calls
+            ``init_cfg.copy()``; its default is a TruncNormal and Constant
+            init list). A wrapper builds such a host without the key, which
+            gives it that default init (see
+            :func:`~mmadaptformer.models.backbones.host_init.host_build_cfg`);
+            a plain one is refused before the work dir.
         input_sized_state (tuple[tuple[str, tuple[str]]]): ``(module
             qualname, attributes)`` of modules inside the host whose forward
             replaces those attributes (buffers included) with values for the
@@ -167,6 +174,7 @@ class HostSpec:
     feature_width: Optional[str] = None
     output_check: Optional[str] = None
     output_check_keys: Tuple[str, ...] = ()
+    init_cfg_none_fails: bool = False
     input_sized_state: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     @property

@@ -26,7 +26,7 @@ __all__ = [
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
     'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
-    'output_checks', 'resolve'
+    'output_checks', 'init_cfg_none_failing', 'resolve'
 ]
 
 #: The supported hosts.
@@ -129,6 +129,12 @@ def output_checks() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
         spec.backbone: (spec.output_check, tuple(spec.output_check_keys))
         for spec in HOSTS if spec.output_check is not None
     }
+
+
+def init_cfg_none_failing() -> Tuple[str, ...]:
+    """Qualnames of the backbones whose constructor fails on
+    ``init_cfg=None`` (see :attr:`HostSpec.init_cfg_none_fails`)."""
+    return tuple(spec.backbone for spec in HOSTS if spec.init_cfg_none_fails)
 
 
 def input_sized_state_attrs() -> Dict[str, Tuple[str, ...]]:

@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a head whose ``in_channels`` is not the width of the features the
-backbone gives it, before the Runner makes its work dir; the plain host
-(no wrapper) built for it also gets its output check
-(:func:`~.host_outputs.check_host_outputs`).
+backbone gives it, before the Runner makes its work dir. A plain host (no
+wrapper) is checked here too, as the wrappers check theirs when they are
+built: its ``init_cfg`` (:func:`~.host_init.plain_host_init_cfg_problem`)
+and its output check (:func:`~.host_outputs.check_host_outputs`).
 
 The head's first matrix product failed at the first training step
 (``mat1 and mat2 shapes cannot be multiplied (4x192 and 768x2)``), after
@@ -27,6 +28,7 @@ from ...utils.config_place import mistake_place
 from ...utils.registry_names import registered, use_default_scope
 from ..hosts import feature_width_readers, output_checks, qualname, resolve
 from .base_wrapper import FrozenHostWrapper
+from .host_init import plain_host_init_cfg_problem
 from .host_outputs import check_host_outputs
 
 __all__ = [
@@ -118,7 +120,8 @@ def check_head_width(cfg: Config,
                      wrapper: Optional[nn.Module] = None) -> None:
     """Refuse a head whose ``in_channels`` is not the width of the
     features that the backbone (or the host inside a wrapper) gives it,
-    and a plain host (``wrapper`` None) that its output check refuses.
+    and a plain host (``wrapper`` None) that its constructor or its
+    output check refuses.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -132,8 +135,9 @@ def check_head_width(cfg: Config,
 
     Raises:
         ConfigError: Naming the head's key (or the option that set it),
-            its value, the backbone's key and the width it gives; or the
-            output check's refusal of a plain host.
+            its value, the backbone's key and the width it gives; or a
+            plain host's ``init_cfg`` it cannot take, or its output check's
+            refusal.
     """
     model = cfg.get('model')
     backbone = model.get('backbone') if isinstance(model, dict) else None
@@ -149,6 +153,12 @@ def check_head_width(cfg: Config,
         cls = registered(MODELS, host_cfg['type'])
     if not isinstance(cls, type):
         return
+    problem = None if key != 'model.backbone' else \
+        plain_host_init_cfg_problem(cls, host_cfg, key)
+    if problem is not None:
+        where = mistake_place(source, f'{key}.init_cfg', options,
+                              host_cfg['init_cfg'])
+        raise ConfigError(f'{where}: {problem}')
     head_key = _compared_head(model)
     compared = head_key is not None and \
         qualname(cls) in feature_width_readers()
