@@ -174,10 +174,12 @@ def check_head_width(cfg: Config,
         return
     if checked:
         check_host_outputs(host, source, options, key)
-    width = host_feature_width(host) if compared else None
-    if width is None or width == model[head_key]['in_channels']:
+    if not compared:
         return
+    width = host_feature_width(host)
     in_channels = model[head_key]['in_channels']
+    if width is None or width == in_channels:
+        return
     where = mistake_place(source, f'model.{head_key}.in_channels', options)
     raise ConfigError(
         f'{where}: the head takes in_channels={in_channels!r}, but the '
