@@ -145,3 +145,23 @@ def test_main_block_refusals_match_the_forward():
             continue
         assert not refused, index
         assert [out.shape[1] for out in outs] == [32], index
+
+
+@pytest.mark.parametrize('out_indices,refused', [([23], False),
+                                                 ([7, 23], True)])
+def test_plain_hivit_checked_before_the_runner(out_indices, refused):
+    """The plain HiViT of a full fine-tuning config is built and checked
+    by the model check the tools run (a valid one passes: guard)."""
+    from mmengine.config import Config
+
+    from mmadaptformer.models.backbones.head_width import check_head_width
+    from mmadaptformer.utils.config_error import ConfigError
+    cfg = Config.fromfile(TINY_VIT)
+    cfg.model.backbone = _host([1, 1, 10], out_indices)
+    cfg.model.neck = dict(type='GlobalAveragePooling')
+    cfg.model.head.in_channels = 32
+    if not refused:
+        check_head_width(cfg, 'c.py')
+        return
+    with pytest.raises(ConfigError, match=r'^c\.py: model\.backbone\.arch'):
+        check_head_width(cfg, 'c.py')
