@@ -93,7 +93,7 @@ def hivit_unusable_outputs(host: nn.Module, key: str) -> Optional[str]:
             f'{last} and matches its out_indices in its {stem} stem modules '
             '(2 per stem block and a PatchMerge per stem stage) as well as '
             f'in its {host.num_main_blocks} main blocks, reshaping the '
-            f'tokens at each match; {" and ".join(why)} (training fails at '
+            f'tokens at each match; {", and ".join(why)} (training fails at '
             f'its first step). To fix, {" and ".join(fix)}.')
 
 
