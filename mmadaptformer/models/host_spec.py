@@ -128,14 +128,24 @@ class HostSpec:
             CNN and transformer features) or whose width is not read
             reliably (the module lists them); such a host's head is not
             checked.
-        output_check (str, optional): Dotted name of a function ``(host)
-            -> str or None`` that tells why the built host's forward would
-            hand the head something its settings do not say (HiViT's
-            ``out_indices`` matched in its stem blocks); the model config
-            check refuses the config with it before the work dir is made.
+        output_check (str, optional): Dotted name of a function ``(host,
+            key) -> str or None`` that tells why the built host's forward
+            would hand the head something its settings do not say, or
+            break (HiViT's ``out_indices`` matched in its stem blocks or
+            in a main block before the last); ``key`` is the host's config
+            key, which the message names. The model config check refuses
+            the config with it before the work dir is made, for a host
+            inside a wrapper and a plain one alike.
         output_check_keys (tuple[str]): The keys under the host's config
             key behind an ``output_check`` refusal, to name the
             ``--cfg-options`` entry that set one.
+        init_cfg_none_fails (bool): The constructor takes an ``init_cfg``
+            but fails on ``init_cfg=None`` (mmaction2's MViT calls
+            ``init_cfg.copy()``; its default is a TruncNormal and Constant
+            init list). A wrapper builds such a host without the key, which
+            gives it that default init (see
+            :func:`~mmadaptformer.models.backbones.host_init.host_build_cfg`);
+            a plain one is refused before the work dir.
         input_sized_state (tuple[tuple[str, tuple[str]]]): ``(module
             qualname, attributes)`` of modules inside the host whose forward
             replaces those attributes (buffers included) with values for the
@@ -164,6 +174,7 @@ class HostSpec:
     feature_width: Optional[str] = None
     output_check: Optional[str] = None
     output_check_keys: Tuple[str, ...] = ()
+    init_cfg_none_fails: bool = False
     input_sized_state: Tuple[Tuple[str, Tuple[str, ...]], ...] = ()
 
     @property

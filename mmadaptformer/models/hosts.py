@@ -12,8 +12,9 @@ feature.
 Types are matched by their exact ``module.qualname`` (see :func:`qualname`):
 subclasses, e.g. BEiT's layer, may change ``forward`` and are not matched.
 """
+import importlib
 from collections import OrderedDict
-from typing import Any, Dict, Tuple
+from typing import Any, Callable, Dict, Tuple
 
 from .host_spec import HostSpec, block_like_types, qualname
 from .hosts_mmaction import MMACTION_HOSTS
@@ -25,7 +26,7 @@ __all__ = [
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
     'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
-    'output_checks'
+    'output_checks', 'init_cfg_none_failing', 'resolve'
 ]
 
 #: The supported hosts.
@@ -130,6 +131,12 @@ def output_checks() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
     }
 
 
+def init_cfg_none_failing() -> Tuple[str, ...]:
+    """Qualnames of the backbones whose constructor fails on
+    ``init_cfg=None`` (see :attr:`HostSpec.init_cfg_none_fails`)."""
+    return tuple(spec.backbone for spec in HOSTS if spec.init_cfg_none_fails)
+
+
 def input_sized_state_attrs() -> Dict[str, Tuple[str, ...]]:
     """Module qualname -> the attributes its forward replaces for the
     input's size (see :attr:`HostSpec.input_sized_state`)."""
@@ -137,3 +144,37 @@ def input_sized_state_attrs() -> Dict[str, Tuple[str, ...]]:
         module: tuple(attrs)
         for spec in HOSTS for module, attrs in spec.input_sized_state
     }
+
+
+def resolve(dotted: str) -> Callable:
+    """The function a :class:`HostSpec` names by its dotted name
+    (``pretrained_reader``, ``feature_width``, ``output_check``), imported
+    when it is first used: the functions live in the layers that use them,
+    above this table.
+
+    Args:
+        dotted (str): ``package.module.function``, e.g.
+            ``'mmadaptformer.models.host_widths.stage_width'``.
+
+    Returns:
+        Callable: The function.
+
+    Raises:
+        ValueError: ``dotted`` names no callable in an importable module;
+            the message names it.
+    """
+    module, _, name = dotted.rpartition('.') if isinstance(
+        dotted, str) else ('', '', '')
+    if not module or not name:
+        raise ValueError(f'A HostSpec names the function {dotted!r}; '
+                         'expected a dotted name, package.module.function.')
+    try:
+        found = getattr(importlib.import_module(module), name, None)
+    except ImportError as e:
+        raise ValueError(f'A HostSpec names the function {dotted!r}, but '
+                         f'its module {module!r} cannot be imported: '
+                         f'{e}') from e
+    if not callable(found):
+        raise ValueError(f'A HostSpec names the function {dotted!r}, but '
+                         f'{module!r} has no function {name!r}.')
+    return found

@@ -56,7 +56,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
     # widens in its MLP and injection refuses it (leave it out by layers).
     # With ``pretrained_type='maskfeat'`` its own init_weights() reads the
     # file itself (``backbone.`` keys, relative positions resized); the
-    # wrapper reads it that way and checks it before it loads.
+    # wrapper reads it that way and checks it before it loads. Its
+    # constructor calls ``init_cfg.copy()``: ``init_cfg=None`` fails.
     HostSpec(
         backbone=f'{_MVIT}.MViT',
         block=f'{_MVIT}.MultiScaleBlock',
@@ -66,7 +67,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         own_pretrained=(('pretrained_type', None), ),
         pretrained_reader='mmadaptformer.models.backbones.maskfeat_weights.'
         'maskfeat_state_dict',
-        feature_width=f'{_WIDTHS}.scale_norm_width'),
+        feature_width=f'{_WIDTHS}.scale_norm_width',
+        init_cfg_none_fails=True),
     # Divided space-time TimeSformer: each BaseTransformerLayer ends in an
     # FFNWithNorm, x + dropout_layer(layers(norm(x))), which is adapted as
     # the block. Space-only and joint space-time layers are mmcv's generic

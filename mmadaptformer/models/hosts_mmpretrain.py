@@ -100,7 +100,7 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         ffn='mlp',
         branch='drop_path',
         output_check='mmadaptformer.models.backbones.host_outputs.'
-        'hivit_stem_outputs',
+        'hivit_unusable_outputs',
         output_check_keys=('arch.depths', 'out_indices')),
     # A TransformerEncoderLayer subclass with windowed attention:
     # ffn(norm2(x), identity=x), ``norm2`` being ``ln2``.

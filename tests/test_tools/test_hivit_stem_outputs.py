@@ -15,7 +15,7 @@ from refusal_lines import refused_line
 from repo_paths import CONFIGS
 from tool_runners import run_tool
 
-from mmadaptformer.models.backbones.host_outputs import hivit_stem_outputs
+from mmadaptformer.models.backbones.host_outputs import hivit_unusable_outputs
 
 TINY_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 
@@ -59,7 +59,7 @@ def test_stock_hivit_archs_pass(arch):
     """Guard of kept behaviour: no stock arch returns a stem feature."""
     from mmpretrain.models.backbones.hivit import HiViT
     host = HiViT(arch=arch, img_size=32, out_indices=[23])
-    assert hivit_stem_outputs(host) is None
+    assert hivit_unusable_outputs(host, 'model.backbone') is None
 
 
 @pytest.mark.parametrize('depths,out_indices,stem_hit', [
@@ -79,7 +79,8 @@ def test_hivit_stem_outputs_exact(depths, out_indices, stem_hit):
         arch=dict(embed_dims=32, depths=depths, num_heads=2),
         img_size=32,
         out_indices=list(out_indices))
-    assert (hivit_stem_outputs(host) is not None) == stem_hit
+    assert (hivit_unusable_outputs(host, 'model.backbone')
+            is not None) == stem_hit
 
 
 def test_train_names_the_option_that_shrank_depths(tmp_path, tiny_image_data):

@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a head whose ``in_channels`` is not the width of the features the
-backbone gives it, before the Runner makes its work dir.
+backbone gives it, before the Runner makes its work dir. A plain host (no
+wrapper) is checked here too, as the wrappers check theirs when they are
+built: its ``init_cfg`` (:func:`~.host_init.plain_host_init_cfg_problem`)
+and its output check (:func:`~.host_outputs.check_host_outputs`).
 
 The head's first matrix product failed at the first training step
 (``mat1 and mat2 shapes cannot be multiplied (4x192 and 768x2)``), after
@@ -13,7 +16,6 @@ host that declares none is not checked. Only a head of
 :data:`WIDTH_HEADS` is compared, behind no neck or a neck of
 :data:`WIDTH_KEEPING_NECKS`.
 """
-import importlib
 from typing import Optional
 
 import torch
@@ -24,8 +26,10 @@ from torch import nn
 from ...utils.config_error import ConfigError
 from ...utils.config_place import mistake_place
 from ...utils.registry_names import registered, use_default_scope
-from ..hosts import feature_width_readers, qualname
+from ..hosts import feature_width_readers, output_checks, qualname, resolve
 from .base_wrapper import FrozenHostWrapper
+from .host_init import plain_host_init_cfg_problem
+from .host_outputs import check_host_outputs
 
 __all__ = [
     'check_head_width', 'host_feature_width', 'WIDTH_HEADS',
@@ -72,8 +76,7 @@ def host_feature_width(host: nn.Module) -> Optional[int]:
     reader = feature_width_readers().get(qualname(type(host)))
     if reader is None:
         return None
-    module, name = reader.rsplit('.', 1)
-    return getattr(importlib.import_module(module), name)(host)
+    return resolve(reader)(host)
 
 
 def _built(backbone: dict) -> Optional[nn.Module]:
@@ -116,7 +119,9 @@ def check_head_width(cfg: Config,
                      options: Optional[dict] = None,
                      wrapper: Optional[nn.Module] = None) -> None:
     """Refuse a head whose ``in_channels`` is not the width of the
-    features that the backbone (or the host inside a wrapper) gives it.
+    features that the backbone (or the host inside a wrapper) gives it,
+    and a plain host (``wrapper`` None) that its constructor or its
+    output check refuses.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -125,21 +130,20 @@ def check_head_width(cfg: Config,
             None.
         wrapper (nn.Module, optional): ``model.backbone`` already built,
             if it is a wrapper (:func:`.check_wrapper_config` builds it),
-            whose host is read instead of building it again. Defaults to
-            None.
+            whose host is read instead of building it again; its caller
+            runs the host's output check. Defaults to None.
 
     Raises:
         ConfigError: Naming the head's key (or the option that set it),
-            its value, the backbone's key and the width it gives.
+            its value, the backbone's key and the width it gives; or a
+            plain host's ``init_cfg`` it cannot take, or its output check's
+            refusal.
     """
     model = cfg.get('model')
     backbone = model.get('backbone') if isinstance(model, dict) else None
     if not isinstance(backbone, dict) or 'type' not in backbone:
         return
     use_default_scope(cfg)
-    head_key = _compared_head(model)
-    if head_key is None:
-        return
     key, host_cfg = 'model.backbone', backbone
     cls = registered(MODELS, backbone['type'])
     if isinstance(cls, type) and issubclass(cls, FrozenHostWrapper):
@@ -147,15 +151,32 @@ def check_head_width(cfg: Config,
         if not isinstance(host_cfg, dict) or 'type' not in host_cfg:
             return
         cls = registered(MODELS, host_cfg['type'])
-    if not isinstance(cls, type) or \
-            qualname(cls) not in feature_width_readers():
+    if not isinstance(cls, type):
+        return
+    problem = None if key != 'model.backbone' else \
+        plain_host_init_cfg_problem(cls, host_cfg, key)
+    if problem is not None:
+        where = mistake_place(source, f'{key}.init_cfg', options,
+                              host_cfg['init_cfg'])
+        raise ConfigError(f'{where}: {problem}')
+    head_key = _compared_head(model)
+    compared = head_key is not None and \
+        qualname(cls) in feature_width_readers()
+    checked = wrapper is None and qualname(cls) in output_checks()
+    if not compared and not checked:
         return
     if wrapper is not None:
         host = wrapper.backbone
     else:
         host = _built(host_cfg.to_dict() if hasattr(host_cfg, 'to_dict'
                                                     ) else dict(host_cfg))
-    width = host_feature_width(host) if host is not None else None
+    if host is None:
+        return
+    if checked:
+        check_host_outputs(host, source, options, key)
+    if not compared:
+        return
+    width = host_feature_width(host)
     in_channels = model[head_key]['in_channels']
     if width is None or width == in_channels:
         return

@@ -4,29 +4,117 @@ wrapper (:meth:`~mmadaptformer.models.FrozenHostWrapper.init_host`): the
 ``Pretrained`` entries of its ``init_cfg`` and the weights it names itself
 are left to the wrapper, which loads its file (read as the host reads it,
 see :func:`read_host_pretrained`), and MMEngine's per-parameter init report
-stays off the console."""
-import importlib
+stays off the console.
+
+Also the ``init_cfg`` a host's constructor cannot take: mmaction2's
+TimeSformer (a plain ``nn.Module``) takes none, and mmaction2's MViT fails
+on ``init_cfg=None`` (``'NoneType' object has no attribute 'copy'``), which
+the tiny configs give their hosts. :func:`host_build_cfg` leaves it out of
+a wrapped host's build; :func:`plain_host_init_cfg_problem` says why a
+plain one cannot be built.
+"""
+import inspect
 import logging
 from contextlib import contextmanager
-from typing import Dict, Iterator, List, Mapping, Optional, Sequence, Set
+from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
+                    Set, Tuple)
 
 from mmengine.logging import MMLogger
+from mmengine.model import BaseModule
 from torch import Tensor, nn
 
 from ...utils.pretrained_backbone import own_pretrained_hint
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
-from ..hosts import HOSTS, own_pretrained_attrs, pretrained_readers, qualname
+from ..hosts import (HOSTS, init_cfg_none_failing, own_pretrained_attrs,
+                     pretrained_readers, qualname, resolve)
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
     'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
     'recording_loads', 'check_own_weights_loaded', 'own_loading_hint',
-    'own_loading_hint_of_cfg'
+    'own_loading_hint_of_cfg', 'takes_init_cfg', 'host_build_cfg',
+    'plain_host_init_cfg_problem'
 ]
 
 #: The host attribute that names the weights a host loads itself.
 OWN_WEIGHTS_ATTR = 'pretrained'
+
+
+def takes_init_cfg(cls: type) -> bool:
+    """Whether the constructor of ``cls`` accepts an ``init_cfg``: an
+    MMEngine ``BaseModule`` or one that names it (TimeSformer takes
+    ``**kwargs`` but hands them to ``nn.Module``, which refuses it)."""
+    return issubclass(cls, BaseModule) or \
+        'init_cfg' in inspect.signature(cls.__init__).parameters
+
+
+def host_build_cfg(cls: type, cfg: Mapping) -> Tuple[dict, Optional[Any]]:
+    """The config to build a wrapped host of class ``cls`` from, and the
+    ``init_cfg`` to set on the built host (None: none to set).
+
+    * A host whose constructor takes no ``init_cfg`` (a plain
+      ``nn.Module`` such as mmaction2's TimeSformer) is built without it
+      and gets it as an attribute, which the wrapper applies (see
+      :meth:`~mmadaptformer.models.FrozenHostWrapper.init_host`);
+      ``init_cfg=None`` is simply left out.
+    * ``init_cfg=None`` on a host that fails on it
+      (:attr:`~mmadaptformer.models.HostSpec.init_cfg_none_fails`,
+      mmaction2's MViT) is left out: the host keeps its own default init,
+      and the wrapper loads the weights it is given (``--pretrained``).
+
+    Args:
+        cls (type): The host's class.
+        cfg (Mapping): The host's config, with its ``type``.
+
+    Returns:
+        tuple[dict, Any]: The config to build from (a copy where it
+        changed) and the ``init_cfg`` to set afterwards, or None.
+    """
+    if 'init_cfg' not in cfg:
+        return dict(cfg), None
+    init_cfg = cfg['init_cfg']
+    takes = takes_init_cfg(cls)
+    if takes and (init_cfg is not None
+                  or qualname(cls) not in init_cfg_none_failing()):
+        return dict(cfg), None
+    kept = {name: value for name, value in cfg.items() if name != 'init_cfg'}
+    return kept, None if takes else init_cfg
+
+
+def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
+                                key: str) -> Optional[str]:
+    """Why a plain backbone (no wrapper) of class ``cls`` cannot be built
+    with the ``init_cfg`` its config ``cfg`` gives, or None if it can.
+
+    The wrappers build such a host anyway (:func:`host_build_cfg`); a plain
+    one is built by the toolbox, which passes the key on.
+
+    Args:
+        cls (type): The backbone's class.
+        cfg (Mapping): Its config.
+        key (str): Its config key, e.g. ``'model.backbone'``.
+
+    Returns:
+        str, optional: What is wrong and what to write instead.
+    """
+    if 'init_cfg' not in cfg:
+        return None
+    init_cfg = cfg['init_cfg']
+    toolbox = cls.__module__.split('.')[0].replace('mmaction', 'mmaction2')
+    name = f"{toolbox}'s {cls.__name__}"
+    if not takes_init_cfg(cls):
+        own = OWN_WEIGHTS_ATTR in own_pretrained_attrs().get(qualname(cls), {})
+        weights = (f', and give it its weights as {key}.'
+                   f'{OWN_WEIGHTS_ATTR}=FILE' if own else '')
+        return (f'{name} is a plain nn.Module and takes no init_cfg (its '
+                'init_weights() initialises it); leave init_cfg out'
+                f'{weights}.')
+    if init_cfg is None and qualname(cls) in init_cfg_none_failing():
+        return (f'{name} copies its init_cfg in its constructor and fails on '
+                'None; leave init_cfg out for its own default init, or '
+                "give one, e.g. dict(type='Pretrained', checkpoint=FILE).")
+    return None
 
 
 def own_weights(host: nn.Module) -> Optional[str]:
@@ -178,8 +266,7 @@ def read_host_pretrained(host: nn.Module,
     reader = pretrained_readers().get(qualname(type(host)))
     if reader is None:
         return None
-    module, name = reader.rsplit('.', 1)
-    return getattr(importlib.import_module(module), name)(host, init_cfg)
+    return resolve(reader)(host, init_cfg)
 
 
 @contextmanager

@@ -1,76 +1,116 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a built host whose forward would hand the head a feature of
-another width than the one its settings say.
+another width than the one its settings say, or break before it does.
 
 mmpretrain 1.2's HiViT sets ``out_indices[-1] = depths[-1] - 1`` (the last
 main block) and then matches every index of ``out_indices`` in its stem
-loop too (``blocks[:-depths[-1]]``: ``2 * depths[i]`` MLP-only blocks and a
+loop (``blocks[:-depths[-1]]``: ``2 * depths[i]`` MLP-only blocks and a
 ``PatchMerge`` per stem stage, ``2 * sum(depths[:-1]) + len(depths) - 1``
-modules), before it matches them in its main loop. An index ``i`` with
-``0 <= i < stem length`` thus returns the feature of a stem block, of width
-``embed_dims / 2**k``, and reshapes the tokens the next blocks read: with
-``depths=[1, 1, 2]`` (stem length 6, last index 1) training fails at the
-first step with ``running_mean should contain 8 elements not 32``, after
-the work dir is made. The stock archs (stem length 6 or 10, last index 9
-or more) never reach it.
+modules) and again in its main loop, and at each match it reshapes the
+tokens the next block reads into the feature map it returns:
+
+* an index ``i`` with ``0 <= i < stem length`` returns the feature of a
+  stem module, of width ``embed_dims / 2**k``: with ``depths=[1, 1, 2]``
+  (stem length 6, last index 1) training failed at the first step with
+  ``running_mean should contain 8 elements not 32``;
+* an index ``i`` of a main block other than the last hands main block
+  ``i + 1`` a ``(B, C, H, W)`` map: with ``depths=[1, 1, 10]`` and
+  ``out_indices=[7, 23]`` training failed at the first step with
+  ``Given normalized_shape=[32], expected input with shape [*, 32]``.
+
+Both came after the work dir was made. The stock archs with one out index
+(stem length 6 or 10, last index 9 or more) never reach either.
 
 A host declares its check in its :class:`~mmadaptformer.models.HostSpec`
 (``output_check``); :func:`check_host_outputs` runs the one of the built
-host's class.
+host's class, for a host inside a wrapper and a plain one alike.
 """
-import importlib
-from typing import Optional
+from typing import List, Optional
 
 from torch import nn
 
 from ...utils.config_error import ConfigError
 from ...utils.config_place import option_place
-from ..hosts import output_checks, qualname
+from ..hosts import output_checks, qualname, resolve
 from .config_keys import CONFIG_KEY
 
-__all__ = ['check_host_outputs', 'hivit_stem_outputs']
+__all__ = ['check_host_outputs', 'hivit_unusable_outputs', 'HOST_KEY']
+
+#: The config key of the host inside a frozen-host wrapper.
+HOST_KEY = f'{CONFIG_KEY}.backbone'
 
 
-def hivit_stem_outputs(host: nn.Module) -> Optional[str]:
-    """Why a built HiViT returns a stem feature, or None if it does not.
+def _listed(indices: List[int]) -> str:
+    """``index 2`` or ``indices 2 and 5``."""
+    if len(indices) == 1:
+        return f'index {indices[0]}'
+    return 'indices ' + ', '.join(map(str, indices[:-1])) + \
+        f' and {indices[-1]}'
+
+
+def hivit_unusable_outputs(host: nn.Module, key: str) -> Optional[str]:
+    """Why a built HiViT's forward would return a stem feature or break
+    after a main block, or None if it does neither.
 
     Args:
         host (nn.Module): A built ``mmpretrain`` HiViT, its ``out_indices``
             as its ``__init__`` left them (the last one set to
-            ``depths[-1] - 1``).
+            ``depths[-1] - 1``; HiViT changes the list it is given, and its
+            default list, in place, so that list is read right after the
+            build).
+        key (str): The host's config key, e.g. ``'model.backbone'``.
 
     Returns:
         str, optional: The message, led by the config keys to change.
     """
     stem = len(host.blocks) - host.num_main_blocks
-    hit = [i for i in host.out_indices if 0 <= i < stem]
-    if not hit:
+    last = host.num_main_blocks - 1
+    indices = list(host.out_indices)
+    in_stem = sorted({i for i in indices if 0 <= i < stem})
+    # Index ``last`` is matched again in the main loop, after the stem.
+    in_main = sorted({i for i in indices if 0 <= i < last})
+    if not in_stem and not in_main:
         return None
-    key = f'{CONFIG_KEY}.backbone'
+    why = []
+    if in_stem:
+        why.append(f'{_listed(in_stem)} would return the feature of a stem '
+                   f'module, of another width than embed_dims='
+                   f'{host.embed_dims}, to the head')
+    if in_main:
+        why.append(f'{_listed(in_main)} would hand the next main block a '
+                   '(B, C, H, W) feature map in place of its tokens')
+    fix = []
+    if last < stem:
+        fix.append(f'give the last stage more than {stem} blocks '
+                   f'(depths[-1] >= {stem + 1})')
+    others = sorted(set(in_stem + in_main) - {last})
+    if others:
+        fix.append(f'leave out {_listed(others)}: HiViT hands on the '
+                   'feature of its last main block only (out_indices=[-1], '
+                   'which it sets to depths[-1] - 1)')
     return (f'{key}.arch.depths={list(host.depths)} / {key}.out_indices='
-            f'{list(host.out_indices)}: HiViT matches its out_indices in '
-            f'its {stem} stem modules (2 per stem block and a PatchMerge '
-            f'per stem stage) as well as in its {host.num_main_blocks} main '
-            f'blocks, and sets the last index to depths[-1] - 1 = '
-            f'{host.depths[-1] - 1}; index {hit[0]} would return the '
-            'feature of a stem module, of another width than embed_dims='
-            f'{host.embed_dims}, to the head, and reshape the tokens the '
-            'next blocks read (training fails at its first step). Give the '
-            f'last stage more than {stem} blocks (depths[-1] >= {stem + 1}) '
-            f'and no other out index below {stem}.')
+            f'{indices}: HiViT sets the last out index to depths[-1] - 1 = '
+            f'{last} and matches its out_indices in its {stem} stem modules '
+            '(2 per stem block and a PatchMerge per stem stage) as well as '
+            f'in its {host.num_main_blocks} main blocks, reshaping the '
+            f'tokens at each match; {", and ".join(why)} (training fails at '
+            f'its first step). To fix, {" and ".join(fix)}.')
 
 
 def check_host_outputs(host: nn.Module,
                        source: str,
-                       options: Optional[dict] = None) -> None:
+                       options: Optional[dict] = None,
+                       key: str = HOST_KEY) -> None:
     """Run the output check declared for ``host``'s class, if any.
 
     Args:
-        host (nn.Module): The built host backbone (inside the wrapper, at
-            ``model.backbone.backbone``).
+        host (nn.Module): The built host backbone (inside a wrapper, at
+            ``model.backbone.backbone``, or the model's own backbone).
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+        key (str): The host's config key. Defaults to :data:`HOST_KEY`,
+            the host inside a wrapper.
 
     Raises:
         ConfigError: The check's refusal, led by the ``--cfg-options``
@@ -80,11 +120,9 @@ def check_host_outputs(host: nn.Module,
     if declared is None:
         return
     check, keys = declared
-    module, name = check.rsplit('.', 1)
-    message = getattr(importlib.import_module(module), name)(host)
+    message = resolve(check)(host, key)
     if message is None:
         return
-    places = (
-        option_place(f'{CONFIG_KEY}.backbone.{key}', options) for key in keys)
+    places = (option_place(f'{key}.{name}', options) for name in keys)
     where = next((place for place in places if place), source)
     raise ConfigError(f'{where}: {message}')
