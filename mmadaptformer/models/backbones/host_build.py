@@ -8,14 +8,14 @@ the wrappers' state-dict hooks (:func:`save_outer_keys`,
 :func:`load_pre_hook`, :func:`load_post_hook`) apply them.
 """
 import copy
-import inspect
 
 from mmaction.registry import MODELS as MMACTION_MODELS
-from mmengine.model import BaseModule
 from mmengine.registry import MODELS as MMENGINE_MODELS
 from mmengine.registry import DefaultScope
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
+
+from .host_init import host_build_cfg
 
 __all__ = [
     'INNER', 'build_host_backbone', 'to_outer_key', 'to_inner_key',
@@ -60,21 +60,13 @@ def build_host_backbone(cfg: dict) -> nn.Module:
         # As build() looks it up: in the default scope's registry first.
         with MMENGINE_MODELS.switch_scope_and_registry(None) as registry:
             cls = registry.get(cls)
-    init_cfg = cfg.get('init_cfg')
-    if init_cfg is None or cls is None or _takes_init_cfg(cls):
+    if cls is None:
         return MMENGINE_MODELS.build(cfg)
-    del cfg['init_cfg']
+    cfg, init_cfg = host_build_cfg(cls, cfg)
     module = MMENGINE_MODELS.build(cfg)
-    module.init_cfg = init_cfg
+    if init_cfg is not None:
+        module.init_cfg = init_cfg
     return module
-
-
-def _takes_init_cfg(cls: type) -> bool:
-    """Whether the constructor of ``cls`` accepts an ``init_cfg``: an
-    MMEngine ``BaseModule`` or one that names it (TimeSformer takes
-    ``**kwargs`` but hands them to ``nn.Module``, which refuses it)."""
-    return issubclass(cls, BaseModule) or \
-        'init_cfg' in inspect.signature(cls.__init__).parameters
 
 
 def _toolbox_of(type_name: str) -> str:

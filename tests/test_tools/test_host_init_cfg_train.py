@@ -8,7 +8,6 @@ TimeSformer (a plain ``nn.Module``) was refused, both after the work dir
 was made; both are refused before it now, naming what to write. Inside a
 wrapper both are built (see ``test_models/test_host_init_cfg_L.py``).
 """
-import inspect
 import os.path as osp
 
 import pytest
@@ -16,8 +15,6 @@ from config_writers import video_data_cfg, write_config
 from refusal_lines import refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG
 from tool_runners import run_tool
-
-from mmadaptformer.models.backbones import host_build
 
 MVIT = dict(
     type='MViT',
@@ -74,10 +71,6 @@ def test_train_refuses_plain_timesformer_init_cfg(tmp_path, tiny_video_data):
     assert 'model.backbone.pretrained=FILE' in line, line
 
 
-@pytest.mark.skipif(
-    'host_build_cfg' not in inspect.getsource(host_build.build_host_backbone),
-    reason='needs host_build.build_host_backbone to build from '
-    'host_init.host_build_cfg (proposed on branch fixL)')
 @pytest.mark.parametrize('host,width', [(MVIT, 32), (TIMESFORMER, 64)])
 def test_train_wrapped_host_with_init_cfg_none(tmp_path, tiny_video_data, host,
                                                width):
