@@ -64,9 +64,12 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import format_summary, run_benchmark
+from mmadaptformer.benchmark import (format_summary, load_config, parse_args,
+                                     run_benchmark)
 from mmadaptformer.engine import refusals_exit
+from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.log_streams import results_only_stdout
 
 
@@ -74,14 +77,35 @@ def main(argv=None):
     return exit_quietly_on_closed_pipe(lambda: _main(argv))
 
 
+def check_config(argv) -> None:
+    """The checks of the model part of the config that tools/train.py and
+    tools/test.py make (:func:`check_model_config`): an argument
+    mmaction2's ViT would drop, the wrapper's own refusals, a head width
+    the backbone does not give. No pretrained file is needed: the
+    benchmark loads none.
+
+    Args:
+        argv (list[str]): The command line, without the program name.
+
+    Raises:
+        ConfigError: For the first mistake found.
+    """
+    args = parse_args(argv)
+    cfg = load_config(args)
+    with naming_config_mistakes(cfg, args.config, args.cfg_options):
+        check_model_config(
+            cfg, args.config, args.cfg_options, pretrained=False)
+
+
 def _main(argv):
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     # The progress lines are logs: stdout holds the tables alone. A config
     # mistake ends the tool with one line naming the file or the option
-    # and the key, exit status 1, as train.py and test.py end: the worker
-    # that builds a mode's model and optimizer hands its ConfigError back
-    # (see mmadaptformer.benchmark.worker).
+    # and the key, exit status 1, as train.py and test.py end: found here,
+    # or by the worker that builds a mode's model and optimizer, which
+    # hands its ConfigError back (see mmadaptformer.benchmark.worker).
     with results_only_stdout(), refusals_exit():
+        check_config(argv)
         result = run_benchmark(argv)
     print()
     print(format_summary(result))
