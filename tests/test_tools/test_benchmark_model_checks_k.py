@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The benchmark tools check the model part of a config as
+"""The benchmark tools and get_flops.py check the model part of a config as
 tools/train.py and tools/test.py do (``check_model_config``), and end on
 its refusal with the line test.py gives, exit status 1.
 
@@ -20,13 +20,14 @@ TOOL_ARGS = {
     ['--tasks', '1', '--repeat', '1', '--warmup', '0'],
     'analysis_tools/benchmark_train.py':
     ['--repeat', '1', '--iters', '1', '--modes', 'adaptformer'],
+    'analysis_tools/get_flops.py': [],
 }
 
 #: An argument mmaction2's VisionTransformer would accept and drop.
 DROPPED = 'model.backbone.backbone.drop_path_rat=0.3'
 
 #: What a refused run must not print: a traceback, or any measurement.
-NOT_RUN = ['Traceback', 'round 1/1', 'task(s) ...', '| tasks |']
+NOT_RUN = ['Traceback', 'round 1/1', 'task(s) ...', 'FLOPs', '| tasks |']
 
 
 @pytest.fixture(scope='module')
