@@ -14,6 +14,7 @@ from ..engine import adapter_hook_cfg, restrict_optimizer
 from ..models import (apply_trainable, fuse_attention, make_tokens_contiguous,
                       plan_trainable)
 from ..utils import HEAD_NAMES
+from ..utils.config_mistakes import naming_config_mistakes
 from .cuda_api import device_name, is_cuda, tf32_flags
 from .flops import count_step_flops
 from .inputs import (input_spec, load_config, model_cfg_for, num_classes_of,
@@ -37,6 +38,11 @@ def measure_mode(args, mode: str, amp: str) -> dict:
     Returns:
         dict: The measurements (JSON-serialisable); :func:`utilisation`
         adds what needs the round's reference matmul.
+
+    Raises:
+        ConfigError: For a ``type`` no registry holds or an argument a
+            class does not take, in the model or the optimizer
+            (:func:`~mmadaptformer.utils.config_mistakes.naming_config_mistakes`).
     """
     cfg = load_config(args)
     device = args.device or ('cuda' if torch.cuda.is_available() else 'cpu')
@@ -47,9 +53,13 @@ def measure_mode(args, mode: str, amp: str) -> dict:
     spec = input_spec(cfg, args)
     model_cfg, adapters_added = model_cfg_for(cfg, mode, args)
 
+    # A type no registry holds or an argument a class does not take (from
+    # --cfg-options too) is a ConfigError naming the key, which the worker
+    # hands back to the tool (see worker.py), not a traceback.
     torch.manual_seed(0)
-    model = MODELS.build(model_cfg)
-    model.init_weights()
+    with naming_config_mistakes(cfg, args.config, args.cfg_options):
+        model = MODELS.build(model_cfg)
+        model.init_weights()
     model.to(device)
 
     hook = adapter_hook_cfg(cfg) or {}
@@ -66,8 +76,9 @@ def measure_mode(args, mode: str, amp: str) -> dict:
             extra_trainable=hook.get('extra_trainable', ()))
         apply_trainable(model, plan)
     trainable = [p for p in model.parameters() if p.requires_grad]
-    optim_wrapper = build_optim_wrapper(
-        model, optim_wrapper_cfg_for(cfg, amp, device))
+    with naming_config_mistakes(cfg, args.config, args.cfg_options):
+        optim_wrapper = build_optim_wrapper(
+            model, optim_wrapper_cfg_for(cfg, amp, device))
     restrict_optimizer(optim_wrapper, trainable)
     if mode == 'adaptformer' and args.naive_freeze:
         model.requires_grad_(True)

@@ -13,12 +13,26 @@ from typing import List, Optional, Sequence
 import torch
 from mmengine.logging import print_log
 
+from ..utils.config_error import ConfigError
 from .cli import write_json
 from .inputs import input_spec, load_config
 from .options import BATCH_SIZE_REASON, build_parser, parse_args
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
 from .utilisation import measure_matmul, utilisation
-from .worker_process import worker_command
+from .worker_process import REFUSAL_KEY, worker_command
+
+
+def _refusal_in(out: str) -> Optional[str]:
+    """The message of the ConfigError a failed worker wrote to ``out``
+    (:data:`REFUSAL_KEY`); None if it wrote none (it failed otherwise)."""
+    if not osp.isfile(out):
+        return None
+    try:
+        with open(out) as f:
+            written = json.load(f)
+    except ValueError:  # cut short: the RuntimeError shows the output
+        return None
+    return written.get(REFUSAL_KEY) if isinstance(written, dict) else None
 
 
 def run_worker(argv: List[str], mode: str, amp: str) -> dict:
@@ -35,8 +49,11 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
         dict: :func:`measure_mode`'s result.
 
     Raises:
-        RuntimeError: If the process fails; the message ends with its
-        output.
+        ConfigError: The worker's, with its message (the file or option
+            and the key of a config mistake met while it built the model
+            or the optimizer), for the tool to end with on one line.
+        RuntimeError: If the process fails otherwise; the message ends
+            with its output.
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = osp.join(tmp, 'result.json')
@@ -46,6 +63,9 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
         proc = subprocess.run(
             cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         if proc.returncode != 0:
+            refusal = _refusal_in(out)
+            if refusal is not None:
+                raise ConfigError(refusal)
             raise RuntimeError(f'{row_name(mode, amp)} failed (exit code '
                                f'{proc.returncode}):\n{proc.stdout[-4000:]}')
         with open(out) as f:

@@ -2,11 +2,22 @@
 """One mode of the training benchmark in this process, run by
 :func:`~mmadaptformer.benchmark.run_worker` as this module with the
 arguments ``ARGV --worker MODE --worker-amp AMP --worker-out FILE``
-(:func:`~mmadaptformer.benchmark.worker_process.worker_command`)."""
+(:func:`~mmadaptformer.benchmark.worker_process.worker_command`).
+
+A config mistake met while the mode's model and optimizer are built (a
+:class:`~mmadaptformer.utils.ConfigError` naming the file or option and
+the key) is written to ``FILE`` under
+:data:`~mmadaptformer.benchmark.worker_process.REFUSAL_KEY`, and the
+process ends with status 1: the tool ends with that one line, as
+``tools/train.py`` does, without building the models in its own process
+first.
+"""
 import json
 import sys
 
 from mmadaptformer.benchmark import measure_mode, parse_args
+from mmadaptformer.benchmark.worker_process import REFUSAL_KEY
+from mmadaptformer.utils import ConfigError
 
 
 def main() -> None:
@@ -16,7 +27,12 @@ def main() -> None:
         raise SystemExit('worker.py needs --worker, --worker-amp and '
                          '--worker-out; run tools/analysis_tools/'
                          'benchmark_train.py instead')
-    result = measure_mode(args, args.worker, args.worker_amp)
+    try:
+        result = measure_mode(args, args.worker, args.worker_amp)
+    except ConfigError as exc:
+        with open(args.worker_out, 'w') as f:
+            json.dump({REFUSAL_KEY: str(exc)}, f)
+        raise SystemExit(f'{type(exc).__name__}: {exc}') from None
     with open(args.worker_out, 'w') as f:
         json.dump(result, f)
 

@@ -17,11 +17,17 @@ import os.path as osp
 import sys
 from typing import List
 
-__all__ = ['PACKAGE_INIT', 'worker_command']
+__all__ = ['PACKAGE_INIT', 'REFUSAL_KEY', 'worker_command']
 
 #: This package's ``__init__.py``, which the workers import.
 PACKAGE_INIT = osp.join(
     osp.dirname(osp.dirname(osp.abspath(__file__))), '__init__.py')
+
+#: The key of a worker's output file that holds, instead of the
+#: measurements, the message of the ``ConfigError`` it ended with (exit
+#: status 1), for the starting process to end with as ``tools/train.py``
+#: ends: one line, no traceback.
+REFUSAL_KEY = 'config_error'
 
 # argv: -c, PACKAGE_INIT, MODULE, the module's own arguments.
 _BOOT = '; '.join([

@@ -39,6 +39,7 @@ from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
+from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import ConfigError, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
@@ -176,6 +177,15 @@ def _main(argv) -> dict:
         check_adaptformer_cfg(cfg, 'this tool')
     except ConfigError as e:
         build_parser().error(f'config {args.config}: {e}')
+    # An argument mmaction2's ViT would drop, the wrapper's own refusals, a
+    # head width the backbone does not give: one line naming the file or
+    # option and the key, exit status 1, as train.py and test.py check the
+    # model before they build anything. The weights are random: no
+    # pretrained file is needed.
+    with refusals_exit(), naming_config_mistakes(cfg, args.config,
+                                                 args.cfg_options):
+        check_model_config(
+            cfg, args.config, args.cfg_options, pretrained=False)
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)

@@ -32,13 +32,15 @@ import mmadaptformer  # noqa: F401
 from mmadaptformer.apis import test_pipeline_cfg
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
-from mmadaptformer.engine import adapter_hook_cfg
+from mmadaptformer.engine import adapter_hook_cfg, refusals_exit
 from mmadaptformer.models import plan_trainable
+from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import count_flops, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.config_place import option_place
 
 
 def build_parser():
@@ -99,6 +101,16 @@ def default_shape(cfg):
     return (3, h, w)
 
 
+def backbone_problem(cfg):
+    """What is wrong with ``model.backbone`` for counting (it must be a
+    dict); None if nothing is."""
+    backbone = cfg.model.get('backbone')
+    if isinstance(backbone, dict):
+        return None
+    return ('model.backbone must be a dict (a backbone config), but got '
+            f'{backbone!r}')
+
+
 def model_stats(cfg, shape=None):
     """Trainable and total parameters and FLOPs of one view.
 
@@ -113,11 +125,11 @@ def model_stats(cfg, shape=None):
     Raises:
         ConfigError: If ``model.backbone`` is not a dict.
     """
+    problem = backbone_problem(cfg)
+    if problem:
+        raise ConfigError(problem)
     model_cfg = copy.deepcopy(cfg.model)
-    backbone = model_cfg.get('backbone')
-    if not isinstance(backbone, dict):
-        raise ConfigError('model.backbone must be a dict (a backbone '
-                          f'config), but got {backbone!r}')
+    backbone = model_cfg.backbone
     inner = backbone.backbone if 'backbone' in backbone else backbone
     inner.init_cfg = None  # counting needs no weights
     init_default_scope(cfg.get('default_scope', 'mmaction'))
@@ -170,11 +182,21 @@ def _main(argv):
                      f'config takes {dims} numbers (C T H W for video, C H W '
                      'for images)')
     try:
-        # A type no registry holds or an argument a class does not take
-        # (from --cfg-options too) is a ConfigError naming the key.
-        with naming_config_mistakes(cfg, args.config, args.cfg_options):
+        # A mistake of the config (a type no registry holds, an argument a
+        # class does not take or mmaction2's ViT would drop, the wrapper's
+        # own refusals; from --cfg-options too) ends with the one line
+        # naming the file or option and the key, exit status 1, as
+        # train.py and test.py end. It was a usage error (exit status 2).
+        with refusals_exit(), naming_config_mistakes(cfg, args.config,
+                                                     args.cfg_options):
+            problem = backbone_problem(cfg)
+            if problem:
+                where = option_place('model.backbone', args.cfg_options)
+                raise ConfigError(f'{where or args.config}: {problem}')
+            check_model_config(
+                cfg, args.config, args.cfg_options, pretrained=False)
             stats = model_stats(cfg, args.shape)
-    except ValueError as e:
+    except ValueError as e:  # not a ConfigError: the shape is not known
         parser.error(f'config {args.config}: {e}')
     print(f'config: {args.config}\n'
           f'input shape (one view): {stats["shape"]}\n'
