@@ -39,6 +39,7 @@ from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
                                                   missing_evaluated_keys)
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
 from mmadaptformer.utils.trained_part_fit import trained_part_name
@@ -47,7 +48,7 @@ from .layout import check_adapter_record
 __all__ = [
     'HOST_SOURCES_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest',
-    'check_holds_adapter_head', 'frozen_host_sources'
+    'check_holds_adapter_head', 'check_head_recorded', 'frozen_host_sources'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -231,11 +232,18 @@ def check_frozen_digest(info: dict,
         str: The digest, equal to ``info['frozen_digest']``.
 
     Raises:
-        FrozenBackboneMismatchError: If the digests differ.
+        StateDictMismatchError: If the digests differ because the model
+            counts tensors of its head (or neck) as frozen that the
+            checkpoint's record does not list as saved: a file saved
+            without its head, not another backbone
+            (:func:`check_head_recorded`).
+        FrozenBackboneMismatchError: If the digests differ otherwise.
     """
+    frozen = list(frozen)
     fingerprints = state_fingerprints(frozen)
     actual = digest(fingerprints)
     if actual != info['frozen_digest']:
+        check_head_recorded(info, [key for key, _ in frozen], source)
         raise FrozenBackboneMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint was '
             f'trained on a different frozen backbone: it records frozen '
@@ -247,6 +255,54 @@ def check_frozen_digest(info: dict,
             f'loading them onto other weights would silently give wrong '
             f'results.')
     return actual
+
+
+def check_head_recorded(info: dict,
+                        frozen_keys: Iterable[str],
+                        source: Optional[str] = None) -> None:
+    """Refuse an adapter-only checkpoint whose record leaves out tensors of
+    the model's head (or neck) that the model counts as frozen.
+
+    ``AdapterHook`` trains the head and neck in every mode, so an
+    adapter-only checkpoint of a model with a head saves them; when its
+    record counts fewer frozen tensors than the model's frozen ones and
+    these include head tensors, the head was removed from the file and its
+    record, and a frozen-digest mismatch would blame the backbone.
+
+    Args:
+        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``.
+        frozen_keys (Iterable[str]): The keys the model counts as frozen
+            (those the record does not list as saved).
+        source (str, optional): The checkpoint file, for the error.
+
+    Raises:
+        StateDictMismatchError: If the record counts fewer frozen tensors
+            than ``frozen_keys`` and some of these are of the head or
+            neck, naming them.
+    """
+    frozen_keys = list(frozen_keys)
+    parts = set(HEAD_NAMES) | {NECK_NAME}
+    head = [key for key in frozen_keys if key.split('.', 1)[0] in parts]
+    recorded = info.get('frozen_keys')
+    if not head or not isinstance(recorded, int) \
+            or recorded >= len(frozen_keys):
+        return
+    tops = sorted({key.split('.', 1)[0] for key in head})
+    named = ' and '.join(f'{part}.*' for part in tops)
+    saved = info.get('saved_keys') or ()
+    none = not any(key.split('.', 1)[0] in parts for key in saved)
+    raise StateDictMismatchError(
+        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
+        f'{"none" if none else "not all"} of the model\'s head ({named}) '
+        f'tensors: its record (meta[\'{ADAPTER_META_KEY}\']) lists '
+        f'{len(head)} of them neither as saved nor among its {recorded} '
+        f'frozen tensors ({listing(head)}), which this model would take '
+        'from its initialisation. It is an adapter-only file saved without '
+        'its head (e.g. a state dict and its record filtered by hand), not '
+        'another frozen backbone nor another adapter configuration. Give '
+        'the adapter-only checkpoint its training run wrote (its work '
+        'dir\'s epoch_N.pth or best_*.pth), which holds the head it '
+        'trained.')
 
 
 def frozen_host_sources(model: nn.Module) -> Dict[str, str]:
