@@ -48,7 +48,7 @@ from .layout import check_adapter_record
 __all__ = [
     'HOST_SOURCES_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest',
-    'check_holds_adapter_head', 'check_head_recorded', 'frozen_host_sources'
+    'check_holds_adapter_head', 'frozen_host_sources'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -236,14 +236,14 @@ def check_frozen_digest(info: dict,
             counts tensors of its head (or neck) as frozen that the
             checkpoint's record does not list as saved: a file saved
             without its head, not another backbone
-            (:func:`check_head_recorded`).
+            (:func:`_check_head_recorded`).
         FrozenBackboneMismatchError: If the digests differ otherwise.
     """
     frozen = list(frozen)
     fingerprints = state_fingerprints(frozen)
     actual = digest(fingerprints)
     if actual != info['frozen_digest']:
-        check_head_recorded(info, [key for key, _ in frozen], source)
+        _check_head_recorded(info, [key for key, _ in frozen], source)
         raise FrozenBackboneMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint was '
             f'trained on a different frozen backbone: it records frozen '
@@ -257,9 +257,9 @@ def check_frozen_digest(info: dict,
     return actual
 
 
-def check_head_recorded(info: dict,
-                        frozen_keys: Iterable[str],
-                        source: Optional[str] = None) -> None:
+def _check_head_recorded(info: dict,
+                         frozen_keys: Iterable[str],
+                         source: Optional[str] = None) -> None:
     """Refuse an adapter-only checkpoint whose record leaves out tensors of
     the model's head (or neck) that the model counts as frozen.
 

@@ -18,8 +18,7 @@ from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
 
 __all__ = [
     'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'checkpoint_meta',
-    'checkpoint_state_dict', 'check_tensor_entries', 'check_adapter_record',
-    'check_record_held'
+    'checkpoint_state_dict', 'check_tensor_entries', 'check_adapter_record'
 ]
 
 #: What an MMEngine checkpoint is, for the errors about a loaded file that
@@ -51,7 +50,7 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
             ``'meta'`` is neither a dict nor None; the message names
             ``filename``. Also if it is an adapter-only checkpoint whose
             state dict lacks tensors its record lists
-            (:func:`check_record_held`): every reader of a checkpoint's
+            (:func:`_check_record_held`): every reader of a checkpoint's
             meta (``AdapterHook``, ``init_model``, the converters) gets
             that refusal, before a model takes the tensors it lacks from
             its initialisation.
@@ -68,7 +67,7 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
     meta = meta or {}
     state = checkpoint.get('state_dict')
     if ADAPTER_META_KEY in meta and isinstance(state, Mapping):
-        check_record_held(meta[ADAPTER_META_KEY], state, filename)
+        _check_record_held(meta[ADAPTER_META_KEY], state, filename)
     return meta
 
 
@@ -183,8 +182,8 @@ def check_adapter_record(info: Any,
         f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
 
 
-def check_record_held(info: Any, state: Mapping,
-                      filename: Optional[str]) -> None:
+def _check_record_held(info: Any, state: Mapping,
+                       filename: Optional[str]) -> None:
     """Refuse an adapter-only checkpoint whose state dict lacks tensors
     that its record (``meta[ADAPTER_META_KEY]['saved_keys']``) lists as
     saved: the file was changed after it was written (e.g. a state dict
