@@ -42,7 +42,8 @@ from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
-from mmadaptformer.utils.trained_part_fit import trained_part_name
+from mmadaptformer.utils.trained_part_fit import (added_part_keys,
+                                                  trained_part_name)
 from .layout import check_adapter_record
 
 __all__ = [
@@ -151,6 +152,7 @@ def complete_adapter_checkpoint(model: nn.Module,
         ]
         cause = f'It was saved with other adapter settings: ' \
             f'{"; ".join(named)}{other}.' if named else \
+            _other_method(model, state, unexpected, mode, plan.mode) or \
             f'Was it trained with another adapter configuration{other}?'
         raise StateDictMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint does '
@@ -174,6 +176,30 @@ def complete_adapter_checkpoint(model: nn.Module,
     for key in plan.frozen_keys:
         state[key] = model_state[key]
     return checkpoint
+
+
+def _other_method(model: nn.Module, state: dict, unexpected: list,
+                  saved_mode: Optional[str], mode: str) -> Optional[str]:
+    """Why an adapter-only checkpoint that holds none of the model's
+    trained part (its adapters or prompts) but trained tensors the model
+    lacks does not fit: it is of another method (VPT's prompts where the
+    model has adapters, or the reverse) or another model. None when it
+    holds some of that part, or nothing the model lacks."""
+    keys = added_part_keys(model)
+    if not keys or not unexpected or any(key in state for key in keys):
+        return None
+    part = trained_part_name(model)
+    plural = 's' if len(keys) != 1 else ''
+    lacks = 'tensor' + ('s' if len(unexpected) != 1 else '')
+    modes = '' if saved_mode in (None, mode) else (
+        f' It was saved in AdapterHook mode {saved_mode!r}, this config '
+        f'trains in mode {mode!r}.')
+    return (f'It holds none of this model\'s {len(keys)} {part} '
+            f'tensor{plural} (e.g. {keys[0]}) but {len(unexpected)} trained '
+            f'{lacks} this model lacks: it was trained with another method or '
+            'model (e.g. a VPT config\'s prompts where this config has '
+            'AdaptFormer\'s adapters, or the reverse), not with other '
+            f'settings of this one.{modes}')
 
 
 def check_holds_adapter_head(model: nn.Module,
