@@ -80,8 +80,9 @@ def test_infer_refuses_a_file_without_its_head(adapters):
                            'lacks 5 of the 15 tensors that its record '
                            "(meta['adapter_checkpoint']['saved_keys']) "
                            f'lists as saved ({HEAD}), all of its head '
-                           '(cls_head.*). It is an adapter-only file saved '
-                           'without its head'), line
+                           '(cls_head.*). It is an adapter-only file '
+                           'without its head, which was removed after '
+                           'training wrote the file'), line
     assert 'not another adapter configuration' in line, line
 
 

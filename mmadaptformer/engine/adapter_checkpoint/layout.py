@@ -224,10 +224,10 @@ def _check_record_held(info: Any, state: Mapping,
         named = ' and '.join(f'{part}.*' for part in sorted(parts))
         raise StateDictMismatchError(
             f'{where}, all of its head ({named}). It is an adapter-only '
-            'file saved without its head after training wrote it (e.g. a '
-            'state dict filtered by hand), not another adapter '
-            'configuration; the model would be evaluated with a head at '
-            'its initialisation. Give the adapter-only checkpoint its '
+            'file without its head, which was removed after training wrote '
+            'the file (e.g. a state dict filtered by hand), not another '
+            'adapter configuration; the model would be evaluated with a '
+            'head at its initialisation. Give the adapter-only checkpoint its '
             "training run wrote (its work dir's epoch_N.pth or "
             'best_*.pth), which holds the head it trained.')
     raise StateDictMismatchError(
