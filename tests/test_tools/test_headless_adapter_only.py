@@ -13,8 +13,10 @@ from refusal_lines import refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
-HEAD_KEYS = ('cls_head.fc_cls.weight, cls_head.fc_cls.bias, '
-             'cls_head.bn.running_mean, cls_head.bn.running_var')
+# As the file's record lists them: the state dict lacks what it saved.
+HEAD_KEYS = ('cls_head.bn.num_batches_tracked, cls_head.bn.running_mean, '
+             'cls_head.bn.running_var, cls_head.fc_cls.bias, '
+             'cls_head.fc_cls.weight')
 
 
 def _trained_on(config, stock, path):

@@ -212,6 +212,37 @@ def refuse_dropped_trained(args, reference: str, frozen: List[str],
         'give that one with --pretrained.')
 
 
+def refuse_without_trained_part(model, state: dict, source: str) -> None:
+    """Refuse a full checkpoint that holds none of the model's adapters (or
+    prompts): there is nothing trained to extract.
+
+    Args:
+        model (nn.Module): The config's model.
+        state (dict): The checkpoint's state dict.
+        source (str): The checkpoint and config, for the error.
+
+    Raises:
+        StateDictMismatchError: Naming the file, an adapter key and what
+            to give instead.
+    """
+    added = added_part_keys(model)
+    if not added or any(key in state for key in added):
+        return
+    part = trained_part_name(model)
+    raise StateDictMismatchError(
+        f'{source} holds none of the model\'s {len(added)} {part} tensors '
+        f'(e.g. {added[0]}): there are no trained {part}s to extract. It '
+        f'is a checkpoint of a model without these {part}s (a stock or '
+        'fully fine-tuned model, a converted VideoMAE or MAE checkpoint), '
+        'not a full checkpoint of this config\'s training. Evaluate it '
+        'with its own config (the stock model\'s); to train the '
+        f'{part}s on it, give it to tools/train.py as --pretrained (the '
+        'backbone alone) or load_from. This tool takes a full checkpoint '
+        'that training this config wrote (AdapterHook with '
+        'adapter_only_checkpoint=False) or merge_adapters.py\'s output. '
+        'Nothing was written.')
+
+
 def extract(args):
     # A logger of its own becomes MMEngine's current one: warnings only, so
     # loading the pretrained backbone does not print every tensor.
@@ -281,6 +312,9 @@ def extract(args):
             source,
             before_load=True,
             outcome=WRITTEN_AT_INIT + lacks)
+    # One with a head but no adapters is not "damaged": it is of a model
+    # without them.
+    refuse_without_trained_part(model, state, source)
     check_state_dict(
         model,
         state,

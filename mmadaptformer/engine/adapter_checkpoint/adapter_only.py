@@ -39,9 +39,11 @@ from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
                                                   missing_evaluated_keys)
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
-from mmadaptformer.utils.trained_part_fit import trained_part_name
+from mmadaptformer.utils.trained_part_fit import (added_part_keys,
+                                                  trained_part_name)
 from .layout import check_adapter_record
 
 __all__ = [
@@ -150,6 +152,7 @@ def complete_adapter_checkpoint(model: nn.Module,
         ]
         cause = f'It was saved with other adapter settings: ' \
             f'{"; ".join(named)}{other}.' if named else \
+            _other_method(model, state, unexpected, mode, plan.mode) or \
             f'Was it trained with another adapter configuration{other}?'
         raise StateDictMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint does '
@@ -173,6 +176,30 @@ def complete_adapter_checkpoint(model: nn.Module,
     for key in plan.frozen_keys:
         state[key] = model_state[key]
     return checkpoint
+
+
+def _other_method(model: nn.Module, state: dict, unexpected: list,
+                  saved_mode: Optional[str], mode: str) -> Optional[str]:
+    """Why an adapter-only checkpoint that holds none of the model's
+    trained part (its adapters or prompts) but trained tensors the model
+    lacks does not fit: it is of another method (VPT's prompts where the
+    model has adapters, or the reverse) or another model. None when it
+    holds some of that part, or nothing the model lacks."""
+    keys = added_part_keys(model)
+    if not keys or not unexpected or any(key in state for key in keys):
+        return None
+    part = trained_part_name(model)
+    plural = 's' if len(keys) != 1 else ''
+    lacks = 'tensor' + ('s' if len(unexpected) != 1 else '')
+    modes = '' if saved_mode in (None, mode) else (
+        f' It was saved in AdapterHook mode {saved_mode!r}, this config '
+        f'trains in mode {mode!r}.')
+    return (f'It holds none of this model\'s {len(keys)} {part} '
+            f'tensor{plural} (e.g. {keys[0]}) but {len(unexpected)} trained '
+            f'{lacks} this model lacks: it was trained with another method or '
+            'model (e.g. a VPT config\'s prompts where this config has '
+            'AdaptFormer\'s adapters, or the reverse), not with other '
+            f'settings of this one.{modes}')
 
 
 def check_holds_adapter_head(model: nn.Module,
@@ -231,11 +258,18 @@ def check_frozen_digest(info: dict,
         str: The digest, equal to ``info['frozen_digest']``.
 
     Raises:
-        FrozenBackboneMismatchError: If the digests differ.
+        StateDictMismatchError: If the digests differ because the model
+            counts tensors of its head (or neck) as frozen that the
+            checkpoint's record does not list as saved: a file saved
+            without its head, not another backbone
+            (:func:`_check_head_recorded`).
+        FrozenBackboneMismatchError: If the digests differ otherwise.
     """
+    frozen = list(frozen)
     fingerprints = state_fingerprints(frozen)
     actual = digest(fingerprints)
     if actual != info['frozen_digest']:
+        _check_head_recorded(info, [key for key, _ in frozen], source)
         raise FrozenBackboneMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint was '
             f'trained on a different frozen backbone: it records frozen '
@@ -247,6 +281,54 @@ def check_frozen_digest(info: dict,
             f'loading them onto other weights would silently give wrong '
             f'results.')
     return actual
+
+
+def _check_head_recorded(info: dict,
+                         frozen_keys: Iterable[str],
+                         source: Optional[str] = None) -> None:
+    """Refuse an adapter-only checkpoint whose record leaves out tensors of
+    the model's head (or neck) that the model counts as frozen.
+
+    ``AdapterHook`` trains the head and neck in every mode, so an
+    adapter-only checkpoint of a model with a head saves them; when its
+    record counts fewer frozen tensors than the model's frozen ones and
+    these include head tensors, the head was removed from the file and its
+    record, and a frozen-digest mismatch would blame the backbone.
+
+    Args:
+        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``.
+        frozen_keys (Iterable[str]): The keys the model counts as frozen
+            (those the record does not list as saved).
+        source (str, optional): The checkpoint file, for the error.
+
+    Raises:
+        StateDictMismatchError: If the record counts fewer frozen tensors
+            than ``frozen_keys`` and some of these are of the head or
+            neck, naming them.
+    """
+    frozen_keys = list(frozen_keys)
+    parts = set(HEAD_NAMES) | {NECK_NAME}
+    head = [key for key in frozen_keys if key.split('.', 1)[0] in parts]
+    recorded = info.get('frozen_keys')
+    if not head or not isinstance(recorded, int) \
+            or recorded >= len(frozen_keys):
+        return
+    tops = sorted({key.split('.', 1)[0] for key in head})
+    named = ' and '.join(f'{part}.*' for part in tops)
+    saved = info.get('saved_keys') or ()
+    none = not any(key.split('.', 1)[0] in parts for key in saved)
+    raise StateDictMismatchError(
+        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
+        f'{"none" if none else "not all"} of the model\'s head ({named}) '
+        f'tensors: its record (meta[\'{ADAPTER_META_KEY}\']) lists '
+        f'{len(head)} of them neither as saved nor among its {recorded} '
+        f'frozen tensors ({listing(head)}), which this model would take '
+        'from its initialisation. It is an adapter-only file saved without '
+        'its head (e.g. a state dict and its record filtered by hand), not '
+        'another frozen backbone nor another adapter configuration. Give '
+        'the adapter-only checkpoint its training run wrote (its work '
+        'dir\'s epoch_N.pth or best_*.pth), which holds the head it '
+        'trained.')
 
 
 def frozen_host_sources(model: nn.Module) -> Dict[str, str]:

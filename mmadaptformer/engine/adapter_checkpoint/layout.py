@@ -12,7 +12,9 @@ from typing import Any, Callable, Mapping, Optional
 import torch
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
-from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
+from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
+                                                  listing)
 
 __all__ = [
     'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'checkpoint_meta',
@@ -46,7 +48,12 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
     Raises:
         StateDictMismatchError: If ``checkpoint`` is not a dict, or its
             ``'meta'`` is neither a dict nor None; the message names
-            ``filename``.
+            ``filename``. Also if it is an adapter-only checkpoint whose
+            state dict lacks tensors its record lists
+            (:func:`_check_record_held`): every reader of a checkpoint's
+            meta (``AdapterHook``, ``init_model``, the converters) gets
+            that refusal, before a model takes the tensors it lacks from
+            its initialisation.
     """
     if not isinstance(checkpoint, dict):
         raise StateDictMismatchError(
@@ -57,7 +64,11 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
         raise StateDictMismatchError(
             f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
             f'dict. {expected}')
-    return meta or {}
+    meta = meta or {}
+    state = checkpoint.get('state_dict')
+    if ADAPTER_META_KEY in meta and isinstance(state, Mapping):
+        _check_record_held(meta[ADAPTER_META_KEY], state, filename)
+    return meta
 
 
 def checkpoint_state_dict(checkpoint: Mapping,
@@ -169,3 +180,61 @@ def check_adapter_record(info: Any,
         f"{filename or 'The checkpoint'}: its meta['{ADAPTER_META_KEY}'] is "
         'not the record an adapter-only checkpoint carries (a dict with '
         f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
+
+
+def _check_record_held(info: Any, state: Mapping,
+                       filename: Optional[str]) -> None:
+    """Refuse an adapter-only checkpoint whose state dict lacks tensors
+    that its record (``meta[ADAPTER_META_KEY]['saved_keys']``) lists as
+    saved: the file was changed after it was written (e.g. a state dict
+    filtered by hand), and a model loading it would take those tensors
+    from its initialisation (a random head, untrained adapters).
+
+    A record that is not laid out as written is left to
+    :func:`check_adapter_record`, which its readers call.
+
+    Args:
+        info (Any): The record, as loaded.
+        state (Mapping): The checkpoint's state dict (a ``module.`` prefix
+            is ignored, as MMEngine's load ignores it).
+        filename (str, optional): The checkpoint's path, for the error.
+
+    Raises:
+        StateDictMismatchError: Naming the file and the keys it lacks; when
+            they are all of the head (or neck), saying that it is a file
+            saved without its head.
+    """
+    saved = info.get('saved_keys') if isinstance(info, dict) else None
+    if not isinstance(saved, (list, tuple)):
+        return
+    held = {
+        k[len('module.'):]
+        if isinstance(k, str) and k.startswith('module.') else k
+        for k in state
+    }
+    missing = [k for k in saved if isinstance(k, str) and k not in held]
+    if not missing:
+        return
+    where = f'{filename or "The checkpoint"}: its state dict lacks ' \
+        f'{len(missing)} of the {len(saved)} tensors that its record ' \
+        f"(meta['{ADAPTER_META_KEY}']['saved_keys']) lists as saved " \
+        f'({listing(missing)})'
+    parts = {key.split('.', 1)[0] for key in missing}
+    if parts <= set(HEAD_NAMES) | {NECK_NAME}:
+        named = ' and '.join(f'{part}.*' for part in sorted(parts))
+        raise StateDictMismatchError(
+            f'{where}, all of its head ({named}). It is an adapter-only '
+            'file without its head, which was removed after training wrote '
+            'the file (e.g. a state dict filtered by hand), not another '
+            'adapter configuration; the model would be evaluated with a '
+            'head at its initialisation. Give the adapter-only checkpoint its '
+            "training run wrote (its work dir's epoch_N.pth or "
+            'best_*.pth), which holds the head it trained.')
+    raise StateDictMismatchError(
+        f'{where}. The file was changed after it was written (e.g. a state '
+        'dict filtered by hand), not saved with another adapter '
+        'configuration; the model would run with those tensors at their '
+        'initialisation. Give the adapter-only checkpoint its training run '
+        "wrote (its work dir's epoch_N.pth or best_*.pth), or extract one "
+        'again from the full checkpoint with '
+        'tools/model_converters/extract_adapters.py.')
