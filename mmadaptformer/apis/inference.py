@@ -46,6 +46,7 @@ from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
+from .label_maps import check_label_map_file
 from .show_dir import check_show_dir
 from .visualize import draw_and_report
 
@@ -197,7 +198,9 @@ class ModelInferencer:
         device (str): Where the model runs, a device this machine has
             (else ``ValueError``). Defaults to ``'cpu'``.
         label_map (str, optional): Class names file, see
-            :func:`class_names`. Defaults to None.
+            :func:`class_names`; one that is not there is refused
+            (``FileNotFoundError``) before anything is read. Defaults to
+            None.
         name (str, optional): The task name in results. Defaults to the
             config file's stem.
 
@@ -220,6 +223,7 @@ class ModelInferencer:
                  label_map: Optional[str] = None,
                  name: Optional[str] = None) -> None:
         check_device_arg(device, 'ModelInferencer')
+        check_label_map_file(label_map)
         cfg, source = load_config(config)
         if checkpoint is None:
             raise ValueError(
