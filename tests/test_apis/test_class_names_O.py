@@ -86,3 +86,39 @@ def test_a_label_map_that_is_no_file_is_named_before_the_model_loads(
     assert str(error.value).startswith(
         f"Task 'moves': FileNotFoundError: {expected}"), error.value
     assert engine.tasks == []
+
+
+def test_a_head_of_another_size_is_refused_on_one_line(stock_video,
+                                                       video_tasks):
+    """A full or adapter-only checkpoint whose head has another number of
+    classes than the config's: ``init_model`` (and so ``tools/infer.py``,
+    ``ModelInferencer``) named the mismatch and its fix, then asked on a
+    second line whether it is a checkpoint of this config's model, which
+    it is. A checkpoint of another architecture keeps that question."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis import init_model
+    from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+    for config, checkpoint in (
+        (TINY_VIDEO_CONFIG, stock_video['ckpt']),
+        (video_tasks['full']['config'], video_tasks['full']['checkpoint']),
+    ):
+        cfg = Config.fromfile(config)
+        cfg.model.cls_head.num_classes = 3
+        with pytest.raises(StateDictMismatchError) as error:
+            init_model(cfg, checkpoint)
+        message = str(error.value)
+        assert message.startswith(
+            f'{checkpoint} (config {config}) does not fit the model: its '
+            'head was trained for another number of classes: num_classes '
+            '(model.cls_head.num_classes): checkpoint 2, this model 3 ('), \
+            message
+        assert message.endswith('Nothing of it was loaded.'), message
+        assert '\n' not in message
+    # Another architecture (wider blocks): the question stays.
+    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
+    cfg.model.backbone.mlp_ratio = 4
+    with pytest.raises(StateDictMismatchError) as error:
+        init_model(cfg, stock_video['ckpt'])
+    assert str(error.value).endswith(
+        "\nIs it a checkpoint of this config's model?"), error.value
