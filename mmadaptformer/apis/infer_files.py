@@ -13,7 +13,7 @@ from mmengine.logging import print_log
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
     'OtherKindInputError', 'check_paths', 'walk_once', 'warn_hidden',
-    'each_once', 'collect_inputs', 'read_input_list'
+    'same_entry', 'each_once', 'collect_inputs', 'read_input_list'
 ]
 
 #: The list "file" that is standard input
@@ -217,23 +217,42 @@ def warn_hidden(folder: str, hidden: List[str]) -> None:
             level=logging.WARNING)
 
 
-def each_once(found: List[str], what: str) -> List[str]:
-    """``found`` in its order, each once; repeats are left out, with a
-    warning that counts them and names one (``what`` they are).
+def same_entry(path):
+    """One key for every spelling of a path: ``a.mp4``, ``./a.mp4``, its
+    absolute path, one through a linked or ``..`` folder. A link's own
+    name is an entry of its own (its file is classified under each name);
+    anything but a ``str`` (an array's index) is its own key."""
+    if not isinstance(path, str):
+        return path
+    folder, name = osp.split(path.rstrip(os.sep) or path)
+    if name in ('', '.', '..'):
+        return osp.realpath(path), ''
+    return osp.realpath(folder or os.curdir), name
 
-    The results are keyed by path: a second run of one would only cost
-    time (a file named and also found in a folder given).
+
+def each_once(found: List[str], what: str) -> List[str]:
+    """``found`` in its order, each once (:func:`same_entry`: other
+    spellings of a path count); repeats are left out, with a warning that
+    counts them and names one (``what`` they are).
+
+    The results are keyed by path, as first given: a second run of one
+    would only cost time (a file named and also found in a folder given).
     """
-    unique = list(dict.fromkeys(found))
+    first = {}
+    for path in found:
+        first.setdefault(same_entry(path), path)
+    unique = list(first.values())
     if len(unique) < len(found):
         seen = set()
         for twice in found:  # the first repeat
-            if twice in seen:
+            if same_entry(twice) in seen:
                 break
-            seen.add(twice)
+            seen.add(same_entry(twice))
+        given = first[same_entry(twice)]
+        also = '' if given == twice else f', the same file as {given}'
         print_log(
             f'inputs: {len(found) - len(unique)} {what} were given more '
-            f'than once (e.g. {twice}); each is classified once.',
+            f'than once (e.g. {twice}{also}); each is classified once.',
             logger='current',
             level=logging.WARNING)
     return unique

@@ -15,6 +15,7 @@ Inputs run through the config's test pipeline
 video gets the scores ``tools/test.py --dump`` gives it, views included.
 """
 import copy
+import functools
 import os
 import os.path as osp
 import threading
@@ -46,6 +47,7 @@ from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
+from .label_maps import check_label_map_file
 from .show_dir import check_show_dir
 from .visualize import draw_and_report
 
@@ -87,6 +89,20 @@ def model_config(cfg: Config, scope: str) -> dict:
         model_cfg.setdefault('data_preprocessor',
                              cfg.get('data_preprocessor', None))
     return model_cfg
+
+
+def _other_model_hint(model: nn.Module, state: dict, keys: List[str]) -> str:
+    """The hint of :func:`init_model`'s state-dict refusal, for the keys at
+    fault: none where only the head's number of classes differs (the file
+    is a checkpoint of this config's model, built with another
+    ``num_classes``, which the refusal names with its fix)."""
+    own = model.state_dict()
+    if keys and all(
+            key.split('.', 1)[0] in HEAD_NAMES and key in own and key in state
+            and torch.is_tensor(state[key])
+            and state[key].shape[1:] == own[key].shape[1:] for key in keys):
+        return ''
+    return 'Is it a checkpoint of this config\'s model?'
 
 
 def init_model(config: Union[str, Config],
@@ -177,7 +193,7 @@ def init_model(config: Union[str, Config],
             state,
             source=named,
             allow_fresh=False,
-            hint='Is it a checkpoint of this config\'s model?')
+            hint=functools.partial(_other_model_hint, model, state))
         check_adapter_checkpoint(model, ckpt, checkpoint)
     model.cfg = cfg
     model.to(device)
@@ -197,7 +213,9 @@ class ModelInferencer:
         device (str): Where the model runs, a device this machine has
             (else ``ValueError``). Defaults to ``'cpu'``.
         label_map (str, optional): Class names file, see
-            :func:`class_names`. Defaults to None.
+            :func:`class_names`; one that is not there is refused
+            (``FileNotFoundError``) before anything is read. Defaults to
+            None.
         name (str, optional): The task name in results. Defaults to the
             config file's stem.
 
@@ -220,6 +238,7 @@ class ModelInferencer:
                  label_map: Optional[str] = None,
                  name: Optional[str] = None) -> None:
         check_device_arg(device, 'ModelInferencer')
+        check_label_map_file(label_map)
         cfg, source = load_config(config)
         if checkpoint is None:
             raise ValueError(

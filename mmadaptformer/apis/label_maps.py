@@ -12,16 +12,39 @@ import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
+from mmengine.fileio import join_path
+from mmengine.utils import is_abs
 
 from mmadaptformer.datasets.checked_image_dataset import rooted_classes
 from mmadaptformer.datasets.label_map import read_label_map
 
-__all__ = ['config_class_names']
+__all__ = ['check_label_map_file', 'config_class_names']
 
 # Datasets whose ``classes`` file is under ``data_root``.
 _ROOTED_CLASSES = ('CheckedImageDataset', 'mmpretrain.CheckedImageDataset')
 # Datasets that take their classes from the folders when nothing names them.
 _IMAGE_LISTS = ('CustomDataset', 'mmpretrain.CustomDataset') + _ROOTED_CLASSES
+
+
+def check_label_map_file(label_map: Optional[str]) -> None:
+    """Refuse a ``label_map`` argument that names no file, before a model
+    is read for it.
+
+    Args:
+        label_map (str, optional): The class names file given, or None.
+
+    Raises:
+        FileNotFoundError: If ``label_map`` is not a file (missing, or a
+            folder), naming it and what it should be.
+    """
+    if label_map is None or osp.isfile(label_map):
+        return
+    problem = 'a folder, not a file' if osp.isdir(label_map) else \
+        'no such file'
+    raise FileNotFoundError(
+        f'label_map {label_map}: {problem}; give the class names file, the '
+        'class of label i on line i + 1 (or None for the classes the '
+        "checkpoint's meta or the config's test set names).")
 
 
 def config_class_names(cfg: Config) -> Optional[List[str]]:
@@ -31,8 +54,10 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
     ``classes`` (a list or a label map file; under ``data_root`` for
     :class:`~mmadaptformer.datasets.CheckedImageDataset`), a single
     ``*label_map.txt`` next to its ``ann_file`` (what ``tools/data/*``
-    write), and for mmpretrain's ``CustomDataset`` (and ours) the sorted
-    class folders under ``data_root/data_prefix`` as they are now.
+    write; under ``data_root`` where the ``ann_file`` is relative, as the
+    dataset reads it), and for mmpretrain's ``CustomDataset`` (and ours)
+    the sorted class folders under ``data_root/data_prefix`` as they are
+    now.
 
     Args:
         cfg (Config): The config.
@@ -58,6 +83,11 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
         return [str(c) for c in classes]
     ann_file = dataset.get('ann_file')
     if isinstance(ann_file, str) and ann_file:
+        data_root = dataset.get('data_root')
+        if data_root and not is_abs(ann_file):
+            # Where the dataset reads it: MMEngine's BaseDataset joins a
+            # relative ann_file to data_root.
+            ann_file = join_path(data_root, ann_file)
         maps = sorted(
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:

@@ -25,6 +25,7 @@ from .forward_guard import serialized
 from .frozen_fingerprints import FrozenFingerprints
 from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
+from .label_maps import check_label_map_file
 from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
                               check_servable, check_shared_neck,
                               check_task_name, pipeline_group_key, tensors_of)
@@ -124,7 +125,8 @@ class SharedBackbone:
                 a file or an address). Required: None is refused, as a task
                 without trained weights answers at random.
             label_map (str, optional): Class names file, see
-                :func:`~mmadaptformer.apis.class_names`. Defaults to None.
+                :func:`~mmadaptformer.apis.class_names`; one that is not
+                there is refused before anything is read. Defaults to None.
 
         Raises:
             TaskError: Naming the task, if it has no checkpoint or cannot be
@@ -184,6 +186,7 @@ class SharedBackbone:
         self._update_split_points()
 
     def _add(self, name, config, checkpoint, label_map) -> None:
+        check_label_map_file(label_map)
         cfg, source = load_config(config)
         toolbox = toolbox_of(cfg, source)
         signature = backbone_signature(cfg, toolbox)
