@@ -10,6 +10,8 @@ from typing import Callable, List, Optional, Sequence, Union
 
 from mmengine.logging import print_log
 
+from mmadaptformer.utils.counted import counted
+
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
     'OtherKindInputError', 'check_paths', 'walk_once', 'warn_hidden',
@@ -166,8 +168,8 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                                                          IMAGE_EXTENSIONS))
                                     if set(known) & set(extensions))
                 frames = '' if kinds != 'video' or not other_kind else (
-                    f'; it holds {len(other_kind)} image files (e.g. '
-                    f'{sorted(other_kind)[0]}), extracted frames? The '
+                    f'; it holds {counted(len(other_kind), "image files")} '
+                    f'(e.g. {sorted(other_kind)[0]}), extracted frames? The '
                     "model's config decodes video files (its test pipeline "
                     'opens them, with DecordInit); a folder of frames is '
                     'classified with a config whose test pipeline reads '
@@ -185,8 +187,9 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                 other = 'image' if first.lower().endswith(
                     IMAGE_EXTENSIONS) else 'video'
                 print_log(
-                    f'{path}: left out {len(other_kind)} {other} files, '
-                    f'which these models do not classify, e.g. {first}.',
+                    f'{path}: left out '
+                    f'{counted(len(other_kind), other + " files")}, which '
+                    f'these models do not classify, e.g. {first}.',
                     logger='current',
                     level=logging.WARNING)
             # Never inputs: a copy from a Mac holds a '._a.mp4' beside each
@@ -194,7 +197,7 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
             warn_hidden(path, hidden)
             if skipped:
                 print_log(
-                    f'{path}: left out {len(skipped)} files whose '
+                    f'{path}: left out {counted(len(skipped), "files")} whose '
                     'extension is not one of a video or an image, e.g. '
                     f'{sorted(skipped)[0]}.',
                     logger='current',
@@ -211,7 +214,8 @@ def warn_hidden(folder: str, hidden: List[str]) -> None:
     if there are none."""
     if hidden:
         print_log(
-            f'{folder}: left out {len(hidden)} hidden files or folders '
+            f'{folder}: left out '
+            f'{counted(len(hidden), "hidden files or folders")} '
             f"(names starting with '.'), e.g. {sorted(hidden)[0]}.",
             logger='current',
             level=logging.WARNING)
@@ -250,9 +254,11 @@ def each_once(found: List[str], what: str) -> List[str]:
             seen.add(same_entry(twice))
         given = first[same_entry(twice)]
         also = '' if given == twice else f', the same file as {given}'
+        repeats = len(found) - len(unique)
         print_log(
-            f'inputs: {len(found) - len(unique)} {what} were given more '
-            f'than once (e.g. {twice}{also}); each is classified once.',
+            f'inputs: {counted(repeats, what)} '
+            f'{"was" if repeats == 1 else "were"} given more than once '
+            f'(e.g. {twice}{also}); each is classified once.',
             logger='current',
             level=logging.WARNING)
     return unique

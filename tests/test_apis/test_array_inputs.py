@@ -198,7 +198,7 @@ def test_files_and_arrays_keep_their_order_and_files_are_given_once(
     a, b = osp.join('clips', 'a.mp4'), osp.join('clips', 'b.mp4')
     assert [key for key, _ in items] == [a, b, 1, 'c.mp4']
     assert items[2][1] is frames
-    assert f'inputs: 1 files were given more than once (e.g. {b}); each ' \
+    assert f'inputs: 1 file was given more than once (e.g. {b}); each ' \
         'is classified once.' in [r.getMessage() for r in log_records]
     with pytest.raises(
             TypeError,

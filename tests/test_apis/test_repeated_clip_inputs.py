@@ -24,7 +24,7 @@ def test_a_clip_given_twice_is_named_in_the_warning(tmp_path, log_records,
         collect = FolderReaders([naming], VIDEO_EXTENSIONS).collect
         expected = [str(clip), str(tmp_path / 'clips' / 'b.mp4')]
     assert collect([str(tmp_path / 'clips'), str(clip)]) == expected
-    assert (f'inputs: 1 clip folders or files were given more than once '
+    assert (f'inputs: 1 clip folder or file was given more than once '
             f'(e.g. {clip}); each is classified once.') in [
                 r.getMessage() for r in log_records
             ]

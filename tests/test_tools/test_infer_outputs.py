@@ -146,7 +146,7 @@ def test_folder_of_videos_with_a_cover_image_answers_the_videos(
     out = tmp_path / 'r.json'
     assert infer([config, checkpoint, str(folder), '--out', str(out)]) == 0
     assert list(json.loads(out.read_text())) == [video]
-    assert f'{folder}: left out 1 image files, which these models do not ' \
+    assert f'{folder}: left out 1 image file, which these models do not ' \
         f'classify, e.g. {folder}/cover.jpg.' in [
             r.getMessage() for r in log_records]
     # Given by name, the image is still an error of its own.

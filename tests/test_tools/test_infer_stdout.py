@@ -60,7 +60,7 @@ def test_stdout_holds_the_result_lines_alone(model, tmp_path):
     for line, path in zip(lines, model['videos']):
         assert re.fullmatch(RESULT.format(path=re.escape(path)), line), line
     # The log lines, the run's notes and its report go to stderr.
-    assert re.search(r'mmengine - WARNING - .*left out 1 image files',
+    assert re.search(r'mmengine - WARNING - .*left out 1 image file,',
                      proc.stderr), proc.stderr
     assert 'classified 1 video shorter than a clip' in proc.stderr
     assert 'Results of 2 inputs written to r.json' in proc.stderr
