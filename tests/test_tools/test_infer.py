@@ -18,6 +18,8 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from refusal_lines import refused_line
 
+from mmadaptformer.utils.device_choices import device_choices
+
 
 @pytest.fixture(scope='module')
 def inputs(tmp_path_factory, tiny_video_data):
@@ -344,7 +346,7 @@ def test_arguments_that_cannot_work_are_refused_before_loading(
         ([full['config'], full['checkpoint'], video, '--device',
           'cuda:99'], '--device cuda:99: this machine has'),
         ([full['config'], full['checkpoint'], video, '--device',
-          'gpu'], '--device gpu: .*give cpu or cuda'),
+          'gpu'], '--device gpu: .*; ' + device_choices('give')),
     ]
     if not torch.cuda.is_available():
         cases.append(

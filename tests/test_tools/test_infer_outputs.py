@@ -17,6 +17,8 @@ from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
                      save_as_built_checkpoint, save_stock_video_checkpoint,
                      video_data_cfg, write_config)
 
+from mmadaptformer.utils.device_choices import device_choices
+
 ERROR = ': error: '  # after the program name, as argparse says it
 
 
@@ -130,7 +132,7 @@ def test_device_this_machine_lacks_is_refused(infer, image_model, device,
     assert exit_.value.code == 2
     assert _refusal(capsys) == (
         f'--device {device}: this machine has no {device} device '
-        'that PyTorch can use; give cpu or cuda')
+        f'that PyTorch can use; {device_choices("give")}')
 
 
 def test_folder_of_videos_with_a_cover_image_answers_the_videos(
