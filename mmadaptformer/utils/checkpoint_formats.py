@@ -15,7 +15,7 @@ from typing import Optional
 
 __all__ = [
     'SAFETENSORS_SUFFIX', 'binary_format', 'is_safetensors',
-    'safetensors_advice', 'text_format'
+    'last_checkpoint_record', 'safetensors_advice', 'text_format'
 ]
 
 #: The name PyTorch's ``torch.load`` needs to read a safetensors file.
@@ -37,6 +37,8 @@ _OTHER = (
 )
 #: How many bytes are read to tell the format.
 _HEAD = 512
+#: How the names of checkpoints that a last_checkpoint record names end.
+_CHECKPOINT_ENDS = ('.pth', '.pt', '.ckpt')
 
 
 def _read_head(filename: str) -> bytes:
@@ -129,8 +131,9 @@ def binary_format(filename: str) -> Optional[str]:
 
 def text_format(filename: str) -> Optional[str]:
     """What ``filename`` is when it is text that downloads leave in place
-    of a file: an HTML or XML page, a Git LFS pointer. Ask only after a
-    pickle scan found no code: a protocol 0 pickle is text too.
+    of a file (an HTML or XML page, a Git LFS pointer), or MMEngine's
+    ``last_checkpoint`` record (:func:`last_checkpoint_record`). Ask only
+    after a pickle scan found no code: a protocol 0 pickle is text too.
 
     Args:
         filename (str): A local file that :func:`torch.load` failed on.
@@ -138,7 +141,58 @@ def text_format(filename: str) -> Optional[str]:
     Returns:
         str | None: A phrase that follows "is"; None for any other file.
     """
-    return _is_text(_read_head(filename))
+    head = _read_head(filename)
+    return _is_text(head) or last_checkpoint_record(filename, head)
+
+
+def last_checkpoint_record(filename: str,
+                           head: Optional[bytes] = None) -> Optional[str]:
+    """What to give instead of MMEngine's ``last_checkpoint`` record.
+
+    ``CheckpointHook`` writes ``WORK_DIR/last_checkpoint``: one line of
+    text, the path of the newest checkpoint it saved (what ``--resume``
+    reads). Given as a checkpoint, it failed as a damaged one. The file
+    it names is not loaded in its place: which checkpoint to use is the
+    user's choice.
+
+    Args:
+        filename (str): A local file.
+        head (bytes, optional): Its first bytes, if read already.
+            Defaults to None (read here).
+
+    Returns:
+        str | None: A phrase that follows "is", naming the checkpoint
+        recorded (and whether it is there); None unless the file is one
+        line of text that names an existing file, a ``.pth`` file, or is
+        called ``last_checkpoint``.
+    """
+    if head is None:
+        head = _read_head(filename)
+    if len(head) >= _HEAD:
+        return None
+    try:
+        text = head.decode('utf-8').strip('\ufeff \t\r\n')
+    except UnicodeDecodeError:
+        return None
+    if not text or '\n' in text or '\r' in text or not text.isprintable():
+        return None
+    candidates = [text]
+    if '://' not in text and not osp.isabs(text):
+        # Relative to where the run was started, or to the work dir.
+        candidates.append(osp.join(osp.dirname(filename), text))
+    found = next((c for c in candidates if osp.isfile(c)), None)
+    named = osp.basename(filename) == 'last_checkpoint'
+    if found is None and not named and not text.endswith(_CHECKPOINT_ENDS):
+        return None
+    record = ("MMEngine's last_checkpoint record, not a checkpoint: a "
+              'line of text that training writes to name the newest '
+              'checkpoint it saved')
+    if found is not None:
+        return f'{record}, {found}. Give that file (or another ' \
+            'checkpoint of the run) as the checkpoint'
+    where = '' if '://' in text else ', which is not there'
+    return f'{record}, {text}{where}. Give a checkpoint of the run ' \
+        '(e.g. epoch_N.pth in its work dir) as the checkpoint'
 
 
 def safetensors_advice(filename: str) -> str:

@@ -1,0 +1,88 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""MMEngine's ``last_checkpoint`` given as CHECKPOINT to tools/infer.py or
+tools/test.py: it is the one-line record of the newest checkpoint's path
+that ``CheckpointHook`` writes, and it was refused as a checkpoint that "is
+truncated or corrupted". It is now named as that record, with the
+checkpoint it names; that checkpoint is not loaded in its place."""
+import os.path as osp
+
+import pytest
+from config_writers import image_data_cfg, write_config
+from repo_paths import TINY_IMAGE_CONFIG
+from tool_runners import run_tool
+
+from mmadaptformer.utils.checkpoint_formats import (last_checkpoint_record,
+                                                    text_format)
+
+RECORD = "MMEngine's last_checkpoint record, not a checkpoint"
+
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory, tiny_image_data):
+    """A real training run's work dir: MMEngine wrote its
+    ``last_checkpoint`` beside ``epoch_1.pth`` and ``epoch_2.pth``."""
+    root = tmp_path_factory.mktemp('last_checkpoint')
+    config = write_config(root / 'tiny.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    work_dir = root / 'work'
+    run_tool(['train.py', config, '--work-dir', work_dir], cwd=root)
+    record = str(work_dir / 'last_checkpoint')
+    with open(record) as f:
+        named = f.read()
+    assert named == str(work_dir / 'epoch_2.pth')
+    image = osp.join(tiny_image_data, 'val', 'horizontal', '0.png')
+    return dict(
+        root=root, config=config, record=record, named=named, image=image)
+
+
+@pytest.mark.parametrize('tool', ['infer.py', 'test.py'])
+def test_the_tools_name_the_record_and_its_checkpoint(trained, tool):
+    args = [tool, trained['config'], trained['record']]
+    if tool == 'infer.py':
+        args.append(trained['image'])
+    proc = run_tool(args, cwd=trained['root'], check=False)
+    assert proc.returncode != 0, proc.stdout
+    last = proc.stdout.strip().splitlines()[-1]
+    assert 'truncated or corrupted' not in proc.stdout
+    assert (f'CheckpointLoadError: Checkpoint file {trained["record"]} '
+            f'({len(trained["named"])} bytes) is {RECORD}: a line of text '
+            'that training writes to name the newest checkpoint it saved, '
+            f'{trained["named"]}. Give that file (or another checkpoint of '
+            'the run) as the checkpoint. It was not loaded') in last, last
+    if tool == 'infer.py':
+        # The named file was not loaded in its place: nothing classified.
+        answers = proc.stdout.replace(trained['image'], '')
+        assert 'horizontal' not in answers and 'vertical' not in answers
+
+
+def test_a_record_of_a_checkpoint_gone_says_so(tmp_path):
+    record = tmp_path / 'last_checkpoint'
+    gone = str(tmp_path / 'epoch_3.pth')
+    record.write_text(gone)
+    assert text_format(str(record)) == (
+        f'{RECORD}: a line of text that training writes to name the newest '
+        f'checkpoint it saved, {gone}, which is not there. Give a '
+        'checkpoint of the run (e.g. epoch_N.pth in its work dir) as the '
+        'checkpoint')
+
+
+def test_a_relative_record_is_found_beside_it(tmp_path, monkeypatch):
+    """A record written as ``epoch_2.pth`` (a work dir given relative)
+    names the file beside it when the current folder has none."""
+    (tmp_path / 'work').mkdir()
+    (tmp_path / 'work' / 'epoch_2.pth').write_bytes(b'x')
+    (tmp_path / 'work' / 'copy').write_text('epoch_2.pth\n')
+    monkeypatch.chdir(tmp_path)
+    assert last_checkpoint_record(osp.join('work', 'copy')).endswith(
+        f'saved, {osp.join("work", "epoch_2.pth")}. Give that file (or '
+        'another checkpoint of the run) as the checkpoint')
+
+
+@pytest.mark.parametrize('text', ['hello', 'a\nb.pth', 'epoch_2.pth\n' * 2])
+def test_other_text_is_no_record(tmp_path, text):
+    """Guard of kept behaviour: other text is left to the damage message
+    (a line that names no file, two lines)."""
+    path = tmp_path / 'notes.txt'
+    path.write_text(text)
+    assert last_checkpoint_record(str(path)) is None
+    assert text_format(str(path)) is None
