@@ -12,6 +12,7 @@ import os.path as osp
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from mmadaptformer.utils.local_files import path_inside
+from mmadaptformer.utils.output_file import nearest_existing
 from .array_inputs import InputKey, input_name
 from .infer_files import IMAGE_EXTENSIONS
 
@@ -143,9 +144,7 @@ def show_dir_problem(show_dir: str,
     if osp.exists(show_dir) and not osp.isdir(show_dir):
         return (f'{what} {show_dir}: it is a file; give the folder the '
                 'drawings go to.')
-    above = osp.abspath(show_dir)
-    while not osp.exists(above):
-        above = osp.dirname(above)
+    above = nearest_existing(show_dir)
     if not osp.isdir(above):
         return f'{what} {show_dir}: {above} is a file, not a folder.'
     read = _ReadFiles(reads)
