@@ -17,13 +17,17 @@ from .array_inputs import InputKey, input_name
 from .infer_files import IMAGE_EXTENSIONS
 
 __all__ = [
-    'VIDEO_SUFFIX', 'IMAGE_SUFFIX', 'show_paths', 'show_dir_problem',
-    'show_dir_paths', 'check_show_dir'
+    'VIDEO_SUFFIX', 'IMAGE_SUFFIX', 'FRAMES_MARK', 'show_paths',
+    'show_dir_problem', 'show_dir_paths', 'check_show_dir'
 ]
 
 #: What a drawn video and a drawn image are saved as.
 VIDEO_SUFFIX = '.mp4'
 IMAGE_SUFFIX = '.png'
+#: Between a clip folder's name and :data:`VIDEO_SUFFIX` where a file of
+#: that folder shares its stem: ``val_0_0/`` beside ``val_0_0.mp4`` is
+#: drawn to ``val_0_0.frames.mp4``, the video to ``val_0_0.mp4.mp4``.
+FRAMES_MARK = '.frames'
 
 
 def _is_video(key: InputKey, kind: str) -> bool:
@@ -73,8 +77,11 @@ def show_paths(keys: Iterable[InputKey], show_dir: str,
     :data:`VIDEO_SUFFIX` (videos, folders of frames) or
     :data:`IMAGE_SUFFIX` (images). Where two inputs of one folder would
     still get one name (``clip.avi``, ``clip.webm``), each keeps its whole
-    name (``clip.avi.mp4``, ``clip.webm.mp4``). An array is
-    ``inputs_INDEX`` in ``show_dir``.
+    name (``clip.avi.mp4``, ``clip.webm.mp4``), and a clip's folder among
+    them is marked with :data:`FRAMES_MARK` (``val_0_0.frames.mp4`` beside
+    ``val_0_0.mp4.mp4``): its whole name would be its stem's, which reads
+    as the drawing of the file (``val_0_0.mp4`` of the video
+    ``val_0_0.mp4``). An array is ``inputs_INDEX`` in ``show_dir``.
 
     Args:
         keys (Iterable[str | int]): The inputs, as the results key them.
@@ -101,9 +108,11 @@ def show_paths(keys: Iterable[InputKey], show_dir: str,
             path = osp.abspath(key)
             folder = osp.relpath(osp.dirname(path), root)
             name = osp.basename(path)
-        stem = name if osp.isdir(str(key)) else osp.splitext(name)[0]
+        is_folder = osp.isdir(str(key))
+        stem = name if is_folder else osp.splitext(name)[0]
+        whole = name + FRAMES_MARK if is_folder else name
         stems[key] = osp.normpath(osp.join(show_dir, folder, stem + suffix))
-        names[key] = osp.normpath(osp.join(show_dir, folder, name + suffix))
+        names[key] = osp.normpath(osp.join(show_dir, folder, whole + suffix))
     paths, taken = {}, {}
     for key, path in stems.items():
         taken.setdefault(path.lower(), []).append(key)
