@@ -3,10 +3,7 @@
 is :class:`~.cfg_options.ConfigOptions`)."""
 import argparse
 
-import torch
-
 from .device_check import device_problem
-from .device_choices import available_devices, device_choices
 
 __all__ = ['positive_int', 'non_negative_int', 'check_device']
 
@@ -32,10 +29,9 @@ def check_device(parser: argparse.ArgumentParser, device: str) -> None:
     ``parser.error`` (exit status 2), before any model loads (PyTorch would
     fail on the first tensor moved there).
 
-    Whether it is refused is :func:`~.device_check.device_problem`'s call,
-    as the APIs make it; a device type this machine lacks is answered with
-    the devices it has (:func:`~.device_choices.device_choices`), so that
-    the device offered is not refused in turn.
+    The refusal is :func:`~.device_check.device_problem`'s, as the APIs
+    make it: a device this machine lacks is answered with the devices it
+    has, so that the device offered is not refused in turn.
 
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
@@ -44,16 +40,5 @@ def check_device(parser: argparse.ArgumentParser, device: str) -> None:
             machine has one).
     """
     problem = device_problem(device, advice='give')
-    if problem is None:
-        return
-    try:
-        parsed = torch.device(device)
-    except (RuntimeError, TypeError) as e:
-        problem = (f'not a device PyTorch knows ({e}); '
-                   f'{device_choices("give")}')
-    else:
-        if parsed.type not in available_devices():
-            name = 'CUDA' if parsed.type == 'cuda' else parsed.type
-            problem = (f'this machine has no {name} device that PyTorch '
-                       f'can use; {device_choices("give")}')
-    parser.error(f'--device {device}: {problem}')
+    if problem is not None:
+        parser.error(f'--device {device}: {problem}')

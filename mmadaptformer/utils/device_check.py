@@ -7,6 +7,8 @@ from typing import Optional, Union
 
 import torch
 
+from .device_choices import device_choices
+
 __all__ = ['device_problem', 'check_device_arg']
 
 
@@ -21,19 +23,19 @@ def device_problem(device: Union[str, torch.device],
             (``'give'`` on a command line). Defaults to ``'use'``.
 
     Returns:
-        str | None: Why this machine cannot run there, and what to give
-        instead; None if it can.
+        str | None: Why this machine cannot run there, and the devices it
+        has to give instead (:func:`~.device_choices.device_choices`, never
+        one that would be refused in turn); None if it can.
     """
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as e:
-        return (f'not a device PyTorch knows ({e}); {advice} cpu or '
-                'cuda[:N]')
+        return f'not a device PyTorch knows ({e}); {device_choices(advice)}'
     if parsed.type == 'cuda':
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
             return ('this machine has no CUDA device that PyTorch can use; '
-                    f'{advice} cpu')
+                    f'{device_choices(advice)}')
         if parsed.index is not None and parsed.index >= count:
             return (f'this machine has {count} CUDA device(s), cuda:0 to '
                     f'cuda:{count - 1}')
@@ -44,7 +46,7 @@ def device_problem(device: Union[str, torch.device],
         available = getattr(backend, 'is_available', None)
         if available is None or not available():
             return (f'this machine has no {parsed.type} device that PyTorch '
-                    f'can use; {advice} cpu or cuda')
+                    f'can use; {device_choices(advice)}')
     return None
 
 

@@ -5,6 +5,7 @@ import pytest
 import torch
 
 from mmadaptformer.utils.device_check import check_device_arg, device_problem
+from mmadaptformer.utils.device_choices import device_choices
 
 
 def test_devices_this_machine_has_pass():
@@ -16,11 +17,13 @@ def test_devices_this_machine_has_pass():
 
 @pytest.mark.parametrize(
     'device, problem',
-    [('gpu', r'^not a device PyTorch knows \(.*gpu.*\); use cpu or cuda'),
-     ('meta', '^this machine has no meta device that PyTorch can use; '
-      'use cpu or cuda$'),
-     ('cuda:99', r'^this machine has (no CUDA device that PyTorch can use; '
-      r'use cpu|\d+ CUDA device\(s\), cuda:0 to cuda:\d+)$')])
+    [('gpu', r'^not a device PyTorch knows \(.*gpu.*\); ' +
+      re.escape(device_choices()) + '$'),
+     ('meta', '^this machine has no meta device that PyTorch can use; ' +
+      re.escape(device_choices()) + '$'),
+     ('cuda:99', r'^this machine has (no CUDA device that PyTorch can use; ' +
+      re.escape(device_choices()) +
+      r'|\d+ CUDA device\(s\), cuda:0 to cuda:\d+)$')])
 def test_devices_this_machine_lacks_are_named(device, problem):
     assert device_problem(device) is not None
     assert re.match(problem, device_problem(device)), device_problem(device)
