@@ -116,8 +116,8 @@ def check_trained_part(wrapper: nn.Module,
         lines.append(f'Not in this model ({len(unexpected)}): '
                      f'{_listed(unexpected)}.')
     if shapes:
-        lines.append(f'Other shapes: {_listed(shapes)}.')
-    lines.append(f'Load it with the config it was trained with: a part '
-                 f'loaded {part} set gives other results than the trained '
-                 'one.')
+        lines.append(f'Tensors whose shapes differ ({len(shapes)}): '
+                     f'{_listed(shapes)}.')
+    lines.append(f'Load it with the config it was trained with: {part}s '
+                 'loaded in part give other results than the trained ones.')
     raise StateDictMismatchError(' '.join(lines))
