@@ -43,8 +43,9 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         FrozenBackboneMismatchError: If the model's frozen tensors are not
             the ones the trained part was trained on.
     """
-    info = checkpoint_meta(checkpoint, source,
-                           EXPECTED_CHECKPOINT).get(ADAPTER_META_KEY)
+    info = checkpoint_meta(
+        checkpoint, source, EXPECTED_CHECKPOINT,
+        purpose='evaluate').get(ADAPTER_META_KEY)
     if info is None:
         return None
     saved = set(check_adapter_record(info, source)['saved_keys'])

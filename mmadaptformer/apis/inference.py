@@ -161,7 +161,8 @@ def init_model(config: Union[str, Config],
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
         ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
-        meta = checkpoint_meta(ckpt, checkpoint, EXPECTED_CHECKPOINT)
+        meta = checkpoint_meta(
+            ckpt, checkpoint, EXPECTED_CHECKPOINT, purpose='evaluate')
         named = f'{checkpoint} (config {source})'
         if meta.get(ADAPTER_META_KEY) is not None:
             check_adapter_record(meta[ADAPTER_META_KEY], checkpoint)
