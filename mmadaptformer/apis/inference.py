@@ -31,6 +31,7 @@ from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
+                                                     adapter_hook_cfg,
                                                      check_adapter_record,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
@@ -39,7 +40,8 @@ from mmadaptformer.utils.device_check import check_device_arg
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
-from .adapter_checkpoint_check import check_adapter_checkpoint
+from .adapter_checkpoint_check import (check_adapter_checkpoint,
+                                       check_adapter_method)
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
 from .checkpoint_read import load_read_checkpoint, read_checkpoint
@@ -161,7 +163,8 @@ def init_model(config: Union[str, Config],
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
         ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
-        meta = checkpoint_meta(ckpt, checkpoint, EXPECTED_CHECKPOINT)
+        meta = checkpoint_meta(
+            ckpt, checkpoint, EXPECTED_CHECKPOINT, purpose='evaluate')
         named = f'{checkpoint} (config {source})'
         if meta.get(ADAPTER_META_KEY) is not None:
             check_adapter_record(meta[ADAPTER_META_KEY], checkpoint)
@@ -169,6 +172,12 @@ def init_model(config: Union[str, Config],
             # an adapter-only checkpoint on a model without its adapters
             # (the stock config) ...
             check_adapter_only_fits(model, ckpt, named)
+            # ... and one of another method (VPT's prompts on AdaptFormer's
+            # adapters), as tools/test.py names it.
+            hook = adapter_hook_cfg(cfg)
+            check_adapter_method(
+                model, meta[ADAPTER_META_KEY], checkpoint,
+                hook.get('mode', 'adaptformer') if hook else None)
         else:
             # ... and a full one without the model's adapters (a stock
             # model's) on a model with them.

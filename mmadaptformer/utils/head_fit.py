@@ -152,21 +152,27 @@ def check_holds_head(model: nn.Module,
     }
     # "none" or "not all" of the parts at fault, not of every part.
     none = not any(key in held for key in same_part_keys(model, missing))
+    # Without the adapters or prompts as well, what to train is both.
+    added = added_part_keys(model)
+    bare = bool(added) and not any(key in held for key in added)
+    part = trained_part_name(model)
     name = classifier_head(model)[0]
+    lacks = f'its {part}s and head' if bare else 'its head'
     if any(key.startswith((name + '.', NECK_NAME + '.')) for key in missing):
         what = ('It is a backbone checkpoint (as convert_official.py writes '
-                'one: the backbone alone) or a file saved without its head.')
+                f'one: the backbone alone) or a file saved without {lacks}.')
     else:
         what = ('It is a file saved without them (a training run saves '
                 'them), e.g. a state dict filtered by hand.')
+    train = f'the {part}s and a head' if bare else 'a head'
     raise StateDictMismatchError(
         f'{source} holds {"none" if none else "not all"} of the model\'s '
         f'{parts} tensors: {len(missing)} missing ({listing(missing)}), so '
         f'{outcome}. {what} To evaluate, give the checkpoint its training '
         'run wrote (its work dir\'s epoch_N.pth or best_*.pth, or an '
         'adapter-only file with the backbone it was trained on as '
-        '--pretrained); to train a head on this backbone, give the file to '
-        'tools/train.py as --pretrained.' +
+        f'--pretrained); to train {train} on this backbone, give the file '
+        'to tools/train.py as --pretrained.' +
         (' Nothing of it was loaded.' if before_load else ''))
 
 

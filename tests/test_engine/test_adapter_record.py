@@ -49,8 +49,14 @@ def adapters(tmp_path_factory, tiny_video_data):
 
 
 def _without_an_adapter(adapters):
+    """Without an adapter tensor in its state dict and its record: of
+    another adapter configuration. (One that its record lists is a file
+    edited after it was written, see test_record_outcomes_q.py.)"""
     checkpoint = copy.deepcopy(adapters['checkpoint'])
-    del checkpoint['state_dict']['backbone.blocks.0.adaptmlp.up_proj.bias']
+    key = 'backbone.blocks.0.adaptmlp.up_proj.bias'
+    del checkpoint['state_dict'][key]
+    info = checkpoint['meta'][ADAPTER_META_KEY]
+    info['saved_keys'] = [k for k in info['saved_keys'] if k != key]
     return checkpoint
 
 

@@ -467,7 +467,8 @@ def test_training_from_a_full_checkpoint_records_its_file(video, tmp_path):
       'model [1] (blocks.1). Not in this model (4)'),
      ('model = dict(backbone=dict(adapter=dict(bottleneck=4)))\n',
       'bottleneck (model.backbone.adapter.bottleneck): checkpoint 8, this '
-      'model 4. Other shapes: backbone.blocks.0.adaptmlp.down_proj.weight: '
+      'model 4. Tensors whose shapes differ (6): '
+      'backbone.blocks.0.adaptmlp.down_proj.weight: '
       'checkpoint (8, 64) vs model (4, 64)')],
     ids=['layers', 'bottleneck'])
 def test_adapters_of_other_settings_are_refused_not_part_loaded(

@@ -107,9 +107,9 @@ def test_prompts_of_other_settings_name_them(tmp_path):
     text = _refusal(
         _vpt(num_prompts=4), _vpt(num_prompts=8), tmp_path / 'vpt.pth')
     assert ('it was saved with other prompt settings: num_prompts '
-            '(model.backbone.num_prompts): checkpoint 4, this model 8. Other '
-            'shapes: backbone.prompt_embeddings: checkpoint (2, 4, 64) vs '
-            'model (2, 8, 64).') in text, text
+            '(model.backbone.num_prompts): checkpoint 4, this model 8. '
+            'Tensors whose shapes differ (1): backbone.prompt_embeddings: '
+            'checkpoint (2, 4, 64) vs model (2, 8, 64).') in text, text
     text = _refusal(
         _vpt(num_prompts=4, deep=False), _vpt(num_prompts=4),
         tmp_path / 'shallow.pth')

@@ -6,48 +6,12 @@ It said "Was it trained with another adapter configuration or AdapterHook
 mode ...?", as for adapters of other settings. The file holds none of the
 model's adapters but prompts the model lacks: it now says that it was
 trained with another method, and names the modes apart."""
-import torch
 from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import pretrained_cfg, video_data_cfg, write_config
+from other_method_checkpoints import VPT_CFG, vpt_adapter_only
 from refusal_lines import refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
-
-#: The tiny AdaptFormer config's backbone, wrapped by VPT instead.
-VPT_CFG = '''
-model = dict(backbone=dict(_delete_=True, type='VPT', backbone=dict(
-    type='VisionTransformer', img_size=32, patch_size=16, embed_dims=64,
-    depth=2, num_heads=2, mlp_ratio=2, qkv_bias=True, num_frames=4,
-    tubelet_size=2, norm_cfg=dict(type='LN', eps=1e-6),
-    init_cfg=dict(type='Pretrained', checkpoint={stock!r},
-                  prefix='backbone.')),
-    num_prompts=1, deep=True))
-custom_hooks = [dict(type='AdapterHook', mode='linear_probe',
-    extra_trainable=[r'prompt_embeddings', r'^backbone\\.fc_norm\\.'],
-    adapter_only_checkpoint=True)]
-'''
-
-
-def _vpt_adapter_only(config: str, path: str) -> str:
-    """An adapter-only checkpoint of ``config``'s VPT model, as AdapterHook
-    writes it."""
-    from mmengine.config import Config
-
-    from mmadaptformer.engine import (build_model_and_plan,
-                                      make_adapter_checkpoint)
-    from mmadaptformer.utils.fingerprint import state_fingerprints
-    torch.manual_seed(0)
-    model, plan = build_model_and_plan(Config.fromfile(config))
-    frozen = set(plan.frozen_keys)
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k in frozen)
-    checkpoint = make_adapter_checkpoint(
-        dict(state_dict=model.state_dict(), meta={}),
-        plan,
-        fingerprints,
-        model=model)
-    torch.save(checkpoint, path)
-    return str(path)
 
 
 def test_test_py_says_a_vpt_file_is_of_another_method(tmp_path,
@@ -60,7 +24,7 @@ def test_test_py_says_a_vpt_file_is_of_another_method(tmp_path,
                           data + pretrained_cfg(stock))
     vpt = write_config(tmp_path / 'vpt.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                        data + VPT_CFG.format(stock=stock))
-    prompts = _vpt_adapter_only(vpt, tmp_path / 'prompts.pth')
+    prompts = vpt_adapter_only(vpt, tmp_path / 'prompts.pth')
     proc = run_tool(
         ['test.py', config, prompts, '--work-dir', tmp_path / 'work'],
         tmp_path,

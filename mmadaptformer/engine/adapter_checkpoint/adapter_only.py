@@ -21,7 +21,7 @@ The ``state_dict`` also holds, for each frozen-host wrapper of the model
 weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
-from typing import Dict, Iterable, Optional, Tuple
+from typing import Container, Dict, Iterable, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -44,12 +44,12 @@ from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
-from .layout import check_adapter_record
+from .layout import RECORD_OUTCOMES, check_adapter_record, check_record_held
 
 __all__ = [
     'HOST_SOURCES_META_KEY', 'make_adapter_checkpoint',
     'complete_adapter_checkpoint', 'check_frozen_digest',
-    'check_holds_adapter_head', 'frozen_host_sources'
+    'check_holds_adapter_head', 'frozen_host_sources', 'other_method'
 ]
 
 #: Where a merged checkpoint keeps the pretrained file of each wrapper's
@@ -95,7 +95,8 @@ def make_adapter_checkpoint(checkpoint: dict,
 def complete_adapter_checkpoint(model: nn.Module,
                                 checkpoint: dict,
                                 plan: TrainablePlan,
-                                source: Optional[str] = None) -> dict:
+                                source: Optional[str] = None,
+                                purpose: str = 'load') -> dict:
     """Fill an adapter-only checkpoint with the model's frozen weights.
 
     Args:
@@ -105,6 +106,12 @@ def complete_adapter_checkpoint(model: nn.Module,
         plan (TrainablePlan): The model's trainable plan.
         source (str, optional): The checkpoint's path, for the error.
             Defaults to None.
+        purpose (str): What the caller does with the checkpoint, a key of
+            :data:`~.layout.RECORD_OUTCOMES` (``'evaluate'``, ``'train'``,
+            ``'write'``; ``'load'`` where it does not know, as for a load
+            through MMEngine's ``runner.load_checkpoint``), for the errors
+            about a file without tensors it was saved with. Defaults to
+            ``'load'``.
 
     Returns:
         dict: ``checkpoint``, whose state dict now holds every key.
@@ -113,6 +120,9 @@ def complete_adapter_checkpoint(model: nn.Module,
         FrozenBackboneMismatchError: If the frozen weights of a wrapper are
             not the ones the checkpoint was trained on.
         FrozenBackboneMismatchError: If other frozen weights differ.
+        StateDictMismatchError: If its state dict lacks tensors its record
+            lists as saved (:func:`~.layout.check_record_held`): the file
+            was changed after it was written.
         StateDictMismatchError: If it lacks its head alone
             (:func:`check_holds_adapter_head`).
         StateDictMismatchError: If a wrapper's record names another host
@@ -124,6 +134,9 @@ def complete_adapter_checkpoint(model: nn.Module,
     """
     info = check_adapter_record(checkpoint['meta'][ADAPTER_META_KEY], source)
     state = checkpoint['state_dict']
+    # A key its record lists but its state dict lacks was removed after
+    # training wrote the file: not another adapter configuration.
+    check_record_held(info, state, source, purpose)
     expected = set(plan.saved_keys)
     entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
     # Adapters of another host differ in every key: name the host first.
@@ -134,7 +147,7 @@ def complete_adapter_checkpoint(model: nn.Module,
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing and not unexpected:
-        check_holds_adapter_head(model, state, missing, source)
+        check_holds_adapter_head(model, state, missing, source, purpose)
     if missing or unexpected:
         mode = info.get('mode')
         other = '' if mode in (None, plan.mode) else (
@@ -152,7 +165,7 @@ def complete_adapter_checkpoint(model: nn.Module,
         ]
         cause = f'It was saved with other adapter settings: ' \
             f'{"; ".join(named)}{other}.' if named else \
-            _other_method(model, state, unexpected, mode, plan.mode) or \
+            other_method(model, state, unexpected, mode, plan.mode) or \
             f'Was it trained with another adapter configuration{other}?'
         raise StateDictMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint does '
@@ -178,20 +191,35 @@ def complete_adapter_checkpoint(model: nn.Module,
     return checkpoint
 
 
-def _other_method(model: nn.Module, state: dict, unexpected: list,
-                  saved_mode: Optional[str], mode: str) -> Optional[str]:
+def other_method(model: nn.Module, state: Container[str],
+                 unexpected: Sequence[str], saved_mode: Optional[str],
+                 mode: Optional[str]) -> Optional[str]:
     """Why an adapter-only checkpoint that holds none of the model's
     trained part (its adapters or prompts) but trained tensors the model
     lacks does not fit: it is of another method (VPT's prompts where the
-    model has adapters, or the reverse) or another model. None when it
-    holds some of that part, or nothing the model lacks."""
+    model has adapters, or the reverse) or another model.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        state (Container[str]): The keys the checkpoint holds (its state
+            dict, or its record's ``saved_keys``).
+        unexpected (Sequence[str]): Its trained keys the model lacks.
+        saved_mode (str, optional): The AdapterHook mode its record names.
+        mode (str, optional): The AdapterHook mode of the model's config,
+            None where it is not known.
+
+    Returns:
+        str, optional: The sentences that say so (and the modes, where
+        both are known and differ); None when it holds some of that part,
+        or nothing the model lacks.
+    """
     keys = added_part_keys(model)
     if not keys or not unexpected or any(key in state for key in keys):
         return None
     part = trained_part_name(model)
     plural = 's' if len(keys) != 1 else ''
     lacks = 'tensor' + ('s' if len(unexpected) != 1 else '')
-    modes = '' if saved_mode in (None, mode) else (
+    modes = '' if mode is None or saved_mode in (None, mode) else (
         f' It was saved in AdapterHook mode {saved_mode!r}, this config '
         f'trains in mode {mode!r}.')
     return (f'It holds none of this model\'s {len(keys)} {part} '
@@ -205,7 +233,8 @@ def _other_method(model: nn.Module, state: dict, unexpected: list,
 def check_holds_adapter_head(model: nn.Module,
                              state: dict,
                              missing: Iterable[str],
-                             source: Optional[str] = None) -> None:
+                             source: Optional[str] = None,
+                             purpose: str = 'load') -> None:
     """Refuse an adapter-only checkpoint whose adapters fit the model but
     that lacks its head (or neck): a file saved without it, not one of
     another adapter configuration.
@@ -215,6 +244,9 @@ def check_holds_adapter_head(model: nn.Module,
         state (dict): The checkpoint's state dict.
         missing (Iterable[str]): The trainable keys it lacks.
         source (str, optional): The checkpoint file, for the error.
+        purpose (str): What the caller does with it, a key of
+            :data:`~.layout.RECORD_OUTCOMES`, for the error. Defaults to
+            ``'load'``.
 
     Raises:
         StateDictMismatchError: If every key it lacks is of the head or
@@ -229,6 +261,8 @@ def check_holds_adapter_head(model: nn.Module,
     keys = [k for k in missing_evaluated_keys(model, state) if k in head]
     keys = keys or sorted(missing)
     none = not any(key in state for key in head)
+    outcome = RECORD_OUTCOMES[purpose].format(
+        what='a head', its='its', one='one')
     raise StateDictMismatchError(
         f'{source + ": " if source else ""}Adapter-only checkpoint holds '
         f'its {trained_part_name(model)}s but {"none" if none else "not all"}'
@@ -236,10 +270,9 @@ def check_holds_adapter_head(model: nn.Module,
         f'{evaluated_parts(model, keys)} tensors: {len(keys)} missing '
         f'({listing(keys)}). It is an adapter-only file saved without its '
         'head (e.g. a state dict filtered by hand), not another adapter '
-        'configuration; the model would be evaluated with a head at its '
-        'initialisation. Give the adapter-only checkpoint its training run '
-        'wrote (its work dir\'s epoch_N.pth or best_*.pth), which holds the '
-        'head it trained.')
+        f'configuration; {outcome}. Give the adapter-only checkpoint its '
+        'training run wrote (its work dir\'s epoch_N.pth or best_*.pth), '
+        'which holds the head it trained.')
 
 
 def check_frozen_digest(info: dict,

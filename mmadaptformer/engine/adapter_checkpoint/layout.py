@@ -17,8 +17,9 @@ from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
 
 __all__ = [
-    'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'checkpoint_meta',
-    'checkpoint_state_dict', 'check_tensor_entries', 'check_adapter_record'
+    'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'RECORD_OUTCOMES', 'checkpoint_meta',
+    'checkpoint_state_dict', 'check_tensor_entries', 'check_adapter_record',
+    'check_record_held'
 ]
 
 #: What an MMEngine checkpoint is, for the errors about a loaded file that
@@ -32,15 +33,34 @@ EXPECTED_CHECKPOINT = (
 WRITTEN_BY = ('Adapter-only checkpoints are written by training with '
               'AdapterHook(adapter_only_checkpoint=True) or by '
               'tools/model_converters/extract_adapters.py.')
+#: What would come of an adapter-only file without tensors its record
+#: lists, by what its reader does with it: ``{what}`` is "a head" or "those
+#: tensors", ``{its}`` and ``{one}`` agree with it. ``'load'`` is for a
+#: reader that does not know (e.g. MMEngine's own load of our recipes).
+RECORD_OUTCOMES = dict(
+    evaluate='the model would be evaluated with {what} at {its} '
+    'initialisation',
+    train='the run would train {what} from {its} initialisation instead of '
+    'going on from the trained {one}',
+    write='the file written would hold {what} at {its} initialisation',
+    load='a model loading it would take {what} from {its} initialisation, '
+    'not the trained {one}')
 
 
-def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
+def checkpoint_meta(checkpoint: Any,
+                    filename: str,
+                    expected: str,
+                    purpose: str = 'load') -> dict:
     """The ``'meta'`` dict of a loaded checkpoint ({} when it has none).
 
     Args:
         checkpoint (Any): What :func:`safe_torch_load` returned.
         filename (str): The checkpoint's path, for the error.
         expected (str): What the caller takes, said after the problem.
+        purpose (str): What the caller does with the checkpoint, a key of
+            :data:`RECORD_OUTCOMES` (``'evaluate'``, ``'train'``,
+            ``'write'``, ``'load'``), for :func:`check_record_held`'s
+            error. Defaults to ``'load'``.
 
     Returns:
         dict: The meta.
@@ -50,7 +70,7 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
             ``'meta'`` is neither a dict nor None; the message names
             ``filename``. Also if it is an adapter-only checkpoint whose
             state dict lacks tensors its record lists
-            (:func:`_check_record_held`): every reader of a checkpoint's
+            (:func:`check_record_held`): every reader of a checkpoint's
             meta (``AdapterHook``, ``init_model``, the converters) gets
             that refusal, before a model takes the tensors it lacks from
             its initialisation.
@@ -67,7 +87,7 @@ def checkpoint_meta(checkpoint: Any, filename: str, expected: str) -> dict:
     meta = meta or {}
     state = checkpoint.get('state_dict')
     if ADAPTER_META_KEY in meta and isinstance(state, Mapping):
-        _check_record_held(meta[ADAPTER_META_KEY], state, filename)
+        check_record_held(meta[ADAPTER_META_KEY], state, filename, purpose)
     return meta
 
 
@@ -182,8 +202,10 @@ def check_adapter_record(info: Any,
         f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
 
 
-def _check_record_held(info: Any, state: Mapping,
-                       filename: Optional[str]) -> None:
+def check_record_held(info: Any,
+                      state: Mapping,
+                      filename: Optional[str],
+                      purpose: str = 'load') -> None:
     """Refuse an adapter-only checkpoint whose state dict lacks tensors
     that its record (``meta[ADAPTER_META_KEY]['saved_keys']``) lists as
     saved: the file was changed after it was written (e.g. a state dict
@@ -198,12 +220,20 @@ def _check_record_held(info: Any, state: Mapping,
         state (Mapping): The checkpoint's state dict (a ``module.`` prefix
             is ignored, as MMEngine's load ignores it).
         filename (str, optional): The checkpoint's path, for the error.
+        purpose (str): What the caller does with it, a key of
+            :data:`RECORD_OUTCOMES`: the error says what would come of it.
+            Defaults to ``'load'``.
 
     Raises:
+        ValueError: If ``purpose`` is not a key of
+            :data:`RECORD_OUTCOMES`.
         StateDictMismatchError: Naming the file and the keys it lacks; when
             they are all of the head (or neck), saying that it is a file
             saved without its head.
     """
+    if purpose not in RECORD_OUTCOMES:
+        raise ValueError(f'purpose must be one of {sorted(RECORD_OUTCOMES)}, '
+                         f'not {purpose!r}')
     saved = info.get('saved_keys') if isinstance(info, dict) else None
     if not isinstance(saved, (list, tuple)):
         return
@@ -222,19 +252,21 @@ def _check_record_held(info: Any, state: Mapping,
     parts = {key.split('.', 1)[0] for key in missing}
     if parts <= set(HEAD_NAMES) | {NECK_NAME}:
         named = ' and '.join(f'{part}.*' for part in sorted(parts))
+        outcome = RECORD_OUTCOMES[purpose].format(
+            what='a head', its='its', one='one')
         raise StateDictMismatchError(
             f'{where}, all of its head ({named}). It is an adapter-only '
             'file without its head, which was removed after training wrote '
             'the file (e.g. a state dict filtered by hand), not another '
-            'adapter configuration; the model would be evaluated with a '
-            'head at its initialisation. Give the adapter-only checkpoint its '
-            "training run wrote (its work dir's epoch_N.pth or "
-            'best_*.pth), which holds the head it trained.')
+            f'adapter configuration; {outcome}. Give the adapter-only '
+            "checkpoint its training run wrote (its work dir's epoch_N.pth "
+            'or best_*.pth), which holds the head it trained.')
+    outcome = RECORD_OUTCOMES[purpose].format(
+        what='those tensors', its='their', one='ones')
     raise StateDictMismatchError(
         f'{where}. The file was changed after it was written (e.g. a state '
         'dict filtered by hand), not saved with another adapter '
-        'configuration; the model would run with those tensors at their '
-        'initialisation. Give the adapter-only checkpoint its training run '
-        "wrote (its work dir's epoch_N.pth or best_*.pth), or extract one "
-        'again from the full checkpoint with '
+        f'configuration; {outcome}. Give the adapter-only checkpoint its '
+        "training run wrote (its work dir's epoch_N.pth or best_*.pth), or "
+        'extract one again from the full checkpoint with '
         'tools/model_converters/extract_adapters.py.')

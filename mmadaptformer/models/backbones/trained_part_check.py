@@ -80,7 +80,8 @@ def check_trained_part(wrapper: nn.Module,
             differ.
     """
     host = set(wrapper.host_keys)
-    own = {k: v for k, v in wrapper.state_dict().items() if k not in host}
+    everything = wrapper.state_dict()
+    own = {k: v for k, v in everything.items() if k not in host}
     given = [k for k in own if prefix + k in state_dict]
     part_keys = trained_part_keys(wrapper, state_dict, prefix)
     # Keys of the trained part that this model does not have, e.g. the
@@ -98,16 +99,28 @@ def check_trained_part(wrapper: nn.Module,
     if not missing and not shapes and not unexpected:
         return
     part = wrapper.trained_part
-    differ = trained_part_differences(wrapper, state_dict, prefix, part_keys)
-    # Named as the record's settings are (check_trained_settings); the
-    # tensors that show them follow.
-    settings = f': {"; ".join(differ)}' if differ else \
-        f' ({_SETTINGS.get(part, "layers")})'
+    # Backbone tensors this model lacks (the blocks of a deeper one): the
+    # adapters differ because the backbone does, not their settings.
+    foreign = [
+        key for key in state_dict if key.startswith(prefix)
+        and key not in part_keys and key[len(prefix):] not in everything
+        and torch.is_tensor(state_dict[key])
+    ]
+    if foreign:
+        cause = ('it was saved on a backbone of another depth or layout: it '
+                 f'holds {len(foreign)} backbone tensors this model lacks '
+                 f'({_listed(foreign)})')
+    else:
+        differ = trained_part_differences(wrapper, state_dict, prefix,
+                                          part_keys)
+        # Named as the record's settings are (check_trained_settings); the
+        # tensors that show them follow.
+        cause = f'it was saved with other {part} settings' + (
+            f': {"; ".join(differ)}'
+            if differ else f' ({_SETTINGS.get(part, "layers")})')
     lines = [
         f'The state dict{" of " + source if source else ""} holds {part} '
-        'tensors that do not fit this '
-        f"model's {part}s: it was saved with other {part} settings"
-        f'{settings}.'
+        f"tensors that do not fit this model's {part}s: {cause}."
     ]
     if missing:
         lines.append(f'Missing ({len(missing)} of {len(own)}): '
@@ -116,8 +129,8 @@ def check_trained_part(wrapper: nn.Module,
         lines.append(f'Not in this model ({len(unexpected)}): '
                      f'{_listed(unexpected)}.')
     if shapes:
-        lines.append(f'Other shapes: {_listed(shapes)}.')
-    lines.append(f'Load it with the config it was trained with: a part '
-                 f'loaded {part} set gives other results than the trained '
-                 'one.')
+        lines.append(f'Tensors whose shapes differ ({len(shapes)}): '
+                     f'{_listed(shapes)}.')
+    lines.append(f'Load it with the config it was trained with: {part}s '
+                 'loaded in part give other results than the trained ones.')
     raise StateDictMismatchError(' '.join(lines))
