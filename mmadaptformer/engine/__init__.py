@@ -1,15 +1,16 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 # yapf: disable (isort and yapf wrap this import apart)
 from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
-                                 HOST_SOURCES_META_KEY, WRITTEN_BY,
-                                 adapter_hook_cfg, build_model_and_plan,
-                                 check_adapter_record, check_frozen_digest,
-                                 check_holds_adapter_head,
-                                 check_holds_trained_part,
+                                 HOST_SOURCES_META_KEY, RECORD_OUTCOMES,
+                                 WRITTEN_BY, adapter_hook_cfg,
+                                 build_model_and_plan, check_adapter_record,
+                                 check_frozen_digest, check_holds_adapter_head,
+                                 check_holds_trained_part, check_record_held,
                                  check_tensor_entries, checkpoint_meta,
                                  checkpoint_state_dict,
                                  complete_adapter_checkpoint,
-                                 frozen_host_sources, make_adapter_checkpoint)
+                                 frozen_host_sources, make_adapter_checkpoint,
+                                 other_method)
 # yapf: enable
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
@@ -71,7 +72,8 @@ __all__ = [
     'check_adapter_record', 'check_frozen_digest', 'check_holds_trained_part',
     'check_tensor_entries', 'checkpoint_meta', 'checkpoint_state_dict',
     'complete_adapter_checkpoint', 'frozen_host_sources',
-    'make_adapter_checkpoint', 'restrict_optimizer', 'ConfigCopyMixin',
+    'make_adapter_checkpoint', 'RECORD_OUTCOMES', 'check_record_held',
+    'other_method', 'restrict_optimizer', 'ConfigCopyMixin',
     'ConfigCopyRunner', 'build_runner', 'config_copy_name', 'REFUSALS',
     'refusal_line', 'refusals_exit', 'worker_message', 'auto_scale_ratio',
     'check_trainable_lr', 'custom_key_for', 'group_lr_multipliers',

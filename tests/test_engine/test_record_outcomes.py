@@ -143,8 +143,10 @@ def test_init_model_says_it_would_evaluate(adapters, clean_loggers):
         'initialisation. ' in str(info.value), str(info.value)
 
 
-def test_training_from_it_does_not_say_evaluated(adapters):
-    """``tools/train.py`` with ``load_from`` would train, not evaluate."""
+def test_training_from_it_says_it_would_train(adapters):
+    """``tools/train.py`` with ``load_from`` would train, not evaluate:
+    the AdapterHook tells the two apart by the optimizer Runner.train()
+    builds before it loads."""
     path = str(adapters['root'] / 'headless_train.pth')
     torch.save(_without(adapters, lambda k: k.startswith('cls_head.')), path)
     proc = run_tool([
@@ -154,6 +156,22 @@ def test_training_from_it_does_not_say_evaluated(adapters):
                     adapters['root'],
                     check=False)
     line = refused_line(proc, absent=['Epoch(train)'])
-    assert HEADLESS + 'a model loading it would take a head from its ' \
-        'initialisation, not the trained one. ' in line, line
+    assert HEADLESS + 'the run would train a head from its ' \
+        'initialisation instead of going on from the trained one. ' in line, \
+        line
     assert 'evaluated' not in line, line
+
+
+def test_testing_it_says_it_would_evaluate(adapters):
+    """``tools/test.py`` evaluates, and says so."""
+    path = str(adapters['root'] / 'headless_test.pth')
+    torch.save(_without(adapters, lambda k: k.startswith('cls_head.')), path)
+    proc = run_tool([
+        'test.py', adapters['config'], path, '--work-dir',
+        adapters['root'] / 'work_test'
+    ],
+                    adapters['root'],
+                    check=False)
+    line = refused_line(proc)
+    assert HEADLESS + 'the model would be evaluated with a head at its ' \
+        'initialisation. ' in line, line

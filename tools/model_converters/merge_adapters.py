@@ -95,7 +95,7 @@ def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
             not one; the message names ``filename``.
         SystemExit: If it is a full checkpoint, which needs no merging.
     """
-    meta = checkpoint_meta(checkpoint, filename, EXPECTED)
+    meta = checkpoint_meta(checkpoint, filename, EXPECTED, 'write')
     if ADAPTER_META_KEY not in meta:
         raise SystemExit(
             f'Error: {filename} is not an adapter-only checkpoint (its '
@@ -139,7 +139,7 @@ def merge(args):
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         model, plan = build_model_and_plan(cfg)
     complete_adapter_checkpoint(
-        model, checkpoint, plan, source=args.checkpoint)
+        model, checkpoint, plan, source=args.checkpoint, purpose='write')
     # The pretrained files just verified to be the adapters' backbone, for
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)

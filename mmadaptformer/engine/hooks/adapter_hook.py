@@ -358,8 +358,12 @@ class AdapterHook(Hook):
         once; training from it (``load_from``) trains them.
         """
         source = _loaded_source(runner)
-        info = checkpoint_meta(checkpoint, source,
-                               EXPECTED_CHECKPOINT).get(ADAPTER_META_KEY)
+        # Runner.train() builds the optimizer before it loads; test() and
+        # val() never build one.
+        purpose = 'train' if built_optim_wrappers(
+            runner.optim_wrapper) else 'evaluate'
+        info = checkpoint_meta(checkpoint, source, EXPECTED_CHECKPOINT,
+                               purpose).get(ADAPTER_META_KEY)
         state = checkpoint_state_dict(
             checkpoint, source, adapter_only=info is not None)
         if info is None:
@@ -382,4 +386,4 @@ class AdapterHook(Hook):
         source = cfg.get('load_from') or (f'resumed from {runner.work_dir}'
                                           if cfg.get('resume') else None)
         complete_adapter_checkpoint(
-            model, checkpoint, self.plan, source=source)
+            model, checkpoint, self.plan, source=source, purpose=purpose)

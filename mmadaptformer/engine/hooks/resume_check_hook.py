@@ -138,7 +138,7 @@ def check_training_state(runner: Runner, checkpoint: Any, source: str) -> dict:
             (``--pretrained FILE`` or ``load_from``).
         StateDictMismatchError: If it is not a dict or its ``meta`` is not.
     """
-    meta = checkpoint_meta(checkpoint, source, _RESUMABLE)
+    meta = checkpoint_meta(checkpoint, source, _RESUMABLE, 'train')
     problem = untrained_file(checkpoint, meta, unwrapped_model(runner.model),
                              source, _file(source))
     if problem:
