@@ -215,5 +215,4 @@ def check_model_config(cfg: Config,
     if host is None:
         return
     check_host_outputs(host, source, options, key, host_cfg)
-    with _quiet():
-        check_head_width(cfg, source, options, host)
+    check_head_width(cfg, source, options, host)
