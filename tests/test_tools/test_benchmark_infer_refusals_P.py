@@ -6,7 +6,8 @@ is a usage error (exit status 2).
 It turned every ``ConfigError`` raised while it measured into a usage
 error: ``benchmark_infer.py: error: config FILE: AdapterHook
 extra_trainable pattern 'nope' matches no parameter ...``, exit status 2,
-naming no option.
+naming no option. get_flops.py, which makes the trainable plan too, ended
+with the plan's bare ``PlanArgumentError`` line.
 """
 import pytest
 from config_writers import write_config
@@ -55,3 +56,17 @@ def test_benchmark_infer_model_refusal_in_the_file_names_the_file(
         f"ConfigError: {config}: custom_hooks[0].extra_trainable = ['nope']: "
         "AdapterHook extra_trainable pattern 'nope' matches no parameter of "
         'Recognizer3D;'), exit.value.code
+
+
+def test_get_flops_names_the_refused_adapter_hook_argument(capsys):
+    """get_flops.py makes the plan too: it ended with the plan's bare
+    ``PlanArgumentError`` line, naming neither the option nor the key."""
+    with pytest.raises(SystemExit) as exit:
+        load_tool('analysis_tools/get_flops.py').main([
+            TINY_ADAPTFORMER_VIDEO_CONFIG, '--cfg-options',
+            'custom_hooks.0.head=nope'
+        ])
+    assert exit.value.code.startswith(
+        "ConfigError: --cfg-options custom_hooks.0.head='nope': AdapterHook "
+        "head=['nope']: Recognizer3D has no module of this name"), \
+        exit.value.code

@@ -33,13 +33,12 @@ from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
-from mmadaptformer.models.adapters.trainable import PlanArgumentError
+from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.config_place import ABSENT, mistake_place
 
 
 def build_parser():
@@ -122,22 +121,6 @@ def prefix_layers_problem(cfg, layers) -> Optional[str]:
     return None
 
 
-def plan_argument_place(cfg, source: str, options: Optional[dict],
-                        error: PlanArgumentError) -> str:
-    """Where the AdapterHook argument that ``error`` refuses was set, as
-    tools/test.py names it (the ``--cfg-options`` entry, else ``FILE:
-    KEY = VALUE``); the hook's entry where no single argument is at
-    fault."""
-    hooks = cfg.get('custom_hooks') or []
-    index = next(i for i, hook in enumerate(hooks) if isinstance(hook, dict)
-                 and str(hook.get('type')).split('.')[-1] == 'AdapterHook')
-    key = f'custom_hooks[{index}]'
-    if error.argument is None:
-        return mistake_place(source, key, options)
-    value = hooks[index].get(error.argument, ABSENT)
-    return mistake_place(source, f'{key}.{error.argument}', options, value)
-
-
 def main(argv=None) -> dict:
     return exit_quietly_on_closed_pipe(lambda: _main(argv))
 
@@ -176,7 +159,7 @@ def _main(argv) -> dict:
             problem = prefix_layers_problem(cfg, prefix_layers)
             if problem is not None:
                 build_parser().error(f'config {args.config}: {problem}')
-        try:
+        with naming_plan_arguments(cfg, args.config, args.cfg_options):
             result = benchmark_inference(
                 cfg,
                 args.work_dir or tmp,
@@ -186,11 +169,6 @@ def _main(argv) -> dict:
                 prefix_tasks=args.prefix_tasks,
                 repeat=args.repeat,
                 warmup=args.warmup)
-        except PlanArgumentError as e:
-            # The plan's refusal names the hook's argument, not where it
-            # was set; the AdapterHook names it so in train.py and test.py.
-            where = plan_argument_place(cfg, args.config, args.cfg_options, e)
-            raise ConfigError(f'{where}: {e}') from e
     result['shared_prefix']['layers_source'] = prefix_source
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config

@@ -33,6 +33,7 @@ from mmadaptformer.apis import test_pipeline_cfg
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import adapter_hook_cfg, refusals_exit
+from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import count_flops, positive_int
@@ -173,8 +174,9 @@ def _main(argv):
         # own refusals; from --cfg-options too) ends with the one line
         # naming the file or option and the key, exit status 1, as
         # train.py and test.py end. It was a usage error (exit status 2).
-        with refusals_exit(), naming_config_mistakes(cfg, args.config,
-                                                     args.cfg_options):
+        with refusals_exit(), naming_config_mistakes(
+                cfg, args.config, args.cfg_options), naming_plan_arguments(
+                    cfg, args.config, args.cfg_options):
             check_model_config(
                 cfg, args.config, args.cfg_options, pretrained=False)
             stats = model_stats(cfg, args.shape)
