@@ -116,10 +116,10 @@ def test_the_host_inside_a_wrapper_is_read_from_the_built_wrapper():
             ConfigError,
             match=r'\(model.backbone.backbone, VisionTransformer\) gives it '
             '64-wide'):
-        check_head_width(cfg, 'c.py', wrapper=wrapper)
+        check_head_width(cfg, 'c.py', host=wrapper.backbone)
     # The built wrapper's host is what is read, not the config's.
     wrapper.backbone.embed_dims = 768
-    check_head_width(cfg, 'c.py', wrapper=wrapper)
+    check_head_width(cfg, 'c.py', host=wrapper.backbone)
 
 
 def _compared(cfg, source):

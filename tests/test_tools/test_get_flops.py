@@ -240,7 +240,8 @@ def test_an_option_that_is_no_key_value_is_one_usage_line(capsys):
       'mmaction::model registry. Check the spelling, or import the module '
       'that registers it (custom_imports).'),
      ('model.backbone=x', "--cfg-options model.backbone='x': model.backbone "
-      "must be a dict (a backbone config), but got 'x'")])
+      'must be a dict (a backbone config) with a type, e.g. '
+      "dict(type='VisionTransformer', ...), but got 'x'.")])
 def test_a_config_mistake_is_one_refusal_line(option, line, capsys):
     """A mistake of the config (from --cfg-options here) ends with the line
     train.py and test.py give, exit status 1; it was a usage error (exit

@@ -74,7 +74,8 @@ def test_train_refuses_hivit_main_block_out_index(tmp_path, tiny_image_data):
     assert line.startswith(
         f'ConfigError: {config}: '
         'model.backbone.backbone.arch.depths=[1, 1, 10] '
-        '/ model.backbone.backbone.out_indices=[7, 9]:'), line
+        '/ model.backbone.backbone.out_indices=[7, 23] (HiViT makes it '
+        '[7, 9]):'), line
     assert 'index 7 would hand the next main block' in line, line
     assert 'leave out index 7' in line, line
     assert 'depths[-1] >=' not in line, line
@@ -87,7 +88,8 @@ def test_train_refuses_plain_hivit_main_block_out_index(
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith(f'ConfigError: {config}: '
                            'model.backbone.arch.depths=[1, 1, 10] / '
-                           'model.backbone.out_indices=[7, 9]:'), line
+                           'model.backbone.out_indices=[7, 23] (HiViT makes '
+                           'it [7, 9]):'), line
     assert 'index 7 would hand the next main block' in line, line
 
 
@@ -100,7 +102,8 @@ def test_train_refuses_plain_hivit_stem_out_index_named_option(
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith('ConfigError: --cfg-options '
                            'model.backbone.arch.depths='), line
-    assert 'model.backbone.out_indices=[1]' in line, line
+    assert 'model.backbone.out_indices=[23] (HiViT makes it [1])' in line, \
+        line
     assert 'index 1 would return the feature of a stem module' in line, line
     assert 'depths[-1] >= 7' in line, line
 
@@ -154,14 +157,14 @@ def test_plain_hivit_checked_before_the_runner(out_indices, refused):
     by the model check the tools run (a valid one passes: guard)."""
     from mmengine.config import Config
 
-    from mmadaptformer.models.backbones.head_width import check_head_width
+    from mmadaptformer.models.backbones.config_check import check_model_config
     from mmadaptformer.utils.config_error import ConfigError
     cfg = Config.fromfile(TINY_VIT)
     cfg.model.backbone = _host([1, 1, 10], out_indices)
     cfg.model.neck = dict(type='GlobalAveragePooling')
     cfg.model.head.in_channels = 32
     if not refused:
-        check_head_width(cfg, 'c.py')
+        check_model_config(cfg, 'c.py', pretrained=False)
         return
     with pytest.raises(ConfigError, match=r'^c\.py: model\.backbone\.arch'):
-        check_head_width(cfg, 'c.py')
+        check_model_config(cfg, 'c.py', pretrained=False)

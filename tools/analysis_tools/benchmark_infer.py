@@ -13,13 +13,16 @@ section of docs/benchmark.md. Example::
         configs/benchmark/adaptformer_vits_8x112.py --out infer.json
 """
 import argparse
+import copy
 import os.path as osp
 import platform
 import tempfile
 import time
+from typing import Optional
 
 import torch
 from mmengine.logging import MMLogger
+from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import (benchmark_inference,
@@ -30,6 +33,7 @@ from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
+from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
@@ -97,6 +101,26 @@ def parse_args(argv=None):
     return args
 
 
+def prefix_layers_problem(cfg, layers) -> Optional[str]:
+    """Why the AdaptFormer of ``cfg`` cannot take adapters in the blocks
+    ``layers`` (``--prefix-layers``), or None if it can: the wrapper is
+    built with them (random weights; the host's are not loaded at build
+    time), as the shared-prefix row builds it, before anything is timed.
+
+    Only this refusal is a usage error (exit status 2); a refusal of the
+    model itself ends as in tools/test.py (exit status 1).
+    """
+    wrapper = copy.deepcopy(cfg.model.backbone)
+    wrapper.layers = list(layers)
+    init_default_scope(cfg.get('default_scope', 'mmaction'))
+    try:
+        MODELS.build(wrapper)
+    except ConfigError as e:
+        return (f'prefix_layers={list(layers)} (the adapted blocks of the '
+                f'shared-prefix row): {e}')
+    return None
+
+
 def main(argv=None) -> dict:
     return exit_quietly_on_closed_pipe(lambda: _main(argv))
 
@@ -122,14 +146,20 @@ def _main(argv) -> dict:
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(
         f'benchmark_infer_{time.time_ns()}', log_level='WARNING')
-    # A type no registry holds or an argument a class does not take (from
-    # --cfg-options too) ends with one line naming the key, exit 1, as in
-    # train.py and test.py, not with a traceback from the model's build.
+    # A type no registry holds, an argument a class does not take (from
+    # --cfg-options too) or a refusal of the model's build (an AdapterHook
+    # pattern that matches nothing) ends with one line naming the key,
+    # exit 1, as in train.py and test.py, not with a traceback from the
+    # model's build or a usage error.
     with tempfile.TemporaryDirectory() as tmp, refusals_exit(), \
             naming_config_mistakes(cfg, args.config, args.cfg_options):
-        try:
-            prefix_layers, prefix_source = prefix_layers_of(
-                cfg, args.prefix_layers, '--prefix-layers')
+        prefix_layers, prefix_source = prefix_layers_of(
+            cfg, args.prefix_layers, '--prefix-layers')
+        if args.prefix_layers is not None:
+            problem = prefix_layers_problem(cfg, prefix_layers)
+            if problem is not None:
+                build_parser().error(f'config {args.config}: {problem}')
+        with naming_plan_arguments(cfg, args.config, args.cfg_options):
             result = benchmark_inference(
                 cfg,
                 args.work_dir or tmp,
@@ -139,8 +169,6 @@ def _main(argv) -> dict:
                 prefix_tasks=args.prefix_tasks,
                 repeat=args.repeat,
                 warmup=args.warmup)
-        except ConfigError as e:
-            build_parser().error(f'config {args.config}: {e}')
     result['shared_prefix']['layers_source'] = prefix_source
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config

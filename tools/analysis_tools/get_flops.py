@@ -33,6 +33,7 @@ from mmadaptformer.apis import test_pipeline_cfg
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import adapter_hook_cfg, refusals_exit
+from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import count_flops, positive_int
@@ -40,7 +41,6 @@ from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.config_place import option_place
 
 
 def build_parser():
@@ -101,16 +101,6 @@ def default_shape(cfg):
     return (3, h, w)
 
 
-def backbone_problem(cfg):
-    """What is wrong with ``model.backbone`` for counting (it must be a
-    dict); None if nothing is."""
-    backbone = cfg.model.get('backbone')
-    if isinstance(backbone, dict):
-        return None
-    return ('model.backbone must be a dict (a backbone config), but got '
-            f'{backbone!r}')
-
-
 def model_stats(cfg, shape=None):
     """Trainable and total parameters and FLOPs of one view.
 
@@ -122,12 +112,9 @@ def model_stats(cfg, shape=None):
         dict: ``trainable``, ``total``, ``flops`` (a multiply-add is 2) and
         ``shape``.
 
-    Raises:
-        ConfigError: If ``model.backbone`` is not a dict.
+    A ``model.backbone`` that is not a backbone config is refused before,
+    by :func:`check_model_config`.
     """
-    problem = backbone_problem(cfg)
-    if problem:
-        raise ConfigError(problem)
     model_cfg = copy.deepcopy(cfg.model)
     backbone = model_cfg.backbone
     inner = backbone.backbone if 'backbone' in backbone else backbone
@@ -187,12 +174,9 @@ def _main(argv):
         # own refusals; from --cfg-options too) ends with the one line
         # naming the file or option and the key, exit status 1, as
         # train.py and test.py end. It was a usage error (exit status 2).
-        with refusals_exit(), naming_config_mistakes(cfg, args.config,
-                                                     args.cfg_options):
-            problem = backbone_problem(cfg)
-            if problem:
-                where = option_place('model.backbone', args.cfg_options)
-                raise ConfigError(f'{where or args.config}: {problem}')
+        with refusals_exit(), naming_config_mistakes(
+                cfg, args.config, args.cfg_options), naming_plan_arguments(
+                    cfg, args.config, args.cfg_options):
             check_model_config(
                 cfg, args.config, args.cfg_options, pretrained=False)
             stats = model_stats(cfg, args.shape)

@@ -24,15 +24,20 @@ from torch import nn
 from ...utils.backbone_check import (check_backbone_arguments, check_init_cfgs,
                                      check_pretrained_files)
 from ...utils.config_error import ConfigError
-from ...utils.config_place import option_place
+from ...utils.config_place import mistake_place, option_place
 from ...utils.registry_names import registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
+from ..hosts import output_checks, qualname
 from .base_wrapper import FrozenHostWrapper
+from .config_host import build_without_weights, config_host
 from .config_keys import CONFIG_KEY
-from .head_width import check_head_width
+from .head_width import check_head_width, compared_head
+from .host_init import plain_host_init_cfg_problem
 from .host_outputs import check_host_outputs
 
-__all__ = ['check_model_config', 'check_wrapper_config']
+__all__ = [
+    'check_model_config', 'check_wrapper_config', 'check_backbone_types'
+]
 
 #: The config key a wrapper's message starts with.
 _LEADING_KEY = re.compile(r'^(' + re.escape(CONFIG_KEY) + r'[\w.]*)')
@@ -99,18 +104,76 @@ def check_wrapper_config(
         raise ConfigError(f'{where or source}: {message}') from e
 
 
+def check_backbone_types(cfg: Config,
+                         source: str,
+                         options: Optional[dict] = None) -> None:
+    """Refuse a ``model.backbone`` (or the host inside a wrapper,
+    ``model.backbone.backbone``) that is not a dict with a ``type``.
+
+    ``--cfg-options model.backbone=x`` ended, after the work dir was made,
+    in mmaction2's recognizer with ``TypeError: string indices must be
+    integers``; a ``type`` of None with ``Unsupported type of module``; a
+    host ``x`` inside a wrapper in the wrapper's ``TypeError`` traceback.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it), what it
+            must be and what it is.
+    """
+    model = cfg.get('model')
+    if not isinstance(model, dict) or 'backbone' not in model:
+        return
+    key, backbone = 'model.backbone', model['backbone']
+    _check_backbone_type(key, backbone, source, options)
+    use_default_scope(cfg)
+    cls = registered(MODELS, backbone['type'])
+    if isinstance(cls, type) and issubclass(cls, FrozenHostWrapper) and \
+            'backbone' in backbone:
+        _check_backbone_type(f'{key}.backbone', backbone['backbone'], source,
+                             options)
+
+
+def _check_backbone_type(key: str, backbone, source: str,
+                         options: Optional[dict]) -> None:
+    """Refuse ``backbone``, the value at ``key``, unless it is a dict with
+    a ``type`` (a class name or a class)."""
+    if not isinstance(backbone, dict):
+        got = repr(backbone)
+    elif 'type' not in backbone:
+        got = f'a dict without one (keys: {", ".join(map(str, backbone))})'
+    elif not isinstance(backbone['type'], (str, type)):
+        got = f'type={backbone["type"]!r}'
+    else:
+        return
+    where = option_place(key, options) or source
+    raise ConfigError(
+        f'{where}: {key} must be a dict (a backbone config) with a type, '
+        "e.g. dict(type='VisionTransformer', ...), but got " + got + '.')
+
+
 def check_model_config(cfg: Config,
                        source: str,
                        options: Optional[dict] = None,
                        pretrained: bool = True) -> None:
     """The checks of the model a tool makes before it builds a Runner:
+    :func:`check_backbone_types`,
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
     :func:`~mmadaptformer.utils.backbone_check.check_init_cfgs`,
     :func:`~mmadaptformer.utils.backbone_check.check_pretrained_files`
-    (if ``pretrained``), :func:`check_wrapper_config`,
-    :func:`~.host_outputs.check_host_outputs` on the wrapper's host and
-    :func:`~.head_width.check_head_width`, which reads the wrapper built
-    (or builds a stock host, on the meta device where it can).
+    (if ``pretrained``), :func:`check_wrapper_config`, the ``init_cfg`` of
+    a plain host (:func:`~.host_init.plain_host_init_cfg_problem`; a
+    wrapper takes its host's), and on the built host
+    :func:`~.host_outputs.check_host_outputs` and
+    :func:`~.head_width.check_head_width`.
+
+    The host is built once, and only if one of the last two reads it: the
+    wrapper's own, or a plain one built without weights (on the meta
+    device where it can, see :func:`~.config_host.build_without_weights`).
 
     Args:
         cfg (Config): The config, ``--pretrained`` and ``--cfg-options``
@@ -125,12 +188,31 @@ def check_model_config(cfg: Config,
     Raises:
         ConfigError: For the first mistake found.
     """
+    check_backbone_types(cfg, source, options)
     check_backbone_arguments(cfg, source, options)
     check_init_cfgs(cfg, source, options)
     if pretrained:
         check_pretrained_files(cfg, source, options)
     wrapper = check_wrapper_config(cfg, source, options)
+    entry = config_host(cfg)
+    if entry is None:
+        return
+    key, host_cfg, cls = entry
+    if wrapper is None:
+        problem = plain_host_init_cfg_problem(cls, host_cfg, key)
+        if problem is not None:
+            where = mistake_place(source, f'{key}.init_cfg', options,
+                                  host_cfg['init_cfg'])
+            raise ConfigError(f'{where}: {problem}')
+    checked = wrapper is not None or qualname(cls) in output_checks()
+    if not checked and compared_head(cfg.model, cls) is None:
+        return
     if wrapper is not None:
-        check_host_outputs(wrapper.backbone, source, options)
-    with _quiet():
-        check_head_width(cfg, source, options, wrapper)
+        host = wrapper.backbone
+    else:
+        with _quiet():
+            host = build_without_weights(host_cfg)
+    if host is None:
+        return
+    check_host_outputs(host, source, options, key, host_cfg)
+    check_head_width(cfg, source, options, host)

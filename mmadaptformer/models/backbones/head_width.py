@@ -1,9 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a head whose ``in_channels`` is not the width of the features the
-backbone gives it, before the Runner makes its work dir. A plain host (no
-wrapper) is checked here too, as the wrappers check theirs when they are
-built: its ``init_cfg`` (:func:`~.host_init.plain_host_init_cfg_problem`)
-and its output check (:func:`~.host_outputs.check_host_outputs`).
+backbone gives it, before the Runner makes its work dir.
 
 The head's first matrix product failed at the first training step
 (``mat1 and mat2 shapes cannot be multiplied (4x192 and 768x2)``), after
@@ -18,21 +15,18 @@ host that declares none is not checked. Only a head of
 """
 from typing import Optional
 
-import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS
 from torch import nn
 
 from ...utils.config_error import ConfigError
 from ...utils.config_place import mistake_place
-from ...utils.registry_names import registered, use_default_scope
-from ..hosts import feature_width_readers, output_checks, qualname, resolve
-from .base_wrapper import FrozenHostWrapper
-from .host_init import plain_host_init_cfg_problem
-from .host_outputs import check_host_outputs
+from ...utils.registry_names import registered
+from ..hosts import feature_width_readers, qualname, resolve
+from .config_host import build_without_weights, config_host
 
 __all__ = [
-    'check_head_width', 'host_feature_width', 'WIDTH_HEADS',
+    'check_head_width', 'compared_head', 'host_feature_width', 'WIDTH_HEADS',
     'WIDTH_KEEPING_NECKS'
 ]
 
@@ -79,25 +73,14 @@ def host_feature_width(host: nn.Module) -> Optional[int]:
     return resolve(reader)(host)
 
 
-def _built(backbone: dict) -> Optional[nn.Module]:
-    """``backbone`` built without weights on the meta device where its
-    constructor allows (mmpretrain's ViT-B: 0.01 s), else on the CPU (a
-    constructor that reads its drop-path rates with ``.item()``: Swin-B
-    0.3 s); None if it cannot be built, which the Runner reports when it
-    builds it."""
-    for device in ('meta', 'cpu'):
-        try:
-            with torch.device(device):
-                return MODELS.build(backbone)
-        except Exception:  # the Runner's build names a real mistake
-            continue
-    return None
-
-
-def _compared_head(model: dict) -> Optional[str]:
+def compared_head(model: dict, host_cls: type) -> Optional[str]:
     """The key (``head`` or ``cls_head``) of a head of :data:`WIDTH_HEADS`
-    given ``in_channels``, behind no neck or a width-keeping one; None if
-    the model's head is not compared."""
+    given ``in_channels``, behind no neck or a width-keeping one, in front
+    of a host of class ``host_cls`` that declares its feature width; None
+    if the model's head is not compared (and no host need be built for
+    it)."""
+    if qualname(host_cls) not in feature_width_readers():
+        return None
     neck = model.get('neck')
     if neck is not None:
         cls = registered(MODELS, neck.get('type')) if isinstance(
@@ -117,67 +100,38 @@ def _compared_head(model: dict) -> Optional[str]:
 def check_head_width(cfg: Config,
                      source: str,
                      options: Optional[dict] = None,
-                     wrapper: Optional[nn.Module] = None) -> None:
+                     host: Optional[nn.Module] = None) -> None:
     """Refuse a head whose ``in_channels`` is not the width of the
-    features that the backbone (or the host inside a wrapper) gives it,
-    and a plain host (``wrapper`` None) that its constructor or its
-    output check refuses.
+    features that the backbone (or the host inside a wrapper) gives it.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
-        wrapper (nn.Module, optional): ``model.backbone`` already built,
-            if it is a wrapper (:func:`.check_wrapper_config` builds it),
-            whose host is read instead of building it again; its caller
-            runs the host's output check. Defaults to None.
+        host (nn.Module, optional): The host already built (the wrapper's,
+            or the plain one :func:`~.config_check.check_model_config`
+            builds), which is read instead of building it again; None: it
+            is built here, and only if the head is compared. Defaults to
+            None.
 
     Raises:
         ConfigError: Naming the head's key (or the option that set it),
-            its value, the backbone's key and the width it gives; or a
-            plain host's ``init_cfg`` it cannot take, or its output check's
-            refusal.
+            its value, the backbone's key and the width it gives.
     """
-    model = cfg.get('model')
-    backbone = model.get('backbone') if isinstance(model, dict) else None
-    if not isinstance(backbone, dict) or 'type' not in backbone:
+    entry = config_host(cfg)
+    if entry is None:
         return
-    use_default_scope(cfg)
-    key, host_cfg = 'model.backbone', backbone
-    cls = registered(MODELS, backbone['type'])
-    if isinstance(cls, type) and issubclass(cls, FrozenHostWrapper):
-        key, host_cfg = 'model.backbone.backbone', backbone.get('backbone')
-        if not isinstance(host_cfg, dict) or 'type' not in host_cfg:
-            return
-        cls = registered(MODELS, host_cfg['type'])
-    if not isinstance(cls, type):
+    key, host_cfg, cls = entry
+    head_key = compared_head(cfg.model, cls)
+    if head_key is None:
         return
-    problem = None if key != 'model.backbone' else \
-        plain_host_init_cfg_problem(cls, host_cfg, key)
-    if problem is not None:
-        where = mistake_place(source, f'{key}.init_cfg', options,
-                              host_cfg['init_cfg'])
-        raise ConfigError(f'{where}: {problem}')
-    head_key = _compared_head(model)
-    compared = head_key is not None and \
-        qualname(cls) in feature_width_readers()
-    checked = wrapper is None and qualname(cls) in output_checks()
-    if not compared and not checked:
-        return
-    if wrapper is not None:
-        host = wrapper.backbone
-    else:
-        host = _built(host_cfg.to_dict() if hasattr(host_cfg, 'to_dict'
-                                                    ) else dict(host_cfg))
+    if host is None:
+        host = build_without_weights(host_cfg)
     if host is None:
         return
-    if checked:
-        check_host_outputs(host, source, options, key)
-    if not compared:
-        return
     width = host_feature_width(host)
-    in_channels = model[head_key]['in_channels']
+    in_channels = cfg.model[head_key]['in_channels']
     if width is None or width == in_channels:
         return
     where = mistake_place(source, f'model.{head_key}.in_channels', options)

@@ -22,10 +22,12 @@ Both came after the work dir was made. The stock archs with one out index
 (stem length 6 or 10, last index 9 or more) never reach either.
 
 A host declares its check in its :class:`~mmadaptformer.models.HostSpec`
-(``output_check``); :func:`check_host_outputs` runs the one of the built
-host's class, for a host inside a wrapper and a plain one alike.
+(``output_check``, a function ``(host, key, written)`` of the built host,
+its config key and its config as written, returning the message or None);
+:func:`check_host_outputs` runs the one of the built host's class, for a
+host inside a wrapper and a plain one alike.
 """
-from typing import List, Optional
+from typing import List, Mapping, Optional
 
 from torch import nn
 
@@ -48,7 +50,23 @@ def _listed(indices: List[int]) -> str:
         f' and {indices[-1]}'
 
 
-def hivit_unusable_outputs(host: nn.Module, key: str) -> Optional[str]:
+def _shown_out_indices(indices: List[int], written: Optional[Mapping]) -> str:
+    """The ``out_indices`` the config ``written`` gives, and what HiViT
+    made of them where that differs: ``[7, 23] (HiViT makes it [7, 9])``;
+    the built ones alone where the config gives none."""
+    given = written.get('out_indices') if written is not None else None
+    if isinstance(given, int):
+        given = [given]
+    if not isinstance(given, (list, tuple)):
+        return str(indices)
+    if list(given) == indices:
+        return str(indices)
+    return f'{list(given)} (HiViT makes it {indices})'
+
+
+def hivit_unusable_outputs(host: nn.Module,
+                           key: str,
+                           written: Optional[Mapping] = None) -> Optional[str]:
     """Why a built HiViT's forward would return a stem feature or break
     after a main block, or None if it does neither.
 
@@ -59,6 +77,9 @@ def hivit_unusable_outputs(host: nn.Module, key: str) -> Optional[str]:
             default list, in place, so that list is read right after the
             build).
         key (str): The host's config key, e.g. ``'model.backbone'``.
+        written (Mapping, optional): The host's config, whose
+            ``out_indices`` (the list the user wrote, before HiViT changed
+            it) the message shows. Defaults to None: the built list only.
 
     Returns:
         str, optional: The message, led by the config keys to change.
@@ -88,8 +109,9 @@ def hivit_unusable_outputs(host: nn.Module, key: str) -> Optional[str]:
         fix.append(f'leave out {_listed(others)}: HiViT hands on the '
                    'feature of its last main block only (out_indices=[-1], '
                    'which it sets to depths[-1] - 1)')
+    shown = _shown_out_indices(indices, written)
     return (f'{key}.arch.depths={list(host.depths)} / {key}.out_indices='
-            f'{indices}: HiViT sets the last out index to depths[-1] - 1 = '
+            f'{shown}: HiViT sets the last out index to depths[-1] - 1 = '
             f'{last} and matches its out_indices in its {stem} stem modules '
             '(2 per stem block and a PatchMerge per stem stage) as well as '
             f'in its {host.num_main_blocks} main blocks, reshaping the '
@@ -100,7 +122,8 @@ def hivit_unusable_outputs(host: nn.Module, key: str) -> Optional[str]:
 def check_host_outputs(host: nn.Module,
                        source: str,
                        options: Optional[dict] = None,
-                       key: str = HOST_KEY) -> None:
+                       key: str = HOST_KEY,
+                       written: Optional[Mapping] = None) -> None:
     """Run the output check declared for ``host``'s class, if any.
 
     Args:
@@ -111,6 +134,9 @@ def check_host_outputs(host: nn.Module,
             None.
         key (str): The host's config key. Defaults to :data:`HOST_KEY`,
             the host inside a wrapper.
+        written (Mapping, optional): The host's config as the user wrote
+            it, which the check's message quotes where the host changed
+            the values it was given. Defaults to None.
 
     Raises:
         ConfigError: The check's refusal, led by the ``--cfg-options``
@@ -120,7 +146,7 @@ def check_host_outputs(host: nn.Module,
     if declared is None:
         return
     check, keys = declared
-    message = resolve(check)(host, key)
+    message = resolve(check)(host, key, written)
     if message is None:
         return
     places = (option_place(f'{key}.{name}', options) for name in keys)

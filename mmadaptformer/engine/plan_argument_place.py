@@ -1,0 +1,68 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Name where the AdapterHook argument that the trainable plan refuses was
+set, for the tools that make the plan from a config without a Runner.
+
+In a run, the AdapterHook names it (``--cfg-options
+custom_hooks.0.extra_trainable=['nope']: AdapterHook extra_trainable
+pattern 'nope' matches no parameter ...``); ``benchmark_infer.py`` and
+``get_flops.py`` build the plan from the config
+(:func:`~mmadaptformer.engine.adapter_checkpoint.build_model_and_plan`,
+``plan_trainable``) and ended with the plan's bare ``PlanArgumentError``
+line, or a usage error.
+"""
+from contextlib import contextmanager
+from typing import Iterator, Optional
+
+from mmengine.config import Config
+
+from mmadaptformer.models.adapters.trainable import PlanArgumentError
+from mmadaptformer.utils.config_error import ConfigError
+from mmadaptformer.utils.config_place import ABSENT, mistake_place
+
+__all__ = ['plan_argument_place', 'naming_plan_arguments']
+
+
+def plan_argument_place(cfg: Config, source: str, options: Optional[dict],
+                        error: PlanArgumentError) -> Optional[str]:
+    """Where the AdapterHook argument that ``error`` refuses was set, as
+    the hook names it in a run: the ``--cfg-options`` entry, else ``FILE:
+    KEY = VALUE`` (``FILE: KEY`` for the hook's entry, where no single
+    argument is at fault); None if the config has no AdapterHook.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file.
+        options (dict, optional): The ``--cfg-options`` given.
+        error (PlanArgumentError): The plan's refusal.
+    """
+    hooks = cfg.get('custom_hooks') or []
+    index = next((i for i, hook in enumerate(hooks) if isinstance(hook, dict)
+                  and str(hook.get('type')).split('.')[-1] == 'AdapterHook'),
+                 None)
+    if index is None:
+        return None
+    key = f'custom_hooks[{index}]'
+    if error.argument is None:
+        return mistake_place(source, key, options)
+    value = hooks[index].get(error.argument, ABSENT)
+    return mistake_place(source, f'{key}.{error.argument}', options, value)
+
+
+@contextmanager
+def naming_plan_arguments(cfg: Config, source: str,
+                          options: Optional[dict]) -> Iterator[None]:
+    """Lead a :class:`PlanArgumentError` raised inside with
+    :func:`plan_argument_place` (a :class:`ConfigError`, chained to it).
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file.
+        options (dict, optional): The ``--cfg-options`` given.
+    """
+    try:
+        yield
+    except PlanArgumentError as e:
+        where = plan_argument_place(cfg, source, options, e)
+        if where is None:
+            raise
+        raise ConfigError(f'{where}: {e}') from e
