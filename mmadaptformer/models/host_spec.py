@@ -129,13 +129,15 @@ class HostSpec:
             reliably (the module lists them); such a host's head is not
             checked.
         output_check (str, optional): Dotted name of a function ``(host,
-            key) -> str or None`` that tells why the built host's forward
-            would hand the head something its settings do not say, or
-            break (HiViT's ``out_indices`` matched in its stem blocks or
-            in a main block before the last); ``key`` is the host's config
-            key, which the message names. The model config check refuses
-            the config with it before the work dir is made, for a host
-            inside a wrapper and a plain one alike.
+            key, written) -> str or None`` that tells why the built host's
+            forward would hand the head something its settings do not
+            say, or break (HiViT's ``out_indices`` matched in its stem
+            blocks or in a main block before the last); ``key`` is the
+            host's config key, which the message names, and ``written``
+            the host's config as the user wrote it (or None), whose values
+            the message shows where the host changed them in place. The
+            model config check refuses the config with it before the work
+            dir is made, for a host inside a wrapper and a plain one alike.
         output_check_keys (tuple[str]): The keys under the host's config
             key behind an ``output_check`` refusal, to name the
             ``--cfg-options`` entry that set one.
