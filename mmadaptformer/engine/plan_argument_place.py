@@ -8,7 +8,9 @@ pattern 'nope' matches no parameter ...``); ``benchmark_infer.py`` and
 ``get_flops.py`` build the plan from the config
 (:func:`~mmadaptformer.engine.adapter_checkpoint.build_model_and_plan`,
 ``plan_trainable``) and ended with the plan's bare ``PlanArgumentError``
-line, or a usage error.
+line, or a usage error. ``train.py`` and ``test.py`` make the plan before
+the Runner too (:func:`~mmadaptformer.engine.hooks.adapter_hook_config_check.
+check_adapter_hook_plan`), and name the hook's own entry by its index.
 """
 from contextlib import contextmanager
 from typing import Iterator, Optional
@@ -22,8 +24,11 @@ from mmadaptformer.utils.config_place import ABSENT, mistake_place
 __all__ = ['plan_argument_place', 'naming_plan_arguments']
 
 
-def plan_argument_place(cfg: Config, source: str, options: Optional[dict],
-                        error: PlanArgumentError) -> Optional[str]:
+def plan_argument_place(cfg: Config,
+                        source: str,
+                        options: Optional[dict],
+                        error: PlanArgumentError,
+                        index: Optional[int] = None) -> Optional[str]:
     """Where the AdapterHook argument that ``error`` refuses was set, as
     the hook names it in a run: the ``--cfg-options`` entry, else ``FILE:
     KEY = VALUE`` (``FILE: KEY`` for the hook's entry, where no single
@@ -34,11 +39,14 @@ def plan_argument_place(cfg: Config, source: str, options: Optional[dict],
         source (str): The config file.
         options (dict, optional): The ``--cfg-options`` given.
         error (PlanArgumentError): The plan's refusal.
+        index (int, optional): The hook's index in ``custom_hooks``.
+            Defaults to None: the first AdapterHook's.
     """
     hooks = cfg.get('custom_hooks') or []
-    index = next((i for i, hook in enumerate(hooks) if isinstance(hook, dict)
-                  and str(hook.get('type')).split('.')[-1] == 'AdapterHook'),
-                 None)
+    if index is None:
+        index = next(
+            (i for i, hook in enumerate(hooks) if isinstance(hook, dict)
+             and str(hook.get('type')).split('.')[-1] == 'AdapterHook'), None)
     if index is None:
         return None
     key = f'custom_hooks[{index}]'
@@ -49,8 +57,10 @@ def plan_argument_place(cfg: Config, source: str, options: Optional[dict],
 
 
 @contextmanager
-def naming_plan_arguments(cfg: Config, source: str,
-                          options: Optional[dict]) -> Iterator[None]:
+def naming_plan_arguments(cfg: Config,
+                          source: str,
+                          options: Optional[dict],
+                          index: Optional[int] = None) -> Iterator[None]:
     """Lead a :class:`PlanArgumentError` raised inside with
     :func:`plan_argument_place` (a :class:`ConfigError`, chained to it).
 
@@ -58,11 +68,14 @@ def naming_plan_arguments(cfg: Config, source: str,
         cfg (Config): The config, ``--cfg-options`` merged.
         source (str): The config file.
         options (dict, optional): The ``--cfg-options`` given.
+        index (int, optional): The index in ``custom_hooks`` of the
+            AdapterHook whose plan is made. Defaults to None: the first
+            AdapterHook's.
     """
     try:
         yield
     except PlanArgumentError as e:
-        where = plan_argument_place(cfg, source, options, e)
+        where = plan_argument_place(cfg, source, options, e, index)
         if where is None:
             raise
         raise ConfigError(f'{where}: {e}') from e

@@ -22,12 +22,11 @@ def _check(config, options):
 }, {
     'custom_hooks.0.head': []
 }, {
-    'custom_hooks.0.mode': 'linear_probe'
+    'custom_hooks.0.extra_trainable': [r'^backbone\.blocks\.0\.norm1\.']
 }])
 def test_the_recipes_hook_and_good_arguments_pass(options):
     """Guard of kept behaviour: the tiny recipe's hook, its default head,
-    no head and the other mode are not refused (linear probing of a model
-    with adapters needs the model: the hook refuses it)."""
+    no head and a pattern that matches parameters are not refused."""
     _check(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
 
 
@@ -56,6 +55,26 @@ def test_the_recipes_hook_and_good_arguments_pass(options):
 def test_a_mistake_is_named_by_its_option(config, options, message):
     with pytest.raises(ConfigError) as info:
         _check(config, options)
+    assert str(info.value).startswith(message), str(info.value)
+
+
+@pytest.mark.parametrize('options, message', [
+    ({
+        'custom_hooks.0.mode': 'linear_probe'
+    }, "--cfg-options custom_hooks.0.mode='linear_probe': AdapterHook "
+     "mode='linear_probe' trains the head (and its extra_trainable "
+     'parameters) alone, but the model has 2 AdaptMLP adapters'),
+    ({
+        'custom_hooks.0.extra_trainable': ['nope']
+    }, "--cfg-options custom_hooks.0.extra_trainable=['nope']: AdapterHook "
+     "extra_trainable pattern 'nope' matches no parameter of Recognizer3D"),
+])
+def test_a_plan_refusal_is_named_by_its_option(options, message):
+    """The trainable plan's refusals, made on the model built without
+    weights: linear probing of a model with adapters and a pattern that
+    matches no parameter came only once the Runner ran the hook."""
+    with pytest.raises(ConfigError) as info:
+        _check(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
     assert str(info.value).startswith(message), str(info.value)
 
 

@@ -8,23 +8,31 @@ after the work dir was made; most config mistakes are refused before.
 from the config alone: the arguments, ``mode``, and ``head`` against the
 model's config keys when the model's class takes its head under one of the
 names it tries (``cls_head`` of a recognizer, ``head`` of a classifier).
-Linear probing of a model with adapters needs the built model: the hook
-still refuses it.
+What needs the built model (an ``extra_trainable`` pattern that matches
+no parameter, linear probing of a model with adapters, a plan in which
+nothing trains) :func:`check_adapter_hook_plan` refuses: it makes each
+hook's trainable plan on the model built once without weights. A Runner
+that the user builds still gets the hook's own refusal at run time.
 """
-from typing import Optional
+import logging
+from contextlib import contextmanager
+from typing import Iterator, Optional
 
 from mmengine.config import Config
+from mmengine.logging import MMLogger
 from mmengine.registry import HOOKS, MODELS
 
-from mmadaptformer.models.adapters.trainable import MODES
+from mmadaptformer.models.adapters.trainable import MODES, plan_trainable
+from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import mistake_place
 from mmadaptformer.utils.registry_names import (close_hint, registered,
                                                 use_default_scope)
 from mmadaptformer.utils.unknown_keys import named_arguments
+from ..plan_argument_place import naming_plan_arguments
 from .adapter_hook import AdapterHook
 
-__all__ = ['check_adapter_hook_config']
+__all__ = ['check_adapter_hook_config', 'check_adapter_hook_plan']
 
 
 def _refuse(source: str, key: str, value, options: Optional[dict],
@@ -108,3 +116,76 @@ def check_adapter_hook_config(cfg: Config,
                     f'AdapterHook mode={mode!r} is not one of {MODES}.')
         if 'head' in hook:
             _check_head(cfg, hook['head'], f'{key}.head', source, options)
+    check_adapter_hook_plan(cfg, source, options)
+
+
+@contextmanager
+def _quiet() -> Iterator[None]:
+    """Keep the model's build log (one line per adapted block) out of the
+    run's: the Runner builds it again and logs it then."""
+    logger = MMLogger.get_current_instance()
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def check_adapter_hook_plan(cfg: Config,
+                            source: str,
+                            options: Optional[dict] = None) -> None:
+    """Make the trainable plan of each ``AdapterHook`` entry of
+    ``custom_hooks`` on the config's model, as the hook makes it in a run,
+    and name where the argument it refuses was set.
+
+    The model is built once, without weights (on the meta device where its
+    constructor allows), and only if the config has an AdapterHook; a
+    model that cannot be built is left to the Runner, which names the
+    mistake when it builds it.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: ``--cfg-options custom_hooks.N.KEY=VALUE: ...`` (or
+            ``FILE: custom_hooks[N].KEY = VALUE: ...``; ``FILE:
+            custom_hooks[N]: ...`` where no single argument is at fault)
+            and the plan's refusal (a
+            :class:`~mmadaptformer.models.adapters.trainable.PlanArgumentError`).
+    """
+    hooks = cfg.get('custom_hooks')
+    model_cfg = cfg.get('model')
+    if not isinstance(hooks, (list, tuple)) or not isinstance(
+            model_cfg, dict) or 'type' not in model_cfg:
+        return
+    use_default_scope(cfg)
+    entries = [
+        (index, hook) for index, hook in enumerate(hooks)
+        if isinstance(hook, dict) and
+        registered(HOOKS, hook.get('type'), hook.get('_scope_')) is AdapterHook
+    ]
+    if not entries:
+        return
+    with _quiet():
+        model = build_without_weights(model_cfg)
+    if model is None:
+        return
+    for index, hook_cfg in entries:
+        # Built as the Runner builds it, so the plan reads the arguments
+        # as the hook does (a pattern given as one string, a head name).
+        hook = AdapterHook(
+            **{
+                name: value
+                for name, value in hook_cfg.items()
+                if name not in ('type', '_scope_', 'priority')
+            })
+        with naming_plan_arguments(cfg, source, options, index):
+            plan_trainable(
+                model,
+                mode=hook.mode,
+                head=hook.head,
+                extra_trainable=hook.extra_trainable)
