@@ -30,6 +30,7 @@ from typing import Dict, List
 
 import torch
 from mmengine.logging import MMLogger
+from mmengine.registry import MODELS
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
@@ -38,12 +39,14 @@ from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
 from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
-from mmadaptformer.engine import refusals_exit
+from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
+from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import ConfigError, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.registry_names import registered
 
 TASKS_FILE = 'add_task_tasks.json'
 
@@ -155,6 +158,27 @@ def format_table(result: dict) -> str:
     return '\n'.join(lines)
 
 
+def refuse_unregistered_backbone(cfg, source: str, options) -> None:
+    """End, as train.py and test.py end (exit status 1, the registry's
+    line naming the key), on a ``model.backbone`` type that no registry
+    holds: a misspelled ``AdaptFormr`` is a mistake of the config, not
+    another backbone this tool does not measure (a usage error).
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file.
+        options (dict, optional): The ``--cfg-options`` given.
+    """
+    backbone = cfg.model.get('backbone')
+    if not isinstance(backbone, dict) or registered(
+            MODELS, backbone.get('type'), backbone.get('_scope_')) is not None:
+        return
+    # MMEngine's KeyError of the miss, named by naming_config_mistakes;
+    # nothing is built.
+    with refusals_exit(), naming_config_mistakes(cfg, source, options):
+        MODELS.build(dict(backbone))
+
+
 def main(argv=None) -> dict:
     return exit_quietly_on_closed_pipe(lambda: _main(argv))
 
@@ -173,28 +197,37 @@ def _main(argv) -> dict:
         print(json.dumps(row))
         return row
     cfg = load_model_config(build_parser(), args.config, args.cfg_options)
-    try:
-        check_adaptformer_cfg(cfg, 'this tool')
-    except ConfigError as e:
-        build_parser().error(f'config {args.config}: {e}')
     # An argument mmaction2's ViT would drop, the wrapper's own refusals, a
-    # head width the backbone does not give: one line naming the file or
-    # option and the key, exit status 1, as train.py and test.py check the
-    # model before they build anything. The weights are random: no
-    # pretrained file is needed.
+    # head width the backbone does not give, an AdapterHook argument its
+    # trainable plan refuses (a pattern that matches no parameter): one
+    # line naming the file or option and the key, exit status 1, as
+    # train.py and test.py check the model before they build anything. The
+    # weights are random: no pretrained file is needed. Before the refusal
+    # of a config this tool does not measure (a usage error), which took a
+    # misspelled backbone type (AdaptFormr) or a backbone that is no dict
+    # for another backbone.
     with refusals_exit(), naming_config_mistakes(cfg, args.config,
                                                  args.cfg_options):
         check_model_config(
             cfg, args.config, args.cfg_options, pretrained=False)
+        check_adapter_hook_config(cfg, args.config, args.cfg_options)
+    try:
+        # Its only refusals: no AdaptFormer backbone, or no AdapterHook.
+        check_adaptformer_cfg(cfg, 'this tool')
+    except ConfigError as e:
+        refuse_unregistered_backbone(cfg, args.config, args.cfg_options)
+        build_parser().error(f'config {args.config}: {e}')
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp
         os.makedirs(work_dir, exist_ok=True)
         # A type no registry holds or an argument a class does not take
         # (from --cfg-options too) ends with one line naming the key, exit
         # 1, as in train.py and test.py, not with a traceback from the
-        # model's build.
-        with refusals_exit(), naming_config_mistakes(cfg, args.config,
-                                                     args.cfg_options):
+        # model's build; the plan's refusal names the AdapterHook argument
+        # as get_flops.py and benchmark_infer.py name it.
+        with refusals_exit(), naming_config_mistakes(
+                cfg, args.config, args.cfg_options), naming_plan_arguments(
+                    cfg, args.config, args.cfg_options):
             tasks = write_tasks(cfg, work_dir, max(args.tasks))
         with open(osp.join(work_dir, TASKS_FILE), 'w') as f:
             json.dump(tasks, f)
