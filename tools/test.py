@@ -300,6 +300,9 @@ def start_testing(cfg, args):
     # refusals: before the work dir. The checkpoint may hold the whole
     # backbone, so the pretrained file is not required.
     check_model_config(cfg, args.config, args.cfg_options, pretrained=False)
+    # The AdapterHook's arguments, and its trainable plan made on the model
+    # built without weights (a pattern that matches no parameter): named
+    # before the work dir, not by the hook once the Runner runs it.
     check_adapter_hook_config(cfg, args.config, args.cfg_options)
     # An adapter-only checkpoint takes its frozen backbone from the config's
     # pretrained file: a missing one failed at the load, after the work

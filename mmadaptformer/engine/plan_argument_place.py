@@ -9,8 +9,9 @@ pattern 'nope' matches no parameter ...``); ``benchmark_infer.py`` and
 (:func:`~mmadaptformer.engine.adapter_checkpoint.build_model_and_plan`,
 ``plan_trainable``) and ended with the plan's bare ``PlanArgumentError``
 line, or a usage error. ``train.py`` and ``test.py`` make the plan before
-the Runner too (:func:`~mmadaptformer.engine.hooks.adapter_hook_config_check.
-check_adapter_hook_plan`), and name the hook's own entry by its index.
+the Runner too (``check_adapter_hook_plan`` in
+``engine/hooks/adapter_hook_config_check.py``), naming the hook's own
+entry by its index.
 """
 from contextlib import contextmanager
 from typing import Iterator, Optional
