@@ -26,6 +26,7 @@ from mmadaptformer.models.adapters.trainable import MODES, plan_trainable
 from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import mistake_place
+from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.registry_names import (close_hint, registered,
                                                 use_default_scope)
 from mmadaptformer.utils.unknown_keys import named_arguments
@@ -174,6 +175,8 @@ def check_adapter_hook_plan(cfg: Config,
         model = build_without_weights(model_cfg)
     if model is None:
         return
+    # The model the hook plans on: the one inside test.py --tta's wrapper.
+    model = unwrapped_model(model)
     for index, hook_cfg in entries:
         # Built as the Runner builds it, so the plan reads the arguments
         # as the hook does (a pattern given as one string, a head name).
