@@ -78,6 +78,23 @@ def test_a_plan_refusal_is_named_by_its_option(options, message):
     assert str(info.value).startswith(message), str(info.value)
 
 
+@pytest.mark.parametrize('value, message', [
+    (5, '--cfg-options custom_hooks.0.extra_trainable=5: AdapterHook '
+     'extra_trainable must be a list of regular expressions searched in '
+     "the parameters' state-dict keys"),
+    (['fc_norm', '('], '--cfg-options custom_hooks.0.extra_trainable=['
+     "'fc_norm', '(']: AdapterHook extra_trainable pattern '(' is not a "
+     'regular expression: missing ), unterminated subpattern at position 0.'),
+])
+def test_a_pattern_that_is_no_regular_expression(value, message):
+    """It was a ``TypeError: 'int' object is not iterable`` (or
+    ``re.error``) traceback once the hook made its plan."""
+    with pytest.raises(ConfigError) as info:
+        _check(TINY_ADAPTFORMER_VIDEO_CONFIG,
+               {'custom_hooks.0.extra_trainable': value})
+    assert str(info.value).startswith(message), str(info.value)
+
+
 def test_a_mistake_in_the_file_is_named_by_its_key(tmp_path):
     config = tmp_path / 'cfg.py'
     config.write_text(f"_base_ = ['{TINY_ADAPTFORMER_VIDEO_CONFIG}']\n"

@@ -5,7 +5,8 @@ The hook refuses an unknown argument, an unknown ``mode`` or a ``head``
 that names no module of the model only once the Runner builds or runs it,
 after the work dir was made; most config mistakes are refused before.
 :func:`check_adapter_hook_config` makes the checks that need no model
-from the config alone: the arguments, ``mode``, and ``head`` against the
+from the config alone: the arguments, ``mode``, that ``extra_trainable``
+holds regular expressions, and ``head`` against the
 model's config keys when the model's class takes its head under one of the
 names it tries (``cls_head`` of a recognizer, ``head`` of a classifier).
 What needs the built model (an ``extra_trainable`` pattern that matches
@@ -15,6 +16,7 @@ hook's trainable plan on the model built once without weights. A Runner
 that the user builds still gets the hook's own refusal at run time.
 """
 import logging
+import re
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -74,6 +76,29 @@ def _check_head(cfg: Config, head, key: str, source: str,
         'attribute name, or head=[] for a model without a head.')
 
 
+def _check_patterns(patterns, key: str, source: str,
+                    options: Optional[dict]) -> None:
+    """Refuse an ``extra_trainable`` that is not a regular expression or a
+    list of them, or a pattern that does not compile (a ``TypeError`` or
+    ``re.error`` traceback once the hook made its plan)."""
+    items = [patterns] if isinstance(patterns, str) else patterns
+    if not isinstance(items, (list, tuple)) or \
+            not all(isinstance(item, str) for item in items):
+        _refuse(
+            source, key, patterns, options,
+            'AdapterHook extra_trainable must be a list of regular '
+            "expressions searched in the parameters' state-dict keys, such "
+            "as [r'^backbone\\.fc_norm\\.'], or [].")
+    for item in items:
+        try:
+            re.compile(item)
+        except re.error as e:
+            _refuse(
+                source, key, patterns, options,
+                f'AdapterHook extra_trainable pattern {item!r} is not a '
+                f'regular expression: {e}.')
+
+
 def check_adapter_hook_config(cfg: Config,
                               source: str,
                               options: Optional[dict] = None) -> None:
@@ -117,6 +142,9 @@ def check_adapter_hook_config(cfg: Config,
                     f'AdapterHook mode={mode!r} is not one of {MODES}.')
         if 'head' in hook:
             _check_head(cfg, hook['head'], f'{key}.head', source, options)
+        if 'extra_trainable' in hook:
+            _check_patterns(hook['extra_trainable'], f'{key}.extra_trainable',
+                            source, options)
     check_adapter_hook_plan(cfg, source, options)
 
 
