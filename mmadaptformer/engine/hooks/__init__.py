@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adapter_hook import AdapterHook
-from .adapter_hook_config_check import check_adapter_hook_config
+from .adapter_hook_config_check import (check_adapter_hook_config,
+                                        check_adapter_hook_plan)
 from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
@@ -39,12 +40,13 @@ __all__ = [
     'WorkDirCollectHook', 'add_epoch_randomness_hook',
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
     'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook',
-    'check_adapter_hook_config', 'refuse_wrapper_without_adapter_hook',
-    'blending_num_classes', 'dataset_classes', 'dataset_num_classes',
-    'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key', 'hook_place',
-    'hook_argument_place', 'add_hook_once', 'check_resume_state',
-    'check_training_state', 'refuse_resume_without_trained_part',
-    'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
+    'check_adapter_hook_config', 'check_adapter_hook_plan',
+    'refuse_wrapper_without_adapter_hook', 'blending_num_classes',
+    'dataset_classes', 'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY',
+    'hook_config_key', 'hook_place', 'hook_argument_place', 'add_hook_once',
+    'check_resume_state', 'check_training_state',
+    'refuse_resume_without_trained_part', 'resumed_source',
+    'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',

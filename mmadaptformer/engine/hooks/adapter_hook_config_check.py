@@ -15,13 +15,10 @@ nothing trains) :func:`check_adapter_hook_plan` refuses: it makes each
 hook's trainable plan on the model built once without weights. A Runner
 that the user builds still gets the hook's own refusal at run time.
 """
-import logging
 import re
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Optional
 
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import HOOKS, MODELS
 
 from mmadaptformer.models.adapters.trainable import MODES, plan_trainable
@@ -29,6 +26,7 @@ from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import mistake_place
 from mmadaptformer.utils.model_unwrap import unwrapped_model
+from mmadaptformer.utils.quiet_build import quiet_build_log
 from mmadaptformer.utils.registry_names import (close_hint, registered,
                                                 use_default_scope)
 from mmadaptformer.utils.unknown_keys import named_arguments
@@ -148,19 +146,6 @@ def check_adapter_hook_config(cfg: Config,
     check_adapter_hook_plan(cfg, source, options)
 
 
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Keep the model's build log (one line per adapted block) out of the
-    run's: the Runner builds it again and logs it then."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
-
-
 def check_adapter_hook_plan(cfg: Config,
                             source: str,
                             options: Optional[dict] = None) -> None:
@@ -199,7 +184,7 @@ def check_adapter_hook_plan(cfg: Config,
     ]
     if not entries:
         return
-    with _quiet():
+    with quiet_build_log():
         model = build_without_weights(model_cfg)
     if model is None:
         return

@@ -11,13 +11,10 @@ on the CPU first (0.9 s for the ViT-B recipe; the host's weights are not
 loaded at build time) and names the file or the option in front of the
 wrapper's own message.
 """
-import logging
 import re
-from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Optional
 
 from mmengine.config import Config
-from mmengine.logging import MMLogger
 from mmengine.registry import MODELS
 from torch import nn
 
@@ -25,6 +22,7 @@ from ...utils.backbone_check import (check_backbone_arguments, check_init_cfgs,
                                      check_pretrained_files)
 from ...utils.config_error import ConfigError
 from ...utils.config_place import mistake_place, option_place
+from ...utils.quiet_build import quiet_build_log
 from ...utils.registry_names import registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
 from ..hosts import output_checks, qualname
@@ -41,20 +39,6 @@ __all__ = [
 
 #: The config key a wrapper's message starts with.
 _LEADING_KEY = re.compile(r'^(' + re.escape(CONFIG_KEY) + r'[\w.]*)')
-
-
-@contextmanager
-def _quiet() -> Iterator[None]:
-    """Keep the build log of the wrapper (one line per adapted block) or
-    of a stock host (UniFormerV2's settings) out of the log: the Runner
-    builds it again and logs it then."""
-    logger = MMLogger.get_current_instance()
-    level = logger.level
-    logger.setLevel(logging.ERROR)
-    try:
-        yield
-    finally:
-        logger.setLevel(level)
 
 
 def check_wrapper_config(
@@ -89,7 +73,7 @@ def check_wrapper_config(
     if not isinstance(cls, type) or not issubclass(cls, FrozenHostWrapper):
         return None
     try:
-        with _quiet():
+        with quiet_build_log():
             return MODELS.build(backbone.to_dict(
             ) if hasattr(backbone, 'to_dict') else dict(backbone))
     except (ConfigError, BlockWiringError) as e:
@@ -210,7 +194,7 @@ def check_model_config(cfg: Config,
     if wrapper is not None:
         host = wrapper.backbone
     else:
-        with _quiet():
+        with quiet_build_log():
             host = build_without_weights(host_cfg)
     if host is None:
         return
