@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Adapter-only files of another method: VPT prompts for the tiny config."""
 import torch
+from adapter_only_files import built_with_adapter_only
 
 #: The tiny AdaptFormer config's backbone, wrapped by VPT instead (format
 #: it with ``stock``, the pretrained backbone file).
@@ -21,20 +22,5 @@ custom_hooks = [dict(type='AdapterHook', mode='linear_probe',
 def vpt_adapter_only(config: str, path) -> str:
     """An adapter-only checkpoint of ``config``'s VPT model, as AdapterHook
     writes it, saved as ``path``; returns ``path`` as a str."""
-    from mmengine.config import Config
-
-    from mmadaptformer.engine import (build_model_and_plan,
-                                      make_adapter_checkpoint)
-    from mmadaptformer.utils.fingerprint import state_fingerprints
-    torch.manual_seed(0)
-    model, plan = build_model_and_plan(Config.fromfile(config))
-    frozen = set(plan.frozen_keys)
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k in frozen)
-    checkpoint = make_adapter_checkpoint(
-        dict(state_dict=model.state_dict(), meta={}),
-        plan,
-        fingerprints,
-        model=model)
-    torch.save(checkpoint, path)
+    torch.save(built_with_adapter_only(config)[2], path)
     return str(path)

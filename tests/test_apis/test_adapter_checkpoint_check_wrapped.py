@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+from adapter_only_files import built_with_adapter_only
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG
 
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -15,22 +16,8 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 def adapters():
     """A tiny AdaptFormer model and an adapter-only checkpoint of it as
     AdapterHook writes it."""
-    from mmengine.config import Config
-
-    from mmadaptformer.engine import (build_model_and_plan,
-                                      make_adapter_checkpoint)
-    from mmadaptformer.utils.fingerprint import state_fingerprints
-    torch.manual_seed(0)
-    model, plan = build_model_and_plan(
-        Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG))
-    frozen = set(plan.frozen_keys)
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k in frozen)
-    checkpoint = make_adapter_checkpoint(
-        dict(state_dict=model.state_dict(), meta={}),
-        plan,
-        fingerprints,
-        model=model)
+    model, _, checkpoint = built_with_adapter_only(
+        TINY_ADAPTFORMER_VIDEO_CONFIG)
     return model, checkpoint
 
 

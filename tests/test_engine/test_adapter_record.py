@@ -6,6 +6,7 @@ import copy
 
 import pytest
 import torch
+from adapter_only_files import built_with_adapter_only
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
                      write_config)
 from refusal_lines import refused_line
@@ -18,25 +19,11 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 def adapters(tmp_path_factory, tiny_video_data):
     """A tiny AdaptFormer config, its model and plan, and an adapter-only
     checkpoint of it as AdapterHook writes it."""
-    from mmengine.config import Config
     from mmengine.logging import MessageHub, MMLogger
-
-    from mmadaptformer.engine import (build_model_and_plan,
-                                      make_adapter_checkpoint)
-    from mmadaptformer.utils.fingerprint import state_fingerprints
     root = tmp_path_factory.mktemp('adapter_record')
     config = write_config(root / 'adapters.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    torch.manual_seed(0)
-    model, plan = build_model_and_plan(Config.fromfile(config))
-    frozen = set(plan.frozen_keys)
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k in frozen)
-    checkpoint = make_adapter_checkpoint(
-        dict(state_dict=model.state_dict(), meta={}),
-        plan,
-        fingerprints,
-        model=model)
+    model, plan, checkpoint = built_with_adapter_only(config)
     MMLogger._instance_dict.clear()
     MessageHub._instance_dict.clear()
     return dict(

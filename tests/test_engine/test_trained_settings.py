@@ -6,6 +6,7 @@ every loading path refuses a model built with other ones; records written
 before they were kept still load."""
 import pytest
 import torch
+from adapter_only_files import adapter_only_as_written
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool, pretrained_cfg,
                      run_tool, save_stock_video_checkpoint, video_data_cfg,
                      write_config)
@@ -43,10 +44,8 @@ def trained(tmp_path_factory):
     from mmengine.config import Config
     from mmengine.logging import MessageHub, MMLogger
 
-    from mmadaptformer.engine import (build_model_and_plan,
-                                      make_adapter_checkpoint)
+    from mmadaptformer.engine import build_model_and_plan
     from mmadaptformer.models import adapter_modules
-    from mmadaptformer.utils.fingerprint import state_fingerprints
     root = tmp_path_factory.mktemp('trained_settings')
     stock = str(root / 'stock.pth')
     save_stock_video_checkpoint(stock, seed=0)
@@ -60,15 +59,8 @@ def trained(tmp_path_factory):
         for adapter in adapter_modules(model).values():
             for param in adapter.parameters():
                 param.normal_(0, 0.5)
-    frozen = set(plan.frozen_keys)
-    fingerprints = state_fingerprints(
-        (k, v) for k, v in model.state_dict().items() if k in frozen)
     path = str(root / 'adapters.pth')
-    checkpoint = make_adapter_checkpoint(
-        dict(state_dict=model.state_dict(), meta={}),
-        plan,
-        fingerprints,
-        model=model)
+    checkpoint = adapter_only_as_written(model, plan)
     torch.save(checkpoint, path)
     # The same checkpoint as written before the settings were recorded.
     old = str(root / 'old.pth')
