@@ -11,8 +11,7 @@ in :attr:`~mmadaptformer.models.host_spec.HostSpec.feature_width`;
 forward and compares.
 
 Declared by none, so their heads are not checked: Conformer (a CNN and a
-transformer feature per output, of two widths), HiViT (its ``out_indices``
-pick from its stem blocks and its main blocks alike) and LeViT (its
+transformer feature per output, of two widths) and LeViT (its
 ``LeViTClsHead`` is not compared anyway).
 """
 from typing import Optional
@@ -42,8 +41,11 @@ def _norm_width(norm: nn.Module) -> Optional[int]:
 def embed_dims_width(host: nn.Module) -> Optional[int]:
     """``embed_dims``, the width of the class token, the pooled tokens and
     the feature map of a plain ViT (mmaction2's VideoMAE ViT with or
-    without ``return_feat_map``, TimeSformer, mmpretrain's ViT family);
-    None for ``out_type='raw'``."""
+    without ``return_feat_map``, TimeSformer, mmpretrain's ViT family),
+    and of HiViT's last main block (the last feature whatever its
+    ``out_indices``; any other it would pick is refused before the work dir
+    by :func:`~mmadaptformer.models.backbones.host_outputs.
+    hivit_unusable_outputs`); None for ``out_type='raw'``."""
     if getattr(host, 'out_type', None) == 'raw':
         return None
     return host.embed_dims

@@ -92,7 +92,9 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         feature_width=f'{_WIDTHS}.sam_width'),
     # x + drop_path(gamma_2 * mlp(norm2(x))), ``drop_path`` shared with
     # attention (an Identity without stochastic depth). The MLP-only stem
-    # blocks, on (B, N, k, k, C) inner patches, are adapted too.
+    # blocks, on (B, N, k, k, C) inner patches, are adapted too. Its output
+    # check refuses every out index but the last main block's, so the
+    # feature the head reads is always that block's, embed_dims wide.
     HostSpec(
         backbone='mmpretrain.models.backbones.hivit.HiViT',
         block='mmpretrain.models.backbones.hivit.BlockWithRPE',
@@ -101,7 +103,8 @@ MMPRETRAIN_HOSTS: Tuple[HostSpec, ...] = (
         branch='drop_path',
         output_check='mmadaptformer.models.backbones.host_outputs.'
         'hivit_unusable_outputs',
-        output_check_keys=('arch.depths', 'out_indices')),
+        output_check_keys=('arch.depths', 'out_indices'),
+        feature_width=f'{_WIDTHS}.embed_dims_width'),
     # A TransformerEncoderLayer subclass with windowed attention:
     # ffn(norm2(x), identity=x), ``norm2`` being ``ln2``.
     HostSpec(

@@ -85,8 +85,10 @@ def test_a_head_whose_in_channels_is_no_width_is_not_compared():
 
 
 def test_a_host_that_declares_no_width_is_not_compared():
+    """Conformer's features are a CNN and a transformer one, of two
+    widths: neither is compared with a single ``in_channels``."""
     cfg = _tiny_swin_cfg(16)
-    cfg.model.backbone = dict(type='HiViT', arch='tiny', img_size=32)
+    cfg.model.backbone = dict(type='Conformer', arch='tiny')
     check_head_width(cfg, 'c.py')
 
 
@@ -156,6 +158,7 @@ STOCK = [
     'mmpretrain::swin_transformer_v2/swinv2-tiny-w8_16xb64_in1k-256px.py',
     'mmpretrain::revvit/revvit-small_8xb256_in1k.py',
     'mmpretrain::t2t_vit/t2t-vit-t-14_8xb64_in1k.py',
+    'mmpretrain::hivit/hivit-tiny-p16_16xb64_in1k.py',
     'mmpretrain::mae/benchmarks/vit-base-p16_8xb2048-linear-coslr-90e_'
     'in1k.py',
 ]

@@ -329,6 +329,33 @@ CASES = {
             arch=TINY_VIT,
             img_size=32,
             patch_size=16), IMAGE),
+    # HiViT's last main block, of width embed_dims; its stem blocks are
+    # embed_dims // 4 wide.
+    'hivit':
+    Case(
+        dict(
+            type='mmpretrain.HiViT',
+            arch=dict(embed_dims=32, depths=[1, 1, 7], num_heads=2),
+            img_size=32,
+            out_indices=[23]), IMAGE),
+    'hivit-no-ape-no-rpe':
+    Case(
+        dict(
+            type='mmpretrain.HiViT',
+            arch=dict(embed_dims=32, depths=[1, 1, 7], num_heads=2),
+            img_size=32,
+            ape=False,
+            rpe=False,
+            out_indices=[-1, 6]), IMAGE),
+    # A stem feature before it (refused by hivit_unusable_outputs): the
+    # last feature, the one the head reads, is still the main block's.
+    'hivit-stem-feature-first':
+    Case(
+        dict(
+            type='mmpretrain.HiViT',
+            arch=dict(embed_dims=32, depths=[1, 1, 1], num_heads=2),
+            img_size=32,
+            out_indices=[0]), IMAGE),
     # conv_1x1_exp widens the last layer's output 4 times.
     'mobilevit':
     Case(
