@@ -208,9 +208,10 @@ def _main(argv) -> dict:
     # for another backbone.
     with refusals_exit(), naming_config_mistakes(cfg, args.config,
                                                  args.cfg_options):
-        check_model_config(
+        model = check_model_config(
             cfg, args.config, args.cfg_options, pretrained=False)
-        check_adapter_hook_config(cfg, args.config, args.cfg_options)
+        check_adapter_hook_config(cfg, args.config, args.cfg_options, model)
+        del model  # not kept through the measurement
     try:
         # Its only refusals: no AdaptFormer backbone, or no AdapterHook.
         check_adaptformer_cfg(cfg, 'this tool')
