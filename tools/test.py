@@ -299,11 +299,14 @@ def start_testing(cfg, args):
     # A backbone argument mmaction2's ViT would drop, the wrapper's own
     # refusals: before the work dir. The checkpoint may hold the whole
     # backbone, so the pretrained file is not required.
-    check_model_config(cfg, args.config, args.cfg_options, pretrained=False)
+    model = check_model_config(
+        cfg, args.config, args.cfg_options, pretrained=False)
     # The AdapterHook's arguments, and its trainable plan made on the model
     # built without weights (a pattern that matches no parameter): named
-    # before the work dir, not by the hook once the Runner runs it.
-    check_adapter_hook_config(cfg, args.config, args.cfg_options)
+    # before the work dir, not by the hook once the Runner runs it. On the
+    # model the check above built, if it built one: not built twice.
+    check_adapter_hook_config(cfg, args.config, args.cfg_options, model)
+    del model  # a ViT-B's weights, on the CPU: not kept through the run
     # An adapter-only checkpoint takes its frozen backbone from the config's
     # pretrained file: a missing one failed at the load, after the work
     # dir. The checkpoint is read only then, to tell its kind.

@@ -338,11 +338,13 @@ def start_training(cfg, args):
     check_param_scheduler(cfg, args.config, args.cfg_options)
     # A backbone argument mmaction2's ViT would drop, a pretrained file
     # that is not there, the wrapper's own refusals: before the work dir.
-    check_model_config(cfg, args.config, args.cfg_options)
+    model = check_model_config(cfg, args.config, args.cfg_options)
     # The AdapterHook's arguments, and its trainable plan made on the model
     # built without weights (a pattern that matches no parameter): named
-    # before the work dir, not by the hook once the Runner runs it.
-    check_adapter_hook_config(cfg, args.config, args.cfg_options)
+    # before the work dir, not by the hook once the Runner runs it. On the
+    # model the check above built, if it built one: not built twice.
+    check_adapter_hook_config(cfg, args.config, args.cfg_options, model)
+    del model  # a ViT-B's weights, on the CPU: not kept through the run
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

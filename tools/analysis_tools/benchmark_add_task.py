@@ -30,7 +30,7 @@ from typing import Dict, List
 
 import torch
 from mmengine.logging import MMLogger
-from mmengine.registry import MODELS
+from mmengine.registry import HOOKS, MODELS
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
@@ -179,6 +179,30 @@ def refuse_unregistered_backbone(cfg, source: str, options) -> None:
         MODELS.build(dict(backbone))
 
 
+def refuse_unregistered_hooks(cfg, source: str, options) -> None:
+    """End, as train.py and test.py end (exit status 1, the registry's
+    line naming the key), on a ``custom_hooks`` type that no registry
+    holds: a misspelled ``AdapterHok`` is a mistake of the config, not a
+    config without an AdapterHook (a usage error).
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file.
+        options (dict, optional): The ``--cfg-options`` given.
+    """
+    hooks = cfg.get('custom_hooks')
+    if not isinstance(hooks, (list, tuple)):
+        return
+    for hook in hooks:
+        if not isinstance(hook, dict) or 'type' not in hook or registered(
+                HOOKS, hook['type'], hook.get('_scope_')) is not None:
+            continue
+        # MMEngine's KeyError of the miss, named by naming_config_mistakes;
+        # nothing is built.
+        with refusals_exit(), naming_config_mistakes(cfg, source, options):
+            HOOKS.build(dict(hook))
+
+
 def main(argv=None) -> dict:
     return exit_quietly_on_closed_pipe(lambda: _main(argv))
 
@@ -208,14 +232,16 @@ def _main(argv) -> dict:
     # for another backbone.
     with refusals_exit(), naming_config_mistakes(cfg, args.config,
                                                  args.cfg_options):
-        check_model_config(
+        model = check_model_config(
             cfg, args.config, args.cfg_options, pretrained=False)
-        check_adapter_hook_config(cfg, args.config, args.cfg_options)
+        check_adapter_hook_config(cfg, args.config, args.cfg_options, model)
+        del model  # not kept through the measurement
     try:
         # Its only refusals: no AdaptFormer backbone, or no AdapterHook.
         check_adaptformer_cfg(cfg, 'this tool')
     except ConfigError as e:
         refuse_unregistered_backbone(cfg, args.config, args.cfg_options)
+        refuse_unregistered_hooks(cfg, args.config, args.cfg_options)
         build_parser().error(f'config {args.config}: {e}')
     with tempfile.TemporaryDirectory() as tmp:
         work_dir = args.work_dir or tmp

@@ -20,6 +20,7 @@ from typing import Optional
 
 from mmengine.config import Config
 from mmengine.registry import HOOKS, MODELS
+from torch import nn
 
 from mmadaptformer.models.adapters.trainable import MODES, plan_trainable
 from mmadaptformer.models.backbones.config_host import build_without_weights
@@ -99,7 +100,8 @@ def _check_patterns(patterns, key: str, source: str,
 
 def check_adapter_hook_config(cfg: Config,
                               source: str,
-                              options: Optional[dict] = None) -> None:
+                              options: Optional[dict] = None,
+                              model: Optional[nn.Module] = None) -> None:
     """Refuse an ``AdapterHook`` entry of ``custom_hooks`` with an argument
     the hook does not take, a ``mode`` it does not know, or a ``head`` the
     model does not build, naming the key and where it was set.
@@ -109,6 +111,10 @@ def check_adapter_hook_config(cfg: Config,
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+        model (nn.Module, optional): The config's model built without
+            weights, as :func:`~mmadaptformer.models.check_model_config`
+            returns it, for :func:`check_adapter_hook_plan`. Defaults to
+            None (built there if needed).
 
     Raises:
         ConfigError: ``FILE: custom_hooks[N].KEY = VALUE: ...`` (or
@@ -143,26 +149,30 @@ def check_adapter_hook_config(cfg: Config,
         if 'extra_trainable' in hook:
             _check_patterns(hook['extra_trainable'], f'{key}.extra_trainable',
                             source, options)
-    check_adapter_hook_plan(cfg, source, options)
+    check_adapter_hook_plan(cfg, source, options, model)
 
 
 def check_adapter_hook_plan(cfg: Config,
                             source: str,
-                            options: Optional[dict] = None) -> None:
+                            options: Optional[dict] = None,
+                            model: Optional[nn.Module] = None) -> None:
     """Make the trainable plan of each ``AdapterHook`` entry of
     ``custom_hooks`` on the config's model, as the hook makes it in a run,
     and name where the argument it refuses was set.
 
     The model is built once, without weights (on the meta device where its
-    constructor allows), and only if the config has an AdapterHook; a
-    model that cannot be built is left to the Runner, which names the
-    mistake when it builds it.
+    constructor allows), and only if the config has an AdapterHook and
+    ``model`` is not given; a model that cannot be built is left to the
+    Runner, which names the mistake when it builds it.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+        model (nn.Module, optional): The config's model, built without
+            weights by the model checks before (a plan changes no
+            weight). Defaults to None: built here.
 
     Raises:
         ConfigError: ``--cfg-options custom_hooks.N.KEY=VALUE: ...`` (or
@@ -184,8 +194,9 @@ def check_adapter_hook_plan(cfg: Config,
     ]
     if not entries:
         return
-    with quiet_build_log():
-        model = build_without_weights(model_cfg)
+    if model is None:
+        with quiet_build_log():
+            model = build_without_weights(model_cfg)
     if model is None:
         return
     # The model the hook plans on: the one inside test.py --tta's wrapper.
