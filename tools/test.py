@@ -300,7 +300,7 @@ def start_testing(cfg, args):
     # refusals: before the work dir. The checkpoint may hold the whole
     # backbone, so the pretrained file is not required.
     model = check_model_config(
-        cfg, args.config, args.cfg_options, pretrained=False)
+        cfg, args.config, args.cfg_options, pretrained=False, whole_model=True)
     # The AdapterHook's arguments, and its trainable plan made on the model
     # built without weights (a pattern that matches no parameter): named
     # before the work dir, not by the hook once the Runner runs it. On the

@@ -338,7 +338,8 @@ def start_training(cfg, args):
     check_param_scheduler(cfg, args.config, args.cfg_options)
     # A backbone argument mmaction2's ViT would drop, a pretrained file
     # that is not there, the wrapper's own refusals: before the work dir.
-    model = check_model_config(cfg, args.config, args.cfg_options)
+    model = check_model_config(
+        cfg, args.config, args.cfg_options, whole_model=True)
     # The AdapterHook's arguments, and its trainable plan made on the model
     # built without weights (a pattern that matches no parameter): named
     # before the work dir, not by the hook once the Runner runs it. On the

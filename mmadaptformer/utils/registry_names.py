@@ -54,11 +54,12 @@ def _registry(scope: Optional[str], name: str) -> Optional[Registry]:
 
 def _close_names(type_name: str, scope: Optional[str], name: str) -> List[str]:
     """Registered names like ``type_name``, in the registry and those it
-    falls back to."""
+    falls back to; never a private one (``_Name``: a test's or a
+    module's own helper, not a type to give in a config)."""
     names = set()
     registry = _registry(scope, name)
     while registry is not None:
-        names.update(registry.module_dict)
+        names.update(n for n in registry.module_dict if not n.startswith('_'))
         registry = registry.parent
     return difflib.get_close_matches(type_name, sorted(names), n=3)
 

@@ -39,7 +39,8 @@ def test_the_model_check_and_the_plan_check_share_one_build(monkeypatch):
     whole model that the model check returns."""
     built = _counting_builds(monkeypatch)
     cfg = _config({})
-    model = check_model_config(cfg, TINY_ADAPTFORMER_VIDEO_CONFIG)
+    model = check_model_config(
+        cfg, TINY_ADAPTFORMER_VIDEO_CONFIG, whole_model=True)
     check_adapter_hook_config(cfg, TINY_ADAPTFORMER_VIDEO_CONFIG, None, model)
     assert len(built) == 1
     assert model.backbone is built[0]
@@ -57,7 +58,8 @@ def test_the_plan_refusal_is_the_same_on_the_shared_model(options):
     messages = []
     for shared in (True, False):
         cfg = _config(options)
-        model = check_model_config(cfg, TINY_ADAPTFORMER_VIDEO_CONFIG, options)
+        model = check_model_config(
+            cfg, TINY_ADAPTFORMER_VIDEO_CONFIG, options, whole_model=True)
         with pytest.raises(ConfigError) as info:
             check_adapter_hook_config(cfg, TINY_ADAPTFORMER_VIDEO_CONFIG,
                                       options, model if shared else None)
@@ -72,7 +74,10 @@ def test_a_wrapper_refusal_is_named_as_before():
     options = {'model.backbone.adapter.bottleneck': 0}
     with pytest.raises(ConfigError) as info:
         check_model_config(
-            _config(options), TINY_ADAPTFORMER_VIDEO_CONFIG, options)
+            _config(options),
+            TINY_ADAPTFORMER_VIDEO_CONFIG,
+            options,
+            whole_model=True)
     assert str(info.value).startswith(
         '--cfg-options model.backbone.adapter.bottleneck=0: '
         'model.backbone.adapter'), str(info.value)
@@ -84,5 +89,15 @@ def test_a_model_that_does_not_build_leaves_the_wrapper_checked(monkeypatch):
     no model on."""
     built = _counting_builds(monkeypatch)
     cfg = _config({'model.cls_head.type': 'NoSuchHead'})
-    assert check_model_config(cfg, TINY_ADAPTFORMER_VIDEO_CONFIG) is None
+    assert check_model_config(
+        cfg, TINY_ADAPTFORMER_VIDEO_CONFIG, whole_model=True) is None
     assert built, 'the wrapper was not built'
+
+
+def test_without_whole_model_the_wrapper_is_built_alone(monkeypatch):
+    """A tool that makes no plan (benchmark_train, get_flops,
+    benchmark_infer) builds the wrapper alone, and gets no model."""
+    built = _counting_builds(monkeypatch)
+    assert check_model_config(_config({}),
+                              TINY_ADAPTFORMER_VIDEO_CONFIG) is None
+    assert len(built) == 1

@@ -233,7 +233,11 @@ def _main(argv) -> dict:
     with refusals_exit(), naming_config_mistakes(cfg, args.config,
                                                  args.cfg_options):
         model = check_model_config(
-            cfg, args.config, args.cfg_options, pretrained=False)
+            cfg,
+            args.config,
+            args.cfg_options,
+            pretrained=False,
+            whole_model=True)
         check_adapter_hook_config(cfg, args.config, args.cfg_options, model)
         del model  # not kept through the measurement
     try:

@@ -171,7 +171,8 @@ def _check_backbone_type(key: str, backbone, source: str,
 def check_model_config(cfg: Config,
                        source: str,
                        options: Optional[dict] = None,
-                       pretrained: bool = True) -> Optional[nn.Module]:
+                       pretrained: bool = True,
+                       whole_model: bool = False) -> Optional[nn.Module]:
     """The checks of the model a tool makes before it builds a Runner:
     :func:`check_backbone_types`,
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
@@ -186,10 +187,11 @@ def check_model_config(cfg: Config,
     The host is built once, and only if one of the last two reads it: the
     wrapper's own, or a plain one built without weights (on the meta
     device where it can, see :func:`~.config_host.build_without_weights`).
-    A wrapper is built inside the whole model, built without weights too,
-    which is returned for the AdapterHook's plan check
-    (``check_adapter_hook_config(..., model=...)``) so that the model is
-    built once.
+    With ``whole_model``, a wrapper is built inside the whole model, built
+    without weights too, which is returned for the AdapterHook's plan
+    check (``check_adapter_hook_config(..., model=...)``) so that the
+    model is built once; without it (a tool that makes no plan), the
+    wrapper is built alone.
 
     Args:
         cfg (Config): The config, ``--pretrained`` and ``--cfg-options``
@@ -200,10 +202,13 @@ def check_model_config(cfg: Config,
         pretrained (bool): Whether the run loads the backbone's pretrained
             weights (training does; testing a full checkpoint need not).
             Defaults to True.
+        whole_model (bool): Whether to build the whole model around a
+            wrapper and return it. Defaults to False.
 
     Returns:
         nn.Module, optional: The whole model built without weights, if
-        ``model.backbone`` is a wrapper and the model builds; else None.
+        ``whole_model``, ``model.backbone`` is a wrapper and the model
+        builds; else None.
 
     Raises:
         ConfigError: For the first mistake found.
@@ -213,7 +218,7 @@ def check_model_config(cfg: Config,
     check_init_cfgs(cfg, source, options)
     if pretrained:
         check_pretrained_files(cfg, source, options)
-    model = _model_with_wrapper(cfg)
+    model = _model_with_wrapper(cfg) if whole_model else None
     wrapper = model.backbone if model is not None else check_wrapper_config(
         cfg, source, options)
     entry = config_host(cfg)
