@@ -12,10 +12,8 @@ from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
                                                      checkpoint_meta)
-from mmadaptformer.models.backbones import FROZEN_HOST_KEY, FrozenHostWrapper
-from mmadaptformer.models.backbones.adapter_only_misfit import \
-    check_adapter_only_keys
-from mmadaptformer.models.backbones.trained_host import check_same_host
+from mmadaptformer.models.backbones.adapter_only_misfit import (
+    check_adapter_only_host, check_adapter_only_keys)
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.trained_part_fit import added_part_keys
 
@@ -63,11 +61,7 @@ def check_adapter_method(model: nn.Module,
             return
         state = dict.fromkeys(saved)
     else:
-        # Adapters of another host differ in every key: named first.
-        for name, module in model.named_modules():
-            key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
-            if isinstance(module, FrozenHostWrapper) and key in state:
-                check_same_host(module, state[key], source)
+        check_adapter_only_host(model, state, source)
     check_adapter_only_keys(model, state, [k for k in keys if k not in saved],
                             saved - set(model.state_dict(keep_vars=True)),
                             info.get('mode'), mode, source)

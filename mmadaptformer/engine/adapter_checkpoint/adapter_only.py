@@ -28,11 +28,11 @@ from torch import nn
 
 from mmadaptformer.models.adapters.trainable import TrainablePlan
 from mmadaptformer.models.backbones.adapter_only_misfit import (
-    check_adapter_only_keys, other_method)
+    check_adapter_only_host, check_adapter_only_keys, other_method)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.frozen_host_record import (
-    FROZEN_HOST_KEY, FrozenBackboneMismatchError, check_same_host,
-    frozen_host_entries, verify_frozen_host)
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
+    verify_frozen_host)
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
@@ -125,7 +125,7 @@ def complete_adapter_checkpoint(model: nn.Module,
             (:func:`check_holds_adapter_head`).
         StateDictMismatchError: If a wrapper's record names another host
             backbone (:func:`~mmadaptformer.models.backbones.
-            trained_host.check_same_host`), the checkpoint's
+            adapter_only_misfit.check_adapter_only_host`), the checkpoint's
             trainable keys do not match the model's (:func:`~mmadaptformer.
             models.backbones.adapter_only_misfit.check_adapter_only_keys`,
             which names the cause as every tool does), or its record is not
@@ -138,11 +138,7 @@ def complete_adapter_checkpoint(model: nn.Module,
     check_record_held(info, state, source, purpose)
     expected = set(plan.saved_keys)
     entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
-    # Adapters of another host differ in every key: name the host first.
-    for name, module in model.named_modules():
-        key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
-        if isinstance(module, FrozenHostWrapper) and key in state:
-            check_same_host(module, state[key], source)
+    check_adapter_only_host(model, state, source)
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing and not unexpected:

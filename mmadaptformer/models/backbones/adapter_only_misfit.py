@@ -27,13 +27,37 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
 from .base_wrapper import FrozenHostWrapper
+from .frozen_host_record import FROZEN_HOST_KEY
+from .trained_host import check_same_host
 from .trained_part_check import trained_part_keys
 from .trained_part_settings import trained_part_differences
 
-__all__ = ['check_adapter_only_keys', 'other_method']
+__all__ = [
+    'check_adapter_only_host', 'check_adapter_only_keys', 'other_method'
+]
 
 #: How many keys of each kind the refusal names.
 _LISTED = 10
+
+
+def check_adapter_only_host(model: nn.Module,
+                            state: Mapping,
+                            source: Optional[str] = None) -> None:
+    """Refuse an adapter-only checkpoint whose record names another host
+    backbone for a wrapper of the model
+    (:func:`~.trained_host.check_same_host`): its trained keys then differ
+    in every key, and none of them is the cause, so this comes first.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        state (Mapping): The checkpoint's state dict.
+        source (str, optional): The checkpoint file, for the error.
+            Defaults to None.
+    """
+    for name, module in model.named_modules():
+        key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
+        if isinstance(module, FrozenHostWrapper) and key in state:
+            check_same_host(module, state[key], source)
 
 
 def other_method(model: nn.Module, state: Collection[str],
