@@ -4,12 +4,13 @@ the model's.
 
 ``tools/test.py`` (through :class:`~mmadaptformer.engine.AdapterHook`,
 which completes the file with the frozen backbone) and the inference API
-(``tools/infer.py``, ``init_model``, the Inferencers) both refuse such a
-file before it loads. They worded it apart ("missing trainable keys [...],
-unexpected keys [...]" against "the model's adapter keys [...] (N) are not
-in it"), so one file got two messages. :func:`check_adapter_only_keys`
-words it for both: the counts, the first keys and the cause, the most
-specific one the file shows:
+(``tools/infer.py``, ``init_model``, the Inferencers, through
+:func:`~mmadaptformer.apis.check_adapter_checkpoint` and
+``check_adapter_method``) both refuse such a file. They worded it apart
+("missing trainable keys [...], unexpected keys [...]" against "the
+model's adapter keys [...] (N) are not in it"), so one file got two
+messages. :func:`check_adapter_only_keys` words it for both: the counts,
+the first keys and the cause, the most specific one the file shows:
 
 * adapter settings of this method that its tensors show to differ
   (:func:`~.trained_part_settings.trained_part_differences`);
@@ -18,6 +19,9 @@ specific one the file shows:
 * a ``linear_probe`` run, which saved none of the model's adapters;
 * otherwise, another configuration, with the AdapterHook modes where they
   differ.
+
+A record of another host backbone is named before any key
+(:func:`check_adapter_only_host`).
 """
 from typing import Collection, Mapping, Optional, Sequence
 
