@@ -1,22 +1,21 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Check that an adapter-only checkpoint runs on the backbone it was
 loaded onto (:func:`check_adapter_checkpoint`, which
-:func:`~mmadaptformer.apis.init_model` calls after loading), and that it
-is of the model's method at all (:func:`check_adapter_method`, which it
-calls before loading)."""
-from typing import Optional
+:func:`~mmadaptformer.apis.init_model` calls after loading), and that its
+trained keys are the model's (:func:`check_adapter_method`, which it calls
+before loading), refused in the words ``tools/test.py`` uses."""
+from typing import Mapping, Optional
 
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, check_frozen_digest
 from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_adapter_record,
-                                                     checkpoint_meta,
-                                                     other_method)
+                                                     checkpoint_meta)
+from mmadaptformer.models.backbones.adapter_only_misfit import (
+    check_adapter_only_host, check_adapter_only_keys)
 from mmadaptformer.utils.model_unwrap import unwrapped_model
-from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-from mmadaptformer.utils.trained_part_fit import (added_part_keys,
-                                                  trained_part_name)
+from mmadaptformer.utils.trained_part_fit import added_part_keys
 
 __all__ = ['check_adapter_checkpoint', 'check_adapter_method']
 
@@ -24,16 +23,19 @@ __all__ = ['check_adapter_checkpoint', 'check_adapter_method']
 def check_adapter_method(model: nn.Module,
                          info: dict,
                          source: str,
-                         mode: Optional[str] = None) -> None:
-    """Refuse an adapter-only checkpoint whose record lists none of the
-    model's trained part (its adapters or prompts) but trained tensors the
-    model lacks: it was trained with another method (a VPT config's prompts
-    on an AdaptFormer model, or the reverse) or another model.
+                         mode: Optional[str] = None,
+                         state: Optional[Mapping] = None) -> None:
+    """Refuse, before it loads, an adapter-only checkpoint whose trained
+    keys are not the model's, with the words ``tools/test.py`` uses
+    (:func:`~mmadaptformer.models.backbones.adapter_only_misfit.
+    check_adapter_only_keys`).
 
-    It reads the record alone, so it is made before anything loads, with
-    the words ``tools/test.py`` uses
-    (:func:`~mmadaptformer.engine.adapter_checkpoint.other_method`),
-    instead of the load's report of unexpected keys.
+    From its record alone, one that holds none of the model's trained part
+    (its adapters or prompts): trained with another method (a VPT config's
+    prompts on an AdaptFormer model, or the reverse) or in AdapterHook mode
+    ``'linear_probe'``. Given its state dict too, also one of other
+    settings (adapters of other blocks), after a record of another host
+    backbone is named as such, as ``tools/test.py`` names them.
 
     Args:
         model (nn.Module): The model, or a wrapper of it.
@@ -42,24 +44,27 @@ def check_adapter_method(model: nn.Module,
         mode (str, optional): The AdapterHook mode of the model's config,
             said beside the record's where they differ. Defaults to None
             (not said).
+        state (Mapping, optional): The checkpoint's state dict. Defaults
+            to None (its record's keys alone: adapters of other settings
+            are left to the model's own load, which names the settings its
+            record holds).
 
     Raises:
-        StateDictMismatchError: If it is of another method, naming the
-            keys and the modes.
+        StateDictMismatchError: If its trained keys are not the model's,
+            naming the keys, the cause and the modes.
     """
     saved = set(check_adapter_record(info, source)['saved_keys'])
     model = unwrapped_model(model)
-    own = model.state_dict(keep_vars=True)
-    unknown = sorted(saved - set(own))
-    cause = other_method(model, saved, unknown, info.get('mode'), mode)
-    if cause is None:
-        return
-    missing = added_part_keys(model)
-    raise StateDictMismatchError(
-        f'{source}: Adapter-only checkpoint does not fit this model: '
-        f'missing {trained_part_name(model)} keys {missing[:10]}, '
-        f'unexpected keys {unknown[:10]}. {cause} Use the config it was '
-        'trained with.')
+    keys = added_part_keys(model)
+    if state is None:
+        if not keys or any(key in saved for key in keys):
+            return
+        state = dict.fromkeys(saved)
+    else:
+        check_adapter_only_host(model, state, source)
+    check_adapter_only_keys(model, state, [k for k in keys if k not in saved],
+                            saved - set(model.state_dict(keep_vars=True)),
+                            info.get('mode'), mode, source)
 
 
 def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
@@ -78,12 +83,9 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         for other checkpoints.
 
     Raises:
-        StateDictMismatchError: If it is of another method
-            (:func:`check_adapter_method`), its trained keys are not the
-            model's,
-            it lacks the model's trained part (its adapters or prompts,
-            :func:`~mmadaptformer.utils.trained_part_fit.added_part_keys`),
-            or its ``meta`` or record is not laid out as written
+        StateDictMismatchError: If its trained keys are not the model's
+            (:func:`check_adapter_method`, given its state dict), or its
+            ``meta`` or record is not laid out as written
             (:func:`~mmadaptformer.engine.adapter_checkpoint.
             check_adapter_record`).
         FrozenBackboneMismatchError: If the model's frozen tensors are not
@@ -95,42 +97,13 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
     if info is None:
         return None
     saved = set(check_adapter_record(info, source)['saved_keys'])
-    # Of another method: so named, not as adapters of the random
-    # initialisation (linear_probe) or of another configuration.
-    check_adapter_method(model, info, source)
+    # Its trained part (adapters, prompts, wherever they sit) must be the
+    # model's: a part it lacks would otherwise count as frozen tensors, and
+    # the error would blame the backbone.
+    check_adapter_method(model, info, source, state=checkpoint['state_dict'])
     # The checkpoint is keyed for the model, as MMEngine's loader strips
     # the wrappers' prefix.
-    model = unwrapped_model(model)
-    state = model.state_dict(keep_vars=True)
-    # The model's trained part (adapters, prompts, wherever they sit) must
-    # be the checkpoint's: a part it lacks would otherwise count as frozen
-    # tensors, and the error would blame the backbone.
-    keys, part = added_part_keys(model), trained_part_name(model)
-    untrained = sorted(k for k in keys if k not in saved)
-    unknown = sorted(saved - set(state))
-    if untrained and info.get('mode') == 'linear_probe':
-        raise StateDictMismatchError(
-            f'{source}: the adapter-only checkpoint was saved in '
-            "AdapterHook mode 'linear_probe', which trains the head (and "
-            f'its extra_trainable parameters) alone: the model\'s {part}s '
-            f'({len(untrained)} tensor{"s" * (len(untrained) != 1)}, e.g. '
-            f'{untrained[0]}) stayed at their random initialisation and '
-            'are not in it, so it cannot be restored on a model with '
-            f'{part}s. Use a config without {part}s (as '
-            'configs/baselines/linear-probe_*.py), or train the '
-            f'{part}s.')
-    if untrained or unknown:
-        parts = []
-        if untrained:
-            parts.append(f'the model\'s {part} keys {untrained[:10]} '
-                         f'({len(untrained)}) are not in it')
-        if unknown:
-            parts.append(f'its trained keys {unknown[:10]} '
-                         f'({len(unknown)}) are not in the model')
-        raise StateDictMismatchError(
-            f'{source}: the adapter-only checkpoint does not fit this '
-            f'model: {"; ".join(parts)}. Was it trained with another '
-            f'{part} configuration? Use the config it was trained with.')
+    state = unwrapped_model(model).state_dict(keep_vars=True)
     frozen = [(k, v.detach()) for k, v in state.items() if k not in saved]
     check_frozen_digest(info, frozen, source)
     return info['frozen_digest']

@@ -88,8 +88,8 @@ from .trained_part_fit import (added_part_keys, check_holds_trained_part,
 
 __all__ = [
     'DEFAULT_REVISE_KEYS', 'EVALUATED_AT_INIT', 'WRITTEN_AT_INIT',
-    'check_holds_head', 'check_whole_model_fits', 'classifier_head',
-    'head_part_keys'
+    'HEAD_ADVICE', 'check_holds_head', 'check_whole_model_fits',
+    'classifier_head', 'head_part_keys'
 ]
 
 #: MMEngine's default ``revise_keys``: a DDP ``module.`` prefix is dropped.
@@ -103,13 +103,28 @@ EVALUATED_AT_INIT = ('the model would be evaluated with them at their '
 WRITTEN_AT_INIT = ('the file written would hold them at their '
                    'initialisation (random for a head, the identity for a '
                    'norm), not trained')
+#: What to give instead of a file without its head, by what the caller
+#: does with the file (:func:`check_holds_head`'s ``purpose``).
+HEAD_ADVICE = dict(
+    evaluate='To evaluate, give the checkpoint its training run wrote (its '
+    "work dir's epoch_N.pth or best_*.pth, or an adapter-only file with the "
+    'backbone it was trained on as --pretrained)',
+    extract='To extract its trained parts, give the full checkpoint of '
+    "this config's model that its training run wrote (its work dir's "
+    'epoch_N.pth or best_*.pth; a run with '
+    'AdapterHook(adapter_only_checkpoint=True) wrote adapter-only files, '
+    'which need no extracting)',
+    merge='To merge, give the adapter-only checkpoint its training run '
+    "wrote (its work dir's epoch_N.pth or best_*.pth), which holds the "
+    'head it trained')
 
 
 def check_holds_head(model: nn.Module,
                      state: Mapping,
                      source: str,
                      before_load: bool = False,
-                     outcome: str = EVALUATED_AT_INIT) -> None:
+                     outcome: str = EVALUATED_AT_INIT,
+                     purpose: str = 'evaluate') -> None:
     """Refuse to evaluate a whole classifier with a checkpoint that lacks
     tensors of its head, neck or final norms (:func:`~.classifier_parts.
     evaluated_keys`): they would predict at their initialisation (a random
@@ -137,6 +152,10 @@ def check_holds_head(model: nn.Module,
         outcome (str): What would come of the file, for the error (a
             converter writes a file instead of evaluating). Defaults to
             :data:`EVALUATED_AT_INIT`.
+        purpose (str): What the caller does with the file, a key of
+            :data:`HEAD_ADVICE` (``'evaluate'``, ``'extract'``,
+            ``'merge'``), for the file to give instead. Defaults to
+            ``'evaluate'``.
 
     Raises:
         StateDictMismatchError: Naming the file, the missing keys and what
@@ -168,11 +187,8 @@ def check_holds_head(model: nn.Module,
     raise StateDictMismatchError(
         f'{source} holds {"none" if none else "not all"} of the model\'s '
         f'{parts} tensors: {len(missing)} missing ({listing(missing)}), so '
-        f'{outcome}. {what} To evaluate, give the checkpoint its training '
-        'run wrote (its work dir\'s epoch_N.pth or best_*.pth, or an '
-        'adapter-only file with the backbone it was trained on as '
-        f'--pretrained); to train {train} on this backbone, give the file '
-        'to tools/train.py as --pretrained.' +
+        f'{outcome}. {what} {HEAD_ADVICE[purpose]}; to train {train} on '
+        'this backbone, give the file to tools/train.py as --pretrained.' +
         (' Nothing of it was loaded.' if before_load else ''))
 
 

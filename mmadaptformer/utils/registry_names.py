@@ -22,7 +22,7 @@ from mmengine.config import Config
 from mmengine.registry import Registry, init_default_scope
 
 from .config_error import ConfigError
-from .config_place import option_key
+from .config_place import config_key, option_key, option_place
 
 __all__ = [
     'registry_miss', 'typed_dicts', 'close_hint', 'registered',
@@ -102,8 +102,10 @@ def registry_miss(exc: BaseException,
             where the type came from. Defaults to None.
 
     Returns:
-        ConfigError, optional: An error naming the file (or option), the
-        config keys with that type, the registry and the registered names
+        ConfigError, optional: An error naming the file (or option, as
+        given: ``KEY = 'Name', set by --cfg-options ABOVE=...`` for one
+        that set a dict or list above the key), the config keys with that
+        type, the registry and the registered names
         closest to it; None if ``exc`` is another error, or the type is
         none of the config's (then the miss is no mistake of the config).
     """
@@ -120,15 +122,21 @@ def registry_miss(exc: BaseException,
     ]
     if not keys:
         return None
-    given = [option_key(k, options) for k in keys]
-    given = [k for k in given if k is not None]
-    keys = ' and '.join(keys[:3])
-    where = f'--cfg-options {given[0]}' if given else f'{source}: {keys}'
+    given = [key for key in keys if option_key(key, options) is not None]
+    if not given:
+        where = f'{source}: {" and ".join(keys[:3])}={type_name!r}'
+    elif config_key(option_key(given[0], options)) == given[0]:
+        where = option_place(given[0], options)
+    else:
+        # An option set a dict or list above the key (custom_hooks=[...]):
+        # named as it was given, with the key it set.
+        where = f'{option_place(given[0], options, type_name)}: ' \
+            f'{type_name!r}'
     registry = f'{scope}::{name}' if scope else name
     close = ' or '.join(map(repr, _close_names(type_name, scope, name)))
     hint = f'; did you mean {close}?' if close else '.'
     return ConfigError(
-        f'{where}={type_name!r} is not in the {registry} registry{hint} '
+        f'{where} is not in the {registry} registry{hint} '
         'Check the spelling, or import the module that registers it '
         '(custom_imports).')
 

@@ -316,8 +316,10 @@ def test_linear_probe_checkpoint_on_prompts_is_named_not_the_backbone(
     with pytest.raises(StateDictMismatchError) as info:
         init_model(vpt_cfg, probe)
     text = str(info.value)
-    assert text.startswith(f'{probe}: the adapter-only checkpoint was saved '
-                           "in AdapterHook mode 'linear_probe'"), text
+    assert text.startswith(f'{probe}: Adapter-only checkpoint does not fit '
+                           'this model: 1 missing trainable key '
+                           "['backbone.prompt_embeddings']. It was saved in "
+                           "AdapterHook mode 'linear_probe'"), text
     assert "the model's prompts (1 tensor, e.g. backbone.prompt_embeddings)" \
         ' stayed at their random initialisation' in text, text
     assert 'cannot be restored on a model with prompts' in text

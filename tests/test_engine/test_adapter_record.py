@@ -54,7 +54,7 @@ def test_the_error_says_the_mode_only_where_it_differs(adapters):
         complete_adapter_checkpoint(adapters['model'], checkpoint,
                                     adapters['plan'], 'a.pth')
     text = str(info.value)
-    assert 'missing trainable keys ' \
+    assert '1 missing trainable key ' \
         "['backbone.blocks.0.adaptmlp.up_proj.bias']" in text, text
     assert text.endswith('Was it trained with another adapter '
                          'configuration? Use the config it was trained '

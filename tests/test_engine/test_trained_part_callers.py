@@ -86,11 +86,14 @@ def test_a_head_only_checkpoint_on_injected_adapters_names_them(
     with pytest.raises(StateDictMismatchError) as info:
         check_adapter_checkpoint(model, checkpoint, source)
     assert str(info.value).startswith(
-        f'{source}: the adapter-only checkpoint was saved in AdapterHook '
-        "mode 'linear_probe', which trains the head (and its "
-        "extra_trainable parameters) alone: the model's adapters (8 "
-        'tensors, e.g. backbone.layers.0.adaptmlp.down_proj.bias) stayed '
-        'at their random initialisation'), str(info.value)
+        f'{source}: Adapter-only checkpoint does not fit this model: 8 '
+        "missing trainable keys ['backbone.layers.0.adaptmlp.down_proj."
+        "bias', "), str(info.value)
+    assert "]. It was saved in AdapterHook mode 'linear_probe', which " \
+        'trains the head (and its extra_trainable parameters) alone: the ' \
+        "model's adapters (8 tensors, e.g. backbone.layers.0.adaptmlp." \
+        'down_proj.weight) stayed at their random initialisation' in \
+        str(info.value), str(info.value)
     # Without the adapters it is the model the checkpoint was trained on.
     model = MODELS.build(Config.fromfile(path).model)
     model.load_state_dict(runner.model.state_dict())

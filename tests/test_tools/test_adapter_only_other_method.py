@@ -32,8 +32,8 @@ def test_test_py_says_a_vpt_file_is_of_another_method(tmp_path,
     line = refused_line(proc, absent=['Epoch(test)'])
     assert line.startswith(f'StateDictMismatchError: {prompts}: '
                            'Adapter-only checkpoint does not fit this '
-                           'model: missing trainable keys '), line
-    assert "unexpected keys ['backbone.prompt_embeddings']. It holds none " \
+                           'model: 8 missing trainable keys '), line
+    assert "1 unexpected key ['backbone.prompt_embeddings']. It holds none " \
         "of this model's 8 adapter tensors (e.g. backbone.blocks.0." \
         'adaptmlp.down_proj.weight) but 1 trained tensor this model lacks: ' \
         'it was trained with another method or model (e.g. a VPT ' \

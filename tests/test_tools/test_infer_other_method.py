@@ -19,7 +19,7 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 #: What tools/test.py says of it too.
 OTHER_METHOD = (
-    "unexpected keys ['backbone.prompt_embeddings']. It holds none of this "
+    "1 unexpected key ['backbone.prompt_embeddings']. It holds none of this "
     "model's 8 adapter tensors (e.g. backbone.blocks.0.adaptmlp.down_proj."
     'weight) but 1 trained tensor this model lacks: it was trained with '
     "another method or model (e.g. a VPT config's prompts where this "
@@ -55,8 +55,8 @@ def test_init_model_says_a_vpt_file_is_of_another_method(
     text = str(info.value)
     assert text.startswith(
         f'{prompts["path"]}: Adapter-only checkpoint '
-        'does not fit this model: missing adapter keys '
-        "['backbone.blocks.0.adaptmlp.down_proj.weight', "), text
+        'does not fit this model: 8 missing trainable keys '
+        "['backbone.blocks.0.adaptmlp.down_proj.bias', "), text
     assert text.endswith(OTHER_METHOD), text
 
 

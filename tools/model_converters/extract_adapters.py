@@ -311,7 +311,8 @@ def extract(args):
             state,
             source,
             before_load=True,
-            outcome=WRITTEN_AT_INIT + lacks)
+            outcome=WRITTEN_AT_INIT + lacks,
+            purpose='extract')
     # One with a head but no adapters is not "damaged": it is of a model
     # without them.
     refuse_without_trained_part(model, state, source)

@@ -167,7 +167,8 @@ def merge(args):
             checkpoint['state_dict'],
             source,
             before_load=True,
-            outcome=WRITTEN_AT_INIT)
+            outcome=WRITTEN_AT_INIT,
+            purpose='merge')
     # Adapters of another task (another head) are named, not a traceback.
     check_state_dict(
         model,

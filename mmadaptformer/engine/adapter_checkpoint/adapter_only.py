@@ -21,19 +21,18 @@ The ``state_dict`` also holds, for each frozen-host wrapper of the model
 weights, so the wrapper refuses the wrong backbone on every loading path,
 not only where ``meta`` is read.
 """
-from typing import Container, Dict, Iterable, Optional, Sequence, Tuple
+from typing import Dict, Iterable, Optional, Tuple
 
 import torch
 from torch import nn
 
 from mmadaptformer.models.adapters.trainable import TrainablePlan
+from mmadaptformer.models.backbones.adapter_only_misfit import (
+    check_adapter_only_host, check_adapter_only_keys, other_method)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.frozen_host_record import (
-    FROZEN_HOST_KEY, FrozenBackboneMismatchError, check_same_host,
-    frozen_host_entries, verify_frozen_host)
-from mmadaptformer.models.backbones.trained_part_check import trained_part_keys
-from mmadaptformer.models.backbones.trained_part_settings import \
-    trained_part_differences
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
+    verify_frozen_host)
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
@@ -42,8 +41,7 @@ from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
-from mmadaptformer.utils.trained_part_fit import (added_part_keys,
-                                                  trained_part_name)
+from mmadaptformer.utils.trained_part_fit import trained_part_name
 from .layout import RECORD_OUTCOMES, check_adapter_record, check_record_held
 
 __all__ = [
@@ -127,10 +125,11 @@ def complete_adapter_checkpoint(model: nn.Module,
             (:func:`check_holds_adapter_head`).
         StateDictMismatchError: If a wrapper's record names another host
             backbone (:func:`~mmadaptformer.models.backbones.
-            trained_host.check_same_host`), the checkpoint's
-            trainable keys do not match the model's (naming the settings
-            its adapters differ in, where their tensors show them), or its
-            record is not one (:func:`check_adapter_record`).
+            adapter_only_misfit.check_adapter_only_host`), the checkpoint's
+            trainable keys do not match the model's (:func:`~mmadaptformer.
+            models.backbones.adapter_only_misfit.check_adapter_only_keys`,
+            which names the cause as every tool does), or its record is not
+            one (:func:`check_adapter_record`).
     """
     info = check_adapter_record(checkpoint['meta'][ADAPTER_META_KEY], source)
     state = checkpoint['state_dict']
@@ -139,40 +138,13 @@ def complete_adapter_checkpoint(model: nn.Module,
     check_record_held(info, state, source, purpose)
     expected = set(plan.saved_keys)
     entries = {k for k in state if k.endswith(FROZEN_HOST_KEY)}
-    # Adapters of another host differ in every key: name the host first.
-    for name, module in model.named_modules():
-        key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
-        if isinstance(module, FrozenHostWrapper) and key in state:
-            check_same_host(module, state[key], source)
+    check_adapter_only_host(model, state, source)
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing and not unexpected:
         check_holds_adapter_head(model, state, missing, source, purpose)
-    if missing or unexpected:
-        mode = info.get('mode')
-        other = '' if mode in (None, plan.mode) else (
-            f' or AdapterHook mode (checkpoint: {mode!r}, now: '
-            f'{plan.mode!r})')
-        # E.g. adapters of other layers: named as the model's own load
-        # names them.
-        named = [
-            phrase for name, module in model.named_modules()
-            if isinstance(module, FrozenHostWrapper)
-            for prefix in [f'{name}.' if name else '']
-            for phrase in trained_part_differences(
-                module, state, prefix, trained_part_keys(
-                    module, state, prefix))
-        ]
-        cause = f'It was saved with other adapter settings: ' \
-            f'{"; ".join(named)}{other}.' if named else \
-            other_method(model, state, unexpected, mode, plan.mode) or \
-            f'Was it trained with another adapter configuration{other}?'
-        raise StateDictMismatchError(
-            f'{source + ": " if source else ""}Adapter-only checkpoint does '
-            'not fit this model: missing '
-            f'trainable keys {missing[:10]}, unexpected keys '
-            f'{unexpected[:10]}. {cause} Use the config it was trained '
-            'with.')
+    check_adapter_only_keys(model, state, missing, unexpected,
+                            info.get('mode'), plan.mode, source)
     # Per tensor first, for an error that says how many differ.
     for name, module in model.named_modules():
         key = (f'{name}.' if name else '') + FROZEN_HOST_KEY
@@ -189,45 +161,6 @@ def complete_adapter_checkpoint(model: nn.Module,
     for key in plan.frozen_keys:
         state[key] = model_state[key]
     return checkpoint
-
-
-def other_method(model: nn.Module, state: Container[str],
-                 unexpected: Sequence[str], saved_mode: Optional[str],
-                 mode: Optional[str]) -> Optional[str]:
-    """Why an adapter-only checkpoint that holds none of the model's
-    trained part (its adapters or prompts) but trained tensors the model
-    lacks does not fit: it is of another method (VPT's prompts where the
-    model has adapters, or the reverse) or another model.
-
-    Args:
-        model (nn.Module): The unwrapped model.
-        state (Container[str]): The keys the checkpoint holds (its state
-            dict, or its record's ``saved_keys``).
-        unexpected (Sequence[str]): Its trained keys the model lacks.
-        saved_mode (str, optional): The AdapterHook mode its record names.
-        mode (str, optional): The AdapterHook mode of the model's config,
-            None where it is not known.
-
-    Returns:
-        str, optional: The sentences that say so (and the modes, where
-        both are known and differ); None when it holds some of that part,
-        or nothing the model lacks.
-    """
-    keys = added_part_keys(model)
-    if not keys or not unexpected or any(key in state for key in keys):
-        return None
-    part = trained_part_name(model)
-    plural = 's' if len(keys) != 1 else ''
-    lacks = 'tensor' + ('s' if len(unexpected) != 1 else '')
-    modes = '' if mode is None or saved_mode in (None, mode) else (
-        f' It was saved in AdapterHook mode {saved_mode!r}, this config '
-        f'trains in mode {mode!r}.')
-    return (f'It holds none of this model\'s {len(keys)} {part} '
-            f'tensor{plural} (e.g. {keys[0]}) but {len(unexpected)} trained '
-            f'{lacks} this model lacks: it was trained with another method or '
-            'model (e.g. a VPT config\'s prompts where this config has '
-            'AdaptFormer\'s adapters, or the reverse), not with other '
-            f'settings of this one.{modes}')
 
 
 def check_holds_adapter_head(model: nn.Module,
