@@ -176,8 +176,11 @@ def init_model(config: Union[str, Config],
             # adapters), as tools/test.py names it.
             hook = adapter_hook_cfg(cfg)
             check_adapter_method(
-                model, meta[ADAPTER_META_KEY], checkpoint,
-                hook.get('mode', 'adaptformer') if hook else None)
+                model,
+                meta[ADAPTER_META_KEY],
+                checkpoint,
+                hook.get('mode', 'adaptformer') if hook else None,
+                state=ckpt.get('state_dict', ckpt))
         else:
             # ... and a full one without the model's adapters (a stock
             # model's) on a model with them.

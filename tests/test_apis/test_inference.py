@@ -87,12 +87,12 @@ def test_adapters_of_another_layout_are_named_not_the_backbone(
         ModelInferencer(video_tasks['full']['config'],
                         video_tasks['last']['checkpoint'])
     text = str(info.value)
-    # The model's own load path says it (see test_base_wrapper).
+    # Before anything loads, in tools/test.py's words.
     assert text.startswith(
-        f'The state dict of {video_tasks["last"]["checkpoint"]} holds '
-        'adapter tensors'), text
-    assert 'Missing (4 of 8): backbone.blocks.0.adaptmlp' in text, text
-    assert 'other adapter settings' in text
+        f'{video_tasks["last"]["checkpoint"]}: Adapter-only checkpoint does '
+        'not fit this model: 4 missing trainable keys '
+        "['backbone.blocks.0.adaptmlp"), text
+    assert 'It was saved with other adapter settings: layers' in text, text
     assert 'frozen backbone' not in text
 
 

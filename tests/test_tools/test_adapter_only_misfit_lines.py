@@ -77,9 +77,9 @@ def test_a_file_of_another_method_gets_one_sentence(files, clean_loggers):
 
 
 def test_adapters_of_other_blocks_get_one_sentence(files, clean_loggers):
-    """The API names the setting that differs, as ``tools/test.py`` does,
-    where it is given the file's state dict (after the load, or before it:
-    ``check_adapter_method(..., state=...)``)."""
+    """The API and ``tools/infer.py`` name the setting that differs, as
+    ``tools/test.py`` does: they are given the file's state dict (after the
+    load, or before it: ``check_adapter_method(..., state=...)``)."""
     from mmadaptformer.apis import check_adapter_checkpoint
     from mmadaptformer.apis.adapter_checkpoint_check import \
         check_adapter_method
@@ -107,3 +107,8 @@ def test_adapters_of_other_blocks_get_one_sentence(files, clean_loggers):
             'adaptformer',
             state=checkpoint['state_dict'])
     assert str(info.value) == sentence
+    proc = run_tool(['infer.py', files['config'], path, files['video']],
+                    files['root'],
+                    check=False)
+    assert refused_line(proc).endswith(
+        f'ERROR {path}: StateDictMismatchError: {sentence}')
