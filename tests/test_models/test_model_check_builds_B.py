@@ -16,11 +16,8 @@ constructor's calls (a try on the meta device that fails counts too).
 """
 import pytest
 import torch
-from mmaction.models.backbones.vit_mae import VisionTransformer as VideoViT
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.config import Config
-from mmpretrain.models.backbones.vision_transformer import \
-    VisionTransformer as ImageViT
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
 
@@ -38,14 +35,18 @@ def host_tries():
     registers ``_CountedVideoViT`` (mmaction2's ViT) and
     ``_CountedImageViT`` (mmpretrain's) for the test."""
     tries = []
+    # mmaction2's and mmpretrain's ViTs, from the registries that the
+    # package made importable (mmaction2 1.2.0 lacks a models folder).
+    video_vit = MMACTION_MODELS.get('VisionTransformer')
+    image_vit = MMPRETRAIN_MODELS.get('VisionTransformer')
 
-    class _CountedVideoViT(VideoViT):
+    class _CountedVideoViT(video_vit):
 
         def __init__(self, *args, **kwargs):
             tries.append(str(torch.get_default_device()))
             super().__init__(*args, **kwargs)
 
-    class _CountedImageViT(ImageViT):
+    class _CountedImageViT(image_vit):
 
         def __init__(self, *args, **kwargs):
             tries.append(str(torch.get_default_device()))
