@@ -131,10 +131,11 @@ def _model_with_wrapper(cfg: Config, source: str,
     Raises:
         ConfigError: The wrapper's refusal (see :func:`_wrapper_refusal`),
             or a ``type`` no registry holds or an argument a class does
-            not take (:func:`~mmadaptformer.utils.config_mistakes.
-            config_mistake`), as the first build that meets it says it:
-            neither depends on the device, so the CPU is not tried after
-            the meta device meets one.
+            not take, named as the Runner's build is named
+            (:func:`~mmadaptformer.utils.config_mistakes.config_mistake`),
+            from the first build that meets it: neither depends on the
+            device, so the CPU is not tried after the meta device meets
+            one.
         Exception: What the CPU's build raised otherwise, once the host's
             checks passed on the wrapper built alone (they may name the
             mistake better).
