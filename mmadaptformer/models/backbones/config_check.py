@@ -23,6 +23,7 @@ error of another kind has the wrapper built alone, for the host's checks
 (which name a head width the host does not give, say), before it is
 raised.
 """
+import copy
 import re
 from typing import Mapping, Optional
 
@@ -143,12 +144,13 @@ def _model_with_wrapper(cfg: Config, source: str,
     model_cfg = cfg.get('model')
     if _wrapper_config(cfg) is None or 'type' not in model_cfg:
         return None
-    built_cfg = _plain(model_cfg)
     error = None
     for device in ('meta', 'cpu'):
         try:
+            # A fresh dict per try: a constructor may change the one it is
+            # given (mmaction2's recognizer pops a timm backbone's type).
             with quiet_build_log(), torch.device(device):
-                model = MODELS.build(built_cfg)
+                model = MODELS.build(copy.deepcopy(_plain(model_cfg)))
             break
         except (ConfigError, BlockWiringError) as e:
             raise _wrapper_refusal(e, source, options) from e
