@@ -13,12 +13,21 @@ or the option in front of the wrapper's own message.
 It builds the wrapper inside the whole model, without weights, and hands
 that model back for the AdapterHook's plan check, which built it again
 (mmaction2's video ViT-B builds only on the CPU: 0.4 s each time). Where
-the whole model does not build, it builds the wrapper alone, which names
-the wrapper's refusal as before.
+the whole model does not build, the mistake that stopped it is named
+there: the wrapper's refusal, or a ``type`` no registry holds and an
+argument a class does not take (a misspelled head), named as the Runner's
+build would name them, but before the work dir. Each such mistake took
+up to five builds: the whole model on the meta device and the CPU, the
+wrapper alone, and both whole builds again in the plan check. Only an
+error of another kind has the wrapper built alone, for the host's checks
+(which name a head width the host does not give, say), before it is
+raised.
 """
+import copy
 import re
 from typing import Mapping, Optional
 
+import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS
 from torch import nn
@@ -26,6 +35,7 @@ from torch import nn
 from ...utils.backbone_check import (check_backbone_arguments, check_init_cfgs,
                                      check_pretrained_files)
 from ...utils.config_error import ConfigError
+from ...utils.config_mistakes import config_mistake
 from ...utils.config_place import mistake_place, option_place
 from ...utils.quiet_build import quiet_build_log
 from ...utils.registry_names import registered, use_default_scope
@@ -74,18 +84,29 @@ def check_wrapper_config(
         return None
     try:
         with quiet_build_log():
-            return MODELS.build(backbone.to_dict(
-            ) if hasattr(backbone, 'to_dict') else dict(backbone))
+            return MODELS.build(_plain(backbone))
     except (ConfigError, BlockWiringError) as e:
-        message = str(e)
-        if isinstance(e, BlockWiringError):
-            key = f'{CONFIG_KEY}.block_types'
-            message = f'{key}: {message}'
-        else:
-            match = _LEADING_KEY.match(message)
-            key = match.group(1) if match else CONFIG_KEY
-        where = option_place(key, options)
-        raise ConfigError(f'{where or source}: {message}') from e
+        raise _wrapper_refusal(e, source, options) from e
+
+
+def _plain(node: Mapping) -> dict:
+    """A config dict as the registry builds it."""
+    return node.to_dict() if hasattr(node, 'to_dict') else dict(node)
+
+
+def _wrapper_refusal(error: Exception, source: str,
+                     options: Optional[dict]) -> ConfigError:
+    """The wrapper's ``error`` led by the ``--cfg-options`` entry that set
+    the key it names, else by ``source``."""
+    message = str(error)
+    if isinstance(error, BlockWiringError):
+        key = f'{CONFIG_KEY}.block_types'
+        message = f'{key}: {message}'
+    else:
+        match = _LEADING_KEY.match(message)
+        key = match.group(1) if match else CONFIG_KEY
+    where = option_place(key, options)
+    return ConfigError(f'{where or source}: {message}')
 
 
 def _wrapper_config(cfg: Config) -> Optional[Mapping]:
@@ -101,17 +122,48 @@ def _wrapper_config(cfg: Config) -> Optional[Mapping]:
     return backbone
 
 
-def _model_with_wrapper(cfg: Config) -> Optional[nn.Module]:
-    """The config's whole model built without weights, if its
-    ``model.backbone`` is a wrapper and the model builds with it; else
-    None (the wrapper is then built alone, to name its refusal)."""
+def _model_with_wrapper(cfg: Config, source: str,
+                        options: Optional[dict]) -> Optional[nn.Module]:
+    """The config's whole model built without weights (on the meta device
+    where its constructor allows, else on the CPU), if its
+    ``model.backbone`` is a wrapper; None if it is not, or if the model
+    keeps its backbone elsewhere (the wrapper is then built alone).
+
+    Raises:
+        ConfigError: The wrapper's refusal (see :func:`_wrapper_refusal`),
+            or a ``type`` no registry holds or an argument a class does
+            not take, named as the Runner's build is named
+            (:func:`~mmadaptformer.utils.config_mistakes.config_mistake`),
+            from the first build that meets it: neither depends on the
+            device, so the CPU is not tried after the meta device meets
+            one.
+        Exception: What the CPU's build raised otherwise, once the host's
+            checks passed on the wrapper built alone (they may name the
+            mistake better).
+    """
     model_cfg = cfg.get('model')
     if _wrapper_config(cfg) is None or 'type' not in model_cfg:
         return None
-    with quiet_build_log():
-        model = build_without_weights(model_cfg)
-    if model is None or not isinstance(
-            getattr(model, 'backbone', None), FrozenHostWrapper):
+    error = None
+    for device in ('meta', 'cpu'):
+        try:
+            # A fresh dict per try: a constructor may change the one it is
+            # given (mmaction2's recognizer pops a timm backbone's type).
+            with quiet_build_log(), torch.device(device):
+                model = MODELS.build(copy.deepcopy(_plain(model_cfg)))
+            break
+        except (ConfigError, BlockWiringError) as e:
+            raise _wrapper_refusal(e, source, options) from e
+        except Exception as e:  # the CPU's error is the Runner's too
+            mistake = config_mistake(e, cfg, source, options)
+            if mistake is not None:
+                raise mistake from e
+            error = e
+    else:
+        wrapper = check_wrapper_config(cfg, source, options)
+        _check_built_host(cfg, source, options, wrapper)
+        raise error
+    if not isinstance(getattr(model, 'backbone', None), FrozenHostWrapper):
         return None
     return model
 
@@ -191,7 +243,9 @@ def check_model_config(cfg: Config,
     without weights too, which is returned for the AdapterHook's plan
     check (``check_adapter_hook_config(..., model=...)``) so that the
     model is built once; without it (a tool that makes no plan), the
-    wrapper is built alone.
+    wrapper is built alone. A whole model that does not build is refused
+    here, not left to the plan check and the Runner to build again: see
+    :func:`_model_with_wrapper`.
 
     Args:
         cfg (Config): The config, ``--pretrained`` and ``--cfg-options``
@@ -207,23 +261,36 @@ def check_model_config(cfg: Config,
 
     Returns:
         nn.Module, optional: The whole model built without weights, if
-        ``whole_model``, ``model.backbone`` is a wrapper and the model
-        builds; else None.
+        ``whole_model`` and ``model.backbone`` is a wrapper; else None.
 
     Raises:
         ConfigError: For the first mistake found.
+        Exception: With ``whole_model``, the error of a whole model that
+            does not build for another reason, as the Runner would raise
+            it, once the checks of its host passed.
     """
     check_backbone_types(cfg, source, options)
     check_backbone_arguments(cfg, source, options)
     check_init_cfgs(cfg, source, options)
     if pretrained:
         check_pretrained_files(cfg, source, options)
-    model = _model_with_wrapper(cfg) if whole_model else None
+    model = _model_with_wrapper(cfg, source, options) \
+        if whole_model else None
     wrapper = model.backbone if model is not None else check_wrapper_config(
         cfg, source, options)
+    _check_built_host(cfg, source, options, wrapper)
+    return model
+
+
+def _check_built_host(cfg: Config, source: str, options: Optional[dict],
+                      wrapper: Optional[nn.Module]) -> None:
+    """The checks of :func:`check_model_config` that read the host: the
+    ``init_cfg`` of a plain one, and on the host built (the ``wrapper``'s,
+    or a plain one built here without weights if a check reads it) its
+    outputs and the head's width."""
     entry = config_host(cfg)
     if entry is None:
-        return model
+        return
     key, host_cfg, cls = entry
     if wrapper is None:
         problem = plain_host_init_cfg_problem(cls, host_cfg, key)
@@ -233,14 +300,13 @@ def check_model_config(cfg: Config,
             raise ConfigError(f'{where}: {problem}')
     checked = wrapper is not None or qualname(cls) in output_checks()
     if not checked and compared_head(cfg.model, cls) is None:
-        return model
+        return
     if wrapper is not None:
         host = wrapper.backbone
     else:
         with quiet_build_log():
             host = build_without_weights(host_cfg)
     if host is None:
-        return model
+        return
     check_host_outputs(host, source, options, key, host_cfg)
     check_head_width(cfg, source, options, host)
-    return model

@@ -1,0 +1,166 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A whole model that does not build is refused by the model check, which
+builds no more than it needs to name the mistake.
+
+Before, ``check_model_config(whole_model=True)`` built the whole model on
+the meta device and on the CPU, then the wrapper alone, and the
+AdapterHook's plan check built the whole model twice more: five builds of
+the host for a misspelled head ``type`` (1.3 s for the ViT-B SSv2 recipe on
+one CPU thread), which the Runner then named after making the work dir. A
+wrapper's refusal built the host three times (0.85 s for the ViT-B
+CIFAR-100 recipe).
+
+The builds are counted where the registry builds the host: a real
+subclass of the stock backbone, registered for the test, that counts its
+constructor's calls (a try on the meta device that fails counts too).
+"""
+import pytest
+import torch
+from mmaction.registry import MODELS as MMACTION_MODELS
+from mmengine.config import Config
+from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
+from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
+
+from mmadaptformer.engine.hooks.adapter_hook_config_check import \
+    check_adapter_hook_config
+from mmadaptformer.models.backbones.config_check import check_model_config
+from mmadaptformer.utils import ConfigError
+
+TINY_ADAPTFORMER_IMAGE_CONFIG = f'{CONFIGS}/tiny/tiny_adaptformer_image.py'
+
+
+@pytest.fixture
+def host_tries():
+    """The devices the counted hosts were built on, one entry per try;
+    registers ``_CountedVideoViT`` (mmaction2's ViT) and
+    ``_CountedImageViT`` (mmpretrain's) for the test."""
+    tries = []
+    # mmaction2's and mmpretrain's ViTs, from the registries that the
+    # package made importable (mmaction2 1.2.0 lacks a models folder).
+    video_vit = MMACTION_MODELS.get('VisionTransformer')
+    image_vit = MMPRETRAIN_MODELS.get('VisionTransformer')
+
+    class _CountedVideoViT(video_vit):
+
+        def __init__(self, *args, **kwargs):
+            tries.append(str(torch.get_default_device()))
+            super().__init__(*args, **kwargs)
+
+    class _CountedImageViT(image_vit):
+
+        def __init__(self, *args, **kwargs):
+            tries.append(str(torch.get_default_device()))
+            super().__init__(*args, **kwargs)
+
+    MMACTION_MODELS.register_module(module=_CountedVideoViT)
+    MMPRETRAIN_MODELS.register_module(module=_CountedImageViT)
+    try:
+        yield tries
+    finally:
+        MMACTION_MODELS.module_dict.pop('_CountedVideoViT')
+        MMPRETRAIN_MODELS.module_dict.pop('_CountedImageViT')
+
+
+def _checked(config: str, options: dict):
+    """The model and plan checks as tools/train.py makes them, on
+    ``config`` with ``options`` given as --cfg-options; the model the
+    model check returned."""
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    model = check_model_config(cfg, config, options, whole_model=True)
+    check_adapter_hook_config(cfg, config, options, model)
+    return model
+
+
+def _video(options: dict) -> dict:
+    return {'model.backbone.backbone.type': '_CountedVideoViT', **options}
+
+
+def _image(options: dict) -> dict:
+    return {'model.backbone.backbone.type': '_CountedImageViT', **options}
+
+
+def test_a_misspelled_head_is_named_by_the_first_build(host_tries):
+    """The recognizer's head type that no registry holds: named as the
+    Runner named it, by the model check; the host is built on the meta
+    device (which mmaction2's ViT refuses) and once on the CPU."""
+    options = _video({'model.cls_head.type': 'BNLinearHeed'})
+    with pytest.raises(ConfigError) as info:
+        _checked(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
+    assert str(info.value) == (
+        "--cfg-options model.cls_head.type='BNLinearHeed' is not in the "
+        "mmaction::model registry; did you mean 'BNLinearHead'? Check the "
+        'spelling, or import the module that registers it '
+        '(custom_imports).')
+    assert host_tries == ['meta', 'cpu']
+
+
+def test_a_misspelled_head_is_not_built_again_on_the_cpu(host_tries):
+    """mmpretrain's ViT builds on the meta device: the registry's miss met
+    there is not tried again on the CPU."""
+    options = _image({'model.head.type': 'BNLinearHeed'})
+    with pytest.raises(ConfigError) as info:
+        _checked(TINY_ADAPTFORMER_IMAGE_CONFIG, options)
+    assert str(info.value).startswith(
+        "--cfg-options model.head.type='BNLinearHeed' is not in the "
+        "mmpretrain::model registry; did you mean 'BNLinearHead'")
+    assert host_tries == ['meta']
+
+
+@pytest.mark.parametrize('config,counted,tries', [
+    (TINY_ADAPTFORMER_IMAGE_CONFIG, _image, ['meta']),
+    (TINY_ADAPTFORMER_VIDEO_CONFIG, _video, ['meta', 'cpu']),
+])
+def test_a_wrapper_refusal_is_named_by_the_whole_models_build(
+        host_tries, config, counted, tries):
+    """The wrapper's own refusal, met while the whole model builds, is
+    named as the wrapper built alone names it (the check of a tool that
+    builds no whole model), without building the wrapper again."""
+    options = counted({'model.backbone.adapter.bottleneck': 0})
+    with pytest.raises(ConfigError) as info:
+        _checked(config, options)
+    assert host_tries == tries
+    cfg = Config.fromfile(config)
+    cfg.merge_from_dict(options)
+    with pytest.raises(ConfigError) as alone:
+        check_model_config(cfg, config, options)
+    assert str(info.value) == str(alone.value)
+    assert str(info.value).startswith(
+        '--cfg-options model.backbone.adapter.bottleneck=0: '
+        'model.backbone.adapter.bottleneck must be a positive int')
+
+
+def test_another_build_error_is_raised_once_the_host_is_checked(host_tries):
+    """A head that fails to build for another reason (a negative class
+    count) ends the model check with the error the Runner raised after
+    the work dir; the wrapper is built alone once for the host's checks,
+    and the plan check builds nothing again."""
+    options = _video({'model.cls_head.num_classes': -1})
+    with pytest.raises(RuntimeError, match='negative dimension -1'):
+        _checked(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
+    assert host_tries == ['meta', 'cpu', 'cpu']
+
+
+def test_the_host_checks_still_name_their_mistake_first():
+    """Guard of kept behaviour: where the whole model does not build, the
+    host's checks on the wrapper built alone still name a head width the
+    host does not give, before the build's own error (on the stock host:
+    the width check knows its class, not a subclass)."""
+    options = {
+        'model.cls_head.num_classes': -1,
+        'model.cls_head.in_channels': 65
+    }
+    with pytest.raises(ConfigError) as info:
+        _checked(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
+    assert str(info.value).startswith(
+        '--cfg-options model.cls_head.in_channels=65: the head takes '
+        'in_channels=65, but the backbone'), str(info.value)
+
+
+def test_a_model_that_builds_is_built_once(host_tries):
+    """Guard of kept behaviour: the model check's whole model is the one
+    the plan check plans on; the host is built once on the CPU (after the
+    meta device's try)."""
+    model = _checked(TINY_ADAPTFORMER_VIDEO_CONFIG, _video({}))
+    assert type(model.backbone.backbone).__name__ == '_CountedVideoViT'
+    assert host_tries == ['meta', 'cpu']
