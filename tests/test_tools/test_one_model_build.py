@@ -70,7 +70,8 @@ def test_the_plan_refusal_is_the_same_on_the_shared_model(options):
 
 def test_a_wrapper_refusal_is_named_as_before():
     """Guard of kept behaviour: a wrapper that refuses its arguments makes
-    the whole model fail to build; the wrapper built alone names it."""
+    the whole model fail to build; the whole model's build names it as the
+    wrapper built alone would."""
     options = {'model.backbone.adapter.bottleneck': 0}
     with pytest.raises(ConfigError) as info:
         check_model_config(
@@ -83,15 +84,21 @@ def test_a_wrapper_refusal_is_named_as_before():
         'model.backbone.adapter'), str(info.value)
 
 
-def test_a_model_that_does_not_build_leaves_the_wrapper_checked(monkeypatch):
-    """Guard of kept behaviour: with a head the recognizer cannot build,
-    the model check still builds and checks the wrapper alone, and hands
-    no model on."""
+def test_a_model_that_does_not_build_is_refused_by_the_model_check(
+        monkeypatch):
+    """A head the recognizer cannot build is named by the model check,
+    from the whole model's build (in which the wrapper was built), not
+    by building the wrapper alone and leaving the head to the Runner."""
     built = _counting_builds(monkeypatch)
-    cfg = _config({'model.cls_head.type': 'NoSuchHead'})
-    assert check_model_config(
-        cfg, TINY_ADAPTFORMER_VIDEO_CONFIG, whole_model=True) is None
-    assert built, 'the wrapper was not built'
+    with pytest.raises(ConfigError) as info:
+        check_model_config(
+            _config({'model.cls_head.type': 'NoSuchHead'}),
+            TINY_ADAPTFORMER_VIDEO_CONFIG,
+            whole_model=True)
+    assert str(info.value).startswith(
+        f"{TINY_ADAPTFORMER_VIDEO_CONFIG}: model.cls_head.type='NoSuchHead' "
+        'is not in the mmaction::model registry'), str(info.value)
+    assert len(built) == 1
 
 
 def test_without_whole_model_the_wrapper_is_built_alone(monkeypatch):
