@@ -1,10 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Tiny mmpretrain hosts and blocks that several model tests build alike."""
-from typing import Sequence
+"""Tiny mmpretrain hosts and blocks that model tests build and check alike."""
+import copy
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
+import torch
 from mmengine.registry import MODELS
 from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from torch import nn
+from torch.testing import assert_close
 
 
 def beit_block(dims: int) -> nn.Module:
@@ -32,3 +35,89 @@ def tiny_poolformer(embed_dims: Sequence[int]) -> nn.Module:
                 embed_dims=list(embed_dims),
                 mlp_ratios=[2, 2, 2, 2],
                 layer_scale_init_value=1e-5)))
+
+
+class BlockCase(NamedTuple):
+    """A host block: how to build it, its input, and by hand from an
+    un-hooked copy the post-attention stream ``x`` and the whole
+    feed-forward branch ``h`` (drawing random numbers in the block's
+    order); ``kwargs`` are the block's forward arguments besides its
+    input, ``after`` is what the block applies after the residual add and
+    ``output`` picks the tokens from what the block returns."""
+    build: Callable
+    by_hand: Callable
+    shape: Tuple[int, ...]
+    kwargs: Optional[dict] = None
+    after: Optional[Callable] = None
+    output: Callable = lambda out: out
+
+
+def ffn_branch(ffn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """mmcv FFN without its identity: dropout_layer(gamma2(layers(x)))."""
+    return ffn.dropout_layer(ffn.gamma2(ffn.layers(x)))
+
+
+def randomize_norms(
+    block: nn.Module,
+    generator: torch.Generator,
+    norms: Tuple[type, ...] = (nn.LayerNorm, )
+) -> None:
+    """Non-trivial affines for the ``norms`` of ``block``, so that reading
+    the wrong norm's input or output shows; biases stay zero, so dropped
+    samples stay zero."""
+    with torch.no_grad():
+        for module in block.modules():
+            if isinstance(module, norms):
+                module.weight.uniform_(0.5, 1.5, generator=generator)
+
+
+def assert_block_follows_the_formula(
+    case: BlockCase,
+    placement: str,
+    randomize_adapters: Callable,
+    adaptmlp_by_hand: Callable,
+    norms: Tuple[type, ...] = (nn.LayerNorm, )
+) -> None:
+    """The block of ``case`` with an adapter (``placement``) gives, in
+    train mode, ``x + h + AdaptMLP(x or h)`` by hand (then ``after``), its
+    drop path dropping some samples and keeping others (so that an adapter
+    branch wrongly under drop path shows), and not the stock output.
+
+    Args:
+        case (BlockCase): The block and how to compute it by hand.
+        placement (str): ``'parallel'`` or ``'sequential'``.
+        randomize_adapters (Callable): The fixture of that name.
+        adaptmlp_by_hand (Callable): The fixture of that name.
+        norms (tuple[type]): The norm types whose affines are randomized.
+            Defaults to ``(nn.LayerNorm, )``.
+    """
+    from mmadaptformer.models import inject_adapters
+    torch.manual_seed(0)
+    block = case.build()
+    randomize_norms(block, torch.Generator().manual_seed(0), norms)
+    stock = copy.deepcopy(block)
+    assert inject_adapters(
+        block, adapter=dict(bottleneck=8),
+        placement=placement) == [type(block).__name__]
+    randomize_adapters(block)
+    x = torch.randn(case.shape)
+
+    block.train()
+    torch.manual_seed(1)
+    kwargs = case.kwargs or {}
+    out = case.output(block(x, **kwargs))
+    torch.manual_seed(1)
+    x1, h = case.by_hand(stock.train(), x)
+    # Drop path dropped some samples and kept others, so the formula also
+    # tells whether the adapter branch is (wrongly) under drop path.
+    dropped = h.flatten(1).abs().sum(1) == 0
+    assert dropped.any() and not dropped.all()
+    adapted = adaptmlp_by_hand(block.adaptmlp,
+                               x1 if placement == 'parallel' else h)
+    expected = x1 + h + adapted
+    if case.after is not None:
+        expected = case.after(stock, expected)
+    assert_close(out, expected)
+    # The adapters matter: the stock output is different.
+    torch.manual_seed(1)
+    assert not torch.allclose(case.output(stock(x, **kwargs)), out)

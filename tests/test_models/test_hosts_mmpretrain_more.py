@@ -8,10 +8,11 @@ blocks are reversible: their formula, the exactness of the custom
 backward with adapters, and the refusal of its inline drop path have tests
 of their own."""
 import copy
-from typing import Callable, NamedTuple, Tuple
 
 import pytest
 import torch
+from block_builders import (BlockCase, assert_block_follows_the_formula,
+                            ffn_branch, randomize_norms)
 from helpers import assert_host_loads_pretrained
 from mmengine.hub import get_config
 from mmengine.registry import MODELS
@@ -26,27 +27,14 @@ from mmadaptformer.models import (AdaptFormer, adapter_modules,
                                   remove_adapters)
 
 DIMS = 32
-
-
-class BlockCase(NamedTuple):
-    """A host block: how to build it, its input, and by hand from an
-    un-hooked copy the post-attention stream ``x`` and the whole
-    feed-forward branch ``h`` (drawing random numbers in the block's
-    order)."""
-    build: Callable
-    by_hand: Callable
-    shape: Tuple[int, ...]
-
-
-def _ffn_branch(ffn, x):
-    """mmcv FFN without its identity: dropout_layer(gamma2(layers(x)))."""
-    return ffn.dropout_layer(ffn.gamma2(ffn.layers(x)))
+# LeViT's MLP normalises with BatchNorm1d.
+NORMS = (torch.nn.LayerNorm, torch.nn.BatchNorm1d)
 
 
 def _tnt_by_hand(blk, x):
     # The attention's identity and DropPath are inside ``attn``.
     x = blk.attn(blk.norm_attn(x), identity=x)
-    return x, _ffn_branch(blk.ffn, blk.norm_ffn(x))
+    return x, ffn_branch(blk.ffn, blk.norm_ffn(x))
 
 
 def _levit_by_hand(blk, x):
@@ -56,7 +44,7 @@ def _levit_by_hand(blk, x):
 
 def _vit_by_hand(blk, x):
     x = x + blk.attn(blk.ln1(x))
-    return x, _ffn_branch(blk.ffn, blk.ln2(x))
+    return x, ffn_branch(blk.ffn, blk.ln2(x))
 
 
 def _conformer_block():
@@ -86,44 +74,13 @@ BLOCKS = {
 }
 
 
-def _randomize_norms(block, generator):
-    """Non-trivial norm affines, so that reading the wrong norm's input or
-    output shows; biases stay zero, so dropped samples stay zero."""
-    with torch.no_grad():
-        for module in block.modules():
-            if isinstance(module, (torch.nn.LayerNorm, torch.nn.BatchNorm1d)):
-                module.weight.uniform_(0.5, 1.5, generator=generator)
-
-
 @pytest.mark.parametrize('placement', ['parallel', 'sequential'])
 @pytest.mark.parametrize('host', BLOCKS)
 def test_block_output_matches_the_formula_in_train_mode(
         host, placement, randomize_adapters, adaptmlp_by_hand):
-    case = BLOCKS[host]
-    torch.manual_seed(0)
-    block = case.build()
-    _randomize_norms(block, torch.Generator().manual_seed(0))
-    stock = copy.deepcopy(block)
-    assert inject_adapters(
-        block, adapter=dict(bottleneck=8),
-        placement=placement) == [type(block).__name__]
-    randomize_adapters(block)
-    x = torch.randn(case.shape)
-
-    block.train()
-    torch.manual_seed(1)
-    out = block(x)
-    torch.manual_seed(1)
-    x1, h = case.by_hand(stock.train(), x)
-    # Drop path dropped some samples and kept others, so the formula also
-    # tells whether the adapter branch is (wrongly) under drop path.
-    dropped = h.flatten(1).abs().sum(1) == 0
-    assert dropped.any() and not dropped.all()
-    adapted = adaptmlp_by_hand(block.adaptmlp,
-                               x1 if placement == 'parallel' else h)
-    assert_close(out, x1 + h + adapted)
-    torch.manual_seed(1)
-    assert not torch.allclose(stock(x), out)
+    assert_block_follows_the_formula(BLOCKS[host], placement,
+                                     randomize_adapters, adaptmlp_by_hand,
+                                     NORMS)
 
 
 # --- RevViT: reversible blocks ---------------------------------------------
@@ -135,7 +92,7 @@ def test_revvit_block_matches_the_formula_in_train_mode(
     under the seeds the block records for its backward."""
     torch.manual_seed(0)
     block = RevTransformerEncoderLayer(DIMS, 2, 64, drop_rate=0.2)
-    _randomize_norms(block, torch.Generator().manual_seed(0))
+    randomize_norms(block, torch.Generator().manual_seed(0), NORMS)
     stock = copy.deepcopy(block)
     inject_adapters(block, adapter=dict(bottleneck=8), placement=placement)
     randomize_adapters(block)
