@@ -121,3 +121,60 @@ def assert_block_follows_the_formula(
     # The adapters matter: the stock output is different.
     torch.manual_seed(1)
     assert not torch.allclose(case.output(stock(x, **kwargs)), out)
+
+
+def flat_outputs(out) -> torch.Tensor:
+    """A backbone's outputs (a tensor, or tuples of them) as one flat
+    tensor."""
+    if isinstance(out, torch.Tensor):
+        return out.flatten()
+    return torch.cat([flat_outputs(o) for o in out])
+
+
+def stock_and_adapted(cfg: dict) -> Tuple[nn.Module, nn.Module]:
+    """The backbone ``cfg`` built and initialised (seed 0), and AdaptFormer
+    on it (unfused attention, tokens as the host lays them out) with its
+    weights, both in eval mode: the adapters start at zero."""
+    from mmadaptformer.models import AdaptFormer
+    torch.manual_seed(0)
+    stock = MODELS.build(cfg)
+    stock.init_weights()
+    stock.train(False)  # some hosts' train() returns None
+    model = AdaptFormer(
+        backbone=cfg, fused_attention=False, contiguous_tokens=False)
+    model.train(False)
+    model.load_state_dict(stock.state_dict(), strict=False)
+    return stock, model
+
+
+def assert_zero_adapters_keep_the_host(model: nn.Module, stock: nn.Module,
+                                       blocks: Sequence[str], x: torch.Tensor,
+                                       freeze_all_but_adapters: Callable):
+    """``model`` (:func:`stock_and_adapted`) adapted ``blocks``, one
+    AdaptMLP each, and gives the stock outputs on ``x``; its keys are the
+    stock ones and 4 adapter keys a block; in train mode, with all but the
+    adapters frozen, only the adapters get gradients (the up-projections
+    non-zero ones)."""
+    from mmadaptformer.models import adapter_modules, adapter_parameter_names
+    assert model.adapted_blocks == blocks
+    assert list(adapter_modules(model.backbone)) == \
+        [f'{b}.adaptmlp' for b in blocks]
+    assert torch.equal(flat_outputs(model(x)), flat_outputs(stock(x)))
+    keys = set(model.state_dict())
+    adapter_keys = set(adapter_parameter_names(model.backbone))
+    assert len(adapter_keys) == 4 * len(blocks)
+    assert keys - adapter_keys == set(stock.state_dict())
+    assert all('.adaptmlp.' in key for key in adapter_keys)
+
+    model.train()
+    freeze_all_but_adapters(model)
+    out = flat_outputs(model(x))
+    (out * torch.randn_like(out)).sum().backward()
+    for name, param in model.backbone.named_parameters():
+        if name in adapter_keys:
+            # The zero up-projection stops down_proj's gradient at step 0.
+            assert param.grad is not None, name
+            if name.endswith('up_proj.weight'):
+                assert param.grad.abs().sum() > 0, name
+        else:
+            assert param.grad is None, name

@@ -11,7 +11,8 @@ import copy
 import pytest
 import torch
 from block_builders import (BlockCase, assert_block_follows_the_formula,
-                            beit_block, ffn_branch)
+                            assert_zero_adapters_keep_the_host, beit_block,
+                            ffn_branch, flat_outputs, stock_and_adapted)
 from helpers import TINY_IMAGE_CONFIG, assert_host_loads_pretrained
 from mmengine.config import Config
 from mmengine.hub import get_config
@@ -36,8 +37,8 @@ from mmpretrain.structures import DataSample
 
 from mmadaptformer.engine import make_adapter_checkpoint
 from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptFormer,
-                                  adapter_modules, adapter_parameter_names,
-                                  apply_trainable, plan_trainable)
+                                  adapter_parameter_names, apply_trainable,
+                                  plan_trainable)
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.fingerprint import state_fingerprints
 
@@ -391,52 +392,20 @@ def _backbone_cfg(host):
     return cfg
 
 
-def _flat(out):
-    return torch.cat([o.flatten() for o in out])
-
-
 @pytest.mark.parametrize('host', BACKBONES)
 def test_zero_init_keeps_stock_outputs_and_keys_and_only_adapters_train(
         host, freeze_all_but_adapters):
     _, _, _, size, blocks = BACKBONES[host]
-    cfg = _backbone_cfg(host)
-    torch.manual_seed(0)
-    stock = MODELS.build(cfg)
-    stock.init_weights()
-    stock.eval()
-    model = AdaptFormer(
-        backbone=cfg, fused_attention=False, contiguous_tokens=False).eval()
-    model.load_state_dict(stock.state_dict(), strict=False)
-
+    stock, model = stock_and_adapted(_backbone_cfg(host))
     # Every block of these types got one adapter.
-    assert model.adapted_blocks == blocks
     block_types = {type(model.backbone.get_submodule(b)) for b in blocks}
     assert [
         name for name, m in model.backbone.named_modules()
         if type(m) in block_types
     ] == blocks
-    assert list(adapter_modules(model.backbone)) == \
-        [f'{b}.adaptmlp' for b in blocks]
     x = torch.randn(1, 3, size, size)
-    assert torch.equal(_flat(model(x)), _flat(stock(x)))
-    keys = set(model.state_dict())
-    adapter_keys = set(adapter_parameter_names(model.backbone))
-    assert len(adapter_keys) == 4 * len(blocks)
-    assert keys - adapter_keys == set(stock.state_dict())
-    assert all('.adaptmlp.' in key for key in adapter_keys)
-
-    model.train()
-    freeze_all_but_adapters(model)
-    out = _flat(model(x))
-    (out * torch.randn_like(out)).sum().backward()
-    for name, param in model.backbone.named_parameters():
-        if name in adapter_keys:
-            # The zero up-projection stops down_proj's gradient at step 0.
-            assert param.grad is not None, name
-            if name.endswith('up_proj.weight'):
-                assert param.grad.abs().sum() > 0, name
-        else:
-            assert param.grad is None, name
+    assert_zero_adapters_keep_the_host(model, stock, blocks, x,
+                                       freeze_all_but_adapters)
 
 
 def test_mvit_blocks_that_widen_in_the_mlp_are_refused():
@@ -460,7 +429,7 @@ def test_mvit_blocks_that_widen_in_the_mlp_are_refused():
     model.load_state_dict(stock.state_dict(), strict=False)
     assert model.adapted_blocks == ['blocks.1', 'blocks.2']
     x = torch.randn(1, 3, 32, 32)
-    assert torch.equal(_flat(model(x)), _flat(stock(x)))
+    assert torch.equal(flat_outputs(model(x)), flat_outputs(stock(x)))
 
 
 # --- one host end to end: train, save adapter-only, load ------------------

@@ -12,7 +12,8 @@ import copy
 import pytest
 import torch
 from block_builders import (BlockCase, assert_block_follows_the_formula,
-                            ffn_branch, randomize_norms)
+                            assert_zero_adapters_keep_the_host, ffn_branch,
+                            randomize_norms, stock_and_adapted)
 from helpers import assert_host_loads_pretrained
 from mmengine.hub import get_config
 from mmengine.registry import MODELS
@@ -303,29 +304,11 @@ def _backbone_cfg(host):
     return cfg
 
 
-def _flat(out):
-    if isinstance(out, torch.Tensor):
-        return out.flatten()
-    return torch.cat([_flat(o) for o in out])
-
-
 @pytest.mark.parametrize('host', BACKBONES)
 def test_zero_init_keeps_stock_outputs_and_keys_and_only_adapters_train(
         host, freeze_all_but_adapters):
     _, _, _, size, blocks = BACKBONES[host]
-    cfg = _backbone_cfg(host)
-    torch.manual_seed(0)
-    stock = MODELS.build(cfg)
-    stock.init_weights()
-    stock.train(False)
-    model = AdaptFormer(
-        backbone=cfg, fused_attention=False, contiguous_tokens=False)
-    model.train(False)
-    model.load_state_dict(stock.state_dict(), strict=False)
-
-    assert model.adapted_blocks == blocks
-    assert list(adapter_modules(model.backbone)) == \
-        [f'{b}.adaptmlp' for b in blocks]
+    stock, model = stock_and_adapted(_backbone_cfg(host))
     # Modules of the adapted types that are not listed are no blocks: only
     # LeViT's attention Residuals.
     block_types = {type(model.backbone.get_submodule(b)) for b in blocks}
@@ -336,27 +319,10 @@ def test_zero_init_keeps_stock_outputs_and_keys_and_only_adapters_train(
     assert {type(m.block).__name__ for m in others} == \
         ({'Attention'} if host == 'levit' else set())
     # Two samples: LeViT's BatchNorms see one token per sample at the end.
-    x = torch.randn(2, 3, size, size)
-    assert torch.equal(_flat(model(x)), _flat(stock(x)))
-    keys = set(model.state_dict())
-    adapter_keys = set(adapter_parameter_names(model.backbone))
-    assert len(adapter_keys) == 4 * len(blocks)
-    assert keys - adapter_keys == set(stock.state_dict())
-    assert all('.adaptmlp.' in key for key in adapter_keys)
-
     # RevViT trains through its reversible backward here.
-    model.train()
-    freeze_all_but_adapters(model)
-    out = _flat(model(x))
-    (out * torch.randn_like(out)).sum().backward()
-    for name, param in model.backbone.named_parameters():
-        if name in adapter_keys:
-            # The zero up-projection stops down_proj's gradient at step 0.
-            assert param.grad is not None, name
-            if name.endswith('up_proj.weight'):
-                assert param.grad.abs().sum() > 0, name
-        else:
-            assert param.grad is None, name
+    x = torch.randn(2, 3, size, size)
+    assert_zero_adapters_keep_the_host(model, stock, blocks, x,
+                                       freeze_all_but_adapters)
 
 
 @pytest.mark.parametrize('host', BACKBONES)
