@@ -1,10 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Tiny mmpretrain hosts and blocks that several model tests build alike."""
-from typing import Sequence
+"""Tiny mmpretrain hosts and blocks that model tests build and check alike."""
+import copy
+from typing import Callable, NamedTuple, Optional, Sequence, Tuple
 
+import torch
 from mmengine.registry import MODELS
 from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from torch import nn
+from torch.testing import assert_close
 
 
 def beit_block(dims: int) -> nn.Module:
@@ -32,3 +35,146 @@ def tiny_poolformer(embed_dims: Sequence[int]) -> nn.Module:
                 embed_dims=list(embed_dims),
                 mlp_ratios=[2, 2, 2, 2],
                 layer_scale_init_value=1e-5)))
+
+
+class BlockCase(NamedTuple):
+    """A host block: how to build it, its input, and by hand from an
+    un-hooked copy the post-attention stream ``x`` and the whole
+    feed-forward branch ``h`` (drawing random numbers in the block's
+    order); ``kwargs`` are the block's forward arguments besides its
+    input, ``after`` is what the block applies after the residual add and
+    ``output`` picks the tokens from what the block returns."""
+    build: Callable
+    by_hand: Callable
+    shape: Tuple[int, ...]
+    kwargs: Optional[dict] = None
+    after: Optional[Callable] = None
+    output: Callable = lambda out: out
+
+
+def ffn_branch(ffn: nn.Module, x: torch.Tensor) -> torch.Tensor:
+    """mmcv FFN without its identity: dropout_layer(gamma2(layers(x)))."""
+    return ffn.dropout_layer(ffn.gamma2(ffn.layers(x)))
+
+
+def randomize_norms(
+    block: nn.Module,
+    generator: torch.Generator,
+    norms: Tuple[type, ...] = (nn.LayerNorm, )
+) -> None:
+    """Non-trivial affines for the ``norms`` of ``block``, so that reading
+    the wrong norm's input or output shows; biases stay zero, so dropped
+    samples stay zero."""
+    with torch.no_grad():
+        for module in block.modules():
+            if isinstance(module, norms):
+                module.weight.uniform_(0.5, 1.5, generator=generator)
+
+
+def assert_block_follows_the_formula(
+    case: BlockCase,
+    placement: str,
+    randomize_adapters: Callable,
+    adaptmlp_by_hand: Callable,
+    norms: Tuple[type, ...] = (nn.LayerNorm, )
+) -> None:
+    """The block of ``case`` with an adapter (``placement``) gives, in
+    train mode, ``x + h + AdaptMLP(x or h)`` by hand (then ``after``), its
+    drop path dropping some samples and keeping others (so that an adapter
+    branch wrongly under drop path shows), and not the stock output.
+
+    Args:
+        case (BlockCase): The block and how to compute it by hand.
+        placement (str): ``'parallel'`` or ``'sequential'``.
+        randomize_adapters (Callable): The fixture of that name.
+        adaptmlp_by_hand (Callable): The fixture of that name.
+        norms (tuple[type]): The norm types whose affines are randomized.
+            Defaults to ``(nn.LayerNorm, )``.
+    """
+    from mmadaptformer.models import inject_adapters
+    torch.manual_seed(0)
+    block = case.build()
+    randomize_norms(block, torch.Generator().manual_seed(0), norms)
+    stock = copy.deepcopy(block)
+    assert inject_adapters(
+        block, adapter=dict(bottleneck=8),
+        placement=placement) == [type(block).__name__]
+    randomize_adapters(block)
+    x = torch.randn(case.shape)
+
+    block.train()
+    torch.manual_seed(1)
+    kwargs = case.kwargs or {}
+    out = case.output(block(x, **kwargs))
+    torch.manual_seed(1)
+    x1, h = case.by_hand(stock.train(), x)
+    # Drop path dropped some samples and kept others, so the formula also
+    # tells whether the adapter branch is (wrongly) under drop path.
+    dropped = h.flatten(1).abs().sum(1) == 0
+    assert dropped.any() and not dropped.all()
+    adapted = adaptmlp_by_hand(block.adaptmlp,
+                               x1 if placement == 'parallel' else h)
+    expected = x1 + h + adapted
+    if case.after is not None:
+        expected = case.after(stock, expected)
+    assert_close(out, expected)
+    # The adapters matter: the stock output is different.
+    torch.manual_seed(1)
+    assert not torch.allclose(case.output(stock(x, **kwargs)), out)
+
+
+def flat_outputs(out) -> torch.Tensor:
+    """A backbone's outputs (a tensor, or tuples of them) as one flat
+    tensor."""
+    if isinstance(out, torch.Tensor):
+        return out.flatten()
+    return torch.cat([flat_outputs(o) for o in out])
+
+
+def stock_and_adapted(cfg: dict) -> Tuple[nn.Module, nn.Module]:
+    """The backbone ``cfg`` built and initialised (seed 0), and AdaptFormer
+    on it (unfused attention, tokens as the host lays them out) with its
+    weights, both in eval mode: the adapters start at zero."""
+    from mmadaptformer.models import AdaptFormer
+    torch.manual_seed(0)
+    stock = MODELS.build(cfg)
+    stock.init_weights()
+    stock.train(False)  # some hosts' train() returns None
+    model = AdaptFormer(
+        backbone=cfg, fused_attention=False, contiguous_tokens=False)
+    model.train(False)
+    model.load_state_dict(stock.state_dict(), strict=False)
+    return stock, model
+
+
+def assert_zero_adapters_keep_the_host(model: nn.Module, stock: nn.Module,
+                                       blocks: Sequence[str], x: torch.Tensor,
+                                       freeze_all_but_adapters: Callable):
+    """``model`` (:func:`stock_and_adapted`) adapted ``blocks``, one
+    AdaptMLP each, and gives the stock outputs on ``x``; its keys are the
+    stock ones and 4 adapter keys a block; in train mode, with all but the
+    adapters frozen, only the adapters get gradients (the up-projections
+    non-zero ones)."""
+    from mmadaptformer.models import adapter_modules, adapter_parameter_names
+    assert model.adapted_blocks == blocks
+    assert list(adapter_modules(model.backbone)) == \
+        [f'{b}.adaptmlp' for b in blocks]
+    assert torch.equal(flat_outputs(model(x)), flat_outputs(stock(x)))
+    keys = set(model.state_dict())
+    adapter_keys = set(adapter_parameter_names(model.backbone))
+    assert len(adapter_keys) == 4 * len(blocks)
+    assert keys - adapter_keys == set(stock.state_dict())
+    assert all('.adaptmlp.' in key for key in adapter_keys)
+
+    model.train()
+    freeze_all_but_adapters(model)
+    out = flat_outputs(model(x))
+    (out * torch.randn_like(out)).sum().backward()
+    for name, param in model.backbone.named_parameters():
+        if name in adapter_keys:
+            # The zero up-projection stops down_proj's gradient at step 0.
+            assert param.grad is not None, name
+            if name.endswith('up_proj.weight'):
+                assert param.grad.abs().sum() > 0, name
+        else:
+            assert param.grad is None, name

@@ -2,7 +2,7 @@
 """Checkpoints that tests save; a check that a host's one loads."""
 from typing import Optional
 
-from repo_paths import TINY_VIDEO_CONFIG
+from repo_paths import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
 
 
 class FailsToPickle:
@@ -16,11 +16,22 @@ class FailsToPickle:
 def save_stock_video_checkpoint(path: str, seed: int = 0) -> dict:
     """A full checkpoint of the stock tiny video recognizer, in MMAction2's
     key layout (``backbone.*``, ``cls_head.*``), random weights."""
+    return _save_stock(TINY_VIDEO_CONFIG, 'mmaction', path, seed)
+
+
+def save_stock_image_checkpoint(path: str, seed: int = 0) -> dict:
+    """A full checkpoint of the stock tiny image classifier (a plain ViT),
+    in MMPretrain's key layout (``backbone.*``, ``head.*``), random
+    weights."""
+    return _save_stock(TINY_IMAGE_CONFIG, 'mmpretrain', path, seed)
+
+
+def _save_stock(config: str, scope: str, path: str, seed: int) -> dict:
     import torch
     from mmengine.config import Config
     from mmengine.registry import MODELS, init_default_scope
-    cfg = Config.fromfile(TINY_VIDEO_CONFIG)
-    init_default_scope('mmaction')
+    cfg = Config.fromfile(config)
+    init_default_scope(scope)
     torch.manual_seed(seed)
     model = MODELS.build(cfg.model)
     model.init_weights()

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The tiny stripes image task as AdaptFormer: its config, images."""
+"""The tiny stripes image task as AdaptFormer: config, images, training."""
 import os.path as osp
-from typing import List
+from typing import Dict, List
 
 from config_writers import image_data_cfg, write_config
 from repo_paths import TINY_IMAGE_CONFIG
@@ -26,3 +26,36 @@ def stripes_images(data: str) -> List[str]:
     return sorted(
         osp.join(data, 'val', c, f) for c in ('horizontal', 'vertical')
         for f in ('0.png', '1.png'))
+
+
+def train_stripes_task(folder,
+                       data: str,
+                       stock: str,
+                       extra_trainable: List[str],
+                       seed: int,
+                       lines: str = '') -> Dict[str, str]:
+    """Train the stripes task for an epoch in ``folder`` (made here): its
+    ViT loaded from the checkpoint ``stock``, AdapterHook training
+    ``extra_trainable`` besides adapters and head and saving adapter-only
+    checkpoints; ``lines`` are config lines before those. Returns the
+    task's ``config`` and ``checkpoint``."""
+    from mmengine.config import Config
+    from mmengine.logging import MessageHub, MMLogger
+    from mmengine.runner import Runner
+    folder.mkdir()
+    config = stripes_config(
+        folder, data,
+        lines + "model['backbone']['backbone']['init_cfg'] = dict("
+        f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
+        "custom_hooks = [dict(type='AdapterHook', "
+        f'adapter_only_checkpoint=True, extra_trainable={extra_trainable!r})]'
+        '\n')
+    cfg = Config.fromfile(config)
+    cfg.work_dir = str(folder / 'work')
+    cfg.randomness = dict(seed=seed)
+    cfg.train_cfg.max_epochs = 1
+    Runner.from_cfg(cfg).train()
+    MMLogger._instance_dict.clear()
+    MessageHub._instance_dict.clear()
+    return dict(
+        config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))

@@ -5,15 +5,17 @@ norm that feeds the block's adapter too), one before the first block (the
 patch embedding) and a final norm are served, each task as alone; tensors
 the backbone holds itself (``cls_token``, ``pos_embed``) are refused."""
 import json
-import os.path as osp
 import re
 
 import pytest
 import torch
-from helpers import (TINY_IMAGE_CONFIG, load_tool, stripes_config,
-                     stripes_images)
+from checkpoint_makers import save_stock_image_checkpoint
+from helpers import load_tool, stripes_config, stripes_images
+from stripes_task import train_stripes_task
+from task_engines import (assert_answers_as_alone, routed_paths, scores_alone,
+                          task_engine)
 
-from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
+from mmadaptformer.apis import MultiTaskRecognizer, TaskError
 from mmadaptformer.models.multitask import STEM, TaskRoutedModule
 from mmadaptformer.utils import safe_torch_load
 
@@ -35,75 +37,23 @@ TASKS = dict(
 def image_tasks(tmp_path_factory, tiny_image_data):
     """The tasks of :data:`TASKS`, each trained for an epoch (adapter-only
     checkpoints) on one stock tiny ViT."""
-    from mmengine.config import Config
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import Runner
     root = tmp_path_factory.mktemp('extra_trainable')
     stock = str(root / 'stock.pth')
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
-    model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, stock)
-    tasks = {}
-    for seed, (name, (extra, layers)) in enumerate(TASKS.items()):
-        folder = root / name
-        folder.mkdir()
-        config = stripes_config(
-            folder, tiny_image_data,
-            f"model['backbone']['layers'] = {layers}\n"
-            "model['backbone']['backbone']['init_cfg'] = dict("
-            f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
-            "custom_hooks = [dict(type='AdapterHook', "
-            f'adapter_only_checkpoint=True, extra_trainable={extra!r})]\n')
-        cfg = Config.fromfile(config)
-        cfg.work_dir = str(folder / 'work')
-        cfg.randomness = dict(seed=seed)
-        cfg.train_cfg.max_epochs = 1
-        Runner.from_cfg(cfg).train()
-        MMLogger._instance_dict.clear()
-        MessageHub._instance_dict.clear()
-        tasks[name] = dict(
-            config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
-    return tasks
+    save_stock_image_checkpoint(stock)
+    return {
+        name:
+        train_stripes_task(root / name, tiny_image_data, stock, extra, seed,
+                           f"model['backbone']['layers'] = {layers}\n")
+        for seed, (name, (extra, layers)) in enumerate(TASKS.items())
+    }
 
 
 @pytest.fixture(scope='module')
 def alone(image_tasks, tiny_image_data):
     """Each servable task's scores, through its own model."""
-    images = stripes_images(tiny_image_data)
-    return {
-        name: ModelInferencer(task['config'], task['checkpoint'],
-                              name=name)(images)
-        for name, task in image_tasks.items() if name not in ('cls', 'pos')
-    }
-
-
-def _engine(image_tasks, names):
-    engine = MultiTaskRecognizer()
-    for name in names:
-        engine.add_task(name, image_tasks[name]['config'],
-                        image_tasks[name]['checkpoint'])
-    return engine
-
-
-def _assert_alone(engine, alone, images):
-    results = engine(images, batch_size=4)
-    for image in images:
-        assert set(results[image]) == set(engine.tasks)
-        for name in engine.tasks:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[name][image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
-    return results
-
-
-def _routed(engine):
-    return sorted(path for path, module in engine.base.named_modules()
-                  if isinstance(module, TaskRoutedModule))
+    return scores_alone(image_tasks,
+                        [n for n in image_tasks if n not in ('cls', 'pos')],
+                        stripes_images(tiny_image_data))
 
 
 def _trained_elements(task):
@@ -118,16 +68,16 @@ def test_the_norm_that_feeds_an_adapter_is_served_per_task(
     takes too: the adapter got one task's rows of it and the forward
     failed. Both tasks split at block 1 and answer as alone; the task
     costs its checkpoint and nothing more."""
-    engine = _engine(image_tasks, order[:1])
+    engine = task_engine(image_tasks, order[:1])
     before = engine.num_tensor_elements()
     engine.add_task(order[1], image_tasks[order[1]]['config'],
                     image_tasks[order[1]]['checkpoint'])
     assert engine.streams.split_at == dict(plain=1, ln2_1=1)
-    assert _routed(engine) == ['backbone.backbone.layers.1.ln2']
+    assert routed_paths(engine) == ['backbone.backbone.layers.1.ln2']
     if order[0] == 'plain':
         assert engine.num_tensor_elements() - before == _trained_elements(
             image_tasks['ln2_1'])
-    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+    assert_answers_as_alone(engine, alone, stripes_images(tiny_image_data))
 
 
 # The first task's modules are the shared model's: a later task that did
@@ -144,14 +94,14 @@ def test_a_norm_trained_in_an_earlier_block_moves_the_split_point(
     block 0 too, whose adapter reads that routed norm, whichever task came
     first; after it, 'plain' shares the ln2 of the first task's model or
     not."""
-    engine = _engine(image_tasks, order)
+    engine = task_engine(image_tasks, order)
     assert engine.streams.split_at == split_at
-    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+    assert_answers_as_alone(engine, alone, stripes_images(tiny_image_data))
     engine.remove_task('all')
     engine.add_task('plain', image_tasks['plain']['config'],
                     image_tasks['plain']['checkpoint'])
     assert engine.streams.split_at == then
-    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+    assert_answers_as_alone(engine, alone, stripes_images(tiny_image_data))
 
 
 @pytest.mark.parametrize('order', [('plain', 'patch'), ('patch', 'plain')])
@@ -161,12 +111,12 @@ def test_a_module_trained_before_the_first_block_splits_at_the_input(
     block: one of the tasks (the later) gets its own rows of the backbone's
     input and runs every block in its own stream; only the projection is
     kept per task."""
-    engine = _engine(image_tasks, order[:1])
+    engine = task_engine(image_tasks, order[:1])
     before = engine.num_tensor_elements()
     engine.add_task(order[1], image_tasks[order[1]]['config'],
                     image_tasks[order[1]]['checkpoint'])
     assert engine.streams.split_at == {order[0]: 1, order[1]: STEM}
-    assert _routed(engine) == ['backbone.backbone.patch_embed.projection']
+    assert routed_paths(engine) == ['backbone.backbone.patch_embed.projection']
     if order[0] == 'plain':
         assert engine.num_tensor_elements() - before == _trained_elements(
             image_tasks['patch'])
@@ -174,7 +124,7 @@ def test_a_module_trained_before_the_first_block_splits_at_the_input(
     handle = engine.blocks[0].register_forward_pre_hook(
         lambda module, args: rows.append(args[0].shape[0]))
     images = stripes_images(tiny_image_data)
-    _assert_alone(engine, alone, images)
+    assert_answers_as_alone(engine, alone, images)
     handle.remove()
     # Block 0 runs on both tasks' rows: one stream each.
     assert rows == [2 * len(images)]
@@ -183,9 +133,9 @@ def test_a_module_trained_before_the_first_block_splits_at_the_input(
 def test_a_final_norm_is_served_after_the_last_block(image_tasks, alone,
                                                      tiny_image_data,
                                                      clean_loggers):
-    engine = _engine(image_tasks, ['plain', 'ln1', 'ln2_1', 'patch'])
+    engine = task_engine(image_tasks, ['plain', 'ln1', 'ln2_1', 'patch'])
     assert engine.streams.split_at == dict(plain=1, ln1=1, ln2_1=1, patch=STEM)
-    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+    assert_answers_as_alone(engine, alone, stripes_images(tiny_image_data))
 
 
 @pytest.mark.parametrize('name,key', [('cls', 'cls_token'),
@@ -204,15 +154,15 @@ def test_tensors_of_the_backbone_itself_are_refused(name, key, image_tasks,
     with pytest.raises(TaskError, match=message):
         engine.add_task(name, task['config'], task['checkpoint'])
     assert engine.tasks == [] and engine.base is None
-    engine = _engine(image_tasks, ['plain'])
+    engine = task_engine(image_tasks, ['plain'])
     before = engine.num_tensor_elements()
     with pytest.raises(TaskError, match=message):
         engine.add_task(name, task['config'], task['checkpoint'])
-    assert engine.tasks == ['plain'] and _routed(engine) == []
+    assert engine.tasks == ['plain'] and routed_paths(engine) == []
     assert engine.num_tensor_elements() == before
     engine.add_task('ln2_1', image_tasks['ln2_1']['config'],
                     image_tasks['ln2_1']['checkpoint'])
-    _assert_alone(engine, alone, stripes_images(tiny_image_data))
+    assert_answers_as_alone(engine, alone, stripes_images(tiny_image_data))
 
 
 def test_infer_reports_a_refused_task_and_answers_the_rest(
@@ -344,11 +294,11 @@ def test_a_routed_module_is_plain_again_when_the_task_that_trained_it_goes(
     trained the norm or not, answer as alone, and one that did not train
     it shares the frozen norm."""
     images = stripes_images(tiny_image_data)
-    engine = _engine(image_tasks, order)
+    engine = task_engine(image_tasks, order)
     engine.remove_task('ln2_1')
-    assert _routed(engine) == []
+    assert routed_paths(engine) == []
     assert engine.streams.split_at == dict(plain=1)  # its adapter's block
-    _assert_alone(engine, alone, images)
+    assert_answers_as_alone(engine, alone, images)
     before = engine.num_tensor_elements()
     engine.add_task('all', image_tasks['all']['config'],
                     image_tasks['all']['checkpoint'])
@@ -361,4 +311,4 @@ def test_a_routed_module_is_plain_again_when_the_task_that_trained_it_goes(
                     image_tasks['ln2_1']['checkpoint'])
     assert engine.num_tensor_elements() - before == _trained_elements(
         image_tasks['ln2_1'])
-    _assert_alone(engine, alone, images)
+    assert_answers_as_alone(engine, alone, images)

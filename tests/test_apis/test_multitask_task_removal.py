@@ -4,18 +4,20 @@ backbone: a routed module that no task left needs routed is put back as a
 plain module, with the hooks that feed the adapters; no tensor of a removed
 task stays held, and the tensors counted are those held."""
 import gc
-import os.path as osp
 import types
 import weakref
 
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, stripes_config, stripes_images
+from checkpoint_makers import save_stock_image_checkpoint
+from helpers import stripes_images
+from stripes_task import train_stripes_task
+from task_engines import (assert_answers_as_alone, routed_paths, scores_alone,
+                          task_engine)
 from torch import nn
 
-from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
+from mmadaptformer.apis import ModelInferencer, TaskError
 from mmadaptformer.models import AdaptMLP, remove_adapters
-from mmadaptformer.models.multitask import TaskRoutedModule
 
 LN2 = 'backbone.backbone.layers.1.ln2'
 LN1 = 'backbone.backbone.ln1'
@@ -32,73 +34,21 @@ TASKS = dict(
 def image_tasks(tmp_path_factory, tiny_image_data):
     """The tasks of :data:`TASKS`, each trained for an epoch (adapter-only
     checkpoints, adapters in the last block) on one stock tiny ViT."""
-    from mmengine.config import Config
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import Runner
     root = tmp_path_factory.mktemp('task_removal')
     stock = str(root / 'stock.pth')
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
-    model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, stock)
-    tasks = {}
-    for seed, (name, (extra, _)) in enumerate(TASKS.items()):
-        folder = root / name
-        folder.mkdir()
-        config = stripes_config(
-            folder, tiny_image_data,
-            "model['backbone']['backbone']['init_cfg'] = dict("
-            f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
-            "custom_hooks = [dict(type='AdapterHook', "
-            f'adapter_only_checkpoint=True, extra_trainable={extra!r})]\n')
-        cfg = Config.fromfile(config)
-        cfg.work_dir = str(folder / 'work')
-        cfg.randomness = dict(seed=seed)
-        cfg.train_cfg.max_epochs = 1
-        Runner.from_cfg(cfg).train()
-        MMLogger._instance_dict.clear()
-        MessageHub._instance_dict.clear()
-        tasks[name] = dict(
-            config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
-    return tasks
+    save_stock_image_checkpoint(stock)
+    return {
+        name: train_stripes_task(root / name, tiny_image_data, stock, extra,
+                                 seed)
+        for seed, (name, (extra, _)) in enumerate(TASKS.items())
+    }
 
 
 @pytest.fixture(scope='module')
 def alone(image_tasks, tiny_image_data):
     """Each task's scores, through its own model."""
-    images = stripes_images(tiny_image_data)
-    return {
-        name: ModelInferencer(task['config'], task['checkpoint'],
-                              name=name)(images)
-        for name, task in image_tasks.items()
-    }
-
-
-def _engine(image_tasks, names):
-    engine = MultiTaskRecognizer()
-    for name in names:
-        engine.add_task(name, image_tasks[name]['config'],
-                        image_tasks[name]['checkpoint'])
-    return engine
-
-
-def _assert_alone(engine, alone, images):
-    results = engine(images, batch_size=4)
-    for image in images:
-        assert set(results[image]) == set(engine.tasks)
-        for name in engine.tasks:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[name][image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
-
-
-def _routed(engine):
-    return sorted(path for path, module in engine.base.named_modules()
-                  if isinstance(module, TaskRoutedModule))
+    return scores_alone(image_tasks, list(image_tasks),
+                        stripes_images(tiny_image_data))
 
 
 def _held_elements(root) -> int:
@@ -155,19 +105,19 @@ def test_removed_tasks_leave_plain_modules_and_no_tensors(
     code kept every routed module, and the first task's trained norm as
     the routed module's original, held but not counted."""
     images = stripes_images(tiny_image_data)
-    engine = _engine(image_tasks, order)
-    _assert_alone(engine, alone, images)
+    engine = task_engine(image_tasks, order)
+    assert_answers_as_alone(engine, alone, images)
     for name in removals:
         refs = _trained_refs(engine, name)
         engine.remove_task(name)
         gc.collect()
         left = [n for n in order if n in engine.tasks]
         trained = sorted(TASKS[n][1] for n in left if TASKS[n][1])
-        assert _routed(engine) == trained, name
+        assert routed_paths(engine) == trained, name
         for path in {LN1, LN2} - set(trained):
             assert type(engine.base.get_submodule(path)) is nn.LayerNorm
         assert all(ref() is None for ref in refs), name
-        _assert_alone(engine, alone, images)
+        assert_answers_as_alone(engine, alone, images)
         assert engine.num_tensor_elements() == _held_elements(engine)
 
 
@@ -181,7 +131,7 @@ def test_a_norm_put_back_keeps_feeding_the_adapter(image_tasks, alone,
     and answer as alone; the adapter's hooks still come off through their
     handles."""
     images = stripes_images(tiny_image_data)
-    engine = _engine(image_tasks, ['ln2_1', 'plain'])
+    engine = task_engine(image_tasks, ['ln2_1', 'plain'])
     engine.remove_task('ln2_1')
     norm = engine.base.get_submodule(LN2)
     assert len(norm._forward_pre_hooks) == 1  # the adapter's input
@@ -190,13 +140,13 @@ def test_a_norm_put_back_keeps_feeding_the_adapter(image_tasks, alone,
     assert engine.base.get_submodule(LN2) is norm
     engine.add_task('ln2_1', image_tasks['ln2_1']['config'],
                     image_tasks['ln2_1']['checkpoint'])
-    assert _routed(engine) == sorted([LN1, LN2])
+    assert routed_paths(engine) == sorted([LN1, LN2])
     assert engine.base.get_submodule(LN2).original is norm
-    _assert_alone(engine, alone, images)
+    assert_answers_as_alone(engine, alone, images)
     engine.remove_task('plain')
     engine.remove_task('ln1')
-    assert _routed(engine) == [LN2]
-    _assert_alone(engine, alone, images)
+    assert routed_paths(engine) == [LN2]
+    assert_answers_as_alone(engine, alone, images)
     # The adapter's hooks come off the routed norm, which holds the hook
     # dicts their handles (registered on the original) refer to.
     remove_adapters(engine.blocks[1])
@@ -225,7 +175,7 @@ def test_a_norm_put_back_is_checked_as_frozen(image_tasks, alone, tmp_path,
     code left the first task's trained keys out of the frozen check and
     served the differing task on the other norm."""
     images = stripes_images(tiny_image_data)
-    engine = _engine(image_tasks, ['ln2_1', 'plain'])
+    engine = task_engine(image_tasks, ['ln2_1', 'plain'])
     engine.remove_task('ln2_1')
     norm = engine.base.get_submodule(LN2)
     held = engine.num_tensor_elements()
@@ -245,7 +195,7 @@ def test_a_norm_put_back_is_checked_as_frozen(image_tasks, alone, tmp_path,
     engine.add_task('ln1', image_tasks['ln1']['config'],
                     image_tasks['ln1']['checkpoint'])
     assert engine.base.get_submodule(LN2) is norm
-    assert _routed(engine) == [LN1]
+    assert routed_paths(engine) == [LN1]
     results = engine(images, batch_size=4)
     for image in images:
         torch.testing.assert_close(
@@ -254,7 +204,7 @@ def test_a_norm_put_back_is_checked_as_frozen(image_tasks, alone, tmp_path,
             rtol=1e-5,
             atol=1e-7)
     engine.remove_task('same')
-    _assert_alone(engine, alone, images)
+    assert_answers_as_alone(engine, alone, images)
     assert engine.num_tensor_elements() == _held_elements(engine)
 
 
@@ -266,7 +216,7 @@ def test_served_adapters_hold_only_their_parameters(image_tasks,
     ``num_tensor_elements`` (the benchmark's memory per added task) counts
     all it holds. The old code kept a copy of each adapter's initial
     values, for ``restore_init``, which is not counted."""
-    engine = _engine(image_tasks, ['ln2_1', 'plain', 'ln1'])
+    engine = task_engine(image_tasks, ['ln2_1', 'plain', 'ln1'])
     adapters = [m for m in engine.base.modules() if isinstance(m, AdaptMLP)]
     assert len(adapters) == 3
     for adapter in adapters:

@@ -56,6 +56,19 @@ def _runner(cfg_path, work_dir, pretrained: str) -> Runner:
     return Runner.from_cfg(cfg)
 
 
+def _refused_option(tmp_path, cfg: str, backbone: str, option: str):
+    """tools/train.py on ``cfg`` (work dir ``tmp_path/w``) with the
+    pretrained ``backbone`` and ``--cfg-options option``, refused: the run
+    and its refusal."""
+    proc = run_tool([
+        'train.py', cfg, '--work-dir', tmp_path / 'w', '--pretrained',
+        backbone, '--cfg-options', option
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    return proc, _refusal(proc)
+
+
 def test_linear_neck_trains_with_the_head_and_tools_load_it(
         tmp_path, tiny_image_data, backbone, clean_loggers):
     """mmpretrain's LinearNeck (a random fc and a BatchNorm1d between
@@ -113,13 +126,8 @@ def test_parameter_free_batch_norm_neck_updates_its_statistics(
     assert not torch.equal(bn.running_mean, torch.zeros_like(bn.running_mean))
     assert int(bn.num_batches_tracked) > 0
 
-    proc = run_tool([
-        'train.py', cfg, '--work-dir', tmp_path / 'w', '--pretrained',
-        backbone, '--cfg-options', 'custom_hooks.0.extra_trainable=[^neck\\.]'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    text = _refusal(proc)
+    _, text = _refused_option(tmp_path, cfg, backbone,
+                              'custom_hooks.0.extra_trainable=[^neck\\.]')
     assert text.startswith(
         'ConfigError: --cfg-options custom_hooks.0.extra_trainable='
         "['^neck\\\\.']: AdapterHook extra_trainable pattern '^neck\\\\.' "
@@ -132,13 +140,8 @@ def test_head_that_names_no_module_is_refused_in_one_line(
     """head=cls_head (the MMAction2 name) on an MMPretrain classifier
     trained 0 head parameters with loss 0.6931 and exit status 0."""
     cfg = stripes_config(tmp_path, tiny_image_data, HOOK)
-    proc = run_tool([
-        'train.py', cfg, '--work-dir', tmp_path / 'w', '--pretrained',
-        backbone, '--cfg-options', 'custom_hooks.0.head=cls_head'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    text = _refusal(proc)
+    _, text = _refused_option(tmp_path, cfg, backbone,
+                              'custom_hooks.0.head=cls_head')
     assert text.startswith(
         "ConfigError: --cfg-options custom_hooks.0.head='cls_head': "
         "AdapterHook head=['cls_head']: ImageClassifier builds no module of "
@@ -172,13 +175,8 @@ def test_linear_probe_with_adapters_is_refused_before_training(
     """The probe used to train on adapters frozen at their random
     initialisation, with exit status 0."""
     cfg = stripes_config(tmp_path, tiny_image_data, HOOK)
-    proc = run_tool([
-        'train.py', cfg, '--work-dir', tmp_path / 'w', '--pretrained',
-        backbone, '--cfg-options', 'custom_hooks.0.mode=linear_probe'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    text = _refusal(proc)
+    proc, text = _refused_option(tmp_path, cfg, backbone,
+                                 'custom_hooks.0.mode=linear_probe')
     assert text.startswith(
         "ConfigError: --cfg-options custom_hooks.0.mode='linear_probe': "
         "AdapterHook mode='linear_probe' trains the head (and "
@@ -201,13 +199,8 @@ def test_linear_probe_with_adapters_is_refused_before_training(
 def test_argument_errors_are_one_line_refusals(tmp_path, tiny_image_data,
                                                backbone, option, start):
     cfg = stripes_config(tmp_path, tiny_image_data, HOOK)
-    proc = run_tool([
-        'train.py', cfg, '--work-dir', tmp_path / 'w', '--pretrained',
-        backbone, '--cfg-options', option
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refusal(proc).startswith(start), proc.stdout[-2000:]
+    proc, text = _refused_option(tmp_path, cfg, backbone, option)
+    assert text.startswith(start), proc.stdout[-2000:]
 
 
 def test_adaptformer_mode_without_adapters_is_a_config_error():

@@ -40,6 +40,41 @@ class Case(NamedTuple):
     shape: Tuple[int, ...]
 
 
+SWIN3D = dict(
+    type='mmaction.SwinTransformer3D', arch=TINY_STAGES, window_size=(2, 2, 2))
+MVIT_VIDEO = dict(
+    type='mmaction.MViT', arch=TINY_MVIT, spatial_size=32, temporal_size=4)
+VIT = dict(arch=TINY_VIT, img_size=32, patch_size=16)
+SAM = dict(
+    type='mmpretrain.ViTSAM',
+    arch=dict(TINY_VIT, global_attn_indexes=[0]),
+    img_size=32,
+    patch_size=16,
+    window_size=1)
+SWIN = dict(
+    type='mmpretrain.SwinTransformer',
+    arch=TINY_STAGES,
+    img_size=32,
+    window_size=2)
+SWINV2 = dict(
+    type='mmpretrain.SwinTransformerV2',
+    arch=TINY_STAGES_V2,
+    img_size=32,
+    window_size=[2, 2])
+DAVIT = dict(type='mmpretrain.DaViT', arch=TINY_STAGES, window_size=2)
+TINYVIT = dict(
+    type='mmpretrain.TinyViT',
+    arch=dict(channels=[16, 32], num_heads=[1, 2], depths=[1, 1]),
+    img_size=(32, 32),
+    window_size=[2, 2])
+HIVIT = dict(
+    type='mmpretrain.HiViT',
+    arch=dict(embed_dims=32, depths=[1, 1, 7], num_heads=2),
+    img_size=32)
+MOBILEVIT = dict(
+    type='mmpretrain.MobileViT',
+    arch=[['mobilenetv2', 16, 1, 1, 2], ['mobilevit', 24, 2, 32, 64, 1, 2]])
+
 CASES = {
     # mmaction2
     'videomae-cls':
@@ -49,27 +84,11 @@ CASES = {
     'videomae-map':
     Case(dict(VIDEO_HOST, return_feat_map=True), VIDEO),
     'swin3d':
-    Case(
-        dict(
-            type='mmaction.SwinTransformer3D',
-            arch=TINY_STAGES,
-            out_indices=(1, ),
-            window_size=(2, 2, 2)), VIDEO),
+    Case(dict(SWIN3D, out_indices=(1, )), VIDEO),
     'swin3d-first-stage':
-    Case(
-        dict(
-            type='mmaction.SwinTransformer3D',
-            arch=TINY_STAGES,
-            out_indices=(0, ),
-            window_size=(2, 2, 2)), VIDEO),
+    Case(dict(SWIN3D, out_indices=(0, )), VIDEO),
     'swin3d-after-downsample':
-    Case(
-        dict(
-            type='mmaction.SwinTransformer3D',
-            arch=TINY_STAGES,
-            out_indices=(0, ),
-            out_after_downsample=True,
-            window_size=(2, 2, 2)), VIDEO),
+    Case(dict(SWIN3D, out_indices=(0, ), out_after_downsample=True), VIDEO),
     'uniformerv2':
     Case(
         dict(
@@ -86,29 +105,12 @@ CASES = {
             mlp_dropout=[0.5, 0.5],
             init_cfg=None), VIDEO),
     'mvit':
-    Case(
-        dict(
-            type='mmaction.MViT',
-            arch=TINY_MVIT,
-            spatial_size=32,
-            temporal_size=4), VIDEO),
+    Case(dict(MVIT_VIDEO), VIDEO),
     'mvit-first-scale':
-    Case(
-        dict(
-            type='mmaction.MViT',
-            arch=TINY_MVIT,
-            spatial_size=32,
-            temporal_size=4,
-            out_scales=[0]), VIDEO),
+    Case(dict(MVIT_VIDEO, out_scales=[0]), VIDEO),
     'mvit-no-cls-token':
     Case(
-        dict(
-            type='mmaction.MViT',
-            arch=TINY_MVIT,
-            spatial_size=32,
-            temporal_size=4,
-            with_cls_token=False,
-            output_cls_token=False), VIDEO),
+        dict(MVIT_VIDEO, with_cls_token=False, output_cls_token=False), VIDEO),
     'timesformer':
     Case(
         dict(
@@ -131,114 +133,37 @@ CASES = {
             pretrained2d=False), VIDEO),
     # mmpretrain
     'vit-cls':
-    Case(
-        dict(
-            type='mmpretrain.VisionTransformer',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16), IMAGE),
+    Case(dict(VIT, type='mmpretrain.VisionTransformer'), IMAGE),
     'vit-avg':
     Case(
-        dict(
-            type='mmpretrain.VisionTransformer',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16,
-            out_type='avg_featmap'), IMAGE),
+        dict(VIT, type='mmpretrain.VisionTransformer', out_type='avg_featmap'),
+        IMAGE),
     'vit-featmap':
     Case(
-        dict(
-            type='mmpretrain.VisionTransformer',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16,
-            out_type='featmap'), IMAGE),
+        dict(VIT, type='mmpretrain.VisionTransformer', out_type='featmap'),
+        IMAGE),
     'deit-distilled':
-    Case(
-        dict(
-            type='mmpretrain.DistilledVisionTransformer',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16), IMAGE),
+    Case(dict(VIT, type='mmpretrain.DistilledVisionTransformer'), IMAGE),
     'deit3':
-    Case(
-        dict(
-            type='mmpretrain.DeiT3', arch=TINY_VIT, img_size=32,
-            patch_size=16), IMAGE),
+    Case(dict(VIT, type='mmpretrain.DeiT3'), IMAGE),
     'beit':
-    Case(
-        dict(
-            type='mmpretrain.BEiTViT',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16), IMAGE),
+    Case(dict(VIT, type='mmpretrain.BEiTViT'), IMAGE),
     'eva02':
-    Case(
-        dict(
-            type='mmpretrain.ViTEVA02',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16), IMAGE),
+    Case(dict(VIT, type='mmpretrain.ViTEVA02'), IMAGE),
     'sam':
-    Case(
-        dict(
-            type='mmpretrain.ViTSAM',
-            arch=dict(TINY_VIT, global_attn_indexes=[0]),
-            img_size=32,
-            patch_size=16,
-            window_size=1,
-            out_channels=0), IMAGE),
+    Case(dict(SAM, out_channels=0), IMAGE),
     'sam-neck':
-    Case(
-        dict(
-            type='mmpretrain.ViTSAM',
-            arch=dict(TINY_VIT, global_attn_indexes=[0]),
-            img_size=32,
-            patch_size=16,
-            window_size=1,
-            out_channels=24,
-            out_type='avg_featmap'), IMAGE),
+    Case(dict(SAM, out_channels=24, out_type='avg_featmap'), IMAGE),
     'swin':
-    Case(
-        dict(
-            type='mmpretrain.SwinTransformer',
-            arch=TINY_STAGES,
-            img_size=32,
-            window_size=2,
-            out_indices=(1, )), IMAGE),
+    Case(dict(SWIN, out_indices=(1, )), IMAGE),
     'swin-both-stages':
-    Case(
-        dict(
-            type='mmpretrain.SwinTransformer',
-            arch=TINY_STAGES,
-            img_size=32,
-            window_size=2,
-            out_indices=(0, 1)), IMAGE),
+    Case(dict(SWIN, out_indices=(0, 1)), IMAGE),
     'swin-after-downsample':
-    Case(
-        dict(
-            type='mmpretrain.SwinTransformer',
-            arch=TINY_STAGES,
-            img_size=32,
-            window_size=2,
-            out_indices=(0, ),
-            out_after_downsample=True), IMAGE),
+    Case(dict(SWIN, out_indices=(0, ), out_after_downsample=True), IMAGE),
     'swinv2':
-    Case(
-        dict(
-            type='mmpretrain.SwinTransformerV2',
-            arch=TINY_STAGES_V2,
-            img_size=32,
-            window_size=[2, 2],
-            out_indices=(1, )), IMAGE),
+    Case(dict(SWINV2, out_indices=(1, )), IMAGE),
     'swinv2-first-stage':
-    Case(
-        dict(
-            type='mmpretrain.SwinTransformerV2',
-            arch=TINY_STAGES_V2,
-            img_size=32,
-            window_size=[2, 2],
-            out_indices=(0, )), IMAGE),
+    Case(dict(SWINV2, out_indices=(0, )), IMAGE),
     'mixmim':
     Case(
         dict(
@@ -247,19 +172,9 @@ CASES = {
             img_size=32,
             window_size=[2, 1]), IMAGE),
     'davit':
-    Case(
-        dict(
-            type='mmpretrain.DaViT',
-            arch=TINY_STAGES,
-            window_size=2,
-            out_indices=(1, )), IMAGE),
+    Case(dict(DAVIT, out_indices=(1, )), IMAGE),
     'davit-first-stage':
-    Case(
-        dict(
-            type='mmpretrain.DaViT',
-            arch=TINY_STAGES,
-            window_size=2,
-            out_indices=(0, )), IMAGE),
+    Case(dict(DAVIT, out_indices=(0, )), IMAGE),
     'xcit':
     Case(
         dict(
@@ -271,22 +186,9 @@ CASES = {
             cls_attn_layers=1,
             num_heads=2), IMAGE),
     'tinyvit':
-    Case(
-        dict(
-            type='mmpretrain.TinyViT',
-            arch=dict(channels=[16, 32], num_heads=[1, 2], depths=[1, 1]),
-            img_size=(32, 32),
-            window_size=[2, 2],
-            out_indices=(1, )), IMAGE),
+    Case(dict(TINYVIT, out_indices=(1, )), IMAGE),
     'tinyvit-featmap':
-    Case(
-        dict(
-            type='mmpretrain.TinyViT',
-            arch=dict(channels=[16, 32], num_heads=[1, 2], depths=[1, 1]),
-            img_size=(32, 32),
-            window_size=[2, 2],
-            out_indices=(0, ),
-            gap_before_final_norm=False), IMAGE),
+    Case(dict(TINYVIT, out_indices=(0, ), gap_before_final_norm=False), IMAGE),
     'mvit-image':
     Case(dict(type='mmpretrain.MViT', arch=TINY_MVIT, img_size=32), IMAGE),
     't2t':
@@ -323,54 +225,26 @@ CASES = {
                 num_heads_inner=2),
             img_size=32), IMAGE),
     'revvit':
-    Case(
-        dict(
-            type='mmpretrain.RevVisionTransformer',
-            arch=TINY_VIT,
-            img_size=32,
-            patch_size=16), IMAGE),
+    Case(dict(VIT, type='mmpretrain.RevVisionTransformer'), IMAGE),
     # HiViT's last main block, of width embed_dims; its stem blocks are
     # embed_dims // 4 wide.
     'hivit':
-    Case(
-        dict(
-            type='mmpretrain.HiViT',
-            arch=dict(embed_dims=32, depths=[1, 1, 7], num_heads=2),
-            img_size=32,
-            out_indices=[23]), IMAGE),
+    Case(dict(HIVIT, out_indices=[23]), IMAGE),
     'hivit-no-ape-no-rpe':
-    Case(
-        dict(
-            type='mmpretrain.HiViT',
-            arch=dict(embed_dims=32, depths=[1, 1, 7], num_heads=2),
-            img_size=32,
-            ape=False,
-            rpe=False,
-            out_indices=[-1, 6]), IMAGE),
+    Case(dict(HIVIT, ape=False, rpe=False, out_indices=[-1, 6]), IMAGE),
     # A stem feature before it (refused by hivit_unusable_outputs): the
     # last feature, the one the head reads, is still the main block's.
     'hivit-stem-feature-first':
     Case(
         dict(
-            type='mmpretrain.HiViT',
+            HIVIT,
             arch=dict(embed_dims=32, depths=[1, 1, 1], num_heads=2),
-            img_size=32,
             out_indices=[0]), IMAGE),
     # conv_1x1_exp widens the last layer's output 4 times.
     'mobilevit':
-    Case(
-        dict(
-            type='mmpretrain.MobileViT',
-            arch=[['mobilenetv2', 16, 1, 1, 2],
-                  ['mobilevit', 24, 2, 32, 64, 1, 2]],
-            out_indices=(1, )), IMAGE),
+    Case(dict(MOBILEVIT, out_indices=(1, )), IMAGE),
     'mobilevit-first-layer':
-    Case(
-        dict(
-            type='mmpretrain.MobileViT',
-            arch=[['mobilenetv2', 16, 1, 1, 2],
-                  ['mobilevit', 24, 2, 32, 64, 1, 2]],
-            out_indices=(0, )), IMAGE),
+    Case(dict(MOBILEVIT, out_indices=(0, )), IMAGE),
 }
 
 

@@ -7,11 +7,12 @@ Each host's block is checked against the AdaptFormer formula in train mode
 with drop path on, and each backbone is built from its real mmpretrain
 config with tiny overrides."""
 import copy
-from typing import Callable, NamedTuple, Optional, Tuple
 
 import pytest
 import torch
-from block_builders import beit_block
+from block_builders import (BlockCase, assert_block_follows_the_formula,
+                            assert_zero_adapters_keep_the_host, beit_block,
+                            ffn_branch, flat_outputs, stock_and_adapted)
 from helpers import TINY_IMAGE_CONFIG, assert_host_loads_pretrained
 from mmengine.config import Config
 from mmengine.hub import get_config
@@ -33,36 +34,15 @@ from mmpretrain.models.backbones.vit_sam import (window_partition,
 from mmpretrain.models.backbones.xcit import XCABlock
 from mmpretrain.models.utils import RotaryEmbeddingFast
 from mmpretrain.structures import DataSample
-from torch.testing import assert_close
 
 from mmadaptformer.engine import make_adapter_checkpoint
 from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptFormer,
-                                  adapter_modules, adapter_parameter_names,
-                                  apply_trainable, inject_adapters,
+                                  adapter_parameter_names, apply_trainable,
                                   plan_trainable)
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.fingerprint import state_fingerprints
 
 DIMS = 32
-
-
-class BlockCase(NamedTuple):
-    """A host block: how to build it, its input, and by hand from an
-    un-hooked copy the post-attention stream ``x`` and the whole
-    feed-forward branch ``h`` (drawing random numbers in the block's
-    order); ``after`` is what the block applies after the residual add and
-    ``output`` picks the tokens from what the block returns."""
-    build: Callable
-    by_hand: Callable
-    shape: Tuple[int, ...]
-    kwargs: Optional[dict] = None
-    after: Optional[Callable] = None
-    output: Callable = lambda out: out
-
-
-def _ffn_branch(ffn, x):
-    """mmcv FFN without its identity: dropout_layer(gamma2(layers(x)))."""
-    return ffn.dropout_layer(ffn.gamma2(ffn.layers(x)))
 
 
 def _beit():
@@ -111,7 +91,7 @@ def _sam():
 def _sam_by_hand(blk, x):
     windows, pad_hw = window_partition(blk.ln1(x), 2)
     x = x + window_unpartition(blk.attn(windows), 2, pad_hw, (4, 4))
-    return x, _ffn_branch(blk.ffn, blk.ln2(x))
+    return x, ffn_branch(blk.ffn, blk.ln2(x))
 
 
 def _hivit(num_heads=2):
@@ -142,7 +122,7 @@ def _mixmim_by_hand(blk, x):
     windows = blk.attn(windows.view(-1, 4, C), mask=None)
     y = blk.window_reverse(windows.view(-1, 2, 2, C), 4, 4, 2)
     x = x + blk.drop_path(y.view(B, 16, C))
-    return x, _ffn_branch(blk.ffn, blk.ln2(x))
+    return x, ffn_branch(blk.ffn, blk.ln2(x))
 
 
 def _twins_by_hand(blk, x):
@@ -177,7 +157,7 @@ def _t2t_by_hand(blk, x):
         x = blk.attn(blk.ln1(x))
     else:
         x = x + blk.attn(blk.ln1(x))
-    return x, _ffn_branch(blk.ffn, blk.ln2(x))
+    return x, ffn_branch(blk.ffn, blk.ln2(x))
 
 
 def _davit_by_hand(blk, x):
@@ -188,7 +168,7 @@ def _davit_by_hand(blk, x):
     else:
         x = x + blk.attn(blk.norm1(x))
     x = blk.cpe2(x, (4, 4))
-    return x, _ffn_branch(blk.ffn, blk.norm2(x))
+    return x, ffn_branch(blk.ffn, blk.norm2(x))
 
 
 def _tinyvit_by_hand(blk, x):
@@ -278,49 +258,12 @@ BLOCKS = {
 }
 
 
-def _randomize_norms(block, generator):
-    """Non-trivial norm affines, so that reading the wrong norm's input or
-    output shows; biases stay zero, so dropped samples stay zero."""
-    with torch.no_grad():
-        for module in block.modules():
-            if isinstance(module, torch.nn.LayerNorm):
-                module.weight.uniform_(0.5, 1.5, generator=generator)
-
-
 @pytest.mark.parametrize('placement', ['parallel', 'sequential'])
 @pytest.mark.parametrize('host', BLOCKS)
 def test_block_output_matches_the_formula_in_train_mode(
         host, placement, randomize_adapters, adaptmlp_by_hand):
-    case = BLOCKS[host]
-    torch.manual_seed(0)
-    block = case.build()
-    _randomize_norms(block, torch.Generator().manual_seed(0))
-    stock = copy.deepcopy(block)
-    assert inject_adapters(
-        block, adapter=dict(bottleneck=8),
-        placement=placement) == [type(block).__name__]
-    randomize_adapters(block)
-    x = torch.randn(case.shape)
-
-    block.train()
-    torch.manual_seed(1)
-    kwargs = case.kwargs or {}
-    out = case.output(block(x, **kwargs))
-    torch.manual_seed(1)
-    x1, h = case.by_hand(stock.train(), x)
-    # Drop path dropped some samples and kept others, so the formula also
-    # tells whether the adapter branch is (wrongly) under drop path.
-    dropped = h.flatten(1).abs().sum(1) == 0
-    assert dropped.any() and not dropped.all()
-    adapted = adaptmlp_by_hand(block.adaptmlp,
-                               x1 if placement == 'parallel' else h)
-    expected = x1 + h + adapted
-    if case.after is not None:
-        expected = case.after(stock, expected)
-    assert_close(out, expected)
-    # The adapters matter: the stock output is different.
-    torch.manual_seed(1)
-    assert not torch.allclose(case.output(stock(x, **kwargs)), out)
+    assert_block_follows_the_formula(BLOCKS[host], placement,
+                                     randomize_adapters, adaptmlp_by_hand)
 
 
 # --- whole backbones from mmpretrain's own configs -------------------------
@@ -449,52 +392,20 @@ def _backbone_cfg(host):
     return cfg
 
 
-def _flat(out):
-    return torch.cat([o.flatten() for o in out])
-
-
 @pytest.mark.parametrize('host', BACKBONES)
 def test_zero_init_keeps_stock_outputs_and_keys_and_only_adapters_train(
         host, freeze_all_but_adapters):
     _, _, _, size, blocks = BACKBONES[host]
-    cfg = _backbone_cfg(host)
-    torch.manual_seed(0)
-    stock = MODELS.build(cfg)
-    stock.init_weights()
-    stock.eval()
-    model = AdaptFormer(
-        backbone=cfg, fused_attention=False, contiguous_tokens=False).eval()
-    model.load_state_dict(stock.state_dict(), strict=False)
-
+    stock, model = stock_and_adapted(_backbone_cfg(host))
     # Every block of these types got one adapter.
-    assert model.adapted_blocks == blocks
     block_types = {type(model.backbone.get_submodule(b)) for b in blocks}
     assert [
         name for name, m in model.backbone.named_modules()
         if type(m) in block_types
     ] == blocks
-    assert list(adapter_modules(model.backbone)) == \
-        [f'{b}.adaptmlp' for b in blocks]
     x = torch.randn(1, 3, size, size)
-    assert torch.equal(_flat(model(x)), _flat(stock(x)))
-    keys = set(model.state_dict())
-    adapter_keys = set(adapter_parameter_names(model.backbone))
-    assert len(adapter_keys) == 4 * len(blocks)
-    assert keys - adapter_keys == set(stock.state_dict())
-    assert all('.adaptmlp.' in key for key in adapter_keys)
-
-    model.train()
-    freeze_all_but_adapters(model)
-    out = _flat(model(x))
-    (out * torch.randn_like(out)).sum().backward()
-    for name, param in model.backbone.named_parameters():
-        if name in adapter_keys:
-            # The zero up-projection stops down_proj's gradient at step 0.
-            assert param.grad is not None, name
-            if name.endswith('up_proj.weight'):
-                assert param.grad.abs().sum() > 0, name
-        else:
-            assert param.grad is None, name
+    assert_zero_adapters_keep_the_host(model, stock, blocks, x,
+                                       freeze_all_but_adapters)
 
 
 def test_mvit_blocks_that_widen_in_the_mlp_are_refused():
@@ -518,7 +429,7 @@ def test_mvit_blocks_that_widen_in_the_mlp_are_refused():
     model.load_state_dict(stock.state_dict(), strict=False)
     assert model.adapted_blocks == ['blocks.1', 'blocks.2']
     x = torch.randn(1, 3, 32, 32)
-    assert torch.equal(_flat(model(x)), _flat(stock(x)))
+    assert torch.equal(flat_outputs(model(x)), flat_outputs(stock(x)))
 
 
 # --- one host end to end: train, save adapter-only, load ------------------

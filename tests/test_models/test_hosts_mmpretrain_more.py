@@ -8,10 +8,12 @@ blocks are reversible: their formula, the exactness of the custom
 backward with adapters, and the refusal of its inline drop path have tests
 of their own."""
 import copy
-from typing import Callable, NamedTuple, Tuple
 
 import pytest
 import torch
+from block_builders import (BlockCase, assert_block_follows_the_formula,
+                            assert_zero_adapters_keep_the_host, ffn_branch,
+                            randomize_norms, stock_and_adapted)
 from helpers import assert_host_loads_pretrained
 from mmengine.hub import get_config
 from mmengine.registry import MODELS
@@ -26,27 +28,14 @@ from mmadaptformer.models import (AdaptFormer, adapter_modules,
                                   remove_adapters)
 
 DIMS = 32
-
-
-class BlockCase(NamedTuple):
-    """A host block: how to build it, its input, and by hand from an
-    un-hooked copy the post-attention stream ``x`` and the whole
-    feed-forward branch ``h`` (drawing random numbers in the block's
-    order)."""
-    build: Callable
-    by_hand: Callable
-    shape: Tuple[int, ...]
-
-
-def _ffn_branch(ffn, x):
-    """mmcv FFN without its identity: dropout_layer(gamma2(layers(x)))."""
-    return ffn.dropout_layer(ffn.gamma2(ffn.layers(x)))
+# LeViT's MLP normalises with BatchNorm1d.
+NORMS = (torch.nn.LayerNorm, torch.nn.BatchNorm1d)
 
 
 def _tnt_by_hand(blk, x):
     # The attention's identity and DropPath are inside ``attn``.
     x = blk.attn(blk.norm_attn(x), identity=x)
-    return x, _ffn_branch(blk.ffn, blk.norm_ffn(x))
+    return x, ffn_branch(blk.ffn, blk.norm_ffn(x))
 
 
 def _levit_by_hand(blk, x):
@@ -56,7 +45,7 @@ def _levit_by_hand(blk, x):
 
 def _vit_by_hand(blk, x):
     x = x + blk.attn(blk.ln1(x))
-    return x, _ffn_branch(blk.ffn, blk.ln2(x))
+    return x, ffn_branch(blk.ffn, blk.ln2(x))
 
 
 def _conformer_block():
@@ -86,44 +75,13 @@ BLOCKS = {
 }
 
 
-def _randomize_norms(block, generator):
-    """Non-trivial norm affines, so that reading the wrong norm's input or
-    output shows; biases stay zero, so dropped samples stay zero."""
-    with torch.no_grad():
-        for module in block.modules():
-            if isinstance(module, (torch.nn.LayerNorm, torch.nn.BatchNorm1d)):
-                module.weight.uniform_(0.5, 1.5, generator=generator)
-
-
 @pytest.mark.parametrize('placement', ['parallel', 'sequential'])
 @pytest.mark.parametrize('host', BLOCKS)
 def test_block_output_matches_the_formula_in_train_mode(
         host, placement, randomize_adapters, adaptmlp_by_hand):
-    case = BLOCKS[host]
-    torch.manual_seed(0)
-    block = case.build()
-    _randomize_norms(block, torch.Generator().manual_seed(0))
-    stock = copy.deepcopy(block)
-    assert inject_adapters(
-        block, adapter=dict(bottleneck=8),
-        placement=placement) == [type(block).__name__]
-    randomize_adapters(block)
-    x = torch.randn(case.shape)
-
-    block.train()
-    torch.manual_seed(1)
-    out = block(x)
-    torch.manual_seed(1)
-    x1, h = case.by_hand(stock.train(), x)
-    # Drop path dropped some samples and kept others, so the formula also
-    # tells whether the adapter branch is (wrongly) under drop path.
-    dropped = h.flatten(1).abs().sum(1) == 0
-    assert dropped.any() and not dropped.all()
-    adapted = adaptmlp_by_hand(block.adaptmlp,
-                               x1 if placement == 'parallel' else h)
-    assert_close(out, x1 + h + adapted)
-    torch.manual_seed(1)
-    assert not torch.allclose(stock(x), out)
+    assert_block_follows_the_formula(BLOCKS[host], placement,
+                                     randomize_adapters, adaptmlp_by_hand,
+                                     NORMS)
 
 
 # --- RevViT: reversible blocks ---------------------------------------------
@@ -135,7 +93,7 @@ def test_revvit_block_matches_the_formula_in_train_mode(
     under the seeds the block records for its backward."""
     torch.manual_seed(0)
     block = RevTransformerEncoderLayer(DIMS, 2, 64, drop_rate=0.2)
-    _randomize_norms(block, torch.Generator().manual_seed(0))
+    randomize_norms(block, torch.Generator().manual_seed(0), NORMS)
     stock = copy.deepcopy(block)
     inject_adapters(block, adapter=dict(bottleneck=8), placement=placement)
     randomize_adapters(block)
@@ -346,29 +304,11 @@ def _backbone_cfg(host):
     return cfg
 
 
-def _flat(out):
-    if isinstance(out, torch.Tensor):
-        return out.flatten()
-    return torch.cat([_flat(o) for o in out])
-
-
 @pytest.mark.parametrize('host', BACKBONES)
 def test_zero_init_keeps_stock_outputs_and_keys_and_only_adapters_train(
         host, freeze_all_but_adapters):
     _, _, _, size, blocks = BACKBONES[host]
-    cfg = _backbone_cfg(host)
-    torch.manual_seed(0)
-    stock = MODELS.build(cfg)
-    stock.init_weights()
-    stock.train(False)
-    model = AdaptFormer(
-        backbone=cfg, fused_attention=False, contiguous_tokens=False)
-    model.train(False)
-    model.load_state_dict(stock.state_dict(), strict=False)
-
-    assert model.adapted_blocks == blocks
-    assert list(adapter_modules(model.backbone)) == \
-        [f'{b}.adaptmlp' for b in blocks]
+    stock, model = stock_and_adapted(_backbone_cfg(host))
     # Modules of the adapted types that are not listed are no blocks: only
     # LeViT's attention Residuals.
     block_types = {type(model.backbone.get_submodule(b)) for b in blocks}
@@ -379,27 +319,10 @@ def test_zero_init_keeps_stock_outputs_and_keys_and_only_adapters_train(
     assert {type(m.block).__name__ for m in others} == \
         ({'Attention'} if host == 'levit' else set())
     # Two samples: LeViT's BatchNorms see one token per sample at the end.
-    x = torch.randn(2, 3, size, size)
-    assert torch.equal(_flat(model(x)), _flat(stock(x)))
-    keys = set(model.state_dict())
-    adapter_keys = set(adapter_parameter_names(model.backbone))
-    assert len(adapter_keys) == 4 * len(blocks)
-    assert keys - adapter_keys == set(stock.state_dict())
-    assert all('.adaptmlp.' in key for key in adapter_keys)
-
     # RevViT trains through its reversible backward here.
-    model.train()
-    freeze_all_but_adapters(model)
-    out = _flat(model(x))
-    (out * torch.randn_like(out)).sum().backward()
-    for name, param in model.backbone.named_parameters():
-        if name in adapter_keys:
-            # The zero up-projection stops down_proj's gradient at step 0.
-            assert param.grad is not None, name
-            if name.endswith('up_proj.weight'):
-                assert param.grad.abs().sum() > 0, name
-        else:
-            assert param.grad is None, name
+    x = torch.randn(2, 3, size, size)
+    assert_zero_adapters_keep_the_host(model, stock, blocks, x,
+                                       freeze_all_but_adapters)
 
 
 @pytest.mark.parametrize('host', BACKBONES)

@@ -13,10 +13,10 @@ input with shape [*, 32]``), after the work dir was made; a plain HiViT
 import os.path as osp
 
 import pytest
-from config_writers import image_data_cfg, write_config
+from config_writers import image_data_cfg
+from hivit_configs import adapted_hivit_body, hivit_host, train_hivit
 from refusal_lines import refused_line
 from repo_paths import CONFIGS
-from tool_runners import run_tool
 
 from mmadaptformer.models.backbones.host_outputs import hivit_unusable_outputs
 
@@ -24,52 +24,20 @@ TINY_ADAPTFORMER = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 TINY_VIT = osp.join(CONFIGS, 'tiny', 'tiny_vit_image.py')
 
 
-def _host(depths, out_indices) -> dict:
-    return dict(
-        type='HiViT',
-        arch=dict(embed_dims=32, depths=depths, num_heads=2),
-        img_size=32,
-        out_indices=out_indices)
-
-
-def _adapted(data: str, depths, out_indices) -> str:
-    """AdaptFormer around a tiny HiViT, a pooling neck, a 32-wide head."""
-    host = dict(_delete_=True, init_cfg=None, **_host(depths, out_indices))
-    model = dict(
-        backbone=dict(backbone=host),
-        neck=dict(_delete_=True, type='GlobalAveragePooling'),
-        head=dict(in_channels=32))
-    return image_data_cfg(data) + (
-        f'model = {model!r}\n'
-        'train_cfg = dict(max_epochs=1)\n'
-        "custom_hooks = [dict(type='AdapterHook', extra_trainable=[], "
-        'adapter_only_checkpoint=True, allow_random_backbone=True)]\n')
-
-
 def _plain(data: str, depths, out_indices) -> str:
     """The tiny image classifier on a plain HiViT (full fine-tuning)."""
     model = dict(
-        backbone=dict(_delete_=True, **_host(depths, out_indices)),
+        backbone=dict(_delete_=True, **hivit_host(depths, out_indices)),
         neck=dict(_delete_=True, type='GlobalAveragePooling'),
         head=dict(in_channels=32))
     return image_data_cfg(data) + (f'model = {model!r}\n'
                                    'train_cfg = dict(max_epochs=1)\n')
 
 
-def _train(tmp_path, base: str, body: str, *options: str):
-    config = write_config(tmp_path / 'hivit.py', base, body)
-    work_dir = str(tmp_path / 'work')
-    args = ['train.py', config, '--work-dir', work_dir]
-    if options:
-        args += ['--cfg-options', *options]
-    proc = run_tool(args, cwd=tmp_path, check=False)
-    return config, work_dir, proc
-
-
 def test_train_refuses_hivit_main_block_out_index(tmp_path, tiny_image_data):
-    config, work_dir, proc = _train(
+    config, work_dir, proc = train_hivit(
         tmp_path, TINY_ADAPTFORMER,
-        _adapted(tiny_image_data, [1, 1, 10], [7, 23]))
+        adapted_hivit_body(tiny_image_data, [1, 1, 10], [7, 23]))
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith(
         f'ConfigError: {config}: '
@@ -83,7 +51,7 @@ def test_train_refuses_hivit_main_block_out_index(tmp_path, tiny_image_data):
 
 def test_train_refuses_plain_hivit_main_block_out_index(
         tmp_path, tiny_image_data):
-    config, work_dir, proc = _train(
+    config, work_dir, proc = train_hivit(
         tmp_path, TINY_VIT, _plain(tiny_image_data, [1, 1, 10], [7, 23]))
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith(f'ConfigError: {config}: '
@@ -96,9 +64,9 @@ def test_train_refuses_plain_hivit_main_block_out_index(
 def test_train_refuses_plain_hivit_stem_out_index_named_option(
         tmp_path, tiny_image_data):
     """The stem case on a plain HiViT, the option that set it named."""
-    _, work_dir, proc = _train(tmp_path, TINY_VIT,
-                               _plain(tiny_image_data, [1, 1, 10], [23]),
-                               'model.backbone.arch.depths=[1,1,2]')
+    _, work_dir, proc = train_hivit(tmp_path, TINY_VIT,
+                                    _plain(tiny_image_data, [1, 1, 10], [23]),
+                                    'model.backbone.arch.depths=[1,1,2]')
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith('ConfigError: --cfg-options '
                            'model.backbone.arch.depths='), line
@@ -160,7 +128,7 @@ def test_plain_hivit_checked_before_the_runner(out_indices, refused):
     from mmadaptformer.models.backbones.config_check import check_model_config
     from mmadaptformer.utils.config_error import ConfigError
     cfg = Config.fromfile(TINY_VIT)
-    cfg.model.backbone = _host([1, 1, 10], out_indices)
+    cfg.model.backbone = hivit_host([1, 1, 10], out_indices)
     cfg.model.neck = dict(type='GlobalAveragePooling')
     cfg.model.head.in_channels = 32
     if not refused:

@@ -10,43 +10,18 @@ failed at its first step (``running_mean should contain 8 elements not
 import os.path as osp
 
 import pytest
-from config_writers import image_data_cfg, write_config
+from hivit_configs import adapted_hivit_body, train_hivit
 from refusal_lines import refused_line
 from repo_paths import CONFIGS
-from tool_runners import run_tool
 
 from mmadaptformer.models.backbones.host_outputs import hivit_unusable_outputs
 
 TINY_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 
 
-def _body(data: str, depths) -> str:
-    """AdaptFormer around a tiny HiViT (embed_dims 32), with a pooling
-    neck and a head for width 32."""
-    backbone = dict(
-        _delete_=True,
-        type='HiViT',
-        arch=dict(embed_dims=32, depths=depths, num_heads=2),
-        img_size=32,
-        init_cfg=None)
-    model = dict(
-        backbone=dict(backbone=backbone),
-        neck=dict(_delete_=True, type='GlobalAveragePooling'),
-        head=dict(in_channels=32))
-    return image_data_cfg(data) + (
-        f'model = {model!r}\n'
-        'train_cfg = dict(max_epochs=1)\n'
-        "custom_hooks = [dict(type='AdapterHook', extra_trainable=[], "
-        'adapter_only_checkpoint=True, allow_random_backbone=True)]\n')
-
-
 def test_train_refuses_hivit_out_index_in_stem(tmp_path, tiny_image_data):
-    config = write_config(tmp_path / 'hivit.py', TINY_IMAGE,
-                          _body(tiny_image_data, [1, 1, 2]))
-    work_dir = str(tmp_path / 'work')
-    proc = run_tool(['train.py', config, '--work-dir', work_dir],
-                    cwd=tmp_path,
-                    check=False)
+    config, work_dir, proc = train_hivit(
+        tmp_path, TINY_IMAGE, adapted_hivit_body(tiny_image_data, [1, 1, 2]))
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith(f'ConfigError: {config}: '), line
     assert 'model.backbone.backbone.arch.depths=[1, 1, 2]' in line, line
@@ -84,14 +59,9 @@ def test_hivit_stem_outputs_exact(depths, out_indices, stem_hit):
 
 
 def test_train_names_the_option_that_shrank_depths(tmp_path, tiny_image_data):
-    config = write_config(tmp_path / 'hivit.py', TINY_IMAGE,
-                          _body(tiny_image_data, [1, 1, 7]))
-    work_dir = str(tmp_path / 'work')
-    option = 'model.backbone.backbone.arch.depths=[1,1,3]'
-    proc = run_tool(
-        ['train.py', config, '--work-dir', work_dir, '--cfg-options', option],
-        cwd=tmp_path,
-        check=False)
+    _, work_dir, proc = train_hivit(
+        tmp_path, TINY_IMAGE, adapted_hivit_body(tiny_image_data, [1, 1, 7]),
+        'model.backbone.backbone.arch.depths=[1,1,3]')
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith('ConfigError: --cfg-options '
                            'model.backbone.backbone.arch.depths='), line

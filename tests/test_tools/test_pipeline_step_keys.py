@@ -4,8 +4,8 @@ loop, is named with its pipeline's config key, as tools/infer.py names it.
 
 tools/test.py said ``the test pipeline's ThreeCrop (pipeline[4])``, and
 tools/train.py's validation said "the test pipeline" of the val pipeline."""
-import torch
 from helpers import TINY_VIDEO_CONFIG, run_tool, video_data_cfg, write_config
+from pipeline_refusals import resize_too_large_line
 from refusal_lines import refused_line
 
 #: The tiny test pipeline with one clip, its Resize too large for its
@@ -19,22 +19,7 @@ _BAD_PIPELINE = (
 
 
 def test_test_pipeline_is_named_by_its_key(tmp_path, tiny_video_data):
-    from mmaction.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    init_default_scope('mmaction')
-    model = MODELS.build(Config.fromfile(config).model)
-    checkpoint = tmp_path / 'random.pth'
-    torch.save(dict(state_dict=model.state_dict()), checkpoint)
-    line = refused_line(
-        run_tool([
-            'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
-            '--cfg-options', 'test_dataloader.dataset.pipeline.3.scale=(-1,64)'
-        ],
-                 cwd=tmp_path,
-                 check=False))
+    line = resize_too_large_line(tmp_path, tiny_video_data)
     assert line.startswith('PipelineStepError: Cannot evaluate '), line
     assert ("after it was read, the test pipeline's ThreeCrop "
             '(test_dataloader.dataset.pipeline[4]) failed: ') in line, line

@@ -20,17 +20,22 @@ _PATTERN = ("AdapterHook extra_trainable pattern 'nope' matches no parameter "
             'the state-dict keys of parameters such as')
 
 
-def _args(tool, tmp_path, checkpoint):
-    """The tool's arguments after the config: test.py's checkpoint (an
-    empty file: a check that read it would fail on it) and the work dir."""
-    work_dir = ['--work-dir', str(tmp_path / 'w')]
-    return work_dir if tool == 'train.py' else [checkpoint, *work_dir]
-
-
-def _unread(tmp_path) -> str:
-    path = tmp_path / 'unread.pth'
-    path.touch()
-    return str(path)
+def _refused(tmp_path, tool: str, base: str, body: str, *options: str):
+    """Run ``tool`` on ``tmp_path/cfg.py`` (``base`` and ``body``), work
+    dir ``tmp_path/w``, with ``--cfg-options options`` if any; test.py's
+    checkpoint is an empty file (a check that read it would fail on it).
+    Returns the config and the line the run was refused with, before the
+    work dir was made."""
+    config = write_config(tmp_path / 'cfg.py', base, body)
+    args = [tool, config, '--work-dir', str(tmp_path / 'w')]
+    if tool == 'test.py':
+        unread = tmp_path / 'unread.pth'
+        unread.touch()
+        args.insert(2, str(unread))
+    if options:
+        args += ['--cfg-options', *options]
+    proc = run_tool(args, cwd=tmp_path, check=False)
+    return config, refused_line(proc, no_dir=str(tmp_path / 'w'))
 
 
 @pytest.mark.parametrize('tool', ['train.py', 'test.py'])
@@ -38,15 +43,9 @@ def test_unmatched_pattern_from_cfg_options_names_the_option(
         tmp_path, tiny_video_data, tool):
     """``--cfg-options custom_hooks.0.extra_trainable=[nope]`` ends with
     the option leading the plan's line, before the work dir is made."""
-    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    proc = run_tool([
-        tool, config, *_args(tool, tmp_path, _unread(tmp_path)),
-        '--cfg-options', 'custom_hooks.0.extra_trainable=[nope]'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    line = refused_line(proc, no_dir=str(tmp_path / 'w'))
+    _, line = _refused(tmp_path, tool, TINY_ADAPTFORMER_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data),
+                       'custom_hooks.0.extra_trainable=[nope]')
     assert line.startswith(
         "ConfigError: --cfg-options custom_hooks.0.extra_trainable=['nope']: "
         + _PATTERN), line
@@ -57,15 +56,11 @@ def test_unmatched_pattern_in_the_file_names_the_file_and_key(
         tmp_path, tiny_video_data, tool):
     """Set in the config file: ``FILE: custom_hooks[0].extra_trainable =
     ['nope']: ...``, as the hook names it in a run."""
-    config = write_config(
-        tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+    config, line = _refused(
+        tmp_path, tool, TINY_ADAPTFORMER_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) +
         "custom_hooks = [dict(type='AdapterHook', extra_trainable=['nope'], "
         'adapter_only_checkpoint=True)]\n')
-    proc = run_tool([tool, config, *_args(tool, tmp_path, _unread(tmp_path))],
-                    cwd=tmp_path,
-                    check=False)
-    line = refused_line(proc, no_dir=str(tmp_path / 'w'))
     assert line.startswith(
         f"ConfigError: {config}: custom_hooks[0].extra_trainable = ['nope']: "
         + _PATTERN), line
@@ -76,16 +71,9 @@ def test_linear_probe_of_a_model_with_adapters_names_the_mode(
     """``mode='linear_probe'`` on the AdaptFormer model (its adapters would
     stay random): the plan's other refusal, the option that set the mode
     leading it."""
-    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    proc = run_tool([
-        'train.py', config, '--work-dir',
-        str(tmp_path / 'w'), '--cfg-options',
-        'custom_hooks.0.mode=linear_probe'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    line = refused_line(proc, no_dir=str(tmp_path / 'w'))
+    _, line = _refused(tmp_path, 'train.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data),
+                       'custom_hooks.0.mode=linear_probe')
     assert line.startswith(
         "ConfigError: --cfg-options custom_hooks.0.mode='linear_probe': "
         "AdapterHook mode='linear_probe' trains the head"), line
@@ -94,32 +82,22 @@ def test_linear_probe_of_a_model_with_adapters_names_the_mode(
 def test_nothing_to_train_names_the_hook(tmp_path, tiny_video_data):
     """A linear probe of the stock model with ``head=[]`` trains nothing:
     no single argument is at fault, so the hook's entry is named."""
-    config = write_config(
-        tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+    config, line = _refused(
+        tmp_path, 'train.py', TINY_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) +
         "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
         'head=[])]\n')
-    proc = run_tool(['train.py', config, '--work-dir',
-                     str(tmp_path / 'w')],
-                    cwd=tmp_path,
-                    check=False)
-    line = refused_line(proc, no_dir=str(tmp_path / 'w'))
     assert line.startswith(f'ConfigError: {config}: custom_hooks[0]'), line
     assert 'Nothing would train in Recognizer3D' in line, line
 
 
 def test_second_hook_entry_is_named_by_its_index(tmp_path, tiny_video_data):
     """The AdapterHook after another hook: its own index is named."""
-    config = write_config(
-        tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+    config, line = _refused(
+        tmp_path, 'train.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) +
         "custom_hooks = [dict(type='EmptyCacheHook'), dict(type='AdapterHook',"
         " extra_trainable='nope')]\n")
-    proc = run_tool(['train.py', config, '--work-dir',
-                     str(tmp_path / 'w')],
-                    cwd=tmp_path,
-                    check=False)
-    line = refused_line(proc, no_dir=str(tmp_path / 'w'))
     assert line.startswith(
         f"ConfigError: {config}: custom_hooks[1].extra_trainable = 'nope': " +
         _PATTERN), line

@@ -6,8 +6,9 @@ backbone no checkpoint loads, a classifier of other classes as load_from."""
 import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
-                     TINY_VIDEO_CONFIG, image_data_cfg, run_tool,
-                     stripes_config, video_data_cfg, write_config)
+                     image_data_cfg, run_tool, stripes_config, video_data_cfg,
+                     write_config)
+from pipeline_refusals import resize_too_large_line
 from refusal_lines import refused_line
 
 
@@ -131,22 +132,7 @@ def test_a_test_pipeline_that_fails_after_the_read_blames_the_pipeline(
     """tools/test.py with a Resize its ThreeCrop no longer fits said
     'BrokenVideoError: Cannot load VIDEO ... Replace the file'; the video
     was read, and the transform that failed is named instead."""
-    from mmaction.registry import MODELS
-    from mmengine.config import Config
-    from mmengine.registry import init_default_scope
-    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
-                          video_data_cfg(tiny_video_data))
-    init_default_scope('mmaction')
-    model = MODELS.build(Config.fromfile(config).model)
-    checkpoint = tmp_path / 'random.pth'
-    torch.save(dict(state_dict=model.state_dict()), checkpoint)
-    line = _refused(
-        run_tool([
-            'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
-            '--cfg-options', 'test_dataloader.dataset.pipeline.3.scale=(-1,64)'
-        ],
-                 cwd=tmp_path,
-                 check=False))
+    line = resize_too_large_line(tmp_path, tiny_video_data)
     assert line.startswith('PipelineStepError: Cannot evaluate '), line
     assert ("after it was read, the test pipeline's ThreeCrop "
             '(test_dataloader.dataset.pipeline[4]) failed: AssertionError: '

@@ -174,19 +174,18 @@ class KillDuringSaveHook(Hook):
 LIMIT = 4 * 2**20
 
 
-def test_kill_while_saving_keeps_previous_checkpoint_resumable(
-        tmp_path, tiny_image_data):
+def _train_with_probe(tmp_path, data, checkpoint_hook: str, spec: str):
+    """tools/train.py on the tiny image task with ``KillDuringSaveHook``
+    (``MMADAPTFORMER_TEST_KILL_SAVE=spec``) and one kept checkpoint
+    (``default_hooks.checkpoint = checkpoint_hook``). Returns the run, the
+    work dir, and the arguments and environment to run it again without
+    the probe."""
     (tmp_path / 'kill_probe.py').write_text(KILL_PROBE)
-    body = image_data_cfg(tiny_image_data) + (
+    body = image_data_cfg(data) + (
         "custom_imports = dict(imports=['mmadaptformer', 'kill_probe'], "
         'allow_failed_imports=False)\n'
         "custom_hooks = [dict(type='KillDuringSaveHook')]\n"
-        # One kept checkpoint: MMEngine deletes the old one before it
-        # writes the new one, unless the package defers the deletion. A
-        # user's own config names MMEngine's CheckpointHook: tools/train.py
-        # makes it an AtomicCheckpointHook.
-        "default_hooks = dict(checkpoint=dict(type='CheckpointHook', "
-        'max_keep_ckpts=1))\n')
+        f'default_hooks = dict(checkpoint={checkpoint_hook})\n')
     cfg = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body)
     work = tmp_path / 'work'
     env = dict(
@@ -194,12 +193,23 @@ def test_kill_while_saving_keeps_previous_checkpoint_resumable(
             [str(tmp_path)] + [p
                                for p in [os.environ.get('PYTHONPATH')] if p]))
     args = ['train.py', cfg, '--work-dir', work, '--seed', '0']
-
     proc = run_tool(
         args,
         cwd=tmp_path,
-        env=dict(env, MMADAPTFORMER_TEST_KILL_SAVE=f'2:{LIMIT}'),
+        env=dict(env, MMADAPTFORMER_TEST_KILL_SAVE=spec),
         check=False)
+    return proc, work, args, env
+
+
+def test_kill_while_saving_keeps_previous_checkpoint_resumable(
+        tmp_path, tiny_image_data):
+    # One kept checkpoint: MMEngine deletes the old one before it writes
+    # the new one, unless the package defers the deletion. A user's own
+    # config names MMEngine's CheckpointHook: tools/train.py makes it an
+    # AtomicCheckpointHook.
+    proc, work, args, env = _train_with_probe(
+        tmp_path, tiny_image_data,
+        "dict(type='CheckpointHook', max_keep_ckpts=1)", f'2:{LIMIT}')
     assert proc.returncode == -signal.SIGXFSZ, proc.stdout[-4000:]
     # The kill came mid-write: a partial temporary file of exactly LIMIT
     # bytes, no epoch_2.pth at all.
@@ -229,24 +239,9 @@ def test_kill_while_saving_keeps_previous_checkpoint_resumable(
 def test_file_too_large_names_the_file_and_keeps_previous_checkpoint(
         tmp_path, tiny_image_data):
     # A real EFBIG from the kernel (RLIMIT_FSIZE), in a real training run.
-    (tmp_path / 'kill_probe.py').write_text(KILL_PROBE)
-    body = image_data_cfg(tiny_image_data) + (
-        "custom_imports = dict(imports=['mmadaptformer', 'kill_probe'], "
-        'allow_failed_imports=False)\n'
-        "custom_hooks = [dict(type='KillDuringSaveHook')]\n"
-        'default_hooks = dict(checkpoint=dict(max_keep_ckpts=1))\n')
-    cfg = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, body)
-    work = tmp_path / 'work'
-    env = dict(
-        PYTHONPATH=os.pathsep.join(
-            [str(tmp_path)] + [p
-                               for p in [os.environ.get('PYTHONPATH')] if p]))
-    args = ['train.py', cfg, '--work-dir', work, '--seed', '0']
-    proc = run_tool(
-        args,
-        cwd=tmp_path,
-        env=dict(env, MMADAPTFORMER_TEST_KILL_SAVE=f'2:{LIMIT}:error'),
-        check=False)
+    proc, work, args, env = _train_with_probe(tmp_path, tiny_image_data,
+                                              'dict(max_keep_ckpts=1)',
+                                              f'2:{LIMIT}:error')
     assert proc.returncode == 1, proc.stdout[-4000:]
     match = re.search(
         r'AtomicWriteError: \[Errno 27\] Could not write (\S+): File too '

@@ -9,6 +9,7 @@ next load took the old file as current without a word. The checkpoints are
 served by a real HTTP server on 127.0.0.1 whose handler gets in the way
 while it serves the file.
 """
+import contextlib
 import os
 import shutil
 
@@ -50,8 +51,37 @@ def cache(tmp_path, monkeypatch):
     return root, tmp_path / 'torch_home' / 'hub' / 'checkpoints'
 
 
-def test_a_failed_download_of_a_changed_file_keeps_the_old_record(cache):
+@contextlib.contextmanager
+def _failed_update(cache, block):
+    """Serve ``best.pth`` and load it, then change it on the server and
+    load it again with ``block`` (the handler's) in the way: the load is
+    refused (move the folder) and leaves the cache's two names, no scratch
+    file. Yields the URL, the old record and the old file, the server
+    still serving the changed file."""
     root, hub = cache
+    cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
+    _serve_changed(root, 'best.pth', 1)
+    with serving(root, _InTheWay) as httpd:
+        url = f'{httpd.url}/best.pth'
+        assert CheckpointLoader.load_checkpoint(url)['step'] == 1
+        old_record = record.read_text()
+        old_file = cached.read_bytes()
+
+        _serve_changed(root, 'best.pth', 2)
+        _InTheWay.block = staticmethod(block)
+        try:
+            with pytest.raises(CheckpointLoadError, match='move the folder'):
+                CheckpointLoader.load_checkpoint(url)
+        finally:
+            _InTheWay.block = None
+        assert sorted(p.name for p in hub.iterdir()) == [
+            'best.pth', 'best.pth' + URL_SUFFIX
+        ]
+        yield url, old_record, old_file
+
+
+def test_a_failed_download_of_a_changed_file_keeps_the_old_record(cache):
+    hub = cache[1]
     cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
     aside = hub.parent / 'old_best.pth'
 
@@ -61,26 +91,10 @@ def test_a_failed_download_of_a_changed_file_keeps_the_old_record(cache):
         cached.rename(aside)
         cached.mkdir()
 
-    _serve_changed(root, 'best.pth', 1)
-    with serving(root, _InTheWay) as httpd:
-        url = f'{httpd.url}/best.pth'
-        assert CheckpointLoader.load_checkpoint(url)['step'] == 1
-        old_record = record.read_text()
-        old_file = cached.read_bytes()
-
-        _serve_changed(root, 'best.pth', 2)
-        _InTheWay.block = staticmethod(folder_at_the_file)
-        try:
-            with pytest.raises(CheckpointLoadError, match='move the folder'):
-                CheckpointLoader.load_checkpoint(url)
-        finally:
-            _InTheWay.block = None
-        # As it was, less what the handler did: the old record, no
-        # scratch file.
+    with _failed_update(cache, folder_at_the_file) as failed:
+        url, old_record, old_file = failed
+        # As it was, less what the handler did: the old record.
         assert record.read_text() == old_record
-        assert sorted(p.name for p in hub.iterdir()) == [
-            'best.pth', 'best.pth' + URL_SUFFIX
-        ]
         cached.rmdir()
         aside.rename(cached)
         assert cached.read_bytes() == old_file
@@ -95,7 +109,7 @@ def test_a_failed_record_of_a_changed_file_keeps_the_old_file(cache):
     """Guard of kept behaviour: where the new record cannot be put in
     place (a folder takes its name), the old file is kept, unchanged, and
     only the folder is left next to it."""
-    root, hub = cache
+    hub = cache[1]
     cached, record = hub / 'best.pth', hub / ('best.pth' + URL_SUFFIX)
     saved = hub.parent / 'old_record'
 
@@ -103,23 +117,8 @@ def test_a_failed_record_of_a_changed_file_keeps_the_old_file(cache):
         record.rename(saved)
         record.mkdir()
 
-    _serve_changed(root, 'best.pth', 1)
-    with serving(root, _InTheWay) as httpd:
-        url = f'{httpd.url}/best.pth'
-        assert CheckpointLoader.load_checkpoint(url)['step'] == 1
-        old_file = cached.read_bytes()
-
-        _serve_changed(root, 'best.pth', 2)
-        _InTheWay.block = staticmethod(folder_at_the_record)
-        try:
-            with pytest.raises(CheckpointLoadError, match='move the folder'):
-                CheckpointLoader.load_checkpoint(url)
-        finally:
-            _InTheWay.block = None
+    with _failed_update(cache, folder_at_the_record) as (url, _, old_file):
         assert cached.read_bytes() == old_file
-        assert sorted(p.name for p in hub.iterdir()) == [
-            'best.pth', 'best.pth' + URL_SUFFIX
-        ]
         assert record.is_dir()
         shutil.rmtree(record)
         saved.rename(record)
