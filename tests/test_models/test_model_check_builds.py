@@ -198,8 +198,8 @@ def test_a_plain_hosts_model_is_built_once(host_tries, config, host, tries):
     """A baseline's plain ViT-B with an AdapterHook (linear probing): the
     host's checks read it in the whole model that the plan check plans
     on. Before, the host was built alone for the checks and again in the
-    whole model by the plan check (0.70 s for the SSv2 baseline on one CPU
-    thread, 0.44 s after)."""
+    whole model by the plan check (0.91 s for the SSv2 baseline on one CPU
+    thread, 0.45 s after)."""
     model = _plain_checked(config, {'model.backbone.type': host})
     assert type(model.backbone).__name__ == host
     assert host_tries == tries
@@ -261,7 +261,7 @@ def test_a_tool_without_a_plan_builds_the_wrapper_on_the_meta_device(
     """get_flops, benchmark_train and benchmark_infer check the model
     without a whole model: the wrapper is built alone on the meta device
     where its host can be (mmpretrain's ViT), else on the CPU. Before, it
-    was built on the CPU (0.27 s for the ViT-B CIFAR-100 recipe on one CPU
+    was built on the CPU (0.29 s for the ViT-B CIFAR-100 recipe on one CPU
     thread, 0.03 s after)."""
     cfg = Config.fromfile(config)
     cfg.merge_from_dict(counted({}))

@@ -25,10 +25,10 @@ raised.
 
 A plain host that the checks read (the linear-probe and full-fine-tuning
 baselines' ViT-B) is read in the whole model too: it was built alone for
-the checks, then in the whole model by the plan check (0.7 s for the SSv2
-baseline). A tool that makes no plan builds the wrapper alone, on the
-meta device where its host can be built there (mmpretrain's ViT-B: 0.01
-s, not 0.27 s on the CPU).
+the checks, then in the whole model by the plan check (0.9 s on one CPU
+thread for the SSv2 baseline, 0.45 s now). A tool that makes no plan
+builds the wrapper alone, on the meta device where its host builds there
+(mmpretrain's ViT-B: 0.02 s, not 0.28 s on the CPU).
 """
 import copy
 import re
