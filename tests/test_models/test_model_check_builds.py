@@ -281,3 +281,20 @@ def test_a_wrapper_refusal_is_named_from_the_meta_device(host_tries):
         '--cfg-options model.backbone.adapter.bottleneck=0: '
         'model.backbone.adapter.bottleneck must be a positive int')
     assert host_tries == ['meta']
+
+
+def test_a_plain_hosts_other_build_error_is_raised_by_the_model_check(
+        host_tries):
+    """A plain host's head that fails to build for another reason (a
+    negative class count) ends the model check with the error the Runner
+    raised after making the work dir, once the host's checks passed on the
+    host built alone. Before, the plan check's build failed quietly."""
+    config = LINEAR_PROBE_CONFIGS[0][0]
+    options = {
+        'model.backbone.type': '_CountedImageViT',
+        'model.head.num_classes': -1
+    }
+    with pytest.raises(
+            ValueError, match='num_classes=-1 must be a positive integer'):
+        _plain_checked(config, options)
+    assert host_tries == ['meta', 'cpu', 'meta']
