@@ -2,7 +2,10 @@
 """Which task's parts serve a task on a shared backbone: a removed task's
 adapters leave every block (a task added again under its name does not run
 them), and each task that trained a module the first task did not (a
-final norm) runs its own, however many there are."""
+final norm) runs its own, however many there are. Guards of kept behaviour
+(mutation audit): they fail when removal leaves the task's adapters in the
+blocks, or when a later task that trained a routed module is given the
+shared frozen one."""
 import os.path as osp
 
 import pytest

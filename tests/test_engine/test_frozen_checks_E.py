@@ -3,7 +3,10 @@
 their cheaper parts would not: values swapped within a tensor (the
 position-weighted sum of a fingerprint), and another plain backbone under
 linear probing, which only the record's digest covers (no frozen-host
-wrapper carries per-tensor fingerprints there)."""
+wrapper carries per-tensor fingerprints there). Guards of kept behaviour
+(mutation audit): they fail when the fingerprint drops its weighted sum or
+its dtype, or
+when loading skips the digest check."""
 import copy
 import os.path as osp
 
@@ -29,6 +32,17 @@ def test_a_fingerprint_tells_swapped_values_apart(numel):
     swapped[[1, numel - 2]] = swapped[[numel - 2, 1]]
     assert tensor_fingerprint(tensor) != tensor_fingerprint(swapped)
     assert tensor_fingerprint(tensor) == tensor_fingerprint(tensor.clone())
+
+
+def test_a_fingerprint_tells_dtypes_of_equal_bits_apart():
+    """Zeros of two dtypes of one element size have equal bits (and sums):
+    only the dtype the fingerprint records tells them apart (a buffer kept
+    as int32 where the record has float32, a half backbone as bfloat16)."""
+    for a, b in [(torch.float32, torch.int32),
+                 (torch.float16, torch.bfloat16)]:
+        assert tensor_fingerprint(torch.zeros(3, dtype=a)) != \
+            tensor_fingerprint(torch.zeros(3, dtype=b))
+    assert tensor_fingerprint(torch.zeros(3))[1] == 'float32'
 
 
 def _built(config: str, seed: int, mode: str = None):
