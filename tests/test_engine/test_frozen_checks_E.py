@@ -5,8 +5,7 @@ position-weighted sum of a fingerprint), and another plain backbone under
 linear probing, which only the record's digest covers (no frozen-host
 wrapper carries per-tensor fingerprints there). Guards of kept behaviour
 (mutation audit): they fail when the fingerprint drops its weighted sum or
-its dtype, or
-when loading skips the digest check."""
+its dtype, or when loading skips the digest check."""
 import copy
 import os.path as osp
 
