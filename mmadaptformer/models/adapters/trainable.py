@@ -62,7 +62,9 @@ class TrainablePlan:
             parameters per group: ``'adapters'``, ``'neck'``, ``'head'``,
             ``'other'``.
         saved_keys (list[str]): State-dict keys (parameters and buffers) an
-            adapter-only checkpoint holds: everything of the trainable parts.
+            adapter-only checkpoint holds: everything of the trainable parts,
+            and the running statistics of a batch norm one of whose own
+            parameters trains.
         frozen_keys (list[str]): The other state-dict keys: the frozen part.
         head_name (str, optional): Attribute name of the head, if found.
         numels (dict[str, int]): Number of elements per state-dict key.
@@ -164,8 +166,12 @@ def plan_trainable(
             order; empty for a model without a head. Defaults to
             :data:`~mmadaptformer.utils.HEAD_NAMES`.
         extra_trainable (Sequence[str]): Regular expressions; parameters
-            whose state-dict key matches one (``re.search``) train too.
-            Defaults to ().
+            whose state-dict key matches one (``re.search``) train too. A
+            batch norm with running statistics any of whose own parameters
+            trains runs in train mode, so its running statistics (and
+            ``num_batches_tracked``) are saved keys too: they change while
+            it trains, an adapter-only checkpoint holds and restores them,
+            and the frozen fingerprint leaves them out. Defaults to ().
 
     Returns:
         TrainablePlan: The plan; nothing is changed on the model.
@@ -243,6 +249,7 @@ def plan_trainable(
                 groups['other'].append(key)
                 taken.add(key)
         saved.update(matched)
+    saved |= _trained_norm_statistics(model, key_of, taken)
 
     if not taken:
         raise PlanArgumentError(
@@ -257,6 +264,26 @@ def plan_trainable(
         head_name=head_name,
         numels={k: v.numel()
                 for k, v in state.items()})
+
+
+def _trained_norm_statistics(model: nn.Module, key_of: Dict[int, str],
+                             trained: set) -> set:
+    """The state-dict keys of the running statistics of every batch norm
+    that tracks them and has one of its own parameters in ``trained``.
+
+    Such a norm runs in train mode (:func:`frozen_batch_norms` does not list
+    it), so its statistics change as it trains: they train with it.
+    """
+    keys = set()
+    for module in model.modules():
+        if not (isinstance(module, nn.modules.batchnorm._BatchNorm)
+                and module.track_running_stats):
+            continue
+        own = [key_of.get(id(p)) for p in module.parameters(recurse=False)]
+        if trained.intersection(own):
+            keys.update(key_of[id(b)] for b in module.buffers(recurse=False)
+                        if id(b) in key_of)
+    return keys
 
 
 def apply_trainable(model: nn.Module, plan: TrainablePlan) -> None:
@@ -279,7 +306,9 @@ def frozen_batch_norms(model: nn.Module,
     In train mode a batch norm updates its running statistics, which are
     part of the frozen backbone (e.g. the convolution stages of UniFormer):
     they must run in eval mode while the rest of the model trains. A batch
-    norm of the head, or one with a trainable tensor, is not listed.
+    norm of the head, or one with a trainable tensor, is not listed: it
+    runs in train mode, and :func:`plan_trainable` saves its running
+    statistics with its parameters, so they are not frozen keys.
 
     Args:
         model (nn.Module): The model the plan was made for.
