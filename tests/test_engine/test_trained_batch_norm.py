@@ -12,7 +12,7 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner
-from tiny_uniformer_H import save_uniformer_checkpoint, uniformer_model_cfg
+from tiny_uniformer import save_uniformer_checkpoint, uniformer_model_cfg
 from torch import nn
 
 from mmadaptformer.apis import init_model

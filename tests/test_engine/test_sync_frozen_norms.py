@@ -12,7 +12,7 @@ longer the pretrained one.
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_ranks, video_data_cfg,
                      write_config)
-from tiny_uniformer_H import save_uniformer_checkpoint, uniformer_model_cfg
+from tiny_uniformer import save_uniformer_checkpoint, uniformer_model_cfg
 
 from mmadaptformer.utils import safe_torch_load
 
