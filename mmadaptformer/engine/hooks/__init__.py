@@ -11,6 +11,8 @@ from .config_check_hook import (ConfigCheckHook, blending_num_classes,
 from .data_health_hook import DataHealthHook
 from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
                                     add_epoch_randomness_hook, epoch_seed)
+from .frozen_tensors_check import (FrozenTensorsChangedError,
+                                   check_frozen_unchanged, run_span)
 from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .registration import add_hook_once
@@ -50,5 +52,6 @@ __all__ = [
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',
-    'TRAINING_STATE_KEYS', 'untrained_file'
+    'TRAINING_STATE_KEYS', 'untrained_file', 'FrozenTensorsChangedError',
+    'check_frozen_unchanged', 'run_span'
 ]

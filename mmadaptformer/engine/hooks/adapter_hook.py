@@ -28,6 +28,7 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
 from ..optim_check import check_trainable_lr
+from .frozen_tensors_check import check_frozen_unchanged, run_span
 from .hook_config_place import hook_argument_place, hook_place
 from .resume_check_hook import (refuse_resume_without_trained_part,
                                 resumed_source)
@@ -65,11 +66,15 @@ class AdapterHook(Hook):
       ``backbone=dict(lr_mult=0.1)``, which under a frozen backbone reaches
       only the adapters), naming the entry and the config line that
       restores the base lr (see :mod:`mmadaptformer.engine.optim_check`).
-    * **Guards** the frozen part: at the end of every training epoch its
-      weights must be bit-identical to the start of training (a cheap
-      on-device fingerprint); otherwise training stops with an error naming
-      the tensors that changed. State a host's forward rebuilds for inputs
-      of another size (EVA-02's rotary tables) is put back after each call
+    * **Guards** the frozen part: at the end of every training epoch,
+      before every save (after the hooks of lower priority ran, before
+      anything is written) and after training, its weights must be
+      bit-identical to the start of training (a cheap on-device
+      fingerprint); otherwise training stops with an error naming the epoch
+      (the iteration, under an ``IterBasedTrainLoop``) and the tensors that
+      changed (:mod:`~mmadaptformer.engine.hooks.frozen_tensors_check`).
+      State a host's forward rebuilds for inputs of another size (EVA-02's
+      rotary tables) is put back after each call
       (:mod:`~mmadaptformer.models.adapters.input_sized_state`), in a
       plain backbone too, as injection does in the ones it adapts.
     * **Saves adapter-only checkpoints** (``adapter_only_checkpoint=True``):
@@ -109,7 +114,7 @@ class AdapterHook(Hook):
         adapter_only_checkpoint (bool): Save only the trainable parts.
             Defaults to False.
         check_frozen (bool): Check the frozen weights after every training
-            epoch. Defaults to True.
+            epoch, before every save and after training. Defaults to True.
         allow_random_backbone (bool): Train even if the frozen backbone was
             never loaded from a checkpoint. Defaults to False.
 
@@ -144,6 +149,9 @@ class AdapterHook(Hook):
         self.plan: Optional[TrainablePlan] = None
         self._frozen_norms: List[nn.Module] = []
         self._frozen_reference: Optional[Dict[str, tuple]] = None
+        # The epoch and iteration (1-based) begun last, for the check's
+        # message.
+        self._last_epoch = self._last_iter = 0
         # A full checkpoint loaded without the model's adapters: the error,
         # raised if the run evaluates before it trains.
         self._without_adapters: Optional[StateDictMismatchError] = None
@@ -292,46 +300,55 @@ class AdapterHook(Hook):
                           runner,
                           batch_idx: int,
                           data_batch=None) -> None:
-        """Keep the frozen batch norms in eval mode.
+        """Note the iteration (for the frozen-weights check's message), and
+        keep the frozen batch norms in eval mode.
 
         The loop puts the whole model in train mode before each epoch (and
         after validation); a frozen batch norm in train mode would update
         its running statistics, which belong to the frozen backbone.
         """
+        self._last_iter = runner.iter + 1
         for norm in self._frozen_norms:
             if norm.training:
                 norm.eval()
 
+    def before_train_epoch(self, runner) -> None:
+        """Note the epoch, for the frozen-weights check's message."""
+        self._last_epoch = runner.epoch + 1
+
+    def _check_frozen(self, runner) -> Optional[Dict[str, tuple]]:
+        """Stop the run if any frozen weight changed; return the frozen
+        fingerprints taken (None when not checking)."""
+        if not self.check_frozen or self._frozen_reference is None:
+            return None
+        current = self._frozen_fingerprints(unwrapped_model(runner.model))
+        check_frozen_unchanged(
+            self._frozen_reference, current,
+            run_span(runner, self._last_epoch, self._last_iter))
+        return current
+
     def after_train_epoch(self, runner) -> None:
         """Stop training if any frozen weight changed."""
-        if not self.check_frozen or self._frozen_reference is None:
-            return
-        current = self._frozen_fingerprints(unwrapped_model(runner.model))
-        changed = [
-            k for k in self._frozen_reference
-            if current.get(k) != self._frozen_reference[k]
-        ]
-        if changed:
-            raise RuntimeError(
-                f'AdapterHook: {len(changed)} frozen tensors changed during '
-                f'epoch {runner.epoch + 1}, although they must stay exactly '
-                f'as '
-                f'loaded: {changed[:10]}{" ..." if len(changed) > 10 else ""}'
-                f'. Something other than the optimizer updated them (e.g. an '
-                f'EMA hook, BatchNorm running statistics in train mode, or '
-                f'custom code).')
+        self._check_frozen(runner)
+
+    def after_train(self, runner) -> None:
+        """Stop if a frozen weight changed after the last check, e.g. in
+        a hook of lower priority in a last epoch that saved nothing."""
+        self._check_frozen(runner)
 
     def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
-        """Keep only the trainable parts when saving adapter-only."""
+        """Refuse to save changed frozen weights, then keep only the
+        trainable parts when saving adapter-only, stamped with the frozen
+        weights' fingerprints."""
+        current = self._check_frozen(runner)
         if not self.adapter_only_checkpoint:
             return
-        if self.plan is None:
-            self._make_plan(runner, unwrapped_model(runner.model))
         model = unwrapped_model(runner.model)
-        fingerprints = self._frozen_reference or self._frozen_fingerprints(
-            model)
-        make_adapter_checkpoint(
-            checkpoint, self.plan, fingerprints, model=model)
+        if self.plan is None:
+            self._make_plan(runner, model)
+        if current is None:
+            current = self._frozen_fingerprints(model)
+        make_adapter_checkpoint(checkpoint, self.plan, current, model=model)
 
     def _check_evaluated_adapters(self) -> None:
         if self._without_adapters is not None:
