@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tiny mmpretrain hosts and blocks that model tests build and check alike."""
 import copy
-from typing import Callable, NamedTuple, Optional, Sequence, Tuple
+from typing import Callable, NamedTuple, Optional, Sequence, Set, Tuple
 
 import torch
 from mmengine.registry import MODELS
@@ -170,9 +170,18 @@ def assert_zero_adapters_keep_the_host(model: nn.Module, stock: nn.Module,
     freeze_all_but_adapters(model)
     out = flat_outputs(model(x))
     (out * torch.randn_like(out)).sum().backward()
-    for name, param in model.backbone.named_parameters():
-        if name in adapter_keys:
-            # The zero up-projection stops down_proj's gradient at step 0.
+    assert_only_adapters_have_gradients(model.backbone, adapter_keys)
+
+
+def assert_only_adapters_have_gradients(module: nn.Module,
+                                        adapter_names: Set[str]) -> None:
+    """After one backward pass from the zero initialisation, the parameters
+    of ``module`` named in ``adapter_names`` have gradients (the
+    up-projections non-zero ones) and no other parameter has one."""
+    for name, param in module.named_parameters():
+        if name in adapter_names:
+            # The zero up-projection stops down_proj's gradient at step 0;
+            # it is a zero tensor, not None.
             assert param.grad is not None, name
             if name.endswith('up_proj.weight'):
                 assert param.grad.abs().sum() > 0, name

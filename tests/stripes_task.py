@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The tiny stripes image task as AdaptFormer: config, images, training."""
 import os.path as osp
-from typing import Dict, List
+from typing import Dict, List, Tuple
 
+from checkpoint_makers import save_stock_image_checkpoint
 from config_writers import image_data_cfg, write_config
 from repo_paths import TINY_IMAGE_CONFIG
 
@@ -59,3 +60,19 @@ def train_stripes_task(folder,
     MessageHub._instance_dict.clear()
     return dict(
         config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
+
+
+def train_stripes_tasks(
+        root, data: str,
+        tasks: Dict[str, Tuple[List[str], list]]) -> Dict[str, Dict[str, str]]:
+    """The stripes tasks of ``tasks`` (by name: the keys each trains
+    besides adapters and head, and its blocks with adapters), each trained
+    by :func:`train_stripes_task` in ``root/name`` (seeds 0, 1, ... in
+    order) on one stock tiny ViT (``root/stock.pth``)."""
+    stock = str(root / 'stock.pth')
+    save_stock_image_checkpoint(stock)
+    return {
+        name: train_stripes_task(root / name, data, stock, extra, seed,
+                                 f"model['backbone']['layers'] = {layers}\n")
+        for seed, (name, (extra, layers)) in enumerate(tasks.items())
+    }

@@ -19,17 +19,25 @@ def assert_answers_as_alone(engine, alone: Dict[str, dict],
     """Every task of ``engine`` scores ``images`` (in batches of 4) as its
     own model did (``alone[name]``: its ModelInferencer's results).
     Returns the engine's results."""
-    import torch
     results = engine(images, batch_size=4)
     for image in images:
         assert set(results[image]) == set(engine.tasks)
-        for name in engine.tasks:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[name][image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
+    for name in engine.tasks:
+        assert_task_scores(results, alone[name], name, images)
     return results
+
+
+def assert_task_scores(results: dict, alone: dict, name: str,
+                       images: List[str]) -> None:
+    """The task ``name`` scores each of ``images`` in ``results`` (an
+    engine's) as in ``alone`` (its own ModelInferencer's results)."""
+    import torch
+    for image in images:
+        torch.testing.assert_close(
+            torch.tensor(results[image][name]['scores']),
+            torch.tensor(alone[image][name]['scores']),
+            rtol=1e-5,
+            atol=1e-7)
 
 
 def routed_paths(engine) -> List[str]:

@@ -9,9 +9,8 @@ import re
 
 import pytest
 import torch
-from checkpoint_makers import save_stock_image_checkpoint
 from helpers import load_tool, stripes_config, stripes_images
-from stripes_task import train_stripes_task
+from stripes_task import train_stripes_tasks
 from task_engines import (assert_answers_as_alone, routed_paths, scores_alone,
                           task_engine)
 
@@ -37,15 +36,8 @@ TASKS = dict(
 def image_tasks(tmp_path_factory, tiny_image_data):
     """The tasks of :data:`TASKS`, each trained for an epoch (adapter-only
     checkpoints) on one stock tiny ViT."""
-    root = tmp_path_factory.mktemp('extra_trainable')
-    stock = str(root / 'stock.pth')
-    save_stock_image_checkpoint(stock)
-    return {
-        name:
-        train_stripes_task(root / name, tiny_image_data, stock, extra, seed,
-                           f"model['backbone']['layers'] = {layers}\n")
-        for seed, (name, (extra, layers)) in enumerate(TASKS.items())
-    }
+    return train_stripes_tasks(
+        tmp_path_factory.mktemp('extra_trainable'), tiny_image_data, TASKS)
 
 
 @pytest.fixture(scope='module')

@@ -3,12 +3,13 @@
 it serves LeViT and RevViT (its reversible pair laid out per task in both
 halves) and refuses the hosts that carry per-sample state beside their
 blocks (``HostSpec.side_stream``)."""
-import os.path as osp
 
 import pytest
 import torch
 from helpers import (TINY_IMAGE_CONFIG, image_data_cfg,
                      save_as_built_checkpoint, write_config)
+from stripes_task import stripes_images
+from task_engines import assert_task_scores
 from torch import nn
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
@@ -80,18 +81,12 @@ def test_served_hosts_answer_as_each_task_alone(host, tmp_path,
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])
     assert engine.streams.split_at == dict(a=0, b=0)
-    images = sorted(
-        osp.join(tiny_image_data, 'val', c, f)
-        for c in ('horizontal', 'vertical') for f in ('0.png', '1.png'))
+    images = stripes_images(tiny_image_data)
     results = engine(images, batch_size=4)
     for name, path in zip('ab', checkpoints):
-        alone = ModelInferencer(config, path, name=name)(images)
-        for image in images:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
+        assert_task_scores(results,
+                           ModelInferencer(config, path, name=name)(images),
+                           name, images)
     assert results[images[0]]['a']['scores'] != \
         results[images[0]]['b']['scores']
 

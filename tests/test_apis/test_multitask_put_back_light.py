@@ -10,39 +10,17 @@ A guard of kept behaviour: the code before it already refused such a task
 (the norm's keys join the shared tensors, which the light load checks
 against the checkpoint's records); only the full-load refusal was tested
 (``test_multitask_task_removal.py``)."""
-import os.path as osp
-
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, stripes_config, stripes_images
+from checkpoint_makers import save_stock_image_checkpoint
+from stripes_task import stripes_images, train_stripes_task
+from task_engines import assert_task_scores, scores_alone
 
-from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
+from mmadaptformer.apis import MultiTaskRecognizer, TaskError
 from mmadaptformer.apis import task_parts as task_parts_module
 
 LN2 = 'backbone.backbone.layers.1.ln2'
 LN2_KEY = 'backbone.layers.1.ln2.weight'
-
-
-def _train(root, name, data, stock, extra, seed):
-    from mmengine.config import Config
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.runner import Runner
-    folder = root / name
-    folder.mkdir()
-    config = stripes_config(
-        folder, data, "model['backbone']['backbone']['init_cfg'] = dict("
-        f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
-        "custom_hooks = [dict(type='AdapterHook', "
-        f'adapter_only_checkpoint=True, extra_trainable={extra!r})]\n')
-    cfg = Config.fromfile(config)
-    cfg.work_dir = str(folder / 'work')
-    cfg.randomness = dict(seed=seed)
-    cfg.train_cfg.max_epochs = 1
-    Runner.from_cfg(cfg).train()
-    MMLogger._instance_dict.clear()
-    MessageHub._instance_dict.clear()
-    return dict(
-        config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
 
 
 @pytest.fixture(scope='module')
@@ -51,26 +29,25 @@ def tasks(tmp_path_factory, tiny_image_data):
     ViT: ``ln2_1`` also trains block 1's ``ln2``, ``plain`` and ``plain2``
     train no norm; ``moved`` trains no norm either, on a stock backbone
     that differs from the first in block 1's ``ln2`` weight alone."""
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
     root = tmp_path_factory.mktemp('put_back_light')
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
-    model.init_weights()
-    state = model.state_dict()
     stock = str(root / 'stock.pth')
-    torch.save({'state_dict': state, 'meta': {}}, stock)
+    state = save_stock_image_checkpoint(stock)
     moved_state = {k: v.clone() for k, v in state.items()}
     moved_state[LN2_KEY] += 0.5
     moved = str(root / 'moved.pth')
     torch.save({'state_dict': moved_state, 'meta': {}}, moved)
     ln2 = [r'^backbone\.layers\.1\.ln2\.']
-    return dict(
-        ln2_1=_train(root, 'ln2_1', tiny_image_data, stock, ln2, 0),
-        plain=_train(root, 'plain', tiny_image_data, stock, [], 1),
-        plain2=_train(root, 'plain2', tiny_image_data, stock, [], 2),
-        moved=_train(root, 'moved', tiny_image_data, moved, [], 3))
+    # Each task (seeds 0 to 3): its stock checkpoint and extra_trainable.
+    stocks = dict(
+        ln2_1=(stock, ln2),
+        plain=(stock, []),
+        plain2=(stock, []),
+        moved=(moved, []))
+    return {
+        name: train_stripes_task(root / name, tiny_image_data, path, extra,
+                                 seed)
+        for seed, (name, (path, extra)) in enumerate(stocks.items())
+    }
 
 
 @pytest.fixture
@@ -128,13 +105,6 @@ def test_a_put_back_norm_refuses_a_light_task_with_another_copy(
     assert engine.base.get_submodule(LN2) is norm
     images = stripes_images(tiny_image_data)
     results = engine(images, batch_size=4)
+    alone = scores_alone(tasks, ('plain', 'plain2'), images)
     for name in ('plain', 'plain2'):
-        alone = ModelInferencer(
-            tasks[name]['config'], tasks[name]['checkpoint'], name=name)(
-                images)
-        for image in images:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
+        assert_task_scores(results, alone[name], name, images)

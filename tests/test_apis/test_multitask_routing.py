@@ -6,13 +6,12 @@ final norm) runs its own, however many there are. Guards of kept behaviour
 (mutation audit): they fail when removal leaves the task's adapters in the
 blocks, or when a later task that trained a routed module is given the
 shared frozen one."""
-import os.path as osp
-
 import pytest
 import torch
-from helpers import TINY_IMAGE_CONFIG, stripes_config, stripes_images
+from stripes_task import stripes_images, train_stripes_tasks
+from task_engines import scores_alone
 
-from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
+from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.models.multitask import TaskRoutedModule
 
 BLOCKS = 'backbone.backbone.layers'
@@ -30,51 +29,21 @@ TASKS = dict(
 def image_tasks(tmp_path_factory, tiny_image_data):
     """The tasks of :data:`TASKS`, each trained for an epoch (adapter-only
     checkpoints) on one stock tiny ViT."""
-    from mmengine.config import Config
-    from mmengine.logging import MessageHub, MMLogger
-    from mmengine.registry import MODELS, init_default_scope
-    from mmengine.runner import Runner
-    root = tmp_path_factory.mktemp('routing_E')
-    stock = str(root / 'stock.pth')
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
-    model.init_weights()
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, stock)
-    tasks = {}
-    for seed, (name, (extra, layers)) in enumerate(TASKS.items()):
-        folder = root / name
-        folder.mkdir()
-        config = stripes_config(
-            folder, tiny_image_data,
-            f"model['backbone']['layers'] = {layers}\n"
-            "model['backbone']['backbone']['init_cfg'] = dict("
-            f"type='Pretrained', checkpoint={stock!r}, prefix='backbone.')\n"
-            "custom_hooks = [dict(type='AdapterHook', "
-            f'adapter_only_checkpoint=True, extra_trainable={extra!r})]\n')
-        cfg = Config.fromfile(config)
-        cfg.work_dir = str(folder / 'work')
-        cfg.randomness = dict(seed=seed)
-        cfg.train_cfg.max_epochs = 1
-        Runner.from_cfg(cfg).train()
-        MMLogger._instance_dict.clear()
-        MessageHub._instance_dict.clear()
-        tasks[name] = dict(
-            config=config, checkpoint=osp.join(cfg.work_dir, 'epoch_1.pth'))
-    return tasks
+    return train_stripes_tasks(
+        tmp_path_factory.mktemp('routing_E'), tiny_image_data, TASKS)
 
 
 @pytest.fixture(scope='module')
 def alone(image_tasks, tiny_image_data):
     """Each task's scores by image, through its own model."""
-    images = stripes_images(tiny_image_data)
+    results = scores_alone(image_tasks, list(image_tasks),
+                           stripes_images(tiny_image_data))
     return {
         name: {
             image: answers[name]['scores']
-            for image, answers in ModelInferencer(
-                task['config'], task['checkpoint'], name=name)(images).items()
+            for image, answers in by_image.items()
         }
-        for name, task in image_tasks.items()
+        for name, by_image in results.items()
     }
 
 

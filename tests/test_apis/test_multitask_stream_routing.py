@@ -10,8 +10,8 @@ streams split at the same block (their rows are equal there) or where the
 adapters barely moved from their zero initialisation (one epoch of
 training), the layouts the other multi-task tests use.
 """
-import torch
 from stripes_task import stripes_config, stripes_images
+from task_engines import assert_task_scores
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
 
@@ -43,13 +43,9 @@ def test_tasks_split_at_different_blocks_get_their_own_streams(
     images = stripes_images(tiny_image_data)
     results = engine(images, batch_size=len(images))
     for name, (config, ckpt) in tasks.items():
-        alone = ModelInferencer(config, ckpt, name=name)(images)
-        for image in images:
-            torch.testing.assert_close(
-                torch.tensor(results[image][name]['scores']),
-                torch.tensor(alone[image][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
+        assert_task_scores(results,
+                           ModelInferencer(config, ckpt, name=name)(images),
+                           name, images)
     # The tasks' adapters matter: the two tasks answer differently.
     for image in images:
         assert results[image]['every']['scores'] != \

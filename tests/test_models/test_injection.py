@@ -3,6 +3,7 @@ import copy
 
 import pytest
 import torch
+from block_builders import ffn_branch
 from mmaction.models.backbones.swin import SwinTransformerBlock3D
 from mmaction.models.backbones.vit_mae import Block
 from mmpretrain.models.backbones.deit3 import DeiT3TransformerEncoderLayer
@@ -37,13 +38,9 @@ def _mmpretrain_vit(x):
         DIMS, 2, 64, drop_path_rate=0.5, layer_scale_init_value=0.1)
 
 
-def _ffn_branch(ffn, x):
-    return ffn.dropout_layer(ffn.gamma2(ffn.layers(x)))
-
-
 def _mmpretrain_vit_by_hand(blk, x):
     x = x + blk.attn(blk.ln1(x))
-    return x, _ffn_branch(blk.ffn, blk.ln2(x))
+    return x, ffn_branch(blk.ffn, blk.ln2(x))
 
 
 def _deit3(x):
@@ -53,7 +50,7 @@ def _deit3(x):
 def _deit3_by_hand(blk, x):
     # mmpretrain 1.2 normalises the FFN input with ln1, not ln2.
     x = x + blk.attn(blk.ln1(x))
-    return x, _ffn_branch(blk.ffn, blk.ln1(x))
+    return x, ffn_branch(blk.ffn, blk.ln1(x))
 
 
 def _swin(x):
@@ -62,7 +59,7 @@ def _swin(x):
 
 def _swin_by_hand(blk, x):
     x = x + blk.attn(blk.norm1(x), (4, 4))
-    return x, _ffn_branch(blk.ffn, blk.norm2(x))
+    return x, ffn_branch(blk.ffn, blk.norm2(x))
 
 
 def _swin3d(x):
