@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """benchmark_add_task.py reports the pretrained file's own size, and its
-worker processes run with the ``--threads`` asked for."""
+worker processes run with the ``--threads`` asked for.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import os.path as osp
 import subprocess
 

@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A checkpoint trained with adapters in some blocks only (``layers``):
-the blocks without one are not reported as missing keys."""
+the blocks without one are not reported as missing keys.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 from test_converters import (BOTTLENECK, CLASSES, DIMS, FRAMES, IMG, build,
                              convert_state_dict, official_video,
                              video_backbone_cfg)

@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """``unwrap_checkpoint`` looks for the state dict under ``'state_dict'``,
-``'model'`` and ``'module'``, in this order, as its docstring says."""
+``'model'`` and ``'module'``, in this order, as its docstring says.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import pytest
 import torch
 

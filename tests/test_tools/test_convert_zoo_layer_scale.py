@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """An MMAction2 VideoMAE checkpoint with layer scale (``init_values > 0``)
-keeps ``gamma_1``/``gamma_2`` of every block."""
+keeps ``gamma_1``/``gamma_2`` of every block.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import torch
 from test_convert_zoo import fresh_vit, zoo_state_dict
 

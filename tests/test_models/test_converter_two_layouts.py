@@ -1,7 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A checkpoint that holds one tensor in two layouts (the official
 block-level ``fc1`` and timm's ``mlp.fc1``) is refused, naming both keys
-and the target; neither silently overwrites the other."""
+and the target; neither silently overwrites the other.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import re
 
 import pytest

@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """VideoMAE blocks with layer scale (``init_values > 0``: ``gamma_1`` and
-``gamma_2``) keep both multipliers through the conversion."""
+``gamma_2``) keep both multipliers through the conversion.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import torch
 from test_converters import (DEPTH, DIMS, FRAMES, IMG, _Weights, build,
                              convert_state_dict, strip_backbone,

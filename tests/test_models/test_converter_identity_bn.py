@@ -1,7 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The identity BatchNorm statistics given to a plain Linear head: mean 0
 and variance ``1 - eps``, so ``BNLinearHead``'s BatchNorm (eps 1e-6)
-passes the features on unchanged, not scaled by ``1 / sqrt(1 + eps)``."""
+passes the features on unchanged, not scaled by ``1 / sqrt(1 + eps)``.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import torch
 from test_converters import (DIMS, FRAMES, IMG, convert_state_dict,
                              official_video, video_classifier)

@@ -1,7 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """extract_adapters.py records as the adapters' backbone the pretrained
 file it just compared the frozen tensors with (``--pretrained``), before
-the one a merged checkpoint recorded."""
+the one a merged checkpoint recorded.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import os.path as osp
 import re
 import shutil

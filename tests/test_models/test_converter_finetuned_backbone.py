@@ -2,7 +2,10 @@
 """A fine-tuned VideoMAE checkpoint (``fc_norm`` and a classifier ``head``,
 no adapters) converted with ``source_type='videomae'`` for a backbone:
 its trained ``fc_norm`` is kept, not replaced by (or clashing with) the
-fresh identity one a pre-training checkpoint gets."""
+fresh identity one a pre-training checkpoint gets.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 from collections import OrderedDict
 
 import torch

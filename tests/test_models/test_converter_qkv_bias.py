@@ -1,6 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A fused ``qkv.bias`` built from separate q and v biases: the key part
-is zeros, the q and v parts are the checkpoint's, in q, k, v order."""
+is zeros, the q and v parts are the checkpoint's, in q, k, v order.
+
+Guard of kept behaviour (mutation audit of 2026-12-05): the code
+passes; the plausible bug named above fails it."""
 import torch
 from test_converters import (DEPTH, DIMS, IMAGE, _inputs, convert_state_dict,
                              image_classifier, official_image,
