@@ -30,11 +30,9 @@ thread for the SSv2 baseline, 0.45 s now). A tool that makes no plan
 builds the wrapper alone, on the meta device where its host builds there
 (mmpretrain's ViT-B: 0.02 s, not 0.28 s on the CPU).
 """
-import copy
 import re
 from typing import Mapping, Optional, Tuple
 
-import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS
 from torch import nn
@@ -49,7 +47,8 @@ from ...utils.registry_names import registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
 from ..hosts import output_checks, qualname
 from .base_wrapper import FrozenHostWrapper
-from .config_host import build_without_weights, config_host
+from .config_host import (build_on_meta_or_cpu, build_without_weights,
+                          config_host)
 from .config_keys import CONFIG_KEY
 from .head_width import check_head_width, compared_head
 from .host_init import plain_host_init_cfg_problem
@@ -94,39 +93,18 @@ def check_wrapper_config(
     backbone = _wrapper_config(cfg)
     if backbone is None:
         return None
-    try:
-        return _built_wrapper(backbone, 'meta', source, options)
-    except ConfigError:
-        raise
-    except Exception:
-        # A host that needs real values to build (mmaction2's video ViT
-        # reads its drop-path rates with .item()) is built on the CPU,
-        # whose error is the one the Runner's build raises.
-        return _built_wrapper(backbone, 'cpu', source, options)
-
-
-def _built_wrapper(backbone: Mapping, device: str, source: str,
-                   options: Optional[dict]) -> nn.Module:
-    """The wrapper ``backbone`` built on ``device``; its refusal named by
-    :func:`_wrapper_refusal`."""
-    try:
-        # A fresh dict per try: a constructor may change the one it is
-        # given.
-        with quiet_build_log(), torch.device(device):
-            return MODELS.build(copy.deepcopy(_plain(backbone)))
-    except (ConfigError, BlockWiringError) as e:
-        raise _wrapper_refusal(e, source, options) from e
-
-
-def _plain(node: Mapping) -> dict:
-    """A config dict as the registry builds it."""
-    return node.to_dict() if hasattr(node, 'to_dict') else dict(node)
+    with quiet_build_log():
+        return build_on_meta_or_cpu(
+            backbone, lambda e: _wrapper_refusal(e, source, options))
 
 
 def _wrapper_refusal(error: Exception, source: str,
-                     options: Optional[dict]) -> ConfigError:
-    """The wrapper's ``error`` led by the ``--cfg-options`` entry that set
-    the key it names, else by ``source``."""
+                     options: Optional[dict]) -> Optional[ConfigError]:
+    """The wrapper's refusal ``error`` (a :class:`ConfigError` or a
+    ``BlockWiringError``) led by the ``--cfg-options`` entry that set the
+    key it names, else by ``source``; None for another error."""
+    if not isinstance(error, (ConfigError, BlockWiringError)):
+        return None
     message = str(error)
     if isinstance(error, BlockWiringError):
         key = f'{CONFIG_KEY}.block_types'
@@ -184,20 +162,20 @@ def _whole_model(cfg: Config, source: str,
         _check_plain_init_cfg(cfg, source, options, entry)
         if not _host_read(cfg, entry[2]):
             return None
-    error = None
-    for device in ('meta', 'cpu'):
-        try:
-            # A fresh dict per try: a constructor may change the one it is
-            # given (mmaction2's recognizer pops a timm backbone's type).
-            with quiet_build_log(), torch.device(device):
-                return MODELS.build(copy.deepcopy(_plain(model_cfg)))
-        except (ConfigError, BlockWiringError) as e:
-            raise _wrapper_refusal(e, source, options) from e
-        except Exception as e:  # the CPU's error is the Runner's too
-            mistake = config_mistake(e, cfg, source, options)
-            if mistake is not None:
-                raise mistake from e
-            error = e
+
+    def refusal(e: Exception) -> Optional[ConfigError]:
+        # Neither depends on the device; the CPU's other errors are the
+        # Runner's too.
+        return _wrapper_refusal(e, source, options) or config_mistake(
+            e, cfg, source, options)
+
+    try:
+        with quiet_build_log():
+            return build_on_meta_or_cpu(model_cfg, refusal)
+    except ConfigError:
+        raise
+    except Exception as e:
+        error = e
     wrapper = check_wrapper_config(cfg, source, options)
     _check_built_host(cfg, source, options, wrapper)
     raise error

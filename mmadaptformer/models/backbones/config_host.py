@@ -8,7 +8,8 @@ read a built host (:func:`~.host_outputs.check_host_outputs`,
 :func:`~.head_width.check_head_width`) share one build of it, made by
 :func:`~.config_check.check_model_config`.
 """
-from typing import Mapping, Optional, Tuple
+import copy
+from typing import Callable, Mapping, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -18,7 +19,7 @@ from torch import nn
 from ...utils.registry_names import registered, use_default_scope
 from .base_wrapper import FrozenHostWrapper
 
-__all__ = ['config_host', 'build_without_weights']
+__all__ = ['config_host', 'build_without_weights', 'build_on_meta_or_cpu']
 
 
 def config_host(cfg: Config) -> Optional[Tuple[str, Mapping, type]]:
@@ -51,6 +52,38 @@ def config_host(cfg: Config) -> Optional[Tuple[str, Mapping, type]]:
     return key, host_cfg, cls
 
 
+def build_on_meta_or_cpu(
+    node: Mapping,
+    refusal: Callable[[Exception], Optional[Exception]] = lambda e: None
+) -> nn.Module:
+    """``node`` built without weights: on the meta device where its
+    constructor allows, else on the CPU (a constructor that reads its
+    drop-path rates with ``.item()``), from a fresh copy of its config each
+    time (a constructor may change the dict it is given: mmaction2's
+    recognizer pops a timm backbone's ``type``).
+
+    Args:
+        node (Mapping): The module's config, with its ``type``.
+        refusal (Callable): Given a build's error, the error to raise in its
+            stead, for a mistake that does not depend on the device (then
+            the CPU is not tried), or None. Defaults to none.
+
+    Raises:
+        Exception: ``refusal``'s error, or the CPU's build error.
+    """
+    built_cfg = node.to_dict() if hasattr(node, 'to_dict') else dict(node)
+    for device in ('meta', 'cpu'):
+        try:
+            with torch.device(device):
+                return MODELS.build(copy.deepcopy(built_cfg))
+        except Exception as e:
+            stop = refusal(e)
+            if stop is not None:
+                raise stop from e
+            if device == 'cpu':
+                raise
+
+
 def build_without_weights(backbone: Mapping) -> Optional[nn.Module]:
     """``backbone`` built without weights on the meta device where its
     constructor allows (mmpretrain's ViT-B: 0.01 s), else on the CPU (a
@@ -61,12 +94,7 @@ def build_without_weights(backbone: Mapping) -> Optional[nn.Module]:
     Args:
         backbone (Mapping): The backbone's config, with its ``type``.
     """
-    built_cfg = backbone.to_dict() if hasattr(backbone,
-                                              'to_dict') else dict(backbone)
-    for device in ('meta', 'cpu'):
-        try:
-            with torch.device(device):
-                return MODELS.build(built_cfg)
-        except Exception:  # the Runner's build names a real mistake
-            continue
-    return None
+    try:
+        return build_on_meta_or_cpu(backbone)
+    except Exception:  # the Runner's build names a real mistake
+        return None
