@@ -87,3 +87,12 @@ def random_task_checkpoints(config, scope, folder, seeds=(1, 2)):
         torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
         checkpoints.append(path)
     return checkpoints
+
+
+def val_videos(data, num=None):
+    """The paths of the tiny video data's validation videos (the first
+    ``num``; all by default), in the order of its list: what the tasks are
+    scored on."""
+    with open(data['val']) as f:
+        names = [line.split()[0] for line in f if line.strip()]
+    return [osp.join(data['videos'], name) for name in names[:num]]

@@ -1,12 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The multi-task forward on the MMAction2 hosts beyond VideoMAE: it serves
 those whose blocks hold the samples along dim 0 and refuses the others."""
-import os.path as osp
 
 import pytest
-import torch
+from adapter_tasks import val_videos
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, save_as_built_checkpoint,
                      video_data_cfg, write_config)
+from task_engines import assert_task_scores
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
 
@@ -40,12 +40,6 @@ def _config(path, data, host):
         'model = dict(backbone=dict(_delete_=True, type=\'AdaptFormer\', '
         f'adapter=dict(bottleneck=8), backbone={backbone}), '
         f'cls_head=dict(_delete_=True, **{head}))\n')
-
-
-def _videos(data):
-    with open(data['val']) as f:
-        names = [line.split()[0] for line in f if line.strip()]
-    return [osp.join(data['videos'], name) for name in names]
 
 
 def test_sequence_first_uniformerv2_is_refused(tmp_path, tiny_video_data,
@@ -82,15 +76,11 @@ def test_batch_first_hosts_answer_as_each_task_alone(host, tmp_path,
     engine.add_task('a', config, checkpoints[0])
     engine.add_task('b', config, checkpoints[1])
     assert engine.streams.split_at == dict(a=0, b=0)
-    videos = _videos(tiny_video_data)[:2]
+    videos = val_videos(tiny_video_data)[:2]
     results = engine(videos, batch_size=2)
     for name, path in zip('ab', checkpoints):
-        alone = ModelInferencer(config, path, name=name)(videos)
-        for video in videos:
-            torch.testing.assert_close(
-                torch.tensor(results[video][name]['scores']),
-                torch.tensor(alone[video][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
+        assert_task_scores(results,
+                           ModelInferencer(config, path, name=name)(videos),
+                           name, videos)
     assert results[videos[0]]['a']['scores'] != \
         results[videos[0]]['b']['scores']

@@ -8,8 +8,10 @@ import threading
 
 import pytest
 import torch
+from adapter_tasks import val_videos
 from helpers import write_config
 from mmengine.runner import CheckpointLoader
+from task_engines import assert_task_scores
 
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
                                 TaskError, task_parts)
@@ -47,23 +49,14 @@ def _counted(tmp_path, video_tasks, name, pretrained='stock'):
         f'checkpoint={SCHEME + path!r}))))\n')
 
 
-def _videos(data, num=2):
-    with open(data['val']) as f:
-        names = [line.split()[0] for line in f if line.strip()]
-    return [osp.join(data['videos'], name) for name in names[:num]]
-
-
 def _assert_alone(engine, videos, tasks):
     """Every task's scores equal its own model's, alone."""
     results = engine(videos, batch_size=2)
     for name, (config, checkpoint) in tasks.items():
-        alone = ModelInferencer(config, checkpoint, name=name)(videos)
-        for path in videos:
-            torch.testing.assert_close(
-                torch.tensor(results[path][name]['scores']),
-                torch.tensor(alone[path][name]['scores']),
-                rtol=1e-5,
-                atol=1e-7)
+        assert_task_scores(
+            results,
+            ModelInferencer(config, checkpoint, name=name)(videos), name,
+            videos)
 
 
 def test_later_tasks_do_not_read_the_pretrained_file(video_tasks,
@@ -98,7 +91,7 @@ def test_later_tasks_do_not_read_the_pretrained_file(video_tasks,
     }
     assert engine.tasks == ['full', 'last', 'last2']
     _assert_alone(
-        engine, _videos(tiny_video_data), {
+        engine, val_videos(tiny_video_data, 2), {
             n: (video_tasks[n]['config'], video_tasks[n]['checkpoint'])
             for n in configs
         })
@@ -152,7 +145,7 @@ def test_records_that_do_not_fit_the_shared_backbone_are_refused(
     engine.add_task('last2', configs['last2'], path)
     assert reads == {video_tasks['stock']: 1}
     _assert_alone(
-        engine, _videos(tiny_video_data), {
+        engine, val_videos(tiny_video_data, 2), {
             'last': (configs['last'], video_tasks['last']['checkpoint']),
             'last2': (configs['last2'], path)
         })
@@ -228,7 +221,7 @@ def test_what_cannot_be_loaded_without_the_backbone_takes_the_full_load(
     assert reads[video_tasks['stock']] == 2
     assert reads[video_tasks['last']['checkpoint']] == 1
     _assert_alone(
-        engine, _videos(tiny_video_data), {
+        engine, val_videos(tiny_video_data, 2), {
             n: (video_tasks[n]['config'], video_tasks[n]['checkpoint'])
             for n in ('full', 'last', 'last2')
         })
