@@ -60,3 +60,16 @@ def scores_alone(tasks: Dict[str, dict], names: Sequence[str],
             name=name)(images)
         for name in names
     }
+
+
+def assert_results_as_alone(results: dict, alone: Dict[str, dict],
+                            names: Sequence[str]) -> None:
+    """Each input of ``results`` (an engine's) is answered by exactly the
+    tasks ``names``, each with the scores and label of ``alone[name]`` (its
+    own ModelInferencer's results)."""
+    for answers in results.values():
+        assert set(answers) == set(names)
+    for name in names:
+        assert_task_scores(results, alone[name], name, list(results))
+        for path, answers in results.items():
+            assert answers[name]['label'] == alone[name][path][name]['label']
