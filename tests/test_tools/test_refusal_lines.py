@@ -8,7 +8,6 @@ import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      image_data_cfg, run_tool, stripes_config, video_data_cfg,
                      write_config)
-from pipeline_refusals import resize_too_large_line
 from refusal_lines import refused_line
 
 
@@ -125,19 +124,6 @@ def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
                 cwd=tmp_path,
                 check=False))
         assert line == want, line
-
-
-def test_a_test_pipeline_that_fails_after_the_read_blames_the_pipeline(
-        tmp_path, tiny_video_data):
-    """tools/test.py with a Resize its ThreeCrop no longer fits said
-    'BrokenVideoError: Cannot load VIDEO ... Replace the file'; the video
-    was read, and the transform that failed is named instead."""
-    line = resize_too_large_line(tmp_path, tiny_video_data)
-    assert line.startswith('PipelineStepError: Cannot evaluate '), line
-    assert ("after it was read, the test pipeline's ThreeCrop "
-            '(test_dataloader.dataset.pipeline[4]) failed: AssertionError: '
-            'raised at mmaction/') in line, line
-    assert 'Replace the file' not in line
 
 
 @pytest.mark.parametrize('tool', ['train.py', 'test.py'])
