@@ -23,6 +23,17 @@ def _refused(proc) -> str:
     return refused_line(proc)
 
 
+def _refused_run(tool: str, config: str, tmp_path, *options) -> str:
+    """The line ``tool`` (``train.py``, or ``test.py`` with an unread
+    checkpoint) is refused with on ``config`` and ``options``, its work dir
+    ``tmp_path / 'w'``."""
+    args = [_unread(tmp_path)] if tool == 'test.py' else []
+    return _refused(
+        run_tool([tool, config, *args, '--work-dir', tmp_path / 'w', *options],
+                 cwd=tmp_path,
+                 check=False))
+
+
 @pytest.mark.parametrize('option, line', [
     ('model.backbone.adapter.bottleneck=0',
      'ConfigError: model.backbone.adapter.bottleneck must be a positive int '
@@ -198,10 +209,7 @@ def test_a_misspelled_type_in_a_registry_named_with_a_space(
         tmp_path / 'typo.py', TINY_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) +
         "param_scheduler = [dict(type='CosineAnealingLR', T_max=2)]\n")
-    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc).startswith(
+    assert _refused_run('train.py', config, tmp_path).startswith(
         f"ConfigError: {config}: param_scheduler[0].type='CosineAnealingLR' "
         'is not in the mmaction::parameter scheduler registry; did you mean '
         "'CosineAnnealingLR'")
@@ -276,11 +284,7 @@ def test_a_transform_that_cannot_be_built_is_one_line(tmp_path,
         video_data_cfg(tiny_video_data) +
         f'{loader} = dict(dataset=dict(pipeline=[dict(type="DecordInit"), '
         'dict(type="Resize", scale=(-1, 32), bogus=1)]))\n')
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([tool, config, *args, '--work-dir', tmp_path / 'w'],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc) == (
+    assert _refused_run(tool, config, tmp_path) == (
         f'ConfigError: {config}: {loader}.dataset.pipeline[1] (Resize) '
         'cannot be built: TypeError: Resize.__init__() got an unexpected '
         "keyword argument 'bogus'.")
@@ -297,14 +301,9 @@ def test_an_argument_sample_frames_would_drop_is_one_line(
     video, without a word."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([
-        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
-        f'{loader}.dataset.pipeline.1.num_clip=2'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc).startswith(
+    refused = _refused_run(tool, config, tmp_path, '--cfg-options',
+                           f'{loader}.dataset.pipeline.1.num_clip=2')
+    assert refused.startswith(
         f'ConfigError: --cfg-options {loader}.dataset.pipeline.1.num_clip=2: '
         "SampleFrames takes no argument 'num_clip' (did you mean "
         "'num_clips'?); mmaction2's SampleFrames accepts and drops arguments "
@@ -325,14 +324,9 @@ def test_a_dataset_argument_that_is_wrong_is_one_line(tmp_path,
     built, with the ``--cfg-options`` that set it."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([
-        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
-        f'{loader}.dataset.check_files=nope'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc) == (
+    refused = _refused_run(tool, config, tmp_path, '--cfg-options',
+                           f'{loader}.dataset.check_files=nope')
+    assert refused == (
         f'ConfigError: {config}: {loader}.dataset (CheckedVideoDataset) with '
         f"--cfg-options {loader}.dataset.check_files='nope' cannot be built: "
         "ValueError: CheckedVideoDataset: check_files='nope' is not one of "
@@ -371,14 +365,8 @@ def test_a_dataloader_argument_that_is_wrong_is_one_line(
     unexpected keyword argument 'batch_sise'``)."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([
-        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
-        option
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc).startswith('ConfigError: ' + line)
+    assert _refused_run(tool, config, tmp_path, '--cfg-options',
+                        option).startswith('ConfigError: ' + line)
     assert not (tmp_path / 'w').exists()
 
 
@@ -510,14 +498,9 @@ def test_a_key_the_runner_reads_itself_is_checked_first(
     base lr without a word."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([
-        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
-        option, 'train_cfg.max_epochs=1'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc).startswith('ConfigError: ' + line)
+    refused = _refused_run(tool, config, tmp_path, '--cfg-options', option,
+                           'train_cfg.max_epochs=1')
+    assert refused.startswith('ConfigError: ' + line)
     assert not (tmp_path / 'w').exists()
 
 
@@ -535,11 +518,7 @@ def test_a_missing_annotation_file_is_named_before_the_runner(
         video_data_cfg(tiny_video_data) +
         f"{loader} = dict(dataset=dict(ann_file='vall.txt', "
         f'data_root={str(tmp_path)!r}))\n')
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([tool, config, *args, '--work-dir', tmp_path / 'w'],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc) == (
+    assert _refused_run(tool, config, tmp_path) == (
         f'ConfigError: {config}: {loader}.dataset.ann_file '
         f'(CheckedVideoDataset): the annotation file {tmp_path}/vall.txt '
         'does not exist.')
@@ -644,14 +623,8 @@ def test_a_recognizer_cfg_key_it_would_ignore_is_one_line(
     0.x's ``train_cfg.blending`` trained without mixup, without a word."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    args = [_unread(tmp_path)] if tool == 'test.py' else []
-    proc = run_tool([
-        tool, config, *args, '--work-dir', tmp_path / 'w', '--cfg-options',
-        option
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc) == 'ConfigError: ' + line
+    assert _refused_run(tool, config, tmp_path, '--cfg-options',
+                        option) == 'ConfigError: ' + line
     assert not (tmp_path / 'w').exists()
 
 
@@ -663,14 +636,11 @@ def test_save_best_is_checked_against_the_validation_metrics(
     best checkpoint."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    proc = run_tool([
-        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+    assert _refused_run(
+        'train.py', config, tmp_path, '--cfg-options',
         'default_hooks.checkpoint.save_best=accuracy/top1',
         'train_cfg.max_epochs=1'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc) == (
+    ) == (
         'ConfigError: --cfg-options default_hooks.checkpoint.save_best='
         "'accuracy/top1': save_best='accuracy/top1' is no metric the "
         "validation gives (did you mean 'acc/top1' or 'acc/top5'?); "
@@ -700,13 +670,9 @@ def test_a_scheduler_that_starts_after_the_run_ends_is_one_line(
         ' end=20),\n'
         '    dict(type="CosineAnnealingLR", by_epoch=True, begin=20,'
         ' T_max=10)]\n')
-    proc = run_tool([
-        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
-        'train_cfg.max_epochs=1'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert _refused(proc) == (
+    refused = _refused_run('train.py', config, tmp_path, '--cfg-options',
+                           'train_cfg.max_epochs=1')
+    assert refused == (
         'ConfigError: --cfg-options train_cfg.max_epochs=1: '
         'param_scheduler[1] (CosineAnnealingLR) has begin=20 and no end, so '
         'it ends with training: train_cfg.max_epochs=1 (epochs); MMEngine '
