@@ -187,3 +187,16 @@ def assert_only_adapters_have_gradients(module: nn.Module,
                 assert param.grad.abs().sum() > 0, name
         else:
             assert param.grad is None, name
+
+
+def mmpretrain_backbone_cfg(path: str, type_: str, overrides: dict) -> dict:
+    """The backbone of mmpretrain's config ``path`` (of type ``type_``)
+    without its ``init_cfg`` (some configs point at a checkpoint to
+    fine-tune from), with a copy of ``overrides`` (tiny sizes) merged in and
+    its type scoped to mmpretrain."""
+    from mmengine.hub import get_config
+    cfg = get_config(f'mmpretrain::{path}').model.backbone.to_dict()
+    assert cfg['type'] == type_
+    cfg.pop('init_cfg', None)
+    cfg.update(copy.deepcopy(overrides), type=f'mmpretrain.{type_}')
+    return cfg

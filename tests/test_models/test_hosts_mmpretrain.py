@@ -6,13 +6,13 @@ T2T-ViT, DaViT, TinyViT and XCiT.
 Each host's block is checked against the AdaptFormer formula in train mode
 with drop path on, and each backbone is built from its real mmpretrain
 config with tiny overrides."""
-import copy
 
 import pytest
 import torch
 from block_builders import (BlockCase, assert_block_follows_the_formula,
                             assert_zero_adapters_keep_the_host, beit_block,
-                            ffn_branch, flat_outputs, stock_and_adapted)
+                            ffn_branch, flat_outputs, mmpretrain_backbone_cfg,
+                            stock_and_adapted)
 from helpers import TINY_IMAGE_CONFIG, assert_host_loads_pretrained
 from mmengine.config import Config
 from mmengine.hub import get_config
@@ -384,12 +384,7 @@ BACKBONES = {
 
 def _backbone_cfg(host):
     path, type_, overrides, _, _ = BACKBONES[host]
-    cfg = get_config(f'mmpretrain::{path}').model.backbone.to_dict()
-    assert cfg['type'] == type_
-    # Some configs point at a checkpoint to fine-tune from.
-    cfg.pop('init_cfg', None)
-    cfg.update(copy.deepcopy(overrides), type=f'mmpretrain.{type_}')
-    return cfg
+    return mmpretrain_backbone_cfg(path, type_, overrides)
 
 
 @pytest.mark.parametrize('host', BACKBONES)

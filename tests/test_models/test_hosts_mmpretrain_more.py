@@ -13,9 +13,9 @@ import pytest
 import torch
 from block_builders import (BlockCase, assert_block_follows_the_formula,
                             assert_zero_adapters_keep_the_host, ffn_branch,
-                            randomize_norms, stock_and_adapted)
+                            mmpretrain_backbone_cfg, randomize_norms,
+                            stock_and_adapted)
 from helpers import assert_host_loads_pretrained
-from mmengine.hub import get_config
 from mmengine.registry import MODELS
 from mmpretrain.models.backbones.levit import MLP, Residual
 from mmpretrain.models.backbones.mobilevit import MobileVitBlock
@@ -297,11 +297,7 @@ BACKBONES = {
 
 def _backbone_cfg(host):
     path, type_, overrides, _, _ = BACKBONES[host]
-    cfg = get_config(f'mmpretrain::{path}').model.backbone.to_dict()
-    assert cfg['type'] == type_
-    cfg.pop('init_cfg', None)
-    cfg.update(copy.deepcopy(overrides), type=f'mmpretrain.{type_}')
-    return cfg
+    return mmpretrain_backbone_cfg(path, type_, overrides)
 
 
 @pytest.mark.parametrize('host', BACKBONES)
