@@ -1,9 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Check that an adapter-only checkpoint runs on the backbone it was
-loaded onto (:func:`check_adapter_checkpoint`, which
-:func:`~mmadaptformer.apis.init_model` calls after loading), and that its
-trained keys are the model's (:func:`check_adapter_method`, which it calls
-before loading), refused in the words ``tools/test.py`` uses."""
+"""Check that an adapter-only checkpoint's trained keys are the model's
+(:func:`check_adapter_method`, before loading) and that it runs on the
+backbone it was loaded onto (:func:`check_loaded_frozen`, after loading),
+refused in the words ``tools/test.py`` uses. :func:`check_adapter_checkpoint`
+does both for a loaded model; :func:`~mmadaptformer.apis.init_model` calls
+them around its load. Each takes the record as
+:func:`~mmadaptformer.engine.adapter_checkpoint.check_adapter_record`
+returned it, so a load reads it once."""
 from typing import Mapping, Optional
 
 from torch import nn
@@ -17,7 +20,9 @@ from mmadaptformer.models.backbones.adapter_only_misfit import (
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.trained_part_fit import added_part_keys
 
-__all__ = ['check_adapter_checkpoint', 'check_adapter_method']
+__all__ = [
+    'check_adapter_checkpoint', 'check_adapter_method', 'check_loaded_frozen'
+]
 
 
 def check_adapter_method(model: nn.Module,
@@ -39,7 +44,9 @@ def check_adapter_method(model: nn.Module,
 
     Args:
         model (nn.Module): The model, or a wrapper of it.
-        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``.
+        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``, as
+            :func:`~mmadaptformer.engine.adapter_checkpoint.
+            check_adapter_record` returned it (not checked again).
         source (str): The checkpoint file, for the error.
         mode (str, optional): The AdapterHook mode of the model's config,
             said beside the record's where they differ. Defaults to None
@@ -53,7 +60,7 @@ def check_adapter_method(model: nn.Module,
         StateDictMismatchError: If its trained keys are not the model's,
             naming the keys, the cause and the modes.
     """
-    saved = set(check_adapter_record(info, source)['saved_keys'])
+    saved = set(info['saved_keys'])
     model = unwrapped_model(model)
     keys = added_part_keys(model)
     if state is None:
@@ -96,11 +103,35 @@ def check_adapter_checkpoint(model: nn.Module, checkpoint: dict,
         purpose='evaluate').get(ADAPTER_META_KEY)
     if info is None:
         return None
-    saved = set(check_adapter_record(info, source)['saved_keys'])
+    info = check_adapter_record(info, source)
     # Its trained part (adapters, prompts, wherever they sit) must be the
     # model's: a part it lacks would otherwise count as frozen tensors, and
     # the error would blame the backbone.
     check_adapter_method(model, info, source, state=checkpoint['state_dict'])
+    return check_loaded_frozen(model, info, source)
+
+
+def check_loaded_frozen(model: nn.Module, info: dict, source: str) -> str:
+    """Check that the frozen tensors of a model that an adapter-only
+    checkpoint was loaded into are the ones its trained part was trained
+    on.
+
+    Args:
+        model (nn.Module): The model after loading, or a wrapper of it (see
+            :func:`check_adapter_checkpoint`).
+        info (dict): The checkpoint's ``meta[ADAPTER_META_KEY]``, as
+            :func:`~mmadaptformer.engine.adapter_checkpoint.
+            check_adapter_record` returned it (not checked again).
+        source (str): The checkpoint file, for errors.
+
+    Returns:
+        str: The checkpoint's frozen digest.
+
+    Raises:
+        FrozenBackboneMismatchError: If the model's frozen tensors are not
+            the ones the trained part was trained on.
+    """
+    saved = set(info['saved_keys'])
     # The checkpoint is keyed for the model, as MMEngine's loader strips
     # the wrappers' prefix.
     state = unwrapped_model(model).state_dict(keep_vars=True)

@@ -40,8 +40,7 @@ from mmadaptformer.utils.device_check import check_device_arg
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
-from .adapter_checkpoint_check import (check_adapter_checkpoint,
-                                       check_adapter_method)
+from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
 from .checkpoint_read import load_read_checkpoint, read_checkpoint
@@ -166,8 +165,10 @@ def init_model(config: Union[str, Config],
         meta = checkpoint_meta(
             ckpt, checkpoint, EXPECTED_CHECKPOINT, purpose='evaluate')
         named = f'{checkpoint} (config {source})'
-        if meta.get(ADAPTER_META_KEY) is not None:
-            check_adapter_record(meta[ADAPTER_META_KEY], checkpoint)
+        record = meta.get(ADAPTER_META_KEY)
+        if record is not None:
+            # Read once: the checks below and after the load take it as is.
+            record = check_adapter_record(record, checkpoint)
             # The same refusals as tools/test.py's, before anything loads:
             # an adapter-only checkpoint on a model without its adapters
             # (the stock config) ...
@@ -177,7 +178,7 @@ def init_model(config: Union[str, Config],
             hook = adapter_hook_cfg(cfg)
             check_adapter_method(
                 model,
-                meta[ADAPTER_META_KEY],
+                record,
                 checkpoint,
                 hook.get('mode', 'adaptformer') if hook else None,
                 state=ckpt.get('state_dict', ckpt))
@@ -194,9 +195,9 @@ def init_model(config: Union[str, Config],
         # below refuses whatever else does not fit, naming it.
         load_read_checkpoint(model, ckpt, checkpoint)
         state = ckpt.get('state_dict', ckpt)
-        if meta.get(ADAPTER_META_KEY) is not None:
+        if record is not None:
             # The frozen part comes from the config's pretrained path;
-            # check_adapter_checkpoint checks it is the right one.
+            # check_loaded_frozen checks it is the right one.
             full = OrderedDict(model.state_dict())
             full.update(state)
             state = full
@@ -206,7 +207,9 @@ def init_model(config: Union[str, Config],
             source=named,
             allow_fresh=False,
             hint=functools.partial(_other_model_hint, model, state))
-        check_adapter_checkpoint(model, ckpt, checkpoint)
+        if record is not None:
+            # Its method was checked before the load, on these keys.
+            check_loaded_frozen(model, record, checkpoint)
     model.cfg = cfg
     model.to(device)
     model.eval()

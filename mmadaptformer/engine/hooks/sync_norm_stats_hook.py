@@ -8,7 +8,8 @@ from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.dist import all_reduce_params, is_distributed
 from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
-from torch.nn.modules.batchnorm import _BatchNorm
+
+from mmadaptformer.utils.batch_norm_stats import updates_running_stats
 
 __all__ = ['SyncNormStatsHook']
 
@@ -19,8 +20,7 @@ def _training_norm_statistics(model: torch.nn.Module) -> List[torch.Tensor]:
     as :class:`AdapterHook` keeps the frozen backbone's) is left out."""
     stats = []
     for module in model.modules():
-        if (isinstance(module, _BatchNorm) and module.track_running_stats
-                and module.training):
+        if updates_running_stats(module):
             stats += [module.running_mean, module.running_var]
     return stats
 

@@ -24,6 +24,7 @@ from typing import Dict, List, Optional, Sequence
 from torch import nn
 
 from ...utils import HEAD_NAMES, ConfigError
+from ...utils.batch_norm_stats import tracks_running_stats
 from ...utils.model_keys import NECK_NAME
 from .injection import adapter_modules
 
@@ -276,8 +277,7 @@ def _trained_norm_statistics(model: nn.Module, key_of: Dict[int, str],
     """
     keys = set()
     for module in model.modules():
-        if not (isinstance(module, nn.modules.batchnorm._BatchNorm)
-                and module.track_running_stats):
+        if not tracks_running_stats(module):
             continue
         own = [key_of.get(id(p)) for p in module.parameters(recurse=False)]
         if trained.intersection(own):

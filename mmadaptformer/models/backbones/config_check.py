@@ -129,8 +129,9 @@ def _wrapper_config(cfg: Config) -> Optional[Mapping]:
     return backbone
 
 
-def _whole_model(cfg: Config, source: str,
-                 options: Optional[dict]) -> Optional[nn.Module]:
+def _whole_model(
+        cfg: Config, source: str, options: Optional[dict],
+        entry: Optional[Tuple[str, Mapping, type]]) -> Optional[nn.Module]:
     """The config's whole model built without weights (on the meta device
     where its constructor allows, else on the CPU), if its
     ``model.backbone`` is a wrapper, or a plain host that a check of
@@ -138,12 +139,13 @@ def _whole_model(cfg: Config, source: str,
     model, not built alone); None otherwise (the AdapterHook's plan check
     builds the model if it needs it).
 
+    The ``init_cfg`` of a plain host is checked before, once, by
+    :func:`check_model_config`.
+
     Raises:
-        ConfigError: The ``init_cfg`` of a plain host, refused first as
-            before (see :func:`_check_plain_init_cfg`); the wrapper's
-            refusal (see :func:`_wrapper_refusal`), or a ``type`` no
-            registry holds or an argument a class does not take, named as
-            the Runner's build is named
+        ConfigError: The wrapper's refusal (see :func:`_wrapper_refusal`),
+            or a ``type`` no registry holds or an argument a class does not
+            take, named as the Runner's build is named
             (:func:`~mmadaptformer.utils.config_mistakes.config_mistake`),
             from the first build that meets it: neither depends on the
             device, so the CPU is not tried after the meta device meets
@@ -153,13 +155,11 @@ def _whole_model(cfg: Config, source: str,
             may name the mistake better).
     """
     model_cfg = cfg.get('model')
-    entry = config_host(cfg)
     if not isinstance(model_cfg, dict) or 'type' not in model_cfg:
         return None
     if _wrapper_config(cfg) is None:
         if entry is None or entry[0] != 'model.backbone':
             return None
-        _check_plain_init_cfg(cfg, source, options, entry)
         if not _host_read(cfg, entry[2]):
             return None
 
@@ -177,7 +177,7 @@ def _whole_model(cfg: Config, source: str,
     except Exception as e:
         error = e
     wrapper = check_wrapper_config(cfg, source, options)
-    _check_built_host(cfg, source, options, wrapper)
+    _check_built_host(cfg, source, options, entry, wrapper)
     raise error
 
 
@@ -292,15 +292,20 @@ def check_model_config(cfg: Config,
     check_init_cfgs(cfg, source, options)
     if pretrained:
         check_pretrained_files(cfg, source, options)
-    model = _whole_model(cfg, source, options) if whole_model else None
+    entry = config_host(cfg)
+    plain = _wrapper_config(cfg) is None
+    if entry is not None and plain:
+        # Once, before any build: a wrapper takes its host's init_cfg.
+        _check_plain_init_cfg(cfg, source, options, entry)
+    model = _whole_model(cfg, source, options, entry) if whole_model else None
     built = getattr(model, 'backbone', None)
-    if _wrapper_config(cfg) is None:
-        _check_built_host(cfg, source, options, None, built)
+    if plain:
+        _check_built_host(cfg, source, options, entry, None, built)
     else:
         wrapper = built if isinstance(
             built, FrozenHostWrapper) else check_wrapper_config(
                 cfg, source, options)
-        _check_built_host(cfg, source, options, wrapper)
+        _check_built_host(cfg, source, options, entry, wrapper)
     return model
 
 
@@ -327,19 +332,19 @@ def _check_plain_init_cfg(cfg: Config, source: str, options: Optional[dict],
 def _check_built_host(cfg: Config,
                       source: str,
                       options: Optional[dict],
+                      entry: Optional[Tuple[str, Mapping, type]],
                       wrapper: Optional[nn.Module],
                       built: Optional[nn.Module] = None) -> None:
-    """The checks of :func:`check_model_config` that read the host: the
-    ``init_cfg`` of a plain one, and on the host built (the ``wrapper``'s;
-    for a plain one, ``built`` if it is the host, the backbone of the
-    whole model built, else one built here without weights if a check
-    reads it) its outputs and the head's width."""
-    entry = config_host(cfg)
+    """The checks of :func:`check_model_config` that read the host: on the
+    host built (the ``wrapper``'s; for a plain one, ``built`` if it is the
+    host, the backbone of the whole model built, else one built here
+    without weights if a check reads it) its outputs and the head's
+    width. (:func:`check_model_config` checked a plain one's ``init_cfg``
+    before.) ``entry`` is the config's host (see
+    :func:`~.config_host.config_host`)."""
     if entry is None:
         return
     key, host_cfg, cls = entry
-    if wrapper is None:
-        _check_plain_init_cfg(cfg, source, options, entry)
     if wrapper is None and not _host_read(cfg, cls):
         return
     if wrapper is not None:
