@@ -5,8 +5,9 @@ the model's.
 ``tools/test.py`` (through :class:`~mmadaptformer.engine.AdapterHook`,
 which completes the file with the frozen backbone) and the inference API
 (``tools/infer.py``, ``init_model``, the Inferencers, through
-:func:`~mmadaptformer.apis.check_adapter_checkpoint` and
-``check_adapter_method``) both refuse such a file. They worded it apart
+``check_adapter_method`` before the load;
+:func:`~mmadaptformer.apis.check_adapter_checkpoint` for a model loaded
+elsewhere) both refuse such a file. They worded it apart
 ("missing trainable keys [...], unexpected keys [...]" against "the
 model's adapter keys [...] (N) are not in it"), so one file got two
 messages. :func:`check_adapter_only_keys` words it for both: the counts,
