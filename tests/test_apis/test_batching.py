@@ -2,23 +2,16 @@
 """How many inputs a call forwards at once: a batch size that is no count
 is refused before any input is read, and a recognizer that caps its views
 per forward (``test_cfg.max_testing_views``) gets one input at a time."""
-import os.path as osp
 
 import pytest
 import torch
-from adapter_tasks import random_task_checkpoints
+from adapter_tasks import random_task_checkpoints, val_videos
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
 
 NOT_COUNTS = (-1, 0, True, 2.0, '2')
-
-
-def _videos(data, num=4):
-    with open(data['val']) as f:
-        names = [line.split()[0] for line in f if line.strip()]
-    return [osp.join(data['videos'], name) for name in names[:num]]
 
 
 @pytest.fixture(scope='module')
@@ -57,7 +50,7 @@ def test_max_testing_views_forwards_one_input_at_a_time(
     compatible with batch_size == 1`` for four): each input is forwarded on
     its own, at most two views per backbone call, with the scores of batch
     size 1 and of the model without the setting."""
-    videos = _videos(tiny_video_data)
+    videos = val_videos(tiny_video_data, 4)
     # Six views per video: two clips, three crops.
     pipeline = ('test_dataloader = dict(dataset=dict(pipeline=['
                 "dict(type='DecordInit'), dict(type='SampleFrames', "

@@ -2,21 +2,15 @@
 """The inferencers share their model with the caller: a model left in
 training mode answers as in eval mode and is given back as it was, and two
 threads calling one inferencer run one at a time."""
-import os.path as osp
 import threading
 
 import pytest
 import torch
+from adapter_tasks import val_videos
 from torch import nn
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
 from mmadaptformer.apis.forward_guard import eval_mode
-
-
-def _val_videos(data):
-    with open(data['val']) as f:
-        names = [line.split()[0] for line in f if line.strip()]
-    return [osp.join(data['videos'], name) for name in names]
 
 
 def _scores(results, name):
@@ -52,7 +46,7 @@ def test_a_model_in_training_mode_answers_as_in_eval(video_tasks,
     """The head's BatchNorm in training mode gave other scores (batch
     statistics of the views) and moved its running statistics."""
     task = video_tasks['full']
-    videos = _val_videos(tiny_video_data)[:2]
+    videos = val_videos(tiny_video_data, 2)
     inferencer = ModelInferencer(task['config'], task['checkpoint'])
     expected = _scores(inferencer(videos, batch_size=2), 'full')
     inferencer.model.train()
@@ -69,7 +63,7 @@ def test_a_model_in_training_mode_answers_as_in_eval(video_tasks,
 
 def test_a_multitask_model_in_training_mode_answers_as_in_eval(
         video_tasks, tiny_video_data, clean_loggers):
-    videos = _val_videos(tiny_video_data)[:2]
+    videos = val_videos(tiny_video_data, 2)
     engine = MultiTaskRecognizer()
     for name in ('full', 'last'):
         engine.add_task(name, video_tasks[name]['config'],
@@ -96,7 +90,7 @@ def test_two_threads_in_one_inferencer_run_one_at_a_time(
     thread pauses there (until the second is done, or 1 s) to make the
     overlap certain."""
     task = video_tasks['full']
-    videos = _val_videos(tiny_video_data)[:2]
+    videos = val_videos(tiny_video_data, 2)
     inferencer = ModelInferencer(task['config'], task['checkpoint'])
     expected = {v: _scores(inferencer(v), 'full')[v] for v in videos}
     inside, second_done = threading.Event(), threading.Event()

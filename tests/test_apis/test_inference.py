@@ -1,20 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """One model: the same scores as ``tools/test.py --dump``, for every kind of
 checkpoint, and clear per-file errors."""
-import os.path as osp
 import pickle
 
 import pytest
 import torch
+from adapter_tasks import val_videos
 from helpers import load_tool, pretrained_cfg, write_config
 
 from mmadaptformer.apis import InferenceInputError, ModelInferencer
-
-
-def _val_videos(data):
-    with open(data['val']) as f:
-        names = [line.split()[0] for line in f if line.strip()]
-    return [osp.join(data['videos'], name) for name in names]
 
 
 @pytest.fixture(scope='module')
@@ -37,7 +31,7 @@ def test_adapter_only_checkpoint_matches_test_dump(video_tasks,
     task = video_tasks['full']
     inferencer = ModelInferencer(task['config'], task['checkpoint'])
     assert inferencer.name == 'full'
-    videos = _val_videos(tiny_video_data)
+    videos = val_videos(tiny_video_data)
     results = inferencer(videos, batch_size=3)
     assert len(dumped) == len(videos) == 8
     for path, expected in zip(videos, dumped):
@@ -57,7 +51,7 @@ def test_merged_checkpoint_gives_the_same_scores_without_pretrained_file(
     merged = str(tmp_path / 'merged.pth')
     load_tool('model_converters/merge_adapters.py').main(
         [task['config'], task['checkpoint'], merged])
-    videos = _val_videos(tiny_video_data)[:2]
+    videos = val_videos(tiny_video_data, 2)
     expected = ModelInferencer(task['config'], task['checkpoint'])(videos)
     got = ModelInferencer(task['config'], merged)(videos)
     for path in videos:
@@ -170,7 +164,7 @@ def test_folders_take_every_video_container_and_count_the_rest(
     from mmengine.logging import MMLogger
 
     from mmadaptformer.apis import collect_inputs
-    video = _val_videos(tiny_video_data)[0]
+    video = val_videos(tiny_video_data)[0]
     for name in ('clip.ts', 'clip.3gp'):
         shutil.copy(video, tmp_path / name)
     (tmp_path / 'notes.txt').write_text('not a video\n')
@@ -213,7 +207,7 @@ def test_mmaction2_inferencer_scores_one_centre_view(video_tasks,
     from mmaction.apis.inferencers import ActionRecogInferencer
     from mmengine.config import Config
     task = video_tasks['full']
-    video = _val_videos(tiny_video_data)[0]
+    video = val_videos(tiny_video_data)[0]
     upstream = ActionRecogInferencer(
         model=task['config'], weights=task['checkpoint'], device='cpu')(
             video, return_datasamples=True)['predictions'][0].pred_score

@@ -1,19 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The tasks a call chooses, and what a task needs to be added."""
-import os.path as osp
 
 import pytest
-from adapter_tasks import random_task_checkpoints
+from adapter_tasks import random_task_checkpoints, val_videos
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, video_data_cfg, write_config
 from mmengine.config import Config
 
 from mmadaptformer.apis import MultiTaskRecognizer, TaskError, TestInputs
-
-
-def _videos(data, num=4):
-    with open(data['val']) as f:
-        names = [line.split()[0] for line in f if line.strip()]
-    return [osp.join(data['videos'], name) for name in names[:num]]
 
 
 def test_one_task_name_is_one_task_not_its_letters(tiny_video_data, tmp_path,
@@ -27,7 +20,7 @@ def test_one_task_name_is_one_task_not_its_letters(tiny_video_data, tmp_path,
     engine = MultiTaskRecognizer()
     for name, checkpoint in zip(('a', 'b', 'ab'), checkpoints + checkpoints):
         engine.add_task(name, config, checkpoint)
-    video = _videos(tiny_video_data, 1)[0]
+    video = val_videos(tiny_video_data, 1)[0]
     both = engine(video, tasks=['a', 'b'])
     assert list(engine(video, tasks='ab')[video]) == ['ab']
     assert engine(video, tasks='a')[video] == dict(a=both[video]['a'])
@@ -85,7 +78,7 @@ def test_a_duplicate_task_name_names_the_loaded_task(tiny_video_data, tmp_path,
     first, second = random_task_checkpoints(config, 'mmaction', tmp_path)
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, first)
-    video = _videos(tiny_video_data, 1)[0]
+    video = val_videos(tiny_video_data, 1)[0]
     before = engine(video)
     with pytest.raises(TaskError) as info:
         engine.add_task('a', config, second)

@@ -4,8 +4,8 @@ loop, is named with its pipeline's config key, as tools/infer.py names it.
 
 tools/test.py said ``the test pipeline's ThreeCrop (pipeline[4])``, and
 tools/train.py's validation said "the test pipeline" of the val pipeline."""
-from helpers import TINY_VIDEO_CONFIG, run_tool, video_data_cfg, write_config
-from pipeline_refusals import resize_too_large_line
+from helpers import (TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
 from refusal_lines import refused_line
 
 #: The tiny test pipeline with one clip, its Resize too large for its
@@ -21,8 +21,22 @@ _BAD_PIPELINE = (
 def test_test_pipeline_is_named_by_its_key(tmp_path, tiny_video_data):
     """tools/test.py with a Resize its ThreeCrop no longer fits said
     'BrokenVideoError: Cannot load VIDEO ... Replace the file'; the video
-    was read, and the transform that failed is named instead, by its key."""
-    line = resize_too_large_line(tmp_path, tiny_video_data)
+    was read, and the transform that failed is named instead, by its key.
+
+    The tiny video recognizer (random weights), its test Resize
+    (``pipeline.3``, set by ``--cfg-options``) too large for its ThreeCrop
+    (``pipeline[4]``): every video is read, then the crop fails."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    checkpoint = tmp_path / 'random.pth'
+    save_stock_video_checkpoint(checkpoint)
+    line = refused_line(
+        run_tool([
+            'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
+            '--cfg-options', 'test_dataloader.dataset.pipeline.3.scale=(-1,64)'
+        ],
+                 cwd=tmp_path,
+                 check=False))
     assert line.startswith('PipelineStepError: Cannot evaluate '), line
     assert ("after it was read, the test pipeline's ThreeCrop "
             '(test_dataloader.dataset.pipeline[4]) failed: AssertionError: '
