@@ -8,15 +8,15 @@ recognizer ``test_cfg``/``train_cfg`` key it would ignore, ``--tta`` on a
 video config without TTA fields and ``--auto-scale-lr`` on a config without
 a base batch size.
 
-The data's mistakes are in test_data_config_mistake_lines_P2.py, the
+The data's mistakes are in test_data_config_mistake_lines.py, the
 Runner's (optimizer, scheduler, hooks, checkpoints) in
-test_run_config_mistake_lines_P2.py."""
+test_run_config_mistake_lines.py."""
 import pytest
 from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
                      run_tool, save_stock_video_checkpoint, video_data_cfg,
                      write_config)
 from refusal_lines import refused_line, usage_line
-from refused_runs_P2 import refused_run, unread_checkpoint
+from refused_runs import refused_run, unread_checkpoint
 
 
 @pytest.mark.parametrize('option, line', [

@@ -8,7 +8,7 @@ import pytest
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, run_tool,
                      video_data_cfg, write_config)
 from refusal_lines import refused_line
-from refused_runs_P2 import refused_run
+from refused_runs import refused_run
 
 
 @pytest.mark.parametrize('tool, loader', [('train.py', 'train_dataloader'),

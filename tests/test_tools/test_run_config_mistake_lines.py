@@ -10,7 +10,7 @@ import pytest
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
                      run_tool, video_data_cfg, write_config)
 from refusal_lines import refused_line
-from refused_runs_P2 import refused_run, unread_checkpoint
+from refused_runs import refused_run, unread_checkpoint
 
 
 @pytest.mark.parametrize('option, line', [
