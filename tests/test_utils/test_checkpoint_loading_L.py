@@ -4,6 +4,7 @@ write but numpy and torch.save never do."""
 import io
 import os
 import pickle
+import threading
 import warnings
 import zipfile
 
@@ -87,3 +88,31 @@ def test_a_data_record_written_twice_is_scanned_where_torch_reads_it(tmp_path):
         assert 'posix.system' in str(e), str(e)
     else:
         raise AssertionError(f'{path} loaded')
+
+
+def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
+    """Guards against dropping the regular-file check before torch.load:
+    opening a FIFO then blocks until something writes to it (the suite
+    hung rather than failed)."""
+    fifo = str(tmp_path / 'fifo.pth')
+    os.mkfifo(fifo)
+    outcome = []
+
+    def load():
+        try:
+            safe_torch_load(fifo)
+        except BaseException as e:  # noqa: B902 -- checked below
+            outcome.append(e)
+
+    thread = threading.Thread(target=load, daemon=True)
+    thread.start()
+    thread.join(20)
+    if thread.is_alive():
+        # Let the blocked reader go: a writer that closes at once.
+        with open(fifo, 'wb'):
+            pass
+        thread.join(20)
+        raise AssertionError(f'safe_torch_load opened the FIFO {fifo}')
+    assert len(outcome) == 1 and isinstance(outcome[0], CheckpointLoadError)
+    assert str(outcome[0]).startswith(
+        f'Checkpoint {fifo} is not a regular file (it is a FIFO')
