@@ -116,3 +116,23 @@ def test_a_fifo_is_refused_without_waiting_for_a_writer(tmp_path):
     assert len(outcome) == 1 and isinstance(outcome[0], CheckpointLoadError)
     assert str(outcome[0]).startswith(
         f'Checkpoint {fifo} is not a regular file (it is a FIFO')
+
+
+class _TensorMethod:
+    """Pickles as ``getattr(torch.Tensor, 'max')``: a statistics method's
+    name, on an allow-listed class other than HistoryBuffer."""
+
+    def __reduce__(self):
+        return (getattr, (torch.Tensor, 'max'))
+
+
+def test_getattr_resolves_statistics_names_on_history_buffer_only(tmp_path):
+    """Guards against the getattr guard checking only the attribute's name,
+    not that the object is HistoryBuffer."""
+    path = str(tmp_path / 'tensor_method.pth')
+    torch.save({'meta': {'x': _TensorMethod()}}, path)
+    with pytest.raises(CheckpointLoadError) as err:
+        safe_torch_load(path)
+    text = str(err.value)
+    assert "Refused getattr('Tensor', 'max')" in text, text
+    assert 'mmengine.logging.HistoryBuffer' in text, text
