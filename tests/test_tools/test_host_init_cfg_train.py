@@ -6,7 +6,7 @@ A plain MViT failed with ``AttributeError: 'NoneType' object has no
 attribute 'copy'`` (its constructor copies its init_cfg) and a plain
 TimeSformer (a plain ``nn.Module``) was refused, both after the work dir
 was made; both are refused before it now, naming what to write. Inside a
-wrapper both are built (see ``test_models/test_host_init_cfg_L.py``).
+wrapper both are built (see ``test_models/test_host_init_cfg.py``).
 """
 import os.path as osp
 
