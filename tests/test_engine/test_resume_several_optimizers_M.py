@@ -87,3 +87,18 @@ def test_each_optimizers_state_is_checked_against_its_own_wrapper(
             ResumeStateError, match="no state of the optimizer 'b'"):
         check_resume_state(
             _runner(tmp_path / 'lacking', _TwoParts()), saved, 'epoch_1.pth')
+
+
+def test_a_checkpoint_without_the_optimizers_state_is_refused(
+        tmp_path, clean_loggers):
+    """Guard of kept behaviour: with several optimizers too, a
+    weights-only checkpoint is refused, not resumed with fresh ones."""
+    torch.manual_seed(0)
+    saved = _checkpoint(_runner(tmp_path / 'saved', _TwoParts()))
+    del saved['optimizer']
+    with pytest.raises(ResumeStateError) as info:
+        check_resume_state(
+            _runner(tmp_path / 'run', _TwoParts()), saved, 'epoch_1.pth')
+    assert str(info.value).startswith(
+        'epoch_1.pth cannot be resumed: it holds no optimizer state '
+        "('optimizer') (only meta, state_dict)"), str(info.value)
