@@ -12,6 +12,10 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_ranks,
 
 from mmadaptformer.utils import safe_torch_load
 
+# Both tests read one 2-rank run: on one xdist worker, which runs it once.
+pytestmark = pytest.mark.xdist_group(
+    'test_sync_norm_stats_iters_M.py::iter_run')
+
 # Records each rank's head BatchNorm statistics as validation begins,
 # after the NORMAL hooks' before_val_epoch (SyncNormStatsHook's).
 PROBE_SOURCE = textwrap.dedent('''
