@@ -106,11 +106,11 @@ def test_iteration_based_training_syncs_before_each_validation(iter_run):
 
 @pytest.mark.xfail(
     strict=True,
-    reason='under an IterBasedTrainLoop, the last iteration\'s iter_N.pth '
-    'holds rank 0\'s own BatchNorm statistics as after its step '
-    '(CheckpointHook saves in after_train_iter), not the averaged ones SyncNormStatsHook '
-    'gives validation (before_val_epoch, sync_norm_stats_hook.py:86) and '
-    'the model at the end of the run')
+    reason='under an IterBasedTrainLoop, the last iteration\'s '
+    'iter_N.pth holds rank 0\'s own BatchNorm statistics as after its '
+    'step (CheckpointHook saves in after_train_iter), not the averaged '
+    'ones SyncNormStatsHook gives validation (before_val_epoch, '
+    'sync_norm_stats_hook.py:86) and the model at the end of the run')
 def test_an_iteration_checkpoint_holds_the_statistics_validated_there(
         iter_run):
     """Real bug (not a mutation): the class promises that what rank 0
