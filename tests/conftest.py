@@ -154,6 +154,7 @@ EXPENSIVE_FIXTURES = (
     'test_base_wrapper.py::image',
     'test_resume.py::trained',
     'test_resume_refusals.py::runs',
+    'test_sync_norm_stats_iters.py::iter_run',
 )
 
 

@@ -12,10 +12,6 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_ranks,
 
 from mmadaptformer.utils import safe_torch_load
 
-# Both tests read one 2-rank run: on one xdist worker, which runs it once.
-pytestmark = pytest.mark.xdist_group(
-    'test_sync_norm_stats_iters_M.py::iter_run')
-
 # Records each rank's head BatchNorm statistics as validation begins,
 # after the NORMAL hooks' before_val_epoch (SyncNormStatsHook's).
 PROBE_SOURCE = textwrap.dedent('''
@@ -29,7 +25,7 @@ PROBE_SOURCE = textwrap.dedent('''
 
 
     @HOOKS.register_module(force=True)
-    class ValNormProbeM(Hook):
+    class ValNormProbe(Hook):
         priority = 'LOWEST'
 
         def before_val_epoch(self, runner):
@@ -61,14 +57,14 @@ def iter_run(tmp_path_factory, tiny_video_data):
     iteration: ``(work_dir, records)``, ``records[rank]`` the head's
     statistics at each validation's start."""
     root = tmp_path_factory.mktemp('sync_norm_iters')
-    (root / 'val_norm_probe_m.py').write_text(PROBE_SOURCE)
+    (root / 'val_norm_probe.py').write_text(PROBE_SOURCE)
     pretrained = str(root / 'stock.pth')
     save_stock_video_checkpoint(pretrained)
     extra = (
         "custom_imports = dict(imports=['mmadaptformer', "
-        "'val_norm_probe_m'], allow_failed_imports=False)\n"
+        "'val_norm_probe'], allow_failed_imports=False)\n"
         "custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint="
-        "True), dict(type='ValNormProbeM')]\n" + ITERS)
+        "True), dict(type='ValNormProbe')]\n" + ITERS)
     cfg = write_config(
         root / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
         video_data_cfg(tiny_video_data) + pretrained_cfg(pretrained) + extra)
@@ -104,19 +100,13 @@ def test_iteration_based_training_syncs_before_each_validation(iter_run):
     assert records[0][0]['mean'] != records[0][1]['mean']
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='under an IterBasedTrainLoop, the last iteration\'s '
-    'iter_N.pth holds rank 0\'s own BatchNorm statistics as after its '
-    'step (CheckpointHook saves in after_train_iter), not the averaged '
-    'ones SyncNormStatsHook gives validation (before_val_epoch, '
-    'sync_norm_stats_hook.py:86) and the model at the end of the run')
 def test_an_iteration_checkpoint_holds_the_statistics_validated_there(
         iter_run):
-    """Real bug (not a mutation): the class promises that what rank 0
-    saves agrees with the other ranks; iter_2.pth, saved at the last
-    iteration, holds statistics that differ from the averaged ones the
-    run validated (and ended with) at iteration 2."""
+    """What rank 0 saves agrees with the other ranks: iter_2.pth, saved
+    after the last iteration (CheckpointHook saves in after_train_iter,
+    before validation begins), holds the averaged statistics the run
+    validated (and ended with) at iteration 2, not rank 0's own (it did,
+    when the hook averaged only before validation)."""
     work, records = iter_run
     saved = safe_torch_load(str(work / 'iter_2.pth'))['state_dict']
     assert saved['cls_head.bn.running_mean'].tolist() == \
