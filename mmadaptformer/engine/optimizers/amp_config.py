@@ -5,7 +5,9 @@
 MMEngine's ``AmpOptimWrapper`` keeps its name and its class, as in
 MMAction2's and MMPretrain's tools; ``--amp`` writes the recipes'
 :class:`~.AdaptAmpOptimWrapper` in its place, and on CUDA a config that
-names MMEngine's gets a warning that names ours.
+names MMEngine's gets a warning that names ours. The refusals and the
+warning name where ``optim_wrapper.type`` was set: the config file, or the
+``--cfg-options`` entry (:mod:`~mmadaptformer.utils.config_place`).
 """
 from typing import Optional
 
@@ -16,6 +18,7 @@ from mmengine.optim import AmpOptimWrapper, OptimWrapper
 from mmengine.registry import OPTIM_WRAPPERS
 
 from ...utils import ConfigError
+from ...utils.config_place import given_cfg_options, option_key, option_place
 from ...utils.registry_names import registered
 from .amp_optim_wrapper import AdaptAmpOptimWrapper, CPUAmpOptimWrapper
 
@@ -44,6 +47,38 @@ def _wrapper_scope(cfg: Config) -> Optional[str]:
     """The scope the Runner builds ``cfg.optim_wrapper`` in: its
     ``_scope_``, else the config's ``default_scope``."""
     return _wrapper(cfg).get('_scope_', cfg.get('default_scope', None))
+
+
+def _given(options: Optional[dict]) -> Optional[dict]:
+    """``options``, or where None, the ``--cfg-options`` of the tool run in
+    progress (:func:`~mmadaptformer.utils.config_place.given_cfg_options`;
+    None outside one)."""
+    return given_cfg_options() if options is None else options
+
+
+def _type_place(cfg: Config, config_file: str, options: Optional[dict]) -> str:
+    """Where ``optim_wrapper.type`` was set, to lead a refusal: the
+    ``--cfg-options`` entry that set it (``--cfg-options
+    optim_wrapper.type='X'``, or ``optim_wrapper.type = 'X', set by
+    --cfg-options optim_wrapper={...}``), else ``FILE:
+    optim_wrapper.type='X'``."""
+    wrapper_type = _wrapper(cfg).get('type')
+    return option_place('optim_wrapper.type', options, wrapper_type) or \
+        f'{config_file}: optim_wrapper.type={wrapper_type!r}'
+
+
+def _cpu_bf16_option(cfg: Config, options: Optional[dict]) -> str:
+    """`` (with --cfg-options optim_wrapper.cpu_bf16=...)`` where an entry
+    other than the one that set ``optim_wrapper.type`` set
+    ``optim_wrapper.cpu_bf16``; ``''`` otherwise."""
+    wrapper = _wrapper(cfg)
+    given = option_key('optim_wrapper.cpu_bf16', options)
+    if 'cpu_bf16' not in wrapper or given is None or \
+            given == option_key('optim_wrapper.type', options):
+        return ''
+    place = option_place('optim_wrapper.cpu_bf16', options,
+                         wrapper['cpu_bf16'])
+    return f' (with {place})'
 
 
 def optim_wrapper_class(cfg: Config) -> Optional[type]:
@@ -108,7 +143,9 @@ def apply_amp_flag(cfg: Config, config_file: str) -> None:
     cfg.optim_wrapper.setdefault('loss_scale', 'dynamic')
 
 
-def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
+def refuse_amp_without_accelerator(cfg: Config,
+                                   config_file: str,
+                                   options: Optional[dict] = None) -> None:
     """Refuse, before anything is built, a config that trains in mixed
     precision on a GPU (NPU, MLU, MUSA) when this machine has none.
 
@@ -120,13 +157,15 @@ def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
         cfg (Config): The training config, after ``--amp`` and
             ``--cfg-options``.
         config_file (str): Its file, for the message.
+        options (dict, optional): The ``--cfg-options`` given; None for
+            those of the tool run in progress, if any. Defaults to None.
 
     Raises:
-        ConfigError: The same message for both, naming the config's
-            ``optim_wrapper.type``, ``--amp`` and float32 training.
+        ConfigError: The same message for both, naming where
+            ``optim_wrapper.type`` was set (the file, or the
+            ``--cfg-options`` entry), ``--amp`` and float32 training.
     """
     wrapper = _wrapper(cfg)
-    wrapper_type = wrapper.get('type')
     built = optim_wrapper_class(cfg)
     if built is AmpOptimWrapper:
         refused = True
@@ -141,17 +180,21 @@ def refuse_amp_without_accelerator(cfg: Config, config_file: str) -> None:
             for available in (is_cuda_available, is_npu_available,
                               is_mlu_available, is_musa_available)):
         return
+    options = _given(options)
     raise ConfigError(
-        f'{config_file}: optim_wrapper.type={wrapper_type!r} trains in mixed '
-        'precision on a GPU, and this machine has none. Add --amp to train '
-        'with bfloat16 autocast on the CPU (it sets optim_wrapper.type='
+        f'{_type_place(cfg, config_file, options)}'
+        f'{_cpu_bf16_option(cfg, options)} trains in mixed precision on a '
+        'GPU, and this machine has none. Add --amp to train with bfloat16 '
+        'autocast on the CPU (it sets optim_wrapper.type='
         "'AdaptAmpOptimWrapper' and optim_wrapper.cpu_bf16=True, before "
         '--cfg-options), or --cfg-options optim_wrapper.type=OptimWrapper '
         'to train in float32.')
 
 
-def mmengine_amp_wrapper_warning(cfg: Config,
-                                 config_file: str) -> Optional[str]:
+def mmengine_amp_wrapper_warning(
+        cfg: Config,
+        config_file: str,
+        options: Optional[dict] = None) -> Optional[str]:
     """The warning for a config that names MMEngine's ``AmpOptimWrapper``
     and trains on CUDA, where that wrapper calls what torch 2 deprecates.
 
@@ -162,16 +205,17 @@ def mmengine_amp_wrapper_warning(cfg: Config,
         cfg (Config): The training config, after ``--amp`` and
             ``--cfg-options``.
         config_file (str): Its file, for the message.
+        options (dict, optional): The ``--cfg-options`` given; None for
+            those of the tool run in progress, if any. Defaults to None.
 
     Returns:
         str, optional: The warning; None for any other wrapper, or without
         CUDA.
     """
-    wrapper = _wrapper(cfg)
     if (optim_wrapper_class(cfg) is not AmpOptimWrapper
             or not is_cuda_available()):
         return None
-    return (f"{config_file}: optim_wrapper.type={wrapper.get('type')!r} is "
+    return (f'{_type_place(cfg, config_file, _given(options))} is '
             "MMEngine's wrapper, which on CUDA calls what torch 2 deprecates "
             '(torch.cuda.amp.GradScaler, torch.get_autocast_gpu_dtype) and '
             "with dtype='bfloat16' fails in mmaction2's heads. Name "
@@ -180,7 +224,9 @@ def mmengine_amp_wrapper_warning(cfg: Config,
 
 
 def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
-                                         config_file: str) -> None:
+                                         config_file: str,
+                                         options: Optional[dict] = None
+                                         ) -> None:
     """Refuse, on every machine and before anything is built, MMEngine's
     ``AmpOptimWrapper`` given ``cpu_bf16``, an argument only ours takes.
 
@@ -194,17 +240,25 @@ def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
         cfg (Config): The training config, after ``--amp`` and
             ``--cfg-options``.
         config_file (str): Its file, for the message.
+        options (dict, optional): The ``--cfg-options`` given; None for
+            those of the tool run in progress, if any. Defaults to None.
 
     Raises:
-        ConfigError: Naming the type, ``cpu_bf16`` and what to drop.
+        ConfigError: Naming where the type was set (the file, or the
+            ``--cfg-options`` entry), ``cpu_bf16`` and what to drop.
     """
     wrapper = _wrapper(cfg)
     if 'cpu_bf16' not in wrapper or optim_wrapper_class(
             cfg) is not AmpOptimWrapper:
         return
+    options = _given(options)
+    # An option that set it is named; else it is --amp's (or the file's).
+    cpu_bf16 = option_place('optim_wrapper.cpu_bf16', options,
+                            wrapper['cpu_bf16']) or \
+        f"optim_wrapper.cpu_bf16={wrapper['cpu_bf16']!r}; --amp sets it"
     raise ConfigError(
-        f"{config_file}: optim_wrapper.type={wrapper.get('type')!r} is "
-        "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 (optim_wrapper."
-        f"cpu_bf16={wrapper['cpu_bf16']!r}; --amp sets it). Drop --amp to "
+        f'{_type_place(cfg, config_file, options)} is '
+        "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 "
+        f'({cpu_bf16}). Drop --amp to '
         "train through MMEngine's wrapper on a GPU, or keep --amp without "
         "that type to train through 'AdaptAmpOptimWrapper'.")
