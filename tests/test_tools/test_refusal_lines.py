@@ -99,7 +99,7 @@ def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
                           video_data_cfg(tiny_video_data))
     expected = {
         # Without --amp: no GPU for MMEngine's wrapper.
-        (): (f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' "
+        (): ("ConfigError: --cfg-options optim_wrapper.type='AmpOptimWrapper' "
              'trains in mixed precision on a GPU, and this machine has none. '
              'Add --amp to train with bfloat16 autocast on the CPU (it sets '
              "optim_wrapper.type='AdaptAmpOptimWrapper' and "
@@ -109,7 +109,7 @@ def test_amp_optim_wrapper_on_a_machine_without_gpu(tmp_path, tiny_video_data):
         # --cfg-options sets it back after --amp, which set cpu_bf16.
         (
             '--amp', ):
-        (f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' is "
+        ("ConfigError: --cfg-options optim_wrapper.type='AmpOptimWrapper' is "
          "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 "
          '(optim_wrapper.cpu_bf16=True; --amp sets it). Drop --amp to train '
          "through MMEngine's wrapper on a GPU, or keep --amp without that "

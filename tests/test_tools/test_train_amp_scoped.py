@@ -148,8 +148,9 @@ def test_mmengine_wrapper_after_amp_is_refused_on_one_line(
                     cwd=tmp_path,
                     check=False)
     line = refused_line(proc, no_dir=tmp_path / 'w')
+    # The type is the option's, not the file's: the line names the option.
     assert line == 'ConfigError: ' + _mmengine_after_amp(config).format(
-        wrapper_type)
+        wrapper_type).replace(f'{config}: ', '--cfg-options ', 1)
 
 
 @pytest.mark.parametrize('wrapper', [
