@@ -54,3 +54,34 @@ def test_interleaved_sizes_keep_their_scores(images, tmp_path, clean_loggers):
     scores = [torch.tensor(r['vit']['scores']) for r in alone.values()]
     assert min((a - b).abs().max() for i, a in enumerate(scores)
                for b in scores[i + 1:]) > 1e-4
+
+
+def test_tasks_keep_each_inputs_scores_over_interleaved_sizes(
+        images, tiny_image_data, tmp_path, clean_loggers):
+    """Guards against the multi-task engine putting scores back in run
+    order rather than at each input's index
+    (``MultiTaskRecognizer._forward_group``): with sizes 32, 48, 32, 48,
+    32 in one batch, the second input got the third's scores."""
+    from adapter_tasks import random_task_checkpoints
+    from helpers import stripes_config
+
+    from mmadaptformer.apis import MultiTaskRecognizer
+    config = stripes_config(tmp_path, tiny_image_data)
+    checkpoints = random_task_checkpoints(config, 'mmpretrain', tmp_path)
+    engine = MultiTaskRecognizer()
+    for name, checkpoint in zip('ab', checkpoints):
+        engine.add_task(name, config, checkpoint)
+    together = engine(images, batch_size=5)
+    assert list(together) == images
+    for name, checkpoint in zip('ab', checkpoints):
+        alone = ModelInferencer(config, checkpoint, name=name)(images)
+        scores = [torch.tensor(alone[i][name]['scores']) for i in images]
+        assert min((a - b).abs().max() for i, a in enumerate(scores)
+                   for b in scores[i + 1:]) > 1e-4
+        for image, expected in zip(images, scores):
+            torch.testing.assert_close(
+                torch.tensor(together[image][name]['scores']),
+                expected,
+                rtol=1e-5,
+                atol=1e-6,
+                msg=f'task {name}, {image}')
