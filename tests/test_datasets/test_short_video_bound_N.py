@@ -9,7 +9,7 @@ from decord import VideoReader
 from mmadaptformer.datasets import CheckedVideoDataset, ShortVideoError
 
 
-def _dataset(data, min_frames):
+def _dataset(data, min_frames, **kwargs):
     return CheckedVideoDataset(
         ann_file=data['train'],
         data_prefix=dict(video=data['videos']),
@@ -19,7 +19,7 @@ def _dataset(data, min_frames):
             dict(type='DecordDecode'),
         ],
         min_frames=min_frames,
-        short_videos='error')
+        **dict(dict(short_videos='error'), **kwargs))
 
 
 def test_a_video_of_exactly_min_frames_is_not_short(tiny_video_data):
@@ -37,3 +37,22 @@ def test_a_video_of_exactly_min_frames_is_not_short(tiny_video_data):
     assert (info.value.filename, info.value.num_frames,
             info.value.min_frames) == (osp.join(tiny_video_data['videos'],
                                                 first), frames, frames + 1)
+
+
+def test_testing_keeps_the_videos_of_exactly_min_frames(tiny_video_data):
+    """Guards against ``num_frames <= min_frames`` for ``<`` (video_scan.py
+    ``scan_videos``): in test mode with short_videos='skip', videos as
+    long as the clip were dropped, and a list of them refused."""
+    with open(tiny_video_data['val']) as f:
+        names = [line.split()[0] for line in f if line.strip()]
+    lengths = {
+        len(VideoReader(osp.join(tiny_video_data['videos'], name)))
+        for name in names
+    }
+    frames, = lengths  # all of one length
+    dataset = _dataset(
+        dict(tiny_video_data, train=tiny_video_data['val']),
+        frames,
+        short_videos='skip',
+        test_mode=True)
+    assert len(dataset) == len(names)
