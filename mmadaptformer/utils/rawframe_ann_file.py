@@ -168,7 +168,10 @@ def _frames_problem(dataset, where: str,
             osp.join(folder, frame_name(template, first + present, flow))):
         present += 1
     hint, argument = '', 'ann_file'
-    if dataset.start_index > 0 and osp.isfile(
+    # A frame before the first one counted says the frames are counted from
+    # a lower index only where the line starts at its folder's start: a
+    # clip at an offset is cut from frames that go on before it.
+    if dataset.start_index > 0 and offset == 0 and osp.isfile(
             osp.join(folder, frame_name(template, first - 1, flow))):
         hint = (
             f'; the frames start at {frame_name(template, first - 1, flow)}:'

@@ -61,17 +61,11 @@ def test_the_offset_moves_the_frames_that_are_checked(tmp_path):
             'img_00007.jpg, but only the first 4 are there') in str(info.value)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='rawframe_ann_file.py:171 suggests start_index - 1 whenever the '
-    'frame before start_index + offset exists, which with offsets is the '
-    'rule (a clip cut from a longer video), not a sign of frames counted '
-    'from another index')
 def test_a_short_clip_with_an_offset_is_blamed_on_its_line(tmp_path):
     """Frames 1..6, a line with offset 2 and 5 frames (3..7): its count
-    is wrong, the list's mistake (``ann_file``); the check names
-    ``start_index`` and asks for start_index=0, which moves every line's
-    frames one back."""
+    is wrong, the list's mistake (``ann_file``); the check named
+    ``start_index`` and asked for start_index=0, which would move every
+    line's frames one back."""
     _frames(tmp_path, 'short', range(1, 7))
     with pytest.raises(ConfigError) as info:
         _check(tmp_path, 'short 2 5 0\n')
