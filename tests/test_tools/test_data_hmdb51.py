@@ -292,3 +292,16 @@ def test_checkpoint_of_a_recipe_run_names_the_classes(red, tmp_path,
     meta = recipe_run_dataset_meta('adaptformer_vitb_hmdb51.py',
                                    str(tmp_path / 'work'), len(RED_CLASSES))
     assert meta['classes'] == tuple(sorted(RED_CLASSES))
+
+
+def test_split_id_0_is_in_neither_list(tmp_path):
+    """HMDB51's split files mark each video 1 (train), 2 (test) or 0 (not
+    used by this split): a 0 row is in neither list (a reader that took 0
+    for test, or kept every row, would not be caught by the official files'
+    fixture above, which has no 0 row)."""
+    path = tmp_path / 'wave_test_split1.txt'
+    path.write_text('a.avi 1 \nb.avi 0 \nc.avi 2 \n')
+    train, val = parse_hmdb51_split_file(str(path), 'wave', 3)
+    assert [s.filename for s in train] == ['wave/a.avi']
+    assert [s.filename for s in val] == ['wave/c.avi']
+    assert val[0].source == f'{path}:3'
