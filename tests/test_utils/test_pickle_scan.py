@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The opcode scan reads what torch.load reads, boundedly, and knows
 PyTorch's own allow-list."""
+import collections
 import io
 import os
 import pickle
@@ -207,3 +208,18 @@ def test_special_file_is_not_opened(tmp_path):
         os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
     assert result == [[]]
     assert scan_file_globals(str(tmp_path)) == []
+
+
+@pytest.mark.parametrize('protocol', [4, 5])
+def test_stack_global_names_are_read_module_first(protocol):
+    """Protocols 4 and 5 name a global with STACK_GLOBAL, which takes the
+    module and then the name from the stack (a scan that swapped them would
+    read ``system.posix``, which is allowed nowhere but is not what loads);
+    the memoized strings of a second use are followed too."""
+    data = pickle.dumps(
+        [_Payload(), _Payload(),
+         collections.OrderedDict()], protocol=protocol)
+    assert scan_pickle_globals(data) == [
+        f'{os.name}.system', 'collections.OrderedDict'
+    ]
+    assert not is_allowed_global(f'{os.name}.system')
