@@ -303,7 +303,7 @@ def run_train(args):
 
 def start_training(cfg, args):
     # First: with --amp, the refusal below would tell to add --amp.
-    refuse_cpu_bf16_for_mmengine_wrapper(cfg, args.config)
+    refuse_cpu_bf16_for_mmengine_wrapper(cfg, args.config, amp=args.amp)
     refuse_amp_without_accelerator(cfg, args.config)
     # Said once the Runner's logger writes the run's log file too.
     amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)

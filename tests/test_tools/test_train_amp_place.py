@@ -144,3 +144,24 @@ def test_cpu_bf16_set_by_an_option_is_not_said_to_be_amps():
         "--cfg-options optim_wrapper.type='AmpOptimWrapper' is MMEngine's "
         'AmpOptimWrapper, which takes no cpu_bf16 (--cfg-options '
         'optim_wrapper.cpu_bf16=True). Drop --amp'), info.value
+
+
+def test_cpu_bf16_written_in_the_file_is_not_said_to_be_amps(tmp_path):
+    """Without --amp, a file that writes MMEngine's AmpOptimWrapper with
+    cpu_bf16 wrote both: the line names the file's value and says to drop
+    cpu_bf16 (it said "--amp sets it. Drop --amp", and no --amp was
+    given). The real tool, on every machine."""
+    config = tmp_path / 'cfg.py'
+    config.write_text(f'_base_ = [{TINY_VIDEO!r}]\n'
+                      "optim_wrapper = dict(type='AmpOptimWrapper', "
+                      'cpu_bf16=True)\n')
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    line = refused_line(proc, no_dir=str(tmp_path / 'w'))
+    assert line == (
+        f"ConfigError: {config}: optim_wrapper.type='AmpOptimWrapper' is "
+        "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 "
+        f'(optim_wrapper.cpu_bf16=True in {config}). Drop cpu_bf16 to '
+        "train through MMEngine's wrapper on a GPU, or set "
+        "optim_wrapper.type='AdaptAmpOptimWrapper', which takes it."), line

@@ -225,8 +225,8 @@ def mmengine_amp_wrapper_warning(
 
 def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
                                          config_file: str,
-                                         options: Optional[dict] = None
-                                         ) -> None:
+                                         options: Optional[dict] = None,
+                                         amp: bool = True) -> None:
     """Refuse, on every machine and before anything is built, MMEngine's
     ``AmpOptimWrapper`` given ``cpu_bf16``, an argument only ours takes.
 
@@ -242,6 +242,8 @@ def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
         config_file (str): Its file, for the message.
         options (dict, optional): The ``--cfg-options`` given; None for
             those of the tool run in progress, if any. Defaults to None.
+        amp (bool): Whether ``--amp`` was given; without it a
+            ``cpu_bf16`` that no option set is the file's. Defaults to True.
 
     Raises:
         ConfigError: Naming where the type was set (the file, or the
@@ -252,13 +254,16 @@ def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
             cfg) is not AmpOptimWrapper:
         return
     options = _given(options)
-    # An option that set it is named; else it is --amp's (or the file's).
-    cpu_bf16 = option_place('optim_wrapper.cpu_bf16', options,
-                            wrapper['cpu_bf16']) or \
-        f"optim_wrapper.cpu_bf16={wrapper['cpu_bf16']!r}; --amp sets it"
-    raise ConfigError(
-        f'{_type_place(cfg, config_file, options)} is '
-        "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 "
-        f'({cpu_bf16}). Drop --amp to '
-        "train through MMEngine's wrapper on a GPU, or keep --amp without "
-        "that type to train through 'AdaptAmpOptimWrapper'.")
+    value = f"optim_wrapper.cpu_bf16={wrapper['cpu_bf16']!r}"
+    # An option that set it is named; else it is --amp's, or the file's.
+    cpu_bf16 = option_place(
+        'optim_wrapper.cpu_bf16', options, wrapper['cpu_bf16']) or (
+            f'{value}; --amp sets it' if amp else f'{value} in {config_file}')
+    ways = ("Drop --amp to train through MMEngine's wrapper on a GPU, or "
+            "keep --amp without that type to train through "
+            "'AdaptAmpOptimWrapper'." if amp else
+            "Drop cpu_bf16 to train through MMEngine's wrapper on a GPU, or "
+            "set optim_wrapper.type='AdaptAmpOptimWrapper', which takes it.")
+    raise ConfigError(f'{_type_place(cfg, config_file, options)} is '
+                      "MMEngine's AmpOptimWrapper, which takes no cpu_bf16 "
+                      f'({cpu_bf16}). {ways}')
