@@ -39,7 +39,8 @@ from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.device_check import check_device_arg
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
-from mmadaptformer.utils.state_dict_check import HEAD_NAMES, check_state_dict
+from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
+                                                  check_state_dict)
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
@@ -165,6 +166,10 @@ def init_model(config: Union[str, Config],
         meta = checkpoint_meta(
             ckpt, checkpoint, EXPECTED_CHECKPOINT, purpose='evaluate')
         named = f'{checkpoint} (config {source})'
+        # Weights nested under one key ({'model': state_dict}) are named as
+        # such, before the checks below read the key as a state dict
+        # without the adapters or head.
+        check_not_nested(ckpt.get('state_dict', ckpt), named)
         record = meta.get(ADAPTER_META_KEY)
         if record is not None:
             # Read once: the checks below and after the load take it as is.

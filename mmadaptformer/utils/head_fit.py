@@ -82,7 +82,7 @@ from .classifier_parts import (classifier_head, evaluated_parts,
                                same_part_keys)
 from .head_classes import head_classes_mismatch
 from .model_keys import NECK_NAME, fresh_keys
-from .state_dict_check import StateDictMismatchError, listing
+from .state_dict_check import StateDictMismatchError, check_not_nested, listing
 from .trained_part_fit import (added_part_keys, check_holds_trained_part,
                                trained_part_name)
 
@@ -159,8 +159,14 @@ def check_holds_head(model: nn.Module,
 
     Raises:
         StateDictMismatchError: Naming the file, the missing keys and what
-            to give instead.
+            to give instead; for a file whose weights are nested under one
+            key (``{'model': state_dict}``), the key and the convert
+            command (:func:`~.state_dict_check.check_not_nested`), not a
+            missing head.
     """
+    # Its weights under one key: none is at the top level, the head's
+    # neither, but the file holds them.
+    check_not_nested(state, source)
     missing = missing_evaluated_keys(model, state)
     if not missing:
         return
@@ -214,6 +220,11 @@ def check_whole_model_fits(
     head or untrained adapters (see the module docstring for which loads
     are checked).
 
+    0. First, a checkpoint whose weights are nested under one key
+       (``{'model': state_dict}``, as official releases save them), named
+       as such with the convert command (:func:`~.state_dict_check.
+       check_not_nested`, the refusal ``tools/test.py`` makes through
+       ``check_state_dict``).
     1. A head trained for another number of classes: the head's tensors
        differ from the model's by their first dimension alone
        (:func:`~.head_classes.head_classes_mismatch`).
@@ -255,6 +266,9 @@ def check_whole_model_fits(
     if not isinstance(state, Mapping):
         return
     where = source or 'The checkpoint'
+    # Before the rules below, which would read its one key as a state dict
+    # without the head or adapters.
+    check_not_nested(state, where)
     own = model.state_dict()
     mismatched: List[Tuple[str, tuple, tuple]] = [
         (key, tuple(value.shape), tuple(own[key].shape))

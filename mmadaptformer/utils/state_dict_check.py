@@ -46,7 +46,7 @@ from .state_dict_diff import StateDictDiff, diff_state_dict
 
 __all__ = [
     'HEAD_NAMES', 'StateDictMismatchError', 'block_keys', 'fresh_keys',
-    'check_state_dict', 'listing'
+    'check_not_nested', 'check_state_dict', 'listing', 'nested_weights_cause'
 ]
 
 #: How many keys of each kind an error lists before it gives a count.
@@ -166,6 +166,61 @@ def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
                                        source)
 
 
+def nested_weights_cause(
+        state_dict: Mapping,
+        keys: Optional[Iterable[str]] = None) -> Optional[str]:
+    """Why a checkpoint whose weights sit under one key (``{'model':
+    state_dict}``, as official releases save them) does not load, or None.
+
+    The one detection of such a file on every path that loads a whole
+    model's checkpoint: :func:`check_state_dict` (``tools/test.py``,
+    ``load_from``), :func:`check_not_nested` (``init_model``,
+    ``load_checkpoint``, ``init_recognizer``) and the refusal to resume.
+
+    Args:
+        state_dict (Mapping): What MMEngine would load: the checkpoint's
+            ``'state_dict'``, else the checkpoint.
+        keys (Iterable[str], optional): The keys to look under (e.g. those
+            the model lacks). Defaults to None: all of them.
+
+    Returns:
+        str | None: The cause, with the convert command, for the first key
+        that holds a dict of tensors (not a record such as the frozen-host
+        fingerprints, which holds none); None if no key does.
+    """
+    nested = next((key for key in (state_dict if keys is None else keys)
+                   if isinstance(state_dict.get(key), Mapping) and any(
+                       torch.is_tensor(v) for v in state_dict[key].values())),
+                  None)
+    if nested is None:
+        return None
+    return (f'its weights are nested under {nested!r} (a dict, not a '
+            'tensor), as the official VideoMAE, MAE and AdaptFormer releases '
+            'save them: convert it first with '
+            'tools/model_converters/convert_official.py SRC DST')
+
+
+def check_not_nested(state_dict: Mapping, source: str) -> None:
+    """Refuse, before anything loads, a checkpoint whose weights are nested
+    under one key (:func:`nested_weights_cause`); nothing of it would load.
+
+    Args:
+        state_dict (Mapping): What MMEngine would load: the checkpoint's
+            ``'state_dict'``, else the checkpoint.
+        source (str): The file, for the error.
+
+    Raises:
+        StateDictMismatchError: Naming the file, the key and the convert
+            command.
+    """
+    cause = nested_weights_cause(state_dict) if isinstance(
+        state_dict, Mapping) else None
+    if cause is not None:
+        raise StateDictMismatchError(
+            f'{source} does not fit the model: {cause}. Nothing of it was '
+            'loaded.')
+
+
 def check_state_dict(model: nn.Module,
                      state_dict: dict,
                      source: str,
@@ -232,22 +287,14 @@ def check_state_dict(model: nn.Module,
         if shift is not None and not _fits_with_prefix(
                 model, state_dict, shift, fresh, missing_ok):
             shift = None
-        # A dict of tensors under one key ('model', 'module'), not a record
-        # such as the frozen-host fingerprints (no tensors in it).
-        nested = next(
-            (key for key in unexpected
-             if isinstance(state_dict.get(key), Mapping) and any(
-                 torch.is_tensor(v) for v in state_dict[key].values())), None)
+        nested = nested_weights_cause(state_dict, unexpected)
         classes = head_classes_mismatch(model, diff.mismatched)
         # The head's number of classes is all that differs.
         head_only = (
             classes is not None and not missing and not unexpected
             and len(classes.keys) == len(diff.mismatched))
         if nested is not None:
-            cause = (f'its weights are nested under {nested!r} (a dict, not '
-                     'a tensor), as the official VideoMAE, MAE and '
-                     'AdaptFormer releases save them: convert it first with '
-                     'tools/model_converters/convert_official.py SRC DST')
+            cause = nested
         elif diff.mismatched and not (missing or unexpected) and all(
                 key.endswith('pos_embed') for key, _, _ in diff.mismatched):
             key, ckpt, own = diff.mismatched[0]

@@ -1,0 +1,39 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``tools/train.py CONFIG --resume nested.pth``, a file whose weights sit
+under one key (``{'model': state_dict}``, as official releases save them):
+the refusal says the weights are nested and gives the convert command. It
+advised ``--pretrained nested.pth``, which ``--pretrained`` then refused as
+nested. A real run of the tiny video config."""
+import torch
+from helpers import (TINY_VIDEO_CONFIG, run_tool, save_stock_video_checkpoint,
+                     video_data_cfg, write_config)
+from refusal_lines import refused_line
+
+
+def test_resume_names_the_nesting_and_the_convert_command(
+        tmp_path, tiny_video_data):
+    state = save_stock_video_checkpoint(str(tmp_path / 'full.pth'))
+    nested = tmp_path / 'nested.pth'
+    torch.save({'model': state}, str(nested))
+    cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    line = refused_line(
+        run_tool([
+            'train.py', cfg, '--work-dir', tmp_path / 'w', '--resume', nested
+        ],
+                 cwd=tmp_path,
+                 check=False),
+        absent=['resumed epoch'])
+    assert line.startswith(
+        f'ResumeStateError: {nested} cannot be resumed: it is not a '
+        "checkpoint that training saved (it has no 'meta'"), line
+    assert ('It is a file whose weights MMEngine would not find: its '
+            "weights are nested under 'model' (a dict, not a tensor), as "
+            'the official VideoMAE, MAE and AdaptFormer releases save '
+            'them: convert it first with '
+            'tools/model_converters/convert_official.py SRC DST, then '
+            'train from DST: tools/train.py CONFIG --pretrained DST, '
+            'without --resume.') in line, line
+    # The advice the old code gave, which --pretrained refuses.
+    assert f'--pretrained {nested}' not in line, line
+    assert not list((tmp_path / 'w').glob('epoch_*.pth'))
