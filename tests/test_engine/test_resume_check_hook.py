@@ -255,11 +255,12 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         "backbone's pretrained weights: tools/train.py CONFIG --pretrained "
         f"{files['model']} (its backbone alone), without --resume.",
         nested="it has no 'meta', the epoch and iteration a run reached and "
-        '--resume continues from). It is a file with no weights at its top '
-        "level or under 'state_dict' (its keys: ['model']). To train from "
-        "a backbone's weights, give it as the backbone's pretrained "
-        f"weights: tools/train.py CONFIG --pretrained {files['nested']}, "
-        'which says how to convert a file it cannot load, without '
+        '--resume continues from). It is a file whose weights MMEngine '
+        "would not find: its weights are nested under 'model' (a dict, not "
+        'a tensor), as the official VideoMAE, MAE and AdaptFormer releases '
+        'save them: convert it first with '
+        'tools/model_converters/convert_official.py SRC DST, then train '
+        'from DST: tools/train.py CONFIG --pretrained DST, without '
         '--resume.')
     for name, path in files.items():
         runner, _ = _resume(cfg, tmp_path / name, path)
