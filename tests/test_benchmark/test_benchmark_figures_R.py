@@ -230,3 +230,22 @@ def test_one_unmet_expectation_fails_the_check():
     ]
     assert [e['ok'] for e in result['expectations']] == \
         [True, False, False, False]
+
+
+def test_rounds_give_the_median_and_range():
+    """Guards against the mean over rounds in place of the median (one
+    slow round, e.g. a busy neighbour, would move it): rows and ratios to
+    full FT are median [min-max] over the rounds."""
+    peaks = dict(bf16=1.)
+    rounds = [{
+        'adaptformer@bf16':
+        _fake_row('adaptformer', 'bf16', step, 0.3e12, 0.2e12, peaks),
+        'full_ft@bf16':
+        _fake_row('full_ft', 'bf16', 1., 0.4e12, 0.35e12, peaks),
+    } for step in (1., 2., 9.)]
+    rows, ratios, _ = tool.summarize(rounds)
+    assert rows['adaptformer@bf16']['step_s'] == dict(
+        median=2., min=1., max=9.)
+    assert rows['adaptformer@bf16']['mfu']['median'] == pytest.approx(0.1)
+    assert ratios['adaptformer@bf16']['step_s'] == dict(
+        median=2., min=1., max=9.)
