@@ -249,3 +249,37 @@ def test_rounds_give_the_median_and_range():
     assert rows['adaptformer@bf16']['mfu']['median'] == pytest.approx(0.1)
     assert ratios['adaptformer@bf16']['step_s'] == dict(
         median=2., min=1., max=9.)
+
+
+def test_inference_peak_rss_is_reset_before_the_call():
+    """Guards against ``peak_rss_above`` keeping the process's earlier
+    peak (VmHWM not cleared): memory touched and freed before the call is
+    not part of the call's peak; what the call touches is."""
+    from mmadaptformer.apis.benchmark import peak_rss_above
+    big = torch.ones(256 * MB // 4)
+    del big
+    assert peak_rss_above(lambda: torch.ones(8 * MB // 4)) < 64 * MB
+    assert peak_rss_above(lambda: torch.ones(128 * MB // 4)) > 96 * MB
+
+
+def test_fused_attention_limits_are_those_of_each_dtype(tmp_path):
+    """Guards against one dtype's tolerances used for another (float16's
+    tighter ones for bfloat16 would fail a correct bfloat16 kernel): the
+    fused-vs-eager check records bfloat16's own limits."""
+    from mmadaptformer.benchmark.gpu_check import (build_context,
+                                                   check_fused_attention,
+                                                   parse_gpu_check_args,
+                                                   prepare_workspace)
+    from mmadaptformer.benchmark.gpu_check.numerics import AMP_TOLERANCES
+    workspace = prepare_workspace(str(tmp_path / 'workspace'))
+    args = parse_gpu_check_args(
+        ['--out-dir', str(tmp_path), '--device', 'cpu'])
+    result = check_fused_attention(build_context(args, 'cpu', workspace))
+    limits = {e['name']: e['limit'] for e in result['expectations']}
+    bf16 = AMP_TOLERANCES['bfloat16']
+    assert bf16 != AMP_TOLERANCES['float16']
+    assert limits['bfloat16 logits, fused vs eager (rel. to max)'] == \
+        bf16['logits']
+    assert limits['bfloat16 fused logits vs float32 eager'] == bf16['logits']
+    assert limits['bfloat16 gradient cosine, fused vs eager'] == \
+        bf16['cosine']
