@@ -283,3 +283,39 @@ def test_fused_attention_limits_are_those_of_each_dtype(tmp_path):
     assert limits['bfloat16 fused logits vs float32 eager'] == bf16['logits']
     assert limits['bfloat16 gradient cosine, fused vs eager'] == \
         bf16['cosine']
+
+
+def test_gpu_check_speed_rows_take_each_ratio_from_its_field(tmp_path):
+    """Guards against a speed row's ratio to full FT read from another
+    field of the benchmark's JSON (peak from transient memory, model
+    FLOPs from executed FLOPs): each is the row's value over full FT's,
+    in one round."""
+    from mmadaptformer.benchmark.gpu_check import (build_context,
+                                                   check_benchmark,
+                                                   parse_gpu_check_args,
+                                                   prepare_workspace)
+    workspace = prepare_workspace(str(tmp_path / 'workspace'))
+    args = parse_gpu_check_args(
+        ['--out-dir', str(tmp_path), '--device', 'cpu'])
+    ctx = build_context(args, 'cpu', workspace)
+    (tmp_path / 'logs').mkdir()
+    ctx = dict(
+        ctx,
+        speed=dict(
+            ctx['speed'],
+            modes=['adaptformer', 'full_ft'],
+            amp=['none'],
+            iters=1))
+    bench = check_benchmark(ctx)
+    assert bench['status'] == 'passed', bench.get('failures')
+    rows = bench['details']['rows']
+    ours, full = rows['adaptformer'], rows['full_ft']
+    for ratio, field in (('step_ratio_to_full_ft', 'step_ms'),
+                         ('model_flop_ratio_to_full_ft', 'model_flops'),
+                         ('transient_ratio_to_full_ft', 'transient_mem_mb'),
+                         ('peak_ratio_to_full_ft', 'abs_peak_mem_mb')):
+        assert ours[ratio] == pytest.approx(ours[field] / full[field]), ratio
+        assert full[ratio] == 1, ratio
+    # In float32 AdaptFormer's fused attention backward recomputes q k^T
+    # (full FT's eager one does not), so the two FLOP ratios differ.
+    assert ours['step_flops'] > ours['model_flops']
