@@ -260,7 +260,7 @@ def refuse_cpu_bf16_for_mmengine_wrapper(cfg: Config,
         'optim_wrapper.cpu_bf16', options, wrapper['cpu_bf16']) or (
             f'{value}; --amp sets it' if amp else f'{value} in {config_file}')
     ways = ("Drop --amp to train through MMEngine's wrapper on a GPU, or "
-            "keep --amp without that type to train through "
+            'keep --amp without that type to train through '
             "'AdaptAmpOptimWrapper'." if amp else
             "Drop cpu_bf16 to train through MMEngine's wrapper on a GPU, or "
             "set optim_wrapper.type='AdaptAmpOptimWrapper', which takes it.")
