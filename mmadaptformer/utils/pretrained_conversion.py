@@ -16,11 +16,12 @@ or an image backbone, or a trained AdaptFormer model, which is no
 import importlib.util
 import os
 import os.path as osp
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Mapping, Optional, Tuple
 
 from .checkpoint_loading import safe_torch_load
 from .local_files import is_local
 from .official_vit_keys import PATCH_EMBED_KEY, official_vit_layout
+from .weights_nesting import nested_weights_cause, nesting_key, tensor_keys
 
 __all__ = [
     'CONVERT_VIT', 'conversion_advice', 'is_vit_host', 'mmpretrain_converter',
@@ -30,66 +31,47 @@ __all__ = [
 
 #: The command that converts official and timm ViT checkpoints.
 CONVERT_VIT = 'python tools/model_converters/convert_official.py'
-#: Where training scripts other than MMEngine's nest a model's weights
-#: (the official DeiT, Swin, MAE, VideoMAE and AdaptFormer code and timm:
-#: ``'model'``; DeepSpeed: ``'module'``; EMA copies).
-_NESTING_KEYS = ('model', 'module', 'model_ema', 'state_dict_ema')
-
-
-def tensor_keys(weights: Any) -> List[str]:
-    """The names of the tensors in ``weights`` ([] for a non-mapping).
-
-    Args:
-        weights (Any): A state dict, or anything else a file holds.
-
-    Returns:
-        list[str]: The keys whose values have a ``shape``.
-    """
-    if not isinstance(weights, Mapping):
-        return []
-    return [k for k, v in weights.items() if hasattr(v, 'shape')]
 
 
 def nested_weights(checkpoint: Any) -> Tuple[Optional[str], Any]:
-    """The key a checkpoint dict nests its weights under and those weights.
+    """The key a checkpoint dict nests its weights under and those weights
+    (:func:`~.weights_nesting.nesting_key`, the detection of every path).
 
     Args:
-        checkpoint (Any): What the file holds.
+        checkpoint (Any): What the file holds; its ``'state_dict'`` is
+            looked in where it has one, as MMEngine does.
 
     Returns:
-        tuple: The first of ``'model'``, ``'module'``, ``'model_ema'`` and
-        ``'state_dict_ema'`` that holds tensors, and what it holds; or
-        ``(None, None)``.
+        tuple: The key that holds a dict of tensors (``'model'``,
+        ``'module'``, ``'model_ema'`` and ``'state_dict_ema'`` first) and
+        what it holds; or ``(None, None)``.
     """
-    if not isinstance(checkpoint, Mapping):
-        return None, None
-    nested = next((k for k in _NESTING_KEYS if tensor_keys(checkpoint.get(k))),
-                  None)
-    return nested, None if nested is None else checkpoint[nested]
+    state = checkpoint.get('state_dict', checkpoint) if isinstance(
+        checkpoint, Mapping) else None
+    nested = nesting_key(state)
+    return nested, None if nested is None else state[nested]
 
 
 def nested_weights_message(checkpoint: Mapping, filename: str) -> str:
     """What a checkpoint dict without tensors at its top level or under
-    ``'state_dict'`` holds, in one sentence.
+    ``'state_dict'`` holds, in one sentence, for ``--pretrained``.
 
     Args:
         checkpoint (Mapping): The file's dict.
         filename (str): The file, for the message.
 
     Returns:
-        str: The key its weights are nested under and that nothing of it
-        would load, or its top-level keys.
+        str: That it cannot be the pretrained weights, with the cause every
+        path words alike (:func:`~.weights_nesting.nested_weights_cause`;
+        the caller adds the advice), or its top-level keys.
     """
-    nested, weights = nested_weights(checkpoint)
-    if nested is None:
+    cause = nested_weights_cause(
+        checkpoint.get('state_dict', checkpoint), advice=None)
+    if cause is None:
         return (f'{filename} has no "state_dict" and no tensors at its top '
                 f'level (its keys: {sorted(map(str, checkpoint))[:8]}).')
-    keys = tensor_keys(weights)
-    return (f'{filename} holds its weights under {nested!r} ({len(keys)} '
-            f'tensors, e.g. {keys[0]!r}), as the official training code '
-            '(DeiT, Swin, MAE, VideoMAE, AdaptFormer) and timm save them; '
-            "MMEngine's Pretrained initialiser reads only \"state_dict\" or "
-            'the top level, so nothing of it would load.')
+    return (f"{filename} cannot be loaded as a backbone's pretrained "
+            f'weights: {cause}, so nothing of it would load.')
 
 
 def is_vit_host(backbone: Mapping) -> bool:

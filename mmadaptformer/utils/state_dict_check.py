@@ -43,6 +43,7 @@ from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
+from .weights_nesting import nested_weights_cause
 
 __all__ = [
     'HEAD_NAMES', 'StateDictMismatchError', 'block_keys', 'fresh_keys',
@@ -166,43 +167,10 @@ def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
                                        source)
 
 
-def nested_weights_cause(
-        state_dict: Mapping,
-        keys: Optional[Iterable[str]] = None) -> Optional[str]:
-    """Why a checkpoint whose weights sit under one key (``{'model':
-    state_dict}``, as official releases save them) does not load, or None.
-
-    The one detection of such a file on every path that loads a whole
-    model's checkpoint: :func:`check_state_dict` (``tools/test.py``,
-    ``load_from``), :func:`check_not_nested` (``init_model``,
-    ``load_checkpoint``, ``init_recognizer``) and the refusal to resume.
-
-    Args:
-        state_dict (Mapping): What MMEngine would load: the checkpoint's
-            ``'state_dict'``, else the checkpoint.
-        keys (Iterable[str], optional): The keys to look under (e.g. those
-            the model lacks). Defaults to None: all of them.
-
-    Returns:
-        str | None: The cause, with the convert command, for the first key
-        that holds a dict of tensors (not a record such as the frozen-host
-        fingerprints, which holds none); None if no key does.
-    """
-    nested = next((key for key in (state_dict if keys is None else keys)
-                   if isinstance(state_dict.get(key), Mapping) and any(
-                       torch.is_tensor(v) for v in state_dict[key].values())),
-                  None)
-    if nested is None:
-        return None
-    return (f'its weights are nested under {nested!r} (a dict, not a '
-            'tensor), as the official VideoMAE, MAE and AdaptFormer releases '
-            'save them: convert it first with '
-            'tools/model_converters/convert_official.py SRC DST')
-
-
 def check_not_nested(state_dict: Mapping, source: str) -> None:
     """Refuse, before anything loads, a checkpoint whose weights are nested
-    under one key (:func:`nested_weights_cause`); nothing of it would load.
+    under one key (:func:`~.weights_nesting.nested_weights_cause`, the one
+    detection and wording of every path); nothing of it would load.
 
     Args:
         state_dict (Mapping): What MMEngine would load: the checkpoint's
@@ -213,8 +181,7 @@ def check_not_nested(state_dict: Mapping, source: str) -> None:
         StateDictMismatchError: Naming the file, the key and the convert
             command.
     """
-    cause = nested_weights_cause(state_dict) if isinstance(
-        state_dict, Mapping) else None
+    cause = nested_weights_cause(state_dict)
     if cause is not None:
         raise StateDictMismatchError(
             f'{source} does not fit the model: {cause}. Nothing of it was '

@@ -217,7 +217,8 @@ def _without_training_state(run_dir, tmp_path):
         nested=dict(model=weights))
     for name, content in files.items():
         torch.save(content, str(tmp_path / f'{name}.pth'))
-    counts = dict(backbone=len(backbone), model=len(weights))
+    counts = dict(
+        backbone=len(backbone), model=len(weights), first=next(iter(weights)))
     return {name: tmp_path / f'{name}.pth' for name in files}, counts
 
 
@@ -256,9 +257,11 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         f"{files['model']} (its backbone alone), without --resume.",
         nested="it has no 'meta', the epoch and iteration a run reached and "
         '--resume continues from). It is a file whose weights MMEngine '
-        "would not find: its weights are nested under 'model' (a dict, not "
-        'a tensor), as the official VideoMAE, MAE and AdaptFormer releases '
-        'save them: convert it first with '
+        "would not find: its weights are nested under 'model' "
+        f"({counts['model']} tensors, e.g. {counts['first']!r}), as the "
+        'official training code (DeiT, Swin, MAE, VideoMAE, AdaptFormer) '
+        'and timm save them, where MMEngine does not look (it reads '
+        "'state_dict' or the top level): convert it first with "
         'tools/model_converters/convert_official.py SRC DST, then train '
         'from DST: tools/train.py CONFIG --pretrained DST, without '
         '--resume.')

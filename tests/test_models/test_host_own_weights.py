@@ -254,7 +254,8 @@ def test_a_host_whose_pretrained_it_does_not_read_gets_no_advice(
             cfg, path, own_loading_hint=own_loading_hint_of_cfg)
     message = str(refused.value)
     assert message.startswith(
-        f"{path} holds its weights under 'model' (1 tensors, e.g. "
+        f"{path} cannot be loaded as a backbone's pretrained weights: its "
+        "weights are nested under 'model' (1 tensors, e.g. "
         "'patch_embed.proj.weight'), as the official training code")
     # The advice is the file's conversion, never the host's own
     # ``pretrained``, which would send the file back to this refusal.

@@ -255,7 +255,8 @@ def test_a_2d_file_for_a_backbone_that_inflates_it_names_its_own_key(tmp_path):
     args = train_tool.parse_args([config, '--pretrained', ckpt])
     with pytest.raises(
             ValueError,
-            match=r"swin2d\.pth holds its weights under 'model'.* "
+            match=r"swin2d\.pth cannot be loaded as a backbone's "
+            r"pretrained weights: its weights are nested under 'model'.* "
             r'SwinTransformer3D '
             r'reads checkpoints itself .* set model\.backbone\.backbone\.'
             rf"pretrained='{ckpt}' and model\.backbone\.backbone\."

@@ -28,9 +28,11 @@ def test_resume_names_the_nesting_and_the_convert_command(
         f'ResumeStateError: {nested} cannot be resumed: it is not a '
         "checkpoint that training saved (it has no 'meta'"), line
     assert ('It is a file whose weights MMEngine would not find: its '
-            "weights are nested under 'model' (a dict, not a tensor), as "
-            'the official VideoMAE, MAE and AdaptFormer releases save '
-            'them: convert it first with '
+            f"weights are nested under 'model' ({len(state)} tensors, e.g. "
+            f'{next(iter(state))!r}), as the official training code (DeiT, '
+            'Swin, MAE, VideoMAE, AdaptFormer) and timm save them, where '
+            "MMEngine does not look (it reads 'state_dict' or the top "
+            'level): convert it first with '
             'tools/model_converters/convert_official.py SRC DST, then '
             'train from DST: tools/train.py CONFIG --pretrained DST, '
             'without --resume.') in line, line

@@ -17,11 +17,12 @@ from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import PretrainedFileError, set_pretrained_backbone
 from mmadaptformer.utils.pretrained_conversion import mmpretrain_converter
 
-NESTED = ("{file} holds its weights under 'model' (3 tensors, e.g. "
-          "'cls_token'), as the official training code (DeiT, Swin, MAE, "
-          'VideoMAE, AdaptFormer) and timm save them; MMEngine\'s Pretrained '
-          'initialiser reads only "state_dict" or the top level, so nothing '
-          'of it would load. ')
+NESTED = ("{file} cannot be loaded as a backbone's pretrained weights: its "
+          "weights are nested under 'model' (3 tensors, e.g. 'cls_token'), "
+          'as the official training code (DeiT, Swin, MAE, VideoMAE, '
+          'AdaptFormer) and timm save them, where MMEngine does not look (it '
+          "reads 'state_dict' or the top level), so nothing of it would "
+          'load. ')
 
 
 def _timm_vit():

@@ -97,9 +97,12 @@ def test_tools_test_names_weights_nested_under_model(tmp_path,
                     check=False)
     assert proc.returncode != 0
     assert f'{ckpt} does not fit the model: its weights are nested under ' \
-        "'model' (a dict, not a tensor), as the official VideoMAE, MAE " \
-        'and AdaptFormer releases save them: convert it first with ' \
-        'tools/model_converters/convert_official.py SRC DST.' in proc.stdout
+        f"'model' ({len(state)} tensors, e.g. {next(iter(state))!r}), as " \
+        'the official training code (DeiT, Swin, MAE, VideoMAE, ' \
+        'AdaptFormer) and timm save them, where MMEngine does not look ' \
+        "(it reads 'state_dict' or the top level): convert it first " \
+        'with tools/model_converters/convert_official.py SRC DST.' \
+        in proc.stdout
     assert 'another architecture' not in proc.stdout
 
 

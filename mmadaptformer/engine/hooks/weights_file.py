@@ -15,7 +15,7 @@ from typing import Any, List, Mapping, Optional
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
-from mmadaptformer.utils.state_dict_check import nested_weights_cause
+from mmadaptformer.utils.weights_nesting import nested_weights_cause
 
 __all__ = ['TRAINING_STATE_KEYS', 'untrained_file']
 
@@ -45,8 +45,7 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
     pretrained = (f'give it as the backbone\'s pretrained weights: '
                   f'tools/train.py CONFIG --pretrained {file}')
     state = checkpoint.get('state_dict', checkpoint)
-    nested = nested_weights_cause(state) if isinstance(state,
-                                                       Mapping) else None
+    nested = nested_weights_cause(state)
     if nested is not None:
         # --pretrained and load_from refuse it as it is.
         return (f'a file whose weights MMEngine would not find: {nested}, '

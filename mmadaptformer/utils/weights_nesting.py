@@ -1,0 +1,103 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Checkpoints whose weights sit under one key (``{'model': state_dict}``).
+
+The official DeiT, Swin, MAE, VideoMAE and AdaptFormer code and timm save
+a model's weights under ``'model'``, DeepSpeed under ``'module'``, EMA
+copies under ``'model_ema'`` or ``'state_dict_ema'``; MMEngine looks for
+them only under ``'state_dict'`` or at the top level, so nothing of such a
+file loads. This is the one detection (:func:`nesting_key`) and the one
+wording of that cause (:func:`nested_weights_cause`) for every path that
+refuses such a file: ``tools/test.py``, ``load_from``, ``init_model``,
+``--resume`` and ``--pretrained``. Each path ends the cause with its own
+advice: the generic converter command (:data:`CONVERT_ADVICE`), or, for
+``--pretrained``, which knows the backbone, the converter's ``--type``.
+"""
+from typing import Any, Iterable, List, Mapping, Optional
+
+__all__ = [
+    'CONVERT_ADVICE', 'NESTING_KEYS', 'nested_weights_cause', 'nesting_key',
+    'tensor_keys'
+]
+
+#: Where training code other than MMEngine's nests a model's weights, the
+#: keys looked under first (in this order); any other key that holds a
+#: dict of tensors counts as well.
+NESTING_KEYS = ('model', 'module', 'model_ema', 'state_dict_ema')
+#: The advice where the caller knows nothing of the model the file is for.
+CONVERT_ADVICE = ('convert it first with '
+                  'tools/model_converters/convert_official.py SRC DST')
+
+
+def tensor_keys(weights: Any) -> List[str]:
+    """The names of the tensors in ``weights`` ([] for a non-mapping).
+
+    Args:
+        weights (Any): A state dict, or anything else a file holds.
+
+    Returns:
+        list[str]: The keys whose values have a ``shape``.
+    """
+    if not isinstance(weights, Mapping):
+        return []
+    return [k for k, v in weights.items() if hasattr(v, 'shape')]
+
+
+def nesting_key(state_dict: Any,
+                keys: Optional[Iterable[str]] = None) -> Optional[str]:
+    """The key ``state_dict`` nests a model's weights under, or None.
+
+    A key nests weights when it holds a dict of tensors; a record such as
+    the frozen-host fingerprints holds none, and an optimizer's state
+    holds dicts of them, not tensors. :data:`NESTING_KEYS` are looked
+    under first, then the others in the file's order.
+
+    Args:
+        state_dict (Any): What MMEngine would load: the checkpoint's
+            ``'state_dict'``, else the checkpoint (a non-mapping has none).
+        keys (Iterable[str], optional): The keys to look under (e.g. those
+            the model lacks). Defaults to None: all of them.
+
+    Returns:
+        str | None: The first key that holds tensors.
+    """
+    if not isinstance(state_dict, Mapping):
+        return None
+    keys = list(state_dict if keys is None else keys)
+    ordered = [k for k in NESTING_KEYS if k in keys
+               ] + [k for k in keys if k not in NESTING_KEYS]
+    return next((k for k in ordered if tensor_keys(state_dict.get(k))), None)
+
+
+def nested_weights_cause(
+        state_dict: Any,
+        keys: Optional[Iterable[str]] = None,
+        advice: Optional[str] = CONVERT_ADVICE) -> Optional[str]:
+    """Why a checkpoint whose weights sit under one key does not load, or
+    None (:func:`nesting_key`): the one wording of every path.
+
+    Args:
+        state_dict (Any): What MMEngine would load: the checkpoint's
+            ``'state_dict'``, else the checkpoint.
+        keys (Iterable[str], optional): The keys to look under. Defaults to
+            None: all of them.
+        advice (str, optional): What to do, appended after a colon; None
+            for the cause alone, which the caller completes. Defaults to
+            :data:`CONVERT_ADVICE`.
+
+    Returns:
+        str | None: E.g. ``"its weights are nested under 'model' (152
+        tensors, e.g. 'cls_token'), as the official training code ...
+        save them, where MMEngine does not look (it reads 'state_dict' or
+        the top level): convert it first with ..."``, without a final
+        full stop.
+    """
+    nested = nesting_key(state_dict, keys)
+    if nested is None:
+        return None
+    tensors = tensor_keys(state_dict[nested])
+    cause = (f'its weights are nested under {nested!r} ({len(tensors)} '
+             f'tensors, e.g. {tensors[0]!r}), as the official training code '
+             '(DeiT, Swin, MAE, VideoMAE, AdaptFormer) and timm save them, '
+             "where MMEngine does not look (it reads 'state_dict' or the "
+             'top level)')
+    return cause if advice is None else f'{cause}: {advice}'
