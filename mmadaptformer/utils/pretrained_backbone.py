@@ -37,8 +37,8 @@ from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import is_local
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
-                                    is_vit_host, nested_weights_message,
-                                    tensor_keys)
+                                    is_vit_host, nested_weights_message)
+from .weights_nesting import tensor_keys
 
 __all__ = [
     'NoWeightsFoundError', 'PretrainedFileError', 'backbone_init_cfg_key',
