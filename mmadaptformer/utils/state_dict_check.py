@@ -43,7 +43,7 @@ from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
-from .weights_nesting import nested_weights_cause
+from .weights_nesting import nested_weights_cause, tensor_keys
 
 __all__ = [
     'HEAD_NAMES', 'StateDictMismatchError', 'block_keys', 'fresh_keys',
@@ -170,7 +170,8 @@ def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
 def check_not_nested(state_dict: Mapping, source: str) -> None:
     """Refuse, before anything loads, a checkpoint whose weights are nested
     under one key (:func:`~.weights_nesting.nested_weights_cause`, the one
-    detection and wording of every path); nothing of it would load.
+    detection and wording of every path) and none at its top level:
+    nothing of it would load.
 
     Args:
         state_dict (Mapping): What MMEngine would load: the checkpoint's
@@ -181,6 +182,10 @@ def check_not_nested(state_dict: Mapping, source: str) -> None:
         StateDictMismatchError: Naming the file, the key and the convert
             command.
     """
+    if tensor_keys(state_dict):
+        # Weights at its top level load; a dict of tensors beside them is
+        # an unexpected key, which check_state_dict names as nested.
+        return
     cause = nested_weights_cause(state_dict)
     if cause is not None:
         raise StateDictMismatchError(

@@ -19,7 +19,8 @@ from mmadaptformer.apis import init_model
 from mmadaptformer.engine import untrained_file
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.utils import PretrainedFileError, set_pretrained_backbone
-from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
+                                                  check_not_nested)
 from mmadaptformer.utils.weights_nesting import nesting_key
 
 
@@ -104,3 +105,14 @@ def test_known_keys_come_first_and_records_are_no_nesting():
     }) is None
     assert nesting_key([weights]) is None
     assert nesting_key({'model': weights}, keys=['other']) is None
+
+
+def test_weights_beside_a_nested_copy_are_not_refused_before_the_load():
+    """``check_not_nested`` refuses a file none of whose weights would load;
+    one whose weights sit at its top level, beside a nested copy (an EMA
+    kept under its own key), loads them, and is left to the checks of the
+    keys (it said "Nothing of it was loaded")."""
+    weights = {'w': torch.zeros(2), 'b': torch.zeros(1)}
+    check_not_nested(dict(weights, model_ema=dict(weights)), 'f.pth')
+    with pytest.raises(StateDictMismatchError, match="nested under 'model'"):
+        check_not_nested({'model': dict(weights), 'epoch': 3}, 'f.pth')
