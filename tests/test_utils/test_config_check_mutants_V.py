@@ -1,0 +1,63 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Config refusals that a plausible slip in the check would lose: each
+test names the slip it guards against (found by a mutation audit)."""
+import pytest
+from config_writers import video_data_cfg, write_config
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG
+from mmengine.config import Config
+from mmengine.registry import OPTIMIZERS
+from torch import nn
+
+from mmadaptformer.engine.head_classes_check import check_head_classes
+from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.config_place import option_place
+
+
+def test_the_last_option_above_a_key_is_named():
+    """Guards against option_key naming the first option above the key:
+    MMEngine merges --cfg-options in order, so the last one set it."""
+    options = {
+        'model': dict(backbone=dict(depth=1)),
+        'model.backbone': dict(depth=2)
+    }
+    cfg = Config(dict(model=dict(backbone=dict(depth=0, width=0))))
+    cfg.merge_from_dict(options)
+    assert cfg.model.backbone.depth == 2
+    assert option_place('model.backbone.depth', options) == (
+        'model.backbone.depth, set by --cfg-options model.backbone='
+        "{'depth': 2}")
+
+
+def test_a_shortened_argument_gets_its_close_match():
+    """Guards against a raised close-match cutoff in close_hint: 'wdecay'
+    for 'weight_decay' (ratio 0.67, above difflib's default 0.6) must
+    still be named."""
+    cfg = Config(dict(optimizer=dict(type='SGD', lr=0.1, wdecay=1e-4)))
+    with pytest.raises(ConfigError) as error, \
+            naming_config_mistakes(cfg, 'c.py'):
+        OPTIMIZERS.build(
+            dict(cfg.optimizer, params=nn.Linear(2, 2).parameters()))
+    assert str(error.value) == (
+        "c.py: optimizer.wdecay: SGD takes no argument 'wdecay' (did you "
+        "mean 'weight_decay'?).")
+
+
+def test_the_second_dataset_of_a_concat_dataset_is_compared(
+        tmp_path, tiny_video_data):
+    """Guards against check_head_classes reading only the first dataset a
+    loader holds: a ConcatDataset's second of 51 classes for a head of
+    2."""
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                     video_data_cfg(tiny_video_data)))
+    first = cfg.train_dataloader.dataset
+    cfg.train_dataloader.dataset = dict(
+        type='ConcatDataset',
+        datasets=[first, dict(first, num_classes=51)],
+        ignore_keys=['classes'])
+    with pytest.raises(ConfigError) as error:
+        check_head_classes(cfg, 'cfg.py', ['train_dataloader'])
+    assert str(error.value).startswith(
+        'cfg.py: model.cls_head.num_classes=2 but '
+        'train_dataloader.dataset.datasets.1.num_classes=51.')
