@@ -12,6 +12,7 @@ from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.config_place import option_place
+from mmadaptformer.utils.runner_check import check_hooks
 
 
 def test_the_last_option_above_a_key_is_named():
@@ -61,3 +62,18 @@ def test_the_second_dataset_of_a_concat_dataset_is_compared(
     assert str(error.value).startswith(
         'cfg.py: model.cls_head.num_classes=2 but '
         'train_dataloader.dataset.datasets.1.num_classes=51.')
+
+
+def test_a_custom_hook_set_by_an_option_is_named_as_written():
+    """Guards against check_hooks looking the option up under
+    ``custom_hooks.N`` instead of the config key ``custom_hooks[N]``."""
+    options = {'custom_hooks': [dict(type='EMAHook'), dict(priority='LOW')]}
+    cfg = Config(dict(custom_hooks=[]))
+    cfg.merge_from_dict(options)
+    with pytest.raises(ConfigError) as error:
+        check_hooks(cfg, 'c.py', options)
+    assert str(error.value) == (
+        "custom_hooks[1], set by --cfg-options custom_hooks=[{'type': "
+        "'EMAHook'}, {'priority': 'LOW'}]: custom_hooks[1] is a dict without "
+        "a type ({'priority': 'LOW'}); the Runner builds each custom hook "
+        "from a dict with a type, such as dict(type='EMAHook').")
