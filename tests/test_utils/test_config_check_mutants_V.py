@@ -13,6 +13,7 @@ from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.config_place import option_place
 from mmadaptformer.utils.runner_check import check_hooks
+from mmadaptformer.utils.scheduler_check import check_param_scheduler
 
 
 def test_the_last_option_above_a_key_is_named():
@@ -77,3 +78,26 @@ def test_a_custom_hook_set_by_an_option_is_named_as_written():
         "'EMAHook'}, {'priority': 'LOW'}]: custom_hooks[1] is a dict without "
         "a type ({'priority': 'LOW'}); the Runner builds each custom hook "
         "from a dict with a type, such as dict(type='EMAHook').")
+
+
+def test_a_scheduler_of_one_optimizer_is_named_under_its_name():
+    """Guards against scheduler_entries dropping the optimizer name of a
+    per-optimizer ``param_scheduler`` (an ``OptimWrapperDict``'s):
+    ``param_scheduler[1]`` is no key of such a config."""
+    cfg = Config(
+        dict(
+            train_cfg=dict(by_epoch=True, max_epochs=2),
+            param_scheduler=dict(
+                backbone=[
+                    dict(type='LinearLR', end=1),
+                    dict(type='CosineAnnealingLR', begin=3, end=3)
+                ],
+                head=dict(type='ConstantLR'))))
+    with pytest.raises(ConfigError) as error:
+        check_param_scheduler(cfg, 'c.py', {})
+    assert str(error.value) == (
+        'c.py: param_scheduler.backbone[1] (CosineAnnealingLR) has begin=3 '
+        'and end=3 (epochs); MMEngine would refuse it once training starts '
+        '(end should be larger than begin). Give '
+        'param_scheduler.backbone[1].end a value above 3, or '
+        'param_scheduler.backbone[1].begin one below 3.')
