@@ -10,6 +10,8 @@ from torch import nn
 
 from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.cfgopt_variables import (refuse_copied_variables,
+                                                  unread_variables)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.config_place import option_place
 from mmadaptformer.utils.runner_check import check_hooks
@@ -101,3 +103,49 @@ def test_a_scheduler_of_one_optimizer_is_named_under_its_name():
         '(end should be larger than begin). Give '
         'param_scheduler.backbone[1].end a value above 3, or '
         'param_scheduler.backbone[1].begin one below 3.')
+
+
+def _copied_root_refusal(options):
+    """What refuse_copied_variables says of ``options`` for a config whose
+    data_root 'data/k' was copied into one dataset key, and begins
+    another path ('data/k400.txt') that is no copy of it."""
+    cfg = Config(
+        dict(
+            data_root='data/k',
+            train_dataloader=dict(
+                dataset=dict(
+                    type='VideoDataset',
+                    ann_file='data/k400.txt',
+                    data_prefix=dict(video='data/k/videos')))))
+    old = unread_variables(cfg, options)
+    cfg.merge_from_dict(options)
+    try:
+        refuse_copied_variables(cfg, options, old)
+    except ConfigError as error:
+        return str(error)
+    return None
+
+
+def test_only_paths_under_the_variable_are_its_copies():
+    """Guards against _is_copy taking any string that begins with the old
+    value for a copy ('data/k400.txt' of 'data/k', without the '/')."""
+    assert _copied_root_refusal({
+        'data_root': 'data/m'
+    }) == ('--cfg-options data_root=data/m changes nothing: the config file '
+           "copied its variable data_root ('data/k') into "
+           'train_dataloader.dataset.data_prefix.video when it was read, and '
+           'nothing reads data_root itself. Set those keys instead: '
+           '--cfg-options train_dataloader.dataset.data_prefix.video='
+           'data/m/videos')
+
+
+def test_a_copy_an_option_above_it_set_is_not_refused():
+    """Guards against _set_by matching only the option of the key itself:
+    an option that set the whole dataset dict set its data_prefix too, so
+    a right command line is refused."""
+    assert _copied_root_refusal({
+        'data_root':
+        'data/m',
+        'train_dataloader.dataset':
+        dict(data_prefix=dict(video='data/k/videos'))
+    }) is None
