@@ -66,3 +66,28 @@ def test_tasks_splitting_at_a_block_and_at_the_stem():
     assert rows == [6, 9, 9]
     assert layout == [('a', ), ('b', ), ('c', )]
     assert out.shape == (9, 4)
+
+
+def test_a_task_module_runs_without_the_hooks_of_its_own_model():
+    """Guards the mutation that keeps a task's module's own hooks in
+    TaskRoutedModule.add (they belong to, and hold, the task's own model);
+    the replaced module's hooks run once, on the whole batch."""
+    from mmadaptformer.models.multitask import TaskRoutedModule
+    streams = TaskStreams()
+    streams.split_at = dict(a=None, b=None)
+    original, mine = nn.LayerNorm(4), nn.LayerNorm(4)
+    calls = dict(original=[], mine=[])
+    original.register_forward_hook(
+        lambda module, args, out: calls['original'].append(out.shape[0]))
+    mine.register_forward_hook(
+        lambda module, args, out: calls['mine'].append(out.shape[0]))
+    routed = TaskRoutedModule(streams, dict(a=original), original=original)
+    routed.add('b', mine)
+    assert not mine._forward_hooks
+    streams.begin(['a', 'b'])
+    streams.streams = [('a', ), ('b', )]  # as split before this module
+    try:
+        routed(torch.randn(4, 4))
+    finally:
+        streams.end()
+    assert calls == dict(original=[4], mine=[])
