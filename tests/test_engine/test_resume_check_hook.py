@@ -256,8 +256,8 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         "backbone's pretrained weights: tools/train.py CONFIG --pretrained "
         f"{files['model']} (its backbone alone), without --resume.",
         nested="it has no 'meta', the epoch and iteration a run reached and "
-        '--resume continues from). It is a file whose weights MMEngine '
-        "would not find: its weights are nested under 'model' "
+        '--resume continues from). It is a file of other training code: '
+        "its weights are nested under 'model' "
         f"({counts['model']} tensors, e.g. {counts['first']!r}), as the "
         'official training code (DeiT, Swin, MAE, VideoMAE, AdaptFormer) '
         'and timm save them, where MMEngine does not look (it reads '

@@ -27,7 +27,7 @@ def test_resume_names_the_nesting_and_the_convert_command(
     assert line.startswith(
         f'ResumeStateError: {nested} cannot be resumed: it is not a '
         "checkpoint that training saved (it has no 'meta'"), line
-    assert ('It is a file whose weights MMEngine would not find: its '
+    assert ('It is a file of other training code: its '
             f"weights are nested under 'model' ({len(state)} tensors, e.g. "
             f'{next(iter(state))!r}), as the official training code (DeiT, '
             'Swin, MAE, VideoMAE, AdaptFormer) and timm save them, where '

@@ -15,7 +15,8 @@ from typing import Any, List, Mapping, Optional
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
-from mmadaptformer.utils.weights_nesting import nested_weights_cause
+from mmadaptformer.utils.weights_nesting import (nested_weights_cause,
+                                                 tensor_keys)
 
 __all__ = ['TRAINING_STATE_KEYS', 'untrained_file']
 
@@ -28,12 +29,9 @@ def _tensor_keys(checkpoint: Mapping) -> List[str]:
     """The names of the tensors that MMEngine would load from the file
     (those under ``'state_dict'``, else at its top level), without DDP's
     ``module.``."""
-    state = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state, Mapping):
-        return []
     return [
-        k[len(_DDP):] if k.startswith(_DDP) else k for k, v in state.items()
-        if hasattr(v, 'shape')
+        k[len(_DDP):] if k.startswith(_DDP) else k
+        for k in tensor_keys(checkpoint.get('state_dict', checkpoint))
     ]
 
 
@@ -48,7 +46,7 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
     nested = nested_weights_cause(state)
     if nested is not None:
         # --pretrained and load_from refuse it as it is.
-        return (f'a file whose weights MMEngine would not find: {nested}, '
+        return (f'a file of other training code: {nested}, '
                 'then train from DST: tools/train.py CONFIG --pretrained DST')
     if not keys:
         return (f'a file with no weights at its top level or under '
