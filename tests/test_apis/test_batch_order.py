@@ -7,9 +7,8 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from checkpoint_makers import save_stock_image_checkpoint
 from helpers import TINY_IMAGE_CONFIG
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.apis import ModelInferencer
 
@@ -30,12 +29,8 @@ def test_interleaved_sizes_keep_their_scores(images, tmp_path, clean_loggers):
     """Guards against scores put back in run order rather than at each
     input's index (``ModelInferencer.predict``): with sizes 32, 48, 32,
     48, 32 in one batch, the second input got the third's scores."""
-    init_default_scope('mmpretrain')
-    torch.manual_seed(0)
-    model = MODELS.build(Config.fromfile(TINY_IMAGE_CONFIG).model)
-    model.init_weights()
     ckpt = str(tmp_path / 'vit.pth')
-    torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
+    save_stock_image_checkpoint(ckpt)
     engine = ModelInferencer(TINY_IMAGE_CONFIG, ckpt, name='vit')
     alone = engine(images, batch_size=1)
     # All five in one batch, and a batch of 2 + 2 + 1 (a partial last one).

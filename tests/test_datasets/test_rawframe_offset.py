@@ -6,7 +6,7 @@
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
+from rawframe_configs import rawframe_train_cfg
 
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.dataloader_check import check_dataloaders
@@ -25,22 +25,8 @@ def _frames(root, name, indices):
 
 def _check(root, lines):
     (root / 'list.txt').write_text(lines)
-    cfg = Config(
-        dict(
-            default_scope='mmaction',
-            train_dataloader=dict(
-                batch_size=1,
-                sampler=dict(type='DefaultSampler', shuffle=True),
-                dataset=dict(
-                    type='RawframeDataset',
-                    ann_file=str(root / 'list.txt'),
-                    data_prefix=dict(img=str(root / 'rawframes')),
-                    filename_tmpl='img_{:05}.jpg',
-                    with_offset=True,
-                    pipeline=[
-                        dict(type='SampleFrames', clip_len=4, num_clips=1),
-                        dict(type='RawFrameDecode'),
-                    ]))))
+    cfg = rawframe_train_cfg(
+        root / 'list.txt', root / 'rawframes', with_offset=True)
     check_dataloaders(cfg, SOURCE, ['train_dataloader'])
 
 

@@ -6,7 +6,7 @@ frame, though the template was right."""
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
+from rawframe_configs import rawframe_train_cfg
 
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.dataloader_check import check_dataloaders
@@ -25,23 +25,9 @@ def _frames(root) -> None:
     (root / 'train.txt').write_text('vid_0 6 0\n')
 
 
-def _cfg(root, **dataset) -> Config:
-    return Config(
-        dict(
-            default_scope='mmaction',
-            train_dataloader=dict(
-                batch_size=1,
-                sampler=dict(type='DefaultSampler', shuffle=True),
-                dataset=dict(
-                    type='RawframeDataset',
-                    ann_file=str(root / 'train.txt'),
-                    data_prefix=dict(img=str(root / 'rawframes')),
-                    filename_tmpl='img_{:05}.jpg',
-                    pipeline=[
-                        dict(type='SampleFrames', clip_len=4, num_clips=1),
-                        dict(type='RawFrameDecode'),
-                    ],
-                    **dataset))))
+def _cfg(root, **dataset):
+    return rawframe_train_cfg(root / 'train.txt', root / 'rawframes',
+                              **dataset)
 
 
 def test_start_index_below_the_first_frame_names_start_index(tmp_path):

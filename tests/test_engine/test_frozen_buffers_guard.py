@@ -10,13 +10,14 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.registry import HOOKS
 from mmengine.runner import Runner
+from tiny_uniformer import uniformer_model_cfg
 
 from mmadaptformer.engine.hooks.frozen_tensors_check import \
     FrozenTensorsChangedError
 
 
 @HOOKS.register_module(force=True)
-class _FrozenNormsToTrainModeHookM(Hook):
+class _FrozenNormsToTrainModeHook(Hook):
     """User code that calls ``train()`` on the backbone's batch norms after
     AdapterHook put the frozen ones in eval mode."""
 
@@ -35,15 +36,9 @@ def test_frozen_batch_norm_statistics_changed_in_training_are_refused(
     guard can stop the run before they are saved."""
     cfg_path = write_config(
         tmp_path / 'uniformer.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        video_data_cfg(tiny_video_data) + """
-model = dict(
-    backbone=dict(backbone=dict(
-        _delete_=True, type='UniFormer', depth=[1, 1, 1, 1],
-        embed_dim=[16, 16, 32, 64], head_dim=16, img_size=32)),
-    cls_head=dict(_delete_=True, type='I3DHead', in_channels=64,
-                  num_classes=2))
+        video_data_cfg(tiny_video_data) + uniformer_model_cfg() + """
 custom_hooks = [dict(type='AdapterHook', allow_random_backbone=True),
-                dict(type='_FrozenNormsToTrainModeHookM')]
+                dict(type='_FrozenNormsToTrainModeHook')]
 train_cfg = dict(max_epochs=1, val_begin=2)
 """)
     cfg = Config.fromfile(cfg_path)
