@@ -46,6 +46,10 @@ READ_KEYS = ('load_from', 'checkpoint', 'pretrained', 'ann_file', 'classes')
 #: Those of :data:`READ_KEYS` that name a checkpoint, which a load of an
 #: address downloads into the checkpoint download cache.
 CHECKPOINT_KEYS = ('load_from', 'checkpoint', 'pretrained')
+#: The dataset types that read a relative ``classes`` file under their
+#: ``data_root`` (:class:`~mmadaptformer.datasets.CheckedImageDataset`);
+#: mmpretrain's ``BaseDataset`` reads it as given, from the working folder.
+ROOTED_CLASSES = ('CheckedImageDataset', 'mmpretrain.CheckedImageDataset')
 
 # MMEngine's predefined variables (Config._substitute_predefined_vars) and
 # environment variables (Config._substitute_env_variables).
@@ -236,13 +240,23 @@ def _strings(node, key: str = '') -> Iterator[Tuple[str, object, dict]]:
             yield from _strings(value, f'{key}[{index}]')
 
 
+def _read_under_root(name: str, dataset: dict) -> bool:
+    """Whether the dataset config ``dataset`` reads its relative file
+    ``name`` (a key of :data:`READ_KEYS`) under its ``data_root``."""
+    kind = dataset.get('type')
+    return name == 'ann_file' or (name == 'classes' and getattr(
+        kind, '__name__', kind) in ROOTED_CLASSES)
+
+
 def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
     """The files a config's keys name for the run to read.
 
     Those are the string values of the keys in :data:`READ_KEYS` at any
     depth (``model.backbone.backbone.init_cfg.checkpoint``), a dataset's
-    ``ann_file`` and ``classes`` also under its ``data_root``, as MMEngine
-    joins them, and the ``*label_map.txt`` files next to an ``ann_file``.
+    ``ann_file`` under its ``data_root``, as MMEngine joins it (and its
+    ``classes`` for :data:`ROOTED_CLASSES`; mmpretrain's own datasets read
+    that file as given), and the ``*label_map.txt`` files next to an
+    ``ann_file``.
 
     Args:
         cfg (Config): The config.
@@ -258,7 +272,7 @@ def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
                 not value or not is_local(value):
             continue
         root = parent.get('data_root')
-        if name in ('ann_file', 'classes') and isinstance(root, str) and \
+        if _read_under_root(name, parent) and isinstance(root, str) and \
                 root and not osp.isabs(value):
             value = osp.join(root, value)
             key = f'{key} (under data_root)'
