@@ -17,14 +17,16 @@ from mmadaptformer.utils.config_inputs import (base_files, config_addresses,
 
 
 def test_a_base_in_an_installed_package_is_left_out(tmp_path):
-    """``mmaction::`` bases are not files of the config's folder."""
+    """A guard of kept behaviour: ``mmaction::`` bases are not files of the
+    config's folder."""
     config = tmp_path / 'c.py'
     config.write_text("_base_ = ['mmaction::recognition/x.py', './b.py']\n")
     assert base_files(str(config)) == [str(tmp_path / 'b.py')]
 
 
 def test_a_yml_config_names_its_missing_base_on_its_line(tmp_path):
-    """``.yml`` is read as YAML, as ``.yaml`` is, not parsed as Python."""
+    """A guard of kept behaviour: ``.yml`` is read as YAML, as ``.yaml``
+    is, not parsed as Python."""
     config = tmp_path / 'c.yml'
     config.write_text('# gone.py is inherited\n_base_:\n  - here.py\n'
                       '  - gone.py\n')
@@ -35,7 +37,8 @@ def test_a_yml_config_names_its_missing_base_on_its_line(tmp_path):
 
 
 def test_a_base_list_built_by_an_expression_is_named_on_its_line(tmp_path):
-    """No entry is a string of the list: the assignment's line is named."""
+    """A guard of kept behaviour: no entry is a string of the list: the
+    assignment's line is named."""
     config = tmp_path / 'c.py'
     config.write_text("x = 1\n_base_ = ['a' + '.py']\n")
     assert missing_base_place(str(config),
@@ -85,7 +88,8 @@ def test_classes_are_named_where_the_dataset_reads_them(
 
 
 def test_an_absolute_ann_file_is_not_named_under_data_root(tmp_path):
-    """MMEngine joins only a relative ``ann_file`` to ``data_root``."""
+    """A guard of kept behaviour: MMEngine joins only a relative
+    ``ann_file`` to ``data_root``."""
     ann_file = tmp_path / 'val.txt'
     ann_file.write_text('')
     cfg = Config(
@@ -100,8 +104,9 @@ def test_an_absolute_ann_file_is_not_named_under_data_root(tmp_path):
 
 
 def test_the_label_maps_next_to_an_ann_file_are_named(tmp_path):
-    """``tools/data/*`` write ``<dataset>_label_map.txt`` next to the
-    lists; ``tools/infer.py`` reads it."""
+    """A guard of kept behaviour: ``tools/data/*`` write
+    ``<dataset>_label_map.txt`` next to the lists; ``tools/infer.py`` reads
+    it."""
     data = tmp_path / 'data'
     data.mkdir()
     for name in ('val.txt', 'sthv2_label_map.txt', 'label_map.json'):
@@ -123,8 +128,8 @@ def test_the_label_maps_next_to_an_ann_file_are_named(tmp_path):
 
 
 def test_checkpoint_addresses_and_zoo_names_are_found():
-    """``http://`` as well as ``https://``; an address under another key
-    is no checkpoint the load downloads."""
+    """A guard of kept behaviour: ``http://`` as well as ``https://``; an
+    address under another key is no checkpoint the load downloads."""
     cfg = Config(
         dict(
             load_from='http://127.0.0.1:9/start.pth',
@@ -149,7 +154,8 @@ def homes(tmp_path, monkeypatch):
 
 
 def test_an_http_checkpoints_download_place_is_refused(homes):
-    """Not downloaded yet: the output would be taken for the download."""
+    """A guard of kept behaviour: not downloaded yet: the output would be
+    taken for the download."""
     cached = homes / 'torch_home' / 'hub' / 'checkpoints' / 'start.pth'
     cfg = Config(dict(load_from='http://127.0.0.1:9/start.pth'))
     problem = config_file_problem(str(cached), '--out', 'c.py', cfg)
@@ -159,7 +165,8 @@ def test_an_http_checkpoints_download_place_is_refused(homes):
 
 
 def test_the_file_a_zoo_name_stands_for_is_refused(homes):
-    """An ``open-mmlab://`` entry of the user's table that is a file."""
+    """A guard of kept behaviour: an ``open-mmlab://`` entry of the user's
+    table that is a file."""
     home = homes / 'mmengine_home'
     (home / 'open_mmlab.json').write_text(json.dumps(dict(mine='w.pth')))
     (home / 'w.pth').write_bytes(b'weights')
