@@ -168,6 +168,25 @@ def test_an_unknown_constructor_of_one_wrapper_lists_the_registry():
         'import the module that registers it (custom_imports).')
 
 
+def test_an_unknown_constructor_of_several_wrappers_says_what_it_needs():
+    """A guard of kept behaviour: without ``optimizer`` the dict is several
+    wrappers: only constructors of several wrappers are offered (none
+    here), and the message says what the dict needs."""
+    assert _refusal(
+        optim_wrapper=dict(
+            backbone=dict(optimizer=SGD),
+            constructor='MultiOptimWrapperConstructor')) == (
+                'c.py: optim_wrapper.constructor: '
+                "'MultiOptimWrapperConstructor' is not in the "
+                'mmpretrain::optimizer wrapper constructor registry. Check '
+                'the spelling, or import the module that registers it '
+                '(custom_imports). A dict of several wrappers (no '
+                'optim_wrapper.optimizer) needs a constructor that builds '
+                "each of them (such as mmagic's MultiOptimWrapperConstructor"
+                "); MMEngine's DefaultOptimWrapperConstructor builds one, "
+                'from optim_wrapper.optimizer.')
+
+
 def test_another_runners_config_is_not_checked():
     """A guard of kept behaviour: its runner may read ``optim_wrapper``
     another way."""
