@@ -17,13 +17,12 @@ from mmengine.utils import is_abs
 
 from mmadaptformer.datasets.checked_image_dataset import rooted_classes
 from mmadaptformer.datasets.label_map import read_label_map
+from mmadaptformer.utils.config_inputs import ROOTED_CLASSES, roots_classes
 
 __all__ = ['check_label_map_file', 'config_class_names']
 
-# Datasets whose ``classes`` file is under ``data_root``.
-_ROOTED_CLASSES = ('CheckedImageDataset', 'mmpretrain.CheckedImageDataset')
 # Datasets that take their classes from the folders when nothing names them.
-_IMAGE_LISTS = ('CustomDataset', 'mmpretrain.CustomDataset') + _ROOTED_CLASSES
+_IMAGE_LISTS = ('CustomDataset', 'mmpretrain.CustomDataset') + ROOTED_CLASSES
 
 
 def check_label_map_file(label_map: Optional[str]) -> None:
@@ -73,7 +72,7 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
     classes = metainfo.get('classes')
     if classes is None:
         classes = dataset.get('classes')
-        if dataset.get('type') in _ROOTED_CLASSES:
+        if roots_classes(dataset):
             classes = rooted_classes(classes, dataset.get('data_root', ''))
     if isinstance(classes, str):
         # A label map file; where it is absent here, the sources below.

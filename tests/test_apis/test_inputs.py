@@ -384,6 +384,34 @@ def test_config_class_names_take_a_label_map_only_where_it_is(
     assert names(metainfo=dict(classes=('a', 'b'))) == ['a', 'b']
 
 
+def test_config_class_names_read_a_checked_datasets_classes_under_its_root(
+        tmp_path, monkeypatch):
+    """CheckedImageDataset reads a relative ``classes`` file under its
+    ``data_root``, whether the config names its type or gives the class
+    (a pure-Python config); mmpretrain's CustomDataset reads it as given."""
+    from mmengine.config import Config
+
+    from mmadaptformer.apis.label_maps import config_class_names
+    from mmadaptformer.datasets import CheckedImageDataset
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / 'root').mkdir()
+    (tmp_path / 'root' / 'names.txt').write_text('cat\ndog\n')
+    (tmp_path / 'names.txt').write_text('here\n')
+
+    def names(kind):
+        return config_class_names(
+            Config(
+                dict(
+                    test_dataloader=dict(
+                        dataset=dict(
+                            type=kind, data_root='root',
+                            classes='names.txt')))))
+
+    assert names('CheckedImageDataset') == ['cat', 'dog']
+    assert names(CheckedImageDataset) == ['cat', 'dog']
+    assert names('CustomDataset') == ['here']
+
+
 def test_the_test_pipeline_is_built_as_compose_builds_it_or_named():
     """Built transforms pass as Compose takes them; what cannot be built
     names its key and index, through a wrapped dataset too."""
