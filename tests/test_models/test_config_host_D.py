@@ -45,6 +45,9 @@ class PopsItsPart(nn.Module):
 def test_the_cpu_build_gets_a_fresh_copy_of_the_config():
     ROOT_MODELS.register_module(module=PopsItsPart, force=True)
     node = dict(type='PopsItsPart', part=dict(type='Part', width=3))
-    module = build_on_meta_or_cpu(node)
+    try:
+        module = build_on_meta_or_cpu(node)
+    finally:
+        ROOT_MODELS.module_dict.pop('PopsItsPart')
     assert module.width == 3
     assert node == dict(type='PopsItsPart', part=dict(type='Part', width=3))
