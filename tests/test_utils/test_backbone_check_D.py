@@ -1,0 +1,75 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The ``init_cfg`` shapes :mod:`mmadaptformer.utils.backbone_check` reads
+that its other tests left out: a list or tuple of them, a ``Pretrained``
+one with no checkpoint, and an ``init_cfg`` in a list of sub-configs.
+Each was found by a mutation audit: the check could skip it and no test
+failed."""
+import pytest
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG
+from mmengine.config import Config
+
+from mmadaptformer.utils import ConfigError
+from mmadaptformer.utils.backbone_check import (check_init_cfgs,
+                                                check_pretrained_files)
+
+
+def _wrapped_host(init_cfg):
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    cfg.model.backbone.backbone.init_cfg = init_cfg
+    return cfg
+
+
+@pytest.mark.parametrize('sequence', [list, tuple])
+def test_a_missing_file_in_a_sequence_of_init_cfgs_is_named_by_its_index(
+        sequence, tmp_path):
+    """MMEngine's ``init_weights`` takes a tuple of init_cfgs as it takes a
+    list (and a config file's tuple stays one in the Config)."""
+    gone = str(tmp_path / 'gone.pth')
+    cfg = _wrapped_host(
+        sequence([
+            dict(type='TruncNormal', layer='Linear', std=0.02),
+            dict(type='Pretrained', checkpoint=gone)
+        ]))
+    with pytest.raises(ConfigError) as e:
+        check_pretrained_files(cfg, 'c.py')
+    assert str(e.value).startswith(
+        'c.py: model.backbone.backbone.init_cfg[1].checkpoint: the '
+        f'checkpoint {gone} does not exist;'), str(e.value)
+
+
+@pytest.mark.parametrize('pretrained', [
+    dict(type='Pretrained', checkpoint=None),
+    dict(type='Pretrained', prefix='backbone.'),
+])
+def test_a_pretrained_init_cfg_without_a_checkpoint_is_a_placeholder(
+        pretrained):
+    cfg = _wrapped_host(pretrained)
+    with pytest.raises(ConfigError) as e:
+        check_pretrained_files(cfg, 'c.py')
+    assert str(e.value).startswith(
+        'c.py: model.backbone.backbone.init_cfg.checkpoint: the pretrained '
+        'checkpoint is None, a placeholder to fill in'), str(e.value)
+
+
+def test_an_init_cfg_without_a_type_in_a_list_is_named_by_its_index():
+    cfg = _wrapped_host([
+        dict(type='TruncNormal', layer='Linear', std=0.02),
+        dict(checkpoint='vit.pth')
+    ])
+    with pytest.raises(ConfigError) as e:
+        check_init_cfgs(cfg, 'c.py')
+    assert str(e.value).startswith(
+        'c.py: model.backbone.backbone.init_cfg.1: '
+        'model.backbone.backbone.init_cfg.1 has no type'), str(e.value)
+
+
+def test_an_init_cfg_in_a_list_of_sub_configs_is_read():
+    """mmpretrain's ViT builds each block from ``layer_cfgs[i]``, which
+    takes an ``init_cfg`` of its own."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.model.backbone.layer_cfgs = [dict(init_cfg=dict(layer='Linear'))]
+    with pytest.raises(ConfigError) as e:
+        check_init_cfgs(cfg, 'c.py')
+    assert str(e.value).startswith(
+        'c.py: model.backbone.layer_cfgs.0.init_cfg: '
+        'model.backbone.layer_cfgs.0.init_cfg has no type'), str(e.value)
