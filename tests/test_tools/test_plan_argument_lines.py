@@ -87,7 +87,7 @@ def test_nothing_to_train_names_the_hook(tmp_path, tiny_video_data):
         video_data_cfg(tiny_video_data) +
         "custom_hooks = [dict(type='AdapterHook', mode='linear_probe', "
         'head=[])]\n')
-    assert line.startswith(f'ConfigError: {config}: custom_hooks[0]'), line
+    assert line.startswith(f'ConfigError: {config}: custom_hooks[0]: '), line
     assert 'Nothing would train in Recognizer3D' in line, line
 
 
