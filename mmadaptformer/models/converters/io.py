@@ -10,6 +10,7 @@ from torch import Tensor
 
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.converter_cli import read_converter_checkpoint
+from mmadaptformer.utils.weights_nesting import nesting_key, tensor_keys
 from .common import ConversionError, ConversionResult
 
 
@@ -59,14 +60,19 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
 
     ``{'state_dict': ...}``, ``{'model': ...}``, ``{'module': ...}`` (looked
     for in this order) and a bare state dict are accepted; ``module.``
-    prefixes are stripped.
+    prefixes are stripped. Where the dict found holds no tensor but nests
+    them one level deeper (``{'state_dict': {'model': ...}}``,
+    ``{'model_ema': ...}``), the weights are read from there: the key
+    :func:`~mmadaptformer.utils.weights_nesting.nesting_key` names, as the
+    refusals of ``tools/test.py``, ``load_from`` and ``--pretrained`` do
+    before they send such a file here.
 
     Args:
         checkpoint (Any): What :func:`load_official_checkpoint` returned.
 
     Returns:
         tuple[dict, str]: The state dict and where it was found, e.g.
-        ``"checkpoint['model']"``.
+        ``"checkpoint['model']"`` or ``"checkpoint['state_dict']['model']"``.
     """
     if not isinstance(checkpoint, dict):
         raise ConversionError(
@@ -79,6 +85,9 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
             break
     else:
         inner, where = checkpoint, 'checkpoint'
+    nested = None if tensor_keys(inner) else nesting_key(inner)
+    if nested is not None:
+        inner, where = inner[nested], f'{where}[{nested!r}]'
     bad = [k for k, v in inner.items() if not isinstance(v, Tensor)]
     if bad or not inner:
         # An empty dict has no non-tensor entry to name.
@@ -87,8 +96,9 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
         raise ConversionError(
             f'{where} is not a state dict: {holds}. Expected a bare state '
             'dict or one wrapped as '
-            "{'state_dict': ...}, {'model': ...} or {'module': ...}; the "
-            f'top-level keys are {list(checkpoint)[:10]}.')
+            "{'state_dict': ...}, {'model': ...} or {'module': ...}, or "
+            "one more level deep (e.g. {'state_dict': {'model': ...}}); "
+            f'the top-level keys are {list(checkpoint)[:10]}.')
     return strip_module_prefix(inner), where
 
 
