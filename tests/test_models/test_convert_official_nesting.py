@@ -79,3 +79,79 @@ def test_a_dict_without_weights_is_still_refused(tmp_path):
     assert (f"Error: cannot convert {src}: checkpoint['state_dict'] is not "
             "a state dict: it holds non-tensor entries ['state']") in str(
                 error.value)
+
+
+def _two_models(tmp_path):
+    """A DINO-like file (``student`` and ``teacher`` weights, neither under
+    a known key) and the bare teacher, converted for comparison."""
+    tool = load_tool('model_converters/convert_official.py')
+    student = official_video()
+    teacher = {
+        k: v + 1 if v.is_floating_point() else v
+        for k, v in student.items()
+    }
+    bare = str(tmp_path / 'teacher.pth')
+    torch.save(teacher, bare)
+    tool.main([bare, str(tmp_path / 'teacher_out.pth')])
+    return tool, student, teacher
+
+
+@pytest.mark.parametrize('under_state_dict', [False, True])
+def test_weights_under_several_unknown_keys_are_refused_not_guessed(
+        tmp_path, under_state_dict):
+    """The file's order would pick ``student``; which model the user wants
+    is theirs to say, so nothing is written and ``--key`` is named."""
+    tool, student, teacher = _two_models(tmp_path)
+    both = {'student': student, 'teacher': teacher}
+    src, dst = str(tmp_path / 'dino.pth'), tmp_path / 'out.pth'
+    torch.save({'state_dict': both} if under_state_dict else dict(
+        both, epoch=3, optimizer={'state': {}}), src)
+    with pytest.raises(SystemExit) as error:
+        tool.main([src, str(dst)])
+    where = ("checkpoint['state_dict']" if under_state_dict else 'checkpoint')
+    assert str(error.value) == (
+        f'Error: cannot convert {src}: {where} holds weights under several '
+        "keys, ['student', 'teacher'], and none is one of ['model', "
+        "'module', 'model_ema', 'state_dict_ema']: name the one to convert "
+        'with --key (e.g. --key student).')
+    assert not dst.exists()
+
+
+@pytest.mark.parametrize('under_state_dict', [False, True])
+def test_key_names_the_weights_to_convert(tmp_path, capsys, under_state_dict):
+    tool, student, teacher = _two_models(tmp_path)
+    both = {'student': student, 'teacher': teacher}
+    src, dst = str(tmp_path / 'dino.pth'), str(tmp_path / 'out.pth')
+    torch.save({'state_dict': both} if under_state_dict else both, src)
+    tool.main([src, dst, '--key', 'teacher'])
+    where = ("checkpoint['state_dict']['teacher']"
+             if under_state_dict else "checkpoint['teacher']")
+    assert f'Read {len(teacher)} tensors from {where} of {src}' in (
+        capsys.readouterr().out)
+    expected = torch.load(str(tmp_path / 'teacher_out.pth'))['state_dict']
+    converted = torch.load(dst)['state_dict']
+    assert list(converted) == list(expected)
+    assert all(torch.equal(converted[k], expected[k]) for k in expected)
+
+
+def test_a_key_the_file_lacks_names_the_keys_that_hold_weights(tmp_path):
+    tool, student, teacher = _two_models(tmp_path)
+    src = str(tmp_path / 'dino.pth')
+    torch.save({'state_dict': {'student': student}, 'teacher': teacher}, src)
+    with pytest.raises(SystemExit) as error:
+        tool.main([src, str(tmp_path / 'out.pth'), '--key', 'ema'])
+    assert str(error.value) == (
+        f"Error: cannot convert {src}: --key 'ema': the checkpoint has no "
+        "dict under 'ema', at its top level or under 'state_dict'. The keys "
+        "that hold weights are ['teacher', 'state_dict.student']; the "
+        "top-level keys are ['state_dict', 'teacher'].")
+
+
+def test_a_known_key_beside_another_is_taken_as_before(tmp_path, capsys):
+    """Guard of kept behaviour: ``model_ema`` beside ``teacher`` is the
+    documented first choice, not an ambiguity."""
+    tool, student, teacher = _two_models(tmp_path)
+    src = str(tmp_path / 'ema.pth')
+    torch.save({'teacher': teacher, 'model_ema': student}, src)
+    tool.main([src, str(tmp_path / 'out.pth')])
+    assert f"from checkpoint['model_ema'] of {src}" in capsys.readouterr().out

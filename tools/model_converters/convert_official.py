@@ -79,6 +79,13 @@ def parse_args(argv=None):
         'recipe here and the official main_video.py; mmaction2 model-zoo '
         'files hold it for 16)')
     parser.add_argument(
+        '--key',
+        help='the key the weights are nested under, at the top level or '
+        "under 'state_dict' (e.g. teacher, for a DINO file that holds "
+        'student and teacher weights). Defaults to the first of '
+        'state_dict, model, module, model_ema, state_dict_ema that holds '
+        'them, or the one other key that does')
+    parser.add_argument(
         '--no-identity-bn',
         dest='identity_bn',
         action='store_false',
@@ -106,7 +113,7 @@ def main(argv=None) -> None:
     args = parse_args(argv)
     try:
         checkpoint = load_official_checkpoint(args.src)
-        state_dict, where = unwrap_checkpoint(checkpoint)
+        state_dict, where = unwrap_checkpoint(checkpoint, args.key)
     except (ConversionError, CheckpointLoadError, FileNotFoundError) as e:
         sys.exit(f'Error: cannot convert {args.src}: {e}')
     try:

@@ -3,14 +3,15 @@
 import argparse
 import os.path as osp
 from collections import OrderedDict
-from typing import Any, Dict, Tuple
+from typing import Any, Dict, Optional, Tuple
 
 import torch
 from torch import Tensor
 
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.converter_cli import read_converter_checkpoint
-from mmadaptformer.utils.weights_nesting import nesting_key, tensor_keys
+from mmadaptformer.utils.weights_nesting import (NESTING_KEYS, nesting_key,
+                                                 tensor_keys)
 from .common import ConversionError, ConversionResult
 
 
@@ -55,7 +56,47 @@ def strip_module_prefix(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
     return out
 
 
-def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
+def _weights_keys(node: Any) -> list:
+    """The keys of ``node`` that hold a dict of tensors."""
+    return [k for k, v in node.items() if tensor_keys(v)]
+
+
+def _chosen_key(checkpoint: dict, key: str) -> Tuple[Dict[str, Tensor], str]:
+    """The dict of tensors under ``key``, looked for at the top level, then
+    under ``'state_dict'``; refused, naming the keys that hold weights,
+    where neither has it."""
+    for node, where in ((checkpoint, 'checkpoint'),
+                        (checkpoint.get('state_dict'),
+                         "checkpoint['state_dict']")):
+        if isinstance(node, dict) and isinstance(node.get(key), dict):
+            return node[key], f'{where}[{key!r}]'
+    held = _weights_keys(checkpoint)
+    if isinstance(checkpoint.get('state_dict'), dict):
+        held += [
+            f'state_dict.{k}' for k in _weights_keys(checkpoint['state_dict'])
+        ]
+    raise ConversionError(
+        f'--key {key!r}: the checkpoint has no dict under {key!r}, at its '
+        "top level or under 'state_dict'. The keys that hold weights are "
+        f'{held or "none"}; the top-level keys are {list(checkpoint)[:10]}.')
+
+
+def _check_one_nesting(inner: dict, where: str) -> None:
+    """Refuse a dict that nests weights under several keys none of which
+    is a known one (:data:`NESTING_KEYS`), e.g. DINO's ``'student'`` and
+    ``'teacher'``: picking one by the file's order would convert the wrong
+    model without a word."""
+    held = _weights_keys(inner)
+    if len(held) > 1 and not any(k in NESTING_KEYS for k in held):
+        raise ConversionError(
+            f'{where} holds weights under several keys, {held}, and none is '
+            f'one of {list(NESTING_KEYS)}: name the one to convert with '
+            f'--key (e.g. --key {held[0]}).')
+
+
+def unwrap_checkpoint(
+        checkpoint: Any,
+        key: Optional[str] = None) -> Tuple[Dict[str, Tensor], str]:
     """Find the state dict in a loaded checkpoint.
 
     ``{'state_dict': ...}``, ``{'model': ...}``, ``{'module': ...}`` (looked
@@ -65,10 +106,15 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
     ``{'model_ema': ...}``), the weights are read from there: the key
     :func:`~mmadaptformer.utils.weights_nesting.nesting_key` names, as the
     refusals of ``tools/test.py``, ``load_from`` and ``--pretrained`` do
-    before they send such a file here.
+    before they send such a file here. Where that dict nests weights under
+    several keys, none of them a known one (DINO's ``'student'`` and
+    ``'teacher'``), the file is refused unless ``key`` names one.
 
     Args:
         checkpoint (Any): What :func:`load_official_checkpoint` returned.
+        key (str, optional): The key the weights are nested under, looked
+            for at the top level, then under ``'state_dict'``. Defaults to
+            None: found as described above.
 
     Returns:
         tuple[dict, str]: The state dict and where it was found, e.g.
@@ -78,16 +124,20 @@ def unwrap_checkpoint(checkpoint: Any) -> Tuple[Dict[str, Tensor], str]:
         raise ConversionError(
             f'Expected a checkpoint dict, but got {type(checkpoint).__name__}.'
         )
-    for wrapper in ('state_dict', 'model', 'module'):
-        inner = checkpoint.get(wrapper)
-        if isinstance(inner, dict):
-            where = f'checkpoint[{wrapper!r}]'
-            break
+    if key is not None:
+        inner, where = _chosen_key(checkpoint, key)
     else:
-        inner, where = checkpoint, 'checkpoint'
-    nested = None if tensor_keys(inner) else nesting_key(inner)
-    if nested is not None:
-        inner, where = inner[nested], f'{where}[{nested!r}]'
+        for wrapper in ('state_dict', 'model', 'module'):
+            inner = checkpoint.get(wrapper)
+            if isinstance(inner, dict):
+                where = f'checkpoint[{wrapper!r}]'
+                break
+        else:
+            inner, where = checkpoint, 'checkpoint'
+        nested = None if tensor_keys(inner) else nesting_key(inner)
+        if nested is not None:
+            _check_one_nesting(inner, where)
+            inner, where = inner[nested], f'{where}[{nested!r}]'
     bad = [k for k, v in inner.items() if not isinstance(v, Tensor)]
     if bad or not inner:
         # An empty dict has no non-tensor entry to name.
