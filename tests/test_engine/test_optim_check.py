@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """AdapterHook's warning about a paramwise_cfg that slows the adapters down,
 on real MMEngine runners, and the fix it prints, applied as a user does."""
+import contextlib
 import logging
 import re
 
@@ -15,8 +16,13 @@ from mmengine.runner import Runner
 
 from mmadaptformer.engine.optim_check import custom_key_for
 from mmadaptformer.models import AdaptMLP
+from mmadaptformer.utils.cfg_options import parse_option_value
+from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
+from mmadaptformer.utils.config_place import giving_cfg_options
 
 FIX_LINE = re.compile(r'^    (optim_wrapper = dict\(.*\))$', re.M)
+OPTIONS_FIX = re.compile(r'add at the end of your --cfg-options:\n    (.*)$',
+                         re.M)
 # The tiny video config: SGD lr 0.05, batch 4; auto-scaled to a base batch
 # of 8 (x 0.5) and warmed up from 0.1 x, so neither the group's current lr
 # nor the config's lr is the lr a multiplier is relative to.
@@ -65,18 +71,24 @@ class _Records(logging.Handler):
         ]
 
 
-def _train(cfg_path, work_dir):
-    """Train one epoch; the runner and the lr warnings it logged."""
+def _train(cfg_path, work_dir, options=None):
+    """Train one epoch; the runner and the lr warnings it logged. With
+    ``options``, as tools/train.py runs with those ``--cfg-options``:
+    merged into the config, and known to the refusals while it runs."""
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=0)
-    runner = Runner.from_cfg(cfg)
-    records = _Records()
-    runner.logger.addHandler(records)
-    try:
-        runner.train()
-    finally:
-        runner.logger.removeHandler(records)
+    if options is not None:
+        merge_cfg_options(cfg, options)
+    with giving_cfg_options(options) if options is not None else \
+            contextlib.nullcontext():
+        runner = Runner.from_cfg(cfg)
+        records = _Records()
+        runner.logger.addHandler(records)
+        try:
+            runner.train()
+        finally:
+            runner.logger.removeHandler(records)
     return runner, records.lr_warnings()
 
 
@@ -203,6 +215,64 @@ optim_wrapper = dict(constructor='LearningRateDecayOptimWrapperConstructor',
                        body + fix[0] + '\n')
     _, warnings = _train(cfg, tmp_path / 'fixed')
     assert warnings == []
+
+
+BACKBONE_MULT = 'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult'
+
+
+@pytest.mark.parametrize(
+    'options, cause',
+    [({
+        BACKBONE_MULT: 0.1
+    }, f'--cfg-options {BACKBONE_MULT}=0.1'),
+     ({
+         'optim_wrapper.paramwise_cfg':
+         dict(custom_keys=dict(backbone=dict(lr_mult=0.1)))
+     }, f'{BACKBONE_MULT} = 0.1, set by --cfg-options '
+      "optim_wrapper.paramwise_cfg={'custom_keys': {'backbone': "
+      "{'lr_mult': 0.1}}}")],
+    ids=['the_key', 'a_dict_above_it'])
+def test_a_lr_mult_given_by_cfg_options_is_named_and_fixed_there(
+        tmp_path, tiny_video_data, pretrained, clean_loggers, options, cause):
+    """A backbone multiplier that ``--cfg-options`` gave: the warning named
+    the config file's key and told to add a config line, which the option,
+    merged after the file, overrides; it names the option now, and prints
+    options that fix it."""
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'plain.py', '')
+    runner, warnings = _train(cfg, tmp_path / 'given', options)
+    assert len(warnings) == 1, warnings
+    message = warnings[0]
+    assert f'Likely cause: {cause}.' in message, message
+    assert FIX_LINE.findall(message) == [], message
+    fix = OPTIONS_FIX.findall(message)
+    assert fix == [f'{BACKBONE_MULT}=1.0'], message
+    adapters, head, other = _parts(_initial_lrs(runner))
+    assert _all(adapters, 0.1 * BASE_LR) and _all(head, BASE_LR)
+
+    # The printed options, added at the end of the user's: the base lr.
+    fixed = dict(options)
+    for entry in fix[0].split():
+        key, value = entry.split('=', 1)
+        fixed[key] = parse_option_value(value)
+    runner, warnings = _train(cfg, tmp_path / 'fixed', fixed)
+    assert warnings == []
+    assert _all(_initial_lrs(runner), BASE_LR)
+
+
+def test_a_config_rule_in_a_tools_run_is_still_the_files(
+        tmp_path, tiny_video_data, pretrained, clean_loggers):
+    """Guard of kept behaviour: in a tool's run whose options did not set
+    the multiplier, the cause and the fix are the config file's."""
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'stock.py',
+                     STOCK_CUSTOM_KEYS)
+    _, warnings = _train(cfg, tmp_path / 'stock', {'train_cfg.max_epochs': 1})
+    assert len(warnings) == 1, warnings
+    assert 'Likely cause: optim_wrapper.paramwise_cfg.custom_keys' \
+        "['backbone'] (lr_mult=0.1)." in warnings[0]
+    assert FIX_LINE.findall(warnings[0]) == [
+        'optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
+        'dict(backbone=dict(lr_mult=1.0))))'
+    ]
 
 
 @pytest.fixture(scope='module')
