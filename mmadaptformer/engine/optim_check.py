@@ -53,17 +53,52 @@ def _lr_mult(entry) -> float:
     return float(entry.get('lr_mult', 1.)) if isinstance(entry, dict) else 1.
 
 
+def _train_batch_size(runner) -> int:
+    """The train batch size ``Runner.scale_lr`` reads: ``batch_size`` of
+    the ``train_dataloader`` dict the Runner was built from (its config's),
+    or of the DataLoader it was given."""
+    loader = runner.cfg.get('train_dataloader')
+    if isinstance(loader, dict) and 'batch_size' in loader:
+        return loader['batch_size']
+    # A Runner given a DataLoader: its loop holds it. None for a loop
+    # that holds none, which the error below names.
+    built = getattr(runner, 'train_dataloader', None)
+    # A batch sampler keeps the batch size; the DataLoader's is then None.
+    size = getattr(built, 'batch_size', None)
+    if size is None:
+        size = getattr(
+            getattr(built, 'batch_sampler', None), 'batch_size', None)
+    if not isinstance(size, int):
+        raise ValueError(
+            'auto_scale_lr is enabled, but the train batch size that '
+            'Runner.scale_lr scaled the lr by cannot be read: the config '
+            'has no train_dataloader.batch_size and the train DataLoader '
+            f'({type(built).__name__}) has none, nor its batch sampler')
+    return size
+
+
 def auto_scale_ratio(runner) -> float:
-    """The factor ``Runner.scale_lr`` applied to every group's lr."""
+    """The factor ``Runner.scale_lr`` applied to every group's lr: the
+    world size times the train batch size over
+    ``auto_scale_lr.base_batch_size``; 1 where ``auto_scale_lr`` is not
+    enabled.
+
+    The batch size is the ``train_dataloader`` config's ``batch_size``, as
+    MMEngine reads it, not the built DataLoader's, which is None under a
+    ``batch_sampler``.
+
+    Raises:
+        ValueError: If ``auto_scale_lr`` is enabled and has no
+            ``base_batch_size``, or the train batch size cannot be read.
+    """
     cfg = getattr(runner, 'auto_scale_lr', None)
     if not cfg or not cfg.get('enable', False):
         return 1.
-    try:
-        batch_size = runner.train_dataloader.batch_size
-        return float(runner.world_size * batch_size) / float(
-            cfg['base_batch_size'])
-    except Exception:  # a loop without a DataLoader: no reliable ratio
-        return 1.
+    if 'base_batch_size' not in cfg:
+        raise ValueError('auto_scale_lr is enabled but has no '
+                         f'base_batch_size: auto_scale_lr={dict(cfg)!r}')
+    return float(runner.world_size * _train_batch_size(runner)) / float(
+        cfg['base_batch_size'])
 
 
 def group_lr_multipliers(optimizer, ratio: float = 1.) -> Dict[int, float]:
@@ -300,7 +335,14 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         part: _names_of(model, plan.groups[part], name_of)
         for part in ('adapters', 'other', 'head')
     }
-    ratio = auto_scale_ratio(runner)
+    try:
+        ratio = auto_scale_ratio(runner)
+    except ValueError as e:
+        # The Runner scaled the lr by a ratio this check cannot read: its
+        # multipliers would be wrong, so it says so and checks nothing.
+        message = f"AdapterHook: the adapters' lr was not checked: {e}."
+        print_log(message, logger='current', level=logging.WARNING)
+        return message
     found = {'adapters': [], 'other': []}  # (name, multiplier)
     head_mults, base_lrs = [], []
     for wrapper in wrappers:

@@ -4,6 +4,7 @@ on real MMEngine runners, and the fix it prints, applied as a user does."""
 import contextlib
 import logging
 import re
+from types import SimpleNamespace
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
@@ -11,10 +12,11 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import DATA_SAMPLERS, MODELS, init_default_scope
 from mmengine.runner import Runner
+from torch.utils.data import BatchSampler
 
-from mmadaptformer.engine.optim_check import custom_key_for
+from mmadaptformer.engine.optim_check import auto_scale_ratio, custom_key_for
 from mmadaptformer.models import AdaptMLP
 from mmadaptformer.utils.cfg_options import parse_option_value
 from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
@@ -273,6 +275,50 @@ def test_a_config_rule_in_a_tools_run_is_still_the_files(
         'optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
         'dict(backbone=dict(lr_mult=1.0))))'
     ]
+
+
+def test_auto_scale_ratio_under_a_batch_sampler_is_mmengines(
+        tmp_path, tiny_video_data, pretrained, clean_loggers):
+    """Under a ``batch_sampler`` the train DataLoader's batch_size is None:
+    the ratio was taken as 1 without a word, while MMEngine scaled the lr
+    by 0.5 (the config's batch 4 over 8), and the warning said the
+    adapters train at 0.05x, the head at 0.5x."""
+    DATA_SAMPLERS.register_module(
+        name='OptimCheckBatchSampler', module=BatchSampler, force=True)
+    sampler = ("train_dataloader['batch_sampler'] = dict("
+               "type='OptimCheckBatchSampler', drop_last=False)\n")
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'sampler.py',
+                     STOCK_CUSTOM_KEYS + sampler)
+    runner, warnings = _train(cfg, tmp_path / 'sampler')
+    assert runner.train_dataloader.batch_size is None
+    assert auto_scale_ratio(runner) == 0.5
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(
+        'AdapterHook: 8 adapter tensors train at 0.1x and 2 extra_trainable '
+        'tensors train at 0.1x the base lr (optim_wrapper.optimizer.lr=0.05 '
+        'x 0.5 by auto_scale_lr; the head at 1x)'), warnings[0]
+
+
+@pytest.mark.parametrize(
+    'auto_scale_lr, loader, error',
+    [(dict(enable=True), None, 'has no base_batch_size'),
+     (dict(enable=True, base_batch_size=8),
+      SimpleNamespace(batch_size=None, batch_sampler=None), 'batch size that '
+      'Runner.scale_lr scaled the lr by cannot be read')],
+    ids=['no_base_batch_size', 'no_batch_size'])
+def test_auto_scale_ratio_it_cannot_read_is_an_error(auto_scale_lr, loader,
+                                                     error):
+    """A ratio it cannot read was taken as 1 (a bare ``except``), which
+    made every multiplier the warning names wrong; it is an error now.
+    MMEngine's own ``scale_lr`` fails on both before the hook runs, so
+    only a direct call meets them: a stand-in Runner."""
+    runner = SimpleNamespace(
+        auto_scale_lr=auto_scale_lr,
+        cfg=Config(),
+        world_size=1,
+        train_dataloader=loader)
+    with pytest.raises(ValueError, match=error):
+        auto_scale_ratio(runner)
 
 
 @pytest.fixture(scope='module')
