@@ -11,6 +11,8 @@ TINY_ADAPTFORMER_VIDEO_CONFIG = osp.join(CONFIGS, 'tiny',
                                          'tiny_adaptformer_video.py')
 TINY_ADAPTFORMER_RAWFRAMES_CONFIG = osp.join(CONFIGS, 'tiny',
                                              'tiny_adaptformer_rawframes.py')
+TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
+                                         'tiny_adaptformer_image.py')
 #: A two-block mmaction2 VideoMAE ViT on 4x32x32 clips, as a backbone
 #: config (copy it with ``dict(VIDEO_HOST)`` before building).
 VIDEO_HOST = dict(

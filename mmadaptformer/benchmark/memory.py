@@ -95,8 +95,10 @@ def memory_fields(memory: PeakMemory, model: torch.nn.Module,
     Returns:
         dict: In MB: ``static_mem_mb`` (parameters and buffers),
         ``optim_state_mb`` (the optimizer's state tensors, created by the
-        first step), ``grad_mem_mb`` (gradients still held after a step),
-        ``persistent_mem_mb`` (the two together: what a step keeps for the
+        first step), ``grad_mem_mb`` (the gradients a step computes: one
+        of each parameter's size and dtype for every parameter that
+        requires one), ``persistent_mem_mb`` (the optimizer state and the
+        gradients still held after a step: what a step keeps for the
         next), ``base_mem_mb`` (the use at the reset),
         ``peak_above_base_mb``, ``transient_mem_mb`` (that peak less the
         persistent state, at least 0: activations, gradients during the
@@ -105,10 +107,16 @@ def memory_fields(memory: PeakMemory, model: torch.nn.Module,
     """
     absolute = memory.absolute_peak()
     above = absolute - memory.base
-    grads = _tensor_bytes(p.grad for p in model.parameters())
+    # MMEngine's wrapper ends a step with zero_grad(set_to_none=True), so
+    # the gradients are gone when this is called: their size is what each
+    # backward pass allocated (a gradient has its parameter's shape and
+    # dtype), and what is still held is persistent.
+    grads = sum(p.numel() * p.element_size() for p in model.parameters()
+                if p.requires_grad)
+    held_grads = _tensor_bytes(p.grad for p in model.parameters())
     optim_state = _tensor_bytes(t for state in optimizer.state.values()
                                 for t in state.values())
-    persistent = grads + optim_state
+    persistent = held_grads + optim_state
     static = _tensor_bytes([*model.parameters(), *model.buffers()])
     return dict(
         static_mem_mb=static / MB,

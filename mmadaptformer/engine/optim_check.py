@@ -13,10 +13,15 @@ and logs one warning; it never changes an lr.
 """
 import logging
 import math
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+import re
+from typing import (Any, Dict, Iterable, List, NamedTuple, Optional, Sequence,
+                    Tuple)
 
 from mmengine.logging import print_log
 from torch import nn
+
+from mmadaptformer.utils.config_place import (given_cfg_options, option_key,
+                                              option_place)
 
 __all__ = [
     'custom_key_for', 'group_lr_multipliers', 'auto_scale_ratio',
@@ -48,17 +53,52 @@ def _lr_mult(entry) -> float:
     return float(entry.get('lr_mult', 1.)) if isinstance(entry, dict) else 1.
 
 
+def _train_batch_size(runner) -> int:
+    """The train batch size ``Runner.scale_lr`` reads: ``batch_size`` of
+    the ``train_dataloader`` dict the Runner was built from (its config's),
+    or of the DataLoader it was given."""
+    loader = runner.cfg.get('train_dataloader')
+    if isinstance(loader, dict) and 'batch_size' in loader:
+        return loader['batch_size']
+    # A Runner given a DataLoader: its loop holds it. None for a loop
+    # that holds none, which the error below names.
+    built = getattr(runner, 'train_dataloader', None)
+    # A batch sampler keeps the batch size; the DataLoader's is then None.
+    size = getattr(built, 'batch_size', None)
+    if size is None:
+        size = getattr(
+            getattr(built, 'batch_sampler', None), 'batch_size', None)
+    if not isinstance(size, int):
+        raise ValueError(
+            'auto_scale_lr is enabled, but the train batch size that '
+            'Runner.scale_lr scaled the lr by cannot be read: the config '
+            'has no train_dataloader.batch_size and the train DataLoader '
+            f'({type(built).__name__}) has none, nor its batch sampler')
+    return size
+
+
 def auto_scale_ratio(runner) -> float:
-    """The factor ``Runner.scale_lr`` applied to every group's lr."""
+    """The factor ``Runner.scale_lr`` applied to every group's lr: the
+    world size times the train batch size over
+    ``auto_scale_lr.base_batch_size``; 1 where ``auto_scale_lr`` is not
+    enabled.
+
+    The batch size is the ``train_dataloader`` config's ``batch_size``, as
+    MMEngine reads it, not the built DataLoader's, which is None under a
+    ``batch_sampler``.
+
+    Raises:
+        ValueError: If ``auto_scale_lr`` is enabled and has no
+            ``base_batch_size``, or the train batch size cannot be read.
+    """
     cfg = getattr(runner, 'auto_scale_lr', None)
     if not cfg or not cfg.get('enable', False):
         return 1.
-    try:
-        batch_size = runner.train_dataloader.batch_size
-        return float(runner.world_size * batch_size) / float(
-            cfg['base_batch_size'])
-    except Exception:  # a loop without a DataLoader: no reliable ratio
-        return 1.
+    if 'base_batch_size' not in cfg:
+        raise ValueError('auto_scale_lr is enabled but has no '
+                         f'base_batch_size: auto_scale_lr={dict(cfg)!r}')
+    return float(runner.world_size * _train_batch_size(runner)) / float(
+        cfg['base_batch_size'])
 
 
 def group_lr_multipliers(optimizer, ratio: float = 1.) -> Dict[int, float]:
@@ -105,8 +145,31 @@ def _dict_line(entries: Dict[str, str]) -> str:
     return '{' + ', '.join(f'{k!r}: {v}' for k, v in entries.items()) + '}'
 
 
+class _Cause(NamedTuple):
+    """A ``paramwise_cfg`` value that likely slows what trains down."""
+    #: How the config file names it.
+    text: str
+    #: Its key's parts below ``optim_wrapper``: ``('paramwise_cfg',
+    #: 'custom_keys', 'backbone', 'lr_mult')``.
+    path: Tuple[str, ...]
+    #: Its value.
+    value: Any
+    #: The value that trains at the base lr, for the fix; None if none.
+    fix: Optional[float] = 1.0
+    #: What reads it, said after the option that set it.
+    note: str = ''
+
+    @property
+    def key(self) -> Optional[str]:
+        """Its config key as ``--cfg-options`` sets it; None where no
+        option key can address it (a custom key with a dot)."""
+        if any(not re.fullmatch(r'[^.\[\]=\s]+', p) for p in self.path):
+            return None
+        return '.'.join(('optim_wrapper', ) + self.path)
+
+
 def _diagnose_default(paramwise: dict,
-                      flagged: List[str]) -> Tuple[str, Optional[str]]:
+                      flagged: List[str]) -> Tuple[List[_Cause], bool]:
     custom_keys = paramwise.get('custom_keys') or {}
     culprits, biases = [], False
     for name in flagged:
@@ -119,28 +182,32 @@ def _diagnose_default(paramwise: dict,
             biases = True
     culprits = list(dict.fromkeys(culprits))
     causes = [
-        f'optim_wrapper.paramwise_cfg.custom_keys[{k!r}] '
-        f'(lr_mult={_lr_mult(custom_keys[k]):g})' for k in culprits
+        _Cause(
+            f'optim_wrapper.paramwise_cfg.custom_keys[{k!r}] '
+            f'(lr_mult={_lr_mult(custom_keys[k]):g})',
+            ('paramwise_cfg', 'custom_keys', k, 'lr_mult'),
+            custom_keys[k]['lr_mult']) for k in culprits
     ]
     if biases:
-        causes.append('optim_wrapper.paramwise_cfg.bias_lr_mult='
-                      f"{paramwise['bias_lr_mult']:g}")
-    cause = ' and '.join(causes) or None
-    if culprits and not biases:
-        # The same keys still win, so only their lr_mult changes; a key
-        # that reached the head too gave it the same lr, so these flagged
-        # tensors would not differ from the head's.
-        entries = {k: 'dict(lr_mult=1.0)' for k in culprits}
-        return cause, ('optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
-                       f'{_dict_line(entries)}))')
-    return cause, None
+        causes.append(
+            _Cause(
+                'optim_wrapper.paramwise_cfg.bias_lr_mult='
+                f"{paramwise['bias_lr_mult']:g}",
+                ('paramwise_cfg', 'bias_lr_mult'),
+                paramwise['bias_lr_mult'],
+                fix=None))
+    # The same keys still win, so only their lr_mult changes; a key that
+    # reached the head too gave it the same lr, so these flagged tensors
+    # would not differ from the head's. A bias_lr_mult of 1 would change
+    # every bias, the head's too: no fix is printed for it.
+    return causes, bool(culprits) and not biases
 
 
-def _diagnose(optim_cfg,
-              flagged: List[str]) -> Tuple[Optional[str], Optional[str]]:
-    """The likely ``paramwise_cfg`` cause and a config line that fixes it."""
+def _diagnose(optim_cfg, flagged: List[str]) -> Tuple[List[_Cause], bool]:
+    """The likely ``paramwise_cfg`` causes, and whether setting each to
+    its ``fix`` value fixes it."""
     if not isinstance(optim_cfg, dict) or 'optimizer' not in optim_cfg:
-        return None, None  # several optimizers: no single config to name
+        return [], False  # several optimizers: no single config to name
     constructor = optim_cfg.get('constructor') or _DEFAULT
     paramwise = optim_cfg.get('paramwise_cfg') or {}
     if constructor == _DEFAULT:
@@ -153,19 +220,88 @@ def _diagnose(optim_cfg,
                                                          for n in flagged)
         ]
         if culprits:
-            cause = ' and '.join(f'optim_wrapper.paramwise_cfg[{k!r}] '
-                                 f'(lr_mult={_lr_mult(paramwise[k]):g}, '
-                                 f'{_SWIN})' for k in culprits)
-            entries = {k: 'dict(lr_mult=1.0)' for k in culprits}
-            return cause, ('optim_wrapper = dict(paramwise_cfg='
-                           f'{_dict_line(entries)})')
+            return [
+                _Cause(
+                    f'optim_wrapper.paramwise_cfg[{k!r}] '
+                    f'(lr_mult={_lr_mult(paramwise[k]):g}, {_SWIN})',
+                    ('paramwise_cfg', k, 'lr_mult'),
+                    paramwise[k]['lr_mult'],
+                    note=_SWIN) for k in culprits
+            ], True
     if 'LearningRateDecay' in constructor:
         for key in ('layer_decay_rate', 'decay_rate'):
             if key in paramwise:
-                return (f'layer-wise lr decay (optim_wrapper.paramwise_cfg.'
+                return [
+                    _Cause(
+                        'layer-wise lr decay (optim_wrapper.paramwise_cfg.'
                         f'{key}={paramwise[key]:g}, {constructor})',
-                        f'optim_wrapper = dict(paramwise_cfg=dict({key}=1.0))')
-    return f'optim_wrapper.constructor={constructor!r}', None
+                        ('paramwise_cfg', key),
+                        paramwise[key],
+                        note=f'layer-wise lr decay, {constructor}')
+                ], True
+    return [
+        _Cause(f'optim_wrapper.constructor={constructor!r}', ('constructor', ),
+               constructor, None)
+    ], False
+
+
+def _config_fix_line(causes: List[_Cause]) -> str:
+    """``optim_wrapper = dict(...)``, the config line that gives each
+    cause its ``fix`` value."""
+    tree: dict = {}
+    for cause in causes:
+        *path, last = cause.path
+        node = tree
+        for part in path:
+            node = node.setdefault(part, {})
+        node[last] = cause.fix
+
+    def text(value) -> str:
+        if not isinstance(value, dict):
+            return repr(float(value))
+        return _dict_line({k: text(v) for k, v in value.items()})
+
+    return f'optim_wrapper = {text(tree)}'
+
+
+def _causes_text(causes: List[_Cause], options: Optional[dict]) -> str:
+    """The causes, each as the config file names it, or as the
+    ``--cfg-options`` entry that set it (:func:`option_place`)."""
+    texts = []
+    for cause in causes:
+        place = cause.key and option_place(cause.key, options, cause.value)
+        if not place:
+            texts.append(cause.text)
+        else:
+            texts.append(f'{place} ({cause.note})' if cause.note else place)
+    return ' and '.join(texts)
+
+
+def _fix_lines(causes: List[_Cause], fixable: bool,
+               options: Optional[dict]) -> List[str]:
+    """The advice that restores the base lr: a config line, or where an
+    option set a cause (an option overrides the file, so a config line
+    would not do), the options to add after it."""
+    by_option = [
+        c for c in causes if c.key and option_key(c.key, options) is not None
+    ]
+    if fixable and not by_option:
+        return [
+            'To train them at the base lr as the paper does, add to your '
+            'config:', f'    {_config_fix_line(causes)}'
+        ]
+    if fixable and all(c.key for c in causes):
+        return [
+            'To train them at the base lr as the paper does, add at the '
+            'end of your --cfg-options:',
+            '    ' + ' '.join(f'{c.key}={float(c.fix)!r}' for c in causes)
+        ]
+    where = ('your --cfg-options' if by_option else 'optim_wrapper.'
+             'paramwise_cfg')
+    return [
+        'To train them at the base lr as the paper does, give them '
+        f'lr_mult=1.0 in {where}.'
+    ]
 
 
 def _names_of(model: nn.Module, keys: Iterable[str],
@@ -199,7 +335,14 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         part: _names_of(model, plan.groups[part], name_of)
         for part in ('adapters', 'other', 'head')
     }
-    ratio = auto_scale_ratio(runner)
+    try:
+        ratio = auto_scale_ratio(runner)
+    except ValueError as e:
+        # The Runner scaled the lr by a ratio this check cannot read: its
+        # multipliers would be wrong, so it says so and checks nothing.
+        message = f"AdapterHook: the adapters' lr was not checked: {e}."
+        print_log(message, logger='current', level=logging.WARNING)
+        return message
     found = {'adapters': [], 'other': []}  # (name, multiplier)
     head_mults, base_lrs = [], []
     for wrapper in wrappers:
@@ -219,7 +362,10 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         return None
 
     flagged = [n for part in found.values() for n, _ in part]
-    cause, fix = _diagnose(runner.cfg.get('optim_wrapper'), flagged)
+    causes, fixable = _diagnose(runner.cfg.get('optim_wrapper'), flagged)
+    # A tool's --cfg-options override the file: name the entry that set a
+    # cause, and fix it there (None outside a tool's run: unknown).
+    options = given_cfg_options()
     what = [
         f'{len(found[part])} {label} tensors train at '
         f'{_mults_text([m for _, m in found[part]])}'
@@ -229,6 +375,7 @@ def check_trainable_lr(runner, model: nn.Module, plan,
     ratio_text = f' x {ratio:g} by auto_scale_lr' if ratio != 1 else ''
     head_text = (f'the head at {_mults_text(head_mults)}'
                  if head_mults else 'the head is not in the optimizer')
+    cause = _causes_text(causes, options)
     lines = [
         'AdapterHook: ' + ' and '.join(what) + ' the base lr '
         f"(optim_wrapper.optimizer.lr={'/'.join(base_lrs)}"
@@ -237,14 +384,7 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         'paramwise_cfg rule for it reaches only what trains inside it.',
         f'Likely cause: {cause or "an unknown paramwise_cfg rule"}.',
     ]
-    if fix:
-        lines += [
-            'To train them at the base lr as the paper does, add to your '
-            'config:', f'    {fix}'
-        ]
-    else:
-        lines.append('To train them at the base lr as the paper does, give '
-                     'them lr_mult=1.0 in optim_wrapper.paramwise_cfg.')
+    lines += _fix_lines(causes, fixable, options)
     lines.append('AdapterHook leaves the lr as configured; ignore this if '
                  'it is what you want.')
     message = '\n'.join(lines)

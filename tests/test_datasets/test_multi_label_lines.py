@@ -16,6 +16,7 @@ import pytest
 from config_writers import write_config
 from mmengine.registry import init_default_scope
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 from repo_paths import TINY_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -40,8 +41,7 @@ def _refusal(tmp_path, data, dataset_type, ann_file):
         f'test_dataloader = dict(dataset=dict(type={dataset_type!r}, '
         f'ann_file={ann_file!r}, '
         f"data_prefix=dict(video={data['videos']!r})))\n")
-    checkpoint = tmp_path / 'unread.pth'
-    checkpoint.touch()
+    checkpoint = unread_checkpoint(tmp_path)
     proc = run_tool(
         ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
         cwd=tmp_path,

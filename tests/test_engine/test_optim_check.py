@@ -1,8 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """AdapterHook's warning about a paramwise_cfg that slows the adapters down,
 on real MMEngine runners, and the fix it prints, applied as a user does."""
+import contextlib
 import logging
 import re
+from types import SimpleNamespace
 
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
@@ -10,13 +12,19 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
 from mmengine.config import Config
 from mmengine.optim import build_optim_wrapper
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import DATA_SAMPLERS, MODELS, init_default_scope
 from mmengine.runner import Runner
+from torch.utils.data import BatchSampler
 
-from mmadaptformer.engine.optim_check import custom_key_for
+from mmadaptformer.engine.optim_check import auto_scale_ratio, custom_key_for
 from mmadaptformer.models import AdaptMLP
+from mmadaptformer.utils.cfg_options import parse_option_value
+from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
+from mmadaptformer.utils.config_place import giving_cfg_options
 
 FIX_LINE = re.compile(r'^    (optim_wrapper = dict\(.*\))$', re.M)
+OPTIONS_FIX = re.compile(r'add at the end of your --cfg-options:\n    (.*)$',
+                         re.M)
 # The tiny video config: SGD lr 0.05, batch 4; auto-scaled to a base batch
 # of 8 (x 0.5) and warmed up from 0.1 x, so neither the group's current lr
 # nor the config's lr is the lr a multiplier is relative to.
@@ -65,18 +73,24 @@ class _Records(logging.Handler):
         ]
 
 
-def _train(cfg_path, work_dir):
-    """Train one epoch; the runner and the lr warnings it logged."""
+def _train(cfg_path, work_dir, options=None):
+    """Train one epoch; the runner and the lr warnings it logged. With
+    ``options``, as tools/train.py runs with those ``--cfg-options``:
+    merged into the config, and known to the refusals while it runs."""
     cfg = Config.fromfile(cfg_path)
     cfg.work_dir = str(work_dir)
     cfg.randomness = dict(seed=0)
-    runner = Runner.from_cfg(cfg)
-    records = _Records()
-    runner.logger.addHandler(records)
-    try:
-        runner.train()
-    finally:
-        runner.logger.removeHandler(records)
+    if options is not None:
+        merge_cfg_options(cfg, options)
+    with giving_cfg_options(options) if options is not None else \
+            contextlib.nullcontext():
+        runner = Runner.from_cfg(cfg)
+        records = _Records()
+        runner.logger.addHandler(records)
+        try:
+            runner.train()
+        finally:
+            runner.logger.removeHandler(records)
     return runner, records.lr_warnings()
 
 
@@ -203,6 +217,108 @@ optim_wrapper = dict(constructor='LearningRateDecayOptimWrapperConstructor',
                        body + fix[0] + '\n')
     _, warnings = _train(cfg, tmp_path / 'fixed')
     assert warnings == []
+
+
+BACKBONE_MULT = 'optim_wrapper.paramwise_cfg.custom_keys.backbone.lr_mult'
+
+
+@pytest.mark.parametrize(
+    'options, cause',
+    [({
+        BACKBONE_MULT: 0.1
+    }, f'--cfg-options {BACKBONE_MULT}=0.1'),
+     ({
+         'optim_wrapper.paramwise_cfg':
+         dict(custom_keys=dict(backbone=dict(lr_mult=0.1)))
+     }, f'{BACKBONE_MULT} = 0.1, set by --cfg-options '
+      "optim_wrapper.paramwise_cfg={'custom_keys': {'backbone': "
+      "{'lr_mult': 0.1}}}")],
+    ids=['the_key', 'a_dict_above_it'])
+def test_a_lr_mult_given_by_cfg_options_is_named_and_fixed_there(
+        tmp_path, tiny_video_data, pretrained, clean_loggers, options, cause):
+    """A backbone multiplier that ``--cfg-options`` gave: the warning named
+    the config file's key and told to add a config line, which the option,
+    merged after the file, overrides; it names the option now, and prints
+    options that fix it."""
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'plain.py', '')
+    runner, warnings = _train(cfg, tmp_path / 'given', options)
+    assert len(warnings) == 1, warnings
+    message = warnings[0]
+    assert f'Likely cause: {cause}.' in message, message
+    assert FIX_LINE.findall(message) == [], message
+    fix = OPTIONS_FIX.findall(message)
+    assert fix == [f'{BACKBONE_MULT}=1.0'], message
+    adapters, head, other = _parts(_initial_lrs(runner))
+    assert _all(adapters, 0.1 * BASE_LR) and _all(head, BASE_LR)
+
+    # The printed options, added at the end of the user's: the base lr.
+    fixed = dict(options)
+    for entry in fix[0].split():
+        key, value = entry.split('=', 1)
+        fixed[key] = parse_option_value(value)
+    runner, warnings = _train(cfg, tmp_path / 'fixed', fixed)
+    assert warnings == []
+    assert _all(_initial_lrs(runner), BASE_LR)
+
+
+def test_a_config_rule_in_a_tools_run_is_still_the_files(
+        tmp_path, tiny_video_data, pretrained, clean_loggers):
+    """Guard of kept behaviour: in a tool's run whose options did not set
+    the multiplier, the cause and the fix are the config file's."""
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'stock.py',
+                     STOCK_CUSTOM_KEYS)
+    _, warnings = _train(cfg, tmp_path / 'stock', {'train_cfg.max_epochs': 1})
+    assert len(warnings) == 1, warnings
+    assert 'Likely cause: optim_wrapper.paramwise_cfg.custom_keys' \
+        "['backbone'] (lr_mult=0.1)." in warnings[0]
+    assert FIX_LINE.findall(warnings[0]) == [
+        'optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
+        'dict(backbone=dict(lr_mult=1.0))))'
+    ]
+
+
+def test_auto_scale_ratio_under_a_batch_sampler_is_mmengines(
+        tmp_path, tiny_video_data, pretrained, clean_loggers):
+    """Under a ``batch_sampler`` the train DataLoader's batch_size is None:
+    the ratio was taken as 1 without a word, while MMEngine scaled the lr
+    by 0.5 (the config's batch 4 over 8), and the warning said the
+    adapters train at 0.05x, the head at 0.5x."""
+    DATA_SAMPLERS.register_module(
+        name='OptimCheckBatchSampler', module=BatchSampler, force=True)
+    sampler = ("train_dataloader['batch_sampler'] = dict("
+               "type='OptimCheckBatchSampler', drop_last=False)\n")
+    cfg = _video_cfg(tmp_path, tiny_video_data, pretrained, 'sampler.py',
+                     STOCK_CUSTOM_KEYS + sampler)
+    runner, warnings = _train(cfg, tmp_path / 'sampler')
+    assert runner.train_dataloader.batch_size is None
+    assert auto_scale_ratio(runner) == 0.5
+    assert len(warnings) == 1, warnings
+    assert warnings[0].startswith(
+        'AdapterHook: 8 adapter tensors train at 0.1x and 2 extra_trainable '
+        'tensors train at 0.1x the base lr (optim_wrapper.optimizer.lr=0.05 '
+        'x 0.5 by auto_scale_lr; the head at 1x)'), warnings[0]
+
+
+@pytest.mark.parametrize(
+    'auto_scale_lr, loader, error',
+    [(dict(enable=True), None, 'has no base_batch_size'),
+     (dict(enable=True, base_batch_size=8),
+      SimpleNamespace(batch_size=None, batch_sampler=None), 'batch size that '
+      'Runner.scale_lr scaled the lr by cannot be read')],
+    ids=['no_base_batch_size', 'no_batch_size'])
+def test_auto_scale_ratio_it_cannot_read_is_an_error(auto_scale_lr, loader,
+                                                     error):
+    """A ratio it cannot read was taken as 1 (a bare ``except``), which
+    made every multiplier the warning names wrong; it is an error now.
+    MMEngine's own ``scale_lr`` fails on both before the hook runs, so
+    only a direct call meets them: a stand-in Runner."""
+    runner = SimpleNamespace(
+        auto_scale_lr=auto_scale_lr,
+        cfg=Config(),
+        world_size=1,
+        train_dataloader=loader)
+    with pytest.raises(ValueError, match=error):
+        auto_scale_ratio(runner)
 
 
 @pytest.fixture(scope='module')

@@ -14,6 +14,7 @@ import os.path as osp
 import pytest
 from helpers import TINY_VIDEO_CONFIG, run_tool, write_config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 
 
 def _config(tmp_path, data, dataset_type, delimiter, lists=None):
@@ -62,8 +63,7 @@ def test_test_names_the_delimiter_that_splits_the_list(tmp_path,
                                                        tiny_video_data,
                                                        dataset_type):
     config = _config(tmp_path, tiny_video_data, dataset_type, ',')
-    checkpoint = tmp_path / 'unread.pth'
-    checkpoint.touch()
+    checkpoint = unread_checkpoint(tmp_path)
     video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
     assert _test_refusal(tmp_path, config, checkpoint) == (
         f"ConfigError: {config}: test_dataloader.dataset.delimiter=',' "

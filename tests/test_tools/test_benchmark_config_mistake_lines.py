@@ -14,6 +14,7 @@ worker process that built the model.
 import pytest
 from config_writers import video_data_cfg, write_config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -43,13 +44,12 @@ def test_py_lines(tmp_path_factory, tiny_video_data):
     tmp = tmp_path_factory.mktemp('test_py')
     config = write_config(tmp / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    unread = tmp / 'unread.pth'
-    unread.touch()
+    unread = unread_checkpoint(tmp)
     lines = {}
     for option in OPTIONS:
         proc = run_tool([
-            'test.py', config,
-            str(unread), '--work-dir', tmp / 'w', '--cfg-options', option
+            'test.py', config, unread, '--work-dir', tmp / 'w',
+            '--cfg-options', option
         ],
                         cwd=tmp,
                         check=False)

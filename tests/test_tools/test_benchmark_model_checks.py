@@ -10,6 +10,7 @@ exit status 0, where train.py and test.py refuse it.
 import pytest
 from config_writers import video_data_cfg, write_config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -38,11 +39,10 @@ def test_py(tmp_path_factory, tiny_video_data):
     tmp = tmp_path_factory.mktemp('test_py')
     config = write_config(tmp / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    unread = tmp / 'unread.pth'
-    unread.touch()
     proc = run_tool([
         'test.py', config,
-        str(unread), '--work-dir', tmp / 'w', '--cfg-options', DROPPED
+        unread_checkpoint(tmp), '--work-dir', tmp / 'w', '--cfg-options',
+        DROPPED
     ],
                     cwd=tmp,
                     check=False)

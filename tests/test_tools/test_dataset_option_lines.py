@@ -8,6 +8,7 @@ import shlex
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, run_tool,
                      video_data_cfg, write_config)
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 
 
 def _refused(proc) -> str:
@@ -51,8 +52,7 @@ def test_test_names_a_misspelled_dataset_argument(tmp_path, tiny_video_data):
     argument 'ann_flie'``) without the class or what was meant."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    checkpoint = tmp_path / 'unread.pth'
-    checkpoint.touch()
+    checkpoint = unread_checkpoint(tmp_path)
     proc = run_tool([
         'test.py', config, checkpoint, '--work-dir', tmp_path / 'w',
         '--cfg-options', 'test_dataloader.dataset.ann_flie=a.txt'

@@ -13,6 +13,7 @@ import os.path as osp
 import pytest
 from config_writers import image_data_cfg, video_data_cfg, write_config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -40,8 +41,7 @@ def test_a_video_head_of_other_classes_is_one_line_before_the_work_dir(
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     # test.py refuses before it reads the checkpoint: an empty file.
-    checkpoint = tmp_path / 'unread.pth'
-    checkpoint.touch()
+    checkpoint = unread_checkpoint(tmp_path)
     args = [tool, config] + ([checkpoint] if tool == 'test.py' else [])
     loaders = ['train_dataloader', 'val_dataloader'] \
         if tool == 'train.py' else ['test_dataloader']

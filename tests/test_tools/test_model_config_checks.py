@@ -15,6 +15,7 @@ from config_writers import video_data_cfg, write_config
 from mmengine.config import Config
 from mmengine.registry import MODELS
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 from repo_paths import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG,
                         TINY_IMAGE_CONFIG)
 from tool_runners import run_tool
@@ -34,9 +35,7 @@ def video_config(tmp_path_factory, tiny_video_data):
     tmp = tmp_path_factory.mktemp('backbone_types')
     config = write_config(tmp / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    unread = tmp / 'unread.pth'
-    unread.touch()
-    return config, str(unread)
+    return config, unread_checkpoint(tmp)
 
 
 @pytest.mark.parametrize('tool, option, line', [

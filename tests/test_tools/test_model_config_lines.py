@@ -10,6 +10,7 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      video_data_cfg, write_config)
 from mmengine.config import Config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 
 
 def _refused(proc, tmp_path) -> str:
@@ -172,9 +173,8 @@ def test_a_head_width_the_backbone_does_not_give_is_one_line(
     (4x64 and 768x2)`` at the first step, after the work dir was made."""
     config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
                           image_data_cfg(tiny_image_data))
-    checkpoint = tmp_path / 'unread.pth'
-    checkpoint.touch()
-    args = [tool, config] + ([str(checkpoint)] if tool == 'test.py' else [])
+    checkpoint = unread_checkpoint(tmp_path)
+    args = [tool, config] + ([checkpoint] if tool == 'test.py' else [])
     proc = run_tool(
         args + [
             '--work-dir', tmp_path / 'w', '--cfg-options',

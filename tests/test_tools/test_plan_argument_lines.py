@@ -12,6 +12,7 @@ own tools) still refuses them at run time.
 import pytest
 from config_writers import config_runner, video_data_cfg, write_config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -29,9 +30,7 @@ def _refused(tmp_path, tool: str, base: str, body: str, *options: str):
     config = write_config(tmp_path / 'cfg.py', base, body)
     args = [tool, config, '--work-dir', str(tmp_path / 'w')]
     if tool == 'test.py':
-        unread = tmp_path / 'unread.pth'
-        unread.touch()
-        args.insert(2, str(unread))
+        args.insert(2, unread_checkpoint(tmp_path))
     if options:
         args += ['--cfg-options', *options]
     proc = run_tool(args, cwd=tmp_path, check=False)

@@ -5,6 +5,7 @@ the validation and test sets they will use before the Runner
 import pytest
 from helpers import TINY_VIDEO_CONFIG, run_tool, write_config
 from refusal_lines import refused_line
+from refused_runs import unread_checkpoint
 
 
 def _lines(path) -> list:
@@ -62,8 +63,7 @@ def test_test_names_a_label_outside_num_classes(tmp_path, tiny_video_data,
     config = _config(
         tmp_path, tiny_video_data, 'test_dataloader',
         f'type={dataset_type!r}, ann_file={str(listed)!r}, num_classes=2')
-    checkpoint = tmp_path / 'unread.pth'
-    checkpoint.touch()
+    checkpoint = unread_checkpoint(tmp_path)
     proc = run_tool(
         ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
         cwd=tmp_path,
