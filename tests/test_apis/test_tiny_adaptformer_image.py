@@ -23,12 +23,12 @@ from mmengine.config import Config
 from mmengine.fileio import load
 from mmengine.logging import MessageHub, MMLogger
 from mmengine.registry import DefaultScope, init_default_scope
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenBackboneMismatchError
 from mmadaptformer.testing import make_stripes_dataset
 from mmadaptformer.utils import safe_torch_load
 
-CONFIG = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 NAME = 'tiny_adaptformer_image'
 KEY = 'model.backbone.backbone.init_cfg.checkpoint'
 #: Where the wrapper's fingerprints of its frozen backbone sit.
@@ -108,7 +108,8 @@ def trained(tmp_path_factory):
             for name, seed in (('right', 0), ('other', 1))
         }
         runner = _train_with_the_tool([
-            CONFIG, '--pretrained', paths['right'], '--work-dir', paths['work']
+            TINY_ADAPTFORMER_IMAGE_CONFIG, '--pretrained', paths['right'],
+            '--work-dir', paths['work']
         ])
         batches = list(runner.val_loop.dataloader)
         model = runner.model
@@ -126,7 +127,8 @@ def trained(tmp_path_factory):
     assert len({round(float(v[0]), 4) for v in scores.values()}) > 4, scores
     for name in ('right', 'other'):
         paths[f'{name}_cfg'] = write_config(
-            osp.join(root, f'{name}.py'), CONFIG, pretrained_cfg(paths[name]))
+            osp.join(root, f'{name}.py'), TINY_ADAPTFORMER_IMAGE_CONFIG,
+            pretrained_cfg(paths[name]))
     return dict(
         paths=paths,
         ckpt=osp.join(paths['work'], 'epoch_2.pth'),
@@ -141,7 +143,7 @@ def test_the_config_is_the_image_recipe_at_tiny_size():
     """The wrapper, adapter, head and hook settings of the image recipe,
     on the stock tiny ViT whose checkpoints are its pretrained files, with
     the recipes' hooks (a guard: a change to either shows here)."""
-    tiny = Config.fromfile(CONFIG)
+    tiny = Config.fromfile(TINY_ADAPTFORMER_IMAGE_CONFIG)
     recipe = Config.fromfile(osp.join(CONFIGS, 'adaptformer_vitb_cifar100.py'))
     stock = Config.fromfile(TINY_IMAGE_CONFIG)
     assert tiny.model.backbone.type == recipe.model.backbone.type
@@ -230,8 +232,8 @@ def test_tools_infer_and_test_give_the_trained_scores(trained, tmp_path):
     paths = trained['paths']
     out = str(tmp_path / 'results.json')
     run_tool([
-        'infer.py', CONFIG, trained['ckpt'], VAL, '--pretrained',
-        paths['right'], '--out', out
+        'infer.py', TINY_ADAPTFORMER_IMAGE_CONFIG, trained['ckpt'], VAL,
+        '--pretrained', paths['right'], '--out', out
     ],
              cwd=paths['root'])
     _assert_same_scores(
@@ -240,8 +242,8 @@ def test_tools_infer_and_test_give_the_trained_scores(trained, tmp_path):
 
     metrics, dump = str(tmp_path / 'metrics.json'), str(tmp_path / 'p.pkl')
     run_tool([
-        'test.py', CONFIG, trained['ckpt'], '--pretrained', paths['right'],
-        '--work-dir',
+        'test.py', TINY_ADAPTFORMER_IMAGE_CONFIG, trained['ckpt'],
+        '--pretrained', paths['right'], '--work-dir',
         str(tmp_path / 'test'), '--out', metrics, '--out-item', 'metrics',
         '--dump', dump
     ],
@@ -279,8 +281,8 @@ def test_adapters_on_another_backbone_are_refused_by_name(trained):
             model=paths['other_cfg'], pretrained=trained['ckpt'], device='cpu')
     assert all(s in str(refused.value) for s in said), str(refused.value)
     proc = run_tool([
-        'infer.py', CONFIG, trained['ckpt'], VAL, '--pretrained',
-        paths['other']
+        'infer.py', TINY_ADAPTFORMER_IMAGE_CONFIG, trained['ckpt'], VAL,
+        '--pretrained', paths['other']
     ],
                     cwd=paths['root'],
                     check=False)
@@ -297,8 +299,8 @@ def test_merge_and_extract_round_trip(trained, tmp_path):
     paths = trained['paths']
     full, again = str(tmp_path / 'full.pth'), str(tmp_path / 'again.pth')
     run_tool([
-        'model_converters/merge_adapters.py', CONFIG, trained['ckpt'], full,
-        '--pretrained', paths['right']
+        'model_converters/merge_adapters.py', TINY_ADAPTFORMER_IMAGE_CONFIG,
+        trained['ckpt'], full, '--pretrained', paths['right']
     ],
              cwd=paths['root'])
     merged = safe_torch_load(full)['state_dict']
@@ -306,12 +308,13 @@ def test_merge_and_extract_round_trip(trained, tmp_path):
         if key.startswith('backbone.'):
             assert torch.equal(merged[key], value), key
     # The config itself names no pretrained file.
-    model = get_model(CONFIG, pretrained=full, device='cpu')
+    model = get_model(
+        TINY_ADAPTFORMER_IMAGE_CONFIG, pretrained=full, device='cpu')
     _assert_same_scores(_scores(model, trained['batches']), trained['scores'])
 
     run_tool([
-        'model_converters/extract_adapters.py', CONFIG, full, again,
-        '--pretrained', paths['right']
+        'model_converters/extract_adapters.py', TINY_ADAPTFORMER_IMAGE_CONFIG,
+        full, again, '--pretrained', paths['right']
     ],
              cwd=paths['root'])
     original = safe_torch_load(trained['ckpt'])['state_dict']
@@ -324,7 +327,8 @@ def test_merge_and_extract_round_trip(trained, tmp_path):
     _assert_same_scores(_scores(model, trained['batches']), trained['scores'])
 
     proc = run_tool([
-        'model_converters/merge_adapters.py', CONFIG, trained['ckpt'],
+        'model_converters/merge_adapters.py', TINY_ADAPTFORMER_IMAGE_CONFIG,
+        trained['ckpt'],
         str(tmp_path / 'wrong.pth'), '--pretrained', paths['other']
     ],
                     cwd=paths['root'],

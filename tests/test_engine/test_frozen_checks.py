@@ -7,19 +7,15 @@ wrapper carries per-tensor fingerprints there). Guards of kept behaviour
 (mutation audit): they fail when the fingerprint drops its weighted sum or
 its dtype, or when loading skips the digest check."""
 import copy
-import os.path as osp
 
 import pytest
 import torch
 from adapter_only_files import adapter_only_as_written
-from repo_paths import CONFIGS, TINY_IMAGE_CONFIG
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG, TINY_IMAGE_CONFIG
 
 from mmadaptformer.models.backbones.frozen_host_record import \
     FrozenBackboneMismatchError
 from mmadaptformer.utils.fingerprint import tensor_fingerprint
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
-                                         'tiny_adaptformer_image.py')
 
 
 @pytest.mark.parametrize('numel', [10, 65521 * 2 + 7])

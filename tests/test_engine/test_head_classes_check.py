@@ -10,14 +10,11 @@ import shutil
 import pytest
 from config_writers import image_data_cfg, write_config
 from mmengine.config import Config
-from repo_paths import CONFIGS
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 
 from mmadaptformer.engine.head_classes_check import (check_head_classes,
                                                      config_check_heads)
 from mmadaptformer.utils import ConfigError
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
-                                         'tiny_adaptformer_image.py')
 
 
 def _cfg(tmp_path, root, body=''):

@@ -2,19 +2,17 @@
 """MobileViT declares the width of its features, so a head that takes
 another width is refused before training (it stopped at the first loss,
 ``running_mean should contain 128 elements not 64``), wrapped or not."""
-import os.path as osp
 
 import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
-from repo_paths import CONFIGS
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 
 from mmadaptformer.models.backbones.head_width import (check_head_width,
                                                        host_feature_width)
 from mmadaptformer.utils import ConfigError
 
-TINY_ADAPTFORMER_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 #: Two MobileViT layers after a MobileNetV2 one: 16, 24 and 32 wide, the
 #: last widened 4 times by ``conv_1x1_exp``.
 ARCH = [['mobilenetv2', 16, 1, 1, 2], ['mobilevit', 24, 2, 32, 64, 2, 2],
@@ -35,7 +33,7 @@ def test_the_width_is_what_the_forward_gives(out_indices, width):
 
 
 def _config(in_channels: int) -> Config:
-    cfg = Config.fromfile(TINY_ADAPTFORMER_IMAGE)
+    cfg = Config.fromfile(TINY_ADAPTFORMER_IMAGE_CONFIG)
     cfg.model.backbone.backbone = dict(
         type='MobileViT', arch=ARCH, out_indices=(2, ))
     cfg.model.neck = dict(type='GlobalAveragePooling')

@@ -19,14 +19,13 @@ import torch
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.config import Config
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
+from repo_paths import (CONFIGS, TINY_ADAPTFORMER_IMAGE_CONFIG,
+                        TINY_ADAPTFORMER_VIDEO_CONFIG)
 
 from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import ConfigError
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = f'{CONFIGS}/tiny/tiny_adaptformer_image.py'
 
 
 @pytest.fixture

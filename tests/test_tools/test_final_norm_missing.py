@@ -11,7 +11,6 @@ it as a missing head is refused: naming the file, the part and its keys.
 The adapter-only checkpoint of a config whose final norm stays frozen
 (tiny_adaptformer_image.py: the pretrained backbone fills it) still tests.
 """
-import os.path as osp
 import re
 
 import pytest
@@ -20,13 +19,11 @@ from checkpoint_makers import save_as_built_checkpoint
 from config_writers import image_data_cfg, video_data_cfg, write_config
 from headless_checkpoints import adaptformer_video_without, save_without
 from refusal_lines import refused_line
-from repo_paths import CONFIGS, TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
+from repo_paths import (TINY_ADAPTFORMER_IMAGE_CONFIG, TINY_IMAGE_CONFIG,
+                        TINY_VIDEO_CONFIG)
 from tool_runners import run_tool
 
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
-                                         'tiny_adaptformer_image.py')
 
 
 def _refusal(path, norm: str) -> str:

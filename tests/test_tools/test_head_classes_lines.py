@@ -14,11 +14,9 @@ import pytest
 from config_writers import image_data_cfg, video_data_cfg, write_config
 from refusal_lines import refused_line
 from refused_runs import unread_checkpoint
-from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
+from repo_paths import (TINY_ADAPTFORMER_IMAGE_CONFIG,
+                        TINY_ADAPTFORMER_VIDEO_CONFIG)
 from tool_runners import run_tool
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
-                                         'tiny_adaptformer_image.py')
 
 SET_HEAD = ('Set {head} to the number of classes of the data (and every '
             'other num_classes of the config with it).')

@@ -13,10 +13,9 @@ import os.path as osp
 
 from config_writers import image_data_cfg, write_config
 from refusal_lines import refused_line
-from repo_paths import CONFIGS
+from repo_paths import CONFIGS, TINY_ADAPTFORMER_IMAGE_CONFIG
 from tool_runners import run_tool
 
-TINY_ADAPTFORMER = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 TINY_VIT = osp.join(CONFIGS, 'tiny', 'tiny_vit_image.py')
 HOST = dict(
     type='HiViT',
@@ -32,7 +31,7 @@ def _train(tmp_path, base: str, backbone: dict, data: str):
         head=dict(in_channels=16))
     body = image_data_cfg(data) + (f'model = {model!r}\n'
                                    'train_cfg = dict(max_epochs=1)\n')
-    if base == TINY_ADAPTFORMER:
+    if base == TINY_ADAPTFORMER_IMAGE_CONFIG:
         body += ("custom_hooks = [dict(type='AdapterHook', "
                  'extra_trainable=[], adapter_only_checkpoint=True, '
                  'allow_random_backbone=True)]\n')
@@ -47,8 +46,8 @@ def _train(tmp_path, base: str, backbone: dict, data: str):
 def test_train_refuses_a_wrong_head_behind_adapted_hivit(
         tmp_path, tiny_image_data):
     host = dict(_delete_=True, init_cfg=None, **HOST)
-    config, line = _train(tmp_path, TINY_ADAPTFORMER, dict(backbone=host),
-                          tiny_image_data)
+    config, line = _train(tmp_path, TINY_ADAPTFORMER_IMAGE_CONFIG,
+                          dict(backbone=host), tiny_image_data)
     assert line == (
         f'ConfigError: {config}: model.head.in_channels: the head takes '
         'in_channels=16, but the backbone (model.backbone.backbone, HiViT) '

@@ -16,11 +16,10 @@ import pytest
 from config_writers import image_data_cfg
 from hivit_configs import adapted_hivit_body, hivit_host, train_hivit
 from refusal_lines import refused_line
-from repo_paths import CONFIGS
+from repo_paths import CONFIGS, TINY_ADAPTFORMER_IMAGE_CONFIG
 
 from mmadaptformer.models.backbones.host_outputs import hivit_unusable_outputs
 
-TINY_ADAPTFORMER = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 TINY_VIT = osp.join(CONFIGS, 'tiny', 'tiny_vit_image.py')
 
 
@@ -36,7 +35,7 @@ def _plain(data: str, depths, out_indices) -> str:
 
 def test_train_refuses_hivit_main_block_out_index(tmp_path, tiny_image_data):
     config, work_dir, proc = train_hivit(
-        tmp_path, TINY_ADAPTFORMER,
+        tmp_path, TINY_ADAPTFORMER_IMAGE_CONFIG,
         adapted_hivit_body(tiny_image_data, [1, 1, 10], [7, 23]))
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith(

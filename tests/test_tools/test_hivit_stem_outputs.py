@@ -7,21 +7,19 @@ modules, last index 1) the head got a stem feature of width 8 and training
 failed at its first step (``running_mean should contain 8 elements not
 32``), after the work dir was made.
 """
-import os.path as osp
 
 import pytest
 from hivit_configs import adapted_hivit_body, train_hivit
 from refusal_lines import refused_line
-from repo_paths import CONFIGS
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 
 from mmadaptformer.models.backbones.host_outputs import hivit_unusable_outputs
-
-TINY_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 
 
 def test_train_refuses_hivit_out_index_in_stem(tmp_path, tiny_image_data):
     config, work_dir, proc = train_hivit(
-        tmp_path, TINY_IMAGE, adapted_hivit_body(tiny_image_data, [1, 1, 2]))
+        tmp_path, TINY_ADAPTFORMER_IMAGE_CONFIG,
+        adapted_hivit_body(tiny_image_data, [1, 1, 2]))
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith(f'ConfigError: {config}: '), line
     assert 'model.backbone.backbone.arch.depths=[1, 1, 2]' in line, line
@@ -60,7 +58,8 @@ def test_hivit_stem_outputs_exact(depths, out_indices, stem_hit):
 
 def test_train_names_the_option_that_shrank_depths(tmp_path, tiny_image_data):
     _, work_dir, proc = train_hivit(
-        tmp_path, TINY_IMAGE, adapted_hivit_body(tiny_image_data, [1, 1, 7]),
+        tmp_path, TINY_ADAPTFORMER_IMAGE_CONFIG,
+        adapted_hivit_body(tiny_image_data, [1, 1, 7]),
         'model.backbone.backbone.arch.depths=[1,1,3]')
     line = refused_line(proc, no_dir=work_dir)
     assert line.startswith('ConfigError: --cfg-options '

@@ -26,12 +26,11 @@ from typing import Dict, List, NamedTuple, Optional, Union
 import pytest
 import torch
 from config_writers import image_data_cfg, video_data_cfg, write_config
-from repo_paths import CONFIGS
+from repo_paths import CONFIGS, TINY_ADAPTFORMER_IMAGE_CONFIG
 from tool_runners import run_tool
 
 from mmadaptformer.utils import safe_torch_load
 
-TINY_IMAGE = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py')
 TINY_VIDEO = osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_video.py')
 TINY_VIT = dict(
     embed_dims=32, num_layers=1, num_heads=2, feedforward_channels=64)
@@ -170,9 +169,10 @@ def test_host_trains_adapters_tests_and_infers(name, tmp_path, tiny_image_data,
                                                tiny_video_data):
     host = HOSTS[name]
     data = tiny_video_data if host.video else tiny_image_data
-    config = write_config(tmp_path / f'{name}.py',
-                          TINY_VIDEO if host.video else TINY_IMAGE,
-                          _body(host, data))
+    config = write_config(
+        tmp_path / f'{name}.py',
+        TINY_VIDEO if host.video else TINY_ADAPTFORMER_IMAGE_CONFIG,
+        _body(host, data))
     pretrained = str(tmp_path / 'stock.pth')
     stock = _stock_checkpoint(config, pretrained)
     work_dir = tmp_path / 'work'

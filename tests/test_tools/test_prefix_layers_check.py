@@ -14,12 +14,11 @@ import torch
 from mmaction.registry import MODELS as MMACTION_MODELS
 from mmengine.config import Config
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
-from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
+from repo_paths import (TINY_ADAPTFORMER_IMAGE_CONFIG,
+                        TINY_ADAPTFORMER_VIDEO_CONFIG)
 from tool_modules import load_tool
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = f'{CONFIGS}/tiny/tiny_adaptformer_image.py'
 
 
 @pytest.fixture

@@ -12,12 +12,9 @@ import os.path as osp
 import pytest
 from config_writers import image_data_cfg, write_config
 from refusal_lines import refused_line
-from repo_paths import CONFIGS
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 from several_optim_wrappers import REGISTERING_MODULE
 from tool_runners import run_tool
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
-                                         'tiny_adaptformer_image.py')
 
 SEVERAL = ('optim_wrapper = dict(_delete_=True, '
            "backbone=dict(optimizer=dict(type='SGD', lr=0.1)), "

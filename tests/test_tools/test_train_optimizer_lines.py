@@ -8,16 +8,13 @@ argument (``optim_wrapper.optimizer.lrr=0.1``) was refused only then, an
 unknown optimizer type (``AdamWW``) was a traceback (``TypeError: None is
 not a callable object``), and an unknown wrapper type or constructor, or a
 misspelled wrapper argument, failed there too."""
-import os.path as osp
 
 import pytest
 from config_writers import image_data_cfg, video_data_cfg, write_config
 from refusal_lines import refused_line
-from repo_paths import CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG
+from repo_paths import (TINY_ADAPTFORMER_IMAGE_CONFIG,
+                        TINY_ADAPTFORMER_VIDEO_CONFIG)
 from tool_runners import run_tool
-
-TINY_ADAPTFORMER_IMAGE_CONFIG = osp.join(CONFIGS, 'tiny',
-                                         'tiny_adaptformer_image.py')
 
 SGD_TAKES = ('It takes: lr, momentum, dampening, weight_decay, nesterov, '
              'maximize, foreach, differentiable, fused.')
