@@ -27,3 +27,19 @@ def test_topk_is_the_number_of_classes_drawn(infer, tiny_image_data, tmp_path,
         drawn[k] = cv2.imread(str(show / 'photo.png'))
     assert drawn['1'].shape == drawn['2'].shape == (48, 64, 3)
     assert (drawn['1'] != drawn['2']).any()
+
+
+def test_topk_is_the_number_of_classes_printed(infer, tiny_image_data,
+                                               tmp_path, capsys,
+                                               clean_loggers):
+    config = write_config(tmp_path / 'stripes.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    checkpoint = save_as_built_checkpoint(config, tmp_path / 'image.pth')
+    image = tmp_path / 'photo.png'
+    cv2.imwrite(str(image), np.full((48, 64, 3), 90, np.uint8))
+    for k in (1, 2):
+        capsys.readouterr()
+        assert infer([config, checkpoint, str(image), '--topk', str(k)]) == 0
+        line, = capsys.readouterr().out.splitlines()
+        assert line.startswith(f'{image}: stripes: ')
+        assert line.count(' (') == k, line
