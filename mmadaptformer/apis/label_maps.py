@@ -91,7 +91,9 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:
             return read_label_map(maps[0])
-    if dataset.get('type') in _IMAGE_LISTS:
+    kind = dataset.get('type')
+    # A pure-Python config gives the type as the class.
+    if getattr(kind, '__name__', kind) in _IMAGE_LISTS:
         prefix = dataset.get('data_prefix', '')
         if isinstance(prefix, dict):
             prefix = prefix.get('img_path', '')
