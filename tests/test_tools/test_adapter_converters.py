@@ -65,6 +65,11 @@ def test_extract_names_an_adapter_only_or_foreign_checkpoint(
     assert f'Wrote {merged}: {len(tensors)} tensors' in printed.out
     extract([task['config'], merged, str(out)])
     assert osp.exists(out)
+    # Each file names its source by base name, not a local folder (guard
+    # of kept behaviour, as convert_official.py's converted_from).
+    assert safe_torch_load(merged)['meta']['merged_from'] == \
+        osp.basename(task['checkpoint']) != task['checkpoint']
+    assert safe_torch_load(out)['meta']['extracted_from'] == 'merged.pth'
     # With other settings: its adapters would be recorded with settings
     # they never ran with. The merged file's record refuses them.
     other = tmp_path / 'other_scale.pth'

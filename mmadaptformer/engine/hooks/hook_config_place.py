@@ -17,7 +17,9 @@ set a key above it, ``default_hooks.checkpoint.foo = 1, set by
 the config file's if the file, read again, holds it.
 """
 import re
-from typing import Any, Optional
+from typing import Any, List, Optional, Tuple
+
+from mmengine.runner import get_priority
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_loading import load_config_file
@@ -26,6 +28,13 @@ from mmadaptformer.utils.config_place import (ABSENT, config_key,
                                               option_place, value_at)
 
 __all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
+
+#: The order MMEngine's Runner registers its default hooks in
+#: (``Runner.register_default_hooks``, MMEngine 0.10): a config's
+#: ``default_hooks`` entry of one of these names takes its place, the
+#: config's other entries follow in their order, then ``custom_hooks``.
+_DEFAULT_HOOK_ORDER = ('runtime_info', 'timer', 'sampler_seed', 'logger',
+                       'param_scheduler', 'checkpoint')
 
 
 def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
@@ -54,21 +63,42 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     cfg = getattr(runner, 'cfg', None)
     if cfg is None:
         return None
-    for name, hook_cfg in (cfg.get('default_hooks') or {}).items():
-        if _is_hook_cfg(hook_cfg, hook):
-            return f'default_hooks.{name}'
-    entries = [
-        index for index, hook_cfg in enumerate(cfg.get('custom_hooks') or [])
-        if _is_hook_cfg(hook_cfg, hook)
-    ]
+    entries = [(key, _entry_priority(hook_cfg, hook))
+               for key, hook_cfg in _registered_entries(cfg)
+               if _is_hook_cfg(hook_cfg, hook)]
     if len(entries) > 1:
-        # Several of one type: the runner registered them in config order.
+        # Several of one type (an AtomicCheckpointHook in custom_hooks
+        # beside default_hooks.checkpoint): the runner registered them in
+        # config order, each after the hooks of its priority or a higher
+        # one, so its hooks of the type are the entries sorted (stably) by
+        # priority.
         same = [
             h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)
         ]
         if hook in same and len(same) == len(entries):
+            entries = sorted(entries, key=lambda entry: entry[1])
             entries = [entries[same.index(hook)]]
-    return f'custom_hooks[{entries[0]}]' if entries else None
+    return entries[0][0] if entries else None
+
+
+def _registered_entries(cfg: Any) -> List[Tuple[str, Any]]:
+    """``(key, entry)`` of the config's hook entries, in the order the
+    Runner registers them."""
+    default_hooks = cfg.get('default_hooks') or {}
+    names = [name for name in _DEFAULT_HOOK_ORDER if name in default_hooks]
+    names += [name for name in default_hooks if name not in names]
+    return [
+        (f'default_hooks.{name}', default_hooks[name]) for name in names
+    ] + [(f'custom_hooks[{index}]', hook_cfg)
+         for index, hook_cfg in enumerate(cfg.get('custom_hooks') or [])]
+
+
+def _entry_priority(hook_cfg: Any, hook: Any) -> int:
+    """The priority the Runner gave the hook built from ``hook_cfg``: the
+    entry's ``priority``, else the hook's class's."""
+    if isinstance(hook_cfg, dict) and hook_cfg.get('priority') is not None:
+        return get_priority(hook_cfg['priority'])
+    return get_priority(getattr(hook_cfg, 'priority', type(hook).priority))
 
 
 def hook_place(runner: Any, hook: Any) -> Optional[str]:
