@@ -5,6 +5,7 @@ import copy
 from typing import Optional, Tuple
 
 from ..utils import HEAD_NAMES
+from ..utils.pretrained_init import is_pretrained_cfg
 from .options import AMP_DTYPES
 
 ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
@@ -114,13 +115,11 @@ def _drop_pretrained(node) -> None:
     """Load no checkpoint: speed and memory do not depend on the values."""
     if isinstance(node, dict):
         init = node.get('init_cfg')
-        if isinstance(init, dict) and init.get('type') == 'Pretrained':
+        if is_pretrained_cfg(init):
             node['init_cfg'] = None
-        elif isinstance(init, list):
-            node['init_cfg'] = [
-                c for c in init
-                if not (isinstance(c, dict) and c.get('type') == 'Pretrained')
-            ] or None
+        elif isinstance(init, (list, tuple)):
+            kept = [c for c in init if not is_pretrained_cfg(c)]
+            node['init_cfg'] = kept or None
         if node.get('pretrained'):
             node['pretrained'] = None
         for value in node.values():

@@ -19,12 +19,12 @@ with no name at all. :func:`check_pretrained_files` names the key, and
 from typing import Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
-from mmengine.model.weight_init import PretrainedInit
-from mmengine.registry import MODELS, WEIGHT_INITIALIZERS
+from mmengine.registry import MODELS
 
 from .config_error import ConfigError
 from .config_place import mistake_place
 from .local_files import checkpoint_file_problem
+from .pretrained_init import is_pretrained_cfg
 from .registry_names import close_hint, registered, use_default_scope
 from .unknown_keys import dropped_keywords
 
@@ -105,28 +105,16 @@ def check_backbone_arguments(cfg: Config,
             f'if it were not there. It takes: {", ".join(takes)}.')
 
 
-def _is_pretrained_init(init_cfg: object) -> bool:
-    """Whether the ``init_cfg`` dict builds MMEngine's pretrained
-    initialiser: ``type='Pretrained'``, a scoped name of it
-    (``'mmengine.Pretrained'``), the class ``PretrainedInit`` itself (a
-    pure-Python config's) or a subclass registered under another name, as
-    MMEngine's ``init_weights`` builds it from ``WEIGHT_INITIALIZERS``."""
-    if not isinstance(init_cfg, dict):
-        return False
-    cls = registered(WEIGHT_INITIALIZERS, init_cfg.get('type'),
-                     init_cfg.get('_scope_'))
-    return isinstance(cls, type) and issubclass(cls, PretrainedInit)
-
-
 def _pretrained_paths(key: str,
                       backbone: dict) -> Iterator[Tuple[str, object]]:
     """``(key, path)`` of every checkpoint the backbone dict ``backbone``
     (the config's ``key``) names: a pretrained ``init_cfg``'s (one or in a
-    list, :func:`_is_pretrained_init`) and its own ``pretrained`` path."""
+    list, :func:`~mmadaptformer.utils.pretrained_init.is_pretrained_cfg`)
+    and its own ``pretrained`` path."""
     init_cfg = backbone.get('init_cfg')
     init_cfgs = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
     for index, one in enumerate(init_cfgs):
-        if _is_pretrained_init(one):
+        if is_pretrained_cfg(one):
             at = f'[{index}]' if isinstance(init_cfg, (list, tuple)) else ''
             yield f'{key}.init_cfg{at}.checkpoint', one.get('checkpoint')
     # An empty one is how the hosts that read it say "none".

@@ -4,8 +4,11 @@ checkpoint with :func:`~mmadaptformer.utils.state_dict_check.check_state_dict`
 before MMEngine loads it (non-strictly)."""
 from typing import Any, Callable, List, Mapping, Optional
 
+from mmengine.model.weight_init import PretrainedInit
+from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
+from .registry_names import registered
 from .state_dict_check import check_state_dict
 
 __all__ = [
@@ -31,17 +34,22 @@ def pretrained_init_cfgs(module: nn.Module) -> List[dict]:
 
 
 def is_pretrained_cfg(cfg: Any) -> bool:
-    """Whether an ``init_cfg`` entry is MMEngine's ``Pretrained``.
+    """Whether an ``init_cfg`` entry builds MMEngine's pretrained
+    initialiser, as ``BaseModule.init_weights`` builds it from
+    ``WEIGHT_INITIALIZERS``: ``type='Pretrained'``, a scoped name of it
+    (``'mmengine.Pretrained'``), the class ``PretrainedInit`` itself (a
+    pure-Python config's) or a subclass registered under another name.
 
     Args:
         cfg (Any): One entry of an ``init_cfg``.
 
     Returns:
-        bool: True for ``dict(type='Pretrained', ...)``.
+        bool: True for ``dict(type='Pretrained', ...)`` and the forms above.
     """
-    from mmengine.model.weight_init import PretrainedInit
-    return isinstance(
-        cfg, dict) and cfg.get('type') in ('Pretrained', PretrainedInit)
+    if not isinstance(cfg, dict):
+        return False
+    cls = registered(WEIGHT_INITIALIZERS, cfg.get('type'), cfg.get('_scope_'))
+    return isinstance(cls, type) and issubclass(cls, PretrainedInit)
 
 
 def read_init_checkpoint(path: str,
