@@ -14,12 +14,12 @@ def rawframe_train_cfg(ann_file, img_root, **dataset) -> Config:
                 batch_size=1,
                 sampler=dict(type='DefaultSampler', shuffle=True),
                 dataset=dict(
-                    type='RawframeDataset',
-                    ann_file=str(ann_file),
-                    data_prefix=dict(img=str(img_root)),
-                    filename_tmpl='img_{:05}.jpg',
-                    pipeline=[
-                        dict(type='SampleFrames', clip_len=4, num_clips=1),
-                        dict(type='RawFrameDecode'),
-                    ],
-                    **dataset))))
+                    dict(
+                        type='RawframeDataset',
+                        ann_file=str(ann_file),
+                        data_prefix=dict(img=str(img_root)),
+                        filename_tmpl='img_{:05}.jpg',
+                        pipeline=[
+                            dict(type='SampleFrames', clip_len=4, num_clips=1),
+                            dict(type='RawFrameDecode'),
+                        ]), **dataset))))

@@ -17,7 +17,9 @@ from mmengine.utils import is_abs
 
 from mmadaptformer.datasets.checked_image_dataset import rooted_classes
 from mmadaptformer.datasets.label_map import read_label_map
-from mmadaptformer.utils.config_inputs import ROOTED_CLASSES, roots_classes
+from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES,
+                                               dataset_type_name,
+                                               roots_classes)
 
 __all__ = ['check_label_map_file', 'config_class_names']
 
@@ -91,9 +93,7 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:
             return read_label_map(maps[0])
-    kind = dataset.get('type')
-    # A pure-Python config gives the type as the class.
-    if getattr(kind, '__name__', kind) in _IMAGE_LISTS:
+    if dataset_type_name(dataset) in _IMAGE_LISTS:
         prefix = dataset.get('data_prefix', '')
         if isinstance(prefix, dict):
             prefix = prefix.get('img_path', '')

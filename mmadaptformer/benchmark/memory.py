@@ -111,8 +111,7 @@ def memory_fields(memory: PeakMemory, model: torch.nn.Module,
     # the gradients are gone when this is called: their size is what each
     # backward pass allocated (a gradient has its parameter's shape and
     # dtype), and what is still held is persistent.
-    grads = sum(p.numel() * p.element_size() for p in model.parameters()
-                if p.requires_grad)
+    grads = _tensor_bytes(p for p in model.parameters() if p.requires_grad)
     held_grads = _tensor_bytes(p.grad for p in model.parameters())
     optim_state = _tensor_bytes(t for state in optimizer.state.values()
                                 for t in state.values())

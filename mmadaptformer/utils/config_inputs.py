@@ -38,7 +38,8 @@ from .zoo_names import is_zoo_name, zoo_file_problem
 
 __all__ = [
     'base_files', 'config_addresses', 'config_bases', 'config_named_files',
-    'config_file_problem', 'missing_base_place', 'roots_classes'
+    'config_file_problem', 'dataset_type_name', 'missing_base_place',
+    'roots_classes'
 ]
 
 #: Config keys (at any depth) whose string value is a file the run reads.
@@ -240,12 +241,18 @@ def _strings(node, key: str = '') -> Iterator[Tuple[str, object, dict]]:
             yield from _strings(value, f'{key}[{index}]')
 
 
+def dataset_type_name(dataset: dict):
+    """The ``type`` of the dataset config ``dataset`` as a name: a
+    pure-Python config gives the class, whose name this is."""
+    kind = dataset.get('type')
+    return getattr(kind, '__name__', kind)
+
+
 def roots_classes(dataset: dict) -> bool:
     """Whether the dataset config ``dataset`` reads a relative ``classes``
     file under its ``data_root`` (its type is one of
     :data:`ROOTED_CLASSES`, given by name or as the class)."""
-    kind = dataset.get('type')
-    return getattr(kind, '__name__', kind) in ROOTED_CLASSES
+    return dataset_type_name(dataset) in ROOTED_CLASSES
 
 
 def _read_under_root(name: str, dataset: dict) -> bool:

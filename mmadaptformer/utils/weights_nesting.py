@@ -16,7 +16,7 @@ from typing import Any, Iterable, List, Mapping, Optional
 
 __all__ = [
     'CONVERT_ADVICE', 'NESTING_KEYS', 'nested_weights_cause', 'nesting_key',
-    'tensor_keys'
+    'nesting_keys', 'tensor_keys'
 ]
 
 #: Where training code other than MMEngine's nests a model's weights, the
@@ -42,14 +42,36 @@ def tensor_keys(weights: Any) -> List[str]:
     return [k for k, v in weights.items() if hasattr(v, 'shape')]
 
 
-def nesting_key(state_dict: Any,
-                keys: Optional[Iterable[str]] = None) -> Optional[str]:
-    """The key ``state_dict`` nests a model's weights under, or None.
+def nesting_keys(state_dict: Any,
+                 keys: Optional[Iterable[str]] = None) -> List[str]:
+    """The keys ``state_dict`` nests weights under: :data:`NESTING_KEYS`
+    first, then the others in the file's order.
 
     A key nests weights when it holds a dict of tensors; a record such as
     the frozen-host fingerprints holds none, and an optimizer's state
-    holds dicts of them, not tensors. :data:`NESTING_KEYS` are looked
-    under first, then the others in the file's order.
+    holds dicts of them, not tensors.
+
+    Args:
+        state_dict (Any): A checkpoint or a dict in it (a non-mapping has
+            none).
+        keys (Iterable[str], optional): The keys to look under. Defaults
+            to None: all of them.
+
+    Returns:
+        list[str]: The keys that hold tensors.
+    """
+    if not isinstance(state_dict, Mapping):
+        return []
+    keys = list(state_dict if keys is None else keys)
+    ordered = [k for k in NESTING_KEYS if k in keys
+               ] + [k for k in keys if k not in NESTING_KEYS]
+    return [k for k in ordered if tensor_keys(state_dict.get(k))]
+
+
+def nesting_key(state_dict: Any,
+                keys: Optional[Iterable[str]] = None) -> Optional[str]:
+    """The key ``state_dict`` nests a model's weights under, or None: the
+    first of :func:`nesting_keys`.
 
     Args:
         state_dict (Any): What MMEngine would load: the checkpoint's
@@ -60,12 +82,7 @@ def nesting_key(state_dict: Any,
     Returns:
         str | None: The first key that holds tensors.
     """
-    if not isinstance(state_dict, Mapping):
-        return None
-    keys = list(state_dict if keys is None else keys)
-    ordered = [k for k in NESTING_KEYS if k in keys
-               ] + [k for k in keys if k not in NESTING_KEYS]
-    return next((k for k in ordered if tensor_keys(state_dict.get(k))), None)
+    return next(iter(nesting_keys(state_dict, keys)), None)
 
 
 def nested_weights_cause(

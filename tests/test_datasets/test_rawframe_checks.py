@@ -7,7 +7,7 @@ and the label range of a video dataset
 import cv2
 import numpy as np
 import pytest
-from mmengine.config import Config
+from rawframe_configs import rawframe_train_cfg
 
 from mmadaptformer.datasets.image_label_range import labels_out_of_range
 from mmadaptformer.utils.config_error import ConfigError
@@ -32,22 +32,7 @@ def frames(tmp_path):
 
 
 def _cfg(root, ann_file='train.txt', **dataset):
-    return Config(
-        dict(
-            default_scope='mmaction',
-            train_dataloader=dict(
-                batch_size=1,
-                sampler=dict(type='DefaultSampler', shuffle=True),
-                dataset=dict(
-                    dict(
-                        type='RawframeDataset',
-                        ann_file=str(root / ann_file),
-                        data_prefix=dict(img=str(root / 'rawframes')),
-                        filename_tmpl='img_{:05}.jpg',
-                        pipeline=[
-                            dict(type='SampleFrames', clip_len=4, num_clips=1),
-                            dict(type='RawFrameDecode'),
-                        ]), **dataset))))
+    return rawframe_train_cfg(root / ann_file, root / 'rawframes', **dataset)
 
 
 def _refusal(cfg):

@@ -22,17 +22,22 @@ def _check(tmp_path, root, body):
     check_head_classes(cfg, 'cfg.py', ['train_dataloader'])
 
 
+def _refusal(tmp_path, root, body) -> str:
+    with pytest.raises(ConfigError) as error:
+        _check(tmp_path, root, body)
+    return str(error.value)
+
+
 @pytest.mark.parametrize('number', [1, 3])
 def test_a_model_num_classes_either_side_of_the_heads_is_refused(
         tmp_path, tiny_image_data, number):
-    with pytest.raises(ConfigError) as error:
-        _check(
-            tmp_path, tiny_image_data,
-            f'model = dict(data_preprocessor=dict(num_classes={number}))\n')
-    assert str(error.value).startswith(
+    message = _refusal(
+        tmp_path, tiny_image_data,
+        f'model = dict(data_preprocessor=dict(num_classes={number}))\n')
+    assert message.startswith(
         'cfg.py: model.head.num_classes=2 but '
         f'model.data_preprocessor.num_classes={number}. Set '
-        'model.data_preprocessor.num_classes to 2 too'), str(error.value)
+        'model.data_preprocessor.num_classes to 2 too'), message
 
 
 def test_a_model_num_classes_equal_to_the_heads_is_not_refused(
@@ -44,16 +49,14 @@ def test_a_model_num_classes_equal_to_the_heads_is_not_refused(
 @pytest.mark.parametrize('head', [1, 3])
 def test_data_classes_either_side_of_the_heads_are_refused(
         tmp_path, tiny_image_data, head):
-    with pytest.raises(ConfigError) as error:
-        _check(
-            tmp_path, tiny_image_data,
-            f'model = dict(head=dict(num_classes={head}), '
-            f'data_preprocessor=dict(num_classes={head}))\n')
-    assert str(error.value).startswith(
+    message = _refusal(
+        tmp_path, tiny_image_data,
+        f'model = dict(head=dict(num_classes={head}), '
+        f'data_preprocessor=dict(num_classes={head}))\n')
+    assert message.startswith(
         f'cfg.py: model.head.num_classes={head} but train_dataloader.dataset '
         'has 2 classes (class folders of CustomDataset in '
-        f"{tiny_image_data}/train) ('horizontal', 'vertical')."), \
-        str(error.value)
+        f"{tiny_image_data}/train) ('horizontal', 'vertical')."), message
 
 
 @pytest.mark.parametrize('count, shown', [(6, 'c0 c1 c2 c3 c4 c5'),
@@ -61,10 +64,9 @@ def test_data_classes_either_side_of_the_heads_are_refused(
 def test_class_names_are_cut_after_six(tmp_path, tiny_image_data, count,
                                        shown):
     classes = [f'c{i}' for i in range(count)]
-    with pytest.raises(ConfigError) as error:
-        _check(
-            tmp_path, tiny_image_data,
-            f'train_dataloader = dict(dataset=dict(classes={classes!r}))\n')
+    message = _refusal(
+        tmp_path, tiny_image_data,
+        f'train_dataloader = dict(dataset=dict(classes={classes!r}))\n')
     assert f'train_dataloader.dataset has {count} classes ' \
         f"(len(metainfo['classes']) of CustomDataset) " \
-        f'{tuple(shown.split())}.' in str(error.value), str(error.value)
+        f'{tuple(shown.split())}.' in message, message

@@ -102,3 +102,19 @@ def test_adapter_hook_mode_names_its_option(tmp_path, tiny_video_data):
     assert line.startswith(
         "ConfigError: --cfg-options custom_hooks.0.mode='linear_probe': "
         "AdapterHook mode='linear_probe' trains the head"), line
+
+
+def test_custom_checkpoint_hook_argument_names_its_own_key(
+        tmp_path, tiny_video_data):
+    """A hook in ``custom_hooks`` of a ``default_hooks`` entry's type: a
+    second AtomicCheckpointHook's argument was named
+    ``default_hooks.checkpoint.NAME``, a key the config does not hold."""
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        "custom_hooks = [dict(type='AtomicCheckpointHook', interval=1,"
+        ' intervl=2)]\n')
+    line = _train(tmp_path, config)
+    assert line.startswith(
+        f'ConfigError: {config}: custom_hooks[0].intervl = 2: '
+        'AtomicCheckpointHook takes no argument intervl=2'), line

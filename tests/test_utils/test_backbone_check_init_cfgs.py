@@ -1,12 +1,18 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The ``init_cfg`` shapes :mod:`mmadaptformer.utils.backbone_check` reads
 that its other tests left out: a list or tuple of them, a ``Pretrained``
-one with no checkpoint, and an ``init_cfg`` in a list of sub-configs.
-Each was found by a mutation audit: the check could skip it and no test
-failed."""
+one with no checkpoint, an ``init_cfg`` in a list of sub-configs, and the
+pretrained forms other than ``type='Pretrained'`` that MMEngine's
+``init_weights`` builds from ``WEIGHT_INITIALIZERS`` (the class
+``PretrainedInit``, a pure-Python config's, and the scoped name
+``'mmengine.Pretrained'``). Each was found by a mutation audit or a
+review: the check could skip it and no test failed (a missing file of the
+other forms was found only when the Runner initialised the model:
+``FileNotFoundError: Checkpoint file not found``, no key)."""
 import pytest
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG
 from mmengine.config import Config
+from mmengine.model.weight_init import PretrainedInit
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.backbone_check import (check_init_cfgs,
@@ -17,6 +23,12 @@ def _wrapped_host(init_cfg):
     cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
     cfg.model.backbone.backbone.init_cfg = init_cfg
     return cfg
+
+
+def _refusal(check, cfg) -> str:
+    with pytest.raises(ConfigError) as e:
+        check(cfg, 'c.py')
+    return str(e.value)
 
 
 @pytest.mark.parametrize('sequence', [list, tuple])
@@ -30,11 +42,10 @@ def test_a_missing_file_in_a_sequence_of_init_cfgs_is_named_by_its_index(
             dict(type='TruncNormal', layer='Linear', std=0.02),
             dict(type='Pretrained', checkpoint=gone)
         ]))
-    with pytest.raises(ConfigError) as e:
-        check_pretrained_files(cfg, 'c.py')
-    assert str(e.value).startswith(
+    message = _refusal(check_pretrained_files, cfg)
+    assert message.startswith(
         'c.py: model.backbone.backbone.init_cfg[1].checkpoint: the '
-        f'checkpoint {gone} does not exist;'), str(e.value)
+        f'checkpoint {gone} does not exist;'), message
 
 
 @pytest.mark.parametrize('pretrained', [
@@ -44,11 +55,10 @@ def test_a_missing_file_in_a_sequence_of_init_cfgs_is_named_by_its_index(
 def test_a_pretrained_init_cfg_without_a_checkpoint_is_a_placeholder(
         pretrained):
     cfg = _wrapped_host(pretrained)
-    with pytest.raises(ConfigError) as e:
-        check_pretrained_files(cfg, 'c.py')
-    assert str(e.value).startswith(
+    message = _refusal(check_pretrained_files, cfg)
+    assert message.startswith(
         'c.py: model.backbone.backbone.init_cfg.checkpoint: the pretrained '
-        'checkpoint is None, a placeholder to fill in'), str(e.value)
+        'checkpoint is None, a placeholder to fill in'), message
 
 
 def test_an_init_cfg_without_a_type_in_a_list_is_named_by_its_index():
@@ -56,11 +66,10 @@ def test_an_init_cfg_without_a_type_in_a_list_is_named_by_its_index():
         dict(type='TruncNormal', layer='Linear', std=0.02),
         dict(checkpoint='vit.pth')
     ])
-    with pytest.raises(ConfigError) as e:
-        check_init_cfgs(cfg, 'c.py')
-    assert str(e.value).startswith(
+    message = _refusal(check_init_cfgs, cfg)
+    assert message.startswith(
         'c.py: model.backbone.backbone.init_cfg.1: '
-        'model.backbone.backbone.init_cfg.1 has no type'), str(e.value)
+        'model.backbone.backbone.init_cfg.1 has no type'), message
 
 
 def test_an_init_cfg_in_a_list_of_sub_configs_is_read():
@@ -68,8 +77,32 @@ def test_an_init_cfg_in_a_list_of_sub_configs_is_read():
     takes an ``init_cfg`` of its own."""
     cfg = Config.fromfile(TINY_IMAGE_CONFIG)
     cfg.model.backbone.layer_cfgs = [dict(init_cfg=dict(layer='Linear'))]
-    with pytest.raises(ConfigError) as e:
-        check_init_cfgs(cfg, 'c.py')
-    assert str(e.value).startswith(
+    message = _refusal(check_init_cfgs, cfg)
+    assert message.startswith(
         'c.py: model.backbone.layer_cfgs.0.init_cfg: '
-        'model.backbone.layer_cfgs.0.init_cfg has no type'), str(e.value)
+        'model.backbone.layer_cfgs.0.init_cfg has no type'), message
+
+
+@pytest.mark.parametrize('kind', [PretrainedInit, 'mmengine.Pretrained'])
+def test_every_form_of_the_pretrained_initialiser_is_checked(kind):
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.model.backbone.init_cfg = [
+        dict(type='TruncNormal', layer='Linear', std=0.02),
+        dict(type=kind, checkpoint='gone.pth')
+    ]
+    message = _refusal(check_pretrained_files, cfg)
+    assert message.startswith(
+        'c.py: model.backbone.init_cfg[1].checkpoint: the checkpoint '
+        'gone.pth does not exist;'), message
+
+
+def test_other_initialisers_and_unknown_types_are_left():
+    """Guard of kept behaviour: only the pretrained initialiser names a
+    file; a type no registry holds is left to MMEngine to refuse."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.model.backbone.init_cfg = [
+        dict(type='TruncNormal', layer='Linear', checkpoint='gone.pth'),
+        dict(type='PretrainedInit', checkpoint='gone.pth'),
+        dict(type=None, checkpoint='gone.pth'),
+    ]
+    check_pretrained_files(cfg, 'c.py')

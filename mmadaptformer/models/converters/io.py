@@ -10,7 +10,7 @@ from torch import Tensor
 
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.converter_cli import read_converter_checkpoint
-from mmadaptformer.utils.weights_nesting import (NESTING_KEYS, nesting_key,
+from mmadaptformer.utils.weights_nesting import (NESTING_KEYS, nesting_keys,
                                                  tensor_keys)
 from .common import ConversionError, ConversionResult
 
@@ -56,11 +56,6 @@ def strip_module_prefix(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
     return out
 
 
-def _weights_keys(node: Any) -> list:
-    """The keys of ``node`` that hold a dict of tensors."""
-    return [k for k, v in node.items() if tensor_keys(v)]
-
-
 def _chosen_key(checkpoint: dict, key: str) -> Tuple[Dict[str, Tensor], str]:
     """The dict of tensors under ``key``, looked for at the top level, then
     under ``'state_dict'``; refused, naming the keys that hold weights,
@@ -70,10 +65,10 @@ def _chosen_key(checkpoint: dict, key: str) -> Tuple[Dict[str, Tensor], str]:
                          "checkpoint['state_dict']")):
         if isinstance(node, dict) and isinstance(node.get(key), dict):
             return node[key], f'{where}[{key!r}]'
-    held = _weights_keys(checkpoint)
+    held = nesting_keys(checkpoint)
     if isinstance(checkpoint.get('state_dict'), dict):
         held += [
-            f'state_dict.{k}' for k in _weights_keys(checkpoint['state_dict'])
+            f'state_dict.{k}' for k in nesting_keys(checkpoint['state_dict'])
         ]
     raise ConversionError(
         f'--key {key!r}: the checkpoint has no dict under {key!r}, at its '
@@ -81,13 +76,13 @@ def _chosen_key(checkpoint: dict, key: str) -> Tuple[Dict[str, Tensor], str]:
         f'{held or "none"}; the top-level keys are {list(checkpoint)[:10]}.')
 
 
-def _check_one_nesting(inner: dict, where: str) -> None:
-    """Refuse a dict that nests weights under several keys none of which
-    is a known one (:data:`NESTING_KEYS`), e.g. DINO's ``'student'`` and
+def _check_one_nesting(held: list, where: str) -> None:
+    """Refuse weights nested under several keys (``held``, from
+    :func:`nesting_keys`) none of which is a known one
+    (:data:`NESTING_KEYS`, which come first), e.g. DINO's ``'student'`` and
     ``'teacher'``: picking one by the file's order would convert the wrong
     model without a word."""
-    held = _weights_keys(inner)
-    if len(held) > 1 and not any(k in NESTING_KEYS for k in held):
+    if len(held) > 1 and held[0] not in NESTING_KEYS:
         raise ConversionError(
             f'{where} holds weights under several keys, {held}, and none is '
             f'one of {list(NESTING_KEYS)}: name the one to convert with '
@@ -134,10 +129,10 @@ def unwrap_checkpoint(
                 break
         else:
             inner, where = checkpoint, 'checkpoint'
-        nested = None if tensor_keys(inner) else nesting_key(inner)
-        if nested is not None:
-            _check_one_nesting(inner, where)
-            inner, where = inner[nested], f'{where}[{nested!r}]'
+        held = [] if tensor_keys(inner) else nesting_keys(inner)
+        if held:
+            _check_one_nesting(held, where)
+            inner, where = inner[held[0]], f'{where}[{held[0]!r}]'
     bad = [k for k, v in inner.items() if not isinstance(v, Tensor)]
     if bad or not inner:
         # An empty dict has no non-tensor entry to name.
