@@ -22,7 +22,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS
 
 from .config_error import ConfigError
-from .config_place import mistake_place
+from .config_place import mistake_place, option_name
 from .local_files import checkpoint_file_problem
 from .pretrained_init import is_pretrained_cfg
 from .registry_names import close_hint, registered, use_default_scope
@@ -169,7 +169,7 @@ def _init_cfgs(node, key: str) -> Iterator[Tuple[str, object]]:
             sub = f'{key}.{name}'
             if name == 'init_cfg':
                 if isinstance(value, (list, tuple)):
-                    yield from ((f'{sub}.{i}', item)
+                    yield from ((f'{sub}[{i}]', item)
                                 for i, item in enumerate(value))
                 else:
                     yield sub, value
@@ -177,7 +177,7 @@ def _init_cfgs(node, key: str) -> Iterator[Tuple[str, object]]:
                 yield from _init_cfgs(value, sub)
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            yield from _init_cfgs(value, f'{key}.{index}')
+            yield from _init_cfgs(value, f'{key}[{index}]')
 
 
 def check_init_cfgs(cfg: Config,
@@ -204,5 +204,5 @@ def check_init_cfgs(cfg: Config,
                 f'{mistake_place(source, key, options)}: {key} has no type '
                 f'(it is {dict(init_cfg)!r}); MMEngine\'s init_weights '
                 "would stop with KeyError: 'type'. Give the whole dict, e.g. "
-                f"{key}=dict(type='Pretrained', checkpoint=PATH) (for the "
-                'backbone, --pretrained PATH sets it).')
+                f"{option_name(key)}=dict(type='Pretrained', checkpoint=PATH) "
+                '(for the backbone, --pretrained PATH sets it).')

@@ -21,8 +21,8 @@ from contextlib import contextmanager
 from typing import Iterator, Optional
 
 __all__ = [
-    'ABSENT', 'config_key', 'value_at', 'option_key', 'option_place',
-    'mistake_place', 'giving_cfg_options', 'given_cfg_options'
+    'ABSENT', 'config_key', 'option_name', 'value_at', 'option_key',
+    'option_place', 'mistake_place', 'giving_cfg_options', 'given_cfg_options'
 ]
 
 #: What :func:`value_at` returns for a key that is not there.
@@ -37,6 +37,13 @@ def config_key(option: str) -> str:
     """The config key a ``--cfg-options`` key sets, as errors name it:
     ``param_scheduler.0.T_max`` sets ``param_scheduler[0].T_max``."""
     return re.sub(r'\.(\d+)(?=\.|$)', r'[\1]', option)
+
+
+def option_name(key: str) -> str:
+    """The ``--cfg-options`` key that sets the config key ``key``, the
+    inverse of :func:`config_key`: ``param_scheduler[0].T_max`` is set by
+    ``param_scheduler.0.T_max``."""
+    return re.sub(r'\[(\d+)\]', r'.\1', key)
 
 
 def value_at(value, key: str):
@@ -69,7 +76,9 @@ def option_key(key: str, options: Optional[dict]) -> Optional[str]:
     (``default_hooks.chekpoint.interval`` for ``default_hooks.chekpoint``);
     failing that, the last that set a key above it to a value holding
     ``key`` (``custom_hooks=[...]`` for ``custom_hooks[0].head``); None if
-    none did."""
+    none did. ``key`` may name list items either way (``a[0]`` or
+    ``a.0``)."""
+    key = config_key(key)
     keys = {given: config_key(given) for given in options or {}}
     for given, set_key in keys.items():
         if set_key == key:

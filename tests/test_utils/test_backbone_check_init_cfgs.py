@@ -68,8 +68,11 @@ def test_an_init_cfg_without_a_type_in_a_list_is_named_by_its_index():
     ])
     message = _refusal(check_init_cfgs, cfg)
     assert message.startswith(
-        'c.py: model.backbone.backbone.init_cfg.1: '
-        'model.backbone.backbone.init_cfg.1 has no type'), message
+        'c.py: model.backbone.backbone.init_cfg[1]: '
+        'model.backbone.backbone.init_cfg[1] has no type'), message
+    # The fix it gives is an option, which names list items with dots.
+    assert "e.g. model.backbone.backbone.init_cfg.1=dict(type='Pretrained'" \
+        in message, message
 
 
 def test_an_init_cfg_in_a_list_of_sub_configs_is_read():
@@ -79,8 +82,23 @@ def test_an_init_cfg_in_a_list_of_sub_configs_is_read():
     cfg.model.backbone.layer_cfgs = [dict(init_cfg=dict(layer='Linear'))]
     message = _refusal(check_init_cfgs, cfg)
     assert message.startswith(
-        'c.py: model.backbone.layer_cfgs.0.init_cfg: '
-        'model.backbone.layer_cfgs.0.init_cfg has no type'), message
+        'c.py: model.backbone.layer_cfgs[0].init_cfg: '
+        'model.backbone.layer_cfgs[0].init_cfg has no type'), message
+
+
+def test_an_init_cfg_an_option_made_in_a_list_is_named_by_the_option():
+    """An option's ``0`` is a list index or, where the config has no list
+    (MMEngine then makes a dict keyed ``'0'``), a dict key; the option was
+    looked up as ``layer_cfgs[0]`` only, so the refusal named the config
+    file, which has no such key."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    options = {'model.backbone.layer_cfgs.0.init_cfg.layer': 'Linear'}
+    cfg.merge_from_dict(options)
+    with pytest.raises(ConfigError) as e:
+        check_init_cfgs(cfg, 'c.py', options)
+    assert str(e.value).startswith(
+        "--cfg-options model.backbone.layer_cfgs.0.init_cfg.layer='Linear': "
+        'model.backbone.layer_cfgs.0.init_cfg has no type'), e.value
 
 
 @pytest.mark.parametrize('kind', [PretrainedInit, 'mmengine.Pretrained'])

@@ -16,7 +16,6 @@ set a key above it, ``default_hooks.checkpoint.foo = 1, set by
 --cfg-options default_hooks.checkpoint={...}``. A value no entry set is
 the config file's if the file, read again, holds it.
 """
-import re
 from typing import Any, List, Optional, Tuple
 
 from mmengine.runner import get_priority
@@ -25,7 +24,8 @@ from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_place import (ABSENT, config_key,
                                               given_cfg_options, option_key,
-                                              option_place, value_at)
+                                              option_name, option_place,
+                                              value_at)
 
 __all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
 
@@ -182,5 +182,4 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
         # Neither the file nor an option: the tool itself set it. Name no
         # --cfg-options entry that was never given.
         return f'{key} = {value!r}'
-    option = re.sub(r'\[(\d+)\]', r'.\1', key)
-    return f'--cfg-options {option}={value!r}'
+    return f'--cfg-options {option_name(key)}={value!r}'
