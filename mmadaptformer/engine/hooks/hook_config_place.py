@@ -54,7 +54,14 @@ def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
 def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     """The config key of the entry that built ``hook``:
     ``default_hooks.NAME`` or ``custom_hooks[N]``; None if the runner has
-    no config or none of its entries is of the hook's type.
+    no config, none of its entries is of the hook's type, or which entry
+    built the hook cannot be told.
+
+    The runner's hooks of the hook's type are matched to the config's
+    entries of that type in the order the Runner registered them. When
+    their numbers differ, a hook of the type was registered outside the
+    config (``runner.register_hook``, a Runner subclass) or one was
+    removed: any entry named could be another hook's, so none is.
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -66,19 +73,18 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     entries = [(key, _entry_priority(hook_cfg, hook))
                for key, hook_cfg in _registered_entries(cfg)
                if _is_hook_cfg(hook_cfg, hook)]
-    if len(entries) > 1:
-        # Several of one type (an AtomicCheckpointHook in custom_hooks
-        # beside default_hooks.checkpoint): the runner registered them in
-        # config order, each after the hooks of its priority or a higher
-        # one, so its hooks of the type are the entries sorted (stably) by
-        # priority.
-        same = [
-            h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)
-        ]
-        if hook in same and len(same) == len(entries):
-            entries = sorted(entries, key=lambda entry: entry[1])
-            entries = [entries[same.index(hook)]]
-    return entries[0][0] if entries else None
+    same = [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+    if not any(h is hook for h in same):
+        # Not registered (yet): one entry of its type is the only
+        # candidate; among several, which one is unknown.
+        return entries[0][0] if len(entries) == 1 else None
+    if len(same) != len(entries):
+        return None
+    # The runner registered the entries in config order, each after the
+    # hooks of its priority or a higher one, so its hooks of the type are
+    # the entries sorted (stably) by priority.
+    entries = sorted(entries, key=lambda entry: entry[1])
+    return entries[[h is hook for h in same].index(True)][0]
 
 
 def _registered_entries(cfg: Any) -> List[Tuple[str, Any]]:
