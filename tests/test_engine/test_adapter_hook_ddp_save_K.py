@@ -9,7 +9,6 @@ seconds, non-zero, with the refusal printed, rather than rank 1 waiting
 for a rank that will never come.
 """
 import textwrap
-import time
 
 from helpers import image_data_cfg, write_config
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
@@ -62,7 +61,6 @@ def test_refusal_at_rank_0s_save_ends_the_job(tmp_path, tiny_image_data):
                        body)
     work = tmp_path / 'work'
     outputs = [str(tmp_path / f'rank{r}.log') for r in range(2)]
-    start = time.monotonic()
     procs = start_ranks(['train.py', cfg, '--work-dir', work],
                         2,
                         cwd=tmp_path,
@@ -70,16 +68,16 @@ def test_refusal_at_rank_0s_save_ends_the_job(tmp_path, tiny_image_data):
                         outputs=outputs,
                         env=dict(PYTHONPATH=str(tmp_path)))
     try:
-        codes = [proc.wait(120) for proc in procs]
+        # A rank left waiting for rank 0 would wait out gloo's 30 minutes;
+        # alone, the whole job takes about 10 s here.
+        codes = [proc.wait(180) for proc in procs]
     finally:
         for proc in procs:
             if proc.poll() is None:
                 proc.kill()
                 proc.wait(60)
-    elapsed = time.monotonic() - start
     logs = [open(path).read() for path in outputs]
     assert all(code != 0 for code in codes), (codes, logs[1][-3000:])
-    assert elapsed < 60, elapsed
     assert ("FrozenTensorsChangedError: AdapterHook: 1 frozen tensors "
             "changed during epoch 1, although they must stay exactly as "
             "loaded: ['backbone.cls_token']") in logs[0], logs[0][-3000:]
