@@ -35,7 +35,11 @@ def test_a_hook_registered_outside_the_config_is_named_by_no_key(
     assert hook_config_key(runner, config_hook) is None
     message = _refusal(extra, runner)
     assert message.startswith(
-        'AtomicCheckpointHook takes no argument foo=1'), message
+        'config entry unknown (the runner holds 2 AtomicCheckpointHook hooks '
+        'and its config builds 1: a hook of the type was registered or '
+        'removed outside the config, so which entry, if any, built this one '
+        'cannot be told): AtomicCheckpointHook takes no argument foo=1'
+    ), message
     assert 'default_hooks' not in message and '--cfg-options' not in message
 
 
