@@ -54,7 +54,14 @@ def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
 def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     """The config key of the entry that built ``hook``:
     ``default_hooks.NAME`` or ``custom_hooks[N]``; None if the runner has
-    no config or none of its entries is of the hook's type.
+    no config, none of its entries is of the hook's type, or which entry
+    built the hook cannot be told.
+
+    The runner's hooks of the hook's type are matched to the config's
+    entries of that type in the order the Runner registered them. When
+    their numbers differ, a hook of the type was registered outside the
+    config (``runner.register_hook``, a Runner subclass) or one was
+    removed: any entry named could be another hook's, so none is.
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -66,19 +73,37 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     entries = [(key, _entry_priority(hook_cfg, hook))
                for key, hook_cfg in _registered_entries(cfg)
                if _is_hook_cfg(hook_cfg, hook)]
-    if len(entries) > 1:
-        # Several of one type (an AtomicCheckpointHook in custom_hooks
-        # beside default_hooks.checkpoint): the runner registered them in
-        # config order, each after the hooks of its priority or a higher
-        # one, so its hooks of the type are the entries sorted (stably) by
-        # priority.
-        same = [
-            h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)
-        ]
-        if hook in same and len(same) == len(entries):
-            entries = sorted(entries, key=lambda entry: entry[1])
-            entries = [entries[same.index(hook)]]
-    return entries[0][0] if entries else None
+    same = [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+    if not any(h is hook for h in same):
+        # Not registered (yet): one entry of its type is the only
+        # candidate; among several, which one is unknown.
+        return entries[0][0] if len(entries) == 1 else None
+    if len(same) != len(entries):
+        return None
+    # The runner registered the entries in config order, each after the
+    # hooks of its priority or a higher one, so its hooks of the type are
+    # the entries sorted (stably) by priority.
+    entries = sorted(entries, key=lambda entry: entry[1])
+    return entries[[h is hook for h in same].index(True)][0]
+
+
+def _untold_place(runner: Any, hook: Any) -> Optional[str]:
+    """Why no config key is named for ``hook``, a registered hook of a type
+    that the config builds too, when the runner holds another number of
+    hooks of that type than the config builds; else None."""
+    cfg = getattr(runner, 'cfg', None)
+    same = [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+    if cfg is None or not any(h is hook for h in same):
+        return None
+    built = sum(1 for _, hook_cfg in _registered_entries(cfg)
+                if _is_hook_cfg(hook_cfg, hook))
+    if not built or built == len(same):
+        return None
+    name = type(hook).__name__
+    return (f'config entry unknown (the runner holds {len(same)} {name} '
+            f'hooks and its config builds {built}: a hook of the type was '
+            'registered or removed outside the config, so which entry, if '
+            'any, built this one cannot be told)')
 
 
 def _registered_entries(cfg: Any) -> List[Tuple[str, Any]]:
@@ -106,7 +131,9 @@ def hook_place(runner: Any, hook: Any) -> Optional[str]:
     runner's config file, to lead a refusal of the hook's settings; the
     ``--cfg-options`` entry instead if one set the hook's entry as a whole
     (``--cfg-options KEY=...``, or ``KEY, set by --cfg-options
-    ABOVE=...``); None if the key is not found.
+    ABOVE=...``); ``config entry unknown (...)`` where the runner's hooks
+    of the type do not match the config's in number; None if the key is
+    not found.
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -114,7 +141,7 @@ def hook_place(runner: Any, hook: Any) -> Optional[str]:
     """
     key = hook_config_key(runner, hook)
     if key is None:
-        return None
+        return _untold_place(runner, hook)
     options = given_cfg_options()
     given = option_key(key, options)
     # An entry that set one argument beneath leaves the rest the file's.
@@ -145,8 +172,9 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
     file holds that value; else ``KEY = VALUE``. Outside a tool's run:
     ``FILE: KEY = VALUE`` if the config file holds that value, else
     ``--cfg-options KEY=VALUE``. ``KEY = VALUE`` where the runner's config
-    has no file or it can no longer be read; None if the hook's key is not
-    found (:func:`hook_config_key`).
+    has no file or it can no longer be read; ``config entry unknown (...)``
+    where the runner's hooks of the type do not match the config's in
+    number; None if the hook's key is not found (:func:`hook_config_key`).
 
     Args:
         runner (Runner): The runner that holds ``hook``.
@@ -156,7 +184,7 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
     """
     key = hook_config_key(runner, hook)
     if key is None:
-        return None
+        return _untold_place(runner, hook)
     key = f'{key}.{argument}'
     options = given_cfg_options()
     if options is not None:
