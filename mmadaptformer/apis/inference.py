@@ -36,6 +36,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.device_check import check_device_arg
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
@@ -69,6 +70,7 @@ def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
         return copy.deepcopy(config), config.filename or '<Config>'
     if not osp.isfile(config):
         raise FileNotFoundError(f'Config file {config} does not exist.')
+    check_config_file(config)
     return Config.fromfile(config), str(config)
 
 

@@ -23,15 +23,12 @@ from ..utils.cfg_options_merge import CfgOptionsError, merge_cfg_options
 from ..utils.config_error import ConfigError
 from ..utils.config_inputs import config_file_problem
 from ..utils.config_loading import load_config_file
-from ..utils.local_files import first_missing_file
+from ..utils.local_files import CONFIG_SUFFIXES, first_missing_file
 from ..utils.output_file import output_file_problem
 
 __all__ = [
     'CONFIG_SUFFIXES', 'refuse_bad_paths', 'load_model_config', 'write_json'
 ]
-
-#: The config files MMEngine's ``Config.fromfile`` reads.
-CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
 
 def refuse_bad_paths(parser: ArgumentParser,

@@ -13,9 +13,13 @@ import os.path as osp
 import struct
 from typing import Optional
 
+from .local_files import CONFIG_SUFFIXES
+from .video_containers import container_name
+
 __all__ = [
-    'SAFETENSORS_SUFFIX', 'binary_format', 'is_safetensors',
-    'last_checkpoint_record', 'safetensors_advice', 'text_format'
+    'SAFETENSORS_SUFFIX', 'TOOL_ORDER', 'binary_format', 'file_kind',
+    'is_safetensors', 'last_checkpoint_record', 'media_kind',
+    'safetensors_advice', 'text_format'
 ]
 
 #: The name PyTorch's ``torch.load`` needs to read a safetensors file.
@@ -35,6 +39,17 @@ _OTHER = (
     (b'\x89HDF\r\n\x1a\n', 'an HDF5 file (e.g. Keras .h5 weights), not a '
      'torch.save checkpoint'),
 )
+#: Images, by how they start: what users give where a checkpoint goes
+#: when they leave the checkpoint out (``infer.py CONFIG a.jpg``).
+_IMAGES = ((b'\x89PNG\r\n\x1a\n', 'PNG'), (b'\xff\xd8\xff', 'JPEG'),
+           (b'GIF87a', 'GIF'), (b'GIF89a', 'GIF'))
+#: Where the first and second packets of an MPEG transport stream start:
+#: one ``G`` byte alone is no evidence.
+_TS_PACKET = 188
+#: The tools' order of files, for a file given in another one's place.
+TOOL_ORDER = ('the tools take the config first, then the checkpoint, then the '
+              'inputs (tools/infer.py CONFIG CHECKPOINT INPUT ..., '
+              'tools/test.py CONFIG CHECKPOINT)')
 #: How many bytes are read to tell the format.
 _HEAD = 512
 #: How the names of checkpoints that a last_checkpoint record names end.
@@ -47,6 +62,41 @@ def _read_head(filename: str) -> bytes:
             return f.read(_HEAD)
     except OSError:
         return b''
+
+
+def media_kind(head: bytes) -> Optional[str]:
+    """``'a video file (MP4/MOV)'`` or ``'an image (PNG)'`` for a file that
+    starts as one, else None.
+
+    Args:
+        head (bytes): The file's first bytes (at least 189 for an MPEG
+            transport stream).
+    """
+    name = container_name(head)
+    if name == 'MPEG-TS' and head[_TS_PACKET:_TS_PACKET + 1] != b'\x47':
+        name = None
+    if name is not None:
+        return f'a video file ({name})'
+    for magic, name in _IMAGES:
+        if head.startswith(magic):
+            return f'an image ({name})'
+    return None
+
+
+def file_kind(filename: str) -> Optional[str]:
+    """What a file given where a config goes is, when it is something the
+    tools read elsewhere: ``'a checkpoint (torch.save)'`` (a zip archive or
+    a pickle), a video or an image (:func:`media_kind`); None otherwise.
+
+    Args:
+        filename (str): A local file.
+    """
+    head = _read_head(filename)
+    # torch.save writes a zip archive (torch >= 1.6) or a pickle, whose
+    # protocol 2+ header starts with 0x80.
+    if head.startswith((b'PK\x03\x04', b'\x80')):
+        return 'a checkpoint (torch.save)'
+    return media_kind(head)
 
 
 def is_safetensors(filename: str) -> bool:
@@ -73,8 +123,9 @@ def is_safetensors(filename: str) -> bool:
     return isinstance(header, dict)
 
 
-def _is_text(head: bytes) -> Optional[str]:
-    """What a file that starts as such text is, or None."""
+def _printable_text(head: bytes) -> Optional[str]:
+    """``head`` as text, leading blanks stripped, if it is printable UTF-8
+    (possibly cut inside a character at its end); None otherwise."""
     try:
         text = head.decode('utf-8').lstrip('\ufeff \t\r\n')
     except UnicodeDecodeError:
@@ -85,6 +136,14 @@ def _is_text(head: bytes) -> Optional[str]:
             return None
     if not text or any(not c.isprintable() and c not in '\t\r\n'
                        for c in text):
+        return None
+    return text
+
+
+def _is_text(head: bytes) -> Optional[str]:
+    """What a file that starts as such text is, or None."""
+    text = _printable_text(head)
+    if text is None:
         return None
     lowered = text[:64].lower()
     if lowered.startswith(('<!doctype html', '<html', '<head', '<body')):
@@ -124,6 +183,9 @@ def binary_format(filename: str) -> Optional[str]:
     for magic, what in _OTHER:
         if head.startswith(magic):
             return what
+    kind = media_kind(head)
+    if kind is not None:
+        return f'{kind}, not a checkpoint: {TOOL_ORDER}'
     if is_safetensors(filename):
         return safetensors_advice(filename)
     return None
@@ -131,8 +193,9 @@ def binary_format(filename: str) -> Optional[str]:
 
 def text_format(filename: str) -> Optional[str]:
     """What ``filename`` is when it is text that downloads leave in place
-    of a file (an HTML or XML page, a Git LFS pointer), or MMEngine's
-    ``last_checkpoint`` record (:func:`last_checkpoint_record`). Ask only
+    of a file (an HTML or XML page, a Git LFS pointer), MMEngine's
+    ``last_checkpoint`` record (:func:`last_checkpoint_record`), or a
+    config file (given in the checkpoint's place). Ask only
     after a pickle scan found no code: a protocol 0 pickle is text too.
 
     Args:
@@ -142,6 +205,9 @@ def text_format(filename: str) -> Optional[str]:
         str | None: A phrase that follows "is"; None for any other file.
     """
     head = _read_head(filename)
+    if filename.endswith(CONFIG_SUFFIXES) and \
+            _printable_text(head) is not None:
+        return f'a config file, not a checkpoint: {TOOL_ORDER}'
     return _is_text(head) or last_checkpoint_record(filename, head)
 
 

@@ -2,6 +2,10 @@
 """Read a config file, and name the file and the line in what goes wrong
 with it.
 
+A file that is not a config at all (a checkpoint given first, as in
+``tools/test.py CHECKPOINT CONFIG``) ended them with MMEngine's ``OSError:
+Only py/yml/yaml/json type are supported now!`` and a traceback; it is
+refused naming the file and what it is (:func:`check_config_file`).
 A config file that is not valid Python ends MMEngine's tools with a long
 traceback that never says where the mistake is: MMEngine parses it with
 ``ast.parse``, so the error names ``<unknown>``. :func:`load_config_file`
@@ -16,10 +20,33 @@ from typing import Optional
 
 from mmengine.config import Config
 
+from .checkpoint_formats import TOOL_ORDER, file_kind
 from .config_error import ConfigError
 from .config_inputs import base_files, missing_base_place
+from .local_files import CONFIG_SUFFIXES
 
-__all__ = ['load_config_file']
+__all__ = ['check_config_file', 'load_config_file']
+
+
+def check_config_file(path: str) -> None:
+    """Refuse a file that :meth:`Config.fromfile` would not read as a
+    config, by its extension, saying what it is if it is a checkpoint, a
+    video or an image.
+
+    Args:
+        path (str): The file given as a config.
+
+    Raises:
+        ConfigError: If ``path`` does not end in one of
+            :data:`~.local_files.CONFIG_SUFFIXES`.
+    """
+    if osp.splitext(path)[1] in CONFIG_SUFFIXES:
+        return
+    kind = file_kind(path) if osp.isfile(path) else None
+    what = f'; it is {kind}: {TOOL_ORDER}' if kind else ''
+    raise ConfigError(f'The config {path} is not a config file: MMEngine '
+                      f'reads configs ending in {", ".join(CONFIG_SUFFIXES)}'
+                      f'{what}.')
 
 
 def _syntax_error(path: str) -> Optional[SyntaxError]:
@@ -62,7 +89,9 @@ def load_config_file(path: str) -> Config:
         Config: The config.
 
     Raises:
-        ConfigError: If the file, or a ``_base_`` file it inherits, does
+        ConfigError: If the file is not a config file by its extension
+            (:func:`check_config_file`), or if it, or a ``_base_`` file it
+            inherits, does
             not parse as Python (the message names that file, the line and
             what is wrong: ``'(' was never closed``), or sets a dict where
             its base has another value (``init_cfg=dict(...)`` over
@@ -71,6 +100,7 @@ def load_config_file(path: str) -> Config:
             exist (the message names the file and the line that name it).
         FileNotFoundError: If there is no such file.
     """
+    check_config_file(path)
     try:
         return Config.fromfile(path)
     except FileNotFoundError as exc:

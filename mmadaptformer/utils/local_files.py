@@ -15,9 +15,13 @@ import re
 from typing import Iterable, Optional, Tuple
 
 __all__ = [
-    'URI', 'is_local', 'same_file', 'path_inside', 'first_missing_file',
-    'checkpoint_file_problem', 'local_ann_file'
+    'CONFIG_SUFFIXES', 'URI', 'is_local', 'same_file', 'path_inside',
+    'first_missing_file', 'checkpoint_file_problem', 'local_ann_file'
 ]
+
+#: The extensions of the config files MMEngine's ``Config.fromfile`` reads
+#: (it goes by the extension alone, case-sensitively).
+CONFIG_SUFFIXES = ('.py', '.json', '.yml', '.yaml')
 
 #: A path with a URI scheme (``s3://``, ``https://``, ``open-mmlab://``),
 #: which no local check can see.

@@ -52,7 +52,7 @@ from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
-from mmadaptformer.utils.local_files import is_local
+from mmadaptformer.utils.local_files import is_local, same_file
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
@@ -174,10 +174,8 @@ def reference_backbone(args, meta: dict,
     (which the config loads as it is)."""
     if args.pretrained is not None:
         return args.pretrained, None, False
-    recorded = meta.get(HOST_SOURCES_META_KEY)
-    sources = set(recorded.values()) if isinstance(recorded, dict) else set()
-    if len(sources) == 1:
-        source = sources.pop()
+    source = recorded_backbone(meta)
+    if source is not None:
         if not is_local(source) or osp.isfile(source):
             return source, None, False
         why = f'the pretrained backbone it records, {source}, is not there'
@@ -195,21 +193,47 @@ def trainable_patterns(keys: List[str]) -> str:
     return ', '.join(f"r'^{re.escape(m)}\\.'" for m in modules)
 
 
-def refuse_dropped_trained(args, reference: str, frozen: List[str],
-                           differ: List[str]) -> None:
+def recorded_backbone(meta: dict) -> Optional[str]:
+    """The one pretrained backbone a merged checkpoint records
+    (``meta[HOST_SOURCES_META_KEY]``, verified by merge_adapters.py), or
+    None."""
+    recorded = meta.get(HOST_SOURCES_META_KEY)
+    sources = set(recorded.values()) if isinstance(recorded, dict) else set()
+    return sources.pop() if len(sources) == 1 else None
+
+
+def refuse_dropped_trained(args,
+                           reference: str,
+                           frozen: List[str],
+                           differ: List[str],
+                           recorded: Optional[str] = None) -> None:
     """End with a command-line error: the config leaves frozen (and the
     adapter-only checkpoint would drop) tensors that differ from the
-    pretrained backbone, i.e. that were trained."""
+    pretrained backbone, i.e. that were trained, unless ``--pretrained`` is
+    another file than the backbone ``recorded`` in a merged checkpoint:
+    that is said first, as the likelier mistake."""
     shown = ', '.join(differ[:5]) + (', ...' if len(differ) > 5 else '')
+    keep = ('them with extra_trainable=[' + trainable_patterns(differ) +
+            '] in that AdapterHook (the '
+            'config they were trained with)')
+    if recorded is not None and args.pretrained is not None and \
+            not same_file(recorded, args.pretrained):
+        build_parser().error(
+            f'{len(differ)} of the {len(frozen)} tensors that the '
+            f'AdapterHook of {args.config} leaves frozen differ from '
+            f'--pretrained {reference} in {args.checkpoint} ({shown}), '
+            f'which records that its adapters were trained on {recorded} '
+            '(merge_adapters.py verified it): give that one with '
+            '--pretrained, or leave --pretrained out to compare with it. '
+            f'If {reference} is that backbone, the tensors were trained: '
+            f'keep {keep}.')
     build_parser().error(
         f'{len(differ)} of the {len(frozen)} tensors that the AdapterHook '
         f'of {args.config} leaves frozen differ from the pretrained '
         f'backbone {reference} in {args.checkpoint} ({shown}): they were '
-        'trained, and the adapter-only checkpoint would drop them. Keep '
-        'them with extra_trainable=[' + trainable_patterns(differ) +
-        '] in that AdapterHook (the config they were trained with), or, '
-        f'if {reference} is not the backbone the adapters were trained on, '
-        'give that one with --pretrained.')
+        f'trained, and the adapter-only checkpoint would drop them. Keep '
+        f'{keep}, or, if {reference} is not the backbone the '
+        'adapters were trained on, give that one with --pretrained.')
 
 
 def refuse_without_trained_part(model, state: dict, source: str) -> None:
@@ -328,7 +352,8 @@ def extract(args):
         k for k, v in pretrained.items() if not torch.equal(v, loaded[k])
     ]
     if differ:
-        refuse_dropped_trained(args, reference, sorted(frozen), differ)
+        refuse_dropped_trained(args, reference, sorted(frozen), differ,
+                               recorded_backbone(meta))
     # What the record names as the frozen backbone the adapters were
     # trained on: the pretrained file just compared, else the one a merged
     # checkpoint kept, else this file, which holds those weights (not

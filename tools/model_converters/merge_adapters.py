@@ -22,7 +22,7 @@ refuses it on every loading path, as it refuses the adapter-only one.
 import argparse
 import os.path as osp
 import time
-from typing import Any
+from typing import Any, Optional
 
 from mmengine.logging import MMLogger
 
@@ -51,6 +51,8 @@ from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.state_dict_check import check_state_dict
+from mmadaptformer.utils.trained_part_fit import (added_part_keys,
+                                                  trained_part_name)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -74,7 +76,29 @@ EXPECTED = ("Expected an adapter-only checkpoint: a dict with a 'meta' dict "
             'training with AdapterHook writes it.')
 
 
-def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
+def _full_checkpoint_advice(checkpoint: Any,
+                            model: Optional[Any] = None) -> str:
+    """What to do with a checkpoint that is not adapter-only: nothing if
+    it holds the model's adapters (a full checkpoint), else give the one
+    training wrote: a stock model's file or a backbone has none to merge."""
+    keys = added_part_keys(model) if model is not None else []
+    state = checkpoint.get('state_dict')
+    if not keys or not isinstance(state, dict) or \
+            any(key in state for key in keys):
+        return 'it needs no merging.'
+    part = trained_part_name(model)
+    return (f'it holds none of the model\'s {len(keys)} {part} tensors '
+            f'either (e.g. {keys[0]}): it is a checkpoint of a model without '
+            f'them (a stock or fully fine-tuned model, or a pretrained '
+            f'backbone), so there are no {part}s to merge. Give as '
+            f'CHECKPOINT the adapter-only file that this config\'s training '
+            f'wrote (its work dir\'s epoch_N.pth), and a backbone as '
+            f'--pretrained.')
+
+
+def check_adapter_only_layout(checkpoint: Any,
+                              filename: str,
+                              model: Optional[Any] = None) -> None:
     """Refuse a loaded ``checkpoint`` not laid out as an adapter-only one.
 
     An adapter-only checkpoint is a dict with a ``'meta'`` dict holding the
@@ -87,19 +111,24 @@ def check_adapter_only_layout(checkpoint: Any, filename: str) -> None:
     Args:
         checkpoint (Any): What :func:`safe_torch_load` returned.
         filename (str): The checkpoint's path, for the error.
+        model (nn.Module, optional): The model built from the config, for
+            naming a checkpoint without its adapters (a stock model's, a
+            backbone) as such rather than as a full one. Defaults to None.
 
     Raises:
         StateDictMismatchError: If it is not a dict, its ``'meta'`` is not a
             dict, its ``'state_dict'`` is not a dict of tensors by name
             (and the frozen backbone's records) or its adapter record is
             not one; the message names ``filename``.
-        SystemExit: If it is a full checkpoint, which needs no merging.
+        SystemExit: If it is a full checkpoint, which needs no merging, or
+            one without the model's adapters, which has none to merge.
     """
     meta = checkpoint_meta(checkpoint, filename, EXPECTED, 'write')
     if ADAPTER_META_KEY not in meta:
         raise SystemExit(
             f'Error: {filename} is not an adapter-only checkpoint (its '
-            f'meta has no {ADAPTER_META_KEY!r}); it needs no merging.')
+            f'meta has no {ADAPTER_META_KEY!r}); '
+            f'{_full_checkpoint_advice(checkpoint, model)}')
     state = checkpoint_state_dict(
         checkpoint, filename, EXPECTED, adapter_only=True)
     # The frozen backbone's records are checked where they are read.
@@ -134,10 +163,10 @@ def merge(args):
         # A mistake of the command line, as in train.py: exit 2.
         build_parser().error(str(e))
     checkpoint = read_converter_checkpoint(args.checkpoint)
-    check_adapter_only_layout(checkpoint, args.checkpoint)
     # A misspelled type names the config file and key.
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         model, plan = build_model_and_plan(cfg)
+    check_adapter_only_layout(checkpoint, args.checkpoint, model)
     complete_adapter_checkpoint(
         model, checkpoint, plan, source=args.checkpoint, purpose='write')
     # The pretrained files just verified to be the adapters' backbone, for

@@ -1,0 +1,126 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A checkpoint given where the config goes (``tools/test.py CHECKPOINT
+CONFIG``), and a video, image or config given where the checkpoint goes
+(``tools/infer.py CONFIG clip.mp4``, the checkpoint left out), are named
+for what they are, with the tools' order of files.
+
+Before, the first ended every tool with MMEngine's ``OSError: Only
+py/yml/yaml/json type are supported now!`` (a traceback in ``tools/test.py``,
+``tools/train.py`` and the converters), and the second read ``Checkpoint
+file clip.mp4 (1599 bytes) is truncated or corrupted``, which sent users
+to look for damage in a video that plays.
+"""
+
+import cv2
+import numpy as np
+import pytest
+from checkpoint_makers import save_stock_video_checkpoint
+from repo_paths import TINY_VIDEO_CONFIG
+from tool_runners import run_tool
+
+import mmadaptformer  # noqa: F401  (the safe checkpoint loader)
+from mmadaptformer.utils.config_error import ConfigError
+
+CHECKPOINT_LINE = ('is not a config file: MMEngine reads configs ending in '
+                   '.py, .json, .yml, .yaml; it is a checkpoint (torch.save): '
+                   'the tools take the config first, then the checkpoint')
+
+
+@pytest.fixture(scope='module')
+def files(tmp_path_factory):
+    """A stock tiny video checkpoint, an mp4 clip and a PNG image."""
+    root = tmp_path_factory.mktemp('swapped')
+    checkpoint = str(root / 'stock.pth')
+    save_stock_video_checkpoint(checkpoint)
+    video = str(root / 'clip.mp4')
+    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 8,
+                             (32, 32))
+    for t in range(12):
+        writer.write(np.full((32, 32, 3), 20 * t, np.uint8))
+    writer.release()
+    image = str(root / 'frame.png')
+    cv2.imwrite(image, np.zeros((8, 8, 3), np.uint8))
+    return dict(checkpoint=checkpoint, video=video, image=image, root=root)
+
+
+@pytest.mark.parametrize('tool, status', [('test.py', 1), ('infer.py', 2),
+                                          ('train.py', 1),
+                                          ('model_converters/'
+                                           'merge_adapters.py', 1)])
+def test_checkpoint_given_as_config(files, tool, status):
+    """Each tool ends with one line naming the checkpoint, what it is and
+    the order, not MMEngine's OSError and a traceback."""
+    args = {
+        'test.py': [files['checkpoint'], TINY_VIDEO_CONFIG],
+        'infer.py': [files['checkpoint'], TINY_VIDEO_CONFIG, files['video']],
+        'train.py': [files['checkpoint']],
+        'model_converters/merge_adapters.py': [
+            files['checkpoint'], TINY_VIDEO_CONFIG,
+            str(files['root'] / 'out.pth')
+        ],
+    }[tool]
+    proc = run_tool(
+        [tool] + args,
+        cwd=str(files['root']),
+        check=False,
+        separate_stderr=True)
+    assert proc.returncode == status, proc.stderr
+    assert f"{files['checkpoint']} {CHECKPOINT_LINE}" in proc.stderr
+    assert 'Traceback' not in proc.stderr
+    assert 'Only py/yml/yaml/json' not in proc.stderr
+
+
+def test_video_given_as_checkpoint(files):
+    """``infer.py CONFIG clip.mp4 other.mp4``: the clip is named a video,
+    not a damaged checkpoint."""
+    proc = run_tool(
+        ['infer.py', TINY_VIDEO_CONFIG, files['video'], files['video']],
+        cwd=str(files['root']),
+        check=False,
+        separate_stderr=True)
+    assert proc.returncode == 1, proc.stderr
+    assert (f"Checkpoint file {files['video']} ") in proc.stderr
+    assert ('is a video file (MP4/MOV), not a checkpoint: the tools take '
+            'the config first, then the checkpoint, then the inputs'
+            ) in proc.stderr
+    assert 'truncated or corrupted' not in proc.stderr
+
+
+@pytest.mark.parametrize('given, what', [
+    ('image', 'an image (PNG), not a checkpoint'),
+    ('config', 'a config file, not a checkpoint'),
+])
+def test_load_checkpoint_names_other_files(files, given, what):
+    """MMEngine's ``load_checkpoint`` (as ``init_recognizer`` calls it)
+    names an image or a config given as the checkpoint."""
+    from mmengine.runner import load_checkpoint
+    from torch import nn
+    path = TINY_VIDEO_CONFIG if given == 'config' else files[given]
+    with pytest.raises(Exception) as err:
+        load_checkpoint(nn.Linear(1, 1), path, map_location='cpu')
+    assert what in str(err.value)
+    assert 'truncated or corrupted' not in str(err.value)
+
+
+def test_python_api_checkpoint_as_config(files):
+    """``ModelInferencer(CHECKPOINT, CONFIG)`` raises a ConfigError that
+    names the checkpoint, before anything loads."""
+    from mmadaptformer.apis import ModelInferencer
+    with pytest.raises(ConfigError) as err:
+        ModelInferencer(files['checkpoint'], TINY_VIDEO_CONFIG)
+    assert f"{files['checkpoint']} {CHECKPOINT_LINE}" in str(err.value)
+
+
+def test_file_kinds(files, tmp_path):
+    """What a file is, by its first bytes: a text file that starts with
+    ``G`` is no MPEG transport stream (one sync byte is no evidence), and
+    a file of another kind is not named."""
+    from mmadaptformer.utils.checkpoint_formats import file_kind, media_kind
+    assert file_kind(files['checkpoint']) == 'a checkpoint (torch.save)'
+    assert file_kind(files['video']) == 'a video file (MP4/MOV)'
+    assert file_kind(files['image']) == 'an image (PNG)'
+    text = tmp_path / 'notes'
+    text.write_text('Good clips: a, b\n' * 20)
+    assert file_kind(str(text)) is None
+    ts = b'\x47' + b'\x00' * 187 + b'\x47' + b'\x00' * 187
+    assert media_kind(ts) == 'a video file (MPEG-TS)'
