@@ -57,7 +57,7 @@ from .resume import (ALLOW_RESTART_FLAG, CORRUPT_SUFFIX,
                      find_resume_checkpoint, log_resume_plan)
 from .testing_config import (add_dump_metrics, add_tta,
                              trigger_visualization_hook)
-from .train_loop_check import check_train_loop
+from .train_loop_check import check_loop_keys, check_train_loop
 
 __all__ = [
     'check_holds_adapter_head', 'AdapterHook', 'AtomicCheckpointHook',
@@ -85,7 +85,7 @@ __all__ = [
     'ALLOW_RESTART_FLAG', 'CORRUPT_SUFFIX', 'NoResumableCheckpointError',
     'ResumePlan', 'apply_auto_resume', 'find_resume_checkpoint',
     'log_resume_plan', 'add_dump_metrics', 'add_tta',
-    'trigger_visualization_hook', 'check_train_loop',
+    'trigger_visualization_hook', 'check_train_loop', 'check_loop_keys',
     'check_adapter_hook_config', 'check_adapter_hook_plan',
     'refuse_wrapper_without_adapter_hook', 'plan_argument_place',
     'naming_plan_arguments', 'blending_num_classes', 'dataset_classes',
