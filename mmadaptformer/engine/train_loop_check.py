@@ -28,6 +28,7 @@ from mmengine.runner import (EpochBasedTrainLoop, IterBasedTrainLoop, TestLoop,
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_place import mistake_place
+from mmadaptformer.utils.runner_type import mmengine_runner
 from mmadaptformer.utils.unknown_keys import (named_arguments,
                                               refuse_unknown_keys)
 
@@ -63,7 +64,8 @@ def check_loop_keys(
     keys: Sequence[str] = ('train_cfg', 'val_cfg')
 ) -> None:
     """Refuse a key of a loop config without a ``type`` that the loop the
-    Runner builds from it does not take.
+    Runner builds from it does not take (for MMEngine's runners only:
+    another ``runner_type`` may build its loops otherwise).
 
     Args:
         cfg (Config): The run's config.
@@ -76,6 +78,8 @@ def check_loop_keys(
         ConfigError: Naming the key, where it was set, the closest keys
             and what the loop takes.
     """
+    if not mmengine_runner(cfg):
+        return
     for key in keys:
         loop = cfg.get(key, None)
         if not isinstance(loop, dict) or 'type' in loop:

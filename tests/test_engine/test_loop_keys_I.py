@@ -52,8 +52,11 @@ def test_train_check_names_a_val_cfg_key_and_where_it_was_set():
 
 def test_typed_and_correct_loops_pass():
     """Guard of kept behaviour: a loop with a ``type`` is left to its
-    registry (whose classes may take other arguments), and every key the
-    loops take passes."""
+    registry (whose classes may take other arguments), so is a config of
+    another runner, and every key the loops take passes."""
+    check_loop_keys(
+        Config(dict(runner_type='MyRunner', train_cfg=dict(anything=1))),
+        'cfg.py', None)
     check_loop_keys(
         Config(
             dict(
