@@ -35,6 +35,7 @@ from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
                                                  trigger_visualization_hook)
+from mmadaptformer.engine.train_loop_check import check_loop_keys
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
@@ -296,6 +297,8 @@ def start_testing(cfg, args):
     # What the Runner reads itself: MMEngine ignores an env_cfg key it does
     # not know (cudnn_benchmrk); a default hook without a type fails late.
     check_runner_config(cfg, args.config, args.cfg_options, ['test_evaluator'])
+    # A test_cfg key TestLoop does not take failed once the model was built.
+    check_loop_keys(cfg, args.config, args.cfg_options, ['test_cfg'])
     # A backbone argument mmaction2's ViT would drop, the wrapper's own
     # refusals: before the work dir. The checkpoint may hold the whole
     # backbone, so the pretrained file is not required.

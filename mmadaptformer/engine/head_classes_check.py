@@ -11,7 +11,8 @@ building the model or reading the data:
 
 * the head's, the data preprocessor's and each batch blending's
   ``num_classes`` from the model config (the values the built modules
-  hold);
+  hold; the preprocessor is the top-level ``data_preprocessor`` of an
+  MMPretrain config whose model names none, as the Runner builds it);
 * each dataset built with ``lazy_init=True`` by
   :func:`~mmadaptformer.utils.dataset_check.check_datasets`, which the
   tools hand over rather than build it twice (no annotation list is
@@ -36,8 +37,8 @@ from mmadaptformer.utils.dataset_check import (lazily_built,
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.registry_names import registered, use_default_scope
 from mmadaptformer.utils.runner_type import mmengine_runner
-from .hooks.config_check_hook import (ConfigCheckHook, dataset_classes,
-                                      dataset_num_classes)
+from .hooks.config_check_hook import (ConfigCheckHook, data_preprocessor_key,
+                                      dataset_classes, dataset_num_classes)
 from .hooks.strict_evaluation import wrapped_datasets
 
 __all__ = ['check_head_classes', 'config_check_heads', 'folder_classes']
@@ -77,11 +78,13 @@ def _head(model: dict, heads: Sequence[str]) -> Optional[Tuple[str, int]]:
     return None
 
 
-def _model_classes(model: dict) -> Iterator[Tuple[str, int]]:
-    """``(key, num_classes)`` of the data preprocessor and of each batch
-    blending, as the hook reads them from the built model."""
-    key = 'model.data_preprocessor'
-    preprocessor = model.get('data_preprocessor')
+def _model_classes(cfg: Config, model: dict) -> Iterator[Tuple[str, int]]:
+    """``(key, num_classes)`` of the data preprocessor (the model's, else
+    the top-level one the Runner gives it) and of each batch blending, as
+    the hook reads them from the built model."""
+    key = data_preprocessor_key(cfg)
+    preprocessor = model.get('data_preprocessor') \
+        if key.startswith('model.') else cfg.get('data_preprocessor')
     if not isinstance(preprocessor, dict):
         return
     if _int(preprocessor.get('num_classes')):
@@ -221,7 +224,7 @@ def check_head_classes(cfg: Config,
     head_key, head_classes = head
     keys = [head_key]
     problems = []
-    for key, number in _model_classes(model):
+    for key, number in _model_classes(cfg, model):
         if number != head_classes:
             problems.append(f'{key}={number}')
             keys.append(key)

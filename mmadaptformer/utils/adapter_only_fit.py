@@ -15,8 +15,9 @@ which ``load_checkpoint``, the ``Runner``, the strategies and the
 Inferencers call. It refuses before anything is loaded.
 
 The same place checks that a checkpoint given as a whole classifier's
-weights fits its head (:func:`~.head_fit.check_whole_model_fits`), except
-in the loads of MMEngine's training machinery, which are transfers (see
+weights fits its head (:func:`check_adapter_only_head` for an adapter-only
+one, then :func:`~.head_fit.check_whole_model_fits`), except in the loads
+of MMEngine's training machinery, which are transfers (see
 :mod:`.head_fit` for the rule).
 """
 import contextlib
@@ -30,14 +31,15 @@ import torch
 from torch import nn
 
 from .checkpoint_loading import safe_torch_load
+from .classifier_parts import evaluated_parts, head_part_keys
 from .head_fit import DEFAULT_REVISE_KEYS, check_whole_model_fits
 from .model_unwrap import unwrapped_model
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'CHECKS_OWN_LOADS', 'check_adapter_only_fits',
-    'remember_source', 'loading', 'loading_source', 'loading_adapter_only',
-    'guard_checkpoint_to_model', 'is_adapter_only_file'
+    'check_adapter_only_head', 'remember_source', 'loading', 'loading_source',
+    'loading_adapter_only', 'guard_checkpoint_to_model', 'is_adapter_only_file'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -187,6 +189,67 @@ def check_adapter_only_fits(model: nn.Module,
         'a copy of it).')
 
 
+def check_adapter_only_head(model: nn.Module,
+                            checkpoint: Any,
+                            source: Optional[str] = None) -> None:
+    """Refuse to evaluate an adapter-only checkpoint of a model with
+    another head or neck: the trained keys its record lists
+    (``saved_keys``) against the model's head and neck keys, which an
+    adapter-only checkpoint holds whole (they always train).
+
+    A frozen-host wrapper checks its own loads, but sees the backbone's
+    keys alone; the head check that came next
+    (:func:`~.head_fit.check_whole_model_fits`) took the file of another
+    run (mmpretrain's ``LinearClsHead`` or ``VisionTransformerClsHead``
+    where the model has the recipes' ``BNLinearHead``) for "a backbone
+    checkpoint", to be given as ``--pretrained``. A record without
+    ``saved_keys`` (older files) is not checked, nor a file whose state
+    dict lacks keys its record lists (the later checks name those).
+
+    Args:
+        model (nn.Module): The (unwrapped) model to load it into; any
+            module that is not a whole classifier passes.
+        checkpoint (Any): The loaded checkpoint.
+        source (str, optional): Its file, for the error; by default the
+            file it was read from, if :func:`remember_source` saw it.
+
+    Raises:
+        StateDictMismatchError: Naming the file, the head keys on each
+            side and the config to use.
+    """
+    info = adapter_only_info(checkpoint)
+    saved = info.get('saved_keys') if info is not None else None
+    parts = head_part_keys(model)
+    if not isinstance(saved, (list, tuple)) or not parts:
+        return
+    saved = set(saved)
+    prefixes = tuple({key.split('.', 1)[0] + '.' for key in parts})
+    lacking = [key for key in parts if key not in saved]
+    other = sorted(
+        key for key in saved
+        if key.startswith(prefixes) and key not in set(parts))
+    if not lacking and not other:
+        return
+    found = []
+    if other:
+        found.append(f'{len(other)} trained tensors there that the model '
+                     f'lacks ({", ".join(other[:_LISTED])}'
+                     f'{", ..." if len(other) > _LISTED else ""})')
+    if lacking:
+        found.append(f'{"none" if len(lacking) == len(parts) else "not all"}'
+                     f' of the model\'s: {len(lacking)} missing '
+                     f'({", ".join(lacking[:_LISTED])}'
+                     f'{", ..." if len(lacking) > _LISTED else ""})')
+    raise StateDictMismatchError(
+        f'{source or _source_of(checkpoint) or "The checkpoint"} is an '
+        'adapter-only checkpoint of a model with another '
+        f'{evaluated_parts(model, parts)}: its record lists '
+        f'{" and ".join(found)}, so the model would predict with them at '
+        'their initialisation. Use the config it was trained with (the '
+        'training run\'s work dir keeps a copy of it). Nothing of it was '
+        'loaded.')
+
+
 def _revise_keys(args: tuple, kwargs: dict) -> Any:
     """The ``revise_keys`` of a ``_load_checkpoint_to_model(model,
     checkpoint, strict, logger, revise_keys)`` call."""
@@ -221,6 +284,7 @@ def _guarded(load_to_model,
         # a bare state dict, as load_checkpoint does for a bare file.
         if not transfer and not _called_by(
                 sys._getframe(1), transfer_callers, through):
+            check_adapter_only_head(inner, checkpoint)
             check_whole_model_fits(inner, checkpoint, _source_of(checkpoint),
                                    _revise_keys(args, kwargs))
         with loading(checkpoint):

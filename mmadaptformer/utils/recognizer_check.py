@@ -40,6 +40,7 @@ from mmengine.config import Config
 
 from .config_error import ConfigError
 from .config_place import mistake_place
+from .preprocessor_check import check_shadowed_preprocessor
 from .registry_names import close_hint, registered, use_default_scope
 from .source_reads import instance_key_reads
 
@@ -216,7 +217,9 @@ def per_view_scores(cfg: Config, source: str,
 def check_inference_cfg(cfg: Config,
                         source: str,
                         options: Optional[dict] = None) -> None:
-    """:func:`check_recognizer_cfg`, and refuse a head that gives one row
+    """:func:`check_recognizer_cfg`,
+    :func:`~.preprocessor_check.check_shadowed_preprocessor`, and refuse a
+    head that gives one row
     of scores per test view instead of one per input
     (:func:`per_view_scores`): an input then has no one label (the argmax
     of that matrix is a flat index, not a class).
@@ -233,6 +236,7 @@ def check_inference_cfg(cfg: Config,
             and the values that average the views.
     """
     check_recognizer_cfg(cfg, source, options)
+    check_shadowed_preprocessor(cfg, source, options)
     said = per_view_scores(cfg, source, options)
     if said is not None:
         raise ConfigError(

@@ -48,6 +48,7 @@ from .image_metric_classes import check_metric_classes
 from .local_files import checkpoint_file_problem
 from .optimizer_check import check_optimizer_cfg
 from .paramwise_check import check_paramwise_cfg
+from .preprocessor_check import check_shadowed_preprocessor
 from .recognizer_check import check_evaluated_views, check_recognizer_cfg
 from .registry_names import close_hint, registered
 from .runner_type import mmengine_runner
@@ -358,7 +359,8 @@ def check_runner_config(cfg: Config,
     :func:`~.paramwise_check.check_paramwise_cfg`,
     :func:`~.clip_grad_check.check_clip_grad`, :func:`check_load_from`
     and, for the model the Runner builds,
-    :func:`~.recognizer_check.check_recognizer_cfg` and
+    :func:`~.recognizer_check.check_recognizer_cfg`,
+    :func:`~.preprocessor_check.check_shadowed_preprocessor` and
     :func:`~.recognizer_check.check_evaluated_views`, and the evaluators'
     metrics against the head's classes
     (:func:`~.image_metric_classes.check_metric_classes`): for a tool about
@@ -383,5 +385,6 @@ def check_runner_config(cfg: Config,
     check_clip_grad(cfg, source, options)
     check_load_from(cfg, source, options)
     check_recognizer_cfg(cfg, source, options)
+    check_shadowed_preprocessor(cfg, source, options)
     check_evaluated_views(cfg, source, evaluators, options)
     check_metric_classes(cfg, source, evaluators, options)

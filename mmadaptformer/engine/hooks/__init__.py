@@ -7,7 +7,8 @@ from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
 from .config_check_hook import (ConfigCheckHook, blending_num_classes,
-                                dataset_classes, dataset_num_classes)
+                                data_preprocessor_key, dataset_classes,
+                                dataset_num_classes)
 from .data_health_hook import DataHealthHook
 from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
                                     add_epoch_randomness_hook, epoch_seed)
@@ -44,11 +45,11 @@ __all__ = [
     'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook',
     'check_adapter_hook_config', 'check_adapter_hook_plan',
     'refuse_wrapper_without_adapter_hook', 'blending_num_classes',
-    'dataset_classes', 'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY',
-    'hook_config_key', 'hook_place', 'hook_argument_place', 'add_hook_once',
-    'check_resume_state', 'check_training_state',
-    'refuse_resume_without_trained_part', 'resumed_source',
-    'named_optim_wrappers', 'optimizer_state_mismatch',
+    'data_preprocessor_key', 'dataset_classes', 'dataset_num_classes',
+    'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key', 'hook_place',
+    'hook_argument_place', 'add_hook_once', 'check_resume_state',
+    'check_training_state', 'refuse_resume_without_trained_part',
+    'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',

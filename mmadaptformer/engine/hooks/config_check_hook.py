@@ -17,7 +17,7 @@ from .strict_evaluation import wrapped_datasets
 
 __all__ = [
     'ConfigCheckHook', 'blending_num_classes', 'dataset_classes',
-    'dataset_num_classes'
+    'dataset_num_classes', 'data_preprocessor_key'
 ]
 
 
@@ -108,7 +108,33 @@ def _check_names(names: Tuple[str, ...], where: str, trained: Tuple[str, ...],
         'sorted order: their names must be the same, case included).')
 
 
-def blending_num_classes(preprocessor) -> List[Tuple[str, int]]:
+def data_preprocessor_key(cfg) -> str:
+    """The config key of the model's data preprocessor:
+    ``model.data_preprocessor``, or the top-level ``data_preprocessor``
+    that MMEngine's Runner gives a model config without one (MMPretrain's
+    configs set it there, with the mean and std).
+
+    A ``model.data_preprocessor`` replaces the top-level one whole: an
+    error that named ``model.data_preprocessor.num_classes`` for a value
+    set at the top level led to a model preprocessor of ``num_classes``
+    alone, whose inputs are no longer normalised.
+
+    Args:
+        cfg: The run's config (``runner.cfg``), or None.
+
+    Returns:
+        str: ``'data_preprocessor'`` or ``'model.data_preprocessor'``.
+    """
+    model = cfg.get('model') if cfg is not None else None
+    if isinstance(model, dict) and 'data_preprocessor' not in model and \
+            isinstance(cfg.get('data_preprocessor'), dict):
+        return 'data_preprocessor'
+    return 'model.data_preprocessor'
+
+
+def blending_num_classes(
+        preprocessor,
+        key: str = 'model.data_preprocessor') -> List[Tuple[str, int]]:
     """The ``num_classes`` of each MMAction2 batch blending of a data
     preprocessor, with its config key.
 
@@ -119,13 +145,16 @@ def blending_num_classes(preprocessor) -> List[Tuple[str, int]]:
 
     Args:
         preprocessor: The built data preprocessor, or None.
+        key (str): The preprocessor's config key
+            (:func:`data_preprocessor_key`). Defaults to
+            ``'model.data_preprocessor'``.
 
     Returns:
         list[tuple[str, int]]: Such as
         ``('model.data_preprocessor.blending.augments[1].num_classes',
         400)``; empty without a blending.
     """
-    key = 'model.data_preprocessor.blending'
+    key = f'{key}.blending'
     blending = getattr(preprocessor, 'blending', None)
     augments = getattr(blending, 'augments', None)
     # RandomBatchAugment's own num_classes is its first augment's.
@@ -219,13 +248,14 @@ class ConfigCheckHook(Hook):
         head_key, head_classes = head
         problems = []
         model = unwrapped_model(runner.model)
+        pre_key = data_preprocessor_key(getattr(runner, 'cfg', None))
         pre = getattr(
             getattr(model, 'data_preprocessor', None), 'num_classes', None)
         if isinstance(pre, int) and pre != head_classes:
-            problems.append(f'model.data_preprocessor.num_classes={pre}')
+            problems.append(f'{pre_key}.num_classes={pre}')
         problems.extend(f'{key}={number}'
                         for key, number in blending_num_classes(
-                            getattr(model, 'data_preprocessor', None))
+                            getattr(model, 'data_preprocessor', None), pre_key)
                         if number != head_classes)
         # Only the model's own keys disagree: the head is taken as right.
         model_only = bool(problems)
