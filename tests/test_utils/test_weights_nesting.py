@@ -68,17 +68,20 @@ def test_every_path_words_the_nesting_alike(tmp_path, key):
     for name, message in said.items():
         assert cause in message, (name, message)
     assert said['whole'].startswith(path), said
+    # Its tensors carry the model's own names: taken out, not converted.
+    unwrap = ("its tensors already carry the model's own names, so take "
+              'them out as they are, converting nothing: '
+              'tools/model_converters/convert_official.py SRC DST '
+              f'--key {key} --unwrap-only')
     assert said['whole'].endswith(
-        f' does not fit the model: {cause}: convert it first with '
-        'tools/model_converters/convert_official.py SRC DST. Nothing of it '
-        'was loaded.'), said
+        f' does not fit the model: {cause}: {unwrap}. Nothing of it was '
+        'loaded.'), said
     assert said['pretrained'].startswith(
         f"{path} cannot be loaded as a backbone's pretrained weights: "
         f'{cause}, so nothing of it would load. Convert it first: '), said
     assert '--type videomae' in said['pretrained'], said
-    assert (f'{cause}: convert it first with '
-            'tools/model_converters/convert_official.py SRC DST, then train '
-            'from DST: tools/train.py CONFIG --pretrained DST, without '
+    assert (f'{cause}: {unwrap}, then train from DST: tools/train.py '
+            'CONFIG --cfg-options load_from=DST (the whole model), without '
             '--resume.') in said['resume'], said
 
 
