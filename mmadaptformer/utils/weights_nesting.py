@@ -17,7 +17,7 @@ from typing import Any, Collection, Iterable, List, Mapping, Optional
 __all__ = [
     'CONVERT_ADVICE', 'NESTING_KEYS', 'holds_own_names',
     'nested_weights_cause', 'nesting_key', 'nesting_keys', 'tensor_keys',
-    'unwrap_advice'
+    'unwrap_advice', 'unwrap_command'
 ]
 
 #: Where training code other than MMEngine's nests a model's weights, the
@@ -43,8 +43,23 @@ def unwrap_advice(key: str) -> str:
         str: The command, without a final full stop.
     """
     return ("its tensors already carry the model's own names, so take them "
-            'out as they are, converting nothing: '
-            'tools/model_converters/convert_official.py SRC DST '
+            f'out as they are, converting nothing: {unwrap_command(key)}')
+
+
+def unwrap_command(key: str, src: str = 'SRC', dst: str = 'DST') -> str:
+    """The command that takes the weights nested under ``key`` out of
+    ``src`` unconverted, into ``dst`` (:func:`unwrap_advice`).
+
+    Args:
+        key (str): The key they are nested under.
+        src (str): The file. Defaults to ``'SRC'``.
+        dst (str): The file to write. Defaults to ``'DST'``.
+
+    Returns:
+        str: ``tools/model_converters/convert_official.py SRC DST --key KEY
+        --unwrap-only``.
+    """
+    return (f'tools/model_converters/convert_official.py {src} {dst} '
             f'--key {key} --unwrap-only')
 
 

@@ -18,6 +18,7 @@ import pytest
 import torch
 from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import video_data_cfg, write_config
+from refusal_lines import refused_line
 from repo_paths import TINY_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -98,3 +99,37 @@ def test_other_names_keep_the_convert_advice_alone(stock, tmp_path):
     assert '--unwrap-only' not in out
     for advice in KEY_ADVICE:
         assert advice not in out, out[-3000:]
+
+
+def test_pretrained_takes_own_names_out_and_then_trains(stock, tmp_path):
+    """``--pretrained`` advised ``convert_official.py ... --type videomae``
+    for such a file, which the converter refuses (its keys say
+    ``mmaction2``), and whose ``--type mmaction2`` output does not fit
+    the tiny backbone (``pos_embed`` for 224 px and 8 frames)."""
+    src = tmp_path / 'ema.pth'
+    torch.save({'model_ema': stock['state']}, str(src))
+    line = refused_line(
+        run_tool([
+            'train.py', stock['config'], '--pretrained', src, '--work-dir',
+            tmp_path / 'w'
+        ],
+                 cwd=tmp_path,
+                 check=False))
+    command = ('python tools/model_converters/convert_official.py '
+               f'{src} CONVERTED.pth --key model_ema --unwrap-only')
+    assert line.startswith('PretrainedFileError: '), line
+    assert line.endswith(
+        "Its weights already carry the toolboxes' own names "
+        "('backbone.patch_embed.projection.weight'): take them out as they "
+        f'are, converting nothing: {command}, and give CONVERTED.pth as '
+        '--pretrained.'), line
+    assert '--type' not in line, line
+    run_tool(['model_converters/convert_official.py', *command.split()[2:]],
+             cwd=tmp_path)
+    done = run_tool([
+        'train.py', stock['config'], '--pretrained',
+        tmp_path / 'CONVERTED.pth', '--work-dir', tmp_path / 'w2',
+        '--cfg-options', 'train_cfg.max_epochs=1'
+    ],
+                    cwd=tmp_path)
+    assert 'Epoch(train) [1]' in done.stdout, done.stdout[-3000:]

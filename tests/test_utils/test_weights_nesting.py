@@ -56,9 +56,9 @@ def _refusals(path: str) -> dict:
 def test_every_path_words_the_nesting_alike(tmp_path, key):
     """The same file, refused by ``init_model`` (the check of
     ``tools/test.py`` and ``load_from``), ``--pretrained`` and
-    ``--resume`` in the same words; each adds its own advice, the
-    ``--pretrained`` one with the converter's ``--type`` for the config's
-    backbone. ``'teacher'`` (a key none of the official releases we name
+    ``--resume`` in the same words; each adds its own advice (the file
+    is in the model's own layout: the command that takes the weights out
+    unconverted). ``'teacher'`` (a key none of the official releases we name
     use) is found by the general rule: a key holding a dict of tensors."""
     state = save_stock_video_checkpoint(str(tmp_path / 'stock.pth'))
     path = str(tmp_path / 'nested.pth')
@@ -78,8 +78,15 @@ def test_every_path_words_the_nesting_alike(tmp_path, key):
         'loaded.'), said
     assert said['pretrained'].startswith(
         f"{path} cannot be loaded as a backbone's pretrained weights: "
-        f'{cause}, so nothing of it would load. Convert it first: '), said
-    assert '--type videomae' in said['pretrained'], said
+        f'{cause}, so nothing of it would load. '), said
+    # In the toolbox's own layout: taken out, not converted with --type.
+    assert said['pretrained'].endswith(
+        "Its weights already carry the toolboxes' own names "
+        "('backbone.patch_embed.projection.weight'): take them out as they "
+        'are, converting nothing: python '
+        f'tools/model_converters/convert_official.py {path} CONVERTED.pth '
+        f'--key {key} --unwrap-only, and give CONVERTED.pth as '
+        '--pretrained.'), said
     assert (f'{cause}: {unwrap}, then train from DST: tools/train.py '
             'CONFIG --cfg-options load_from=DST (the whole model), without '
             '--resume.') in said['resume'], said
