@@ -171,7 +171,7 @@ def init_model(config: Union[str, Config],
         # Weights nested under one key ({'model': state_dict}) are named as
         # such, before the checks below read the key as a state dict
         # without the adapters or head.
-        check_not_nested(ckpt.get('state_dict', ckpt), named)
+        check_not_nested(ckpt.get('state_dict', ckpt), named, model)
         record = meta.get(ADAPTER_META_KEY)
         if record is not None:
             # Read once: the checks below and after the load take it as is.

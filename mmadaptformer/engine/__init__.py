@@ -2,9 +2,10 @@
 # yapf: disable (isort and yapf wrap this import apart)
 from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                  HOST_SOURCES_META_KEY, RECORD_OUTCOMES,
-                                 WRITTEN_BY, adapter_hook_cfg,
-                                 build_model_and_plan, check_adapter_record,
-                                 check_frozen_digest, check_holds_adapter_head,
+                                 WRITTEN_BY, CheckpointMetaError,
+                                 adapter_hook_cfg, build_model_and_plan,
+                                 check_adapter_record, check_frozen_digest,
+                                 check_holds_adapter_head,
                                  check_holds_trained_part, check_record_held,
                                  check_tensor_entries, checkpoint_meta,
                                  checkpoint_state_dict,
@@ -99,5 +100,6 @@ __all__ = [
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',
     'TRAINING_STATE_KEYS', 'untrained_file', 'optim_wrapper_class',
-    'check_head_classes', 'config_check_heads', 'folder_classes'
+    'check_head_classes', 'config_check_heads', 'folder_classes',
+    'CheckpointMetaError'
 ]

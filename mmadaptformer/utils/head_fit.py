@@ -166,7 +166,7 @@ def check_holds_head(model: nn.Module,
     """
     # Its weights under one key: none is at the top level, the head's
     # neither, but the file holds them.
-    check_not_nested(state, source)
+    check_not_nested(state, source, model)
     missing = missing_evaluated_keys(model, state)
     if not missing:
         return
@@ -268,7 +268,7 @@ def check_whole_model_fits(
     where = source or 'The checkpoint'
     # Before the rules below, which would read its one key as a state dict
     # without the head or adapters.
-    check_not_nested(state, where)
+    check_not_nested(state, where, model)
     own = model.state_dict()
     mismatched: List[Tuple[str, tuple, tuple]] = [
         (key, tuple(value.shape), tuple(own[key].shape))

@@ -20,8 +20,10 @@ from typing import Any, Mapping, Optional, Tuple
 
 from .checkpoint_loading import safe_torch_load
 from .local_files import is_local
-from .official_vit_keys import PATCH_EMBED_KEY, official_vit_layout
-from .weights_nesting import nested_weights_cause, nesting_key, tensor_keys
+from .official_vit_keys import (PATCH_EMBED_KEY, TOOLBOX_PATCH_EMBED_KEY,
+                                official_vit_layout)
+from .weights_nesting import (nested_weights_cause, nesting_key, tensor_keys,
+                              unwrap_command)
 
 __all__ = [
     'CONVERT_VIT', 'conversion_advice', 'is_vit_host', 'mmpretrain_converter',
@@ -170,9 +172,30 @@ def vit_source_kind(weights: Any) -> Tuple[Optional[str], bool, str]:
     return None, adapters, ''
 
 
-def _vit_advice(scope: Optional[str], checkpoint: str, weights: Any) -> str:
+def _toolbox_key(weights: Any) -> Optional[str]:
+    """The key of ``weights`` that shows they are in mmaction2's or
+    mmpretrain's own ViT layout (:data:`TOOLBOX_PATCH_EMBED_KEY`, under any
+    prefix such as ``backbone.``), or None."""
+    return next((k
+                 for k in tensor_keys(weights) if k == TOOLBOX_PATCH_EMBED_KEY
+                 or k.endswith('.' + TOOLBOX_PATCH_EMBED_KEY)), None)
+
+
+def _vit_advice(scope: Optional[str],
+                checkpoint: str,
+                weights: Any,
+                nested: Optional[str] = None) -> str:
     """:func:`conversion_advice` for a ``VisionTransformer``: the one
-    ``--type`` the weights and the backbone fit, or why none does."""
+    ``--type`` the weights and the backbone fit, or why none does; for
+    weights nested under ``nested`` in the toolboxes' own layout, the
+    command that takes them out unconverted (converting would drop the
+    head and rebuild a video ``pos_embed`` for 224 px and 8 frames)."""
+    own = _toolbox_key(weights) if nested is not None else None
+    if own is not None:
+        return ("Its weights already carry the toolboxes' own names "
+                f'({own!r}): take them out as they are, converting nothing: '
+                f'python {unwrap_command(nested, checkpoint, "CONVERTED.pth")}'
+                ', and give CONVERTED.pth as --pretrained.')
     host = _MODALITY.get(scope)
     file, adapters, evidence = vit_source_kind(weights)
     if file is not None and host is not None and file != host:
@@ -201,13 +224,13 @@ def _vit_advice(scope: Optional[str], checkpoint: str, weights: Any) -> str:
             'as --pretrained.')
 
 
-def _read_weights(checkpoint: str) -> Any:
-    """The nested weights of a local file (tensors mapped, not read), or
-    None for an address."""
+def _read_weights(checkpoint: str) -> Tuple[Optional[str], Any]:
+    """The key and nested weights of a local file (tensors mapped, not
+    read), or ``(None, None)`` for an address."""
     if not is_local(checkpoint):
-        return None
+        return None, None
     return nested_weights(
-        safe_torch_load(checkpoint, map_location='cpu', mmap=True))[1]
+        safe_torch_load(checkpoint, map_location='cpu', mmap=True))
 
 
 def conversion_advice(backbone: Mapping,
@@ -241,9 +264,9 @@ def conversion_advice(backbone: Mapping,
     host_type = str(backbone.get('type'))
     name = host_type.split('.')[-1]
     if is_vit_host(backbone):
-        weights = _read_weights(checkpoint) if content is None else \
-            nested_weights(content)[1]
-        return _vit_advice(scope, checkpoint, weights)
+        nested, weights = _read_weights(checkpoint) if content is None \
+            else nested_weights(content)
+        return _vit_advice(scope, checkpoint, weights, nested)
     script = mmpretrain_converter(host_type) if scope == 'mmpretrain' else None
     if script is not None:
         return (f"Convert it first with mmpretrain's converter for {name}: "

@@ -167,7 +167,14 @@ def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
                                        source)
 
 
-def check_not_nested(state_dict: Mapping, source: str) -> None:
+def _model_keys(model: nn.Module) -> Set[str]:
+    """The keys of ``model.state_dict()`` (a DDP wrapper unwrapped)."""
+    return set(unwrapped_model(model).state_dict(keep_vars=True))
+
+
+def check_not_nested(state_dict: Mapping,
+                     source: str,
+                     model: Optional[nn.Module] = None) -> None:
     """Refuse, before anything loads, a checkpoint whose weights are nested
     under one key (:func:`~.weights_nesting.nested_weights_cause`, the one
     detection and wording of every path) and none at its top level:
@@ -177,16 +184,20 @@ def check_not_nested(state_dict: Mapping, source: str) -> None:
         state_dict (Mapping): What MMEngine would load: the checkpoint's
             ``'state_dict'``, else the checkpoint.
         source (str): The file, for the error.
+        model (nn.Module, optional): The model it is for: weights named as
+            its own get the advice to take them out, not to convert them.
+            Defaults to None.
 
     Raises:
-        StateDictMismatchError: Naming the file, the key and the convert
-            command.
+        StateDictMismatchError: Naming the file, the key and the command
+            that makes it loadable.
     """
     if tensor_keys(state_dict):
         # Weights at its top level load; a dict of tensors beside them is
         # an unexpected key, which check_state_dict names as nested.
         return
-    cause = nested_weights_cause(state_dict)
+    cause = nested_weights_cause(
+        state_dict, model_keys=None if model is None else _model_keys(model))
     if cause is not None:
         raise StateDictMismatchError(
             f'{source} does not fit the model: {cause}. Nothing of it was '
@@ -229,7 +240,8 @@ def check_state_dict(model: nn.Module,
         hint (str | Callable): A sentence appended to the error, or a
             function of the keys at fault (mismatched, missing and
             unexpected) that returns it, so that a hint is given only
-            where it applies. Defaults to ''.
+            where it applies; none is given for weights nested under one
+            key, whose cause says what to do. Defaults to ''.
         already_loaded (bool): MMEngine has already loaded what fits of it
             (non-strictly), e.g. during weight initialisation; the error
             says so instead of "Nothing of it was loaded".
@@ -259,7 +271,8 @@ def check_state_dict(model: nn.Module,
         if shift is not None and not _fits_with_prefix(
                 model, state_dict, shift, fresh, missing_ok):
             shift = None
-        nested = nested_weights_cause(state_dict, unexpected)
+        nested = nested_weights_cause(
+            state_dict, unexpected, model_keys=_model_keys(model))
         classes = head_classes_mismatch(model, diff.mismatched)
         # The head's number of classes is all that differs.
         head_only = (
@@ -330,7 +343,11 @@ def check_state_dict(model: nn.Module,
                          f'{listing(unexpected)}')
         for error in diff.errors[:MAX_LISTED]:
             lines.append(f'error: {error}')
-        if callable(hint):
+        if nested is not None:
+            # Its cause says what to do; nothing of it loads, so the
+            # caller's advice on keys (e.g. the allow lists) does not apply.
+            hint = ''
+        elif callable(hint):
             hint = hint([key for key, _, _ in diff.mismatched] + missing +
                         unexpected)
         if hint:

@@ -12,11 +12,12 @@ refuses such a file: ``tools/test.py``, ``load_from``, ``init_model``,
 advice: the generic converter command (:data:`CONVERT_ADVICE`), or, for
 ``--pretrained``, which knows the backbone, the converter's ``--type``.
 """
-from typing import Any, Iterable, List, Mapping, Optional
+from typing import Any, Collection, Iterable, List, Mapping, Optional
 
 __all__ = [
-    'CONVERT_ADVICE', 'NESTING_KEYS', 'nested_weights_cause', 'nesting_key',
-    'nesting_keys', 'tensor_keys'
+    'CONVERT_ADVICE', 'NESTING_KEYS', 'holds_own_names',
+    'nested_weights_cause', 'nesting_key', 'nesting_keys', 'tensor_keys',
+    'unwrap_advice', 'unwrap_command'
 ]
 
 #: Where training code other than MMEngine's nests a model's weights, the
@@ -26,6 +27,40 @@ NESTING_KEYS = ('model', 'module', 'model_ema', 'state_dict_ema')
 #: The advice where the caller knows nothing of the model the file is for.
 CONVERT_ADVICE = ('convert it first with '
                   'tools/model_converters/convert_official.py SRC DST')
+
+
+def unwrap_advice(key: str) -> str:
+    """The advice for weights nested under ``key`` whose names are the
+    model's own (e.g. an EMA copy of an MMAction2 or MMPretrain model):
+    take them out as they are. Converting would treat them as an official
+    layout (e.g. rebuild a VideoMAE ``pos_embed`` for 224 px and 8 frames
+    and drop the head), which does not give the model back.
+
+    Args:
+        key (str): The key they are nested under.
+
+    Returns:
+        str: The command, without a final full stop.
+    """
+    return ("its tensors already carry the model's own names, so take them "
+            f'out as they are, converting nothing: {unwrap_command(key)}')
+
+
+def unwrap_command(key: str, src: str = 'SRC', dst: str = 'DST') -> str:
+    """The command that takes the weights nested under ``key`` out of
+    ``src`` unconverted, into ``dst`` (:func:`unwrap_advice`).
+
+    Args:
+        key (str): The key they are nested under.
+        src (str): The file. Defaults to ``'SRC'``.
+        dst (str): The file to write. Defaults to ``'DST'``.
+
+    Returns:
+        str: ``tools/model_converters/convert_official.py SRC DST --key KEY
+        --unwrap-only``.
+    """
+    return (f'tools/model_converters/convert_official.py {src} {dst} '
+            f'--key {key} --unwrap-only')
 
 
 def tensor_keys(weights: Any) -> List[str]:
@@ -85,10 +120,36 @@ def nesting_key(state_dict: Any,
     return next(iter(nesting_keys(state_dict, keys)), None)
 
 
+def _without_ddp(key: str) -> str:
+    return key[len('module.'):] if key.startswith('module.') else key
+
+
+def holds_own_names(state_dict: Any,
+                    model_keys: Optional[Collection[str]]) -> bool:
+    """Whether the weights ``state_dict`` nests under one key
+    (:func:`nesting_key`) are all named as the model's own, without DDP's
+    ``module.``: the file is in the model's layout (e.g. an EMA copy of an
+    MMAction2 or MMPretrain model), not in another code's.
+
+    Args:
+        state_dict (Any): What MMEngine would load: the checkpoint's
+            ``'state_dict'``, else the checkpoint.
+        model_keys (Collection[str], optional): The model's
+            ``state_dict()`` keys; None (not known) gives False.
+
+    Returns:
+        bool: True if it nests weights and each of them is a model key.
+    """
+    nested = nesting_key(state_dict)
+    return model_keys is not None and nested is not None and all(
+        _without_ddp(k) in model_keys for k in tensor_keys(state_dict[nested]))
+
+
 def nested_weights_cause(
         state_dict: Any,
         keys: Optional[Iterable[str]] = None,
-        advice: Optional[str] = CONVERT_ADVICE) -> Optional[str]:
+        advice: Optional[str] = CONVERT_ADVICE,
+        model_keys: Optional[Collection[str]] = None) -> Optional[str]:
     """Why a checkpoint whose weights sit under one key does not load, or
     None (:func:`nesting_key`): the one wording of every path.
 
@@ -100,6 +161,11 @@ def nested_weights_cause(
         advice (str, optional): What to do, appended after a colon; None
             for the cause alone, which the caller completes. Defaults to
             :data:`CONVERT_ADVICE`.
+        model_keys (Collection[str], optional): The ``state_dict()`` keys of
+            the model the file is for. Where every nested tensor (without
+            DDP's ``module.``) is named as one of them, the file is in the
+            model's own layout and the advice is :func:`unwrap_advice`
+            instead of ``advice``. Defaults to None: not known.
 
     Returns:
         str | None: E.g. ``"its weights are nested under 'model' (152
@@ -112,6 +178,8 @@ def nested_weights_cause(
     if nested is None:
         return None
     tensors = tensor_keys(state_dict[nested])
+    if advice is not None and holds_own_names(state_dict, model_keys):
+        advice = unwrap_advice(nested)
     cause = (f'its weights are nested under {nested!r} ({len(tensors)} '
              f'tensors, e.g. {tensors[0]!r}), as the official training code '
              '(DeiT, Swin, MAE, VideoMAE, AdaptFormer) and timm save them, '

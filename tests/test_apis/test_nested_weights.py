@@ -21,14 +21,18 @@ from mmengine.registry import MODELS, init_default_scope
 from mmadaptformer.apis import ModelInferencer, init_model
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
-#: What every path says of the file (the words tools/test.py prints).
-#: (Around the number of tensors and the first key, which differ by file.)
+#: What every path says of the file (the words tools/test.py prints): its
+#: tensors carry the model's own names, so the advice is to take them out,
+#: not to convert them (which would rebuild the pos_embed for ViT-B's 224 px
+#: and 8 frames and drop the head). (Around the number of tensors and the
+#: first key, which differ by file.)
 NESTED = ("does not fit the model: its weights are nested under 'model' (",
           '), as the official training code (DeiT, Swin, MAE, VideoMAE, '
           'AdaptFormer) and timm save them, where MMEngine does not look (it '
-          "reads 'state_dict' or the top level): convert it first with "
-          'tools/model_converters/convert_official.py SRC DST. Nothing of '
-          'it was loaded.')
+          "reads 'state_dict' or the top level): its tensors already carry "
+          "the model's own names, so take them out as they are, converting "
+          'nothing: tools/model_converters/convert_official.py SRC DST '
+          '--key model --unwrap-only. Nothing of it was loaded.')
 #: What the old code said instead.
 MISDIAGNOSES = ('backbone checkpoint', 'holds none', 'without its head')
 

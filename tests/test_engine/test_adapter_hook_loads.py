@@ -13,7 +13,8 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 from refusal_lines import refused_line
 
-from mmadaptformer.engine import ADAPTER_META_KEY, AdapterHook
+from mmadaptformer.engine import (ADAPTER_META_KEY, AdapterHook,
+                                  CheckpointMetaError)
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 EXPECTED = ("Expected an MMEngine checkpoint: a dict with a 'state_dict' "
@@ -32,6 +33,13 @@ def setup(tmp_path_factory, tiny_video_data):
     cfg = write_config(root / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                        video_data_cfg(tiny_video_data) + pretrained_cfg(stock))
     return cfg, state
+
+
+def _error(name: str) -> type:
+    """The error a bad checkpoint gets: one for its ``meta``, another for
+    its state dict."""
+    return CheckpointMetaError if name.startswith('meta') else \
+        StateDictMismatchError
 
 
 def _bad_checkpoints(state):
@@ -64,6 +72,7 @@ def test_the_hook_names_the_file_and_what_it_found(tmp_path, setup,
         with pytest.raises(StateDictMismatchError) as info:
             hook.after_load_checkpoint(runner, checkpoint)
         assert str(info.value) == f'{name}.pth: {found} {EXPECTED}'
+        assert type(info.value) is _error(name)
 
     # No meta at all, or None: a full checkpoint, here the stock model's,
     # which holds none of the adapters (testing with it is refused later).
@@ -84,7 +93,8 @@ def test_tools_test_ends_with_one_line_naming_the_file(tmp_path, setup):
                         cwd=tmp_path,
                         check=False)
         line = refused_line(proc)
-        assert line == f'StateDictMismatchError: {path}: {found} {EXPECTED}'
+        assert line == \
+            f'{_error(name).__name__}: {path}: {found} {EXPECTED}'
 
 
 def test_the_other_hooks_do_not_crash_on_the_same_layouts(

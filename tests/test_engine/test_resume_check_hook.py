@@ -256,15 +256,16 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         "backbone's pretrained weights: tools/train.py CONFIG --pretrained "
         f"{files['model']} (its backbone alone), without --resume.",
         nested="it has no 'meta', the epoch and iteration a run reached and "
-        '--resume continues from). It is a file of other training code: '
-        "its weights are nested under 'model' "
+        "--resume continues from). It is a file of this model's weights "
+        "nested under one key: its weights are nested under 'model' "
         f"({counts['model']} tensors, e.g. {counts['first']!r}), as the "
         'official training code (DeiT, Swin, MAE, VideoMAE, AdaptFormer) '
         'and timm save them, where MMEngine does not look (it reads '
-        "'state_dict' or the top level): convert it first with "
-        'tools/model_converters/convert_official.py SRC DST, then train '
-        'from DST: tools/train.py CONFIG --pretrained DST, without '
-        '--resume.')
+        "'state_dict' or the top level): its tensors already carry the "
+        "model's own names, so take them out as they are, converting "
+        'nothing: tools/model_converters/convert_official.py SRC DST --key '
+        'model --unwrap-only, then train from DST: tools/train.py CONFIG '
+        '--cfg-options load_from=DST (the whole model), without --resume.')
     for name, path in files.items():
         runner, _ = _resume(cfg, tmp_path / name, path)
         before = {k: v.clone() for k, v in runner.model.state_dict().items()}

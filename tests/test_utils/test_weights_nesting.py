@@ -56,9 +56,9 @@ def _refusals(path: str) -> dict:
 def test_every_path_words_the_nesting_alike(tmp_path, key):
     """The same file, refused by ``init_model`` (the check of
     ``tools/test.py`` and ``load_from``), ``--pretrained`` and
-    ``--resume`` in the same words; each adds its own advice, the
-    ``--pretrained`` one with the converter's ``--type`` for the config's
-    backbone. ``'teacher'`` (a key none of the official releases we name
+    ``--resume`` in the same words; each adds its own advice (the file
+    is in the model's own layout: the command that takes the weights out
+    unconverted). ``'teacher'`` (a key none of the official releases we name
     use) is found by the general rule: a key holding a dict of tensors."""
     state = save_stock_video_checkpoint(str(tmp_path / 'stock.pth'))
     path = str(tmp_path / 'nested.pth')
@@ -68,17 +68,27 @@ def test_every_path_words_the_nesting_alike(tmp_path, key):
     for name, message in said.items():
         assert cause in message, (name, message)
     assert said['whole'].startswith(path), said
+    # Its tensors carry the model's own names: taken out, not converted.
+    unwrap = ("its tensors already carry the model's own names, so take "
+              'them out as they are, converting nothing: '
+              'tools/model_converters/convert_official.py SRC DST '
+              f'--key {key} --unwrap-only')
     assert said['whole'].endswith(
-        f' does not fit the model: {cause}: convert it first with '
-        'tools/model_converters/convert_official.py SRC DST. Nothing of it '
-        'was loaded.'), said
+        f' does not fit the model: {cause}: {unwrap}. Nothing of it was '
+        'loaded.'), said
     assert said['pretrained'].startswith(
         f"{path} cannot be loaded as a backbone's pretrained weights: "
-        f'{cause}, so nothing of it would load. Convert it first: '), said
-    assert '--type videomae' in said['pretrained'], said
-    assert (f'{cause}: convert it first with '
-            'tools/model_converters/convert_official.py SRC DST, then train '
-            'from DST: tools/train.py CONFIG --pretrained DST, without '
+        f'{cause}, so nothing of it would load. '), said
+    # In the toolbox's own layout: taken out, not converted with --type.
+    assert said['pretrained'].endswith(
+        "Its weights already carry the toolboxes' own names "
+        "('backbone.patch_embed.projection.weight'): take them out as they "
+        'are, converting nothing: python '
+        f'tools/model_converters/convert_official.py {path} CONVERTED.pth '
+        f'--key {key} --unwrap-only, and give CONVERTED.pth as '
+        '--pretrained.'), said
+    assert (f'{cause}: {unwrap}, then train from DST: tools/train.py '
+            'CONFIG --cfg-options load_from=DST (the whole model), without '
             '--resume.') in said['resume'], said
 
 

@@ -19,6 +19,10 @@ Examples::
     # loaded with weights_only=True, as MMEngine's load_checkpoint does)
     python tools/model_converters/convert_official.py \\
         https://example.org/checkpoint-89.pth adaptformer_vitb_ssv2.pth
+    # weights of a model of ours nested under a key (an EMA copy):
+    # taken out as they are (load_from, tools/test.py)
+    python tools/model_converters/convert_official.py \\
+        ema.pth model.pth --key model_ema --unwrap-only
 
 The mapping lives in :mod:`mmadaptformer.models.converters`.
 """
@@ -29,6 +33,7 @@ import sys
 from mmadaptformer.models.converters import (CONVERTIBLE_TYPES,
                                              DEFAULT_NUM_FRAMES,
                                              FINAL_NORM_MODES, ConversionError,
+                                             ConversionResult,
                                              SourceTypeMismatchError,
                                              convert_state_dict, format_report,
                                              load_official_checkpoint,
@@ -86,6 +91,14 @@ def parse_args(argv=None):
         'state_dict, model, module, model_ema, state_dict_ema that holds '
         'them, or the one other key that does')
     parser.add_argument(
+        '--unwrap-only',
+        action='store_true',
+        help='take the weights out of the key they are nested under (see '
+        "--key) and save them under 'state_dict' as they are, converting "
+        "nothing: for a file whose tensors carry the model's own "
+        'MMAction2/MMPretrain names (e.g. an EMA copy of a model trained '
+        'here), which tools/test.py and load_from name as such')
+    parser.add_argument(
         '--no-identity-bn',
         dest='identity_bn',
         action='store_false',
@@ -116,6 +129,15 @@ def main(argv=None) -> None:
         state_dict, where = unwrap_checkpoint(checkpoint, args.key)
     except (ConversionError, CheckpointLoadError, FileNotFoundError) as e:
         sys.exit(f'Error: cannot convert {args.src}: {e}')
+    if args.unwrap_only:
+        # Already in the model's layout: converting would treat it as an
+        # official one (e.g. rebuild a pos_embed for 224 px, 8 frames).
+        result = ConversionResult(state_dict, source_type='unwrapped')
+        print(f'Read {len(state_dict)} tensors from {where} of {args.src}; '
+              'kept as they are')
+        save_converted_checkpoint(result, args.dst, converted_from=args.src)
+        print(f'Saved {len(state_dict)} tensors to {args.dst}')
+        return
     try:
         result = convert_state_dict(
             state_dict,

@@ -7,8 +7,8 @@ from .adapter_only import (HOST_SOURCES_META_KEY, check_frozen_digest,
                            make_adapter_checkpoint, other_method)
 from .from_config import adapter_hook_cfg, build_model_and_plan
 from .layout import (EXPECTED_CHECKPOINT, RECORD_OUTCOMES, WRITTEN_BY,
-                     check_adapter_record, check_record_held,
-                     check_tensor_entries, checkpoint_meta,
+                     CheckpointMetaError, check_adapter_record,
+                     check_record_held, check_tensor_entries, checkpoint_meta,
                      checkpoint_state_dict)
 
 __all__ = [
@@ -18,5 +18,5 @@ __all__ = [
     'HOST_SOURCES_META_KEY', 'frozen_host_sources', 'check_holds_trained_part',
     'checkpoint_meta', 'checkpoint_state_dict', 'check_tensor_entries',
     'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'RECORD_OUTCOMES',
-    'check_record_held', 'other_method'
+    'check_record_held', 'other_method', 'CheckpointMetaError'
 ]

@@ -2,10 +2,13 @@
 """What a loaded checkpoint file must hold before its contents are read.
 
 Each check refuses a file that is not laid out as MMEngine saves
-checkpoints (or as an adapter-only checkpoint records its adapters) with a
-:class:`~mmadaptformer.utils.state_dict_check.StateDictMismatchError` that
-names the file and what it found, instead of an ``AttributeError`` or a
-``KeyError`` further on.
+checkpoints (or as an adapter-only checkpoint records its adapters) with an
+error that names the file and what it found, instead of an
+``AttributeError`` or a ``KeyError`` further on: a
+:class:`CheckpointMetaError` for its ``meta`` (every reader of it, e.g.
+``--resume``, ``tools/test.py``, ``init_model``, the converters), a
+:class:`~mmadaptformer.utils.state_dict_check.StateDictMismatchError` for
+the rest.
 """
 from typing import Any, Callable, Mapping, Optional
 
@@ -17,10 +20,22 @@ from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
 
 __all__ = [
-    'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'RECORD_OUTCOMES', 'checkpoint_meta',
-    'checkpoint_state_dict', 'check_tensor_entries', 'check_adapter_record',
-    'check_record_held'
+    'CheckpointMetaError', 'EXPECTED_CHECKPOINT', 'WRITTEN_BY',
+    'RECORD_OUTCOMES', 'checkpoint_meta', 'checkpoint_state_dict',
+    'check_tensor_entries', 'check_adapter_record', 'check_record_held'
 ]
+
+
+class CheckpointMetaError(StateDictMismatchError):
+    """A checkpoint's ``meta`` is not laid out as MMEngine writes it (a
+    dict), or its adapter-only record is not one.
+
+    A problem of the file's ``meta``, not of its weights; a
+    :class:`~mmadaptformer.utils.state_dict_check.StateDictMismatchError`
+    still, as it was raised before, so that code which catches that goes
+    on catching it.
+    """
+
 
 #: What an MMEngine checkpoint is, for the errors about a loaded file that
 #: is not one.
@@ -66,14 +81,15 @@ def checkpoint_meta(checkpoint: Any,
         dict: The meta.
 
     Raises:
-        StateDictMismatchError: If ``checkpoint`` is not a dict, or its
-            ``'meta'`` is neither a dict nor None; the message names
-            ``filename``. Also if it is an adapter-only checkpoint whose
+        StateDictMismatchError: If ``checkpoint`` is not a dict; the message
+            names ``filename``. Also if it is an adapter-only checkpoint whose
             state dict lacks tensors its record lists
             (:func:`check_record_held`): every reader of a checkpoint's
             meta (``AdapterHook``, ``init_model``, the converters) gets
             that refusal, before a model takes the tensors it lacks from
             its initialisation.
+        CheckpointMetaError: If its ``'meta'`` is neither a dict nor None,
+            naming ``filename`` and what it is.
     """
     if not isinstance(checkpoint, dict):
         raise StateDictMismatchError(
@@ -81,7 +97,7 @@ def checkpoint_meta(checkpoint: Any,
             f'{type(checkpoint).__name__}. {expected}')
     meta = checkpoint.get('meta')
     if meta is not None and not isinstance(meta, dict):
-        raise StateDictMismatchError(
+        raise CheckpointMetaError(
             f"{filename}: its 'meta' is a {type(meta).__name__}, not a "
             f'dict. {expected}')
     meta = meta or {}
@@ -189,14 +205,14 @@ def check_adapter_record(info: Any,
         dict: ``info``.
 
     Raises:
-        StateDictMismatchError: Naming ``filename`` and the meta key.
+        CheckpointMetaError: Naming ``filename`` and the meta key.
     """
     saved = info.get('saved_keys') if isinstance(info, dict) else None
     if isinstance(saved, (list, tuple)) and all(
             isinstance(k, str)
             for k in saved) and isinstance(info.get('frozen_digest'), str):
         return info
-    raise StateDictMismatchError(
+    raise CheckpointMetaError(
         f"{filename or 'The checkpoint'}: its meta['{ADAPTER_META_KEY}'] is "
         'not the record an adapter-only checkpoint carries (a dict with '
         f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')

@@ -136,7 +136,10 @@ def check_training_state(runner: Runner, checkpoint: Any, source: str) -> dict:
         ResumeStateError: If it holds no epoch or iteration; the message
             says what the file holds and how to start a run from it
             (``--pretrained FILE`` or ``load_from``).
-        StateDictMismatchError: If it is not a dict or its ``meta`` is not.
+        StateDictMismatchError: If it is not a dict.
+        CheckpointMetaError: If its ``meta`` is not a dict (a
+            ``StateDictMismatchError`` too), as every reader of a
+            checkpoint's ``meta`` refuses it.
     """
     meta = checkpoint_meta(checkpoint, source, _RESUMABLE, 'train')
     problem = untrained_file(checkpoint, meta, unwrapped_model(runner.model),

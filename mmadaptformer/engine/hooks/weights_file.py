@@ -15,7 +15,8 @@ from typing import Any, List, Mapping, Optional
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
-from mmadaptformer.utils.weights_nesting import (nested_weights_cause,
+from mmadaptformer.utils.weights_nesting import (holds_own_names,
+                                                 nested_weights_cause,
                                                  tensor_keys)
 
 __all__ = ['TRAINING_STATE_KEYS', 'untrained_file']
@@ -43,7 +44,13 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
     pretrained = (f'give it as the backbone\'s pretrained weights: '
                   f'tools/train.py CONFIG --pretrained {file}')
     state = checkpoint.get('state_dict', checkpoint)
-    nested = nested_weights_cause(state)
+    own = set(model.state_dict(keep_vars=True))
+    nested = nested_weights_cause(state, model_keys=own)
+    if nested is not None and holds_own_names(state, own):
+        # Taken out, it is the whole model's checkpoint.
+        return (f"a file of this model's weights nested under one key: "
+                f'{nested}, then train from DST: tools/train.py CONFIG '
+                '--cfg-options load_from=DST (the whole model)')
     if nested is not None:
         # --pretrained and load_from refuse it as it is.
         return (f'a file of other training code: {nested}, '
