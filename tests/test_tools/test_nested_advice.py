@@ -133,3 +133,30 @@ def test_pretrained_takes_own_names_out_and_then_trains(stock, tmp_path):
     ],
                     cwd=tmp_path)
     assert 'Epoch(train) [1]' in done.stdout, done.stdout[-3000:]
+
+
+@pytest.mark.parametrize('options,named', [
+    (['--num-frames', '16'], '--num-frames'),
+    (['--type', 'mmaction2', '--img-size', '32'], '--type, --img-size'),
+    (['--no-identity-bn', '--final-norm', 'keep'
+      ], '--final-norm, --no-identity-bn'),
+])
+def test_unwrap_only_refuses_conversion_options(stock, tmp_path, options,
+                                                named):
+    """They were dropped without a word: a user who asked for 16 frames
+    got the file's pos_embed as it was."""
+    src = tmp_path / 'nested.pth'
+    torch.save({'model_ema': stock['state']}, str(src))
+    dst = tmp_path / 'unwrapped.pth'
+    proc = run_tool([
+        'model_converters/convert_official.py', src, dst, '--unwrap-only',
+        *options
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert proc.stdout.splitlines()[-1].endswith(
+        f'error: --unwrap-only converts nothing, so it takes no {named}: '
+        f'leave {"them" if "," in named else "it"} out, or leave out '
+        '--unwrap-only to convert.'), proc.stdout[-3000:]
+    assert not dst.exists()

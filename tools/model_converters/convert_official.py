@@ -31,6 +31,7 @@ import sys
 
 # yapf: disable
 from mmadaptformer.models.converters import (CONVERTIBLE_TYPES,
+                                             DEFAULT_IMG_SIZE,
                                              DEFAULT_NUM_FRAMES,
                                              FINAL_NORM_MODES, ConversionError,
                                              ConversionResult,
@@ -73,16 +74,15 @@ def parse_args(argv=None):
     parser.add_argument(
         '--img-size',
         type=positive_int,
-        default=224,
         help='video input size, to rebuild the fixed pos_embed that VideoMAE '
-        'does not save (and that mmaction2 saves for its own input)')
+        'does not save (and that mmaction2 saves for its own input). '
+        f'Defaults to {DEFAULT_IMG_SIZE}')
     parser.add_argument(
         '--num-frames',
         type=positive_int,
-        default=DEFAULT_NUM_FRAMES,
-        help='video input frames, to rebuild the fixed pos_embed (8: every '
-        'recipe here and the official main_video.py; mmaction2 model-zoo '
-        'files hold it for 16)')
+        help='video input frames, to rebuild the fixed pos_embed. Defaults '
+        f'to {DEFAULT_NUM_FRAMES} (every recipe here and the official '
+        'main_video.py; mmaction2 model-zoo files hold it for 16)')
     parser.add_argument(
         '--key',
         help='the key the weights are nested under, at the top level or '
@@ -106,11 +106,34 @@ def parse_args(argv=None):
         'TimeSformerHead/LinearClsHead) instead of adding identity '
         'BNLinearHead statistics')
     # Converting in place would lose the original.
-    return parse_converter_args(
+    args = parse_converter_args(
         parser,
         argv,
         'dst', [('src', 'source checkpoint')],
         addresses=('src', ))
+    if args.unwrap_only:
+        # Each would be dropped without a word: nothing is converted.
+        given = [
+            option
+            for option, value in (('--type', args.type != 'auto'),
+                                  ('--final-norm',
+                                   args.final_norm is not None),
+                                  ('--img-size', args.img_size is not None),
+                                  ('--num-frames',
+                                   args.num_frames is not None),
+                                  ('--no-identity-bn', not args.identity_bn))
+            if value
+        ]
+        if given:
+            parser.error(f'--unwrap-only converts nothing, so it takes no '
+                         f'{", ".join(given)}: leave '
+                         f'{"them" if len(given) > 1 else "it"} out, or '
+                         'leave out --unwrap-only to convert.')
+    if args.img_size is None:
+        args.img_size = DEFAULT_IMG_SIZE
+    if args.num_frames is None:
+        args.num_frames = DEFAULT_NUM_FRAMES
+    return args
 
 
 def wrong_type_message(src: str, error: SourceTypeMismatchError) -> str:

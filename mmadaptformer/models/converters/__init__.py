@@ -12,10 +12,10 @@ MMAction2's own VideoMAE ones to other frames
 * :mod:`.report`: notes and the human-readable report;
 * :mod:`.io`: reading official files, writing converted ones.
 """
-from .common import (CONVERTIBLE_TYPES, DEFAULT_NUM_FRAMES, FINAL_NORM_MODES,
-                     MMACTION2_TYPE, SOURCE_TYPES, ConversionError,
-                     ConversionResult, SourceTypeMismatchError,
-                     sinusoid_encoding)
+from .common import (CONVERTIBLE_TYPES, DEFAULT_IMG_SIZE, DEFAULT_NUM_FRAMES,
+                     FINAL_NORM_MODES, MMACTION2_TYPE, SOURCE_TYPES,
+                     ConversionError, ConversionResult,
+                     SourceTypeMismatchError, sinusoid_encoding)
 from .convert import convert_state_dict
 from .detect import check_source_type, detect_source_type
 from .io import (load_official_checkpoint, save_converted_checkpoint,
@@ -27,5 +27,6 @@ __all__ = [
     'ConversionError', 'ConversionResult', 'SourceTypeMismatchError',
     'check_source_type', 'load_official_checkpoint', 'unwrap_checkpoint',
     'detect_source_type', 'convert_state_dict', 'format_report',
-    'save_converted_checkpoint', 'sinusoid_encoding', 'DEFAULT_NUM_FRAMES'
+    'save_converted_checkpoint', 'sinusoid_encoding', 'DEFAULT_NUM_FRAMES',
+    'DEFAULT_IMG_SIZE'
 ]

@@ -33,6 +33,9 @@ HEAD_BN_EPS = 1e-6
 #: default: every recipe here and the official ``main_video.py`` (not
 #: mmaction2's 16).
 DEFAULT_NUM_FRAMES = 8
+#: Input size whose ``pos_embed`` a converted video checkpoint gets by
+#: default.
+DEFAULT_IMG_SIZE = 224
 
 #: Source formats with a video (Conv3d) patch embedding.
 VIDEO_TYPES = ('adaptformer-video', 'videomae')

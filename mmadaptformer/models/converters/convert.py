@@ -46,10 +46,10 @@ from typing import Dict, List, Optional
 from mmengine.logging import print_log
 from torch import Tensor
 
-from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, DEFAULT_NUM_FRAMES,
-                     FINAL_NORM_MODES, MMACTION2_TYPE, MMACTION_TARGET,
-                     MMPRETRAIN_TARGET, PRETRAIN_TYPES, VIDEO_TYPES,
-                     ConversionError, ConversionResult)
+from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, DEFAULT_IMG_SIZE,
+                     DEFAULT_NUM_FRAMES, FINAL_NORM_MODES, MMACTION2_TYPE,
+                     MMACTION_TARGET, MMPRETRAIN_TARGET, PRETRAIN_TYPES,
+                     VIDEO_TYPES, ConversionError, ConversionResult)
 from .detect import check_source_type, detect_source_type
 from .finetuned import adapter_notes, complete_classifier
 from .io import strip_module_prefix
@@ -69,7 +69,7 @@ def default_final_norm(source_type: str) -> str:
 def convert_state_dict(state_dict: Dict[str, Tensor],
                        source_type: str = 'auto',
                        final_norm: Optional[str] = None,
-                       img_size: Optional[int] = 224,
+                       img_size: Optional[int] = DEFAULT_IMG_SIZE,
                        num_frames: Optional[int] = DEFAULT_NUM_FRAMES,
                        identity_bn: bool = True,
                        strict: bool = True) -> ConversionResult:
