@@ -344,7 +344,10 @@ def start_training(cfg, args):
     # built without weights (a pattern that matches no parameter): named
     # before the work dir, not by the hook once the Runner runs it. On the
     # model the check above built, if it built one: not built twice.
-    check_adapter_hook_config(cfg, args.config, args.cfg_options, model)
+    # And a frozen backbone that nothing loads (no --pretrained): refused
+    # by the hook's own rule, before the Runner makes the work dir.
+    check_adapter_hook_config(
+        cfg, args.config, args.cfg_options, model, training=True)
     del model  # a ViT-B's weights, on the CPU: not kept through the run
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.

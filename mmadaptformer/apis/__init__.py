@@ -2,9 +2,9 @@
 from mmadaptformer.datasets.label_map import LabelMapError
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .array_inputs import input_name, named_results
-from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, OtherKindInputError,
-                          collect_inputs)
+                          collect_inputs, read_input_list)
 from .inference import ModelInferencer, init_model, load_config
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
@@ -17,13 +17,13 @@ from .test_pipeline import build_test_pipeline, test_pipeline_cfg
 from .visualize import draw_and_report, draw_results
 
 __all__ = [
-    'IMAGE_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
+    'IMAGE_EXTENSIONS', 'LIST_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
     'MultiTaskRecognizer', 'OtherKindInputError', 'PretrainedLoadError',
     'TaskError', 'TaskLabelMapError', 'TaskLoadError', 'TestInputs',
     'build_test_pipeline', 'check_adapter_checkpoint', 'check_task_name',
     'class_names', 'clip_span', 'collect_inputs', 'draw_and_report',
     'draw_results', 'format_scores', 'init_model', 'input_name', 'load_config',
-    'named_results', 'progress_bar', 'short_video_inputs', 'test_pipeline_cfg',
-    'toolbox_of'
+    'named_results', 'progress_bar', 'read_input_list', 'short_video_inputs',
+    'test_pipeline_cfg', 'toolbox_of'
 ]

@@ -13,7 +13,8 @@ from mmadaptformer.utils.local_files import first_missing_file
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_configs import (folder_readers_of, read_model_configs,
                             unreadable_config_line)
-from .infer_files import STDIN, InferenceInputError, read_input_list
+from .infer_files import (LIST_EXTENSIONS, STDIN, InferenceInputError,
+                          read_input_list)
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
 from .inputs import RESERVED_NAME
@@ -26,8 +27,6 @@ __all__ = [
 
 #: The ``--out`` that writes the JSON to stdout.
 STDOUT = '-'
-#: What an INPUT that is a list of inputs ends with (refused: --list).
-LIST_EXTENSIONS = ('.txt', '.list', '.lst')
 
 EPILOG = """\
 INPUT is a video or image file, or a folder (searched recursively, through

@@ -13,9 +13,10 @@ from mmengine.logging import print_log
 from mmadaptformer.utils.counted import counted
 
 __all__ = [
-    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'STDIN', 'InferenceInputError',
-    'OtherKindInputError', 'check_paths', 'walk_once', 'warn_hidden',
-    'same_entry', 'each_once', 'collect_inputs', 'read_input_list'
+    'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LIST_EXTENSIONS', 'STDIN',
+    'InferenceInputError', 'OtherKindInputError', 'check_paths', 'walk_once',
+    'warn_hidden', 'same_entry', 'each_once', 'collect_inputs',
+    'read_input_list'
 ]
 
 #: The list "file" that is standard input
@@ -27,6 +28,9 @@ VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
                     '.m2ts', '.ogv', '.asf', '.vob')
 IMAGE_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.bmp', '.ppm', '.pgm', '.tif',
                     '.tiff', '.webp')
+#: What a list of inputs (:func:`read_input_list`) ends with: given as an
+#: input itself, it is refused with a pointer to reading it as a list.
+LIST_EXTENSIONS = ('.txt', '.list', '.lst')
 
 
 class InferenceInputError(ValueError):

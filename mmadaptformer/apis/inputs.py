@@ -36,7 +36,7 @@ from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   one_line_error)
 from .array_inputs import ArrayPipeline, InputKey, collect_items
 from .frame_folders import FrameFolders
-from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .input_refusals import InputRefusals
 from .label_maps import config_class_names
@@ -257,10 +257,15 @@ class TestInputs:
                     'given as folders of frames (its test pipeline reads '
                     'them with RawFrameDecode); give the folder that holds '
                     f'a clip\'s frames, e.g. {osp.dirname(path) or "."}.')
+            # A list of inputs given as one: the way to read it as a list.
+            hint = '' if ext not in LIST_EXTENSIONS else (
+                ' If it lists the inputs, one a line, classify the paths it '
+                'names: inputs=mmadaptformer.apis.read_input_list('
+                f'{path!r}) in Python, --list {path} in tools/infer.py.')
             raise InferenceInputError(
                 f'{path}: is {other} (extension {ext!r}), but this model '
                 f'classifies {self.kind}s; expected one of '
-                f'{", ".join(self.extensions)}.')
+                f'{", ".join(self.extensions)}.{hint}')
         if self.toolbox == 'mmaction':
             self.refusals.video_file(path)
         if osp.getsize(path) == 0:

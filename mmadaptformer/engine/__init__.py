@@ -37,6 +37,7 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     hook_place, named_optim_wrappers, nchw_view_frames,
                     optimizer_state_mismatch,
                     refuse_resume_without_trained_part,
+                    refuse_unloaded_backbone,
                     refuse_wrapper_without_adapter_hook, restrict_optimizer,
                     resumed_source, run_span, scheduler_config_keys,
                     scheduler_setting_keys, scheduler_state_lists,
@@ -98,8 +99,8 @@ __all__ = [
     'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
-    'check_backbone_loaded', 'first_view_frames', 'nchw_view_frames',
-    'TRAINING_STATE_KEYS', 'untrained_file', 'optim_wrapper_class',
-    'check_head_classes', 'config_check_heads', 'folder_classes',
-    'CheckpointMetaError'
+    'check_backbone_loaded', 'refuse_unloaded_backbone', 'first_view_frames',
+    'nchw_view_frames', 'TRAINING_STATE_KEYS', 'untrained_file',
+    'optim_wrapper_class', 'check_head_classes', 'config_check_heads',
+    'folder_classes', 'CheckpointMetaError'
 ]

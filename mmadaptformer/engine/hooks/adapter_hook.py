@@ -94,7 +94,9 @@ class AdapterHook(Hook):
       loaded; for a plain backbone also no ``load_from``/``resume``), since
       adapters trained on random frozen weights are useless on any real
       backbone. ``allow_random_backbone=True`` opts out (tests, demos that
-      pretrain the backbone themselves).
+      pretrain the backbone themselves). ``tools/train.py`` refuses it by
+      the same rule before the Runner is built, where the config tells
+      (:func:`~.unloaded_backbone.refuse_unloaded_backbone`).
 
     Linear probing is ``mode='linear_probe'`` on a model without adapters
     (only the neck, the head and the extras train); full fine-tuning is the

@@ -14,6 +14,10 @@ no parameter, linear probing of a model with adapters, a plan in which
 nothing trains) :func:`check_adapter_hook_plan` refuses: it makes each
 hook's trainable plan on the model built once without weights. A Runner
 that the user builds still gets the hook's own refusal at run time.
+Before training (``training=True``, ``tools/train.py``), the same model
+also shows whether the frozen backbone would stay random (the hook's
+:func:`~.unloaded_backbone.refuse_unloaded_backbone`, before the Runner
+makes the work dir).
 """
 import re
 from typing import Optional
@@ -33,6 +37,7 @@ from mmadaptformer.utils.registry_names import (close_hint, registered,
 from mmadaptformer.utils.unknown_keys import named_arguments
 from ..plan_argument_place import naming_plan_arguments
 from .adapter_hook import AdapterHook
+from .unloaded_backbone import refuse_unloaded_backbone
 
 __all__ = ['check_adapter_hook_config', 'check_adapter_hook_plan']
 
@@ -101,7 +106,8 @@ def _check_patterns(patterns, key: str, source: str,
 def check_adapter_hook_config(cfg: Config,
                               source: str,
                               options: Optional[dict] = None,
-                              model: Optional[nn.Module] = None) -> None:
+                              model: Optional[nn.Module] = None,
+                              training: bool = False) -> None:
     """Refuse an ``AdapterHook`` entry of ``custom_hooks`` with an argument
     the hook does not take, a ``mode`` it does not know, or a ``head`` the
     model does not build, naming the key and where it was set.
@@ -115,6 +121,8 @@ def check_adapter_hook_config(cfg: Config,
             weights, as :func:`~mmadaptformer.models.check_model_config`
             returns it, for :func:`check_adapter_hook_plan`. Defaults to
             None (built there if needed).
+        training (bool): Whether the run trains: see
+            :func:`check_adapter_hook_plan`. Defaults to False.
 
     Raises:
         ConfigError: ``FILE: custom_hooks[N].KEY = VALUE: ...`` (or
@@ -149,13 +157,14 @@ def check_adapter_hook_config(cfg: Config,
         if 'extra_trainable' in hook:
             _check_patterns(hook['extra_trainable'], f'{key}.extra_trainable',
                             source, options)
-    check_adapter_hook_plan(cfg, source, options, model)
+    check_adapter_hook_plan(cfg, source, options, model, training)
 
 
 def check_adapter_hook_plan(cfg: Config,
                             source: str,
                             options: Optional[dict] = None,
-                            model: Optional[nn.Module] = None) -> None:
+                            model: Optional[nn.Module] = None,
+                            training: bool = False) -> None:
     """Make the trainable plan of each ``AdapterHook`` entry of
     ``custom_hooks`` on the config's model, as the hook makes it in a run,
     and name where the argument it refuses was set.
@@ -173,6 +182,12 @@ def check_adapter_hook_plan(cfg: Config,
         model (nn.Module, optional): The config's model, built without
             weights by the model checks before (a plan changes no
             weight). Defaults to None: built here.
+        training (bool): Whether the run trains: then an entry without
+            ``allow_random_backbone=True`` also refuses a frozen backbone
+            that nothing would load, as the hook does at ``before_train``
+            (a config that loads or resumes a checkpoint is left to the
+            hook, which knows once it is loaded whether it held the
+            backbone). Defaults to False (``tools/test.py``).
 
     Raises:
         ConfigError: ``--cfg-options custom_hooks.N.KEY=VALUE: ...`` (or
@@ -180,6 +195,7 @@ def check_adapter_hook_plan(cfg: Config,
             custom_hooks[N]: ...`` where no single argument is at fault)
             and the plan's refusal (a
             :class:`~mmadaptformer.models.adapters.trainable.PlanArgumentError`).
+        UnloadedBackboneError: With ``training``, as the hook raises it.
     """
     hooks = cfg.get('custom_hooks')
     model_cfg = cfg.get('model')
@@ -216,3 +232,5 @@ def check_adapter_hook_plan(cfg: Config,
                 mode=hook.mode,
                 head=hook.head,
                 extra_trainable=hook.extra_trainable)
+        if training and not hook.allow_random_backbone:
+            refuse_unloaded_backbone(model, cfg, initialized=False)

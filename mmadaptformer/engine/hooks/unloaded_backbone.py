@@ -1,12 +1,17 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse to train adapters on a random frozen backbone."""
+from typing import Mapping
+
 from mmengine.runner import Runner
 from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
-__all__ = ['UnloadedBackboneError', 'check_backbone_loaded']
+__all__ = [
+    'UnloadedBackboneError', 'check_backbone_loaded',
+    'refuse_unloaded_backbone'
+]
 
 
 class UnloadedBackboneError(RuntimeError):
@@ -16,12 +21,9 @@ class UnloadedBackboneError(RuntimeError):
 
 def check_backbone_loaded(runner: Runner, model: nn.Module) -> None:
     """Refuse to train on a frozen backbone that was never loaded from a
-    checkpoint: its weights are random.
-
-    A frozen-host wrapper's backbone counts as loaded when the wrapper
-    loaded its pretrained weights (``host_source``); a plain backbone when
-    a module has a ``Pretrained`` init_cfg, or the runner loads or resumes
-    a checkpoint.
+    checkpoint: its weights are random (:func:`refuse_unloaded_backbone`
+    on the runner's config, once the weights are initialised and the
+    runner's checkpoint is loaded).
 
     Args:
         runner (Runner): The runner about to train.
@@ -31,11 +33,60 @@ def check_backbone_loaded(runner: Runner, model: nn.Module) -> None:
         UnloadedBackboneError: Naming the backbone, the config key that
             loads it and ``AdapterHook(allow_random_backbone=True)``.
     """
+    refuse_unloaded_backbone(model, runner.cfg)
+
+
+def _outside_wrappers(model: nn.Module, wrappers) -> list:
+    """The modules of ``model`` that are no wrapper nor inside one."""
+    inside = {id(m) for _, wrapper in wrappers for m in wrapper.modules()}
+    return [m for m in model.modules() if id(m) not in inside]
+
+
+def refuse_unloaded_backbone(model: nn.Module,
+                             cfg: Mapping,
+                             initialized: bool = True) -> None:
+    """Refuse to train on a frozen backbone that was never loaded from a
+    checkpoint: its weights are random.
+
+    The one rule of the ``AdapterHook`` (at ``before_train``) and of
+    ``tools/train.py``'s check before the Runner is built. A frozen-host
+    wrapper's backbone counts as loaded when the wrapper loaded its
+    pretrained weights (``host_source``); a plain backbone when a module
+    has a ``Pretrained`` init_cfg, or the config loads or resumes a
+    checkpoint (``load_from``, ``resume``).
+
+    Before anything is loaded (``initialized=False``, a model built without
+    weights), a wrapper counts as loaded by the weights its init_cfg names
+    (``planned_host_source``). Whether a checkpoint that the config loads,
+    resumes or names in a ``Pretrained`` init_cfg outside the wrappers
+    holds the backbone (a full checkpoint) or not (an adapter-only one) is
+    known once it is loaded: such a model passes here, and the hook
+    decides.
+
+    Args:
+        model (nn.Module): The unwrapped model.
+        cfg (Mapping): The run's config (``load_from``, ``resume``).
+        initialized (bool): Whether the model's weights are initialised
+            and the config's checkpoint loaded. Defaults to True.
+
+    Raises:
+        UnloadedBackboneError: Naming the backbone, the config key that
+            loads it and ``AdapterHook(allow_random_backbone=True)``.
+    """
+    loads_checkpoint = bool(cfg.get('load_from') or cfg.get('resume'))
     wrappers = [(name, module) for name, module in model.named_modules()
                 if isinstance(module, FrozenHostWrapper)]
     if wrappers:
-        unloaded = [(name, module) for name, module in wrappers
-                    if module.host_source is None]
+        if initialized:
+            unloaded = [(name, module) for name, module in wrappers
+                        if module.host_source is None]
+        elif loads_checkpoint or any(
+                pretrained_init_cfgs(m)
+                for m in _outside_wrappers(model, wrappers)):
+            return
+        else:
+            unloaded = [(name, module) for name, module in wrappers
+                        if module.planned_host_source is None]
         if not unloaded:
             return
         name, module = unloaded[0]
@@ -44,8 +95,8 @@ def check_backbone_loaded(runner: Runner, model: nn.Module) -> None:
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
     else:
-        if any(pretrained_init_cfgs(m) for m in model.modules()) or \
-                runner.cfg.get('load_from') or runner.cfg.get('resume'):
+        if any(pretrained_init_cfgs(m)
+               for m in model.modules()) or loads_checkpoint:
             return
         backbone = getattr(model, 'backbone', None)
         key = 'model.backbone.init_cfg.checkpoint'

@@ -40,7 +40,7 @@ from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
 from .host_init import OWN_WEIGHTS_ATTR, own_weights
-from .host_loading import initialize_host
+from .host_loading import host_init_source, initialize_host
 from .load_refusals import refuse_full_with_holes
 from .trained_part_check import check_trained_part
 
@@ -172,6 +172,19 @@ class FrozenHostWrapper(BaseModule):
                 self.backbone) and not pretrained_init_cfgs(self.backbone):
             return f'model.backbone.backbone.{OWN_WEIGHTS_ATTR}'
         return HOST_CONFIG_KEY
+
+    @property
+    def planned_host_source(self) -> Optional[str]:
+        """Where ``init_weights()`` will load the host's weights from, read
+        from the config before anything loads (a model built without
+        weights): the wrapper's own last ``Pretrained`` init_cfg, else the
+        host's (:func:`~.host_loading.host_init_source`); None if the host
+        would keep random weights. A checkpoint loaded later (``load_from``,
+        resume) is not counted: ``host_source`` tells once it loaded."""
+        pretrained = pretrained_init_cfgs(self)
+        if pretrained:
+            return str(pretrained[-1].get('checkpoint'))
+        return host_init_source(self.backbone)
 
     def init_host(self) -> None:
         """Initialise the host once, loading its ``Pretrained`` init_cfg.

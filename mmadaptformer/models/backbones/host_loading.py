@@ -25,7 +25,29 @@ from .host_init import (check_own_weights_loaded, own_loading_hint,
                         without_pretrained)
 from .load_refusals import refuse_trained_model
 
-__all__ = ['initialize_host']
+__all__ = ['host_init_source', 'initialize_host']
+
+
+def host_init_source(host: nn.Module) -> Optional[str]:
+    """Where a host's initialisation inside its wrapper loads its weights
+    from: the checkpoint of its last ``Pretrained`` init_cfg, else the
+    weights it names and loads itself (:func:`~.host_init.own_weights`: no
+    ``Pretrained`` file stopped it, so they count as loaded); None if
+    neither (random weights).
+
+    Read from the host's config attributes, so it answers before the host
+    is initialised too (a model built without weights).
+
+    Args:
+        host (nn.Module): The wrapper's stock backbone.
+
+    Returns:
+        str, optional: The checkpoint, path, address or name.
+    """
+    pretrained = pretrained_init_cfgs(host)
+    if pretrained:
+        return str(pretrained[-1].get('checkpoint'))
+    return own_weights(host)
 
 
 def initialize_host(wrapper: nn.Module) -> None:
@@ -108,12 +130,9 @@ def initialize_host(wrapper: nn.Module) -> None:
     # (Swin3D and UniFormer with pretrained2d=True, which then read and
     # inflated their 2D file a second time, adapters attached).
     host.is_init = True
-    if pretrained:
-        wrapper.host_source = str(pretrained[-1].get('checkpoint'))
-    elif (own := own_weights(host)) is not None:
-        # The host loaded the weights it names itself (no Pretrained
-        # file of the wrapper's stopped it): they count as loaded.
-        wrapper.host_source = own
+    source = host_init_source(host)
+    if source is not None:
+        wrapper.host_source = source
     if wrapper.host_source is not None:
         print_log(
             f'{type(wrapper).__name__}: loaded the frozen backbone '
