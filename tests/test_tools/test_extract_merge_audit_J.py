@@ -1,0 +1,90 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Behaviour of extract_adapters.py / merge_adapters.py and the adapter-only
+checkpoint code they call that no other test pinned down.
+
+Guards of kept behaviour (mutation audit of 2026-12-06, helper J): the
+code passes; the plausible bug each docstring names fails it, and no other
+test of the tools failed on it."""
+import argparse
+
+import pytest
+import torch
+from mmengine.config import Config
+from refusal_lines import refused_line
+from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
+from tool_modules import load_tool
+from tool_runners import run_tool
+
+from mmadaptformer.engine.adapter_checkpoint import HOST_SOURCES_META_KEY
+
+EXTRACT = 'model_converters/extract_adapters.py'
+
+
+def _reference(meta, cfg=None):
+    tool = load_tool(EXTRACT)
+    args = argparse.Namespace(
+        pretrained=None, config=TINY_ADAPTFORMER_VIDEO_CONFIG)
+    return tool.reference_backbone(
+        args, meta, cfg or Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG))
+
+
+def test_an_empty_state_dict_is_named_empty(tmp_path):
+    """Dropping the emptiness check (``or not state``) named an empty state
+    dict as a head-less one."""
+    empty = tmp_path / 'empty.pth'
+    torch.save(dict(state_dict={}, meta={}), empty)
+    proc = run_tool(
+        [EXTRACT, TINY_ADAPTFORMER_VIDEO_CONFIG, empty, tmp_path / 'o.pth'],
+        cwd=tmp_path,
+        check=False)
+    assert refused_line(proc) == (
+        f"StateDictMismatchError: {empty}: its 'state_dict' is empty, not a "
+        'state dict of tensors. Expected a full checkpoint: a dict with a '
+        "'state_dict' of tensors (and optionally a 'meta' dict), as "
+        'tools/train.py saves it, or a bare state dict.')
+    assert not (tmp_path / 'o.pth').exists()
+
+
+def test_a_recorded_address_is_compared_with():
+    """A merged checkpoint whose backbone came from an address records the
+    address; ``osp.isfile(source)`` alone (without ``not is_local``) took
+    it for a file that is not there and fell back to the config's."""
+    address = 'https://127.0.0.1:9/stock.pth'
+    meta = {HOST_SOURCES_META_KEY: {'backbone': address}}
+    assert _reference(meta) == (address, None, False)
+
+
+def test_the_last_pretrained_entry_is_the_configs_backbone(tmp_path):
+    """Training loads an ``init_cfg`` list in order, so the last
+    ``Pretrained`` entry's weights stay; ``named[0]`` compared with the
+    first."""
+    tool = load_tool(EXTRACT)
+    first, last = tmp_path / 'first.pth', tmp_path / 'last.pth'
+    for path in (first, last):
+        path.write_bytes(b'')
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    cfg.model.backbone.backbone.init_cfg = [
+        dict(type='Pretrained', checkpoint=str(first)),
+        dict(type='Normal', layer='Linear'),
+        dict(type='Pretrained', checkpoint=str(last)),
+    ]
+    assert tool.config_backbone(cfg, 'c.py') == (str(last), '')
+    assert _reference({}, cfg) == (str(last), None, True)
+
+
+@pytest.mark.parametrize('entry', ['init_cfg', 'pretrained'])
+def test_a_wrappers_host_backbone_is_read(tmp_path, entry):
+    """The wrapper's host (``model.backbone.backbone``) holds the
+    pretrained file; without descending to it (``host = host.backbone``)
+    nothing was found; its own ``pretrained`` counts where no ``init_cfg``
+    names one."""
+    tool = load_tool(EXTRACT)
+    stock = tmp_path / 'stock.pth'
+    stock.write_bytes(b'')
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    host = cfg.model.backbone.backbone
+    host.init_cfg = dict(type='Pretrained', checkpoint=str(stock)) \
+        if entry == 'init_cfg' else None
+    if entry == 'pretrained':
+        host.pretrained = str(stock)
+    assert tool.config_backbone(cfg, 'c.py') == (str(stock), '')
