@@ -88,3 +88,30 @@ def test_a_wrappers_host_backbone_is_read(tmp_path, entry):
     if entry == 'pretrained':
         host.pretrained = str(stock)
     assert tool.config_backbone(cfg, 'c.py') == (str(stock), '')
+
+
+def test_a_fingerprint_is_the_documented_numbers():
+    """Fingerprints are written into adapter-only checkpoints and compared
+    with ones computed later, so their numbers must not change: the shape,
+    the dtype, the sum of the bits and the sum weighted by ``(i mod M) +
+    1`` (``M`` = 65521). Weights from 0 (one row or the tail) or dropping
+    the full rows' weighted sum still tell most tensors apart, yet refuse
+    every checkpoint written before; no test fixed the numbers."""
+    from mmadaptformer.utils.fingerprint import tensor_fingerprint
+    numel = 65521 * 2 + 7
+    tensor = torch.arange(numel, dtype=torch.int32).reshape(-1, 1)
+    total = sum(range(numel))
+    weighted = sum((i % 65521 + 1) * i for i in range(numel))
+    assert tensor_fingerprint(tensor) == ((numel, 1), 'int32', total, weighted)
+
+
+def test_a_digest_covers_the_names():
+    """Two records of the same tensors under other names (another
+    backbone's layout) have other digests; without the names in it they
+    had one."""
+    from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+    tensors = [torch.zeros(2), torch.ones(2)]
+    first = state_fingerprints(zip(['a', 'b'], tensors))
+    renamed = state_fingerprints(zip(['a2', 'b2'], tensors))
+    assert digest(first) != digest(renamed)
+    assert digest(first) == digest(dict(reversed(list(first.items()))))
