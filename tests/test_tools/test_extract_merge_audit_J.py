@@ -115,3 +115,76 @@ def test_a_digest_covers_the_names():
     renamed = state_fingerprints(zip(['a2', 'b2'], tensors))
     assert digest(first) != digest(renamed)
     assert digest(first) == digest(dict(reversed(list(first.items()))))
+
+
+@pytest.fixture(scope='module')
+def task(tmp_path_factory):
+    """A full checkpoint of the tiny AdaptFormer video task (random
+    adapters and head) and its backbone alone, without the adapters."""
+    from adapter_tasks import random_task_checkpoints
+    root = tmp_path_factory.mktemp('audit_task')
+    full = random_task_checkpoints(TINY_ADAPTFORMER_VIDEO_CONFIG, 'mmaction',
+                                   str(root), (1, ))[0]
+    state = torch.load(full, weights_only=True)['state_dict']
+    stock = str(root / 'stock.pth')
+    torch.save(
+        dict(
+            state_dict={
+                k: v
+                for k, v in state.items()
+                if k.startswith('backbone.') and '.adaptmlp.' not in k
+            }), stock)
+    return dict(full=full, stock=stock, state=state)
+
+
+def _edited(task, path, edit) -> str:
+    state = dict(task['state'])
+    edit(state)
+    torch.save(dict(state_dict=state, meta={}), path)
+    return str(path)
+
+
+def test_one_trained_frozen_tensor_is_refused(task, tmp_path):
+    """A single frozen tensor that differs from the backbone (trained, e.g.
+    one norm) is refused as several are; ``if len(differ) > 1`` dropped it
+    from the adapter-only output without a word."""
+    key = 'backbone.blocks.1.norm2.weight'
+
+    def train_one(state):
+        state[key] = state[key] + 1
+
+    full = _edited(task, tmp_path / 'one.pth', train_one)
+    out = tmp_path / 'o.pth'
+    proc = run_tool([
+        EXTRACT, TINY_ADAPTFORMER_VIDEO_CONFIG, full, out, '--pretrained',
+        task['stock']
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 2, proc.stdout[-2000:]
+    line = proc.stdout.strip().splitlines()[-1]
+    assert line.startswith('extract_adapters.py: error: 1 of the '), line
+    assert f'leaves frozen differ from the pretrained backbone ' \
+        f'{task["stock"]} in {full} ({key}):' in line, line
+    assert r"extra_trainable=[r'^backbone\.blocks\.1\.norm2\.']" in line
+    assert not out.exists()
+
+
+def test_a_full_checkpoint_with_some_adapters_is_not_one_without_any(
+        task, tmp_path):
+    """A checkpoint that lacks one of the adapters' tensors holds adapters
+    of other settings; ``all`` for ``any`` in
+    ``refuse_without_trained_part`` called it a checkpoint without
+    adapters (a stock model's)."""
+    key = 'backbone.blocks.0.adaptmlp.down_proj.weight'
+    full = _edited(task, tmp_path / 'part.pth', lambda s: s.pop(key))
+    proc = run_tool(
+        [EXTRACT, TINY_ADAPTFORMER_VIDEO_CONFIG, full, tmp_path / 'o.pth'],
+        cwd=tmp_path,
+        check=False)
+    line = refused_line(proc)
+    assert line.startswith(
+        f'StateDictMismatchError: The state dict of {full} (config '
+        f'{TINY_ADAPTFORMER_VIDEO_CONFIG}) holds adapter tensors that do not '
+        'fit this model\'s adapters'), line
+    assert f'Missing (1 of 8): {key}.' in line, line
