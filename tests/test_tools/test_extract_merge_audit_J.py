@@ -188,3 +188,44 @@ def test_a_full_checkpoint_with_some_adapters_is_not_one_without_any(
         f'{TINY_ADAPTFORMER_VIDEO_CONFIG}) holds adapter tensors that do not '
         'fit this model\'s adapters'), line
     assert f'Missing (1 of 8): {key}.' in line, line
+
+
+def test_the_adapter_record_is_as_documented():
+    """The record ``make_adapter_checkpoint`` writes (module docstring of
+    ``adapter_checkpoint.adapter_only``): format 1, the plan's mode, how
+    many frozen tensors the digest covers and the saved keys, sorted; the
+    state dict holds those and the wrapper's fingerprints. A count of the
+    saved keys as ``frozen_keys``, or a fixed mode, went unnoticed."""
+    from adapter_only_files import built_with_adapter_only
+
+    from mmadaptformer.engine import ADAPTER_META_KEY
+    from mmadaptformer.models import FROZEN_HOST_KEY
+    from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+    model, plan, checkpoint = built_with_adapter_only(
+        TINY_ADAPTFORMER_VIDEO_CONFIG)
+    frozen = set(plan.frozen_keys)
+    fingerprints = state_fingerprints(
+        (k, v) for k, v in model.state_dict().items() if k in frozen)
+    assert len(plan.frozen_keys) != len(plan.saved_keys)
+    assert checkpoint['meta'][ADAPTER_META_KEY] == dict(
+        version=1,
+        mode=plan.mode,
+        frozen_digest=digest(fingerprints),
+        frozen_keys=len(plan.frozen_keys),
+        saved_keys=sorted(plan.saved_keys))
+    assert sorted(checkpoint['state_dict']) == sorted(
+        list(plan.saved_keys) + ['backbone.' + FROZEN_HOST_KEY])
+
+
+def test_only_loaded_hosts_are_named_as_sources():
+    """A wrapper whose host weights were not loaded from a file has no
+    source; listing it as None would record ``None`` in a merged file's
+    meta."""
+    from adapter_only_files import built_with_adapter_only
+
+    from mmadaptformer.engine.adapter_checkpoint import frozen_host_sources
+    model, _, _ = built_with_adapter_only(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    assert model.backbone.host_source is None
+    assert frozen_host_sources(model) == {}
+    model.backbone.host_source = 'stock.pth'
+    assert frozen_host_sources(model) == {'backbone': 'stock.pth'}
