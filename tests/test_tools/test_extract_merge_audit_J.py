@@ -229,3 +229,20 @@ def test_only_loaded_hosts_are_named_as_sources():
     assert frozen_host_sources(model) == {}
     model.backbone.host_source = 'stock.pth'
     assert frozen_host_sources(model) == {'backbone': 'stock.pth'}
+
+
+def test_merge_says_a_full_checkpoint_needs_no_merging(task, tmp_path):
+    """Without the check of the record (``ADAPTER_META_KEY not in
+    meta``), a full checkpoint given to merge_adapters.py ended in a
+    ``KeyError`` of the meta instead of saying what it is."""
+    out = tmp_path / 'o.pth'
+    proc = run_tool([
+        'model_converters/merge_adapters.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        task['full'], out
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert refused_line(proc) == (
+        f"Error: {task['full']} is not an adapter-only checkpoint (its meta "
+        "has no 'adapter_checkpoint'); it needs no merging.")
+    assert not out.exists()
