@@ -246,3 +246,24 @@ def test_merge_says_a_full_checkpoint_needs_no_merging(task, tmp_path):
         f"Error: {task['full']} is not an adapter-only checkpoint (its meta "
         "has no 'adapter_checkpoint'); it needs no merging.")
     assert not out.exists()
+
+
+def test_merge_names_an_adapter_record_without_a_state_dict(tmp_path):
+    """A file with the adapter record but no ``'state_dict'`` was read as a
+    bare state dict (``adapter_only`` ignored), and refused for holding a
+    ``'meta'`` that is no tensor."""
+    from mmadaptformer.engine import ADAPTER_META_KEY
+    record = dict(saved_keys=[], frozen_digest='0' * 64)
+    path = tmp_path / 'record_only.pth'
+    torch.save({'meta': {ADAPTER_META_KEY: record}}, path)
+    proc = run_tool([
+        'model_converters/merge_adapters.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        path, tmp_path / 'o.pth'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert refused_line(proc) == (
+        f"StateDictMismatchError: {path}: it has no 'state_dict'. Expected "
+        "an adapter-only checkpoint: a dict with a 'meta' dict and a "
+        "'state_dict' of tensors, as extract_adapters.py or training with "
+        'AdapterHook writes it.')
