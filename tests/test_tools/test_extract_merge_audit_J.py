@@ -267,3 +267,34 @@ def test_merge_names_an_adapter_record_without_a_state_dict(tmp_path):
         "an adapter-only checkpoint: a dict with a 'meta' dict and a "
         "'state_dict' of tensors, as extract_adapters.py or training with "
         'AdapterHook writes it.')
+
+
+def test_merge_says_what_it_would_write_without_the_head(tmp_path):
+    """An adapter-only file whose head was removed from its state dict and
+    its record: merge_adapters.py says the file it would write would hold
+    a head at its initialisation, not what "a model loading it" would do
+    (``purpose='load'`` for ``'write'``)."""
+    from adapter_only_files import built_with_adapter_only
+
+    from mmadaptformer.engine import ADAPTER_META_KEY
+    _, _, checkpoint = built_with_adapter_only(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    record = checkpoint['meta'][ADAPTER_META_KEY]
+    record['saved_keys'] = [
+        k for k in record['saved_keys'] if not k.startswith('cls_head.')
+    ]
+    for key in [k for k in checkpoint['state_dict'] if k.startswith('cls_')]:
+        del checkpoint['state_dict'][key]
+    path = tmp_path / 'headless.pth'
+    torch.save(checkpoint, path)
+    out = tmp_path / 'o.pth'
+    proc = run_tool([
+        'model_converters/merge_adapters.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        path, out
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    line = refused_line(proc)
+    assert line.startswith(f'StateDictMismatchError: {path}: Adapter-only '
+                           'checkpoint holds its adapters but none'), line
+    assert 'the file written would hold a head at its initialisation' in line
+    assert not out.exists()
