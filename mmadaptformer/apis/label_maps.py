@@ -12,14 +12,10 @@ import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
-from mmengine.fileio import join_path
-from mmengine.utils import is_abs
 
-from mmadaptformer.datasets.checked_image_dataset import rooted_classes
 from mmadaptformer.datasets.label_map import read_label_map
-from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES,
-                                               dataset_type_name,
-                                               roots_classes)
+from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES, dataset_file,
+                                               dataset_type_name)
 
 __all__ = ['check_label_map_file', 'config_class_names']
 
@@ -72,10 +68,13 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
         dataset = dataset['dataset']
     metainfo = dataset.get('metainfo') or {}
     classes = metainfo.get('classes')
+    scope = cfg.get('default_scope')
     if classes is None:
         classes = dataset.get('classes')
-        if roots_classes(dataset):
-            classes = rooted_classes(classes, dataset.get('data_root', ''))
+        if isinstance(classes, str) and classes:
+            # Where the dataset reads it: with ``~`` expanded (mmpretrain's
+            # datasets), under data_root (ours).
+            classes, _ = dataset_file('classes', classes, dataset, scope)
     if isinstance(classes, str):
         # A label map file; where it is absent here, the sources below.
         if osp.isfile(classes):
@@ -84,11 +83,9 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
         return [str(c) for c in classes]
     ann_file = dataset.get('ann_file')
     if isinstance(ann_file, str) and ann_file:
-        data_root = dataset.get('data_root')
-        if data_root and not is_abs(ann_file):
-            # Where the dataset reads it: MMEngine's BaseDataset joins a
-            # relative ann_file to data_root.
-            ann_file = join_path(data_root, ann_file)
+        # Where the dataset reads it: MMEngine's BaseDataset joins a
+        # relative ann_file to data_root (after mmpretrain's expand ``~``).
+        ann_file, _ = dataset_file('ann_file', ann_file, dataset, scope)
         maps = sorted(
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:

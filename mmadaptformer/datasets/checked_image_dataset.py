@@ -22,9 +22,13 @@ __all__ = ['CheckedImageDataset', 'rooted_classes']
 
 
 def rooted_classes(classes, data_root: str):
-    """``classes`` as :class:`CheckedImageDataset` opens it: a relative
+    """``classes`` as :class:`CheckedImageDataset` opens it: with ``~``
+    expanded, as mmpretrain's ``CustomDataset`` expands it, then a relative
     file under ``data_root``; a list, or an absolute path, as it is."""
-    if isinstance(classes, str) and data_root and not osp.isabs(classes):
+    if not isinstance(classes, str):
+        return classes
+    classes = osp.expanduser(classes)
+    if data_root and not osp.isabs(classes):
         return osp.join(data_root, classes)
     return classes
 
@@ -74,7 +78,8 @@ class CheckedImageDataset(CustomDataset):
             Defaults to ``''``.
         classes (str | Sequence[str], optional): The class names in label
             order, or a file with the class of label ``i`` on line ``i + 1``
-            (relative to ``data_root`` unless absolute). A missing file, a
+            (``~`` expanded as mmpretrain's datasets expand it, then
+            relative to ``data_root`` unless absolute). A missing file, a
             count other than ``num_classes``, a blank line between names or
             a name given twice raise, naming the file and line. Defaults to
             None (names from ``metainfo``, or the class folders).

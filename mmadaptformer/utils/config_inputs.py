@@ -7,10 +7,13 @@ output that is one of their command line's files
 ``_base_`` files, and the files its keys name (``load_from``, the
 backbone's ``init_cfg.checkpoint``, a dataset's ``ann_file`` and
 ``classes``, the label map next to an ``ann_file`` that ``tools/data/*``
-write and ``tools/infer.py`` reads). :func:`config_file_problem` names an
-output that is one of those, or the download cache's copy (or its record)
-of an address or model-zoo name (``torchvision://resnet18``,
-:mod:`.zoo_names`) those keys name, before anything is run.
+write and ``tools/infer.py`` reads), each where its reader reads it
+(:func:`dataset_file`): with ``~`` expanded by the checkpoint loaders and
+mmpretrain's datasets, not by mmaction2's, and under ``data_root`` where
+the dataset joins it. :func:`config_file_problem` names an output that is
+one of those, or the download cache's copy (or its record) of an address
+or model-zoo name (``torchvision://resnet18``, :mod:`.zoo_names`) those
+keys name, before anything is run.
 
 ``_base_`` files are found as MMEngine's ``Config.fromfile`` finds them,
 which has no public way to list them: a ``_base_`` string or list (after
@@ -22,6 +25,7 @@ read_base():`` of pure-Python configs. Bases in an installed package
 """
 import ast
 import glob
+import inspect
 import io
 import os
 import os.path as osp
@@ -31,15 +35,19 @@ from urllib.parse import urlparse
 
 import mmengine
 from mmengine.config import Config
+from mmengine.fileio import join_path
+from mmengine.registry import DATASETS, DefaultScope
+from mmengine.utils import is_abs
 
 from .local_files import is_local, same_file
 from .output_file import download_cache_problem
+from .registry_names import registered
 from .zoo_names import is_zoo_name, zoo_file_problem
 
 __all__ = [
     'base_files', 'config_addresses', 'config_bases', 'config_named_files',
-    'config_file_problem', 'dataset_type_name', 'missing_base_place',
-    'roots_classes'
+    'config_file_problem', 'dataset_file', 'dataset_type_name',
+    'missing_base_place', 'roots_classes', 'user_expanded'
 ]
 
 #: Config keys (at any depth) whose string value is a file the run reads.
@@ -51,6 +59,19 @@ CHECKPOINT_KEYS = ('load_from', 'checkpoint', 'pretrained')
 #: ``data_root`` (:class:`~mmadaptformer.datasets.CheckedImageDataset`);
 #: mmpretrain's ``BaseDataset`` reads it as given, from the working folder.
 ROOTED_CLASSES = ('CheckedImageDataset', 'mmpretrain.CheckedImageDataset')
+#: The dataset classes whose constructors expand ``~`` (``osp.expanduser``)
+#: in these arguments before reading them, by the qualified name of a class
+#: of their MRO: mmpretrain's ``BaseDataset`` (``CustomDataset``,
+#: ``ImageNet``, ours) and its ``MultiTaskDataset``. MMEngine's
+#: ``BaseDataset``, and with it every mmaction2 dataset, expands none:
+#: there ``ann_file='~/val.txt'`` is a file in a folder named ``~`` (under
+#: ``data_root``). A checkpoint's loader (MMEngine's and ours) expands
+#: ``~`` in every one of :data:`CHECKPOINT_KEYS`.
+USER_EXPANDED = {
+    'mmpretrain.datasets.base_dataset.BaseDataset': ('ann_file', 'classes'),
+    'mmpretrain.datasets.multi_task.MultiTaskDataset':
+    ('ann_file', 'data_root'),
+}
 
 # MMEngine's predefined variables (Config._substitute_predefined_vars) and
 # environment variables (Config._substitute_env_variables).
@@ -255,21 +276,77 @@ def roots_classes(dataset: dict) -> bool:
     return dataset_type_name(dataset) in ROOTED_CLASSES
 
 
-def _read_under_root(name: str, dataset: dict) -> bool:
-    """Whether the dataset config ``dataset`` reads its relative file
-    ``name`` (a key of :data:`READ_KEYS`) under its ``data_root``."""
-    return name == 'ann_file' or (name == 'classes' and roots_classes(dataset))
+def user_expanded(dataset: dict,
+                  scope: Optional[str] = None) -> Tuple[str, ...]:
+    """The arguments of the dataset config ``dataset`` in which the class it
+    builds expands ``~`` (:data:`USER_EXPANDED`); none for a type that no
+    registry holds.
+
+    Args:
+        dataset (dict): The dataset config.
+        scope (str, optional): The config's ``default_scope``, in which
+            its ``type`` is looked up (unless it has a ``_scope_``).
+            Defaults to None (the current one).
+
+    Returns:
+        tuple[str]: E.g. ``('ann_file', 'classes')``.
+    """
+    with DefaultScope.overwrite_default_scope(scope):
+        cls = registered(DATASETS, dataset.get('type'), dataset.get('_scope_'))
+    for base in inspect.getmro(cls) if inspect.isclass(cls) else ():
+        names = USER_EXPANDED.get(f'{base.__module__}.{base.__qualname__}')
+        if names is not None:
+            return names
+    return ()
+
+
+def dataset_file(name: str,
+                 path: str,
+                 dataset: dict,
+                 scope: Optional[str] = None) -> Tuple[str, bool]:
+    """The file the dataset config ``dataset`` reads for its argument
+    ``name`` (``'ann_file'`` or ``'classes'``) given as ``path``: with
+    ``~`` expanded where its class expands it (:func:`user_expanded`, its
+    ``data_root`` too), then a relative ``ann_file`` (and ``classes`` for
+    :data:`ROOTED_CLASSES`) under its ``data_root``, as MMEngine joins
+    it.
+
+    Args:
+        name (str): The argument.
+        path (str): Its value, a local path.
+        dataset (dict): The dataset config.
+        scope (str, optional): The config's ``default_scope``. Defaults to
+            None (the current one).
+
+    Returns:
+        tuple[str, bool]: The path, and whether it is under ``data_root``.
+    """
+    expanded = user_expanded(dataset, scope)
+    if name in expanded:
+        path = osp.expanduser(path)
+    root = dataset.get('data_root')
+    if not isinstance(root, str) or not root or is_abs(path):
+        return path, False
+    under = name == 'ann_file' or (name == 'classes'
+                                   and roots_classes(dataset))
+    if not under:
+        return path, False
+    if 'data_root' in expanded:
+        root = osp.expanduser(root)
+    return join_path(root, path), True
 
 
 def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
     """The files a config's keys name for the run to read.
 
     Those are the string values of the keys in :data:`READ_KEYS` at any
-    depth (``model.backbone.backbone.init_cfg.checkpoint``), a dataset's
-    ``ann_file`` under its ``data_root``, as MMEngine joins it (and its
-    ``classes`` for :data:`ROOTED_CLASSES`; mmpretrain's own datasets read
-    that file as given), and the ``*label_map.txt`` files next to an
-    ``ann_file``.
+    depth (``model.backbone.backbone.init_cfg.checkpoint``), read as their
+    readers read them (:func:`dataset_file`): a checkpoint with ``~``
+    expanded, a dataset's ``ann_file`` under its ``data_root`` and its
+    ``classes`` under it for :data:`ROOTED_CLASSES` (mmpretrain's own
+    datasets read that file as given), each with ``~`` expanded where the
+    dataset's class expands it; and the ``*label_map.txt`` files next to
+    an ``ann_file``.
 
     Args:
         cfg (Config): The config.
@@ -279,16 +356,18 @@ def config_named_files(cfg: Config) -> List[Tuple[str, str]]:
         ``('test_dataloader.dataset.ann_file', 'data/val.txt')``.
     """
     named = []
+    scope = cfg.get('default_scope')
     for key, value, parent in _strings(cfg.to_dict()):
         name = key.rsplit('.', 1)[-1]
         if name not in READ_KEYS or not isinstance(value, str) or \
                 not value or not is_local(value):
             continue
-        root = parent.get('data_root')
-        if _read_under_root(name, parent) and isinstance(root, str) and \
-                root and not osp.isabs(value):
-            value = osp.join(root, value)
-            key = f'{key} (under data_root)'
+        if name in CHECKPOINT_KEYS:
+            value = osp.expanduser(value)
+        else:
+            value, under = dataset_file(name, value, parent, scope)
+            if under:
+                key = f'{key} (under data_root)'
         named.append((key, value))
         if name == 'ann_file':
             for label_map in sorted(

@@ -159,9 +159,10 @@ def config_backbone(cfg, config: str) -> Tuple[Optional[str], str]:
     if not is_local(path):
         return None, (f'the one {config} names at {where}, {path}, is an '
                       'address, which is not downloaded only to compare')
-    if not osp.isfile(path):
+    # As the checkpoint loaders read it (MMEngine's and ours expand ``~``).
+    if not osp.isfile(osp.expanduser(path)):
         return None, f'the one {config} names at {where}, {path}, is not there'
-    return path, ''
+    return osp.expanduser(path), ''
 
 
 def reference_backbone(args, meta: dict,
@@ -176,8 +177,11 @@ def reference_backbone(args, meta: dict,
         return args.pretrained, None, False
     source = recorded_backbone(meta)
     if source is not None:
-        if not is_local(source) or osp.isfile(source):
+        if not is_local(source):
             return source, None, False
+        # As the checkpoint loaders read it (with ``~`` expanded).
+        if osp.isfile(osp.expanduser(source)):
+            return osp.expanduser(source), None, False
         why = f'the pretrained backbone it records, {source}, is not there'
     else:
         why = 'it records no pretrained backbone'
