@@ -78,8 +78,8 @@ def test_refusal_at_rank_0s_save_ends_the_job(tmp_path, tiny_image_data):
                 proc.wait(60)
     logs = [open(path).read() for path in outputs]
     assert all(code != 0 for code in codes), (codes, logs[1][-3000:])
-    assert ("FrozenTensorsChangedError: AdapterHook: 1 frozen tensors "
-            "changed during epoch 1, although they must stay exactly as "
+    assert ('FrozenTensorsChangedError: AdapterHook: 1 frozen tensors '
+            'changed during epoch 1, although they must stay exactly as '
             "loaded: ['backbone.cls_token']") in logs[0], logs[0][-3000:]
     assert 'in before_save_checkpoint' in logs[0], logs[0][-3000:]
     assert not list(work.glob('*.pth')), list(work.glob('*.pth'))

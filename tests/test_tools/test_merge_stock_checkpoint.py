@@ -23,7 +23,7 @@ def test_stock_checkpoint_has_no_adapters_to_merge(tmp_path):
                     separate_stderr=True)
     assert proc.returncode == 1, proc.stderr
     line = proc.stdout + proc.stderr
-    assert (f"Error: {stock} is not an adapter-only checkpoint (its meta "
+    assert (f'Error: {stock} is not an adapter-only checkpoint (its meta '
             "has no 'adapter_checkpoint'); it holds none of the model's 8 "
             'adapter tensors either (e.g. '
             'backbone.blocks.0.adaptmlp.down_proj.weight)') in line
