@@ -6,6 +6,8 @@ from mmengine.runner import Runner
 from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.models.backbones.host_init import own_loading_hint
+from mmadaptformer.models.backbones.host_loading import host_init_source
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
@@ -52,8 +54,12 @@ def refuse_unloaded_backbone(model: nn.Module,
     ``tools/train.py``'s check before the Runner is built. A frozen-host
     wrapper's backbone counts as loaded when the wrapper loaded its
     pretrained weights (``host_source``); a plain backbone when a module
-    has a ``Pretrained`` init_cfg, or the config loads or resumes a
-    checkpoint (``load_from``, ``resume``).
+    names weights its initialisation loads, as a wrapper's host names them
+    (:func:`~mmadaptformer.models.backbones.host_loading.host_init_source`:
+    a ``Pretrained`` init_cfg, or the file a host such as TimeSformer,
+    UniFormer(V2) or Swin3D loads itself through its own ``pretrained``),
+    or the config loads or resumes a checkpoint (``load_from``,
+    ``resume``).
 
     Before anything is loaded (``initialized=False``, a model built without
     weights), a wrapper counts as loaded by the weights its init_cfg names
@@ -74,6 +80,7 @@ def refuse_unloaded_backbone(model: nn.Module,
             loads it and ``AdapterHook(allow_random_backbone=True)``.
     """
     loads_checkpoint = bool(cfg.get('load_from') or cfg.get('resume'))
+    hint = ''
     wrappers = [(name, module) for name, module in model.named_modules()
                 if isinstance(module, FrozenHostWrapper)]
     if wrappers:
@@ -95,13 +102,15 @@ def refuse_unloaded_backbone(model: nn.Module,
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
     else:
-        if any(pretrained_init_cfgs(m)
-               for m in model.modules()) or loads_checkpoint:
+        if loads_checkpoint or any(
+                host_init_source(m) is not None for m in model.modules()):
             return
         backbone = getattr(model, 'backbone', None)
         key = 'model.backbone.init_cfg.checkpoint'
         what = (f'The frozen backbone {type(backbone).__name__} '
                 '(model.backbone)')
+        if isinstance(backbone, nn.Module):
+            hint = own_loading_hint(backbone, 'model.backbone')
     init_cfg = key[:-len('.checkpoint')]
     raise UnloadedBackboneError(
         f'AdapterHook: {what} was never loaded from a checkpoint: its '
@@ -111,4 +120,5 @@ def refuse_unloaded_backbone(model: nn.Module,
         f"dict(type='Pretrained', checkpoint=PATH) (config key {key}), "
         f'or load a full checkpoint with load_from. To train on a random '
         f'frozen backbone on purpose (tests, a demo that pretrains it), '
-        f'set AdapterHook(allow_random_backbone=True).')
+        f'set AdapterHook(allow_random_backbone=True).' +
+        (f' {hint}' if hint else ''))
