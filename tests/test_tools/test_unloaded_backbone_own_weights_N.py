@@ -23,9 +23,10 @@ from repo_paths import TINY_VIDEO_CONFIG
 from tiny_uniformer import UNIFORMER_HOST
 from tool_runners import run_tool
 
-from mmadaptformer.engine import (UnloadedBackboneError,
+from mmadaptformer.engine import (OwnWeightsLoads, UnloadedBackboneError,
                                   refuse_unloaded_backbone)
 from mmadaptformer.models.backbones.config_host import build_without_weights
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 TIMESFORMER = dict(
     type='TimeSformer',
@@ -141,3 +142,43 @@ def test_the_rule_counts_a_plain_hosts_own_weights(tmp_path, host_cfg):
                 UnloadedBackboneError,
                 match=r'model\.backbone\.pretrained=FILE'):
             refuse_unloaded_backbone(model, cfg, initialized)
+
+
+def test_train_refuses_own_weights_that_load_nothing(tmp_path,
+                                                     tiny_video_data):
+    """A recognizer checkpoint (keys ``backbone.*``) given as a plain
+    TimeSformer's own ``pretrained`` loads none of its tensors, with a
+    warning only: counted as loaded, it would have been probed at random
+    weights. Refused at ``before_train`` as the wrappers refuse it."""
+    path = str(tmp_path / 'recognizer.pth')
+    stock = _save_host(TIMESFORMER, path)
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in stock.items()}}, path)
+    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER, path)
+    proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
+                    cwd=tmp_path,
+                    check=False)
+    line = refused_line(proc, absent=['Epoch(train)'])
+    assert line.startswith(
+        f'StateDictMismatchError: TimeSformer names its own weights {path} '
+        '(model.backbone.pretrained), but none of its'), line
+
+
+def test_own_weights_loads_judges_only_what_loads_in_the_run(tmp_path):
+    """What the hook records from before_run to before_train: a model the
+    Runner was given initialised (its init_weights() is not run again)
+    loads nothing then, and is not refused for it."""
+    path = str(tmp_path / 'host.pth')
+    stock = _save_host(TIMESFORMER, path)
+    model = MODELS.build(dict(TIMESFORMER, pretrained=path))
+    model.init_weights()
+    loads = OwnWeightsLoads(model)
+    loads.check()
+    # A file in another layout: recorded, refused.
+    torch.save({'state_dict': {f'backbone.{k}': v
+                               for k, v in stock.items()}}, path)
+    model = MODELS.build(dict(TIMESFORMER, pretrained=path))
+    loads = OwnWeightsLoads(model)
+    model.init_weights()
+    with pytest.raises(StateDictMismatchError, match=r'\(model\.pretrained\)'):
+        loads.check()

@@ -1,18 +1,23 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse to train adapters on a random frozen backbone."""
-from typing import Mapping
+from contextlib import ExitStack
+from typing import List, Mapping, Set, Tuple
 
 from mmengine.runner import Runner
 from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
-from mmadaptformer.models.backbones.host_init import own_loading_hint
+from mmadaptformer.models.backbones.host_init import (OWN_WEIGHTS_ATTR,
+                                                      check_own_weights_loaded,
+                                                      own_loading_hint,
+                                                      own_weights,
+                                                      recording_loads)
 from mmadaptformer.models.backbones.host_loading import host_init_source
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
     'UnloadedBackboneError', 'check_backbone_loaded',
-    'refuse_unloaded_backbone'
+    'refuse_unloaded_backbone', 'OwnWeightsLoads'
 ]
 
 
@@ -36,6 +41,60 @@ def check_backbone_loaded(runner: Runner, model: nn.Module) -> None:
             loads it and ``AdapterHook(allow_random_backbone=True)``.
     """
     refuse_unloaded_backbone(model, runner.cfg)
+
+
+class OwnWeightsLoads:
+    """Record what the plain modules of a model that load the weights they
+    name themselves (:func:`~mmadaptformer.models.backbones.host_init.
+    own_weights`, no ``Pretrained`` init_cfg: TimeSformer's
+    ``pretrained``) load while the Runner initialises it, and refuse one
+    that loaded none of its parameters, as the frozen-host wrappers refuse
+    their host's (:func:`~mmadaptformer.models.backbones.host_init.
+    check_own_weights_loaded`): such a file (e.g. a recognizer checkpoint
+    with a ``backbone.`` prefix) loads non-strictly, with a warning only,
+    and :func:`refuse_unloaded_backbone` counts the weights it names.
+
+    Args:
+        model (nn.Module): The unwrapped model, before its weights are
+            initialised (``AdapterHook.before_run``).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        wrappers = [(name, module) for name, module in model.named_modules()
+                    if isinstance(module, FrozenHostWrapper)]
+        outside = {id(m) for m in _outside_wrappers(model, wrappers)}
+        self._stack = ExitStack()
+        self._records: List[Tuple[str, nn.Module, str, List[Set[str]]]] = []
+        for name, module in model.named_modules():
+            own = own_weights(module)
+            if id(module) in outside and own is not None and \
+                    not pretrained_init_cfgs(module):
+                loads = self._stack.enter_context(recording_loads(module))
+                self._records.append((name, module, own, loads))
+
+    def close(self) -> None:
+        """Stop recording (a run that does not train: ``Runner.test()``
+        calls ``before_run`` too)."""
+        self._stack.close()
+        self._records = []
+
+    def check(self) -> None:
+        """Stop recording; refuse a module that loaded none of its
+        parameters from the weights it names. A module that loaded nothing
+        at all in the run was initialised before it (a model given to the
+        Runner built and initialised), and is left alone.
+
+        Raises:
+            StateDictMismatchError: Naming the file and its config key.
+        """
+        self._stack.close()
+        records, self._records = self._records, []
+        for name, module, own, loads in records:
+            if not loads:  # initialised before the run: nothing to judge
+                continue
+            key = 'model' + (f'.{name}' if name else '')
+            check_own_weights_loaded(module, loads, own,
+                                     f'{key}.{OWN_WEIGHTS_ATTR}')
 
 
 def _outside_wrappers(model: nn.Module, wrappers) -> list:
