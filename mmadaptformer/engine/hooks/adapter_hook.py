@@ -256,8 +256,7 @@ class AdapterHook(Hook):
         the weights a plain backbone names itself load (see
         :class:`~.unloaded_backbone.OwnWeightsLoads`)."""
         self._freeze(runner)
-        if self._own_loads is not None:
-            self._own_loads.close()
+        self._stop_recording()
         self._own_loads = OwnWeightsLoads(unwrapped_model(runner.model))
 
     def before_train(self, runner) -> None:
@@ -343,6 +342,15 @@ class AdapterHook(Hook):
     def after_train_epoch(self, runner) -> None:
         """Stop training if any frozen weight changed."""
         self._check_frozen(runner)
+
+    def _stop_recording(self) -> None:
+        if self._own_loads is not None:
+            self._own_loads.close()
+            self._own_loads = None
+
+    def after_run(self, runner) -> None:
+        """Stop recording the loads of a run that did not train."""
+        self._stop_recording()
 
     def after_train(self, runner) -> None:
         """Stop if a frozen weight changed after the last check, e.g. in
