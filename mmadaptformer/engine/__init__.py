@@ -22,8 +22,8 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     AtomicCheckpointHook, CheckpointCheckHook, ConfigCheckHook,
                     DataHealthHook, EpochRandomnessHook,
                     FrozenTensorsChangedError, NonFiniteLossError,
-                    NonFiniteLossHook, ResumeCheckHook, ResumeStateError,
-                    SyncNormStatsHook, UnloadedBackboneError,
+                    NonFiniteLossHook, OwnWeightsLoads, ResumeCheckHook,
+                    ResumeStateError, SyncNormStatsHook, UnloadedBackboneError,
                     VideoVisualizationHook, WorkDirCollectHook,
                     add_epoch_randomness_hook, add_hook_once,
                     add_resume_check_hook, add_work_dir_collect_hook,
@@ -99,8 +99,8 @@ __all__ = [
     'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
-    'check_backbone_loaded', 'refuse_unloaded_backbone', 'first_view_frames',
-    'nchw_view_frames', 'TRAINING_STATE_KEYS', 'untrained_file',
-    'optim_wrapper_class', 'check_head_classes', 'config_check_heads',
-    'folder_classes', 'CheckpointMetaError'
+    'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
+    'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
+    'untrained_file', 'optim_wrapper_class', 'check_head_classes',
+    'config_check_heads', 'folder_classes', 'CheckpointMetaError'
 ]

@@ -28,7 +28,8 @@ from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 from .sync_norm_stats_hook import SyncNormStatsHook
 from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
-from .unloaded_backbone import (UnloadedBackboneError, check_backbone_loaded,
+from .unloaded_backbone import (OwnWeightsLoads, UnloadedBackboneError,
+                                check_backbone_loaded,
                                 refuse_unloaded_backbone)
 from .video_visualization_hook import (VideoVisualizationHook,
                                        first_view_frames, nchw_view_frames)
@@ -53,7 +54,8 @@ __all__ = [
     'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
-    'check_backbone_loaded', 'refuse_unloaded_backbone', 'first_view_frames',
-    'nchw_view_frames', 'TRAINING_STATE_KEYS', 'untrained_file',
-    'FrozenTensorsChangedError', 'check_frozen_unchanged', 'run_span'
+    'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
+    'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
+    'untrained_file', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
+    'run_span'
 ]

@@ -33,7 +33,7 @@ from .hook_config_place import hook_argument_place, hook_place
 from .resume_check_hook import (refuse_resume_without_trained_part,
                                 resumed_source)
 from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
-from .unloaded_backbone import check_backbone_loaded
+from .unloaded_backbone import OwnWeightsLoads, check_backbone_loaded
 
 __all__ = ['AdapterHook']
 
@@ -157,6 +157,9 @@ class AdapterHook(Hook):
         # A full checkpoint loaded without the model's adapters: the error,
         # raised if the run evaluates before it trains.
         self._without_adapters: Optional[StateDictMismatchError] = None
+        # What the weights a plain backbone names itself load, from
+        # before_run to before_train.
+        self._own_loads: Optional[OwnWeightsLoads] = None
 
     # ------------------------------------------------------------------ plan
     def _make_plan(self, runner, model) -> TrainablePlan:
@@ -249,8 +252,12 @@ class AdapterHook(Hook):
 
     # ----------------------------------------------------------------- hooks
     def before_run(self, runner) -> None:
-        """Freeze, report, and restrict the optimizer and DDP."""
+        """Freeze, report, and restrict the optimizer and DDP; record what
+        the weights a plain backbone names itself load (see
+        :class:`~.unloaded_backbone.OwnWeightsLoads`)."""
         self._freeze(runner)
+        self._stop_recording()
+        self._own_loads = OwnWeightsLoads(unwrapped_model(runner.model))
 
     def before_train(self, runner) -> None:
         """Refuse a random frozen backbone, then take the reference
@@ -263,6 +270,9 @@ class AdapterHook(Hook):
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
         model = unwrapped_model(runner.model)
+        if self._own_loads is not None:
+            own_loads, self._own_loads = self._own_loads, None
+            own_loads.check()
         if not self.allow_random_backbone:
             check_backbone_loaded(runner, model)
         source = runner.cfg.get('load_from') or (
@@ -332,6 +342,15 @@ class AdapterHook(Hook):
     def after_train_epoch(self, runner) -> None:
         """Stop training if any frozen weight changed."""
         self._check_frozen(runner)
+
+    def _stop_recording(self) -> None:
+        if self._own_loads is not None:
+            self._own_loads.close()
+            self._own_loads = None
+
+    def after_run(self, runner) -> None:
+        """Stop recording the loads of a run that did not train."""
+        self._stop_recording()
 
     def after_train(self, runner) -> None:
         """Stop if a frozen weight changed after the last check, e.g. in

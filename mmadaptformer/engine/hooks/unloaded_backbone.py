@@ -1,16 +1,23 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse to train adapters on a random frozen backbone."""
-from typing import Mapping
+from contextlib import ExitStack
+from typing import List, Mapping, Set, Tuple
 
 from mmengine.runner import Runner
 from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.models.backbones.host_init import (OWN_WEIGHTS_ATTR,
+                                                      check_own_weights_loaded,
+                                                      own_loading_hint,
+                                                      own_weights,
+                                                      recording_loads)
+from mmadaptformer.models.backbones.host_loading import host_init_source
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
     'UnloadedBackboneError', 'check_backbone_loaded',
-    'refuse_unloaded_backbone'
+    'refuse_unloaded_backbone', 'OwnWeightsLoads'
 ]
 
 
@@ -36,6 +43,60 @@ def check_backbone_loaded(runner: Runner, model: nn.Module) -> None:
     refuse_unloaded_backbone(model, runner.cfg)
 
 
+class OwnWeightsLoads:
+    """Record what the plain modules of a model that load the weights they
+    name themselves (:func:`~mmadaptformer.models.backbones.host_init.
+    own_weights`, no ``Pretrained`` init_cfg: TimeSformer's
+    ``pretrained``) load while the Runner initialises it, and refuse one
+    that loaded none of its parameters, as the frozen-host wrappers refuse
+    their host's (:func:`~mmadaptformer.models.backbones.host_init.
+    check_own_weights_loaded`): such a file (e.g. a recognizer checkpoint
+    with a ``backbone.`` prefix) loads non-strictly, with a warning only,
+    and :func:`refuse_unloaded_backbone` counts the weights it names.
+
+    Args:
+        model (nn.Module): The unwrapped model, before its weights are
+            initialised (``AdapterHook.before_run``).
+    """
+
+    def __init__(self, model: nn.Module) -> None:
+        wrappers = [(name, module) for name, module in model.named_modules()
+                    if isinstance(module, FrozenHostWrapper)]
+        outside = {id(m) for m in _outside_wrappers(model, wrappers)}
+        self._stack = ExitStack()
+        self._records: List[Tuple[str, nn.Module, str, List[Set[str]]]] = []
+        for name, module in model.named_modules():
+            own = own_weights(module)
+            if id(module) in outside and own is not None and \
+                    not pretrained_init_cfgs(module):
+                loads = self._stack.enter_context(recording_loads(module))
+                self._records.append((name, module, own, loads))
+
+    def close(self) -> None:
+        """Stop recording (a run that does not train: ``Runner.test()``
+        calls ``before_run`` too)."""
+        self._stack.close()
+        self._records = []
+
+    def check(self) -> None:
+        """Stop recording; refuse a module that loaded none of its
+        parameters from the weights it names. A module that loaded nothing
+        at all in the run was initialised before it (a model given to the
+        Runner built and initialised), and is left alone.
+
+        Raises:
+            StateDictMismatchError: Naming the file and its config key.
+        """
+        self._stack.close()
+        records, self._records = self._records, []
+        for name, module, own, loads in records:
+            if not loads:  # initialised before the run: nothing to judge
+                continue
+            key = 'model' + (f'.{name}' if name else '')
+            check_own_weights_loaded(module, loads, own,
+                                     f'{key}.{OWN_WEIGHTS_ATTR}')
+
+
 def _outside_wrappers(model: nn.Module, wrappers) -> list:
     """The modules of ``model`` that are no wrapper nor inside one."""
     inside = {id(m) for _, wrapper in wrappers for m in wrapper.modules()}
@@ -52,8 +113,12 @@ def refuse_unloaded_backbone(model: nn.Module,
     ``tools/train.py``'s check before the Runner is built. A frozen-host
     wrapper's backbone counts as loaded when the wrapper loaded its
     pretrained weights (``host_source``); a plain backbone when a module
-    has a ``Pretrained`` init_cfg, or the config loads or resumes a
-    checkpoint (``load_from``, ``resume``).
+    names weights its initialisation loads, as a wrapper's host names them
+    (:func:`~mmadaptformer.models.backbones.host_loading.host_init_source`:
+    a ``Pretrained`` init_cfg, or the file a host such as TimeSformer,
+    UniFormer(V2) or Swin3D loads itself through its own ``pretrained``),
+    or the config loads or resumes a checkpoint (``load_from``,
+    ``resume``).
 
     Before anything is loaded (``initialized=False``, a model built without
     weights), a wrapper counts as loaded by the weights its init_cfg names
@@ -74,6 +139,7 @@ def refuse_unloaded_backbone(model: nn.Module,
             loads it and ``AdapterHook(allow_random_backbone=True)``.
     """
     loads_checkpoint = bool(cfg.get('load_from') or cfg.get('resume'))
+    hint = ''
     wrappers = [(name, module) for name, module in model.named_modules()
                 if isinstance(module, FrozenHostWrapper)]
     if wrappers:
@@ -95,13 +161,15 @@ def refuse_unloaded_backbone(model: nn.Module,
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
     else:
-        if any(pretrained_init_cfgs(m)
-               for m in model.modules()) or loads_checkpoint:
+        if loads_checkpoint or any(
+                host_init_source(m) is not None for m in model.modules()):
             return
         backbone = getattr(model, 'backbone', None)
         key = 'model.backbone.init_cfg.checkpoint'
         what = (f'The frozen backbone {type(backbone).__name__} '
                 '(model.backbone)')
+        if isinstance(backbone, nn.Module):
+            hint = own_loading_hint(backbone, 'model.backbone')
     init_cfg = key[:-len('.checkpoint')]
     raise UnloadedBackboneError(
         f'AdapterHook: {what} was never loaded from a checkpoint: its '
@@ -111,4 +179,5 @@ def refuse_unloaded_backbone(model: nn.Module,
         f"dict(type='Pretrained', checkpoint=PATH) (config key {key}), "
         f'or load a full checkpoint with load_from. To train on a random '
         f'frozen backbone on purpose (tests, a demo that pretrains it), '
-        f'set AdapterHook(allow_random_backbone=True).')
+        f'set AdapterHook(allow_random_backbone=True).' +
+        (f' {hint}' if hint else ''))
