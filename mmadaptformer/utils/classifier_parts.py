@@ -17,7 +17,8 @@ from typing import List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
-from .model_keys import HEAD_NAMES, NECK_NAME, added_keys, fresh_keys
+from .model_keys import (HEAD_NAMES, NECK_NAME, added_keys, fresh_keys,
+                         held_keys)
 from .state_dict_diff import diff_state_dict
 
 __all__ = [
@@ -86,10 +87,7 @@ def missing_evaluated_keys(model: nn.Module, state: Mapping) -> List[str]:
     (tensors the model lacks, or of other shapes): the load names what it
     holds instead.
     """
-    held = {
-        k[len('module.'):] if k.startswith('module.') else k
-        for k in state
-    }
+    held = held_keys(state)
     missing = [key for key in evaluated_keys(model) if key not in held]
     needed = {
         key

@@ -81,7 +81,7 @@ from .classifier_parts import (classifier_head, evaluated_parts,
                                head_part_keys, missing_evaluated_keys,
                                same_part_keys)
 from .head_classes import head_classes_mismatch
-from .model_keys import NECK_NAME, fresh_keys
+from .model_keys import NECK_NAME, fresh_keys, held_keys
 from .state_dict_check import StateDictMismatchError, check_not_nested, listing
 from .trained_part_fit import (added_part_keys, check_holds_trained_part,
                                trained_part_name)
@@ -171,10 +171,7 @@ def check_holds_head(model: nn.Module,
     if not missing:
         return
     parts = evaluated_parts(model, missing)
-    held = {
-        k[len('module.'):] if k.startswith('module.') else k
-        for k in state
-    }
+    held = held_keys(state)
     # "none" or "not all" of the parts at fault, not of every part.
     none = not any(key in held for key in same_part_keys(model, missing))
     # Without the adapters or prompts as well, what to train is both.

@@ -7,12 +7,15 @@ prompts this package adds (:func:`added_keys`), the head and the final
 normalisation layers, but not the norms inside the transformer blocks
 (:func:`block_keys`). :mod:`.state_dict_check` allows exactly these.
 """
-from typing import Iterator, Sequence, Set
+from typing import Iterable, Iterator, Sequence, Set
 
 import torch
 from torch import nn
 
-__all__ = ['HEAD_NAMES', 'NECK_NAME', 'added_keys', 'block_keys', 'fresh_keys']
+__all__ = [
+    'HEAD_NAMES', 'NECK_NAME', 'added_keys', 'block_keys', 'fresh_keys',
+    'held_keys'
+]
 
 #: Attribute names of a model's head, tried in order: ``cls_head`` of an
 #: MMAction2 recognizer, ``head`` of an MMPretrain classifier.
@@ -135,4 +138,22 @@ def _keys_of(model: nn.Module, tensors: Set[int]) -> Set[str]:
         key
         for key, value in model.state_dict(keep_vars=True).items()
         if id(value) in tensors
+    }
+
+
+def held_keys(keys: Iterable) -> Set:
+    """The keys of a state dict as a model's ``state_dict()`` names them:
+    DDP's ``module.`` prefix removed (keys that are no string kept as
+    they are).
+
+    Args:
+        keys (Iterable): The state dict, or its keys.
+
+    Returns:
+        set: The keys.
+    """
+    return {
+        k[len('module.'):]
+        if isinstance(k, str) and k.startswith('module.') else k
+        for k in keys
     }

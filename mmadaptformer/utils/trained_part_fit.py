@@ -28,7 +28,7 @@ from torch import nn
 
 from .classifier_parts import (evaluated_parts, head_part_keys,
                                missing_evaluated_keys)
-from .model_keys import added_keys
+from .model_keys import added_keys, held_keys
 from .state_dict_check import StateDictMismatchError, listing
 
 __all__ = ['added_part_keys', 'check_holds_trained_part', 'trained_part_name']
@@ -108,10 +108,7 @@ def check_holds_trained_part(model: nn.Module,
     keys = added_part_keys(model)
     if not keys:
         return
-    held = {
-        k[len('module.'):] if k.startswith('module.') else k
-        for k in state
-    }
+    held = held_keys(state)
     if any(key in held for key in keys):
         return
     part = trained_part_name(model)

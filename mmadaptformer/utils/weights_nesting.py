@@ -14,6 +14,8 @@ advice: the generic converter command (:data:`CONVERT_ADVICE`), or, for
 """
 from typing import Any, Collection, Iterable, List, Mapping, Optional
 
+from .model_keys import held_keys
+
 __all__ = [
     'CONVERT_ADVICE', 'NESTING_KEYS', 'holds_own_names',
     'nested_weights_cause', 'nesting_key', 'nesting_keys', 'tensor_keys',
@@ -120,10 +122,6 @@ def nesting_key(state_dict: Any,
     return next(iter(nesting_keys(state_dict, keys)), None)
 
 
-def _without_ddp(key: str) -> str:
-    return key[len('module.'):] if key.startswith('module.') else key
-
-
 def holds_own_names(state_dict: Any,
                     model_keys: Optional[Collection[str]]) -> bool:
     """Whether the weights ``state_dict`` nests under one key
@@ -141,8 +139,8 @@ def holds_own_names(state_dict: Any,
         bool: True if it nests weights and each of them is a model key.
     """
     nested = nesting_key(state_dict)
-    return model_keys is not None and nested is not None and all(
-        _without_ddp(k) in model_keys for k in tensor_keys(state_dict[nested]))
+    return model_keys is not None and nested is not None and held_keys(
+        tensor_keys(state_dict[nested])) <= set(model_keys)
 
 
 def nested_weights_cause(

@@ -15,7 +15,7 @@ from typing import Any, Callable, Mapping, Optional
 import torch
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
-from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
+from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME, held_keys
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
 
@@ -253,11 +253,7 @@ def check_record_held(info: Any,
     saved = info.get('saved_keys') if isinstance(info, dict) else None
     if not isinstance(saved, (list, tuple)):
         return
-    held = {
-        k[len('module.'):]
-        if isinstance(k, str) and k.startswith('module.') else k
-        for k in state
-    }
+    held = held_keys(state)
     missing = [k for k in saved if isinstance(k, str) and k not in held]
     if not missing:
         return

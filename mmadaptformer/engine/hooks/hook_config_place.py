@@ -51,6 +51,11 @@ def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
         kind.rsplit('.', 1)[-1] == type(hook).__name__
 
 
+def _registered_of_type(runner: Any, hook: Any) -> List[Any]:
+    """The runner's hooks of ``hook``'s type, in the order it holds them."""
+    return [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+
+
 def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     """The config key of the entry that built ``hook``:
     ``default_hooks.NAME`` or ``custom_hooks[N]``; None if the runner has
@@ -73,7 +78,7 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     entries = [(key, _entry_priority(hook_cfg, hook))
                for key, hook_cfg in _registered_entries(cfg)
                if _is_hook_cfg(hook_cfg, hook)]
-    same = [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+    same = _registered_of_type(runner, hook)
     if not any(h is hook for h in same):
         # Not registered (yet): one entry of its type is the only
         # candidate; among several, which one is unknown.
@@ -92,7 +97,7 @@ def _untold_place(runner: Any, hook: Any) -> Optional[str]:
     that the config builds too, when the runner holds another number of
     hooks of that type than the config builds; else None."""
     cfg = getattr(runner, 'cfg', None)
-    same = [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+    same = _registered_of_type(runner, hook)
     if cfg is None or not any(h is hook for h in same):
         return None
     built = sum(1 for _, hook_cfg in _registered_entries(cfg)

@@ -60,9 +60,7 @@ class OwnWeightsLoads:
     """
 
     def __init__(self, model: nn.Module) -> None:
-        wrappers = [(name, module) for name, module in model.named_modules()
-                    if isinstance(module, FrozenHostWrapper)]
-        outside = {id(m) for m in _outside_wrappers(model, wrappers)}
+        outside = {id(m) for m in _outside_wrappers(model, _wrappers(model))}
         self._stack = ExitStack()
         self._records: List[Tuple[str, nn.Module, str, List[Set[str]]]] = []
         for name, module in model.named_modules():
@@ -95,6 +93,12 @@ class OwnWeightsLoads:
             key = 'model' + (f'.{name}' if name else '')
             check_own_weights_loaded(module, loads, own,
                                      f'{key}.{OWN_WEIGHTS_ATTR}')
+
+
+def _wrappers(model: nn.Module) -> List[Tuple[str, FrozenHostWrapper]]:
+    """``(name, module)`` of the frozen-host wrappers of ``model``."""
+    return [(name, module) for name, module in model.named_modules()
+            if isinstance(module, FrozenHostWrapper)]
 
 
 def _outside_wrappers(model: nn.Module, wrappers) -> list:
@@ -140,8 +144,7 @@ def refuse_unloaded_backbone(model: nn.Module,
     """
     loads_checkpoint = bool(cfg.get('load_from') or cfg.get('resume'))
     hint = ''
-    wrappers = [(name, module) for name, module in model.named_modules()
-                if isinstance(module, FrozenHostWrapper)]
+    wrappers = _wrappers(model)
     if wrappers:
         if initialized:
             unloaded = [(name, module) for name, module in wrappers
