@@ -5,7 +5,7 @@ from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
 from .checkpoint_schemes import (forced_weights_only, reading_once,
                                  register_safe_checkpoint_loaders)
 from .cli_types import non_negative_int, positive_int
-from .config_error import ConfigError
+from .config_error import ConfigError, NotAConfigFileError
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
@@ -33,5 +33,5 @@ __all__ = [
     'register_missing_drn', 'upcast_mmaction_head_scores',
     'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
     'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError',
-    'ConfigError'
+    'ConfigError', 'NotAConfigFileError'
 ]

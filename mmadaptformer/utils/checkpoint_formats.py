@@ -17,8 +17,8 @@ from .local_files import CONFIG_SUFFIXES
 from .video_containers import container_name
 
 __all__ = [
-    'SAFETENSORS_SUFFIX', 'TOOL_ORDER', 'binary_format', 'file_kind',
-    'is_safetensors', 'last_checkpoint_record', 'media_kind',
+    'API_ORDER', 'SAFETENSORS_SUFFIX', 'TOOL_ORDER', 'binary_format',
+    'file_kind', 'is_safetensors', 'last_checkpoint_record', 'media_kind',
     'safetensors_advice', 'text_format'
 ]
 
@@ -50,6 +50,12 @@ _TS_PACKET = 188
 TOOL_ORDER = ('the tools take the config first, then the checkpoint, then the '
               'inputs (tools/infer.py CONFIG CHECKPOINT INPUT ..., '
               'tools/test.py CONFIG CHECKPOINT)')
+#: The toolboxes' APIs' order, for a file given in the config's place.
+API_ORDER = ('the APIs take the config first, then the checkpoint '
+             "(mmaction2's init_recognizer(CONFIG, CHECKPOINT), "
+             "mmpretrain's get_model(CONFIG, pretrained=CHECKPOINT), an "
+             'Inferencer(CONFIG, CHECKPOINT), tools/test.py CONFIG '
+             'CHECKPOINT)')
 #: How many bytes are read to tell the format.
 _HEAD = 512
 #: How the names of checkpoints that a last_checkpoint record names end.

@@ -21,32 +21,36 @@ from typing import Optional
 from mmengine.config import Config
 
 from .checkpoint_formats import TOOL_ORDER, file_kind
-from .config_error import ConfigError
+from .config_error import ConfigError, NotAConfigFileError
 from .config_inputs import base_files, missing_base_place
 from .local_files import CONFIG_SUFFIXES
 
 __all__ = ['check_config_file', 'load_config_file']
 
 
-def check_config_file(path: str) -> None:
+def check_config_file(path: str, order: str = TOOL_ORDER) -> None:
     """Refuse a file that :meth:`Config.fromfile` would not read as a
     config, by its extension, saying what it is if it is a checkpoint, a
     video or an image.
 
     Args:
         path (str): The file given as a config.
+        order (str): The order of files to name when it is one of those.
+            Defaults to :data:`~.checkpoint_formats.TOOL_ORDER` (the
+            tools').
 
     Raises:
-        ConfigError: If ``path`` does not end in one of
+        NotAConfigFileError: If ``path`` does not end in one of
             :data:`~.local_files.CONFIG_SUFFIXES`.
     """
     if osp.splitext(path)[1] in CONFIG_SUFFIXES:
         return
     kind = file_kind(path) if osp.isfile(path) else None
-    what = f'; it is {kind}: {TOOL_ORDER}' if kind else ''
-    raise ConfigError(f'The config {path} is not a config file: MMEngine '
-                      f'reads configs ending in {", ".join(CONFIG_SUFFIXES)}'
-                      f'{what}.')
+    what = f'; it is {kind}: {order}' if kind else ''
+    raise NotAConfigFileError(
+        f'The config {path} is not a config file: MMEngine '
+        f'reads configs ending in {", ".join(CONFIG_SUFFIXES)}'
+        f'{what}.')
 
 
 def _syntax_error(path: str) -> Optional[SyntaxError]:

@@ -85,6 +85,15 @@ UPSTREAM_CHANGES = (
      'unseeded, so `randomness=dict(seed=...)` did not repeat a run. The '
      'seed is now drawn from the seeded CPU generator; the rest is '
      'unchanged.'),
+    ('mmengine, mmpretrain: a checkpoint given as the config is named',
+     "`Config.fromfile` (behind mmaction2's `init_recognizer` and "
+     "Inferencers) and mmpretrain's `ModelHub.get` (behind `get_model`, "
+     '`init_model` and its Inferencers), both public, wrapped: given a '
+     'checkpoint, a video or an image (e.g. `init_recognizer(CHECKPOINT, '
+     "CONFIG)`), they ended with MMEngine's `OSError: Only py/yml/yaml/json "
+     'type are supported now!` or `Failed to find model "epoch_1.pth"`. '
+     'Now the error names the file, what it is and the order of files; '
+     'any other file or name goes through unchanged.'),
 )
 
 _APPLIED = False
@@ -136,12 +145,17 @@ def apply_upstream_fixes() -> None:
        forward, with one that draws its seed from the seeded generator
        (:mod:`~mmadaptformer.utils.revvit_compat`). Imports
        ``mmpretrain.models``, so it runs after 8.
+    10. mmengine and mmpretrain: wrap ``Config.fromfile`` and
+        ``ModelHub.get`` so that a checkpoint, video or image given as the
+        config is refused naming what it is and the order of files
+        (:mod:`~mmadaptformer.utils.config_file_guard`).
     """
     global _APPLIED
     if _APPLIED:
         return
     from .adapter_only_fit import guard_checkpoint_to_model
     from .checkpoint_schemes import register_safe_checkpoint_loaders
+    from .config_file_guard import guard_config_file_reads
     from .dataloader_compat import patch_scoped_collate
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
     from .revvit_compat import draw_revvit_seeds_from_the_generator
@@ -155,4 +169,5 @@ def apply_upstream_fixes() -> None:
     guard_stored_config_execution()
     guard_checkpoint_to_model()
     draw_revvit_seeds_from_the_generator()
+    guard_config_file_reads()
     _APPLIED = True

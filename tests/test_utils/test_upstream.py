@@ -37,6 +37,9 @@ EXPECTED = {
     'mmengine.runner.checkpoint._load_checkpoint_to_model',
     'mmengine.runner.runner._load_checkpoint_to_model',
     'mmengine.infer.infer._load_checkpoint_to_model',
+    # A checkpoint given to the APIs as the config is named.
+    'mmengine.config.config.Config.fromfile',
+    'mmpretrain.apis.model.ModelHub.get',
 }
 if breaking_transformers_version() is None:
     # RevViT's seeds come from the seeded generator. (The snapshot imports
@@ -230,9 +233,10 @@ def test_the_docstring_lists_each_change():
     for what in ('drn', 'allow-list', 'register_scheme',
                  'CheckpointLoader.load_checkpoint', 'build_dataloader',
                  'Config.fromstring', '_load_checkpoint_to_model',
-                 'WITH_MULTIMODAL', 'seed_cuda'):
+                 'WITH_MULTIMODAL', 'seed_cuda', 'Config.fromfile',
+                 'ModelHub.get'):
         assert what in doc, what
-    assert len(UPSTREAM_CHANGES) == 9
+    assert len(UPSTREAM_CHANGES) == 10
     # Idempotent: a second call changes nothing.
     from mmengine.runner import CheckpointLoader
     schemes = CheckpointLoader._schemes

@@ -1,0 +1,91 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A checkpoint given to the toolboxes' own APIs where the config goes.
+
+``init_recognizer(CHECKPOINT, CONFIG)`` (the two swapped) and mmaction2's
+Inferencers read the config with MMEngine's ``Config.fromfile``, which
+ended them with ``OSError: Only py/yml/yaml/json type are supported now!``;
+mmpretrain's ``get_model``, ``init_model`` and Inferencers look a path
+that is not a ``.py`` file up as a model name and ended with ``Failed to
+find model "epoch_1.pth"``. Neither says that the file is a checkpoint, or
+which order the files go in. Every one of those paths passes
+``Config.fromfile`` or mmpretrain's ``ModelHub.get``, so the check sits
+there (:func:`guard_config_file_reads`) and says what the file is
+(:func:`~.config_loading.check_config_file`), with the APIs' order of
+files (:data:`~.checkpoint_formats.API_ORDER`).
+"""
+import functools
+import os
+import os.path as osp
+from typing import Callable
+
+from .checkpoint_formats import API_ORDER
+from .config_error import NotAConfigFileError
+from .config_loading import check_config_file
+
+__all__ = ['check_model_name_file', 'guard_config_file_reads']
+
+
+def check_model_name_file(name: str) -> None:
+    """Refuse an existing file that mmpretrain's ``get_model`` would look up
+    as a model name: it reads a config only from a ``.py`` file.
+
+    Args:
+        name (str): What ``get_model`` (or an Inferencer) was given as the
+            model.
+
+    Raises:
+        NotAConfigFileError: If ``name`` is a file: saying what it is (a
+            checkpoint, a video, an image) and the order of files, or, for
+            a json or yaml config, how to give it.
+    """
+    if not (isinstance(name, (str, os.PathLike)) and osp.isfile(name)):
+        return
+    name = str(name)
+    check_config_file(name, API_ORDER)
+    raise NotAConfigFileError(
+        f'The model {name} is a config file, but mmpretrain\'s get_model '
+        'and Inferencers read a config only from a .py file (anything else '
+        'is looked up as a model name): give Config.fromfile('
+        f'{name!r}) as the model instead.')
+
+
+def _checked_fromfile(fromfile: Callable) -> Callable:
+
+    @functools.wraps(fromfile)
+    def checked(filename, *args, **kwargs):
+        if isinstance(filename, (str, os.PathLike)) \
+                and osp.isfile(filename):
+            check_config_file(str(filename), API_ORDER)
+        return fromfile(filename, *args, **kwargs)
+
+    return checked
+
+
+def _checked_get(get: Callable) -> Callable:
+
+    @functools.wraps(get)
+    def checked(cls, model_name, *args, **kwargs):
+        check_model_name_file(model_name)
+        return get(cls, model_name, *args, **kwargs)
+
+    return checked
+
+
+def guard_config_file_reads() -> None:
+    """Name a checkpoint, video or image given to the APIs as a config.
+
+    Wraps ``mmengine.config.Config.fromfile`` (behind mmaction2's
+    ``init_recognizer`` and Inferencers, and MMEngine's) and mmpretrain's
+    ``ModelHub.get`` (behind its ``get_model``, ``init_model`` and
+    Inferencers), both public: an existing file that is not a config is
+    refused by :func:`~.config_loading.check_config_file`, and, for
+    mmpretrain, a json or yaml config by :func:`check_model_name_file`.
+    Anything else goes through unchanged. Called once, by
+    :func:`~mmadaptformer.utils.apply_upstream_fixes`.
+    """
+    from mmengine.config import Config
+    from mmpretrain.apis.model import ModelHub
+    fromfile = Config.__dict__['fromfile'].__func__
+    Config.fromfile = staticmethod(_checked_fromfile(fromfile))
+    get = ModelHub.__dict__['get'].__func__
+    ModelHub.get = classmethod(_checked_get(get))
