@@ -22,8 +22,8 @@ from .checkpoint_loading import safe_torch_load
 from .local_files import is_local
 from .official_vit_keys import (PATCH_EMBED_KEY, TOOLBOX_PATCH_EMBED_KEY,
                                 official_vit_layout)
-from .weights_nesting import (nested_weights_cause, nesting_key, tensor_keys,
-                              unwrap_command)
+from .weights_nesting import (find_nested_weights, nested_weights_cause,
+                              tensor_keys, unwrap_command)
 
 __all__ = [
     'CONVERT_VIT', 'conversion_advice', 'is_vit_host', 'mmpretrain_converter',
@@ -37,7 +37,8 @@ CONVERT_VIT = 'python tools/model_converters/convert_official.py'
 
 def nested_weights(checkpoint: Any) -> Tuple[Optional[str], Any]:
     """The key a checkpoint dict nests its weights under and those weights
-    (:func:`~.weights_nesting.nesting_key`, the detection of every path).
+    (:func:`~.weights_nesting.find_nested_weights`, the detection of every
+    path: a whole checkpoint under the key gives its ``'state_dict'``).
 
     Args:
         checkpoint (Any): What the file holds; its ``'state_dict'`` is
@@ -50,8 +51,8 @@ def nested_weights(checkpoint: Any) -> Tuple[Optional[str], Any]:
     """
     state = checkpoint.get('state_dict', checkpoint) if isinstance(
         checkpoint, Mapping) else None
-    nested = nesting_key(state)
-    return nested, None if nested is None else state[nested]
+    nested, weights, _ = find_nested_weights(state)
+    return nested, weights
 
 
 def nested_weights_message(checkpoint: Mapping, filename: str) -> str:

@@ -27,14 +27,19 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 #: and 8 frames and drop the head). (Around the number of tensors and the
 #: first key, which differ by file.)
 NESTED = ("does not fit the model: its weights are nested under 'model' (",
-          '), as the official training code (DeiT, Swin, MAE, VideoMAE, '
-          'AdaptFormer) and timm save them, where MMEngine does not look (it '
-          "reads 'state_dict' or the top level): its tensors already carry "
+          "), named in MMAction2's and MMPretrain's own layout "
+          "('backbone.patch_embed.projection.weight'), not as official "
+          'training code or timm name them (a checkpoint of an MMAction2, '
+          "MMPretrain or mmadaptformer model, saved under 'model'), where "
+          "MMEngine does not look (it reads 'state_dict' or the top level): "
+          "its tensors already carry "
           "the model's own names, so take them out as they are, converting "
           'nothing: tools/model_converters/convert_official.py SRC DST '
           '--key model --unwrap-only. Nothing of it was loaded.')
-#: What the old code said instead.
-MISDIAGNOSES = ('backbone checkpoint', 'holds none', 'without its head')
+#: What the old code said instead (a file in the toolboxes' own names was
+#: said to be saved as official training code and timm save theirs).
+MISDIAGNOSES = ('backbone checkpoint', 'holds none', 'without its head',
+                'timm save')
 
 
 def _nest(full: str, path) -> str:

@@ -258,10 +258,13 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         nested="it has no 'meta', the epoch and iteration a run reached and "
         "--resume continues from). It is a file of this model's weights "
         "nested under one key: its weights are nested under 'model' "
-        f"({counts['model']} tensors, e.g. {counts['first']!r}), as the "
-        'official training code (DeiT, Swin, MAE, VideoMAE, AdaptFormer) '
-        'and timm save them, where MMEngine does not look (it reads '
-        "'state_dict' or the top level): its tensors already carry the "
+        f"({counts['model']} tensors, e.g. {counts['first']!r}), named in "
+        "MMAction2's and MMPretrain's own layout "
+        "('backbone.patch_embed.projection.weight'), not as official "
+        'training code or timm name them (a checkpoint of an MMAction2, '
+        "MMPretrain or mmadaptformer model, saved under 'model'), where "
+        "MMEngine does not look (it reads 'state_dict' or the top level): "
+        "its tensors already carry the "
         "model's own names, so take them out as they are, converting "
         'nothing: tools/model_converters/convert_official.py SRC DST --key '
         'model --unwrap-only, then train from DST: tools/train.py CONFIG '

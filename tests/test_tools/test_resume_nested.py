@@ -32,9 +32,12 @@ def test_resume_names_the_nesting_and_the_convert_command(
     # for 224 px and 8 frames).
     assert ("It is a file of this model's weights nested under one key: its "
             f"weights are nested under 'model' ({len(state)} tensors, e.g. "
-            f'{next(iter(state))!r}), as the official training code (DeiT, '
-            'Swin, MAE, VideoMAE, AdaptFormer) and timm save them, where '
-            "MMEngine does not look (it reads 'state_dict' or the top "
+            f"{next(iter(state))!r}), named in MMAction2's and "
+            "MMPretrain's own layout ('backbone.patch_embed.projection."
+            "weight'), not as official training code or timm name them (a "
+            'checkpoint of an MMAction2, MMPretrain or mmadaptformer model, '
+            "saved under 'model'), where MMEngine does not look (it reads "
+            "'state_dict' or the top "
             "level): its tensors already carry the model's own names, so "
             'take them out as they are, converting nothing: '
             'tools/model_converters/convert_official.py SRC DST --key model '

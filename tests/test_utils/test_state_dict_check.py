@@ -96,11 +96,16 @@ def test_tools_test_names_weights_nested_under_model(tmp_path,
                     cwd=tmp_path,
                     check=False)
     assert proc.returncode != 0
+    # The tensors are a stock recognizer's, in MMAction2's own names: the
+    # cause says so, not that official training code or timm saved them.
     assert f'{ckpt} does not fit the model: its weights are nested under ' \
-        f"'model' ({len(state)} tensors, e.g. {next(iter(state))!r}), as " \
-        'the official training code (DeiT, Swin, MAE, VideoMAE, ' \
-        'AdaptFormer) and timm save them, where MMEngine does not look ' \
-        "(it reads 'state_dict' or the top level): its tensors already " \
+        f"'model' ({len(state)} tensors, e.g. {next(iter(state))!r}), " \
+        "named in MMAction2's and MMPretrain's own layout " \
+        "('backbone.patch_embed.projection.weight'), not as official " \
+        'training code or timm name them (a checkpoint of an MMAction2, ' \
+        "MMPretrain or mmadaptformer model, saved under 'model'), where " \
+        "MMEngine does not look (it reads 'state_dict' or the top " \
+        "level): its tensors already " \
         "carry the model's own names, so take them out as they are, " \
         'converting nothing: tools/model_converters/convert_official.py ' \
         'SRC DST --key model --unwrap-only.' in proc.stdout

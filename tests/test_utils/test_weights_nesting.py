@@ -25,12 +25,15 @@ from mmadaptformer.utils.weights_nesting import nesting_key
 
 
 def _cause(key: str, state: dict) -> str:
-    """The words every path gives for ``state`` nested under ``key``."""
+    """The words every path gives for ``state`` (a stock recognizer's
+    weights, in MMAction2's own layout) nested under ``key``."""
     return (f'its weights are nested under {key!r} ({len(state)} tensors, '
-            f'e.g. {next(iter(state))!r}), as the official training code '
-            '(DeiT, Swin, MAE, VideoMAE, AdaptFormer) and timm save them, '
-            "where MMEngine does not look (it reads 'state_dict' or the top "
-            'level)')
+            f"e.g. {next(iter(state))!r}), named in MMAction2's and "
+            "MMPretrain's own layout ('backbone.patch_embed.projection."
+            "weight'), not as official training code or timm name them (a "
+            'checkpoint of an MMAction2, MMPretrain or mmadaptformer model, '
+            f"saved under {key!r}), where MMEngine does not look (it reads "
+            "'state_dict' or the top level)")
 
 
 def _refusals(path: str) -> dict:

@@ -58,13 +58,19 @@ def strip_module_prefix(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
 
 def _chosen_key(checkpoint: dict, key: str) -> Tuple[Dict[str, Tensor], str]:
     """The dict of tensors under ``key``, looked for at the top level, then
-    under ``'state_dict'``; refused, naming the keys that hold weights,
-    where neither has it."""
+    under ``'state_dict'`` (where ``key`` holds a whole checkpoint, the
+    tensors under its ``'state_dict'``); refused, naming the keys that hold
+    weights, where neither has it."""
     for node, where in ((checkpoint, 'checkpoint'),
                         (checkpoint.get('state_dict'),
                          "checkpoint['state_dict']")):
         if isinstance(node, dict) and isinstance(node.get(key), dict):
-            return node[key], f'{where}[{key!r}]'
+            inner = node[key]
+            if not tensor_keys(inner) and tensor_keys(inner.get('state_dict')):
+                # A whole checkpoint saved under the key: its weights.
+                return inner['state_dict'], \
+                    f"{where}[{key!r}]['state_dict']"
+            return inner, f'{where}[{key!r}]'
     held = nesting_keys(checkpoint)
     if isinstance(checkpoint.get('state_dict'), dict):
         held += [
