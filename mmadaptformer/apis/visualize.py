@@ -6,7 +6,7 @@ clip's folder of frames) an ``.mp4`` of all its frames, as decoded from
 the file and at its frame rate, with each task's top-k classes and scores
 written on every frame; an image a ``.png`` of the image with them. The
 frames are the original ones, not the test pipeline's first view: as
-MMAction2's ``ActionRecognitionInferencer(vid_out_dir=...)`` and
+MMAction2's ``ActionRecogInferencer(vid_out_dir=...)`` and
 ``demo/demo.py --out-filename`` draw them, the user sees the whole video
 at its own size, and every task of a multi-task run is drawn on the same
 frames (their pipelines may crop differently). The videos are written by
