@@ -16,6 +16,8 @@ import struct
 import traceback
 from typing import NamedTuple, Optional, Tuple
 
+from .decord_failures import decord_failure
+
 __all__ = [
     'BrokenVideoError', 'VideoInfo', 'check_container', 'container_name',
     'inspect_video', 'one_line_error', 'scan_video'
@@ -234,9 +236,15 @@ def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:
         if num_frames == 0:
             return VideoInfo(0, 'the video has no frames')
         if decode_last:
-            reader[num_frames - 1].asnumpy()
+            # As DecordDecode reads: decord 0.6 decodes a 48-pixel-wide
+            # frame alone but fails on it in a batch.
+            reader.get_batch([num_frames - 1]).asnumpy()
     except Exception as e:  # decord raises plain RuntimeErrors
-        return VideoInfo(num_frames, one_line_error(e))
+        decord_only = decord_failure(path, e)
+        why = one_line_error(e)
+        return VideoInfo(
+            num_frames, why if decord_only is None else f'{decord_only} '
+            f'({why})')
     return VideoInfo(num_frames, None)
 
 
