@@ -32,7 +32,7 @@ NESTED = ("does not fit the model: its weights are nested under 'model' (",
           'training code or timm name them (a checkpoint of an MMAction2, '
           "MMPretrain or mmadaptformer model, saved under 'model'), where "
           "MMEngine does not look (it reads 'state_dict' or the top level): "
-          "its tensors already carry "
+          'its tensors already carry '
           "the model's own names, so take them out as they are, converting "
           'nothing: tools/model_converters/convert_official.py SRC DST '
           '--key model --unwrap-only. Nothing of it was loaded.')

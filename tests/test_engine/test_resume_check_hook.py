@@ -264,7 +264,7 @@ def test_a_file_that_training_did_not_write_is_refused_for_what_it_is(
         'training code or timm name them (a checkpoint of an MMAction2, '
         "MMPretrain or mmadaptformer model, saved under 'model'), where "
         "MMEngine does not look (it reads 'state_dict' or the top level): "
-        "its tensors already carry the "
+        'its tensors already carry the '
         "model's own names, so take them out as they are, converting "
         'nothing: tools/model_converters/convert_official.py SRC DST --key '
         'model --unwrap-only, then train from DST: tools/train.py CONFIG '

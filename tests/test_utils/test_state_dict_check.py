@@ -105,7 +105,7 @@ def test_tools_test_names_weights_nested_under_model(tmp_path,
         'training code or timm name them (a checkpoint of an MMAction2, ' \
         "MMPretrain or mmadaptformer model, saved under 'model'), where " \
         "MMEngine does not look (it reads 'state_dict' or the top " \
-        "level): its tensors already " \
+        'level): its tensors already ' \
         "carry the model's own names, so take them out as they are, " \
         'converting nothing: tools/model_converters/convert_official.py ' \
         'SRC DST --key model --unwrap-only.' in proc.stdout

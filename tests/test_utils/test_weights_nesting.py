@@ -32,7 +32,7 @@ def _cause(key: str, state: dict) -> str:
             "MMPretrain's own layout ('backbone.patch_embed.projection."
             "weight'), not as official training code or timm name them (a "
             'checkpoint of an MMAction2, MMPretrain or mmadaptformer model, '
-            f"saved under {key!r}), where MMEngine does not look (it reads "
+            f'saved under {key!r}), where MMEngine does not look (it reads '
             "'state_dict' or the top level)")
 
 
