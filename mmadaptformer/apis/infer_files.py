@@ -11,6 +11,7 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmengine.logging import print_log
 
 from mmadaptformer.utils.counted import counted
+from mmadaptformer.utils.local_files import home_note
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LIST_EXTENSIONS', 'STDIN',
@@ -311,7 +312,7 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         if not osp.isfile(path):
             problem = 'it is a folder, not a file' if osp.isdir(path) \
                 else 'no such file'
-            raise InferenceInputError(f'{named}: {problem}.')
+            raise InferenceInputError(f'{named}: {problem}{home_note(path)}.')
         if root is None:
             root, where = osp.dirname(path), "the list's folder"
         else:

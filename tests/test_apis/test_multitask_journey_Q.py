@@ -1,0 +1,83 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A user serving tiny trained tasks: paths that start with ``~``."""
+import os.path as osp
+import shutil
+
+import pytest
+from adapter_tasks import val_videos
+from task_engines import assert_task_scores
+
+from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
+                                TaskLoadError)
+from mmadaptformer.utils.local_files import first_missing_file
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch):
+    """A home folder of the test's own (``~`` is ``$HOME``)."""
+    folder = tmp_path / 'home'
+    folder.mkdir()
+    monkeypatch.setenv('HOME', str(folder))
+    return folder
+
+
+def test_checkpoints_under_home_load_as_mmengine_loads_them(
+        video_tasks, video_tasks_alone, tiny_video_data, home, clean_loggers):
+    """``~/task.pth`` is the home file, as MMEngine's ``load_checkpoint``
+    (and so ``init_recognizer``) reads it: the first task (loaded in full)
+    and a later adapter-only one (loaded without its backbone) answer as
+    each alone. Before, both were refused: "Checkpoint file ~/full.pth does
+    not exist."."""
+    for name in ('full', 'last'):
+        shutil.copy(video_tasks[name]['checkpoint'], home / f'{name}.pth')
+    engine = MultiTaskRecognizer()
+    for name in ('full', 'last'):
+        engine.add_task(name, video_tasks[name]['config'], f'~/{name}.pth')
+    videos = val_videos(tiny_video_data)
+    results = engine(videos, batch_size=4)
+    for name in ('full', 'last'):
+        assert_task_scores(results, video_tasks_alone[name], name, videos)
+    alone = ModelInferencer(video_tasks['full']['config'], '~/full.pth')
+    assert_task_scores(
+        alone(videos, batch_size=4), video_tasks_alone['full'],
+        osp.splitext(osp.basename(video_tasks['full']['config']))[0], videos)
+
+
+def test_a_home_path_that_is_not_expanded_says_so(video_tasks, tiny_video_data,
+                                                  home, clean_loggers):
+    """A config, label map, input or command-line file given as ``~/...``
+    (not expanded by ``Config.fromfile``, ``open`` or decord) is named
+    with the home file it would be, not said to be missing without a
+    word: before, "Config file ~/full.py does not exist." of a file that
+    is there."""
+    task = video_tasks['full']
+    shutil.copy(task['config'], home / 'full.py')
+    video = val_videos(tiny_video_data, 1)[0]
+    shutil.copy(video, home / 'clip.mp4')
+    (home / 'names.txt').write_text('a\nb\n')
+    note = 'a leading ~ is not expanded here; the file is {}: give that path'
+    engine = MultiTaskRecognizer()
+    with pytest.raises(TaskLoadError) as info:
+        engine.add_task('full', '~/full.py', task['checkpoint'])
+    assert 'Config file ~/full.py does not exist (' + note.format(
+        home / 'full.py') + ').' in str(info.value)
+    with pytest.raises(TaskLoadError) as info:
+        engine.add_task(
+            'full',
+            task['config'],
+            task['checkpoint'],
+            label_map='~/names.txt')
+    assert 'label_map ~/names.txt: no such file (' + note.format(
+        home / 'names.txt') + ')' in str(info.value)
+    engine.add_task('full', task['config'], task['checkpoint'])
+    results = engine(['~/clip.mp4', video])
+    assert results['~/clip.mp4'] == {
+        'error':
+        '~/clip.mp4: no such file (' + note.format(home / 'clip.mp4') + ').'
+    }
+    assert results[video]['full']['label'] in (0, 1)
+    assert first_missing_file([('~/clip.mp4', '--pretrained')]) == \
+        '--pretrained ~/clip.mp4: no such file (' + note.format(
+            home / 'clip.mp4') + ')'
+    assert first_missing_file([('~/nothing.pth', '--pretrained')]) == \
+        '--pretrained ~/nothing.pth: no such file'
