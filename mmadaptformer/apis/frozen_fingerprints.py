@@ -106,6 +106,15 @@ def check_frozen(name: str, checkpoint: str, expected: str,
         files = pretrained_files(model)
         named = (f' Its config names {", ".join(files)} as its frozen '
                  'backbone.' if files else '')
+        if files and all(file in origin for file in files):
+            # Both configs name one file (tools/infer.py --pretrained
+            # sets every task's): the file is not what this task ran on.
+            named = (f' Its config names the shared backbone\'s file too '
+                     f'({", ".join(files)}), so that is not the file its '
+                     "checkpoint was trained on (tools/infer.py's "
+                     '--pretrained names it for every task): the config '
+                     'copy its training run wrote in its work dir names '
+                     'the one it was trained on.')
         raise TaskError(
             f'Task {name!r} ({checkpoint}) was trained on another frozen '
             'backbone than the shared one, which every task runs on '

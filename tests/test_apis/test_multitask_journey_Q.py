@@ -1,14 +1,16 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""A user serving tiny trained tasks: paths that start with ``~``."""
+"""A user serving tiny trained tasks: paths that start with ``~`` and a task
+trained on another backbone whose config names the shared one."""
 import os.path as osp
 import shutil
 
 import pytest
 from adapter_tasks import val_videos
+from helpers import pretrained_cfg, write_config
 from task_engines import assert_task_scores
 
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
-                                TaskLoadError)
+                                TaskError, TaskLoadError)
 from mmadaptformer.utils.local_files import first_missing_file
 
 
@@ -81,3 +83,31 @@ def test_a_home_path_that_is_not_expanded_says_so(video_tasks, tiny_video_data,
             home / 'clip.mp4') + ')'
     assert first_missing_file([('~/nothing.pth', '--pretrained')]) == \
         '--pretrained ~/nothing.pth: no such file'
+
+
+def test_a_task_of_another_backbone_configured_on_the_shared_one(
+        video_tasks, tmp_path, clean_loggers):
+    """A task trained on another backbone whose config names the shared
+    backbone's file (what ``tools/infer.py --pretrained`` does to every
+    task) is refused saying that its config names the shared file, which
+    it was not trained on; before, the message said "Its config names
+    stock.pth as its frozen backbone.", the very file the shared backbone
+    was named as coming from, as if that were another one."""
+    engine = MultiTaskRecognizer()
+    engine.add_task('full', video_tasks['full']['config'],
+                    video_tasks['full']['checkpoint'])
+    config = write_config(tmp_path / 'other_on_stock.py',
+                          video_tasks['other']['config'],
+                          pretrained_cfg(video_tasks['stock']))
+    with pytest.raises(TaskError) as info:
+        engine.add_task('other', config, video_tasks['other']['checkpoint'])
+    message = str(info.value)
+    key = 'model.backbone.backbone.init_cfg.checkpoint'
+    stock = f"{video_tasks['stock']} ({key})"
+    assert f'frozen weights from {stock}' in message
+    assert 'as its frozen backbone' not in message
+    assert f"Its config names the shared backbone's file too ({stock}), so " \
+        'that is not the file its checkpoint was trained on' in message
+    assert 'the config copy its training run wrote in its work dir names ' \
+        'the one it was trained on.' in message
+    assert engine.tasks == ['full']
