@@ -1,12 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""A user serving tiny trained tasks: paths that start with ``~`` and a task
-trained on another backbone whose config names the shared one."""
+"""A user serving tiny trained tasks: paths that start with ``~``, a task
+trained on another backbone whose config names the shared one, a stock
+model among AdaptFormer tasks."""
 import os.path as osp
 import shutil
 
 import pytest
 from adapter_tasks import val_videos
-from helpers import pretrained_cfg, write_config
+from helpers import TINY_VIDEO_CONFIG, pretrained_cfg, write_config
 from task_engines import assert_task_scores
 
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
@@ -111,3 +112,24 @@ def test_a_task_of_another_backbone_configured_on_the_shared_one(
     assert 'the config copy its training run wrote in its work dir names ' \
         'the one it was trained on.' in message
     assert engine.tasks == ['full']
+
+
+def test_a_stock_model_among_adaptformer_tasks_is_named_as_one(
+        video_tasks, clean_loggers):
+    """A stock model's config and full checkpoint (the backbone and a head,
+    no adapters) next to an AdaptFormer task, in either order, is refused
+    saying which of the two is no AdaptFormer model; before, the refusal
+    read only "placement: None vs 'parallel' (this task vs the first)"."""
+    stock = dict(config=TINY_VIDEO_CONFIG, checkpoint=video_tasks['stock'])
+    full = video_tasks['full']
+    for first, second in ((full, stock), (stock, full)):
+        engine = MultiTaskRecognizer()
+        engine.add_task('a', first['config'], first['checkpoint'])
+        with pytest.raises(TaskError) as info:
+            engine.add_task('b', second['config'], second['checkpoint'])
+        task = 'b' if second is stock else 'a'
+        assert f"task {task!r} ({TINY_VIDEO_CONFIG}) is no AdaptFormer " \
+            "model (its model.backbone is 'VisionTransformer', without " \
+            'adapters), the other is one.' in str(info.value)
+        assert 'placement' not in str(info.value)
+        assert engine.tasks == ['a']
