@@ -159,8 +159,9 @@ def check_same_model(name: str, source: str, toolbox: str, signature: dict,
             'no AdaptFormer model (its model.backbone is '
             f"{sig['backbone'].get('type')!r}, without adapters), the other "
             'is one. Tasks share one frozen backbone through their '
-            'adapters; serve a stock or fully fine-tuned model alone '
-            '(ModelInferencer, or tools/infer.py without --task).')
+            'adapters; serve a model without them (a stock, fully '
+            'fine-tuned or VPT one) alone (ModelInferencer, or '
+            'tools/infer.py without --task).')
     if signature != first_signature:
         raise TaskError(
             f'Task {name!r} ({source}) has another model than task '
