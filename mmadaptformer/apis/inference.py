@@ -69,6 +69,10 @@ def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
     """
     if isinstance(config, Config):
         return copy.deepcopy(config), config.filename or '<Config>'
+    if osp.isdir(config):
+        raise IsADirectoryError(
+            f'Config file {config} is a folder, not a config file: give the '
+            '.py file in it.')
     if not osp.isfile(config):
         raise FileNotFoundError(
             f'Config file {config} does not exist{home_note(config)}.')

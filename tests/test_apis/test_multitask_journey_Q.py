@@ -1,13 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A user serving tiny trained tasks: paths that start with ``~``, a task
 trained on another backbone whose config names the shared one, a stock
-model among AdaptFormer tasks."""
+model among AdaptFormer tasks, a folder given as a file."""
 import os.path as osp
 import shutil
 
 import pytest
 from adapter_tasks import val_videos
-from helpers import TINY_VIDEO_CONFIG, pretrained_cfg, write_config
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
+                     pretrained_cfg, write_config)
 from task_engines import assert_task_scores
 
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
@@ -133,3 +134,23 @@ def test_a_stock_model_among_adaptformer_tasks_is_named_as_one(
             'adapters), the other is one.' in str(info.value)
         assert 'placement' not in str(info.value)
         assert engine.tasks == ['a']
+
+
+def test_a_folder_given_as_config_or_checkpoint_is_named_a_folder(
+        tmp_path, clean_loggers):
+    """A work dir given as the checkpoint (or as the config) is said to be
+    a folder; before, both read "... does not exist." of a folder that is
+    there."""
+    work_dir = tmp_path / 'work_dir'
+    work_dir.mkdir()
+    for make in (MultiTaskRecognizer().add_task, ModelInferencer):
+        args = ('t', ) if make is not ModelInferencer else ()
+        with pytest.raises(Exception) as info:
+            make(*args, TINY_ADAPTFORMER_VIDEO_CONFIG, str(work_dir))
+        assert f'Checkpoint file {work_dir} is a folder, not a checkpoint ' \
+            'file: give the .pth file in it' in str(info.value)
+        with pytest.raises(Exception) as info:
+            make(*args, str(work_dir), str(work_dir / 'epoch_1.pth'))
+        assert f'Config file {work_dir} is a folder, not a config file' \
+            in str(info.value)
+        assert 'does not exist' not in str(info.value)
