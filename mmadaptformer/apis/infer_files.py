@@ -336,7 +336,8 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         what = repr(first) if text.split()[0] == text else \
             f'{first!r} (its first field)'
         raise InferenceInputError(
-            f'{named}, line {number}: {what} does not exist; '
+            f'{named}, line {number}: {what} does not exist'
+            f'{home_note(text.split()[0])}; '
             f'{len(missing)} of the {len(paths)} paths listed '
             f'{"is" if len(missing) == 1 else "are"} missing. '
             f'Relative paths are resolved against {root or "."!r} '

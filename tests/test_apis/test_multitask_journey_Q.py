@@ -154,3 +154,20 @@ def test_a_folder_given_as_config_or_checkpoint_is_named_a_folder(
         assert f'Config file {work_dir} is a folder, not a config file' \
             in str(info.value)
         assert 'does not exist' not in str(info.value)
+
+
+def test_a_home_path_in_an_input_list_names_the_home_file(tmp_path, home):
+    """A list line ``~/clip.mp4`` (lists are not expanded) names the home
+    file it would be, wherever the list lies; before, only "does not
+    exist"."""
+    from mmadaptformer.apis import InferenceInputError, read_input_list
+    (home / 'clip.mp4').write_bytes(b'')
+    folder = tmp_path / 'lists'
+    folder.mkdir()
+    listed = folder / 'inputs.txt'
+    listed.write_text('~/clip.mp4 1\n')
+    with pytest.raises(InferenceInputError) as info:
+        read_input_list(str(listed))
+    assert f"{folder / '~/clip.mp4'}' (its first field) does not exist (a " \
+        f'leading ~ is not expanded here; the file is {home}/clip.mp4: ' \
+        'give that path); 1 of the 1 paths' in str(info.value)
