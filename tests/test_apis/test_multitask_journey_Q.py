@@ -92,7 +92,8 @@ def test_a_task_of_another_backbone_configured_on_the_shared_one(
     """A task trained on another backbone whose config names the shared
     backbone's file (what ``tools/infer.py --pretrained`` does to every
     task) is refused saying that its config names the shared file, which
-    it was not trained on; before, the message said "Its config names
+    it was not trained on, and naming the file its checkpoint records;
+    before, the message said "Its config names
     stock.pth as its frozen backbone.", the very file the shared backbone
     was named as coming from, as if that were another one."""
     engine = MultiTaskRecognizer()
@@ -110,8 +111,9 @@ def test_a_task_of_another_backbone_configured_on_the_shared_one(
     assert 'as its frozen backbone' not in message
     assert f"Its config names the shared backbone's file too ({stock}), so " \
         'that is not the file its checkpoint was trained on' in message
-    assert 'the config copy its training run wrote in its work dir names ' \
-        'the one it was trained on.' in message
+    other = osp.join(video_tasks['root'], 'other.pth')
+    assert 'tools/infer.py\'s --pretrained names it for every task). Its ' \
+        f'checkpoint records that it was trained on {other}.' in message
     assert engine.tasks == ['full']
 
 
