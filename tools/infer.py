@@ -257,6 +257,7 @@ def _run(args, out: ResultOutput) -> int:
     elif engine is not None:
         classes = {name: engine.classes_of(name) for name in engine.tasks}
     ok = not failed
+    order = [task[0] for task in args.task or ()]
     skipped = {}
     # The result lines; with --out -, stdout is the JSON alone, and only
     # the errors are said, on stderr.
@@ -266,6 +267,9 @@ def _run(args, out: ResultOutput) -> int:
         if 'error' not in answers:
             for name, message in failed.items():
                 answers[name] = dict(error=message)
+            # In the --task order, a task that could not be loaded too.
+            ordered = {n: answers.pop(n) for n in order if n in answers}
+            answers.update(ordered)
         if 'error' in answers:
             ok = False
             say(f'{path}: ERROR {answers["error"]}')

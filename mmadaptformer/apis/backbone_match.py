@@ -145,6 +145,23 @@ def check_same_model(name: str, source: str, toolbox: str, signature: dict,
         raise TaskError(f'Task {name!r} ({source}) is a {toolbox} config, but '
                         f'task {first.name!r} is a {first_toolbox} one; one '
                         'backbone serves one toolbox.')
+    plain = [(task, config, sig)
+             for task, config, sig in ((name, source, signature),
+                                       (first.name, first.config,
+                                        first_signature))
+             if sig['placement'] is None]
+    if len(plain) == 1:
+        # Compared key by key this read "placement: None vs 'parallel'".
+        task, config, sig = plain[0]
+        raise TaskError(
+            f'Task {name!r} ({source}) has another model than task '
+            f'{first.name!r} ({first.config}): task {task!r} ({config}) is '
+            'no AdaptFormer model (its model.backbone is '
+            f"{sig['backbone'].get('type')!r}, without adapters), the other "
+            'is one. Tasks share one frozen backbone through their '
+            'adapters; serve a model without them (a stock, fully '
+            'fine-tuned or VPT one) alone (ModelInferencer, or '
+            'tools/infer.py without --task).')
     if signature != first_signature:
         raise TaskError(
             f'Task {name!r} ({source}) has another model than task '

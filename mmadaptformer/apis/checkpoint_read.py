@@ -33,7 +33,13 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
         :func:`~mmadaptformer.apis.inference.init_model` as ``loaded``.
     """
     checkpoint = os.fspath(checkpoint)
-    if is_local(checkpoint) and not osp.isfile(checkpoint):
+    # MMEngine's loader expands a leading ``~``, as init_recognizer and
+    # get_model do: a home file is there.
+    if is_local(checkpoint) and not osp.isfile(osp.expanduser(checkpoint)):
+        if osp.isdir(osp.expanduser(checkpoint)):
+            raise IsADirectoryError(
+                f'Checkpoint file {checkpoint} is a folder, not a checkpoint '
+                'file: give the .pth file in it (epoch_N.pth, best_*.pth).')
         raise FileNotFoundError(
             f'Checkpoint file {checkpoint} does not exist.')
     ckpt = CheckpointLoader.load_checkpoint(

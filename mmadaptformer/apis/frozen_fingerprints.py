@@ -6,7 +6,7 @@ adapter-only checkpoint records, and their comparison.
 :func:`~mmadaptformer.apis.task_parts.load_task_parts` uses them for every
 task after the first on a :class:`~mmadaptformer.apis.SharedBackbone`.
 """
-from typing import Dict, Iterable, List, Mapping, Optional
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import torch
 from torch import nn
@@ -75,14 +75,20 @@ def recorded_fingerprints(
     return recorded
 
 
-def check_frozen(name: str, checkpoint: str, expected: str,
-                 recorded: Dict[str, tuple], frozen: List[str],
-                 fingerprints: FrozenFingerprints, origin: str,
-                 model: nn.Module) -> None:
+def check_frozen(name: str,
+                 checkpoint: str,
+                 expected: str,
+                 recorded: Dict[str, tuple],
+                 frozen: List[str],
+                 fingerprints: FrozenFingerprints,
+                 origin: str,
+                 model: nn.Module,
+                 trained_on: Sequence[str] = ()) -> None:
     """Check the shared frozen tensors against what a checkpoint records:
     the digest ``expected`` over ``frozen`` and the per-tensor ``recorded``;
-    ``origin`` and the task's ``model`` (its config's pretrained file) are
-    named in the error.
+    ``origin``, the task's ``model`` (its config's pretrained file) and
+    ``trained_on`` (the pretrained files its records name) are named in the
+    error.
 
     Raises:
         TaskError: If they differ: it was trained on another backbone.
@@ -106,6 +112,20 @@ def check_frozen(name: str, checkpoint: str, expected: str,
         files = pretrained_files(model)
         named = (f' Its config names {", ".join(files)} as its frozen '
                  'backbone.' if files else '')
+        if files and all(file in origin for file in files):
+            # Both configs name one file (tools/infer.py --pretrained
+            # sets every task's): the file is not what this task ran on.
+            named = (f' Its config names the shared backbone\'s file too '
+                     f'({", ".join(files)}), so that is not the file its '
+                     "checkpoint was trained on (tools/infer.py's "
+                     '--pretrained names it for every task).')
+            if not trained_on:
+                named += (' The config copy its training run wrote in its '
+                          'work dir names the one it was trained on.')
+        others = [f for f in trained_on if f not in named]
+        if others:
+            named += (' Its checkpoint records that it was trained on '
+                      f'{", ".join(others)}.')
         raise TaskError(
             f'Task {name!r} ({checkpoint}) was trained on another frozen '
             'backbone than the shared one, which every task runs on '

@@ -11,6 +11,7 @@ from typing import Callable, List, Optional, Sequence, Union
 from mmengine.logging import print_log
 
 from mmadaptformer.utils.counted import counted
+from mmadaptformer.utils.local_files import home_note
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LIST_EXTENSIONS', 'STDIN',
@@ -311,7 +312,7 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         if not osp.isfile(path):
             problem = 'it is a folder, not a file' if osp.isdir(path) \
                 else 'no such file'
-            raise InferenceInputError(f'{named}: {problem}.')
+            raise InferenceInputError(f'{named}: {problem}{home_note(path)}.')
         if root is None:
             root, where = osp.dirname(path), "the list's folder"
         else:
@@ -335,7 +336,8 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         what = repr(first) if text.split()[0] == text else \
             f'{first!r} (its first field)'
         raise InferenceInputError(
-            f'{named}, line {number}: {what} does not exist; '
+            f'{named}, line {number}: {what} does not exist'
+            f'{home_note(text.split()[0])}; '
             f'{len(missing)} of the {len(paths)} paths listed '
             f'{"is" if len(missing) == 1 else "are"} missing. '
             f'Relative paths are resolved against {root or "."!r} '

@@ -39,6 +39,7 @@ from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.device_check import check_device_arg
 from mmadaptformer.utils.head_fit import check_holds_head
+from mmadaptformer.utils.local_files import home_note
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
@@ -68,8 +69,13 @@ def load_config(config: Union[str, Config]) -> Tuple[Config, str]:
     """
     if isinstance(config, Config):
         return copy.deepcopy(config), config.filename or '<Config>'
+    if osp.isdir(config):
+        raise IsADirectoryError(
+            f'Config file {config} is a folder, not a config file: give the '
+            '.py file in it.')
     if not osp.isfile(config):
-        raise FileNotFoundError(f'Config file {config} does not exist.')
+        raise FileNotFoundError(
+            f'Config file {config} does not exist{home_note(config)}.')
     check_config_file(config)
     return Config.fromfile(config), str(config)
 

@@ -11,6 +11,7 @@ import glob
 import re
 from typing import NoReturn, Optional, Sequence
 
+from mmadaptformer.utils.local_files import home_note
 from mmadaptformer.utils.video_containers import container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
@@ -99,7 +100,7 @@ class InputRefusals:
                 f'{len(matches)} files, but inputs are not expanded: leave '
                 'the pattern unquoted for the shell to expand, or give '
                 'their folder.')
-        raise InferenceInputError(f'{path}: no such file.')
+        raise InferenceInputError(f'{path}: no such file{home_note(path)}.')
 
     def folder(self, path: str) -> NoReturn:
         """Refuse a folder for a pipeline that reads files: it is no

@@ -16,6 +16,7 @@ from mmengine.config import Config
 from mmadaptformer.datasets.label_map import read_label_map
 from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES, dataset_file,
                                                dataset_type_name)
+from mmadaptformer.utils.local_files import home_note
 
 __all__ = ['check_label_map_file', 'config_class_names']
 
@@ -39,7 +40,8 @@ def check_label_map_file(label_map: Optional[str]) -> None:
     problem = 'a folder, not a file' if osp.isdir(label_map) else \
         'no such file'
     raise FileNotFoundError(
-        f'label_map {label_map}: {problem}; give the class names file, the '
+        f'label_map {label_map}: {problem}{home_note(label_map)}; give the '
+        'class names file, the '
         'class of label i on line i + 1 (or None for the classes the '
         "checkpoint's meta or the config's test set names).")
 

@@ -242,8 +242,12 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
     if recorded is None or any(k in saved or k not in shared
                                for k in recorded):
         return None
+    trained_on = [
+        e['pretrained'] for e in entries.values()
+        if isinstance(e.get('pretrained'), str)
+    ]
     check_frozen(name, checkpoint, info['frozen_digest'], recorded, frozen,
-                 fingerprints, origin, model)
+                 fingerprints, origin, model, trained_on)
     try:
         for key, entry in entries.items():
             check_trained_settings(

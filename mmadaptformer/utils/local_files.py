@@ -16,7 +16,8 @@ from typing import Iterable, Optional, Tuple
 
 __all__ = [
     'CONFIG_SUFFIXES', 'URI', 'is_local', 'same_file', 'path_inside',
-    'first_missing_file', 'checkpoint_file_problem', 'local_ann_file'
+    'first_missing_file', 'checkpoint_file_problem', 'local_ann_file',
+    'home_note'
 ]
 
 #: The extensions of the config files MMEngine's ``Config.fromfile`` reads
@@ -49,6 +50,26 @@ def path_inside(path: str, folder: str) -> bool:
     return osp.commonpath([path, folder]) == folder
 
 
+def home_note(path: str) -> str:
+    """What to say of a missing ``path`` that starts with ``~`` when the
+    file is there once ``~`` is expanded: Python's ``open``, MMEngine's
+    ``Config.fromfile`` and the inputs' readers take ``~`` as a folder's
+    name (only the shell expands it, and not after ``--option=``).
+
+    Args:
+        path (str): A path found missing.
+
+    Returns:
+        str: ``' (a leading ~ is not expanded here; ...)'``, or ``''``.
+    """
+    path = str(path)
+    home = osp.expanduser(path)
+    if home == path or not osp.exists(home):
+        return ''
+    return (f' (a leading ~ is not expanded here; the file is {home}: give '
+            'that path)')
+
+
 def first_missing_file(
         files: Iterable[Tuple[Optional[str], str]]) -> Optional[str]:
     """``'WHAT PATH: no such file'`` for the first local file of ``files``
@@ -67,7 +88,7 @@ def first_missing_file(
         if path is not None and is_local(path) and not osp.isfile(path):
             problem = 'it is a folder, not a file' if osp.isdir(path) else \
                 'no such file'
-            return f'{what} {path}: {problem}'
+            return f'{what} {path}: {problem}{home_note(path)}'
     return None
 
 
