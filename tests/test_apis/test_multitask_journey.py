@@ -131,7 +131,7 @@ def test_a_stock_model_among_adaptformer_tasks_is_named_as_one(
         with pytest.raises(TaskError) as info:
             engine.add_task('b', second['config'], second['checkpoint'])
         task = 'b' if second is stock else 'a'
-        assert f"task {task!r} ({TINY_VIDEO_CONFIG}) is no AdaptFormer " \
+        assert f'task {task!r} ({TINY_VIDEO_CONFIG}) is no AdaptFormer ' \
             "model (its model.backbone is 'VisionTransformer', without " \
             'adapters), the other is one.' in str(info.value)
         assert 'placement' not in str(info.value)
