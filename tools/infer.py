@@ -52,7 +52,8 @@ from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_and_report, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
-from mmadaptformer.models import own_loading_hint_of_cfg
+from mmadaptformer.models import (FrozenBackboneMismatchError,
+                                  own_loading_hint_of_cfg)
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key,
                                  set_pretrained_backbone)
@@ -108,15 +109,29 @@ def _said_of(line: str, path: str) -> str:
     return line
 
 
-def _load_error(exc: Exception, config: str, checkpoint: str,
-                pretrained) -> str:
+def _load_error(exc: Exception,
+                config: str,
+                checkpoint: str,
+                pretrained,
+                task: bool = False) -> str:
     """One line for a model that could not be loaded, naming what caused
     it: the config for a mistake in it (or a file it names, as the files
     the command line names exist), the pretrained file (``--pretrained``
     or the config's) for a wrong or damaged one, else the checkpoint. A
-    task's own refusals name the task and the cause themselves."""
+    task's own refusals name the task and the cause themselves. For a
+    ``--task`` (``task=True``) trained on another backbone, the advice is
+    a run of its own: ``--pretrained`` would change every task's
+    backbone."""
     if isinstance(exc, TaskLoadError):
         exc = exc.__cause__
+    if task and isinstance(exc, FrozenBackboneMismatchError) \
+            and not exc.named_backbone:
+        weights = exc.trained_on or 'BACKBONE.pth'
+        return (f'{checkpoint}: {type(exc).__name__}: {exc} Every --task '
+                'is served on one frozen backbone, which --pretrained names '
+                'for all of them: serve this task in a run of its own, '
+                f'tools/infer.py {config} {checkpoint} INPUT ... '
+                f'--pretrained {weights}.')
     if isinstance(exc, PretrainedLoadError):
         role = '--pretrained' if pretrained is not None else \
             f'{exc.key} in {config}'
@@ -199,7 +214,8 @@ def _load(args):
                                                      LabelMapError):
                 # As with one model: the file the user gave is wrong.
                 infer_parser().error(f'{label_map_role(name)} {e.__cause__}')
-            failed[name] = _load_error(e, config, checkpoint, args.pretrained)
+            failed[name] = _load_error(
+                e, config, checkpoint, args.pretrained, task=True)
     return (engine if engine.tasks else None), failed, spans, frames
 
 
