@@ -16,7 +16,7 @@ from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.local_files import is_local
 from .pretrained_load import load_host_pretrained
 
-__all__ = ['read_checkpoint', 'load_read_checkpoint']
+__all__ = ['check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint']
 
 
 def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
@@ -33,15 +33,7 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
         :func:`~mmadaptformer.apis.inference.init_model` as ``loaded``.
     """
     checkpoint = os.fspath(checkpoint)
-    # MMEngine's loader expands a leading ``~``, as init_recognizer and
-    # get_model do: a home file is there.
-    if is_local(checkpoint) and not osp.isfile(osp.expanduser(checkpoint)):
-        if osp.isdir(osp.expanduser(checkpoint)):
-            raise IsADirectoryError(
-                f'Checkpoint file {checkpoint} is a folder, not a checkpoint '
-                'file: give the .pth file in it (epoch_N.pth, best_*.pth).')
-        raise FileNotFoundError(
-            f'Checkpoint file {checkpoint} does not exist.')
+    check_checkpoint_file(checkpoint)
     ckpt = CheckpointLoader.load_checkpoint(
         checkpoint, map_location='cpu', logger='silent')
     state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
@@ -55,6 +47,29 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
             f'{found}; expected a dict of tensors, or a dict with one '
             "under 'state_dict'.")
     return ckpt
+
+
+def check_checkpoint_file(checkpoint: Union[str, os.PathLike]) -> None:
+    """Refuse a local checkpoint that is not a file, before a model is
+    built for it (an address is left to its loader).
+
+    Args:
+        checkpoint (str | os.PathLike): The file or address.
+
+    Raises:
+        IsADirectoryError: If it is a folder.
+        FileNotFoundError: If nothing is there.
+    """
+    checkpoint = os.fspath(checkpoint)
+    # MMEngine's loader expands a leading ``~``, as init_recognizer and
+    # get_model do: a home file is there.
+    if is_local(checkpoint) and not osp.isfile(osp.expanduser(checkpoint)):
+        if osp.isdir(osp.expanduser(checkpoint)):
+            raise IsADirectoryError(
+                f'Checkpoint file {checkpoint} is a folder, not a checkpoint '
+                'file: give the .pth file in it (epoch_N.pth, best_*.pth).')
+        raise FileNotFoundError(
+            f'Checkpoint file {checkpoint} does not exist.')
 
 
 def _described(value: object) -> str:

@@ -46,7 +46,8 @@ from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
-from .checkpoint_read import load_read_checkpoint, read_checkpoint
+from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
+                              read_checkpoint)
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
@@ -164,6 +165,10 @@ def init_model(config: Union[str, Config],
     # A test_cfg key mmaction2's recognizer would ignore without a word,
     # and a head whose scores name no one label per input.
     check_inference_cfg(cfg, source)
+    if checkpoint is not None and loaded is None:
+        # Before the model is built (seconds for a ViT-B): a checkpoint
+        # that is not there, or a folder, is named first.
+        check_checkpoint_file(checkpoint)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:
