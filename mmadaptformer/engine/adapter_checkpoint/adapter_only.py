@@ -152,7 +152,11 @@ def complete_adapter_checkpoint(model: nn.Module,
             entry = state[key]
             if source is not None and isinstance(entry, dict):
                 entry.setdefault('source', source)
-            verify_frozen_host(module, entry)
+            verify_frozen_host(
+                module,
+                entry,
+                prefix=key[:-len(FROZEN_HOST_KEY)],
+                source=source)
     frozen = set(plan.frozen_keys)
     model_state = model.state_dict()
     check_frozen_digest(info, [(k, v)
@@ -184,7 +188,10 @@ def check_holds_adapter_head(model: nn.Module,
     Raises:
         StateDictMismatchError: If every key it lacks is of the head or
             neck (:func:`~mmadaptformer.utils.classifier_parts.
-            head_part_keys`), naming them.
+            head_part_keys`), naming them: as a file saved without its
+            head when it holds none of them, else as one of a head of
+            other settings (it holds part of the model's head, and its
+            record lists no more).
     """
     head = set(head_part_keys(model))
     missing = set(missing)
@@ -193,15 +200,26 @@ def check_holds_adapter_head(model: nn.Module,
     # As evaluation names them: without the buffers the load fills in.
     keys = [k for k in missing_evaluated_keys(model, state) if k in head]
     keys = keys or sorted(missing)
-    none = not any(key in state for key in head)
+    held = sorted(key for key in state if key in head)
     outcome = RECORD_OUTCOMES[purpose].format(
         what='a head', its='its', one='one')
+    where = f'{source + ": " if source else ""}Adapter-only checkpoint ' \
+        f'holds its {trained_part_name(model)}s but ' \
+        f'{"not all" if held else "none"} of the model\'s ' \
+        f'{evaluated_parts(model, keys)} tensors: {len(keys)} missing ' \
+        f'({listing(keys)})'
+    if held:
+        # Its record lists what it holds of the head, and nothing that it
+        # lacks (check_record_held): the run that wrote it had a head of
+        # other settings, e.g. TimeSformerHead where this is BNLinearHead.
+        raise StateDictMismatchError(
+            f'{where}, while it holds {len(held)} others ({listing(held)}). '
+            'It was saved from a model whose head (or neck) has other '
+            'settings, e.g. another head type, not a file saved without '
+            f'its head; {outcome}. Load it with the config it was trained '
+            'with (the training work dir keeps a copy of it).')
     raise StateDictMismatchError(
-        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
-        f'its {trained_part_name(model)}s but {"none" if none else "not all"}'
-        ' of the model\'s '
-        f'{evaluated_parts(model, keys)} tensors: {len(keys)} missing '
-        f'({listing(keys)}). It is an adapter-only file saved without its '
+        f'{where}. It is an adapter-only file saved without its '
         'head (e.g. a state dict filtered by hand), not another adapter '
         f'configuration; {outcome}. Give the adapter-only checkpoint its '
         'training run wrote (its work dir\'s epoch_N.pth or best_*.pth), '
