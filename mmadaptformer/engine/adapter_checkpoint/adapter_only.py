@@ -29,7 +29,8 @@ from torch import nn
 from mmadaptformer.models.adapters.trainable import TrainablePlan
 from mmadaptformer.models.backbones.adapter_only_misfit import (
     check_adapter_only_host, check_adapter_only_keys, other_method)
-from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.models.backbones.base_wrapper import (UNNAMED_STATE_DICT,
+                                                         FrozenHostWrapper)
 from mmadaptformer.models.backbones.frozen_host_record import (
     FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
     verify_frozen_host)
@@ -38,6 +39,7 @@ from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
                                                   missing_evaluated_keys)
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.local_files import full_local_path
 from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
@@ -328,10 +330,13 @@ def frozen_host_sources(model: nn.Module) -> Dict[str, str]:
     Returns:
         dict[str, str]: Module name of each
         :class:`~mmadaptformer.models.FrozenHostWrapper` -> its
-        ``host_source``, for those whose weights were loaded.
+        ``host_source``, for those whose weights were loaded: a local file
+        as the absolute path that was read (``~`` expanded, as MMEngine's
+        loader expands it), an address as it is.
     """
     return {
-        name: module.host_source
+        name: module.host_source if module.host_source == UNNAMED_STATE_DICT
+        else full_local_path(module.host_source)
         for name, module in model.named_modules()
         if isinstance(module, FrozenHostWrapper) and module.host_source
     }
