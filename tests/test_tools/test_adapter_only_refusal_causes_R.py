@@ -5,6 +5,10 @@
   the BNLinearHead config was refused as "an adapter-only file saved
   without its head (e.g. a state dict filtered by hand)": it holds the head
   its training run saved, and that head had other settings.
+* A file of a run that kept the head frozen (``AdapterHook(head=[])``),
+  whose record counts the head among its frozen tensors, was refused the
+  same way, with the advice to give the file its training run wrote: the
+  file given.
 * A frozen-backbone record that is not one was refused without the file's
   name ("The state dict entry frozen_host_fingerprints ...", its prefix
   lost too on the tools' path), as a FrozenBackboneMismatchError whose
@@ -22,12 +26,12 @@ EXTRACT = 'model_converters/extract_adapters.py'
 MERGE = 'model_converters/merge_adapters.py'
 
 
-def _config(path, stock, head):
+def _config(path, stock, head, body=''):
     return write_config(
         path, TINY_ADAPTFORMER_VIDEO_CONFIG,
         'model = dict(backbone=dict(backbone=dict(init_cfg=dict('
         f"_delete_=True, type='Pretrained', checkpoint={stock!r}, "
-        f"prefix='backbone.'))), cls_head=dict(type={head!r}))\n")
+        f"prefix='backbone.'))), cls_head=dict(type={head!r}))\n" + body)
 
 
 def _full_checkpoint(config, path):
@@ -75,6 +79,34 @@ def test_adapters_of_another_head_type_are_not_called_headless(tmp_path):
     assert 'Load it with the config it was trained with' in line, line
     assert 'filtered by hand' not in line, line
     assert not (tmp_path / 'merged.pth').exists()
+
+
+def test_adapters_of_a_run_with_a_frozen_head_are_not_called_headless(
+        tmp_path):
+    from adapter_only_files import built_with_adapter_only
+    stock = str(tmp_path / 'stock.pth')
+    save_stock_video_checkpoint(stock)
+    frozen_head = _config(
+        tmp_path / 'frozen_head.py', stock, 'BNLinearHead',
+        "custom_hooks = [dict(type='AdapterHook', head=[], "
+        "extra_trainable=[r'^backbone\\.fc_norm\\.'])]\n")
+    recipe = _config(tmp_path / 'recipe.py', stock, 'BNLinearHead')
+    _, _, checkpoint = built_with_adapter_only(frozen_head)
+    adapters = str(tmp_path / 'adapters.pth')
+    torch.save(checkpoint, adapters)
+
+    proc = run_tool([MERGE, recipe, adapters, tmp_path / 'merged.pth'],
+                    tmp_path,
+                    check=False)
+    line = refused_line(proc)
+    assert line.startswith(f'StateDictMismatchError: {adapters}: '), line
+    assert "none of the model's head (cls_head.*) tensors: 4 missing" in line
+    assert "its record (meta['adapter_checkpoint']) counts 5 more frozen " \
+        'tensors than this model has frozen: those of its head (buffers ' \
+        'included), which the run that wrote it kept frozen (e.g. ' \
+        'AdapterHook head=[]' in line, line
+    assert 'Load it with the config it was trained with' in line, line
+    assert 'Give the adapter-only checkpoint its training run' not in line
 
 
 def test_a_record_that_is_none_names_the_file_and_its_key(tmp_path):

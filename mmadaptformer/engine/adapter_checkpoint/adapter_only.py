@@ -144,7 +144,12 @@ def complete_adapter_checkpoint(model: nn.Module,
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing and not unexpected:
-        check_holds_adapter_head(model, state, missing, source, purpose)
+        recorded = info.get('frozen_keys')
+        beyond = None
+        if isinstance(recorded, int):
+            beyond = recorded - len(plan.frozen_keys)
+        check_holds_adapter_head(
+            model, state, missing, source, purpose, frozen_beyond=beyond)
     check_adapter_only_keys(model, state, missing, unexpected,
                             info.get('mode'), plan.mode, source)
     # Per tensor first, for an error that says how many differ.
@@ -173,10 +178,12 @@ def check_holds_adapter_head(model: nn.Module,
                              state: dict,
                              missing: Iterable[str],
                              source: Optional[str] = None,
-                             purpose: str = 'load') -> None:
+                             purpose: str = 'load',
+                             frozen_beyond: Optional[int] = None) -> None:
     """Refuse an adapter-only checkpoint whose adapters fit the model but
-    that lacks its head (or neck): a file saved without it, not one of
-    another adapter configuration.
+    that lacks its head (or neck): a file saved without it, or one of a
+    run whose head had other settings, not one of another adapter
+    configuration.
 
     Args:
         model (nn.Module): The unwrapped model.
@@ -186,14 +193,19 @@ def check_holds_adapter_head(model: nn.Module,
         purpose (str): What the caller does with it, a key of
             :data:`~.layout.RECORD_OUTCOMES`, for the error. Defaults to
             ``'load'``.
+        frozen_beyond (int, optional): How many more tensors its record
+            (``meta[ADAPTER_META_KEY]['frozen_keys']``) counts as frozen
+            than the model has frozen. Defaults to None (not known).
 
     Raises:
         StateDictMismatchError: If every key it lacks is of the head or
             neck (:func:`~mmadaptformer.utils.classifier_parts.
-            head_part_keys`), naming them: as a file saved without its
-            head when it holds none of them, else as one of a head of
-            other settings (it holds part of the model's head, and its
-            record lists no more).
+            head_part_keys`), naming them: as one of a head of other
+            settings when it holds part of the model's head (its record
+            lists no more), or when its record counts exactly the lacking
+            tensors among its frozen ones (the head stayed frozen in
+            training, e.g. ``AdapterHook(head=[])``); else as a file saved
+            without its head.
     """
     head = set(head_part_keys(model))
     missing = set(missing)
@@ -220,6 +232,18 @@ def check_holds_adapter_head(model: nn.Module,
             'settings, e.g. another head type, not a file saved without '
             f'its head; {outcome}. Load it with the config it was trained '
             'with (the training work dir keeps a copy of it).')
+    if frozen_beyond == len(missing):
+        # Its record counts them with the frozen backbone: its run froze
+        # the head, so no file of that run holds a trained one.
+        raise StateDictMismatchError(
+            f'{where}, and its record (meta[\'{ADAPTER_META_KEY}\']) '
+            f'counts {frozen_beyond} more frozen tensors than this model '
+            'has frozen: those of its head (buffers included), which the '
+            'run that wrote it kept frozen '
+            '(e.g. AdapterHook head=[], or a head setting that names '
+            'another module), not a file saved without its head; '
+            f'{outcome}. Load it with the config it was trained with (the '
+            'training work dir keeps a copy of it).')
     raise StateDictMismatchError(
         f'{where}. It is an adapter-only file saved without its '
         'head (e.g. a state dict filtered by hand), not another adapter '
