@@ -7,9 +7,10 @@ The shell leaves ``~`` as it is when it is quoted or follows
 although MMEngine's loaders expand ``~``, and wrote such an output into a
 folder named ``~`` in the working directory; a config's ``~/...``
 pretrained path was kept unexpanded in a merged file's
-``meta['frozen_host_sources']``, so later messages showed ``~/...`` rather
-than the file that was read. The other tools still read a path as it is
-written, and now say which file the user meant."""
+``meta['frozen_host_sources']`` and in the adapters' own record, so later
+messages showed ``~/...`` rather than the file that was read. The other
+tools still read a path as it is written, and now say which file the user
+meant."""
 import os
 import os.path as osp
 
@@ -55,7 +56,11 @@ def test_a_merged_file_records_the_pretrained_file_it_read(
     save_stock_video_checkpoint(str(home / 'stock.pth'))
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           pretrained_cfg('~/stock.pth'))
-    _, _, adapters = built_with_adapter_only(config)
+    model, _, adapters = built_with_adapter_only(config)
+    # The file read, in messages and in the adapters' own record.
+    assert model.backbone.host_source == str(home / 'stock.pth')
+    record = adapters['state_dict']['backbone.frozen_host_fingerprints']
+    assert record['pretrained'] == str(home / 'stock.pth')
     torch.save(adapters, tmp_path / 'adapters.pth')
 
     run_tool([
