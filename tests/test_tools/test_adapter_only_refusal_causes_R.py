@@ -8,7 +8,10 @@
 * A file of a run that kept the head frozen (``AdapterHook(head=[])``),
   whose record counts the head among its frozen tensors, was refused the
   same way, with the advice to give the file its training run wrote: the
-  file given.
+  file given. The inference API (``init_model``, ``tools/infer.py``) said
+  the first as "saved without its head (e.g. a state dict and its record
+  filtered by hand)" and the second as "trained on a different frozen
+  backbone".
 * A frozen-backbone record that is not one was refused without the file's
   name ("The state dict entry frozen_host_fingerprints ...", its prefix
   lost too on the tools' path), as a FrozenBackboneMismatchError whose
@@ -21,6 +24,9 @@ from config_writers import write_config
 from refusal_lines import refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
+
+from mmadaptformer.apis import init_model
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 EXTRACT = 'model_converters/extract_adapters.py'
 MERGE = 'model_converters/merge_adapters.py'
@@ -79,6 +85,15 @@ def test_adapters_of_another_head_type_are_not_called_headless(tmp_path):
     assert 'Load it with the config it was trained with' in line, line
     assert 'filtered by hand' not in line, line
     assert not (tmp_path / 'merged.pth').exists()
+    # The inference API's path, which compares the frozen digest first.
+    with pytest.raises(StateDictMismatchError) as err:
+        init_model(recipe, adapters)
+    text = str(err.value)
+    assert text.startswith(f'{adapters}: '), text
+    assert 'whose head (or neck) has other settings, e.g. another head ' \
+        'type, not a file saved without its head nor another frozen ' \
+        'backbone' in text, text
+    assert 'filtered by hand' not in text, text
 
 
 def test_adapters_of_a_run_with_a_frozen_head_are_not_called_headless(
@@ -107,11 +122,18 @@ def test_adapters_of_a_run_with_a_frozen_head_are_not_called_headless(
         'AdapterHook head=[]' in line, line
     assert 'Load it with the config it was trained with' in line, line
     assert 'Give the adapter-only checkpoint its training run' not in line
+    # The inference API's path: not "trained on a different frozen
+    # backbone", which the frozen head's digest would say.
+    with pytest.raises(StateDictMismatchError) as err:
+        init_model(recipe, adapters)
+    text = str(err.value)
+    assert text.startswith(f'{adapters}: '), text
+    assert "(meta['adapter_checkpoint']) counts the 5 of them" in text, text
+    assert 'the run that wrote it kept its head frozen (e.g. AdapterHook ' \
+        'head=[]' in text, text
 
 
 def test_a_record_that_is_none_names_the_file_and_its_key(tmp_path):
-    from mmadaptformer.apis import init_model
-    from mmadaptformer.utils.state_dict_check import StateDictMismatchError
     recipe, adapters = _adapters(tmp_path, 'BNLinearHead')
     checkpoint = torch.load(adapters, weights_only=False)
     checkpoint['state_dict']['backbone.frozen_host_fingerprints'][

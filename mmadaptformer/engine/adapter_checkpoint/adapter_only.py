@@ -312,29 +312,51 @@ def _check_head_recorded(info: dict,
         source (str, optional): The checkpoint file, for the error.
 
     Raises:
-        StateDictMismatchError: If the record counts fewer frozen tensors
-            than ``frozen_keys`` and some of these are of the head or
-            neck, naming them.
+        StateDictMismatchError: If some of ``frozen_keys`` are of the head
+            or neck, naming them: when the record saved none of the head
+            and counts as many frozen tensors, as a run that kept the head
+            frozen; when it counts fewer, as a file saved without its head,
+            or of a head of other settings if it saved part of it.
     """
     frozen_keys = list(frozen_keys)
     parts = set(HEAD_NAMES) | {NECK_NAME}
     head = [key for key in frozen_keys if key.split('.', 1)[0] in parts]
     recorded = info.get('frozen_keys')
-    if not head or not isinstance(recorded, int) \
-            or recorded >= len(frozen_keys):
+    if not head or not isinstance(recorded, int):
         return
     tops = sorted({key.split('.', 1)[0] for key in head})
     named = ' and '.join(f'{part}.*' for part in tops)
     saved = info.get('saved_keys') or ()
     none = not any(key.split('.', 1)[0] in parts for key in saved)
+    where = f'{source + ": " if source else ""}Adapter-only checkpoint ' \
+        f'holds {"none" if none else "not all"} of the model\'s head ' \
+        f'({named}) tensors: its record (meta[\'{ADAPTER_META_KEY}\'])'
+    if recorded >= len(frozen_keys):
+        if none:  # Counted among its frozen tensors: its run froze them.
+            raise StateDictMismatchError(
+                f'{where} counts the {len(head)} of them ({listing(head)}) '
+                f'among its {recorded} frozen tensors: the run that wrote it '
+                'kept its head frozen (e.g. AdapterHook head=[], or a head '
+                'setting that names another module), so no file of it '
+                'holds a trained head; not another frozen backbone. Load it '
+                'with the config it was trained with (the training work dir '
+                'keeps a copy of it).')
+        return
+    if not none:  # Its record lists the head it saved, and no more.
+        raise StateDictMismatchError(
+            f'{where} lists {len(head)} of them neither as saved nor among '
+            f'its {recorded} frozen '
+            f'tensors ({listing(head)}): it was saved from a model whose '
+            'head (or neck) has other settings, e.g. another head type, not '
+            'a file saved without its head nor another frozen backbone. Load '
+            'it with the config it was trained with (the training work dir '
+            'keeps a copy of it).')
     raise StateDictMismatchError(
-        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
-        f'{"none" if none else "not all"} of the model\'s head ({named}) '
-        f'tensors: its record (meta[\'{ADAPTER_META_KEY}\']) lists '
-        f'{len(head)} of them neither as saved nor among its {recorded} '
-        f'frozen tensors ({listing(head)}), which this model would take '
-        'from its initialisation. It is an adapter-only file saved without '
-        'its head (e.g. a state dict and its record filtered by hand), not '
+        f'{where} lists {len(head)} of them neither as saved nor among its '
+        f'{recorded} frozen tensors ({listing(head)}), which this model '
+        'would take from its initialisation. It is an adapter-only file '
+        'saved without its head (e.g. a state dict and its record filtered '
+        'by hand), not '
         'another frozen backbone nor another adapter configuration. Give '
         'the adapter-only checkpoint its training run wrote (its work '
         'dir\'s epoch_N.pth or best_*.pth), which holds the head it '
