@@ -133,7 +133,7 @@ def test_adapters_of_a_run_with_a_frozen_head_are_not_called_headless(
         'head=[]' in text, text
 
 
-def test_a_record_that_is_none_names_the_file_and_its_key(tmp_path):
+def test_a_record_that_is_not_one_names_the_file_and_its_key(tmp_path):
     recipe, adapters = _adapters(tmp_path, 'BNLinearHead')
     checkpoint = torch.load(adapters, weights_only=False)
     checkpoint['state_dict']['backbone.frozen_host_fingerprints'][
