@@ -110,5 +110,6 @@ def load_read_checkpoint(model: nn.Module,
         (re.sub(r'^module\.', '', k), v) for k, v in state.items())
     state._metadata = metadata
     load_host_pretrained(model, ckpt, state, source)
-    with loading(ckpt):
+    # Named to the model's own load checks, which see the state dict only.
+    with loading(ckpt, None if source == 'the checkpoint' else source):
         load_state_dict(model, state, strict=False, logger='silent')

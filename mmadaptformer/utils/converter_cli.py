@@ -127,9 +127,17 @@ def parse_converter_args(
             ``('pretrained', )``.
 
     Returns:
-        argparse.Namespace: The parsed arguments.
+        argparse.Namespace: The parsed arguments, ``~`` expanded in the
+        local paths of ``inputs`` and ``out``.
     """
     args = parser.parse_args(argv)
+    # The shell leaves `~` as it is when quoted or after `--pretrained=`.
+    # MMEngine's loaders expand it; an output under it would be written
+    # to a folder named `~` in the working directory.
+    for name in [name for name, _ in inputs] + [out]:
+        value = getattr(args, name)
+        if isinstance(value, str) and is_local(value):
+            setattr(args, name, osp.expanduser(value))
     # Named before a model is built, with exit status 2 as in train.py,
     # test.py and infer.py (not a FileNotFoundError, status 1, after it).
     for name, what in inputs:

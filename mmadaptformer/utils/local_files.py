@@ -15,9 +15,9 @@ import re
 from typing import Iterable, Optional, Tuple
 
 __all__ = [
-    'CONFIG_SUFFIXES', 'URI', 'is_local', 'same_file', 'path_inside',
-    'first_missing_file', 'checkpoint_file_problem', 'local_ann_file',
-    'home_note'
+    'CONFIG_SUFFIXES', 'URI', 'is_local', 'full_local_path', 'same_file',
+    'path_inside', 'first_missing_file', 'checkpoint_file_problem',
+    'local_ann_file', 'home_note'
 ]
 
 #: The extensions of the config files MMEngine's ``Config.fromfile`` reads
@@ -32,6 +32,18 @@ URI = re.compile(r'^[A-Za-z][A-Za-z0-9+.-]*://')
 def is_local(path: str) -> bool:
     """Whether ``path`` names a local file (it has no URI scheme)."""
     return not URI.match(str(path))
+
+
+def full_local_path(path: str) -> str:
+    """The absolute path of a local ``path``, ``~`` expanded as MMEngine's
+    loaders expand it when they read the file; an address as it is.
+
+    Paths that a file records for later runs (a config's ``--pretrained``,
+    a merged checkpoint's ``frozen_host_sources``) are kept this way: they
+    name the file that was read, from any working directory.
+    """
+    path = str(path)
+    return osp.abspath(osp.expanduser(path)) if is_local(path) else path
 
 
 def same_file(first: str, second: str) -> bool:

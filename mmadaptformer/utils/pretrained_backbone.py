@@ -28,14 +28,13 @@ A file whose weights MMEngine would not find (nested under ``'model'``) or
 would load only in part (the official ViT key layout) is refused with the
 converter for the config's backbone (:mod:`.pretrained_conversion`).
 """
-import os.path as osp
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import FROZEN_HOST_FORMAT
-from .local_files import is_local
+from .local_files import full_local_path, is_local
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
                                     is_vit_host, nested_weights_message)
 from .weights_nesting import tensor_keys
@@ -250,7 +249,7 @@ def set_pretrained_backbone(
     Args:
         cfg (Config): The config, changed in place.
         checkpoint (str): A checkpoint file (or any URL MMEngine loads); a
-            relative path is made absolute.
+            relative path is made absolute, ``~`` expanded.
         prefix (str, optional): The ``Pretrained`` prefix; ``'auto'`` reads
             the file and picks it with :func:`backbone_checkpoint_prefix`
             (a local file with the safe loader, its tensors mapped rather
@@ -277,10 +276,9 @@ def set_pretrained_backbone(
     owner = cfg.model.backbone
     if key == 'model.backbone.backbone.init_cfg':
         owner = owner.backbone
-    if is_local(checkpoint):
-        # The work dir's copy of the config records it: later tools may
-        # run from another directory.
-        checkpoint = osp.abspath(checkpoint)
+    # The work dir's copy of the config records it: later tools may run
+    # from another directory, and read it with `~` expanded.
+    checkpoint = full_local_path(checkpoint)
     if prefix == 'auto':
         content = _read_for_keys(checkpoint)
         host_key = key[:-len('.init_cfg')]

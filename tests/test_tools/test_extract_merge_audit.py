@@ -6,6 +6,7 @@ Guards of kept behaviour (mutation audit of 2026-12-06, helper J): the
 code passes; the plausible bug each docstring names fails it, and no other
 test of the tools failed on it."""
 import argparse
+import os.path as osp
 
 import pytest
 import torch
@@ -228,7 +229,8 @@ def test_only_loaded_hosts_are_named_as_sources():
     assert model.backbone.host_source is None
     assert frozen_host_sources(model) == {}
     model.backbone.host_source = 'stock.pth'
-    assert frozen_host_sources(model) == {'backbone': 'stock.pth'}
+    # As read: the full path (see test_tilde_paths_R.py).
+    assert frozen_host_sources(model) == {'backbone': osp.abspath('stock.pth')}
 
 
 def test_merge_says_a_full_checkpoint_needs_no_merging(task, tmp_path):

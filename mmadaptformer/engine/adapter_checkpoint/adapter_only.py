@@ -29,7 +29,8 @@ from torch import nn
 from mmadaptformer.models.adapters.trainable import TrainablePlan
 from mmadaptformer.models.backbones.adapter_only_misfit import (
     check_adapter_only_host, check_adapter_only_keys, other_method)
-from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.models.backbones.base_wrapper import (UNNAMED_STATE_DICT,
+                                                         FrozenHostWrapper)
 from mmadaptformer.models.backbones.frozen_host_record import (
     FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
     verify_frozen_host)
@@ -38,6 +39,7 @@ from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
                                                   missing_evaluated_keys)
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
+from mmadaptformer.utils.local_files import full_local_path
 from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
@@ -142,7 +144,12 @@ def complete_adapter_checkpoint(model: nn.Module,
     missing = sorted(expected - set(state))
     unexpected = sorted(set(state) - expected - entries)
     if missing and not unexpected:
-        check_holds_adapter_head(model, state, missing, source, purpose)
+        recorded = info.get('frozen_keys')
+        beyond = None
+        if isinstance(recorded, int):
+            beyond = recorded - len(plan.frozen_keys)
+        check_holds_adapter_head(
+            model, state, missing, source, purpose, frozen_beyond=beyond)
     check_adapter_only_keys(model, state, missing, unexpected,
                             info.get('mode'), plan.mode, source)
     # Per tensor first, for an error that says how many differ.
@@ -152,7 +159,11 @@ def complete_adapter_checkpoint(model: nn.Module,
             entry = state[key]
             if source is not None and isinstance(entry, dict):
                 entry.setdefault('source', source)
-            verify_frozen_host(module, entry)
+            verify_frozen_host(
+                module,
+                entry,
+                prefix=key[:-len(FROZEN_HOST_KEY)],
+                source=source)
     frozen = set(plan.frozen_keys)
     model_state = model.state_dict()
     check_frozen_digest(info, [(k, v)
@@ -167,10 +178,12 @@ def check_holds_adapter_head(model: nn.Module,
                              state: dict,
                              missing: Iterable[str],
                              source: Optional[str] = None,
-                             purpose: str = 'load') -> None:
+                             purpose: str = 'load',
+                             frozen_beyond: Optional[int] = None) -> None:
     """Refuse an adapter-only checkpoint whose adapters fit the model but
-    that lacks its head (or neck): a file saved without it, not one of
-    another adapter configuration.
+    that lacks its head (or neck): a file saved without it, or one of a
+    run whose head had other settings, not one of another adapter
+    configuration.
 
     Args:
         model (nn.Module): The unwrapped model.
@@ -180,11 +193,19 @@ def check_holds_adapter_head(model: nn.Module,
         purpose (str): What the caller does with it, a key of
             :data:`~.layout.RECORD_OUTCOMES`, for the error. Defaults to
             ``'load'``.
+        frozen_beyond (int, optional): How many more tensors its record
+            (``meta[ADAPTER_META_KEY]['frozen_keys']``) counts as frozen
+            than the model has frozen. Defaults to None (not known).
 
     Raises:
         StateDictMismatchError: If every key it lacks is of the head or
             neck (:func:`~mmadaptformer.utils.classifier_parts.
-            head_part_keys`), naming them.
+            head_part_keys`), naming them: as one of a head of other
+            settings when it holds part of the model's head (its record
+            lists no more), or when its record counts exactly the lacking
+            tensors among its frozen ones (the head stayed frozen in
+            training, e.g. ``AdapterHook(head=[])``); else as a file saved
+            without its head.
     """
     head = set(head_part_keys(model))
     missing = set(missing)
@@ -193,15 +214,38 @@ def check_holds_adapter_head(model: nn.Module,
     # As evaluation names them: without the buffers the load fills in.
     keys = [k for k in missing_evaluated_keys(model, state) if k in head]
     keys = keys or sorted(missing)
-    none = not any(key in state for key in head)
+    held = sorted(key for key in state if key in head)
     outcome = RECORD_OUTCOMES[purpose].format(
         what='a head', its='its', one='one')
+    where = f'{source + ": " if source else ""}Adapter-only checkpoint ' \
+        f'holds its {trained_part_name(model)}s but ' \
+        f'{"not all" if held else "none"} of the model\'s ' \
+        f'{evaluated_parts(model, keys)} tensors: {len(keys)} missing ' \
+        f'({listing(keys)})'
+    if held:
+        # Its record lists what it holds of the head, and nothing that it
+        # lacks (check_record_held): the run that wrote it had a head of
+        # other settings, e.g. TimeSformerHead where this is BNLinearHead.
+        raise StateDictMismatchError(
+            f'{where}, while it holds {len(held)} others ({listing(held)}). '
+            'It was saved from a model whose head (or neck) has other '
+            'settings, e.g. another head type, not a file saved without '
+            f'its head; {outcome}. Load it with the config it was trained '
+            'with (the training work dir keeps a copy of it).')
+    if frozen_beyond == len(missing):
+        # Its record counts them with the frozen backbone: its run froze
+        # the head, so no file of that run holds a trained one.
+        raise StateDictMismatchError(
+            f'{where}, and its record (meta[\'{ADAPTER_META_KEY}\']) '
+            f'counts {frozen_beyond} more frozen tensors than this model '
+            'has frozen: those of its head (buffers included), which the '
+            'run that wrote it kept frozen '
+            '(e.g. AdapterHook head=[], or a head setting that names '
+            'another module), not a file saved without its head; '
+            f'{outcome}. Load it with the config it was trained with (the '
+            'training work dir keeps a copy of it).')
     raise StateDictMismatchError(
-        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
-        f'its {trained_part_name(model)}s but {"none" if none else "not all"}'
-        ' of the model\'s '
-        f'{evaluated_parts(model, keys)} tensors: {len(keys)} missing '
-        f'({listing(keys)}). It is an adapter-only file saved without its '
+        f'{where}. It is an adapter-only file saved without its '
         'head (e.g. a state dict filtered by hand), not another adapter '
         f'configuration; {outcome}. Give the adapter-only checkpoint its '
         'training run wrote (its work dir\'s epoch_N.pth or best_*.pth), '
@@ -268,29 +312,51 @@ def _check_head_recorded(info: dict,
         source (str, optional): The checkpoint file, for the error.
 
     Raises:
-        StateDictMismatchError: If the record counts fewer frozen tensors
-            than ``frozen_keys`` and some of these are of the head or
-            neck, naming them.
+        StateDictMismatchError: If some of ``frozen_keys`` are of the head
+            or neck, naming them: when the record saved none of the head
+            and counts as many frozen tensors, as a run that kept the head
+            frozen; when it counts fewer, as a file saved without its head,
+            or of a head of other settings if it saved part of it.
     """
     frozen_keys = list(frozen_keys)
     parts = set(HEAD_NAMES) | {NECK_NAME}
     head = [key for key in frozen_keys if key.split('.', 1)[0] in parts]
     recorded = info.get('frozen_keys')
-    if not head or not isinstance(recorded, int) \
-            or recorded >= len(frozen_keys):
+    if not head or not isinstance(recorded, int):
         return
     tops = sorted({key.split('.', 1)[0] for key in head})
     named = ' and '.join(f'{part}.*' for part in tops)
     saved = info.get('saved_keys') or ()
     none = not any(key.split('.', 1)[0] in parts for key in saved)
+    where = f'{source + ": " if source else ""}Adapter-only checkpoint ' \
+        f'holds {"none" if none else "not all"} of the model\'s head ' \
+        f'({named}) tensors: its record (meta[\'{ADAPTER_META_KEY}\'])'
+    if recorded >= len(frozen_keys):
+        if none:  # Counted among its frozen tensors: its run froze them.
+            raise StateDictMismatchError(
+                f'{where} counts the {len(head)} of them ({listing(head)}) '
+                f'among its {recorded} frozen tensors: the run that wrote it '
+                'kept its head frozen (e.g. AdapterHook head=[], or a head '
+                'setting that names another module), so no file of it '
+                'holds a trained head; not another frozen backbone. Load it '
+                'with the config it was trained with (the training work dir '
+                'keeps a copy of it).')
+        return
+    if not none:  # Its record lists the head it saved, and no more.
+        raise StateDictMismatchError(
+            f'{where} lists {len(head)} of them neither as saved nor among '
+            f'its {recorded} frozen '
+            f'tensors ({listing(head)}): it was saved from a model whose '
+            'head (or neck) has other settings, e.g. another head type, not '
+            'a file saved without its head nor another frozen backbone. Load '
+            'it with the config it was trained with (the training work dir '
+            'keeps a copy of it).')
     raise StateDictMismatchError(
-        f'{source + ": " if source else ""}Adapter-only checkpoint holds '
-        f'{"none" if none else "not all"} of the model\'s head ({named}) '
-        f'tensors: its record (meta[\'{ADAPTER_META_KEY}\']) lists '
-        f'{len(head)} of them neither as saved nor among its {recorded} '
-        f'frozen tensors ({listing(head)}), which this model would take '
-        'from its initialisation. It is an adapter-only file saved without '
-        'its head (e.g. a state dict and its record filtered by hand), not '
+        f'{where} lists {len(head)} of them neither as saved nor among its '
+        f'{recorded} frozen tensors ({listing(head)}), which this model '
+        'would take from its initialisation. It is an adapter-only file '
+        'saved without its head (e.g. a state dict and its record filtered '
+        'by hand), not '
         'another frozen backbone nor another adapter configuration. Give '
         'the adapter-only checkpoint its training run wrote (its work '
         'dir\'s epoch_N.pth or best_*.pth), which holds the head it '
@@ -310,10 +376,13 @@ def frozen_host_sources(model: nn.Module) -> Dict[str, str]:
     Returns:
         dict[str, str]: Module name of each
         :class:`~mmadaptformer.models.FrozenHostWrapper` -> its
-        ``host_source``, for those whose weights were loaded.
+        ``host_source``, for those whose weights were loaded: a local file
+        as the absolute path that was read (``~`` expanded, as MMEngine's
+        loader expands it), an address as it is.
     """
     return {
-        name: module.host_source
+        name: module.host_source if module.host_source == UNNAMED_STATE_DICT
+        else full_local_path(module.host_source)
         for name, module in model.named_modules()
         if isinstance(module, FrozenHostWrapper) and module.host_source
     }

@@ -25,6 +25,7 @@
 """
 import functools
 import logging
+import os.path as osp
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
@@ -228,7 +229,8 @@ class FrozenHostWrapper(BaseModule):
         super().init_weights()
         pretrained = pretrained_init_cfgs(self)
         if pretrained:
-            self.host_source = str(pretrained[-1].get('checkpoint'))
+            self.host_source = osp.expanduser(
+                str(pretrained[-1].get('checkpoint')))
 
     def before_load(self, state_dict: Mapping, prefix: str) -> None:
         """Guard the frozen host before a state dict is loaded.

@@ -133,8 +133,8 @@ def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
     return host
 
 
-def _check_architecture(wrapper: nn.Module, entry: Mapping,
-                        host: Mapping) -> None:
+def _check_architecture(wrapper: nn.Module, entry: Mapping, host: Mapping,
+                        source: Optional[str]) -> None:
     """Refuse a record of another architecture: tensors this host does not
     have (in ``host``, see :func:`_host_tensors`), or has in other shapes.
     No pretrained file would fit it."""
@@ -148,7 +148,6 @@ def _check_architecture(wrapper: nn.Module, entry: Mapping,
                           f'{tuple(host[key].shape)}')
     if not absent and not shapes:
         return
-    source = entry.get('source')
     part = wrapper.trained_part
     lines = [
         f'The {part}-only checkpoint{" " + source if source else ""} was '
@@ -195,7 +194,8 @@ def _check_full(wrapper: nn.Module, state_dict: Optional[Mapping],
 def verify_frozen_host(wrapper: nn.Module,
                        entry: Mapping,
                        state_dict: Optional[Mapping] = None,
-                       prefix: str = '') -> None:
+                       prefix: str = '',
+                       source: Optional[str] = None) -> None:
     """Compare the frozen host tensors with a :func:`frozen_host_entry`.
 
     A full checkpoint's record (:data:`SETTINGS_FORMAT`) has no
@@ -209,10 +209,16 @@ def verify_frozen_host(wrapper: nn.Module,
         state_dict (Mapping, optional): A state dict being loaded; its
             host tensors (under ``prefix``) are compared instead of the
             model's. Defaults to None.
-        prefix (str): The wrapper's prefix in ``state_dict``.
-            Defaults to ''.
+        prefix (str): The wrapper's prefix in ``state_dict`` (and in the
+            checkpoint, for the errors). Defaults to ''.
+        source (str, optional): The checkpoint file, for the errors where
+            the record names none (its ``source``, which the checkpoint
+            loader sets). Defaults to None: the file being loaded
+            (:func:`~mmadaptformer.utils.adapter_only_fit.loading_source`).
 
     Raises:
+        StateDictMismatchError: If the entry is not a record of this
+            format, naming the file and its key.
         StateDictMismatchError: If the record is of another architecture
             (tensors the host lacks or has in other shapes), or the trained
             part was trained with other settings
@@ -226,18 +232,24 @@ def verify_frozen_host(wrapper: nn.Module,
         check_trained_settings(wrapper, entry)
         _check_full(wrapper, state_dict, prefix)
         return
+    source = (entry.get('source') if isinstance(entry, Mapping) else
+              None) or source or loading_source()
     if not isinstance(entry, Mapping) or \
             entry.get('format') != FROZEN_HOST_FORMAT or \
             not isinstance(entry.get('fingerprints'), Mapping):
-        raise FrozenBackboneMismatchError(
-            f'The state dict entry {prefix}{FROZEN_HOST_KEY} is not a '
-            f'{FROZEN_HOST_FORMAT!r} record (got '
-            f'{type(entry).__name__}); it was not written by '
-            'mmadaptformer.')
+        # A damaged file, not another backbone: no --pretrained mends it.
+        got = f'format {entry.get("format")!r}' if isinstance(
+            entry, Mapping) else type(entry).__name__
+        raise StateDictMismatchError(
+            f'{source + ": its" if source else "The"} state dict entry '
+            f'{prefix}{FROZEN_HOST_KEY} is not a {FROZEN_HOST_FORMAT!r} '
+            f'record with fingerprints (got {got}); it was not written by '
+            'mmadaptformer, or was changed since. Give the checkpoint its '
+            "training run wrote (its work dir's epoch_N.pth or best_*.pth).")
     check_trained_settings(wrapper, entry)
     expected = entry['fingerprints']
     host = _host_tensors(wrapper, state_dict, prefix)
-    _check_architecture(wrapper, entry, host)
+    _check_architecture(wrapper, entry, host, source)
     differ = []
     for key, fingerprint in expected.items():
         value = host.get(key)
@@ -246,7 +258,6 @@ def verify_frozen_host(wrapper: nn.Module,
             differ.append(key)
     if not differ:
         return
-    source = entry.get('source')
     trained_on = entry.get('pretrained')
     now = wrapper.host_source
     part = wrapper.trained_part

@@ -9,6 +9,7 @@ What surrounds the host's own ``init_weights()`` is in
 :mod:`~mmadaptformer.models.backbones.host_init`.
 """
 import functools
+import os.path as osp
 from contextlib import nullcontext
 from typing import Optional
 
@@ -42,12 +43,14 @@ def host_init_source(host: nn.Module) -> Optional[str]:
         host (nn.Module): The wrapper's stock backbone.
 
     Returns:
-        str, optional: The checkpoint, path, address or name.
+        str, optional: The checkpoint, path (``~`` expanded), address or
+        name.
     """
     pretrained = pretrained_init_cfgs(host)
-    if pretrained:
-        return str(pretrained[-1].get('checkpoint'))
-    return own_weights(host)
+    source = str(pretrained[-1].get('checkpoint')) if pretrained else \
+        own_weights(host)
+    # As MMEngine's loader reads it: what a record and a message name.
+    return None if source is None else osp.expanduser(source)
 
 
 def initialize_host(wrapper: nn.Module) -> None:

@@ -20,6 +20,9 @@ UNSUPPORTED_HINTS = (
      'a representation (pre-logits) layer is not supported'),
     (re.compile(r'^head\.0\.(weight|bias)$'),
      'the head BatchNorm is affine; BNLinearHead expects affine=False'),
+    (re.compile(r'^layers\.\d+\.(blocks\.\d+|downsample)\.'),
+     "a Swin Transformer's stages (layers.N.blocks.M), not a plain ViT: "
+     "start from mmpretrain's model-zoo Swin weights"),
 )
 
 
@@ -127,7 +130,8 @@ def format_report(result: ConversionResult) -> str:
 
     Returns:
         str: Several lines: counts, dropped, added, missing and unmapped
-        keys, notes.
+        keys, and the notes when no key is unmapped (otherwise nothing is
+        written for them to be about).
     """
     lines = [
         f'Source type: {result.source_type}',
@@ -152,5 +156,8 @@ def format_report(result: ConversionResult) -> str:
     if result.unmapped:
         lines.append(f'Unmapped {len(result.unmapped)} key(s):')
         lines.extend(f'  ! {k}{unsupported_hint(k)}' for k in result.unmapped)
+        # Nothing is written: notes on how to use the result would mislead
+        # (a Swin file was told to be given as a fine-tuned ViT).
+        return '\n'.join(lines)
     lines.extend(f'Note: {note}' for note in result.notes)
     return '\n'.join(lines)
