@@ -52,7 +52,7 @@ from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
-from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.local_files import first_missing_file, home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 
@@ -138,6 +138,13 @@ def _parser() -> argparse.ArgumentParser:
 def parse_args(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    # The shell leaves `~` as it is when quoted or after `--option=`.
+    # MMEngine's CheckpointLoader expands it in the checkpoints; the files
+    # and folders written would otherwise go to a folder named `~` in the
+    # working directory. The config is read as written (Config.fromfile).
+    for name in ('checkpoint', 'pretrained', 'dump', 'out', 'show_dir',
+                 'work_dir'):
+        setattr(args, name, home_expanded(getattr(args, name)))
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out, the file to write.')
     if args.out is not None and args.out_item != 'metrics' and \

@@ -75,7 +75,7 @@ from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
-from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.local_files import first_missing_file, home_expanded
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
@@ -156,6 +156,13 @@ def _parser() -> argparse.ArgumentParser:
 def parse_args(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    # The shell leaves `~` as it is when quoted or after `--option=`.
+    # MMEngine's CheckpointLoader expands it in the checkpoints; the work
+    # dir would otherwise be a folder named `~` in the working directory.
+    if args.resume != 'auto':
+        args.resume = home_expanded(args.resume)
+    args.pretrained = home_expanded(args.pretrained)
+    args.work_dir = home_expanded(args.work_dir)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -224,6 +231,10 @@ def merge_args(cfg, args):
         print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
 
     merge_cfg_options(cfg, args.cfg_options)
+    # As the Runner's CheckpointLoader reads it (`--cfg-options
+    # load_from=~/x.pth`), for the checks and hooks that read it first.
+    if cfg.get('load_from'):
+        cfg.load_from = home_expanded(cfg.load_from)
     # After --cfg-options, which may then change val_dataloader as they
     # please: --no-validate wins.
     if args.no_validate:

@@ -9,7 +9,7 @@ from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.local_files import first_missing_file
+from mmadaptformer.utils.local_files import first_missing_file, home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_configs import (folder_readers_of, read_model_configs,
                             unreadable_config_line)
@@ -224,6 +224,7 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         args.inputs = args.args[2:]
     if not args.inputs and not args.list:
         parser.error('no INPUT given')
+    _expand_home(args)
     _check_lists(parser, args)
     seen = {}
     for name, config, _ in args.task or []:
@@ -296,6 +297,24 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         _check_show_dir(parser, args, inputs, files)
     check_device(parser, args.device)
     return args
+
+
+def _expand_home(args) -> None:
+    """Expand a leading ``~`` that the shell left (quoted, or after
+    ``--option=``) in the checkpoints, which MMEngine's CheckpointLoader
+    expands too, and in ``--out`` and ``--show-dir``, which would
+    otherwise be written into a folder named ``~`` in the working
+    directory. Configs, label maps, lists and inputs are read as written
+    (``Config.fromfile``, ``open`` and decord do not expand it)."""
+    if args.task:
+        args.task = [[name, config, home_expanded(checkpoint)]
+                     for name, config, checkpoint in args.task]
+    else:
+        args.checkpoint = home_expanded(args.checkpoint)
+    args.pretrained = home_expanded(args.pretrained)
+    if args.out != STDOUT:
+        args.out = home_expanded(args.out)
+    args.show_dir = home_expanded(args.show_dir)
 
 
 def _check_show_dir(parser, args, inputs: list, files: list) -> None:

@@ -33,7 +33,7 @@ from typing import Any, Optional, Sequence, Tuple
 from .cfg_options import add_cfg_options
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
-from .local_files import first_missing_file, is_local
+from .local_files import first_missing_file, home_expanded, is_local
 from .output_file import output_file_problem
 
 __all__ = [
@@ -135,9 +135,7 @@ def parse_converter_args(
     # MMEngine's loaders expand it; an output under it would be written
     # to a folder named `~` in the working directory.
     for name in [name for name, _ in inputs] + [out]:
-        value = getattr(args, name)
-        if isinstance(value, str) and is_local(value):
-            setattr(args, name, osp.expanduser(value))
+        setattr(args, name, home_expanded(getattr(args, name)))
     # Named before a model is built, with exit status 2 as in train.py,
     # test.py and infer.py (not a FileNotFoundError, status 1, after it).
     for name, what in inputs:

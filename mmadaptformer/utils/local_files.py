@@ -17,7 +17,7 @@ from typing import Iterable, Optional, Tuple
 __all__ = [
     'CONFIG_SUFFIXES', 'URI', 'is_local', 'full_local_path', 'same_file',
     'path_inside', 'first_missing_file', 'checkpoint_file_problem',
-    'local_ann_file', 'home_note'
+    'local_ann_file', 'home_note', 'home_expanded'
 ]
 
 #: The extensions of the config files MMEngine's ``Config.fromfile`` reads
@@ -44,6 +44,22 @@ def full_local_path(path: str) -> str:
     """
     path = str(path)
     return osp.abspath(osp.expanduser(path)) if is_local(path) else path
+
+
+def home_expanded(path):
+    """``path`` with a leading ``~`` expanded, as MMEngine's
+    ``CheckpointLoader`` expands it when it reads a local checkpoint; an
+    address, None or another value as it is.
+
+    The shell leaves ``~`` as it is when it is quoted or follows
+    ``--option=``: the tools expand it in the checkpoints they read (as
+    their loader does) and in the files and folders they write (which
+    would otherwise land in a folder named ``~`` in the working
+    directory). A path kept relative stays relative.
+    """
+    if isinstance(path, str) and is_local(path):
+        return osp.expanduser(path)
+    return path
 
 
 def same_file(first: str, second: str) -> bool:
@@ -106,12 +122,15 @@ def first_missing_file(
 
 def checkpoint_file_problem(path: str) -> Optional[str]:
     """``'does not exist'`` or ``'is a folder, not a checkpoint file'`` for
-    a local ``path`` that is not a file, for a config key's error; None for
-    a file or an address (its loader reads it).
+    a local ``path`` that is not a file (``~`` expanded, as the checkpoint
+    loaders expand it), for a config key's error; None for a file or an
+    address (its loader reads it).
 
     Args:
         path (str): The checkpoint path a config names.
     """
+    # MMEngine's CheckpointLoader expands `~` in a local path.
+    path = home_expanded(path)
     if not is_local(path) or osp.isfile(path):
         return None
     return 'is a folder, not a checkpoint file' if osp.isdir(path) else \

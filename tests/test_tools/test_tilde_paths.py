@@ -9,8 +9,9 @@ folder named ``~`` in the working directory; a config's ``~/...``
 pretrained path was kept unexpanded in a merged file's
 ``meta['frozen_host_sources']`` and in the adapters' own record, so later
 messages showed ``~/...`` rather than the file that was read. The other
-tools still read a path as it is written, and now say which file the user
-meant."""
+tools expand it in checkpoints and outputs too
+(``test_tilde_tool_paths_U.py``); a config or input is read as written,
+and a refusal says which file the user meant."""
 import os
 import os.path as osp
 
@@ -88,17 +89,16 @@ def test_a_path_with_tilde_is_named_with_the_file_meant(tmp_path, monkeypatch):
 
 
 def test_test_py_names_the_file_meant(tmp_path):
+    """A config is read as written (``Config.fromfile`` does not expand
+    ``~``); the checkpoints are expanded."""
     home, env = _home(tmp_path)
     save_stock_video_checkpoint(str(home / 'stock.pth'))
-    (tmp_path / 'adapters.pth').write_bytes(b'')
-    proc = run_tool([
-        'test.py', TINY_ADAPTFORMER_VIDEO_CONFIG, 'adapters.pth',
-        '--pretrained=~/stock.pth'
-    ],
+    write_config(home / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG)
+    proc = run_tool(['test.py', '~/cfg.py', '~/stock.pth'],
                     tmp_path,
                     env=env,
                     check=False)
     assert usage_line(proc) == (
-        'test.py: error: --pretrained ~/stock.pth: no such file (a leading '
-        '~ is not expanded here; the file is '
-        f'{osp.join(str(home), "stock.pth")}: give that path)')
+        'test.py: error: config ~/cfg.py: no such file (a leading ~ is not '
+        f'expanded here; the file is {osp.join(str(home), "cfg.py")}: give '
+        'that path)')

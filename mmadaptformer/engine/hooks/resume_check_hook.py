@@ -35,7 +35,7 @@ from mmengine.runner import IterBasedTrainLoop, Runner
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils.checkpoint_loading import safe_torch_load
-from mmadaptformer.utils.local_files import is_local
+from mmadaptformer.utils.local_files import home_expanded, is_local
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
@@ -377,8 +377,9 @@ class ResumeCheckHook(Hook):
         if not self._checks(runner) or not load_from or \
                 not is_local(load_from):
             return
+        # As MMEngine's CheckpointLoader reads it: `~` expanded.
         checkpoint = safe_torch_load(
-            str(load_from), map_location='cpu', mmap=True)
+            home_expanded(str(load_from)), map_location='cpu', mmap=True)
         check_training_state(runner, checkpoint, str(load_from))
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
