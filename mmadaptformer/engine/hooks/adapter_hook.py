@@ -10,6 +10,7 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
 from torch.nn.parallel import DistributedDataParallel
 
+from mmadaptformer.models.adapters.frozen_head import refuse_frozen_head
 from mmadaptformer.models.adapters.input_sized_state import \
     hook_input_sized_state
 from mmadaptformer.models.adapters.trainable import (MODES, PlanArgumentError,
@@ -111,7 +112,8 @@ class AdapterHook(Hook):
             Defaults to ().
         head (Sequence[str]): Attribute names of the model's head, tried in
             order; one must be a module of the model, or empty for a model
-            without a head. Defaults to
+            without a head (training refuses it on a model with one,
+            whose head would stay frozen at its initialisation). Defaults to
             :data:`~mmadaptformer.utils.HEAD_NAMES`.
         adapter_only_checkpoint (bool): Save only the trainable parts.
             Defaults to False.
@@ -162,13 +164,15 @@ class AdapterHook(Hook):
         self._own_loads: Optional[OwnWeightsLoads] = None
 
     # ------------------------------------------------------------------ plan
-    def _make_plan(self, runner, model) -> TrainablePlan:
+    def _make_plan(self, runner, model, training=False) -> TrainablePlan:
         try:
             self.plan = plan_trainable(
                 model,
                 mode=self.mode,
                 head=self.head,
                 extra_trainable=self.extra_trainable)
+            if training:  # a file of such a run is still described
+                refuse_frozen_head(model, self.head)
         except PlanArgumentError as e:
             # The plan's refusal names the argument, not where it was set
             # (the hook's place where no single argument is at fault:
@@ -260,7 +264,8 @@ class AdapterHook(Hook):
         self._own_loads = OwnWeightsLoads(unwrapped_model(runner.model))
 
     def before_train(self, runner) -> None:
-        """Refuse a random frozen backbone, then take the reference
+        """Refuse a head that would stay frozen (``head=[]`` on a model
+        with one) and a random frozen backbone, then take the reference
         fingerprint of the frozen weights.
 
         Runs after weight initialisation and loading/resuming, so the
@@ -270,6 +275,8 @@ class AdapterHook(Hook):
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
         model = unwrapped_model(runner.model)
+        # head=[] on a model with a head would train none of it.
+        self._make_plan(runner, model, training=True)
         if self._own_loads is not None:
             own_loads, self._own_loads = self._own_loads, None
             own_loads.check()

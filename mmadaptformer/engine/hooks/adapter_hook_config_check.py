@@ -15,7 +15,9 @@ nothing trains) :func:`check_adapter_hook_plan` refuses: it makes each
 hook's trainable plan on the model built once without weights. A Runner
 that the user builds still gets the hook's own refusal at run time.
 Before training (``training=True``, ``tools/train.py``), the same model
-also shows whether the frozen backbone would stay random (the hook's
+also shows whether its head would stay frozen (``head=[]`` on a model with
+one: :func:`~mmadaptformer.models.adapters.frozen_head.refuse_frozen_head`)
+and whether the frozen backbone would stay random (the hook's
 :func:`~.unloaded_backbone.refuse_unloaded_backbone`, before the Runner
 makes the work dir).
 """
@@ -26,6 +28,7 @@ from mmengine.config import Config
 from mmengine.registry import HOOKS, MODELS
 from torch import nn
 
+from mmadaptformer.models.adapters.frozen_head import refuse_frozen_head
 from mmadaptformer.models.adapters.trainable import MODES, plan_trainable
 from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
@@ -182,7 +185,8 @@ def check_adapter_hook_plan(cfg: Config,
         model (nn.Module, optional): The config's model, built without
             weights by the model checks before (a plan changes no
             weight). Defaults to None: built here.
-        training (bool): Whether the run trains: then an entry without
+        training (bool): Whether the run trains: then ``head=[]`` on a
+            model with a head is refused, and an entry without
             ``allow_random_backbone=True`` also refuses a frozen backbone
             that nothing would load, as the hook does at ``before_train``
             (a config that loads or resumes a checkpoint is left to the
@@ -232,5 +236,8 @@ def check_adapter_hook_plan(cfg: Config,
                 mode=hook.mode,
                 head=hook.head,
                 extra_trainable=hook.extra_trainable)
+            if training:
+                # As the hook refuses it at before_train.
+                refuse_frozen_head(model, hook.head)
         if training and not hook.allow_random_backbone:
             refuse_unloaded_backbone(model, cfg, initialized=False)
