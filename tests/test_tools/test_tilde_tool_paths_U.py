@@ -129,6 +129,15 @@ def test_train_py_reads_and_writes_home_paths(tmp_path, tiny_video_data):
                     env=env)
     assert f'Load checkpoint from {saved}' in proc.stdout
     assert os.listdir(work) == []
+    run_tool([
+        'train.py', config, '--pretrained=~/ckpt.pth', '--work-dir=~/wd',
+        '--resume', '~/wd/epoch_1.pth', '--cfg-options',
+        'train_cfg.max_epochs=2'
+    ],
+             work,
+             env=env)
+    assert (home / 'wd' / 'epoch_2.pth').is_file()
+    assert os.listdir(work) == []
     proc = run_tool(['train.py', config, '--resume', '~/wd/nothing.pth'],
                     work,
                     env=env,
