@@ -5,7 +5,9 @@ annotation files names the folder that holds them.
 ``build_file_list.py data/hmdb51 data/hmdb51`` said only ``No HMDB51 split
 files <class>_test_split1.txt in data/hmdb51``, and ``build_file_list.py
 data/sthv2 data/sthv2`` only ``SSv2 labels JSON not found``, though
-``testTrainMulti_7030_splits`` and ``annotations`` were right there."""
+``testTrainMulti_7030_splits`` and ``annotations`` were right there. The
+owners' unlabelled SSv2 test JSON given as the validation JSON is named."""
+import json
 import os
 
 from helpers import run_tool
@@ -50,3 +52,29 @@ def test_a_wrong_root_stays_a_plain_not_found(tmp_path):
                     check=False)
     assert proc.stdout.strip().splitlines()[-1] == (
         'error: No HMDB51 split files <class>_test_split1.txt in data/hmdb51')
+
+
+def test_ssv2_test_json_given_as_validation_is_named(tmp_path):
+    """``--val-json something-something-v2-test.json`` said only
+    ``expected a "template" string, got None``."""
+    annotations = tmp_path / 'annotations'
+    os.makedirs(annotations)
+    classes = {f'Doing {i} with something': str(i) for i in range(174)}
+    entry = dict(id='1', label='x', template='Doing 0 with [something]')
+    for name, data in (('labels', classes), ('train', [entry]),
+                       ('test', [dict(id='2')])):
+        (annotations / f'something-something-v2-{name}.json').write_text(
+            json.dumps(data))
+    proc = run_tool([
+        'data/ssv2/build_file_list.py', 'annotations', 'out', '--val-json',
+        'something-something-v2-test.json'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 1
+    assert proc.stdout.strip().splitlines()[-1] == (
+        'error: annotations/something-something-v2-test.json: entry 0 (id '
+        '\'2\'): expected a "template" string, got None; an entry of only '
+        'an "id" is one of the owners\' unlabelled test set '
+        '(something-something-v2-test.json): give the train or validation '
+        'JSON')
