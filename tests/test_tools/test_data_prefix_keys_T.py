@@ -27,7 +27,7 @@ def test_train_refuses_a_misspelled_data_prefix_key(tmp_path, tiny_video_data):
                     check=False)
     assert proc.returncode == 1, proc.stdout[-3000:]
     assert refused_line(proc) == (
-        "ConfigError: --cfg-options val_dataloader.dataset.data_prefix."
+        'ConfigError: --cfg-options val_dataloader.dataset.data_prefix.'
         "vdieo='data/x': CheckedVideoDataset reads no data_prefix key "
         "'vdieo' (did you mean 'video'?); it reads: video, and would "
         'ignore this one.')
