@@ -75,6 +75,7 @@ from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
+from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import first_missing_file, home_expanded
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
@@ -291,6 +292,7 @@ def main(argv=None):
     problem = launcher_env_problem(args.launcher, 'train')
     if problem:
         _parser().error(problem)
+    end_with_launcher(args.launcher)
     # Bad input (adapters on another backbone, a damaged checkpoint, a bad
     # annotation line, nothing to resume) ends with its message on one
     # line, not a traceback.

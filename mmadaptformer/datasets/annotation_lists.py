@@ -58,8 +58,24 @@ def require_file(path: str, what: str) -> str:
         str: ``path``.
     """
     if not osp.isfile(path):
-        raise FileNotFoundError(f'{what} not found: {path}')
+        raise FileNotFoundError(
+            f'{what} not found: {path}{_one_folder_deeper(path)}')
     return path
+
+
+def _one_folder_deeper(path: str) -> str:
+    """``'; there is one at FOLDER/SUB/NAME: ...'`` where a folder beside
+    ``path`` holds a file of its name (the dataset's root given for its
+    ``annotations`` folder), else ``''``."""
+    folder, name = osp.split(path)
+    if not osp.isdir(folder or '.'):
+        return ''
+    for sub in sorted(os.listdir(folder or '.')):
+        found = osp.join(folder, sub, name)
+        if osp.isfile(found):
+            return (f'; there is one at {found}: give its folder in place '
+                    f'of {folder or "."}')
+    return ''
 
 
 def iter_lines(path: str, what: str) -> Iterator[Tuple[int, str]]:

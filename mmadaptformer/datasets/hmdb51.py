@@ -52,8 +52,21 @@ def find_hmdb51_split_files(split_dir: str, split: int) -> Dict[str, str]:
     if not files:
         raise FileNotFoundError(
             f'No HMDB51 split files <class>_test_split{split}.txt in '
-            f'{split_dir}')
+            f'{split_dir}{_split_folder_hint(split_dir, split)}')
     return files
+
+
+def _split_folder_hint(split_dir: str, split: int) -> str:
+    """``'; they are in SUB: give that folder'`` where a folder in
+    ``split_dir`` holds the split files (``data/hmdb51`` given for
+    ``data/hmdb51/testTrainMulti_7030_splits``), else ``''``."""
+    for name in sorted(os.listdir(split_dir)):
+        sub = osp.join(split_dir, name)
+        if osp.isdir(sub) and any(
+            (m := _SPLIT_FILE.match(f)) and int(m['split']) == split
+                for f in os.listdir(sub)):
+            return f'; they are in {sub}: give that folder as SPLIT_DIR'
+    return ''
 
 
 def parse_hmdb51_split_file(path: str, class_name: str,

@@ -147,9 +147,14 @@ def parse_ssv2_split(path: str,
         where = f'{path}: entry {i} (id {video_id!r})'
         template = entry.get('template')
         if not isinstance(template, str):
+            # The owners' test JSON lists bare {"id": ...} entries.
+            unlabelled = ('; an entry of only an "id" is one of the owners\' '
+                          'unlabelled test set (something-something-v2-'
+                          'test.json): give the train or validation JSON'
+                          if set(entry) == {'id'} else '')
             raise AnnotationError(
                 f'{where}: expected a "template" string, got '
-                f'{template!r:.200}')
+                f'{template!r:.200}{unlabelled}')
         name = ssv2_template_to_class(template)
         if name not in class_to_idx:
             raise AnnotationError(

@@ -26,7 +26,7 @@ from .registry_names import close_hint
 
 __all__ = [
     'KNOWN_PACKAGES', 'dataset_arguments', 'dataset_class',
-    'check_dataset_arguments', 'unexpected_argument_hint'
+    'check_dataset_arguments', 'data_prefix_keys', 'unexpected_argument_hint'
 ]
 
 #: The packages whose dataset constructors pass their ``**kwargs`` on to
@@ -34,6 +34,10 @@ __all__ = [
 #: MMEngine 0.10.7, mmaction2 1.2.0 and mmpretrain 1.2.0). A class of
 #: another package may use its ``**kwargs`` itself.
 KNOWN_PACKAGES = ('mmengine.', 'mmaction.', 'mmpretrain.', 'mmadaptformer.')
+
+#: Dataset bases whose ``data_prefix`` default names no key that their
+#: subclasses read (MMEngine's and mmaction2's).
+GENERIC_BASES = ('BaseDataset', 'BaseActionDataset')
 
 #: Keys of a dataset config that are no constructor argument: MMEngine's
 #: registry reads them.
@@ -89,6 +93,54 @@ def dataset_class(dataset: dict):
         return registry.get(kind)
 
 
+def data_prefix_keys(cls: type) -> Optional[List[str]]:
+    """The ``data_prefix`` keys the dataset class ``cls`` reads: those of
+    the dict default of the first ``__init__`` along its MRO that gives
+    ``data_prefix`` a default other than None (mmaction2's
+    ``VideoDataset``: ``video``; ``RawframeDataset``: ``img``), a class of
+    :data:`KNOWN_PACKAGES` other than :data:`GENERIC_BASES`; None where
+    that cannot be told (a string default, as mmpretrain's).
+
+    MMEngine joins every ``data_prefix`` value with ``data_root`` and the
+    dataset reads only its own key, so a misspelled one
+    (``data_prefix.vdieo=...``) was dropped without a word: the dataset
+    read its videos from the config's folder instead."""
+    for base in inspect.getmro(cls):
+        init = vars(base).get('__init__')
+        if init is None:
+            continue
+        try:
+            param = inspect.signature(init).parameters.get('data_prefix')
+        except (TypeError, ValueError):
+            return None
+        # A None default is filled in below (CheckedVideoDataset's).
+        if param is None or param.default is None:
+            continue
+        default = param.default
+        # The bases' defaults are no key their subclasses read (mmaction2's
+        # PoseDataset reads 'skeleton', its BaseActionDataset says 'prefix').
+        if not base.__module__.startswith(KNOWN_PACKAGES) or \
+                base.__name__ in GENERIC_BASES or \
+                not isinstance(default, dict) or not default:
+            return None
+        return list(default)
+    return None
+
+
+def _check_data_prefix(dataset: dict, cls: type, key: str, source: str,
+                       options: Optional[dict]) -> None:
+    prefix = dataset.get('data_prefix')
+    reads = data_prefix_keys(cls) if isinstance(prefix, dict) else None
+    for name in (prefix if reads else ()):
+        if name in reads:
+            continue
+        place = mistake_place(source, f'{key}.data_prefix.{name}', options)
+        raise ConfigError(
+            f'{place}: {cls.__name__} reads no data_prefix key {name!r}'
+            f'{close_hint(name, reads)}; it reads: {", ".join(reads)}, and '
+            f'would ignore this one.')
+
+
 def check_dataset_arguments(dataset: dict, key: str, source: str,
                             options: Optional[dict]) -> None:
     """Refuse a key of the dataset config ``dataset`` that the class it
@@ -104,8 +156,9 @@ def check_dataset_arguments(dataset: dict, key: str, source: str,
     Raises:
         ConfigError: ``WHERE: unknown argument 'ann_flie' of
             CheckedVideoDataset (did you mean 'ann_file'?). It takes: ...``,
-            where WHERE is the ``--cfg-options`` entry that set it or the
-            config file and key.
+            or a ``data_prefix`` key it does not read
+            (:func:`data_prefix_keys`), where WHERE is the ``--cfg-options``
+            entry that set it or the config file and key.
     """
     cls = dataset_class(dataset)
     takes = dataset_arguments(cls) if inspect.isclass(cls) else None
@@ -118,6 +171,7 @@ def check_dataset_arguments(dataset: dict, key: str, source: str,
         raise ConfigError(
             f'{place}: unknown argument {name!r} of {cls.__name__}'
             f'{close_hint(name, takes)}. It takes: {", ".join(takes)}.')
+    _check_data_prefix(dataset, cls, key, source, options)
 
 
 def unexpected_argument_hint(error: BaseException, cls) -> str:

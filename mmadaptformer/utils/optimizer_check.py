@@ -177,6 +177,24 @@ def _refuse_unknown_arguments(given: dict, key: str, name: str,
             f'{close_hint(argument, takes)}. It takes: {", ".join(takes)}.')
 
 
+def _refuse_text_numbers(given: dict, parameters: Sequence, key: str,
+                         name: str, source: str,
+                         options: Optional[dict]) -> None:
+    """Refuse a string where the optimizer's default is a number
+    (``--cfg-options optim_wrapper.optimizer.lr=O.1``, a letter O): torch
+    failed in the first comparison, ``TypeError: '<' not supported between
+    instances of 'str' and 'float'``, after the work dir was made, naming
+    no key."""
+    for parameter in parameters:
+        default, value = parameter.default, given.get(parameter.name)
+        if isinstance(value, str) and isinstance(default, (int, float)) \
+                and not isinstance(default, bool):
+            where = mistake_place(source, f'{key}.{parameter.name}', options)
+            raise ConfigError(
+                f'{where}: {name} takes a number as {parameter.name} '
+                f'(default {default!r}), got the text {value!r}.')
+
+
 def _check_optimizer(optimizer, key: str, source: str,
                      options: Optional[dict]) -> None:
     """Check ``optimizer``, the config at ``key`` that MMEngine's default
@@ -209,6 +227,7 @@ def _check_optimizer(optimizer, key: str, source: str,
     ]
     _refuse_unknown_arguments(optimizer, key, name, takes, ('type', '_scope_'),
                               source, options)
+    _refuse_text_numbers(optimizer, parameters[1:], key, name, source, options)
     needed = [
         p.name for p in parameters[1:] if p.default is p.empty and p.kind in
         (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY) and p.name not in optimizer

@@ -28,6 +28,9 @@ test_pipeline = [
 train_dataloader = dict(
     batch_size=128,
     num_workers=8,
+    # As the official code: the BatchNorm head cannot train on a last
+    # batch of one sample (SSv2's 168,913 videos at 16 on one GPU).
+    drop_last=True,
     sampler=dict(type='DefaultSampler', shuffle=True),
     dataset=dict(
         type=dataset_type,

@@ -7,6 +7,7 @@ from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
 
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
+from mmengine.dataset import DefaultSampler
 from mmengine.dist import all_gather_object, all_reduce
 from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
@@ -46,6 +47,19 @@ def _logged(runner, batch_idx: int) -> bool:
     return logger is not None and (
         logger.every_n_inner_iters(batch_idx, logger.interval)
         or logger.end_of_epoch(runner.train_dataloader, batch_idx))
+
+
+def _eval_positions(loop) -> Optional[Tuple[int, int, int]]:
+    """``(rank, world_size, dataset length)`` where ``loop``'s sampler is
+    MMEngine's ``DefaultSampler`` padding the dataset to a multiple of the
+    world size (``round_up``): sample ``k`` of a rank is at position
+    ``rank + k * world_size``, and those from the length on are repeats
+    whose results MMEngine drops. None where nothing is padded."""
+    sampler = getattr(getattr(loop, 'dataloader', None), 'sampler', None)
+    if not isinstance(sampler, DefaultSampler) or not sampler.round_up or \
+            sampler.world_size < 2:
+        return None
+    return sampler.rank, sampler.world_size, len(sampler.dataset)
 
 
 def _samples(data_batch) -> Sequence:
@@ -165,6 +179,8 @@ class DataHealthHook(Hook):
         self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
         # (mode, kind) -> files already reported in this run.
         self._named: Dict[Tuple[str, str], Set[str]] = {}
+        # mode -> [_eval_positions of its loop, samples met on this rank].
+        self._eval_positions: Dict[str, list] = {}
 
     # ------------------------------------------------------------ training
     def before_train(self, runner) -> None:
@@ -293,7 +309,7 @@ class DataHealthHook(Hook):
         the validation run's count at zero."""
         check_strict_evaluation(
             getattr(runner, 'val_loop', None), 'val_dataloader')
-        self._start('val')
+        self._start('val', getattr(runner, 'val_loop', None))
 
     def after_val_iter(self,
                        runner,
@@ -312,7 +328,7 @@ class DataHealthHook(Hook):
         run's count at zero."""
         check_strict_evaluation(
             getattr(runner, 'test_loop', None), 'test_dataloader')
-        self._start('test')
+        self._start('test', getattr(runner, 'test_loop', None))
 
     def after_test_iter(self,
                         runner,
@@ -327,18 +343,28 @@ class DataHealthHook(Hook):
         self._report_short('test', 'test')
 
     # --------------------------------------------------------- short videos
-    def _start(self, mode: str) -> None:
+    def _start(self, mode: str, loop=None) -> None:
         self._short[mode] = {
             SHORT_VIDEOS_KEY: [],
             SKIPPED_SHORT_VIDEOS_KEY: []
         }
+        # An evaluation counts each video once: the repeats that pad the
+        # dataset for the ranks were counted too ('evaluated 52 videos' of
+        # 51, whose 51 results the metric and --dump held).
+        self._eval_positions[mode] = [_eval_positions(loop), 0]
 
     def _collect(self, mode: str, data_batch) -> None:
         short = self._short.setdefault(mode, {
             SHORT_VIDEOS_KEY: [],
             SKIPPED_SHORT_VIDEOS_KEY: []
         })
+        positions = self._eval_positions.get(mode)
         for sample in _samples(data_batch):
+            if positions and positions[0]:
+                (rank, world, length), seen = positions
+                positions[1] += 1
+                if rank + seen * world >= length:
+                    continue
             metainfo = getattr(sample, 'metainfo', {})
             for kind, videos in short.items():
                 videos.extend(tuple(v) for v in metainfo.get(kind, ()))

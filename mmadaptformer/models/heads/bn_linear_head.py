@@ -28,6 +28,22 @@ def _feature_bn(in_channels: int) -> nn.BatchNorm1d:
     return nn.BatchNorm1d(in_channels, affine=False, eps=1e-6)
 
 
+def _normalise(bn: nn.BatchNorm1d, x: Tensor, head: str) -> Tensor:
+    """``bn(x)``, refusing a training batch of one sample with what to do:
+    torch's own error (``Expected more than 1 value per channel``) names
+    neither the head nor the dataloader, and comes from the last batch of
+    an epoch whose size leaves a remainder of 1 (SSv2's 168,913 videos at
+    16 a batch on one GPU)."""
+    if bn.training and x.shape[0] == 1:
+        raise ValueError(
+            f'{head}: a training batch of 1 sample, which its BatchNorm1d '
+            'cannot normalise (it needs more than 1 value per channel). '
+            'Drop the last incomplete batch with '
+            'train_dataloader.drop_last=True, as the recipes do, and train '
+            'with train_dataloader.batch_size of at least 2.')
+    return bn(x)
+
+
 @MMACTION_MODELS.register_module(name='BNLinearHead')
 class BNLinearHead(TimeSformerHead):
     """MMAction2 classification head: BatchNorm1d (no affine) + Linear.
@@ -82,7 +98,7 @@ class BNLinearHead(TimeSformerHead):
         Returns:
             Tensor: Class scores of shape ``(N, num_classes)``.
         """
-        x = self.bn(x)
+        x = _normalise(self.bn, x, 'BNLinearHead')
         if self.dropout is not None:
             x = self.dropout(x)
         return self.fc_cls(x)
@@ -127,4 +143,4 @@ class BNLinearClsHead(LinearClsHead):
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Normalise the last stage's feature with the BatchNorm."""
-        return self.bn(feats[-1])
+        return _normalise(self.bn, feats[-1], 'BNLinearClsHead')

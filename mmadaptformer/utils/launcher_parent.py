@@ -1,0 +1,46 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A torchrun worker ends when torchrun does.
+
+torchrun starts each worker in a session of its own, so a SIGKILL of
+torchrun (``kill -9``, the out-of-memory killer, a job scheduler's hard
+stop), which torchrun cannot pass on, left its workers running as orphans:
+they went on training and writing checkpoints into the work dir the user
+took for stopped, alongside the ``--resume`` run started next. On Linux,
+:func:`end_with_launcher` asks the kernel to SIGKILL the worker when its
+parent, torchrun's agent, ends; the checkpoints are written atomically, so
+a worker killed while saving leaves the previous one resumable.
+"""
+import ctypes
+import os
+import signal
+import sys
+
+__all__ = ['end_with_launcher']
+
+#: ``PR_SET_PDEATHSIG`` of ``<linux/prctl.h>``.
+_PR_SET_PDEATHSIG = 1
+
+
+def end_with_launcher(launcher: str) -> bool:
+    """Under torchrun (``launcher='pytorch'`` and torchrun's
+    ``TORCHELASTIC_RUN_ID`` set) on Linux, have this process SIGKILLed when
+    its parent ends; if the parent has already ended, end now.
+
+    Args:
+        launcher (str): The tool's ``--launcher``.
+
+    Returns:
+        bool: Whether the kernel will end this process with its parent.
+    """
+    if launcher != 'pytorch' or 'TORCHELASTIC_RUN_ID' not in os.environ \
+            or not sys.platform.startswith('linux'):
+        return False
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
+            return False
+    except (OSError, AttributeError):
+        return False
+    if os.getppid() == 1:  # torchrun ended before the request was made
+        os.kill(os.getpid(), signal.SIGKILL)
+    return True
