@@ -27,7 +27,7 @@ def _short_data(root):
 
 def test_two_ranks_count_three_short_test_videos_as_three(tmp_path):
     data = _short_data(tmp_path / 'data')
-    body = (f"test_dataloader = dict(batch_size=1, dataset=dict("
+    body = (f'test_dataloader = dict(batch_size=1, dataset=dict('
             f"ann_file={data['val']!r}, "
             f"data_prefix=dict(video={data['videos']!r})))\n")
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)

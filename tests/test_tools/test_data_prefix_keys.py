@@ -41,7 +41,7 @@ def test_a_config_file_key_is_named_with_its_file():
         data_prefix=dict(imgs='frames'))
     with pytest.raises(
             ConfigError,
-            match=r"^cfg\.py: val_dataloader\.dataset\.data_prefix\.imgs: "
+            match=r'^cfg\.py: val_dataloader\.dataset\.data_prefix\.imgs: '
             r"RawframeDataset reads no data_prefix key 'imgs' \(did you "
             r"mean 'img'\?\)"):
         check_dataset_arguments(dataset, 'val_dataloader.dataset', 'cfg.py',
