@@ -36,7 +36,8 @@ from mmadaptformer.engine.hooks.adapter_hook_config_check import \
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
                                                  trigger_visualization_hook)
 from mmadaptformer.engine.train_loop_check import check_loop_keys
-from mmadaptformer.models import own_loading_hint_of_cfg
+from mmadaptformer.models import (own_loading_hint_of_cfg,
+                                  pretrained_names_of_cfg)
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  set_pretrained_backbone,
@@ -314,7 +315,8 @@ def start_testing(cfg, args):
     # pretrained file: a missing one failed at the load, after the work
     # dir. The checkpoint is read only then, to tell its kind.
     try:
-        check_pretrained_files(cfg, args.config, args.cfg_options)
+        check_pretrained_files(cfg, args.config, args.cfg_options,
+                               pretrained_names_of_cfg)
     except ConfigError:
         if is_adapter_only_file(args.checkpoint):
             raise

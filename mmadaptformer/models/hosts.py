@@ -25,8 +25,9 @@ __all__ = [
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
-    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
-    'output_checks', 'init_cfg_none_failing', 'resolve'
+    'own_pretrained_advice', 'pretrained_names', 'pretrained_readers',
+    'feature_width_readers', 'input_sized_state_attrs', 'output_checks',
+    'init_cfg_none_failing', 'resolve'
 ]
 
 #: The supported hosts.
@@ -101,6 +102,25 @@ def own_pretrained_attrs() -> Dict[str, Dict[str, Any]]:
     return {
         spec.backbone: dict(spec.own_pretrained)
         for spec in HOSTS if spec.own_pretrained
+    }
+
+
+def own_pretrained_advice() -> Dict[str, str]:
+    """Backbone qualname -> how to give it the weights it reads itself
+    (see :attr:`HostSpec.own_pretrained_advice`)."""
+    return {
+        spec.backbone: spec.own_pretrained_advice
+        for spec in HOSTS if spec.own_pretrained_advice is not None
+    }
+
+
+def pretrained_names() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+    """Backbone qualname -> ``(flag, names)``: while ``flag`` is true its
+    own ``pretrained`` is one of ``names`` (see
+    :attr:`HostSpec.pretrained_names`)."""
+    return {
+        spec.backbone: spec.pretrained_names
+        for spec in HOSTS if spec.pretrained_names is not None
     }
 
 

@@ -191,27 +191,29 @@ def _read_for_keys(checkpoint: str) -> Any:
 
 def own_pretrained_hint(host_type: str,
                         key: str,
-                        inflates: bool = False,
+                        advice: str,
                         checkpoint: Optional[str] = None) -> str:
     """How to give a checkpoint to a host that reads checkpoints of another
-    layout itself, through its own ``pretrained`` (Swin3D's and UniFormer's
-    2D weights they inflate, TimeSformer's 2D ViT it converts), rather than
-    as its ``init_cfg`` (``--pretrained``).
+    layout itself, through its own ``pretrained`` (Swin3D's 2D weights it
+    inflates from a file, UniFormer's it inflates from a name, TimeSformer's
+    2D ViT it converts), rather than as its ``init_cfg`` (``--pretrained``).
 
     The one text of this advice: the frozen-host wrappers' refusal of a
     host's ``init_cfg`` file and :func:`set_pretrained_backbone`'s refusal
     of a ``--pretrained`` file both say it, each with what it knows. Which
-    hosts get it is the host table's to say (``models/hosts*.py``), so the
-    models layer decides: ``models.backbones.host_init.own_loading_hint``
-    for a built host, ``models.own_loading_hint_of_cfg`` for a host's
-    config.
+    hosts get it, and what works for each, is the host table's to say
+    (``models/hosts*.py``), so the models layer decides:
+    ``models.backbones.host_init.own_loading_hint`` for a built host,
+    ``models.own_loading_hint_of_cfg`` for a host's config.
 
     Args:
         host_type (str): The host's type, e.g. ``'SwinTransformer3D'``.
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
-        inflates (bool): The host inflates 2D weights when given
-            ``pretrained2d=True`` (Swin3D, UniFormer). Defaults to False.
+        advice (str): The host's own words for those weights and the
+            settings that load them, ``{key}`` and ``{file}`` standing for
+            the key and the file (the host table's
+            ``own_pretrained_advice``).
         checkpoint (str, optional): The file to give it; None names no file
             (``FILE``). Defaults to None.
 
@@ -219,17 +221,17 @@ def own_pretrained_hint(host_type: str,
         str: One sentence, without a leading space.
 
     Examples:
-        >>> hint = own_pretrained_hint('TimeSformer', 'model.backbone')
+        >>> hint = own_pretrained_hint('TimeSformer', 'model.backbone',
+        ...                            'the 2D ViT weights it converts: set '
+        ...                            '{key}.pretrained={file}')
         >>> hint[:37]
         'TimeSformer reads checkpoints itself '
     """
     file = 'FILE' if checkpoint is None else repr(checkpoint)
-    inflate = f' and {key}.pretrained2d=True' if inflates else ''
+    how = advice.format(key=key, file=file)
     return (f'{host_type} reads checkpoints itself (its own `pretrained`), '
-            f'in a layout that {key}.init_cfg does not take, e.g. the 2D '
-            f'image weights it {"inflates" if inflates else "converts"}: to '
-            f'start from such a file, set {key}.pretrained={file}{inflate} '
-            'in the config instead of giving --pretrained.')
+            f'in a layout that {key}.init_cfg does not take, e.g. {how} in '
+            'the config instead of giving --pretrained.')
 
 
 def set_pretrained_backbone(

@@ -182,7 +182,7 @@ def test_a_2d_vit_file_as_init_cfg_of_timesformer_names_its_own_key(
             StateDictMismatchError,
             match=r'TimeSformer reads checkpoints itself .* in a layout that '
             r'model\.backbone\.backbone\.init_cfg does not take, e\.g\. '
-            r'the 2D image weights it converts: .* set '
+            r'the 2D ViT weights it converts .*: set '
             r'model\.backbone\.backbone\.pretrained=FILE in the config '
             r'instead of giving --pretrained\.'):
         model.init_weights()
