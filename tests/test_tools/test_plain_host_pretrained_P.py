@@ -240,3 +240,27 @@ def test_a_pretrained_init_cfg_a_plain_uniformer_skips_is_refused(
     proc = _train(tmp_path, config, '--cfg-options',
                   'model.backbone.pretrained2d=False')
     _assert_trained_from(tmp_path, proc, stock)
+
+
+def test_test_tool_takes_a_plain_timesformers_pretrained_flag(
+        tmp_path, tiny_video_data):
+    """``tools/test.py --pretrained`` gives the plain host the same file as
+    training did: the adapter-only (head-only) checkpoint's record of the
+    frozen backbone fits it. It was refused for the ``init_cfg`` it set."""
+    path = str(tmp_path / 'host.pth')
+    _save_timesformer(path)
+    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER)
+    proc = _train(tmp_path, config, '--pretrained', path, '--cfg-options',
+                  'custom_hooks.0.adapter_only_checkpoint=True')
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    proc = run_tool([
+        'test.py', config,
+        osp.join(tmp_path, 'w', 'epoch_1.pth'), '--work-dir', tmp_path / 't',
+        '--pretrained', path
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert f'--pretrained: model.backbone.pretrained = {path}' in \
+        proc.stdout, proc.stdout[-3000:]
+    assert 'acc/top1: ' in proc.stdout, proc.stdout[-3000:]
