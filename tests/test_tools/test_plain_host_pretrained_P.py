@@ -149,6 +149,8 @@ def test_pretrained_flag_loads_a_plain_uniformer(tmp_path, tiny_video_data):
     stock = save_uniformer_checkpoint(path)
     config = _probe_config(tmp_path, tiny_video_data, UNIFORMER_HOST)
     proc = _train(tmp_path, config, '--pretrained', path)
+    assert ('--pretrained: model.backbone.pretrained2d = False (UniFormer '
+            'runs its init_cfg only then)') in proc.stdout, proc.stdout[-3000:]
     _assert_trained_from(tmp_path, proc, stock)
 
 

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What a plain host that loads its own weights (its ``pretrained``:
 mmaction2's TimeSformer, Swin3D, UniFormer, UniFormerV2) reads from its
-config, and what ``tools/train.py --pretrained FILE`` sets on it.
+config, and what the tools' ``--pretrained FILE`` sets on it.
 
 * UniFormer with ``pretrained2d=True`` and UniFormerV2 with
   ``clip_pretrained=True`` (both their defaults) read their ``pretrained``
@@ -19,6 +19,7 @@ config, and what ``tools/train.py --pretrained FILE`` sets on it.
 from typing import Any, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import MODELS
 
 from ...utils.pretrained_backbone import (PretrainedFileError,
@@ -90,8 +91,12 @@ def set_host_pretrained(cfg: Config,
         return key, init_cfg
     if takes_init_cfg(cls):
         for name, value in own.items():
-            if name != OWN_WEIGHTS_ATTR:
+            if name != OWN_WEIGHTS_ATTR and host_cfg.get(name) != value:
                 host_cfg[name] = value
+                print_log(
+                    f'--pretrained: {host_key}.{name} = {value} ('
+                    f'{cls.__name__} runs its init_cfg only then)',
+                    logger='current')
         return key, init_cfg
     del host_cfg['init_cfg']
     prefix = init_cfg.get('prefix')
