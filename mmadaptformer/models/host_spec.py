@@ -116,8 +116,14 @@ class HostSpec:
             load them: ``{key}`` stands for its config key, ``{file}`` for
             the file (where it reads a file). The refusals of a file that
             ``--pretrained`` or an ``init_cfg`` cannot load say it (see
-            :func:`~mmadaptformer.models.backbones.host_init.
+            :func:`~mmadaptformer.models.backbones.own_loading_hint.
             own_loading_hint`).
+        own_pretrained_key (str, optional): The key of a checkpoint dict
+            under which the backbone's own loading of a file reads its
+            weights (Swin3D's inflation: ``'model'``, as Swin's releases
+            nest them); None: the top level or ``'state_dict'``, as
+            MMEngine reads them (TimeSformer). A file nested under another
+            key gets no advice to set it as the backbone's ``pretrained``.
         pretrained_names (tuple, optional): ``(flag, names)`` for a
             backbone whose own ``pretrained`` is not a file while its
             attribute ``flag`` is true (the constructor's default where the
@@ -188,6 +194,7 @@ class HostSpec:
     reversible_input: Optional[str] = None
     own_pretrained: Tuple[Tuple[str, Any], ...] = ()
     own_pretrained_advice: Optional[str] = None
+    own_pretrained_key: Optional[str] = None
     pretrained_names: Optional[Tuple[str, Tuple[str, ...]]] = None
     pretrained_reader: Optional[str] = None
     feature_width: Optional[str] = None

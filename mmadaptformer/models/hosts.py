@@ -14,7 +14,7 @@ subclasses, e.g. BEiT's layer, may change ``forward`` and are not matched.
 """
 import importlib
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from .host_spec import HostSpec, block_like_types, qualname
 from .hosts_mmaction import MMACTION_HOSTS
@@ -25,9 +25,9 @@ __all__ = [
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
-    'own_pretrained_advice', 'pretrained_names', 'pretrained_readers',
-    'feature_width_readers', 'input_sized_state_attrs', 'output_checks',
-    'init_cfg_none_failing', 'resolve'
+    'own_pretrained_advice', 'own_pretrained_keys', 'pretrained_names',
+    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
+    'output_checks', 'init_cfg_none_failing', 'resolve'
 ]
 
 #: The supported hosts.
@@ -111,6 +111,16 @@ def own_pretrained_advice() -> Dict[str, str]:
     return {
         spec.backbone: spec.own_pretrained_advice
         for spec in HOSTS if spec.own_pretrained_advice is not None
+    }
+
+
+def own_pretrained_keys() -> Dict[str, Optional[str]]:
+    """Backbone qualname -> the key its own loading of a file reads the
+    weights under, for those that read their own ``pretrained`` (see
+    :attr:`HostSpec.own_pretrained_key`)."""
+    return {
+        spec.backbone: spec.own_pretrained_key
+        for spec in HOSTS if spec.own_pretrained
     }
 
 

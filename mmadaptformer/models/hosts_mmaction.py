@@ -38,6 +38,7 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         own_pretrained=(('pretrained', None), ('pretrained2d', False)),
         own_pretrained_advice='the 2D Swin weights it inflates: set '
         '{key}.pretrained={file} and {key}.pretrained2d=True',
+        own_pretrained_key='model',
         feature_width=f'{_WIDTHS}.stage_width'),
     # CLIP blocks: x + drop_path(mlp(ln_2(x))) on a sequence-first
     # (1 + HW, N * T, C) input, ``drop_path`` shared with attention and the

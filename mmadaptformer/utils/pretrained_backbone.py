@@ -37,7 +37,8 @@ from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import is_local
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
-                                    is_vit_host, nested_weights_message)
+                                    is_vit_host, nested_weights,
+                                    nested_weights_message)
 from .weights_nesting import tensor_keys
 
 __all__ = [
@@ -203,7 +204,7 @@ def own_pretrained_hint(host_type: str,
     of a ``--pretrained`` file both say it, each with what it knows. Which
     hosts get it, and what works for each, is the host table's to say
     (``models/hosts*.py``), so the models layer decides:
-    ``models.backbones.host_init.own_loading_hint`` for a built host,
+    ``models.backbones.own_loading_hint.own_loading_hint`` for a built host,
     ``models.own_loading_hint_of_cfg`` for a host's config.
 
     Args:
@@ -238,7 +239,8 @@ def set_pretrained_backbone(
     cfg: Config,
     checkpoint: str,
     prefix: Optional[str] = 'auto',
-    own_loading_hint: Optional[Callable[[Mapping, str, str], str]] = None
+    own_loading_hint: Optional[Callable[[Mapping, str, str, Optional[str]],
+                                        str]] = None
 ) -> Tuple[str, Dict[str, Any]]:
     """Make ``checkpoint`` the pretrained weights of the config's backbone.
 
@@ -259,10 +261,12 @@ def set_pretrained_backbone(
             than read; an address through ``CheckpointLoader``).
             Defaults to 'auto'.
         own_loading_hint (Callable, optional): Called with the stock
-            backbone's config, its config key and ``checkpoint`` when the
-            file holds no state dict; what it returns (the advice for a
-            host that reads such files through its own ``pretrained``, or
-            ``''``) ends the error. This package's tools pass
+            backbone's config, its config key, ``checkpoint`` and the key
+            the file nests its weights under, when it holds no state dict;
+            what it returns (the advice for a host that reads such files
+            through its own ``pretrained``, or ``''``) ends the error.
+            This package's tools pass (through
+            ``mmadaptformer.models.set_host_pretrained``)
             ``mmadaptformer.models.own_loading_hint_of_cfg``, which reads
             the host table (this layer cannot import it).
             Defaults to None: no advice.
@@ -290,8 +294,9 @@ def set_pretrained_backbone(
         try:
             prefix = backbone_checkpoint_prefix(content, checkpoint)
         except NoWeightsFoundError:
-            hint = own_loading_hint(owner, host_key,
-                                    checkpoint) if own_loading_hint else ''
+            hint = own_loading_hint(
+                owner, host_key, checkpoint,
+                nested_weights(content)[0]) if own_loading_hint else ''
             raise PretrainedFileError(
                 f'{nested_weights_message(content, checkpoint)} ' +
                 (hint or conversion_advice(owner, scope, host_key, checkpoint,

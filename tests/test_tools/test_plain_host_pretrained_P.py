@@ -266,3 +266,25 @@ def test_test_tool_takes_a_plain_timesformers_pretrained_flag(
     assert f'--pretrained: model.backbone.pretrained = {path}' in \
         proc.stdout, proc.stdout[-3000:]
     assert 'acc/top1: ' in proc.stdout, proc.stdout[-3000:]
+
+
+def test_nested_weights_for_timesformer_get_advice_that_loads(
+        tmp_path, tiny_video_data):
+    """A file nesting TimeSformer's weights under ``'model'`` was told to
+    go to ``model.backbone.pretrained``, which reads the top level or
+    ``'state_dict'`` only and loaded nothing. The advice now is the one
+    that loads; following it trains from the file."""
+    path = str(tmp_path / 'nested.pth')
+    stock = _save_timesformer(path)
+    torch.save({'model': stock}, path)
+    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER)
+    line = refused_line(
+        _train(tmp_path, config, '--pretrained', path),
+        no_dir=str(tmp_path / 'w'))
+    assert "nested under 'model'" in line, line
+    assert 'pretrained=' not in line, line
+    assert line.endswith('if the nested weights already are, save them as '
+                         "{'state_dict': WEIGHTS}."), line
+    torch.save({'state_dict': stock}, path)
+    proc = _train(tmp_path, config, '--pretrained', path)
+    _assert_trained_from(tmp_path, proc, stock)

@@ -8,9 +8,10 @@ from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import (
-    OWN_WEIGHTS_ATTR, check_own_weights_loaded, own_loading_hint, own_weights,
-    recording_loads, takes_own_pretrained_only)
+    OWN_WEIGHTS_ATTR, check_own_weights_loaded, own_weights, recording_loads,
+    takes_own_pretrained_only)
 from mmadaptformer.models.backbones.host_loading import host_init_source
+from mmadaptformer.models.backbones.own_loading_hint import own_loading_hint
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [

@@ -16,27 +16,24 @@ plain one cannot be built.
 import inspect
 import logging
 from contextlib import contextmanager
-from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
-                    Set, Tuple)
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ...utils.pretrained_backbone import own_pretrained_hint
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
-from ..hosts import (HOSTS, init_cfg_none_failing, own_pretrained_advice,
+from ..hosts import (init_cfg_none_failing, own_pretrained_advice,
                      own_pretrained_attrs, pretrained_readers, qualname,
                      resolve)
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
     'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
-    'recording_loads', 'check_own_weights_loaded', 'own_loading_hint',
-    'own_loading_hint_of_cfg', 'takes_init_cfg', 'host_build_cfg',
-    'plain_host_init_cfg_problem', 'takes_own_pretrained_only',
-    'constructor_argument'
+    'recording_loads', 'check_own_weights_loaded', 'takes_init_cfg',
+    'host_build_cfg', 'plain_host_init_cfg_problem',
+    'takes_own_pretrained_only', 'constructor_argument'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -165,77 +162,6 @@ def own_weights(host: nn.Module) -> Optional[str]:
         return None
     value = getattr(host, OWN_WEIGHTS_ATTR, None)
     return value if isinstance(value, str) and value else None
-
-
-def _own_loading_hint(backbones: Sequence[str],
-                      name: str,
-                      key: str,
-                      checkpoint: Optional[str] = None) -> str:
-    """The advice of :func:`own_loading_hint` for the host qualnames
-    ``backbones``: said if they all read their own ``pretrained`` and give
-    the same advice (:attr:`~mmadaptformer.models.HostSpec.
-    own_pretrained_advice`)."""
-    table = own_pretrained_attrs()
-    advice = {own_pretrained_advice().get(backbone) for backbone in backbones}
-    if not backbones or len(advice) != 1 or None in advice or not all(
-            OWN_WEIGHTS_ATTR in table.get(b, {}) for b in backbones):
-        return ''
-    return own_pretrained_hint(name, key, advice.pop(), checkpoint=checkpoint)
-
-
-def own_loading_hint(host: nn.Module, key: str) -> str:
-    """How to give ``host`` a checkpoint it reads itself (its own
-    ``pretrained``), in the words of
-    :func:`~mmadaptformer.utils.pretrained_backbone.own_pretrained_hint`;
-    empty for other hosts, MViT included: it reads a MaskFeat file
-    through its ``init_cfg`` (``pretrained_type='maskfeat'``), and its
-    ``pretrained`` only becomes that ``init_cfg``.
-
-    Args:
-        host (nn.Module): The host.
-        key (str): The config key of the host, e.g.
-            ``'model.backbone.backbone'``.
-    """
-    return _own_loading_hint([qualname(type(host))], type(host).__name__, key)
-
-
-def own_loading_hint_of_cfg(host_cfg: Mapping,
-                            key: str,
-                            checkpoint: Optional[str] = None) -> str:
-    """:func:`own_loading_hint` for a host's config, before anything is
-    built: what ``--pretrained`` adds to its refusal of a file that holds
-    no state dict (see
-    :func:`~mmadaptformer.utils.pretrained_backbone.set_pretrained_backbone`,
-    which cannot read the host table itself).
-
-    A ``type`` given as a name (``'SwinTransformer3D'``,
-    ``'mmaction.SwinTransformer3D'``) is matched by class name against the
-    hosts of :data:`~mmadaptformer.models.hosts.HOSTS`; a name that several
-    hosts share gets the advice only if it fits all of them.
-
-    Args:
-        host_cfg (Mapping): The host's config, with its ``type``.
-        key (str): The config key of the host, e.g.
-            ``'model.backbone.backbone'``.
-        checkpoint (str, optional): The file the advice names; None says
-            ``FILE``. Defaults to None.
-
-    Returns:
-        str: The advice, or ``''`` for a host that does not read its own
-        ``pretrained`` (MViT, VideoMAE's ViT) or is not in the table.
-    """
-    host_type = host_cfg.get('type')
-    if isinstance(host_type, type):
-        return _own_loading_hint([qualname(host_type)], host_type.__name__,
-                                 key, checkpoint)
-    if not isinstance(host_type, str):
-        return ''
-    name = host_type.rsplit('.', 1)[-1]
-    backbones = [
-        spec.backbone for spec in HOSTS
-        if spec.backbone.rsplit('.', 1)[-1] == name
-    ]
-    return _own_loading_hint(backbones, name, key, checkpoint)
 
 
 @contextmanager

@@ -27,8 +27,8 @@ from ...utils.pretrained_backbone import (PretrainedFileError,
 from ...utils.registry_names import registered
 from ..hosts import own_pretrained_attrs, pretrained_names, qualname
 from .config_host import config_host
-from .host_init import (OWN_WEIGHTS_ATTR, constructor_argument,
-                        own_loading_hint_of_cfg, takes_init_cfg)
+from .host_init import OWN_WEIGHTS_ATTR, constructor_argument, takes_init_cfg
+from .own_loading_hint import own_loading_hint_of_cfg
 
 __all__ = ['pretrained_names_of_cfg', 'set_host_pretrained']
 
