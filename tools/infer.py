@@ -53,10 +53,9 @@ from mmadaptformer.apis.visualize import draw_and_report, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
 from mmadaptformer.models import (FrozenBackboneMismatchError,
-                                  own_loading_hint_of_cfg)
+                                  set_host_pretrained)
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
-                                 backbone_init_cfg_key,
-                                 set_pretrained_backbone)
+                                 backbone_init_cfg_key)
 from mmadaptformer.utils.atomic_save import AtomicWriteError, atomic_write
 from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
 from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
@@ -90,8 +89,7 @@ def _config(path: str, pretrained, options=None):
         except KeyError as e:  # a mistake of the config, not of the file
             raise ConfigError(e.args[0]) from None
         try:
-            set_pretrained_backbone(
-                cfg, pretrained, own_loading_hint=own_loading_hint_of_cfg)
+            set_host_pretrained(cfg, pretrained)
         except Exception as e:
             raise PretrainedLoadError(
                 f'--pretrained {pretrained}: {refusal_line(e)}',

@@ -36,10 +36,9 @@ from mmadaptformer.engine.hooks.adapter_hook_config_check import \
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
                                                  trigger_visualization_hook)
 from mmadaptformer.engine.train_loop_check import check_loop_keys
-from mmadaptformer.models import own_loading_hint_of_cfg
+from mmadaptformer.models import pretrained_names_of_cfg, set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
-                                 set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
@@ -181,9 +180,9 @@ def merge_args(cfg, args):
     # Before --tta wraps the model, and before --cfg-options, which can
     # then refine the new init_cfg.
     if args.pretrained is not None:
-        key, init_cfg = set_pretrained_backbone(
-            cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
-        print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
+        # A plain host that loads its own weights gets what it reads.
+        key, value = set_host_pretrained(cfg, args.pretrained)
+        print_log(f'--pretrained: {key} = {value}', logger='current')
     if args.tta:
         add_tta(cfg, args.config)
 
@@ -323,7 +322,8 @@ def start_testing(cfg, args):
     # pretrained file: a missing one failed at the load, after the work
     # dir. The checkpoint is read only then, to tell its kind.
     try:
-        check_pretrained_files(cfg, args.config, args.cfg_options)
+        check_pretrained_files(cfg, args.config, args.cfg_options,
+                               pretrained_names_of_cfg)
     except ConfigError:
         if is_adapter_only_file(args.checkpoint):
             raise

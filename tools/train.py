@@ -63,10 +63,9 @@ from mmadaptformer.engine.optimizers import (
     refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.engine.train_loop_check import check_train_loop
-from mmadaptformer.models import own_loading_hint_of_cfg
+from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import (ConfigError, run_and_finish,
-                                 set_pretrained_backbone,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
@@ -111,7 +110,11 @@ def _parser() -> argparse.ArgumentParser:
         'AdaptFormer/VPT, model.backbone.init_cfg otherwise) to Pretrained '
         'with the prefix the file needs. Accepts convert_official.py '
         'output, MMEngine checkpoints and bare backbone state dicts. Works '
-        'on every config, also where init_cfg is None.')
+        'on every config, also where init_cfg is None. A plain backbone '
+        'that loads its own weights gets what it loads: TimeSformer, which '
+        'takes no init_cfg, the file as its pretrained (its own keys); '
+        'UniFormer, Swin3D and UniFormerV2 their 2D/CLIP flag off, so that '
+        'they run their init_cfg.')
     parser.add_argument(
         '--amp',
         action='store_true',
@@ -227,9 +230,9 @@ def merge_args(cfg, args):
 
     # Before --cfg-options, which can then refine the new init_cfg.
     if args.pretrained is not None:
-        key, init_cfg = set_pretrained_backbone(
-            cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
-        print_log(f'--pretrained: {key} = {init_cfg}', logger='current')
+        # A plain host that loads its own weights gets what it reads.
+        key, value = set_host_pretrained(cfg, args.pretrained)
+        print_log(f'--pretrained: {key} = {value}', logger='current')
 
     merge_cfg_options(cfg, args.cfg_options)
     # As the Runner's CheckpointLoader reads it (`--cfg-options

@@ -33,16 +33,17 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     check_resume_state, check_strict_evaluation,
                     check_training_state, data_preprocessor_key,
                     dataset_classes, dataset_num_classes, epoch_seed,
-                    first_view_frames, hook_argument_place, hook_config_key,
-                    hook_place, named_optim_wrappers, nchw_view_frames,
-                    optimizer_state_mismatch,
+                    first_view_frames, freeze_to_plan, hook_argument_place,
+                    hook_config_key, hook_place, named_optim_wrappers,
+                    nchw_view_frames, optimizer_state_mismatch,
+                    refuse_ema_beside_adapter_only,
                     refuse_resume_without_trained_part,
                     refuse_unloaded_backbone,
                     refuse_wrapper_without_adapter_hook, restrict_optimizer,
                     resumed_source, run_span, scheduler_config_keys,
                     scheduler_setting_keys, scheduler_state_lists,
-                    untrained_file, use_atomic_checkpoint_hook,
-                    wrapped_datasets)
+                    trainable_table, untrained_file,
+                    use_atomic_checkpoint_hook, wrapped_datasets)
 # yapf: enable
 from .optim_check import (auto_scale_ratio, check_trainable_lr, custom_key_for,
                           group_lr_multipliers)
@@ -102,5 +103,6 @@ __all__ = [
     'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'optim_wrapper_class', 'check_head_classes',
-    'config_check_heads', 'folder_classes', 'CheckpointMetaError'
+    'config_check_heads', 'folder_classes', 'CheckpointMetaError',
+    'freeze_to_plan', 'trainable_table', 'refuse_ema_beside_adapter_only'
 ]

@@ -6,7 +6,8 @@ from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
 from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
                         AdaptFormer, FrozenBackboneMismatchError,
                         FrozenHostWrapper, build_host_backbone,
-                        frozen_host_entries, own_loading_hint_of_cfg)
+                        frozen_host_entries, own_loading_hint_of_cfg,
+                        pretrained_names_of_cfg, set_host_pretrained)
 from .heads import BNLinearClsHead, BNLinearHead
 from .hosts import HOSTS, HostSpec
 from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
@@ -21,5 +22,5 @@ __all__ = [
     'checkpoint_blocks', 'fuse_attention', 'make_tokens_contiguous',
     'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'FrozenHostWrapper',
     'build_host_backbone', 'frozen_host_entries', 'HOSTS', 'HostSpec',
-    'own_loading_hint_of_cfg'
+    'own_loading_hint_of_cfg', 'pretrained_names_of_cfg', 'set_host_pretrained'
 ]

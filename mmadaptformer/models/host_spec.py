@@ -110,6 +110,27 @@ class HostSpec:
             runs when it loads a ``Pretrained`` file itself (``--pretrained``),
             which replaces those weights anyway: a stock config's address
             would otherwise be downloaded first, or fail offline.
+        own_pretrained_advice (str, optional): How to give the backbone
+            the weights it reads itself, in a layout its ``init_cfg`` does
+            not take, as a phrase that names them and the settings that
+            load them: ``{key}`` stands for its config key, ``{file}`` for
+            the file (where it reads a file). The refusals of a file that
+            ``--pretrained`` or an ``init_cfg`` cannot load say it (see
+            :func:`~mmadaptformer.models.backbones.own_loading_hint.
+            own_loading_hint`).
+        own_pretrained_key (str, optional): The key of a checkpoint dict
+            under which the backbone's own loading of a file reads its
+            weights (Swin3D's inflation: ``'model'``, as Swin's releases
+            nest them); None: the top level or ``'state_dict'``, as
+            MMEngine reads them (TimeSformer). A file nested under another
+            key gets no advice to set it as the backbone's ``pretrained``.
+        pretrained_names (tuple, optional): ``(flag, names)`` for a
+            backbone whose own ``pretrained`` is not a file while its
+            attribute ``flag`` is true (the constructor's default where the
+            config leaves it out) but one of ``names``, the keys of the
+            address table of its module (mmaction2's ``_MODELS``), which it
+            downloads: UniFormer's ``pretrained2d``, UniFormerV2's
+            ``clip_pretrained``.
         pretrained_reader (str, optional): Dotted name of a function
             ``(host, init_cfg) -> state dict or None`` that reads the file of
             a ``Pretrained`` init_cfg the way the host's own
@@ -172,6 +193,9 @@ class HostSpec:
     inline_drop_path: Optional[str] = None
     reversible_input: Optional[str] = None
     own_pretrained: Tuple[Tuple[str, Any], ...] = ()
+    own_pretrained_advice: Optional[str] = None
+    own_pretrained_key: Optional[str] = None
+    pretrained_names: Optional[Tuple[str, Tuple[str, ...]]] = None
     pretrained_reader: Optional[str] = None
     feature_width: Optional[str] = None
     output_check: Optional[str] = None

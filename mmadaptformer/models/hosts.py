@@ -14,7 +14,7 @@ subclasses, e.g. BEiT's layer, may change ``forward`` and are not matched.
 """
 import importlib
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 
 from .host_spec import HostSpec, block_like_types, qualname
 from .hosts_mmaction import MMACTION_HOSTS
@@ -25,6 +25,7 @@ __all__ = [
     'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
+    'own_pretrained_advice', 'own_pretrained_keys', 'pretrained_names',
     'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
     'output_checks', 'init_cfg_none_failing', 'resolve'
 ]
@@ -101,6 +102,35 @@ def own_pretrained_attrs() -> Dict[str, Dict[str, Any]]:
     return {
         spec.backbone: dict(spec.own_pretrained)
         for spec in HOSTS if spec.own_pretrained
+    }
+
+
+def own_pretrained_advice() -> Dict[str, str]:
+    """Backbone qualname -> how to give it the weights it reads itself
+    (see :attr:`HostSpec.own_pretrained_advice`)."""
+    return {
+        spec.backbone: spec.own_pretrained_advice
+        for spec in HOSTS if spec.own_pretrained_advice is not None
+    }
+
+
+def own_pretrained_keys() -> Dict[str, Optional[str]]:
+    """Backbone qualname -> the key its own loading of a file reads the
+    weights under, for those that read their own ``pretrained`` (see
+    :attr:`HostSpec.own_pretrained_key`)."""
+    return {
+        spec.backbone: spec.own_pretrained_key
+        for spec in HOSTS if spec.own_pretrained
+    }
+
+
+def pretrained_names() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+    """Backbone qualname -> ``(flag, names)``: while ``flag`` is true its
+    own ``pretrained`` is one of ``names`` (see
+    :attr:`HostSpec.pretrained_names`)."""
+    return {
+        spec.backbone: spec.pretrained_names
+        for spec in HOSTS if spec.pretrained_names is not None
     }
 
 

@@ -36,6 +36,9 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         ffn='mlp',
         branch='drop_path',
         own_pretrained=(('pretrained', None), ('pretrained2d', False)),
+        own_pretrained_advice='the 2D Swin weights it inflates: set '
+        '{key}.pretrained={file} and {key}.pretrained2d=True',
+        own_pretrained_key='model',
         feature_width=f'{_WIDTHS}.stage_width'),
     # CLIP blocks: x + drop_path(mlp(ln_2(x))) on a sequence-first
     # (1 + HW, N * T, C) input, ``drop_path`` shared with attention and the
@@ -49,6 +52,12 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         branch='drop_path',
         batch_first=False,
         own_pretrained=(('pretrained', None), ('clip_pretrained', False)),
+        own_pretrained_advice='the CLIP visual encoder it starts from, '
+        'which it reads by name only, not from a file: set '
+        "{key}.clip_pretrained=True and {key}.pretrained to 'ViT-B/16', "
+        "'ViT-L/14' or 'ViT-L/14_336' (mmaction2 downloads it)",
+        pretrained_names=('clip_pretrained', ('ViT-B/16', 'ViT-L/14',
+                                              'ViT-L/14_336')),
         feature_width=f'{_WIDTHS}.uniformerv2_width'),
     # MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path`` shared with
     # attention. Exact where the MLP keeps the width: with
@@ -80,6 +89,9 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         ffn='layers',
         branch='dropout_layer',
         own_pretrained=(('pretrained', None), ),
+        own_pretrained_advice="the 2D ViT weights it converts (mmcv's "
+        'transformer layout, as mmaction2 publishes them): set '
+        '{key}.pretrained={file}',
         feature_width=f'{_WIDTHS}.embed_dims_width'),
     # The self-attention blocks of stages 3 and 4: x + drop_path(mlp(norm2(
     # x))) on (B, THW, C) tokens. The convolution blocks of stages 1 and 2
@@ -91,5 +103,12 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         ffn='mlp',
         branch='drop_path',
         own_pretrained=(('pretrained', None), ('pretrained2d', False)),
+        own_pretrained_advice='the 2D ImageNet weights it inflates, which '
+        'it reads by name only, not from a file: set '
+        '{key}.pretrained2d=True and {key}.pretrained to '
+        "'uniformer_small_in1k' or 'uniformer_base_in1k' (mmaction2 "
+        'downloads them)',
+        pretrained_names=('pretrained2d', ('uniformer_small_in1k',
+                                           'uniformer_base_in1k')),
         feature_width=f'{_WIDTHS}.final_norm_width'),
 )

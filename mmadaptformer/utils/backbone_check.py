@@ -16,7 +16,7 @@ empty one (the stock MAE linear probe's placeholder) gave the same line
 with no name at all. :func:`check_pretrained_files` names the key, and
 :func:`check_init_cfgs` an ``init_cfg`` without a ``type``.
 """
-from typing import Iterator, List, Optional, Tuple
+from typing import Callable, Iterator, List, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.registry import MODELS
@@ -30,7 +30,8 @@ from .unknown_keys import dropped_keywords
 
 __all__ = [
     'check_backbone_arguments', 'check_pretrained_files', 'check_init_cfgs',
-    'backbone_dicts', 'dropped_backbone_arguments', 'DROPPING_BACKBONES'
+    'PretrainedNames', 'backbone_dicts', 'dropped_backbone_arguments',
+    'DROPPING_BACKBONES'
 ]
 
 #: The backbones of mmaction2 and mmpretrain whose constructor takes
@@ -122,9 +123,16 @@ def _pretrained_paths(key: str,
         yield f'{key}.pretrained', backbone['pretrained']
 
 
-def check_pretrained_files(cfg: Config,
-                           source: str,
-                           options: Optional[dict] = None) -> None:
+#: Given a backbone's config, ``(flag, names)`` if its own ``pretrained`` is
+#: one of ``names``, not a file (see :func:`check_pretrained_files`).
+PretrainedNames = Callable[[dict], Optional[Tuple[str, Tuple[str, ...]]]]
+
+
+def check_pretrained_files(
+        cfg: Config,
+        source: str,
+        options: Optional[dict] = None,
+        pretrained_names: Optional[PretrainedNames] = None) -> None:
     """Refuse a local pretrained checkpoint of the backbone (or of the
     stock backbone inside a wrapper) that is empty or not a file.
 
@@ -136,15 +144,27 @@ def check_pretrained_files(cfg: Config,
         source (str): The config file, for errors.
         options (dict, optional): The ``--cfg-options`` given. Defaults to
             None.
+        pretrained_names (Callable, optional): Given a backbone's config,
+            ``(flag, names)`` if its own ``pretrained`` is read as one of
+            ``names`` rather than as a file (UniFormer with
+            ``pretrained2d``), else None: the host table's to say, which
+            the models layer passes
+            (``models.backbones.own_pretrained.pretrained_names_of_cfg``).
+            Defaults to None: every ``pretrained`` is a file.
 
     Raises:
         ConfigError: Naming the key (or the option that set it) and the
-            file, or, for an empty one, ``--pretrained``, which sets it.
+            file, or, for an empty one, ``--pretrained``, which sets it;
+            for a backbone that reads a name, any other value.
     """
     use_default_scope(cfg)
     for key, backbone in backbone_dicts(cfg):
+        names = pretrained_names(backbone) if pretrained_names else None
         for path_key, path in _pretrained_paths(key, backbone):
             where = mistake_place(source, path_key, options)
+            if names is not None and path_key == f'{key}.pretrained':
+                _check_pretrained_name(where, key, backbone, path, names)
+                continue
             if path is None or path == '':
                 raise ConfigError(
                     f'{where}: the pretrained checkpoint is {path!r}, a '
@@ -159,6 +179,22 @@ def check_pretrained_files(cfg: Config,
                 f'{where}: the checkpoint {path} {problem}; give the '
                 "backbone's weights with --pretrained PATH, or set the key "
                 'to the file.')
+
+
+def _check_pretrained_name(where: str, key: str, backbone: dict, name: str,
+                           names: Tuple[str, Tuple[str, ...]]) -> None:
+    """Refuse a ``pretrained`` that a backbone reading names (``names``:
+    its flag and the names) does not know: mmaction2's ``_MODELS[name]``
+    stopped with a ``KeyError`` once the Runner initialised it."""
+    flag, known = names
+    if name in known:
+        return
+    raise ConfigError(
+        f'{where}: {backbone["type"]} with {flag}=True (given, or its '
+        f'default) reads {key}.pretrained as the name of the weights it '
+        f'downloads, one of {", ".join(map(repr, known))}, not as a file, '
+        f'but got {name!r}. For a file of its own keys, set {key}.{flag}='
+        'False, or give the file with --pretrained.')
 
 
 def _init_cfgs(node, key: str) -> Iterator[Tuple[str, object]]:

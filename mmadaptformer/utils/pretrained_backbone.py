@@ -36,7 +36,8 @@ from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import full_local_path, is_local
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
-                                    is_vit_host, nested_weights_message)
+                                    is_vit_host, nested_weights,
+                                    nested_weights_message)
 from .weights_nesting import tensor_keys
 
 __all__ = [
@@ -190,27 +191,29 @@ def _read_for_keys(checkpoint: str) -> Any:
 
 def own_pretrained_hint(host_type: str,
                         key: str,
-                        inflates: bool = False,
+                        advice: str,
                         checkpoint: Optional[str] = None) -> str:
     """How to give a checkpoint to a host that reads checkpoints of another
-    layout itself, through its own ``pretrained`` (Swin3D's and UniFormer's
-    2D weights they inflate, TimeSformer's 2D ViT it converts), rather than
-    as its ``init_cfg`` (``--pretrained``).
+    layout itself, through its own ``pretrained`` (Swin3D's 2D weights it
+    inflates from a file, UniFormer's it inflates from a name, TimeSformer's
+    2D ViT it converts), rather than as its ``init_cfg`` (``--pretrained``).
 
     The one text of this advice: the frozen-host wrappers' refusal of a
     host's ``init_cfg`` file and :func:`set_pretrained_backbone`'s refusal
     of a ``--pretrained`` file both say it, each with what it knows. Which
-    hosts get it is the host table's to say (``models/hosts*.py``), so the
-    models layer decides: ``models.backbones.host_init.own_loading_hint``
-    for a built host, ``models.own_loading_hint_of_cfg`` for a host's
-    config.
+    hosts get it, and what works for each, is the host table's to say
+    (``models/hosts*.py``), so the models layer decides:
+    ``models.backbones.own_loading_hint.own_loading_hint`` for a built host,
+    ``models.own_loading_hint_of_cfg`` for a host's config.
 
     Args:
         host_type (str): The host's type, e.g. ``'SwinTransformer3D'``.
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
-        inflates (bool): The host inflates 2D weights when given
-            ``pretrained2d=True`` (Swin3D, UniFormer). Defaults to False.
+        advice (str): The host's own words for those weights and the
+            settings that load them, ``{key}`` and ``{file}`` standing for
+            the key and the file (the host table's
+            ``own_pretrained_advice``).
         checkpoint (str, optional): The file to give it; None names no file
             (``FILE``). Defaults to None.
 
@@ -218,24 +221,25 @@ def own_pretrained_hint(host_type: str,
         str: One sentence, without a leading space.
 
     Examples:
-        >>> hint = own_pretrained_hint('TimeSformer', 'model.backbone')
+        >>> hint = own_pretrained_hint('TimeSformer', 'model.backbone',
+        ...                            'the 2D ViT weights it converts: set '
+        ...                            '{key}.pretrained={file}')
         >>> hint[:37]
         'TimeSformer reads checkpoints itself '
     """
     file = 'FILE' if checkpoint is None else repr(checkpoint)
-    inflate = f' and {key}.pretrained2d=True' if inflates else ''
+    how = advice.format(key=key, file=file)
     return (f'{host_type} reads checkpoints itself (its own `pretrained`), '
-            f'in a layout that {key}.init_cfg does not take, e.g. the 2D '
-            f'image weights it {"inflates" if inflates else "converts"}: to '
-            f'start from such a file, set {key}.pretrained={file}{inflate} '
-            'in the config instead of giving --pretrained.')
+            f'in a layout that {key}.init_cfg does not take, e.g. {how} in '
+            'the config instead of giving --pretrained.')
 
 
 def set_pretrained_backbone(
     cfg: Config,
     checkpoint: str,
     prefix: Optional[str] = 'auto',
-    own_loading_hint: Optional[Callable[[Mapping, str, str], str]] = None
+    own_loading_hint: Optional[Callable[[Mapping, str, str, Optional[str]],
+                                        str]] = None
 ) -> Tuple[str, Dict[str, Any]]:
     """Make ``checkpoint`` the pretrained weights of the config's backbone.
 
@@ -256,10 +260,12 @@ def set_pretrained_backbone(
             than read; an address through ``CheckpointLoader``).
             Defaults to 'auto'.
         own_loading_hint (Callable, optional): Called with the stock
-            backbone's config, its config key and ``checkpoint`` when the
-            file holds no state dict; what it returns (the advice for a
-            host that reads such files through its own ``pretrained``, or
-            ``''``) ends the error. This package's tools pass
+            backbone's config, its config key, ``checkpoint`` and the key
+            the file nests its weights under, when it holds no state dict;
+            what it returns (the advice for a host that reads such files
+            through its own ``pretrained``, or ``''``) ends the error.
+            This package's tools pass (through
+            ``mmadaptformer.models.set_host_pretrained``)
             ``mmadaptformer.models.own_loading_hint_of_cfg``, which reads
             the host table (this layer cannot import it).
             Defaults to None: no advice.
@@ -286,8 +292,9 @@ def set_pretrained_backbone(
         try:
             prefix = backbone_checkpoint_prefix(content, checkpoint)
         except NoWeightsFoundError:
-            hint = own_loading_hint(owner, host_key,
-                                    checkpoint) if own_loading_hint else ''
+            hint = own_loading_hint(
+                owner, host_key, checkpoint,
+                nested_weights(content)[0]) if own_loading_hint else ''
             raise PretrainedFileError(
                 f'{nested_weights_message(content, checkpoint)} ' +
                 (hint or conversion_advice(owner, scope, host_key, checkpoint,

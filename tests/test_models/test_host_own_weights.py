@@ -182,7 +182,7 @@ def test_a_2d_vit_file_as_init_cfg_of_timesformer_names_its_own_key(
             StateDictMismatchError,
             match=r'TimeSformer reads checkpoints itself .* in a layout that '
             r'model\.backbone\.backbone\.init_cfg does not take, e\.g\. '
-            r'the 2D image weights it converts: .* set '
+            r'the 2D ViT weights it converts .*: set '
             r'model\.backbone\.backbone\.pretrained=FILE in the config '
             r'instead of giving --pretrained\.'):
         model.init_weights()
@@ -194,7 +194,7 @@ def test_a_built_host_and_its_config_get_the_same_own_loading_advice(tmp_path):
     one text: the config's names the file, the host's says ``FILE``."""
     from mmengine.config import Config
 
-    from mmadaptformer.models.backbones.host_init import (
+    from mmadaptformer.models.backbones.own_loading_hint import (
         own_loading_hint, own_loading_hint_of_cfg)
     from mmadaptformer.utils.pretrained_backbone import (
         PretrainedFileError, set_pretrained_backbone)
@@ -239,7 +239,7 @@ def test_a_host_whose_pretrained_it_does_not_read_gets_no_advice(
     refusal. As the built host's (``own_loading_hint``), it says nothing."""
     from mmengine.config import Config
 
-    from mmadaptformer.models.backbones.host_init import (
+    from mmadaptformer.models.backbones.own_loading_hint import (
         own_loading_hint, own_loading_hint_of_cfg)
     from mmadaptformer.utils.pretrained_backbone import (
         PretrainedFileError, set_pretrained_backbone)
@@ -279,7 +279,7 @@ def test_the_config_side_advice_finds_its_host_by_name_or_class():
     from mmaction.models.backbones.swin import SwinTransformer3D
     from mmaction.models.backbones.timesformer import TimeSformer
 
-    from mmadaptformer.models.backbones.host_init import \
+    from mmadaptformer.models.backbones.own_loading_hint import \
         own_loading_hint_of_cfg
     key = 'model.backbone'
     for swin in ('SwinTransformer3D', 'mmaction.SwinTransformer3D',

@@ -38,8 +38,8 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      checkpoint_meta,
                                                      frozen_host_sources)
 from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
-                                  own_loading_hint_of_cfg)
-from mmadaptformer.utils import backbone_init_cfg_key, set_pretrained_backbone
+                                  set_host_pretrained)
+from mmadaptformer.utils import backbone_init_cfg_key
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -305,8 +305,7 @@ def extract(args):
     if problem:
         build_parser().error(problem)
     if reference is not None and not configs_own:
-        set_pretrained_backbone(
-            cfg, reference, own_loading_hint=own_loading_hint_of_cfg)
+        set_host_pretrained(cfg, reference)
     # Without a backbone to compare with, the full checkpoint replaces
     # every weight: no pretrained file needed. A misspelled type names the
     # config file and key.

@@ -34,10 +34,9 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
 from mmadaptformer.engine.adapter_checkpoint.layout import (
     check_adapter_record, check_tensor_entries, checkpoint_meta,
     checkpoint_state_dict)
-from mmadaptformer.models import FROZEN_HOST_KEY, own_loading_hint_of_cfg
+from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
-from mmadaptformer.utils import set_pretrained_backbone
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -155,8 +154,7 @@ def merge(args):
         f'merge_adapters_{time.time_ns()}', log_level='WARNING')
     cfg = load_config_file(args.config)
     if args.pretrained is not None:
-        set_pretrained_backbone(
-            cfg, args.pretrained, own_loading_hint=own_loading_hint_of_cfg)
+        set_host_pretrained(cfg, args.pretrained)
     try:
         merge_cfg_options(cfg, args.cfg_options)
     except CfgOptionsError as e:

@@ -3,6 +3,7 @@ from .adapter_hook import AdapterHook
 from .adapter_hook_config_check import (check_adapter_hook_config,
                                         check_adapter_hook_plan)
 from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
+from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
 from .checkpoint_check_hook import CheckpointCheckHook
@@ -27,6 +28,7 @@ from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
                                scheduler_state_lists)
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 from .sync_norm_stats_hook import SyncNormStatsHook
+from .trainable_freeze import freeze_to_plan, trainable_table
 from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
 from .unloaded_backbone import (OwnWeightsLoads, UnloadedBackboneError,
                                 check_backbone_loaded,
@@ -57,5 +59,6 @@ __all__ = [
     'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
-    'run_span'
+    'run_span', 'freeze_to_plan', 'trainable_table',
+    'refuse_ema_beside_adapter_only'
 ]

@@ -1,22 +1,15 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Freeze, report, guard and save for adapter tuning."""
-import copy
 from typing import Dict, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
-from mmengine.hooks import EMAHook, Hook
-from mmengine.logging import print_log
+from mmengine.hooks import Hook
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 
 from mmadaptformer.models.adapters.frozen_head import refuse_frozen_head
-from mmadaptformer.models.adapters.input_sized_state import \
-    hook_input_sized_state
 from mmadaptformer.models.adapters.trainable import (MODES, PlanArgumentError,
                                                      TrainablePlan,
-                                                     apply_trainable,
-                                                     frozen_batch_norms,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
@@ -28,12 +21,13 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                   checkpoint_state_dict,
                                   complete_adapter_checkpoint,
                                   make_adapter_checkpoint)
-from ..optim_check import check_trainable_lr
+from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .frozen_tensors_check import check_frozen_unchanged, run_span
 from .hook_config_place import hook_argument_place, hook_place
 from .resume_check_hook import (refuse_resume_without_trained_part,
                                 resumed_source)
-from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
+from .trainable_freeze import freeze_to_plan
+from .trainable_optimizer import built_optim_wrappers
 from .unloaded_backbone import OwnWeightsLoads, check_backbone_loaded
 
 __all__ = ['AdapterHook']
@@ -190,69 +184,10 @@ class AdapterHook(Hook):
         return state_fingerprints(
             (k, v) for k, v in model.state_dict().items() if k in frozen)
 
-    def _log_table(self, plan: TrainablePlan) -> None:
-        params = [k for k in plan.numels if k in plan.trainable_keys]
-        trainable = plan.count(params)
-        frozen_params = self._frozen_param_count
-        total = trainable + frozen_params
-        rows = [(group, plan.count(keys), len(keys))
-                for group, keys in plan.groups.items()]
-        rows += [('trainable', trainable, len(params)),
-                 ('frozen', frozen_params, None), ('total', total, None)]
-        lines = [
-            f'AdapterHook (mode={plan.mode}): trainable parameters',
-            f'{"group":<10} {"parameters":>14} {"tensors":>8}'
-        ]
-        for name, count, tensors in rows:
-            lines.append(f'{name:<10} {count:>14,} '
-                         f'{"" if tensors is None else tensors:>8}')
-        lines.append(f'trainable share: {100.0 * trainable / total:.2f}% '
-                     f'of {total:,} parameters')
-        print_log('\n'.join(lines), logger='current')
-
     def _freeze(self, runner) -> None:
-        model = unwrapped_model(runner.model)
-        # Injection hooks the hosts it adapts; a model it did not build (a
-        # plain backbone under linear_probe) needs it too, or EVA-02 at
-        # another input size re-registered its rotary tables and the
-        # frozen-tensor check stopped the run after the first epoch.
-        for name in hook_input_sized_state(model):
-            print_log(
-                f'AdapterHook: {name}: its state, which its forward rebuilds '
-                'for inputs of another size, is restored after each call, '
-                'so the frozen backbone stays as loaded.',
-                logger='current')
-        was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
-        plan = self._make_plan(runner, model)
-        apply_trainable(model, plan)
-        self._frozen_norms = frozen_batch_norms(model, plan)
-        self._frozen_param_count = sum(p.numel() for p in model.parameters()
-                                       if not p.requires_grad)
-        self._log_table(plan)
-
-        trainable = [p for p in model.parameters() if p.requires_grad]
-        wrappers = built_optim_wrappers(runner.optim_wrapper)
-        for wrapper in wrappers:
-            restrict_optimizer(wrapper, trainable)
-        if wrappers:
-            # A paramwise_cfg rule for the (now frozen) backbone may slow
-            # the adapters down: warn, never change the lr.
-            check_trainable_lr(runner, model, plan, wrappers)
-
-        newly_frozen = [
-            p for p in model.parameters()
-            if id(p) in was_trainable and not p.requires_grad
-        ]
-        if newly_frozen and isinstance(runner.model, DistributedDataParallel):
-            # DDP registered a gradient hook for every parameter that needed
-            # a gradient when it was built; rebuild it so it only waits for
-            # (and all-reduces) the trainable ones.
-            wrapper_cfg = copy.deepcopy(runner.cfg.get('model_wrapper_cfg'))
-            runner.model = runner.wrap_model(wrapper_cfg, model)
-            print_log(
-                'AdapterHook: rebuilt the DDP wrapper around the trainable '
-                'parameters only.',
-                logger='current')
+        _, self._frozen_norms = freeze_to_plan(
+            runner, unwrapped_model(runner.model),
+            lambda model: self._make_plan(runner, model))
 
     # ----------------------------------------------------------------- hooks
     def before_run(self, runner) -> None:
@@ -271,7 +206,8 @@ class AdapterHook(Hook):
         Runs after weight initialisation and loading/resuming, so the
         reference is the frozen weights training actually starts from.
         """
-        self._refuse_ema(runner)
+        if self.adapter_only_checkpoint:
+            refuse_ema_beside_adapter_only(runner)
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
         model = unwrapped_model(runner.model)
@@ -290,30 +226,6 @@ class AdapterHook(Hook):
                 if isinstance(module, FrozenHostWrapper):
                     module.name_state_dict_source(str(source))
         self._frozen_reference = self._frozen_fingerprints(model)
-
-    def _refuse_ema(self, runner) -> None:
-        """Refuse an ``EMAHook`` beside adapter-only checkpoints before the
-        first iteration: its ``before_save_checkpoint`` swaps the averages
-        of every tensor of the model into the state dict this hook has cut
-        to the trained part, and the first save ended the run with
-        ``KeyError: 'backbone.cls_token'``, its epoch lost."""
-        if not self.adapter_only_checkpoint:
-            return
-        ema = next(
-            (h
-             for h in getattr(runner, 'hooks', ()) if isinstance(h, EMAHook)),
-            None)
-        if ema is not None:
-            raise ConfigError(
-                f'AdapterHook(adapter_only_checkpoint=True) cannot save '
-                f'beside {type(ema).__name__} (custom_hooks): EMAHook puts '
-                'the averaged weights of the whole model into every '
-                'checkpoint, and an adapter-only checkpoint holds only what '
-                'trains, so the first save would fail. Set '
-                'adapter_only_checkpoint=False (full checkpoints, the '
-                'averaged weights in their state_dict; '
-                'tools/model_converters/extract_adapters.py makes an '
-                'adapter-only file from one), or remove the EMAHook.')
 
     def before_train_iter(self,
                           runner,

@@ -7,12 +7,11 @@ from mmengine.runner import Runner
 from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
-from mmadaptformer.models.backbones.host_init import (OWN_WEIGHTS_ATTR,
-                                                      check_own_weights_loaded,
-                                                      own_loading_hint,
-                                                      own_weights,
-                                                      recording_loads)
+from mmadaptformer.models.backbones.host_init import (
+    OWN_WEIGHTS_ATTR, check_own_weights_loaded, own_weights, recording_loads,
+    takes_own_pretrained_only)
 from mmadaptformer.models.backbones.host_loading import host_init_source
+from mmadaptformer.models.backbones.own_loading_hint import own_loading_hint
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
@@ -91,8 +90,8 @@ class OwnWeightsLoads:
             if not loads:  # initialised before the run: nothing to judge
                 continue
             key = 'model' + (f'.{name}' if name else '')
-            check_own_weights_loaded(module, loads, own,
-                                     f'{key}.{OWN_WEIGHTS_ATTR}')
+            check_own_weights_loaded(
+                module, loads, own, f'{key}.{OWN_WEIGHTS_ATTR}', plain=True)
 
 
 def _wrappers(model: nn.Module) -> List[Tuple[str, FrozenHostWrapper]]:
@@ -172,14 +171,22 @@ def refuse_unloaded_backbone(model: nn.Module,
         what = (f'The frozen backbone {type(backbone).__name__} '
                 '(model.backbone)')
         if isinstance(backbone, nn.Module):
-            hint = own_loading_hint(backbone, 'model.backbone')
-    init_cfg = key[:-len('.checkpoint')]
+            if takes_own_pretrained_only(backbone):
+                key = f'model.backbone.{OWN_WEIGHTS_ATTR}'
+            else:
+                hint = own_loading_hint(backbone, 'model.backbone')
+    if key.endswith('.checkpoint'):
+        init_cfg = key[:-len('.checkpoint')]
+        setting = (f"{init_cfg} = dict(type='Pretrained', checkpoint=PATH) "
+                   f'(config key {key})')
+    else:
+        # A host that takes no init_cfg (TimeSformer) reads its own.
+        setting = f'{key} = PATH'
     raise UnloadedBackboneError(
         f'AdapterHook: {what} was never loaded from a checkpoint: its '
         f'weights are random, and what trains on random frozen weights '
         f'is useless on any real backbone. Give tools/train.py '
-        f'--pretrained PATH, or set {init_cfg} = '
-        f"dict(type='Pretrained', checkpoint=PATH) (config key {key}), "
+        f'--pretrained PATH, or set {setting}, '
         f'or load a full checkpoint with load_from. To train on a random '
         f'frozen backbone on purpose (tests, a demo that pretrains it), '
         f'set AdapterHook(allow_random_backbone=True).' +

@@ -53,6 +53,7 @@ from .config_keys import CONFIG_KEY
 from .head_width import check_head_width, compared_head
 from .host_init import plain_host_init_cfg_problem
 from .host_outputs import check_host_outputs
+from .own_pretrained import pretrained_names_of_cfg
 
 __all__ = [
     'check_model_config', 'check_wrapper_config', 'check_backbone_types'
@@ -291,7 +292,7 @@ def check_model_config(cfg: Config,
     check_backbone_arguments(cfg, source, options)
     check_init_cfgs(cfg, source, options)
     if pretrained:
-        check_pretrained_files(cfg, source, options)
+        check_pretrained_files(cfg, source, options, pretrained_names_of_cfg)
     entry = config_host(cfg)
     plain = _wrapper_config(cfg) is None
     if entry is not None and plain:

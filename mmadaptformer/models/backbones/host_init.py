@@ -16,25 +16,24 @@ plain one cannot be built.
 import inspect
 import logging
 from contextlib import contextmanager
-from typing import (Any, Dict, Iterator, List, Mapping, Optional, Sequence,
-                    Set, Tuple)
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
 
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
 from torch import Tensor, nn
 
-from ...utils.pretrained_backbone import own_pretrained_hint
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
-from ..hosts import (HOSTS, init_cfg_none_failing, own_pretrained_attrs,
-                     pretrained_readers, qualname, resolve)
+from ..hosts import (init_cfg_none_failing, own_pretrained_advice,
+                     own_pretrained_attrs, pretrained_readers, qualname,
+                     resolve)
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
     'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
-    'recording_loads', 'check_own_weights_loaded', 'own_loading_hint',
-    'own_loading_hint_of_cfg', 'takes_init_cfg', 'host_build_cfg',
-    'plain_host_init_cfg_problem'
+    'recording_loads', 'check_own_weights_loaded', 'takes_init_cfg',
+    'host_build_cfg', 'plain_host_init_cfg_problem',
+    'takes_own_pretrained_only', 'constructor_argument'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -47,6 +46,26 @@ def takes_init_cfg(cls: type) -> bool:
     ``**kwargs`` but hands them to ``nn.Module``, which refuses it)."""
     return issubclass(cls, BaseModule) or \
         'init_cfg' in inspect.signature(cls.__init__).parameters
+
+
+def constructor_argument(cls: type, cfg: Mapping, name: str) -> Any:
+    """The value of the constructor argument ``name`` of ``cls`` that the
+    config ``cfg`` gives, else its default (None without one)."""
+    if name in cfg:
+        return cfg[name]
+    parameter = inspect.signature(cls.__init__).parameters.get(name)
+    if parameter is None or parameter.default is inspect.Parameter.empty:
+        return None
+    return parameter.default
+
+
+def takes_own_pretrained_only(host: nn.Module) -> bool:
+    """Whether ``host`` takes no ``init_cfg`` and loads its weights from its
+    own ``pretrained`` (mmaction2's TimeSformer): built plain, by the
+    toolbox, that is where its weights go."""
+    cls = type(host)
+    return OWN_WEIGHTS_ATTR in own_pretrained_attrs().get(
+        qualname(cls), {}) and not takes_init_cfg(cls)
 
 
 def host_build_cfg(cls: type, cfg: Mapping) -> Tuple[dict, Optional[Any]]:
@@ -110,6 +129,23 @@ def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
         return (f'{name} is a plain nn.Module and takes no init_cfg (its '
                 'init_weights() initialises it); leave init_cfg out'
                 f'{weights}.')
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    if any(is_pretrained_cfg(entry) for entry in entries):
+        own = own_pretrained_attrs().get(qualname(cls), {})
+        # Swin3D's and UniFormer's pretrained2d, UniFormerV2's
+        # clip_pretrained: on, init_weights() loads what the host names
+        # itself and never runs its init_cfg.
+        flags = [
+            flag for flag, off in own.items() if flag != OWN_WEIGHTS_ATTR
+            and off is False and constructor_argument(cls, cfg, flag)
+        ]
+        if flags and OWN_WEIGHTS_ATTR in own:
+            return (f'{name} with {flags[0]}=True (given, or its default) '
+                    'never runs its init_cfg: its init_weights() loads only '
+                    f'what its own `pretrained` names, so the Pretrained '
+                    'file would not load and the frozen backbone would stay '
+                    f'random; set {key}.{flags[0]}=False (tools/train.py '
+                    '--pretrained does).')
     if init_cfg is None and qualname(cls) in init_cfg_none_failing():
         return (f'{name} copies its init_cfg in its constructor and fails on '
                 'None; leave init_cfg out for its own default init, or '
@@ -126,78 +162,6 @@ def own_weights(host: nn.Module) -> Optional[str]:
         return None
     value = getattr(host, OWN_WEIGHTS_ATTR, None)
     return value if isinstance(value, str) and value else None
-
-
-def _own_loading_hint(backbones: Sequence[str],
-                      name: str,
-                      key: str,
-                      checkpoint: Optional[str] = None) -> str:
-    """The advice of :func:`own_loading_hint` for the host qualnames
-    ``backbones`` (all of them must read their own ``pretrained``)."""
-    table = own_pretrained_attrs()
-    attrs = [table.get(backbone, {}) for backbone in backbones]
-    if not attrs or not all(OWN_WEIGHTS_ATTR in a for a in attrs):
-        return ''
-    return own_pretrained_hint(
-        name,
-        key,
-        inflates=all('pretrained2d' in a for a in attrs),
-        checkpoint=checkpoint)
-
-
-def own_loading_hint(host: nn.Module, key: str) -> str:
-    """How to give ``host`` a checkpoint it reads itself (its own
-    ``pretrained``), in the words of
-    :func:`~mmadaptformer.utils.pretrained_backbone.own_pretrained_hint`;
-    empty for other hosts, MViT included: it reads a MaskFeat file
-    through its ``init_cfg`` (``pretrained_type='maskfeat'``), and its
-    ``pretrained`` only becomes that ``init_cfg``.
-
-    Args:
-        host (nn.Module): The host.
-        key (str): The config key of the host, e.g.
-            ``'model.backbone.backbone'``.
-    """
-    return _own_loading_hint([qualname(type(host))], type(host).__name__, key)
-
-
-def own_loading_hint_of_cfg(host_cfg: Mapping,
-                            key: str,
-                            checkpoint: Optional[str] = None) -> str:
-    """:func:`own_loading_hint` for a host's config, before anything is
-    built: what ``--pretrained`` adds to its refusal of a file that holds
-    no state dict (see
-    :func:`~mmadaptformer.utils.pretrained_backbone.set_pretrained_backbone`,
-    which cannot read the host table itself).
-
-    A ``type`` given as a name (``'SwinTransformer3D'``,
-    ``'mmaction.SwinTransformer3D'``) is matched by class name against the
-    hosts of :data:`~mmadaptformer.models.hosts.HOSTS`; a name that several
-    hosts share gets the advice only if it fits all of them.
-
-    Args:
-        host_cfg (Mapping): The host's config, with its ``type``.
-        key (str): The config key of the host, e.g.
-            ``'model.backbone.backbone'``.
-        checkpoint (str, optional): The file the advice names; None says
-            ``FILE``. Defaults to None.
-
-    Returns:
-        str: The advice, or ``''`` for a host that does not read its own
-        ``pretrained`` (MViT, VideoMAE's ViT) or is not in the table.
-    """
-    host_type = host_cfg.get('type')
-    if isinstance(host_type, type):
-        return _own_loading_hint([qualname(host_type)], host_type.__name__,
-                                 key, checkpoint)
-    if not isinstance(host_type, str):
-        return ''
-    name = host_type.rsplit('.', 1)[-1]
-    backbones = [
-        spec.backbone for spec in HOSTS
-        if spec.backbone.rsplit('.', 1)[-1] == name
-    ]
-    return _own_loading_hint(backbones, name, key, checkpoint)
 
 
 @contextmanager
@@ -217,8 +181,11 @@ def recording_loads(host: nn.Module) -> Iterator[List[Set[str]]]:
         handle.remove()
 
 
-def check_own_weights_loaded(host: nn.Module, loads: List[Set[str]], own: str,
-                             key: str) -> None:
+def check_own_weights_loaded(host: nn.Module,
+                             loads: List[Set[str]],
+                             own: str,
+                             key: str,
+                             plain: bool = False) -> None:
     """Refuse a host that loaded none of its parameters from the weights it
     names itself.
 
@@ -229,11 +196,20 @@ def check_own_weights_loaded(host: nn.Module, loads: List[Set[str]], own: str,
     normal (TimeSformer's temporal attention from a 2D ViT, buffers that
     Swin3D rebuilds); none loaded is not.
 
+    The advice is the host's: a whole model's checkpoint goes to
+    ``tools/train.py --pretrained``, which takes its backbone, except for a
+    plain host that takes no ``init_cfg`` (TimeSformer), which reads
+    ``--pretrained`` itself, without a prefix: such a file loads with
+    ``load_from``; and what ``key`` takes is the host table's
+    (:attr:`~mmadaptformer.models.HostSpec.own_pretrained_advice`).
+
     Args:
         host (nn.Module): The host, after its ``init_weights()``.
         loads (list[set[str]]): What :func:`recording_loads` recorded then.
         own (str): The weights it names (:func:`own_weights`).
         key (str): Their config key, for the error.
+        plain (bool): The host is the model's backbone, built by the
+            toolbox, not a wrapper's. Defaults to False.
 
     Raises:
         StateDictMismatchError: Naming the file, the config key and what
@@ -245,16 +221,26 @@ def check_own_weights_loaded(host: nn.Module, loads: List[Set[str]], own: str,
     ]
     if loaded or not params:
         return
+    name = type(host).__name__
     what = ('it loaded no state dict' if not loads else
             f'none of its {len(params)} parameters ({params[0]}, ...) is in '
             'it under that name')
+    if plain and not takes_init_cfg(type(host)):
+        whole = ('loads with load_from=FILE in its place (the head too): '
+                 f'{name} takes no init_cfg, and --pretrained gives it a '
+                 'file of its own keys')
+    else:
+        whole = 'goes to tools/train.py as --pretrained, which takes its ' \
+            'backbone'
+    advice = own_pretrained_advice().get(qualname(type(host)))
+    host_key = key.rsplit('.', 1)[0]
+    takes = (f', e.g. {advice.format(key=host_key, file="FILE")}'
+             if advice else '')
     raise StateDictMismatchError(
-        f'{type(host).__name__} names its own weights {own} ({key}), but '
-        f'{what}: the frozen backbone would stay random. A checkpoint of a '
-        'whole model (keys starting with backbone.) goes to tools/train.py '
-        f'as --pretrained, which takes its backbone; {key} takes a '
-        f'checkpoint {type(host).__name__} reads itself, e.g. the 2D image '
-        'weights it inflates.')
+        f'{name} names its own weights {own} ({key}), but {what}: the '
+        'frozen backbone would stay random. A checkpoint of a whole model '
+        f'(keys starting with backbone.) {whole}; {key} takes a checkpoint '
+        f'{name} reads itself{takes}.')
 
 
 def read_host_pretrained(host: nn.Module,

@@ -20,11 +20,12 @@ from torch import nn
 from ...utils.checkpoint_schemes import reading_once
 from ...utils.pretrained_init import (check_pretrained_init,
                                       pretrained_init_cfgs)
-from .host_init import (check_own_weights_loaded, own_loading_hint,
-                        own_weights, quiet_console_init, read_host_pretrained,
+from .host_init import (check_own_weights_loaded, own_weights,
+                        quiet_console_init, read_host_pretrained,
                         recording_loads, without_own_pretrained,
                         without_pretrained)
 from .load_refusals import refuse_trained_model
+from .own_loading_hint import own_loading_hint
 
 __all__ = ['host_init_source', 'initialize_host']
 
