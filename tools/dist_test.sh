@@ -35,6 +35,11 @@ PYTHON=${PYTHON:-python3}
 # Quoted wherever used: a checkout path may hold spaces.
 TOOLS_DIR=$(dirname "$0")
 
+if ! [[ "$PORT" =~ ^[1-9][0-9]*$ ]] || [ "$PORT" -gt 65535 ]; then
+    echo "$(basename "$0"): PORT must be a port number from 1 to 65535," \
+        "got '$PORT'" >&2
+    exit 2
+fi
 # Node 0 serves the rendezvous on PORT: one that another job listens on
 # ended in torch's DistNetworkError traceback (EADDRINUSE). SO_REUSEADDR,
 # as torch's store sets it, so a port a finished run left in TIME_WAIT

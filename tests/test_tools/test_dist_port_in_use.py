@@ -37,3 +37,26 @@ def test_port_in_use_is_named_before_torchrun(tmp_path, script, args):
         f'{script}: PORT {port} is in use on this machine (another job?); '
         f'set PORT to a free one, e.g. PORT={port + 1} '
         f'{os.path.join(TOOLS, script)} ...')
+
+
+@pytest.mark.parametrize('script,args', [
+    ('dist_train.sh', [TINY_VIDEO_CONFIG, '2']),
+    ('dist_test.sh', [TINY_VIDEO_CONFIG, 'epoch_1.pth', '2']),
+])
+@pytest.mark.parametrize('port', ['29x00', '0', '70000', '-1'])
+def test_a_port_that_is_no_number_is_named_as_such(tmp_path, script, args,
+                                                   port):
+    """Before, the port check took any PORT it could not bind to for one
+    in use: ``PORT=29x00`` was "in use ... e.g. PORT=1"."""
+    proc = subprocess.run(
+        ['bash', os.path.join(TOOLS, script)] + args,
+        cwd=tmp_path,
+        env=dict(os.environ, PORT=port),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=120)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert proc.stdout.strip().splitlines()[-1] == (
+        f'{script}: PORT must be a port number from 1 to 65535, got '
+        f"'{port}'")
