@@ -223,6 +223,9 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
+    # A config's (or an option's) work_dir='~/runs/x': MMEngine would make
+    # a folder named ~ in the working directory.
+    cfg.work_dir = home_expanded(cfg.work_dir)
 
     cfg.load_from = args.checkpoint
     # The config copy of a training run resumed with --resume records

@@ -239,6 +239,9 @@ def merge_args(cfg, args):
     # load_from=~/x.pth`), for the checks and hooks that read it first.
     if cfg.get('load_from'):
         cfg.load_from = home_expanded(cfg.load_from)
+    # A config's (or an option's) work_dir='~/runs/x': MMEngine would make
+    # a folder named ~ in the working directory.
+    cfg.work_dir = home_expanded(cfg.work_dir)
     # After --cfg-options, which may then change val_dataloader as they
     # please: --no-validate wins.
     if args.no_validate:

@@ -145,3 +145,24 @@ def test_train_py_reads_and_writes_home_paths(tmp_path, tiny_video_data):
     assert usage_line(proc) == (
         f'train.py: error: --resume {home / "wd" / "nothing.pth"}: no such '
         'file')
+
+
+def test_a_config_work_dir_under_home_is_made_there(tmp_path, tiny_video_data):
+    """A config's ``work_dir='~/wd'`` (or ``--cfg-options work_dir=~/wd``)
+    went to MMEngine as written, which made a folder named ``~`` in the
+    working directory; train.py and test.py now expand it as ``--work-dir``.
+    """
+    home, work, config, env = _setup(
+        tmp_path, tiny_video_data, body="work_dir = '~/wd'\n")
+    run_tool(['test.py', config, '~/ckpt.pth'], work, env=env)
+    assert (home / 'wd').is_dir()
+    run_tool(
+        ['test.py', config, '~/ckpt.pth', '--cfg-options', 'work_dir=~/wd2'],
+        work,
+        env=env)
+    assert (home / 'wd2').is_dir()
+    run_tool(['train.py', config, '--cfg-options', 'train_cfg.max_epochs=1'],
+             work,
+             env=env)
+    assert (home / 'wd' / 'epoch_1.pth').is_file()
+    assert os.listdir(work) == []  # no folder named '~'
