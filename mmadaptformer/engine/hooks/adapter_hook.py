@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Freeze, report, guard and save for adapter tuning."""
-from typing import Dict, List, Optional, Sequence
+from contextlib import contextmanager
+from typing import Dict, Iterator, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -158,15 +159,11 @@ class AdapterHook(Hook):
         self._own_loads: Optional[OwnWeightsLoads] = None
 
     # ------------------------------------------------------------------ plan
-    def _make_plan(self, runner, model, training=False) -> TrainablePlan:
+    @contextmanager
+    def _placed(self, runner) -> Iterator[None]:
+        """Name where the hook's argument was set in a plan's refusal."""
         try:
-            self.plan = plan_trainable(
-                model,
-                mode=self.mode,
-                head=self.head,
-                extra_trainable=self.extra_trainable)
-            if training:  # a file of such a run is still described
-                refuse_frozen_head(model, self.head)
+            yield
         except PlanArgumentError as e:
             # The plan's refusal names the argument, not where it was set
             # (the hook's place where no single argument is at fault:
@@ -177,6 +174,14 @@ class AdapterHook(Hook):
             if place is None:
                 raise
             raise ConfigError(f'{place}: {e}') from e
+
+    def _make_plan(self, runner, model) -> TrainablePlan:
+        with self._placed(runner):
+            self.plan = plan_trainable(
+                model,
+                mode=self.mode,
+                head=self.head,
+                extra_trainable=self.extra_trainable)
         return self.plan
 
     def _frozen_fingerprints(self, model) -> Dict[str, tuple]:
@@ -211,8 +216,10 @@ class AdapterHook(Hook):
         # Training from a checkpoint without adapters trains them.
         self._without_adapters = None
         model = unwrapped_model(runner.model)
-        # head=[] on a model with a head would train none of it.
-        self._make_plan(runner, model, training=True)
+        # head=[] on a model with a head would train none of it (a file
+        # of such a run is still described: not refused by the plan).
+        with self._placed(runner):
+            refuse_frozen_head(model, self.head)
         if self._own_loads is not None:
             own_loads, self._own_loads = self._own_loads, None
             own_loads.check()
