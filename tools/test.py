@@ -141,9 +141,9 @@ def parse_args(argv=None):
     # The shell leaves `~` as it is when quoted or after `--option=`.
     # MMEngine's CheckpointLoader expands it in the checkpoints; the files
     # and folders written would otherwise go to a folder named `~` in the
-    # working directory. The config is read as written (Config.fromfile).
-    for name in ('checkpoint', 'pretrained', 'dump', 'out', 'show_dir',
-                 'work_dir'):
+    # working directory (the work dir is expanded in merge_args, whoever
+    # set it). The config is read as written (Config.fromfile).
+    for name in ('checkpoint', 'pretrained', 'dump', 'out', 'show_dir'):
         setattr(args, name, home_expanded(getattr(args, name)))
     if args.out is None and args.out_item is not None:
         parser.error('--out-item needs --out, the file to write.')
@@ -223,8 +223,8 @@ def merge_args(cfg, args):
     elif cfg.get('work_dir', None) is None:
         cfg.work_dir = osp.join('./work_dirs',
                                 osp.splitext(osp.basename(args.config))[0])
-    # A config's (or an option's) work_dir='~/runs/x': MMEngine would make
-    # a folder named ~ in the working directory.
+    # --work-dir, a config's or an option's work_dir='~/runs/x': MMEngine
+    # would make a folder named ~ in the working directory.
     cfg.work_dir = home_expanded(cfg.work_dir)
 
     cfg.load_from = args.checkpoint

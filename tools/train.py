@@ -161,12 +161,11 @@ def parse_args(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
     # The shell leaves `~` as it is when quoted or after `--option=`.
-    # MMEngine's CheckpointLoader expands it in the checkpoints; the work
-    # dir would otherwise be a folder named `~` in the working directory.
+    # MMEngine's CheckpointLoader expands it in the checkpoints (the work
+    # dir is expanded in merge_args, whoever set it).
     if args.resume != 'auto':
         args.resume = home_expanded(args.resume)
     args.pretrained = home_expanded(args.pretrained)
-    args.work_dir = home_expanded(args.work_dir)
     if 'LOCAL_RANK' not in os.environ:
         os.environ['LOCAL_RANK'] = str(args.local_rank)
     return args
@@ -239,8 +238,8 @@ def merge_args(cfg, args):
     # load_from=~/x.pth`), for the checks and hooks that read it first.
     if cfg.get('load_from'):
         cfg.load_from = home_expanded(cfg.load_from)
-    # A config's (or an option's) work_dir='~/runs/x': MMEngine would make
-    # a folder named ~ in the working directory.
+    # --work-dir, a config's or an option's work_dir='~/runs/x': MMEngine
+    # would make a folder named ~ in the working directory.
     cfg.work_dir = home_expanded(cfg.work_dir)
     # After --cfg-options, which may then change val_dataloader as they
     # please: --no-validate wins.

@@ -52,7 +52,7 @@ from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
-from mmadaptformer.utils.local_files import is_local, same_file
+from mmadaptformer.utils.local_files import home_expanded, is_local, same_file
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
@@ -160,9 +160,9 @@ def config_backbone(cfg, config: str) -> Tuple[Optional[str], str]:
         return None, (f'the one {config} names at {where}, {path}, is an '
                       'address, which is not downloaded only to compare')
     # As the checkpoint loaders read it (MMEngine's and ours expand ``~``).
-    if not osp.isfile(osp.expanduser(path)):
+    if not osp.isfile(home_expanded(path)):
         return None, f'the one {config} names at {where}, {path}, is not there'
-    return osp.expanduser(path), ''
+    return home_expanded(path), ''
 
 
 def reference_backbone(args, meta: dict,
@@ -180,8 +180,8 @@ def reference_backbone(args, meta: dict,
         if not is_local(source):
             return source, None, False
         # As the checkpoint loaders read it (with ``~`` expanded).
-        if osp.isfile(osp.expanduser(source)):
-            return osp.expanduser(source), None, False
+        if osp.isfile(home_expanded(source)):
+            return home_expanded(source), None, False
         why = f'the pretrained backbone it records, {source}, is not there'
     else:
         why = 'it records no pretrained backbone'

@@ -25,7 +25,6 @@
 """
 import functools
 import logging
-import os.path as osp
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
@@ -34,6 +33,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...utils.config_error import ConfigError
+from ...utils.local_files import home_expanded
 from ...utils.pretrained_init import pretrained_init_cfgs
 from .config_keys import CONFIG_KEY, refuse_unknown_wrapper_keys
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
@@ -229,7 +229,7 @@ class FrozenHostWrapper(BaseModule):
         super().init_weights()
         pretrained = pretrained_init_cfgs(self)
         if pretrained:
-            self.host_source = osp.expanduser(
+            self.host_source = home_expanded(
                 str(pretrained[-1].get('checkpoint')))
 
     def before_load(self, state_dict: Mapping, prefix: str) -> None:

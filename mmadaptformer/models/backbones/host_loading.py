@@ -9,7 +9,6 @@ What surrounds the host's own ``init_weights()`` is in
 :mod:`~mmadaptformer.models.backbones.host_init`.
 """
 import functools
-import os.path as osp
 from contextlib import nullcontext
 from typing import Optional
 
@@ -18,6 +17,7 @@ from mmengine.model.weight_init import PretrainedInit
 from torch import nn
 
 from ...utils.checkpoint_schemes import reading_once
+from ...utils.local_files import home_expanded
 from ...utils.pretrained_init import (check_pretrained_init,
                                       pretrained_init_cfgs)
 from .host_init import (check_own_weights_loaded, own_weights,
@@ -51,7 +51,7 @@ def host_init_source(host: nn.Module) -> Optional[str]:
     source = str(pretrained[-1].get('checkpoint')) if pretrained else \
         own_weights(host)
     # As MMEngine's loader reads it: what a record and a message name.
-    return None if source is None else osp.expanduser(source)
+    return None if source is None else home_expanded(source)
 
 
 def initialize_host(wrapper: nn.Module) -> None:
