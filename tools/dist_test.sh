@@ -35,23 +35,8 @@ PYTHON=${PYTHON:-python3}
 # Quoted wherever used: a checkout path may hold spaces.
 TOOLS_DIR=$(dirname "$0")
 
-if ! [[ "$PORT" =~ ^[1-9][0-9]*$ ]] || [ "$PORT" -gt 65535 ]; then
-    echo "$(basename "$0"): PORT must be a port number from 1 to 65535," \
-        "got '$PORT'" >&2
-    exit 2
-fi
-# Node 0 serves the rendezvous on PORT: one that another job listens on
-# ended in torch's DistNetworkError traceback (EADDRINUSE). SO_REUSEADDR,
-# as torch's store sets it, so a port a finished run left in TIME_WAIT
-# still counts as free.
-if [ "$NODE_RANK" = 0 ] && ! $PYTHON -c "import socket, sys
-s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-s.bind(('', int(sys.argv[1])))" "$PORT" 2>/dev/null; then
-    echo "$(basename "$0"): PORT $PORT is in use on this machine (another" \
-        "job?); set PORT to a free one, e.g. PORT=$((PORT + 1)) $0 ..." >&2
-    exit 2
-fi
+# PORT a port number, and free on node 0.
+. "$TOOLS_DIR/misc/dist_port.sh"
 
 set -x
 PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
