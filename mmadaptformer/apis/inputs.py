@@ -27,7 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
-from mmadaptformer.utils.decord_failures import decord_failure
+from mmadaptformer.utils.decord_failures import decord_explained
 from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
                                               png_decoding_error)
 from mmadaptformer.utils.progress import progress_enabled
@@ -307,11 +307,12 @@ class TestInputs:
                 png_error = png_decoding_error(path)
                 if png_error is not None:
                     raise png_error from e
-            decord = decord_failure(path, e.error) if e.reads_file and \
-                kind == 'video' else None
+            decord = None
+            if e.reads_file and kind == 'video':
+                decord = decord_explained(path, e.error,
+                                          one_line_error(e.error))
             if decord is not None:
-                raise InferenceInputError(
-                    f'{path}: {decord} ({one_line_error(e.error)}).') from e
+                raise InferenceInputError(f'{path}: {decord}.') from e
             if e.reads_file:
                 raise InferenceInputError(
                     f'{path}: cannot be decoded as {self.a_kind}'

@@ -16,7 +16,7 @@ from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
 from mmengine.registry import DefaultScope
 
-from mmadaptformer.utils.decord_failures import decord_failure
+from mmadaptformer.utils.decord_failures import decord_explained
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
                                                  TransformError,
                                                  evaluation_pipeline,
@@ -321,11 +321,12 @@ class CheckedVideoDataset(VideoDataset):
             return PipelineStepError.in_evaluation(self._describe(idx), error)
         if isinstance(error, TransformError):
             error = error.error
-        decord = decord_failure(self.get_data_info(idx)['filename'], error)
+        decord = decord_explained(
+            self.get_data_info(idx)['filename'], error, one_line_error(error))
         if decord is not None:
             return BrokenVideoError(
                 f'Cannot load {self._describe(idx)} for evaluation: '
-                f'{decord} ({one_line_error(error)}).')
+                f'{decord}.')
         return BrokenVideoError(
             f'Cannot load {self._describe(idx)} for evaluation: '
             f'{one_line_error(error)}. Replace the file, remove it from the '

@@ -15,7 +15,7 @@ from typing import Callable, List, NamedTuple, Optional, Type
 
 from mmengine.logging import print_log
 
-from mmadaptformer.utils.decord_failures import decord_failure
+from mmadaptformer.utils.decord_failures import decord_explained
 from mmadaptformer.utils.png_decoding import PngDecodingError
 from mmadaptformer.utils.transform_steps import TransformError
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
@@ -143,10 +143,9 @@ def load_training_sample(idx: int,
             skipped.append(filename(idx))
             why = e.describe() if isinstance(e, TransformError) else \
                 one_line_error(e)
-            decord = decord_failure(
-                filename(idx), e.error if isinstance(e, TransformError) else e)
-            if decord is not None:
-                why = f'{decord} ({why})'
+            why = decord_explained(
+                filename(idx), e.error if isinstance(e, TransformError) else e,
+                why) or why
             tried.append(f'  {describe(idx)}: {why}')
             print_log(
                 f'{files.owner}: skipping broken {files.noun} '

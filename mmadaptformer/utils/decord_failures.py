@@ -14,7 +14,10 @@ no other decoder reads the video in decord's place.
 import os.path as osp
 from typing import Optional, Tuple
 
-__all__ = ['decord_failure', 'is_decord_copy_error', 'opencv_frame_size']
+__all__ = [
+    'decord_explained', 'decord_failure', 'is_decord_copy_error',
+    'opencv_frame_size'
+]
 
 #: decord's message when the frames it decoded do not fit the batch array
 #: it copies them into.
@@ -79,3 +82,18 @@ def decord_failure(path: str, error: BaseException) -> Optional[str]:
         return None
     return ('decord cannot decode it, though the file itself is readable: '
             f'OpenCV decodes its frames ({size[0]}x{size[1]}); {_ADVICE}')
+
+
+def decord_explained(path: str, error: BaseException,
+                     why: str) -> Optional[str]:
+    """``'DECORD_FAILURE (WHY)'`` where ``error`` on ``path`` is decord's
+    (:func:`decord_failure`), ``why`` being the caller's one line of the
+    error; None otherwise.
+
+    Args:
+        path (str): The video file.
+        error (BaseException): What reading it raised.
+        why (str): How the caller words ``error``.
+    """
+    failure = decord_failure(path, error)
+    return None if failure is None else f'{failure} ({why})'

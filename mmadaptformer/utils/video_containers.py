@@ -16,7 +16,7 @@ import struct
 import traceback
 from typing import NamedTuple, Optional, Tuple
 
-from .decord_failures import decord_failure
+from .decord_failures import decord_explained
 
 __all__ = [
     'BrokenVideoError', 'VideoInfo', 'check_container', 'container_name',
@@ -240,11 +240,8 @@ def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:
             # frame alone but fails on it in a batch.
             reader.get_batch([num_frames - 1]).asnumpy()
     except Exception as e:  # decord raises plain RuntimeErrors
-        decord_only = decord_failure(path, e)
         why = one_line_error(e)
-        return VideoInfo(
-            num_frames, why if decord_only is None else f'{decord_only} '
-            f'({why})')
+        return VideoInfo(num_frames, decord_explained(path, e, why) or why)
     return VideoInfo(num_frames, None)
 
 
