@@ -16,57 +16,15 @@ that loads its own weights, and the advice its refusals give.
 import os.path as osp
 
 import torch
-from config_writers import video_data_cfg, write_config
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
+from plain_hosts import TIMESFORMER, probe_config, save_host
 from refusal_lines import refused_line
-from repo_paths import TINY_VIDEO_CONFIG
 from tiny_uniformer import UNIFORMER_HOST, save_uniformer_checkpoint
 from tool_runners import run_tool
 
 from mmadaptformer.models import own_loading_hint_of_cfg
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.checkpoint_loading import safe_torch_load
-
-TIMESFORMER = dict(
-    type='TimeSformer',
-    num_frames=4,
-    img_size=32,
-    patch_size=16,
-    embed_dims=64,
-    num_heads=2,
-    num_transformer_layers=1)
-HEADS = dict(
-    TimeSformer=dict(in_channels=64),
-    UniFormer=dict(
-        _delete_=True,
-        type='I3DHead',
-        in_channels=64,
-        num_classes=2,
-        average_clips='prob'))
-
-
-def _save_timesformer(path: str, prefix: str = '') -> dict:
-    """Save a tiny TimeSformer's state dict under ``'state_dict'``, its
-    keys behind ``prefix``; return it without the prefix."""
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    host = MODELS.build(dict(TIMESFORMER))
-    host.init_weights()
-    state = host.state_dict()
-    torch.save({'state_dict': {prefix + k: v for k, v in state.items()}}, path)
-    return state
-
-
-def _probe_config(tmp_path, data, host_cfg: dict) -> str:
-    model = dict(
-        backbone=dict(host_cfg, _delete_=True),
-        cls_head=HEADS[host_cfg['type']])
-    return write_config(
-        tmp_path / 'probe.py', TINY_VIDEO_CONFIG,
-        video_data_cfg(data) + f'model = {model!r}\n'
-        "custom_hooks = [dict(type='AdapterHook', mode='linear_probe')]\n"
-        'train_cfg = dict(max_epochs=1)\n')
 
 
 def _train(tmp_path, config: str, *args) -> object:
@@ -91,8 +49,8 @@ def _assert_trained_from(tmp_path, proc, stock: dict) -> None:
 def test_pretrained_flag_gives_a_plain_timesformer_its_own_file(
         tmp_path, tiny_video_data):
     path = str(tmp_path / 'host.pth')
-    stock = _save_timesformer(path)
-    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER)
+    stock = save_host(TIMESFORMER, path)
+    config = probe_config(tmp_path, tiny_video_data, TIMESFORMER)
     proc = _train(tmp_path, config, '--pretrained', path)
     assert f'--pretrained: model.backbone.pretrained = {path}' in \
         proc.stdout, proc.stdout[-3000:]
@@ -104,8 +62,8 @@ def test_a_whole_model_for_a_plain_timesformer_names_the_flag_and_load_from(
     """Refused before the work dir, naming ``--pretrained``; following the
     advice (``load_from``) trains from the file."""
     path = str(tmp_path / 'recognizer.pth')
-    stock = _save_timesformer(path, prefix='backbone.')
-    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER)
+    stock = save_host(TIMESFORMER, path, prefix='backbone.')
+    config = probe_config(tmp_path, tiny_video_data, TIMESFORMER)
     line = refused_line(
         _train(tmp_path, config, '--pretrained', path),
         no_dir=str(tmp_path / 'w'))
@@ -129,9 +87,9 @@ def test_own_weights_advice_for_a_plain_timesformer_works(
     not take it, and said TimeSformer inflates. Its advice now
     (``load_from`` in its place) trains from the file."""
     path = str(tmp_path / 'recognizer.pth')
-    stock = _save_timesformer(path, prefix='backbone.')
-    config = _probe_config(tmp_path, tiny_video_data,
-                           dict(TIMESFORMER, pretrained=path))
+    stock = save_host(TIMESFORMER, path, prefix='backbone.')
+    config = probe_config(tmp_path, tiny_video_data,
+                          dict(TIMESFORMER, pretrained=path))
     line = refused_line(_train(tmp_path, config), absent=['Epoch(train)'])
     assert ('(keys starting with backbone.) loads with load_from=FILE in '
             'its place (the head too)') in line, line
@@ -147,7 +105,7 @@ def test_pretrained_flag_loads_a_plain_uniformer(tmp_path, tiny_video_data):
     that ``--pretrained`` set: it trained from random weights."""
     path = str(tmp_path / 'uniformer.pth')
     stock = save_uniformer_checkpoint(path)
-    config = _probe_config(tmp_path, tiny_video_data, UNIFORMER_HOST)
+    config = probe_config(tmp_path, tiny_video_data, UNIFORMER_HOST)
     proc = _train(tmp_path, config, '--pretrained', path)
     assert ('--pretrained: model.backbone.pretrained2d = False (UniFormer '
             'runs its init_cfg only then)') in proc.stdout, proc.stdout[-3000:]
@@ -194,7 +152,7 @@ def test_a_file_for_uniformers_2d_loading_is_refused_before_the_work_dir(
     was made."""
     path = str(tmp_path / 'uniformer.pth')
     save_uniformer_checkpoint(path)
-    config = _probe_config(
+    config = probe_config(
         tmp_path, tiny_video_data,
         dict(UNIFORMER_HOST, pretrained2d=True, pretrained=path))
     line = refused_line(_train(tmp_path, config), no_dir=str(tmp_path / 'w'))
@@ -214,7 +172,7 @@ def test_uniformer_advice_followed_for_a_file_trains(tmp_path,
     path = str(tmp_path / 'uniformer.pth')
     stock = save_uniformer_checkpoint(path)
     torch.save({'state_dict': stock}, path)
-    config = _probe_config(
+    config = probe_config(
         tmp_path, tiny_video_data,
         dict(UNIFORMER_HOST, pretrained2d=False, pretrained=path))
     _assert_trained_from(tmp_path, _train(tmp_path, config), stock)
@@ -229,8 +187,8 @@ def test_a_pretrained_init_cfg_a_plain_uniformer_skips_is_refused(
     path = str(tmp_path / 'uniformer.pth')
     stock = save_uniformer_checkpoint(path)
     init_cfg = dict(type='Pretrained', checkpoint=path, prefix='backbone.')
-    config = _probe_config(tmp_path, tiny_video_data,
-                           dict(UNIFORMER_HOST, init_cfg=init_cfg))
+    config = probe_config(tmp_path, tiny_video_data,
+                          dict(UNIFORMER_HOST, init_cfg=init_cfg))
     line = refused_line(_train(tmp_path, config), no_dir=str(tmp_path / 'w'))
     assert line.endswith(
         "mmaction2's UniFormer with pretrained2d=True (given, or its "
@@ -250,8 +208,8 @@ def test_test_tool_takes_a_plain_timesformers_pretrained_flag(
     training did: the adapter-only (head-only) checkpoint's record of the
     frozen backbone fits it. It was refused for the ``init_cfg`` it set."""
     path = str(tmp_path / 'host.pth')
-    _save_timesformer(path)
-    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER)
+    save_host(TIMESFORMER, path)
+    config = probe_config(tmp_path, tiny_video_data, TIMESFORMER)
     proc = _train(tmp_path, config, '--pretrained', path, '--cfg-options',
                   'custom_hooks.0.adapter_only_checkpoint=True')
     assert proc.returncode == 0, proc.stdout[-3000:]
@@ -275,9 +233,9 @@ def test_nested_weights_for_timesformer_get_advice_that_loads(
     ``'state_dict'`` only and loaded nothing. The advice now is the one
     that loads; following it trains from the file."""
     path = str(tmp_path / 'nested.pth')
-    stock = _save_timesformer(path)
+    stock = save_host(TIMESFORMER, path)
     torch.save({'model': stock}, path)
-    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER)
+    config = probe_config(tmp_path, tiny_video_data, TIMESFORMER)
     line = refused_line(
         _train(tmp_path, config, '--pretrained', path),
         no_dir=str(tmp_path / 'w'))

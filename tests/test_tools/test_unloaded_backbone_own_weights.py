@@ -15,11 +15,10 @@ import os.path as osp
 
 import pytest
 import torch
-from config_writers import video_data_cfg, write_config
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
+from mmengine.registry import MODELS
+from plain_hosts import TIMESFORMER, probe_config, save_host
 from refusal_lines import refused_line
-from repo_paths import TINY_VIDEO_CONFIG
 from tiny_uniformer import UNIFORMER_HOST
 from tool_runners import run_tool
 
@@ -28,44 +27,7 @@ from mmadaptformer.engine import (OwnWeightsLoads, UnloadedBackboneError,
 from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
-TIMESFORMER = dict(
-    type='TimeSformer',
-    num_frames=4,
-    img_size=32,
-    patch_size=16,
-    embed_dims=64,
-    num_heads=2,
-    num_transformer_layers=1)
 UNIFORMER = dict(UNIFORMER_HOST, pretrained2d=False)
-HEADS = dict(
-    TimeSformer=dict(in_channels=64),
-    UniFormer=dict(
-        _delete_=True,
-        type='I3DHead',
-        in_channels=64,
-        num_classes=2,
-        average_clips='prob'))
-
-
-def _save_host(host_cfg: dict, path: str) -> dict:
-    """Save a stock host's state dict (keys as the host names them)."""
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    host = MODELS.build(dict(host_cfg))
-    host.init_weights()
-    state = host.state_dict()
-    torch.save({'state_dict': state}, path)
-    return state
-
-
-def _probe_config(tmp_path, data, host_cfg: dict, pretrained) -> str:
-    backbone = dict(host_cfg, _delete_=True, pretrained=pretrained)
-    model = dict(backbone=backbone, cls_head=HEADS[host_cfg['type']])
-    return write_config(
-        tmp_path / 'probe.py', TINY_VIDEO_CONFIG,
-        video_data_cfg(data) + f'model = {model!r}\n'
-        "custom_hooks = [dict(type='AdapterHook', mode='linear_probe')]\n"
-        'train_cfg = dict(max_epochs=1)\n')
 
 
 @pytest.mark.parametrize(
@@ -73,8 +35,9 @@ def _probe_config(tmp_path, data, host_cfg: dict, pretrained) -> str:
 def test_train_probes_a_plain_backbone_given_its_own_pretrained(
         tmp_path, tiny_video_data, host_cfg):
     path = str(tmp_path / 'host.pth')
-    stock = _save_host(host_cfg, path)
-    config = _probe_config(tmp_path, tiny_video_data, host_cfg, path)
+    stock = save_host(host_cfg, path)
+    config = probe_config(tmp_path, tiny_video_data,
+                          dict(host_cfg, pretrained=path))
     work_dir = tmp_path / 'w'
     proc = run_tool(['train.py', config, '--work-dir', work_dir],
                     cwd=tmp_path,
@@ -96,7 +59,8 @@ def test_train_still_refuses_a_plain_backbone_naming_no_weights(
         tmp_path, tiny_video_data, pretrained):
     """Guards behaviour that already worked, with the advice for a host
     that reads its own weights added."""
-    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER, pretrained)
+    config = probe_config(tmp_path, tiny_video_data,
+                          dict(TIMESFORMER, pretrained=pretrained))
     line = refused_line(
         run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
                  cwd=tmp_path,
@@ -117,7 +81,7 @@ def test_the_rule_counts_a_plain_hosts_own_weights(tmp_path, host_cfg):
     """Before loading (tools/train.py) and after it (the hook), on the
     same models."""
     path = str(tmp_path / 'host.pth')
-    _save_host(host_cfg, path)
+    save_host(host_cfg, path)
     model_cfg = dict(
         type='Recognizer3D',
         backbone=dict(host_cfg, pretrained=path),
@@ -153,10 +117,11 @@ def test_train_refuses_own_weights_that_load_nothing(tmp_path,
     warning only: counted as loaded, it would have been probed at random
     weights. Refused at ``before_train`` as the wrappers refuse it."""
     path = str(tmp_path / 'recognizer.pth')
-    stock = _save_host(TIMESFORMER, path)
+    stock = save_host(TIMESFORMER, path)
     torch.save({'state_dict': {f'backbone.{k}': v
                                for k, v in stock.items()}}, path)
-    config = _probe_config(tmp_path, tiny_video_data, TIMESFORMER, path)
+    config = probe_config(tmp_path, tiny_video_data,
+                          dict(TIMESFORMER, pretrained=path))
     proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],
                     cwd=tmp_path,
                     check=False)
@@ -171,7 +136,7 @@ def test_own_weights_loads_judges_only_what_loads_in_the_run(tmp_path):
     Runner was given initialised (its init_weights() is not run again)
     loads nothing then, and is not refused for it."""
     path = str(tmp_path / 'host.pth')
-    stock = _save_host(TIMESFORMER, path)
+    stock = save_host(TIMESFORMER, path)
     model = MODELS.build(dict(TIMESFORMER, pretrained=path))
     model.init_weights()
     loads = OwnWeightsLoads(model)
