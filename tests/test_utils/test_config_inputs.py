@@ -10,10 +10,11 @@ import pytest
 from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
 
-from mmadaptformer.utils.config_inputs import (base_files, config_addresses,
+from mmadaptformer.utils.config_inheritance import (base_files,
+                                                    missing_base_place)
+from mmadaptformer.utils.config_inputs import (config_addresses,
                                                config_file_problem,
-                                               config_named_files,
-                                               missing_base_place)
+                                               config_named_files)
 
 
 def test_a_base_in_an_installed_package_is_left_out(tmp_path):
