@@ -18,11 +18,11 @@ from .frozen_tensors_check import (FrozenTensorsChangedError,
 from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .registration import add_hook_once
-from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
-                                add_resume_check_hook, check_resume_state,
-                                check_training_state,
-                                refuse_resume_without_trained_part,
-                                resumed_source)
+from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
+from .resume_state_check import (ResumeStateError, check_resume_state,
+                                 check_training_state,
+                                 refuse_resume_without_trained_part,
+                                 resumed_source)
 from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
                                scheduler_config_keys, scheduler_setting_keys,
                                scheduler_state_lists)
