@@ -46,8 +46,9 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     trainable_table, untrained_file,
                     use_atomic_checkpoint_hook, wrapped_datasets)
 # yapf: enable
-from .optim_check import (auto_scale_ratio, check_trainable_lr, custom_key_for,
-                          group_lr_multipliers)
+from .lr_multipliers import (auto_scale_ratio, custom_key_for,
+                             group_lr_multipliers)
+from .optim_check import check_trainable_lr
 from .optimizer_settings import (base_settings, optimizer_setting_changes,
                                  values_differ)
 from .optimizers import (AMP_ACCEPTS, AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
