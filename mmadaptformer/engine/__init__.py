@@ -23,10 +23,11 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     DataHealthHook, EpochRandomnessHook,
                     FrozenTensorsChangedError, NonFiniteLossError,
                     NonFiniteLossHook, OwnWeightsLoads, ResumeCheckHook,
-                    ResumeStateError, SyncNormStatsHook, UnloadedBackboneError,
-                    VideoVisualizationHook, WorkDirCollectHook,
-                    add_epoch_randomness_hook, add_hook_once,
-                    add_resume_check_hook, add_work_dir_collect_hook,
+                    ResumeStateError, ShortVideoTally, SyncNormStatsHook,
+                    UnloadedBackboneError, VideoVisualizationHook,
+                    WorkDirCollectHook, add_epoch_randomness_hook,
+                    add_hook_once, add_resume_check_hook,
+                    add_work_dir_collect_hook, batch_samples,
                     blending_num_classes, built_optim_wrappers,
                     check_adapter_hook_config, check_adapter_hook_plan,
                     check_backbone_loaded, check_frozen_unchanged,
@@ -45,8 +46,9 @@ from .hooks import (SAMPLER_SEED_KEY, TRAINING_STATE_KEYS, AdapterHook,
                     trainable_table, untrained_file,
                     use_atomic_checkpoint_hook, wrapped_datasets)
 # yapf: enable
-from .optim_check import (auto_scale_ratio, check_trainable_lr, custom_key_for,
-                          group_lr_multipliers)
+from .lr_multipliers import (auto_scale_ratio, custom_key_for,
+                             group_lr_multipliers)
+from .optim_check import check_trainable_lr
 from .optimizer_settings import (base_settings, optimizer_setting_changes,
                                  values_differ)
 from .optimizers import (AMP_ACCEPTS, AdaptAmpOptimWrapper, CPUAmpOptimWrapper,
@@ -104,5 +106,6 @@ __all__ = [
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'optim_wrapper_class', 'check_head_classes',
     'config_check_heads', 'folder_classes', 'CheckpointMetaError',
-    'freeze_to_plan', 'trainable_table', 'refuse_ema_beside_adapter_only'
+    'freeze_to_plan', 'trainable_table', 'refuse_ema_beside_adapter_only',
+    'ShortVideoTally', 'batch_samples'
 ]

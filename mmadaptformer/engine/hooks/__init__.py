@@ -18,14 +18,15 @@ from .frozen_tensors_check import (FrozenTensorsChangedError,
 from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .registration import add_hook_once
-from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
-                                add_resume_check_hook, check_resume_state,
-                                check_training_state,
-                                refuse_resume_without_trained_part,
-                                resumed_source)
+from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
+from .resume_state_check import (ResumeStateError, check_resume_state,
+                                 check_training_state,
+                                 refuse_resume_without_trained_part,
+                                 resumed_source)
 from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
                                scheduler_config_keys, scheduler_setting_keys,
                                scheduler_state_lists)
+from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 from .sync_norm_stats_hook import SyncNormStatsHook
 from .trainable_freeze import freeze_to_plan, trainable_table
@@ -60,5 +61,5 @@ __all__ = [
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
     'run_span', 'freeze_to_plan', 'trainable_table',
-    'refuse_ema_beside_adapter_only'
+    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples'
 ]
