@@ -278,7 +278,9 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
     the path (``tools/data`` writes them, and MMAction2's
     ``clip_feature_extraction.py --video-list`` reads its videos so). A
     line that names an existing file as a whole is that file, spaces and
-    all. A relative path is resolved against ``root``; a folder is an
+    all; a ``path label`` line whose path holds spaces is split at its
+    last space, as MMPretrain's ``CustomDataset`` reads its annotation
+    files. A relative path is resolved against ``root``; a folder is an
     input as on the command line (its files are found later).
 
     Args:
@@ -323,14 +325,11 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         text = line.strip()
         if not text or text.startswith('#'):
             continue
-        whole = osp.join(root, text)
-        if osp.exists(whole):
-            paths.append(whole)
-            continue
-        first = osp.join(root, text.split()[0])
-        if not osp.exists(first):
-            missing.append((number, text, first))
-        paths.append(first)
+        found = _listed_path(root, text)
+        if found is None:
+            found = osp.join(root, text.split()[0])
+            missing.append((number, text, found))
+        paths.append(found)
     if missing:
         number, text, first = missing[0]
         what = repr(first) if text.split()[0] == text else \
@@ -348,6 +347,19 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
             f'{named}: names no path (only blank lines and # '
             'comments); expected one path a line.')
     return paths
+
+
+def _listed_path(root: str, text: str) -> Optional[str]:
+    """The path a list line ``text`` names, joined to ``root``, if it is
+    there: the whole line, else all but its last field (MMPretrain's
+    ``CustomDataset`` splits a ``path label`` line at its last space, so
+    its paths may hold spaces), else its first field (MMAction2's lists
+    split at every space); None where none of them is there."""
+    for candidate in (text, text.rsplit(' ', 1)[0], text.split()[0]):
+        path = osp.join(root, candidate)
+        if osp.exists(path):
+            return path
+    return None
 
 
 def _read_lines(named: str, path: Optional[str]) -> List[str]:
