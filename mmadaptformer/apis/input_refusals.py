@@ -1,7 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Why a file or folder is no input of a config's test pipeline: a folder
 for one that reads files, a video file for one that reads extracted frames,
-a video that failed to decode whose first bytes match no container.
+a video that failed to decode whose first bytes match no container, an
+image that failed to decode because it was cut short or is none.
 
 :class:`~mmadaptformer.apis.inputs.TestInputs` asks :class:`InputRefusals`
 before (or after) running its test pipeline; the pipeline's transforms are
@@ -11,6 +12,7 @@ import glob
 import re
 from typing import NoReturn, Optional, Sequence
 
+from mmadaptformer.utils.image_files import image_damage
 from mmadaptformer.utils.local_files import home_note
 from mmadaptformer.utils.video_containers import container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
@@ -44,9 +46,11 @@ class InputRefusals:
     def not_a_container(self, path: str) -> str:
         """For a video that failed to decode: ``': it is no video file
         ...'`` if its first bytes match no known container (a text or
-        image file renamed ``.mp4``), else ``''``."""
+        image file renamed ``.mp4``), else ``''``; for an image,
+        :func:`~mmadaptformer.utils.image_files.image_damage` (a JPEG or
+        PNG cut short, bytes of no image format)."""
         if self.toolbox != 'mmaction':
-            return ''
+            return image_damage(path)
         with open(path, 'rb') as f:
             head = f.read(16)
         if container_name(head) is not None:
