@@ -172,7 +172,7 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                                                         ('image',
                                                          IMAGE_EXTENSIONS))
                                     if set(known) & set(extensions))
-                frames = '' if kinds != 'video' or not other_kind else (
+                note = '' if kinds != 'video' or not other_kind else (
                     f'; it holds {counted(len(other_kind), "image files")} '
                     f'(e.g. {sorted(other_kind)[0]}), extracted frames? The '
                     "model's config decodes video files (its test pipeline "
@@ -180,10 +180,16 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                     'classified with a config whose test pipeline reads '
                     "them with RawFrameDecode, as MMAction2's rawframe "
                     'configs do')
+                if kinds == 'image' and other_kind:
+                    note = (f'; it holds '
+                            f'{counted(len(other_kind), "video files")} (e.g. '
+                            f'{sorted(other_kind)[0]}), which this image '
+                            "model's config does not read: classify them with "
+                            'a video config (MMAction2 recognizer)')
                 raise InferenceInputError(
                     f'{path}: a folder without {kinds} files, in it or its '
                     f'subfolders (looked for {", ".join(extensions)})'
-                    f'{frames}.')
+                    f'{note}.')
             if other_kind:
                 # A video folder's cover images (or an image folder's
                 # clips) are not the models' inputs: each would be an
