@@ -9,6 +9,7 @@ before (or after) running its test pipeline; the pipeline's transforms are
 read once, when it is built.
 """
 import glob
+import os
 import re
 from typing import NoReturn, Optional, Sequence
 
@@ -86,9 +87,9 @@ class InputRefusals:
 
     def missing(self, path: str) -> NoReturn:
         """Refuse an input that is not there. An address (mmpretrain's
-        ``ImageClassificationInferencer`` downloads one) and a quoted
-        pattern (the shell expands an unquoted one) are named as such: as
-        a missing file they read as a typo.
+        ``ImageClassificationInferencer`` downloads one), a quoted pattern
+        (the shell expands an unquoted one) and a link whose target is
+        gone are named as such: as a missing file they read as a typo.
 
         Raises:
             InferenceInputError: Naming the input.
@@ -104,6 +105,17 @@ class InputRefusals:
                 f'{len(matches)} files, but inputs are not expanded: leave '
                 'the pattern unquoted for the shell to expand, or give '
                 'their folder.')
+        if os.path.islink(path):
+            # `ls` lists it, so "no such file" reads as a bug.
+            target = os.readlink(path)
+            # A relative target is read from the link's folder.
+            where = os.path.normpath(
+                os.path.join(os.path.dirname(path), target))
+            also = '' if where == target else f' ({where})'
+            raise InferenceInputError(
+                f'{path}: a link to {target!r}{also}, which is not there '
+                '(moved or deleted?); link it to the file, or give the '
+                'file.')
         raise InferenceInputError(f'{path}: no such file{home_note(path)}.')
 
     def folder(self, path: str) -> NoReturn:
