@@ -16,6 +16,8 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
 from .hook_config_place import hook_argument_place, hook_config_key, hook_place
+from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
+                                       image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .registration import add_hook_once
 from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
@@ -61,5 +63,6 @@ __all__ = [
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
     'run_span', 'freeze_to_plan', 'trainable_table',
-    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples'
+    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples',
+    'ImageVisualizationHook', 'drawing_name', 'image_roots'
 ]
