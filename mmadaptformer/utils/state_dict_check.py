@@ -211,7 +211,8 @@ def check_state_dict(model: nn.Module,
                      allow_unexpected: Sequence[str] = (),
                      allow_fresh: bool = True,
                      hint: Union[str, Callable[[List[str]], str]] = '',
-                     already_loaded: bool = False) -> StateDictDiff:
+                     already_loaded: bool = False,
+                     source_file: Optional[str] = None) -> StateDictDiff:
     """Raise unless ``state_dict`` loads into ``model`` in full.
 
     Shape mismatches are always errors. Missing keys are errors unless they
@@ -246,6 +247,9 @@ def check_state_dict(model: nn.Module,
             (non-strictly), e.g. during weight initialisation; the error
             says so instead of "Nothing of it was loaded".
             Defaults to False.
+        source_file (str, optional): The file it was read from, which a
+            command in the error names (the converter's that rebuilds a
+            position embedding). Defaults to None: ``SRC``.
 
     Returns:
         StateDictDiff: The differences that were tolerated.
@@ -290,7 +294,8 @@ def check_state_dict(model: nn.Module,
                 own,
                 with_head=any(
                     k.split('.', 1)[0] in HEAD_NAMES for k in state_dict),
-                with_adapters=not added_keys(model).isdisjoint(state_dict))
+                with_adapters=not added_keys(model).isdisjoint(state_dict),
+                source_file=source_file)
         elif head_only:
             cause = ('its head was trained for another number of classes: '
                      f'{classes.describe()}. Build the model with '
