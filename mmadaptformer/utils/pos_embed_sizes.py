@@ -212,6 +212,7 @@ def _converter_files(source_file: Optional[str],
     if not isinstance(source_file, str) or not is_local(source_file):
         return 'SRC', 'DST'
     root, ext = osp.splitext(source_file)
-    tag = ('converted' if grid is None else
-           f'{grid.num_frames}frames_{grid.img_size}px')
-    return shlex.quote(source_file), shlex.quote(f'{root}_{tag}{ext or ".pth"}')
+    tag = ('converted'
+           if grid is None else f'{grid.num_frames}frames_{grid.img_size}px')
+    return shlex.quote(source_file), shlex.quote(
+        f'{root}_{tag}{ext or ".pth"}')

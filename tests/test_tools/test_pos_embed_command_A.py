@@ -39,11 +39,12 @@ def test_train_prints_a_converter_command_that_runs_as_printed(
         video_data_cfg(tiny_video_data) + TRAIN_ONLY_CFG +
         'train_cfg = dict(max_epochs=1)\n')
 
-    proc = run_tool(
-        ['train.py', config, '--pretrained', frames8, '--work-dir',
-         tmp_path / 'w'],
-        cwd=tmp_path,
-        check=False)
+    proc = run_tool([
+        'train.py', config, '--pretrained', frames8, '--work-dir',
+        tmp_path / 'w'
+    ],
+                    cwd=tmp_path,
+                    check=False)
     assert proc.returncode == 1, proc.stdout[-3000:]
     line = next(line for line in proc.stdout.splitlines()
                 if line.startswith('StateDictMismatchError: '))
@@ -56,17 +57,20 @@ def test_train_prints_a_converter_command_that_runs_as_printed(
     # As a user runs it: in a shell, from the repository's root.
     env = dict(os.environ, OMP_NUM_THREADS='1')
     args = shlex.split(command)
-    proc = subprocess.run([sys.executable] + args[1:],
-                          cwd=REPO_ROOT,
-                          env=env,
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT,
-                          text=True,
-                          timeout=300)
+    proc = subprocess.run(
+        [sys.executable] + args[1:],
+        cwd=REPO_ROOT,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300)
     assert proc.returncode == 0, proc.stdout[-3000:]
     assert os.path.isfile(converted)
 
-    proc = run_tool(['train.py', config, '--pretrained', converted,
-                     '--work-dir', tmp_path / 'w2'],
+    proc = run_tool([
+        'train.py', config, '--pretrained', converted, '--work-dir',
+        tmp_path / 'w2'
+    ],
                     cwd=tmp_path)
     assert 'Epoch(train) [1]' in proc.stdout, proc.stdout[-3000:]
