@@ -12,9 +12,11 @@ from torch import nn
 from ...utils.pretrained_backbone import own_pretrained_hint
 from ..hosts import (HOSTS, own_pretrained_advice, own_pretrained_attrs,
                      own_pretrained_keys, pretrained_names, qualname)
-from .host_init import OWN_WEIGHTS_ATTR
+from .host_init import OWN_WEIGHTS_ATTR, takes_own_pretrained_only
 
-__all__ = ['own_loading_hint', 'own_loading_hint_of_cfg']
+__all__ = [
+    'own_loading_hint', 'own_loading_hint_of_cfg', 'own_loading_alternative'
+]
 
 
 def _own_loading_hint(backbones: Sequence[str],
@@ -98,3 +100,29 @@ def own_loading_hint_of_cfg(host_cfg: Mapping,
     ) or own_pretrained_keys().get(b) == nested_under for b in backbones):
         return ''
     return _own_loading_hint(backbones, name, key, checkpoint)
+
+
+def own_loading_alternative(host: nn.Module, key: str) -> str:
+    """The other way to weights for ``host`` than a file of its own keys
+    (``--pretrained``, its ``init_cfg``): what it reads itself through its
+    own ``pretrained``, in the host table's words
+    (:attr:`~mmadaptformer.models.HostSpec.own_pretrained_advice`), as an
+    alternative labelled as such; e.g. UniFormer's 2D ImageNet weights,
+    which it reads by name, not from a file. What the refusal of a backbone
+    that was never loaded ends with.
+
+    Args:
+        host (nn.Module): The host.
+        key (str): Its config key, e.g. ``'model.backbone.backbone'``.
+
+    Returns:
+        str: One sentence, or ``''`` for a host that reads nothing itself,
+        or whose own ``pretrained`` is where its file goes anyway
+        (TimeSformer, which takes no ``init_cfg``).
+    """
+    advice = own_pretrained_advice().get(qualname(type(host)))
+    if advice is None or takes_own_pretrained_only(host):
+        return ''
+    how = advice.format(key=key, file='FILE')
+    return (f'Alternatively, instead of a file of its own keys, '
+            f'{type(host).__name__} can load {how}.')
