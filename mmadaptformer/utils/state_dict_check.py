@@ -43,6 +43,7 @@ from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
+from .vit_modality import modality_mismatch_cause
 from .weights_nesting import nested_weights_cause, tensor_keys
 
 __all__ = [
@@ -305,6 +306,9 @@ def check_state_dict(model: nn.Module,
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '
                      '(e.g. fewer blocks)')
+        elif shift is None and modality_mismatch_cause(model.state_dict(),
+                                                       state_dict) is not None:
+            cause = modality_mismatch_cause(model.state_dict(), state_dict)
         elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')
