@@ -10,8 +10,9 @@ from typing import Mapping, Optional, Sequence
 from torch import nn
 
 from ...utils.pretrained_backbone import own_pretrained_hint
-from ..hosts import (HOSTS, own_pretrained_advice, own_pretrained_attrs,
-                     own_pretrained_keys, pretrained_names, qualname)
+from ..hosts import (HOSTS, own_layout_checks, own_pretrained_advice,
+                     own_pretrained_attrs, own_pretrained_keys,
+                     pretrained_names, qualname)
 from .host_init import OWN_WEIGHTS_ATTR, takes_own_pretrained_only
 
 __all__ = [
@@ -41,13 +42,18 @@ def own_loading_hint(host: nn.Module, key: str) -> str:
     :func:`~mmadaptformer.utils.pretrained_backbone.own_pretrained_hint`;
     empty for other hosts, MViT included: it reads a MaskFeat file
     through its ``init_cfg`` (``pretrained_type='maskfeat'``), and its
-    ``pretrained`` only becomes that ``init_cfg``.
+    ``pretrained`` only becomes that ``init_cfg``; and for a host whose
+    files in that layout the wrapper hands to its own ``pretrained``
+    itself (:attr:`~mmadaptformer.models.HostSpec.own_layout`:
+    TimeSformer's 2D ViT), which ``--pretrained`` then loads.
 
     Args:
         host (nn.Module): The host.
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
     """
+    if qualname(type(host)) in own_layout_checks():
+        return ''
     return _own_loading_hint([qualname(type(host))], type(host).__name__, key)
 
 
