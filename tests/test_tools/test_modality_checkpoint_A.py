@@ -84,8 +84,8 @@ def test_train_pretrained_names_an_image_model_on_a_video_config(
                  check=False))
     assert line.startswith(f'PretrainedFileError: {image_model} holds 8 '
                            'tensors of trained adapters'), line
-    assert 'it is a trained AdaptFormer model (not a pretrained backbone), '\
-        'and an image model\'s checkpoint (MMPretrain' in line, line
+    assert 'it is a trained AdaptFormer model, not a pretrained backbone; '\
+        "it is an image model's checkpoint (MMPretrain" in line, line
     # Not sent to test it with this video config.
     assert 'tools/test.py CONFIG' not in line, line
 

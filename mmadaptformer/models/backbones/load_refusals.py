@@ -36,9 +36,8 @@ def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
     if other_kind is not None:
         raise PretrainedFileError(
             f'{path} holds {len(keys)} tensors of trained {part}s (e.g. '
-            f'{keys[0]}): it is a trained {type(wrapper).__name__} model '
-            '(not a pretrained backbone), and ' + other_kind[len('it is '):] +
-            '.')
+            f'{keys[0]}): it is a trained {type(wrapper).__name__} model, '
+            f'not a pretrained backbone; {other_kind}.')
     raise PretrainedFileError(
         f'{path} holds {len(keys)} tensors of trained {part}s (e.g. '
         f'{keys[0]}): it is a trained {type(wrapper).__name__} model (a '

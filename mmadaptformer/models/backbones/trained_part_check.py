@@ -107,8 +107,11 @@ def check_trained_part(wrapper: nn.Module,
         and key not in part_keys and key[len(prefix):] not in everything
         and torch.is_tensor(state_dict[key])
     ]
-    other_kind = modality_mismatch_cause(everything, state_dict, prefix)
-    if foreign and other_kind is not None:
+    # An image model's on a video model or the reverse: said for what it
+    # is, with what fits (not the config it was trained with).
+    other_kind = modality_mismatch_cause(everything, state_dict,
+                                         prefix) if foreign else None
+    if other_kind is not None:
         cause = other_kind
     elif foreign:
         cause = ('it was saved on a backbone of another depth or layout: it '
