@@ -26,8 +26,9 @@ __all__ = [
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
     'own_pretrained_advice', 'own_pretrained_keys', 'pretrained_names',
-    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
-    'output_checks', 'init_cfg_none_failing', 'resolve'
+    'pretrained_readers', 'own_layout_checks', 'feature_width_readers',
+    'input_sized_state_attrs', 'output_checks', 'init_cfg_none_failing',
+    'resolve'
 ]
 
 #: The supported hosts.
@@ -140,6 +141,15 @@ def pretrained_readers() -> Dict[str, str]:
     return {
         spec.backbone: spec.pretrained_reader
         for spec in HOSTS if spec.pretrained_reader is not None
+    }
+
+
+def own_layout_checks() -> Dict[str, str]:
+    """Backbone qualname -> dotted name of the function that tells a file
+    its own loading converts (see :attr:`HostSpec.own_layout`)."""
+    return {
+        spec.backbone: spec.own_layout
+        for spec in HOSTS if spec.own_layout is not None
     }
 
 

@@ -8,10 +8,11 @@ from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import (
-    OWN_WEIGHTS_ATTR, check_own_weights_loaded, own_weights, recording_loads,
-    takes_own_pretrained_only)
+    OWN_WEIGHTS_ATTR, check_own_weights_loaded, init_cfg_skipping_flags,
+    own_weights, recording_loads, takes_own_pretrained_only)
 from mmadaptformer.models.backbones.host_loading import host_init_source
-from mmadaptformer.models.backbones.own_loading_hint import own_loading_hint
+from mmadaptformer.models.backbones.own_loading_hint import \
+    own_loading_alternative
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
@@ -143,6 +144,7 @@ def refuse_unloaded_backbone(model: nn.Module,
     """
     loads_checkpoint = bool(cfg.get('load_from') or cfg.get('resume'))
     hint = ''
+    flags: List[str] = []
     wrappers = _wrappers(model)
     if wrappers:
         if initialized:
@@ -162,6 +164,9 @@ def refuse_unloaded_backbone(model: nn.Module,
                                             f'model.{name}.', 1)
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
+        # The wrapper loads its host's init_cfg whatever the host's flags.
+        hint = own_loading_alternative(module.backbone,
+                                       f'model.{name}.backbone')
     else:
         if loads_checkpoint or any(
                 host_init_source(m) is not None for m in model.modules()):
@@ -174,20 +179,26 @@ def refuse_unloaded_backbone(model: nn.Module,
             if takes_own_pretrained_only(backbone):
                 key = f'model.backbone.{OWN_WEIGHTS_ATTR}'
             else:
-                hint = own_loading_hint(backbone, 'model.backbone')
+                # A plain host runs its init_cfg only with these off.
+                flags = init_cfg_skipping_flags(
+                    type(backbone), lambda flag: getattr(backbone, flag, None))
+            hint = own_loading_alternative(backbone, 'model.backbone')
+    off = ''.join(f'model.backbone.{flag} = False and ' for flag in flags)
     if key.endswith('.checkpoint'):
         init_cfg = key[:-len('.checkpoint')]
-        setting = (f"{init_cfg} = dict(type='Pretrained', checkpoint=PATH) "
-                   f'(config key {key})')
+        setting = (f"{off}{init_cfg} = dict(type='Pretrained', "
+                   f'checkpoint=PATH) (config key {key})')
     else:
         # A host that takes no init_cfg (TimeSformer) reads its own.
         setting = f'{key} = PATH'
+    turns = ' (which turns ' + ' and '.join(
+        f'model.backbone.{flag}' for flag in flags) + ' off)' if flags else ''
     raise UnloadedBackboneError(
         f'AdapterHook: {what} was never loaded from a checkpoint: its '
         f'weights are random, and what trains on random frozen weights '
         f'is useless on any real backbone. Give tools/train.py '
-        f'--pretrained PATH, or set {setting}, '
-        f'or load a full checkpoint with load_from. To train on a random '
-        f'frozen backbone on purpose (tests, a demo that pretrains it), '
-        f'set AdapterHook(allow_random_backbone=True).' +
-        (f' {hint}' if hint else ''))
+        f'--pretrained PATH{turns}, or set '
+        f'{setting}, or load a full checkpoint with load_from.' +
+        (f' {hint}' if hint else '') + ' To train on a random frozen '
+        'backbone on purpose (tests, a demo that pretrains it), set '
+        'AdapterHook(allow_random_backbone=True).')
