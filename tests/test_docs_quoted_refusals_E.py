@@ -109,6 +109,17 @@ CASES = [
     option(
         "--cfg-options load_from='x.pth': the checkpoint x.pth does not "
         'exist.', "load_from='x.pth'"),
+    option("did you mean 'num_clips'?",
+           'train_dataloader.dataset.pipeline.1.num_clip=2'),
+    option("did you mean 'num_threads'?",
+           'val_dataloader.dataset.pipeline.0.num_thread=2'),
+    option('test_dataloader.dataset.pipeline.1.num_clips=1',
+           'test_pipeline.1.num_clips=1'),
+    option("did you mean 'INFO'?", 'log_level=info'),
+    option("did you mean 'max_norm'?",
+           "optim_wrapper.clip_grad={'max_norn':1.}"),
+    option("did you mean 'max_testing_views'?",
+           'model.test_cfg.max_testing_view=2'),
     case(
         'test.py: error: checkpoint x.pth: no such file',
         'x.pth',
