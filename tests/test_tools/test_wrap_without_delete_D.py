@@ -51,3 +51,41 @@ def test_key_of_another_value_gets_no_delete_hint():
     assert 'model.backbone.depth' in message, message
     assert '_delete_' not in message, message
     assert 'belongs under model.backbone.backbone' in message, message
+
+
+def test_type_changed_by_cfg_options_says_to_nest_in_a_file(
+        tmp_path, tiny_video_data):
+    """``--cfg-options model.backbone.type=AdaptFormer`` on a stock config
+    leaves the stock settings beside the wrapper's arguments: no option can
+    nest them under ``backbone``; the refusal says so."""
+    config = write_config(tmp_path / 'stock.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    work = tmp_path / 'work'
+    proc = run_tool([
+        'train.py', config, '--work-dir', work, '--cfg-options',
+        'model.backbone.type=AdaptFormer'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    line = refused_line(proc, no_dir=str(work))
+    assert line.startswith("ConfigError: --cfg-options model.backbone.type="
+                           "'AdaptFormer': AdaptFormer does not take the "
+                           'config key model.backbone.img_size'), line
+    assert 'model.backbone has no backbone: it holds the stock ' \
+        "backbone's own settings" in line, line
+    assert "model = dict(backbone=dict(_delete_=True, type='AdaptFormer', " \
+        'backbone={{_base_.model.backbone}}, ...)) in a config file' in line
+
+
+def test_flat_wrapper_dict_says_to_nest():
+    """The stock settings written beside ``type='AdaptFormer'`` in a file:
+    the same advice."""
+    init_default_scope('mmaction')
+    host = dict(VIDEO_HOST)
+    host.pop('type')
+    with pytest.raises(ConfigError) as info:
+        MODELS.build(
+            dict(type='AdaptFormer', adapter=dict(bottleneck=8), **host))
+    message = str(info.value)
+    assert 'model.backbone has no backbone' in message, message
+    assert '_delete_=True' in message, message

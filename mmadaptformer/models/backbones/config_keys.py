@@ -89,6 +89,16 @@ def refuse_unknown_wrapper_keys(cls: type, kwargs: Mapping) -> None:
             f'{CONFIG_KEY} was merged into the wrapper\'s dict, which lacks '
             f'_delete_=True. Write {_nested_line(name)}, as '
             'the README\'s "Writing your own config" does.')
+    elif 'backbone' not in kwargs and len(hints) < len(unknown):
+        # The stock backbone's own dict given the wrapper's type (e.g. by
+        # --cfg-options model.backbone.type=AdaptFormer): no option can
+        # move its keys one level down.
+        hints.append(
+            f'{CONFIG_KEY} has no backbone: it holds the stock backbone\'s '
+            f'own settings, which {name} takes as one dict, its backbone '
+            'argument, not beside it (a --cfg-options type change cannot '
+            f'nest them). Write {_nested_line(name)} in a config file, as '
+            'the README\'s "Writing your own config" does.')
     accepted = [key for key in params if key != 'self']
     lines = [
         f'{name} does not take the config key '
