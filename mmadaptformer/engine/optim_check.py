@@ -9,9 +9,7 @@ such a rule only reaches what trains inside it: the adapters (and the
 ``extra_trainable`` tensors), which AdaptFormer trains at the base lr.
 :func:`check_trainable_lr` finds them in the built optimizer, names the
 likely ``paramwise_cfg`` entry and a config line that restores the base lr,
-and logs one warning; it never changes an lr. A multiplier of 0, which
-would leave them as they were initialised, is refused with the same
-advice.
+and logs one warning; it never changes an lr. A multiplier of 0 is refused.
 """
 import logging
 import math
@@ -332,6 +330,9 @@ def check_trainable_lr(runner, model: nn.Module, plan,
 
     Returns:
         str or None: The warning logged, if any.
+
+    Raises:
+        ConfigError: If one of them is at 0x the base lr (never trained).
     """
     name_of = {id(p): n for n, p in model.named_parameters()}
     parts = {
@@ -390,9 +391,7 @@ def check_trainable_lr(runner, model: nn.Module, plan,
     lines += _fix_lines(causes, fixable, options)
     never = [n for part in found.values() for n, m in part if m == 0]
     if never:
-        # At lr 0 (and decoupled weight decay, which scales with the lr)
-        # they keep their initialisation: AdaptFormer's zero up-projection
-        # adds nothing, and the run would only train the head.
+        # At lr 0 they keep their initialisation: only the head trains.
         raise ConfigError(
             f'AdapterHook: {len(never)} tensors that should train '
             f'({", ".join(never[:3])}{", ..." if len(never) > 3 else ""}) '

@@ -68,7 +68,7 @@ def test_type_changed_by_cfg_options_says_to_nest_in_a_file(
                     cwd=tmp_path,
                     check=False)
     line = refused_line(proc, no_dir=str(work))
-    assert line.startswith("ConfigError: --cfg-options model.backbone.type="
+    assert line.startswith('ConfigError: --cfg-options model.backbone.type='
                            "'AdaptFormer': AdaptFormer does not take the "
                            'config key model.backbone.img_size'), line
     assert 'model.backbone has no backbone: it holds the stock ' \
