@@ -9,7 +9,7 @@ such a rule only reaches what trains inside it: the adapters (and the
 ``extra_trainable`` tensors), which AdaptFormer trains at the base lr.
 :func:`check_trainable_lr` finds them in the built optimizer, names the
 likely ``paramwise_cfg`` entry and a config line that restores the base lr,
-and logs one warning; it never changes an lr.
+and logs one warning; it never changes an lr. A multiplier of 0 is refused.
 """
 import logging
 import math
@@ -20,6 +20,7 @@ from typing import (Any, Dict, Iterable, List, NamedTuple, Optional, Sequence,
 from mmengine.logging import print_log
 from torch import nn
 
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_place import (given_cfg_options, option_key,
                                               option_place)
 from .lr_multipliers import (auto_scale_ratio, custom_key_for,
@@ -242,6 +243,9 @@ def check_trainable_lr(runner, model: nn.Module, plan,
 
     Returns:
         str or None: The warning logged, if any.
+
+    Raises:
+        ConfigError: If one of them is at 0x the base lr (never trained).
     """
     name_of = {id(p): n for n, p in model.named_parameters()}
     parts = {
@@ -298,6 +302,15 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         f'Likely cause: {cause or "an unknown paramwise_cfg rule"}.',
     ]
     lines += _fix_lines(causes, fixable, options)
+    never = [n for part in found.values() for n, m in part if m == 0]
+    if never:
+        # At lr 0 they keep their initialisation: only the head trains.
+        raise ConfigError(
+            f'AdapterHook: {len(never)} tensors that should train '
+            f'({", ".join(never[:3])}{", ..." if len(never) > 3 else ""}) '
+            'are at 0x the base lr: they would never change. '
+            f'Likely cause: {cause or "an unknown paramwise_cfg rule"}. ' +
+            ' '.join(line.strip() for line in lines[2:]))
     lines.append('AdapterHook leaves the lr as configured; ignore this if '
                  'it is what you want.')
     message = '\n'.join(lines)

@@ -2,7 +2,8 @@
 from .adapter_hook import AdapterHook
 from .adapter_hook_config_check import (check_adapter_hook_config,
                                         check_adapter_hook_plan)
-from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
+from .adapter_hook_presence import (check_adapter_hook_presence,
+                                    refuse_wrapper_without_adapter_hook)
 from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
@@ -51,10 +52,10 @@ __all__ = [
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
     'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook',
     'check_adapter_hook_config', 'check_adapter_hook_plan',
-    'refuse_wrapper_without_adapter_hook', 'blending_num_classes',
-    'data_preprocessor_key', 'dataset_classes', 'dataset_num_classes',
-    'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key', 'hook_place',
-    'hook_argument_place', 'add_hook_once', 'check_resume_state',
+    'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',
+    'blending_num_classes', 'data_preprocessor_key', 'dataset_classes',
+    'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key',
+    'hook_place', 'hook_argument_place', 'add_hook_once', 'check_resume_state',
     'check_training_state', 'refuse_resume_without_trained_part',
     'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',

@@ -107,6 +107,24 @@ def _outside_wrappers(model: nn.Module, wrappers) -> list:
     return [m for m in model.modules() if id(m) not in inside]
 
 
+def _unread_pretrained_hint(cfg: Mapping, host_key: str,
+                            host: nn.Module) -> str:
+    """Say that the host's config sets ``pretrained``, which the host took
+    and does not load (mmaction2's VideoMAE ``VisionTransformer`` turns it
+    into its ``init_cfg``, then its ``init_cfg`` argument replaces that);
+    empty if it sets none or the host loads it."""
+    node = cfg.get('model')
+    for part in host_key.split('.')[1:]:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    value = node.get('pretrained') if isinstance(node, Mapping) else None
+    if not isinstance(value, str) or not value or \
+            host_init_source(host) is not None:
+        return ''
+    return (f'{host_key}.pretrained={value!r} loads nothing: '
+            f'{type(host).__name__} takes it but never loads it; give that '
+            'file as --pretrained or as the init_cfg above.')
+
+
 def refuse_unloaded_backbone(model: nn.Module,
                              cfg: Mapping,
                              initialized: bool = True) -> None:
@@ -165,8 +183,10 @@ def refuse_unloaded_backbone(model: nn.Module,
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
         # The wrapper loads its host's init_cfg whatever the host's flags.
-        hint = own_loading_alternative(module.backbone,
-                                       f'model.{name}.backbone')
+        hint = own_loading_alternative(
+            module.backbone, f'model.{name}.backbone') or \
+            _unread_pretrained_hint(cfg, f'model.{name}.backbone',
+                                    module.backbone)
     else:
         if loads_checkpoint or any(
                 host_init_source(m) is not None for m in model.modules()):
@@ -182,7 +202,8 @@ def refuse_unloaded_backbone(model: nn.Module,
                 # A plain host runs its init_cfg only with these off.
                 flags = init_cfg_skipping_flags(
                     type(backbone), lambda flag: getattr(backbone, flag, None))
-            hint = own_loading_alternative(backbone, 'model.backbone')
+            hint = own_loading_alternative(backbone, 'model.backbone') or \
+                _unread_pretrained_hint(cfg, 'model.backbone', backbone)
     off = ''.join(f'model.backbone.{flag} = False and ' for flag in flags)
     if key.endswith('.checkpoint'):
         init_cfg = key[:-len('.checkpoint')]
