@@ -26,4 +26,6 @@ def test_unread_pretrained_is_named(tmp_path, tiny_video_data):
     assert line.endswith(
         f'model.backbone.backbone.pretrained={weights!r} loads nothing: '
         'VisionTransformer takes it but never loads it; give that file as '
-        '--pretrained or as the init_cfg above.'), line
+        '--pretrained or as the init_cfg above. To train on a random frozen '
+        'backbone on purpose (tests, a demo that pretrains it), set '
+        'AdapterHook(allow_random_backbone=True).'), line
