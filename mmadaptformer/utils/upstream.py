@@ -51,7 +51,9 @@ UPSTREAM_CHANGES = (
      "`model=None` runs the checkpoint's stored config, both through "
      '`Config.fromstring`, i.e. as Python: a checkpoint could carry code '
      'past `weights_only`. Within those callers, `Config.fromstring` now '
-     'refuses text that is more than assignments of data.'),
+     'refuses text that is more than assignments of data, or that holds a '
+     '`{{$ENV:default}}`-style template, which MMEngine replaces before it '
+     'runs the text.'),
     ('mmengine: an adapter-only checkpoint refused by a model without its '
      'adapters; a whole classifier refuses a checkpoint that misses its '
      'head',
