@@ -10,11 +10,11 @@ each registered in ``CheckpointLoader``'s table, and exports PyTorch's
 :func:`~.checkpoint_schemes.register_safe_checkpoint_loaders` replaces the
 table's entries, but code that calls a function by its name (``from
 mmengine.runner.checkpoint import load_from_http``) still got MMEngine's:
-``load_from_http`` and ``load_url`` load a download with
-``weights_only=False``, and a checkpoint at an ``http://`` address ran its
-payload after ``import mmadaptformer``; ``load_from_local`` leaves
-``weights_only`` to PyTorch's default, which the
-``TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD`` switch turns off.
+``load_from_http`` and ``load_url`` load a download with ``weights_only``
+switched off, and a checkpoint at an ``http://`` address ran its payload
+after ``import mmadaptformer``; ``load_from_local`` leaves
+``weights_only`` to PyTorch's default, which an environment switch of
+PyTorch's turns off.
 :func:`guard_direct_loaders` binds those names to this package's safe
 loaders, which download into the same cache and load with
 ``weights_only=True``.

@@ -39,7 +39,7 @@ UPSTREAM_CHANGES = (
      '`load_from_torchvision`, `load_from_openmmlab`, `load_from_mmcls` '
      "and `load_url`, and `mmengine.utils.dl_utils`' `load_url` (PyTorch's "
      '`load_state_dict_from_url`), public functions: called by name they '
-     'kept MMEngine\'s behaviour (`weights_only=False` for an address), so '
+     'kept MMEngine\'s behaviour (`weights_only` off for an address), so '
      'a checkpoint at an http:// address ran its payload; they now load '
      'as the registered schemes do.'),
     ('mmengine: `CheckpointLoader.load_checkpoint` wrapped',
