@@ -16,8 +16,8 @@ from .infer_configs import (folder_readers_of, read_model_configs,
 from .infer_files import (LIST_EXTENSIONS, STDIN, InferenceInputError,
                           read_input_list)
 from .infer_label_maps import label_map_role, split_label_maps
-from .inference import ModelInferencer
 from .inputs import RESERVED_NAME
+from .model_inferencer import ModelInferencer
 from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
 
