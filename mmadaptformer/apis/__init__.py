@@ -5,7 +5,8 @@ from .array_inputs import input_name, named_results
 from .config_read import load_config
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, OtherKindInputError,
-                          collect_inputs, read_input_list)
+                          collect_inputs)
+from .input_lists import read_input_list
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
 from .model_inferencer import ModelInferencer
