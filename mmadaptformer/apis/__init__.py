@@ -2,12 +2,15 @@
 from mmadaptformer.datasets.label_map import LabelMapError
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .array_inputs import input_name, named_results
+from .config_read import load_config
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, OtherKindInputError,
-                          collect_inputs, read_input_list)
-from .inference import ModelInferencer, init_model, load_config
+                          collect_inputs)
+from .input_lists import read_input_list
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar, toolbox_of)
+from .model_inferencer import ModelInferencer
+from .model_init import init_model
 from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError

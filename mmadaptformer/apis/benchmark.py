@@ -30,8 +30,8 @@ from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.utils.config_error import ConfigError
 from .batching import check_batch_size
 from .benchmark_tasks import stock_cfg, synthetic_inputs, write_tasks
-from .inference import init_model
 from .inputs import toolbox_of
+from .model_init import init_model
 from .multitask import MultiTaskRecognizer
 from .prefix_layers import prefix_layers_of
 

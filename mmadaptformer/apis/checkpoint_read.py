@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Read a checkpoint and load it into a model as
 :func:`mmengine.runner.load_checkpoint` does, in two steps, so that
-:func:`~mmadaptformer.apis.inference.init_model` checks what was read
+:func:`~mmadaptformer.apis.model_init.init_model` checks what was read
 before anything loads."""
 import os
 import os.path as osp
@@ -21,7 +21,7 @@ __all__ = ['check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint']
 
 def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
     """Read a checkpoint as
-    :func:`~mmadaptformer.apis.inference.init_model` does, without a model.
+    :func:`~mmadaptformer.apis.model_init.init_model` does, without a model.
 
     Args:
         checkpoint (str | os.PathLike): The file or address (``http(s)://``
@@ -30,7 +30,7 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
 
     Returns:
         dict: The checkpoint, to give
-        :func:`~mmadaptformer.apis.inference.init_model` as ``loaded``.
+        :func:`~mmadaptformer.apis.model_init.init_model` as ``loaded``.
     """
     checkpoint = os.fspath(checkpoint)
     check_checkpoint_file(checkpoint)

@@ -13,11 +13,11 @@ from mmadaptformer.utils.local_files import first_missing_file, home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_configs import (folder_readers_of, read_model_configs,
                             unreadable_config_line)
-from .infer_files import (LIST_EXTENSIONS, STDIN, InferenceInputError,
-                          read_input_list)
+from .infer_files import LIST_EXTENSIONS, InferenceInputError
 from .infer_label_maps import label_map_role, split_label_maps
-from .inference import ModelInferencer
+from .input_lists import STDIN, read_input_list
 from .inputs import RESERVED_NAME
+from .model_inferencer import ModelInferencer
 from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
 

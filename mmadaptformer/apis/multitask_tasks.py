@@ -22,8 +22,8 @@ from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.models.hosts import (non_batch_first_block_types, qualname,
                                         side_stream_backbones)
 from mmadaptformer.utils import HEAD_NAMES
+from .config_read import model_config
 from .frame_folders import FrameFolders
-from .inference import model_config
 from .inputs import RESERVED_NAME, TestInputs
 from .test_pipeline import test_pipeline_cfg
 

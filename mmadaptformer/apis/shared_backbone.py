@@ -21,9 +21,9 @@ from mmadaptformer.models.multitask import TaskStreams
 from mmadaptformer.utils.device_check import check_device_arg
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model, shared_backbone_origin)
+from .config_read import load_config
 from .forward_guard import serialized
 from .frozen_fingerprints import FrozenFingerprints
-from .inference import load_config
 from .inputs import TestInputs, class_names, toolbox_of
 from .label_maps import check_label_map_file
 from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,

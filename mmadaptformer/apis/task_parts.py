@@ -30,9 +30,10 @@ from mmadaptformer.models.multitask import parameters_on_meta
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from .checkpoint_read import read_checkpoint
+from .config_read import model_config
 from .frozen_fingerprints import (FrozenFingerprints, check_frozen,
                                   recorded_fingerprints)
-from .inference import init_model, model_config
+from .model_init import init_model
 from .multitask_tasks import (TaskError, check_batch_first, check_side_stream,
                               head_of, tensor_owners, tensors_of,
                               trained_keys_of)

@@ -10,11 +10,11 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg,
                      video_data_cfg, write_config)
 
 import mmadaptformer.apis.adapter_checkpoint_check as check_module
-import mmadaptformer.apis.inference as inference_module
+import mmadaptformer.apis.model_init as model_init_module
 import mmadaptformer.engine.adapter_checkpoint.adapter_only as adapter_only
 
 #: The modules that bind the record's check by name.
-_READERS = (inference_module, check_module, adapter_only)
+_READERS = (model_init_module, check_module, adapter_only)
 
 
 @pytest.fixture(scope='module')

@@ -1,0 +1,174 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Build a video or image classifier from its config and load a checkpoint.
+
+The model is built from its config and loaded as
+:func:`mmengine.runner.load_checkpoint` loads it
+(:mod:`~mmadaptformer.apis.checkpoint_read`), the path ``init_recognizer``
+and mmpretrain's ``get_model`` take, so every check of the model's own load
+path applies. On top of that, :func:`init_model` refuses what a non-strict load
+would let through: a full checkpoint that leaves keys unloaded, and an
+adapter-only checkpoint whose frozen part differs from the weights it was
+trained on (``meta['adapter_checkpoint']['frozen_digest']``).
+"""
+import functools
+import os
+from collections import OrderedDict
+from typing import List, Optional, Tuple, Union
+
+import torch
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+from torch import nn
+
+from mmadaptformer.engine import ADAPTER_META_KEY
+from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
+                                                     adapter_hook_cfg,
+                                                     check_adapter_record,
+                                                     check_holds_trained_part,
+                                                     checkpoint_meta)
+from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.device_check import check_device_arg
+from mmadaptformer.utils.head_fit import check_holds_head
+from mmadaptformer.utils.recognizer_check import check_inference_cfg
+from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
+                                                  check_state_dict)
+from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
+from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
+                              read_checkpoint)
+from .config_read import load_config, model_config
+from .inputs import toolbox_of
+
+__all__ = ['init_model']
+
+
+def _other_model_hint(model: nn.Module, state: dict, keys: List[str]) -> str:
+    """The hint of :func:`init_model`'s state-dict refusal, for the keys at
+    fault: none where only the head's number of classes differs (the file
+    is a checkpoint of this config's model, built with another
+    ``num_classes``, which the refusal names with its fix)."""
+    own = model.state_dict()
+    if keys and all(
+            key.split('.', 1)[0] in HEAD_NAMES and key in own and key in state
+            and torch.is_tensor(state[key])
+            and state[key].shape[1:] == own[key].shape[1:] for key in keys):
+        return ''
+    return 'Is it a checkpoint of this config\'s model?'
+
+
+def init_model(config: Union[str, Config],
+               checkpoint: Optional[str] = None,
+               device: Union[str, torch.device] = 'cpu',
+               loaded: Optional[dict] = None) -> Tuple[nn.Module, dict]:
+    """Build a video or image classifier and load a checkpoint into it.
+
+    Like mmaction2's ``init_recognizer`` and mmpretrain's ``get_model``
+    (build, then :func:`mmengine.runner.load_checkpoint`), and stricter: a
+    full or merged checkpoint must fill every key of the model, and an
+    adapter-only checkpoint every trainable key on the backbone it was
+    trained on (the config's pretrained path).
+
+    Args:
+        config (str | Config): The config file or object.
+        checkpoint (str, optional): The checkpoint file or address
+            (``http(s)://`` and MMEngine's other schemes). Defaults to None:
+            the model as built, as mmaction2's ``init_recognizer`` returns
+            it: ``init_weights`` is not called, so the head and adapters
+            are random and the backbone is not even the pretrained one.
+        device (str | torch.device): Where the model runs, a device this
+            machine has. Defaults to ``'cpu'``.
+        loaded (dict, optional): ``checkpoint`` as :func:`read_checkpoint`
+            read it, so that it is not read again; ``checkpoint`` then only
+            names it in messages. Defaults to None (read here).
+
+    Returns:
+        tuple: The model (eval mode, ``model.cfg`` set) and the checkpoint's
+        ``meta`` (empty without a checkpoint).
+
+    Raises:
+        ValueError: If this machine has no ``device``, before anything is
+            read.
+        ConfigError: If the config sets a ``model.test_cfg`` (or
+            ``train_cfg``) key that its mmaction2 recognizer would ignore,
+            or its head keeps one row of scores per test view
+            (``average_clips=None``; :func:`~mmadaptformer.utils.
+            recognizer_check.check_inference_cfg`).
+        PretrainedLoadError: If the pretrained file of the frozen backbone
+            that an adapter-only checkpoint leaves out cannot be loaded
+            (:func:`load_read_checkpoint`). What fails in reading or
+            loading the checkpoint itself is raised as it is.
+    """
+    check_device_arg(device, 'init_model')
+    cfg, source = load_config(config)
+    scope = toolbox_of(cfg, source)
+    init_default_scope(scope)
+    # A test_cfg key mmaction2's recognizer would ignore without a word,
+    # and a head whose scores name no one label per input.
+    check_inference_cfg(cfg, source)
+    if checkpoint is not None and loaded is None:
+        # Before the model is built (seconds for a ViT-B): a checkpoint
+        # that is not there, or a folder, is named first.
+        check_checkpoint_file(checkpoint)
+    model = MODELS.build(model_config(cfg, scope))
+    meta = {}
+    if checkpoint is not None:
+        checkpoint = os.fspath(checkpoint)
+        # An address (http://, open-mmlab://, ...) goes to MMEngine's
+        # CheckpointLoader, whose schemes all load with weights_only.
+        ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
+        meta = checkpoint_meta(
+            ckpt, checkpoint, EXPECTED_CHECKPOINT, purpose='evaluate')
+        named = f'{checkpoint} (config {source})'
+        # Weights nested under one key ({'model': state_dict}) are named as
+        # such, before the checks below read the key as a state dict
+        # without the adapters or head.
+        check_not_nested(ckpt.get('state_dict', ckpt), named, model)
+        record = meta.get(ADAPTER_META_KEY)
+        if record is not None:
+            # Read once: the checks below and after the load take it as is.
+            record = check_adapter_record(record, checkpoint)
+            # The same refusals as tools/test.py's, before anything loads:
+            # an adapter-only checkpoint on a model without its adapters
+            # (the stock config) ...
+            check_adapter_only_fits(model, ckpt, named)
+            # ... and one of another method (VPT's prompts on AdaptFormer's
+            # adapters), as tools/test.py names it.
+            hook = adapter_hook_cfg(cfg)
+            check_adapter_method(
+                model,
+                record,
+                checkpoint,
+                hook.get('mode', 'adaptformer') if hook else None,
+                state=ckpt.get('state_dict', ckpt))
+        else:
+            # ... and a full one without the model's adapters (a stock
+            # model's) on a model with them.
+            check_holds_trained_part(model, ckpt.get('state_dict', ckpt),
+                                     named)
+            # ... and one without the head (a backbone-only file).
+            check_holds_head(
+                model, ckpt.get('state_dict', ckpt), named, before_load=True)
+        # MMEngine's own report of missing keys is silenced: an adapter-only
+        # checkpoint lacks the frozen keys by design, and check_state_dict
+        # below refuses whatever else does not fit, naming it.
+        load_read_checkpoint(model, ckpt, checkpoint)
+        state = ckpt.get('state_dict', ckpt)
+        if record is not None:
+            # The frozen part comes from the config's pretrained path;
+            # check_loaded_frozen checks it is the right one.
+            full = OrderedDict(model.state_dict())
+            full.update(state)
+            state = full
+        check_state_dict(
+            model,
+            state,
+            source=named,
+            allow_fresh=False,
+            hint=functools.partial(_other_model_hint, model, state),
+            source_file=checkpoint)
+        if record is not None:
+            # Its method was checked before the load, on these keys.
+            check_loaded_frozen(model, record, checkpoint)
+    model.cfg = cfg
+    model.to(device)
+    model.eval()
+    return model, meta
