@@ -25,4 +25,10 @@ recipe_hooks = dict(
     # optimizer or scheduler state, another config's); warn that changed
     # optimizer or schedule settings are replaced by the checkpoint's.
     # Here, not only in tools/train.py, so that Runner.from_cfg has it too.
-    resume_check=dict(type='ResumeCheckHook'))
+    resume_check=dict(type='ResumeCheckHook'),
+    # Log how many broken images or videos training skipped each epoch,
+    # and which; refuse a validation or test CheckedImageDataset or
+    # CheckedVideoDataset with test_mode=False (mmpretrain's dataset
+    # configs leave it unset), which would score other samples in place
+    # of broken ones. Image runs need it as much as video runs.
+    data_health=dict(type='DataHealthHook'))

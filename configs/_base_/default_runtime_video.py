@@ -3,8 +3,6 @@ _base_ = ['mmaction::_base_/default_runtime.py', './default_hooks.py']
 
 default_hooks = dict(
     _base_.recipe_hooks,
-    # Log how many broken videos training skipped each epoch, and which.
-    data_health=dict(type='DataHealthHook'),
     # Off; tools/test.py --show-dir / --show turn it on. (mmaction2 1.2's
     # VisualizationHook fails on multi-view test batches.)
     visualization=dict(type='VideoVisualizationHook', enable=False))

@@ -15,6 +15,3 @@ custom_imports = dict(imports=['mmadaptformer'], allow_failed_imports=False)
 
 model = dict(
     head=dict(num_classes=101), data_preprocessor=dict(num_classes=101))
-# Log how many broken images training skipped each epoch, and which
-# (CheckedImageDataset replaces them by other samples).
-default_hooks = dict(data_health=dict(type='DataHealthHook'))

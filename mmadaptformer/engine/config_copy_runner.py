@@ -34,6 +34,8 @@ from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
 from mmadaptformer.utils import atomic_write, upcast_mmaction_head_scores
+from .hooks.data_health_hook import DataHealthHook
+from .hooks.registration import add_hook_once
 from .hooks.resume_check_hook import add_resume_check_hook
 
 __all__ = [
@@ -130,11 +132,17 @@ def _with_config_copy(runner_cls: type) -> type:
 def build_runner(cfg: Config):
     """Build the runner of ``cfg`` as MMAction2's and MMPretrain's tools
     do (``Runner.from_cfg``, or the config's ``runner_type``), with
-    :class:`ConfigCopyMixin`'s config copies and a
+    :class:`ConfigCopyMixin`'s config copies, a
     :class:`~mmadaptformer.engine.hooks.resume_check_hook.ResumeCheckHook`
     (unless the config lists one), so that ``--resume`` never continues
     from a checkpoint without (or with another run's) optimizer and
-    scheduler state, and with float32 scores from the mmaction2 heads
+    scheduler state, a
+    :class:`~mmadaptformer.engine.hooks.data_health_hook.DataHealthHook`
+    (unless the config lists one, as the recipes' ``default_hooks`` do), so
+    that a validation or test ``CheckedImageDataset`` or
+    ``CheckedVideoDataset`` with ``test_mode=False`` is refused instead of
+    scoring other samples in place of broken files, and with float32
+    scores from the mmaction2 heads
     (:func:`~mmadaptformer.utils.upcast_mmaction_head_scores`) for
     evaluation under bfloat16 autocast.
 
@@ -168,6 +176,7 @@ def build_runner(cfg: Config):
         runner_cls = _with_config_copy(runner_cls)
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
+    add_hook_once(runner, DataHealthHook)
     # Under val_cfg/test_cfg fp16 on the CPU (tools/test.py --amp) the
     # mmaction2 heads' scores are bfloat16, which its metrics (numpy)
     # refuse; AdaptAmpOptimWrapper adds the same hook only when training.

@@ -42,17 +42,18 @@ def test_recipe_hooks_are_written_once_and_shared():
     assert video.recipe_hooks == image.recipe_hooks
     assert set(video.recipe_hooks) == {
         'checkpoint', 'logger', 'sync_buffers', 'non_finite_loss',
-        'checkpoint_check', 'config_check', 'resume_check'
+        'checkpoint_check', 'config_check', 'resume_check', 'data_health'
     }
     for cfg in (video, image):
         for name, hook in cfg.recipe_hooks.items():
             assert all(cfg.default_hooks[name][key] == value
                        for key, value in hook.items())
+    # Both: an image run's evaluation sets are checked as a video run's.
     assert video.default_hooks.data_health.type == 'DataHealthHook'
-    assert 'data_health' not in image.default_hooks
+    assert image.default_hooks.data_health.type == 'DataHealthHook'
     # The hosts' own default hooks are still there.
     assert video.default_hooks.runtime_info.type == 'RuntimeInfoHook'
-    assert image.default_hooks.visualization.type == 'VisualizationHook'
+    assert image.default_hooks.visualization.type == 'ImageVisualizationHook'
 
 
 def test_plain_checkpoint_hook_is_upgraded_with_its_arguments():

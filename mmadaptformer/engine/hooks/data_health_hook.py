@@ -127,8 +127,11 @@ class DataHealthHook(Hook):
     sample (see
     :func:`~mmadaptformer.engine.hooks.strict_evaluation.check_strict_evaluation`).
 
-    Used with the video and Food-101 recipes of `AdaptFormer
-    <https://arxiv.org/abs/2205.13535>`_.
+    Used with every recipe of `AdaptFormer
+    <https://arxiv.org/abs/2205.13535>`_, image and video (one of the
+    recipes' ``default_hooks``, ``configs/_base_/default_hooks.py``);
+    ``tools/train.py`` and ``tools/test.py`` add one to a config without
+    it.
 
     Args:
         max_names (int): At most this many file names are logged per epoch
