@@ -122,7 +122,7 @@ EXPECTED_REGISTERED = {
     'mmengine::optim_wrapper': {'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'},
     'mmengine::runner': {'ConfigCopyRunner'},
     'mmpretrain::dataset': {'CheckedImageDataset'},
-    'mmpretrain::hook': _HOOKS,
+    'mmpretrain::hook': _HOOKS | {'ImageVisualizationHook'},
     'mmpretrain::model':
     {'AdaptFormer', 'BNLinearClsHead', 'BNLinearHead', 'VPT'},
 }
