@@ -17,6 +17,7 @@ from .infer_files import (LIST_EXTENSIONS, STDIN, InferenceInputError,
                           read_input_list)
 from .infer_label_maps import label_map_role, split_label_maps
 from .inference import ModelInferencer
+from .input_refusals import input_path_problem
 from .inputs import RESERVED_NAME
 from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
@@ -92,16 +93,19 @@ frames, a clip named as another task's test set names frames) gets
 failure, counted once per task on stderr ("task TASK: skipped N inputs
 ..."). An input that no task reads gets an error for each.
 
-Exit status: 0 if every input was answered by every task that reads its kind,
-and nothing else failed; 1 if any input or task failed (the others are
-answered, and --out holds the errors; scores that are NaN or inf are such an
-error, not a label); 2 if the command line cannot be used, found before any
-input is classified and with nothing written: an option's value (--topk 0, a
---device this machine lacks), a file it names that does not exist (CONFIG,
-CHECKPOINT, --pretrained, --label-map), a CONFIG without --task that cannot be
-read (Python that does not parse, a _base_ that does not exist: the file and
-line are named; with --task, that task fails in every input, and folders are
-expanded by the tasks whose configs were read), a folder INPUT without a file
+Exit status, as a Unix command's: 0 if every input was answered by every task
+that reads its kind, and nothing else failed; 1 if anything failed while
+running (an input or task: the others are answered, and --out holds the
+errors; scores that are NaN or inf are such an error, not a label); 2 if the
+command line cannot be used, found before any input is classified and with
+nothing written: an option's value (--topk 0, a --device this machine lacks),
+a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
+--label-map), an INPUT that does not exist or this user cannot read (a
+quoted pattern and an address are named as such), a CONFIG without --task
+that cannot be read (Python that does not parse, a _base_ that does not
+exist: the file and line are named; with --task, that task fails in every
+input, and folders are expanded by the tasks whose configs were read), a
+folder INPUT without a file
 of the models' kind, a text file INPUT (give it as --list), a --list that
 cannot be read or names a path that does not exist (the line is named), an
 --out that is one of the files read (a config's _base_ files and the files it
@@ -226,6 +230,12 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         parser.error('no INPUT given')
     _expand_home(args)
     _check_lists(parser, args)
+    for word in args.inputs:
+        # Given on the command line, as the config and checkpoint are: a
+        # usage error before anything loads, as a missing --list path is.
+        problem = input_path_problem(word)
+        if problem:
+            parser.error(f'INPUT {problem}')
     seen = {}
     for name, config, _ in args.task or []:
         if name in seen:
