@@ -6,10 +6,13 @@ import os.path as osp
 
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
+from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.local_files import first_missing_file, home_expanded
+from mmadaptformer.utils.local_files import (CONFIG_SUFFIXES,
+                                             first_missing_file, home_expanded,
+                                             is_local)
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_configs import (folder_readers_of, read_model_configs,
                             unreadable_config_line)
@@ -101,7 +104,8 @@ command line cannot be used, found before any input is classified and with
 nothing written: an option's value (--topk 0, a --device this machine lacks),
 a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 --label-map), an INPUT that does not exist or this user cannot read (a
-quoted pattern and an address are named as such), a CONFIG without --task
+quoted pattern and an address are named as such), a video, image or config
+given as a CHECKPOINT (the checkpoint left out), a CONFIG without --task
 that cannot be read (Python that does not parse, a _base_ that does not
 exist: the file and line are named; with --task, that task fails in every
 input, and folders are expanded by the tasks whose configs were read), a
@@ -270,6 +274,12 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     missing = first_missing_file(files)
     if missing:
         parser.error(missing)
+    for config, checkpoint in _models(args):
+        # The checkpoint left out; the two swapped are named by the config.
+        what = config.endswith(CONFIG_SUFFIXES) and is_local(
+            checkpoint) and not_a_checkpoint(checkpoint)
+        if what:
+            parser.error(f'checkpoint {checkpoint}: it is {what}')
     try:
         inputs = list(args.inputs)
         for path in args.list:
