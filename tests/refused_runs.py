@@ -13,12 +13,26 @@ def unread_checkpoint(tmp_path) -> str:
     return str(path)
 
 
-def refused_run(tool: str, config: str, tmp_path, *options) -> str:
+def refused_run(tool: str,
+                config: str,
+                tmp_path,
+                *options,
+                no_work_dir: bool = False) -> str:
     """The line ``tool`` (``train.py``, or ``test.py`` with an unread
     checkpoint) is refused with on ``config`` and ``options``, its work dir
-    ``tmp_path / 'w'``."""
+    ``tmp_path / 'w'``.
+
+    The run must end with exit status 1 and no traceback
+    (:func:`refusal_lines.refused_line`).
+
+    Args:
+        no_work_dir (bool): Also assert that the run made no work dir (it
+            was refused before the runner was built). Defaults to False.
+    """
     args = [unread_checkpoint(tmp_path)] if tool == 'test.py' else []
+    work_dir = tmp_path / 'w'
     return refused_line(
-        run_tool([tool, config, *args, '--work-dir', tmp_path / 'w', *options],
+        run_tool([tool, config, *args, '--work-dir', work_dir, *options],
                  cwd=tmp_path,
-                 check=False))
+                 check=False),
+        no_dir=str(work_dir) if no_work_dir else None)

@@ -48,15 +48,16 @@ no task reads. Hidden files and folders (names starting with .) are left out,
 with a warning that counts them. --list FILE adds the paths a text file names,
 one a line, after the INPUTs and in its order: blank lines and lines starting
 with # are skipped, and in MMAction2's and MMPretrain's annotation lines ("path
-label", "frame_dir total_frames label") the first field is the path. Relative
-paths are resolved against the list's folder, or against --list-root DIR (an
-annotation file's data_prefix). --list - reads the list from standard input
-("find data -name '*.mp4' | infer.py CONFIG CHECKPOINT --list -"), its relative
-paths resolved against the current directory, or --list-root DIR. Each input is
-transformed by the config's test pipeline (test_dataloader.dataset.pipeline,
-views included), so it gets the scores tools/test.py --dump gives it. Videos
-shorter than a clip are classified with repeated frames, as tools/test.py
-evaluates them, and named after the run.
+label", "frame_dir total_frames label") the first field is the path (a "path
+label" line whose path holds spaces is split at its last space, as MMPretrain's
+CustomDataset reads it). Relative paths are resolved against the list's folder,
+or against --list-root DIR (an annotation file's data_prefix). --list - reads
+the list from standard input ("find data -name '*.mp4' | infer.py CONFIG
+CHECKPOINT --list -"), its relative paths resolved against the current
+directory, or --list-root DIR. Each input is transformed by the config's test
+pipeline (test_dataloader.dataset.pipeline, views included), so it gets the
+scores tools/test.py --dump gives it. Videos shorter than a clip are classified
+with repeated frames, as tools/test.py evaluates them, and named after the run.
 
 Standard output holds the results alone, one line per input and task
 ("PATH: TASK: CLASS (score), ..."), or with --out - the JSON alone; log

@@ -172,7 +172,7 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                                                         ('image',
                                                          IMAGE_EXTENSIONS))
                                     if set(known) & set(extensions))
-                frames = '' if kinds != 'video' or not other_kind else (
+                note = '' if kinds != 'video' or not other_kind else (
                     f'; it holds {counted(len(other_kind), "image files")} '
                     f'(e.g. {sorted(other_kind)[0]}), extracted frames? The '
                     "model's config decodes video files (its test pipeline "
@@ -180,10 +180,16 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                     'classified with a config whose test pipeline reads '
                     "them with RawFrameDecode, as MMAction2's rawframe "
                     'configs do')
+                if kinds == 'image' and other_kind:
+                    note = (f'; it holds '
+                            f'{counted(len(other_kind), "video files")} (e.g. '
+                            f'{sorted(other_kind)[0]}), which this image '
+                            "model's config does not read: classify them with "
+                            'a video config (MMAction2 recognizer)')
                 raise InferenceInputError(
                     f'{path}: a folder without {kinds} files, in it or its '
                     f'subfolders (looked for {", ".join(extensions)})'
-                    f'{frames}.')
+                    f'{note}.')
             if other_kind:
                 # A video folder's cover images (or an image folder's
                 # clips) are not the models' inputs: each would be an
@@ -278,7 +284,9 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
     the path (``tools/data`` writes them, and MMAction2's
     ``clip_feature_extraction.py --video-list`` reads its videos so). A
     line that names an existing file as a whole is that file, spaces and
-    all. A relative path is resolved against ``root``; a folder is an
+    all; a ``path label`` line whose path holds spaces is split at its
+    last space, as MMPretrain's ``CustomDataset`` reads its annotation
+    files. A relative path is resolved against ``root``; a folder is an
     input as on the command line (its files are found later).
 
     Args:
@@ -323,14 +331,11 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
         text = line.strip()
         if not text or text.startswith('#'):
             continue
-        whole = osp.join(root, text)
-        if osp.exists(whole):
-            paths.append(whole)
-            continue
-        first = osp.join(root, text.split()[0])
-        if not osp.exists(first):
-            missing.append((number, text, first))
-        paths.append(first)
+        found = _listed_path(root, text)
+        if found is None:
+            found = osp.join(root, text.split()[0])
+            missing.append((number, text, found))
+        paths.append(found)
     if missing:
         number, text, first = missing[0]
         what = repr(first) if text.split()[0] == text else \
@@ -348,6 +353,19 @@ def read_input_list(path: str, root: Optional[str] = None) -> List[str]:
             f'{named}: names no path (only blank lines and # '
             'comments); expected one path a line.')
     return paths
+
+
+def _listed_path(root: str, text: str) -> Optional[str]:
+    """The path a list line ``text`` names, joined to ``root``, if it is
+    there: the whole line, else all but its last field (MMPretrain's
+    ``CustomDataset`` splits a ``path label`` line at its last space, so
+    its paths may hold spaces), else its first field (MMAction2's lists
+    split at every space); None where none of them is there."""
+    for candidate in (text, text.rsplit(' ', 1)[0], text.split()[0]):
+        path = osp.join(root, candidate)
+        if osp.exists(path):
+            return path
+    return None
 
 
 def _read_lines(named: str, path: Optional[str]) -> List[str]:

@@ -224,7 +224,8 @@ def init_model(config: Union[str, Config],
             state,
             source=named,
             allow_fresh=False,
-            hint=functools.partial(_other_model_hint, model, state))
+            hint=functools.partial(_other_model_hint, model, state),
+            source_file=checkpoint)
         if record is not None:
             # Its method was checked before the load, on these keys.
             check_loaded_frozen(model, record, checkpoint)

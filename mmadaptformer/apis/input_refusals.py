@@ -1,7 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Why a file or folder is no input of a config's test pipeline: a folder
 for one that reads files, a video file for one that reads extracted frames,
-a video that failed to decode whose first bytes match no container.
+a video that failed to decode whose first bytes match no container, an
+image that failed to decode because it was cut short or is none.
 
 :class:`~mmadaptformer.apis.inputs.TestInputs` asks :class:`InputRefusals`
 before (or after) running its test pipeline; the pipeline's transforms are
@@ -13,6 +14,7 @@ import os.path as osp
 import re
 from typing import NoReturn, Optional, Sequence
 
+from mmadaptformer.utils.image_files import image_damage
 from mmadaptformer.utils.local_files import home_note
 from mmadaptformer.utils.video_containers import container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
@@ -24,9 +26,10 @@ __all__ = ['InputRefusals', 'input_path_problem']
 def input_path_problem(path: str) -> Optional[str]:
     """Why an input path cannot be read, else None: it is not there, or
     this user may not read it (a folder: list and enter it). An address
-    (mmpretrain's ``ImageClassificationInferencer`` downloads one) and a
-    quoted pattern (the shell expands an unquoted one) are named as such:
-    as a missing file they read as a typo.
+    (mmpretrain's ``ImageClassificationInferencer`` downloads one), a
+    quoted pattern (the shell expands an unquoted one) and a link whose
+    target is gone are named as such: as a missing file they read as a
+    typo.
 
     Args:
         path (str): An input, as given.
@@ -50,6 +53,14 @@ def input_path_problem(path: str) -> Optional[str]:
                 f'{len(matches)} files, but inputs are not expanded: leave '
                 'the pattern unquoted for the shell to expand, or give their '
                 'folder')
+    if osp.islink(path):
+        # `ls` lists it, so "no such file" reads as a bug.
+        target = os.readlink(path)
+        # A relative target is read from the link's folder.
+        where = osp.normpath(osp.join(osp.dirname(path), target))
+        also = '' if where == target else f' ({where})'
+        return (f'{path}: a link to {target!r}{also}, which is not there '
+                '(moved or deleted?); link it to the file, or give the file')
     return f'{path}: no such file{home_note(path)}'
 
 
@@ -78,9 +89,11 @@ class InputRefusals:
     def not_a_container(self, path: str) -> str:
         """For a video that failed to decode: ``': it is no video file
         ...'`` if its first bytes match no known container (a text or
-        image file renamed ``.mp4``), else ``''``."""
+        image file renamed ``.mp4``), else ``''``; for an image,
+        :func:`~mmadaptformer.utils.image_files.image_damage` (a JPEG or
+        PNG cut short, bytes of no image format)."""
         if self.toolbox != 'mmaction':
-            return ''
+            return image_damage(path)
         with open(path, 'rb') as f:
             head = f.read(16)
         if container_name(head) is not None:

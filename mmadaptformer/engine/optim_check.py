@@ -9,7 +9,7 @@ such a rule only reaches what trains inside it: the adapters (and the
 ``extra_trainable`` tensors), which AdaptFormer trains at the base lr.
 :func:`check_trainable_lr` finds them in the built optimizer, names the
 likely ``paramwise_cfg`` entry and a config line that restores the base lr,
-and logs one warning; it never changes an lr.
+and logs one warning; it never changes an lr. A multiplier of 0 is refused.
 """
 import logging
 import math
@@ -20,107 +20,20 @@ from typing import (Any, Dict, Iterable, List, NamedTuple, Optional, Sequence,
 from mmengine.logging import print_log
 from torch import nn
 
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_place import (given_cfg_options, option_key,
                                               option_place)
+from .lr_multipliers import (auto_scale_ratio, custom_key_for,
+                             group_lr_multipliers)
 
-__all__ = [
-    'custom_key_for', 'group_lr_multipliers', 'auto_scale_ratio',
-    'check_trainable_lr'
-]
+__all__ = ['check_trainable_lr']
 
 _DEFAULT = 'DefaultOptimWrapperConstructor'
 _SWIN = 'SwinOptimWrapperConstructor'
 
 
-def custom_key_for(name: str, custom_keys: dict) -> Optional[str]:
-    """The ``custom_keys`` entry MMEngine's DefaultOptimWrapperConstructor
-    applies to the parameter ``name`` (as in ``model.named_parameters()``).
-
-    The constructor tries the keys longest first, equal lengths in
-    alphabetical order, and the first key that is a substring of the name
-    wins (e.g. ``'adaptmlp'`` beats ``'backbone'``, both 8 characters, but
-    not ``'backbone.blocks'``). It matches ``'.' + name`` for a parameter of
-    the model itself.
-    """
-    target = name if '.' in name else f'.{name}'
-    for key in sorted(sorted(custom_keys), key=len, reverse=True):
-        if key in target:
-            return key
-    return None
-
-
 def _lr_mult(entry) -> float:
     return float(entry.get('lr_mult', 1.)) if isinstance(entry, dict) else 1.
-
-
-def _train_batch_size(runner) -> int:
-    """The train batch size ``Runner.scale_lr`` reads: ``batch_size`` of
-    the ``train_dataloader`` dict the Runner was built from (its config's),
-    or of the DataLoader it was given."""
-    loader = runner.cfg.get('train_dataloader')
-    if isinstance(loader, dict) and 'batch_size' in loader:
-        return loader['batch_size']
-    # A Runner given a DataLoader: its loop holds it. None for a loop
-    # that holds none, which the error below names.
-    built = getattr(runner, 'train_dataloader', None)
-    # A batch sampler keeps the batch size; the DataLoader's is then None.
-    size = getattr(built, 'batch_size', None)
-    if size is None:
-        size = getattr(
-            getattr(built, 'batch_sampler', None), 'batch_size', None)
-    if not isinstance(size, int):
-        raise ValueError(
-            'auto_scale_lr is enabled, but the train batch size that '
-            'Runner.scale_lr scaled the lr by cannot be read: the config '
-            'has no train_dataloader.batch_size and the train DataLoader '
-            f'({type(built).__name__}) has none, nor its batch sampler')
-    return size
-
-
-def auto_scale_ratio(runner) -> float:
-    """The factor ``Runner.scale_lr`` applied to every group's lr: the
-    world size times the train batch size over
-    ``auto_scale_lr.base_batch_size``; 1 where ``auto_scale_lr`` is not
-    enabled.
-
-    The batch size is the ``train_dataloader`` config's ``batch_size``, as
-    MMEngine reads it, not the built DataLoader's, which is None under a
-    ``batch_sampler``.
-
-    Raises:
-        ValueError: If ``auto_scale_lr`` is enabled and has no
-            ``base_batch_size``, or the train batch size cannot be read.
-    """
-    cfg = getattr(runner, 'auto_scale_lr', None)
-    if not cfg or not cfg.get('enable', False):
-        return 1.
-    if 'base_batch_size' not in cfg:
-        raise ValueError('auto_scale_lr is enabled but has no '
-                         f'base_batch_size: auto_scale_lr={dict(cfg)!r}')
-    return float(runner.world_size * _train_batch_size(runner)) / float(
-        cfg['base_batch_size'])
-
-
-def group_lr_multipliers(optimizer, ratio: float = 1.) -> Dict[int, float]:
-    """Each parameter's lr relative to the optimizer's base lr, keyed by
-    ``id(parameter)``.
-
-    A group's lr is taken before any scheduler step (``initial_lr``, which
-    MMEngine's schedulers record) and the base lr is the optimizer's default
-    (the config's ``optimizer.lr``) times ``ratio``, the auto-scale factor.
-    Empty if the optimizer has no numeric base lr.
-    """
-    base = optimizer.defaults.get('lr')
-    try:
-        base = float(base) * ratio
-    except (TypeError, ValueError):
-        return {}
-    if base <= 0:
-        return {}
-    return {
-        id(p): float(group.get('initial_lr', group['lr'])) / base
-        for group in optimizer.param_groups for p in group['params']
-    }
 
 
 def _mults_text(mults: Sequence[float]) -> str:
@@ -317,8 +230,9 @@ def check_trainable_lr(runner, model: nn.Module, plan,
     another lr than the base lr and the head.
 
     A tensor is reported when its lr multiplier (see
-    :func:`group_lr_multipliers`) is neither 1 nor one of the head's, so a
-    rule that scales everything alike (a scheduler, auto-scaling) is not.
+    :func:`~.lr_multipliers.group_lr_multipliers`) is neither 1 nor one of
+    the head's, so a rule that scales everything alike (a scheduler,
+    auto-scaling) is not.
 
     Args:
         runner (Runner): The runner; its ``cfg.optim_wrapper`` is read to
@@ -329,6 +243,9 @@ def check_trainable_lr(runner, model: nn.Module, plan,
 
     Returns:
         str or None: The warning logged, if any.
+
+    Raises:
+        ConfigError: If one of them is at 0x the base lr (never trained).
     """
     name_of = {id(p): n for n, p in model.named_parameters()}
     parts = {
@@ -385,6 +302,15 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         f'Likely cause: {cause or "an unknown paramwise_cfg rule"}.',
     ]
     lines += _fix_lines(causes, fixable, options)
+    never = [n for part in found.values() for n, m in part if m == 0]
+    if never:
+        # At lr 0 they keep their initialisation: only the head trains.
+        raise ConfigError(
+            f'AdapterHook: {len(never)} tensors that should train '
+            f'({", ".join(never[:3])}{", ..." if len(never) > 3 else ""}) '
+            'are at 0x the base lr: they would never change. '
+            f'Likely cause: {cause or "an unknown paramwise_cfg rule"}. ' +
+            ' '.join(line.strip() for line in lines[2:]))
     lines.append('AdapterHook leaves the lr as configured; ignore this if '
                  'it is what you want.')
     message = '\n'.join(lines)

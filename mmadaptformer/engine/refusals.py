@@ -27,7 +27,7 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from mmadaptformer.utils.transform_steps import PipelineStepError
 from .hooks import NonFiniteLossError, UnloadedBackboneError
-from .hooks.resume_check_hook import ResumeStateError
+from .hooks.resume_state_check import ResumeStateError
 from .resume import NoResumableCheckpointError
 
 __all__ = ['REFUSALS', 'worker_message', 'refusal_line', 'refusals_exit']

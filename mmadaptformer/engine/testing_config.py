@@ -101,12 +101,16 @@ def trigger_visualization_hook(cfg: Config,
             'fails on every (views, C, T, H, W) test batch '
             f'(open-mmlab/mmaction2#2697); use type={video_hook!r}, which '
             'draws the first view of each video.')
-    if tta and not is_video and str(hook.get('type')).split('.')[-1] \
-            == 'VisualizationHook':
+    image_hook = str(hook.get('type')).split('.')[-1]
+    if tta and not is_video and image_hook in ('VisualizationHook',
+                                               'ImageVisualizationHook'):
+        what = "MMPretrain's VisualizationHook" if image_hook == \
+            'VisualizationHook' else "a subclass of MMPretrain's " \
+            'VisualizationHook'
         raise ConfigError(
             f'{flag} with --tta: default_hooks.visualization.type='
-            f'{hook.get("type")!r} in {config_file} is MMPretrain\'s '
-            'VisualizationHook, which draws one image per sample and fails '
+            f'{hook.get("type")!r} in {config_file} is {what}, '
+            'which draws one image per sample and fails '
             'on a TTA batch, where each sample is a list of augmented views '
             '(MMPretrain\'s tools/test.py ends there with "RuntimeError: '
             'permute(sparse_coo): number of dimensions ..."). Drop --tta to '

@@ -138,6 +138,15 @@ class HostSpec:
             ``PretrainedInit`` (MViT with ``pretrained_type='maskfeat'``:
             ``backbone.`` keys, relative-position tables resized to the
             model). None from it: the file is read as MMEngine reads it.
+        own_layout (str, optional): Dotted name of a function
+            ``(host, state_dict) -> bool``: whether the state dict of a
+            ``Pretrained`` file (without a prefix) is in a layout that the
+            host's own loading of its ``pretrained`` converts and its
+            ``init_cfg`` does not take (TimeSformer's 2D ViT in mmcv's
+            layout, ``norms.*``). A wrapper gives such a file to the host as
+            its own ``pretrained`` (``--pretrained`` sets the ``init_cfg``),
+            so that the host's own code converts it, as with
+            ``pretrained=FILE``.
         feature_width (str, optional): Dotted name of a function
             ``(host) -> int or None`` (see
             :mod:`mmadaptformer.models.host_widths`) that reads from the
@@ -197,6 +206,7 @@ class HostSpec:
     own_pretrained_key: Optional[str] = None
     pretrained_names: Optional[Tuple[str, Tuple[str, ...]]] = None
     pretrained_reader: Optional[str] = None
+    own_layout: Optional[str] = None
     feature_width: Optional[str] = None
     output_check: Optional[str] = None
     output_check_keys: Tuple[str, ...] = ()

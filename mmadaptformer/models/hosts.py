@@ -26,12 +26,30 @@ __all__ = [
     'non_batch_first_block_types', 'side_stream_backbones',
     'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
     'own_pretrained_advice', 'own_pretrained_keys', 'pretrained_names',
-    'pretrained_readers', 'feature_width_readers', 'input_sized_state_attrs',
-    'output_checks', 'init_cfg_none_failing', 'resolve'
+    'pretrained_readers', 'own_layout_checks', 'feature_width_readers',
+    'input_sized_state_attrs', 'output_checks', 'init_cfg_none_failing',
+    'resolve', 'supported_backbones'
 ]
 
 #: The supported hosts.
 HOSTS: Tuple[HostSpec, ...] = MMACTION_HOSTS + MMPRETRAIN_HOSTS
+
+
+def supported_backbones() -> str:
+    """The supported hosts' backbone classes by toolbox, for an error:
+    ``'mmaction2 VisionTransformer (VideoMAE), ...; mmpretrain ...'``."""
+    toolboxes = OrderedDict([('mmaction', []), ('mmpretrain', [])])
+    for spec in HOSTS:
+        package = spec.backbone.split('.', 1)[0]
+        name = spec.backbone.rsplit('.', 1)[1]
+        if spec.backbone.endswith('vit_mae.VisionTransformer'):
+            name += ' (VideoMAE)'
+        names = toolboxes.setdefault(package, [])
+        if name not in names:
+            names.append(name)
+    return '; '.join(f'{package}{"2" if package == "mmaction" else ""} '
+                     f'{", ".join(names)}'
+                     for package, names in toolboxes.items() if names)
 
 
 def non_batch_first_block_types() -> Dict[str, str]:
@@ -140,6 +158,15 @@ def pretrained_readers() -> Dict[str, str]:
     return {
         spec.backbone: spec.pretrained_reader
         for spec in HOSTS if spec.pretrained_reader is not None
+    }
+
+
+def own_layout_checks() -> Dict[str, str]:
+    """Backbone qualname -> dotted name of the function that tells a file
+    its own loading converts (see :attr:`HostSpec.own_layout`)."""
+    return {
+        spec.backbone: spec.own_layout
+        for spec in HOSTS if spec.own_layout is not None
     }
 
 

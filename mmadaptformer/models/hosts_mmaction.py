@@ -92,6 +92,8 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         own_pretrained_advice="the 2D ViT weights it converts (mmcv's "
         'transformer layout, as mmaction2 publishes them): set '
         '{key}.pretrained={file}',
+        own_layout='mmadaptformer.models.backbones.own_layout.'
+        'timesformer_2d_vit',
         feature_width=f'{_WIDTHS}.embed_dims_width'),
     # The self-attention blocks of stages 3 and 4: x + drop_path(mlp(norm2(
     # x))) on (B, THW, C) tokens. The convolution blocks of stages 1 and 2

@@ -13,12 +13,14 @@ from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               patch_mmaction_drn, register_missing_drn,
                               upcast_mmaction_head_scores)
 from .pickle_scan import scan_file_globals, scan_pickle_globals
+from .png_decoding import PngDecodingError
 from .pretrained_backbone import (PretrainedFileError,
                                   backbone_checkpoint_prefix,
                                   backbone_init_cfg_key,
                                   set_pretrained_backbone)
 from .refusal_text import refusal_message
-from .state_dict_check import HEAD_NAMES
+from .state_dict_check import HEAD_NAMES, StateDictMismatchError
+from .transform_steps import PipelineStepError
 from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 
 __all__ = [
@@ -33,5 +35,6 @@ __all__ = [
     'register_missing_drn', 'upcast_mmaction_head_scores',
     'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
     'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError',
-    'ConfigError', 'NotAConfigFileError'
+    'ConfigError', 'NotAConfigFileError', 'PngDecodingError',
+    'StateDictMismatchError', 'PipelineStepError'
 ]

@@ -11,6 +11,7 @@ can say what the file is and what to do with it.
 import json
 import os.path as osp
 import struct
+import zipfile
 from typing import Optional
 
 from .local_files import CONFIG_SUFFIXES
@@ -188,6 +189,25 @@ def _is_text(head: bytes) -> Optional[str]:
     return None
 
 
+def _foreign_zip(filename: str) -> Optional[str]:
+    """What a zip archive is that holds no ``<folder>/data.pkl`` record,
+    the one :func:`torch.load` unpickles; None for any other file."""
+    try:
+        with zipfile.ZipFile(filename) as archive:
+            names = archive.namelist()
+    except (OSError, zipfile.BadZipFile, ValueError):
+        return None
+    folder = names[0].split('/', 1)[0] if names and '/' in names[0] else ''
+    if folder and f'{folder}/data.pkl' in names:
+        return None
+    shown = ', '.join(names[:3]) + (', ...' if len(names) > 3 else '')
+    npz = names and all(name.endswith('.npy') for name in names)
+    return (f'a zip archive that torch.save did not write (it holds '
+            f'{shown or "nothing"}, no <folder>/data.pkl record'
+            f'{"; NumPy writes such .npz files" if npz else ""}), not a '
+            f'checkpoint; nothing in it was unpickled')
+
+
 def binary_format(filename: str) -> Optional[str]:
     """What ``filename`` is when it starts as a known binary format other
     than ``torch.save``'s (compressed, safetensors, NumPy, HDF5), with what
@@ -215,6 +235,8 @@ def binary_format(filename: str) -> Optional[str]:
         return f'{kind}, not a checkpoint: {TOOL_ORDER}'
     if is_safetensors(filename):
         return safetensors_advice(filename)
+    if head.startswith(b'PK\x03\x04'):
+        return _foreign_zip(filename)
     return None
 
 

@@ -22,7 +22,7 @@ from mmengine.config import Config
 
 from .checkpoint_formats import TOOL_ORDER, file_kind
 from .config_error import ConfigError, NotAConfigFileError
-from .config_inputs import base_files, missing_base_place
+from .config_inheritance import base_files, missing_base_place
 from .local_files import CONFIG_SUFFIXES
 
 __all__ = ['check_config_file', 'load_config_file']

@@ -18,11 +18,15 @@ number of frames follows from the model's own table. A module that does
 not show them gets the same advice in words.
 """
 import math
+import os.path as osp
+import shlex
 from dataclasses import dataclass
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
+
+from .local_files import is_local
 
 __all__ = ['VideoTokenGrid', 'video_token_grid', 'pos_embed_cause']
 
@@ -132,7 +136,8 @@ def pos_embed_cause(model: nn.Module,
                     ckpt_shape: Sequence[int],
                     own_shape: Sequence[int],
                     with_head: bool = False,
-                    with_adapters: bool = False) -> str:
+                    with_adapters: bool = False,
+                    source_file: Optional[str] = None) -> str:
     """Why a checkpoint that differs in its position embedding alone does
     not fit, and what makes it fit: the model built for the checkpoint's
     input, or the converter command that rebuilds the table for the
@@ -148,6 +153,10 @@ def pos_embed_cause(model: nn.Module,
         with_adapters (bool): The checkpoint holds the adapters or prompts
             this package adds (a model trained here), which the converter
             refuses. Defaults to False.
+        source_file (str, optional): The checkpoint's file, which the
+            converter command names as its source, with a file beside it
+            as its destination; None (or an address) names them ``SRC``
+            and ``DST``. Defaults to None.
 
     Returns:
         str: A clause for the refusal, without a final full stop.
@@ -179,14 +188,31 @@ def pos_embed_cause(model: nn.Module,
         'it detects the MMAction2, VideoMAE and AdaptFormer layouts; '
         'a learned position embedding of another length is refused' +
         ('; it keeps the backbone alone, not the head' if with_head else ''))
+    src, dst = _converter_files(source_file, grid)
     if grid is None:
         return cause + (
-            f'. Rebuild it for this model with python {CONVERTER} SRC DST, '
+            f'. Rebuild it for this model with python {CONVERTER} {src} '
+            f'{dst}, '
             "passing as --num-frames and --img-size the backbone's "
             f"num_frames and img_size from the model's config ({notes})")
-    command = (f'python {CONVERTER} SRC DST --num-frames {grid.num_frames} '
-               f'--img-size {grid.img_size} ({notes})')
+    command = (f'python {CONVERTER} {src} {dst} --num-frames '
+               f'{grid.num_frames} --img-size {grid.img_size} ({notes})')
     if readings:
         return (cause + ". Build the model for the checkpoint's input, or "
                 f'rebuild the table for this model: {command}')
     return cause + f'. Rebuild the table for this model: {command}'
+
+
+def _converter_files(source_file: Optional[str],
+                     grid: Optional[VideoTokenGrid]) -> Tuple[str, str]:
+    """The source and destination of the converter command, quoted for a
+    shell: the local checkpoint and a file beside it named for the input
+    the table is rebuilt for; ``SRC`` and ``DST`` where the file is not
+    known or not local (the converter reads local files)."""
+    if not isinstance(source_file, str) or not is_local(source_file):
+        return 'SRC', 'DST'
+    root, ext = osp.splitext(source_file)
+    tag = ('converted'
+           if grid is None else f'{grid.num_frames}frames_{grid.img_size}px')
+    return shlex.quote(source_file), shlex.quote(
+        f'{root}_{tag}{ext or ".pth"}')

@@ -157,7 +157,8 @@ def check_pretrained_init(module: nn.Module,
             'architecture, or convert it with '
             'tools/model_converters/convert_official.py.' +
             (f' {hint}' if hint else ''),
-            already_loaded=already_loaded)
+            already_loaded=already_loaded,
+            source_file=path)
         checked += 1
     module.__dict__['_pretrained_checked'] = True
     return checked

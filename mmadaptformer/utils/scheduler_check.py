@@ -36,6 +36,7 @@ from mmengine.registry import PARAM_SCHEDULERS
 
 from .config_error import ConfigError
 from .config_place import option_place
+from .counted import counted
 from .registry_names import registered, use_default_scope
 from .runner_type import mmengine_runner
 
@@ -170,7 +171,7 @@ def _warn_if_past_training(key: str, name: str, entry: dict,
         'train_cfg.') else length[0]
     print_log(
         f'{where}: {key} ({name}) has end={end} ({unit}), but training '
-        f'ends after {length[1]} {unit} ({given}): the learning rate '
+        f'ends after {counted(length[1], unit)} ({given}): the learning rate '
         f'(or momentum) follows it only up to {unit[:-1]} {length[1]} and '
         f'never reaches its values from there to {end}. Set {key}.end to '
         f'at most {length[1]} for a schedule that completes, or train '

@@ -43,6 +43,7 @@ from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
+from .vit_modality import modality_mismatch_cause
 from .weights_nesting import nested_weights_cause, tensor_keys
 
 __all__ = [
@@ -211,7 +212,8 @@ def check_state_dict(model: nn.Module,
                      allow_unexpected: Sequence[str] = (),
                      allow_fresh: bool = True,
                      hint: Union[str, Callable[[List[str]], str]] = '',
-                     already_loaded: bool = False) -> StateDictDiff:
+                     already_loaded: bool = False,
+                     source_file: Optional[str] = None) -> StateDictDiff:
     """Raise unless ``state_dict`` loads into ``model`` in full.
 
     Shape mismatches are always errors. Missing keys are errors unless they
@@ -246,6 +248,9 @@ def check_state_dict(model: nn.Module,
             (non-strictly), e.g. during weight initialisation; the error
             says so instead of "Nothing of it was loaded".
             Defaults to False.
+        source_file (str, optional): The file it was read from, which a
+            command in the error names (the converter's that rebuilds a
+            position embedding). Defaults to None: ``SRC``.
 
     Returns:
         StateDictDiff: The differences that were tolerated.
@@ -274,6 +279,8 @@ def check_state_dict(model: nn.Module,
         nested = nested_weights_cause(
             state_dict, unexpected, model_keys=_model_keys(model))
         classes = head_classes_mismatch(model, diff.mismatched)
+        # An image ViT's weights on a video ViT or the reverse.
+        other_kind = modality_mismatch_cause(model.state_dict(), state_dict)
         # The head's number of classes is all that differs.
         head_only = (
             classes is not None and not missing and not unexpected
@@ -290,7 +297,8 @@ def check_state_dict(model: nn.Module,
                 own,
                 with_head=any(
                     k.split('.', 1)[0] in HEAD_NAMES for k in state_dict),
-                with_adapters=not added_keys(model).isdisjoint(state_dict))
+                with_adapters=not added_keys(model).isdisjoint(state_dict),
+                source_file=source_file)
         elif head_only:
             cause = ('its head was trained for another number of classes: '
                      f'{classes.describe()}. Build the model with '
@@ -300,6 +308,8 @@ def check_state_dict(model: nn.Module,
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '
                      '(e.g. fewer blocks)')
+        elif shift is None and other_kind is not None:
+            cause = other_kind
         elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')

@@ -11,11 +11,20 @@ and ``dict(...)`` calls; anything else in a stored text (a call, an import,
 an attribute, ``_base_`` files, ``custom_imports`` of a module not yet
 imported) is refused before it runs, by :func:`check_stored_config`, while
 one of those callers is on the stack (:func:`running_stored_config`).
+
+The text MMEngine runs is not the text it is given: ``Config.fromfile``
+first replaces its ``{{$ENV:default}}``, ``{{ fileDirname }}`` (and the
+other file names) and ``{{_base_.key}}`` templates, inserting the default,
+a path or a quoted name as raw text. Such a replacement can end a string
+and turn what was data into code (``x = {{'$V:...'}}`` is a set literal
+before and ``x = ...`` after). A config MMEngine saved has them replaced
+already, so stored text that holds one is refused as well.
 """
 import ast
 import contextlib
 import contextvars
 import functools
+import re
 import sys
 from typing import Callable, Iterator, Optional
 
@@ -65,6 +74,27 @@ def _check_value(node: ast.AST, text: str) -> None:
     _refuse(node, text, 'is code, not data')
 
 
+#: The start of a template ``Config.fromfile`` replaces before it runs a
+#: ``.py`` config (mmengine 0.10.7: ``_substitute_env_variables``,
+#: ``_substitute_predefined_vars``, ``_pre_substitute_base_vars``), matched
+#: more loosely than MMEngine matches it, so a variant it also takes is not
+#: missed.
+_TEMPLATE = re.compile(r"""\{\{\s*['"]?\s*"""
+                       r'(\$|_base_\s*\.|file(Dirname|Basename|Extname))')
+
+
+def _refuse_templates(text: str) -> None:
+    found = _TEMPLATE.search(text)
+    if found is None:
+        return
+    lineno = text.count('\n', 0, found.start()) + 1
+    line = text.splitlines()[lineno - 1].strip()
+    raise StoredConfigError(
+        f'line {lineno}: {line[:80]!r} holds a {found.group(0)!r}... '
+        'template, which MMEngine replaces in the text before running it, '
+        'so what would run is not the text that was checked')
+
+
 def check_stored_config(text: str) -> None:
     """Refuse config text that would do more than assign data.
 
@@ -72,7 +102,11 @@ def check_stored_config(text: str) -> None:
     tuples, sets, dicts, ``dict(key=value, ...)`` and signed numbers, and a
     docstring. ``_base_`` (it reads other files) is refused, and so is
     ``custom_imports`` of a module not imported yet (importing it runs its
-    code); modules already imported are a no-op to import again.
+    code); modules already imported are a no-op to import again. So is
+    a ``{{$ENV:default}}``, ``{{ fileDirname }}``-style or
+    ``{{_base_.key}}`` template anywhere in the text, comments and strings
+    included: MMEngine replaces them before it runs the text, and the
+    replacement can turn data into code.
 
     Args:
         text (str): The config text.
@@ -80,6 +114,7 @@ def check_stored_config(text: str) -> None:
     Raises:
         StoredConfigError: Naming the line and what is on it.
     """
+    _refuse_templates(text)
     try:
         tree = ast.parse(text)
     except SyntaxError as e:

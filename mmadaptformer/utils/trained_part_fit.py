@@ -30,6 +30,7 @@ from .classifier_parts import (evaluated_parts, head_part_keys,
                                missing_evaluated_keys)
 from .model_keys import added_keys, held_keys
 from .state_dict_check import StateDictMismatchError, listing
+from .vit_modality import modality_mismatch_cause
 
 __all__ = ['added_part_keys', 'check_holds_trained_part', 'trained_part_name']
 
@@ -111,6 +112,13 @@ def check_holds_trained_part(model: nn.Module,
     held = held_keys(state)
     if any(key in held for key in keys):
         return
+    # An image model's checkpoint on a video model or the reverse: what
+    # it is, before what it lacks.
+    other_kind = modality_mismatch_cause(model.state_dict(), state)
+    if other_kind is not None:
+        raise StateDictMismatchError(
+            f'{source} does not fit the model: {other_kind}.' +
+            (' Nothing of it was loaded.' if before_load else ''))
     part = trained_part_name(model)
     article = 'an' if part[0] in 'aeiou' else 'a'
     head = head_part_keys(model)

@@ -34,6 +34,14 @@ UPSTREAM_CHANGES = (
      "openmmlab://, mmcls://: MMEngine's own loaders call torch.hub with "
      'weights_only switched off, so a checkpoint given as an address '
      'could run code.'),
+    ('mmengine: its loader functions and `load_url` bound to safe ones',
+     "`mmengine.runner.checkpoint`'s `load_from_local`, `load_from_http`, "
+     '`load_from_torchvision`, `load_from_openmmlab`, `load_from_mmcls` '
+     "and `load_url`, and `mmengine.utils.dl_utils`' `load_url` (PyTorch's "
+     '`load_state_dict_from_url`), public functions: called by name they '
+     'kept MMEngine\'s behaviour (`weights_only` off for an address), so '
+     'a checkpoint at an http:// address ran its payload; they now load '
+     'as the registered schemes do.'),
     ('mmengine: `CheckpointLoader.load_checkpoint` wrapped',
      'Any other loader (pavi://, s3://, or one a user registers later) '
      "runs with torch's TORCH_FORCE_WEIGHTS_ONLY_LOAD switch on, and a "
@@ -51,7 +59,9 @@ UPSTREAM_CHANGES = (
      "`model=None` runs the checkpoint's stored config, both through "
      '`Config.fromstring`, i.e. as Python: a checkpoint could carry code '
      'past `weights_only`. Within those callers, `Config.fromstring` now '
-     'refuses text that is more than assignments of data.'),
+     'refuses text that is more than assignments of data, or that holds a '
+     '`{{$ENV:default}}`-style template, which MMEngine replaces before it '
+     'runs the text.'),
     ('mmengine: an adapter-only checkpoint refused by a model without its '
      'adapters; a whole classifier refuses a checkpoint that misses its '
      'head',
@@ -118,6 +128,13 @@ def apply_upstream_fixes() -> None:
        loader runs with ``weights_only`` forced on, and so that a file is
        read once inside :func:`~mmadaptformer.utils.checkpoint_schemes.
        reading_once`.
+    4b. mmengine: bind the public loader functions of
+       ``mmengine.runner.checkpoint`` (``load_from_local``,
+       ``load_from_http``, ``load_from_torchvision``,
+       ``load_from_openmmlab``, ``load_from_mmcls``) and ``load_url`` there
+       and in ``mmengine.utils.dl_utils`` to the safe loaders, for code
+       that calls them by name (:mod:`~mmadaptformer.utils.
+       direct_loaders`).
     5. mmengine: wrap ``Runner.build_dataloader`` and
        ``FlexibleRunner.build_dataloader`` so that a ``collate_fn`` dict with
        ``_scope_`` (added by cross-package inheritance) has its type
@@ -158,6 +175,7 @@ def apply_upstream_fixes() -> None:
     from .checkpoint_schemes import register_safe_checkpoint_loaders
     from .config_file_guard import guard_config_file_reads
     from .dataloader_compat import patch_scoped_collate
+    from .direct_loaders import guard_direct_loaders
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
     from .revvit_compat import draw_revvit_seeds_from_the_generator
     from .stored_config import guard_stored_config_execution
@@ -165,6 +183,7 @@ def apply_upstream_fixes() -> None:
     patch_mmaction_drn()
     disable_broken_multimodal()
     register_safe_checkpoint_loaders()  # 2, 3 and 4
+    guard_direct_loaders()
     register_missing_drn()
     patch_scoped_collate()
     guard_stored_config_execution()

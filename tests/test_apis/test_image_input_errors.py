@@ -46,6 +46,23 @@ def test_a_missing_file_is_still_a_missing_file(inferencer, tmp_path):
     assert _error(inferencer, path) == f'{path}: no such file.'
 
 
+def test_a_link_whose_target_is_gone_is_named_a_link(inferencer, tmp_path):
+    """A dangling link (``ls`` lists it) was ``no such file``."""
+    absolute = tmp_path / 'absolute.jpg'
+    absolute.symlink_to(tmp_path / 'moved' / 'a.jpg')
+    assert _error(inferencer, str(absolute)) == (
+        f"{absolute}: a link to '{tmp_path / 'moved' / 'a.jpg'}', which is "
+        'not there (moved or deleted?); link it to the file, or give the '
+        'file.')
+    (tmp_path / 'links').mkdir()
+    relative = tmp_path / 'links' / 'relative.jpg'
+    relative.symlink_to('../moved/b.jpg')
+    assert _error(inferencer, str(relative)) == (
+        f"{relative}: a link to '../moved/b.jpg' "
+        f"({tmp_path / 'moved' / 'b.jpg'}), which is not there (moved or "
+        'deleted?); link it to the file, or give the file.')
+
+
 def test_an_empty_image_file_is_named_empty(inferencer, tmp_path):
     path = str(tmp_path / 'empty.jpg')
     open(path, 'wb').close()

@@ -46,7 +46,7 @@ def test_load_from_another_architecture_is_refused_by_a_real_runner(
         video_data_cfg(tiny_video_data) + f'load_from = {str(other)!r}\n')
     with pytest.raises(
             StateDictMismatchError,
-            match=rf'^{other} does not fit the model: it was probably saved '
-            'from another architecture'):
+            match=rf'^{other} does not fit the model: it is an image '
+            "model's checkpoint \\(MMPretrain's ViT"):
         runner.train()
     assert not list((tmp_path / 'work').glob('epoch_*.pth'))

@@ -5,6 +5,7 @@ import importlib
 import re
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 import torch
@@ -135,6 +136,11 @@ def test_skip_counts_and_keeps_weights(tmp_path, tiny_image_data, nan_head_dir,
     # The NaNs of skipped steps stay out of the smoothed training loss.
     assert torch.isfinite(torch.tensor(
         hub.get_scalar('train/loss').data[0])).all()
+    # Each epoch's summary counts its one skip in the singular.
+    log = next(Path(runner.log_dir).glob('*.log')).read_text()
+    for epoch, total in ((1, 1), (2, 2)):
+        assert (f'NonFiniteLossHook: skipped 1 step with a non-finite loss '
+                f'in epoch {epoch}, {total} in total.') in log, log[-2000:]
 
 
 def test_max_skips_stops_anyway(tmp_path, tiny_image_data, nan_head_dir,

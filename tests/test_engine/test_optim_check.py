@@ -16,7 +16,8 @@ from mmengine.registry import DATA_SAMPLERS, MODELS, init_default_scope
 from mmengine.runner import Runner
 from torch.utils.data import BatchSampler
 
-from mmadaptformer.engine.optim_check import auto_scale_ratio, custom_key_for
+from mmadaptformer.engine.lr_multipliers import (auto_scale_ratio,
+                                                 custom_key_for)
 from mmadaptformer.models import AdaptMLP
 from mmadaptformer.utils.cfg_options import parse_option_value
 from mmadaptformer.utils.cfg_options_merge import merge_cfg_options

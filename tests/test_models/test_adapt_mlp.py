@@ -101,6 +101,10 @@ def test_dropout_acts_on_the_bottleneck_in_train_mode_only(
     (dict(scale='big'),
      "scale must be a number or 'learnable', but got 'big'"),
     (dict(scale=None), "scale must be a number or 'learnable', but got None"),
+    (dict(scale=0), 'finite number other than 0 .* would add nothing'),
+    (dict(scale=0.), 'other than 0 .* but got 0.0:'),
+    (dict(scale=float('inf')), 'but got inf: .* inf or nan'),
+    (dict(scale=float('nan')), 'but got nan: .* inf or nan'),
     (dict(norm='mid'), "norm must be one of .* but got 'mid'"),
     (dict(dropout=1.), r'dropout must be a float in \[0, 1\), but got 1.0'),
 ])

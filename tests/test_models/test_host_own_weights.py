@@ -154,11 +154,13 @@ def test_a_2d_file_is_inflated_once(tmp_path, monkeypatch, clean_loggers):
         assert torch.equal(host[key], value), key
 
 
-def test_a_2d_vit_file_as_init_cfg_of_timesformer_names_its_own_key(
+def test_a_2d_vit_file_as_init_cfg_of_timesformer_loads_converted(
         tmp_path, clean_loggers):
     """TimeSformer converts a 2D ViT file through its own ``pretrained``;
-    given as the wrapper's init_cfg (--pretrained) the file does not fit,
-    and the refusal says which key takes it."""
+    given as the wrapper's init_cfg (--pretrained) the file was refused
+    with advice to set that key instead. Now the wrapper gives it to the
+    host as its own ``pretrained``, which converts it (see
+    test_timesformer_2d_init_cfg.py)."""
     init_default_scope('mmaction')
     tiny = dict(
         type='TimeSformer',
@@ -178,14 +180,15 @@ def test_a_2d_vit_file_as_init_cfg_of_timesformer_names_its_own_key(
     torch.save({'state_dict': vit2d}, path)
     model = AdaptFormer(
         backbone=dict(tiny, init_cfg=dict(type='Pretrained', checkpoint=path)))
-    with pytest.raises(
-            StateDictMismatchError,
-            match=r'TimeSformer reads checkpoints itself .* in a layout that '
-            r'model\.backbone\.backbone\.init_cfg does not take, e\.g\. '
-            r'the 2D ViT weights it converts .*: set '
-            r'model\.backbone\.backbone\.pretrained=FILE in the config '
-            r'instead of giving --pretrained\.'):
-        model.init_weights()
+    model.init_weights()
+    assert model.host_source == path
+    host = model.backbone.state_dict()
+    for key, value in vit2d.items():
+        own = key.replace('norms.0', 'attentions.0.norm')
+        assert torch.equal(host[own], value), key
+        if 'attentions.0' in own:  # copied into the other attention
+            assert torch.equal(
+                host[own.replace('attentions.0', 'attentions.1')], value), key
 
 
 def test_a_built_host_and_its_config_get_the_same_own_loading_advice(tmp_path):

@@ -9,15 +9,17 @@ import pytest
 from mmadaptformer.models import host_widths
 from mmadaptformer.models.backbones import host_outputs
 from mmadaptformer.models.hosts import (HOSTS, feature_width_readers,
-                                        output_checks, pretrained_readers,
-                                        resolve)
+                                        output_checks, own_layout_checks,
+                                        pretrained_readers, resolve)
 
 
 def test_every_declared_name_resolves():
     """Guard of kept behaviour: each dotted name of the table names a
     function."""
-    names = list(pretrained_readers().values()) + list(feature_width_readers(
-    ).values()) + [check for check, _ in output_checks().values()]
+    names = list(pretrained_readers().values()) + list(
+        feature_width_readers().values()) + [
+            check for check, _ in output_checks().values()
+        ] + list(own_layout_checks().values())
     assert len(names) >= len(HOSTS) // 2
     for name in names:
         assert callable(resolve(name)), name

@@ -88,8 +88,8 @@ def test_a_zoo_checkpoint_converted_for_the_recipe_trains_from_its_weights(
     assert 'pos_embed: (1, 32, 64) vs (1, 8, 64)' in proc.stdout
     assert ('holds 32 position tokens in the checkpoint (num_frames=16, '
             'img_size=32 ') in proc.stdout
-    assert 'convert_official.py SRC DST --num-frames 4 --img-size 32' in \
-        proc.stdout
+    assert (f'convert_official.py {zoo} {zoo[:-4]}_4frames_32px.pth '
+            '--num-frames 4 --img-size 32') in proc.stdout
 
     converted = str(tmp_path / 'videomae_4x32.pth')
     proc = run_tool([

@@ -7,9 +7,9 @@ key that mmaction2's ``VideoDataset`` never reads: MMEngine joined it with
 word. The tools now name the entry, the key it was meant to be and the
 keys the dataset reads, before the work dir is made."""
 import pytest
-from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, run_tool,
-                     video_data_cfg, write_config)
-from refusal_lines import refused_line
+from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, video_data_cfg,
+                     write_config)
+from refused_runs import refused_run
 
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.dataset_args import (check_dataset_arguments,
@@ -19,19 +19,18 @@ from mmadaptformer.utils.dataset_args import (check_dataset_arguments,
 def test_train_refuses_a_misspelled_data_prefix_key(tmp_path, tiny_video_data):
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
-    proc = run_tool([
-        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
-        'val_dataloader.dataset.data_prefix.vdieo=data/x'
-    ],
-                    cwd=tmp_path,
-                    check=False)
-    assert proc.returncode == 1, proc.stdout[-3000:]
-    assert refused_line(proc) == (
-        'ConfigError: --cfg-options val_dataloader.dataset.data_prefix.'
-        "vdieo='data/x': CheckedVideoDataset reads no data_prefix key "
-        "'vdieo' (did you mean 'video'?); it reads: video, and would "
-        'ignore this one.')
-    assert not (tmp_path / 'w').exists()
+    # Exit status 1 and no work dir made are asserted by refused_run.
+    assert refused_run(
+        'train.py',
+        config,
+        tmp_path,
+        '--cfg-options',
+        'val_dataloader.dataset.data_prefix.vdieo=data/x',
+        no_work_dir=True) == (
+            'ConfigError: --cfg-options val_dataloader.dataset.data_prefix.'
+            "vdieo='data/x': CheckedVideoDataset reads no data_prefix key "
+            "'vdieo' (did you mean 'video'?); it reads: video, and would "
+            'ignore this one.')
 
 
 def test_a_config_file_key_is_named_with_its_file():

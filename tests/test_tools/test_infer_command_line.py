@@ -6,6 +6,7 @@ a clip are named as tools/test.py names them."""
 import json
 import os
 import os.path as osp
+import re
 import shutil
 
 import numpy as np
@@ -205,9 +206,16 @@ def test_a_folder_without_files_of_the_models_kind_is_refused(
     # An image config: the checkpoint is not read before the refusal.
     line = _refused([TINY_IMAGE_CONFIG, model['checkpoint'], model['clips']],
                     tmp_path)
-    assert line == (f'{model["clips"]}: a folder without image files, in it '
-                    'or its subfolders (looked for .jpg, .jpeg, .png, .bmp, '
-                    '.ppm, .pgm, .tif, .tiff, .webp).')
+    assert line.startswith(
+        f'{model["clips"]}: a folder without image files, in it or its '
+        'subfolders (looked for .jpg, .jpeg, .png, .bmp, .ppm, .pgm, .tif, '
+        '.tiff, .webp); it holds '), line
+    # The videos it holds are named, as an image folder is for a video
+    # config (before, the refusal ended at the extensions).
+    assert re.search(
+        r'; it holds \d+ video files \(e\.g\. .*\.mp4\), which this image '
+        r"model's config does not read: classify them with a video config "
+        r'\(MMAction2 recognizer\)\.$', line), line
 
 
 def test_config_and_checkpoint_before_task_are_refused(model, tmp_path):

@@ -9,7 +9,7 @@ import pytest
 from helpers import REPO_ROOT, run_tool
 from refusal_lines import refused_line
 
-from mmadaptformer.utils.config_inputs import missing_base_place
+from mmadaptformer.utils.config_inheritance import missing_base_place
 
 
 @pytest.mark.parametrize('tool', ['train.py', 'test.py'])

@@ -3,7 +3,6 @@
 there only after the test has run or while it runs: ``--out-item metrics``
 to a file ``mmengine.dump`` cannot write, and ``--tta`` with
 ``--show-dir``. Real test runs on real image files, in fresh processes."""
-import os
 import re
 
 import pytest
@@ -60,9 +59,15 @@ def test_show_dir_draws_images_and_refuses_tta_before_testing(image_run):
     ],
              cwd=root)
     # 8 validation images (0.png to 3.png in each class folder), every
-    # second one drawn; MMPretrain's hook names a drawing by the image's
-    # file name, so the two classes' drawings of 0.png and 2.png share one.
-    assert sorted(os.listdir(show_dir)) == ['0.png_0.png', '2.png_0.png']
+    # second one drawn, each under its class folder (MMPretrain's hook
+    # named a drawing by the image's file name alone, so the two classes'
+    # drawings of 0.png and 2.png shared one).
+    assert sorted(
+        p.relative_to(show_dir).as_posix() for p in show_dir.rglob('*')
+        if p.is_file()) == [
+            'horizontal/0.png_0.png', 'horizontal/2.png_0.png',
+            'vertical/0.png_0.png', 'vertical/2.png_0.png'
+        ]
 
     tta_dir = root / 'vis_tta'
     work_dir = root / 'tta_work'
@@ -74,7 +79,7 @@ def test_show_dir_draws_images_and_refuses_tta_before_testing(image_run):
                     check=False)
     refused_line(proc)
     assert ('ConfigError: --show-dir with --tta: default_hooks.visualization'
-            ".type='VisualizationHook' in " + cfg) in proc.stdout
+            ".type='ImageVisualizationHook' in " + cfg) in proc.stdout
     assert 'Drop --tta' in proc.stdout and 'drop --show-dir' in proc.stdout
     assert not tta_dir.exists() and not work_dir.exists()
 

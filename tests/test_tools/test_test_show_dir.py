@@ -176,7 +176,13 @@ def test_image_configs_keep_mmpretrain_visualization(tmp_path,
         '--show-dir', 'vis'
     ],
              cwd=tmp_path)
-    # MMPretrain's VisualizationHook: <image name>_<step>.png (the two
-    # classes' folders hold the same names).
-    assert sorted(p.name for p in (tmp_path / 'vis').iterdir()) == \
-        [f'{i}.png_0.png' for i in range(4)]
+    # MMPretrain's VisualizationHook named each drawing
+    # <image name>_<step>.png, so the two classes' folders, which hold the
+    # same names, left 4 drawings of 8 images; ImageVisualizationHook keeps
+    # each image's path below the test set's folder.
+    assert sorted(
+        p.relative_to(tmp_path / 'vis').as_posix()
+        for p in (tmp_path / 'vis').rglob('*') if p.is_file()) == [
+            f'{name}/{i}.png_0.png' for name in ('horizontal', 'vertical')
+            for i in range(4)
+        ]

@@ -18,15 +18,16 @@ from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import video_data_cfg, write_config
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
-from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG
+from repo_paths import (REPO_ROOT, TINY_ADAPTFORMER_VIDEO_CONFIG,
+                        TINY_VIDEO_CONFIG)
 from tool_runners import run_tool
 from torch import nn
 
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 
-COMMAND = re.compile(r'python (tools/model_converters/convert_official\.py '
-                     r'SRC DST [^(]*)\(')
+COMMAND = re.compile(r'(python tools/model_converters/convert_official\.py '
+                     r'[^(]*)\(')
 
 
 def _stock_backbone(**sizes):
@@ -70,7 +71,9 @@ def test_test_tool_names_the_models_and_the_files_sizes(
             '(num_frames=8, img_size=32 with the same patch and tubelet '
             'sizes) and 8 in the model, which is built for num_frames=4, '
             'img_size=32 (patch size 16, tubelet size 2)') in proc.stdout
-    assert ('convert_official.py SRC DST --num-frames 4 --img-size 32 '
+    # The file given and one beside it, so that the command runs as it is.
+    assert (f'convert_official.py {checkpoint} {tmp_path}/'
+            'frames8_4frames_32px.pth --num-frames 4 --img-size 32 '
             in proc.stdout)
     # A full model's file: the converter keeps its backbone alone.
     assert 'it keeps the backbone alone, not the head' in proc.stdout
@@ -90,10 +93,14 @@ def test_the_suggested_command_makes_a_pretrained_file_fit(tmp_path):
     message = str(info.value)
     assert 'not the head' not in message
     command = COMMAND.search(message).group(1)
-    assert command.endswith('--num-frames 4 --img-size 32 ')
-    dst = str(tmp_path / 'frames4.pth')
-    args = shlex.split(command.replace('SRC DST', f'{src} {dst}'))
-    run_tool(args[0].split('/', 1)[1:] + args[1:], cwd=tmp_path)
+    dst = str(tmp_path / 'frames8_4frames_32px.pth')
+    assert command == (f'python tools/model_converters/convert_official.py '
+                       f'{src} {dst} --num-frames 4 --img-size 32 ')
+    # Run as printed, from the repository's root (where the command's
+    # tools/ path is): it names the real files, not SRC DST.
+    args = shlex.split(command)
+    assert args[:2] == ['python', 'tools/model_converters/convert_official.py']
+    run_tool(args[1].split('/', 1)[1:] + args[2:], cwd=REPO_ROOT)
     cfg.backbone.init_cfg.checkpoint = dst
     MODELS.build(cfg).init_weights()
 
@@ -173,7 +180,8 @@ def test_init_model_names_the_sizes(tmp_path):
     checkpoint = _save_frames8(tmp_path / 'frames8.pth')
     with pytest.raises(StateDictMismatchError) as info:
         init_model(TINY_VIDEO_CONFIG, checkpoint)
-    assert 'SRC DST --num-frames 4 --img-size 32 (' in str(info.value)
+    assert (f'convert_official.py {checkpoint} {tmp_path}/frames8_4frames_'
+            '32px.pth --num-frames 4 --img-size 32 (') in str(info.value)
 
 
 def test_stock_checkpoint_still_loads_smoke(tmp_path):

@@ -140,7 +140,7 @@ LINEAR = dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0)
 PAST_TRAINING = [
     (EPOCHS_1, [dict(LINEAR, end=20)],
      'cfg.py: param_scheduler[0] (LinearLR) has end=20 (epochs), but '
-     'training ends after 1 epochs (train_cfg.max_epochs=1)'),
+     'training ends after 1 epoch (train_cfg.max_epochs=1)'),
     # The stock MViT recipe's warm-up and cosine, trained for one epoch:
     # counted in epochs, as both ends grow with the epoch length.
     (EPOCHS_1, [
@@ -152,7 +152,7 @@ PAST_TRAINING = [
      'training ends after 5 iterations (train_cfg.max_iters=5)'),
     (ITERS_5, [dict(COSINE, end=3)],
      'cfg.py: param_scheduler[0] (CosineAnnealingLR) has end=3 (epochs), '
-     'but training ends after 1 epochs (train_cfg (IterBasedTrainLoop, '
+     'but training ends after 1 epoch (train_cfg (IterBasedTrainLoop, '
      'which counts one epoch))'),
     (EPOCHS_30, dict(LINEAR, end=31), 'cfg.py: param_scheduler (LinearLR) '
      'has end=31 (epochs), but training ends after 30 epochs'),
@@ -198,7 +198,7 @@ def test_mvit_recipe_for_one_epoch_warns_of_both_schedulers(
     assert _warnings(log_records) == [
         f'--cfg-options train_cfg.max_epochs=1: param_scheduler[{i}] '
         f'({name}) has end={end} (epochs), but training ends after 1 '
-        'epochs (train_cfg.max_epochs=1): the learning rate (or momentum) '
+        'epoch (train_cfg.max_epochs=1): the learning rate (or momentum) '
         f'follows it only up to epoch 1 and never reaches its values from '
         f'there to {end}. Set param_scheduler[{i}].end to at most 1 for a '
         'schedule that completes, or train longer.'
@@ -223,6 +223,6 @@ def test_train_tool_warns_before_training(tmp_path, tiny_image_data):
                     cwd=tmp_path)
     warning = ('--cfg-options train_cfg.max_epochs=1: param_scheduler[0] '
                '(LinearLR) has end=20 (epochs), but training ends after 1 '
-               'epochs (train_cfg.max_epochs=1)')
+               'epoch (train_cfg.max_epochs=1)')
     assert warning in proc.stdout
     assert (work_dir / 'epoch_1.pth').is_file()

@@ -22,6 +22,15 @@ EXPECTED = {
     'mmengine.runner.checkpoint.CheckpointLoader._schemes',
     # Any other loader runs with weights_only forced on.
     'mmengine.runner.checkpoint.CheckpointLoader.load_checkpoint',
+    # The loader functions, called by name, are the safe ones.
+    'mmengine.runner.checkpoint.load_from_local',
+    'mmengine.runner.checkpoint.load_from_http',
+    'mmengine.runner.checkpoint.load_from_torchvision',
+    'mmengine.runner.checkpoint.load_from_openmmlab',
+    'mmengine.runner.checkpoint.load_from_mmcls',
+    'mmengine.runner.checkpoint.load_url',
+    'mmengine.utils.dl_utils.load_url',
+    'mmengine.utils.dl_utils.hub.load_url',
     # torch.serialization.add_safe_globals (public) fills this set.
     'torch._weights_only_unpickler._marked_safe_globals_set',
     # A scoped collate_fn is resolved in its scope.
@@ -234,9 +243,9 @@ def test_the_docstring_lists_each_change():
                  'CheckpointLoader.load_checkpoint', 'build_dataloader',
                  'Config.fromstring', '_load_checkpoint_to_model',
                  'WITH_MULTIMODAL', 'seed_cuda', 'Config.fromfile',
-                 'ModelHub.get'):
+                 'ModelHub.get', 'load_from_http', 'load_url'):
         assert what in doc, what
-    assert len(UPSTREAM_CHANGES) == 10
+    assert len(UPSTREAM_CHANGES) == 11
     # Idempotent: a second call changes nothing.
     from mmengine.runner import CheckpointLoader
     schemes = CheckpointLoader._schemes

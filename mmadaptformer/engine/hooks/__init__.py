@@ -2,7 +2,8 @@
 from .adapter_hook import AdapterHook
 from .adapter_hook_config_check import (check_adapter_hook_config,
                                         check_adapter_hook_plan)
-from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
+from .adapter_hook_presence import (check_adapter_hook_presence,
+                                    refuse_wrapper_without_adapter_hook)
 from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
                                      use_atomic_checkpoint_hook)
@@ -16,16 +17,19 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
 from .hook_config_place import hook_argument_place, hook_config_key, hook_place
+from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
+                                       image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .registration import add_hook_once
-from .resume_check_hook import (ResumeCheckHook, ResumeStateError,
-                                add_resume_check_hook, check_resume_state,
-                                check_training_state,
-                                refuse_resume_without_trained_part,
-                                resumed_source)
+from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
+from .resume_state_check import (ResumeStateError, check_resume_state,
+                                 check_training_state,
+                                 refuse_resume_without_trained_part,
+                                 resumed_source)
 from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
                                scheduler_config_keys, scheduler_setting_keys,
                                scheduler_state_lists)
+from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 from .sync_norm_stats_hook import SyncNormStatsHook
 from .trainable_freeze import freeze_to_plan, trainable_table
@@ -48,10 +52,10 @@ __all__ = [
     'add_work_dir_collect_hook', 'use_atomic_checkpoint_hook',
     'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook',
     'check_adapter_hook_config', 'check_adapter_hook_plan',
-    'refuse_wrapper_without_adapter_hook', 'blending_num_classes',
-    'data_preprocessor_key', 'dataset_classes', 'dataset_num_classes',
-    'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key', 'hook_place',
-    'hook_argument_place', 'add_hook_once', 'check_resume_state',
+    'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',
+    'blending_num_classes', 'data_preprocessor_key', 'dataset_classes',
+    'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key',
+    'hook_place', 'hook_argument_place', 'add_hook_once', 'check_resume_state',
     'check_training_state', 'refuse_resume_without_trained_part',
     'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
@@ -60,5 +64,6 @@ __all__ = [
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
     'run_span', 'freeze_to_plan', 'trainable_table',
-    'refuse_ema_beside_adapter_only'
+    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples',
+    'ImageVisualizationHook', 'drawing_name', 'image_roots'
 ]

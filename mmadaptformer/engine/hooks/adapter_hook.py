@@ -25,8 +25,8 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
 from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .frozen_tensors_check import check_frozen_unchanged, run_span
 from .hook_config_place import hook_argument_place, hook_place
-from .resume_check_hook import (refuse_resume_without_trained_part,
-                                resumed_source)
+from .resume_state_check import (refuse_resume_without_trained_part,
+                                 resumed_source)
 from .trainable_freeze import freeze_to_plan
 from .trainable_optimizer import built_optim_wrappers
 from .unloaded_backbone import OwnWeightsLoads, check_backbone_loaded

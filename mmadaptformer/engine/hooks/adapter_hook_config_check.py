@@ -19,7 +19,9 @@ also shows whether its head would stay frozen (``head=[]`` on a model with
 one: :func:`~mmadaptformer.models.adapters.frozen_head.refuse_frozen_head`)
 and whether the frozen backbone would stay random (the hook's
 :func:`~.unloaded_backbone.refuse_unloaded_backbone`, before the Runner
-makes the work dir).
+makes the work dir), and a model with AdaptFormer or VPT that no
+AdapterHook would freeze is refused, whether or not the config lists the
+``ConfigCheckHook`` that refuses it at run time.
 """
 import re
 from typing import Optional
@@ -40,6 +42,7 @@ from mmadaptformer.utils.registry_names import (close_hint, registered,
 from mmadaptformer.utils.unknown_keys import named_arguments
 from ..plan_argument_place import naming_plan_arguments
 from .adapter_hook import AdapterHook
+from .adapter_hook_presence import check_adapter_hook_presence
 from .unloaded_backbone import refuse_unloaded_backbone
 
 __all__ = ['check_adapter_hook_config', 'check_adapter_hook_plan']
@@ -125,7 +128,10 @@ def check_adapter_hook_config(cfg: Config,
             returns it, for :func:`check_adapter_hook_plan`. Defaults to
             None (built there if needed).
         training (bool): Whether the run trains: see
-            :func:`check_adapter_hook_plan`. Defaults to False.
+            :func:`check_adapter_hook_plan`; a model with AdaptFormer or
+            VPT and no AdapterHook is then refused too
+            (:func:`~.adapter_hook_presence.check_adapter_hook_presence`).
+            Defaults to False.
 
     Raises:
         ConfigError: ``FILE: custom_hooks[N].KEY = VALUE: ...`` (or
@@ -133,6 +139,8 @@ def check_adapter_hook_config(cfg: Config,
             ``custom_hooks[N].KEY = VALUE, set by --cfg-options
             custom_hooks=[...]: ...``) and what is expected.
     """
+    if training:
+        check_adapter_hook_presence(cfg, source, options, model)
     hooks = cfg.get('custom_hooks')
     if not isinstance(hooks, (list, tuple)):
         return

@@ -141,7 +141,8 @@ class CheckpointCheckHook(Hook):
             source=self._source(runner),
             allow_missing=self.allow_missing,
             allow_unexpected=self.allow_unexpected,
-            hint=self._hint(model))
+            hint=self._hint(model),
+            source_file=runner.cfg.get('load_from'))
         # Whether the run trains is known only later (before_train), as in
         # AdapterHook: Runner.test() and Runner.train() load alike.
         self._without_head = None

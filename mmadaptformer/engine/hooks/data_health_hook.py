@@ -3,11 +3,10 @@
 training and evaluation met, per epoch."""
 import logging
 from collections import Counter
-from typing import Dict, FrozenSet, List, Optional, Sequence, Set, Tuple
+from typing import FrozenSet, List, Optional, Sequence
 
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
-from mmengine.dataset import DefaultSampler
 from mmengine.dist import all_gather_object, all_reduce
 from mmengine.hooks import Hook, LoggerHook
 from mmengine.logging import print_log
@@ -16,11 +15,10 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmadaptformer.datasets.checked_image_dataset import CheckedImageDataset
 from mmadaptformer.datasets.checked_video_dataset import CheckedVideoDataset
 from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
-                                                 SKIPPED_SHORT_VIDEOS_KEY,
-                                                 ShortVideo,
-                                                 short_videos_notice)
+                                                 SKIPPED_SHORT_VIDEOS_KEY)
 from mmadaptformer.datasets.training_refetch import (SKIPPED_IMAGES_KEY,
                                                      SKIPPED_VIDEOS_KEY)
+from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 
 __all__ = ['DataHealthHook']
@@ -47,25 +45,6 @@ def _logged(runner, batch_idx: int) -> bool:
     return logger is not None and (
         logger.every_n_inner_iters(batch_idx, logger.interval)
         or logger.end_of_epoch(runner.train_dataloader, batch_idx))
-
-
-def _eval_positions(loop) -> Optional[Tuple[int, int, int]]:
-    """``(rank, world_size, dataset length)`` where ``loop``'s sampler is
-    MMEngine's ``DefaultSampler`` padding the dataset to a multiple of the
-    world size (``round_up``): sample ``k`` of a rank is at position
-    ``rank + k * world_size``, and those from the length on are repeats
-    whose results MMEngine drops. None where nothing is padded."""
-    sampler = getattr(getattr(loop, 'dataloader', None), 'sampler', None)
-    if not isinstance(sampler, DefaultSampler) or not sampler.round_up or \
-            sampler.world_size < 2:
-        return None
-    return sampler.rank, sampler.world_size, len(sampler.dataset)
-
-
-def _samples(data_batch) -> Sequence:
-    samples = data_batch.get('data_samples') if isinstance(data_batch,
-                                                           dict) else None
-    return samples if isinstance(samples, Sequence) else ()
 
 
 def _counted_kinds(runner) -> FrozenSet[str]:
@@ -175,12 +154,8 @@ class DataHealthHook(Hook):
         # The keys counted, from the training dataset (see before_train);
         # empty: decided by what the samples carry.
         self._kinds: FrozenSet[str] = frozenset()
-        # mode -> kind -> short videos met in the current epoch.
-        self._short: Dict[str, Dict[str, List[ShortVideo]]] = {}
-        # (mode, kind) -> files already reported in this run.
-        self._named: Dict[Tuple[str, str], Set[str]] = {}
-        # mode -> [_eval_positions of its loop, samples met on this rank].
-        self._eval_positions: Dict[str, list] = {}
+        # The short videos each loop met, and those already named.
+        self._short_videos = ShortVideoTally()
 
     # ------------------------------------------------------------ training
     def before_train(self, runner) -> None:
@@ -217,7 +192,7 @@ class DataHealthHook(Hook):
         carry."""
         self._skipped = []
         self._skipped_images = []
-        self._start('train')
+        self._short_videos.start('train')
         self._update_running_counts(runner, 0, 0, 0)
 
     def after_train_iter(self,
@@ -227,17 +202,17 @@ class DataHealthHook(Hook):
                          outputs: Optional[dict] = None) -> None:
         """Collect the videos and images skipped for this batch's
         samples."""
-        for sample in _samples(data_batch):
+        for sample in batch_samples(data_batch):
             metainfo = getattr(sample, 'metainfo', {})
             for key, carried in _CARRIED.items():
                 self._seen[key] = self._seen[key] or any(k in metainfo
                                                          for k in carried)
             self._skipped.extend(metainfo.get(SKIPPED_VIDEOS_KEY, ()))
             self._skipped_images.extend(metainfo.get(SKIPPED_IMAGES_KEY, ()))
-        self._collect('train', data_batch)
+        self._short_videos.collect('train', data_batch)
         if not _logged(runner, batch_idx):
             return  # the counts are summed over ranks only where printed
-        short = sum(len(videos) for videos in self._short['train'].values())
+        short = self._short_videos.met('train')
         counts = torch.tensor(
             [len(self._skipped), short,
              len(self._skipped_images)],
@@ -281,7 +256,7 @@ class DataHealthHook(Hook):
                 counts.update(dict(rank[key][1]))
             runner.message_hub.update_scalar(f'train/{key}', total)
             self._log_skipped(prefix, noun, total, counts)
-        short = self._report_short('train', prefix)
+        short = self._short_videos.report('train', prefix, self.max_names)
         if videos:
             runner.message_hub.update_scalar('train/short_videos', short)
 
@@ -309,7 +284,7 @@ class DataHealthHook(Hook):
         the validation run's count at zero."""
         check_strict_evaluation(
             getattr(runner, 'val_loop', None), 'val_dataloader')
-        self._start('val', getattr(runner, 'val_loop', None))
+        self._short_videos.start('val', getattr(runner, 'val_loop', None))
 
     def after_val_iter(self,
                        runner,
@@ -317,18 +292,18 @@ class DataHealthHook(Hook):
                        data_batch: Optional[dict] = None,
                        outputs: Optional[Sequence] = None) -> None:
         """Collect the short videos of this batch."""
-        self._collect('val', data_batch)
+        self._short_videos.collect('val', data_batch)
 
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         """Log the short videos this validation run used."""
-        self._report_short('val', 'val')
+        self._short_videos.report('val', 'val', self.max_names)
 
     def before_test_epoch(self, runner) -> None:
         """Refuse a test set that would skip broken files; start the test
         run's count at zero."""
         check_strict_evaluation(
             getattr(runner, 'test_loop', None), 'test_dataloader')
-        self._start('test', getattr(runner, 'test_loop', None))
+        self._short_videos.start('test', getattr(runner, 'test_loop', None))
 
     def after_test_iter(self,
                         runner,
@@ -336,72 +311,8 @@ class DataHealthHook(Hook):
                         data_batch: Optional[dict] = None,
                         outputs: Optional[Sequence] = None) -> None:
         """Collect the short videos of this batch."""
-        self._collect('test', data_batch)
+        self._short_videos.collect('test', data_batch)
 
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         """Log the short videos this test run used."""
-        self._report_short('test', 'test')
-
-    # --------------------------------------------------------- short videos
-    def _start(self, mode: str, loop=None) -> None:
-        self._short[mode] = {
-            SHORT_VIDEOS_KEY: [],
-            SKIPPED_SHORT_VIDEOS_KEY: []
-        }
-        # An evaluation counts each video once: the repeats that pad the
-        # dataset for the ranks were counted too ('evaluated 52 videos' of
-        # 51, whose 51 results the metric and --dump held).
-        self._eval_positions[mode] = [_eval_positions(loop), 0]
-
-    def _collect(self, mode: str, data_batch) -> None:
-        short = self._short.setdefault(mode, {
-            SHORT_VIDEOS_KEY: [],
-            SKIPPED_SHORT_VIDEOS_KEY: []
-        })
-        positions = self._eval_positions.get(mode)
-        for sample in _samples(data_batch):
-            if positions and positions[0]:
-                (rank, world, length), seen = positions
-                positions[1] += 1
-                if rank + seen * world >= length:
-                    continue
-            metainfo = getattr(sample, 'metainfo', {})
-            for kind, videos in short.items():
-                videos.extend(tuple(v) for v in metainfo.get(kind, ()))
-
-    def _report_short(self, mode: str, prefix: str) -> int:
-        """Sum this epoch's short videos over ranks and log them, naming
-        the files not met before in this run; return their count.
-
-        Each rank sends its count and the distinct files it met for the
-        first time, so a file is gathered once per run, not every epoch.
-        """
-        short = self._short.get(mode, {})
-        local = {}
-        for kind in (SHORT_VIDEOS_KEY, SKIPPED_SHORT_VIDEOS_KEY):
-            videos = short.get(kind, [])
-            met = self._named.setdefault((mode, kind), set())
-            local[kind] = (len(videos), {v for v in videos if v[0] not in met})
-        totals: Dict[str, int] = Counter()
-        new_videos: Dict[str,
-                         Set[ShortVideo]] = {kind: set()
-                                             for kind in local}
-        for gathered in all_gather_object(local):
-            for kind, (count, new) in gathered.items():
-                totals[kind] += count
-                new_videos[kind].update(new)
-        for kind, count in totals.items():
-            self._named[(mode, kind)].update(v[0] for v in new_videos[kind])
-            if count:
-                self._log_short(mode, prefix, kind, count, new_videos[kind])
-        return sum(totals.values())
-
-    def _log_short(self, mode: str, prefix: str, kind: str, count: int,
-                   new: Set[ShortVideo]) -> None:
-        if kind == SHORT_VIDEOS_KEY:
-            verb = 'trained on' if mode == 'train' else 'evaluated'
-            what = short_videos_notice(verb, count, new, self.max_names)
-        else:
-            what = short_videos_notice(
-                'skipped', count, new, self.max_names, repeated=False)
-        print_log(f'{prefix}: {what}', logger='current', level=logging.WARNING)
+        self._short_videos.report('test', 'test', self.max_names)

@@ -15,6 +15,7 @@ from mmengine.runner import EpochBasedTrainLoop
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
 
+from mmadaptformer.utils.counted import counted
 from .trainable_optimizer import built_optim_wrappers
 
 __all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
@@ -242,8 +243,9 @@ class NonFiniteLossHook(Hook):
     def after_train_epoch(self, runner) -> None:
         """Log how many steps were skipped in the epoch."""
         if self.skip and self.skipped_epoch:
+            skipped = counted(self.skipped_epoch, 'steps')
             print_log(
-                f'NonFiniteLossHook: skipped {self.skipped_epoch} steps with '
+                f'NonFiniteLossHook: skipped {skipped} with '
                 f'a non-finite loss in epoch {runner.epoch + 1}, '
                 f'{self.skipped_total} in total.',
                 logger='current',

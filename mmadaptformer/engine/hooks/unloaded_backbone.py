@@ -8,10 +8,11 @@ from torch import nn
 
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import (
-    OWN_WEIGHTS_ATTR, check_own_weights_loaded, own_weights, recording_loads,
-    takes_own_pretrained_only)
+    OWN_WEIGHTS_ATTR, check_own_weights_loaded, init_cfg_skipping_flags,
+    own_weights, recording_loads, takes_own_pretrained_only)
 from mmadaptformer.models.backbones.host_loading import host_init_source
-from mmadaptformer.models.backbones.own_loading_hint import own_loading_hint
+from mmadaptformer.models.backbones.own_loading_hint import \
+    own_loading_alternative
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
@@ -106,6 +107,24 @@ def _outside_wrappers(model: nn.Module, wrappers) -> list:
     return [m for m in model.modules() if id(m) not in inside]
 
 
+def _unread_pretrained_hint(cfg: Mapping, host_key: str,
+                            host: nn.Module) -> str:
+    """Say that the host's config sets ``pretrained``, which the host took
+    and does not load (mmaction2's VideoMAE ``VisionTransformer`` turns it
+    into its ``init_cfg``, then its ``init_cfg`` argument replaces that);
+    empty if it sets none or the host loads it."""
+    node = cfg.get('model')
+    for part in host_key.split('.')[1:]:
+        node = node.get(part) if isinstance(node, Mapping) else None
+    value = node.get('pretrained') if isinstance(node, Mapping) else None
+    if not isinstance(value, str) or not value or \
+            host_init_source(host) is not None:
+        return ''
+    return (f'{host_key}.pretrained={value!r} loads nothing: '
+            f'{type(host).__name__} takes it but never loads it; give that '
+            'file as --pretrained or as the init_cfg above.')
+
+
 def refuse_unloaded_backbone(model: nn.Module,
                              cfg: Mapping,
                              initialized: bool = True) -> None:
@@ -143,6 +162,7 @@ def refuse_unloaded_backbone(model: nn.Module,
     """
     loads_checkpoint = bool(cfg.get('load_from') or cfg.get('resume'))
     hint = ''
+    flags: List[str] = []
     wrappers = _wrappers(model)
     if wrappers:
         if initialized:
@@ -162,6 +182,11 @@ def refuse_unloaded_backbone(model: nn.Module,
                                             f'model.{name}.', 1)
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
+        # The wrapper loads its host's init_cfg whatever the host's flags.
+        hint = own_loading_alternative(
+            module.backbone, f'model.{name}.backbone') or \
+            _unread_pretrained_hint(cfg, f'model.{name}.backbone',
+                                    module.backbone)
     else:
         if loads_checkpoint or any(
                 host_init_source(m) is not None for m in model.modules()):
@@ -174,20 +199,27 @@ def refuse_unloaded_backbone(model: nn.Module,
             if takes_own_pretrained_only(backbone):
                 key = f'model.backbone.{OWN_WEIGHTS_ATTR}'
             else:
-                hint = own_loading_hint(backbone, 'model.backbone')
+                # A plain host runs its init_cfg only with these off.
+                flags = init_cfg_skipping_flags(
+                    type(backbone), lambda flag: getattr(backbone, flag, None))
+            hint = own_loading_alternative(backbone, 'model.backbone') or \
+                _unread_pretrained_hint(cfg, 'model.backbone', backbone)
+    off = ''.join(f'model.backbone.{flag} = False and ' for flag in flags)
     if key.endswith('.checkpoint'):
         init_cfg = key[:-len('.checkpoint')]
-        setting = (f"{init_cfg} = dict(type='Pretrained', checkpoint=PATH) "
-                   f'(config key {key})')
+        setting = (f"{off}{init_cfg} = dict(type='Pretrained', "
+                   f'checkpoint=PATH) (config key {key})')
     else:
         # A host that takes no init_cfg (TimeSformer) reads its own.
         setting = f'{key} = PATH'
+    turns = ' (which turns ' + ' and '.join(
+        f'model.backbone.{flag}' for flag in flags) + ' off)' if flags else ''
     raise UnloadedBackboneError(
         f'AdapterHook: {what} was never loaded from a checkpoint: its '
         f'weights are random, and what trains on random frozen weights '
         f'is useless on any real backbone. Give tools/train.py '
-        f'--pretrained PATH, or set {setting}, '
-        f'or load a full checkpoint with load_from. To train on a random '
-        f'frozen backbone on purpose (tests, a demo that pretrains it), '
-        f'set AdapterHook(allow_random_backbone=True).' +
-        (f' {hint}' if hint else ''))
+        f'--pretrained PATH{turns}, or set '
+        f'{setting}, or load a full checkpoint with load_from.' +
+        (f' {hint}' if hint else '') + ' To train on a random frozen '
+        'backbone on purpose (tests, a demo that pretrains it), set '
+        'AdapterHook(allow_random_backbone=True).')

@@ -49,6 +49,17 @@ def check_adapter_args(bottleneck: int = 64,
             (isinstance(scale, numbers.Real) and not isinstance(scale, bool))):
         raise ConfigError(f"{prefix}scale must be a number or 'learnable', "
                           f'but got {scale!r}.')
+    if scale != 'learnable' and not (math.isfinite(scale) and scale != 0):
+        # The branch is multiplied by it: 0 gives the adapters no output
+        # and no gradient (they would train nothing, without a word), and
+        # inf or nan makes every output inf or nan.
+        effect = 'add nothing and never train' if scale == 0 else \
+            'turn every output into inf or nan'
+        raise ConfigError(
+            f'{prefix}scale must be a finite number other than 0 (the '
+            "paper uses 0.1), or 'learnable', but got "
+            f'{scale!r}: the adapter branch is multiplied by it, so the '
+            f'adapters would {effect}.')
     if isinstance(dropout, bool) or not isinstance(dropout, numbers.Real) \
             or not 0 <= dropout < 1:
         raise ConfigError(f'{prefix}dropout must be a float in [0, 1), but '

@@ -45,7 +45,7 @@ from mmengine.logging import print_log
 from torch import nn
 
 from ...utils.config_error import ConfigError
-from ..hosts import block_like_types, qualname
+from ..hosts import block_like_types, qualname, supported_backbones
 from .adapt_mlp import AdaptMLP, check_adapter_args
 from .block_refusals import (check_channels_last, check_no_inline_drop_path,
                              check_width_kept)
@@ -160,9 +160,9 @@ def _declare_blocks_hint(model: nn.Module) -> str:
     return ('If it has transformer blocks, declare which norm precedes the '
             'feed-forward network and which attribute is the feed-forward '
             f'network in the config, e.g. {example}; a network without '
-            'them (a CNN) cannot take AdaptFormer\'s adapters. The '
-            'README\'s "Writing your own config" lists the backbones '
-            'supported as they are.')
+            'them (a CNN) cannot take AdaptFormer\'s adapters. Supported '
+            f'as they are: {supported_backbones()} (the README\'s "Writing '
+            'your own config").')
 
 
 def inject_adapters(model: nn.Module,

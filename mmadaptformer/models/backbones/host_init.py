@@ -16,7 +16,8 @@ plain one cannot be built.
 import inspect
 import logging
 from contextlib import contextmanager
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Set, Tuple
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
+                    Set, Tuple)
 
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -33,7 +34,8 @@ __all__ = [
     'read_host_pretrained', 'own_weights', 'OWN_WEIGHTS_ATTR',
     'recording_loads', 'check_own_weights_loaded', 'takes_init_cfg',
     'host_build_cfg', 'plain_host_init_cfg_problem',
-    'takes_own_pretrained_only', 'constructor_argument'
+    'takes_own_pretrained_only', 'constructor_argument',
+    'init_cfg_skipping_flags'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -131,15 +133,9 @@ def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
                 f'{weights}.')
     entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
     if any(is_pretrained_cfg(entry) for entry in entries):
-        own = own_pretrained_attrs().get(qualname(cls), {})
-        # Swin3D's and UniFormer's pretrained2d, UniFormerV2's
-        # clip_pretrained: on, init_weights() loads what the host names
-        # itself and never runs its init_cfg.
-        flags = [
-            flag for flag, off in own.items() if flag != OWN_WEIGHTS_ATTR
-            and off is False and constructor_argument(cls, cfg, flag)
-        ]
-        if flags and OWN_WEIGHTS_ATTR in own:
+        flags = init_cfg_skipping_flags(
+            cls, lambda flag: constructor_argument(cls, cfg, flag))
+        if flags:
             return (f'{name} with {flags[0]}=True (given, or its default) '
                     'never runs its init_cfg: its init_weights() loads only '
                     f'what its own `pretrained` names, so the Pretrained '
@@ -151,6 +147,30 @@ def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
                 'None; leave init_cfg out for its own default init, or '
                 "give one, e.g. dict(type='Pretrained', checkpoint=FILE).")
     return None
+
+
+def init_cfg_skipping_flags(cls: type, value: Callable[[str],
+                                                       Any]) -> List[str]:
+    """The flags of a host of class ``cls`` that load its own weights that
+    are on, so that its ``init_weights()`` never runs its ``init_cfg``
+    (Swin3D's and UniFormer's ``pretrained2d``, UniFormerV2's
+    ``clip_pretrained``: it loads what its ``pretrained`` names instead).
+
+    Args:
+        cls (type): The host's class.
+        value (Callable[[str], Any]): The value of a flag: its config's
+            (:func:`constructor_argument`) or a built host's attribute.
+
+    Returns:
+        list[str]: The flags that are on, in the host table's order.
+    """
+    own = own_pretrained_attrs().get(qualname(cls), {})
+    if OWN_WEIGHTS_ATTR not in own:
+        return []
+    return [
+        flag for flag, off in own.items()
+        if flag != OWN_WEIGHTS_ATTR and off is False and value(flag)
+    ]
 
 
 def own_weights(host: nn.Module) -> Optional[str]:

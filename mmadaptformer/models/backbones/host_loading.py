@@ -25,6 +25,7 @@ from .host_init import (check_own_weights_loaded, own_weights,
                         recording_loads, without_own_pretrained,
                         without_pretrained)
 from .load_refusals import refuse_trained_model
+from .own_layout import give_as_own_pretrained, own_layout_file
 from .own_loading_hint import own_loading_hint
 
 __all__ = ['host_init_source', 'initialize_host']
@@ -85,6 +86,11 @@ def initialize_host(wrapper: nn.Module) -> None:
 
     # The check and MMEngine's PretrainedInit read the same file.
     with reading_once():
+        converted = own_layout_file(host, pretrained)
+        if converted is not None:
+            # Converted by the host's own code, as pretrained=FILE is.
+            give_as_own_pretrained(host, converted, wrapper.pretrained_key)
+            pretrained = []
         if pretrained:
             check_pretrained_init(
                 host,

@@ -10,6 +10,7 @@ from ...utils.adapter_only_fit import loading_adapter_only, loading_source
 from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
                                        fresh_keys, listing)
+from ...utils.vit_modality import modality_mismatch_cause
 from .frozen_host_record import FROZEN_HOST_KEY
 from .trained_part_check import trained_part_keys
 
@@ -30,6 +31,13 @@ def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
     if not keys:
         return
     part = wrapper.trained_part
+    other_kind = modality_mismatch_cause(wrapper.backbone.state_dict(),
+                                         state_dict)
+    if other_kind is not None:
+        raise PretrainedFileError(
+            f'{path} holds {len(keys)} tensors of trained {part}s (e.g. '
+            f'{keys[0]}): it is a trained {type(wrapper).__name__} model, '
+            f'not a pretrained backbone; {other_kind}.')
     raise PretrainedFileError(
         f'{path} holds {len(keys)} tensors of trained {part}s (e.g. '
         f'{keys[0]}): it is a trained {type(wrapper).__name__} model (a '

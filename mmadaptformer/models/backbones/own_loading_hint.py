@@ -10,11 +10,14 @@ from typing import Mapping, Optional, Sequence
 from torch import nn
 
 from ...utils.pretrained_backbone import own_pretrained_hint
-from ..hosts import (HOSTS, own_pretrained_advice, own_pretrained_attrs,
-                     own_pretrained_keys, pretrained_names, qualname)
-from .host_init import OWN_WEIGHTS_ATTR
+from ..hosts import (HOSTS, own_layout_checks, own_pretrained_advice,
+                     own_pretrained_attrs, own_pretrained_keys,
+                     pretrained_names, qualname)
+from .host_init import OWN_WEIGHTS_ATTR, takes_own_pretrained_only
 
-__all__ = ['own_loading_hint', 'own_loading_hint_of_cfg']
+__all__ = [
+    'own_loading_hint', 'own_loading_hint_of_cfg', 'own_loading_alternative'
+]
 
 
 def _own_loading_hint(backbones: Sequence[str],
@@ -39,13 +42,18 @@ def own_loading_hint(host: nn.Module, key: str) -> str:
     :func:`~mmadaptformer.utils.pretrained_backbone.own_pretrained_hint`;
     empty for other hosts, MViT included: it reads a MaskFeat file
     through its ``init_cfg`` (``pretrained_type='maskfeat'``), and its
-    ``pretrained`` only becomes that ``init_cfg``.
+    ``pretrained`` only becomes that ``init_cfg``; and for a host whose
+    files in that layout the wrapper hands to its own ``pretrained``
+    itself (:attr:`~mmadaptformer.models.HostSpec.own_layout`:
+    TimeSformer's 2D ViT), which ``--pretrained`` then loads.
 
     Args:
         host (nn.Module): The host.
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
     """
+    if qualname(type(host)) in own_layout_checks():
+        return ''
     return _own_loading_hint([qualname(type(host))], type(host).__name__, key)
 
 
@@ -98,3 +106,29 @@ def own_loading_hint_of_cfg(host_cfg: Mapping,
     ) or own_pretrained_keys().get(b) == nested_under for b in backbones):
         return ''
     return _own_loading_hint(backbones, name, key, checkpoint)
+
+
+def own_loading_alternative(host: nn.Module, key: str) -> str:
+    """The other way to weights for ``host`` than a file of its own keys
+    (``--pretrained``, its ``init_cfg``): what it reads itself through its
+    own ``pretrained``, in the host table's words
+    (:attr:`~mmadaptformer.models.HostSpec.own_pretrained_advice`), as an
+    alternative labelled as such; e.g. UniFormer's 2D ImageNet weights,
+    which it reads by name, not from a file. What the refusal of a backbone
+    that was never loaded ends with.
+
+    Args:
+        host (nn.Module): The host.
+        key (str): Its config key, e.g. ``'model.backbone.backbone'``.
+
+    Returns:
+        str: One sentence, or ``''`` for a host that reads nothing itself,
+        or whose own ``pretrained`` is where its file goes anyway
+        (TimeSformer, which takes no ``init_cfg``).
+    """
+    advice = own_pretrained_advice().get(qualname(type(host)))
+    if advice is None or takes_own_pretrained_only(host):
+        return ''
+    how = advice.format(key=key, file='FILE')
+    return (f'Alternatively, instead of a file of its own keys, '
+            f'{type(host).__name__} can load {how}.')

@@ -14,6 +14,7 @@ import torch
 from torch import nn
 
 from ...utils.state_dict_check import StateDictMismatchError
+from ...utils.vit_modality import modality_mismatch_cause
 from .trained_part_settings import trained_part_differences
 
 __all__ = ['check_trained_part', 'trained_part_keys']
@@ -106,7 +107,13 @@ def check_trained_part(wrapper: nn.Module,
         and key not in part_keys and key[len(prefix):] not in everything
         and torch.is_tensor(state_dict[key])
     ]
-    if foreign:
+    # An image model's on a video model or the reverse: said for what it
+    # is, with what fits (not the config it was trained with).
+    other_kind = modality_mismatch_cause(everything, state_dict,
+                                         prefix) if foreign else None
+    if other_kind is not None:
+        cause = other_kind
+    elif foreign:
         cause = ('it was saved on a backbone of another depth or layout: it '
                  f'holds {len(foreign)} backbone tensors this model lacks '
                  f'({_listed(foreign)})')
@@ -131,6 +138,8 @@ def check_trained_part(wrapper: nn.Module,
     if shapes:
         lines.append(f'Tensors whose shapes differ ({len(shapes)}): '
                      f'{_listed(shapes)}.')
-    lines.append(f'Load it with the config it was trained with: {part}s '
-                 'loaded in part give other results than the trained ones.')
+    if other_kind is None:
+        lines.append(f'Load it with the config it was trained with: {part}s '
+                     'loaded in part give other results than the trained '
+                     'ones.')
     raise StateDictMismatchError(' '.join(lines))
