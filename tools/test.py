@@ -38,7 +38,8 @@ from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
 from mmadaptformer.engine.train_loop_check import check_loop_keys
 from mmadaptformer.models import pretrained_names_of_cfg, set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
+from mmadaptformer.utils import (ConfigError, NotAConfigFileError,
+                                 positive_int, run_and_finish,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
@@ -46,13 +47,16 @@ from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
+from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.config_loading import load_config_file
+from mmadaptformer.utils.config_loading import (check_config_file,
+                                                load_config_file)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.launcher_parent import end_with_launcher
-from mmadaptformer.utils.local_files import first_missing_file, home_expanded
+from mmadaptformer.utils.local_files import (first_missing_file, home_expanded,
+                                             is_local)
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 
@@ -247,6 +251,13 @@ def refuse_missing_files(args) -> None:
     ])
     if missing:
         _parser().error(missing)
+    try:
+        check_config_file(args.config)
+    except NotAConfigFileError as e:  # the files swapped: as infer.py says
+        _parser().error(str(e))
+    what = is_local(args.checkpoint) and not_a_checkpoint(args.checkpoint)
+    if what:  # the checkpoint left out, or a config in its place
+        _parser().error(f'checkpoint {args.checkpoint}: it is {what}')
 
 
 def refuse_config_files(cfg, args) -> None:

@@ -65,12 +65,13 @@ from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import (ConfigError, run_and_finish,
-                                 setup_cpu_distributed)
+from mmadaptformer.utils import (ConfigError, NotAConfigFileError,
+                                 run_and_finish, setup_cpu_distributed)
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.config_loading import load_config_file
+from mmadaptformer.utils.config_loading import (check_config_file,
+                                                load_config_file)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
@@ -288,6 +289,10 @@ def refuse_missing_files(args) -> None:
     ])
     if missing:
         _parser().error(missing)
+    try:
+        check_config_file(args.config)
+    except NotAConfigFileError as e:  # the files swapped: as infer.py says
+        _parser().error(str(e))
 
 
 def main(argv=None):

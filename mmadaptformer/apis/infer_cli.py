@@ -6,16 +6,20 @@ import os.path as osp
 
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
+from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
 from mmadaptformer.utils.cli_types import check_device
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.local_files import first_missing_file, home_expanded
+from mmadaptformer.utils.local_files import (CONFIG_SUFFIXES,
+                                             first_missing_file, home_expanded,
+                                             is_local)
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_configs import (folder_readers_of, read_model_configs,
                             unreadable_config_line)
 from .infer_files import LIST_EXTENSIONS, InferenceInputError
 from .infer_label_maps import label_map_role, split_label_maps
 from .input_lists import STDIN, read_input_list
+from .input_refusals import input_path_problem
 from .inputs import RESERVED_NAME
 from .model_inferencer import ModelInferencer
 from .multitask_tasks import TaskError, check_task_name
@@ -93,16 +97,20 @@ frames, a clip named as another task's test set names frames) gets
 failure, counted once per task on stderr ("task TASK: skipped N inputs
 ..."). An input that no task reads gets an error for each.
 
-Exit status: 0 if every input was answered by every task that reads its kind,
-and nothing else failed; 1 if any input or task failed (the others are
-answered, and --out holds the errors; scores that are NaN or inf are such an
-error, not a label); 2 if the command line cannot be used, found before any
-input is classified and with nothing written: an option's value (--topk 0, a
---device this machine lacks), a file it names that does not exist (CONFIG,
-CHECKPOINT, --pretrained, --label-map), a CONFIG without --task that cannot be
-read (Python that does not parse, a _base_ that does not exist: the file and
-line are named; with --task, that task fails in every input, and folders are
-expanded by the tasks whose configs were read), a folder INPUT without a file
+Exit status, as a Unix command's: 0 if every input was answered by every task
+that reads its kind, and nothing else failed; 1 if anything failed while
+running (an input or task: the others are answered, and --out holds the
+errors; scores that are NaN or inf are such an error, not a label); 2 if the
+command line cannot be used, found before any input is classified and with
+nothing written: an option's value (--topk 0, a --device this machine lacks),
+a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
+--label-map), an INPUT that does not exist or this user cannot read (a
+quoted pattern and an address are named as such), a video, image or config
+given as a CHECKPOINT (the checkpoint left out), a CONFIG without --task
+that cannot be read (Python that does not parse, a _base_ that does not
+exist: the file and line are named; with --task, that task fails in every
+input, and folders are expanded by the tasks whose configs were read), a
+folder INPUT without a file
 of the models' kind, a text file INPUT (give it as --list), a --list that
 cannot be read or names a path that does not exist (the line is named), an
 --out that is one of the files read (a config's _base_ files and the files it
@@ -227,6 +235,12 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         parser.error('no INPUT given')
     _expand_home(args)
     _check_lists(parser, args)
+    for word in args.inputs:
+        # Given on the command line, as the config and checkpoint are: a
+        # usage error before anything loads, as a missing --list path is.
+        problem = input_path_problem(word)
+        if problem:
+            parser.error(f'INPUT {problem}')
     seen = {}
     for name, config, _ in args.task or []:
         if name in seen:
@@ -261,6 +275,12 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
     missing = first_missing_file(files)
     if missing:
         parser.error(missing)
+    for config, checkpoint in _models(args):
+        # The checkpoint left out; the two swapped are named by the config.
+        what = config.endswith(CONFIG_SUFFIXES) and is_local(
+            checkpoint) and not_a_checkpoint(checkpoint)
+        if what:
+            parser.error(f'checkpoint {checkpoint}: it is {what}')
     try:
         inputs = list(args.inputs)
         for path in args.list:

@@ -10,6 +10,7 @@ read once, when it is built.
 """
 import glob
 import os
+import os.path as osp
 import re
 from typing import NoReturn, Optional, Sequence
 
@@ -19,7 +20,48 @@ from mmadaptformer.utils.video_containers import container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
 
-__all__ = ['InputRefusals']
+__all__ = ['InputRefusals', 'input_path_problem']
+
+
+def input_path_problem(path: str) -> Optional[str]:
+    """Why an input path cannot be read, else None: it is not there, or
+    this user may not read it (a folder: list and enter it). An address
+    (mmpretrain's ``ImageClassificationInferencer`` downloads one), a
+    quoted pattern (the shell expands an unquoted one) and a link whose
+    target is gone are named as such: as a missing file they read as a
+    typo.
+
+    Args:
+        path (str): An input, as given.
+
+    Returns:
+        str | None: ``'PATH: no such file'`` and the like, without a full
+        stop.
+    """
+    if osp.exists(path):
+        mode = os.R_OK | os.X_OK if osp.isdir(path) else os.R_OK
+        if os.access(path, mode):
+            return None
+        kind = 'folder' if osp.isdir(path) else 'file'
+        return f'{path}: permission denied (this user cannot read the {kind})'
+    if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
+        return (f'{path}: is an address; inputs are local files or folders '
+                '(or numpy arrays): download it first')
+    matches = glob.glob(path) if glob.has_magic(path) else []
+    if matches:
+        return (f'{path}: no such file; as a pattern it matches '
+                f'{len(matches)} files, but inputs are not expanded: leave '
+                'the pattern unquoted for the shell to expand, or give their '
+                'folder')
+    if osp.islink(path):
+        # `ls` lists it, so "no such file" reads as a bug.
+        target = os.readlink(path)
+        # A relative target is read from the link's folder.
+        where = osp.normpath(osp.join(osp.dirname(path), target))
+        also = '' if where == target else f' ({where})'
+        return (f'{path}: a link to {target!r}{also}, which is not there '
+                '(moved or deleted?); link it to the file, or give the file')
+    return f'{path}: no such file{home_note(path)}'
 
 
 class InputRefusals:
@@ -86,37 +128,14 @@ class InputRefusals:
             f'the recipes\' test pipelines do ({takes}).')
 
     def missing(self, path: str) -> NoReturn:
-        """Refuse an input that is not there. An address (mmpretrain's
-        ``ImageClassificationInferencer`` downloads one), a quoted pattern
-        (the shell expands an unquoted one) and a link whose target is
-        gone are named as such: as a missing file they read as a typo.
+        """Refuse an input that is not there (see
+        :func:`input_path_problem`).
 
         Raises:
             InferenceInputError: Naming the input.
         """
-        if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
-            raise InferenceInputError(
-                f'{path}: is an address; inputs are local files or folders '
-                '(or numpy arrays): download it first.')
-        matches = glob.glob(path) if glob.has_magic(path) else []
-        if matches:
-            raise InferenceInputError(
-                f'{path}: no such file; as a pattern it matches '
-                f'{len(matches)} files, but inputs are not expanded: leave '
-                'the pattern unquoted for the shell to expand, or give '
-                'their folder.')
-        if os.path.islink(path):
-            # `ls` lists it, so "no such file" reads as a bug.
-            target = os.readlink(path)
-            # A relative target is read from the link's folder.
-            where = os.path.normpath(
-                os.path.join(os.path.dirname(path), target))
-            also = '' if where == target else f' ({where})'
-            raise InferenceInputError(
-                f'{path}: a link to {target!r}{also}, which is not there '
-                '(moved or deleted?); link it to the file, or give the '
-                'file.')
-        raise InferenceInputError(f'{path}: no such file{home_note(path)}.')
+        raise InferenceInputError(
+            (input_path_problem(path) or f'{path}: no such file') + '.')
 
     def folder(self, path: str) -> NoReturn:
         """Refuse a folder for a pipeline that reads files: it is no

@@ -7,6 +7,7 @@ lists.
 lie at ``food-101/images/<class>/<image id>.jpg``. A sample's label is its
 class's line index (0-based) in ``classes.txt``.
 """
+import os
 import os.path as osp
 from typing import Dict, List, Mapping
 
@@ -50,6 +51,32 @@ def load_food101_classes(path: str,
         raise AnnotationError(f'{path}: has {len(class_to_idx)} classes, '
                               f'expected num_classes={num_classes}')
     return class_to_idx
+
+
+def _root_hint(root: str) -> str:
+    """``'; ...: give FOLDER as ROOT'`` where ``root`` is not the dataset's
+    root but the folder it is in (``data`` for ``data/food-101``) or a
+    folder inside it (``images/``, ``meta/``, ``images/apple_pie``), else
+    ``''``. The root is the folder whose ``meta/classes.txt`` is there."""
+    classes = osp.join('meta', 'classes.txt')
+    if osp.isdir(root):
+        for name in sorted(os.listdir(root)):
+            found = osp.join(root, name)
+            if osp.isfile(osp.join(found, classes)):
+                return (f'; {root} is the folder the dataset is in: give '
+                        f'{found} as ROOT')
+    here = osp.abspath(root)
+    for _ in range(2):  # images/ or meta/, or a class folder in images/
+        parent = osp.dirname(here)
+        if parent == here:
+            break
+        if osp.isfile(osp.join(parent, classes)):
+            inside = osp.relpath(osp.abspath(root), parent)
+            shown = parent if osp.isabs(root) else osp.relpath(parent)
+            return (f'; {root} is the {inside}/ folder inside the dataset: '
+                    f'give {shown} as ROOT')
+        here = parent
+    return ''
 
 
 def parse_food101_split(path: str,
@@ -112,6 +139,13 @@ def build_food101_file_lists(
     Returns:
         dict[str, AnnotationList]: ``'train'`` and ``'test'``.
 
+    Raises:
+        FileNotFoundError: If a meta file is not there; for
+            ``meta/classes.txt``, naming the dataset's root where ``root``
+            is the folder it is in or a folder inside it.
+        AnnotationError: If a meta file or OUT_DIR is wrong, naming the
+            file and line.
+
     Examples:
         >>> build_food101_file_lists('data/food-101',
         ...                          'data/food-101/annotations')
@@ -127,8 +161,12 @@ def build_food101_file_lists(
                 f'{out} is one of the owners\' files this tool reads '
                 f'({root}/meta/); give another OUT_DIR, e.g. '
                 f'{osp.join(root, "annotations")}.')
-    class_to_idx = load_food101_classes(
-        osp.join(root, 'meta', 'classes.txt'), num_classes)
+    classes = osp.join(root, 'meta', 'classes.txt')
+    if not osp.isfile(classes):
+        # Named here, not by the reader: it knows no dataset root.
+        raise FileNotFoundError(f'Food-101 class list not found: {classes}'
+                                f'{_root_hint(root)}')
+    class_to_idx = load_food101_classes(classes, num_classes)
     splits = {
         split: parse_food101_split(
             osp.join(root, 'meta', f'{split}.txt'), class_to_idx)

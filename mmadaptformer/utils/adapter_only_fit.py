@@ -30,6 +30,7 @@ from typing import Any, Iterator, Optional, Tuple
 import torch
 from torch import nn
 
+from .adapter_record import ADAPTER_META_KEY, check_adapter_record
 from .checkpoint_loading import safe_torch_load
 from .classifier_parts import evaluated_parts, head_part_keys
 from .head_fit import DEFAULT_REVISE_KEYS, check_whole_model_fits
@@ -42,8 +43,6 @@ __all__ = [
     'loading_adapter_only', 'guard_checkpoint_to_model', 'is_adapter_only_file'
 ]
 
-#: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
-ADAPTER_META_KEY = 'adapter_checkpoint'
 #: Class attribute, True on a module that checks every state dict loaded
 #: into it in its own load path (the frozen-host wrappers, which name the
 #: adapters of other settings precisely): a model with one is left to it.
@@ -165,12 +164,29 @@ def check_adapter_only_fits(model: nn.Module,
             file it was read from, if :func:`remember_source` saw it.
 
     Raises:
+        CheckpointMetaError: If its record (``meta[ADAPTER_META_KEY]``) is
+            damaged (:func:`~.adapter_record.check_adapter_record`): named
+            as such, not as a checkpoint of another architecture, with the
+            file to give instead and the config to use.
         StateDictMismatchError: Naming the file, the tensors the model
             lacks and the config to use.
     """
+    if any(getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
+        return
+    meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
+    if isinstance(meta, dict) and meta.get(ADAPTER_META_KEY) is not None:
+        check_adapter_record(
+            meta[ADAPTER_META_KEY], source or _source_of(checkpoint),
+            'It is an adapter-only checkpoint whose record is damaged (the '
+            'file was changed after it was written). Give the adapter-only '
+            "checkpoint its training run wrote (its work dir's epoch_N.pth "
+            'or best_*.pth), or extract one again from the full checkpoint '
+            'with tools/model_converters/extract_adapters.py, and load it '
+            'with the config it was trained with (the training run\'s work '
+            f'dir keeps a copy of it): the model {type(model).__name__} has '
+            'no adapters or prompts. Nothing of it was loaded.')
     info = adapter_only_info(checkpoint)
-    if info is None or any(
-            getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
+    if info is None:
         return
     saved = list(info.get('saved_keys') or [])
     keys = set(model.state_dict())

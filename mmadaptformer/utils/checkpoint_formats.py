@@ -20,7 +20,7 @@ from .video_containers import container_name
 __all__ = [
     'API_ORDER', 'SAFETENSORS_SUFFIX', 'TOOL_ORDER', 'binary_format',
     'file_kind', 'is_safetensors', 'last_checkpoint_record', 'media_kind',
-    'safetensors_advice', 'text_format'
+    'not_a_checkpoint', 'safetensors_advice', 'text_format'
 ]
 
 #: The name PyTorch's ``torch.load`` needs to read a safetensors file.
@@ -104,6 +104,27 @@ def file_kind(filename: str) -> Optional[str]:
     if head.startswith((b'PK\x03\x04', b'\x80')):
         return 'a checkpoint (torch.save)'
     return media_kind(head)
+
+
+def not_a_checkpoint(filename: str) -> Optional[str]:
+    """What a local file given as the checkpoint is when it is plainly
+    another of the tools' files: a video or an image (``infer.py CONFIG
+    clip.mp4 ...``, the checkpoint left out) or a config (the two
+    swapped), with the tools' order of files; None for anything else,
+    which its load reads (a damaged checkpoint is named there).
+
+    Args:
+        filename (str): The local file given as the checkpoint.
+
+    Returns:
+        str | None: A phrase that follows "it is".
+    """
+    head = _read_head(filename)
+    kind = media_kind(head)
+    if kind is None and filename.endswith(CONFIG_SUFFIXES) and \
+            _printable_text(head) is not None:
+        kind = 'a config file'
+    return None if kind is None else f'{kind}, not a checkpoint: {TOOL_ORDER}'
 
 
 def is_safetensors(filename: str) -> bool:

@@ -9,44 +9,60 @@ that is not a ``.py`` file up as a model name and ended with ``Failed to
 find model "epoch_1.pth"``. Neither says that the file is a checkpoint, or
 which order the files go in. Every one of those paths passes
 ``Config.fromfile`` or mmpretrain's ``ModelHub.get``, so the check sits
-there (:func:`guard_config_file_reads`) and says what the file is
-(:func:`~.config_loading.check_config_file`), with the APIs' order of
-files (:data:`~.checkpoint_formats.API_ORDER`).
+there (:func:`guard_config_file_reads`) and says what the file is, with
+the APIs' order of files (:data:`~.checkpoint_formats.API_ORDER`), and
+what that reader takes: MMEngine's py, json and yaml configs
+(:func:`~.config_loading.check_config_file`), mmpretrain's ``.py`` configs
+only (:func:`check_model_name_file`).
 """
 import functools
 import os
 import os.path as osp
 from typing import Callable
 
-from .checkpoint_formats import API_ORDER
+from .checkpoint_formats import API_ORDER, file_kind
 from .config_error import NotAConfigFileError
 from .config_loading import check_config_file
+from .local_files import CONFIG_SUFFIXES
 
 __all__ = ['check_model_name_file', 'guard_config_file_reads']
 
 
 def check_model_name_file(name: str) -> None:
     """Refuse an existing file that mmpretrain's ``get_model`` would look up
-    as a model name: it reads a config only from a ``.py`` file.
+    as a model name: it reads a config only from a ``.py`` file (or a
+    :class:`~mmengine.config.Config`), and ``ModelHub.get`` looks any other
+    string up among the model names.
 
     Args:
         name (str): What ``get_model`` (or an Inferencer) was given as the
             model.
 
     Raises:
-        NotAConfigFileError: If ``name`` is a file: saying what it is (a
-            checkpoint, a video, an image) and the order of files, or, for
+        NotAConfigFileError: If ``name`` is a file other than a ``.py``
+            one: saying what mmpretrain reads, what the file is (a
+            checkpoint, a video, an image) with the order of files, or, for
             a json or yaml config, how to give it.
     """
     if not (isinstance(name, (str, os.PathLike)) and osp.isfile(name)):
         return
     name = str(name)
-    check_config_file(name, API_ORDER)
+    suffix = osp.splitext(name)[1]
+    if suffix == '.py':
+        # get_model reads these itself; ModelHub.get called with one
+        # directly keeps its own "Failed to find model".
+        return
+    reads = ("mmpretrain's get_model and Inferencers read a config only "
+             'from a .py file or a Config (any other string is looked up '
+             'as a model name)')
+    if suffix in CONFIG_SUFFIXES:
+        raise NotAConfigFileError(
+            f'The model {name} is a {suffix[1:]} config file, but {reads}: '
+            f'give Config.fromfile({name!r}) as the model instead.')
+    kind = file_kind(name)
+    what = f'; it is {kind}: {API_ORDER}' if kind else ''
     raise NotAConfigFileError(
-        f'The model {name} is a config file, but mmpretrain\'s get_model '
-        'and Inferencers read a config only from a .py file (anything else '
-        'is looked up as a model name): give Config.fromfile('
-        f'{name!r}) as the model instead.')
+        f'The model {name} is not a .py config file: {reads}{what}.')
 
 
 def _checked_fromfile(fromfile: Callable) -> Callable:
@@ -78,8 +94,9 @@ def guard_config_file_reads() -> None:
     ``init_recognizer`` and Inferencers, and MMEngine's) and mmpretrain's
     ``ModelHub.get`` (behind its ``get_model``, ``init_model`` and
     Inferencers), both public: an existing file that is not a config is
-    refused by :func:`~.config_loading.check_config_file`, and, for
-    mmpretrain, a json or yaml config by :func:`check_model_name_file`.
+    refused by :func:`~.config_loading.check_config_file` and, for
+    mmpretrain, which reads only ``.py`` configs, any file but a ``.py``
+    one by :func:`check_model_name_file`.
     Anything else goes through unchanged. Called once, by
     :func:`~mmadaptformer.utils.apply_upstream_fixes`.
     """

@@ -102,8 +102,9 @@ UPSTREAM_CHANGES = (
      'checkpoint, a video or an image (e.g. `init_recognizer(CHECKPOINT, '
      "CONFIG)`), they ended with MMEngine's `OSError: Only py/yml/yaml/json "
      'type are supported now!` or `Failed to find model "epoch_1.pth"`. '
-     'Now the error names the file, what it is and the order of files; '
-     'any other file or name goes through unchanged.'),
+     'Now the error names the file, what it is and the order of files, '
+     "and what the reader takes (mmpretrain's: only `.py` configs); a "
+     'config it reads, or a name, goes through unchanged.'),
 )
 
 _APPLIED = False

@@ -45,7 +45,6 @@ def inputs(tmp_path_factory, tiny_video_data):
     return dict(
         folder=str(folder),
         good=good,
-        missing=str(root / 'missing.mp4'),
         notes=str(notes),
         truncated=str(truncated),
         image=str(image))
@@ -55,10 +54,10 @@ def test_one_model_answers_good_inputs_and_names_bad_ones(
         infer, video_tasks, inputs, tmp_path, capsys, clean_loggers):
     task = video_tasks['full']
     out = tmp_path / 'r.json'
-    bad = [
-        inputs['missing'], inputs['notes'], inputs['truncated'],
-        inputs['image']
-    ]
+    # Read and refused while running (exit status 1); an INPUT that is not
+    # there is a usage error before anything loads (exit status 2, see
+    # test_infer_exit_codes_B.py).
+    bad = [inputs['notes'], inputs['truncated'], inputs['image']]
     code = infer([
         task['config'], task['checkpoint'], inputs['folder'], *bad, '--out',
         str(out)
@@ -76,7 +75,6 @@ def test_one_model_answers_good_inputs_and_names_bad_ones(
     for path in bad:
         assert set(results[path]) == {'error'}
         assert results[path]['error'].startswith(path)
-    assert 'no such file' in results[inputs['missing']]['error']
     assert 'neither a video nor an image' in results[inputs['notes']]['error']
     assert 'cannot be decoded' in results[inputs['truncated']]['error']
     assert 'is an image' in results[inputs['image']]['error']

@@ -43,13 +43,15 @@ def files(tmp_path_factory):
     return dict(checkpoint=checkpoint, video=video, image=image, root=root)
 
 
-@pytest.mark.parametrize('tool, status', [('test.py', 1), ('infer.py', 2),
-                                          ('train.py', 1),
+@pytest.mark.parametrize('tool, status', [('test.py', 2), ('infer.py', 2),
+                                          ('train.py', 2),
                                           ('model_converters/'
                                            'merge_adapters.py', 1)])
 def test_checkpoint_given_as_config(files, tool, status):
     """Each tool ends with one line naming the checkpoint, what it is and
-    the order, not MMEngine's OSError and a traceback."""
+    the order, not MMEngine's OSError and a traceback: a usage error (exit
+    status 2) of infer.py, test.py and train.py, which ended test.py and
+    train.py with status 1 as if the run had failed."""
     args = {
         'test.py': [files['checkpoint'], TINY_VIDEO_CONFIG],
         'infer.py': [files['checkpoint'], TINY_VIDEO_CONFIG, files['video']],
@@ -70,16 +72,20 @@ def test_checkpoint_given_as_config(files, tool, status):
     assert 'Only py/yml/yaml/json' not in proc.stderr
 
 
-def test_video_given_as_checkpoint(files):
+@pytest.mark.parametrize('tool', ['infer.py', 'test.py'])
+def test_video_given_as_checkpoint(files, tool):
     """``infer.py CONFIG clip.mp4 other.mp4``: the clip is named a video,
-    not a damaged checkpoint."""
-    proc = run_tool(
-        ['infer.py', TINY_VIDEO_CONFIG, files['video'], files['video']],
-        cwd=str(files['root']),
-        check=False,
-        separate_stderr=True)
-    assert proc.returncode == 1, proc.stderr
-    assert (f"Checkpoint file {files['video']} ") in proc.stderr
+    not a damaged checkpoint, as a usage error before anything loads (exit
+    status 2; it was 1, after the model was built)."""
+    # test.py takes no INPUT.
+    inputs = [files['video']] if tool == 'infer.py' else []
+    proc = run_tool([tool, TINY_VIDEO_CONFIG, files['video'], *inputs],
+                    cwd=str(files['root']),
+                    check=False,
+                    separate_stderr=True)
+    assert proc.returncode == 2, proc.stderr
+    assert (f": error: checkpoint {files['video']}: it is a video file"
+            ) in proc.stderr
     assert ('is a video file (MP4/MOV), not a checkpoint: the tools take '
             'the config first, then the checkpoint, then the inputs'
             ) in proc.stderr

@@ -15,10 +15,15 @@ from repo_paths import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
 import mmadaptformer  # noqa: F401  (the upstream fixes)
 from mmadaptformer.utils import NotAConfigFileError
 
+ORDER = ('it is a checkpoint (torch.save): the APIs take the config first, '
+         "then the checkpoint (mmaction2's init_recognizer(CONFIG, "
+         'CHECKPOINT)')
 SAID = ('is not a config file: MMEngine reads configs ending in .py, .json, '
-        '.yml, .yaml; it is a checkpoint (torch.save): the APIs take the '
-        "config first, then the checkpoint (mmaction2's "
-        'init_recognizer(CONFIG, CHECKPOINT)')
+        f'.yml, .yaml; {ORDER}')
+#: What mmpretrain's get_model really reads (Path(model).suffix == '.py').
+PRETRAIN_READS = ("mmpretrain's get_model and Inferencers read a config only "
+                  'from a .py file or a Config (any other string is looked '
+                  'up as a model name)')
 
 
 @pytest.fixture(scope='module')
@@ -66,23 +71,30 @@ def test_swapped_checkpoint_and_config_are_named(checkpoints, api):
     config = TINY_VIDEO_CONFIG if video else TINY_IMAGE_CONFIG
     with pytest.raises(NotAConfigFileError) as info:
         call(ckpt, config)
-    assert f'The config {ckpt} {SAID}' in str(info.value)
+    if video:
+        assert f'The config {ckpt} {SAID}' in str(info.value)
+    else:
+        # mmpretrain reads no json or yaml config: not MMEngine's list.
+        assert str(info.value).startswith(
+            f'The model {ckpt} is not a .py config file: {PRETRAIN_READS}; '
+            f'{ORDER}')
     # Code that caught MMEngine's OSError still catches it.
     assert isinstance(info.value, OSError)
 
 
-def test_json_config_given_to_get_model_is_told_how(checkpoints):
-    """mmpretrain's ``get_model`` reads only ``.py`` configs: a json one
-    is named a config, with the call that reads it."""
+@pytest.mark.parametrize('suffix', ['json', 'yml'])
+def test_json_config_given_to_get_model_is_told_how(checkpoints, suffix):
+    """mmpretrain's ``get_model`` reads only ``.py`` configs: a json or
+    yaml one is named a config, with the call that reads it."""
     from mmengine.config import Config
     from mmpretrain.apis import get_model
-    path = str(checkpoints['root'] / 'image.json')
+    path = str(checkpoints['root'] / f'image.{suffix}')
     Config.fromfile(TINY_IMAGE_CONFIG).dump(path)
-    with pytest.raises(
-            NotAConfigFileError,
-            match=r'is a config file, but mmpretrain\'s '
-            r'get_model .* give Config.fromfile\('):
+    with pytest.raises(NotAConfigFileError) as info:
         get_model(path)
+    assert str(info.value) == (
+        f'The model {path} is a {suffix} config file, but {PRETRAIN_READS}: '
+        f'give Config.fromfile({path!r}) as the model instead.')
     # Read through Config.fromfile, as the message says, it builds.
     assert get_model(Config.fromfile(path)).__class__.__name__ == \
         'ImageClassifier'
@@ -98,3 +110,16 @@ def test_configs_and_model_names_go_through(checkpoints):
     assert model.__class__.__name__ == 'Recognizer3D'
     with pytest.raises(ValueError, match='Failed to find model "no-such"'):
         get_model('no-such')
+
+
+def test_other_file_given_to_get_model_is_told_what_it_reads(checkpoints):
+    """A file that is neither a config nor a checkpoint, given to
+    mmpretrain's ``get_model``, was told MMEngine's list of config
+    suffixes (json and yaml among them), which get_model does not read."""
+    from mmpretrain.apis import get_model
+    path = checkpoints['root'] / 'notes.txt'
+    path.write_text('not a config\n')
+    with pytest.raises(NotAConfigFileError) as info:
+        get_model(str(path))
+    assert str(info.value) == (
+        f'The model {path} is not a .py config file: {PRETRAIN_READS}.')

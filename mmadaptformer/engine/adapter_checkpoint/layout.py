@@ -14,7 +14,9 @@ from typing import Any, Callable, Mapping, Optional
 
 import torch
 
-from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+from mmadaptformer.utils.adapter_record import (ADAPTER_META_KEY, WRITTEN_BY,
+                                                CheckpointMetaError,
+                                                check_adapter_record)
 from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME, held_keys
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   listing)
@@ -25,29 +27,12 @@ __all__ = [
     'check_tensor_entries', 'check_adapter_record', 'check_record_held'
 ]
 
-
-class CheckpointMetaError(StateDictMismatchError):
-    """A checkpoint's ``meta`` is not laid out as MMEngine writes it (a
-    dict), or its adapter-only record is not one.
-
-    A problem of the file's ``meta``, not of its weights; a
-    :class:`~mmadaptformer.utils.state_dict_check.StateDictMismatchError`
-    still, as it was raised before, so that code which catches that goes
-    on catching it.
-    """
-
-
 #: What an MMEngine checkpoint is, for the errors about a loaded file that
 #: is not one.
 EXPECTED_CHECKPOINT = (
     "Expected an MMEngine checkpoint: a dict with a 'state_dict' dict of "
     "tensors by name and an optional 'meta' dict, as tools/train.py saves "
     'it.')
-#: Where adapter-only checkpoints come from, for the error about a record
-#: that is not one.
-WRITTEN_BY = ('Adapter-only checkpoints are written by training with '
-              'AdapterHook(adapter_only_checkpoint=True) or by '
-              'tools/model_converters/extract_adapters.py.')
 #: What would come of an adapter-only file without tensors its record
 #: lists, by what its reader does with it: ``{what}`` is "a head" or "those
 #: tensors", ``{its}`` and ``{one}`` agree with it. ``'load'`` is for a
@@ -182,40 +167,6 @@ def check_tensor_entries(
         raise StateDictMismatchError(
             f'{filename}: {where} is not a state dict of tensors: it holds '
             f'{", ".join(bad[:5])}{more}. {expected}')
-
-
-def check_adapter_record(info: Any,
-                         filename: Optional[str],
-                         expected: str = WRITTEN_BY) -> dict:
-    """Refuse an adapter-only checkpoint's ``meta[ADAPTER_META_KEY]`` that
-    is not laid out as :func:`make_adapter_checkpoint` writes it: a dict
-    with ``saved_keys`` (a list of keys) and ``frozen_digest`` (a str).
-
-    The readers of the record (:func:`complete_adapter_checkpoint`,
-    :func:`mmadaptformer.apis.check_adapter_checkpoint`) take that layout
-    for granted.
-
-    Args:
-        info (Any): The record, as loaded.
-        filename (str, optional): The checkpoint's path, for the error.
-        expected (str): Said after the problem. Defaults to
-            :data:`WRITTEN_BY`.
-
-    Returns:
-        dict: ``info``.
-
-    Raises:
-        CheckpointMetaError: Naming ``filename`` and the meta key.
-    """
-    saved = info.get('saved_keys') if isinstance(info, dict) else None
-    if isinstance(saved, (list, tuple)) and all(
-            isinstance(k, str)
-            for k in saved) and isinstance(info.get('frozen_digest'), str):
-        return info
-    raise CheckpointMetaError(
-        f"{filename or 'The checkpoint'}: its meta['{ADAPTER_META_KEY}'] is "
-        'not the record an adapter-only checkpoint carries (a dict with '
-        f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
 
 
 def check_record_held(info: Any,
