@@ -77,6 +77,7 @@ def test_a_classifier_of_other_classes_as_load_from(tmp_path, tiny_image_data):
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, ckpt)
     config = stripes_config(
         tmp_path, tiny_image_data, f'load_from = {ckpt!r}\n'
+        "custom_hooks = [dict(type='AdapterHook')]\n"
         'default_hooks = dict(checkpoint_check=dict('
         "type='CheckpointCheckHook'))\n")
     proc = run_tool(['train.py', config, '--work-dir', tmp_path / 'w'],

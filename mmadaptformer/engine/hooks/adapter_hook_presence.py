@@ -94,6 +94,8 @@ def check_adapter_hook_presence(cfg: Config,
                              hook, dict) else None
         if isinstance(cls, type) and issubclass(cls, AdapterHook):
             return
+        if cls is None and isinstance(hook, dict) and 'type' in hook:
+            return  # an unknown type: the registry's check names it
     if model is None:
         with quiet_build_log():
             model = build_without_weights(model_cfg)
