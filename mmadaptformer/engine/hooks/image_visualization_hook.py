@@ -3,7 +3,7 @@
 image, whatever folder it is in."""
 import math
 import os.path as osp
-from typing import Optional, Sequence, Tuple
+from typing import Sequence, Tuple
 
 from mmengine.fileio import join_path
 from mmpretrain.engine.hooks import VisualizationHook
@@ -66,14 +66,8 @@ class ImageVisualizationHook(VisualizationHook):
     it. Made for AdaptFormer's image recipes (arXiv 2205.13535);
     ``tools/test.py --show-dir`` enables it.
 
-    Args:
-        enable (bool): Whether to draw. Defaults to False.
-        interval (int): Draw every ``interval``-th sample. Defaults to 5000.
-        show (bool): Show each drawing in a window. Defaults to False.
-        out_dir (str, optional): The folder to save the drawings in; None
-            uses the visualizer's backends. Defaults to None.
-        **kwargs: Other arguments of MMPretrain's
-            ``UniversalVisualizer.visualize_cls``.
+    It takes MMPretrain's ``VisualizationHook`` arguments (``enable``,
+    ``interval``, ``show``, ``out_dir`` and ``visualize_cls``'s).
 
     Examples:
         >>> default_hooks = dict(
@@ -81,18 +75,8 @@ class ImageVisualizationHook(VisualizationHook):
         ...                        enable=False))
     """
 
-    def __init__(self,
-                 enable: bool = False,
-                 interval: int = 5000,
-                 show: bool = False,
-                 out_dir: Optional[str] = None,
-                 **kwargs) -> None:
-        super().__init__(
-            enable=enable,
-            interval=interval,
-            show=show,
-            out_dir=out_dir,
-            **kwargs)
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
         self._roots: Tuple[str, ...] = ()
         # The loop's index of the next batch's first sample: batch_idx x
         # the batch size is wrong for a last batch that is smaller.
