@@ -22,6 +22,17 @@ def tiny_video_data(tmp_path_factory) -> Dict[str, str]:
 
 
 @pytest.fixture(scope='session')
+def stock_video_backbone(tmp_path_factory) -> str:
+    """A full checkpoint of the stock tiny video model (random weights,
+    seed 0): the frozen backbone the tiny AdaptFormer video config loads
+    with ``pretrained_cfg``."""
+    from checkpoint_makers import save_stock_video_checkpoint
+    path = str(tmp_path_factory.mktemp('stock_video') / 'stock.pth')
+    save_stock_video_checkpoint(path)
+    return path
+
+
+@pytest.fixture(scope='session')
 def tiny_image_data(tmp_path_factory) -> str:
     """Real PNG files (two stripe classes) in mmpretrain folder layout."""
     from mmadaptformer.testing import make_stripes_dataset

@@ -8,24 +8,18 @@ what you want". Now the run is refused before its first step, with the
 cause and the fix."""
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+                     video_data_cfg, write_config)
 from refusal_lines import refused_line
 
 ZERO = ('optim_wrapper = dict(paramwise_cfg=dict(custom_keys='
         'dict(backbone=dict(lr_mult=0.))))\n')
 
 
-@pytest.fixture(scope='module')
-def backbone(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp('backbone') / 'stock.pth')
-    save_stock_video_checkpoint(path)
-    return path
-
-
 @pytest.mark.parametrize('where', ['file', 'option'])
-def test_adapters_at_lr_zero_are_refused(tmp_path, backbone, tiny_video_data,
-                                         where):
-    body = video_data_cfg(tiny_video_data) + pretrained_cfg(backbone)
+def test_adapters_at_lr_zero_are_refused(tmp_path, stock_video_backbone,
+                                         tiny_video_data, where):
+    body = video_data_cfg(tiny_video_data) + pretrained_cfg(
+        stock_video_backbone)
     options = []
     if where == 'file':
         body += ZERO

@@ -6,29 +6,21 @@ and ``--resume`` of another run's checkpoint into a new ``--work-dir``."""
 import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_VIDEO_CONFIG,
-                     pretrained_cfg, run_tool, save_stock_video_checkpoint,
-                     video_data_cfg, write_config)
+                     pretrained_cfg, run_tool, video_data_cfg, write_config)
 from refusal_lines import refused_line
 
 from mmadaptformer.utils import safe_torch_load
 
 
-@pytest.fixture(scope='module')
-def backbone(tmp_path_factory):
-    """A full checkpoint of the stock tiny video model: the frozen
-    backbone AdaptFormer loads."""
-    path = str(tmp_path_factory.mktemp('backbone') / 'stock.pth')
-    save_stock_video_checkpoint(path)
-    return path
-
-
-def test_adaptformer_without_adapter_hook_is_refused(tmp_path, backbone,
+def test_adaptformer_without_adapter_hook_is_refused(tmp_path,
+                                                     stock_video_backbone,
                                                      tiny_video_data):
     # A config's custom_hooks replaces the recipe's list, AdapterHook and
     # all; the backbone then trained and checkpoints held the whole model.
     config = write_config(
         tmp_path / 'own_hooks.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        video_data_cfg(tiny_video_data) + pretrained_cfg(backbone) +
+        video_data_cfg(tiny_video_data) +
+        pretrained_cfg(stock_video_backbone) +
         "custom_hooks = [dict(type='EmptyCacheHook')]\n")
     work = tmp_path / 'work'
     proc = run_tool(['train.py', config, '--work-dir', work],
@@ -43,19 +35,20 @@ def test_adaptformer_without_adapter_hook_is_refused(tmp_path, backbone,
 
 
 def test_adaptformer_without_adapter_hook_trains_everything_when_allowed(
-        tmp_path, backbone, tiny_video_data):
+        tmp_path, stock_video_backbone, tiny_video_data):
     """Guard of the opt-out: ``allow_trained_host=True`` trains the whole
     model and saves it whole."""
     config = write_config(
         tmp_path / 'all.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        video_data_cfg(tiny_video_data) + pretrained_cfg(backbone) +
+        video_data_cfg(tiny_video_data) +
+        pretrained_cfg(stock_video_backbone) +
         'custom_hooks = []\ntrain_cfg = dict(max_epochs=1)\n'
         'param_scheduler = []\n'
         'default_hooks = dict(config_check=dict(allow_trained_host=True))\n')
     work = tmp_path / 'work'
     run_tool(['train.py', config, '--work-dir', work], cwd=tmp_path)
     state = safe_torch_load(str(work / 'epoch_1.pth'))['state_dict']
-    stock = safe_torch_load(backbone)['state_dict']
+    stock = safe_torch_load(stock_video_backbone)['state_dict']
     key = 'backbone.blocks.0.attn.qkv.weight'
     assert key in state
     assert not torch.equal(state[key], stock[key])

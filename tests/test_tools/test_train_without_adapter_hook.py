@@ -7,7 +7,7 @@ a word. Now ``tools/train.py`` refuses it from the config, before the work
 dir, naming the file (or the ``--cfg-options`` entry) and what to add."""
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_tool,
-                     save_stock_video_checkpoint, video_data_cfg, write_config)
+                     video_data_cfg, write_config)
 from refusal_lines import refused_line
 
 # The recipe hooks of the tiny config dropped: MMEngine's own only.
@@ -17,18 +17,11 @@ STOCK_HOOKS_CFG = ('default_hooks = dict(_delete_=True, '
                    'train_cfg = dict(max_epochs=1)\nparam_scheduler = []\n')
 
 
-@pytest.fixture(scope='module')
-def backbone(tmp_path_factory):
-    path = str(tmp_path_factory.mktemp('backbone') / 'stock.pth')
-    save_stock_video_checkpoint(path)
-    return path
-
-
 @pytest.mark.parametrize('where', ['file', 'option'])
 def test_wrapper_without_any_hook_is_refused_before_work_dir(
-        tmp_path, backbone, tiny_video_data, where):
+        tmp_path, stock_video_backbone, tiny_video_data, where):
     body = video_data_cfg(tiny_video_data) + pretrained_cfg(
-        backbone) + STOCK_HOOKS_CFG
+        stock_video_backbone) + STOCK_HOOKS_CFG
     options = []
     if where == 'file':
         body += 'custom_hooks = []\n'
@@ -51,13 +44,15 @@ def test_wrapper_without_any_hook_is_refused_before_work_dir(
     assert "dict(type='ConfigCheckHook', allow_trained_host=True)" in line
 
 
-def test_recipe_hooks_kept_refused_before_work_dir(tmp_path, backbone,
+def test_recipe_hooks_kept_refused_before_work_dir(tmp_path,
+                                                   stock_video_backbone,
                                                    tiny_video_data):
     """With the recipes' ``ConfigCheckHook`` kept, the refusal came only
     once the Runner ran it, after it made the work dir."""
     config = write_config(
         tmp_path / 'own_hooks.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        video_data_cfg(tiny_video_data) + pretrained_cfg(backbone) +
+        video_data_cfg(tiny_video_data) +
+        pretrained_cfg(stock_video_backbone) +
         "custom_hooks = [dict(type='EmptyCacheHook')]\n")
     work = tmp_path / 'work'
     proc = run_tool(['train.py', config, '--work-dir', work],
