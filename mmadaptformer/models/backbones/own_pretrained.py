@@ -27,7 +27,8 @@ from ...utils.pretrained_backbone import (PretrainedFileError,
 from ...utils.registry_names import registered
 from ..hosts import own_pretrained_attrs, pretrained_names, qualname
 from .config_host import config_host
-from .host_init import OWN_WEIGHTS_ATTR, constructor_argument, takes_init_cfg
+from .host_init import (OWN_WEIGHTS_ATTR, constructor_argument,
+                        init_cfg_skipping_flags, takes_init_cfg)
 from .own_loading_hint import own_loading_hint_of_cfg
 
 __all__ = ['pretrained_names_of_cfg', 'set_host_pretrained']
@@ -90,13 +91,13 @@ def set_host_pretrained(cfg: Config,
     if OWN_WEIGHTS_ATTR not in own:
         return key, init_cfg
     if takes_init_cfg(cls):
-        for name, value in own.items():
-            if name != OWN_WEIGHTS_ATTR and host_cfg.get(name) != value:
-                host_cfg[name] = value
-                print_log(
-                    f'--pretrained: {host_key}.{name} = {value} ('
-                    f'{cls.__name__} runs its init_cfg only then)',
-                    logger='current')
+        for name in init_cfg_skipping_flags(
+                cls, lambda flag: constructor_argument(cls, host_cfg, flag)):
+            host_cfg[name] = False
+            print_log(
+                f'--pretrained: {host_key}.{name} = False ('
+                f'{cls.__name__} runs its init_cfg only then)',
+                logger='current')
         return key, init_cfg
     del host_cfg['init_cfg']
     prefix = init_cfg.get('prefix')
