@@ -35,12 +35,15 @@ def end_with_launcher(launcher: str) -> bool:
     if launcher != 'pytorch' or 'TORCHELASTIC_RUN_ID' not in os.environ \
             or not sys.platform.startswith('linux'):
         return False
+    parent = os.getppid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)
         if libc.prctl(_PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) != 0:
             return False
     except (OSError, AttributeError):
         return False
-    if os.getppid() == 1:  # torchrun ended before the request was made
+    # torchrun ended before the request was made: this process now has
+    # another parent (init, or a subreaper such as a container's).
+    if os.getppid() != parent:
         os.kill(os.getpid(), signal.SIGKILL)
     return True

@@ -98,7 +98,7 @@ class BNLinearHead(TimeSformerHead):
         Returns:
             Tensor: Class scores of shape ``(N, num_classes)``.
         """
-        x = _normalise(self.bn, x, 'BNLinearHead')
+        x = _normalise(self.bn, x, type(self).__name__)
         if self.dropout is not None:
             x = self.dropout(x)
         return self.fc_cls(x)
@@ -143,4 +143,4 @@ class BNLinearClsHead(LinearClsHead):
 
     def pre_logits(self, feats: Tuple[torch.Tensor]) -> torch.Tensor:
         """Normalise the last stage's feature with the BatchNorm."""
-        return _normalise(self.bn, feats[-1], 'BNLinearClsHead')
+        return _normalise(self.bn, feats[-1], type(self).__name__)
