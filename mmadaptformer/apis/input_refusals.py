@@ -11,11 +11,10 @@ read once, when it is built.
 import glob
 import os
 import os.path as osp
-import re
 from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.image_files import image_damage
-from mmadaptformer.utils.local_files import home_note
+from mmadaptformer.utils.local_files import home_note, is_local
 from mmadaptformer.utils.video_containers import container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
@@ -44,7 +43,7 @@ def input_path_problem(path: str) -> Optional[str]:
             return None
         kind = 'folder' if osp.isdir(path) else 'file'
         return f'{path}: permission denied (this user cannot read the {kind})'
-    if re.match(r'^[A-Za-z][A-Za-z0-9+.-]*://', path):
+    if not is_local(path):
         return (f'{path}: is an address; inputs are local files or folders '
                 '(or numpy arrays): download it first')
     matches = glob.glob(path) if glob.has_magic(path) else []

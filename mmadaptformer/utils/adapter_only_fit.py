@@ -171,23 +171,21 @@ def check_adapter_only_fits(model: nn.Module,
         StateDictMismatchError: Naming the file, the tensors the model
             lacks and the config to use.
     """
-    if any(getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
-        return
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
-    if isinstance(meta, dict) and meta.get(ADAPTER_META_KEY) is not None:
-        check_adapter_record(
-            meta[ADAPTER_META_KEY], source or _source_of(checkpoint),
-            'It is an adapter-only checkpoint whose record is damaged (the '
-            'file was changed after it was written). Give the adapter-only '
-            "checkpoint its training run wrote (its work dir's epoch_N.pth "
-            'or best_*.pth), or extract one again from the full checkpoint '
-            'with tools/model_converters/extract_adapters.py, and load it '
-            'with the config it was trained with (the training run\'s work '
-            f'dir keeps a copy of it): the model {type(model).__name__} has '
-            'no adapters or prompts. Nothing of it was loaded.')
-    info = adapter_only_info(checkpoint)
-    if info is None:
+    record = meta.get(ADAPTER_META_KEY) if isinstance(meta, dict) else None
+    if record is None or any(
+            getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
         return
+    info = check_adapter_record(
+        record, source or _source_of(checkpoint),
+        'It is an adapter-only checkpoint whose record is damaged (the '
+        'file was changed after it was written). Give the adapter-only '
+        "checkpoint its training run wrote (its work dir's epoch_N.pth "
+        'or best_*.pth), or extract one again from the full checkpoint '
+        'with tools/model_converters/extract_adapters.py, and load it '
+        'with the config it was trained with (the training run\'s work '
+        f'dir keeps a copy of it): the model {type(model).__name__} has '
+        'no adapters or prompts. Nothing of it was loaded.')
     saved = list(info.get('saved_keys') or [])
     keys = set(model.state_dict())
     absent = [key for key in saved if key not in keys]

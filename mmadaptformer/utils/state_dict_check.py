@@ -279,8 +279,6 @@ def check_state_dict(model: nn.Module,
         nested = nested_weights_cause(
             state_dict, unexpected, model_keys=_model_keys(model))
         classes = head_classes_mismatch(model, diff.mismatched)
-        # An image ViT's weights on a video ViT or the reverse.
-        other_kind = modality_mismatch_cause(model.state_dict(), state_dict)
         # The head's number of classes is all that differs.
         head_only = (
             classes is not None and not missing and not unexpected
@@ -308,7 +306,9 @@ def check_state_dict(model: nn.Module,
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '
                      '(e.g. fewer blocks)')
-        elif shift is None and other_kind is not None:
+        elif shift is None and (other_kind := modality_mismatch_cause(
+                model.state_dict(), state_dict)) is not None:
+            # An image ViT's weights on a video ViT or the reverse.
             cause = other_kind
         elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
