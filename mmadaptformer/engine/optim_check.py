@@ -308,9 +308,8 @@ def check_trainable_lr(runner, model: nn.Module, plan,
         raise ConfigError(
             f'AdapterHook: {len(never)} tensors that should train '
             f'({", ".join(never[:3])}{", ..." if len(never) > 3 else ""}) '
-            'are at 0x the base lr: they would never change. '
-            f'Likely cause: {cause or "an unknown paramwise_cfg rule"}. ' +
-            ' '.join(line.strip() for line in lines[2:]))
+            'are at 0x the base lr: they would never change. ' +
+            ' '.join(line.strip() for line in lines[1:]))
     lines.append('AdapterHook leaves the lr as configured; ignore this if '
                  'it is what you want.')
     message = '\n'.join(lines)

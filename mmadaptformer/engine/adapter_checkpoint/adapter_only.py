@@ -57,6 +57,10 @@ __all__ = [
 HOST_SOURCES_META_KEY = 'frozen_host_sources'
 _FORMAT_VERSION = 1
 
+#: The advice for a file of another model's settings.
+_TRAINED_CONFIG = ('Load it with the config it was trained with (the '
+                   'training work dir keeps a copy of it).')
+
 
 def make_adapter_checkpoint(checkpoint: dict,
                             plan: TrainablePlan,
@@ -230,8 +234,7 @@ def check_holds_adapter_head(model: nn.Module,
             f'{where}, while it holds {len(held)} others ({listing(held)}). '
             'It was saved from a model whose head (or neck) has other '
             'settings, e.g. another head type, not a file saved without '
-            f'its head; {outcome}. Load it with the config it was trained '
-            'with (the training work dir keeps a copy of it).')
+            f'its head; {outcome}. {_TRAINED_CONFIG}')
     if frozen_beyond == len(missing):
         # Its record counts them with the frozen backbone: its run froze
         # the head, so no file of that run holds a trained one.
@@ -242,8 +245,7 @@ def check_holds_adapter_head(model: nn.Module,
             'run that wrote it kept frozen '
             '(e.g. AdapterHook head=[], or a head setting that names '
             'another module), not a file saved without its head; '
-            f'{outcome}. Load it with the config it was trained with (the '
-            'training work dir keeps a copy of it).')
+            f'{outcome}. {_TRAINED_CONFIG}')
     raise StateDictMismatchError(
         f'{where}. It is an adapter-only file saved without its '
         'head (e.g. a state dict filtered by hand), not another adapter '
@@ -338,9 +340,8 @@ def _check_head_recorded(info: dict,
                 f'among its {recorded} frozen tensors: the run that wrote it '
                 'kept its head frozen (e.g. AdapterHook head=[], or a head '
                 'setting that names another module), so no file of it '
-                'holds a trained head; not another frozen backbone. Load it '
-                'with the config it was trained with (the training work dir '
-                'keeps a copy of it).')
+                'holds a trained head; not another frozen backbone. ' +
+                _TRAINED_CONFIG)
         return
     if not none:  # Its record lists the head it saved, and no more.
         raise StateDictMismatchError(
@@ -348,9 +349,8 @@ def _check_head_recorded(info: dict,
             f'its {recorded} frozen '
             f'tensors ({listing(head)}): it was saved from a model whose '
             'head (or neck) has other settings, e.g. another head type, not '
-            'a file saved without its head nor another frozen backbone. Load '
-            'it with the config it was trained with (the training work dir '
-            'keeps a copy of it).')
+            'a file saved without its head nor another frozen backbone. ' +
+            _TRAINED_CONFIG)
     raise StateDictMismatchError(
         f'{where} lists {len(head)} of them neither as saved nor among its '
         f'{recorded} frozen tensors ({listing(head)}), which this model '

@@ -13,6 +13,7 @@ from mmadaptformer.models.backbones.host_init import (
 from mmadaptformer.models.backbones.host_loading import host_init_source
 from mmadaptformer.models.backbones.own_loading_hint import \
     own_loading_alternative
+from mmadaptformer.utils.config_place import value_at
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
 __all__ = [
@@ -113,16 +114,23 @@ def _unread_pretrained_hint(cfg: Mapping, host_key: str,
     and does not load (mmaction2's VideoMAE ``VisionTransformer`` turns it
     into its ``init_cfg``, then its ``init_cfg`` argument replaces that);
     empty if it sets none or the host loads it."""
-    node = cfg.get('model')
-    for part in host_key.split('.')[1:]:
-        node = node.get(part) if isinstance(node, Mapping) else None
-    value = node.get('pretrained') if isinstance(node, Mapping) else None
+    value = value_at(
+        cfg.get('model'),
+        host_key.partition('.')[2] + '.pretrained')
     if not isinstance(value, str) or not value or \
             host_init_source(host) is not None:
         return ''
     return (f'{host_key}.pretrained={value!r} loads nothing: '
             f'{type(host).__name__} takes it but never loads it; give that '
             'file as --pretrained or as the init_cfg above.')
+
+
+def _loading_hint(cfg: Mapping, host_key: str, host: nn.Module) -> str:
+    """What else loads ``host`` (the weights it reads itself by name), or
+    why the ``pretrained`` its config sets loaded nothing; empty if
+    neither applies."""
+    return own_loading_alternative(host, host_key) or \
+        _unread_pretrained_hint(cfg, host_key, host)
 
 
 def refuse_unloaded_backbone(model: nn.Module,
@@ -183,10 +191,7 @@ def refuse_unloaded_backbone(model: nn.Module,
         what = (f'The frozen backbone {type(module.backbone).__name__} '
                 f'of {type(module).__name__} (model.{name}.backbone)')
         # The wrapper loads its host's init_cfg whatever the host's flags.
-        hint = own_loading_alternative(
-            module.backbone, f'model.{name}.backbone') or \
-            _unread_pretrained_hint(cfg, f'model.{name}.backbone',
-                                    module.backbone)
+        hint = _loading_hint(cfg, f'model.{name}.backbone', module.backbone)
     else:
         if loads_checkpoint or any(
                 host_init_source(m) is not None for m in model.modules()):
@@ -202,8 +207,7 @@ def refuse_unloaded_backbone(model: nn.Module,
                 # A plain host runs its init_cfg only with these off.
                 flags = init_cfg_skipping_flags(
                     type(backbone), lambda flag: getattr(backbone, flag, None))
-            hint = own_loading_alternative(backbone, 'model.backbone') or \
-                _unread_pretrained_hint(cfg, 'model.backbone', backbone)
+            hint = _loading_hint(cfg, 'model.backbone', backbone)
     off = ''.join(f'model.backbone.{flag} = False and ' for flag in flags)
     if key.endswith('.checkpoint'):
         init_cfg = key[:-len('.checkpoint')]
