@@ -43,7 +43,7 @@ from .zoo_names import zoo_address
 __all__ = [
     'forced_weights_only', 'load_from_http', 'load_from_torchvision',
     'load_from_openmmlab', 'load_from_mmcls', 'guard_checkpoint_loader',
-    'register_safe_checkpoint_loaders', 'reading_once'
+    'register_safe_checkpoint_loaders', 'reading_once', 'SAFE_SCHEMES'
 ]
 
 _FORCE = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
@@ -231,6 +231,18 @@ def guard_checkpoint_loader(load_checkpoint):
     return safe_load_checkpoint
 
 
+#: The prefixes each safe loader is registered for in MMEngine's
+#: ``CheckpointLoader``; each loader has the name of the MMEngine function
+#: it replaces.
+SAFE_SCHEMES = (
+    ('', load_from_local),
+    (('http://', 'https://'), load_from_http),
+    (('modelzoo://', 'torchvision://'), load_from_torchvision),
+    (('open-mmlab://', 'openmmlab://'), load_from_openmmlab),
+    ('mmcls://', load_from_mmcls),
+)
+
+
 def register_safe_checkpoint_loaders() -> None:
     """Make every MMEngine checkpoint source load with ``weights_only``.
 
@@ -242,13 +254,7 @@ def register_safe_checkpoint_loaders() -> None:
     """
     from mmengine.runner import CheckpointLoader
     register_safe_globals()
-    for prefixes, loader in (
-        ('', load_from_local),
-        (('http://', 'https://'), load_from_http),
-        (('modelzoo://', 'torchvision://'), load_from_torchvision),
-        (('open-mmlab://', 'openmmlab://'), load_from_openmmlab),
-        ('mmcls://', load_from_mmcls),
-    ):
+    for prefixes, loader in SAFE_SCHEMES:
         CheckpointLoader.register_scheme(
             prefixes=prefixes, loader=loader, force=True)
     current = CheckpointLoader.__dict__['load_checkpoint'].__func__

@@ -21,21 +21,10 @@ loaders, which download into the same cache and load with
 """
 from typing import Any, Optional
 
-from .checkpoint_loading import load_from_local
-from .checkpoint_schemes import (load_from_http, load_from_mmcls,
-                                 load_from_openmmlab, load_from_torchvision)
+from .checkpoint_schemes import SAFE_SCHEMES
 from .download_cache import fetch_cached
 
 __all__ = ['safe_load_url', 'guard_direct_loaders']
-
-#: The loaders of ``mmengine.runner.checkpoint`` bound to the safe ones.
-_LOADERS = {
-    'load_from_local': load_from_local,
-    'load_from_http': load_from_http,
-    'load_from_torchvision': load_from_torchvision,
-    'load_from_openmmlab': load_from_openmmlab,
-    'load_from_mmcls': load_from_mmcls,
-}
 
 
 def safe_load_url(url: str,
@@ -82,14 +71,16 @@ def safe_load_url(url: str,
 def guard_direct_loaders() -> None:
     """Bind MMEngine's loader functions and ``load_url`` to safe ones.
 
-    In ``mmengine.runner.checkpoint``, the loaders of :data:`_LOADERS` and
-    the module's ``load_url``; in ``mmengine.utils.dl_utils`` and its
-    ``hub`` module, ``load_url`` (:func:`safe_load_url`). Idempotent.
+    In ``mmengine.runner.checkpoint``, the loaders of
+    :data:`~.checkpoint_schemes.SAFE_SCHEMES` (each under the name of the
+    function it replaces) and the module's ``load_url``; in
+    ``mmengine.utils.dl_utils`` and its ``hub`` module, ``load_url``
+    (:func:`safe_load_url`). Idempotent.
     """
     import mmengine.runner.checkpoint as checkpoint
     import mmengine.utils.dl_utils as dl_utils
     import mmengine.utils.dl_utils.hub as hub
-    for name, loader in _LOADERS.items():
-        setattr(checkpoint, name, loader)
+    for _, loader in SAFE_SCHEMES:
+        setattr(checkpoint, loader.__name__, loader)
     for module in (checkpoint, dl_utils, hub):
         module.load_url = safe_load_url
