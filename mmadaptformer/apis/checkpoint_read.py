@@ -13,7 +13,8 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import loading
-from mmadaptformer.utils.local_files import home_expanded, is_local
+from mmadaptformer.utils.local_files import (checkpoint_file_problem,
+                                             home_expanded)
 from .pretrained_load import load_host_pretrained
 
 __all__ = ['check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint']
@@ -63,14 +64,14 @@ def check_checkpoint_file(checkpoint: Union[str, os.PathLike]) -> None:
     checkpoint = os.fspath(checkpoint)
     # MMEngine's loader expands a leading ``~``, as init_recognizer and
     # get_model do: a home file is there.
-    path = home_expanded(checkpoint)
-    if is_local(path) and not osp.isfile(path):
-        if osp.isdir(path):
-            raise IsADirectoryError(
-                f'Checkpoint file {checkpoint} is a folder, not a checkpoint '
-                'file: give the .pth file in it (epoch_N.pth, best_*.pth).')
-        raise FileNotFoundError(
-            f'Checkpoint file {checkpoint} does not exist.')
+    problem = checkpoint_file_problem(checkpoint)
+    if problem is None:
+        return
+    if osp.isdir(home_expanded(checkpoint)):
+        raise IsADirectoryError(
+            f'Checkpoint file {checkpoint} {problem}: give the .pth file in '
+            'it (epoch_N.pth, best_*.pth).')
+    raise FileNotFoundError(f'Checkpoint file {checkpoint} {problem}.')
 
 
 def _described(value: object) -> str:
