@@ -16,16 +16,12 @@ from typing import Mapping, Optional, Tuple
 
 import torch
 
-from .official_vit_keys import TOOLBOX_PATCH_EMBED_KEY
+from .official_vit_keys import PATCH_MODALITIES, TOOLBOX_PATCH_EMBED_KEY
 
 __all__ = ['patch_embed_modality', 'modality_mismatch_cause']
 
-#: The kind of model per number of dimensions of its patch embedding's
-#: weight, and the toolbox whose ViT it is.
-_KINDS = {
-    4: ('image', 'Conv2d', 'MMPretrain'),
-    5: ('video', 'Conv3d', 'MMAction2')
-}
+#: The toolbox whose ViT a model of each kind is.
+_TOOLBOXES = {'image': 'MMPretrain', 'video': 'MMAction2'}
 
 
 def patch_embed_modality(
@@ -41,10 +37,10 @@ def patch_embed_modality(
     """
     for key, value in state.items():
         if not (isinstance(key, str) and key.startswith(prefix)
-                and key.endswith(TOOLBOX_PATCH_EMBED_KEY)
-                and torch.is_tensor(value) and value.dim() in _KINDS):
+                and key.endswith(TOOLBOX_PATCH_EMBED_KEY) and
+                torch.is_tensor(value) and value.dim() in PATCH_MODALITIES):
             continue
-        return _KINDS[value.dim()][0], key, tuple(value.shape)
+        return PATCH_MODALITIES[value.dim()], key, tuple(value.shape)
     return None
 
 
@@ -70,8 +66,10 @@ def modality_mismatch_cause(own: Mapping,
     ours = patch_embed_modality(own)
     if theirs is None or ours is None or theirs[0] == ours[0]:
         return None
-    (kind, conv, toolbox), (model_kind, model_conv, model_toolbox) = (
-        _KINDS[len(shape)] for shape in (theirs[2], ours[2]))
+    (kind, _, shape), (model_kind, _, model_shape) = theirs, ours
+    # A Conv2d weight has 4 dimensions, a Conv3d one 5.
+    conv, model_conv = (f'Conv{len(s) - 2}d' for s in (shape, model_shape))
+    toolbox, model_toolbox = _TOOLBOXES[kind], _TOOLBOXES[model_kind]
     return (f"it is {_a(kind)} {kind} model's checkpoint ({toolbox}'s ViT: "
             f'its patch embedding {theirs[1]} is a {conv} weight of shape '
             f'{theirs[2]}), and this model is {_a(model_kind)} {model_kind} '
