@@ -190,9 +190,9 @@ class AdapterHook(Hook):
             (k, v) for k, v in model.state_dict().items() if k in frozen)
 
     def _freeze(self, runner) -> None:
-        _, self._frozen_norms = freeze_to_plan(
-            runner, unwrapped_model(runner.model),
-            lambda model: self._make_plan(runner, model))
+        model = unwrapped_model(runner.model)
+        self._frozen_norms = freeze_to_plan(runner, model,
+                                            self._make_plan(runner, model))
 
     # ----------------------------------------------------------------- hooks
     def before_run(self, runner) -> None:

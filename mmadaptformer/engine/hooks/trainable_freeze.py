@@ -2,7 +2,7 @@
 """Apply an AdapterHook's trainable plan to the runner's model: freeze,
 report, and restrict the optimizer and DDP to what trains."""
 import copy
-from typing import Callable, List, Tuple
+from typing import List
 
 from mmengine.logging import print_log
 from torch import nn
@@ -49,23 +49,21 @@ def trainable_table(plan: TrainablePlan, frozen_params: int) -> str:
     return '\n'.join(lines)
 
 
-def freeze_to_plan(
-    runner, model: nn.Module, make_plan: Callable[[nn.Module], TrainablePlan]
-) -> Tuple[TrainablePlan, List[nn.Module]]:
-    """Freeze ``model`` (the runner's, unwrapped) to the plan
-    ``make_plan`` makes for it, log the table of what trains, restrict the
-    runner's optimizers to it (warning of a ``paramwise_cfg`` that slows it
-    down) and rebuild a DDP wrapper around it.
+def freeze_to_plan(runner, model: nn.Module,
+                   plan: TrainablePlan) -> List[nn.Module]:
+    """Freeze ``model`` (the runner's, unwrapped) to ``plan``, log the
+    table of what trains, restrict the runner's optimizers to it (warning
+    of a ``paramwise_cfg`` that slows it down) and rebuild a DDP wrapper
+    around it.
 
     Args:
         runner (Runner): The runner.
         model (nn.Module): Its unwrapped model.
-        make_plan (Callable): Makes the plan of what trains (the hook's,
-            whose refusals name its config).
+        plan (TrainablePlan): What trains.
 
     Returns:
-        tuple: The plan, and the frozen batch norms, which must stay in
-        eval mode.
+        list[nn.Module]: The frozen batch norms, which must stay in eval
+        mode.
     """
     # Injection hooks the hosts it adapts; a model it did not build (a
     # plain backbone under linear_probe) needs it too, or EVA-02 at
@@ -78,7 +76,6 @@ def freeze_to_plan(
             'so the frozen backbone stays as loaded.',
             logger='current')
     was_trainable = {id(p) for p in model.parameters() if p.requires_grad}
-    plan = make_plan(model)
     apply_trainable(model, plan)
     frozen_norms = frozen_batch_norms(model, plan)
     frozen_params = sum(p.numel() for p in model.parameters()
@@ -108,4 +105,4 @@ def freeze_to_plan(
             'AdapterHook: rebuilt the DDP wrapper around the trainable '
             'parameters only.',
             logger='current')
-    return plan, frozen_norms
+    return frozen_norms
