@@ -6,7 +6,8 @@ format of mmaction2's ``VideoDataset`` and mmpretrain's ``CustomDataset``.
 """
 import os
 import os.path as osp
-from typing import Dict, Iterator, List, NamedTuple, Optional, Sequence, Tuple
+from typing import (Callable, Dict, Iterator, List, NamedTuple, Optional,
+                    Sequence, Tuple)
 
 from mmengine.logging import print_log
 
@@ -63,19 +64,37 @@ def require_file(path: str, what: str) -> str:
     return path
 
 
+def child_holding(folder: str, holds: Callable[[str], bool]) -> Optional[str]:
+    """The first entry of ``folder`` (by name; ``''`` is the working
+    directory) for which ``holds(path)`` is true, as ``folder/NAME``; None
+    if there is none or ``folder`` is no folder. The data tools' hints use
+    it to find the folder a user meant one level down.
+
+    Args:
+        folder (str): The folder given.
+        holds (Callable[[str], bool]): Tells the entry meant.
+
+    Returns:
+        str | None: The entry's path.
+    """
+    if not osp.isdir(folder or '.'):
+        return None
+    for name in sorted(os.listdir(folder or '.')):
+        if holds(osp.join(folder, name)):
+            return osp.join(folder, name)
+    return None
+
+
 def _one_folder_deeper(path: str) -> str:
     """``'; there is one at FOLDER/SUB/NAME: ...'`` where a folder beside
     ``path`` holds a file of its name (the dataset's root given for its
     ``annotations`` folder), else ``''``."""
     folder, name = osp.split(path)
-    if not osp.isdir(folder or '.'):
+    sub = child_holding(folder, lambda sub: osp.isfile(osp.join(sub, name)))
+    if sub is None:
         return ''
-    for sub in sorted(os.listdir(folder or '.')):
-        found = osp.join(folder, sub, name)
-        if osp.isfile(found):
-            return (f'; there is one at {found}: give its folder in place '
-                    f'of {folder or "."}')
-    return ''
+    return (f'; there is one at {osp.join(sub, name)}: give its folder in '
+            f'place of {folder or "."}')
 
 
 def iter_lines(path: str, what: str) -> Iterator[Tuple[int, str]]:

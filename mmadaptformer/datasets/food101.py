@@ -7,15 +7,14 @@ lists.
 lie at ``food-101/images/<class>/<image id>.jpg``. A sample's label is its
 class's line index (0-based) in ``classes.txt``.
 """
-import os
 import os.path as osp
 from typing import Dict, List, Mapping
 
 from mmengine.logging import print_log
 
 from .annotation_lists import (AnnotationError, AnnotationList, Sample,
-                               check_files_exist, check_unique, iter_lines,
-                               write_annotation_list)
+                               check_files_exist, check_unique, child_holding,
+                               iter_lines, write_annotation_list)
 
 FOOD101_NUM_CLASSES = 101
 FOOD101_SPLITS = ('train', 'test')
@@ -59,12 +58,10 @@ def _root_hint(root: str) -> str:
     folder inside it (``images/``, ``meta/``, ``images/apple_pie``), else
     ``''``. The root is the folder whose ``meta/classes.txt`` is there."""
     classes = osp.join('meta', 'classes.txt')
-    if osp.isdir(root):
-        for name in sorted(os.listdir(root)):
-            found = osp.join(root, name)
-            if osp.isfile(osp.join(found, classes)):
-                return (f'; {root} is the folder the dataset is in: give '
-                        f'{found} as ROOT')
+    found = child_holding(root, lambda sub: osp.isfile(osp.join(sub, classes)))
+    if found is not None:
+        return (f'; {root} is the folder the dataset is in: give {found} '
+                'as ROOT')
     here = osp.abspath(root)
     for _ in range(2):  # images/ or meta/, or a class folder in images/
         parent = osp.dirname(here)

@@ -16,8 +16,9 @@ from typing import Dict, List, Optional, Sequence, Tuple
 from mmengine.logging import print_log
 
 from .annotation_lists import (AnnotationError, AnnotationList, Sample,
-                               check_files_exist, check_unique, iter_lines,
-                               write_annotation_list, write_label_map)
+                               check_files_exist, check_unique, child_holding,
+                               iter_lines, write_annotation_list,
+                               write_label_map)
 
 HMDB51_NUM_CLASSES = 51
 HMDB51_SPLITS = (1, 2, 3)
@@ -60,13 +61,13 @@ def _split_folder_hint(split_dir: str, split: int) -> str:
     """``'; they are in SUB: give that folder'`` where a folder in
     ``split_dir`` holds the split files (``data/hmdb51`` given for
     ``data/hmdb51/testTrainMulti_7030_splits``), else ``''``."""
-    for name in sorted(os.listdir(split_dir)):
-        sub = osp.join(split_dir, name)
-        if osp.isdir(sub) and any(
+    sub = child_holding(
+        split_dir, lambda sub: osp.isdir(sub) and any(
             (m := _SPLIT_FILE.match(f)) and int(m['split']) == split
-                for f in os.listdir(sub)):
-            return f'; they are in {sub}: give that folder as SPLIT_DIR'
-    return ''
+            for f in os.listdir(sub)))
+    if sub is None:
+        return ''
+    return f'; they are in {sub}: give that folder as SPLIT_DIR'
 
 
 def parse_hmdb51_split_file(path: str, class_name: str,
