@@ -12,6 +12,17 @@ _UNIFORMERV2 = 'mmaction.models.backbones.uniformerv2'
 _UNIFORMER = 'mmaction.models.backbones.uniformer'
 _MVIT = 'mmaction.models.backbones.mvit'
 _WIDTHS = 'mmadaptformer.models.host_widths'
+#: The weights UniFormerV2 and UniFormer read by name (mmaction2's
+#: ``_MODELS``), for their declarations' ``pretrained_names`` and advice.
+_CLIP_NAMES = ('ViT-B/16', 'ViT-L/14', 'ViT-L/14_336')
+_UNIFORMER_NAMES = ('uniformer_small_in1k', 'uniformer_base_in1k')
+
+
+def _either(names: Tuple[str, ...]) -> str:
+    """``"'a', 'b' or 'c'"``."""
+    quoted = [repr(name) for name in names]
+    return ', '.join(quoted[:-1]) + ' or ' + quoted[-1]
+
 
 #: The supported mmaction2 hosts.
 MMACTION_HOSTS: Tuple[HostSpec, ...] = (
@@ -54,10 +65,9 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         own_pretrained=(('pretrained', None), ('clip_pretrained', False)),
         own_pretrained_advice='the CLIP visual encoder it starts from, '
         'which it reads by name only, not from a file: set '
-        "{key}.clip_pretrained=True and {key}.pretrained to 'ViT-B/16', "
-        "'ViT-L/14' or 'ViT-L/14_336' (mmaction2 downloads it)",
-        pretrained_names=('clip_pretrained', ('ViT-B/16', 'ViT-L/14',
-                                              'ViT-L/14_336')),
+        '{key}.clip_pretrained=True and {key}.pretrained to '
+        f'{_either(_CLIP_NAMES)} (mmaction2 downloads it)',
+        pretrained_names=('clip_pretrained', _CLIP_NAMES),
         feature_width=f'{_WIDTHS}.uniformerv2_width'),
     # MViTv2: x + drop_path(mlp(norm2(x))), ``drop_path`` shared with
     # attention. Exact where the MLP keeps the width: with
@@ -108,9 +118,7 @@ MMACTION_HOSTS: Tuple[HostSpec, ...] = (
         own_pretrained_advice='the 2D ImageNet weights it inflates, which '
         'it reads by name only, not from a file: set '
         '{key}.pretrained2d=True and {key}.pretrained to '
-        "'uniformer_small_in1k' or 'uniformer_base_in1k' (mmaction2 "
-        'downloads them)',
-        pretrained_names=('pretrained2d', ('uniformer_small_in1k',
-                                           'uniformer_base_in1k')),
+        f'{_either(_UNIFORMER_NAMES)} (mmaction2 downloads them)',
+        pretrained_names=('pretrained2d', _UNIFORMER_NAMES),
         feature_width=f'{_WIDTHS}.final_norm_width'),
 )
