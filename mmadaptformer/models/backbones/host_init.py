@@ -35,7 +35,7 @@ __all__ = [
     'recording_loads', 'check_own_weights_loaded', 'takes_init_cfg',
     'host_build_cfg', 'plain_host_init_cfg_problem',
     'takes_own_pretrained_only', 'constructor_argument',
-    'init_cfg_skipping_flags'
+    'init_cfg_skipping_flags', 'non_pretrained_entries'
 ]
 
 #: The host attribute that names the weights a host loads itself.
@@ -275,6 +275,13 @@ def read_host_pretrained(host: nn.Module,
     return resolve(reader)(host, init_cfg)
 
 
+def non_pretrained_entries(init_cfg: Any) -> list:
+    """The entries of an ``init_cfg`` (a dict, a list of them, or None)
+    other than its ``Pretrained`` ones, and other than None."""
+    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
+    return [cfg for cfg in entries if cfg and not is_pretrained_cfg(cfg)]
+
+
 @contextmanager
 def without_pretrained(host: nn.Module) -> Iterator[None]:
     """Leave the ``Pretrained`` entries out of the host's ``init_cfg``
@@ -284,9 +291,8 @@ def without_pretrained(host: nn.Module) -> Iterator[None]:
         return
     init_cfg = host.__dict__['init_cfg']
     entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    kept = [cfg for cfg in entries if not is_pretrained_cfg(cfg)]
-    if len(kept) < len(entries):
-        host.init_cfg = kept or None
+    if any(is_pretrained_cfg(cfg) for cfg in entries):
+        host.init_cfg = non_pretrained_entries(init_cfg) or None
     try:
         yield
     finally:

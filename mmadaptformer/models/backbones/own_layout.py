@@ -19,9 +19,9 @@ from mmengine.logging import print_log
 from torch import nn
 
 from ...utils.local_files import home_expanded
-from ...utils.pretrained_init import is_pretrained_cfg, read_init_checkpoint
+from ...utils.pretrained_init import read_init_checkpoint
 from ..hosts import own_layout_checks, qualname, resolve
-from .host_init import OWN_WEIGHTS_ATTR
+from .host_init import OWN_WEIGHTS_ATTR, non_pretrained_entries
 
 __all__ = ['timesformer_2d_vit', 'own_layout_file', 'give_as_own_pretrained']
 
@@ -79,10 +79,8 @@ def give_as_own_pretrained(host: nn.Module, path: str, key: str) -> None:
         path (str): The file (:func:`own_layout_file`).
         key (str): The config key the file was given as, for the log.
     """
-    init_cfg = host.__dict__.get('init_cfg')
-    entries = init_cfg if isinstance(init_cfg, (list, tuple)) else [init_cfg]
-    kept = [cfg for cfg in entries if cfg and not is_pretrained_cfg(cfg)]
-    host.init_cfg = kept or None
+    host.init_cfg = non_pretrained_entries(host.__dict__.get('init_cfg')) or \
+        None
     setattr(host, OWN_WEIGHTS_ATTR, path)
     print_log(
         f'{path} ({key}) is in the layout that {type(host).__name__} '
