@@ -138,3 +138,67 @@ def test_a_module_run_is_served_and_anything_else_runs_in_python(
                           text=True,
                           timeout=60)
     assert real.returncode == 0 and real.stdout.strip() == "['-c']"
+
+
+CLIENT = '''
+import sys, time
+sys.path.insert(0, sys.argv[1])
+from tool_server_client import _ToolServer
+server = _ToolServer(preload=('os', ))
+script, out = sys.argv[2], sys.argv[3]
+proc = server.start([sys.executable, script], sys.argv[4], {}, out)
+print(proc.pid, flush=True)
+if sys.argv[5:] == ['stop']:
+    server.stop()
+    print('stopped', flush=True)
+time.sleep(600)
+'''
+
+
+def _served_sleeper(tmp_path, *args):
+    """A client of its own, with one served child asleep; the client's
+    process and the child's pid."""
+    (tmp_path / 'client.py').write_text(CLIENT)
+    (tmp_path / 'sleeper.py').write_text('import time\ntime.sleep(600)\n')
+    tests = os.path.dirname(os.path.abspath(__file__))
+    client = subprocess.Popen(
+        [
+            sys.executable,
+            str(tmp_path / 'client.py'), tests,
+            str(tmp_path / 'sleeper.py'),
+            str(tmp_path / 'out.log'),
+            str(tmp_path)
+        ] + list(args),
+        stdout=subprocess.PIPE,
+        text=True,
+        start_new_session=True)
+    return client, int(client.stdout.readline())
+
+
+def test_a_killed_client_takes_the_served_tools_along(tmp_path):
+    """pytest killed mid-run: the server's children (which run in sessions
+    of their own) do not live on holding ports."""
+    client, child = _served_sleeper(tmp_path)
+    try:
+        assert _alive(child)
+        os.kill(client.pid, signal.SIGKILL)
+        client.wait()
+        assert _gone_within(child, 30)
+    finally:
+        if _alive(child):
+            os.killpg(child, signal.SIGKILL)
+        if client.poll() is None:
+            os.killpg(client.pid, signal.SIGKILL)
+            client.wait()
+
+
+def test_stopping_the_server_ends_its_running_tools(tmp_path):
+    client, child = _served_sleeper(tmp_path, 'stop')
+    try:
+        assert client.stdout.readline().strip() == 'stopped'
+        assert not _alive(child)
+    finally:
+        if _alive(child):
+            os.killpg(child, signal.SIGKILL)
+        os.killpg(client.pid, signal.SIGKILL)
+        client.wait()

@@ -240,6 +240,23 @@ def _stand_in_gone(key: selectors.SelectorKey,
         pass
 
 
+def _end_children(selector: selectors.BaseSelector) -> None:
+    """SIGKILL the session of every child still running and reap it.
+
+    The client (pytest) is gone, killed or ended: nobody will read these
+    children's exit codes, and a left-over rank would hold its rendezvous
+    port and fail the next run's distributed tests."""
+    for key in list(selector.get_map().values()):
+        if key.data[0] != 'child':
+            continue
+        pid = key.data[2]
+        try:
+            os.killpg(pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        os.waitpid(pid, 0)
+
+
 def main() -> None:
     import gc
     import importlib
@@ -274,6 +291,7 @@ def main() -> None:
             else:
                 chunk = os.read(0, 1 << 16)
                 if not chunk:  # the client is gone
+                    _end_children(selector)
                     return
                 pending += chunk
                 while b'\n' in pending:

@@ -93,8 +93,15 @@ class _ToolServer:
     def stop(self):
         if self.proc is not None:
             if self.proc.poll() is None:
-                self.proc.kill()
-                self.proc.wait()
+                # End of input: the server kills the children still
+                # running (a left-over rank would hold its port), then
+                # ends.
+                self.proc.stdin.close()
+                try:
+                    self.proc.wait(30)
+                except subprocess.TimeoutExpired:
+                    self.proc.kill()
+                    self.proc.wait()
             os.unlink(self.log.name)
             shutil.rmtree(self.dir, ignore_errors=True)
         self.proc = None
