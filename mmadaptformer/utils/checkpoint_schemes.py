@@ -30,6 +30,7 @@ import functools
 import os
 import os.path as osp
 import pickle
+import threading
 from collections import OrderedDict
 from typing import Any, Dict, Iterator, Optional, Tuple
 
@@ -53,6 +54,12 @@ _FORCE_NO = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 _READ: contextvars.ContextVar[Optional[Dict[Tuple[str, str], Any]]] = \
     contextvars.ContextVar('mmadaptformer_checkpoints_read', default=None)
 
+# Who is inside :func:`forced_weights_only` now, and the environment as it
+# was before the first of them entered; guarded by the lock.
+_SWITCH_LOCK = threading.Lock()
+_SWITCH_USERS = 0
+_SWITCH_SAVED: Dict[str, Optional[str]] = {}
+
 
 @contextlib.contextmanager
 def forced_weights_only() -> Iterator[None]:
@@ -60,19 +67,33 @@ def forced_weights_only() -> Iterator[None]:
 
     Uses PyTorch's ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` switch, which overrides
     an explicit request for the unsafe mode; its opposite (``_FORCE_NO``)
-    is unset meanwhile. The environment is restored afterwards.
+    is unset meanwhile. The switch is an environment variable, so it holds
+    for the whole process: it stays on while any thread is inside (one
+    thread leaving does not turn it off under another one's load), and the
+    last one out restores both variables as they were before the first one
+    entered.
     """
-    saved = {key: os.environ.get(key) for key in (_FORCE, _FORCE_NO)}
-    os.environ[_FORCE] = '1'
-    os.environ.pop(_FORCE_NO, None)
+    global _SWITCH_USERS, _SWITCH_SAVED
+    with _SWITCH_LOCK:
+        if _SWITCH_USERS == 0:
+            _SWITCH_SAVED = {
+                key: os.environ.get(key)
+                for key in (_FORCE, _FORCE_NO)
+            }
+        _SWITCH_USERS += 1
+        os.environ[_FORCE] = '1'
+        os.environ.pop(_FORCE_NO, None)
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        with _SWITCH_LOCK:
+            _SWITCH_USERS -= 1
+            if _SWITCH_USERS == 0:
+                for key, value in _SWITCH_SAVED.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
 
 
 @contextlib.contextmanager
