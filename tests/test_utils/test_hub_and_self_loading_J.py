@@ -204,3 +204,17 @@ def test_load_from_pavi_by_name_is_forced(tmp_path, unforced, monkeypatch):
     assert 'pavi://run/evil.pth' in str(error.value)
     assert 'posix.system' in str(error.value)
     assert not marker.exists(), 'the payload ran'
+
+
+def test_guarding_again_wraps_nothing_twice():
+    """Guards idempotency: a second call leaves every binding as it is."""
+    import mmengine.runner.checkpoint as checkpoint
+
+    from mmadaptformer.utils.direct_loaders import guard_direct_loaders
+    before = (checkpoint.load_from_pavi, checkpoint.load_from_ceph,
+              torch.hub.load_state_dict_from_url)
+    guard_direct_loaders()
+    assert (checkpoint.load_from_pavi, checkpoint.load_from_ceph,
+            torch.hub.load_state_dict_from_url) == before
+    assert checkpoint.load_from_ceph.__wrapped__.__module__ == \
+        'mmengine.runner.checkpoint'
