@@ -220,7 +220,8 @@ def load_forced(loader: Callable, filename: Any, *args: Any,
 
     Args:
         loader (callable): A loader taking the file name first.
-        filename: The checkpoint's path or address, named in a refusal.
+        filename (str): The checkpoint's path or address, named in a
+            refusal.
 
     Returns:
         Any: What ``loader`` returns.

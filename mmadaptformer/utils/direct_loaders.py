@@ -26,8 +26,8 @@ forced on, but called by name they left it to PyTorch's default, which
 PyTorch's opposite switch (``_FORCE_NO`` in :mod:`.checkpoint_schemes`)
 turns off: ``load_from_ceph(FILE, backend='local')``, or any ``s3://``
 address with a ``petrel`` backend a user registered, ran a checkpoint's
-payload. Their names now run them
-through :func:`~.checkpoint_schemes.load_forced`.
+payload. Their names now run them through
+:func:`~.checkpoint_schemes.load_forced`.
 
 PyTorch's own ``torch.hub.load_state_dict_from_url`` loads with
 ``weights_only`` off unless told otherwise, and loads a file it finds in
