@@ -41,6 +41,7 @@ is ``torch.hub``'s, which modules imported later take.
 """
 import functools
 import sys
+import types
 from typing import Any, Callable, Optional
 
 from .checkpoint_schemes import SAFE_SCHEMES, load_forced
@@ -131,7 +132,10 @@ def guard_hub_loader() -> None:
     if original is safe_load_url:
         return
     for name, module in list(sys.modules.items()):
-        if module is None or name.partition('.')[0] not in HUB_USERS:
+        # Not every entry is a module (a lazy stand-in, None for a failed
+        # import); only modules hold imported names.
+        if not isinstance(module, types.ModuleType) or \
+                name.partition('.')[0] not in HUB_USERS:
             continue
         for attr, value in list(vars(module).items()):
             if value is original:
