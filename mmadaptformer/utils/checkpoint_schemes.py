@@ -30,8 +30,9 @@ import functools
 import os
 import os.path as osp
 import pickle
+import threading
 from collections import OrderedDict
-from typing import Any, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, Optional, Tuple
 
 from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
@@ -43,7 +44,8 @@ from .zoo_names import zoo_address
 __all__ = [
     'forced_weights_only', 'load_from_http', 'load_from_torchvision',
     'load_from_openmmlab', 'load_from_mmcls', 'guard_checkpoint_loader',
-    'register_safe_checkpoint_loaders', 'reading_once', 'SAFE_SCHEMES'
+    'register_safe_checkpoint_loaders', 'reading_once', 'load_forced',
+    'SAFE_SCHEMES'
 ]
 
 _FORCE = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
@@ -53,6 +55,12 @@ _FORCE_NO = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
 _READ: contextvars.ContextVar[Optional[Dict[Tuple[str, str], Any]]] = \
     contextvars.ContextVar('mmadaptformer_checkpoints_read', default=None)
 
+# Who is inside :func:`forced_weights_only` now, and the environment as it
+# was before the first of them entered; guarded by the lock.
+_SWITCH_LOCK = threading.Lock()
+_SWITCH_USERS = 0
+_SWITCH_SAVED: Dict[str, Optional[str]] = {}
+
 
 @contextlib.contextmanager
 def forced_weights_only() -> Iterator[None]:
@@ -60,19 +68,33 @@ def forced_weights_only() -> Iterator[None]:
 
     Uses PyTorch's ``TORCH_FORCE_WEIGHTS_ONLY_LOAD`` switch, which overrides
     an explicit request for the unsafe mode; its opposite (``_FORCE_NO``)
-    is unset meanwhile. The environment is restored afterwards.
+    is unset meanwhile. The switch is an environment variable, so it holds
+    for the whole process: it stays on while any thread is inside (one
+    thread leaving does not turn it off under another one's load), and the
+    last one out restores both variables as they were before the first one
+    entered.
     """
-    saved = {key: os.environ.get(key) for key in (_FORCE, _FORCE_NO)}
-    os.environ[_FORCE] = '1'
-    os.environ.pop(_FORCE_NO, None)
+    global _SWITCH_USERS, _SWITCH_SAVED
+    with _SWITCH_LOCK:
+        if _SWITCH_USERS == 0:
+            _SWITCH_SAVED = {
+                key: os.environ.get(key)
+                for key in (_FORCE, _FORCE_NO)
+            }
+        _SWITCH_USERS += 1
+        os.environ[_FORCE] = '1'
+        os.environ.pop(_FORCE_NO, None)
     try:
         yield
     finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        with _SWITCH_LOCK:
+            _SWITCH_USERS -= 1
+            if _SWITCH_USERS == 0:
+                for key, value in _SWITCH_SAVED.items():
+                    if value is None:
+                        os.environ.pop(key, None)
+                    else:
+                        os.environ[key] = value
 
 
 @contextlib.contextmanager
@@ -187,11 +209,42 @@ def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
                                if key.startswith('backbone.')))
 
 
+def load_forced(loader: Callable, filename: Any, *args: Any,
+                **kwargs: Any) -> Any:
+    """Call ``loader(filename, *args, **kwargs)`` with ``weights_only``
+    forced on.
+
+    For loaders that call :func:`torch.load` themselves, whatever they pass
+    it (:func:`forced_weights_only`). A refusal from PyTorch becomes a
+    :class:`CheckpointLoadError` that names ``filename`` and the global.
+
+    Args:
+        loader (callable): A loader taking the file name first.
+        filename (str): The checkpoint's path or address, named in a
+            refusal.
+
+    Returns:
+        Any: What ``loader`` returns.
+
+    Raises:
+        CheckpointLoadError: If the checkpoint carries code.
+    """
+    register_safe_globals()
+    with forced_weights_only():
+        try:
+            return loader(filename, *args, **kwargs)
+        except pickle.UnpicklingError as e:
+            # Not chained: PyTorch's text advises turning weights_only off.
+            raise CheckpointLoadError(
+                refusal_message(str(filename),
+                                [refusal_reason(str(e))])) from None
+
+
 def guard_checkpoint_loader(load_checkpoint):
     """Wrap ``CheckpointLoader.load_checkpoint`` so every loader is safe.
 
     The loader picked for the path, whichever it is (a user's too), runs
-    inside :func:`forced_weights_only`; a refusal from PyTorch becomes a
+    through :func:`load_forced`; a refusal from PyTorch becomes a
     :class:`CheckpointLoadError` that names the path and the global.
     Inside :func:`reading_once`, a checkpoint loaded there before is
     returned without reading it again. The file of an adapter-only
@@ -209,19 +262,12 @@ def guard_checkpoint_loader(load_checkpoint):
                              filename,
                              map_location=None,
                              logger='current'):
-        register_safe_globals()
         read = _READ.get()
         key = (str(filename), str(map_location))
         if read is not None and key in read:
             return read[key]
-        with forced_weights_only():
-            try:
-                checkpoint = load_checkpoint(filename, map_location, logger)
-            except pickle.UnpicklingError as e:
-                # Not chained: PyTorch's text advises turning weights_only off.
-                raise CheckpointLoadError(
-                    refusal_message(str(filename),
-                                    [refusal_reason(str(e))])) from None
+        checkpoint = load_forced(load_checkpoint, filename, map_location,
+                                 logger)
         if read is not None:
             read[key] = checkpoint
         remember_source(checkpoint, str(filename))

@@ -41,7 +41,22 @@ UPSTREAM_CHANGES = (
      '`load_state_dict_from_url`), public functions: called by name they '
      'kept MMEngine\'s behaviour (`weights_only` off for an address), so '
      'a checkpoint at an http:// address ran its payload; they now load '
-     'as the registered schemes do.'),
+     'as the registered schemes do. `load_from_pavi` and `load_from_ceph`, '
+     'which call torch.load with its default (off under PyTorch\'s '
+     'opposite switch, which users set for older code: '
+     "`load_from_ceph(FILE, backend='local')` ran a payload), run with "
+     '`weights_only` forced on, as `CheckpointLoader` runs them.'),
+    ('torch: `torch.hub.load_state_dict_from_url` bound to a safe loader',
+     'It loads with `weights_only` off by default and takes a file found '
+     "in the hub cache without downloading it: torchvision's pretrained "
+     "weights (mmaction2's `torchvision.` backbones) loaded a file planted "
+     'at $TORCH_HOME/hub/checkpoints/resnet18-f37072fd.pth and ran its '
+     'payload when `tools/train.py` built the model. `torch.hub`\'s name '
+     'and every module of torch, torchvision, timm and OpenMMLab that '
+     'imported the function by name (`torch.utils.model_zoo.load_url`, '
+     "torchvision's `load_state_dict_from_url`) now hold the loader of "
+     'http:// checkpoints (same cache, `weights_only=True`, a hash in a '
+     'published name checked).'),
     ('mmengine: `CheckpointLoader.load_checkpoint` wrapped',
      'Any other loader (pavi://, s3://, or one a user registers later) '
      "runs with torch's TORCH_FORCE_WEIGHTS_ONLY_LOAD switch on, and a "
@@ -132,9 +147,14 @@ def apply_upstream_fixes() -> None:
        ``mmengine.runner.checkpoint`` (``load_from_local``,
        ``load_from_http``, ``load_from_torchvision``,
        ``load_from_openmmlab``, ``load_from_mmcls``) and ``load_url`` there
-       and in ``mmengine.utils.dl_utils`` to the safe loaders, for code
-       that calls them by name (:mod:`~mmadaptformer.utils.
-       direct_loaders`).
+       and in ``mmengine.utils.dl_utils`` to the safe loaders, and
+       ``load_from_pavi`` and ``load_from_ceph`` to themselves with
+       ``weights_only`` forced on, for code that calls them by name
+       (:mod:`~mmadaptformer.utils.direct_loaders`).
+    4c. torch: bind ``torch.hub.load_state_dict_from_url``, and every
+       reference to it in the modules of torch, torchvision, timm and
+       OpenMMLab imported so far, to the safe ``http://`` loader
+       (:func:`~mmadaptformer.utils.direct_loaders.guard_hub_loader`).
     5. mmengine: wrap ``Runner.build_dataloader`` and
        ``FlexibleRunner.build_dataloader`` so that a ``collate_fn`` dict with
        ``_scope_`` (added by cross-package inheritance) has its type
@@ -183,7 +203,7 @@ def apply_upstream_fixes() -> None:
     patch_mmaction_drn()
     disable_broken_multimodal()
     register_safe_checkpoint_loaders()  # 2, 3 and 4
-    guard_direct_loaders()
+    guard_direct_loaders()  # 4b and 4c
     register_missing_drn()
     patch_scoped_collate()
     guard_stored_config_execution()

@@ -28,6 +28,11 @@ EXPECTED = {
     'mmengine.runner.checkpoint.load_from_torchvision',
     'mmengine.runner.checkpoint.load_from_openmmlab',
     'mmengine.runner.checkpoint.load_from_mmcls',
+    # ... and those that call torch.load themselves, forced.
+    'mmengine.runner.checkpoint.load_from_pavi',
+    'mmengine.runner.checkpoint.load_from_ceph',
+    # PyTorch's hub loader (weights_only=False by default) is the safe one.
+    'torch.hub.load_state_dict_from_url',
     'mmengine.runner.checkpoint.load_url',
     'mmengine.utils.dl_utils.load_url',
     'mmengine.utils.dl_utils.hub.load_url',
@@ -243,9 +248,10 @@ def test_the_docstring_lists_each_change():
                  'CheckpointLoader.load_checkpoint', 'build_dataloader',
                  'Config.fromstring', '_load_checkpoint_to_model',
                  'WITH_MULTIMODAL', 'seed_cuda', 'Config.fromfile',
-                 'ModelHub.get', 'load_from_http', 'load_url'):
+                 'ModelHub.get', 'load_from_http', 'load_url',
+                 'load_from_ceph', 'load_state_dict_from_url'):
         assert what in doc, what
-    assert len(UPSTREAM_CHANGES) == 11
+    assert len(UPSTREAM_CHANGES) == 12
     # Idempotent: a second call changes nothing.
     from mmengine.runner import CheckpointLoader
     schemes = CheckpointLoader._schemes
