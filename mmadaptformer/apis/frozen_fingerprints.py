@@ -6,6 +6,7 @@ adapter-only checkpoint records, and their comparison.
 :func:`~mmadaptformer.apis.task_parts.load_task_parts` uses them for every
 task after the first on a :class:`~mmadaptformer.apis.SharedBackbone`.
 """
+import re
 from typing import Dict, Iterable, List, Mapping, Optional, Sequence
 
 import torch
@@ -75,6 +76,15 @@ def recorded_fingerprints(
     return recorded
 
 
+def _named_in_origin(entry: str, origin: str) -> bool:
+    """Whether ``origin`` (of :func:`~mmadaptformer.apis.backbone_match.
+    shared_backbone_origin`: ``'... (CKPT; frozen weights from ENTRY,
+    ENTRY)'``) lists ``entry`` (``'FILE (CONFIG KEY)'``) as a whole, not as
+    the end of a longer one (``vit.pth`` in ``.../shared/vit.pth``)."""
+    return re.search(f'(?:from |, ){re.escape(entry)}(?:, |\\)$)',
+                     origin) is not None
+
+
 def check_frozen(name: str,
                  checkpoint: str,
                  expected: str,
@@ -112,7 +122,7 @@ def check_frozen(name: str,
         files = pretrained_files(model)
         named = (f' Its config names {", ".join(files)} as its frozen '
                  'backbone.' if files else '')
-        if files and all(file in origin for file in files):
+        if files and all(_named_in_origin(file, origin) for file in files):
             # Both configs name one file (tools/infer.py --pretrained
             # sets every task's): the file is not what this task ran on.
             named = (f' Its config names the shared backbone\'s file too '
@@ -122,7 +132,10 @@ def check_frozen(name: str,
             if not trained_on:
                 named += (' The config copy its training run wrote in its '
                           'work dir names the one it was trained on.')
-        others = [f for f in trained_on if f not in named]
+        # The files the message names already, as pretrained_files
+        # gives them: 'FILE (CONFIG KEY)'.
+        said = {file.rpartition(' (')[0] for file in files}
+        others = [f for f in trained_on if f not in said]
         if others:
             named += (' Its checkpoint records that it was trained on '
                       f'{", ".join(others)}.')

@@ -19,8 +19,7 @@ from torch import nn
 from mmadaptformer.engine import adapter_hook_cfg
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.models.adapters.trainable import find_head
-from mmadaptformer.models.hosts import (non_batch_first_block_types, qualname,
-                                        side_stream_backbones)
+from mmadaptformer.models.hosts import block_spec, host_spec, qualname
 from mmadaptformer.utils import HEAD_NAMES
 from .config_read import model_config
 from .frame_folders import FrameFolders
@@ -159,14 +158,14 @@ def check_batch_first(name: str, model: nn.Module, blocks: Sequence[str],
     Raises:
         TaskError: Naming the task, the block type and why.
     """
-    layouts = non_batch_first_block_types()
     for path in blocks:
         cls = type(model.get_submodule(path))
-        backbone = layouts.get(qualname(cls))
-        if backbone is not None:
+        spec = block_spec(cls)
+        if spec is not None and not spec.batch_first:
+            backbone = spec.backbone.rsplit('.', 1)[-1]
             raise TaskError(
                 f'Task {name!r} ({source}): its blocks {cls.__name__} '
-                f'({qualname(cls)}, in {backbone.rsplit(".", 1)[-1]}) are '
+                f'({qualname(cls)}, in {backbone}) are '
                 'not batch-first: dim 0 of their input is not the samples '
                 '(e.g. a sequence-first (L, N, C) input), but the '
                 'multi-task forward lays the tasks out along dim 0, so it '
@@ -183,17 +182,16 @@ def check_side_stream(name: str, model: nn.Module, source: str) -> None:
     Raises:
         TaskError: Naming the task, the host and why.
     """
-    hosts = side_stream_backbones()
     for module in model.modules():
-        host = hosts.get(qualname(type(module)))
-        if host is not None:
-            block = host[0].rsplit('.', 1)[-1]
+        spec = host_spec(type(module))
+        if spec is not None and spec.side_stream is not None:
+            block = spec.block.rsplit('.', 1)[-1]
             raise TaskError(
                 f'Task {name!r} ({source}): the multi-task forward cannot '
                 f'serve {type(module).__name__} ({qualname(type(module))}): '
-                f'{host[1]}. It gives each task its own rows only in the '
-                f'inputs of the {block} blocks, so the rest would keep one '
-                'row per sample. Serve it alone (ModelInferencer, '
+                f'{spec.side_stream}. It gives each task its own rows only '
+                f'in the inputs of the {block} blocks, so the rest would keep '
+                'one row per sample. Serve it alone (ModelInferencer, '
                 'tools/infer.py without --task).')
 
 

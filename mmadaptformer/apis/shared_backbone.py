@@ -16,7 +16,7 @@ from torch import nn
 
 from mmadaptformer.datasets.label_map import LabelMapError
 from mmadaptformer.engine import ADAPTER_META_KEY
-from mmadaptformer.models.hosts import qualname, stream_input_counts
+from mmadaptformer.models.hosts import block_spec
 from mmadaptformer.models.multitask import TaskStreams
 from mmadaptformer.utils.device_check import check_device_arg
 from .backbone_match import (backbone_signature, check_same_frozen,
@@ -289,10 +289,10 @@ class SharedBackbone:
             if frozen <= set(self._shared):
                 self._fingerprints.digests[frozen] = info['frozen_digest']
         delattr(model, parts.head_name)
-        counts = stream_input_counts()
+        specs = [block_spec(type(b)) for b in self._blocks]
         self.streams.install(
             self._blocks,
-            [counts.get(qualname(type(b)), 1) for b in self._blocks],
+            [spec.stream_inputs if spec else 1 for spec in specs],
             stem=model.backbone)
 
     def _attach_adapter(self, index: int, name: str,

@@ -3,7 +3,8 @@
 
 The declarations themselves are in :mod:`mmadaptformer.models.hosts_mmaction`
 and :mod:`mmadaptformer.models.hosts_mmpretrain`; every feature reads them
-through :data:`mmadaptformer.models.hosts.HOSTS`.
+through :mod:`mmadaptformer.models.hosts` (:func:`~mmadaptformer.models.
+hosts.host_spec`, :data:`~mmadaptformer.models.hosts.HOSTS`).
 """
 from collections import OrderedDict
 from dataclasses import dataclass

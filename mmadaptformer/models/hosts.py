@@ -1,11 +1,13 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What the package knows about each supported host backbone, in one place.
 
-Every feature that depends on a host's internals reads this table: adapter
-injection (block wiring), VPT (where prompts can go), the fused attention,
-the contiguous token sequence and the head-width check (the width of the
-features). Supporting a new host means adding one :class:`HostSpec` to
-:mod:`~mmadaptformer.models.hosts_mmaction` or
+Every feature that depends on a host's internals reads its declaration:
+one host's by :func:`host_spec` (the backbone's type) or :func:`block_spec`
+(its block's), e.g. its own weights and the head-width check (the width of
+its features); the types inside any host from :data:`HOSTS`, e.g. adapter
+injection (block wiring), VPT (where prompts can go), the fused attention
+and the contiguous token sequence. Supporting a new host means adding one
+:class:`HostSpec` to :mod:`~mmadaptformer.models.hosts_mmaction` or
 :mod:`~mmadaptformer.models.hosts_mmpretrain`, not editing one table per
 feature.
 
@@ -14,25 +16,71 @@ subclasses, e.g. BEiT's layer, may change ``forward`` and are not matched.
 """
 import importlib
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Optional, Tuple
+from typing import Callable, Dict, Optional, Tuple, Union
 
 from .host_spec import HostSpec, block_like_types, qualname
 from .hosts_mmaction import MMACTION_HOSTS
 from .hosts_mmpretrain import MMPRETRAIN_HOSTS
 
 __all__ = [
-    'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_block_wiring',
-    'promptable_block_types', 'fused_attention_types', 'token_embed_attrs',
-    'non_batch_first_block_types', 'side_stream_backbones',
-    'stream_input_counts', 'reversible_input_attrs', 'own_pretrained_attrs',
-    'own_pretrained_advice', 'own_pretrained_keys', 'pretrained_names',
-    'pretrained_readers', 'own_layout_checks', 'feature_width_readers',
-    'input_sized_state_attrs', 'output_checks', 'init_cfg_none_failing',
-    'resolve', 'supported_backbones'
+    'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_spec',
+    'block_spec', 'supported_backbones', 'feature_width_readers',
+    'output_checks', 'own_layout_checks', 'pretrained_readers',
+    'side_stream_backbones', 'stream_input_counts', 'resolve'
 ]
 
 #: The supported hosts.
 HOSTS: Tuple[HostSpec, ...] = MMACTION_HOSTS + MMPRETRAIN_HOSTS
+
+
+def _first_by(attr: str) -> Dict[str, HostSpec]:
+    """The first declaration of each value of ``attr``, in table order."""
+    found: Dict[str, HostSpec] = {}
+    for spec in HOSTS:
+        found.setdefault(getattr(spec, attr), spec)
+    return found
+
+
+# A backbone with several block types (Twins' SVT, DaViT) is declared once
+# per block type; those declarations agree on what concerns the backbone,
+# and blocks shared by several backbones agree on what concerns the block.
+_BY_BACKBONE = _first_by('backbone')
+_BY_BLOCK = _first_by('block')
+
+
+def _name(cls: Union[str, type]) -> str:
+    return cls if isinstance(cls, str) else qualname(cls)
+
+
+def host_spec(backbone: Union[str, type]) -> Optional[HostSpec]:
+    """The declaration of a host backbone: what every feature reads about
+    it (its own weights, the width of its features, its output check, ...).
+
+    Args:
+        backbone (str | type): The backbone class, or its ``module.qualname``
+            (see :func:`qualname`); subclasses are not matched.
+
+    Returns:
+        HostSpec, optional: Its (first) declaration; None for a type that
+        is not a supported host.
+    """
+    return _BY_BACKBONE.get(_name(backbone))
+
+
+def block_spec(block: Union[str, type]) -> Optional[HostSpec]:
+    """The declaration of a host whose transformer block ``block`` is, for
+    what concerns the block itself (its wiring, whether it is batch-first,
+    how many inputs hold the samples).
+
+    Args:
+        block (str | type): The block class, or its ``module.qualname``;
+            subclasses are not matched.
+
+    Returns:
+        HostSpec, optional: The first declaration of that block; None for
+        a type that is no host's block.
+    """
+    return _BY_BLOCK.get(_name(block))
 
 
 def supported_backbones() -> str:
@@ -52,18 +100,48 @@ def supported_backbones() -> str:
                      for package, names in toolboxes.items() if names)
 
 
-def non_batch_first_block_types() -> Dict[str, str]:
-    """Block qualname -> backbone qualname of the hosts whose blocks are
-    not batch-first (see :attr:`HostSpec.batch_first`)."""
+# Tables over all hosts, for what lists them (the tests of the declared
+# functions and of the hosts the multi-task forward refuses); a feature
+# that asks about one host reads :func:`host_spec` or :func:`block_spec`.
+
+
+def feature_width_readers() -> Dict[str, str]:
+    """Backbone qualname -> :attr:`HostSpec.feature_width`, where given."""
     return {
-        spec.block: spec.backbone
-        for spec in HOSTS if not spec.batch_first
+        spec.backbone: spec.feature_width
+        for spec in HOSTS if spec.feature_width is not None
+    }
+
+
+def output_checks() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
+    """Backbone qualname -> (:attr:`HostSpec.output_check`,
+    :attr:`HostSpec.output_check_keys`), where given."""
+    return {
+        spec.backbone: (spec.output_check, tuple(spec.output_check_keys))
+        for spec in HOSTS if spec.output_check is not None
+    }
+
+
+def own_layout_checks() -> Dict[str, str]:
+    """Backbone qualname -> :attr:`HostSpec.own_layout`, where given."""
+    return {
+        spec.backbone: spec.own_layout
+        for spec in HOSTS if spec.own_layout is not None
+    }
+
+
+def pretrained_readers() -> Dict[str, str]:
+    """Backbone qualname -> :attr:`HostSpec.pretrained_reader`, where
+    given."""
+    return {
+        spec.backbone: spec.pretrained_reader
+        for spec in HOSTS if spec.pretrained_reader is not None
     }
 
 
 def side_stream_backbones() -> Dict[str, Tuple[str, str]]:
-    """Backbone qualname -> (block qualname, what it carries beside its
-    blocks) of the hosts with a :attr:`HostSpec.side_stream`."""
+    """Backbone qualname -> (block qualname, :attr:`HostSpec.side_stream`)
+    of the hosts with a side stream."""
     return {
         spec.backbone: (spec.block, spec.side_stream)
         for spec in HOSTS if spec.side_stream is not None
@@ -75,131 +153,6 @@ def stream_input_counts() -> Dict[str, int]:
     return {
         spec.block: spec.stream_inputs
         for spec in HOSTS if spec.stream_inputs != 1
-    }
-
-
-def host_block_wiring() -> Dict[str, Dict[str, str]]:
-    """Block wiring of every host, keyed by the block's qualname."""
-    return {spec.block: spec.wiring for spec in HOSTS}
-
-
-def promptable_block_types() -> Tuple[str, ...]:
-    """Qualnames of the blocks VPT can prompt, in table order."""
-    return tuple(
-        OrderedDict((spec.block, None) for spec in HOSTS if spec.promptable))
-
-
-def fused_attention_types() -> Dict[str, str]:
-    """Attention qualname -> name of its fused forward."""
-    return {
-        spec.attention: spec.fused_forward
-        for spec in HOSTS if spec.attention is not None
-    }
-
-
-def token_embed_attrs() -> Dict[str, str]:
-    """Backbone qualname -> attribute of its transposed-token embedding."""
-    return {
-        spec.backbone: spec.token_embed
-        for spec in HOSTS if spec.token_embed is not None
-    }
-
-
-def reversible_input_attrs() -> Dict[str, str]:
-    """Backbone qualname -> attribute whose output enters its reversible
-    autograd function (see :attr:`HostSpec.reversible_input`)."""
-    return {
-        spec.backbone: spec.reversible_input
-        for spec in HOSTS if spec.reversible_input is not None
-    }
-
-
-def own_pretrained_attrs() -> Dict[str, Dict[str, Any]]:
-    """Backbone qualname -> the attribute values that stop it loading the
-    weights it names itself (see :attr:`HostSpec.own_pretrained`)."""
-    return {
-        spec.backbone: dict(spec.own_pretrained)
-        for spec in HOSTS if spec.own_pretrained
-    }
-
-
-def own_pretrained_advice() -> Dict[str, str]:
-    """Backbone qualname -> how to give it the weights it reads itself
-    (see :attr:`HostSpec.own_pretrained_advice`)."""
-    return {
-        spec.backbone: spec.own_pretrained_advice
-        for spec in HOSTS if spec.own_pretrained_advice is not None
-    }
-
-
-def own_pretrained_keys() -> Dict[str, Optional[str]]:
-    """Backbone qualname -> the key its own loading of a file reads the
-    weights under, for those that read their own ``pretrained`` (see
-    :attr:`HostSpec.own_pretrained_key`)."""
-    return {
-        spec.backbone: spec.own_pretrained_key
-        for spec in HOSTS if spec.own_pretrained
-    }
-
-
-def pretrained_names() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
-    """Backbone qualname -> ``(flag, names)``: while ``flag`` is true its
-    own ``pretrained`` is one of ``names`` (see
-    :attr:`HostSpec.pretrained_names`)."""
-    return {
-        spec.backbone: spec.pretrained_names
-        for spec in HOSTS if spec.pretrained_names is not None
-    }
-
-
-def pretrained_readers() -> Dict[str, str]:
-    """Backbone qualname -> dotted name of the function that reads its
-    pretrained file (see :attr:`HostSpec.pretrained_reader`)."""
-    return {
-        spec.backbone: spec.pretrained_reader
-        for spec in HOSTS if spec.pretrained_reader is not None
-    }
-
-
-def own_layout_checks() -> Dict[str, str]:
-    """Backbone qualname -> dotted name of the function that tells a file
-    its own loading converts (see :attr:`HostSpec.own_layout`)."""
-    return {
-        spec.backbone: spec.own_layout
-        for spec in HOSTS if spec.own_layout is not None
-    }
-
-
-def feature_width_readers() -> Dict[str, str]:
-    """Backbone qualname -> dotted name of the function that reads the
-    width of its features (see :attr:`HostSpec.feature_width`)."""
-    return {
-        spec.backbone: spec.feature_width
-        for spec in HOSTS if spec.feature_width is not None
-    }
-
-
-def output_checks() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
-    """Backbone qualname -> (dotted name of its output check, the config
-    keys behind it) (see :attr:`HostSpec.output_check`)."""
-    return {
-        spec.backbone: (spec.output_check, tuple(spec.output_check_keys))
-        for spec in HOSTS if spec.output_check is not None
-    }
-
-
-def init_cfg_none_failing() -> Tuple[str, ...]:
-    """Qualnames of the backbones whose constructor fails on
-    ``init_cfg=None`` (see :attr:`HostSpec.init_cfg_none_fails`)."""
-    return tuple(spec.backbone for spec in HOSTS if spec.init_cfg_none_fails)
-
-
-def input_sized_state_attrs() -> Dict[str, Tuple[str, ...]]:
-    """Module qualname -> the attributes its forward replaces for the
-    input's size (see :attr:`HostSpec.input_sized_state`)."""
-    return {
-        module: tuple(attrs)
-        for spec in HOSTS for module, attrs in spec.input_sized_state
     }
 
 

@@ -14,6 +14,7 @@ import struct
 import zipfile
 from typing import Optional
 
+from .image_files import image_format
 from .local_files import CONFIG_SUFFIXES
 from .video_containers import container_name
 
@@ -40,10 +41,6 @@ _OTHER = (
     (b'\x89HDF\r\n\x1a\n', 'an HDF5 file (e.g. Keras .h5 weights), not a '
      'torch.save checkpoint'),
 )
-#: Images, by how they start: what users give where a checkpoint goes
-#: when they leave the checkpoint out (``infer.py CONFIG a.jpg``).
-_IMAGES = ((b'\x89PNG\r\n\x1a\n', 'PNG'), (b'\xff\xd8\xff', 'JPEG'),
-           (b'GIF87a', 'GIF'), (b'GIF89a', 'GIF'))
 #: Where the first and second packets of an MPEG transport stream start:
 #: one ``G`` byte alone is no evidence.
 _TS_PACKET = 188
@@ -79,15 +76,15 @@ def media_kind(head: bytes) -> Optional[str]:
         head (bytes): The file's first bytes (at least 189 for an MPEG
             transport stream).
     """
+    # Images first: a WebP file is a RIFF file too, which the containers
+    # take for an AVI.
+    name = image_format(head, read_only=False)
+    if name is not None:
+        return f'an image ({name})'
     name = container_name(head)
     if name == 'MPEG-TS' and head[_TS_PACKET:_TS_PACKET + 1] != b'\x47':
         name = None
-    if name is not None:
-        return f'a video file ({name})'
-    for magic, name in _IMAGES:
-        if head.startswith(magic):
-            return f'an image ({name})'
-    return None
+    return None if name is None else f'a video file ({name})'
 
 
 def file_kind(filename: str) -> Optional[str]:
@@ -120,11 +117,23 @@ def not_a_checkpoint(filename: str) -> Optional[str]:
         str | None: A phrase that follows "it is".
     """
     head = _read_head(filename)
+    return _misplaced_media(head) or _misplaced_config(filename, head)
+
+
+def _misplaced_media(head: bytes) -> Optional[str]:
+    """What a checkpoint that starts as a video or an image is, with the
+    tools' order of files; None for any other."""
     kind = media_kind(head)
-    if kind is None and filename.endswith(CONFIG_SUFFIXES) and \
-            _printable_text(head) is not None:
-        kind = 'a config file'
     return None if kind is None else f'{kind}, not a checkpoint: {TOOL_ORDER}'
+
+
+def _misplaced_config(filename: str, head: bytes) -> Optional[str]:
+    """What a checkpoint named and written as a config is, with the tools'
+    order of files; None for any other."""
+    if filename.endswith(CONFIG_SUFFIXES) and \
+            _printable_text(head) is not None:
+        return f'a config file, not a checkpoint: {TOOL_ORDER}'
+    return None
 
 
 def is_safetensors(filename: str) -> bool:
@@ -230,9 +239,9 @@ def binary_format(filename: str) -> Optional[str]:
     for magic, what in _OTHER:
         if head.startswith(magic):
             return what
-    kind = media_kind(head)
-    if kind is not None:
-        return f'{kind}, not a checkpoint: {TOOL_ORDER}'
+    misplaced = _misplaced_media(head)
+    if misplaced is not None:
+        return misplaced
     if is_safetensors(filename):
         return safetensors_advice(filename)
     if head.startswith(b'PK\x03\x04'):
@@ -254,10 +263,8 @@ def text_format(filename: str) -> Optional[str]:
         str | None: A phrase that follows "is"; None for any other file.
     """
     head = _read_head(filename)
-    if filename.endswith(CONFIG_SUFFIXES) and \
-            _printable_text(head) is not None:
-        return f'a config file, not a checkpoint: {TOOL_ORDER}'
-    return _is_text(head) or last_checkpoint_record(filename, head)
+    return _misplaced_config(filename, head) or _is_text(head) or \
+        last_checkpoint_record(filename, head)
 
 
 def last_checkpoint_record(filename: str,

@@ -6,11 +6,22 @@ from typing import Optional
 
 __all__ = ['image_format', 'image_damage']
 
-# (first bytes, format) of the formats mmpretrain's LoadImageFromFile
-# (OpenCV) reads, as the inference tools' IMAGE_EXTENSIONS name them.
-_MAGICS = ((b'\xff\xd8\xff', 'JPEG'), (b'\x89PNG\r\n\x1a\n', 'PNG'),
-           (b'BM', 'BMP'), (b'II*\x00', 'TIFF'), (b'MM\x00*', 'TIFF'),
-           (b'P2', 'PGM'), (b'P3', 'PPM'), (b'P5', 'PGM'), (b'P6', 'PPM'))
+# (first bytes, format, whether mmpretrain's LoadImageFromFile (OpenCV)
+# reads it, as the inference tools' IMAGE_EXTENSIONS name them) of the
+# images users have at hand; WebP is told by two places (RIFF....WEBP).
+_MAGICS = (
+    (b'\xff\xd8\xff', 'JPEG', True),
+    (b'\x89PNG\r\n\x1a\n', 'PNG', True),
+    (b'BM', 'BMP', True),
+    (b'II*\x00', 'TIFF', True),
+    (b'MM\x00*', 'TIFF', True),
+    (b'P2', 'PGM', True),
+    (b'P3', 'PPM', True),
+    (b'P5', 'PGM', True),
+    (b'P6', 'PPM', True),
+    (b'GIF87a', 'GIF', False),
+    (b'GIF89a', 'GIF', False),
+)
 
 # The bytes each format's complete file ends with (JPEG's end-of-image
 # marker, PNG's IEND chunk and its CRC), and how far from the end to look
@@ -18,22 +29,25 @@ _MAGICS = ((b'\xff\xd8\xff', 'JPEG'), (b'\x89PNG\r\n\x1a\n', 'PNG'),
 _ENDS = {'JPEG': (b'\xff\xd9', 64), 'PNG': (b'IEND\xaeB`\x82', 64)}
 
 
-def image_format(head: bytes) -> Optional[str]:
+def image_format(head: bytes, read_only: bool = True) -> Optional[str]:
     """The image format a file's first bytes say it is, or None.
 
-    Only for messages about a file that failed to decode.
+    Only for messages about a file: one that failed to decode, or one
+    given in another file's place.
 
     Args:
         head (bytes): The file's first bytes (16 are enough).
+        read_only (bool): Only the formats the tools read (OpenCV's);
+            False: GIF too. Defaults to True.
 
     Returns:
         str, optional: ``'JPEG'``, ``'PNG'``, ``'BMP'``, ``'TIFF'``,
-        ``'WebP'``, ``'PGM'`` or ``'PPM'``.
+        ``'WebP'``, ``'PGM'`` or ``'PPM'``; or ``'GIF'``.
     """
     if head[:4] == b'RIFF' and head[8:12] == b'WEBP':
         return 'WebP'
-    for magic, name in _MAGICS:
-        if head.startswith(magic):
+    for magic, name, read in _MAGICS:
+        if head.startswith(magic) and (read or not read_only):
             return name
     return None
 

@@ -43,7 +43,7 @@ import torch
 from torch import nn
 
 from ...utils.config_error import ConfigError
-from ..hosts import host_block_wiring, qualname
+from ..hosts import HOSTS, qualname
 
 __all__ = [
     'KNOWN_BLOCK_TYPES', 'block_type_example', 'check_block_types',
@@ -58,7 +58,10 @@ __all__ = [
 #: (optional) the module whose output is the whole feed-forward branch;
 #: ``ffn_type`` and ``inline_drop_path`` where the host declares them.
 #: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
-KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = host_block_wiring()
+KNOWN_BLOCK_TYPES: Dict[str, Dict[str, str]] = {
+    spec.block: spec.wiring
+    for spec in HOSTS
+}
 
 _BLOCK_TYPE_KEYS = ('type', 'norm', 'ffn', 'branch')
 

@@ -22,7 +22,7 @@ from typing import List, Tuple
 
 from torch import nn
 
-from ..hosts import input_sized_state_attrs, qualname
+from ..hosts import HOSTS, qualname
 from .module_hooks import remove_module_hooks
 
 __all__ = [
@@ -32,7 +32,10 @@ __all__ = [
 
 #: Module qualname -> the attributes its forward replaces for the input's
 #: size. Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
-INPUT_SIZED_STATE = input_sized_state_attrs()
+INPUT_SIZED_STATE = {
+    module: tuple(attrs)
+    for spec in HOSTS for module, attrs in spec.input_sized_state
+}
 
 #: The attribute of the module that holds its hook.
 HOOK_ATTR = '_adapter_input_sized_state'

@@ -17,7 +17,7 @@ from typing import List, Optional, Tuple
 import torch
 from torch import nn
 
-from ..hosts import qualname, reversible_input_attrs
+from ..hosts import HOSTS, qualname
 from .module_hooks import remove_module_hooks
 from .router import ADAPTER_ATTR
 
@@ -28,7 +28,10 @@ __all__ = [
 
 #: Backbone qualname -> the attribute that feeds its reversible function.
 #: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
-REVERSIBLE_INPUTS = reversible_input_attrs()
+REVERSIBLE_INPUTS = {
+    spec.backbone: spec.reversible_input
+    for spec in HOSTS if spec.reversible_input is not None
+}
 
 #: The attribute of the backbone that holds its hook.
 HOOK_ATTR = '_adapter_reversible_input'

@@ -45,7 +45,7 @@ from ...utils.config_place import mistake_place, option_place
 from ...utils.quiet_build import quiet_build_log
 from ...utils.registry_names import registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
-from ..hosts import output_checks, qualname
+from ..hosts import host_spec
 from .base_wrapper import FrozenHostWrapper
 from .config_host import (build_on_meta_or_cpu, build_without_weights,
                           config_host)
@@ -313,7 +313,8 @@ def check_model_config(cfg: Config,
 def _host_read(cfg: Config, cls: type) -> bool:
     """Whether a check of :func:`_check_built_host` reads a plain host of
     class ``cls`` (its outputs, or the width of its features)."""
-    return qualname(cls) in output_checks() or \
+    spec = host_spec(cls)
+    return spec is not None and spec.output_check is not None or \
         compared_head(cfg.model, cls) is not None
 
 

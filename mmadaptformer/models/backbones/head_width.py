@@ -22,7 +22,7 @@ from torch import nn
 from ...utils.config_error import ConfigError
 from ...utils.config_place import mistake_place
 from ...utils.registry_names import registered
-from ..hosts import feature_width_readers, qualname, resolve
+from ..hosts import host_spec, qualname, resolve
 from .config_host import build_without_weights, config_host
 
 __all__ = [
@@ -67,10 +67,10 @@ def host_feature_width(host: nn.Module) -> Optional[int]:
     function its :attr:`~mmadaptformer.models.HostSpec.feature_width`
     names; None for a host that declares none (or a width it cannot
     read)."""
-    reader = feature_width_readers().get(qualname(type(host)))
-    if reader is None:
+    spec = host_spec(type(host))
+    if spec is None or spec.feature_width is None:
         return None
-    return resolve(reader)(host)
+    return resolve(spec.feature_width)(host)
 
 
 def compared_head(model: dict, host_cls: type) -> Optional[str]:
@@ -79,7 +79,8 @@ def compared_head(model: dict, host_cls: type) -> Optional[str]:
     of a host of class ``host_cls`` that declares its feature width; None
     if the model's head is not compared (and no host need be built for
     it)."""
-    if qualname(host_cls) not in feature_width_readers():
+    spec = host_spec(host_cls)
+    if spec is None or spec.feature_width is None:
         return None
     neck = model.get('neck')
     if neck is not None:

@@ -25,9 +25,7 @@ from torch import Tensor, nn
 
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
-from ..hosts import (init_cfg_none_failing, own_pretrained_advice,
-                     own_pretrained_attrs, pretrained_readers, qualname,
-                     resolve)
+from ..hosts import host_spec, resolve
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
@@ -66,8 +64,9 @@ def takes_own_pretrained_only(host: nn.Module) -> bool:
     own ``pretrained`` (mmaction2's TimeSformer): built plain, by the
     toolbox, that is where its weights go."""
     cls = type(host)
-    return OWN_WEIGHTS_ATTR in own_pretrained_attrs().get(
-        qualname(cls), {}) and not takes_init_cfg(cls)
+    spec = host_spec(cls)
+    return spec is not None and OWN_WEIGHTS_ATTR in dict(
+        spec.own_pretrained) and not takes_init_cfg(cls)
 
 
 def host_build_cfg(cls: type, cfg: Mapping) -> Tuple[dict, Optional[Any]]:
@@ -96,8 +95,9 @@ def host_build_cfg(cls: type, cfg: Mapping) -> Tuple[dict, Optional[Any]]:
         return dict(cfg), None
     init_cfg = cfg['init_cfg']
     takes = takes_init_cfg(cls)
-    if takes and (init_cfg is not None
-                  or qualname(cls) not in init_cfg_none_failing()):
+    spec = host_spec(cls)
+    if takes and (init_cfg is not None or spec is None
+                  or not spec.init_cfg_none_fails):
         return dict(cfg), None
     kept = {name: value for name, value in cfg.items() if name != 'init_cfg'}
     return kept, None if takes else init_cfg
@@ -125,7 +125,9 @@ def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
     toolbox = cls.__module__.split('.')[0].replace('mmaction', 'mmaction2')
     name = f"{toolbox}'s {cls.__name__}"
     if not takes_init_cfg(cls):
-        own = OWN_WEIGHTS_ATTR in own_pretrained_attrs().get(qualname(cls), {})
+        spec = host_spec(cls)
+        own = spec is not None and OWN_WEIGHTS_ATTR in dict(
+            spec.own_pretrained)
         weights = (f', and give it its weights as {key}.'
                    f'{OWN_WEIGHTS_ATTR}=FILE' if own else '')
         return (f'{name} is a plain nn.Module and takes no init_cfg (its '
@@ -142,7 +144,8 @@ def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
                     'file would not load and the frozen backbone would stay '
                     f'random; set {key}.{flags[0]}=False (tools/train.py '
                     '--pretrained does).')
-    if init_cfg is None and qualname(cls) in init_cfg_none_failing():
+    spec = host_spec(cls)
+    if init_cfg is None and spec is not None and spec.init_cfg_none_fails:
         return (f'{name} copies its init_cfg in its constructor and fails on '
                 'None; leave init_cfg out for its own default init, or '
                 "give one, e.g. dict(type='Pretrained', checkpoint=FILE).")
@@ -164,7 +167,8 @@ def init_cfg_skipping_flags(cls: type, value: Callable[[str],
     Returns:
         list[str]: The flags that are on, in the host table's order.
     """
-    own = own_pretrained_attrs().get(qualname(cls), {})
+    spec = host_spec(cls)
+    own = dict(spec.own_pretrained) if spec is not None else {}
     if OWN_WEIGHTS_ATTR not in own:
         return []
     return [
@@ -178,7 +182,8 @@ def own_weights(host: nn.Module) -> Optional[str]:
     (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`), e.g. Swin3D's
     2D ImageNet file it inflates, UniFormerV2's CLIP encoder: its
     ``pretrained`` path, address or name; None if it names none."""
-    if qualname(type(host)) not in own_pretrained_attrs():
+    spec = host_spec(type(host))
+    if spec is None or not spec.own_pretrained:
         return None
     value = getattr(host, OWN_WEIGHTS_ATTR, None)
     return value if isinstance(value, str) and value else None
@@ -252,7 +257,8 @@ def check_own_weights_loaded(host: nn.Module,
     else:
         whole = 'goes to tools/train.py as --pretrained, which takes its ' \
             'backbone'
-    advice = own_pretrained_advice().get(qualname(type(host)))
+    spec = host_spec(type(host))
+    advice = spec.own_pretrained_advice if spec is not None else None
     host_key = key.rsplit('.', 1)[0]
     takes = (f', e.g. {advice.format(key=host_key, file="FILE")}'
              if advice else '')
@@ -269,10 +275,10 @@ def read_host_pretrained(host: nn.Module,
     ``init_weights()`` would read it, if the host declares a reader
     (:attr:`~mmadaptformer.models.HostSpec.pretrained_reader`) and the
     reader applies; None: read it as MMEngine's ``PretrainedInit`` does."""
-    reader = pretrained_readers().get(qualname(type(host)))
-    if reader is None:
+    spec = host_spec(type(host))
+    if spec is None or spec.pretrained_reader is None:
         return None
-    return resolve(reader)(host, init_cfg)
+    return resolve(spec.pretrained_reader)(host, init_cfg)
 
 
 def non_pretrained_entries(init_cfg: Any) -> list:
@@ -306,7 +312,8 @@ def without_own_pretrained(host: nn.Module) -> Iterator[None]:
     """Stop the host's own ``init_weights()`` from loading the weights it
     names itself (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`),
     while the wrapper loads a ``Pretrained`` file that replaces them."""
-    values = own_pretrained_attrs().get(qualname(type(host)), {})
+    spec = host_spec(type(host))
+    values = dict(spec.own_pretrained) if spec is not None else {}
     saved = {
         name: getattr(host, name)
         for name in values if hasattr(host, name)

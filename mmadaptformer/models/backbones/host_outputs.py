@@ -33,7 +33,7 @@ from torch import nn
 
 from ...utils.config_error import ConfigError
 from ...utils.config_place import option_place
-from ..hosts import output_checks, qualname, resolve
+from ..hosts import host_spec, resolve
 from .config_keys import CONFIG_KEY
 
 __all__ = ['check_host_outputs', 'hivit_unusable_outputs', 'HOST_KEY']
@@ -142,13 +142,14 @@ def check_host_outputs(host: nn.Module,
         ConfigError: The check's refusal, led by the ``--cfg-options``
             entry that set one of its keys, else by ``source``.
     """
-    declared = output_checks().get(qualname(type(host)))
-    if declared is None:
+    spec = host_spec(type(host))
+    if spec is None or spec.output_check is None:
         return
-    check, keys = declared
-    message = resolve(check)(host, key, written)
+    message = resolve(spec.output_check)(host, key, written)
     if message is None:
         return
-    places = (option_place(f'{key}.{name}', options) for name in keys)
+    places = (
+        option_place(f'{key}.{name}', options)
+        for name in spec.output_check_keys)
     where = next((place for place in places if place), source)
     raise ConfigError(f'{where}: {message}')

@@ -20,7 +20,7 @@ from torch import nn
 
 from ...utils.local_files import home_expanded
 from ...utils.pretrained_init import read_init_checkpoint
-from ..hosts import own_layout_checks, qualname, resolve
+from ..hosts import host_spec, resolve
 from .host_init import OWN_WEIGHTS_ATTR, non_pretrained_entries
 
 __all__ = ['timesformer_2d_vit', 'own_layout_file', 'give_as_own_pretrained']
@@ -58,7 +58,8 @@ def own_layout_file(host: nn.Module, pretrained: List[dict]) -> Optional[str]:
         host (nn.Module): The wrapper's host.
         pretrained (list[dict]): Its ``Pretrained`` entries.
     """
-    check = own_layout_checks().get(qualname(type(host)))
+    spec = host_spec(type(host))
+    check = spec.own_layout if spec is not None else None
     if check is None or len(pretrained) != 1 or pretrained[0].get('prefix'):
         return None
     cfg = pretrained[0]

@@ -10,9 +10,7 @@ from typing import Mapping, Optional, Sequence
 from torch import nn
 
 from ...utils.pretrained_backbone import own_pretrained_hint
-from ..hosts import (HOSTS, own_layout_checks, own_pretrained_advice,
-                     own_pretrained_attrs, own_pretrained_keys,
-                     pretrained_names, qualname)
+from ..hosts import HOSTS, host_spec, qualname
 from .host_init import OWN_WEIGHTS_ATTR, takes_own_pretrained_only
 
 __all__ = [
@@ -28,10 +26,12 @@ def _own_loading_hint(backbones: Sequence[str],
     ``backbones``: said if they all read their own ``pretrained`` and give
     the same advice (:attr:`~mmadaptformer.models.HostSpec.
     own_pretrained_advice`)."""
-    table = own_pretrained_attrs()
-    advice = {own_pretrained_advice().get(backbone) for backbone in backbones}
-    if not backbones or len(advice) != 1 or None in advice or not all(
-            OWN_WEIGHTS_ATTR in table.get(b, {}) for b in backbones):
+    specs = [host_spec(backbone) for backbone in backbones]
+    if not specs or None in specs:
+        return ''
+    advice = {spec.own_pretrained_advice for spec in specs}
+    if len(advice) != 1 or None in advice or not all(
+            OWN_WEIGHTS_ATTR in dict(spec.own_pretrained) for spec in specs):
         return ''
     return own_pretrained_hint(name, key, advice.pop(), checkpoint=checkpoint)
 
@@ -52,7 +52,8 @@ def own_loading_hint(host: nn.Module, key: str) -> str:
         key (str): The config key of the host, e.g.
             ``'model.backbone.backbone'``.
     """
-    if qualname(type(host)) in own_layout_checks():
+    spec = host_spec(type(host))
+    if spec is not None and spec.own_layout is not None:
         return ''
     return _own_loading_hint([qualname(type(host))], type(host).__name__, key)
 
@@ -102,8 +103,10 @@ def own_loading_hint_of_cfg(host_cfg: Mapping,
         ]
     else:
         return ''
-    if nested_under is not None and not all(b in pretrained_names(
-    ) or own_pretrained_keys().get(b) == nested_under for b in backbones):
+    if nested_under is not None and not all(
+            spec is not None and (spec.pretrained_names is not None
+                                  or spec.own_pretrained_key == nested_under)
+            for spec in map(host_spec, backbones)):
         return ''
     return _own_loading_hint(backbones, name, key, checkpoint)
 
@@ -126,7 +129,8 @@ def own_loading_alternative(host: nn.Module, key: str) -> str:
         or whose own ``pretrained`` is where its file goes anyway
         (TimeSformer, which takes no ``init_cfg``).
     """
-    advice = own_pretrained_advice().get(qualname(type(host)))
+    spec = host_spec(type(host))
+    advice = spec.own_pretrained_advice if spec is not None else None
     if advice is None or takes_own_pretrained_only(host):
         return ''
     how = advice.format(key=key, file='FILE')

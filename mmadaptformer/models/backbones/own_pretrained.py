@@ -25,7 +25,7 @@ from mmengine.registry import MODELS
 from ...utils.pretrained_backbone import (PretrainedFileError,
                                           set_pretrained_backbone)
 from ...utils.registry_names import registered
-from ..hosts import own_pretrained_attrs, pretrained_names, qualname
+from ..hosts import host_spec
 from .config_host import config_host
 from .host_init import (OWN_WEIGHTS_ATTR, constructor_argument,
                         init_cfg_skipping_flags, takes_init_cfg)
@@ -47,7 +47,8 @@ def pretrained_names_of_cfg(
     cls = registered(MODELS, cfg.get('type'))
     if not isinstance(cls, type):
         return None
-    entry = pretrained_names().get(qualname(cls))
+    spec = host_spec(cls)
+    entry = spec.pretrained_names if spec is not None else None
     if entry is None or not constructor_argument(cls, cfg, entry[0]):
         return None
     return entry
@@ -87,7 +88,8 @@ def set_host_pretrained(cfg: Config,
     if entry is None or entry[0] != 'model.backbone':
         return key, init_cfg
     host_key, host_cfg, cls = entry
-    own = own_pretrained_attrs().get(qualname(cls), {})
+    spec = host_spec(cls)
+    own = dict(spec.own_pretrained) if spec is not None else {}
     if OWN_WEIGHTS_ATTR not in own:
         return key, init_cfg
     if takes_init_cfg(cls):

@@ -26,7 +26,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
 from ...utils.config_error import ConfigError
-from ..hosts import block_like_types, promptable_block_types, qualname
+from ..hosts import HOSTS, block_like_types, qualname
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
 
@@ -39,7 +39,8 @@ PROMPT_KEY = 'prompt_embeddings'
 #: a relative position bias). Exact types only: subclasses, e.g. BEiT's
 #: layer, may add such parts. Derived from
 #: :data:`mmadaptformer.models.hosts.HOSTS`.
-PROMPTABLE_BLOCK_TYPES = promptable_block_types()
+PROMPTABLE_BLOCK_TYPES = tuple(
+    dict.fromkeys(spec.block for spec in HOSTS if spec.promptable))
 
 
 def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:

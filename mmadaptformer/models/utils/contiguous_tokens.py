@@ -18,14 +18,17 @@ from typing import Dict, List
 
 from torch import nn
 
-from ..hosts import qualname, token_embed_attrs
+from ..hosts import HOSTS, qualname
 
 __all__ = ['CONTIGUOUS_TOKEN_HOSTS', 'make_tokens_contiguous']
 
 #: Hosts whose tokens stay transposed, keyed by exact ``module.qualname``,
 #: and the attribute of their patch embedding.
 #: Derived from :data:`mmadaptformer.models.hosts.HOSTS`.
-CONTIGUOUS_TOKEN_HOSTS: Dict[str, str] = token_embed_attrs()
+CONTIGUOUS_TOKEN_HOSTS: Dict[str, str] = {
+    spec.backbone: spec.token_embed
+    for spec in HOSTS if spec.token_embed is not None
+}
 
 
 def _contiguous_output(module: nn.Module, args: tuple, output):

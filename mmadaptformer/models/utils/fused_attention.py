@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..hosts import fused_attention_types, qualname
+from ..hosts import HOSTS, qualname
 from .bound_forward import bind_forward
 
 __all__ = ['FUSED_ATTENTION_FORWARDS', 'fuse_attention']
@@ -75,8 +75,8 @@ _IMPLEMENTATIONS: Dict[str, Callable] = {
     'vit_mae_attention_forward': vit_mae_attention_forward,
 }
 FUSED_ATTENTION_FORWARDS: Dict[str, Callable] = {
-    attention: _IMPLEMENTATIONS[forward]
-    for attention, forward in fused_attention_types().items()
+    spec.attention: _IMPLEMENTATIONS[spec.fused_forward]
+    for spec in HOSTS if spec.attention is not None
 }
 
 
