@@ -184,7 +184,9 @@ def _foreign_tensors(model: nn.Module, state: Mapping,
     found = []
     for key, value in state.items():
         name = next(iter(held_keys([key])))
-        if (torch.is_tensor(value) and isinstance(name, str)
-                and name not in own and not (parts and name.startswith(parts))):
+        in_head = bool(parts) and isinstance(name, str) and \
+            name.startswith(parts)
+        if torch.is_tensor(value) and isinstance(name, str) and \
+                name not in own and not in_head:
             found.append(name)
     return found

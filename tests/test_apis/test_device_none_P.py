@@ -32,5 +32,5 @@ def test_none_is_named_as_none_on_one_line(make, owner):
 def test_a_number_is_named_as_given():
     with pytest.raises(ValueError) as info:
         init_model('nope.py', 'nope.pth', device=0)
-    assert str(info.value).startswith(
-        'init_model(device=0): a device is a str'), str(info.value)
+    text = str(info.value)
+    assert text.startswith('init_model(device=0): a device is a str'), text

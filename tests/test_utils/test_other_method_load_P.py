@@ -11,11 +11,11 @@ advice to evaluate it with the stock model's config; it now names the
 tensors the model lacks and says it was trained with another method."""
 import pytest
 import torch
+from adapter_only_files import built_with_adapter_only
 from config_writers import pretrained_cfg, video_data_cfg, write_config
 from other_method_checkpoints import VPT_CFG, vpt_adapter_only
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 
-from adapter_only_files import built_with_adapter_only
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
 
@@ -31,10 +31,9 @@ def configs(tmp_path, tiny_video_data, stock_video_backbone):
 
 
 def _model(config):
+    from mmaction.registry import MODELS
     from mmengine.config import Config
     from mmengine.registry import init_default_scope
-
-    from mmaction.registry import MODELS
     init_default_scope('mmaction')
     model = MODELS.build(Config.fromfile(config).model)
     model.init_weights()
