@@ -123,10 +123,15 @@ def check_holds_trained_part(model: nn.Module,
     part = trained_part_name(model)
     article = 'an' if part[0] in 'aeiou' else 'a'
     head = head_part_keys(model)
-    # Trained tensors of another method (a VPT file's prompts where the
-    # model has adapters, or the reverse): named as such, not as a stock
-    # model's checkpoint. A head of another type is the head check's.
-    foreign = _foreign_tensors(model, state, head)
+    # No head either (a stock model's checkpoint holds its own head, if of
+    # another type): a backbone.
+    missing = [] if any(key in held for key in head) else \
+        missing_evaluated_keys(model, state)
+    # With its head, trained tensors of another method (a VPT file's
+    # prompts where the model has adapters, or the reverse): named as such,
+    # not as a stock model's checkpoint. A head of another type is the
+    # head check's; without a head it is a backbone (below).
+    foreign = [] if missing else _foreign_tensors(model, state, head)
     if foreign:
         raise StateDictMismatchError(
             f'{source} holds none of the model\'s {len(keys)} {part} '
@@ -137,10 +142,6 @@ def check_holds_trained_part(model: nn.Module,
             'AdaptFormer\'s adapters, or the reverse). Use the config it was '
             'trained with (the training run\'s work dir keeps a copy of it).' +
             (' Nothing of it was loaded.' if before_load else ''))
-    # No head either (a stock model's checkpoint holds its own head, if of
-    # another type): a backbone.
-    missing = [] if any(key in held for key in head) else \
-        missing_evaluated_keys(model, state)
     if missing:
         raise StateDictMismatchError(
             f'{source} holds neither the model\'s {len(keys)} {part} '
