@@ -299,8 +299,7 @@ def check_whole_model_fits(
             # without its 'backbone.' prefix): no wrapper sees a key of it
             # to name, and MMEngine's non-strict load only warned.
             if not any(key in own for key in held_keys(state)):
-                check_holds_trained_part(
-                    model, state, where, before_load=True)
+                check_holds_trained_part(model, state, where, before_load=True)
             # One with holes, or of another layout: the wrapper's own load
             # names what is wrong with it.
             return
