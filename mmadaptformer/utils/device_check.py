@@ -18,7 +18,8 @@ def device_problem(device: Union[str, torch.device],
 
     Args:
         device (str | torch.device): ``cpu``, ``cuda``, ``cuda:1``, or
-            another type PyTorch knows (``mps``, ...).
+            another type PyTorch knows (``mps``, ...); anything else (None,
+            a number) is refused.
         advice (str): The verb before the devices to give instead
             (``'give'`` on a command line). Defaults to ``'use'``.
 
@@ -27,10 +28,18 @@ def device_problem(device: Union[str, torch.device],
         has to give instead (:func:`~.device_choices.device_choices`, never
         one that would be refused in turn); None if it can.
     """
+    if not isinstance(device, (str, torch.device)):
+        # None (MMEngine's inferencers pick a device for it; these APIs do
+        # not) or a number: torch's own refusal is many lines long.
+        return (f'a device is a str such as \'cpu\' or \'cuda:0\', or a '
+                f'torch.device, not {type(device).__name__}; '
+                f'{device_choices(advice)}')
     try:
         parsed = torch.device(device)
     except (RuntimeError, TypeError) as e:
-        return f'not a device PyTorch knows ({e}); {device_choices(advice)}'
+        first = str(e).strip().splitlines()[0] if str(e).strip() else ''
+        return (f'not a device PyTorch knows ({first}); '
+                f'{device_choices(advice)}')
     if parsed.type == 'cuda':
         count = torch.cuda.device_count() if torch.cuda.is_available() else 0
         if count == 0:
@@ -62,4 +71,5 @@ def check_device_arg(device: Union[str, torch.device], owner: str) -> None:
     """
     problem = device_problem(device)
     if problem is not None:
-        raise ValueError(f'{owner}(device={str(device)!r}): {problem}.')
+        shown = str(device) if isinstance(device, torch.device) else device
+        raise ValueError(f'{owner}(device={shown!r}): {problem}.')

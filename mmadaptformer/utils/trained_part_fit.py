@@ -24,6 +24,7 @@ checkpoint check and the resume refusal ask it here.
 """
 from typing import List, Mapping
 
+import torch
 from torch import nn
 
 from .classifier_parts import (evaluated_parts, head_part_keys,
@@ -126,6 +127,21 @@ def check_holds_trained_part(model: nn.Module,
     # another type): a backbone.
     missing = [] if any(key in held for key in head) else \
         missing_evaluated_keys(model, state)
+    # With its head, trained tensors of another method (a VPT file's
+    # prompts where the model has adapters, or the reverse): named as such,
+    # not as a stock model's checkpoint. A head of another type is the
+    # head check's; without a head it is a backbone (below).
+    foreign = [] if missing else _foreign_tensors(model, state, head)
+    if foreign:
+        raise StateDictMismatchError(
+            f'{source} holds none of the model\'s {len(keys)} {part} '
+            f'tensors (e.g. {keys[0]}) but {len(foreign)} trained '
+            f'tensor{"s" if len(foreign) != 1 else ""} this model lacks '
+            f'({listing(foreign)}): it was trained with another method or '
+            'model (e.g. a VPT config\'s prompts where this config has '
+            'AdaptFormer\'s adapters, or the reverse). Use the config it was '
+            'trained with (the training run\'s work dir keeps a copy of it).' +
+            (' Nothing of it was loaded.' if before_load else ''))
     if missing:
         raise StateDictMismatchError(
             f'{source} holds neither the model\'s {len(keys)} {part} '
@@ -157,3 +173,21 @@ def check_holds_trained_part(model: nn.Module,
         'this model, give the file to tools/train.py as '
         '--pretrained (the backbone alone) or load_from.' +
         (' Nothing of it was loaded.' if before_load else ''))
+
+
+def _foreign_tensors(model: nn.Module, state: Mapping,
+                     head: List[str]) -> List[str]:
+    """The tensors of ``state`` that the model lacks, outside its head and
+    neck, in the checkpoint's order (records of the frozen backbone are no
+    tensors)."""
+    own = set(model.state_dict())
+    parts = tuple({key.split('.', 1)[0] + '.' for key in head})
+    found = []
+    for key, value in state.items():
+        name = next(iter(held_keys([key])))
+        in_head = bool(parts) and isinstance(name, str) and \
+            name.startswith(parts)
+        if torch.is_tensor(value) and isinstance(name, str) and \
+                name not in own and not in_head:
+            found.append(name)
+    return found

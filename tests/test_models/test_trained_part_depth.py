@@ -29,7 +29,8 @@ def test_adapters_of_a_deeper_backbone_name_its_depth(tmp_path):
         load_checkpoint(model, full, map_location='cpu')
     text = str(info.value)
     assert text.startswith(
-        'The state dict holds adapter tensors that do not fit this model\'s '
+        f'The state dict of {full} holds adapter tensors that do not fit '
+        'this model\'s '
         'adapters: it was saved on a backbone of another depth or layout: '
         'it holds 13 backbone tensors this model lacks '
         '(backbone.blocks.1.norm1.weight, '), text

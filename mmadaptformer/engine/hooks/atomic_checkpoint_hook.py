@@ -80,6 +80,22 @@ class AtomicCheckpointHook(CheckpointHook):
         super().before_train(runner)
         self.keep_best_checkpoints_of_other_dirs(runner)
 
+    def after_val_epoch(self, runner, metrics) -> None:
+        """Keep the best checkpoint of a training run's validations.
+
+        ``Runner.val()`` alone (a trained checkpoint validated from Python,
+        no training) runs this too, but ``CheckpointHook`` sets up where it
+        saves in ``before_train``, which only training runs: with
+        ``save_best`` (mmaction2's default runtime has ``'auto'``) it ended
+        with ``AttributeError: ... no attribute 'file_backend'`` after the
+        whole validation. There is no run to keep the best epoch of, so
+        nothing is saved and the metrics are returned as ``Runner.test()``
+        returns them.
+        """
+        if not hasattr(self, 'file_backend'):
+            return
+        super().after_val_epoch(runner, metrics)
+
     def keep_best_checkpoints_of_other_dirs(self, runner) -> None:
         """Never remove a best checkpoint outside this run's ``out_dir``.
 

@@ -13,6 +13,7 @@ from typing import List, Mapping, Optional
 import torch
 from torch import nn
 
+from ...utils.adapter_only_fit import loading_source
 from ...utils.state_dict_check import StateDictMismatchError
 from ...utils.vit_modality import modality_mismatch_cause
 from .trained_part_settings import trained_part_differences
@@ -74,12 +75,15 @@ def check_trained_part(wrapper: nn.Module,
         wrapper (FrozenHostWrapper): The wrapper being loaded.
         state_dict (Mapping): The state dict being loaded.
         prefix (str): The wrapper's prefix in it.
-        source (str, optional): The file it was read from, if known.
+        source (str, optional): The file it was read from, if known; by
+            default the file MMEngine is loading (a merged or full file has
+            no record that names it).
 
     Raises:
         StateDictMismatchError: Naming the missing keys and the shapes that
             differ.
     """
+    source = source or loading_source()
     host = set(wrapper.host_keys)
     everything = wrapper.state_dict()
     own = {k: v for k, v in everything.items() if k not in host}
