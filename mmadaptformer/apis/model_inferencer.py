@@ -19,7 +19,7 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
-from mmadaptformer.utils.device_check import check_device_arg
+from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
@@ -45,8 +45,10 @@ class ModelInferencer:
             or an address). Required: None is refused, as a model without
             trained weights answers at random (:func:`init_model` builds
             one where that is wanted).
-        device (str): Where the model runs, a device this machine has
-            (else ``ValueError``). Defaults to ``'cpu'``.
+        device (str, optional): Where the model runs, a device this
+            machine has (else ``ValueError``); None picks one as MMEngine's
+            inferencers do (a GPU where there is one). Defaults to
+            ``'cpu'``.
         label_map (str, optional): Class names file, see
             :func:`class_names`; one that is not there is refused
             (``FileNotFoundError``) before anything is read. Defaults to
@@ -69,10 +71,10 @@ class ModelInferencer:
     def __init__(self,
                  config: Union[str, Config],
                  checkpoint: Optional[str] = None,
-                 device: str = 'cpu',
+                 device: Optional[str] = 'cpu',
                  label_map: Optional[str] = None,
                  name: Optional[str] = None) -> None:
-        check_device_arg(device, 'ModelInferencer')
+        device = device_to_use(device, 'ModelInferencer')
         check_label_map_file(label_map)
         cfg, source = load_config(config)
         if checkpoint is None:

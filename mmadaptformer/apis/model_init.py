@@ -27,7 +27,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
-from mmadaptformer.utils.device_check import check_device_arg
+from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
@@ -57,7 +57,7 @@ def _other_model_hint(model: nn.Module, state: dict, keys: List[str]) -> str:
 
 def init_model(config: Union[str, Config],
                checkpoint: Optional[str] = None,
-               device: Union[str, torch.device] = 'cpu',
+               device: Optional[Union[str, torch.device]] = 'cpu',
                loaded: Optional[dict] = None) -> Tuple[nn.Module, dict]:
     """Build a video or image classifier and load a checkpoint into it.
 
@@ -74,8 +74,10 @@ def init_model(config: Union[str, Config],
             the model as built, as mmaction2's ``init_recognizer`` returns
             it: ``init_weights`` is not called, so the head and adapters
             are random and the backbone is not even the pretrained one.
-        device (str | torch.device): Where the model runs, a device this
-            machine has. Defaults to ``'cpu'``.
+        device (str | torch.device, optional): Where the model runs, a
+            device this machine has; None picks one as MMEngine's
+            inferencers do (a GPU where there is one). Defaults to
+            ``'cpu'``.
         loaded (dict, optional): ``checkpoint`` as :func:`read_checkpoint`
             read it, so that it is not read again; ``checkpoint`` then only
             names it in messages. Defaults to None (read here).
@@ -97,7 +99,7 @@ def init_model(config: Union[str, Config],
             (:func:`load_read_checkpoint`). What fails in reading or
             loading the checkpoint itself is raised as it is.
     """
-    check_device_arg(device, 'init_model')
+    device = device_to_use(device, 'init_model')
     cfg, source = load_config(config)
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)

@@ -18,7 +18,7 @@ from mmadaptformer.datasets.label_map import LabelMapError
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models.hosts import block_spec
 from mmadaptformer.models.multitask import TaskStreams
-from mmadaptformer.utils.device_check import check_device_arg
+from mmadaptformer.utils.device_check import device_to_use
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model, shared_backbone_origin)
 from .config_read import load_config
@@ -54,15 +54,16 @@ class SharedBackbone:
     are safe: they take :attr:`lock` and run one at a time.
 
     Args:
-        device (str): Where the model runs, a device this machine has
-            (else ``ValueError``). Defaults to ``'cpu'``.
+        device (str, optional): Where the model runs, a device this
+            machine has (else ``ValueError``); None picks one as MMEngine's
+            inferencers do (a GPU where there is one). Defaults to
+            ``'cpu'``.
     """
 
-    def __init__(self, device: str = 'cpu') -> None:
+    def __init__(self, device: Optional[str] = 'cpu') -> None:
         # Before any task loads; a task's load would fail on it at the
         # first tensor moved there, as if the task were at fault.
-        check_device_arg(device, type(self).__name__)
-        self.device = device
+        self.device = device_to_use(device, type(self).__name__)
         self.streams = TaskStreams()
         # The streams' layout is per forward and the tasks are shared
         # state: calls from several threads run one at a time.

@@ -9,7 +9,7 @@ import torch
 
 from .device_choices import device_choices
 
-__all__ = ['device_problem', 'check_device_arg']
+__all__ = ['device_problem', 'check_device_arg', 'device_to_use']
 
 
 def device_problem(device: Union[str, torch.device],
@@ -29,8 +29,8 @@ def device_problem(device: Union[str, torch.device],
         one that would be refused in turn); None if it can.
     """
     if not isinstance(device, (str, torch.device)):
-        # None (MMEngine's inferencers pick a device for it; these APIs do
-        # not) or a number: torch's own refusal is many lines long.
+        # A number (None is picked for by device_to_use): torch's own
+        # refusal is many lines long.
         return (f'a device is a str such as \'cpu\' or \'cuda:0\', or a '
                 f'torch.device, not {type(device).__name__}; '
                 f'{device_choices(advice)}')
@@ -73,3 +73,27 @@ def check_device_arg(device: Union[str, torch.device], owner: str) -> None:
     if problem is not None:
         shown = str(device) if isinstance(device, torch.device) else device
         raise ValueError(f'{owner}(device={shown!r}): {problem}.')
+
+
+def device_to_use(device: Optional[Union[str, torch.device]],
+                  owner: str) -> Union[str, torch.device]:
+    """The device an API was given, checked by :func:`check_device_arg`;
+    for ``None`` the one MMEngine's inferencers pick
+    (``mmengine.device.get_device()``: ``'cuda'`` where PyTorch sees a GPU,
+    else ``'cpu'``, or another accelerator MMEngine knows).
+
+    Args:
+        device (str | torch.device | None): The argument.
+        owner (str): Who was given it, for the message (``'init_model'``).
+
+    Returns:
+        str | torch.device: ``device``, or the picked device for None.
+
+    Raises:
+        ValueError: Naming the argument, its value and why.
+    """
+    if device is None:
+        from mmengine.device import get_device
+        device = get_device()
+    check_device_arg(device, owner)
+    return device
