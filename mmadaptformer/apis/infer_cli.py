@@ -119,7 +119,7 @@ format (.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would put a
 drawing over a file read or inside a folder INPUT (a rerun would classify the
 drawings), a config or checkpoint among the INPUTs of --task, a --label-map
 NAME=FILE whose NAME is no --task's or whose task already has one (a plain FILE
-with --task, two with one model), or a --label-map whose number of names is not
+with --task, a NAME=FILE without it, two with one model), or a --label-map whose number of names is not
 its model's (task's) number of classes; 141 if the reader of standard output
 went away before the results were all written ("infer.py ... | head -1"), as
 for cat or grep ended by SIGPIPE, with the --out file still written.
