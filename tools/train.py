@@ -70,8 +70,8 @@ from mmadaptformer.utils import (ConfigError, NotAConfigFileError,
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.config_loading import (check_config_file,
-                                                load_config_file)
+from mmadaptformer.utils.cli_types import read_config_arg
+from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
@@ -311,9 +311,11 @@ def main(argv=None):
 
 
 def run_train(args):
-    # A config that does not parse, or names a type no registry holds, ends
-    # with one line naming the file and the line or key.
-    cfg = load_config_file(args.config)
+    # A config that cannot be read (Python that does not parse, a _base_
+    # that is not there) is a mistake of the command line, exit status 2,
+    # as in infer.py; one that names a type no registry holds ends later
+    # with one line naming the file and the key, exit status 1.
+    cfg = read_config_arg(_parser(), args.config)
     try:
         cfg = merge_args(cfg, args)
     except CfgOptionsError as e:
