@@ -43,7 +43,6 @@ Differences from the toolboxes' scripts, all additive:
   kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
-import numbers
 import os
 import os.path as osp
 from copy import deepcopy
@@ -65,8 +64,9 @@ from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import (ConfigError, NotAConfigFileError,
-                                 run_and_finish, setup_cpu_distributed)
+from mmadaptformer.utils import (NotAConfigFileError, run_and_finish,
+                                 setup_cpu_distributed)
+from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -252,30 +252,6 @@ def merge_args(cfg, args):
     if args.auto_scale_lr:
         enable_auto_scale_lr(cfg, args.config)
     return cfg
-
-
-def enable_auto_scale_lr(cfg, config_file):
-    """Turn on ``auto_scale_lr`` (``--auto-scale-lr``) after checking that
-    ``cfg`` gives the batch size its learning rate is for."""
-    asl = cfg.get('auto_scale_lr', None)
-    if asl is None:
-        found = 'has none'
-    elif not isinstance(asl, dict):
-        found = f'has auto_scale_lr = {asl!r}'
-    elif 'base_batch_size' not in asl:
-        found = 'has no base_batch_size in its auto_scale_lr'
-    else:
-        base = asl['base_batch_size']
-        if isinstance(base, numbers.Real) and not isinstance(base, bool) \
-                and base > 0:
-            cfg.auto_scale_lr.enable = True
-            return
-        found = f'has base_batch_size={base!r}'
-    raise ConfigError(
-        '--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
-        'base_batch_size=N)` in the config, N being the total batch (GPUs x '
-        f'samples per GPU) its learning rate is set for, but {config_file} '
-        f'{found}.')
 
 
 def refuse_missing_files(args) -> None:
