@@ -70,7 +70,7 @@ from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import read_config_arg
+from mmadaptformer.utils.cli_types import first_misplaced_file, read_config_arg
 from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
@@ -265,6 +265,13 @@ def refuse_missing_files(args) -> None:
     ])
     if missing:
         _parser().error(missing)
+    # A config, video or image given as a checkpoint: named for what it is.
+    misplaced = first_misplaced_file([
+        (None if args.resume == 'auto' else args.resume, '--resume'),
+        (args.pretrained, '--pretrained'),
+    ])
+    if misplaced:
+        _parser().error(misplaced)
     try:
         check_config_file(args.config)
     except NotAConfigFileError as e:  # the files swapped: as infer.py says

@@ -9,7 +9,7 @@ import os.path as osp
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
-from mmadaptformer.utils.cli_types import check_device
+from mmadaptformer.utils.cli_types import check_device, first_misplaced_file
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.local_files import (CONFIG_SUFFIXES,
@@ -191,6 +191,9 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
             checkpoint) and not_a_checkpoint(checkpoint)
         if what:
             parser.error(f'checkpoint {checkpoint}: it is {what}')
+    misplaced = first_misplaced_file([(args.pretrained, '--pretrained')])
+    if misplaced:
+        parser.error(misplaced)
     try:
         inputs = list(args.inputs)
         for path in args.list:

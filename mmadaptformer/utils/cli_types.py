@@ -9,18 +9,19 @@ cannot be read at all is the former (:func:`read_config_arg`).
 """
 import argparse
 import os.path as osp
-from typing import Optional
+from typing import Iterable, Optional, Tuple
 
 from mmengine.config import Config
 
-from .checkpoint_formats import TOOL_ORDER
+from .checkpoint_formats import TOOL_ORDER, not_a_checkpoint
 from .config_error import ConfigError
 from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
+from .local_files import is_local
 
 __all__ = [
-    'positive_int', 'non_negative_int', 'check_device', 'input_folder_problem',
-    'read_config_arg'
+    'positive_int', 'non_negative_int', 'check_device', 'first_misplaced_file',
+    'input_folder_problem', 'read_config_arg'
 ]
 
 
@@ -105,3 +106,25 @@ def input_folder_problem(path: str, name: str) -> Optional[str]:
     what = 'it is a file, not a folder' if osp.exists(path) else \
         'no such folder'
     return f'{name} {path}: {what}'
+
+
+def first_misplaced_file(
+        files: Iterable[Tuple[Optional[str], str]]) -> Optional[str]:
+    """``'WHAT PATH: it is a video file ..., not a checkpoint: ...'`` for
+    the first local file of ``files``, each given as a checkpoint, that is
+    plainly another of the tools' files (a config, a video, an image: see
+    :func:`~.checkpoint_formats.not_a_checkpoint`), for ``parser.error``
+    (exit status 2) before anything is loaded; else None.
+
+    Args:
+        files: ``(path, what)`` pairs, ``what`` naming the argument
+            (``'checkpoint'``, ``'--pretrained'``); a pair whose path is
+            None, an address or not a file is skipped.
+    """
+    for path, what in files:
+        if path is None or not is_local(path) or not osp.isfile(path):
+            continue
+        kind = not_a_checkpoint(path)
+        if kind:
+            return f'{what} {path}: it is {kind}'
+    return None

@@ -31,9 +31,9 @@ from argparse import Namespace
 from typing import Any, Optional, Sequence, Tuple
 
 from .cfg_options import add_cfg_options
-from .checkpoint_formats import not_a_checkpoint
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
+from .cli_types import first_misplaced_file
 from .config_error import ConfigError
 from .config_loading import check_config_file
 from .local_files import first_missing_file, home_expanded, is_local
@@ -170,10 +170,11 @@ def parse_converter_args(
                 check_config_file(value)
             except ConfigError as e:
                 parser.error(str(e))
-        else:
-            kind = not_a_checkpoint(value)
-            if kind:
-                parser.error(f'{what} {value}: it is {kind}')
+    misplaced = first_misplaced_file((getattr(args, name), what)
+                                     for name, what in inputs
+                                     if name != CONFIG_INPUT)
+    if misplaced:
+        parser.error(misplaced)
     path = getattr(args, out)
     if not is_local(path):
         parser.error(f'{out} {path}: the output is written to a local file, '
