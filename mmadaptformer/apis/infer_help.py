@@ -80,13 +80,13 @@ nothing written: an option's value (--topk 0, a --device this machine lacks),
 a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 --label-map), an INPUT that does not exist or this user cannot read (a
 quoted pattern and an address are named as such), a video, image or config
-given as a CHECKPOINT (the checkpoint left out), a CONFIG without --task
-that cannot be read (Python that does not parse, a _base_ that does not
-exist: the file and line are named; with --task, that task fails in every
-input, and folders are expanded by the tasks whose configs were read), a
-folder INPUT without a file
-of the models' kind, a text file INPUT (give it as --list), a --list that
-cannot be read or names a path that does not exist (the line is named), an
+given as a CHECKPOINT (the checkpoint left out) or as --pretrained, a CONFIG
+without --task that cannot be read (Python that does not parse, a _base_ that
+does not exist: the file and line are named; with --task, that task fails in
+every input, and folders are expanded by the tasks whose configs were read), a
+folder INPUT without a file of the models' kind, a text file INPUT (give it as
+--list), a --list that cannot be read or names a path that does not exist (the
+line is named), an
 --out that is one of the files read (a config's _base_ files and the files it
 names included), whose folder cannot be made or whose extension names another
 format (.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would put a
