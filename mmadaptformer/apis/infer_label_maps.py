@@ -30,8 +30,9 @@ def split_label_maps(
 
     Raises:
         ValueError: With the command line's error: one model given two
-            files, or a ``NAME=FILE`` (that is no file of that name); with ``--task``, a FILE without ``NAME=``, a NAME that is
-            no task's, or a task given two files.
+            files, or a ``NAME=FILE`` (that is no file of that name); with
+            ``--task``, a FILE without ``NAME=``, a NAME that is no task's,
+            or a task given two files.
     """
     words = list(words or [])
     if not tasks:
