@@ -47,16 +47,14 @@ from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
+from mmadaptformer.utils.cli_types import first_misplaced_file, read_config_arg
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.config_loading import (check_config_file,
-                                                load_config_file)
+from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.launcher_parent import end_with_launcher
-from mmadaptformer.utils.local_files import (first_missing_file, home_expanded,
-                                             is_local)
+from mmadaptformer.utils.local_files import first_missing_file, home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 
@@ -255,9 +253,11 @@ def refuse_missing_files(args) -> None:
         check_config_file(args.config)
     except NotAConfigFileError as e:  # the files swapped: as infer.py says
         _parser().error(str(e))
-    what = is_local(args.checkpoint) and not_a_checkpoint(args.checkpoint)
-    if what:  # the checkpoint left out, or a config in its place
-        _parser().error(f'checkpoint {args.checkpoint}: it is {what}')
+    # The checkpoint left out, or a config in its place.
+    misplaced = first_misplaced_file([(args.checkpoint, 'checkpoint'),
+                                      (args.pretrained, '--pretrained')])
+    if misplaced:
+        _parser().error(misplaced)
 
 
 def refuse_config_files(cfg, args) -> None:
@@ -294,9 +294,11 @@ def main(argv=None):
 
 
 def run_test(args):
-    # A config that does not parse, or names a type no registry holds, ends
-    # with one line naming the file and the line or key.
-    cfg = load_config_file(args.config)
+    # A config that cannot be read (Python that does not parse, a _base_
+    # that is not there) is a mistake of the command line, exit status 2,
+    # as in infer.py; one that names a type no registry holds ends later
+    # with one line naming the file and the key, exit status 1.
+    cfg = read_config_arg(_parser(), args.config)
     refuse_config_files(cfg, args)
     cfg = merge_args(cfg, args)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):

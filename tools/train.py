@@ -43,7 +43,6 @@ Differences from the toolboxes' scripts, all additive:
   kept next to its log, ``work_dir/<timestamp>/``.
 """
 import argparse
-import numbers
 import os
 import os.path as osp
 from copy import deepcopy
@@ -65,13 +64,14 @@ from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import (ConfigError, NotAConfigFileError,
-                                 run_and_finish, setup_cpu_distributed)
+from mmadaptformer.utils import (NotAConfigFileError, run_and_finish,
+                                 setup_cpu_distributed)
+from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.config_loading import (check_config_file,
-                                                load_config_file)
+from mmadaptformer.utils.cli_types import first_misplaced_file, read_config_arg
+from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
@@ -254,30 +254,6 @@ def merge_args(cfg, args):
     return cfg
 
 
-def enable_auto_scale_lr(cfg, config_file):
-    """Turn on ``auto_scale_lr`` (``--auto-scale-lr``) after checking that
-    ``cfg`` gives the batch size its learning rate is for."""
-    asl = cfg.get('auto_scale_lr', None)
-    if asl is None:
-        found = 'has none'
-    elif not isinstance(asl, dict):
-        found = f'has auto_scale_lr = {asl!r}'
-    elif 'base_batch_size' not in asl:
-        found = 'has no base_batch_size in its auto_scale_lr'
-    else:
-        base = asl['base_batch_size']
-        if isinstance(base, numbers.Real) and not isinstance(base, bool) \
-                and base > 0:
-            cfg.auto_scale_lr.enable = True
-            return
-        found = f'has base_batch_size={base!r}'
-    raise ConfigError(
-        '--auto-scale-lr needs `auto_scale_lr = dict(enable=False, '
-        'base_batch_size=N)` in the config, N being the total batch (GPUs x '
-        f'samples per GPU) its learning rate is set for, but {config_file} '
-        f'{found}.')
-
-
 def refuse_missing_files(args) -> None:
     """End with exit status 2, as for any other mistake of the command line,
     if a file it names is not there: the Runner would find a missing
@@ -289,6 +265,13 @@ def refuse_missing_files(args) -> None:
     ])
     if missing:
         _parser().error(missing)
+    # A config, video or image given as a checkpoint: named for what it is.
+    misplaced = first_misplaced_file([
+        (None if args.resume == 'auto' else args.resume, '--resume'),
+        (args.pretrained, '--pretrained'),
+    ])
+    if misplaced:
+        _parser().error(misplaced)
     try:
         check_config_file(args.config)
     except NotAConfigFileError as e:  # the files swapped: as infer.py says
@@ -311,9 +294,11 @@ def main(argv=None):
 
 
 def run_train(args):
-    # A config that does not parse, or names a type no registry holds, ends
-    # with one line naming the file and the line or key.
-    cfg = load_config_file(args.config)
+    # A config that cannot be read (Python that does not parse, a _base_
+    # that is not there) is a mistake of the command line, exit status 2,
+    # as in infer.py; one that names a type no registry holds ends later
+    # with one line naming the file and the key, exit status 1.
+    cfg = read_config_arg(_parser(), args.config)
     try:
         cfg = merge_args(cfg, args)
     except CfgOptionsError as e:

@@ -2,6 +2,7 @@
 """``tools/infer.py``'s ``--label-map``: one FILE names one model's
 classes; with ``--task``, ``NAME=FILE`` names task NAME's, once per task
 (:func:`split_label_maps`)."""
+import os.path as osp
 from typing import Dict, Optional, Sequence, Tuple
 
 __all__ = ['label_map_role', 'split_label_maps']
@@ -29,8 +30,9 @@ def split_label_maps(
 
     Raises:
         ValueError: With the command line's error: one model given two
-            files; with ``--task``, a FILE without ``NAME=``, a NAME that is
-            no task's, or a task given two files.
+            files, or a ``NAME=FILE`` (that is no file of that name); with
+            ``--task``, a FILE without ``NAME=``, a NAME that is no task's,
+            or a task given two files.
     """
     words = list(words or [])
     if not tasks:
@@ -39,6 +41,15 @@ def split_label_maps(
                 f'--label-map is given {len(words)} times, but one model '
                 'takes one file (--label-map NAME=FILE, one per task, is for '
                 '--task)')
+        for word in words:
+            name, sep, path = word.partition('=')
+            # A file whose name holds "=" is taken as it is.
+            if sep and name and path and not osp.exists(word) and \
+                    osp.sep not in name:
+                raise ValueError(
+                    f'--label-map {word}: NAME=FILE names the classes of '
+                    f'the --task NAME, and no --task is given; for the one '
+                    f'model give the file alone, --label-map {path}')
         return (words[0] if words else None), {}
     names = ', '.join(tasks)
     maps: Dict[str, str] = {}

@@ -142,6 +142,10 @@ def init_model(config: Union[str, Config],
                 hook.get('mode', 'adaptformer') if hook else None,
                 state=ckpt.get('state_dict', ckpt))
         else:
+            # ... and one whose record is missing (its state dict holds
+            # the frozen backbone's all the same) on a model without its
+            # adapters, ...
+            check_adapter_only_fits(model, ckpt, named)
             # ... and a full one without the model's adapters (a stock
             # model's) on a model with them.
             check_holds_trained_part(model, ckpt.get('state_dict', ckpt),

@@ -30,7 +30,8 @@ from typing import Any, Iterator, Optional, Tuple
 import torch
 from torch import nn
 
-from .adapter_record import ADAPTER_META_KEY, check_adapter_record
+from .adapter_record import (ADAPTER_META_KEY, check_adapter_record,
+                             frozen_record_key, missing_record_error)
 from .checkpoint_loading import safe_torch_load
 from .classifier_parts import evaluated_parts, head_part_keys
 from .head_fit import DEFAULT_REVISE_KEYS, check_whole_model_fits
@@ -165,6 +166,8 @@ def check_adapter_only_fits(model: nn.Module,
 
     Raises:
         CheckpointMetaError: If its record (``meta[ADAPTER_META_KEY]``) is
+            missing while its state dict holds the frozen backbone's record
+            (:func:`~.adapter_record.frozen_record_key`), or is
             damaged (:func:`~.adapter_record.check_adapter_record`): named
             as such, not as a checkpoint of another architecture, with the
             file to give instead and the config to use.
@@ -173,19 +176,27 @@ def check_adapter_only_fits(model: nn.Module,
     """
     meta = checkpoint.get('meta') if isinstance(checkpoint, dict) else None
     record = meta.get(ADAPTER_META_KEY) if isinstance(meta, dict) else None
-    if record is None or any(
-            getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
+    if any(getattr(m, CHECKS_OWN_LOADS, False) for m in model.modules()):
+        return
+    advice = ('Give the adapter-only '
+              "checkpoint its training run wrote (its work dir's epoch_N.pth "
+              'or best_*.pth), or extract one again from the full checkpoint '
+              'with tools/model_converters/extract_adapters.py, and load it '
+              'with the config it was trained with (the training run\'s work '
+              f'dir keeps a copy of it): the model {type(model).__name__} has '
+              'no adapters or prompts. Nothing of it was loaded.')
+    if record is None:
+        # Its record of the frozen backbone says what it is all the same;
+        # the load would call it a checkpoint of another architecture.
+        key = frozen_record_key(checkpoint)
+        if key is not None:
+            raise missing_record_error(checkpoint, source
+                                       or _source_of(checkpoint), key, advice)
         return
     info = check_adapter_record(
         record, source or _source_of(checkpoint),
         'It is an adapter-only checkpoint whose record is damaged (the '
-        'file was changed after it was written). Give the adapter-only '
-        "checkpoint its training run wrote (its work dir's epoch_N.pth "
-        'or best_*.pth), or extract one again from the full checkpoint '
-        'with tools/model_converters/extract_adapters.py, and load it '
-        'with the config it was trained with (the training run\'s work '
-        f'dir keeps a copy of it): the model {type(model).__name__} has '
-        'no adapters or prompts. Nothing of it was loaded.')
+        'file was changed after it was written). ' + advice)
     saved = list(info.get('saved_keys') or [])
     keys = set(model.state_dict())
     absent = [key for key in saved if key not in keys]

@@ -8,14 +8,19 @@ engine and the APIs, the converters, and the check of MMEngine's loads into
 a model without adapters
 (:func:`~.adapter_only_fit.check_adapter_only_fits`), which otherwise took
 a file with a damaged record for a checkpoint of another architecture.
+A file whose record is missing altogether, but whose state dict still holds
+the frozen backbone's record that only adapter-only checkpoints carry
+(:func:`frozen_record_key`), is named as such too
+(:func:`missing_record_error`).
 """
 from typing import Any, Optional
 
+from .checkpoint_source import FROZEN_HOST_FORMAT
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'CheckpointMetaError', 'WRITTEN_BY',
-    'check_adapter_record'
+    'check_adapter_record', 'frozen_record_key', 'missing_record_error'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -70,3 +75,52 @@ def check_adapter_record(info: Any,
         f"{filename or 'The checkpoint'}: its meta['{ADAPTER_META_KEY}'] is "
         'not the record an adapter-only checkpoint carries (a dict with '
         f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
+
+
+def frozen_record_key(checkpoint: Any) -> Optional[str]:
+    """The state-dict key of the frozen backbone's record (format
+    ``FROZEN_HOST_FORMAT``, with its fingerprints) that an adapter-only
+    checkpoint carries beside its ``meta`` record, e.g.
+    ``'backbone.frozen_host_fingerprints'``; None if it holds none (a
+    merged checkpoint's record of the settings alone is of another
+    format).
+
+    Args:
+        checkpoint (Any): A loaded checkpoint: a dict with a
+            ``'state_dict'``, or a bare state dict.
+    """
+    if not isinstance(checkpoint, dict):
+        return None
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, dict):
+        return None
+    return next((key
+                 for key, value in state.items() if isinstance(value, dict)
+                 and value.get('format') == FROZEN_HOST_FORMAT), None)
+
+
+def missing_record_error(checkpoint: dict, filename: Optional[str], key: str,
+                         expected: str) -> CheckpointMetaError:
+    """The error for an adapter-only checkpoint without its
+    ``meta[ADAPTER_META_KEY]`` record, whose state dict holds the frozen
+    backbone's record at ``key`` (:func:`frozen_record_key`).
+
+    Args:
+        checkpoint (dict): The loaded checkpoint.
+        filename (str, optional): Its path, for the error.
+        key (str): The state-dict key of the frozen backbone's record.
+        expected (str): Said after the problem: what to give instead.
+
+    Returns:
+        CheckpointMetaError: Naming ``filename``, what is missing and
+        ``key``.
+    """
+    meta = checkpoint.get('meta')
+    lacks = 'has no meta' if not isinstance(meta, dict) else \
+        f"has no meta['{ADAPTER_META_KEY}'] record"
+    return CheckpointMetaError(
+        f"{filename or 'The checkpoint'} {lacks}, but its state dict holds "
+        f'{key}, the record of the frozen backbone that adapter-only '
+        'checkpoints carry: it is an adapter-only checkpoint whose record '
+        'is missing (its meta was lost or replaced after it was written, '
+        f'e.g. by saving its state dict again). {expected}')

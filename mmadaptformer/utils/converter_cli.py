@@ -33,13 +33,17 @@ from typing import Any, Optional, Sequence, Tuple
 from .cfg_options import add_cfg_options
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
+from .cli_types import first_misplaced_file
+from .config_error import ConfigError
+from .config_loading import check_config_file
 from .local_files import first_missing_file, home_expanded, is_local
 from .output_file import output_file_problem
 
 __all__ = [
-    'ADAPTER_TOOL_ADDRESSES', 'ADAPTER_TOOL_INPUTS', 'adapter_tool_parser',
-    'parse_adapter_tool_args', 'NOT_CHECKPOINT_EXTENSIONS',
-    'parse_converter_args', 'read_converter_checkpoint'
+    'ADAPTER_TOOL_ADDRESSES', 'ADAPTER_TOOL_INPUTS', 'CONFIG_INPUT',
+    'adapter_tool_parser', 'parse_adapter_tool_args',
+    'NOT_CHECKPOINT_EXTENSIONS', 'parse_converter_args',
+    'read_converter_checkpoint'
 ]
 
 #: Output extensions of formats other than a torch checkpoint, and what
@@ -57,7 +61,10 @@ NOT_CHECKPOINT_EXTENSIONS = {
 
 #: What ``extract_adapters.py`` and ``merge_adapters.py`` read, as
 #: :func:`parse_converter_args` takes it, and which of it may be an address.
-ADAPTER_TOOL_INPUTS = (('config', 'config'), ('checkpoint', 'checkpoint'),
+#: The argument of :func:`parse_converter_args`'s ``inputs`` that is a
+#: config (the others are checkpoints).
+CONFIG_INPUT = 'config'
+ADAPTER_TOOL_INPUTS = ((CONFIG_INPUT, 'config'), ('checkpoint', 'checkpoint'),
                        ('pretrained', '--pretrained backbone'))
 ADAPTER_TOOL_ADDRESSES = ('checkpoint', 'pretrained')
 
@@ -126,6 +133,10 @@ def parse_converter_args(
             the others must be local files. Defaults to
             ``('pretrained', )``.
 
+    A local input that is plainly not what it is given as (a checkpoint,
+    video or image as the ``config``; a config, video or image as a
+    checkpoint: the files swapped, or one left out) is refused here too.
+
     Returns:
         argparse.Namespace: The parsed arguments, ``~`` expanded in the
         local paths of ``inputs`` and ``out``.
@@ -148,6 +159,22 @@ def parse_converter_args(
         (getattr(args, name), what) for name, what in inputs)
     if missing:
         parser.error(missing)
+    # The files swapped (CHECKPOINT CONFIG OUT), or a config or video in a
+    # checkpoint's place: as train.py, test.py and infer.py refuse them.
+    for name, what in inputs:
+        value = getattr(args, name)
+        if value is None or not is_local(value):
+            continue
+        if name == CONFIG_INPUT:
+            try:
+                check_config_file(value)
+            except ConfigError as e:
+                parser.error(str(e))
+    misplaced = first_misplaced_file((getattr(args, name), what)
+                                     for name, what in inputs
+                                     if name != CONFIG_INPUT)
+    if misplaced:
+        parser.error(misplaced)
     path = getattr(args, out)
     if not is_local(path):
         parser.error(f'{out} {path}: the output is written to a local file, '

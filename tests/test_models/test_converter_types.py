@@ -104,17 +104,20 @@ def test_a_type_is_converted_only_as_the_type_its_keys_say(
         str(FRAMES)
     ]
     if given != actual and given not in also:
+        capsys.readouterr()
         with pytest.raises(SystemExit) as exit:
             convert_main(argv)
-        message = exit.value.code
-        assert message.startswith(f'Error: cannot convert {src}: The '
-                                  'checkpoint does not fit source type '
-                                  f'{given!r}'), message
+        # A mistake of the command line's --type: exit status 2.
+        assert exit.value.code == 2
+        printed = capsys.readouterr()
+        message = printed.err.strip().splitlines()[-1]
+        assert (f': error: --type {given}: cannot convert {src}: The '
+                f'checkpoint does not fit source type {given!r}') in message
         assert message.endswith(
-            f'\nIts key names say it is {actual!r}, not {given!r}: pass '
+            f' Its key names say it is {actual!r}, not {given!r}: pass '
             f'--type {actual}, or leave --type out to detect it.'), message
         # Refused before converting: no report, no file.
-        assert 'Source type' not in capsys.readouterr().out
+        assert 'Source type' not in printed.out
         assert not osp.exists(dst)
 
         with pytest.raises(SourceTypeMismatchError) as error:
@@ -142,24 +145,27 @@ def test_a_type_is_converted_only_as_the_type_its_keys_say(
 
 
 def test_an_adaptformer_video_checkpoint_as_videomae_says_what_it_holds(
-        tmp_path, convert_main):
+        tmp_path, convert_main, capsys):
     """The walkthrough's command: it wrote a "backbone" with 8 adapter
     tensors and two contradicting notes; now one refusal that names them."""
     src = _save_official(tmp_path / 'official.pth', official_video())
     dst = tmp_path / 'converted.pth'
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit:
         convert_main([
             src,
             str(dst), '--type', 'videomae', '--num-frames', '4', '--img-size',
             '32'
         ])
-    assert exit.value.code == (
-        f'Error: cannot convert {src}: The checkpoint does not fit source '
-        "type 'videomae' (a VideoMAE backbone, without adapters; a "
-        'classifier head is dropped): it has a Conv3d (video) patch embedding '
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1].endswith(
+        f': error: --type videomae: cannot convert {src}: The checkpoint does '
+        "not fit source type 'videomae' (a VideoMAE backbone, without "
+        'adapters; a classifier head is dropped): it has a Conv3d (video) '
+        'patch embedding '
         "('patch_embed.proj.weight' (64, 3, 2, 16, 16)), trained adapters "
         "(8 tensors, e.g. 'blocks.0.adaptmlp.down_proj.weight') and a "
-        "classifier head (5 tensors, e.g. 'head.0.running_mean').\n"
+        "classifier head (5 tensors, e.g. 'head.0.running_mean'). "
         "Its key names say it is 'adaptformer-video', not 'videomae': pass "
         '--type adaptformer-video, or leave --type out to detect it.')
     assert not osp.exists(dst)

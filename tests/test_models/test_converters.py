@@ -910,7 +910,8 @@ def test_encoder_keys_are_reported_by_their_own_names():
 
 def test_cli_wrong_type_says_what_the_checkpoint_is(tmp_path, capsys):
     """A wrong --type listed every key it could not map; now the detected
-    type and the --type to pass are named."""
+    type and the --type to pass are named, as a mistake of the command
+    line (exit status 2; it was 1, as if the conversion had failed)."""
     from helpers import load_tool
     main = load_tool(TOOL).main
     dst = tmp_path / 'converted.pth'
@@ -918,26 +919,33 @@ def test_cli_wrong_type_says_what_the_checkpoint_is(tmp_path, capsys):
     src = _save_official(tmp_path / 'videomae.pth', videomae_pretrain())
     num_keys = sum(
         k.startswith(('encoder', 'decoder')) for k in videomae_pretrain())
+    capsys.readouterr()
     with pytest.raises(SystemExit) as exit:
         main([src, str(dst), '--type', 'adaptformer-video'])
-    assert exit.value.code == (
-        f'Error: cannot convert {src}: The checkpoint does not fit source '
-        "type 'adaptformer-video' (an official AdaptFormer video model, with "
-        'adapters or a classifier head): it has VideoMAE pre-training keys '
-        f"({num_keys} tensors, e.g. 'encoder.patch_embed.proj.weight'), but "
-        'no adapters and no classifier head.\n'
-        "Its key names say it is 'videomae', not 'adaptformer-video': pass "
-        '--type videomae, or leave --type out to detect it.')
-    assert 'encoder.blocks.0' not in capsys.readouterr().out
+    assert exit.value.code == 2
+    printed = capsys.readouterr()
+    assert printed.err.strip().splitlines()[-1].endswith(
+        f': error: --type adaptformer-video: cannot convert {src}: The '
+        "checkpoint does not fit source type 'adaptformer-video' (an "
+        'official AdaptFormer video model, with adapters or a classifier '
+        f'head): it has VideoMAE pre-training keys ({num_keys} tensors, e.g. '
+        "'encoder.patch_embed.proj.weight'), but no adapters and no "
+        "classifier head. Its key names say it is 'videomae', not "
+        "'adaptformer-video': pass --type videomae, or leave --type out to "
+        'detect it.'), printed.err
+    assert 'encoder.blocks.0' not in printed.out
     # The patch embedding of the other modality: the same hint.
     src = _save_official(tmp_path / 'image.pth', official_image())
     with pytest.raises(SystemExit) as exit:
         main([src, str(dst), '--type', 'adaptformer-video'])
-    assert exit.value.code.startswith(f'Error: cannot convert {src}: ')
-    assert exit.value.code.endswith(
-        "\nIts key names say it is 'adaptformer-image', not "
+    assert exit.value.code == 2
+    line = capsys.readouterr().err.strip().splitlines()[-1]
+    assert f': error: --type adaptformer-video: cannot convert {src}: ' \
+        in line, line
+    assert line.endswith(
+        "Its key names say it is 'adaptformer-image', not "
         "'adaptformer-video': pass --type adaptformer-image, or leave --type "
-        'out to detect it.')
+        'out to detect it.'), line
     assert not osp.exists(dst)
 
 

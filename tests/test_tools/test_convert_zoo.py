@@ -137,7 +137,8 @@ def test_the_converter_refuses_a_zoo_file_as_an_official_type(tmp_path):
     ],
                     tmp_path,
                     check=False)
-    assert proc.returncode == 1
+    # A mistake of the command line's --type: exit status 2.
+    assert proc.returncode == 2
     assert ("Its key names say it is 'mmaction2', not 'videomae': pass "
             '--type mmaction2, or leave --type out') in proc.stdout
     assert not osp.exists(tmp_path / 'out.pth')

@@ -107,7 +107,7 @@ def test_a_size_that_is_no_multiple_of_the_patch_or_tubelet_is_refused():
 
 
 def test_a_zoo_recognizer_given_as_another_type_is_named_with_its_head(
-        tmp_path):
+        tmp_path, capsys):
     """A zoo recognizer given as another --type was said to have "no
     adapters and no classifier head", though it holds a cls_head; now the
     cls_head is named and the file is called what it is."""
@@ -117,16 +117,18 @@ def test_a_zoo_recognizer_given_as_another_type_is_named_with_its_head(
     save_zoo_checkpoint(zoo)
     main = load_tool('model_converters/convert_official.py').main
     for source_type in ('mae', 'adaptformer-video'):
+        capsys.readouterr()
         with pytest.raises(SystemExit) as exit:
             main([zoo, str(tmp_path / 'out.pth'), '--type', source_type])
-        message = exit.value.code
+        assert exit.value.code == 2
+        message = capsys.readouterr().err
         assert 'no classifier head' not in message
         assert (
             "in the toolboxes' own layout "
             "('backbone.patch_embed.projection.weight' (64, 3, 2, 16, 16)) "
             'and an MMAction2 cls_head (2 tensors, e.g. '
             "'cls_head.fc_cls.weight'), but no adapters: an MMAction2 "
-            'recognizer, as its model zoo saves them.\n'
+            'recognizer, as its model zoo saves them. '
             f"Its key names say it is 'mmaction2', not {source_type!r}: "
             'pass --type mmaction2') in message
     assert not (tmp_path / 'out.pth').exists()

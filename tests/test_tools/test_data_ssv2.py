@@ -295,14 +295,16 @@ def test_check_videos_shows_progress_on_a_terminal(raw, tmp_path, monkeypatch,
         assert f'{num}/{num}' in out and 'ETA' in out
 
 
-def test_ext_without_a_dot_gets_one(capsys):
+def test_ext_without_a_dot_gets_one(capsys, tmp_path):
     parse = load_tool(TOOL).parse_args
-    assert parse(['ann', 'out', '--ext', 'mp4']).ext == '.mp4'
-    assert parse(['ann', 'out', '--ext', '.mp4']).ext == '.mp4'
-    assert parse(['ann', 'out']).ext == '.webm'
+    # ANN_DIR must be there (a missing one is a usage error of its own).
+    ann = str(tmp_path)
+    assert parse([ann, 'out', '--ext', 'mp4']).ext == '.mp4'
+    assert parse([ann, 'out', '--ext', '.mp4']).ext == '.mp4'
+    assert parse([ann, 'out']).ext == '.webm'
     for bad in ('', '.', 'a/b'):
         with pytest.raises(SystemExit) as exit:
-            parse(['ann', 'out', '--ext', bad])
+            parse([ann, 'out', '--ext', bad])
         assert exit.value.code == 2
         assert 'is not a file extension' in capsys.readouterr().err
 

@@ -7,7 +7,7 @@ import shutil
 
 import pytest
 from helpers import REPO_ROOT, run_tool
-from refusal_lines import refused_line
+from refusal_lines import usage_line
 
 from mmadaptformer.utils.config_inheritance import missing_base_place
 
@@ -27,10 +27,12 @@ def test_a_copied_config_names_its_base_line_not_its_comment(tmp_path, tool):
     if tool == 'test.py':
         argv.insert(2, str(tmp_path / 'ckpt.pth'))
         (tmp_path / 'ckpt.pth').write_bytes(b'')
-    line = refused_line(run_tool(argv, cwd=tmp_path, check=False))
+    # A mistake of the command line, exit status 2, as in tools/infer.py.
+    line = usage_line(run_tool(argv, cwd=tmp_path, check=False))
     missing = tmp_path / 'baselines' / 'full-finetune_vitb_ssv2.py'
-    assert line == (f'ConfigError: The config {config}: its _base_ {missing} '
-                    f'does not exist (named in {config}, line 11).'), line
+    assert line == (
+        f'{tool}: error: The config {config}: its _base_ '
+        f'{missing} does not exist (named in {config}, line 11).'), line
 
 
 def test_the_entry_of_a_base_list_over_several_lines(tmp_path):

@@ -8,7 +8,7 @@ import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      image_data_cfg, run_tool, stripes_config, video_data_cfg,
                      write_config)
-from refusal_lines import refused_line
+from refusal_lines import refused_line, usage_line
 
 
 def _refused(proc):
@@ -132,16 +132,16 @@ def test_a_missing_base_is_named_where_it_is_named(tmp_path, tool):
     """A ``_base_`` file that is not there ended tools/train.py and
     tools/test.py with MMEngine's bare ``FileNotFoundError``; the config
     loader every tool goes through now names it and the line naming it
-    (as tools/infer.py says it)."""
+    (as tools/infer.py says it), exit status 2 as there."""
     config = tmp_path / 'nobase.py'
     config.write_text("# a config\n_base_ = ['missing_base.py']\n")
     argv = [tool, str(config), '--work-dir', str(tmp_path / 'w')]
     if tool == 'test.py':
         argv.insert(2, str(tmp_path / 'ckpt.pth'))
         (tmp_path / 'ckpt.pth').write_bytes(b'')
-    line = _refused(run_tool(argv, cwd=tmp_path, check=False))
+    line = usage_line(run_tool(argv, cwd=tmp_path, check=False))
     assert line == (
-        f'ConfigError: The config {config}: its _base_ '
+        f'{tool}: error: The config {config}: its _base_ '
         f'{tmp_path / "missing_base.py"} does not exist (named in {config}, '
         'line 2).'), line
     assert not (tmp_path / 'w').exists()

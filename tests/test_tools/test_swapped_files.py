@@ -46,12 +46,12 @@ def files(tmp_path_factory):
 @pytest.mark.parametrize('tool, status', [('test.py', 2), ('infer.py', 2),
                                           ('train.py', 2),
                                           ('model_converters/'
-                                           'merge_adapters.py', 1)])
+                                           'merge_adapters.py', 2)])
 def test_checkpoint_given_as_config(files, tool, status):
     """Each tool ends with one line naming the checkpoint, what it is and
     the order, not MMEngine's OSError and a traceback: a usage error (exit
-    status 2) of infer.py, test.py and train.py, which ended test.py and
-    train.py with status 1 as if the run had failed."""
+    status 2) of every tool, which ended test.py, train.py and the
+    converters with status 1 as if the run had failed."""
     args = {
         'test.py': [files['checkpoint'], TINY_VIDEO_CONFIG],
         'infer.py': [files['checkpoint'], TINY_VIDEO_CONFIG, files['video']],

@@ -45,7 +45,7 @@ from mmadaptformer.utils import CheckpointLoadError, positive_int
 from mmadaptformer.utils.converter_cli import parse_converter_args
 
 
-def parse_args(argv=None):
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         description='Convert an official AdaptFormer / VideoMAE / MAE '
         'checkpoint to the key layout of mmadaptformer, or an MMAction2 '
@@ -105,6 +105,11 @@ def parse_args(argv=None):
         help='for a plain Linear source head, write the Linear only (for '
         'TimeSformerHead/LinearClsHead) instead of adding identity '
         'BNLinearHead statistics')
+    return parser
+
+
+def parse_args(argv=None):
+    parser = build_parser()
     # Converting in place would lose the original.
     args = parse_converter_args(
         parser,
@@ -138,11 +143,13 @@ def parse_args(argv=None):
 
 def wrong_type_message(src: str, error: SourceTypeMismatchError) -> str:
     """The refusal of a ``--type`` that the key names contradict: what the
-    checkpoint holds, the type it is and the ``--type`` to pass."""
-    return (f'Error: cannot convert {src}: {error.reason}\n'
-            f'Its key names say it is {error.detected!r}, not '
-            f'{error.source_type!r}: pass --type {error.detected}, or leave '
-            '--type out to detect it.')
+    checkpoint holds, the type it is and the ``--type`` to pass. A mistake
+    of the command line's ``--type``, said as one (exit status 2), though
+    it is known only once the file is read."""
+    return (f'--type {error.source_type}: cannot convert {src}: '
+            f'{error.reason} Its key names say it is {error.detected!r}, '
+            f'not {error.source_type!r}: pass --type {error.detected}, or '
+            'leave --type out to detect it.')
 
 
 def main(argv=None) -> None:
@@ -171,7 +178,7 @@ def main(argv=None) -> None:
             identity_bn=args.identity_bn,
             strict=False)
     except SourceTypeMismatchError as e:
-        sys.exit(wrong_type_message(args.src, e))
+        build_parser().error(wrong_type_message(args.src, e))
     except ConversionError as e:
         sys.exit(f'Error: cannot convert {args.src}: {e}')
 

@@ -43,8 +43,8 @@ from mmadaptformer.utils import backbone_init_cfg_key
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
+from mmadaptformer.utils.cli_types import read_config_arg
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
@@ -276,7 +276,9 @@ def extract(args):
     # loading the pretrained backbone does not print every tensor.
     MMLogger.get_instance(
         f'extract_adapters_{time.time_ns()}', log_level='WARNING')
-    cfg = load_config_file(args.config)
+    # One that cannot be read (not Python, a missing _base_) is a mistake
+    # of the command line: exit status 2, as in train.py and infer.py.
+    cfg = read_config_arg(build_parser(), args.config)
     try:
         merge_cfg_options(cfg, args.cfg_options)
     except CfgOptionsError as e:

@@ -15,6 +15,7 @@ import sys
 
 from mmadaptformer.datasets.annotation_lists import AnnotationError
 from mmadaptformer.datasets.cifar100 import CIFAR100_SPLITS, verify_cifar100
+from mmadaptformer.utils.cli_types import input_folder_problem
 
 
 def parse_args(argv=None):
@@ -28,7 +29,13 @@ def parse_args(argv=None):
         choices=CIFAR100_SPLITS,
         default=list(CIFAR100_SPLITS),
         help='the splits to load (default: train test)')
-    return parser.parse_args(argv)
+    args = parser.parse_args(argv)
+    # Not there: a mistake of the command line (exit status 2); what the
+    # folder lacks is found while checking it (exit status 1).
+    problem = input_folder_problem(args.data_root, 'DATA_ROOT')
+    if problem:
+        parser.error(problem)
+    return args
 
 
 def main(argv=None):

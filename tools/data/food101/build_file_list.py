@@ -16,6 +16,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.food101 import (FOOD101_NUM_CLASSES,
                                             build_food101_file_lists)
+from mmadaptformer.utils.cli_types import input_folder_problem
 from mmadaptformer.utils.output_folder import output_folder_problem
 
 
@@ -36,6 +37,11 @@ def parse_args(argv=None):
         help='the number of classes meta/classes.txt must have '
         f'(default: {FOOD101_NUM_CLASSES})')
     args = parser.parse_args(argv)
+    # Not there: a mistake of the command line (exit status 2); what the
+    # folder lacks is found while reading it (exit status 1).
+    problem = input_folder_problem(args.root, 'ROOT')
+    if problem:
+        parser.error(problem)
     problem = output_folder_problem(args.out_dir, 'OUT_DIR')
     if problem:
         parser.error(problem)

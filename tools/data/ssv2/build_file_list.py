@@ -18,6 +18,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
 from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
                                          SSV2_NUM_CLASSES,
                                          build_ssv2_file_lists)
+from mmadaptformer.utils.cli_types import input_folder_problem
 from mmadaptformer.utils.output_folder import output_folder_problem
 
 
@@ -51,6 +52,11 @@ def parse_args(argv=None):
         help='the number of classes the labels JSON must have '
         f'(default: {SSV2_NUM_CLASSES})')
     args = parser.parse_args(argv)
+    # Not there: a mistake of the command line (exit status 2); what the
+    # folder lacks is found while reading it (exit status 1).
+    problem = input_folder_problem(args.ann_dir, 'ANN_DIR')
+    if problem:
+        parser.error(problem)
     if not args.ext.strip('.') or any(c in args.ext for c in '/\\ '):
         parser.error(f'--ext {args.ext!r} is not a file extension')
     if not args.ext.startswith('.'):

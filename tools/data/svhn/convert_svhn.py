@@ -16,6 +16,7 @@ import sys
 from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.svhn import SVHN_SPLITS, convert_svhn
+from mmadaptformer.utils.cli_types import input_folder_problem
 from mmadaptformer.utils.output_folder import output_folder_problem
 
 
@@ -39,6 +40,11 @@ def parse_args(argv=None):
         'writes (e.g. of an earlier run); without it such files stop the '
         'conversion')
     args = parser.parse_args(argv)
+    # Not there: a mistake of the command line (exit status 2); what the
+    # folder lacks is found while reading it (exit status 1).
+    problem = input_folder_problem(args.mat_dir, 'MAT_DIR')
+    if problem:
+        parser.error(problem)
     problem = output_folder_problem(args.out_dir, 'OUT_DIR')
     if problem:
         parser.error(problem)
