@@ -1,13 +1,16 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Freeze, report, guard and save for adapter tuning."""
+import logging
 from contextlib import contextmanager
 from typing import Dict, Iterator, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from torch import nn
 
+from mmadaptformer.models.adapters.extras_reach import whole_backbone_extras
 from mmadaptformer.models.adapters.frozen_head import refuse_frozen_head
 from mmadaptformer.models.adapters.trainable import (MODES, PlanArgumentError,
                                                      TrainablePlan,
@@ -191,8 +194,16 @@ class AdapterHook(Hook):
 
     def _freeze(self, runner) -> None:
         model = unwrapped_model(runner.model)
-        self._frozen_norms = freeze_to_plan(runner, model,
-                                            self._make_plan(runner, model))
+        plan = self._make_plan(runner, model)
+        self._frozen_norms = freeze_to_plan(runner, model, plan)
+        warning = whole_backbone_extras(model, plan, self.extra_trainable)
+        if warning is not None:
+            place = hook_argument_place(runner, self, 'extra_trainable',
+                                        self.extra_trainable)
+            print_log(
+                f'{place}: {warning}' if place else warning,
+                logger='current',
+                level=logging.WARNING)
 
     # ----------------------------------------------------------------- hooks
     def before_run(self, runner) -> None:
