@@ -54,6 +54,8 @@ from .head_width import check_head_width, compared_head
 from .host_init import plain_host_init_cfg_problem
 from .host_outputs import check_host_outputs
 from .own_pretrained import pretrained_names_of_cfg
+from .pretrained_prefix_check import check_pretrained_prefix
+from .unwrapped_keys import refuse_wrapper_keys_on_host
 
 __all__ = [
     'check_model_config', 'check_wrapper_config', 'check_backbone_types'
@@ -241,10 +243,13 @@ def check_model_config(cfg: Config,
                        whole_model: bool = False) -> Optional[nn.Module]:
     """The checks of the model a tool makes before it builds a Runner:
     :func:`check_backbone_types`,
+    :func:`~.unwrapped_keys.refuse_wrapper_keys_on_host`,
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
     :func:`~mmadaptformer.utils.backbone_check.check_init_cfgs`,
     :func:`~mmadaptformer.utils.backbone_check.check_pretrained_files`
-    (if ``pretrained``), :func:`check_wrapper_config`, the ``init_cfg`` of
+    (if ``pretrained``), :func:`check_wrapper_config`,
+    :func:`~.pretrained_prefix_check.check_pretrained_prefix` (if
+    ``pretrained``), the ``init_cfg`` of
     a plain host (:func:`~.host_init.plain_host_init_cfg_problem`; a
     wrapper takes its host's), and on the built host
     :func:`~.host_outputs.check_host_outputs` and
@@ -289,6 +294,7 @@ def check_model_config(cfg: Config,
             it, once the checks of its host passed.
     """
     check_backbone_types(cfg, source, options)
+    refuse_wrapper_keys_on_host(cfg, source, options)
     check_backbone_arguments(cfg, source, options)
     check_init_cfgs(cfg, source, options)
     if pretrained:
@@ -306,6 +312,8 @@ def check_model_config(cfg: Config,
         wrapper = built if isinstance(
             built, FrozenHostWrapper) else check_wrapper_config(
                 cfg, source, options)
+        if pretrained:
+            check_pretrained_prefix(cfg, source, options, wrapper)
         _check_built_host(cfg, source, options, entry, wrapper)
     return model
 

@@ -1,0 +1,82 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A wrapper's key given to a stock backbone: say to wrap it.
+
+``model.backbone.adapter=dict(bottleneck=8)`` on a stock config (the
+backbone is not wrapped in AdaptFormer) was refused as ``VisionTransformer
+takes no argument 'adapter'``, and the user was left to guess that
+``adapter`` belongs to the AdaptFormer wrapper, around that backbone.
+"""
+from typing import Dict, List, Optional
+
+from mmengine.config import Config
+from mmengine.registry import MODELS
+
+from ...utils.config_error import ConfigError
+from ...utils.config_place import mistake_place
+from ...utils.registry_names import registered, use_default_scope
+from ...utils.unknown_keys import named_arguments
+from .adaptformer import AdaptFormer
+from .base_wrapper import FrozenHostWrapper
+from .config_keys import CONFIG_KEY
+from .vpt import VPT
+
+__all__ = ['WRAPPERS', 'refuse_wrapper_keys_on_host']
+
+#: The wrappers whose own keys a stock backbone is checked for.
+WRAPPERS = (AdaptFormer, VPT)
+#: Keys every wrapper takes that name no setting of its own.
+_COMMON = ('self', 'backbone', 'init_cfg')
+
+
+def _wrapper_keys() -> Dict[str, List[str]]:
+    """Each wrapper's own key -> the wrappers that take it."""
+    owners: Dict[str, List[str]] = {}
+    for cls in WRAPPERS:
+        for key in named_arguments(cls):
+            if key not in _COMMON:
+                owners.setdefault(key, []).append(cls.__name__)
+    return owners
+
+
+def refuse_wrapper_keys_on_host(cfg: Config,
+                                source: str,
+                                options: Optional[dict] = None) -> None:
+    """Refuse a key of an unwrapped ``model.backbone`` that its class does
+    not take and a wrapper does (``adapter``, ``num_prompts``, ...),
+    saying to wrap the backbone.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: Naming the key (or the option that set it), the
+            backbone's class, the wrappers that take it and the lines that
+            wrap the backbone.
+    """
+    model = cfg.get('model')
+    backbone = model.get('backbone') if isinstance(model, dict) else None
+    if not isinstance(backbone, dict) or 'type' not in backbone:
+        return
+    use_default_scope(cfg)
+    cls = registered(MODELS, backbone['type'], backbone.get('_scope_'))
+    if not isinstance(cls, type) or issubclass(cls, FrozenHostWrapper):
+        return
+    takes = set(named_arguments(cls))
+    owners = _wrapper_keys()
+    for key in backbone:
+        if key in takes or key not in owners:
+            continue
+        wrapper = owners[key][0]
+        named = ' or '.join(owners[key])
+        where = mistake_place(source, f'{CONFIG_KEY}.{key}', options)
+        raise ConfigError(
+            f'{where}: {cls.__name__} takes no argument {key!r}: it is an '
+            f'argument of the {named} wrapper, and {CONFIG_KEY} is not '
+            f'wrapped. Wrap the stock backbone, as the README\'s "Writing '
+            'your own config" does: model = dict(backbone=dict('
+            f"_delete_=True, type='{wrapper}', backbone={{{{_base_."
+            f'{CONFIG_KEY}}}}}, {key}=...)), with custom_hooks = '
+            "[dict(type='AdapterHook')] to train only what it adds.")

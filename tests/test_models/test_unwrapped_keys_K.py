@@ -1,0 +1,43 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""A wrapper's key given to an unwrapped backbone is refused with the
+lines that wrap it (it was ``VisionTransformer takes no argument
+'adapter'``, naming no wrapper)."""
+import pytest
+from config_writers import write_config
+from mmengine.config import Config
+from repo_paths import TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG
+
+from mmadaptformer.models.backbones.config_check import check_model_config
+from mmadaptformer.utils import ConfigError
+
+
+@pytest.mark.parametrize('base, body, key, wrapper', [
+    (TINY_IMAGE_CONFIG, 'adapter=dict(bottleneck=8)', 'adapter',
+     'AdaptFormer'),
+    (TINY_VIDEO_CONFIG, 'num_prompts=4', 'num_prompts', 'VPT'),
+])
+def test_wrapper_key_on_a_stock_backbone_says_to_wrap(tmp_path, base, body,
+                                                      key, wrapper):
+    config = write_config(tmp_path / 'cfg.py', base,
+                          f'model = dict(backbone=dict({body}))\n')
+    with pytest.raises(ConfigError) as info:
+        check_model_config(Config.fromfile(config), config)
+    assert str(info.value).startswith(
+        f'{config}: model.backbone.{key}: VisionTransformer takes no '
+        f'argument {key!r}: it is an argument of the {wrapper} wrapper, and '
+        'model.backbone is not wrapped. Wrap the stock backbone, as the '
+        'README\'s "Writing your own config" does: model = dict(backbone='
+        f"dict(_delete_=True, type='{wrapper}', backbone="
+        f'{{{{_base_.model.backbone}}}}, {key}=...)), with custom_hooks')
+
+
+def test_option_is_named():
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    options = {'model.backbone.adapter': dict(bottleneck=8)}
+    cfg.merge_from_dict(options)
+    with pytest.raises(
+            ConfigError,
+            match=r'^--cfg-options model\.backbone\.adapter=.*: '
+            r"VisionTransformer takes no argument 'adapter': it is an "
+            'argument of the AdaptFormer wrapper'):
+        check_model_config(cfg, TINY_IMAGE_CONFIG, options)
