@@ -11,13 +11,21 @@ samples as wrong without a word. mmaction2's ``RawframeDataset`` and
 classes ended training with ``IndexError: Target 5 is out of bounds.``
 from the loss. :func:`labels_out_of_range` finds them in a built dataset,
 before it is used.
+
+The other way round, a head of more classes than the annotation list
+holds (a Kinetics-400 config, ``cls_head.num_classes=400``, on a list of
+labels 0 and 1) trained without a word: the labels are in range, and a
+list declares no number of classes (a class folder or ``metainfo``
+does, and the ``ConfigCheckHook`` refuses a head that differs from it).
+:func:`labels_short_of` names it, for a warning: a list need not hold
+every class.
 """
 import numbers
 from typing import Optional
 
 import numpy as np
 
-__all__ = ['labels_out_of_range', 'unlabelled']
+__all__ = ['labels_out_of_range', 'labels_short_of', 'unlabelled']
 
 # How many samples at fault an error spells out.
 _SHOWN = 3
@@ -67,6 +75,41 @@ def labels_out_of_range(dataset, num_classes: int) -> Optional[str]:
         text += (' (mmaction2 gives a line without a label the label -1: '
                  'each line needs its label)')
     return text
+
+
+def labels_short_of(dataset, num_classes: int) -> Optional[str]:
+    """What the single labels of ``dataset`` hold, when their highest is
+    below ``num_classes - 1``: the classes above it never train.
+
+    Args:
+        dataset: A fully built mmengine ``BaseDataset`` with an
+            ``ann_file``; anything else, a dataset without single integer
+            labels, and one that declares its classes (``metainfo``'s
+            ``classes``, compared with the head by the ``ConfigCheckHook``)
+            are not read.
+        num_classes (int): The head's number of classes.
+
+    Returns:
+        str, optional: e.g. ``'the annotation file train.txt holds labels
+        0 to 1 (2 classes at most)'``; None if its highest label is
+        ``num_classes - 1`` or above.
+    """
+    from mmengine.dataset import BaseDataset
+    ann_file = getattr(dataset, 'ann_file', None)
+    if not isinstance(dataset, BaseDataset) or not ann_file or \
+            not getattr(dataset, '_fully_initialized', False) or \
+            (getattr(dataset, 'metainfo', None) or {}).get('classes'):
+        return None
+    labels = set()
+    for index in range(len(dataset)):
+        label = _single(_label(dataset.get_data_info(index)))
+        if label is not None and label >= 0:
+            labels.add(label)
+    if not labels or max(labels) + 1 >= num_classes:
+        return None
+    return (f'the annotation file {ann_file} holds labels {min(labels)} to '
+            f'{max(labels)} ({max(labels) + 1} classes at most, '
+            f'{len(labels)} present)')
 
 
 def _single(label) -> Optional[int]:

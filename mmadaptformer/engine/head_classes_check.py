@@ -28,17 +28,17 @@ import os.path as osp
 from typing import Iterator, List, Mapping, Optional, Sequence, Tuple
 
 from mmengine.config import Config
-from mmengine.registry import DATASETS, HOOKS
+from mmengine.registry import DATASETS
 
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import config_key, option_place
 from mmadaptformer.utils.dataset_check import (lazily_built,
                                                loader_dataset_nodes)
 from mmadaptformer.utils.local_files import is_local
-from mmadaptformer.utils.registry_names import registered, use_default_scope
 from mmadaptformer.utils.runner_type import mmengine_runner
 from .hooks.config_check_hook import (ConfigCheckHook, data_preprocessor_key,
                                       dataset_classes, dataset_num_classes)
+from .hooks.hook_entries import hook_entries
 from .hooks.strict_evaluation import wrapped_datasets
 
 __all__ = ['check_head_classes', 'config_check_heads', 'folder_classes']
@@ -46,22 +46,11 @@ __all__ = ['check_head_classes', 'config_check_heads', 'folder_classes']
 
 def config_check_heads(cfg: Config) -> Optional[List[str]]:
     """The ``head`` names of the config's first ``ConfigCheckHook`` (or
-    subclass), in ``default_hooks`` or ``custom_hooks``, its types looked
-    up in the config's ``default_scope``; None if it has none."""
-    use_default_scope(cfg)
-    default_hooks = cfg.get('default_hooks')
-    hooks = list(default_hooks.values()) if isinstance(default_hooks,
-                                                       dict) else []
-    custom_hooks = cfg.get('custom_hooks')
-    if isinstance(custom_hooks, (list, tuple)):
-        hooks += list(custom_hooks)
-    for hook in hooks:
-        if not isinstance(hook, dict):
-            continue
-        cls = registered(HOOKS, hook.get('type'), hook.get('_scope_'))
-        if isinstance(cls, type) and issubclass(cls, ConfigCheckHook):
-            head = hook.get('head', HEAD_NAMES)
-            return [head] if isinstance(head, str) else list(head)
+    subclass, :func:`~.hooks.hook_entries.hook_entries`), in
+    ``default_hooks`` or ``custom_hooks``; None if it has none."""
+    for found in hook_entries(cfg, ConfigCheckHook):
+        head = found.entry.get('head', HEAD_NAMES)
+        return [head] if isinstance(head, str) else list(head)
     return None
 
 

@@ -83,6 +83,8 @@ def test_frames_and_size_flags_build_a_model_for_their_inputs(
         model_cfg, _ = tool.model_cfg_for(cfg, mode, args)
         model = MODELS.build(model_cfg)
         model.init_weights()
+        # The whole model trains here, adapters or not (no plan applied).
+        model.backbone.allow_trained_host = True
         wrapper = build_optim_wrapper(
             model, tool.optim_wrapper_cfg_for(cfg, 'none', 'cpu'))
         data = tool.synthetic_batch(spec, tool.num_classes_of(model_cfg),
@@ -419,6 +421,7 @@ def test_checkpointing_off_restores_it(clean_loggers):
     init_default_scope('mmaction')
     model = MODELS.build(
         dict(type='AdaptFormer', backbone=dict(VIDEO_HOST), with_cp=True))
+    model.allow_trained_host = True  # its backward reaches the host
     blocks = list(model.backbone.blocks)
     forwards = [block.__dict__['forward'] for block in blocks]
     with tool.checkpointing_off(model) as switched:

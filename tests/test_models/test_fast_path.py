@@ -108,6 +108,8 @@ def _recognizer(host=None, **wrapper):
 def _backbone_grads(model, x):
     """Backbone features and the gradients they give every parameter."""
     model.zero_grad(set_to_none=True)
+    # The frozen host's gradients too, which an unplanned backward refuses.
+    model.backbone.allow_trained_host = True
     torch.manual_seed(1)  # the same dropout and drop-path draws each run
     feats = model.backbone(x)
     (feats * torch.linspace(-1, 1, feats.shape[-1])).sum().backward()

@@ -2,7 +2,8 @@
 from .adapter_hook import AdapterHook
 from .adapter_hook_config_check import (check_adapter_hook_config,
                                         check_adapter_hook_plan)
-from .adapter_hook_presence import (check_adapter_hook_presence,
+from .adapter_hook_presence import (allow_trained_hosts,
+                                    check_adapter_hook_presence,
                                     refuse_wrapper_without_adapter_hook)
 from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .atomic_checkpoint_hook import (AtomicCheckpointHook,
@@ -16,7 +17,9 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
                                     add_epoch_randomness_hook, epoch_seed)
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
-from .hook_config_place import hook_argument_place, hook_config_key, hook_place
+from .hook_config_place import (hook_argument_place, hook_config_key,
+                                hook_place, registered_again)
+from .hook_entries import HOOK_SECTIONS, HookEntry, hook_entries
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
@@ -53,11 +56,13 @@ __all__ = [
     'restrict_optimizer', 'UnloadedBackboneError', 'VideoVisualizationHook',
     'check_adapter_hook_config', 'check_adapter_hook_plan',
     'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',
-    'blending_num_classes', 'data_preprocessor_key', 'dataset_classes',
-    'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY', 'hook_config_key',
-    'hook_place', 'hook_argument_place', 'add_hook_once', 'check_resume_state',
-    'check_training_state', 'refuse_resume_without_trained_part',
-    'resumed_source', 'named_optim_wrappers', 'optimizer_state_mismatch',
+    'allow_trained_hosts', 'blending_num_classes', 'data_preprocessor_key',
+    'dataset_classes', 'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY',
+    'hook_config_key', 'hook_place', 'hook_argument_place', 'add_hook_once',
+    'registered_again', 'HOOK_SECTIONS', 'HookEntry', 'hook_entries',
+    'check_resume_state', 'check_training_state',
+    'refuse_resume_without_trained_part', 'resumed_source',
+    'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',

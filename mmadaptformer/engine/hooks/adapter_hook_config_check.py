@@ -27,7 +27,7 @@ import re
 from typing import Optional
 
 from mmengine.config import Config
-from mmengine.registry import HOOKS, MODELS
+from mmengine.registry import MODELS
 from torch import nn
 
 from mmadaptformer.models.adapters.frozen_head import refuse_frozen_head
@@ -37,12 +37,12 @@ from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import mistake_place
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.quiet_build import quiet_build_log
-from mmadaptformer.utils.registry_names import (close_hint, registered,
-                                                use_default_scope)
+from mmadaptformer.utils.registry_names import close_hint, registered
 from mmadaptformer.utils.unknown_keys import named_arguments
 from ..plan_argument_place import naming_plan_arguments
 from .adapter_hook import AdapterHook
 from .adapter_hook_presence import check_adapter_hook_presence
+from .hook_entries import hook_entries
 from .unloaded_backbone import refuse_unloaded_backbone
 
 __all__ = ['check_adapter_hook_config', 'check_adapter_hook_plan']
@@ -141,17 +141,9 @@ def check_adapter_hook_config(cfg: Config,
     """
     if training:
         check_adapter_hook_presence(cfg, source, options, model)
-    hooks = cfg.get('custom_hooks')
-    if not isinstance(hooks, (list, tuple)):
-        return
-    use_default_scope(cfg)
-    takes = named_arguments(AdapterHook)
-    for index, hook in enumerate(hooks):
-        if not isinstance(hook, dict) or registered(
-                HOOKS, hook.get('type'), hook.get('_scope_')) is not \
-                AdapterHook:
-            continue
-        key = f'custom_hooks[{index}]'
+    for key, _, hook, cls in hook_entries(cfg, AdapterHook,
+                                          ('custom_hooks', )):
+        takes = named_arguments(cls)
         for name, value in hook.items():
             if name in ('type', '_scope_', 'priority') or name in takes:
                 continue
@@ -209,17 +201,10 @@ def check_adapter_hook_plan(cfg: Config,
             :class:`~mmadaptformer.models.adapters.trainable.PlanArgumentError`).
         UnloadedBackboneError: With ``training``, as the hook raises it.
     """
-    hooks = cfg.get('custom_hooks')
     model_cfg = cfg.get('model')
-    if not isinstance(hooks, (list, tuple)) or not isinstance(
-            model_cfg, dict) or 'type' not in model_cfg:
+    if not isinstance(model_cfg, dict) or 'type' not in model_cfg:
         return
-    use_default_scope(cfg)
-    entries = [
-        (index, hook) for index, hook in enumerate(hooks)
-        if isinstance(hook, dict) and
-        registered(HOOKS, hook.get('type'), hook.get('_scope_')) is AdapterHook
-    ]
+    entries = hook_entries(cfg, AdapterHook, ('custom_hooks', ))
     if not entries:
         return
     if model is None:
@@ -229,10 +214,10 @@ def check_adapter_hook_plan(cfg: Config,
         return
     # The model the hook plans on: the one inside test.py --tta's wrapper.
     model = unwrapped_model(model)
-    for index, hook_cfg in entries:
+    for _, index, hook_cfg, cls in entries:
         # Built as the Runner builds it, so the plan reads the arguments
         # as the hook does (a pattern given as one string, a head name).
-        hook = AdapterHook(
+        hook = cls(
             **{
                 name: value
                 for name, value in hook_cfg.items()

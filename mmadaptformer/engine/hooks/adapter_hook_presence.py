@@ -12,11 +12,13 @@ from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_place import option_place
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.quiet_build import quiet_build_log
-from mmadaptformer.utils.registry_names import registered, use_default_scope
+from mmadaptformer.utils.registry_names import registered
 from .adapter_hook import AdapterHook
+from .hook_entries import hook_entries
 
 __all__ = [
-    'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence'
+    'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',
+    'allow_trained_hosts'
 ]
 
 
@@ -58,7 +60,8 @@ def check_adapter_hook_presence(cfg: Config,
                                 options: Optional[dict] = None,
                                 model: Optional[nn.Module] = None) -> None:
     """Before training, refuse a config whose model has AdaptFormer or VPT
-    but whose ``custom_hooks`` hold no ``AdapterHook``.
+    but whose hooks hold no ``AdapterHook`` (or subclass,
+    :func:`~.hook_entries.hook_entries`).
 
     :class:`~.config_check_hook.ConfigCheckHook` refuses such a run at
     ``before_train``, after the Runner made the work dir, and only where
@@ -86,15 +89,12 @@ def check_adapter_hook_presence(cfg: Config,
     if _allows_trained_host(cfg) or not isinstance(
             model_cfg, dict) or 'type' not in model_cfg:
         return
-    use_default_scope(cfg)
+    if hook_entries(cfg, AdapterHook):
+        return
     hooks = cfg.get('custom_hooks') or []
     for hook in hooks if isinstance(hooks, (list, tuple)) else []:
-        cls = registered(HOOKS,
-                         hook.get('type'), hook.get('_scope_')) if isinstance(
-                             hook, dict) else None
-        if isinstance(cls, type) and issubclass(cls, AdapterHook):
-            return
-        if cls is None and isinstance(hook, dict) and 'type' in hook:
+        if isinstance(hook, dict) and 'type' in hook and registered(
+                HOOKS, hook['type'], hook.get('_scope_')) is None:
             return  # an unknown type: the registry's check names it
     if model is None:
         with quiet_build_log():
@@ -128,3 +128,18 @@ def refuse_wrapper_without_adapter_hook(runner) -> None:
         return
     key, wrapper = found
     raise ConfigError(_missing_hook_why(key, wrapper))
+
+
+def allow_trained_hosts(runner) -> None:
+    """Let the frozen-host wrappers of the runner's model train their
+    hosts without a trainable plan (full fine-tuning, chosen with
+    ``ConfigCheckHook(allow_trained_host=True)``): otherwise their first
+    backward refuses it
+    (:mod:`~mmadaptformer.models.backbones.host_grad_guard`).
+
+    Args:
+        runner (Runner): The runner.
+    """
+    for module in unwrapped_model(runner.model).modules():
+        if isinstance(module, FrozenHostWrapper):
+            module.allow_trained_host = True

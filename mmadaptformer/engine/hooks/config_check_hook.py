@@ -9,10 +9,12 @@ from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.datasets.image_label_range import (labels_out_of_range,
+                                                      labels_short_of,
                                                       unlabelled)
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.model_unwrap import unwrapped_model
-from .adapter_hook_presence import refuse_wrapper_without_adapter_hook
+from .adapter_hook_presence import (allow_trained_hosts,
+                                    refuse_wrapper_without_adapter_hook)
 from .strict_evaluation import wrapped_datasets
 
 __all__ = [
@@ -296,6 +298,18 @@ class ConfigCheckHook(Hook):
                 f'.{hint} {head_key} to the number of classes of the data '
                 f'(and every other num_classes of the config with it).')
         for key, dataset in members:
+            short = None if testing or not key.startswith(
+                'train_dataloader.') else labels_short_of(
+                    dataset, head_classes)
+            if short is not None:
+                print_log(
+                    f'{head_key}={head_classes}, but {key} '
+                    f'({type(dataset).__name__}): {short}. The head\'s other '
+                    'classes never train. If the data has fewer classes, '
+                    f'set {head_key} to their number (and every other '
+                    'num_classes of the config with it).',
+                    logger='current',
+                    level=logging.WARNING)
             outside = labels_out_of_range(dataset, head_classes)
             if outside is not None and testing and unlabelled(dataset):
                 # A list without labels (SSv2's test set) tested for its
@@ -325,7 +339,9 @@ class ConfigCheckHook(Hook):
     def before_train(self, runner) -> None:
         """Check the training and validation data against the head, and
         the validation classes against the training ones."""
-        if not self.allow_trained_host:
+        if self.allow_trained_host:
+            allow_trained_hosts(runner)
+        else:
             refuse_wrapper_without_adapter_hook(runner)
         loaders = [('train_dataloader', runner.train_dataloader)]
         val_loop = runner.val_loop

@@ -1,9 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Count the broken images and videos, and the too-short videos, that
 training and evaluation met, per epoch."""
+import functools
 import logging
 from collections import Counter
-from typing import FrozenSet, List, Optional, Sequence
+from typing import Callable, FrozenSet, List, Optional, Sequence
 
 import torch
 from mmaction.registry import HOOKS as MMACTION_HOOKS
@@ -18,10 +19,25 @@ from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
                                                  SKIPPED_SHORT_VIDEOS_KEY)
 from mmadaptformer.datasets.training_refetch import (SKIPPED_IMAGES_KEY,
                                                      SKIPPED_VIDEOS_KEY)
+from .hook_config_place import registered_again
 from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 
 __all__ = ['DataHealthHook']
+
+
+def _unless_repeated(method: Callable) -> Callable:
+    """Run a hook method unless another DataHealthHook of the run came
+    first (it would check and count everything again)."""
+
+    @functools.wraps(method)
+    def run(self, *args, **kwargs):
+        if self._repeated:
+            return None
+        return method(self, *args, **kwargs)
+
+    return run
+
 
 # The metainfo keys of skipped files, and the files they name.
 _BROKEN_FILES = ((SKIPPED_VIDEOS_KEY, 'video'), (SKIPPED_IMAGES_KEY, 'image'))
@@ -138,7 +154,7 @@ class DataHealthHook(Hook):
             and kind. Defaults to 20.
 
     Examples:
-        >>> custom_hooks = [dict(type='DataHealthHook')]
+        >>> default_hooks = dict(data_health=dict(type='DataHealthHook'))
     """
 
     priority = 'NORMAL'
@@ -159,8 +175,20 @@ class DataHealthHook(Hook):
         self._kinds: FrozenSet[str] = frozenset()
         # The short videos each loop met, and those already named.
         self._short_videos = ShortVideoTally()
+        # Another DataHealthHook of the run came first (see before_run).
+        self._repeated = False
+
+    def before_run(self, runner) -> None:
+        """Do nothing in this run, with a warning, if another
+        ``DataHealthHook`` came first (see
+        :func:`~.hook_config_place.registered_again`)."""
+        note = registered_again(runner, self)
+        self._repeated = note is not None
+        if note is not None:
+            print_log(note, logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------ training
+    @_unless_repeated
     def before_train(self, runner) -> None:
         """Refuse a validation set that would skip broken files; decide
         which counters to record from the training dataset."""
@@ -189,6 +217,7 @@ class DataHealthHook(Hook):
         ``'skipped_images'``."""
         return self._counts(SKIPPED_IMAGES_KEY)
 
+    @_unless_repeated
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's count at zero, for the counters the run
         records: none yet in a run that decides by what its samples
@@ -198,6 +227,7 @@ class DataHealthHook(Hook):
         self._short_videos.start('train')
         self._update_running_counts(runner, 0, 0, 0)
 
+    @_unless_repeated
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
@@ -235,6 +265,7 @@ class DataHealthHook(Hook):
         if self._counts_images():
             runner.message_hub.update_scalar('train/skipped_images', images)
 
+    @_unless_repeated
     def after_train_epoch(self, runner) -> None:
         """Sum the epoch's skips over ranks, log them and record the
         counts in the message hub."""
@@ -282,6 +313,7 @@ class DataHealthHook(Hook):
             level=logging.WARNING)
 
     # ---------------------------------------------------------- evaluation
+    @_unless_repeated
     def before_val_epoch(self, runner) -> None:
         """Refuse a validation set that would skip broken files; start
         the validation run's count at zero."""
@@ -289,6 +321,7 @@ class DataHealthHook(Hook):
             getattr(runner, 'val_loop', None), 'val_dataloader')
         self._short_videos.start('val', getattr(runner, 'val_loop', None))
 
+    @_unless_repeated
     def after_val_iter(self,
                        runner,
                        batch_idx: int,
@@ -297,10 +330,12 @@ class DataHealthHook(Hook):
         """Collect the short videos of this batch."""
         self._short_videos.collect('val', data_batch)
 
+    @_unless_repeated
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         """Log the short videos this validation run used."""
         self._short_videos.report('val', 'val', self.max_names)
 
+    @_unless_repeated
     def before_test_epoch(self, runner) -> None:
         """Refuse a test set that would skip broken files; start the test
         run's count at zero."""
@@ -308,6 +343,7 @@ class DataHealthHook(Hook):
             getattr(runner, 'test_loop', None), 'test_dataloader')
         self._short_videos.start('test', getattr(runner, 'test_loop', None))
 
+    @_unless_repeated
     def after_test_iter(self,
                         runner,
                         batch_idx: int,
@@ -316,6 +352,7 @@ class DataHealthHook(Hook):
         """Collect the short videos of this batch."""
         self._short_videos.collect('test', data_batch)
 
+    @_unless_repeated
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         """Log the short videos this test run used."""
         self._short_videos.report('test', 'test', self.max_names)

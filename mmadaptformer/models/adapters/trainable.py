@@ -287,7 +287,8 @@ def _trained_norm_statistics(model: nn.Module, key_of: Dict[int, str],
 
 
 def apply_trainable(model: nn.Module, plan: TrainablePlan) -> None:
-    """Set ``requires_grad`` as ``plan`` says: only its groups train.
+    """Set ``requires_grad`` as ``plan`` says: only its groups train, and
+    mark the model's frozen-host wrappers ``plan_applied``.
 
     Args:
         model (nn.Module): The model the plan was made for.
@@ -297,6 +298,12 @@ def apply_trainable(model: nn.Module, plan: TrainablePlan) -> None:
     for key, value in model.state_dict(keep_vars=True).items():
         if isinstance(value, nn.Parameter):
             value.requires_grad_(key in trainable)
+    for module in model.modules():
+        # A frozen-host wrapper (found without importing the wrappers,
+        # which import this package) refuses a backward that would train
+        # its host while no plan was applied.
+        if isinstance(getattr(module, 'plan_applied', None), bool):
+            module.plan_applied = True
 
 
 def frozen_batch_norms(model: nn.Module,

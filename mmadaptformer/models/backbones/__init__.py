@@ -4,13 +4,15 @@ from .base_wrapper import UNNAMED_STATE_DICT, FrozenHostWrapper
 from .frozen_host_record import (FROZEN_HOST_KEY, FrozenBackboneMismatchError,
                                  frozen_host_entries)
 from .host_build import build_host_backbone
+from .host_grad_guard import HostTrainingError, host_parameters
 from .own_loading_hint import own_loading_hint_of_cfg
 from .own_pretrained import pretrained_names_of_cfg, set_host_pretrained
 from .vpt import PROMPTABLE_BLOCK_TYPES, VPT
 
 __all__ = [
     'AdaptFormer', 'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError',
-    'FrozenHostWrapper', 'PROMPTABLE_BLOCK_TYPES', 'VPT',
-    'build_host_backbone', 'frozen_host_entries', 'UNNAMED_STATE_DICT',
-    'own_loading_hint_of_cfg', 'pretrained_names_of_cfg', 'set_host_pretrained'
+    'FrozenHostWrapper', 'HostTrainingError', 'host_parameters',
+    'PROMPTABLE_BLOCK_TYPES', 'VPT', 'build_host_backbone',
+    'frozen_host_entries', 'UNNAMED_STATE_DICT', 'own_loading_hint_of_cfg',
+    'pretrained_names_of_cfg', 'set_host_pretrained'
 ]

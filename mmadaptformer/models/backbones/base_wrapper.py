@@ -40,6 +40,7 @@ from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
+from .host_grad_guard import guard_host_gradients
 from .host_init import OWN_WEIGHTS_ATTR, own_weights
 from .host_loading import host_init_source, initialize_host
 from .load_refusals import refuse_full_with_holes
@@ -73,6 +74,13 @@ class FrozenHostWrapper(BaseModule):
     * ``host_source`` (str, optional): where the host's weights come from:
       a checkpoint path, ``'state dict'`` for a full state dict loaded into
       the wrapper, or None while they are random (never loaded).
+    * ``plan_applied`` (bool): a trainable plan set what trains
+      (:func:`~mmadaptformer.models.adapters.apply_trainable`, the
+      ``AdapterHook``'s).
+    * ``allow_trained_host`` (bool): the host may train without a plan
+      (full fine-tuning; ``ConfigCheckHook(allow_trained_host=True)`` sets
+      it). Without either, a backward that would train the host's own
+      parameters is refused (:mod:`.host_grad_guard`).
 
     Args:
         backbone (dict): Config of the stock backbone.
@@ -112,6 +120,8 @@ class FrozenHostWrapper(BaseModule):
         self.host_keys: List[str] = list(module.state_dict().keys())
         self.host_initialized = False
         self.host_source: Optional[str] = None
+        self.plan_applied = False
+        self.allow_trained_host = False
         self.register_state_dict_post_hook(save_outer_keys)
         self.register_load_state_dict_pre_hook(load_pre_hook)
         self.register_load_state_dict_post_hook(load_post_hook)
@@ -362,8 +372,9 @@ class FrozenHostWrapper(BaseModule):
 
     # ------------------------------------------------------------- running
     def forward(self, *args, **kwargs) -> Any:
-        """Run the host."""
-        return self.backbone(*args, **kwargs)
+        """Run the host (refusing a backward that would train it unplanned,
+        see :mod:`.host_grad_guard`)."""
+        return guard_host_gradients(self, self.backbone(*args, **kwargs))
 
     def __getattr__(self, name: str) -> Any:
         try:

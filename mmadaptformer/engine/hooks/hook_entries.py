@@ -1,0 +1,84 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Find a hook type among a config's hook entries, by one rule.
+
+The checks made before the Runner looked for their hook in the config each
+by its own rule: the AdapterHook's presence by subclass (in
+``custom_hooks`` only), its arguments and plan by the exact class, the
+place of a plan's refusal by the type name's last part, the
+``ConfigCheckHook``'s heads by subclass in both lists. A subclass of
+``AdapterHook`` was then taken as present, but its arguments and plan went
+unchecked. :func:`hook_entries` is the one rule: an entry is of a hook
+type if the class its ``type`` builds (looked up as the Runner will: the
+entry's ``_scope_``, else the config's ``default_scope``) is that type or
+a subclass of it.
+"""
+from typing import Any, List, NamedTuple, Sequence, Union
+
+from mmengine.config import Config
+from mmengine.registry import HOOKS
+
+from mmadaptformer.utils.registry_names import registered, use_default_scope
+
+__all__ = ['HookEntry', 'HOOK_SECTIONS', 'hook_entries']
+
+#: The config's lists of hooks, in the order the Runner registers them.
+HOOK_SECTIONS = ('default_hooks', 'custom_hooks')
+
+
+class HookEntry(NamedTuple):
+    """A config entry of a hook type.
+
+    Attributes:
+        key (str): ``default_hooks.NAME`` or ``custom_hooks[N]``.
+        position (str | int): ``NAME`` or ``N``.
+        entry (dict): The entry.
+        cls (type): The class it builds.
+    """
+    key: str
+    position: Union[str, int]
+    entry: dict
+    cls: type
+
+
+def _entries(cfg: Config, section: str) -> List[tuple]:
+    hooks = cfg.get(section)
+    if section == 'default_hooks':
+        return [
+            (f'{section}.{name}', name, hook) for name, hook in hooks.items()
+        ] if isinstance(hooks, dict) else []
+    return [(f'{section}[{index}]', index, hook)
+            for index, hook in enumerate(hooks)] if isinstance(
+                hooks, (list, tuple)) else []
+
+
+def hook_entries(cfg: Config,
+                 hook_type: type,
+                 sections: Sequence[str] = HOOK_SECTIONS) -> List[HookEntry]:
+    """The entries of ``sections`` that build ``hook_type`` or a subclass
+    of it, in order.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        hook_type (type): The hook class.
+        sections (Sequence[str]): Which lists to read. Defaults to
+            :data:`HOOK_SECTIONS`.
+
+    Returns:
+        list[HookEntry]: The entries; an entry that is no dict, or whose
+        type no registry holds, is none of them.
+    """
+    use_default_scope(cfg)
+    found = []
+    for section in sections:
+        for key, position, hook in _entries(cfg, section):
+            cls = _hook_class(hook)
+            if isinstance(cls, type) and issubclass(cls, hook_type):
+                found.append(HookEntry(key, position, hook, cls))
+    return found
+
+
+def _hook_class(hook: Any) -> Any:
+    """The class the config entry ``hook`` builds, or None."""
+    if not isinstance(hook, dict):
+        return None
+    return registered(HOOKS, hook.get('type'), hook.get('_scope_'))
