@@ -62,11 +62,15 @@ from .download_records import URL_SUFFIX, read_record, write_record
 
 __all__ = [
     'cache_path', 'named_path', 'fetch_cached', 'fetch_verified',
-    'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'REFUSED_SUFFIX', 'URL_SUFFIX', 'MAX_NAME_BYTES'
 ]
 
 #: Suffix given to a refused file found in the download cache.
 REFUSED_SUFFIX = '.refused'
+#: The longest file name (in bytes) a download is cached under; longer
+#: ones are shortened. File systems take 255 bytes, and the cache adds a
+#: hash of the address, scratch endings and ``.url``.
+MAX_NAME_BYTES = 160
 _Record = Tuple[str, Dict[str, str]]  # read_record's: address, validators
 
 
@@ -116,9 +120,23 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
             (``<hub dir>/checkpoints``) if None.
 
     Returns:
-        str: The path (it may not exist).
+        str: The path (it may not exist). An address whose path ends in
+        ``/``, ``/.`` or ``/..`` names no file: ``checkpoint.pth``
+        (PyTorch's hub took ``.`` and ``..`` for the cache folder or the
+        one above it, and the download could not be put there). A name
+        too long for a file with the cache's scratch endings
+        (:data:`MAX_NAME_BYTES`) keeps its end, after a hash of the whole
+        name.
     """
-    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    name = osp.basename(urlparse(url).path)
+    if name in ('', '.', '..'):
+        name = 'checkpoint.pth'
+    elif len(name.encode('utf-8')) > MAX_NAME_BYTES:
+        key = hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
+        tail = name
+        while len(tail.encode('utf-8')) > MAX_NAME_BYTES // 2:
+            tail = tail[1:]
+        name = f'{key}-{tail}'
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
     return osp.join(model_dir, name)
