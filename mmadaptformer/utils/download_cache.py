@@ -47,6 +47,7 @@ import logging
 import os
 import os.path as osp
 import tempfile
+import uuid
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -154,7 +155,9 @@ def _check_unrecorded(url: str, cached: str) -> None:
         # Its content is what the name promises: record it, so that the
         # next load does not hash it again.
         try:
-            write_record(cached + '.record', url, cached)
+            # A scratch name of its own: a fixed one, in a cache others
+            # can write in, could be taken first.
+            write_record(f'{cached}.{uuid.uuid4().hex}.record', url, cached)
         except OSError as e:
             # The file is vouched for all the same; unrecorded, the next
             # load only hashes it again.

@@ -5,7 +5,10 @@ The server's validators of a download (:data:`VALIDATORS`) are what
 :mod:`~mmadaptformer.utils.download_cache` records next to a cached copy
 and compares before it uses it again.
 """
-from typing import Dict, Optional
+import errno
+import os
+import os.path as osp
+from typing import BinaryIO, Dict, Optional
 from urllib.error import HTTPError
 from urllib.request import Request, urlopen
 
@@ -25,6 +28,9 @@ VALIDATORS = ('etag', 'last-modified', 'content-length')
 _TIMEOUT = 30
 # The statuses of a server that refuses HEAD but may answer GET.
 _HEAD_REFUSED = (403, 405, 501)
+# Not following a link where the system can tell (not on Windows, which
+# has no such links for users to plant).
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_BINARY', 0)
 
 
 def _validators(headers) -> Dict[str, str]:
@@ -34,12 +40,38 @@ def _validators(headers) -> Dict[str, str]:
     }
 
 
+def _open_scratch(path: str) -> BinaryIO:
+    """Open the scratch file ``path`` (made by the caller) for writing,
+    never through a symbolic link.
+
+    In a cache folder others can write in (a group's shared hub cache),
+    anyone could replace the scratch file with a link to one of this user's
+    files while the request was sent: ``open(path, 'wb')`` truncated that
+    file and wrote the download into it.
+
+    Raises:
+        OSError: If ``path`` is a link (or gone), naming it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW)
+    except OSError as e:
+        if e.errno != errno.ELOOP and not osp.islink(path):
+            raise
+        raise OSError(
+            errno.ELOOP, f'its scratch file {path} was replaced by a '
+            'symbolic link while it downloaded (someone else who can write '
+            f'in {osp.dirname(path)} made it), and is not written through; '
+            'make the cache folder writable by you alone') from None
+    return os.fdopen(fd, 'wb')
+
+
 def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
     """Download ``url`` to ``path``; the response's validators.
 
     Args:
         url (str): The address.
-        path (str): The file to write.
+        path (str): The file to write, made by the caller; it is not
+            written through a symbolic link (:func:`_open_scratch`).
         progress (bool): Show a progress bar.
 
     Returns:
@@ -51,7 +83,7 @@ def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
     """
     request = Request(url, headers={'User-Agent': 'mmadaptformer'})
     with urlopen(request, timeout=_TIMEOUT) as response, \
-            open(path, 'wb') as f:
+            _open_scratch(path) as f:
         validators = _validators(response.headers)
         size = validators.get('content-length')
         expected = int(size) if size and size.isdigit() else None
