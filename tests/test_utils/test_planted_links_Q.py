@@ -142,3 +142,20 @@ def test_plain_paths_in_a_shared_folder_are_written(shared):
     loop = shared['folder'] / 'loop'
     loop.symlink_to(loop)
     assert planted_link(str(loop)) is None
+
+
+@needs_root
+def test_a_drawing_through_a_planted_link_is_refused(shared, tmp_path):
+    """``--show-dir /tmp/show`` (and ``show_dir=`` of the Inferencers)
+    where another user linked the drawing's name to a file of yours."""
+    from mmadaptformer.apis.show_dir import show_dir_paths
+    video = tmp_path / 'clips' / 'clip.mp4'
+    video.parent.mkdir()
+    video.write_bytes(b'')
+    shared['plant']('clip.mp4', shared['precious'])
+    with pytest.raises(ValueError) as info:
+        show_dir_paths(str(shared['folder']), [str(video)], 'video')
+    link = shared['folder'] / 'clip.mp4'
+    assert str(info.value).startswith(
+        f"--show-dir {shared['folder']}: the drawing of {video}: {link} is "
+        'a symbolic link to ')
