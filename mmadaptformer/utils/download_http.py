@@ -10,7 +10,8 @@ import os
 import os.path as osp
 from typing import BinaryIO, Dict, Optional
 from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.parse import urlparse
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from torch.hub import tqdm
 
@@ -31,6 +32,30 @@ _HEAD_REFUSED = (403, 405, 501)
 # Not following a link where the system can tell (not on Windows, which
 # has no such links for users to plant).
 _NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_BINARY', 0)
+
+
+class _WebRedirects(HTTPRedirectHandler):
+    """Follows a redirect to an ``http(s)`` address only.
+
+    urllib also follows one to ``ftp://``: a server could send the
+    download to an FTP server of the user's network (and the failure read
+    as the first server's, ``Connection refused``).
+    """
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlparse(newurl).scheme not in ('http', 'https'):
+            raise HTTPError(
+                newurl, code, f'{msg}: redirected to {newurl}, which is not '
+                'an http(s) address, and not followed', headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = build_opener(_WebRedirects)
+
+
+def _open(request: Request):
+    """``urlopen(request)``, following only redirects to ``http(s)``."""
+    return _OPENER.open(request, timeout=_TIMEOUT)
 
 
 def _validators(headers) -> Dict[str, str]:
@@ -82,8 +107,7 @@ def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
             download shorter or longer than its ``Content-Length``.
     """
     request = Request(url, headers={'User-Agent': 'mmadaptformer'})
-    with urlopen(request, timeout=_TIMEOUT) as response, \
-            _open_scratch(path) as f:
+    with _open(request) as response, _open_scratch(path) as f:
         validators = _validators(response.headers)
         size = validators.get('content-length')
         expected = int(size) if size and size.isdigit() else None
@@ -125,15 +149,12 @@ def changed_since(url: str, recorded: Dict[str, str]) -> Optional[str]:
     """
     headers = {'User-Agent': 'mmadaptformer'}
     try:
-        with urlopen(
-                Request(url, method='HEAD', headers=headers),
-                timeout=_TIMEOUT) as response:
+        with _open(Request(url, method='HEAD', headers=headers)) as response:
             current = _validators(response.headers)
     except HTTPError as e:
         if e.code not in _HEAD_REFUSED:
             raise
-        with urlopen(
-                Request(url, headers=headers), timeout=_TIMEOUT) as response:
+        with _open(Request(url, headers=headers)) as response:
             current = _validators(response.headers)
     for name in VALIDATORS:
         if name in recorded and name in current \
