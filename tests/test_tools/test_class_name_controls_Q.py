@@ -76,3 +76,21 @@ def test_escape_controls_keeps_other_text(caplog):
     assert not caplog.records
     assert escape_controls('\u202eevil\x7f\x9b') == \
         '\\u202eevil\\x7f\\x9b'
+
+
+def test_checkpoint_keys_in_an_error_are_escaped(infer, stock_video_model,
+                                                 tiny_video_data, tmp_path,
+                                                 capsys, clean_loggers):
+    """The key lists of a checkpoint that does not fit (every refusal
+    that lists keys) show a key's control characters escaped."""
+    checkpoint = torch.load(stock_video_model['checkpoint'], weights_only=True)
+    checkpoint['state_dict']['\x1b[2J\x1b]0;owned\x07evil'] = torch.zeros(1)
+    path = str(tmp_path / 'key.pth')
+    torch.save(checkpoint, path)
+    video = osp.join(tiny_video_data['videos'], 'val_0_0.mp4')
+    code = infer([stock_video_model['config'], path, video])
+    assert code == 1
+    captured = capsys.readouterr()
+    assert '\x1b' not in captured.out + captured.err
+    assert '1 unexpected keys (in the checkpoint, not in the model): ' \
+        '\\x1b[2J\\x1b]0;owned\\x07evil' in captured.err
