@@ -27,6 +27,7 @@ from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
+from mmadaptformer.utils.control_characters import escaped_names
 from mmadaptformer.utils.decord_failures import decord_explained
 from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
                                               png_decoding_error)
@@ -96,7 +97,9 @@ def class_names(cfg: Config,
     Returns:
         list[str], optional: The names, or None when nothing names the
         classes or what does names another number of them than the head
-        has (with a warning saying so).
+        has (with a warning saying so). Their control characters (a
+        terminal's escape sequences) are escaped
+        (:func:`.escaped_names`).
 
     Raises:
         LabelMapError: If ``label_map`` has a blank line between names or
@@ -110,7 +113,7 @@ def class_names(cfg: Config,
             raise LabelMapError(
                 f'{label_map}: {len(names)} class names, but the model has '
                 f'{num_classes} classes (one name per line, label 0 first).')
-        return names
+        return escaped_names(names, label_map)
     dataset_meta = (meta or {}).get('dataset_meta') or {}
     saved = dataset_meta.get('classes')
     if isinstance(saved, str):
@@ -149,7 +152,7 @@ def class_names(cfg: Config,
             logger='current',
             level=logging.WARNING)
         return None
-    return names
+    return None if names is None else escaped_names(names, origin)
 
 
 class TestInputs:

@@ -13,6 +13,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from mmadaptformer.utils.local_files import path_inside
 from mmadaptformer.utils.output_file import nearest_existing
+from mmadaptformer.utils.planted_links import planted_link
 from .array_inputs import InputKey, input_name
 from .infer_files import IMAGE_EXTENSIONS
 
@@ -138,9 +139,11 @@ def show_dir_problem(show_dir: str,
     else None.
 
     Refused: a ``show_dir`` that is a file, or is under one; a drawing that
-    would be written over a file that is read (an input, a config...); and
-    a drawing inside a folder given as an input, where running the same
-    command again would classify the drawings too.
+    would be written over a file that is read (an input, a config...); a
+    drawing inside a folder given as an input, where running the same
+    command again would classify the drawings too; and a drawing whose path
+    leads through a symbolic link that another user made in a folder anyone
+    can write in (:func:`.planted_link`).
 
     Args:
         show_dir (str): The folder.
@@ -159,6 +162,10 @@ def show_dir_problem(show_dir: str,
     read = _ReadFiles(reads)
     folders = list(folders)
     for key, out in paths.items():
+        planted = planted_link(out)
+        if planted is not None:
+            return (f'{what} {show_dir}: the drawing of {input_name(key)}: '
+                    f'{planted}')
         found = read.find(out)
         if found is not None:
             path, role = found

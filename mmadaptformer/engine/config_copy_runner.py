@@ -33,7 +33,9 @@ from mmengine.dist import is_main_process, master_only
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmadaptformer.utils import atomic_write, upcast_mmaction_head_scores
+from mmadaptformer.utils import (ConfigError, atomic_write,
+                                 upcast_mmaction_head_scores)
+from mmadaptformer.utils.planted_links import planted_link
 from .hooks.data_health_hook import DataHealthHook
 from .hooks.registration import add_hook_once
 from .hooks.resume_check_hook import add_resume_check_hook
@@ -149,6 +151,11 @@ def build_runner(cfg: Config):
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
 
+    Raises:
+        ConfigError: If ``work_dir`` leads through a symbolic link that
+            another user made in a folder anyone can write in
+            (:func:`~mmadaptformer.utils.planted_links.planted_link`).
+
     Returns:
         Runner: :class:`ConfigCopyRunner`, or for a config that names
         another ``runner_type``, an instance of a subclass of that class
@@ -174,6 +181,10 @@ def build_runner(cfg: Config):
                         f'name or a class, got {runner_type!r}.')
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
+    # Before the Runner makes it and writes its log there.
+    planted = planted_link(str(cfg.get('work_dir') or '.'))
+    if planted is not None:
+        raise ConfigError(f'work_dir {cfg.work_dir}: {planted}')
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
     add_hook_once(runner, DataHealthHook)

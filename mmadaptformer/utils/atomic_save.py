@@ -41,6 +41,7 @@ import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 from .atomic_tmp_files import remove_stale_tmp_files, tmp_file_name
+from .planted_links import planted_link
 
 __all__ = [
     'atomic_write', 'atomic_torch_save', 'AtomicFile', 'AtomicLocalBackend',
@@ -61,9 +62,19 @@ def _resolve_target(filepath: Union[str, Path]) -> str:
     """The file a plain ``open(filepath, 'w')`` would write.
 
     ``os.replace`` replaces a symbolic link itself, whereas ``open`` writes
-    through it; resolving keeps the plain semantics.
+    through it; resolving keeps the plain semantics. A link that another
+    user planted in a shared folder (:mod:`.planted_links`) is refused
+    instead: resolved here, the kernel would never see it to refuse it.
+
+    Raises:
+        AtomicWriteError: If the path leads through such a link.
     """
     path = osp.abspath(os.fspath(filepath))
+    why = planted_link(path)
+    if why is not None:
+        raise AtomicWriteError(
+            errno.EACCES, f'Could not write {os.fspath(filepath)}: {why} '
+            'Nothing was written.')
     if osp.islink(path):
         path = osp.realpath(path)
     return path
@@ -105,7 +116,9 @@ class AtomicFile:
 
     Args:
         filepath (str | Path): The file to write. A symbolic link is
-            followed, as ``open`` would.
+            followed, as ``open`` would, unless another user made it in a
+            folder anyone can write in (``/tmp``): that raises
+            :class:`AtomicWriteError`.
         mode (str): ``'w'``, ``'wb'``, ``'wt'``, ``'w+'``, ``'wb+'`` and
             alike. Defaults to ``'wb'``.
         encoding (str, optional): Text encoding, text modes only.

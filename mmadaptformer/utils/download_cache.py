@@ -47,6 +47,7 @@ import logging
 import os
 import os.path as osp
 import tempfile
+import uuid
 from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -62,11 +63,15 @@ from .download_records import URL_SUFFIX, read_record, write_record
 
 __all__ = [
     'cache_path', 'named_path', 'fetch_cached', 'fetch_verified',
-    'REFUSED_SUFFIX', 'URL_SUFFIX'
+    'REFUSED_SUFFIX', 'URL_SUFFIX', 'MAX_NAME_BYTES'
 ]
 
 #: Suffix given to a refused file found in the download cache.
 REFUSED_SUFFIX = '.refused'
+#: The longest file name (in bytes) a download is cached under; longer
+#: ones are shortened. File systems take 255 bytes, and the cache adds a
+#: hash of the address, scratch endings and ``.url``.
+MAX_NAME_BYTES = 160
 _Record = Tuple[str, Dict[str, str]]  # read_record's: address, validators
 
 
@@ -116,9 +121,23 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
             (``<hub dir>/checkpoints``) if None.
 
     Returns:
-        str: The path (it may not exist).
+        str: The path (it may not exist). An address whose path ends in
+        ``/``, ``/.`` or ``/..`` names no file: ``checkpoint.pth``
+        (PyTorch's hub took ``.`` and ``..`` for the cache folder or the
+        one above it, and the download could not be put there). A name
+        too long for a file with the cache's scratch endings
+        (:data:`MAX_NAME_BYTES`) keeps its end, after a hash of the whole
+        name.
     """
-    name = osp.basename(urlparse(url).path) or 'checkpoint.pth'
+    name = osp.basename(urlparse(url).path)
+    if name in ('', '.', '..'):
+        name = 'checkpoint.pth'
+    elif len(name.encode('utf-8')) > MAX_NAME_BYTES:
+        key = hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
+        tail = name
+        while len(tail.encode('utf-8')) > MAX_NAME_BYTES // 2:
+            tail = tail[1:]
+        name = f'{key}-{tail}'
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
     return osp.join(model_dir, name)
@@ -136,7 +155,9 @@ def _check_unrecorded(url: str, cached: str) -> None:
         # Its content is what the name promises: record it, so that the
         # next load does not hash it again.
         try:
-            write_record(cached + '.record', url, cached)
+            # A scratch name of its own: a fixed one, in a cache others
+            # can write in, could be taken first.
+            write_record(f'{cached}.{uuid.uuid4().hex}.record', url, cached)
         except OSError as e:
             # The file is vouched for all the same; unrecorded, the next
             # load only hashes it again.

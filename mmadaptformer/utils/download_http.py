@@ -5,9 +5,13 @@ The server's validators of a download (:data:`VALIDATORS`) are what
 :mod:`~mmadaptformer.utils.download_cache` records next to a cached copy
 and compares before it uses it again.
 """
-from typing import Dict, Optional
+import errno
+import os
+import os.path as osp
+from typing import BinaryIO, Dict, Optional
 from urllib.error import HTTPError
-from urllib.request import Request, urlopen
+from urllib.parse import urlparse
+from urllib.request import HTTPRedirectHandler, Request, build_opener
 
 from torch.hub import tqdm
 
@@ -25,6 +29,33 @@ VALIDATORS = ('etag', 'last-modified', 'content-length')
 _TIMEOUT = 30
 # The statuses of a server that refuses HEAD but may answer GET.
 _HEAD_REFUSED = (403, 405, 501)
+# Not following a link where the system can tell (not on Windows, which
+# has no such links for users to plant).
+_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_BINARY', 0)
+
+
+class _WebRedirects(HTTPRedirectHandler):
+    """Follows a redirect to an ``http(s)`` address only.
+
+    urllib also follows one to ``ftp://``: a server could send the
+    download to an FTP server of the user's network (and the failure read
+    as the first server's, ``Connection refused``).
+    """
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        if urlparse(newurl).scheme not in ('http', 'https'):
+            raise HTTPError(
+                newurl, code, f'{msg}: redirected to {newurl}, which is not '
+                'an http(s) address, and not followed', headers, fp)
+        return super().redirect_request(req, fp, code, msg, headers, newurl)
+
+
+_OPENER = build_opener(_WebRedirects)
+
+
+def _open(request: Request):
+    """``urlopen(request)``, following only redirects to ``http(s)``."""
+    return _OPENER.open(request, timeout=_TIMEOUT)
 
 
 def _validators(headers) -> Dict[str, str]:
@@ -34,12 +65,38 @@ def _validators(headers) -> Dict[str, str]:
     }
 
 
+def _open_scratch(path: str) -> BinaryIO:
+    """Open the scratch file ``path`` (made by the caller) for writing,
+    never through a symbolic link.
+
+    In a cache folder others can write in (a group's shared hub cache),
+    anyone could replace the scratch file with a link to one of this user's
+    files while the request was sent: ``open(path, 'wb')`` truncated that
+    file and wrote the download into it.
+
+    Raises:
+        OSError: If ``path`` is a link (or gone), naming it.
+    """
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW)
+    except OSError as e:
+        if e.errno != errno.ELOOP and not osp.islink(path):
+            raise
+        raise OSError(
+            errno.ELOOP, f'its scratch file {path} was replaced by a '
+            'symbolic link while it downloaded (someone else who can write '
+            f'in {osp.dirname(path)} made it), and is not written through; '
+            'make the cache folder writable by you alone') from None
+    return os.fdopen(fd, 'wb')
+
+
 def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
     """Download ``url`` to ``path``; the response's validators.
 
     Args:
         url (str): The address.
-        path (str): The file to write.
+        path (str): The file to write, made by the caller; it is not
+            written through a symbolic link (:func:`_open_scratch`).
         progress (bool): Show a progress bar.
 
     Returns:
@@ -50,8 +107,7 @@ def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
             download shorter or longer than its ``Content-Length``.
     """
     request = Request(url, headers={'User-Agent': 'mmadaptformer'})
-    with urlopen(request, timeout=_TIMEOUT) as response, \
-            open(path, 'wb') as f:
+    with _open(request) as response, _open_scratch(path) as f:
         validators = _validators(response.headers)
         size = validators.get('content-length')
         expected = int(size) if size and size.isdigit() else None
@@ -93,15 +149,12 @@ def changed_since(url: str, recorded: Dict[str, str]) -> Optional[str]:
     """
     headers = {'User-Agent': 'mmadaptformer'}
     try:
-        with urlopen(
-                Request(url, method='HEAD', headers=headers),
-                timeout=_TIMEOUT) as response:
+        with _open(Request(url, method='HEAD', headers=headers)) as response:
             current = _validators(response.headers)
     except HTTPError as e:
         if e.code not in _HEAD_REFUSED:
             raise
-        with urlopen(
-                Request(url, headers=headers), timeout=_TIMEOUT) as response:
+        with _open(Request(url, headers=headers)) as response:
             current = _validators(response.headers)
     for name in VALIDATORS:
         if name in recorded and name in current \

@@ -162,17 +162,22 @@ def write_record(path: str,
 
     Raises:
         OSError: If the record cannot be written or put in place (a
-            folder of its name, no permission); its scratch file
-            (``path`` and :data:`URL_SUFFIX`) is then deleted.
+            folder of its name, no permission, a file or link already at
+            its scratch name ``path`` and :data:`URL_SUFFIX`, which is
+            left as it is); the scratch file it made is then deleted.
     """
     scratch = path + URL_SUFFIX
+    made = False
     try:
-        with open(scratch, 'w', encoding='utf-8') as f:
+        # Made anew ('x'): a file or link of that name (planted in a cache
+        # others can write in) is neither truncated nor written through.
+        with open(scratch, 'x', encoding='utf-8') as f:
+            made = True
             f.write(url + '\n')
             for name, value in sorted((validators or {}).items()):
                 f.write(f'{name}: {value}\n')
         os.replace(scratch, cached + URL_SUFFIX)
     except BaseException:
-        if os.path.lexists(scratch):
+        if made and os.path.lexists(scratch):
             os.remove(scratch)
         raise

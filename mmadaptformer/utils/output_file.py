@@ -26,6 +26,7 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from .download_cache_files import cached_download, cached_record
 from .download_records import URL_SUFFIX
 from .local_files import is_local, same_file
+from .planted_links import planted_link
 from .zoo_names import is_zoo_name, zoo_file_problem, zoo_target
 
 __all__ = ['download_cache_problem', 'nearest_existing', 'output_file_problem']
@@ -59,9 +60,11 @@ def output_file_problem(
     (writing it would replace that input), or a file of the download cache
     (:mod:`.download_cache`): a download or its ``.url`` record, whether
     it is there already (with a record naming its address) or one of
-    ``inputs`` given as an address is about to be downloaded to it. A
-    folder above it that is not there yet is fine: the tools make it. A
-    path with a URI scheme is not checked.
+    ``inputs`` given as an address is about to be downloaded to it, nor lead
+    through a symbolic link that another user made in a folder anyone can
+    write in (:func:`.planted_link`). A folder above it that is not there
+    yet is fine: the tools make it. A path with a URI scheme is not
+    checked.
 
     Args:
         out (str): The output path, as the command line gives it.
@@ -75,6 +78,9 @@ def output_file_problem(
     """
     if not is_local(out):
         return None
+    planted = planted_link(out)
+    if planted is not None:
+        return f'{what} {out}: {planted}'
     if osp.isdir(out):
         return f'{what} {out}: it is a folder; give the file to write.'
     above = nearest_existing(osp.dirname(osp.abspath(out)))

@@ -14,6 +14,7 @@ import os.path as osp
 from typing import Optional
 
 from .output_file import nearest_existing
+from .planted_links import planted_link
 
 __all__ = ['output_folder_problem']
 
@@ -22,9 +23,11 @@ def output_folder_problem(out: str, what: str) -> Optional[str]:
     """``'WHAT OUT: ...'`` if ``out`` cannot be the folder a tool writes
     into, else None.
 
-    It cannot be a file, lie under a file, or be (or, when it is not there
-    yet, lie under) a folder that cannot be written in. A folder that is not
-    there yet is fine: the tools make it.
+    It cannot be a file, lie under a file, be (or, when it is not there
+    yet, lie under) a folder that cannot be written in, or lead through a
+    symbolic link that another user made in a folder anyone can write in
+    (:func:`.planted_link`). A folder that is not there yet is fine: the
+    tools make it.
 
     Args:
         out (str): The folder, as the command line gives it.
@@ -37,6 +40,9 @@ def output_folder_problem(out: str, what: str) -> Optional[str]:
         >>> output_folder_problem('setup.py', 'OUT_DIR')
         'OUT_DIR setup.py: it is a file; give a folder (it is made if it is not there).'
     """  # noqa: E501
+    planted = planted_link(out)
+    if planted is not None:
+        return f'{what} {out}: {planted}'
     if osp.exists(out) and not osp.isdir(out):
         return (f'{what} {out}: it is a file; give a folder (it is made if '
                 'it is not there).')

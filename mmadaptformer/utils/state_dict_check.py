@@ -38,6 +38,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .control_characters import escape_controls
 from .head_classes import head_classes_mismatch
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
@@ -70,8 +71,12 @@ def _strip_prefix(state_dict: dict, prefix: str = 'module.') -> dict:
 
 
 def listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
-    """The first ``limit`` keys, comma-separated, and how many more."""
-    shown = ', '.join(keys[:limit])
+    """The first ``limit`` keys, comma-separated, and how many more.
+
+    A key's control characters (a terminal's escape sequences, in a file
+    made elsewhere) are shown escaped (:func:`.escape_controls`).
+    """
+    shown = ', '.join(escape_controls(key) for key in keys[:limit])
     more = len(keys) - limit
     return shown + (f', ... and {more} more' if more > 0 else '')
 
