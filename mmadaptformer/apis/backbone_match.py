@@ -20,6 +20,7 @@ from torch import nn
 
 from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from .multitask_tasks import Task, TaskError
 
@@ -228,8 +229,9 @@ def check_same_frozen(name: str,
             raise TaskError(
                 f'Task {name!r} ({checkpoint}) was trained on another '
                 f'frozen backbone than task {other.name!r} '
-                f'({other.checkpoint}): frozen digests {digest[:16]}... '
-                f'and {other.digest[:16]}... differ.')
+                f'({other.checkpoint}): frozen digests '
+                f'{escape_controls(digest[:16])}... and '
+                f'{escape_controls(other.digest[:16])}... differ.')
     missing = [k for k in shared if k not in state]
     differ = [
         k for k in shared if k in state and k not in specific

@@ -38,6 +38,7 @@ from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,
                                                   missing_evaluated_keys)
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.fingerprint import digest, state_fingerprints
 from mmadaptformer.utils.local_files import full_local_path
 from mmadaptformer.utils.model_keys import HEAD_NAMES, NECK_NAME
@@ -285,7 +286,8 @@ def check_frozen_digest(info: dict,
         raise FrozenBackboneMismatchError(
             f'{source + ": " if source else ""}Adapter-only checkpoint was '
             f'trained on a different frozen backbone: it records frozen '
-            f'weights with digest {info["frozen_digest"][:16]}... '
+            f'weights with digest '
+            f'{escape_controls(info["frozen_digest"][:16])}... '
             f'({info.get("frozen_keys")} tensors), but this model has '
             f'{actual[:16]}... ({len(fingerprints)} tensors). Point the '
             f'config\'s pretrained path (init_cfg / load_from of the '

@@ -15,6 +15,7 @@ from typing import Any, List, Mapping, Optional
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.weights_nesting import (holds_own_names,
                                                  nested_weights_cause,
                                                  tensor_keys)
@@ -66,7 +67,7 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
                 f'it: tools/train.py CONFIG --pretrained BACKBONE '
                 f'--cfg-options load_from={file}')
     origin = meta.get('converted_from')
-    converted = (f', converted from {origin} by '
+    converted = (f', converted from {escape_controls(str(origin))} by '
                  'tools/model_converters' if origin else '')
     if all(k.startswith('backbone.') for k in keys):
         return (f"a backbone's pretrained weights (its {len(keys)} tensors "

@@ -1,0 +1,47 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Text a checkpoint carries that our refusals quote (its adapter record's
+``frozen_digest``, ``meta['converted_from']``) is shown with its terminal
+control sequences escaped, as class names and state-dict keys are
+(``utils/control_characters``): a file made to clear the screen or write
+the clipboard of whoever loads it printed them raw before."""
+import pytest
+import torch
+from torch import nn
+
+from mmadaptformer.engine.adapter_checkpoint.adapter_only import \
+    check_frozen_digest
+from mmadaptformer.engine.hooks import untrained_file
+from mmadaptformer.models import FrozenBackboneMismatchError
+
+CLEAR = '\x1b[2J\x1b[H'
+
+
+def test_a_recorded_digest_is_shown_escaped():
+    info = dict(saved_keys=[], frozen_digest=CLEAR + '0' * 60)
+    with pytest.raises(FrozenBackboneMismatchError) as e:
+        check_frozen_digest(info, [('backbone.w', torch.zeros(2))], 'evil.pth')
+    message = str(e.value)
+    assert '\x1b' not in message, repr(message)
+    assert 'digest \\x1b[2J\\x1b[H0000' in message, message
+
+
+class _Classifier(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.backbone = nn.Linear(2, 2)
+        self.cls_head = nn.Linear(2, 2)
+
+
+def test_converted_from_is_shown_escaped():
+    model = _Classifier()
+    checkpoint = dict(
+        state_dict={
+            f'backbone.{k}': v
+            for k, v in model.backbone.state_dict().items()
+        },
+        meta=dict(converted_from=CLEAR + 'pretrain.pth'))
+    message = untrained_file(checkpoint, checkpoint['meta'], model,
+                             'weights.pth', 'weights.pth')
+    assert '\x1b' not in message, repr(message)
+    assert 'converted from \\x1b[2J\\x1b[Hpretrain.pth by' in message, message
