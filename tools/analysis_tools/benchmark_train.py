@@ -64,8 +64,9 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import (format_summary, load_config, parse_args,
-                                     run_benchmark)
+from mmadaptformer.benchmark import (Stopped, format_summary, load_config,
+                                     parse_args, run_benchmark, stop_line,
+                                     stop_signals_raise, stop_status)
 from mmadaptformer.engine import refusals_exit
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
@@ -104,9 +105,21 @@ def _main(argv):
     # and the key, exit status 1, as train.py and test.py end: found here,
     # or by the worker that builds a mode's model and optimizer, which
     # hands its ConfigError back (see mmadaptformer.benchmark.worker).
-    with results_only_stdout(), refusals_exit():
-        check_config(argv)
-        result = run_benchmark(argv)
+    # Stopped (Ctrl-C, SIGTERM), the run stops the mode's worker process
+    # and ends with one line (mmadaptformer.benchmark.stop_signals).
+    try:
+        with stop_signals_raise(), results_only_stdout(), refusals_exit():
+            check_config(argv)
+            result = run_benchmark(argv)
+    except (KeyboardInterrupt, Stopped) as exc:
+        print(
+            stop_line(
+                'benchmark_train.py', exc, 'the mode being measured was '
+                'stopped with its worker process; no table was printed and '
+                'no --out or --plot written (they come when every round has '
+                'run)'),
+            file=sys.stderr)
+        raise SystemExit(stop_status(exc)) from None
     print()
     print(format_summary(result))
     for kind in ('out', 'plot'):

@@ -24,11 +24,26 @@ Example::
 """
 import sys
 
+from mmadaptformer.benchmark import (Stopped, stop_line, stop_signals_raise,
+                                     stop_status)
 from mmadaptformer.benchmark.gpu_check import format_gpu_summary, run_gpu_check
 
 
 def main(argv=None) -> int:
-    result = run_gpu_check(argv)
+    # Stopped (Ctrl-C, SIGTERM: a scheduler's time limit), the runner stops
+    # the running checks with the tools they started, records the stop in
+    # gpu_check.json and summary.txt, and the tool ends with one line.
+    try:
+        with stop_signals_raise():
+            result = run_gpu_check(argv)
+    except (KeyboardInterrupt, Stopped) as exc:
+        print(
+            stop_line(
+                'gpu_check.sh', exc, 'the running checks were stopped with '
+                'the tools they ran; the results so far are in '
+                'gpu_check.json and summary.txt (status: interrupted)'),
+            file=sys.stderr)
+        return stop_status(exc)
     print(format_gpu_summary(result), end='')
     out_dir = result.get('context', {}).get('out_dir')
     if out_dir:

@@ -19,6 +19,7 @@ from ..cli import load_model_config
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import (BATCH_SIZE_REASON, DefaultsHelpFormatter,
                        parse_peak_tflops)
+from ..stop_signals import Stopped
 from ..worker_process import worker_command
 from .checks import CHECKS
 from .commands import stop_process_group
@@ -128,6 +129,11 @@ def parse_gpu_check_args(
         'whose peak the check does not know (it knows '
         f'{", ".join(DATASHEET_PEAK_TFLOPS)}); replaces the known one')
     args = parser.parse_args(argv)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda, but torch.cuda.is_available() is False '
+                     'on this machine: leave --device out (auto) to be told '
+                     'so with exit status 0, or give --device cpu to run the '
+                     'checks that run on a CPU')
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
     timeouts = {}
     for item in args.timeout:
@@ -308,6 +314,25 @@ def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
             log.close()
 
 
+def _record_stop(report: _Report, exc: BaseException, elapsed: float) -> None:
+    """Record in the results that the run was stopped (``status:
+    interrupted``), the checks it stopped as ``stopped``."""
+    cause = 'Ctrl-C (SIGINT)' if isinstance(exc,
+                                            KeyboardInterrupt) else str(exc)
+    for result in report.data['checks'].values():
+        if result.get('status') == 'running':
+            result.update(
+                status='stopped',
+                reason=f'the run was stopped by {cause}; so were this check '
+                'and the tools it ran')
+    report.data.update(
+        status='interrupted',
+        reason=f'stopped by {cause} after {elapsed:.0f} s; the checks '
+        'not recorded here did not run',
+        elapsed_s=elapsed)
+    report.write()
+
+
 def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
     """Run the checks of ``argv`` (see :func:`parse_gpu_check_args`).
 
@@ -326,9 +351,6 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
     device = args.device
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else None
-    if device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda, but torch.cuda.is_available() '
-                           'is False on this machine')
     for sub in ('logs', 'results', 'work'):
         os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)
     report = _Report(
@@ -372,12 +394,17 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
         json.dump(ctx, f, indent=2)
     deadline = started + args.budget
     jobs = args.jobs or (6 if device == 'cuda' else 1)
-    for phase in (1, 2, 3):
-        phase_names = [
-            n for n in CHECKS if n in names and CHECKS[n][0] == phase
-        ]
-        _run_phase(phase_names, jobs if phase == 1 else 1, ctx_path,
-                   args.out_dir, args.timeout, deadline, report)
+    try:
+        for phase in (1, 2, 3):
+            phase_names = [
+                n for n in CHECKS if n in names and CHECKS[n][0] == phase
+            ]
+            _run_phase(phase_names, jobs if phase == 1 else 1, ctx_path,
+                       args.out_dir, args.timeout, deadline, report)
+    except (KeyboardInterrupt, Stopped) as exc:
+        # _run_phase has stopped the running checks and their tools.
+        _record_stop(report, exc, time.time() - started)
+        raise
     statuses = [r['status'] for r in report.data['checks'].values()]
     report.data['status'] = 'complete' if not any(
         s in ('not_run', 'timeout') for s in statuses) else 'partial'
