@@ -106,10 +106,21 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
     cfg = load_config(args)
     spec = input_spec(cfg, args)
     if spec['batch_size'] < 2:
+        told = (f'trains in batches of {spec["batch_size"]} '
+                '(train_dataloader.batch_size)'
+                if spec['sources']['batch_size'].startswith('train_') else
+                'has no train_dataloader.batch_size to take the batch size '
+                'from')
+        build_parser().error(f'{args.config} {told}; give --batch-size 2 '
+                             f'or more: {BATCH_SIZE_REASON}')
+    if not isinstance(cfg.get('optim_wrapper'), dict):
+        # Else each mode's worker fails on it, with a traceback.
         build_parser().error(
-            f'{args.config} trains in batches of {spec["batch_size"]} '
-            '(train_dataloader.batch_size); give --batch-size 2 or more: '
-            f'{BATCH_SIZE_REASON}')
+            f'{args.config} has no optim_wrapper dict (optim_wrapper = '
+            f'{cfg.get("optim_wrapper")!r}): each mode trains with the '
+            "config's optimizer; add one, e.g. optim_wrapper = dict("
+            "optimizer=dict(type='SGD', lr=0.01, momentum=0.9)), or inherit "
+            'a schedule of configs/_base_/schedules/')
     if args.threads:
         torch.set_num_threads(args.threads)  # as in the workers
     load_before = loadavg()
