@@ -12,7 +12,7 @@ from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES, MODES,
                       parse_args)
 from .report import (cpu_info, format_summary, format_table, loadavg, plot,
                      row_name, summarize, summary_title)
-from .runner import rotated, run_benchmark, run_worker
+from .runner import WorkerError, rotated, run_benchmark, run_worker
 from .stop_signals import Stopped, stop_line, stop_signals_raise, stop_status
 from .utilisation import matmul_flops_per_s, measure_matmul, timed, utilisation
 from .worker_process import worker_command
@@ -28,5 +28,5 @@ __all__ = [
     'row_name', 'rotated', 'run_benchmark', 'run_worker',
     'sdpa_recompute_flops', 'stop_line', 'stop_signals_raise', 'stop_status',
     'summarize', 'summary_title', 'synthetic_batch', 'timed', 'utilisation',
-    'worker_command'
+    'WorkerError', 'worker_command'
 ]

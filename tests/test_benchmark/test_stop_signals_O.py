@@ -214,3 +214,41 @@ def test_gpu_check_device_cuda_without_gpu_is_one_line(tmp_path):
         'with exit status 0, or give --device cpu to run the checks that '
         'run on a CPU')
     assert not (tmp_path / 'out').exists()
+
+
+def test_a_killed_worker_ends_the_benchmark_on_one_line(endless_benchmark):
+    """The kernel's out-of-memory killer ends a worker with SIGKILL (a
+    batch too big for memory); the tool ended with its own traceback and a
+    RuntimeError whose message was the worker's last log lines, which did
+    not say what happened."""
+    proc, worker = endless_benchmark
+    os.kill(worker, signal.SIGKILL)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1
+    assert err.strip().splitlines()[-1] == (
+        'benchmark_train.py: the adaptformer row failed: its worker '
+        'process was killed by SIGKILL, as the kernel ends a process when '
+        'memory runs out: if it did, give a smaller --batch-size (or '
+        '--num-frames, --img-size)')
+    assert 'Traceback' not in err
+
+
+def test_worker_error_names_the_error_and_advice():
+    from mmadaptformer.benchmark import WorkerError
+    output = ('12/06 08:25:59 - mmengine - INFO - AdapterHook: ...\n'
+              'Traceback (most recent call last):\n  File "x.py"\n'
+              'RuntimeError: [enforce fail at alloc_cpu.cpp:127] err == 0. '
+              "DefaultCPUAllocator: can't allocate memory: you tried to "
+              'allocate 983040000 bytes.\n\n')
+    error = WorkerError('adaptformer@bf16', 1, output)
+    assert str(error) == (
+        'the adaptformer@bf16 row failed: its worker process exited 1: '
+        'RuntimeError: [enforce fail at alloc_cpu.cpp:127] err == 0. '
+        "DefaultCPUAllocator: can't allocate memory: you tried to allocate "
+        '983040000 bytes.; give a smaller --batch-size (or --num-frames, '
+        '--img-size)')
+    assert error.output == output
+    error = WorkerError('full_ft', 1, 'ValueError: a bug\n')
+    assert str(error) == ('the full_ft row failed: its worker process '
+                          'exited 1: ValueError: a bug')
+    assert 'printed nothing' in str(WorkerError('full_ft', 1, ''))

@@ -64,9 +64,10 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import (Stopped, format_summary, load_config,
-                                     parse_args, run_benchmark, stop_line,
-                                     stop_signals_raise, stop_status)
+from mmadaptformer.benchmark import (Stopped, WorkerError, format_summary,
+                                     load_config, parse_args, run_benchmark,
+                                     stop_line, stop_signals_raise,
+                                     stop_status)
 from mmadaptformer.engine import refusals_exit
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
@@ -120,6 +121,10 @@ def _main(argv):
                 'run)'),
             file=sys.stderr)
         raise SystemExit(stop_status(exc)) from None
+    except WorkerError as exc:
+        # The worker's own output (its traceback) first, then one line.
+        print(exc.output.rstrip('\n'), file=sys.stderr)
+        raise SystemExit(f'benchmark_train.py: {exc}') from None
     print()
     print(format_summary(result))
     for kind in ('out', 'plot'):
