@@ -170,6 +170,10 @@ def _check_speed_sizes(parser: argparse.ArgumentParser,
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if args.img_size is not None and len(args.img_size) not in (1, 2):
         parser.error(f'--img-size takes H or H W, got {args.img_size}')
+    if args.device == 'cpu' and 'fp16' in (args.amp or []):
+        parser.error('--amp fp16 needs a GPU: float16 autocast with loss '
+                     'scaling runs on a GPU only (use bf16 with --device '
+                     'cpu)')
 
 
 def _free_port() -> int:
