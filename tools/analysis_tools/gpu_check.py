@@ -26,7 +26,9 @@ import sys
 
 from mmadaptformer.benchmark import (Stopped, stop_line, stop_signals_raise,
                                      stop_status)
-from mmadaptformer.benchmark.gpu_check import format_gpu_summary, run_gpu_check
+from mmadaptformer.benchmark.gpu_check import (GpuCheckError,
+                                               format_gpu_summary,
+                                               run_gpu_check)
 
 
 def main(argv=None) -> int:
@@ -44,6 +46,10 @@ def main(argv=None) -> int:
                 'gpu_check.json and summary.txt (status: interrupted)'),
             file=sys.stderr)
         return stop_status(exc)
+    except GpuCheckError as exc:
+        # Recorded in gpu_check.json and summary.txt already.
+        print(f'gpu_check.sh: {exc}', file=sys.stderr)
+        return 1
     print(format_gpu_summary(result), end='')
     out_dir = result.get('context', {}).get('out_dir')
     if out_dir:

@@ -14,7 +14,6 @@ from typing import List, Optional
 
 import torch
 
-from ...utils import atomic_write
 from ..cli import load_model_config
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import (BATCH_SIZE_REASON, DefaultsHelpFormatter,
@@ -23,8 +22,8 @@ from ..stop_signals import Stopped
 from ..worker_process import worker_command
 from .checks import CHECKS
 from .commands import stop_process_group
-from .goals import DATASHEET_PEAK_TFLOPS, evaluate_goals
-from .summary import format_gpu_summary
+from .goals import DATASHEET_PEAK_TFLOPS
+from .report import GpuCheckReport, record_stop
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
 
 SPEED_DEFAULTS = dict(
@@ -42,6 +41,14 @@ SPEED_DEFAULTS = dict(
         iters=2,
         warmup=1,
         matmul_size=256))
+
+
+class GpuCheckError(RuntimeError):
+    """The run cannot start on this machine (its torch lacks a name the
+    GPU checks use); the message names what is missing, and
+    ``gpu_check.json`` records it (``status: error``)."""
+
+
 SPEED_MODES = ['adaptformer', 'full_ft', 'linear_probe', 'adaptformer_plain']
 NOT_RUN = ('not_run', 'timeout', 'error', 'failed')
 
@@ -230,25 +237,9 @@ def _environment(device: str) -> dict:
         date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
 
-class _Report:
-    """Results so far, written to disk after every change."""
-
-    def __init__(self, out_dir: str, header: dict) -> None:
-        self.out_dir = out_dir
-        self.data = dict(header, checks={}, goals=[])
-        self.json_path = osp.join(out_dir, 'gpu_check.json')
-        self.summary_path = osp.join(out_dir, 'summary.txt')
-
-    def write(self) -> None:
-        self.data['goals'] = evaluate_goals(self.data['checks'])
-        for path, text in ((self.json_path,
-                            json.dumps(self.data, indent=2, default=str)),
-                           (self.summary_path, format_gpu_summary(self.data))):
-            atomic_write(text, path)
-
-
 def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
-               timeouts: dict, deadline: float, report: _Report) -> None:
+               timeouts: dict, deadline: float,
+               report: GpuCheckReport) -> None:
     pending, running = list(names), {}
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
@@ -318,25 +309,6 @@ def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
             log.close()
 
 
-def _record_stop(report: _Report, exc: BaseException, elapsed: float) -> None:
-    """Record in the results that the run was stopped (``status:
-    interrupted``), the checks it stopped as ``stopped``."""
-    cause = 'Ctrl-C (SIGINT)' if isinstance(exc,
-                                            KeyboardInterrupt) else str(exc)
-    for result in report.data['checks'].values():
-        if result.get('status') == 'running':
-            result.update(
-                status='stopped',
-                reason=f'the run was stopped by {cause}; so were this check '
-                'and the tools it ran')
-    report.data.update(
-        status='interrupted',
-        reason=f'stopped by {cause} after {elapsed:.0f} s; the checks '
-        'not recorded here did not run',
-        elapsed_s=elapsed)
-    report.write()
-
-
 def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
     """Run the checks of ``argv`` (see :func:`parse_gpu_check_args`).
 
@@ -349,6 +321,10 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
 
     Returns:
         dict: What ``gpu_check.json`` holds.
+
+    Raises:
+        GpuCheckError: If this machine's torch lacks a name the GPU checks
+            use (recorded in ``gpu_check.json`` first).
     """
     args = parse_gpu_check_args(argv)
     started = time.time()
@@ -357,7 +333,7 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
         device = 'cuda' if torch.cuda.is_available() else None
     for sub in ('logs', 'results', 'work'):
         os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)
-    report = _Report(
+    report = GpuCheckReport(
         args.out_dir,
         dict(
             _environment(device or 'none'),
@@ -383,7 +359,7 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
             reason=f'torch {apis["torch"]} lacks names the GPU checks use '
             f'(mmadaptformer.benchmark.cuda_api): {apis["missing"]}')
         report.write()
-        raise RuntimeError(report.data['reason'])
+        raise GpuCheckError(report.data['reason'])
     names = args.checks or list(CHECKS)
     try:
         workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))
@@ -407,7 +383,7 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
                        args.out_dir, args.timeout, deadline, report)
     except (KeyboardInterrupt, Stopped) as exc:
         # _run_phase has stopped the running checks and their tools.
-        _record_stop(report, exc, time.time() - started)
+        record_stop(report, exc, time.time() - started)
         raise
     statuses = [r['status'] for r in report.data['checks'].values()]
     report.data['status'] = 'complete' if not any(
