@@ -252,3 +252,55 @@ def test_worker_error_names_the_error_and_advice():
     assert str(error) == ('the full_ft row failed: its worker process '
                           'exited 1: ValueError: a bug')
     assert 'printed nothing' in str(WorkerError('full_ft', 1, ''))
+
+
+def _files_under(folder) -> list:
+    return [
+        osp.join(root, name) for root, _, names in os.walk(folder)
+        for name in names
+    ]
+
+
+@pytest.mark.parametrize('tool, argv', [
+    ('benchmark_infer.py', ['--repeat', '1000000', '--tasks', '1']),
+    ('benchmark_add_task.py', ['--tasks'] + ['1'] * 100),
+])
+def test_sigterm_removes_the_temporary_checkpoints(tool, argv, tmp_path):
+    """``benchmark_infer.py`` and ``benchmark_add_task.py`` write a
+    backbone and task checkpoints into a temporary folder; SIGTERM left it
+    behind (and ``benchmark_add_task.py``'s worker running)."""
+    temp = tmp_path / 'temp'
+    temp.mkdir()
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            osp.join(TOOLS, 'analysis_tools', tool),
+            TINY_ADAPTFORMER_VIDEO_CONFIG, '--out',
+            str(tmp_path / 'out.json')
+        ] + argv,
+        cwd=REPO_ROOT,
+        env=dict(_env(), TMPDIR=str(temp)),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True)
+    try:
+        deadline = time.time() + 120
+        while not any(f.endswith('.pth') for f in _files_under(temp)) or (
+                tool == 'benchmark_add_task.py' and not _children(proc.pid)):
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < deadline, 'no checkpoint was written'
+            time.sleep(0.2)
+        children = _children(proc.pid)
+        os.kill(proc.pid, signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+        assert _files_under(temp) == []
+        assert all(_worker_ends(pid) for pid in children)
+        assert err.strip().splitlines()[-1].startswith(
+            f'{tool}: stopped by SIGTERM: ')
+        assert not (tmp_path / 'out.json').exists()
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.communicate()

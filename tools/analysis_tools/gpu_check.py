@@ -24,11 +24,15 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import (Stopped, stop_line, stop_signals_raise,
-                                     stop_status)
+from mmadaptformer.benchmark import exit_on_stop
 from mmadaptformer.benchmark.gpu_check import (GpuCheckError,
                                                format_gpu_summary,
                                                run_gpu_check)
+
+#: What a stopped run leaves.
+STOPPED = ('the running checks were stopped with the tools they ran; the '
+           'results so far are in gpu_check.json and summary.txt (status: '
+           'interrupted)')
 
 
 def main(argv=None) -> int:
@@ -36,16 +40,8 @@ def main(argv=None) -> int:
     # the running checks with the tools they started, records the stop in
     # gpu_check.json and summary.txt, and the tool ends with one line.
     try:
-        with stop_signals_raise():
-            result = run_gpu_check(argv)
-    except (KeyboardInterrupt, Stopped) as exc:
-        print(
-            stop_line(
-                'gpu_check.sh', exc, 'the running checks were stopped with '
-                'the tools they ran; the results so far are in '
-                'gpu_check.json and summary.txt (status: interrupted)'),
-            file=sys.stderr)
-        return stop_status(exc)
+        result = exit_on_stop('gpu_check.sh', lambda: run_gpu_check(argv),
+                              STOPPED)
     except GpuCheckError as exc:
         # Recorded in gpu_check.json and summary.txt already.
         print(f'gpu_check.sh: {exc}', file=sys.stderr)
