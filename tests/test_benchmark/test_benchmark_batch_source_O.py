@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What ``benchmark_train.py`` says when a config has no batch size or no
-optimizer to give (a model-only config, without a dataset or schedule).
+optimizer to give (a model-only config, without a dataset or schedule),
+or when ``--out`` and ``--plot`` name one file.
 
 Before, a config without ``train_dataloader`` was refused as one that
 "trains in batches of 1 (train_dataloader.batch_size)", a key it does not
@@ -82,3 +83,20 @@ def test_model_and_optimizer_config_runs_with_batch_size(
         size='backbone img_size',
         frames='backbone num_frames',
         batch_size='--batch-size')
+
+
+def test_out_and_plot_of_one_file_are_refused(tmp_path):
+    """The plot replaced the JSON, and the tool said it wrote both."""
+    same = tmp_path / 'results.json'
+    proc = run_tool([
+        'analysis_tools/benchmark_train.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+        '--out', same, '--plot', same
+    ],
+                    tmp_path,
+                    check=False,
+                    separate_stderr=True)
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines()[-1] == (
+        f'benchmark_train.py: error: --out and --plot name the same file, '
+        f'{same}: give the JSON and the PNG a file each')
+    assert not same.exists()
