@@ -57,7 +57,7 @@ def test_config_without_optim_wrapper_is_refused_on_one_line(
         model_only_config, tmp_path):
     assert _refusal(model_only_config, tmp_path, '--batch-size', '2') == (
         f'benchmark_train.py: error: {model_only_config} has no '
-        "optim_wrapper dict (optim_wrapper = None): each mode trains with "
+        'optim_wrapper dict (optim_wrapper = None): each mode trains with '
         "the config's optimizer; add one, e.g. optim_wrapper = dict("
         "optimizer=dict(type='SGD', lr=0.01, momentum=0.9)), or inherit a "
         'schedule of configs/_base_/schedules/')
