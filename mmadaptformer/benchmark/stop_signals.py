@@ -13,7 +13,8 @@ training on the GPU, the JSON said ``running`` for good), and Ctrl-C ended
 folder of checkpoints behind (and the latter its worker running).
 Under :func:`stop_signals_raise`, SIGTERM raises :class:`Stopped` in the
 main thread instead, so the code that stops the workers on an exception
-runs; :func:`stop_line` is what the tool prints on its way out.
+runs; :func:`exit_on_stop` runs a tool's work so and ends it with
+:func:`stop_line` and :func:`stop_status`.
 """
 import signal
 import sys
