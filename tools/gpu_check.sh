@@ -7,5 +7,8 @@
 # interpreter (default: python3, as the Makefile and tools/dist_*.sh).
 
 PYTHON=${PYTHON:-python3}
-PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH \
-"$PYTHON" "$(dirname "$0")"/analysis_tools/gpu_check.py "$@"
+# exec: a SIGTERM sent to this script (kill, timeout, a scheduler) reaches
+# the check runner, which stops its checks; a shell in between would die
+# alone and leave them running.
+export PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH
+exec "$PYTHON" "$(dirname "$0")"/analysis_tools/gpu_check.py "$@"

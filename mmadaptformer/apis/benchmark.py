@@ -343,10 +343,12 @@ def format_table(result: dict, cpu: str) -> str:
                      f'{row["weights_mb"]["one_after_another"]:.1f} |')
     mem = result['memory']
     per = ', '.join(f'{m:.2f}' for m in mem['per_added_task_mb'])
+    # One task in --tasks adds none: say so, not 'each added task  MB'.
+    per = f'each added task {per} MB' if per else (
+        'no task added (give --tasks 1 2 or more to measure one)')
     lines += [
         '', f'Memory (float32 tensors): first task {mem["first_task_mb"]:.1f}'
-        f' MB; each added task {per} MB; one more whole model '
-        f'{mem["whole_model_mb"]:.1f} MB.'
+        f' MB; {per}; one more whole model {mem["whole_model_mb"]:.1f} MB.'
     ]
     sp = result['shared_prefix']
     lines += [

@@ -58,7 +58,7 @@ def input_spec(cfg, args) -> dict:
     Returns:
         dict: ``batch_size``, ``sample_shape`` (one sample's uint8 input as
         the data preprocessor takes it), ``video`` and ``sources`` (where
-        the size and frames came from).
+        the size, the frames and the batch size came from).
     """
     model = cfg.model
     preprocessor = model.get('data_preprocessor') or {}
@@ -95,8 +95,12 @@ def input_spec(cfg, args) -> dict:
             frames = args.num_frames
             sources['frames'] = '--num-frames'
 
-    batch_size = args.batch_size or cfg.get('train_dataloader', {}).get(
-        'batch_size', 1)
+    batch_size = (cfg.get('train_dataloader') or {}).get('batch_size')
+    sources['batch_size'] = 'train_dataloader.batch_size'
+    if batch_size is None:
+        batch_size, sources['batch_size'] = 1, 'none in the config'
+    if args.batch_size:
+        batch_size, sources['batch_size'] = args.batch_size, '--batch-size'
     fmt = preprocessor.get('format_shape', 'NCTHW' if video else 'NCHW')
     if not video:
         shape = (3, *size)

@@ -2,6 +2,7 @@
 """The modes, autocast dtypes and command-line options of the training
 benchmark (``tools/analysis_tools/benchmark_train.py``)."""
 import argparse
+import os
 from typing import Dict, List, Optional
 
 MODES = {
@@ -209,6 +210,11 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if args.img_size is not None and len(args.img_size) not in (1, 2):
         parser.error(f'--img-size takes H or H W, got {args.img_size}')
+    if args.out and args.plot and \
+            os.path.realpath(args.out) == os.path.realpath(args.plot):
+        # The plot would silently replace the JSON.
+        parser.error(f'--out and --plot name the same file, {args.out}: '
+                     'give the JSON and the PNG a file each')
     if args.worker is None:
         from .cli import refuse_bad_paths
         refuse_bad_paths(parser, args.config, [(args.out, '--out'),

@@ -9,17 +9,42 @@ from typing import Dict, List, Optional, Tuple
 from ..utils.atomic_save import atomic_write
 from .options import REFERENCE_MODE
 
+#: The ``/proc/cpuinfo`` flags that set how fast a CPU runs float32 and
+#: bfloat16 matmuls, with the names ``lscpu`` users know them by: without
+#: AVX512-BF16 or AMX, bfloat16 autocast is emulated and far slower.
+MATMUL_FLAGS = {
+    'avx2': 'AVX2',
+    'avx512f': 'AVX512',
+    'avx512_bf16': 'AVX512-BF16',
+    'amx_bf16': 'AMX-BF16',
+}
 
-def cpu_info() -> dict:
-    """CPU model name and core count, read from ``/proc/cpuinfo``."""
-    name = None
+
+def cpu_info(path: str = '/proc/cpuinfo') -> dict:
+    """The CPU's model name, core count and :data:`MATMUL_FLAGS`, so that
+    results of two machines can be told apart.
+
+    Args:
+        path (str): The cpuinfo file. Defaults to ``'/proc/cpuinfo'``.
+
+    Returns:
+        dict: ``cpu`` (None where unknown), ``cores`` and
+        ``matmul_flags`` (the flags' names the CPU has, in the order of
+        :data:`MATMUL_FLAGS`; None where unknown).
+    """
+    name, flags = None, None
     try:
-        with open('/proc/cpuinfo') as f:
-            match = re.search(r'^model name\s*:\s*(.+)$', f.read(), re.M)
-        name = match.group(1).strip() if match else None
+        with open(path) as f:
+            text = f.read()
     except OSError:
-        pass
-    return dict(cpu=name, cores=os.cpu_count())
+        text = ''
+    match = re.search(r'^model name\s*:\s*(.+)$', text, re.M)
+    name = match.group(1).strip() if match else None
+    match = re.search(r'^flags\s*:\s*(.*)$', text, re.M)
+    if match:
+        have = set(match.group(1).split())
+        flags = [label for flag, label in MATMUL_FLAGS.items() if flag in have]
+    return dict(cpu=name, cores=os.cpu_count(), matmul_flags=flags)
 
 
 def loadavg() -> Optional[List[float]]:
@@ -322,15 +347,19 @@ def plot(rows: dict, ratios: dict, title: str, unit: str, path: str):
 
 def device_label(result: dict) -> str:
     """What the numbers of :func:`run_benchmark`'s result were measured
-    on: ``'cuda (NVIDIA H200)'``, or ``'cpu (AMD EPYC, 2 cores, 1
-    thread(s))'`` (the threads PyTorch used in the workers)."""
+    on: ``'cuda (NVIDIA H200)'``, or ``'cpu (AMD EPYC, AVX2 AVX512
+    AVX512-BF16, 2 cores, 1 thread(s))'`` (its :data:`MATMUL_FLAGS`, where
+    the result records them, and the threads PyTorch used in the
+    workers)."""
     runs = [run for row in result['modes'].values() for run in row['runs']]
     if result['settings']['device'] == 'cuda':
         gpus = sorted({str(run.get('gpu')) for run in runs})
         return f'cuda ({", ".join(gpus) or "unknown GPU"})'
     machine = result.get('machine') or {}
     threads = sorted({run.get('threads') for run in runs} - {None})
-    return (f'cpu ({machine.get("cpu") or "unknown CPU"}, '
+    flags = machine.get('matmul_flags')
+    flags = '' if flags is None else f', {" ".join(flags) or "no AVX2"}'
+    return (f'cpu ({machine.get("cpu") or "unknown CPU"}{flags}, '
             f'{machine.get("cores")} cores, '
             f'{"/".join(map(str, threads)) or "?"} thread(s))')
 

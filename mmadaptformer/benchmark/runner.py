@@ -4,6 +4,8 @@ and every mode in a fresh process, the order rotating from round to round;
 then the summary, table, JSON and plot."""
 import json
 import os.path as osp
+import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -35,6 +37,41 @@ def _refusal_in(out: str) -> Optional[str]:
     return written.get(REFUSAL_KEY) if isinstance(written, dict) else None
 
 
+class WorkerError(RuntimeError):
+    """A mode's worker process failed otherwise than on a config mistake.
+
+    Its message is one line: the row, the exit status or signal, the
+    worker's last line (its error), and what to try where memory ran out.
+
+    Args:
+        row (str): The row, e.g. ``'adaptformer@bf16'``.
+        returncode (int): The worker's exit status (negative: the signal
+            that ended it).
+        output (str): What the worker printed (the end of it is kept in
+            :attr:`output`, for its traceback).
+    """
+
+    #: What to try when a worker ran out of memory.
+    MEMORY_ADVICE = ('give a smaller --batch-size (or --num-frames, '
+                     '--img-size)')
+
+    def __init__(self, row: str, returncode: int, output: str) -> None:
+        self.output = output[-4000:]
+        lines = [line for line in output.splitlines() if line.strip()]
+        last = lines[-1].strip() if lines else 'it printed nothing'
+        if returncode < 0:
+            name = signal.Signals(-returncode).name
+            how = f'was killed by {name}'
+            if -returncode == signal.SIGKILL:
+                how += (', as the kernel ends a process when memory runs '
+                        f'out: if it did, {self.MEMORY_ADVICE}')
+        else:
+            how = f'exited {returncode}: {last}'
+            if re.search(r"out of memory|can't allocate memory", last, re.I):
+                how += f'; {self.MEMORY_ADVICE}'
+        super().__init__(f'the {row} row failed: its worker process {how}')
+
+
 def run_worker(argv: List[str], mode: str, amp: str) -> dict:
     """Measure ``mode`` under ``amp`` in a fresh Python process, which
     imports this package whatever the working directory holds
@@ -52,8 +89,9 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
         ConfigError: The worker's, with its message (the file or option
             and the key of a config mistake met while it built the model
             or the optimizer), for the tool to end with on one line.
-        RuntimeError: If the process fails otherwise; the message ends
-            with its output.
+        WorkerError: If the process fails otherwise (a
+            ``RuntimeError``); its ``output`` is the end of what the
+            process printed.
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = osp.join(tmp, 'result.json')
@@ -66,8 +104,8 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
             refusal = _refusal_in(out)
             if refusal is not None:
                 raise ConfigError(refusal)
-            raise RuntimeError(f'{row_name(mode, amp)} failed (exit code '
-                               f'{proc.returncode}):\n{proc.stdout[-4000:]}')
+            raise WorkerError(
+                row_name(mode, amp), proc.returncode, proc.stdout)
         with open(out) as f:
             return json.load(f)
 
@@ -106,10 +144,21 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
     cfg = load_config(args)
     spec = input_spec(cfg, args)
     if spec['batch_size'] < 2:
+        told = (f'trains in batches of {spec["batch_size"]} '
+                '(train_dataloader.batch_size)'
+                if spec['sources']['batch_size'].startswith('train_') else
+                'has no train_dataloader.batch_size to take the batch size '
+                'from')
+        build_parser().error(f'{args.config} {told}; give --batch-size 2 '
+                             f'or more: {BATCH_SIZE_REASON}')
+    if not isinstance(cfg.get('optim_wrapper'), dict):
+        # Else each mode's worker fails on it, with a traceback.
         build_parser().error(
-            f'{args.config} trains in batches of {spec["batch_size"]} '
-            '(train_dataloader.batch_size); give --batch-size 2 or more: '
-            f'{BATCH_SIZE_REASON}')
+            f'{args.config} has no optim_wrapper dict (optim_wrapper = '
+            f'{cfg.get("optim_wrapper")!r}): each mode trains with the '
+            "config's optimizer; add one, e.g. optim_wrapper = dict("
+            "optimizer=dict(type='SGD', lr=0.01, momentum=0.9)), or inherit "
+            'a schedule of configs/_base_/schedules/')
     if args.threads:
         torch.set_num_threads(args.threads)  # as in the workers
     load_before = loadavg()

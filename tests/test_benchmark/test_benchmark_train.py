@@ -32,7 +32,9 @@ def test_input_shape_from_pipeline_backbone_or_flags():
     assert spec['batch_size'] == 4
     assert spec['sample_shape'] == [1, 3, 8, 112, 112]
     assert spec['sources'] == dict(
-        size='train pipeline', frames='train pipeline')
+        size='train pipeline',
+        frames='train pipeline',
+        batch_size='train_dataloader.batch_size')
     spec = _spec(TINY_VIDEO_CONFIG, '--batch-size', '2', '--num-frames', '8',
                  '--img-size', '48', '64')
     assert spec['batch_size'] == 2

@@ -10,16 +10,22 @@ from mmadaptformer.benchmark.gpu_check.runner import parse_gpu_check_args
 from mmadaptformer.benchmark.options import BATCH_SIZE_REASON
 
 
-@pytest.mark.parametrize('argv, message', [
-    (['--batch-size', '1'
-      ], f'--batch-size must be >= 2, got 1: {BATCH_SIZE_REASON}'),
-    (['--iters', '0'], '--iters must be >= 1, got 0'),
-    (['--num-frames', '0'], '--num-frames must be >= 1, got 0'),
-    (['--matmul-size', '0'], '--matmul-size must be >= 1, got 0'),
-    (['--warmup', '-1'], '--warmup must be >= 0, got -1'),
-    (['--img-size', '32', '32', '32'], '--img-size takes H or H W, got '
-     '[32, 32, 32]'),
-])
+@pytest.mark.parametrize(
+    'argv, message',
+    [
+        (['--batch-size', '1'
+          ], f'--batch-size must be >= 2, got 1: {BATCH_SIZE_REASON}'),
+        (['--iters', '0'], '--iters must be >= 1, got 0'),
+        (['--num-frames', '0'], '--num-frames must be >= 1, got 0'),
+        (['--matmul-size', '0'], '--matmul-size must be >= 1, got 0'),
+        (['--warmup', '-1'], '--warmup must be >= 0, got -1'),
+        (['--img-size', '32', '32', '32'], '--img-size takes H or H W, got '
+         '[32, 32, 32]'),
+        # Ran every check on the CPU, then failed the benchmark check.
+        (['--device', 'cpu', '--amp', 'bf16', 'fp16'],
+         '--amp fp16 needs a GPU: float16 autocast with loss scaling runs on '
+         'a GPU only (use bf16 with --device cpu)'),
+    ])
 def test_speed_sizes_benchmark_train_refuses_are_refused_first(
         argv, message, capsys):
     with pytest.raises(SystemExit) as exc:

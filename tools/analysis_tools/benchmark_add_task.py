@@ -36,7 +36,8 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
-from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
+from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
+                                     exit_on_stop)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
@@ -203,8 +204,17 @@ def refuse_unregistered_hooks(cfg, source: str, options) -> None:
             HOOKS.build(dict(hook))
 
 
+#: What a stopped run leaves.
+STOPPED = ('its worker process was stopped and its temporary folder of '
+           'checkpoints removed (a --work-dir keeps what was written in it); '
+           'no table was printed and no --out written')
+
+
 def main(argv=None) -> dict:
-    return exit_quietly_on_closed_pipe(lambda: _main(argv))
+    # Stopped (Ctrl-C, SIGTERM), the temporary folder of checkpoints goes
+    # and the tool ends with one line (mmadaptformer.benchmark.stop_signals).
+    return exit_quietly_on_closed_pipe(lambda: exit_on_stop(
+        'benchmark_add_task.py', lambda: _main(argv), STOPPED))
 
 
 def _main(argv) -> dict:

@@ -29,7 +29,8 @@ from mmadaptformer.apis.benchmark import (benchmark_inference,
                                           check_adaptformer_cfg, format_table)
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
-from mmadaptformer.benchmark import DefaultsHelpFormatter, cpu_info
+from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
+                                     exit_on_stop)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
@@ -133,8 +134,17 @@ def prefix_layers_problem(cfg, layers) -> Optional[str]:
                 raise
 
 
+#: What a stopped run leaves.
+STOPPED = ('its temporary folder of checkpoints was removed (a --work-dir '
+           'keeps what was written in it); no table was printed and no --out '
+           'written')
+
+
 def main(argv=None) -> dict:
-    return exit_quietly_on_closed_pipe(lambda: _main(argv))
+    # Stopped (Ctrl-C, SIGTERM), the temporary folder of checkpoints goes
+    # and the tool ends with one line (mmadaptformer.benchmark.stop_signals).
+    return exit_quietly_on_closed_pipe(lambda: exit_on_stop(
+        'benchmark_infer.py', lambda: _main(argv), STOPPED))
 
 
 def _main(argv) -> dict:

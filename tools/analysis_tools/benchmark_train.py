@@ -64,8 +64,8 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import (format_summary, load_config, parse_args,
-                                     run_benchmark)
+from mmadaptformer.benchmark import (WorkerError, exit_on_stop, format_summary,
+                                     load_config, parse_args, run_benchmark)
 from mmadaptformer.engine import refusals_exit
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
@@ -97,6 +97,25 @@ def check_config(argv) -> None:
             cfg, args.config, args.cfg_options, pretrained=False)
 
 
+#: What a stopped run leaves.
+STOPPED = ('the mode being measured was stopped with its worker process; no '
+           'table was printed and no --out or --plot written (they come '
+           'when every round has run)')
+
+
+def _measure(argv) -> dict:
+    """Check the config and run the benchmark; a failed worker ends the
+    tool with its output and one line (:class:`WorkerError`)."""
+    try:
+        with results_only_stdout(), refusals_exit():
+            check_config(argv)
+            return run_benchmark(argv)
+    except WorkerError as exc:
+        # The worker's own output (its traceback) first, then one line.
+        print(exc.output.rstrip('\n'), file=sys.stderr)
+        raise SystemExit(f'benchmark_train.py: {exc}') from None
+
+
 def _main(argv):
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     # The progress lines are logs: stdout holds the tables alone. A config
@@ -104,9 +123,10 @@ def _main(argv):
     # and the key, exit status 1, as train.py and test.py end: found here,
     # or by the worker that builds a mode's model and optimizer, which
     # hands its ConfigError back (see mmadaptformer.benchmark.worker).
-    with results_only_stdout(), refusals_exit():
-        check_config(argv)
-        result = run_benchmark(argv)
+    # Stopped (Ctrl-C, SIGTERM), the run stops the mode's worker process
+    # and ends with one line (mmadaptformer.benchmark.stop_signals).
+    result = exit_on_stop('benchmark_train.py', lambda: _measure(argv),
+                          STOPPED)
     print()
     print(format_summary(result))
     for kind in ('out', 'plot'):

@@ -24,11 +24,28 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark.gpu_check import format_gpu_summary, run_gpu_check
+from mmadaptformer.benchmark import exit_on_stop
+from mmadaptformer.benchmark.gpu_check import (GpuCheckError,
+                                               format_gpu_summary,
+                                               run_gpu_check)
+
+#: What a stopped run leaves.
+STOPPED = ('the running checks were stopped with the tools they ran; the '
+           'results so far are in gpu_check.json and summary.txt (status: '
+           'interrupted)')
 
 
 def main(argv=None) -> int:
-    result = run_gpu_check(argv)
+    # Stopped (Ctrl-C, SIGTERM: a scheduler's time limit), the runner stops
+    # the running checks with the tools they started, records the stop in
+    # gpu_check.json and summary.txt, and the tool ends with one line.
+    try:
+        result = exit_on_stop('gpu_check.sh', lambda: run_gpu_check(argv),
+                              STOPPED)
+    except GpuCheckError as exc:
+        # Recorded in gpu_check.json and summary.txt already.
+        print(f'gpu_check.sh: {exc}', file=sys.stderr)
+        return 1
     print(format_gpu_summary(result), end='')
     out_dir = result.get('context', {}).get('out_dir')
     if out_dir:

@@ -14,16 +14,16 @@ from typing import List, Optional
 
 import torch
 
-from ...utils import atomic_write
 from ..cli import load_model_config
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import (BATCH_SIZE_REASON, DefaultsHelpFormatter,
                        parse_peak_tflops)
+from ..stop_signals import Stopped
 from ..worker_process import worker_command
 from .checks import CHECKS
 from .commands import stop_process_group
-from .goals import DATASHEET_PEAK_TFLOPS, evaluate_goals
-from .summary import format_gpu_summary
+from .goals import DATASHEET_PEAK_TFLOPS
+from .report import GpuCheckReport, record_stop
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
 
 SPEED_DEFAULTS = dict(
@@ -41,6 +41,14 @@ SPEED_DEFAULTS = dict(
         iters=2,
         warmup=1,
         matmul_size=256))
+
+
+class GpuCheckError(RuntimeError):
+    """The run cannot start on this machine (its torch lacks a name the
+    GPU checks use); the message names what is missing, and
+    ``gpu_check.json`` records it (``status: error``)."""
+
+
 SPEED_MODES = ['adaptformer', 'full_ft', 'linear_probe', 'adaptformer_plain']
 NOT_RUN = ('not_run', 'timeout', 'error', 'failed')
 
@@ -128,6 +136,11 @@ def parse_gpu_check_args(
         'whose peak the check does not know (it knows '
         f'{", ".join(DATASHEET_PEAK_TFLOPS)}); replaces the known one')
     args = parser.parse_args(argv)
+    if args.device == 'cuda' and not torch.cuda.is_available():
+        parser.error('--device cuda, but torch.cuda.is_available() is False '
+                     'on this machine: leave --device out (auto) to be told '
+                     'so with exit status 0, or give --device cpu to run the '
+                     'checks that run on a CPU')
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
     timeouts = {}
     for item in args.timeout:
@@ -164,6 +177,10 @@ def _check_speed_sizes(parser: argparse.ArgumentParser,
         parser.error(f'--warmup must be >= 0, got {args.warmup}')
     if args.img_size is not None and len(args.img_size) not in (1, 2):
         parser.error(f'--img-size takes H or H W, got {args.img_size}')
+    if args.device == 'cpu' and 'fp16' in (args.amp or []):
+        parser.error('--amp fp16 needs a GPU: float16 autocast with loss '
+                     'scaling runs on a GPU only (use bf16 with --device '
+                     'cpu)')
 
 
 def _free_port() -> int:
@@ -220,25 +237,9 @@ def _environment(device: str) -> dict:
         date=time.strftime('%Y-%m-%d %H:%M:%S %Z'))
 
 
-class _Report:
-    """Results so far, written to disk after every change."""
-
-    def __init__(self, out_dir: str, header: dict) -> None:
-        self.out_dir = out_dir
-        self.data = dict(header, checks={}, goals=[])
-        self.json_path = osp.join(out_dir, 'gpu_check.json')
-        self.summary_path = osp.join(out_dir, 'summary.txt')
-
-    def write(self) -> None:
-        self.data['goals'] = evaluate_goals(self.data['checks'])
-        for path, text in ((self.json_path,
-                            json.dumps(self.data, indent=2, default=str)),
-                           (self.summary_path, format_gpu_summary(self.data))):
-            atomic_write(text, path)
-
-
 def _run_phase(names: List[str], jobs: int, ctx_path: str, out_dir: str,
-               timeouts: dict, deadline: float, report: _Report) -> None:
+               timeouts: dict, deadline: float,
+               report: GpuCheckReport) -> None:
     pending, running = list(names), {}
     env = dict(os.environ)
     env['PYTHONPATH'] = os.pathsep.join(
@@ -320,18 +321,19 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
 
     Returns:
         dict: What ``gpu_check.json`` holds.
+
+    Raises:
+        GpuCheckError: If this machine's torch lacks a name the GPU checks
+            use (recorded in ``gpu_check.json`` first).
     """
     args = parse_gpu_check_args(argv)
     started = time.time()
     device = args.device
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else None
-    if device == 'cuda' and not torch.cuda.is_available():
-        raise RuntimeError('--device cuda, but torch.cuda.is_available() '
-                           'is False on this machine')
     for sub in ('logs', 'results', 'work'):
         os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)
-    report = _Report(
+    report = GpuCheckReport(
         args.out_dir,
         dict(
             _environment(device or 'none'),
@@ -357,7 +359,7 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
             reason=f'torch {apis["torch"]} lacks names the GPU checks use '
             f'(mmadaptformer.benchmark.cuda_api): {apis["missing"]}')
         report.write()
-        raise RuntimeError(report.data['reason'])
+        raise GpuCheckError(report.data['reason'])
     names = args.checks or list(CHECKS)
     try:
         workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))
@@ -372,12 +374,17 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
         json.dump(ctx, f, indent=2)
     deadline = started + args.budget
     jobs = args.jobs or (6 if device == 'cuda' else 1)
-    for phase in (1, 2, 3):
-        phase_names = [
-            n for n in CHECKS if n in names and CHECKS[n][0] == phase
-        ]
-        _run_phase(phase_names, jobs if phase == 1 else 1, ctx_path,
-                   args.out_dir, args.timeout, deadline, report)
+    try:
+        for phase in (1, 2, 3):
+            phase_names = [
+                n for n in CHECKS if n in names and CHECKS[n][0] == phase
+            ]
+            _run_phase(phase_names, jobs if phase == 1 else 1, ctx_path,
+                       args.out_dir, args.timeout, deadline, report)
+    except (KeyboardInterrupt, Stopped) as exc:
+        # _run_phase has stopped the running checks and their tools.
+        record_stop(report, exc, time.time() - started)
+        raise
     statuses = [r['status'] for r in report.data['checks'].values()]
     report.data['status'] = 'complete' if not any(
         s in ('not_run', 'timeout') for s in statuses) else 'partial'

@@ -1,0 +1,120 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Stopping a benchmark tool (SIGTERM, Ctrl-C) stops the processes it
+started, and the tool ends with one line.
+
+``benchmark_train.py`` measures each mode in a worker process and
+``gpu_check.sh`` runs each check in a process of its own session, which
+starts the training tools. Python's default SIGTERM ends a process at once,
+without running its ``finally`` blocks: ``kill``, ``timeout`` or a batch
+scheduler stopping either tool left its worker running on (a check went on
+training on the GPU, the JSON said ``running`` for good), and Ctrl-C ended
+``benchmark_train.py`` with a traceback of ``subprocess.communicate``;
+``benchmark_infer.py`` and ``benchmark_add_task.py`` left their temporary
+folder of checkpoints behind (and the latter its worker running).
+Under :func:`stop_signals_raise`, SIGTERM raises :class:`Stopped` in the
+main thread instead, so the code that stops the workers on an exception
+runs; :func:`exit_on_stop` runs a tool's work so and ends it with
+:func:`stop_line` and :func:`stop_status`.
+"""
+import signal
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator, List, TypeVar, Union
+
+__all__ = [
+    'Stopped', 'stop_signals_raise', 'stop_line', 'stop_status', 'exit_on_stop'
+]
+
+T = TypeVar('T')
+
+
+class Stopped(BaseException):
+    """The process got SIGTERM. A ``BaseException``, as
+    ``KeyboardInterrupt``, so ``except Exception`` does not swallow it.
+
+    Args:
+        signum (int): The signal's number.
+    """
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
+
+    def __str__(self) -> str:
+        return signal.Signals(self.signum).name
+
+
+@contextmanager
+def stop_signals_raise() -> Iterator[List[int]]:
+    """Within the block, SIGTERM raises :class:`Stopped` in the main
+    thread; the former handler is restored afterwards.
+
+    Yields:
+        list[int]: The signals received so far. Code that catches every
+        exception (MMEngine's ``Config.pretty_text`` turns any into a
+        ``SyntaxError``) may turn :class:`Stopped` into another error:
+        this list still says that the process was stopped.
+    """
+    received: List[int] = []
+
+    def raise_stopped(signum, frame):
+        received.append(signum)
+        raise Stopped(signum)
+
+    former = signal.signal(signal.SIGTERM, raise_stopped)
+    try:
+        yield received
+    finally:
+        signal.signal(signal.SIGTERM, former)
+
+
+def stop_status(exc: Union[KeyboardInterrupt, Stopped]) -> int:
+    """The exit status of a tool stopped by ``exc``: 128 + the signal, as
+    the shell reports a process the signal ended (130 for Ctrl-C, 143 for
+    SIGTERM)."""
+    signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
+    return 128 + int(signum)
+
+
+def stop_line(prog: str, exc: Union[KeyboardInterrupt, Stopped],
+              what: str) -> str:
+    """The one line a stopped tool ends with.
+
+    Args:
+        prog (str): The tool's name, e.g. ``'benchmark_train.py'``.
+        exc (KeyboardInterrupt | Stopped): What stopped it.
+        what (str): What was stopped and what is left, e.g. ``'its worker
+            process was stopped; nothing was written'``.
+    """
+    cause = 'Ctrl-C (SIGINT)' if isinstance(exc,
+                                            KeyboardInterrupt) else str(exc)
+    return f'{prog}: stopped by {cause}: {what}'
+
+
+def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
+    """Run ``main`` under :func:`stop_signals_raise`; stopped (Ctrl-C,
+    SIGTERM), end the process with :func:`stop_line` on stderr and
+    :func:`stop_status`, once ``main``'s ``with`` and ``finally`` blocks
+    have run (temporary folders removed, worker processes stopped).
+
+    Args:
+        prog (str): The tool's name, e.g. ``'benchmark_infer.py'``.
+        main (Callable): The tool's work.
+        what (str): What was stopped and what is left (see
+            :func:`stop_line`).
+
+    Returns:
+        What ``main`` returns.
+    """
+    try:
+        with stop_signals_raise() as received:
+            return main()
+    except (KeyboardInterrupt, Stopped) as exc:
+        stop = exc
+    except BaseException:
+        if not received:
+            raise
+        # Stopped, which code on the way turned into another error.
+        stop = Stopped(received[0])
+    print(stop_line(prog, stop, what), file=sys.stderr)
+    raise SystemExit(stop_status(stop)) from None
