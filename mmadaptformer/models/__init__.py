@@ -5,9 +5,10 @@ from .adapters import (KNOWN_BLOCK_TYPES, MODES, AdaptMLP, TrainablePlan,
                        inject_adapters, plan_trainable, remove_adapters)
 from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
                         AdaptFormer, FrozenBackboneMismatchError,
-                        FrozenHostWrapper, build_host_backbone,
-                        frozen_host_entries, own_loading_hint_of_cfg,
-                        pretrained_names_of_cfg, set_host_pretrained)
+                        FrozenHostWrapper, HostTrainingError,
+                        build_host_backbone, frozen_host_entries,
+                        own_loading_hint_of_cfg, pretrained_names_of_cfg,
+                        set_host_pretrained)
 from .heads import BNLinearClsHead, BNLinearHead
 from .hosts import HOSTS, HostSpec
 from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
@@ -21,6 +22,7 @@ __all__ = [
     'remove_adapters', 'CONTIGUOUS_TOKEN_HOSTS', 'FUSED_ATTENTION_FORWARDS',
     'checkpoint_blocks', 'fuse_attention', 'make_tokens_contiguous',
     'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'FrozenHostWrapper',
-    'build_host_backbone', 'frozen_host_entries', 'HOSTS', 'HostSpec',
-    'own_loading_hint_of_cfg', 'pretrained_names_of_cfg', 'set_host_pretrained'
+    'HostTrainingError', 'build_host_backbone', 'frozen_host_entries', 'HOSTS',
+    'HostSpec', 'own_loading_hint_of_cfg', 'pretrained_names_of_cfg',
+    'set_host_pretrained'
 ]

@@ -16,6 +16,7 @@ the frozen backbone's record that only adapter-only checkpoints carry
 from typing import Any, Optional
 
 from .checkpoint_source import FROZEN_HOST_FORMAT
+from .control_characters import escape_controls
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
@@ -116,11 +117,16 @@ def missing_record_error(checkpoint: dict, filename: Optional[str], key: str,
         ``key``.
     """
     meta = checkpoint.get('meta')
-    lacks = 'has no meta' if not isinstance(meta, dict) else \
-        f"has no meta['{ADAPTER_META_KEY}'] record"
+    if meta is None:
+        lacks = 'has no meta'
+    elif not isinstance(meta, dict):
+        lacks = f'has a meta that is a {type(meta).__name__}, not a dict'
+    else:
+        lacks = f"has no meta['{ADAPTER_META_KEY}'] record"
     return CheckpointMetaError(
         f"{filename or 'The checkpoint'} {lacks}, but its state dict holds "
-        f'{key}, the record of the frozen backbone that adapter-only '
+        f'{escape_controls(str(key))}, the record of the frozen backbone '
+        'that adapter-only '
         'checkpoints carry: it is an adapter-only checkpoint whose record '
         'is missing (its meta was lost or replaced after it was written, '
         f'e.g. by saving its state dict again). {expected}')

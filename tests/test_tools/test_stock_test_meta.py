@@ -54,6 +54,7 @@ def test_an_adapter_only_file_with_a_bad_meta_is_still_refused(stock_config):
     torch.save(dict(checkpoint, meta='not a dict'), path)
     proc = _test(root, config, path, 'adapters')
     assert proc.returncode == 1, proc.stdout[-3000:]
-    assert f'StateDictMismatchError: {path} does not fit the model' \
-        in proc.stdout, proc.stdout[-3000:]
+    assert (f'CheckpointMetaError: {path} has a meta that is a str, not a '
+            'dict, but its state dict holds backbone.frozen_host_fingerprints'
+            ) in proc.stdout, proc.stdout[-3000:]
     assert 'acc/top1' not in proc.stdout
