@@ -239,11 +239,11 @@ def binary_format(filename: str) -> Optional[str]:
     for magic, what in _OTHER:
         if head.startswith(magic):
             return what
+    if is_safetensors(filename):
+        return safetensors_advice(filename)
     misplaced = _misplaced_media(head)
     if misplaced is not None:
         return misplaced
-    if is_safetensors(filename):
-        return safetensors_advice(filename)
     if head.startswith(b'PK\x03\x04'):
         return _foreign_zip(filename)
     return None

@@ -47,9 +47,22 @@ def image_format(head: bytes, read_only: bool = True) -> Optional[str]:
     if head[:4] == b'RIFF' and head[8:12] == b'WEBP':
         return 'WebP'
     for magic, name, read in _MAGICS:
-        if head.startswith(magic) and (read or not read_only):
+        if head.startswith(magic) and (read or not read_only) and \
+                _confirmed(head, name):
             return name
     return None
+
+
+def _confirmed(head: bytes, name: str) -> bool:
+    """Whether a two-byte magic is backed by the bytes after it: a BMP's
+    reserved bytes 6-9 are zero and a PGM/PPM's magic is followed by white
+    space. Other files start with those two bytes too: a safetensors file
+    whose 8-byte header length is 12880 reads ``P2`` and six zero bytes."""
+    if name == 'BMP':
+        return head[6:10] == b'\0\0\0\0'
+    if name in ('PGM', 'PPM'):
+        return head[2:3] in (b' ', b'\t', b'\r', b'\n')
+    return True
 
 
 def image_damage(path: str) -> str:
