@@ -87,7 +87,10 @@ def planted_link(path: str) -> Optional[str]:
     if not hasattr(os, 'geteuid'):
         return None
     resolved = os.sep
-    pending = list(reversed(osp.abspath(path).split(os.sep)))
+    # Absolute but not normalised: the kernel follows LINK in LINK/../x
+    # before it goes up, which abspath's normpath would drop as text.
+    absolute = path if osp.isabs(path) else osp.join(os.getcwd(), path)
+    pending = list(reversed(absolute.split(os.sep)))
     followed = 0
     while pending:
         name = pending.pop()

@@ -97,6 +97,18 @@ def test_a_link_to_a_link_to_a_planted_folder_link_is_refused(
 
 
 @needs_root
+def test_a_planted_folder_link_then_dot_dot_is_refused(shared):
+    """``LINK/../x``: the kernel follows LINK, then goes to its target's
+    parent; the check walked the path with ``..`` dropped as text and let
+    it through."""
+    shared['plant']('run', shared['home'] / 'sub')
+    (shared['home'] / 'sub').mkdir()
+    path = str(shared['folder'] / 'run' / '..' / 'new.json')
+    assert 'run is a symbolic link' in planted_link(path)
+    assert 'run is a symbolic link' in output_file_problem(path, '--out', [])
+
+
+@needs_root
 def test_outputs_through_a_planted_link_are_refused_before_the_run(shared):
     file_link = shared['plant']('out.json', shared['precious'])
     folder_link = shared['plant']('work', shared['home'])
