@@ -87,8 +87,9 @@ def safe_load_url(url: str,
             checks the hash in the names of published files whatever it
             says. Defaults to False.
         file_name (str, optional): A name to cache the file under instead
-            of the address's; not supported, since the cache keys each
-            download by its address. Defaults to None.
+            of the address's: PyTorch's own function caches and loads it
+            then, with ``weights_only`` forced (:func:`load_forced`).
+            Defaults to None.
         weights_only (bool): Accepted for PyTorch's signature; the file is
             loaded with ``weights_only=True`` whatever it says, as under
             PyTorch's ``TORCH_FORCE_WEIGHTS_ONLY_LOAD``. Defaults to True.
@@ -97,16 +98,26 @@ def safe_load_url(url: str,
         Any: The loaded checkpoint.
 
     Raises:
-        ValueError: If ``file_name`` is given.
         CheckpointLoadError: If the file carries code or is damaged.
     """
     if file_name is not None:
-        raise ValueError(
-            f'load_url({url!r}, file_name={file_name!r}): with '
-            f'mmadaptformer imported, downloads are cached under their '
-            f"address's file name, with a record of the address; file_name "
-            f'is not supported. Leave it out.')
+        # The cache keys a download by its address; a caller's own name
+        # (a hubconf's, a library's) keeps PyTorch's cache, loaded with
+        # weights_only forced as everywhere.
+        return load_forced(_pytorch_load_url(), url, model_dir, map_location,
+                           progress, check_hash, file_name)
     return fetch_cached(url, model_dir, map_location, progress)
+
+
+#: PyTorch's own ``torch.hub.load_state_dict_from_url``, kept when
+#: :func:`guard_hub_loader` binds the safe one in its place.
+_PYTORCH_LOAD_URL: Optional[Callable] = None
+
+
+def _pytorch_load_url() -> Callable:
+    import torch.hub
+    current = torch.hub.load_state_dict_from_url
+    return _PYTORCH_LOAD_URL if current is safe_load_url else current
 
 
 def _forced(loader: Callable) -> Callable:
@@ -128,9 +139,11 @@ def guard_hub_loader() -> None:
     later takes the safe one from ``torch.hub``. Idempotent.
     """
     import torch.hub
+    global _PYTORCH_LOAD_URL
     original = torch.hub.load_state_dict_from_url
     if original is safe_load_url:
         return
+    _PYTORCH_LOAD_URL = original
     for name, module in list(sys.modules.items()):
         # Not every entry is a module (a lazy stand-in, None for a failed
         # import); only modules hold imported names.

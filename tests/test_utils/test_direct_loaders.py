@@ -79,10 +79,21 @@ def test_a_benign_address_loads_by_name(server, hub, loader):
     assert (hub / 'good.pth').is_file()
 
 
-def test_load_url_refuses_a_cache_name_of_its_own(server, hub):
-    from mmengine.utils.dl_utils import load_url
-    with pytest.raises(ValueError, match='file_name is not supported'):
-        load_url(f'{server["url"]}/good.pth', file_name='other.pth')
+@pytest.mark.parametrize('name', ['evil.pth', 'evil_legacy.pth'])
+def test_a_cache_name_of_its_own_keeps_weights_only(server, hub, name):
+    """``file_name=`` (PyTorch's own cache name, as hubconfs and libraries
+    pass it) was refused with a ValueError in any code of the process once
+    the package had bound ``torch.hub.load_state_dict_from_url``; it loads
+    through PyTorch's function now, with weights_only forced."""
+    import torch.hub
+    good = torch.hub.load_state_dict_from_url(
+        f'{server["url"]}/good.pth', file_name='other.pth')
+    assert torch.equal(good['state_dict']['w'], torch.ones(2))
+    assert (hub / 'other.pth').is_file()
+    with pytest.raises(CheckpointLoadError, match='posix.system'):
+        torch.hub.load_state_dict_from_url(
+            f'{server["url"]}/{name}', file_name=f'mine_{name}')
+    assert not server['marker'].exists(), 'the payload ran'
 
 
 def test_load_from_local_by_name_keeps_weights_only(server, monkeypatch):
