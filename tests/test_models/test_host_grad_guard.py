@@ -100,3 +100,17 @@ def test_allow_trained_host_still_fine_tunes(clean_loggers, tmp_path):
     before = weight.detach().clone()
     runner.train()
     assert not torch.equal(before, weight.detach())
+
+
+def test_a_wrapper_pickled_before_the_flags_takes_a_plan():
+    """A wrapper saved with ``torch.save(model)`` before ``plan_applied``
+    and ``allow_trained_host`` existed has neither in its ``__dict__``:
+    the class declares them, so a plan applied after loading marks it and
+    its training runs (it raised AttributeError or stayed refused)."""
+    model = AdaptFormer(backbone=VIT).train()
+    for name in ('plan_applied', 'allow_trained_host'):
+        del model.__dict__[name]
+    assert model.plan_applied is False and model.allow_trained_host is False
+    apply_trainable(model, plan_trainable(model, head=[]))
+    assert model.plan_applied is True
+    _backward(model)

@@ -89,8 +89,7 @@ class AtomicCheckpointHook(CheckpointHook):
         ``save_best`` (mmaction2's default runtime has ``'auto'``) it ended
         with ``AttributeError: ... no attribute 'file_backend'`` after the
         whole validation. There is no run to keep the best epoch of, so
-        nothing is saved and the metrics are returned as ``Runner.test()``
-        returns them.
+        nothing is saved; ``Runner.val()`` returns its metrics as usual.
         """
         if not hasattr(self, 'file_backend'):
             return

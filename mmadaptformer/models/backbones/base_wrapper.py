@@ -95,6 +95,11 @@ class FrozenHostWrapper(BaseModule):
     #: :meth:`before_load` (see :data:`~mmadaptformer.utils.adapter_only_fit.
     #: CHECKS_OWN_LOADS`).
     checks_own_loads = True
+    #: Set per instance (see the attributes above); declared here too, so
+    #: that a wrapper pickled before they existed (``torch.save(model)``)
+    #: has them when it is loaded.
+    plan_applied = False
+    allow_trained_host = False
 
     def __new__(cls, *args, **kwargs) -> 'FrozenHostWrapper':
         # Before __init__'s TypeError: where a misplaced key belongs.

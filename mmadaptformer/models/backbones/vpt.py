@@ -29,7 +29,6 @@ from ...utils.config_error import ConfigError
 from ..hosts import HOSTS, block_like_types, qualname
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
-from .host_grad_guard import guard_host_gradients
 
 #: Name of the prompt parameter, and so its state-dict key under the
 #: wrapper's prefix, e.g. ``backbone.prompt_embeddings`` in a recognizer.
@@ -377,7 +376,7 @@ class VPT(FrozenHostWrapper):
         """Run the prompted stock backbone."""
         previous = self._running.enter(self)
         try:
-            return guard_host_gradients(self, self.backbone(*args, **kwargs))
+            return super().forward(*args, **kwargs)
         finally:
             self._running.leave(previous)
             # Keep no graph alive after an interrupted VPT-shallow forward.
