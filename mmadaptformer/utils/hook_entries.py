@@ -10,17 +10,18 @@ place of a plan's refusal by the type name's last part, the
 unchecked. :func:`hook_entries` is the one rule: an entry is of a hook
 type if the class its ``type`` builds (looked up as the Runner will: the
 entry's ``_scope_``, else the config's ``default_scope``) is that type or
-a subclass of it. The type is its class or, for a module below
-``engine`` that may not import the hook (``adapter_hook_cfg``,
-``plan_argument_place``: the hook's module imports theirs), its registered
-name, looked up in the entry's scope as its ``type`` is.
+a subclass of it. The type is its class or its registered name
+(``'AdapterHook'``, looked up where the entry's ``type`` is): the
+modules that the hook's own module imports (``adapter_hook_cfg``,
+``plan_argument_place``) may not import the hook back. The rule lives
+here, below them all.
 """
 from typing import Any, List, NamedTuple, Sequence, Union
 
 from mmengine.config import Config
 from mmengine.registry import HOOKS
 
-from mmadaptformer.utils.registry_names import registered, use_default_scope
+from .registry_names import registered, use_default_scope
 
 __all__ = ['HookEntry', 'HOOK_SECTIONS', 'hook_entries']
 
