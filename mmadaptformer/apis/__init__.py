@@ -2,7 +2,7 @@
 from mmadaptformer.datasets.label_map import LabelMapError
 from .adapter_checkpoint_check import check_adapter_checkpoint
 from .array_inputs import input_name, named_results
-from .config_read import load_config
+from .config_read import api_order, load_config
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, OtherKindInputError,
                           collect_inputs)
@@ -22,11 +22,11 @@ from .visualize import draw_and_report, draw_results
 __all__ = [
     'IMAGE_EXTENSIONS', 'LIST_EXTENSIONS', 'RESERVED_NAME', 'VIDEO_EXTENSIONS',
     'InferenceInputError', 'LabelMapError', 'ModelInferencer',
-    'MultiTaskRecognizer', 'OtherKindInputError', 'PretrainedLoadError',
-    'TaskError', 'TaskLabelMapError', 'TaskLoadError', 'TestInputs',
-    'build_test_pipeline', 'check_adapter_checkpoint', 'check_task_name',
-    'class_names', 'clip_span', 'collect_inputs', 'draw_and_report',
-    'draw_results', 'format_scores', 'init_model', 'input_name', 'load_config',
-    'named_results', 'progress_bar', 'read_input_list', 'short_video_inputs',
-    'test_pipeline_cfg', 'toolbox_of'
+    'MultiTaskRecognizer', 'api_order', 'OtherKindInputError',
+    'PretrainedLoadError', 'TaskError', 'TaskLabelMapError', 'TaskLoadError',
+    'TestInputs', 'build_test_pipeline', 'check_adapter_checkpoint',
+    'check_task_name', 'class_names', 'clip_span', 'collect_inputs',
+    'draw_and_report', 'draw_results', 'format_scores', 'init_model',
+    'input_name', 'load_config', 'named_results', 'progress_bar',
+    'read_input_list', 'short_video_inputs', 'test_pipeline_cfg', 'toolbox_of'
 ]

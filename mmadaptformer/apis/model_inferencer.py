@@ -23,7 +23,7 @@ from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
-from .config_read import load_config
+from .config_read import api_order, load_config
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
@@ -76,7 +76,8 @@ class ModelInferencer:
                  name: Optional[str] = None) -> None:
         device = device_to_use(device, 'ModelInferencer')
         check_label_map_file(label_map)
-        cfg, source = load_config(config)
+        cfg, source = load_config(
+            config, api_order('ModelInferencer(config, checkpoint)'))
         if checkpoint is None:
             raise ValueError(
                 f'{source}: ModelInferencer got no checkpoint; give the '

@@ -35,7 +35,7 @@ from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
                               read_checkpoint)
-from .config_read import load_config, model_config
+from .config_read import api_order, load_config, model_config
 from .inputs import toolbox_of
 
 __all__ = ['init_model']
@@ -100,7 +100,8 @@ def init_model(config: Union[str, Config],
             loading the checkpoint itself is raised as it is.
     """
     device = device_to_use(device, 'init_model')
-    cfg, source = load_config(config)
+    cfg, source = load_config(config,
+                              api_order('init_model(config, checkpoint)'))
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
     # A test_cfg key mmaction2's recognizer would ignore without a word,

@@ -34,11 +34,11 @@ from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import config_key, option_place
 from mmadaptformer.utils.dataset_check import (lazily_built,
                                                loader_dataset_nodes)
+from mmadaptformer.utils.hook_entries import hook_entries
 from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.runner_type import mmengine_runner
 from .hooks.config_check_hook import (ConfigCheckHook, data_preprocessor_key,
                                       dataset_classes, dataset_num_classes)
-from .hooks.hook_entries import hook_entries
 from .hooks.strict_evaluation import wrapped_datasets
 
 __all__ = ['check_head_classes', 'config_check_heads', 'folder_classes']
@@ -46,7 +46,7 @@ __all__ = ['check_head_classes', 'config_check_heads', 'folder_classes']
 
 def config_check_heads(cfg: Config) -> Optional[List[str]]:
     """The ``head`` names of the config's first ``ConfigCheckHook`` (or
-    subclass, :func:`~.hooks.hook_entries.hook_entries`), in
+    subclass, :func:`~mmadaptformer.utils.hook_entries.hook_entries`), in
     ``default_hooks`` or ``custom_hooks``; None if it has none."""
     for found in hook_entries(cfg, ConfigCheckHook):
         head = found.entry.get('head', HEAD_NAMES)

@@ -21,6 +21,7 @@ from mmengine.config import Config
 from mmadaptformer.models.adapters.trainable import PlanArgumentError
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_place import ABSENT, mistake_place
+from mmadaptformer.utils.hook_entries import hook_entries
 
 __all__ = ['plan_argument_place', 'naming_plan_arguments']
 
@@ -41,19 +42,21 @@ def plan_argument_place(cfg: Config,
         options (dict, optional): The ``--cfg-options`` given.
         error (PlanArgumentError): The plan's refusal.
         index (int, optional): The hook's index in ``custom_hooks``.
-            Defaults to None: the first AdapterHook's.
+            Defaults to None: the first AdapterHook's (or subclass's,
+            :func:`~mmadaptformer.utils.hook_entries.hook_entries`).
     """
-    hooks = cfg.get('custom_hooks') or []
     if index is None:
-        index = next(
-            (i for i, hook in enumerate(hooks) if isinstance(hook, dict)
-             and str(hook.get('type')).split('.')[-1] == 'AdapterHook'), None)
+        # By name: the hook's module imports this one.
+        index = next((
+            found.position
+            for found in hook_entries(cfg, 'AdapterHook', ('custom_hooks', ))),
+                     None)
     if index is None:
         return None
     key = f'custom_hooks[{index}]'
     if error.argument is None:
         return mistake_place(source, key, options)
-    value = hooks[index].get(error.argument, ABSENT)
+    value = cfg.custom_hooks[index].get(error.argument, ABSENT)
     return mistake_place(source, f'{key}.{error.argument}', options, value)
 
 

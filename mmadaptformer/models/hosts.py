@@ -24,9 +24,7 @@ from .hosts_mmpretrain import MMPRETRAIN_HOSTS
 
 __all__ = [
     'HostSpec', 'HOSTS', 'qualname', 'block_like_types', 'host_spec',
-    'block_spec', 'supported_backbones', 'feature_width_readers',
-    'output_checks', 'own_layout_checks', 'pretrained_readers',
-    'side_stream_backbones', 'stream_input_counts', 'resolve'
+    'block_spec', 'supported_backbones', 'resolve'
 ]
 
 #: The supported hosts.
@@ -98,62 +96,6 @@ def supported_backbones() -> str:
     return '; '.join(f'{package}{"2" if package == "mmaction" else ""} '
                      f'{", ".join(names)}'
                      for package, names in toolboxes.items() if names)
-
-
-# Tables over all hosts, for what lists them (the tests of the declared
-# functions and of the hosts the multi-task forward refuses); a feature
-# that asks about one host reads :func:`host_spec` or :func:`block_spec`.
-
-
-def feature_width_readers() -> Dict[str, str]:
-    """Backbone qualname -> :attr:`HostSpec.feature_width`, where given."""
-    return {
-        spec.backbone: spec.feature_width
-        for spec in HOSTS if spec.feature_width is not None
-    }
-
-
-def output_checks() -> Dict[str, Tuple[str, Tuple[str, ...]]]:
-    """Backbone qualname -> (:attr:`HostSpec.output_check`,
-    :attr:`HostSpec.output_check_keys`), where given."""
-    return {
-        spec.backbone: (spec.output_check, tuple(spec.output_check_keys))
-        for spec in HOSTS if spec.output_check is not None
-    }
-
-
-def own_layout_checks() -> Dict[str, str]:
-    """Backbone qualname -> :attr:`HostSpec.own_layout`, where given."""
-    return {
-        spec.backbone: spec.own_layout
-        for spec in HOSTS if spec.own_layout is not None
-    }
-
-
-def pretrained_readers() -> Dict[str, str]:
-    """Backbone qualname -> :attr:`HostSpec.pretrained_reader`, where
-    given."""
-    return {
-        spec.backbone: spec.pretrained_reader
-        for spec in HOSTS if spec.pretrained_reader is not None
-    }
-
-
-def side_stream_backbones() -> Dict[str, Tuple[str, str]]:
-    """Backbone qualname -> (block qualname, :attr:`HostSpec.side_stream`)
-    of the hosts with a side stream."""
-    return {
-        spec.backbone: (spec.block, spec.side_stream)
-        for spec in HOSTS if spec.side_stream is not None
-    }
-
-
-def stream_input_counts() -> Dict[str, int]:
-    """Block qualname -> :attr:`HostSpec.stream_inputs`, where not 1."""
-    return {
-        spec.block: spec.stream_inputs
-        for spec in HOSTS if spec.stream_inputs != 1
-    }
 
 
 def resolve(dotted: str) -> Callable:

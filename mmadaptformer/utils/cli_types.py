@@ -15,7 +15,7 @@ from mmengine.config import Config
 
 from .checkpoint_formats import TOOL_ORDER, not_a_checkpoint
 from .config_error import ConfigError
-from .config_loading import check_config_file, load_config_file
+from .config_loading import load_config_file
 from .device_check import device_problem
 from .local_files import is_local
 
@@ -85,8 +85,7 @@ def read_config_arg(parser: argparse.ArgumentParser,
         Config: The config.
     """
     try:
-        check_config_file(path, order)
-        return load_config_file(path)
+        return load_config_file(path, order)
     except ConfigError as e:
         parser.error(str(e))
 

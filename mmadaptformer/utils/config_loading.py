@@ -13,6 +13,13 @@ turns that, a ``_base_`` file that does not exist and a dict merged over a
 base's other value into a :class:`~.config_error.ConfigError` that names
 the file and the line; the tools end with it on one line. Everything else
 goes through unchanged.
+
+Each reader checks the file once, worded for its caller: the tools' order
+of files (:data:`~.checkpoint_formats.TOOL_ORDER`) by default, the APIs'
+for :func:`~mmadaptformer.apis.load_config`. They read it with MMEngine's
+own ``Config.fromfile``, not the one
+:func:`~.config_file_guard.guard_config_file_reads` wraps with the same
+check worded for the toolboxes' APIs, which would check it again.
 """
 import ast
 import os.path as osp
@@ -25,7 +32,11 @@ from .config_error import ConfigError, NotAConfigFileError
 from .config_inheritance import base_files, missing_base_place
 from .local_files import CONFIG_SUFFIXES
 
-__all__ = ['check_config_file', 'load_config_file']
+__all__ = ['check_config_file', 'read_config', 'load_config_file']
+
+#: MMEngine's own ``Config.fromfile``: the guard that wraps it imports this
+#: module, so this runs before the wrap.
+_FROMFILE = Config.fromfile
 
 
 def check_config_file(path: str, order: str = TOOL_ORDER) -> None:
@@ -51,6 +62,22 @@ def check_config_file(path: str, order: str = TOOL_ORDER) -> None:
         f'The config {path} is not a config file: MMEngine '
         f'reads configs ending in {", ".join(CONFIG_SUFFIXES)}'
         f'{what}.')
+
+
+def read_config(path: str, order: str = TOOL_ORDER) -> Config:
+    """:meth:`Config.fromfile`, the file checked once
+    (:func:`check_config_file`) with the caller's order of files.
+
+    Args:
+        path (str): The config file.
+        order (str): The order of files to name for a file that is no
+            config. Defaults to :data:`~.checkpoint_formats.TOOL_ORDER`.
+
+    Returns:
+        Config: The config.
+    """
+    check_config_file(path, order)
+    return _FROMFILE(path)
 
 
 def _syntax_error(path: str) -> Optional[SyntaxError]:
@@ -82,12 +109,14 @@ def _find_syntax_error(path: str, seen=()) -> Optional[SyntaxError]:
     return None
 
 
-def load_config_file(path: str) -> Config:
-    """:meth:`Config.fromfile`, with a file that is not valid Python
+def load_config_file(path: str, order: str = TOOL_ORDER) -> Config:
+    """:func:`read_config`, with a file that is not valid Python
     refused, naming the file and the line.
 
     Args:
         path (str): The config file.
+        order (str): The order of files to name for a file that is no
+            config. Defaults to :data:`~.checkpoint_formats.TOOL_ORDER`.
 
     Returns:
         Config: The config.
@@ -104,9 +133,8 @@ def load_config_file(path: str) -> Config:
             exist (the message names the file and the line that name it).
         FileNotFoundError: If there is no such file.
     """
-    check_config_file(path)
     try:
-        return Config.fromfile(path)
+        return read_config(path, order)
     except FileNotFoundError as exc:
         where = None
         if exc.filename and osp.abspath(exc.filename) != osp.abspath(path):

@@ -13,8 +13,8 @@ from task_engines import assert_task_scores
 from torch import nn
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
-from mmadaptformer.models.hosts import (side_stream_backbones,
-                                        stream_input_counts)
+from mmadaptformer.models.hosts import HOSTS as HOST_SPECS
+from mmadaptformer.models.hosts import block_spec, host_spec
 from mmadaptformer.models.multitask import TaskStreams
 
 _BB = 'mmpretrain.models.backbones'
@@ -57,13 +57,16 @@ def _config(tmp_path, data, host):
 
 
 def test_host_declarations():
-    assert side_stream_backbones().keys() == {
+    assert {
+        spec.backbone
+        for spec in HOST_SPECS if host_spec(spec.backbone).side_stream
+    } == {
         f'{_BB}.tnt.TNT', f'{_BB}.conformer.Conformer',
         f'{_BB}.mobilevit.MobileViT'
     }
-    assert stream_input_counts() == {
-        f'{_BB}.revvit.RevTransformerEncoderLayer': 2
-    }
+    assert {(spec.block, block_spec(spec.block).stream_inputs)
+            for spec in HOST_SPECS if block_spec(spec.block).stream_inputs != 1
+            } == {(f'{_BB}.revvit.RevTransformerEncoderLayer', 2)}
 
 
 @pytest.mark.parametrize('host', ['levit', 'revvit'])

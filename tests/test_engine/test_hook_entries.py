@@ -10,8 +10,10 @@ from mmengine.config import Config
 from mmengine.hooks import Hook
 
 from mmadaptformer.engine import (AdapterHook, ConfigCheckHook, DataHealthHook,
-                                  check_adapter_hook_config, hook_entries)
+                                  adapter_hook_cfg, check_adapter_hook_config,
+                                  hook_entries, plan_argument_place)
 from mmadaptformer.engine.head_classes_check import config_check_heads
+from mmadaptformer.models.adapters.trainable import PlanArgumentError
 from mmadaptformer.testing import make_stripes_dataset
 from mmadaptformer.utils import ConfigError
 
@@ -67,6 +69,25 @@ def test_a_subclass_entry_has_its_arguments_checked():
             match=r'^cfg\.py: custom_hooks\[0\]\.extra = 1: '
             "AdapterHook takes no argument 'extra'"):
         check_adapter_hook_config(cfg, 'cfg.py')
+
+
+def test_a_subclass_entry_is_found_by_the_lookups_below_the_hook():
+    """``adapter_hook_cfg`` (the tools' and APIs' plan) and
+    ``plan_argument_place`` (their refusals' place) matched the type's
+    name, so they missed a user's registered subclass: the plan was made
+    without its arguments, the refusal named no entry."""
+    cfg = _cfg(custom_hooks=[
+        dict(type='EMAHook'),
+        dict(type='_StrictAdapterHook', extra_trainable=['nope'])
+    ])
+    assert [e.position for e in hook_entries(cfg, 'AdapterHook')] == [1]
+    assert adapter_hook_cfg(cfg) == dict(
+        type='_StrictAdapterHook', extra_trainable=['nope'])
+    error = PlanArgumentError('no match', 'extra_trainable')
+    assert plan_argument_place(cfg, 'c.py', None, error) == \
+        "c.py: custom_hooks[1].extra_trainable = ['nope']"
+    assert hook_entries(
+        _cfg(custom_hooks=[dict(type='EMAHook')]), 'AdapterHook') == []
 
 
 def test_data_health_hook_listed_twice_runs_once(clean_loggers, tmp_path):

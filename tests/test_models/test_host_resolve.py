@@ -8,18 +8,18 @@ import pytest
 
 from mmadaptformer.models import host_widths
 from mmadaptformer.models.backbones import host_outputs
-from mmadaptformer.models.hosts import (HOSTS, feature_width_readers,
-                                        output_checks, own_layout_checks,
-                                        pretrained_readers, resolve)
+from mmadaptformer.models.hosts import HOSTS, host_spec, resolve
 
 
 def test_every_declared_name_resolves():
     """Guard of kept behaviour: each dotted name of the table names a
     function."""
-    names = list(pretrained_readers().values()) + list(
-        feature_width_readers().values()) + [
-            check for check, _ in output_checks().values()
-        ] + list(own_layout_checks().values())
+    specs = [host_spec(spec.backbone) for spec in HOSTS]
+    names = [
+        name for spec in specs
+        for name in (spec.pretrained_reader, spec.feature_width,
+                     spec.output_check, spec.own_layout) if name is not None
+    ]
     assert len(names) >= len(HOSTS) // 2
     for name in names:
         assert callable(resolve(name)), name

@@ -108,13 +108,21 @@ def test_load_checkpoint_names_other_files(files, given, what):
     assert 'truncated or corrupted' not in str(err.value)
 
 
-def test_python_api_checkpoint_as_config(files):
-    """``ModelInferencer(CHECKPOINT, CONFIG)`` raises a ConfigError that
-    names the checkpoint, before anything loads."""
-    from mmadaptformer.apis import ModelInferencer
+@pytest.mark.parametrize('api', ['ModelInferencer', 'init_model'])
+def test_python_api_checkpoint_as_config(files, api):
+    """``ModelInferencer(CHECKPOINT, CONFIG)`` and ``init_model(CHECKPOINT,
+    CONFIG)`` raise a ConfigError that names the checkpoint, before
+    anything loads, in the API's terms (its arguments and their order):
+    they were told the tools' order (``tools/infer.py CONFIG CHECKPOINT
+    INPUT ...``), which a Python caller does not run."""
+    from mmadaptformer import apis
     with pytest.raises(ConfigError) as err:
-        ModelInferencer(files['checkpoint'], TINY_VIDEO_CONFIG)
-    assert f"{files['checkpoint']} {CHECKPOINT_LINE}" in str(err.value)
+        getattr(apis, api)(files['checkpoint'], TINY_VIDEO_CONFIG)
+    assert str(err.value) == (
+        f"The config {files['checkpoint']} is not a config file: MMEngine "
+        'reads configs ending in .py, .json, .yml, .yaml; it is a '
+        f'checkpoint (torch.save): {api} takes the config first, then the '
+        f'checkpoint: {api}(config, checkpoint).')
 
 
 def test_file_kinds(files, tmp_path):
@@ -130,3 +138,24 @@ def test_file_kinds(files, tmp_path):
     assert file_kind(str(text)) is None
     ts = b'\x47' + b'\x00' * 187 + b'\x47' + b'\x00' * 187
     assert media_kind(ts) == 'a video file (MPEG-TS)'
+
+
+def test_a_config_file_is_checked_once_in_its_readers_terms(monkeypatch):
+    """``load_config_file`` (the tools) and ``apis.load_config`` checked the
+    file with the tools' order, then the guarded ``Config.fromfile`` again
+    with the APIs': each reader checks it once, with its caller's order."""
+    from mmadaptformer.apis import load_config
+    from mmadaptformer.utils import config_file_guard, config_loading
+    from mmadaptformer.utils.checkpoint_formats import API_ORDER, TOOL_ORDER
+    calls = []
+
+    def counted(path, order=TOOL_ORDER):
+        calls.append(order)
+
+    monkeypatch.setattr(config_loading, 'check_config_file', counted)
+    monkeypatch.setattr(config_file_guard, 'check_config_file', counted)
+    config_loading.load_config_file(TINY_VIDEO_CONFIG)
+    assert calls == [TOOL_ORDER]
+    calls.clear()
+    load_config(TINY_VIDEO_CONFIG)
+    assert calls == [API_ORDER]

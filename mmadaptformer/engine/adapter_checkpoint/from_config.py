@@ -10,12 +10,15 @@ from torch import nn
 from mmadaptformer.models.adapters.trainable import (TrainablePlan,
                                                      plan_trainable)
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
+from mmadaptformer.utils.hook_entries import hook_entries
 
 __all__ = ['adapter_hook_cfg', 'build_model_and_plan']
 
 
 def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
-    """The ``AdapterHook`` entry of a config's ``custom_hooks``, if any.
+    """The first ``AdapterHook`` (or subclass,
+    :func:`~mmadaptformer.utils.hook_entries.hook_entries`) entry of a
+    config's ``custom_hooks``, if any.
 
     Args:
         cfg (Config): A training config.
@@ -23,12 +26,9 @@ def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
     Returns:
         dict, optional: A copy of the hook's config dict.
     """
-    for hook in cfg.get('custom_hooks', None) or []:
-        if isinstance(hook,
-                      dict) and hook.get('type') in ('AdapterHook',
-                                                     'mmaction.AdapterHook',
-                                                     'mmpretrain.AdapterHook'):
-            return copy.deepcopy(dict(hook))
+    # By name: the hook's module imports this one.
+    for found in hook_entries(cfg, 'AdapterHook', ('custom_hooks', )):
+        return copy.deepcopy(dict(found.entry))
     return None
 
 

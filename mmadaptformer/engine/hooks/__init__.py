@@ -1,4 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
+from mmadaptformer.utils.hook_entries import (HOOK_SECTIONS, HookEntry,
+                                              hook_entries)
 from .adapter_hook import AdapterHook
 from .adapter_hook_config_check import (check_adapter_hook_config,
                                         check_adapter_hook_plan)
@@ -19,7 +21,6 @@ from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
 from .hook_config_place import (hook_argument_place, hook_config_key,
                                 hook_place, registered_again)
-from .hook_entries import HOOK_SECTIONS, HookEntry, hook_entries
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook

@@ -35,6 +35,7 @@ from mmadaptformer.models.adapters.trainable import MODES, plan_trainable
 from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
 from mmadaptformer.utils.config_place import mistake_place
+from mmadaptformer.utils.hook_entries import hook_entries
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.quiet_build import quiet_build_log
 from mmadaptformer.utils.registry_names import close_hint, registered
@@ -42,7 +43,6 @@ from mmadaptformer.utils.unknown_keys import named_arguments
 from ..plan_argument_place import naming_plan_arguments
 from .adapter_hook import AdapterHook
 from .adapter_hook_presence import check_adapter_hook_presence
-from .hook_entries import hook_entries
 from .unloaded_backbone import refuse_unloaded_backbone
 
 __all__ = ['check_adapter_hook_config', 'check_adapter_hook_plan']

@@ -10,11 +10,11 @@ from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_place import option_place
+from mmadaptformer.utils.hook_entries import hook_entries
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.quiet_build import quiet_build_log
 from mmadaptformer.utils.registry_names import registered
 from .adapter_hook import AdapterHook
-from .hook_entries import hook_entries
 
 __all__ = [
     'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',

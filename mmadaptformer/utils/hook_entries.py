@@ -10,14 +10,18 @@ place of a plan's refusal by the type name's last part, the
 unchecked. :func:`hook_entries` is the one rule: an entry is of a hook
 type if the class its ``type`` builds (looked up as the Runner will: the
 entry's ``_scope_``, else the config's ``default_scope``) is that type or
-a subclass of it.
+a subclass of it. The type is its class or its registered name
+(``'AdapterHook'``, looked up where the entry's ``type`` is): the
+modules that the hook's own module imports (``adapter_hook_cfg``,
+``plan_argument_place``) may not import the hook back. The rule lives
+here, below them all.
 """
 from typing import Any, List, NamedTuple, Sequence, Union
 
 from mmengine.config import Config
 from mmengine.registry import HOOKS
 
-from mmadaptformer.utils.registry_names import registered, use_default_scope
+from .registry_names import registered, use_default_scope
 
 __all__ = ['HookEntry', 'HOOK_SECTIONS', 'hook_entries']
 
@@ -52,14 +56,15 @@ def _entries(cfg: Config, section: str) -> List[tuple]:
 
 
 def hook_entries(cfg: Config,
-                 hook_type: type,
+                 hook_type: Union[type, str],
                  sections: Sequence[str] = HOOK_SECTIONS) -> List[HookEntry]:
     """The entries of ``sections`` that build ``hook_type`` or a subclass
     of it, in order.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
-        hook_type (type): The hook class.
+        hook_type (type | str): The hook class, or the name it is
+            registered under (``'AdapterHook'``).
         sections (Sequence[str]): Which lists to read. Defaults to
             :data:`HOOK_SECTIONS`.
 
@@ -72,13 +77,23 @@ def hook_entries(cfg: Config,
     for section in sections:
         for key, position, hook in _entries(cfg, section):
             cls = _hook_class(hook)
-            if isinstance(cls, type) and issubclass(cls, hook_type):
+            base = _hook_class(hook, hook_type)
+            if isinstance(cls, type) and isinstance(base, type) and issubclass(
+                    cls, base):
                 found.append(HookEntry(key, position, hook, cls))
     return found
 
 
-def _hook_class(hook: Any) -> Any:
-    """The class the config entry ``hook`` builds, or None."""
+def _hook_class(hook: Any, kind: Any = None) -> Any:
+    """The class the config entry ``hook`` builds (or ``kind``: a class,
+    or a name looked up where the entry's ``type`` is), or None."""
     if not isinstance(hook, dict):
         return None
-    return registered(HOOKS, hook.get('type'), hook.get('_scope_'))
+    type_name = hook.get('type')
+    if kind is None:
+        kind = type_name
+    elif isinstance(kind, str) and isinstance(type_name,
+                                              str) and '.' in type_name:
+        # 'mmaction.AdapterHook' under another default scope.
+        kind = f"{type_name.split('.')[0]}.{kind}"
+    return registered(HOOKS, kind, hook.get('_scope_'))
