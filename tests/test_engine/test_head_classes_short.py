@@ -76,3 +76,30 @@ def test_a_list_of_every_class_is_not_named(clean_loggers, tmp_path):
         tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
         video_data_cfg(data) + NO_VAL + 'train_cfg = dict(max_epochs=1)\n')
     assert _warnings(tmp_path, config) == []
+
+
+def test_parts_of_a_concatenated_list_are_taken_together(
+        clean_loggers, tmp_path):
+    """A training ConcatDataset of a list of labels 0-1 and one of labels
+    2-3 holds every class of a 4-class head: each part alone was named as
+    short of classes."""
+    root = str(tmp_path / 'data')
+    make_stripes_dataset(root, num_per_class=2, splits=('train', ))
+    parts = []
+    for first in (0, 2):
+        ann_file = osp.join(root, f'train_{first}.txt')
+        with open(ann_file, 'w') as f:
+            for label, name in enumerate(('horizontal', 'vertical')):
+                for image in sorted(os.listdir(osp.join(root, 'train', name))):
+                    f.write(f'{name}/{image} {first + label}\n')
+        parts.append(f"dict(type='CustomDataset', data_root={root!r}, "
+                     f'ann_file={osp.basename(ann_file)!r}, '
+                     "data_prefix='train', pipeline=_base_.train_pipeline)")
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG, NO_VAL + 'num_classes = 4\n'
+        'model = dict(head=dict(num_classes=num_classes), '
+        'data_preprocessor=dict(num_classes=num_classes))\n'
+        'train_dataloader = dict(dataset=dict(_delete_=True, '
+        f"type='ConcatDataset', datasets=[{', '.join(parts)}]))\n"
+        'train_cfg = dict(max_epochs=1)\n')
+    assert _warnings(tmp_path, config) == []

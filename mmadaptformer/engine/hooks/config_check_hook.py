@@ -297,11 +297,13 @@ class ConfigCheckHook(Hook):
                 f'{head_key}={head_classes} but ' + ' and '.join(problems) +
                 f'.{hint} {head_key} to the number of classes of the data '
                 f'(and every other num_classes of the config with it).')
-        for key, dataset in members:
-            short = None if testing or not key.startswith(
-                'train_dataloader.') else labels_short_of(
-                    dataset, head_classes)
-            if short is not None:
+        # The parts of a concatenated training set together: one part's
+        # labels may end where the next one's begin.
+        shorts = [(key, dataset, labels_short_of(dataset, head_classes))
+                  for key, dataset in members
+                  if not testing and key.startswith('train_dataloader.')]
+        if shorts and all(short is not None for _, _, short in shorts):
+            for key, dataset, short in shorts:
                 print_log(
                     f'{head_key}={head_classes}, but {key} '
                     f'({type(dataset).__name__}): {short}. The head\'s other '
@@ -310,6 +312,7 @@ class ConfigCheckHook(Hook):
                     'num_classes of the config with it).',
                     logger='current',
                     level=logging.WARNING)
+        for key, dataset in members:
             outside = labels_out_of_range(dataset, head_classes)
             if outside is not None and testing and unlabelled(dataset):
                 # A list without labels (SSv2's test set) tested for its
