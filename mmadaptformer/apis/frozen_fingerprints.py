@@ -15,6 +15,7 @@ from torch import nn
 from mmadaptformer.models import FROZEN_HOST_KEY
 from mmadaptformer.models.backbones.frozen_host_record import as_fingerprint
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
 from .backbone_match import pretrained_files
 from .multitask_tasks import TaskError
@@ -116,8 +117,9 @@ def check_frozen(name: str,
     actual = digest(fingerprints(frozen))
     if differ or actual != expected:
         what = (f'{len(differ)} of its {len(recorded)} recorded frozen '
-                f'tensors differ (e.g. {sorted(differ)[:3]})' if differ else
-                f'it records frozen digest {expected[:16]}... and the '
+                f'tensors differ (e.g. {sorted(differ)[:3]})'
+                if differ else f'it records frozen digest '
+                f'{escape_controls(str(expected)[:16])}... and the '
                 f'shared tensors give {actual[:16]}...')
         files = pretrained_files(model)
         named = (f' Its config names {", ".join(files)} as its frozen '
@@ -135,7 +137,7 @@ def check_frozen(name: str,
         # The files the message names already, as pretrained_files
         # gives them: 'FILE (CONFIG KEY)'.
         said = {file.rpartition(' (')[0] for file in files}
-        others = [f for f in trained_on if f not in said]
+        others = [escape_controls(f) for f in trained_on if f not in said]
         if others:
             named += (' Its checkpoint records that it was trained on '
                       f'{", ".join(others)}.')

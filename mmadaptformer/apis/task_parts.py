@@ -199,6 +199,7 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
     meta = loaded.get('meta')
     info = meta.get(ADAPTER_META_KEY) if isinstance(meta, Mapping) else None
     if not isinstance(info, Mapping) or not info.get('frozen_digest') or \
+            not isinstance(info.get('frozen_digest'), str) or \
             not isinstance(info.get('saved_keys'), (list, tuple)):
         return None  # a merged or full checkpoint: compared tensor by tensor
     raw = loaded['state_dict'] if 'state_dict' in loaded else loaded

@@ -45,3 +45,20 @@ def test_converted_from_is_shown_escaped():
                              'weights.pth', 'weights.pth')
     assert '\x1b' not in message, repr(message)
     assert 'converted from \\x1b[2J\\x1b[Hpretrain.pth by' in message, message
+
+
+def test_a_tasks_recorded_digest_and_files_are_shown_escaped():
+    """``MultiTaskRecognizer``'s frozen check quotes the task checkpoint's
+    digest and the pretrained files its records name."""
+    from mmadaptformer.apis.frozen_fingerprints import (FrozenFingerprints,
+                                                        check_frozen)
+    from mmadaptformer.apis.multitask_tasks import TaskError
+    fingerprints = FrozenFingerprints({'a': torch.zeros(2)})
+    with pytest.raises(TaskError) as e:
+        check_frozen('t', 'c.pth',
+                     CLEAR + 'deadbeef' * 7, {}, ['a'], fingerprints, 'origin',
+                     nn.Linear(1, 1), ['\x1b]0;pwned\x07stock.pth'])
+    message = str(e.value)
+    assert '\x1b' not in message and '\x07' not in message, repr(message)
+    assert 'digest \\x1b[2J\\x1b[Hdeadbee' in message, message
+    assert 'trained on \\x1b]0;pwned\\x07stock.pth.' in message, message
