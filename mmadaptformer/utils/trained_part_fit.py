@@ -130,8 +130,12 @@ def check_holds_trained_part(model: nn.Module,
     # With its head, trained tensors of another method (a VPT file's
     # prompts where the model has adapters, or the reverse): named as such,
     # not as a stock model's checkpoint. A head of another type is the
-    # head check's; without a head it is a backbone (below).
-    foreign = [] if missing else _foreign_tensors(model, state, head)
+    # head check's; without a head it is a backbone (below). Only a file a
+    # wrapper wrote (it carries a wrapper's record): a stock checkpoint's
+    # tensors this model lacks (its norm where the config has fc_norm)
+    # were trained with no other method.
+    foreign = [] if missing or not _written_by_a_wrapper(state) else \
+        _foreign_tensors(model, state, head)
     if foreign:
         raise StateDictMismatchError(
             f'{source} holds none of the model\'s {len(keys)} {part} '
@@ -173,6 +177,16 @@ def check_holds_trained_part(model: nn.Module,
         'this model, give the file to tools/train.py as '
         '--pretrained (the backbone alone) or load_from.' +
         (' Nothing of it was loaded.' if before_load else ''))
+
+
+def _written_by_a_wrapper(state: Mapping) -> bool:
+    """Whether ``state`` carries the record a wrapper saves beside its
+    tensors (the frozen backbone's, or a merged file's settings: formats
+    ``mmadaptformer.*``)."""
+    return any(
+        isinstance(value, Mapping)
+        and str(value.get('format', '')).startswith('mmadaptformer.')
+        for value in state.values())
 
 
 def _foreign_tensors(model: nn.Module, state: Mapping,

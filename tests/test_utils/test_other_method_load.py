@@ -77,3 +77,27 @@ def test_init_recognizer_names_an_adaptformer_file_given_to_vpt(
         '(backbone.blocks.0.adaptmlp.down_proj.weight, '), text
     assert 'it was trained with another method or model' in text, text
     assert 'stock' not in text, text
+
+
+def test_a_stock_checkpoint_with_tensors_the_model_lacks_is_a_stock_one(
+        tmp_path, configs, clean_loggers):
+    """A stock model's checkpoint with its head and a tensor the config's
+    model lacks (``backbone.norm`` where the AdaptFormer config has
+    ``fc_norm``, say) carries no wrapper's record: it keeps the stock
+    model's advice, not "trained with another method"."""
+    from mmengine.runner import load_checkpoint
+    adaptformer, _ = configs
+    model = _model(adaptformer)
+    state = {
+        k: v
+        for k, v in model.state_dict().items()
+        if 'adaptmlp' not in k and not isinstance(v, dict)
+    }
+    state['backbone.extra_norm.weight'] = torch.ones(2)
+    stock = str(tmp_path / 'stock.pth')
+    torch.save(dict(state_dict=state, meta={}), stock)
+    with pytest.raises(StateDictMismatchError) as info:
+        load_checkpoint(model, stock, map_location='cpu')
+    text = str(info.value)
+    assert 'another method' not in text, text
+    assert 'a stock or fully fine-tuned model' in text, text
