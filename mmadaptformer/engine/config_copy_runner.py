@@ -182,9 +182,10 @@ def build_runner(cfg: Config):
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
     # Before the Runner makes it and writes its log there.
-    planted = planted_link(str(cfg.get('work_dir') or '.'))
+    work_dir = str(cfg.get('work_dir') or '.')
+    planted = planted_link(work_dir)
     if planted is not None:
-        raise ConfigError(f'work_dir {cfg.work_dir}: {planted}')
+        raise ConfigError(f'work_dir {work_dir}: {planted}')
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
     add_hook_once(runner, DataHealthHook)
