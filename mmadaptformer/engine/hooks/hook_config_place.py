@@ -246,7 +246,7 @@ def registered_again(runner: Any, hook: Any) -> Optional[str]:
     return (f'{name} is registered {len(same)} times, by '
             f'{" and ".join(keys)}: the first ({keys[0]}) runs, {this} does '
             f'nothing (each would run every check and count again). Keep '
-            'one entry: the recipes\' default_hooks '
-            '(configs/_base_/default_hooks.py) hold it, so remove it from '
-            'custom_hooks, or set that default_hooks entry to None to keep '
-            'yours.')
+            'one entry: remove the others (where one is in default_hooks, '
+            'as the recipes\' configs/_base_/default_hooks.py hold it, '
+            'remove the repeat from custom_hooks, or set that default_hooks '
+            'entry to None to keep yours).')
