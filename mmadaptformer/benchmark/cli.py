@@ -53,11 +53,13 @@ def not_a_config(prog: str, config: str) -> str:
     if kind is None:
         return (f'config {config}: not a config file (expected one of '
                 f'{suffixes})')
+    give = ('the config the checkpoint was trained with'
+            if kind.startswith('a checkpoint') else
+            'a model config, such as configs/tiny/tiny_adaptformer_video.py')
     return (f'config {config}: it is {kind}, not a config file (expected one '
             f'of {suffixes}): {prog} takes the config alone ({prog} CONFIG '
             '[OPTIONS]) and measures with random weights, reading no '
-            'checkpoint of yours; give the config the checkpoint was '
-            'trained with')
+            f'checkpoint of yours; give {give}')
 
 
 def refuse_bad_paths(parser: ArgumentParser,

@@ -8,6 +8,7 @@ model.pth: not a config file (expected one of .py, .json, .yml, .yaml)``,
 which does not say that the file is a checkpoint nor that these tools take
 a config alone.
 """
+import numpy as np
 import pytest
 import torch
 from refusal_lines import usage_line
@@ -49,3 +50,21 @@ def test_other_file_as_config_keeps_the_line(tmp_path):
     assert usage_line(proc) == (
         f'get_flops.py: error: config {notes}: not a config file (expected '
         'one of .py, .json, .yml, .yaml)')
+
+
+def test_video_as_config_is_named_without_checkpoint_advice(tmp_path):
+    """A video given as CONFIG is named as one; the advice asks for a model
+    config, not for the config of a checkpoint."""
+    from mmadaptformer.testing import write_video
+    clip = str(tmp_path / 'clip.mp4')
+    write_video(clip, np.zeros((4, 32, 32, 3), np.uint8))
+    proc = run_tool(['analysis_tools/get_flops.py', clip],
+                    cwd=tmp_path,
+                    check=False)
+    line = usage_line(proc)
+    assert line.startswith(f'get_flops.py: error: config {clip}: it is a '
+                           'video file'), line
+    assert line.endswith('(get_flops.py CONFIG [OPTIONS]) and measures with '
+                         'random weights, reading no checkpoint of yours; '
+                         'give a model config, such as '
+                         'configs/tiny/tiny_adaptformer_video.py'), line
