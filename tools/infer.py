@@ -62,6 +62,7 @@ from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
                                              silence)
 from mmadaptformer.utils.config_loading import load_config_file
 from mmadaptformer.utils.config_mistakes import config_mistake
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 
@@ -220,6 +221,7 @@ def _load(args):
 def _say(level: int, line: str) -> None:
     """A drawing's report line on stderr; one that it failed as an
     ERROR line."""
+    line = escape_controls(line)  # it names the input
     print(
         f'ERROR {line}' if level >= logging.WARNING else line, file=sys.stderr)
 
@@ -260,7 +262,8 @@ def _run(args, out: ResultOutput) -> int:
     to_stdout = args.out == STDOUT
     engine, failed, spans, frames = _load(args)
     for name, message in failed.items():
-        print(f'task {name}: ERROR {message}', file=sys.stderr)
+        print(
+            escape_controls(f'task {name}: ERROR {message}'), file=sys.stderr)
     if engine is not None:
         results = engine(args.files, batch_size=args.batch_size, progress=True)
     else:
@@ -274,9 +277,15 @@ def _run(args, out: ResultOutput) -> int:
     order = [task[0] for task in args.task or ()]
     skipped = {}
     # The result lines; with --out -, stdout is the JSON alone, and only
-    # the errors are said, on stderr.
-    say = functools.partial(print, file=sys.stderr) if to_stdout else \
+    # the errors are said, on stderr. They name the inputs, whose file
+    # names may hold a terminal's control sequences: shown escaped (the
+    # JSON keeps the real paths, escaped as JSON escapes them).
+    show = functools.partial(print, file=sys.stderr) if to_stdout else \
         out.print
+
+    def say(line: str) -> None:
+        show(escape_controls(line))
+
     for path, answers in results.items():
         if 'error' not in answers:
             for name, message in failed.items():
@@ -303,15 +312,17 @@ def _run(args, out: ResultOutput) -> int:
                 say(f'{path}: {name}: {_top(shown, args.topk)}')
     for name, why in skipped.items():
         print(
-            f'task {name}: skipped {len(why)} '
-            f'{"input" if len(why) == 1 else "inputs"} of a kind its test '
-            f'pipeline does not read, which another task answered: e.g. '
-            f'{why[0]}',
+            escape_controls(
+                f'task {name}: skipped {len(why)} '
+                f'{"input" if len(why) == 1 else "inputs"} of a kind its '
+                'test pipeline does not read, which another task answered: '
+                f'e.g. {why[0]}'),
             file=sys.stderr)
     short = short_video_inputs(results, spans, frames=frames)
     if short:
         print_log(
-            short_videos_notice('classified', len(short), short),
+            escape_controls(
+                short_videos_notice('classified', len(short), short)),
             logger='current',
             level=logging.WARNING)
     if args.show_dir is not None:

@@ -12,6 +12,7 @@ from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
 from mmadaptformer.utils.cli_types import check_device, first_misplaced_file
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.local_files import (CONFIG_SUFFIXES,
                                              first_missing_file, home_expanded,
                                              is_local)
@@ -29,16 +30,29 @@ from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
 
 __all__ = [
-    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'infer_parser', 'parse_infer_args'
+    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'InferParser', 'infer_parser',
+    'parse_infer_args'
 ]
 
 #: The ``--out`` that writes the JSON to stdout.
 STDOUT = '-'
 
 
+class InferParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose errors show control characters escaped
+    (:func:`~mmadaptformer.utils.control_characters.escape_controls`): they
+    name the paths given, and a file name can hold a terminal's control
+    sequences (``ESC [2J`` clears the screen)."""
+
+    def error(self, message: str):
+        """Print the usage and ``message``, escaped, and exit with
+        status 2."""
+        super().error(escape_controls(message))
+
+
 def infer_parser() -> argparse.ArgumentParser:
     """The parser of ``tools/infer.py``."""
-    parser = argparse.ArgumentParser(
+    parser = InferParser(
         description='Classify videos or images with trained models.',
         epilog=EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -10,12 +10,13 @@ from typing import Callable, List, Optional, Sequence, Union
 
 from mmengine.logging import print_log
 
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.counted import counted
 
 __all__ = [
     'VIDEO_EXTENSIONS', 'IMAGE_EXTENSIONS', 'LIST_EXTENSIONS',
     'InferenceInputError', 'OtherKindInputError', 'check_paths', 'walk_once',
-    'warn_hidden', 'same_entry', 'each_once', 'collect_inputs'
+    'warn_hidden', 'warn_input', 'same_entry', 'each_once', 'collect_inputs'
 ]
 
 VIDEO_EXTENSIONS = ('.mp4', '.avi', '.webm', '.mkv', '.mov', '.m4v', '.mpg',
@@ -193,25 +194,30 @@ def collect_inputs(paths: Union[_Path, Sequence[_Path]],
                 first = sorted(other_kind)[0]
                 other = 'image' if first.lower().endswith(
                     IMAGE_EXTENSIONS) else 'video'
-                print_log(
+                warn_input(
                     f'{path}: left out '
                     f'{counted(len(other_kind), other + " files")}, which '
-                    f'these models do not classify, e.g. {first}.',
-                    logger='current',
-                    level=logging.WARNING)
+                    f'these models do not classify, e.g. {first}.')
             # Never inputs: a copy from a Mac holds a '._a.mp4' beside each
             # 'a.mp4', which decord cannot read.
             warn_hidden(path, hidden)
             if skipped:
-                print_log(
+                warn_input(
                     f'{path}: left out {counted(len(skipped), "files")} whose '
                     'extension is not one of a video or an image, e.g. '
-                    f'{sorted(skipped)[0]}.',
-                    logger='current',
-                    level=logging.WARNING)
+                    f'{sorted(skipped)[0]}.')
         else:
             files.append(path)
     return each_once(files, 'files')
+
+
+def warn_input(message: str) -> None:
+    """Log ``message``, a warning naming inputs, as a WARNING with its
+    control characters escaped (a file name can hold a terminal's control
+    sequences: see :func:`~mmadaptformer.utils.control_characters.
+    escape_controls`)."""
+    print_log(
+        escape_controls(message), logger='current', level=logging.WARNING)
 
 
 def warn_hidden(folder: str, hidden: List[str]) -> None:
@@ -220,12 +226,9 @@ def warn_hidden(folder: str, hidden: List[str]) -> None:
     :func:`walk_once` collects them) of ``folder`` were left out; nothing
     if there are none."""
     if hidden:
-        print_log(
-            f'{folder}: left out '
-            f'{counted(len(hidden), "hidden files or folders")} '
-            f"(names starting with '.'), e.g. {sorted(hidden)[0]}.",
-            logger='current',
-            level=logging.WARNING)
+        warn_input(f'{folder}: left out '
+                   f'{counted(len(hidden), "hidden files or folders")} '
+                   f"(names starting with '.'), e.g. {sorted(hidden)[0]}.")
 
 
 def same_entry(path):
@@ -262,10 +265,7 @@ def each_once(found: List[str], what: str) -> List[str]:
         given = first[same_entry(twice)]
         also = '' if given == twice else f', the same file as {given}'
         repeats = len(found) - len(unique)
-        print_log(
-            f'inputs: {counted(repeats, what)} '
-            f'{"was" if repeats == 1 else "were"} given more than once '
-            f'(e.g. {twice}{also}); each is classified once.',
-            logger='current',
-            level=logging.WARNING)
+        warn_input(f'inputs: {counted(repeats, what)} '
+                   f'{"was" if repeats == 1 else "were"} given more than once '
+                   f'(e.g. {twice}{also}); each is classified once.')
     return unique

@@ -3,13 +3,14 @@
 fine-tuning (``tools/analysis_tools/benchmark_train.py``)."""
 from .flops import (SDPARecompute, checkpointing_off, count_step_flops,
                     sdpa_recompute_flops)
+from .input_check import input_size_problem
 from .inputs import (ADAPTFORMER_TYPES, input_spec, load_config, model_cfg_for,
                      num_classes_of, optim_wrapper_cfg_for, synthetic_batch)
 from .measure import measure_mode
 from .memory import PeakMemory, memory_fields
 from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES, MODES,
                       REFERENCE_MODE, DefaultsHelpFormatter, build_parser,
-                      parse_args)
+                      parse_args, threads_problem, usable_cores)
 from .report import (cpu_info, format_summary, format_table, loadavg, plot,
                      row_name, summarize, summary_title)
 from .runner import WorkerError, rotated, run_benchmark, run_worker
@@ -23,11 +24,12 @@ __all__ = [
     'MODES', 'REFERENCE_MODE', 'DefaultsHelpFormatter', 'PeakMemory',
     'SDPARecompute', 'Stopped', 'build_parser', 'checkpointing_off',
     'count_step_flops', 'cpu_info', 'exit_on_stop', 'format_summary',
-    'format_table', 'input_spec', 'load_config', 'loadavg',
-    'matmul_flops_per_s', 'measure_matmul', 'measure_mode', 'memory_fields',
-    'model_cfg_for', 'num_classes_of', 'optim_wrapper_cfg_for', 'parse_args',
-    'plot', 'row_name', 'rotated', 'run_benchmark', 'run_worker',
-    'sdpa_recompute_flops', 'stop_line', 'stop_signals_raise', 'stop_status',
-    'summarize', 'summary_title', 'synthetic_batch', 'timed', 'utilisation',
-    'WorkerError', 'worker_command'
+    'format_table', 'input_size_problem', 'input_spec', 'load_config',
+    'loadavg', 'matmul_flops_per_s', 'measure_matmul', 'measure_mode',
+    'memory_fields', 'model_cfg_for', 'num_classes_of',
+    'optim_wrapper_cfg_for', 'parse_args', 'plot', 'row_name', 'rotated',
+    'run_benchmark', 'run_worker', 'sdpa_recompute_flops', 'stop_line',
+    'stop_signals_raise', 'stop_status', 'summarize', 'summary_title',
+    'synthetic_batch', 'threads_problem', 'timed', 'usable_cores',
+    'utilisation', 'WorkerError', 'worker_command'
 ]

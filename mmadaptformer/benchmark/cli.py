@@ -20,6 +20,7 @@ from typing import Any, Iterable, Optional, Tuple
 
 from ..utils.atomic_save import atomic_write
 from ..utils.cfg_options_merge import CfgOptionsError, merge_cfg_options
+from ..utils.checkpoint_formats import file_kind
 from ..utils.config_error import ConfigError
 from ..utils.config_inputs import config_file_problem
 from ..utils.config_loading import load_config_file
@@ -27,8 +28,38 @@ from ..utils.local_files import CONFIG_SUFFIXES, first_missing_file
 from ..utils.output_file import output_file_problem
 
 __all__ = [
-    'CONFIG_SUFFIXES', 'refuse_bad_paths', 'load_model_config', 'write_json'
+    'CONFIG_SUFFIXES', 'not_a_config', 'refuse_bad_paths', 'load_model_config',
+    'write_json'
 ]
+
+
+def not_a_config(prog: str, config: str) -> str:
+    """The line refusing ``config``, a file not named as a config, given
+    as the analysis tool ``prog``'s CONFIG: what the file is when it is a
+    checkpoint, a video or an image
+    (:func:`~mmadaptformer.utils.checkpoint_formats.file_kind`), and the
+    tool's own order of arguments (a config alone: they measure with
+    random weights and read no checkpoint of the user's).
+
+    Args:
+        prog (str): The tool's name, e.g. ``'get_flops.py'``.
+        config (str): The file given as CONFIG.
+
+    Returns:
+        str: One line for ``parser.error``.
+    """
+    suffixes = ', '.join(CONFIG_SUFFIXES)
+    kind = file_kind(config) if osp.isfile(config) else None
+    if kind is None:
+        return (f'config {config}: not a config file (expected one of '
+                f'{suffixes})')
+    give = ('the config the checkpoint was trained with'
+            if kind.startswith('a checkpoint') else
+            'a model config, such as configs/tiny/tiny_adaptformer_video.py')
+    return (f'config {config}: it is {kind}, not a config file (expected one '
+            f'of {suffixes}): {prog} takes the config alone ({prog} CONFIG '
+            '[OPTIONS]) and measures with random weights, reading no '
+            f'checkpoint of yours; give {give}')
 
 
 def refuse_bad_paths(parser: ArgumentParser,
@@ -60,8 +91,7 @@ def refuse_bad_paths(parser: ArgumentParser,
     if missing:
         parser.error(missing)
     if not config.endswith(CONFIG_SUFFIXES):
-        parser.error(f'config {config}: not a config file (expected one of '
-                     f'{", ".join(CONFIG_SUFFIXES)})')
+        parser.error(not_a_config(parser.prog, config))
     outputs = [(path, flag) for path, flag in outputs if path]
     for path, flag in outputs:
         problem = output_file_problem(path, flag, [(config, 'config')])

@@ -148,6 +148,31 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def usable_cores() -> int:
+    """The CPU cores this process may run on (its affinity mask, which
+    ``taskset`` and container CPU sets narrow; ``os.cpu_count()`` where
+    the platform has no ``os.sched_getaffinity``)."""
+    if hasattr(os, 'sched_getaffinity'):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
+
+
+def threads_problem(threads: int) -> Optional[str]:
+    """A warning line for ``--threads`` above :func:`usable_cores`; None
+    when every thread can have a core.
+
+    Args:
+        threads (int): The ``--threads`` given.
+    """
+    cores = usable_cores()
+    if threads <= cores:
+        return None
+    return (f'--threads {threads} is more than the {cores} CPU core(s) this '
+            'process may use (os.sched_getaffinity): timings will be '
+            'oversubscribed (threads take turns on the cores); give '
+            f'--threads {cores} or fewer')
+
+
 def parse_peak_tflops(parser: argparse.ArgumentParser,
                       items: Optional[List[str]]) -> Dict[str, float]:
     """``--peak-tflops AMP=TFLOPS ...`` as a dict, or ``parser.error``

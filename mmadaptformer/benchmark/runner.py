@@ -3,6 +3,7 @@
 and every mode in a fresh process, the order rotating from round to round;
 then the summary, table, JSON and plot."""
 import json
+import logging
 import os.path as osp
 import re
 import signal
@@ -17,8 +18,10 @@ from mmengine.logging import print_log
 
 from ..utils.config_error import ConfigError
 from .cli import write_json
+from .input_check import input_size_problem
 from .inputs import input_spec, load_config
-from .options import BATCH_SIZE_REASON, build_parser, parse_args
+from .options import (BATCH_SIZE_REASON, build_parser, parse_args,
+                      threads_problem)
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
 from .utilisation import measure_matmul, utilisation
 from .worker_process import REFUSAL_KEY, worker_command
@@ -159,7 +162,14 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
             "config's optimizer; add one, e.g. optim_wrapper = dict("
             "optimizer=dict(type='SGD', lr=0.01, momentum=0.9)), or inherit "
             'a schedule of configs/_base_/schedules/')
+    problem = input_size_problem(cfg, spec)
+    if problem:
+        # Else each mode's worker fails in the patch embedding's conv.
+        build_parser().error(f'{args.config}: {problem}')
     if args.threads:
+        problem = threads_problem(args.threads)
+        if problem:
+            print_log(problem, logger='current', level=logging.WARNING)
         torch.set_num_threads(args.threads)  # as in the workers
     load_before = loadavg()
     rounds, references, orders, sizes = [], [], [], {}

@@ -103,7 +103,7 @@ def file_kind(filename: str) -> Optional[str]:
     return media_kind(head)
 
 
-def not_a_checkpoint(filename: str) -> Optional[str]:
+def not_a_checkpoint(filename: str, order: str = TOOL_ORDER) -> Optional[str]:
     """What a local file given as the checkpoint is when it is plainly
     another of the tools' files: a video or an image (``infer.py CONFIG
     clip.mp4 ...``, the checkpoint left out) or a config (the two
@@ -112,27 +112,33 @@ def not_a_checkpoint(filename: str) -> Optional[str]:
 
     Args:
         filename (str): The local file given as the checkpoint.
+        order (str): The order of files to name. Defaults to
+            :data:`TOOL_ORDER` (the tools'); a tool that takes no config,
+            such as ``convert_official.py SRC DST``, names its own.
 
     Returns:
         str | None: A phrase that follows "it is".
     """
     head = _read_head(filename)
-    return _misplaced_media(head) or _misplaced_config(filename, head)
+    return _misplaced_media(head, order) or _misplaced_config(
+        filename, head, order)
 
 
-def _misplaced_media(head: bytes) -> Optional[str]:
+def _misplaced_media(head: bytes, order: str = TOOL_ORDER) -> Optional[str]:
     """What a checkpoint that starts as a video or an image is, with the
-    tools' order of files; None for any other."""
+    ``order`` of files; None for any other."""
     kind = media_kind(head)
-    return None if kind is None else f'{kind}, not a checkpoint: {TOOL_ORDER}'
+    return None if kind is None else f'{kind}, not a checkpoint: {order}'
 
 
-def _misplaced_config(filename: str, head: bytes) -> Optional[str]:
-    """What a checkpoint named and written as a config is, with the tools'
-    order of files; None for any other."""
+def _misplaced_config(filename: str,
+                      head: bytes,
+                      order: str = TOOL_ORDER) -> Optional[str]:
+    """What a checkpoint named and written as a config is, with the
+    ``order`` of files; None for any other."""
     if filename.endswith(CONFIG_SUFFIXES) and \
             _printable_text(head) is not None:
-        return f'a config file, not a checkpoint: {TOOL_ORDER}'
+        return f'a config file, not a checkpoint: {order}'
     return None
 
 

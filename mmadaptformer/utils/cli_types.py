@@ -107,8 +107,8 @@ def input_folder_problem(path: str, name: str) -> Optional[str]:
     return f'{name} {path}: {what}'
 
 
-def first_misplaced_file(
-        files: Iterable[Tuple[Optional[str], str]]) -> Optional[str]:
+def first_misplaced_file(files: Iterable[Tuple[Optional[str], str]],
+                         order: str = TOOL_ORDER) -> Optional[str]:
     """``'WHAT PATH: it is a video file ..., not a checkpoint: ...'`` for
     the first local file of ``files``, each given as a checkpoint, that is
     plainly another of the tools' files (a config, a video, an image: see
@@ -119,11 +119,13 @@ def first_misplaced_file(
         files: ``(path, what)`` pairs, ``what`` naming the argument
             (``'checkpoint'``, ``'--pretrained'``); a pair whose path is
             None, an address or not a file is skipped.
+        order (str): The order of files to name. Defaults to
+            :data:`~.checkpoint_formats.TOOL_ORDER` (the tools').
     """
     for path, what in files:
         if path is None or not is_local(path) or not osp.isfile(path):
             continue
-        kind = not_a_checkpoint(path)
+        kind = not_a_checkpoint(path, order)
         if kind:
             return f'{what} {path}: it is {kind}'
     return None

@@ -31,6 +31,7 @@ from argparse import Namespace
 from typing import Any, Optional, Sequence, Tuple
 
 from .cfg_options import add_cfg_options
+from .checkpoint_formats import TOOL_ORDER
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
 from .cli_types import first_misplaced_file
@@ -107,13 +108,12 @@ def parse_adapter_tool_args(parser: argparse.ArgumentParser,
         addresses=ADAPTER_TOOL_ADDRESSES)
 
 
-def parse_converter_args(
-    parser: argparse.ArgumentParser,
-    argv: Optional[Sequence[str]],
-    out: str,
-    inputs: Sequence[Tuple[str, str]],
-    addresses: Sequence[str] = ('pretrained', )
-) -> Namespace:
+def parse_converter_args(parser: argparse.ArgumentParser,
+                         argv: Optional[Sequence[str]],
+                         out: str,
+                         inputs: Sequence[Tuple[str, str]],
+                         addresses: Sequence[str] = ('pretrained', ),
+                         order: str = TOOL_ORDER) -> Namespace:
     """Parse ``argv`` and refuse an input file that is not there, and an
     output file that cannot be written or would replace an input.
 
@@ -132,6 +132,10 @@ def parse_converter_args(
             loaders as in training (:func:`read_converter_checkpoint`);
             the others must be local files. Defaults to
             ``('pretrained', )``.
+        order (str): The order of files that a misplaced input's error
+            names. Defaults to :data:`~.checkpoint_formats.TOOL_ORDER`
+            (CONFIG first, then CHECKPOINT); a converter without a config
+            names its own usage.
 
     A local input that is plainly not what it is given as (a checkpoint,
     video or image as the ``config``; a config, video or image as a
@@ -170,9 +174,9 @@ def parse_converter_args(
                 check_config_file(value)
             except ConfigError as e:
                 parser.error(str(e))
-    misplaced = first_misplaced_file((getattr(args, name), what)
-                                     for name, what in inputs
-                                     if name != CONFIG_INPUT)
+    misplaced = first_misplaced_file(
+        ((getattr(args, name), what)
+         for name, what in inputs if name != CONFIG_INPUT), order)
     if misplaced:
         parser.error(misplaced)
     path = getattr(args, out)

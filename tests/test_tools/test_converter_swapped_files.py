@@ -81,3 +81,20 @@ def test_convert_official_names_a_config_as_source(files, capsys):
     assert (f'error: source checkpoint {TINY_ADAPTFORMER_VIDEO_CONFIG}: it is '
             'a config file, not a checkpoint') in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize('given', ['config', 'video'])
+def test_convert_official_quotes_its_own_usage(files, given, capsys):
+    """convert_official.py takes SRC DST and no config: a config or a video
+    given as SRC was told "the tools take the config first, then the
+    checkpoint ... (tools/infer.py CONFIG CHECKPOINT INPUT ...)", an order
+    this tool does not have."""
+    path = TINY_ADAPTFORMER_VIDEO_CONFIG if given == 'config' \
+        else files['video']
+    out = files['root'] / 'converted.pth'
+    err = tool_refusal(load_tool(CONVERT), [path, str(out)], capsys)
+    line = err.strip().splitlines()[-1]
+    assert f'source checkpoint {path}: it is ' in line, err
+    assert '(convert_official.py SRC DST [OPTIONS])' in line, err
+    assert 'tools/infer.py' not in line and ORDER not in line, err
+    assert not out.exists()

@@ -44,6 +44,11 @@ from mmadaptformer.models.converters import (CONVERTIBLE_TYPES,
 from mmadaptformer.utils import CheckpointLoadError, positive_int
 from mmadaptformer.utils.converter_cli import parse_converter_args
 
+#: This tool's order of files, for a config or a video given as SRC.
+ORDER = ('convert_official.py takes the official checkpoint to convert, '
+         'then the file to write, and no config (convert_official.py SRC '
+         'DST [OPTIONS])')
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
@@ -115,7 +120,8 @@ def parse_args(argv=None):
         parser,
         argv,
         'dst', [('src', 'source checkpoint')],
-        addresses=('src', ))
+        addresses=('src', ),
+        order=ORDER)
     if args.unwrap_only:
         # Each would be dropped without a word: nothing is converted.
         given = [
