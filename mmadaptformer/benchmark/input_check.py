@@ -16,7 +16,7 @@ from typing import Optional, Tuple
 from mmengine.registry import MODELS
 
 from ..utils.registry_names import registered, use_default_scope
-from .inputs import ADAPTFORMER_TYPES
+from .options import WRAPPER_TYPES
 
 __all__ = ['input_size_problem']
 
@@ -25,7 +25,7 @@ def _host(cfg) -> Tuple[dict, str]:
     """The host backbone's config and its config key (inside an
     AdaptFormer wrapper: ``model.backbone.backbone``)."""
     backbone = cfg.model.get('backbone') or {}
-    if backbone.get('type') in ADAPTFORMER_TYPES and isinstance(
+    if backbone.get('type') in WRAPPER_TYPES and isinstance(
             backbone.get('backbone'), dict):
         return backbone['backbone'], 'model.backbone.backbone'
     return backbone, 'model.backbone'

@@ -6,10 +6,7 @@ from typing import Optional, Tuple
 
 from ..utils import HEAD_NAMES
 from ..utils.pretrained_init import is_pretrained_cfg
-from .options import AMP_DTYPES
-
-ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
-                     'mmpretrain.AdaptFormer')
+from .options import ADAPTFORMER_TYPES, AMP_DTYPES, WRAPPER_TYPES
 
 
 def load_config(args):
@@ -63,7 +60,7 @@ def input_spec(cfg, args) -> dict:
     model = cfg.model
     preprocessor = model.get('data_preprocessor') or {}
     backbone = model.backbone
-    if backbone.get('type') in ADAPTFORMER_TYPES:
+    if backbone.get('type') in WRAPPER_TYPES:
         backbone = backbone.backbone
     video = cfg.get('default_scope') == 'mmaction'
 
@@ -169,22 +166,25 @@ def model_cfg_for(cfg, mode: str, args) -> Tuple[dict, bool]:
     model = copy.deepcopy(cfg.model.to_dict())
     _drop_pretrained(model)
     backbone = model['backbone']
-    _resize_backbone(
-        backbone['backbone']
-        if backbone.get('type') in ADAPTFORMER_TYPES else backbone, args)
+    # A VPT config's host too: full_ft and linear_probe measure the stock
+    # model (a VPT wrapper kept there refuses to train its host unplanned),
+    # the adaptformer modes AdaptFormer on that host.
+    host = backbone['backbone'] if backbone.get(
+        'type') in WRAPPER_TYPES else backbone
+    _resize_backbone(host, args)
     has_adapters = backbone.get('type') in ADAPTFORMER_TYPES
     added = False
     if mode.startswith('adaptformer'):
         if not has_adapters:
-            backbone = dict(type='AdaptFormer', backbone=backbone)
+            backbone = dict(type='AdaptFormer', backbone=host)
             added = True
         plain = mode == 'adaptformer_plain'
         backbone['fused_attention'] = not (plain or args.no_fused_attn)
         backbone['contiguous_tokens'] = not (plain
                                              or args.no_contiguous_tokens)
         backbone['with_cp'] = args.with_cp and not plain
-    elif has_adapters:
-        backbone = backbone['backbone']
+    else:
+        backbone = host
     model['backbone'] = backbone
     return model, added
 

@@ -17,6 +17,8 @@ REFERENCE_MODE = 'full_ft'
 AMP_DTYPES = {'none': None, 'bf16': 'bfloat16', 'fp16': 'float16'}
 ADAPTFORMER_TYPES = ('AdaptFormer', 'mmaction.AdaptFormer',
                      'mmpretrain.AdaptFormer')
+#: The wrappers whose ``backbone`` is the host the modes are measured on.
+WRAPPER_TYPES = ADAPTFORMER_TYPES + ('VPT', 'mmaction.VPT', 'mmpretrain.VPT')
 
 
 class DefaultsHelpFormatter(argparse.ArgumentDefaultsHelpFormatter):

@@ -64,6 +64,38 @@ def test_modes_build_adaptformer_or_stock_models():
     assert model['backbone'] == cfg.model.backbone.backbone.to_dict()
 
 
+def test_a_vpt_config_is_measured_on_its_host(tmp_path, clean_loggers):
+    """A VPT config (configs/baselines/vpt-deep_*): full_ft measured the
+    VPT wrapper with every parameter trainable, which the wrapper refuses
+    to train unplanned (HostTrainingError at the first step); adaptformer
+    wrapped AdaptFormer around the VPT wrapper. Both run on its host."""
+    from mmengine.optim import build_optim_wrapper
+    from mmengine.registry import MODELS, init_default_scope
+    config = tmp_path / 'vpt.py'
+    config.write_text(
+        f'_base_ = [{TINY_ADAPTFORMER_VIDEO_CONFIG!r}]\n'
+        "model = dict(backbone=dict(_delete_=True, type='VPT', "
+        'backbone={{_base_.model.backbone.backbone}}, num_prompts=1, '
+        'deep=True))\n')
+    args = tool.parse_args([str(config), '--batch-size', '2'])
+    cfg = tool.load_config(args)
+    host = cfg.model.backbone.backbone.to_dict()
+    init_default_scope(cfg.default_scope)
+    spec = tool.input_spec(cfg, args)
+    for mode in ('full_ft', 'adaptformer'):
+        model_cfg, _ = tool.model_cfg_for(cfg, mode, args)
+        inner = model_cfg['backbone'] if mode == 'full_ft' else \
+            model_cfg['backbone']['backbone']
+        assert inner == host, (mode, inner)
+    model = MODELS.build(tool.model_cfg_for(cfg, 'full_ft', args)[0])
+    model.init_weights()
+    model.requires_grad_(True)
+    wrapper = build_optim_wrapper(
+        model, tool.optim_wrapper_cfg_for(cfg, 'none', 'cpu'))
+    data = tool.synthetic_batch(spec, tool.num_classes_of(cfg.model), 'cpu')
+    assert torch.isfinite(model.train_step(data, wrapper)['loss'])
+
+
 @pytest.mark.parametrize('config, argv', [
     (TINY_ADAPTFORMER_VIDEO_CONFIG, ['--num-frames', '2', '--img-size', '48']),
     (TINY_VIDEO_CONFIG, ['--num-frames', '8', '--img-size', '48', '64']),
