@@ -63,7 +63,10 @@ class WorkerError(RuntimeError):
         lines = [line for line in output.splitlines() if line.strip()]
         last = lines[-1].strip() if lines else 'it printed nothing'
         if returncode < 0:
-            name = signal.Signals(-returncode).name
+            try:
+                name = signal.Signals(-returncode).name
+            except ValueError:  # a real-time signal has no name
+                name = f'signal {-returncode}'
             how = f'was killed by {name}'
             if -returncode == signal.SIGKILL:
                 how += (', as the kernel ends a process when memory runs '

@@ -46,8 +46,10 @@ class Stopped(BaseException):
 
 @contextmanager
 def stop_signals_raise() -> Iterator[List[int]]:
-    """Within the block, SIGTERM raises :class:`Stopped` in the main
-    thread; the former handler is restored afterwards.
+    """Within the block, SIGTERM raises :class:`Stopped` and Ctrl-C
+    ``KeyboardInterrupt`` in the main thread, for the first stop only (the
+    cleanup it starts is not cut short by the next); the former handlers
+    are restored afterwards.
 
     Yields:
         list[int]: The signals received so far. Code that catches every
@@ -57,15 +59,24 @@ def stop_signals_raise() -> Iterator[List[int]]:
     """
     received: List[int] = []
 
-    def raise_stopped(signum, frame):
+    def raise_once(signum, frame):
+        # Only the first stop raises: a second Ctrl-C or SIGTERM (pressed
+        # again, or a scheduler's resend) would end the cleanup the first
+        # one started, leaving processes of other sessions running.
         received.append(signum)
-        raise Stopped(signum)
+        if len(received) == 1:
+            raise Stopped(signum) if signum == signal.SIGTERM else \
+                KeyboardInterrupt
 
-    former = signal.signal(signal.SIGTERM, raise_stopped)
+    former = {
+        signum: signal.signal(signum, raise_once)
+        for signum in (signal.SIGTERM, signal.SIGINT)
+    }
     try:
         yield received
     finally:
-        signal.signal(signal.SIGTERM, former)
+        for signum, handler in former.items():
+            signal.signal(signum, handler)
 
 
 def stop_status(exc: Union[KeyboardInterrupt, Stopped]) -> int:
@@ -106,6 +117,7 @@ def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
     Returns:
         What ``main`` returns.
     """
+    received: List[int] = []
     try:
         with stop_signals_raise() as received:
             return main()

@@ -304,3 +304,53 @@ def test_sigterm_removes_the_temporary_checkpoints(tool, argv, tmp_path):
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.communicate()
+
+
+SLOW_CLEANUP = '''
+import os, subprocess, sys, time
+from mmadaptformer.benchmark.stop_signals import exit_on_stop
+
+def main():
+    children = [subprocess.Popen(['sleep', '120'], start_new_session=True)
+                for _ in range(3)]
+    print(' '.join(str(c.pid) for c in children), flush=True)
+    try:
+        time.sleep(120)
+    finally:
+        print('cleanup', flush=True)
+        for child in children:  # each stop takes a while, as a real one
+            time.sleep(1)
+            child.kill()
+            child.wait()
+
+exit_on_stop('slow.py', main, 'stopped')
+'''
+
+
+@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+def test_a_second_stop_does_not_cut_the_cleanup_short(tmp_path, signum):
+    """Ctrl-C pressed twice, or a scheduler's resent SIGTERM: the second
+    signal raised inside the first one's cleanup and left the processes
+    of other sessions (the GPU checks) running."""
+    script = tmp_path / 'slow.py'
+    script.write_text(SLOW_CLEANUP)
+    proc = subprocess.Popen([sys.executable, str(script)],
+                            env=_env(),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            text=True)
+    children = [int(pid) for pid in proc.stdout.readline().split()]
+    try:
+        proc.send_signal(signum)
+        assert proc.stdout.readline().strip() == 'cleanup'
+        proc.send_signal(signum)
+        _, err = proc.communicate(timeout=60)
+        assert proc.returncode == 128 + signum, err
+        assert not [pid for pid in children if _alive(pid)]
+    finally:
+        for pid in children:
+            if _alive(pid):
+                os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
