@@ -361,20 +361,23 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
         report.write()
         raise GpuCheckError(report.data['reason'])
     names = args.checks or list(CHECKS)
+    # Written now: a stop while the workspace and the context are made
+    # leaves this run's record (interrupted), not an earlier run's.
+    report.write()
     try:
-        workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))
-    except Exception as e:
-        report.data.update(status='error', reason=f'workspace: {e!r}')
-        report.write()
-        raise
-    ctx = build_context(args, device, workspace)
-    report.data['context'] = ctx
-    ctx_path = osp.join(args.out_dir, 'context.json')
-    with open(ctx_path, 'w') as f:
-        json.dump(ctx, f, indent=2)
-    deadline = started + args.budget
-    jobs = args.jobs or (6 if device == 'cuda' else 1)
-    try:
+        try:
+            workspace = prepare_workspace(osp.join(args.out_dir, 'workspace'))
+        except Exception as e:
+            report.data.update(status='error', reason=f'workspace: {e!r}')
+            report.write()
+            raise
+        ctx = build_context(args, device, workspace)
+        report.data['context'] = ctx
+        ctx_path = osp.join(args.out_dir, 'context.json')
+        with open(ctx_path, 'w') as f:
+            json.dump(ctx, f, indent=2)
+        deadline = started + args.budget
+        jobs = args.jobs or (6 if device == 'cuda' else 1)
         for phase in (1, 2, 3):
             phase_names = [
                 n for n in CHECKS if n in names and CHECKS[n][0] == phase
