@@ -250,10 +250,13 @@ def _end_children(selector: selectors.BaseSelector) -> None:
         if key.data[0] != 'child':
             continue
         pid = key.data[2]
-        try:
-            os.killpg(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
+        # Its session, and the child itself: one just forked may not have
+        # made its session yet (killpg then finds no group).
+        for kill in (os.killpg, os.kill):
+            try:
+                kill(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
         os.waitpid(pid, 0)
 
 
