@@ -313,8 +313,9 @@ from mmadaptformer.benchmark.stop_signals import exit_on_stop
 def main():
     children = [subprocess.Popen(['sleep', '120'], start_new_session=True)
                 for _ in range(3)]
-    print(' '.join(str(c.pid) for c in children), flush=True)
     try:
+        # Inside the try: a stop right after the line runs the cleanup.
+        print(' '.join(str(c.pid) for c in children), flush=True)
         time.sleep(120)
     finally:
         print('cleanup', flush=True)
