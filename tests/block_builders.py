@@ -9,6 +9,16 @@ from mmpretrain.models.backbones.beit import BEiTTransformerEncoderLayer
 from torch import nn
 from torch.testing import assert_close
 
+#: A 2-block mmpretrain ViT of width 32 on 32 x 32 images (one 2 x 2 patch
+#: grid), its class token out: the host of the wrapper tests.
+TINY_IMAGE_VIT = dict(
+    type='mmpretrain.VisionTransformer',
+    arch=dict(
+        embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
+    img_size=32,
+    patch_size=16,
+    out_type='cls_token')
+
 
 def beit_block(dims: int) -> nn.Module:
     """A BEiT block of width ``dims`` (2 heads, feed-forward 64), with

@@ -6,6 +6,7 @@ import glob
 import os.path as osp
 
 import pytest
+from block_builders import TINY_IMAGE_VIT
 from mmengine.config import Config
 from mmengine.runner import Runner
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
@@ -15,13 +16,7 @@ from mmadaptformer.models import AdaptFormer
 from mmadaptformer.models.adapters import plan_trainable, whole_backbone_extras
 from mmadaptformer.testing import make_stripes_dataset
 
-VIT = dict(
-    type='mmpretrain.VisionTransformer',
-    arch=dict(
-        embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
-    img_size=32,
-    patch_size=16,
-    out_type='cls_token')
+VIT = TINY_IMAGE_VIT
 
 
 class _Classifier(nn.Module):

@@ -6,6 +6,7 @@ ConfigCheckHook fine-tuned the whole "frozen" backbone, exit 0.
 """
 import pytest
 import torch
+from block_builders import TINY_IMAGE_VIT
 from mmengine.config import Config
 from mmengine.runner import Runner
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG as TINY
@@ -16,13 +17,7 @@ from mmadaptformer.models.backbones import (VPT, AdaptFormer,
                                             HostTrainingError, host_parameters)
 from mmadaptformer.testing import make_stripes_dataset
 
-VIT = dict(
-    type='mmpretrain.VisionTransformer',
-    arch=dict(
-        embed_dims=32, num_layers=2, num_heads=2, feedforward_channels=64),
-    img_size=32,
-    patch_size=16,
-    out_type='cls_token')
+VIT = TINY_IMAGE_VIT
 
 
 def _backward(model):
