@@ -30,7 +30,7 @@ from .multitask_tasks import TaskError, check_task_name
 from .show_dir import show_dir_paths
 
 __all__ = [
-    'EPILOG', 'LIST_EXTENSIONS', 'STDOUT', 'InferParser', 'infer_parser',
+    'LIST_EXTENSIONS', 'STDOUT', 'InferParser', 'infer_parser',
     'parse_infer_args'
 ]
 

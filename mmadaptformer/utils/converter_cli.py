@@ -165,15 +165,13 @@ def parse_converter_args(parser: argparse.ArgumentParser,
         parser.error(missing)
     # The files swapped (CHECKPOINT CONFIG OUT), or a config or video in a
     # checkpoint's place: as train.py, test.py and infer.py refuse them.
-    for name, what in inputs:
-        value = getattr(args, name)
-        if value is None or not is_local(value):
-            continue
-        if name == CONFIG_INPUT:
-            try:
-                check_config_file(value)
-            except ConfigError as e:
-                parser.error(str(e))
+    config = getattr(args, CONFIG_INPUT,
+                     None) if CONFIG_INPUT in dict(inputs) else None
+    if config is not None and is_local(config):
+        try:
+            check_config_file(config)
+        except ConfigError as e:
+            parser.error(str(e))
     misplaced = first_misplaced_file(
         ((getattr(args, name), what)
          for name, what in inputs if name != CONFIG_INPUT), order)
