@@ -41,7 +41,7 @@ from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .input_refusals import InputRefusals
-from .label_maps import config_class_names
+from .label_maps import config_class_names, warn_missing_label_map
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
 __all__ = [
@@ -143,6 +143,8 @@ def class_names(cfg: Config,
                 logger='current',
                 level=logging.WARNING)
             return None
+        if names is None:
+            warn_missing_label_map(cfg, origin)
     if names is not None and num_classes is not None and \
             len(names) != num_classes:
         print_log(

@@ -7,18 +7,23 @@ tools (``tools/data/*``) write it; it is read by
 a model's scores is decided by :func:`~mmadaptformer.apis.class_names`.
 """
 import glob
+import logging
 import os
 import os.path as osp
 from typing import List, Optional
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 
 from mmadaptformer.datasets.label_map import read_label_map
 from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES, dataset_file,
                                                dataset_type_name)
 from mmadaptformer.utils.local_files import home_note
 
-__all__ = ['check_label_map_file', 'config_class_names']
+__all__ = [
+    'check_label_map_file', 'config_class_names', 'missing_config_label_map',
+    'warn_missing_label_map'
+]
 
 # Datasets that take their classes from the folders when nothing names them.
 _IMAGE_LISTS = ('CustomDataset', 'mmpretrain.CustomDataset') + ROOTED_CLASSES
@@ -46,6 +51,36 @@ def check_label_map_file(label_map: Optional[str]) -> None:
         "checkpoint's meta or the config's test set names).")
 
 
+def _test_dataset(cfg: Config) -> dict:
+    """The test dataset's config, unwrapped (e.g. from a RepeatDataset)."""
+    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
+    while 'dataset' in dataset and isinstance(dataset['dataset'], dict):
+        dataset = dataset['dataset']
+    return dataset
+
+
+def missing_config_label_map(cfg: Config) -> Optional[str]:
+    """The label map file a config's test set names its classes with
+    (``classes``), where the dataset would read it, when it is not there.
+
+    Args:
+        cfg (Config): The config.
+
+    Returns:
+        str, optional: The path, or None when the test set names no such
+        file or the file is there.
+    """
+    dataset = _test_dataset(cfg)
+    if (dataset.get('metainfo') or {}).get('classes') is not None:
+        return None
+    classes = dataset.get('classes')
+    if not isinstance(classes, str) or not classes:
+        return None
+    path, _ = dataset_file('classes', classes, dataset,
+                           cfg.get('default_scope'))
+    return None if osp.isfile(path) else path
+
+
 def config_class_names(cfg: Config) -> Optional[List[str]]:
     """The class names a config's test set gives, if any.
 
@@ -64,10 +99,7 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
     Returns:
         list[str], optional: The names, or None.
     """
-    dataset = (cfg.get('test_dataloader') or {}).get('dataset') or {}
-    # Wrapped datasets (e.g. RepeatDataset) keep theirs in ``dataset``.
-    while 'dataset' in dataset and isinstance(dataset['dataset'], dict):
-        dataset = dataset['dataset']
+    dataset = _test_dataset(cfg)
     metainfo = dataset.get('metainfo') or {}
     classes = metainfo.get('classes')
     scope = cfg.get('default_scope')
@@ -104,3 +136,23 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
             if names:
                 return names
     return None
+
+
+def warn_missing_label_map(cfg: Config, origin: str) -> None:
+    """Warn that the label map the config names is not there, where the
+    results will give labels without names because of it (a server without
+    the dataset's files, a recipe's relative ``data/...`` path run from
+    another folder).
+
+    Args:
+        cfg (Config): The config.
+        origin (str): How the config's test set is named in the warning.
+    """
+    missing = missing_config_label_map(cfg)
+    if missing is not None:
+        print_log(
+            f'{origin} names its classes in {missing}, which is not there: '
+            'the results give labels without names. Pass that label map '
+            'file (--label-map; label_map= in Python) to name them.',
+            logger='current',
+            level=logging.WARNING)
