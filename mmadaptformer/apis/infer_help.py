@@ -81,7 +81,8 @@ a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 --label-map), an INPUT that does not exist or this user cannot read (a
 quoted pattern and an address are named as such), a video, image or config
 given as a CHECKPOINT (the checkpoint left out) or as --pretrained, a CONFIG
-without --task that cannot be read (Python that does not parse, a _base_ that
+that is an address or no config file (a checkpoint given first, with --task
+too), a CONFIG without --task that cannot be read (Python that does not parse, a _base_ that
 does not exist: the file and line are named; with --task, that task fails in
 every input, and folders are expanded by the tasks whose configs were read), a
 folder INPUT without a file of the models' kind, a text file INPUT (give it as
