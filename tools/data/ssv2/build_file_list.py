@@ -18,8 +18,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
 from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
                                          SSV2_NUM_CLASSES,
                                          build_ssv2_file_lists)
-from mmadaptformer.utils.cli_types import input_folder_problem
-from mmadaptformer.utils.output_folder import output_folder_problem
+from mmadaptformer.utils.cli_types import refuse_data_folders
 
 
 def parse_args(argv=None):
@@ -52,18 +51,17 @@ def parse_args(argv=None):
         help='the number of classes the labels JSON must have '
         f'(default: {SSV2_NUM_CLASSES})')
     args = parser.parse_args(argv)
-    # Not there: a mistake of the command line (exit status 2); what the
-    # folder lacks is found while reading it (exit status 1).
-    problem = input_folder_problem(args.ann_dir, 'ANN_DIR')
-    if problem:
-        parser.error(problem)
     if not args.ext.strip('.') or any(c in args.ext for c in '/\\ '):
         parser.error(f'--ext {args.ext!r} is not a file extension')
     if not args.ext.startswith('.'):
         args.ext = '.' + args.ext  # mp4 -> .mp4, not '<id>mp4'
-    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
-    if problem:
-        parser.error(problem)
+    # Not there: a mistake of the command line (exit status 2); what a
+    # folder lacks is found while reading it (exit status 1).
+    refuse_data_folders(
+        parser,
+        [(args.ann_dir, 'ANN_DIR'),
+         (args.video_dir if args.check_videos else None, '--video-dir')],
+        (args.out_dir, 'OUT_DIR'))
     return args
 
 
@@ -81,7 +79,7 @@ def main(argv=None):
             video_dir=video_dir,
             num_classes=args.num_classes,
             ext=args.ext)
-    except (AnnotationError, FileNotFoundError) as e:
+    except (AnnotationError, OSError) as e:  # a failed write too
         sys.exit(f'error: {e}')
     print(
         format_summary(
