@@ -82,9 +82,10 @@ a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
 quoted pattern and an address are named as such), a video, image or config
 given as a CHECKPOINT (the checkpoint left out) or as --pretrained, a CONFIG
 that is an address or no config file (a checkpoint given first, with --task
-too), a CONFIG without --task that cannot be read (Python that does not parse, a _base_ that
-does not exist: the file and line are named; with --task, that task fails in
-every input, and folders are expanded by the tasks whose configs were read), a
+too), a CONFIG without --task that cannot be read (Python that does not
+parse, a _base_ that does not exist: the file and line are named; with --task,
+that task fails in every input, and folders are expanded by the tasks whose
+configs were read), a
 folder INPUT without a file of the models' kind, a text file INPUT (give it as
 --list), a --list that cannot be read or names a path that does not exist (the
 line is named), an
