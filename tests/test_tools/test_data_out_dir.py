@@ -143,3 +143,25 @@ def test_a_missing_video_dir_is_a_usage_error(tool, tmp_path):
     assert proc.returncode == 2, proc.stdout
     assert f'error: --video-dir {nope}: no such folder' in proc.stdout
     assert not out.exists()
+
+
+def test_a_missing_json_the_command_line_names_is_a_usage_error(tmp_path):
+    """``ssv2/build_file_list.py ANN_DIR OUT_DIR --train-json typo.json``:
+    exit status 2 before anything is read (it was found while reading,
+    exit status 1); a default JSON missing from ANN_DIR stays 1."""
+    args, options = _ssv2(tmp_path)
+    out = tmp_path / 'out'
+    proc = run_tool(
+        args + [str(out)] + options + ['--train-json', 'typo.json'],
+        cwd=tmp_path,
+        check=False)
+    assert proc.returncode == 2, proc.stdout
+    typo = tmp_path / 'ann' / 'typo.json'
+    assert f'error: --train-json {typo}: no such file' in proc.stdout
+    assert not out.exists()
+    # The JSON given is read in the default's place.
+    (tmp_path / 'ann' / 'something-something-v2-train.json').rename(typo)
+    proc = run_tool(
+        args + [str(out)] + options + ['--train-json', 'typo.json'],
+        cwd=tmp_path)
+    assert (out / 'sthv2_train_list_videos.txt').read_text() == '1.webm 0\n'

@@ -19,6 +19,7 @@ from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
                                          SSV2_NUM_CLASSES,
                                          build_ssv2_file_lists)
 from mmadaptformer.utils.cli_types import refuse_data_folders
+from mmadaptformer.utils.local_files import first_missing_file
 
 
 def parse_args(argv=None):
@@ -30,7 +31,6 @@ def parse_args(argv=None):
     for split, name in SSV2_ANNOTATION_FILES.items():
         parser.add_argument(
             f'--{split}-json',
-            default=name,
             help=f'the {split} JSON, relative to ANN_DIR (default: {name})')
     parser.add_argument(
         '--check-videos',
@@ -62,6 +62,19 @@ def parse_args(argv=None):
         [(args.ann_dir, 'ANN_DIR'),
          (args.video_dir if args.check_videos else None, '--video-dir')],
         (args.out_dir, 'OUT_DIR'))
+    # A JSON the command line names is its input, as ANN_DIR is (exit
+    # status 2); a default one missing from ANN_DIR is found while reading.
+    given = []
+    for split, name in SSV2_ANNOTATION_FILES.items():
+        option = f'{split}_json'
+        if getattr(args, option) is not None:
+            given.append((osp.join(args.ann_dir,
+                                   getattr(args, option)), f'--{split}-json'))
+        else:
+            setattr(args, option, name)
+    missing = first_missing_file(given)
+    if missing:
+        parser.error(missing)
     return args
 
 
