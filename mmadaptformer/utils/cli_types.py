@@ -16,7 +16,7 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .checkpoint_formats import TOOL_ORDER, not_a_checkpoint
+from .checkpoint_formats import TOOL_ORDER, file_kind, not_a_checkpoint
 from .config_error import ConfigError
 from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
@@ -92,6 +92,11 @@ def read_config_arg(parser: argparse.ArgumentParser, path: str) -> Config:
         return load_config_file(path)
     except ConfigError as e:
         parser.error(str(e))
+    except UnicodeDecodeError as e:
+        # Binary bytes in a file named as a config: MMEngine's traceback.
+        parser.error(f'The config {path} is not a config file: it is not '
+                     f'UTF-8 text ({e.reason} at byte {e.start}), and '
+                     'MMEngine reads a config as Python, JSON or YAML text.')
 
 
 def input_files_problem(configs: Sequence[NamedFile],
@@ -102,12 +107,13 @@ def input_files_problem(configs: Sequence[NamedFile],
     as given, for ``parser.error`` (exit status 2) before anything is read;
     else None. Every tool checks its files in this one order:
 
-    1. a config given as an address (MMEngine reads configs from local
-       files only);
+    1. a config or other file given as an address (MMEngine reads configs,
+       and ``open`` label maps, from local files only);
     2. a local file that is not there, or is a folder: the configs, then
        the checkpoints, then the others, each in the order given;
     3. a config that is no config file (a checkpoint or a video given
-       first: :func:`~.config_loading.check_config_file`);
+       first: :func:`~.config_loading.check_config_file`; one named as a
+       config too, which MMEngine would fail to read as text);
     4. a checkpoint that is plainly another of the tools' files (a config,
        a video, an image: :func:`first_misplaced_file`).
 
@@ -120,12 +126,12 @@ def input_files_problem(configs: Sequence[NamedFile],
         checkpoints (Sequence[tuple]): Those of the checkpoints
             (``'checkpoint'``, ``'--pretrained'``, ``'--resume'``); an
             address is left to its loader.
-        others (Sequence[tuple]): Other files that must be there (label
-            maps). Defaults to ``()``.
+        others (Sequence[tuple]): Other local files that must be there
+            (label maps). Defaults to ``()``.
         order (str): The order of files that a misplaced file's error
             names. Defaults to :data:`~.checkpoint_formats.TOOL_ORDER`.
     """
-    for path, what in configs:
+    for path, what in list(configs) + list(others):
         if path is not None and not is_local(path):
             return (f'{what} {path}: it is read from a local file, not an '
                     'address; download it first')
@@ -140,6 +146,12 @@ def input_files_problem(configs: Sequence[NamedFile],
             check_config_file(path, order)
         except ConfigError as e:
             return str(e)
+        # Named as a config, written as something else (torch.save to a
+        # .py name): MMEngine failed on it with a UnicodeDecodeError.
+        kind = file_kind(path)
+        if kind:
+            return (f'The config {path} is not a config file, whatever its '
+                    f'name: it is {kind}: {order}.')
     return first_misplaced_file(checkpoints, order)
 
 

@@ -121,3 +121,39 @@ def test_infer_task_with_files_swapped_is_a_usage_error(files):
             ) in line
     assert 'it is a checkpoint (torch.save): the tools take the config ' \
         'first' in line
+
+
+@pytest.mark.parametrize('tool', TOOLS)
+def test_a_checkpoint_named_as_a_config_is_a_usage_error(files, tool):
+    """A checkpoint saved under a ``.py`` name, given as the CONFIG: named
+    for what it is, exit status 2 (train.py, test.py and the converters
+    ended with a ``UnicodeDecodeError`` traceback, exit status 1; infer.py
+    with that error's text)."""
+    renamed = files['root'] / 'renamed.py'
+    renamed.write_bytes(open(files['checkpoint'], 'rb').read())
+    line = _run(files, tool, str(renamed))
+    assert (f'error: The config {renamed} is not a config file, whatever '
+            'its name: it is a checkpoint (torch.save): the tools take the '
+            'config first') in line
+
+
+@pytest.mark.parametrize('tool', ['train.py', 'test.py', MERGE])
+def test_a_config_that_is_not_text_is_a_usage_error(files, tool):
+    """A ``.py`` CONFIG with bytes that are no UTF-8: one line, exit status
+    2, not MMEngine's ``UnicodeDecodeError`` traceback."""
+    garbage = files['root'] / 'garbage.py'
+    garbage.write_bytes(b'a = 1\n\x80\x81 garbage\n')
+    line = _run(files, tool, str(garbage))
+    assert (f'error: The config {garbage} is not a config file: it is not '
+            'UTF-8 text (invalid start byte at byte 6)') in line
+
+
+def test_infer_label_map_address_is_a_usage_error(files):
+    """``--label-map https://...``: label maps are read from local files;
+    said once, exit status 2 (it was the task's error in every input, exit
+    status 1, as ``no such file``)."""
+    line = _run(files, 'infer.py', TINY_VIDEO_CONFIG, '--label-map',
+                'https://example.com/classes.txt')
+    assert line.endswith('error: --label-map https://example.com/classes.txt'
+                         ': it is read from a local file, not an address; '
+                         'download it first'), line
