@@ -194,8 +194,8 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
                    for name, path in args.label_maps.items()]
     # The tools' one order (a file not there, a config that is none, a
     # checkpoint that is another file), as a usage error before anything
-    # loads; with --task too. Addresses (https://, open-mmlab://) are read
-    # when the model loads.
+    # loads; with --task too. A checkpoint's address (https://,
+    # open-mmlab://) is read when the model loads.
     refuse_input_files(parser, config_files, checkpoints, label_maps)
     files = config_files + checkpoints + label_maps
     try:

@@ -93,10 +93,11 @@ def read_config_arg(parser: argparse.ArgumentParser, path: str) -> Config:
     except ConfigError as e:
         parser.error(str(e))
     except UnicodeDecodeError as e:
-        # Binary bytes in a file named as a config: MMEngine's traceback.
-        parser.error(f'The config {path} is not a config file: it is not '
-                     f'UTF-8 text ({e.reason} at byte {e.start}), and '
-                     'MMEngine reads a config as Python, JSON or YAML text.')
+        # Binary bytes in a file named as a config (or in a _base_ of it,
+        # which the error does not name): MMEngine's traceback.
+        parser.error(f'The config {path} (or a _base_ of it) is not UTF-8 '
+                     f'text ({e.reason} at byte {e.start}): MMEngine reads '
+                     'configs as Python, JSON or YAML text.')
 
 
 def input_files_problem(configs: Sequence[NamedFile],

@@ -144,8 +144,9 @@ def test_a_config_that_is_not_text_is_a_usage_error(files, tool):
     garbage = files['root'] / 'garbage.py'
     garbage.write_bytes(b'a = 1\n\x80\x81 garbage\n')
     line = _run(files, tool, str(garbage))
-    assert (f'error: The config {garbage} is not a config file: it is not '
-            'UTF-8 text (invalid start byte at byte 6)') in line
+    assert (f'error: The config {garbage} (or a _base_ of it) is not UTF-8 '
+            'text (invalid start byte at byte 6): MMEngine reads configs as '
+            'Python, JSON or YAML text.') in line
 
 
 def test_infer_label_map_address_is_a_usage_error(files):
