@@ -38,8 +38,7 @@ from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
 from mmadaptformer.engine.train_loop_check import check_loop_keys
 from mmadaptformer.models import pretrained_names_of_cfg, set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import (ConfigError, NotAConfigFileError,
-                                 positive_int, run_and_finish,
+from mmadaptformer.utils import (ConfigError, positive_int, run_and_finish,
                                  setup_cpu_distributed)
 from mmadaptformer.utils.adapter_only_fit import is_adapter_only_file
 from mmadaptformer.utils.atomic_dump import atomic_dump, plain_values
@@ -47,14 +46,13 @@ from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import first_misplaced_file, read_config_arg
+from mmadaptformer.utils.cli_types import read_config_arg, refuse_input_files
 from mmadaptformer.utils.config_inputs import config_file_problem
-from mmadaptformer.utils.config_loading import check_config_file
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.launcher_parent import end_with_launcher
-from mmadaptformer.utils.local_files import first_missing_file, home_expanded
+from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 
@@ -240,24 +238,13 @@ def merge_args(cfg, args):
 
 def refuse_missing_files(args) -> None:
     """End with exit status 2, as for any other mistake of the command line,
-    if a file it names is not there: the Runner would find a missing
-    checkpoint only after making a log folder and building the model."""
-    missing = first_missing_file([
-        (args.config, 'config'),
-        (args.checkpoint, 'checkpoint'),
-        (args.pretrained, '--pretrained'),
-    ])
-    if missing:
-        _parser().error(missing)
-    try:
-        check_config_file(args.config)
-    except NotAConfigFileError as e:  # the files swapped: as infer.py says
-        _parser().error(str(e))
-    # The checkpoint left out, or a config in its place.
-    misplaced = first_misplaced_file([(args.checkpoint, 'checkpoint'),
-                                      (args.pretrained, '--pretrained')])
-    if misplaced:
-        _parser().error(misplaced)
+    if a file it names is not there or is given in another's place (the
+    tools' one order: :func:`~mmadaptformer.utils.cli_types.
+    input_files_problem`): the Runner would find a missing checkpoint only
+    after making a log folder and building the model."""
+    refuse_input_files(_parser(), [(args.config, 'config')],
+                       [(args.checkpoint, 'checkpoint'),
+                        (args.pretrained, '--pretrained')])
 
 
 def refuse_config_files(cfg, args) -> None:

@@ -64,19 +64,17 @@ from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import (NotAConfigFileError, run_and_finish,
-                                 setup_cpu_distributed)
+from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import first_misplaced_file, read_config_arg
-from mmadaptformer.utils.config_loading import check_config_file
+from mmadaptformer.utils.cli_types import read_config_arg, refuse_input_files
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.launcher_parent import end_with_launcher
-from mmadaptformer.utils.local_files import first_missing_file, home_expanded
+from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
@@ -256,26 +254,14 @@ def merge_args(cfg, args):
 
 def refuse_missing_files(args) -> None:
     """End with exit status 2, as for any other mistake of the command line,
-    if a file it names is not there: the Runner would find a missing
-    checkpoint only after making a log folder and building the model."""
-    missing = first_missing_file([
-        (args.config, 'config'),
-        (None if args.resume == 'auto' else args.resume, '--resume'),
-        (args.pretrained, '--pretrained'),
-    ])
-    if missing:
-        _parser().error(missing)
-    # A config, video or image given as a checkpoint: named for what it is.
-    misplaced = first_misplaced_file([
-        (None if args.resume == 'auto' else args.resume, '--resume'),
-        (args.pretrained, '--pretrained'),
-    ])
-    if misplaced:
-        _parser().error(misplaced)
-    try:
-        check_config_file(args.config)
-    except NotAConfigFileError as e:  # the files swapped: as infer.py says
-        _parser().error(str(e))
+    if a file it names is not there or is given in another's place (the
+    tools' one order: :func:`~mmadaptformer.utils.cli_types.
+    input_files_problem`): the Runner would find a missing checkpoint only
+    after making a log folder and building the model."""
+    resume = None if args.resume == 'auto' else args.resume
+    refuse_input_files(_parser(), [(args.config, 'config')],
+                       [(resume, '--resume'),
+                        (args.pretrained, '--pretrained')])
 
 
 def main(argv=None):

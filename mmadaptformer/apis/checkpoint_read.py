@@ -13,14 +13,17 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import loading
+from mmadaptformer.utils.checkpoint_formats import API_ORDER, not_a_checkpoint
+from mmadaptformer.utils.checkpoint_loading import CheckpointLoadError
 from mmadaptformer.utils.local_files import (checkpoint_file_problem,
-                                             home_expanded)
+                                             home_expanded, is_local)
 from .pretrained_load import load_host_pretrained
 
 __all__ = ['check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint']
 
 
-def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
+def read_checkpoint(checkpoint: Union[str, os.PathLike],
+                    order: str = API_ORDER) -> dict:
     """Read a checkpoint as
     :func:`~mmadaptformer.apis.model_init.init_model` does, without a model.
 
@@ -28,13 +31,16 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
         checkpoint (str | os.PathLike): The file or address (``http(s)://``
             and MMEngine's other schemes, which all load with
             ``weights_only``).
+        order (str): The caller's order of files, for a file of another
+            kind (:func:`check_checkpoint_file`). Defaults to
+            :data:`~mmadaptformer.utils.checkpoint_formats.API_ORDER`.
 
     Returns:
         dict: The checkpoint, to give
         :func:`~mmadaptformer.apis.model_init.init_model` as ``loaded``.
     """
     checkpoint = os.fspath(checkpoint)
-    check_checkpoint_file(checkpoint)
+    check_checkpoint_file(checkpoint, order)
     ckpt = CheckpointLoader.load_checkpoint(
         checkpoint, map_location='cpu', logger='silent')
     state = ckpt.get('state_dict') if isinstance(ckpt, dict) else None
@@ -50,22 +56,38 @@ def read_checkpoint(checkpoint: Union[str, os.PathLike]) -> dict:
     return ckpt
 
 
-def check_checkpoint_file(checkpoint: Union[str, os.PathLike]) -> None:
-    """Refuse a local checkpoint that is not a file, before a model is
-    built for it (an address is left to its loader).
+def check_checkpoint_file(checkpoint: Union[str, os.PathLike],
+                          order: str = API_ORDER) -> None:
+    """Refuse a local checkpoint that is not a file, or is plainly another
+    kind of file (a video, an image, a config: the checkpoint left out, or
+    the files swapped), before a model is built for it (an address is left
+    to its loader).
 
     Args:
         checkpoint (str | os.PathLike): The file or address.
+        order (str): The caller's order of files, which a misplaced file's
+            error names (:func:`~mmadaptformer.apis.config_read.api_order`:
+            ``init_model takes the config first, then the checkpoint:
+            init_model(config, checkpoint)``). Defaults to
+            :data:`~mmadaptformer.utils.checkpoint_formats.API_ORDER`.
 
     Raises:
         IsADirectoryError: If it is a folder.
         FileNotFoundError: If nothing is there.
+        CheckpointLoadError: If it is a video, an image or a config, as the
+            loader would say it once the model was built, in the caller's
+            terms rather than the tools' (their positional ``CHECKPOINT``).
     """
     checkpoint = os.fspath(checkpoint)
     # MMEngine's loader expands a leading ``~``, as init_recognizer and
     # get_model do: a home file is there.
     problem = checkpoint_file_problem(checkpoint)
     if problem is None:
+        kind = is_local(checkpoint) and not_a_checkpoint(
+            home_expanded(checkpoint), order)
+        if kind:
+            raise CheckpointLoadError(
+                f'Checkpoint file {checkpoint} is {kind}. It was not loaded.')
         return
     if osp.isdir(home_expanded(checkpoint)):
         raise IsADirectoryError(

@@ -8,14 +8,11 @@ import os.path as osp
 
 from mmadaptformer.utils import positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
-from mmadaptformer.utils.checkpoint_formats import not_a_checkpoint
-from mmadaptformer.utils.cli_types import check_device, first_misplaced_file
+from mmadaptformer.utils.cli_types import check_device, refuse_input_files
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.control_characters import escape_controls
-from mmadaptformer.utils.local_files import (CONFIG_SUFFIXES,
-                                             first_missing_file, home_expanded,
-                                             is_local)
+from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from .infer_configs import (folder_readers_of, read_model_configs,
                             unreadable_config_line)
@@ -188,26 +185,19 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         parser.error(f'{args.config}: the results name the model after the '
                      f'config file, and {RESERVED_NAME!r} is their error key; '
                      'rename the file or give --task NAME CONFIG CHECKPOINT')
-    files = []
-    for config, checkpoint in _models(args):
-        files += [(config, 'config'), (checkpoint, 'checkpoint')]
-    files += [(args.pretrained, '--pretrained'),
-              (args.label_map, '--label-map')]
-    files += [(path, label_map_role(name))
-              for name, path in args.label_maps.items()]
-    # Addresses (https://, open-mmlab://) are read when the model loads.
-    missing = first_missing_file(files)
-    if missing:
-        parser.error(missing)
-    for config, checkpoint in _models(args):
-        # The checkpoint left out; the two swapped are named by the config.
-        what = config.endswith(CONFIG_SUFFIXES) and is_local(
-            checkpoint) and not_a_checkpoint(checkpoint)
-        if what:
-            parser.error(f'checkpoint {checkpoint}: it is {what}')
-    misplaced = first_misplaced_file([(args.pretrained, '--pretrained')])
-    if misplaced:
-        parser.error(misplaced)
+    models = _models(args)
+    config_files = [(config, 'config') for config, _ in models]
+    checkpoints = [(checkpoint, 'checkpoint') for _, checkpoint in models]
+    checkpoints.append((args.pretrained, '--pretrained'))
+    label_maps = [(args.label_map, '--label-map')]
+    label_maps += [(path, label_map_role(name))
+                   for name, path in args.label_maps.items()]
+    # The tools' one order (a file not there, a config that is none, a
+    # checkpoint that is another file), as a usage error before anything
+    # loads; with --task too. A checkpoint's address (https://,
+    # open-mmlab://) is read when the model loads.
+    refuse_input_files(parser, config_files, checkpoints, label_maps)
+    files = config_files + checkpoints + label_maps
     try:
         inputs = list(args.inputs)
         for path in args.list:
@@ -215,8 +205,8 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         # Before any model loads; a folder's kind is read from the configs,
         # each read once.
         unread = {}
-        configs = read_model_configs([c for c, _ in _models(args)],
-                                     args.cfg_options, unread)
+        configs = read_model_configs([c for c, _ in models], args.cfg_options,
+                                     unread)
         if not args.task and unread:
             # Nothing can be answered: said once, as train.py and test.py
             # say it, not as an error in every input.

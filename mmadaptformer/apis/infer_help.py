@@ -73,29 +73,29 @@ failure, counted once per task on stderr ("task TASK: skipped N inputs
 
 Exit status, as a Unix command's: 0 if every input was answered by every task
 that reads its kind, and nothing else failed; 1 if anything failed while
-running (an input or task: the others are answered, and --out holds the
-errors; scores that are NaN or inf are such an error, not a label); 2 if the
-command line cannot be used, found before any input is classified and with
-nothing written: an option's value (--topk 0, a --device this machine lacks),
-a file it names that does not exist (CONFIG, CHECKPOINT, --pretrained,
---label-map), an INPUT that does not exist or this user cannot read (a
-quoted pattern and an address are named as such), a video, image or config
-given as a CHECKPOINT (the checkpoint left out) or as --pretrained, a CONFIG
-without --task that cannot be read (Python that does not parse, a _base_ that
-does not exist: the file and line are named; with --task, that task fails in
-every input, and folders are expanded by the tasks whose configs were read), a
-folder INPUT without a file of the models' kind, a text file INPUT (give it as
---list), a --list that cannot be read or names a path that does not exist (the
-line is named), an
---out that is one of the files read (a config's _base_ files and the files it
-names included), whose folder cannot be made or whose extension names another
-format (.pkl, .pickle, .yaml, .yml), a --show-dir that is a file or would put a
-drawing over a file read or inside a folder INPUT (a rerun would classify the
-drawings), a config or checkpoint among the INPUTs of --task, a --label-map
-NAME=FILE whose NAME is no --task's or whose task already has one (a plain FILE
-with --task, a NAME=FILE without it, two with one model), or a --label-map
-whose number of names is not its model's (task's) number of classes; 141 if
-the reader of standard output went away before the results were all written
-("infer.py ... | head -1"), as for cat or grep ended by SIGPIPE, with the
---out file still written.
+running (an input or task: the others are answered, and --out holds the errors;
+scores that are NaN or inf are such an error, not a label); 2 if the command
+line cannot be used, found before any input is classified and with nothing
+written: an option's value (--topk 0, a --device this machine lacks), a file it
+names that does not exist (CONFIG, CHECKPOINT, --pretrained, --label-map), an
+INPUT that does not exist or this user cannot read (a quoted pattern and an
+address are named as such), a video, image or config given as a CHECKPOINT (the
+checkpoint left out) or as --pretrained, a CONFIG or --label-map given as an
+address, a CONFIG that is no config file (a checkpoint given first, with --task
+too), a CONFIG without --task that cannot be read (Python that does not parse,
+a _base_ that does not exist: the file and line are named; with --task, that
+task fails in every input, and folders are expanded by the tasks whose configs
+were read), a folder INPUT without a file of the models' kind, a text file
+INPUT (give it as --list), a --list that cannot be read or names a path that
+does not exist (the line is named), an --out that is one of the files read (a
+config's _base_ files and the files it names included), whose folder cannot be
+made or whose extension names another format (.pkl, .pickle, .yaml, .yml), a
+--show-dir that is a file or would put a drawing over a file read or inside a
+folder INPUT (a rerun would classify the drawings), a config or checkpoint
+among the INPUTs of --task, a --label-map NAME=FILE whose NAME is no --task's
+or whose task already has one (a plain FILE with --task, a NAME=FILE without
+it, two with one model), or a --label-map whose number of names is not its
+model's (task's) number of classes; 141 if the reader of standard output went
+away before the results were all written ("infer.py ... | head -1"), as for cat
+or grep ended by SIGPIPE, with the --out file still written.
 """

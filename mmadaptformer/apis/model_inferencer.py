@@ -23,6 +23,7 @@ from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
+from .checkpoint_read import check_checkpoint_file
 from .config_read import api_order, load_config
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
@@ -76,8 +77,8 @@ class ModelInferencer:
                  name: Optional[str] = None) -> None:
         device = device_to_use(device, 'ModelInferencer')
         check_label_map_file(label_map)
-        cfg, source = load_config(
-            config, api_order('ModelInferencer(config, checkpoint)'))
+        order = api_order('ModelInferencer(config, checkpoint)')
+        cfg, source = load_config(config, order)
         if checkpoint is None:
             raise ValueError(
                 f'{source}: ModelInferencer got no checkpoint; give the '
@@ -85,6 +86,8 @@ class ModelInferencer:
                 '.pth file, or an http(s):// address) as checkpoint=. '
                 'Without one the head and adapters are random and the '
                 'backbone is not even the pretrained one.')
+        # Named in this API's terms; init_model would name its own.
+        check_checkpoint_file(checkpoint, order)
         # One call at a time: the model holds its forward's state.
         self.lock = threading.RLock()
         self.name = name or self.default_name(source)

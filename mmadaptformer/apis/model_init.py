@@ -100,8 +100,8 @@ def init_model(config: Union[str, Config],
             loading the checkpoint itself is raised as it is.
     """
     device = device_to_use(device, 'init_model')
-    cfg, source = load_config(config,
-                              api_order('init_model(config, checkpoint)'))
+    order = api_order('init_model(config, checkpoint)')
+    cfg, source = load_config(config, order)
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
     # A test_cfg key mmaction2's recognizer would ignore without a word,
@@ -109,15 +109,16 @@ def init_model(config: Union[str, Config],
     check_inference_cfg(cfg, source)
     if checkpoint is not None and loaded is None:
         # Before the model is built (seconds for a ViT-B): a checkpoint
-        # that is not there, or a folder, is named first.
-        check_checkpoint_file(checkpoint)
+        # that is not there, a folder, or a video, is named first.
+        check_checkpoint_file(checkpoint, order)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)
         # An address (http://, open-mmlab://, ...) goes to MMEngine's
         # CheckpointLoader, whose schemes all load with weights_only.
-        ckpt = read_checkpoint(checkpoint) if loaded is None else loaded
+        ckpt = read_checkpoint(checkpoint, order) if loaded is None \
+            else loaded
         meta = checkpoint_meta(
             ckpt, checkpoint, EXPECTED_CHECKPOINT, purpose='evaluate')
         named = f'{checkpoint} (config {source})'

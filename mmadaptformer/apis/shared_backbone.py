@@ -21,6 +21,7 @@ from mmadaptformer.models.multitask import TaskStreams
 from mmadaptformer.utils.device_check import device_to_use
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model, shared_backbone_origin)
+from .checkpoint_read import check_checkpoint_file
 from .config_read import api_order, load_config
 from .forward_guard import serialized
 from .frozen_fingerprints import FrozenFingerprints
@@ -188,8 +189,11 @@ class SharedBackbone:
 
     def _add(self, name, config, checkpoint, label_map) -> None:
         check_label_map_file(label_map)
-        cfg, source = load_config(
-            config, api_order('add_task(name, config, checkpoint)'))
+        order = api_order('add_task(name, config, checkpoint)')
+        cfg, source = load_config(config, order)
+        if checkpoint is not None:
+            # Named in this API's terms; init_model would name its own.
+            check_checkpoint_file(checkpoint, order)
         toolbox = toolbox_of(cfg, source)
         signature = backbone_signature(cfg, toolbox)
         if self._tasks:

@@ -5,24 +5,33 @@ is :class:`~.cfg_options.ConfigOptions`).
 The tools' exit status follows one rule: 2 (``parser.error``) when the
 command line cannot be used as given, found before the work starts and
 with nothing written; 1 when something fails while running. A CONFIG that
-cannot be read at all is the former (:func:`read_config_arg`).
+cannot be read at all is the former (:func:`read_config_arg`), and so are
+the input files that are not there or are given in each other's place,
+checked in one order by every tool (:func:`refuse_input_files`), and a data
+tool's folder that is not there (:func:`refuse_data_folders`).
 """
 import argparse
 import os.path as osp
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .checkpoint_formats import TOOL_ORDER, not_a_checkpoint
+from .checkpoint_formats import TOOL_ORDER, file_kind, not_a_checkpoint
 from .config_error import ConfigError
-from .config_loading import load_config_file
+from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
-from .local_files import is_local
+from .local_files import first_missing_file, is_local
+from .output_folder import output_folder_problem
 
 __all__ = [
     'positive_int', 'non_negative_int', 'check_device', 'first_misplaced_file',
-    'input_folder_problem', 'read_config_arg'
+    'input_files_problem', 'input_folder_problem', 'read_config_arg',
+    'refuse_data_folders', 'refuse_input_files'
 ]
+
+#: ``(path, what)``: a file a command line names, and how it names it
+#: (``'config'``, ``'--pretrained'``); a path of None was not given.
+NamedFile = Tuple[Optional[str], str]
 
 
 def positive_int(text: str) -> int:
@@ -61,9 +70,7 @@ def check_device(parser: argparse.ArgumentParser, device: str) -> None:
         parser.error(f'--device {device}: {problem}')
 
 
-def read_config_arg(parser: argparse.ArgumentParser,
-                    path: str,
-                    order: str = TOOL_ORDER) -> Config:
+def read_config_arg(parser: argparse.ArgumentParser, path: str) -> Config:
     """The config a tool's CONFIG names, read with
     :func:`~.config_loading.load_config_file`; one it cannot read ends the
     tool with ``parser.error`` (exit status 2), as ``tools/infer.py`` ends:
@@ -77,17 +84,89 @@ def read_config_arg(parser: argparse.ArgumentParser,
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
         path (str): The config file.
-        order (str): The order the tool takes its files in, for a
-            checkpoint given as the config. Defaults to
-            :data:`~.checkpoint_formats.TOOL_ORDER`.
 
     Returns:
         Config: The config.
     """
     try:
-        return load_config_file(path, order)
+        return load_config_file(path)
     except ConfigError as e:
         parser.error(str(e))
+    except UnicodeDecodeError as e:
+        # Binary bytes in a file named as a config (or in a _base_ of it,
+        # which the error does not name): MMEngine's traceback.
+        parser.error(f'The config {path} (or a _base_ of it) is not UTF-8 '
+                     f'text ({e.reason} at byte {e.start}): MMEngine reads '
+                     'configs as Python, JSON or YAML text.')
+
+
+def input_files_problem(configs: Sequence[NamedFile],
+                        checkpoints: Sequence[NamedFile],
+                        others: Sequence[NamedFile] = (),
+                        order: str = TOOL_ORDER) -> Optional[str]:
+    """The command-line error for the first input file a tool cannot use
+    as given, for ``parser.error`` (exit status 2) before anything is read;
+    else None. Every tool checks its files in this one order:
+
+    1. a config or other file given as an address (MMEngine reads configs,
+       and ``open`` label maps, from local files only);
+    2. a local file that is not there, or is a folder: the configs, then
+       the checkpoints, then the others, each in the order given;
+    3. a config that is no config file (a checkpoint or a video given
+       first: :func:`~.config_loading.check_config_file`; one named as a
+       config too, which MMEngine would fail to read as text);
+    4. a checkpoint that is plainly another of the tools' files (a config,
+       a video, an image: :func:`first_misplaced_file`).
+
+    So the files swapped (``CHECKPOINT CONFIG``) are named by the config,
+    and a missing file is named before what another one is.
+
+    Args:
+        configs (Sequence[tuple]): ``(path, what)`` of the configs, e.g.
+            ``[(args.config, 'config')]``.
+        checkpoints (Sequence[tuple]): Those of the checkpoints
+            (``'checkpoint'``, ``'--pretrained'``, ``'--resume'``); an
+            address is left to its loader.
+        others (Sequence[tuple]): Other local files that must be there
+            (label maps). Defaults to ``()``.
+        order (str): The order of files that a misplaced file's error
+            names. Defaults to :data:`~.checkpoint_formats.TOOL_ORDER`.
+    """
+    for path, what in list(configs) + list(others):
+        if path is not None and not is_local(path):
+            return (f'{what} {path}: it is read from a local file, not an '
+                    'address; download it first')
+    missing = first_missing_file(
+        list(configs) + list(checkpoints) + list(others))
+    if missing:
+        return missing
+    for path, _ in configs:
+        if path is None:
+            continue
+        try:
+            check_config_file(path, order)
+        except ConfigError as e:
+            return str(e)
+        # Named as a config, written as something else (torch.save to a
+        # .py name): MMEngine failed on it with a UnicodeDecodeError.
+        kind = file_kind(path)
+        if kind:
+            return (f'The config {path} is not a config file, whatever its '
+                    f'name: it is {kind}: {order}.')
+    return first_misplaced_file(checkpoints, order)
+
+
+def refuse_input_files(parser: argparse.ArgumentParser,
+                       configs: Sequence[NamedFile],
+                       checkpoints: Sequence[NamedFile],
+                       others: Sequence[NamedFile] = (),
+                       order: str = TOOL_ORDER) -> None:
+    """End the tool with ``parser.error`` (exit status 2) on
+    :func:`input_files_problem`'s line, if there is one. Arguments as
+    there."""
+    problem = input_files_problem(configs, checkpoints, others, order)
+    if problem:
+        parser.error(problem)
 
 
 def input_folder_problem(path: str, name: str) -> Optional[str]:
@@ -107,7 +186,37 @@ def input_folder_problem(path: str, name: str) -> Optional[str]:
     return f'{name} {path}: {what}'
 
 
-def first_misplaced_file(files: Iterable[Tuple[Optional[str], str]],
+def refuse_data_folders(parser: argparse.ArgumentParser,
+                        inputs: Sequence[NamedFile],
+                        out: Optional[NamedFile] = None) -> None:
+    """End a data tool (``tools/data/*``) with ``parser.error`` (exit
+    status 2), before anything is read or written, on the first folder
+    of ``inputs`` that is not one (:func:`input_folder_problem`), then on
+    an output folder that cannot be made or written in
+    (:func:`~.output_folder.output_folder_problem`).
+
+    What a folder that is there lacks (the dataset's files, looked for in
+    it by their own names) is found by reading it: the tool's finding while
+    running, exit status 1.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        inputs (Sequence[tuple]): ``(path, name)`` of the folders it
+            reads, e.g. ``[(args.root, 'ROOT')]``; a path of None (an
+            option not given) is skipped.
+        out (tuple, optional): ``(path, name)`` of the folder it writes,
+            e.g. ``(args.out_dir, 'OUT_DIR')``. Defaults to None.
+    """
+    for path, name in inputs:
+        problem = None if path is None else input_folder_problem(path, name)
+        if problem:
+            parser.error(problem)
+    problem = None if out is None else output_folder_problem(*out)
+    if problem:
+        parser.error(problem)
+
+
+def first_misplaced_file(files: Iterable[NamedFile],
                          order: str = TOOL_ORDER) -> Optional[str]:
     """``'WHAT PATH: it is a video file ..., not a checkpoint: ...'`` for
     the first local file of ``files``, each given as a checkpoint, that is

@@ -34,10 +34,8 @@ from .cfg_options import add_cfg_options
 from .checkpoint_formats import TOOL_ORDER
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_schemes import register_safe_checkpoint_loaders
-from .cli_types import first_misplaced_file
-from .config_error import ConfigError
-from .config_loading import check_config_file
-from .local_files import first_missing_file, home_expanded, is_local
+from .cli_types import refuse_input_files
+from .local_files import home_expanded, is_local
 from .output_file import output_file_problem
 
 __all__ = [
@@ -156,27 +154,18 @@ def parse_converter_args(parser: argparse.ArgumentParser,
     for name, what in inputs:
         value = getattr(args, name)
         if value is not None and name not in addresses and \
-                not is_local(value):
+                name != CONFIG_INPUT and not is_local(value):
             parser.error(f'{what} {value}: it is read from a local file, '
                          'not an address; download it first')
-    missing = first_missing_file(
-        (getattr(args, name), what) for name, what in inputs)
-    if missing:
-        parser.error(missing)
-    # The files swapped (CHECKPOINT CONFIG OUT), or a config or video in a
-    # checkpoint's place: as train.py, test.py and infer.py refuse them.
-    config = getattr(args, CONFIG_INPUT,
-                     None) if CONFIG_INPUT in dict(inputs) else None
-    if config is not None and is_local(config):
-        try:
-            check_config_file(config)
-        except ConfigError as e:
-            parser.error(str(e))
-    misplaced = first_misplaced_file(
-        ((getattr(args, name), what)
-         for name, what in inputs if name != CONFIG_INPUT), order)
-    if misplaced:
-        parser.error(misplaced)
+    # The tools' one order: a config given as an address, a file that is
+    # not there, a config that is none (the files swapped: CHECKPOINT
+    # CONFIG OUT), a config or video in a checkpoint's place.
+    refuse_input_files(
+        parser, [(getattr(args, name), what)
+                 for name, what in inputs if name == CONFIG_INPUT],
+        [(getattr(args, name), what)
+         for name, what in inputs if name != CONFIG_INPUT],
+        order=order)
     path = getattr(args, out)
     if not is_local(path):
         parser.error(f'{out} {path}: the output is written to a local file, '

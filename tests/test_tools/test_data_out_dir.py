@@ -100,3 +100,68 @@ def test_output_folder_problem(tmp_path):
     assert output_folder_problem(str(tmp_path / 'f' / 'x'), 'D') == (
         f'D {tmp_path / "f" / "x"}: {tmp_path / "f"} is a file, not a '
         'folder; give a folder.')
+
+
+#: The first list each tool writes into OUT_DIR.
+FIRST_LIST = dict(
+    ssv2='sthv2_train_list_videos.txt',
+    hmdb51='hmdb51_train_split_1_videos.txt',
+    food101='train.txt',
+    svhn='meta/train.txt')
+
+
+@pytest.mark.parametrize('tool', sorted(TOOLS))
+def test_a_failed_write_is_one_line(tool, tmp_path):
+    """A list that cannot be written (a folder where it goes) ends the tool
+    with one line naming it, exit status 1, as the README's rule says of a
+    failed write: it ended with an ``IsADirectoryError`` traceback."""
+    args, options = TOOLS[tool](tmp_path)
+    out = tmp_path / 'out'
+    (out / FIRST_LIST[tool]).mkdir(parents=True)
+    proc = run_tool(args + [str(out)] + options, cwd=tmp_path, check=False)
+    assert proc.returncode == 1, proc.stdout
+    assert 'Traceback' not in proc.stdout
+    last = proc.stdout.strip().splitlines()[-1]
+    assert last.startswith('error: ') and FIRST_LIST[tool] in last, last
+
+
+@pytest.mark.parametrize('tool', ['ssv2', 'hmdb51'])
+def test_a_missing_video_dir_is_a_usage_error(tool, tmp_path):
+    """``--check-videos --video-dir DIR`` that is not there: a mistake of
+    the command line, exit status 2 before anything is read or written (it
+    was found after the annotations were read: ``error: Video folder not
+    found: DIR``, exit status 1)."""
+    args, options = TOOLS[tool](tmp_path)
+    out = tmp_path / 'out'
+    nope = tmp_path / 'nope'
+    proc = run_tool(
+        args + [str(out)] + options +
+        ['--check-videos', '--video-dir',
+         str(nope)],
+        cwd=tmp_path,
+        check=False)
+    assert proc.returncode == 2, proc.stdout
+    assert f'error: --video-dir {nope}: no such folder' in proc.stdout
+    assert not out.exists()
+
+
+def test_a_missing_json_the_command_line_names_is_a_usage_error(tmp_path):
+    """``ssv2/build_file_list.py ANN_DIR OUT_DIR --train-json typo.json``:
+    exit status 2 before anything is read (it was found while reading,
+    exit status 1); a default JSON missing from ANN_DIR stays 1."""
+    args, options = _ssv2(tmp_path)
+    out = tmp_path / 'out'
+    proc = run_tool(
+        args + [str(out)] + options + ['--train-json', 'typo.json'],
+        cwd=tmp_path,
+        check=False)
+    assert proc.returncode == 2, proc.stdout
+    typo = tmp_path / 'ann' / 'typo.json'
+    assert f'error: --train-json {typo}: no such file' in proc.stdout
+    assert not out.exists()
+    # The JSON given is read in the default's place.
+    (tmp_path / 'ann' / 'something-something-v2-train.json').rename(typo)
+    proc = run_tool(
+        args + [str(out)] + options + ['--train-json', 'typo.json'],
+        cwd=tmp_path)
+    assert (out / 'sthv2_train_list_videos.txt').read_text() == '1.webm 0\n'

@@ -15,7 +15,7 @@ import sys
 
 from mmadaptformer.datasets.annotation_lists import AnnotationError
 from mmadaptformer.datasets.cifar100 import CIFAR100_SPLITS, verify_cifar100
-from mmadaptformer.utils.cli_types import input_folder_problem
+from mmadaptformer.utils.cli_types import refuse_data_folders
 
 
 def parse_args(argv=None):
@@ -30,11 +30,9 @@ def parse_args(argv=None):
         default=list(CIFAR100_SPLITS),
         help='the splits to load (default: train test)')
     args = parser.parse_args(argv)
-    # Not there: a mistake of the command line (exit status 2); what the
-    # folder lacks is found while checking it (exit status 1).
-    problem = input_folder_problem(args.data_root, 'DATA_ROOT')
-    if problem:
-        parser.error(problem)
+    # Not there: a mistake of the command line (exit status 2); what a
+    # folder lacks is found while reading it (exit status 1).
+    refuse_data_folders(parser, [(args.data_root, 'DATA_ROOT')])
     return args
 
 
@@ -42,7 +40,7 @@ def main(argv=None):
     args = parse_args(argv)
     try:
         counts = verify_cifar100(args.data_root, args.splits)
-    except (AnnotationError, FileNotFoundError) as e:
+    except (AnnotationError, OSError) as e:  # a file it cannot read too
         sys.exit(f'error: {e}')
     print(f'CIFAR-100 in {args.data_root} loads offline with mmpretrain '
           'CIFAR100(download=False), 100 classes:')

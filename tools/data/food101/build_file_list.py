@@ -16,8 +16,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.food101 import (FOOD101_NUM_CLASSES,
                                             build_food101_file_lists)
-from mmadaptformer.utils.cli_types import input_folder_problem
-from mmadaptformer.utils.output_folder import output_folder_problem
+from mmadaptformer.utils.cli_types import refuse_data_folders
 
 
 def parse_args(argv=None):
@@ -37,14 +36,10 @@ def parse_args(argv=None):
         help='the number of classes meta/classes.txt must have '
         f'(default: {FOOD101_NUM_CLASSES})')
     args = parser.parse_args(argv)
-    # Not there: a mistake of the command line (exit status 2); what the
+    # Not there: a mistake of the command line (exit status 2); what a
     # folder lacks is found while reading it (exit status 1).
-    problem = input_folder_problem(args.root, 'ROOT')
-    if problem:
-        parser.error(problem)
-    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
-    if problem:
-        parser.error(problem)
+    refuse_data_folders(parser, [(args.root, 'ROOT')],
+                        (args.out_dir, 'OUT_DIR'))
     return args
 
 
@@ -56,7 +51,7 @@ def main(argv=None):
             args.out_dir,
             check_images=args.check_images,
             num_classes=args.num_classes)
-    except (AnnotationError, FileNotFoundError) as e:
+    except (AnnotationError, OSError) as e:  # a failed write too
         sys.exit(f'error: {e}')
     print(
         format_summary(

@@ -19,8 +19,7 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.hmdb51 import (HMDB51_NUM_CLASSES, HMDB51_SPLITS,
                                            build_hmdb51_file_lists)
-from mmadaptformer.utils.cli_types import input_folder_problem
-from mmadaptformer.utils.output_folder import output_folder_problem
+from mmadaptformer.utils.cli_types import refuse_data_folders
 
 
 def parse_args(argv=None):
@@ -52,14 +51,13 @@ def parse_args(argv=None):
         help='the number of classes each split must have '
         f'(default: {HMDB51_NUM_CLASSES})')
     args = parser.parse_args(argv)
-    # Not there: a mistake of the command line (exit status 2); what the
+    # Not there: a mistake of the command line (exit status 2); what a
     # folder lacks is found while reading it (exit status 1).
-    problem = input_folder_problem(args.split_dir, 'SPLIT_DIR')
-    if problem:
-        parser.error(problem)
-    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
-    if problem:
-        parser.error(problem)
+    refuse_data_folders(
+        parser,
+        [(args.split_dir, 'SPLIT_DIR'),
+         (args.video_dir if args.check_videos else None, '--video-dir')],
+        (args.out_dir, 'OUT_DIR'))
     return args
 
 
@@ -76,7 +74,7 @@ def main(argv=None):
             splits=splits,
             video_dir=video_dir,
             num_classes=args.num_classes)
-    except (AnnotationError, FileNotFoundError) as e:
+    except (AnnotationError, OSError) as e:  # a failed write too
         sys.exit(f'error: {e}')
     print(
         format_summary(

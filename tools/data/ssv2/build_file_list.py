@@ -18,8 +18,8 @@ from mmadaptformer.datasets.annotation_lists import (AnnotationError,
 from mmadaptformer.datasets.ssv2 import (SSV2_ANNOTATION_FILES,
                                          SSV2_NUM_CLASSES,
                                          build_ssv2_file_lists)
-from mmadaptformer.utils.cli_types import input_folder_problem
-from mmadaptformer.utils.output_folder import output_folder_problem
+from mmadaptformer.utils.cli_types import refuse_data_folders
+from mmadaptformer.utils.local_files import first_missing_file
 
 
 def parse_args(argv=None):
@@ -31,7 +31,6 @@ def parse_args(argv=None):
     for split, name in SSV2_ANNOTATION_FILES.items():
         parser.add_argument(
             f'--{split}-json',
-            default=name,
             help=f'the {split} JSON, relative to ANN_DIR (default: {name})')
     parser.add_argument(
         '--check-videos',
@@ -52,18 +51,30 @@ def parse_args(argv=None):
         help='the number of classes the labels JSON must have '
         f'(default: {SSV2_NUM_CLASSES})')
     args = parser.parse_args(argv)
-    # Not there: a mistake of the command line (exit status 2); what the
-    # folder lacks is found while reading it (exit status 1).
-    problem = input_folder_problem(args.ann_dir, 'ANN_DIR')
-    if problem:
-        parser.error(problem)
     if not args.ext.strip('.') or any(c in args.ext for c in '/\\ '):
         parser.error(f'--ext {args.ext!r} is not a file extension')
     if not args.ext.startswith('.'):
         args.ext = '.' + args.ext  # mp4 -> .mp4, not '<id>mp4'
-    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
-    if problem:
-        parser.error(problem)
+    # Not there: a mistake of the command line (exit status 2); what a
+    # folder lacks is found while reading it (exit status 1).
+    refuse_data_folders(
+        parser,
+        [(args.ann_dir, 'ANN_DIR'),
+         (args.video_dir if args.check_videos else None, '--video-dir')],
+        (args.out_dir, 'OUT_DIR'))
+    # A JSON the command line names is its input, as ANN_DIR is (exit
+    # status 2); a default one missing from ANN_DIR is found while reading.
+    given = []
+    for split, name in SSV2_ANNOTATION_FILES.items():
+        option = f'{split}_json'
+        if getattr(args, option) is not None:
+            given.append((osp.join(args.ann_dir,
+                                   getattr(args, option)), f'--{split}-json'))
+        else:
+            setattr(args, option, name)
+    missing = first_missing_file(given)
+    if missing:
+        parser.error(missing)
     return args
 
 
@@ -81,7 +92,7 @@ def main(argv=None):
             video_dir=video_dir,
             num_classes=args.num_classes,
             ext=args.ext)
-    except (AnnotationError, FileNotFoundError) as e:
+    except (AnnotationError, OSError) as e:  # a failed write too
         sys.exit(f'error: {e}')
     print(
         format_summary(

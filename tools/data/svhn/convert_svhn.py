@@ -16,8 +16,7 @@ import sys
 from mmadaptformer.datasets.annotation_lists import (AnnotationError,
                                                      format_summary)
 from mmadaptformer.datasets.svhn import SVHN_SPLITS, convert_svhn
-from mmadaptformer.utils.cli_types import input_folder_problem
-from mmadaptformer.utils.output_folder import output_folder_problem
+from mmadaptformer.utils.cli_types import refuse_data_folders
 
 
 def parse_args(argv=None):
@@ -40,14 +39,10 @@ def parse_args(argv=None):
         'writes (e.g. of an earlier run); without it such files stop the '
         'conversion')
     args = parser.parse_args(argv)
-    # Not there: a mistake of the command line (exit status 2); what the
+    # Not there: a mistake of the command line (exit status 2); what a
     # folder lacks is found while reading it (exit status 1).
-    problem = input_folder_problem(args.mat_dir, 'MAT_DIR')
-    if problem:
-        parser.error(problem)
-    problem = output_folder_problem(args.out_dir, 'OUT_DIR')
-    if problem:
-        parser.error(problem)
+    refuse_data_folders(parser, [(args.mat_dir, 'MAT_DIR')],
+                        (args.out_dir, 'OUT_DIR'))
     return args
 
 
@@ -56,7 +51,7 @@ def main(argv=None):
     try:
         written = convert_svhn(
             args.mat_dir, args.out_dir, args.splits, overwrite=args.overwrite)
-    except (AnnotationError, FileNotFoundError, FileExistsError) as e:
+    except (AnnotationError, OSError) as e:  # a failed write too
         sys.exit(f'error: {e}')
     print(format_summary('SVHN, 10 classes (digits 0-9):', written, 'images'))
 
