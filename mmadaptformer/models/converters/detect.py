@@ -110,9 +110,11 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
 
     * ``encoder.``/``decoder.``-prefixed keys: ``'videomae'`` (pre-training).
     * No official patch embedding but mmcv's (``patch_embed.projection``,
-      under ``backbone.`` or bare) with a Conv3d weight: ``'mmaction2'``,
-      MMAction2's own layout (its model zoo); a Conv2d one is mmpretrain's,
-      which needs no conversion (refused).
+      under ``backbone.`` or bare) with a Conv3d weight and VideoMAE's
+      blocks: ``'mmaction2'``, MMAction2's own layout (its model zoo). One
+      with other keys (MMAction2's MViT) or a Conv2d weight (mmpretrain's
+      backbones), and any other recognizer or classifier (``backbone.*``
+      keys only beside its neck and head), need no conversion (refused).
     * MAE decoder keys (``decoder_*``, ``mask_token``): ``'mae'``.
     * Otherwise the patch embedding decides video (Conv3d) or image
       (Conv2d), and AdaptFormer-only keys (``adaptmlp``, split
