@@ -17,10 +17,12 @@ model = dict(
         backbone={{_base_.model.backbone}},
         adapter=dict(bottleneck=64, scale=0.1)))
 custom_hooks = [dict(type='AdapterHook', adapter_only_checkpoint=True)]
-# The recipes' checks: a checkpoint of another architecture is refused
-# instead of part-loaded, the head's num_classes must be the data's, and
-# a resume must be able to continue the run.
+# The recipes' checks: a NaN or inf loss stops the run, a checkpoint of
+# another architecture is refused instead of part-loaded, the head's
+# num_classes must be the data's, and a resume must be able to continue
+# the run.
 default_hooks = dict(
+    non_finite_loss=dict(type='NonFiniteLossHook'),
     checkpoint_check=dict(type='CheckpointCheckHook'),
     config_check=dict(type='ConfigCheckHook'),
     resume_check=dict(type='ResumeCheckHook'))

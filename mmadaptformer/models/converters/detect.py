@@ -14,6 +14,7 @@ from .common import (BACKBONE_PREFIX, CONVERTIBLE_TYPES, MMACTION2_TYPE,
                      PRETRAIN_TYPES, VIDEO_TYPES, ConversionError,
                      SourceTypeMismatchError, shape_of)
 from .mmaction_zoo import HEAD_PREFIX as MMACTION_HEAD_PREFIX
+from .mmaction_zoo import VIT_KEY as MMACTION_VIT_KEY
 
 #: What only a trained AdaptFormer model holds: adapters (ADAPTER_KEY) and
 #: a classifier.
@@ -28,6 +29,14 @@ PATCH_KINDS = {
     dims: f'Conv{dims - 2}d ({modality})'
     for dims, modality in PATCH_MODALITIES.items()
 }
+#: The top-level modules of the toolboxes' recognizers and classifiers, as
+#: their model zoos and MMEngine's checkpoints name their keys.
+TOOLBOX_MODEL_PREFIXES = (BACKBONE_PREFIX, 'neck.', 'head.',
+                          MMACTION_HEAD_PREFIX, 'data_preprocessor.')
+#: Where a file that needs no conversion goes.
+AS_IT_IS = ('the checkpoint needs no conversion; give it as it is to a '
+            'config of the backbone it holds (--pretrained, or as the '
+            'checkpoint to test)')
 
 #: What each source type holds, for the refusal of a type that does not fit.
 TYPE_CONTENTS = {
@@ -61,15 +70,51 @@ def toolbox_patch_embed(state_dict: Dict[str, Tensor]) -> Optional[str]:
     return None
 
 
+def other_backbone_keys(state_dict: Dict[str, Tensor],
+                        toolbox: str) -> List[str]:
+    """The keys of the backbone whose patch embedding is ``toolbox`` that
+    mmaction2's VideoMAE ``VisionTransformer`` never has (adapters aside,
+    which the conversion names itself): those of another backbone that
+    shares its patch embedding's name, such as MMAction2's MViT."""
+    prefix = toolbox[:-len(TOOLBOX_PATCH_EMBED_KEY)]
+    return [
+        key for key in state_dict
+        if key.startswith(prefix) and not ADAPTER_KEY.search(key) and (
+            prefix or not key.startswith(TOOLBOX_MODEL_PREFIXES[1:]))
+        and not MMACTION_VIT_KEY.match(key[len(prefix):])
+    ]
+
+
+def _toolbox_refusal(state_dict: Dict[str, Tensor], toolbox: str) -> str:
+    """Why a file with the toolboxes' own patch embedding ``toolbox`` is
+    not converted, or '' for MMAction2's VideoMAE layout."""
+    projection = state_dict[toolbox]
+    what = (f'{toolbox!r} {shape_of(projection)} is the '
+            f'{PATCH_KINDS.get(projection.dim(), "unknown")} patch embedding '
+            "of the toolboxes' own layout")
+    if projection.dim() != 5:
+        return (f"{what}, as an mmpretrain backbone's (VisionTransformer, "
+                f'BEiTViT, SwinTransformer, ...): {AS_IT_IS}.')
+    other = other_backbone_keys(state_dict, toolbox)
+    if not other:
+        return ''
+    return (f"{what}, but the backbone is not mmaction2's VideoMAE "
+            f'VisionTransformer: it holds {len(other)} keys that one never '
+            f'has (e.g. {other[0]!r}), as another MMAction2 backbone does '
+            f"(MViT's 'attn.rel_pos_*' and 'attn.pool_*'): {AS_IT_IS}.")
+
+
 def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
     """Tell which of :data:`CONVERTIBLE_TYPES` a state dict is, from key
     names.
 
     * ``encoder.``/``decoder.``-prefixed keys: ``'videomae'`` (pre-training).
     * No official patch embedding but mmcv's (``patch_embed.projection``,
-      under ``backbone.`` or bare) with a Conv3d weight: ``'mmaction2'``,
-      MMAction2's own layout (its model zoo); a Conv2d one is mmpretrain's,
-      which needs no conversion (refused).
+      under ``backbone.`` or bare) with a Conv3d weight and VideoMAE's
+      blocks: ``'mmaction2'``, MMAction2's own layout (its model zoo). One
+      with other keys (MMAction2's MViT) or a Conv2d weight (mmpretrain's
+      backbones), and any other recognizer or classifier (``backbone.*``
+      keys only beside its neck and head), need no conversion (refused).
     * MAE decoder keys (``decoder_*``, ``mask_token``): ``'mae'``.
     * Otherwise the patch embedding decides video (Conv3d) or image
       (Conv2d), and AdaptFormer-only keys (``adaptmlp``, split
@@ -90,15 +135,17 @@ def detect_source_type(state_dict: Dict[str, Tensor]) -> str:
     patch = layout.patch_embed
     toolbox = toolbox_patch_embed(state_dict)
     if patch is None and toolbox is not None:
-        projection = state_dict[toolbox]
-        if projection.dim() == 5:
-            return MMACTION2_TYPE
+        refusal = _toolbox_refusal(state_dict, toolbox)
+        if refusal:
+            raise ConversionError(refusal)
+        return MMACTION2_TYPE
+    if patch is None and any(k.startswith(BACKBONE_PREFIX) for k in keys) \
+            and all(k.startswith(TOOLBOX_MODEL_PREFIXES) for k in keys):
         raise ConversionError(
-            f'{toolbox!r} {shape_of(projection)} is the '
-            f'{PATCH_KINDS.get(projection.dim(), "unknown")} patch embedding '
-            "of the toolboxes' own ViT layout (mmpretrain's "
-            'VisionTransformer): the checkpoint needs no conversion; give it '
-            "to mmpretrain's VisionTransformer as it is (--pretrained).")
+            'Its keys are those of an MMPretrain classifier or MMAction2 '
+            f'recognizer (first keys {keys[:3]}), as their model zoos and '
+            'tools/train.py save them, and it has no VideoMAE/MAE or '
+            f'official AdaptFormer patch embedding: {AS_IT_IS}.')
     if patch is None:
         raise ConversionError(
             'Cannot detect the checkpoint type: it has no '

@@ -9,10 +9,22 @@ import torch
 from torch import Tensor
 
 from mmadaptformer.utils.atomic_save import atomic_torch_save
+from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.converter_cli import read_converter_checkpoint
 from mmadaptformer.utils.weights_nesting import (NESTING_KEYS, nesting_keys,
                                                  tensor_keys)
+from ..backbones.trained_host import SETTINGS_FORMAT
 from .common import ConversionError, ConversionResult
+
+#: What this package's own records in a state dict say the file is.
+OWN_RECORDS = {
+    FROZEN_HOST_FORMAT:
+    'an adapter-only checkpoint of this package (tools/train.py with '
+    'AdapterHook(adapter_only_checkpoint=True))',
+    SETTINGS_FORMAT:
+    'a full checkpoint of this package, its adapters merged into their '
+    'backbone (merge_adapters.py)',
+}
 
 
 def load_official_checkpoint(filename: str) -> Any:
@@ -140,6 +152,7 @@ def unwrap_checkpoint(
             _check_one_nesting(held, where)
             inner, where = inner[held[0]], f'{where}[{held[0]!r}]'
     bad = [k for k, v in inner.items() if not isinstance(v, Tensor)]
+    _refuse_own_checkpoint(inner, bad, where)
     if bad or not inner:
         # An empty dict has no non-tensor entry to name.
         holds = (f'it holds non-tensor entries {bad[:5]}'
@@ -151,6 +164,23 @@ def unwrap_checkpoint(
             "one more level deep (e.g. {'state_dict': {'model': ...}}); "
             f'the top-level keys are {list(checkpoint)[:10]}.')
     return strip_module_prefix(inner), where
+
+
+def _refuse_own_checkpoint(inner: dict, bad: list, where: str) -> None:
+    """Refuse a checkpoint this package wrote, named by the record among
+    its non-tensor entries ``bad``: a trained model that needs no
+    conversion, not a damaged file."""
+    for key in bad:
+        record = inner[key]
+        kind = OWN_RECORDS.get(
+            record.get('format') if isinstance(record, dict) else None)
+        if kind is not None:
+            raise ConversionError(
+                f'{where} is {kind}: its {key!r} is this package\'s '
+                f'record ({record["format"]!r}), no tensor. It needs no '
+                'conversion: give it as the checkpoint to the config it was '
+                'trained with (tools/test.py CONFIG FILE, tools/infer.py, '
+                'load_from).')
 
 
 def save_converted_checkpoint(result: ConversionResult, filename: str,
