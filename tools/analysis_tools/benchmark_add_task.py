@@ -37,7 +37,7 @@ from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     exit_on_stop)
+                                     exit_on_stop, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
@@ -47,6 +47,7 @@ from mmadaptformer.utils import ConfigError, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.registry_names import registered
 
 TASKS_FILE = 'add_task_tasks.json'
@@ -219,7 +220,11 @@ def main(argv=None) -> dict:
 
 def _main(argv) -> dict:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    if args.worker is not None:
+        torch.set_num_threads(args.threads)  # the tool has warned
+    else:
+        with results_only_stdout():  # a warning, not a line of the table
+            use_threads(args.threads)
     # MMEngine's build messages and per-tensor init reports of every task
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(

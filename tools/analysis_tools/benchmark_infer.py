@@ -30,7 +30,7 @@ from mmadaptformer.apis.benchmark import (benchmark_inference,
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     exit_on_stop)
+                                     exit_on_stop, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
@@ -40,6 +40,7 @@ from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.log_streams import results_only_stdout
 
 
 def build_parser():
@@ -149,7 +150,8 @@ def main(argv=None) -> dict:
 
 def _main(argv) -> dict:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    with results_only_stdout():  # a warning, not a line of the table
+        use_threads(args.threads)
     cfg = load_model_config(build_parser(), args.config, args.cfg_options)
     try:
         check_adaptformer_cfg(cfg, 'this tool')
