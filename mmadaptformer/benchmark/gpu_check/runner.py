@@ -14,7 +14,8 @@ from typing import List, Optional
 
 import torch
 
-from ..cli import load_model_config
+from ...utils.output_folder import output_folder_problem
+from ..cli import load_model_config, place_problem
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, check_counts, parse_peak_tflops
 from ..stop_signals import Stopped
@@ -140,6 +141,11 @@ def parse_gpu_check_args(
                      'on this machine: leave --device out (auto) to be told '
                      'so with exit status 0, or give --device cpu to run the '
                      'checks that run on a CPU')
+    # Else a folder that cannot be made ends the run with a traceback.
+    problem = output_folder_problem(args.out_dir, '--out-dir') or \
+        place_problem(args.out_dir, '--out-dir', folder=True)
+    if problem:
+        parser.error(problem)
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
     timeouts = {}
     for item in args.timeout:
