@@ -37,7 +37,7 @@ from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     exit_on_stop, use_threads)
+                                     use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
@@ -49,6 +49,7 @@ from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.registry_names import registered
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 TASKS_FILE = 'add_task_tasks.json'
 
@@ -212,8 +213,9 @@ STOPPED = ('its worker process was stopped and its temporary folder of '
 
 
 def main(argv=None) -> dict:
-    # Stopped (Ctrl-C, SIGTERM), the temporary folder of checkpoints goes
-    # and the tool ends with one line (mmadaptformer.benchmark.stop_signals).
+    # Stopped (Ctrl-C, SIGTERM, SIGHUP), the temporary folder of
+    # checkpoints goes and the tool ends with one line
+    # (mmadaptformer.utils.stop_signals).
     return exit_quietly_on_closed_pipe(lambda: exit_on_stop(
         'benchmark_add_task.py', lambda: _main(argv), STOPPED))
 

@@ -15,10 +15,10 @@ from typing import List, Optional
 import torch
 
 from ...utils.output_folder import output_folder_problem
+from ...utils.stop_signals import Stopped
 from ..cli import load_model_config, place_problem
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, check_counts, parse_peak_tflops
-from ..stop_signals import Stopped
 from ..worker_process import worker_command
 from .checks import CHECKS
 from .commands import stop_process_group
