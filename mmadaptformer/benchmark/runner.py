@@ -50,13 +50,20 @@ class WorkerError(RuntimeError):
             that ended it).
         output (str): What the worker printed (the end of it is kept in
             :attr:`output`, for its traceback).
+        advice (str, optional): What to try where memory ran out. Defaults
+            to None, i.e. :attr:`MEMORY_ADVICE` (the training benchmark's).
     """
 
     #: What to try when a worker ran out of memory.
     MEMORY_ADVICE = ('give a smaller --batch-size (or --num-frames, '
                      '--img-size)')
 
-    def __init__(self, row: str, returncode: int, output: str) -> None:
+    def __init__(self,
+                 row: str,
+                 returncode: int,
+                 output: str,
+                 advice: Optional[str] = None) -> None:
+        advice = advice or self.MEMORY_ADVICE
         self.output = output[-4000:]
         lines = [line for line in output.splitlines() if line.strip()]
         last = lines[-1].strip() if lines else 'it printed nothing'
@@ -68,11 +75,11 @@ class WorkerError(RuntimeError):
             how = f'was killed by {name}'
             if -returncode == signal.SIGKILL:
                 how += (', as the kernel ends a process when memory runs '
-                        f'out: if it did, {self.MEMORY_ADVICE}')
+                        f'out: if it did, {advice}')
         else:
             how = f'exited {returncode}: {last}'
             if re.search(r"out of memory|can't allocate memory", last, re.I):
-                how += f'; {self.MEMORY_ADVICE}'
+                how += f'; {advice}'
         super().__init__(f'the {row} row failed: its worker process {how}')
 
 

@@ -36,8 +36,8 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
-from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     use_threads)
+from mmadaptformer.benchmark import (DefaultsHelpFormatter, WorkerError,
+                                     cpu_info, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
@@ -129,16 +129,27 @@ def measure(tasks: List[Dict[str, str]], num: int) -> dict:
 
 
 def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
-    out = subprocess.run([
+    """:func:`measure` of ``num`` tasks in a fresh process.
+
+    Raises:
+        WorkerError: If the process fails (the kernel's out-of-memory
+            killer ends it with SIGKILL where the tasks do not fit); its
+            output has been written to stderr.
+    """
+    proc = subprocess.run([
         sys.executable,
         osp.abspath(__file__), '-', '--work-dir', work_dir, '--worker',
         str(num), '--threads',
         str(threads)
     ],
-                         check=True,
-                         stdout=subprocess.PIPE,
-                         universal_newlines=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE,
+                          text=True)
+    sys.stderr.write(proc.stderr)  # its warnings, or its traceback
+    if proc.returncode != 0:
+        raise WorkerError(f'{num}-task', proc.returncode, proc.stderr,
+                          'give fewer --tasks')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def format_table(result: dict) -> str:
@@ -217,7 +228,17 @@ def main(argv=None) -> dict:
     # checkpoints goes and the tool ends with one line
     # (mmadaptformer.utils.stop_signals).
     return exit_quietly_on_closed_pipe(lambda: exit_on_stop(
-        'benchmark_add_task.py', lambda: _main(argv), STOPPED))
+        'benchmark_add_task.py', lambda: _measure(argv), STOPPED))
+
+
+def _measure(argv) -> dict:
+    """:func:`_main`; a failed worker ends the tool with one line (its
+    output is on stderr already), as in benchmark_train.py, not with a
+    ``CalledProcessError`` traceback."""
+    try:
+        return _main(argv)
+    except WorkerError as exc:
+        raise SystemExit(f'benchmark_add_task.py: {exc}') from None
 
 
 def _main(argv) -> dict:
