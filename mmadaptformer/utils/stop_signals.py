@@ -37,12 +37,14 @@ __all__ = [
 
 T = TypeVar('T')
 
-#: The signals that stop a tool, and what sends each.
+#: The signals that stop a tool, and what sends each (Windows has no
+#: SIGHUP).
 STOP_SIGNALS = {
     signal.SIGTERM: 'SIGTERM',
     signal.SIGINT: 'Ctrl-C (SIGINT)',
-    signal.SIGHUP: 'SIGHUP (its terminal closed)',
 }
+if hasattr(signal, 'SIGHUP'):
+    STOP_SIGNALS[signal.SIGHUP] = 'SIGHUP (its terminal closed)'
 
 
 class Stopped(BaseException):
