@@ -155,3 +155,66 @@ def test_a_signal_ignored_at_the_start_stays_ignored(tmp_path, signum):
         if proc.poll() is None:
             proc.kill()
             proc.wait()
+
+
+FAKE_PIP = '''#!/usr/bin/env bash
+# This interpreter, except that "-m pip install" of the wheels does nothing.
+if [ "$1" = "-m" ] && [ "$2" = "pip" ]; then exit 0; fi
+exec {python} "$@"
+'''
+
+
+def test_gpu_check_offline_sh_hands_a_hang_up_on(tmp_path):
+    """SIGHUP to ``gpu_check_offline.sh`` (its terminal closed) killed the
+    script alone: its check runner, a background job, went on with its
+    checks, and nothing was copied to RESULTS."""
+    wheels, results, temp = (
+        tmp_path / name for name in ('wheels', 'results', 'tmp'))
+    wheels.mkdir()
+    temp.mkdir()
+    (wheels / 'stand_in-1.0-py3-none-any.whl').write_bytes(b'')
+    python = tmp_path / 'python'
+    python.write_text(FAKE_PIP.format(python=sys.executable))
+    python.chmod(0o755)
+    proc = subprocess.Popen([
+        'bash',
+        osp.join(TOOLS, 'misc', 'gpu_check_offline.sh'),
+        str(wheels),
+        str(results), '--device', 'cpu', '--checks', 'train_video'
+    ],
+                            cwd=REPO_ROOT,
+                            env=dict(
+                                _env(), PYTHON=str(python), TMPDIR=str(temp)),
+                            stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE,
+                            text=True,
+                            preexec_fn=default_stop_signals,
+                            start_new_session=True)
+    try:
+        # The runner, the check's process and its train.py work in TMPDIR.
+        deadline = time.time() + 180
+        while len(pids_running_with(str(temp))) < 3:
+            assert proc.poll() is None, proc.communicate()
+            assert time.time() < deadline, 'the check did not start'
+            time.sleep(0.2)
+        os.kill(proc.pid, signal.SIGHUP)  # the script's process alone
+        out, err = proc.communicate(timeout=90)
+        # Handed on as SIGTERM, which the runner ends with.
+        assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+        deadline = time.time() + 30
+        while pids_running_with(str(temp)) and time.time() < deadline:
+            time.sleep(0.2)
+        assert pids_running_with(str(temp)) == []
+        with open(results / 'gpu_check.json') as f:
+            data = json.load(f)
+        assert data['status'] == 'interrupted'
+        assert data['checks']['train_video']['status'] == 'stopped'
+        assert (results / 'logs.tar.gz').is_file()
+        assert out.strip().splitlines()[-1].startswith(
+            f'results in {results}; the whole run in {temp}')
+    finally:
+        for pid in pids_running_with(str(temp)):
+            os.kill(pid, signal.SIGKILL)
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
