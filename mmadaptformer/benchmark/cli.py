@@ -84,11 +84,11 @@ def refuse_bad_paths(parser: ArgumentParser,
     file its keys name), nor land in the download cache's place for an
     ``http(s)`` address it names (``load_from``, ``init_cfg.checkpoint``,
     ``pretrained``) or on that place's ``.url`` record, whether or not the
-    address was downloaded yet, nor be where no file can be made or
-    replaced (:func:`place_problem`): a later load of the address would get the
+    address was downloaded yet: a later load of the address would get the
     output. So with an output, the config is loaded here (with
     ``cfg_options``) and one that does not load is refused as
-    :func:`load_model_config` refuses it.
+    :func:`load_model_config` refuses it. Nor may an output be where no
+    file can be made, or be a device or a pipe (:func:`place_problem`).
 
     Args:
         parser (ArgumentParser): The tool's parser.
