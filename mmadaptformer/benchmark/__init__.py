@@ -8,28 +8,28 @@ from .inputs import (ADAPTFORMER_TYPES, input_spec, load_config, model_cfg_for,
                      num_classes_of, optim_wrapper_cfg_for, synthetic_batch)
 from .measure import measure_mode
 from .memory import PeakMemory, memory_fields
-from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES, MODES,
-                      REFERENCE_MODE, DefaultsHelpFormatter, build_parser,
-                      parse_args, threads_problem, usable_cores)
+from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES,
+                      LEAST_VALUES, MODES, REFERENCE_MODE,
+                      DefaultsHelpFormatter, amp_problem, build_parser,
+                      check_counts, config_batch_size_problem, parse_args,
+                      threads_problem, usable_cores, use_threads)
 from .report import (cpu_info, format_summary, format_table, loadavg, plot,
                      row_name, summarize, summary_title)
 from .runner import WorkerError, rotated, run_benchmark, run_worker
-from .stop_signals import (Stopped, exit_on_stop, stop_line,
-                           stop_signals_raise, stop_status)
 from .utilisation import matmul_flops_per_s, measure_matmul, timed, utilisation
 from .worker_process import worker_command
 
 __all__ = [
     'ADAPTFORMER_TYPES', 'AMP_DTYPES', 'BATCH_SIZE_REASON', 'DEFAULT_MODES',
-    'MODES', 'REFERENCE_MODE', 'DefaultsHelpFormatter', 'PeakMemory',
-    'SDPARecompute', 'Stopped', 'build_parser', 'checkpointing_off',
-    'count_step_flops', 'cpu_info', 'exit_on_stop', 'format_summary',
+    'LEAST_VALUES', 'MODES', 'amp_problem', 'check_counts',
+    'config_batch_size_problem', 'use_threads', 'REFERENCE_MODE',
+    'DefaultsHelpFormatter', 'PeakMemory', 'SDPARecompute', 'build_parser',
+    'checkpointing_off', 'count_step_flops', 'cpu_info', 'format_summary',
     'format_table', 'input_size_problem', 'input_spec', 'load_config',
     'loadavg', 'matmul_flops_per_s', 'measure_matmul', 'measure_mode',
     'memory_fields', 'model_cfg_for', 'num_classes_of',
     'optim_wrapper_cfg_for', 'parse_args', 'plot', 'row_name', 'rotated',
-    'run_benchmark', 'run_worker', 'sdpa_recompute_flops', 'stop_line',
-    'stop_signals_raise', 'stop_status', 'summarize', 'summary_title',
-    'synthetic_batch', 'threads_problem', 'timed', 'usable_cores',
-    'utilisation', 'WorkerError', 'worker_command'
+    'run_benchmark', 'run_worker', 'sdpa_recompute_flops', 'summarize',
+    'summary_title', 'synthetic_batch', 'threads_problem', 'timed',
+    'usable_cores', 'utilisation', 'WorkerError', 'worker_command'
 ]

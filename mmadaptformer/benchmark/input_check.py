@@ -59,7 +59,16 @@ def _sides(value) -> Optional[Tuple[int, int]]:
     return None
 
 
-def input_size_problem(cfg, spec: dict) -> Optional[str]:
+#: What ``benchmark_train.py`` tells a user to do about an input side
+#: below the patch size, and about clips shorter than a tubelet.
+SIZE_ADVICE = 'give an --img-size of at least the patch size'
+FRAMES_ADVICE = 'give a --num-frames of at least the tubelet size'
+
+
+def input_size_problem(cfg,
+                       spec: dict,
+                       size_advice: str = SIZE_ADVICE,
+                       frames_advice: str = FRAMES_ADVICE) -> Optional[str]:
     """What is wrong with the synthetic input of :func:`input_spec` for the
     config's backbone: a side below the patch size, or (a VideoMAE-style
     video backbone with ``tubelet_size``) fewer frames than a tubelet.
@@ -67,6 +76,10 @@ def input_size_problem(cfg, spec: dict) -> Optional[str]:
     Args:
         cfg (Config): The config (``--cfg-options`` merged).
         spec (dict): The result of :func:`input_spec` for it.
+        size_advice (str): What to do about a side below the patch size.
+            Defaults to :data:`SIZE_ADVICE`.
+        frames_advice (str): What to do about clips shorter than a
+            tubelet. Defaults to :data:`FRAMES_ADVICE`.
 
     Returns:
         str | None: One line naming the flag or key the input size came
@@ -82,8 +95,8 @@ def input_size_problem(cfg, spec: dict) -> Optional[str]:
     h, w = shape[-2:]
     if sides and (h < sides[0] or w < sides[1]):
         return (f'input size {h}x{w} (from {sources["size"]}) is smaller '
-                f'than the patch size {patch} ({patch_source}): give an '
-                '--img-size of at least the patch size')
+                f'than the patch size {patch} ({patch_source}): '
+                f'{size_advice}')
     if not spec['video'] or len(shape) != 5:
         return None
     tubelet, tubelet_source = _setting(cfg, backbone, key, 'tubelet_size')
@@ -91,5 +104,5 @@ def input_size_problem(cfg, spec: dict) -> Optional[str]:
     if isinstance(tubelet, int) and frames < tubelet:
         return (f'clips of {frames} frame(s) (from {sources["frames"]}) are '
                 f'fewer than the tubelet size {tubelet} ({tubelet_source}): '
-                'give a --num-frames of at least the tubelet size')
+                f'{frames_advice}')
     return None

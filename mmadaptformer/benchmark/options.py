@@ -2,8 +2,9 @@
 """The modes, autocast dtypes and command-line options of the training
 benchmark (``tools/analysis_tools/benchmark_train.py``)."""
 import argparse
+import logging
 import os
-from typing import Dict, List, Optional
+from typing import Any, Dict, List, Optional
 
 MODES = {
     'adaptformer': 'AdaptFormer (adapters + head train)',
@@ -175,6 +176,98 @@ def threads_problem(threads: int) -> Optional[str]:
             f'--threads {cores} or fewer')
 
 
+def use_threads(threads: int) -> None:
+    """``torch.set_num_threads(threads)``, after logging
+    :func:`threads_problem`'s warning where there is one: the one rule of
+    the three benchmark tools' ``--threads`` (``benchmark_infer.py`` and
+    ``benchmark_add_task.py`` set it without a word before).
+
+    Args:
+        threads (int): The ``--threads`` given.
+    """
+    import torch
+    from mmengine.logging import print_log
+    problem = threads_problem(threads)
+    if problem:
+        print_log(problem, logger='current', level=logging.WARNING)
+    torch.set_num_threads(threads)
+
+
+#: The least value of each option of the benchmark that counts something,
+#: and why where it is not plain (``gpu_check.sh``'s speed options, which
+#: it hands to ``benchmark_train.py``, are checked against the same table
+#: by :func:`check_counts`).
+LEAST_VALUES = dict(
+    batch_size=(2, BATCH_SIZE_REASON),
+    iters=(1, None),
+    warmup=(0, None),
+    repeat=(1, None),
+    num_frames=(1, None),
+    threads=(1, None),
+    matmul_size=(1, None))
+
+
+def check_counts(parser: argparse.ArgumentParser,
+                 args: argparse.Namespace) -> None:
+    """``parser.error`` (exit status 2) on a count below its
+    :data:`LEAST_VALUES` entry, an ``--img-size`` that is not ``H`` or
+    ``H W``, or ``--amp fp16`` on the CPU (:func:`amp_problem`); an option
+    the parser does not have, or one not given (None), is skipped.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        args (argparse.Namespace): Its options, ``device`` resolved to
+            ``'cpu'`` or ``'cuda'`` (``gpu_check.sh``'s ``'auto'`` ends the
+            run without a GPU before any check).
+    """
+    for name, (least, why) in LEAST_VALUES.items():
+        value = getattr(args, name, None)
+        if value is not None and value < least:
+            parser.error(f'--{name.replace("_", "-")} must be >= {least}, '
+                         f'got {value}' + (f': {why}' if why else ''))
+    img_size = getattr(args, 'img_size', None)
+    if img_size is not None and len(img_size) not in (1, 2):
+        parser.error(f'--img-size takes H or H W, got {img_size}')
+    problem = amp_problem(args.amp or [], args.device)
+    if problem:
+        parser.error(problem)
+
+
+def amp_problem(amp: List[str], device: str) -> Optional[str]:
+    """Why the autocast dtypes ``amp`` (``--amp``) cannot run on
+    ``device``, or None.
+
+    Args:
+        amp (list[str]): Keys of :data:`AMP_DTYPES`.
+        device (str): ``'cpu'``, ``'cuda'`` (or ``'auto'``: not checked).
+    """
+    if 'fp16' in amp and device == 'cpu':
+        return ('--amp fp16 needs --device cuda: float16 autocast with loss '
+                'scaling runs on a GPU only (use bf16 on the CPU)')
+    return None
+
+
+def config_batch_size_problem(config: str, batch_size: Any) -> Optional[str]:
+    """Why the config's ``train_dataloader.batch_size``, the batch of a
+    run without ``--batch-size``, cannot be measured, or None.
+
+    Args:
+        config (str): The config file, for the message.
+        batch_size: The config's value, None where it has none.
+    """
+    if batch_size is None:
+        told = 'has no train_dataloader.batch_size to take the batch size from'
+    elif not isinstance(batch_size, int) or isinstance(batch_size, bool):
+        told = f'has train_dataloader.batch_size = {batch_size!r}, not an int'
+    elif batch_size < LEAST_VALUES['batch_size'][0]:
+        told = (f'trains in batches of {batch_size} '
+                '(train_dataloader.batch_size)')
+    else:
+        return None
+    return (f'{config} {told}; give --batch-size '
+            f'{LEAST_VALUES["batch_size"][0]} or more: {BATCH_SIZE_REASON}')
+
+
 def parse_peak_tflops(parser: argparse.ArgumentParser,
                       items: Optional[List[str]]) -> Dict[str, float]:
     """``--peak-tflops AMP=TFLOPS ...`` as a dict, or ``parser.error``
@@ -218,25 +311,12 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     elif args.device == 'cuda' and not cuda:
         parser.error('--device cuda, but torch.cuda.is_available() is '
                      'False on this machine')
-    if 'fp16' in args.amp and args.device == 'cpu':
-        parser.error('--amp fp16 needs --device cuda: float16 autocast '
-                     'with loss scaling runs on a GPU only (use bf16 on '
-                     'the CPU)' +
-                     ('; no CUDA GPU here, so --device defaults to cpu'
-                      if defaulted else ''))
+    problem = amp_problem(args.amp, args.device)
+    if problem and defaulted:
+        parser.error(problem + '; no CUDA GPU here, so --device defaults '
+                     'to cpu')
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
-    if args.batch_size is not None and args.batch_size < 2:
-        parser.error(f'--batch-size must be >= 2, got {args.batch_size}: '
-                     f'{BATCH_SIZE_REASON}')
-    for name in ('iters', 'repeat', 'num_frames', 'threads', 'matmul_size'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
-                         f'{value}')
-    if args.warmup < 0:
-        parser.error(f'--warmup must be >= 0, got {args.warmup}')
-    if args.img_size is not None and len(args.img_size) not in (1, 2):
-        parser.error(f'--img-size takes H or H W, got {args.img_size}')
+    check_counts(parser, args)
     if args.out and args.plot and \
             os.path.realpath(args.out) == os.path.realpath(args.plot):
         # The plot would silently replace the JSON.

@@ -3,7 +3,6 @@
 and every mode in a fresh process, the order rotating from round to round;
 then the summary, table, JSON and plot."""
 import json
-import logging
 import os.path as osp
 import re
 import signal
@@ -13,15 +12,14 @@ import tempfile
 import time
 from typing import List, Optional, Sequence
 
-import torch
 from mmengine.logging import print_log
 
 from ..utils.config_error import ConfigError
 from .cli import write_json
 from .input_check import input_size_problem
 from .inputs import input_spec, load_config
-from .options import (BATCH_SIZE_REASON, build_parser, parse_args,
-                      threads_problem)
+from .options import (build_parser, config_batch_size_problem, parse_args,
+                      use_threads)
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
 from .utilisation import measure_matmul, utilisation
 from .worker_process import REFUSAL_KEY, worker_command
@@ -52,13 +50,20 @@ class WorkerError(RuntimeError):
             that ended it).
         output (str): What the worker printed (the end of it is kept in
             :attr:`output`, for its traceback).
+        advice (str, optional): What to try where memory ran out. Defaults
+            to None, i.e. :attr:`MEMORY_ADVICE` (the training benchmark's).
     """
 
     #: What to try when a worker ran out of memory.
     MEMORY_ADVICE = ('give a smaller --batch-size (or --num-frames, '
                      '--img-size)')
 
-    def __init__(self, row: str, returncode: int, output: str) -> None:
+    def __init__(self,
+                 row: str,
+                 returncode: int,
+                 output: str,
+                 advice: Optional[str] = None) -> None:
+        advice = advice or self.MEMORY_ADVICE
         self.output = output[-4000:]
         lines = [line for line in output.splitlines() if line.strip()]
         last = lines[-1].strip() if lines else 'it printed nothing'
@@ -70,11 +75,11 @@ class WorkerError(RuntimeError):
             how = f'was killed by {name}'
             if -returncode == signal.SIGKILL:
                 how += (', as the kernel ends a process when memory runs '
-                        f'out: if it did, {self.MEMORY_ADVICE}')
+                        f'out: if it did, {advice}')
         else:
             how = f'exited {returncode}: {last}'
             if re.search(r"out of memory|can't allocate memory", last, re.I):
-                how += f'; {self.MEMORY_ADVICE}'
+                how += f'; {advice}'
         super().__init__(f'the {row} row failed: its worker process {how}')
 
 
@@ -148,15 +153,13 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
     args = parse_args(argv)
     cfg = load_config(args)
+    if args.batch_size is None:
+        loader = cfg.get('train_dataloader') or {}
+        problem = config_batch_size_problem(args.config,
+                                            loader.get('batch_size'))
+        if problem:
+            build_parser().error(problem)
     spec = input_spec(cfg, args)
-    if spec['batch_size'] < 2:
-        told = (f'trains in batches of {spec["batch_size"]} '
-                '(train_dataloader.batch_size)'
-                if spec['sources']['batch_size'].startswith('train_') else
-                'has no train_dataloader.batch_size to take the batch size '
-                'from')
-        build_parser().error(f'{args.config} {told}; give --batch-size 2 '
-                             f'or more: {BATCH_SIZE_REASON}')
     if not isinstance(cfg.get('optim_wrapper'), dict):
         # Else each mode's worker fails on it, with a traceback.
         build_parser().error(
@@ -170,10 +173,7 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
         # Else each mode's worker fails in the patch embedding's conv.
         build_parser().error(f'{args.config}: {problem}')
     if args.threads:
-        problem = threads_problem(args.threads)
-        if problem:
-            print_log(problem, logger='current', level=logging.WARNING)
-        torch.set_num_threads(args.threads)  # as in the workers
+        use_threads(args.threads)  # as in the workers
     load_before = loadavg()
     rounds, references, orders, sizes = [], [], [], {}
     for i in range(args.repeat):

@@ -23,8 +23,8 @@ from mmadaptformer.benchmark.options import BATCH_SIZE_REASON
          '[32, 32, 32]'),
         # Ran every check on the CPU, then failed the benchmark check.
         (['--device', 'cpu', '--amp', 'bf16', 'fp16'],
-         '--amp fp16 needs a GPU: float16 autocast with loss scaling runs on '
-         'a GPU only (use bf16 with --device cpu)'),
+         '--amp fp16 needs --device cuda: float16 autocast with loss scaling '
+         'runs on a GPU only (use bf16 on the CPU)'),
     ])
 def test_speed_sizes_benchmark_train_refuses_are_refused_first(
         argv, message, capsys):

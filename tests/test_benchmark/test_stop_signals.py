@@ -18,6 +18,8 @@ import time
 
 import pytest
 import torch
+from process_table import (child_pids, default_stop_signals, is_alive,
+                           pids_running_with)
 from repo_paths import REPO_ROOT, TINY_ADAPTFORMER_VIDEO_CONFIG, TOOLS
 
 BENCHMARK = osp.join(TOOLS, 'analysis_tools', 'benchmark_train.py')
@@ -32,37 +34,11 @@ def _env() -> dict:
         OMP_NUM_THREADS='1')
 
 
-def _children(pid: int) -> list:
-    """The pids whose parent is ``pid``."""
-    found = []
-    for name in os.listdir('/proc'):
-        if not name.isdigit():
-            continue
-        try:
-            with open(f'/proc/{name}/stat') as f:
-                stat = f.read()
-        except OSError:
-            continue
-        # The fields after the command, which is in parentheses.
-        fields = stat.rsplit(')', 1)[1].split()
-        if int(fields[1]) == pid and fields[0] != 'Z':
-            found.append(int(name))
-    return found
-
-
-def _alive(pid: int) -> bool:
-    try:
-        with open(f'/proc/{pid}/stat') as f:
-            return f.read().rsplit(')', 1)[1].split()[0] != 'Z'
-    except OSError:
-        return False
-
-
 def _wait_for_child(proc: subprocess.Popen, timeout: float = 120) -> int:
     deadline = time.time() + timeout
     while time.time() < deadline:
         assert proc.poll() is None, proc.communicate()
-        children = _children(proc.pid)
+        children = child_pids(proc.pid)
         if children:
             return children[0]
         time.sleep(0.2)
@@ -70,8 +46,6 @@ def _wait_for_child(proc: subprocess.Popen, timeout: float = 120) -> int:
 
 
 def _start(cmd: list, **kwargs) -> subprocess.Popen:
-    # A terminal's Ctrl-C reaches a foreground tool with SIGINT's default
-    # action; a test runner may have it ignored, which children inherit.
     return subprocess.Popen(
         cmd,
         cwd=REPO_ROOT,
@@ -79,13 +53,13 @@ def _start(cmd: list, **kwargs) -> subprocess.Popen:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
+        preexec_fn=default_stop_signals,
         **kwargs)
 
 
 def _stop_all(proc: subprocess.Popen, worker: int) -> None:
     for pid in (worker, proc.pid):
-        if _alive(pid):
+        if is_alive(pid):
             os.kill(pid, signal.SIGKILL)
     proc.communicate()
 
@@ -108,20 +82,27 @@ def endless_benchmark(tmp_path):
 def _worker_ends(worker: int, within: float = 30) -> bool:
     deadline = time.time() + within
     while time.time() < deadline:
-        if not _alive(worker):
+        if not is_alive(worker):
             return True
         time.sleep(0.2)
     return False
 
 
-def test_sigterm_stops_the_benchmark_worker(endless_benchmark, tmp_path):
+@pytest.mark.parametrize('signum, cause', [
+    (signal.SIGTERM, 'SIGTERM'),
+    (signal.SIGHUP, 'SIGHUP (its terminal closed)'),
+])
+def test_sigterm_stops_the_benchmark_worker(endless_benchmark, tmp_path,
+                                            signum, cause):
+    """SIGHUP (the terminal closed) ended the tool at once, without its
+    line, as SIGTERM did before."""
     proc, worker = endless_benchmark
-    os.kill(proc.pid, signal.SIGTERM)  # the tool's process alone
+    os.kill(proc.pid, signum)  # the tool's process alone
     _, err = proc.communicate(timeout=60)
     assert _worker_ends(worker), 'the worker outlived the stopped tool'
-    assert proc.returncode == 128 + signal.SIGTERM
+    assert proc.returncode == 128 + signum
     last = err.strip().splitlines()[-1]
-    assert last.startswith('benchmark_train.py: stopped by SIGTERM: ')
+    assert last.startswith(f'benchmark_train.py: stopped by {cause}: ')
     assert 'no --out or --plot written' in last
     assert 'Traceback' not in err
     assert not (tmp_path / 'out.json').exists()
@@ -138,22 +119,6 @@ def test_ctrl_c_ends_the_benchmark_on_one_line(endless_benchmark):
         'benchmark_train.py: stopped by Ctrl-C (SIGINT): ')
 
 
-def _running_with(text: str) -> list:
-    """The live pids whose command line holds ``text``."""
-    found = []
-    for name in os.listdir('/proc'):
-        if not name.isdigit() or int(name) == os.getpid():
-            continue
-        try:
-            with open(f'/proc/{name}/cmdline', 'rb') as f:
-                cmdline = f.read().decode(errors='replace')
-        except OSError:
-            continue
-        if text in cmdline and _alive(int(name)):
-            found.append(int(name))
-    return found
-
-
 def test_sigterm_to_gpu_check_sh_stops_its_checks(tmp_path):
     out = tmp_path / 'gpu_check'
     proc = _start([
@@ -166,16 +131,16 @@ def test_sigterm_to_gpu_check_sh_stops_its_checks(tmp_path):
     try:
         # The check's process, and the train.py it runs, hold the out dir.
         deadline = time.time() + 120
-        while len(_running_with(str(out))) < 3:
+        while len(pids_running_with(str(out))) < 3:
             assert proc.poll() is None, proc.communicate()
             assert time.time() < deadline, 'the check did not start'
             time.sleep(0.2)
         os.kill(proc.pid, signal.SIGTERM)  # the script's process alone
         _, err = proc.communicate(timeout=60)
         deadline = time.time() + 30
-        while _running_with(str(out)) and time.time() < deadline:
+        while pids_running_with(str(out)) and time.time() < deadline:
             time.sleep(0.2)
-        assert _running_with(str(out)) == [], \
+        assert pids_running_with(str(out)) == [], \
             'processes of the check outlived the stopped gpu_check.sh'
         assert proc.returncode == 128 + signal.SIGTERM
         assert err.strip().splitlines()[-1].startswith(
@@ -186,7 +151,7 @@ def test_sigterm_to_gpu_check_sh_stops_its_checks(tmp_path):
         assert data['checks']['train_video']['status'] == 'stopped'
         assert 'interrupted' in (out / 'summary.txt').read_text()
     finally:
-        for pid in _running_with(str(out)):
+        for pid in pids_running_with(str(out)):
             os.kill(pid, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()
@@ -261,14 +226,18 @@ def _files_under(folder) -> list:
     ]
 
 
-@pytest.mark.parametrize('tool, argv', [
-    ('benchmark_infer.py', ['--repeat', '1000000', '--tasks', '1']),
-    ('benchmark_add_task.py', ['--tasks'] + ['1'] * 100),
+@pytest.mark.parametrize('tool, argv, signum', [
+    ('benchmark_infer.py', ['--repeat', '1000000', '--tasks', '1'
+                            ], signal.SIGTERM),
+    ('benchmark_add_task.py', ['--tasks'] + ['1'] * 100, signal.SIGTERM),
+    ('benchmark_add_task.py', ['--tasks'] + ['1'] * 100, signal.SIGHUP),
 ])
-def test_sigterm_removes_the_temporary_checkpoints(tool, argv, tmp_path):
+def test_sigterm_removes_the_temporary_checkpoints(tool, argv, signum,
+                                                   tmp_path):
     """``benchmark_infer.py`` and ``benchmark_add_task.py`` write a
     backbone and task checkpoints into a temporary folder; SIGTERM left it
-    behind (and ``benchmark_add_task.py``'s worker running)."""
+    behind (and ``benchmark_add_task.py``'s worker running), and so did
+    SIGHUP (the terminal closed)."""
     temp = tmp_path / 'temp'
     temp.mkdir()
     proc = subprocess.Popen(
@@ -283,22 +252,23 @@ def test_sigterm_removes_the_temporary_checkpoints(tool, argv, tmp_path):
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        preexec_fn=default_stop_signals,
         start_new_session=True)
     try:
         deadline = time.time() + 120
         while not any(f.endswith('.pth') for f in _files_under(temp)) or (
-                tool == 'benchmark_add_task.py' and not _children(proc.pid)):
+                tool == 'benchmark_add_task.py' and not child_pids(proc.pid)):
             assert proc.poll() is None, proc.communicate()
             assert time.time() < deadline, 'no checkpoint was written'
             time.sleep(0.2)
-        children = _children(proc.pid)
-        os.kill(proc.pid, signal.SIGTERM)
+        children = child_pids(proc.pid)
+        os.kill(proc.pid, signum)
         _, err = proc.communicate(timeout=60)
-        assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
+        assert proc.returncode == 128 + signum, err[-3000:]
         assert _files_under(temp) == []
         assert all(_worker_ends(pid) for pid in children)
         assert err.strip().splitlines()[-1].startswith(
-            f'{tool}: stopped by SIGTERM: ')
+            f'{tool}: stopped by {signal.Signals(signum).name}')
         assert not (tmp_path / 'out.json').exists()
     finally:
         if proc.poll() is None:
@@ -308,7 +278,7 @@ def test_sigterm_removes_the_temporary_checkpoints(tool, argv, tmp_path):
 
 SLOW_CLEANUP = '''
 import os, subprocess, sys, time
-from mmadaptformer.benchmark.stop_signals import exit_on_stop
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 def main():
     children = [subprocess.Popen(['sleep', '120'], start_new_session=True)
@@ -328,7 +298,8 @@ exit_on_stop('slow.py', main, 'stopped')
 '''
 
 
-@pytest.mark.parametrize('signum', [signal.SIGTERM, signal.SIGINT])
+@pytest.mark.parametrize('signum',
+                         [signal.SIGTERM, signal.SIGINT, signal.SIGHUP])
 def test_a_second_stop_does_not_cut_the_cleanup_short(tmp_path, signum):
     """Ctrl-C pressed twice, or a scheduler's resent SIGTERM: the second
     signal raised inside the first one's cleanup and left the processes
@@ -339,7 +310,8 @@ def test_a_second_stop_does_not_cut_the_cleanup_short(tmp_path, signum):
                             env=_env(),
                             stdout=subprocess.PIPE,
                             stderr=subprocess.PIPE,
-                            text=True)
+                            text=True,
+                            preexec_fn=default_stop_signals)
     children = [int(pid) for pid in proc.stdout.readline().split()]
     try:
         proc.send_signal(signum)
@@ -347,10 +319,10 @@ def test_a_second_stop_does_not_cut_the_cleanup_short(tmp_path, signum):
         proc.send_signal(signum)
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 128 + signum, err
-        assert not [pid for pid in children if _alive(pid)]
+        assert not [pid for pid in children if is_alive(pid)]
     finally:
         for pid in children:
-            if _alive(pid):
+            if is_alive(pid):
                 os.kill(pid, signal.SIGKILL)
         if proc.poll() is None:
             proc.kill()

@@ -252,3 +252,23 @@ def test_a_config_mistake_is_one_refusal_line(option, line, capsys):
     # SystemExit with a message: Python prints it and exits with status 1.
     assert exit.value.code == f'ConfigError: {line}'
     assert 'usage:' not in capsys.readouterr().err
+
+
+@pytest.mark.parametrize('shape, said', [
+    (['3', '4', '8', '8'], 'input size 8x8 (from --shape) is smaller than '
+     'the patch size 16 (model.backbone.backbone.patch_size of the config): '
+     'give a --shape whose H and W are at least the patch size'),
+    (['3', '1', '32', '32'], 'clips of 1 frame(s) (from --shape) are fewer '
+     'than the tubelet size 2 (model.backbone.backbone.tubelet_size of the '
+     'config): give a --shape whose T is at least the tubelet size'),
+])
+def test_a_shape_the_backbone_cannot_take_is_one_usage_line(
+        shape, said, capsys):
+    """It ended with PyTorch's ``RuntimeError: ... Kernel size can't be
+    greater than actual input size`` traceback, exit status 1, where
+    ``benchmark_train.py`` refuses the same input on one line."""
+    with pytest.raises(SystemExit) as exit:
+        tool.main([TINY_ADAPTFORMER_VIDEO_CONFIG, '--shape'] + shape)
+    assert exit.value.code == 2
+    assert capsys.readouterr().err.strip().splitlines()[-1] == (
+        f'get_flops.py: error: {TINY_ADAPTFORMER_VIDEO_CONFIG}: {said}')

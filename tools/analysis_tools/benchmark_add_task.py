@@ -36,8 +36,8 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
-from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     exit_on_stop)
+from mmadaptformer.benchmark import (DefaultsHelpFormatter, WorkerError,
+                                     cpu_info, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
@@ -47,7 +47,9 @@ from mmadaptformer.utils import ConfigError, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.registry_names import registered
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 TASKS_FILE = 'add_task_tasks.json'
 
@@ -127,16 +129,27 @@ def measure(tasks: List[Dict[str, str]], num: int) -> dict:
 
 
 def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
-    out = subprocess.run([
+    """:func:`measure` of ``num`` tasks in a fresh process.
+
+    Raises:
+        WorkerError: If the process fails (the kernel's out-of-memory
+            killer ends it with SIGKILL where the tasks do not fit); its
+            output has been written to stderr.
+    """
+    proc = subprocess.run([
         sys.executable,
         osp.abspath(__file__), '-', '--work-dir', work_dir, '--worker',
         str(num), '--threads',
         str(threads)
     ],
-                         check=True,
-                         stdout=subprocess.PIPE,
-                         universal_newlines=True).stdout
-    return json.loads(out.strip().splitlines()[-1])
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE,
+                          text=True)
+    sys.stderr.write(proc.stderr)  # its warnings, or its traceback
+    if proc.returncode != 0:
+        raise WorkerError(f'{num}-task', proc.returncode, proc.stderr,
+                          'give fewer --tasks')
+    return json.loads(proc.stdout.strip().splitlines()[-1])
 
 
 def format_table(result: dict) -> str:
@@ -211,15 +224,30 @@ STOPPED = ('its worker process was stopped and its temporary folder of '
 
 
 def main(argv=None) -> dict:
-    # Stopped (Ctrl-C, SIGTERM), the temporary folder of checkpoints goes
-    # and the tool ends with one line (mmadaptformer.benchmark.stop_signals).
+    # Stopped (Ctrl-C, SIGTERM, SIGHUP), the temporary folder of
+    # checkpoints goes and the tool ends with one line
+    # (mmadaptformer.utils.stop_signals).
     return exit_quietly_on_closed_pipe(lambda: exit_on_stop(
-        'benchmark_add_task.py', lambda: _main(argv), STOPPED))
+        'benchmark_add_task.py', lambda: _measure(argv), STOPPED))
+
+
+def _measure(argv) -> dict:
+    """:func:`_main`; a failed worker ends the tool with one line (its
+    output is on stderr already), as in benchmark_train.py, not with a
+    ``CalledProcessError`` traceback."""
+    try:
+        return _main(argv)
+    except WorkerError as exc:
+        raise SystemExit(f'benchmark_add_task.py: {exc}') from None
 
 
 def _main(argv) -> dict:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    if args.worker is not None:
+        torch.set_num_threads(args.threads)  # the tool has warned
+    else:
+        with results_only_stdout():  # a warning, not a line of the table
+            use_threads(args.threads)
     # MMEngine's build messages and per-tensor init reports of every task
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(

@@ -30,7 +30,7 @@ from mmadaptformer.apis.benchmark import (benchmark_inference,
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     exit_on_stop)
+                                     use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
@@ -40,6 +40,8 @@ from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.log_streams import results_only_stdout
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 
 def build_parser():
@@ -141,15 +143,17 @@ STOPPED = ('its temporary folder of checkpoints was removed (a --work-dir '
 
 
 def main(argv=None) -> dict:
-    # Stopped (Ctrl-C, SIGTERM), the temporary folder of checkpoints goes
-    # and the tool ends with one line (mmadaptformer.benchmark.stop_signals).
+    # Stopped (Ctrl-C, SIGTERM, SIGHUP), the temporary folder of
+    # checkpoints goes and the tool ends with one line
+    # (mmadaptformer.utils.stop_signals).
     return exit_quietly_on_closed_pipe(lambda: exit_on_stop(
         'benchmark_infer.py', lambda: _main(argv), STOPPED))
 
 
 def _main(argv) -> dict:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
+    with results_only_stdout():  # a warning, not a line of the table
+        use_threads(args.threads)
     cfg = load_model_config(build_parser(), args.config, args.cfg_options)
     try:
         check_adaptformer_cfg(cfg, 'this tool')

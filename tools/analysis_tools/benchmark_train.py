@@ -64,13 +64,14 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import (WorkerError, exit_on_stop, format_summary,
-                                     load_config, parse_args, run_benchmark)
+from mmadaptformer.benchmark import (WorkerError, format_summary, load_config,
+                                     parse_args, run_benchmark)
 from mmadaptformer.engine import refusals_exit
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.log_streams import results_only_stdout
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 
 def main(argv=None):
@@ -123,8 +124,8 @@ def _main(argv):
     # and the key, exit status 1, as train.py and test.py end: found here,
     # or by the worker that builds a mode's model and optimizer, which
     # hands its ConfigError back (see mmadaptformer.benchmark.worker).
-    # Stopped (Ctrl-C, SIGTERM), the run stops the mode's worker process
-    # and ends with one line (mmadaptformer.benchmark.stop_signals).
+    # Stopped (Ctrl-C, SIGTERM, SIGHUP), the run stops the mode's worker
+    # process and ends with one line (mmadaptformer.utils.stop_signals).
     result = exit_on_stop('benchmark_train.py', lambda: _measure(argv),
                           STOPPED)
     print()

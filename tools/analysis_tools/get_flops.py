@@ -30,6 +30,7 @@ from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.apis import test_pipeline_cfg
+from mmadaptformer.benchmark import input_size_problem
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import adapter_hook_cfg, refusals_exit
@@ -168,6 +169,20 @@ def _main(argv):
         parser.error(f'--shape {" ".join(map(str, args.shape))}: {kind} '
                      f'config takes {dims} numbers (C T H W for video, C H W '
                      'for images)')
+    if args.shape is not None:
+        # Else the patch embedding's conv fails with a traceback.
+        problem = input_size_problem(
+            cfg,
+            dict(
+                sample_shape=([1] if dims == 4 else []) + args.shape,
+                video=dims == 4,
+                sources=dict(size='--shape', frames='--shape')),
+            size_advice='give a --shape whose H and W are at least the '
+            'patch size',
+            frames_advice='give a --shape whose T is at least the tubelet '
+            'size')
+        if problem:
+            parser.error(f'{args.config}: {problem}')
     try:
         # A mistake of the config (a type no registry holds, an argument a
         # class does not take or mmaction2's ViT would drop, the wrapper's

@@ -24,10 +24,10 @@ Example::
 """
 import sys
 
-from mmadaptformer.benchmark import exit_on_stop
 from mmadaptformer.benchmark.gpu_check import (GpuCheckError,
                                                format_gpu_summary,
                                                run_gpu_check)
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 #: What a stopped run leaves.
 STOPPED = ('the running checks were stopped with the tools they ran; the '
@@ -36,9 +36,10 @@ STOPPED = ('the running checks were stopped with the tools they ran; the '
 
 
 def main(argv=None) -> int:
-    # Stopped (Ctrl-C, SIGTERM: a scheduler's time limit), the runner stops
-    # the running checks with the tools they started, records the stop in
-    # gpu_check.json and summary.txt, and the tool ends with one line.
+    # Stopped (Ctrl-C, SIGTERM: a scheduler's time limit, SIGHUP: the
+    # terminal closed), the runner stops the running checks with the tools
+    # they started, records the stop in gpu_check.json and summary.txt,
+    # and the tool ends with one line.
     try:
         result = exit_on_stop('gpu_check.sh', lambda: run_gpu_check(argv),
                               STOPPED)

@@ -10,8 +10,8 @@
 #      summary.txt, benchmark.json, benchmark.png, profile_adaptformer.txt
 #      (those that were written) and logs.tar.gz (every log, result and
 #      config of the run, without checkpoints and data).
-# The exit code is gpu_check.sh's (143 when a SIGTERM or Ctrl-C stopped it;
-# the results so far are copied then too).
+# The exit code is gpu_check.sh's (143 when a SIGTERM or Ctrl-C stopped it,
+# 129 when the terminal closed; the results so far are copied then too).
 set -uo pipefail
 
 USAGE="Usage: [PYTHON=python3] $(basename "$0") WHEELS RESULTS [gpu_check.sh options...]"
@@ -37,20 +37,21 @@ WORK=$(mktemp -d)
 "$PYTHON" -m pip install -q --no-index --no-deps --no-compile \
     --target "$SITE" "$WHEELS"/*.whl || exit 1
 export PYTHONPATH="$SITE${PYTHONPATH:+:$PYTHONPATH}"
-# In the background, so that a SIGTERM or Ctrl-C reaching this script is
-# handed on as SIGTERM to the check runner (which stops its checks and
-# records the stop) and the results so far are still copied below; bash
-# would otherwise die alone and leave the checks running.
+# In the background, so that a SIGTERM, Ctrl-C or hang-up (the terminal
+# closed) reaching this script is handed on as SIGTERM to the check runner
+# (which stops its checks and records the stop) and the results so far are
+# still copied below; bash would otherwise die alone and leave the checks
+# running. (A hang-up reaches the runner too, which ends with 129 then.)
 PYTHON="$PYTHON" bash "$(dirname "$0")/../gpu_check.sh" --out-dir "$WORK" "$@" &
 child=$!
-trap 'kill -TERM "$child" 2>/dev/null' TERM INT
+trap 'kill -TERM "$child" 2>/dev/null' TERM INT HUP
 wait "$child"
 code=$?
 while kill -0 "$child" 2>/dev/null; do
     wait "$child"
     code=$?
 done
-trap - TERM INT
+trap - TERM INT HUP
 
 mkdir -p "$RESULTS"
 for name in gpu_check.json summary.txt benchmark.json benchmark.png \

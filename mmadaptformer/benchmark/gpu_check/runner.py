@@ -14,11 +14,11 @@ from typing import List, Optional
 
 import torch
 
-from ..cli import load_model_config
+from ...utils.output_folder import output_folder_problem
+from ...utils.stop_signals import Stopped
+from ..cli import load_model_config, place_problem
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
-from ..options import (BATCH_SIZE_REASON, DefaultsHelpFormatter,
-                       parse_peak_tflops)
-from ..stop_signals import Stopped
+from ..options import DefaultsHelpFormatter, check_counts, parse_peak_tflops
 from ..worker_process import worker_command
 from .checks import CHECKS
 from .commands import stop_process_group
@@ -141,6 +141,11 @@ def parse_gpu_check_args(
                      'on this machine: leave --device out (auto) to be told '
                      'so with exit status 0, or give --device cpu to run the '
                      'checks that run on a CPU')
+    # Else a folder that cannot be made ends the run with a traceback.
+    problem = output_folder_problem(args.out_dir, '--out-dir') or \
+        place_problem(args.out_dir, '--out-dir', folder=True)
+    if problem:
+        parser.error(problem)
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
     timeouts = {}
     for item in args.timeout:
@@ -152,35 +157,15 @@ def parse_gpu_check_args(
     args.timeout = timeouts
     if args.jobs is not None and args.jobs < 1:
         parser.error(f'--jobs must be >= 1, got {args.jobs}')
-    _check_speed_sizes(parser, args)
+    # The speed sizes benchmark_train.py refuses, refused now: else every
+    # correctness check runs first and the speed checks fail at the end of
+    # a GPU slot.
+    check_counts(parser, args)
     if args.speed_config:
         # Read now, as the speed checks will read it: else a config that
         # does not load is found after every correctness check has run.
         load_model_config(parser, args.speed_config)
     return args
-
-
-def _check_speed_sizes(parser: argparse.ArgumentParser,
-                       args: argparse.Namespace) -> None:
-    """Refuse the speed-check sizes ``benchmark_train.py`` refuses, now:
-    else every correctness check runs first and the speed checks fail
-    at the end of a GPU slot."""
-    if args.batch_size is not None and args.batch_size < 2:
-        parser.error(f'--batch-size must be >= 2, got {args.batch_size}: '
-                     f'{BATCH_SIZE_REASON}')
-    for name in ('iters', 'num_frames', 'matmul_size'):
-        value = getattr(args, name)
-        if value is not None and value < 1:
-            parser.error(f'--{name.replace("_", "-")} must be >= 1, got '
-                         f'{value}')
-    if args.warmup is not None and args.warmup < 0:
-        parser.error(f'--warmup must be >= 0, got {args.warmup}')
-    if args.img_size is not None and len(args.img_size) not in (1, 2):
-        parser.error(f'--img-size takes H or H W, got {args.img_size}')
-    if args.device == 'cpu' and 'fp16' in (args.amp or []):
-        parser.error('--amp fp16 needs a GPU: float16 autocast with loss '
-                     'scaling runs on a GPU only (use bf16 with --device '
-                     'cpu)')
 
 
 def _free_port() -> int:

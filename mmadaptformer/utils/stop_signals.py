@@ -1,35 +1,54 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Stopping a benchmark tool (SIGTERM, Ctrl-C) stops the processes it
+"""Stopping a tool (SIGTERM, Ctrl-C, SIGHUP) stops the processes it
 started, and the tool ends with one line.
 
 ``benchmark_train.py`` measures each mode in a worker process and
 ``gpu_check.sh`` runs each check in a process of its own session, which
-starts the training tools. Python's default SIGTERM ends a process at once,
-without running its ``finally`` blocks: ``kill``, ``timeout`` or a batch
-scheduler stopping either tool left its worker running on (a check went on
-training on the GPU, the JSON said ``running`` for good), and Ctrl-C ended
-``benchmark_train.py`` with a traceback of ``subprocess.communicate``;
-``benchmark_infer.py`` and ``benchmark_add_task.py`` left their temporary
-folder of checkpoints behind (and the latter its worker running).
-Under :func:`stop_signals_raise`, SIGTERM raises :class:`Stopped` in the
-main thread instead, so the code that stops the workers on an exception
-runs; :func:`exit_on_stop` runs a tool's work so and ends it with
-:func:`stop_line` and :func:`stop_status`.
+starts the training tools. Python's default SIGTERM and SIGHUP end a
+process at once, without running its ``finally`` blocks: ``kill``,
+``timeout`` or a batch scheduler stopping either tool, or the terminal
+closing under it (an ssh connection dropped), left its worker running on
+(a check went on training on the GPU, the JSON said ``running`` for good),
+and Ctrl-C ended ``benchmark_train.py`` with a traceback of
+``subprocess.communicate``; ``benchmark_infer.py`` and
+``benchmark_add_task.py`` left their temporary folder of checkpoints
+behind (and the latter its worker running). Under
+:func:`stop_signals_raise`, SIGTERM and SIGHUP raise :class:`Stopped` in
+the main thread instead, so the code that stops the workers on an
+exception runs; :func:`exit_on_stop` runs a tool's work so and ends it
+with :func:`stop_line` and :func:`stop_status`.
+
+A signal the process started with ignored stays ignored: ``nohup`` ignores
+SIGHUP so that a run outlives its terminal, and a shell script's
+background job (``tool &``) ignores Ctrl-C's SIGINT, which the terminal
+sends to the script's foreground process group.
 """
 import signal
 import sys
 from contextlib import contextmanager
 from typing import Callable, Iterator, List, TypeVar, Union
 
+from .closed_pipe import silence
+
 __all__ = [
-    'Stopped', 'stop_signals_raise', 'stop_line', 'stop_status', 'exit_on_stop'
+    'STOP_SIGNALS', 'Stopped', 'stop_signals_raise', 'stop_line',
+    'stop_status', 'exit_on_stop'
 ]
 
 T = TypeVar('T')
 
+#: The signals that stop a tool, and what sends each (Windows has no
+#: SIGHUP).
+STOP_SIGNALS = {
+    signal.SIGTERM: 'SIGTERM',
+    signal.SIGINT: 'Ctrl-C (SIGINT)',
+}
+if hasattr(signal, 'SIGHUP'):
+    STOP_SIGNALS[signal.SIGHUP] = 'SIGHUP (its terminal closed)'
+
 
 class Stopped(BaseException):
-    """The process got SIGTERM. A ``BaseException``, as
+    """The process got SIGTERM or SIGHUP. A ``BaseException``, as
     ``KeyboardInterrupt``, so ``except Exception`` does not swallow it.
 
     Args:
@@ -41,15 +60,16 @@ class Stopped(BaseException):
         self.signum = signum
 
     def __str__(self) -> str:
-        return signal.Signals(self.signum).name
+        return STOP_SIGNALS.get(self.signum, signal.Signals(self.signum).name)
 
 
 @contextmanager
 def stop_signals_raise() -> Iterator[List[int]]:
-    """Within the block, SIGTERM raises :class:`Stopped` and Ctrl-C
-    ``KeyboardInterrupt`` in the main thread, for the first stop only (the
-    cleanup it starts is not cut short by the next); the former handlers
-    are restored afterwards.
+    """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` and
+    Ctrl-C ``KeyboardInterrupt`` in the main thread, for the first stop
+    only (the cleanup it starts is not cut short by the next); a signal
+    ignored when the block starts (``nohup``) stays ignored. The former
+    handlers are restored afterwards.
 
     Yields:
         list[int]: The signals received so far. Code that catches every
@@ -65,13 +85,13 @@ def stop_signals_raise() -> Iterator[List[int]]:
         # one started, leaving processes of other sessions running.
         received.append(signum)
         if len(received) == 1:
-            raise Stopped(signum) if signum == signal.SIGTERM else \
-                KeyboardInterrupt
+            raise KeyboardInterrupt if signum == signal.SIGINT else \
+                Stopped(signum)
 
-    former = {
-        signum: signal.signal(signum, raise_once)
-        for signum in (signal.SIGTERM, signal.SIGINT)
-    }
+    former = {}
+    for signum in STOP_SIGNALS:
+        if signal.getsignal(signum) != signal.SIG_IGN:
+            former[signum] = signal.signal(signum, raise_once)
     try:
         yield received
     finally:
@@ -82,7 +102,7 @@ def stop_signals_raise() -> Iterator[List[int]]:
 def stop_status(exc: Union[KeyboardInterrupt, Stopped]) -> int:
     """The exit status of a tool stopped by ``exc``: 128 + the signal, as
     the shell reports a process the signal ended (130 for Ctrl-C, 143 for
-    SIGTERM)."""
+    SIGTERM, 129 for SIGHUP)."""
     signum = exc.signum if isinstance(exc, Stopped) else signal.SIGINT
     return 128 + int(signum)
 
@@ -97,16 +117,21 @@ def stop_line(prog: str, exc: Union[KeyboardInterrupt, Stopped],
         what (str): What was stopped and what is left, e.g. ``'its worker
             process was stopped; nothing was written'``.
     """
-    cause = 'Ctrl-C (SIGINT)' if isinstance(exc,
-                                            KeyboardInterrupt) else str(exc)
+    cause = STOP_SIGNALS[signal.SIGINT] if isinstance(
+        exc, KeyboardInterrupt) else str(exc)
     return f'{prog}: stopped by {cause}: {what}'
 
 
 def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
     """Run ``main`` under :func:`stop_signals_raise`; stopped (Ctrl-C,
-    SIGTERM), end the process with :func:`stop_line` on stderr and
+    SIGTERM, SIGHUP), end the process with :func:`stop_line` on stderr and
     :func:`stop_status`, once ``main``'s ``with`` and ``finally`` blocks
     have run (temporary folders removed, worker processes stopped).
+
+    After a hang-up the terminal is gone and writing to it fails
+    (``EIO``): the line is dropped then, and the process still ends with
+    :func:`stop_status` (Python would end it with status 120 on failing to
+    flush its output).
 
     Args:
         prog (str): The tool's name, e.g. ``'benchmark_infer.py'``.
@@ -127,6 +152,14 @@ def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
         if not received:
             raise
         # Stopped, which code on the way turned into another error.
-        stop = Stopped(received[0])
-    print(stop_line(prog, stop, what), file=sys.stderr)
+        stop = KeyboardInterrupt() if received[0] == signal.SIGINT else \
+            Stopped(received[0])
+    try:
+        sys.stdout.flush()
+        print(stop_line(prog, stop, what), file=sys.stderr, flush=True)
+    except OSError:
+        # The terminal (or the reader of a pipe) has gone: nobody is left
+        # to read the line.
+        silence(sys.stdout)
+        silence(sys.stderr)
     raise SystemExit(stop_status(stop)) from None

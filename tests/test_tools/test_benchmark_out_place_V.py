@@ -1,0 +1,81 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""An output the benchmark tools cannot write is refused before anything
+is measured (exit status 2, one line).
+
+Before, ``--out /sys/x.json`` or ``--out /proc/x.json`` (where ``root``
+passes every permission check, yet no file can be made) ended the tools
+with an ``AtomicWriteError`` traceback, exit status 1, after the whole
+measurement; ``gpu_check.sh --out-dir /sys/gc`` ended with a
+``PermissionError`` traceback; and an ``--out`` that is a pipe or a
+device (``/dev/null``) was replaced by a regular file holding the JSON.
+"""
+import os
+import os.path as osp
+
+import pytest
+from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool
+
+TOOLS = [
+    ('benchmark_train.py', '--out'),
+    ('benchmark_infer.py', '--out'),
+    ('benchmark_add_task.py', '--out'),
+    ('get_flops.py', '--json'),
+]
+
+
+def _refusal(argv, tmp_path) -> str:
+    proc = run_tool(argv, cwd=tmp_path, check=False, separate_stderr=True)
+    assert proc.returncode == 2, proc.stderr[-3000:]
+    assert 'Traceback' not in proc.stderr
+    assert proc.stdout == ''  # nothing was measured
+    return proc.stderr.strip().splitlines()[-1]
+
+
+@pytest.mark.parametrize('tool, flag', TOOLS)
+@pytest.mark.parametrize('folder', ['/sys', '/proc'])
+def test_an_out_in_a_pseudo_filesystem_is_refused_first(
+        tool, flag, folder, tmp_path):
+    if not osp.isdir(folder):
+        pytest.skip(f'no {folder} here')
+    out = osp.join(folder, 'benchmark_out_place_V.json')
+    line = _refusal(
+        ['analysis_tools/' + tool, TINY_ADAPTFORMER_VIDEO_CONFIG, flag, out],
+        tmp_path)
+    assert line.startswith(f'{tool}: error: {flag} {out}: no file can be '
+                           f'made in {folder} ('), line
+    assert line.endswith('as in /proc, /sys or a read-only mount; give a '
+                         'path in a folder you can write in'), line
+    assert not osp.exists(out)
+
+
+@pytest.mark.parametrize('tool, flag', TOOLS)
+def test_an_out_that_is_a_pipe_is_refused_and_kept(tool, flag, tmp_path):
+    """A pipe stands in for ``/dev/null``, which a test must not risk: run
+    as ``root``, the tools replaced that device with a regular file."""
+    fifo = tmp_path / 'fifo'
+    os.mkfifo(fifo)
+    line = _refusal([
+        'analysis_tools/' + tool, TINY_ADAPTFORMER_VIDEO_CONFIG, flag,
+        str(fifo)
+    ], tmp_path)
+    assert line == (f'{tool}: error: {flag} {fifo}: it is a pipe (FIFO), '
+                    'not a regular file: the results are written to a new '
+                    'file that then replaces it; give the path of a file')
+    assert osp.exists(fifo) and not osp.isfile(fifo)
+
+
+@pytest.mark.skipif(not osp.isdir('/sys'), reason='no /sys here')
+def test_gpu_check_out_dir_in_a_pseudo_filesystem_is_one_line(tmp_path):
+    line = _refusal(['gpu_check.sh', '--out-dir', '/sys/gpu_check_V'],
+                    tmp_path)
+    assert line.startswith('gpu_check.sh: error: --out-dir /sys/gpu_check_V: '
+                           'no file can be made in /sys ('), line
+
+
+def test_the_check_leaves_nothing_behind(tmp_path):
+    """Guard of kept behaviour: a place that can be written passes, and
+    the probe file is gone."""
+    from mmadaptformer.benchmark.cli import place_problem
+    assert place_problem(str(tmp_path / 'a' / 'out.json'), '--out') is None
+    assert place_problem(str(tmp_path / 'work'), '--out-dir', True) is None
+    assert os.listdir(tmp_path) == []
