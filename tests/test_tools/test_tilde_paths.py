@@ -10,7 +10,7 @@ pretrained path was kept unexpanded in a merged file's
 ``meta['frozen_host_sources']`` and in the adapters' own record, so later
 messages showed ``~/...`` rather than the file that was read. The other
 tools expand it in checkpoints and outputs too
-(``test_tilde_tool_paths_U.py``); a config or input is read as written,
+(``test_tilde_tool_paths.py``); a config or input is read as written,
 and a refusal says which file the user meant."""
 import os
 import os.path as osp
