@@ -48,7 +48,7 @@ import os
 import os.path as osp
 import tempfile
 import uuid
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, BinaryIO, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 import torch
@@ -57,7 +57,8 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_hash import hash_mismatch, promised_hash
-from .download_http import changed_since, download_failure, fetch_to_file
+from .download_http import (changed_since, check_scratch, download_failure,
+                            fetch_to_file)
 from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record, write_record
 
@@ -237,11 +238,15 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
         raise
 
 
-def _download(url: str, partial: str, cached: str, map_location: Any,
-              progress: bool) -> Tuple[Any, Dict[str, str]]:
+def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
+              map_location: Any, progress: bool) -> Tuple[Any, Dict[str, str]]:
+    """Download ``url`` into ``scratch`` (the open file ``partial``) and
+    load it safely; the checkpoint and the server's validators."""
     folder = osp.dirname(cached)
     try:
-        validators = fetch_to_file(url, partial, progress)
+        with scratch:
+            validators = fetch_to_file(url, scratch, progress)
+            check_scratch(scratch, partial)
     except OSError as e:
         # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
         # refused connection, an unknown host.
@@ -277,10 +282,11 @@ def _download_into(url: str, cached: str, map_location: Any,
         prefix=osp.basename(cached) + '.',
         suffix='.partial' + ending,
         dir=osp.dirname(cached))
-    os.close(fd)
     try:
-        checkpoint, validators = _download(url, partial, cached, map_location,
-                                           progress)
+        # Written through the descriptor mkstemp opened, never opened
+        # again by its name (see check_scratch).
+        checkpoint, validators = _download(url, os.fdopen(fd, 'wb'), partial,
+                                           cached, map_location, progress)
         keep_download(url, partial, cached, validators)
     except BaseException:
         # A refused, broken or unkept download leaves no scratch files
