@@ -8,7 +8,7 @@ take any file of that name as the address's. This cache keeps that layout
 * each download records its address in ``<name>.url``; another address
   with the same file name (two work dirs' ``epoch_1.pth``) is cached as
   ``<hash of the address>-<name>`` instead of being given the first one's
-  weights;
+  weights, as is a name too long for a file (its end);
 * the address of a file OpenMMLab or PyTorch publish, whose name ends in
   its hash (``.../vit-base_20220623-4c544545.pth``; see
   :mod:`.download_hash`), is checked against the file's SHA-256: a
@@ -108,8 +108,16 @@ def _place(url: str, named: str, record: Optional[_Record]) -> str:
     """:func:`cache_path`, given the ``record`` read at ``named``."""
     if record is None or record[0] == url:
         return named
+    return osp.join(
+        osp.dirname(named), _address_named(url, osp.basename(named)))
+
+
+def _address_named(url: str, name: str) -> str:
+    """``<hash of the address>-<name>``: the one name the cache gives a
+    download whose plain file name cannot be the address's (another
+    address's download has it, or it is too long)."""
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
-    return osp.join(osp.dirname(named), f'{key}-{osp.basename(named)}')
+    return f'{key}-{name}'
 
 
 def named_path(url: str, model_dir: Optional[str] = None) -> str:
@@ -127,18 +135,20 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
         (PyTorch's hub took ``.`` and ``..`` for the cache folder or the
         one above it, and the download could not be put there). A name
         too long for a file with the cache's scratch endings
-        (:data:`MAX_NAME_BYTES`) keeps its end, after a hash of the whole
-        name.
+        (:data:`MAX_NAME_BYTES`) keeps its end, after a hash of the
+        address, as an address whose name another address's download
+        took is cached (:func:`cache_path`). (Until 2026-12 the hash was
+        the name's: such a download, cached under that older name, is not
+        found and is downloaded again; the old file is left as it is.)
     """
     name = osp.basename(urlparse(url).path)
     if name in ('', '.', '..'):
         name = 'checkpoint.pth'
     elif len(name.encode('utf-8')) > MAX_NAME_BYTES:
-        key = hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
         tail = name
         while len(tail.encode('utf-8')) > MAX_NAME_BYTES // 2:
             tail = tail[1:]
-        name = f'{key}-{tail}'
+        name = _address_named(url, tail)
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
     return osp.join(model_dir, name)
