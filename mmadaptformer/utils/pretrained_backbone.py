@@ -32,8 +32,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
+from .adapter_record import frozen_records
 from .checkpoint_loading import safe_torch_load
-from .checkpoint_source import FROZEN_HOST_FORMAT
 from .local_files import full_local_path, is_local
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
                                     is_vit_host, nested_weights,
@@ -110,10 +110,7 @@ def backbone_checkpoint_prefix(checkpoint: Any,
             'dict or a checkpoint dict with a "state_dict".')
     state_dict = checkpoint.get('state_dict', checkpoint)
     tensors = tensor_keys(state_dict)
-    records = [
-        v for v in state_dict.values()
-        if isinstance(v, Mapping) and v.get('format') == FROZEN_HOST_FORMAT
-    ] if isinstance(state_dict, dict) else []
+    records = list(frozen_records(checkpoint).values())
     if records:
         trained_on = records[0].get('pretrained')
         raise PretrainedFileError(
