@@ -11,13 +11,10 @@ from typing import Optional, Sequence
 
 from torch import nn
 
+from ...utils.model_keys import BACKBONE_PREFIX
 from .trainable import TrainablePlan
 
-__all__ = ['BACKBONE_PREFIX', 'whole_backbone_extras']
-
-#: State-dict prefix of the backbone in MMAction2's recognizers and
-#: MMPretrain's classifiers (the wrappers keep the host's keys under it).
-BACKBONE_PREFIX = 'backbone.'
+__all__ = ['whole_backbone_extras']
 
 
 def whole_backbone_extras(model: nn.Module, plan: TrainablePlan,
