@@ -10,20 +10,18 @@ a model without adapters
 a file with a damaged record for a checkpoint of another architecture.
 A file whose record is missing altogether, but whose state dict still holds
 the frozen backbone's record that only adapter-only checkpoints carry
-(:func:`frozen_records`), is named as such too
-(:func:`missing_record_error`); so is such a file given as a pretrained
-backbone (:mod:`.pretrained_backbone`).
+(:func:`frozen_record_key`), is named as such too
+(:func:`missing_record_error`).
 """
-from typing import Any, Dict, Mapping, Optional
+from typing import Any, Optional
 
-from .checkpoint_source import FROZEN_HOST_FORMAT
+from .checkpoint_source import frozen_records
 from .control_characters import escape_controls
 from .state_dict_check import StateDictMismatchError
 
 __all__ = [
     'ADAPTER_META_KEY', 'CheckpointMetaError', 'WRITTEN_BY',
-    'check_adapter_record', 'frozen_records', 'frozen_record_key',
-    'missing_record_error'
+    'check_adapter_record', 'frozen_record_key', 'missing_record_error'
 ]
 
 #: Where an adapter-only checkpoint describes itself in ``checkpoint['meta']``.
@@ -80,36 +78,9 @@ def check_adapter_record(info: Any,
         f'saved_keys and frozen_digest), but {info!r:.200}. {expected}')
 
 
-def frozen_records(checkpoint: Any) -> Dict[str, Mapping]:
-    """The records of the frozen backbone (format ``FROZEN_HOST_FORMAT``,
-    with its fingerprints) that an adapter-only checkpoint carries beside
-    its ``meta`` record, by state-dict key (one per wrapper, e.g.
-    ``'backbone.frozen_host_fingerprints'``), in the state dict's order.
-
-    A merged checkpoint's record of the settings alone is of another
-    format, and is not one of them.
-
-    Args:
-        checkpoint (Any): A loaded checkpoint: a dict with a
-            ``'state_dict'``, or a bare state dict.
-
-    Returns:
-        dict[str, Mapping]: Empty if it holds none (or is no dict).
-    """
-    if not isinstance(checkpoint, dict):
-        return {}
-    state = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state, dict):
-        return {}
-    return {
-        key: value
-        for key, value in state.items() if isinstance(value, Mapping)
-        and value.get('format') == FROZEN_HOST_FORMAT
-    }
-
-
 def frozen_record_key(checkpoint: Any) -> Optional[str]:
-    """The state-dict key of the first of :func:`frozen_records`, e.g.
+    """The state-dict key of the first of the frozen backbone's records
+    (:func:`~.checkpoint_source.frozen_records`), e.g.
     ``'backbone.frozen_host_fingerprints'``; None if it holds none.
 
     Args:

@@ -32,8 +32,8 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
-from .adapter_record import frozen_records
 from .checkpoint_loading import safe_torch_load
+from .checkpoint_source import frozen_records
 from .local_files import full_local_path, is_local
 from .model_keys import WHOLE_MODEL_PREFIXES
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
