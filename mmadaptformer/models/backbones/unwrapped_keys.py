@@ -27,8 +27,8 @@ _COMMON = ('self', 'backbone', 'init_cfg')
 def wrapper_classes() -> List[type]:
     """The frozen-host wrappers a config of the current scope can name:
     the subclasses of :class:`FrozenHostWrapper` (AdaptFormer, VPT and any
-    wrapper after them), at any depth and in the order they were defined,
-    that its registry builds under their name.
+    wrapper after them) at any depth, its own subclasses first in the
+    order they were defined, that the registry builds under their name.
 
     Returns:
         list[type]: The wrapper classes.
