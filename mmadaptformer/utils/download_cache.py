@@ -37,10 +37,12 @@ Which of its files a tool must not write over is asked of
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, as are a
 download's scratch files where it cannot be put in place (a folder of its
-name, no permission), and a refused file already in the cache is renamed
-to ``<name>.refused``. Where the file or its record cannot be put in place,
-the old file and its old record are put back (:mod:`.download_keep`): a
-new record next to the old file would let the old file pass for the new.
+name, no permission), and a refused file already in the cache
+(:attr:`.CheckpointLoadError.refused`) is renamed to ``<name>.refused``; a
+damaged one is left, and named by its path. Where the file or its record
+cannot be put in place, the old file and its old record are put back
+(:mod:`.download_keep`): a new record next to the old file would let the
+old file pass for the new.
 """
 import hashlib
 import logging
@@ -239,13 +241,18 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
     try:
         return safe_torch_load(cached, map_location=map_location, source=url)
     except CheckpointLoadError as e:
-        if 'Refused' in str(e):
+        if e.refused:
             moved = cached + REFUSED_SUFFIX
             # Renamed, so that no loader finds it under its name.
             os.replace(cached, moved)
             raise CheckpointLoadError(
-                f'{e} The cached copy was renamed to {moved}.') from None
-        raise
+                f'{e} The cached copy was renamed to {moved}.',
+                refused=True) from None
+        # The error names the address; the file at fault is this one.
+        raise CheckpointLoadError(
+            f'{e} It is the cached copy {cached}, left as it is: delete it '
+            f'and its record {cached}{URL_SUFFIX} to download {url} '
+            'again.') from None
 
 
 def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
@@ -276,7 +283,8 @@ def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
     except CheckpointLoadError as e:
         raise CheckpointLoadError(
             f'{e} The download was deleted; nothing was kept in the '
-            f'cache {folder}.') from None
+            f'cache {folder}.',
+            refused=e.refused) from None
     return checkpoint, validators
 
 
