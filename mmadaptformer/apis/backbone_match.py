@@ -11,7 +11,7 @@ multi-task forward cannot run is refused in
 """
 import copy
 import inspect
-from typing import Dict, List, Mapping, Optional, Set
+from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 import torch
 from mmengine.config import Config
@@ -26,20 +26,21 @@ from .multitask_tasks import Task, TaskError
 
 __all__ = [
     'backbone_signature', 'check_same_model', 'check_same_frozen',
-    'pretrained_files', 'shared_backbone_origin'
+    'pretrained_files', 'named_files', 'shared_backbone_origin'
 ]
 
 
-def pretrained_files(model: nn.Module) -> List[str]:
-    """``'FILE (CONFIG KEY)'`` of each file a model's frozen hosts are
+def pretrained_files(model: nn.Module) -> List[Tuple[str, str]]:
+    """``(FILE, CONFIG KEY)`` of each file a model's frozen hosts are
     loaded from (their ``Pretrained`` ``init_cfg``, or the weights a host
-    names itself), as the model's config names them; read nothing.
+    names itself), as the model's config names them; read nothing. Errors
+    name one as ``'FILE (CONFIG KEY)'``.
 
     Args:
         model (nn.Module): A model, built (its weights may be on ``meta``).
 
     Returns:
-        list[str]: One entry per frozen host that names a file.
+        list[tuple[str, str]]: One per frozen host that names a file.
     """
     files = []
     for module in model.modules():
@@ -50,8 +51,14 @@ def pretrained_files(model: nn.Module) -> List[str]:
         path = cfgs[-1].get('checkpoint') if cfgs else own_weights(
             module.backbone)
         if path:
-            files.append(f'{path} ({module.pretrained_key})')
+            files.append((path, module.pretrained_key))
     return files
+
+
+def named_files(files: List[Tuple[str, str]]) -> str:
+    """:func:`pretrained_files`' entries as errors name them:
+    ``'FILE (CONFIG KEY), ...'``."""
+    return ', '.join(f'{path} ({key})' for path, key in files)
 
 
 def shared_backbone_origin(name: str, checkpoint: Optional[str],
@@ -72,7 +79,7 @@ def shared_backbone_origin(name: str, checkpoint: Optional[str],
         stock.pth (model.backbone.backbone.init_cfg.checkpoint))"``.
     """
     files = pretrained_files(model) if adapter_only else []
-    frozen = f'; frozen weights from {", ".join(files)}' if files else ''
+    frozen = f'; frozen weights from {named_files(files)}' if files else ''
     return f'loaded with task {name!r} ({checkpoint}{frozen})'
 
 

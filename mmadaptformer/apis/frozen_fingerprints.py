@@ -6,8 +6,7 @@ adapter-only checkpoint records, and their comparison.
 :func:`~mmadaptformer.apis.task_parts.load_task_parts` uses them for every
 task after the first on a :class:`~mmadaptformer.apis.SharedBackbone`.
 """
-import re
-from typing import Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -17,7 +16,7 @@ from mmadaptformer.models.backbones.frozen_host_record import as_fingerprint
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint
-from .backbone_match import pretrained_files
+from .backbone_match import named_files, pretrained_files
 from .multitask_tasks import TaskError
 
 __all__ = ['FrozenFingerprints', 'recorded_fingerprints', 'check_frozen']
@@ -41,10 +40,23 @@ class FrozenFingerprints:
         digests (dict[frozenset, str]): Digests the tensors of a key set
             were found to give (by :func:`load_task_parts`, or by
             :func:`~mmadaptformer.apis.init_model` for the first task).
+        files (list[tuple[str, str]]): The files the shared backbone's
+            frozen weights came from, as the first task's config names them
+            (:func:`~mmadaptformer.apis.backbone_match.pretrained_files`,
+            for an adapter-only checkpoint; empty otherwise).
+
+    Args:
+        tensors (Mapping[str, Tensor]): See above.
+        files (Sequence[tuple[str, str]]): See above. Defaults to ().
     """
 
-    def __init__(self, tensors: Mapping[str, torch.Tensor]) -> None:
+    def __init__(
+        self,
+        tensors: Mapping[str, torch.Tensor],
+        files: Sequence[Tuple[str, str]] = ()
+    ) -> None:
         self.tensors = tensors
+        self.files = list(files)
         self.digests: Dict[frozenset, str] = {}
         self._done: Dict[str, tuple] = {}
 
@@ -75,15 +87,6 @@ def recorded_fingerprints(
         except (TypeError, ValueError):
             return None
     return recorded
-
-
-def _named_in_origin(entry: str, origin: str) -> bool:
-    """Whether ``origin`` (of :func:`~mmadaptformer.apis.backbone_match.
-    shared_backbone_origin`: ``'... (CKPT; frozen weights from ENTRY,
-    ENTRY)'``) lists ``entry`` (``'FILE (CONFIG KEY)'``) as a whole, not as
-    the end of a longer one (``vit.pth`` in ``.../shared/vit.pth``)."""
-    return re.search(f'(?:from |, ){re.escape(entry)}(?:, |\\)$)',
-                     origin) is not None
 
 
 def check_frozen(name: str,
@@ -122,21 +125,20 @@ def check_frozen(name: str,
                 f'{escape_controls(str(expected)[:16])}... and the '
                 f'shared tensors give {actual[:16]}...')
         files = pretrained_files(model)
-        named = (f' Its config names {", ".join(files)} as its frozen '
+        named = (f' Its config names {named_files(files)} as its frozen '
                  'backbone.' if files else '')
-        if files and all(_named_in_origin(file, origin) for file in files):
+        if files and all(file in fingerprints.files for file in files):
             # Both configs name one file (tools/infer.py --pretrained
             # sets every task's): the file is not what this task ran on.
             named = (f' Its config names the shared backbone\'s file too '
-                     f'({", ".join(files)}), so that is not the file its '
+                     f'({named_files(files)}), so that is not the file its '
                      "checkpoint was trained on (tools/infer.py's "
                      '--pretrained names it for every task).')
             if not trained_on:
                 named += (' The config copy its training run wrote in its '
                           'work dir names the one it was trained on.')
-        # The files the message names already, as pretrained_files
-        # gives them: 'FILE (CONFIG KEY)'.
-        said = {file.rpartition(' (')[0] for file in files}
+        # The files the message names already.
+        said = {path for path, _ in files}
         others = [escape_controls(f) for f in trained_on if f not in said]
         if others:
             named += (' Its checkpoint records that it was trained on '

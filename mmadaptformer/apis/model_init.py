@@ -130,10 +130,12 @@ def init_model(config: Union[str, Config],
         if record is not None:
             # Read once: the checks below and after the load take it as is.
             record = check_adapter_record(record, checkpoint)
-            # The same refusals as tools/test.py's, before anything loads:
-            # an adapter-only checkpoint on a model without its adapters
-            # (the stock config) ...
-            check_adapter_only_fits(model, ckpt, named)
+        # The same refusals as tools/test.py's, before anything loads: an
+        # adapter-only checkpoint (or one whose record is missing, its
+        # state dict holding the frozen backbone's all the same) on a model
+        # without its adapters (the stock config) ...
+        check_adapter_only_fits(model, ckpt, named)
+        if record is not None:
             # ... and one of another method (VPT's prompts on AdaptFormer's
             # adapters), as tools/test.py names it.
             hook = adapter_hook_cfg(cfg)
@@ -144,10 +146,6 @@ def init_model(config: Union[str, Config],
                 hook.get('mode', 'adaptformer') if hook else None,
                 state=ckpt.get('state_dict', ckpt))
         else:
-            # ... and one whose record is missing (its state dict holds
-            # the frozen backbone's all the same) on a model without its
-            # adapters, ...
-            check_adapter_only_fits(model, ckpt, named)
             # ... and a full one without the model's adapters (a stock
             # model's) on a model with them.
             check_holds_trained_part(model, ckpt.get('state_dict', ckpt),

@@ -20,7 +20,8 @@ from mmadaptformer.models.hosts import block_spec
 from mmadaptformer.models.multitask import TaskStreams
 from mmadaptformer.utils.device_check import device_to_use
 from .backbone_match import (backbone_signature, check_same_frozen,
-                             check_same_model, shared_backbone_origin)
+                             check_same_model, pretrained_files,
+                             shared_backbone_origin)
 from .checkpoint_read import check_checkpoint_file
 from .config_read import api_order, load_config
 from .forward_guard import serialized
@@ -287,7 +288,9 @@ class SharedBackbone:
             k: v.detach()
             for k, v in parts.state.items() if k not in parts.specific
         }
-        self._fingerprints = FrozenFingerprints(self._shared)
+        self._fingerprints = FrozenFingerprints(
+            self._shared,
+            pretrained_files(model) if info is not None else [])
         if info:
             # init_model found the frozen tensors to give the digest of an
             # adapter-only checkpoint.

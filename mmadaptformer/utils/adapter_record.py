@@ -15,7 +15,7 @@ the frozen backbone's record that only adapter-only checkpoints carry
 """
 from typing import Any, Optional
 
-from .checkpoint_source import FROZEN_HOST_FORMAT
+from .checkpoint_source import frozen_records
 from .control_characters import escape_controls
 from .state_dict_check import StateDictMismatchError
 
@@ -79,25 +79,15 @@ def check_adapter_record(info: Any,
 
 
 def frozen_record_key(checkpoint: Any) -> Optional[str]:
-    """The state-dict key of the frozen backbone's record (format
-    ``FROZEN_HOST_FORMAT``, with its fingerprints) that an adapter-only
-    checkpoint carries beside its ``meta`` record, e.g.
-    ``'backbone.frozen_host_fingerprints'``; None if it holds none (a
-    merged checkpoint's record of the settings alone is of another
-    format).
+    """The state-dict key of the first of the frozen backbone's records
+    (:func:`~.checkpoint_source.frozen_records`), e.g.
+    ``'backbone.frozen_host_fingerprints'``; None if it holds none.
 
     Args:
         checkpoint (Any): A loaded checkpoint: a dict with a
             ``'state_dict'``, or a bare state dict.
     """
-    if not isinstance(checkpoint, dict):
-        return None
-    state = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state, dict):
-        return None
-    return next((key
-                 for key, value in state.items() if isinstance(value, dict)
-                 and value.get('format') == FROZEN_HOST_FORMAT), None)
+    return next(iter(frozen_records(checkpoint)), None)
 
 
 def missing_record_error(checkpoint: dict, filename: Optional[str], key: str,

@@ -78,7 +78,7 @@ def media_kind(head: bytes) -> Optional[str]:
     """
     # Images first: a WebP file is a RIFF file too, which the containers
     # take for an AVI.
-    name = image_format(head, read_only=False)
+    name = image_format(head, readable_only=False)
     if name is not None:
         return f'an image ({name})'
     name = container_name(head)

@@ -49,7 +49,21 @@ __all__ = [
 
 
 class CheckpointLoadError(RuntimeError):
-    """A checkpoint file could not be loaded safely or is damaged."""
+    """A checkpoint file could not be loaded safely or is damaged.
+
+    Args:
+        message (str): The error.
+        refused (bool): It was refused for safety, as carrying a reference
+            to code (:func:`~.refusal_text.refusal_message` words it), not
+            found damaged. Defaults to False.
+
+    Attributes:
+        refused (bool): See above.
+    """
+
+    def __init__(self, message: str = '', refused: bool = False) -> None:
+        super().__init__(message)
+        self.refused = refused
 
 
 # HistoryBuffer fills ``_statistics_methods`` lazily, in its first
@@ -217,9 +231,11 @@ def _load_error(filename: str, where: str,
         named = any(name == reason or name.endswith('.' + reason)
                     for name in refused)
         return CheckpointLoadError(
-            refusal_message(where, refused if named else refused + [reason]))
+            refusal_message(where, refused if named else refused + [reason]),
+            refused=True)
     if refused:
-        return CheckpointLoadError(refusal_message(where, refused))
+        return CheckpointLoadError(
+            refusal_message(where, refused), refused=True)
     what = text_format(filename)
     if what is not None:
         return CheckpointLoadError(

@@ -236,8 +236,8 @@ def load_forced(loader: Callable, filename: Any, *args: Any,
         except pickle.UnpicklingError as e:
             # Not chained: PyTorch's text advises turning weights_only off.
             raise CheckpointLoadError(
-                refusal_message(str(filename),
-                                [refusal_reason(str(e))])) from None
+                refusal_message(str(filename), [refusal_reason(str(e))]),
+                refused=True) from None
 
 
 def guard_checkpoint_loader(load_checkpoint):

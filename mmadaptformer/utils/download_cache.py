@@ -8,7 +8,7 @@ take any file of that name as the address's. This cache keeps that layout
 * each download records its address in ``<name>.url``; another address
   with the same file name (two work dirs' ``epoch_1.pth``) is cached as
   ``<hash of the address>-<name>`` instead of being given the first one's
-  weights;
+  weights, as is a name too long for a file (its end);
 * the address of a file OpenMMLab or PyTorch publish, whose name ends in
   its hash (``.../vit-base_20220623-4c544545.pth``; see
   :mod:`.download_hash`), is checked against the file's SHA-256: a
@@ -37,10 +37,12 @@ Which of its files a tool must not write over is asked of
 A download goes to a temporary file in the cache folder and takes its name
 only once it has loaded safely; a refused download is deleted, as are a
 download's scratch files where it cannot be put in place (a folder of its
-name, no permission), and a refused file already in the cache is renamed
-to ``<name>.refused``. Where the file or its record cannot be put in place,
-the old file and its old record are put back (:mod:`.download_keep`): a
-new record next to the old file would let the old file pass for the new.
+name, no permission), and a refused file already in the cache
+(:attr:`.CheckpointLoadError.refused`) is renamed to ``<name>.refused``; a
+damaged one is left, and named by its path. Where the file or its record
+cannot be put in place, the old file and its old record are put back
+(:mod:`.download_keep`): a new record next to the old file would let the
+old file pass for the new.
 """
 import hashlib
 import logging
@@ -48,7 +50,7 @@ import os
 import os.path as osp
 import tempfile
 import uuid
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, BinaryIO, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 import torch
@@ -57,7 +59,8 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_hash import hash_mismatch, promised_hash
-from .download_http import changed_since, download_failure, fetch_to_file
+from .download_http import (changed_since, check_scratch, download_failure,
+                            fetch_to_file)
 from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record, write_record
 
@@ -107,8 +110,16 @@ def _place(url: str, named: str, record: Optional[_Record]) -> str:
     """:func:`cache_path`, given the ``record`` read at ``named``."""
     if record is None or record[0] == url:
         return named
+    return osp.join(
+        osp.dirname(named), _address_named(url, osp.basename(named)))
+
+
+def _address_named(url: str, name: str) -> str:
+    """``<hash of the address>-<name>``: the one name the cache gives a
+    download whose plain file name cannot be the address's (another
+    address's download has it, or it is too long)."""
     key = hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
-    return osp.join(osp.dirname(named), f'{key}-{osp.basename(named)}')
+    return f'{key}-{name}'
 
 
 def named_path(url: str, model_dir: Optional[str] = None) -> str:
@@ -126,18 +137,20 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
         (PyTorch's hub took ``.`` and ``..`` for the cache folder or the
         one above it, and the download could not be put there). A name
         too long for a file with the cache's scratch endings
-        (:data:`MAX_NAME_BYTES`) keeps its end, after a hash of the whole
-        name.
+        (:data:`MAX_NAME_BYTES`) keeps its end, after a hash of the
+        address, as an address whose name another address's download
+        took is cached (:func:`cache_path`). (Until 2026-12 the hash was
+        the name's: such a download, cached under that older name, is not
+        found and is downloaded again; the old file is left as it is.)
     """
     name = osp.basename(urlparse(url).path)
     if name in ('', '.', '..'):
         name = 'checkpoint.pth'
     elif len(name.encode('utf-8')) > MAX_NAME_BYTES:
-        key = hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
         tail = name
         while len(tail.encode('utf-8')) > MAX_NAME_BYTES // 2:
             tail = tail[1:]
-        name = f'{key}-{tail}'
+        name = _address_named(url, tail)
     if model_dir is None:
         model_dir = osp.join(torch.hub.get_dir(), 'checkpoints')
     return osp.join(model_dir, name)
@@ -228,20 +241,29 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
     try:
         return safe_torch_load(cached, map_location=map_location, source=url)
     except CheckpointLoadError as e:
-        if 'Refused' in str(e):
+        if e.refused:
             moved = cached + REFUSED_SUFFIX
             # Renamed, so that no loader finds it under its name.
             os.replace(cached, moved)
             raise CheckpointLoadError(
-                f'{e} The cached copy was renamed to {moved}.') from None
-        raise
+                f'{e} The cached copy was renamed to {moved}.',
+                refused=True) from None
+        # The error names the address; the file at fault is this one.
+        raise CheckpointLoadError(
+            f'{e} It is the cached copy {cached}, left as it is: delete it '
+            f'and its record {cached}{URL_SUFFIX} to download {url} '
+            'again.') from None
 
 
-def _download(url: str, partial: str, cached: str, map_location: Any,
-              progress: bool) -> Tuple[Any, Dict[str, str]]:
+def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
+              map_location: Any, progress: bool) -> Tuple[Any, Dict[str, str]]:
+    """Download ``url`` into ``scratch`` (the open file ``partial``) and
+    load it safely; the checkpoint and the server's validators."""
     folder = osp.dirname(cached)
     try:
-        validators = fetch_to_file(url, partial, progress)
+        with scratch:
+            validators = fetch_to_file(url, scratch, progress)
+            check_scratch(scratch, partial)
     except OSError as e:
         # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
         # refused connection, an unknown host.
@@ -261,7 +283,8 @@ def _download(url: str, partial: str, cached: str, map_location: Any,
     except CheckpointLoadError as e:
         raise CheckpointLoadError(
             f'{e} The download was deleted; nothing was kept in the '
-            f'cache {folder}.') from None
+            f'cache {folder}.',
+            refused=e.refused) from None
     return checkpoint, validators
 
 
@@ -277,10 +300,11 @@ def _download_into(url: str, cached: str, map_location: Any,
         prefix=osp.basename(cached) + '.',
         suffix='.partial' + ending,
         dir=osp.dirname(cached))
-    os.close(fd)
     try:
-        checkpoint, validators = _download(url, partial, cached, map_location,
-                                           progress)
+        # Written through the descriptor mkstemp opened, never opened
+        # again by its name (see check_scratch).
+        checkpoint, validators = _download(url, os.fdopen(fd, 'wb'), partial,
+                                           cached, map_location, progress)
         keep_download(url, partial, cached, validators)
     except BaseException:
         # A refused, broken or unkept download leaves no scratch files

@@ -5,9 +5,9 @@ The server's validators of a download (:data:`VALIDATORS`) are what
 :mod:`~mmadaptformer.utils.download_cache` records next to a cached copy
 and compares before it uses it again.
 """
-import errno
 import os
 import os.path as osp
+import stat
 from typing import BinaryIO, Dict, Optional
 from urllib.error import HTTPError
 from urllib.parse import urlparse
@@ -16,8 +16,8 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener
 from torch.hub import tqdm
 
 __all__ = [
-    'CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'changed_since',
-    'download_failure'
+    'CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'check_scratch',
+    'changed_since', 'download_failure'
 ]
 
 #: Bytes read at a time.
@@ -29,9 +29,6 @@ VALIDATORS = ('etag', 'last-modified', 'content-length')
 _TIMEOUT = 30
 # The statuses of a server that refuses HEAD but may answer GET.
 _HEAD_REFUSED = (403, 405, 501)
-# Not following a link where the system can tell (not on Windows, which
-# has no such links for users to plant).
-_NOFOLLOW = getattr(os, 'O_NOFOLLOW', 0) | getattr(os, 'O_BINARY', 0)
 
 
 class _WebRedirects(HTTPRedirectHandler):
@@ -65,38 +62,14 @@ def _validators(headers) -> Dict[str, str]:
     }
 
 
-def _open_scratch(path: str) -> BinaryIO:
-    """Open the scratch file ``path`` (made by the caller) for writing,
-    never through a symbolic link.
-
-    In a cache folder others can write in (a group's shared hub cache),
-    anyone could replace the scratch file with a link to one of this user's
-    files while the request was sent: ``open(path, 'wb')`` truncated that
-    file and wrote the download into it.
-
-    Raises:
-        OSError: If ``path`` is a link (or gone), naming it.
-    """
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_TRUNC | _NOFOLLOW)
-    except OSError as e:
-        if e.errno != errno.ELOOP and not osp.islink(path):
-            raise
-        raise OSError(
-            errno.ELOOP, f'its scratch file {path} was replaced by a '
-            'symbolic link while it downloaded (someone else who can write '
-            f'in {osp.dirname(path)} made it), and is not written through; '
-            'make the cache folder writable by you alone') from None
-    return os.fdopen(fd, 'wb')
-
-
-def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
-    """Download ``url`` to ``path``; the response's validators.
+def fetch_to_file(url: str, file: BinaryIO, progress: bool) -> Dict[str, str]:
+    """Download ``url`` into ``file``; the response's validators.
 
     Args:
         url (str): The address.
-        path (str): The file to write, made by the caller; it is not
-            written through a symbolic link (:func:`_open_scratch`).
+        file (BinaryIO): The file to write, opened by the caller (the
+            download cache's scratch file, as ``mkstemp`` made it: never
+            opened again by its name, which others may take meanwhile).
         progress (bool): Show a progress bar.
 
     Returns:
@@ -107,7 +80,7 @@ def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
             download shorter or longer than its ``Content-Length``.
     """
     request = Request(url, headers={'User-Agent': 'mmadaptformer'})
-    with _open(request) as response, _open_scratch(path) as f:
+    with _open(request) as response:
         validators = _validators(response.headers)
         size = validators.get('content-length')
         expected = int(size) if size and size.isdigit() else None
@@ -119,13 +92,48 @@ def fetch_to_file(url: str, path: str, progress: bool) -> Dict[str, str]:
                 unit_scale=True,
                 unit_divisor=1024) as bar:
             for chunk in iter(lambda: response.read(CHUNK_SIZE), b''):
-                f.write(chunk)
+                file.write(chunk)
                 written += len(chunk)
                 bar.update(len(chunk))
     if expected is not None and written != expected:
         raise OSError(f'the server announced {expected} bytes and sent '
                       f'{written}')
     return validators
+
+
+def check_scratch(scratch: BinaryIO, partial: str) -> None:
+    """Refuse the scratch file ``partial`` if it is no longer the file the
+    download was written into (``scratch``, open).
+
+    In a cache folder others can write in (a group's shared hub cache),
+    anyone could replace it while the request ran: with a link (hard or
+    symbolic) to one of this user's files, which the load and
+    :func:`~.download_keep.keep_download` would then have taken, and
+    kept, as the download.
+
+    Args:
+        scratch (BinaryIO): The file written, still open.
+        partial (str): Its name.
+
+    Raises:
+        OSError: Naming ``partial`` and what took its place.
+    """
+    try:
+        now = os.lstat(partial)
+    except FileNotFoundError:
+        now = None
+    if now is not None and osp.samestat(now, os.fstat(scratch.fileno())):
+        return
+    if now is None:
+        what = 'was deleted'
+    elif stat.S_ISLNK(now.st_mode):
+        what = 'was replaced by a symbolic link'
+    else:
+        what = 'was replaced by another file'
+    folder = osp.dirname(partial)
+    raise OSError(f'its scratch file {partial} {what} while it downloaded '
+                  f'(someone else who can write in {folder} did it), and is '
+                  'not used; make the cache folder writable by you alone')
 
 
 def changed_since(url: str, recorded: Dict[str, str]) -> Optional[str]:

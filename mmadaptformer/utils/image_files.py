@@ -29,7 +29,7 @@ _MAGICS = (
 _ENDS = {'JPEG': (b'\xff\xd9', 64), 'PNG': (b'IEND\xaeB`\x82', 64)}
 
 
-def image_format(head: bytes, read_only: bool = True) -> Optional[str]:
+def image_format(head: bytes, readable_only: bool = True) -> Optional[str]:
     """The image format a file's first bytes say it is, or None.
 
     Only for messages about a file: one that failed to decode, or one
@@ -37,7 +37,7 @@ def image_format(head: bytes, read_only: bool = True) -> Optional[str]:
 
     Args:
         head (bytes): The file's first bytes (16 are enough).
-        read_only (bool): Only the formats the tools read (OpenCV's);
+        readable_only (bool): Only the formats the tools read (OpenCV's);
             False: GIF too. Defaults to True.
 
     Returns:
@@ -47,7 +47,7 @@ def image_format(head: bytes, read_only: bool = True) -> Optional[str]:
     if head[:4] == b'RIFF' and head[8:12] == b'WEBP':
         return 'WebP'
     for magic, name, read in _MAGICS:
-        if head.startswith(magic) and (read or not read_only) and \
+        if head.startswith(magic) and (read or not readable_only) and \
                 _confirmed(head, name):
             return name
     return None

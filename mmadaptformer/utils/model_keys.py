@@ -13,9 +13,16 @@ import torch
 from torch import nn
 
 __all__ = [
-    'HEAD_NAMES', 'NECK_NAME', 'added_keys', 'block_keys', 'fresh_keys',
-    'held_keys'
+    'BACKBONE_PREFIX', 'WHOLE_MODEL_PREFIXES', 'HEAD_NAMES', 'NECK_NAME',
+    'added_keys', 'block_keys', 'fresh_keys', 'held_keys'
 ]
+
+#: State-dict prefix of the backbone in MMAction2's recognizers and
+#: MMPretrain's classifiers (the wrappers keep the host's keys under it).
+BACKBONE_PREFIX = 'backbone.'
+#: The prefixes under which a whole model's checkpoint holds its backbone:
+#: MMEngine's, with DDP's ``module.`` in front first.
+WHOLE_MODEL_PREFIXES = ('module.' + BACKBONE_PREFIX, BACKBONE_PREFIX)
 
 #: Attribute names of a model's head, tried in order: ``cls_head`` of an
 #: MMAction2 recognizer, ``head`` of an MMPretrain classifier.

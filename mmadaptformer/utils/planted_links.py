@@ -23,16 +23,11 @@ import os.path as osp
 import stat
 from typing import Optional
 
-__all__ = ['PlantedLinkError', 'planted_link', 'check_planted_links']
+__all__ = ['planted_link']
 
 # Links followed before the walk gives up (Linux's own limit); a loop is
 # left to the OS, which names it when the path is opened.
 _MAX_LINKS = 40
-
-
-class PlantedLinkError(PermissionError):
-    """A path leads through a symbolic link that another user made in a
-    folder anyone can write in (:func:`planted_link`)."""
 
 
 def _user(uid: int) -> str:
@@ -121,18 +116,3 @@ def planted_link(path: str) -> Optional[str]:
             resolved = os.sep
         pending.extend(reversed(target.split(os.sep)))
     return None
-
-
-def check_planted_links(path: str) -> None:
-    """Refuse ``path`` if it leads through a planted link
-    (:func:`planted_link`).
-
-    Args:
-        path (str): A local path about to be written.
-
-    Raises:
-        PlantedLinkError: Naming the link, its owner and the folder.
-    """
-    why = planted_link(path)
-    if why is not None:
-        raise PlantedLinkError(why)

@@ -33,8 +33,9 @@ from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 from mmengine.config import Config, ConfigDict
 
 from .checkpoint_loading import safe_torch_load
-from .checkpoint_source import FROZEN_HOST_FORMAT
+from .checkpoint_source import frozen_records
 from .local_files import full_local_path, is_local
+from .model_keys import WHOLE_MODEL_PREFIXES
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
                                     is_vit_host, nested_weights,
                                     nested_weights_message)
@@ -54,9 +55,6 @@ class PretrainedFileError(ValueError):
 class NoWeightsFoundError(PretrainedFileError):
     """A checkpoint dict without tensors where MMEngine looks for them
     (``'state_dict'`` or its top level)."""
-
-
-_PREFIXES = ('module.backbone.', 'backbone.')
 
 
 def backbone_init_cfg_key(cfg: Config) -> str:
@@ -110,10 +108,7 @@ def backbone_checkpoint_prefix(checkpoint: Any,
             'dict or a checkpoint dict with a "state_dict".')
     state_dict = checkpoint.get('state_dict', checkpoint)
     tensors = tensor_keys(state_dict)
-    records = [
-        v for v in state_dict.values()
-        if isinstance(v, Mapping) and v.get('format') == FROZEN_HOST_FORMAT
-    ] if isinstance(state_dict, dict) else []
+    records = list(frozen_records(checkpoint).values())
     if records:
         trained_on = records[0].get('pretrained')
         raise PretrainedFileError(
@@ -128,7 +123,7 @@ def backbone_checkpoint_prefix(checkpoint: Any,
             "the backbone's key layout first (ViT checkpoints of the "
             'official AdaptFormer, VideoMAE, MAE and DeiT code and of timm: '
             f'{CONVERT_VIT} SRC DST).')
-    for prefix in _PREFIXES:
+    for prefix in WHOLE_MODEL_PREFIXES:
         if any(k.startswith(prefix) for k in tensors):
             return prefix
     return None

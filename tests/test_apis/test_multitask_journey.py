@@ -2,6 +2,7 @@
 """A user serving tiny trained tasks: paths that start with ``~``, a task
 trained on another backbone whose config names the shared one, a stock
 model among AdaptFormer tasks, a folder given as a file."""
+import os
 import os.path as osp
 import shutil
 
@@ -115,6 +116,34 @@ def test_a_task_of_another_backbone_configured_on_the_shared_one(
     assert 'tools/infer.py\'s --pretrained names it for every task). Its ' \
         f'checkpoint records that it was trained on {other}.' in message
     assert engine.tasks == ['full']
+
+
+def test_a_file_named_inside_the_shared_ones_path_is_not_the_shared_one(
+        video_tasks, tmp_path, clean_loggers):
+    """The shared backbone's files are compared as files, not looked up in
+    its origin's text: a shared backbone loaded from
+    ``.../copy, <stock>`` (a folder named ``copy, ``) ended, as text, in
+    ``, <stock> (key))``, so a task whose config names ``<stock>`` was told
+    that its config names the shared backbone's file too."""
+    stock = video_tasks['stock']
+    shared = str(tmp_path / 'copy, ') + stock
+    os.makedirs(osp.dirname(shared))
+    shutil.copy(stock, shared)
+    first = write_config(tmp_path / 'full_on_copy.py',
+                         video_tasks['full']['config'], pretrained_cfg(shared))
+    engine = MultiTaskRecognizer()
+    engine.add_task('full', first, video_tasks['full']['checkpoint'])
+    config = write_config(tmp_path / 'other_on_stock.py',
+                          video_tasks['other']['config'],
+                          pretrained_cfg(stock))
+    with pytest.raises(TaskError) as info:
+        engine.add_task('other', config, video_tasks['other']['checkpoint'])
+    message = str(info.value)
+    key = 'model.backbone.backbone.init_cfg.checkpoint'
+    assert f'frozen weights from {shared} ({key})' in message
+    assert "the shared backbone's file too" not in message
+    assert f'Its config names {stock} ({key}) as its frozen backbone.' \
+        in message
 
 
 def test_a_stock_model_among_adaptformer_tasks_is_named_as_one(

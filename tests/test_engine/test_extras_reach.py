@@ -37,7 +37,7 @@ class _Classifier(nn.Module):
 def test_whole_backbone_extras(extras, warned):
     model = _Classifier()
     plan = plan_trainable(model, extra_trainable=extras)
-    warning = whole_backbone_extras(model, plan, extras)
+    warning = whole_backbone_extras(model, plan, extras, 'AdapterHook')
     if not warned:
         assert warning is None
         return
@@ -72,3 +72,16 @@ def test_runner_logs_the_warning(clean_loggers, tmp_path):
     assert 'WARNING' in lines[0]
     assert f"{config}: custom_hooks[0].extra_trainable = ['backbone']: " \
         "AdapterHook extra_trainable=['backbone'] makes every" in lines[0]
+
+
+def test_the_models_layer_names_no_hook_of_its_own():
+    """The warning names what applies the plan only as its caller says
+    (the engine's AdapterHook passes its own name): kept wording, with the
+    models layer free of the engine's."""
+    model = _Classifier()
+    plan = plan_trainable(model, extra_trainable=['backbone'])
+    warning = whole_backbone_extras(model, plan, ['backbone'])
+    assert warning.startswith("extra_trainable=['backbone'] makes every")
+    assert 'AdapterHook' not in warning
+    assert 'to fine-tune the whole model, set default_hooks.config_check=' \
+        in warning

@@ -41,3 +41,30 @@ def test_option_is_named():
             r"VisionTransformer takes no argument 'adapter': it is an "
             'argument of the AdaptFormer wrapper'):
         check_model_config(cfg, TINY_IMAGE_CONFIG, options)
+
+
+def test_a_third_wrapper_on_the_shared_base_is_named(tmp_path):
+    """The wrappers whose keys a stock backbone is checked for are the
+    registered subclasses of the shared base: a third one was missed (the
+    list named AdaptFormer and VPT), and its key reached the stock
+    backbone's constructor."""
+    from mmpretrain.registry import MODELS
+
+    from mmadaptformer.models import FrozenHostWrapper
+
+    class RankWrapper(FrozenHostWrapper):
+
+        def __init__(self, backbone, rank=4, init_cfg=None):
+            super().__init__(backbone, init_cfg=init_cfg)
+
+    MODELS.register_module(module=RankWrapper)
+    try:
+        config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                              'model = dict(backbone=dict(rank=8))\n')
+        with pytest.raises(
+                ConfigError,
+                match="takes no argument 'rank': it is an argument of the "
+                'RankWrapper wrapper'):
+            check_model_config(Config.fromfile(config), config)
+    finally:
+        MODELS.module_dict.pop('RankWrapper')

@@ -156,3 +156,25 @@ def test_a_record_that_is_not_one_names_the_file_and_its_key(tmp_path):
     with pytest.raises(StateDictMismatchError) as err:
         init_model(recipe, damaged)
     assert f'StateDictMismatchError: {err.value}'.startswith(expected)
+
+
+def test_a_damaged_fingerprint_names_the_file_and_its_key(tmp_path):
+    """A record whose fingerprint of one tensor is not one (the file was
+    changed) is refused as a damaged record, naming the file, the entry
+    and the tensor; before, the load stopped with ``ValueError: too many
+    values to unpack (expected 4)``."""
+    recipe, adapters = _adapters(tmp_path, 'BNLinearHead')
+    checkpoint = torch.load(adapters, weights_only=False)
+    fingerprints = checkpoint['state_dict'][
+        'backbone.frozen_host_fingerprints']['fingerprints']
+    key = next(iter(fingerprints))
+    fingerprints[key] = 'edited'
+    damaged = str(tmp_path / 'damaged.pth')
+    torch.save(checkpoint, damaged)
+    with pytest.raises(StateDictMismatchError) as err:
+        init_model(recipe, damaged)
+    assert str(err.value).startswith(
+        f'{damaged}: its state dict entry backbone.frozen_host_fingerprints '
+        "is not a 'mmadaptformer.frozen_host' record with fingerprints (got "
+        f"'edited' as the fingerprint of {key}); it was not written by "
+        'mmadaptformer, or was changed since.'), str(err.value)

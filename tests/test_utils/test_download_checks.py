@@ -122,3 +122,25 @@ def test_a_download_cut_short_is_said_to_be_cut_not_damaged(tmp_path, hub):
         f'bytes and sent {size - 100}. Nothing was kept in the cache'), text
     assert 'truncated' not in text
     assert _cached_files(hub) == []
+
+
+def test_a_damaged_cached_copy_is_not_taken_for_a_refused_one(tmp_path):
+    """Only a cached copy refused for carrying code is renamed to
+    ``NAME.refused``: told by the error's type, not by its text. Before, a
+    damaged copy whose address held the word ``Refused`` was renamed and
+    called refused. A damaged copy is named by its path, which the error
+    about the address did not say."""
+    from mmadaptformer.utils.download_cache import fetch_cached
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    url = 'http://127.0.0.1:9/Refused_runs/epoch_1.pth'  # never asked
+    (cache / 'epoch_1.pth').write_bytes(b'PK\x03\x04cut short')
+    (cache / 'epoch_1.pth.url').write_text(url + '\n')
+    with pytest.raises(CheckpointLoadError) as info:
+        fetch_cached(url, str(cache))
+    cached = cache / 'epoch_1.pth'
+    assert str(info.value).endswith(
+        f'It is the cached copy {cached}, left as it is: delete it and its '
+        f'record {cached}.url to download {url} again.'), str(info.value)
+    assert 'renamed' not in str(info.value), str(info.value)
+    assert _cached_files(cache) == ['epoch_1.pth', 'epoch_1.pth.url']

@@ -9,6 +9,7 @@ not be kept, and the error told the user to move that folder away. A name
 too long for a file ended with the cache's record "cannot be read". No
 address ever named a file outside the cache; that is guarded here too.
 """
+import hashlib
 import http.server
 import io
 import os
@@ -98,6 +99,38 @@ def test_a_name_too_long_for_a_file_is_shortened(hub):
     assert len(cached) == 1
     assert cached[0].endswith('_20220623-4c544545.pth')
     assert len(cached[0].encode('utf-8')) <= 160
+
+
+def _address_hash(url):
+    return hashlib.sha256(url.encode('utf-8')).hexdigest()[:16]
+
+
+def test_a_long_name_is_shortened_after_its_address_hash(hub):
+    """One hash-prefix name scheme: a name too long for a file keeps its
+    end after the hash of the address, as an address whose name another
+    address took; before, the hash of the name (two addresses with that
+    name then shared a place, and the second one got two prefixes). A
+    download cached under the older name is not found: the address is
+    downloaded again, cleanly, and the old file is left."""
+    cache, url = hub
+    name = 'x' * 230 + '_20220623-4c544545.pth'
+    old = hashlib.sha256(name.encode('utf-8')).hexdigest()[:16]
+    tail = name[-80:]
+    cache.mkdir(parents=True)
+    (cache / f'{old}-{tail}').write_bytes(b'an older download')
+    first, second = f'{url}/a/{name}', f'{url}/b/{name}'
+    _load(first)
+    asked = len(AnyPath.asked)
+    _load(second)
+    assert AnyPath.asked[asked:] == [f'/b/{name}']  # downloaded, not asked
+    names = sorted(os.listdir(cache))
+    assert names == sorted([
+        f'{old}-{tail}', f'{_address_hash(first)}-{tail}',
+        f'{_address_hash(first)}-{tail}.url',
+        f'{_address_hash(second)}-{tail}',
+        f'{_address_hash(second)}-{tail}.url'
+    ])
+    assert (cache / f'{old}-{tail}').read_bytes() == b'an older download'
 
 
 @pytest.mark.parametrize('tail', [

@@ -48,6 +48,9 @@ def _handler(cache, precious, plant):
                     if plant == 'partial':
                         os.remove(path)
                         os.symlink(precious, path)
+                    elif plant == 'hardlink':
+                        os.remove(path)
+                        os.link(precious, path)
                     else:
                         os.symlink(precious, path + '.url')
             body = _checkpoint_bytes()
@@ -84,6 +87,23 @@ def test_a_link_planted_at_the_download_is_not_written_through(
         info.value)
     assert str(info.value).startswith(f'Could not download checkpoint {url}')
     # Nothing of the download was kept; the planted link was removed.
+    assert os.listdir(cache) == []
+
+
+def test_a_hard_link_planted_at_the_download_is_not_written_through(
+        place, tmp_path):
+    """A hard link is no symbolic link: opening the scratch file again by
+    its name with ``O_NOFOLLOW`` wrote the download into the linked file
+    (and then kept that file in the cache as the address's)."""
+    cache, precious = place
+    with serving(tmp_path, _handler(str(cache), str(precious),
+                                    'hardlink')) as server:
+        url = f'{server.url}/epoch_1.pth'
+        with pytest.raises(CheckpointLoadError) as info:
+            fetch_cached(url, str(cache))
+    assert precious.read_text() == PRECIOUS
+    assert 'was replaced by another file while it downloaded' in str(
+        info.value)
     assert os.listdir(cache) == []
 
 

@@ -19,9 +19,9 @@ from mmadaptformer.utils.image_files import image_format
 
 def test_gif_is_an_image_the_tools_do_not_read():
     assert image_format(b'GIF89a') is None
-    assert image_format(b'GIF89a', read_only=False) == 'GIF'
-    assert image_format(b'GIF87a', read_only=False) == 'GIF'
-    assert image_format(b'%PDF-1.4', read_only=False) is None
+    assert image_format(b'GIF89a', readable_only=False) == 'GIF'
+    assert image_format(b'GIF87a', readable_only=False) == 'GIF'
+    assert image_format(b'%PDF-1.4', readable_only=False) is None
     assert media_kind(b'GIF89a' + bytes(200)) == 'an image (GIF)'
 
 
@@ -48,7 +48,7 @@ def test_a_safetensors_file_is_not_taken_for_a_pgm_ppm_or_bmp(tmp_path, size):
     path.write_bytes(struct.pack('<Q', size) + header)
     assert not_a_checkpoint(str(path)) is None
     assert 'safetensors' in binary_format(str(path))
-    assert image_format(path.read_bytes()[:16], read_only=False) is None
+    assert image_format(path.read_bytes()[:16], readable_only=False) is None
 
 
 def test_real_pgm_and_bmp_files_are_still_images(tmp_path):

@@ -18,9 +18,7 @@ from mmadaptformer.utils.atomic_save import (AtomicFile, AtomicWriteError,
                                              atomic_torch_save, atomic_write)
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.output_folder import output_folder_problem
-from mmadaptformer.utils.planted_links import (PlantedLinkError,
-                                               check_planted_links,
-                                               planted_link)
+from mmadaptformer.utils.planted_links import planted_link
 
 OTHER_UID = 65534  # nobody
 needs_root = pytest.mark.skipif(
@@ -91,8 +89,7 @@ def test_a_link_to_a_link_to_a_planted_folder_link_is_refused(
     for path in (through_folder, str(own)):
         with pytest.raises(AtomicWriteError, match='dir is a symbolic link'):
             atomic_write('x', path)
-        with pytest.raises(PlantedLinkError):
-            check_planted_links(path)
+        assert 'dir is a symbolic link' in planted_link(path)
     _untouched(shared)
 
 

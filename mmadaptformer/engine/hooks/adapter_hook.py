@@ -196,7 +196,8 @@ class AdapterHook(Hook):
         model = unwrapped_model(runner.model)
         plan = self._make_plan(runner, model)
         self._frozen_norms = freeze_to_plan(runner, model, plan)
-        warning = whole_backbone_extras(model, plan, self.extra_trainable)
+        warning = whole_backbone_extras(model, plan, self.extra_trainable,
+                                        type(self).__name__)
         if warning is not None:
             place = hook_argument_place(runner, self, 'extra_trainable',
                                         self.extra_trainable)

@@ -1,27 +1,27 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Notice ``extra_trainable`` expressions that train the whole backbone.
 
-``AdapterHook(extra_trainable=['backbone'])`` (meant as "the backbone's
-final norm", or copied from a recipe's list) matches every backbone key:
-the run was full fine-tuning, and only the trainable-parameter table's
-100% said so.
+``extra_trainable=['backbone']`` of a trainable plan (meant as "the
+backbone's final norm", or copied from a recipe's list) matches every
+backbone key: the run was full fine-tuning, and only the
+trainable-parameter table's 100% said so. The caller that applies the plan
+(the engine's ``AdapterHook``) is named by the caller.
 """
 import re
 from typing import Optional, Sequence
 
 from torch import nn
 
+from ...utils.model_keys import BACKBONE_PREFIX
 from .trainable import TrainablePlan
 
-__all__ = ['BACKBONE_PREFIX', 'whole_backbone_extras']
-
-#: State-dict prefix of the backbone in MMAction2's recognizers and
-#: MMPretrain's classifiers (the wrappers keep the host's keys under it).
-BACKBONE_PREFIX = 'backbone.'
+__all__ = ['whole_backbone_extras']
 
 
-def whole_backbone_extras(model: nn.Module, plan: TrainablePlan,
-                          extra_trainable: Sequence[str]) -> Optional[str]:
+def whole_backbone_extras(model: nn.Module,
+                          plan: TrainablePlan,
+                          extra_trainable: Sequence[str],
+                          owner: Optional[str] = None) -> Optional[str]:
     """The warning for ``extra_trainable`` expressions that leave no
     backbone parameter frozen, or None.
 
@@ -29,6 +29,10 @@ def whole_backbone_extras(model: nn.Module, plan: TrainablePlan,
         model (nn.Module): The model the plan was made for (unwrapped).
         plan (TrainablePlan): The plan made with ``extra_trainable``.
         extra_trainable (Sequence[str]): The expressions.
+        owner (str, optional): What takes ``extra_trainable`` and applies
+            the plan, as a config names it (``'AdapterHook'``): the
+            warning names it, and says to drop it to fine-tune the whole
+            model. Defaults to None.
 
     Returns:
         str, optional: One line naming the expressions that match backbone
@@ -54,11 +58,13 @@ def whole_backbone_extras(model: nn.Module, plan: TrainablePlan,
         pattern for pattern in extra_trainable if any(
             re.search(pattern, key) for key in backbone)
     ]
-    return (f'AdapterHook extra_trainable={reaching!r} makes every '
+    subject = f'{owner} ' if owner else ''
+    drop = f'drop the {owner} and ' if owner else ''
+    return (f'{subject}extra_trainable={reaching!r} makes every '
             f'backbone parameter trainable ({plan.count(backbone):,} '
             'parameters): this run is full fine-tuning of the backbone, not '
             'adapter tuning. To train a few backbone tensors beside the '
             "adapters, narrow the expressions (e.g. [r'^backbone\\.fc_norm"
-            "\\.']); to fine-tune the whole model, drop the AdapterHook and "
-            "set default_hooks.config_check=dict(type='ConfigCheckHook', "
+            f"\\.']); to fine-tune the whole model, {drop}set "
+            "default_hooks.config_check=dict(type='ConfigCheckHook', "
             'allow_trained_host=True).')

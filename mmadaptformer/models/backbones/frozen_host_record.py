@@ -23,13 +23,14 @@ without fingerprints (:func:`trained_settings_entries`), and the wrapper
 refuses a model built with other ones on every loading path. Merged
 checkpoints written before have no record, and load as before.
 """
-from typing import Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
 
 from ...utils.adapter_only_fit import CHECKS_OWN_LOADS, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
+from ...utils.control_characters import escape_controls
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.local_files import is_local, same_file
 from ...utils.state_dict_check import StateDictMismatchError
@@ -133,18 +134,37 @@ def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
     return host
 
 
-def _check_architecture(wrapper: nn.Module, entry: Mapping, host: Mapping,
-                        source: Optional[str]) -> None:
+def _recorded(entry: Any) -> Tuple[Optional[Dict[str, tuple]], str]:
+    """The fingerprints a :func:`frozen_host_entry` record holds, by key
+    (:func:`as_fingerprint`); None for a record that is not one, with what
+    was found instead, for the error."""
+    if not isinstance(entry, Mapping):
+        return None, type(entry).__name__
+    if entry.get('format') != FROZEN_HOST_FORMAT or \
+            not isinstance(entry.get('fingerprints'), Mapping):
+        return None, f'format {entry.get("format")!r}'
+    expected = {}
+    for key, value in entry['fingerprints'].items():
+        try:
+            expected[key] = as_fingerprint(value)
+        except (TypeError, ValueError):
+            return None, (f'{escape_controls(repr(value)[:60])} as the '
+                          f'fingerprint of {escape_controls(str(key))}')
+    return expected, ''
+
+
+def _check_architecture(wrapper: nn.Module, expected: Mapping[str, tuple],
+                        host: Mapping, source: Optional[str]) -> None:
     """Refuse a record of another architecture: tensors this host does not
     have (in ``host``, see :func:`_host_tensors`), or has in other shapes.
     No pretrained file would fit it."""
     absent, shapes = [], []
-    for key, fingerprint in entry['fingerprints'].items():
+    for key, fingerprint in expected.items():
         if key not in host:
             absent.append(key)
-        elif torch.is_tensor(host[key]) and tuple(
-                host[key].shape) != as_fingerprint(fingerprint)[0]:
-            shapes.append(f'{key} {as_fingerprint(fingerprint)[0]} vs '
+        elif torch.is_tensor(
+                host[key]) and tuple(host[key].shape) != fingerprint[0]:
+            shapes.append(f'{key} {fingerprint[0]} vs '
                           f'{tuple(host[key].shape)}')
     if not absent and not shapes:
         return
@@ -156,7 +176,7 @@ def _check_architecture(wrapper: nn.Module, entry: Mapping, host: Mapping,
     ]
     if absent:
         lines.append(
-            f'{len(absent)} of its {len(entry["fingerprints"])} '
+            f'{len(absent)} of its {len(expected)} '
             f'frozen tensors are not in it ({", ".join(absent[:_LISTED])}'
             f'{", ..." if len(absent) > _LISTED else ""}).')
     if shapes:
@@ -234,12 +254,9 @@ def verify_frozen_host(wrapper: nn.Module,
         return
     source = (entry.get('source') if isinstance(entry, Mapping) else
               None) or source or loading_source()
-    if not isinstance(entry, Mapping) or \
-            entry.get('format') != FROZEN_HOST_FORMAT or \
-            not isinstance(entry.get('fingerprints'), Mapping):
+    expected, got = _recorded(entry)
+    if expected is None:
         # A damaged file, not another backbone: no --pretrained mends it.
-        got = f'format {entry.get("format")!r}' if isinstance(
-            entry, Mapping) else type(entry).__name__
         raise StateDictMismatchError(
             f'{source + ": its" if source else "The"} state dict entry '
             f'{prefix}{FROZEN_HOST_KEY} is not a {FROZEN_HOST_FORMAT!r} '
@@ -247,14 +264,13 @@ def verify_frozen_host(wrapper: nn.Module,
             'mmadaptformer, or was changed since. Give the checkpoint its '
             "training run wrote (its work dir's epoch_N.pth or best_*.pth).")
     check_trained_settings(wrapper, entry)
-    expected = entry['fingerprints']
     host = _host_tensors(wrapper, state_dict, prefix)
-    _check_architecture(wrapper, entry, host, source)
+    _check_architecture(wrapper, expected, host, source)
     differ = []
     for key, fingerprint in expected.items():
         value = host.get(key)
-        if not torch.is_tensor(value) or tensor_fingerprint(
-                value) != as_fingerprint(fingerprint):
+        if not torch.is_tensor(value) or \
+                tensor_fingerprint(value) != fingerprint:
             differ.append(key)
     if not differ:
         return

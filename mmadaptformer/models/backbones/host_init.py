@@ -33,11 +33,21 @@ __all__ = [
     'recording_loads', 'check_own_weights_loaded', 'takes_init_cfg',
     'host_build_cfg', 'plain_host_init_cfg_problem',
     'takes_own_pretrained_only', 'constructor_argument',
-    'init_cfg_skipping_flags', 'non_pretrained_entries'
+    'init_cfg_skipping_flags', 'non_pretrained_entries',
+    'own_pretrained_values'
 ]
 
 #: The host attribute that names the weights a host loads itself.
 OWN_WEIGHTS_ATTR = 'pretrained'
+
+
+def own_pretrained_values(cls: type) -> Dict[str, Any]:
+    """The host table's :attr:`~mmadaptformer.models.HostSpec.
+    own_pretrained` of a host class: its attributes that load the weights
+    it names itself, and the values that stop them; empty for a host that
+    names none, or a type that is no supported host."""
+    spec = host_spec(cls)
+    return dict(spec.own_pretrained) if spec is not None else {}
 
 
 def takes_init_cfg(cls: type) -> bool:
@@ -64,9 +74,8 @@ def takes_own_pretrained_only(host: nn.Module) -> bool:
     own ``pretrained`` (mmaction2's TimeSformer): built plain, by the
     toolbox, that is where its weights go."""
     cls = type(host)
-    spec = host_spec(cls)
-    return spec is not None and OWN_WEIGHTS_ATTR in dict(
-        spec.own_pretrained) and not takes_init_cfg(cls)
+    return OWN_WEIGHTS_ATTR in own_pretrained_values(cls) and \
+        not takes_init_cfg(cls)
 
 
 def host_build_cfg(cls: type, cfg: Mapping) -> Tuple[dict, Optional[Any]]:
@@ -125,9 +134,7 @@ def plain_host_init_cfg_problem(cls: type, cfg: Mapping,
     toolbox = cls.__module__.split('.')[0].replace('mmaction', 'mmaction2')
     name = f"{toolbox}'s {cls.__name__}"
     if not takes_init_cfg(cls):
-        spec = host_spec(cls)
-        own = spec is not None and OWN_WEIGHTS_ATTR in dict(
-            spec.own_pretrained)
+        own = OWN_WEIGHTS_ATTR in own_pretrained_values(cls)
         weights = (f', and give it its weights as {key}.'
                    f'{OWN_WEIGHTS_ATTR}=FILE' if own else '')
         return (f'{name} is a plain nn.Module and takes no init_cfg (its '
@@ -167,8 +174,7 @@ def init_cfg_skipping_flags(cls: type, value: Callable[[str],
     Returns:
         list[str]: The flags that are on, in the host table's order.
     """
-    spec = host_spec(cls)
-    own = dict(spec.own_pretrained) if spec is not None else {}
+    own = own_pretrained_values(cls)
     if OWN_WEIGHTS_ATTR not in own:
         return []
     return [
@@ -182,8 +188,7 @@ def own_weights(host: nn.Module) -> Optional[str]:
     (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`), e.g. Swin3D's
     2D ImageNet file it inflates, UniFormerV2's CLIP encoder: its
     ``pretrained`` path, address or name; None if it names none."""
-    spec = host_spec(type(host))
-    if spec is None or not spec.own_pretrained:
+    if not own_pretrained_values(type(host)):
         return None
     value = getattr(host, OWN_WEIGHTS_ATTR, None)
     return value if isinstance(value, str) and value else None
@@ -312,8 +317,7 @@ def without_own_pretrained(host: nn.Module) -> Iterator[None]:
     """Stop the host's own ``init_weights()`` from loading the weights it
     names itself (:attr:`~mmadaptformer.models.HostSpec.own_pretrained`),
     while the wrapper loads a ``Pretrained`` file that replaces them."""
-    spec = host_spec(type(host))
-    values = dict(spec.own_pretrained) if spec is not None else {}
+    values = own_pretrained_values(type(host))
     saved = {
         name: getattr(host, name)
         for name in values if hasattr(host, name)

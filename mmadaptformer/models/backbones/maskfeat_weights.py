@@ -17,14 +17,13 @@ import torch.nn.functional as F
 from mmengine.logging import print_log
 from torch import nn
 
+from ...utils.model_keys import BACKBONE_PREFIX
 from ...utils.pretrained_init import read_init_checkpoint
 
 __all__ = ['MASKFEAT', 'maskfeat_state_dict', 'resize_rel_pos']
 
 #: MViT's ``pretrained_type`` of MaskFeat checkpoints.
 MASKFEAT = 'maskfeat'
-#: Where MaskFeat checkpoints keep the backbone.
-_PREFIX = 'backbone.'
 
 
 def resize_rel_pos(table: torch.Tensor, length: int) -> torch.Tensor:
@@ -55,7 +54,7 @@ def maskfeat_state_dict(
     path = init_cfg['checkpoint']
     state_dict = read_init_checkpoint(
         path,
-        init_cfg.get('prefix') or _PREFIX,
+        init_cfg.get('prefix') or BACKBONE_PREFIX,
         map_location=init_cfg.get('map_location', 'cpu'))
     own = host.state_dict()
     resized = {}

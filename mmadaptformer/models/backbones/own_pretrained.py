@@ -28,7 +28,8 @@ from ...utils.registry_names import registered
 from ..hosts import host_spec
 from .config_host import config_host
 from .host_init import (OWN_WEIGHTS_ATTR, constructor_argument,
-                        init_cfg_skipping_flags, takes_init_cfg)
+                        init_cfg_skipping_flags, own_pretrained_values,
+                        takes_init_cfg)
 from .own_loading_hint import own_loading_hint_of_cfg
 
 __all__ = ['pretrained_names_of_cfg', 'set_host_pretrained']
@@ -88,8 +89,7 @@ def set_host_pretrained(cfg: Config,
     if entry is None or entry[0] != 'model.backbone':
         return key, init_cfg
     host_key, host_cfg, cls = entry
-    spec = host_spec(cls)
-    own = dict(spec.own_pretrained) if spec is not None else {}
+    own = own_pretrained_values(cls)
     if OWN_WEIGHTS_ATTR not in own:
         return key, init_cfg
     if takes_init_cfg(cls):

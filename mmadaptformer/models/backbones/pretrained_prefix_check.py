@@ -19,14 +19,12 @@ from ...utils.checkpoint_loading import safe_torch_load
 from ...utils.config_error import ConfigError
 from ...utils.config_place import mistake_place
 from ...utils.local_files import full_local_path, is_local
+from ...utils.model_keys import WHOLE_MODEL_PREFIXES
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.weights_nesting import tensor_keys
 
-__all__ = ['WHOLE_MODEL_PREFIXES', 'check_pretrained_prefix']
+__all__ = ['check_pretrained_prefix']
 
-#: The prefixes under which a whole model's checkpoint holds its backbone
-#: (MMEngine's, and with DDP's ``module.`` in front).
-WHOLE_MODEL_PREFIXES = ('module.backbone.', 'backbone.')
 #: Where the recipes put the stock backbone's ``init_cfg`` in a wrapper.
 _HOST_KEY = 'model.backbone.backbone'
 

@@ -15,23 +15,38 @@ from ...utils.config_error import ConfigError
 from ...utils.config_place import mistake_place
 from ...utils.registry_names import registered, use_default_scope
 from ...utils.unknown_keys import named_arguments
-from .adaptformer import AdaptFormer
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
-from .vpt import VPT
 
-__all__ = ['WRAPPERS', 'refuse_wrapper_keys_on_host']
+__all__ = ['wrapper_classes', 'refuse_wrapper_keys_on_host']
 
-#: The wrappers whose own keys a stock backbone is checked for.
-WRAPPERS = (AdaptFormer, VPT)
 #: Keys every wrapper takes that name no setting of its own.
 _COMMON = ('self', 'backbone', 'init_cfg')
+
+
+def wrapper_classes() -> List[type]:
+    """The frozen-host wrappers a config of the current scope can name:
+    the subclasses of :class:`FrozenHostWrapper` (AdaptFormer, VPT and any
+    wrapper after them) at any depth, its own subclasses first in the
+    order they were defined, that the registry builds under their name.
+
+    Returns:
+        list[type]: The wrapper classes.
+    """
+    found: List[type] = []
+    pending = FrozenHostWrapper.__subclasses__()
+    while pending:
+        cls = pending.pop(0)
+        if cls not in found:
+            found.append(cls)
+            pending.extend(cls.__subclasses__())
+    return [cls for cls in found if registered(MODELS, cls.__name__) is cls]
 
 
 def _wrapper_keys() -> Dict[str, List[str]]:
     """Each wrapper's own key -> the wrappers that take it."""
     owners: Dict[str, List[str]] = {}
-    for cls in WRAPPERS:
+    for cls in wrapper_classes():
         for key in named_arguments(cls):
             if key not in _COMMON:
                 owners.setdefault(key, []).append(cls.__name__)

@@ -8,6 +8,8 @@ from typing import Dict, List, Tuple
 import torch
 from torch import Tensor
 
+from ...utils.model_keys import BACKBONE_PREFIX  # noqa: F401 (re-exported)
+
 #: The official checkpoint layouts, whose keys :func:`convert_state_dict`
 #: renames and reshapes.
 SOURCE_TYPES = ('adaptformer-video', 'adaptformer-image', 'videomae', 'mae')
@@ -41,7 +43,6 @@ DEFAULT_IMG_SIZE = 224
 VIDEO_TYPES = ('adaptformer-video', 'videomae')
 #: Source formats of pre-training checkpoints (backbone only).
 PRETRAIN_TYPES = ('videomae', 'mae')
-BACKBONE_PREFIX = 'backbone.'
 
 
 @dataclass(frozen=True)
