@@ -25,8 +25,9 @@ did the same.
 Test, validation and any other run, and a training run refused before its
 first iteration, leave the training run's copy as it was.
 """
+import inspect
 import os.path as osp
-from typing import Dict
+from typing import Callable, Dict, Optional
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process, master_only
@@ -62,6 +63,20 @@ def config_copy_name(cfg: Config, timestamp: str) -> str:
     return f'{timestamp}.py'
 
 
+def _work_dir_argument(init: Callable, args: tuple,
+                       kwargs: dict) -> Optional[str]:
+    """The ``work_dir`` that ``init(*args, **kwargs)`` is given (MMEngine's
+    ``Runner.__init__`` takes it second); None if it names none, or the
+    arguments do not fit ``init``, which then names the mistake itself."""
+    if 'work_dir' in kwargs:
+        return kwargs['work_dir']
+    try:
+        bound = inspect.signature(init).bind_partial(*args, **kwargs)
+    except TypeError:
+        return None
+    return bound.arguments.get('work_dir')
+
+
 class ConfigCopyMixin:
     """Runner methods that keep ``work_dir/<config file name>`` the
     training run's: see :mod:`mmadaptformer.engine.config_copy_runner`.
@@ -69,7 +84,26 @@ class ConfigCopyMixin:
     Put it before the runner class in the bases, as
     :class:`ConfigCopyRunner` does; :func:`build_runner` does so for a
     config's own ``runner_type``.
+
+    It also refuses a ``work_dir`` that leads through a symbolic link that
+    another user planted in a folder anyone can write in
+    (:func:`~mmadaptformer.utils.planted_links.planted_link`), before the
+    runner makes the folder and writes its log there: built by
+    :func:`build_runner`, by ``ConfigCopyRunner.from_cfg(cfg)`` or by
+    ``RUNNERS.build(cfg)`` with ``runner_type='ConfigCopyRunner'`` (as
+    MMAction2's and MMPretrain's ``tools/train.py`` build a config's
+    ``runner_type``), every such runner is made here.
+
+    Raises:
+        ConfigError: ``work_dir PATH: PATH is a symbolic link to ...``.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        work_dir = _work_dir_argument(super().__init__, args, kwargs)
+        planted = None if work_dir is None else planted_link(str(work_dir))
+        if planted is not None:
+            raise ConfigError(f'work_dir {work_dir}: {planted}')
+        super().__init__(*args, **kwargs)
 
     @master_only
     def dump_config(self) -> None:
@@ -154,7 +188,7 @@ def build_runner(cfg: Config):
     Raises:
         ConfigError: If ``work_dir`` leads through a symbolic link that
             another user made in a folder anyone can write in
-            (:func:`~mmadaptformer.utils.planted_links.planted_link`).
+            (:class:`ConfigCopyMixin`).
 
     Returns:
         Runner: :class:`ConfigCopyRunner`, or for a config that names
@@ -181,11 +215,7 @@ def build_runner(cfg: Config):
                         f'name or a class, got {runner_type!r}.')
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
-    # Before the Runner makes it and writes its log there.
-    work_dir = str(cfg.get('work_dir') or '.')
-    planted = planted_link(work_dir)
-    if planted is not None:
-        raise ConfigError(f'work_dir {work_dir}: {planted}')
+    # ConfigCopyMixin refuses a work_dir through a planted link.
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
     add_hook_once(runner, DataHealthHook)
