@@ -19,12 +19,11 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
                                     add_epoch_randomness_hook, epoch_seed)
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
-from .hook_config_place import (hook_argument_place, hook_config_key,
-                                hook_place, registered_again)
+from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
-from .registration import add_hook_once
+from .registration import add_hook_once, registered_again
 from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
 from .resume_state_check import (ResumeStateError, check_resume_state,
                                  check_training_state,

@@ -19,7 +19,7 @@ from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
                                                  SKIPPED_SHORT_VIDEOS_KEY)
 from mmadaptformer.datasets.training_refetch import (SKIPPED_IMAGES_KEY,
                                                      SKIPPED_VIDEOS_KEY)
-from .hook_config_place import registered_again
+from .registration import registered_again
 from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 
@@ -181,7 +181,7 @@ class DataHealthHook(Hook):
     def before_run(self, runner) -> None:
         """Do nothing in this run, with a warning, if another
         ``DataHealthHook`` came first (see
-        :func:`~.hook_config_place.registered_again`)."""
+        :func:`~.registration.registered_again`)."""
         note = registered_again(runner, self)
         self._repeated = note is not None
         if note is not None:
