@@ -302,7 +302,10 @@ class ConfigCheckHook(Hook):
         # them all: about 0.45 s of CPU a pass over SSv2's list).
         labels = [sample_labels(dataset) for _, dataset in members]
         # The parts of a concatenated training set together: one part's
-        # labels may end where the next one's begin.
+        # labels may end where the next one's begin. Warned of here, not
+        # before the work dir as the refusals of the config are: it stops
+        # nothing, needs every line (read by the Runner's dataset), and here
+        # it goes to the run's log file too.
         shorts = [(key, dataset, labels_short_of(dataset, head_classes, read))
                   for (key, dataset), read in zip(members, labels)
                   if not testing and key.startswith('train_dataloader.')]
