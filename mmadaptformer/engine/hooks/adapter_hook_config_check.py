@@ -41,7 +41,7 @@ from mmadaptformer.utils.quiet_build import quiet_build_log
 from mmadaptformer.utils.registry_names import close_hint, registered
 from mmadaptformer.utils.unknown_keys import named_arguments
 from ..plan_argument_place import naming_plan_arguments
-from .adapter_hook import AdapterHook
+from .adapter_hook import AdapterHook, repeated_adapter_hooks
 from .adapter_hook_presence import check_adapter_hook_presence
 from .unloaded_backbone import refuse_unloaded_backbone
 
@@ -145,7 +145,12 @@ def check_adapter_hook_config(cfg: Config,
     """
     if training:
         check_adapter_hook_presence(cfg, source, options, model)
-    for key, _, hook, cls in hook_entries(cfg, AdapterHook):
+    entries = hook_entries(cfg, AdapterHook)
+    if len(entries) > 1:
+        raise ConfigError(
+            f'{mistake_place(source, entries[1].key, options)}: '
+            f'{repeated_adapter_hooks([found.key for found in entries])}')
+    for key, _, hook, cls in entries:
         takes = named_arguments(cls)
         for name, value in hook.items():
             if name in ('type', '_scope_', 'priority') or name in takes:
