@@ -22,6 +22,10 @@ did the same.
   after the weights are initialised and loaded (``--resume``, ``load_from``)
   and every ``before_train`` hook has passed. It is replaced atomically.
 
+It also refuses a ``work_dir`` through a link another user planted, and
+takes ``default_hooks.NAME=None`` as removing that hook for every name
+(:class:`ConfigCopyMixin`).
+
 Test, validation and any other run, and a training run refused before its
 first iteration, leave the training run's copy as it was.
 """
@@ -37,6 +41,7 @@ from mmengine.runner import Runner
 from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
 from mmadaptformer.utils.planted_links import planted_link
+from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
 from .hooks.data_health_hook import DataHealthHook
 from .hooks.registration import add_hook_once
 from .hooks.resume_check_hook import add_resume_check_hook
@@ -104,6 +109,24 @@ class ConfigCopyMixin:
         if planted is not None:
             raise ConfigError(f'work_dir {work_dir}: {planted}')
         super().__init__(*args, **kwargs)
+
+    def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
+        """Register the default hooks as MMEngine does, a config entry of
+        None removing the hook of its name whichever config gave it.
+
+        MMEngine removes only its own (``default_hooks.checkpoint=None``)
+        and asserted on any other, after the work dir was made: the
+        recipes' ``default_hooks.data_health=None`` (or ``config_check``,
+        ``non_finite_loss``, ...) ended the run with a bare
+        ``AssertionError``.
+        """
+        if hooks is not None:
+            hooks = {
+                name: hook
+                for name, hook in hooks.items()
+                if hook is not None or name in RUNNER_DEFAULT_HOOKS
+            }
+        super().register_default_hooks(hooks)
 
     @master_only
     def dump_config(self) -> None:

@@ -58,5 +58,5 @@ def registered_again(runner: Any, hook: Any) -> Optional[str]:
             f'nothing (each would run every check and count again). Keep '
             'one entry: remove the others (where one is in default_hooks, '
             'as the recipes\' configs/_base_/default_hooks.py hold it, '
-            'remove the repeat from custom_hooks, or set that default_hooks '
-            'entry to None to keep yours).')
+            'remove the repeat from custom_hooks and give its arguments to '
+            'that default_hooks entry).')
