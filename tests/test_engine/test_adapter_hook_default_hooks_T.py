@@ -18,7 +18,7 @@ from refusal_lines import refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
-from mmadaptformer.engine import (check_adapter_hook_config,
+from mmadaptformer.engine import (adapter_hook_cfg, check_adapter_hook_config,
                                   naming_plan_arguments)
 from mmadaptformer.models.adapters.trainable import plan_trainable
 from mmadaptformer.models.backbones.config_host import build_without_weights
@@ -134,3 +134,13 @@ def test_an_unknown_default_hook_type_is_left_to_the_registry(
         "not in the mmaction::hook registry; did you mean 'AdapterHook'? "
         'Check the spelling, or import the module that registers it '
         '(custom_imports).')
+
+
+def test_the_tools_and_apis_find_the_hook_in_default_hooks():
+    """``adapter_hook_cfg`` (the plan of ``get_flops.py``,
+    ``benchmark_infer.py``, the trained parts of a ``MultiTaskRecognizer``
+    task) read ``custom_hooks`` only: a config trained with its AdapterHook
+    in ``default_hooks`` was taken as one without."""
+    cfg = _cfg(extra_trainable=[r'^backbone\.fc_norm\.'])
+    assert adapter_hook_cfg(cfg) == dict(
+        type='AdapterHook', extra_trainable=[r'^backbone\.fc_norm\.'])
