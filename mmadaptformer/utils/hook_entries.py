@@ -16,14 +16,17 @@ modules that the hook's own module imports (``adapter_hook_cfg``,
 ``plan_argument_place``) may not import the hook back. The rule lives
 here, below them all.
 """
-from typing import Any, List, NamedTuple, Sequence, Tuple, Union
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from mmengine.config import Config
 from mmengine.registry import HOOKS
 
-from .registry_names import registered, use_default_scope
+from .registry_names import registered, registry_miss, use_default_scope
 
-__all__ = ['HookEntry', 'HOOK_SECTIONS', 'hook_entries', 'section_entries']
+__all__ = [
+    'HookEntry', 'HOOK_SECTIONS', 'hook_entries', 'section_entries',
+    'check_hook_types'
+]
 
 #: The config's lists of hooks, in the order the Runner registers them.
 HOOK_SECTIONS = ('default_hooks', 'custom_hooks')
@@ -113,3 +116,40 @@ def _hook_class(hook: Any, kind: Any = None) -> Any:
         # 'mmaction.AdapterHook' under another default scope.
         kind = f"{type_name.split('.')[0]}.{kind}"
     return registered(HOOKS, kind, hook.get('_scope_'))
+
+
+def check_hook_types(cfg: Config,
+                     source: str,
+                     options: Optional[dict] = None) -> None:
+    """Refuse a hook entry whose ``type`` no registry holds, with the
+    message the Runner's miss gets (:func:`~.registry_names.registry_miss`)
+    but before the Runner: it raised it only once it registered the hooks,
+    after making the work dir and its log.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: ``FILE: custom_hooks[0].type='AdapterHok' is not in
+            the mmaction::hook registry; did you mean 'AdapterHook'? ...``
+            (or the ``--cfg-options`` entry that set it).
+    """
+    use_default_scope(cfg)
+    for _, _, hook in section_entries(cfg):
+        kind = hook.get('type') if isinstance(hook, dict) else None
+        if not isinstance(kind, str):
+            continue
+        with HOOKS.switch_scope_and_registry(hook.get('_scope_')) as scoped:
+            if scoped.get(kind) is not None:
+                continue
+            # MMEngine's own words, which registry_miss reads.
+            miss = KeyError(
+                f'{kind} is not in the {scoped.scope}::{scoped.name} '
+                f'registry. Please check whether the value of `{kind}` is '
+                'correct or it was registered as expected.')
+        error = registry_miss(miss, cfg, source, options)
+        if error is not None:
+            raise error
