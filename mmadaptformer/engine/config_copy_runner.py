@@ -22,11 +22,16 @@ did the same.
   after the weights are initialised and loaded (``--resume``, ``load_from``)
   and every ``before_train`` hook has passed. It is replaced atomically.
 
+It also refuses a ``work_dir`` through a link another user planted, and
+takes ``default_hooks.NAME=None`` as removing that hook for every name
+(:class:`ConfigCopyMixin`).
+
 Test, validation and any other run, and a training run refused before its
 first iteration, leave the training run's copy as it was.
 """
+import inspect
 import os.path as osp
-from typing import Dict
+from typing import Callable, Dict, Optional
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process, master_only
@@ -36,6 +41,7 @@ from mmengine.runner import Runner
 from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
 from mmadaptformer.utils.planted_links import planted_link
+from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
 from .hooks.data_health_hook import DataHealthHook
 from .hooks.registration import add_hook_once
 from .hooks.resume_check_hook import add_resume_check_hook
@@ -62,6 +68,20 @@ def config_copy_name(cfg: Config, timestamp: str) -> str:
     return f'{timestamp}.py'
 
 
+def _work_dir_argument(init: Callable, args: tuple,
+                       kwargs: dict) -> Optional[str]:
+    """The ``work_dir`` that ``init(*args, **kwargs)`` is given (MMEngine's
+    ``Runner.__init__`` takes it second); None if it names none, or the
+    arguments do not fit ``init``, which then names the mistake itself."""
+    if 'work_dir' in kwargs:
+        return kwargs['work_dir']
+    try:
+        bound = inspect.signature(init).bind_partial(*args, **kwargs)
+    except TypeError:
+        return None
+    return bound.arguments.get('work_dir')
+
+
 class ConfigCopyMixin:
     """Runner methods that keep ``work_dir/<config file name>`` the
     training run's: see :mod:`mmadaptformer.engine.config_copy_runner`.
@@ -69,7 +89,44 @@ class ConfigCopyMixin:
     Put it before the runner class in the bases, as
     :class:`ConfigCopyRunner` does; :func:`build_runner` does so for a
     config's own ``runner_type``.
+
+    It also refuses a ``work_dir`` that leads through a symbolic link that
+    another user planted in a folder anyone can write in
+    (:func:`~mmadaptformer.utils.planted_links.planted_link`), before the
+    runner makes the folder and writes its log there: built by
+    :func:`build_runner`, by ``ConfigCopyRunner.from_cfg(cfg)`` or by
+    ``RUNNERS.build(cfg)`` with ``runner_type='ConfigCopyRunner'`` (as
+    MMAction2's and MMPretrain's ``tools/train.py`` build a config's
+    ``runner_type``), every such runner is made here.
+
+    Raises:
+        ConfigError: ``work_dir PATH: PATH is a symbolic link to ...``.
     """
+
+    def __init__(self, *args, **kwargs) -> None:
+        work_dir = _work_dir_argument(super().__init__, args, kwargs)
+        planted = None if work_dir is None else planted_link(str(work_dir))
+        if planted is not None:
+            raise ConfigError(f'work_dir {work_dir}: {planted}')
+        super().__init__(*args, **kwargs)
+
+    def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
+        """Register the default hooks as MMEngine does, a config entry of
+        None removing the hook of its name whichever config gave it.
+
+        MMEngine removes only its own (``default_hooks.checkpoint=None``)
+        and asserted on any other, after the work dir was made: the
+        recipes' ``default_hooks.data_health=None`` (or ``config_check``,
+        ``non_finite_loss``, ...) ended the run with a bare
+        ``AssertionError``.
+        """
+        if hooks is not None:
+            hooks = {
+                name: hook
+                for name, hook in hooks.items()
+                if hook is not None or name in RUNNER_DEFAULT_HOOKS
+            }
+        super().register_default_hooks(hooks)
 
     @master_only
     def dump_config(self) -> None:
@@ -154,7 +211,7 @@ def build_runner(cfg: Config):
     Raises:
         ConfigError: If ``work_dir`` leads through a symbolic link that
             another user made in a folder anyone can write in
-            (:func:`~mmadaptformer.utils.planted_links.planted_link`).
+            (:class:`ConfigCopyMixin`).
 
     Returns:
         Runner: :class:`ConfigCopyRunner`, or for a config that names
@@ -181,11 +238,7 @@ def build_runner(cfg: Config):
                         f'name or a class, got {runner_type!r}.')
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
-    # Before the Runner makes it and writes its log there.
-    work_dir = str(cfg.get('work_dir') or '.')
-    planted = planted_link(work_dir)
-    if planted is not None:
-        raise ConfigError(f'work_dir {work_dir}: {planted}')
+    # ConfigCopyMixin refuses a work_dir through a planted link.
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
     add_hook_once(runner, DataHealthHook)

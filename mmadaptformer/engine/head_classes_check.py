@@ -22,7 +22,9 @@ building the model or reading the data:
   lists (one directory listing).
 
 Labels outside ``[0, num_classes)`` need the whole annotation list; the
-hook still checks them once the Runner has read it.
+hook still checks them once the Runner has read it, and warns there of a
+training list whose labels stop short of the head's classes (a warning
+stops nothing, and there it is in the run's log file).
 """
 import os.path as osp
 from typing import Iterator, List, Mapping, Optional, Sequence, Tuple

@@ -11,10 +11,10 @@ pattern 'nope' matches no parameter ...``); ``benchmark_infer.py`` and
 line, or a usage error. ``train.py`` and ``test.py`` make the plan before
 the Runner too (``check_adapter_hook_plan`` in
 ``engine/hooks/adapter_hook_config_check.py``), naming the hook's own
-entry by its index.
+entry by its place (``custom_hooks[N]`` or ``default_hooks.NAME``).
 """
 from contextlib import contextmanager
-from typing import Iterator, Optional
+from typing import Iterator, Optional, Union
 
 from mmengine.config import Config
 
@@ -26,45 +26,47 @@ from mmadaptformer.utils.hook_entries import hook_entries
 __all__ = ['plan_argument_place', 'naming_plan_arguments']
 
 
-def plan_argument_place(cfg: Config,
-                        source: str,
-                        options: Optional[dict],
-                        error: PlanArgumentError,
-                        index: Optional[int] = None) -> Optional[str]:
+def plan_argument_place(
+        cfg: Config,
+        source: str,
+        options: Optional[dict],
+        error: PlanArgumentError,
+        position: Optional[Union[int, str]] = None) -> Optional[str]:
     """Where the AdapterHook argument that ``error`` refuses was set, as
     the hook names it in a run: the ``--cfg-options`` entry, else ``FILE:
     KEY = VALUE`` (``FILE: KEY`` for the hook's entry, where no single
-    argument is at fault); None if the config has no AdapterHook.
+    argument is at fault); None if the config has no AdapterHook there.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
         source (str): The config file.
         options (dict, optional): The ``--cfg-options`` given.
         error (PlanArgumentError): The plan's refusal.
-        index (int, optional): The hook's index in ``custom_hooks``.
-            Defaults to None: the first AdapterHook's (or subclass's,
+        position (int | str, optional): The hook's place, as
+            :class:`~mmadaptformer.utils.hook_entries.HookEntry` gives it:
+            its index in ``custom_hooks``, or its name in
+            ``default_hooks``. Defaults to None: the first AdapterHook's
+            (or subclass's, in either list, by
             :func:`~mmadaptformer.utils.hook_entries.hook_entries`).
     """
-    if index is None:
-        # By name: the hook's module imports this one.
-        index = next((
-            found.position
-            for found in hook_entries(cfg, 'AdapterHook', ('custom_hooks', ))),
-                     None)
-    if index is None:
+    # By name: the hook's module imports this one.
+    found = next((entry for entry in hook_entries(cfg, 'AdapterHook')
+                  if position is None or entry.position == position), None)
+    if found is None:
         return None
-    key = f'custom_hooks[{index}]'
     if error.argument is None:
-        return mistake_place(source, key, options)
-    value = cfg.custom_hooks[index].get(error.argument, ABSENT)
-    return mistake_place(source, f'{key}.{error.argument}', options, value)
+        return mistake_place(source, found.key, options)
+    value = found.entry.get(error.argument, ABSENT)
+    return mistake_place(source, f'{found.key}.{error.argument}', options,
+                         value)
 
 
 @contextmanager
-def naming_plan_arguments(cfg: Config,
-                          source: str,
-                          options: Optional[dict],
-                          index: Optional[int] = None) -> Iterator[None]:
+def naming_plan_arguments(
+        cfg: Config,
+        source: str,
+        options: Optional[dict],
+        position: Optional[Union[int, str]] = None) -> Iterator[None]:
     """Lead a :class:`PlanArgumentError` raised inside with
     :func:`plan_argument_place` (a :class:`ConfigError`, chained to it).
 
@@ -72,14 +74,14 @@ def naming_plan_arguments(cfg: Config,
         cfg (Config): The config, ``--cfg-options`` merged.
         source (str): The config file.
         options (dict, optional): The ``--cfg-options`` given.
-        index (int, optional): The index in ``custom_hooks`` of the
-            AdapterHook whose plan is made. Defaults to None: the first
-            AdapterHook's.
+        position (int | str, optional): The place of the AdapterHook
+            whose plan is made: its index in ``custom_hooks`` or its name in
+            ``default_hooks``. Defaults to None: the first AdapterHook's.
     """
     try:
         yield
     except PlanArgumentError as e:
-        where = plan_argument_place(cfg, source, options, e, index)
+        where = plan_argument_place(cfg, source, options, e, position)
         if where is None:
             raise
         raise ConfigError(f'{where}: {e}') from e

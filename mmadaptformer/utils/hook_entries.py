@@ -16,14 +16,17 @@ modules that the hook's own module imports (``adapter_hook_cfg``,
 ``plan_argument_place``) may not import the hook back. The rule lives
 here, below them all.
 """
-from typing import Any, List, NamedTuple, Sequence, Union
+from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 
 from mmengine.config import Config
 from mmengine.registry import HOOKS
 
-from .registry_names import registered, use_default_scope
+from .registry_names import registered, registry_miss, use_default_scope
 
-__all__ = ['HookEntry', 'HOOK_SECTIONS', 'hook_entries']
+__all__ = [
+    'HookEntry', 'HOOK_SECTIONS', 'hook_entries', 'section_entries',
+    'check_hook_types'
+]
 
 #: The config's lists of hooks, in the order the Runner registers them.
 HOOK_SECTIONS = ('default_hooks', 'custom_hooks')
@@ -44,15 +47,32 @@ class HookEntry(NamedTuple):
     cls: type
 
 
-def _entries(cfg: Config, section: str) -> List[tuple]:
-    hooks = cfg.get(section)
-    if section == 'default_hooks':
-        return [
-            (f'{section}.{name}', name, hook) for name, hook in hooks.items()
-        ] if isinstance(hooks, dict) else []
-    return [(f'{section}[{index}]', index, hook)
-            for index, hook in enumerate(hooks)] if isinstance(
-                hooks, (list, tuple)) else []
+def section_entries(
+        cfg: Config,
+        sections: Sequence[str] = HOOK_SECTIONS) -> List[Tuple[str, Any, Any]]:
+    """Every entry of the config's hook lists ``sections``, of any type
+    (None, a dict without a ``type``, a built hook), in order.
+
+    Args:
+        cfg (Config): The config.
+        sections (Sequence[str]): Which lists to read. Defaults to
+            :data:`HOOK_SECTIONS`.
+
+    Returns:
+        list[tuple]: ``(key, position, entry)``, as :class:`HookEntry`'s
+        first three fields; none of a list that is no dict
+        (``default_hooks``) or no list (``custom_hooks``).
+    """
+    found = []
+    for section in sections:
+        hooks = cfg.get(section)
+        if section == 'default_hooks' and isinstance(hooks, dict):
+            found += [(f'{section}.{name}', name, hook)
+                      for name, hook in hooks.items()]
+        elif section != 'default_hooks' and isinstance(hooks, (list, tuple)):
+            found += [(f'{section}[{index}]', index, hook)
+                      for index, hook in enumerate(hooks)]
+    return found
 
 
 def hook_entries(cfg: Config,
@@ -74,13 +94,12 @@ def hook_entries(cfg: Config,
     """
     use_default_scope(cfg)
     found = []
-    for section in sections:
-        for key, position, hook in _entries(cfg, section):
-            cls = _hook_class(hook)
-            base = _hook_class(hook, hook_type)
-            if isinstance(cls, type) and isinstance(base, type) and issubclass(
-                    cls, base):
-                found.append(HookEntry(key, position, hook, cls))
+    for key, position, hook in section_entries(cfg, sections):
+        cls = _hook_class(hook)
+        base = _hook_class(hook, hook_type)
+        if isinstance(cls, type) and isinstance(base, type) and issubclass(
+                cls, base):
+            found.append(HookEntry(key, position, hook, cls))
     return found
 
 
@@ -97,3 +116,40 @@ def _hook_class(hook: Any, kind: Any = None) -> Any:
         # 'mmaction.AdapterHook' under another default scope.
         kind = f"{type_name.split('.')[0]}.{kind}"
     return registered(HOOKS, kind, hook.get('_scope_'))
+
+
+def check_hook_types(cfg: Config,
+                     source: str,
+                     options: Optional[dict] = None) -> None:
+    """Refuse a hook entry whose ``type`` no registry holds, with the
+    message the Runner's miss gets (:func:`~.registry_names.registry_miss`)
+    but before the Runner: it raised it only once it registered the hooks,
+    after making the work dir and its log.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: ``FILE: custom_hooks[0].type='AdapterHok' is not in
+            the mmaction::hook registry; did you mean 'AdapterHook'? ...``
+            (or the ``--cfg-options`` entry that set it).
+    """
+    use_default_scope(cfg)
+    for _, _, hook in section_entries(cfg):
+        kind = hook.get('type') if isinstance(hook, dict) else None
+        if not isinstance(kind, str):
+            continue
+        with HOOKS.switch_scope_and_registry(hook.get('_scope_')) as scoped:
+            if scoped.get(kind) is not None:
+                continue
+            # MMEngine's own words, which registry_miss reads.
+            miss = KeyError(
+                f'{kind} is not in the {scoped.scope}::{scoped.name} '
+                f'registry. Please check whether the value of `{kind}` is '
+                'correct or it was registered as expected.')
+        error = registry_miss(miss, cfg, source, options)
+        if error is not None:
+            raise error

@@ -44,6 +44,7 @@ from mmengine.utils.dl_utils import set_multi_processing
 from .clip_grad_check import check_clip_grad
 from .config_error import ConfigError
 from .config_place import mistake_place, option_place
+from .hook_entries import check_hook_types
 from .image_metric_classes import check_metric_classes
 from .local_files import checkpoint_file_problem
 from .optimizer_check import check_optimizer_cfg
@@ -184,7 +185,8 @@ def check_hooks(cfg: Config,
                 source: str,
                 options: Optional[dict] = None) -> None:
     """Check that every default and custom hook the Runner will build is a
-    hook, a dict with a ``type``, or (a default hook) None.
+    hook, a dict with a ``type`` that a registry holds
+    (:func:`~.hook_entries.check_hook_types`), or (a default hook) None.
 
     Args:
         cfg (Config): The config.
@@ -194,8 +196,8 @@ def check_hooks(cfg: Config,
 
     Raises:
         ConfigError: For ``default_hooks`` that is no dict, ``custom_hooks``
-            that is no list, or a hook dict without a ``type``: naming the
-            key and, for a default hook, the closest names.
+            that is no list, or a hook dict without a ``type`` or of an
+            unknown one: naming the key and the closest names.
     """
     default_hooks = cfg.get('default_hooks')
     if default_hooks is not None and not isinstance(default_hooks, dict):
@@ -234,6 +236,7 @@ def check_hooks(cfg: Config,
             f'{where}: custom_hooks[{index}] is {_no_hook(hook)}; the Runner '
             'builds each custom hook from a dict with a type, such as '
             "dict(type='EMAHook').")
+    check_hook_types(cfg, source, options)
 
 
 def _buildable(hook) -> bool:

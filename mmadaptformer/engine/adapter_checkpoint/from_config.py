@@ -18,7 +18,7 @@ __all__ = ['adapter_hook_cfg', 'build_model_and_plan']
 def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
     """The first ``AdapterHook`` (or subclass,
     :func:`~mmadaptformer.utils.hook_entries.hook_entries`) entry of a
-    config's ``custom_hooks``, if any.
+    config's ``default_hooks`` or ``custom_hooks``, if any.
 
     Args:
         cfg (Config): A training config.
@@ -27,7 +27,7 @@ def adapter_hook_cfg(cfg: Config) -> Optional[dict]:
         dict, optional: A copy of the hook's config dict.
     """
     # By name: the hook's module imports this one.
-    for found in hook_entries(cfg, 'AdapterHook', ('custom_hooks', )):
+    for found in hook_entries(cfg, 'AdapterHook'):
         return copy.deepcopy(dict(found.entry))
     return None
 

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from mmadaptformer.utils.hook_entries import (HOOK_SECTIONS, HookEntry,
                                               hook_entries)
-from .adapter_hook import AdapterHook
+from .adapter_hook import AdapterHook, repeated_adapter_hooks
 from .adapter_hook_config_check import (check_adapter_hook_config,
                                         check_adapter_hook_plan)
 from .adapter_hook_presence import (allow_trained_hosts,
@@ -19,12 +19,11 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
                                     add_epoch_randomness_hook, epoch_seed)
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
-from .hook_config_place import (hook_argument_place, hook_config_key,
-                                hook_place, registered_again)
+from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
-from .registration import add_hook_once
+from .registration import add_hook_once, registered_again
 from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
 from .resume_state_check import (ResumeStateError, check_resume_state,
                                  check_training_state,
@@ -60,8 +59,8 @@ __all__ = [
     'allow_trained_hosts', 'blending_num_classes', 'data_preprocessor_key',
     'dataset_classes', 'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY',
     'hook_config_key', 'hook_place', 'hook_argument_place', 'add_hook_once',
-    'registered_again', 'HOOK_SECTIONS', 'HookEntry', 'hook_entries',
-    'check_resume_state', 'check_training_state',
+    'registered_again', 'repeated_adapter_hooks', 'HOOK_SECTIONS', 'HookEntry',
+    'hook_entries', 'check_resume_state', 'check_training_state',
     'refuse_resume_without_trained_part', 'resumed_source',
     'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',

@@ -27,14 +27,27 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                   make_adapter_checkpoint)
 from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .frozen_tensors_check import check_frozen_unchanged, run_span
-from .hook_config_place import hook_argument_place, hook_place
+from .hook_config_place import hook_argument_place, hook_config_key, hook_place
 from .resume_state_check import (refuse_resume_without_trained_part,
                                  resumed_source)
 from .trainable_freeze import freeze_to_plan
 from .trainable_optimizer import built_optim_wrappers
 from .unloaded_backbone import OwnWeightsLoads, check_backbone_loaded
 
-__all__ = ['AdapterHook']
+__all__ = ['AdapterHook', 'repeated_adapter_hooks']
+
+
+def repeated_adapter_hooks(keys: Sequence[str]) -> str:
+    """Why a run with more than one AdapterHook (those of ``keys``, their
+    config entries) is refused, and what to do."""
+    return (f'AdapterHook is registered {len(keys)} times, by '
+            f'{" and ".join(keys)}: each makes its own trainable plan and '
+            "freezes the model to it, so the last one's plan would replace "
+            "the others' (their mode, head and extra_trainable dropped "
+            'without a word), and each would save the checkpoints. Keep one '
+            "AdapterHook with the arguments you want (a recipe's is in "
+            'custom_hooks; MMEngine merges default_hooks by name, so one '
+            'added there does not replace it).')
 
 
 def _loaded_source(runner) -> str:
@@ -208,9 +221,17 @@ class AdapterHook(Hook):
 
     # ----------------------------------------------------------------- hooks
     def before_run(self, runner) -> None:
-        """Freeze, report, and restrict the optimizer and DDP; record what
-        the weights a plain backbone names itself load (see
+        """Refuse another AdapterHook in the run; freeze, report, and
+        restrict the optimizer and DDP; record what the weights a plain
+        backbone names itself load (see
         :class:`~.unloaded_backbone.OwnWeightsLoads`)."""
+        hooks = [h for h in runner.hooks if isinstance(h, AdapterHook)]
+        if len(hooks) > 1:
+            raise ConfigError(
+                repeated_adapter_hooks([
+                    hook_config_key(runner, hook)
+                    or 'a hook registered outside the config' for hook in hooks
+                ]))
         self._freeze(runner)
         self._stop_recording()
         self._own_loads = OwnWeightsLoads(unwrapped_model(runner.model))

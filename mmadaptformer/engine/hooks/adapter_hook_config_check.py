@@ -41,7 +41,7 @@ from mmadaptformer.utils.quiet_build import quiet_build_log
 from mmadaptformer.utils.registry_names import close_hint, registered
 from mmadaptformer.utils.unknown_keys import named_arguments
 from ..plan_argument_place import naming_plan_arguments
-from .adapter_hook import AdapterHook
+from .adapter_hook import AdapterHook, repeated_adapter_hooks
 from .adapter_hook_presence import check_adapter_hook_presence
 from .unloaded_backbone import refuse_unloaded_backbone
 
@@ -114,9 +114,12 @@ def check_adapter_hook_config(cfg: Config,
                               options: Optional[dict] = None,
                               model: Optional[nn.Module] = None,
                               training: bool = False) -> None:
-    """Refuse an ``AdapterHook`` entry of ``custom_hooks`` with an argument
-    the hook does not take, a ``mode`` it does not know, or a ``head`` the
-    model does not build, naming the key and where it was set.
+    """Refuse an ``AdapterHook`` entry (or subclass, in ``default_hooks``
+    or ``custom_hooks``, found by
+    :func:`~mmadaptformer.utils.hook_entries.hook_entries`) with an
+    argument the hook does not take, a ``mode`` it does not know, or a
+    ``head`` the model does not build, naming the key and where it was
+    set.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -137,12 +140,17 @@ def check_adapter_hook_config(cfg: Config,
         ConfigError: ``FILE: custom_hooks[N].KEY = VALUE: ...`` (or
             ``--cfg-options custom_hooks.N.KEY=VALUE: ...``, or
             ``custom_hooks[N].KEY = VALUE, set by --cfg-options
-            custom_hooks=[...]: ...``) and what is expected.
+            custom_hooks=[...]: ...``; ``default_hooks.NAME.KEY`` for an
+            entry there) and what is expected.
     """
     if training:
         check_adapter_hook_presence(cfg, source, options, model)
-    for key, _, hook, cls in hook_entries(cfg, AdapterHook,
-                                          ('custom_hooks', )):
+    entries = hook_entries(cfg, AdapterHook)
+    if len(entries) > 1:
+        raise ConfigError(
+            f'{mistake_place(source, entries[1].key, options)}: '
+            f'{repeated_adapter_hooks([found.key for found in entries])}')
+    for key, _, hook, cls in entries:
         takes = named_arguments(cls)
         for name, value in hook.items():
             if name in ('type', '_scope_', 'priority') or name in takes:
@@ -168,9 +176,10 @@ def check_adapter_hook_plan(cfg: Config,
                             options: Optional[dict] = None,
                             model: Optional[nn.Module] = None,
                             training: bool = False) -> None:
-    """Make the trainable plan of each ``AdapterHook`` entry of
-    ``custom_hooks`` on the config's model, as the hook makes it in a run,
-    and name where the argument it refuses was set.
+    """Make the trainable plan of each ``AdapterHook`` entry (or subclass,
+    in ``default_hooks`` or ``custom_hooks``) on the config's model, as the
+    hook makes it in a run, and name where the argument it refuses was
+    set.
 
     The model is built once, without weights (on the meta device where its
     constructor allows), and only if the config has an AdapterHook and
@@ -196,7 +205,8 @@ def check_adapter_hook_plan(cfg: Config,
     Raises:
         ConfigError: ``--cfg-options custom_hooks.N.KEY=VALUE: ...`` (or
             ``FILE: custom_hooks[N].KEY = VALUE: ...``; ``FILE:
-            custom_hooks[N]: ...`` where no single argument is at fault)
+            custom_hooks[N]: ...`` where no single argument is at fault;
+            ``default_hooks.NAME...`` for an entry there)
             and the plan's refusal (a
             :class:`~mmadaptformer.models.adapters.trainable.PlanArgumentError`).
         UnloadedBackboneError: With ``training``, as the hook raises it.
@@ -204,7 +214,7 @@ def check_adapter_hook_plan(cfg: Config,
     model_cfg = cfg.get('model')
     if not isinstance(model_cfg, dict) or 'type' not in model_cfg:
         return
-    entries = hook_entries(cfg, AdapterHook, ('custom_hooks', ))
+    entries = hook_entries(cfg, AdapterHook)
     if not entries:
         return
     if model is None:
@@ -214,7 +224,7 @@ def check_adapter_hook_plan(cfg: Config,
         return
     # The model the hook plans on: the one inside test.py --tta's wrapper.
     model = unwrapped_model(model)
-    for _, index, hook_cfg, cls in entries:
+    for _, position, hook_cfg, cls in entries:
         # Built as the Runner builds it, so the plan reads the arguments
         # as the hook does (a pattern given as one string, a head name).
         hook = cls(
@@ -223,7 +233,7 @@ def check_adapter_hook_plan(cfg: Config,
                 for name, value in hook_cfg.items()
                 if name not in ('type', '_scope_', 'priority')
             })
-        with naming_plan_arguments(cfg, source, options, index):
+        with naming_plan_arguments(cfg, source, options, position):
             plan_trainable(
                 model,
                 mode=hook.mode,

@@ -10,7 +10,7 @@ from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
 from mmadaptformer.models.backbones.config_host import build_without_weights
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.config_place import option_place
-from mmadaptformer.utils.hook_entries import hook_entries
+from mmadaptformer.utils.hook_entries import hook_entries, section_entries
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.quiet_build import quiet_build_log
 from mmadaptformer.utils.registry_names import registered
@@ -91,8 +91,7 @@ def check_adapter_hook_presence(cfg: Config,
         return
     if hook_entries(cfg, AdapterHook):
         return
-    hooks = cfg.get('custom_hooks') or []
-    for hook in hooks if isinstance(hooks, (list, tuple)) else []:
+    for _, _, hook in section_entries(cfg):
         if isinstance(hook, dict) and 'type' in hook and registered(
                 HOOKS, hook['type'], hook.get('_scope_')) is None:
             return  # an unknown type: the registry's check names it

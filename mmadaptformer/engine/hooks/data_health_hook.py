@@ -19,11 +19,17 @@ from mmadaptformer.datasets.short_videos import (SHORT_VIDEOS_KEY,
                                                  SKIPPED_SHORT_VIDEOS_KEY)
 from mmadaptformer.datasets.training_refetch import (SKIPPED_IMAGES_KEY,
                                                      SKIPPED_VIDEOS_KEY)
-from .hook_config_place import registered_again
+from .registration import registered_again
 from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 
 __all__ = ['DataHealthHook']
+
+#: What MMEngine's Runner calls on a hook (``Hook.stages``, and the
+#: helpers ``Hook``'s own stage methods call), but ``before_run``, which
+#: tells whether another DataHealthHook came first.
+_GUARDED = tuple(stage for stage in Hook.stages if stage != 'before_run') + (
+    '_before_epoch', '_after_epoch', '_before_iter', '_after_iter')
 
 
 def _unless_repeated(method: Callable) -> Callable:
@@ -32,11 +38,25 @@ def _unless_repeated(method: Callable) -> Callable:
 
     @functools.wraps(method)
     def run(self, *args, **kwargs):
-        if self._repeated:
+        if getattr(self, '_repeated', False):
             return None
         return method(self, *args, **kwargs)
 
     return run
+
+
+def _guard_stages(cls: type) -> type:
+    """Make every hook method that ``cls`` itself defines (of
+    :data:`_GUARDED`) do nothing in a run where another DataHealthHook came
+    first. Applied to :class:`DataHealthHook` and, by its
+    ``__init_subclass__``, to each subclass, so that a hook method added
+    later is guarded without being marked: one marked by hand that was
+    forgotten ran twice."""
+    for name in _GUARDED:
+        method = cls.__dict__.get(name)
+        if callable(method):
+            setattr(cls, name, _unless_repeated(method))
+    return cls
 
 
 # The metainfo keys of skipped files, and the files they name.
@@ -90,6 +110,7 @@ def _files(count: int, kind: str, noun: str) -> str:
 
 @MMACTION_HOOKS.register_module()
 @MMPRETRAIN_HOOKS.register_module()
+@_guard_stages
 class DataHealthHook(Hook):
     """Log how many broken images or videos, and too-short videos, each
     training epoch met, and which.
@@ -178,17 +199,21 @@ class DataHealthHook(Hook):
         # Another DataHealthHook of the run came first (see before_run).
         self._repeated = False
 
+    def __init_subclass__(cls, **kwargs) -> None:
+        super().__init_subclass__(**kwargs)
+        _guard_stages(cls)
+
     def before_run(self, runner) -> None:
         """Do nothing in this run, with a warning, if another
         ``DataHealthHook`` came first (see
-        :func:`~.hook_config_place.registered_again`)."""
+        :func:`~.registration.registered_again`): every other hook method
+        then returns at once (:func:`_guard_stages`)."""
         note = registered_again(runner, self)
         self._repeated = note is not None
         if note is not None:
             print_log(note, logger='current', level=logging.WARNING)
 
     # ------------------------------------------------------------ training
-    @_unless_repeated
     def before_train(self, runner) -> None:
         """Refuse a validation set that would skip broken files; decide
         which counters to record from the training dataset."""
@@ -217,7 +242,6 @@ class DataHealthHook(Hook):
         ``'skipped_images'``."""
         return self._counts(SKIPPED_IMAGES_KEY)
 
-    @_unless_repeated
     def before_train_epoch(self, runner) -> None:
         """Start the epoch's count at zero, for the counters the run
         records: none yet in a run that decides by what its samples
@@ -227,7 +251,6 @@ class DataHealthHook(Hook):
         self._short_videos.start('train')
         self._update_running_counts(runner, 0, 0, 0)
 
-    @_unless_repeated
     def after_train_iter(self,
                          runner,
                          batch_idx: int,
@@ -265,7 +288,6 @@ class DataHealthHook(Hook):
         if self._counts_images():
             runner.message_hub.update_scalar('train/skipped_images', images)
 
-    @_unless_repeated
     def after_train_epoch(self, runner) -> None:
         """Sum the epoch's skips over ranks, log them and record the
         counts in the message hub."""
@@ -313,7 +335,6 @@ class DataHealthHook(Hook):
             level=logging.WARNING)
 
     # ---------------------------------------------------------- evaluation
-    @_unless_repeated
     def before_val_epoch(self, runner) -> None:
         """Refuse a validation set that would skip broken files; start
         the validation run's count at zero."""
@@ -321,7 +342,6 @@ class DataHealthHook(Hook):
             getattr(runner, 'val_loop', None), 'val_dataloader')
         self._short_videos.start('val', getattr(runner, 'val_loop', None))
 
-    @_unless_repeated
     def after_val_iter(self,
                        runner,
                        batch_idx: int,
@@ -330,12 +350,10 @@ class DataHealthHook(Hook):
         """Collect the short videos of this batch."""
         self._short_videos.collect('val', data_batch)
 
-    @_unless_repeated
     def after_val_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         """Log the short videos this validation run used."""
         self._short_videos.report('val', 'val', self.max_names)
 
-    @_unless_repeated
     def before_test_epoch(self, runner) -> None:
         """Refuse a test set that would skip broken files; start the test
         run's count at zero."""
@@ -343,7 +361,6 @@ class DataHealthHook(Hook):
             getattr(runner, 'test_loop', None), 'test_dataloader')
         self._short_videos.start('test', getattr(runner, 'test_loop', None))
 
-    @_unless_repeated
     def after_test_iter(self,
                         runner,
                         batch_idx: int,
@@ -352,7 +369,6 @@ class DataHealthHook(Hook):
         """Collect the short videos of this batch."""
         self._short_videos.collect('test', data_batch)
 
-    @_unless_repeated
     def after_test_epoch(self, runner, metrics: Optional[dict] = None) -> None:
         """Log the short videos this test run used."""
         self._short_videos.report('test', 'test', self.max_names)

@@ -27,9 +27,7 @@ from mmadaptformer.utils.config_place import (ABSENT, config_key,
                                               option_name, option_place,
                                               value_at)
 
-__all__ = [
-    'hook_config_key', 'hook_place', 'hook_argument_place', 'registered_again'
-]
+__all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
 
 #: The order MMEngine's Runner registers its default hooks in
 #: (``Runner.register_default_hooks``, MMEngine 0.10): a config's
@@ -218,35 +216,3 @@ def hook_argument_place(runner: Any, hook: Any, argument: str,
         # --cfg-options entry that was never given.
         return f'{key} = {value!r}'
     return f'--cfg-options {option_name(key)}={value!r}'
-
-
-def registered_again(runner: Any, hook: Any) -> Optional[str]:
-    """Whether ``hook`` repeats an earlier hook of its type in the run:
-    e.g. a ``DataHealthHook`` listed in ``custom_hooks`` again, beside the
-    recipes' ``default_hooks.data_health``, which checked and counted every
-    epoch twice. The hook then does nothing; the warning says so.
-
-    Args:
-        runner (Runner): The runner that holds ``hook``.
-        hook (Hook): The hook.
-
-    Returns:
-        str, optional: The warning, naming the entries that registered
-        them; None for the first hook of its type.
-    """
-    same = _registered_of_type(runner, hook)
-    if len(same) < 2 or same[0] is hook:
-        return None
-    keys = [
-        hook_config_key(runner, each) or 'a hook registered outside the '
-        'config' for each in same
-    ]
-    this = keys[[id(h) for h in same].index(id(hook))]
-    name = type(hook).__name__
-    return (f'{name} is registered {len(same)} times, by '
-            f'{" and ".join(keys)}: the first ({keys[0]}) runs, {this} does '
-            f'nothing (each would run every check and count again). Keep '
-            'one entry: remove the others (where one is in default_hooks, '
-            'as the recipes\' configs/_base_/default_hooks.py hold it, '
-            'remove the repeat from custom_hooks, or set that default_hooks '
-            'entry to None to keep yours).')
