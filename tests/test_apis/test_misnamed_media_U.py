@@ -69,3 +69,15 @@ def test_decords_log_prefix_is_left_out():
     kept = ValueError('at [11:13:35] the run stopped')
     assert one_line_error(kept) == 'ValueError: at [11:13:35] the run stopped'
 
+
+def test_a_video_named_as_an_image_is_named_a_video(tmp_path):
+    from mmadaptformer.utils.image_files import image_damage
+    video = _video(str(tmp_path / 'clip.mp4'))
+    still = tmp_path / 'still.png'
+    still.write_bytes(open(video, 'rb').read())
+    assert image_damage(str(still)) == ': it is an MP4/MOV video, not an image'
+    # One byte of MPEG-TS's sync is no proof: a text file is no video.
+    text = tmp_path / 'notes.png'
+    text.write_bytes(b'GET / HTTP/1.1\r\n')
+    damage = image_damage(str(text))
+    assert damage.startswith(': its first bytes match no image format')
