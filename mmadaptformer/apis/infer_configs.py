@@ -84,9 +84,12 @@ def unreadable_config_line(config: str, exc: Exception) -> str:
         exc (Exception): What reading it raised.
 
     Returns:
-        str: ``load_config_file``'s own line for Python that does not
-        parse or a ``_base_`` file that does not exist (it names the file
-        and the line); else the config and the error.
+        str: ``load_config_file``'s own line (a
+        :class:`~mmadaptformer.utils.config_error.ConfigError`, worded as
+        ``tools/train.py`` and ``tools/test.py`` word it) for Python that
+        does not parse, a ``_base_`` file that does not exist, bytes that
+        are not UTF-8 text (it names the file and, where it can, the line);
+        else the config and the error.
     """
     if isinstance(exc, ConfigError):  # names the file and the line
         return str(exc)

@@ -63,13 +63,14 @@ The JSON maps each input to {TASK: {"label": int, "class": str or null,
 name. An input that cannot be classified gets {"error": "..."} (or
 {TASK: {"error": "..."}} where only some tasks failed), a task that cannot
 be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
-"task TASK: ERROR ..." on stderr), and the others are still answered. With
---task, a task whose test pipeline does not read an input's kind (a clip
-folder for a task that decodes video files, a video file for one that reads
-frames, a clip named as another task's test set names frames) gets
+"task TASK: ERROR ..." on stderr), and the others are still answered.
+With --task, a task whose test pipeline does not read an input's kind (a
+clip folder for a task that decodes video files, a video file for one that
+reads frames, a clip named as another task's test set names frames) gets
 {TASK: {"skipped": "..."}} where another task reads it: no result and no
-failure, counted once per task on stderr ("task TASK: skipped N inputs
-..."). An input that no task reads gets an error for each.
+failure, counted once per task on stderr
+("task TASK: skipped N inputs ..."). An input that no task reads gets an
+error for each.
 
 Exit status, as a Unix command's: 0 if every input was answered by every task
 that reads its kind, and nothing else failed; 1 if anything failed while
@@ -89,8 +90,8 @@ were read), a folder INPUT without a file of the models' kind, a text file
 INPUT (give it as --list), a --list that cannot be read or names a path that
 does not exist (the line is named), an --out that is one of the files read (a
 config's _base_ files and the files it names included), whose folder cannot be
-made or whose extension names another format (.pkl, .pickle, .yaml, .yml), a
---show-dir that is a file or would put a drawing over a file read or inside a
+made or whose extension names another format (.pkl, .pickle, .yaml, .yml),
+a --show-dir that is a file or would put a drawing over a file read or inside a
 folder INPUT (a rerun would classify the drawings), a config or checkpoint
 among the INPUTs of --task, a --label-map NAME=FILE whose NAME is no --task's
 or whose task already has one (a plain FILE with --task, a NAME=FILE without

@@ -1,8 +1,9 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Why a file or folder is no input of a config's test pipeline: a folder
 for one that reads files, a video file for one that reads extracted frames,
-a video that failed to decode whose first bytes match no container, an
-image that failed to decode because it was cut short or is none.
+a video that failed to decode whose first bytes are an image's or match no
+container, an image that failed to decode because it was cut short or is
+none.
 
 :class:`~mmadaptformer.apis.inputs.TestInputs` asks :class:`InputRefusals`
 before (or after) running its test pipeline; the pipeline's transforms are
@@ -13,7 +14,7 @@ import os
 import os.path as osp
 from typing import NoReturn, Optional, Sequence
 
-from mmadaptformer.utils.image_files import image_damage
+from mmadaptformer.utils.image_files import image_damage, image_format
 from mmadaptformer.utils.local_files import home_note, is_local
 from mmadaptformer.utils.video_containers import container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
@@ -86,9 +87,11 @@ class InputRefusals:
         self.opens_videos = any(name in VIDEO_OPENERS for name in self.types)
 
     def not_a_container(self, path: str) -> str:
-        """For a video that failed to decode: ``': it is no video file
-        ...'`` if its first bytes match no known container (a text or
-        image file renamed ``.mp4``), else ``''``; for an image,
+        """For a video that failed to decode: ``': it is a PNG image, not
+        a video'`` if its first bytes are an image format's
+        (:func:`~mmadaptformer.utils.image_files.image_format`), ``': its
+        first bytes match no video container ...'`` if they match no known
+        container (a text file renamed ``.mp4``), else ``''``; for an image,
         :func:`~mmadaptformer.utils.image_files.image_damage` (a JPEG or
         PNG cut short, bytes of no image format)."""
         if self.toolbox != 'mmaction':
@@ -97,6 +100,9 @@ class InputRefusals:
             head = f.read(16)
         if container_name(head) is not None:
             return ''
+        image = image_format(head, False)
+        if image is not None:
+            return f': it is a {image} image, not a video'
         return (': its first bytes match no video container (AVI, MP4/MOV, '
                 f'WebM/Matroska, MPEG, FLV, Ogg): {head!r}')
 

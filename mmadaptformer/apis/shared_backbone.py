@@ -8,7 +8,7 @@ loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 import os.path as osp
 import threading
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Union
+from typing import Dict, Iterable, List, Optional, Sequence, Sized, Union
 
 import torch
 from mmengine.config import Config
@@ -368,9 +368,12 @@ class SharedBackbone:
         names = [tasks] if isinstance(tasks, str) else list(tasks)
         names = list(dict.fromkeys(names))
         if not names:
+            # As given (tasks=() was called tasks=[]); a generator by kind.
+            given = repr(tasks) if isinstance(tasks, Sized) else \
+                f'an empty {type(tasks).__name__}'
             raise ValueError(
-                f'tasks=[] chooses no task; give some of {self.tasks}, or '
-                'None for all.')
+                f'tasks={given} chooses no task; give some of {self.tasks}, '
+                'or None for all.')
         self._check_names(names)
         return names
 

@@ -76,10 +76,11 @@ def read_config_arg(parser: argparse.ArgumentParser, path: str) -> Config:
     tool with ``parser.error`` (exit status 2), as ``tools/infer.py`` ends:
     a file that is no config (a checkpoint given first: the files swapped),
     Python that does not parse, a ``_base_`` that does not exist, a dict
-    over a base's other value. The line names the file and, where it can,
-    the line. Mistakes of a config that was read (a key, a value, a type
-    no registry holds) are not checked here: the tools end with them with
-    exit status 1, as a failure of the run.
+    over a base's other value, bytes that are not UTF-8 text. The line
+    names the file and, where it can, the line. Mistakes of a config that
+    was read (a key, a value, a type no registry holds) are not checked
+    here: the tools end with them with exit status 1, as a failure of the
+    run.
 
     Args:
         parser (argparse.ArgumentParser): The tool's parser.
@@ -92,12 +93,6 @@ def read_config_arg(parser: argparse.ArgumentParser, path: str) -> Config:
         return load_config_file(path)
     except ConfigError as e:
         parser.error(str(e))
-    except UnicodeDecodeError as e:
-        # Binary bytes in a file named as a config (or in a _base_ of it,
-        # which the error does not name): MMEngine's traceback.
-        parser.error(f'The config {path} (or a _base_ of it) is not UTF-8 '
-                     f'text ({e.reason} at byte {e.start}): MMEngine reads '
-                     'configs as Python, JSON or YAML text.')
 
 
 def input_files_problem(configs: Sequence[NamedFile],

@@ -9,10 +9,10 @@ refused naming the file and what it is (:func:`check_config_file`).
 A config file that is not valid Python ends MMEngine's tools with a long
 traceback that never says where the mistake is: MMEngine parses it with
 ``ast.parse``, so the error names ``<unknown>``. :func:`load_config_file`
-turns that, a ``_base_`` file that does not exist and a dict merged over a
-base's other value into a :class:`~.config_error.ConfigError` that names
-the file and the line; the tools end with it on one line. Everything else
-goes through unchanged.
+turns that, a ``_base_`` file that does not exist, a dict merged over a
+base's other value and a file that is not UTF-8 text into a
+:class:`~.config_error.ConfigError` that names the file and the line; the
+tools end with it on one line. Everything else goes through unchanged.
 
 Each reader checks the file once, worded for its caller: the tools' order
 of files (:data:`~.checkpoint_formats.TOOL_ORDER`) by default, the APIs'
@@ -130,7 +130,8 @@ def load_config_file(path: str, order: str = TOOL_ORDER) -> Config:
             its base has another value (``init_cfg=dict(...)`` over
             ``init_cfg=None``), which MMEngine merges only with
             ``_delete_=True``, or names a ``_base_`` file that does not
-            exist (the message names the file and the line that name it).
+            exist (the message names the file and the line that name it),
+            or is not UTF-8 text (binary bytes under a config's name).
         FileNotFoundError: If there is no such file.
     """
     try:
@@ -158,3 +159,10 @@ def load_config_file(path: str, order: str = TOOL_ORDER) -> Config:
             raise
         raise ConfigError(f'The config {path} (or a _base_ of it): '
                           f'{exc}') from exc
+    except UnicodeDecodeError as exc:
+        # Binary bytes in a file named as a config, or in a _base_ of it,
+        # which the error does not name.
+        raise ConfigError(f'The config {path} (or a _base_ of it) is not '
+                          f'UTF-8 text ({exc.reason} at byte {exc.start}): '
+                          'MMEngine reads configs as Python, JSON or YAML '
+                          'text.') from exc

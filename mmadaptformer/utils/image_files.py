@@ -1,8 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Why an image file failed to decode, told from its bytes: a format
-OpenCV reads cut short (an interrupted copy or download), or bytes that
-are no image at all (a web page or text saved under an image's name)."""
+OpenCV reads cut short (an interrupted copy or download), a video saved
+under an image's name, or bytes that are no image at all (a web page or
+text saved under an image's name)."""
 from typing import Optional
+
+from .video_containers import container_name
 
 __all__ = ['image_format', 'image_damage']
 
@@ -65,11 +68,24 @@ def _confirmed(head: bytes, name: str) -> bool:
     return True
 
 
+def _not_an_image(head: bytes) -> str:
+    """``': it is an MP4/MOV video, not an image'`` for a video container's
+    first bytes (MPEG-TS's one sync byte, a ``G``, is no proof), else
+    ``': its first bytes match no image format ...'``."""
+    container = container_name(head)
+    if container is not None and container != 'MPEG-TS':
+        article = 'an' if container[0] in 'AEFIMO' else 'a'
+        return f': it is {article} {container} video, not an image'
+    return (': its first bytes match no image format (JPEG, PNG, BMP, '
+            f'TIFF, WebP, PPM/PGM): {head!r}')
+
+
 def image_damage(path: str) -> str:
     """For an image that failed to decode: ``': a JPEG file cut short,
     ...'`` if it starts as a JPEG or PNG but lacks the bytes that end one,
-    ``': its first bytes match no image format ...'`` if it starts as none,
-    else ``''`` (the decoder's own error says the rest).
+    ``': it is an MP4/MOV video, not an image'`` if it starts as a video
+    container, ``': its first bytes match no image format ...'`` if it
+    starts as neither, else ``''`` (the decoder's own error says the rest).
 
     Args:
         path (str): The file.
@@ -81,8 +97,7 @@ def image_damage(path: str) -> str:
         head = f.read(16)
         name = image_format(head)
         if name is None:
-            return (': its first bytes match no image format (JPEG, PNG, '
-                    f'BMP, TIFF, WebP, PPM/PGM): {head!r}')
+            return _not_an_image(head)
         end = _ENDS.get(name)
         if end is None:
             return ''

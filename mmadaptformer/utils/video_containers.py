@@ -12,6 +12,7 @@ files read from memory, which is how mmaction2's ``DecordInit`` reads.
 """
 import os
 import os.path as osp
+import re
 import struct
 import traceback
 from typing import NamedTuple, Optional, Tuple
@@ -26,6 +27,10 @@ __all__ = [
 #: Top-level box types an MP4/MOV/3GP file may start with.
 _MP4_FIRST_BOXES = (b'ftyp', b'moov', b'mdat', b'free', b'skip', b'wide',
                     b'pnot', b'uuid', b'styp')
+
+#: The prefix of decord's (dmlc's) log lines, which its errors carry:
+#: ``[HH:MM:SS] /path/of/its/build/file.cc:LINE: ``.
+_LOG_PREFIX = re.compile(r'\[\d\d:\d\d:\d\d\] \S+\.(?:cc|cpp|cu|h):\d+: ')
 
 
 class BrokenVideoError(RuntimeError):
@@ -50,9 +55,10 @@ def one_line_error(error: BaseException,
                    end: str = '') -> str:
     """One line ``Type: message`` of an exception, at most ``limit`` chars.
 
-    Decord's messages span many lines and repeat C++ source locations. An
-    exception without a message (a bare ``assert``) is described by the
-    line that raised it.
+    Decord's messages span many lines and start with its log's time and
+    C++ source location (``[11:13:35] /github/workspace/src/video/
+    video_reader.cc:270: ``), which are left out. An exception without a
+    message (a bare ``assert``) is described by the line that raised it.
 
     Args:
         error (BaseException): The exception.
@@ -65,7 +71,8 @@ def one_line_error(error: BaseException,
     Returns:
         str: The line.
     """
-    text = ' '.join(str(error).split()) or _raised_at(error)
+    text = _LOG_PREFIX.sub('', ' '.join(str(error).split()))
+    text = text or _raised_at(error)
     if len(text) > limit:
         text = text[:limit - 3] + '...'
     if end and not text.endswith(end):

@@ -90,3 +90,13 @@ def test_a_duplicate_task_name_names_the_loaded_task(tiny_video_data, tmp_path,
     engine.remove_task('a')
     engine.add_task('a', config, second)
     assert engine(video) != before
+
+
+@pytest.mark.parametrize('tasks, said', [((), '()'), ([], '[]'),
+                                         (set(), 'set()')])
+def test_an_empty_task_choice_names_what_was_given(tasks, said):
+    """``tasks=()`` was refused as ``tasks=[] chooses no task``, a value
+    not given."""
+    with pytest.raises(ValueError) as error:
+        MultiTaskRecognizer().chosen_tasks(tasks)
+    assert str(error.value).startswith(f'tasks={said} chooses no task; ')

@@ -137,16 +137,40 @@ def test_a_checkpoint_named_as_a_config_is_a_usage_error(files, tool):
             'config first') in line
 
 
-@pytest.mark.parametrize('tool', ['train.py', 'test.py', MERGE])
+@pytest.mark.parametrize('tool', TOOLS)
 def test_a_config_that_is_not_text_is_a_usage_error(files, tool):
     """A ``.py`` CONFIG with bytes that are no UTF-8: one line, exit status
-    2, not MMEngine's ``UnicodeDecodeError`` traceback."""
+    2, not MMEngine's ``UnicodeDecodeError`` traceback; infer.py says it in
+    the same words (it said ``The config X: UnicodeDecodeError: 'utf-8'
+    codec can't decode ...``)."""
     garbage = files['root'] / 'garbage.py'
     garbage.write_bytes(b'a = 1\n\x80\x81 garbage\n')
     line = _run(files, tool, str(garbage))
     assert (f'error: The config {garbage} (or a _base_ of it) is not UTF-8 '
             'text (invalid start byte at byte 6): MMEngine reads configs as '
             'Python, JSON or YAML text.') in line
+
+
+def test_a_task_config_that_is_not_text_is_that_tasks_error(files):
+    """``infer.py --task a garbage.py CKPT --task b CONFIG CKPT``: task a
+    fails in every input with the line train.py and test.py give, naming
+    the config; it named the checkpoint (``stock.pth: UnicodeDecodeError:
+    'utf-8' codec can't decode byte 0x80 ...``)."""
+    garbage = files['root'] / 'garbage_task.py'
+    garbage.write_bytes(b'a = 1\n\x80\x81 garbage\n')
+    checkpoint = files['checkpoint']
+    proc = run_tool([
+        'infer.py', '--task', 'a',
+        str(garbage), checkpoint, '--task', 'b', TINY_VIDEO_CONFIG, checkpoint,
+        files['video']
+    ],
+                    cwd=str(files['root']),
+                    check=False)
+    assert (f'task a: ERROR ConfigError: The config {garbage} (or a _base_ '
+            'of it) is not UTF-8 text (invalid start byte at byte 6): '
+            'MMEngine reads configs as Python, JSON or YAML text.'
+            ) in proc.stdout, proc.stdout
+    assert 'UnicodeDecodeError' not in proc.stdout
 
 
 def test_infer_label_map_address_is_a_usage_error(files):
