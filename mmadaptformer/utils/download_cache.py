@@ -34,21 +34,21 @@ take any file of that name as the address's. This cache keeps that layout
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
 
-A download goes to a temporary file in the cache folder and takes its name
-only once it has loaded safely; a refused download is deleted, as are a
-download's scratch files where it cannot be put in place (a folder of its
-name, no permission), and a refused file already in the cache
-(:attr:`.CheckpointLoadError.refused`) is renamed to ``<name>.refused``; a
-damaged one is left, and named by its path. Where the file or its record
-cannot be put in place, the old file and its old record are put back
-(:mod:`.download_keep`): a new record next to the old file would let the
-old file pass for the new.
+A download goes to a scratch file in a folder of its own in the cache
+folder, which no other user can write in (:mod:`.download_scratch`),
+and takes its name only once it has loaded safely; a refused download is
+deleted, as are a download's scratch files where it cannot be put in place
+(a folder of its name, no permission), and a refused file already in the
+cache (:attr:`.CheckpointLoadError.refused`) is renamed to
+``<name>.refused``; a damaged one is left, and named by its path. Where
+the file or its record cannot be put in place, the old file and its old
+record are put back (:mod:`.download_keep`): a new record next to the old
+file would let the old file pass for the new.
 """
 import hashlib
 import logging
 import os
 import os.path as osp
-import tempfile
 import uuid
 from typing import Any, BinaryIO, Dict, Optional, Tuple
 from urllib.parse import urlparse
@@ -59,10 +59,10 @@ from mmengine.logging import print_log
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
 from .download_hash import hash_mismatch, promised_hash
-from .download_http import (changed_since, check_scratch, download_failure,
-                            fetch_to_file)
+from .download_http import changed_since, download_failure, fetch_to_file
 from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record, write_record
+from .download_scratch import scratch_folder
 
 __all__ = [
     'cache_path', 'named_path', 'fetch_cached', 'fetch_verified',
@@ -263,7 +263,6 @@ def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
     try:
         with scratch:
             validators = fetch_to_file(url, scratch, progress)
-            check_scratch(scratch, partial)
     except OSError as e:
         # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
         # refused connection, an unknown host.
@@ -295,23 +294,25 @@ def _download_into(url: str, cached: str, map_location: Any,
     # torch.load tells a safetensors file by its name, so the download
     # keeps that ending while it is checked.
     ending = SAFETENSORS_SUFFIX if cached.endswith(SAFETENSORS_SUFFIX) else ''
-    os.makedirs(osp.dirname(cached), exist_ok=True)
-    fd, partial = tempfile.mkstemp(
-        prefix=osp.basename(cached) + '.',
-        suffix='.partial' + ending,
-        dir=osp.dirname(cached))
-    try:
-        # Written through the descriptor mkstemp opened, never opened
-        # again by its name (see check_scratch).
-        checkpoint, validators = _download(url, os.fdopen(fd, 'wb'), partial,
-                                           cached, map_location, progress)
-        keep_download(url, partial, cached, validators)
-    except BaseException:
-        # A refused, broken or unkept download leaves no scratch files
-        # (write_record deletes its own, partial + URL_SUFFIX, if it fails).
-        if osp.lexists(partial):
-            os.remove(partial)
-        raise
+    with scratch_folder(cached) as private:
+        # Its scratch files (the download, its record's, the old copy's)
+        # are made in a folder no other user can write in, named through
+        # the folder held open (see download_scratch).
+        partial = osp.join(private, osp.basename(cached) + '.partial' + ending)
+        scratch = os.fdopen(
+            os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
+            'wb')
+        try:
+            checkpoint, validators = _download(url, scratch, partial, cached,
+                                               map_location, progress)
+            keep_download(url, partial, cached, validators)
+        except BaseException:
+            # A refused, broken or unkept download leaves no scratch files
+            # (write_record deletes its own, partial + URL_SUFFIX, if it
+            # fails); scratch_folder then deletes the folder.
+            if osp.lexists(partial):
+                os.remove(partial)
+            raise
     return checkpoint
 
 

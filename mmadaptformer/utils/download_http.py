@@ -5,9 +5,6 @@ The server's validators of a download (:data:`VALIDATORS`) are what
 :mod:`~mmadaptformer.utils.download_cache` records next to a cached copy
 and compares before it uses it again.
 """
-import os
-import os.path as osp
-import stat
 from typing import BinaryIO, Dict, Optional
 from urllib.error import HTTPError
 from urllib.parse import urlparse
@@ -16,8 +13,8 @@ from urllib.request import HTTPRedirectHandler, Request, build_opener
 from torch.hub import tqdm
 
 __all__ = [
-    'CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'check_scratch',
-    'changed_since', 'download_failure'
+    'CHUNK_SIZE', 'VALIDATORS', 'fetch_to_file', 'changed_since',
+    'download_failure'
 ]
 
 #: Bytes read at a time.
@@ -68,8 +65,8 @@ def fetch_to_file(url: str, file: BinaryIO, progress: bool) -> Dict[str, str]:
     Args:
         url (str): The address.
         file (BinaryIO): The file to write, opened by the caller (the
-            download cache's scratch file, as ``mkstemp`` made it: never
-            opened again by its name, which others may take meanwhile).
+            download cache's scratch file, in a folder of its own:
+            :mod:`.download_scratch`).
         progress (bool): Show a progress bar.
 
     Returns:
@@ -99,41 +96,6 @@ def fetch_to_file(url: str, file: BinaryIO, progress: bool) -> Dict[str, str]:
         raise OSError(f'the server announced {expected} bytes and sent '
                       f'{written}')
     return validators
-
-
-def check_scratch(scratch: BinaryIO, partial: str) -> None:
-    """Refuse the scratch file ``partial`` if it is no longer the file the
-    download was written into (``scratch``, open).
-
-    In a cache folder others can write in (a group's shared hub cache),
-    anyone could replace it while the request ran: with a link (hard or
-    symbolic) to one of this user's files, which the load and
-    :func:`~.download_keep.keep_download` would then have taken, and
-    kept, as the download.
-
-    Args:
-        scratch (BinaryIO): The file written, still open.
-        partial (str): Its name.
-
-    Raises:
-        OSError: Naming ``partial`` and what took its place.
-    """
-    try:
-        now = os.lstat(partial)
-    except FileNotFoundError:
-        now = None
-    if now is not None and osp.samestat(now, os.fstat(scratch.fileno())):
-        return
-    if now is None:
-        what = 'was deleted'
-    elif stat.S_ISLNK(now.st_mode):
-        what = 'was replaced by a symbolic link'
-    else:
-        what = 'was replaced by another file'
-    folder = osp.dirname(partial)
-    raise OSError(f'its scratch file {partial} {what} while it downloaded '
-                  f'(someone else who can write in {folder} did it), and is '
-                  'not used; make the cache folder writable by you alone')
 
 
 def changed_since(url: str, recorded: Dict[str, str]) -> Optional[str]:

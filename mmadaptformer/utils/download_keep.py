@@ -28,7 +28,9 @@ def keep_download(url: str, partial: str, cached: str,
 
     Args:
         url (str): The address.
-        partial (str): The download, a scratch file next to ``cached``.
+        partial (str): The download, a scratch file in the download's
+            own folder next to ``cached`` (:mod:`.download_scratch`), on
+            the same file system: its move into place is atomic.
         cached (str): Its place in the cache.
         validators (dict): The server's validators, for the record.
 

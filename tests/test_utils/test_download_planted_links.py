@@ -1,14 +1,14 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """A download cache that others can write in (a group's shared hub cache)
-never lets them pick a file of this user's for the download to write.
+never lets them pick a file of this user's for a record to write.
 
-A real HTTP server on 127.0.0.1 plays the other user: while it answers
-the request, it replaces the download's scratch file with a link to the
-user's file, or plants a link at the scratch name of its record. Before,
-``open(partial, 'wb')`` wrote the checkpoint over the user's file, and
-the record's ``open(scratch, 'w')`` truncated it to the address; a
-file found in the cache by its hashed name had its record written through
-a fixed scratch name (``NAME.record.url``) that anyone could plant first.
+A real HTTP server on 127.0.0.1 plays the other process: while it answers
+the request, it plants a link at the scratch name of the download's
+record. Before, the record's ``open(scratch, 'w')`` truncated the linked
+file to the address; a file found in the cache by its hashed name had its
+record written through a fixed scratch name (``NAME.record.url``) that
+anyone could plant first. (The download's own scratch files are in a
+folder no other user can write in: test_download_scratch_W.py.)
 """
 import hashlib
 import http.server
@@ -31,10 +31,9 @@ def _checkpoint_bytes():
     return buffer.getvalue()
 
 
-def _handler(cache, precious, plant):
-    """A handler that, before it answers, plants a link to ``precious``:
-    at the download's scratch file (``plant='partial'``) or at the scratch
-    name of its record (``'record'``)."""
+def _handler(cache, precious):
+    """A handler that, before it answers, plants a link to ``precious`` at
+    the scratch name of the download's record."""
 
     class Planting(http.server.BaseHTTPRequestHandler):
 
@@ -44,15 +43,12 @@ def _handler(cache, precious, plant):
         def do_GET(self):
             for name in os.listdir(cache):
                 if name.endswith('.partial'):
-                    path = os.path.join(cache, name)
-                    if plant == 'partial':
-                        os.remove(path)
-                        os.symlink(precious, path)
-                    elif plant == 'hardlink':
-                        os.remove(path)
-                        os.link(precious, path)
-                    else:
-                        os.symlink(precious, path + '.url')
+                    # The download's own folder: only this user (as
+                    # here) can plant in it.
+                    folder = os.path.join(cache, name)
+                    for inner in os.listdir(folder):
+                        os.symlink(precious,
+                                   os.path.join(folder, inner) + '.url')
             body = _checkpoint_bytes()
             self.send_response(200)
             self.send_header('Content-Length', str(len(body)))
@@ -74,51 +70,20 @@ def place(tmp_path):
     return cache, precious
 
 
-def test_a_link_planted_at_the_download_is_not_written_through(
-        place, tmp_path):
-    cache, precious = place
-    with serving(tmp_path, _handler(str(cache), str(precious),
-                                    'partial')) as server:
-        url = f'{server.url}/epoch_1.pth'
-        with pytest.raises(CheckpointLoadError) as info:
-            fetch_cached(url, str(cache))
-    assert precious.read_text() == PRECIOUS
-    assert 'was replaced by a symbolic link while it downloaded' in str(
-        info.value)
-    assert str(info.value).startswith(f'Could not download checkpoint {url}')
-    # Nothing of the download was kept; the planted link was removed.
-    assert os.listdir(cache) == []
-
-
-def test_a_hard_link_planted_at_the_download_is_not_written_through(
-        place, tmp_path):
-    """A hard link is no symbolic link: opening the scratch file again by
-    its name with ``O_NOFOLLOW`` wrote the download into the linked file
-    (and then kept that file in the cache as the address's)."""
-    cache, precious = place
-    with serving(tmp_path, _handler(str(cache), str(precious),
-                                    'hardlink')) as server:
-        url = f'{server.url}/epoch_1.pth'
-        with pytest.raises(CheckpointLoadError) as info:
-            fetch_cached(url, str(cache))
-    assert precious.read_text() == PRECIOUS
-    assert 'was replaced by another file while it downloaded' in str(
-        info.value)
-    assert os.listdir(cache) == []
-
-
 def test_a_link_planted_at_the_record_is_not_written_through(place, tmp_path):
     cache, precious = place
-    with serving(tmp_path, _handler(str(cache), str(precious),
-                                    'record')) as server:
+    with serving(tmp_path, _handler(str(cache), str(precious))) as server:
         url = f'{server.url}/epoch_1.pth'
         with pytest.raises(CheckpointLoadError, match='File exists'):
             fetch_cached(url, str(cache))
     assert precious.read_text() == PRECIOUS
-    # The download was not kept; the link, not this user's, was left.
+    # The download was not kept; the link was left, in the download's
+    # folder, which is not deleted while it holds it.
     names = os.listdir(cache)
-    assert len(names) == 1 and names[0].endswith('.partial.url')
-    assert os.path.islink(cache / names[0])
+    assert len(names) == 1 and names[0].endswith('.partial')
+    inner = os.listdir(cache / names[0])
+    assert len(inner) == 1 and inner[0].endswith('.partial.url')
+    assert os.path.islink(cache / names[0] / inner[0])
 
 
 def test_the_record_of_a_file_found_by_its_hash_has_a_scratch_name_of_its_own(

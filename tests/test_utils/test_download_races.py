@@ -258,7 +258,8 @@ def test_a_record_that_names_another_address_is_refused(served):
 @pytest.mark.parametrize('when', ['before_writing', 'before_the_move'])
 def test_a_folder_at_the_put_back_scratch_name_is_left_and_named(served, when):
     """The old record is put back through a scratch file
-    (``NAME.XXXX.partial.old``). Another process makes a folder of that
+    (``NAME.partial.old`` in the download's scratch folder
+    ``NAME.XXXX.partial``). Another process makes a folder of that
     name before the put-back writes it, or puts one in place of the file
     it wrote before the move. The put-back deletes only a file it wrote:
     the folder is left with what it holds, and the error is the
@@ -270,6 +271,7 @@ def test_a_folder_at_the_put_back_scratch_name_is_left_and_named(served, when):
     assert CheckpointLoader.load_checkpoint(url)['step'] == 1
     cached.unlink()
     scratch = []
+    shown = []
     removed = []
 
     def in_the_way(event, args):
@@ -282,6 +284,12 @@ def test_a_folder_at_the_put_back_scratch_name_is_left_and_named(served, when):
             # later, one of the put-back's scratch name.
             cached.mkdir()
             scratch.append(args[0] + '.old')
+            # As errors name it: the download's scratch folder (held open,
+            # /proc/self/fd/N) by its name.
+            shown.append(
+                os.path.join(
+                    os.path.realpath(os.path.dirname(args[0])),
+                    os.path.basename(scratch[0])))
             if when == 'before_writing':
                 _make_folder(scratch[0])
         elif (event == 'os.rename' and scratch and args[0] == scratch[0]
@@ -295,7 +303,7 @@ def test_a_folder_at_the_put_back_scratch_name_is_left_and_named(served, when):
             CheckpointLoader.load_checkpoint(url)
     finally:
         _ON.clear()
-    folder = scratch[0]
+    folder = shown[0]
     # The put-back's own error: making its scratch file, or moving it.
     why = ('File exists; FileExistsError' if when == 'before_writing' else
            'Not a directory; NotADirectoryError')
@@ -310,9 +318,11 @@ def test_a_folder_at_the_put_back_scratch_name_is_left_and_named(served, when):
     # The folder was not asked to be deleted, and holds what it held.
     assert folder not in removed
     assert os.listdir(folder) == ['inside.txt']
-    assert sorted(p.name for p in hub.iterdir()) == sorted(
-        ['best.pth', 'best.pth' + URL_SUFFIX,
-         os.path.basename(folder)])
+    # The download's scratch folder is left, since it holds the folder.
+    assert sorted(p.name for p in hub.iterdir()) == sorted([
+        'best.pth', 'best.pth' + URL_SUFFIX,
+        os.path.basename(os.path.dirname(folder))
+    ])
 
 
 def _make_folder(path):

@@ -24,11 +24,9 @@
 * it falls back to the host's attributes (e.g. ``num_extra_tokens``).
 """
 import functools
-import logging
 from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
-from mmengine.logging import print_log
 from mmengine.model import BaseModule
 from torch import nn
 
@@ -36,21 +34,17 @@ from ...utils.config_error import ConfigError
 from ...utils.local_files import home_expanded
 from ...utils.pretrained_init import pretrained_init_cfgs
 from .config_keys import CONFIG_KEY, refuse_unknown_wrapper_keys
-from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
-                                 verify_frozen_host)
+from .frozen_host_record import FROZEN_HOST_KEY, check_trained_settings
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
 from .host_grad_guard import guard_host_gradients
 from .host_init import OWN_WEIGHTS_ATTR, own_weights
 from .host_loading import host_init_source, initialize_host
-from .load_refusals import refuse_full_with_holes
+from .load_guard import UNNAMED_STATE_DICT, guard_load
 from .trained_part_check import check_trained_part
 
 __all__ = ['HOST_CONFIG_KEY', 'UNNAMED_STATE_DICT', 'FrozenHostWrapper']
 
-#: ``host_source`` after a full state dict replaced the host's weights, while
-#: its file is not known (MMEngine hands the model the state dict only).
-UNNAMED_STATE_DICT = 'state dict'
 #: Config key of the host's pretrained checkpoint in the recipes.
 HOST_CONFIG_KEY = 'model.backbone.backbone.init_cfg.checkpoint'
 
@@ -250,13 +244,14 @@ class FrozenHostWrapper(BaseModule):
     def before_load(self, state_dict: Mapping, prefix: str) -> None:
         """Guard the frozen host before a state dict is loaded.
 
-        Called by the wrapper's load pre-hook, on every loading path. A
-        state dict without (some of) the host's keys is an adapter-only
-        one: the host's pretrained weights are loaded first, if they were
-        not. When the state dict records the frozen backbone it was trained
-        on (:data:`FROZEN_HOST_KEY`), the frozen tensors are compared with
-        it, from the state dict where it has them, else from the model.
-        Dry runs on ``meta`` tensors check nothing.
+        Called by the wrapper's load pre-hook, on every loading path; the
+        checks are :func:`~.load_guard.guard_load`'s. A state dict without
+        (some of) the host's keys is an adapter-only one: the host's
+        pretrained weights are loaded first, if they were not. When the
+        state dict records the frozen backbone it was trained on
+        (:data:`FROZEN_HOST_KEY`), the frozen tensors are compared with it,
+        from the state dict where it has them, else from the model. Dry
+        runs on ``meta`` tensors check nothing.
 
         Args:
             state_dict (Mapping): The state dict being loaded; the entry
@@ -271,56 +266,7 @@ class FrozenHostWrapper(BaseModule):
                 tensors (see :func:`~.load_refusals.refuse_full_with_holes`);
                 or if its record names other :meth:`trained_settings`.
         """
-        self.__dict__.pop('_load_verified', None)  # of a load that failed
-        entry = state_dict.pop(prefix + FROZEN_HOST_KEY, None)
-        present = [
-            state_dict[prefix + k] for k in self.host_keys
-            if prefix + k in state_dict
-        ]
-        if any(torch.is_tensor(v) and v.is_meta for v in present):
-            return
-        complete = len(present) == len(self.host_keys)
-        if not complete and entry is None:
-            refuse_full_with_holes(self, state_dict, prefix)
-        if isinstance(entry, Mapping):  # before reading a pretrained file
-            check_trained_settings(self, entry)
-        if not complete and not self.host_initialized:
-            self.init_host()
-        if entry is not None:
-            verify_frozen_host(self, entry, state_dict, prefix)
-            # The frozen tensors it leaves out are the model's own, just
-            # verified to be those the adapters were trained on: they are
-            # not reported as missing (MMEngine's load_checkpoint would list
-            # every one of them in a warning), nor refused by strict=True.
-            self.__dict__['_load_verified'] = frozenset(
-                prefix + key for key in entry['fingerprints']
-                if prefix + key not in state_dict)
-        elif not complete:
-            # E.g. an adapter-only checkpoint written before the records
-            # existed: its meta digest is checked on the Runner path only.
-            print_log(
-                f'{type(self).__name__}: the state dict lacks '
-                f'{len(self.host_keys) - len(present)} backbone tensors and '
-                f'records no frozen backbone ({FROZEN_HOST_KEY}), so '
-                f'nothing checks that they fit it. They come from '
-                f'{self.host_source or "nowhere: random weights"} '
-                f'({self.pretrained_key}). Re-save {self.trained_part}-only '
-                f'checkpoints with tools/model_converters/extract_adapters.py '
-                f'to record it.',
-                logger='current',
-                level=logging.WARNING)
-        check_trained_part(
-            self,
-            state_dict,
-            prefix,
-            source=entry.get('source') if isinstance(entry, Mapping) else None)
-        if complete:
-            # With a record, the loaded host tensors were just verified to be
-            # the backbone the record names; e.g. the Runner completes an
-            # adapter-only checkpoint with the model's own frozen weights.
-            entry = entry or {}
-            self.host_source = entry.get('pretrained') or entry.get(
-                'source') or UNNAMED_STATE_DICT
+        guard_load(self, state_dict, prefix)
 
     def diagnose_state_dict(self,
                             state_dict: Mapping,

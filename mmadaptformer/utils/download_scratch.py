@@ -1,0 +1,114 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The folder a download of the download cache (:mod:`.download_cache`)
+is written, checked and loaded in before it takes its name.
+
+In a cache folder others can write in (a group's shared hub cache), a
+scratch file there could be replaced while the request ran (a link to one
+of this user's files, which the load and the move into place would then
+have taken as the download). So each download gets a folder of its own
+next to its file, made as ``tempfile.mkdtemp`` makes one (mode 0700,
+owned by this user: no other user can add, replace or delete a file in
+it), and held open: its files are named through the open folder
+(``/proc/self/fd/N/...`` on Linux), not through its name in the cache
+folder, which someone who can write there could give to a folder of their
+own. The move into place is a rename within the cache folder's file
+system, so it stays atomic.
+"""
+import contextlib
+import errno
+import logging
+import os
+import os.path as osp
+import stat
+import tempfile
+from typing import Iterator, Optional
+
+from mmengine.logging import print_log
+
+from .checkpoint_loading import CheckpointLoadError
+
+__all__ = ['scratch_folder']
+
+
+@contextlib.contextmanager
+def scratch_folder(cached: str) -> Iterator[str]:
+    """A folder of this user's alone next to ``cached``, for its download.
+
+    Args:
+        cached (str): The download's place in the cache.
+
+    Yields:
+        str: The path to name the folder's files by: through the folder
+        held open where the system allows it (Linux), else its name (and
+        there, someone who can write in the cache folder could put a
+        folder of their own in its place).
+        Errors that name a file through it name the folder by its name.
+
+    Raises:
+        CheckpointLoadError: If the folder made is no longer this user's
+            alone when it is opened (someone put another in its place).
+
+    On every way out (a refusal, an error, Ctrl-C) the folder is deleted
+    if it is empty; a file left in it on purpose, which the error names,
+    leaves it.
+    """
+    folder = osp.dirname(cached)
+    os.makedirs(folder, exist_ok=True)
+    private = tempfile.mkdtemp(
+        prefix=osp.basename(cached) + '.', suffix='.partial', dir=folder)
+    fd = _hold(private, cached)
+    try:
+        made = os.lstat(private) if fd is None else os.fstat(fd)
+        held = f'/proc/self/fd/{fd}'
+        pinned = held if fd is not None and osp.isdir(held) else private
+        try:
+            yield pinned
+        except CheckpointLoadError as e:
+            if pinned == private:
+                raise
+            raise CheckpointLoadError(
+                str(e).replace(pinned, private), refused=e.refused) from None
+        finally:
+            _remove_if_empty(private, made)
+    finally:
+        if fd is not None:
+            os.close(fd)
+
+
+def _hold(private: str, cached: str) -> Optional[int]:
+    """Open the folder ``private`` just made, and check that it is still
+    this user's alone; None where folders cannot be opened (Windows)."""
+    if not hasattr(os, 'O_DIRECTORY'):
+        return None
+    replaced = CheckpointLoadError(
+        f'The scratch folder {private} the download of {cached} was to be '
+        'written in was replaced while it was made, and is not used '
+        f'(someone else who can write in {osp.dirname(private)} did it); '
+        'make the cache folder writable by you alone.')
+    try:
+        fd = os.open(private, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+    except OSError:
+        raise replaced from None  # A link or a file now has its name.
+    made = os.fstat(fd)
+    if made.st_uid != os.geteuid() or stat.S_IMODE(made.st_mode) != 0o700:
+        os.close(fd)
+        raise replaced
+    return fd
+
+
+def _remove_if_empty(private: str, made: os.stat_result) -> None:
+    """Delete the scratch folder ``private`` if it is still the one
+    ``made`` there and is empty."""
+    try:
+        if osp.samestat(os.lstat(private), made):
+            os.rmdir(private)
+    except FileNotFoundError:
+        pass
+    except OSError as e:
+        if e.errno in (errno.ENOTEMPTY, errno.EEXIST):
+            return  # A file left on purpose, named in the error.
+        print_log(
+            f'The scratch folder {private} could not be deleted '
+            f'({e.strerror or e}; {type(e).__name__}); it was left there.',
+            logger='current',
+            level=logging.WARNING)
