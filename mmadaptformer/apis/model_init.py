@@ -32,6 +32,8 @@ from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
+from mmadaptformer.utils.test_pipelines_agreement import \
+    warn_test_pipelines_disagree
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
                               read_checkpoint)
@@ -65,7 +67,12 @@ def init_model(config: Union[str, Config],
     (build, then :func:`mmengine.runner.load_checkpoint`), and stricter: a
     full or merged checkpoint must fill every key of the model, and an
     adapter-only checkpoint every trainable key on the backbone it was
-    trained on (the config's pretrained path).
+    trained on (the config's pretrained path). A video config whose
+    ``test_dataloader`` pipeline (the one our tools feed) differs from its
+    top-level ``test_pipeline`` (the one mmaction2's
+    ``inference_recognizer`` reads from ``model.cfg``) is warned about once
+    (:func:`~mmadaptformer.utils.test_pipelines_agreement.
+    warn_test_pipelines_disagree`).
 
     Args:
         config (str | Config): The config file or object.
@@ -107,6 +114,9 @@ def init_model(config: Union[str, Config],
     # A test_cfg key mmaction2's recognizer would ignore without a word,
     # and a head whose scores name no one label per input.
     check_inference_cfg(cfg, source)
+    # The model's cfg is what mmaction2's inference_recognizer reads its
+    # test_pipeline from; ours feed test_dataloader's.
+    warn_test_pipelines_disagree(cfg, source)
     if checkpoint is not None and loaded is None:
         # Before the model is built (seconds for a ViT-B): a checkpoint
         # that is not there, a folder, or a video, is named first.

@@ -42,6 +42,8 @@ from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
 from mmadaptformer.utils.planted_links import planted_link
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
+from mmadaptformer.utils.test_pipelines_agreement import \
+    warn_test_pipelines_disagree
 from .hooks.data_health_hook import DataHealthHook
 from .hooks.registration import add_hook_once
 from .hooks.resume_check_hook import add_resume_check_hook
@@ -203,7 +205,11 @@ def build_runner(cfg: Config):
     scoring other samples in place of broken files, and with float32
     scores from the mmaction2 heads
     (:func:`~mmadaptformer.utils.upcast_mmaction_head_scores`) for
-    evaluation under bfloat16 autocast.
+    evaluation under bfloat16 autocast. A video config whose
+    ``test_dataloader`` pipeline differs from its top-level
+    ``test_pipeline`` (which mmaction2's ``inference_recognizer`` reads) is
+    warned about once (:func:`~mmadaptformer.utils.test_pipelines_agreement.
+    warn_test_pipelines_disagree`).
 
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
@@ -218,6 +224,9 @@ def build_runner(cfg: Config):
         another ``runner_type``, an instance of a subclass of that class
         with :class:`ConfigCopyMixin` in front.
     """
+    # MMAction2's inference_recognizer reads another test pipeline than
+    # this run's test dataloader feeds: said before the run, once.
+    warn_test_pipelines_disagree(cfg, cfg.filename or 'the config')
     runner_type = cfg.get('runner_type', None)
     if runner_type is None:
         runner_cls = ConfigCopyRunner

@@ -38,6 +38,7 @@ from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
                                  register_safe_globals, safe_torch_load)
 from .download_cache import cache_path, fetch_cached
+from .model_keys import BACKBONE_PREFIX
 from .refusal_text import refusal_message, refusal_reason
 from .zoo_names import zoo_address
 
@@ -204,9 +205,9 @@ def load_from_mmcls(filename: str, map_location: Any = None) -> Any:
         zoo_address(filename), map_location=map_location)
     state_dict = checkpoint.get('state_dict', checkpoint)
     return dict(
-        state_dict=OrderedDict((key[len('backbone.'):], value)
+        state_dict=OrderedDict((key[len(BACKBONE_PREFIX):], value)
                                for key, value in state_dict.items()
-                               if key.startswith('backbone.')))
+                               if key.startswith(BACKBONE_PREFIX)))
 
 
 def load_forced(loader: Callable, filename: Any, *args: Any,

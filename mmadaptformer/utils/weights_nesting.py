@@ -19,7 +19,7 @@ backbone, the converter's ``--type``.
 """
 from typing import Any, Collection, Iterable, List, Mapping, Optional, Tuple
 
-from .model_keys import HEAD_NAMES, NECK_NAME, held_keys
+from .model_keys import BACKBONE_PREFIX, HEAD_NAMES, NECK_NAME, held_keys
 from .official_vit_keys import TOOLBOX_PATCH_EMBED_KEY
 
 __all__ = [
@@ -113,7 +113,7 @@ def toolbox_layout_key(weights: Any) -> Optional[str]:
     if embed is not None:
         return embed
     if names and all(k.split('.', 1)[0] in _MODEL_PARTS for k in names):
-        return next((k for k in names if k.startswith('backbone.')), None)
+        return next((k for k in names if k.startswith(BACKBONE_PREFIX)), None)
     return None
 
 

@@ -16,6 +16,7 @@ from mmengine.dataset import pseudo_collate
 from mmengine.registry import MODELS, init_default_scope
 
 from ...apis import ModelInferencer, MultiTaskRecognizer
+from ...utils.model_keys import BACKBONE_PREFIX
 from .held_threads import WAIT_S, hold_point, run_held
 from .inference_scores import (class_scores, decoded_arrays, limit_below,
                                max_diff, trained_tasks, val_files)
@@ -70,7 +71,7 @@ def write_vpt_shallow_model(ctx: dict,
         for name, param in model.named_parameters():
             if name.endswith('prompt_embeddings'):
                 param.normal_()
-            elif not name.startswith('backbone.') and param.dim() > 1:
+            elif not name.startswith(BACKBONE_PREFIX) and param.dim() > 1:
                 param.normal_(std=0.1)
     checkpoint = osp.join(root, f'vpt_shallow_{task}.pth')
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, checkpoint)

@@ -16,6 +16,7 @@ from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.control_characters import escape_controls
+from mmadaptformer.utils.model_keys import BACKBONE_PREFIX
 from mmadaptformer.utils.weights_nesting import (holds_own_names,
                                                  nested_weights_cause,
                                                  tensor_keys)
@@ -69,10 +70,10 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
     origin = meta.get('converted_from')
     converted = (f', converted from {escape_controls(str(origin))} by '
                  'tools/model_converters' if origin else '')
-    if all(k.startswith('backbone.') for k in keys):
+    if all(k.startswith(BACKBONE_PREFIX) for k in keys):
         return (f"a backbone's pretrained weights (its {len(keys)} tensors "
-                f"are all under 'backbone.'{converted}). To train from it, "
-                f'{pretrained}')
+                f'are all under {BACKBONE_PREFIX!r}{converted}). To train '
+                f'from it, {pretrained}')
     if not any(k.split('.')[0] in parts for k in keys):
         return (f"a backbone's pretrained weights (its {len(keys)} tensors, "
                 f'e.g. {keys[0]!r}, are under none of the model\'s parts: '
