@@ -14,18 +14,29 @@ group: LARS's ``lars_exclude``, SimSiam's ``fix_lr``), so only a key close
 to ``lr_mult`` or ``decay_mult``, or close to an argument of the optimizer
 without being one (``momentun=0.``, which SGD never reads from the group),
 is refused. :func:`check_paramwise_cfg` names such a key with the closest
-known ones. Another constructor
+known ones, and the file and line that write it where that is a base of the
+user's config. One that only an installed toolbox's config writes is a
+warning: MMPretrain's Twins configs write ``paramwise_cfg=dict(_delete=True,
+...)``, a misspelled ``_delete_`` that MMEngine keeps as a key and its
+constructor ignores, so the base schedule's ``flat_decay_mult`` and
+``custom_keys`` stay, as in MMPretrain's own runs of them, and refusing it
+would stop every run of those configs for a line the user did not write.
+Another constructor
 (mmpretrain's layer-wise decay, mmaction2's TSM) reads other keys and is
 not checked.
 """
 import difflib
+import logging
+import os.path as osp
 from typing import Optional, Tuple
 
 from mmengine.config import Config
+from mmengine.logging import print_log
 from mmengine.registry import OPTIMIZERS
 
 from .config_error import ConfigError
-from .config_place import mistake_place
+from .config_key_writer import key_writer
+from .config_place import mistake_place, option_key
 from .registry_names import close_hint, registered, use_default_scope
 from .unknown_keys import named_arguments, refuse_unknown_keys
 
@@ -93,16 +104,34 @@ def check_paramwise_cfg(cfg: Config,
     if not isinstance(paramwise, dict):
         return
     key = 'optim_wrapper.paramwise_cfg'
-    refuse_unknown_keys(
-        paramwise,
-        key,
-        PARAMWISE_KEYS,
-        'paramwise_cfg key',
-        f"MMEngine's {_DEFAULT} would ignore it without a word",
-        source,
-        options,
-        takes='It reads',
-        hint=_paramwise_hint)
+    for name in paramwise:
+        if name in PARAMWISE_KEYS:
+            continue
+        written = None if option_key(f'{key}.{name}', options) else \
+            key_writer(source, f'{key}.{name}')
+        if written is not None and written.installed:
+            print_log(
+                f'{written.place()} (inherited by {source}): {key}.{name}: '
+                f'{name!r} is no paramwise_cfg key{_paramwise_hint(name)}; '
+                f"MMEngine's {_DEFAULT} ignores it, as in the toolbox's own "
+                'runs of that config, and applies the merged paramwise_cfg: '
+                f'{", ".join(k for k in paramwise if k != name) or "none"}.',
+                logger='current',
+                level=logging.WARNING)
+            continue
+        where = source
+        if written is not None and written.file != osp.abspath(source):
+            where = f'{written.place()} (inherited by {source})'
+        refuse_unknown_keys({name: paramwise[name]},
+                            key,
+                            PARAMWISE_KEYS,
+                            'paramwise_cfg key',
+                            f"MMEngine's {_DEFAULT} would ignore it without "
+                            'a word',
+                            where,
+                            options,
+                            takes='It reads',
+                            hint=_paramwise_hint)
     custom_keys = paramwise.get('custom_keys')
     if not isinstance(custom_keys, dict):
         return  # MMEngine's constructor refuses it itself

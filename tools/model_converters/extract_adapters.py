@@ -50,6 +50,7 @@ from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
 from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.full_load import load_full_state_dict
 from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
 from mmadaptformer.utils.local_files import home_expanded, is_local, same_file
@@ -351,7 +352,8 @@ def extract(args):
         source=source,
         allow_fresh=False,
         hint='Is it a full checkpoint of this config\'s model?')
-    model.load_state_dict(state, strict=True)
+    # Not strict=True: it refuses what a host's pre-hook drops and rebuilds.
+    load_full_state_dict(model, state, source)
     loaded = model.state_dict()
     differ = [
         k for k, v in pretrained.items() if not torch.equal(v, loaded[k])

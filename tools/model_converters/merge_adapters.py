@@ -10,14 +10,16 @@ The frozen weights come from the config's pretrained path (the backbone's
 ``tools/test.py``; the adapter checkpoint's fingerprint must match them.
 ADAPTER_CKPT may be an address (``https://...``), downloaded and loaded
 with ``weights_only=True`` as ``load_checkpoint`` does.
-OUT is a plain full checkpoint for deployment: it loads ``strict=True``
-into the config's model and needs neither the pretrained file nor the
-AdapterHook. Its meta keeps that pretrained path (``frozen_host_sources``)
-for ``extract_adapters.py``. Its state dict keeps the settings the adapters
-were trained with (``<wrapper>.frozen_host_fingerprints``, a record without
-fingerprints: see ``trained_settings_entries``), so that a model built with
-other ones (another ``adapter.scale``, ``placement``, ``block_types``...)
-refuses it on every loading path, as it refuses the adapter-only one.
+OUT is a plain full checkpoint for deployment: it fills every key of the
+config's model (``strict=True``, but for the tensors a host's load pre-hook
+drops and rebuilds: SwinTransformerV2's position tables) and needs neither
+the pretrained file nor the AdapterHook. Its meta keeps that pretrained
+path (``frozen_host_sources``) for ``extract_adapters.py``. Its state
+dict keeps the settings the adapters were trained with
+(``<wrapper>.frozen_host_fingerprints``, a record without fingerprints:
+see ``trained_settings_entries``), so that a model built with other ones
+(another ``adapter.scale``, ``placement``, ``block_types``...) refuses it
+on every loading path, as it refuses the adapter-only one.
 """
 import argparse
 import os.path as osp
@@ -46,6 +48,7 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
+from mmadaptformer.utils.full_load import load_full_state_dict
 from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
 from mmadaptformer.utils.output_file import output_file_problem
@@ -205,7 +208,8 @@ def merge(args):
         source=source,
         allow_fresh=False,
         hint='Is it an adapter-only checkpoint of this config\'s model?')
-    model.load_state_dict(checkpoint['state_dict'], strict=True)
+    # Not strict=True: it refuses what a host's pre-hook drops and rebuilds.
+    load_full_state_dict(model, checkpoint['state_dict'], source)
     meta = {
         k: v
         for k, v in checkpoint['meta'].items() if k != ADAPTER_META_KEY

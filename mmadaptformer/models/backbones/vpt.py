@@ -26,7 +26,7 @@ from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
 from ...utils.config_error import ConfigError
-from ..hosts import HOSTS, block_like_types, qualname
+from ..hosts import HOSTS, block_like_types, host_spec, qualname
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
 
@@ -41,6 +41,24 @@ PROMPT_KEY = 'prompt_embeddings'
 #: :data:`mmadaptformer.models.hosts.HOSTS`.
 PROMPTABLE_BLOCK_TYPES = tuple(
     dict.fromkeys(spec.block for spec in HOSTS if spec.promptable))
+
+
+def _check_promptable_host(model: nn.Module) -> None:
+    """Refuse a declared host that is not ``promptable`` whose blocks are
+    of a promptable type (Conformer's and MobileViT's are ViT layers): the
+    host around them has no token sequence of its own for the prompts."""
+    spec = host_spec(type(model))
+    if spec is None or spec.promptable:
+        return
+    # As configs write them: mmaction.VisionTransformer, ...
+    names = [s.backbone.split('.') for s in HOSTS if s.promptable]
+    hosts = ', '.join(dict.fromkeys(f'{n[0]}.{n[-1]}' for n in names))
+    raise ConfigError(
+        f'{CONFIG_KEY}.backbone.type: VPT cannot prompt '
+        f'{type(model).__name__}: it is an AdaptFormer host, not a VPT one '
+        f'(its {spec.block.rsplit(".", 1)[-1]} blocks are not the ViT '
+        'token sequence VPT inserts prompts into). VPT prompts: '
+        f'{hosts}. Use type=\'AdaptFormer\' for it.')
 
 
 def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
@@ -65,6 +83,7 @@ def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
             f'supported type ({supported}), i.e. global self-attention over '
             f'a token sequence. Block types found: {types}. Windowed '
             'attention (e.g. Swin) has no place for prompt tokens.')
+    _check_promptable_host(model)
     return found
 
 
