@@ -58,6 +58,12 @@ def require_file(path: str, what: str) -> str:
     Returns:
         str: ``path``.
     """
+    if osp.isdir(path):
+        # FileNotFoundError still, so that callers catching a missing
+        # file catch this too; the message tells the two apart.
+        raise FileNotFoundError(
+            f'{what} {path} is a folder, not a file: give the path of '
+            'the file itself')
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{what} not found: {path}{_one_folder_deeper(path)}')

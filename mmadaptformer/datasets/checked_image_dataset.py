@@ -2,11 +2,12 @@
 """An mmpretrain ``CustomDataset`` whose class names move with its data and
 whose training survives broken image files."""
 import os.path as osp
-from typing import Optional, Sequence, Union
+from typing import List, Optional, Sequence, Union
 
 from mmpretrain.datasets import CustomDataset
 from mmpretrain.registry import DATASETS
 
+from mmadaptformer.utils.local_files import is_local
 from mmadaptformer.utils.png_decoding import (PngDecodingError,
                                               png_decoding_error)
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
@@ -14,11 +15,17 @@ from mmadaptformer.utils.transform_steps import (PipelineStepError,
                                                  evaluation_pipeline,
                                                  run_transforms)
 from mmadaptformer.utils.video_containers import one_line_error
+from .annotation_lists import AnnotationError
 from .image_files import BrokenImageError, check_image_file
 from .label_map import load_class_names
 from .training_refetch import IMAGES, load_training_sample
+from .video_list import CHECK_FILES, check_videos_exist
 
 __all__ = ['CheckedImageDataset', 'rooted_classes']
+
+#: Images looked up with ``check_files='sample'``, and at most named.
+CHECK_SAMPLE_SIZE = 100
+MAX_LISTED = 10
 
 
 def rooted_classes(classes, data_root: str):
@@ -87,6 +94,12 @@ class CheckedImageDataset(CustomDataset):
             Defaults to None (not checked).
         max_refetch (int): In training, how many other samples to draw in
             a row after a broken image before raising. Defaults to 10.
+        check_files (str, optional): Which images of an ``ann_file`` to
+            look up when the dataset is built, naming the missing ones
+            with their lines: ``'sample'`` (a seeded sample of 100, the
+            same on every rank), ``'all'`` or None (none; training then
+            skips a missing image as a broken one). Defaults to
+            ``'sample'``, as ``CheckedVideoDataset``'s.
         **kwargs: Other arguments of ``CustomDataset``, such as
             ``ann_file``, ``data_prefix`` and ``pipeline``.
 
@@ -107,7 +120,12 @@ class CheckedImageDataset(CustomDataset):
                  classes: Optional[Union[str, Sequence[str]]] = None,
                  num_classes: Optional[int] = None,
                  max_refetch: int = 10,
+                 check_files: Optional[str] = 'sample',
                  **kwargs) -> None:
+        if check_files not in CHECK_FILES:
+            raise ValueError(f'CheckedImageDataset: check_files='
+                             f'{check_files!r} is not one of {CHECK_FILES}')
+        self.check_files = check_files
         is_int = isinstance(max_refetch,
                             int) and not isinstance(max_refetch, bool)
         if not is_int or max_refetch < 0:
@@ -124,6 +142,31 @@ class CheckedImageDataset(CustomDataset):
             classes=names,
             max_refetch=max_refetch,
             **kwargs)
+
+    def load_data_list(self) -> List[dict]:
+        """mmpretrain's list, refusing an empty ``ann_file`` and, as set by
+        ``check_files``, one that lists images that are not there.
+
+        Returns:
+            list[dict]: ``img_path`` and ``gt_label`` of each image.
+        """
+        data_list = super().load_data_list()
+        if not self.ann_file:
+            return data_list  # class folders: mmpretrain names an empty one
+        if not data_list:
+            raise AnnotationError(
+                f'{self.ann_file}: the annotation file lists no images; '
+                'give a list with a line <path> <label> per image')
+        # mmpretrain reads every line of the list, one sample each.
+        listed = [
+            dict(filename=info['img_path'], source=f'{self.ann_file}:{i}')
+            for i, info in enumerate(data_list, 1)
+            if is_local(info['img_path'])
+        ]
+        check_videos_exist(listed, self.ann_file, self.check_files,
+                           CHECK_SAMPLE_SIZE, MAX_LISTED, self.img_prefix,
+                           'image')
+        return data_list
 
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Run the pipeline on sample ``idx``, raising on an empty file and

@@ -112,10 +112,15 @@ def parse_video_list(ann_file: str,
     return data_list
 
 
-def check_videos_exist(data_list: Sequence[dict], ann_file: str,
-                       check_files: Optional[str], sample_size: int,
-                       max_listed: int, folder: Optional[str]) -> None:
-    """Raise if videos of :func:`parse_video_list` do not exist.
+def check_videos_exist(data_list: Sequence[dict],
+                       ann_file: str,
+                       check_files: Optional[str],
+                       sample_size: int,
+                       max_listed: int,
+                       folder: Optional[str],
+                       what: str = 'video') -> None:
+    """Raise if videos of :func:`parse_video_list` (or other files of a
+    list, each a dict with ``filename`` and ``source``) do not exist.
 
     Args:
         data_list (Sequence[dict]): The parsed list.
@@ -127,6 +132,8 @@ def check_videos_exist(data_list: Sequence[dict], ann_file: str,
         max_listed (int): At most this many missing files are named.
         folder (str, optional): The video folder; the error says when it
             does not exist.
+        what (str): What the files are, for the error, such as
+            ``'image'``. Defaults to ``'video'``.
 
     Raises:
         FileNotFoundError: Naming the missing files and their lines.
@@ -143,10 +150,10 @@ def check_videos_exist(data_list: Sequence[dict], ann_file: str,
     listed = '\n'.join(f'  {d["source"]}: {d["filename"]}'
                        for d in missing[:max_listed])
     more = len(missing) - max_listed
-    hint = (f' The video folder {folder} does not exist; check '
+    hint = (f' The {what} folder {folder} does not exist; check '
             f'data_prefix.' if folder and not osp.isdir(folder) else '')
     raise FileNotFoundError(
-        f'{len(missing)} of {len(checked)} checked videos '
+        f'{len(missing)} of {len(checked)} checked {what}s '
         f'(check_files={check_files!r}) of {ann_file} do not '
         f'exist:\n{listed}' +
         (f'\n  ... and {more} more' if more > 0 else '') + hint)

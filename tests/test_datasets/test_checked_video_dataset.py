@@ -167,6 +167,18 @@ def test_missing_annotation_file_is_named(tmp_path, video_files):
         _build(missing, video_files)
 
 
+def test_annotation_file_that_is_a_folder_is_named_so(tmp_path, video_files):
+    """A folder where the list should be (``train.txt/``) was reported as
+    ``Annotation file not found``, though the path is there."""
+    folder = tmp_path / 'train.txt'
+    folder.mkdir()
+    with pytest.raises(FileNotFoundError) as info:
+        _build(str(folder), video_files)
+    assert str(info.value) == (
+        f'Annotation file {folder} is a folder, not a file: give the path '
+        'of the file itself')
+
+
 @pytest.mark.parametrize(
     'line, error',
     [('good_1.mp4', "the line 'good_1.mp4' has no label: CheckedVideoDataset "
