@@ -14,10 +14,7 @@ whole measurement; the results files were written in place, so a run
 stopped while writing left half a JSON under the real name.
 """
 import json
-import os
 import os.path as osp
-import stat
-import tempfile
 from argparse import ArgumentParser
 from typing import Any, Iterable, Optional, Tuple
 
@@ -27,21 +24,13 @@ from ..utils.checkpoint_formats import file_kind
 from ..utils.config_error import ConfigError
 from ..utils.config_inputs import config_file_problem
 from ..utils.config_loading import load_config_file
-from ..utils.local_files import CONFIG_SUFFIXES, first_missing_file, is_local
-from ..utils.output_file import nearest_existing, output_file_problem
+from ..utils.local_files import CONFIG_SUFFIXES, first_missing_file
+from ..utils.output_file import output_file_problem
 
 __all__ = [
     'CONFIG_SUFFIXES', 'not_a_config', 'refuse_bad_paths', 'load_model_config',
-    'write_json', 'place_problem'
+    'write_json'
 ]
-
-#: What a path that is there but no regular file is, by its ``st_mode``.
-SPECIAL_FILES = (
-    (stat.S_ISCHR, 'a character device'),
-    (stat.S_ISBLK, 'a block device'),
-    (stat.S_ISFIFO, 'a pipe (FIFO)'),
-    (stat.S_ISSOCK, 'a socket'),
-)
 
 
 def not_a_config(prog: str, config: str) -> str:
@@ -88,7 +77,9 @@ def refuse_bad_paths(parser: ArgumentParser,
     output. So with an output, the config is loaded here (with
     ``cfg_options``) and one that does not load is refused as
     :func:`load_model_config` refuses it. Nor may an output be where no
-    file can be made, or be a device or a pipe (:func:`place_problem`).
+    file can be made (``/sys``), a block device or a socket
+    (:func:`~mmadaptformer.utils.output_place.place_problem`); a character
+    device (``/dev/null``) or a pipe is written through.
 
     Args:
         parser (ArgumentParser): The tool's parser.
@@ -106,8 +97,7 @@ def refuse_bad_paths(parser: ArgumentParser,
         parser.error(not_a_config(parser.prog, config))
     outputs = [(path, flag) for path, flag in outputs if path]
     for path, flag in outputs:
-        problem = output_file_problem(path, flag, [(config, 'config')]) or \
-            place_problem(path, flag)
+        problem = output_file_problem(path, flag, [(config, 'config')])
         if problem:
             parser.error(problem)
     if not outputs:
@@ -117,53 +107,6 @@ def refuse_bad_paths(parser: ArgumentParser,
         problem = config_file_problem(path, flag, config, cfg)
         if problem:
             parser.error(problem)
-
-
-def place_problem(path: str, flag: str, folder: bool = False) -> Optional[str]:
-    """``'FLAG PATH: ...'`` if the file ``path`` cannot be written as the
-    tools write it (a temporary file in its folder, renamed onto it), or
-    no file can be made in the folder ``path`` (``folder=True``); else
-    None.
-
-    Permissions alone do not tell: ``root`` may "write" in ``/sys`` and
-    ``/proc``, which take no new file, as a read-only mount takes none. So
-    a temporary file is made and removed in the nearest folder that is
-    there (a folder below it that is not there yet is made by the tool).
-    An output that is there and is no regular file (``/dev/null``, a
-    pipe) is refused too: the rename would replace the device or the pipe
-    with a regular file. Found before anything is measured: these used to
-    end the tools with a traceback after the whole measurement.
-
-    Args:
-        path (str): The output, as the command line gives it; a path with a
-            URI scheme is not checked.
-        flag (str): How the command line names it (``'--out'``).
-        folder (bool): Whether ``path`` is a folder the tool writes in
-            (``gpu_check.sh --out-dir``). Defaults to False.
-
-    Returns:
-        str | None: The line for ``parser.error``.
-    """
-    if not is_local(path):
-        return None
-    target = osp.realpath(path)  # the file a write replaces
-    if not folder and osp.exists(target):
-        mode = os.stat(target).st_mode
-        for test, kind in SPECIAL_FILES:
-            if test(mode):
-                return (f'{flag} {path}: it is {kind}, not a regular file: '
-                        'the results are written to a new file that then '
-                        'replaces it; give the path of a file')
-    above = nearest_existing(target if folder else osp.dirname(target))
-    try:
-        handle, probe = tempfile.mkstemp(prefix='.write-check-', dir=above)
-    except OSError as e:
-        return (f'{flag} {path}: no file can be made in {above} '
-                f'({e.strerror}), as in /proc, /sys or a read-only mount; '
-                'give a path in a folder you can write in')
-    os.close(handle)
-    os.remove(probe)
-    return None
 
 
 def load_model_config(parser: ArgumentParser,

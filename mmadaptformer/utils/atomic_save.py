@@ -15,7 +15,11 @@ new one, never a partial one. A failed write removes its temporary file and
 raises an :class:`AtomicWriteError` (an ``OSError``) that names the file
 being written and the bytes written. Temporary files left by a killed
 writer are removed by the next successful write of the same file on the
-same host (see :mod:`~mmadaptformer.utils.atomic_tmp_files`).
+same host (see :mod:`~mmadaptformer.utils.atomic_tmp_files`). A target
+that is a character device or a pipe (``/dev/null``, ``/dev/stdout``, a
+FIFO) is written through, as ``open`` writes it, not replaced by a regular
+file; a block device or a socket is refused
+(:func:`~mmadaptformer.utils.output_place.streamed`).
 
 :func:`atomic_torch_save` is ``torch.save`` into an :class:`AtomicFile`:
 the checkpoint converters (``tools/model_converters/*.py``) write their
@@ -41,6 +45,7 @@ import torch
 from mmengine.fileio import LocalBackend, register_backend
 
 from .atomic_tmp_files import remove_stale_tmp_files, tmp_file_name
+from .output_place import NOT_WRITTEN_THROUGH, refused_kind, streamed
 from .planted_links import planted_link
 
 __all__ = [
@@ -80,6 +85,34 @@ def _resolve_target(filepath: Union[str, Path]) -> str:
     return path
 
 
+def _open_streamed(filepath: Union[str, Path], mode: str,
+                   encoding: Optional[str], kwargs: dict) -> Optional[IO]:
+    """``filepath`` opened as ``open`` opens it if it is written through
+    (a character device or a pipe); None for anything else.
+
+    Raises:
+        AtomicWriteError: If it is a block device or a socket, or the
+            device or pipe cannot be opened.
+    """
+    _resolve_target(filepath)  # refuses a planted link
+    path = osp.abspath(os.fspath(filepath))
+    through = streamed(path)
+    if through is None:
+        return None
+    if not through:
+        raise AtomicWriteError(
+            errno.EINVAL, f'Could not write {os.fspath(filepath)}: it is '
+            f'{refused_kind(path)}, {NOT_WRITTEN_THROUGH}; nothing was '
+            'written. Give the path of a file.')
+    try:
+        return open(path, mode, encoding=encoding, **kwargs)
+    except OSError as e:
+        raise AtomicWriteError(
+            e.errno,
+            f'Could not write {path}: {e.strerror}; nothing was written.'
+        ) from e
+
+
 def _fsync_dir(directory: str) -> None:
     """Make a rename in ``directory`` durable; best effort."""
     try:
@@ -112,13 +145,17 @@ class AtomicFile:
     onto the target with ``os.replace``; :meth:`abort` (or leaving a
     ``with`` block by an exception) deletes it and leaves the target as it
     was. The temporary file is created with mode ``0o666`` minus the umask,
-    like ``open`` creates files.
+    like ``open`` creates files. A character device or a pipe
+    (``/dev/null``, ``/dev/stdout``, a FIFO) is written through instead,
+    as ``open`` writes it (``streamed`` is True): there is no temporary
+    file, and :meth:`abort` cannot take back what went through.
 
     Args:
         filepath (str | Path): The file to write. A symbolic link is
             followed, as ``open`` would, unless another user made it in a
             folder anyone can write in (``/tmp``): that raises
-            :class:`AtomicWriteError`.
+            :class:`AtomicWriteError`, as a block device or a socket
+            does.
         mode (str): ``'w'``, ``'wb'``, ``'wt'``, ``'w+'``, ``'wb+'`` and
             alike. Defaults to ``'wb'``.
         encoding (str, optional): Text encoding, text modes only.
@@ -139,8 +176,18 @@ class AtomicFile:
             raise ValueError(
                 f'AtomicFile writes whole files; mode must start with "w", '
                 f'got mode={mode!r} for {os.fspath(filepath)!r}')
-        self.target = _resolve_target(filepath)
         self.requested = 0
+        self._done = True  # nothing to clean up until a file is open
+        through = _open_streamed(filepath, mode, encoding, kwargs)
+        self.streamed = through is not None
+        if self.streamed:
+            # Named as given: /dev/stdout in a pipeline resolves to
+            # pipe:[N], which open() reaches through /proc but no path names.
+            self.target = osp.abspath(os.fspath(filepath))
+            self._file = through
+            self._done = False
+            return
+        self.target = _resolve_target(filepath)
         directory = osp.dirname(self.target)
         self.tmp_path = osp.join(directory, tmp_file_name(self.target))
         try:
@@ -191,6 +238,13 @@ class AtomicFile:
 
     def _failed(self, error: OSError) -> AtomicWriteError:
         """Abort, and describe ``error`` with the file and the bytes."""
+        unit = 'bytes' if 'b' in self._file.mode else 'characters'
+        if self.streamed:
+            self.abort()
+            return AtomicWriteError(
+                error.errno, f'Could not write {self.target}: '
+                f'{error.strerror or error} while writing {self.requested} '
+                f'{unit} through to it (a device or a pipe).')
         try:
             written = os.fstat(self._file.fileno()).st_size
         except (OSError, ValueError):  # already closed
@@ -199,7 +253,6 @@ class AtomicFile:
             except OSError:
                 written = None
         self.abort()
-        unit = 'bytes' if 'b' in self._file.mode else 'characters'
         done = 'an unknown number' if written is None else written
         return AtomicWriteError(
             error.errno, f'Could not write {self.target}: '
@@ -210,6 +263,13 @@ class AtomicFile:
     def close(self) -> None:
         """Flush, fsync and move the data onto the target."""
         if self._done:
+            return
+        if self.streamed:
+            try:
+                self._file.close()
+            except OSError as e:
+                raise self._failed(e) from e
+            self._done = True
             return
         try:
             self._file.flush()
@@ -234,6 +294,8 @@ class AtomicFile:
             self._file.close()
         except Exception:  # noqa: B902 -- the data is dropped anyway
             pass
+        if self.streamed:
+            return  # what was written went through already
         try:
             os.unlink(self.tmp_path)
         except FileNotFoundError:
@@ -305,7 +367,7 @@ def atomic_torch_save(obj: Any, filepath: Union[str, Path]) -> int:
             # writer ends a failed write with its own RuntimeError
             # ('unexpected pos 18240 vs 18192') while closing the archive.
             raise failure from None
-    return osp.getsize(f.target)
+    return f.requested if f.streamed else osp.getsize(f.target)
 
 
 def _write_failure(error: BaseException) -> Optional[AtomicWriteError]:

@@ -17,7 +17,8 @@ model-zoo name (``torchvision://resnet18``) counts as the address its
 table gives it (:mod:`.zoo_names`), or as the local file it stands for.
 :func:`output_file_problem` names such an output, and one that cannot be
 written as a file (a folder, a path under a file, a place without write
-permission), for ``argparse``'s ``parser.error`` before anything is read.
+permission, a place where no file can be made, such as ``/sys``), for
+``argparse``'s ``parser.error`` before anything is read.
 """
 import os
 import os.path as osp
@@ -26,27 +27,11 @@ from typing import Dict, Iterable, List, Optional, Tuple
 from .download_cache_files import cached_download, cached_record
 from .download_records import URL_SUFFIX
 from .local_files import is_local, same_file
+from .output_place import nearest_existing, place_problem
 from .planted_links import planted_link
 from .zoo_names import is_zoo_name, zoo_file_problem, zoo_target
 
 __all__ = ['download_cache_problem', 'nearest_existing', 'output_file_problem']
-
-
-def nearest_existing(path: str) -> str:
-    """``path`` made absolute if it exists, else the closest path above
-    it that does: the one whose type and permissions decide whether
-    ``path`` can be made.
-
-    Args:
-        path (str): A local path.
-
-    Returns:
-        str: An absolute path that exists (at the least, the root).
-    """
-    path = osp.abspath(path)
-    while not osp.exists(path):
-        path = osp.dirname(path)
-    return path
 
 
 def output_file_problem(
@@ -56,7 +41,9 @@ def output_file_problem(
     None.
 
     It cannot be a folder, a path under a file, a file or a folder that
-    cannot be written (permission), the same file as one of ``inputs``
+    cannot be written (permission), a place where no file can be made
+    (:func:`.place_problem`: ``/sys`` as ``root``, a read-only mount), a
+    block device or a socket, the same file as one of ``inputs``
     (writing it would replace that input), or a file of the download cache
     (:mod:`.download_cache`): a download or its ``.url`` record, whether
     it is there already (with a record naming its address) or one of
@@ -102,7 +89,7 @@ def output_file_problem(
     if not osp.exists(out) and not os.access(above, os.W_OK | os.X_OK):
         return (f'{what} {out}: {above} cannot be written in (permission '
                 'denied).')
-    return None
+    return place_problem(out, what)
 
 
 def _shown(url: str, given: Dict[str, str]) -> str:

@@ -13,7 +13,7 @@ import os
 import os.path as osp
 from typing import Optional
 
-from .output_file import nearest_existing
+from .output_place import nearest_existing, place_problem
 from .planted_links import planted_link
 
 __all__ = ['output_folder_problem']
@@ -24,7 +24,8 @@ def output_folder_problem(out: str, what: str) -> Optional[str]:
     into, else None.
 
     It cannot be a file, lie under a file, be (or, when it is not there
-    yet, lie under) a folder that cannot be written in, or lead through a
+    yet, lie under) a folder that cannot be written in or where no file
+    can be made (:func:`.place_problem`: ``/sys`` as ``root``), or lead through a
     symbolic link that another user made in a folder anyone can write in
     (:func:`.planted_link`). A folder that is not there yet is fine: the
     tools make it.
@@ -53,4 +54,4 @@ def output_folder_problem(out: str, what: str) -> Optional[str]:
     if not os.access(above, os.W_OK | os.X_OK):
         return f'{what} {out}: {above} cannot be written in (permission ' \
             'denied).'
-    return None
+    return place_problem(out, what, folder=True)

@@ -7,10 +7,15 @@ passes every permission check, yet no file can be made) ended the tools
 with an ``AtomicWriteError`` traceback, exit status 1, after the whole
 measurement; ``gpu_check.sh --out-dir /sys/gc`` ended with a
 ``PermissionError`` traceback; and an ``--out`` that is a pipe or a
-device (``/dev/null``) was replaced by a regular file holding the JSON.
+device (``/dev/null``) was replaced by a regular file holding the JSON
+(now it is written through; a socket is refused).
 """
+import json
 import os
 import os.path as osp
+import socket
+import stat
+import threading
 
 import pytest
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool
@@ -49,19 +54,44 @@ def test_an_out_in_a_pseudo_filesystem_is_refused_first(
 
 
 @pytest.mark.parametrize('tool, flag', TOOLS)
-def test_an_out_that_is_a_pipe_is_refused_and_kept(tool, flag, tmp_path):
-    """A pipe stands in for ``/dev/null``, which a test must not risk: run
-    as ``root``, the tools replaced that device with a regular file."""
+def test_an_out_that_is_a_socket_is_refused_and_kept(tool, flag, tmp_path):
+    path = str(tmp_path / 'sock')
+    server = socket.socket(socket.AF_UNIX)
+    server.bind(path)
+    try:
+        line = _refusal([
+            'analysis_tools/' + tool, TINY_ADAPTFORMER_VIDEO_CONFIG, flag, path
+        ], tmp_path)
+    finally:
+        server.close()
+    assert line == (f'{tool}: error: {flag} {path}: it is a socket, not a '
+                    'regular file, a character device (/dev/null) or a '
+                    'pipe; give the path of a file')
+    assert stat.S_ISSOCK(os.lstat(path).st_mode)
+
+
+def test_an_out_that_is_a_pipe_gets_the_json(tmp_path):
+    """A pipe stands in for ``/dev/null`` and ``/dev/stdout``: it is
+    written through (before, it was refused; before that, replaced by a
+    regular file, as ``/dev/null`` was when run as ``root``)."""
     fifo = tmp_path / 'fifo'
     os.mkfifo(fifo)
-    line = _refusal([
-        'analysis_tools/' + tool, TINY_ADAPTFORMER_VIDEO_CONFIG, flag,
+    got = {}
+
+    def read():
+        with open(fifo) as f:
+            got['text'] = f.read()
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    run_tool([
+        'analysis_tools/get_flops.py', TINY_ADAPTFORMER_VIDEO_CONFIG, '--json',
         str(fifo)
-    ], tmp_path)
-    assert line == (f'{tool}: error: {flag} {fifo}: it is a pipe (FIFO), '
-                    'not a regular file: the results are written to a new '
-                    'file that then replaces it; give the path of a file')
-    assert osp.exists(fifo) and not osp.isfile(fifo)
+    ],
+             cwd=tmp_path)
+    reader.join(timeout=30)
+    assert json.loads(got['text'])
+    assert stat.S_ISFIFO(os.lstat(fifo).st_mode)
 
 
 @pytest.mark.skipif(not osp.isdir('/sys'), reason='no /sys here')
@@ -75,7 +105,7 @@ def test_gpu_check_out_dir_in_a_pseudo_filesystem_is_one_line(tmp_path):
 def test_the_check_leaves_nothing_behind(tmp_path):
     """Guard of kept behaviour: a place that can be written passes, and
     the probe file is gone."""
-    from mmadaptformer.benchmark.cli import place_problem
+    from mmadaptformer.utils.output_place import place_problem
     assert place_problem(str(tmp_path / 'a' / 'out.json'), '--out') is None
     assert place_problem(str(tmp_path / 'work'), '--out-dir', True) is None
     assert os.listdir(tmp_path) == []

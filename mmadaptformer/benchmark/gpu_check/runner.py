@@ -16,7 +16,7 @@ import torch
 
 from ...utils.output_folder import output_folder_problem
 from ...utils.stop_signals import Stopped
-from ..cli import load_model_config, place_problem
+from ..cli import load_model_config
 from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, check_counts, parse_peak_tflops
 from ..worker_process import worker_command
@@ -142,8 +142,7 @@ def parse_gpu_check_args(
                      'so with exit status 0, or give --device cpu to run the '
                      'checks that run on a CPU')
     # Else a folder that cannot be made ends the run with a traceback.
-    problem = output_folder_problem(args.out_dir, '--out-dir') or \
-        place_problem(args.out_dir, '--out-dir', folder=True)
+    problem = output_folder_problem(args.out_dir, '--out-dir')
     if problem:
         parser.error(problem)
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
