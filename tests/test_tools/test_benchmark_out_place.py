@@ -42,7 +42,7 @@ def test_an_out_in_a_pseudo_filesystem_is_refused_first(
         tool, flag, folder, tmp_path):
     if not osp.isdir(folder):
         pytest.skip(f'no {folder} here')
-    out = osp.join(folder, 'benchmark_out_place_V.json')
+    out = osp.join(folder, 'benchmark_out_place.json')
     line = _refusal(
         ['analysis_tools/' + tool, TINY_ADAPTFORMER_VIDEO_CONFIG, flag, out],
         tmp_path)

@@ -168,7 +168,7 @@ def test_a_socket_is_refused_and_kept(tmp_path):
 def test_infer_out_in_sys_is_refused_before_the_work(infer, stock_video_model,
                                                      tiny_video_data, capsys,
                                                      clean_loggers):
-    out = '/sys/infer_out_V.json'
+    out = '/sys/infer_out.json'
     with pytest.raises(SystemExit) as info:
         infer([
             stock_video_model['config'], stock_video_model['checkpoint'],
