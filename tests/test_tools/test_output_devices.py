@@ -228,12 +228,12 @@ def test_a_pipe_closed_by_its_reader_is_one_error_naming_it(tmp_path):
     reason='root passes the permission checks in /sys')
 def test_a_data_tool_out_dir_in_sys_is_refused_first(tmp_path):
     """It ended with ``error: [Errno 1] Operation not permitted:
-    '/sys/hmdb51_lists_V'``, exit status 1, after reading the splits."""
+    '/sys/hmdb51_lists'``, exit status 1, after reading the splits."""
     splits = tmp_path / 'splits'
     splits.mkdir()
     for k in (1, 2, 3):
         (splits / f'wave_test_split{k}.txt').write_text('a.avi 1 \nb.avi 2 \n')
-    out = '/sys/hmdb51_lists_V'
+    out = '/sys/hmdb51_lists'
     proc = run_tool([
         'data/hmdb51/build_file_list.py',
         str(splits), out, '--num-classes', '1'
