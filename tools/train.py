@@ -54,6 +54,7 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
+from mmadaptformer.engine.bn_head_batch_check import check_bn_head_batch
 from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
@@ -307,6 +308,9 @@ def start_training(cfg, args):
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
     datasets = check_dataloaders(cfg, args.config, loaders, args.cfg_options)
+    # A batch of 1 with the BatchNorm+Linear head failed at the first
+    # iteration, a traceback after the work dir was made.
+    check_bn_head_batch(cfg, args.config, args.cfg_options)
     # A head of another number of classes than the data was refused by
     # ConfigCheckHook at before_train, after the work dir was made.
     # It reads the datasets the check above built, not builds them again.

@@ -11,6 +11,7 @@ from typing import (Callable, Dict, Iterator, List, NamedTuple, Optional,
 
 from mmengine.logging import print_log
 
+from mmadaptformer.utils.local_files import folder_not_file
 from mmadaptformer.utils.progress import track_progress
 
 
@@ -58,12 +59,11 @@ def require_file(path: str, what: str) -> str:
     Returns:
         str: ``path``.
     """
-    if osp.isdir(path):
+    folder = folder_not_file(path, what)
+    if folder is not None:
         # FileNotFoundError still, so that callers catching a missing
         # file catch this too; the message tells the two apart.
-        raise FileNotFoundError(
-            f'{what} {path} is a folder, not a file: give the path of '
-            'the file itself')
+        raise FileNotFoundError(folder)
     if not osp.isfile(path):
         raise FileNotFoundError(
             f'{what} not found: {path}{_one_folder_deeper(path)}')

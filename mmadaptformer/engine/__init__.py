@@ -12,6 +12,7 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                  complete_adapter_checkpoint,
                                  frozen_host_sources, make_adapter_checkpoint,
                                  other_method)
+from .bn_head_batch_check import check_bn_head_batch
 # yapf: enable
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
                                  build_runner, config_copy_name)
@@ -110,7 +111,7 @@ __all__ = [
     'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
     'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
     'untrained_file', 'optim_wrapper_class', 'check_head_classes',
-    'config_check_heads', 'folder_classes', 'CheckpointMetaError',
-    'freeze_to_plan', 'trainable_table', 'refuse_ema_beside_adapter_only',
-    'ShortVideoTally', 'batch_samples'
+    'check_bn_head_batch', 'config_check_heads', 'folder_classes',
+    'CheckpointMetaError', 'freeze_to_plan', 'trainable_table',
+    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples'
 ]

@@ -19,7 +19,8 @@ from typing import Iterator, Optional
 
 from mmadaptformer.datasets import (AnnotationError, BrokenImageError,
                                     BrokenVideoError, ShortVideoError)
-from mmadaptformer.models import FrozenBackboneMismatchError
+from mmadaptformer.models import (FrozenBackboneMismatchError,
+                                  SingleSampleBatchError)
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
 from mmadaptformer.utils.atomic_save import AtomicWriteError
@@ -40,7 +41,8 @@ REFUSALS = (AnnotationError, AtomicWriteError, BrokenImageError,
             FileNotFoundError, FrozenBackboneMismatchError,
             NoResumableCheckpointError, NonFiniteLossError, PipelineStepError,
             PretrainedFileError, ResumeStateError, ShortVideoError,
-            StateDictMismatchError, StoredConfigError, UnloadedBackboneError)
+            SingleSampleBatchError, StateDictMismatchError, StoredConfigError,
+            UnloadedBackboneError)
 
 #: The start of the message of an error that torch's DataLoader re-raises
 #: from a worker (``ExceptionWrapper.reraise``): ``Caught <type> in

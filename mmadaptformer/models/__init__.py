@@ -9,7 +9,7 @@ from .backbones import (FROZEN_HOST_KEY, PROMPTABLE_BLOCK_TYPES, VPT,
                         build_host_backbone, frozen_host_entries,
                         own_loading_hint_of_cfg, pretrained_names_of_cfg,
                         set_host_pretrained)
-from .heads import BNLinearClsHead, BNLinearHead
+from .heads import BNLinearClsHead, BNLinearHead, SingleSampleBatchError
 from .hosts import HOSTS, HostSpec
 from .utils import (CONTIGUOUS_TOKEN_HOSTS, FUSED_ATTENTION_FORWARDS,
                     checkpoint_blocks, fuse_attention, make_tokens_contiguous)
@@ -24,5 +24,5 @@ __all__ = [
     'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError', 'FrozenHostWrapper',
     'HostTrainingError', 'build_host_backbone', 'frozen_host_entries', 'HOSTS',
     'HostSpec', 'own_loading_hint_of_cfg', 'pretrained_names_of_cfg',
-    'set_host_pretrained'
+    'set_host_pretrained', 'SingleSampleBatchError'
 ]

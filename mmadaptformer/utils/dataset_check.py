@@ -49,7 +49,7 @@ from .dataset_args import (check_dataset_arguments, dataset_class,
                            unexpected_argument_hint)
 from .image_ann_file import malformed_image_list
 from .image_folder_classes import misnamed_folder_classes
-from .local_files import is_local
+from .local_files import folder_not_file, is_local
 from .rawframe_ann_file import malformed_rawframe_list
 from .registry_names import registered, registry_miss, use_default_scope
 from .video_ann_file import malformed_video_list
@@ -282,8 +282,10 @@ def missing_data(dataset) -> Optional[Tuple[str, str]]:
 
     Returns:
         tuple, optional: ``(argument, what)``, e.g. ``('ann_file', 'the
-        annotation file data/val.txt does not exist')``; None if nothing is
-        missing or nothing could be checked.
+        annotation file data/val.txt does not exist')``, or that it is a
+        folder (:func:`~.local_files.folder_not_file`, as the datasets
+        word it when they read it); None if nothing is missing or nothing
+        could be checked.
     """
     if not isinstance(dataset, BaseDataset):
         return None
@@ -292,9 +294,11 @@ def missing_data(dataset) -> Optional[Tuple[str, str]]:
         return None
     ann_file = getattr(dataset, 'ann_file', None)
     if isinstance(ann_file, str) and ann_file:
-        if not is_local(ann_file) or osp.exists(ann_file):
+        if not is_local(ann_file) or osp.isfile(ann_file):
             return None
-        return 'ann_file', f'the annotation file {ann_file} does not exist'
+        what = 'the annotation file'
+        return 'ann_file', folder_not_file(
+            ann_file, what) or f'{what} {ann_file} does not exist'
     try:
         from mmpretrain.datasets import CustomDataset
     except ImportError:  # no mmpretrain: none of its datasets to check

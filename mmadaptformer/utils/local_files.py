@@ -17,7 +17,7 @@ from typing import Iterable, Optional, Tuple
 __all__ = [
     'CONFIG_SUFFIXES', 'URI', 'is_local', 'full_local_path', 'same_file',
     'path_inside', 'first_missing_file', 'checkpoint_file_problem',
-    'local_ann_file', 'home_note', 'home_expanded'
+    'local_ann_file', 'home_note', 'home_expanded', 'folder_not_file'
 ]
 
 #: The extensions of the config files MMEngine's ``Config.fromfile`` reads
@@ -96,6 +96,22 @@ def home_note(path: str) -> str:
         return ''
     return (f' (a leading ~ is not expanded here; the file is {home}: give '
             'that path)')
+
+
+def folder_not_file(path: str, what: str) -> Optional[str]:
+    """``'WHAT PATH is a folder, not a file: give the path of the file
+    itself'`` where ``path`` is a folder, else None: the one wording for a
+    folder given where a file is read (the datasets' annotation files when
+    they are read, and the check of them before the Runner).
+
+    Args:
+        path (str): A local path.
+        what (str): What the file is, such as ``'the annotation file'``.
+    """
+    if not osp.isdir(path):
+        return None
+    return (f'{what} {path} is a folder, not a file: give the path of the '
+            'file itself')
 
 
 def first_missing_file(

@@ -150,3 +150,22 @@ def test_a_missing_image_folder_is_named_before_the_runner(tmp_path):
         'does not exist (without an ann_file, CustomDataset lists the class '
         'folders in it).')
     assert not (tmp_path / 'w').exists()
+
+
+def test_an_annotation_file_that_is_a_folder_is_named_before_the_runner(
+        tmp_path, tiny_video_data):
+    """A folder given as ``ann_file`` passed the check before the Runner
+    (it only asked whether the path exists), so the run made the work dir
+    and ended later; it is named as a folder, with its key, before
+    anything is made, as the datasets name it."""
+    (tmp_path / 'val').mkdir()
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+        video_data_cfg(tiny_video_data) +
+        "val_dataloader = dict(dataset=dict(ann_file='val', "
+        f'data_root={str(tmp_path)!r}))\n')
+    assert refused_run('train.py', config, tmp_path) == (
+        f'ConfigError: {config}: val_dataloader.dataset.ann_file '
+        f'(CheckedVideoDataset): the annotation file {tmp_path}/val is a '
+        'folder, not a file: give the path of the file itself.')
+    assert not (tmp_path / 'w').exists()

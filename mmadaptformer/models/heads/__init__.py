@@ -1,4 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .bn_linear_head import BNLinearClsHead, BNLinearHead
+from .bn_linear_head import (BNLinearClsHead, BNLinearHead,
+                             SingleSampleBatchError)
 
-__all__ = ['BNLinearHead', 'BNLinearClsHead']
+__all__ = ['BNLinearHead', 'BNLinearClsHead', 'SingleSampleBatchError']

@@ -21,7 +21,16 @@ from mmpretrain.models.heads import LinearClsHead
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import Tensor, nn
 
-__all__ = ['BNLinearHead', 'BNLinearClsHead']
+__all__ = ['BNLinearHead', 'BNLinearClsHead', 'SingleSampleBatchError']
+
+
+class SingleSampleBatchError(ValueError):
+    """A BatchNorm+Linear head was given a training batch of one sample.
+
+    The message names the head and the dataloader keys that avoid it; the
+    tools print it on one line (it is one of
+    :data:`mmadaptformer.engine.REFUSALS`). A ``ValueError``, as it was.
+    """
 
 
 def _feature_bn(in_channels: int) -> nn.BatchNorm1d:
@@ -35,7 +44,7 @@ def _normalise(bn: nn.BatchNorm1d, x: Tensor, head: str) -> Tensor:
     an epoch whose size leaves a remainder of 1 (SSv2's 168,913 videos at
     16 a batch on one GPU)."""
     if bn.training and x.shape[0] == 1:
-        raise ValueError(
+        raise SingleSampleBatchError(
             f'{head}: a training batch of 1 sample, which its BatchNorm1d '
             'cannot normalise (it needs more than 1 value per channel). '
             'Drop the last incomplete batch with '
