@@ -190,6 +190,14 @@ def _with_config_copy(runner_cls: type) -> type:
     return _WITH_MIXIN[runner_cls]
 
 
+def _removed_data_health(cfg: Config) -> bool:
+    """Whether the config removes the recipes' ``DataHealthHook`` by its
+    name (``default_hooks.data_health=None``)."""
+    default_hooks = cfg.get('default_hooks') or {}
+    return 'data_health' in default_hooks and default_hooks[
+        'data_health'] is None
+
+
 def build_runner(cfg: Config):
     """Build the runner of ``cfg`` as MMAction2's and MMPretrain's tools
     do (``Runner.from_cfg``, or the config's ``runner_type``), with
@@ -202,7 +210,9 @@ def build_runner(cfg: Config):
     (unless the config lists one, as the recipes' ``default_hooks`` do), so
     that a validation or test ``CheckedImageDataset`` or
     ``CheckedVideoDataset`` with ``test_mode=False`` is refused instead of
-    scoring other samples in place of broken files, and with float32
+    scoring other samples in place of broken files (not where the config
+    removes it, ``default_hooks.data_health=None``: that is said in a
+    warning), and with float32
     scores from the mmaction2 heads
     (:func:`~mmadaptformer.utils.upcast_mmaction_head_scores`) for
     evaluation under bfloat16 autocast. A video config whose
@@ -250,7 +260,14 @@ def build_runner(cfg: Config):
     # ConfigCopyMixin refuses a work_dir through a planted link.
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
-    add_hook_once(runner, DataHealthHook)
+    if _removed_data_health(cfg):
+        runner.logger.warning(
+            f'default_hooks.data_health=None in {cfg.filename}: this run has '
+            'no DataHealthHook, so broken files skipped in training are not '
+            'counted and a validation or test set that would score other '
+            'samples in their place is not refused.')
+    else:
+        add_hook_once(runner, DataHealthHook)
     # Under val_cfg/test_cfg fp16 on the CPU (tools/test.py --amp) the
     # mmaction2 heads' scores are bfloat16, which its metrics (numpy)
     # refuse; AdaptAmpOptimWrapper adds the same hook only when training.

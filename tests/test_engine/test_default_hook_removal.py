@@ -31,9 +31,30 @@ def test_none_removes_a_recipe_hook(clean_loggers, tmp_path, name, hook_type):
     assert cfg.default_hooks[name]['type'] == hook_type.__name__
     cfg.default_hooks[name] = None
     hooks = build_runner(cfg).hooks
-    # build_runner adds a DataHealthHook to a config without one.
-    expected = 1 if hook_type is DataHealthHook else 0
-    assert sum(isinstance(h, hook_type) for h in hooks) == expected
+    assert sum(isinstance(h, hook_type) for h in hooks) == 0
+
+
+def test_data_health_none_is_honoured_with_a_warning(clean_loggers, tmp_path):
+    """build_runner added a fresh DataHealthHook (default arguments) right
+    after ``default_hooks.data_health=None`` removed the recipe's one, so the
+    user's removal was undone without a word."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.work_dir = str(tmp_path / 'work')
+    cfg.default_hooks.data_health = None
+    runner = build_runner(cfg)
+    assert not any(isinstance(h, DataHealthHook) for h in runner.hooks)
+    log = open(runner.log_dir + '/' + runner.timestamp + '.log').read()
+    assert 'default_hooks.data_health=None in' in log
+    assert 'has no DataHealthHook' in log
+
+
+def test_a_config_without_the_hook_still_gets_one(clean_loggers, tmp_path):
+    """Guard of kept behaviour: a config that never named the hook."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.work_dir = str(tmp_path / 'work')
+    del cfg.default_hooks['data_health']
+    hooks = build_runner(cfg).hooks
+    assert sum(isinstance(h, DataHealthHook) for h in hooks) == 1
 
 
 def test_none_still_removes_an_mmengine_hook(clean_loggers, tmp_path):
