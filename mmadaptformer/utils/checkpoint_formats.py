@@ -100,6 +100,11 @@ def file_kind(filename: str) -> Optional[str]:
     # protocol 2+ header starts with 0x80.
     if head.startswith((b'PK\x03\x04', b'\x80')):
         return 'a checkpoint (torch.save)'
+    # A config is text, and text can look like a magic number: an MP4 box
+    # name at bytes 4-8 ('# A free-form config'), a BMP's 'BM'. Media files
+    # are binary, and are not UTF-8 in their first bytes.
+    if _printable_text(head) is not None:
+        return None
     return media_kind(head)
 
 

@@ -182,3 +182,22 @@ def test_infer_label_map_address_is_a_usage_error(files):
     assert line.endswith('error: --label-map https://example.com/classes.txt'
                          ': it is read from a local file, not an address; '
                          'download it first'), line
+
+
+@pytest.mark.parametrize('first_line', [
+    '# A free-form config: bytes 4-8 read as an MP4 box name',
+    '# A wide variant', 'BM = 1  # a BMP magic'
+])
+def test_a_config_whose_text_looks_like_a_magic_number_is_a_config(
+        files, first_line):
+    """A config is text: its first bytes are not taken for a video's or an
+    image's magic number (``# A free-form ...`` has ``free``, an MP4 box
+    name, at bytes 4-8, and was refused as 'a video file (MP4/MOV)' by
+    every tool, exit status 2)."""
+    from mmadaptformer.utils.cli_types import input_files_problem
+    from mmadaptformer.utils.config_loading import check_config_file
+    config = files['root'] / 'magic_looking.py'
+    config.write_text(f'{first_line}\n_base_ = [{TINY_VIDEO_CONFIG!r}]\n')
+    check_config_file(str(config))
+    assert input_files_problem([(str(config), 'config')],
+                               [(files['checkpoint'], 'checkpoint')]) is None
