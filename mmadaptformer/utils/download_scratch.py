@@ -90,7 +90,8 @@ def _hold(private: str, cached: str) -> Optional[int]:
     except OSError:
         raise replaced from None  # A link or a file now has its name.
     made = os.fstat(fd)
-    if made.st_uid != os.geteuid() or stat.S_IMODE(made.st_mode) != 0o700:
+    # Nobody else may enter it; a setgid cache folder makes it 0o2700.
+    if made.st_uid != os.geteuid() or made.st_mode & 0o077:
         os.close(fd)
         raise replaced
     return fd

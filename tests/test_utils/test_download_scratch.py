@@ -95,6 +95,23 @@ def test_the_download_is_made_in_a_folder_of_this_user_alone(tmp_path):
     assert sorted(os.listdir(cache)) == ['epoch_1.pth', 'epoch_1.pth.url']
 
 
+def test_a_setgid_cache_folder_downloads(tmp_path):
+    """A group's shared cache folder is often setgid (``chmod g+s``): the
+    download's folder is then made 0o2700, still this user's alone. Before,
+    only exactly 0o700 passed, and every download into such a cache was
+    refused as 'replaced while it was made'."""
+    cache = tmp_path / 'cache'
+    cache.mkdir()
+    os.chmod(cache, 0o2775)
+    if not os.stat(cache).st_mode & stat.S_ISGID:
+        pytest.skip('this file system keeps no setgid bit on folders')
+    precious = tmp_path / 'precious.txt'
+    precious.write_text(PRECIOUS)
+    with serving(tmp_path, _handler(lambda: None)) as server:
+        fetch_cached(f'{server.url}/epoch_1.pth', str(cache))
+    _assert_the_download_was_kept(cache, precious)
+
+
 def test_a_folder_put_in_place_of_the_downloads_is_not_used(tmp_path):
     """Someone who can write in the cache folder renames the download's
     folder away and puts one of their own, with a link to this user's file
