@@ -29,11 +29,11 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.head_fit import check_holds_head
+from mmadaptformer.utils.pipelines_agreement import \
+    warn_test_pipelines_disagree
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
-from mmadaptformer.utils.test_pipelines_agreement import \
-    warn_test_pipelines_disagree
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
                               read_checkpoint)
@@ -71,7 +71,7 @@ def init_model(config: Union[str, Config],
     ``test_dataloader`` pipeline (the one our tools feed) differs from its
     top-level ``test_pipeline`` (the one mmaction2's
     ``inference_recognizer`` reads from ``model.cfg``) is warned about once
-    (:func:`~mmadaptformer.utils.test_pipelines_agreement.
+    (:func:`~mmadaptformer.utils.pipelines_agreement.
     warn_test_pipelines_disagree`).
 
     Args:

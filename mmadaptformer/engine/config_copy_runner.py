@@ -40,10 +40,10 @@ from mmengine.runner import Runner
 
 from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
+from mmadaptformer.utils.pipelines_agreement import \
+    warn_test_pipelines_disagree
 from mmadaptformer.utils.planted_links import planted_link
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
-from mmadaptformer.utils.test_pipelines_agreement import \
-    warn_test_pipelines_disagree
 from .hooks.data_health_hook import DataHealthHook
 from .hooks.registration import add_hook_once
 from .hooks.resume_check_hook import add_resume_check_hook
@@ -218,7 +218,7 @@ def build_runner(cfg: Config):
     evaluation under bfloat16 autocast. A video config whose
     ``test_dataloader`` pipeline differs from its top-level
     ``test_pipeline`` (which mmaction2's ``inference_recognizer`` reads) is
-    warned about once (:func:`~mmadaptformer.utils.test_pipelines_agreement.
+    warned about once (:func:`~mmadaptformer.utils.pipelines_agreement.
     warn_test_pipelines_disagree`).
 
     Args:

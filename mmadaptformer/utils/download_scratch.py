@@ -19,7 +19,6 @@ import errno
 import logging
 import os
 import os.path as osp
-import stat
 import tempfile
 from typing import Iterator, Optional
 

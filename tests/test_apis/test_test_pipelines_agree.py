@@ -87,28 +87,27 @@ def test_agreeing_or_single_pipelines_and_image_configs_say_nothing(tmp_path):
     config it inherits."""
     from mmengine.config import Config
 
-    from mmadaptformer.utils.test_pipelines_agreement import \
-        test_pipelines_disagreement
+    from mmadaptformer.utils.pipelines_agreement import pipelines_disagreement
     stock = Config.fromfile(TINY_VIDEO_CONFIG)
-    assert test_pipelines_disagreement(stock, 'cfg') is None
+    assert pipelines_disagreement(stock, 'cfg') is None
     # Inherited from mmaction2's config: MMEngine marks the top-level
     # steps with _scope_='mmaction', not the dataloader's.
     example = Config.fromfile(
         osp.join(CONFIGS, 'examples', 'adaptformer_videomae-vit-b_k400.py'))
-    assert test_pipelines_disagreement(example, 'cfg') is None
+    assert pipelines_disagreement(example, 'cfg') is None
     both = Config.fromfile(TINY_VIDEO_CONFIG)
     both.merge_from_dict({
         'test_dataloader.dataset.pipeline.1.num_clips': 1,
         'test_pipeline.1.num_clips': 1
     })
-    assert test_pipelines_disagreement(both, 'cfg') is None
+    assert pipelines_disagreement(both, 'cfg') is None
     alone = Config.fromfile(TINY_VIDEO_CONFIG)
     alone.test_pipeline = None
-    assert test_pipelines_disagreement(alone, 'cfg') is None
+    assert pipelines_disagreement(alone, 'cfg') is None
     image = Config.fromfile(TINY_IMAGE_CONFIG)
     image.test_pipeline = [dict(type='LoadImageFromFile')]
-    assert test_pipelines_disagreement(image, 'cfg') is None
+    assert pipelines_disagreement(image, 'cfg') is None
     child = Config.fromfile(
         write_config(tmp_path / 'child.py', TINY_VIDEO_CONFIG, ONE_CLIP))
-    assert test_pipelines_disagreement(child, 'cfg')[0] == \
+    assert pipelines_disagreement(child, 'cfg')[0] == \
         'test_dataloader.dataset.pipeline'

@@ -24,7 +24,7 @@ from mmengine.logging import print_log
 
 from .pipelines import dataloader_pipelines
 
-__all__ = ['test_pipelines_disagreement', 'warn_test_pipelines_disagree']
+__all__ = ['pipelines_disagreement', 'warn_test_pipelines_disagree']
 
 # (source, dataloader key) pairs already warned about in this process.
 _WARNED: Set[Tuple[str, str]] = set()
@@ -64,8 +64,8 @@ def _steps(pipeline: list, other: list, index: int) -> str:
     return f'{step.get("type")}({args})'
 
 
-def test_pipelines_disagreement(cfg: Config,
-                                source: str) -> Optional[Tuple[str, str]]:
+def pipelines_disagreement(cfg: Config,
+                           source: str) -> Optional[Tuple[str, str]]:
     """Why MMAction2's ``inference_recognizer`` scores otherwise than our
     tools for this config, if it does.
 
@@ -107,13 +107,13 @@ def test_pipelines_disagreement(cfg: Config,
 
 
 def warn_test_pipelines_disagree(cfg: Config, source: str) -> bool:
-    """Log :func:`test_pipelines_disagreement`'s message as a warning, the
+    """Log :func:`pipelines_disagreement`'s message as a warning, the
     first time this process meets it for ``source``.
 
     Returns:
         bool: Whether a warning was logged now.
     """
-    found = test_pipelines_disagreement(cfg, source)
+    found = pipelines_disagreement(cfg, source)
     if found is None or (source, found[0]) in _WARNED:
         return False
     _WARNED.add((source, found[0]))
