@@ -208,7 +208,8 @@ def merge(args):
         source=source,
         allow_fresh=False,
         hint='Is it an adapter-only checkpoint of this config\'s model?')
-    # Not strict=True: it refuses what a host's pre-hook drops and rebuilds.
+    # strict=True would refuse the tensors a host's load pre-hook drops
+    # and rebuilds (SwinV2's position tables); this refuses the rest.
     load_full_state_dict(model, checkpoint['state_dict'], source)
     meta = {
         k: v

@@ -4,8 +4,9 @@
 ``extra_trainable=['backbone']`` of a trainable plan (meant as "the
 backbone's final norm", or copied from a recipe's list) matches every
 backbone key: the run was full fine-tuning, and only the
-trainable-parameter table's 100% said so. The caller that applies the plan
-(the engine's ``AdapterHook``) is named by the caller.
+trainable-parameter table's 100% said so. What applies the plan (the
+engine's ``AdapterHook``) is named in the warning only as its caller gives
+it (``owner``): this layer knows no hook.
 """
 import re
 from typing import Optional, Sequence
