@@ -172,6 +172,10 @@ class TestInputs:
         source (str): How the config is named in errors.
     """
 
+    #: Not a test class, whatever pytest makes of its name in a test module
+    #: that imports it.
+    __test__ = False
+
     def __init__(self, cfg: Config, source: str = 'config') -> None:
         self.toolbox = toolbox_of(cfg, source)
         self.pipeline = build_test_pipeline(cfg, self.toolbox, source)

@@ -97,14 +97,17 @@ def test_the_repositorys_video_configs_pass():
 
 def test_inference_names_it_before_reading_the_checkpoint(tmp_path):
     """``build_test_pipeline`` (and so ``tools/infer.py``,
-    ``ModelInferencer`` and ``add_task``) refuses it before any file is
-    read: the checkpoint here does not even exist."""
+    ``ModelInferencer`` and ``add_task``) refuses it before the checkpoint
+    is read: the checkpoint here is no checkpoint at all. (That it is
+    there is checked first, as the tools check their files first.)"""
     options = {'test_dataloader.dataset.pipeline.1.clip_len': 8}
     cfg = _cfg(TINY_ADAPTFORMER_VIDEO_CONFIG, options)
     with pytest.raises(ConfigError, match=r'samples clips of 8 frames'):
         build_test_pipeline(cfg, 'mmaction', 'af.py', options)
+    unread = tmp_path / 'unread.pth'
+    unread.write_bytes(bytes(64))
     with pytest.raises(ConfigError, match=r'num_frames=4 \(tubelet_size=2'):
-        ModelInferencer(cfg, str(tmp_path / 'none.pth'))
+        ModelInferencer(cfg, str(unread))
 
 
 def test_train_py_ends_with_one_line_before_the_work_dir(tmp_path):
