@@ -3,7 +3,8 @@
 and check that what it started stopped too."""
 import os
 import signal
-from typing import List
+import time
+from typing import Callable, List
 
 
 def child_pids(pid: int) -> List[int]:
@@ -57,3 +58,23 @@ def default_stop_signals() -> None:
     inherit and the tools keep."""
     for signum in (signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, signal.SIG_DFL)
+
+
+def wait_until_ready(proc, ready: Callable[[], bool], seconds: float,
+                     what: str) -> None:
+    """Poll ``ready()`` while ``proc`` runs: fail with its output if it
+    ends first, or with ``what`` if ``seconds`` pass."""
+    deadline = time.time() + seconds
+    while not ready():
+        assert proc.poll() is None, proc.communicate()
+        assert time.time() < deadline, what
+        time.sleep(0.2)
+
+
+def left_running_with(text: str, seconds: float = 30) -> List[int]:
+    """:func:`pids_running_with` ``text`` once they are gone, or after
+    ``seconds``."""
+    deadline = time.time() + seconds
+    while pids_running_with(text) and time.time() < deadline:
+        time.sleep(0.2)
+    return pids_running_with(text)

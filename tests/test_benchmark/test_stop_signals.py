@@ -19,7 +19,8 @@ import time
 import pytest
 import torch
 from process_table import (child_pids, default_stop_signals, is_alive,
-                           pids_running_with)
+                           left_running_with, pids_running_with,
+                           wait_until_ready)
 from repo_paths import REPO_ROOT, TINY_ADAPTFORMER_VIDEO_CONFIG, TOOLS
 
 BENCHMARK = osp.join(TOOLS, 'analysis_tools', 'benchmark_train.py')
@@ -130,17 +131,11 @@ def test_sigterm_to_gpu_check_sh_stops_its_checks(tmp_path):
                   start_new_session=True)
     try:
         # The check's process, and the train.py it runs, hold the out dir.
-        deadline = time.time() + 120
-        while len(pids_running_with(str(out))) < 3:
-            assert proc.poll() is None, proc.communicate()
-            assert time.time() < deadline, 'the check did not start'
-            time.sleep(0.2)
+        wait_until_ready(proc, lambda: len(pids_running_with(str(out))) >= 3,
+                         120, 'the check did not start')
         os.kill(proc.pid, signal.SIGTERM)  # the script's process alone
         _, err = proc.communicate(timeout=60)
-        deadline = time.time() + 30
-        while pids_running_with(str(out)) and time.time() < deadline:
-            time.sleep(0.2)
-        assert pids_running_with(str(out)) == [], \
+        assert left_running_with(str(out)) == [], \
             'processes of the check outlived the stopped gpu_check.sh'
         assert proc.returncode == 128 + signal.SIGTERM
         assert err.strip().splitlines()[-1].startswith(
@@ -255,12 +250,12 @@ def test_sigterm_removes_the_temporary_checkpoints(tool, argv, signum,
         preexec_fn=default_stop_signals,
         start_new_session=True)
     try:
-        deadline = time.time() + 120
-        while not any(f.endswith('.pth') for f in _files_under(temp)) or (
-                tool == 'benchmark_add_task.py' and not child_pids(proc.pid)):
-            assert proc.poll() is None, proc.communicate()
-            assert time.time() < deadline, 'no checkpoint was written'
-            time.sleep(0.2)
+
+        def written():
+            return any(f.endswith('.pth') for f in _files_under(temp)) and (
+                tool != 'benchmark_add_task.py' or child_pids(proc.pid))
+
+        wait_until_ready(proc, written, 120, 'no checkpoint was written')
         children = child_pids(proc.pid)
         os.kill(proc.pid, signum)
         _, err = proc.communicate(timeout=60)

@@ -24,7 +24,8 @@ import termios
 import time
 
 import pytest
-from process_table import default_stop_signals, pids_running_with
+from process_table import (default_stop_signals, left_running_with,
+                           pids_running_with, wait_until_ready)
 from repo_paths import REPO_ROOT, TOOLS
 
 
@@ -86,10 +87,7 @@ def test_a_closed_terminal_stops_gpu_check_and_its_checks(tmp_path):
         os.close(master)  # the hang-up
         master = None
         assert proc.wait(timeout=60) == 128 + signal.SIGHUP
-        deadline = time.time() + 30
-        while pids_running_with(str(out)) and time.time() < deadline:
-            time.sleep(0.2)
-        assert pids_running_with(str(out)) == [], \
+        assert left_running_with(str(out)) == [], \
             'processes of the check outlived the hung-up gpu_check.sh'
         with open(out / 'gpu_check.json') as f:
             data = json.load(f)
@@ -192,19 +190,13 @@ def test_gpu_check_offline_sh_hands_a_hang_up_on(tmp_path):
                             start_new_session=True)
     try:
         # The runner, the check's process and its train.py work in TMPDIR.
-        deadline = time.time() + 180
-        while len(pids_running_with(str(temp))) < 3:
-            assert proc.poll() is None, proc.communicate()
-            assert time.time() < deadline, 'the check did not start'
-            time.sleep(0.2)
+        wait_until_ready(proc, lambda: len(pids_running_with(str(temp))) >= 3,
+                         180, 'the check did not start')
         os.kill(proc.pid, signal.SIGHUP)  # the script's process alone
         out, err = proc.communicate(timeout=90)
         # Handed on as SIGTERM, which the runner ends with.
         assert proc.returncode == 128 + signal.SIGTERM, err[-3000:]
-        deadline = time.time() + 30
-        while pids_running_with(str(temp)) and time.time() < deadline:
-            time.sleep(0.2)
-        assert pids_running_with(str(temp)) == []
+        assert left_running_with(str(temp)) == []
         with open(results / 'gpu_check.json') as f:
             data = json.load(f)
         assert data['status'] == 'interrupted'

@@ -11,9 +11,9 @@ import os.path as osp
 import signal
 import subprocess
 import sys
-import time
 
-from process_table import child_pids, default_stop_signals, is_alive
+from process_table import (child_pids, default_stop_signals, is_alive,
+                           wait_until_ready)
 from repo_paths import REPO_ROOT, TINY_ADAPTFORMER_VIDEO_CONFIG, TOOLS
 
 
@@ -36,11 +36,8 @@ def test_a_killed_worker_ends_the_tool_on_one_line(tmp_path):
         preexec_fn=default_stop_signals,
         start_new_session=True)
     try:
-        deadline = time.time() + 120
-        while not child_pids(proc.pid):
-            assert proc.poll() is None, proc.communicate()
-            assert time.time() < deadline, 'the tool started no worker'
-            time.sleep(0.2)
+        wait_until_ready(proc, lambda: child_pids(proc.pid), 120,
+                         'the tool started no worker')
         worker = child_pids(proc.pid)[0]
         os.kill(worker, signal.SIGKILL)  # as the out-of-memory killer does
         _, err = proc.communicate(timeout=60)
