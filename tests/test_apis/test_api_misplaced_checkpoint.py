@@ -9,9 +9,8 @@ not a checkpoint: the tools take the config first, then the checkpoint,
 then the inputs (tools/infer.py CONFIG CHECKPOINT INPUT ..., ...)``, which
 a Python caller does not run.
 """
-import cv2
-import numpy as np
 import pytest
+from media_files import write_black_png, write_clip
 from repo_paths import TINY_VIDEO_CONFIG
 
 from mmadaptformer import apis
@@ -21,14 +20,8 @@ from mmadaptformer.utils import CheckpointLoadError
 @pytest.fixture(scope='module')
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp('api_misplaced')
-    video = str(root / 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (32, 32))
-    for t in range(12):
-        writer.write(np.full((32, 32, 3), 20 * t, np.uint8))
-    writer.release()
-    image = str(root / 'img.png')
-    cv2.imwrite(image, np.zeros((8, 8, 3), np.uint8))
+    video = write_clip(str(root / 'clip.mp4'))
+    image = write_black_png(str(root / 'img.png'))
     return dict(video=video, image=image, config=TINY_VIDEO_CONFIG)
 
 

@@ -15,6 +15,7 @@ import re
 import cv2
 import numpy as np
 import pytest
+from media_files import write_clip
 from mmengine.config import Config
 from repo_paths import TINY_VIDEO_CONFIG
 
@@ -29,12 +30,7 @@ def _image(path: str) -> str:
 
 
 def _video(path: str) -> str:
-    writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (32, 32))
-    for t in range(8):
-        writer.write(np.full((32, 32, 3), 20 * t, np.uint8))
-    writer.release()
-    return path
+    return write_clip(path, num_frames=8)
 
 
 @pytest.mark.parametrize('ext, name', [('.png', 'PNG'), ('.jpg', 'JPEG'),

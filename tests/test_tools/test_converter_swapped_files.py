@@ -10,10 +10,9 @@ and ``merge_adapters.py CONFIG CONFIG OUT`` (``extract_adapters.py`` and
 with ``CheckpointLoadError: Checkpoint file ... is a config file, not a
 checkpoint``, exit status 1.
 """
-import cv2
-import numpy as np
 import pytest
 import torch
+from media_files import write_clip
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_modules import load_tool, tool_refusal
 
@@ -30,12 +29,7 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp('converter_swapped')
     checkpoint = str(root / 'model.pth')
     torch.save(dict(state_dict=dict(w=torch.zeros(2)), meta={}), checkpoint)
-    video = str(root / 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (32, 32))
-    for t in range(4):
-        writer.write(np.full((32, 32, 3), 20 * t, np.uint8))
-    writer.release()
+    video = write_clip(str(root / 'clip.mp4'), num_frames=4)
     return dict(checkpoint=checkpoint, video=video, root=root)
 
 

@@ -14,10 +14,9 @@ ended ``train.py`` and ``test.py`` with ``FileNotFoundError: [Errno 2] No
 such file or directory: 'https://...'`` (exit status 1), ``infer.py`` with
 that line as its usage error.
 """
-import cv2
-import numpy as np
 import pytest
 from checkpoint_makers import save_stock_video_checkpoint
+from media_files import write_black_png, write_clip
 from refusal_lines import usage_line
 from repo_paths import TINY_VIDEO_CONFIG
 from tool_runners import run_tool
@@ -34,14 +33,8 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp('input_order')
     checkpoint = str(root / 'stock.pth')
     save_stock_video_checkpoint(checkpoint)
-    video = str(root / 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (32, 32))
-    for t in range(12):
-        writer.write(np.full((32, 32, 3), 20 * t, np.uint8))
-    writer.release()
-    image = str(root / 'img.png')
-    cv2.imwrite(image, np.zeros((8, 8, 3), np.uint8))
+    video = write_clip(str(root / 'clip.mp4'))
+    image = write_black_png(str(root / 'img.png'))
     notes = str(root / 'notes.txt')
     with open(notes, 'w') as f:
         f.write('not a config\n')

@@ -11,10 +11,9 @@ file clip.mp4 (1599 bytes) is truncated or corrupted``, which sent users
 to look for damage in a video that plays.
 """
 
-import cv2
-import numpy as np
 import pytest
 from checkpoint_makers import save_stock_video_checkpoint
+from media_files import write_black_png, write_clip
 from repo_paths import TINY_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -32,14 +31,8 @@ def files(tmp_path_factory):
     root = tmp_path_factory.mktemp('swapped')
     checkpoint = str(root / 'stock.pth')
     save_stock_video_checkpoint(checkpoint)
-    video = str(root / 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (32, 32))
-    for t in range(12):
-        writer.write(np.full((32, 32, 3), 20 * t, np.uint8))
-    writer.release()
-    image = str(root / 'frame.png')
-    cv2.imwrite(image, np.zeros((8, 8, 3), np.uint8))
+    video = write_clip(str(root / 'clip.mp4'))
+    image = write_black_png(str(root / 'frame.png'))
     return dict(checkpoint=checkpoint, video=video, image=image, root=root)
 
 
