@@ -19,7 +19,9 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
                                     add_epoch_randomness_hook, epoch_seed)
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
-from .hook_config_place import hook_argument_place, hook_config_key, hook_place
+from .hook_config_place import (hook_argument_place, hook_config_key,
+                                hook_config_keys, hook_place,
+                                registered_of_type)
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
@@ -58,9 +60,10 @@ __all__ = [
     'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',
     'allow_trained_hosts', 'blending_num_classes', 'data_preprocessor_key',
     'dataset_classes', 'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY',
-    'hook_config_key', 'hook_place', 'hook_argument_place', 'add_hook_once',
-    'registered_again', 'repeated_adapter_hooks', 'HOOK_SECTIONS', 'HookEntry',
-    'hook_entries', 'check_resume_state', 'check_training_state',
+    'hook_config_key', 'hook_config_keys', 'registered_of_type', 'hook_place',
+    'hook_argument_place', 'add_hook_once', 'registered_again',
+    'repeated_adapter_hooks', 'HOOK_SECTIONS', 'HookEntry', 'hook_entries',
+    'check_resume_state', 'check_training_state',
     'refuse_resume_without_trained_part', 'resumed_source',
     'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',

@@ -27,7 +27,8 @@ from ..adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
                                   make_adapter_checkpoint)
 from .adapter_only_ema_check import refuse_ema_beside_adapter_only
 from .frozen_tensors_check import check_frozen_unchanged, run_span
-from .hook_config_place import hook_argument_place, hook_config_key, hook_place
+from .hook_config_place import (hook_argument_place, hook_config_keys,
+                                hook_place)
 from .resume_state_check import (refuse_resume_without_trained_part,
                                  resumed_source)
 from .trainable_freeze import freeze_to_plan
@@ -228,10 +229,7 @@ class AdapterHook(Hook):
         hooks = [h for h in runner.hooks if isinstance(h, AdapterHook)]
         if len(hooks) > 1:
             raise ConfigError(
-                repeated_adapter_hooks([
-                    hook_config_key(runner, hook)
-                    or 'a hook registered outside the config' for hook in hooks
-                ]))
+                repeated_adapter_hooks(hook_config_keys(runner, hooks)))
         self._freeze(runner)
         self._stop_recording()
         self._own_loads = OwnWeightsLoads(unwrapped_model(runner.model))

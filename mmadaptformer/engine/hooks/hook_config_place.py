@@ -27,7 +27,10 @@ from mmadaptformer.utils.config_place import (ABSENT, config_key,
                                               option_name, option_place,
                                               value_at)
 
-__all__ = ['hook_config_key', 'hook_place', 'hook_argument_place']
+__all__ = [
+    'hook_config_key', 'hook_config_keys', 'registered_of_type', 'hook_place',
+    'hook_argument_place'
+]
 
 #: The order MMEngine's Runner registers its default hooks in
 #: (``Runner.register_default_hooks``, MMEngine 0.10): a config's
@@ -51,7 +54,7 @@ def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
         kind.rsplit('.', 1)[-1] == type(hook).__name__
 
 
-def _registered_of_type(runner: Any, hook: Any) -> List[Any]:
+def registered_of_type(runner: Any, hook: Any) -> List[Any]:
     """The runner's hooks of ``hook``'s type, in the order it holds them."""
     return [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
 
@@ -78,7 +81,7 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     entries = [(key, _entry_priority(hook_cfg, hook))
                for key, hook_cfg in _registered_entries(cfg)
                if _is_hook_cfg(hook_cfg, hook)]
-    same = _registered_of_type(runner, hook)
+    same = registered_of_type(runner, hook)
     if not any(h is hook for h in same):
         # Not registered (yet): one entry of its type is the only
         # candidate; among several, which one is unknown.
@@ -92,12 +95,21 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     return entries[[h is hook for h in same].index(True)][0]
 
 
+def hook_config_keys(runner: Any, hooks: List[Any]) -> List[str]:
+    """:func:`hook_config_key` of each of ``hooks``, a hook no entry is
+    named for said to be registered outside the config."""
+    return [
+        hook_config_key(runner, hook) or 'a hook registered outside the config'
+        for hook in hooks
+    ]
+
+
 def _untold_place(runner: Any, hook: Any) -> Optional[str]:
     """Why no config key is named for ``hook``, a registered hook of a type
     that the config builds too, when the runner holds another number of
     hooks of that type than the config builds; else None."""
     cfg = getattr(runner, 'cfg', None)
-    same = _registered_of_type(runner, hook)
+    same = registered_of_type(runner, hook)
     if cfg is None or not any(h is hook for h in same):
         return None
     built = sum(1 for _, hook_cfg in _registered_entries(cfg)

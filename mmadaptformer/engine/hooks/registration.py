@@ -7,7 +7,7 @@ from typing import Any, Optional, Type
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
-from .hook_config_place import hook_config_key
+from .hook_config_place import hook_config_keys, registered_of_type
 
 __all__ = ['add_hook_once', 'registered_again']
 
@@ -44,13 +44,10 @@ def registered_again(runner: Any, hook: Any) -> Optional[str]:
         str, optional: The warning, naming the entries that registered
         them; None for the first hook of its type.
     """
-    same = [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
+    same = registered_of_type(runner, hook)
     if len(same) < 2 or same[0] is hook:
         return None
-    keys = [
-        hook_config_key(runner, each) or 'a hook registered outside the '
-        'config' for each in same
-    ]
+    keys = hook_config_keys(runner, same)
     this = keys[[id(h) for h in same].index(id(hook))]
     name = type(hook).__name__
     return (f'{name} is registered {len(same)} times, by '
