@@ -88,13 +88,13 @@ def _resolve_target(filepath: Union[str, Path]) -> str:
 def _open_streamed(filepath: Union[str, Path], mode: str,
                    encoding: Optional[str], kwargs: dict) -> Optional[IO]:
     """``filepath`` opened as ``open`` opens it if it is written through
-    (a character device or a pipe); None for anything else.
+    (a character device or a pipe); None for anything else. The caller has
+    refused a planted link (:func:`_resolve_target`).
 
     Raises:
         AtomicWriteError: If it is a block device or a socket, or the
             device or pipe cannot be opened.
     """
-    _resolve_target(filepath)  # refuses a planted link
     path = osp.abspath(os.fspath(filepath))
     through = streamed(path)
     if through is None:
@@ -178,6 +178,7 @@ class AtomicFile:
                 f'got mode={mode!r} for {os.fspath(filepath)!r}')
         self.requested = 0
         self._done = True  # nothing to clean up until a file is open
+        target = _resolve_target(filepath)  # refuses a planted link
         through = _open_streamed(filepath, mode, encoding, kwargs)
         self.streamed = through is not None
         if self.streamed:
@@ -187,7 +188,7 @@ class AtomicFile:
             self._file = through
             self._done = False
             return
-        self.target = _resolve_target(filepath)
+        self.target = target
         directory = osp.dirname(self.target)
         self.tmp_path = osp.join(directory, tmp_file_name(self.target))
         try:
