@@ -70,15 +70,22 @@ def missing_config_label_map(cfg: Config) -> Optional[str]:
         str, optional: The path, or None when the test set names no such
         file or the file is there.
     """
-    dataset = _test_dataset(cfg)
+    path = _classes_file(_test_dataset(cfg), cfg.get('default_scope'))
+    return None if path is None or osp.isfile(path) else path
+
+
+def _classes_file(dataset: dict, scope: Optional[str]) -> Optional[str]:
+    """The label map file a dataset config names its classes with
+    (``classes``, where no ``metainfo['classes']`` is given), where the
+    dataset reads it: with ``~`` expanded (mmpretrain's datasets), under
+    ``data_root`` (ours); None if it names none."""
     if (dataset.get('metainfo') or {}).get('classes') is not None:
         return None
     classes = dataset.get('classes')
     if not isinstance(classes, str) or not classes:
         return None
-    path, _ = dataset_file('classes', classes, dataset,
-                           cfg.get('default_scope'))
-    return None if osp.isfile(path) else path
+    path, _ = dataset_file('classes', classes, dataset, scope)
+    return path
 
 
 def config_class_names(cfg: Config) -> Optional[List[str]]:
@@ -104,11 +111,7 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
     classes = metainfo.get('classes')
     scope = cfg.get('default_scope')
     if classes is None:
-        classes = dataset.get('classes')
-        if isinstance(classes, str) and classes:
-            # Where the dataset reads it: with ``~`` expanded (mmpretrain's
-            # datasets), under data_root (ours).
-            classes, _ = dataset_file('classes', classes, dataset, scope)
+        classes = _classes_file(dataset, scope) or dataset.get('classes')
     if isinstance(classes, str):
         # A label map file; where it is absent here, the sources below.
         if osp.isfile(classes):
