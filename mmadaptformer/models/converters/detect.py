@@ -31,8 +31,10 @@ PATCH_KINDS = {
 }
 #: The top-level modules of the toolboxes' recognizers and classifiers, as
 #: their model zoos and MMEngine's checkpoints name their keys.
-TOOLBOX_MODEL_PREFIXES = (BACKBONE_PREFIX, 'neck.', 'head.',
-                          MMACTION_HEAD_PREFIX, 'data_preprocessor.')
+#: Those other than the backbone.
+NON_BACKBONE_PREFIXES = ('neck.', 'head.', MMACTION_HEAD_PREFIX,
+                         'data_preprocessor.')
+TOOLBOX_MODEL_PREFIXES = (BACKBONE_PREFIX, ) + NON_BACKBONE_PREFIXES
 #: Where a file that needs no conversion goes.
 AS_IT_IS = ('the checkpoint needs no conversion; give it as it is to a '
             'config of the backbone it holds (--pretrained, or as the '
@@ -80,7 +82,7 @@ def other_backbone_keys(state_dict: Dict[str, Tensor],
     return [
         key for key in state_dict
         if key.startswith(prefix) and not ADAPTER_KEY.search(key) and (
-            prefix or not key.startswith(TOOLBOX_MODEL_PREFIXES[1:]))
+            prefix or not key.startswith(NON_BACKBONE_PREFIXES))
         and not MMACTION_VIT_KEY.match(key[len(prefix):])
     ]
 
