@@ -37,6 +37,11 @@ from .video_scan import scan_videos
 # from here.
 __all__ = ['CheckedVideoDataset', 'SKIPPED_VIDEOS_KEY']
 
+#: The last sentence of the error for broken videos of a test-mode list.
+_EVALUATION_ADVICE = (
+    'Replace them or remove their lines; or set skip_broken=True to drop '
+    'broken videos when the dataset is built (it decodes each one).')
+
 
 @DATASETS.register_module()
 class CheckedVideoDataset(VideoDataset):
@@ -70,16 +75,11 @@ class CheckedVideoDataset(VideoDataset):
       count them per epoch across dataloader workers and ranks.
     * In validation and testing (``test_mode=True``) a broken video is an
       error naming it: evaluation must not silently drop samples. So that
-      this happens before training, not at the first validation, every
-      video of a test-mode list is checked when the dataset is built: it
-      must exist and its container header must be whole
-      (:func:`~mmadaptformer.utils.video_containers.check_container`:
-      two or three small reads a file, no decoding; about 10 microseconds
-      of CPU a video, 0.25 s for SSv2's 24.8k validation videos, plus
-      the disk's latency where they are not cached). One error names
-      every missing or truncated video with its line. A video whose
-      header is whole but whose frames do not decode is still found only
-      when it is read. With
+      the run stops before training, not at the first validation, every
+      video of a test-mode list must exist and have a whole container
+      header when the dataset is built (:func:`~mmadaptformer.utils.
+      video_containers.check_container`, no decoding: about 10 us of CPU
+      a video); one error names each missing or truncated one. With
       ``skip_broken=True`` every video is scanned when the dataset is
       built (:func:`~mmadaptformer.utils.video_containers.scan_video`:
       open it, count frames, decode the last one) and broken ones are
@@ -234,11 +234,8 @@ class CheckedVideoDataset(VideoDataset):
     # ------------------------------------------------------------ building
     def load_data_list(self) -> List[dict]:
         """Parse the annotation list, checking every line and, as set by
-        ``check_files``, that the videos exist: in training a sample or
-        all of them; in test mode (unless ``skip_broken``, which scans
-        them all later) every video, which must also have a whole
-        container header
-        (:func:`~mmadaptformer.utils.video_containers.check_container`).
+        ``check_files``, that the videos exist (in test mode, unless
+        ``skip_broken``: every one, with its container header).
 
         Returns:
             list[dict]: ``filename``, ``label`` and ``source`` (``file:line``
@@ -251,17 +248,9 @@ class CheckedVideoDataset(VideoDataset):
                 and self.check_files is not None):
             # Evaluation stops at the first video it cannot read: every
             # one is checked now, before the run, from its header alone.
-            check_evaluation_files(
-                data_list,
-                self.ann_file,
-                self.max_listed,
-                prefix,
-                'video',
-                check_container,
-                BrokenVideoError,
-                advice='Replace them or remove their lines; or set '
-                'skip_broken=True to drop broken videos when the dataset is '
-                'built (it decodes each one).')
+            check_evaluation_files(data_list, self.ann_file, self.max_listed,
+                                   prefix, 'video', check_container,
+                                   BrokenVideoError, _EVALUATION_ADVICE)
             return data_list
         check_listed_files_exist(data_list, self.ann_file, self.check_files,
                                  self.check_sample_size, self.max_listed,
