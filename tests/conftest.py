@@ -129,7 +129,7 @@ def served_torchrun_workers(monkeypatch) -> None:
 def served_torchrun(monkeypatch, served_torchrun_workers) -> None:
     """As ``served_torchrun_workers``, and torchrun itself is forked from
     the tool server as well: ``dist_train.sh`` and ``dist_test.sh`` start it
-    as ``$PYTHON -m torch.distributed.run``. Not for a test that kills a job
+    as ``$PYTHON tools/misc/dist_run.py``. Not for a test that kills a job
     by its process tree: the workers' stand-ins are then the children of a
     served torchrun, outside the tree of the shell script."""
     monkeypatch.setenv('PYTHON', os.environ['PYTHON_EXEC'])

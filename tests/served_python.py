@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The ``PYTHON_EXEC`` of the tests' torchrun runs: a stand-in for
 ``python -u SCRIPT ARGS`` whose process the tool server forks; also the
-``PYTHON`` that ``dist_train.sh`` starts torchrun with (``python -m
-torch.distributed.run ...``), where a test serves torchrun itself too.
+``PYTHON`` that ``dist_train.sh`` starts torchrun with (``python
+tools/misc/dist_run.py ...``), where a test serves torchrun itself too.
 
 torchrun starts each worker as ``$PYTHON_EXEC -u SCRIPT ARGS``. This stand-in
 sends the request, with its file descriptors 0, 1 and 2, to the tool server

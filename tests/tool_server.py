@@ -38,8 +38,8 @@ descriptors. The stand-in passes the signals torchrun sends on to the
 worker's session and ends as the worker ended; if the stand-in dies (a
 SIGKILL of the job), its connection closes and the server SIGKILLs the
 worker's session. Where a test also sets ``PYTHON`` to the stand-in,
-``dist_train.sh``'s ``$PYTHON -m torch.distributed.run`` is served the same
-way (``runpy.run_module``). torchrun's own code, rendezvous and monitoring
+``dist_train.sh``'s ``$PYTHON tools/misc/dist_run.py`` (torchrun) is served
+the same way. torchrun's own code, rendezvous and monitoring
 run unchanged either way.
 """
 import json

@@ -38,9 +38,10 @@ TOOLS_DIR=$(dirname "$0")
 # PORT a port number, and free on node 0.
 . "$TOOLS_DIR/misc/dist_port.sh"
 
+# torchrun, printing a refusal of the workers once (see dist_run.py).
 set -x
 PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
-$PYTHON -m torch.distributed.run \
+$PYTHON "$TOOLS_DIR/misc/dist_run.py" \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \
     --master_addr=$MASTER_ADDR \

@@ -18,8 +18,9 @@ from mmadaptformer.utils.video_containers import one_line_error
 from .annotation_lists import AnnotationError
 from .image_files import BrokenImageError, check_image_file
 from .label_map import load_class_names
+from .listed_files import (CHECK_FILES, check_evaluation_files,
+                           check_listed_files_exist)
 from .training_refetch import IMAGES, load_training_sample
-from .video_list import CHECK_FILES, check_videos_exist
 
 __all__ = ['CheckedImageDataset', 'rooted_classes']
 
@@ -98,8 +99,10 @@ class CheckedImageDataset(CustomDataset):
             look up when the dataset is built, naming the missing ones
             with their lines: ``'sample'`` (a seeded sample of 100, the
             same on every rank), ``'all'`` or None (none; training then
-            skips a missing image as a broken one). Defaults to
-            ``'sample'``, as ``CheckedVideoDataset``'s.
+            skips a missing image as a broken one). In test mode
+            ``'sample'`` and ``'all'`` look up every listed image and
+            refuse an empty one (evaluation would stop at it). Defaults
+            to ``'sample'``, as ``CheckedVideoDataset``'s.
         **kwargs: Other arguments of ``CustomDataset``, such as
             ``ann_file``, ``data_prefix`` and ``pipeline``.
 
@@ -145,7 +148,8 @@ class CheckedImageDataset(CustomDataset):
 
     def load_data_list(self) -> List[dict]:
         """mmpretrain's list, refusing an empty ``ann_file`` and, as set by
-        ``check_files``, one that lists images that are not there.
+        ``check_files``, one that lists images that are not there (in
+        test mode: any of them, or an empty image file).
 
         Returns:
             list[dict]: ``img_path`` and ``gt_label`` of each image.
@@ -163,9 +167,22 @@ class CheckedImageDataset(CustomDataset):
             for i, info in enumerate(data_list, 1)
             if is_local(info['img_path'])
         ]
-        check_videos_exist(listed, self.ann_file, self.check_files,
-                           CHECK_SAMPLE_SIZE, MAX_LISTED, self.img_prefix,
-                           'image')
+        if self.test_mode and self.check_files is not None:
+            # Evaluation stops at the first image it cannot read: every
+            # one is looked up now, before the run.
+            check_evaluation_files(
+                listed,
+                self.ann_file,
+                MAX_LISTED,
+                self.img_prefix,
+                'image',
+                check_image_file,
+                BrokenImageError,
+                advice='Replace them or remove their lines.')
+            return data_list
+        check_listed_files_exist(listed, self.ann_file, self.check_files,
+                                 CHECK_SAMPLE_SIZE, MAX_LISTED,
+                                 self.img_prefix, 'image')
         return data_list
 
     def prepare_data(self, idx: int) -> Optional[dict]:

@@ -1,6 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Parse an OpenMMLab video annotation list, checking every line, and check
-that its videos exist.
+"""Parse an OpenMMLab video annotation list, checking every line.
 
 The format is mmaction2's ``VideoDataset`` one: a line ``<path> <label>``
 (``<path> <label> [<label> ...]`` with ``multi_class``) a video. Used by
@@ -8,8 +7,7 @@ The format is mmaction2's ``VideoDataset`` one: a line ``<path> <label>``
 error names the file and line at fault.
 """
 import os.path as osp
-import random
-from typing import List, Optional, Sequence
+from typing import List, Optional
 
 from mmadaptformer.utils.multi_label_lines import multi_label
 from mmadaptformer.utils.unlabelled_lines import missing_label
@@ -17,12 +15,7 @@ from mmadaptformer.utils.video_ann_file import (delimiter_hint, extra_labels,
                                                 split_line)
 from .annotation_lists import AnnotationError, iter_lines, parse_int
 
-__all__ = [
-    'CHECK_FILES', 'parse_label', 'parse_video_list', 'check_videos_exist'
-]
-
-#: What ``CheckedVideoDataset(check_files=...)`` accepts.
-CHECK_FILES = ('sample', 'all', None)
+__all__ = ['parse_label', 'parse_video_list']
 
 
 def parse_label(text: str, source: str, line: str,
@@ -110,50 +103,3 @@ def parse_video_list(ann_file: str,
         raise AnnotationError(
             f'{ann_file}: the annotation file lists no videos')
     return data_list
-
-
-def check_videos_exist(data_list: Sequence[dict],
-                       ann_file: str,
-                       check_files: Optional[str],
-                       sample_size: int,
-                       max_listed: int,
-                       folder: Optional[str],
-                       what: str = 'video') -> None:
-    """Raise if videos of :func:`parse_video_list` (or other files of a
-    list, each a dict with ``filename`` and ``source``) do not exist.
-
-    Args:
-        data_list (Sequence[dict]): The parsed list.
-        ann_file (str): The annotation list, for the error.
-        check_files (str, optional): ``'sample'`` (a seeded random sample
-            of ``sample_size``, the same on every rank and rerun), ``'all'``
-            or None (nothing is checked).
-        sample_size (int): Videos checked with ``'sample'``.
-        max_listed (int): At most this many missing files are named.
-        folder (str, optional): The video folder; the error says when it
-            does not exist.
-        what (str): What the files are, for the error, such as
-            ``'image'``. Defaults to ``'video'``.
-
-    Raises:
-        FileNotFoundError: Naming the missing files and their lines.
-    """
-    if check_files is None:
-        return
-    checked = data_list
-    if (check_files == 'sample' and len(data_list) > sample_size):
-        # Seeded: every rank and rerun checks the same files.
-        checked = random.Random(0).sample(list(data_list), sample_size)
-    missing = [d for d in checked if not osp.isfile(d['filename'])]
-    if not missing:
-        return
-    listed = '\n'.join(f'  {d["source"]}: {d["filename"]}'
-                       for d in missing[:max_listed])
-    more = len(missing) - max_listed
-    hint = (f' The {what} folder {folder} does not exist; check '
-            f'data_prefix.' if folder and not osp.isdir(folder) else '')
-    raise FileNotFoundError(
-        f'{len(missing)} of {len(checked)} checked {what}s '
-        f'(check_files={check_files!r}) of {ann_file} do not '
-        f'exist:\n{listed}' +
-        (f'\n  ... and {more} more' if more > 0 else '') + hint)

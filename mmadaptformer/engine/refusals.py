@@ -24,6 +24,7 @@ from mmadaptformer.models import (FrozenBackboneMismatchError,
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
 from mmadaptformer.utils.atomic_save import AtomicWriteError
+from mmadaptformer.utils.launcher_parent import report_refusal
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from mmadaptformer.utils.transform_steps import PipelineStepError
@@ -102,8 +103,16 @@ def refusal_line(exc: BaseException) -> str:
 @contextmanager
 def refusals_exit() -> Iterator[None]:
     """End the process with :func:`refusal_line` and status 1 on one of
-    :data:`REFUSALS`; let everything else through."""
+    :data:`REFUSALS`; let everything else through.
+
+    Under torchrun the line also goes to the worker's error file
+    (:func:`~mmadaptformer.utils.launcher_parent.report_refusal`); under
+    ``tools/dist_train.sh`` and ``tools/dist_test.sh`` their launcher prints
+    it once for all ranks, and the worker ends without printing it."""
     try:
         yield
     except REFUSALS as exc:
-        raise SystemExit(refusal_line(exc)) from None
+        line = refusal_line(exc)
+        if report_refusal(line):
+            raise SystemExit(1) from None
+        raise SystemExit(line) from None

@@ -21,7 +21,7 @@ from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 from mmengine.config import Config
 from mmengine.registry import HOOKS
 
-from .registry_names import registered, registry_miss, use_default_scope
+from .registry_names import registered, unregistered_type, use_default_scope
 
 __all__ = [
     'HookEntry', 'HOOK_SECTIONS', 'hook_entries', 'section_entries',
@@ -122,9 +122,11 @@ def check_hook_types(cfg: Config,
                      source: str,
                      options: Optional[dict] = None) -> None:
     """Refuse a hook entry whose ``type`` no registry holds, with the
-    message the Runner's miss gets (:func:`~.registry_names.registry_miss`)
-    but before the Runner: it raised it only once it registered the hooks,
-    after making the work dir and its log.
+    message the Runner's miss gets
+    (:func:`~.registry_names.unregistered_type`, asked with the registry
+    the entry's type was looked up in) but before the Runner: it raised it
+    only once it registered the hooks, after making the work dir and its
+    log.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -145,11 +147,7 @@ def check_hook_types(cfg: Config,
         with HOOKS.switch_scope_and_registry(hook.get('_scope_')) as scoped:
             if scoped.get(kind) is not None:
                 continue
-            # MMEngine's own words, which registry_miss reads.
-            miss = KeyError(
-                f'{kind} is not in the {scoped.scope}::{scoped.name} '
-                f'registry. Please check whether the value of `{kind}` is '
-                'correct or it was registered as expected.')
-        error = registry_miss(miss, cfg, source, options)
+            scope, name = scoped.scope, scoped.name
+        error = unregistered_type(kind, scope, name, cfg, source, options)
         if error is not None:
             raise error

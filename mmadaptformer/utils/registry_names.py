@@ -25,8 +25,8 @@ from .config_error import ConfigError
 from .config_place import config_key, option_key, option_place
 
 __all__ = [
-    'registry_miss', 'typed_dicts', 'close_hint', 'registered',
-    'use_default_scope'
+    'registry_miss', 'unregistered_type', 'typed_dicts', 'close_hint',
+    'registered', 'use_default_scope'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -114,7 +114,34 @@ def registry_miss(exc: BaseException,
     match = _REGISTRY_MISS.match(str(exc.args[0]))
     if match is None:
         return None
-    type_name, scope, name = match.groups()
+    return unregistered_type(*match.groups(), cfg, source, options)
+
+
+def unregistered_type(type_name: str,
+                      scope: Optional[str],
+                      name: str,
+                      cfg: Config,
+                      source: str,
+                      options: Optional[dict] = None) -> Optional[ConfigError]:
+    """The :class:`ConfigError` for a ``type`` that the registry ``name``
+    of ``scope`` lacks, if ``cfg`` names that type (see
+    :func:`registry_miss`, which reads the three from MMEngine's
+    ``KeyError``).
+
+    Args:
+        type_name (str): The type that is not registered.
+        scope (str, optional): The registry's scope, such as
+            ``'mmaction'``.
+        name (str): The registry's name, such as ``'hook'``.
+        cfg (Config): The config the tool built from.
+        source (str): The config file, for the message.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Returns:
+        ConfigError, optional: As :func:`registry_miss`'s; None if the
+        type is none of the config's.
+    """
     keys = [
         f'{key}.type' if key else 'type'
         for key, node in typed_dicts(cfg.to_dict())

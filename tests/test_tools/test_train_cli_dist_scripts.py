@@ -59,7 +59,7 @@ def test_dist_script_in_a_path_with_a_space(script, args, tool, tool_args,
         tmp_path, script, args, fake, dict(PYTHON=str(fake), **LAUNCH_ENV))
     assert pythonpath.split(':')[0] == f'{repo}/tools/..'
     assert argv == [
-        '-m', 'torch.distributed.run', '--nnodes=2', '--node_rank=1',
+        f'{repo}/tools/misc/dist_run.py', '--nnodes=2', '--node_rank=1',
         '--master_addr=10.1.2.3', '--nproc_per_node=1', '--master_port=29555',
         f'{repo}/tools/{tool}'
     ] + tool_args

@@ -66,3 +66,19 @@ def test_registered_types_and_other_entries_pass():
         dict(type=EmptyCacheHook)
     ]
     check_hook_types(cfg, 'cfg.py')
+
+
+def test_the_registry_is_asked_not_its_message_parsed(monkeypatch):
+    """The check built MMEngine's ``KeyError`` text to parse it back, so a
+    pattern that no longer matched MMEngine's words would have turned the
+    refusal off without a word. It now asks the registry: with the pattern
+    broken on purpose, the refusal still comes."""
+    import re
+
+    from mmadaptformer.utils import registry_names
+    monkeypatch.setattr(registry_names, '_REGISTRY_MISS',
+                        re.compile('never matches$'))
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    cfg.custom_hooks = [dict(type='AdapterHok')]
+    with pytest.raises(ConfigError, match=re.escape(_MISS)):
+        check_hook_types(cfg, 'cfg.py')

@@ -35,14 +35,14 @@ def _missing_hook_why(key: str, wrapper: str) -> str:
     """Why a model with ``wrapper`` at ``key`` and no AdapterHook is refused,
     and the two ways out."""
     return (
-        f'{key} is {wrapper}, but no AdapterHook is in custom_hooks: '
-        'nothing would freeze the backbone, which would train with the '
-        'adapters, and checkpoints would hold the whole model. A config\'s '
-        'custom_hooks replaces its base\'s list (MMEngine merges dicts, '
-        'not lists); add the hook back, with the recipe\'s arguments if '
-        'you inherit one, e.g. custom_hooks = [dict(type=\'AdapterHook\', '
-        'adapter_only_checkpoint=True), ...], or set '
-        "default_hooks.config_check = dict(type='ConfigCheckHook', "
+        f'{key} is {wrapper}, but no AdapterHook is in custom_hooks or '
+        'default_hooks: nothing would freeze the backbone, which would '
+        'train with the adapters, and checkpoints would hold the whole '
+        "model. A config's custom_hooks replaces its base's list (MMEngine "
+        "merges dicts, not lists); add the hook back, with the recipe's "
+        'arguments if you inherit one, e.g. custom_hooks = '
+        "[dict(type='AdapterHook', adapter_only_checkpoint=True), ...], or "
+        "set default_hooks.config_check = dict(type='ConfigCheckHook', "
         'allow_trained_host=True) to train the whole model.')
 
 
@@ -82,8 +82,9 @@ def check_adapter_hook_presence(cfg: Config,
 
     Raises:
         ConfigError: ``FILE: model.backbone is AdaptFormer, but no
-            AdapterHook is in custom_hooks: ...`` (the ``--cfg-options``
-            entry instead of the file where one set ``custom_hooks``).
+            AdapterHook is in custom_hooks or default_hooks: ...`` (the
+            ``--cfg-options`` entry instead of the file where one set
+            ``custom_hooks``).
     """
     model_cfg = cfg.get('model')
     if _allows_trained_host(cfg) or not isinstance(
@@ -117,8 +118,8 @@ def refuse_wrapper_without_adapter_hook(runner) -> None:
     held the whole model, without a word.
 
     Raises:
-        ConfigError: Naming the wrapper's config key, ``custom_hooks`` and
-            the line to add back.
+        ConfigError: Naming the wrapper's config key, the hook sections
+            read and the line to add back.
     """
     if any(isinstance(hook, AdapterHook) for hook in runner.hooks):
         return

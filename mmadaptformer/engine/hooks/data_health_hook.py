@@ -205,10 +205,11 @@ class DataHealthHook(Hook):
 
     def before_run(self, runner) -> None:
         """Do nothing in this run, with a warning, if another
-        ``DataHealthHook`` came first (see
-        :func:`~.registration.registered_again`): every other hook method
-        then returns at once (:func:`_guard_stages`)."""
-        note = registered_again(runner, self)
+        ``DataHealthHook`` came first, or a subclass of this one's class is
+        registered too (a user's, beside the recipes' hook: it runs in its
+        place; see :func:`~.registration.registered_again`): every other
+        hook method then returns at once (:func:`_guard_stages`)."""
+        note = registered_again(runner, self, DataHealthHook)
         self._repeated = note is not None
         if note is not None:
             print_log(note, logger='current', level=logging.WARNING)

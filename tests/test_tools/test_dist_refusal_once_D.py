@@ -1,0 +1,145 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``tools/dist_train.sh CFG 2``: a worker's one-line refusal is printed
+once, not by every rank and then buried under torchrun's
+``ChildFailedError`` traceback and block; an unexpected error keeps its
+traceback and the block."""
+import importlib.util
+import json
+import os.path as osp
+import signal
+
+from config_writers import video_data_cfg
+from helpers import TINY_VIDEO_CONFIG, TOOLS, write_config
+from tool_runners import run_tool
+from torch.distributed.elastic.multiprocessing.errors import (ChildFailedError,
+                                                              ProcessFailure)
+
+from mmadaptformer.utils import launcher_parent
+
+
+def _dist_run():
+    """``tools/misc/dist_run.py``, a script, as a module."""
+    spec = importlib.util.spec_from_file_location(
+        'dist_run', osp.join(TOOLS, 'misc', 'dist_run.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_launcher_and_workers_name_the_refusal_alike():
+    dist_run = _dist_run()
+    assert dist_run.REFUSAL_KEY == launcher_parent.REFUSAL_KEY
+    assert (dist_run.LAUNCHER_PRINTS_REFUSALS ==
+            launcher_parent.LAUNCHER_PRINTS_REFUSALS)
+
+
+def _failure(tmp_path, rank, exitcode, line=None, monkeypatch=None):
+    error_file = str(tmp_path / f'error{rank}.json')
+    if line is not None:
+        monkeypatch.setenv('TORCHELASTIC_ERROR_FILE', error_file)
+        launcher_parent.report_refusal(line)
+    return ProcessFailure(rank, 100 + rank, exitcode, error_file)
+
+
+def test_report_refusal_writes_torchs_error_file(tmp_path, monkeypatch):
+    """The refusal is torchrun's root cause (plain torchrun shows it in its
+    block); the worker prints it only when dist_run.py does not."""
+    monkeypatch.delenv(launcher_parent.LAUNCHER_PRINTS_REFUSALS, raising=False)
+    monkeypatch.delenv('TORCHELASTIC_ERROR_FILE', raising=False)
+    assert not launcher_parent.report_refusal('X: y')  # not under torchrun
+    failure = _failure(tmp_path, 0, 1, 'BrokenVideoError: a.mp4', monkeypatch)
+    assert not launcher_parent.report_refusal('BrokenVideoError: a.mp4')
+    monkeypatch.setenv(launcher_parent.LAUNCHER_PRINTS_REFUSALS, '1')
+    assert launcher_parent.report_refusal('BrokenVideoError: a.mp4')
+    block = str(ChildFailedError('tools/train.py', {0: failure}))
+    assert 'traceback : BrokenVideoError: a.mp4' in block
+    data = json.load(open(tmp_path / 'error0.json'))
+    assert data[launcher_parent.REFUSAL_KEY] == 'BrokenVideoError: a.mp4'
+
+
+def test_refusal_lines_are_distinct_and_other_failures_are_told(
+        tmp_path, monkeypatch):
+    dist_run = _dist_run()
+    same = 'FileNotFoundError: val.txt:2: a.mp4: the file is missing'
+    failures = {
+        0: _failure(tmp_path, 0, 1, same, monkeypatch),
+        1: _failure(tmp_path, 1, 1, same, monkeypatch),
+        2: _failure(tmp_path, 2, -signal.SIGTERM),  # stopped by torchrun
+    }
+    error = ChildFailedError('tools/train.py', failures)
+    assert dist_run.refusal_lines(error) == ([same], False)
+    failures[3] = _failure(tmp_path, 3, 1)  # a traceback, no refusal
+    error = ChildFailedError('tools/train.py', failures)
+    assert dist_run.refusal_lines(error) == ([same], True)
+
+
+def _missing_val_video(tmp_path, tiny_video_data) -> str:
+    """A config whose validation list names a video that is not there."""
+    val = str(tmp_path / 'val_missing.txt')
+    with open(tiny_video_data['val']) as f:
+        lines = f.read().splitlines()
+    lines[1] = 'gone.mp4 0'
+    with open(val, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    data = dict(tiny_video_data, val=val)
+    return write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                        video_data_cfg(data)), val
+
+
+def test_dist_train_prints_a_refusal_once(tmp_path, tiny_video_data,
+                                          served_torchrun):
+    """Both ranks printed ``FileNotFoundError: ...``, then torchrun its
+    traceback and its ``ChildFailedError`` block (``To enable traceback
+    see ...``)."""
+    cfg, val = _missing_val_video(tmp_path, tiny_video_data)
+    proc = run_tool(['dist_train.sh', cfg, 2, '--work-dir', 'w'],
+                    cwd=tmp_path,
+                    env=dict(PORT='29641'),
+                    timeout=400,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    # Each rank's error named the missing video.
+    assert proc.stdout.count(f'{val}:2: ') == 1, proc.stdout[-3000:]
+    assert f'FileNotFoundError: 1 of 8 videos of {val} are missing' \
+        in proc.stdout
+    assert 'ChildFailedError' not in proc.stdout, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    # The last thing printed.
+    assert proc.stdout.rstrip().splitlines()[-1].startswith('Replace them')
+
+
+# Imported by the workers through the config's custom_imports.
+BOOM = '''
+from mmengine.hooks import Hook
+from mmaction.registry import HOOKS
+
+
+@HOOKS.register_module()
+class BoomHook(Hook):
+
+    def before_train(self, runner):
+        if runner.rank == 1:
+            raise RuntimeError('boom on rank 1')
+'''
+
+
+def test_kept_behaviour_an_unexpected_error_keeps_its_traceback(
+        tmp_path, tiny_video_data, served_torchrun):
+    """Kept behaviour: an error that is no refusal keeps the worker's
+    traceback and torchrun's block."""
+    (tmp_path / 'boom_hook.py').write_text(BOOM)
+    body = video_data_cfg(tiny_video_data) + (
+        "custom_imports = dict(imports=['mmadaptformer', 'boom_hook'], "
+        'allow_failed_imports=False)\n'
+        "custom_hooks = [dict(type='BoomHook')]\n")
+    cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
+    proc = run_tool(['dist_train.sh', cfg, 2, '--work-dir', 'w'],
+                    cwd=tmp_path,
+                    env=dict(PORT='29643', PYTHONPATH=str(tmp_path)),
+                    timeout=400,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout[-3000:]
+    assert 'Traceback' in proc.stdout
+    assert 'RuntimeError: boom on rank 1' in proc.stdout
+    assert 'ChildFailedError' in proc.stdout
+    assert 'Root Cause (first observed failure)' in proc.stdout
