@@ -6,7 +6,7 @@ import re
 import statistics
 from typing import Dict, List, Optional, Tuple
 
-from ..utils.atomic_save import atomic_write
+from ..utils.atomic_file import atomic_write
 from .options import REFERENCE_MODE
 
 #: The ``/proc/cpuinfo`` flags that set how fast a CPU runs float32 and
