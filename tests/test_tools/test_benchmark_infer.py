@@ -176,5 +176,14 @@ def test_values_that_cannot_work_are_refused(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit:
             tool.parse_args(['cfg.py', option, '0'])
         assert exit.value.code == 2
-        assert f'{option}: must be >= 1' in capsys.readouterr().err
+        # In benchmark_train.py's words, not argparse's
+        # ('argument --threads: must be >= 1, got 0').
+        assert f'error: {option} must be >= 1, got 0\n' in \
+            capsys.readouterr().err
+    for argv, said in ((['--warmup', '-1'], '--warmup must be >= 0, got -1'),
+                       (['--tasks', '1', '0'], '--tasks must be >= 1, got 0')):
+        with pytest.raises(SystemExit) as exit:
+            tool.parse_args(['cfg.py'] + argv)
+        assert exit.value.code == 2
+        assert f'error: {said}\n' in capsys.readouterr().err
     assert_config_paths_refused(tool, 'benchmark_infer.py', tmp_path, capsys)
