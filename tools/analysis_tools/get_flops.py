@@ -9,8 +9,9 @@ Usage:
 ``--cfg-options`` changes the config as in the other tools (e.g.
 ``model.backbone.adapter.bottleneck=16`` or the test pipeline's
 ``clip_len``) before anything is counted. The shape defaults to one view
-as the config's test pipeline feeds it:
-``1 3 T H W`` for video configs, ``1 3 H W`` for image configs. No
+as the config's test pipeline feeds it, without the batch (as ``--shape``
+takes it and the output prints it): ``3 T H W`` for video configs,
+``3 H W`` for image configs; a batch of 1 is counted. No
 pretrained weights are needed. Trainable parameters follow the config's
 AdapterHook (adapters + head + extras, or the head for linear probing);
 without the hook every parameter trains (full fine-tuning).
@@ -43,6 +44,7 @@ from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.log_streams import results_only_stdout
 
 
 def build_parser():
@@ -195,7 +197,9 @@ def _main(argv):
         # own refusals; from --cfg-options too) ends with the one line
         # naming the file or option and the key, exit status 1, as
         # train.py and test.py end. It was a usage error (exit status 2).
-        with refusals_exit(), naming_config_mistakes(
+        # MMEngine's build messages (one per adapted block) go to stderr,
+        # not between the counts (get_flops.py CONFIG > flops.txt).
+        with results_only_stdout(), refusals_exit(), naming_config_mistakes(
                 cfg, args.config, args.cfg_options), naming_plan_arguments(
                     cfg, args.config, args.cfg_options):
             check_model_config(
