@@ -483,9 +483,8 @@ def test_no_gpu_says_so_and_exits_0(tmp_path):
     assert 'no CUDA GPU' in (tmp_path / 'out' / 'summary.txt').read_text()
     # Nothing else: the empty logs/, results/ and work/ of checks that
     # never ran were left behind.
-    assert sorted(os.listdir(tmp_path / 'out')) == [
-        'gpu_check.json', 'summary.txt'
-    ]
+    left = sorted(os.listdir(tmp_path / 'out'))
+    assert left == ['gpu_check.json', 'summary.txt']
 
 
 def test_offline_runner_says_what_it_needs(tmp_path):
