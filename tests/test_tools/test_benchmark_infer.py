@@ -29,8 +29,13 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
     assert result['memory']['per_added_task_mb'] == [added * 4 / 2**20]
     # Adapters in the last block only: block 0 is shared.
     assert set(result['shared_prefix']['split_at'].values()) == {1}
-    printed = capsys.readouterr().out
+    said = capsys.readouterr()
+    printed = said.out
     assert 'AdaptFormer / stock' in printed and 'Shared prefix' in printed
+    # Progress goes to stderr: stdout (benchmark_infer.py ... > t.md)
+    # holds the tables alone.
+    assert printed.startswith('CPU: '), printed
+    assert 'AdaptFormer vs stock ...' in said.err
     # No build messages or per-tensor init reports around the tables.
     assert 'mmengine - INFO' not in printed and 'torch.Size' not in printed
     # Both clocks of every variant, the throughput from the wall-clock one.

@@ -307,7 +307,8 @@ def _main(argv) -> dict:
             json.dump(tasks, f)
         rows = []
         for num in args.tasks:
-            print(f'{num} task(s) ...', flush=True)
+            # Progress on stderr: stdout holds the table alone.
+            print(f'{num} task(s) ...', file=sys.stderr, flush=True)
             rows.append(
                 measure(tasks, num) if args.in_process else
                 _measure_in_subprocess(work_dir, num, args.threads))

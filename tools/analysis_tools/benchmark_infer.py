@@ -16,6 +16,7 @@ import argparse
 import copy
 import os.path as osp
 import platform
+import sys
 import tempfile
 import time
 from typing import Optional
@@ -140,6 +141,11 @@ def prefix_layers_problem(cfg, layers) -> Optional[str]:
                 raise
 
 
+def _progress(message: str) -> None:
+    """A progress line, on stderr: stdout holds the tables alone."""
+    print(message, file=sys.stderr, flush=True)
+
+
 #: What a stopped run leaves.
 STOPPED = ('its temporary folder of checkpoints was removed (a --work-dir '
            'keeps what was written in it); no table was printed and no --out '
@@ -198,7 +204,8 @@ def _main(argv) -> dict:
                 prefix_layers=prefix_layers,
                 prefix_tasks=args.prefix_tasks,
                 repeat=args.repeat,
-                warmup=args.warmup)
+                warmup=args.warmup,
+                log=_progress)
     result['shared_prefix']['layers_source'] = prefix_source
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config
