@@ -10,5 +10,9 @@ PYTHON=${PYTHON:-python3}
 # exec: a SIGTERM sent to this script (kill, timeout, a scheduler) reaches
 # the check runner, which stops its checks; a shell in between would die
 # alone and leave them running.
-export PYTHONPATH="$(dirname "$0")/..":$PYTHONPATH
+# The checkout as an absolute path (the checks run in folders of their
+# own), and no empty entry: Python reads one as the working directory, whose
+# packages would then shadow the installed ones.
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 exec "$PYTHON" "$(dirname "$0")"/analysis_tools/gpu_check.py "$@"

@@ -12,7 +12,7 @@ import os.path as osp
 from typing import Any, Dict, Iterable, Mapping, Optional, Sequence, Tuple
 
 from mmadaptformer.utils.local_files import path_inside
-from mmadaptformer.utils.output_file import nearest_existing
+from mmadaptformer.utils.output_place import nearest_existing
 from mmadaptformer.utils.planted_links import planted_link
 from .array_inputs import InputKey, input_name
 from .infer_files import IMAGE_EXTENSIONS

@@ -18,7 +18,7 @@ import os.path as osp
 from argparse import ArgumentParser
 from typing import Any, Iterable, Optional, Tuple
 
-from ..utils.atomic_save import atomic_write
+from ..utils.atomic_file import atomic_write
 from ..utils.cfg_options_merge import CfgOptionsError, merge_cfg_options
 from ..utils.checkpoint_formats import file_kind
 from ..utils.config_error import ConfigError

@@ -44,13 +44,21 @@ def _hw(value) -> Optional[Tuple[int, int]]:
     return None
 
 
-def input_spec(cfg, args) -> dict:
+#: How ``benchmark_train.py``'s command line names the input's overrides.
+OVERRIDE_FLAGS = dict(size='--img-size', frames='--num-frames')
+
+
+def input_spec(cfg, args, flags: Optional[dict] = None) -> dict:
     """Batch size and per-sample input shape, from flags or the config.
 
     Args:
         cfg (Config): The config.
         args (argparse.Namespace): The benchmark's options
             (``batch_size``, ``num_frames``, ``img_size`` override).
+        flags (dict, optional): How the command line names the ``size``
+            and ``frames`` overrides, for ``sources`` (``get_flops.py``'s
+            ``--shape`` gives both). Defaults to None:
+            :data:`OVERRIDE_FLAGS`.
 
     Returns:
         dict: ``batch_size``, ``sample_shape`` (one sample's uint8 input as
@@ -75,6 +83,7 @@ def input_spec(cfg, args) -> dict:
             size = _hw(transform.get('scale')) or size
         for key in ('crop_size', 'input_size'):
             size = _hw(transform.get(key)) or size
+    flags = dict(OVERRIDE_FLAGS, **(flags or {}))
     sources = dict(size='train pipeline')
     if size is None:
         size = backbone.get('img_size', 224)
@@ -82,7 +91,7 @@ def input_spec(cfg, args) -> dict:
         sources['size'] = 'backbone img_size'
     if args.img_size:
         size = (args.img_size[0], args.img_size[-1])
-        sources['size'] = '--img-size'
+        sources['size'] = flags['size']
     if video:
         sources['frames'] = 'train pipeline'
         if frames is None:
@@ -90,7 +99,7 @@ def input_spec(cfg, args) -> dict:
             sources['frames'] = 'backbone num_frames'
         if args.num_frames:
             frames = args.num_frames
-            sources['frames'] = '--num-frames'
+            sources['frames'] = flags['frames']
 
     batch_size = (cfg.get('train_dataloader') or {}).get('batch_size')
     sources['batch_size'] = 'train_dataloader.batch_size'

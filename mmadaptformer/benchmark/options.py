@@ -2,9 +2,8 @@
 """The modes, autocast dtypes and command-line options of the training
 benchmark (``tools/analysis_tools/benchmark_train.py``)."""
 import argparse
-import logging
 import os
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 MODES = {
     'adaptformer': 'AdaptFormer (adapters + head train)',
@@ -151,48 +150,6 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def usable_cores() -> int:
-    """The CPU cores this process may run on (its affinity mask, which
-    ``taskset`` and container CPU sets narrow; ``os.cpu_count()`` where
-    the platform has no ``os.sched_getaffinity``)."""
-    if hasattr(os, 'sched_getaffinity'):
-        return len(os.sched_getaffinity(0))
-    return os.cpu_count() or 1
-
-
-def threads_problem(threads: int) -> Optional[str]:
-    """A warning line for ``--threads`` above :func:`usable_cores`; None
-    when every thread can have a core.
-
-    Args:
-        threads (int): The ``--threads`` given.
-    """
-    cores = usable_cores()
-    if threads <= cores:
-        return None
-    return (f'--threads {threads} is more than the {cores} CPU core(s) this '
-            'process may use (os.sched_getaffinity): timings will be '
-            'oversubscribed (threads take turns on the cores); give '
-            f'--threads {cores} or fewer')
-
-
-def use_threads(threads: int) -> None:
-    """``torch.set_num_threads(threads)``, after logging
-    :func:`threads_problem`'s warning where there is one: the one rule of
-    the three benchmark tools' ``--threads`` (``benchmark_infer.py`` and
-    ``benchmark_add_task.py`` set it without a word before).
-
-    Args:
-        threads (int): The ``--threads`` given.
-    """
-    import torch
-    from mmengine.logging import print_log
-    problem = threads_problem(threads)
-    if problem:
-        print_log(problem, logger='current', level=logging.WARNING)
-    torch.set_num_threads(threads)
-
-
 #: The least value of each option of the benchmark that counts something,
 #: and why where it is not plain (``gpu_check.sh``'s speed options, which
 #: it hands to ``benchmark_train.py``, are checked against the same table
@@ -207,8 +164,33 @@ LEAST_VALUES = dict(
     matmul_size=(1, None))
 
 
+def count_problem(
+        args: argparse.Namespace,
+        least_values: Dict[str, Tuple[int, Optional[str]]]) -> Optional[str]:
+    """``'--OPTION must be >= LEAST, got VALUE'`` (and why, where the table
+    says) for the first option of ``least_values`` below its least value,
+    or None: the wording of every benchmark tool's count refusal. An
+    option the namespace does not have, or one not given (None), is
+    skipped; an option of several values (``--tasks 1 0``) is checked
+    value by value.
+
+    Args:
+        args (argparse.Namespace): A tool's options.
+        least_values (dict): ``{dest: (least, why or None)}``, as
+            :data:`LEAST_VALUES`.
+    """
+    for name, (least, why) in least_values.items():
+        given = getattr(args, name, None)
+        for value in given if isinstance(given, list) else [given]:
+            if value is not None and value < least:
+                return (f'--{name.replace("_", "-")} must be >= {least}, '
+                        f'got {value}' + (f': {why}' if why else ''))
+    return None
+
+
 def check_counts(parser: argparse.ArgumentParser,
-                 args: argparse.Namespace) -> None:
+                 args: argparse.Namespace,
+                 device_defaulted: bool = False) -> None:
     """``parser.error`` (exit status 2) on a count below its
     :data:`LEAST_VALUES` entry, an ``--img-size`` that is not ``H`` or
     ``H W``, or ``--amp fp16`` on the CPU (:func:`amp_problem`); an option
@@ -219,16 +201,19 @@ def check_counts(parser: argparse.ArgumentParser,
         args (argparse.Namespace): Its options, ``device`` resolved to
             ``'cpu'`` or ``'cuda'`` (``gpu_check.sh``'s ``'auto'`` ends the
             run without a GPU before any check).
+        device_defaulted (bool): Whether ``device`` was not given but
+            chosen for this machine: the ``--amp`` refusal then says that
+            there is no CUDA GPU here. Defaults to False.
     """
-    for name, (least, why) in LEAST_VALUES.items():
-        value = getattr(args, name, None)
-        if value is not None and value < least:
-            parser.error(f'--{name.replace("_", "-")} must be >= {least}, '
-                         f'got {value}' + (f': {why}' if why else ''))
+    problem = count_problem(args, LEAST_VALUES)
+    if problem:
+        parser.error(problem)
     img_size = getattr(args, 'img_size', None)
     if img_size is not None and len(img_size) not in (1, 2):
         parser.error(f'--img-size takes H or H W, got {img_size}')
     problem = amp_problem(args.amp or [], args.device)
+    if problem and device_defaulted:
+        problem += '; no CUDA GPU here, so --device defaults to cpu'
     if problem:
         parser.error(problem)
 
@@ -311,12 +296,8 @@ def parse_args(argv: Optional[List[str]] = None) -> argparse.Namespace:
     elif args.device == 'cuda' and not cuda:
         parser.error('--device cuda, but torch.cuda.is_available() is '
                      'False on this machine')
-    problem = amp_problem(args.amp, args.device)
-    if problem and defaulted:
-        parser.error(problem + '; no CUDA GPU here, so --device defaults '
-                     'to cpu')
     args.peak_tflops = parse_peak_tflops(parser, args.peak_tflops)
-    check_counts(parser, args)
+    check_counts(parser, args, device_defaulted=defaulted)
     if args.out and args.plot and \
             os.path.realpath(args.out) == os.path.realpath(args.plot):
         # The plot would silently replace the JSON.

@@ -6,7 +6,7 @@ import re
 import statistics
 from typing import Dict, List, Optional, Tuple
 
-from ..utils.atomic_save import atomic_write
+from ..utils.atomic_file import atomic_write
 from .options import REFERENCE_MODE
 
 #: The ``/proc/cpuinfo`` flags that set how fast a CPU runs float32 and
@@ -235,7 +235,8 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
         spread(ratios, row, 'abs_peak_mem_mb'),
     ] for row, s in rows.items()]
     out += [
-        '', 'Memory of training: static = parameters + buffers; persist = '
+        '', 'Memory of training (MB = 2**20 bytes, i.e. MiB, as the JSON\'s '
+        '*_mb keys): static = parameters + buffers; persist = '
         'optimizer state + gradients kept between steps (created by the '
         'first step); above base = peak above the use once model, optimizer '
         'and batch existed; transient = above base - persist (activations, '

@@ -14,10 +14,14 @@ starting process imported it from, before anything else; the rest of
 module in the working directory still works.
 """
 import os.path as osp
+import subprocess
 import sys
+import threading
 from typing import List
 
-__all__ = ['PACKAGE_INIT', 'REFUSAL_KEY', 'worker_command']
+__all__ = [
+    'PACKAGE_INIT', 'REFUSAL_KEY', 'worker_command', 'run_passing_stderr'
+]
 
 #: This package's ``__init__.py``, which the workers import.
 PACKAGE_INIT = osp.join(
@@ -56,3 +60,47 @@ def worker_command(module: str) -> List[str]:
         raise ValueError(f'worker_command runs a module of mmadaptformer, '
                          f'got {module!r}')
     return [sys.executable, '-c', _BOOT, PACKAGE_INIT, module]
+
+
+def run_passing_stderr(cmd: List[str]) -> subprocess.CompletedProcess:
+    """Run ``cmd`` to its end, its stdout captured and each line of its
+    stderr written to this process's stderr as it comes (a worker that
+    loads tasks for minutes shows its warnings then, not at its end).
+
+    Stopped (Ctrl-C, :class:`~mmadaptformer.utils.stop_signals.Stopped`),
+    the process is killed before the exception goes on, as
+    ``subprocess.run`` kills it.
+
+    Args:
+        cmd (list[str]): The command.
+
+    Returns:
+        subprocess.CompletedProcess: ``returncode``, ``stdout`` and
+        ``stderr`` (all of it, as it was passed on).
+    """
+    lines: List[str] = []
+    with subprocess.Popen(
+            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            text=True) as proc:
+
+        def pass_on() -> None:
+            for line in proc.stderr:
+                lines.append(line)
+                sys.stderr.write(line)
+                sys.stderr.flush()
+
+        passer = threading.Thread(target=pass_on, daemon=True)
+        passer.start()
+        try:
+            stdout = proc.stdout.read()
+            proc.wait()
+        except BaseException:
+            proc.kill()
+            proc.wait()
+            raise
+        finally:
+            # The pipe ends with the process (a grandchild that keeps it
+            # open does not hold the tool for long).
+            passer.join(timeout=5)
+    return subprocess.CompletedProcess(cmd, proc.returncode, stdout,
+                                       ''.join(lines))

@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-from .atomic_save import AtomicLocalBackend, atomic_write
+from .atomic_file import atomic_write
+from .atomic_save import AtomicLocalBackend
 from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
                                  safe_globals, safe_torch_load)
 from .checkpoint_schemes import (forced_weights_only, reading_once,

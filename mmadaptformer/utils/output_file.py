@@ -31,7 +31,7 @@ from .output_place import nearest_existing, place_problem
 from .planted_links import planted_link
 from .zoo_names import is_zoo_name, zoo_file_problem, zoo_target
 
-__all__ = ['download_cache_problem', 'nearest_existing', 'output_file_problem']
+__all__ = ['download_cache_problem', 'output_file_problem']
 
 
 def output_file_problem(

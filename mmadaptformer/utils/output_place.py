@@ -8,7 +8,8 @@ device (``/dev/null``, ``/dev/stdout`` on a terminal) or a pipe (a FIFO,
 ``/dev/stdout`` in a pipeline) is written through instead, as ``open``
 writes it and as MMEngine's ``dump`` (so MMAction2's ``--dump``) does:
 the rename replaced it with a regular file, run as ``root`` the system's
-``/dev/null`` too. A block device or a socket is refused (:func:`streamed`).
+``/dev/null`` too. A block device or a socket is refused
+(:func:`how_written` tells the three apart).
 
 Permissions alone do not tell whether a file can be made: ``root`` may
 "write" in ``/sys`` and ``/proc``, which take no new file, as a read-only
@@ -20,13 +21,14 @@ import os
 import os.path as osp
 import stat
 import tempfile
+from enum import Enum
 from typing import Optional
 
 from .local_files import is_local
 
 __all__ = [
-    'nearest_existing', 'streamed', 'refused_kind', 'place_problem',
-    'NOT_WRITTEN_THROUGH'
+    'Writing', 'how_written', 'nearest_existing', 'refused_kind',
+    'place_problem', 'NOT_WRITTEN_THROUGH'
 ]
 
 #: How a refused kind of output is described after ``'it is KIND'``.
@@ -51,32 +53,44 @@ def nearest_existing(path: str) -> str:
     return path
 
 
-def streamed(path: str) -> Optional[bool]:
-    """Whether the output ``path`` (followed through symbolic links) is
-    written through: True for a character device or a pipe, False for a
-    block device or a socket (no tool writes one), None for anything else
-    (a regular file, a folder, a path that is not there).
+class Writing(Enum):
+    """How the tools write an output that is (or is not yet) at a path."""
+    #: A regular file, a folder or nothing there: a temporary file beside
+    #: it is renamed onto it (:class:`~.atomic_file.AtomicFile`).
+    REPLACED = 'replaced'
+    #: A character device or a pipe: opened and written as ``open`` does.
+    THROUGH = 'written through'
+    #: A block device or a socket: no tool writes one.
+    REFUSED = 'refused'
+
+
+def how_written(path: str) -> Writing:
+    """How an output at ``path`` (followed through symbolic links) is
+    written: :attr:`Writing.THROUGH` for a character device or a pipe,
+    :attr:`Writing.REFUSED` for a block device or a socket,
+    :attr:`Writing.REPLACED` for anything else (a regular file, a folder,
+    a path that is not there).
 
     Args:
         path (str): A local path.
 
     Returns:
-        bool | None: As above.
+        Writing: As above.
     """
     try:
         mode = os.stat(path).st_mode
     except OSError:
-        return None
+        return Writing.REPLACED
     if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
-        return True
+        return Writing.THROUGH
     if stat.S_ISBLK(mode) or stat.S_ISSOCK(mode):
-        return False
-    return None
+        return Writing.REFUSED
+    return Writing.REPLACED
 
 
 def refused_kind(path: str) -> str:
-    """``'a block device'`` or ``'a socket'``: what :func:`streamed`
-    found False."""
+    """``'a block device'`` or ``'a socket'``: what :func:`how_written`
+    found :attr:`Writing.REFUSED`."""
     return 'a block device' if stat.S_ISBLK(os.stat(path).st_mode) \
         else 'a socket'
 
@@ -87,7 +101,7 @@ def place_problem(path: str, flag: str, folder: bool = False) -> Optional[str]:
     none can be made in the folder ``path`` (``folder=True``); else None.
 
     A character device or a pipe that is there passes (it is written
-    through, :func:`streamed`); a block device or a socket does not.
+    through, :func:`how_written`); a block device or a socket does not.
 
     Args:
         path (str): The output, as the command line gives it; a path with a
@@ -101,13 +115,12 @@ def place_problem(path: str, flag: str, folder: bool = False) -> Optional[str]:
     """
     if not is_local(path):
         return None
-    if not folder:
-        through = streamed(path)
-        if through:
-            return None
-        if through is False:
-            return (f'{flag} {path}: it is {refused_kind(path)}, '
-                    f'{NOT_WRITTEN_THROUGH}; give the path of a file')
+    writing = Writing.REPLACED if folder else how_written(path)
+    if writing is Writing.THROUGH:
+        return None
+    if writing is Writing.REFUSED:
+        return (f'{flag} {path}: it is {refused_kind(path)}, '
+                f'{NOT_WRITTEN_THROUGH}; give the path of a file')
     target = osp.realpath(path)  # the file a write replaces
     above = nearest_existing(target if folder else osp.dirname(target))
     try:

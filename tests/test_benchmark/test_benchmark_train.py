@@ -331,6 +331,9 @@ def test_rounds_rotate_and_share_one_reference_matmul(monkeypatch):
     assert 'the order of the modes rotates' in text
     assert '0.70 [0.70-0.70]' in text  # three rounds: median [min-max]
     assert '0.700' in text  # model GFLOP x full FT
+    # Its MB are 2**20 bytes and the heading says so (README's MB are 10**6
+    # bytes; the ViT-S's 86.3 "MB" of float32 parameters are 90.5e6 bytes).
+    assert 'Memory of training (MB = 2**20 bytes, i.e. MiB' in text
 
 
 def test_one_round_and_a_gpu_print_no_cpu_time_and_no_range():

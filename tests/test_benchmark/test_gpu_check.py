@@ -481,6 +481,10 @@ def test_no_gpu_says_so_and_exits_0(tmp_path):
     # What float32 on a GPU means is on record.
     assert result['tf32'] == dict(cudnn=True, matmul=False)
     assert 'no CUDA GPU' in (tmp_path / 'out' / 'summary.txt').read_text()
+    # Nothing else: the empty logs/, results/ and work/ of checks that
+    # never ran were left behind.
+    left = sorted(os.listdir(tmp_path / 'out'))
+    assert left == ['gpu_check.json', 'summary.txt']
 
 
 def test_offline_runner_says_what_it_needs(tmp_path):

@@ -29,8 +29,13 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
     assert result['memory']['per_added_task_mb'] == [added * 4 / 2**20]
     # Adapters in the last block only: block 0 is shared.
     assert set(result['shared_prefix']['split_at'].values()) == {1}
-    printed = capsys.readouterr().out
+    said = capsys.readouterr()
+    printed = said.out
     assert 'AdaptFormer / stock' in printed and 'Shared prefix' in printed
+    # Progress goes to stderr: stdout (benchmark_infer.py ... > t.md)
+    # holds the tables alone.
+    assert printed.startswith('CPU: '), printed
+    assert 'AdaptFormer vs stock ...' in said.err
     # No build messages or per-tensor init reports around the tables.
     assert 'mmengine - INFO' not in printed and 'torch.Size' not in printed
     # Both clocks of every variant, the throughput from the wall-clock one.
@@ -176,5 +181,14 @@ def test_values_that_cannot_work_are_refused(tmp_path, capsys):
         with pytest.raises(SystemExit) as exit:
             tool.parse_args(['cfg.py', option, '0'])
         assert exit.value.code == 2
-        assert f'{option}: must be >= 1' in capsys.readouterr().err
+        # In benchmark_train.py's words, not argparse's
+        # ('argument --threads: must be >= 1, got 0').
+        assert f'error: {option} must be >= 1, got 0\n' in \
+            capsys.readouterr().err
+    for argv, said in ((['--warmup', '-1'], '--warmup must be >= 0, got -1'),
+                       (['--tasks', '1', '0'], '--tasks must be >= 1, got 0')):
+        with pytest.raises(SystemExit) as exit:
+            tool.parse_args(['cfg.py'] + argv)
+        assert exit.value.code == 2
+        assert f'error: {said}\n' in capsys.readouterr().err
     assert_config_paths_refused(tool, 'benchmark_infer.py', tmp_path, capsys)

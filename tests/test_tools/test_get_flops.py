@@ -123,7 +123,9 @@ def test_bad_shapes_and_json_are_refused(tmp_path, capsys):
     with pytest.raises(SystemExit) as exit:
         tool.parse_args([TINY_IMAGE_CONFIG, '--shape', '3', '0', '32'])
     assert exit.value.code == 2
-    assert '--shape: must be >= 1' in capsys.readouterr().err
+    # In the benchmark tools' words, not argparse's ('argument --shape:').
+    assert 'get_flops.py: error: --shape must be >= 1, got 0\n' in \
+        capsys.readouterr().err
     with pytest.raises(SystemExit) as exit:
         tool.parse_args([TINY_IMAGE_CONFIG, '--json', str(tmp_path)])
     assert 'is a folder' in capsys.readouterr().err
@@ -272,3 +274,19 @@ def test_a_shape_the_backbone_cannot_take_is_one_usage_line(
     assert exit.value.code == 2
     assert capsys.readouterr().err.strip().splitlines()[-1] == (
         f'get_flops.py: error: {TINY_ADAPTFORMER_VIDEO_CONFIG}: {said}')
+
+
+def test_stdout_holds_the_counts_alone(tmp_path):
+    """MMEngine's build messages (``Add AdaptMLP to blocks.0 ...``, one per
+    adapted block, and the attention line) came on stdout before the
+    counts, in ``get_flops.py CONFIG > flops.txt`` and in a pipe; they go
+    to stderr, as in the other analysis tools."""
+    proc = run_tool(
+        ['analysis_tools/get_flops.py', TINY_ADAPTFORMER_VIDEO_CONFIG],
+        cwd=tmp_path,
+        separate_stderr=True)
+    lines = proc.stdout.splitlines()
+    assert [line.split(':')[0] for line in lines] == [
+        'config', 'input shape (one view)', 'parameters', 'FLOPs (one view)'
+    ], proc.stdout
+    assert 'Add AdaptMLP to blocks.0' in proc.stderr

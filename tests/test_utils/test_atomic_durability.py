@@ -1,5 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""What :class:`~mmadaptformer.utils.atomic_save.AtomicFile` makes durable,
+"""What :class:`~mmadaptformer.utils.atomic_file.AtomicFile` makes durable,
 and when: the data before the rename, the rename itself after it. The real
 ``os.fsync`` runs; a spy notes what each call synced."""
 import os

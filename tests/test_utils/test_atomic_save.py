@@ -23,7 +23,8 @@ from mmengine.hooks import CheckpointHook, checkpoint_hook
 from mmengine.runner.checkpoint import find_latest_checkpoint, save_checkpoint
 
 import mmadaptformer  # noqa: F401  (registers the atomic backend)
-from mmadaptformer.utils import atomic_save, atomic_tmp_files, safe_torch_load
+from mmadaptformer.utils import (atomic_file, atomic_save, atomic_tmp_files,
+                                 safe_torch_load)
 from mmadaptformer.utils.atomic_save import (ATOMIC_BACKEND, AtomicFile,
                                              AtomicLocalBackend,
                                              atomic_torch_save)
@@ -67,7 +68,7 @@ def test_failed_write_keeps_old_file_and_removes_temp(tmp_path, monkeypatch):
     def fail(fd):
         raise OSError(errno.EIO, 'disk on fire')
 
-    monkeypatch.setattr(atomic_save, '_fsync', fail)
+    monkeypatch.setattr(atomic_file, '_fsync', fail)
     with pytest.raises(OSError, match='disk on fire') as info:
         save_checkpoint({'w': torch.zeros(3)}, path, backend_args=ATOMIC)
     # The error names the file being written and the bytes written.

@@ -22,7 +22,6 @@ import json
 import os
 import os.path as osp
 import platform
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,13 +36,14 @@ from mmadaptformer.apis import MultiTaskRecognizer
 from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
                                           peak_rss_above, write_tasks)
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, WorkerError,
-                                     cpu_info, use_threads)
+                                     count_problem, cpu_info,
+                                     run_passing_stderr, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
 from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import ConfigError, positive_int
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -64,12 +64,11 @@ def build_parser():
         'config', help='an AdaptFormer config with an AdapterHook')
     parser.add_argument(
         '--tasks',
-        type=positive_int,
+        type=int,
         nargs='+',
         default=[1, 2, 4, 8],
         help='numbers of tasks to load')
-    parser.add_argument(
-        '--threads', type=positive_int, default=1, help='torch threads')
+    parser.add_argument('--threads', type=int, default=1, help='torch threads')
     parser.add_argument(
         '--in-process',
         action='store_true',
@@ -84,9 +83,17 @@ def build_parser():
     return parser
 
 
+#: The least value of each count option (refused in the words of
+#: benchmark_train.py's, :func:`~mmadaptformer.benchmark.count_problem`).
+LEAST_VALUES = dict(tasks=(1, None), threads=(1, None))
+
+
 def parse_args(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = count_problem(args, LEAST_VALUES)
+    if problem:
+        parser.error(problem)
     if args.worker is None:  # a worker's config is '-'
         refuse_bad_paths(parser, args.config, [(args.out, '--out')],
                          args.cfg_options)
@@ -131,21 +138,20 @@ def measure(tasks: List[Dict[str, str]], num: int) -> dict:
 def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
     """:func:`measure` of ``num`` tasks in a fresh process.
 
+    Its stderr (its warnings, or its traceback) is passed on to this
+    process's stderr line by line while it runs.
+
     Raises:
         WorkerError: If the process fails (the kernel's out-of-memory
             killer ends it with SIGKILL where the tasks do not fit); its
             output has been written to stderr.
     """
-    proc = subprocess.run([
+    proc = run_passing_stderr([
         sys.executable,
         osp.abspath(__file__), '-', '--work-dir', work_dir, '--worker',
         str(num), '--threads',
         str(threads)
-    ],
-                          stdout=subprocess.PIPE,
-                          stderr=subprocess.PIPE,
-                          text=True)
-    sys.stderr.write(proc.stderr)  # its warnings, or its traceback
+    ])
     if proc.returncode != 0:
         raise WorkerError(f'{num}-task', proc.returncode, proc.stderr,
                           'give fewer --tasks')
@@ -301,7 +307,8 @@ def _main(argv) -> dict:
             json.dump(tasks, f)
         rows = []
         for num in args.tasks:
-            print(f'{num} task(s) ...', flush=True)
+            # Progress on stderr: stdout holds the table alone.
+            print(f'{num} task(s) ...', file=sys.stderr, flush=True)
             rows.append(
                 measure(tasks, num) if args.in_process else
                 _measure_in_subprocess(work_dir, num, args.threads))

@@ -16,6 +16,7 @@ import argparse
 import copy
 import os.path as osp
 import platform
+import sys
 import tempfile
 import time
 from typing import Optional
@@ -29,14 +30,14 @@ from mmadaptformer.apis.benchmark import (benchmark_inference,
                                           check_adaptformer_cfg, format_table)
 from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
                                               prefix_layers_of)
-from mmadaptformer.benchmark import (DefaultsHelpFormatter, cpu_info,
-                                     use_threads)
+from mmadaptformer.benchmark import (DefaultsHelpFormatter, count_problem,
+                                     cpu_info, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import refusals_exit
 from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import ConfigError, non_negative_int, positive_int
+from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -53,13 +54,10 @@ def build_parser():
         'config', help='an AdaptFormer config with an '
         'AdapterHook')
     parser.add_argument(
-        '--batch-size',
-        type=positive_int,
-        default=2,
-        help='inputs per forward')
+        '--batch-size', type=int, default=2, help='inputs per forward')
     parser.add_argument(
         '--tasks',
-        type=positive_int,
+        type=int,
         nargs='+',
         default=[1, 2, 4, 8],
         help='task counts of the mixed batches')
@@ -72,21 +70,14 @@ def build_parser():
         'blocks, at least 1, so that at least the first block is shared)')
     parser.add_argument(
         '--prefix-tasks',
-        type=positive_int,
+        type=int,
         default=4,
         help='tasks of the shared-prefix row')
     parser.add_argument(
-        '--repeat',
-        type=positive_int,
-        default=3,
-        help='timed calls per variant')
+        '--repeat', type=int, default=3, help='timed calls per variant')
     parser.add_argument(
-        '--warmup',
-        type=non_negative_int,
-        default=1,
-        help='untimed calls first')
-    parser.add_argument(
-        '--threads', type=positive_int, default=1, help='torch threads')
+        '--warmup', type=int, default=1, help='untimed calls first')
+    parser.add_argument('--threads', type=int, default=1, help='torch threads')
     parser.add_argument(
         '--work-dir',
         help='where the task checkpoints go '
@@ -96,9 +87,23 @@ def build_parser():
     return parser
 
 
+#: The least value of each count option (refused in the words of
+#: benchmark_train.py's, :func:`~mmadaptformer.benchmark.count_problem`).
+LEAST_VALUES = dict(
+    batch_size=(1, None),
+    tasks=(1, None),
+    prefix_tasks=(1, None),
+    repeat=(1, None),
+    warmup=(0, None),
+    threads=(1, None))
+
+
 def parse_args(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    problem = count_problem(args, LEAST_VALUES)
+    if problem:
+        parser.error(problem)
     refuse_bad_paths(parser, args.config, [(args.out, '--out')],
                      args.cfg_options)
     return args
@@ -134,6 +139,11 @@ def prefix_layers_problem(cfg, layers) -> Optional[str]:
             # a meta tensor refuses: the CPU's build says what is wrong.
             if device == 'cpu':
                 raise
+
+
+def _progress(message: str) -> None:
+    """A progress line, on stderr: stdout holds the tables alone."""
+    print(message, file=sys.stderr, flush=True)
 
 
 #: What a stopped run leaves.
@@ -194,7 +204,8 @@ def _main(argv) -> dict:
                 prefix_layers=prefix_layers,
                 prefix_tasks=args.prefix_tasks,
                 repeat=args.repeat,
-                warmup=args.warmup)
+                warmup=args.warmup,
+                log=_progress)
     result['shared_prefix']['layers_source'] = prefix_source
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config

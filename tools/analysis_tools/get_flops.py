@@ -9,8 +9,9 @@ Usage:
 ``--cfg-options`` changes the config as in the other tools (e.g.
 ``model.backbone.adapter.bottleneck=16`` or the test pipeline's
 ``clip_len``) before anything is counted. The shape defaults to one view
-as the config's test pipeline feeds it:
-``1 3 T H W`` for video configs, ``1 3 H W`` for image configs. No
+as the config's test pipeline feeds it, without the batch (as ``--shape``
+takes it and the output prints it): ``3 T H W`` for video configs,
+``3 H W`` for image configs; a batch of 1 is counted. No
 pretrained weights are needed. Trainable parameters follow the config's
 AdapterHook (adapters + head + extras, or the head for linear probing);
 without the hook every parameter trains (full fine-tuning).
@@ -30,18 +31,20 @@ from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401
 from mmadaptformer.apis import test_pipeline_cfg
-from mmadaptformer.benchmark import input_size_problem
+from mmadaptformer.benchmark import (count_problem, input_size_problem,
+                                     input_spec)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import adapter_hook_cfg, refusals_exit
 from mmadaptformer.engine.plan_argument_place import naming_plan_arguments
 from mmadaptformer.models import plan_trainable
 from mmadaptformer.models.backbones.config_check import check_model_config
-from mmadaptformer.utils import count_flops, positive_int
+from mmadaptformer.utils import count_flops
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.closed_pipe import exit_quietly_on_closed_pipe
 from mmadaptformer.utils.config_error import ConfigError
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
+from mmadaptformer.utils.log_streams import results_only_stdout
 
 
 def build_parser():
@@ -51,7 +54,7 @@ def build_parser():
     parser.add_argument('config', help='config file path')
     parser.add_argument(
         '--shape',
-        type=positive_int,
+        type=int,
         nargs='+',
         help='input shape without the batch, e.g. 3 8 224 224 (video) or '
         '3 224 224 (image); default: from the config')
@@ -63,6 +66,10 @@ def build_parser():
 def parse_args(argv=None):
     parser = build_parser()
     args = parser.parse_args(argv)
+    # In the words of the benchmark tools' count refusals.
+    problem = count_problem(args, dict(shape=(1, None)))
+    if problem:
+        parser.error(problem)
     refuse_bad_paths(parser, args.config, [(args.json, '--json')],
                      args.cfg_options)
     return args
@@ -171,12 +178,13 @@ def _main(argv):
                      'for images)')
     if args.shape is not None:
         # Else the patch embedding's conv fails with a traceback.
+        size = argparse.Namespace(
+            img_size=args.shape[-2:],
+            num_frames=args.shape[1] if dims == 4 else None,
+            batch_size=None)
         problem = input_size_problem(
             cfg,
-            dict(
-                sample_shape=([1] if dims == 4 else []) + args.shape,
-                video=dims == 4,
-                sources=dict(size='--shape', frames='--shape')),
+            input_spec(cfg, size, dict(size='--shape', frames='--shape')),
             size_advice='give a --shape whose H and W are at least the '
             'patch size',
             frames_advice='give a --shape whose T is at least the tubelet '
@@ -189,7 +197,9 @@ def _main(argv):
         # own refusals; from --cfg-options too) ends with the one line
         # naming the file or option and the key, exit status 1, as
         # train.py and test.py end. It was a usage error (exit status 2).
-        with refusals_exit(), naming_config_mistakes(
+        # MMEngine's build messages (one per adapted block) go to stderr,
+        # not between the counts (get_flops.py CONFIG > flops.txt).
+        with results_only_stdout(), refusals_exit(), naming_config_mistakes(
                 cfg, args.config, args.cfg_options), naming_plan_arguments(
                     cfg, args.config, args.cfg_options):
             check_model_config(

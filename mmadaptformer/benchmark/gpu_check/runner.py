@@ -315,8 +315,7 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
     device = args.device
     if device == 'auto':
         device = 'cuda' if torch.cuda.is_available() else None
-    for sub in ('logs', 'results', 'work'):
-        os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)
+    os.makedirs(args.out_dir, exist_ok=True)
     report = GpuCheckReport(
         args.out_dir,
         dict(
@@ -333,6 +332,9 @@ def run_gpu_check(argv: Optional[List[str]] = None) -> dict:
             'checks that run on a CPU.')
         report.write()
         return report.data
+    # Only a run that checks something has logs, results and work.
+    for sub in ('logs', 'results', 'work'):
+        os.makedirs(osp.join(args.out_dir, sub), exist_ok=True)
 
     # This machine's own torch may lack a name the GPU branches use: say
     # so now, not after minutes of checks.

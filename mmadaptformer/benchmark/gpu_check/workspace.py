@@ -10,6 +10,7 @@ from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
 
 from ...testing import make_moving_square_dataset, make_stripes_dataset
+from ...utils.quiet_build import quiet_build_log
 
 REPO_ROOT = osp.dirname(
     osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__)))))
@@ -33,8 +34,11 @@ def save_stock_checkpoint(config: str, path: str, seed: int = 0) -> str:
     cfg = Config.fromfile(config)
     init_default_scope(cfg.default_scope)
     torch.manual_seed(seed)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
+    # MMEngine reports every tensor's init (about 250 lines for the two
+    # tiny models) on the console, where the check prints nothing else.
+    with quiet_build_log():
+        model = MODELS.build(cfg.model)
+        model.init_weights()
     torch.save({'state_dict': model.state_dict(), 'meta': {}}, path)
     return path
 
