@@ -34,13 +34,17 @@ MASTER_ADDR=${MASTER_ADDR:-"127.0.0.1"}
 PYTHON=${PYTHON:-python3}
 # Quoted wherever used: a checkout path may hold spaces.
 TOOLS_DIR=$(dirname "$0")
+# The checkout as an absolute path, and no empty PYTHONPATH entry: Python
+# reads one as the working directory, whose packages would then shadow the
+# installed ones.
+ROOT=$(cd "$TOOLS_DIR/.." && pwd)
 
 # PORT a port number, and free on node 0.
 . "$TOOLS_DIR/misc/dist_port.sh"
 
 # torchrun, printing a refusal of the workers once (see dist_run.py).
 set -x
-PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 $PYTHON "$TOOLS_DIR/misc/dist_run.py" \
     --nnodes=$NNODES \
     --node_rank=$NODE_RANK \

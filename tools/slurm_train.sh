@@ -19,9 +19,13 @@ SRUN_ARGS=${SRUN_ARGS:-""}
 PYTHON=${PYTHON:-python3}
 # Quoted wherever used: a checkout path, config or argument may hold spaces.
 TOOLS_DIR=$(dirname "$0")
+# The checkout as an absolute path, and no empty PYTHONPATH entry: Python
+# reads one as the working directory, whose packages would then shadow the
+# installed ones.
+ROOT=$(cd "$TOOLS_DIR/.." && pwd)
 
 set -x
-PYTHONPATH="$TOOLS_DIR/..":$PYTHONPATH \
+PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \
 srun -p ${PARTITION} \
     --job-name=${JOB_NAME} \
     --gres=gpu:${GPUS_PER_NODE} \

@@ -57,7 +57,8 @@ def test_dist_script_in_a_path_with_a_space(script, args, tool, tool_args,
     fake = tmp_path / 'fake_python'
     repo, pythonpath, argv = _recorded_launch(
         tmp_path, script, args, fake, dict(PYTHON=str(fake), **LAUNCH_ENV))
-    assert pythonpath.split(':')[0] == f'{repo}/tools/..'
+    # The checkout, absolute, and no empty entry (the working directory).
+    assert pythonpath == str(repo)
     assert argv == [
         f'{repo}/tools/misc/dist_run.py', '--nnodes=2', '--node_rank=1',
         '--master_addr=10.1.2.3', '--nproc_per_node=1', '--master_port=29555',
@@ -87,7 +88,8 @@ def test_slurm_script_in_a_path_with_a_space(script, args, tool, tool_args,
             PYTHON='python3',
             GPUS='2',
             GPUS_PER_NODE='2'))
-    assert pythonpath.split(':')[0] == f'{repo}/tools/..'
+    # The checkout, absolute, and no empty entry (the working directory).
+    assert pythonpath == str(repo)
     assert argv == [
         '-p', 'part', '--job-name=job', '--gres=gpu:2', '--ntasks=2',
         '--ntasks-per-node=2', '--cpus-per-task=5', '--kill-on-bad-exit=1',
