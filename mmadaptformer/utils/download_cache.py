@@ -17,12 +17,14 @@ take any file of that name as the address's. This cache keeps that layout
 * a file found without a record and without such a promise is used, with
   a warning naming it, since nothing shows that it is the address's;
 * a download records the server's validators (``ETag``, ``Last-Modified``,
-  ``Content-Length``); before a cached copy is used, the server is asked
-  (``HEAD``, or the headers of a ``GET`` where it refuses ``HEAD``) and a
-  file that changed there (a work dir's ``best.pth`` after another run)
-  is downloaded again. A published file with a hash is not asked, and a
-  server that cannot be asked (offline) leaves the cached copy in use,
-  with a warning.
+  ``Content-Length``) and its SHA-256; before a cached copy is used, the
+  server is asked (``HEAD``, or the headers of a ``GET`` where it refuses
+  ``HEAD``) and a file that changed there (a work dir's ``best.pth`` after
+  another run) is downloaded again. A published file with a hash is not
+  asked, and a server that cannot be asked (offline) leaves the cached
+  copy in use, with a warning. A cached copy whose SHA-256 is not the one
+  recorded (damaged on disk: PyTorch would load it with other weights)
+  is downloaded again, with a warning.
 * a record that is not text, is a folder, is a link to nothing or cannot
   be read (:mod:`.download_records`), is refused with
   :class:`.CheckpointLoadError`, not taken as missing: nothing then shows
@@ -49,7 +51,6 @@ import hashlib
 import logging
 import os
 import os.path as osp
-import uuid
 from typing import Any, BinaryIO, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
@@ -58,10 +59,11 @@ from mmengine.logging import print_log
 
 from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
-from .download_hash import hash_mismatch, promised_hash
+from .download_hash import (SHA256_FIELD, file_sha256, hash_mismatch,
+                            promised_hash, recorded_hash_mismatch)
 from .download_http import changed_since, download_failure, fetch_to_file
 from .download_keep import keep_download
-from .download_records import URL_SUFFIX, read_record, write_record
+from .download_records import URL_SUFFIX, check_unrecorded, read_record
 from .download_scratch import scratch_folder
 
 __all__ = [
@@ -156,41 +158,6 @@ def named_path(url: str, model_dir: Optional[str] = None) -> str:
     return osp.join(model_dir, name)
 
 
-def _check_unrecorded(url: str, cached: str) -> None:
-    """Vouch for a cached file that has no record of its address."""
-    mismatch = hash_mismatch(cached, url)
-    if mismatch is not None:
-        raise CheckpointLoadError(
-            f'{cached}, found in the download cache without a record of '
-            f'its address, is not the file {url} names: {mismatch}. It was '
-            'left where it is; move it away to download the address again.')
-    if promised_hash(url) is not None:
-        # Its content is what the name promises: record it, so that the
-        # next load does not hash it again.
-        try:
-            # A scratch name of its own: a fixed one, in a cache others
-            # can write in, could be taken first.
-            write_record(f'{cached}.{uuid.uuid4().hex}.record', url, cached)
-        except OSError as e:
-            # The file is vouched for all the same; unrecorded, the next
-            # load only hashes it again.
-            print_log(
-                f'Using {cached} for {url} (its SHA-256 matches the hash in '
-                'its name), but its record could not be written '
-                f'({e.strerror or e}; {type(e).__name__}): each load hashes '
-                f'it again until {cached}{URL_SUFFIX} can be written.',
-                logger='current',
-                level=logging.WARNING)
-        return
-    print_log(
-        f'Using {cached} for {url}: it was found in the download cache '
-        'without a record of its address, and is taken as the address\'s '
-        'because its name matches. If it is another file of that name, '
-        'move it away to download the address.',
-        logger='current',
-        level=logging.WARNING)
-
-
 def _revalidate(url: str, cached: str, validators: Dict[str, str],
                 map_location: Any, progress: bool) -> Optional[Any]:
     """Download ``url`` again if the file there changed since ``cached``
@@ -226,7 +193,7 @@ def _revalidate(url: str, cached: str, validators: Dict[str, str],
 def _load_cached(url: str, cached: str, record: Optional[_Record],
                  map_location: Any, progress: bool) -> Any:
     if record is None:
-        _check_unrecorded(url, cached)
+        check_unrecorded(url, cached)
     elif record[0] != url:
         # Its validators are another file's, not to be asked about for url.
         raise CheckpointLoadError(
@@ -235,6 +202,10 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
             f'Nothing was deleted; move {cached} and its record away to '
             f'download {url} again.')
     else:
+        # Damaged, it is downloaded again whatever the server would say.
+        damage = recorded_hash_mismatch(cached, record[1])
+        if damage is not None:
+            return _download_again(url, cached, damage, map_location, progress)
         fresh = _revalidate(url, cached, record[1], map_location, progress)
         if fresh is not None:
             return fresh
@@ -255,6 +226,25 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
             'again.') from None
 
 
+def _download_again(url: str, cached: str, damage: str, map_location: Any,
+                    progress: bool) -> Any:
+    """Replace the cached copy ``cached``, ``damage`` says how it is not
+    the download its record describes, with a new download of ``url``."""
+    print_log(
+        f'The cached copy {cached} of {url} is damaged ({damage}): '
+        'downloading it again.',
+        logger='current',
+        level=logging.WARNING)
+    try:
+        return _download_into(url, cached, map_location, progress)
+    except CheckpointLoadError as e:
+        raise CheckpointLoadError(
+            f'{e} The cached copy {cached} is damaged ({damage}) and was '
+            'left as it is: delete it and its record '
+            f'{cached}{URL_SUFFIX} once {url} can be downloaded.',
+            refused=e.refused) from None
+
+
 def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
               map_location: Any, progress: bool) -> Tuple[Any, Dict[str, str]]:
     """Download ``url`` into ``scratch`` (the open file ``partial``) and
@@ -270,6 +260,8 @@ def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
             f'Could not download checkpoint {url}: '
             f'{download_failure(e)}. Nothing was kept in '
             f'the cache {folder}.') from None
+    # Recorded, so that a copy damaged in the cache later is told apart.
+    validators[SHA256_FIELD] = file_sha256(partial)
     mismatch = hash_mismatch(partial, url)
     if mismatch is not None:
         raise CheckpointLoadError(

@@ -1,19 +1,25 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """The SHA-256 that a published checkpoint's address promises
 (:func:`promised_hash`), and the check of a file against it
-(:func:`hash_mismatch`), for the download cache (:mod:`.download_cache`).
+(:func:`hash_mismatch`) or against the one recorded when it was downloaded
+(:func:`recorded_hash_mismatch`), for the download cache
+(:mod:`.download_cache`).
 """
 import hashlib
 import os.path as osp
 import re
-from typing import Optional
+from typing import Dict, Optional
 from urllib.parse import urlparse
 
 from .download_http import CHUNK_SIZE
 
 __all__ = [
-    'HASHED_NAME_HOSTS', 'promised_hash', 'file_sha256', 'hash_mismatch'
+    'HASHED_NAME_HOSTS', 'SHA256_FIELD', 'promised_hash', 'file_sha256',
+    'hash_mismatch', 'recorded_hash_mismatch'
 ]
+
+#: The field of a download's record that holds its SHA-256.
+SHA256_FIELD = 'sha256'
 
 #: The servers whose file names promise their SHA-256 (see
 #: :func:`promised_hash`).
@@ -83,3 +89,32 @@ def hash_mismatch(path: str, url: str) -> Optional[str]:
         return None
     return (f'its SHA-256 starts with {actual[:len(expected)]}, the hash in '
             f'its name is {expected}')
+
+
+def recorded_hash_mismatch(cached: str, recorded: Dict[str, str]) -> \
+        Optional[str]:
+    """Why the cached file ``cached`` is not the download its record
+    describes: its SHA-256 is not the one recorded at the download.
+
+    PyTorch's loader reads a checkpoint without checking its zip's CRCs,
+    so a cached copy damaged on disk (a flipped bit, a bad sector) would
+    load with other weights and no error.
+
+    Args:
+        cached (str): A file in the download cache.
+        recorded (dict[str, str]): Its record's fields; a record written
+            before hashes were recorded has no :data:`SHA256_FIELD`, and
+            nothing is checked.
+
+    Returns:
+        str | None: What differs, to be said in a warning or an error;
+        None if the file matches or no hash was recorded.
+    """
+    expected = recorded.get(SHA256_FIELD)
+    if not expected:
+        return None
+    actual = file_sha256(cached)
+    if actual == expected:
+        return None
+    return (f'its SHA-256 is {actual}, not the {expected} recorded when it '
+            'was downloaded: it was damaged or changed in the cache')

@@ -146,6 +146,16 @@ def download_failure(error: OSError) -> str:
         str: One line.
     """
     if isinstance(error, HTTPError):
-        reason = str(error.reason or '').strip()
-        return f'HTTP {error.code}' + (f' {reason}' if reason else '')
-    return str(getattr(error, 'reason', None) or error)
+        reason = str(error.reason or '')
+        looped = reason.startswith(HTTPRedirectHandler.inf_msg)
+        if looped:
+            # urllib's three lines: the last redirect's reason after them.
+            reason = reason[len(HTTPRedirectHandler.inf_msg):]
+        reason = ' '.join(reason.split())
+        line = f'HTTP {error.code}' + (f' {reason}' if reason else '')
+        if looped:
+            line += (': the server redirects in a loop (or more than '
+                     f'{HTTPRedirectHandler.max_redirections} times) and '
+                     'never sends the file')
+        return line
+    return ' '.join(str(getattr(error, 'reason', None) or error).split())

@@ -8,11 +8,14 @@ exactly, which the weighted sum catches in turn. It runs on the tensor's own
 device, so on a GPU nothing is copied to the host but the two numbers.
 """
 import hashlib
-from typing import Dict, Iterable, Mapping, Tuple
+from typing import Dict, Iterable, List, Mapping, Tuple
 
 import torch
 
-__all__ = ['tensor_fingerprint', 'state_fingerprints', 'digest']
+__all__ = [
+    'tensor_fingerprint', 'state_fingerprints', 'digest', 'same_values',
+    'changed_keys'
+]
 
 _INT_VIEW = {
     1: torch.int8,
@@ -87,3 +90,45 @@ def digest(fingerprints: Mapping[str, Fingerprint]) -> str:
     for name in sorted(fingerprints):
         h.update(repr((name, fingerprints[name])).encode())
     return h.hexdigest()
+
+
+def same_values(a: torch.Tensor, b: torch.Tensor) -> bool:
+    """Whether two tensors hold the same values, a NaN equal to a NaN at
+    the same place.
+
+    ``torch.equal`` calls a tensor with a NaN unequal to itself, so a
+    frozen buffer that holds one (mmpretrain's ``SwinTransformerV2`` with
+    ``window_size`` 1 divides by zero in its ``relative_coords_table``)
+    would read as trained.
+
+    Args:
+        a (torch.Tensor): One tensor.
+        b (torch.Tensor): The other.
+
+    Returns:
+        bool: True if shapes, dtypes and values (NaNs by place) agree.
+    """
+    if a.shape != b.shape or a.dtype != b.dtype:
+        return False
+    if torch.equal(a, b):
+        return True
+    if not (a.is_floating_point() or a.is_complex()):
+        return False
+    nan = torch.isnan(a)
+    return torch.equal(nan, torch.isnan(b)) and torch.equal(a[~nan], b[~nan])
+
+
+def changed_keys(before: Mapping[str, torch.Tensor],
+                 after: Mapping[str, torch.Tensor]) -> List[str]:
+    """The keys of ``before`` whose tensor in ``after`` holds other values
+    (:func:`same_values`), in the order of ``before``.
+
+    Args:
+        before (Mapping[str, Tensor]): E.g. a model's frozen tensors before
+            a checkpoint loaded.
+        after (Mapping[str, Tensor]): The same keys (at least) afterwards.
+
+    Returns:
+        list[str]: The keys that changed.
+    """
+    return [k for k, v in before.items() if not same_values(v, after[k])]

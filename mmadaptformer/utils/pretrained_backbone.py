@@ -28,23 +28,25 @@ A file whose weights MMEngine would not find (nested under ``'model'``) or
 would load only in part (the official ViT key layout) is refused with the
 converter for the config's backbone (:mod:`.pretrained_conversion`).
 """
+import os.path as osp
 from typing import Any, Callable, Dict, Mapping, Optional, Tuple
 
 from mmengine.config import Config, ConfigDict
 
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import frozen_records
-from .local_files import full_local_path, is_local
+from .local_files import full_local_path, home_expanded, is_local
 from .model_keys import WHOLE_MODEL_PREFIXES
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
                                     is_vit_host, nested_weights,
                                     nested_weights_message)
+from .pretrained_init import is_pretrained_cfg
 from .weights_nesting import tensor_keys
 
 __all__ = [
     'NoWeightsFoundError', 'PretrainedFileError', 'backbone_init_cfg_key',
-    'backbone_checkpoint_prefix', 'own_pretrained_hint',
-    'set_pretrained_backbone', 'unconverted_vit_layout'
+    'config_backbone_file', 'backbone_checkpoint_prefix',
+    'own_pretrained_hint', 'set_pretrained_backbone', 'unconverted_vit_layout'
 ]
 
 
@@ -81,6 +83,50 @@ def backbone_init_cfg_key(cfg: Config) -> str:
     if isinstance(inner, dict) and 'type' in inner:
         return 'model.backbone.backbone.init_cfg'
     return 'model.backbone.init_cfg'
+
+
+def config_backbone_file(cfg: Config,
+                         config: str) -> Tuple[Optional[str], str]:
+    """The pretrained file ``config`` names for its (stock) backbone, as
+    training loads it: the last ``Pretrained`` entry of its ``init_cfg``,
+    else its own ``pretrained``.
+
+    Args:
+        cfg (Config): The config read from ``config``.
+        config (str): Its file, for the reasons.
+
+    Returns:
+        tuple: The file (``~`` expanded) and ``''`` when it is a local file
+        that is there; else None and why nothing can be compared with it.
+    """
+    try:
+        key = backbone_init_cfg_key(cfg)
+    except KeyError:
+        return None, f'{config} has no model.backbone'
+    host = cfg.model.backbone
+    if key == 'model.backbone.backbone.init_cfg':
+        host = host.backbone
+    init_cfg = host.get('init_cfg')
+    listed = isinstance(init_cfg, (list, tuple))
+    named = [(f'{key}[{i}].checkpoint' if listed else f'{key}.checkpoint',
+              entry.get('checkpoint'))
+             for i, entry in enumerate(init_cfg if listed else [init_cfg])
+             if is_pretrained_cfg(entry)]
+    own = host.get('pretrained')
+    if not named and isinstance(own, str) and own:
+        named = [(key[:-len('init_cfg')] + 'pretrained', own)]
+    if not named:
+        return None, f'{config} names none at {key}'
+    where, path = named[-1]
+    if not isinstance(path, str) or not path:
+        return None, f'{config} names none ({where} is {path!r})'
+    if not is_local(path):
+        return None, (f'the one {config} names at {where}, {path}, is an '
+                      'address, which is not downloaded only to compare')
+    # As the checkpoint loaders read it (MMEngine's and ours expand ``~``).
+    if not osp.isfile(home_expanded(path)):
+        return None, f'the one {config} names at {where}, {path}, is not there'
+    return home_expanded(path), ''
 
 
 def backbone_checkpoint_prefix(checkpoint: Any,

@@ -17,6 +17,7 @@ from tool_modules import load_tool
 from tool_runners import run_tool
 
 from mmadaptformer.engine.adapter_checkpoint import HOST_SOURCES_META_KEY
+from mmadaptformer.utils.pretrained_backbone import config_backbone_file
 
 EXTRACT = 'model_converters/extract_adapters.py'
 
@@ -59,7 +60,6 @@ def test_the_last_pretrained_entry_is_the_configs_backbone(tmp_path):
     """Training loads an ``init_cfg`` list in order, so the last
     ``Pretrained`` entry's weights stay; ``named[0]`` compared with the
     first."""
-    tool = load_tool(EXTRACT)
     first, last = tmp_path / 'first.pth', tmp_path / 'last.pth'
     for path in (first, last):
         path.write_bytes(b'')
@@ -69,7 +69,7 @@ def test_the_last_pretrained_entry_is_the_configs_backbone(tmp_path):
         dict(type='Normal', layer='Linear'),
         dict(type='Pretrained', checkpoint=str(last)),
     ]
-    assert tool.config_backbone(cfg, 'c.py') == (str(last), '')
+    assert config_backbone_file(cfg, 'c.py') == (str(last), '')
     assert _reference({}, cfg) == (str(last), None, True)
 
 
@@ -79,7 +79,6 @@ def test_a_wrappers_host_backbone_is_read(tmp_path, entry):
     pretrained file; without descending to it (``host = host.backbone``)
     nothing was found; its own ``pretrained`` counts where no ``init_cfg``
     names one."""
-    tool = load_tool(EXTRACT)
     stock = tmp_path / 'stock.pth'
     stock.write_bytes(b'')
     cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
@@ -88,7 +87,7 @@ def test_a_wrappers_host_backbone_is_read(tmp_path, entry):
         if entry == 'init_cfg' else None
     if entry == 'pretrained':
         host.pretrained = str(stock)
-    assert tool.config_backbone(cfg, 'c.py') == (str(stock), '')
+    assert config_backbone_file(cfg, 'c.py') == (str(stock), '')
 
 
 def test_a_fingerprint_is_the_documented_numbers():

@@ -12,12 +12,12 @@ import torch
 from mmengine.config import Config
 from mmengine.registry import DATASETS, init_default_scope
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
-from tool_modules import load_tool
 
 from mmadaptformer.apis.label_maps import config_class_names
 from mmadaptformer.utils.checkpoint_loading import safe_torch_load
 from mmadaptformer.utils.config_inputs import (config_file_problem,
                                                config_named_files)
+from mmadaptformer.utils.pretrained_backbone import config_backbone_file
 
 
 @pytest.fixture
@@ -119,9 +119,8 @@ def test_a_home_checkpoint_is_named_as_the_loaders_read_it(home):
 def test_extract_compares_with_a_home_backbone(home):
     """``extract_adapters.py`` said that a config's ``~/stock.pth`` "is not
     there" and compared nothing, though training loads it."""
-    tool = load_tool('model_converters/extract_adapters.py')
     (home / 'stock.pth').write_bytes(b'')
     cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
     cfg.model.backbone.backbone.init_cfg = dict(
         type='Pretrained', checkpoint='~/stock.pth', prefix='backbone.')
-    assert tool.config_backbone(cfg, 'c.py') == (str(home / 'stock.pth'), '')
+    assert config_backbone_file(cfg, 'c.py') == (str(home / 'stock.pth'), '')

@@ -27,7 +27,6 @@ import re
 import time
 from typing import List, Optional, Tuple
 
-import torch
 from mmengine.logging import MMLogger
 
 import mmadaptformer  # noqa: F401
@@ -39,7 +38,6 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
                                                      frozen_host_sources)
 from mmadaptformer.models import (FROZEN_HOST_KEY, FrozenHostWrapper,
                                   set_host_pretrained)
-from mmadaptformer.utils import backbone_init_cfg_key
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -49,13 +47,13 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.converter_cli import (adapter_tool_parser,
                                                parse_adapter_tool_args,
                                                read_converter_checkpoint)
-from mmadaptformer.utils.fingerprint import state_fingerprints
+from mmadaptformer.utils.fingerprint import changed_keys, state_fingerprints
 from mmadaptformer.utils.full_load import load_full_state_dict
 from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
 from mmadaptformer.utils.local_files import home_expanded, is_local, same_file
 from mmadaptformer.utils.output_file import output_file_problem
-from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
+from mmadaptformer.utils.pretrained_backbone import config_backbone_file
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
@@ -127,51 +125,12 @@ def main(argv=None):
         extract(args)
 
 
-def config_backbone(cfg, config: str) -> Tuple[Optional[str], str]:
-    """The pretrained file ``config`` names for its (stock) backbone, as
-    training loads it: the last ``Pretrained`` entry of its ``init_cfg``,
-    else its own ``pretrained``.
-
-    Returns:
-        tuple: The file and ``''`` when it is a local file that is there;
-        else None and why nothing is compared with it.
-    """
-    try:
-        key = backbone_init_cfg_key(cfg)
-    except KeyError:
-        return None, f'{config} has no model.backbone'
-    host = cfg.model.backbone
-    if key == 'model.backbone.backbone.init_cfg':
-        host = host.backbone
-    init_cfg = host.get('init_cfg')
-    listed = isinstance(init_cfg, (list, tuple))
-    named = [(f'{key}[{i}].checkpoint' if listed else f'{key}.checkpoint',
-              entry.get('checkpoint'))
-             for i, entry in enumerate(init_cfg if listed else [init_cfg])
-             if is_pretrained_cfg(entry)]
-    own = host.get('pretrained')
-    if not named and isinstance(own, str) and own:
-        named = [(key[:-len('init_cfg')] + 'pretrained', own)]
-    if not named:
-        return None, f'{config} names none at {key}'
-    where, path = named[-1]
-    if not isinstance(path, str) or not path:
-        return None, f'{config} names none ({where} is {path!r})'
-    if not is_local(path):
-        return None, (f'the one {config} names at {where}, {path}, is an '
-                      'address, which is not downloaded only to compare')
-    # As the checkpoint loaders read it (MMEngine's and ours expand ``~``).
-    if not osp.isfile(home_expanded(path)):
-        return None, f'the one {config} names at {where}, {path}, is not there'
-    return home_expanded(path), ''
-
-
 def reference_backbone(args, meta: dict,
                        cfg) -> Tuple[Optional[str], Optional[str], bool]:
     """The pretrained file whose tensors the config's frozen ones must
     equal: ``--pretrained``, else the one a merged checkpoint records
     (merge_adapters.py verified it), else the local file the config names
-    for its backbone (:func:`config_backbone`); else None, and why nothing
+    for its backbone (:func:`config_backbone_file`); else None, and why nothing
     is compared. The last item says whether the file is the config's own
     (which the config loads as it is)."""
     if args.pretrained is not None:
@@ -186,7 +145,7 @@ def reference_backbone(args, meta: dict,
         why = f'the pretrained backbone it records, {source}, is not there'
     else:
         why = 'it records no pretrained backbone'
-    path, why_not = config_backbone(cfg, args.config)
+    path, why_not = config_backbone_file(cfg, args.config)
     if path is not None:
         return path, None, True
     return None, f'{why}, and {why_not}', False
@@ -356,9 +315,8 @@ def extract(args):
     # and rebuilds (SwinV2's position tables); this refuses the rest.
     load_full_state_dict(model, state, source)
     loaded = model.state_dict()
-    differ = [
-        k for k, v in pretrained.items() if not torch.equal(v, loaded[k])
-    ]
+    # NaN-aware: a frozen buffer that holds a NaN is not "trained".
+    differ = changed_keys(pretrained, loaded)
     if differ:
         refuse_dropped_trained(args, reference, sorted(frozen), differ,
                                recorded_backbone(meta))
