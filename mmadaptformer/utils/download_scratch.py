@@ -41,7 +41,8 @@ def scratch_folder(cached: str) -> Iterator[str]:
         held open where the system allows it (Linux), else its name (and
         there, someone who can write in the cache folder could put a
         folder of their own in its place).
-        Errors that name a file through it name the folder by its name.
+        Errors that name a file through it (a ``CheckpointLoadError``,
+        an ``OSError``'s file names) name the folder by its name.
 
     Raises:
         CheckpointLoadError: If the folder made is no longer this user's
@@ -67,6 +68,13 @@ def scratch_folder(cached: str) -> Iterator[str]:
                 raise
             raise CheckpointLoadError(
                 str(e).replace(pinned, private), refused=e.refused) from None
+        except OSError as e:
+            # The same error, naming the folder by its name as well.
+            for field in ('filename', 'filename2'):
+                name = getattr(e, field)
+                if isinstance(name, str):
+                    setattr(e, field, name.replace(pinned, private))
+            raise
         finally:
             _remove_if_empty(private, made)
     finally:

@@ -25,6 +25,7 @@ from file_server import serving
 
 from mmadaptformer.utils import CheckpointLoadError, download_cache
 from mmadaptformer.utils.download_cache import URL_SUFFIX, fetch_cached
+from mmadaptformer.utils.download_scratch import scratch_folder
 
 PRECIOUS = 'precious\n'
 NOBODY = 65534
@@ -242,3 +243,20 @@ def test_a_scratch_folder_replaced_while_it_is_made_is_not_used(
         f'{cache / "epoch_1.pth"} was to be written in was replaced while '
         'it was made, and is not used')
     assert os.listdir(elsewhere) == []
+
+
+def test_an_os_error_names_the_scratch_folder_by_its_name(tmp_path):
+    """An OSError raised by a file operation in the scratch folder (the
+    download's own ``open``, ``os.replace``, a record's ``open(..., 'x')``)
+    named the folder as ``/proc/self/fd/N/...``, a path that means nothing
+    once the process ended; it names it by its name in the cache, and
+    stays the same error."""
+    cached = str(tmp_path / 'cache' / 'epoch_1.pth')
+    with pytest.raises(FileExistsError) as info:
+        with scratch_folder(cached) as private:
+            open(os.path.join(private, 'record'), 'x').close()
+            open(os.path.join(private, 'record'), 'x').close()
+    text = str(info.value)
+    assert '/proc/self/fd' not in text, text
+    assert info.value.filename.startswith(cached + '.'), text
+    assert info.value.filename.endswith('.partial/record'), text
