@@ -6,3 +6,9 @@ default_hooks = dict(
     # Off; tools/test.py --show-dir / --show turn it on. (mmaction2 1.2's
     # VisualizationHook fails on multi-view test batches.)
     visualization=dict(type='VideoVisualizationHook', enable=False))
+
+# The runner of tools/train.py and tools/test.py, named so that MMAction2's
+# own tools (which build a config's runner_type) build it too: the work
+# dir's config copy, which adapter-only checkpoints are loaded with, is
+# written only by a training run that started, never by a test.
+runner_type = 'ConfigCopyRunner'

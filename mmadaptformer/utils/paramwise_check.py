@@ -54,6 +54,11 @@ CUSTOM_KEY_KEYS = ('lr_mult', 'decay_mult')
 
 _DEFAULT = 'DefaultOptimWrapperConstructor'
 
+#: The ``paramwise_cfg`` keys that MMEngine's default constructor refuses
+#: (``ValueError: base_wd should not be None``) where the optimizer sets no
+#: ``weight_decay``; a ``custom_keys`` entry's ``decay_mult`` too.
+DECAY_MULTS = ('bias_decay_mult', 'norm_decay_mult', 'dwconv_decay_mult')
+
 
 def optimizer_arguments(optimizer) -> Tuple[str, Tuple[str, ...]]:
     """The name of the optimizer class that ``optim_wrapper.optimizer``
@@ -132,10 +137,11 @@ def check_paramwise_cfg(cfg: Config,
                             options,
                             takes='It reads',
                             hint=_paramwise_hint)
+    use_default_scope(cfg)
+    _check_base_weight_decay(optim_wrapper, paramwise, source, options)
     custom_keys = paramwise.get('custom_keys')
     if not isinstance(custom_keys, dict):
         return  # MMEngine's constructor refuses it itself
-    use_default_scope(cfg)
     optimizer, arguments = optimizer_arguments(optim_wrapper.get('optimizer'))
     for pattern, entry in custom_keys.items():
         for name in entry if isinstance(entry, dict) else ():
@@ -158,3 +164,35 @@ def check_paramwise_cfg(cfg: Config,
                     f'{place}: {name!r} is no argument of {optimizer} (did '
                     f'you mean {close[0]!r}?); {fate}, where {optimizer} '
                     f'would not read it. It takes: {", ".join(arguments)}.')
+
+
+def _check_base_weight_decay(optim_wrapper: dict, paramwise: dict, source: str,
+                             options: Optional[dict]) -> None:
+    """Refuse a weight-decay multiplier where the optimizer sets no
+    ``weight_decay``, which MMEngine's constructor stops on with a bare
+    ``ValueError`` once the runner builds it (e.g. a stock config's AdamW
+    replaced by ``dict(_delete_=True, type='SGD', lr=...)`` under its
+    ``paramwise_cfg``)."""
+    optimizer = optim_wrapper.get('optimizer')
+    if not isinstance(optimizer, dict) or 'weight_decay' in optimizer:
+        return
+    custom_keys = paramwise.get('custom_keys')
+    keys = [
+        f'optim_wrapper.paramwise_cfg.{name}' for name in DECAY_MULTS
+        if name in paramwise
+    ]
+    keys += [
+        f'optim_wrapper.paramwise_cfg.custom_keys[{pattern!r}].decay_mult'
+        for pattern, entry in custom_keys.items()
+        if isinstance(entry, dict) and 'decay_mult' in entry
+    ] if isinstance(custom_keys, dict) else []
+    if not keys:
+        return
+    name = optimizer_arguments(optimizer)[0] or optimizer.get('type')
+    raise ConfigError(
+        f'{mistake_place(source, keys[0], options)} multiplies the weight '
+        f'decay, but optim_wrapper.optimizer ({name}) sets no weight_decay: '
+        f'MMEngine\'s {_DEFAULT} would stop with "ValueError: base_wd '
+        'should not be None" when the runner builds it. Set '
+        'optim_wrapper.optimizer.weight_decay (0. for none), or remove the '
+        'multiplier.')

@@ -6,8 +6,10 @@ from mmengine.config import Config
 __all__ = ['MMENGINE_RUNNERS', 'mmengine_runner']
 
 #: The runners that read a config's dataloaders and ``env_cfg`` as
-#: MMEngine's own do; another ``runner_type`` may read other keys.
-MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner')
+#: MMEngine's own do (``ConfigCopyRunner``, which the repository's configs
+#: name, is MMEngine's ``Runner``); another ``runner_type`` may read other
+#: keys.
+MMENGINE_RUNNERS = ('Runner', 'FlexibleRunner', 'ConfigCopyRunner')
 
 
 def mmengine_runner(cfg: Config) -> bool:

@@ -390,9 +390,11 @@ def test_invalid_values_are_named(kwargs, error, match):
         VPT(backbone=MMACTION_VIT, **kwargs)
 
 
-def test_swin_is_refused_with_the_block_types_found():
+def test_swin_is_refused_as_an_adaptformer_host():
     # A ConfigError naming the key, so that the tools end with it on one
     # line naming the config file (it was a bare ValueError's traceback).
+    # The hosts VPT prompts and the wrapper to use instead: see
+    # test_vpt_hosts_C.py.
     with pytest.raises(ConfigError) as e:
         VPT(
             backbone=dict(
@@ -400,10 +402,8 @@ def test_swin_is_refused_with_the_block_types_found():
     message = str(e.value)
     assert message.startswith('model.backbone.backbone.type: VPT cannot '
                               'prompt SwinTransformer: ')
-    assert 'VPT cannot prompt SwinTransformer' in message
-    assert 'SwinBlock (mmpretrain.models.backbones.swin_transformer.' \
-        'SwinBlock)' in message
-    assert 'TransformerEncoderLayer' in message  # what is supported
+    assert '(its SwinBlock blocks are not the ViT token sequence' in message
+    assert "Use type='AdaptFormer' for it." in message
 
 
 def test_checkpoint_errors_speak_of_prompts():

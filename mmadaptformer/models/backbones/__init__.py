@@ -7,7 +7,8 @@ from .host_build import build_host_backbone
 from .host_grad_guard import HostTrainingError, host_parameters
 from .own_loading_hint import own_loading_hint_of_cfg
 from .own_pretrained import pretrained_names_of_cfg, set_host_pretrained
-from .vpt import PROMPTABLE_BLOCK_TYPES, VPT
+from .vpt import VPT
+from .vpt_hosts import PROMPTABLE_BLOCK_TYPES
 
 __all__ = [
     'AdaptFormer', 'FROZEN_HOST_KEY', 'FrozenBackboneMismatchError',

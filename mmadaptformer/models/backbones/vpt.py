@@ -25,90 +25,14 @@ from mmengine.logging import print_log
 from mmpretrain.registry import MODELS as MMPRETRAIN_MODELS
 from torch import nn
 
-from ...utils.config_error import ConfigError
-from ..hosts import HOSTS, block_like_types, host_spec, qualname
 from .base_wrapper import FrozenHostWrapper
 from .config_keys import CONFIG_KEY
+from .vpt_hosts import (check_promptable_host, find_promptable_blocks,
+                        prompt_fan_in, token_width)
 
 #: Name of the prompt parameter, and so its state-dict key under the
 #: wrapper's prefix, e.g. ``backbone.prompt_embeddings`` in a recognizer.
 PROMPT_KEY = 'prompt_embeddings'
-
-#: Blocks that can take prompt tokens: global self-attention over a
-#: ``(B, N, C)`` sequence with nothing tied to the sequence length (such as
-#: a relative position bias). Exact types only: subclasses, e.g. BEiT's
-#: layer, may add such parts. Derived from
-#: :data:`mmadaptformer.models.hosts.HOSTS`.
-PROMPTABLE_BLOCK_TYPES = tuple(
-    dict.fromkeys(spec.block for spec in HOSTS if spec.promptable))
-
-
-def _check_promptable_host(model: nn.Module) -> None:
-    """Refuse a declared host that is not ``promptable`` whose blocks are
-    of a promptable type (Conformer's and MobileViT's are ViT layers): the
-    host around them has no token sequence of its own for the prompts."""
-    spec = host_spec(type(model))
-    if spec is None or spec.promptable:
-        return
-    # As configs write them: mmaction.VisionTransformer, ...
-    names = [s.backbone.split('.') for s in HOSTS if s.promptable]
-    hosts = ', '.join(dict.fromkeys(f'{n[0]}.{n[-1]}' for n in names))
-    raise ConfigError(
-        f'{CONFIG_KEY}.backbone.type: VPT cannot prompt '
-        f'{type(model).__name__}: it is an AdaptFormer host, not a VPT one '
-        f'(its {spec.block.rsplit(".", 1)[-1]} blocks are not the ViT '
-        'token sequence VPT inserts prompts into). VPT prompts: '
-        f'{hosts}. Use type=\'AdaptFormer\' for it.')
-
-
-def _find_promptable_blocks(model: nn.Module) -> List[Tuple[str, nn.Module]]:
-    """Promptable blocks in module order, without looking inside them."""
-    found = []
-
-    def visit(name: str, module: nn.Module) -> None:
-        if qualname(type(module)) in PROMPTABLE_BLOCK_TYPES:
-            found.append((name, module))
-            return
-        for child_name, child in module.named_children():
-            visit(f'{name}.{child_name}' if name else child_name, child)
-
-    visit('', model)
-    if not found:
-        supported = ', '.join(
-            name.rsplit('.', 1)[-1] for name in PROMPTABLE_BLOCK_TYPES)
-        types = ', '.join(block_like_types(model)) or 'none'
-        raise ConfigError(
-            f'{CONFIG_KEY}.backbone.type: VPT cannot prompt '
-            f'{type(model).__name__}: it has no block of a '
-            f'supported type ({supported}), i.e. global self-attention over '
-            f'a token sequence. Block types found: {types}. Windowed '
-            'attention (e.g. Swin) has no place for prompt tokens.')
-    _check_promptable_host(model)
-    return found
-
-
-def _patch_fan_in(model: nn.Module) -> int:
-    """``fan_in`` of the patch-embedding convolution: in_channels x kernel."""
-    patch_embed = getattr(model, 'patch_embed', None)
-    convs = [
-        m for m in patch_embed.modules()
-        if isinstance(m, nn.modules.conv._ConvNd)
-    ] if isinstance(patch_embed, nn.Module) else []
-    if not convs:
-        raise ValueError(
-            f'VPT initialises the prompts from the fan-in of the patch '
-            f'embedding, but {type(model).__name__} has no convolution in '
-            f'a `patch_embed` module (found {patch_embed!r}).')
-    return convs[0].weight[0].numel()
-
-
-def _embed_dims(model: nn.Module) -> int:
-    dims = getattr(model, 'embed_dims', None)
-    if isinstance(dims, bool) or not isinstance(dims, int) or dims <= 0:
-        raise ValueError(
-            f'VPT needs the token width of {type(model).__name__} as a '
-            f'positive int attribute `embed_dims`, but got {dims!r}.')
-    return dims
 
 
 class _PerThread:
@@ -324,9 +248,10 @@ class VPT(FrozenHostWrapper):
 
         super().__init__(backbone=backbone, init_cfg=init_cfg)
         module = self.backbone
-        blocks = _find_promptable_blocks(module)
-        self.embed_dims = _embed_dims(module)
-        fan_in = _patch_fan_in(module)
+        check_promptable_host(module)
+        blocks = find_promptable_blocks(module)
+        self.embed_dims = token_width(module)
+        fan_in = prompt_fan_in(module)
 
         self.num_prompts = num_prompts
         self.deep = deep
