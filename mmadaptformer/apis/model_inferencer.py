@@ -25,7 +25,7 @@ from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
 from .checkpoint_read import check_checkpoint_file
 from .config_read import api_order, load_config
-from .forward_guard import eval_mode, serialized
+from .forward_guard import SCOPE_LOCK, eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar)
@@ -98,8 +98,9 @@ class ModelInferencer:
                 'failed input with it. Pass another name.')
         # The test pipeline is the config's: a mistake in it is named
         # before any file is read.
-        self.inputs = TestInputs(cfg, source)
-        self.model, self.meta = init_model(cfg, checkpoint, device)
+        with SCOPE_LOCK:
+            self.inputs = TestInputs(cfg, source)
+            self.model, self.meta = init_model(cfg, checkpoint, device)
         heads = [getattr(self.model, n, None) for n in HEAD_NAMES]
         num_classes = next((getattr(h, 'num_classes', None)
                             for h in heads if h is not None), None)

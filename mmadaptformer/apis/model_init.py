@@ -38,6 +38,7 @@ from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
                               read_checkpoint)
 from .config_read import api_order, load_config, model_config
+from .forward_guard import SCOPE_LOCK
 from .inputs import toolbox_of
 
 __all__ = ['init_model']
@@ -109,6 +110,16 @@ def init_model(config: Union[str, Config],
     device = device_to_use(device, 'init_model')
     order = api_order('init_model(config, checkpoint)')
     cfg, source = load_config(config, order)
+    # The default scope set below is the process's: no other call of ours
+    # may change it before the model is built and loaded.
+    with SCOPE_LOCK:
+        return _init_model(cfg, source, order, checkpoint, device, loaded)
+
+
+def _init_model(cfg: Config, source: str, order: str,
+                checkpoint: Optional[str], device: str,
+                loaded: Optional[dict]) -> Tuple[nn.Module, dict]:
+    """:func:`init_model` after its config was read."""
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
     # A test_cfg key mmaction2's recognizer would ignore without a word,
