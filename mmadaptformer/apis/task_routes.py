@@ -90,8 +90,8 @@ def task_routes(name: str, model: nn.Module, parts: TaskParts,
 
 
 def _check_not_nested(name: str, paths: Iterable[str], routed: Iterable[str],
-                      trained: Iterable[str],
-                      key_paths: Mapping[str, str]) -> None:
+                      trained: Iterable[str], key_paths: Mapping[str,
+                                                                 str]) -> None:
     """Refuse a task whose routed paths nest: a module that holds trained
     tensors of its own (VideoMAE attention's ``q_bias``) and a module
     inside it (its ``proj``). Each path is replaced by a

@@ -50,5 +50,6 @@ def test_nested_trained_modules_are_refused_by_name(first, attention_task,
         assert engine(videos) == before
     # Alone, it is served.
     alone = ModelInferencer(attention_task['config'],
-                            attention_task['checkpoint'])(videos)
+                            attention_task['checkpoint'])(
+                                videos)
     assert all('scores' in answer['attn'] for answer in alone.values())

@@ -59,7 +59,7 @@ def test_an_image_model_builds_while_a_video_engine_serves(
         thread.join()
         handle.remove()
     assert served == expected
-    picture = np.random.default_rng(0).integers(0, 256, (32, 32, 3),
-                                                dtype=np.uint8)
+    picture = np.random.default_rng(0).integers(
+        0, 256, (32, 32, 3), dtype=np.uint8)
     alone = ModelInferencer(TINY_IMAGE_CONFIG, image_ckpt)
     assert image(picture) == alone(picture)

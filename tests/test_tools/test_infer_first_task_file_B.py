@@ -18,7 +18,7 @@ def missing_file_task(video_tasks, tmp_path_factory):
     root = tmp_path_factory.mktemp('missing_file_task')
     config = write_config(
         str(root / 'last_missing.py'), video_tasks['last']['config'],
-        "model = dict(backbone=dict(backbone=dict(init_cfg=dict(checkpoint="
+        'model = dict(backbone=dict(backbone=dict(init_cfg=dict(checkpoint='
         f"{str(root / 'missing.pth')!r}))))\n")
     return config, video_tasks['last']['checkpoint']
 
