@@ -105,7 +105,7 @@ def _check_not_nested(name: str, paths: Iterable[str], routed: Iterable[str],
         inner = [p for p in every if p.startswith(outer + '.')]
         if not inner:
             continue
-        own = [k for k in trained if key_paths.get(k) == outer]
+        own = sorted(k for k in trained if key_paths.get(k) == outer)
         whose = (f'it trained tensors of {outer} itself ({own[:3]})'
                  if outer in paths else
                  f'the loaded tasks route {outer} (they trained tensors of '
