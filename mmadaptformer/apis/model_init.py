@@ -35,9 +35,9 @@ from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
-from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
+from .checkpoint_read import (load_read_checkpoint, read_api_files,
                               read_checkpoint)
-from .config_read import api_order, load_config, model_config
+from .config_read import model_config
 from .forward_guard import SCOPE_LOCK
 from .inputs import toolbox_of
 
@@ -108,8 +108,11 @@ def init_model(config: Union[str, Config],
             loading the checkpoint itself is raised as it is.
     """
     device = device_to_use(device, 'init_model')
-    order = api_order('init_model(config, checkpoint)')
-    cfg, source = load_config(config, order)
+    # Before the model is built (seconds for a ViT-B): a checkpoint that is
+    # not there, a folder, or a video, is named first.
+    cfg, source, order = read_api_files('init_model(config, checkpoint)',
+                                        config,
+                                        checkpoint if loaded is None else None)
     # The default scope set below is the process's: no other call of ours
     # may change it before the model is built and loaded.
     with SCOPE_LOCK:
@@ -128,10 +131,6 @@ def _init_model(cfg: Config, source: str, order: str,
     # The model's cfg is what mmaction2's inference_recognizer reads its
     # test_pipeline from; ours feed test_dataloader's.
     warn_test_pipelines_disagree(cfg, source)
-    if checkpoint is not None and loaded is None:
-        # Before the model is built (seconds for a ViT-B): a checkpoint
-        # that is not there, a folder, or a video, is named first.
-        check_checkpoint_file(checkpoint, order)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:
