@@ -202,6 +202,7 @@ def _load(args):
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
         label_map = args.label_maps.get(name)
+        first = not engine.tasks
         try:
             _, spans[name], frames[name] = _model(
                 config, args.pretrained, args.cfg_options,
@@ -215,7 +216,21 @@ def _load(args):
                 infer_parser().error(f'{label_map_role(name)} {e.__cause__}')
             failed[name] = _load_error(
                 e, config, checkpoint, args.pretrained, task=True)
+            if first and len(args.task) > 1 and args.pretrained is None \
+                    and isinstance(e.__cause__, PretrainedLoadError):
+                failed[name] = failed[name].rstrip('.') + '.' + \
+                    FIRST_TASK_HINT
     return (engine if engine.tasks else None), failed, spans, frames
+
+
+#: What a first --task whose pretrained file failed is told: the order of
+#: the --task options decides which config's file builds the backbone.
+FIRST_TASK_HINT = (
+    ' As the first --task loaded, its config\'s pretrained file builds the '
+    'one frozen backbone every task runs on; a later --task with an '
+    'adapter-only checkpoint does not read its own (its adapters are '
+    'checked against the shared backbone instead): give first a --task '
+    'whose pretrained file is there.')
 
 
 def _say(level: int, line: str) -> None:

@@ -11,7 +11,7 @@ multi-task forward cannot run is refused in
 """
 import copy
 import inspect
-from typing import Dict, List, Mapping, Optional, Set, Tuple
+from typing import Dict, List, Mapping, Optional, Sequence, Set, Tuple
 
 import torch
 from mmengine.config import Config
@@ -62,7 +62,7 @@ def named_files(files: List[Tuple[str, str]]) -> str:
 
 
 def shared_backbone_origin(name: str, checkpoint: Optional[str],
-                           model: nn.Module, adapter_only: bool) -> str:
+                           files: Sequence[Tuple[str, str]]) -> str:
     """Where the shared backbone's frozen tensors came from, for errors:
     the first task's checkpoint, and for an adapter-only one the pretrained
     file its config names. It stays true when that task is removed (its
@@ -71,14 +71,14 @@ def shared_backbone_origin(name: str, checkpoint: Optional[str],
     Args:
         name (str): The first task.
         checkpoint (str, optional): Its checkpoint.
-        model (nn.Module): Its model, the shared one.
-        adapter_only (bool): Whether the checkpoint is adapter-only.
+        files (Sequence[tuple[str, str]]): The pretrained files of its
+            model, the shared one (:func:`pretrained_files`), for an
+            adapter-only checkpoint; empty for another one.
 
     Returns:
         str: E.g. ``"loaded with task 'a' (a.pth; frozen weights from
         stock.pth (model.backbone.backbone.init_cfg.checkpoint))"``.
     """
-    files = pretrained_files(model) if adapter_only else []
     frozen = f'; frozen weights from {named_files(files)}' if files else ''
     return f'loaded with task {name!r} ({checkpoint}{frozen})'
 

@@ -7,8 +7,9 @@ import os
 import os.path as osp
 import re
 from collections import OrderedDict
-from typing import Union
+from typing import Optional, Tuple, Union
 
+from mmengine.config import Config
 from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
@@ -17,9 +18,13 @@ from mmadaptformer.utils.checkpoint_formats import API_ORDER, not_a_checkpoint
 from mmadaptformer.utils.checkpoint_loading import CheckpointLoadError
 from mmadaptformer.utils.local_files import (checkpoint_file_problem,
                                              home_expanded, is_local)
+from .config_read import api_order, load_config
 from .pretrained_load import load_host_pretrained
 
-__all__ = ['check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint']
+__all__ = [
+    'check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint',
+    'read_api_files'
+]
 
 
 def read_checkpoint(checkpoint: Union[str, os.PathLike],
@@ -137,3 +142,32 @@ def load_read_checkpoint(model: nn.Module,
     # Named to the model's own load checks, which see the state dict only.
     with loading(ckpt, None if source == 'the checkpoint' else source):
         load_state_dict(model, state, strict=False, logger='silent')
+
+
+def read_api_files(
+        call: str, config: Union[str, Config],
+        checkpoint: Optional[Union[str,
+                                   os.PathLike]]) -> Tuple[Config, str, str]:
+    """What every inference API does first with its files, in its own
+    terms: read the config (:func:`~mmadaptformer.apis.config_read.
+    load_config`), then refuse a checkpoint that is not a file or is
+    plainly another kind of file (:func:`check_checkpoint_file`), before a
+    model is built.
+
+    Args:
+        call (str): How the API is called, e.g.
+            ``'init_model(config, checkpoint)'`` (see
+            :func:`~mmadaptformer.apis.config_read.api_order`).
+        config (str | Config): Its config.
+        checkpoint (str | os.PathLike, optional): Its checkpoint; None is
+            not checked (each API says what it makes of none).
+
+    Returns:
+        tuple[Config, str, str]: The config, how to name it (its file), and
+        the API's order of files, for later messages.
+    """
+    order = api_order(call)
+    cfg, source = load_config(config, order)
+    if checkpoint is not None:
+        check_checkpoint_file(checkpoint, order)
+    return cfg, source, order

@@ -16,7 +16,7 @@ from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.image_files import image_damage, image_format
 from mmadaptformer.utils.local_files import home_note, is_local
-from mmadaptformer.utils.video_containers import container_name
+from mmadaptformer.utils.video_containers import CONTAINER_HEAD, container_name
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
 
@@ -97,14 +97,14 @@ class InputRefusals:
         if self.toolbox != 'mmaction':
             return image_damage(path)
         with open(path, 'rb') as f:
-            head = f.read(16)
+            head = f.read(CONTAINER_HEAD)
         if container_name(head) is not None:
             return ''
         image = image_format(head, False)
         if image is not None:
             return f': it is a {image} image, not a video'
         return (': its first bytes match no video container (AVI, MP4/MOV, '
-                f'WebM/Matroska, MPEG, FLV, Ogg): {head!r}')
+                f'WebM/Matroska, MPEG, FLV, Ogg): {head[:16]!r}')
 
     def video_file(self, path: str) -> None:
         """Refuse a video file for a test pipeline that opens none: one

@@ -23,9 +23,8 @@ from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
-from .checkpoint_read import check_checkpoint_file
-from .config_read import api_order, load_config
-from .forward_guard import eval_mode, serialized
+from .checkpoint_read import read_api_files
+from .forward_guard import SCOPE_LOCK, eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar)
@@ -77,8 +76,10 @@ class ModelInferencer:
                  name: Optional[str] = None) -> None:
         device = device_to_use(device, 'ModelInferencer')
         check_label_map_file(label_map)
-        order = api_order('ModelInferencer(config, checkpoint)')
-        cfg, source = load_config(config, order)
+        # The checkpoint named in this API's terms; init_model would name
+        # it in its own.
+        cfg, source, _ = read_api_files('ModelInferencer(config, checkpoint)',
+                                        config, checkpoint)
         if checkpoint is None:
             raise ValueError(
                 f'{source}: ModelInferencer got no checkpoint; give the '
@@ -86,8 +87,6 @@ class ModelInferencer:
                 '.pth file, or an http(s):// address) as checkpoint=. '
                 'Without one the head and adapters are random and the '
                 'backbone is not even the pretrained one.')
-        # Named in this API's terms; init_model would name its own.
-        check_checkpoint_file(checkpoint, order)
         # One call at a time: the model holds its forward's state.
         self.lock = threading.RLock()
         self.name = name or self.default_name(source)
@@ -98,8 +97,9 @@ class ModelInferencer:
                 'failed input with it. Pass another name.')
         # The test pipeline is the config's: a mistake in it is named
         # before any file is read.
-        self.inputs = TestInputs(cfg, source)
-        self.model, self.meta = init_model(cfg, checkpoint, device)
+        with SCOPE_LOCK:
+            self.inputs = TestInputs(cfg, source)
+            self.model, self.meta = init_model(cfg, checkpoint, device)
         heads = [getattr(self.model, n, None) for n in HEAD_NAMES]
         num_classes = next((getattr(h, 'num_classes', None)
                             for h in heads if h is not None), None)

@@ -35,9 +35,10 @@ from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
-from .checkpoint_read import (check_checkpoint_file, load_read_checkpoint,
+from .checkpoint_read import (load_read_checkpoint, read_api_files,
                               read_checkpoint)
-from .config_read import api_order, load_config, model_config
+from .config_read import model_config
+from .forward_guard import SCOPE_LOCK
 from .inputs import toolbox_of
 
 __all__ = ['init_model']
@@ -107,8 +108,21 @@ def init_model(config: Union[str, Config],
             loading the checkpoint itself is raised as it is.
     """
     device = device_to_use(device, 'init_model')
-    order = api_order('init_model(config, checkpoint)')
-    cfg, source = load_config(config, order)
+    # Before the model is built (seconds for a ViT-B): a checkpoint that is
+    # not there, a folder, or a video, is named first.
+    cfg, source, order = read_api_files('init_model(config, checkpoint)',
+                                        config,
+                                        checkpoint if loaded is None else None)
+    # The default scope set below is the process's: no other call of ours
+    # may change it before the model is built and loaded.
+    with SCOPE_LOCK:
+        return _init_model(cfg, source, order, checkpoint, device, loaded)
+
+
+def _init_model(cfg: Config, source: str, order: str,
+                checkpoint: Optional[str], device: str,
+                loaded: Optional[dict]) -> Tuple[nn.Module, dict]:
+    """:func:`init_model` after its config was read."""
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
     # A test_cfg key mmaction2's recognizer would ignore without a word,
@@ -117,10 +131,6 @@ def init_model(config: Union[str, Config],
     # The model's cfg is what mmaction2's inference_recognizer reads its
     # test_pipeline from; ours feed test_dataloader's.
     warn_test_pipelines_disagree(cfg, source)
-    if checkpoint is not None and loaded is None:
-        # Before the model is built (seconds for a ViT-B): a checkpoint
-        # that is not there, a folder, or a video, is named first.
-        check_checkpoint_file(checkpoint, order)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:

@@ -8,7 +8,7 @@ loaded tasks is :class:`~mmadaptformer.apis.MultiTaskRecognizer`.
 import os.path as osp
 import threading
 from collections import OrderedDict
-from typing import Dict, Iterable, List, Optional, Sequence, Sized, Union
+from typing import Dict, List, Optional, Sequence, Union
 
 import torch
 from mmengine.config import Config
@@ -22,8 +22,7 @@ from mmadaptformer.utils.device_check import device_to_use
 from .backbone_match import (backbone_signature, check_same_frozen,
                              check_same_model, pretrained_files,
                              shared_backbone_origin)
-from .checkpoint_read import check_checkpoint_file
-from .config_read import api_order, load_config
+from .checkpoint_read import read_api_files
 from .forward_guard import serialized
 from .frozen_fingerprints import FrozenFingerprints
 from .inputs import TestInputs, class_names, toolbox_of
@@ -31,6 +30,7 @@ from .label_maps import check_label_map_file
 from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
                               check_servable, check_shared_neck,
                               check_task_name, pipeline_group_key, tensors_of)
+from .task_choice import check_names, chosen_tasks
 from .task_parts import TaskParts, load_task
 from .task_routes import task_routes
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
@@ -190,11 +190,10 @@ class SharedBackbone:
 
     def _add(self, name, config, checkpoint, label_map) -> None:
         check_label_map_file(label_map)
-        order = api_order('add_task(name, config, checkpoint)')
-        cfg, source = load_config(config, order)
-        if checkpoint is not None:
-            # Named in this API's terms; init_model would name its own.
-            check_checkpoint_file(checkpoint, order)
+        # The checkpoint named in this API's terms; init_model would name
+        # it in its own.
+        cfg, source, _ = read_api_files('add_task(name, config, checkpoint)',
+                                        config, checkpoint)
         toolbox = toolbox_of(cfg, source)
         signature = backbone_signature(cfg, toolbox)
         if self._tasks:
@@ -217,10 +216,11 @@ class SharedBackbone:
         classes = class_names(cfg, label_map, meta,
                               getattr(parts.head, 'num_classes', None))
         if self.base is None:
-            self._adopt_base(name, model, parts, toolbox, signature, info)
-            adapter_only = info is not None
-            self._origin = shared_backbone_origin(name, checkpoint, model,
-                                                  adapter_only)
+            # What an adapter-only checkpoint leaves out comes from these.
+            files = pretrained_files(model) if info is not None else []
+            self._adopt_base(name, model, parts, toolbox, signature, info,
+                             files)
+            self._origin = shared_backbone_origin(name, checkpoint, files)
         elif not light:
             check_same_frozen(name, source, checkpoint, digest, parts.state,
                               parts.specific, self._shared, self._tasks,
@@ -268,8 +268,8 @@ class SharedBackbone:
         self._update_split_points()
 
     def _adopt_base(self, name: str, model: nn.Module, parts: TaskParts,
-                    toolbox: str, signature: dict,
-                    info: Optional[dict]) -> None:
+                    toolbox: str, signature: dict, info: Optional[dict],
+                    files: List[tuple]) -> None:
         if not parts.blocks:
             raise TaskError(
                 f'Task {name!r}: no transformer block of a known type in '
@@ -288,9 +288,7 @@ class SharedBackbone:
             k: v.detach()
             for k, v in parts.state.items() if k not in parts.specific
         }
-        self._fingerprints = FrozenFingerprints(
-            self._shared,
-            pretrained_files(model) if info is not None else [])
+        self._fingerprints = FrozenFingerprints(self._shared, files)
         if info:
             # init_model found the frozen tensors to give the digest of an
             # adapter-only checkpoint.
@@ -346,42 +344,12 @@ class SharedBackbone:
 
     def chosen_tasks(self, tasks: Optional[Union[str,
                                                  Sequence[str]]]) -> List[str]:
-        """The loaded tasks that ``tasks`` names, each once, in its order.
-
-        Args:
-            tasks (str | Sequence[str], optional): A task name, several, or
-                None for all.
-
-        Raises:
-            TypeError: If ``tasks`` is neither a name nor an iterable.
-            KeyError: If a task is not loaded.
-            ValueError: If ``tasks`` names none.
-        """
-        if tasks is None:
-            return self.tasks
-        named = isinstance(tasks, (str, Iterable))
-        if not named or isinstance(tasks, (bytes, bytearray)):
-            raise TypeError(
-                f'tasks={tasks!r}: expected a task name, a list of them, or '
-                f'None for all; the loaded tasks are {self.tasks}.')
-        # One name, not its letters: 'ab' would choose tasks a and b.
-        names = [tasks] if isinstance(tasks, str) else list(tasks)
-        names = list(dict.fromkeys(names))
-        if not names:
-            # As given (tasks=() was called tasks=[]); a generator by kind.
-            given = repr(tasks) if isinstance(tasks, Sized) else \
-                f'an empty {type(tasks).__name__}'
-            raise ValueError(
-                f'tasks={given} chooses no task; give some of {self.tasks}, '
-                'or None for all.')
-        self._check_names(names)
-        return names
+        """The loaded tasks that ``tasks`` names (see
+        :func:`~mmadaptformer.apis.task_choice.chosen_tasks`)."""
+        return chosen_tasks(tasks, self.tasks)
 
     def _check_names(self, names: Sequence[str]) -> None:
-        unknown = [n for n in names if n not in self._tasks]
-        if unknown:
-            raise KeyError(f'Unknown tasks {unknown}; the loaded tasks are '
-                           f'{self.tasks}.')
+        check_names(names, self.tasks)
 
     def num_tensor_elements(self) -> int:
         """Elements of every distinct parameter and buffer held: the shared

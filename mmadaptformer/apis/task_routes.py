@@ -68,10 +68,14 @@ def task_routes(name: str, model: nn.Module, parts: TaskParts,
         path order.
 
     Raises:
-        TaskError: If a module is not in the task, or was not loaded.
+        TaskError: If a module is not in the task, or was not loaded, or
+            one path to route is inside another (see
+            :func:`_check_not_nested`).
     """
+    trained = list(trained)
     paths = {key_paths[key] for key in trained if key in key_paths}
     routed = {p for t in tasks.values() for p in t.routed}
+    _check_not_nested(name, paths, routed, trained, key_paths)
     routes = {}
     for path in sorted(routed | paths):
         routes[path] = module_for(model, parts, key_paths, path)
@@ -83,3 +87,33 @@ def task_routes(name: str, model: nn.Module, parts: TaskParts,
             raise TaskError(f'Task {name!r}: its module {path} was '
                             'not loaded.')
     return routes
+
+
+def _check_not_nested(name: str, paths: Iterable[str], routed: Iterable[str],
+                      trained: Iterable[str], key_paths: Mapping[str,
+                                                                 str]) -> None:
+    """Refuse a task whose routed paths nest: a module that holds trained
+    tensors of its own (VideoMAE attention's ``q_bias``) and a module
+    inside it (its ``proj``). Each path is replaced by a
+    :class:`~mmadaptformer.models.multitask.TaskRoutedModule`; the inner
+    one could no longer be found inside the outer one (before:
+    ``AttributeError: 'TaskRoutedModule' object has no attribute
+    'proj'``)."""
+    paths, routed = set(paths), set(routed)
+    every = sorted(paths | routed)
+    for outer in every:
+        inner = [p for p in every if p.startswith(outer + '.')]
+        if not inner:
+            continue
+        own = sorted(k for k in trained if key_paths.get(k) == outer)
+        whose = (f'it trained tensors of {outer} itself ({own[:3]})'
+                 if outer in paths else
+                 f'the loaded tasks route {outer} (they trained tensors of '
+                 'its own)')
+        raise TaskError(
+            f'Task {name!r} cannot be served with one backbone: {whose} '
+            f'and of {inner[0]} inside it; each task gets its own copy of '
+            'a module it trained, and one routed module cannot hold '
+            'another. Serve it alone (ModelInferencer, or tools/infer.py '
+            f'without --task), or train it without the tensors {outer} '
+            'holds itself (extra_trainable of the AdapterHook).')

@@ -41,9 +41,6 @@ _OTHER = (
     (b'\x89HDF\r\n\x1a\n', 'an HDF5 file (e.g. Keras .h5 weights), not a '
      'torch.save checkpoint'),
 )
-#: Where the first and second packets of an MPEG transport stream start:
-#: one ``G`` byte alone is no evidence.
-_TS_PACKET = 188
 #: The tools' order of files, for a file given in another one's place.
 TOOL_ORDER = ('the tools take the config first, then the checkpoint, then the '
               'inputs (tools/infer.py CONFIG CHECKPOINT INPUT ..., '
@@ -73,8 +70,9 @@ def media_kind(head: bytes) -> Optional[str]:
     starts as one, else None.
 
     Args:
-        head (bytes): The file's first bytes (at least 189 for an MPEG
-            transport stream).
+        head (bytes): The file's first bytes (at least
+            :data:`~mmadaptformer.utils.video_containers.CONTAINER_HEAD`
+            for an MPEG transport stream).
     """
     # Images first: a WebP file is a RIFF file too, which the containers
     # take for an AVI.
@@ -82,8 +80,6 @@ def media_kind(head: bytes) -> Optional[str]:
     if name is not None:
         return f'an image ({name})'
     name = container_name(head)
-    if name == 'MPEG-TS' and head[_TS_PACKET:_TS_PACKET + 1] != b'\x47':
-        name = None
     return None if name is None else f'a video file ({name})'
 
 

@@ -5,7 +5,7 @@ under an image's name, or bytes that are no image at all (a web page or
 text saved under an image's name)."""
 from typing import Optional
 
-from .video_containers import container_name
+from .video_containers import CONTAINER_HEAD, container_name
 
 __all__ = ['image_format', 'image_damage']
 
@@ -70,21 +70,29 @@ def _confirmed(head: bytes, name: str) -> bool:
 
 def _not_an_image(head: bytes) -> str:
     """``': it is an MP4/MOV video, not an image'`` for a video container's
-    first bytes (MPEG-TS's one sync byte, a ``G``, is no proof), else
-    ``': its first bytes match no image format ...'``."""
+    first bytes, ``': it is a GIF image ...'`` for a GIF's, else ``': its
+    first bytes match no image format ...'``."""
     container = container_name(head)
-    if container is not None and container != 'MPEG-TS':
+    if container is not None:
         article = 'an' if container[0] in 'AEFIMO' else 'a'
         return f': it is {article} {container} video, not an image'
+    if image_format(head, readable_only=False) == 'GIF':
+        # Not one of the formats the tools take; OpenCV 4.11+ reads a
+        # whole one, whatever its name, so this one is damaged or the
+        # OpenCV build has no GIF decoder.
+        return (': it is a GIF image (whatever its name), which OpenCV '
+                'could not decode: cut short or damaged, or an OpenCV '
+                'built without GIF support; convert it to PNG or JPEG')
     return (': its first bytes match no image format (JPEG, PNG, BMP, '
-            f'TIFF, WebP, PPM/PGM): {head!r}')
+            f'TIFF, WebP, PPM/PGM): {head[:16]!r}')
 
 
 def image_damage(path: str) -> str:
     """For an image that failed to decode: ``': a JPEG file cut short,
     ...'`` if it starts as a JPEG or PNG but lacks the bytes that end one,
     ``': it is an MP4/MOV video, not an image'`` if it starts as a video
-    container, ``': its first bytes match no image format ...'`` if it
+    container, ``': it is a GIF image ...'`` for a GIF (named as another
+    format), ``': its first bytes match no image format ...'`` if it
     starts as neither, else ``''`` (the decoder's own error says the rest).
 
     Args:
@@ -94,7 +102,7 @@ def image_damage(path: str) -> str:
         str: A clause to append to the error, or ``''``.
     """
     with open(path, 'rb') as f:
-        head = f.read(16)
+        head = f.read(CONTAINER_HEAD)
         name = image_format(head)
         if name is None:
             return _not_an_image(head)

@@ -20,8 +20,9 @@ from typing import NamedTuple, Optional, Tuple
 from .decord_failures import decord_explained
 
 __all__ = [
-    'BrokenVideoError', 'VideoInfo', 'check_container', 'container_name',
-    'inspect_video', 'one_line_error', 'scan_video'
+    'BrokenVideoError', 'CONTAINER_HEAD', 'TS_PACKET', 'VideoInfo',
+    'check_container', 'container_name', 'inspect_video', 'one_line_error',
+    'scan_video'
 ]
 
 #: Top-level box types an MP4/MOV/3GP file may start with.
@@ -109,14 +110,26 @@ def _ebml_vint(data: bytes, pos: int,
     return (value if keep_marker else value & (marker - 1)), length, all_ones
 
 
+#: Where the second packet of an MPEG transport stream starts: its sync
+#: byte (a ``G``) there and at byte 0 tell one, a ``G`` alone (a text
+#: file) does not.
+TS_PACKET = 188
+#: How many first bytes :func:`container_name` needs to tell every
+#: container.
+CONTAINER_HEAD = TS_PACKET + 1
+
+
 def container_name(head: bytes) -> Optional[str]:
     """The container a file's first bytes say it is, or None.
 
-    Only for messages about a file that failed to decode: it knows AVI,
-    MP4/MOV, WebM/Matroska, MPEG-PS/TS, FLV and Ogg by their magic bytes.
+    Only for messages about a file: one that failed to decode, or one given
+    in another file's place. It knows AVI, MP4/MOV, WebM/Matroska,
+    MPEG-PS/TS, FLV and Ogg by their magic bytes; an MPEG transport stream
+    by the sync bytes of its first two packets.
 
     Args:
-        head (bytes): The file's first bytes (16 are enough).
+        head (bytes): The file's first bytes (:data:`CONTAINER_HEAD`; 16
+            are enough for all but MPEG-TS).
 
     Returns:
         str, optional: The container's name.
@@ -125,12 +138,14 @@ def container_name(head: bytes) -> Optional[str]:
         return 'RIFF/AVI'
     if head[4:8] in _MP4_FIRST_BOXES:
         return 'MP4/MOV'
-    magics = ((b'\x1a\x45\xdf\xa3', 'WebM/Matroska'), (b'\x00\x00\x01\xba',
-                                                       'MPEG-PS'),
-              (b'\x47', 'MPEG-TS'), (b'FLV', 'FLV'), (b'OggS', 'Ogg'))
+    magics = ((b'\x1a\x45\xdf\xa3', 'WebM/Matroska'),
+              (b'\x00\x00\x01\xba', 'MPEG-PS'), (b'FLV', 'FLV'), (b'OggS',
+                                                                  'Ogg'))
     for magic, name in magics:
         if head.startswith(magic):
             return name
+    if head[:1] == head[TS_PACKET:TS_PACKET + 1] == b'\x47':
+        return 'MPEG-TS'
     return None
 
 
