@@ -21,6 +21,7 @@ from torch import nn
 from mmadaptformer.models import FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
 from mmadaptformer.utils.control_characters import escape_controls
+from mmadaptformer.utils.fingerprint import same_values
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 from .multitask_tasks import Task, TaskError
 
@@ -242,7 +243,7 @@ def check_same_frozen(name: str,
     missing = [k for k in shared if k not in state]
     differ = [
         k for k in shared if k in state and k not in specific
-        and not torch.equal(shared[k], state[k].detach().to(shared[k]))
+        and not same_values(shared[k], state[k].detach().to(shared[k]))
     ]
     if missing or differ:
         if origin is None:

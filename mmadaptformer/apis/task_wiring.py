@@ -12,6 +12,7 @@ from mmadaptformer.models import AdaptMLP, inject_adapters, remove_adapters
 from mmadaptformer.models.multitask import (MultiTaskAdaptMLP,
                                             TaskRoutedModule, TaskStreams,
                                             split_point_of)
+from mmadaptformer.utils.fingerprint import same_values
 from .multitask_tasks import Task
 
 __all__ = [
@@ -216,10 +217,9 @@ def shared_frozen_module(routed: TaskRoutedModule,
 
 def same_tensors(a: nn.Module, b: nn.Module) -> bool:
     """Whether two modules are of one type and setting, with equal
-    parameters and buffers."""
+    parameters and buffers (a NaN equal to a NaN at the same place)."""
     if type(a) is not type(b) or a.extra_repr() != b.extra_repr():
         return False
     sa, sb = a.state_dict(), b.state_dict()
     return sa.keys() == sb.keys() and all(
-        sa[k].shape == sb[k].shape and sa[k].dtype == sb[k].dtype
-        and torch.equal(sa[k], sb[k]) for k in sa)
+        same_values(sa[k], sb[k]) for k in sa)
