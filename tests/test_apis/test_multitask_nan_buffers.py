@@ -42,8 +42,7 @@ def swinv2_tasks(tmp_path_factory):
     return config, first, second
 
 
-def test_a_second_task_on_a_backbone_with_nan_buffers_is_served(
-        swinv2_tasks):
+def test_a_second_task_on_a_backbone_with_nan_buffers_is_served(swinv2_tasks):
     config, first, second = swinv2_tasks
     engine = MultiTaskRecognizer()
     engine.add_task('a', config, first)
