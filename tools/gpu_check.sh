@@ -13,6 +13,6 @@ PYTHON=${PYTHON:-python3}
 # The checkout as an absolute path (the checks run in folders of their
 # own), and no empty entry: Python reads one as the working directory, whose
 # packages would then shadow the installed ones.
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
+ROOT=$(CDPATH= cd -- "$(dirname "$0")/.." && pwd)
 export PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}"
 exec "$PYTHON" "$(dirname "$0")"/analysis_tools/gpu_check.py "$@"

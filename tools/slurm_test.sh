@@ -23,7 +23,7 @@ TOOLS_DIR=$(dirname "$0")
 # The checkout as an absolute path, and no empty PYTHONPATH entry: Python
 # reads one as the working directory, whose packages would then shadow the
 # installed ones.
-ROOT=$(cd "$TOOLS_DIR/.." && pwd)
+ROOT=$(CDPATH= cd -- "$TOOLS_DIR/.." && pwd)
 
 set -x
 PYTHONPATH="$ROOT${PYTHONPATH:+:$PYTHONPATH}" \

@@ -17,10 +17,11 @@ LAUNCH_ENV = dict(
     PORT='29555', NNODES='2', NODE_RANK='1', MASTER_ADDR='10.1.2.3')
 
 
-def _recorded_launch(tmp_path, script, args, stand_in, env):
+def _recorded_launch(tmp_path, script, args, stand_in, env, relative=False):
     """Copy ``script`` into ``tmp_path/my repo/tools`` and run it with
     ``args``; ``stand_in`` (the file the script runs in place of torchrun
-    or srun) records its ``PYTHONPATH`` and arguments. Returns the repo,
+    or srun) records its ``PYTHONPATH`` and arguments; ``relative``: run
+    as ``tools/SCRIPT`` from the checkout. Returns the repo,
     the recorded ``PYTHONPATH`` and arguments."""
     repo = tmp_path / 'my repo'
     (repo / 'tools').mkdir(parents=True)
@@ -30,8 +31,11 @@ def _recorded_launch(tmp_path, script, args, stand_in, env):
                         f'printf "%s\\n" "$PYTHONPATH" "$@" > "{record}"\n')
     stand_in.chmod(0o755)
     proc = subprocess.run(
-        ['bash', str(repo / 'tools' / script)] + args,
-        cwd=tmp_path,
+        [
+            'bash',
+            f'tools/{script}' if relative else str(repo / 'tools' / script)
+        ] + args,
+        cwd=repo if relative else tmp_path,
         env=dict(os.environ, PYTHONPATH='', **env),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
@@ -95,3 +99,34 @@ def test_slurm_script_in_a_path_with_a_space(script, args, tool, tool_args,
         '--ntasks-per-node=2', '--cpus-per-task=5', '--kill-on-bad-exit=1',
         'python3', '-u', f'{repo}/tools/{tool}'
     ] + tool_args
+
+
+@pytest.mark.parametrize('script, args', [
+    ('dist_train.sh', ['my cfg.py', '1']),
+    ('dist_test.sh', ['my cfg.py', 'c k.pth', '1']),
+    ('slurm_train.sh', ['part', 'job', 'my cfg.py']),
+    ('slurm_test.sh', ['part', 'job', 'my cfg.py', 'c k.pth']),
+])
+def test_an_exported_cdpath_leaves_the_checkout_path_whole(
+        script, args, tmp_path):
+    """Run as ``tools/SCRIPT`` with ``CDPATH`` exported (``.:...``), the
+    ``cd tools/..`` that finds the checkout searched ``CDPATH`` and
+    printed the folder, so the checkout went on ``PYTHONPATH`` twice, on
+    two lines, and was importable from neither."""
+    bin_dir = tmp_path / 'bin'
+    bin_dir.mkdir()
+    stand_in = bin_dir / ('srun' if script.startswith('slurm') else 'py')
+    repo, pythonpath, argv = _recorded_launch(
+        tmp_path,
+        script,
+        args,
+        stand_in,
+        dict(
+            LAUNCH_ENV,
+            PATH=f'{bin_dir}:{os.environ["PATH"]}',
+            PYTHON=str(stand_in),
+            CDPATH=f'.:{tmp_path}'),
+        relative=True)
+    assert pythonpath == str(repo)
+    # The record's next line is the first argument, not the path again.
+    assert argv[0] in ('-p', 'tools/misc/dist_run.py'), argv
