@@ -128,31 +128,52 @@ def warn_image_loading_ignored(cfg: Union[Config, dict], source: str) -> bool:
     return True
 
 
+def _warn_for(inferencer: Any) -> None:
+    """Warn about the config of an mmpretrain ``inferencer``, if need be."""
+    # get_model's Config; a built model's own _config may be a dict.
+    config = getattr(inferencer, 'config', None)
+    if isinstance(config, (Config, dict)):
+        warn_image_loading_ignored(
+            config,
+            getattr(config, 'filename', None) or 'the config')
+
+
 def _warning_init(init: Callable) -> Callable:
 
     @functools.wraps(init)
     def wrapped(self, *args, **kwargs):
         init(self, *args, **kwargs)
-        # get_model's Config; a built model's own _config may be a dict.
-        config = getattr(self, 'config', None)
-        if isinstance(config, (Config, dict)):
-            warn_image_loading_ignored(
-                config,
-                getattr(config, 'filename', None) or 'the config')
+        _warn_for(self)
+
+    return wrapped
+
+
+def _warning_call(call: Callable) -> Callable:
+
+    @functools.wraps(call)
+    def wrapped(self, *args, **kwargs):
+        _warn_for(self)
+        return call(self, *args, **kwargs)
 
     return wrapped
 
 
 def guard_mmpretrain_inferencers() -> None:
-    """Name, when an mmpretrain inferencer is built, the
-    ``LoadImageFromFile`` arguments it will ignore.
+    """Name the ``LoadImageFromFile`` arguments an mmpretrain inferencer
+    will ignore.
 
-    Wraps ``mmpretrain.apis.base.BaseInferencer.__init__`` (public; every
-    mmpretrain inferencer calls it, whether given a model name, a config
-    file, a ``Config`` or a built model): after it, the inferencer's
-    ``config`` goes through :func:`warn_image_loading_ignored`. Nothing
-    else changes: the inferencer still reads images its own way. Called
-    once, by :func:`~mmadaptformer.utils.apply_upstream_fixes`.
+    Wraps ``__init__`` and ``__call__`` of ``mmpretrain.apis.base.
+    BaseInferencer`` (public; every mmpretrain inferencer calls the first,
+    whether given a model name, a config file, a ``Config`` or a built
+    model, and all but ``FeatureExtractor`` the second): after the first,
+    and before the second reads any image, the inferencer's ``config``
+    goes through :func:`warn_image_loading_ignored`. Both are needed: a
+    config that imports this package (``custom_imports``) does so inside
+    the first call of ``__init__``, which started before the wrap, so the
+    first inferencer of such a process is named when it is called.
+    Nothing else changes: the inferencer still reads images its own way.
+    Called once, by :func:`~mmadaptformer.utils.apply_upstream_fixes`.
     """
     from mmpretrain.apis.base import BaseInferencer
     BaseInferencer.__init__ = _warning_init(BaseInferencer.__init__)
+    BaseInferencer.__call__ = _warning_call(BaseInferencer.__call__)

@@ -121,9 +121,10 @@ UPSTREAM_CHANGES = (
      "and what the reader takes (mmpretrain's: only `.py` configs); a "
      'config it reads, or a name, goes through unchanged.'),
     ('mmpretrain: its inferencers name the image loading they ignore',
-     '`BaseInferencer.__init__` (public, behind every mmpretrain '
-     'inferencer) wrapped: the inferencers drop the test pipeline\'s '
-     '`LoadImageFromFile` and read images with `mmcv.imread`\'s defaults, '
+     '`BaseInferencer.__init__` and `__call__` (public, behind every '
+     'mmpretrain inferencer) wrapped: the inferencers drop the test '
+     "pipeline's `LoadImageFromFile` and read images with "
+     "`mmcv.imread`'s defaults, "
      "so a config's `color_type='grayscale'` (or `imdecode_backend`, "
      '`to_float32`, ...) was ignored and an image scored otherwise than by '
      '`tools/test.py`, without a word. Now one warning per config names '
@@ -195,7 +196,7 @@ def apply_upstream_fixes() -> None:
         ``ModelHub.get`` so that a checkpoint, video or image given as the
         config is refused naming what it is and the order of files
         (:mod:`~mmadaptformer.utils.config_file_guard`).
-    11. mmpretrain: wrap ``BaseInferencer.__init__`` of
+    11. mmpretrain: wrap ``BaseInferencer.__init__`` and ``__call__`` of
         ``mmpretrain.apis.base`` so that an inferencer whose config's test
         ``LoadImageFromFile`` has arguments it will ignore says so, once
         per config (:mod:`~mmadaptformer.utils.image_loading_agreement`).

@@ -76,3 +76,43 @@ def test_stock_loading_is_not_warned_about(tmp_path, tiny_image_data,
                           "color_type='color', backend_args=None"))
     init_model(config)
     assert not _said(log_records)
+
+
+def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
+                                                       tiny_image_data):
+    """A script that imports only mmpretrain: the config's custom_imports
+    imports this package while the inferencer is being built; the first
+    call names what it ignores, once for two calls."""
+    import os
+    import subprocess
+    import sys
+
+    from repo_paths import REPO_ROOT
+    (tmp_path / 'plain').mkdir()
+    checkpoint = save_as_built_checkpoint(
+        stripes_config(tmp_path / 'plain', tiny_image_data),
+        tmp_path / 'full.pth')
+    config = stripes_config(tmp_path, tiny_image_data, GRAYSCALE)
+    image = stripes_images(tiny_image_data)[0]
+    script = tmp_path / 'theirs.py'
+    script.write_text(
+        'import sys\n'
+        'from mmpretrain import ImageClassificationInferencer\n'
+        'inferencer = ImageClassificationInferencer(model=sys.argv[1], '
+        "pretrained=sys.argv[2], device='cpu')\n"
+        'inferencer(sys.argv[3])\n'
+        'inferencer(sys.argv[3])\n')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable,
+         str(script), config, checkpoint, image],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    said = [line for line in proc.stdout.splitlines() if SAID in line]
+    assert len(said) == 1, proc.stdout[-4000:]
+    assert f"{config}: mmpretrain's ImageClassificationInferencer" in \
+        said[0], said
