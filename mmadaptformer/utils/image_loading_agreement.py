@@ -120,8 +120,11 @@ def warn_image_loading_ignored(cfg: Union[Config, dict], source: str) -> bool:
     Returns:
         bool: Whether a warning was logged now.
     """
+    # Checked first: mmpretrain's inferencers ask on every call.
+    if source in _WARNED:
+        return False
     message = image_loading_ignored(cfg, source)
-    if message is None or source in _WARNED:
+    if message is None:
         return False
     _WARNED.add(source)
     print_log(message, logger='current', level=logging.WARNING)
