@@ -29,6 +29,8 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.head_fit import check_holds_head
+from mmadaptformer.utils.image_loading_agreement import \
+    warn_image_loading_ignored
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
@@ -73,7 +75,11 @@ def init_model(config: Union[str, Config],
     top-level ``test_pipeline`` (the one mmaction2's
     ``inference_recognizer`` reads from ``model.cfg``) is warned about once
     (:func:`~mmadaptformer.utils.pipelines_agreement.
-    warn_test_pipelines_disagree`).
+    warn_test_pipelines_disagree`). So is an image config whose test
+    ``LoadImageFromFile`` has arguments (``color_type='grayscale'``, ...)
+    that mmpretrain's ``ImageClassificationInferencer`` drops
+    (:func:`~mmadaptformer.utils.image_loading_agreement.
+    warn_image_loading_ignored`).
 
     Args:
         config (str | Config): The config file or object.
@@ -131,6 +137,10 @@ def _init_model(cfg: Config, source: str, order: str,
     # The model's cfg is what mmaction2's inference_recognizer reads its
     # test_pipeline from; ours feed test_dataloader's.
     warn_test_pipelines_disagree(cfg, source)
+    # mmpretrain's inferencers read images with mmcv.imread's defaults;
+    # ours through the test pipeline's LoadImageFromFile and its arguments.
+    if scope == 'mmpretrain':
+        warn_image_loading_ignored(cfg, source)
     model = MODELS.build(model_config(cfg, scope))
     meta = {}
     if checkpoint is not None:

@@ -14,7 +14,8 @@ APIs scored the same video differently without a word.
 where a test run is built and where a model for inference is.
 MMPretrain's ``ImageClassificationInferencer`` and ``inference_model`` read
 ``test_dataloader.dataset.pipeline`` as ours do, so an image config is not
-concerned.
+concerned (but for the arguments of its ``LoadImageFromFile``, which they
+drop: :mod:`~mmadaptformer.utils.image_loading_agreement`).
 """
 import logging
 from typing import Optional, Set, Tuple

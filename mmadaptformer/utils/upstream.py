@@ -120,6 +120,15 @@ UPSTREAM_CHANGES = (
      'Now the error names the file, what it is and the order of files, '
      "and what the reader takes (mmpretrain's: only `.py` configs); a "
      'config it reads, or a name, goes through unchanged.'),
+    ('mmpretrain: its inferencers name the image loading they ignore',
+     '`BaseInferencer.__init__` and `__call__` (public, behind every '
+     'mmpretrain inferencer) wrapped: the inferencers drop the test '
+     "pipeline's `LoadImageFromFile` and read images with "
+     "`mmcv.imread`'s defaults, "
+     "so a config's `color_type='grayscale'` (or `imdecode_backend`, "
+     '`to_float32`, ...) was ignored and an image scored otherwise than by '
+     '`tools/test.py`, without a word. Now one warning per config names '
+     'the step and its arguments; the inferencer is otherwise unchanged.'),
 )
 
 _APPLIED = False
@@ -187,6 +196,10 @@ def apply_upstream_fixes() -> None:
         ``ModelHub.get`` so that a checkpoint, video or image given as the
         config is refused naming what it is and the order of files
         (:mod:`~mmadaptformer.utils.config_file_guard`).
+    11. mmpretrain: wrap ``BaseInferencer.__init__`` and ``__call__`` of
+        ``mmpretrain.apis.base`` so that an inferencer whose config's test
+        ``LoadImageFromFile`` has arguments it will ignore says so, once
+        per config (:mod:`~mmadaptformer.utils.image_loading_agreement`).
     """
     global _APPLIED
     if _APPLIED:
@@ -196,6 +209,7 @@ def apply_upstream_fixes() -> None:
     from .config_file_guard import guard_config_file_reads
     from .dataloader_compat import patch_scoped_collate
     from .direct_loaders import guard_direct_loaders
+    from .image_loading_agreement import guard_mmpretrain_inferencers
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
     from .revvit_compat import draw_revvit_seeds_from_the_generator
     from .stored_config import guard_stored_config_execution
@@ -210,4 +224,5 @@ def apply_upstream_fixes() -> None:
     guard_checkpoint_to_model()
     draw_revvit_seeds_from_the_generator()
     guard_config_file_reads()
+    guard_mmpretrain_inferencers()
     _APPLIED = True

@@ -1,0 +1,118 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""An image config whose test ``LoadImageFromFile`` has arguments
+(``color_type='grayscale'``): mmpretrain's ``ImageClassificationInferencer``
+drops that step and reads each image with ``mmcv.imread``'s defaults, our
+``ModelInferencer`` honours it, and the two scored the same image
+differently without a word. Now mmpretrain's inferencers and
+``init_model`` (so ``ModelInferencer``, ``tools/infer.py`` and
+``MultiTaskRecognizer``) say so, once per config and process."""
+from helpers import save_as_built_checkpoint, stripes_config, stripes_images
+
+GRAYSCALE = ('test_dataloader = dict(dataset=dict(pipeline=['
+             "dict(type='LoadImageFromFile', color_type='grayscale'), "
+             "dict(type='PackInputs')]))\n")
+SAID = 'drops test_dataloader.dataset.pipeline[0] LoadImageFromFile('
+
+
+def _said(log_records):
+    return [r.getMessage() for r in log_records if SAID in r.getMessage()]
+
+
+def test_both_inferencers_name_what_mmpretrain_inferencer_ignores(
+        tmp_path, tiny_image_data, log_records):
+    """Theirs and ours give other scores for the same files; one warning,
+    from mmpretrain's inferencer built first (and not again for
+    ModelInferencer on the config), names the config, the step, its
+    argument, both inferencers and what to use."""
+    from mmpretrain import ImageClassificationInferencer
+
+    from mmadaptformer.apis import ModelInferencer
+    (tmp_path / 'plain').mkdir()
+    plain = stripes_config(tmp_path / 'plain', tiny_image_data)
+    checkpoint = save_as_built_checkpoint(plain, tmp_path / 'full.pth')
+    config = stripes_config(tmp_path, tiny_image_data, GRAYSCALE)
+    files = stripes_images(tiny_image_data)
+    theirs = ImageClassificationInferencer(
+        model=config, pretrained=checkpoint, device='cpu')
+    said = _said(log_records)
+    assert len(said) == 1, said
+    ours = ModelInferencer(config, checkpoint)(files)
+    assert _said(log_records) == said
+    assert max(
+        abs(a - float(b))
+        for path, result in zip(files, theirs(files)) for a, b in zip(
+            ours[path]['stripes']['scores'], result['pred_scores'])) > 1e-4
+    assert said[0].startswith(f'{config}: '), said[0]
+    for part in ("LoadImageFromFile(color_type='grayscale')",
+                 'ImageClassificationInferencer', 'mmcv.imread',
+                 'Classify with ModelInferencer or tools/infer.py'):
+        assert part in said[0], said[0]
+
+
+def test_init_model_names_it_too(tmp_path, tiny_image_data, log_records):
+    """A ModelInferencer user, who gets tools/test.py's scores, is told
+    that mmpretrain's inferencer would not: init_model warns once."""
+    from mmadaptformer.apis import ModelInferencer, init_model
+    config = stripes_config(
+        tmp_path, tiny_image_data,
+        GRAYSCALE.replace("color_type='grayscale'", 'to_float32=True'))
+    checkpoint = save_as_built_checkpoint(config, tmp_path / 'full.pth')
+    init_model(config, checkpoint)
+    ModelInferencer(config, checkpoint)
+    said = _said(log_records)
+    assert len(said) == 1 and 'LoadImageFromFile(to_float32=True)' in \
+        said[0], said
+
+
+def test_stock_loading_is_not_warned_about(tmp_path, tiny_image_data,
+                                           log_records):
+    """Guard of kept behaviour: a config whose LoadImageFromFile keeps its
+    defaults (spelled out or not) gets no warning: both inferencers read
+    its images alike."""
+    from mmadaptformer.apis import init_model
+    config = stripes_config(
+        tmp_path, tiny_image_data,
+        GRAYSCALE.replace("color_type='grayscale'",
+                          "color_type='color', backend_args=None"))
+    init_model(config)
+    assert not _said(log_records)
+
+
+def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
+                                                       tiny_image_data):
+    """A script that imports only mmpretrain: the config's custom_imports
+    imports this package while the inferencer is being built; the first
+    call names what it ignores, once for two calls."""
+    import os
+    import subprocess
+    import sys
+
+    from repo_paths import REPO_ROOT
+    (tmp_path / 'plain').mkdir()
+    checkpoint = save_as_built_checkpoint(
+        stripes_config(tmp_path / 'plain', tiny_image_data),
+        tmp_path / 'full.pth')
+    config = stripes_config(tmp_path, tiny_image_data, GRAYSCALE)
+    image = stripes_images(tiny_image_data)[0]
+    script = tmp_path / 'theirs.py'
+    script.write_text(
+        'import sys\n'
+        'from mmpretrain import ImageClassificationInferencer\n'
+        'inferencer = ImageClassificationInferencer(model=sys.argv[1], '
+        "pretrained=sys.argv[2], device='cpu')\n"
+        'inferencer(sys.argv[3])\n'
+        'inferencer(sys.argv[3])\n')
+    env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
+    proc = subprocess.run(
+        [sys.executable,
+         str(script), config, checkpoint, image],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        timeout=300)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    said = [line for line in proc.stdout.splitlines() if SAID in line]
+    assert len(said) == 1, proc.stdout[-4000:]
+    assert f"{config}: mmpretrain's ImageClassificationInferencer" in \
+        said[0], said
