@@ -39,12 +39,10 @@ def _repeat_parts():
     """mmaction2's ``RepeatAugDataset`` and ``repeat_pseudo_collate``;
     ``(None, None)`` where mmaction2 cannot be imported."""
     try:
-        from mmaction.datasets.repeat_aug_dataset import (RepeatAugDataset,
-                                                          repeat_pseudo_collate
-                                                          )
+        from mmaction.datasets import repeat_aug_dataset as repeat
     except ImportError:
         return None, None
-    return RepeatAugDataset, repeat_pseudo_collate
+    return repeat.RepeatAugDataset, repeat.repeat_pseudo_collate
 
 
 def _collate(loader_cfg: dict):
