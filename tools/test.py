@@ -17,7 +17,6 @@ Flags: MMAction2's (``--dump``, ``--show-dir``, ``--show``, ``--interval``,
 :class:`~mmadaptformer.engine.hooks.VideoVisualizationHook`, which draws the
 first view of each test video.
 """
-import argparse
 import os
 import os.path as osp
 from copy import deepcopy
@@ -46,7 +45,8 @@ from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import read_config_arg, refuse_input_files
+from mmadaptformer.utils.cli_types import (ToolArgumentParser, read_config_arg,
+                                           refuse_input_files)
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
@@ -57,8 +57,8 @@ from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> ToolArgumentParser:
+    parser = ToolArgumentParser(
         description='Test (and eval) a video or image model')
     parser.add_argument('config', help='test config file path')
     parser.add_argument('checkpoint', help='checkpoint file')

@@ -42,7 +42,6 @@ Differences from the toolboxes' scripts, all additive:
   refused at its start leaves the previous one; every run's config is also
   kept next to its log, ``work_dir/<timestamp>/``.
 """
-import argparse
 import os
 import os.path as osp
 from copy import deepcopy
@@ -70,7 +69,8 @@ from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import read_config_arg, refuse_input_files
+from mmadaptformer.utils.cli_types import (ToolArgumentParser, read_config_arg,
+                                           refuse_input_files)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
@@ -82,8 +82,8 @@ from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+def _parser() -> ToolArgumentParser:
+    parser = ToolArgumentParser(
         description='Train a video or image model (MMAction2 / MMPretrain)')
     parser.add_argument('config', help='train config file path')
     parser.add_argument('--work-dir', help='the dir to save logs and models')

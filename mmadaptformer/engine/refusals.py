@@ -24,9 +24,9 @@ from mmadaptformer.models import (FrozenBackboneMismatchError,
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
 from mmadaptformer.utils.atomic_save import AtomicWriteError
-from mmadaptformer.utils.launcher_parent import report_refusal
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
+from mmadaptformer.utils.torchrun_error_file import report_refusal
 from mmadaptformer.utils.transform_steps import PipelineStepError
 from .hooks import NonFiniteLossError, UnloadedBackboneError
 from .hooks.resume_state_check import ResumeStateError
@@ -106,7 +106,7 @@ def refusals_exit() -> Iterator[None]:
     :data:`REFUSALS`; let everything else through.
 
     Under torchrun the line also goes to the worker's error file
-    (:func:`~mmadaptformer.utils.launcher_parent.report_refusal`); under
+    (:func:`~mmadaptformer.utils.torchrun_error_file.report_refusal`); under
     ``tools/dist_train.sh`` and ``tools/dist_test.sh`` their launcher prints
     it once for all ranks, and the worker ends without printing it."""
     try:

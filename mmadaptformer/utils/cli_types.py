@@ -9,6 +9,8 @@ cannot be read at all is the former (:func:`read_config_arg`), and so are
 the input files that are not there or are given in each other's place,
 checked in one order by every tool (:func:`refuse_input_files`), and a data
 tool's folder that is not there (:func:`refuse_data_folders`).
+:class:`ToolArgumentParser` keeps status 2 under ``tools/dist_train.sh``
+and ``tools/dist_test.sh``, whose launcher prints the usage error once.
 """
 import argparse
 import os.path as osp
@@ -22,16 +24,33 @@ from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
 from .local_files import first_missing_file, is_local
 from .output_folder import output_folder_problem
+from .torchrun_error_file import report_refusal
 
 __all__ = [
-    'positive_int', 'non_negative_int', 'check_device', 'first_misplaced_file',
-    'input_files_problem', 'input_folder_problem', 'read_config_arg',
-    'refuse_data_folders', 'refuse_input_files'
+    'ToolArgumentParser', 'positive_int', 'non_negative_int', 'check_device',
+    'first_misplaced_file', 'input_files_problem', 'input_folder_problem',
+    'read_config_arg', 'refuse_data_folders', 'refuse_input_files'
 ]
 
 #: ``(path, what)``: a file a command line names, and how it names it
 #: (``'config'``, ``'--pretrained'``); a path of None was not given.
 NamedFile = Tuple[Optional[str], str]
+
+
+class ToolArgumentParser(argparse.ArgumentParser):
+    """An ``ArgumentParser`` whose ``error`` (the usage, then ``PROG: error:
+    MESSAGE``, exit status 2) goes, in a torchrun worker, into its error
+    file (:func:`~.torchrun_error_file.report_refusal`) too. Under
+    ``tools/dist_train.sh`` and ``tools/dist_test.sh`` the worker ends with
+    status 2 without printing it, and their launcher prints it once;
+    before, every rank printed it, then torchrun its ``ChildFailedError``
+    traceback and block."""
+
+    def error(self, message: str):
+        text = f'{self.format_usage()}{self.prog}: error: {message}'
+        if report_refusal(text):
+            self.exit(2)
+        super().error(message)
 
 
 def positive_int(text: str) -> int:

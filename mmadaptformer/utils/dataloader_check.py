@@ -15,9 +15,12 @@ will use:
    unexpected keyword argument``), the ``sampler`` it needs is there, and
    the sampler's and batch sampler's arguments are ones their classes take
    (``shufle=True``);
-3. :func:`~.video_clip_frames.check_clip_frames`: a frame sampler's
+3. :func:`~.collate_check.check_collate_fn`: the ``collate_fn`` fits
+   the samples the dataset gives (``repeat_pseudo_collate`` only with
+   ``RepeatAugDataset``, and that dataset only with it);
+4. :func:`~.video_clip_frames.check_clip_frames`: a frame sampler's
    ``clip_len`` is one the model's VideoMAE ViT takes;
-4. :func:`~.dataset_check.check_datasets`: every dataset is built with
+5. :func:`~.dataset_check.check_datasets`: every dataset is built with
    ``lazy_init=True``, reading no annotation list, a local annotation
    file it names is checked to exist, and every line of a video or
    frame list is read (:func:`~.dataset_check.
@@ -33,6 +36,7 @@ from mmengine.config import Config
 from mmengine.registry import DATA_SAMPLERS
 from torch.utils.data import DataLoader
 
+from .collate_check import check_collate_fn
 from .config_error import ConfigError
 from .config_place import mistake_place
 from .dataset_check import check_datasets
@@ -179,4 +183,5 @@ def check_dataloaders(cfg: Config,
     check_pipelines(cfg, source, loaders, options)
     check_clip_frames(cfg, source, loaders, options)
     check_loader_arguments(cfg, source, loaders, options)
+    check_collate_fn(cfg, source, loaders, options)
     return check_datasets(cfg, source, loaders, options)

@@ -1,20 +1,36 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""``tools/dist_train.sh CFG 2``: a worker's one-line refusal is printed
+"""``tools/dist_train.sh CFG 2``: a worker's one-line refusal, and a
+command line it cannot use (``parser.error``, exit status 2), are printed
 once, not by every rank and then buried under torchrun's
 ``ChildFailedError`` traceback and block; an unexpected error keeps its
 traceback and the block."""
 import importlib.util
 import json
+import os
 import os.path as osp
 import signal
+import subprocess
+import sys
 
+import pytest
 from config_writers import video_data_cfg
 from helpers import TINY_VIDEO_CONFIG, TOOLS, write_config
 from tool_runners import run_tool
 from torch.distributed.elastic.multiprocessing.errors import (ChildFailedError,
                                                               ProcessFailure)
 
-from mmadaptformer.utils import launcher_parent
+from mmadaptformer.utils import launcher_parent, torchrun_error_file
+from mmadaptformer.utils.cli_types import ToolArgumentParser
+
+ERROR_FILE = torchrun_error_file.ERROR_FILE
+PRINTS = torchrun_error_file.LAUNCHER_PRINTS_REFUSALS
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(monkeypatch):
+    """This process as a worker that has not read torchrun's settings yet
+    (``take_torchrun_settings`` reads them once per process)."""
+    monkeypatch.setattr(torchrun_error_file, '_taken', None)
 
 
 def _dist_run():
@@ -26,35 +42,50 @@ def _dist_run():
     return module
 
 
-def test_launcher_and_workers_name_the_refusal_alike():
+def test_launcher_reads_the_names_from_the_workers_module():
+    """One place names them: dist_run.py loads ``torchrun_error_file.py``
+    by its path, without the package's import."""
     dist_run = _dist_run()
-    assert dist_run.REFUSAL_KEY == launcher_parent.REFUSAL_KEY
-    assert (dist_run.LAUNCHER_PRINTS_REFUSALS ==
-            launcher_parent.LAUNCHER_PRINTS_REFUSALS)
+    assert dist_run.REFUSAL_KEY == torchrun_error_file.REFUSAL_KEY
+    assert dist_run.LAUNCHER_PRINTS_REFUSALS == PRINTS
+    script = osp.join(TOOLS, 'misc', 'dist_run.py')
+    code = ('import importlib.util, sys; spec = importlib.util.'
+            f'spec_from_file_location("d", {script!r}); '
+            'spec.loader.exec_module(importlib.util.module_from_spec(spec)); '
+            'print(sorted(m for m in sys.modules if m.startswith("mmadapt")))')
+    out = subprocess.run([sys.executable, '-c', code],
+                         capture_output=True,
+                         text=True,
+                         check=True).stdout
+    assert out.strip() == '[]'
 
 
 def _failure(tmp_path, rank, exitcode, line=None, monkeypatch=None):
     error_file = str(tmp_path / f'error{rank}.json')
     if line is not None:
-        monkeypatch.setenv('TORCHELASTIC_ERROR_FILE', error_file)
-        launcher_parent.report_refusal(line)
+        monkeypatch.setattr(torchrun_error_file, '_taken', None)
+        monkeypatch.setenv(ERROR_FILE, error_file)
+        torchrun_error_file.report_refusal(line)
     return ProcessFailure(rank, 100 + rank, exitcode, error_file)
 
 
 def test_report_refusal_writes_torchs_error_file(tmp_path, monkeypatch):
     """The refusal is torchrun's root cause (plain torchrun shows it in its
     block); the worker prints it only when dist_run.py does not."""
-    monkeypatch.delenv(launcher_parent.LAUNCHER_PRINTS_REFUSALS, raising=False)
-    monkeypatch.delenv('TORCHELASTIC_ERROR_FILE', raising=False)
-    assert not launcher_parent.report_refusal('X: y')  # not under torchrun
+    monkeypatch.delenv(PRINTS, raising=False)
+    monkeypatch.delenv(ERROR_FILE, raising=False)
+    # not under torchrun
+    assert not torchrun_error_file.report_refusal('X: y')
     failure = _failure(tmp_path, 0, 1, 'BrokenVideoError: a.mp4', monkeypatch)
-    assert not launcher_parent.report_refusal('BrokenVideoError: a.mp4')
-    monkeypatch.setenv(launcher_parent.LAUNCHER_PRINTS_REFUSALS, '1')
-    assert launcher_parent.report_refusal('BrokenVideoError: a.mp4')
+    assert not torchrun_error_file.report_refusal('BrokenVideoError: a.mp4')
+    monkeypatch.setattr(torchrun_error_file, '_taken', None)
+    monkeypatch.setenv(ERROR_FILE, failure.error_file)
+    monkeypatch.setenv(PRINTS, '1')
+    assert torchrun_error_file.report_refusal('BrokenVideoError: a.mp4')
     block = str(ChildFailedError('tools/train.py', {0: failure}))
     assert 'traceback : BrokenVideoError: a.mp4' in block
     data = json.load(open(tmp_path / 'error0.json'))
-    assert data[launcher_parent.REFUSAL_KEY] == 'BrokenVideoError: a.mp4'
+    assert data[torchrun_error_file.REFUSAL_KEY] == 'BrokenVideoError: a.mp4'
 
 
 def test_refusal_lines_are_distinct_and_other_failures_are_told(
@@ -71,6 +102,90 @@ def test_refusal_lines_are_distinct_and_other_failures_are_told(
     failures[3] = _failure(tmp_path, 3, 1)  # a traceback, no refusal
     error = ChildFailedError('tools/train.py', failures)
     assert dist_run.refusal_lines(error) == ([same], True)
+
+
+def test_worker_takes_the_settings_out_of_its_environment(
+        tmp_path, monkeypatch):
+    """A tool run in a subprocess of a worker wrote over the worker's error
+    file and printed nothing: both settings were inherited."""
+    error_file = str(tmp_path / 'error.json')
+    monkeypatch.setenv(ERROR_FILE, error_file)
+    monkeypatch.setenv(PRINTS, '1')
+    launcher_parent.end_with_launcher('pytorch')
+    assert ERROR_FILE not in os.environ and PRINTS not in os.environ
+    child = subprocess.run([
+        sys.executable, '-c', 'import os; '
+        f'print(os.environ.get({ERROR_FILE!r}), os.environ.get({PRINTS!r}))'
+    ],
+                           capture_output=True,
+                           text=True,
+                           check=True)
+    assert child.stdout.split() == ['None', 'None']
+    # The worker itself still reports, into its own file.
+    assert torchrun_error_file.report_refusal('ConfigError: x')
+    data = json.load(open(error_file))
+    assert data[torchrun_error_file.REFUSAL_KEY] == 'ConfigError: x'
+
+
+def test_usage_error_goes_to_the_error_file(tmp_path, monkeypatch, capsys):
+    """Under dist_run.py the worker prints no usage error and ends with
+    status 2; elsewhere argparse prints it as always."""
+    parser = ToolArgumentParser(prog='train.py')
+    parser.add_argument('config')
+    with pytest.raises(SystemExit) as info:
+        parser.parse_args([])
+    assert info.value.code == 2
+    assert 'train.py: error: the following arguments are required: config' \
+        in capsys.readouterr().err
+    monkeypatch.setattr(torchrun_error_file, '_taken', None)
+    monkeypatch.setenv(ERROR_FILE, str(tmp_path / 'error.json'))
+    monkeypatch.setenv(PRINTS, '1')
+    with pytest.raises(SystemExit) as info:
+        parser.error('--pretrained x.pth: no such file')
+    assert info.value.code == 2
+    assert capsys.readouterr().err == ''
+    text = json.load(open(tmp_path /
+                          'error.json'))[torchrun_error_file.REFUSAL_KEY]
+    assert text == ('usage: train.py [-h] config\n'
+                    'train.py: error: --pretrained x.pth: no such file')
+
+
+def test_launcher_status_is_2_for_usage_errors_only(tmp_path, monkeypatch):
+    dist_run = _dist_run()
+    usage = 'usage: train.py\ntrain.py: error: bad'
+    failures = {
+        0: _failure(tmp_path, 0, 2, usage, monkeypatch),
+        1: _failure(tmp_path, 1, -signal.SIGTERM),
+        # Stopped by torchrun after it wrote the same.
+        3: _failure(tmp_path, 3, -signal.SIGTERM, usage, monkeypatch),
+    }
+    assert dist_run.exit_status(ChildFailedError('train.py', failures)) == 2
+    failures[2] = _failure(tmp_path, 2, 1, 'ConfigError: x', monkeypatch)
+    assert dist_run.exit_status(ChildFailedError('train.py', failures)) == 1
+
+
+def test_dist_train_prints_a_usage_error_once(tmp_path, tiny_video_data,
+                                              served_torchrun):
+    """Every rank printed the usage and ``train.py: error: --pretrained
+    ...: no such file``, then torchrun its traceback and its block, exit
+    status 1."""
+    cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                       video_data_cfg(tiny_video_data))
+    proc = run_tool([
+        'dist_train.sh', cfg, 2, '--work-dir', 'w', '--pretrained', 'nope.pth'
+    ],
+                    cwd=tmp_path,
+                    env=dict(PORT='29645'),
+                    timeout=400,
+                    check=False)
+    assert proc.returncode == 2, proc.stdout[-3000:]
+    assert proc.stdout.count('train.py: error: --pretrained') == 1, \
+        proc.stdout[-3000:]
+    assert proc.stdout.count('usage: train.py') == 1, proc.stdout[-3000:]
+    assert 'ChildFailedError' not in proc.stdout, proc.stdout[-3000:]
+    assert 'Traceback' not in proc.stdout, proc.stdout[-3000:]
+    assert proc.stdout.rstrip().splitlines()[-1].startswith(
+        'train.py: error: --pretrained')
 
 
 def _missing_val_video(tmp_path, tiny_video_data) -> str:
