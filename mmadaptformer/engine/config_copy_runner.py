@@ -40,6 +40,8 @@ from mmengine.runner import Runner
 
 from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
+from mmadaptformer.utils.image_loading_agreement import \
+    warn_image_loading_ignored
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
 from mmadaptformer.utils.planted_links import planted_link
@@ -219,7 +221,10 @@ def build_runner(cfg: Config):
     ``test_dataloader`` pipeline differs from its top-level
     ``test_pipeline`` (which mmaction2's ``inference_recognizer`` reads) is
     warned about once (:func:`~mmadaptformer.utils.pipelines_agreement.
-    warn_test_pipelines_disagree`).
+    warn_test_pipelines_disagree`), and so is an image config whose test
+    ``LoadImageFromFile`` has arguments mmpretrain's inferencers drop
+    (:func:`~mmadaptformer.utils.image_loading_agreement.
+    warn_image_loading_ignored`).
 
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
@@ -237,6 +242,10 @@ def build_runner(cfg: Config):
     # MMAction2's inference_recognizer reads another test pipeline than
     # this run's test dataloader feeds: said before the run, once.
     warn_test_pipelines_disagree(cfg, cfg.filename or 'the config')
+    # MMPretrain's inferencers drop the test LoadImageFromFile's arguments
+    # (grayscale, ...) that this run's tests honour: said once too.
+    if cfg.get('default_scope') == 'mmpretrain':
+        warn_image_loading_ignored(cfg, cfg.filename or 'the config')
     runner_type = cfg.get('runner_type', None)
     if runner_type is None:
         runner_cls = ConfigCopyRunner

@@ -116,3 +116,24 @@ def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
     assert len(said) == 1, proc.stdout[-4000:]
     assert f"{config}: mmpretrain's ImageClassificationInferencer" in \
         said[0], said
+
+
+def test_the_run_says_it_before_training(tmp_path, tiny_image_data,
+                                         log_records):
+    """``tools/train.py`` / ``tools/test.py`` build their runner with
+    ``build_runner``: the run that trains such a config says it once, as
+    it says a video config's disagreeing test pipelines, so the user
+    knows before classifying with mmpretrain's inferencer."""
+    from mmengine.config import Config
+
+    from mmadaptformer.engine import build_runner
+    config = stripes_config(
+        tmp_path, tiny_image_data,
+        GRAYSCALE.replace("color_type='grayscale'",
+                          "imdecode_backend='pillow'"))
+    cfg = Config.fromfile(config)
+    cfg.work_dir = str(tmp_path / 'work')
+    build_runner(cfg)
+    said = _said(log_records)
+    assert len(said) == 1, said
+    assert "LoadImageFromFile(imdecode_backend='pillow')" in said[0], said
