@@ -195,8 +195,10 @@ def guard_stored_config_execution() -> None:
 
     Wraps ``Config.fromstring`` (checked only within
     :func:`running_stored_config`), and runs ``Runner.resume``,
-    ``FlexibleRunner.resume`` and ``BaseInferencer.__init__`` (which the
-    mmaction2 and mmpretrain Inferencers call) within it. Called once, by
+    ``FlexibleRunner.resume`` and MMEngine's ``BaseInferencer.__init__``
+    (which mmaction2's Inferencers call; mmpretrain 1.x's have a
+    ``BaseInferencer`` of their own, which refuses ``model=None``) within
+    it. Called once, by
     :func:`~mmadaptformer.utils.apply_upstream_fixes`.
     """
     from mmengine.config import Config
