@@ -1,8 +1,9 @@
 # VPT-deep baseline (Jia et al., arXiv 2203.12119), Food-101: the backbone,
 # head, data and schedule of baselines/full-finetune_vitb_food101.py, with a
-# learnable prompt prepended at every block and dropped after it. The prompts
-# and the BN+Linear head train. num_prompts=1 is the official AdaptFormer
-# code's default (--vpt_num); raise it to compare more tokens.
+# learnable prompt inserted after the class token (as the official code does)
+# at every block and dropped after it. The prompts and the BN+Linear head
+# train. num_prompts=1 is the official AdaptFormer code's default
+# (--vpt_num); raise it to compare more tokens.
 #   tools/dist_train.sh configs/baselines/vpt-deep_vitb_food101.py 8
 _base_ = ['./full-finetune_vitb_food101.py']
 

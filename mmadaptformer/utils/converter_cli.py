@@ -85,7 +85,7 @@ def adapter_tool_parser(description: str, checkpoint: str, out: str,
         :func:`parse_adapter_tool_args`.
     """
     parser = argparse.ArgumentParser(description=description)
-    parser.add_argument('config', help='the AdaptFormer config')
+    parser.add_argument('config', help='the AdaptFormer (or VPT) config')
     parser.add_argument('checkpoint', help=checkpoint)
     parser.add_argument('out', help=out)
     parser.add_argument('--pretrained', metavar='CHECKPOINT', help=pretrained)

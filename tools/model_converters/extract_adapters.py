@@ -4,7 +4,7 @@
 Usage:
     python tools/model_converters/extract_adapters.py CONFIG FULL_CKPT OUT
 
-CONFIG is the AdaptFormer config the checkpoint was trained with (its
+CONFIG is the AdaptFormer (or VPT) config the checkpoint was trained with (its
 ``AdapterHook`` says what is trainable). OUT holds only the trainable parts
 and the fingerprint of the frozen weights in FULL_CKPT, so it loads (with
 ``tools/test.py CONFIG OUT`` or ``merge_adapters.py``) only on a backbone

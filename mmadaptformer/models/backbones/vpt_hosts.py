@@ -42,11 +42,17 @@ def check_promptable_host(model: nn.Module) -> None:
     spec = host_spec(type(model))
     if spec is None or spec.promptable:
         return
+    name = type(model).__name__
+    if spec.block in PROMPTABLE_BLOCK_TYPES:
+        why = ('its blocks are ViT layers, but '
+               f'{name} has no token sequence of its own around them for '
+               'the prompts')
+    else:
+        why = (f'its {spec.block.rsplit(".", 1)[-1]} blocks are not the ViT '
+               'token sequence VPT inserts prompts into')
     raise ConfigError(
-        f'{CONFIG_KEY}.backbone.type: VPT cannot prompt '
-        f'{type(model).__name__}: it is an AdaptFormer host, not a VPT one '
-        f'(its {spec.block.rsplit(".", 1)[-1]} blocks are not the ViT '
-        'token sequence VPT inserts prompts into). VPT prompts: '
+        f'{CONFIG_KEY}.backbone.type: VPT cannot prompt {name}: it is an '
+        f'AdaptFormer host, not a VPT one ({why}). VPT prompts: '
         f'{_promptable_hosts()}. Use type=\'AdaptFormer\' for it.')
 
 

@@ -1,0 +1,37 @@
+# VPT-deep on the tiny CPU video config, as configs/baselines/vpt-deep_*
+# wrap ViT-B: the stock VideoMAE-style ViT of `tiny_vit_video.py` with
+# learnable prompts inserted before every block (at the front: VideoMAE has
+# no class token) and dropped after it, the recipes' BatchNorm+Linear head,
+# and the AdapterHook (frozen backbone; the prompts, fc_norm and head train;
+# prompt-only checkpoints). Give the backbone the prompts run on with
+# `--pretrained PATH` (e.g. a checkpoint of tiny_vit_video.py).
+_base_ = ['./tiny_vit_video.py']
+
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='VPT',
+        backbone=dict(
+            type='VisionTransformer',
+            img_size=32,
+            patch_size=16,
+            embed_dims=64,
+            depth=2,
+            num_heads=2,
+            mlp_ratio=2,
+            qkv_bias=True,
+            num_frames=4,
+            tubelet_size=2,
+            norm_cfg=dict(type='LN', eps=1e-6),
+            init_cfg=None),
+        num_prompts=2,
+        deep=True),
+    cls_head=dict(type='BNLinearHead', init_std=0.01))
+
+custom_hooks = [
+    dict(
+        type='AdapterHook',
+        mode='linear_probe',
+        extra_trainable=[r'prompt_embeddings', r'^backbone\.fc_norm\.'],
+        adapter_only_checkpoint=True)
+]
