@@ -114,7 +114,8 @@ def find_task_parts(name: str, cfg: Config, source: str, model: nn.Module,
             raise TaskError(
                 f'Task {name!r} ({source}): it trained {key} of the '
                 f'{type(model.get_submodule(owner)).__name__} wrapper '
-                'itself (e.g. VPT prompts), which the multi-task forward '
+                'itself (a tensor outside its blocks, such as prompts), '
+                'which the multi-task forward '
                 'does not serve; only AdaptFormer tasks are. Serve it '
                 'alone (ModelInferencer, tools/infer.py without --task).')
     check_trained_owners(
