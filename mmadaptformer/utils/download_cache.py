@@ -63,8 +63,9 @@ from .download_hash import (SHA256_FIELD, file_sha256, hash_mismatch,
                             promised_hash, recorded_hash_mismatch)
 from .download_http import changed_since, download_failure, fetch_to_file
 from .download_keep import keep_download
-from .download_records import URL_SUFFIX, check_unrecorded, read_record
+from .download_records import URL_SUFFIX, read_record
 from .download_scratch import scratch_folder
+from .download_unrecorded import check_unrecorded
 
 __all__ = [
     'cache_path', 'named_path', 'fetch_cached', 'fetch_verified',
@@ -261,8 +262,8 @@ def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
             f'{download_failure(e)}. Nothing was kept in '
             f'the cache {folder}.') from None
     # Recorded, so that a copy damaged in the cache later is told apart.
-    validators[SHA256_FIELD] = file_sha256(partial)
-    mismatch = hash_mismatch(partial, url)
+    digest = validators[SHA256_FIELD] = file_sha256(partial)
+    mismatch = hash_mismatch(partial, url, actual=digest)
     if mismatch is not None:
         raise CheckpointLoadError(
             f'The download of {url} is not the file its name promises: '
