@@ -64,7 +64,7 @@ from .download_hash import (SHA256_FIELD, file_sha256, hash_mismatch,
 from .download_http import changed_since, download_failure, fetch_to_file
 from .download_keep import keep_download
 from .download_records import URL_SUFFIX, read_record
-from .download_scratch import scratch_folder
+from .download_scratch import downloads_in_progress, scratch_folder
 from .download_unrecorded import check_unrecorded
 
 __all__ = [
@@ -204,7 +204,11 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
             f'download {url} again.')
     else:
         # Damaged, it is downloaded again whatever the server would say.
-        damage = recorded_hash_mismatch(cached, record[1])
+        try:
+            damage = recorded_hash_mismatch(cached, record[1])
+        except FileNotFoundError:
+            # Moved aside by another load, to put a new download in place.
+            return _download_into(url, cached, map_location, progress)
         if damage is not None:
             return _download_again(url, cached, damage, map_location, progress)
         fresh = _revalidate(url, cached, record[1], map_location, progress)
@@ -230,12 +234,23 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
 def _download_again(url: str, cached: str, damage: str, map_location: Any,
                     progress: bool) -> Any:
     """Replace the cached copy ``cached``, ``damage`` says how it is not
-    the download its record describes, with a new download of ``url``."""
-    print_log(
-        f'The cached copy {cached} of {url} is damaged ({damage}): '
-        'downloading it again.',
-        logger='current',
-        level=logging.WARNING)
+    the download its record describes, with a new download of ``url``.
+    Not damage where another load's scratch folder is there: it puts the
+    file in place before its record (:mod:`.download_keep`)."""
+    busy = downloads_in_progress(cached)
+    if busy:
+        print_log(
+            f'The cached copy {cached} of {url} does not match its record '
+            'while another load puts a new download of it in place (its '
+            f'scratch folder {busy[0]} is there): downloading it again.',
+            logger='current',
+            level=logging.INFO)
+    else:
+        print_log(
+            f'The cached copy {cached} of {url} is damaged ({damage}): '
+            'downloading it again.',
+            logger='current',
+            level=logging.WARNING)
     try:
         return _download_into(url, cached, map_location, progress)
     except CheckpointLoadError as e:
