@@ -56,7 +56,7 @@ from mmadaptformer.models import (FrozenBackboneMismatchError,
                                   set_host_pretrained)
 from mmadaptformer.utils import (ConfigError, PretrainedFileError,
                                  backbone_init_cfg_key)
-from mmadaptformer.utils.atomic_save import AtomicWriteError, atomic_write
+from mmadaptformer.utils.atomic_file import AtomicWriteError, atomic_write
 from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
 from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
                                              silence)

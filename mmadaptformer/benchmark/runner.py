@@ -6,7 +6,6 @@ import json
 import os.path as osp
 import re
 import signal
-import subprocess
 import sys
 import tempfile
 import time
@@ -22,7 +21,7 @@ from .options import build_parser, config_batch_size_problem, parse_args
 from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
 from .threads import use_threads
 from .utilisation import measure_matmul, utilisation
-from .worker_process import REFUSAL_KEY, worker_command
+from .worker_process import REFUSAL_KEY, run_passing_stderr, worker_command
 
 
 def _refusal_in(out: str) -> Optional[str]:
@@ -88,6 +87,11 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
     imports this package whatever the working directory holds
     (:func:`worker_command`).
 
+    Its stderr (its warnings, or its traceback) is passed on to this
+    process's stderr line by line while it runs
+    (:func:`run_passing_stderr`); its stdout is kept for a
+    :class:`WorkerError`.
+
     Args:
         argv (list[str]): The benchmark's command line.
         mode (str): One of :data:`MODES`.
@@ -102,21 +106,23 @@ def run_worker(argv: List[str], mode: str, amp: str) -> dict:
             or the optimizer), for the tool to end with on one line.
         WorkerError: If the process fails otherwise (a
             ``RuntimeError``); its ``output`` is the end of what the
-            process printed.
+            process printed (its stdout, then its stderr, which was
+            shown as it came).
     """
     with tempfile.TemporaryDirectory() as tmp:
         out = osp.join(tmp, 'result.json')
         cmd = worker_command('mmadaptformer.benchmark.worker') + argv + [
             '--worker', mode, '--worker-amp', amp, '--worker-out', out
         ]
-        proc = subprocess.run(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = run_passing_stderr(cmd)
         if proc.returncode != 0:
             refusal = _refusal_in(out)
             if refusal is not None:
                 raise ConfigError(refusal)
+            # stderr last: its last line is the worker's error.
             raise WorkerError(
-                row_name(mode, amp), proc.returncode, proc.stdout)
+                row_name(mode, amp), proc.returncode,
+                proc.stdout + proc.stderr)
         with open(out) as f:
             return json.load(f)
 

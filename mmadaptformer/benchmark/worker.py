@@ -8,7 +8,8 @@ A config mistake met while the mode's model and optimizer are built (a
 :class:`~mmadaptformer.utils.ConfigError` naming the file or option and
 the key) is written to ``FILE`` under
 :data:`~mmadaptformer.benchmark.worker_process.REFUSAL_KEY`, and the
-process ends with status 1: the tool ends with that one line, as
+process ends with status 1 without printing it (its stderr is shown as it
+comes): the tool ends with that one line, as
 ``tools/train.py`` does, without building the models in its own process
 first.
 """
@@ -32,7 +33,7 @@ def main() -> None:
     except ConfigError as exc:
         with open(args.worker_out, 'w') as f:
             json.dump({REFUSAL_KEY: str(exc)}, f)
-        raise SystemExit(f'{type(exc).__name__}: {exc}') from None
+        raise SystemExit(1) from None
     with open(args.worker_out, 'w') as f:
         json.dump(result, f)
 

@@ -23,7 +23,7 @@ from mmadaptformer.models import (FrozenBackboneMismatchError,
                                   SingleSampleBatchError)
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
-from mmadaptformer.utils.atomic_save import AtomicWriteError
+from mmadaptformer.utils.atomic_file import AtomicWriteError
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from mmadaptformer.utils.torchrun_error_file import report_refusal

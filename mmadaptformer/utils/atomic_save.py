@@ -24,8 +24,8 @@ no prefix, so MMEngine's own local backend is unchanged). It is selected by
 dirs. Nothing in MMEngine is patched.
 
 :class:`AtomicFile`, :func:`atomic_write` and :class:`AtomicWriteError`
-live in :mod:`.atomic_file`; they are importable from here too, where the
-tools and the engine's hook have always imported them.
+live in :mod:`.atomic_file`, and are imported from there (``atomic_write``
+is public as :func:`mmadaptformer.utils.atomic_write` too).
 """
 import os.path as osp
 from pathlib import Path
@@ -36,10 +36,7 @@ from mmengine.fileio import LocalBackend, register_backend
 
 from .atomic_file import AtomicFile, AtomicWriteError, atomic_write
 
-__all__ = [
-    'atomic_write', 'atomic_torch_save', 'AtomicFile', 'AtomicLocalBackend',
-    'AtomicWriteError', 'ATOMIC_BACKEND'
-]
+__all__ = ['atomic_torch_save', 'AtomicLocalBackend', 'ATOMIC_BACKEND']
 
 ATOMIC_BACKEND = 'atomic_local'
 

@@ -69,13 +69,19 @@ def file_sha256(path: str) -> str:
     return digest.hexdigest()
 
 
-def hash_mismatch(path: str, url: str) -> Optional[str]:
+def hash_mismatch(path: str,
+                  url: str,
+                  actual: Optional[str] = None) -> Optional[str]:
     """Why the file ``path`` does not match the hash ``url`` promises.
 
     Args:
         path (str): The file, downloaded from ``url`` or found in the
             cache under its name.
         url (str): The address.
+        actual (str, optional): ``path``'s SHA-256 (:func:`file_sha256`),
+            where the caller has it already: the file is then not read
+            again. Defaults to None (it is read, if ``url`` promises a
+            hash).
 
     Returns:
         str | None: What differs, to be said in an error; None if the file
@@ -84,7 +90,8 @@ def hash_mismatch(path: str, url: str) -> Optional[str]:
     expected = promised_hash(url)
     if expected is None:
         return None
-    actual = file_sha256(path)
+    if actual is None:
+        actual = file_sha256(path)
     if actual.startswith(expected):
         return None
     return (f'its SHA-256 starts with {actual[:len(expected)]}, the hash in '

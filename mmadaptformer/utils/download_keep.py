@@ -5,6 +5,15 @@
 the two steps leaves safe, and undone where a step fails: the cache is
 then as it was before (the old file with its old record), less the
 download's scratch files.
+
+Another load reading the cache meanwhile: a first download's record goes
+in before its file, but a load asks whether the file is there before it
+reads the record, so it downloads the address itself rather than read a
+record whose file is not there yet. A changed file's new download goes
+in before its new record: a load that reads in between finds the new file
+under the old record's SHA-256, and the download's scratch folder next to
+it (:func:`.downloads_in_progress`) tells it that the copy is being
+replaced, not damaged.
 """
 import errno
 import logging

@@ -10,22 +10,18 @@ damage, not a missing record: taken as missing, the cache would hand its
 file out as whatever address names it, unchecked. Loads of an address
 refuse it with :class:`.CheckpointLoadError`; nothing is deleted.
 """
-import logging
 import os
 import os.path as osp
-import uuid
 from typing import Dict, List, Optional, Tuple
 from urllib.parse import urlparse
 
-from mmengine.logging import print_log
-
 from .checkpoint_loading import CheckpointLoadError
-from .download_hash import SHA256_FIELD, hash_mismatch, promised_hash
+from .download_hash import SHA256_FIELD
 from .download_http import VALIDATORS
 
 __all__ = [
-    'URL_SUFFIX', 'check_unrecorded', 'read_record', 'record_address',
-    'record_lines', 'write_record'
+    'URL_SUFFIX', 'read_record', 'record_address', 'record_lines',
+    'write_record'
 ]
 
 #: Suffix of the file next to a download that records its address.
@@ -188,49 +184,3 @@ def write_record(path: str,
         if made and os.path.lexists(scratch):
             os.remove(scratch)
         raise
-
-
-def check_unrecorded(url: str, cached: str) -> None:
-    """Vouch for a cached file that has no record of its address: it must
-    match the hash its address promises (:func:`.promised_hash`), and then
-    gets a record; without a promise it is used with a warning.
-
-    Args:
-        url (str): The address being loaded.
-        cached (str): The file found at its place in the cache.
-
-    Raises:
-        CheckpointLoadError: If the file does not match the promised hash;
-            it is left where it is.
-    """
-    mismatch = hash_mismatch(cached, url)
-    if mismatch is not None:
-        raise CheckpointLoadError(
-            f'{cached}, found in the download cache without a record of '
-            f'its address, is not the file {url} names: {mismatch}. It was '
-            'left where it is; move it away to download the address again.')
-    if promised_hash(url) is not None:
-        # Its content is what the name promises: record it, so that the
-        # next load does not hash it again.
-        try:
-            # A scratch name of its own: a fixed one, in a cache others
-            # can write in, could be taken first.
-            write_record(f'{cached}.{uuid.uuid4().hex}.record', url, cached)
-        except OSError as e:
-            # The file is vouched for all the same; unrecorded, the next
-            # load only hashes it again.
-            print_log(
-                f'Using {cached} for {url} (its SHA-256 matches the hash in '
-                'its name), but its record could not be written '
-                f'({e.strerror or e}; {type(e).__name__}): each load hashes '
-                f'it again until {cached}{URL_SUFFIX} can be written.',
-                logger='current',
-                level=logging.WARNING)
-        return
-    print_log(
-        f'Using {cached} for {url}: it was found in the download cache '
-        'without a record of its address, and is taken as the address\'s '
-        'because its name matches. If it is another file of that name, '
-        'move it away to download the address.',
-        logger='current',
-        level=logging.WARNING)

@@ -19,14 +19,15 @@ import errno
 import logging
 import os
 import os.path as osp
+import re
 import tempfile
-from typing import Iterator, Optional
+from typing import Iterator, List, Optional
 
 from mmengine.logging import print_log
 
 from .checkpoint_loading import CheckpointLoadError
 
-__all__ = ['scratch_folder']
+__all__ = ['scratch_folder', 'downloads_in_progress']
 
 
 @contextlib.contextmanager
@@ -120,3 +121,27 @@ def _remove_if_empty(private: str, made: os.stat_result) -> None:
             f'({e.strerror or e}; {type(e).__name__}); it was left there.',
             logger='current',
             level=logging.WARNING)
+
+
+def downloads_in_progress(cached: str) -> List[str]:
+    """The scratch folders (:func:`scratch_folder`) next to ``cached`` of
+    downloads of it: another load is putting a new download of it in
+    place (or was killed while it did, which leaves its folder).
+
+    Args:
+        cached (str): A file's place in the cache.
+
+    Returns:
+        list[str]: The folders' paths, sorted; empty if none, or if the
+        cache folder cannot be listed.
+    """
+    folder, name = osp.split(cached)
+    # tempfile.mkdtemp's names: the prefix, 8 random characters, suffix.
+    pattern = re.compile(re.escape(name) + r'\.[a-z0-9_]{8}\.partial')
+    try:
+        entries = os.listdir(folder)
+    except OSError:
+        return []
+    return sorted(
+        osp.join(folder, entry) for entry in entries
+        if pattern.fullmatch(entry) and osp.isdir(osp.join(folder, entry)))

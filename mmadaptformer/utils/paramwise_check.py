@@ -172,9 +172,12 @@ def _check_base_weight_decay(optim_wrapper: dict, paramwise: dict, source: str,
     ``weight_decay``, which MMEngine's constructor stops on with a bare
     ``ValueError`` once the runner builds it (e.g. a stock config's AdamW
     replaced by ``dict(_delete_=True, type='SGD', lr=...)`` under its
-    ``paramwise_cfg``)."""
+    ``paramwise_cfg``). ``weight_decay=None`` sets none: MMEngine reads
+    ``optimizer.get('weight_decay')``."""
     optimizer = optim_wrapper.get('optimizer')
-    if not isinstance(optimizer, dict) or 'weight_decay' in optimizer:
+    # MMEngine reads optimizer.get('weight_decay'): None is no decay set.
+    if (not isinstance(optimizer, dict)
+            or optimizer.get('weight_decay') is not None):
         return
     custom_keys = paramwise.get('custom_keys')
     keys = [
@@ -189,9 +192,11 @@ def _check_base_weight_decay(optim_wrapper: dict, paramwise: dict, source: str,
     if not keys:
         return
     name = optimizer_arguments(optimizer)[0] or optimizer.get('type')
+    sets = ('sets weight_decay=None'
+            if 'weight_decay' in optimizer else 'sets no weight_decay')
     raise ConfigError(
         f'{mistake_place(source, keys[0], options)} multiplies the weight '
-        f'decay, but optim_wrapper.optimizer ({name}) sets no weight_decay: '
+        f'decay, but optim_wrapper.optimizer ({name}) {sets}: '
         f'MMEngine\'s {_DEFAULT} would stop with "ValueError: base_wd '
         'should not be None" when the runner builds it. Set '
         'optim_wrapper.optimizer.weight_decay (0. for none), or remove the '

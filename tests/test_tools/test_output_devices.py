@@ -22,7 +22,7 @@ import pytest
 import torch
 from helpers import load_tool, pretrained_cfg, run_tool, write_config
 
-from mmadaptformer.utils.atomic_save import AtomicWriteError, atomic_write
+from mmadaptformer.utils.atomic_file import AtomicWriteError, atomic_write
 
 
 def _null_copy(path) -> str:

@@ -144,7 +144,7 @@ def test_a_test_that_fails_leaves_the_previous_dump(probe_run):
 
 def test_atomic_dump_and_metric_write_whole_files(tmp_path):
     from mmadaptformer.utils.atomic_dump import AtomicDumpResults, atomic_dump
-    from mmadaptformer.utils.atomic_save import AtomicWriteError
+    from mmadaptformer.utils.atomic_file import AtomicWriteError
     target = tmp_path / 'sub' / 'metrics.yaml'
     atomic_dump({'acc/top1': 0.5}, target)
     assert target.read_text() == 'acc/top1: 0.5\n'

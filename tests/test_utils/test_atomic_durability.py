@@ -7,7 +7,8 @@ import stat
 
 import torch
 
-from mmadaptformer.utils.atomic_save import atomic_torch_save, atomic_write
+from mmadaptformer.utils.atomic_file import atomic_write
+from mmadaptformer.utils.atomic_save import atomic_torch_save
 
 
 def test_the_data_then_the_rename_are_synced(tmp_path, monkeypatch):

@@ -25,7 +25,8 @@ from mmengine.runner.checkpoint import find_latest_checkpoint, save_checkpoint
 import mmadaptformer  # noqa: F401  (registers the atomic backend)
 from mmadaptformer.utils import (atomic_file, atomic_save, atomic_tmp_files,
                                  safe_torch_load)
-from mmadaptformer.utils.atomic_save import (ATOMIC_BACKEND, AtomicFile,
+from mmadaptformer.utils.atomic_file import AtomicFile
+from mmadaptformer.utils.atomic_save import (ATOMIC_BACKEND,
                                              AtomicLocalBackend,
                                              atomic_torch_save)
 

@@ -281,7 +281,10 @@ def test_a_file_placed_in_the_cache_is_checked_or_named(
     url = f'{server["url"]}/{right.name}'  # the server has no such file
     ckpt = CheckpointLoader.load_checkpoint(url)
     assert set(ckpt['state_dict']) == set(server['stock'])
-    assert (hub / (right.name + '.url')).read_text().strip() == url
+    # Recorded as a download is: its address, then its SHA-256.
+    assert (hub / (right.name + '.url')).read_text().splitlines() == [
+        url, f'sha256: {hashlib.sha256(right.read_bytes()).hexdigest()}'
+    ]
     assert not [r for r in log_records if r.levelno >= logging.WARNING]
 
     url = f'{server["url"]}/other.pth'

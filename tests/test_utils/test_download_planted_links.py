@@ -103,4 +103,6 @@ def test_the_record_of_a_file_found_by_its_hash_has_a_scratch_name_of_its_own(
     loaded = fetch_cached(url, str(cache))
     assert torch.equal(loaded['state_dict']['w'], torch.arange(3.))
     assert precious.read_text() == PRECIOUS
-    assert (cache / f'{name}.url').read_text() == url + '\n'
+    # Recorded as a download is: its address, then its SHA-256.
+    assert (cache / f'{name}.url').read_text() == (
+        f'{url}\nsha256: {hashlib.sha256(body).hexdigest()}\n')

@@ -48,3 +48,21 @@ def test_decay_multiplier_with_weight_decay_passes(tmp_path):
         f"optim_wrapper = dict({SGD.format(wd=', weight_decay=0.')}, "
         'paramwise_cfg=dict(norm_decay_mult=0.0))\n')
     check_paramwise_cfg(Config.fromfile(path), path)
+
+
+def test_decay_multiplier_with_weight_decay_none_is_one_line(tmp_path):
+    """``weight_decay=None`` is no weight decay to MMEngine, which reads
+    ``optimizer_cfg.get('weight_decay', None)``: it was let through by a
+    check that asked only whether the key was there, and the runner's build
+    stopped with "ValueError: base_wd should not be None"."""
+    path = write_config(
+        tmp_path / 'sgd.py', TINY_IMAGE_CONFIG,
+        f"optim_wrapper = dict({SGD.format(wd=', weight_decay=None')}, "
+        'paramwise_cfg=dict(norm_decay_mult=0.0))\n')
+    with pytest.raises(ConfigError) as e:
+        check_paramwise_cfg(Config.fromfile(path), path)
+    assert str(e.value).startswith(
+        f'{path}: optim_wrapper.paramwise_cfg.norm_decay_mult multiplies '
+        'the weight decay, but optim_wrapper.optimizer (SGD) sets '
+        'weight_decay=None: MMEngine\'s DefaultOptimWrapperConstructor '
+        'would stop with "ValueError: base_wd should not be None"')

@@ -14,8 +14,9 @@ import os.path as osp
 import pytest
 import torch
 
-from mmadaptformer.utils.atomic_save import (AtomicFile, AtomicWriteError,
-                                             atomic_torch_save, atomic_write)
+from mmadaptformer.utils.atomic_file import (AtomicFile, AtomicWriteError,
+                                             atomic_write)
+from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.output_folder import output_folder_problem
 from mmadaptformer.utils.planted_links import planted_link

@@ -33,7 +33,8 @@ from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.utils import ConfigError
-from mmadaptformer.utils.atomic_save import ATOMIC_BACKEND, atomic_write
+from mmadaptformer.utils.atomic_file import atomic_write
+from mmadaptformer.utils.atomic_save import ATOMIC_BACKEND
 from mmadaptformer.utils.registry_names import close_hint
 from .hook_config_place import hook_argument_place
 
