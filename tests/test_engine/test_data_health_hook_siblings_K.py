@@ -38,7 +38,10 @@ class _IterDataHealthHook(DataHealthHook):
         super().__init__(**kwargs)
         self.iters = 0
 
-    def after_train_iter(self, runner, batch_idx, data_batch=None,
+    def after_train_iter(self,
+                         runner,
+                         batch_idx,
+                         data_batch=None,
                          outputs=None) -> None:
         super().after_train_iter(runner, batch_idx, data_batch, outputs)
         self.iters += 1
@@ -72,8 +75,10 @@ def _runner(tmp_path, custom_hooks: str = '[]'):
 def _warnings(tmp_path):
     log, = glob.glob(str(tmp_path / 'work' / '*' / '*.log'))
     with open(log) as f:
-        return [x for x in f.read().splitlines() 
-                if any(w in x for w in ('does nothing', 'do nothing'))]
+        return [
+            x for x in f.read().splitlines() if any(
+                w in x for w in ('does nothing', 'do nothing'))
+        ]
 
 
 def test_sibling_subclasses_are_refused_before_training(
@@ -105,8 +110,8 @@ def test_a_subclass_of_both_siblings_runs_in_their_place(
         tmp_path, "[dict(type='_EpochDataHealthHook'), "
         "dict(type='_IterDataHealthHook'), dict(type='_BothDataHealthHook')]")
     runner.train()
-    both = runner.hooks[[type(h) for h in runner.hooks].index(
-        _BothDataHealthHook)]
+    both = runner.hooks[[type(h)
+                         for h in runner.hooks].index(_BothDataHealthHook)]
     assert both.epochs == 1 and both.iters > 0 and not both._repeated
     lines = _warnings(tmp_path)
     assert len(lines) == 3
@@ -115,8 +120,8 @@ def test_a_subclass_of_both_siblings_runs_in_their_place(
                'runs in its place' in x for x in lines)
 
 
-def test_a_subclass_registered_by_code_is_named_so(clean_loggers,
-                                                   user_hooks, tmp_path):
+def test_a_subclass_registered_by_code_is_named_so(clean_loggers, user_hooks,
+                                                   tmp_path):
     runner = _runner(tmp_path)
     mine = _EpochDataHealthHook()
     runner.register_hook(mine)

@@ -50,8 +50,10 @@ def _refuse_siblings(runner: Any, family: type, runs: List[Any]) -> None:
     """Raise a :class:`ConfigError` where the most derived hooks of
     ``family`` (``runs``) are of more than one class: none of their classes
     extends the others', so no one of them runs in every other's place."""
-    first = [h for i, h in enumerate(runs)
-             if all(type(o) is not type(h) for o in runs[:i])]
+    first = [
+        h for i, h in enumerate(runs) if all(
+            type(o) is not type(h) for o in runs[:i])
+    ]
     if len(first) < 2:
         return
     named = [
