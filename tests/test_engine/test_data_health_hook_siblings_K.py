@@ -98,7 +98,7 @@ def test_sibling_subclasses_are_refused_before_training(
         'subclasses the other: only one DataHealthHook may run (each would '
         'run every check and count again), and which one is yours to say. '
         'Keep one and remove the other, or list one class that '
-        'subclasses both in their place.')
+        'subclasses both of them in their place.')
     assert first.epochs == 0 and second.iters == 0  # nothing trained
 
 
@@ -150,3 +150,32 @@ def test_a_repeat_registered_by_code_is_named_so(clean_loggers, tmp_path):
         'some): the first registered runs, the others do nothing (each '
         'would run every check and count again). Keep one: remove the '
         'config entry or the code that registers another.')
+
+
+class _ThirdDataHealthHook(DataHealthHook):
+    """A third sibling."""
+
+
+def test_three_siblings_registered_by_code_are_named_so():
+    """A runner without a config (its hooks registered by code)."""
+    from types import SimpleNamespace
+
+    from mmadaptformer.engine import registered_again
+    hooks = [
+        DataHealthHook(),
+        _EpochDataHealthHook(),
+        _IterDataHealthHook(),
+        _ThirdDataHealthHook()
+    ]
+    runner = SimpleNamespace(hooks=hooks, cfg=None)
+    with pytest.raises(ConfigError) as info:
+        registered_again(runner, hooks[0], DataHealthHook)
+    outside = '(registered outside the config, by code such as ' \
+        'runner.register_hook)'
+    assert str(info.value) == (
+        f'_EpochDataHealthHook {outside}, _IterDataHealthHook {outside} and '
+        f'_ThirdDataHealthHook {outside} are all DataHealthHook subclasses '
+        'and none subclasses another: only one DataHealthHook may run (each '
+        'would run every check and count again), and which one is yours to '
+        'say. Keep one and remove the others, or list one class that '
+        'subclasses all of them in their place.')

@@ -61,14 +61,15 @@ def _refuse_siblings(runner: Any, family: type, runs: List[Any]) -> None:
         for h in first
     ]
     family_name = family.__name__
-    both, other = (('both', 'the other') if len(first) == 2 else
-                   ('all', 'the others'))
+    both, neither, other = (('both', 'neither subclasses the other',
+                             'the other') if len(first) == 2 else
+                            ('all', 'none subclasses another', 'the others'))
     raise ConfigError(
         f'{", ".join(named[:-1])} and {named[-1]} are {both} {family_name} '
-        f'subclasses and neither subclasses the other: only one '
+        f'subclasses and {neither}: only one '
         f'{family_name} may run ({_WHY_ONE}), and which one is yours to '
         f'say. Keep one and remove {other}, or list one class that '
-        f'subclasses {both} in their place.')
+        f'subclasses {both} of them in their place.')
 
 
 def registered_again(runner: Any,
@@ -116,23 +117,15 @@ def registered_again(runner: Any,
     assert isinstance(runs, type(hook))
     name, runner_name = type(hook).__name__, type(runs).__name__
     this, first = hook_config_key(runner, hook), hook_config_key(runner, runs)
-    if this is None:
-        remove = f'the code that registers {name}'
-    else:
-        remove = this
-    if first is None:
-        return (f'{name} ({this or _OUTSIDE}) does nothing: {runner_name} '
-                f'({_OUTSIDE}), a subclass of it, runs in its place '
-                f'({_WHY_ONE}). Keep one: remove {remove}, or the code that '
-                f'registers {runner_name}.')
-    if this is None:
-        return (f'{name} ({_OUTSIDE}) does nothing: {runner_name} '
-                f'({first}), a subclass of it, runs in its place '
-                f'({_WHY_ONE}). Keep one: remove {first}, or {remove}.')
-    return (f'{name} ({this}) does nothing: {runner_name} ({first}), a '
-            f'subclass of it, runs in its place ({_WHY_ONE}). Keep one '
-            f"entry: remove {this}, or set its type='{runner_name}' (and "
-            f'its arguments) and remove {first}.')
+    note = (f'{name} ({this or _OUTSIDE}) does nothing: {runner_name} '
+            f'({first or _OUTSIDE}), a subclass of it, runs in its place '
+            f'({_WHY_ONE}).')
+    if this is not None and first is not None:
+        return (f"{note} Keep one entry: remove {this}, or set its type='"
+                f"{runner_name}' (and its arguments) and remove {first}.")
+    code = 'the code that registers'
+    return (f'{note} Keep one: remove {this or f"{code} {name}"}, or '
+            f'{first or f"{code} {runner_name}"}.')
 
 
 def _repeat_note(runner: Any, hook: Any) -> str:
