@@ -125,8 +125,8 @@ def test_an_io_error_is_unreadable_and_named_once(tmp_path):
 
 
 def test_a_folder_in_the_list_is_named_so(tmp_path, video_files):
-    """Kept: a folder is not a broken video (FileNotFoundError); it was
-    called missing."""
+    """A folder is still not a broken video (FileNotFoundError, kept), but
+    is named so: it was called missing."""
     (tmp_path / 'videos').mkdir()
     (tmp_path / 'videos' / 'clip.mp4').mkdir()
     ann = write_list(tmp_path / 'val.txt', ['clip.mp4 0'])
