@@ -16,7 +16,7 @@ from mmadaptformer.utils.transform_steps import (PipelineStepError,
                                                  run_transforms)
 from mmadaptformer.utils.video_containers import one_line_error
 from .annotation_lists import AnnotationError
-from .image_files import BrokenImageError, check_image_file
+from .image_files import BrokenImageError, check_image_file, check_opened_image
 from .label_map import load_class_names
 from .listed_files import (CHECK_FILES, check_evaluation_files,
                            check_listed_files_exist)
@@ -176,7 +176,7 @@ class CheckedImageDataset(CustomDataset):
                 MAX_LISTED,
                 self.img_prefix,
                 'image',
-                check_image_file,
+                check_opened_image,
                 BrokenImageError,
                 advice='Replace them or remove their lines.')
             return data_list

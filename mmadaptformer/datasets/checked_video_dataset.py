@@ -76,10 +76,10 @@ class CheckedVideoDataset(VideoDataset):
     * In validation and testing (``test_mode=True``) a broken video is an
       error naming it: evaluation must not silently drop samples. So that
       the run stops before training, not at the first validation, every
-      video of a test-mode list must exist and have a whole container
-      header when the dataset is built (:func:`~mmadaptformer.utils.
-      video_containers.check_container`, no decoding: about 10 us of CPU
-      a video); one error names each missing or truncated one. With
+      video of a test-mode list must exist, be readable and have a whole
+      container header when the dataset is built, on every rank (no
+      decoding; its cost, cold and warm: :func:`~.listed_files.
+      check_evaluation_files`); one error names each bad one. With
       ``skip_broken=True`` every video is scanned when the dataset is
       built (:func:`~mmadaptformer.utils.video_containers.scan_video`:
       open it, count frames, decode the last one) and broken ones are
@@ -135,7 +135,7 @@ class CheckedVideoDataset(VideoDataset):
             existence when the dataset is built: ``'sample'`` (a random
             sample of ``check_sample_size``), ``'all'`` or None.
             In test mode ``'sample'`` and ``'all'`` check every video,
-            and its container header too (see above); None checks none.
+            and its header (see above; a log line says so); None: none.
             Defaults to ``'sample'``.
         check_sample_size (int): Paths checked with ``'sample'``.
             Defaults to 100.

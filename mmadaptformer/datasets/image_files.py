@@ -11,7 +11,7 @@ import os
 import os.path as osp
 from typing import Optional
 
-__all__ = ['BrokenImageError', 'check_image_file']
+__all__ = ['BrokenImageError', 'check_image_file', 'check_opened_image']
 
 
 class BrokenImageError(RuntimeError):
@@ -32,4 +32,22 @@ def check_image_file(path: Optional[str]) -> None:
         BrokenImageError: If the file has 0 bytes.
     """
     if path and osp.isfile(path) and os.stat(path).st_size == 0:
+        raise BrokenImageError(f'{path}: the file is empty (0 bytes)')
+
+
+def check_opened_image(path: str, fd: int, size: int) -> None:
+    """Raise if an image its caller opened is empty: the check of each
+    image of an evaluation list
+    (:func:`~mmadaptformer.datasets.listed_files.check_evaluation_files`),
+    which opened it (so it exists and can be read) and took its size.
+
+    Args:
+        path (str): The image, for the error.
+        fd (int): Its open descriptor (nothing is read).
+        size (int): Its size.
+
+    Raises:
+        BrokenImageError: If the file has 0 bytes.
+    """
+    if size == 0:
         raise BrokenImageError(f'{path}: the file is empty (0 bytes)')

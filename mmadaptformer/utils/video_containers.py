@@ -11,7 +11,6 @@ The datasets use these checks before decord sees a file, because decord
 files read from memory, which is how mmaction2's ``DecordInit`` reads.
 """
 import os
-import os.path as osp
 import re
 import struct
 import traceback
@@ -149,29 +148,72 @@ def container_name(head: bytes) -> Optional[str]:
     return None
 
 
-def check_container(path: str) -> None:
+#: The first bytes :func:`check_container` reads, in one read: enough for
+#: the top-level boxes of most MP4 files' first part and for a Matroska
+#: header, and one read of any network filesystem.
+_HEAD_BYTES = 4096
+
+
+def check_container(path: str,
+                    fd: Optional[int] = None,
+                    size: Optional[int] = None) -> None:
     """Raise :class:`BrokenVideoError` if ``path`` is empty or shorter than
     its container header declares.
 
     Only the first bytes and the top-level structure are read, so the check
-    is cheap. It recognises AVI (RIFF size), MP4/MOV (top-level box sizes)
-    and WebM/Matroska (segment size, unless written as unknown); other
-    files pass.
+    is cheap: the file is opened once and read at one to a few places (one
+    for a file under 4 KiB, an MP4 file one more for each top-level box
+    after its first 4 KiB). It recognises AVI (RIFF size), MP4/MOV
+    (top-level box sizes) and WebM/Matroska (segment size, unless written
+    as unknown); other files pass.
 
     Args:
         path (str): A local video file.
+        fd (int, optional): A descriptor the caller opened ``path`` with,
+            to read through instead of opening it again; the caller closes
+            it. Defaults to None (``path`` is opened).
+        size (int, optional): The file's size, where the caller has it
+            (``os.fstat``). Defaults to None.
+
+    Raises:
+        BrokenVideoError: If the file is empty or truncated.
+        OSError: If it cannot be opened or read (``FileNotFoundError`` if
+            it is missing).
     """
-    size = osp.getsize(path)
+    if fd is None:
+        # O_NONBLOCK: a FIFO given for a video is refused as empty, not
+        # waited on (no effect on regular files).
+        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+        try:
+            check_container(path, fd, size)
+        finally:
+            os.close(fd)
+        return
+    if size is None:
+        size = os.fstat(fd).st_size
     if size == 0:
         raise BrokenVideoError(f'{path}: the file is empty (0 bytes)')
-    with open(path, 'rb') as f:
-        head = f.read(64)
+    head = os.pread(fd, _HEAD_BYTES, 0)
     if head[:4] == b'RIFF' and len(head) >= 8:
         _check_riff(path, head, size)
     elif head[4:8] == b'ftyp':
-        _check_mp4(path, size)
+        _check_mp4(path, _Reader(fd, head, size))
     elif head[:4] == b'\x1a\x45\xdf\xa3':
-        _check_ebml(path, head, size)
+        _check_ebml(path, _Reader(fd, head, size))
+
+
+class _Reader(NamedTuple):
+    """An open file's first bytes (``head``), its descriptor and size."""
+    fd: int
+    head: bytes
+    size: int
+
+    def read(self, pos: int, count: int) -> bytes:
+        """``count`` bytes at ``pos`` (fewer at the end of the file), from
+        ``head`` where it holds them."""
+        if pos + count <= len(self.head) or len(self.head) >= self.size:
+            return self.head[pos:pos + count]
+        return os.pread(self.fd, count, pos)
 
 
 def _check_riff(path: str, head: bytes, size: int) -> None:
@@ -183,42 +225,37 @@ def _check_riff(path: str, head: bytes, size: int) -> None:
             f'{declared} bytes, the file has {size}')
 
 
-def _check_mp4(path: str, size: int) -> None:
+def _check_mp4(path: str, file: _Reader) -> None:
     """The MP4/MOV part of :func:`check_container`: the top-level boxes
     must tile the file."""
-    pos = 0
-    with open(path, 'rb') as f:
-        while pos < size:
-            f.seek(pos)
-            box = f.read(16)
-            if len(box) < 8:
-                raise BrokenVideoError(
-                    f'{path}: truncated MP4/MOV file: it ends inside the '
-                    f'box header at byte {pos}')
-            box_size, box_type = struct.unpack('>I4s', box[:8])
-            if box_size == 1 and len(box) == 16:
-                box_size = struct.unpack('>Q', box[8:16])[0]
-            elif box_size == 0:  # the box runs to the end of the file
-                break
-            if box_size < 8 or pos + box_size > size:
-                raise BrokenVideoError(
-                    f'{path}: truncated MP4/MOV file: box '
-                    f'{box_type.decode("latin-1")!r} at byte {pos} '
-                    f'declares {box_size} bytes, the file has '
-                    f'{size - pos} left')
-            pos += box_size
+    pos, size = 0, file.size
+    while pos < size:
+        box = file.read(pos, 16)
+        if len(box) < 8:
+            raise BrokenVideoError(
+                f'{path}: truncated MP4/MOV file: it ends inside the box '
+                f'header at byte {pos}')
+        box_size, box_type = struct.unpack('>I4s', box[:8])
+        if box_size == 1 and len(box) == 16:
+            box_size = struct.unpack('>Q', box[8:16])[0]
+        elif box_size == 0:  # the box runs to the end of the file
+            break
+        if box_size < 8 or pos + box_size > size:
+            raise BrokenVideoError(
+                f'{path}: truncated MP4/MOV file: box '
+                f'{box_type.decode("latin-1")!r} at byte {pos} declares '
+                f'{box_size} bytes, the file has {size - pos} left')
+        pos += box_size
 
 
-def _check_ebml(path: str, head: bytes, size: int) -> None:
+def _check_ebml(path: str, file: _Reader) -> None:
     """The Matroska/WebM part of :func:`check_container`: the segment
     size, unless written as unknown."""
-    header = _ebml_vint(head, 4, keep_marker=False)
+    header = _ebml_vint(file.head, 4, keep_marker=False)
     if header is None:
         raise BrokenVideoError(f'{path}: truncated WebM/Matroska header')
     pos = 4 + header[1] + header[0]
-    with open(path, 'rb') as f:
-        f.seek(pos)
-        segment = f.read(12)
+    segment = file.read(pos, 12)
     seg_id = _ebml_vint(segment, 0, keep_marker=True)
     seg_size = seg_id and _ebml_vint(segment, seg_id[1], keep_marker=False)
     if not seg_size:
@@ -227,10 +264,10 @@ def _check_ebml(path: str, head: bytes, size: int) -> None:
             f'header at byte {pos}')
     value, length, unknown = seg_size
     declared = pos + seg_id[1] + length + value
-    if not unknown and declared > size:
+    if not unknown and declared > file.size:
         raise BrokenVideoError(
             f'{path}: truncated WebM/Matroska file: the segment ends at '
-            f'byte {declared}, the file has {size}')
+            f'byte {declared}, the file has {file.size}')
 
 
 def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:

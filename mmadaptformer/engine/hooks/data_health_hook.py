@@ -208,7 +208,9 @@ class DataHealthHook(Hook):
         ``DataHealthHook`` came first, or a subclass of this one's class is
         registered too (a user's, beside the recipes' hook: it runs in its
         place; see :func:`~.registration.registered_again`): every other
-        hook method then returns at once (:func:`_guard_stages`)."""
+        hook method then returns at once (:func:`_guard_stages`). Two
+        subclasses neither of which extends the other are refused with a
+        ``ConfigError`` naming both."""
         note = registered_again(runner, self, DataHealthHook)
         self._repeated = note is not None
         if note is not None:
