@@ -118,6 +118,9 @@ class CheckedImageDataset(CustomDataset):
         ...         pipeline=train_pipeline))
     """
 
+    #: One dict per sample (``prepare_data``'s own): ``utils.collate_check``.
+    one_dict_per_sample = True
+
     def __init__(self,
                  data_root: str = '',
                  classes: Optional[Union[str, Sequence[str]]] = None,

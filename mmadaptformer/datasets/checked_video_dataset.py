@@ -172,6 +172,8 @@ class CheckedVideoDataset(VideoDataset):
     #: Lines are read as :func:`~.video_list.parse_video_list` reads them:
     #: ``' '`` splits at any whitespace and every line has a label.
     strict_lines = True
+    #: One dict per sample (``prepare_data``'s own): ``utils.collate_check``.
+    one_dict_per_sample = True
 
     def __init__(self,
                  ann_file: str,

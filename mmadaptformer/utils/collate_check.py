@@ -5,7 +5,9 @@ samples, before the work dir is made.
 mmaction2's ``RepeatAugDataset`` (the MViT recipes) gives each video as a
 list of ``num_repeats`` samples, which only ``repeat_pseudo_collate``
 flattens into one batch; every other dataset (``VideoDataset``, a
-``BaseDataset`` whose ``prepare_data`` is MMEngine's) gives one dict.
+``BaseDataset`` whose ``prepare_data`` is MMEngine's, or a class that
+sets ``one_dict_per_sample = True``, as our checked datasets do) gives one
+dict.
 Replacing the stock dataset with ``dataset=dict(_delete_=True,
 type='VideoDataset', ...)`` kept the recipe's ``repeat_pseudo_collate``,
 which then flattened each sample's keys: the first training step failed
@@ -101,7 +103,11 @@ def check_collate_fn(cfg: Config,
         where = mistake_place(source, f'{loader}.collate_fn', options)
         for key, name, cls in _leaf_types(cfg, loader):
             repeats = issubclass(cls, repeat_dataset)
-            one_dict = cls.prepare_data is BaseDataset.prepare_data
+            # A dataset of ours that checks its samples in its own
+            # prepare_data says it still gives one dict per sample.
+            one_dict = getattr(
+                cls, 'one_dict_per_sample',
+                cls.prepare_data is BaseDataset.prepare_data)
             if collate is repeat_collate and one_dict:
                 raise ConfigError(
                     f'{where}: repeat_pseudo_collate takes the lists of '

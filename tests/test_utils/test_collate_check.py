@@ -145,3 +145,16 @@ def test_train_py_refuses_before_the_work_dir(tmp_path, tiny_video_data):
         'repeat_pseudo_collate' in last, proc.stdout[-3000:]
     assert 'Traceback' not in proc.stdout
     assert not osp.exists(tmp_path / 'w')
+
+
+def test_repeat_collate_on_our_checked_video_dataset_is_refused(
+        tmp_path, tiny_video_data):
+    """``CheckedVideoDataset`` (the dataset of our video bases) checks each
+    sample in its own ``prepare_data``, so the rule "MMEngine's
+    prepare_data gives one dict" let it through, though it gives one dict
+    per video as ``VideoDataset`` does."""
+    path = _config(tmp_path, tiny_video_data, dataset='CheckedVideoDataset')
+    with pytest.raises(ConfigError) as info:
+        _check(path)
+    assert 'train_dataloader.dataset is a CheckedVideoDataset' in str(
+        info.value)
