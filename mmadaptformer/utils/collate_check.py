@@ -105,9 +105,8 @@ def check_collate_fn(cfg: Config,
             repeats = issubclass(cls, repeat_dataset)
             # A dataset of ours that checks its samples in its own
             # prepare_data says it still gives one dict per sample.
-            one_dict = getattr(
-                cls, 'one_dict_per_sample',
-                cls.prepare_data is BaseDataset.prepare_data)
+            one_dict = getattr(cls, 'one_dict_per_sample',
+                               cls.prepare_data is BaseDataset.prepare_data)
             if collate is repeat_collate and one_dict:
                 raise ConfigError(
                     f'{where}: repeat_pseudo_collate takes the lists of '
