@@ -139,7 +139,10 @@ def _check_one(path: str, check_file: CheckFile,
     except OSError as e:
         return 'unreadable', _unreadable(e)
     finally:
-        os.close(fd)
+        try:
+            os.close(fd)
+        except OSError:
+            pass  # Read-only, and judged already: nothing was lost.
     return None
 
 
@@ -162,8 +165,15 @@ def _check_all(paths: List[str], check_file: CheckFile,
     # check in the page cache.
     step = max(1, min(64, -(-len(paths) // CHECK_THREADS)))
     chunks = [paths[i:i + step] for i in range(0, len(paths), step)]
-    with ThreadPoolExecutor(min(CHECK_THREADS, len(chunks) or 1)) as pool:
+    pool = ThreadPoolExecutor(min(CHECK_THREADS, len(chunks) or 1))
+    try:
         parts = list(pool.map(check_chunk, chunks))
+    except BaseException:
+        # Ctrl-C or an error: the chunks not started are dropped, not
+        # checked to the end of the list first.
+        pool.shutdown(wait=False, cancel_futures=True)
+        raise
+    pool.shutdown()
     return [found for part in parts for found in part]
 
 

@@ -210,3 +210,25 @@ def test_an_image_its_reader_may_not_read_is_unreadable(
     message = as_another_user(work)
     assert (f'{ann}:{len(lines) + 1}: {shut}: unreadable: Permission '
             'denied\n') in message
+
+
+def test_ctrl_c_stops_the_check_without_finishing_the_list(tmp_path):
+    """Ctrl-C (here raised by the first file's check) ends the check
+    with the files not yet started left unchecked: before, the thread
+    pool's exit checked the rest of the list first (on a cold network
+    disk, a minute or more of waiting after Ctrl-C)."""
+    data_list = [dict(filename=str(tmp_path / 'one.bin'), source='l.txt:1')
+                 ] * 2048
+    (tmp_path / 'one.bin').write_bytes(b'x')
+    calls = []
+
+    def check_file(path, fd, size):
+        calls.append(path)
+        if len(calls) == 1:
+            raise KeyboardInterrupt
+        time.sleep(0.005)
+
+    with pytest.raises(KeyboardInterrupt):
+        check_evaluation_files(data_list, 'list.txt', 10, None, 'video',
+                               check_file, BrokenVideoError, 'Fix them.')
+    assert len(calls) < len(data_list) // 2, len(calls)
