@@ -21,6 +21,7 @@ import os
 import os.path as osp
 import re
 import tempfile
+import time
 from typing import Iterator, List, Optional
 
 from mmengine.logging import print_log
@@ -123,10 +124,16 @@ def _remove_if_empty(private: str, made: os.stat_result) -> None:
             level=logging.WARNING)
 
 
+#: A scratch folder untouched for this many seconds (itself and its files)
+#: is a killed load's, not a download in progress.
+IN_PROGRESS_SECONDS = 600
+
+
 def downloads_in_progress(cached: str) -> List[str]:
     """The scratch folders (:func:`scratch_folder`) next to ``cached`` of
-    downloads of it: another load is putting a new download of it in
-    place (or was killed while it did, which leaves its folder).
+    downloads of it that are going on: another load is putting a new
+    download of it in place. A folder a killed load left (nothing in it
+    written for :data:`IN_PROGRESS_SECONDS`) is not one.
 
     Args:
         cached (str): A file's place in the cache.
@@ -142,6 +149,28 @@ def downloads_in_progress(cached: str) -> List[str]:
         entries = os.listdir(folder)
     except OSError:
         return []
+    since = time.time() - IN_PROGRESS_SECONDS
     return sorted(
         osp.join(folder, entry) for entry in entries
-        if pattern.fullmatch(entry) and osp.isdir(osp.join(folder, entry)))
+        if pattern.fullmatch(entry) and osp.isdir(osp.join(folder, entry))
+        and _last_written(osp.join(folder, entry)) >= since)
+
+
+def _last_written(private: str) -> float:
+    """When the scratch folder ``private`` or a file in it was last
+    written (its own time where its files cannot be listed: another
+    user's); 0 if it is gone."""
+    try:
+        times = [os.lstat(private).st_mtime]
+    except OSError:
+        return 0.
+    try:
+        names = os.listdir(private)
+    except OSError:
+        return times[0]
+    for entry in names:
+        try:
+            times.append(os.lstat(osp.join(private, entry)).st_mtime)
+        except OSError:
+            pass  # Moved into place meanwhile: the folder's time counts.
+    return max(times)

@@ -76,6 +76,27 @@ def test_a_damaged_copy_is_downloaded_again(served, capsys):
     assert 'downloading it again' in said
 
 
+
+def test_a_killed_loads_scratch_folder_does_not_hide_damage(served, capsys):
+    """A load killed mid-download leaves its scratch folder: a copy
+    damaged later was announced at INFO as being replaced by another load
+    (invisible at WARNING); a folder untouched for 10 minutes is no load
+    in progress."""
+    import os
+    import time
+    stale = served['cached'].parent / 'best.pth.abcd1234.partial'
+    stale.mkdir(mode=0o700)
+    (stale / 'best.pth.partial').write_bytes(b'half')
+    old = time.time() - 3600
+    for path in (stale / 'best.pth.partial', stale):
+        os.utime(path, (old, old))
+    _damage(served['cached'])
+    MMLogger.get_instance('damaged_copy_stale', log_level='WARNING')
+    CheckpointLoader.load_checkpoint(served['url'])
+    said = ' '.join(capsys.readouterr().out.split())
+    assert (f'The cached copy {served["cached"]} of {served["url"]} is '
+            'damaged (its SHA-256 is ') in said, said
+
 def test_a_damaged_copy_that_cannot_be_downloaded_is_refused(served):
     _damage(served['cached'])
     damaged = served['cached'].read_bytes()
