@@ -76,7 +76,6 @@ def test_a_damaged_copy_is_downloaded_again(served, capsys):
     assert 'downloading it again' in said
 
 
-
 def test_a_killed_loads_scratch_folder_does_not_hide_damage(served, capsys):
     """A load killed mid-download leaves its scratch folder: a copy
     damaged later was announced at INFO as being replaced by another load
@@ -96,6 +95,7 @@ def test_a_killed_loads_scratch_folder_does_not_hide_damage(served, capsys):
     said = ' '.join(capsys.readouterr().out.split())
     assert (f'The cached copy {served["cached"]} of {served["url"]} is '
             'damaged (its SHA-256 is ') in said, said
+
 
 def test_a_damaged_copy_that_cannot_be_downloaded_is_refused(served):
     _damage(served['cached'])
