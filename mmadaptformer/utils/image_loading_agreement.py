@@ -43,7 +43,7 @@ LOAD_IMAGE_DEFAULTS: Dict[str, Any] = dict(
 #: The key whose pipeline mmpretrain's inferencers read.
 PIPELINE_KEY = 'test_dataloader.dataset.pipeline'
 
-# Config sources already warned about in this process.
+# The messages already logged in this process.
 _WARNED: Set[str] = set()
 
 
@@ -115,18 +115,20 @@ def image_loading_ignored(cfg: Union[Config, dict],
 
 def warn_image_loading_ignored(cfg: Union[Config, dict], source: str) -> bool:
     """Log :func:`image_loading_ignored`'s message as a warning, the first
-    time this process meets it for ``source``.
+    time this process meets it.
+
+    Kept by the message, which names the source, the steps and their
+    arguments: configs without a file name (``'the config'``) that drop
+    other arguments are each said once.
 
     Returns:
         bool: Whether a warning was logged now.
     """
-    # Checked first: mmpretrain's inferencers ask on every call.
-    if source in _WARNED:
-        return False
+    # A scan of a few steps: cheap on each of mmpretrain's calls.
     message = image_loading_ignored(cfg, source)
-    if message is None:
+    if message is None or message in _WARNED:
         return False
-    _WARNED.add(source)
+    _WARNED.add(message)
     print_log(message, logger='current', level=logging.WARNING)
     return True
 

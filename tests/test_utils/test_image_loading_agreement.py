@@ -44,3 +44,14 @@ def test_warned_once_per_config(log_records):
     assert not warn_image_loading_ignored(cfg, 'once.py')
     said = [r.getMessage() for r in log_records]
     assert len([m for m in said if m.startswith('once.py: ')]) == 1, said
+
+
+def test_configs_without_a_file_are_each_said(log_records):
+    """Configs built in memory are all named 'the config': keyed by that
+    name, the first one's warning silenced every other's, though they
+    drop other arguments."""
+    gray = _cfg(dict(type='LoadImageFromFile', color_type='grayscale'))
+    pillow = _cfg(dict(type='LoadImageFromFile', imdecode_backend='pillow'))
+    assert warn_image_loading_ignored(gray, 'the config')
+    assert warn_image_loading_ignored(pillow, 'the config')
+    assert not warn_image_loading_ignored(pillow, 'the config')
