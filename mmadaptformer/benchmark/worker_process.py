@@ -80,14 +80,26 @@ def run_passing_stderr(cmd: List[str]) -> subprocess.CompletedProcess:
     """
     lines: List[str] = []
     with subprocess.Popen(
-            cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-            text=True) as proc:
+            cmd,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            errors='replace') as proc:
 
         def pass_on() -> None:
+            shown = True
+            # Drained to the end whatever happens here: a worker whose
+            # stderr pipe fills would block, and this tool with it.
             for line in proc.stderr:
                 lines.append(line)
-                sys.stderr.write(line)
-                sys.stderr.flush()
+                if shown:
+                    try:
+                        sys.stderr.write(line)
+                        sys.stderr.flush()
+                    except (OSError, ValueError):
+                        # This tool's stderr is closed (piped into head):
+                        # nowhere to show it; it stays in ``stderr``.
+                        shown = False
 
         passer = threading.Thread(target=pass_on, daemon=True)
         passer.start()

@@ -95,3 +95,44 @@ def test_config_error_is_said_once(capfd):
             '--warmup', '0', '--cfg-options', 'optim_wrapper.optimizer.lrr=0.1'
         ], 'linear_probe', 'none')
     assert 'lrr' not in capfd.readouterr().err
+
+
+# The parent whose stderr is closed (a tool piped into ``head``) runs a
+# worker that writes a byte that is no UTF-8, then 4096 lines (256 KiB) to
+# stderr, then its result to stdout.
+CLOSED_STDERR_PARENT = r'''
+import sys
+from mmadaptformer.benchmark.worker_process import run_passing_stderr
+
+
+class Closed:
+    def write(self, text):
+        raise BrokenPipeError(32, 'Broken pipe')
+
+    def flush(self):
+        pass
+
+
+sys.stderr = Closed()
+line = "b'w' * 63 + b'\\n'"
+worker = ("import sys; sys.stderr.buffer.write(b'\\xff\\n' + "
+          f"({line}) * 4096); sys.stderr.flush(); print('done')")
+done = run_passing_stderr([sys.executable, '-c', worker])
+print(done.returncode, done.stdout.strip(), len(done.stderr), flush=True)
+'''
+
+
+def test_a_closed_stderr_or_bad_bytes_do_not_hang_the_tool():
+    """The thread passing the worker's stderr on died on the first write
+    to a closed stderr (or on bytes that are no UTF-8), so nobody read the
+    pipe: a worker that wrote more than the pipe holds (64 KiB) blocked,
+    and the tool waited for it for ever."""
+    import subprocess
+    proc = subprocess.run([sys.executable, '-c', CLOSED_STDERR_PARENT],
+                          stdout=subprocess.PIPE,
+                          stderr=subprocess.PIPE,
+                          text=True,
+                          timeout=60)
+    assert proc.stdout.split() == ['0', 'done',
+                                   str(2 + 64 * 4096)], (proc.stdout,
+                                                         proc.stderr[-2000:])
