@@ -137,6 +137,10 @@ _APPLIED = False
 def apply_upstream_fixes() -> None:
     """Apply every change listed in :data:`UPSTREAM_CHANGES`. Idempotent.
 
+    The steps below are numbered in the order they run; one step may make
+    several of the changes (the README's "Upstream gaps" and
+    :data:`UPSTREAM_CHANGES` count the changes, so their numbers differ).
+
     1. mmaction2: when its wheel lacks ``mmaction/models/localizers/drn``,
        place a stand-in ``drn`` package in ``sys.modules`` and register a
        ``DRN`` that fails with a message naming the gap
