@@ -27,6 +27,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.image_loading_agreement import \
@@ -40,7 +41,6 @@ from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .checkpoint_read import (load_read_checkpoint, read_api_files,
                               read_checkpoint)
 from .config_read import model_config
-from .forward_guard import SCOPE_LOCK
 from .inputs import toolbox_of
 
 __all__ = ['init_model']
