@@ -100,7 +100,8 @@ class ModelInferencer:
         # before any file is read.
         with SCOPE_LOCK:
             self.inputs = TestInputs(cfg, source)
-            self.model, self.meta = init_model(cfg, checkpoint, device)
+        # It takes the lock itself, but not while it reads the checkpoint.
+        self.model, self.meta = init_model(cfg, checkpoint, device)
         heads = [getattr(self.model, n, None) for n in HEAD_NAMES]
         num_classes = next((getattr(h, 'num_classes', None)
                             for h in heads if h is not None), None)
