@@ -174,6 +174,16 @@ def _model(config: str, pretrained, options, build):
     return built, clip_span(cfg, config), frames
 
 
+#: What a first --task whose pretrained file failed is told: the order of
+#: the --task options decides which config's file builds the backbone.
+FIRST_TASK_HINT = (
+    ' As the first --task loaded, its config\'s pretrained file builds the '
+    'one frozen backbone every task runs on; a later --task with an '
+    'adapter-only checkpoint does not read its own (its adapters are '
+    'checked against the shared backbone instead): give first a --task '
+    'whose pretrained file is there.')
+
+
 def _load(args):
     """The engine, the errors of tasks that could not be loaded and the
     frames a clip of each video task spans, and how each names a clip's
@@ -221,16 +231,6 @@ def _load(args):
                 failed[name] = failed[name].rstrip('.') + '.' + \
                     FIRST_TASK_HINT
     return (engine if engine.tasks else None), failed, spans, frames
-
-
-#: What a first --task whose pretrained file failed is told: the order of
-#: the --task options decides which config's file builds the backbone.
-FIRST_TASK_HINT = (
-    ' As the first --task loaded, its config\'s pretrained file builds the '
-    'one frozen backbone every task runs on; a later --task with an '
-    'adapter-only checkpoint does not read its own (its adapters are '
-    'checked against the shared backbone instead): give first a --task '
-    'whose pretrained file is there.')
 
 
 def _say(level: int, line: str) -> None:

@@ -3,21 +3,14 @@
 one call at a time, in eval mode, without gradients."""
 import contextlib
 import functools
-import threading
 from typing import Callable, Dict, Iterator, Optional
 
 import torch
 from torch import nn
 
-__all__ = ['SCOPE_LOCK', 'serialized', 'eval_mode']
+from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 
-#: Held while one of this package's inference APIs sets and reads MMEngine's
-#: default scope (building a model or a test pipeline, running a call). That
-#: scope is one per process (``init_default_scope``), so a video model's call
-#: in one thread set it to ``mmaction`` in the middle of an image model's
-#: build in another: ``KeyError: 'ImageClassifier is not in the
-#: mmaction::model registry'``.
-SCOPE_LOCK = threading.RLock()
+__all__ = ['SCOPE_LOCK', 'serialized', 'eval_mode']
 
 
 def serialized(method: Callable) -> Callable:
@@ -30,14 +23,17 @@ def serialized(method: Callable) -> Callable:
     for the first instead. (Each adapted block's
     :class:`~mmadaptformer.models.adapters.router.AdapterRouter` keeps its
     norm's input per thread, and a shallow VPT the prompts it carries
-    between blocks, so those models alone need no lock.) Then it takes
-    :data:`SCOPE_LOCK`, so calls of two inferencers (a video one and an
-    image one) run one at a time too.
+    between blocks, so those models alone need no lock.) It takes
+    :data:`~mmadaptformer.utils.default_scope_lock.SCOPE_LOCK` first, so
+    calls of two inferencers (a video one and an image one) run one at a
+    time too; first, so that a call that holds it and reaches another
+    inferencer (a user's transform that calls one) gets that one's lock,
+    rather than waiting for ever on a thread that took it and waits here.
     """
 
     @functools.wraps(method)
     def locked(self, *args, **kwargs):
-        with self.lock, SCOPE_LOCK:
+        with SCOPE_LOCK, self.lock:
             return method(self, *args, **kwargs)
 
     return locked

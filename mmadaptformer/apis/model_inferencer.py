@@ -19,12 +19,13 @@ from mmengine.config import Config
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
+from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
 from .checkpoint_read import read_api_files
-from .forward_guard import SCOPE_LOCK, eval_mode, serialized
+from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar)
@@ -99,7 +100,8 @@ class ModelInferencer:
         # before any file is read.
         with SCOPE_LOCK:
             self.inputs = TestInputs(cfg, source)
-            self.model, self.meta = init_model(cfg, checkpoint, device)
+        # It takes the lock itself, but not while it reads the checkpoint.
+        self.model, self.meta = init_model(cfg, checkpoint, device)
         heads = [getattr(self.model, n, None) for n in HEAD_NAMES]
         num_classes = next((getattr(h, 'num_classes', None)
                             for h in heads if h is not None), None)

@@ -27,6 +27,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.image_loading_agreement import \
@@ -40,7 +41,6 @@ from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
 from .checkpoint_read import (load_read_checkpoint, read_api_files,
                               read_checkpoint)
 from .config_read import model_config
-from .forward_guard import SCOPE_LOCK
 from .inputs import toolbox_of
 
 __all__ = ['init_model']
@@ -119,16 +119,17 @@ def init_model(config: Union[str, Config],
     cfg, source, order = read_api_files('init_model(config, checkpoint)',
                                         config,
                                         checkpoint if loaded is None else None)
-    # The default scope set below is the process's: no other call of ours
-    # may change it before the model is built and loaded.
+    # The default scope is the process's: no other call of ours may change
+    # it while the model is built. The checkpoint is read without the lock:
+    # a download of minutes would hold every other inferencer's call.
     with SCOPE_LOCK:
-        return _init_model(cfg, source, order, checkpoint, device, loaded)
+        scope, model = _build(cfg, source)
+    return _load(model, cfg, source, scope, order, checkpoint, device, loaded)
 
 
-def _init_model(cfg: Config, source: str, order: str,
-                checkpoint: Optional[str], device: str,
-                loaded: Optional[dict]) -> Tuple[nn.Module, dict]:
-    """:func:`init_model` after its config was read."""
+def _build(cfg: Config, source: str) -> Tuple[str, nn.Module]:
+    """The toolbox (the default scope) of :func:`init_model`'s config and
+    its model, built; under :data:`SCOPE_LOCK`."""
     scope = toolbox_of(cfg, source)
     init_default_scope(scope)
     # A test_cfg key mmaction2's recognizer would ignore without a word,
@@ -141,7 +142,14 @@ def _init_model(cfg: Config, source: str, order: str,
     # ours through the test pipeline's LoadImageFromFile and its arguments.
     if scope == 'mmpretrain':
         warn_image_loading_ignored(cfg, source)
-    model = MODELS.build(model_config(cfg, scope))
+    return scope, MODELS.build(model_config(cfg, scope))
+
+
+def _load(model: nn.Module, cfg: Config, source: str, scope: str, order: str,
+          checkpoint: Optional[str], device: str,
+          loaded: Optional[dict]) -> Tuple[nn.Module, dict]:
+    """:func:`init_model` after its model was built: the checkpoint read,
+    checked and loaded."""
     meta = {}
     if checkpoint is not None:
         checkpoint = os.fspath(checkpoint)
@@ -186,7 +194,13 @@ def _init_model(cfg: Config, source: str, order: str,
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.
-        load_read_checkpoint(model, ckpt, checkpoint)
+        with SCOPE_LOCK:
+            # The frozen backbone's pretrained weights, which an
+            # adapter-only checkpoint leaves out, load through its
+            # init_cfg: MMEngine builds the initialiser under the default
+            # scope, which another thread may have changed meanwhile.
+            init_default_scope(scope)
+            load_read_checkpoint(model, ckpt, checkpoint)
         state = ckpt.get('state_dict', ckpt)
         if record is not None:
             # The frozen part comes from the config's pretrained path;

@@ -3,7 +3,7 @@
 a :class:`~mmadaptformer.apis.shared_backbone.SharedBackbone`: its own
 trained module, its frozen copy where another task trained one, or the
 shared frozen original."""
-from typing import Dict, Iterable, Mapping
+from typing import Dict, Iterable, List, Mapping
 
 from torch import nn
 
@@ -69,13 +69,16 @@ def task_routes(name: str, model: nn.Module, parts: TaskParts,
 
     Raises:
         TaskError: If a module is not in the task, or was not loaded, or
-            one path to route is inside another (see
-            :func:`_check_not_nested`).
+            one path to route is inside another: a module whose own
+            tensors this task or a loaded one trained holds a module that
+            this task or a loaded one trained (``'OUTER (its own tensors
+            trained by task ...) holds INNER (trained by task ...)'``,
+            with what to do; see :func:`_check_not_nested`).
     """
     trained = list(trained)
     paths = {key_paths[key] for key in trained if key in key_paths}
     routed = {p for t in tasks.values() for p in t.routed}
-    _check_not_nested(name, paths, routed, trained, key_paths)
+    _check_not_nested(name, paths, routed, trained, tasks, key_paths)
     routes = {}
     for path in sorted(routed | paths):
         routes[path] = module_for(model, parts, key_paths, path)
@@ -89,31 +92,63 @@ def task_routes(name: str, model: nn.Module, parts: TaskParts,
     return routes
 
 
+def _trained_by(path: str, name: str, trained: Iterable[str],
+                tasks: Mapping[str, Task],
+                key_paths: Mapping[str, str]) -> Dict[str, List[str]]:
+    """The tasks that trained tensors of the module ``path`` itself (the
+    new task ``name`` first), each with those tensors' keys."""
+    owners = {}
+    for task, keys in [(name, trained)] + [(t.name, t.specific_keys)
+                                           for t in tasks.values()]:
+        own = sorted(k for k in keys if key_paths.get(k) == path)
+        if own:
+            owners.setdefault(task, own)
+    return owners
+
+
+def _named(owners: Mapping[str, List[str]]) -> str:
+    """``task 'a' (['key', ...]), task 'b' (...)``, for a refusal
+    (``a loaded task`` where none is known)."""
+    return ', '.join(f'task {task!r} ({keys[:3]})'
+                     for task, keys in owners.items()) or 'a loaded task'
+
+
 def _check_not_nested(name: str, paths: Iterable[str], routed: Iterable[str],
-                      trained: Iterable[str], key_paths: Mapping[str,
-                                                                 str]) -> None:
+                      trained: Iterable[str], tasks: Mapping[str, Task],
+                      key_paths: Mapping[str, str]) -> None:
     """Refuse a task whose routed paths nest: a module that holds trained
     tensors of its own (VideoMAE attention's ``q_bias``) and a module
-    inside it (its ``proj``). Each path is replaced by a
+    inside it (its ``proj``), trained by this task or by a loaded one.
+    Each path is replaced by a
     :class:`~mmadaptformer.models.multitask.TaskRoutedModule`; the inner
     one could no longer be found inside the outer one (before:
     ``AttributeError: 'TaskRoutedModule' object has no attribute
-    'proj'``)."""
-    paths, routed = set(paths), set(routed)
-    every = sorted(paths | routed)
+    'proj'``). The refusal names the two modules, the task that trained
+    each, and the way out that fits: this task trained the outer one's own
+    tensors (train it without them), or a loaded task did (serve this one
+    without that task)."""
+    trained = list(trained)
+    every = sorted(set(paths) | set(routed))
     for outer in every:
         inner = [p for p in every if p.startswith(outer + '.')]
         if not inner:
             continue
-        own = sorted(k for k in trained if key_paths.get(k) == outer)
-        whose = (f'it trained tensors of {outer} itself ({own[:3]})'
-                 if outer in paths else
-                 f'the loaded tasks route {outer} (they trained tensors of '
-                 'its own)')
+        holders = _trained_by(outer, name, trained, tasks, key_paths)
+        inside = _trained_by(inner[0], name, trained, tasks, key_paths)
+        others = [t for t in {**holders, **inside} if t != name]
+        without = ''
+        if others:
+            without = (' or on an engine without ' +
+                       ', '.join(f'task {t!r}'
+                                 for t in others) + ' (remove_task)')
+        advice = (f'Serve task {name!r} alone (ModelInferencer, or '
+                  f'tools/infer.py without --task){without}')
+        if name in holders:
+            advice += (f', or train it without the tensors {outer} holds '
+                       'itself (extra_trainable of the AdapterHook)')
         raise TaskError(
-            f'Task {name!r} cannot be served with one backbone: {whose} '
-            f'and of {inner[0]} inside it; each task gets its own copy of '
-            'a module it trained, and one routed module cannot hold '
-            'another. Serve it alone (ModelInferencer, or tools/infer.py '
-            f'without --task), or train it without the tensors {outer} '
-            'holds itself (extra_trainable of the AdapterHook).')
+            f'Task {name!r} cannot be served with one backbone: {outer} '
+            f'(its own tensors trained by {_named(holders)}) holds '
+            f'{inner[0]} (trained by {_named(inside)}); each task gets its '
+            'own copy of a module it trained, and one routed module cannot '
+            f'hold another. {advice}.')

@@ -3,6 +3,7 @@
 training mode answers as in eval mode and is given back as it was, and two
 threads calling one inferencer run one at a time."""
 import threading
+import time
 
 import pytest
 import torch
@@ -126,3 +127,55 @@ def test_two_threads_in_one_inferencer_run_one_at_a_time(
     for video in videos:
         torch.testing.assert_close(
             torch.tensor(answers[video]), torch.tensor(expected[video]))
+
+
+def test_a_call_inside_another_inferencers_call_does_not_deadlock(
+        video_tasks, tiny_video_data, clean_loggers):
+    """Code that runs inside one inferencer's call (a user's transform, here
+    a forward hook) calls a second inferencer while another thread calls
+    that second one. Each call took its own lock, then the process-wide
+    scope lock: the other thread held the second's lock and waited for the
+    scope lock, the first held the scope lock and waited for the second's
+    lock, for ever. Now the scope lock is taken first: both answer."""
+    task = video_tasks['full']
+    video = val_videos(tiny_video_data, 1)[0]
+    outer = ModelInferencer(task['config'], task['checkpoint'])
+    inner = ModelInferencer(task['config'], task['checkpoint'])
+    expected = _scores(inner(video), 'full')
+    inside, started = threading.Event(), threading.Event()
+    answers, errors = {}, []
+
+    def call(name, inferencer):
+        try:
+            answers[name] = _scores(inferencer(video), 'full')
+        except Exception as e:  # noqa: B902 -- reported below
+            errors.append(e)
+
+    def nested_call(module, args):
+        if threading.current_thread().name != 'outer' or inside.is_set():
+            return
+        inside.set()
+        # The other thread has taken inner's lock (before) or waits for the
+        # scope lock without it (now).
+        started.wait(30)
+        time.sleep(0.5)
+        call('nested', inner)
+
+    other = threading.Thread(
+        target=call, args=('other', inner), name='other', daemon=True)
+    handle = outer.model.register_forward_pre_hook(nested_call)
+    first = threading.Thread(
+        target=call, args=('outer', outer), name='outer', daemon=True)
+    first.start()
+    try:
+        assert inside.wait(30)
+        other.start()
+        started.set()
+        first.join(60)
+        other.join(60)
+        assert not first.is_alive() and not other.is_alive(), \
+            'the two calls wait for each other'
+    finally:
+        handle.remove()
+    assert errors == []
+    assert answers['nested'] == answers['other'] == expected
