@@ -5,7 +5,6 @@ worker processes run with the ``--threads`` asked for.
 Guard of kept behaviour (mutation audit of 2026-12-05): the code
 passes; the plausible bug named above fails it."""
 import os.path as osp
-import subprocess
 
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
 
@@ -31,14 +30,14 @@ def test_workers_get_the_threads(tmp_path, monkeypatch, clean_loggers):
     it the worker measured with its default of 1 thread whatever was
     asked. The real workers run; their command lines are recorded."""
     calls = []
-    run = subprocess.run
+    tool = load_tool('analysis_tools/benchmark_add_task.py')
+    run = tool.run_passing_stderr
 
     def recording_run(cmd, *args, **kwargs):
         calls.append(list(cmd))
         return run(cmd, *args, **kwargs)
 
-    tool = load_tool('analysis_tools/benchmark_add_task.py')
-    monkeypatch.setattr(tool.subprocess, 'run', recording_run)
+    monkeypatch.setattr(tool, 'run_passing_stderr', recording_run)
     result = tool.main([
         TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '2', '--threads', '2',
         '--work-dir',
