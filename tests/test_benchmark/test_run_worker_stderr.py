@@ -9,6 +9,7 @@ import stat
 import sys
 
 import pytest
+from stderr_spy import StderrSpy
 
 from mmadaptformer.benchmark import WorkerError, run_worker
 
@@ -28,29 +29,13 @@ while [ ! -e "{marker}" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
 """
 
 
-class _Spy:
-    """A stderr that touches ``marker`` once it was shown the warning."""
-
-    def __init__(self, marker, real):
-        self.marker, self.real, self.text = marker, real, ''
-
-    def write(self, text):
-        self.text += text
-        if 'a worker warning' in self.text:
-            open(self.marker, 'w').close()
-        return self.real.write(text)
-
-    def flush(self):
-        self.real.flush()
-
-
 def _fake_worker(tmp_path, monkeypatch, finish):
     marker = tmp_path / 'shown'
     worker = tmp_path / 'python'
     worker.write_text(FAKE_WORKER.format(marker=marker, finish=finish))
     worker.chmod(worker.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(sys, 'executable', str(worker))
-    spy = _Spy(str(marker), sys.__stderr__)
+    spy = StderrSpy(str(marker), sys.__stderr__)
     monkeypatch.setattr(sys, 'stderr', spy)
     return marker, spy
 

@@ -7,6 +7,7 @@ import stat
 import sys
 
 from helpers import load_tool
+from stderr_spy import StderrSpy
 
 # A stand-in worker: one warning on stderr, then it waits (20 s at most)
 # for the parent to have shown it, and prints its row.
@@ -17,22 +18,6 @@ while [ ! -e "{marker}" ] && [ $i -lt 200 ]; do sleep 0.1; i=$((i+1)); done
 [ -e "{marker}" ] || exit 3
 echo '{row}'
 """
-
-
-class _Spy:
-    """A stderr that touches ``marker`` once it was shown the warning."""
-
-    def __init__(self, marker, real):
-        self.marker, self.real, self.text = marker, real, ''
-
-    def write(self, text):
-        self.text += text
-        if 'a worker warning' in self.text:
-            open(self.marker, 'w').close()
-        return self.real.write(text)
-
-    def flush(self):
-        self.real.flush()
 
 
 def test_worker_stderr_is_shown_while_it_runs(tmp_path, monkeypatch):
@@ -48,7 +33,7 @@ def test_worker_stderr_is_shown_while_it_runs(tmp_path, monkeypatch):
     worker.write_text(FAKE_WORKER.format(marker=marker, row=json.dumps(row)))
     worker.chmod(worker.stat().st_mode | stat.S_IXUSR)
     monkeypatch.setattr(sys, 'executable', str(worker))
-    spy = _Spy(str(marker), sys.__stderr__)
+    spy = StderrSpy(str(marker), sys.__stderr__)
     monkeypatch.setattr(sys, 'stderr', spy)
     # Before, the warning was written only once the worker had ended, so
     # the worker timed out waiting (exit 3: WorkerError).
