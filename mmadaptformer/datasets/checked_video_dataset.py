@@ -303,6 +303,10 @@ class CheckedVideoDataset(VideoDataset):
         """
         results = self.get_data_info(idx)
         filename = results['filename']
+        # On every load, not once: a file truncated since the dataset was
+        # built must be named, not crash decord (see video_containers).
+        # About 10 us of CPU, 0.4-0.5% of a tiny-config training sample
+        # (2 ms; measured 2026-12-06), less for real-sized videos.
         if osp.isfile(filename):
             check_container(filename)
         short: List[Tuple[str, int, int]] = []
