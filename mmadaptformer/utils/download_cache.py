@@ -42,9 +42,10 @@ take any file of that name as the address's. This cache keeps that layout
 Which of its files a tool must not write over is asked of
 :mod:`.download_cache_files`.
 
-A download goes to a scratch file in a folder of its own in the cache
-folder, which no other user can write in (:mod:`.download_scratch`),
-and takes its name only once it has loaded safely; a refused download is
+A download (:mod:`.download_new`) goes to a scratch file in a folder of
+its own in the cache folder, which no other user can write in
+(:mod:`.download_scratch`), and takes its name only once it has loaded
+safely; a refused download is
 deleted, as are a download's scratch files where it cannot be put in place
 (a folder of its name, no permission), and a refused file already in the
 cache (:attr:`.CheckpointLoadError.refused`) is renamed to
@@ -57,20 +58,17 @@ import hashlib
 import logging
 import os
 import os.path as osp
-from typing import Any, BinaryIO, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Tuple
 from urllib.parse import urlparse
 
 import torch
 from mmengine.logging import print_log
 
-from .checkpoint_formats import SAFETENSORS_SUFFIX
 from .checkpoint_loading import CheckpointLoadError, safe_torch_load
-from .download_hash import (SHA256_FIELD, file_sha256, hash_mismatch,
-                            promised_hash, recorded_hash_mismatch)
-from .download_http import changed_since, download_failure, fetch_to_file
-from .download_keep import keep_download
+from .download_hash import promised_hash, recorded_hash_mismatch
+from .download_http import changed_since, download_failure
+from .download_new import download_again, download_into
 from .download_records import URL_SUFFIX, read_record
-from .download_scratch import downloads_in_progress, scratch_folder
 from .download_unrecorded import check_unrecorded
 
 __all__ = [
@@ -194,7 +192,7 @@ def _revalidate(url: str, cached: str, validators: Dict[str, str],
         'downloading it again.',
         logger='current',
         level=logging.WARNING)
-    return _download_into(url, cached, map_location, progress)
+    return download_into(url, cached, map_location, progress)
 
 
 def _load_cached(url: str, cached: str, record: Optional[_Record],
@@ -214,9 +212,9 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
             damage = recorded_hash_mismatch(cached, record[1])
         except FileNotFoundError:
             # Moved aside by another load, to put a new download in place.
-            return _download_into(url, cached, map_location, progress)
+            return download_into(url, cached, map_location, progress)
         if damage is not None:
-            return _download_again(url, cached, damage, map_location, progress)
+            return download_again(url, cached, damage, map_location, progress)
         fresh = _revalidate(url, cached, record[1], map_location, progress)
         if fresh is not None:
             return fresh
@@ -235,99 +233,6 @@ def _load_cached(url: str, cached: str, record: Optional[_Record],
             f'{e} It is the cached copy {cached}, left as it is: delete it '
             f'and its record {cached}{URL_SUFFIX} to download {url} '
             'again.') from None
-
-
-def _download_again(url: str, cached: str, damage: str, map_location: Any,
-                    progress: bool) -> Any:
-    """Replace the cached copy ``cached``, ``damage`` says how it is not
-    the download its record describes, with a new download of ``url``.
-    Not damage where another load's scratch folder is there: it puts the
-    file in place before its record (:mod:`.download_keep`)."""
-    busy = downloads_in_progress(cached)
-    if busy:
-        print_log(
-            f'The cached copy {cached} of {url} does not match its record '
-            'while another load puts a new download of it in place (its '
-            f'scratch folder {busy[0]} is there): downloading it again.',
-            logger='current',
-            level=logging.INFO)
-    else:
-        print_log(
-            f'The cached copy {cached} of {url} is damaged ({damage}): '
-            'downloading it again.',
-            logger='current',
-            level=logging.WARNING)
-    try:
-        return _download_into(url, cached, map_location, progress)
-    except CheckpointLoadError as e:
-        raise CheckpointLoadError(
-            f'{e} The cached copy {cached} is damaged ({damage}) and was '
-            'left as it is: delete it and its record '
-            f'{cached}{URL_SUFFIX} once {url} can be downloaded.',
-            refused=e.refused) from None
-
-
-def _download(url: str, scratch: BinaryIO, partial: str, cached: str,
-              map_location: Any, progress: bool) -> Tuple[Any, Dict[str, str]]:
-    """Download ``url`` into ``scratch`` (the open file ``partial``) and
-    load it safely; the checkpoint and the server's validators."""
-    folder = osp.dirname(cached)
-    try:
-        with scratch:
-            validators = fetch_to_file(url, scratch, progress)
-    except OSError as e:
-        # urllib's URLError and HTTPError are OSErrors: a 404 or 403, a
-        # refused connection, an unknown host.
-        raise CheckpointLoadError(
-            f'Could not download checkpoint {url}: '
-            f'{download_failure(e)}. Nothing was kept in '
-            f'the cache {folder}.') from None
-    # Recorded, so that a copy damaged in the cache later is told apart.
-    digest = validators[SHA256_FIELD] = file_sha256(partial)
-    mismatch = hash_mismatch(partial, url, actual=digest)
-    if mismatch is not None:
-        raise CheckpointLoadError(
-            f'The download of {url} is not the file its name promises: '
-            f'{mismatch}. It is damaged, or the address serves another '
-            f'file; nothing was kept in the cache {folder}.')
-    try:
-        checkpoint = safe_torch_load(
-            partial, map_location=map_location, source=url)
-    except CheckpointLoadError as e:
-        raise CheckpointLoadError(
-            f'{e} The download was deleted; nothing was kept in the '
-            f'cache {folder}.',
-            refused=e.refused) from None
-    return checkpoint, validators
-
-
-def _download_into(url: str, cached: str, map_location: Any,
-                   progress: bool) -> Any:
-    """Download ``url``, load it safely, and only then make it ``cached``
-    (with its record)."""
-    # torch.load tells a safetensors file by its name, so the download
-    # keeps that ending while it is checked.
-    ending = SAFETENSORS_SUFFIX if cached.endswith(SAFETENSORS_SUFFIX) else ''
-    with scratch_folder(cached) as private:
-        # Its scratch files (the download, its record's, the old copy's)
-        # are made in a folder no other user can write in, named through
-        # the folder held open (see download_scratch).
-        partial = osp.join(private, osp.basename(cached) + '.partial' + ending)
-        scratch = os.fdopen(
-            os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600),
-            'wb')
-        try:
-            checkpoint, validators = _download(url, scratch, partial, cached,
-                                               map_location, progress)
-            keep_download(url, partial, cached, validators)
-        except BaseException:
-            # A refused, broken or unkept download leaves no scratch files
-            # (write_record deletes its own, partial + URL_SUFFIX, if it
-            # fails); scratch_folder then deletes the folder.
-            if osp.lexists(partial):
-                os.remove(partial)
-            raise
-    return checkpoint
 
 
 def fetch_cached(url: str,
@@ -404,4 +309,4 @@ def _fetch(url: str, cached: str, found: bool, record: Optional[_Record],
     a download that could not be recorded)."""
     if found:
         return _load_cached(url, cached, record, map_location, progress)
-    return _download_into(url, cached, map_location, progress)
+    return download_into(url, cached, map_location, progress)

@@ -1,7 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """``load_training_sample`` on its own, with stand-in loaders: what it
-skips, what it records, and when it gives up. test_checked_video_dataset
-covers it through the dataset, on real broken videos."""
+skips, what it records, and when it gives up. test_checked_video_broken
+and test_checked_video_short cover it through the dataset, on real broken
+and short videos."""
 import pytest
 from mmaction.structures import ActionDataSample
 

@@ -14,7 +14,7 @@ import torch
 from file_server import serving
 from mmengine.runner import CheckpointLoader
 
-from mmadaptformer.utils import download_cache, download_hash
+from mmadaptformer.utils import download_hash, download_new
 from mmadaptformer.utils.download_cache import URL_SUFFIX
 from mmadaptformer.utils.download_hash import SHA256_FIELD
 
@@ -53,7 +53,7 @@ def test_a_published_download_is_hashed_once(tmp_path, hub, monkeypatch):
         return real(path)
 
     monkeypatch.setattr(download_hash, 'file_sha256', counted)
-    monkeypatch.setattr(download_cache, 'file_sha256', counted)
+    monkeypatch.setattr(download_new, 'file_sha256', counted)
     with serving(root) as httpd:
         CheckpointLoader.load_checkpoint(f'{httpd.url}/{name}')
     assert len(hashed) == 1, hashed

@@ -23,7 +23,7 @@ import pytest
 import torch
 from file_server import serving
 
-from mmadaptformer.utils import CheckpointLoadError, download_cache
+from mmadaptformer.utils import CheckpointLoadError, download_new
 from mmadaptformer.utils.download_cache import URL_SUFFIX, fetch_cached
 from mmadaptformer.utils.download_scratch import scratch_folder
 
@@ -208,7 +208,7 @@ def test_ctrl_c_during_a_download_leaves_nothing(tmp_path, monkeypatch):
         file.write(b'part of it')
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(download_cache, 'fetch_to_file', interrupted)
+    monkeypatch.setattr(download_new, 'fetch_to_file', interrupted)
     with pytest.raises(KeyboardInterrupt):
         fetch_cached('http://127.0.0.1:9/epoch_1.pth', str(cache))
     assert os.listdir(cache) == []
