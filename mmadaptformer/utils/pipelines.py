@@ -44,8 +44,9 @@ from .unknown_keys import dropped_keywords, named_arguments
 from .video_containers import one_line_error
 
 __all__ = [
-    'build_transforms', 'dataloader_pipelines', 'check_pipelines',
-    'dropped_arguments', 'file_client_misfits', 'DROPPING_TRANSFORMS'
+    'build_transforms', 'dataloader_pipelines', 'scoped_pipelines',
+    'check_pipelines', 'dropped_arguments', 'file_client_misfits',
+    'DROPPING_TRANSFORMS'
 ]
 
 #: mmaction2 transforms whose constructor takes ``**kwargs`` and drops
@@ -186,6 +187,27 @@ def dataloader_pipelines(cfg: Config,
     yield from walk(cfg.get(loader), loader)
 
 
+def scoped_pipelines(cfg: Config,
+                     loaders: Sequence[str]) -> Iterator[Tuple[str, list]]:
+    """The ``(key, pipeline)`` of every pipeline of the named dataloaders
+    (:func:`dataloader_pipelines` of each), with the config's
+    ``default_scope`` made the current one first, as the Runner makes it:
+    the scope their transforms are looked up in.
+
+    Args:
+        cfg (Config): The config.
+        loaders (Sequence[str]): e.g. ``('train_dataloader',
+            'val_dataloader')``; one the config leaves unset gives none.
+
+    Yields:
+        tuple[str, list]: The pipeline's key
+        (``train_dataloader.dataset.pipeline``) and its transforms.
+    """
+    use_default_scope(cfg)
+    for loader in loaders:
+        yield from dataloader_pipelines(cfg, loader)
+
+
 def check_pipelines(cfg: Config,
                     source: str,
                     loaders: Sequence[str],
@@ -204,7 +226,5 @@ def check_pipelines(cfg: Config,
     Raises:
         ConfigError: See :func:`build_transforms`.
     """
-    use_default_scope(cfg)
-    for loader in loaders:
-        for key, pipeline in dataloader_pipelines(cfg, loader):
-            build_transforms(pipeline, key, cfg, source, options)
+    for key, pipeline in scoped_pipelines(cfg, loaders):
+        build_transforms(pipeline, key, cfg, source, options)

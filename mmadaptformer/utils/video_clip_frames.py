@@ -22,8 +22,8 @@ from mmengine.registry import MODELS, TRANSFORMS
 
 from .config_error import ConfigError
 from .config_place import mistake_place
-from .pipelines import dataloader_pipelines
-from .registry_names import registered, use_default_scope
+from .pipelines import scoped_pipelines
+from .registry_names import registered
 
 __all__ = ['check_clip_frames', 'check_pipeline_clip_frames', 'video_host']
 
@@ -117,7 +117,8 @@ def check_clip_frames(cfg: Config,
                       loaders: Sequence[str],
                       options: Optional[dict] = None) -> None:
     """:func:`check_pipeline_clip_frames` for every pipeline of the named
-    dataloaders, in the config's ``default_scope``.
+    dataloaders, in the config's ``default_scope``
+    (:func:`~.pipelines.scoped_pipelines`).
 
     Args:
         cfg (Config): The config.
@@ -130,7 +131,5 @@ def check_clip_frames(cfg: Config,
     Raises:
         ConfigError: See :func:`check_pipeline_clip_frames`.
     """
-    use_default_scope(cfg)
-    for loader in loaders:
-        for key, pipeline in dataloader_pipelines(cfg, loader):
-            check_pipeline_clip_frames(cfg, key, pipeline, source, options)
+    for key, pipeline in scoped_pipelines(cfg, loaders):
+        check_pipeline_clip_frames(cfg, key, pipeline, source, options)
