@@ -12,17 +12,10 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='AdaptFormer',
-        backbone=dict(
-            type='VisionTransformer',
-            arch=dict(
-                embed_dims=64,
-                num_layers=2,
-                num_heads=2,
-                feedforward_channels=128),
-            img_size=32,
-            patch_size=16,
-            out_type='cls_token',
-            init_cfg=None),
+        # tiny_vit_*.py's ViT, without its own init: the weights come
+        # with --pretrained. (`{{_base_.model.backbone}}` could not add
+        # init_cfg: MMEngine puts the base value in after this file runs.)
+        backbone=dict(_base_.model.backbone, init_cfg=None),
         # No dropout (the recipe's is 0.1), as tiny_adaptformer_video.py:
         # a few steps on a few images have nothing to regularise.
         adapter=dict(bottleneck=8, scale=0.1, dropout=0., norm=None),

@@ -10,19 +10,10 @@ model = dict(
     backbone=dict(
         _delete_=True,
         type='AdaptFormer',
-        backbone=dict(
-            type='VisionTransformer',
-            img_size=32,
-            patch_size=16,
-            embed_dims=64,
-            depth=2,
-            num_heads=2,
-            mlp_ratio=2,
-            qkv_bias=True,
-            num_frames=4,
-            tubelet_size=2,
-            norm_cfg=dict(type='LN', eps=1e-6),
-            init_cfg=None),
+        # tiny_vit_*.py's ViT, without its own init: the weights come
+        # with --pretrained. (`{{_base_.model.backbone}}` could not add
+        # init_cfg: MMEngine puts the base value in after this file runs.)
+        backbone=dict(_base_.model.backbone, init_cfg=None),
         adapter=dict(bottleneck=8, scale=0.1, dropout=0.)),
     cls_head=dict(type='BNLinearHead', init_std=0.01))
 

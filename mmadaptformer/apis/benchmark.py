@@ -33,11 +33,12 @@ from .benchmark_tasks import stock_cfg, synthetic_inputs, write_tasks
 from .inputs import toolbox_of
 from .model_init import init_model
 from .multitask import MultiTaskRecognizer
-from .prefix_layers import prefix_layers_of
+from .prefix_layers import adaptable_block_count, prefix_layers_of
 
 __all__ = [
     'peak_rss_above', 'times_of', 'synthetic_inputs', 'write_tasks',
-    'check_adaptformer_cfg', 'benchmark_inference', 'format_table'
+    'check_adaptformer_cfg', 'benchmark_inference', 'blocks_text',
+    'format_table'
 ]
 
 
@@ -198,6 +199,10 @@ def benchmark_inference(cfg: Config,
     except ConfigError as e:
         raise ConfigError(f'prefix_layers={list(prefix_layers)} (the adapted '
                           f'blocks of the shared-prefix row): {e}') from e
+    # The block numbers a reader counts (0 first), for the table: the
+    # default layers are negative indices, e.g. [-1].
+    num_blocks = adaptable_block_count(cfg)
+    prefix_blocks = sorted({i % num_blocks for i in prefix_layers})
 
     # 1. AdaptFormer (fast path) vs the stock model, same batch.
     init_default_scope(scope)
@@ -299,12 +304,40 @@ def benchmark_inference(cfg: Config,
         tasks=prefix_tasks,
         layers=list(prefix_layers),
         layers_source=prefix_source,
+        blocks=prefix_blocks,
+        num_blocks=num_blocks,
         split_at=shared,
         shared_per_s=rates['shared'],
         fan_out_at_block_0_per_s=rates['fan_out_at_block_0'],
         speedup=_cpu_ratio(t, 'fan_out_at_block_0', 'shared'),
         seconds=t)
     return out
+
+
+def blocks_text(blocks: Sequence[int], num_blocks: int) -> str:
+    """Words for the adapted blocks ``blocks`` (indices from 0) of a model
+    of ``num_blocks`` adaptable blocks, runs of consecutive blocks joined.
+
+    Examples:
+        >>> blocks_text([1], 2)
+        "block 1 of the model's 2 adaptable blocks (0-1)"
+        >>> blocks_text([0, 9, 10, 11], 12)
+        "blocks 0, 9-11 of the model's 12 adaptable blocks (0-11)"
+        >>> blocks_text([0], 1)
+        "block 0, the model's only adaptable block"
+    """
+    runs = []
+    for block in sorted(blocks):
+        if runs and block == runs[-1][1] + 1:
+            runs[-1][1] = block
+        else:
+            runs.append([block, block])
+    spans = ', '.join(str(a) if a == b else f'{a}-{b}' for a, b in runs)
+    if num_blocks == 1:
+        return "block 0, the model's only adaptable block"
+    noun = 'block' if len(blocks) == 1 else 'blocks'
+    return (f"{noun} {spans} of the model's {num_blocks} adaptable "
+            f'blocks (0-{num_blocks - 1})')
 
 
 def format_table(result: dict, cpu: str) -> str:
@@ -352,8 +385,9 @@ def format_table(result: dict, cpu: str) -> str:
     ]
     sp = result['shared_prefix']
     lines += [
-        '', f'Shared prefix: {sp["tasks"]} tasks with adapters in blocks '
-        f'{sp["layers"]}: {sp["shared_per_s"]:.2f} answers/s (wall) shared '
+        '', f'Shared prefix: {sp["tasks"]} tasks with adapters in '
+        f'{blocks_text(sp["blocks"], sp["num_blocks"])}: '
+        f'{sp["shared_per_s"]:.2f} answers/s (wall) shared '
         f'vs {sp["fan_out_at_block_0_per_s"]:.2f} fanned out at block 0: '
         f'{sp["speedup"]:.2f}x (CPU time).'
     ]

@@ -170,15 +170,19 @@ def guard_mmpretrain_inferencers() -> None:
     Wraps ``__init__`` and ``__call__`` of ``mmpretrain.apis.base.
     BaseInferencer`` (public; every mmpretrain inferencer calls the first,
     whether given a model name, a config file, a ``Config`` or a built
-    model, and all but ``FeatureExtractor`` the second): after the first,
-    and before the second reads any image, the inferencer's ``config``
-    goes through :func:`warn_image_loading_ignored`. Both are needed: a
+    model, and all but ``FeatureExtractor`` the second), and
+    ``FeatureExtractor.__call__`` (public; it reads the images without
+    calling ``BaseInferencer.__call__``): after the first, and before the
+    others read any image, the inferencer's ``config`` goes through
+    :func:`warn_image_loading_ignored`. The calls are needed too: a
     config that imports this package (``custom_imports``) does so inside
     the first call of ``__init__``, which started before the wrap, so the
     first inferencer of such a process is named when it is called.
     Nothing else changes: the inferencer still reads images its own way.
     Called once, by :func:`~mmadaptformer.utils.apply_upstream_fixes`.
     """
+    from mmpretrain.apis import FeatureExtractor
     from mmpretrain.apis.base import BaseInferencer
     BaseInferencer.__init__ = _warning_init(BaseInferencer.__init__)
     BaseInferencer.__call__ = _warning_call(BaseInferencer.__call__)
+    FeatureExtractor.__call__ = _warning_call(FeatureExtractor.__call__)

@@ -122,7 +122,10 @@ UPSTREAM_CHANGES = (
      'config it reads, or a name, goes through unchanged.'),
     ('mmpretrain: its inferencers name the image loading they ignore',
      '`BaseInferencer.__init__` and `__call__` (public, behind every '
-     'mmpretrain inferencer) wrapped: the inferencers drop the test '
+     'mmpretrain inferencer) and `FeatureExtractor.__call__` (public; it '
+     'does not call `BaseInferencer.__call__`, the only one that can warn '
+     'where a config\'s `custom_imports` imports this package during the '
+     'first `__init__`) wrapped: the inferencers drop the test '
      "pipeline's `LoadImageFromFile` and read images with "
      "`mmcv.imread`'s defaults, "
      "so a config's `color_type='grayscale'` (or `imdecode_backend`, "
@@ -201,9 +204,12 @@ def apply_upstream_fixes() -> None:
         config is refused naming what it is and the order of files
         (:mod:`~mmadaptformer.utils.config_file_guard`).
     11. mmpretrain: wrap ``BaseInferencer.__init__`` and ``__call__`` of
-        ``mmpretrain.apis.base`` so that an inferencer whose config's test
-        ``LoadImageFromFile`` has arguments it will ignore says so, once
-        per config (:mod:`~mmadaptformer.utils.image_loading_agreement`).
+        ``mmpretrain.apis.base``, and ``FeatureExtractor.__call__`` (which
+        does not call the base's), so that an inferencer whose config's
+        test ``LoadImageFromFile`` has arguments it will ignore says so,
+        once per config, in a process whose config's ``custom_imports``
+        imports this package during the first ``__init__`` too
+        (:mod:`~mmadaptformer.utils.image_loading_agreement`).
     """
     global _APPLIED
     if _APPLIED:

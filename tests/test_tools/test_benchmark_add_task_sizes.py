@@ -44,7 +44,9 @@ def test_workers_get_the_threads(tmp_path, monkeypatch, clean_loggers):
         str(tmp_path)
     ])
     assert [row['tasks'] for row in result['rows']] == [1, 2]
-    workers = [c for c in calls if '--worker' in c]
-    assert [c[c.index('--worker') + 1] for c in workers] == ['1', '2']
+    workers = [
+        c for c in calls if 'mmadaptformer.benchmark.add_task_worker' in c
+    ]
+    assert [c[c.index('--tasks') + 1] for c in workers] == ['1', '2']
     for cmd in workers:
         assert cmd[cmd.index('--threads') + 1] == '2'

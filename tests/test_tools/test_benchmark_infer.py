@@ -82,6 +82,7 @@ def test_default_prefix_layers_fit_a_model_of_fewer_blocks(
     ])
     prefix = result['shared_prefix']
     assert prefix['layers'] == [-1]
+    assert prefix['blocks'] == [1] and prefix['num_blocks'] == 2
     # Adapters in the last block only: block 0 is shared.
     assert set(prefix['split_at'].values()) == {1}
     source = ("default, the last 1 of the model's 2 adaptable blocks "
@@ -91,7 +92,9 @@ def test_default_prefix_layers_fit_a_model_of_fewer_blocks(
     assert json.loads(out.read_text())['shared_prefix'] == json.loads(
         json.dumps(prefix))
     printed = capsys.readouterr().out
-    assert 'adapters in blocks [-1]' in printed
+    # The block a reader counts, not the index -1.
+    assert ("Shared prefix: 2 tasks with adapters in block 1 of the model's "
+            '2 adaptable blocks (0-1): ') in printed
     assert f'Shared-prefix blocks: {source}.' in printed
 
 

@@ -25,19 +25,17 @@ import platform
 import sys
 import tempfile
 import time
-from typing import Dict, List
 
-import torch
 from mmengine.logging import MMLogger
 from mmengine.registry import HOOKS, MODELS
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
-from mmadaptformer.apis import MultiTaskRecognizer
-from mmadaptformer.apis.benchmark import (check_adaptformer_cfg,
-                                          peak_rss_above, write_tasks)
+from mmadaptformer.apis.benchmark import check_adaptformer_cfg, write_tasks
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, WorkerError,
                                      count_problem, cpu_info,
-                                     run_passing_stderr, use_threads)
+                                     run_passing_stderr, use_threads,
+                                     worker_command)
+from mmadaptformer.benchmark.add_task_worker import TASKS_FILE, measure
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
                                          write_json)
 from mmadaptformer.engine import check_adapter_hook_config, refusals_exit
@@ -50,8 +48,6 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.registry_names import registered
 from mmadaptformer.utils.stop_signals import exit_on_stop
-
-TASKS_FILE = 'add_task_tasks.json'
 
 
 def build_parser():
@@ -79,7 +75,6 @@ def build_parser():
         '(default: a temporary folder)')
     parser.add_argument('--out', help='write the results to this JSON file')
     add_cfg_options(parser)
-    parser.add_argument('--worker', type=int, help=argparse.SUPPRESS)
     return parser
 
 
@@ -94,49 +89,14 @@ def parse_args(argv=None):
     problem = count_problem(args, LEAST_VALUES)
     if problem:
         parser.error(problem)
-    if args.worker is None:  # a worker's config is '-'
-        refuse_bad_paths(parser, args.config, [(args.out, '--out')],
-                         args.cfg_options)
+    refuse_bad_paths(parser, args.config, [(args.out, '--out')],
+                     args.cfg_options)
     return args
 
 
-def measure(tasks: List[Dict[str, str]], num: int) -> dict:
-    """CPU time and peak memory of adding the first ``num`` tasks to a new
-    :class:`MultiTaskRecognizer`.
-
-    Args:
-        tasks (list[dict]): ``dict(name, config, checkpoint)`` per task.
-        num (int): How many of them to add.
-
-    Returns:
-        dict: ``tasks`` (``num``); ``cpu_s`` and ``cpu_s_per_task``:
-        process CPU seconds of the ``add_task`` calls; ``peak_rss_mb``: the
-        peak resident memory while they run, above the resident memory
-        just before the first one (the process with its libraries imported
-        and an empty engine), not the process's whole peak;
-        ``tensor_mb``: the float32 tensors the engine holds. Both in MiB
-        (2**20 bytes), as the project's benchmarks count memory.
-    """
-    engine = MultiTaskRecognizer()
-    cpu = []
-
-    def add_all():
-        for task in tasks[:num]:
-            start = time.process_time()
-            engine.add_task(task['name'], task['config'], task['checkpoint'])
-            cpu.append(time.process_time() - start)
-
-    peak = peak_rss_above(add_all)
-    return dict(
-        tasks=num,
-        cpu_s=sum(cpu),
-        cpu_s_per_task=cpu,
-        peak_rss_mb=peak / 2**20,
-        tensor_mb=engine.num_tensor_elements() * 4 / 2**20)
-
-
 def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
-    """:func:`measure` of ``num`` tasks in a fresh process.
+    """:func:`measure` of ``num`` tasks in a fresh process, which imports
+    the ``mmadaptformer`` this one imported (:func:`worker_command`).
 
     Its stderr (its warnings, or its traceback) is passed on to this
     process's stderr line by line while it runs.
@@ -146,12 +106,12 @@ def _measure_in_subprocess(work_dir: str, num: int, threads: int) -> dict:
             killer ends it with SIGKILL where the tasks do not fit); its
             output has been written to stderr.
     """
-    proc = run_passing_stderr([
-        sys.executable,
-        osp.abspath(__file__), '-', '--work-dir', work_dir, '--worker',
-        str(num), '--threads',
-        str(threads)
-    ])
+    proc = run_passing_stderr(
+        worker_command('mmadaptformer.benchmark.add_task_worker') + [
+            '--work-dir', work_dir, '--tasks',
+            str(num), '--threads',
+            str(threads)
+        ])
     if proc.returncode != 0:
         raise WorkerError(f'{num}-task', proc.returncode, proc.stderr,
                           'give fewer --tasks')
@@ -249,21 +209,12 @@ def _measure(argv) -> dict:
 
 def _main(argv) -> dict:
     args = parse_args(argv)
-    if args.worker is not None:
-        torch.set_num_threads(args.threads)  # the tool has warned
-    else:
-        with results_only_stdout():  # a warning, not a line of the table
-            use_threads(args.threads)
+    with results_only_stdout():  # a warning, not a line of the table
+        use_threads(args.threads)
     # MMEngine's build messages and per-tensor init reports of every task
     # model would bury the table (as merge_adapters.py keeps them off).
     MMLogger.get_instance(
         f'benchmark_add_task_{time.time_ns()}', log_level='WARNING')
-    if args.worker is not None:
-        with open(osp.join(args.work_dir, TASKS_FILE)) as f:
-            tasks = json.load(f)
-        row = measure(tasks, args.worker)
-        print(json.dumps(row))
-        return row
     cfg = load_model_config(build_parser(), args.config, args.cfg_options)
     # An argument mmaction2's ViT would drop, the wrapper's own refusals, a
     # head width the backbone does not give, an AdapterHook argument its
