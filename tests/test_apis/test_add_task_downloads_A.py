@@ -13,6 +13,7 @@ from file_server import QuietHandler, serving
 from task_engines import assert_task_scores
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
+from mmadaptformer.utils import checkpoint_schemes
 
 #: How long the server holds an answer at most: on the old code (the
 #: download under the lock) a call waited that long.
@@ -44,8 +45,7 @@ class SlowServer:
     def wait_requests(self, num: int, timeout: float) -> bool:
         """Whether ``num`` requests came in within ``timeout`` seconds."""
         with self.changed:
-            return self.changed.wait_for(lambda: self.requests >= num,
-                                         timeout)
+            return self.changed.wait_for(lambda: self.requests >= num, timeout)
 
     def release(self) -> None:
         self.released.set()
@@ -95,8 +95,8 @@ def test_loaded_tasks_and_other_inferencers_answer_while_a_task_downloads(
     file = _serve(slow, last['checkpoint'], 'last.pth')
     outcome, order = [], []
     with serving(slow.root, slow.handler) as httpd:
-        thread = _adding(engine, 'last', last['config'],
-                         f'{httpd.url}/{file}', outcome, order)
+        thread = _adding(engine, 'last', last['config'], f'{httpd.url}/{file}',
+                         outcome, order)
         thread.start()
         try:
             assert slow.wait_requests(1, 60), 'never requested'
@@ -126,8 +126,8 @@ def test_two_adds_of_one_name_at_once_one_is_refused(video_tasks,
     videos = val_videos(tiny_video_data, 2)
     engine = MultiTaskRecognizer()
     engine.add_task('full', full['config'], full['checkpoint'])
-    expected = ModelInferencer(
-        last['config'], last['checkpoint'], name='last')(videos)
+    alone = ModelInferencer(last['config'], last['checkpoint'], name='last')
+    expected = alone(videos)
     files = [_serve(slow, last['checkpoint'], f'last{i}.pth') for i in (1, 2)]
     outcome, order = [], []
     with serving(slow.root, slow.handler) as httpd:
@@ -161,13 +161,13 @@ def test_the_first_task_removed_while_another_downloads(
     videos = val_videos(tiny_video_data, 2)
     engine = MultiTaskRecognizer()
     engine.add_task('full', full['config'], full['checkpoint'])
-    expected = ModelInferencer(
-        last['config'], last['checkpoint'], name='last')(videos)
+    alone = ModelInferencer(last['config'], last['checkpoint'], name='last')
+    expected = alone(videos)
     file = _serve(slow, last['checkpoint'], 'last.pth')
     outcome, order = [], []
     with serving(slow.root, slow.handler) as httpd:
-        thread = _adding(engine, 'last', last['config'],
-                         f'{httpd.url}/{file}', outcome, order)
+        thread = _adding(engine, 'last', last['config'], f'{httpd.url}/{file}',
+                         outcome, order)
         thread.start()
         try:
             assert slow.wait_requests(1, 60), 'never requested'
@@ -196,8 +196,8 @@ def test_a_task_of_another_model_than_a_first_task_added_meanwhile(
     odd.write_text(f"_base_ = [{full['config']!r}]\n"
                    'model = dict(backbone=dict(backbone=dict('
                    'drop_path_rate=0.05)))\n')
-    expected = ModelInferencer(
-        full['config'], full['checkpoint'], name='full')(videos)
+    alone = ModelInferencer(full['config'], full['checkpoint'], name='full')
+    expected = alone(videos)
     file = _serve(slow, full['checkpoint'], 'odd.pth')
     engine = MultiTaskRecognizer()
     outcome, order = [], []
@@ -223,16 +223,26 @@ def test_a_task_of_another_model_than_a_first_task_added_meanwhile(
 
 
 def test_an_inferencer_answers_while_the_first_tasks_backbone_downloads(
-        video_tasks, tiny_video_data, slow, tmp_path, clean_loggers):
+        video_tasks, tiny_video_data, slow, tmp_path, monkeypatch,
+        clean_loggers):
     """The first task's adapter-only checkpoint leaves its frozen backbone
     out, and its config names the pretrained file by address. Before, that
     file was read under the locks (as the load reads it, in
-    ``init_host``): the other inferencer's call waited for it (20 s)."""
+    ``init_host``): the other inferencer's call waited for it (20 s). It is
+    read once: the load under the lock gets what was read before it."""
     full = video_tasks['full']
     videos = val_videos(tiny_video_data, 2)
     file = _serve(slow, video_tasks['stock'], 'stock.pth')
     other = ModelInferencer(full['config'], full['checkpoint'], name='full')
     expected = other(videos)
+    loads = []
+    load_forced = checkpoint_schemes.load_forced
+
+    def counted(loader, filename, *args, **kwargs):
+        loads.append(str(filename))
+        return load_forced(loader, filename, *args, **kwargs)
+
+    monkeypatch.setattr(checkpoint_schemes, 'load_forced', counted)
     engine = MultiTaskRecognizer()
     outcome, order = [], []
     with serving(slow.root, slow.handler) as httpd:
@@ -255,4 +265,5 @@ def test_an_inferencer_answers_while_the_first_tasks_backbone_downloads(
     assert order == ['answered', 'added full']
     assert answer == expected
     assert slow.requests == 1
+    assert loads.count(f'{httpd.url}/{file}') == 1, loads
     assert_task_scores(engine(videos), expected, 'full', videos)
