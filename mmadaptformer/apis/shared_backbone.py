@@ -14,34 +14,27 @@ import torch
 from mmengine.config import Config
 from torch import nn
 
-from mmadaptformer.datasets.label_map import LabelMapError
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models.hosts import block_spec
 from mmadaptformer.models.multitask import TaskStreams
+from mmadaptformer.utils.checkpoint_schemes import reading_once
 from mmadaptformer.utils.device_check import device_to_use
-from .backbone_match import (backbone_signature, check_same_frozen,
-                             check_same_model, pretrained_files,
-                             shared_backbone_origin)
-from .checkpoint_read import read_api_files
+from .backbone_match import (check_same_frozen, check_same_model,
+                             pretrained_files, shared_backbone_origin)
 from .forward_guard import serialized
 from .frozen_fingerprints import FrozenFingerprints
-from .inputs import TestInputs, class_names, toolbox_of
-from .label_maps import check_label_map_file
-from .multitask_tasks import (PipelineGroup, Task, TaskError, TaskLoadError,
-                              check_servable, check_shared_neck,
-                              check_task_name, pipeline_group_key, tensors_of)
+from .inputs import TestInputs, class_names
+from .multitask_tasks import (PipelineGroup, Task, TaskError,
+                              check_shared_neck, check_task_name, tensors_of)
 from .task_choice import check_names, chosen_tasks
 from .task_parts import TaskParts, load_task
+from .task_reading import (ReadTask, TaskLabelMapError, as_task_error,
+                           read_pretrained_files, read_task)
 from .task_routes import task_routes
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
 
 __all__ = ['SharedBackbone', 'TaskLabelMapError']
-
-
-class TaskLabelMapError(TaskLoadError, LabelMapError):
-    """A task's ``label_map`` was refused: a :class:`LabelMapError` as for
-    one model, and a :class:`TaskLoadError` caused by it."""
 
 
 class SharedBackbone:
@@ -113,13 +106,18 @@ class SharedBackbone:
         self._check_names([name])
         return self._tasks[name].classes
 
-    @serialized
     def add_task(self,
                  name: str,
                  config: Union[str, Config],
                  checkpoint: Optional[str] = None,
                  label_map: Optional[str] = None) -> None:
         """Load a task: its adapters, head and test pipeline.
+
+        Its files are read (its checkpoint downloaded) without the engine's
+        lock, so the tasks already loaded, and other inferencers, answer
+        meanwhile (:mod:`~mmadaptformer.apis.task_reading`); the lock is
+        held while its model is built and attached, and every check that
+        depends on the tasks loaded is made again then.
 
         Args:
             name (str): Task name (letters, digits, ``_.-``).
@@ -133,14 +131,19 @@ class SharedBackbone:
 
         Raises:
             TaskError: Naming the task, if it has no checkpoint or cannot be
-                served with the tasks already loaded; a
+                served with the tasks already loaded (a task of that name
+                added meanwhile included); a
                 :class:`TaskLoadError` if its model cannot be loaded, with
                 the error as its ``__cause__``; a :class:`TaskLabelMapError`
                 (a ``TaskLoadError`` and a
                 :class:`~mmadaptformer.apis.LabelMapError`) if
                 ``label_map`` is refused.
         """
-        check_task_name(name, self._tasks)
+        with self.lock:
+            tasks = OrderedDict(self._tasks)
+            toolbox, signature = self._toolbox, self._signature
+            groups = set(self._groups)
+        check_task_name(name, tasks)
         if checkpoint is None:
             raise TaskError(
                 f'Task {name!r}: add_task got no checkpoint; give the '
@@ -148,17 +151,29 @@ class SharedBackbone:
                 '.pth file, or an http(s):// address) as checkpoint=. '
                 'Without one its head and adapters are random and the '
                 'backbone is not even the pretrained one.')
-        try:
-            self._add(name, config, checkpoint, label_map)
-        except Exception as e:
-            # Whatever failed, the loaded tasks stay as they were.
-            self._undo(name)
-            if isinstance(e, TaskError):
+        with as_task_error(name):
+            read = read_task(name, config, checkpoint, label_map,
+                             next(iter(tasks.values()), None), toolbox,
+                             signature, groups)
+        # What is read in this scope is not read again in it: the first
+        # task's pretrained backbone, read here, loads under the lock.
+        with reading_once():
+            if not tasks:
+                read_pretrained_files(read)
+            self._attach(read)
+
+    @serialized
+    def _attach(self, read: ReadTask) -> None:
+        """:meth:`add_task` under the locks, all or nothing."""
+        # Added by another thread while this one read its files.
+        check_task_name(read.name, self._tasks)
+        with as_task_error(read.name):
+            try:
+                self._add(read)
+            except Exception:
+                # Whatever failed, the loaded tasks stay as they were.
+                self._undo(read.name)
                 raise
-            error = (
-                TaskLabelMapError
-                if isinstance(e, LabelMapError) else TaskLoadError)
-            raise error(f'Task {name!r}: {type(e).__name__}: {e}') from e
 
     def _detach(self, name: str) -> None:
         """Take ``name``'s modules out of the shared model (it is no
@@ -188,32 +203,27 @@ class SharedBackbone:
                 del self._groups[group_key]
         self._update_split_points()
 
-    def _add(self, name, config, checkpoint, label_map) -> None:
-        check_label_map_file(label_map)
-        # The checkpoint named in this API's terms; init_model would name
-        # it in its own.
-        cfg, source, _ = read_api_files('add_task(name, config, checkpoint)',
-                                        config, checkpoint)
-        toolbox = toolbox_of(cfg, source)
-        signature = backbone_signature(cfg, toolbox)
+    def _add(self, read: ReadTask) -> None:
+        name, cfg, source = read.name, read.cfg, read.source
+        toolbox, signature = read.toolbox, read.signature
+        checkpoint, group_key = read.checkpoint, read.group_key
         if self._tasks:
+            # Again: the first task may have changed since the read.
             check_same_model(name, source, toolbox, signature,
                              next(iter(self._tasks.values())), self._toolbox,
                              self._signature)
-        check_servable(name, cfg, source)
-
         # Everything that can fail is done before the shared model changes.
-        group_key = pipeline_group_key(cfg, source, toolbox)
-        inputs = None
-        if group_key not in self._groups:
+        inputs = read.inputs
+        if group_key not in self._groups and inputs is None:
             inputs = TestInputs(cfg, source)
         model, meta, parts, light = load_task(name, cfg, source, toolbox,
                                               checkpoint, self.device,
-                                              self._origin, self._fingerprints)
+                                              self._origin, self._fingerprints,
+                                              read.loaded)
         info = meta.get(ADAPTER_META_KEY)
         digest = info['frozen_digest'] if info else None
         check_shared_neck(name, model, source)
-        classes = class_names(cfg, label_map, meta,
+        classes = class_names(cfg, read.label_map, meta,
                               getattr(parts.head, 'num_classes', None))
         if self.base is None:
             # What an adapter-only checkpoint leaves out comes from these.

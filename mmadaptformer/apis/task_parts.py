@@ -286,9 +286,15 @@ def load_task_parts(name: str, cfg: Config, source: str, toolbox: str,
     return model, parts
 
 
-def load_task(name: str, cfg: Config, source: str, toolbox: str,
-              checkpoint: Optional[str], device: str, origin: Optional[str],
-              fingerprints: Optional[FrozenFingerprints]) -> tuple:
+def load_task(name: str,
+              cfg: Config,
+              source: str,
+              toolbox: str,
+              checkpoint: Optional[str],
+              device: str,
+              origin: Optional[str],
+              fingerprints: Optional[FrozenFingerprints],
+              loaded: Optional[dict] = None) -> tuple:
     """Load a task to serve on a shared backbone: a later task with an
     adapter-only checkpoint without its frozen backbone
     (:func:`load_task_parts`), the first one and any other by
@@ -299,6 +305,10 @@ def load_task(name: str, cfg: Config, source: str, toolbox: str,
             None for the first task.
         fingerprints (FrozenFingerprints, optional): Of the shared frozen
             tensors; None for the first task.
+        loaded (dict, optional): ``checkpoint`` as
+            :func:`~.checkpoint_read.read_checkpoint` read it (``add_task``
+            reads it before it takes the lock); None to read it here.
+            Defaults to None.
         Others as :func:`load_task_parts`, ``checkpoint`` optional.
 
     Returns:
@@ -308,9 +318,9 @@ def load_task(name: str, cfg: Config, source: str, toolbox: str,
     """
     # Checked for every task: a later one may load only its parts below.
     check_inference_cfg(cfg, source)
-    loaded = None
-    if origin is not None and checkpoint is not None:
+    if loaded is None and origin is not None and checkpoint is not None:
         loaded = read_checkpoint(checkpoint)
+    if origin is not None and loaded is not None:
         light = load_task_parts(name, cfg, source, toolbox,
                                 os.fspath(checkpoint), loaded, fingerprints,
                                 origin, device)

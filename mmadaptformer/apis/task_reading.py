@@ -1,0 +1,208 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What :meth:`~mmadaptformer.apis.shared_backbone.SharedBackbone.add_task`
+does before it takes the engine's lock: read and check a task's config
+(under the process-wide
+:data:`~mmadaptformer.utils.default_scope_lock.SCOPE_LOCK`, briefly:
+MMEngine's config reading is not thread-safe), and read its checkpoint and
+a first task's pretrained backbone without a lock (a download may take
+minutes).
+
+Only what does not change the engine is done here, so that the engine's
+calls on the tasks already loaded, and every other inferencer's call, are
+answered meanwhile. Checks that depend on the tasks loaded are made here
+against what was loaded when the read began, to refuse a task early (before
+its download), and made again under the lock against the tasks loaded then
+(another thread may have added or removed tasks meanwhile). See
+``docs/multitask.md``.
+"""
+import contextlib
+from dataclasses import dataclass
+from typing import Collection, Iterator, List, Mapping, Optional, Union
+
+from mmengine.config import Config
+from mmengine.runner import CheckpointLoader
+
+from mmadaptformer.datasets.label_map import LabelMapError
+from mmadaptformer.engine import ADAPTER_META_KEY
+from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
+from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
+from mmadaptformer.utils.recognizer_check import check_inference_cfg
+from .backbone_match import backbone_signature, check_same_model
+from .checkpoint_read import read_api_files, read_checkpoint
+from .inputs import TestInputs, toolbox_of
+from .label_maps import check_label_map_file
+from .multitask_tasks import (Task, TaskError, TaskLoadError, check_servable,
+                              pipeline_group_key)
+
+__all__ = [
+    'TaskLabelMapError', 'as_task_error', 'ReadTask', 'read_task',
+    'read_pretrained_files'
+]
+
+
+class TaskLabelMapError(TaskLoadError, LabelMapError):
+    """A task's ``label_map`` was refused: a :class:`LabelMapError` as for
+    one model, and a :class:`TaskLoadError` caused by it."""
+
+
+@contextlib.contextmanager
+def as_task_error(name: str) -> Iterator[None]:
+    """Raise what fails in adding the task ``name`` as a :class:`TaskError`
+    naming it: a ``TaskError`` as it is, a refused label map as a
+    :class:`TaskLabelMapError`, anything else as a :class:`TaskLoadError`,
+    the error as its ``__cause__``."""
+    try:
+        yield
+    except TaskError:
+        raise
+    except Exception as e:
+        error = (
+            TaskLabelMapError
+            if isinstance(e, LabelMapError) else TaskLoadError)
+        raise error(f'Task {name!r}: {type(e).__name__}: {e}') from e
+
+
+@dataclass
+class ReadTask:
+    """A task's files, read and checked, ready to be attached.
+
+    Attributes:
+        name (str): The task.
+        cfg (Config): Its config.
+        source (str): How its config is named (its file).
+        toolbox (str): ``'mmaction'`` or ``'mmpretrain'``.
+        signature (dict): Its backbone's signature
+            (:func:`~mmadaptformer.apis.backbone_match.backbone_signature`).
+        checkpoint (str): Its checkpoint, as given.
+        loaded (dict): The checkpoint, as read.
+        label_map (str, optional): Its class names file.
+        group_key (str): Its :class:`~.multitask_tasks.PipelineGroup`'s key.
+        inputs (TestInputs, optional): Its test pipeline, built where no
+            loaded task had its group when it was read; None otherwise.
+    """
+    name: str
+    cfg: Config
+    source: str
+    toolbox: str
+    signature: dict
+    checkpoint: str
+    loaded: dict
+    label_map: Optional[str]
+    group_key: str
+    inputs: Optional[TestInputs]
+
+
+def read_task(name: str, config: Union[str, Config], checkpoint: str,
+              label_map: Optional[str], first: Optional[Task],
+              first_toolbox: Optional[str], first_signature: Optional[dict],
+              groups: Collection[str]) -> ReadTask:
+    """Read and check a task's files and read its checkpoint, in the order
+    ``add_task`` always refused them, without taking the engine's lock.
+
+    Args:
+        name (str): The task.
+        config (str | Config): Its config.
+        checkpoint (str): Its checkpoint file or address.
+        label_map (str, optional): Its class names file.
+        first (Task, optional): The first task loaded when the read began;
+            None if there was none.
+        first_toolbox (str, optional): Its toolbox.
+        first_signature (dict, optional): Its backbone's signature.
+        groups (Collection[str]): Keys of the pipeline groups loaded then.
+
+    Returns:
+        ReadTask: What :meth:`SharedBackbone.add_task` attaches.
+
+    Raises:
+        TaskError: If the task cannot be served with the first task.
+        Exception: What reading a file raised (a missing label map, config
+            or checkpoint, a checkpoint that does not load).
+    """
+    check_label_map_file(label_map)
+    # Held for the config, not for the checkpoint: MMEngine's config
+    # reading (Config.fromfile of an ``mmaction::`` base asks pkg_resources,
+    # which two threads at once broke: "TypeError: 'DistInfoDistribution'
+    # object is not iterable"), its registries and the default scope that
+    # building the pipeline sets are the process's.
+    with SCOPE_LOCK:
+        # The checkpoint named in this API's terms; init_model would name
+        # it in its own.
+        call = 'add_task(name, config, checkpoint)'
+        cfg, source, order = read_api_files(call, config, checkpoint)
+        toolbox = toolbox_of(cfg, source)
+        signature = backbone_signature(cfg, toolbox)
+        if first is not None:
+            check_same_model(name, source, toolbox, signature, first,
+                             first_toolbox, first_signature)
+        check_servable(name, cfg, source)
+        group_key = pipeline_group_key(cfg, source, toolbox)
+        inputs = TestInputs(cfg, source) if group_key not in groups else None
+        check_inference_cfg(cfg, source)
+    # An address goes to MMEngine's CheckpointLoader, whose schemes all load
+    # with weights_only, as init_model's read does.
+    loaded = read_checkpoint(checkpoint, order)
+    return ReadTask(
+        name=name,
+        cfg=cfg,
+        source=source,
+        toolbox=toolbox,
+        signature=signature,
+        checkpoint=checkpoint,
+        loaded=loaded,
+        label_map=label_map,
+        group_key=group_key,
+        inputs=inputs)
+
+
+def _pretrained_entries(cfg: Config) -> List[Mapping]:
+    """The ``Pretrained`` entries of the frozen host's ``init_cfg`` as the
+    config writes them (``model.backbone.backbone.init_cfg``, else the
+    wrapper's own), which loading an adapter-only checkpoint reads."""
+    wrapper = cfg.model.get('backbone')
+    if not isinstance(wrapper, Mapping):
+        return []
+    host = wrapper.get('backbone')
+    for owner in (host, wrapper):
+        init_cfg = owner.get('init_cfg') if isinstance(owner,
+                                                       Mapping) else None
+        entries = init_cfg if isinstance(init_cfg,
+                                         (list, tuple)) else [init_cfg]
+        found = [
+            entry for entry in entries
+            if is_pretrained_cfg(entry) and entry.get('checkpoint')
+        ]
+        if found:
+            return found
+    return []
+
+
+def read_pretrained_files(read: ReadTask) -> None:
+    """Read the pretrained files of the frozen backbone that a first task's
+    adapter-only checkpoint leaves out, before the lock, into the caller's
+    :func:`~mmadaptformer.utils.checkpoint_schemes.reading_once` scope: the
+    load under the lock then gets what was read here (a download of
+    minutes) without reading it again.
+
+    They are read as the load reads them (``CheckpointLoader``, so with
+    ``weights_only``; the entry's ``map_location``, ``'cpu'`` by default).
+    A file that fails to be read here is not kept: the load reads it again
+    and raises what fails there, in the order and with the message it
+    always did (a :class:`~mmadaptformer.apis.PretrainedLoadError` naming
+    the file and its config key, after the checks of the checkpoint that
+    come before it). Weights a host names otherwise (its own
+    ``pretrained=`` argument) are read by the load alone, under the lock.
+
+    Args:
+        read (ReadTask): The task, its checkpoint read.
+    """
+    meta = read.loaded.get('meta')
+    if not isinstance(meta, Mapping) or meta.get(ADAPTER_META_KEY) is None:
+        return  # a full or merged checkpoint fills the frozen backbone
+    for entry in _pretrained_entries(read.cfg):
+        try:
+            CheckpointLoader.load_checkpoint(
+                entry['checkpoint'],
+                map_location=entry.get('map_location', 'cpu'),
+                logger='silent')
+        except Exception:  # noqa: B902 -- read again, and raised, under lock
+            continue
