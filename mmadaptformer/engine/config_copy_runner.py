@@ -40,6 +40,7 @@ from mmengine.runner import Runner
 
 from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
+from mmadaptformer.utils.config_place import given_cfg_options, option_place
 from mmadaptformer.utils.image_loading_agreement import \
     warn_image_loading_ignored
 from mmadaptformer.utils.pipelines_agreement import \
@@ -270,9 +271,15 @@ def build_runner(cfg: Config):
     runner = runner_cls.from_cfg(cfg)
     add_resume_check_hook(runner)
     if _removed_data_health(cfg):
+        # The option that removed it, if a tool was given one: the file
+        # may still name the hook.
+        removed_by = option_place('default_hooks.data_health',
+                                  given_cfg_options())
+        place = (
+            removed_by or f'default_hooks.data_health=None in {cfg.filename}')
         runner.logger.warning(
-            f'default_hooks.data_health=None in {cfg.filename}: this run has '
-            'no DataHealthHook, so broken files skipped in training are not '
+            f'{place}: this run has no DataHealthHook, so broken files '
+            'skipped in training are not '
             'counted and a validation or test set that would score other '
             'samples in their place is not refused.')
     else:
