@@ -8,6 +8,8 @@ from typing import Optional, Sequence
 from mmengine.config import Config, ConfigDict
 
 from ..utils import ConfigError
+from ..utils.config_place import mistake_place
+from ..utils.metric_scorers import evaluator_metric_cfgs
 
 __all__ = ['add_tta', 'trigger_visualization_hook', 'add_dump_metrics']
 
@@ -123,20 +125,54 @@ def trigger_visualization_hook(cfg: Config,
     hook.interval = interval
 
 
-def add_dump_metrics(cfg: Config, pred_files: Sequence[str]) -> None:
-    """Append a dump of the predictions to ``test_evaluator`` for each of
-    ``pred_files`` (``--dump``, and ``--out`` unless ``--out-item
-    metrics``).
+def add_dump_metrics(cfg: Config,
+                     pred_files: Sequence[str],
+                     config_file: Optional[str] = None,
+                     options: Optional[dict] = None) -> None:
+    """Add a dump of the predictions to the metrics of ``test_evaluator``
+    for each of ``pred_files`` (``--dump``, and ``--out`` unless
+    ``--out-item metrics``), as MMPretrain's ``tools/test.py`` adds its
+    ``DumpResults`` to the built evaluator's metrics.
+
+    A metric or a list of them becomes a list with the dumps after it; an
+    ``Evaluator`` config (``dict(type='Evaluator', metrics=...)``, any
+    ``type`` that builds MMEngine's ``Evaluator`` or a subclass) keeps its
+    type and gets the dumps after its ``metrics``.
 
     Args:
-        cfg (Config): The test config, changed in place.
+        cfg (Config): The test config, ``--cfg-options`` merged, changed in
+            place.
         pred_files (Sequence[str]): The pickle files to write.
+        config_file (str, optional): The config file, for the errors.
+            Defaults to ``cfg.filename``.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Raises:
+        ConfigError: If ``test_evaluator`` is a dict of ``metrics`` whose
+            ``type`` builds no ``Evaluator``, or a type no registry holds
+            (:func:`~mmadaptformer.utils.metric_scorers.
+            evaluator_metric_cfgs`).
     """
-    for out_file in pred_files:
-        # MMEngine's DumpResults, replacing the file atomically.
-        dump_metric = dict(type='AtomicDumpResults', out_file_path=out_file)
-        if isinstance(cfg.test_evaluator, (list, tuple)):
-            cfg.test_evaluator = list(cfg.test_evaluator)
-            cfg.test_evaluator.append(dump_metric)
-        else:
-            cfg.test_evaluator = [cfg.test_evaluator, dump_metric]
+    if not pred_files:
+        return
+    source = config_file or cfg.filename
+    metrics = evaluator_metric_cfgs(cfg, 'test_evaluator', source, options)
+    evaluator = cfg.get('test_evaluator')
+    if metrics is None:
+        where = mistake_place(source, 'test_evaluator.type', options,
+                              evaluator.get('type'))
+        raise ConfigError(
+            f'{where} builds no MMEngine Evaluator, so --dump and --out '
+            '(the predictions) have no list of metrics to add their '
+            'AtomicDumpResults to. Add dict(type=\'AtomicDumpResults\', '
+            'out_file_path=...) to that evaluator in the config instead.')
+    # MMEngine's DumpResults, replacing the file atomically.
+    metrics += [
+        dict(type='AtomicDumpResults', out_file_path=out_file)
+        for out_file in pred_files
+    ]
+    if isinstance(evaluator, dict) and 'metrics' in evaluator:
+        evaluator.metrics = metrics
+    else:
+        cfg.test_evaluator = metrics

@@ -22,7 +22,7 @@ from mmengine.config import Config
 
 from .config_error import ConfigError
 from .config_place import mistake_place
-from .metric_scorers import evaluator_scorers
+from .metric_scorers import evaluator_metric_cfgs, evaluator_scorers
 from .model_keys import HEAD_NAMES
 from .registry_names import use_default_scope
 from .video_containers import one_line_error
@@ -81,10 +81,11 @@ def check_metric_classes(cfg: Config,
     Raises:
         ConfigError: Naming the evaluator's key (or the option that set
             it), the metric, the head's ``num_classes`` and the metric's
-            error. A metric not of :data:`~.metric_scorers.SCORERS`, one
-            that cannot be built, or one that fails on the made-up samples
-            with many classes too (another kind of task), is left to the
-            Runner.
+            error; or an evaluator ``type`` that no registry holds
+            (:func:`~.metric_scorers.evaluator_metric_cfgs`). A metric not
+            of :data:`~.metric_scorers.SCORERS`, one that cannot be built,
+            or one that fails on the made-up samples with many classes too
+            (another kind of task), is left to the Runner.
     """
     head = head_num_classes(cfg)
     if head is None or head[1] < 1:
@@ -92,9 +93,8 @@ def check_metric_classes(cfg: Config,
     head_key, num_classes = head
     use_default_scope(cfg)
     for key in evaluators:
-        if cfg.get(key) is None:
-            continue
-        for metric in evaluator_scorers(cfg.get(key)).scorers:
+        metrics = evaluator_metric_cfgs(cfg, key, source, options)
+        for metric in evaluator_scorers(metrics).scorers:
             error = _fails(metric, num_classes)
             if error is None or _fails(metric, _MANY) is not None:
                 continue

@@ -12,12 +12,29 @@ it is built; ``ReportVQA``, ``NocapsSave`` and mmaction2's ``ANetMetric``
 write theirs when they compute; a user's metric, or a subclass of a
 scorer, may do any of these. So only the classes of :data:`SCORERS` are
 built; the others are only looked up in the registry.
+
+Every place that reads an evaluator config's metrics (these checks,
+``tools/test.py``'s ``--dump``) reads them with
+:func:`evaluator_metric_cfgs`, which tells an ``Evaluator`` config by the
+class its ``type`` builds, as the Runner will build it: a ``type`` compared
+as a string missed ``'mmengine.Evaluator'``, whose metrics then went
+unchecked, and ``--dump`` refused a valid ``type='Evaluator'`` config.
 """
-from typing import Any, List, NamedTuple
+import inspect
+from typing import Any, List, NamedTuple, Optional, Sequence
 
-from mmengine.registry import METRICS
+from mmengine.config import Config
+from mmengine.evaluator import Evaluator
+from mmengine.registry import EVALUATOR, METRICS
 
-__all__ = ['SCORERS', 'NAMELESS', 'EvaluatorScorers', 'evaluator_scorers']
+from .config_error import ConfigError
+from .config_place import mistake_place
+from .registry_names import unregistered_type, use_default_scope
+
+__all__ = [
+    'SCORERS', 'NAMELESS', 'EvaluatorScorers', 'evaluator_metric_cfgs',
+    'evaluator_scorers'
+]
 
 #: The metrics (``module.class``) whose building and scoring do nothing
 #: but return scores (no file, no log line). mmpretrain's
@@ -50,34 +67,86 @@ class EvaluatorScorers(NamedTuple):
     others: List[str]
 
 
-def _metric_cfgs(evaluator: Any) -> List[Any]:
-    """The metric configs of an evaluator config, as MMEngine's Runner
-    reads it: a metric, a list of them, or an ``Evaluator`` config of
-    ``metrics``."""
-    if isinstance(evaluator, dict) and 'metrics' in evaluator:
-        if evaluator.get('type', 'Evaluator') != 'Evaluator':
-            # Another evaluator type may use its metrics otherwise.
-            return [evaluator]
-        evaluator = evaluator['metrics']
-    metrics = [evaluator] if isinstance(evaluator, dict) else evaluator
-    if not isinstance(metrics, (list, tuple)):
+def evaluator_metric_cfgs(cfg: Config,
+                          key: str,
+                          source: str,
+                          options: Optional[dict] = None) -> Optional[List]:
+    """The metric configs of the evaluator config ``cfg[key]``, as MMEngine's
+    ``Runner.build_evaluator`` reads it. The config's ``default_scope``
+    becomes the current one, as the Runner makes it.
+
+    A list is a list of metrics; a dict without ``metrics`` is one metric; a
+    dict with ``metrics`` is built from the ``EVALUATOR`` registry (``type``
+    defaults to ``'Evaluator'``), and its ``metrics`` (one, or a list) are
+    the metrics where its ``type`` builds MMEngine's ``Evaluator`` or a
+    subclass: ``'Evaluator'``, ``'mmengine.Evaluator'``, the class itself, a
+    subclass registered in the scope's registry.
+
+    Args:
+        cfg (Config): The config, ``--cfg-options`` merged.
+        key (str): The evaluator's key (``'val_evaluator'``,
+            ``'test_evaluator'``).
+        source (str): The config file, for errors.
+        options (dict, optional): The ``--cfg-options`` given. Defaults to
+            None.
+
+    Returns:
+        list | None: The metric configs (``[]`` for no evaluator); None for
+        an evaluator whose ``type`` builds a class that is no ``Evaluator``,
+        which may use its ``metrics`` otherwise.
+
+    Raises:
+        ConfigError: If the evaluator's ``type`` is neither a class nor a
+            name its registry holds, named as
+            :func:`~.registry_names.unregistered_type` names it (the Runner
+            would raise its ``KeyError`` only when it builds the loop).
+    """
+    use_default_scope(cfg)
+    evaluator = cfg.get(key)
+    if evaluator is None:
+        return []
+    if not isinstance(evaluator, dict):
+        return list(evaluator) if isinstance(evaluator,
+                                             (list, tuple)) else [evaluator]
+    if 'metrics' not in evaluator:
         return [evaluator]
-    return list(metrics)
+    kind = evaluator.get('type', 'Evaluator')
+    with EVALUATOR.switch_scope_and_registry(
+            evaluator.get('_scope_')) as registry:
+        cls = registry.get(kind) if isinstance(kind, str) else kind
+        scope, name = registry.scope, registry.name
+    if cls is None and isinstance(kind, str):
+        raise unregistered_type(kind, scope, name, cfg, source, options) or \
+            ConfigError(f'{mistake_place(source, f"{key}.type", options)}='
+                        f'{kind!r} is not in the {scope}::{name} registry.')
+    if not inspect.isclass(cls):
+        where = mistake_place(source, f'{key}.type', options, kind)
+        raise ConfigError(
+            f'{where}: an evaluator\'s type is the name of a registered '
+            'evaluator class (such as \'Evaluator\') or the class itself.')
+    if not issubclass(cls, Evaluator):
+        return None
+    metrics = evaluator['metrics']
+    # As Evaluator.__init__ reads them.
+    return list(metrics) if isinstance(metrics, Sequence) else [metrics]
 
 
-def evaluator_scorers(evaluator: Any) -> EvaluatorScorers:
-    """Build the metrics of ``evaluator`` (a config, in the current scope)
+def evaluator_scorers(metrics: Optional[Sequence]) -> EvaluatorScorers:
+    """Build the metrics of ``metrics`` (configs, in the current scope)
     whose class is one of :data:`SCORERS`; only look the others up.
 
     Args:
-        evaluator (dict | list): An evaluator config (``val_evaluator``,
-            ``test_evaluator``).
+        metrics (Sequence | None): The metric configs of an evaluator
+            (:func:`evaluator_metric_cfgs`); None for an evaluator whose
+            metrics are not known, which then has one of ``others``.
 
     Returns:
         EvaluatorScorers: The scorers, built, and the other metrics' types.
     """
+    if metrics is None:
+        return EvaluatorScorers([], ['an evaluator that is no Evaluator'])
     scorers, others = [], []
-    for metric in _metric_cfgs(evaluator):
+    for metric in metrics:
         if not isinstance(metric, dict):
             others.append(repr(metric))
             continue

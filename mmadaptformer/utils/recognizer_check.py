@@ -40,6 +40,7 @@ from mmengine.config import Config
 
 from .config_error import ConfigError
 from .config_place import mistake_place
+from .metric_scorers import evaluator_metric_cfgs
 from .preprocessor_check import check_shadowed_preprocessor
 from .registry_names import close_hint, registered, use_default_scope
 from .source_reads import instance_key_reads
@@ -265,18 +266,17 @@ def check_evaluated_views(cfg: Config,
             None.
 
     Raises:
-        ConfigError: Naming the key, the evaluator and its metric.
+        ConfigError: Naming the key, the evaluator and its metric; or an
+            evaluator ``type`` that no registry holds
+            (:func:`~.metric_scorers.evaluator_metric_cfgs`).
     """
     said = per_view_scores(cfg, source, options)
     if said is None:
         return
     for key in evaluators:
-        metrics = cfg.get(key)
-        if isinstance(metrics, dict) and 'metrics' in metrics:
-            metrics = metrics['metrics']
-        if isinstance(metrics, dict):
-            metrics = [metrics]
-        for metric in metrics or ():
+        # None: an evaluator that is no Evaluator scores the views its
+        # own way.
+        for metric in evaluator_metric_cfgs(cfg, key, source, options) or ():
             kind = metric.get('type') if isinstance(metric, dict) else None
             if isinstance(kind, str) and \
                     kind.rsplit('.', 1)[-1] not in ('DumpResults',

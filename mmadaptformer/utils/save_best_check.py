@@ -17,14 +17,14 @@ made-up predictions over its ``out_file_path``. With another metric in
 the evaluator, a ``save_best`` that no scorer gives may be that metric's,
 and is left to the Runner.
 """
-from typing import List, Optional
+from typing import List, Optional, Sequence
 
 import torch
 from mmengine.config import Config
 
 from .config_error import ConfigError
 from .config_place import mistake_place
-from .metric_scorers import evaluator_scorers
+from .metric_scorers import evaluator_metric_cfgs, evaluator_scorers
 from .registry_names import close_hint, use_default_scope
 
 __all__ = ['check_save_best', 'validation_metric_names']
@@ -33,8 +33,9 @@ __all__ = ['check_save_best', 'validation_metric_names']
 _CLASSES = 1000
 
 
-def validation_metric_names(evaluator_cfg) -> Optional[List[str]]:
-    """The names of the metrics ``val_evaluator`` gives, ``prefix/name``
+def validation_metric_names(
+        metrics: Optional[Sequence]) -> Optional[List[str]]:
+    """The names that the metrics of ``val_evaluator`` give, ``prefix/name``
     as MMEngine's ``Evaluator`` logs them, in the current scope.
 
     Each metric of :data:`~.metric_scorers.SCORERS` is run on two made-up
@@ -43,15 +44,17 @@ def validation_metric_names(evaluator_cfg) -> Optional[List[str]]:
     data. ``DumpResults`` gives none.
 
     Args:
-        evaluator_cfg (dict | list): ``val_evaluator``.
+        metrics (Sequence | None): The metric configs of ``val_evaluator``
+            (:func:`~.metric_scorers.evaluator_metric_cfgs`); None for an
+            evaluator whose metrics are not known.
 
     Returns:
-        list[str] | None: The names; None if they cannot all be known: a
-        metric is not one of the scorers (it is never built here: it may
-        write files), or cannot be looked up or built (the Runner names
-        that itself).
+        list[str] | None: The names; None if they cannot all be known: the
+        metrics are not known, a metric is not one of the scorers (it is
+        never built here: it may write files), or cannot be looked up or
+        built (the Runner names that itself).
     """
-    found = evaluator_scorers(evaluator_cfg)
+    found = evaluator_scorers(metrics)
     if found.others:
         return None
     names = []
@@ -91,7 +94,9 @@ def check_save_best(cfg: Config,
 
     Raises:
         ConfigError: Naming the key (or the option that set it), the
-            closest metric names and those the validation gives.
+            closest metric names and those the validation gives; or a
+            ``val_evaluator`` ``type`` that no registry holds
+            (:func:`~.metric_scorers.evaluator_metric_cfgs`).
     """
     hook = (cfg.get('default_hooks') or {}).get('checkpoint')
     save_best = hook.get('save_best') if isinstance(hook, dict) else None
@@ -103,7 +108,8 @@ def check_save_best(cfg: Config,
     if not keys:
         return
     use_default_scope(cfg)
-    names = validation_metric_names(cfg.val_evaluator)
+    names = validation_metric_names(
+        evaluator_metric_cfgs(cfg, 'val_evaluator', source, options))
     if names is None:
         return
     for key in keys:

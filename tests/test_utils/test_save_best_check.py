@@ -13,7 +13,7 @@ from mmadaptformer.utils.save_best_check import (check_save_best,
 def test_the_names_are_the_ones_the_evaluator_logs():
     init_default_scope('mmaction')
     assert sorted(validation_metric_names(
-        dict(type='AccMetric'))) == ['acc/mean1', 'acc/top1', 'acc/top5']
+        [dict(type='AccMetric')])) == ['acc/mean1', 'acc/top1', 'acc/top5']
     init_default_scope('mmpretrain')
     assert validation_metric_names([
         dict(type='Accuracy', topk=(1, 5)),
@@ -21,9 +21,11 @@ def test_the_names_are_the_ones_the_evaluator_logs():
     ]) == ['accuracy/top1', 'accuracy/top5', 'single-label/precision']
     # Metrics that cannot take single-label samples: not known.
     init_default_scope('mmaction')
-    assert validation_metric_names(dict(type='RetrievalRecall',
-                                        topk=(1, 5))) is None
-    assert validation_metric_names(dict(type='NoSuchMetric')) is None
+    recall = dict(type='RetrievalRecall', topk=(1, 5))
+    assert validation_metric_names([recall]) is None
+    assert validation_metric_names([dict(type='NoSuchMetric')]) is None
+    # An evaluator whose metrics are not known.
+    assert validation_metric_names(None) is None
 
 
 def _cfg(save_best, **extra):
