@@ -106,3 +106,25 @@ def test_an_evaluator_type_no_registry_holds_is_named_first(run):
             "'Evaluatr' is not in the mmpretrain::evaluator registry; did you "
             "mean 'Evaluator'? Check the spelling, or import the module that "
             'registers it (custom_imports).'), line
+
+
+def test_a_misspelled_type_from_cfg_options_is_named_as_the_option(run):
+    """With --dump, an evaluator type given by ``--cfg-options`` was blamed
+    on the config file, where the type is spelled right."""
+    cfg = _config(
+        run, 'option_typo',
+        "type='Evaluator', metrics=[dict(type='Accuracy', topk=(1, ))]")
+    work = run.dir / 'option_typo_work'
+    proc = run_tool([
+        'test.py', cfg, run.ckpt, '--work-dir', work, '--dump',
+        str(run.dir / 'option_typo.pkl'), '--cfg-options',
+        'test_evaluator.type=Evaluatr'
+    ],
+                    cwd=run.dir,
+                    check=False)
+    line = refused_line(proc, absent=['Epoch('], no_dir=work)
+    assert line == (
+        "ConfigError: --cfg-options test_evaluator.type='Evaluatr' is not in "
+        "the mmpretrain::evaluator registry; did you mean 'Evaluator'? Check "
+        'the spelling, or import the module that registers it '
+        '(custom_imports).'), line
