@@ -1,0 +1,79 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""What a ``tools/infer.py`` run stopped by Ctrl-C, SIGTERM or SIGHUP
+leaves behind, for the one line it ends with.
+
+A long run (a folder of thousands of videos) stopped with Ctrl-C ended
+with a traceback of whatever it was running (a softmax inside mmaction2's
+head), exit status -2, and did not say that nothing had been printed or
+written, nor whether an ``--out`` file of an earlier run was still whole.
+:func:`~mmadaptformer.utils.stop_signals.exit_on_stop` ends it with one
+line instead, which :class:`InferStage` words from how far the run got.
+"""
+import os.path as osp
+from typing import Optional
+
+__all__ = ['InferStage']
+
+#: What a run stopped while classifying has printed and written: the
+#: engines answer all the inputs at once.
+_NOTHING_YET = ('no result was printed or written (they come once every '
+                'input is classified)')
+
+
+class InferStage:
+    """How far a ``tools/infer.py`` run got, and what stopping it now
+    leaves (:meth:`left`)."""
+
+    #: The stages, in their order: loading the models, classifying the
+    #: inputs, printing the results, drawing them, writing ``--out``, and
+    #: done with that.
+    STAGES = ('loading', 'classifying', 'printing', 'drawing', 'writing',
+              'written')
+
+    def __init__(self) -> None:
+        self.stage = 'loading'
+        self.out: Optional[str] = None
+        self.show_dir: Optional[str] = None
+        #: Whether ``out`` was there before this run wrote anything.
+        self.out_existed = False
+
+    def start(self, out: Optional[str], show_dir: Optional[str]) -> None:
+        """Record the run's outputs, once its command line is read.
+
+        Args:
+            out (str, optional): The ``--out`` file; ``'-'`` for stdout,
+                None without one.
+            show_dir (str, optional): The ``--show-dir`` folder.
+        """
+        self.out = out
+        self.show_dir = show_dir
+        self.out_existed = out not in (None, '-') and osp.exists(out)
+
+    def reach(self, stage: str) -> None:
+        """Record that the run has reached ``stage`` (one of
+        :attr:`STAGES`)."""
+        if stage not in self.STAGES:
+            raise ValueError(f'stage {stage!r}: expected one of '
+                             f'{", ".join(self.STAGES)}')
+        self.stage = stage
+
+    def left(self) -> str:
+        """What the run leaves if it stops now, e.g. ``'no result was
+        printed or written (...); results.json was not written (the file
+        of that name from before is left as it was)'``."""
+        if self.stage in ('loading', 'classifying'):
+            said = _NOTHING_YET
+        elif self.stage == 'printing':
+            said = 'the result lines were cut short'
+        elif self.stage == 'drawing':
+            said = (f'the results were printed; the drawings in '
+                    f'{self.show_dir} were cut short')
+        else:
+            said = 'the results were printed'
+        if self.out in (None, '-'):
+            return said
+        if self.stage == 'written':
+            return f'{said}; they were written to {self.out}'
+        before = (' (the file of that name from before is left as it was)'
+                  if self.out_existed else '')
+        return f'{said}; {self.out} was not written{before}'
