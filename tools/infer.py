@@ -66,7 +66,7 @@ from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
-from mmadaptformer.utils.stop_signals import exit_on_stop
+from mmadaptformer.utils.stop_signals import Stopped, exit_on_stop
 
 
 def _top(answer: dict, k: int) -> str:
@@ -290,8 +290,19 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
         print(
             escape_controls(f'task {name}: ERROR {message}'), file=sys.stderr)
     stage.reach('classifying')
+    stopped = None
     if engine is not None:
-        results = engine(args.files, batch_size=args.batch_size, progress=True)
+        try:
+            results = engine(
+                args.files, batch_size=args.batch_size, progress=True)
+        except (KeyboardInterrupt, Stopped) as stop:
+            # What was answered before the stop (ModelInferencer gives
+            # it) is printed and written as a whole run's results are,
+            # and the stop ends the run afterwards; without it, now.
+            if getattr(stop, 'results', None) is None:
+                raise
+            stopped, results = stop, stop.results
+            stage.stopped_after(len(results), stop.num_inputs)
     else:
         results = {path: {} for path in args.files}
     classes = {}
@@ -352,7 +363,7 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
                 short_videos_notice('classified', len(short), short)),
             logger='current',
             level=logging.WARNING)
-    if args.show_dir is not None:
+    if args.show_dir is not None and stopped is None:
         stage.reach('drawing')
         ok &= _draw(args, results, classes, frames)
     if to_stdout:
@@ -367,13 +378,19 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
             atomic_write(json.dumps(results, indent=1) + '\n', args.out)
         except AtomicWriteError as e:
             print(refusal_line(e), file=sys.stderr)
+            if stopped is not None:
+                raise stopped from None
             return 1
         stage.reach('written')
-        inputs = 'input' if len(results) == 1 else 'inputs'
-        # A note, not a result: stdout holds the result lines alone.
-        print(
-            f'Results of {len(results)} {inputs} written to {args.out}',
-            file=sys.stderr)
+        if stopped is None:
+            inputs = 'input' if len(results) == 1 else 'inputs'
+            # A note, not a result: stdout holds the result lines alone.
+            print(
+                f'Results of {len(results)} {inputs} written to {args.out}',
+                file=sys.stderr)
+    if stopped is not None:
+        # The stop's line says what was written.
+        raise stopped
     if out.gone:
         return BROKEN_PIPE_STATUS
     return 0 if ok else 1

@@ -10,7 +10,7 @@ written, nor whether an ``--out`` file of an earlier run was still whole.
 line instead, which :class:`InferStage` words from how far the run got.
 """
 import os.path as osp
-from typing import Optional
+from typing import Optional, Tuple
 
 __all__ = ['InferStage']
 
@@ -36,6 +36,9 @@ class InferStage:
         self.show_dir: Optional[str] = None
         #: Whether ``out`` was there before this run wrote anything.
         self.out_existed = False
+        #: ``(answered, inputs)`` once a stop cut the classifying short
+        #: and the engine gave the answers so far.
+        self.partial: Optional[Tuple[int, int]] = None
 
     def start(self, out: Optional[str], show_dir: Optional[str]) -> None:
         """Record the run's outputs, once its command line is read.
@@ -57,10 +60,17 @@ class InferStage:
                              f'{", ".join(self.STAGES)}')
         self.stage = stage
 
+    def stopped_after(self, answered: int, inputs: int) -> None:
+        """Record that a stop came after ``answered`` of the ``inputs``
+        were classified, whose results the run then prints and writes."""
+        self.partial = (answered, inputs)
+
     def left(self) -> str:
         """What the run leaves if it stops now, e.g. ``'no result was
         printed or written (...); results.json was not written (the file
         of that name from before is left as it was)'``."""
+        if self.partial is not None:
+            return self._partial_left()
         if self.stage in ('loading', 'classifying'):
             said = _NOTHING_YET
         elif self.stage == 'printing':
@@ -74,6 +84,23 @@ class InferStage:
             return said
         if self.stage == 'written':
             return f'{said}; they were written to {self.out}'
+        return f'{said}; {self._not_written()}'
+
+    def _not_written(self) -> str:
         before = (' (the file of that name from before is left as it was)'
                   if self.out_existed else '')
-        return f'{said}; {self.out} was not written{before}'
+        return f'{self.out} was not written{before}'
+
+    def _partial_left(self) -> str:
+        """What a run leaves that printed (and wrote) the answers given
+        before the stop."""
+        answered, inputs = self.partial
+        said = (f'the results of the {answered} of {inputs} inputs classified '
+                'before it were printed')
+        if self.stage == 'written':
+            said += f' and written to {self.out}'
+        elif self.out not in (None, '-'):
+            said += f'; {self._not_written()}'
+        if self.show_dir is not None:
+            said += f'; nothing was drawn into {self.show_dir}'
+        return f'{said}; the other {inputs - answered} were not classified'

@@ -1,16 +1,21 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""``tools/infer.py`` stopped by Ctrl-C or SIGTERM ends with one line that
-says what it leaves, and 128 + the signal.
+"""``tools/infer.py`` stopped by Ctrl-C or SIGTERM keeps the results of
+the inputs it classified and ends with one line that says what it leaves,
+and 128 + the signal.
 
 A long run (a folder of thousands of videos) stopped with Ctrl-C ended with
 a traceback of what it was running (a softmax in mmaction2's head) and
 exit status -2, and did not say that nothing had been printed or written,
-nor that an ``--out`` file of an earlier run was still whole.
+nor that an ``--out`` file of an earlier run was still whole; the results
+of the inputs classified before the stop were lost.
 """
+import json
 import os
+import re
 import signal
 import subprocess
 import sys
+import time
 
 import pytest
 from checkpoint_makers import save_stock_video_checkpoint
@@ -21,27 +26,30 @@ from repo_paths import REPO_ROOT, TINY_VIDEO_CONFIG, TOOLS
 from mmadaptformer.apis.infer_stop import InferStage
 
 INFER = os.path.join(TOOLS, 'infer.py')
+#: The inputs of the long run.
+INPUTS = 20000
 
 
 @pytest.fixture(scope='module')
 def long_run(tmp_path_factory):
-    """A checkpoint and a folder of 3000 inputs (links to one clip, each an
-    input of its own): tens of seconds of classifying."""
+    """A checkpoint and a folder of 20000 inputs (links to one clip, each
+    an input of its own): a minute of classifying here, so that a stop 3 s
+    after the first input comes in the middle even on a faster machine."""
     root = tmp_path_factory.mktemp('long_run')
     checkpoint = str(root / 'stock.pth')
     save_stock_video_checkpoint(checkpoint)
     clip = write_clip(str(root / 'clip.mp4'), num_frames=12)
     videos = root / 'videos'
     videos.mkdir()
-    for i in range(3000):
-        os.symlink(clip, videos / f'v{i:04d}.mp4')
+    for i in range(INPUTS):
+        os.symlink(clip, videos / f'v{i:05d}.mp4')
     return checkpoint, str(videos)
 
 
 def _stopped_run(long_run, out, signum, tmp_path):
-    """Start the run, send ``signum`` once it classifies (its test
-    pipeline's first read logs MMEngine's FileClient warning), and return
-    its status, stdout and stderr."""
+    """Start the run, send ``signum`` 3 s after it classifies its first
+    input (the test pipeline's first read logs MMEngine's FileClient
+    warning), and return its status, stdout and stderr."""
     checkpoint, videos = long_run
     env = dict(
         os.environ,
@@ -66,6 +74,7 @@ def _stopped_run(long_run, out, signum, tmp_path):
             err.append(line)
             if '"FileClient" will be deprecated' in line:
                 break
+        time.sleep(3)
         proc.send_signal(signum)
         _, rest = proc.communicate(timeout=120)
         stdout.seek(0)
@@ -76,25 +85,43 @@ def _stopped_run(long_run, out, signum, tmp_path):
     (signal.SIGINT, 'Ctrl-C (SIGINT)'),
     (signal.SIGTERM, 'SIGTERM'),
 ])
-def test_a_stopped_run_ends_with_one_line(long_run, tmp_path, signum, cause):
+def test_a_stopped_run_keeps_what_it_classified(long_run, tmp_path, signum,
+                                                cause):
+    """The inputs classified before the stop are printed and written (the
+    answers so far come with the stop from ModelInferencer); the run ends
+    with one line that says so, and 128 + the signal."""
     out = tmp_path / 'results' / 'results.json'
     out.parent.mkdir()
     out.write_text('{"from": "an earlier run"}\n')
     status, stdout, err = _stopped_run(long_run, str(out), signum, tmp_path)
     assert status == 128 + signum, err[-3000:]
     assert 'Traceback' not in err, err[-3000:]
-    assert err.strip().splitlines()[-1] == (
-        f'infer.py: stopped by {cause}: no result was printed or written '
-        '(they come once every input is classified); '
-        f'{out} was not written (the file of that name from before is left '
-        'as it was)')
-    assert stdout == ''
-    assert out.read_text() == '{"from": "an earlier run"}\n'
-    # No temporary file of the atomic write is left beside it.
+    last = err.strip().splitlines()[-1]
+    match = re.fullmatch(
+        rf'infer\.py: stopped by {re.escape(cause)}: the results of the '
+        rf'(\d+) of {INPUTS} inputs classified before it were printed and '
+        rf'written to {re.escape(str(out))}; the other (\d+) were not '
+        'classified', last)
+    assert match, last
+    answered = int(match.group(1))
+    assert 0 < answered < INPUTS
+    assert int(match.group(2)) == INPUTS - answered
+    results = json.loads(out.read_text())
+    assert len(results) == answered
+    lines = stdout.splitlines()
+    assert len(lines) == answered
+    # In the inputs' order, each with its scores, as a whole run's.
+    assert list(results) == sorted(results)
+    assert [line.split(': ')[0] for line in lines] == list(results)
+    assert all(
+        set(answer) == {'tiny_vit_video'} for answer in results.values())
+    # Written atomically: no temporary file is left beside it.
     assert os.listdir(out.parent) == ['results.json']
 
 
 def test_what_each_stage_leaves():
+    """What the line says at each stage; without the answers so far (a
+    ``--task`` run: MultiTaskRecognizer gives none), nothing is kept."""
     stage = InferStage()
     assert stage.left().startswith('no result was printed or written')
     stage.start('r.json', 'vis')
@@ -109,3 +136,10 @@ def test_what_each_stage_leaves():
     assert stage.left() == 'the result lines were cut short'
     with pytest.raises(ValueError, match="stage 'done': expected one of"):
         stage.reach('done')
+    stage.start('r.json', 'vis')
+    stage.stopped_after(2, 5)
+    stage.reach('printing')
+    assert stage.left() == (
+        'the results of the 2 of 5 inputs classified before it were printed; '
+        'r.json was not written; nothing was drawn into vis; the other 3 '
+        'were not classified')
