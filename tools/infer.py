@@ -363,34 +363,40 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
                 short_videos_notice('classified', len(short), short)),
             logger='current',
             level=logging.WARNING)
-    if args.show_dir is not None and stopped is None:
-        stage.reach('drawing')
-        ok &= _draw(args, results, classes, frames)
     if to_stdout:
         # The JSON alone, as one document: the lines above were left out.
         out.print(json.dumps(results, indent=1))
     out.flush()
+    written = True
     if args.out and not to_stdout:
         # Atomic, as the checkpoints: an older file of that name stays
         # whole if the write fails or the process is killed while writing.
+        # Before the drawings, which may take long: a run stopped while
+        # drawing keeps its results.
         stage.reach('writing')
         try:
             atomic_write(json.dumps(results, indent=1) + '\n', args.out)
         except AtomicWriteError as e:
             print(refusal_line(e), file=sys.stderr)
-            if stopped is not None:
-                raise stopped from None
-            return 1
-        stage.reach('written')
-        if stopped is None:
-            inputs = 'input' if len(results) == 1 else 'inputs'
-            # A note, not a result: stdout holds the result lines alone.
-            print(
-                f'Results of {len(results)} {inputs} written to {args.out}',
-                file=sys.stderr)
+            written = False
+        else:
+            stage.reach('written')
+            if stopped is None:
+                inputs = 'input' if len(results) == 1 else 'inputs'
+                # A note, not a result: stdout holds the result lines alone.
+                print(
+                    f'Results of {len(results)} {inputs} written to '
+                    f'{args.out}',
+                    file=sys.stderr)
     if stopped is not None:
-        # The stop's line says what was written.
+        # The stop's line says what was printed and written; a second
+        # Ctrl-C would not stop a long drawing, so none is made.
         raise stopped
+    if args.show_dir is not None:
+        stage.reach('drawing')
+        ok &= _draw(args, results, classes, frames)
+    if not written:
+        return 1
     if out.gone:
         return BROKEN_PIPE_STATUS
     return 0 if ok else 1

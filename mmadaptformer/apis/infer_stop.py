@@ -25,10 +25,11 @@ class InferStage:
     leaves (:meth:`left`)."""
 
     #: The stages, in their order: loading the models, classifying the
-    #: inputs, printing the results, drawing them, writing ``--out``, and
-    #: done with that.
-    STAGES = ('loading', 'classifying', 'printing', 'drawing', 'writing',
-              'written')
+    #: inputs, printing the results, writing ``--out`` and done with that,
+    #: drawing the results into ``--show-dir`` (last: the results are kept
+    #: if a long drawing is stopped).
+    STAGES = ('loading', 'classifying', 'printing', 'writing', 'written',
+              'drawing')
 
     def __init__(self) -> None:
         self.stage = 'loading'
@@ -39,6 +40,8 @@ class InferStage:
         #: ``(answered, inputs)`` once a stop cut the classifying short
         #: and the engine gave the answers so far.
         self.partial: Optional[Tuple[int, int]] = None
+        #: Whether ``out`` was written.
+        self.written = False
 
     def start(self, out: Optional[str], show_dir: Optional[str]) -> None:
         """Record the run's outputs, once its command line is read.
@@ -48,6 +51,9 @@ class InferStage:
                 None without one.
             show_dir (str, optional): The ``--show-dir`` folder.
         """
+        self.stage = 'loading'
+        self.partial = None
+        self.written = False
         self.out = out
         self.show_dir = show_dir
         self.out_existed = out not in (None, '-') and osp.exists(out)
@@ -59,6 +65,8 @@ class InferStage:
             raise ValueError(f'stage {stage!r}: expected one of '
                              f'{", ".join(self.STAGES)}')
         self.stage = stage
+        if stage == 'written':
+            self.written = True
 
     def stopped_after(self, answered: int, inputs: int) -> None:
         """Record that a stop came after ``answered`` of the ``inputs``
@@ -75,16 +83,14 @@ class InferStage:
             said = _NOTHING_YET
         elif self.stage == 'printing':
             said = 'the result lines were cut short'
-        elif self.stage == 'drawing':
-            said = (f'the results were printed; the drawings in '
-                    f'{self.show_dir} were cut short')
         else:
             said = 'the results were printed'
-        if self.out in (None, '-'):
-            return said
-        if self.stage == 'written':
-            return f'{said}; they were written to {self.out}'
-        return f'{said}; {self._not_written()}'
+        if self.out not in (None, '-'):
+            said += (f' and written to {self.out}'
+                     if self.written else f'; {self._not_written()}')
+        if self.stage == 'drawing':
+            said += f'; the drawings in {self.show_dir} were cut short'
+        return said
 
     def _not_written(self) -> str:
         before = (' (the file of that name from before is left as it was)'
@@ -97,7 +103,7 @@ class InferStage:
         answered, inputs = self.partial
         said = (f'the results of the {answered} of {inputs} inputs classified '
                 'before it were printed')
-        if self.stage == 'written':
+        if self.written:
             said += f' and written to {self.out}'
         elif self.out not in (None, '-'):
             said += f'; {self._not_written()}'

@@ -125,12 +125,14 @@ def test_what_each_stage_leaves():
     stage = InferStage()
     assert stage.left().startswith('no result was printed or written')
     stage.start('r.json', 'vis')
-    stage.reach('drawing')
-    assert stage.left() == ('the results were printed; the drawings in vis '
-                            'were cut short; r.json was not written')
+    stage.reach('writing')
+    assert stage.left() == 'the results were printed; r.json was not written'
     stage.reach('written')
-    assert stage.left() == ('the results were printed; they were written '
-                            'to r.json')
+    assert stage.left() == 'the results were printed and written to r.json'
+    # Written before drawing: a long drawing stopped keeps the results.
+    stage.reach('drawing')
+    assert stage.left() == ('the results were printed and written to '
+                            'r.json; the drawings in vis were cut short')
     stage.start('-', None)
     stage.reach('printing')
     assert stage.left() == 'the result lines were cut short'
@@ -143,3 +145,34 @@ def test_what_each_stage_leaves():
         'the results of the 2 of 5 inputs classified before it were printed; '
         'r.json was not written; nothing was drawn into vis; the other 3 '
         'were not classified')
+
+
+def test_a_run_stopped_while_drawing_keeps_its_results(infer,
+                                                       stock_video_model,
+                                                       tmp_path, capsys,
+                                                       clean_loggers,
+                                                       monkeypatch):
+    """``--out`` is written before the drawings, which may take long (every
+    frame of every video): stopped while drawing, the results are kept.
+    Before, they were written after the drawings, and lost."""
+    clip = write_clip(str(tmp_path / 'clip.mp4'), num_frames=12)
+    out, show = tmp_path / 'r.json', tmp_path / 'vis'
+
+    def stopped_drawing(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C in a long drawing
+
+    monkeypatch.setitem(infer.__globals__, '_draw', stopped_drawing)
+    with pytest.raises(SystemExit) as end:
+        infer([
+            stock_video_model['config'], stock_video_model['checkpoint'], clip,
+            '--out',
+            str(out), '--show-dir',
+            str(show)
+        ])
+    assert end.value.code == 128 + signal.SIGINT
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f'{clip}: tiny: ')
+    assert list(json.loads(out.read_text())) == [clip]
+    assert captured.err.strip().splitlines()[-1] == (
+        'infer.py: stopped by Ctrl-C (SIGINT): the results were printed and '
+        f'written to {out}; the drawings in {show} were cut short')
