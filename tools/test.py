@@ -204,7 +204,7 @@ def merge_args(cfg, args):
     pred_files = [args.dump] if args.dump is not None else []
     if args.out is not None and args.out_item != 'metrics':
         pred_files.append(args.out)
-    add_dump_metrics(cfg, pred_files, args.config, args.cfg_options)
+    add_dump_metrics(cfg, pred_files)
     # After --cfg-options, which may add or replace the hook; the flags
     # then win over its settings, as in MMAction2's and MMPretrain's tool.
     if args.show or (args.show_dir is not None):
