@@ -216,6 +216,11 @@ class ModelInferencer:
                                        for key, answer in results.items()
                                        if answer is not None)
             stop.num_inputs = len(items)
+            if bar is not None:
+                # End the bar's unfinished line: what the caller prints
+                # next (the results so far) starts a line of its own.
+                bar.file.write('\n')
+                bar.file.flush()
             raise
         if show_dir is not None:
             draw_and_report(results, {self.name: self.classes},

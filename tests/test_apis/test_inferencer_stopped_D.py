@@ -2,6 +2,7 @@
 """Ctrl-C in a long ``ModelInferencer`` call keeps the answers so far: the
 ``KeyboardInterrupt`` carries them (``results``) and the number of inputs
 (``num_inputs``). Before, they were lost with the call."""
+import io
 import os
 
 import pytest
@@ -43,3 +44,38 @@ def test_ctrl_c_carries_the_answers_so_far(tmp_path):
     assert stop.value.results == {key: whole[key] for key in inputs[:4]}
     assert 'missing.mp4: no such file' in \
         stop.value.results[inputs[1]]['error']
+
+
+def test_ctrl_c_ends_the_progress_bars_line(tmp_path, monkeypatch):
+    """On a terminal, the first result line printed after the stop was
+    glued to the unfinished progress bar (``ETA: 18s/tmp/v0.mp4: ...``)."""
+    from mmengine.utils import ProgressBar
+
+    import mmadaptformer.apis.model_inferencer as module
+    checkpoint = str(tmp_path / 'stock.pth')
+    save_stock_video_checkpoint(checkpoint)
+    clip = write_clip(str(tmp_path / 'clip.mp4'), num_frames=12)
+    inputs = []
+    for i in range(4):
+        os.symlink(clip, tmp_path / f'v{i}.mp4')
+        inputs.append(str(tmp_path / f'v{i}.mp4'))
+    terminal = io.StringIO()
+    # The bar the call shows on a terminal, written where it can be read.
+    monkeypatch.setattr(module, 'progress_bar',
+                        lambda total: ProgressBar(total, file=terminal))
+    inferencer = ModelInferencer(TINY_VIDEO_CONFIG, checkpoint)
+    predict = inferencer.predict
+    calls = []
+
+    def interrupted_second_batch(data):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return predict(data)
+
+    inferencer.predict = interrupted_second_batch
+    with pytest.raises(KeyboardInterrupt):
+        inferencer(inputs, progress=True)
+    shown = terminal.getvalue()
+    assert '1/4' in shown and '2/4' not in shown
+    assert shown.endswith('\n')
