@@ -7,15 +7,18 @@ with a traceback of whatever it was running (a softmax inside mmaction2's
 head), exit status -2, and did not say that nothing had been printed or
 written, nor whether an ``--out`` file of an earlier run was still whole.
 :func:`~mmadaptformer.utils.stop_signals.exit_on_stop` ends it with one
-line instead, which :class:`InferStage` words from how far the run got.
+line instead, which :class:`InferStage` words from how far the run got,
+and from the answers so far that
+:class:`~mmadaptformer.apis.ModelInferencer` hands with the stop (the tool
+prints and writes them; ``MultiTaskRecognizer`` gives none).
 """
 import os.path as osp
 from typing import Optional, Tuple
 
 __all__ = ['InferStage']
 
-#: What a run stopped while classifying has printed and written: the
-#: engines answer all the inputs at once.
+#: What a run stopped while classifying has printed and written when the
+#: engine gave no answers with the stop: it answers all the inputs at once.
 _NOTHING_YET = ('no result was printed or written (they come once every '
                 'input is classified)')
 
