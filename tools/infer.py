@@ -48,6 +48,7 @@ from mmadaptformer.apis import (LabelMapError, ModelInferencer,
 from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.infer_label_maps import label_map_role
+from mmadaptformer.apis.infer_stop import InferStage
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_and_report, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
@@ -65,6 +66,7 @@ from mmadaptformer.utils.config_mistakes import config_mistake
 from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.log_streams import results_only_stdout
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
+from mmadaptformer.utils.stop_signals import Stopped, exit_on_stop
 
 
 def _top(answer: dict, k: int) -> str:
@@ -261,9 +263,15 @@ parse_args = parse_infer_args
 
 
 def main(argv=None) -> int:
+    # Ctrl-C, SIGTERM or SIGHUP ends the run with one line that says what
+    # it leaves, and 128 + the signal (130 for Ctrl-C), not a traceback.
+    stage = InferStage()
     try:
         with results_only_stdout():
-            return _run(parse_args(argv), ResultOutput())
+            return exit_on_stop(
+                'infer.py',
+                lambda: _run(parse_args(argv), ResultOutput(), stage),
+                stage.left)
     except BrokenPipeError:
         # The reader of stderr (``2>&1 | head``) or of --help went away.
         silence(sys.stdout)
@@ -271,16 +279,30 @@ def main(argv=None) -> int:
         return BROKEN_PIPE_STATUS
 
 
-def _run(args, out: ResultOutput) -> int:
+def _run(args, out: ResultOutput, stage: InferStage) -> int:
     """Classify ``args.files``; print the result lines (or, with ``--out
-    -``, the JSON) to ``out``, and return the exit status."""
+    -``, the JSON) to ``out``, and return the exit status; say in
+    ``stage`` how far it got."""
     to_stdout = args.out == STDOUT
+    stage.start(args.out, args.show_dir)
     engine, failed, spans, frames = _load(args)
     for name, message in failed.items():
         print(
             escape_controls(f'task {name}: ERROR {message}'), file=sys.stderr)
+    stage.reach('classifying')
+    stopped = None
     if engine is not None:
-        results = engine(args.files, batch_size=args.batch_size, progress=True)
+        try:
+            results = engine(
+                args.files, batch_size=args.batch_size, progress=True)
+        except (KeyboardInterrupt, Stopped) as stop:
+            # What was answered before the stop (ModelInferencer gives
+            # it) is printed and written as a whole run's results are,
+            # and the stop ends the run afterwards; without it, now.
+            if getattr(stop, 'results', None) is None:
+                raise
+            stopped, results = stop, stop.results
+            stage.stopped_after(len(results), stop.num_inputs)
     else:
         results = {path: {} for path in args.files}
     classes = {}
@@ -301,6 +323,7 @@ def _run(args, out: ResultOutput) -> int:
     def say(line: str) -> None:
         show(escape_controls(line))
 
+    stage.reach('printing')
     for path, answers in results.items():
         if 'error' not in answers:
             for name, message in failed.items():
@@ -340,25 +363,40 @@ def _run(args, out: ResultOutput) -> int:
                 short_videos_notice('classified', len(short), short)),
             logger='current',
             level=logging.WARNING)
-    if args.show_dir is not None:
-        ok &= _draw(args, results, classes, frames)
     if to_stdout:
         # The JSON alone, as one document: the lines above were left out.
         out.print(json.dumps(results, indent=1))
     out.flush()
+    written = True
     if args.out and not to_stdout:
         # Atomic, as the checkpoints: an older file of that name stays
         # whole if the write fails or the process is killed while writing.
+        # Before the drawings, which may take long: a run stopped while
+        # drawing keeps its results.
+        stage.reach('writing')
         try:
             atomic_write(json.dumps(results, indent=1) + '\n', args.out)
         except AtomicWriteError as e:
             print(refusal_line(e), file=sys.stderr)
-            return 1
-        inputs = 'input' if len(results) == 1 else 'inputs'
-        # A note, not a result: stdout holds the result lines alone.
-        print(
-            f'Results of {len(results)} {inputs} written to {args.out}',
-            file=sys.stderr)
+            written = False
+        else:
+            stage.reach('written')
+            if stopped is None:
+                inputs = 'input' if len(results) == 1 else 'inputs'
+                # A note, not a result: stdout holds the result lines alone.
+                print(
+                    f'Results of {len(results)} {inputs} written to '
+                    f'{args.out}',
+                    file=sys.stderr)
+    if stopped is not None:
+        # The stop's line says what was printed and written; a second
+        # Ctrl-C would not stop a long drawing, so none is made.
+        raise stopped
+    if args.show_dir is not None:
+        stage.reach('drawing')
+        ok &= _draw(args, results, classes, frames)
+    if not written:
+        return 1
     if out.gone:
         return BROKEN_PIPE_STATUS
     return 0 if ok else 1

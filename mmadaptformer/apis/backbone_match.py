@@ -151,9 +151,11 @@ def check_same_model(name: str, source: str, toolbox: str, signature: dict,
         TaskError: Naming both tasks.
     """
     if toolbox != first_toolbox:
-        raise TaskError(f'Task {name!r} ({source}) is a {toolbox} config, but '
-                        f'task {first.name!r} is a {first_toolbox} one; one '
-                        'backbone serves one toolbox.')
+        # 'an': both toolboxes' names, mmaction and mmpretrain, are said
+        # with a vowel first.
+        raise TaskError(f'Task {name!r} ({source}) is an {toolbox} config, '
+                        f'but task {first.name!r} is an {first_toolbox} one; '
+                        'one backbone serves one toolbox.')
     plain = [(task, config, sig)
              for task, config, sig in ((name, source, signature),
                                        (first.name, first.config,

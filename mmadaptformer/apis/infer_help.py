@@ -98,5 +98,8 @@ or whose task already has one (a plain FILE with --task, a NAME=FILE without
 it, two with one model), or a --label-map whose number of names is not its
 model's (task's) number of classes; 141 if the reader of standard output went
 away before the results were all written ("infer.py ... | head -1"), as for cat
-or grep ended by SIGPIPE, with the --out file still written.
+or grep ended by SIGPIPE, with the --out file still written; 130 (Ctrl-C), 143
+(SIGTERM) or 129 (SIGHUP) if stopped, ending with one line that says what was
+printed and written: the results of the inputs classified before the stop
+(without --task), and --out before any drawing.
 """

@@ -16,7 +16,10 @@ from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.image_files import image_damage, image_format
 from mmadaptformer.utils.local_files import home_note, is_local
-from mmadaptformer.utils.video_containers import CONTAINER_HEAD, container_name
+from mmadaptformer.utils.text_files import printable_text, text_stand_in
+from mmadaptformer.utils.video_containers import (CONTAINER_HEAD,
+                                                  container_name,
+                                                  inspect_video)
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
 
@@ -105,6 +108,42 @@ class InputRefusals:
             return f': it is a {image} image, not a video'
         return (': its first bytes match no video container (AVI, MP4/MOV, '
                 f'WebM/Matroska, MPEG, FLV, Ogg): {head[:16]!r}')
+
+    def unknown_container(self, path: str) -> None:
+        """Refuse a video file whose first bytes match no container that
+        :func:`~mmadaptformer.utils.video_containers.container_name` knows,
+        before the test pipeline opens it, if it is text or, for a pipeline
+        that opens videos with ``DecordInit``, decord cannot open it.
+
+        ``DecordInit`` hands decord the file's bytes, and decord 0.6 prints
+        the bytes of a file it cannot open to stderr as the file's name, up
+        to the first NUL byte: all of a text file (the HTML page that a
+        failed download saved as ``clip.mp4``), a terminal's escape
+        sequences included. Text is no video, so it is not opened; other
+        data is opened by its path, as the datasets' scans open their
+        files (:func:`~mmadaptformer.utils.video_containers.
+        inspect_video`), so that decord's log names the path. A file of a
+        known container is left to the pipeline.
+
+        Raises:
+            InferenceInputError: Naming the file, what its first bytes are
+                and why it cannot be opened.
+        """
+        with open(path, 'rb') as f:
+            head = f.read(CONTAINER_HEAD)
+        if container_name(head) is not None:
+            return
+        if printable_text(head) is not None:
+            what = text_stand_in(head, 'video') or 'text, not a video'
+            raise InferenceInputError(
+                f'{path}: cannot be decoded as a video'
+                f'{self.not_a_container(path)} (it is {what}).')
+        if 'DecordInit' not in self.types:
+            return
+        why = inspect_video(path, decode_last=False).error
+        if why is not None:
+            raise InferenceInputError(f'{path}: cannot be decoded as a video'
+                                      f'{self.not_a_container(path)} ({why}).')
 
     def video_file(self, path: str) -> None:
         """Refuse a video file for a test pipeline that opens none: one

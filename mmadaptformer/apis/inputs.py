@@ -292,6 +292,7 @@ class TestInputs:
                 raise InferenceInputError(
                     f'{path}: cannot be read ({type(e).__name__}: {e}).'
                 ) from e
+            self.refusals.unknown_container(path)
             data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         else:
             data = dict(img_path=path)

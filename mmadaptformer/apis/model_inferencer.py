@@ -22,6 +22,7 @@ from mmengine.registry import init_default_scope
 from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.state_dict_check import HEAD_NAMES
+from mmadaptformer.utils.stop_signals import Stopped
 from .array_inputs import InputKey
 from .batching import check_batch_size, forward_runs
 from .checkpoint_read import read_api_files
@@ -177,6 +178,12 @@ class ModelInferencer:
                 model classifies, or an array is not of the layout it
                 takes (naming its index, shape and dtype), before anything
                 is classified.
+            KeyboardInterrupt: Ctrl-C while classifying (or a tool's
+                stop signal, :class:`~mmadaptformer.utils.stop_signals.
+                Stopped`), as raised, with two attributes added:
+                ``results``, the answers of the inputs classified before
+                it (as returned, without the others), and ``num_inputs``,
+                how many inputs there were.
         """
         check_batch_size(batch_size)
         items = self.inputs.items(inputs)
@@ -185,22 +192,36 @@ class ModelInferencer:
                            show_topk)
         results = OrderedDict((key, None) for key, _ in items)
         bar = progress_bar(len(items)) if progress else None
-        for start in range(0, len(items), batch_size):
-            batch, keys = [], []
-            for key, item in items[start:start + batch_size]:
-                try:
-                    batch.append(self.inputs.load(key, item))
-                    keys.append(key)
-                except InferenceInputError as e:
-                    results[key] = dict(error=str(e))
-            if batch:
-                for key, scores in zip(keys, self.predict(batch)):
-                    results[key] = {
-                        self.name: format_scores(scores, self.classes)
-                    }
+        try:
+            for start in range(0, len(items), batch_size):
+                batch, keys = [], []
+                for key, item in items[start:start + batch_size]:
+                    try:
+                        batch.append(self.inputs.load(key, item))
+                        keys.append(key)
+                    except InferenceInputError as e:
+                        results[key] = dict(error=str(e))
+                if batch:
+                    for key, scores in zip(keys, self.predict(batch)):
+                        results[key] = {
+                            self.name: format_scores(scores, self.classes)
+                        }
+                if bar is not None:
+                    for _ in items[start:start + batch_size]:
+                        bar.update()
+        except (KeyboardInterrupt, Stopped) as stop:
+            # Ctrl-C (or a tool's stop signal) in a long call: what was
+            # answered goes with it, so that the caller can keep it.
+            stop.results = OrderedDict((key, answer)
+                                       for key, answer in results.items()
+                                       if answer is not None)
+            stop.num_inputs = len(items)
             if bar is not None:
-                for _ in items[start:start + batch_size]:
-                    bar.update()
+                # End the bar's unfinished line: what the caller prints
+                # next (the results so far) starts a line of its own.
+                bar.file.write('\n')
+                bar.file.flush()
+            raise
         if show_dir is not None:
             draw_and_report(results, {self.name: self.classes},
                             os.fspath(show_dir), show_topk, self.inputs.kind,

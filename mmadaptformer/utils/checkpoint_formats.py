@@ -16,6 +16,7 @@ from typing import Optional
 
 from .image_files import image_format
 from .local_files import CONFIG_SUFFIXES
+from .text_files import printable_text, text_stand_in
 from .video_containers import container_name
 
 __all__ = [
@@ -99,7 +100,7 @@ def file_kind(filename: str) -> Optional[str]:
     # A config is text, and text can look like a magic number: an MP4 box
     # name at bytes 4-8 ('# A free-form config'), a BMP's 'BM'. Media files
     # are binary, and are not UTF-8 in their first bytes.
-    if _printable_text(head) is not None:
+    if printable_text(head) is not None:
         return None
     return media_kind(head)
 
@@ -138,7 +139,7 @@ def _misplaced_config(filename: str,
     """What a checkpoint named and written as a config is, with the
     ``order`` of files; None for any other."""
     if filename.endswith(CONFIG_SUFFIXES) and \
-            _printable_text(head) is not None:
+            printable_text(head) is not None:
         return f'a config file, not a checkpoint: {order}'
     return None
 
@@ -165,44 +166,6 @@ def is_safetensors(filename: str) -> bool:
     except (OSError, ValueError):
         return False
     return isinstance(header, dict)
-
-
-def _printable_text(head: bytes) -> Optional[str]:
-    """``head`` as text, leading blanks stripped, if it is printable UTF-8
-    (possibly cut inside a character at its end); None otherwise."""
-    try:
-        text = head.decode('utf-8').lstrip('\ufeff \t\r\n')
-    except UnicodeDecodeError:
-        # Cut inside a character, or binary.
-        try:
-            text = head[:-3].decode('utf-8').lstrip('\ufeff \t\r\n')
-        except UnicodeDecodeError:
-            return None
-    if not text or any(not c.isprintable() and c not in '\t\r\n'
-                       for c in text):
-        return None
-    return text
-
-
-def _is_text(head: bytes) -> Optional[str]:
-    """What a file that starts as such text is, or None."""
-    text = _printable_text(head)
-    if text is None:
-        return None
-    lowered = text[:64].lower()
-    if lowered.startswith(('<!doctype html', '<html', '<head', '<body')):
-        return ('an HTML page, not a checkpoint: the address served a web '
-                'page (a login, a download confirmation or an error page) '
-                'instead of the file. Download the file itself')
-    if lowered.startswith('<'):
-        return ('an XML or HTML document, not a checkpoint: the address '
-                'served an error or a listing instead of the file. '
-                'Download the file itself')
-    if lowered.startswith('version https://git-lfs'):
-        return ('a Git LFS pointer, not the checkpoint: the repository was '
-                'cloned without its LFS files. Run `git lfs pull`')
-    # Other text is left to the damage message (it may be a cut pickle).
-    return None
 
 
 def _foreign_zip(filename: str) -> Optional[str]:
@@ -270,8 +233,9 @@ def text_format(filename: str) -> Optional[str]:
         str | None: A phrase that follows "is"; None for any other file.
     """
     head = _read_head(filename)
-    return _misplaced_config(filename, head) or _is_text(head) or \
-        last_checkpoint_record(filename, head)
+    return (_misplaced_config(filename, head)
+            or text_stand_in(head, 'checkpoint')
+            or last_checkpoint_record(filename, head))
 
 
 def last_checkpoint_record(filename: str,

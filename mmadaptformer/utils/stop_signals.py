@@ -122,7 +122,8 @@ def stop_line(prog: str, exc: Union[KeyboardInterrupt, Stopped],
     return f'{prog}: stopped by {cause}: {what}'
 
 
-def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
+def exit_on_stop(prog: str, main: Callable[[], T],
+                 what: Union[str, Callable[[], str]]) -> T:
     """Run ``main`` under :func:`stop_signals_raise`; stopped (Ctrl-C,
     SIGTERM, SIGHUP), end the process with :func:`stop_line` on stderr and
     :func:`stop_status`, once ``main``'s ``with`` and ``finally`` blocks
@@ -136,8 +137,9 @@ def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
     Args:
         prog (str): The tool's name, e.g. ``'benchmark_infer.py'``.
         main (Callable): The tool's work.
-        what (str): What was stopped and what is left (see
-            :func:`stop_line`).
+        what (str | Callable[[], str]): What was stopped and what is
+            left (see :func:`stop_line`), or a function that says it when
+            the stop comes (what a tool leaves depends on how far it got).
 
     Returns:
         What ``main`` returns.
@@ -156,7 +158,8 @@ def exit_on_stop(prog: str, main: Callable[[], T], what: str) -> T:
             Stopped(received[0])
     try:
         sys.stdout.flush()
-        print(stop_line(prog, stop, what), file=sys.stderr, flush=True)
+        left = what() if callable(what) else what
+        print(stop_line(prog, stop, left), file=sys.stderr, flush=True)
     except OSError:
         # The terminal (or the reader of a pipe) has gone: nobody is left
         # to read the line.

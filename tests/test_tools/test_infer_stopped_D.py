@@ -1,0 +1,178 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``tools/infer.py`` stopped by Ctrl-C or SIGTERM keeps the results of
+the inputs it classified and ends with one line that says what it leaves,
+and 128 + the signal.
+
+A long run (a folder of thousands of videos) stopped with Ctrl-C ended with
+a traceback of what it was running (a softmax in mmaction2's head) and
+exit status -2, and did not say that nothing had been printed or written,
+nor that an ``--out`` file of an earlier run was still whole; the results
+of the inputs classified before the stop were lost.
+"""
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+
+import pytest
+from checkpoint_makers import save_stock_video_checkpoint
+from media_files import write_clip
+from process_table import default_stop_signals
+from repo_paths import REPO_ROOT, TINY_VIDEO_CONFIG, TOOLS
+
+from mmadaptformer.apis.infer_stop import InferStage
+
+INFER = os.path.join(TOOLS, 'infer.py')
+#: The inputs of the long run.
+INPUTS = 20000
+
+
+@pytest.fixture(scope='module')
+def long_run(tmp_path_factory):
+    """A checkpoint and a folder of 20000 inputs (links to one clip, each
+    an input of its own): a minute of classifying here, so that a stop 3 s
+    after the first input comes in the middle even on a faster machine."""
+    root = tmp_path_factory.mktemp('long_run')
+    checkpoint = str(root / 'stock.pth')
+    save_stock_video_checkpoint(checkpoint)
+    clip = write_clip(str(root / 'clip.mp4'), num_frames=12)
+    videos = root / 'videos'
+    videos.mkdir()
+    for i in range(INPUTS):
+        os.symlink(clip, videos / f'v{i:05d}.mp4')
+    return checkpoint, str(videos)
+
+
+def _stopped_run(long_run, out, signum, tmp_path):
+    """Start the run, send ``signum`` 3 s after it classifies its first
+    input (the test pipeline's first read logs MMEngine's FileClient
+    warning), and return its status, stdout and stderr."""
+    checkpoint, videos = long_run
+    env = dict(
+        os.environ,
+        PYTHONPATH=os.pathsep.join(
+            p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p),
+        OMP_NUM_THREADS='1')
+    # A file, not a pipe: read only after the end, a full pipe would stop
+    # the run.
+    with open(tmp_path / 'stdout.txt', 'w+') as stdout:
+        proc = subprocess.Popen([
+            sys.executable, INFER, TINY_VIDEO_CONFIG, checkpoint, videos,
+            '--out', out
+        ],
+                                cwd=REPO_ROOT,
+                                env=env,
+                                stdout=stdout,
+                                stderr=subprocess.PIPE,
+                                text=True,
+                                preexec_fn=default_stop_signals)
+        err = []
+        for line in proc.stderr:
+            err.append(line)
+            if '"FileClient" will be deprecated' in line:
+                break
+        time.sleep(3)
+        proc.send_signal(signum)
+        _, rest = proc.communicate(timeout=120)
+        stdout.seek(0)
+        return proc.returncode, stdout.read(), ''.join(err) + rest
+
+
+@pytest.mark.parametrize('signum, cause', [
+    (signal.SIGINT, 'Ctrl-C (SIGINT)'),
+    (signal.SIGTERM, 'SIGTERM'),
+])
+def test_a_stopped_run_keeps_what_it_classified(long_run, tmp_path, signum,
+                                                cause):
+    """The inputs classified before the stop are printed and written (the
+    answers so far come with the stop from ModelInferencer); the run ends
+    with one line that says so, and 128 + the signal."""
+    out = tmp_path / 'results' / 'results.json'
+    out.parent.mkdir()
+    out.write_text('{"from": "an earlier run"}\n')
+    status, stdout, err = _stopped_run(long_run, str(out), signum, tmp_path)
+    assert status == 128 + signum, err[-3000:]
+    assert 'Traceback' not in err, err[-3000:]
+    last = err.strip().splitlines()[-1]
+    match = re.fullmatch(
+        rf'infer\.py: stopped by {re.escape(cause)}: the results of the '
+        rf'(\d+) of {INPUTS} inputs classified before it were printed and '
+        rf'written to {re.escape(str(out))}; the other (\d+) were not '
+        'classified', last)
+    assert match, last
+    answered = int(match.group(1))
+    assert 0 < answered < INPUTS
+    assert int(match.group(2)) == INPUTS - answered
+    results = json.loads(out.read_text())
+    assert len(results) == answered
+    lines = stdout.splitlines()
+    assert len(lines) == answered
+    # In the inputs' order, each with its scores, as a whole run's.
+    assert list(results) == sorted(results)
+    assert [line.split(': ')[0] for line in lines] == list(results)
+    assert all(
+        set(answer) == {'tiny_vit_video'} for answer in results.values())
+    # Written atomically: no temporary file is left beside it.
+    assert os.listdir(out.parent) == ['results.json']
+
+
+def test_what_each_stage_leaves():
+    """What the line says at each stage; without the answers so far (a
+    ``--task`` run: MultiTaskRecognizer gives none), nothing is kept."""
+    stage = InferStage()
+    assert stage.left().startswith('no result was printed or written')
+    stage.start('r.json', 'vis')
+    stage.reach('writing')
+    assert stage.left() == 'the results were printed; r.json was not written'
+    stage.reach('written')
+    assert stage.left() == 'the results were printed and written to r.json'
+    # Written before drawing: a long drawing stopped keeps the results.
+    stage.reach('drawing')
+    assert stage.left() == ('the results were printed and written to '
+                            'r.json; the drawings in vis were cut short')
+    stage.start('-', None)
+    stage.reach('printing')
+    assert stage.left() == 'the result lines were cut short'
+    with pytest.raises(ValueError, match="stage 'done': expected one of"):
+        stage.reach('done')
+    stage.start('r.json', 'vis')
+    stage.stopped_after(2, 5)
+    stage.reach('printing')
+    assert stage.left() == (
+        'the results of the 2 of 5 inputs classified before it were printed; '
+        'r.json was not written; nothing was drawn into vis; the other 3 '
+        'were not classified')
+
+
+def test_a_run_stopped_while_drawing_keeps_its_results(infer,
+                                                       stock_video_model,
+                                                       tmp_path, capsys,
+                                                       clean_loggers,
+                                                       monkeypatch):
+    """``--out`` is written before the drawings, which may take long (every
+    frame of every video): stopped while drawing, the results are kept.
+    Before, they were written after the drawings, and lost."""
+    clip = write_clip(str(tmp_path / 'clip.mp4'), num_frames=12)
+    out, show = tmp_path / 'r.json', tmp_path / 'vis'
+
+    def stopped_drawing(*args, **kwargs):
+        raise KeyboardInterrupt  # Ctrl-C in a long drawing
+
+    monkeypatch.setitem(infer.__globals__, '_draw', stopped_drawing)
+    with pytest.raises(SystemExit) as end:
+        infer([
+            stock_video_model['config'], stock_video_model['checkpoint'], clip,
+            '--out',
+            str(out), '--show-dir',
+            str(show)
+        ])
+    assert end.value.code == 128 + signal.SIGINT
+    captured = capsys.readouterr()
+    assert captured.out.startswith(f'{clip}: tiny: ')
+    assert list(json.loads(out.read_text())) == [clip]
+    assert captured.err.strip().splitlines()[-1] == (
+        'infer.py: stopped by Ctrl-C (SIGINT): the results were printed and '
+        f'written to {out}; the drawings in {show} were cut short')
