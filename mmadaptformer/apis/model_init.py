@@ -115,14 +115,10 @@ def init_model(config: Union[str, Config],
     """
     device = device_to_use(device, 'init_model')
     # Before the model is built (seconds for a ViT-B): a checkpoint that is
-    # not there, a folder, or a video, is named first. Under the lock:
-    # MMEngine's config reading is the process's too (two threads reading
-    # an ``mmaction::`` config at once broke it: "TypeError:
-    # 'DistInfoDistribution' object is not iterable" from pkg_resources).
-    with SCOPE_LOCK:
-        cfg, source, order = read_api_files(
-            'init_model(config, checkpoint)', config,
-            checkpoint if loaded is None else None)
+    # not there, a folder, or a video, is named first.
+    cfg, source, order = read_api_files('init_model(config, checkpoint)',
+                                        config,
+                                        checkpoint if loaded is None else None)
     # The default scope is the process's: no other call of ours may change
     # it while the model is built. The checkpoint is read without the lock:
     # a download of minutes would hold every other inferencer's call.

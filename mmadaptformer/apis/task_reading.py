@@ -1,11 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What :meth:`~mmadaptformer.apis.shared_backbone.SharedBackbone.add_task`
 does before it takes the engine's lock: read and check a task's config
-(under the process-wide
-:data:`~mmadaptformer.utils.default_scope_lock.SCOPE_LOCK`, briefly:
-MMEngine's config reading is not thread-safe), and read its checkpoint and
-a first task's pretrained backbone without a lock (a download may take
-minutes).
+(its test pipeline built under the process-wide
+:data:`~mmadaptformer.utils.default_scope_lock.SCOPE_LOCK`, briefly), and
+read its checkpoint and a first task's pretrained backbone without a lock
+(a download may take minutes).
 
 Only what does not change the engine is done here, so that the engine's
 calls on the tasks already loaded, and every other inferencer's call, are
@@ -119,25 +118,24 @@ def read_task(name: str, config: Union[str, Config], checkpoint: str,
             or checkpoint, a checkpoint that does not load).
     """
     check_label_map_file(label_map)
-    # Held for the config, not for the checkpoint: MMEngine's config
-    # reading (Config.fromfile of an ``mmaction::`` base asks pkg_resources,
-    # which two threads at once broke: "TypeError: 'DistInfoDistribution'
-    # object is not iterable"), its registries and the default scope that
-    # building the pipeline sets are the process's.
-    with SCOPE_LOCK:
-        # The checkpoint named in this API's terms; init_model would name
-        # it in its own.
-        call = 'add_task(name, config, checkpoint)'
-        cfg, source, order = read_api_files(call, config, checkpoint)
-        toolbox = toolbox_of(cfg, source)
-        signature = backbone_signature(cfg, toolbox)
-        if first is not None:
-            check_same_model(name, source, toolbox, signature, first,
-                             first_toolbox, first_signature)
-        check_servable(name, cfg, source)
-        group_key = pipeline_group_key(cfg, source, toolbox)
-        inputs = TestInputs(cfg, source) if group_key not in groups else None
-        check_inference_cfg(cfg, source)
+    # The checkpoint named in this API's terms; init_model would name it in
+    # its own. MMEngine's config reading, which is not thread-safe, takes
+    # its own lock (utils/config_read_lock.py).
+    call = 'add_task(name, config, checkpoint)'
+    cfg, source, order = read_api_files(call, config, checkpoint)
+    toolbox = toolbox_of(cfg, source)
+    signature = backbone_signature(cfg, toolbox)
+    if first is not None:
+        check_same_model(name, source, toolbox, signature, first,
+                         first_toolbox, first_signature)
+    check_servable(name, cfg, source)
+    group_key = pipeline_group_key(cfg, source, toolbox)
+    inputs = None
+    if group_key not in groups:
+        # Building the pipeline sets the process's default scope.
+        with SCOPE_LOCK:
+            inputs = TestInputs(cfg, source)
+    check_inference_cfg(cfg, source)
     # An address goes to MMEngine's CheckpointLoader, whose schemes all load
     # with weights_only, as init_model's read does.
     loaded = read_checkpoint(checkpoint, order)
