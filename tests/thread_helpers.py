@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Two threads in one model, in a fixed order, or at once: test fixtures."""
 import threading
-from typing import Any, Callable, List, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import nn
 
@@ -58,12 +58,16 @@ def held_then_second(module: nn.Module, first: Callable[[], Any],
     return results['first'], results['second']
 
 
-def in_two_threads(call: Callable[[int], Any], times: int) -> List[Exception]:
+def in_two_threads(
+        call: Callable[[int], Any],
+        times: int,
+        other: Optional[Callable[[int], Any]] = None) -> List[Exception]:
     """Run ``call(index)`` for ``index`` in ``range(times)`` in each of two
-    threads started together; what the calls raised, in order."""
+    threads started together (``other(index)`` in the second, if given);
+    what the calls raised, in order."""
     start, errors = threading.Barrier(2), []
 
-    def run():
+    def run(call):
         start.wait()
         for index in range(times):
             try:
@@ -71,7 +75,10 @@ def in_two_threads(call: Callable[[int], Any], times: int) -> List[Exception]:
             except Exception as e:  # noqa: B902 -- returned to the test
                 errors.append(e)
 
-    threads = [threading.Thread(target=run, daemon=True) for _ in range(2)]
+    threads = [
+        threading.Thread(target=run, args=(fn, ), daemon=True)
+        for fn in (call, other or call)
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:

@@ -11,7 +11,10 @@ failed now and then with ``TypeError: 'DistInfoDistribution' object is not
 iterable`` (10 to 14 of 60 reads of two threads). Every config read passes
 :func:`one_read_at_a_time`: MMEngine's ``Config.fromfile`` as
 :func:`~.config_file_guard.guard_config_file_reads` wraps it for everyone,
-and the unwrapped one :func:`~.config_loading.read_config` calls.
+and the unwrapped one :func:`~.config_loading.read_config` calls; our one
+other caller of ``is_installed``
+(:func:`~.config_key_writer.key_writer`) takes :data:`CONFIG_READ_LOCK`
+around it.
 """
 import functools
 import threading

@@ -3,6 +3,8 @@
 MMEngine's ``Config.fromfile`` of a config with an ``mmaction::`` or
 ``mmpretrain::`` base reloads ``pkg_resources`` while another thread's read
 looks a package up in it (``utils/config_read_lock.py``)."""
+import os.path as osp
+
 from adapter_tasks import random_task_checkpoints, val_videos
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      TINY_VIDEO_CONFIG)
@@ -10,6 +12,7 @@ from mmengine.config import Config
 from thread_helpers import held_then_second, in_two_threads
 
 from mmadaptformer.apis import ModelInferencer
+from mmadaptformer.utils.config_key_writer import key_writer
 
 #: Reads per thread. Before, 10 to 14 of 60 ``Config.fromfile`` reads of two
 #: threads failed, 3 of 24 ``init_recognizer`` calls and 6 of 40
@@ -61,6 +64,29 @@ def test_two_threads_run_get_model_at_once(clean_loggers):
 
     assert _described(in_two_threads(build, READS)) == []
     assert len(models) == 2 * READS
+
+
+def test_a_base_config_looked_up_while_another_thread_reads_a_config():
+    """``key_writer`` (the place a refusal of the tools' optimizer checks
+    names) finds an ``mmaction::`` base through MMEngine's
+    ``is_installed``, which reloads ``pkg_resources``: before, it broke the
+    other thread's read (13 ``TypeError`` of 30 reads) and its own lookup
+    (``DistributionNotFound: The 'mmaction' distribution was not
+    found``)."""
+    configs, found = [], []
+
+    def read(_):
+        configs.append(Config.fromfile(TINY_VIDEO_CONFIG))
+
+    def find(_):
+        found.append(
+            key_writer(TINY_VIDEO_CONFIG, 'default_hooks.logger.ignore_last'))
+
+    assert _described(in_two_threads(read, READS, find)) == []
+    assert len(configs) == len(found) == READS
+    # Written by the mmaction:: base, found through the installed package.
+    assert {(w.installed, osp.basename(w.file))
+            for w in found} == {(True, 'default_runtime.py')}
 
 
 def test_a_config_read_does_not_wait_for_an_inferencers_call(
