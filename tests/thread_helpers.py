@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""Two threads in one model, in a fixed order: a test fixture."""
+"""Two threads in one model, in a fixed order, or at once: test fixtures."""
 import threading
-from typing import Any, Callable, Tuple
+from typing import Any, Callable, List, Optional, Tuple
 
 from torch import nn
 
@@ -56,3 +56,32 @@ def held_then_second(module: nn.Module, first: Callable[[], Any],
         raise errors[0]
     assert held, f'the first thread was never held in {type(module)}'
     return results['first'], results['second']
+
+
+def in_two_threads(
+        call: Callable[[int], Any],
+        times: int,
+        other: Optional[Callable[[int], Any]] = None) -> List[Exception]:
+    """Run ``call(index)`` for ``index`` in ``range(times)`` in each of two
+    threads started together (``other(index)`` in the second, if given);
+    what the calls raised, in order."""
+    start, errors = threading.Barrier(2), []
+
+    def run(call):
+        start.wait()
+        for index in range(times):
+            try:
+                call(index)
+            except Exception as e:  # noqa: B902 -- returned to the test
+                errors.append(e)
+
+    threads = [
+        threading.Thread(target=run, args=(fn, ), daemon=True)
+        for fn in (call, other or call)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(5 * WAIT_S)
+    assert not any(t.is_alive() for t in threads), 'a thread never finished'
+    return errors

@@ -27,6 +27,7 @@ from mmadaptformer.engine.adapter_checkpoint import (EXPECTED_CHECKPOINT,
                                                      check_holds_trained_part,
                                                      checkpoint_meta)
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.checkpoint_schemes import reading_once
 from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.device_check import device_to_use
 from mmadaptformer.utils.head_fit import check_holds_head
@@ -42,6 +43,7 @@ from .checkpoint_read import (load_read_checkpoint, read_api_files,
                               read_checkpoint)
 from .config_read import model_config
 from .inputs import toolbox_of
+from .pretrained_load import read_frozen_pretrained
 
 __all__ = ['init_model']
 
@@ -94,7 +96,11 @@ def init_model(config: Union[str, Config],
             ``'cpu'``.
         loaded (dict, optional): ``checkpoint`` as :func:`read_checkpoint`
             read it, so that it is not read again; ``checkpoint`` then only
-            names it in messages. Defaults to None (read here).
+            names it in messages, and the pretrained backbone an
+            adapter-only one leaves out is read by the load, under the lock,
+            unless the caller read it before
+            (:func:`~.pretrained_load.read_frozen_pretrained`). Defaults to
+            None (both read here, without the lock).
 
     Returns:
         tuple: The model (eval mode, ``model.cfg`` set) and the checkpoint's
@@ -115,17 +121,14 @@ def init_model(config: Union[str, Config],
     """
     device = device_to_use(device, 'init_model')
     # Before the model is built (seconds for a ViT-B): a checkpoint that is
-    # not there, a folder, or a video, is named first. Under the lock:
-    # MMEngine's config reading is the process's too (two threads reading
-    # an ``mmaction::`` config at once broke it: "TypeError:
-    # 'DistInfoDistribution' object is not iterable" from pkg_resources).
-    with SCOPE_LOCK:
-        cfg, source, order = read_api_files(
-            'init_model(config, checkpoint)', config,
-            checkpoint if loaded is None else None)
+    # not there, a folder, or a video, is named first.
+    cfg, source, order = read_api_files('init_model(config, checkpoint)',
+                                        config,
+                                        checkpoint if loaded is None else None)
     # The default scope is the process's: no other call of ours may change
-    # it while the model is built. The checkpoint is read without the lock:
-    # a download of minutes would hold every other inferencer's call.
+    # it while the model is built. The checkpoint (and an adapter-only one's
+    # pretrained backbone) is read without the lock: a download of minutes
+    # would hold every other inferencer's call.
     with SCOPE_LOCK:
         scope, model = _build(cfg, source)
     return _load(model, cfg, source, scope, order, checkpoint, device, loaded)
@@ -198,13 +201,20 @@ def _load(model: nn.Module, cfg: Config, source: str, scope: str, order: str,
         # MMEngine's own report of missing keys is silenced: an adapter-only
         # checkpoint lacks the frozen keys by design, and check_state_dict
         # below refuses whatever else does not fit, naming it.
-        with SCOPE_LOCK:
+        with reading_once():
             # The frozen backbone's pretrained weights, which an
-            # adapter-only checkpoint leaves out, load through its
-            # init_cfg: MMEngine builds the initialiser under the default
-            # scope, which another thread may have changed meanwhile.
-            init_default_scope(scope)
-            load_read_checkpoint(model, ckpt, checkpoint)
+            # adapter-only checkpoint leaves out, are read here, after the
+            # checks above and without the lock (what fails is read again,
+            # and raised, by the load); a caller that read the checkpoint
+            # (add_task) read them too, before its locks ...
+            if loaded is None:
+                read_frozen_pretrained(cfg, ckpt)
+            with SCOPE_LOCK:
+                # ... and load through its init_cfg, from what was read:
+                # MMEngine builds the initialiser under the default scope,
+                # which another thread may have changed meanwhile.
+                init_default_scope(scope)
+                load_read_checkpoint(model, ckpt, checkpoint)
         state = ckpt.get('state_dict', ckpt)
         if record is not None:
             # The frozen part comes from the config's pretrained path;

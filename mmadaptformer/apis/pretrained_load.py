@@ -10,18 +10,26 @@ reads that file lazily, inside the checkpoint's load
 damaged file would read as a damaged checkpoint.
 :func:`load_host_pretrained` reads it first and raises
 :class:`PretrainedLoadError` for what fails there.
+:func:`read_frozen_pretrained` reads that file earlier still, without a
+lock, for the load to reuse.
 """
-from typing import Mapping, Optional
+from typing import List, Mapping, Optional
 
+from mmengine.config import Config
+from mmengine.runner import CheckpointLoader
 from torch import nn
 
+from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
 from mmadaptformer.models.backbones.load_refusals import refuse_full_with_holes
 from mmadaptformer.utils.adapter_only_fit import loading
-from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
+from mmadaptformer.utils.pretrained_init import (is_pretrained_cfg,
+                                                 pretrained_init_cfgs)
 
-__all__ = ['PretrainedLoadError', 'load_host_pretrained']
+__all__ = [
+    'PretrainedLoadError', 'load_host_pretrained', 'read_frozen_pretrained'
+]
 
 
 class PretrainedLoadError(RuntimeError):
@@ -109,3 +117,58 @@ def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
                     f'could not be loaded: {type(e).__name__}: {e}',
                     path=file,
                     key=key) from e
+
+
+def _pretrained_entries(cfg: Config) -> List[Mapping]:
+    """The ``Pretrained`` entries of the frozen host's ``init_cfg`` as the
+    config writes them (``model.backbone.backbone.init_cfg``, else the
+    wrapper's own), which loading an adapter-only checkpoint reads."""
+    wrapper = cfg.model.get('backbone')
+    if not isinstance(wrapper, Mapping):
+        return []
+    host = wrapper.get('backbone')
+    for owner in (host, wrapper):
+        init_cfg = owner.get('init_cfg') if isinstance(owner,
+                                                       Mapping) else None
+        entries = init_cfg if isinstance(init_cfg,
+                                         (list, tuple)) else [init_cfg]
+        found = [
+            entry for entry in entries
+            if is_pretrained_cfg(entry) and entry.get('checkpoint')
+        ]
+        if found:
+            return found
+    return []
+
+
+def read_frozen_pretrained(cfg: Config, loaded: Mapping) -> None:
+    """Read the pretrained files of the frozen backbone that an adapter-only
+    checkpoint leaves out, before the process-wide lock, into the caller's
+    :func:`~mmadaptformer.utils.checkpoint_schemes.reading_once` scope: the
+    load under the lock (:func:`load_host_pretrained`) then gets what was
+    read here (a download of minutes) without reading it again.
+
+    They are read as the load reads them (``CheckpointLoader``, so with
+    ``weights_only``; the entry's ``map_location``, ``'cpu'`` by default).
+    A file that fails to be read here is not kept: the load reads it again
+    and raises what fails there, in the order and with the message it
+    always did (a :class:`~mmadaptformer.apis.PretrainedLoadError` naming
+    the file and its config key, after the checks of the checkpoint that
+    come before it). Weights a host names otherwise (its own
+    ``pretrained=`` argument) are read by the load alone, under the lock.
+
+    Args:
+        cfg (Config): The model's config.
+        loaded (Mapping): Its checkpoint, as read.
+    """
+    meta = loaded.get('meta')
+    if not isinstance(meta, Mapping) or meta.get(ADAPTER_META_KEY) is None:
+        return  # a full or merged checkpoint fills the frozen backbone
+    for entry in _pretrained_entries(cfg):
+        try:
+            CheckpointLoader.load_checkpoint(
+                entry['checkpoint'],
+                map_location=entry.get('map_location', 'cpu'),
+                logger='silent')
+        except Exception:  # noqa: B902 -- read again, and raised, under lock
+            continue

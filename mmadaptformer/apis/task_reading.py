@@ -1,11 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """What :meth:`~mmadaptformer.apis.shared_backbone.SharedBackbone.add_task`
 does before it takes the engine's lock: read and check a task's config
-(under the process-wide
-:data:`~mmadaptformer.utils.default_scope_lock.SCOPE_LOCK`, briefly:
-MMEngine's config reading is not thread-safe), and read its checkpoint and
-a first task's pretrained backbone without a lock (a download may take
-minutes).
+(its test pipeline built under the process-wide
+:data:`~mmadaptformer.utils.default_scope_lock.SCOPE_LOCK`, briefly), and
+read its checkpoint and a first task's pretrained backbone without a lock
+(a download may take minutes).
 
 Only what does not change the engine is done here, so that the engine's
 calls on the tasks already loaded, and every other inferencer's call, are
@@ -17,15 +16,12 @@ its download), and made again under the lock against the tasks loaded then
 """
 import contextlib
 from dataclasses import dataclass
-from typing import Collection, Iterator, List, Mapping, Optional, Union
+from typing import Collection, Iterator, Optional, Union
 
 from mmengine.config import Config
-from mmengine.runner import CheckpointLoader
 
 from mmadaptformer.datasets.label_map import LabelMapError
-from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
-from mmadaptformer.utils.pretrained_init import is_pretrained_cfg
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from .backbone_match import backbone_signature, check_same_model
 from .checkpoint_read import read_api_files, read_checkpoint
@@ -33,6 +29,7 @@ from .inputs import TestInputs, toolbox_of
 from .label_maps import check_label_map_file
 from .multitask_tasks import (Task, TaskError, TaskLoadError, check_servable,
                               pipeline_group_key)
+from .pretrained_load import read_frozen_pretrained
 
 __all__ = [
     'TaskLabelMapError', 'as_task_error', 'ReadTask', 'read_task',
@@ -119,25 +116,24 @@ def read_task(name: str, config: Union[str, Config], checkpoint: str,
             or checkpoint, a checkpoint that does not load).
     """
     check_label_map_file(label_map)
-    # Held for the config, not for the checkpoint: MMEngine's config
-    # reading (Config.fromfile of an ``mmaction::`` base asks pkg_resources,
-    # which two threads at once broke: "TypeError: 'DistInfoDistribution'
-    # object is not iterable"), its registries and the default scope that
-    # building the pipeline sets are the process's.
-    with SCOPE_LOCK:
-        # The checkpoint named in this API's terms; init_model would name
-        # it in its own.
-        call = 'add_task(name, config, checkpoint)'
-        cfg, source, order = read_api_files(call, config, checkpoint)
-        toolbox = toolbox_of(cfg, source)
-        signature = backbone_signature(cfg, toolbox)
-        if first is not None:
-            check_same_model(name, source, toolbox, signature, first,
-                             first_toolbox, first_signature)
-        check_servable(name, cfg, source)
-        group_key = pipeline_group_key(cfg, source, toolbox)
-        inputs = TestInputs(cfg, source) if group_key not in groups else None
-        check_inference_cfg(cfg, source)
+    # The checkpoint named in this API's terms; init_model would name it in
+    # its own. MMEngine's config reading, which is not thread-safe, takes
+    # its own lock (utils/config_read_lock.py).
+    call = 'add_task(name, config, checkpoint)'
+    cfg, source, order = read_api_files(call, config, checkpoint)
+    toolbox = toolbox_of(cfg, source)
+    signature = backbone_signature(cfg, toolbox)
+    if first is not None:
+        check_same_model(name, source, toolbox, signature, first,
+                         first_toolbox, first_signature)
+    check_servable(name, cfg, source)
+    group_key = pipeline_group_key(cfg, source, toolbox)
+    inputs = None
+    if group_key not in groups:
+        # Building the pipeline sets the process's default scope.
+        with SCOPE_LOCK:
+            inputs = TestInputs(cfg, source)
+    check_inference_cfg(cfg, source)
     # An address goes to MMEngine's CheckpointLoader, whose schemes all load
     # with weights_only, as init_model's read does.
     loaded = read_checkpoint(checkpoint, order)
@@ -154,55 +150,15 @@ def read_task(name: str, config: Union[str, Config], checkpoint: str,
         inputs=inputs)
 
 
-def _pretrained_entries(cfg: Config) -> List[Mapping]:
-    """The ``Pretrained`` entries of the frozen host's ``init_cfg`` as the
-    config writes them (``model.backbone.backbone.init_cfg``, else the
-    wrapper's own), which loading an adapter-only checkpoint reads."""
-    wrapper = cfg.model.get('backbone')
-    if not isinstance(wrapper, Mapping):
-        return []
-    host = wrapper.get('backbone')
-    for owner in (host, wrapper):
-        init_cfg = owner.get('init_cfg') if isinstance(owner,
-                                                       Mapping) else None
-        entries = init_cfg if isinstance(init_cfg,
-                                         (list, tuple)) else [init_cfg]
-        found = [
-            entry for entry in entries
-            if is_pretrained_cfg(entry) and entry.get('checkpoint')
-        ]
-        if found:
-            return found
-    return []
-
-
 def read_pretrained_files(read: ReadTask) -> None:
     """Read the pretrained files of the frozen backbone that a first task's
     adapter-only checkpoint leaves out, before the lock, into the caller's
-    :func:`~mmadaptformer.utils.checkpoint_schemes.reading_once` scope: the
-    load under the lock then gets what was read here (a download of
-    minutes) without reading it again.
-
-    They are read as the load reads them (``CheckpointLoader``, so with
-    ``weights_only``; the entry's ``map_location``, ``'cpu'`` by default).
-    A file that fails to be read here is not kept: the load reads it again
-    and raises what fails there, in the order and with the message it
-    always did (a :class:`~mmadaptformer.apis.PretrainedLoadError` naming
-    the file and its config key, after the checks of the checkpoint that
-    come before it). Weights a host names otherwise (its own
-    ``pretrained=`` argument) are read by the load alone, under the lock.
+    :func:`~mmadaptformer.utils.checkpoint_schemes.reading_once` scope
+    (:func:`~.pretrained_load.read_frozen_pretrained`): the load under the
+    lock then gets what was read here (a download of minutes) without
+    reading it again.
 
     Args:
         read (ReadTask): The task, its checkpoint read.
     """
-    meta = read.loaded.get('meta')
-    if not isinstance(meta, Mapping) or meta.get(ADAPTER_META_KEY) is None:
-        return  # a full or merged checkpoint fills the frozen backbone
-    for entry in _pretrained_entries(read.cfg):
-        try:
-            CheckpointLoader.load_checkpoint(
-                entry['checkpoint'],
-                map_location=entry.get('map_location', 'cpu'),
-                logger='silent')
-        except Exception:  # noqa: B902 -- read again, and raised, under lock
-            continue
+    read_frozen_pretrained(read.cfg, read.loaded)

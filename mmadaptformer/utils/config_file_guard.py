@@ -14,6 +14,10 @@ the APIs' order of files (:data:`~.checkpoint_formats.API_ORDER`), and
 what that reader takes: MMEngine's py, json and yaml configs
 (:func:`~.config_loading.check_config_file`), mmpretrain's ``.py`` configs
 only (:func:`check_model_name_file`).
+
+Every config read of the process passes the same ``Config.fromfile``, so
+it also reads one config at a time there (:mod:`~.config_read_lock`):
+MMEngine's reader is not thread-safe.
 """
 import functools
 import os
@@ -23,6 +27,7 @@ from typing import Callable
 from .checkpoint_formats import API_ORDER, file_kind
 from .config_error import NotAConfigFileError
 from .config_loading import check_config_file
+from .config_read_lock import one_read_at_a_time
 from .local_files import CONFIG_SUFFIXES
 
 __all__ = ['check_model_name_file', 'guard_config_file_reads']
@@ -88,7 +93,8 @@ def _checked_get(get: Callable) -> Callable:
 
 
 def guard_config_file_reads() -> None:
-    """Name a checkpoint, video or image given to the APIs as a config.
+    """Name a checkpoint, video or image given to the APIs as a config,
+    and read one config at a time.
 
     Wraps ``mmengine.config.Config.fromfile`` (behind mmaction2's
     ``init_recognizer`` and Inferencers, and MMEngine's) and mmpretrain's
@@ -97,12 +103,15 @@ def guard_config_file_reads() -> None:
     refused by :func:`~.config_loading.check_config_file` and, for
     mmpretrain, which reads only ``.py`` configs, any file but a ``.py``
     one by :func:`check_model_name_file`.
-    Anything else goes through unchanged. Called once, by
+    Anything else goes through unchanged, one ``Config.fromfile`` at a
+    time in the process (:func:`~.config_read_lock.one_read_at_a_time`;
+    the check before it is not held up). Called once, by
     :func:`~mmadaptformer.utils.apply_upstream_fixes`.
     """
     from mmengine.config import Config
     from mmpretrain.apis.model import ModelHub
     fromfile = Config.__dict__['fromfile'].__func__
-    Config.fromfile = staticmethod(_checked_fromfile(fromfile))
+    Config.fromfile = staticmethod(
+        _checked_fromfile(one_read_at_a_time(fromfile)))
     get = ModelHub.__dict__['get'].__func__
     ModelHub.get = classmethod(_checked_get(get))

@@ -15,6 +15,8 @@ from typing import Iterator, List, NamedTuple, Optional
 
 from mmengine.utils import get_installed_path, is_installed
 
+from .config_read_lock import CONFIG_READ_LOCK
+
 __all__ = ['KeyWriter', 'key_writer']
 
 
@@ -49,9 +51,13 @@ def _base_path(child: str, base: str) -> Optional[str]:
     if '::' not in base:
         return osp.normpath(osp.join(osp.dirname(child), base))
     package, _, path = base.partition('::')
-    if not is_installed(package):
-        return None
-    found = osp.join(get_installed_path(package), '.mim', 'configs', path)
+    # MMEngine's is_installed reloads pkg_resources, which breaks a config
+    # read in another thread: under the lock config reads take.
+    with CONFIG_READ_LOCK:
+        if not is_installed(package):
+            return None
+        root = get_installed_path(package)
+    found = osp.join(root, '.mim', 'configs', path)
     return found if osp.isfile(found) else None
 
 

@@ -19,7 +19,8 @@ of files (:data:`~.checkpoint_formats.TOOL_ORDER`) by default, the APIs'
 for :func:`~mmadaptformer.apis.load_config`. They read it with MMEngine's
 own ``Config.fromfile``, not the one
 :func:`~.config_file_guard.guard_config_file_reads` wraps with the same
-check worded for the toolboxes' APIs, which would check it again.
+check worded for the toolboxes' APIs, which would check it again; one
+read at a time in the process all the same (:mod:`~.config_read_lock`).
 """
 import ast
 import os.path as osp
@@ -30,13 +31,15 @@ from mmengine.config import Config
 from .checkpoint_formats import TOOL_ORDER, file_kind
 from .config_error import ConfigError, NotAConfigFileError
 from .config_inheritance import base_files, missing_base_place
+from .config_read_lock import one_read_at_a_time
 from .local_files import CONFIG_SUFFIXES
 
 __all__ = ['check_config_file', 'read_config', 'load_config_file']
 
-#: MMEngine's own ``Config.fromfile``: the guard that wraps it imports this
-#: module, so this runs before the wrap.
-_FROMFILE = Config.fromfile
+#: MMEngine's own ``Config.fromfile`` (the guard that wraps it imports this
+#: module, so this runs before the wrap), one read at a time as the wrapped
+#: one: it is not thread-safe.
+_FROMFILE = one_read_at_a_time(Config.fromfile)
 
 
 def check_config_file(path: str, order: str = TOOL_ORDER) -> None:

@@ -14,4 +14,7 @@ __all__ = ['SCOPE_LOCK']
 #: Whoever takes it together with another lock takes it first: one that
 #: took its own lock first (an inferencer's) and waited here could wait for
 #: ever on a thread that holds this one and calls that inferencer.
+#: Config files are not read under it: MMEngine's ``Config.fromfile`` takes
+#: a lock of its own (:data:`~.config_read_lock.CONFIG_READ_LOCK`), which
+#: may be taken while this one is held, never the other way round.
 SCOPE_LOCK = threading.RLock()

@@ -132,6 +132,17 @@ UPSTREAM_CHANGES = (
      '`to_float32`, ...) was ignored and an image scored otherwise than by '
      '`tools/test.py`, without a word. Now one warning per config names '
      'the step and its arguments; the inferencer is otherwise unchanged.'),
+    ('mmengine: one `Config.fromfile` at a time',
+     'It is not thread-safe: reading a config with an `mmaction::` or '
+     '`mmpretrain::` base, it reloads `pkg_resources` while another '
+     "thread's read looks a package up in it, and two threads reading "
+     "configs at once (mmaction2's `init_recognizer`, mmpretrain's "
+     "`get_model`, the Inferencers, ours) failed now and then with "
+     "`TypeError: 'DistInfoDistribution' object is not iterable` (10 to "
+     '14 of 60 reads). The wrapper of change 12 (every config read passes '
+     'it) holds a lock of its own while MMEngine reads, which no other '
+     'lock is taken under, so it cannot deadlock with the inferencers\' '
+     'locks; the file itself is unchanged.'),
 )
 
 _APPLIED = False
@@ -202,7 +213,10 @@ def apply_upstream_fixes() -> None:
     10. mmengine and mmpretrain: wrap ``Config.fromfile`` and
         ``ModelHub.get`` so that a checkpoint, video or image given as the
         config is refused naming what it is and the order of files
-        (:mod:`~mmadaptformer.utils.config_file_guard`).
+        (:mod:`~mmadaptformer.utils.config_file_guard`); the same wrap
+        reads one config at a time (MMEngine's reader reloads
+        ``pkg_resources`` and is not thread-safe), holding a lock no other
+        lock is taken under (:mod:`~mmadaptformer.utils.config_read_lock`).
     11. mmpretrain: wrap ``BaseInferencer.__init__`` and ``__call__`` of
         ``mmpretrain.apis.base``, and ``FeatureExtractor.__call__`` (which
         does not call the base's), so that an inferencer whose config's

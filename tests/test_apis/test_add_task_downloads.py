@@ -3,68 +3,28 @@
 hold the calls of the same engine (on its loaded tasks) or of other
 inferencers: the locks are taken once it is read, and what depends on the
 tasks loaded is checked again then. A real 127.0.0.1 server holds each
-answer until the test releases it (at most 20 s)."""
-import shutil
+answer until the test releases it (at most 20 s, ``slow_server.HOLD``)."""
 import threading
 
 import pytest
 from adapter_tasks import val_videos
-from file_server import QuietHandler, serving
+from file_server import serving
+from slow_server import HOLD, slow_server
 from task_engines import assert_task_scores
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, TaskError
 from mmadaptformer.utils import checkpoint_schemes
 
-#: How long the server holds an answer at most: on the old code (the
-#: download under the lock) a call waited that long.
-HOLD = 20
-
-
-class SlowServer:
-    """Serves copies of checkpoints, each answer held until
-    :meth:`release` (at most :data:`HOLD` seconds)."""
-
-    def __init__(self, root) -> None:
-        self.root = root
-        self.requests = 0
-        self.changed = threading.Condition()
-        self.released = threading.Event()
-        server = self
-
-        class Handler(QuietHandler):
-
-            def do_GET(self):
-                with server.changed:
-                    server.requests += 1
-                    server.changed.notify_all()
-                server.released.wait(HOLD)
-                super().do_GET()
-
-        self.handler = Handler
-
-    def wait_requests(self, num: int, timeout: float) -> bool:
-        """Whether ``num`` requests came in within ``timeout`` seconds."""
-        with self.changed:
-            return self.changed.wait_for(lambda: self.requests >= num, timeout)
-
-    def release(self) -> None:
-        self.released.set()
-
 
 @pytest.fixture
 def slow(tmp_path, monkeypatch):
-    """A :class:`SlowServer` over an empty folder, and the download caches
-    in ``tmp_path``."""
-    monkeypatch.setenv('TORCH_HOME', str(tmp_path / 'torch_home'))
-    monkeypatch.setenv('MMENGINE_HOME', str(tmp_path / 'mmengine_home'))
-    root = tmp_path / 'served'
-    root.mkdir()
-    return SlowServer(root)
+    """A :class:`~slow_server.SlowServer` over an empty folder, and the
+    download caches in ``tmp_path``."""
+    return slow_server(tmp_path, monkeypatch)
 
 
 def _serve(slow, checkpoint, name):
-    shutil.copy(checkpoint, slow.root / name)
-    return name
+    return slow.serve(checkpoint, name)
 
 
 def _adding(engine, name, config, url, outcome, order):
