@@ -296,10 +296,11 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
             results = engine(
                 args.files, batch_size=args.batch_size, progress=True)
         except (KeyboardInterrupt, Stopped) as stop:
-            # What was answered before the stop (ModelInferencer gives
-            # it) is printed and written as a whole run's results are,
-            # and the stop ends the run afterwards; without it, now.
-            if getattr(stop, 'results', None) is None:
+            # What was answered before the stop (the engine gives it) is
+            # printed and written as a whole run's results are, and the
+            # stop ends the run afterwards; with no answer, now (an --out
+            # file of an earlier run is left whole).
+            if not getattr(stop, 'results', None):
                 raise
             stopped, results = stop, stop.results
             stage.stopped_after(len(results), stop.num_inputs)
