@@ -42,8 +42,7 @@ def long_task_run(tmp_path_factory):
     return first, second, str(videos)
 
 
-def test_a_stopped_task_run_keeps_what_it_classified(long_task_run,
-                                                     tmp_path):
+def test_a_stopped_task_run_keeps_what_it_classified(long_task_run, tmp_path):
     """Ctrl-C 3 s after the first input is read (the test pipeline's first
     read logs MMEngine's FileClient warning): the inputs answered before
     it are printed, one line per task, and written, every task's answers
@@ -60,9 +59,10 @@ def test_a_stopped_task_run_keeps_what_it_classified(long_task_run,
     # the run.
     with open(tmp_path / 'stdout.txt', 'w+') as stdout:
         proc = subprocess.Popen([
-            sys.executable, INFER, '--task', 'b', TINY_ADAPTFORMER_VIDEO_CONFIG,
-            second, '--task', 'a', TINY_ADAPTFORMER_VIDEO_CONFIG, first,
-            videos, '--batch-size', '2', '--out',
+            sys.executable, INFER, '--task', 'b',
+            TINY_ADAPTFORMER_VIDEO_CONFIG, second, '--task', 'a',
+            TINY_ADAPTFORMER_VIDEO_CONFIG, first, videos, '--batch-size', '2',
+            '--out',
             str(out)
         ],
                                 cwd=REPO_ROOT,
@@ -114,12 +114,14 @@ def test_a_stopped_task_run_keeps_what_it_classified(long_task_run,
 
 @pytest.mark.parametrize('task', [False, True])
 def test_a_stop_before_any_answer_keeps_the_earlier_out_file(
-        infer, stock_video_model, tmp_path, capsys, clean_loggers,
-        monkeypatch, task):
+        infer, stock_video_model, tmp_path, capsys, clean_loggers, monkeypatch,
+        task):
     """Ctrl-C in the first forward: nothing was answered, so nothing is
     written, and the ``--out`` file of an earlier run is left whole. Before,
     the empty answers so far replaced it with ``{}``, and the line said
-    that "the results of the 0 of 2 inputs" were written."""
+    that "the results of the 0 of 2 inputs" were written (one model; the
+    ``--task`` case guards that it stays so now that the multi-task
+    engine gives its answers so far too)."""
     from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer
 
     def stopped(*args, **kwargs):
