@@ -94,3 +94,41 @@ def test_ctrl_c_ends_the_progress_bars_line(stopped_engine, monkeypatch):
     shown = terminal.getvalue()
     assert '1/4' in shown and '2/4' not in shown
     assert shown.endswith('\n')
+
+
+def test_a_chunk_that_some_groups_answered_is_not_kept(tmp_path):
+    """Tasks of two pipeline groups: a stop in the second group's forward
+    of a chunk keeps the chunks before it, not that chunk with the first
+    group's answers alone (as if its other tasks had failed)."""
+    first, second = random_task_checkpoints(TINY_ADAPTFORMER_VIDEO_CONFIG,
+                                            'mmaction', tmp_path)
+    one_view = tmp_path / 'one_view.py'
+    one_view.write_text(
+        f'_base_ = [{TINY_ADAPTFORMER_VIDEO_CONFIG!r}]\n'
+        'test_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='DecordInit'),\n"
+        "    dict(type='SampleFrames', clip_len=4, frame_interval=3,\n"
+        '         num_clips=1, test_mode=True),\n'
+        "    dict(type='DecordDecode'),\n"
+        "    dict(type='Resize', scale=(-1, 32)),\n"
+        "    dict(type='CenterCrop', crop_size=32),\n"
+        "    dict(type='FormatShape', input_format='NCTHW'),\n"
+        "    dict(type='PackActionInputs')]))\n")
+    clip = write_clip(str(tmp_path / 'clip.mp4'), num_frames=12)
+    inputs = []
+    for i in range(4):
+        os.symlink(clip, tmp_path / f'v{i}.mp4')
+        inputs.append(str(tmp_path / f'v{i}.mp4'))
+    engine = MultiTaskRecognizer()
+    engine.add_task('a', TINY_ADAPTFORMER_VIDEO_CONFIG, first)
+    engine.add_task('b', str(one_view), second)
+    assert engine.pipeline_groups == [['a'], ['b']]
+    whole = engine(inputs[:2], batch_size=2)
+    calls = _stop_in_forward(engine, 4)
+    with pytest.raises(KeyboardInterrupt) as stop:
+        engine(inputs, batch_size=2)
+    # [v0, v1] for a, for b; [v2, v3] for a, then the stop in b's.
+    assert calls == [2, 2, 2, 2]
+    assert stop.value.results == whole
+    assert list(stop.value.results[inputs[0]]) == ['a', 'b']
+    assert stop.value.num_inputs == 4
