@@ -44,19 +44,19 @@ from mmengine.logging import print_log
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis import (LabelMapError, ModelInferencer,
                                 MultiTaskRecognizer, PretrainedLoadError,
-                                TaskError, TaskLoadError, build_test_pipeline)
+                                TaskLoadError, build_test_pipeline)
 from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
-from mmadaptformer.apis.infer_label_maps import label_map_role
+from mmadaptformer.apis.infer_label_maps import (label_map_role,
+                                                 numbered_names_note)
+from mmadaptformer.apis.infer_load_errors import FIRST_TASK_HINT, load_error
 from mmadaptformer.apis.infer_stop import InferStage
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_and_report, top_classes
 from mmadaptformer.datasets.short_videos import short_videos_notice
 from mmadaptformer.engine import refusal_line
-from mmadaptformer.models import (FrozenBackboneMismatchError,
-                                  set_host_pretrained)
-from mmadaptformer.utils import (ConfigError, PretrainedFileError,
-                                 backbone_init_cfg_key)
+from mmadaptformer.models import set_host_pretrained
+from mmadaptformer.utils import ConfigError, backbone_init_cfg_key
 from mmadaptformer.utils.atomic_file import AtomicWriteError, atomic_write
 from mmadaptformer.utils.cfg_options_merge import merge_cfg_options
 from mmadaptformer.utils.closed_pipe import (BROKEN_PIPE_STATUS, ResultOutput,
@@ -101,53 +101,6 @@ def _config(path: str, pretrained, options=None):
     return cfg
 
 
-def _said_of(line: str, path: str) -> str:
-    """``Type: PATH is ...`` as ``Type: it is ...``: the line that
-    ``path`` starts already names the file."""
-    kind, sep, message = line.partition(': ')
-    if sep and path and message.startswith(f'{path} '):
-        return f'{kind}: it {message[len(path) + 1:]}'
-    return line
-
-
-def _load_error(exc: Exception,
-                config: str,
-                checkpoint: str,
-                pretrained,
-                task: bool = False) -> str:
-    """One line for a model that could not be loaded, naming what caused
-    it: the config for a mistake in it (or a file it names, as the files
-    the command line names exist), the pretrained file (``--pretrained``
-    or the config's) for a wrong or damaged one, else the checkpoint. A
-    task's own refusals name the task and the cause themselves. For a
-    ``--task`` (``task=True``) trained on another backbone, the advice is
-    a run of its own: ``--pretrained`` would change every task's
-    backbone."""
-    if isinstance(exc, TaskLoadError):
-        exc = exc.__cause__
-    if task and isinstance(exc, FrozenBackboneMismatchError) \
-            and not exc.named_backbone:
-        weights = exc.trained_on or 'BACKBONE.pth'
-        return (f'{checkpoint}: {type(exc).__name__}: {exc} Every --task '
-                'is served on one frozen backbone, which --pretrained names '
-                'for all of them: serve this task in a run of its own, '
-                f'tools/infer.py {config} {checkpoint} INPUT ... '
-                f'--pretrained {weights}.')
-    if isinstance(exc, PretrainedLoadError):
-        role = '--pretrained' if pretrained is not None else \
-            f'{exc.key} in {config}'
-        return (f'{exc.path} (the pretrained backbone, {role}): '
-                f'{_said_of(refusal_line(exc.__cause__), exc.path)}')
-    line = refusal_line(exc)
-    if isinstance(exc, (ConfigError, FileNotFoundError)):
-        return line if config in line else f'{config}: {line}'
-    if isinstance(exc, PretrainedFileError):  # names the file
-        return line
-    if isinstance(exc, TaskError):  # names the task and what refused it
-        return line
-    return f'{checkpoint}: {line}'
-
-
 def _model(config: str, pretrained, options, build):
     """``build(cfg)`` for the config at ``config`` (with ``--cfg-options``
     and ``--pretrained``), and the frames one clip of its test pipeline
@@ -176,16 +129,6 @@ def _model(config: str, pretrained, options, build):
     return built, clip_span(cfg, config), frames
 
 
-#: What a first --task whose pretrained file failed is told: the order of
-#: the --task options decides which config's file builds the backbone.
-FIRST_TASK_HINT = (
-    ' As the first --task loaded, its config\'s pretrained file builds the '
-    'one frozen backbone every task runs on; a later --task with an '
-    'adapter-only checkpoint does not read its own (its adapters are '
-    'checked against the shared backbone instead): give first a --task '
-    'whose pretrained file is there.')
-
-
 def _load(args):
     """The engine, the errors of tasks that could not be loaded and the
     frames a clip of each video task spans, and how each names a clip's
@@ -208,8 +151,10 @@ def _load(args):
             infer_parser().error(f'--label-map {e}')
         except Exception as e:
             engine = None
-            failed[name] = _load_error(e, args.config, args.checkpoint,
-                                       args.pretrained)
+            failed[name] = load_error(e, args.config, args.checkpoint,
+                                      args.pretrained)
+        else:
+            _warn_numbered(args.label_map, '--label-map')
         return engine, failed, spans, frames
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
@@ -226,13 +171,24 @@ def _load(args):
                                                      LabelMapError):
                 # As with one model: the file the user gave is wrong.
                 infer_parser().error(f'{label_map_role(name)} {e.__cause__}')
-            failed[name] = _load_error(
+            failed[name] = load_error(
                 e, config, checkpoint, args.pretrained, task=True)
             if first and len(args.task) > 1 and args.pretrained is None \
                     and isinstance(e.__cause__, PretrainedLoadError):
                 failed[name] = failed[name].rstrip('.') + '.' + \
                     FIRST_TASK_HINT
+        else:
+            _warn_numbered(label_map, label_map_role(name))
     return (engine if engine.tasks else None), failed, spans, frames
+
+
+def _warn_numbered(label_map, role: str) -> None:
+    """Warn of a label map read for a model whose every line is
+    ``<index> <name>``: the indices are part of the names printed."""
+    note = label_map and numbered_names_note(label_map, role)
+    if note:
+        print_log(
+            escape_controls(note), logger='current', level=logging.WARNING)
 
 
 def _say(level: int, line: str) -> None:
@@ -296,10 +252,11 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
             results = engine(
                 args.files, batch_size=args.batch_size, progress=True)
         except (KeyboardInterrupt, Stopped) as stop:
-            # What was answered before the stop (ModelInferencer gives
-            # it) is printed and written as a whole run's results are,
-            # and the stop ends the run afterwards; without it, now.
-            if getattr(stop, 'results', None) is None:
+            # What was answered before the stop (the engine gives it) is
+            # printed and written as a whole run's results are, and the
+            # stop ends the run afterwards; with no answer, now (an --out
+            # file of an earlier run is left whole).
+            if not getattr(stop, 'results', None):
                 raise
             stopped, results = stop, stop.results
             stage.stopped_after(len(results), stop.num_inputs)

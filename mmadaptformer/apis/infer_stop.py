@@ -9,16 +9,17 @@ written, nor whether an ``--out`` file of an earlier run was still whole.
 :func:`~mmadaptformer.utils.stop_signals.exit_on_stop` ends it with one
 line instead, which :class:`InferStage` words from how far the run got,
 and from the answers so far that
-:class:`~mmadaptformer.apis.ModelInferencer` hands with the stop (the tool
-prints and writes them; ``MultiTaskRecognizer`` gives none).
+:class:`~mmadaptformer.apis.ModelInferencer` and
+:class:`~mmadaptformer.apis.MultiTaskRecognizer` hand with the stop (the
+tool prints and writes them).
 """
 import os.path as osp
 from typing import Optional, Tuple
 
 __all__ = ['InferStage']
 
-#: What a run stopped while classifying has printed and written when the
-#: engine gave no answers with the stop: it answers all the inputs at once.
+#: What a run stopped before any input was answered has printed and
+#: written.
 _NOTHING_YET = ('no result was printed or written (they come once every '
                 'input is classified)')
 

@@ -18,6 +18,7 @@ import torch
 from mmengine.dataset import pseudo_collate
 from mmengine.registry import init_default_scope
 
+from mmadaptformer.utils.stop_signals import Stopped
 from .array_inputs import InputKey, collect_items
 from .batching import check_batch_size, same_shape_runs
 from .folder_readers import FolderReaders
@@ -221,6 +222,12 @@ class MultiTaskRecognizer(SharedBackbone):
                 (a file of their kind, or a clip folder of frames for a task
                 whose test pipeline reads extracted frames), or an array is
                 not of the layout they take, before anything is classified.
+            KeyboardInterrupt: Ctrl-C while classifying (or a tool's
+                stop signal, :class:`~mmadaptformer.utils.stop_signals.
+                Stopped`), as raised, with two attributes added:
+                ``results``, the answers of the inputs that every task
+                answered before it (as returned, without the others), and
+                ``num_inputs``, how many inputs there were.
         """
         check_batch_size(batch_size)
         if tasks is None and not self.tasks:
@@ -234,33 +241,70 @@ class MultiTaskRecognizer(SharedBackbone):
         # The tasks whose test pipeline does not read an input's kind.
         other_kind: Dict[InputKey, set] = {key: set() for key, _ in items}
         bar = progress_bar(len(items)) if progress else None
-        for start in range(0, len(items), batch_size):
-            chunk = items[start:start + batch_size]
-            for group in self._groups.values():
-                names = [t for t in group.tasks if t in tasks]
-                if not names:
-                    continue
-                data, keys = [], []
-                for key, item in chunk:
-                    try:
-                        data.append(group.inputs.load(key, item))
-                        keys.append(key)
-                    except InferenceInputError as e:
-                        input_errors[key].add(str(e))
-                        if isinstance(e, OtherKindInputError):
-                            other_kind[key].update(names)
-                        for name in names:
-                            results[key][name] = dict(error=str(e))
-                if not data:
-                    continue
-                scores = self._forward_group(group, names, data)
-                for name in names:
-                    classes = self._tasks[name].classes
-                    for key, score in zip(keys, scores[name]):
-                        results[key][name] = format_scores(score, classes)
+        # The inputs of the chunks every task has answered: a stop keeps
+        # them, not a chunk that some groups answered and others not.
+        answered = 0
+        try:
+            for start in range(0, len(items), batch_size):
+                chunk = items[start:start + batch_size]
+                self._answer_chunk(chunk, tasks, results, input_errors,
+                                   other_kind)
+                answered = start + len(chunk)
+                if bar is not None:
+                    for _ in chunk:
+                        bar.update()
+        except (KeyboardInterrupt, Stopped) as stop:
+            # Ctrl-C (or a tool's stop signal) in a long call: what was
+            # answered goes with it, as ModelInferencer's does.
+            kept = OrderedDict(
+                (key, results[key]) for key, _ in items[:answered])
+            stop.results = self._finished(kept, tasks, input_errors,
+                                          other_kind)
+            stop.num_inputs = len(items)
             if bar is not None:
-                for _ in chunk:
-                    bar.update()
+                # End the bar's unfinished line: what the caller prints
+                # next (the results so far) starts a line of its own.
+                bar.file.write('\n')
+                bar.file.flush()
+            raise
+        return self._finished(results, tasks, input_errors, other_kind)
+
+    def _answer_chunk(self, chunk: list, tasks: Sequence[str], results: dict,
+                      input_errors: dict, other_kind: dict) -> None:
+        """Answer ``tasks`` for the ``(key, item)`` pairs of ``chunk``
+        into ``results``, one forward per pipeline group; record what
+        reading an input raised (``input_errors``) and the tasks that do
+        not read its kind (``other_kind``)."""
+        for group in self._groups.values():
+            names = [t for t in group.tasks if t in tasks]
+            if not names:
+                continue
+            data, keys = [], []
+            for key, item in chunk:
+                try:
+                    data.append(group.inputs.load(key, item))
+                    keys.append(key)
+                except InferenceInputError as e:
+                    input_errors[key].add(str(e))
+                    if isinstance(e, OtherKindInputError):
+                        other_kind[key].update(names)
+                    for name in names:
+                        results[key][name] = dict(error=str(e))
+            if not data:
+                continue
+            scores = self._forward_group(group, names, data)
+            for name in names:
+                classes = self._tasks[name].classes
+                for key, score in zip(keys, scores[name]):
+                    results[key][name] = format_scores(score, classes)
+
+    @staticmethod
+    def _finished(results: dict, tasks: Sequence[str], input_errors: dict,
+                  other_kind: dict) -> dict:
+        """``results`` as :meth:`__call__` returns them: the tasks in the
+        order of ``tasks``, a task that does not read an input's kind
+        skipped when another does, and an input that no task could read
+        given its one error."""
         for key, answers in results.items():
             # The groups answered in turn; the results name the tasks in
             # the order asked for (``--task`` order), not the groups'.

@@ -121,7 +121,7 @@ def test_a_stopped_run_keeps_what_it_classified(long_run, tmp_path, signum,
 
 def test_what_each_stage_leaves():
     """What the line says at each stage; without the answers so far (a
-    ``--task`` run: MultiTaskRecognizer gives none), nothing is kept."""
+    stop while the models load), nothing is kept."""
     stage = InferStage()
     assert stage.left().startswith('no result was printed or written')
     stage.start('r.json', 'vis')

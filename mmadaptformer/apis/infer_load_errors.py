@@ -1,0 +1,79 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""The one line ``tools/infer.py`` says for a model or ``--task`` that could
+not be loaded, naming what caused it."""
+from mmadaptformer.engine import refusal_line
+from mmadaptformer.models import FrozenBackboneMismatchError
+from mmadaptformer.utils import ConfigError, PretrainedFileError
+from .multitask_tasks import TaskError, TaskLoadError
+from .pretrained_load import PretrainedLoadError
+
+__all__ = ['FIRST_TASK_HINT', 'load_error']
+
+#: What a first --task whose pretrained file failed is told: the order of
+#: the --task options decides which config's file builds the backbone.
+FIRST_TASK_HINT = (
+    ' As the first --task loaded, its config\'s pretrained file builds the '
+    'one frozen backbone every task runs on; a later --task with an '
+    'adapter-only checkpoint does not read its own (its adapters are '
+    'checked against the shared backbone instead): give first a --task '
+    'whose pretrained file is there.')
+
+
+def _said_of(line: str, path: str) -> str:
+    """``Type: PATH is ...`` as ``Type: it is ...``: the line that
+    ``path`` starts already names the file."""
+    kind, sep, message = line.partition(': ')
+    if sep and path and message.startswith(f'{path} '):
+        return f'{kind}: it {message[len(path) + 1:]}'
+    return line
+
+
+def load_error(exc: Exception,
+               config: str,
+               checkpoint: str,
+               pretrained,
+               task: bool = False) -> str:
+    """One line for a model that could not be loaded, naming what caused
+    it: the config for a mistake in it (or a file it names, as the files
+    the command line names exist), the pretrained file (``--pretrained``
+    or the config's) for a wrong or damaged one, else the checkpoint. A
+    task's own refusals name the task and the cause themselves. For a
+    ``--task`` (``task=True``) trained on another backbone, the advice is
+    a run of its own: ``--pretrained`` would change every task's
+    backbone.
+
+    Args:
+        exc (Exception): What loading raised.
+        config (str): The model's config file.
+        checkpoint (str): Its checkpoint file.
+        pretrained (str, optional): The ``--pretrained`` file, None
+            without one.
+        task (bool): Whether the model is a ``--task``. Defaults to False.
+
+    Returns:
+        str: The line, without the ``task NAME: ERROR`` that the tool
+        puts before it.
+    """
+    if isinstance(exc, TaskLoadError):
+        exc = exc.__cause__
+    if task and isinstance(exc, FrozenBackboneMismatchError) \
+            and not exc.named_backbone:
+        weights = exc.trained_on or 'BACKBONE.pth'
+        return (f'{checkpoint}: {type(exc).__name__}: {exc} Every --task '
+                'is served on one frozen backbone, which --pretrained names '
+                'for all of them: serve this task in a run of its own, '
+                f'tools/infer.py {config} {checkpoint} INPUT ... '
+                f'--pretrained {weights}.')
+    if isinstance(exc, PretrainedLoadError):
+        role = '--pretrained' if pretrained is not None else \
+            f'{exc.key} in {config}'
+        return (f'{exc.path} (the pretrained backbone, {role}): '
+                f'{_said_of(refusal_line(exc.__cause__), exc.path)}')
+    line = refusal_line(exc)
+    if isinstance(exc, (ConfigError, FileNotFoundError)):
+        return line if config in line else f'{config}: {line}'
+    if isinstance(exc, PretrainedFileError):  # names the file
+        return line
+    if isinstance(exc, TaskError):  # names the task and what refused it
+        return line
+    return f'{checkpoint}: {line}'
