@@ -137,7 +137,7 @@ UPSTREAM_CHANGES = (
      '`mmpretrain::` base, it reloads `pkg_resources` while another '
      "thread's read looks a package up in it, and two threads reading "
      "configs at once (mmaction2's `init_recognizer`, mmpretrain's "
-     "`get_model`, the Inferencers, ours) failed now and then with "
+     '`get_model`, the Inferencers, ours) failed now and then with '
      "`TypeError: 'DistInfoDistribution' object is not iterable` (10 to "
      '14 of 60 reads). The wrapper of change 12 (every config read passes '
      'it) holds a lock of its own while MMEngine reads, which no other '

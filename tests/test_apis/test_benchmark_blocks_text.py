@@ -30,7 +30,7 @@ def test_the_table_names_the_blocks_a_reader_counts():
     """The default layers are negative indices; the table printed them
     ('adapters in blocks [-3, -2, -1]'), which no block is numbered."""
     table = format_table(_result([-3, -2, -1], [9, 10, 11], 12), 'a CPU')
-    assert ("Shared prefix: 4 tasks with adapters in blocks 9-11 of the "
+    assert ('Shared prefix: 4 tasks with adapters in blocks 9-11 of the '
             "model's 12 adaptable blocks (0-11): 3.00 answers/s") in table
     assert '[-3, -2, -1]' not in table
 

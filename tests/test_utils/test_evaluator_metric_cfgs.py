@@ -109,12 +109,12 @@ def test_an_evaluator_type_no_registry_holds_is_named():
     option = {'test_evaluator.type': 'Evaluatr'}
     with pytest.raises(
             ConfigError,
-            match=r"^--cfg-options test_evaluator\."
+            match=r'^--cfg-options test_evaluator\.'
             r"type='Evaluatr' is not in the mmpretrain::evaluator"):
         check_metric_classes(cfg, 'c.py', ['test_evaluator'], option)
     with pytest.raises(
             ConfigError,
-            match=r"^c\.py: test_evaluator\.type = 3:"
+            match=r'^c\.py: test_evaluator\.type = 3:'
             r" an evaluator's type is the name of a registered "):
         evaluator_metric_cfgs(
             _config(_evaluator(3, [_TOP5])), 'test_evaluator', 'c.py')
