@@ -24,6 +24,7 @@ from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
 from mmadaptformer.models.backbones.load_refusals import refuse_full_with_holes
 from mmadaptformer.utils.adapter_only_fit import loading
+from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.pretrained_init import (is_pretrained_cfg,
                                                  pretrained_init_cfgs)
 
@@ -164,7 +165,11 @@ def read_frozen_pretrained(cfg: Config, loaded: Mapping) -> None:
     meta = loaded.get('meta')
     if not isinstance(meta, Mapping) or meta.get(ADAPTER_META_KEY) is None:
         return  # a full or merged checkpoint fills the frozen backbone
-    for entry in _pretrained_entries(cfg):
+    # Telling a Pretrained entry may switch MMEngine's default scope (an
+    # entry's own ``_scope_``), which another thread's build may be using.
+    with SCOPE_LOCK:
+        entries = _pretrained_entries(cfg)
+    for entry in entries:
         try:
             CheckpointLoader.load_checkpoint(
                 entry['checkpoint'],

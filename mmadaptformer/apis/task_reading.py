@@ -129,11 +129,13 @@ def read_task(name: str, config: Union[str, Config], checkpoint: str,
     check_servable(name, cfg, source)
     group_key = pipeline_group_key(cfg, source, toolbox)
     inputs = None
-    if group_key not in groups:
-        # Building the pipeline sets the process's default scope.
-        with SCOPE_LOCK:
+    # Building the pipeline and checking the model's config set the
+    # process's default scope: another thread may be building a model of
+    # the other toolbox.
+    with SCOPE_LOCK:
+        if group_key not in groups:
             inputs = TestInputs(cfg, source)
-    check_inference_cfg(cfg, source)
+        check_inference_cfg(cfg, source)
     # An address goes to MMEngine's CheckpointLoader, whose schemes all load
     # with weights_only, as init_model's read does.
     loaded = read_checkpoint(checkpoint, order)
