@@ -253,13 +253,14 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
                 args.files, batch_size=args.batch_size, progress=True)
         except (KeyboardInterrupt, Stopped) as stop:
             # What was answered before the stop (the engine gives it) is
-            # printed and written as a whole run's results are, and the
-            # stop ends the run afterwards; with no answer, now (an --out
-            # file of an earlier run is left whole).
+            # printed as a whole run's results are, and written beside
+            # --out, never over it (the complete results of an earlier run
+            # stay whole); the stop ends the run afterwards; with no
+            # answer, now.
             if not getattr(stop, 'results', None):
                 raise
             stopped, results = stop, stop.results
-            stage.stopped_after(len(results), stop.num_inputs)
+            stage.stopped_after(results, stop.num_inputs, failed)
     else:
         results = {path: {} for path in args.files}
     classes = {}
@@ -324,6 +325,7 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
         # The JSON alone, as one document: the lines above were left out.
         out.print(json.dumps(results, indent=1))
     out.flush()
+    stage.reach('printed')
     written = True
     if args.out and not to_stdout:
         # Atomic, as the checkpoints: an older file of that name stays
@@ -332,7 +334,8 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
         # drawing keeps its results.
         stage.reach('writing')
         try:
-            atomic_write(json.dumps(results, indent=1) + '\n', args.out)
+            atomic_write(
+                json.dumps(results, indent=1) + '\n', stage.results_file())
         except AtomicWriteError as e:
             print(refusal_line(e), file=sys.stderr)
             written = False

@@ -19,6 +19,7 @@ from .infer_configs import (folder_readers_of, read_model_configs,
 from .infer_files import LIST_EXTENSIONS, InferenceInputError
 from .infer_help import EPILOG
 from .infer_label_maps import label_map_role, split_label_maps
+from .infer_stop import partial_results_path
 from .input_lists import STDIN, read_input_list
 from .input_refusals import input_path_problem
 from .inputs import RESERVED_NAME
@@ -33,6 +34,11 @@ __all__ = [
 
 #: The ``--out`` that writes the JSON to stdout.
 STDOUT = '-'
+
+#: How a refusal names the file beside ``--out`` that a stopped run
+#: writes its results so far to.
+_PARTIAL = ('the file beside --out that a stopped run writes its results '
+            'so far to,')
 
 
 class InferParser(argparse.ArgumentParser):
@@ -90,7 +96,9 @@ def infer_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         '--out',
         help='write the results to this JSON file; "-" writes the JSON to '
-        'stdout instead of the result lines')
+        'stdout instead of the result lines; a run stopped before every '
+        'input was answered writes what it has to NAME.partial.json beside '
+        'it instead, and leaves this file as it was')
     parser.add_argument(
         '--show-dir',
         metavar='DIR',
@@ -219,8 +227,12 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
         reads = files + [(path, '--list')
                          for path in args.list if path != STDIN] + \
             [(path, 'input') for path in args.files]
+        # Nor may the file a stopped run writes its results so far to.
+        partial = partial_results_path(args.out)
         problem = output_file_problem(args.out, '--out', reads) or \
-            _config_file_problem(args.out, configs)
+            _config_file_problem(args.out, configs) or \
+            output_file_problem(partial, _PARTIAL, reads) or \
+            _config_file_problem(partial, configs, _PARTIAL)
         if problem:
             parser.error(problem)
         ext = osp.splitext(args.out)[1].lower()
@@ -298,15 +310,16 @@ _OTHER_FORMATS = {
 }
 
 
-def _config_file_problem(out: str, configs: dict):
-    """The line for an ``--out`` that is a ``_base_`` of a config, or a file
-    a config names (its label map, pretrained backbone...), else None."""
+def _config_file_problem(out: str, configs: dict, what: str = '--out'):
+    """The line for an ``--out`` (``what``) that is a ``_base_`` of a
+    config, or a file a config names (its label map, pretrained
+    backbone...), else None."""
     for config, cfg in configs.items():
         if cfg is None:
             # Its _base_ files may not parse either; no model is loaded
             # from it, and nothing it names is read.
             continue
-        problem = config_file_problem(out, '--out', config, cfg)
+        problem = config_file_problem(out, what, config, cfg)
         if problem:
             return problem
     return None

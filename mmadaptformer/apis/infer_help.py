@@ -100,6 +100,8 @@ model's (task's) number of classes; 141 if the reader of standard output went
 away before the results were all written ("infer.py ... | head -1"), as for cat
 or grep ended by SIGPIPE, with the --out file still written; 130 (Ctrl-C), 143
 (SIGTERM) or 129 (SIGHUP) if stopped, ending with one line that says what was
-printed and written: the results of the inputs classified before the stop
-(without --task), and --out before any drawing.
+printed and written: the results of the inputs answered before the stop,
+written beside --out as NAME.partial.EXT (results.json: results.partial.json),
+never over --out (the file of an earlier run is left as it was), and --out
+before any drawing.
 """

@@ -11,12 +11,13 @@ line instead, which :class:`InferStage` words from how far the run got,
 and from the answers so far that
 :class:`~mmadaptformer.apis.ModelInferencer` and
 :class:`~mmadaptformer.apis.MultiTaskRecognizer` hand with the stop (the
-tool prints and writes them).
+tool prints them, and writes them beside ``--out``:
+:func:`partial_results_path`).
 """
 import os.path as osp
-from typing import Optional, Tuple
+from typing import Iterable, Optional, Tuple
 
-__all__ = ['InferStage']
+__all__ = ['InferStage', 'partial_results_path']
 
 #: What a run stopped before any input was answered has printed and
 #: written.
@@ -24,16 +25,44 @@ _NOTHING_YET = ('no result was printed or written (they come once every '
                 'input is classified)')
 
 
+def partial_results_path(out: str) -> str:
+    """Where a stopped run writes the results it has so far: beside the
+    ``--out`` file, ``.partial`` before its extension (``results.json`` ->
+    ``results.partial.json``), so that tools still open it as JSON.
+
+    Never ``out`` itself: a rerun stopped after 2 of 3000 inputs replaced
+    the complete ``results.json`` of an earlier run with 2 answers, which
+    a script reading it could not tell from a whole run's.
+
+    Args:
+        out (str): The ``--out`` file.
+
+    Returns:
+        str: The partial results file.
+    """
+    root, ext = osp.splitext(out)
+    return f'{root}.partial{ext}'
+
+
+def _has_error(answers: dict) -> bool:
+    """Whether an input's answers hold an error (the input's own, or a
+    task's)."""
+    return 'error' in answers or any(
+        isinstance(answer, dict) and 'error' in answer
+        for answer in answers.values())
+
+
 class InferStage:
     """How far a ``tools/infer.py`` run got, and what stopping it now
     leaves (:meth:`left`)."""
 
     #: The stages, in their order: loading the models, classifying the
-    #: inputs, printing the results, writing ``--out`` and done with that,
-    #: drawing the results into ``--show-dir`` (last: the results are kept
-    #: if a long drawing is stopped).
-    STAGES = ('loading', 'classifying', 'printing', 'writing', 'written',
-              'drawing')
+    #: inputs, printing the results and done with that, writing ``--out``
+    #: (a stopped run's results: :func:`partial_results_path`) and done
+    #: with that, drawing the results into ``--show-dir`` (last: the
+    #: results are kept if a long drawing is stopped).
+    STAGES = ('loading', 'classifying', 'printing', 'printed', 'writing',
+              'written', 'drawing')
 
     def __init__(self) -> None:
         self.stage = 'loading'
@@ -41,10 +70,10 @@ class InferStage:
         self.show_dir: Optional[str] = None
         #: Whether ``out`` was there before this run wrote anything.
         self.out_existed = False
-        #: ``(answered, inputs)`` once a stop cut the classifying short
-        #: and the engine gave the answers so far.
-        self.partial: Optional[Tuple[int, int]] = None
-        #: Whether ``out`` was written.
+        #: ``(answered, inputs, with_error)`` once a stop cut the
+        #: classifying short and the engine gave the answers so far.
+        self.partial: Optional[Tuple[int, int, int]] = None
+        #: Whether the results file (:meth:`results_file`) was written.
         self.written = False
 
     def start(self, out: Optional[str], show_dir: Optional[str]) -> None:
@@ -72,10 +101,33 @@ class InferStage:
         if stage == 'written':
             self.written = True
 
-    def stopped_after(self, answered: int, inputs: int) -> None:
-        """Record that a stop came after ``answered`` of the ``inputs``
-        were classified, whose results the run then prints and writes."""
-        self.partial = (answered, inputs)
+    def stopped_after(self,
+                      results: dict,
+                      inputs: int,
+                      failed_tasks: Iterable[str] = ()) -> None:
+        """Record that a stop came after the ``results`` of some of the
+        ``inputs`` were given, which the run then prints and writes to
+        :meth:`results_file`, not to ``--out``.
+
+        Args:
+            results (dict): ``{input: answers}`` so far, an error among
+                them counted apart.
+            inputs (int): How many inputs the run had.
+            failed_tasks (Iterable[str]): The tasks that could not be
+                loaded: every input holds their error.
+        """
+        with_error = len(results) if any(failed_tasks) else sum(
+            _has_error(answers) for answers in results.values())
+        self.partial = (len(results), inputs, with_error)
+
+    def results_file(self) -> Optional[str]:
+        """The file the results are written to: ``--out``, or beside it
+        (:func:`partial_results_path`) for a stopped run's; None without
+        one (no ``--out``, or ``--out -``)."""
+        if self.out in (None, '-'):
+            return None
+        return self.out if self.partial is None else \
+            partial_results_path(self.out)
 
     def left(self) -> str:
         """What the run leaves if it stops now, e.g. ``'no result was
@@ -102,14 +154,22 @@ class InferStage:
         return f'{self.out} was not written{before}'
 
     def _partial_left(self) -> str:
-        """What a run leaves that printed (and wrote) the answers given
-        before the stop."""
-        answered, inputs = self.partial
-        said = (f'the results of the {answered} of {inputs} inputs classified '
-                'before it were printed')
-        if self.written:
-            said += f' and written to {self.out}'
-        elif self.out not in (None, '-'):
+        """What a run leaves that printed (and wrote, beside ``--out``)
+        the answers given before the stop, as far as it got."""
+        answered, inputs, with_error = self.partial
+        results = (f'the {answered} of {inputs} inputs answered before it')
+        if with_error:
+            results += f' ({with_error} of them with an error)'
+        if self.stage == 'printing':
+            # A second stop cut the printing short.
+            said = f'the result lines of {results} were cut short'
+        else:
+            said = f'the results of {results} were printed'
+        partial = self.results_file()
+        if partial is not None:
+            said += (f' and written to {partial}'
+                     if self.written else f'; {partial} was not written')
+            # The complete results of an earlier run are never replaced.
             said += f'; {self._not_written()}'
         if self.show_dir is not None:
             said += f'; nothing was drawn into {self.show_dir}'

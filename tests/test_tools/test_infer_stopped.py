@@ -23,7 +23,7 @@ from media_files import write_clip
 from process_table import default_stop_signals
 from repo_paths import REPO_ROOT, TINY_VIDEO_CONFIG, TOOLS
 
-from mmadaptformer.apis.infer_stop import InferStage
+from mmadaptformer.apis.infer_stop import InferStage, partial_results_path
 
 INFER = os.path.join(TOOLS, 'infer.py')
 #: The inputs of the long run.
@@ -88,8 +88,11 @@ def _stopped_run(long_run, out, signum, tmp_path):
 def test_a_stopped_run_keeps_what_it_classified(long_run, tmp_path, signum,
                                                 cause):
     """The inputs classified before the stop are printed and written (the
-    answers so far come with the stop from ModelInferencer); the run ends
-    with one line that says so, and 128 + the signal."""
+    answers so far come with the stop from ModelInferencer), beside the
+    ``--out`` file, whose complete results of an earlier run are left as
+    they were; the run ends with one line that names both, and 128 + the
+    signal. Before, the answers so far replaced the earlier file, and a
+    script reading it could not tell them from a whole run's."""
     out = tmp_path / 'results' / 'results.json'
     out.parent.mkdir()
     out.write_text('{"from": "an earlier run"}\n')
@@ -97,16 +100,19 @@ def test_a_stopped_run_keeps_what_it_classified(long_run, tmp_path, signum,
     assert status == 128 + signum, err[-3000:]
     assert 'Traceback' not in err, err[-3000:]
     last = err.strip().splitlines()[-1]
+    partial = out.parent / 'results.partial.json'
     match = re.fullmatch(
         rf'infer\.py: stopped by {re.escape(cause)}: the results of the '
-        rf'(\d+) of {INPUTS} inputs classified before it were printed and '
-        rf'written to {re.escape(str(out))}; the other (\d+) were not '
-        'classified', last)
+        rf'(\d+) of {INPUTS} inputs answered before it were printed and '
+        rf'written to {re.escape(str(partial))}; {re.escape(str(out))} was '
+        r'not written \(the file of that name from before is left as it '
+        r'was\); the other (\d+) were not classified', last)
     assert match, last
     answered = int(match.group(1))
     assert 0 < answered < INPUTS
     assert int(match.group(2)) == INPUTS - answered
-    results = json.loads(out.read_text())
+    assert out.read_text() == '{"from": "an earlier run"}\n'
+    results = json.loads(partial.read_text())
     assert len(results) == answered
     lines = stdout.splitlines()
     assert len(lines) == answered
@@ -116,7 +122,8 @@ def test_a_stopped_run_keeps_what_it_classified(long_run, tmp_path, signum,
     assert all(
         set(answer) == {'tiny_vit_video'} for answer in results.values())
     # Written atomically: no temporary file is left beside it.
-    assert os.listdir(out.parent) == ['results.json']
+    names = sorted(os.listdir(out.parent))
+    assert names == ['results.json', 'results.partial.json']
 
 
 def test_what_each_stage_leaves():
@@ -138,13 +145,64 @@ def test_what_each_stage_leaves():
     assert stage.left() == 'the result lines were cut short'
     with pytest.raises(ValueError, match="stage 'done': expected one of"):
         stage.reach('done')
-    stage.start('r.json', 'vis')
-    stage.stopped_after(2, 5)
-    stage.reach('printing')
+
+
+def test_what_a_stop_with_answers_leaves_at_each_stage():
+    """A stop that came with the answers so far: they are written beside
+    ``--out`` (never over it), and the line follows the stage the run got
+    to, and counts the inputs answered with an error apart. Before, it said
+    the results "were printed" even when a second Ctrl-C cut the printing
+    short, and called an input that failed "classified"."""
+    stage = InferStage()
+    stage.start('out/r.json', 'vis')
+    answers = {
+        'a.mp4': {
+            'm': {
+                'label': 0
+            }
+        },
+        'b.mp4': {
+            'error': 'cannot decode'
+        },
+    }
+    stage.stopped_after(answers, 5)
+    assert stage.results_file() == 'out/r.partial.json'
+    stage.reach('printing')  # a second Ctrl-C while printing them
     assert stage.left() == (
-        'the results of the 2 of 5 inputs classified before it were printed; '
-        'r.json was not written; nothing was drawn into vis; the other 3 '
-        'were not classified')
+        'the result lines of the 2 of 5 inputs answered before it (1 of '
+        'them with an error) were cut short; out/r.partial.json was not '
+        'written; out/r.json was not written; nothing was drawn into vis; '
+        'the other 3 were not classified')
+    stage.reach('printed')
+    stage.reach('writing')
+    assert stage.left().startswith(
+        'the results of the 2 of 5 inputs answered before it (1 of them '
+        'with an error) were printed; out/r.partial.json was not written; ')
+    stage.reach('written')
+    assert stage.left() == (
+        'the results of the 2 of 5 inputs answered before it (1 of them '
+        'with an error) were printed and written to out/r.partial.json; '
+        'out/r.json was not written; nothing was drawn into vis; the other '
+        '3 were not classified')
+    # A task that could not be loaded is an error in every input; a task
+    # that skipped an input of another kind is none.
+    stage.start('-', None)
+    stage.stopped_after({'a.mp4': {'t': {'skipped': 'an image task'}}}, 4)
+    stage.reach('printed')
+    assert stage.results_file() is None
+    assert stage.left() == ('the results of the 1 of 4 inputs answered '
+                            'before it were printed; the other 3 were not '
+                            'classified')
+    stage.start('r', None)
+    stage.stopped_after({'a.mp4': {'t': {'label': 1}}}, 2, {'u': 'broken'})
+    assert stage.results_file() == 'r.partial'
+    assert '(1 of them with an error)' in stage.left()
+
+
+def test_partial_results_path():
+    """Beside ``--out``, its extension kept so that tools open it."""
+    assert partial_results_path('a/results.json') == 'a/results.partial.json'
+    assert partial_results_path('a.b/results') == 'a.b/results.partial'
 
 
 def test_a_run_stopped_while_drawing_keeps_its_results(infer,

@@ -45,11 +45,15 @@ def long_task_run(tmp_path_factory):
 def test_a_stopped_task_run_keeps_what_it_classified(long_task_run, tmp_path):
     """Ctrl-C 3 s after the first input is read (the test pipeline's first
     read logs MMEngine's FileClient warning): the inputs answered before
-    it are printed, one line per task, and written, every task's answers
-    in the --task order; the last line says so; exit status 130."""
+    it are printed, one line per task, and written beside --out, every
+    task's answers in the --task order; the --out file of an earlier run is
+    left as it was; the last line names both; exit status 130. Before, the
+    answers so far replaced the earlier run's results."""
     first, second, videos = long_task_run
     out = tmp_path / 'results' / 'results.json'
     out.parent.mkdir()
+    out.write_text('{"from": "an earlier run"}\n')
+    partial = out.parent / 'results.partial.json'
     env = dict(
         os.environ,
         PYTHONPATH=os.pathsep.join(
@@ -87,16 +91,18 @@ def test_a_stopped_task_run_keeps_what_it_classified(long_task_run, tmp_path):
     last = err.strip().splitlines()[-1]
     match = re.fullmatch(
         r'infer\.py: stopped by Ctrl-C \(SIGINT\): the results of the '
-        rf'(\d+) of {INPUTS} inputs classified before it were printed and '
-        rf'written to {re.escape(str(out))}; the other (\d+) were not '
-        'classified', last)
+        rf'(\d+) of {INPUTS} inputs answered before it were printed and '
+        rf'written to {re.escape(str(partial))}; {re.escape(str(out))} was '
+        r'not written \(the file of that name from before is left as it '
+        r'was\); the other (\d+) were not classified', last)
     assert match, last
     answered = int(match.group(1))
     assert 0 < answered < INPUTS
     # Whole chunks of --batch-size inputs, every task answered for each.
     assert answered % 2 == 0
     assert int(match.group(2)) == INPUTS - answered
-    results = json.loads(out.read_text())
+    assert out.read_text() == '{"from": "an earlier run"}\n'
+    results = json.loads(partial.read_text())
     assert list(results) == sorted(results)
     assert len(results) == answered
     assert all(list(answers) == ['b', 'a'] for answers in results.values())
@@ -109,7 +115,8 @@ def test_a_stopped_task_run_keeps_what_it_classified(long_task_run, tmp_path):
         [next(iter(results)), 'a'],
     ]
     # Written atomically: no temporary file is left beside it.
-    assert os.listdir(out.parent) == ['results.json']
+    names = sorted(os.listdir(out.parent))
+    assert names == ['results.json', 'results.partial.json']
 
 
 @pytest.mark.parametrize('task', [False, True])
