@@ -16,10 +16,9 @@ from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.image_files import image_damage, image_format
 from mmadaptformer.utils.local_files import home_note, is_local
-from mmadaptformer.utils.text_files import printable_text, text_stand_in
 from mmadaptformer.utils.video_containers import (CONTAINER_HEAD,
                                                   container_name,
-                                                  inspect_video)
+                                                  inspect_video, text_video)
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
 
@@ -133,8 +132,8 @@ class InputRefusals:
             head = f.read(CONTAINER_HEAD)
         if container_name(head) is not None:
             return
-        if printable_text(head) is not None:
-            what = text_stand_in(head, 'video') or 'text, not a video'
+        what = text_video(head)
+        if what is not None:
             raise InferenceInputError(
                 f'{path}: cannot be decoded as a video'
                 f'{self.not_a_container(path)} (it is {what}).')

@@ -283,6 +283,8 @@ class TestInputs:
             raise InferenceInputError(f'{path}: is empty (0 bytes).')
         if self.toolbox == 'mmaction':
             try:
+                # First: it names text by what it is and its first bytes.
+                self.refusals.unknown_container(path)
                 check_container(path)
             except BrokenVideoError as e:
                 why = str(e).removeprefix(f'{path}: ')
@@ -292,7 +294,6 @@ class TestInputs:
                 raise InferenceInputError(
                     f'{path}: cannot be read ({type(e).__name__}: {e}).'
                 ) from e
-            self.refusals.unknown_container(path)
             data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         else:
             data = dict(img_path=path)

@@ -59,8 +59,10 @@ class CheckedVideoDataset(VideoDataset):
 
     **A broken video** is one whose loading or transforms raise (decord
     cannot open or decode it, a transform fails on it), one that is empty
-    or shorter than its container header declares (a truncated download,
-    see :func:`~mmadaptformer.utils.video_containers.check_container`), or
+    or shorter than its container header declares (a truncated download),
+    one that is text (an HTML page a failed download saved, a Git LFS
+    pointer: named as such, never handed to decord; both see
+    :func:`~mmadaptformer.utils.video_containers.check_container`), or
     one that has no frames. A file whose header promises more frames than
     it can decode is broken when decoding the missing frames raises.
 

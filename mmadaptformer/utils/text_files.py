@@ -4,20 +4,25 @@
 A download that failed leaves text in the file's place: the web page the
 address served (a login, a download confirmation, an error page), or,
 in a repository cloned without its Git LFS files, the LFS pointer. The
-checkpoint loaders (:mod:`~mmadaptformer.utils.checkpoint_formats`) and
-the video inputs of inference name such a file by what it is.
+checkpoint loaders (:mod:`~mmadaptformer.utils.checkpoint_formats`), the
+video inputs of inference and the video datasets (both through
+:func:`~mmadaptformer.utils.video_containers.text_video`) name such a file
+by what it is.
 """
 from typing import Optional
 
-__all__ = ['printable_text', 'text_stand_in']
+__all__ = ['printable_text', 'text_in_place', 'text_stand_in']
 
 
-def printable_text(head: bytes) -> Optional[str]:
+def printable_text(head: bytes, escapes: bool = False) -> Optional[str]:
     """``head`` as text, leading blanks stripped, if it is printable UTF-8
     (possibly cut inside a character at its end); None otherwise.
 
     Args:
         head (bytes): A file's first bytes.
+        escapes (bool): Also take the escape character (``ESC``, which
+            starts a terminal's control sequences: a page or a log saved
+            with its colours) as text. Defaults to False.
     """
     try:
         text = head.decode('utf-8').lstrip('\ufeff \t\r\n')
@@ -27,8 +32,8 @@ def printable_text(head: bytes) -> Optional[str]:
             text = head[:-3].decode('utf-8').lstrip('\ufeff \t\r\n')
         except UnicodeDecodeError:
             return None
-    if not text or any(not c.isprintable() and c not in '\t\r\n'
-                       for c in text):
+    allowed = '\t\r\n\x1b' if escapes else '\t\r\n'
+    if not text or any(not c.isprintable() and c not in allowed for c in text):
         return None
     return text
 
@@ -46,7 +51,7 @@ def text_stand_in(head: bytes, what: str) -> Optional[str]:
         str | None: A phrase that follows "it is", e.g. ``'an HTML page,
         not a checkpoint: ...'``.
     """
-    text = printable_text(head)
+    text = printable_text(head, escapes=True)
     if text is None:
         return None
     lowered = text[:64].lower()
@@ -64,3 +69,21 @@ def text_stand_in(head: bytes, what: str) -> Optional[str]:
     # Other text is left to the caller's message (for a checkpoint, it may
     # be a cut pickle).
     return None
+
+
+def text_in_place(head: bytes, what: str) -> Optional[str]:
+    """What a file is that starts as text where a ``what`` was expected
+    (a terminal's escape sequences count as text): an HTML or XML page or
+    a Git LFS pointer (:func:`text_stand_in`), else ``'text, not a
+    WHAT'``; None for binary data.
+
+    Args:
+        head (bytes): The file's first bytes.
+        what (str): What was expected, e.g. ``'video'``.
+
+    Returns:
+        str | None: A phrase that follows "it is".
+    """
+    if printable_text(head, escapes=True) is None:
+        return None
+    return text_stand_in(head, what) or f'text, not a {what}'

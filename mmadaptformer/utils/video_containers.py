@@ -2,9 +2,10 @@
 """Tell a sound video file from a broken one, cheaply.
 
 :func:`check_container` reads only a file's container header (AVI/RIFF,
-MP4/MOV, WebM/Matroska) and finds empty and truncated files without a
-decoder; :func:`inspect_video` and :func:`scan_video` then open the file
-with decord, count its frames and decode its last one.
+MP4/MOV, WebM/Matroska) and finds empty and truncated files, and text
+given as a video (:func:`text_video`), without a decoder;
+:func:`inspect_video` and :func:`scan_video` then open the file with
+decord, count its frames and decode its last one.
 
 The datasets use these checks before decord sees a file, because decord
 0.6 crashes the whole process (segmentation fault) on some truncated AVI
@@ -17,11 +18,12 @@ import traceback
 from typing import NamedTuple, Optional, Tuple
 
 from .decord_failures import decord_explained
+from .text_files import text_in_place
 
 __all__ = [
     'BrokenVideoError', 'CONTAINER_HEAD', 'TS_PACKET', 'VideoInfo',
     'check_container', 'container_name', 'inspect_video', 'one_line_error',
-    'scan_video'
+    'scan_video', 'text_video'
 ]
 
 #: Top-level box types an MP4/MOV/3GP file may start with.
@@ -148,6 +150,31 @@ def container_name(head: bytes) -> Optional[str]:
     return None
 
 
+def text_video(head: bytes) -> Optional[str]:
+    """What a file is that was given as a video and is text: its first
+    bytes match no container (:func:`container_name`) and are text
+    (:func:`~mmadaptformer.utils.text_files.text_in_place`: an HTML page a
+    failed download saved as ``clip.mp4``, a Git LFS pointer, other text);
+    None for any other file.
+
+    Such a file is named, never handed to decord: decord 0.6 prints the
+    bytes of a file it cannot open from memory (as mmaction2's
+    ``DecordInit`` hands it) to stderr as the file's name, up to the
+    first NUL byte, a terminal's escape sequences included.
+
+    Args:
+        head (bytes): The file's first bytes (:data:`CONTAINER_HEAD`; only
+            those are read).
+
+    Returns:
+        str | None: A phrase that follows "it is", e.g. ``'an HTML page,
+        not a video: ...'``.
+    """
+    if container_name(head) is not None:
+        return None
+    return text_in_place(head[:CONTAINER_HEAD], 'video')
+
+
 #: The first bytes :func:`check_container` reads, in one read: enough for
 #: the top-level boxes of most MP4 files' first part and for a Matroska
 #: header, and one read of any network filesystem.
@@ -157,15 +184,16 @@ _HEAD_BYTES = 4096
 def check_container(path: str,
                     fd: Optional[int] = None,
                     size: Optional[int] = None) -> None:
-    """Raise :class:`BrokenVideoError` if ``path`` is empty or shorter than
-    its container header declares.
+    """Raise :class:`BrokenVideoError` if ``path`` is empty, shorter than
+    its container header declares, or text (:func:`text_video`).
 
     Only the first bytes and the top-level structure are read, so the check
     is cheap: the file is opened once and read at one to a few places (one
     for a file under 4 KiB, an MP4 file one more for each top-level box
     after its first 4 KiB). It recognises AVI (RIFF size), MP4/MOV
     (top-level box sizes) and WebM/Matroska (segment size, unless written
-    as unknown); other files pass.
+    as unknown); a file of no known container fails if it is text (an
+    HTML page, a Git LFS pointer), and other files pass.
 
     Args:
         path (str): A local video file.
@@ -176,7 +204,7 @@ def check_container(path: str,
             (``os.fstat``). Defaults to None.
 
     Raises:
-        BrokenVideoError: If the file is empty or truncated.
+        BrokenVideoError: If the file is empty, truncated or text.
         OSError: If it cannot be opened or read (``FileNotFoundError`` if
             it is missing).
     """
@@ -200,6 +228,10 @@ def check_container(path: str,
         _check_mp4(path, _Reader(fd, head, size))
     elif head[:4] == b'\x1a\x45\xdf\xa3':
         _check_ebml(path, _Reader(fd, head, size))
+    else:
+        text = text_video(head)
+        if text is not None:
+            raise BrokenVideoError(f'{path}: it is {text}')
 
 
 class _Reader(NamedTuple):

@@ -58,18 +58,19 @@ def test_a_git_lfs_pointer_named_as_a_video_says_so(tmp_path, capfd, inputs):
 
 
 def test_bytes_of_no_container_are_not_printed(tmp_path, capfd, inputs):
-    """Bytes that are no printable text (a page with a terminal's escape
-    sequence in it) are opened by path: decord's log names the file, not
-    its bytes."""
+    """Bytes that are no printable text (a control character other than a
+    terminal's escape) are opened by path: decord's log names the file, not
+    its bytes (a terminal's escape sequences included)."""
     junk = tmp_path / 'junk.mp4'
-    junk.write_bytes(b'<html>\x1b[2J' + f'<p>{MARKER}</p>\n'.encode() * 300)
+    junk.write_bytes(b'\x01<html>\x1b[2J' +
+                     f'<p>{MARKER}</p>\n'.encode() * 300)
     message = _refusal(inputs, junk)
     # Then decord's own one-line error, which depends on the demuxer
     # FFmpeg guessed.
     assert message.startswith(
         f'{junk}: cannot be decoded as a video: its first bytes match no '
         'video container (AVI, MP4/MOV, WebM/Matroska, MPEG, FLV, Ogg): '
-        "b'<html>\\x1b[2J<p>CON' (DECORDError: "), message
+        "b'\\x01<html>\\x1b[2J<p>CO' (DECORDError: "), message
     assert MARKER not in message and '\n' not in message
     err = capfd.readouterr().err
     assert MARKER not in err

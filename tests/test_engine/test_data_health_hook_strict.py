@@ -24,10 +24,12 @@ def _runner(tmp_path, name: str, body: str) -> Runner:
 
 
 def _list(tmp_path, files) -> str:
-    """The good videos and one broken one (a text file named .avi)."""
+    """The good videos and one broken one (a whole AVI file without
+    frames: the check of a test-mode list, which reads headers, lets it
+    through, as it would not a text file)."""
     return write_list(tmp_path / 'list.txt',
                       [f'{n} {i % 2}' for i, n in enumerate(files['good'])] +
-                      [f"{files['text']} 1"])
+                      [f"{files['zero_frames']} 1"])
 
 
 @pytest.mark.parametrize('skip_broken', [False, True])
@@ -62,7 +64,7 @@ def test_lenient_video_test_set_is_refused(tmp_path, video_files,
     runner = _runner(
         tmp_path, 'strict',
         f'test_dataloader = dict(dataset=dict({dataset}, test_mode=True))\n')
-    broken = video_path(video_files, video_files['text'])
+    broken = video_path(video_files, video_files['zero_frames'])
     if not skip_broken:
         # The file and its line of the list (the fifth).
         expected = re.escape(f"Cannot load {broken} ({tmp_path / 'list.txt'}"
