@@ -13,72 +13,32 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from checkpoint_makers import save_stock_video_checkpoint
 from media_files import write_clip
-from process_table import default_stop_signals
-from repo_paths import REPO_ROOT, TINY_VIDEO_CONFIG, TOOLS
+from repo_paths import TINY_VIDEO_CONFIG
+from stopped_infer import INPUTS, linked_inputs, stopped_infer
 
 from mmadaptformer.apis.infer_stop import InferStage, partial_results_path
-
-INFER = os.path.join(TOOLS, 'infer.py')
-#: The inputs of the long run.
-INPUTS = 20000
 
 
 @pytest.fixture(scope='module')
 def long_run(tmp_path_factory):
-    """A checkpoint and a folder of 20000 inputs (links to one clip, each
-    an input of its own): a minute of classifying here, so that a stop 3 s
-    after the first input comes in the middle even on a faster machine."""
+    """A checkpoint and a folder of :data:`~stopped_infer.INPUTS` inputs
+    (:func:`~stopped_infer.linked_inputs`)."""
     root = tmp_path_factory.mktemp('long_run')
     checkpoint = str(root / 'stock.pth')
     save_stock_video_checkpoint(checkpoint)
-    clip = write_clip(str(root / 'clip.mp4'), num_frames=12)
-    videos = root / 'videos'
-    videos.mkdir()
-    for i in range(INPUTS):
-        os.symlink(clip, videos / f'v{i:05d}.mp4')
-    return checkpoint, str(videos)
+    return checkpoint, linked_inputs(root)
 
 
 def _stopped_run(long_run, out, signum, tmp_path):
-    """Start the run, send ``signum`` 3 s after it classifies its first
-    input (the test pipeline's first read logs MMEngine's FileClient
-    warning), and return its status, stdout and stderr."""
+    """The run of ``long_run`` with ``--out out``, stopped by ``signum``
+    (:func:`~stopped_infer.stopped_infer`)."""
     checkpoint, videos = long_run
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(
-            p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p),
-        OMP_NUM_THREADS='1')
-    # A file, not a pipe: read only after the end, a full pipe would stop
-    # the run.
-    with open(tmp_path / 'stdout.txt', 'w+') as stdout:
-        proc = subprocess.Popen([
-            sys.executable, INFER, TINY_VIDEO_CONFIG, checkpoint, videos,
-            '--out', out
-        ],
-                                cwd=REPO_ROOT,
-                                env=env,
-                                stdout=stdout,
-                                stderr=subprocess.PIPE,
-                                text=True,
-                                preexec_fn=default_stop_signals)
-        err = []
-        for line in proc.stderr:
-            err.append(line)
-            if '"FileClient" will be deprecated' in line:
-                break
-        time.sleep(3)
-        proc.send_signal(signum)
-        _, rest = proc.communicate(timeout=120)
-        stdout.seek(0)
-        return proc.returncode, stdout.read(), ''.join(err) + rest
+    return stopped_infer([TINY_VIDEO_CONFIG, checkpoint, videos, '--out', out],
+                         signum, tmp_path)
 
 
 @pytest.mark.parametrize('signum, cause', [

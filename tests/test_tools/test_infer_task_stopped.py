@@ -10,36 +10,23 @@ import json
 import os
 import re
 import signal
-import subprocess
-import sys
-import time
 
 import pytest
 from adapter_tasks import random_task_checkpoints
 from media_files import write_clip
-from process_table import default_stop_signals
-from repo_paths import REPO_ROOT, TINY_ADAPTFORMER_VIDEO_CONFIG, TOOLS
-
-INFER = os.path.join(TOOLS, 'infer.py')
-#: The inputs of the long run.
-INPUTS = 20000
+from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
+from stopped_infer import INPUTS, linked_inputs, stopped_infer
 
 
 @pytest.fixture(scope='module')
 def long_task_run(tmp_path_factory):
-    """Two tasks on one backbone and a folder of 20000 inputs (links to
-    one clip, each an input of its own): more than a minute of
-    classifying here, so that a stop 3 s after the first input comes in
-    the middle even on a faster machine."""
+    """Two tasks on one backbone and a folder of
+    :data:`~stopped_infer.INPUTS` inputs
+    (:func:`~stopped_infer.linked_inputs`)."""
     root = tmp_path_factory.mktemp('long_task_run')
     first, second = random_task_checkpoints(TINY_ADAPTFORMER_VIDEO_CONFIG,
                                             'mmaction', root)
-    clip = write_clip(str(root / 'clip.mp4'), num_frames=12)
-    videos = root / 'videos'
-    videos.mkdir()
-    for i in range(INPUTS):
-        os.symlink(clip, videos / f'v{i:05d}.mp4')
-    return first, second, str(videos)
+    return first, second, linked_inputs(root)
 
 
 def test_a_stopped_task_run_keeps_what_it_classified(long_task_run, tmp_path):
@@ -54,39 +41,14 @@ def test_a_stopped_task_run_keeps_what_it_classified(long_task_run, tmp_path):
     out.parent.mkdir()
     out.write_text('{"from": "an earlier run"}\n')
     partial = out.parent / 'results.partial.json'
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(
-            p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p),
-        OMP_NUM_THREADS='1')
-    # A file, not a pipe: read only after the end, a full pipe would stop
-    # the run.
-    with open(tmp_path / 'stdout.txt', 'w+') as stdout:
-        proc = subprocess.Popen([
-            sys.executable, INFER, '--task', 'b',
-            TINY_ADAPTFORMER_VIDEO_CONFIG, second, '--task', 'a',
-            TINY_ADAPTFORMER_VIDEO_CONFIG, first, videos, '--batch-size', '2',
-            '--out',
-            str(out)
-        ],
-                                cwd=REPO_ROOT,
-                                env=env,
-                                stdout=stdout,
-                                stderr=subprocess.PIPE,
-                                text=True,
-                                preexec_fn=default_stop_signals)
-        err = []
-        for line in proc.stderr:
-            err.append(line)
-            if '"FileClient" will be deprecated' in line:
-                break
-        time.sleep(3)
-        proc.send_signal(signal.SIGINT)
-        _, rest = proc.communicate(timeout=120)
-        stdout.seek(0)
-        lines = stdout.read().splitlines()
-    err = ''.join(err) + rest
-    assert proc.returncode == 128 + signal.SIGINT, err[-3000:]
+    status, stdout, err = stopped_infer([
+        '--task', 'b', TINY_ADAPTFORMER_VIDEO_CONFIG, second, '--task', 'a',
+        TINY_ADAPTFORMER_VIDEO_CONFIG, first, videos, '--batch-size', '2',
+        '--out',
+        str(out)
+    ], signal.SIGINT, tmp_path)
+    lines = stdout.splitlines()
+    assert status == 128 + signal.SIGINT, err[-3000:]
     assert 'Traceback' not in err, err[-3000:]
     last = err.strip().splitlines()[-1]
     match = re.fullmatch(
