@@ -26,10 +26,10 @@ from .frozen_fingerprints import FrozenFingerprints
 from .inputs import TestInputs, class_names
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
                               check_shared_neck, check_task_name, tensors_of)
+from .pretrained_load import read_frozen_pretrained
 from .task_choice import check_names, chosen_tasks
 from .task_parts import TaskParts, load_task
-from .task_reading import (ReadTask, TaskLabelMapError, as_task_error,
-                           read_pretrained_files, read_task)
+from .task_reading import ReadTask, TaskLabelMapError, as_task_error, read_task
 from .task_routes import task_routes
 from .task_wiring import (attach_task_adapter, detach_task, route_task_module,
                           task_split_points)
@@ -159,7 +159,7 @@ class SharedBackbone:
         # task's pretrained backbone, read here, loads under the lock.
         with reading_once():
             if not tasks:
-                read_pretrained_files(read)
+                read_frozen_pretrained(read.cfg, read.loaded)
             self._attach(read)
 
     @serialized

@@ -27,7 +27,6 @@ from mmadaptformer.models import (FROZEN_HOST_KEY, AdaptMLP, FrozenHostWrapper,
 from mmadaptformer.models.backbones.frozen_host_record import \
     check_trained_settings
 from mmadaptformer.models.multitask import parameters_on_meta
-from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from .checkpoint_read import read_checkpoint
 from .config_read import model_config
@@ -316,8 +315,6 @@ def load_task(name: str,
         and whether only those parts were loaded (the shared frozen tensors
         then checked against the checkpoint's records).
     """
-    # Checked for every task: a later one may load only its parts below.
-    check_inference_cfg(cfg, source)
     if loaded is None and origin is not None and checkpoint is not None:
         loaded = read_checkpoint(checkpoint)
     if origin is not None and loaded is not None:

@@ -29,12 +29,8 @@ from .inputs import TestInputs, toolbox_of
 from .label_maps import check_label_map_file
 from .multitask_tasks import (Task, TaskError, TaskLoadError, check_servable,
                               pipeline_group_key)
-from .pretrained_load import read_frozen_pretrained
 
-__all__ = [
-    'TaskLabelMapError', 'as_task_error', 'ReadTask', 'read_task',
-    'read_pretrained_files'
-]
+__all__ = ['TaskLabelMapError', 'as_task_error', 'ReadTask', 'read_task']
 
 
 class TaskLabelMapError(TaskLoadError, LabelMapError):
@@ -150,17 +146,3 @@ def read_task(name: str, config: Union[str, Config], checkpoint: str,
         label_map=label_map,
         group_key=group_key,
         inputs=inputs)
-
-
-def read_pretrained_files(read: ReadTask) -> None:
-    """Read the pretrained files of the frozen backbone that a first task's
-    adapter-only checkpoint leaves out, before the lock, into the caller's
-    :func:`~mmadaptformer.utils.checkpoint_schemes.reading_once` scope
-    (:func:`~.pretrained_load.read_frozen_pretrained`): the load under the
-    lock then gets what was read here (a download of minutes) without
-    reading it again.
-
-    Args:
-        read (ReadTask): The task, its checkpoint read.
-    """
-    read_frozen_pretrained(read.cfg, read.loaded)
