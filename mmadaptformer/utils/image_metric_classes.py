@@ -24,7 +24,6 @@ from .config_error import ConfigError
 from .config_place import mistake_place
 from .metric_scorers import evaluator_metric_cfgs, evaluator_scorers
 from .model_keys import HEAD_NAMES
-from .registry_names import use_default_scope
 from .video_containers import one_line_error
 
 __all__ = ['check_metric_classes', 'head_num_classes']
@@ -91,7 +90,6 @@ def check_metric_classes(cfg: Config,
     if head is None or head[1] < 1:
         return
     head_key, num_classes = head
-    use_default_scope(cfg)
     for key in evaluators:
         metrics = evaluator_metric_cfgs(cfg, key, source, options)
         for metric in evaluator_scorers(metrics).scorers:

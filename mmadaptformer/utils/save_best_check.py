@@ -25,7 +25,7 @@ from mmengine.config import Config
 from .config_error import ConfigError
 from .config_place import mistake_place
 from .metric_scorers import evaluator_metric_cfgs, evaluator_scorers
-from .registry_names import close_hint, use_default_scope
+from .registry_names import close_hint
 
 __all__ = ['check_save_best', 'validation_metric_names']
 
@@ -107,7 +107,6 @@ def check_save_best(cfg: Config,
     keys = [key for key in keys if key != 'auto']
     if not keys:
         return
-    use_default_scope(cfg)
     names = validation_metric_names(
         evaluator_metric_cfgs(cfg, 'val_evaluator', source, options))
     if names is None:
