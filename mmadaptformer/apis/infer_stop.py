@@ -12,17 +12,41 @@ and from the answers so far that
 :class:`~mmadaptformer.apis.ModelInferencer` and
 :class:`~mmadaptformer.apis.MultiTaskRecognizer` hand with the stop (the
 tool prints them, and writes them beside ``--out``:
-:func:`partial_results_path`).
+:func:`partial_results_path`), both through :func:`keep_answers`.
 """
 import os.path as osp
-from typing import Iterable, Optional, Tuple
+from typing import Iterable, Mapping, Optional, Tuple
 
-__all__ = ['InferStage', 'partial_results_path']
+__all__ = ['InferStage', 'partial_results_path', 'keep_answers']
 
 #: What a run stopped before any input was answered has printed and
 #: written.
 _NOTHING_YET = ('no result was printed or written (they come once every '
                 'input is classified)')
+
+
+def keep_answers(stop: BaseException,
+                 answers: Mapping,
+                 num_inputs: int,
+                 bar=None) -> None:
+    """Give a stop (Ctrl-C, a tool's stop signal) in a long call what was
+    answered, so that the caller can keep it (``stop.results``,
+    ``stop.num_inputs``), and end the progress bar's unfinished line, so
+    that what the caller prints next (the results so far) starts a line of
+    its own.
+
+    Args:
+        stop (BaseException): The ``KeyboardInterrupt`` or ``Stopped``.
+        answers (Mapping): The answers so far, by input, in input order.
+        num_inputs (int): The inputs of the call.
+        bar (ProgressBar, optional): The call's progress bar. Defaults to
+            None.
+    """
+    stop.results = answers
+    stop.num_inputs = num_inputs
+    if bar is not None:
+        bar.file.write('\n')
+        bar.file.flush()
 
 
 def partial_results_path(out: str) -> str:

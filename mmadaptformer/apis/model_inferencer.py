@@ -28,6 +28,7 @@ from .batching import check_batch_size, forward_runs
 from .checkpoint_read import read_api_files
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
+from .infer_stop import keep_answers
 from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
                      progress_bar)
 from .label_maps import check_label_map_file
@@ -210,17 +211,10 @@ class ModelInferencer:
                     for _ in items[start:start + batch_size]:
                         bar.update()
         except (KeyboardInterrupt, Stopped) as stop:
-            # Ctrl-C (or a tool's stop signal) in a long call: what was
-            # answered goes with it, so that the caller can keep it.
-            stop.results = OrderedDict((key, answer)
-                                       for key, answer in results.items()
-                                       if answer is not None)
-            stop.num_inputs = len(items)
-            if bar is not None:
-                # End the bar's unfinished line: what the caller prints
-                # next (the results so far) starts a line of its own.
-                bar.file.write('\n')
-                bar.file.flush()
+            keep_answers(
+                stop,
+                OrderedDict((key, answer) for key, answer in results.items()
+                            if answer is not None), len(items), bar)
             raise
         if show_dir is not None:
             draw_and_report(results, {self.name: self.classes},

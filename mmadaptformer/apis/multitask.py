@@ -24,6 +24,7 @@ from .batching import check_batch_size, same_shape_runs
 from .folder_readers import FolderReaders
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError, OtherKindInputError
+from .infer_stop import keep_answers
 from .inputs import format_scores, progress_bar
 from .multitask_tasks import PipelineGroup, TaskError, TaskLoadError
 from .shared_backbone import SharedBackbone
@@ -258,14 +259,9 @@ class MultiTaskRecognizer(SharedBackbone):
             # answered goes with it, as ModelInferencer's does.
             kept = OrderedDict(
                 (key, results[key]) for key, _ in items[:answered])
-            stop.results = self._finished(kept, tasks, input_errors,
-                                          other_kind)
-            stop.num_inputs = len(items)
-            if bar is not None:
-                # End the bar's unfinished line: what the caller prints
-                # next (the results so far) starts a line of its own.
-                bar.file.write('\n')
-                bar.file.flush()
+            keep_answers(stop,
+                         self._finished(kept, tasks, input_errors, other_kind),
+                         len(items), bar)
             raise
         return self._finished(results, tasks, input_errors, other_kind)
 
