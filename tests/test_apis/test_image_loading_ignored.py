@@ -6,7 +6,12 @@ drops that step and reads each image with ``mmcv.imread``'s defaults, our
 differently without a word. Now mmpretrain's inferencers and
 ``init_model`` (so ``ModelInferencer``, ``tools/infer.py`` and
 ``MultiTaskRecognizer``) say so, once per config and process."""
+import os
+import subprocess
+import sys
+
 from helpers import save_as_built_checkpoint, stripes_config, stripes_images
+from repo_paths import REPO_ROOT
 
 GRAYSCALE = ('test_dataloader = dict(dataset=dict(pipeline=['
              "dict(type='LoadImageFromFile', color_type='grayscale'), "
@@ -78,16 +83,11 @@ def test_stock_loading_is_not_warned_about(tmp_path, tiny_image_data,
     assert not _said(log_records)
 
 
-def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
-                                                       tiny_image_data):
-    """A script that imports only mmpretrain: the config's custom_imports
-    imports this package while the inferencer is being built; the first
-    call names what it ignores, once for two calls."""
-    import os
-    import subprocess
-    import sys
-
-    from repo_paths import REPO_ROOT
+def _only_mmpretrain(tmp_path, tiny_image_data, body: str):
+    """Run a script that imports only mmpretrain, then ``body`` with
+    ``sys.argv[1:]`` the grayscale config, a checkpoint of it and an
+    image; the config and the finished process (stdout and stderr in
+    one)."""
     (tmp_path / 'plain').mkdir()
     checkpoint = save_as_built_checkpoint(
         stripes_config(tmp_path / 'plain', tiny_image_data),
@@ -95,13 +95,7 @@ def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
     config = stripes_config(tmp_path, tiny_image_data, GRAYSCALE)
     image = stripes_images(tiny_image_data)[0]
     script = tmp_path / 'theirs.py'
-    script.write_text(
-        'import sys\n'
-        'from mmpretrain import ImageClassificationInferencer\n'
-        'inferencer = ImageClassificationInferencer(model=sys.argv[1], '
-        "pretrained=sys.argv[2], device='cpu')\n"
-        'inferencer(sys.argv[3])\n'
-        'inferencer(sys.argv[3])\n')
+    script.write_text('import sys\n' + body)
     env = dict(os.environ, PYTHONPATH=REPO_ROOT, OMP_NUM_THREADS='1')
     proc = subprocess.run(
         [sys.executable,
@@ -111,11 +105,50 @@ def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
         stderr=subprocess.STDOUT,
         text=True,
         timeout=300)
+    return config, proc
+
+
+def test_a_fresh_process_using_only_mmpretrain_is_told(tmp_path,
+                                                       tiny_image_data):
+    """A script that imports only mmpretrain: the config's custom_imports
+    imports this package while the inferencer is being built; the first
+    call names what it ignores, once for two calls."""
+    config, proc = _only_mmpretrain(
+        tmp_path, tiny_image_data,
+        'from mmpretrain import ImageClassificationInferencer\n'
+        'inferencer = ImageClassificationInferencer(model=sys.argv[1], '
+        "pretrained=sys.argv[2], device='cpu')\n"
+        'inferencer(sys.argv[3])\n'
+        'inferencer(sys.argv[3])\n')
     assert proc.returncode == 0, proc.stdout[-4000:]
     said = [line for line in proc.stdout.splitlines() if SAID in line]
     assert len(said) == 1, proc.stdout[-4000:]
     assert f"{config}: mmpretrain's ImageClassificationInferencer" in \
         said[0], said
+
+
+def test_feature_extractor_in_a_process_using_only_mmpretrain_is_told(
+        tmp_path, tiny_image_data):
+    """The same with mmpretrain's ``FeatureExtractor``, which overrides
+    ``__call__`` without calling ``BaseInferencer.__call__``: its features
+    came from images read with ``mmcv.imread``'s defaults without a
+    word."""
+    config, proc = _only_mmpretrain(
+        tmp_path, tiny_image_data, 'from mmpretrain import FeatureExtractor\n'
+        "assert 'mmadaptformer' not in sys.modules\n"
+        'extractor = FeatureExtractor(model=sys.argv[1], '
+        "pretrained=sys.argv[2], device='cpu')\n"
+        "assert 'mmadaptformer' in sys.modules\n"
+        'for _ in range(2):\n'
+        '    feats = extractor(sys.argv[3])\n'
+        "    print('features', tuple(feats[0][0].shape))\n")
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    # The features were extracted, twice; the warning came once.
+    assert proc.stdout.count('features (64,)') == 2, proc.stdout[-4000:]
+    said = [line for line in proc.stdout.splitlines() if SAID in line]
+    assert len(said) == 1, proc.stdout[-4000:]
+    assert "LoadImageFromFile(color_type='grayscale')" in said[0], said
+    assert said[0].index(f'{config}: ') < said[0].index('mmpretrain'), said
 
 
 def test_the_run_says_it_before_training(tmp_path, tiny_image_data,
