@@ -204,8 +204,8 @@ def _load(model: nn.Module, cfg: Config, source: str, scope: str, order: str,
         with reading_once():
             # The frozen backbone's pretrained weights, which an
             # adapter-only checkpoint leaves out, are read here, after the
-            # checks above and without the lock (what fails is read again,
-            # and raised, by the load); a caller that read the checkpoint
+            # checks above and without the lock (what fails is raised by the
+            # load, not read again); a caller that read the checkpoint
             # (add_task) read them too, before its locks ...
             if loaded is None:
                 read_frozen_pretrained(cfg, ckpt)

@@ -151,11 +151,11 @@ def read_frozen_pretrained(cfg: Config, loaded: Mapping) -> None:
 
     They are read as the load reads them (``CheckpointLoader``, so with
     ``weights_only``; the entry's ``map_location``, ``'cpu'`` by default).
-    A file that fails to be read here is not kept: the load reads it again
-    and raises what fails there, in the order and with the message it
-    always did (a :class:`~mmadaptformer.apis.PretrainedLoadError` naming
-    the file and its config key, after the checks of the checkpoint that
-    come before it). Weights a host names otherwise (its own
+    What fails here is not raised here but kept in that scope: the load
+    raises it, without reading the file again, in the order and with the
+    message it always did (a :class:`~mmadaptformer.apis.PretrainedLoadError`
+    naming the file and its config key, after the checks of the checkpoint
+    that come before it). Weights a host names otherwise (its own
     ``pretrained=`` argument) are read by the load alone, under the lock.
 
     Args:
@@ -175,5 +175,5 @@ def read_frozen_pretrained(cfg: Config, loaded: Mapping) -> None:
                 entry['checkpoint'],
                 map_location=entry.get('map_location', 'cpu'),
                 logger='silent')
-        except Exception:  # noqa: B902 -- read again, and raised, under lock
+        except Exception:  # noqa: B902 -- kept by reading_once for the load
             continue

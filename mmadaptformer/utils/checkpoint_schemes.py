@@ -22,7 +22,7 @@ address could run code. This module:
 * lets a caller read each checkpoint once (:func:`reading_once`): building a
   wrapped backbone checks its pretrained file, then MMEngine's
   ``PretrainedInit`` loads the same file; inside the scope the second
-  request gets the object the first one read.
+  request gets the object the first one read, or the error it raised.
 """
 import contextlib
 import contextvars
@@ -32,7 +32,7 @@ import os.path as osp
 import pickle
 import threading
 from collections import OrderedDict
-from typing import Any, Callable, Dict, Iterator, Optional, Tuple
+from typing import Any, Callable, Dict, Iterator, NamedTuple, Optional, Tuple
 
 from .adapter_only_fit import remember_source
 from .checkpoint_loading import (CheckpointLoadError, load_from_local,
@@ -51,10 +51,16 @@ __all__ = [
 
 _FORCE = 'TORCH_FORCE_WEIGHTS_ONLY_LOAD'
 _FORCE_NO = 'TORCH_FORCE_NO_WEIGHTS_ONLY_LOAD'
-# What :func:`reading_once` has read, keyed by (filename, map_location);
-# None outside its scope.
+# What :func:`reading_once` has read (or a :class:`_Failed` read), keyed by
+# (filename, map_location); None outside its scope.
 _READ: contextvars.ContextVar[Optional[Dict[Tuple[str, str], Any]]] = \
     contextvars.ContextVar('mmadaptformer_checkpoints_read', default=None)
+
+
+class _Failed(NamedTuple):
+    """A read inside :func:`reading_once` that raised ``error``."""
+    error: Exception
+
 
 # Who is inside :func:`forced_weights_only` now, and the environment as it
 # was before the first of them entered; guarded by the lock.
@@ -104,8 +110,10 @@ def reading_once() -> Iterator[None]:
 
     ``CheckpointLoader.load_checkpoint`` of a filename (and map location)
     it already loaded inside the scope returns the object it loaded then,
-    without reading the file again. Callers must not change that object in
-    place; MMEngine's loaders (``load_checkpoint``,
+    without reading the file again; one whose read failed there raises the
+    same error again (a failed download of minutes is not tried twice, the
+    second time perhaps under a lock). Callers must not change that object
+    in place; MMEngine's loaders (``load_checkpoint``,
     ``_load_checkpoint_with_prefix``) copy the state dict before they rename
     keys, and the state-dict checks only read it. Nested scopes share the
     outer one. Everything read is released when the outermost scope ends.
@@ -248,8 +256,9 @@ def guard_checkpoint_loader(load_checkpoint):
     through :func:`load_forced`; a refusal from PyTorch becomes a
     :class:`CheckpointLoadError` that names the path and the global.
     Inside :func:`reading_once`, a checkpoint loaded there before is
-    returned without reading it again. The file of an adapter-only
-    checkpoint is noted, for :mod:`.adapter_only_fit`'s error.
+    returned without reading it again (or its error raised again). The
+    file of an adapter-only checkpoint is noted, for
+    :mod:`.adapter_only_fit`'s error.
 
     Args:
         load_checkpoint (callable): The original bound classmethod.
@@ -266,9 +275,16 @@ def guard_checkpoint_loader(load_checkpoint):
         read = _READ.get()
         key = (str(filename), str(map_location))
         if read is not None and key in read:
+            if isinstance(read[key], _Failed):
+                raise read[key].error
             return read[key]
-        checkpoint = load_forced(load_checkpoint, filename, map_location,
-                                 logger)
+        try:
+            checkpoint = load_forced(load_checkpoint, filename, map_location,
+                                     logger)
+        except Exception as e:
+            if read is not None:
+                read[key] = _Failed(e)
+            raise
         if read is not None:
             read[key] = checkpoint
         remember_source(checkpoint, str(filename))
