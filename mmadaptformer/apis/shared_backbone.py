@@ -160,13 +160,20 @@ class SharedBackbone:
         with reading_once():
             if not tasks:
                 read_frozen_pretrained(read.cfg, read.loaded)
-            self._attach(read)
+            if not self._attach(read, first_read=not tasks):
+                # The engine was emptied meanwhile: the task is the first.
+                read_frozen_pretrained(read.cfg, read.loaded)
+                self._attach(read, first_read=True)
 
     @serialized
-    def _attach(self, read: ReadTask) -> None:
-        """:meth:`add_task` under the locks, all or nothing."""
+    def _attach(self, read: ReadTask, first_read: bool) -> bool:
+        """:meth:`add_task` under the locks, all or nothing; False, with
+        nothing done, if the engine is empty and the pretrained backbone
+        of a first task was not read (``first_read``) before the locks."""
         # Added by another thread while this one read its files.
         check_task_name(read.name, self._tasks)
+        if not self._tasks and not first_read:
+            return False
         with as_task_error(read.name):
             try:
                 self._add(read)
@@ -174,6 +181,7 @@ class SharedBackbone:
                 # Whatever failed, the loaded tasks stay as they were.
                 self._undo(read.name)
                 raise
+        return True
 
     def _detach(self, name: str) -> None:
         """Take ``name``'s modules out of the shared model (it is no

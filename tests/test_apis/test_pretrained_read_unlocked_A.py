@@ -11,7 +11,8 @@ import threading
 import pytest
 from adapter_tasks import val_videos
 from file_server import serving
-from slow_server import slow_server
+from slow_server import SlowServer, slow_server
+from task_engines import assert_task_scores
 
 from mmadaptformer.apis import (ModelInferencer, MultiTaskRecognizer,
                                 PretrainedLoadError, TaskLoadError)
@@ -127,3 +128,54 @@ def test_a_failed_backbone_download_of_init_model_is_not_repeated(
     [error] = outcome
     _assert_pretrained_error(error, url, full['checkpoint'])
     assert slow.requests == 1
+
+
+def test_a_task_that_becomes_the_first_reads_its_backbone_before_the_locks(
+        video_tasks, tiny_video_data, slow, tmp_path, clean_loggers):
+    """The engine had a task when the read began, so the new task's
+    pretrained backbone was not read then; the engine is emptied while its
+    checkpoint downloads, and the task becomes the first. Before, that
+    backbone was read in the load, under the locks: the other inferencer's
+    call waited for its download (20 s), so the add ended first."""
+    full = video_tasks['full']
+    videos = val_videos(tiny_video_data, 2)
+    other = ModelInferencer(full['config'], full['checkpoint'], name='full')
+    expected = other(videos)
+    engine = MultiTaskRecognizer()
+    engine.add_task('full', full['config'], full['checkpoint'])
+    (tmp_path / 'backbone').mkdir()
+    backbone = SlowServer(tmp_path / 'backbone')
+    backbone.serve(video_tasks['stock'], 'stock.pth')
+    slow.serve(full['checkpoint'], 'task.pth')
+    outcome, order = [], []
+    with serving(slow.root, slow.handler) as httpd, \
+            serving(backbone.root, backbone.handler) as backbone_httpd:
+        remote = _remote_config(tmp_path / 'remote.py', full['config'],
+                                f'{backbone_httpd.url}/stock.pth')
+        thread = _in_thread(
+            lambda: engine.add_task('remote', remote, f'{httpd.url}/task.pth'),
+            outcome, order, 'added')
+        thread.start()
+        try:
+            assert slow.wait_requests(1, 60), 'checkpoint never requested'
+            engine.remove_task('full')
+            order.append('removed')
+            slow.release()
+            assert backbone.wait_requests(1, 60), 'backbone never requested'
+            answer = other(videos)
+            order.append('answered')
+        finally:
+            slow.release()
+            backbone.release()
+            thread.join(60)
+    assert outcome == [None]
+    assert order == ['removed', 'answered', 'added']
+    assert answer == expected
+    assert (slow.requests, backbone.requests) == (1, 1)
+    assert engine.tasks == ['remote']
+    # The backbone read before the locks is the one the task runs on.
+    as_remote = {
+        video: dict(remote=expected[video]['full'])
+        for video in videos
+    }
+    assert_task_scores(engine(videos), as_remote, 'remote', videos)
