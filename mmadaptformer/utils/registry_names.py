@@ -9,13 +9,13 @@ the Runner builds it, naming neither the file nor the key.
 :func:`~.config_mistakes.naming_config_mistakes` raises) turns it into a
 :class:`~.config_error.ConfigError` naming the file (or the
 ``--cfg-options`` entry), the config keys, the registry and the registered
-names closest to it. :func:`registered` and :func:`use_default_scope` look
-a name up as the Runner will; :func:`close_hint` is the "did you mean" of
-any refused name.
+names closest to it. :func:`lookup_type`, :func:`registered` and
+:func:`use_default_scope` look a name up as the Runner will;
+:func:`close_hint` is the "did you mean" of any refused name.
 """
 import difflib
 import re
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import mmengine.registry
 from mmengine.config import Config
@@ -26,7 +26,7 @@ from .config_place import config_key, option_key, option_place
 
 __all__ = [
     'registry_miss', 'unregistered_type', 'typed_dicts', 'close_hint',
-    'registered', 'use_default_scope'
+    'TypeLookup', 'lookup_type', 'registered', 'use_default_scope'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -176,12 +176,46 @@ def use_default_scope(cfg: Config) -> None:
         init_default_scope(scope)
 
 
-def registered(registry: Registry, kind, scope: Optional[str] = None):
-    """What ``type=kind`` builds from ``registry``: ``kind`` itself unless
-    it is a name, else the class registered under it in ``scope`` (the
-    dict's ``_scope_``; None: the current default scope), as MMEngine's
-    ``build_from_cfg`` finds it (None for no such name)."""
+class TypeLookup(NamedTuple):
+    """What a config's ``type`` builds, and where it was looked up.
+
+    Attributes:
+        cls (Any): The class (or the ``type`` itself where it is no name);
+            None for a name the registry does not hold.
+        scope (str | None): The scope of the registry it was looked up in,
+            such as ``'mmaction'``.
+        registry (str): That registry's name, such as ``'hook'``.
+    """
+    cls: Any
+    scope: Optional[str]
+    registry: str
+
+
+def lookup_type(registry: Registry,
+                kind: Any,
+                scope: Optional[str] = None) -> TypeLookup:
+    """Look ``type=kind`` up in ``registry`` as MMEngine's
+    ``build_from_cfg`` does: ``kind`` itself unless it is a name, else the
+    class registered under it in ``scope`` (the dict's ``_scope_``; None:
+    the current default scope).
+
+    Args:
+        registry (Registry): The registry the Runner builds from, such as
+            MMEngine's ``HOOKS``.
+        kind (Any): The ``type``.
+        scope (str, optional): The dict's ``_scope_``. Defaults to None.
+
+    Returns:
+        TypeLookup: The class, and the registry it was looked up in, for
+        :func:`unregistered_type` to name.
+    """
     if not isinstance(kind, str):
-        return kind
+        return TypeLookup(kind, registry.scope, registry.name)
     with registry.switch_scope_and_registry(scope) as scoped:
-        return scoped.get(kind)
+        return TypeLookup(scoped.get(kind), scoped.scope, scoped.name)
+
+
+def registered(registry: Registry, kind, scope: Optional[str] = None):
+    """What ``type=kind`` builds from ``registry`` (:func:`lookup_type`'s
+    class): None for a name it does not hold."""
+    return lookup_type(registry, kind, scope).cls
