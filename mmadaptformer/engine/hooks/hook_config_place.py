@@ -29,8 +29,12 @@ from mmadaptformer.utils.config_place import (ABSENT, config_key,
 
 __all__ = [
     'hook_config_key', 'hook_config_keys', 'registered_of_type', 'hook_place',
-    'hook_argument_place'
+    'hook_origin', 'hook_argument_place'
 ]
+
+#: How a hook that no config entry of its type can have built is named.
+_OUTSIDE = 'registered outside the config, by code such as ' \
+    'runner.register_hook'
 
 #: The order MMEngine's Runner registers its default hooks in
 #: (``Runner.register_default_hooks``, MMEngine 0.10): a config's
@@ -102,6 +106,22 @@ def hook_config_keys(runner: Any, hooks: List[Any]) -> List[str]:
         hook_config_key(runner, hook) or 'a hook registered outside the config'
         for hook in hooks
     ]
+
+
+def hook_origin(runner: Any, hook: Any) -> str:
+    """Where ``hook`` came from, to name it beside the hook's class: its
+    config key (:func:`hook_config_key`); where the runner holds another
+    number of hooks of its type than the config builds, that which entry
+    built it cannot be told, worded as :func:`hook_place` words it (a
+    config-built hook is then no hook registered outside the config);
+    else that code such as ``runner.register_hook`` registered it.
+
+    Args:
+        runner (Runner): The runner that holds ``hook``.
+        hook (Hook): The hook.
+    """
+    return hook_config_key(runner, hook) or _untold_place(runner,
+                                                          hook) or _OUTSIDE
 
 
 def _untold_place(runner: Any, hook: Any) -> Optional[str]:
