@@ -25,8 +25,9 @@ from .config_error import ConfigError
 from .config_place import config_key, option_key, option_place
 
 __all__ = [
-    'registry_miss', 'unregistered_type', 'typed_dicts', 'close_hint',
-    'TypeLookup', 'lookup_type', 'registered', 'use_default_scope'
+    'registry_miss', 'unregistered_type', 'not_registered', 'typed_dicts',
+    'close_hint', 'TypeLookup', 'lookup_type', 'registered',
+    'use_default_scope'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -159,6 +160,24 @@ def unregistered_type(type_name: str,
         # named as it was given, with the key it set.
         where = f'{option_place(given[0], options, type_name)}: ' \
             f'{type_name!r}'
+    return not_registered(where, type_name, scope, name)
+
+
+def not_registered(where: str, type_name: str, scope: Optional[str],
+                   name: str) -> ConfigError:
+    """The :class:`ConfigError` for ``type_name``, set at ``where``, that
+    the registry ``name`` of ``scope`` lacks: ``WHERE is not in the
+    SCOPE::NAME registry; did you mean ...? Check the spelling, ...``.
+
+    Args:
+        where (str): Where the name was set, such as
+            ``'cfg.py: runner_type = 'Runnr''`` or the ``--cfg-options``
+            entry (:func:`~.config_place.mistake_place`).
+        type_name (str): The name that is not registered.
+        scope (str, optional): The registry's scope, such as
+            ``'mmaction'``.
+        name (str): The registry's name, such as ``'runner'``.
+    """
     registry = f'{scope}::{name}' if scope else name
     close = ' or '.join(map(repr, _close_names(type_name, scope, name)))
     hint = f'; did you mean {close}?' if close else '.'
