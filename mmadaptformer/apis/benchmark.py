@@ -191,7 +191,11 @@ def benchmark_inference(cfg: Config,
     data = synthetic_inputs(cfg, batch_size)
     max_tasks = max(num_tasks)
     tasks = write_tasks(cfg, root, max_tasks)
-    prefix_layers, prefix_source = prefix_layers_of(cfg, prefix_layers)
+    # Counted once (it builds the host): the default layers and the
+    # table's block numbers both need it.
+    num_blocks = adaptable_block_count(cfg)
+    prefix_layers, prefix_source = prefix_layers_of(
+        cfg, prefix_layers, num_blocks=num_blocks)
     # The shared-prefix tasks too, before anything is measured: layers the
     # model does not have are refused now, not after minutes of timing.
     try:
@@ -201,7 +205,6 @@ def benchmark_inference(cfg: Config,
                           f'blocks of the shared-prefix row): {e}') from e
     # The block numbers a reader counts (0 first), for the table: the
     # default layers are negative indices, e.g. [-1].
-    num_blocks = adaptable_block_count(cfg)
     prefix_blocks = sorted({i % num_blocks for i in prefix_layers})
 
     # 1. AdaptFormer (fast path) vs the stock model, same batch.

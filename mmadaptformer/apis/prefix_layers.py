@@ -103,9 +103,11 @@ def default_prefix_source(num_blocks: int, name: str) -> str:
             f'at least one block is shared; {name} not given)')
 
 
-def prefix_layers_of(cfg: Config,
-                     given: Optional[Sequence[int]],
-                     name: str = 'prefix_layers') -> Tuple[List[int], str]:
+def prefix_layers_of(
+        cfg: Config,
+        given: Optional[Sequence[int]],
+        name: str = 'prefix_layers',
+        num_blocks: Optional[int] = None) -> Tuple[List[int], str]:
     """The blocks of the shared-prefix row and where they come from.
 
     Given ones are passed on as they are (the model refuses an index it
@@ -119,12 +121,16 @@ def prefix_layers_of(cfg: Config,
         given (Sequence[int], optional): The blocks asked for, or None.
         name (str): How the caller names the option, for the answer.
             Defaults to ``'prefix_layers'``.
+        num_blocks (int, optional): :func:`adaptable_block_count` of
+            ``cfg``, where the caller has counted them (it builds the
+            host). Defaults to None: counted here if needed.
 
     Returns:
         tuple[list[int], str]: The blocks, and how they were chosen.
     """
     if given is not None:
         return list(given), f'given ({name})'
-    num_blocks = adaptable_block_count(cfg)
+    if num_blocks is None:
+        num_blocks = adaptable_block_count(cfg)
     return (default_prefix_layers(num_blocks),
             default_prefix_source(num_blocks, name))

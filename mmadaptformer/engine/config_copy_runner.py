@@ -40,12 +40,14 @@ from mmengine.runner import Runner
 
 from mmadaptformer.utils import (ConfigError, atomic_write,
                                  upcast_mmaction_head_scores)
-from mmadaptformer.utils.config_place import given_cfg_options, option_place
+from mmadaptformer.utils.config_place import (given_cfg_options, mistake_place,
+                                              option_place)
 from mmadaptformer.utils.image_loading_agreement import \
     warn_image_loading_ignored
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
 from mmadaptformer.utils.planted_links import planted_link
+from mmadaptformer.utils.registry_names import lookup_type, not_registered
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
 from .hooks.data_health_hook import DataHealthHook
 from .hooks.registration import add_hook_once
@@ -250,21 +252,19 @@ def build_runner(cfg: Config):
     runner_type = cfg.get('runner_type', None)
     if runner_type is None:
         runner_cls = ConfigCopyRunner
-    elif isinstance(runner_type, str):
-        # Looked up as MMEngine's build_runner_from_cfg does.
-        with RUNNERS.switch_scope_and_registry(cfg.get('_scope_',
-                                                       None)) as registry:
-            runner_cls = registry.get(runner_type)
-        if runner_cls is None:
-            raise KeyError(
-                f'runner_type={runner_type!r} in {cfg.filename}: no such '
-                f'runner in the {RUNNERS.name} registry; register it, or '
-                'import its module through `custom_imports`.')
-    elif isinstance(runner_type, type):
-        runner_cls = runner_type
     else:
-        raise TypeError(f'runner_type in {cfg.filename} must be a registered '
-                        f'name or a class, got {runner_type!r}.')
+        # Looked up as MMEngine's build_runner_from_cfg does.
+        found = lookup_type(RUNNERS, runner_type, cfg.get('_scope_', None))
+        runner_cls = found.cls
+        where = mistake_place(cfg.filename or 'the config', 'runner_type',
+                              given_cfg_options(), runner_type)
+        if runner_cls is None and isinstance(runner_type, str):
+            raise not_registered(where, runner_type, found.scope,
+                                 found.registry)
+        if not isinstance(runner_cls, type):
+            raise ConfigError(
+                f'{where}: a runner_type is the name of a registered runner '
+                'class (such as \'Runner\') or the class itself.')
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
     # ConfigCopyMixin refuses a work_dir through a planted link.

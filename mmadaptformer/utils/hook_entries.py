@@ -21,7 +21,8 @@ from typing import Any, List, NamedTuple, Optional, Sequence, Tuple, Union
 from mmengine.config import Config
 from mmengine.registry import HOOKS
 
-from .registry_names import registered, unregistered_type, use_default_scope
+from .registry_names import (lookup_type, registered, unregistered_type,
+                             use_default_scope)
 
 __all__ = [
     'HookEntry', 'HOOK_SECTIONS', 'hook_entries', 'section_entries',
@@ -144,10 +145,10 @@ def check_hook_types(cfg: Config,
         kind = hook.get('type') if isinstance(hook, dict) else None
         if not isinstance(kind, str):
             continue
-        with HOOKS.switch_scope_and_registry(hook.get('_scope_')) as scoped:
-            if scoped.get(kind) is not None:
-                continue
-            scope, name = scoped.scope, scoped.name
-        error = unregistered_type(kind, scope, name, cfg, source, options)
+        found = lookup_type(HOOKS, kind, hook.get('_scope_'))
+        if found.cls is not None:
+            continue
+        error = unregistered_type(kind, found.scope, found.registry, cfg,
+                                  source, options)
         if error is not None:
             raise error

@@ -19,6 +19,11 @@ Every place that reads an evaluator config's metrics (these checks,
 class its ``type`` builds, as the Runner will build it: a ``type`` compared
 as a string missed ``'mmengine.Evaluator'``, whose metrics then went
 unchecked, and ``--dump`` refused a valid ``type='Evaluator'`` config.
+It gives each metric the scope the Evaluator builds it in: an evaluator's
+``_scope_`` (``dict(type='Evaluator', _scope_='mmpretrain', ...)``) is the
+default scope while it builds its metrics, and a lookup in the config's
+scope instead missed mmpretrain's ``Accuracy`` under mmaction2's, so its
+top-k and the ``save_best`` that named it went unchecked.
 """
 import inspect
 from typing import Any, List, NamedTuple, Optional, Sequence
@@ -29,7 +34,7 @@ from mmengine.registry import EVALUATOR, METRICS
 
 from .config_error import ConfigError
 from .config_place import mistake_place
-from .registry_names import unregistered_type, use_default_scope
+from .registry_names import lookup_type, unregistered_type, use_default_scope
 
 __all__ = [
     'SCORERS', 'NAMELESS', 'EvaluatorScorers', 'evaluator_metric_cfgs',
@@ -80,7 +85,12 @@ def evaluator_metric_cfgs(cfg: Config,
     defaults to ``'Evaluator'``), and its ``metrics`` (one, or a list) are
     the metrics where its ``type`` builds MMEngine's ``Evaluator`` or a
     subclass: ``'Evaluator'``, ``'mmengine.Evaluator'``, the class itself, a
-    subclass registered in the scope's registry.
+    subclass registered in the scope's registry. Such an evaluator's
+    ``_scope_`` is the default scope while it builds its metrics
+    (MMEngine's ``build_from_cfg``), so a metric config without a
+    ``_scope_`` of its own is given that one (a copy; the config is left
+    as it is): looked up or built from the list, it finds the class the
+    Runner will build.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -91,9 +101,10 @@ def evaluator_metric_cfgs(cfg: Config,
             None.
 
     Returns:
-        list | None: The metric configs (``[]`` for no evaluator); None for
-        an evaluator whose ``type`` builds a class that is no ``Evaluator``,
-        which may use its ``metrics`` otherwise.
+        list | None: The metric configs (``[]`` for no evaluator), each
+        with the ``_scope_`` it is built in where the evaluator sets one;
+        None for an evaluator whose ``type`` builds a class that is no
+        ``Evaluator``, which may use its ``metrics`` otherwise.
 
     Raises:
         ConfigError: If the evaluator's ``type`` is neither a class nor a
@@ -111,14 +122,15 @@ def evaluator_metric_cfgs(cfg: Config,
     if 'metrics' not in evaluator:
         return [evaluator]
     kind = evaluator.get('type', 'Evaluator')
-    with EVALUATOR.switch_scope_and_registry(
-            evaluator.get('_scope_')) as registry:
-        cls = registry.get(kind) if isinstance(kind, str) else kind
-        scope, name = registry.scope, registry.name
+    scope = evaluator.get('_scope_')
+    found = lookup_type(EVALUATOR, kind, scope)
+    cls = found.cls
     if cls is None and isinstance(kind, str):
-        raise unregistered_type(kind, scope, name, cfg, source, options) or \
+        raise unregistered_type(kind, found.scope, found.registry, cfg,
+                                source, options) or \
             ConfigError(f'{mistake_place(source, f"{key}.type", options)}='
-                        f'{kind!r} is not in the {scope}::{name} registry.')
+                        f'{kind!r} is not in the {found.scope}::'
+                        f'{found.registry} registry.')
     if not inspect.isclass(cls):
         where = mistake_place(source, f'{key}.type', options, kind)
         raise ConfigError(
@@ -128,7 +140,14 @@ def evaluator_metric_cfgs(cfg: Config,
         return None
     metrics = evaluator['metrics']
     # As Evaluator.__init__ reads them.
-    return list(metrics) if isinstance(metrics, Sequence) else [metrics]
+    metrics = list(metrics) if isinstance(metrics, Sequence) else [metrics]
+    if scope is None:
+        return metrics
+    return [
+        dict(metric, _scope_=scope)
+        if isinstance(metric, dict) and '_scope_' not in metric else metric
+        for metric in metrics
+    ]
 
 
 def evaluator_scorers(metrics: Optional[Sequence]) -> EvaluatorScorers:
@@ -152,9 +171,7 @@ def evaluator_scorers(metrics: Optional[Sequence]) -> EvaluatorScorers:
             continue
         kind = metric.get('type')
         try:
-            with METRICS.switch_scope_and_registry(
-                    metric.get('_scope_')) as registry:
-                cls = registry.get(kind) if isinstance(kind, str) else kind
+            cls = lookup_type(METRICS, kind, metric.get('_scope_')).cls
         except Exception:  # noqa: B902 -- left to the Runner, which names it
             cls = None
         name = f'{cls.__module__}.{cls.__qualname__}' if isinstance(

@@ -37,12 +37,15 @@ import inspect
 from typing import Dict, Optional, Sequence, Tuple
 
 from mmengine.config import Config
+from mmengine.evaluator import DumpResults
+from mmengine.registry import METRICS
 
 from .config_error import ConfigError
 from .config_place import mistake_place
 from .metric_scorers import evaluator_metric_cfgs
 from .preprocessor_check import check_shadowed_preprocessor
-from .registry_names import close_hint, registered, use_default_scope
+from .registry_names import (close_hint, lookup_type, registered,
+                             use_default_scope)
 from .source_reads import instance_key_reads
 
 __all__ = [
@@ -254,8 +257,12 @@ def check_evaluated_views(cfg: Config,
     that will run scores them with a metric: mmaction2's ``AccMetric``
     failed after the whole run (``operands could not be broadcast``) or,
     with ``topk=(1, )``, ranked the views instead of the classes. Only
-    ``DumpResults`` and ``AtomicDumpResults``, which save the scores as they
-    are, take them.
+    MMEngine's ``DumpResults`` and its subclasses (``AtomicDumpResults``, a
+    user's), which save the scores as they are, take them: a metric is told
+    by the class its ``type`` builds, looked up in the scope the Evaluator
+    builds it in, not by its name (a name ending in ``DumpResults`` let a
+    scorer through; a dump registered under another name was refused). A
+    type no registry holds is left to the check that names it.
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged.
@@ -277,16 +284,20 @@ def check_evaluated_views(cfg: Config,
         # None: an evaluator that is no Evaluator scores the views its
         # own way.
         for metric in evaluator_metric_cfgs(cfg, key, source, options) or ():
-            kind = metric.get('type') if isinstance(metric, dict) else None
-            if isinstance(kind, str) and \
-                    kind.rsplit('.', 1)[-1] not in ('DumpResults',
-                                                    'AtomicDumpResults'):
-                raise ConfigError(
-                    f'{said} keeps one row of class scores per test view, '
-                    f'which {key}\'s {kind} cannot score: mmaction2\'s '
-                    'metrics take one row per input (AccMetric fails after '
-                    'the whole run, or ranks the views instead of the '
-                    f'classes). {_AVERAGE}')
+            if isinstance(metric, dict):
+                kind = metric.get('type')
+                cls = lookup_type(METRICS, kind, metric.get('_scope_')).cls
+            else:
+                cls = kind = type(metric)
+            if not isinstance(cls, type) or issubclass(cls, DumpResults):
+                continue
+            name = kind if isinstance(kind, str) else cls.__name__
+            raise ConfigError(
+                f'{said} keeps one row of class scores per test view, '
+                f'which {key}\'s {name} cannot score: mmaction2\'s '
+                'metrics take one row per input (AccMetric fails after '
+                'the whole run, or ranks the views instead of the '
+                f'classes). {_AVERAGE}')
 
 
 def check_recognizer_cfg(cfg: Config,

@@ -9,13 +9,13 @@ the Runner builds it, naming neither the file nor the key.
 :func:`~.config_mistakes.naming_config_mistakes` raises) turns it into a
 :class:`~.config_error.ConfigError` naming the file (or the
 ``--cfg-options`` entry), the config keys, the registry and the registered
-names closest to it. :func:`registered` and :func:`use_default_scope` look
-a name up as the Runner will; :func:`close_hint` is the "did you mean" of
-any refused name.
+names closest to it. :func:`lookup_type`, :func:`registered` and
+:func:`use_default_scope` look a name up as the Runner will;
+:func:`close_hint` is the "did you mean" of any refused name.
 """
 import difflib
 import re
-from typing import Iterator, List, Optional, Sequence, Tuple
+from typing import Any, Iterator, List, NamedTuple, Optional, Sequence, Tuple
 
 import mmengine.registry
 from mmengine.config import Config
@@ -25,8 +25,9 @@ from .config_error import ConfigError
 from .config_place import config_key, option_key, option_place
 
 __all__ = [
-    'registry_miss', 'unregistered_type', 'typed_dicts', 'close_hint',
-    'registered', 'use_default_scope'
+    'registry_miss', 'unregistered_type', 'not_registered', 'typed_dicts',
+    'close_hint', 'TypeLookup', 'lookup_type', 'registered',
+    'use_default_scope'
 ]
 
 #: MMEngine's message for a ``type`` that its registry lacks
@@ -159,6 +160,24 @@ def unregistered_type(type_name: str,
         # named as it was given, with the key it set.
         where = f'{option_place(given[0], options, type_name)}: ' \
             f'{type_name!r}'
+    return not_registered(where, type_name, scope, name)
+
+
+def not_registered(where: str, type_name: str, scope: Optional[str],
+                   name: str) -> ConfigError:
+    """The :class:`ConfigError` for ``type_name``, set at ``where``, that
+    the registry ``name`` of ``scope`` lacks: ``WHERE is not in the
+    SCOPE::NAME registry; did you mean ...? Check the spelling, ...``.
+
+    Args:
+        where (str): Where the name was set, such as
+            ``'cfg.py: runner_type = 'Runnr''`` or the ``--cfg-options``
+            entry (:func:`~.config_place.mistake_place`).
+        type_name (str): The name that is not registered.
+        scope (str, optional): The registry's scope, such as
+            ``'mmaction'``.
+        name (str): The registry's name, such as ``'runner'``.
+    """
     registry = f'{scope}::{name}' if scope else name
     close = ' or '.join(map(repr, _close_names(type_name, scope, name)))
     hint = f'; did you mean {close}?' if close else '.'
@@ -176,12 +195,46 @@ def use_default_scope(cfg: Config) -> None:
         init_default_scope(scope)
 
 
-def registered(registry: Registry, kind, scope: Optional[str] = None):
-    """What ``type=kind`` builds from ``registry``: ``kind`` itself unless
-    it is a name, else the class registered under it in ``scope`` (the
-    dict's ``_scope_``; None: the current default scope), as MMEngine's
-    ``build_from_cfg`` finds it (None for no such name)."""
+class TypeLookup(NamedTuple):
+    """What a config's ``type`` builds, and where it was looked up.
+
+    Attributes:
+        cls (Any): The class (or the ``type`` itself where it is no name);
+            None for a name the registry does not hold.
+        scope (str | None): The scope of the registry it was looked up in,
+            such as ``'mmaction'``.
+        registry (str): That registry's name, such as ``'hook'``.
+    """
+    cls: Any
+    scope: Optional[str]
+    registry: str
+
+
+def lookup_type(registry: Registry,
+                kind: Any,
+                scope: Optional[str] = None) -> TypeLookup:
+    """Look ``type=kind`` up in ``registry`` as MMEngine's
+    ``build_from_cfg`` does: ``kind`` itself unless it is a name, else the
+    class registered under it in ``scope`` (the dict's ``_scope_``; None:
+    the current default scope).
+
+    Args:
+        registry (Registry): The registry the Runner builds from, such as
+            MMEngine's ``HOOKS``.
+        kind (Any): The ``type``.
+        scope (str, optional): The dict's ``_scope_``. Defaults to None.
+
+    Returns:
+        TypeLookup: The class, and the registry it was looked up in, for
+        :func:`unregistered_type` to name.
+    """
     if not isinstance(kind, str):
-        return kind
+        return TypeLookup(kind, registry.scope, registry.name)
     with registry.switch_scope_and_registry(scope) as scoped:
-        return scoped.get(kind)
+        return TypeLookup(scoped.get(kind), scoped.scope, scoped.name)
+
+
+def registered(registry: Registry, kind, scope: Optional[str] = None):
+    """What ``type=kind`` builds from ``registry`` (:func:`lookup_type`'s
+    class): None for a name it does not hold."""
+    return lookup_type(registry, kind, scope).cls

@@ -20,7 +20,7 @@ from .epoch_randomness_hook import (SAMPLER_SEED_KEY, EpochRandomnessHook,
 from .frozen_tensors_check import (FrozenTensorsChangedError,
                                    check_frozen_unchanged, run_span)
 from .hook_config_place import (hook_argument_place, hook_config_key,
-                                hook_config_keys, hook_place,
+                                hook_config_keys, hook_origin, hook_place,
                                 registered_of_type)
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
@@ -61,7 +61,7 @@ __all__ = [
     'allow_trained_hosts', 'blending_num_classes', 'data_preprocessor_key',
     'dataset_classes', 'dataset_num_classes', 'epoch_seed', 'SAMPLER_SEED_KEY',
     'hook_config_key', 'hook_config_keys', 'registered_of_type', 'hook_place',
-    'hook_argument_place', 'add_hook_once', 'registered_again',
+    'hook_origin', 'hook_argument_place', 'add_hook_once', 'registered_again',
     'repeated_adapter_hooks', 'HOOK_SECTIONS', 'HookEntry', 'hook_entries',
     'check_resume_state', 'check_training_state',
     'refuse_resume_without_trained_part', 'resumed_source',

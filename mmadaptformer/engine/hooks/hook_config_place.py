@@ -29,8 +29,12 @@ from mmadaptformer.utils.config_place import (ABSENT, config_key,
 
 __all__ = [
     'hook_config_key', 'hook_config_keys', 'registered_of_type', 'hook_place',
-    'hook_argument_place'
+    'hook_origin', 'hook_argument_place'
 ]
+
+#: How a hook that no config entry of its type can have built is named.
+_OUTSIDE = 'registered outside the config, by code such as ' \
+    'runner.register_hook'
 
 #: The order MMEngine's Runner registers its default hooks in
 #: (``Runner.register_default_hooks``, MMEngine 0.10): a config's
@@ -96,12 +100,62 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
 
 
 def hook_config_keys(runner: Any, hooks: List[Any]) -> List[str]:
-    """:func:`hook_config_key` of each of ``hooks``, a hook no entry is
-    named for said to be registered outside the config."""
-    return [
-        hook_config_key(runner, hook) or 'a hook registered outside the config'
-        for hook in hooks
-    ]
+    """Where ``hooks`` came from, one name each, to list them together:
+    :func:`hook_config_key` of each; a hook no entry is named for is said
+    to be registered outside the config.
+
+    Where the runner holds more hooks of a type than the config builds
+    (code registered more), which entry built which cannot be told, but
+    what built them all can: those hooks get the config's entries of the
+    type, in order, and the others are said to be registered outside the
+    config (so the names are right as a list, not hook by hook). Where it
+    holds fewer (some were removed), they are named as :func:`hook_place`
+    names them.
+
+    Args:
+        runner (Runner): The runner that holds ``hooks``.
+        hooks (list[Hook]): The hooks.
+    """
+    names = [hook_config_key(runner, hook) for hook in hooks]
+    cfg = getattr(runner, 'cfg', None)
+    for kind in {type(hook) for hook in hooks}:
+        untold = [
+            i for i, hook in enumerate(hooks)
+            if type(hook) is kind and names[i] is None
+        ]
+        if not untold:
+            continue
+        hook = hooks[untold[0]]
+        entries = [] if cfg is None else [
+            key for key, hook_cfg in _registered_entries(cfg)
+            if _is_hook_cfg(hook_cfg, hook)
+        ]
+        if len(registered_of_type(runner, hook)) < len(entries):
+            for i in untold:
+                names[i] = _untold_place(runner, hooks[i]) or \
+                    'a hook registered outside the config'
+            continue
+        entries = [key for key in entries if key not in names]
+        for i in untold:
+            names[i] = entries.pop(0) if entries else \
+                'a hook registered outside the config'
+    return names
+
+
+def hook_origin(runner: Any, hook: Any) -> str:
+    """Where ``hook`` came from, to name it beside the hook's class: its
+    config key (:func:`hook_config_key`); where the runner holds another
+    number of hooks of its type than the config builds, that which entry
+    built it cannot be told, worded as :func:`hook_place` words it (a
+    config-built hook is then no hook registered outside the config);
+    else that code such as ``runner.register_hook`` registered it.
+
+    Args:
+        runner (Runner): The runner that holds ``hook``.
+        hook (Hook): The hook.
+    """
+    return hook_config_key(runner, hook) or _untold_place(runner,
+                                                          hook) or _OUTSIDE
 
 
 def _untold_place(runner: Any, hook: Any) -> Optional[str]:

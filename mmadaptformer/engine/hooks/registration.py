@@ -8,7 +8,7 @@ from mmengine.hooks import Hook
 from mmengine.runner import Runner
 
 from mmadaptformer.utils import ConfigError
-from .hook_config_place import hook_config_key, registered_of_type
+from .hook_config_place import hook_config_key, hook_origin, registered_of_type
 
 __all__ = ['add_hook_once', 'registered_again']
 
@@ -39,9 +39,6 @@ def _most_derived(hooks: List[Any]) -> List[Any]:
     ]
 
 
-#: How a hook no config entry is named for is called.
-_OUTSIDE = 'registered outside the config, by code such as ' \
-    'runner.register_hook'
 #: Why one hook of a family runs, not each.
 _WHY_ONE = 'each would run every check and count again'
 
@@ -56,10 +53,7 @@ def _refuse_siblings(runner: Any, family: type, runs: List[Any]) -> None:
     ]
     if len(first) < 2:
         return
-    named = [
-        f'{type(h).__name__} ({hook_config_key(runner, h) or _OUTSIDE})'
-        for h in first
-    ]
+    named = [f'{type(h).__name__} ({hook_origin(runner, h)})' for h in first]
     family_name = family.__name__
     both, neither, other = (('both', 'neither subclasses the other',
                              'the other') if len(first) == 2 else
@@ -117,9 +111,9 @@ def registered_again(runner: Any,
     assert isinstance(runs, type(hook))
     name, runner_name = type(hook).__name__, type(runs).__name__
     this, first = hook_config_key(runner, hook), hook_config_key(runner, runs)
-    note = (f'{name} ({this or _OUTSIDE}) does nothing: {runner_name} '
-            f'({first or _OUTSIDE}), a subclass of it, runs in its place '
-            f'({_WHY_ONE}).')
+    note = (f'{name} ({hook_origin(runner, hook)}) does nothing: '
+            f'{runner_name} ({hook_origin(runner, runs)}), a subclass of it, '
+            f'runs in its place ({_WHY_ONE}).')
     if this is not None and first is not None:
         return (f"{note} Keep one entry: remove {this}, or set its type='"
                 f"{runner_name}' (and its arguments) and remove {first}.")
