@@ -41,7 +41,8 @@ from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .input_refusals import InputRefusals
-from .label_maps import config_class_names, warn_missing_label_map
+from .label_maps import (config_class_names, warn_missing_label_map,
+                         warn_numbered_names)
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
 __all__ = [
@@ -81,7 +82,9 @@ def class_names(cfg: Config,
                 num_classes: Optional[int] = None) -> Optional[List[str]]:
     """The class names of a model's scores.
 
-    Looked up in this order: ``label_map`` (see :func:`read_label_map`),
+    Looked up in this order: ``label_map`` (see :func:`read_label_map`;
+    one whose every line starts with its index is warned of, once:
+    :func:`.label_maps.numbered_names_note`),
     the checkpoint's ``meta['dataset_meta']['classes']`` (what MMEngine's
     Runner saves: the classes the model was trained on, as mmpretrain's
     Inferencers use them), then :func:`config_class_names`, which reads
@@ -113,6 +116,7 @@ def class_names(cfg: Config,
             raise LabelMapError(
                 f'{label_map}: {len(names)} class names, but the model has '
                 f'{num_classes} classes (one name per line, label 0 first).')
+        warn_numbered_names(label_map, names)
         return escaped_names(names, label_map)
     dataset_meta = (meta or {}).get('dataset_meta') or {}
     saved = dataset_meta.get('classes')
