@@ -49,6 +49,7 @@ from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.infer_label_maps import label_map_role
 from mmadaptformer.apis.infer_load_errors import FIRST_TASK_HINT, load_error
+from mmadaptformer.apis.infer_partial import remove_stale_partial
 from mmadaptformer.apis.infer_stop import InferStage
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_and_report, top_classes
@@ -334,6 +335,9 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
                     f'Results of {len(results)} {inputs} written to '
                     f'{args.out}',
                     file=sys.stderr)
+                stale = remove_stale_partial(args.out)
+                if stale is not None:
+                    print(escape_controls(stale), file=sys.stderr)
     if stopped is not None:
         # The stop's line says what was printed and written; a second
         # Ctrl-C would not stop a long drawing, so none is made.
