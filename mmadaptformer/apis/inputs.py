@@ -29,6 +29,7 @@ from mmengine.utils import ProgressBar
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
 from mmadaptformer.utils.control_characters import escaped_names
 from mmadaptformer.utils.decord_failures import decord_explained
+from mmadaptformer.utils.image_files import png_cut_short
 from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
                                               png_decoding_error)
 from mmadaptformer.utils.progress import progress_enabled
@@ -300,6 +301,12 @@ class TestInputs:
                 ) from e
             data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         else:
+            cut = png_cut_short(path)
+            if cut is not None:
+                # Not given to OpenCV, which fails on it with a line of its
+                # own on stderr besides this error.
+                raise InferenceInputError(
+                    f'{path}: cannot be decoded as an image{cut}.')
             data = dict(img_path=path)
         return self._transform(path, data, self.kind)
 
