@@ -30,6 +30,8 @@ __all__ = ['MAX_TEXT_CHECKPOINT', 'text_in_checkpoint_place']
 MAX_TEXT_CHECKPOINT = 64 * 1024
 #: How much of the first line is quoted for text of no known kind.
 _QUOTED = 60
+#: How many bytes tell text from a binary file.
+_HEAD = 512
 
 
 def _is_pickle(data: bytes) -> bool:
@@ -60,7 +62,12 @@ def text_in_checkpoint_place(filename: str) -> Optional[str]:
     """
     try:
         with open(filename, 'rb') as f:
-            data = f.read(MAX_TEXT_CHECKPOINT + 1)
+            data = f.read(_HEAD)
+            # A checkpoint (a zip archive, a binary pickle) ends the check
+            # at its first bytes.
+            if printable_text(data, escapes=True) is None:
+                return None
+            data += f.read(MAX_TEXT_CHECKPOINT + 1 - len(data))
     except OSError:
         # The loader's own error says why it cannot be read.
         return None
