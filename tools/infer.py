@@ -47,9 +47,9 @@ from mmadaptformer.apis import (LabelMapError, ModelInferencer,
                                 TaskLoadError, build_test_pipeline)
 from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
-from mmadaptformer.apis.infer_label_maps import (label_map_role,
-                                                 numbered_names_note)
+from mmadaptformer.apis.infer_label_maps import label_map_role
 from mmadaptformer.apis.infer_load_errors import FIRST_TASK_HINT, load_error
+from mmadaptformer.apis.infer_partial import remove_stale_partial
 from mmadaptformer.apis.infer_stop import InferStage
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_and_report, top_classes
@@ -153,8 +153,6 @@ def _load(args):
             engine = None
             failed[name] = load_error(e, args.config, args.checkpoint,
                                       args.pretrained)
-        else:
-            _warn_numbered(args.label_map, '--label-map')
         return engine, failed, spans, frames
     engine = MultiTaskRecognizer(device=args.device)
     for name, config, checkpoint in args.task:
@@ -177,18 +175,7 @@ def _load(args):
                     and isinstance(e.__cause__, PretrainedLoadError):
                 failed[name] = failed[name].rstrip('.') + '.' + \
                     FIRST_TASK_HINT
-        else:
-            _warn_numbered(label_map, label_map_role(name))
     return (engine if engine.tasks else None), failed, spans, frames
-
-
-def _warn_numbered(label_map, role: str) -> None:
-    """Warn of a label map read for a model whose every line is
-    ``<index> <name>``: the indices are part of the names printed."""
-    note = label_map and numbered_names_note(label_map, role)
-    if note:
-        print_log(
-            escape_controls(note), logger='current', level=logging.WARNING)
 
 
 def _say(level: int, line: str) -> None:
@@ -348,6 +335,9 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
                     f'Results of {len(results)} {inputs} written to '
                     f'{args.out}',
                     file=sys.stderr)
+                stale = remove_stale_partial(args.out)
+                if stale is not None:
+                    print(escape_controls(stale), file=sys.stderr)
     if stopped is not None:
         # The stop's line says what was printed and written; a second
         # Ctrl-C would not stop a long drawing, so none is made.

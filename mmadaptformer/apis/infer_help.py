@@ -103,5 +103,6 @@ or grep ended by SIGPIPE, with the --out file still written; 130 (Ctrl-C), 143
 printed and written: the results of the inputs answered before the stop,
 written beside --out as NAME.partial.EXT (results.json: results.partial.json),
 never over --out (the file of an earlier run is left as it was), and --out
-before any drawing.
+before any drawing; a later complete run of that --out removes the partial
+file (one holding infer.py's results; said in one line).
 """

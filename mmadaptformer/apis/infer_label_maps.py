@@ -3,15 +3,9 @@
 classes; with ``--task``, ``NAME=FILE`` names task NAME's, once per task
 (:func:`split_label_maps`)."""
 import os.path as osp
-import re
 from typing import Dict, Optional, Sequence, Tuple
 
-from mmadaptformer.datasets.label_map import read_label_map
-
-__all__ = ['label_map_role', 'numbered_names_note', 'split_label_maps']
-
-#: A line ``<number> <name>``, e.g. ``0 abseiling``.
-_NUMBERED = re.compile(r'(\d+)\s+\S')
+__all__ = ['label_map_role', 'split_label_maps']
 
 
 def label_map_role(task: str) -> str:
@@ -76,37 +70,3 @@ def split_label_maps(
                 f'({maps[name]} and {path}); give it one')
         maps[name] = path
     return None, maps
-
-
-def numbered_names_note(path: str, role: str = '--label-map') -> Optional[str]:
-    """A warning for a label map whose every line is ``<index> <name>``
-    (``0 abseiling``, the indices counting up from 0 or 1 by line), or
-    None.
-
-    The file is read as MMAction2's and MMPretrain's readers read a label
-    map (``list_from_file``): a class name per line, as written, so the
-    numbers become part of the names; most likely the user meant the
-    names alone.
-
-    Args:
-        path (str): The label map file, already read for the model.
-        role (str): How it was given, for the message. Defaults to
-            ``'--label-map'``.
-
-    Returns:
-        str, optional: The warning, naming the file and its first line.
-    """
-    names = read_label_map(path)
-    numbers = [_NUMBERED.match(name) for name in names]
-    if not names or not all(numbers):
-        return None
-    first = int(numbers[0].group(1))
-    if first not in (0, 1) or any(
-            int(number.group(1)) != first + i
-            for i, number in enumerate(numbers)):
-        return None
-    return (f'{role} {path}: every line starts with its index (line 1: '
-            f'{names[0]!r}), which is kept as part of the class name, as '
-            "MMAction2's and MMPretrain's label map readers keep it: the "
-            'class of label i is the whole of line i + 1. Remove the indices '
-            'if they are not part of the names.')

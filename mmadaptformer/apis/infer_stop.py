@@ -187,6 +187,10 @@ class InferStage:
         if self.stage == 'printing':
             # A second stop cut the printing short.
             said = f'the result lines of {results} were cut short'
+        elif self.out == '-':
+            # The JSON on stdout reads like a whole run's: said here.
+            said = (f'the results of {results} were printed to stdout as '
+                    'JSON, which holds no other input')
         else:
             said = f'the results of {results} were printed'
         partial = self.results_file()

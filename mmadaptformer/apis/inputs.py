@@ -29,6 +29,7 @@ from mmengine.utils import ProgressBar
 from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
 from mmadaptformer.utils.control_characters import escaped_names
 from mmadaptformer.utils.decord_failures import decord_explained
+from mmadaptformer.utils.image_files import png_cut_short
 from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
                                               png_decoding_error)
 from mmadaptformer.utils.progress import progress_enabled
@@ -41,7 +42,8 @@ from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .input_refusals import InputRefusals
-from .label_maps import config_class_names, warn_missing_label_map
+from .label_maps import (config_class_names, warn_missing_label_map,
+                         warn_numbered_names)
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
 __all__ = [
@@ -81,7 +83,9 @@ def class_names(cfg: Config,
                 num_classes: Optional[int] = None) -> Optional[List[str]]:
     """The class names of a model's scores.
 
-    Looked up in this order: ``label_map`` (see :func:`read_label_map`),
+    Looked up in this order: ``label_map`` (see :func:`read_label_map`;
+    one whose every line starts with its index is warned of, once:
+    :func:`.label_maps.numbered_names_note`),
     the checkpoint's ``meta['dataset_meta']['classes']`` (what MMEngine's
     Runner saves: the classes the model was trained on, as mmpretrain's
     Inferencers use them), then :func:`config_class_names`, which reads
@@ -113,6 +117,7 @@ def class_names(cfg: Config,
             raise LabelMapError(
                 f'{label_map}: {len(names)} class names, but the model has '
                 f'{num_classes} classes (one name per line, label 0 first).')
+        warn_numbered_names(label_map, names)
         return escaped_names(names, label_map)
     dataset_meta = (meta or {}).get('dataset_meta') or {}
     saved = dataset_meta.get('classes')
@@ -296,6 +301,12 @@ class TestInputs:
                 ) from e
             data = dict(filename=path, label=-1, start_index=0, modality='RGB')
         else:
+            cut = png_cut_short(path)
+            if cut is not None:
+                # Not given to OpenCV, which fails on it with a line of its
+                # own on stderr besides this error.
+                raise InferenceInputError(
+                    f'{path}: cannot be decoded as an image{cut}.')
             data = dict(img_path=path)
         return self._transform(path, data, self.kind)
 

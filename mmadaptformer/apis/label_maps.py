@@ -10,7 +10,8 @@ import glob
 import logging
 import os
 import os.path as osp
-from typing import List, Optional
+import re
+from typing import List, Optional, Sequence
 
 from mmengine.config import Config
 from mmengine.logging import print_log
@@ -18,15 +19,18 @@ from mmengine.logging import print_log
 from mmadaptformer.datasets.label_map import read_label_map
 from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES, dataset_file,
                                                dataset_type_name)
+from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.local_files import home_note
 
 __all__ = [
     'check_label_map_file', 'config_class_names', 'missing_config_label_map',
-    'warn_missing_label_map'
+    'numbered_names_note', 'warn_missing_label_map', 'warn_numbered_names'
 ]
 
 # Datasets that take their classes from the folders when nothing names them.
 _IMAGE_LISTS = ('CustomDataset', 'mmpretrain.CustomDataset') + ROOTED_CLASSES
+#: A line ``<number> <name>``, e.g. ``0 abseiling``.
+_NUMBERED = re.compile(r'(\d+)\s+\S')
 
 
 def check_label_map_file(label_map: Optional[str]) -> None:
@@ -159,3 +163,50 @@ def warn_missing_label_map(cfg: Config, origin: str) -> None:
             'file (--label-map; label_map= in Python) to name them.',
             logger='current',
             level=logging.WARNING)
+
+
+def numbered_names_note(path: str, names: Sequence[str]) -> Optional[str]:
+    """A warning for a label map whose every line is ``<index> <name>``
+    (``0 abseiling``, the indices counting up from 0 or 1 by line), or
+    None.
+
+    The file is read as MMAction2's and MMPretrain's readers read a label
+    map (``list_from_file``): a class name per line, as written, so the
+    numbers become part of the names; most likely the user meant the
+    names alone.
+
+    Args:
+        path (str): The label map file.
+        names (Sequence[str]): Its names, as read for the model
+            (:func:`~mmadaptformer.datasets.label_map.read_label_map`).
+
+    Returns:
+        str, optional: The warning, naming the file and its first line.
+    """
+    numbers = [_NUMBERED.match(name) for name in names]
+    if not names or not all(numbers):
+        return None
+    first = int(numbers[0].group(1))
+    if first not in (0, 1) or any(
+            int(number.group(1)) != first + i
+            for i, number in enumerate(numbers)):
+        return None
+    return (f'Label map {path}: every line starts with its index (line 1: '
+            f'{names[0]!r}), which is kept as part of the class name, as '
+            "MMAction2's and MMPretrain's label map readers keep it: the "
+            'class of label i is the whole of line i + 1. Remove the indices '
+            'if they are not part of the names.')
+
+
+def warn_numbered_names(path: str, names: Sequence[str]) -> None:
+    """Log :func:`numbered_names_note` as a warning, if there is one.
+
+    Args:
+        path (str): The label map file.
+        names (Sequence[str]): Its names, as read for the model.
+    """
+    note = numbered_names_note(path, names)
+    if note is not None:
+        # The path is the user's, and may hold a terminal's escapes.
+        print_log(
+            escape_controls(note), logger='current', level=logging.WARNING)

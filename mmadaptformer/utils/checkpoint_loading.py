@@ -36,6 +36,7 @@ import torch
 
 from .checkpoint_formats import binary_format, text_format
 from .checkpoint_source import tag_checkpoint_source
+from .checkpoint_text import text_in_checkpoint_place
 from .numpy_globals import (foreign_byte_order, multibyte_dtypes_made,
                             numpy_safe_globals, unsafe_numpy_entries)
 from .pickle_scan import PickleScanLimitError, scan_file_globals
@@ -327,16 +328,23 @@ def safe_torch_load(filename: str,
         FileNotFoundError: If ``filename`` does not exist.
         CheckpointLoadError: If the file carries references to code or
             other content outside the allow-list (the message names them;
-            nothing was executed), is not a regular file, is in a format
-            that cannot be loaded safely, or is truncated or corrupted; or
-            if other code allow-listed numpy globals that would undo this
-            module's guards. The message names the file.
+            nothing was executed), is not a regular file, is text that is
+            no pickle (a last_checkpoint record, a web page: see
+            :func:`.text_in_checkpoint_place`; never unpickled), is in a
+            format that cannot be loaded safely, or is truncated or
+            corrupted; or if other code allow-listed numpy globals that
+            would undo this module's guards. The message names the file.
     """
     register_safe_globals()
     filename = osp.expanduser(filename)
     where = filename if source is None else source
     _check_guards(where)
     _check_regular_file(filename, where)
+    text = text_in_checkpoint_place(filename)
+    if text is not None:
+        raise CheckpointLoadError(
+            f'Checkpoint file {where} ({osp.getsize(filename)} bytes) is '
+            f'{text}. It was not loaded: nothing in it was unpickled.')
     dtypes_made = multibyte_dtypes_made()
     # Asked only for a zip archive: torch.load refuses mmap for the legacy
     # format. Left unset otherwise, as before, so PyTorch's own default

@@ -3,18 +3,21 @@
 OpenCV reads cut short (an interrupted copy or download), a video saved
 under an image's name, or bytes that are no image at all (a web page or
 text saved under an image's name)."""
+import os
+import struct
 from typing import Optional
 
 from .video_containers import CONTAINER_HEAD, container_name
 
-__all__ = ['image_format', 'image_damage']
+__all__ = ['image_format', 'image_damage', 'png_cut_short']
 
+_PNG = b'\x89PNG\r\n\x1a\n'
 # (first bytes, format, whether mmpretrain's LoadImageFromFile (OpenCV)
 # reads it, as the inference tools' IMAGE_EXTENSIONS name them) of the
 # images users have at hand; WebP is told by two places (RIFF....WEBP).
 _MAGICS = (
     (b'\xff\xd8\xff', 'JPEG', True),
-    (b'\x89PNG\r\n\x1a\n', 'PNG', True),
+    (_PNG, 'PNG', True),
     (b'BM', 'BMP', True),
     (b'II*\x00', 'TIFF', True),
     (b'MM\x00*', 'TIFF', True),
@@ -113,5 +116,45 @@ def image_damage(path: str) -> str:
         f.seek(max(0, f.tell() - end[1]))
         if end[0] in f.read():
             return ''
+    return _cut_short(name)
+
+
+def _cut_short(name: str) -> str:
     return (f': a {name} file cut short, without the end marker of a '
             'complete one (an interrupted copy or download? copy it again)')
+
+
+def png_cut_short(path: str) -> Optional[str]:
+    """Why a file that starts as a PNG does not decode, when it ends
+    before its last chunk
+    (``IEND``) does: its chunks, read by their lengths, run past the end of
+    the file. OpenCV decodes no such file, and prints libpng's or its own
+    line about it to stderr (``PNG input buffer is incomplete``), so it is
+    told before OpenCV is given it. Bytes after ``IEND`` (which OpenCV
+    reads past) do not count.
+
+    Args:
+        path (str): The file.
+
+    Returns:
+        str, optional: For a PNG cut short, ``': a PNG file cut short,
+        ...'`` (as :func:`image_damage` says it); None for a whole one and
+        any other file.
+    """
+    with open(path, 'rb') as f:
+        if f.read(len(_PNG)) != _PNG:
+            return None
+        size = os.fstat(f.fileno()).st_size
+        place = len(_PNG)
+        while True:
+            header = f.read(8)
+            if len(header) < 8:
+                return _cut_short('PNG')
+            length, kind = struct.unpack('>I4s', header)
+            # Length, type, data and CRC.
+            place += 12 + length
+            if place > size:
+                return _cut_short('PNG')
+            if kind == b'IEND':
+                return None
+            f.seek(place)

@@ -430,6 +430,8 @@ def damaged(tmp_path_factory, video_tasks):
     for kind, content in files.items():
         (root / f'{kind}.pth').write_bytes(content)
         out[kind] = (str(root / f'{kind}.pth'), found)
+    # Text is named as such, before anything in it is unpickled.
+    out['text'] = (out['text'][0], 'is text, not a checkpoint')
     marker = root / 'PAYLOAD_RAN'
     torch.save({
         'state_dict': {},

@@ -2,8 +2,10 @@
 """A ``--label-map`` whose every line is ``<index> <name>`` (``0
 abseiling``) is read as MMAction2's and MMPretrain's readers read it
 (``mmengine.list_from_file``: the whole line is the name, ``"0
-abseiling"``), with a one-line warning naming the file and its first line.
-Before, the numbers went into every printed class name unsaid."""
+abseiling"``), with a one-line warning naming the file and its first line,
+once: the APIs give it (tests/test_apis/test_numbered_label_map.py), and
+infer.py does not repeat it. Before, the numbers went into every printed
+class name unsaid."""
 import json
 
 from adapter_tasks import random_task_checkpoints, val_videos
@@ -12,15 +14,16 @@ from mmengine.fileio import list_from_file
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
-from mmadaptformer.apis.infer_label_maps import numbered_names_note
+from mmadaptformer.apis.label_maps import numbered_names_note
 
 
-def _warning(label_map, role='--label-map'):
-    return (f'{role} {label_map}: every line starts with its index (line 1: '
-            "'0 abseiling'), which is kept as part of the class name, as "
-            "MMAction2's and MMPretrain's label map readers keep it: the "
-            'class of label i is the whole of line i + 1. Remove the indices '
-            'if they are not part of the names.')
+def _warning(label_map):
+    return (
+        f'Label map {label_map}: every line starts with its index (line 1: '
+        "'0 abseiling'), which is kept as part of the class name, as "
+        "MMAction2's and MMPretrain's label map readers keep it: the "
+        'class of label i is the whole of line i + 1. Remove the indices '
+        'if they are not part of the names.')
 
 
 def test_a_numbered_label_map_is_read_as_upstream_reads_it_and_said(
@@ -45,7 +48,7 @@ def test_a_numbered_label_map_is_read_as_upstream_reads_it_and_said(
     assert warnings[0].endswith(_warning(label_map)), warnings
 
 
-def test_a_tasks_numbered_label_map_is_said_with_its_task(tmp_path):
+def test_a_tasks_numbered_label_map_is_said_once(tmp_path):
     first, = random_task_checkpoints(TINY_ADAPTFORMER_VIDEO_CONFIG, 'mmaction',
                                      tmp_path, (1, ))
     label_map = tmp_path / 'numbered.txt'
@@ -60,8 +63,7 @@ def test_a_tasks_numbered_label_map_is_said_with_its_task(tmp_path):
     assert proc.stdout.startswith(f'{clip}: a: ')
     warnings = [line for line in proc.stderr.splitlines() if 'index' in line]
     assert len(warnings) == 1, proc.stderr
-    assert warnings[0].endswith(_warning(label_map,
-                                         '--label-map of task a')), warnings
+    assert warnings[0].endswith(_warning(label_map)), warnings
 
 
 def test_names_that_only_start_with_numbers_are_not_said(tmp_path):
@@ -72,4 +74,6 @@ def test_names_that_only_start_with_numbers_are_not_said(tmp_path):
                  '0 abseiling\nair drumming\n', '1 a\n2 b\n3 c\n'):
         label_map.write_text(text)
         expected = text.startswith('1 a')
-        assert (numbered_names_note(str(label_map)) is not None) == expected
+        names = text.splitlines()
+        assert (numbered_names_note(str(label_map), names)
+                is not None) == expected

@@ -151,7 +151,8 @@ def test_what_a_stop_with_answers_leaves_at_each_stage():
     stage.reach('printed')
     assert stage.results_file() is None
     assert stage.left() == ('the results of the 1 of 4 inputs answered '
-                            'before it were printed; the other 3 were not '
+                            'before it were printed to stdout as JSON, which '
+                            'holds no other input; the other 3 were not '
                             'classified')
     stage.start('r', None)
     stage.stopped_after({'a.mp4': {'t': {'label': 1}}}, 2, {'u': 'broken'})

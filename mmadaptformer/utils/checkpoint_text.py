@@ -1,0 +1,85 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Refuse a text file given as a checkpoint before it is unpickled.
+
+Users hand the checkpoint loader text in a checkpoint's place: MMEngine's
+``work_dirs/X/last_checkpoint`` record (one line, the path of the newest
+checkpoint), the HTML page a failed download saved, a Git LFS pointer.
+:func:`torch.load` fed such a file to its unpickler, which failed on the
+first byte (``Unsupported operand 47`` for a ``/``), and only then was the
+file named. :func:`text_in_checkpoint_place` names it from its bytes, so
+the loader refuses it without unpickling anything.
+
+A pickle of protocol 0 is text too (``torch.save(...,
+pickle_protocol=0, _use_new_zipfile_serialization=False)`` writes one, and
+so can someone planting code). So a file is only taken for text when its
+bytes are not a pickle's: :mod:`pickletools` reads its opcodes (executing
+nothing) and fails before the first pickle's end. A file that is a pickle
+is left to the loader, whose unpickler and pickle scan decide.
+"""
+import io
+import pickletools
+from typing import Optional
+
+from .checkpoint_formats import text_format
+from .text_files import printable_text, text_in_place
+
+__all__ = ['MAX_TEXT_CHECKPOINT', 'text_in_checkpoint_place']
+
+#: The largest file taken for text in a checkpoint's place: a record, a web
+#: page or a pointer is far smaller; a larger file is left to the loader.
+MAX_TEXT_CHECKPOINT = 64 * 1024
+#: How much of the first line is quoted for text of no known kind.
+_QUOTED = 60
+#: How many bytes tell text from a binary file.
+_HEAD = 512
+
+
+def _is_pickle(data: bytes) -> bool:
+    """Whether ``data`` reads as a whole pickle, up to its STOP opcode."""
+    try:
+        for _ in pickletools.genops(io.BytesIO(data)):
+            pass
+    except ValueError:
+        # An unknown opcode, a bad argument, or no STOP before the end.
+        return False
+    return True
+
+
+def text_in_checkpoint_place(filename: str) -> Optional[str]:
+    """What a local file given as a checkpoint is when it is text that is
+    no pickle: MMEngine's ``last_checkpoint`` record (naming the
+    checkpoint it holds and whether that is there), an HTML or XML page, a
+    Git LFS pointer, a config (:func:`.checkpoint_formats.text_format`), or
+    other text (:func:`.text_files.text_in_place`, with its first line);
+    None for anything else, the loader's to read.
+
+    Args:
+        filename (str): A local regular file.
+
+    Returns:
+        str | None: A phrase that follows "is", e.g. ``"MMEngine's
+        last_checkpoint record, not a checkpoint: ..."``.
+    """
+    try:
+        with open(filename, 'rb') as f:
+            data = f.read(_HEAD)
+            # A checkpoint (a zip archive, a binary pickle) ends the check
+            # at its first bytes.
+            if printable_text(data, escapes=True) is None:
+                return None
+            data += f.read(MAX_TEXT_CHECKPOINT + 1 - len(data))
+    except OSError:
+        # The loader's own error says why it cannot be read.
+        return None
+    if len(data) > MAX_TEXT_CHECKPOINT or _is_pickle(data):
+        return None
+    what = text_in_place(data, 'checkpoint')
+    if what is None:
+        return None
+    known = text_format(filename)
+    if known is not None:
+        return known
+    first = printable_text(data, escapes=True).splitlines()[0]
+    if len(first) > _QUOTED:
+        first = first[:_QUOTED] + '...'
+    return f'{what} (its first line: {first!r})'
