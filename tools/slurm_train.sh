@@ -8,6 +8,11 @@ if [ $# -lt 3 ]; then
 fi
 
 export MASTER_PORT=${PORT:-$((12000 + $RANDOM % 20000))}
+# A refusal (a bad config or argument) is printed by the first rank of each
+# node; the others print one line and wait this many seconds for it to end
+# the job (srun's --kill-on-bad-exit), then print their own: see
+# mmadaptformer/utils/slurm_refusals.py.
+export MMADAPTFORMER_FIRST_RANK_PRINTS=${MMADAPTFORMER_FIRST_RANK_PRINTS:-30}
 
 PARTITION=$1
 JOB_NAME=$2

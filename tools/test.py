@@ -51,6 +51,7 @@ from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
+from mmadaptformer.utils.evaluation_data import read_evaluation_data
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
@@ -330,6 +331,11 @@ def start_testing(cfg, args):
     except ConfigError:
         if is_adapter_only_file(args.checkpoint):
             raise
+    # An empty test list, a test video that is missing or broken: found by
+    # the full build, which the Runner made in its test loop, after the
+    # work dir. Last of the checks: it reads files.
+    read_evaluation_data(datasets, ['test_dataloader'])
+    del datasets
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

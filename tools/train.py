@@ -74,6 +74,7 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser, read_config_arg,
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
+from mmadaptformer.utils.evaluation_data import read_evaluation_data
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
@@ -347,6 +348,11 @@ def start_training(cfg, args):
     check_adapter_hook_config(
         cfg, args.config, args.cfg_options, model, training=True)
     del model  # a ViT-B's weights, on the CPU: not kept through the run
+    # An empty validation list, a validation video that is missing or
+    # broken: found by the full build, which the Runner made in its first
+    # validation, after the work dir. Last of the checks: it reads files.
+    read_evaluation_data(datasets, loaders[1:])
+    del datasets
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

@@ -13,7 +13,9 @@ recipes) reaches the tool as torch re-raises it: the same type, its
 message the worker's whole traceback. The tool prints the worker's own
 message (:func:`worker_message`), as it would have without workers.
 """
+import os.path as osp
 import re
+import sys
 from contextlib import contextmanager
 from typing import Iterator, Optional
 
@@ -24,6 +26,7 @@ from mmadaptformer.models import (FrozenBackboneMismatchError,
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
 from mmadaptformer.utils.atomic_file import AtomicWriteError
+from mmadaptformer.utils.slurm_refusals import leave_refusal_to_first_rank
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
 from mmadaptformer.utils.torchrun_error_file import report_refusal
@@ -108,11 +111,15 @@ def refusals_exit() -> Iterator[None]:
     Under torchrun the line also goes to the worker's error file
     (:func:`~mmadaptformer.utils.torchrun_error_file.report_refusal`); under
     ``tools/dist_train.sh`` and ``tools/dist_test.sh`` their launcher prints
-    it once for all ranks, and the worker ends without printing it."""
+    it once for all ranks, and the worker ends without printing it. Under
+    ``tools/slurm_*.sh`` the first rank of each node prints it
+    (:func:`~mmadaptformer.utils.slurm_refusals.
+    leave_refusal_to_first_rank`)."""
     try:
         yield
     except REFUSALS as exc:
         line = refusal_line(exc)
         if report_refusal(line):
             raise SystemExit(1) from None
+        leave_refusal_to_first_rank(osp.basename(sys.argv[0]))
         raise SystemExit(line) from None

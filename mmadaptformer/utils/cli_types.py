@@ -24,6 +24,7 @@ from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
 from .local_files import first_missing_file, is_local
 from .output_folder import output_folder_problem
+from .slurm_refusals import leave_refusal_to_first_rank
 from .torchrun_error_file import report_refusal
 
 __all__ = [
@@ -44,12 +45,15 @@ class ToolArgumentParser(argparse.ArgumentParser):
     ``tools/dist_train.sh`` and ``tools/dist_test.sh`` the worker ends with
     status 2 without printing it, and their launcher prints it once;
     before, every rank printed it, then torchrun its ``ChildFailedError``
-    traceback and block."""
+    traceback and block. Under ``tools/slurm_*.sh`` only the first rank of
+    each node prints it (:func:`~.slurm_refusals.
+    leave_refusal_to_first_rank`)."""
 
     def error(self, message: str):
         text = f'{self.format_usage()}{self.prog}: error: {message}'
         if report_refusal(text):
             self.exit(2)
+        leave_refusal_to_first_rank(self.prog)
         super().error(message)
 
 

@@ -98,10 +98,10 @@ def test_refusal_lines_are_distinct_and_other_failures_are_told(
         2: _failure(tmp_path, 2, -signal.SIGTERM),  # stopped by torchrun
     }
     error = ChildFailedError('tools/train.py', failures)
-    assert dist_run.refusal_lines(error) == ([same], False)
+    assert dist_run.read_refusals(error) == ([same], False, 1)
     failures[3] = _failure(tmp_path, 3, 1)  # a traceback, no refusal
     error = ChildFailedError('tools/train.py', failures)
-    assert dist_run.refusal_lines(error) == ([same], True)
+    assert dist_run.read_refusals(error) == ([same], True, 1)
 
 
 def test_worker_takes_the_settings_out_of_its_environment(
@@ -159,9 +159,16 @@ def test_launcher_status_is_2_for_usage_errors_only(tmp_path, monkeypatch):
         # Stopped by torchrun after it wrote the same.
         3: _failure(tmp_path, 3, -signal.SIGTERM, usage, monkeypatch),
     }
-    assert dist_run.exit_status(ChildFailedError('train.py', failures)) == 2
+    refusals = dist_run.read_refusals(ChildFailedError('train.py', failures))
+    assert refusals == ([usage], False, 2)
     failures[2] = _failure(tmp_path, 2, 1, 'ConfigError: x', monkeypatch)
-    assert dist_run.exit_status(ChildFailedError('train.py', failures)) == 1
+    refusals = dist_run.read_refusals(ChildFailedError('train.py', failures))
+    assert refusals == ([usage, 'ConfigError: x'], False, 1)
+    # A worker that failed otherwise: 1, as torchrun's own status.
+    del failures[2]
+    failures[4] = _failure(tmp_path, 4, 1)
+    refusals = dist_run.read_refusals(ChildFailedError('train.py', failures))
+    assert refusals == ([usage], True, 1)
 
 
 def test_dist_train_prints_a_usage_error_once(tmp_path, tiny_video_data,

@@ -27,7 +27,7 @@ import os
 import os.path as osp
 import signal
 import sys
-from typing import List, Sequence, Tuple
+from typing import List, NamedTuple, Sequence
 
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import parse_args, run
@@ -56,20 +56,42 @@ _USAGE = 2
 _STOPPED = (-signal.SIGTERM, -signal.SIGKILL)
 
 
-def refusal_lines(error: ChildFailedError) -> Tuple[List[str], bool]:
-    """The distinct refusals of the failed workers, by rank, and whether a
-    worker failed otherwise (not stopped by torchrun after another
-    failed)."""
+class Refusals(NamedTuple):
+    """What the failed workers of a job refused, read in one walk.
+
+    Args:
+        lines (list[str]): The distinct refusals, by rank.
+        other (bool): Whether a worker failed otherwise (not stopped by
+            torchrun after another failed).
+        status (int): The job's exit status: 2 if every worker that
+            refused ended with the tools' status for a command line they
+            cannot use, else 1 (1 too where a worker failed otherwise). A
+            worker that torchrun stopped after its refusal was written
+            does not count.
+    """
+    lines: List[str]
+    other: bool
+    status: int
+
+
+def read_refusals(error: ChildFailedError) -> Refusals:
+    """The refusals of the failed workers of ``error`` and the job's exit
+    status (see :class:`Refusals`)."""
     lines: List[str] = []
     other = False
+    codes = set()
     for _, failure in sorted(error.failures.items()):
         line = _refusal(failure)
-        if line is not None:
-            if line not in lines:
-                lines.append(line)
-        elif failure.exitcode not in _STOPPED:
-            other = True
-    return lines, other
+        stopped = failure.exitcode in _STOPPED
+        if line is None:
+            other = other or not stopped
+            continue
+        if line not in lines:
+            lines.append(line)
+        if not stopped:
+            codes.add(failure.exitcode)
+    status = _USAGE if codes == {_USAGE} and not other else 1
+    return Refusals(lines, other, status)
 
 
 def _refusal(failure):
@@ -77,18 +99,6 @@ def _refusal(failure):
     data = failure.error_file_data
     line = data.get(REFUSAL_KEY) if isinstance(data, dict) else None
     return line if isinstance(line, str) else None
-
-
-def exit_status(error: ChildFailedError) -> int:
-    """2 if every worker that refused ended with the tools' status for a
-    command line they cannot use, else 1. A worker that torchrun stopped
-    after its refusal was written does not count."""
-    codes = {
-        failure.exitcode
-        for failure in error.failures.values()
-        if _refusal(failure) is not None and failure.exitcode not in _STOPPED
-    }
-    return _USAGE if codes == {_USAGE} else 1
 
 
 def main(argv: Sequence[str]) -> int:
@@ -99,14 +109,14 @@ def main(argv: Sequence[str]) -> int:
         # of its own to copy a worker's into.
         run(parse_args(list(argv)))
     except ChildFailedError as error:
-        lines, other = refusal_lines(error)
-        if not lines:
+        refusals = read_refusals(error)
+        if not refusals.lines:
             raise
-        if other:
+        if refusals.other:
             print(f'{type(error).__name__}: {error}', file=sys.stderr)
-        for line in lines:
+        for line in refusals.lines:
             print(line, file=sys.stderr)
-        return 1 if other else exit_status(error)
+        return refusals.status
     return 0
 
 
