@@ -56,7 +56,7 @@ def test_one_model_answers_good_inputs_and_names_bad_ones(
     out = tmp_path / 'r.json'
     # Read and refused while running (exit status 1); an INPUT that is not
     # there is a usage error before anything loads (exit status 2, see
-    # test_infer_exit_codes_B.py).
+    # test_infer_exit_codes.py).
     bad = [inputs['notes'], inputs['truncated'], inputs['image']]
     code = infer([
         task['config'], task['checkpoint'], inputs['folder'], *bad, '--out',
