@@ -13,6 +13,7 @@ files read from memory, which is how mmaction2's ``DecordInit`` reads.
 """
 import os
 import re
+import stat
 import struct
 import traceback
 from typing import NamedTuple, Optional, Tuple
@@ -185,7 +186,8 @@ def check_container(path: str,
                     fd: Optional[int] = None,
                     size: Optional[int] = None) -> None:
     """Raise :class:`BrokenVideoError` if ``path`` is empty, shorter than
-    its container header declares, or text (:func:`text_video`).
+    its container header declares, or text (:func:`text_video`); opened
+    here, also if it is a folder or no regular file (a FIFO).
 
     Only the first bytes and the top-level structure are read, so the check
     is cheap: the file is opened once and read at one to a few places (one
@@ -201,19 +203,23 @@ def check_container(path: str,
             to read through instead of opening it again; the caller closes
             it. Defaults to None (``path`` is opened).
         size (int, optional): The file's size, where the caller has it
-            (``os.fstat``). Defaults to None.
+            (``os.fstat``); a caller that passes ``fd`` has checked that it
+            is a regular file. Defaults to None.
 
     Raises:
-        BrokenVideoError: If the file is empty, truncated or text.
+        BrokenVideoError: If the file is empty, truncated, text, a folder
+            or no regular file.
         OSError: If it cannot be opened or read (``FileNotFoundError`` if
             it is missing).
     """
     if fd is None:
-        # O_NONBLOCK: a FIFO given for a video is refused as empty, not
-        # waited on (no effect on regular files).
+        # O_NONBLOCK: a FIFO given for a video is refused, not waited on
+        # (no effect on regular files).
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
         try:
-            check_container(path, fd, size)
+            status = os.fstat(fd)
+            _check_regular(path, status.st_mode)
+            check_container(path, fd, status.st_size)
         finally:
             os.close(fd)
         return
@@ -232,6 +238,17 @@ def check_container(path: str,
         text = text_video(head)
         if text is not None:
             raise BrokenVideoError(f'{path}: it is {text}')
+
+
+def _check_regular(path: str, mode: int) -> None:
+    """Raise :class:`BrokenVideoError` unless ``mode`` (``st_mode``) is a
+    regular file's: a folder opens, and reading a FIFO or a device may
+    never end."""
+    if stat.S_ISREG(mode):
+        return
+    what = 'a folder' if stat.S_ISDIR(mode) else (
+        'a FIFO' if stat.S_ISFIFO(mode) else 'no regular file')
+    raise BrokenVideoError(f'{path}: it is {what}, not a video file')
 
 
 class _Reader(NamedTuple):
