@@ -184,7 +184,7 @@ _HEAD_BYTES = 4096
 
 def check_container(path: str,
                     fd: Optional[int] = None,
-                    size: Optional[int] = None) -> None:
+                    size: Optional[int] = None) -> Optional[str]:
     """Raise :class:`BrokenVideoError` if ``path`` is empty, shorter than
     its container header declares, or text (:func:`text_video`); opened
     here, also if it is a folder or no regular file (a FIFO).
@@ -195,7 +195,9 @@ def check_container(path: str,
     after its first 4 KiB). It recognises AVI (RIFF size), MP4/MOV
     (top-level box sizes) and WebM/Matroska (segment size, unless written
     as unknown); a file of no known container fails if it is text (an
-    HTML page, a Git LFS pointer), and other files pass.
+    HTML page, a Git LFS pointer), and other files pass: for those the
+    caller decides (:func:`~mmadaptformer.utils.unknown_containers.
+    check_video_file` opens them with decord by their path).
 
     Args:
         path (str): A local video file.
@@ -205,6 +207,10 @@ def check_container(path: str,
         size (int, optional): The file's size, where the caller has it
             (``os.fstat``); a caller that passes ``fd`` has checked that it
             is a regular file. Defaults to None.
+
+    Returns:
+        str | None: The container its first bytes name
+        (:func:`container_name`), or None.
 
     Raises:
         BrokenVideoError: If the file is empty, truncated, text, a folder
@@ -219,10 +225,9 @@ def check_container(path: str,
         try:
             status = os.fstat(fd)
             _check_regular(path, status.st_mode)
-            check_container(path, fd, status.st_size)
+            return check_container(path, fd, status.st_size)
         finally:
             os.close(fd)
-        return
     if size is None:
         size = os.fstat(fd).st_size
     if size == 0:
@@ -238,6 +243,7 @@ def check_container(path: str,
         text = text_video(head)
         if text is not None:
             raise BrokenVideoError(f'{path}: it is {text}')
+    return container_name(head)
 
 
 def _check_regular(path: str, mode: int) -> None:
