@@ -14,11 +14,12 @@ import os
 import os.path as osp
 from typing import NoReturn, Optional, Sequence
 
-from mmadaptformer.utils.image_files import image_damage, image_format
+from mmadaptformer.utils.image_files import image_damage
 from mmadaptformer.utils.local_files import home_note, is_local
-from mmadaptformer.utils.video_containers import (CONTAINER_HEAD,
-                                                  container_name,
-                                                  inspect_video, text_video)
+from mmadaptformer.utils.unknown_containers import (decord_reads_bytes,
+                                                    not_a_video,
+                                                    unknown_container_error)
+from mmadaptformer.utils.video_containers import CONTAINER_HEAD
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
 
@@ -87,6 +88,8 @@ class InputRefusals:
         self.types = [type(t).__name__ for t in transforms]
         #: Whether a transform opens video files (DecordInit and the like).
         self.opens_videos = any(name in VIDEO_OPENERS for name in self.types)
+        #: Whether ``DecordInit`` hands decord a file's bytes.
+        self.decord_reads_bytes = decord_reads_bytes(transforms)
 
     def not_a_container(self, path: str) -> str:
         """For a video that failed to decode: ``': it is a PNG image, not
@@ -99,14 +102,7 @@ class InputRefusals:
         if self.toolbox != 'mmaction':
             return image_damage(path)
         with open(path, 'rb') as f:
-            head = f.read(CONTAINER_HEAD)
-        if container_name(head) is not None:
-            return ''
-        image = image_format(head, False)
-        if image is not None:
-            return f': it is a {image} image, not a video'
-        return (': its first bytes match no video container (AVI, MP4/MOV, '
-                f'WebM/Matroska, MPEG, FLV, Ogg): {head[:16]!r}')
+            return not_a_video(f.read(CONTAINER_HEAD))
 
     def unknown_container(self, path: str) -> None:
         """Refuse a video file whose first bytes match no container that
@@ -124,25 +120,17 @@ class InputRefusals:
         inspect_video`), so that decord's log names the path. A file of a
         known container is left to the pipeline.
 
+        The rule is :func:`~mmadaptformer.utils.unknown_containers.
+        unknown_container_error`, which the video datasets follow too.
+
         Raises:
             InferenceInputError: Naming the file, what its first bytes are
                 and why it cannot be opened.
         """
-        with open(path, 'rb') as f:
-            head = f.read(CONTAINER_HEAD)
-        if container_name(head) is not None:
-            return
-        what = text_video(head)
-        if what is not None:
-            raise InferenceInputError(
-                f'{path}: cannot be decoded as a video'
-                f'{self.not_a_container(path)} (it is {what}).')
-        if 'DecordInit' not in self.types:
-            return
-        why = inspect_video(path, decode_last=False).error
+        why = unknown_container_error(path, self.decord_reads_bytes)
         if why is not None:
-            raise InferenceInputError(f'{path}: cannot be decoded as a video'
-                                      f'{self.not_a_container(path)} ({why}).')
+            raise InferenceInputError(
+                f'{path}: cannot be decoded as a video{why}.')
 
     def video_file(self, path: str) -> None:
         """Refuse a video file for a test pipeline that opens none: one

@@ -8,7 +8,7 @@ wrong folder. :class:`CheckedVideoDataset` fails on the last before training
 starts, with the file and line at fault, and in training replaces a broken
 video by another sample instead of killing a dataloader worker.
 """
-import os.path as osp
+from functools import cached_property
 from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 from mmaction.datasets import VideoDataset
@@ -18,8 +18,9 @@ from mmengine.registry import DefaultScope
 
 from mmadaptformer.utils.transform_steps import (evaluation_pipeline,
                                                  run_transform)
-from mmadaptformer.utils.video_containers import (BrokenVideoError,
-                                                  check_container)
+from mmadaptformer.utils.unknown_containers import (check_video_file,
+                                                    decord_reads_bytes)
+from mmadaptformer.utils.video_containers import BrokenVideoError
 from .label_map import load_class_names
 from .listed_files import (CHECK_FILES, check_evaluation_files,
                            check_listed_files_exist)
@@ -61,10 +62,14 @@ class CheckedVideoDataset(VideoDataset):
     cannot open or decode it, a transform fails on it), one that is empty
     or shorter than its container header declares (a truncated download),
     one that is text (an HTML page a failed download saved, a Git LFS
-    pointer: named as such, never handed to decord; both see
-    :func:`~mmadaptformer.utils.video_containers.check_container`), or
-    one that has no frames. A file whose header promises more frames than
-    it can decode is broken when decoding the missing frames raises.
+    pointer: named as such, never handed to decord), one whose bytes match
+    no video container and that decord cannot open by its path (a JPEG
+    renamed ``.mp4``: named as such, so that ``DecordInit`` never hands
+    decord bytes it would print; all these see
+    :func:`~mmadaptformer.utils.unknown_containers.check_video_file`), a
+    folder or a FIFO, or one that has no frames. A file whose header
+    promises more frames than it can decode is broken when decoding the
+    missing frames raises.
 
     * In training a broken video is logged with a WARNING naming it and the
       error, and another sample is drawn at random, at most ``max_refetch``
@@ -251,13 +256,28 @@ class CheckedVideoDataset(VideoDataset):
             # Evaluation stops at the first video it cannot read: every
             # one is checked now, before the run, from its header alone.
             check_evaluation_files(data_list, self.ann_file, self.max_listed,
-                                   prefix, 'video', check_container,
+                                   prefix, 'video', self._check_video,
                                    BrokenVideoError, _EVALUATION_ADVICE)
             return data_list
         check_listed_files_exist(data_list, self.ann_file, self.check_files,
                                  self.check_sample_size, self.max_listed,
                                  prefix)
         return data_list
+
+    def _check_video(self,
+                     path: str,
+                     fd: Optional[int] = None,
+                     size: Optional[int] = None) -> None:
+        """:func:`~mmadaptformer.utils.unknown_containers.check_video_file`
+        for this pipeline: a file of no known container is opened by decord
+        by its path first if ``DecordInit`` would hand decord its bytes."""
+        check_video_file(path, fd, size, self._decord_reads_bytes)
+
+    @cached_property
+    def _decord_reads_bytes(self) -> bool:
+        """Whether the pipeline's ``DecordInit`` hands decord the bytes of
+        a file; read once, since every sample's check asks."""
+        return decord_reads_bytes(self.pipeline.transforms)
 
     def _resolve_min_frames(self) -> Optional[int]:
         """``min_frames`` as given, else the pipeline's clip span."""
@@ -306,11 +326,13 @@ class CheckedVideoDataset(VideoDataset):
         results = self.get_data_info(idx)
         filename = results['filename']
         # On every load, not once: a file truncated since the dataset was
-        # built must be named, not crash decord (see video_containers).
-        # About 10 us of CPU, 0.4-0.5% of a tiny-config training sample
-        # (2 ms; measured 2026-12-06), less for real-sized videos.
-        if osp.isfile(filename):
-            check_container(filename)
+        # built must be named, not crash decord (see video_containers); a
+        # missing one is named, a folder or a FIFO refused, not read.
+        # About 8 us of CPU for a file of a known container, 0.4% of a
+        # tiny-config training sample (2 ms; measured 2026-12-06), less
+        # for real-sized videos; one of no known container, opened by
+        # decord first, 0.3-1 ms.
+        self._check_video(filename)
         short: List[Tuple[str, int, int]] = []
         length_checked = False
         for index, transform in enumerate(self.pipeline.transforms):

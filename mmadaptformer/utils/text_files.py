@@ -52,8 +52,12 @@ def text_stand_in(head: bytes, what: str) -> Optional[str]:
         not a checkpoint: ...'``.
     """
     text = printable_text(head, escapes=True)
-    if text is None:
-        return None
+    return None if text is None else _stand_in_for(text, what)
+
+
+def _stand_in_for(text: str, what: str) -> Optional[str]:
+    """:func:`text_stand_in` of a head already decoded to ``text``
+    (:func:`printable_text`)."""
     lowered = text[:64].lower()
     if lowered.startswith(('<!doctype html', '<html', '<head', '<body')):
         return (f'an HTML page, not a {what}: the address served a web '
@@ -84,6 +88,9 @@ def text_in_place(head: bytes, what: str) -> Optional[str]:
     Returns:
         str | None: A phrase that follows "it is".
     """
-    if printable_text(head, escapes=True) is None:
+    # Decoded once: the head of every file of no known container that a
+    # dataset loads passes here.
+    text = printable_text(head, escapes=True)
+    if text is None:
         return None
-    return text_stand_in(head, what) or f'text, not a {what}'
+    return _stand_in_for(text, what) or f'text, not a {what}'

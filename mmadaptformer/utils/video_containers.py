@@ -13,6 +13,7 @@ files read from memory, which is how mmaction2's ``DecordInit`` reads.
 """
 import os
 import re
+import stat
 import struct
 import traceback
 from typing import NamedTuple, Optional, Tuple
@@ -183,9 +184,10 @@ _HEAD_BYTES = 4096
 
 def check_container(path: str,
                     fd: Optional[int] = None,
-                    size: Optional[int] = None) -> None:
+                    size: Optional[int] = None) -> Optional[str]:
     """Raise :class:`BrokenVideoError` if ``path`` is empty, shorter than
-    its container header declares, or text (:func:`text_video`).
+    its container header declares, or text (:func:`text_video`); opened
+    here, also if it is a folder or no regular file (a FIFO).
 
     Only the first bytes and the top-level structure are read, so the check
     is cheap: the file is opened once and read at one to a few places (one
@@ -193,7 +195,9 @@ def check_container(path: str,
     after its first 4 KiB). It recognises AVI (RIFF size), MP4/MOV
     (top-level box sizes) and WebM/Matroska (segment size, unless written
     as unknown); a file of no known container fails if it is text (an
-    HTML page, a Git LFS pointer), and other files pass.
+    HTML page, a Git LFS pointer), and other files pass: for those the
+    caller decides (:func:`~mmadaptformer.utils.unknown_containers.
+    check_video_file` opens them with decord by their path).
 
     Args:
         path (str): A local video file.
@@ -201,22 +205,29 @@ def check_container(path: str,
             to read through instead of opening it again; the caller closes
             it. Defaults to None (``path`` is opened).
         size (int, optional): The file's size, where the caller has it
-            (``os.fstat``). Defaults to None.
+            (``os.fstat``); a caller that passes ``fd`` has checked that it
+            is a regular file. Defaults to None.
+
+    Returns:
+        str | None: The container its first bytes name
+        (:func:`container_name`), or None.
 
     Raises:
-        BrokenVideoError: If the file is empty, truncated or text.
+        BrokenVideoError: If the file is empty, truncated, text, a folder
+            or no regular file.
         OSError: If it cannot be opened or read (``FileNotFoundError`` if
             it is missing).
     """
     if fd is None:
-        # O_NONBLOCK: a FIFO given for a video is refused as empty, not
-        # waited on (no effect on regular files).
+        # O_NONBLOCK: a FIFO given for a video is refused, not waited on
+        # (no effect on regular files).
         fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
         try:
-            check_container(path, fd, size)
+            status = os.fstat(fd)
+            _check_regular(path, status.st_mode)
+            return check_container(path, fd, status.st_size)
         finally:
             os.close(fd)
-        return
     if size is None:
         size = os.fstat(fd).st_size
     if size == 0:
@@ -232,6 +243,18 @@ def check_container(path: str,
         text = text_video(head)
         if text is not None:
             raise BrokenVideoError(f'{path}: it is {text}')
+    return container_name(head)
+
+
+def _check_regular(path: str, mode: int) -> None:
+    """Raise :class:`BrokenVideoError` unless ``mode`` (``st_mode``) is a
+    regular file's: a folder opens, and reading a FIFO or a device may
+    never end."""
+    if stat.S_ISREG(mode):
+        return
+    what = 'a folder' if stat.S_ISDIR(mode) else (
+        'a FIFO' if stat.S_ISFIFO(mode) else 'no regular file')
+    raise BrokenVideoError(f'{path}: it is {what}, not a video file')
 
 
 class _Reader(NamedTuple):
