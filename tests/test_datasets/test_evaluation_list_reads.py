@@ -213,18 +213,26 @@ def test_an_image_its_reader_may_not_read_is_unreadable(
 
 
 def test_ctrl_c_stops_the_check_without_finishing_the_list(tmp_path):
-    """Ctrl-C (here raised by the first file's check) ends the check
-    with the files not yet started left unchecked: before, the thread
-    pool's exit checked the rest of the list first (on a cold network
-    disk, a minute or more of waiting after Ctrl-C)."""
-    data_list = [dict(filename=str(tmp_path / 'one.bin'), source='l.txt:1')
-                 ] * 2048
-    (tmp_path / 'one.bin').write_bytes(b'x')
+    """Ctrl-C (here raised by the list's first file's check) ends the
+    check with the files not yet started left unchecked: before, the
+    thread pool's exit checked the rest of the list first (on a cold
+    network disk, a minute or more of waiting after Ctrl-C).
+
+    The first file of the list raises, not the first file some thread
+    happens to check: a later chunk raising first would leave the pool
+    waiting for the chunks before it, busy for a time that depends on the
+    machine's load."""
+    data_list = []
+    for i in range(4096):
+        (tmp_path / f'{i}.bin').write_bytes(b'x')
+        data_list.append(
+            dict(filename=str(tmp_path / f'{i}.bin'), source=f'l.txt:{i}'))
+    first = data_list[0]['filename']
     calls = []
 
     def check_file(path, fd, size):
         calls.append(path)
-        if len(calls) == 1:
+        if path == first:
             raise KeyboardInterrupt
         time.sleep(0.005)
 
