@@ -115,7 +115,10 @@ def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
     """The inputs of ``tokens`` position tokens with the model's patch and
     tubelet sizes (a checkpoint that differs in ``pos_embed`` alone has the
     model's patch embedding): the model's frame size with other frames,
-    or its frames with another frame size."""
+    and its frames with another frame size. Both are given where both
+    fit: a file of 4 frames of 64 px (32 tokens) on a model of 4 frames of
+    32 px is as well read as 16 frames of 32 px, and naming only the
+    latter sent the user to the wrong setting."""
     found = []
     cells = (own.img_size // own.patch_size)**2
     if tokens % cells == 0:
@@ -124,7 +127,7 @@ def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
                            own.patch_size, own.tubelet_size))
     steps = own.num_frames // own.tubelet_size
     side = math.isqrt(tokens // steps) if tokens % steps == 0 else 0
-    if side and side * side * steps == tokens and not found:
+    if side and side * side * steps == tokens:
         found.append(
             VideoTokenGrid(side * own.patch_size, own.num_frames,
                            own.patch_size, own.tubelet_size))
