@@ -205,9 +205,22 @@ def unconverted_vit_layout(checkpoint: Any,
     if not isinstance(state_dict, dict):
         return None
     for key in _UNCONVERTED_KEYS:
-        if (prefix or '') + key in state_dict:
-            return (prefix or '') + key
+        found = (prefix or '') + key
+        if found in state_dict and not _swin_stages(
+                state_dict, found[:-len('patch_embed.proj.weight')]):
+            return found
     return None
+
+
+def _swin_stages(state_dict: dict, root: str) -> bool:
+    """Whether the weights under ``root`` hold Swin's stages
+    (``layers.N.blocks.M``): mmaction2's Swin3D and the official Swin name
+    their patch embedding ``patch_embed.proj`` too, but such a file is of
+    another backbone, which no ``--type`` of the converter takes."""
+    stages = root + 'layers.'
+    return any(
+        isinstance(name, str) and name.startswith(stages)
+        and '.blocks.' in name for name in state_dict)
 
 
 def _scope(cfg: Config, host_type: str) -> Optional[str]:
