@@ -33,6 +33,13 @@ __all__ = ['VideoTokenGrid', 'video_token_grid', 'pos_embed_cause']
 #: The converter that rebuilds a fixed position embedding.
 CONVERTER = 'tools/model_converters/convert_official.py'
 
+#: ``(num_frames, img_size)`` of the files users hold most: the
+#: converter's defaults (every recipe here) and MMAction2's model-zoo
+#: VideoMAE files. A file of one of them on a model that differs in both
+#: frames and size is read as such too, where the single-setting readings
+#: alone gave e.g. ``num_frames=392, img_size=32`` for an 8x224 file.
+KNOWN_INPUTS = ((8, 224), (16, 224))
+
 
 @dataclass(frozen=True)
 class VideoTokenGrid:
@@ -118,7 +125,8 @@ def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
     and its frames with another frame size. Both are given where both
     fit: a file of 4 frames of 64 px (32 tokens) on a model of 4 frames of
     32 px is as well read as 16 frames of 32 px, and naming only the
-    latter sent the user to the wrong setting."""
+    latter sent the user to the wrong setting. Then the
+    :data:`KNOWN_INPUTS` whose count it is."""
     found = []
     cells = (own.img_size // own.patch_size)**2
     if tokens % cells == 0:
@@ -131,6 +139,10 @@ def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
         found.append(
             VideoTokenGrid(side * own.patch_size, own.num_frames,
                            own.patch_size, own.tubelet_size))
+    for frames, size in KNOWN_INPUTS:
+        known = VideoTokenGrid(size, frames, own.patch_size, own.tubelet_size)
+        if known.tokens == tokens and known not in found:
+            found.append(known)
     return found
 
 

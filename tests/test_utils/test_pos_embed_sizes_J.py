@@ -45,3 +45,20 @@ def test_a_224px_file_on_a_112px_model_of_as_many_frames():
     assert ('holds 784 position tokens in the checkpoint (num_frames=32, '
             'img_size=112 or num_frames=8, img_size=224 ') in message
     assert 'SRC DST --num-frames 8 --img-size 112 (' in message
+
+
+def test_a_file_converted_with_the_defaults_on_a_model_of_other_both():
+    """784 tokens on the 4-frame 32 px model: the converter's default
+    8x224 (which differs in frames and size) is named, beside the reading
+    of the model's frame size."""
+    model = _stock_backbone()
+    state = _stock_backbone(img_size=224, num_frames=8, depth=1).state_dict()
+    state = {k: v for k, v in state.items() if not k.startswith('blocks.')}
+    state.update({
+        k: v
+        for k, v in model.state_dict().items() if k.startswith('blocks.')
+    })
+    message = _refusal(model, state)
+    assert ('holds 784 position tokens in the checkpoint (num_frames=392, '
+            'img_size=32 or num_frames=8, img_size=224 with the same patch '
+            'and tubelet sizes)') in message
