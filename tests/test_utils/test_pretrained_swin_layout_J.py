@@ -59,3 +59,42 @@ def test_a_swin3d_checkpoint_on_a_vit_is_another_architecture(tmp_path):
     assert 'saved from another architecture' in message
     assert 'layers.0.blocks.0.attn.qkv.weight' in message
     assert 'key layout of the official' not in message
+
+
+def test_another_backbones_file_is_not_sent_to_the_converter(tmp_path):
+    """The load check's advice names convert_official.py only for a file
+    in the official or timm ViT layout, which it converts; it was named
+    for every file that did not fit, a Swin3D recognizer's included."""
+    from mmadaptformer.models import AdaptFormer  # noqa: F401 (registers)
+    swin = _save_swin3d_recognizer(tmp_path / 'swin3d.pth')
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    set_pretrained_backbone(cfg, swin)
+    init_default_scope('mmaction')
+    with pytest.raises(StateDictMismatchError) as info:
+        MODELS.build(cfg.model).init_weights()
+    message = str(info.value)
+    assert message.endswith(
+        'Point init_cfg.checkpoint at a checkpoint of this architecture.')
+    assert 'convert_official.py' not in message
+
+
+def test_an_official_layout_file_keeps_the_converter_advice(tmp_path):
+    """Guard of kept behaviour: a timm-layout file written as a config's
+    own init_cfg (no --pretrained screening) is still told to convert."""
+    from mmadaptformer.models import AdaptFormer  # noqa: F401 (registers)
+    init_default_scope('mmaction')
+    cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    host = MODELS.build(cfg.model.backbone.backbone)
+    state = {
+        k.replace('patch_embed.projection', 'patch_embed.proj'): v
+        for k, v in host.state_dict().items()
+    }
+    path = str(tmp_path / 'official.pth')
+    torch.save(state, path)
+    cfg.model.backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=path)
+    with pytest.raises(StateDictMismatchError) as info:
+        MODELS.build(cfg.model).init_weights()
+    assert ('Point init_cfg.checkpoint at a checkpoint of this '
+            'architecture, or convert it with '
+            'tools/model_converters/convert_official.py.') in str(info.value)
