@@ -12,7 +12,7 @@ from typing import Any, Mapping, Optional, Tuple
 __all__ = [
     'ADAPTER_KEY', 'PATCH_EMBED_KEY', 'PATCH_MODALITIES', 'PRETRAIN_PREFIXES',
     'TOOLBOX_PATCH_EMBED_KEY', 'OfficialViTLayout', 'is_mae_decoder_key',
-    'official_vit_layout'
+    'official_vit_layout', 'unconverted_vit_layout'
 ]
 
 #: What only a trained AdaptFormer model holds: its adapters.
@@ -75,3 +75,51 @@ def official_vit_layout(weights: Mapping[str, Any]) -> OfficialViTLayout:
         pretrain=tuple(k for k in weights if k.startswith(PRETRAIN_PREFIXES)),
         patch_embed=weights.get(PATCH_EMBED_KEY),
         adapters=tuple(k for k in weights if ADAPTER_KEY.search(k)))
+
+
+#: Keys of the official VideoMAE/MAE/AdaptFormer and timm ViTs, which
+#: mmaction2's and mmpretrain's ``VisionTransformer`` name otherwise
+#: (``patch_embed.projection``, ``mlp.layers``/``ffn.layers``, ``layers.``).
+_UNCONVERTED_KEYS = ('patch_embed.proj.weight',
+                     'encoder.patch_embed.proj.weight')
+
+
+def unconverted_vit_layout(checkpoint: Any,
+                           prefix: Optional[str] = None) -> Optional[str]:
+    """The key that shows a file in the official/timm ViT layout.
+
+    Such a file given to mmaction2's or mmpretrain's ``VisionTransformer``
+    loads only the keys the layouts share (attention, norms): its patch
+    embedding and MLPs keep their initialisation, with a warning that is
+    easy to miss.
+
+    Args:
+        checkpoint (Any): What the file holds.
+        prefix (str, optional): The prefix that selects the backbone.
+            Defaults to None.
+
+    Returns:
+        str | None: The key (with ``prefix``), or None for another layout.
+    """
+    if not isinstance(checkpoint, dict):
+        return None
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict):
+        return None
+    for key in _UNCONVERTED_KEYS:
+        found = (prefix or '') + key
+        if found in state_dict and not _swin_stages(
+                state_dict, found[:-len('patch_embed.proj.weight')]):
+            return found
+    return None
+
+
+def _swin_stages(state_dict: dict, root: str) -> bool:
+    """Whether the weights under ``root`` hold Swin's stages
+    (``layers.N.blocks.M``): mmaction2's Swin3D and the official Swin name
+    their patch embedding ``patch_embed.proj`` too, but such a file is of
+    another backbone, which no ``--type`` of the converter takes."""
+    stages = root + 'layers.'
+    return any(
+        isinstance(name, str) and name.startswith(stages)
+        and '.blocks.' in name for name in state_dict)

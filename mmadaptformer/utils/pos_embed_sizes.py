@@ -33,6 +33,13 @@ __all__ = ['VideoTokenGrid', 'video_token_grid', 'pos_embed_cause']
 #: The converter that rebuilds a fixed position embedding.
 CONVERTER = 'tools/model_converters/convert_official.py'
 
+#: ``(num_frames, img_size)`` of the files users hold most: the
+#: converter's defaults (every recipe here) and MMAction2's model-zoo
+#: VideoMAE files. A file of one of them on a model that differs in both
+#: frames and size is read as such too, where the single-setting readings
+#: alone gave e.g. ``num_frames=392, img_size=32`` for an 8x224 file.
+KNOWN_INPUTS = ((8, 224), (16, 224))
+
 
 @dataclass(frozen=True)
 class VideoTokenGrid:
@@ -115,7 +122,11 @@ def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
     """The inputs of ``tokens`` position tokens with the model's patch and
     tubelet sizes (a checkpoint that differs in ``pos_embed`` alone has the
     model's patch embedding): the model's frame size with other frames,
-    or its frames with another frame size."""
+    and its frames with another frame size. Both are given where both
+    fit: a file of 4 frames of 64 px (32 tokens) on a model of 4 frames of
+    32 px is as well read as 16 frames of 32 px, and naming only the
+    latter sent the user to the wrong setting. Then the
+    :data:`KNOWN_INPUTS` whose count it is."""
     found = []
     cells = (own.img_size // own.patch_size)**2
     if tokens % cells == 0:
@@ -124,10 +135,14 @@ def _readings(tokens: int, own: VideoTokenGrid) -> List[VideoTokenGrid]:
                            own.patch_size, own.tubelet_size))
     steps = own.num_frames // own.tubelet_size
     side = math.isqrt(tokens // steps) if tokens % steps == 0 else 0
-    if side and side * side * steps == tokens and not found:
+    if side and side * side * steps == tokens:
         found.append(
             VideoTokenGrid(side * own.patch_size, own.num_frames,
                            own.patch_size, own.tubelet_size))
+    for frames, size in KNOWN_INPUTS:
+        known = VideoTokenGrid(size, frames, own.patch_size, own.tubelet_size)
+        if known.tokens == tokens and known not in found:
+            found.append(known)
     return found
 
 

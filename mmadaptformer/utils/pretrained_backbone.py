@@ -37,6 +37,7 @@ from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import frozen_records
 from .local_files import full_local_path, home_expanded, is_local
 from .model_keys import WHOLE_MODEL_PREFIXES
+from .official_vit_keys import unconverted_vit_layout
 from .pretrained_conversion import (CONVERT_VIT, conversion_advice,
                                     is_vit_host, nested_weights,
                                     nested_weights_message)
@@ -46,7 +47,7 @@ from .weights_nesting import tensor_keys
 __all__ = [
     'NoWeightsFoundError', 'PretrainedFileError', 'backbone_init_cfg_key',
     'config_backbone_file', 'backbone_checkpoint_prefix',
-    'own_pretrained_hint', 'set_pretrained_backbone', 'unconverted_vit_layout'
+    'own_pretrained_hint', 'set_pretrained_backbone'
 ]
 
 
@@ -172,41 +173,6 @@ def backbone_checkpoint_prefix(checkpoint: Any,
     for prefix in WHOLE_MODEL_PREFIXES:
         if any(k.startswith(prefix) for k in tensors):
             return prefix
-    return None
-
-
-#: Keys of the official VideoMAE/MAE/AdaptFormer and timm ViTs, which
-#: mmaction2's and mmpretrain's ``VisionTransformer`` name otherwise
-#: (``patch_embed.projection``, ``mlp.layers``/``ffn.layers``, ``layers.``).
-_UNCONVERTED_KEYS = ('patch_embed.proj.weight',
-                     'encoder.patch_embed.proj.weight')
-
-
-def unconverted_vit_layout(checkpoint: Any,
-                           prefix: Optional[str] = None) -> Optional[str]:
-    """The key that shows a file in the official/timm ViT layout.
-
-    Such a file given to mmaction2's or mmpretrain's ``VisionTransformer``
-    loads only the keys the layouts share (attention, norms): its patch
-    embedding and MLPs keep their initialisation, with a warning that is
-    easy to miss.
-
-    Args:
-        checkpoint (Any): What the file holds.
-        prefix (str, optional): The prefix that selects the backbone.
-            Defaults to None.
-
-    Returns:
-        str | None: The key (with ``prefix``), or None for another layout.
-    """
-    if not isinstance(checkpoint, dict):
-        return None
-    state_dict = checkpoint.get('state_dict', checkpoint)
-    if not isinstance(state_dict, dict):
-        return None
-    for key in _UNCONVERTED_KEYS:
-        if (prefix or '') + key in state_dict:
-            return (prefix or '') + key
     return None
 
 

@@ -8,6 +8,7 @@ from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
+from .official_vit_keys import unconverted_vit_layout
 from .registry_names import registered
 from .state_dict_check import check_state_dict
 
@@ -149,14 +150,17 @@ def check_pretrained_init(module: nn.Module,
             screen(state_dict, path)
         where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'
                                        if prefix is not None else '')
+        # The converter writes only from the official and timm ViT
+        # layouts: a file of another backbone is not sent to it.
+        convert = (', or convert it with '
+                   'tools/model_converters/convert_official.py'
+                   if unconverted_vit_layout(state_dict) else '')
         check_state_dict(
             module,
             state_dict,
             source=f'Pretrained checkpoint {path} of {where}',
             hint='Point init_cfg.checkpoint at a checkpoint of this '
-            'architecture, or convert it with '
-            'tools/model_converters/convert_official.py.' +
-            (f' {hint}' if hint else ''),
+            f'architecture{convert}.' + (f' {hint}' if hint else ''),
             already_loaded=already_loaded,
             source_file=path)
         checked += 1

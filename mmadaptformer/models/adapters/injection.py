@@ -60,6 +60,9 @@ from .router import ADAPTER_ATTR, AdapterRouter
 
 PLACEMENTS = ('parallel', 'sequential')
 _ADAPTER_KEYS = ('bottleneck', 'scale', 'dropout', 'norm', 'init')
+#: The arguments of :func:`inject_adapters` that a config writes beside
+#: ``adapter`` (in ``AdaptFormer``), named when given inside it.
+_INJECTION_KEYS = ('layers', 'placement', 'block_types')
 
 #: The declaration of mmcv's pre-norm ``BaseTransformerLayer``
 #: (``operation_order ('norm', 'self_attn', 'norm', 'ffn')``), word for
@@ -225,9 +228,14 @@ def inject_adapters(model: nn.Module,
     adapter = {} if adapter is None else dict(adapter)
     unknown = set(adapter) - set(_ADAPTER_KEYS)
     if unknown:
+        # `layers`, `placement` and `block_types` sit beside `adapter`,
+        # not in it: say where to write one given inside.
+        beside = [key for key in _INJECTION_KEYS if key in unknown]
         raise ConfigError(
             f'{config_key}.adapter has unknown keys {sorted(unknown)}; the '
-            f'accepted keys are {list(_ADAPTER_KEYS)}.')
+            f'accepted keys are {list(_ADAPTER_KEYS)}.' +
+            ''.join(f' {key} is a setting of {config_key} itself, beside '
+                    f'adapter: write {config_key}.{key}.' for key in beside))
     # The bottleneck is checked per adapted block, once they are known.
     check_adapter_args(
         **{k: v

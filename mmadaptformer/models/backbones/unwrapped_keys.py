@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""A wrapper's key given to a stock backbone: say to wrap it.
+"""A wrapper's key given to a stock backbone, or inside the one it wraps:
+say where it belongs.
 
 ``model.backbone.adapter=dict(bottleneck=8)`` on a stock config (the
 backbone is not wrapped in AdaptFormer) was refused as ``VisionTransformer
@@ -77,7 +78,10 @@ def refuse_wrapper_keys_on_host(cfg: Config,
         return
     use_default_scope(cfg)
     cls = registered(MODELS, backbone['type'], backbone.get('_scope_'))
-    if not isinstance(cls, type) or issubclass(cls, FrozenHostWrapper):
+    if not isinstance(cls, type):
+        return
+    if issubclass(cls, FrozenHostWrapper):
+        _refuse_wrapper_keys_inside(cls, backbone, source, options)
         return
     takes = set(named_arguments(cls))
     owners = _wrapper_keys()
@@ -95,3 +99,29 @@ def refuse_wrapper_keys_on_host(cfg: Config,
             f"_delete_=True, type='{wrapper}', backbone={{{{_base_."
             f'{CONFIG_KEY}}}}}, {key}=...)), with custom_hooks = '
             "[dict(type='AdapterHook')] to train only what it adds.")
+
+
+def _refuse_wrapper_keys_inside(wrapper: type, backbone: dict, source: str,
+                                options: Optional[dict]) -> None:
+    """Refuse a key of the wrapper written one level too deep, in the
+    stock backbone it wraps (``model.backbone.backbone.adapter``), which
+    was ``VisionTransformer takes no argument 'adapter'``, naming neither
+    the wrapper nor the key to write."""
+    host = backbone.get('backbone')
+    if not isinstance(host, dict) or 'type' not in host:
+        return
+    cls = registered(MODELS, host['type'], host.get('_scope_'))
+    if not isinstance(cls, type):
+        return
+    takes = set(named_arguments(cls))
+    own = [key for key in named_arguments(wrapper) if key not in _COMMON]
+    for key in host:
+        if key in takes or key not in own:
+            continue
+        where = mistake_place(source, f'{CONFIG_KEY}.backbone.{key}', options)
+        raise ConfigError(
+            f'{where}: {cls.__name__} takes no argument {key!r}: it is an '
+            f'argument of the {wrapper.__name__} wrapper ({CONFIG_KEY}), '
+            f'not of the stock backbone it wraps ({CONFIG_KEY}.backbone). '
+            f'Write it one level up: {CONFIG_KEY}.{key}, beside '
+            f'{CONFIG_KEY}.backbone.')

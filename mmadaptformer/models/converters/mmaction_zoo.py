@@ -71,12 +71,17 @@ def split_mmaction2(conv: KeyMapper) -> Tuple[str, List[str]]:
     """
     adapters = [k for k in conv.remaining if ADAPTER_KEY.search(k)]
     if adapters:
+        # A whole model (e.g. an official one converted before, or
+        # merge_adapters.py's output) holds its backbone: it needs none.
+        whole = any('patch_embed.' in k for k in conv.remaining)
         raise ConversionError(
             f'It holds trained adapters ({len(adapters)} tensors, e.g. '
             f'{adapters[0]!r}): it is a trained AdaptFormer model of this '
             'package, not a backbone to convert. Give it as the checkpoint '
-            '(tools/test.py CONFIG FILE, load_from) with the pretrained '
-            'backbone it was trained on.')
+            '(tools/test.py CONFIG FILE, load_from)' +
+            ('; it holds its frozen backbone too, so it needs no '
+             '--pretrained.'
+             if whole else ' with the pretrained backbone it was trained on.'))
     for key in list(conv.remaining):
         if key.startswith(HEAD_PREFIX):
             conv.drop(
