@@ -103,3 +103,37 @@ def test_load_from_a_model_of_other_classes_fine_tunes_it(
     assert ('does not fit the model: its head was trained for another '
             'number of classes: num_classes (model.cls_head.num_classes): '
             'checkpoint 2, this model 5') in proc.stdout, proc.stdout[-3000:]
+
+
+def test_load_from_a_model_of_other_classes_is_checked_as_any(
+        tmp_path, tiny_video_data):
+    """Guards kept behaviour: only the head of another number of classes
+    is set aside; adapters of other settings and keys the model lacks are
+    refused before anything loads, as in any load_from."""
+    config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    five = tmp_path / 'five.pth'
+    state = _five_class_model(config, five)
+    state['backbone.unknown'] = torch.zeros(3)
+    unknown = tmp_path / 'unknown.pth'
+    torch.save({'state_dict': state, 'meta': {}}, str(unknown))
+    cases = [
+        (unknown, [], f'StateDictMismatchError: {unknown} does not fit the '
+         'model', '1 unexpected keys (in the checkpoint, not in the model): '
+         'backbone.unknown'),
+        (five, ['model.backbone.adapter.bottleneck=4'],
+         f'StateDictMismatchError: The state dict of {five} holds adapter '
+         "tensors that do not fit this model's adapters",
+         'saved with other adapter settings: bottleneck '
+         '(model.backbone.adapter.bottleneck): checkpoint 8, this model 4'),
+    ]
+    for i, (ckpt, options, error, detail) in enumerate(cases):
+        proc = run_tool([
+            'train.py', config, '--work-dir', tmp_path / f'w{i}',
+            '--cfg-options', f'load_from={ckpt}', *options
+        ],
+                        cwd=tmp_path,
+                        check=False)
+        refused_line(proc, absent=['Fine-tuning on', 'Epoch(train)'])
+        assert error in proc.stdout, proc.stdout[-3000:]
+        assert detail in proc.stdout, proc.stdout[-3000:]

@@ -10,7 +10,8 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
-from mmadaptformer.utils.head_classes import state_dict_head_classes
+from mmadaptformer.utils.head_classes import (HeadClasses,
+                                              state_dict_head_classes)
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
@@ -142,39 +143,35 @@ class CheckpointCheckHook(Hook):
         return hint
 
     @staticmethod
-    def _skip_other_head(runner, model, checkpoint: dict,
-                         state_dict: dict) -> dict:
-        """Fine-tuning (training's ``load_from``, not a resume) from a
-        checkpoint whose head has another number of classes: take the
-        head's tensors out of the checkpoint, so that the head keeps this
-        config's initialisation, and say so. Returns the state dict left
-        to check (the checkpoint's own, unchanged, in any other run)."""
+    def _other_head(runner, model, state_dict: dict) -> Optional[HeadClasses]:
+        """The head of another number of classes that a fine-tuning run
+        (training's ``load_from``, not a resume) sets aside; None in any
+        other run, whose check refuses it."""
         # Runner.train() builds the optimizer before it loads; test() and
         # val() never build one. A resumed run goes on with its head.
         if runner.cfg.get('resume') or not built_optim_wrappers(
                 runner.optim_wrapper):
-            return state_dict
-        classes = state_dict_head_classes(model, state_dict)
-        if classes is None:
-            return state_dict
-        keys = {key for key, _, _ in classes.keys}
-        keys |= {'module.' + key for key in keys}
+            return None
+        return state_dict_head_classes(model, state_dict)
+
+    @staticmethod
+    def _set_aside(runner, checkpoint: dict, classes: HeadClasses) -> None:
+        """Take the head's tensors out of the checkpoint, so that the head
+        keeps this config's initialisation, and say so."""
+        keys = [key for key, _, _ in classes.keys]
         # What MMEngine's _load_checkpoint_to_model loads.
         loaded = checkpoint['state_dict'] if 'state_dict' in checkpoint \
             else checkpoint
-        for key in keys:
+        for key in keys + ['module.' + key for key in keys]:
             loaded.pop(key, None)
-        state_dict = {k: v for k, v in state_dict.items() if k not in keys}
         print_log(
             f'{runner.cfg.get("load_from")}: its head was trained for '
             f'another number of classes: {classes.describe()}. Fine-tuning '
             f'on {classes.model} classes: loading all of it but these '
-            f'{len(classes.keys)} head tensors '
-            f'({", ".join(key for key, _, _ in classes.keys)}), which keep '
+            f'{len(keys)} head tensors ({", ".join(keys)}), which keep '
             "this config's initialisation.",
             logger='current',
             level=logging.WARNING)
-        return state_dict
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check a checkpoint the runner is about to load."""
@@ -185,8 +182,15 @@ class CheckpointCheckHook(Hook):
         # stock config) gets the error that says so, not 'another
         # architecture' with its adapter and head keys as unexpected.
         check_adapter_only_fits(model, checkpoint, self._source(runner))
-        state_dict = self._skip_other_head(runner, model, checkpoint,
-                                           state_dict)
+        classes = self._other_head(runner, model, state_dict)
+        if classes is not None:
+            # Checked without them, as the load will be.
+            other = {key for key, _, _ in classes.keys}
+            other |= {'module.' + key for key in other}
+            state_dict = {
+                key: value
+                for key, value in state_dict.items() if key not in other
+            }
         check_state_dict(
             model,
             state_dict,
@@ -195,6 +199,8 @@ class CheckpointCheckHook(Hook):
             allow_unexpected=self.allow_unexpected,
             hint=self._hint(model),
             source_file=runner.cfg.get('load_from'))
+        if classes is not None:
+            self._set_aside(runner, checkpoint, classes)
         # Whether the run trains is known only later (before_train), as in
         # AdapterHook: Runner.test() and Runner.train() load alike.
         self._without_head = None
