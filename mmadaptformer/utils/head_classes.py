@@ -8,13 +8,14 @@ mismatch, named with its config key (``model.cls_head.num_classes`` of an
 MMAction2 recognizer, ``model.head.num_classes`` of an MMPretrain
 classifier), not another architecture.
 """
-from typing import List, NamedTuple, Optional, Sequence, Tuple
+from typing import List, Mapping, NamedTuple, Optional, Sequence, Tuple
 
+import torch
 from torch import nn
 
 from .model_keys import HEAD_NAMES
 
-__all__ = ['HeadClasses', 'head_classes_mismatch']
+__all__ = ['HeadClasses', 'head_classes_mismatch', 'state_dict_head_classes']
 
 
 class HeadClasses(NamedTuple):
@@ -81,3 +82,28 @@ def head_classes_mismatch(
         return None
     return HeadClasses(f'model.{name}.num_classes', counts.pop(), classes,
                        keys)
+
+
+def state_dict_head_classes(model: nn.Module,
+                            state_dict: Mapping) -> Optional[HeadClasses]:
+    """The head of another number of classes that ``state_dict`` holds for
+    ``model`` (:func:`head_classes_mismatch` of the tensors whose shapes
+    differ from the model's).
+
+    Args:
+        model (nn.Module): The unwrapped model it is loaded into.
+        state_dict (Mapping): What would be loaded; a DDP ``module.``
+            prefix is ignored, as MMEngine's load ignores it.
+
+    Returns:
+        HeadClasses, optional: Its keys are the model's, without the
+        prefix; None if no head differs by its number of classes alone.
+    """
+    own = model.state_dict(keep_vars=True)
+    mismatched = []
+    for key, value in state_dict.items():
+        key = key[len('module.'):] if key.startswith('module.') else key
+        if (key in own and torch.is_tensor(value)
+                and tuple(value.shape) != tuple(own[key].shape)):
+            mismatched.append((key, tuple(value.shape), tuple(own[key].shape)))
+    return head_classes_mismatch(model, mismatched)

@@ -54,10 +54,13 @@ The rule, and why it is not applied to every load:
 * Our recipes' hooks make their own, stricter checks on the Runner's
   path, evaluation or not (mmaction2's and mmpretrain's own
   ``tools/test.py`` on our configs, ``runner.test()``):
-  ``CheckpointCheckHook`` refuses a head of another size (in every run:
-  its ``allow_missing``/``allow_unexpected`` never admit a tensor of
-  another shape), ``AdapterHook`` refuses to test or validate adapters
-  or prompts that the loaded checkpoint does not hold, and
+  ``CheckpointCheckHook`` refuses a head of another size (its
+  ``allow_missing``/``allow_unexpected`` never admit a tensor of another
+  shape) in every run but training's ``load_from``, where it takes a head
+  of another number of classes out of the checkpoint with a warning, so
+  that the head keeps the config's initialisation; ``AdapterHook``
+  refuses to test or validate adapters or prompts that the loaded
+  checkpoint does not hold, and
   ``CheckpointCheckHook`` a head, neck or final norm it does not hold
   (:func:`check_holds_head`; training from it trains them).
 
@@ -80,7 +83,7 @@ from torch import nn
 from .classifier_parts import (classifier_head, evaluated_parts,
                                head_part_keys, missing_evaluated_keys,
                                same_part_keys)
-from .head_classes import head_classes_mismatch
+from .head_classes import state_dict_head_classes
 from .model_keys import NECK_NAME, fresh_keys, held_keys
 from .state_dict_check import StateDictMismatchError, check_not_nested, listing
 from .trained_part_fit import (added_part_keys, check_holds_trained_part,
@@ -267,13 +270,7 @@ def check_whole_model_fits(
     # without the head or adapters.
     check_not_nested(state, where, model)
     own = model.state_dict()
-    mismatched: List[Tuple[str, tuple, tuple]] = [
-        (key, tuple(value.shape), tuple(own[key].shape))
-        for key, value in state.items()
-        if key.startswith(name + '.') and key in own and torch.is_tensor(value)
-        and tuple(value.shape) != tuple(own[key].shape)
-    ]
-    classes = head_classes_mismatch(model, mismatched)
+    classes = state_dict_head_classes(model, state)
     if classes is not None:
         shapes = ', '.join(f'{key}: {ckpt} vs {mine}'
                            for key, ckpt, mine in classes.keys)
@@ -284,9 +281,9 @@ def check_whole_model_fits(
             'so the model would predict from a random head. Build the '
             f'model with {classes.config_key}={classes.checkpoint} to use '
             'its head as trained; to fine-tune it on '
-            f'{classes.model} classes, give it to training (load_from, '
-            'or --pretrained for the backbone alone). Nothing of it was '
-            'loaded.')
+            f'{classes.model} classes, give it to tools/train.py as '
+            'load_from, which loads all of it but this head. Nothing of '
+            'it was loaded.')
     added = added_part_keys(model)
     if added and not any(key in state for key in added):
         if any(key.startswith(name + '.') for key in state):

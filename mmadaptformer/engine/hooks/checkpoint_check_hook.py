@@ -1,19 +1,24 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a checkpoint of another architecture instead of part-loading it."""
+import logging
 from typing import Callable, List, Optional, Sequence
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
+from mmengine.logging import print_log
 from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 
 from mmadaptformer.models.adapters.trainable import find_head
 from mmadaptformer.utils.adapter_only_fit import check_adapter_only_fits
+from mmadaptformer.utils.head_classes import (HeadClasses,
+                                              state_dict_head_classes)
 from mmadaptformer.utils.head_fit import check_holds_head
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.pretrained_init import check_pretrained_init
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 from ..adapter_checkpoint import checkpoint_state_dict
+from .trainable_optimizer import built_optim_wrappers
 
 __all__ = ['CheckpointCheckHook']
 
@@ -37,7 +42,12 @@ class CheckpointCheckHook(Hook):
       ``tools/test.py`` run our configs), where the Runner's load is
       exempt from the evaluation loads' check
       (:mod:`mmadaptformer.utils.head_fit`): a head of another number of
-      classes is a shape mismatch, refused here. A checkpoint without the
+      classes is a shape mismatch, refused here, except in training's
+      ``load_from`` (not a resume), which fine-tunes the model on this
+      config's classes: the head's tensors are taken out of the
+      checkpoint, so the head keeps the config's initialisation, the rest
+      is checked and loaded, and a warning names the file, the head keys
+      and both numbers of classes. A checkpoint without the
       head, neck or final norms of a whole classifier (e.g.
       ``convert_official.py``'s output, the backbone alone; a file without
       its ``fc_norm``) is noted, and refused when the run tests or
@@ -50,11 +60,13 @@ class CheckpointCheckHook(Hook):
       says that what fits was loaded; the frozen-host wrappers (AdaptFormer,
       VPT) check their backbone's before they load it.
 
-    Shape mismatches are always errors. Missing keys are tolerated (and
-    logged) for what a fresh start initialises: the adapters, VPT prompts,
-    the head, final normalisation layers (not those inside the transformer
-    blocks), and ``allow_missing``; a run that evaluates before it trains
-    is refused a missing head, neck or final norm all the same. Used in the
+    Shape mismatches are errors, but for the head of another number of
+    classes in a ``load_from`` that trains (above). Missing keys are
+    tolerated (and logged) for what a fresh start initialises: the
+    adapters, VPT prompts, the head, final normalisation layers (not those
+    inside the transformer blocks), and ``allow_missing``; a run that
+    evaluates before it trains is refused a missing head, neck or final
+    norm all the same. Used in the
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes.
 
     Args:
@@ -104,8 +116,9 @@ class CheckpointCheckHook(Hook):
     @staticmethod
     def _hint(model) -> Callable[[List[str]], str]:
         """The hint for the keys at fault: the allow lists where keys are
-        missing or unexpected, ``--pretrained`` where the head is at fault
-        (a model of other classes or another task)."""
+        missing or unexpected; where the head is at fault, training's
+        ``load_from`` (a model of other classes) or ``--pretrained`` (a
+        model of another task, without adapters or prompts)."""
         found = find_head(model)
         head = f'{found[0]}.' if found else None
 
@@ -113,10 +126,13 @@ class CheckpointCheckHook(Hook):
             lines = []
             if head and any(key.startswith(head) for key in keys):
                 lines.append(
-                    'To start from the backbone of a model trained on '
-                    'other classes or for another task, give the file to '
-                    'tools/train.py as --pretrained, which loads the '
-                    'backbone alone.')
+                    'To fine-tune a model trained on other classes, give '
+                    'the file to tools/train.py as --cfg-options '
+                    'load_from=FILE (without --resume), which loads all of '
+                    'it but a head of another number of classes; to start '
+                    'from the backbone alone of a model without adapters '
+                    'or prompts (e.g. one trained for another task), give '
+                    'it as --pretrained.')
             lines.append(
                 'To load part of a checkpoint on purpose, list the missing '
                 'or unexpected keys in CheckpointCheckHook.allow_missing / '
@@ -125,6 +141,37 @@ class CheckpointCheckHook(Hook):
             return ' '.join(lines)
 
         return hint
+
+    @staticmethod
+    def _other_head(runner, model, state_dict: dict) -> Optional[HeadClasses]:
+        """The head of another number of classes that a fine-tuning run
+        (training's ``load_from``, not a resume) sets aside; None in any
+        other run, whose check refuses it."""
+        # Runner.train() builds the optimizer before it loads; test() and
+        # val() never build one. A resumed run goes on with its head.
+        if runner.cfg.get('resume') or not built_optim_wrappers(
+                runner.optim_wrapper):
+            return None
+        return state_dict_head_classes(model, state_dict)
+
+    @staticmethod
+    def _set_aside(runner, checkpoint: dict, classes: HeadClasses) -> None:
+        """Take the head's tensors out of the checkpoint, so that the head
+        keeps this config's initialisation, and say so."""
+        keys = [key for key, _, _ in classes.keys]
+        # What MMEngine's _load_checkpoint_to_model loads.
+        loaded = checkpoint['state_dict'] if 'state_dict' in checkpoint \
+            else checkpoint
+        for key in keys + ['module.' + key for key in keys]:
+            loaded.pop(key, None)
+        print_log(
+            f'{runner.cfg.get("load_from")}: its head was trained for '
+            f'another number of classes: {classes.describe()}. Fine-tuning '
+            f'on {classes.model} classes: loading all of it but these '
+            f'{len(keys)} head tensors ({", ".join(keys)}), which keep '
+            "this config's initialisation.",
+            logger='current',
+            level=logging.WARNING)
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check a checkpoint the runner is about to load."""
@@ -135,6 +182,15 @@ class CheckpointCheckHook(Hook):
         # stock config) gets the error that says so, not 'another
         # architecture' with its adapter and head keys as unexpected.
         check_adapter_only_fits(model, checkpoint, self._source(runner))
+        classes = self._other_head(runner, model, state_dict)
+        if classes is not None:
+            # Checked without them, as the load will be.
+            other = {key for key, _, _ in classes.keys}
+            other |= {'module.' + key for key in other}
+            state_dict = {
+                key: value
+                for key, value in state_dict.items() if key not in other
+            }
         check_state_dict(
             model,
             state_dict,
@@ -143,6 +199,8 @@ class CheckpointCheckHook(Hook):
             allow_unexpected=self.allow_unexpected,
             hint=self._hint(model),
             source_file=runner.cfg.get('load_from'))
+        if classes is not None:
+            self._set_aside(runner, checkpoint, classes)
         # Whether the run trains is known only later (before_train), as in
         # AdapterHook: Runner.test() and Runner.train() load alike.
         self._without_head = None

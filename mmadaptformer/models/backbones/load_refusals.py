@@ -48,8 +48,9 @@ def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
         f'these {part}s would be dropped and fresh ones used in their '
         'place. Give a trained model as the checkpoint instead '
         f'(tools/test.py CONFIG {path}, or load_from={path!r} to train '
-        'on from it), and as --pretrained the backbone it was trained '
-        'on.')
+        'on from it, also on other classes: a head of another number of '
+        "classes keeps this config's initialisation), and as --pretrained "
+        'the backbone it was trained on.')
 
 
 def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
