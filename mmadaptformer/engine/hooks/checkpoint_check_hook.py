@@ -182,24 +182,30 @@ class CheckpointCheckHook(Hook):
         # stock config) gets the error that says so, not 'another
         # architecture' with its adapter and head keys as unexpected.
         check_adapter_only_fits(model, checkpoint, self._source(runner))
-        classes = self._other_head(runner, model, state_dict)
-        if classes is not None:
-            # Checked without them, as the load will be.
-            other = {key for key, _, _ in classes.keys}
-            other |= {'module.' + key for key in other}
-            state_dict = {
-                key: value
-                for key, value in state_dict.items() if key not in other
-            }
-        check_state_dict(
-            model,
-            state_dict,
+        check = dict(
             source=self._source(runner),
             allow_missing=self.allow_missing,
             allow_unexpected=self.allow_unexpected,
             hint=self._hint(model),
             source_file=runner.cfg.get('load_from'))
-        if classes is not None:
+        classes = self._other_head(runner, model, state_dict)
+        if classes is None:
+            check_state_dict(model, state_dict, **check)
+        else:
+            # Checked without them, as the load will be.
+            other = {key for key, _, _ in classes.keys}
+            other |= {'module.' + key for key in other}
+            whole, state_dict = state_dict, {
+                key: value
+                for key, value in state_dict.items() if key not in other
+            }
+            try:
+                check_state_dict(model, state_dict, **check)
+            except StateDictMismatchError:
+                # A file that does not fit otherwise either: its refusal
+                # lists the head's shapes too, as any other run's does.
+                check_state_dict(model, whole, **check)
+                raise
             self._set_aside(runner, checkpoint, classes)
         # Whether the run trains is known only later (before_train), as in
         # AdapterHook: Runner.test() and Runner.train() load alike.
