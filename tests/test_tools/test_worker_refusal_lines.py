@@ -113,8 +113,10 @@ def test_broken_evaluation_image_in_a_worker(tmp_path):
 
 def test_broken_evaluation_video_in_a_worker(tmp_path, tiny_video_data):
     """tools/test.py, ``num_workers=1``, a test list that names as a video
-    a file of no container that the check of the list lets through (not
-    text, which it names)."""
+    a file of no container, with the check of the list when the dataset is
+    built turned off (``check_files=None``; with it on, that check refuses
+    the file before any worker starts): the worker's own check of the
+    sample refuses it."""
     videos = tmp_path / 'videos'
     videos.mkdir()
     (videos / 'text.avi').write_bytes(b'\x00' * 240)
@@ -122,7 +124,7 @@ def test_broken_evaluation_video_in_a_worker(tmp_path, tiny_video_data):
     listed.write_text('text.avi 0\n')
     body = video_data_cfg(tiny_video_data) + (
         'test_dataloader = dict(num_workers=1, persistent_workers=True, '
-        f'dataset=dict(ann_file={str(listed)!r}, '
+        f'dataset=dict(ann_file={str(listed)!r}, check_files=None, '
         f'data_prefix=dict(video={str(videos)!r})))\n')
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
     checkpoint = save_as_built_checkpoint(config, tmp_path / 'model.pth')
