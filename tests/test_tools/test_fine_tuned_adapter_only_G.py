@@ -94,6 +94,17 @@ def test_pretrained_whole_model_completes_its_adapter_only_checkpoints(
     assert note in proc.stdout, proc.stdout[-3000:]
     assert outs['merged'].read_text() == outs['pretrained'].read_text()
 
+    out = tmp_path / 'merged_by_tool.pth'
+    run_tool([
+        'model_converters/merge_adapters.py', config, ckpt, out,
+        '--pretrained', whole
+    ],
+             cwd=tmp_path)
+    written = safe_torch_load(str(out))['state_dict']
+    for key, value in full.items():
+        if torch.is_tensor(value):
+            assert torch.equal(written[key], value), key
+
     # mmaction2's own API, the config naming X as the frozen backbone.
     from mmaction.apis import init_recognizer
     cfg = Config.fromfile(config)

@@ -39,6 +39,8 @@ from mmadaptformer.engine.adapter_checkpoint.layout import (
 from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
+from mmadaptformer.models.backbones.load_refusals import (completing_recorded,
+                                                          frozen_records)
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -167,7 +169,11 @@ def merge(args):
         build_parser().error(str(e))
     checkpoint = read_converter_checkpoint(args.checkpoint)
     # A misspelled type names the config file and key.
-    with naming_config_mistakes(cfg, args.config, args.cfg_options):
+    # A whole model the adapter-only checkpoint records as its frozen
+    # backbone (a run fine-tuned from it) is taken as --pretrained.
+    records = frozen_records(checkpoint['state_dict'])
+    with naming_config_mistakes(cfg, args.config, args.cfg_options), \
+            completing_recorded(records):
         model, plan = build_model_and_plan(cfg)
     check_adapter_only_layout(checkpoint, args.checkpoint, model)
     complete_adapter_checkpoint(
