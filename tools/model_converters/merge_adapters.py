@@ -168,10 +168,13 @@ def merge(args):
         # A mistake of the command line, as in train.py: exit 2.
         build_parser().error(str(e))
     checkpoint = read_converter_checkpoint(args.checkpoint)
-    # A misspelled type names the config file and key.
     # A whole model the adapter-only checkpoint records as its frozen
-    # backbone (a run fine-tuned from it) is taken as --pretrained.
-    records = frozen_records(checkpoint['state_dict'])
+    # backbone (a run fine-tuned from it) is taken as --pretrained. (A
+    # checkpoint without a state dict is refused after the build.)
+    state = checkpoint.get('state_dict') if isinstance(checkpoint,
+                                                       dict) else None
+    records = frozen_records(state) if isinstance(state, dict) else []
+    # A misspelled type names the config file and key.
     with naming_config_mistakes(cfg, args.config, args.cfg_options), \
             completing_recorded(records):
         model, plan = build_model_and_plan(cfg)
