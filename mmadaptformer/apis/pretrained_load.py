@@ -22,7 +22,8 @@ from torch import nn
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
-from mmadaptformer.models.backbones.load_refusals import refuse_full_with_holes
+from mmadaptformer.models.backbones.load_refusals import (
+    completing_recorded, frozen_records, refuse_full_with_holes)
 from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.pretrained_init import (is_pretrained_cfg,
@@ -108,7 +109,8 @@ def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
                 refuse_full_with_holes(wrapper, state, prefix)
             wrapper.diagnose_state_dict(state, prefix, source)
             try:
-                wrapper.init_host()
+                with completing_recorded(frozen_records(state)):
+                    wrapper.init_host()
             except Exception as e:
                 file = _pretrained_file(wrapper)
                 key = wrapper.pretrained_key

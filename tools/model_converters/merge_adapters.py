@@ -39,6 +39,8 @@ from mmadaptformer.engine.adapter_checkpoint.layout import (
 from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
+from mmadaptformer.models.backbones.load_refusals import (completing_recorded,
+                                                          frozen_records)
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -166,8 +168,15 @@ def merge(args):
         # A mistake of the command line, as in train.py: exit 2.
         build_parser().error(str(e))
     checkpoint = read_converter_checkpoint(args.checkpoint)
+    # A whole model the adapter-only checkpoint records as its frozen
+    # backbone (a run fine-tuned from it) is taken as --pretrained. (A
+    # checkpoint without a state dict is refused after the build.)
+    state = checkpoint.get('state_dict') if isinstance(checkpoint,
+                                                       dict) else None
+    records = frozen_records(state) if isinstance(state, dict) else []
     # A misspelled type names the config file and key.
-    with naming_config_mistakes(cfg, args.config, args.cfg_options):
+    with naming_config_mistakes(cfg, args.config, args.cfg_options), \
+            completing_recorded(records):
         model, plan = build_model_and_plan(cfg)
     check_adapter_only_layout(checkpoint, args.checkpoint, model)
     complete_adapter_checkpoint(

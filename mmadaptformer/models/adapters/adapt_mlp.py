@@ -208,9 +208,13 @@ class AdaptMLP(nn.Module):
                          prefix: str, *args) -> None:
         """Load pre-hook: a state dict holding every parameter of the
         adapter gives it its values, so that its initial ones are no
-        longer needed (a model loaded to serve keeps no copy of them)."""
-        if all(prefix + name in state_dict
-               for name, _ in module.named_parameters()):
+        longer needed (a model loaded to serve keeps no copy of them). A
+        dry run on ``meta`` tensors (a check before a load) gives none."""
+        values = [
+            state_dict.get(prefix + name)
+            for name, _ in module.named_parameters()
+        ]
+        if all(torch.is_tensor(v) and not v.is_meta for v in values):
             module.release_init()
 
     def fresh_tensors(self) -> List[torch.Tensor]:

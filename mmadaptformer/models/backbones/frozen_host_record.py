@@ -43,7 +43,7 @@ __all__ = [
     'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'SETTINGS_FORMAT', 'HOST_KEY',
     'FrozenBackboneMismatchError', 'as_fingerprint', 'check_same_host',
     'check_trained_settings', 'frozen_host_entry', 'frozen_host_entries',
-    'trained_settings_entries', 'verify_frozen_host'
+    'trained_settings_entries', 'verify_frozen_host', 'differing_frozen_keys'
 ]
 
 #: How many differing tensors an error lists by name.
@@ -151,6 +151,30 @@ def _recorded(entry: Any) -> Tuple[Optional[Dict[str, tuple]], str]:
             return None, (f'{escape_controls(repr(value)[:60])} as the '
                           f'fingerprint of {escape_controls(str(key))}')
     return expected, ''
+
+
+def differing_frozen_keys(entry: Any,
+                          host_state: Mapping) -> Optional[List[str]]:
+    """The keys of a record's frozen tensors that a host state dict lacks
+    or holds with other values; None if ``entry`` is not a
+    :func:`frozen_host_entry` record.
+
+    Args:
+        entry (Any): The record, as saved.
+        host_state (Mapping): A state dict of the host (keys without the
+            wrapper's prefix), e.g. a pretrained file's.
+
+    Returns:
+        list[str], optional: The keys that differ, in the record's order.
+    """
+    expected, _ = _recorded(entry)
+    if expected is None:
+        return None
+    return [
+        key for key, fingerprint in expected.items()
+        if not torch.is_tensor(host_state.get(key))
+        or tensor_fingerprint(host_state[key]) != fingerprint
+    ]
 
 
 def _check_architecture(wrapper: nn.Module, expected: Mapping[str, tuple],

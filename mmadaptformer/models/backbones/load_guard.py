@@ -13,7 +13,7 @@ from torch import nn
 
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
-from .load_refusals import refuse_full_with_holes
+from .load_refusals import completing_recorded, refuse_full_with_holes
 from .trained_part_check import check_trained_part
 
 __all__ = ['UNNAMED_STATE_DICT', 'guard_load']
@@ -51,7 +51,9 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
     if isinstance(entry, Mapping):  # before reading a pretrained file
         check_trained_settings(wrapper, entry)
     if not complete and not wrapper.host_initialized:
-        wrapper.init_host()
+        records = [entry] if isinstance(entry, Mapping) else []
+        with completing_recorded(records):
+            wrapper.init_host()
     if entry is not None:
         verify_frozen_host(wrapper, entry, state_dict, prefix)
         # The frozen tensors it leaves out are the model's own, just

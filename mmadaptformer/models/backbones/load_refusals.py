@@ -2,8 +2,11 @@
 """What a frozen-host wrapper refuses to load, besides another backbone's
 adapters: a trained model given as the pretrained backbone, and a full
 checkpoint with holes."""
-from typing import Mapping
+import contextlib
+import contextvars
+from typing import Iterable, Iterator, List, Mapping, Tuple
 
+from mmengine.logging import print_log
 from torch import nn
 
 from ...utils.adapter_only_fit import loading_adapter_only, loading_source
@@ -11,10 +14,52 @@ from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
                                        fresh_keys, listing)
 from ...utils.vit_modality import modality_mismatch_cause
-from .frozen_host_record import FROZEN_HOST_KEY
+from .frozen_host_record import FROZEN_HOST_KEY, differing_frozen_keys
 from .trained_part_check import trained_part_keys
 
-__all__ = ['refuse_trained_model', 'refuse_full_with_holes']
+__all__ = [
+    'refuse_trained_model', 'refuse_full_with_holes', 'completing_recorded',
+    'frozen_records'
+]
+
+# The frozen-host records of the adapter-only checkpoint being loaded,
+# while the host's pretrained file loads to complete it.
+_RECORDS: contextvars.ContextVar[Tuple[Mapping, ...]] = \
+    contextvars.ContextVar('mmadaptformer_completing_records', default=())
+
+
+def frozen_records(state_dict: Mapping) -> List[Mapping]:
+    """The :data:`FROZEN_HOST_KEY` records a (whole model's) state dict
+    holds, one per frozen-host wrapper."""
+    return [
+        value for key, value in state_dict.items()
+        if str(key).rsplit('.', 1)[-1] == FROZEN_HOST_KEY
+        and isinstance(value, Mapping)
+    ]
+
+
+@contextlib.contextmanager
+def completing_recorded(records: Iterable[Mapping]) -> Iterator[None]:
+    """While the host's pretrained file loads to complete an adapter-only
+    checkpoint, a trained model whose frozen tensors are those one of the
+    checkpoint's ``records`` fingerprints is accepted as that file
+    (:func:`refuse_trained_model`): its frozen backbone loads, and the
+    checkpoint's trained part replaces its own.
+
+    A run fine-tuned from a whole model (``load_from``) records that model
+    as its frozen backbone; ``--pretrained`` of it completes the run's
+    adapter-only checkpoints. A trained model of another backbone is still
+    refused.
+
+    Args:
+        records (Iterable[Mapping]): The checkpoint's records of its frozen
+            backbones (:func:`frozen_records`).
+    """
+    token = _RECORDS.set(tuple(records))
+    try:
+        yield
+    finally:
+        _RECORDS.reset(token)
 
 
 def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
@@ -31,6 +76,32 @@ def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
     if not keys:
         return
     part = wrapper.trained_part
+    records = _RECORDS.get()
+    checkpoint = next(
+        (r['source']
+         for r in records if r.get('source')), None) or loading_source()
+    checkpoint = f' {checkpoint}' if checkpoint else ''
+    differ = [differing_frozen_keys(record, state_dict) for record in records]
+    if [] in differ:
+        print_log(
+            f'{path} holds {len(keys)} tensors of trained {part}s: loading '
+            f'its frozen backbone only, which the {part}-only checkpoint'
+            f'{checkpoint} records as the one its {part}s were trained on; '
+            f'its {part}s replace these.',
+            logger='current')
+        return
+    if records:
+        trained_on = [r.get('pretrained') for r in records]
+        trained_on = next((t for t in trained_on if t), None)
+        raise PretrainedFileError(
+            f'{path} holds {len(keys)} tensors of trained {part}s (e.g. '
+            f'{keys[0]}): it is a trained {type(wrapper).__name__} model, '
+            f'and not the frozen backbone the {part}-only checkpoint'
+            f'{checkpoint} records either: {len(differ[0] or [])} of its '
+            'frozen tensors differ. Give the file its '
+            f'{part}s were trained on'
+            f'{", " + trained_on + "," if trained_on else ""} as '
+            f'--pretrained ({wrapper.pretrained_key}).')
     other_kind = modality_mismatch_cause(wrapper.backbone.state_dict(),
                                          state_dict)
     if other_kind is not None:
