@@ -190,3 +190,42 @@ def test_stock_checkpoint_still_loads_smoke(tmp_path):
     path = str(tmp_path / 'stock.pth')
     save_stock_video_checkpoint(path)
     init_model(TINY_VIDEO_CONFIG, path)
+
+
+# A file whose token count fits more than one input: each is named. Before,
+# a file of another frame size was read as one of other frames whenever its
+# token count allowed it (4x64 on the 4x32 tiny model: "num_frames=16,
+# img_size=32"; 8x224 on 8x112: "num_frames=32, img_size=112").
+def test_a_file_of_another_frame_size_is_named_as_one():
+    model = _stock_backbone()  # 4 frames of 32 px: 8 tokens
+    message = _refusal(model, _stock_backbone(img_size=64).state_dict())
+    assert ('holds 32 position tokens in the checkpoint (num_frames=16, '
+            'img_size=32 or num_frames=4, img_size=64 with the same patch '
+            'and tubelet sizes)') in message
+    assert '--num-frames 4 --img-size 32 (' in message
+
+
+def test_a_224px_file_on_a_112px_model_of_as_many_frames():
+    model = _stock_backbone(img_size=112, num_frames=8, depth=1)
+    state = _stock_backbone(img_size=224, num_frames=8, depth=1).state_dict()
+    message = _refusal(model, state)
+    assert ('holds 784 position tokens in the checkpoint (num_frames=32, '
+            'img_size=112 or num_frames=8, img_size=224 ') in message
+    assert 'SRC DST --num-frames 8 --img-size 112 (' in message
+
+
+def test_a_file_converted_with_the_defaults_on_a_model_of_other_both():
+    """784 tokens on the 4-frame 32 px model: the converter's default
+    8x224 (which differs in frames and size) is named, beside the reading
+    of the model's frame size."""
+    model = _stock_backbone()
+    state = _stock_backbone(img_size=224, num_frames=8, depth=1).state_dict()
+    state = {k: v for k, v in state.items() if not k.startswith('blocks.')}
+    state.update({
+        k: v
+        for k, v in model.state_dict().items() if k.startswith('blocks.')
+    })
+    message = _refusal(model, state)
+    assert ('holds 784 position tokens in the checkpoint (num_frames=392, '
+            'img_size=32 or num_frames=8, img_size=224 with the same patch '
+            'and tubelet sizes)') in message
