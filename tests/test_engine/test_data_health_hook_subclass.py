@@ -81,3 +81,28 @@ def test_two_of_a_subclass_run_the_first_and_not_the_recipes_hook(
     assert sum('_MyDataHealthHook is registered 2 times, by custom_hooks[0] '
                'and custom_hooks[1]: the first (custom_hooks[0]) runs, '
                'custom_hooks[1] does nothing' in x for x in lines) == 1
+
+
+def test_beside_one_registered_by_code_the_entry_is_not_called_outside(
+        clean_loggers, my_hook, tmp_path):
+    """Code registers one more ``DataHealthHook``: the runner holds two for
+    one config entry, so which one the entry built cannot be told. Both
+    were told ``DataHealthHook (registered outside the config, by code
+    such as runner.register_hook) does nothing``, false of the recipes'
+    hook; they are now named as ``hook_place`` names such a hook."""
+    runner = _runner(tmp_path, "[dict(type='_MyDataHealthHook')]")
+    runner.register_hook(DataHealthHook())
+    mine = runner.hooks[[type(h)
+                         for h in runner.hooks].index(_MyDataHealthHook)]
+    runner.train()
+    assert mine.epochs == 1
+    # The two hooks' notes are the same line, logged once (MMEngine drops
+    # a repeated warning).
+    line, = [x for x in _epoch_lines(tmp_path) if 'does nothing' in x]
+    assert 'registered outside the config, by code' not in line, line
+    assert ('DataHealthHook (config entry unknown (the runner holds 2 '
+            'DataHealthHook hooks and its config builds 1: a hook of the '
+            'type was registered or removed outside the config, so which '
+            'entry, if any, built this one cannot be told)) does nothing: '
+            '_MyDataHealthHook (custom_hooks[0]), a subclass of it, runs '
+            'in its place') in line, line
