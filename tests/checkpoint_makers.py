@@ -87,3 +87,28 @@ def assert_host_loads_pretrained(cfg: dict,
     state = model.state_dict()
     for key, value in expected.items():
         assert torch.equal(state[key], value), key
+
+
+def save_trained_adaptformer(config: str,
+                             path,
+                             seed: int = 0,
+                             num_classes: Optional[int] = None) -> dict:
+    """Save a full AdaptFormer checkpoint of ``config``'s (mmaction) model
+    whose adapters are not at their (zero) initialisation, with a head of
+    ``num_classes`` if given; return its state dict."""
+    import torch
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(config)
+    if num_classes is not None:
+        cfg.model.cls_head.num_classes = num_classes
+    init_default_scope('mmaction')
+    torch.manual_seed(seed)
+    model = MODELS.build(cfg.model)
+    model.init_weights()
+    state = model.state_dict()
+    for key, value in state.items():
+        if 'adaptmlp' in key:
+            state[key] = torch.randn_like(value)
+    torch.save({'state_dict': state, 'meta': {}}, str(path))
+    return state

@@ -7,10 +7,9 @@ Each refusal of such a file used to send the user to the other:
 back. ``--resume`` and ``tools/test.py`` still refuse it. Real runs of the
 tiny video config."""
 import torch
+from checkpoint_makers import save_trained_adaptformer
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
                      write_config)
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 from refusal_lines import refused_line
 
 from mmadaptformer.utils import safe_torch_load
@@ -24,29 +23,12 @@ SKIPPED = ('its head was trained for another number of classes: '
            'initialisation.')
 
 
-def _five_class_model(config: str, path) -> dict:
-    """A full AdaptFormer checkpoint of ``config``'s model with a 5-class
-    head and adapters that are not at their (zero) initialisation."""
-    cfg = Config.fromfile(config)
-    cfg.model.cls_head.num_classes = 5
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    state = model.state_dict()
-    for key, value in state.items():
-        if 'adaptmlp' in key:
-            state[key] = torch.randn_like(value)
-    torch.save({'state_dict': state, 'meta': {}}, str(path))
-    return state
-
-
 def test_load_from_a_model_of_other_classes_fine_tunes_it(
         tmp_path, tiny_video_data):
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     five = tmp_path / 'five.pth'
-    state = _five_class_model(config, five)
+    state = save_trained_adaptformer(config, five, num_classes=5)
     adapters = [key for key in state if 'adaptmlp' in key]
     assert len(adapters) == 8
 
@@ -113,7 +95,7 @@ def test_load_from_a_model_of_other_classes_is_checked_as_any(
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     five = tmp_path / 'five.pth'
-    state = _five_class_model(config, five)
+    state = save_trained_adaptformer(config, five, num_classes=5)
     state['backbone.unknown'] = torch.zeros(3)
     unknown = tmp_path / 'unknown.pth'
     torch.save({'state_dict': state, 'meta': {}}, str(unknown))

@@ -9,29 +9,13 @@ checked. Real runs of the tiny video config."""
 import pickle
 
 import torch
+from checkpoint_makers import save_trained_adaptformer
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
                      write_config)
 from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
 from refusal_lines import refused_line
 
 from mmadaptformer.utils import safe_torch_load
-
-
-def _whole_model(config: str, path, seed: int) -> dict:
-    """A full AdaptFormer checkpoint of ``config``'s model whose adapters
-    are not at their (zero) initialisation."""
-    cfg = Config.fromfile(config)
-    init_default_scope('mmaction')
-    torch.manual_seed(seed)
-    model = MODELS.build(cfg.model)
-    model.init_weights()
-    state = model.state_dict()
-    for key, value in state.items():
-        if 'adaptmlp' in key:
-            state[key] = torch.randn_like(value)
-    torch.save({'state_dict': state, 'meta': {}}, str(path))
-    return state
 
 
 def _scores(path) -> list:
@@ -45,7 +29,7 @@ def test_pretrained_whole_model_completes_its_adapter_only_checkpoints(
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     whole = tmp_path / 'whole.pth'
-    state = _whole_model(config, whole, 0)
+    state = save_trained_adaptformer(config, whole, 0)
     run_tool([
         'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
         f'load_from={whole}', 'train_cfg.max_epochs=1'
@@ -124,8 +108,8 @@ def test_pretrained_whole_model_is_still_checked(tmp_path, tiny_video_data):
     config = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     whole, other = tmp_path / 'whole.pth', tmp_path / 'other.pth'
-    _whole_model(config, whole, 0)
-    _whole_model(config, other, 1)
+    save_trained_adaptformer(config, whole, 0)
+    save_trained_adaptformer(config, other, 1)
     run_tool([
         'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
         f'load_from={whole}', 'train_cfg.max_epochs=1'
