@@ -23,8 +23,9 @@ from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.models import FROZEN_HOST_KEY, FrozenHostWrapper
 from mmadaptformer.models.backbones.host_init import own_weights
 from mmadaptformer.models.backbones.load_refusals import (
-    completing_recorded, frozen_records, refuse_full_with_holes)
+    completing_recorded, refuse_full_with_holes)
 from mmadaptformer.utils.adapter_only_fit import loading
+from mmadaptformer.utils.checkpoint_source import frozen_records
 from mmadaptformer.utils.default_scope_lock import SCOPE_LOCK
 from mmadaptformer.utils.pretrained_init import (is_pretrained_cfg,
                                                  pretrained_init_cfgs)
@@ -109,7 +110,7 @@ def load_host_pretrained(model: nn.Module, ckpt: dict, state: Mapping,
                 refuse_full_with_holes(wrapper, state, prefix)
             wrapper.diagnose_state_dict(state, prefix, source)
             try:
-                with completing_recorded(frozen_records(state)):
+                with completing_recorded(frozen_records(state).values()):
                     wrapper.init_host()
             except Exception as e:
                 file = _pretrained_file(wrapper)

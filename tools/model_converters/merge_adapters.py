@@ -39,11 +39,11 @@ from mmadaptformer.engine.adapter_checkpoint.layout import (
 from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
 from mmadaptformer.models.backbones.frozen_host_record import \
     trained_settings_entries
-from mmadaptformer.models.backbones.load_refusals import (completing_recorded,
-                                                          frozen_records)
+from mmadaptformer.models.backbones.load_refusals import completing_recorded
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
+from mmadaptformer.utils.checkpoint_source import frozen_records
 from mmadaptformer.utils.cli_types import read_config_arg
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
@@ -171,9 +171,7 @@ def merge(args):
     # A whole model the adapter-only checkpoint records as its frozen
     # backbone (a run fine-tuned from it) is taken as --pretrained. (A
     # checkpoint without a state dict is refused after the build.)
-    state = checkpoint.get('state_dict') if isinstance(checkpoint,
-                                                       dict) else None
-    records = frozen_records(state) if isinstance(state, dict) else []
+    records = frozen_records(checkpoint).values()
     # A misspelled type names the config file and key.
     with naming_config_mistakes(cfg, args.config, args.cfg_options), \
             completing_recorded(records):

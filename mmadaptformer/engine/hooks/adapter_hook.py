@@ -16,9 +16,9 @@ from mmadaptformer.models.adapters.trainable import (MODES, PlanArgumentError,
                                                      TrainablePlan,
                                                      plan_trainable)
 from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
-from mmadaptformer.models.backbones.load_refusals import (completing_recorded,
-                                                          frozen_records)
+from mmadaptformer.models.backbones.load_refusals import completing_recorded
 from mmadaptformer.utils import HEAD_NAMES, ConfigError
+from mmadaptformer.utils.checkpoint_source import frozen_records
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.model_unwrap import unwrapped_model
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -376,7 +376,7 @@ class AdapterHook(Hook):
         if not getattr(model, '_is_init', True):
             # Testing does not initialise weights (only training does), but
             # the frozen part must come from the config's pretrained path.
-            with completing_recorded(frozen_records(state)):
+            with completing_recorded(frozen_records(state).values()):
                 model.init_weights()
         if self.plan is None:
             self._make_plan(runner, model)

@@ -51,8 +51,7 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
     if isinstance(entry, Mapping):  # before reading a pretrained file
         check_trained_settings(wrapper, entry)
     if not complete and not wrapper.host_initialized:
-        records = [entry] if isinstance(entry, Mapping) else []
-        with completing_recorded(records):
+        with completing_recorded([entry]):
             wrapper.init_host()
     if entry is not None:
         verify_frozen_host(wrapper, entry, state_dict, prefix)

@@ -4,12 +4,13 @@ adapters: a trained model given as the pretrained backbone, and a full
 checkpoint with holes."""
 import contextlib
 import contextvars
-from typing import Iterable, Iterator, List, Mapping, Tuple
+from typing import Iterable, Iterator, Mapping, Tuple
 
 from mmengine.logging import print_log
 from torch import nn
 
 from ...utils.adapter_only_fit import loading_adapter_only, loading_source
+from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
                                        fresh_keys, listing)
@@ -18,24 +19,13 @@ from .frozen_host_record import FROZEN_HOST_KEY, differing_frozen_keys
 from .trained_part_check import trained_part_keys
 
 __all__ = [
-    'refuse_trained_model', 'refuse_full_with_holes', 'completing_recorded',
-    'frozen_records'
+    'refuse_trained_model', 'refuse_full_with_holes', 'completing_recorded'
 ]
 
 # The frozen-host records of the adapter-only checkpoint being loaded,
 # while the host's pretrained file loads to complete it.
 _RECORDS: contextvars.ContextVar[Tuple[Mapping, ...]] = \
     contextvars.ContextVar('mmadaptformer_completing_records', default=())
-
-
-def frozen_records(state_dict: Mapping) -> List[Mapping]:
-    """The :data:`FROZEN_HOST_KEY` records a (whole model's) state dict
-    holds, one per frozen-host wrapper."""
-    return [
-        value for key, value in state_dict.items()
-        if str(key).rsplit('.', 1)[-1] == FROZEN_HOST_KEY
-        and isinstance(value, Mapping)
-    ]
 
 
 @contextlib.contextmanager
@@ -51,11 +41,19 @@ def completing_recorded(records: Iterable[Mapping]) -> Iterator[None]:
     adapter-only checkpoints. A trained model of another backbone is still
     refused.
 
+    Only records of the frozen backbone's fingerprints count (format
+    :data:`~mmadaptformer.utils.checkpoint_source.FROZEN_HOST_FORMAT`): a
+    merged checkpoint's record of the settings alone fingerprints nothing.
+
     Args:
-        records (Iterable[Mapping]): The checkpoint's records of its frozen
-            backbones (:func:`frozen_records`).
+        records (Iterable): The checkpoint's records of its frozen
+            backbones (e.g. :func:`~mmadaptformer.utils.checkpoint_source.
+            frozen_records`' values); anything else in it is ignored.
     """
-    token = _RECORDS.set(tuple(records))
+    token = _RECORDS.set(
+        tuple(
+            r for r in records if isinstance(r, Mapping)
+            and r.get('format') == FROZEN_HOST_FORMAT))
     try:
         yield
     finally:
