@@ -239,11 +239,12 @@ def check_container(path: str,
         _check_mp4(path, _Reader(fd, head, size))
     elif head[:4] == b'\x1a\x45\xdf\xa3':
         _check_ebml(path, _Reader(fd, head, size))
-    else:
-        text = text_video(head)
+    name = container_name(head)
+    if name is None:
+        text = text_in_place(head[:CONTAINER_HEAD], 'video')
         if text is not None:
             raise BrokenVideoError(f'{path}: it is {text}')
-    return container_name(head)
+    return name
 
 
 def _check_regular(path: str, mode: int) -> None:
