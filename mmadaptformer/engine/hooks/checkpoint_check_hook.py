@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Refuse a checkpoint of another architecture instead of part-loading it."""
 import logging
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Sequence, Set
 
 from mmaction.registry import HOOKS as MMACTION_HOOKS
 from mmengine.hooks import Hook
@@ -155,15 +155,14 @@ class CheckpointCheckHook(Hook):
         return state_dict_head_classes(model, state_dict)
 
     @staticmethod
-    def _set_aside(runner, checkpoint: dict, classes: HeadClasses) -> None:
-        """Take the head's tensors out of the checkpoint, so that the head
-        keeps this config's initialisation, and say so."""
-        keys = [key for key, _, _ in classes.keys]
-        # What MMEngine's _load_checkpoint_to_model loads.
-        loaded = checkpoint['state_dict'] if 'state_dict' in checkpoint \
-            else checkpoint
-        for key in keys + ['module.' + key for key in keys]:
+    def _set_aside(runner, loaded: dict, head: Set[str],
+                   classes: HeadClasses) -> None:
+        """Take the ``head`` keys out of ``loaded``, the checkpoint's state
+        dict (what MMEngine's ``_load_checkpoint_to_model`` loads), so that
+        the head keeps this config's initialisation, and say so."""
+        for key in head:
             loaded.pop(key, None)
+        keys = [key for key, _, _ in classes.keys]
         print_log(
             f'{runner.cfg.get("load_from")}: its head was trained for '
             f'another number of classes: {classes.describe()}. Fine-tuning '
@@ -175,15 +174,15 @@ class CheckpointCheckHook(Hook):
 
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check a checkpoint the runner is about to load."""
-        state_dict = checkpoint_state_dict(
-            checkpoint, self._source(runner), expected=None)
+        source = self._source(runner)
+        state_dict = checkpoint_state_dict(checkpoint, source, expected=None)
         model = unwrapped_model(runner.model)
         # An adapter-only checkpoint for a model without its adapters (a
         # stock config) gets the error that says so, not 'another
         # architecture' with its adapter and head keys as unexpected.
-        check_adapter_only_fits(model, checkpoint, self._source(runner))
+        check_adapter_only_fits(model, checkpoint, source)
         check = dict(
-            source=self._source(runner),
+            source=source,
             allow_missing=self.allow_missing,
             allow_unexpected=self.allow_unexpected,
             hint=self._hint(model),
@@ -192,12 +191,13 @@ class CheckpointCheckHook(Hook):
         if classes is None:
             check_state_dict(model, state_dict, **check)
         else:
-            # Checked without them, as the load will be.
-            other = {key for key, _, _ in classes.keys}
-            other |= {'module.' + key for key in other}
+            # Checked without them, as the load will be; a checkpoint of a
+            # DDP-wrapped model holds them under 'module.'.
+            head = {key for key, _, _ in classes.keys}
+            head |= {'module.' + key for key in head}
             whole, state_dict = state_dict, {
                 key: value
-                for key, value in state_dict.items() if key not in other
+                for key, value in state_dict.items() if key not in head
             }
             try:
                 check_state_dict(model, state_dict, **check)
@@ -206,12 +206,12 @@ class CheckpointCheckHook(Hook):
                 # lists the head's shapes too, as any other run's does.
                 check_state_dict(model, whole, **check)
                 raise
-            self._set_aside(runner, checkpoint, classes)
+            self._set_aside(runner, whole, head, classes)
         # Whether the run trains is known only later (before_train), as in
         # AdapterHook: Runner.test() and Runner.train() load alike.
         self._without_head = None
         try:
-            check_holds_head(model, state_dict, self._source(runner))
+            check_holds_head(model, state_dict, source)
         except StateDictMismatchError as e:
             self._without_head = e
 
