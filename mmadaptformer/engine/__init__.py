@@ -46,7 +46,7 @@ from .hooks import (HOOK_SECTIONS, SAMPLER_SEED_KEY, TRAINING_STATE_KEYS,
                     refuse_unloaded_backbone,
                     refuse_wrapper_without_adapter_hook, registered_again,
                     registered_of_type, repeated_adapter_hooks,
-                    restrict_optimizer, resumed_source, run_span,
+                    restrict_optimizer, resumed_source, run_span, run_trains,
                     scheduler_config_keys, scheduler_setting_keys,
                     scheduler_state_lists, trainable_table, untrained_file,
                     use_atomic_checkpoint_hook, wrapped_datasets)
@@ -111,10 +111,11 @@ __all__ = [
     'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
-    'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
-    'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
-    'untrained_file', 'optim_wrapper_class', 'check_head_classes',
-    'check_bn_head_batch', 'config_check_heads', 'folder_classes',
-    'CheckpointMetaError', 'freeze_to_plan', 'trainable_table',
-    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples'
+    'run_trains', 'check_backbone_loaded', 'refuse_unloaded_backbone',
+    'OwnWeightsLoads', 'first_view_frames', 'nchw_view_frames',
+    'TRAINING_STATE_KEYS', 'untrained_file', 'optim_wrapper_class',
+    'check_head_classes', 'check_bn_head_batch', 'config_check_heads',
+    'folder_classes', 'CheckpointMetaError', 'freeze_to_plan',
+    'trainable_table', 'refuse_ema_beside_adapter_only', 'ShortVideoTally',
+    'batch_samples'
 ]

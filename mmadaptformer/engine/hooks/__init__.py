@@ -31,14 +31,15 @@ from .resume_state_check import (ResumeStateError, check_resume_state,
                                  check_training_state,
                                  refuse_resume_without_trained_part,
                                  resumed_source)
-from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
-                               scheduler_config_keys, scheduler_setting_keys,
-                               scheduler_state_lists)
+from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
+                               scheduler_setting_keys, scheduler_state_lists)
+from .run_optim_wrappers import (built_optim_wrappers, named_optim_wrappers,
+                                 run_trains)
 from .short_video_tally import ShortVideoTally, batch_samples
 from .strict_evaluation import check_strict_evaluation, wrapped_datasets
 from .sync_norm_stats_hook import SyncNormStatsHook
 from .trainable_freeze import freeze_to_plan, trainable_table
-from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
+from .trainable_optimizer import restrict_optimizer
 from .unloaded_backbone import (OwnWeightsLoads, UnloadedBackboneError,
                                 check_backbone_loaded,
                                 refuse_unloaded_backbone)
@@ -68,10 +69,10 @@ __all__ = [
     'named_optim_wrappers', 'optimizer_state_mismatch',
     'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys',
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
-    'check_backbone_loaded', 'refuse_unloaded_backbone', 'OwnWeightsLoads',
-    'first_view_frames', 'nchw_view_frames', 'TRAINING_STATE_KEYS',
-    'untrained_file', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
-    'run_span', 'freeze_to_plan', 'trainable_table',
+    'run_trains', 'check_backbone_loaded', 'refuse_unloaded_backbone',
+    'OwnWeightsLoads', 'first_view_frames', 'nchw_view_frames',
+    'TRAINING_STATE_KEYS', 'untrained_file', 'FrozenTensorsChangedError',
+    'check_frozen_unchanged', 'run_span', 'freeze_to_plan', 'trainable_table',
     'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples',
     'ImageVisualizationHook', 'drawing_name', 'image_roots'
 ]

@@ -33,8 +33,8 @@ from .hook_config_place import (hook_argument_place, hook_config_keys,
                                 hook_place)
 from .resume_state_check import (refuse_resume_without_trained_part,
                                  resumed_source)
+from .run_optim_wrappers import run_trains
 from .trainable_freeze import freeze_to_plan
-from .trainable_optimizer import built_optim_wrappers
 from .unloaded_backbone import OwnWeightsLoads, check_backbone_loaded
 
 __all__ = ['AdapterHook', 'repeated_adapter_hooks']
@@ -355,10 +355,7 @@ class AdapterHook(Hook):
         once; training from it (``load_from``) trains them.
         """
         source = _loaded_source(runner)
-        # Runner.train() builds the optimizer before it loads; test() and
-        # val() never build one.
-        purpose = 'train' if built_optim_wrappers(
-            runner.optim_wrapper) else 'evaluate'
+        purpose = 'train' if run_trains(runner) else 'evaluate'
         info = checkpoint_meta(checkpoint, source, EXPECTED_CHECKPOINT,
                                purpose).get(ADAPTER_META_KEY)
         state = checkpoint_state_dict(

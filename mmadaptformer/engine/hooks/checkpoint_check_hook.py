@@ -18,7 +18,7 @@ from mmadaptformer.utils.pretrained_init import check_pretrained_init
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 from ..adapter_checkpoint import checkpoint_state_dict
-from .trainable_optimizer import built_optim_wrappers
+from .run_optim_wrappers import run_trains
 
 __all__ = ['CheckpointCheckHook']
 
@@ -147,10 +147,8 @@ class CheckpointCheckHook(Hook):
         """The head of another number of classes that a fine-tuning run
         (training's ``load_from``, not a resume) sets aside; None in any
         other run, whose check refuses it."""
-        # Runner.train() builds the optimizer before it loads; test() and
-        # val() never build one. A resumed run goes on with its head.
-        if runner.cfg.get('resume') or not built_optim_wrappers(
-                runner.optim_wrapper):
+        # A resumed run goes on with its head.
+        if runner.cfg.get('resume') or not run_trains(runner):
             return None
         return state_dict_head_classes(model, state_dict)
 

@@ -16,7 +16,7 @@ from mmpretrain.registry import HOOKS as MMPRETRAIN_HOOKS
 from mmpretrain.utils import get_ori_model
 
 from mmadaptformer.utils.counted import counted
-from .trainable_optimizer import built_optim_wrappers
+from .run_optim_wrappers import built_optim_wrappers
 
 __all__ = ['NonFiniteLossError', 'NonFiniteLossHook']
 
@@ -203,7 +203,7 @@ class NonFiniteLossHook(Hook):
         self._runner = runner
         self.skipped_total = runner.message_hub.get_info(SKIPPED_TOTAL_KEY, 0)
         self._wrap_parse_losses(get_ori_model(runner.model))
-        wrappers = built_optim_wrappers(runner.optim_wrapper)
+        wrappers = built_optim_wrappers(runner)
         for wrapper in wrappers:
             self._wrap_update_params(wrapper)
 

@@ -37,9 +37,9 @@ from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
 from ..adapter_checkpoint import checkpoint_meta
 from ..optimizer_settings import optimizer_setting_changes, values_differ
-from .resume_state_fit import (named_optim_wrappers, optimizer_state_mismatch,
-                               scheduler_config_keys, scheduler_setting_keys,
-                               scheduler_state_lists)
+from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
+                               scheduler_setting_keys, scheduler_state_lists)
+from .run_optim_wrappers import named_optim_wrappers
 from .weights_file import untrained_file
 
 __all__ = [

@@ -8,12 +8,11 @@ config's schedulers.
 """
 from typing import Any, List, Optional, Tuple
 
-from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
-from mmengine.runner import Runner
+from mmengine.optim import BaseOptimWrapper
 
 __all__ = [
-    'named_optim_wrappers', 'optimizer_state_mismatch',
-    'scheduler_state_lists', 'scheduler_config_keys', 'scheduler_setting_keys'
+    'optimizer_state_mismatch', 'scheduler_state_lists',
+    'scheduler_config_keys', 'scheduler_setting_keys'
 ]
 
 # Scheduler state that records progress, not configuration; keys with a
@@ -72,24 +71,6 @@ def optimizer_state_mismatch(wrapper: BaseOptimWrapper,
                             f'checkpoint, but its parameter here has '
                             f'{tuple(param.shape)}')
     return None
-
-
-def named_optim_wrappers(runner: Runner) -> List[Tuple[str, BaseOptimWrapper]]:
-    """The run's built optimizer wrappers, by name.
-
-    Args:
-        runner (Runner): The runner.
-
-    Returns:
-        list[tuple[str, BaseOptimWrapper]]: ``(name, wrapper)``; the name
-        is '' for a single wrapper; none while the optimizer is not built.
-    """
-    optim_wrapper = runner.optim_wrapper
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.items())
-    if isinstance(optim_wrapper, BaseOptimWrapper):
-        return [('', optim_wrapper)]
-    return []
 
 
 def scheduler_state_lists(schedulers: Any,

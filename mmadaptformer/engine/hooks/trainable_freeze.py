@@ -14,7 +14,8 @@ from mmadaptformer.models.adapters.trainable import (TrainablePlan,
                                                      apply_trainable,
                                                      frozen_batch_norms)
 from ..optim_check import check_trainable_lr
-from .trainable_optimizer import built_optim_wrappers, restrict_optimizer
+from .run_optim_wrappers import built_optim_wrappers
+from .trainable_optimizer import restrict_optimizer
 
 __all__ = ['freeze_to_plan', 'trainable_table']
 
@@ -83,7 +84,7 @@ def freeze_to_plan(runner, model: nn.Module,
     print_log(trainable_table(plan, frozen_params), logger='current')
 
     trainable = [p for p in model.parameters() if p.requires_grad]
-    wrappers = built_optim_wrappers(runner.optim_wrapper)
+    wrappers = built_optim_wrappers(runner)
     for wrapper in wrappers:
         restrict_optimizer(wrapper, trainable)
     if wrappers:

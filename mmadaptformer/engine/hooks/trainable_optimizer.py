@@ -1,29 +1,12 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Keep only the parameters that train in a built optimizer."""
-from typing import Iterable, List
+from typing import Iterable
 
 from mmengine.logging import print_log
-from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
+from mmengine.optim import BaseOptimWrapper
 from torch import nn
 
-__all__ = ['built_optim_wrappers', 'restrict_optimizer']
-
-
-def built_optim_wrappers(optim_wrapper) -> List[BaseOptimWrapper]:
-    """The built optimizer wrappers of a runner's ``optim_wrapper``.
-
-    Args:
-        optim_wrapper (BaseOptimWrapper | OptimWrapperDict | dict):
-            ``runner.optim_wrapper``, a config while it is not built.
-
-    Returns:
-        list[BaseOptimWrapper]: Its wrappers; none when it is not built.
-    """
-    if isinstance(optim_wrapper, OptimWrapperDict):
-        return list(optim_wrapper.values())
-    if isinstance(optim_wrapper, BaseOptimWrapper):
-        return [optim_wrapper]
-    return []  # not built: testing or validating only
+__all__ = ['restrict_optimizer']
 
 
 def restrict_optimizer(wrapper: BaseOptimWrapper,
