@@ -26,10 +26,9 @@ from mmadaptformer.models import (FrozenBackboneMismatchError,
 from mmadaptformer.utils import (CheckpointLoadError, ConfigError,
                                  PretrainedFileError)
 from mmadaptformer.utils.atomic_file import AtomicWriteError
-from mmadaptformer.utils.slurm_refusals import leave_refusal_to_first_rank
+from mmadaptformer.utils.launcher_refusals import leave_refusal_to_launcher
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 from mmadaptformer.utils.stored_config import StoredConfigError
-from mmadaptformer.utils.torchrun_error_file import report_refusal
 from mmadaptformer.utils.transform_steps import PipelineStepError
 from .hooks import NonFiniteLossError, UnloadedBackboneError
 from .hooks.resume_state_check import ResumeStateError
@@ -108,18 +107,16 @@ def refusals_exit() -> Iterator[None]:
     """End the process with :func:`refusal_line` and status 1 on one of
     :data:`REFUSALS`; let everything else through.
 
-    Under torchrun the line also goes to the worker's error file
-    (:func:`~mmadaptformer.utils.torchrun_error_file.report_refusal`); under
-    ``tools/dist_train.sh`` and ``tools/dist_test.sh`` their launcher prints
-    it once for all ranks, and the worker ends without printing it. Under
-    ``tools/slurm_*.sh`` the first rank of each node prints it
-    (:func:`~mmadaptformer.utils.slurm_refusals.
-    leave_refusal_to_first_rank`)."""
+    The line is printed once for all ranks
+    (:func:`~mmadaptformer.utils.launcher_refusals.
+    leave_refusal_to_launcher`): under ``tools/dist_train.sh`` and
+    ``tools/dist_test.sh`` their launcher prints it, and the worker ends
+    without printing it; under ``tools/slurm_*.sh`` the first rank of each
+    node prints it."""
     try:
         yield
     except REFUSALS as exc:
         line = refusal_line(exc)
-        if report_refusal(line):
+        if leave_refusal_to_launcher(line, osp.basename(sys.argv[0])):
             raise SystemExit(1) from None
-        leave_refusal_to_first_rank(osp.basename(sys.argv[0]))
         raise SystemExit(line) from None

@@ -22,10 +22,9 @@ from .checkpoint_formats import TOOL_ORDER, file_kind, not_a_checkpoint
 from .config_error import ConfigError
 from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
+from .launcher_refusals import leave_refusal_to_launcher
 from .local_files import first_missing_file, is_local
 from .output_folder import output_folder_problem
-from .slurm_refusals import leave_refusal_to_first_rank
-from .torchrun_error_file import report_refusal
 
 __all__ = [
     'ToolArgumentParser', 'positive_int', 'non_negative_int', 'check_device',
@@ -40,20 +39,18 @@ NamedFile = Tuple[Optional[str], str]
 
 class ToolArgumentParser(argparse.ArgumentParser):
     """An ``ArgumentParser`` whose ``error`` (the usage, then ``PROG: error:
-    MESSAGE``, exit status 2) goes, in a torchrun worker, into its error
-    file (:func:`~.torchrun_error_file.report_refusal`) too. Under
+    MESSAGE``, exit status 2) is printed once for all ranks
+    (:func:`~.launcher_refusals.leave_refusal_to_launcher`). Under
     ``tools/dist_train.sh`` and ``tools/dist_test.sh`` the worker ends with
-    status 2 without printing it, and their launcher prints it once;
-    before, every rank printed it, then torchrun its ``ChildFailedError``
+    status 2 without printing it, and their launcher prints it; before,
+    every rank printed it, then torchrun its ``ChildFailedError``
     traceback and block. Under ``tools/slurm_*.sh`` only the first rank of
-    each node prints it (:func:`~.slurm_refusals.
-    leave_refusal_to_first_rank`)."""
+    each node prints it."""
 
     def error(self, message: str):
         text = f'{self.format_usage()}{self.prog}: error: {message}'
-        if report_refusal(text):
+        if leave_refusal_to_launcher(text, self.prog):
             self.exit(2)
-        leave_refusal_to_first_rank(self.prog)
         super().error(message)
 
 
