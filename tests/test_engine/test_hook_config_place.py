@@ -12,9 +12,11 @@ from mmadaptformer.engine.hooks.hook_config_place import hook_argument_place
 
 
 def _runner(filename):
-    # The attributes hook_argument_place reads of a Runner: its config.
+    # The attributes hook_argument_place reads of a Runner: its config,
+    # whose default scope its hook types are looked up in.
     cfg = Config(
         dict(
+            default_scope='mmaction',
             default_hooks=dict(
                 checkpoint=dict(type='AtomicCheckpointHook', foo=1))),
         filename=filename)

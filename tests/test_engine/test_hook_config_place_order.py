@@ -17,6 +17,7 @@ def test_a_custom_hook_of_higher_priority_is_told_apart():
     # priority VERY_HIGH comes before the default one of VERY_LOW.
     cfg = Config(
         dict(
+            default_scope='mmaction',
             default_hooks=dict(checkpoint=dict(type='AtomicCheckpointHook')),
             custom_hooks=[
                 dict(type='AtomicCheckpointHook', priority='VERY_HIGH')
@@ -32,6 +33,7 @@ def test_default_hooks_are_in_the_runners_order():
     # them) first, whatever the config's order, then the config's others.
     cfg = Config(
         dict(
+            default_scope='mmaction',
             default_hooks=dict(
                 extra=dict(type='AtomicCheckpointHook'),
                 checkpoint=dict(type='AtomicCheckpointHook'))))

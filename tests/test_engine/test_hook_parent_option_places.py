@@ -96,7 +96,9 @@ def _runner(config):
 
 def _config(tmp_path):
     config = tmp_path / 'cfg.py'
-    config.write_text('default_hooks = dict(checkpoint=dict('
+    # The Runner looks the hooks' types up in its default scope.
+    config.write_text("default_scope = 'mmaction'\n"
+                      'default_hooks = dict(checkpoint=dict('
                       "type='AtomicCheckpointHook', foo=1, bar=3))\n")
     return config
 

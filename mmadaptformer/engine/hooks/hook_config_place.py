@@ -18,6 +18,7 @@ the config file's if the file, read again, holds it.
 """
 from typing import Any, List, Optional, Tuple
 
+from mmengine.registry import HOOKS, DefaultScope
 from mmengine.runner import get_priority
 
 from mmadaptformer.utils import ConfigError
@@ -26,6 +27,7 @@ from mmadaptformer.utils.config_place import (ABSENT, config_key,
                                               given_cfg_options, option_key,
                                               option_name, option_place,
                                               value_at)
+from mmadaptformer.utils.registry_names import registered
 
 __all__ = [
     'hook_config_key', 'hook_config_keys', 'registered_of_type', 'hook_place',
@@ -44,18 +46,29 @@ _DEFAULT_HOOK_ORDER = ('runtime_info', 'timer', 'sampler_seed', 'logger',
                        'param_scheduler', 'checkpoint')
 
 
-def _is_hook_cfg(hook_cfg: Any, hook: Any) -> bool:
-    """Whether the config entry ``hook_cfg`` built ``hook``."""
+def _runner_scope(runner: Any) -> Optional[str]:
+    """The default scope the Runner built its hooks in: its own
+    (``Runner.default_scope``), else its config's ``default_scope``, else
+    None (the current one)."""
+    scope = getattr(runner, 'default_scope', None)
+    if isinstance(scope, DefaultScope):
+        return scope.scope_name
+    cfg = getattr(runner, 'cfg', None)
+    return None if cfg is None else cfg.get('default_scope')
+
+
+def _is_hook_cfg(hook_cfg: Any, hook: Any, scope: Optional[str]) -> bool:
+    """Whether the config entry ``hook_cfg`` built ``hook``: its ``type``
+    builds the hook's class, looked up as the Runner did (the entry's
+    ``_scope_``, else the runner's ``scope``), so that
+    ``'mmpretrain.VisualizationHook'`` is not mmaction's hook of that name
+    and a name registered apart from its class's is that class."""
     if hook_cfg is hook:
         return True
     if not isinstance(hook_cfg, dict):
         return False
-    kind = hook_cfg.get('type')
-    if isinstance(kind, type):
-        return kind is type(hook)
-    # 'AtomicCheckpointHook' or a scoped 'mmaction.AtomicCheckpointHook'.
-    return isinstance(kind, str) and \
-        kind.rsplit('.', 1)[-1] == type(hook).__name__
+    return registered(HOOKS, hook_cfg.get('type'),
+                      hook_cfg.get('_scope_') or scope) is type(hook)
 
 
 def registered_of_type(runner: Any, hook: Any) -> List[Any]:
@@ -82,9 +95,10 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
     cfg = getattr(runner, 'cfg', None)
     if cfg is None:
         return None
+    scope = _runner_scope(runner)
     entries = [(key, _entry_priority(hook_cfg, hook))
                for key, hook_cfg in _registered_entries(cfg)
-               if _is_hook_cfg(hook_cfg, hook)]
+               if _is_hook_cfg(hook_cfg, hook, scope)]
     same = registered_of_type(runner, hook)
     if not any(h is hook for h in same):
         # Not registered (yet): one entry of its type is the only
@@ -128,7 +142,7 @@ def hook_config_keys(runner: Any, hooks: List[Any]) -> List[str]:
         hook = hooks[untold[0]]
         entries = [] if cfg is None else [
             key for key, hook_cfg in _registered_entries(cfg)
-            if _is_hook_cfg(hook_cfg, hook)
+            if _is_hook_cfg(hook_cfg, hook, _runner_scope(runner))
         ]
         if len(registered_of_type(runner, hook)) < len(entries):
             for i in untold:
@@ -166,8 +180,9 @@ def _untold_place(runner: Any, hook: Any) -> Optional[str]:
     same = registered_of_type(runner, hook)
     if cfg is None or not any(h is hook for h in same):
         return None
+    scope = _runner_scope(runner)
     built = sum(1 for _, hook_cfg in _registered_entries(cfg)
-                if _is_hook_cfg(hook_cfg, hook))
+                if _is_hook_cfg(hook_cfg, hook, scope))
     if not built or built == len(same):
         return None
     name = type(hook).__name__
