@@ -14,7 +14,8 @@ Importing this package (directly or through a config's
   :class:`~mmadaptformer.engine.AtomicCheckpointHook` writes checkpoints
   with (see :mod:`mmadaptformer.utils.atomic_save`; nothing is patched);
 * registers this package's models and hooks in the mmaction and mmpretrain
-  registries;
+  registries, and its ``AtomicDumpResults`` metric in MMEngine's (so a
+  test evaluator of ``type='AtomicDumpResults'`` builds in any scope);
 * when decord was imported first, checks that OpenCV still decodes PNG
   images, and logs a WARNING naming the cause when it does not (decord
   0.6 imported before cv2 breaks that for the whole process; see

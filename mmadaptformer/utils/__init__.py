@@ -1,4 +1,5 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
+from .atomic_dump import AtomicDumpResults
 from .atomic_file import atomic_write
 from .atomic_save import AtomicLocalBackend
 from .checkpoint_loading import (CheckpointLoadError, register_safe_globals,
@@ -25,9 +26,9 @@ from .transform_steps import PipelineStepError
 from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
 
 __all__ = [
-    'AtomicLocalBackend', 'atomic_write', 'CheckpointLoadError',
-    'register_safe_globals', 'refusal_message', 'safe_globals',
-    'safe_torch_load', 'forced_weights_only', 'reading_once',
+    'AtomicDumpResults', 'AtomicLocalBackend', 'atomic_write',
+    'CheckpointLoadError', 'register_safe_globals', 'refusal_message',
+    'safe_globals', 'safe_torch_load', 'forced_weights_only', 'reading_once',
     'register_safe_checkpoint_loaders', 'scan_file_globals',
     'scan_pickle_globals', 'UPSTREAM_CHANGES', 'apply_upstream_fixes',
     'count_flops', 'non_negative_int', 'positive_int', 'exit_now',
