@@ -71,6 +71,18 @@ def _is_hook_cfg(hook_cfg: Any, hook: Any, scope: Optional[str]) -> bool:
                       hook_cfg.get('_scope_') or scope) is type(hook)
 
 
+def _entries_of(runner: Any, hook: Any) -> List[Tuple[str, Any]]:
+    """``(key, entry)`` of the runner's config entries that build
+    ``hook``'s class, in the order the Runner registered them; none without
+    a config."""
+    cfg = getattr(runner, 'cfg', None)
+    if cfg is None:
+        return []
+    scope = _runner_scope(runner)
+    return [(key, hook_cfg) for key, hook_cfg in _registered_entries(cfg)
+            if _is_hook_cfg(hook_cfg, hook, scope)]
+
+
 def registered_of_type(runner: Any, hook: Any) -> List[Any]:
     """The runner's hooks of ``hook``'s type, in the order it holds them."""
     return [h for h in getattr(runner, 'hooks', ()) if type(h) is type(hook)]
@@ -92,13 +104,8 @@ def hook_config_key(runner: Any, hook: Any) -> Optional[str]:
         runner (Runner): The runner that holds ``hook``.
         hook (Hook): The hook.
     """
-    cfg = getattr(runner, 'cfg', None)
-    if cfg is None:
-        return None
-    scope = _runner_scope(runner)
     entries = [(key, _entry_priority(hook_cfg, hook))
-               for key, hook_cfg in _registered_entries(cfg)
-               if _is_hook_cfg(hook_cfg, hook, scope)]
+               for key, hook_cfg in _entries_of(runner, hook)]
     same = registered_of_type(runner, hook)
     if not any(h is hook for h in same):
         # Not registered (yet): one entry of its type is the only
@@ -131,7 +138,6 @@ def hook_config_keys(runner: Any, hooks: List[Any]) -> List[str]:
         hooks (list[Hook]): The hooks.
     """
     names = [hook_config_key(runner, hook) for hook in hooks]
-    cfg = getattr(runner, 'cfg', None)
     for kind in {type(hook) for hook in hooks}:
         untold = [
             i for i, hook in enumerate(hooks)
@@ -140,10 +146,7 @@ def hook_config_keys(runner: Any, hooks: List[Any]) -> List[str]:
         if not untold:
             continue
         hook = hooks[untold[0]]
-        entries = [] if cfg is None else [
-            key for key, hook_cfg in _registered_entries(cfg)
-            if _is_hook_cfg(hook_cfg, hook, _runner_scope(runner))
-        ]
+        entries = [key for key, _ in _entries_of(runner, hook)]
         if len(registered_of_type(runner, hook)) < len(entries):
             for i in untold:
                 names[i] = _untold_place(runner, hooks[i]) or \
@@ -176,13 +179,10 @@ def _untold_place(runner: Any, hook: Any) -> Optional[str]:
     """Why no config key is named for ``hook``, a registered hook of a type
     that the config builds too, when the runner holds another number of
     hooks of that type than the config builds; else None."""
-    cfg = getattr(runner, 'cfg', None)
     same = registered_of_type(runner, hook)
-    if cfg is None or not any(h is hook for h in same):
+    if not any(h is hook for h in same):
         return None
-    scope = _runner_scope(runner)
-    built = sum(1 for _, hook_cfg in _registered_entries(cfg)
-                if _is_hook_cfg(hook_cfg, hook, scope))
+    built = len(_entries_of(runner, hook))
     if not built or built == len(same):
         return None
     name = type(hook).__name__
