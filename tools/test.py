@@ -51,7 +51,7 @@ from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
-from mmadaptformer.utils.evaluation_data import read_evaluation_data
+from mmadaptformer.utils.early_datasets import read_datasets
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
@@ -333,14 +333,15 @@ def start_testing(cfg, args):
             raise
     # An empty test list, a test video that is missing or broken: found by
     # the full build, which the Runner made in its test loop, after the
-    # work dir. Last of the checks: it reads files.
-    read_evaluation_data(datasets, ['test_dataloader'])
-    del datasets
+    # work dir. Last of the checks: it reads files. The Runner then uses
+    # this dataset, not builds it again.
+    datasets = read_datasets(datasets, ['test_dataloader'])
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training
     # run's config copy in the work dir (see ConfigCopyRunner).
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, datasets)
+    del datasets  # the runner's now
     add_work_dir_collect_hook(runner)  # not ./.dist_test
 
     def run():

@@ -41,6 +41,9 @@ Differences from the toolboxes' scripts, all additive:
   copy is written once training starts, after the weights loaded, so a run
   refused at its start leaves the previous one; every run's config is also
   kept next to its log, ``work_dir/<timestamp>/``.
+* Each dataset is built and its list read once, before the work dir is
+  made (an empty list or a missing video is refused there), and the
+  Runner trains and validates on those datasets.
 """
 import os
 import os.path as osp
@@ -74,7 +77,7 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser, read_config_arg,
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
-from mmadaptformer.utils.evaluation_data import read_evaluation_data
+from mmadaptformer.utils.early_datasets import read_datasets
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
@@ -348,11 +351,11 @@ def start_training(cfg, args):
     check_adapter_hook_config(
         cfg, args.config, args.cfg_options, model, training=True)
     del model  # a ViT-B's weights, on the CPU: not kept through the run
-    # An empty validation list, a validation video that is missing or
-    # broken: found by the full build, which the Runner made in its first
-    # validation, after the work dir. Last of the checks: it reads files.
-    read_evaluation_data(datasets, loaders[1:])
-    del datasets
+    # An empty list, a training video that is missing, a validation video
+    # that is missing or broken: found by the full build, which the Runner
+    # made in train(), after the work dir. Last of the checks: it reads
+    # files. The Runner then uses these datasets, not builds them again.
+    datasets = read_datasets(datasets, loaders)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None
@@ -364,7 +367,8 @@ def start_training(cfg, args):
 
     # MMEngine's Runner, or the config's runner_type, keeping the training
     # run's config copy in the work dir (see ConfigCopyRunner).
-    runner = build_runner(cfg)
+    runner = build_runner(cfg, datasets)
+    del datasets  # the runner's now
     if plan is not None:
         log_resume_plan(plan, runner.logger)
     if atomic_note:

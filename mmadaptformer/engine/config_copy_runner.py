@@ -22,16 +22,18 @@ did the same.
   after the weights are initialised and loaded (``--resume``, ``load_from``)
   and every ``before_train`` hook has passed. It is replaced atomically.
 
-It also refuses a ``work_dir`` through a link another user planted, and
-takes ``default_hooks.NAME=None`` as removing that hook for every name
-(:class:`ConfigCopyMixin`).
+It also refuses a ``work_dir`` through a link another user planted,
+takes ``default_hooks.NAME=None`` as removing that hook for every name,
+and takes the datasets the tools built and read before it
+(:meth:`ConfigCopyMixin.use_datasets`), so that each is built once a run.
 
 Test, validation and any other run, and a training run refused before its
 first iteration, leave the training run's copy as it was.
 """
+import copy
 import inspect
 import os.path as osp
-from typing import Callable, Dict, Optional
+from typing import Callable, Dict, Mapping, Optional
 
 from mmengine.config import Config
 from mmengine.dist import is_main_process, master_only
@@ -135,6 +137,48 @@ class ConfigCopyMixin:
             }
         super().register_default_hooks(hooks)
 
+    def use_datasets(self, datasets: Mapping[str, object]) -> None:
+        """Build the dataloaders of the loaders in ``datasets`` on the
+        datasets given instead of building them from their configs.
+
+        ``tools/train.py`` and ``tools/test.py`` build and read every
+        dataset before the Runner, to refuse an empty list or a missing
+        file before the work dir; the Runner built each again, reading
+        its list (and checking its videos, scanning its image folder) a
+        second time. MMEngine's ``Runner.build_dataloader`` takes a
+        dataloader config whose ``dataset`` is a dataset object and uses
+        it as it is. Only the runner's own dataloader configs get the
+        object: its config (``runner.cfg``), which it dumps, keeps the
+        dataset's config.
+
+        Call it before ``train()``, ``val()`` or ``test()``, which build
+        the dataloaders. MMEngine builds a dataloader from a deep copy of
+        its config: the loop's dataset is a copy of the one given, which
+        the runner keeps too (10 MB for a list of 100k videos).
+
+        Args:
+            datasets (Mapping[str, object]): ``{loader: dataset}``, e.g.
+                ``{'train_dataloader': dataset}``, built from this
+                runner's config and fully initialised
+                (:func:`~mmadaptformer.utils.early_datasets.
+                read_datasets`). A loader the runner has no dataloader
+                config for (none, or a ``DataLoader`` object) is left as
+                it is.
+        """
+        for loader, dataset in datasets.items():
+            # MMEngine's Runner keeps each dataloader's config, until its
+            # loop builds it, as `_<loader>`.
+            attribute = f'_{loader}'
+            loader_cfg = getattr(self, attribute, None)
+            if not isinstance(loader_cfg, dict) or not isinstance(
+                    loader_cfg.get('dataset'), dict):
+                continue
+            # A copy: a Runner built from dicts (not from_cfg) holds the
+            # caller's own.
+            loader_cfg = copy.copy(loader_cfg)
+            loader_cfg['dataset'] = dataset
+            setattr(self, attribute, loader_cfg)
+
     @master_only
     def dump_config(self) -> None:
         """Dump the config next to this run's log,
@@ -203,7 +247,13 @@ def _removed_data_health(cfg: Config) -> bool:
         'data_health'] is None
 
 
-def build_runner(cfg: Config):
+def _runner_type_place(cfg: Config, runner_type) -> str:
+    """Where a wrong ``runner_type`` was given, for its error."""
+    return mistake_place(cfg.filename or 'the config', 'runner_type',
+                         given_cfg_options(), runner_type)
+
+
+def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
     """Build the runner of ``cfg`` as MMAction2's and MMPretrain's tools
     do (``Runner.from_cfg``, or the config's ``runner_type``), with
     :class:`ConfigCopyMixin`'s config copies, a
@@ -231,6 +281,11 @@ def build_runner(cfg: Config):
 
     Args:
         cfg (Config): The run's config, with ``work_dir`` set.
+        datasets (Mapping[str, object], optional): ``{loader: dataset}``,
+            datasets built from ``cfg``'s dataloaders and fully
+            initialised, for the Runner to use instead of building them
+            again (:meth:`ConfigCopyMixin.use_datasets`). Defaults to
+            None: the Runner builds every dataset.
 
     Raises:
         ConfigError: If ``work_dir`` leads through a symbolic link that
@@ -256,19 +311,20 @@ def build_runner(cfg: Config):
         # Looked up as MMEngine's build_runner_from_cfg does.
         found = lookup_type(RUNNERS, runner_type, cfg.get('_scope_', None))
         runner_cls = found.cls
-        where = mistake_place(cfg.filename or 'the config', 'runner_type',
-                              given_cfg_options(), runner_type)
         if runner_cls is None and isinstance(runner_type, str):
-            raise not_registered(where, runner_type, found.scope,
-                                 found.registry)
+            raise not_registered(
+                _runner_type_place(cfg, runner_type), runner_type, found.scope,
+                found.registry)
         if not isinstance(runner_cls, type):
             raise ConfigError(
-                f'{where}: a runner_type is the name of a registered runner '
-                'class (such as \'Runner\') or the class itself.')
+                f'{_runner_type_place(cfg, runner_type)}: a runner_type is '
+                'the name of a registered runner class (such as '
+                '\'Runner\') or the class itself.')
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
     # ConfigCopyMixin refuses a work_dir through a planted link.
     runner = runner_cls.from_cfg(cfg)
+    runner.use_datasets(datasets or {})
     add_resume_check_hook(runner)
     if _removed_data_health(cfg):
         # The option that removed it, if a tool was given one: the file

@@ -9,7 +9,7 @@ from helpers import (TINY_VIDEO_CONFIG, run_tool, save_as_built_checkpoint,
                      video_data_cfg, write_config)
 from refusal_lines import refused_line
 
-from mmadaptformer.utils.evaluation_data import read_evaluation_data
+from mmadaptformer.utils.early_datasets import read_datasets
 
 
 def _list_config(tmp_path, data, split, lines):
@@ -71,10 +71,10 @@ def test_a_dataset_that_may_download_is_left_to_the_runner(tmp_path):
     from mmpretrain.datasets import CIFAR10
     kept = CIFAR10(data_root=str(tmp_path), download=True, lazy_init=True)
     wrapped = ConcatDataset([kept], lazy_init=True)
-    read_evaluation_data({'val_dataloader': wrapped}, ['val_dataloader'])
+    read_datasets({'val_dataloader': wrapped}, ['val_dataloader'])
     assert not kept._fully_initialized
     read = CIFAR10(data_root=str(tmp_path), download=False, lazy_init=True)
     with pytest.raises(RuntimeError, match='Cannot find CIFAR10 dataset'):
-        read_evaluation_data({'val_dataloader': read}, ['val_dataloader'])
+        read_datasets({'val_dataloader': read}, ['val_dataloader'])
     # A loader that check_datasets did not build is left alone.
-    read_evaluation_data({}, ['val_dataloader'])
+    read_datasets({}, ['val_dataloader'])
