@@ -125,8 +125,9 @@ def _dumped_loaders(path):
 
 def test_video_training_reads_each_list_once(tmp_path, tiny_video_data):
     """The training and validation lists are read once each (validation
-    twice before); the config copies show the datasets' configs, as
-    before, not the dataset objects the Runner was given."""
+    twice before), and so in a run resumed with ``--resume``; the config
+    copies show the datasets' configs, as before, not the dataset objects
+    the Runner was given."""
     config, _ = _video_config(tmp_path, tiny_video_data)
     work = tmp_path / 'work'
     out, counts = _counted_run(tmp_path,
@@ -139,6 +140,14 @@ def test_video_training_reads_each_list_once(tmp_path, tiny_video_data):
     for copy in copies:
         assert ' object at 0x' not in copy.read_text()
         assert _dumped_loaders(str(copy)) == expected, copy
+    # Resumed for a second epoch: once each again.
+    out, counts = _counted_run(tmp_path, [
+        'train.py', config, '--work-dir', work, '--resume', '--cfg-options',
+        'train_cfg.max_epochs=2'
+    ])
+    assert 'Epoch(train) [2]' in out and 'Epoch(train) [1]' not in out, \
+        out[-3000:]
+    assert counts == {tiny_video_data['train']: 1, tiny_video_data['val']: 1}
 
 
 def test_video_test_reads_its_list_once(tmp_path, tiny_video_data):
