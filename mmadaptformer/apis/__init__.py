@@ -7,13 +7,14 @@ from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError, OtherKindInputError,
                           collect_inputs)
 from .input_lists import read_input_list
-from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
-                     progress_bar, toolbox_of)
+from .inputs import (RESERVED_NAME, TestInputs, format_scores, progress_bar,
+                     toolbox_of)
 from .model_inferencer import ModelInferencer
 from .model_init import init_model
 from .multitask import MultiTaskRecognizer, TaskError, TaskLoadError
 from .multitask_tasks import check_task_name
 from .pretrained_load import PretrainedLoadError
+from .score_classes import class_names
 from .shared_backbone import TaskLabelMapError
 from .short_inputs import clip_span, short_video_inputs
 from .test_pipeline import build_test_pipeline, test_pipeline_cfg

@@ -1,7 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Inputs and answers of inference: files (and arrays, see
-:mod:`~mmadaptformer.apis.array_inputs`) in, test-pipeline outputs, class
-names and JSON-ready answers out.
+:mod:`~mmadaptformer.apis.array_inputs`) in, test-pipeline outputs and
+JSON-ready answers out (the class names they give:
+:mod:`~mmadaptformer.apis.score_classes`).
 
 A video or image goes through its config's test pipeline
 (``test_dataloader.dataset.pipeline``) as the test dataset would feed it, so
@@ -14,7 +15,6 @@ cannot decode in this process (decord imported before cv2) raises a
 :class:`~mmadaptformer.utils.png_decoding.PngDecodingError` naming it and
 the cause, which stops the call: every PNG would fail alike.
 """
-import logging
 import os.path as osp
 import sys
 from typing import Any, List, Optional, Sequence, Tuple
@@ -22,12 +22,9 @@ from typing import Any, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 from mmengine.config import Config
-from mmengine.logging import print_log
 from mmengine.registry import init_default_scope
 from mmengine.utils import ProgressBar
 
-from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
-from mmadaptformer.utils.control_characters import escaped_names
 from mmadaptformer.utils.decord_failures import decord_explained
 from mmadaptformer.utils.image_files import png_cut_short
 from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
@@ -42,13 +39,9 @@ from .frame_folders import FrameFolders
 from .infer_files import (IMAGE_EXTENSIONS, LIST_EXTENSIONS, VIDEO_EXTENSIONS,
                           InferenceInputError)
 from .input_refusals import InputRefusals
-from .label_maps import (config_class_names, warn_missing_label_map,
-                         warn_numbered_names)
 from .test_pipeline import build_test_pipeline, test_pipeline_key
 
-__all__ = [
-    'toolbox_of', 'class_names', 'TestInputs', 'format_scores', 'progress_bar'
-]
+__all__ = ['toolbox_of', 'TestInputs', 'format_scores', 'progress_bar']
 
 _TOOLBOXES = ('mmaction', 'mmpretrain')
 
@@ -75,91 +68,6 @@ def toolbox_of(cfg: Config, source: str = 'config') -> str:
             f'one of {_TOOLBOXES} (mmaction for video configs, mmpretrain '
             'for image configs).')
     return scope
-
-
-def class_names(cfg: Config,
-                label_map: Optional[str] = None,
-                meta: Optional[dict] = None,
-                num_classes: Optional[int] = None) -> Optional[List[str]]:
-    """The class names of a model's scores.
-
-    Looked up in this order: ``label_map`` (see :func:`read_label_map`;
-    one whose every line starts with its index is warned of, once:
-    :func:`.label_maps.numbered_names_note`),
-    the checkpoint's ``meta['dataset_meta']['classes']`` (what MMEngine's
-    Runner saves: the classes the model was trained on, as mmpretrain's
-    Inferencers use them), then :func:`config_class_names`, which reads
-    the data as it is now and may no longer match the model.
-
-    Args:
-        cfg (Config): The model's config.
-        label_map (str, optional): A label map file. Defaults to None.
-        meta (dict, optional): The checkpoint's ``meta``. Defaults to None.
-        num_classes (int, optional): The head's number of classes, checked
-            against the names. Defaults to None (not checked).
-
-    Returns:
-        list[str], optional: The names, or None when nothing names the
-        classes or what does names another number of them than the head
-        has (with a warning saying so). Their control characters (a
-        terminal's escape sequences) are escaped
-        (:func:`.escaped_names`).
-
-    Raises:
-        LabelMapError: If ``label_map`` has a blank line between names or
-            names another number of classes than ``num_classes``. A label
-            map the config names is not raised on: it gives no names and
-            a warning saying why.
-    """
-    if label_map is not None:
-        names = read_label_map(label_map)
-        if num_classes is not None and len(names) != num_classes:
-            raise LabelMapError(
-                f'{label_map}: {len(names)} class names, but the model has '
-                f'{num_classes} classes (one name per line, label 0 first).')
-        warn_numbered_names(label_map, names)
-        return escaped_names(names, label_map)
-    dataset_meta = (meta or {}).get('dataset_meta') or {}
-    saved = dataset_meta.get('classes')
-    if isinstance(saved, str):
-        # A checkpoint is data from elsewhere: a path in it is never opened
-        # here (it would print a local file's lines as class names).
-        print_log(
-            f"The checkpoint's meta['dataset_meta']['classes'] is a file "
-            f'path ({saved!r:.200}), which is not read; the classes are '
-            'named from the config, or pass --label-map.',
-            logger='current',
-            level=logging.WARNING)
-        saved = None
-    if isinstance(saved, (list, tuple)) and saved:
-        names = [str(c) for c in saved]
-        origin = "the checkpoint's meta['dataset_meta']['classes']"
-    else:
-        origin = f'the test set of {cfg.filename or "the config"}'
-        try:
-            names = config_class_names(cfg)
-        except LabelMapError as e:
-            # Names are a courtesy here, as when they do not fit below:
-            # the scores are still answered.
-            print_log(
-                f'{origin} names its classes with a label map that cannot '
-                f'be used ({e}): the results give labels without names. '
-                'Pass a label map file (--label-map) to name them.',
-                logger='current',
-                level=logging.WARNING)
-            return None
-        if names is None:
-            warn_missing_label_map(cfg, origin)
-    if names is not None and num_classes is not None and \
-            len(names) != num_classes:
-        print_log(
-            f'{origin} names {len(names)} classes, but the model has '
-            f'{num_classes}: the results give labels without names. Pass '
-            'a label map file (--label-map) to name them.',
-            logger='current',
-            level=logging.WARNING)
-        return None
-    return None if names is None else escaped_names(names, origin)
 
 
 class TestInputs:

@@ -198,15 +198,21 @@ def numbered_names_note(path: str, names: Sequence[str]) -> Optional[str]:
             'if they are not part of the names.')
 
 
-def warn_numbered_names(path: str, names: Sequence[str]) -> None:
+def warn_numbered_names(path: str,
+                        names: Sequence[str],
+                        prefix: str = '') -> None:
     """Log :func:`numbered_names_note` as a warning, if there is one.
 
     Args:
         path (str): The label map file.
         names (Sequence[str]): Its names, as read for the model.
+        prefix (str): Put before the note, e.g. ``"Task 'a': "``. Defaults
+            to ``''``.
     """
     note = numbered_names_note(path, names)
     if note is not None:
         # The path is the user's, and may hold a terminal's escapes.
         print_log(
-            escape_controls(note), logger='current', level=logging.WARNING)
+            prefix + escape_controls(note),
+            logger='current',
+            level=logging.WARNING)

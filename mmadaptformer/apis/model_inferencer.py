@@ -29,10 +29,10 @@ from .checkpoint_read import read_api_files
 from .forward_guard import eval_mode, serialized
 from .infer_files import InferenceInputError
 from .infer_stop import keep_answers
-from .inputs import (RESERVED_NAME, TestInputs, class_names, format_scores,
-                     progress_bar)
+from .inputs import RESERVED_NAME, TestInputs, format_scores, progress_bar
 from .label_maps import check_label_map_file
 from .model_init import init_model
+from .score_classes import class_names
 from .show_dir import check_show_dir
 from .visualize import draw_and_report
 

@@ -23,10 +23,11 @@ from .backbone_match import (check_same_frozen, check_same_model,
                              pretrained_files, shared_backbone_origin)
 from .forward_guard import serialized
 from .frozen_fingerprints import FrozenFingerprints
-from .inputs import TestInputs, class_names
+from .inputs import TestInputs
 from .multitask_tasks import (PipelineGroup, Task, TaskError,
                               check_shared_neck, check_task_name, tensors_of)
 from .pretrained_load import read_frozen_pretrained
+from .score_classes import class_names
 from .task_choice import check_names, chosen_tasks
 from .task_parts import TaskParts, load_task
 from .task_reading import ReadTask, TaskLabelMapError, as_task_error, read_task
@@ -232,7 +233,7 @@ class SharedBackbone:
         digest = info['frozen_digest'] if info else None
         check_shared_neck(name, model, source)
         classes = class_names(cfg, read.label_map, meta,
-                              getattr(parts.head, 'num_classes', None))
+                              getattr(parts.head, 'num_classes', None), name)
         if self.base is None:
             # What an adapter-only checkpoint leaves out comes from these.
             files = pretrained_files(model) if info is not None else []

@@ -54,7 +54,9 @@ def test_add_task_warns_of_a_numbered_label_map_once(tmp_path, numbered,
     engine.add_task(
         'a', TINY_ADAPTFORMER_VIDEO_CONFIG, first, label_map=numbered)
     assert engine.classes_of('a') == ['0 abseiling', '1 air drumming']
-    assert _said(log_records) == [(logging.WARNING, _warning(numbered))]
+    # Which task's label map: before, the warning did not say.
+    assert _said(log_records) == [(logging.WARNING,
+                                   f"Task 'a': {_warning(numbered)}")]
 
 
 @pytest.mark.parametrize('text', [

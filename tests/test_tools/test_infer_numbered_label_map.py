@@ -63,7 +63,8 @@ def test_a_tasks_numbered_label_map_is_said_once(tmp_path):
     assert proc.stdout.startswith(f'{clip}: a: ')
     warnings = [line for line in proc.stderr.splitlines() if 'index' in line]
     assert len(warnings) == 1, proc.stderr
-    assert warnings[0].endswith(_warning(label_map)), warnings
+    # It names the task whose label map it is.
+    assert warnings[0].endswith(f"Task 'a': {_warning(label_map)}"), warnings
 
 
 def test_names_that_only_start_with_numbers_are_not_said(tmp_path):
