@@ -3,7 +3,8 @@
 for one that reads files, a video file for one that reads extracted frames,
 a video that failed to decode whose first bytes are an image's or match no
 container, an image that failed to decode because it was cut short or is
-none.
+none. (A video file's container is checked by :func:`~mmadaptformer.utils.
+unknown_containers.check_video_file`, as the datasets check theirs.)
 
 :class:`~mmadaptformer.apis.inputs.TestInputs` asks :class:`InputRefusals`
 before (or after) running its test pipeline; the pipeline's transforms are
@@ -16,9 +17,7 @@ from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.image_files import image_damage
 from mmadaptformer.utils.local_files import home_note, is_local
-from mmadaptformer.utils.unknown_containers import (decord_reads_bytes,
-                                                    not_a_video,
-                                                    unknown_container_error)
+from mmadaptformer.utils.unknown_containers import BYTES_OPENER, not_a_video
 from mmadaptformer.utils.video_containers import CONTAINER_HEAD
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
@@ -88,8 +87,13 @@ class InputRefusals:
         self.types = [type(t).__name__ for t in transforms]
         #: Whether a transform opens video files (DecordInit and the like).
         self.opens_videos = any(name in VIDEO_OPENERS for name in self.types)
-        #: Whether ``DecordInit`` hands decord a file's bytes.
-        self.decord_reads_bytes = decord_reads_bytes(transforms)
+
+    @property
+    def decord_reads_bytes(self) -> bool:
+        """Whether ``DecordInit`` hands decord a file's bytes (see
+        :func:`~mmadaptformer.utils.unknown_containers.check_video_file`).
+        """
+        return BYTES_OPENER in self.types
 
     def not_a_container(self, path: str) -> str:
         """For a video that failed to decode: ``': it is a PNG image, not
@@ -103,34 +107,6 @@ class InputRefusals:
             return image_damage(path)
         with open(path, 'rb') as f:
             return not_a_video(f.read(CONTAINER_HEAD))
-
-    def unknown_container(self, path: str) -> None:
-        """Refuse a video file whose first bytes match no container that
-        :func:`~mmadaptformer.utils.video_containers.container_name` knows,
-        before the test pipeline opens it, if it is text or, for a pipeline
-        that opens videos with ``DecordInit``, decord cannot open it.
-
-        ``DecordInit`` hands decord the file's bytes, and decord 0.6 prints
-        the bytes of a file it cannot open to stderr as the file's name, up
-        to the first NUL byte: all of a text file (the HTML page that a
-        failed download saved as ``clip.mp4``), a terminal's escape
-        sequences included. Text is no video, so it is not opened; other
-        data is opened by its path, as the datasets' scans open their
-        files (:func:`~mmadaptformer.utils.video_containers.
-        inspect_video`), so that decord's log names the path. A file of a
-        known container is left to the pipeline.
-
-        The rule is :func:`~mmadaptformer.utils.unknown_containers.
-        unknown_container_error`, which the video datasets follow too.
-
-        Raises:
-            InferenceInputError: Naming the file, what its first bytes are
-                and why it cannot be opened.
-        """
-        why = unknown_container_error(path, self.decord_reads_bytes)
-        if why is not None:
-            raise InferenceInputError(
-                f'{path}: cannot be decoded as a video{why}.')
 
     def video_file(self, path: str) -> None:
         """Refuse a video file for a test pipeline that opens none: one

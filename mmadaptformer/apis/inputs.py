@@ -7,11 +7,12 @@ JSON-ready answers out (the class names they give:
 A video or image goes through its config's test pipeline
 (``test_dataloader.dataset.pipeline``) as the test dataset would feed it, so
 it gets the views ``tools/test.py`` gives it. A video's container is
-checked first (:func:`~mmadaptformer.utils.video_containers.check_container`),
-as the datasets check theirs: decord crashes the process on some truncated
-files. A file that cannot be classified raises :class:`InferenceInputError`
-naming it; a good PNG image (or a folder of good PNG frames) that OpenCV
-cannot decode in this process (decord imported before cv2) raises a
+checked first (:func:`~mmadaptformer.utils.unknown_containers.
+check_video_file`), as the datasets check theirs: decord crashes the
+process on some truncated files, and prints what it cannot open. A file
+that cannot be classified raises :class:`InferenceInputError` naming it;
+a good PNG image (or a folder of good PNG frames) that OpenCV cannot
+decode in this process (decord imported before cv2) raises a
 :class:`~mmadaptformer.utils.png_decoding.PngDecodingError` naming it and
 the cause, which stops the call: every PNG would fail alike.
 """
@@ -31,8 +32,9 @@ from mmadaptformer.utils.png_decoding import (frame_png_decoding_error,
                                               png_decoding_error)
 from mmadaptformer.utils.progress import progress_enabled
 from mmadaptformer.utils.transform_steps import TransformError, run_transforms
+from mmadaptformer.utils.unknown_containers import (UNDECODABLE,
+                                                    check_video_file)
 from mmadaptformer.utils.video_containers import (BrokenVideoError,
-                                                  check_container,
                                                   one_line_error)
 from .array_inputs import ArrayPipeline, InputKey, collect_items
 from .frame_folders import FrameFolders
@@ -196,13 +198,13 @@ class TestInputs:
             raise InferenceInputError(f'{path}: is empty (0 bytes).')
         if self.toolbox == 'mmaction':
             try:
-                # First: it names text by what it is and its first bytes.
-                self.refusals.unknown_container(path)
-                check_container(path)
+                check_video_file(
+                    path, open_with_decord=self.refusals.decord_reads_bytes)
             except BrokenVideoError as e:
                 why = str(e).removeprefix(f'{path}: ')
-                raise InferenceInputError(
-                    f'{path}: cannot be decoded as a video ({why}).') from e
+                if not why.startswith(UNDECODABLE):
+                    why = f'{UNDECODABLE} ({why})'
+                raise InferenceInputError(f'{path}: {why}.') from e
             except OSError as e:
                 raise InferenceInputError(
                     f'{path}: cannot be read ({type(e).__name__}: {e}).'

@@ -22,9 +22,9 @@ from .decord_failures import decord_explained
 from .text_files import text_in_place
 
 __all__ = [
-    'BrokenVideoError', 'CONTAINER_HEAD', 'TS_PACKET', 'VideoInfo',
-    'check_container', 'container_name', 'inspect_video', 'one_line_error',
-    'scan_video', 'text_video'
+    'BrokenVideoError', 'CONTAINER_HEAD', 'TS_PACKET', 'VideoHead',
+    'VideoInfo', 'check_container', 'container_name', 'inspect_video',
+    'one_line_error', 'scan_video', 'text_video'
 ]
 
 #: Top-level box types an MP4/MOV/3GP file may start with.
@@ -152,11 +152,11 @@ def container_name(head: bytes) -> Optional[str]:
 
 
 def text_video(head: bytes) -> Optional[str]:
-    """What a file is that was given as a video and is text: its first
-    bytes match no container (:func:`container_name`) and are text
-    (:func:`~mmadaptformer.utils.text_files.text_in_place`: an HTML page a
-    failed download saved as ``clip.mp4``, a Git LFS pointer, other text);
-    None for any other file.
+    """What a file is that was given as a video and is text, from the
+    first bytes of a file of no known container (:func:`container_name`
+    is None): an HTML page a failed download saved as ``clip.mp4``, a Git
+    LFS pointer (:func:`~mmadaptformer.utils.text_files.text_in_place`),
+    other text, quoted by its first bytes; None for binary data.
 
     Such a file is named, never handed to decord: decord 0.6 prints the
     bytes of a file it cannot open from memory (as mmaction2's
@@ -169,11 +169,13 @@ def text_video(head: bytes) -> Optional[str]:
 
     Returns:
         str | None: A phrase that follows "it is", e.g. ``'an HTML page,
-        not a video: ...'``.
+        not a video: ...'``, ``"text, not a video: b'Good clips: a, b'"``.
     """
-    if container_name(head) is not None:
-        return None
-    return text_in_place(head[:CONTAINER_HEAD], 'video')
+    text = text_in_place(head[:CONTAINER_HEAD], 'video')
+    if text == 'text, not a video':
+        # Nothing else says what it is: a list or notes saved as a video.
+        text += f': {head[:16]!r}'
+    return text
 
 
 #: The first bytes :func:`check_container` reads, in one read: enough for
@@ -182,9 +184,23 @@ def text_video(head: bytes) -> Optional[str]:
 _HEAD_BYTES = 4096
 
 
+class VideoHead(NamedTuple):
+    """What :func:`check_container` read of a file that passed, so that a
+    caller reads it once.
+
+    Args:
+        container (str, optional): The container its first bytes name
+            (:func:`container_name`), or None.
+        head (bytes): Its first bytes (up to 4 KiB; :data:`CONTAINER_HEAD`
+            tell its container).
+    """
+    container: Optional[str]
+    head: bytes
+
+
 def check_container(path: str,
                     fd: Optional[int] = None,
-                    size: Optional[int] = None) -> Optional[str]:
+                    size: Optional[int] = None) -> VideoHead:
     """Raise :class:`BrokenVideoError` if ``path`` is empty, shorter than
     its container header declares, or text (:func:`text_video`); opened
     here, also if it is a folder or no regular file (a FIFO).
@@ -197,39 +213,50 @@ def check_container(path: str,
     as unknown); a file of no known container fails if it is text (an
     HTML page, a Git LFS pointer), and other files pass: for those the
     caller decides (:func:`~mmadaptformer.utils.unknown_containers.
-    check_video_file` opens them with decord by their path).
+    check_video_file` names images and opens the rest with decord).
 
     Args:
         path (str): A local video file.
         fd (int, optional): A descriptor the caller opened ``path`` with,
             to read through instead of opening it again; the caller closes
-            it. Defaults to None (``path`` is opened).
-        size (int, optional): The file's size, where the caller has it
-            (``os.fstat``); a caller that passes ``fd`` has checked that it
-            is a regular file. Defaults to None.
+            it and has checked that it is a regular file. Defaults to None
+            (``path`` is opened).
+        size (int, optional): The size of the file open as ``fd``, where
+            the caller has it (``os.fstat``); only with ``fd``. Defaults to
+            None (``fd`` is stat'ed).
 
     Returns:
-        str | None: The container its first bytes name
-        (:func:`container_name`), or None.
+        VideoHead: Its container's name (or None) and first bytes.
 
     Raises:
         BrokenVideoError: If the file is empty, truncated, text, a folder
             or no regular file.
         OSError: If it cannot be opened or read (``FileNotFoundError`` if
             it is missing).
+        ValueError: If ``size`` is given without ``fd``.
     """
-    if fd is None:
-        # O_NONBLOCK: a FIFO given for a video is refused, not waited on
-        # (no effect on regular files).
-        fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
-        try:
-            status = os.fstat(fd)
-            _check_regular(path, status.st_mode)
-            return check_container(path, fd, status.st_size)
-        finally:
-            os.close(fd)
-    if size is None:
-        size = os.fstat(fd).st_size
+    if fd is not None:
+        return _checked_head(path, fd,
+                             os.fstat(fd).st_size if size is None else size)
+    if size is not None:
+        raise ValueError(
+            f'check_container({path!r}): size={size} is taken only with the '
+            'descriptor it is the size of (fd=); without one the file is '
+            'opened and stat\'ed here')
+    # O_NONBLOCK: a FIFO given for a video is refused, not waited on (no
+    # effect on regular files).
+    fd = os.open(path, os.O_RDONLY | getattr(os, 'O_NONBLOCK', 0))
+    try:
+        status = os.fstat(fd)
+        _check_regular(path, status.st_mode)
+        return _checked_head(path, fd, status.st_size)
+    finally:
+        os.close(fd)
+
+
+def _checked_head(path: str, fd: int, size: int) -> VideoHead:
+    """:func:`check_container` of a regular file open as ``fd``, of
+    ``size`` bytes."""
     if size == 0:
         raise BrokenVideoError(f'{path}: the file is empty (0 bytes)')
     head = os.pread(fd, _HEAD_BYTES, 0)
@@ -241,10 +268,10 @@ def check_container(path: str,
         _check_ebml(path, _Reader(fd, head, size))
     name = container_name(head)
     if name is None:
-        text = text_in_place(head[:CONTAINER_HEAD], 'video')
+        text = text_video(head)
         if text is not None:
             raise BrokenVideoError(f'{path}: it is {text}')
-    return name
+    return VideoHead(name, head)
 
 
 def _check_regular(path: str, mode: int) -> None:
@@ -326,7 +353,9 @@ def _check_ebml(path: str, file: _Reader) -> None:
             f'byte {declared}, the file has {file.size}')
 
 
-def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:
+def inspect_video(path: str,
+                  decode_last: bool = True,
+                  checked: bool = False) -> VideoInfo:
     """Check a video's container, open it with decord and count its frames.
 
     Costs one file open, a container index read and, with ``decode_last``,
@@ -336,6 +365,9 @@ def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:
     Args:
         path (str): A local video file.
         decode_last (bool): Also decode the last frame. Defaults to True.
+        checked (bool): The caller has checked the container
+            (:func:`check_container`): it is not read again. Defaults to
+            False.
 
     Returns:
         VideoInfo: The frame count and why the video is broken, if it is.
@@ -344,7 +376,8 @@ def inspect_video(path: str, decode_last: bool = True) -> VideoInfo:
     import decord
     num_frames = 0
     try:
-        check_container(path)
+        if not checked:
+            check_container(path)
         # By path, not from memory: see the module's docstring.
         reader = decord.VideoReader(path, num_threads=1)
         num_frames = len(reader)

@@ -48,7 +48,7 @@ def _jpeg() -> bytes:
 #: name: (bytes, how the clause starts).
 KINDS = {
     'random.mp4': (_random_bytes, NO_CONTAINER + "b'\\x01" + MARKER[:15]),
-    'photo.mp4': (_jpeg, ': it is a JPEG image, not a video (DECORDError: '),
+    'photo.mp4': (_jpeg, ': it is a JPEG image, not a video'),
     'cut.mp4': (lambda: b'\0\0\0', NO_CONTAINER + "b'\\x00\\x00\\x00' ("),
 }
 
@@ -119,26 +119,33 @@ def test_test_mode_refuses_it_when_built_as_inference_does(
 def test_only_files_of_no_known_container_are_opened_first(
         tmp_path, videos, monkeypatch):
     """Guards kept behaviour: a video of a known container costs the header
-    check alone; only the JPEG named ``.mp4`` is opened by decord first."""
+    check alone; only bytes of no container nor image format are opened by
+    decord first, and a JPEG named ``.mp4`` is named from its first bytes
+    (decord opens no image; FFmpeg printed its decoder's complaints)."""
     from mmadaptformer.utils import unknown_containers
     opened = []
     inspect_video = unknown_containers.inspect_video
 
-    def recording(path, decode_last=True):
+    def recording(path, decode_last=True, checked=False):
         opened.append(path)
-        return inspect_video(path, decode_last)
+        return inspect_video(path, decode_last, checked)
 
     monkeypatch.setattr(unknown_containers, 'inspect_video', recording)
-    photo = os.path.join(videos['videos'], 'photo.mp4')
-    with open(photo, 'wb') as f:
-        f.write(_jpeg())
+    names = {}
+    for name in ('photo.mp4', 'random.mp4'):
+        names[name] = os.path.join(videos['videos'], name)
+        with open(names[name], 'wb') as f:
+            f.write(KINDS[name][0]())
     ann = write_list(tmp_path / 'train.txt',
-                     [f'{good} 0'
-                      for good in videos['good']] + ['photo.mp4 1'])
+                     [f'{good} 0' for good in videos['good']] +
+                     ['photo.mp4 1', 'random.mp4 1'])
     dataset = build_checked(ann, videos, num_classes=2, check_files=None)
     for i in range(len(videos['good'])):
         dataset.prepare_data(i)
     assert opened == []
     with pytest.raises(BrokenVideoError, match='it is a JPEG image'):
         dataset.prepare_data(len(videos['good']))
-    assert opened == [photo]
+    assert opened == []
+    with pytest.raises(BrokenVideoError, match='match no video container'):
+        dataset.prepare_data(len(videos['good']) + 1)
+    assert opened == [names['random.mp4']]

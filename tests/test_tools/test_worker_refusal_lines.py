@@ -81,7 +81,7 @@ def test_a_message_of_several_lines_from_a_worker(tmp_path, tiny_video_data):
     tried = (rf'  {re.escape(str(videos / "text.avi"))} '
              rf'\({re.escape(str(listed))}:[12]\): BrokenVideoError: '
              rf'{re.escape(str(videos / "text.avi"))}: it is text, not a '
-             r'video\n')
+             r"video: b'not a video\\nnot '\n")
     assert re.search(
         r'^BrokenVideoError: CheckedVideoDataset: 2 samples in a row of ' +
         re.escape(f'{listed} could not be loaded (max_refetch=1); tried:') +
