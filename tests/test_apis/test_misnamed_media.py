@@ -7,8 +7,9 @@ bytes match no video container (AVI, MP4/MOV, ...): b'\\x89PNG...'
 (DECORDError: [11:13:35] /github/workspace/src/video/video_reader.cc:270:
 [BytesIO] Failed to measure ...)``: the bytes, not what they are, and
 decord's log time and build path before its message. It is now named
-from its first bytes alone (decord opens no image:
-tests/test_tools/test_infer_image_named_video_H.py). An MP4 named
+from its first bytes alone (decord opens no image; FFmpeg printed its
+decoder's lines about a damaged one: tests/test_tools/
+test_infer_image_named_video*.py). An MP4 named
 ``img.png`` was ``its first bytes match no image format (...):
 b'\\x00\\x00\\x00\\x1cftypisom...'``.
 """
