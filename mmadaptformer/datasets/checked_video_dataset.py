@@ -9,27 +9,25 @@ starts, with the file and line at fault, and in training replaces a broken
 video by another sample instead of killing a dataloader worker.
 """
 from functools import cached_property
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Union
 
 from mmaction.datasets import VideoDataset
 from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
 from mmengine.registry import DefaultScope
 
-from mmadaptformer.utils.transform_steps import (evaluation_pipeline,
-                                                 run_transform)
+from mmadaptformer.utils.transform_steps import evaluation_pipeline
 from mmadaptformer.utils.unknown_containers import (check_video_file,
                                                     decord_reads_bytes)
 from mmadaptformer.utils.video_containers import BrokenVideoError
 from .label_map import load_class_names
 from .listed_files import (CHECK_FILES, check_evaluation_files,
                            check_listed_files_exist)
-from .short_videos import (SHORT_VIDEOS, SHORT_VIDEOS_KEY, ShortVideoError,
-                           clip_frames)
+from .short_videos import SHORT_VIDEOS, ShortVideoError
 from .training_refetch import SKIPPED_VIDEOS_KEY, load_training_sample
+from .video_length_check import resolve_min_frames, run_checking_length
 from .video_list import parse_video_list
-from .video_sample_errors import (describe_video, evaluation_load_error,
-                                  short_video_error)
+from .video_sample_errors import describe_video, evaluation_load_error
 from .video_scan import scan_videos
 
 # SKIPPED_VIDEOS_KEY is defined by .training_refetch, and kept importable
@@ -279,19 +277,6 @@ class CheckedVideoDataset(VideoDataset):
         a file; read once, since every sample's check asks."""
         return decord_reads_bytes(self.pipeline.transforms)
 
-    def _resolve_min_frames(self) -> Optional[int]:
-        """``min_frames`` as given, else the pipeline's clip span."""
-        if self._min_frames_arg is not None:
-            return self._min_frames_arg
-        frames = clip_frames(self.pipeline.transforms)
-        if frames is None and self.short_videos != 'report':
-            raise ValueError(
-                f'CheckedVideoDataset ({self.ann_file}): short_videos='
-                f'{self.short_videos!r} needs min_frames, and the pipeline '
-                'has no SampleFrames or UniformSample to derive it from; '
-                'set min_frames')
-        return frames
-
     def filter_data(self) -> List[dict]:
         """In test mode, with ``skip_broken``, drop videos that fail
         :func:`~mmadaptformer.utils.video_containers.scan_video`, and with
@@ -300,7 +285,9 @@ class CheckedVideoDataset(VideoDataset):
         Returns:
             list[dict]: The videos kept.
         """
-        self.min_frames = self._resolve_min_frames()
+        self.min_frames = resolve_min_frames(self._min_frames_arg,
+                                             self.pipeline.transforms,
+                                             self.short_videos, self.ann_file)
         drop_short = (
             self.test_mode and self.short_videos == 'skip'
             and self.min_frames is not None)
@@ -313,7 +300,7 @@ class CheckedVideoDataset(VideoDataset):
     def prepare_data(self, idx: int) -> Optional[dict]:
         """Check the container, then run the pipeline, raising if the video
         has no frames or, unless ``short_videos='report'``, fewer than
-        ``min_frames``.
+        ``min_frames`` (:func:`~.video_length_check.run_checking_length`).
 
         Args:
             idx (int): Index of the sample.
@@ -333,29 +320,13 @@ class CheckedVideoDataset(VideoDataset):
         # for real-sized videos; one of no known container, opened by
         # decord first, 0.3-1 ms.
         self._check_video(filename)
-        short: List[Tuple[str, int, int]] = []
-        length_checked = False
-        for index, transform in enumerate(self.pipeline.transforms):
-            results = run_transform(index, transform, results)
-            if results is None:
-                return None
-            num_frames = results.get('total_frames')
-            if num_frames == 0:
-                raise BrokenVideoError(
-                    f'{results["filename"]}: the video has no frames')
-            if num_frames is not None and not length_checked:
-                length_checked = True
-                if self.min_frames and num_frames < self.min_frames:
-                    if self.short_videos != 'report':
-                        raise short_video_error(
-                            self._describe(idx), filename, int(num_frames),
-                            self.min_frames, self.short_videos,
-                            self._min_frames_arg is not None)
-                    short.append((filename, int(num_frames), self.min_frames))
-        samples = results.get('data_samples')
-        if hasattr(samples, 'set_metainfo'):
-            samples.set_metainfo({SHORT_VIDEOS_KEY: short})
-        return results
+        return run_checking_length(
+            self.pipeline.transforms,
+            results,
+            self.min_frames,
+            self.short_videos,
+            describe=lambda: self._describe(idx),
+            min_frames_given=self._min_frames_arg is not None)
 
     def _describe(self, idx: int) -> str:
         return describe_video(self.get_data_info(idx))
