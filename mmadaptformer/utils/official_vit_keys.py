@@ -11,8 +11,8 @@ from typing import Any, Mapping, Optional, Tuple
 
 __all__ = [
     'ADAPTER_KEY', 'PATCH_EMBED_KEY', 'PATCH_MODALITIES', 'PRETRAIN_PREFIXES',
-    'TOOLBOX_PATCH_EMBED_KEY', 'OfficialViTLayout', 'is_mae_decoder_key',
-    'official_vit_layout', 'unconverted_vit_layout'
+    'SWIN_STAGE_KEY', 'TOOLBOX_PATCH_EMBED_KEY', 'OfficialViTLayout',
+    'is_mae_decoder_key', 'official_vit_layout', 'unconverted_vit_layout'
 ]
 
 #: What only a trained AdaptFormer model holds: its adapters.
@@ -27,6 +27,11 @@ PATCH_MODALITIES = {5: 'video', 4: 'image'}
 #: ``VisionTransformer`` (mmcv's ``PatchEmbed``), as their model zoos save
 #: it under ``backbone.``.
 TOOLBOX_PATCH_EMBED_KEY = 'patch_embed.projection.weight'
+#: A key of a Swin Transformer's stages, ``layers.N.blocks.M.`` or
+#: ``layers.N.downsample.`` (the official Swin, mmaction2's Swin3D): not a
+#: plain ViT, although these name their patch embedding ``patch_embed.proj``
+#: as the official ViTs do.
+SWIN_STAGE_KEY = re.compile(r'^layers\.\d+\.(blocks\.\d+|downsample)\.')
 
 
 def is_mae_decoder_key(key: str) -> bool:
@@ -116,10 +121,8 @@ def unconverted_vit_layout(checkpoint: Any,
 
 def _swin_stages(state_dict: dict, root: str) -> bool:
     """Whether the weights under ``root`` hold Swin's stages
-    (``layers.N.blocks.M``): mmaction2's Swin3D and the official Swin name
-    their patch embedding ``patch_embed.proj`` too, but such a file is of
-    another backbone, which no ``--type`` of the converter takes."""
-    stages = root + 'layers.'
+    (:data:`SWIN_STAGE_KEY`): such a file is of another backbone, which no
+    ``--type`` of the converter takes."""
     return any(
-        isinstance(name, str) and name.startswith(stages)
-        and '.blocks.' in name for name in state_dict)
+        isinstance(name, str) and name.startswith(root)
+        and SWIN_STAGE_KEY.match(name[len(root):]) for name in state_dict)

@@ -6,6 +6,7 @@ import re
 from collections import OrderedDict
 from typing import Dict, List
 
+from mmadaptformer.utils.official_vit_keys import SWIN_STAGE_KEY
 from .common import (BACKBONE_PREFIX, MMACTION_TARGET, VIDEO_TYPES,
                      ConversionResult)
 from .key_mapper import KeyMapper
@@ -20,7 +21,7 @@ UNSUPPORTED_HINTS = (
      'a representation (pre-logits) layer is not supported'),
     (re.compile(r'^head\.0\.(weight|bias)$'),
      'the head BatchNorm is affine; BNLinearHead expects affine=False'),
-    (re.compile(r'^layers\.\d+\.(blocks\.\d+|downsample)\.'),
+    (SWIN_STAGE_KEY,
      "a Swin Transformer's stages (layers.N.blocks.M), not a plain ViT: "
      "start from mmpretrain's model-zoo Swin weights"),
 )
