@@ -150,7 +150,8 @@ def benchmark_inference(cfg: Config,
                         prefix_tasks: int = 4,
                         repeat: int = 3,
                         warmup: int = 1,
-                        log: Callable[[str], None] = print) -> dict:
+                        log: Callable[[str], None] = print,
+                        prefix_layers_option: str = 'prefix_layers') -> dict:
     """Measure inference of one config's AdaptFormer model.
 
     Args:
@@ -168,6 +169,9 @@ def benchmark_inference(cfg: Config,
         repeat (int): Timed calls per variant. Defaults to 3.
         warmup (int): Untimed calls first. Defaults to 1.
         log (Callable): Progress messages. Defaults to ``print``.
+        prefix_layers_option (str): How the caller names ``prefix_layers``
+            in ``shared_prefix.layers_source`` (``benchmark_infer.py``:
+            ``'--prefix-layers'``). Defaults to ``'prefix_layers'``.
 
     Returns:
         dict: The results; see ``docs/benchmark.md``. Keys ending in
@@ -189,13 +193,14 @@ def benchmark_inference(cfg: Config,
         clocks=dict(throughput='wall', ratios='process CPU'))
     scope = toolbox_of(cfg)
     data = synthetic_inputs(cfg, batch_size)
-    max_tasks = max(num_tasks)
-    tasks = write_tasks(cfg, root, max_tasks)
     # Counted once (it builds the host): the default layers and the
-    # table's block numbers both need it.
+    # table's block numbers both need it. First, so that a host without
+    # adaptable blocks is refused before any task is written.
     num_blocks = adaptable_block_count(cfg)
     prefix_layers, prefix_source = prefix_layers_of(
-        cfg, prefix_layers, num_blocks=num_blocks)
+        cfg, prefix_layers, prefix_layers_option, num_blocks=num_blocks)
+    max_tasks = max(num_tasks)
+    tasks = write_tasks(cfg, root, max_tasks)
     # The shared-prefix tasks too, before anything is measured: layers the
     # model does not have are refused now, not after minutes of timing.
     try:

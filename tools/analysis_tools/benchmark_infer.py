@@ -28,8 +28,7 @@ from mmengine.registry import MODELS, init_default_scope
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import (benchmark_inference,
                                           check_adaptformer_cfg, format_table)
-from mmadaptformer.apis.prefix_layers import (DEFAULT_PREFIX_BLOCKS,
-                                              prefix_layers_of)
+from mmadaptformer.apis.prefix_layers import DEFAULT_PREFIX_BLOCKS
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, count_problem,
                                      cpu_info, use_threads)
 from mmadaptformer.benchmark.cli import (load_model_config, refuse_bad_paths,
@@ -189,24 +188,26 @@ def _main(argv) -> dict:
     # model's build or a usage error.
     with tempfile.TemporaryDirectory() as tmp, refusals_exit(), \
             naming_config_mistakes(cfg, args.config, args.cfg_options):
-        prefix_layers, prefix_source = prefix_layers_of(
-            cfg, args.prefix_layers, '--prefix-layers')
         if args.prefix_layers is not None:
-            problem = prefix_layers_problem(cfg, prefix_layers)
+            problem = prefix_layers_problem(cfg, args.prefix_layers)
             if problem is not None:
                 build_parser().error(f'config {args.config}: {problem}')
+        # Without --prefix-layers, benchmark_inference chooses the default
+        # blocks from the host it builds once for the table's block
+        # numbers (resolving them here built the host a second time).
         with naming_plan_arguments(cfg, args.config, args.cfg_options):
             result = benchmark_inference(
                 cfg,
                 args.work_dir or tmp,
                 batch_size=args.batch_size,
                 num_tasks=args.tasks,
-                prefix_layers=prefix_layers,
+                prefix_layers=args.prefix_layers,
                 prefix_tasks=args.prefix_tasks,
                 repeat=args.repeat,
                 warmup=args.warmup,
-                log=_progress)
-    result['shared_prefix']['layers_source'] = prefix_source
+                log=_progress,
+                prefix_layers_option='--prefix-layers')
+    prefix_source = result['shared_prefix']['layers_source']
     result['cpu'] = cpu_info()['cpu'] or platform.processor() or 'unknown CPU'
     result['config'] = args.config
     print(format_table(result, result['cpu']))
