@@ -31,7 +31,7 @@ from mmengine.logging import print_log
 
 __all__ = [
     'CHECK_FILES', 'CHECK_THREADS', 'check_listed_files_exist',
-    'check_evaluation_files'
+    'check_evaluation_files', 'listed_lines'
 ]
 
 #: What ``check_files=...`` of the checked datasets accepts.
@@ -46,9 +46,19 @@ CheckFile = Callable[[str, int, int], None]
 _Found = Optional[Tuple[str, str]]
 
 
-def _listed(problems: Sequence[Tuple[dict, str]], max_listed: int) -> str:
-    """The lines naming ``problems`` (at most ``max_listed``), each
-    ``  SOURCE: FILE`` or ``  SOURCE: FILE: WHY``."""
+def listed_lines(problems: Sequence[Tuple[dict, str]], max_listed: int) -> str:
+    """The lines naming ``problems`` (at most ``max_listed``, then ``  ...
+    and N more``), each ``  SOURCE: FILE`` or ``  SOURCE: FILE: WHY``.
+
+    Args:
+        problems (Sequence[tuple[dict, str]]): Each entry of the parsed
+            list (``filename`` and ``source``) and why it is named, or
+            ``''``.
+        max_listed (int): At most this many are named.
+
+    Returns:
+        str: The lines, joined by newlines.
+    """
     lines = [
         f'  {d["source"]}: {d["filename"]}' + (f': {why}' if why else '')
         for d, why in problems[:max_listed]
@@ -105,7 +115,8 @@ def check_listed_files_exist(data_list: Sequence[dict],
     raise FileNotFoundError(
         f'{len(missing)} of {len(checked)} checked {what}s '
         f'(check_files={check_files!r}) of {ann_file} do not '
-        f'exist:\n{_listed(missing, max_listed)}' + _folder_hint(folder, what))
+        f'exist:\n{listed_lines(missing, max_listed)}' +
+        _folder_hint(folder, what))
 
 
 def _check_one(path: str, check_file: CheckFile,
@@ -244,5 +255,5 @@ def check_evaluation_files(data_list: Sequence[dict], ann_file: str,
         f'{len(problems)} of {len(data_list)} {what}s of {ann_file} are '
         f'{which}; evaluation would stop at the first of them '
         f'(test_mode=True: every {what} is checked when the dataset is '
-        f'built):\n{_listed(problems, max_listed)}\n{advice}' +
+        f'built):\n{listed_lines(problems, max_listed)}\n{advice}' +
         _folder_hint(folder, what))

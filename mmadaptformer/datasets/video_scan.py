@@ -17,6 +17,7 @@ from mmengine.logging import print_log
 from mmadaptformer.utils.progress import track_progress
 from mmadaptformer.utils.video_containers import inspect_video
 from .annotation_lists import AnnotationError
+from .listed_files import listed_lines
 
 __all__ = ['scan_videos']
 
@@ -52,20 +53,17 @@ def scan_videos(data_list: Sequence[dict], ann_file: str, skip_broken: bool,
         else:
             num_frames, why = 0, 'the file is missing'
         if why is not None and skip_broken:
-            broken.append(f'  {info["source"]}: {filename}: {why}')
+            broken.append((info, why))
         elif (drop_short and why is None and num_frames < min_frames):
-            short.append(f'  {info["source"]}: {filename}: '
-                         f'{num_frames} frames')
+            short.append((info, f'{num_frames} frames'))
         else:
             kept.append(info)
     if broken:
-        more = len(broken) - max_listed
         print_log(
             f'CheckedVideoDataset: skip_broken=True dropped '
             f'{len(broken)} of {len(data_list)} videos of '
             f'{ann_file}; evaluation uses {len(kept)}:\n' +
-            '\n'.join(broken[:max_listed]) +
-            (f'\n  ... and {more} more' if more > 0 else ''),
+            listed_lines(broken, max_listed),
             logger='current',
             level=logging.WARNING)
     elif skip_broken:
@@ -74,14 +72,12 @@ def scan_videos(data_list: Sequence[dict], ann_file: str, skip_broken: bool,
             f'of {ann_file}, none broken',
             logger='current')
     if short:
-        more = len(short) - max_listed
         print_log(
             f"CheckedVideoDataset: short_videos='skip' dropped "
             f'{len(short)} of {len(data_list)} videos of '
             f'{ann_file}, shorter than a clip (min_frames='
             f'{min_frames}); evaluation uses {len(kept)}:\n' +
-            '\n'.join(short[:max_listed]) +
-            (f'\n  ... and {more} more' if more > 0 else ''),
+            listed_lines(short, max_listed),
             logger='current',
             level=logging.WARNING)
     if not kept:
