@@ -12,10 +12,10 @@ from mmadaptformer.utils.png_decoding import (PngDecodingError,
                                               png_decoding_error)
 from mmadaptformer.utils.transform_steps import (PipelineStepError,
                                                  TransformError,
-                                                 evaluation_pipeline,
                                                  run_transforms)
 from mmadaptformer.utils.video_containers import one_line_error
 from .annotation_lists import AnnotationError
+from .evaluation_load import load_evaluation_sample
 from .image_files import BrokenImageError, check_image_file, check_opened_image
 from .label_map import load_class_names
 from .listed_files import (CHECK_FILES, check_evaluation_files,
@@ -249,17 +249,14 @@ class CheckedImageDataset(CustomDataset):
         if not self._fully_initialized:
             self.full_init()
         if self.test_mode:
-            try:
-                data = self.prepare_data(idx)
-            except PngDecodingError:
-                raise  # the process's, not the file's
-            except Exception as e:
-                raise self._unloadable(idx, e) from e
-            if data is None:
-                stage, _ = evaluation_pipeline()
-                raise BrokenImageError(
-                    f'The {stage} pipeline rejected {self._image(idx)}')
-            return data
+            # A PngDecodingError is the process's, not the file's.
+            return load_evaluation_sample(
+                idx,
+                prepare=self.prepare_data,
+                describe=self._image,
+                load_error=self._unloadable,
+                files=IMAGES,
+                passes=(PngDecodingError, ))
         return load_training_sample(
             idx,
             prepare=self.prepare_data,

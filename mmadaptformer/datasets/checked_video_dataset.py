@@ -16,15 +16,15 @@ from mmaction.registry import DATASETS
 from mmaction.utils import ConfigType
 from mmengine.registry import DefaultScope
 
-from mmadaptformer.utils.transform_steps import evaluation_pipeline
 from mmadaptformer.utils.unknown_containers import (check_video_file,
                                                     decord_reads_bytes)
 from mmadaptformer.utils.video_containers import BrokenVideoError
+from .evaluation_load import load_evaluation_sample
 from .label_map import load_class_names
 from .listed_files import (CHECK_FILES, check_evaluation_files,
                            check_listed_files_exist)
 from .short_videos import SHORT_VIDEOS, ShortVideoError
-from .training_refetch import SKIPPED_VIDEOS_KEY, load_training_sample
+from .training_refetch import SKIPPED_VIDEOS_KEY, VIDEOS, load_training_sample
 from .video_length_check import resolve_min_frames, run_checking_length
 from .video_list import parse_video_list
 from .video_sample_errors import describe_video, evaluation_load_error
@@ -346,20 +346,15 @@ class CheckedVideoDataset(VideoDataset):
         if not self._fully_initialized:
             self.full_init()
         if self.test_mode:
-            try:
-                data = self.prepare_data(idx)
-            except ShortVideoError:
-                raise
-            except Exception as e:
-                raise evaluation_load_error(
-                    self._describe(idx),
-                    self.get_data_info(idx)['filename'], e) from e
-            if data is None:
-                stage, _ = evaluation_pipeline()
-                raise BrokenVideoError(
-                    f'The {stage} pipeline rejected {self._describe(idx)}')
-            return data
-
+            return load_evaluation_sample(
+                idx,
+                prepare=self.prepare_data,
+                describe=self._describe,
+                load_error=lambda i, e: evaluation_load_error(
+                    self._describe(i),
+                    self.get_data_info(i)['filename'], e),
+                files=VIDEOS,
+                passes=(ShortVideoError, ))
         return load_training_sample(
             idx,
             prepare=self.prepare_data,
