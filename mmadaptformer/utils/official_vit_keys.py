@@ -10,11 +10,15 @@ from dataclasses import dataclass
 from typing import Any, Mapping, Optional, Tuple
 
 __all__ = [
-    'ADAPTER_KEY', 'PATCH_EMBED_KEY', 'PATCH_MODALITIES', 'PRETRAIN_PREFIXES',
-    'SWIN_STAGE_KEY', 'TOOLBOX_PATCH_EMBED_KEY', 'OfficialViTLayout',
-    'is_mae_decoder_key', 'official_vit_layout', 'unconverted_vit_layout'
+    'ADAPTER_KEY', 'BLOCK_KEY', 'PATCH_EMBED_KEY', 'PATCH_MODALITIES',
+    'PRETRAIN_PREFIXES', 'SWIN_STAGE_KEY', 'TOOLBOX_PATCH_EMBED_KEY',
+    'OfficialViTLayout', 'is_mae_decoder_key', 'official_vit_layout',
+    'other_backbone', 'unconverted_vit_layout'
 ]
 
+#: A key of a block of the official/timm/VideoMAE layouts,
+#: ``blocks.<index>.<rest>``.
+BLOCK_KEY = re.compile(r'^blocks\.(\d+)\.(.+)$')
 #: What only a trained AdaptFormer model holds: its adapters.
 ADAPTER_KEY = re.compile(r'(^|\.)adaptmlp\.')
 #: The prefixes of a VideoMAE pre-training checkpoint's keys.
@@ -85,8 +89,7 @@ def official_vit_layout(weights: Mapping[str, Any]) -> OfficialViTLayout:
 #: Keys of the official VideoMAE/MAE/AdaptFormer and timm ViTs, which
 #: mmaction2's and mmpretrain's ``VisionTransformer`` name otherwise
 #: (``patch_embed.projection``, ``mlp.layers``/``ffn.layers``, ``layers.``).
-_UNCONVERTED_KEYS = ('patch_embed.proj.weight',
-                     'encoder.patch_embed.proj.weight')
+_UNCONVERTED_KEYS = (PATCH_EMBED_KEY, PRETRAIN_PREFIXES[0] + PATCH_EMBED_KEY)
 
 
 def unconverted_vit_layout(checkpoint: Any,
@@ -96,7 +99,8 @@ def unconverted_vit_layout(checkpoint: Any,
     Such a file given to mmaction2's or mmpretrain's ``VisionTransformer``
     loads only the keys the layouts share (attention, norms): its patch
     embedding and MLPs keep their initialisation, with a warning that is
-    easy to miss.
+    easy to miss. A file of another backbone that names its patch
+    embedding so too (:func:`other_backbone`) is not in that layout.
 
     Args:
         checkpoint (Any): What the file holds.
@@ -113,16 +117,43 @@ def unconverted_vit_layout(checkpoint: Any,
         return None
     for key in _UNCONVERTED_KEYS:
         found = (prefix or '') + key
-        if found in state_dict and not _swin_stages(
-                state_dict, found[:-len('patch_embed.proj.weight')]):
+        if found in state_dict and not other_backbone(
+                state_dict, found[:-len(PATCH_EMBED_KEY)]):
             return found
     return None
 
 
-def _swin_stages(state_dict: dict, root: str) -> bool:
-    """Whether the weights under ``root`` hold Swin's stages
-    (:data:`SWIN_STAGE_KEY`): such a file is of another backbone, which no
-    ``--type`` of the converter takes."""
-    return any(
-        isinstance(name, str) and name.startswith(root)
-        and SWIN_STAGE_KEY.match(name[len(root):]) for name in state_dict)
+def other_backbone(state_dict: Mapping, root: str) -> bool:
+    """Whether the weights under ``root`` are of another backbone than the
+    official and timm ViTs, although it names its patch embedding
+    ``patch_embed.proj`` as they do; no ``--type`` of the converter takes
+    it.
+
+    Such a backbone holds Swin's stages (:data:`SWIN_STAGE_KEY`: the
+    official Swin, mmaction2's Swin3D), or blocks with attention beside
+    blocks without (mmpretrain's HiViT: its first blocks are MLPs, and
+    patch merging), where every block of those ViTs has attention. Weights
+    of no block with attention (a file of the patch embedding alone) are
+    not called another backbone: too little is known of them.
+
+    Args:
+        state_dict (Mapping): The weights.
+        root (str): The prefix of the backbone's keys (``''``,
+            ``'backbone.'``, ``'encoder.'``).
+
+    Returns:
+        bool: True for another backbone.
+    """
+    blocks, attention = set(), set()
+    for name in state_dict:
+        if not isinstance(name, str) or not name.startswith(root):
+            continue
+        key = name[len(root):]
+        if SWIN_STAGE_KEY.match(key):
+            return True
+        block = BLOCK_KEY.match(key)
+        if block:
+            blocks.add(block.group(1))
+            if block.group(2).startswith('attn.'):
+                attention.add(block.group(1))
+    return bool(attention) and blocks != attention

@@ -2,19 +2,16 @@
 """The key-mapping machinery shared by every source format: a
 :class:`KeyMapper` pops source keys and writes target keys, block by
 block, and records what it dropped and added."""
-import re
 from collections import OrderedDict
 from typing import Dict, List, Optional, Tuple
 
 import torch
 from torch import Tensor
 
+from mmadaptformer.utils.official_vit_keys import BLOCK_KEY
 from .common import (BACKBONE_PREFIX, HEAD_BN_EPS, MMACTION_TARGET,
                      MMPRETRAIN_TARGET, ConversionError, ConversionTarget,
                      shape_of)
-
-#: ``blocks.<index>.<rest>`` of the official/timm/VideoMAE layouts.
-BLOCK_KEY = re.compile(r'^blocks\.(\d+)\.(.+)$')
 
 
 class KeyMapper:
