@@ -169,9 +169,8 @@ def benchmark_inference(cfg: Config,
         repeat (int): Timed calls per variant. Defaults to 3.
         warmup (int): Untimed calls first. Defaults to 1.
         log (Callable): Progress messages. Defaults to ``print``.
-        prefix_layers_option (str): How the caller names ``prefix_layers``
-            in ``shared_prefix.layers_source`` (``benchmark_infer.py``:
-            ``'--prefix-layers'``). Defaults to ``'prefix_layers'``.
+        prefix_layers_option (str): ``prefix_layers`` as ``layers_source``
+            names it. Defaults to ``'prefix_layers'``.
 
     Returns:
         dict: The results; see ``docs/benchmark.md``. Keys ending in
@@ -193,9 +192,8 @@ def benchmark_inference(cfg: Config,
         clocks=dict(throughput='wall', ratios='process CPU'))
     scope = toolbox_of(cfg)
     data = synthetic_inputs(cfg, batch_size)
-    # Counted once (it builds the host): the default layers and the
-    # table's block numbers both need it. First, so that a host without
-    # adaptable blocks is refused before any task is written.
+    # Counted once (it builds the host) for the default layers and the
+    # table's block numbers; a host without blocks is refused first.
     num_blocks = adaptable_block_count(cfg)
     prefix_layers, prefix_source = prefix_layers_of(
         cfg, prefix_layers, prefix_layers_option, num_blocks=num_blocks)
