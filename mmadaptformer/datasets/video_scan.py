@@ -15,7 +15,9 @@ from typing import List, Optional, Sequence
 from mmengine.logging import print_log
 
 from mmadaptformer.utils.progress import track_progress
-from mmadaptformer.utils.video_containers import inspect_video
+from mmadaptformer.utils.unknown_containers import check_video_file
+from mmadaptformer.utils.video_containers import (VideoInfo, inspect_video,
+                                                  one_line_error)
 from .annotation_lists import AnnotationError
 from .listed_files import listed_lines
 
@@ -49,7 +51,7 @@ def scan_videos(data_list: Sequence[dict], ann_file: str, skip_broken: bool,
                                f'Scanning the videos of {ann_file}'):
         filename = info['filename']
         if osp.isfile(filename):
-            num_frames, why = inspect_video(filename, decode_last=skip_broken)
+            num_frames, why = _scanned(filename, skip_broken)
         else:
             num_frames, why = 0, 'the file is missing'
         if why is not None and skip_broken:
@@ -86,3 +88,16 @@ def scan_videos(data_list: Sequence[dict], ann_file: str, skip_broken: bool,
             f'broken or short ({len(broken)} broken, {len(short)} '
             f'shorter than {min_frames} frames)')
     return kept
+
+
+def _scanned(path: str, decode_last: bool) -> VideoInfo:
+    """:func:`~mmadaptformer.utils.video_containers.inspect_video` after
+    the check every other path makes
+    (:func:`~mmadaptformer.utils.unknown_containers.check_video_file`): an
+    image named as a video is told from its first bytes, not handed to
+    decord (whose FFmpeg prints its own lines for a damaged one)."""
+    try:
+        check_video_file(path)
+    except Exception as e:  # BrokenVideoError, OSError: why it is dropped
+        return VideoInfo(0, one_line_error(e))
+    return inspect_video(path, decode_last=decode_last, checked=True)

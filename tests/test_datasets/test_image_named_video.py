@@ -82,3 +82,25 @@ def test_training_skips_it_without_ffmpeg_lines(tmp_path, listed, log_records,
         f'({ann}:1): BrokenVideoError: {listed["photo"]}: cannot be decoded '
         'as a video: it is a JPEG image, not a video; drawing another sample'
     ] * len(skipped), warnings
+
+
+def test_skip_broken_drops_it_without_ffmpeg_lines(tmp_path, listed,
+                                                   log_records, capfd):
+    """``skip_broken=True`` names it from its first bytes as the other
+    checks do; before, its scan opened it with decord, and FFmpeg printed
+    its lines."""
+    ann = write_list(tmp_path / 'val.txt',
+                     [f'{listed["good"]} 0', 'photo.mp4 1'])
+    dataset = build_checked(
+        ann,
+        listed,
+        test_mode=True,
+        skip_broken=True,
+        pipeline=tiny_pipeline('val_pipeline'))
+    _no_ffmpeg_line(capfd)
+    assert [dataset.get_data_info(i)['filename'] for i in range(len(dataset))
+            ] == [os.path.join(listed['videos'], listed['good'])]
+    warnings = dataset_warnings(log_records)
+    assert len(warnings) == 1, warnings
+    assert (f'{listed["photo"]}: cannot be decoded as a video: it is a '
+            'JPEG image, not a video') in warnings[0], warnings[0]
