@@ -32,7 +32,9 @@ reading its data, so its loader is left to the Runner as before.
 
 :func:`check_datasets` returns the datasets it built, so that the checks
 after it (:func:`~mmadaptformer.engine.head_classes_check.
-check_head_classes`) read them rather than build them again.
+check_head_classes`) read them rather than build them again, and the tools
+read them in full (:func:`~mmadaptformer.utils.early_datasets.read_datasets`)
+and hand them to the Runner, which then builds none of its own.
 """
 import copy
 import inspect
