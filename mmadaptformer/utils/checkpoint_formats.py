@@ -16,13 +16,13 @@ from typing import Optional
 
 from .image_files import image_format
 from .local_files import CONFIG_SUFFIXES
-from .text_files import printable_text, text_stand_in
+from .text_files import printable_text, stand_in_for
 from .video_containers import container_name
 
 __all__ = [
-    'API_ORDER', 'SAFETENSORS_SUFFIX', 'TOOL_ORDER', 'binary_format',
-    'file_kind', 'is_safetensors', 'last_checkpoint_record', 'media_kind',
-    'not_a_checkpoint', 'safetensors_advice', 'text_format'
+    'API_ORDER', 'FORMAT_HEAD', 'SAFETENSORS_SUFFIX', 'TOOL_ORDER',
+    'binary_format', 'file_kind', 'is_safetensors', 'last_checkpoint_record',
+    'media_kind', 'not_a_checkpoint', 'safetensors_advice', 'text_format'
 ]
 
 #: The name PyTorch's ``torch.load`` needs to read a safetensors file.
@@ -53,7 +53,7 @@ API_ORDER = ('the APIs take the config first, then the checkpoint '
              'Inferencer(CONFIG, CHECKPOINT), tools/test.py CONFIG '
              'CHECKPOINT)')
 #: How many bytes are read to tell the format.
-_HEAD = 512
+FORMAT_HEAD = 512
 #: How the names of checkpoints that a last_checkpoint record names end.
 _CHECKPOINT_ENDS = ('.pth', '.pt', '.ckpt')
 
@@ -61,7 +61,7 @@ _CHECKPOINT_ENDS = ('.pth', '.pt', '.ckpt')
 def _read_head(filename: str) -> bytes:
     try:
         with open(filename, 'rb') as f:
-            return f.read(_HEAD)
+            return f.read(FORMAT_HEAD)
     except OSError:
         return b''
 
@@ -135,13 +135,19 @@ def _misplaced_media(head: bytes, order: str = TOOL_ORDER) -> Optional[str]:
 
 def _misplaced_config(filename: str,
                       head: bytes,
-                      order: str = TOOL_ORDER) -> Optional[str]:
+                      order: str = TOOL_ORDER,
+                      text: Optional[str] = None) -> Optional[str]:
     """What a checkpoint named and written as a config is, with the
-    ``order`` of files; None for any other."""
-    if filename.endswith(CONFIG_SUFFIXES) and \
-            printable_text(head) is not None:
-        return f'a config file, not a checkpoint: {order}'
-    return None
+    ``order`` of files; None for any other. ``text`` is ``head`` as
+    ``printable_text(head, escapes=True)`` decoded it, if it was."""
+    if not filename.endswith(CONFIG_SUFFIXES):
+        return None
+    if text is None:
+        text = printable_text(head, escapes=True)
+    # A config is text without a terminal's escapes.
+    if text is None or '\x1b' in text:
+        return None
+    return f'a config file, not a checkpoint: {order}'
 
 
 def is_safetensors(filename: str) -> bool:
@@ -219,7 +225,9 @@ def binary_format(filename: str) -> Optional[str]:
     return None
 
 
-def text_format(filename: str) -> Optional[str]:
+def text_format(filename: str,
+                head: Optional[bytes] = None,
+                text: Optional[str] = None) -> Optional[str]:
     """What ``filename`` is when it is text that downloads leave in place
     of a file (an HTML or XML page, a Git LFS pointer), MMEngine's
     ``last_checkpoint`` record (:func:`last_checkpoint_record`), or a
@@ -228,14 +236,29 @@ def text_format(filename: str) -> Optional[str]:
 
     Args:
         filename (str): A local file that :func:`torch.load` failed on.
+        head (bytes, optional): Its first :data:`FORMAT_HEAD` bytes (all
+            of a shorter file), if read already. Defaults to None (read
+            here).
+        text (str, optional): ``head`` as
+            ``printable_text(head, escapes=True)`` decoded it, if it was
+            (with ``head``). Defaults to None (decoded here).
 
     Returns:
         str | None: A phrase that follows "is"; None for any other file.
     """
-    head = _read_head(filename)
-    return (_misplaced_config(filename, head)
-            or text_stand_in(head, 'checkpoint')
-            or last_checkpoint_record(filename, head))
+    if head is None:
+        head = _read_head(filename)
+    if text is None:
+        text = printable_text(head, escapes=True)
+    if text is not None:
+        known = (
+            _misplaced_config(filename, head, text=text)
+            or stand_in_for(text, 'checkpoint'))
+        if known is not None:
+            return known
+    # A record is read on its own terms: its line may end in a byte-order
+    # mark, which printable_text refuses.
+    return last_checkpoint_record(filename, head)
 
 
 def last_checkpoint_record(filename: str,
@@ -261,7 +284,7 @@ def last_checkpoint_record(filename: str,
     """
     if head is None:
         head = _read_head(filename)
-    if len(head) >= _HEAD:
+    if len(head) >= FORMAT_HEAD:
         return None
     try:
         text = head.decode('utf-8').strip('\ufeff \t\r\n')

@@ -20,8 +20,8 @@ import io
 import pickletools
 from typing import Optional
 
-from .checkpoint_formats import text_format
-from .text_files import printable_text, text_in_place
+from .checkpoint_formats import FORMAT_HEAD, text_format
+from .text_files import printable_text, stand_in_for
 
 __all__ = ['MAX_TEXT_CHECKPOINT', 'text_in_checkpoint_place']
 
@@ -30,8 +30,6 @@ __all__ = ['MAX_TEXT_CHECKPOINT', 'text_in_checkpoint_place']
 MAX_TEXT_CHECKPOINT = 64 * 1024
 #: How much of the first line is quoted for text of no known kind.
 _QUOTED = 60
-#: How many bytes tell text from a binary file.
-_HEAD = 512
 
 
 def _is_pickle(data: bytes) -> bool:
@@ -50,8 +48,12 @@ def text_in_checkpoint_place(filename: str) -> Optional[str]:
     no pickle: MMEngine's ``last_checkpoint`` record (naming the
     checkpoint it holds and whether that is there), an HTML or XML page, a
     Git LFS pointer, a config (:func:`.checkpoint_formats.text_format`), or
-    other text (:func:`.text_files.text_in_place`, with its first line);
-    None for anything else, the loader's to read.
+    other text (with its first line); None for anything else, the loader's
+    to read.
+
+    The file is read once, and its text decoded once for all of these
+    (its first bytes once more when it is longer than them: they alone
+    tell a binary checkpoint, which ends the check there).
 
     Args:
         filename (str): A local regular file.
@@ -62,24 +64,27 @@ def text_in_checkpoint_place(filename: str) -> Optional[str]:
     """
     try:
         with open(filename, 'rb') as f:
-            data = f.read(_HEAD)
+            head = f.read(FORMAT_HEAD)
             # A checkpoint (a zip archive, a binary pickle) ends the check
             # at its first bytes.
-            if printable_text(data, escapes=True) is None:
+            head_text = printable_text(head, escapes=True)
+            if head_text is None:
                 return None
-            data += f.read(MAX_TEXT_CHECKPOINT + 1 - len(data))
+            data = head + f.read(MAX_TEXT_CHECKPOINT + 1 - len(head))
     except OSError:
         # The loader's own error says why it cannot be read.
         return None
     if len(data) > MAX_TEXT_CHECKPOINT or _is_pickle(data):
         return None
-    what = text_in_place(data, 'checkpoint')
-    if what is None:
+    text = head_text if len(data) == len(head) else printable_text(
+        data, escapes=True)
+    if text is None:
         return None
-    known = text_format(filename)
+    known = text_format(filename, head, head_text)
     if known is not None:
         return known
-    first = printable_text(data, escapes=True).splitlines()[0]
+    what = stand_in_for(text, 'checkpoint') or 'text, not a checkpoint'
+    first = text.splitlines()[0]
     if len(first) > _QUOTED:
         first = first[:_QUOTED] + '...'
     return f'{what} (its first line: {first!r})'

@@ -11,7 +11,7 @@ by what it is.
 """
 from typing import Optional
 
-__all__ = ['printable_text', 'text_in_place', 'text_stand_in']
+__all__ = ['printable_text', 'stand_in_for', 'text_in_place', 'text_stand_in']
 
 
 def printable_text(head: bytes, escapes: bool = False) -> Optional[str]:
@@ -52,12 +52,20 @@ def text_stand_in(head: bytes, what: str) -> Optional[str]:
         not a checkpoint: ...'``.
     """
     text = printable_text(head, escapes=True)
-    return None if text is None else _stand_in_for(text, what)
+    return None if text is None else stand_in_for(text, what)
 
 
-def _stand_in_for(text: str, what: str) -> Optional[str]:
+def stand_in_for(text: str, what: str) -> Optional[str]:
     """:func:`text_stand_in` of a head already decoded to ``text``
-    (:func:`printable_text`)."""
+    (:func:`printable_text`), for a caller that reads it otherwise too.
+
+    Args:
+        text (str): The head as :func:`printable_text` decoded it.
+        what (str): What was expected, e.g. ``'checkpoint'``.
+
+    Returns:
+        str | None: As :func:`text_stand_in`.
+    """
     lowered = text[:64].lower()
     if lowered.startswith(('<!doctype html', '<html', '<head', '<body')):
         return (f'an HTML page, not a {what}: the address served a web '
@@ -93,4 +101,4 @@ def text_in_place(head: bytes, what: str) -> Optional[str]:
     text = printable_text(head, escapes=True)
     if text is None:
         return None
-    return _stand_in_for(text, what) or f'text, not a {what}'
+    return stand_in_for(text, what) or f'text, not a {what}'

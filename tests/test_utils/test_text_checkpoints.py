@@ -166,3 +166,46 @@ def test_text_pickles_are_still_read_by_the_loader(tmp_path, unpickled):
     assert str(info.value).startswith(f'Refused to load checkpoint {evil}')
     assert 'system' in str(info.value)
     assert unpickled == [str(legacy), str(evil)]
+
+
+@pytest.mark.parametrize('kind', list(TEXTS))
+def test_text_is_read_once_and_decoded_once(tmp_path, monkeypatch, kind):
+    """The file is opened once and its text decoded once for all the
+    kinds it is checked for (it was opened twice and decoded up to six
+    times), with the same answer. A longer file has its head decoded
+    once more: the head alone ends the check for a binary checkpoint."""
+    from mmadaptformer.utils import checkpoint_formats, checkpoint_text
+    from mmadaptformer.utils.text_files import printable_text
+    text, expected = TEXTS[kind]
+    decoded, opened = [], []
+    real_open = open
+
+    def counting_decode(head, *args, **kwargs):
+        decoded.append(len(head))
+        return printable_text(head, *args, **kwargs)
+
+    def counting_open(file, *args, **kwargs):
+        if str(file).startswith(str(tmp_path)):
+            opened.append(str(file))
+        return real_open(file, *args, **kwargs)
+
+    for module in (checkpoint_formats, checkpoint_text):
+        monkeypatch.setattr(module, 'printable_text', counting_decode)
+    monkeypatch.setattr('builtins.open', counting_open)
+    short = tmp_path / 'vit-b.pth'
+    short.write_text(text)
+    assert checkpoint_text.text_in_checkpoint_place(
+        str(short)).startswith(expected)
+    assert opened == [str(short)]
+    assert decoded == [len(text)]
+    # Padded past the head with blank lines, which change no answer.
+    long = tmp_path / 'long.pth'
+    long.write_text(text + '\n' * 1000)
+    opened.clear()
+    decoded.clear()
+    what = checkpoint_text.text_in_checkpoint_place(str(long))
+    if kind != 'relative record':
+        # A record is one line: padded, it is other text.
+        assert what.startswith(expected)
+    assert opened == [str(long)]
+    assert decoded == [checkpoint_formats.FORMAT_HEAD, len(text) + 1000]
