@@ -39,6 +39,7 @@ from .checkpoint_source import tag_checkpoint_source
 from .checkpoint_text import text_in_checkpoint_place
 from .numpy_globals import (foreign_byte_order, multibyte_dtypes_made,
                             numpy_safe_globals, unsafe_numpy_entries)
+from .old_pickles import unreadable_pickle
 from .pickle_scan import PickleScanLimitError, scan_file_globals
 from .refusal_text import (REFUSAL_KEYS, error_detail, refusal_message,
                            refusal_reason)
@@ -237,6 +238,13 @@ def _load_error(filename: str, where: str,
     if refused:
         return CheckpointLoadError(
             refusal_message(where, refused), refused=True)
+    old_pickle = unreadable_pickle(filename)
+    if old_pickle is not None:
+        what, advice = old_pickle
+        return CheckpointLoadError(
+            f'Checkpoint file {where} ({size} bytes) is {what}. It was not '
+            f'loaded ({error_detail(error)}), and nothing in it was '
+            f'executed. {advice}.')
     what = text_format(filename)
     if what is not None:
         return CheckpointLoadError(
@@ -331,7 +339,9 @@ def safe_torch_load(filename: str,
             nothing was executed), is not a regular file, is text that is
             no pickle (a last_checkpoint record, a web page: see
             :func:`.text_in_checkpoint_place`; never unpickled), is in a
-            format that cannot be loaded safely, or is truncated or
+            format that cannot be loaded safely (a legacy file of pickle
+            protocol 0 or 1, a pickle torch.save did not write: see
+            :func:`.unreadable_pickle`), or is truncated or
             corrupted; or if other code allow-listed numpy globals that
             would undo this module's guards. The message names the file.
     """

@@ -147,7 +147,8 @@ def test_text_pickles_are_still_read_by_the_loader(tmp_path, unpickled):
     """Guard of kept behaviour: pickles of protocol 0 are text, and are
     the loader's to read, not taken for text files: a legacy ``torch.save``
     file of protocol 0 (which PyTorch's weights-only unpickler cannot
-    read), and one that names code, refused by what it names."""
+    read: the loader names it), and one that names code, refused by what
+    it names."""
     buffer = io.BytesIO()
     saved = {'meta': {'epoch': 2}}
     torch.save(
@@ -157,7 +158,8 @@ def test_text_pickles_are_still_read_by_the_loader(tmp_path, unpickled):
     legacy.write_bytes(buffer.getvalue())
     with pytest.raises(CheckpointLoadError) as info:
         safe_torch_load(str(legacy))
-    assert 'is truncated or corrupted' in str(info.value)
+    assert ('is a torch.save file in the legacy (non-zip) format written '
+            'with pickle protocol 0') in str(info.value)
     assert 'text, not a checkpoint' not in str(info.value)
     evil = tmp_path / 'evil.pth'
     evil.write_bytes(b'c' + os.name.encode() + b'\nsystem\n(S"true"\ntR.')
