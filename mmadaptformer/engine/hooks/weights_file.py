@@ -8,20 +8,25 @@ training writes them: a backbone's pretrained weights (one that
 ``tools/model_converters/convert_official.py`` converted, a bare state
 dict) or a model's weights saved on their own hold none. Such a file starts
 a new run, through ``--pretrained`` or ``load_from``; :func:`untrained_file`
-says which, for what the file holds.
+says which, for what the file holds: never ``--pretrained`` for a file
+that holds adapters (or prompts), which it refuses.
 """
-from typing import Any, List, Mapping, Optional
+from typing import Any, Iterable, List, Mapping, Optional
 
+import torch
 from torch import nn
 
+from mmadaptformer.models.backbones.base_wrapper import FrozenHostWrapper
+from mmadaptformer.models.backbones.trained_part_check import trained_part_keys
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.model_keys import BACKBONE_PREFIX
+from mmadaptformer.utils.trained_part_fit import trained_part_name
 from mmadaptformer.utils.weights_nesting import (holds_own_names,
                                                  nested_weights_cause,
                                                  tensor_keys)
 
-__all__ = ['TRAINING_STATE_KEYS', 'untrained_file']
+__all__ = ['TRAINING_STATE_KEYS', 'trained_part_tensors', 'untrained_file']
 
 #: The ``meta`` entries that ``Runner.resume`` reads and training writes.
 TRAINING_STATE_KEYS = ('epoch', 'iter')
@@ -36,6 +41,56 @@ def _tensor_keys(checkpoint: Mapping) -> List[str]:
         k[len(_DDP):] if k.startswith(_DDP) else k
         for k in tensor_keys(checkpoint.get('state_dict', checkpoint))
     ]
+
+
+def trained_part_tensors(model: nn.Module, keys: Iterable[str]) -> List[str]:
+    """The keys among ``keys`` that hold a trained part (adapters,
+    prompts): the model's own, or its attached modules' in blocks the
+    model leaves out (:func:`~mmadaptformer.models.backbones.
+    trained_part_check.trained_part_keys`, the check that refuses such a
+    file as ``--pretrained``: it is a trained model, not a backbone).
+
+    Args:
+        model (nn.Module): The model (unwrapped).
+        keys (Iterable[str]): A file's keys, as the model names its own.
+
+    Returns:
+        list[str]: Those keys, each once, in the order of ``keys``.
+    """
+    state = dict.fromkeys(keys)
+    found = set()
+    for name, module in model.named_modules():
+        if isinstance(module, FrozenHostWrapper):
+            found.update(
+                trained_part_keys(module, state, f'{name}.' if name else ''))
+    return [key for key in state if key in found]
+
+
+def _trained_model(keys: List[str], trained: List[str], model: nn.Module,
+                   held: str, file: str) -> str:
+    """What a file that holds a trained part is and how to train from it:
+    ``--pretrained`` refuses it."""
+    part = trained_part_name(model)
+    given = set(keys)
+    lacking = [
+        k for k, v in model.state_dict().items()
+        if isinstance(v, torch.Tensor) and k not in given
+    ]
+    if not lacking:
+        return (f"a trained model's weights ({len(keys)} tensors of its "
+                f'{held}, its {part}s among them, e.g. {trained[0]}). To '
+                f'train from them, load them: tools/train.py CONFIG '
+                f'--cfg-options load_from={file} (the whole model; '
+                f'--pretrained takes a backbone without {part}s)')
+    return (f'a file of {part} tensors without the rest of the model '
+            f'({len(keys)} tensors of its {held}: {len(trained)} of '
+            f'{part}s, e.g. {trained[0]}, and none of {len(lacking)} '
+            f'others, e.g. {lacking[0]}) and without the record by which an '
+            f'adapter-only checkpoint loads on its frozen backbone (a '
+            f"'meta' with {ADAPTER_META_KEY!r}), so nothing loads it as it "
+            f'is. To train from them, load the checkpoint that training '
+            f'wrote them in (it keeps the record): tools/train.py CONFIG '
+            f'--pretrained BACKBONE --cfg-options load_from=EPOCH_N.pth')
 
 
 def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
@@ -80,6 +135,10 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
                 f'{", ".join(parts)}{converted}). To train from it, '
                 f'{pretrained}')
     held = sorted({k.split('.')[0] for k in keys if k.split('.')[0] in parts})
+    trained = trained_part_tensors(model, keys)
+    if trained:
+        return _trained_model(keys, trained, model,
+                              ', '.join(held) + converted, file)
     return (f'the weights of a model ({len(keys)} tensors of its '
             f'{", ".join(held)}{converted}). To train from them, load them: '
             f'tools/train.py CONFIG --cfg-options load_from={file} (the '
