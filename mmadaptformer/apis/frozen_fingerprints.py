@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 from mmadaptformer.models import FROZEN_HOST_KEY
-from mmadaptformer.models.backbones.frozen_host_record import as_fingerprint
+from mmadaptformer.models.backbones.frozen_host_entries import as_fingerprint
 from mmadaptformer.utils.checkpoint_source import FROZEN_HOST_FORMAT
 from mmadaptformer.utils.control_characters import escape_controls
 from mmadaptformer.utils.fingerprint import digest, tensor_fingerprint

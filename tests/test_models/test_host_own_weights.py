@@ -11,8 +11,10 @@ import torch
 from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.models import AdaptFormer, FrozenBackboneMismatchError
-from mmadaptformer.models.backbones.frozen_host_record import (
-    frozen_host_entry, verify_frozen_host)
+from mmadaptformer.models.backbones.frozen_host_entries import \
+    frozen_host_entry
+from mmadaptformer.models.backbones.frozen_host_record import \
+    verify_frozen_host
 from mmadaptformer.utils.fingerprint import state_fingerprints
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 

@@ -9,7 +9,8 @@ from helpers import TINY_IMAGE_CONFIG, VIDEO_HOST, write_config
 from mmengine.registry import MODELS, init_default_scope
 
 from mmadaptformer.models import FROZEN_HOST_KEY, VPT, AdaptFormer
-from mmadaptformer.models.backbones.frozen_host_record import frozen_host_entry
+from mmadaptformer.models.backbones.frozen_host_entries import \
+    frozen_host_entry
 from mmadaptformer.utils import ConfigError
 from mmadaptformer.utils.fingerprint import tensor_fingerprint
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -97,7 +98,7 @@ def test_adapters_wired_otherwise_are_refused(part, tmp_path):
 def test_a_full_checkpoint_that_lacks_backbone_tensors_is_refused():
     """A merged checkpoint's record has no fingerprints: the backbone
     tensors it lacks would keep this model's values unchecked."""
-    from mmadaptformer.models.backbones.frozen_host_record import \
+    from mmadaptformer.models.backbones.frozen_host_entries import \
         trained_settings_entries
     model = _adaptformer(adapter=dict(bottleneck=4))
     state = dict(model.state_dict())

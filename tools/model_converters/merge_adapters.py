@@ -37,7 +37,7 @@ from mmadaptformer.engine.adapter_checkpoint.layout import (
     check_adapter_record, check_tensor_entries, checkpoint_meta,
     checkpoint_state_dict)
 from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
-from mmadaptformer.models.backbones.frozen_host_record import \
+from mmadaptformer.models.backbones.frozen_host_entries import \
     trained_settings_entries
 from mmadaptformer.models.backbones.load_refusals import completing_recorded
 from mmadaptformer.utils.atomic_save import atomic_torch_save

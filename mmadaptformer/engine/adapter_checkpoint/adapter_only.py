@@ -31,9 +31,10 @@ from mmadaptformer.models.backbones.adapter_only_misfit import (
     check_adapter_only_host, check_adapter_only_keys, other_method)
 from mmadaptformer.models.backbones.base_wrapper import (UNNAMED_STATE_DICT,
                                                          FrozenHostWrapper)
+from mmadaptformer.models.backbones.frozen_host_entries import \
+    frozen_host_entries
 from mmadaptformer.models.backbones.frozen_host_record import (
-    FROZEN_HOST_KEY, FrozenBackboneMismatchError, frozen_host_entries,
-    verify_frozen_host)
+    FROZEN_HOST_KEY, FrozenBackboneMismatchError, verify_frozen_host)
 from mmadaptformer.utils.adapter_only_fit import ADAPTER_META_KEY
 from mmadaptformer.utils.classifier_parts import (evaluated_parts,
                                                   head_part_keys,

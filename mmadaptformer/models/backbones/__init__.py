@@ -1,8 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 from .adaptformer import AdaptFormer
 from .base_wrapper import UNNAMED_STATE_DICT, FrozenHostWrapper
-from .frozen_host_record import (FROZEN_HOST_KEY, FrozenBackboneMismatchError,
-                                 frozen_host_entries)
+from .frozen_host_entries import frozen_host_entries
+from .frozen_host_record import FROZEN_HOST_KEY, FrozenBackboneMismatchError
 from .host_build import build_host_backbone
 from .host_grad_guard import HostTrainingError, host_parameters
 from .own_loading_hint import own_loading_hint_of_cfg

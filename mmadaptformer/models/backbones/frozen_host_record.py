@@ -1,12 +1,15 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""The record of the frozen backbone an adapter-only state dict was trained on.
+"""Compare a model with the record of the frozen backbone an adapter-only
+state dict was trained on.
 
 A frozen-host wrapper (:class:`~mmadaptformer.models.FrozenHostWrapper`)
 saves, with its trainable parts, the per-tensor fingerprints (see
 :mod:`mmadaptformer.utils.fingerprint`) of its frozen host under
-``<wrapper prefix>`` + :data:`FROZEN_HOST_KEY`: :func:`frozen_host_entry`
-writes that record, :func:`verify_frozen_host` compares a wrapper's frozen
-host with it and raises :class:`FrozenBackboneMismatchError` if they differ.
+``<wrapper prefix>`` + :data:`FROZEN_HOST_KEY` (:mod:`.frozen_host_entries`
+writes that record). :func:`verify_frozen_host` compares a wrapper's frozen
+host with it and raises :class:`FrozenBackboneMismatchError` if they differ;
+:func:`differing_frozen_keys` names the tensors of a pretrained file that
+differ, by the same comparison.
 
 The record also keeps the settings of the trained part that change what it
 computes without changing its tensors (a fixed adapter ``scale``, the
@@ -19,31 +22,31 @@ not checked for them.
 A full checkpoint holds the frozen tensors itself, but its trained part
 ran with settings all the same: ``tools/model_converters/merge_adapters.py``
 keeps them under the same key, in a record of format :data:`SETTINGS_FORMAT`
-without fingerprints (:func:`trained_settings_entries`), and the wrapper
+without fingerprints
+(:func:`~.frozen_host_entries.trained_settings_entries`), and the wrapper
 refuses a model built with other ones on every loading path. Merged
 checkpoints written before have no record, and load as before.
 """
-from typing import Any, Dict, Iterator, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
 import torch
 from torch import nn
 
-from ...utils.adapter_only_fit import CHECKS_OWN_LOADS, loading_source
+from ...utils.adapter_only_fit import loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.control_characters import escape_controls
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.local_files import is_local, same_file
 from ...utils.state_dict_check import StateDictMismatchError
-from ..host_spec import qualname
+from .frozen_host_entries import as_fingerprint
 from .trained_host import (FROZEN_HOST_KEY, HOST_KEY, SETTINGS_FORMAT,
                            SETTINGS_KEY, check_same_host,
                            check_trained_settings)
 
 __all__ = [
     'FROZEN_HOST_KEY', 'SETTINGS_KEY', 'SETTINGS_FORMAT', 'HOST_KEY',
-    'FrozenBackboneMismatchError', 'as_fingerprint', 'check_same_host',
-    'check_trained_settings', 'frozen_host_entry', 'frozen_host_entries',
-    'trained_settings_entries', 'verify_frozen_host', 'differing_frozen_keys'
+    'FrozenBackboneMismatchError', 'check_same_host', 'check_trained_settings',
+    'verify_frozen_host', 'differing_frozen_keys'
 ]
 
 #: How many differing tensors an error lists by name.
@@ -69,56 +72,6 @@ class FrozenBackboneMismatchError(RuntimeError):
         super().__init__(message)
         self.trained_on = trained_on
         self.named_backbone = named_backbone
-
-
-def as_fingerprint(value) -> tuple:
-    """A fingerprint as :func:`tensor_fingerprint` returns it, whatever
-    container types a checkpoint round trip gave it."""
-    shape, dtype, total, weighted = value
-    return tuple(int(d) for d in shape), str(dtype), int(total), int(weighted)
-
-
-def frozen_host_entry(wrapper: nn.Module,
-                      fingerprints: Mapping[str, tuple]) -> dict:
-    """The :data:`FROZEN_HOST_KEY` entry of an adapter-only checkpoint.
-
-    Args:
-        wrapper (FrozenHostWrapper): The wrapper whose frozen host the
-            fingerprints are of.
-        fingerprints (Mapping[str, tuple]): Fingerprints (see
-            :mod:`mmadaptformer.utils.fingerprint`) of the frozen host
-            tensors the trainable parts were trained on, keyed as in
-            ``wrapper.host_keys``.
-
-    Returns:
-        dict: ``format``, ``version``, ``fingerprints``, ``pretrained``
-        (the host's checkpoint path, if known), :data:`HOST_KEY` (the
-        host's class) and :data:`SETTINGS_KEY` (the value of each of
-        ``wrapper.trained_settings()``).
-    """
-    unknown = sorted(set(fingerprints) - set(wrapper.host_keys))
-    if unknown:
-        raise KeyError(
-            f'{type(wrapper).__name__}: fingerprints of keys the host does '
-            f'not have: {unknown[:_LISTED]}; expected keys of '
-            f'{type(wrapper.backbone).__name__}.state_dict().')
-    entry = dict(
-        format=FROZEN_HOST_FORMAT,
-        version=1,
-        fingerprints={k: as_fingerprint(v)
-                      for k, v in fingerprints.items()},
-        pretrained=wrapper.host_source)
-    entry[HOST_KEY] = qualname(type(wrapper.backbone))
-    entry[SETTINGS_KEY] = _settings(wrapper)
-    return entry
-
-
-def _settings(wrapper: nn.Module) -> dict:
-    """The value of each of ``wrapper.trained_settings()``."""
-    return {
-        name: value
-        for name, (_, value) in wrapper.trained_settings().items()
-    }
 
 
 def _host_tensors(wrapper: nn.Module, state_dict: Optional[Mapping],
@@ -168,12 +121,16 @@ def differing_frozen_keys(entry: Any,
         list[str], optional: The keys that differ, in the record's order.
     """
     expected, _ = _recorded(entry)
-    if expected is None:
-        return None
+    return None if expected is None else _differing(expected, host_state)
+
+
+def _differing(expected: Mapping[str, tuple], host: Mapping) -> List[str]:
+    """The keys of the ``expected`` fingerprints whose tensors ``host``
+    lacks or holds with other values, in their order."""
     return [
         key for key, fingerprint in expected.items()
-        if not torch.is_tensor(host_state.get(key))
-        or tensor_fingerprint(host_state[key]) != fingerprint
+        if not torch.is_tensor(host.get(key))
+        or tensor_fingerprint(host[key]) != fingerprint
     ]
 
 
@@ -290,12 +247,7 @@ def verify_frozen_host(wrapper: nn.Module,
     check_trained_settings(wrapper, entry)
     host = _host_tensors(wrapper, state_dict, prefix)
     _check_architecture(wrapper, expected, host, source)
-    differ = []
-    for key, fingerprint in expected.items():
-        value = host.get(key)
-        if not torch.is_tensor(value) or \
-                tensor_fingerprint(value) != fingerprint:
-            differ.append(key)
+    differ = _differing(expected, host)
     if not differ:
         return
     trained_on = entry.get('pretrained')
@@ -352,64 +304,3 @@ def _trained_frozen_message(wrapper: nn.Module, source: Optional[str],
         f'{part}-only checkpoint was made with a config that freezes them, '
         f'or {wrapper.host_source} has changed since. Make it again from '
         'the full checkpoint with the config it was trained with.')
-
-
-def _frozen_host_wrappers(model: nn.Module) -> Iterator[Tuple[str, nn.Module]]:
-    """``(state-dict prefix, module)`` of every frozen-host wrapper in a
-    model: the modules that check their own loads (see
-    :data:`~mmadaptformer.utils.adapter_only_fit.CHECKS_OWN_LOADS`)."""
-    for name, module in model.named_modules():
-        if getattr(module, CHECKS_OWN_LOADS, False):
-            yield (f'{name}.' if name else ''), module
-
-
-def frozen_host_entries(model: nn.Module,
-                        fingerprints: Mapping[str, tuple]) -> Dict[str, dict]:
-    """The :data:`FROZEN_HOST_KEY` entries of every frozen-host wrapper in a
-    model (the modules that check their own loads, see
-    :data:`~mmadaptformer.utils.adapter_only_fit.CHECKS_OWN_LOADS`).
-
-    Args:
-        model (nn.Module): The unwrapped model.
-        fingerprints (Mapping[str, tuple]): Fingerprints of the frozen
-            tensors, keyed as in ``model.state_dict()``.
-
-    Returns:
-        dict[str, dict]: State-dict key -> entry, for each wrapper.
-    """
-    entries = {}
-    for prefix, module in _frozen_host_wrappers(model):
-        host = set(module.host_keys)
-        own = {
-            key[len(prefix):]: value
-            for key, value in fingerprints.items()
-            if key.startswith(prefix) and key[len(prefix):] in host
-        }
-        if own:
-            entries[prefix + FROZEN_HOST_KEY] = frozen_host_entry(module, own)
-    return entries
-
-
-def trained_settings_entries(model: nn.Module) -> Dict[str, dict]:
-    """The :data:`FROZEN_HOST_KEY` entries of a full checkpoint of ``model``
-    (e.g. a merged one): the trained settings of each frozen-host wrapper
-    (see :func:`frozen_host_entries`), in a record of format
-    :data:`SETTINGS_FORMAT`, without fingerprints.
-
-    Args:
-        model (nn.Module): The unwrapped model.
-
-    Returns:
-        dict[str, dict]: State-dict key -> entry, for each wrapper.
-    """
-    return {
-        prefix + FROZEN_HOST_KEY: {
-            'format': SETTINGS_FORMAT,
-            'version': 1,
-            # None needed: the checkpoint holds the frozen tensors.
-            'fingerprints': {},
-            HOST_KEY: qualname(type(module.backbone)),
-            SETTINGS_KEY: _settings(module)
-        }
-        for prefix, module in _frozen_host_wrappers(model)
-    }
