@@ -37,6 +37,8 @@ _RESAVE = ('If you trust where it came from, re-save it there: in the '
            'environment that wrote it, read it with {load}{then} and save '
            "the object with torch.save's defaults (a zip archive, pickle "
            'protocol 2), which this loader reads')
+#: How a zip archive starts: torch.save's format since PyTorch 1.6.
+_ZIP_MAGIC = b'PK\x03\x04'
 #: What else a pickle of numpy weights needs: a model loads tensors.
 _TO_TENSORS = ', turn its numpy arrays into tensors (torch.from_numpy)'
 
@@ -186,6 +188,11 @@ def unreadable_pickle(filename: str) -> Optional[Tuple[str, str]]:
     """
     try:
         with open(filename, 'rb') as raw:
+            # torch.load reads such a file as a zip archive (a damaged one,
+            # here), never as pickles: its 'P' would read as PERSID.
+            if raw.read(len(_ZIP_MAGIC)) == _ZIP_MAGIC:
+                return None
+            raw.seek(0)
             f = _CappedReader(raw, MAX_SCAN_BYTES)
             first = _read_pickle(f, MAX_SCAN_OPCODES)
             if first.opcodes == 1 and first.first == MAGIC_NUMBER:

@@ -198,3 +198,15 @@ def test_old_pickles_that_carry_code_are_still_refused(tmp_path):
         assert 'pickle of protocol' not in message
         assert 'legacy (non-zip)' not in message
     assert not marker.exists()
+
+
+def test_a_damaged_zip_archive_is_not_called_a_pickle(tmp_path):
+    """torch.load reads a file that starts as a zip archive as one, never
+    as pickles, though its ``P`` is protocol 0's PERSID opcode: these
+    bytes read on as a whole pickle."""
+    path = tmp_path / 'cut.pth'
+    path.write_bytes(b"PK\x03\x04(dp0\nS'a'\np1\nI1\ns.")
+    with pytest.raises(CheckpointLoadError) as info:
+        safe_torch_load(str(path))
+    assert 'pickle of protocol' not in str(info.value)
+    assert 'is truncated or corrupted' in str(info.value)
