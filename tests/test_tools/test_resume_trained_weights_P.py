@@ -127,3 +127,57 @@ def test_adapters_without_their_record_name_the_checkpoint_to_load(
         '--pretrained', run['backbone'], '--cfg-options',
         f'load_from={run["epoch"]}'
     ], tmp_path / 'w')
+
+
+#: The tiny AdaptFormer config's adapters on one block, saving full
+#: checkpoints (adapters, frozen backbone and head) with training state.
+ONE_BLOCK = ("custom_hooks = [dict(type='AdapterHook', "
+             "extra_trainable=[r'^backbone\\.fc_norm\\.'], "
+             'adapter_only_checkpoint=False)]\n'
+             'model = dict(backbone=dict(layers=[{}]))\n')
+
+
+def test_a_run_with_adapters_on_other_blocks_is_resumed_by_its_config(
+        run, tiny_video_data, tmp_path):
+    """A full checkpoint whose adapters are on block 0, resumed with the
+    config of adapters on block 1: it was told to give it as --pretrained
+    (the frozen backbone) or load_from, which both refuse a file with
+    adapters this model lacks, and was called "a checkpoint of a model
+    without these adapters (a stock or fully fine-tuned model...)"."""
+    data = video_data_cfg(tiny_video_data)
+    block0, block1 = (
+        write_config(tmp_path / f'block{i}.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
+                     data + ONE_BLOCK.format(i)) for i in (0, 1))
+    pretrained = ['--pretrained', run['backbone']]
+    work = tmp_path / 'block0'
+    run_tool(
+        ['train.py', block0, '--work-dir', work, '--seed', '0'] + pretrained,
+        cwd=tmp_path)
+    epoch_1 = work / 'epoch_1.pth'
+    proc = run_tool(
+        [
+            'train.py', block1, '--work-dir', tmp_path / 'r', '--resume',
+            epoch_1
+        ] + pretrained,
+        cwd=tmp_path,
+        check=False)
+    line = refused_line(proc, absent=['resumed epoch'])
+    assert line == (
+        f'ResumeStateError: {epoch_1} cannot be resumed with this config: it '
+        "holds none of the model's 4 adapter tensors (e.g. "
+        'backbone.blocks.1.adaptmlp.down_proj.weight) but 4 adapter tensors '
+        'this model lacks (e.g. backbone.blocks.0.adaptmlp.down_proj.weight)'
+        ': it is a checkpoint of a model with other adapters (e.g. on other '
+        'blocks), saved after epoch 1 (iteration 2). Resume it with the '
+        'config that trained it, or resume from a checkpoint that this '
+        "config's training wrote, or use another --work-dir."), line
+    # Followed: the config that trained it resumes it and runs on.
+    again = tmp_path / 'again'
+    proc = run_tool(
+        ['train.py', block0, '--work-dir', again, '--resume', epoch_1] +
+        pretrained,
+        cwd=tmp_path,
+        check=False)
+    assert proc.returncode == 0, proc.stdout[-3000:]
+    assert 'resumed epoch' in proc.stdout
+    assert (again / 'epoch_2.pth').is_file()

@@ -40,7 +40,7 @@ from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
 from .run_optim_wrappers import named_optim_wrappers
-from .weights_file import untrained_file
+from .weights_file import trained_part_tensors, untrained_file, weight_keys
 
 __all__ = [
     'ResumeStateError', 'check_resume_state', 'check_training_state',
@@ -99,6 +99,17 @@ def refuse_resume_without_trained_part(runner: Runner,
     model = unwrapped_model(runner.model)
     keys, part = added_part_keys(model), trained_part_name(model)
     file = _file(source)
+    other = trained_part_tensors(model, weight_keys(checkpoint))
+    if other:
+        # --pretrained and load_from refuse it too.
+        raise ResumeStateError(
+            f'{source} cannot be resumed with this config: it holds none of '
+            f'the model\'s {len(keys)} {part} tensors (e.g. {keys[0]}) but '
+            f'{len(other)} {part} tensors this model lacks (e.g. {other[0]}): '
+            f'it is a checkpoint of a model with other {part}s (e.g. on '
+            f'other blocks), saved after {at}. Resume it with '
+            'the config that trained it, or resume from a checkpoint that '
+            'this config\'s training wrote, or use another --work-dir.')
     raise ResumeStateError(
         f'{source} cannot be resumed with this config: it holds none of '
         f'the model\'s {len(keys)} {part} tensors (e.g. {keys[0]}), so the '

@@ -26,17 +26,27 @@ from mmadaptformer.utils.weights_nesting import (holds_own_names,
                                                  nested_weights_cause,
                                                  tensor_keys)
 
-__all__ = ['TRAINING_STATE_KEYS', 'trained_part_tensors', 'untrained_file']
+__all__ = [
+    'TRAINING_STATE_KEYS', 'trained_part_tensors', 'untrained_file',
+    'weight_keys'
+]
 
 #: The ``meta`` entries that ``Runner.resume`` reads and training writes.
 TRAINING_STATE_KEYS = ('epoch', 'iter')
 _DDP = 'module.'
 
 
-def _tensor_keys(checkpoint: Mapping) -> List[str]:
-    """The names of the tensors that MMEngine would load from the file
+def weight_keys(checkpoint: Mapping) -> List[str]:
+    """The names of the tensors that MMEngine would load from a checkpoint
     (those under ``'state_dict'``, else at its top level), without DDP's
-    ``module.``."""
+    ``module.``.
+
+    Args:
+        checkpoint (Mapping): The loaded checkpoint.
+
+    Returns:
+        list[str]: The names, in the file's order.
+    """
     return [
         k[len(_DDP):] if k.startswith(_DDP) else k
         for k in tensor_keys(checkpoint.get('state_dict', checkpoint))
@@ -96,7 +106,7 @@ def _trained_model(keys: List[str], trained: List[str], model: nn.Module,
 def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
                   file: str) -> str:
     """What the file holds and how to start a run from it."""
-    keys = _tensor_keys(checkpoint)
+    keys = weight_keys(checkpoint)
     parts = [name for name, _ in model.named_children()]
     pretrained = (f'give it as the backbone\'s pretrained weights: '
                   f'tools/train.py CONFIG --pretrained {file}')
