@@ -29,7 +29,6 @@ file and say what to do, and logs a warning for each of the last two;
 import logging
 from typing import Any, Dict, List
 
-from mmengine.optim import BaseOptimWrapper, OptimWrapperDict
 from mmengine.runner import IterBasedTrainLoop, Runner
 
 from mmadaptformer.utils.model_unwrap import unwrapped_model
@@ -39,7 +38,7 @@ from ..adapter_checkpoint import checkpoint_meta
 from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
-from .run_optim_wrappers import named_optim_wrappers
+from .run_optim_wrappers import named_optim_wrappers, run_trains
 from .weights_file import trained_part_tensors, untrained_file, weight_keys
 
 __all__ = [
@@ -178,8 +177,7 @@ def _check_present(runner: Runner, checkpoint: dict, source: str,
     """Refuse a checkpoint without the optimizer or scheduler state that
     the run has."""
     lacking, effects = [], []
-    if isinstance(runner.optim_wrapper, (BaseOptimWrapper, OptimWrapperDict)) \
-            and 'optimizer' not in checkpoint:
+    if run_trains(runner) and 'optimizer' not in checkpoint:
         lacking.append("optimizer state ('optimizer')")
         effects.append('a new optimizer state (e.g. SGD momentum reset)')
     if runner.param_schedulers is not None and \
