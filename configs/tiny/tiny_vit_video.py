@@ -120,9 +120,10 @@ test_cfg = dict(type='TestLoop')
 
 optim_wrapper = dict(
     optimizer=dict(type='SGD', lr=0.05, momentum=0.9, weight_decay=0.))
-param_scheduler = [
-    dict(type='CosineAnnealingLR', T_max=2, eta_min=0., by_epoch=True)
-]
+# No end and no T_max: MMEngine ends the cosine with training (at
+# train_cfg.max_epochs, --cfg-options included) and takes T_max = end - begin,
+# so the rate falls every epoch to the last, however long the run is.
+param_scheduler = [dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True)]
 # The recipe's total batch size is 1 process x 4 clips.
 auto_scale_lr = dict(enable=False, base_batch_size=4)
 

@@ -24,6 +24,11 @@ A run shorter than a scheduler's explicit ``end`` (a stock recipe's
 valid for MMEngine, but the learning rate never reaches the schedule's
 later values; :func:`check_param_scheduler` logs a warning naming the entry,
 its ``end`` and the training length, in the entry's unit.
+
+The opposite is silent in MMEngine and as wrong: training past the end of
+the schedule, and a cosine whose ``T_max`` is shorter than its span (it
+rises again). :func:`check_param_scheduler` warns of both too, once no
+entry is refused; :mod:`mmadaptformer.utils.schedule_span` says when.
 """
 import logging
 import numbers
@@ -39,6 +44,8 @@ from .config_place import option_place
 from .counted import counted
 from .registry_names import registered, use_default_scope
 from .runner_type import mmengine_runner
+from .schedule_span import (Span, optimizer_of, warn_if_cosine_turns,
+                            warn_if_schedule_ends_early)
 
 __all__ = ['check_param_scheduler', 'scheduler_entries', 'loop_length']
 
@@ -105,8 +112,10 @@ def check_param_scheduler(cfg: Config,
                           source: str,
                           options: Optional[dict] = None) -> None:
     """Refuse a ``param_scheduler`` entry whose ``end`` (given, or the
-    training length the Runner gives it) is not after its ``begin``, and
-    warn of one whose given ``end`` is after the end of training.
+    training length the Runner gives it) is not after its ``begin``; warn
+    of one whose given ``end`` is after the end of training, of a
+    schedule that ends before training does and of a cosine that rises
+    again (:mod:`mmadaptformer.utils.schedule_span`).
 
     Args:
         cfg (Config): The config, ``--cfg-options`` merged; one whose
@@ -125,11 +134,13 @@ def check_param_scheduler(cfg: Config,
     if not mmengine_runner(cfg) or not train_cfg:
         return
     use_default_scope(cfg)
+    spans, unknown = [], set()
     for key, entry in scheduler_entries(cfg.get('param_scheduler')):
         kind = entry.get('type')
         cls = registered(PARAM_SCHEDULERS, kind)
         if not (isinstance(cls, type) and issubclass(cls, _ParamScheduler)
                 and cls.__module__.startswith('mmengine.')):
+            unknown.add(optimizer_of(key))
             continue  # another scheduler may check otherwise
         begin = entry.get('begin', 0)
         by_epoch = bool(entry.get('by_epoch', True))
@@ -137,11 +148,13 @@ def check_param_scheduler(cfg: Config,
         given = 'end' in entry
         end = entry['end'] if given else (length or (None, None))[1]
         if not (_number(begin) and _number(end)):
+            unknown.add(optimizer_of(key))
             continue
         if end > begin:
             if given:
                 _warn_if_past_training(key, getattr(cls, '__name__', kind),
                                        entry, length, source, options)
+            spans.append(Span(key, cls, entry, begin, end, length))
             continue
         if entry.get('convert_to_iter_based') and end == INF and begin < INF:
             continue  # INF stays; begin grows with the epoch length
@@ -149,6 +162,11 @@ def check_param_scheduler(cfg: Config,
             _refusal(key, getattr(cls, '__name__', kind), begin, end, given,
                      length if length and length[1] == end else None,
                      'epochs' if by_epoch else 'iterations', source, options))
+    for span in spans:
+        warn_if_cosine_turns(span, source, options)
+    warn_if_schedule_ends_early(
+        [span for span in spans if optimizer_of(span.key) not in unknown],
+        source, options)
 
 
 def _warn_if_past_training(key: str, name: str, entry: dict,

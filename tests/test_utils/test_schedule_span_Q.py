@@ -1,0 +1,236 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""check_param_scheduler warns of a schedule that ends before training
+does and of a cosine that rises again past its T_max; each case is checked
+against the learning rates MMEngine's own schedulers give."""
+import glob
+import logging
+import os.path as osp
+
+import pytest
+import torch
+from helpers import CONFIGS, TINY_IMAGE_CONFIG, image_data_cfg, write_config
+from mmengine.config import Config
+from mmengine.optim.scheduler.param_scheduler import INF
+from mmengine.registry import PARAM_SCHEDULERS
+
+from mmadaptformer.utils.scheduler_check import check_param_scheduler
+
+COSINE = dict(type='CosineAnnealingLR', eta_min=0., by_epoch=True)
+WARMUP = dict(type='LinearLR', start_factor=0.1, by_epoch=True, begin=0)
+EPOCHS = dict(type='EpochBasedTrainLoop', val_interval=1)
+
+
+def _epochs(n):
+    return dict(EPOCHS, max_epochs=n)
+
+
+def _lrs(schedulers, max_epochs):
+    """The learning rate of each epoch under MMEngine's schedulers, built
+    as the Runner builds them (``end`` defaults to ``max_epochs``)."""
+    optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.)
+    built = [
+        PARAM_SCHEDULERS.build(
+            dict(
+                dict(entry, optimizer=optimizer),
+                end=entry.get('end', max_epochs))) for entry in schedulers
+    ]
+    lrs = []
+    for _ in range(max_epochs):
+        lrs.append(optimizer.param_groups[0]['lr'])
+        optimizer.step()
+        for scheduler in built:
+            scheduler.step()
+    return lrs
+
+
+def _rises(lrs):
+    """Whether the rate rises again after it fell (a warm-up's rise before
+    is meant)."""
+    steps = [b - a for a, b in zip(lrs, lrs[1:])]
+    fell = next((i for i, step in enumerate(steps) if step < -1e-12), None)
+    return fell is not None and any(step > 1e-12 for step in steps[fell:])
+
+
+def _held(lrs, epochs):
+    """Whether the last ``epochs`` rates are all the one before them, the
+    last that the schedule set."""
+    return len(set(lrs[-epochs - 1:])) == 1 and lrs[-epochs - 2] != lrs[-1]
+
+
+def _warnings(records):
+    return [r.getMessage() for r in records if r.levelno >= logging.WARNING]
+
+
+def _check(max_epochs, schedulers, options=None):
+    cfg = Config(
+        dict(
+            default_scope='mmpretrain',
+            train_cfg=_epochs(max_epochs),
+            param_scheduler=schedulers))
+    check_param_scheduler(cfg, 'cfg.py', options)
+
+
+#: (max_epochs, param_scheduler, the warning's start or None, what the
+#: real rates do: 'rises' past the minimum, or holds for N epochs).
+CASES = [
+    # The journey's case: the tiny configs' T_max=2 under 8 epochs.
+    (8, [dict(COSINE, T_max=2)],
+     'cfg.py: param_scheduler[0] (CosineAnnealingLR) has T_max=2 (epochs) '
+     'from begin=0 and runs to epoch 8 (no end, so it ends with training: '
+     'train_cfg.max_epochs=8): its learning rate reaches its minimum at '
+     'epoch 2 and rises again for the 6 epochs left', 'rises'),
+    (10, [dict(WARMUP, end=2),
+          dict(COSINE, begin=2, T_max=4, end=10)],
+     'cfg.py: param_scheduler[1] (CosineAnnealingLR) has T_max=4 (epochs) '
+     'from begin=2 and runs to epoch 10 (end=10)', 'rises'),
+    # The recipes' warm-up and cosine, trained 30 epochs longer.
+    (120, [dict(WARMUP, end=10),
+           dict(COSINE, T_max=80, begin=10, end=90)],
+     'cfg.py: the learning rate schedule ends at epoch 90, the end of '
+     'param_scheduler[1] (CosineAnnealingLR), but training runs to epoch '
+     '120 (train_cfg.max_epochs=120): for the last 30 epochs the learning '
+     'rate stays at the value the schedule ended with. For a schedule over '
+     'the whole run, set param_scheduler[1].end to 120 and its T_max to '
+     '110, or leave its end and T_max out: MMEngine then ends it with '
+     'training; or train for 90 epochs (train_cfg.max_epochs=90).', 30),
+    (4, [dict(COSINE, T_max=2, end=2)],
+     'cfg.py: the learning rate schedule ends at epoch 2', 2),
+    (6, [dict(type='StepLR', step_size=1, gamma=0.5, end=3)],
+     'cfg.py: the learning rate schedule ends at epoch 3', 3),
+    # Schedules that span training, a warm-up to the base rate alone, a
+    # momentum schedule beside it, and a schedule that never ends.
+    (8, [dict(COSINE)], None, None),
+    (8, [dict(COSINE, T_max=8)], None, None),
+    (8, [dict(WARMUP, end=2), dict(COSINE, begin=2)], None, None),
+    (8, [dict(WARMUP, end=2),
+         dict(COSINE, begin=2, end=8, T_max=6)], None, None),
+    (8, [dict(WARMUP, end=2)], None, None),
+    (8, [dict(type='ConstantLR', factor=0.5, end=2)], None, None),
+    (8, [dict(COSINE, T_max=20, end=INF)], None, None),
+    # A cosine cut short by training does not turn: only the warning that
+    # training ends first.
+    (8, [dict(COSINE, T_max=10, end=10)],
+     'cfg.py: param_scheduler[0] (CosineAnnealingLR) has end=10 (epochs), '
+     'but training ends after 8 epochs', None),
+]
+
+
+@pytest.mark.parametrize('max_epochs, schedulers, warning, rates', CASES)
+def test_warns_of_what_mmengine_does(log_records, max_epochs, schedulers,
+                                     warning, rates):
+    lrs = _lrs(schedulers, max_epochs)
+    assert _rises(lrs) == (rates == 'rises'), lrs
+    if isinstance(rates, int):
+        assert _held(lrs, rates), lrs
+    _check(max_epochs, schedulers)
+    messages = _warnings(log_records)
+    if warning is None:
+        assert messages == [], messages
+        return
+    assert len(messages) == 1 and messages[0].startswith(warning), messages
+
+
+def test_momentum_beside_it_is_another_schedule(log_records):
+    """A momentum scheduler without end does not hide a learning rate
+    schedule that ends before training."""
+    _check(6, [
+        dict(COSINE, T_max=3, end=3),
+        dict(type='CosineAnnealingMomentum', eta_min=0.8, by_epoch=True)
+    ])
+    message, = _warnings(log_records)
+    assert message.startswith(
+        'cfg.py: the learning rate schedule ends at epoch 3, the end of '
+        'param_scheduler[0] (CosineAnnealingLR)'), message
+
+
+def test_another_packages_scheduler_is_not_judged(log_records):
+    """mmpretrain's schedulers may end otherwise: the optimizer's schedule
+    with one is not judged."""
+    _check(6, [
+        dict(COSINE, T_max=3, end=3),
+        dict(type='CosineAnnealingWeightDecay', eta_min=0., by_epoch=True)
+    ])
+    assert _warnings(log_records) == []
+
+
+def test_the_option_that_lengthened_training_is_named(log_records):
+    _check(120, [dict(COSINE, T_max=80, begin=10, end=90)],
+           {'train_cfg.max_epochs': 120})
+    message, = _warnings(log_records)
+    assert message.startswith('--cfg-options train_cfg.max_epochs=120: the '
+                              'learning rate schedule ends at epoch 90')
+
+
+@pytest.mark.parametrize('recipe', [
+    'adaptformer_vitb_hmdb51.py', 'adaptformer_vitb_ssv2.py',
+    'adaptformer_vitb_cifar100.py'
+])
+def test_a_recipe_trained_longer_warns(log_records, recipe):
+    path = osp.join(CONFIGS, recipe)
+    cfg = Config.fromfile(path)
+    cfg.merge_from_dict({'train_cfg.max_epochs': 120})
+    check_param_scheduler(cfg, path, {'train_cfg.max_epochs': 120})
+    end = cfg.param_scheduler[-1].end
+    assert _warnings(log_records) == [
+        '--cfg-options train_cfg.max_epochs=120: the learning rate schedule '
+        f'ends at epoch {end}, the end of param_scheduler[1] '
+        '(CosineAnnealingLR), but training runs to epoch 120 '
+        f'(train_cfg.max_epochs=120): for the last {120 - end} epochs the '
+        'learning rate stays at the value the schedule ended with. For a '
+        'schedule over the whole run, set param_scheduler[1].end to 120 and '
+        f'its T_max to {120 - cfg.param_scheduler[-1].begin}, or leave its '
+        'end and T_max out: MMEngine then ends it with training; or train '
+        f'for {end} epochs (train_cfg.max_epochs={end}).'
+    ]
+
+
+ALL_CONFIGS = sorted(
+    path
+    for path in glob.glob(osp.join(CONFIGS, '**', '*.py'), recursive=True)
+    if '_base_' not in path.split(osp.sep))
+
+
+@pytest.mark.parametrize(
+    'path', ALL_CONFIGS, ids=lambda path: osp.relpath(path, CONFIGS))
+def test_every_config_spans_its_own_training(log_records, path):
+    check_param_scheduler(Config.fromfile(path), path)
+    assert _warnings(log_records) == []
+
+
+@pytest.mark.parametrize('max_epochs', [1, 3, 8])
+def test_the_tiny_configs_follow_max_epochs(log_records, max_epochs):
+    """Their cosine falls every epoch to the end of training, however
+    long (under the old T_max=2 it rose again from epoch 3)."""
+    cfg = Config.fromfile(TINY_IMAGE_CONFIG)
+    cfg.merge_from_dict({'train_cfg.max_epochs': max_epochs})
+    check_param_scheduler(cfg, TINY_IMAGE_CONFIG)
+    assert _warnings(log_records) == []
+    lrs = _lrs(cfg.param_scheduler, max_epochs)
+    assert all(b < a for a, b in zip(lrs, lrs[1:])), lrs
+
+
+def test_train_tool_warns_once(tmp_path, tiny_image_data):
+    """The journey's run through ``tools/train.py``: a config with the
+    tiny configs' old T_max=2, trained for 8 epochs."""
+    from helpers import run_tool
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) +
+        "param_scheduler = [dict(type='CosineAnnealingLR', T_max=2, "
+        'eta_min=0., by_epoch=True)]\n')
+    proc = run_tool([
+        'train.py', config, '--no-validate', '--work-dir', tmp_path / 'w',
+        '--cfg-options', 'train_cfg.max_epochs=8',
+        'default_hooks.checkpoint.interval=8'
+    ],
+                    cwd=tmp_path)
+    warning = ('--cfg-options train_cfg.max_epochs=8: param_scheduler[0] '
+               '(CosineAnnealingLR) has T_max=2 (epochs) from begin=0 and '
+               'runs to epoch 8 (no end, so it ends with training: '
+               'train_cfg.max_epochs=8): its learning rate reaches its '
+               'minimum at epoch 2 and rises again for the 6 epochs left, '
+               'as a cosine does (its period is 2 x T_max). Set '
+               'param_scheduler[0].T_max to 8, its end minus its begin, or '
+               'leave T_max out: MMEngine then takes end - begin.')
+    assert proc.stdout.count(warning) == 1, proc.stdout
+    assert (tmp_path / 'w' / 'epoch_8.pth').is_file()
