@@ -2,16 +2,15 @@
 """Inference speed and memory of AdaptFormer models, one or many tasks.
 
 Used by ``tools/analysis_tools/benchmark_infer.py`` (the tasks and inputs
-come from :mod:`.benchmark_tasks`); see the inference
-section of ``docs/benchmark.md``. Everything runs in one process and every
-ratio is measured side by side (the two sides alternate within each
+come from :mod:`.benchmark_tasks`); see the inference section of
+``docs/benchmark.md``. Everything runs in one process and every ratio is
+a speed ratio measured side by side (the two sides alternate within each
 repetition), in process CPU time, so a busy neighbour on a shared machine
 hits both sides alike. Throughputs (inputs per second) are in wall-clock
 time: process CPU time sums the CPU time of all threads, so on N threads
-it would understate them up to N times. Weights are random (speed does not
-depend on them):
-a stock backbone checkpoint is written once and every task is a real
-adapter-only checkpoint trained on it, loaded by
+it would understate them up to N times. Weights are random (speed does
+not depend on them): a stock backbone checkpoint is written once and
+every task is a real adapter-only checkpoint trained on it, loaded by
 :class:`~mmadaptformer.apis.MultiTaskRecognizer` as a user's would be.
 """
 import ctypes
@@ -175,8 +174,9 @@ def benchmark_inference(cfg: Config,
     Returns:
         dict: The results; see ``docs/benchmark.md``. Keys ending in
         ``_per_s`` are inputs (or answers) per wall-clock second; the
-        ratios (``ratio``, ``mixed_vs_*``, ``speedup``) are in process CPU
-        time; ``seconds`` holds both medians of every variant.
+        ratios (``ratio``, ``mixed_vs_*``, ``speedup``) are speed ratios,
+        the other side's process CPU time over this side's (above 1:
+        faster); ``seconds`` holds both medians of every variant.
 
     Raises:
         ConfigError: If the config's model is not an AdaptFormer one.
@@ -352,9 +352,9 @@ def format_table(result: dict, cpu: str) -> str:
         f'CPU: {cpu}; {result["threads"]} thread(s); batch of '
         f'{result["batch_size"]} inputs; median of {result["repeat"]} calls '
         f'after {result["warmup"]} warm-up. Throughputs (/s) in wall-clock '
-        'time; ratios in process CPU time (all threads), the two sides '
-        'alternating within each repetition.', '',
-        '| model | inputs/s (wall) | AdaptFormer / stock (CPU time) |',
+        'time; speed ratios (x, above 1: faster) in process CPU time (all '
+        'threads), the two sides alternating within each repetition.', '',
+        '| model | inputs/s (wall) | speed vs stock (x, CPU time) |',
         '| --- | --- | --- |'
     ]
     vs = result['vs_stock']
@@ -364,9 +364,9 @@ def format_table(result: dict, cpu: str) -> str:
     lines += [
         '', '| tasks | mixed batch (answers/s, wall) | N models one after '
         'another (answers/s, wall) | one task, same rows (answers/s, wall) '
-        '| mixed / one after another (CPU time) | mixed / one task same rows '
-        '(CPU time) | activation peak MB: mixed / after another / one task '
-        '| weights MB: mixed / after another |',
+        '| mixed speed vs one after another (x, CPU time) | mixed speed vs '
+        'one task same rows (x, CPU time) | activation peak MB: mixed / '
+        'after another / one task | weights MB: mixed / after another |',
         '| --- | --- | --- | --- | --- | --- | --- | --- |'
     ]
     for row in result['mixed']:
@@ -376,8 +376,8 @@ def format_table(result: dict, cpu: str) -> str:
                      f'{row["single_task_same_rows_per_s"]:.2f} | '
                      f'{row["mixed_vs_one_after_another"]:.2f} | '
                      f'{row["mixed_vs_single_task_same_rows"]:.2f} | '
-                     f'{mb["mixed"]:.0f} / {mb["one_after_another"]:.0f} / '
-                     f'{mb["single_task_same_rows"]:.0f} | '
+                     f'{mb["mixed"]:.1f} / {mb["one_after_another"]:.1f} / '
+                     f'{mb["single_task_same_rows"]:.1f} | '
                      f'{row["weights_mb"]["mixed"]:.1f} / '
                      f'{row["weights_mb"]["one_after_another"]:.1f} |')
     mem = result['memory']
@@ -395,6 +395,6 @@ def format_table(result: dict, cpu: str) -> str:
         f'{blocks_text(sp["blocks"], sp["num_blocks"])}: '
         f'{sp["shared_per_s"]:.2f} answers/s (wall) shared '
         f'vs {sp["fan_out_at_block_0_per_s"]:.2f} fanned out at block 0: '
-        f'{sp["speedup"]:.2f}x (CPU time).'
+        f'{sp["speedup"]:.2f}x as fast (CPU time).'
     ]
     return '\n'.join(lines)

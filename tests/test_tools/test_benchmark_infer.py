@@ -31,7 +31,7 @@ def test_benchmark_infer_smoke(tmp_path, capsys, clean_loggers):
     assert set(result['shared_prefix']['split_at'].values()) == {1}
     said = capsys.readouterr()
     printed = said.out
-    assert 'AdaptFormer / stock' in printed and 'Shared prefix' in printed
+    assert 'speed vs stock' in printed and 'Shared prefix' in printed
     # Progress goes to stderr: stdout (benchmark_infer.py ... > t.md)
     # holds the tables alone.
     assert printed.startswith('CPU: '), printed
@@ -159,9 +159,9 @@ def test_throughput_is_per_wall_clock_second_on_many_threads(
             prefix['speedup']) == (4., 4., 1.)
     assert result['clocks'] == dict(throughput='wall', ratios='process CPU')
     printed = capsys.readouterr().out
-    assert 'Throughputs (/s) in wall-clock time; ratios in process CPU ' \
-        'time' in printed
-    assert '| model | inputs/s (wall) | AdaptFormer / stock (CPU time) |' \
+    assert 'Throughputs (/s) in wall-clock time; speed ratios (x, above 1: ' \
+        'faster) in process CPU time' in printed
+    assert '| model | inputs/s (wall) | speed vs stock (x, CPU time) |' \
         in printed
     assert '| 1 | 2.00 | 2.00 | 2.00 | 1.00 | 1.00 |' in printed
 

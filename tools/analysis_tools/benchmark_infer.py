@@ -4,9 +4,10 @@ model, many tasks in one mixed batch against their models one after the
 other, memory per added task and the shared-prefix speed-up.
 
 Random weights, synthetic inputs (one view of the backbone's input size),
-one process. Throughputs are in wall-clock time; every ratio is measured
-side by side in process CPU time (which sums all threads, so it would
-understate a throughput on --threads N up to N times). See the inference
+one process. Throughputs are in wall-clock time; every ratio is a speed
+ratio (above 1: faster), measured side by side in process CPU time
+(which sums all threads, so it would understate a throughput on --threads
+N up to N times). See the inference
 section of docs/benchmark.md. Example::
 
     python tools/analysis_tools/benchmark_infer.py \\
