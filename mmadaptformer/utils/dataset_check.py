@@ -38,6 +38,7 @@ and hand them to the Runner, which then builds none of its own.
 """
 import copy
 import inspect
+import os
 import os.path as osp
 from typing import Dict, Iterator, List, Optional, Sequence, Tuple
 
@@ -299,8 +300,8 @@ def missing_data(dataset) -> Optional[Tuple[str, str]]:
         if not is_local(ann_file) or osp.isfile(ann_file):
             return None
         what = 'the annotation file'
-        return 'ann_file', folder_not_file(
-            ann_file, what) or f'{what} {ann_file} does not exist'
+        return 'ann_file', folder_not_file(ann_file, what) or _noted(
+            f'{what} {ann_file} does not exist', _relative_note(ann_file))
     try:
         from mmpretrain.datasets import CustomDataset
     except ImportError:  # no mmpretrain: none of its datasets to check
@@ -310,9 +311,27 @@ def missing_data(dataset) -> Optional[Tuple[str, str]]:
     if not isinstance(folder, str) or not is_local(folder) or osp.isdir(
             folder or '.'):
         return None
-    return 'data_prefix', (
-        f'the image folder {folder} does not exist (without an ann_file, '
-        f'{type(dataset).__name__} lists the class folders in it)')
+    return 'data_prefix', _noted(
+        f'the image folder {folder} does not exist',
+        f'without an ann_file, {type(dataset).__name__} lists the class '
+        'folders in it', _relative_note(folder))
+
+
+def _noted(text: str, *notes: str) -> str:
+    """``text (NOTE; NOTE)`` with the notes that are not empty."""
+    notes = tuple(note for note in notes if note)
+    return f'{text} ({"; ".join(notes)})' if notes else text
+
+
+def _relative_note(path: str) -> str:
+    """Where a relative ``path`` was looked for: the working directory,
+    which is not the config's folder (a run from another directory read
+    ``data/tiny_video/val.txt`` from there, and the message did not say
+    so); ``''`` for an absolute one."""
+    if osp.isabs(path):
+        return ''
+    return (f'a relative path, read from the working directory '
+            f"{os.getcwd()}, not from the config's folder")
 
 
 def _type_name(dataset: dict) -> str:
