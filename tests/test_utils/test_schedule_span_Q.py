@@ -3,6 +3,7 @@
 does and of a cosine that rises again past its T_max; each case is checked
 against the learning rates MMEngine's own schedulers give."""
 import glob
+import json
 import logging
 import os.path as osp
 
@@ -118,6 +119,8 @@ CASES = [
 @pytest.mark.parametrize('max_epochs, schedulers, warning, rates', CASES)
 def test_warns_of_what_mmengine_does(log_records, max_epochs, schedulers,
                                      warning, rates):
+    """The cases without a warning guard kept behaviour (MMEngine's rates
+    fall or warm up to the end of training)."""
     lrs = _lrs(schedulers, max_epochs)
     assert _rises(lrs) == (rates == 'rises'), lrs
     if isinstance(rates, int):
@@ -144,8 +147,8 @@ def test_momentum_beside_it_is_another_schedule(log_records):
 
 
 def test_another_packages_scheduler_is_not_judged(log_records):
-    """mmpretrain's schedulers may end otherwise: the optimizer's schedule
-    with one is not judged."""
+    """Guard of kept behaviour: mmpretrain's schedulers may end otherwise,
+    so the optimizer's schedule with one is not judged."""
     _check(6, [
         dict(COSINE, T_max=3, end=3),
         dict(type='CosineAnnealingWeightDecay', eta_min=0., by_epoch=True)
@@ -193,6 +196,7 @@ ALL_CONFIGS = sorted(
 @pytest.mark.parametrize(
     'path', ALL_CONFIGS, ids=lambda path: osp.relpath(path, CONFIGS))
 def test_every_config_spans_its_own_training(log_records, path):
+    """Guard: the repository's configs raise none of the warnings."""
     check_param_scheduler(Config.fromfile(path), path)
     assert _warnings(log_records) == []
 
@@ -200,7 +204,8 @@ def test_every_config_spans_its_own_training(log_records, path):
 @pytest.mark.parametrize('max_epochs', [1, 3, 8])
 def test_the_tiny_configs_follow_max_epochs(log_records, max_epochs):
     """Their cosine falls every epoch to the end of training, however
-    long (under the old T_max=2 it rose again from epoch 3)."""
+    long (under the old T_max=2 it rose again from epoch 3: 1 and 3 epochs
+    guard kept behaviour)."""
     cfg = Config.fromfile(TINY_IMAGE_CONFIG)
     cfg.merge_from_dict({'train_cfg.max_epochs': max_epochs})
     check_param_scheduler(cfg, TINY_IMAGE_CONFIG)
@@ -234,3 +239,30 @@ def test_train_tool_warns_once(tmp_path, tiny_image_data):
                'leave T_max out: MMEngine then takes end - begin.')
     assert proc.stdout.count(warning) == 1, proc.stdout
     assert (tmp_path / 'w' / 'epoch_8.pth').is_file()
+
+
+def test_train_tool_follows_max_epochs_on_a_tiny_config(
+        tmp_path, tiny_image_data):
+    """The tiny image config itself, trained for 8 epochs: no warning,
+    and the learning rate the run logs falls every epoch (it was 0.05,
+    0.025, 0, 0.025, 0.05, ...)."""
+    from helpers import run_tool
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    work = tmp_path / 'w'
+    proc = run_tool([
+        'train.py', config, '--no-validate', '--work-dir', work,
+        '--cfg-options', 'train_cfg.max_epochs=8',
+        'default_hooks.checkpoint.interval=8'
+    ],
+                    cwd=tmp_path)
+    warned = [line for line in proc.stdout.splitlines() if 'WARNING' in line]
+    assert not [line for line in warned if 'param_scheduler' in line], warned
+    scalars, = glob.glob(str(work / '*' / 'vis_data' / 'scalars.json'))
+    by_epoch = {}
+    with open(scalars) as f:
+        for record in map(json.loads, f):
+            by_epoch.setdefault(record['epoch'], record['lr'])
+    lrs = [by_epoch[epoch] for epoch in sorted(by_epoch)]
+    assert len(lrs) == 8 and lrs[0] == 0.05, by_epoch
+    assert all(b < a for a, b in zip(lrs, lrs[1:])), lrs
