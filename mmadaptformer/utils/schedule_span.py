@@ -72,7 +72,11 @@ def _param(span: Span) -> str:
         return 'learning rate'
     if issubclass(span.cls, MomentumSchedulerMixin):
         return 'momentum'
-    return repr(span.entry.get('param_name'))
+    name = span.entry.get('param_name')
+    return {
+        'lr': 'learning rate',
+        'momentum': 'momentum'
+    }.get(name, repr(name))
 
 
 def _unit(span: Span) -> str:

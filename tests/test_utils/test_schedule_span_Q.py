@@ -29,11 +29,13 @@ def _lrs(schedulers, max_epochs):
     """The learning rate of each epoch under MMEngine's schedulers, built
     as the Runner builds them (``end`` defaults to ``max_epochs``)."""
     optimizer = torch.optim.SGD([torch.zeros(1, requires_grad=True)], lr=1.)
+    # One iteration an epoch: convert_to_iter_based changes nothing.
     built = [
         PARAM_SCHEDULERS.build(
             dict(
                 dict(entry, optimizer=optimizer),
-                end=entry.get('end', max_epochs))) for entry in schedulers
+                end=entry.get('end', max_epochs),
+                convert_to_iter_based=False)) for entry in schedulers
     ]
     lrs = []
     for _ in range(max_epochs):
@@ -62,11 +64,15 @@ def _warnings(records):
     return [r.getMessage() for r in records if r.levelno >= logging.WARNING]
 
 
-def _check(max_epochs, schedulers, options=None):
+def _check(max_epochs, schedulers, options=None, iterations=False):
+    """Check ``schedulers`` under an epoch loop of ``max_epochs``, or an
+    iteration loop of as many iterations."""
+    train_cfg = dict(type='IterBasedTrainLoop', max_iters=max_epochs) \
+        if iterations else _epochs(max_epochs)
     cfg = Config(
         dict(
             default_scope='mmpretrain',
-            train_cfg=_epochs(max_epochs),
+            train_cfg=train_cfg,
             param_scheduler=schedulers))
     check_param_scheduler(cfg, 'cfg.py', options)
 
@@ -126,6 +132,65 @@ def test_warns_of_what_mmengine_does(log_records, max_epochs, schedulers,
     if isinstance(rates, int):
         assert _held(lrs, rates), lrs
     _check(max_epochs, schedulers)
+    messages = _warnings(log_records)
+    if warning is None:
+        assert messages == [], messages
+        return
+    assert len(messages) == 1 and messages[0].startswith(warning), messages
+
+
+ITERS = dict(by_epoch=False)
+#: Counted in iterations under an iteration loop, or in epochs converted
+#: to iterations under an epoch loop: (max_epochs or max_iters, whether
+#: in iterations, param_scheduler, the warning's start, the real rates).
+UNITS = [
+    (100, True, [dict(COSINE, **ITERS, T_max=20)],
+     'cfg.py: param_scheduler[0] (CosineAnnealingLR) has T_max=20 '
+     '(iterations) from begin=0 and runs to iteration 100 (no end, so it '
+     'ends with training: train_cfg.max_iters=100): its learning rate '
+     'reaches its minimum at iteration 20 and rises again for the 80 '
+     'iterations left', 'rises'),
+    (100, True,
+     [dict(WARMUP, **ITERS, end=10),
+      dict(COSINE, **ITERS, begin=10, end=50)
+      ], 'cfg.py: the learning rate schedule ends at iteration 50, the end of '
+     'param_scheduler[1] (CosineAnnealingLR), but training runs to '
+     'iteration 100 (train_cfg.max_iters=100): for the last 50 iterations',
+     50),
+    (10, False, [
+        dict(WARMUP, end=2, convert_to_iter_based=True),
+        dict(COSINE, begin=2, end=6, T_max=4, convert_to_iter_based=True)
+    ], 'cfg.py: the learning rate schedule ends at epoch 6, the end of '
+     'param_scheduler[1] (CosineAnnealingLR), but training runs to epoch 10 '
+     '(train_cfg.max_epochs=10): for the last 4 epochs the learning rate '
+     'stays at the value the schedule ended with. For a schedule over the '
+     'whole run, set param_scheduler[1].end to 10 and its T_max to 8', 4),
+    (100, True,
+     [dict(WARMUP, **ITERS, end=10),
+      dict(COSINE, **ITERS, begin=10)], None, None),
+    (10, False, [
+        dict(WARMUP, end=2, convert_to_iter_based=True),
+        dict(COSINE, begin=2, convert_to_iter_based=True)
+    ], None, None),
+    # Iterations under an epoch loop: training's length in them is not
+    # known before the data is built, a given end is.
+    (10, False, [dict(COSINE, **ITERS, T_max=2, end=4)],
+     'cfg.py: param_scheduler[0] (CosineAnnealingLR) has T_max=2 '
+     '(iterations) from begin=0 and runs to iteration 4 (end=4)', 'rises'),
+    (10, False, [dict(COSINE, **ITERS, end=4)], None, None),
+]
+
+
+@pytest.mark.parametrize('length, iterations, schedulers, warning, rates',
+                         UNITS)
+def test_warns_in_the_schedulers_unit(log_records, length, iterations,
+                                      schedulers, warning, rates):
+    """The cases without a warning guard kept behaviour."""
+    lrs = _lrs(schedulers, length)
+    assert _rises(lrs) == (rates == 'rises'), lrs
+    if isinstance(rates, int):
+        assert _held(lrs, rates), lrs
+    _check(length, schedulers, iterations=iterations)
     messages = _warnings(log_records)
     if warning is None:
         assert messages == [], messages
