@@ -19,8 +19,8 @@ it. A job whose workers refused nothing fails exactly as under torchrun.
 This launcher sees the workers of its own node only: a multi-node job
 prints a refusal once per node.
 
-Only torch is imported here, and ``torchrun_error_file.py`` by its path:
-the package's import takes seconds.
+Only torch is imported here, and ``torchrun_error_file.py`` by its path
+(found without importing the package, whose import takes seconds).
 """
 import importlib.util
 import os
@@ -34,11 +34,22 @@ from torch.distributed.run import parse_args, run
 
 
 def _torchrun_error_file():
-    """``mmadaptformer/utils/torchrun_error_file.py`` of this checkout,
-    loaded without the package's ``__init__``."""
-    path = osp.join(
-        osp.dirname(osp.abspath(__file__)), '..', '..', 'mmadaptformer',
-        'utils', 'torchrun_error_file.py')
+    """``mmadaptformer/utils/torchrun_error_file.py`` of the package that
+    the workers import (the checkout's, which ``dist_train.sh`` puts first
+    on ``PYTHONPATH``, else the installed one: ``tools/`` may be a copy
+    outside any checkout), loaded without the package's ``__init__``."""
+    # find_spec of a top-level package locates it without running it.
+    spec = importlib.util.find_spec('mmadaptformer')
+    if spec is None or not spec.submodule_search_locations:
+        sys.exit(f'{sys.argv[0]}: mmadaptformer is not installed for '
+                 f'{sys.executable}: install it (pip install -e CHECKOUT) '
+                 'or run the tools of its checkout')
+    path = osp.join(spec.submodule_search_locations[0], 'utils',
+                    'torchrun_error_file.py')
+    if not osp.isfile(path):
+        sys.exit(f'{sys.argv[0]}: {path} is not there: the mmadaptformer '
+                 f'that {sys.executable} imports is not the package (a '
+                 'folder of that name first on PYTHONPATH?)')
     spec = importlib.util.spec_from_file_location('torchrun_error_file', path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
