@@ -18,7 +18,9 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .checkpoint_formats import TOOL_ORDER, file_kind, not_a_checkpoint
+from .checkpoint_formats import (TOOL_ORDER, file_kind, last_checkpoint_record,
+                                 not_a_checkpoint)
+from .checkpoint_text import text_in_checkpoint_place
 from .config_error import ConfigError
 from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
@@ -131,7 +133,8 @@ def input_files_problem(configs: Sequence[NamedFile],
        first: :func:`~.config_loading.check_config_file`; one named as a
        config too, which MMEngine would fail to read as text);
     4. a checkpoint that is plainly another of the tools' files (a config,
-       a video, an image: :func:`first_misplaced_file`).
+       a video, an image) or MMEngine's ``last_checkpoint`` record
+       (:func:`first_misplaced_file`).
 
     So the files swapped (``CHECKPOINT CONFIG``) are named by the config,
     and a missing file is named before what another one is.
@@ -236,8 +239,9 @@ def first_misplaced_file(files: Iterable[NamedFile],
     """``'WHAT PATH: it is a video file ..., not a checkpoint: ...'`` for
     the first local file of ``files``, each given as a checkpoint, that is
     plainly another of the tools' files (a config, a video, an image: see
-    :func:`~.checkpoint_formats.not_a_checkpoint`), for ``parser.error``
-    (exit status 2) before anything is loaded; else None.
+    :func:`~.checkpoint_formats.not_a_checkpoint`) or MMEngine's
+    ``last_checkpoint`` record (:func:`_checkpoint_record`), for
+    ``parser.error`` (exit status 2) before anything is loaded; else None.
 
     Args:
         files: ``(path, what)`` pairs, ``what`` naming the argument
@@ -249,7 +253,26 @@ def first_misplaced_file(files: Iterable[NamedFile],
     for path, what in files:
         if path is None or not is_local(path) or not osp.isfile(path):
             continue
-        kind = not_a_checkpoint(path, order)
+        kind = not_a_checkpoint(path, order) or _checkpoint_record(path)
         if kind:
             return f'{what} {path}: it is {kind}'
     return None
+
+
+def _checkpoint_record(path: str) -> Optional[str]:
+    """What MMEngine's ``last_checkpoint`` record given as a checkpoint
+    is, in the loader's words, naming the checkpoint it holds
+    (:func:`~.checkpoint_formats.last_checkpoint_record`); None for any
+    other file. Only text that is no pickle is taken for one
+    (:func:`~.checkpoint_text.text_in_checkpoint_place`): a protocol 0
+    pickle is the loader's to read.
+
+    Args:
+        path (str): A local file given as a checkpoint.
+
+    Returns:
+        str | None: A phrase that follows "it is".
+    """
+    if text_in_checkpoint_place(path) is None:
+        return None
+    return last_checkpoint_record(path)

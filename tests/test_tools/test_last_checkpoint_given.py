@@ -1,9 +1,11 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """MMEngine's ``last_checkpoint`` given as CHECKPOINT to tools/infer.py or
-tools/test.py: it is the one-line record of the newest checkpoint's path
-that ``CheckpointHook`` writes, and it was refused as a checkpoint that "is
-truncated or corrupted". It is now named as that record, with the
-checkpoint it names; that checkpoint is not loaded in its place."""
+tools/test.py (or as --pretrained): it is the one-line record of the
+newest checkpoint's path that ``CheckpointHook`` writes, and it was refused
+as a checkpoint that "is truncated or corrupted". It is now named as that
+record, with the checkpoint it names, before anything is built; that
+checkpoint is not loaded in its place."""
+import os
 import os.path as osp
 
 import pytest
@@ -36,19 +38,33 @@ def trained(tmp_path_factory, tiny_image_data):
 
 
 @pytest.mark.parametrize('tool', ['infer.py', 'test.py'])
-def test_the_tools_name_the_record_and_its_checkpoint(trained, tool):
-    args = [tool, trained['config'], trained['record']]
+@pytest.mark.parametrize('place', ['checkpoint', '--pretrained'])
+def test_the_tools_name_the_record_before_building(trained, tmp_path, tool,
+                                                   place):
+    """Refused as a usage error (exit status 2), as a video or a config in
+    the checkpoint's place is, before the model or the runner is built: it
+    was refused only after both, with a new timestamped log folder in the
+    work dir and exit status 1. Nothing is written in the working
+    folder."""
+    checkpoint, pretrained = trained['record'], []
+    if place == '--pretrained':
+        checkpoint = trained['named']
+        pretrained = ['--pretrained', trained['record']]
+    args = [tool, trained['config'], checkpoint]
     if tool == 'infer.py':
         args.append(trained['image'])
-    proc = run_tool(args, cwd=trained['root'], check=False)
-    assert proc.returncode != 0, proc.stdout
+    proc = run_tool(args + pretrained, cwd=tmp_path, check=False)
+    assert proc.returncode == 2, proc.stdout
     last = proc.stdout.strip().splitlines()[-1]
+    assert last.endswith(
+        f'{place} {trained["record"]}: it is {RECORD}: a line of text that '
+        'training writes to name the newest checkpoint it saved, '
+        f'{trained["named"]}. Give that file (or another checkpoint of the '
+        'run) as the checkpoint'), last
     assert 'truncated or corrupted' not in proc.stdout
-    assert (f'CheckpointLoadError: Checkpoint file {trained["record"]} '
-            f'({len(trained["named"])} bytes) is {RECORD}: a line of text '
-            'that training writes to name the newest checkpoint it saved, '
-            f'{trained["named"]}. Give that file (or another checkpoint of '
-            'the run) as the checkpoint. It was not loaded') in last, last
+    # Refused before the model was built: no log, no work dir.
+    assert 'Distributed training' not in proc.stdout
+    assert os.listdir(tmp_path) == []
     if tool == 'infer.py':
         # The named file was not loaded in its place: nothing classified.
         answers = proc.stdout.replace(trained['image'], '')
