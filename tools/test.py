@@ -19,7 +19,9 @@ first view of each test video.
 """
 import os
 import os.path as osp
+import signal
 from copy import deepcopy
+from typing import Optional
 
 from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
@@ -32,6 +34,7 @@ from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
 from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
+from mmadaptformer.engine.run_stop import TestStage
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
                                                  trigger_visualization_hook)
 from mmadaptformer.engine.train_loop_check import check_loop_keys
@@ -56,6 +59,7 @@ from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 
 def _parser() -> ToolArgumentParser:
@@ -268,7 +272,20 @@ def refuse_config_files(cfg, args) -> None:
 
 
 def main(argv=None):
+    # Ctrl-C ends the run with one line that says what it has not written,
+    # and 130, not a traceback. SIGTERM keeps its default, as in train.py
+    # (torchrun stops the other workers of a failed job with it).
+    stage = TestStage()
+    return exit_on_stop(
+        'test.py',
+        lambda: _main(argv, stage),
+        stage.left,
+        signals=[signal.SIGINT])
+
+
+def _main(argv, stage: TestStage) -> None:
     args = parse_args(argv)
+    stage.outputs = [path for path in (args.out, args.dump) if path]
     refuse_missing_files(args)
     # Before the config is read: a run started without its launcher.
     problem = launcher_env_problem(args.launcher, 'test')
@@ -278,10 +295,10 @@ def main(argv=None):
     # Bad input (adapters on another backbone, a damaged checkpoint) ends
     # with its message on one line, not a traceback.
     with refusals_exit():
-        run_test(args)
+        run_test(args, stage)
 
 
-def run_test(args):
+def run_test(args, stage: Optional[TestStage] = None):
     # A config that cannot be read (Python that does not parse, a _base_
     # that is not there) is a mistake of the command line, exit status 2,
     # as in infer.py; one that names a type no registry holds ends later
@@ -290,10 +307,10 @@ def run_test(args):
     refuse_config_files(cfg, args)
     cfg = merge_args(cfg, args)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
-        start_testing(cfg, args)
+        start_testing(cfg, args, stage)
 
 
-def start_testing(cfg, args):
+def start_testing(cfg, args, stage: Optional[TestStage] = None):
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's test loop.
     datasets = check_dataloaders(cfg, args.config, ['test_dataloader'],
@@ -343,6 +360,8 @@ def start_testing(cfg, args):
     runner = build_runner(cfg, datasets)
     del datasets  # the runner's now
     add_work_dir_collect_hook(runner)  # not ./.dist_test
+    if stage is not None:
+        stage.reach(runner)
 
     def run():
         metrics = runner.test()

@@ -41,13 +41,18 @@ Differences from the toolboxes' scripts, all additive:
   copy is written once training starts, after the weights loaded, so a run
   refused at its start leaves the previous one; every run's config is also
   kept next to its log, ``work_dir/<timestamp>/``.
+* Ctrl-C ends the run with one line that says where it stopped and which
+  checkpoint ``--resume`` goes on from, exit status 130, not a traceback
+  (see :mod:`mmadaptformer.engine.run_stop`).
 * Each dataset is built and its list read once, before the work dir is
   made (an empty list or a missing video is refused there), and the
   Runner trains and validates on those datasets.
 """
 import os
 import os.path as osp
+import signal
 from copy import deepcopy
+from typing import Optional
 
 from mmengine.config import ConfigDict
 from mmengine.logging import print_log
@@ -64,6 +69,7 @@ from mmadaptformer.engine.optimizers import (
     apply_amp_flag, mmengine_amp_wrapper_warning,
     refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
+from mmadaptformer.engine.run_stop import TrainStage
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
@@ -84,6 +90,7 @@ from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
+from mmadaptformer.utils.stop_signals import exit_on_stop
 
 
 def _parser() -> ToolArgumentParser:
@@ -270,6 +277,21 @@ def refuse_missing_files(args) -> None:
 
 
 def main(argv=None):
+    # Ctrl-C ends the run with one line that says where it stopped and how
+    # --resume goes on, and 130, not a traceback; every file written is
+    # kept. SIGTERM keeps its default, an end at once: torchrun stops the
+    # other workers of a failed job with it and reads -SIGTERM as stopped
+    # (tools/misc/dist_run.py), and a worker waiting in a collective would
+    # run no Python handler before torchrun's SIGKILL 30 s later.
+    stage = TrainStage()
+    return exit_on_stop(
+        'train.py',
+        lambda: _main(argv, stage),
+        stage.left,
+        signals=[signal.SIGINT])
+
+
+def _main(argv, stage: TrainStage) -> None:
     args = parse_args(argv)
     refuse_missing_files(args)
     # Before the config is read: a run started without its launcher.
@@ -281,10 +303,10 @@ def main(argv=None):
     # annotation line, nothing to resume) ends with its message on one
     # line, not a traceback.
     with refusals_exit():
-        run_train(args)
+        run_train(args, stage)
 
 
-def run_train(args):
+def run_train(args, stage: Optional[TrainStage] = None):
     # A config that cannot be read (Python that does not parse, a _base_
     # that is not there) is a mistake of the command line, exit status 2,
     # as in infer.py; one that names a type no registry holds ends later
@@ -297,10 +319,10 @@ def run_train(args):
         # it: one line, exit status 2.
         _parser().error(str(e))
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
-        start_training(cfg, args)
+        start_training(cfg, args, stage)
 
 
-def start_training(cfg, args):
+def start_training(cfg, args, stage: Optional[TrainStage] = None):
     # First: with --amp, the refusal below would tell to add --amp.
     refuse_cpu_bf16_for_mmengine_wrapper(cfg, args.config, amp=args.amp)
     refuse_amp_without_accelerator(cfg, args.config)
@@ -369,6 +391,8 @@ def start_training(cfg, args):
     # run's config copy in the work dir (see ConfigCopyRunner).
     runner = build_runner(cfg, datasets)
     del datasets  # the runner's now
+    if stage is not None:
+        stage.reach(runner)
     if plan is not None:
         log_resume_plan(plan, runner.logger)
     if atomic_note:

@@ -26,7 +26,7 @@ sends to the script's foreground process group.
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterator, List, TypeVar, Union
+from typing import Callable, Iterable, Iterator, List, TypeVar, Union
 
 from .closed_pipe import silence
 
@@ -45,6 +45,7 @@ STOP_SIGNALS = {
 }
 if hasattr(signal, 'SIGHUP'):
     STOP_SIGNALS[signal.SIGHUP] = 'SIGHUP (its terminal closed)'
+_EVERY_STOP = tuple(STOP_SIGNALS)
 
 
 class Stopped(BaseException):
@@ -64,12 +65,17 @@ class Stopped(BaseException):
 
 
 @contextmanager
-def stop_signals_raise() -> Iterator[List[int]]:
+def stop_signals_raise(
+        signals: Iterable[int] = _EVERY_STOP) -> Iterator[List[int]]:
     """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` and
     Ctrl-C ``KeyboardInterrupt`` in the main thread, for the first stop
     only (the cleanup it starts is not cut short by the next); a signal
     ignored when the block starts (``nohup``) stays ignored. The former
     handlers are restored afterwards.
+
+    Args:
+        signals (Iterable[int]): Those of :data:`STOP_SIGNALS` to handle so;
+            the others keep their handlers. Defaults to all of them.
 
     Yields:
         list[int]: The signals received so far. Code that catches every
@@ -89,7 +95,7 @@ def stop_signals_raise() -> Iterator[List[int]]:
                 Stopped(signum)
 
     former = {}
-    for signum in STOP_SIGNALS:
+    for signum in signals:
         if signal.getsignal(signum) != signal.SIG_IGN:
             former[signum] = signal.signal(signum, raise_once)
     try:
@@ -122,8 +128,10 @@ def stop_line(prog: str, exc: Union[KeyboardInterrupt, Stopped],
     return f'{prog}: stopped by {cause}: {what}'
 
 
-def exit_on_stop(prog: str, main: Callable[[], T],
-                 what: Union[str, Callable[[], str]]) -> T:
+def exit_on_stop(prog: str,
+                 main: Callable[[], T],
+                 what: Union[str, Callable[[], str]],
+                 signals: Iterable[int] = _EVERY_STOP) -> T:
     """Run ``main`` under :func:`stop_signals_raise`; stopped (Ctrl-C,
     SIGTERM, SIGHUP), end the process with :func:`stop_line` on stderr and
     :func:`stop_status`, once ``main``'s ``with`` and ``finally`` blocks
@@ -140,13 +148,16 @@ def exit_on_stop(prog: str, main: Callable[[], T],
         what (str | Callable[[], str]): What was stopped and what is
             left (see :func:`stop_line`), or a function that says it when
             the stop comes (what a tool leaves depends on how far it got).
+        signals (Iterable[int]): The stops it handles
+            (:func:`stop_signals_raise`). Defaults to all of
+            :data:`STOP_SIGNALS`.
 
     Returns:
         What ``main`` returns.
     """
     received: List[int] = []
     try:
-        with stop_signals_raise() as received:
+        with stop_signals_raise(signals) as received:
             return main()
     except (KeyboardInterrupt, Stopped) as exc:
         stop = exc
