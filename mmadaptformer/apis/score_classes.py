@@ -8,7 +8,7 @@ from typing import List, Optional
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from mmadaptformer.datasets.label_map import LabelMapError, read_label_map
+from mmadaptformer.datasets.label_map import LabelMapError, load_class_names
 from mmadaptformer.utils.control_characters import escaped_names
 from .label_maps import (config_class_names, warn_missing_label_map,
                          warn_numbered_names)
@@ -23,8 +23,10 @@ def class_names(cfg: Config,
                 task: Optional[str] = None) -> Optional[List[str]]:
     """The class names of a model's scores.
 
-    Looked up in this order: ``label_map`` (see :func:`read_label_map`;
-    one whose every line starts with its index is warned of, once:
+    Looked up in this order: ``label_map`` (see
+    :func:`~mmadaptformer.datasets.label_map.read_label_map`; a name given
+    twice is refused, as the datasets refuse it; one whose every line
+    starts with its index is warned of, once:
     :func:`.label_maps.numbered_names_note`),
     the checkpoint's ``meta['dataset_meta']['classes']`` (what MMEngine's
     Runner saves: the classes the model was trained on, as mmpretrain's
@@ -50,14 +52,17 @@ def class_names(cfg: Config,
         (:func:`.escaped_names`).
 
     Raises:
-        LabelMapError: If ``label_map`` has a blank line between names or
-            names another number of classes than ``num_classes``. A label
-            map the config names is not raised on: it gives no names and
-            a warning saying why.
+        LabelMapError: If ``label_map`` has a blank line between names,
+            a name twice (two labels would print alike; the message names
+            the file, both lines and the name) or another number of
+            classes than ``num_classes``. A label map the config names is
+            not raised on: it gives no names and a warning saying why.
     """
     of_task = '' if task is None else f'Task {task!r}: '
     if label_map is not None:
-        names = read_label_map(label_map)
+        # The datasets' reader: --label-map, ModelInferencer(label_map=)
+        # and add_task(label_map=) all pass here.
+        names = list(load_class_names(label_map, owner='label_map'))
         if num_classes is not None and len(names) != num_classes:
             raise LabelMapError(
                 f'{label_map}: {len(names)} class names, but the model has '
