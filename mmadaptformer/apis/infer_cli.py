@@ -156,6 +156,11 @@ def parse_infer_args(argv=None) -> argparse.Namespace:
                     '--task NAME CONFIG CHECKPOINT ... INPUT ..., not both')
     else:
         if len(args.args) < (2 if args.list else 3):
+            if len(args.args) == 2:
+                # CONFIG clip.mp4 (the checkpoint left out, one input): the
+                # video is named as with two inputs, not the usage.
+                refuse_input_files(parser, [(args.args[0], 'config')],
+                                   [(args.args[1], 'checkpoint')])
             parser.error('give CONFIG CHECKPOINT INPUT [INPUT ...], or '
                          '--task NAME CONFIG CHECKPOINT ... INPUT ...')
         args.config, args.checkpoint = args.args[:2]
