@@ -50,6 +50,7 @@ from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.infer_label_maps import label_map_role
 from mmadaptformer.apis.infer_load_errors import FIRST_TASK_HINT, load_error
 from mmadaptformer.apis.infer_partial import remove_stale_partial
+from mmadaptformer.apis.infer_skips import SkippedInputs
 from mmadaptformer.apis.infer_stop import InferStage
 from mmadaptformer.apis.short_inputs import clip_span, short_video_inputs
 from mmadaptformer.apis.visualize import draw_and_report, top_classes
@@ -257,7 +258,7 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
         classes = {name: engine.classes_of(name) for name in engine.tasks}
     ok = not failed
     order = [task[0] for task in args.task or ()]
-    skipped = {}
+    skipped = SkippedInputs()
     # The result lines; with --out -, stdout is the JSON alone, and only
     # the errors are said, on stderr. They name the inputs, whose file
     # names may hold a terminal's control sequences: shown escaped (the
@@ -287,20 +288,14 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
             if 'skipped' in answer:
                 # Not this task's kind, and another task's: no result,
                 # no failure; counted once per task below.
-                skipped.setdefault(name, []).append(answer['skipped'])
+                skipped.add(name, answers)
                 continue
             ok &= 'error' not in answer
             if not to_stdout or 'error' in answer:
                 shown = dict(answer, names=classes.get(name))
                 say(f'{path}: {name}: {_top(shown, args.topk)}')
-    for name, why in skipped.items():
-        print(
-            escape_controls(
-                f'task {name}: skipped {len(why)} '
-                f'{"input" if len(why) == 1 else "inputs"} of a kind its '
-                'test pipeline does not read, which another task answered: '
-                f'e.g. {why[0]}'),
-            file=sys.stderr)
+    for line in skipped.lines():
+        print(escape_controls(line), file=sys.stderr)
     short = short_video_inputs(results, spans, frames=frames)
     if short:
         print_log(
