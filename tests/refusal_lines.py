@@ -48,3 +48,25 @@ def _last_line(proc: subprocess.CompletedProcess, status: int,
     if no_dir is not None:
         assert not osp.exists(no_dir), no_dir
     return out.strip().splitlines()[-1]
+
+
+#: How tools/infer.py ends when its model (every --task) was not loaded.
+NOTHING_CLASSIFIED = 'Nothing was classified: '
+
+
+def model_load_error(proc: subprocess.CompletedProcess, absent=()) -> str:
+    """The error ``tools/infer.py`` said for a model it could not load
+    (``model NAME: ERROR ...``, its detail lines joined by newlines), from
+    a run that ended with exit status 1, no traceback and the line that
+    nothing was classified.
+
+    Args:
+        proc (CompletedProcess): The run, its stderr joined to stdout.
+        absent (Iterable[str]): Texts the output must not hold either.
+    """
+    last = _last_line(proc, 1, absent, None)
+    assert last.startswith(NOTHING_CLASSIFIED), proc.stdout[-3000:]
+    lines = proc.stdout.strip().splitlines()[:-1]
+    first = max(i for i, line in enumerate(lines)
+                if line.startswith('model ') and ': ERROR ' in line)
+    return '\n'.join(lines[first:])

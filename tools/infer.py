@@ -48,7 +48,9 @@ from mmadaptformer.apis import (LabelMapError, ModelInferencer,
 from mmadaptformer.apis.frame_folders import FrameFolders
 from mmadaptformer.apis.infer_cli import STDOUT, infer_parser, parse_infer_args
 from mmadaptformer.apis.infer_label_maps import label_map_role
-from mmadaptformer.apis.infer_load_errors import FIRST_TASK_HINT, load_error
+from mmadaptformer.apis.infer_load_errors import (FIRST_TASK_HINT, load_error,
+                                                  load_error_lines,
+                                                  nothing_loaded_line)
 from mmadaptformer.apis.infer_partial import remove_stale_partial
 from mmadaptformer.apis.infer_skips import SkippedInputs
 from mmadaptformer.apis.infer_stop import InferStage
@@ -232,29 +234,34 @@ def _run(args, out: ResultOutput, stage: InferStage) -> int:
     engine, failed, spans, frames = _load(args)
     for name, message in failed.items():
         print(
-            escape_controls(f'task {name}: ERROR {message}'), file=sys.stderr)
+            load_error_lines(name, message, bool(args.task)), file=sys.stderr)
+    if engine is None:
+        # Nothing can be answered: no --out of an error per input, which
+        # would read as if each input had been tried.
+        print(
+            escape_controls(
+                nothing_loaded_line(
+                    bool(args.task), args.out, stage.out_existed,
+                    args.show_dir)),
+            file=sys.stderr)
+        return 1
     stage.reach('classifying')
     stopped = None
-    if engine is not None:
-        try:
-            results = engine(
-                args.files, batch_size=args.batch_size, progress=True)
-        except (KeyboardInterrupt, Stopped) as stop:
-            # What was answered before the stop (the engine gives it) is
-            # printed as a whole run's results are, and written beside
-            # --out, never over it (the complete results of an earlier run
-            # stay whole); the stop ends the run afterwards; with no
-            # answer, now.
-            if not getattr(stop, 'results', None):
-                raise
-            stopped, results = stop, stop.results
-            stage.stopped_after(results, stop.num_inputs, failed)
-    else:
-        results = {path: {} for path in args.files}
+    try:
+        results = engine(args.files, batch_size=args.batch_size, progress=True)
+    except (KeyboardInterrupt, Stopped) as stop:
+        # What was answered before the stop (the engine gives it) is
+        # printed as a whole run's results are, and written beside --out,
+        # never over it (the complete results of an earlier run stay
+        # whole); the stop ends the run afterwards; with no answer, now.
+        if not getattr(stop, 'results', None):
+            raise
+        stopped, results = stop, stop.results
+        stage.stopped_after(results, stop.num_inputs, failed)
     classes = {}
     if isinstance(engine, ModelInferencer):
         classes[engine.name] = engine.classes
-    elif engine is not None:
+    else:
         classes = {name: engine.classes_of(name) for name in engine.tasks}
     ok = not failed
     order = [task[0] for task in args.task or ()]

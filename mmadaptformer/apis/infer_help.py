@@ -63,7 +63,10 @@ The JSON maps each input to {TASK: {"label": int, "class": str or null,
 name. An input that cannot be classified gets {"error": "..."} (or
 {TASK: {"error": "..."}} where only some tasks failed), a task that cannot
 be loaded gets {TASK: {"error": "..."}} in every input (printed once, as
-"task TASK: ERROR ..." on stderr), and the others are still answered.
+"task TASK: ERROR ..." on stderr), and the others are still answered. A
+model that cannot be loaded (or every --task) is printed once ("model NAME:
+ERROR ..."), and nothing is classified, printed or written: no --out file
+(one from before is left as it was), exit status 1.
 With --task, a task whose test pipeline does not read an input's kind (a
 clip folder for a task that decodes video files, a video file for one that
 reads frames, a clip named as another task's test set names frames) gets
@@ -75,6 +78,7 @@ error for each.
 Exit status, as a Unix command's: 0 if every input was answered by every task
 that reads its kind, and nothing else failed; 1 if anything failed while
 running (an input or task: the others are answered, and --out holds the errors;
+a model, or every --task, that cannot be loaded: nothing is written;
 scores that are NaN or inf are such an error, not a label); 2 if the command
 line cannot be used, found before any input is classified and with nothing
 written: an option's value (--topk 0, a --device this machine lacks), a file it

@@ -9,7 +9,7 @@ import torch
 from adapter_only_files import built_with_adapter_only
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
                      write_config)
-from refusal_lines import refused_line
+from refusal_lines import model_load_error, refused_line
 
 from mmadaptformer.engine import ADAPTER_META_KEY
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -133,7 +133,8 @@ def test_tools_name_a_record_that_is_not_one_on_one_line(adapters, tmp_path):
     proc = run_tool(['infer.py', adapters['config'], path, adapters['video']],
                     cwd=tmp_path,
                     check=False)
-    refused_line(proc)
-    assert f'task adapters: ERROR {path}: CheckpointMetaError: {path}: ' \
-        f"its meta['{ADAPTER_META_KEY}'] is not the record" in proc.stdout, \
-        proc.stdout[-3000:]
+    line = model_load_error(proc)
+    assert line.startswith(
+        f'model adapters: ERROR {path}: CheckpointMetaError: {path}: '
+        f"its meta['{ADAPTER_META_KEY}'] is not the record"), line
+    assert '\n' not in line, line

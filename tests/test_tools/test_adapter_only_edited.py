@@ -12,7 +12,7 @@ import pytest
 import torch
 from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import pretrained_cfg, video_data_cfg, write_config
-from refusal_lines import refused_line
+from refusal_lines import model_load_error, refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -69,13 +69,13 @@ def _infer(adapters, path):
                     adapters['root'],
                     check=False)
     # No label with its score: nothing was classified.
-    return refused_line(proc, absent=[': adaptformer: '])
+    return model_load_error(proc, absent=[': adaptformer: '])
 
 
 def test_infer_refuses_a_file_without_its_head(adapters):
     path = _edited(adapters, 'headless', lambda k: k.startswith('cls_head.'))
     line = _infer(adapters, path)
-    assert line.startswith(f'task adaptformer: ERROR {path}: '
+    assert line.startswith(f'model adaptformer: ERROR {path}: '
                            f'StateDictMismatchError: {path}: its state dict '
                            'lacks 5 of the 15 tensors that its record '
                            "(meta['adapter_checkpoint']['saved_keys']) "

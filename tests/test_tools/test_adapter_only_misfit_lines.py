@@ -17,7 +17,7 @@ from adapter_only_files import built_with_adapter_only
 from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import pretrained_cfg, video_data_cfg, write_config
 from other_method_checkpoints import VPT_CFG, vpt_adapter_only
-from refusal_lines import refused_line
+from refusal_lines import model_load_error, refused_line
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -72,7 +72,7 @@ def test_a_file_of_another_method_gets_one_sentence(files, clean_loggers):
     proc = run_tool(['infer.py', files['config'], path, files['video']],
                     files['root'],
                     check=False)
-    assert refused_line(proc).endswith(
+    assert model_load_error(proc).endswith(
         f'ERROR {path}: StateDictMismatchError: {sentence}')
 
 
@@ -110,5 +110,5 @@ def test_adapters_of_other_blocks_get_one_sentence(files, clean_loggers):
     proc = run_tool(['infer.py', files['config'], path, files['video']],
                     files['root'],
                     check=False)
-    assert refused_line(proc).endswith(
+    assert model_load_error(proc).endswith(
         f'ERROR {path}: StateDictMismatchError: {sentence}')

@@ -187,11 +187,12 @@ def test_checkpoint_of_another_architecture_is_named(infer, image_model,
         str(out)
     ])
     assert code == 1
-    answer = json.loads(out.read_text())[inputs['image']]['stripes']
-    assert answer['error'].startswith(video_tasks['full']['checkpoint'])
-    # Printed once, for the model, not again for the input.
     printed = capsys.readouterr()
-    assert (printed.out + printed.err).count(answer['error']) == 1, printed
+    error = _not_loaded(printed.err, 'stripes')
+    assert error.startswith(video_tasks['full']['checkpoint'])
+    # Printed once, for the model; no input was tried, nothing written.
+    assert (printed.out + printed.err).count(error) == 1, printed
+    assert printed.out == '' and not out.exists()
 
 
 def test_class_names_come_from_the_checkpoint_not_the_data_now(
@@ -401,7 +402,7 @@ def test_a_model_that_cannot_load_names_what_caused_it(infer, video_tasks,
             assert line.split(': ', 1)[1] in capsys.readouterr().err
         else:
             assert infer([config, full['checkpoint'], video]) == 1
-            assert f'task {name}: ERROR {line}\n' in capsys.readouterr().err
+            assert _not_loaded(capsys.readouterr().err, name) == line
         # One of several tasks: the same line, the others answer.
         out = tmp_path / 'r.json'
         assert infer([
@@ -441,13 +442,34 @@ def damaged(tmp_path_factory, video_tasks):
     return dict(files=out, marker=marker)
 
 
+def _not_loaded(err: str, name: str, task: bool = False) -> str:
+    """The error printed for the model ``name`` (``task=True``: the only
+    --task) that could not be loaded, before the line that says nothing
+    was classified."""
+    start = f'{"task" if task else "model"} {name}: ERROR '
+    what = 'no --task could be loaded' if task else \
+        'the model could not be loaded'
+    assert err.count(start) == 1, err
+    error, said, rest = err.partition(start)[2].partition(
+        f'\nNothing was classified: {what}')
+    assert said and rest.count('\n') == 1, err
+    return error
+
+
 def _error(infer, argv, task, video, out, capsys):
     """Run infer.py; return the error of ``task`` for ``video`` (in the
-    JSON) after checking the exit status and that it was printed once."""
+    JSON where another task was loaded; as printed where none was, which
+    writes no JSON) after checking the exit status and that it was
+    printed once."""
     capsys.readouterr()
+    if out.exists():
+        out.unlink()
     assert infer(argv + ['--out', str(out)]) == 1, argv
-    error = json.loads(out.read_text())[video][task]['error']
     printed = capsys.readouterr()
+    if argv.count('--task') < 2:
+        assert not out.exists(), argv
+        return _not_loaded(printed.err, task, '--task' in argv)
+    error = json.loads(out.read_text())[video][task]['error']
     assert printed.err.count(f'task {task}: ERROR {error}\n') == 1, \
         (argv, printed.err)
     return error

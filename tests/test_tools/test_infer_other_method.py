@@ -11,7 +11,7 @@ import pytest
 from checkpoint_makers import save_stock_video_checkpoint
 from config_writers import pretrained_cfg, video_data_cfg, write_config
 from other_method_checkpoints import VPT_CFG, vpt_adapter_only
-from refusal_lines import refused_line
+from refusal_lines import model_load_error
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 from tool_runners import run_tool
 
@@ -65,6 +65,6 @@ def test_infer_py_says_a_vpt_file_is_of_another_method(prompts):
         ['infer.py', prompts['config'], prompts['path'], prompts['video']],
         prompts['root'],
         check=False)
-    line = refused_line(proc, absent=[': adaptformer: '])
+    line = model_load_error(proc, absent=[': adaptformer: '])
     assert OTHER_METHOD in line, line
     assert 'another architecture' not in line, line
