@@ -57,8 +57,8 @@ def _train_with_the_tool(argv):
     runners = []
     build_runner = tool.build_runner
 
-    def keep(cfg):
-        runners.append(build_runner(cfg))
+    def keep(cfg, *args, **kwargs):
+        runners.append(build_runner(cfg, *args, **kwargs))
         return runners[-1]
 
     tool.build_runner = keep
