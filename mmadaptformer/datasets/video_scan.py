@@ -16,7 +16,8 @@ from mmengine.logging import print_log
 
 from mmadaptformer.utils.progress import track_progress
 from mmadaptformer.utils.unknown_containers import check_video_file
-from mmadaptformer.utils.video_containers import (VideoInfo, inspect_video,
+from mmadaptformer.utils.video_containers import (BrokenVideoError, VideoInfo,
+                                                  inspect_video,
                                                   one_line_error)
 from .annotation_lists import AnnotationError
 from .listed_files import listed_lines
@@ -98,6 +99,6 @@ def _scanned(path: str, decode_last: bool) -> VideoInfo:
     decord (whose FFmpeg prints its own lines for a damaged one)."""
     try:
         check_video_file(path)
-    except Exception as e:  # BrokenVideoError, OSError: why it is dropped
+    except (BrokenVideoError, OSError) as e:  # why it is dropped
         return VideoInfo(0, one_line_error(e))
     return inspect_video(path, decode_last=decode_last, checked=True)
