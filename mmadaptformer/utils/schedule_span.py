@@ -31,8 +31,8 @@ from .config_place import option_place
 from .counted import counted
 
 __all__ = [
-    'Span', 'optimizer_of', 'warn_if_cosine_turns',
-    'warn_if_schedule_ends_early'
+    'Span', 'optimizer_of', 'is_number', 'unit_of', 'length_text',
+    'warn_if_cosine_turns', 'warn_if_schedule_ends_early'
 ]
 
 
@@ -79,19 +79,23 @@ def _param(span: Span) -> str:
     }.get(name, repr(name))
 
 
-def _unit(span: Span) -> str:
-    return 'epochs' if span.entry.get('by_epoch', True) else 'iterations'
+def unit_of(entry: dict) -> str:
+    """``'epochs'`` or ``'iterations'``: what a scheduler entry counts
+    (``by_epoch``, True unless given)."""
+    return 'epochs' if entry.get('by_epoch', True) else 'iterations'
 
 
-def _length_text(length: Tuple[str, int]) -> str:
+def length_text(length: Tuple[str, int]) -> str:
     """``train_cfg.max_epochs=8``; or the loop, for an epoch count under
-    an iteration-based loop."""
+    an iteration-based loop (see
+    :func:`~mmadaptformer.utils.scheduler_check.loop_length`)."""
     if length[0].startswith('train_cfg.'):
         return f'{length[0]}={length[1]}'
     return length[0]
 
 
-def _number(value) -> bool:
+def is_number(value) -> bool:
+    """Whether ``value`` is a real number and not a bool."""
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
@@ -107,7 +111,7 @@ def warn_if_cosine_turns(span: Span, source: str,
     """
     t_max = span.entry.get('T_max')
     if not (issubclass(span.cls, CosineAnnealingParamScheduler)
-            and _number(t_max) and t_max > 0):
+            and is_number(t_max) and t_max > 0):
         return
     given, length = 'end' in span.entry, span.length
     cut = length is not None and length[1] < span.end
@@ -117,18 +121,18 @@ def warn_if_cosine_turns(span: Span, source: str,
         return
     if cut:
         runs = (f'end={span.end}, but training ends first: '
-                f'{_length_text(length)}')
+                f'{length_text(length)}')
     elif given:
         runs = f'end={span.end}'
     else:
-        runs = f'no end, so it ends with training: {_length_text(length)}'
+        runs = f'no end, so it ends with training: {length_text(length)}'
     places = [f'{span.key}.T_max']
     if cut or not given:
         places.append(length[0])
     places.append(f'{span.key}.end')
     where = next((place for place in (option_place(key, options)
                                       for key in places) if place), source)
-    unit = _unit(span)
+    unit = unit_of(span.entry)
     print_log(
         f'{where}: {span.key} ({span.cls.__name__}) has T_max={t_max} '
         f'({unit}) from begin={span.begin} and runs to {unit[:-1]} {end} '
@@ -172,7 +176,7 @@ def warn_if_schedule_ends_early(spans: List[Span], source: str,
         last = max(members, key=lambda span: span.end)
         if last.end >= length[1] or all(map(_warms_up, members)):
             continue
-        unit = _unit(last)
+        unit = unit_of(last.entry)
         of = '' if optimizer == 'param_scheduler' else f' ({optimizer})'
         cosine = issubclass(last.cls, CosineAnnealingParamScheduler) and \
             'T_max' in last.entry
@@ -184,7 +188,7 @@ def warn_if_schedule_ends_early(spans: List[Span], source: str,
             f'{where}: the {param} schedule{of} ends at {unit[:-1]} '
             f'{last.end}, the end of {last.key} ({last.cls.__name__}), but '
             f'training runs to {unit[:-1]} {length[1]} '
-            f'({_length_text(length)}): for the last '
+            f'({length_text(length)}): for the last '
             f'{counted(length[1] - last.end, unit)} the {param} stays at '
             'the value the schedule ended with. For a schedule over the '
             f'whole run, set {last.key}.end to {length[1]}{t_max}, or leave '

@@ -31,7 +31,6 @@ rises again). :func:`check_param_scheduler` warns of both too, once no
 entry is refused; :mod:`mmadaptformer.utils.schedule_span` says when.
 """
 import logging
-import numbers
 from typing import Iterator, Optional, Tuple
 
 from mmengine.config import Config
@@ -44,7 +43,8 @@ from .config_place import option_place
 from .counted import counted
 from .registry_names import registered, use_default_scope
 from .runner_type import mmengine_runner
-from .schedule_span import (Span, optimizer_of, warn_if_cosine_turns,
+from .schedule_span import (Span, is_number, length_text, optimizer_of,
+                            unit_of, warn_if_cosine_turns,
                             warn_if_schedule_ends_early)
 
 __all__ = ['check_param_scheduler', 'scheduler_entries', 'loop_length']
@@ -99,13 +99,9 @@ def loop_length(train_cfg, by_epoch: bool) -> Optional[Tuple[str, int]]:
     else:
         return None  # max_epochs x the epoch length, or another loop
     value = train_cfg.get(key)
-    if not _number(value):
+    if not is_number(value):
         return None
     return f'train_cfg.{key}', value
-
-
-def _number(value) -> bool:
-    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 def check_param_scheduler(cfg: Config,
@@ -147,7 +143,7 @@ def check_param_scheduler(cfg: Config,
         length = loop_length(train_cfg, by_epoch)
         given = 'end' in entry
         end = entry['end'] if given else (length or (None, None))[1]
-        if not (_number(begin) and _number(end)):
+        if not (is_number(begin) and is_number(end)):
             unknown.add(optimizer_of(key))
             continue
         if end > begin:
@@ -161,7 +157,7 @@ def check_param_scheduler(cfg: Config,
         raise ConfigError(
             _refusal(key, getattr(cls, '__name__', kind), begin, end, given,
                      length if length and length[1] == end else None,
-                     'epochs' if by_epoch else 'iterations', source, options))
+                     unit_of(entry), source, options))
     for span in spans:
         warn_if_cosine_turns(span, source, options)
     warn_if_schedule_ends_early(
@@ -181,19 +177,16 @@ def _warn_if_past_training(key: str, name: str, entry: dict,
     if entry.get('convert_to_iter_based') and by_epoch and \
             length[0] != 'train_cfg.max_epochs':
         return  # epochs x an epoch length against max_iters: unknown here
-    unit = 'epochs' if by_epoch else 'iterations'
+    unit = unit_of(entry)
     where = option_place(f'{key}.end', options) or option_place(
         length[0], options) or source
-    # Or ('train_cfg (IterBasedTrainLoop, which counts one epoch)', 1).
-    given = f'{length[0]}={length[1]}' if length[0].startswith(
-        'train_cfg.') else length[0]
     print_log(
         f'{where}: {key} ({name}) has end={end} ({unit}), but training '
-        f'ends after {counted(length[1], unit)} ({given}): the learning rate '
-        f'(or momentum) follows it only up to {unit[:-1]} {length[1]} and '
-        f'never reaches its values from there to {end}. Set {key}.end to '
-        f'at most {length[1]} for a schedule that completes, or train '
-        f'longer.',
+        f'ends after {counted(length[1], unit)} ({length_text(length)}): '
+        'the learning rate (or momentum) follows it only up to '
+        f'{unit[:-1]} {length[1]} and never reaches its values from there '
+        f'to {end}. Set {key}.end to at most {length[1]} for a schedule '
+        'that completes, or train longer.',
         logger='current',
         level=logging.WARNING)
 
