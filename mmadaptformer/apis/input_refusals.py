@@ -17,7 +17,8 @@ from typing import NoReturn, Optional, Sequence
 
 from mmadaptformer.utils.image_files import image_damage
 from mmadaptformer.utils.local_files import home_note, is_local
-from mmadaptformer.utils.unknown_containers import BYTES_OPENER, not_a_video
+from mmadaptformer.utils.unknown_containers import (decord_reads_bytes,
+                                                    not_a_video)
 from mmadaptformer.utils.video_containers import CONTAINER_HEAD
 from .frame_folders import VIDEO_OPENERS, FrameFolders
 from .infer_files import InferenceInputError, OtherKindInputError
@@ -87,13 +88,9 @@ class InputRefusals:
         self.types = [type(t).__name__ for t in transforms]
         #: Whether a transform opens video files (DecordInit and the like).
         self.opens_videos = any(name in VIDEO_OPENERS for name in self.types)
-
-    @property
-    def decord_reads_bytes(self) -> bool:
-        """Whether ``DecordInit`` hands decord a file's bytes (see
-        :func:`~mmadaptformer.utils.unknown_containers.check_video_file`).
-        """
-        return BYTES_OPENER in self.types
+        #: Whether ``DecordInit`` hands decord a file's bytes (see
+        #: :func:`~mmadaptformer.utils.unknown_containers.check_video_file`).
+        self.decord_reads_bytes = decord_reads_bytes(transforms)
 
     def not_a_container(self, path: str) -> str:
         """For a video that failed to decode: ``': it is a PNG image, not

@@ -11,7 +11,7 @@ by what it is.
 """
 from typing import Optional
 
-__all__ = ['printable_text', 'stand_in_for', 'text_in_place', 'text_stand_in']
+__all__ = ['printable_text', 'stand_in_for', 'text_in_place']
 
 
 def printable_text(head: bytes, escapes: bool = False) -> Optional[str]:
@@ -38,33 +38,19 @@ def printable_text(head: bytes, escapes: bool = False) -> Optional[str]:
     return text
 
 
-def text_stand_in(head: bytes, what: str) -> Optional[str]:
-    """What a file is that starts as text which downloads leave in the
-    place of a ``what`` (an HTML or XML page, a Git LFS pointer), with what
-    to do; None for other text and for binary data.
-
-    Args:
-        head (bytes): The file's first bytes.
-        what (str): What was expected, e.g. ``'checkpoint'``.
-
-    Returns:
-        str | None: A phrase that follows "it is", e.g. ``'an HTML page,
-        not a checkpoint: ...'``.
-    """
-    text = printable_text(head, escapes=True)
-    return None if text is None else stand_in_for(text, what)
-
-
 def stand_in_for(text: str, what: str) -> Optional[str]:
-    """:func:`text_stand_in` of a head already decoded to ``text``
-    (:func:`printable_text`), for a caller that reads it otherwise too.
+    """What a file is whose head, decoded to ``text`` by
+    :func:`printable_text`, starts as text which downloads leave in the
+    place of a ``what`` (an HTML or XML page, a Git LFS pointer), with what
+    to do; None for other text.
 
     Args:
         text (str): The head as :func:`printable_text` decoded it.
         what (str): What was expected, e.g. ``'checkpoint'``.
 
     Returns:
-        str | None: As :func:`text_stand_in`.
+        str | None: A phrase that follows "it is", e.g. ``'an HTML page,
+        not a checkpoint: ...'``.
     """
     lowered = text[:64].lower()
     if lowered.startswith(('<!doctype html', '<html', '<head', '<body')):
@@ -86,7 +72,7 @@ def stand_in_for(text: str, what: str) -> Optional[str]:
 def text_in_place(head: bytes, what: str) -> Optional[str]:
     """What a file is that starts as text where a ``what`` was expected
     (a terminal's escape sequences count as text): an HTML or XML page or
-    a Git LFS pointer (:func:`text_stand_in`), else ``'text, not a
+    a Git LFS pointer (:func:`stand_in_for`), else ``'text, not a
     WHAT'``; None for binary data.
 
     Args:

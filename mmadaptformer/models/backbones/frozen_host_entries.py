@@ -20,12 +20,13 @@ from .trained_host import (FROZEN_HOST_KEY, HOST_KEY, SETTINGS_FORMAT,
                            SETTINGS_KEY)
 
 __all__ = [
-    'as_fingerprint', 'frozen_host_entry', 'frozen_host_entries',
+    'LISTED', 'as_fingerprint', 'frozen_host_entry', 'frozen_host_entries',
     'trained_settings_entries'
 ]
 
-#: How many unknown keys an error lists by name.
-_LISTED = 5
+#: How many keys or tensors an error about the frozen host's record lists
+#: by name (here, and in :mod:`.frozen_host_record`).
+LISTED = 5
 
 
 def as_fingerprint(value) -> tuple:
@@ -57,7 +58,7 @@ def frozen_host_entry(wrapper: nn.Module,
     if unknown:
         raise KeyError(
             f'{type(wrapper).__name__}: fingerprints of keys the host does '
-            f'not have: {unknown[:_LISTED]}; expected keys of '
+            f'not have: {unknown[:LISTED]}; expected keys of '
             f'{type(wrapper.backbone).__name__}.state_dict().')
     entry = dict(
         format=FROZEN_HOST_FORMAT,

@@ -38,7 +38,7 @@ from ...utils.control_characters import escape_controls
 from ...utils.fingerprint import tensor_fingerprint
 from ...utils.local_files import is_local, same_file
 from ...utils.state_dict_check import StateDictMismatchError
-from .frozen_host_entries import as_fingerprint
+from .frozen_host_entries import LISTED, as_fingerprint
 from .trained_host import (FROZEN_HOST_KEY, HOST_KEY, SETTINGS_FORMAT,
                            SETTINGS_KEY, check_same_host,
                            check_trained_settings)
@@ -48,9 +48,6 @@ __all__ = [
     'FrozenBackboneMismatchError', 'check_same_host', 'check_trained_settings',
     'verify_frozen_host', 'differing_frozen_keys'
 ]
-
-#: How many differing tensors an error lists by name.
-_LISTED = 5
 
 
 class FrozenBackboneMismatchError(RuntimeError):
@@ -158,12 +155,12 @@ def _check_architecture(wrapper: nn.Module, expected: Mapping[str, tuple],
     if absent:
         lines.append(
             f'{len(absent)} of its {len(expected)} '
-            f'frozen tensors are not in it ({", ".join(absent[:_LISTED])}'
-            f'{", ..." if len(absent) > _LISTED else ""}).')
+            f'frozen tensors are not in it ({", ".join(absent[:LISTED])}'
+            f'{", ..." if len(absent) > LISTED else ""}).')
     if shapes:
         lines.append(f'{len(shapes)} have other shapes (checkpoint vs '
-                     f'model: {", ".join(shapes[:_LISTED])}'
-                     f'{", ..." if len(shapes) > _LISTED else ""}).')
+                     f'model: {", ".join(shapes[:LISTED])}'
+                     f'{", ..." if len(shapes) > LISTED else ""}).')
     lines.append('Load it with the config it was trained with.')
     raise StateDictMismatchError(' '.join(lines))
 
@@ -182,12 +179,12 @@ def _check_full(wrapper: nn.Module, state_dict: Optional[Mapping],
     if not missing:
         return
     source = loading_source()
-    more = ', ...' if len(missing) > _LISTED else ''
+    more = ', ...' if len(missing) > LISTED else ''
     raise StateDictMismatchError(
         f'The full checkpoint{" " + source if source else ""} records the '
         f'{wrapper.trained_part} settings of a merged checkpoint, but lacks '
         f'{len(missing)} of the {len(wrapper.host_keys)} tensors of its '
-        f'{type(wrapper.backbone).__name__} ({", ".join(missing[:_LISTED])}'
+        f'{type(wrapper.backbone).__name__} ({", ".join(missing[:LISTED])}'
         f'{more}): the file is damaged. Merge it again with '
         'tools/model_converters/merge_adapters.py.')
 
@@ -259,8 +256,8 @@ def verify_frozen_host(wrapper: nn.Module,
             _trained_frozen_message(wrapper, source, differ, len(expected)),
             trained_on=trained_on,
             named_backbone=True)
-    listed = (f'{", ".join(differ[:_LISTED])}'
-              f'{", ..." if len(differ) > _LISTED else ""}')
+    listed = (f'{", ".join(differ[:LISTED])}'
+              f'{", ..." if len(differ) > LISTED else ""}')
     checkpoint = f'The {part}-only checkpoint{" " + source if source else ""}'
     if not now:
         # The cause is the unset key, not the tensors: say it first.
@@ -295,8 +292,8 @@ def _trained_frozen_message(wrapper: nn.Module, source: Optional[str],
     return (
         f'The {part}-only checkpoint{" " + source if source else ""} '
         f'records {len(differ)} of its {total} frozen tensors with other '
-        f'values ({", ".join(differ[:_LISTED])}'
-        f'{", ..." if len(differ) > _LISTED else ""}) than '
+        f'values ({", ".join(differ[:LISTED])}'
+        f'{", ..." if len(differ) > LISTED else ""}) than '
         f'{wrapper.host_source}, the pretrained file it names as the one its '
         f'{part}s were trained on, which this model loaded (config key '
         f'{wrapper.pretrained_key}). They were most likely trained as well '
