@@ -2,8 +2,10 @@
 """Class names a config's test set gives (:func:`config_class_names`).
 
 A label map has the class of label ``i`` on line ``i + 1``, as the data
-tools (``tools/data/*``) write it; it is read by
-:func:`mmadaptformer.datasets.label_map.read_label_map`. Which source names
+tools (``tools/data/*``) write it; it is read and checked as the datasets
+read theirs, by
+:func:`mmadaptformer.datasets.label_map.load_class_names` (a blank line
+between names, a name given twice are refused). Which source names
 a model's scores is decided by :func:`~mmadaptformer.apis.class_names`.
 """
 import glob
@@ -16,7 +18,7 @@ from typing import List, Optional, Sequence
 from mmengine.config import Config
 from mmengine.logging import print_log
 
-from mmadaptformer.datasets.label_map import read_label_map
+from mmadaptformer.datasets.label_map import load_class_names
 from mmadaptformer.utils.config_inputs import (ROOTED_CLASSES, dataset_file,
                                                dataset_type_name)
 from mmadaptformer.utils.control_characters import escape_controls
@@ -109,19 +111,26 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
 
     Returns:
         list[str], optional: The names, or None.
+
+    Raises:
+        LabelMapError: If a label map file or list it finds has a blank
+            line between names or a name twice, naming the file (or key),
+            the line (or entry) and the name.
     """
     dataset = _test_dataset(cfg)
     metainfo = dataset.get('metainfo') or {}
     classes = metainfo.get('classes')
+    owner = "metainfo['classes']"
     scope = cfg.get('default_scope')
     if classes is None:
         classes = _classes_file(dataset, scope) or dataset.get('classes')
+        owner = 'classes'
     if isinstance(classes, str):
         # A label map file; where it is absent here, the sources below.
         if osp.isfile(classes):
-            return read_label_map(classes)
+            return list(load_class_names(classes, owner=owner))
     elif classes:
-        return [str(c) for c in classes]
+        return list(load_class_names([str(c) for c in classes], owner=owner))
     ann_file = dataset.get('ann_file')
     if isinstance(ann_file, str) and ann_file:
         # Where the dataset reads it: MMEngine's BaseDataset joins a
@@ -130,7 +139,7 @@ def config_class_names(cfg: Config) -> Optional[List[str]]:
         maps = sorted(
             glob.glob(osp.join(osp.dirname(ann_file), '*label_map.txt')))
         if len(maps) == 1:
-            return read_label_map(maps[0])
+            return list(load_class_names(maps[0]))
     if dataset_type_name(dataset) in _IMAGE_LISTS:
         prefix = dataset.get('data_prefix', '')
         if isinstance(prefix, dict):

@@ -31,7 +31,10 @@ def class_names(cfg: Config,
     the checkpoint's ``meta['dataset_meta']['classes']`` (what MMEngine's
     Runner saves: the classes the model was trained on, as mmpretrain's
     Inferencers use them), then :func:`config_class_names`, which reads
-    the data as it is now and may no longer match the model.
+    the data as it is now and may no longer match the model. A name
+    given twice in either is warned of, as their other problems are: the
+    checkpoint's list is passed over for the config's names, the config's
+    gives no names.
 
     Args:
         cfg (Config): The model's config.
@@ -55,8 +58,9 @@ def class_names(cfg: Config,
         LabelMapError: If ``label_map`` has a blank line between names,
             a name twice (two labels would print alike; the message names
             the file, both lines and the name) or another number of
-            classes than ``num_classes``. A label map the config names is
-            not raised on: it gives no names and a warning saying why.
+            classes than ``num_classes``. The checkpoint's classes and a
+            label map the config names are not raised on: a warning says
+            why they are not used.
     """
     of_task = '' if task is None else f'Task {task!r}: '
     if label_map is not None:
@@ -78,8 +82,10 @@ def class_names(cfg: Config,
               f'is a file path ({saved!r:.200}), which is not read; the '
               'classes are named from the config, or pass --label-map.')
         saved = None
+    names = None
     if isinstance(saved, (list, tuple)) and saved:
-        names = [str(c) for c in saved]
+        names = _checkpoint_names(saved, of_task)
+    if names is not None:
         origin = f"{of_task}the checkpoint's meta['dataset_meta']['classes']"
     else:
         origin = f'{of_task}the test set of {cfg.filename or "the config"}'
@@ -88,9 +94,9 @@ def class_names(cfg: Config,
         except LabelMapError as e:
             # Names are a courtesy here, as when they do not fit below:
             # the scores are still answered.
-            _warn(f'{origin} names its classes with a label map that cannot '
-                  f'be used ({e}): the results give labels without names. '
-                  'Pass a label map file (--label-map) to name them.')
+            _warn(f'{origin} names classes that cannot be used ({e}): the '
+                  'results give labels without names. Pass a label map file '
+                  '(--label-map) to name them.')
             return None
         if names is None:
             warn_missing_label_map(cfg, origin)
@@ -101,6 +107,20 @@ def class_names(cfg: Config,
               'a label map file (--label-map) to name them.')
         return None
     return None if names is None else escaped_names(names, origin)
+
+
+def _checkpoint_names(saved, of_task: str) -> Optional[List[str]]:
+    """The checkpoint's ``meta['dataset_meta']['classes']`` as names; None,
+    with a warning, if one is given twice (two labels would print alike):
+    the config then names the classes, as for a file path there."""
+    try:
+        return list(
+            load_class_names([str(c) for c in saved],
+                             owner="meta['dataset_meta']['classes']"))
+    except LabelMapError as e:
+        _warn(f"{of_task}The checkpoint's classes cannot be used: {e} The "
+              'classes are named from the config, or pass --label-map.')
+        return None
 
 
 def _warn(message: str) -> None:
