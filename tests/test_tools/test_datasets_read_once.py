@@ -1,6 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""``tools/train.py`` and ``tools/test.py`` read each dataset once a run,
-before the work dir.
+"""``tools/train.py`` and ``tools/test.py`` build each dataset once a run,
+before the work dir: its list is parsed by the dataset once (the line
+check before it reads the list once too; that read is not counted here).
 
 They built the evaluation datasets fully before the Runner, to refuse an
 empty list or a missing video before the work dir, and the Runner built
@@ -124,10 +125,10 @@ def _dumped_loaders(path):
 
 
 def test_video_training_reads_each_list_once(tmp_path, tiny_video_data):
-    """The training and validation lists are read once each (validation
-    twice before), and so in a run resumed with ``--resume``; the config
-    copies show the datasets' configs, as before, not the dataset objects
-    the Runner was given."""
+    """The training and validation lists are parsed by their datasets
+    once each (validation twice before), and so in a run resumed with
+    ``--resume``; the config copies show the datasets' configs, as before,
+    not the dataset objects the Runner was given."""
     config, _ = _video_config(tmp_path, tiny_video_data)
     work = tmp_path / 'work'
     out, counts = _counted_run(tmp_path,
