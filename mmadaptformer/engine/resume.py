@@ -33,7 +33,7 @@ from mmadaptformer.utils.local_files import path_inside
 __all__ = [
     'ResumePlan', 'NoResumableCheckpointError', 'find_resume_checkpoint',
     'apply_auto_resume', 'log_resume_plan', 'CORRUPT_SUFFIX',
-    'ALLOW_RESTART_FLAG'
+    'ALLOW_RESTART_FLAG', 'newest_checkpoints', 'local_checkpoint_dir'
 ]
 
 CORRUPT_SUFFIX = '.corrupt'
@@ -103,8 +103,12 @@ def _read_last_checkpoint(work_dir: str, checkpoint_dir: str,
     save_file = osp.join(work_dir, _LAST_CHECKPOINT)
     if not osp.isfile(save_file):
         return None
-    with open(save_file) as f:
-        named = f.read().strip()
+    try:
+        with open(save_file, encoding='utf-8') as f:
+            named = f.read().strip()
+    except UnicodeDecodeError as e:
+        skipped.append(f'{save_file} is not a text file of one path ({e})')
+        return None
     if not named:
         skipped.append(f'{save_file} is empty')
         return None
@@ -147,6 +151,58 @@ def _corrupt_name(path: str) -> str:
     return candidate
 
 
+def newest_checkpoints(work_dir: str,
+                       checkpoint_dir: Optional[str] = None,
+                       skipped: Optional[List[str]] = None) -> List[str]:
+    """The checkpoints of a run, newest first, in the order ``--resume
+    auto`` tries them; none is loaded.
+
+    The file ``work_dir/last_checkpoint`` names (a relative path, or one
+    outside ``checkpoint_dir`` as in a copied or moved work dir, is looked
+    up by its file name inside ``checkpoint_dir``), after any numbered
+    checkpoint newer than it; then ``epoch_*.pth`` and ``iter_*.pth`` by
+    number, newest first. The first is the one a run stopped by Ctrl-C
+    names for ``--resume`` (:mod:`mmadaptformer.engine.run_stop`).
+
+    Args:
+        work_dir (str): The run's work dir.
+        checkpoint_dir (str, optional): Where the checkpoints are, if not
+            in ``work_dir``. Defaults to None, meaning ``work_dir``.
+        skipped (list[str], optional): Gets one line per record that was
+            passed over, naming it and why. Defaults to None.
+
+    Returns:
+        list[str]: The checkpoints' paths; empty if there is none.
+    """
+    skipped = [] if skipped is None else skipped
+    checkpoint_dir = checkpoint_dir or work_dir
+    if not osp.isdir(checkpoint_dir):
+        return []
+    numbered = _numbered_checkpoints(checkpoint_dir)
+    candidates = []
+    last = _read_last_checkpoint(work_dir, checkpoint_dir, skipped)
+    if last is None and numbered and not osp.isfile(
+            osp.join(work_dir, _LAST_CHECKPOINT)):
+        skipped.append(f'{osp.join(work_dir, _LAST_CHECKPOINT)} does not '
+                       'exist; trying the numbered checkpoints')
+    if last is not None:
+        newer = []
+        match = _NUMBERED.match(osp.basename(last))
+        if match:
+            kind, step = match.group(1), int(match.group(2))
+            newer = [
+                p for p in numbered
+                if _NUMBERED.match(osp.basename(p)).group(1) == kind
+                and int(_NUMBERED.match(osp.basename(p)).group(2)) > step
+            ]
+        if newer:
+            skipped.append(f'last_checkpoint names {last}, but '
+                           f'{", ".join(newer)} is newer')
+        candidates = newer + [last]
+    candidates += [p for p in numbered if p not in candidates]
+    return candidates
+
+
 def find_resume_checkpoint(work_dir: str,
                            allow_restart: bool = False,
                            rename_damaged: bool = True,
@@ -184,28 +240,7 @@ def find_resume_checkpoint(work_dir: str,
     checkpoint_dir = checkpoint_dir or work_dir
     if not osp.isdir(checkpoint_dir):
         return ResumePlan(None, skipped, [])
-    numbered = _numbered_checkpoints(checkpoint_dir)
-    candidates = []
-    last = _read_last_checkpoint(work_dir, checkpoint_dir, skipped)
-    if last is None and numbered and not osp.isfile(
-            osp.join(work_dir, _LAST_CHECKPOINT)):
-        skipped.append(f'{osp.join(work_dir, _LAST_CHECKPOINT)} does not '
-                       'exist; trying the numbered checkpoints')
-    if last is not None:
-        newer = []
-        match = _NUMBERED.match(osp.basename(last))
-        if match:
-            kind, step = match.group(1), int(match.group(2))
-            newer = [
-                p for p in numbered
-                if _NUMBERED.match(osp.basename(p)).group(1) == kind
-                and int(_NUMBERED.match(osp.basename(p)).group(2)) > step
-            ]
-        if newer:
-            skipped.append(f'last_checkpoint names {last}, but '
-                           f'{", ".join(newer)} is newer')
-        candidates = newer + [last]
-    candidates += [p for p in numbered if p not in candidates]
+    candidates = newest_checkpoints(work_dir, checkpoint_dir, skipped)
 
     damaged: List[str] = []
     chosen = None
@@ -284,6 +319,29 @@ def _launcher_rank() -> int:
     return 0
 
 
+def local_checkpoint_dir(cfg: Config) -> Optional[str]:
+    """Where the run of ``cfg`` saves its checkpoints: its work dir, or
+    the checkpoint hook's ``out_dir`` joined with the work dir's name, as
+    MMEngine's ``CheckpointHook`` does; None for a remote ``out_dir``
+    (``s3://...``).
+
+    Args:
+        cfg (Config): The run's config, with ``work_dir`` set.
+
+    Returns:
+        str, optional: The absolute folder, or None.
+    """
+    work_dir = osp.abspath(cfg.work_dir)
+    out_dir = ((cfg.get('default_hooks') or {}).get('checkpoint')
+               or {}).get('out_dir')
+    if not out_dir:
+        return work_dir
+    if '://' in str(out_dir):
+        return None
+    return osp.join(
+        osp.abspath(out_dir), osp.basename(work_dir.rstrip(osp.sep)))
+
+
 def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
     """Point ``cfg`` at the checkpoint ``--resume auto`` resumes from.
 
@@ -303,20 +361,16 @@ def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
         ResumePlan: The decision, for :func:`log_resume_plan`.
     """
     work_dir = osp.abspath(cfg.work_dir)
-    checkpoint_dir = work_dir
-    out_dir = ((cfg.get('default_hooks') or {}).get('checkpoint')
-               or {}).get('out_dir')
-    if out_dir:
-        if '://' in str(out_dir):
-            cfg.resume, cfg.load_from = True, None
-            return ResumePlan(
-                None, [
-                    f'checkpoints go to the remote out_dir {out_dir}; '
-                    'MMEngine\'s own auto-resume reads last_checkpoint'
-                ], [],
-                delegated=True)
-        checkpoint_dir = osp.join(
-            osp.abspath(out_dir), osp.basename(work_dir.rstrip(osp.sep)))
+    checkpoint_dir = local_checkpoint_dir(cfg)
+    if checkpoint_dir is None:
+        out_dir = cfg['default_hooks']['checkpoint']['out_dir']
+        cfg.resume, cfg.load_from = True, None
+        return ResumePlan(
+            None, [
+                f'checkpoints go to the remote out_dir {out_dir}; '
+                'MMEngine\'s own auto-resume reads last_checkpoint'
+            ], [],
+            delegated=True)
     plan = find_resume_checkpoint(
         work_dir,
         allow_restart=allow_restart,

@@ -8,16 +8,13 @@ was doing (a video decode in a dataloader), which said neither where it
 stopped nor, in training, that ``--resume`` goes on from its newest
 checkpoint.
 """
-import os.path as osp
 from typing import Optional, Sequence
 
 from mmengine.runner import EpochBasedTrainLoop
 
-__all__ = ['TrainStage', 'TestStage']
+from .resume import local_checkpoint_dir, newest_checkpoints
 
-#: The record of the newest checkpoint that ``CheckpointHook`` writes in
-#: the work dir, and that ``--resume`` starts from.
-_LAST_CHECKPOINT = 'last_checkpoint'
+__all__ = ['TrainStage', 'TestStage']
 
 
 class TrainStage:
@@ -46,10 +43,16 @@ class TrainStage:
             return 'before training started: nothing was trained'
         where = _progress(runner)
         work_dir = runner.work_dir
-        newest = _newest_checkpoint(work_dir)
+        checkpoint_dir = local_checkpoint_dir(runner.cfg)
+        if checkpoint_dir is None:
+            return (f'{where}; its files are kept: add --resume to the same '
+                    'command to go on from the newest checkpoint it saved '
+                    'to its remote out_dir, if any')
+        # The one --resume goes on from, found as --resume finds it.
+        newest = next(iter(newest_checkpoints(work_dir, checkpoint_dir)), None)
         if newest is None:
-            return (f'{where}; no checkpoint was saved in {work_dir}: the '
-                    'same command starts the run again')
+            return (f'{where}; no checkpoint was saved in {checkpoint_dir}: '
+                    'the same command starts the run again')
         return (f'{where}; its files are kept, the newest checkpoint is '
                 f'{newest}: add --resume to the same command to go on from '
                 'it')
@@ -106,15 +109,3 @@ def _progress(runner) -> str:
     if by_epoch:
         where = f'epoch {epoch + 1}, {where}'
     return f'in {where}'
-
-
-def _newest_checkpoint(work_dir: str) -> Optional[str]:
-    """The checkpoint ``work_dir/last_checkpoint`` names, if it is there
-    (written after the checkpoint was complete); else None."""
-    record = osp.join(work_dir, _LAST_CHECKPOINT)
-    try:
-        with open(record, encoding='utf-8') as f:
-            path = f.read().strip()
-    except (OSError, UnicodeDecodeError):
-        return None
-    return path if path and osp.isfile(path) else None

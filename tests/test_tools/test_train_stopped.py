@@ -135,3 +135,38 @@ def test_ctrl_c_ends_a_test_run_on_one_line(tmp_path):
         'test.py: stopped by Ctrl-C (SIGINT): while testing: its metrics, '
         f'and {out}, come only once every input is tested')
     assert out.read_bytes() == b'an earlier run'
+
+
+def test_ctrl_c_names_the_checkpoint_resume_finds_in_a_moved_work_dir(
+        tmp_path, tiny_image_data):
+    """A moved work dir's ``last_checkpoint`` names the old place; the
+    stopped run names the checkpoint ``--resume`` goes on from, the work
+    dir's own, as :func:`~mmadaptformer.engine.resume.newest_checkpoints`
+    finds it.
+
+    Before, it said "no checkpoint was saved in WORK_DIR: the same command
+    starts the run again", and that command would train from scratch.
+    """
+    config = write_config(
+        tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+        image_data_cfg(tiny_image_data) + 'param_scheduler = []\n')
+    old, work_dir = str(tmp_path / 'old'), str(tmp_path / 'work')
+    run_tool([
+        'train.py', config, '--work-dir', old, '--cfg-options',
+        'train_cfg.max_epochs=1'
+    ],
+             cwd=tmp_path)
+    os.rename(old, work_dir)
+    with open(os.path.join(work_dir, 'last_checkpoint')) as f:
+        assert f.read() == os.path.join(old, 'epoch_1.pth')
+    # Resumed, and stopped before it saves another checkpoint.
+    status, output = _stopped_tool(tmp_path, [
+        'train.py', config, '--work-dir', work_dir, '--resume',
+        '--cfg-options', 'train_cfg.max_epochs=1000',
+        'default_hooks.checkpoint.interval=1000'
+    ], 'resumed epoch: 1')
+    assert status == 130, output[-3000:]
+    assert output.strip().splitlines()[-1].endswith(
+        '; its files are kept, the newest checkpoint is '
+        f'{os.path.join(work_dir, "epoch_1.pth")}: add --resume to the same '
+        'command to go on from it'), output[-3000:]
