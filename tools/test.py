@@ -19,7 +19,6 @@ first view of each test video.
 """
 import os
 import os.path as osp
-import signal
 from copy import deepcopy
 from typing import Optional
 
@@ -34,7 +33,7 @@ from mmadaptformer.engine import (add_work_dir_collect_hook, build_runner,
 from mmadaptformer.engine.head_classes_check import check_head_classes
 from mmadaptformer.engine.hooks.adapter_hook_config_check import \
     check_adapter_hook_config
-from mmadaptformer.engine.run_stop import TestStage
+from mmadaptformer.engine.run_stop import TestStage, end_on_ctrl_c
 from mmadaptformer.engine.testing_config import (add_dump_metrics, add_tta,
                                                  trigger_visualization_hook)
 from mmadaptformer.engine.train_loop_check import check_loop_keys
@@ -59,7 +58,6 @@ from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
-from mmadaptformer.utils.stop_signals import exit_on_stop
 
 
 def _parser() -> ToolArgumentParser:
@@ -272,15 +270,9 @@ def refuse_config_files(cfg, args) -> None:
 
 
 def main(argv=None):
-    # Ctrl-C ends the run with one line that says what it has not written,
-    # and 130, not a traceback. SIGTERM keeps its default, as in train.py
-    # (torchrun stops the other workers of a failed job with it).
-    stage = TestStage()
-    return exit_on_stop(
-        'test.py',
-        lambda: _main(argv, stage),
-        stage.left,
-        signals=[signal.SIGINT])
+    # Ctrl-C: one line, what it has not written; 130 (see end_on_ctrl_c).
+    return end_on_ctrl_c('test.py', lambda stage: _main(argv, stage),
+                         TestStage())
 
 
 def _main(argv, stage: TestStage) -> None:

@@ -50,7 +50,6 @@ Differences from the toolboxes' scripts, all additive:
 """
 import os
 import os.path as osp
-import signal
 from copy import deepcopy
 from typing import Optional
 
@@ -69,7 +68,7 @@ from mmadaptformer.engine.optimizers import (
     apply_amp_flag, mmengine_amp_wrapper_warning,
     refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
-from mmadaptformer.engine.run_stop import TrainStage
+from mmadaptformer.engine.run_stop import TrainStage, end_on_ctrl_c
 from mmadaptformer.engine.train_loop_check import check_train_loop
 from mmadaptformer.models import set_host_pretrained
 from mmadaptformer.models.backbones.config_check import check_model_config
@@ -90,7 +89,6 @@ from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
-from mmadaptformer.utils.stop_signals import exit_on_stop
 
 
 def _parser() -> ToolArgumentParser:
@@ -277,18 +275,9 @@ def refuse_missing_files(args) -> None:
 
 
 def main(argv=None):
-    # Ctrl-C ends the run with one line that says where it stopped and how
-    # --resume goes on, and 130, not a traceback; every file written is
-    # kept. SIGTERM keeps its default, an end at once: torchrun stops the
-    # other workers of a failed job with it and reads -SIGTERM as stopped
-    # (tools/misc/dist_run.py), and a worker waiting in a collective would
-    # run no Python handler before torchrun's SIGKILL 30 s later.
-    stage = TrainStage()
-    return exit_on_stop(
-        'train.py',
-        lambda: _main(argv, stage),
-        stage.left,
-        signals=[signal.SIGINT])
+    # Ctrl-C: one line, where it stopped and how --resume goes on; 130.
+    return end_on_ctrl_c('train.py', lambda stage: _main(argv, stage),
+                         TrainStage())
 
 
 def _main(argv, stage: TrainStage) -> None:

@@ -1,20 +1,23 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""What a training or test run stopped by Ctrl-C (or SIGTERM, SIGHUP)
-leaves, for the one line ``tools/train.py`` and ``tools/test.py`` end with
-(:func:`~mmadaptformer.utils.stop_signals.exit_on_stop`).
+"""What a training or test run stopped by Ctrl-C leaves, for the one line
+``tools/train.py`` and ``tools/test.py`` end with (:func:`end_on_ctrl_c`).
 
 A stopped run ended with a ``KeyboardInterrupt`` traceback of whatever it
 was doing (a video decode in a dataloader), which said neither where it
 stopped nor, in training, that ``--resume`` goes on from its newest
 checkpoint.
 """
-from typing import Optional, Sequence
+import signal
+from typing import Callable, Optional, Sequence, TypeVar, Union
 
 from mmengine.runner import EpochBasedTrainLoop
 
+from mmadaptformer.utils.stop_signals import exit_on_stop
 from .resume import local_checkpoint_dir, newest_checkpoints
 
-__all__ = ['TrainStage', 'TestStage']
+__all__ = ['TrainStage', 'TestStage', 'end_on_ctrl_c']
+
+T = TypeVar('T')
 
 
 class TrainStage:
@@ -109,3 +112,29 @@ def _progress(runner) -> str:
     if by_epoch:
         where = f'epoch {epoch + 1}, {where}'
     return f'in {where}'
+
+
+#: What :func:`end_on_ctrl_c` asks where the run stopped.
+_Stage = Union[TrainStage, TestStage]
+
+
+def end_on_ctrl_c(prog: str, work: Callable[[_Stage], T], stage: _Stage) -> T:
+    """Run ``work(stage)``, a tool's work that tells ``stage`` how far it
+    got; Ctrl-C (SIGINT) ends the process with one line, ``stage.left()``,
+    and exit status 130, not a traceback; every file written is kept.
+
+    SIGTERM keeps its default, an end at once: torchrun stops the other
+    workers of a failed job with it and reads -SIGTERM as stopped
+    (``tools/misc/dist_run.py``), and a worker waiting in a collective
+    would run no Python handler before torchrun's SIGKILL 30 s later.
+
+    Args:
+        prog (str): The tool's name, e.g. ``'train.py'``.
+        work (Callable): The tool's work, given ``stage``.
+        stage (TrainStage | TestStage): Says where the run stopped.
+
+    Returns:
+        What ``work`` returns.
+    """
+    return exit_on_stop(
+        prog, lambda: work(stage), stage.left, signals=[signal.SIGINT])
