@@ -19,7 +19,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmadaptformer.datasets.short_videos import ShortVideo, clip_frames
-from mmadaptformer.utils.video_containers import inspect_video
+from mmadaptformer.utils.video_probe import inspect_video
 from .array_inputs import InputKey, input_name
 from .frame_folders import FrameFolders
 from .infer_files import InferenceInputError

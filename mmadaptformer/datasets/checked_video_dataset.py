@@ -84,7 +84,7 @@ class CheckedVideoDataset(VideoDataset):
       decoding; its cost, cold and warm: :func:`~.listed_files.
       check_evaluation_files`); one error names each bad one. With
       ``skip_broken=True`` every video is scanned when the dataset is
-      built (:func:`~mmadaptformer.utils.video_containers.scan_video`:
+      built (:func:`~mmadaptformer.utils.video_probe.scan_video`:
       open it, count frames, decode the last one) and broken ones are
       dropped with a WARNING listing them. The
       scan runs in one process and costs 10 to 150 ms a video on a CPU
@@ -279,7 +279,7 @@ class CheckedVideoDataset(VideoDataset):
 
     def filter_data(self) -> List[dict]:
         """In test mode, with ``skip_broken``, drop videos that fail
-        :func:`~mmadaptformer.utils.video_containers.scan_video`, and with
+        :func:`~mmadaptformer.utils.video_probe.scan_video`, and with
         ``short_videos='skip'``, drop short ones; a WARNING lists them.
 
         Returns:

@@ -4,7 +4,7 @@ or short ones.
 
 :class:`~mmadaptformer.datasets.CheckedVideoDataset` does it in test mode,
 with ``skip_broken=True`` (videos that fail
-:func:`~mmadaptformer.utils.video_containers.scan_video`) or
+:func:`~mmadaptformer.utils.video_probe.scan_video`) or
 ``short_videos='skip'`` (videos with fewer frames than ``min_frames``); a
 WARNING lists what was dropped.
 """
@@ -16,9 +16,9 @@ from mmengine.logging import print_log
 
 from mmadaptformer.utils.progress import track_progress
 from mmadaptformer.utils.unknown_containers import check_video_file
-from mmadaptformer.utils.video_containers import (BrokenVideoError, VideoInfo,
-                                                  inspect_video,
+from mmadaptformer.utils.video_containers import (BrokenVideoError,
                                                   one_line_error)
+from mmadaptformer.utils.video_probe import VideoInfo, inspect_video
 from .annotation_lists import AnnotationError
 from .listed_files import listed_lines
 
@@ -35,7 +35,7 @@ def scan_videos(data_list: Sequence[dict], ann_file: str, skip_broken: bool,
             ``source`` of each video).
         ann_file (str): The annotation list, for the messages.
         skip_broken (bool): Drop videos that are missing or fail
-            :func:`~mmadaptformer.utils.video_containers.inspect_video`
+            :func:`~mmadaptformer.utils.video_probe.inspect_video`
             (the last frame is decoded).
         drop_short (bool): Drop videos with fewer than ``min_frames``.
         min_frames (int, optional): The fewest frames a video must have.
@@ -92,7 +92,7 @@ def scan_videos(data_list: Sequence[dict], ann_file: str, skip_broken: bool,
 
 
 def _scanned(path: str, decode_last: bool) -> VideoInfo:
-    """:func:`~mmadaptformer.utils.video_containers.inspect_video` after
+    """:func:`~mmadaptformer.utils.video_probe.inspect_video` after
     the check every other path makes
     (:func:`~mmadaptformer.utils.unknown_containers.check_video_file`): an
     image named as a video is told from its first bytes, not handed to

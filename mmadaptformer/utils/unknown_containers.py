@@ -18,8 +18,8 @@ path) before the pipeline sees it. Inference
 from typing import Optional, Sequence
 
 from .image_files import image_format
-from .video_containers import (BrokenVideoError, check_container,
-                               container_name, inspect_video)
+from .video_containers import BrokenVideoError, check_container, container_name
+from .video_probe import inspect_video
 
 __all__ = [
     'BYTES_OPENER', 'UNDECODABLE', 'check_video_file', 'decord_reads_bytes',

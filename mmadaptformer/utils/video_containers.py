@@ -4,8 +4,7 @@
 :func:`check_container` reads only a file's container header (AVI/RIFF,
 MP4/MOV, WebM/Matroska) and finds empty and truncated files, and text
 given as a video (:func:`text_video`), without a decoder;
-:func:`inspect_video` and :func:`scan_video` then open the file with
-decord, count its frames and decode its last one.
+:mod:`mmadaptformer.utils.video_probe` then opens the file with decord.
 
 The datasets use these checks before decord sees a file, because decord
 0.6 crashes the whole process (segmentation fault) on some truncated AVI
@@ -18,13 +17,11 @@ import struct
 import traceback
 from typing import NamedTuple, Optional, Tuple
 
-from .decord_failures import decord_explained
 from .text_files import text_in_place
 
 __all__ = [
     'BrokenVideoError', 'CONTAINER_HEAD', 'TS_PACKET', 'VideoHead',
-    'VideoInfo', 'check_container', 'container_name', 'inspect_video',
-    'one_line_error', 'scan_video', 'text_video'
+    'check_container', 'container_name', 'one_line_error', 'text_video'
 ]
 
 #: Top-level box types an MP4/MOV/3GP file may start with.
@@ -38,19 +35,6 @@ _LOG_PREFIX = re.compile(r'\[\d\d:\d\d:\d\d\] \S+\.(?:cc|cpp|cu|h):\d+: ')
 
 class BrokenVideoError(RuntimeError):
     """A video file cannot be decoded; the message names the file."""
-
-
-class VideoInfo(NamedTuple):
-    """What :func:`inspect_video` found.
-
-    Args:
-        num_frames (int): Frames decord counts in the file; 0 if it could
-            not open it.
-        error (str, optional): Why the video is broken, or None if it
-            passed.
-    """
-    num_frames: int
-    error: Optional[str]
 
 
 def one_line_error(error: BaseException,
@@ -351,57 +335,3 @@ def _check_ebml(path: str, file: _Reader) -> None:
         raise BrokenVideoError(
             f'{path}: truncated WebM/Matroska file: the segment ends at '
             f'byte {declared}, the file has {file.size}')
-
-
-def inspect_video(path: str,
-                  decode_last: bool = True,
-                  checked: bool = False) -> VideoInfo:
-    """Check a video's container, open it with decord and count its frames.
-
-    Costs one file open, a container index read and, with ``decode_last``,
-    one frame decode (a seek from the nearest key frame); damage in the
-    middle of a file is not found.
-
-    Args:
-        path (str): A local video file.
-        decode_last (bool): Also decode the last frame. Defaults to True.
-        checked (bool): The caller has checked the container
-            (:func:`check_container`): it is not read again. Defaults to
-            False.
-
-    Returns:
-        VideoInfo: The frame count and why the video is broken, if it is.
-    """
-    # Imported here: decord imported before cv2 breaks OpenCV's writers.
-    import decord
-    num_frames = 0
-    try:
-        if not checked:
-            check_container(path)
-        # By path, not from memory: see the module's docstring.
-        reader = decord.VideoReader(path, num_threads=1)
-        num_frames = len(reader)
-        if num_frames == 0:
-            return VideoInfo(0, 'the video has no frames')
-        if decode_last:
-            # As DecordDecode reads: decord 0.6 decodes a 48-pixel-wide
-            # frame alone but fails on it in a batch.
-            reader.get_batch([num_frames - 1]).asnumpy()
-    except Exception as e:  # decord raises plain RuntimeErrors
-        why = one_line_error(e)
-        return VideoInfo(num_frames, decord_explained(path, e, why) or why)
-    return VideoInfo(num_frames, None)
-
-
-def scan_video(path: str) -> Optional[str]:
-    """Check that a video opens, has frames and decodes its last frame.
-
-    See :func:`inspect_video` for what this costs and finds.
-
-    Args:
-        path (str): A local video file.
-
-    Returns:
-        str | None: Why the video is broken, or None if it passed.
-    """
-    return inspect_video(path).error

@@ -12,7 +12,8 @@ from checked_videos import build_checked, dataset_warnings, tiny_pipeline
 
 from mmadaptformer.datasets import BrokenVideoError
 from mmadaptformer.utils.transform_steps import PipelineStepError
-from mmadaptformer.utils.video_containers import check_container, scan_video
+from mmadaptformer.utils.video_containers import check_container
+from mmadaptformer.utils.video_probe import scan_video
 
 
 @pytest.mark.parametrize('kind', sorted(BROKEN))

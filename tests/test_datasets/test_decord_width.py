@@ -19,7 +19,7 @@ from repo_paths import TINY_VIDEO_CONFIG
 
 from mmadaptformer.apis import ModelInferencer
 from mmadaptformer.datasets import BrokenVideoError, CheckedVideoDataset
-from mmadaptformer.utils.video_containers import scan_video
+from mmadaptformer.utils.video_probe import scan_video
 
 SAID = ('decord cannot decode it, though the file itself is readable: '
         'OpenCV decodes its frames (48x40); decord 0.6 fails on some frame '
