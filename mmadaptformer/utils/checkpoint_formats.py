@@ -22,7 +22,8 @@ from .video_containers import container_name
 __all__ = [
     'API_ORDER', 'FORMAT_HEAD', 'SAFETENSORS_SUFFIX', 'TOOL_ORDER',
     'binary_format', 'file_kind', 'is_safetensors', 'last_checkpoint_record',
-    'media_kind', 'not_a_checkpoint', 'safetensors_advice', 'text_format'
+    'media_kind', 'not_a_checkpoint', 'read_head', 'safetensors_advice',
+    'text_format'
 ]
 
 #: The name PyTorch's ``torch.load`` needs to read a safetensors file.
@@ -58,7 +59,10 @@ FORMAT_HEAD = 512
 _CHECKPOINT_ENDS = ('.pth', '.pt', '.ckpt')
 
 
-def _read_head(filename: str) -> bytes:
+def read_head(filename: str) -> bytes:
+    """The first :data:`FORMAT_HEAD` bytes of ``filename`` (all of a
+    shorter file), what the checks here read; ``b''`` if it cannot be
+    read (its load then says why)."""
     try:
         with open(filename, 'rb') as f:
             return f.read(FORMAT_HEAD)
@@ -92,7 +96,7 @@ def file_kind(filename: str) -> Optional[str]:
     Args:
         filename (str): A local file.
     """
-    head = _read_head(filename)
+    head = read_head(filename)
     # torch.save writes a zip archive (torch >= 1.6) or a pickle, whose
     # protocol 2+ header starts with 0x80.
     if head.startswith((b'PK\x03\x04', b'\x80')):
@@ -105,7 +109,9 @@ def file_kind(filename: str) -> Optional[str]:
     return media_kind(head)
 
 
-def not_a_checkpoint(filename: str, order: str = TOOL_ORDER) -> Optional[str]:
+def not_a_checkpoint(filename: str,
+                     order: str = TOOL_ORDER,
+                     head: Optional[bytes] = None) -> Optional[str]:
     """What a local file given as the checkpoint is when it is plainly
     another of the tools' files: a video or an image (``infer.py CONFIG
     clip.mp4 ...``, the checkpoint left out) or a config (the two
@@ -117,11 +123,14 @@ def not_a_checkpoint(filename: str, order: str = TOOL_ORDER) -> Optional[str]:
         order (str): The order of files to name. Defaults to
             :data:`TOOL_ORDER` (the tools'); a tool that takes no config,
             such as ``convert_official.py SRC DST``, names its own.
+        head (bytes, optional): Its :func:`read_head`, if read already.
+            Defaults to None (read here).
 
     Returns:
         str | None: A phrase that follows "it is".
     """
-    head = _read_head(filename)
+    if head is None:
+        head = read_head(filename)
     return _misplaced_media(head, order) or _misplaced_config(
         filename, head, order)
 
@@ -206,7 +215,7 @@ def binary_format(filename: str) -> Optional[str]:
         str | None: A phrase that follows "is", e.g. ``'gzip-compressed,
         ...'``; None for any other file.
     """
-    head = _read_head(filename)
+    head = read_head(filename)
     for magic, what, tool in _COMPRESSED:
         if head.startswith(magic):
             return (f'{what}, not a checkpoint written by torch.save: '
@@ -247,7 +256,7 @@ def text_format(filename: str,
         str | None: A phrase that follows "is"; None for any other file.
     """
     if head is None:
-        head = _read_head(filename)
+        head = read_head(filename)
     if text is None:
         text = printable_text(head, escapes=True)
     if text is not None:
@@ -283,7 +292,7 @@ def last_checkpoint_record(filename: str,
         called ``last_checkpoint``.
     """
     if head is None:
-        head = _read_head(filename)
+        head = read_head(filename)
     if len(head) >= FORMAT_HEAD:
         return None
     try:

@@ -20,10 +20,14 @@ import io
 import pickletools
 from typing import Optional
 
-from .checkpoint_formats import FORMAT_HEAD, text_format
+from .checkpoint_formats import (FORMAT_HEAD, last_checkpoint_record,
+                                 read_head, text_format)
 from .text_files import printable_text, stand_in_for
 
-__all__ = ['MAX_TEXT_CHECKPOINT', 'text_in_checkpoint_place']
+__all__ = [
+    'MAX_TEXT_CHECKPOINT', 'record_in_checkpoint_place',
+    'text_in_checkpoint_place'
+]
 
 #: The largest file taken for text in a checkpoint's place: a record, a web
 #: page or a pointer is far smaller; a larger file is left to the loader.
@@ -88,3 +92,28 @@ def text_in_checkpoint_place(filename: str) -> Optional[str]:
     if len(first) > _QUOTED:
         first = first[:_QUOTED] + '...'
     return f'{what} (its first line: {first!r})'
+
+
+def record_in_checkpoint_place(filename: str,
+                               head: Optional[bytes] = None) -> Optional[str]:
+    """What MMEngine's ``last_checkpoint`` record given as a checkpoint is,
+    in the loader's words, naming the checkpoint it holds
+    (:func:`~.checkpoint_formats.last_checkpoint_record`); None for any
+    other file, a protocol 0 pickle included (the loader's to read).
+
+    Args:
+        filename (str): A local regular file.
+        head (bytes, optional): Its
+            :func:`~.checkpoint_formats.read_head`, if read already; the
+            file is not read again. Defaults to None (read here).
+
+    Returns:
+        str | None: A phrase that follows "is".
+    """
+    if head is None:
+        head = read_head(filename)
+    # A record is one line, shorter than the head: the head is all of it.
+    record = last_checkpoint_record(filename, head)
+    if record is None or _is_pickle(head):
+        return None
+    return record

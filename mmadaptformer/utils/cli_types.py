@@ -18,9 +18,9 @@ from typing import Iterable, Optional, Sequence, Tuple
 
 from mmengine.config import Config
 
-from .checkpoint_formats import (TOOL_ORDER, file_kind, last_checkpoint_record,
-                                 not_a_checkpoint)
-from .checkpoint_text import text_in_checkpoint_place
+from .checkpoint_formats import (TOOL_ORDER, file_kind, not_a_checkpoint,
+                                 read_head)
+from .checkpoint_text import record_in_checkpoint_place
 from .config_error import ConfigError
 from .config_loading import check_config_file, load_config_file
 from .device_check import device_problem
@@ -240,8 +240,10 @@ def first_misplaced_file(files: Iterable[NamedFile],
     the first local file of ``files``, each given as a checkpoint, that is
     plainly another of the tools' files (a config, a video, an image: see
     :func:`~.checkpoint_formats.not_a_checkpoint`) or MMEngine's
-    ``last_checkpoint`` record (:func:`_checkpoint_record`), for
+    ``last_checkpoint`` record
+    (:func:`~.checkpoint_text.record_in_checkpoint_place`), for
     ``parser.error`` (exit status 2) before anything is loaded; else None.
+    Each file's first bytes are read once, for both.
 
     Args:
         files: ``(path, what)`` pairs, ``what`` naming the argument
@@ -253,26 +255,9 @@ def first_misplaced_file(files: Iterable[NamedFile],
     for path, what in files:
         if path is None or not is_local(path) or not osp.isfile(path):
             continue
-        kind = not_a_checkpoint(path, order) or _checkpoint_record(path)
+        head = read_head(path)
+        kind = not_a_checkpoint(path, order, head) or \
+            record_in_checkpoint_place(path, head)
         if kind:
             return f'{what} {path}: it is {kind}'
     return None
-
-
-def _checkpoint_record(path: str) -> Optional[str]:
-    """What MMEngine's ``last_checkpoint`` record given as a checkpoint
-    is, in the loader's words, naming the checkpoint it holds
-    (:func:`~.checkpoint_formats.last_checkpoint_record`); None for any
-    other file. Only text that is no pickle is taken for one
-    (:func:`~.checkpoint_text.text_in_checkpoint_place`): a protocol 0
-    pickle is the loader's to read.
-
-    Args:
-        path (str): A local file given as a checkpoint.
-
-    Returns:
-        str | None: A phrase that follows "it is".
-    """
-    if text_in_checkpoint_place(path) is None:
-        return None
-    return last_checkpoint_record(path)
