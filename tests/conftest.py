@@ -3,10 +3,11 @@
 clean-up; the order and threads of a parallel run."""
 import logging
 import os
+import subprocess
+import sys
 from collections import OrderedDict
 from typing import Dict, List
 
-import numpy as np
 import pytest
 from adapter_tasks import video_tasks  # noqa: F401  (a shared fixture)
 from broken_videos import BROKEN
@@ -69,11 +70,6 @@ def no_default_scope(monkeypatch):
     monkeypatch.setattr(DefaultScope, '_instance_dict', OrderedDict())
 
 
-def _frames(num: int, size: int, seed: int) -> np.ndarray:
-    return np.random.default_rng(seed).integers(
-        0, 256, (num, size, size, 3), dtype=np.uint8)
-
-
 @pytest.fixture(scope='session')
 def video_files(tmp_path_factory) -> Dict[str, str]:
     """A folder of real videos: four good mp4 files, the broken kinds of
@@ -85,30 +81,14 @@ def video_files(tmp_path_factory) -> Dict[str, str]:
         dict: ``'videos'``: the folder; ``'good'``: the good names;
         each kind of ``BROKEN``, ``'short'`` and ``'damaged'``: its name.
     """
-    from mmadaptformer.testing import write_video
     root = tmp_path_factory.mktemp('checked_videos')
-    videos = root / 'videos'
-    out = {'videos': str(videos), 'good': []}
-    for i in range(4):
-        name = f'good_{i}.mp4'
-        write_video(str(videos / name), _frames(16, 32, i))
-        out['good'].append(name)
-    # decord cannot read VP9 webm under 64 pixels wide.
-    for ext in ('.webm', '.avi'):
-        real = write_video(str(root / f'real{ext}'), _frames(16, 64, 7))
-        with open(real, 'rb') as f:
-            data = f.read()
-        (videos / f'trunc{ext}').write_bytes(data[:int(len(data) * 0.3)])
-    (videos / BROKEN['text']).write_text('not a video\n' * 20)
-    (videos / BROKEN['empty']).write_bytes(b'')
-    write_video(str(videos / BROKEN['zero_frames']), _frames(0, 32, 0))
-    write_video(str(videos / 'short.mp4'), _frames(1, 32, 8))
-    damaged = bytearray(
-        open(write_video(str(root / 'real.mp4'), _frames(16, 32, 9)),
-             'rb').read())
-    third = len(damaged) // 3
-    damaged[third:2 * third] = b'\xff' * third
-    (videos / 'damaged.mp4').write_bytes(bytes(damaged))
+    # In a process of its own: see tests/video_files_writer.py.
+    writer = os.path.join(os.path.dirname(__file__), 'video_files_writer.py')
+    subprocess.run([sys.executable, writer, str(root)], check=True)
+    out = {
+        'videos': str(root / 'videos'),
+        'good': [f'good_{i}.mp4' for i in range(4)]
+    }
     out.update(BROKEN, short='short.mp4', damaged='damaged.mp4')
     return out
 
