@@ -48,8 +48,9 @@ from .hooks import (HOOK_SECTIONS, SAMPLER_SEED_KEY, TRAINING_STATE_KEYS,
                     registered_of_type, repeated_adapter_hooks,
                     restrict_optimizer, resumed_source, run_span, run_trains,
                     scheduler_config_keys, scheduler_setting_keys,
-                    scheduler_state_lists, trainable_table, untrained_file,
-                    use_atomic_checkpoint_hook, wrapped_datasets)
+                    scheduler_state_lists, trainable_table,
+                    trained_part_tensors, untrained_file,
+                    use_atomic_checkpoint_hook, weight_keys, wrapped_datasets)
 # yapf: enable
 from .lr_multipliers import (auto_scale_ratio, custom_key_for,
                              group_lr_multipliers)
@@ -65,7 +66,9 @@ from .plan_argument_place import naming_plan_arguments, plan_argument_place
 from .refusals import REFUSALS, refusal_line, refusals_exit, worker_message
 from .resume import (ALLOW_RESTART_FLAG, CORRUPT_SUFFIX,
                      NoResumableCheckpointError, ResumePlan, apply_auto_resume,
-                     find_resume_checkpoint, log_resume_plan)
+                     find_resume_checkpoint, local_checkpoint_dir,
+                     log_resume_plan, newest_checkpoints)
+from .run_stop import TestStage, TrainStage, end_on_ctrl_c
 from .testing_config import (add_dump_metrics, add_tta,
                              trigger_visualization_hook)
 from .train_loop_check import check_loop_keys, check_train_loop
@@ -96,7 +99,8 @@ __all__ = [
     'base_settings', 'optimizer_setting_changes', 'values_differ',
     'ALLOW_RESTART_FLAG', 'CORRUPT_SUFFIX', 'NoResumableCheckpointError',
     'ResumePlan', 'apply_auto_resume', 'find_resume_checkpoint',
-    'log_resume_plan', 'add_dump_metrics', 'add_tta',
+    'log_resume_plan', 'local_checkpoint_dir', 'newest_checkpoints',
+    'TestStage', 'TrainStage', 'end_on_ctrl_c', 'add_dump_metrics', 'add_tta',
     'trigger_visualization_hook', 'check_train_loop', 'check_loop_keys',
     'check_adapter_hook_config', 'check_adapter_hook_plan',
     'refuse_wrapper_without_adapter_hook', 'check_adapter_hook_presence',
@@ -113,9 +117,9 @@ __all__ = [
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'run_trains', 'check_backbone_loaded', 'refuse_unloaded_backbone',
     'OwnWeightsLoads', 'first_view_frames', 'nchw_view_frames',
-    'TRAINING_STATE_KEYS', 'untrained_file', 'optim_wrapper_class',
-    'check_head_classes', 'check_bn_head_batch', 'config_check_heads',
-    'folder_classes', 'CheckpointMetaError', 'freeze_to_plan',
-    'trainable_table', 'refuse_ema_beside_adapter_only', 'ShortVideoTally',
-    'batch_samples'
+    'TRAINING_STATE_KEYS', 'untrained_file', 'trained_part_tensors',
+    'weight_keys', 'optim_wrapper_class', 'check_head_classes',
+    'check_bn_head_batch', 'config_check_heads', 'folder_classes',
+    'CheckpointMetaError', 'freeze_to_plan', 'trainable_table',
+    'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples'
 ]

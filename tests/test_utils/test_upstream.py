@@ -129,6 +129,8 @@ EXPECTED_REGISTERED = {
     'mmaction::hook': _HOOKS | {'VideoVisualizationHook'},
     # DRN: the stand-in that names mmaction2's gap (UPSTREAM_CHANGES 1).
     'mmaction::model': {'AdaptFormer', 'BNLinearHead', 'DRN', 'VPT'},
+    # The tools' --dump metric, registered by import mmadaptformer too.
+    'mmengine::metric': {'AtomicDumpResults'},
     'mmengine::optim_wrapper': {'AdaptAmpOptimWrapper', 'CPUAmpOptimWrapper'},
     'mmengine::runner': {'ConfigCopyRunner'},
     'mmpretrain::dataset': {'CheckedImageDataset'},

@@ -45,7 +45,8 @@ from .unloaded_backbone import (OwnWeightsLoads, UnloadedBackboneError,
                                 refuse_unloaded_backbone)
 from .video_visualization_hook import (VideoVisualizationHook,
                                        first_view_frames, nchw_view_frames)
-from .weights_file import TRAINING_STATE_KEYS, untrained_file
+from .weights_file import (TRAINING_STATE_KEYS, trained_part_tensors,
+                           untrained_file, weight_keys)
 from .work_dir_collect_hook import (WorkDirCollectHook,
                                     add_work_dir_collect_hook)
 
@@ -71,8 +72,9 @@ __all__ = [
     'wrapped_datasets', 'check_strict_evaluation', 'built_optim_wrappers',
     'run_trains', 'check_backbone_loaded', 'refuse_unloaded_backbone',
     'OwnWeightsLoads', 'first_view_frames', 'nchw_view_frames',
-    'TRAINING_STATE_KEYS', 'untrained_file', 'FrozenTensorsChangedError',
-    'check_frozen_unchanged', 'run_span', 'freeze_to_plan', 'trainable_table',
+    'TRAINING_STATE_KEYS', 'untrained_file', 'trained_part_tensors',
+    'weight_keys', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
+    'run_span', 'freeze_to_plan', 'trainable_table',
     'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples',
     'ImageVisualizationHook', 'drawing_name', 'image_roots'
 ]
