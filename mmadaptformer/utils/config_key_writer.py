@@ -41,7 +41,13 @@ class KeyWriter(NamedTuple):
 def _module(path: str) -> Optional[ast.Module]:
     try:
         with open(path, encoding='utf-8') as f:
-            return ast.parse(f.read(), filename=path)
+            text = f.read()
+        # Under the lock config reads take: CPython 3.11's ast.parse in two
+        # threads at once can fail with 'SystemError: AST constructor
+        # recursion depth mismatch' (CPython gh-106905), seen beside a
+        # Config.fromfile in another thread.
+        with CONFIG_READ_LOCK:
+            return ast.parse(text, filename=path)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None  # the place is a courtesy; the config is named without it
 
