@@ -4,23 +4,15 @@
 Counting them builds the host (random weights). The default
 ``prefix_layers`` counted them, then the table's block numbers counted them
 again, building the host a second time for the same number."""
+from block_counts import counted_block_counts
 from mmengine.config import Config
 from repo_paths import TINY_ADAPTFORMER_VIDEO_CONFIG
 
 import mmadaptformer.apis.benchmark as benchmark
-import mmadaptformer.apis.prefix_layers as prefix_layers
 
 
 def test_the_host_is_built_once_for_its_block_count(tmp_path, monkeypatch):
-    counted = []
-    real = prefix_layers.adaptable_block_count
-
-    def counting(cfg):
-        counted.append(real(cfg))  # the real count, recorded
-        return counted[-1]
-
-    monkeypatch.setattr(benchmark, 'adaptable_block_count', counting)
-    monkeypatch.setattr(prefix_layers, 'adaptable_block_count', counting)
+    counted = counted_block_counts(monkeypatch)
     result = benchmark.benchmark_inference(
         Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG),
         str(tmp_path),

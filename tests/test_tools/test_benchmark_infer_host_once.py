@@ -8,23 +8,13 @@ thread). The tool resolved the default blocks itself, then
 ``benchmark_inference`` counted them again for the table's block numbers;
 now the tool leaves the default to ``benchmark_inference``, which says in
 the tool's words how it chose."""
+from block_counts import counted_block_counts
 from helpers import TINY_ADAPTFORMER_VIDEO_CONFIG, load_tool
-
-import mmadaptformer.apis.benchmark as benchmark
-import mmadaptformer.apis.prefix_layers as prefix_layers
 
 
 def test_the_default_path_builds_the_host_once(tmp_path, capsys, monkeypatch,
                                                clean_loggers):
-    counted = []
-    real = prefix_layers.adaptable_block_count
-
-    def counting(cfg):
-        counted.append(real(cfg))  # the real count, recorded
-        return counted[-1]
-
-    monkeypatch.setattr(benchmark, 'adaptable_block_count', counting)
-    monkeypatch.setattr(prefix_layers, 'adaptable_block_count', counting)
+    counted = counted_block_counts(monkeypatch)
     result = load_tool('analysis_tools/benchmark_infer.py').main([
         TINY_ADAPTFORMER_VIDEO_CONFIG, '--tasks', '1', '--prefix-tasks', '2',
         '--repeat', '1', '--warmup', '0', '--work-dir',
