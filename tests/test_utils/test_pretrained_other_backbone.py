@@ -15,6 +15,7 @@ import pytest
 import torch
 from mmengine.config import Config
 from mmengine.registry import MODELS, init_default_scope
+from official_vits import official_layout_vit
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 
 from mmadaptformer.utils.official_vit_keys import (other_backbone,
@@ -75,20 +76,7 @@ def test_official_layout_vits_are_still_named():
     """Guard of kept behaviour: mmaction2's and mmpretrain's tiny ViTs
     with the official names of their patch embedding and blocks (every
     block has attention), and a file of the patch embedding alone."""
-    init_default_scope('mmaction')
-    video = MODELS.build(
-        dict(
-            type='VisionTransformer',
-            img_size=32,
-            patch_size=16,
-            embed_dims=64,
-            depth=2,
-            num_heads=2,
-            num_frames=4)).state_dict()
-    official = {
-        k.replace('patch_embed.projection', 'patch_embed.proj'): v
-        for k, v in video.items()
-    }
+    official = official_layout_vit()
     assert not other_backbone(official, '')
     assert unconverted_vit_layout(official) == 'patch_embed.proj.weight'
     pretrain = {f'encoder.{k}': v for k, v in official.items()}

@@ -11,6 +11,7 @@ copies judged alike, so no test fails on the old code; it keeps them one.
 """
 import torch
 from mmengine.registry import MODELS, init_default_scope
+from official_vits import official_layout_vit
 
 from mmadaptformer.models.converters.report import (UNSUPPORTED_HINTS,
                                                     unsupported_hint)
@@ -35,24 +36,6 @@ def _swin3d() -> dict:
             out_indices=(1, )))
 
 
-def _official_vit() -> dict:
-    """mmaction2's tiny ViT, its patch embedding named as the official
-    VideoMAE code and timm name it."""
-    state = _state(
-        dict(
-            type='VisionTransformer',
-            img_size=32,
-            patch_size=16,
-            embed_dims=64,
-            depth=2,
-            num_heads=2,
-            num_frames=4))
-    return {
-        k.replace('patch_embed.projection', 'patch_embed.proj'): v
-        for k, v in state.items()
-    }
-
-
 def test_a_swin3d_file_is_not_an_unconverted_vit():
     swin = _swin3d()
     assert 'patch_embed.proj.weight' in swin
@@ -66,7 +49,7 @@ def test_a_swin3d_file_is_not_an_unconverted_vit():
 
 
 def test_an_official_layout_vit_is_still_named():
-    vit = _official_vit()
+    vit = official_layout_vit()
     assert not any(SWIN_STAGE_KEY.match(k) for k in vit)
     assert unconverted_vit_layout(vit) == 'patch_embed.proj.weight'
     saved = {'state_dict': {f'backbone.{k}': v for k, v in vit.items()}}
