@@ -77,6 +77,17 @@ FIXED_FIELDS = ('mode', 'amp', 'device', 'gpu', 'tf32_matmul', 'torch',
 #: Ratios to full FT, per round.
 RATIO_FIELDS = ('step_s', 'transient_mem_mb', 'abs_peak_mem_mb', 'model_flops',
                 'step_flops')
+#: What the result's ratios divide, as ``--out`` records it: a step ratio
+#: to full FT is one of times (0.7: 0.7x full FT's time, i.e. faster), an
+#: autocast speed-up one of speeds (0.7: slower than float32).
+RATIO_MEANING = dict(
+    ratios_to_full_ft='per field, the row\'s value over full_ft\'s under '
+    'the same autocast, taken within each round: step_s and step_cpu_s are '
+    'time ratios (below 1: the row\'s step is faster than full_ft\'s), '
+    '*_mem_mb below 1: less memory, *_flops below 1: fewer FLOPs',
+    amp_speedups='per field, the same mode\'s float32 step time over its '
+    'autocast step time, taken within each round: a speed ratio (above 1: '
+    'autocast is faster, below 1: slower)')
 
 
 def _spread(values: List[float]) -> Optional[dict]:
@@ -190,12 +201,12 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
         value = s.get(field)
         return '-' if value is None else format(scale * value['median'], fmt)
 
-    speed = [('row', 22), ('step ms', 8), ('x full', 16)]
+    speed = [('row', 22), ('step ms', 8), ('time vs full', 16)]
     if cpu:
-        speed += [('cpu ms', 8), ('x full', 16)]
-    speed += [('fp32/amp', 16)]
+        speed += [('cpu ms', 8), ('cpu time vs full', 16)]
+    speed += [('amp speed-up', 16)]
     if cpu:
-        speed += [('fp32/amp cpu', 16)]
+        speed += [('amp speed-up cpu', 16)]
     speed += [(f'{unit}/s', 8), (f'infer {unit}/s', 15), ('trainable', 11)]
     lines = []
     for row, s in rows.items():
@@ -215,15 +226,19 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
         ]
         lines.append(line)
     out = [
-        'Speed: training step (wall-clock' +
-        (', and process CPU time' if cpu else '') +
-        '), "fp32/amp": speed-up of autocast over float32'
+        'Speed: training step in wall-clock time' +
+        (' (and in process CPU time: "cpu ms", "cpu time vs full", "amp '
+         'speed-up cpu")' if cpu else '') + '; "time vs full": the step\'s '
+        'time over full_ft\'s, a time ratio (below 1: faster than full_ft); '
+        '"amp speed-up": the same mode\'s float32 step time over its '
+        'autocast step time, a speed ratio (above 1: autocast is faster, '
+        'below 1: slower)'
     ] + _fixed_width(speed, lines)
 
     peak = 'peak RSS MB' if cpu else 'peak alloc MB'
     memory = [('row', 22), ('static MB', 10), ('persist MB', 10),
-              ('above base MB', 13), ('transient MB', 12), ('x full', 16),
-              (peak, 13), ('x full', 16)]
+              ('above base MB', 13), ('transient MB', 12), ('MB vs full', 16),
+              (peak, 13), ('MB vs full', 16)]
     lines = [[
         row,
         f'{s["static_mem_mb"]:.1f}',
@@ -244,11 +259,13 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
         ('peak RSS = peak resident memory of the whole process while '
          'training (Python and libraries included)' if cpu else
          'peak alloc = torch.cuda.max_memory_allocated while training, '
-         'everything included')
+         'everything included') + '; "MB vs full": the MB of the column '
+        'before over full_ft\'s (below 1: less memory)'
     ] + _fixed_width(memory, lines)
 
     flops = [('row', 22), ('step GFLOP', 10), ('model GFLOP', 11),
-             ('x full', 7), ('matmul TFLOP/s', 14), ('% of matmul', 11)]
+             ('GFLOP vs full', 13), ('matmul TFLOP/s', 14),
+             ('% of matmul', 11)]
     if cpu:
         flops += [('% of matmul cpu', 15)]
     flops += [('HFU %', 6), ('MFU %', 6)]
@@ -269,8 +286,9 @@ def format_table(rows: dict, ratios: dict, speedups: dict, unit: str) -> str:
     out += [
         '', 'FLOPs per training step: step = as executed (a fused '
         'attention backward recomputes q k^T, checkpointed blocks run their '
-        'forward twice); model = without recomputation; "x full": model '
-        'FLOPs over full FT\'s, the step ratio at equal MFU; "% of matmul": '
+        'forward twice); model = without recomputation; "GFLOP vs full": '
+        'model FLOPs over full_ft\'s (below 1: fewer), the step time ratio '
+        'at equal MFU; "% of matmul": '
         'step FLOPs per second over the round\'s measured rate of a square '
         'matmul in the step\'s dtype' +
         (' (and in process CPU time)' if cpu else '') +
@@ -336,8 +354,8 @@ def plot(rows: dict, ratios: dict, title: str, unit: str, path: str):
         ax.set_title(label, fontsize=8)
         ax.tick_params(axis='y', labelsize=7)
     fig.suptitle(
-        f'{title}; bars: median (min-max) over rounds; labels: ratio to '
-        'full_ft',
+        f'{title}; bars: median (min-max) over rounds; labels: the bar over '
+        'full_ft\'s (time or MB; below 1: faster or less)',
         fontsize=8)
     fig.tight_layout()
     png = io.BytesIO()
@@ -387,8 +405,9 @@ def format_summary(result: dict) -> str:
     rounds = ('' if settings['repeat'] == 1 else
               ', median [min-max] over rounds; the order of the modes '
               'rotates from round to round')
-    return (f'{summary_title(result)}; medians over rounds; "x full": ratio '
-            f'to full_ft under the same autocast, taken within each round'
+    return (f'{summary_title(result)}; medians over rounds; "... vs full": '
+            'the row\'s value over full_ft\'s under the same autocast, taken '
+            f'within each round'
             f'{rounds}\n\n' +
             format_table(result['modes'], result['ratios_to_full_ft'],
                          result['amp_speedups'], settings['unit']))

@@ -18,7 +18,8 @@ from .cli import write_json
 from .input_check import input_size_problem
 from .inputs import input_spec, load_config
 from .options import build_parser, config_batch_size_problem, parse_args
-from .report import cpu_info, loadavg, plot, row_name, summarize, summary_title
+from .report import (RATIO_MEANING, cpu_info, loadavg, plot, row_name,
+                     summarize, summary_title)
 from .threads import use_threads
 from .utilisation import measure_matmul, utilisation
 from .worker_process import REFUSAL_KEY, run_passing_stderr, worker_command
@@ -153,7 +154,9 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
 
     Returns:
         dict: What ``--out`` holds: settings, machine, rows, ratios to full
-        fine-tuning, autocast speed-ups, the reference matmuls and the
+        fine-tuning (time ratios for the step: below 1 is faster),
+        autocast speed-ups (speed ratios: above 1 is faster), what each
+        ratio divides (``ratio_meaning``), the reference matmuls and the
         order of each round.
     """
     argv = sys.argv[1:] if argv is None else [str(a) for a in argv]
@@ -237,6 +240,7 @@ def run_benchmark(argv: Optional[List[str]] = None) -> dict:
         modes=rows,
         ratios_to_full_ft=ratios,
         amp_speedups=speedups,
+        ratio_meaning=RATIO_MEANING,
         matmul_references=references,
         round_orders=orders)
 

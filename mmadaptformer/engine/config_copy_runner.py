@@ -77,18 +77,22 @@ def config_copy_name(cfg: Config, timestamp: str) -> str:
     return f'{timestamp}.py'
 
 
-def _work_dir_argument(init: Callable, args: tuple,
-                       kwargs: dict) -> Optional[str]:
-    """The ``work_dir`` that ``init(*args, **kwargs)`` is given (MMEngine's
-    ``Runner.__init__`` takes it second); None if it names none, or the
-    arguments do not fit ``init``, which then names the mistake itself."""
-    if 'work_dir' in kwargs:
-        return kwargs['work_dir']
+#: The dataloader arguments of MMEngine's ``Runner.__init__``.
+LOADERS = ('train_dataloader', 'val_dataloader', 'test_dataloader')
+
+
+def _init_arguments(init: Callable, args: tuple, kwargs: dict) -> dict:
+    """The arguments ``init(*args, **kwargs)`` is given, by name (MMEngine's
+    ``Runner.__init__`` takes ``work_dir`` second): the keyword ones, and
+    the positional ones where they fit ``init`` (where they do not,
+    ``init`` names the mistake itself)."""
+    given = dict(kwargs)
     try:
         bound = inspect.signature(init).bind_partial(*args, **kwargs)
     except TypeError:
-        return None
-    return bound.arguments.get('work_dir')
+        return given
+    given.update(bound.arguments)
+    return given
 
 
 class ConfigCopyMixin:
@@ -113,10 +117,15 @@ class ConfigCopyMixin:
     """
 
     def __init__(self, *args, **kwargs) -> None:
-        work_dir = _work_dir_argument(super().__init__, args, kwargs)
+        given = _init_arguments(super().__init__, args, kwargs)
+        work_dir = given.get('work_dir')
         planted = None if work_dir is None else planted_link(str(work_dir))
         if planted is not None:
             raise ConfigError(f'work_dir {work_dir}: {planted}')
+        # The dataloader configs given, which the loops hand back to
+        # build_dataloader as they are, and the datasets to build them on.
+        self._loader_cfgs = {loader: given.get(loader) for loader in LOADERS}
+        self._given_datasets: Dict[str, object] = {}
         super().__init__(*args, **kwargs)
 
     def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
@@ -147,9 +156,9 @@ class ConfigCopyMixin:
         its list (and checking its videos, scanning its image folder) a
         second time. MMEngine's ``Runner.build_dataloader`` takes a
         dataloader config whose ``dataset`` is a dataset object and uses
-        it as it is. Only the runner's own dataloader configs get the
-        object: its config (``runner.cfg``), which it dumps, keeps the
-        dataset's config.
+        it as it is: :meth:`build_dataloader` hands it one for these
+        loaders. The runner's dataloader configs and its config
+        (``runner.cfg``), which it dumps, keep the datasets' configs.
 
         Call it before ``train()``, ``val()`` or ``test()``, which build
         the dataloaders. MMEngine builds a dataloader from a deep copy of
@@ -161,23 +170,39 @@ class ConfigCopyMixin:
                 ``{'train_dataloader': dataset}``, built from this
                 runner's config and fully initialised
                 (:func:`~mmadaptformer.utils.early_datasets.
-                read_datasets`). A loader the runner has no dataloader
-                config for (none, or a ``DataLoader`` object) is left as
-                it is.
+                read_datasets`). A loader the runner was given no
+                dataloader config for (none, or a ``DataLoader`` object) is
+                left as it is.
         """
         for loader, dataset in datasets.items():
-            # MMEngine's Runner keeps each dataloader's config, until its
-            # loop builds it, as `_<loader>`.
-            attribute = f'_{loader}'
-            loader_cfg = getattr(self, attribute, None)
-            if not isinstance(loader_cfg, dict) or not isinstance(
+            loader_cfg = self._loader_cfgs.get(loader)
+            if isinstance(loader_cfg, dict) and isinstance(
                     loader_cfg.get('dataset'), dict):
-                continue
-            # A copy: a Runner built from dicts (not from_cfg) holds the
-            # caller's own.
-            loader_cfg = copy.copy(loader_cfg)
-            loader_cfg['dataset'] = dataset
-            setattr(self, attribute, loader_cfg)
+                self._given_datasets[loader] = dataset
+
+    def build_dataloader(self,
+                         dataloader,
+                         seed: Optional[int] = None,
+                         diff_rank_seed: bool = False):
+        """Build a dataloader as MMEngine's ``Runner.build_dataloader``
+        does, on the dataset :meth:`use_datasets` was given for it where
+        ``dataloader`` is one of this runner's own dataloader configs (a
+        loop hands its config back as it is); any other config, a
+        ``MultiLoaderEpochBasedTrainLoop``'s extra ones included, is built
+        as MMEngine builds it.
+
+        An instance method here: MMEngine's is a static method, which its
+        loops call through the runner (``runner.build_dataloader``).
+        """
+        for loader, dataset in self._given_datasets.items():
+            if dataloader is self._loader_cfgs[loader]:
+                # A copy: the runner keeps its config's, and a Runner built
+                # from dicts (not from_cfg) holds the caller's own.
+                dataloader = copy.copy(dataloader)
+                dataloader['dataset'] = dataset
+                break
+        return super().build_dataloader(
+            dataloader, seed=seed, diff_rank_seed=diff_rank_seed)
 
     @master_only
     def dump_config(self) -> None:

@@ -1,7 +1,7 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""How mmadaptformer/apis/benchmark.py's table names the adapted blocks
+"""How mmadaptformer/apis/benchmark_table.py's table names the adapted blocks
 of the shared-prefix row."""
-from mmadaptformer.apis.benchmark import blocks_text, format_table
+from mmadaptformer.apis.benchmark_table import blocks_text, format_table
 
 
 def _result(layers, blocks, num_blocks):

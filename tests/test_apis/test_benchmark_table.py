@@ -3,7 +3,7 @@
 memory peaks, on the numbers of a real tiny run (the journey's: stock
 1.64 ms against AdaptFormer 2.27 ms of CPU time, activation peaks of
 0.6 MB)."""
-from mmadaptformer.apis.benchmark import format_table
+from mmadaptformer.apis.benchmark_table import format_table
 
 STOCK_S, ADAPTFORMER_S = 1.64e-3, 2.27e-3
 

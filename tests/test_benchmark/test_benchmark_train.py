@@ -11,6 +11,7 @@ from helpers import (CONFIGS, TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
 from mmadaptformer import benchmark as tool
 from mmadaptformer.benchmark import runner
 from mmadaptformer.benchmark.flops import SDPA_BACKWARD_LAYOUTS
+from mmadaptformer.benchmark.report import RATIO_MEANING
 
 # The tiny AdaptFormer config: 2 blocks of width 64, bottleneck 8, 2
 # classes, BN (no affine) + Linear head, fc_norm trains.
@@ -209,6 +210,7 @@ def test_benchmark_train_smoke(tmp_path):
         # No --peak-tflops: no MFU.
         assert run['mfu'] is None and summary['mfu'] is None
     assert ratios['full_ft']['step_s']['median'] == 1
+    assert result['ratio_meaning'] == RATIO_MEANING
     assert result['settings']['sample_shape'] == [1, 3, 4, 32, 32]
     assert result['settings']['device'] == 'cpu'
     assert result['machine']['cores'] >= 1
@@ -330,7 +332,7 @@ def test_rounds_rotate_and_share_one_reference_matmul(monkeypatch):
     text = tool.format_summary(result)
     assert 'the order of the modes rotates' in text
     assert '0.70 [0.70-0.70]' in text  # three rounds: median [min-max]
-    assert '0.700' in text  # model GFLOP x full FT
+    assert '0.700' in text  # model GFLOP vs full FT
     # Its MB are 2**20 bytes and the heading says so (README's MB are 10**6
     # bytes; the ViT-S's 86.3 "MB" of float32 parameters are 90.5e6 bytes).
     assert 'Memory of training (MB = 2**20 bytes, i.e. MiB' in text
@@ -351,7 +353,7 @@ def test_one_round_and_a_gpu_print_no_cpu_time_and_no_range():
     assert 'step_cpu_s' not in ratios['adaptformer']
     assert list(speedups['adaptformer@bf16']) == ['step_s']
     table = tool.format_table(rows, ratios, speedups, 'clips')
-    assert 'cpu ms' not in table and 'fp32/amp cpu' not in table
+    assert 'cpu ms' not in table and 'amp speed-up cpu' not in table
     assert 'peak alloc MB' in table and 'max_memory_allocated' in table
     # One round: the value, no [min-max].
     assert '[' not in table

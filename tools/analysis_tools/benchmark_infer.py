@@ -28,7 +28,8 @@ from mmengine.registry import MODELS, init_default_scope
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.apis.benchmark import (benchmark_inference,
-                                          check_adaptformer_cfg, format_table)
+                                          check_adaptformer_cfg)
+from mmadaptformer.apis.benchmark_table import format_table
 from mmadaptformer.apis.prefix_layers import DEFAULT_PREFIX_BLOCKS
 from mmadaptformer.benchmark import (DefaultsHelpFormatter, count_problem,
                                      cpu_info, use_threads)

@@ -86,8 +86,10 @@ def format_gpu_summary(data: dict) -> str:
             '', 'Speed rows: step wall-clock; peak: absolute peak (GPU: '
             'max_memory_allocated; CPU: process peak RSS); transient: '
             'peak above the built model less optimizer state and kept '
-            'gradients; "% mm": % of the measured matmul; "x full": ratio '
-            'to full FT (GFLOP: model FLOPs, the step ratio at equal MFU)',
+            'gradients; "% mm": % of the measured matmul; "x full": the '
+            'row\'s value over full FT\'s (step: time, below 1 is faster; '
+            'GFLOP: model FLOPs, the step ratio at equal MFU; peak, trans: '
+            'MB, below 1 is less)',
             f'{"row":<26}{"step ms":>9}{unit + "/s":>10}{"peak MB":>10}'
             f'{"trans MB":>10}{"MFU %":>7}{"% mm":>7}{"x full step":>12}'
             f'{"x full GFLOP":>13}{"x full peak":>12}{"x full trans":>13}'
