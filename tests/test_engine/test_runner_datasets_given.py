@@ -2,7 +2,7 @@
 """``build_runner(cfg, datasets)``: the Runner uses the datasets the tools
 built and read before it, not builds them again from the config, and its
 config (``runner.cfg``, which it dumps) keeps the datasets' configs.
-tests/test_tools/test_datasets_read_once_L.py runs the tools."""
+tests/test_tools/test_datasets_read_once.py runs the tools."""
 from helpers import TINY_VIDEO_CONFIG, video_data_cfg, write_config
 from mmengine.config import Config
 from mmengine.runner import Runner

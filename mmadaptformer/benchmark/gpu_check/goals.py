@@ -98,7 +98,8 @@ def evaluate_goals(results: dict) -> list:
         flop_ratio = row.get('model_flop_ratio_to_full_ft')
         goals.append(
             goal(
-                f'AdaptFormer step / full FT step ({amp}, wall-clock)',
+                f'AdaptFormer step time / full FT step time ({amp}, '
+                'wall-clock)',
                 row.get('step_ratio_to_full_ft'),
                 '<=',
                 GOALS['step_ratio'],
