@@ -147,7 +147,7 @@ def test_merge_names_an_adapter_only_file_without_its_record(trained):
 def test_init_model_names_recordless_adapters(trained):
     from mmengine.config import Config
 
-    from mmadaptformer.apis import init_model
+    from mmadaptformer.apis import ModelInferencer, init_model
     from mmadaptformer.models import set_host_pretrained
     from mmadaptformer.utils.state_dict_check import StateDictMismatchError
     cfg = Config.fromfile(trained['config'])
@@ -155,6 +155,11 @@ def test_init_model_names_recordless_adapters(trained):
     with pytest.raises(StateDictMismatchError) as e:
         init_model(cfg, trained['tensors'])
     assert LOST in str(e.value) and DAMAGED not in str(e.value)
+    config = str(trained['root'] / 'with_pretrained.py')
+    cfg.dump(config)
+    with pytest.raises(StateDictMismatchError) as e:
+        ModelInferencer(config, trained['tensors'])
+    assert LOST in str(e.value) and ADVICE in str(e.value)
 
 
 def test_a_full_checkpoint_with_holes_is_still_damaged(trained):
