@@ -11,9 +11,9 @@ from typing import Any, Mapping, Optional, Tuple
 
 __all__ = [
     'ADAPTER_KEY', 'BLOCK_KEY', 'PATCH_EMBED_KEY', 'PATCH_MODALITIES',
-    'PRETRAIN_PREFIXES', 'SWIN_STAGE_KEY', 'TOOLBOX_PATCH_EMBED_KEY',
-    'OfficialViTLayout', 'is_mae_decoder_key', 'official_vit_layout',
-    'other_backbone', 'unconverted_vit_layout'
+    'PRETRAIN_PREFIXES', 'STACK_KEY', 'SWIN_STAGE_KEY',
+    'TOOLBOX_PATCH_EMBED_KEY', 'OfficialViTLayout', 'is_mae_decoder_key',
+    'official_vit_layout', 'other_backbone', 'unconverted_vit_layout'
 ]
 
 #: A key of a block of the official/timm/VideoMAE layouts,
@@ -36,6 +36,11 @@ TOOLBOX_PATCH_EMBED_KEY = 'patch_embed.projection.weight'
 #: plain ViT, although these name their patch embedding ``patch_embed.proj``
 #: as the official ViTs do.
 SWIN_STAGE_KEY = re.compile(r'^layers\.\d+\.(blocks\.\d+|downsample)\.')
+#: A key of a numbered stack of modules, ``<name>.<index>.<rest>``: the
+#: official/timm ViTs' ``blocks.N`` (and MAE's ``decoder_blocks.N`` beside
+#: them), another backbone's stages (mmpretrain's PoolFormer and RIFormer,
+#: ``network.N``).
+STACK_KEY = re.compile(r'^([A-Za-z_]\w*)\.\d+\.')
 
 
 def is_mae_decoder_key(key: str) -> bool:
@@ -130,11 +135,13 @@ def other_backbone(state_dict: Mapping, root: str) -> bool:
     it.
 
     Such a backbone holds Swin's stages (:data:`SWIN_STAGE_KEY`: the
-    official Swin, mmaction2's Swin3D), or blocks with attention beside
-    blocks without (mmpretrain's HiViT: its first blocks are MLPs, and
-    patch merging), where every block of those ViTs has attention. Weights
-    of no block with attention (a file of the patch embedding alone) are
-    not called another backbone: too little is known of them.
+    official Swin, mmaction2's Swin3D), numbered stacks of modules none of
+    which is ``blocks`` (:data:`STACK_KEY`: mmpretrain's PoolFormer and
+    RIFormer, whose stages are ``network.N``), or blocks with attention
+    beside blocks without (mmpretrain's HiViT: its first blocks are MLPs,
+    and patch merging), where every block of those ViTs has attention.
+    Weights of no stack (a file of the patch embedding alone) are not
+    called another backbone: too little is known of them.
 
     Args:
         state_dict (Mapping): The weights.
@@ -144,16 +151,21 @@ def other_backbone(state_dict: Mapping, root: str) -> bool:
     Returns:
         bool: True for another backbone.
     """
-    blocks, attention = set(), set()
+    blocks, attention, stacks = set(), set(), set()
     for name in state_dict:
         if not isinstance(name, str) or not name.startswith(root):
             continue
         key = name[len(root):]
         if SWIN_STAGE_KEY.match(key):
             return True
+        stack = STACK_KEY.match(key)
+        if stack:
+            stacks.add(stack.group(1))
         block = BLOCK_KEY.match(key)
         if block:
             blocks.add(block.group(1))
             if block.group(2).startswith('attn.'):
                 attention.add(block.group(1))
+    if stacks and not blocks:
+        return True
     return bool(attention) and blocks != attention

@@ -43,6 +43,7 @@ from .head_classes import head_classes_mismatch
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
+from .recordless_adapters import recordless_adapters_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
 from .vit_modality import modality_mismatch_cause
 from .weights_nesting import nested_weights_cause, tensor_keys
@@ -288,6 +289,11 @@ def check_state_dict(model: nn.Module,
         head_only = (
             classes is not None and not missing and not unexpected
             and len(classes.keys) == len(diff.mismatched))
+        # The model's own keys, its frozen blocks lacking: an adapter-only
+        # file that lost its record?
+        recordless = recordless_adapters_cause(
+            model, state_dict) if shift is None and missing and not (
+                unexpected or diff.mismatched) else None
         if nested is not None:
             cause = nested
         elif diff.mismatched and not (missing or unexpected) and all(
@@ -307,6 +313,9 @@ def check_state_dict(model: nn.Module,
                      f'{classes.describe()}. Build the model with '
                      f'{classes.config_key}={classes.checkpoint} to use '
                      'its head as trained')
+        elif recordless is not None:
+            # Its cause says what to give instead; no key list advice.
+            cause, hint = recordless, ''
         elif shift is None and missing and not (unexpected or diff.mismatched):
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '

@@ -40,6 +40,8 @@ from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
 from mmadaptformer.models.backbones.frozen_host_entries import \
     trained_settings_entries
 from mmadaptformer.models.backbones.load_refusals import completing_recorded
+from mmadaptformer.utils.adapter_record import (frozen_record_key,
+                                                missing_record_error)
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -54,7 +56,9 @@ from mmadaptformer.utils.full_load import load_full_state_dict
 from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
                                           head_part_keys)
 from mmadaptformer.utils.output_file import output_file_problem
-from mmadaptformer.utils.state_dict_check import check_state_dict
+from mmadaptformer.utils.recordless_adapters import recordless_adapters_cause
+from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
+                                                  check_state_dict)
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
 
@@ -100,6 +104,40 @@ def _full_checkpoint_advice(checkpoint: Any,
             f'--pretrained.')
 
 
+#: What to merge instead of an adapter-only file that lost its record.
+WRITTEN_FILE = ('Give the adapter-only checkpoint its training run wrote '
+                "(its work dir's epoch_N.pth or best_*.pth), which keeps it.")
+
+
+def _check_lost_record(checkpoint: dict, filename: str,
+                       model: Optional[Any]) -> None:
+    """Refuse an adapter-only checkpoint without its meta record, named
+    as such: merging needs the record (what it was saved with, the digest
+    of every frozen tensor), which no other part of the file replaces.
+
+    Its state dict may still hold the frozen backbone's per-tensor record
+    (its meta alone was lost, e.g. ``ckpt['state_dict']`` saved again),
+    which ``tools/test.py`` and ``tools/infer.py`` check as they load it;
+    or hold its tensors alone
+    (:func:`~mmadaptformer.utils.recordless_adapters.
+    recordless_adapters_cause`), which nothing can check."""
+    key = frozen_record_key(checkpoint)
+    if key is not None:
+        raise missing_record_error(
+            checkpoint, filename, key,
+            'merge_adapters.py needs that record; tools/test.py and '
+            'tools/infer.py load this file as it is (with the backbone it '
+            'was trained on as --pretrained), checking its state dict\'s '
+            f'record of the frozen backbone. {WRITTEN_FILE}')
+    state = checkpoint.get('state_dict', checkpoint)
+    cause = None if model is None or not isinstance(state, dict) else \
+        recordless_adapters_cause(model, state)
+    if cause is not None:
+        raise StateDictMismatchError(
+            f'{filename} is not an adapter-only checkpoint as written: '
+            f'{cause}. Nothing was written.')
+
+
 def check_adapter_only_layout(checkpoint: Any,
                               filename: str,
                               model: Optional[Any] = None) -> None:
@@ -129,6 +167,7 @@ def check_adapter_only_layout(checkpoint: Any,
     """
     meta = checkpoint_meta(checkpoint, filename, EXPECTED, 'write')
     if ADAPTER_META_KEY not in meta:
+        _check_lost_record(checkpoint, filename, model)
         raise SystemExit(
             f'Error: {filename} is not an adapter-only checkpoint (its '
             f'meta has no {ADAPTER_META_KEY!r}); '

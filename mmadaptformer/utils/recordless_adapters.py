@@ -1,0 +1,93 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""An adapter-only state dict that lost its record of the frozen backbone.
+
+An adapter-only checkpoint (``AdapterHook(adapter_only_checkpoint=True)``,
+``extract_adapters.py``) holds what trained (adapters or prompts, head,
+neck, ``extra_trainable`` tensors) and records the frozen backbone they
+were trained on twice: ``meta['adapter_checkpoint']`` and a
+``<wrapper>.frozen_host_fingerprints`` entry in its state dict. A file
+that keeps its tensors alone (``ckpt['state_dict']`` filtered to tensors
+and saved again, or by a tool of another library) keeps neither: the
+model's load took it for a full checkpoint with holes ("damaged, or saved
+from a smaller architecture"), ``merge_adapters.py`` for one that "needs no
+merging".
+
+Such a file cannot show which backbone its adapters were trained on, and
+on another one they give wrong results without an error. It is therefore
+named for what it looks like and refused, with the file that loads
+instead: the one its training run wrote, which keeps the record
+(:func:`recordless_adapters_cause`).
+"""
+from typing import Mapping, Optional
+
+from torch import nn
+
+from .control_characters import escape_controls
+from .model_keys import added_keys, block_keys, held_keys
+
+__all__ = ['FROZEN_RECORD_SUFFIX', 'recordless_adapters_cause']
+
+#: The end of the state-dict key of a frozen-host wrapper's record of its
+#: frozen backbone (``backbone.frozen_host_fingerprints``).
+FROZEN_RECORD_SUFFIX = 'frozen_host_fingerprints'
+
+
+def recordless_adapters_cause(model: nn.Module,
+                              state_dict: Mapping) -> Optional[str]:
+    """Why ``state_dict`` does not load, if it is the trained part of
+    ``model`` without its record of the frozen backbone.
+
+    It is, when it holds some of the tensors this package adds to the host
+    (:func:`~.model_keys.added_keys`: adapters, prompts), no record
+    (:data:`FROZEN_RECORD_SUFFIX`), and less than half of the elements of
+    the host's blocks (:func:`~.model_keys.block_keys` without the added
+    ones): parameter-efficient training leaves their weight matrices
+    frozen, so an adapter-only file holds at most a few of their biases or
+    norms (``extra_trainable``), a full checkpoint nearly all of them.
+    The caller has checked that it holds no key the model lacks and no
+    tensor of another shape.
+
+    Args:
+        model (nn.Module): The (unwrapped) model it is loaded into.
+        state_dict (Mapping): The state dict, DDP's ``module.`` prefix
+            removed.
+
+    Returns:
+        str | None: The cause and what to give instead, for the error;
+        None for any other state dict.
+    """
+    held = held_keys(state_dict)
+    if any(
+            isinstance(k, str) and k.endswith(FROZEN_RECORD_SUFFIX)
+            for k in held):
+        return None
+    added = added_keys(model)
+    adapters = [k for k in model.state_dict() if k in added and k in held]
+    if not adapters:
+        return None
+    blocks = block_keys(model) - added
+    sizes = {
+        key: value.numel()
+        for key, value in model.state_dict(keep_vars=True).items()
+        if key in blocks
+    }
+    total = sum(sizes.values())
+    if not total or 2 * sum(n for k, n in sizes.items() if k in held) >= total:
+        return None
+    frozen = [k for k in model.state_dict() if k not in held]
+    return (f'it holds {len(adapters)} of the tensors this package adds '
+            f'(adapters or prompts, e.g. {escape_controls(adapters[0])}) '
+            f'and {len(held) - len(adapters)} others, but none of the '
+            'frozen backbone\'s block weights, and no record of the '
+            'backbone they were trained on (an adapter-only checkpoint '
+            "carries one in meta['adapter_checkpoint'] and, in its state "
+            f'dict, as {FROZEN_RECORD_SUFFIX}): it looks like an '
+            'adapter-only checkpoint whose record was lost (e.g. its '
+            'tensors alone saved again), not a damaged file. Without the '
+            'record nothing can check that the backbone they would run on '
+            f'({len(frozen)} tensors, e.g. {escape_controls(frozen[0])}) '
+            'is the one they were trained on, and on another one they give '
+            'wrong results without an error, so it is not loaded. Give '
+            'instead the adapter-only checkpoint its training run wrote '
+            "(its work dir's epoch_N.pth or best_*.pth, which keeps the "
+            'record), with the backbone it was trained on as --pretrained')
