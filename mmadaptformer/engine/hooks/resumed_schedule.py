@@ -41,7 +41,8 @@ def kept_schedule_effect(runner: Runner, checkpoint: dict, meta: dict,
                          runner.train_loop.max_iters) if by_iter else
                         ('epoch', meta['epoch'], runner.train_loop.max_epochs))
     states = _lr_scheduler_states(runner, checkpoint)
-    if states is None or any(not _ended(state) for _, state in states):
+    if states is None or most <= done or any(not _ended(state)
+                                             for _, state in states):
         return ('The learning rate follows the checkpoint\'s schedule to its '
                 'end and keeps the last value it set after that. To train '
                 'on the new schedule, start a new run from the checkpoint\'s '
@@ -56,7 +57,7 @@ def kept_schedule_effect(runner: Runner, checkpoint: dict, meta: dict,
               f' {unit}s {done + 1} to {most} (train_cfg.max_{unit}s) train '
               f'at lr {said}, the last value it set.')
     lr = _base_lr_now(runner, checkpoint['optimizer'])
-    if lr is None or most <= done:
+    if lr is None:
         return effect
     file = source if source.endswith('.pth') else 'FILE'
     return (f'{effect} To decay over the added {unit}s instead, start a new '
