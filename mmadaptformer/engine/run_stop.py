@@ -7,6 +7,7 @@ was doing (a video decode in a dataloader), which said neither where it
 stopped nor, in training, that ``--resume`` goes on from its newest
 checkpoint.
 """
+import os
 import signal
 from typing import Callable, Optional, Sequence, TypeVar, Union
 
@@ -95,23 +96,39 @@ class TestStage:
 
 
 def _progress(runner) -> str:
-    """``'in epoch 3, iteration 9 of the run'`` (``'while validating
-    after epoch 3'``), as far as the run's ``RuntimeInfoHook`` recorded it
-    in the message hub before the stop."""
+    """Where training stopped, read from MMEngine's own counters:
+    ``'in epoch 2 of 3, with 2 of the run\'s 6 iterations done'``,
+    ``'while validating after epoch 1 of 3'``; an ``IterBasedTrainLoop``
+    counts no epochs (``'with 3 of the run\'s 5 iterations done'``).
+
+    The loop's ``epoch`` counts the epochs done before the current one and
+    ``iter`` the iterations done, over the whole run (a resumed run's
+    count the checkpoint's): an iteration counts once its hooks ended (its
+    ``after_train_iter`` checkpoint too). The message hub's ``epoch`` and
+    ``iter`` (``RuntimeInfoHook``) say which one *started* last, and a
+    resumed run loads them stale from the checkpoint: read so, a run
+    stopped between epochs, loading the next epoch's first batch, was "in
+    epoch 2, iteration 2" with 2 iterations done.
+    """
     hub = runner.message_hub
-    epoch, done = hub.get_info('epoch'), hub.get_info('iter')
-    if done is None:
+    # Set by the loop's before_train or loaded by a resume, both once the
+    # Runner built its train loop: before that, reading runner.train_loop
+    # would build it (its dataloader).
+    if hub.get_info('loop_stage') is None and hub.get_info('iter') is None:
         return 'before its first iteration'
-    # Training has started: its loop is built. An IterBasedTrainLoop
-    # counts no epochs.
-    by_epoch = isinstance(runner.train_loop, EpochBasedTrainLoop)
+    loop = runner.train_loop
+    by_epoch = isinstance(loop, EpochBasedTrainLoop)
     if hub.get_info('loop_stage') == 'val':
-        after = f'epoch {epoch + 1}' if by_epoch else f'iteration {done + 1}'
-        return f'while validating after {after}'
-    where = f'iteration {done + 1} of the run'
+        # The loop counted the epoch (iteration) validation comes after.
+        if by_epoch:
+            return f'while validating after epoch {loop.epoch} of ' \
+                f'{loop.max_epochs}'
+        return f'while validating after iteration {loop.iter} of ' \
+            f'{loop.max_iters}'
+    done = f"with {loop.iter} of the run's {loop.max_iters} iterations done"
     if by_epoch:
-        where = f'epoch {epoch + 1}, {where}'
-    return f'in {where}'
+        return f'in epoch {loop.epoch + 1} of {loop.max_epochs}, {done}'
+    return done
 
 
 #: What :func:`end_on_ctrl_c` asks where the run stopped.
@@ -122,6 +139,10 @@ def end_on_ctrl_c(prog: str, work: Callable[[_Stage], T], stage: _Stage) -> T:
     """Run ``work(stage)``, a tool's work that tells ``stage`` how far it
     got; Ctrl-C (SIGINT) ends the process with one line, ``stage.left()``,
     and exit status 130, not a traceback; every file written is kept.
+
+    Of the workers of a distributed run, which torchrun (or a terminal,
+    or ``srun``) stops together, only each node's first (``LOCAL_RANK``
+    0) prints the line: every worker printed the same one.
 
     SIGTERM keeps its default, an end at once: torchrun stops the other
     workers of a failed job with it and reads -SIGTERM as stopped
@@ -137,4 +158,14 @@ def end_on_ctrl_c(prog: str, work: Callable[[_Stage], T], stage: _Stage) -> T:
         What ``work`` returns.
     """
     return exit_on_stop(
-        prog, lambda: work(stage), stage.left, signals=[signal.SIGINT])
+        prog,
+        lambda: work(stage),
+        lambda: stage.left() if _prints_the_line() else None,
+        signals=[signal.SIGINT])
+
+
+def _prints_the_line() -> bool:
+    """Whether this process is the one of its node that says where the
+    run stopped: torchrun sets ``LOCAL_RANK``, and the tools set it to
+    their ``--local-rank`` (0) otherwise."""
+    return os.environ.get('LOCAL_RANK', '0') == '0'

@@ -153,8 +153,22 @@ def _warms_up(span: Span) -> bool:
         span.entry.get('end_factor', 1.0) == 1.0
 
 
-def warn_if_schedule_ends_early(spans: List[Span], source: str,
-                                options: Optional[dict]) -> None:
+#: What the learning rate's warning adds for a run that resumes
+#: (``{key}``: the ``train_cfg`` key of its length).
+_RESUMED = (' If the run resumes from a checkpoint, a changed end or T_max '
+            'does not apply (MMEngine restores the checkpoint\'s schedule '
+            'whole): once the checkpoint\'s schedule has ended, the rest of '
+            'the run trains at the last value it set. To decay over the '
+            'added {unit} instead, start a new run from its weights '
+            '(--cfg-options load_from=FILE, without --resume) with {key} '
+            'set to the {unit} to add and optim_wrapper.optimizer.lr to the '
+            'learning rate it stopped at.')
+
+
+def warn_if_schedule_ends_early(spans: List[Span],
+                                source: str,
+                                options: Optional[dict],
+                                resumes: bool = False) -> None:
     """Warn, for each optimizer and parameter, if its schedulers all end
     before training does and not all of them are warm-ups.
 
@@ -163,6 +177,9 @@ def warn_if_schedule_ends_early(spans: List[Span], source: str,
             entry is MMEngine's and has a known ``begin`` and ``end``.
         source (str): The config file, for the warning.
         options (dict, optional): The ``--cfg-options`` given.
+        resumes (bool): Whether the run resumes (``resume=True``): MMEngine
+            then restores the checkpoint's schedule whole, and a changed
+            ``end``/``T_max`` does not apply. Defaults to False.
     """
     groups: Dict[Tuple[str, str], List[Span]] = {}
     for span in spans:
@@ -194,6 +211,8 @@ def warn_if_schedule_ends_early(spans: List[Span], source: str,
             f'whole run, set {last.key}.end to {length[1]}{t_max}, or leave '
             f"its end{' and T_max' if cosine else ''} out: MMEngine then "
             f'ends it with training; or train for '
-            f'{counted(last.end, unit)} ({length[0]}={last.end}).',
+            f'{counted(last.end, unit)} ({length[0]}={last.end}).' +
+            (_RESUMED.format(unit=unit, key=length[0])
+             if resumes and param == 'learning rate' else ''),
             logger='current',
             level=logging.WARNING)

@@ -162,7 +162,7 @@ def check_param_scheduler(cfg: Config,
         warn_if_cosine_turns(span, source, options)
     warn_if_schedule_ends_early(
         [span for span in spans if optimizer_of(span.key) not in unknown],
-        source, options)
+        source, options, bool(cfg.get('resume')))
 
 
 def _warn_if_past_training(key: str, name: str, entry: dict,

@@ -26,7 +26,7 @@ sends to the script's foreground process group.
 import signal
 import sys
 from contextlib import contextmanager
-from typing import Callable, Iterable, Iterator, List, TypeVar, Union
+from typing import Callable, Iterable, Iterator, List, Optional, TypeVar, Union
 
 from .closed_pipe import silence
 
@@ -130,7 +130,7 @@ def stop_line(prog: str, exc: Union[KeyboardInterrupt, Stopped],
 
 def exit_on_stop(prog: str,
                  main: Callable[[], T],
-                 what: Union[str, Callable[[], str]],
+                 what: Union[str, Callable[[], Optional[str]]],
                  signals: Iterable[int] = _EVERY_STOP) -> T:
     """Run ``main`` under :func:`stop_signals_raise`; stopped (Ctrl-C,
     SIGTERM, SIGHUP), end the process with :func:`stop_line` on stderr and
@@ -145,9 +145,11 @@ def exit_on_stop(prog: str,
     Args:
         prog (str): The tool's name, e.g. ``'benchmark_infer.py'``.
         main (Callable): The tool's work.
-        what (str | Callable[[], str]): What was stopped and what is
-            left (see :func:`stop_line`), or a function that says it when
-            the stop comes (what a tool leaves depends on how far it got).
+        what (str | Callable[[], str | None]): What was stopped and what
+            is left (see :func:`stop_line`), or a function that says it
+            when the stop comes (what a tool leaves depends on how far it
+            got); None from it: no line (another process of the same job
+            prints it).
         signals (Iterable[int]): The stops it handles
             (:func:`stop_signals_raise`). Defaults to all of
             :data:`STOP_SIGNALS`.
@@ -170,7 +172,8 @@ def exit_on_stop(prog: str,
     try:
         sys.stdout.flush()
         left = what() if callable(what) else what
-        print(stop_line(prog, stop, left), file=sys.stderr, flush=True)
+        if left is not None:
+            print(stop_line(prog, stop, left), file=sys.stderr, flush=True)
     except OSError:
         # The terminal (or the reader of a pipe) has gone: nobody is left
         # to read the line.

@@ -9,54 +9,17 @@ were doing (a video decode, a forward pass), which said neither.
 """
 import os
 import re
-import signal
-import subprocess
-import sys
 
 from checkpoint_makers import save_stock_image_checkpoint
 from config_writers import image_data_cfg, write_config
-from process_table import default_stop_signals
-from repo_paths import REPO_ROOT, TINY_IMAGE_CONFIG, TOOLS
+from repo_paths import TINY_IMAGE_CONFIG
+from stopped_tools_C import stopped_tool
 from tool_runners import run_tool
 
 from mmadaptformer.utils import safe_torch_load
 
 #: The log line after which training is stopped.
 READY = 'Saving checkpoint at 2 epochs'
-
-
-def _stopped_tool(tmp_path, args, ready):
-    """Run ``tools/<args[0]> args[1:]``, press Ctrl-C (SIGINT to its
-    process group, as a terminal does) once it logs a line holding
-    ``ready``; its status and output."""
-    env = dict(
-        os.environ,
-        PYTHONPATH=os.pathsep.join(
-            p for p in (REPO_ROOT, os.environ.get('PYTHONPATH')) if p),
-        OMP_NUM_THREADS='1')
-    proc = subprocess.Popen(
-        [sys.executable, os.path.join(TOOLS, args[0])] + list(args[1:]),
-        cwd=tmp_path,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-        preexec_fn=default_stop_signals)
-    try:
-        before = []
-        for line in proc.stdout:
-            before.append(line)
-            if ready in line:
-                break
-        assert proc.poll() is None, ''.join(before)[-3000:]
-        os.killpg(proc.pid, signal.SIGINT)
-        rest, _ = proc.communicate(timeout=120)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
-    return proc.returncode, ''.join(before) + rest
 
 
 def test_ctrl_c_says_where_and_resume_goes_on(tmp_path, tiny_image_data):
@@ -68,14 +31,16 @@ def test_ctrl_c_says_where_and_resume_goes_on(tmp_path, tiny_image_data):
     work_dir = str(tmp_path / 'work')
     # Stopped once it saves its second checkpoint (the stop may come
     # before or after that is complete).
-    status, output = _stopped_tool(
-        tmp_path, ['train.py', config, '--work-dir', work_dir], READY)
+    status, output = stopped_tool(tmp_path,
+                                  ['train.py', config, '--work-dir', work_dir],
+                                  READY)
     assert status == 130, output[-3000:]
     assert 'Traceback' not in output, output[-3000:]
     last = output.strip().splitlines()[-1]
     match = re.fullmatch(
-        r'train\.py: stopped by Ctrl-C \(SIGINT\): (?:in epoch (\d+), '
-        r'iteration \d+ of the run|while validating after epoch (\d+)); '
+        r'train\.py: stopped by Ctrl-C \(SIGINT\): (?:in epoch (\d+) of '
+        r"1000, with \d+ of the run's 2000 iterations done|while "
+        r'validating after epoch (\d+) of 1000); '
         r'its files are kept, the newest checkpoint is (\S+): add --resume '
         r'to the same command to go on from it', last)
     assert match, last
@@ -124,7 +89,7 @@ def test_ctrl_c_ends_a_test_run_on_one_line(tmp_path):
     save_stock_image_checkpoint(checkpoint)
     out = tmp_path / 'results.pkl'
     out.write_bytes(b'an earlier run')
-    status, output = _stopped_tool(tmp_path, [
+    status, output = stopped_tool(tmp_path, [
         'test.py', config, checkpoint, '--out',
         str(out), '--work-dir',
         str(tmp_path / 'work')
@@ -160,7 +125,7 @@ def test_ctrl_c_names_the_checkpoint_resume_finds_in_a_moved_work_dir(
     with open(os.path.join(work_dir, 'last_checkpoint')) as f:
         assert f.read() == os.path.join(old, 'epoch_1.pth')
     # Resumed, and stopped before it saves another checkpoint.
-    status, output = _stopped_tool(tmp_path, [
+    status, output = stopped_tool(tmp_path, [
         'train.py', config, '--work-dir', work_dir, '--resume',
         '--cfg-options', 'train_cfg.max_epochs=1000',
         'default_hooks.checkpoint.interval=1000'

@@ -16,6 +16,16 @@ printed itself; a signal that is not torchrun's stop of the other
 workers), torchrun's block is printed as before, and the refusals after
 it. A job whose workers refused nothing fails exactly as under torchrun.
 
+Ctrl-C (SIGINT to the terminal's foreground process group: this
+launcher, not the workers, which torchrun starts in sessions of their own)
+ends the job with the one line of the node's first worker, which says
+where the run stopped and how ``--resume`` goes on, and exit status 130.
+torchrun's agent passes the SIGINT on to the workers, waits for them
+(SIGKILL after 30 s), and raises its ``SignalException``: that traceback,
+the agent's warnings that it got and passed on the SIGINT, and the other
+workers' copies of the line are left out. A SIGKILL after the 30 s still
+prints torchrun's warning. SIGTERM is torchrun's as before.
+
 This launcher sees the workers of its own node only: a multi-node job
 prints a refusal once per node.
 
@@ -23,12 +33,14 @@ Only torch is imported here, and ``torchrun_error_file.py`` by its path
 (found without importing the package, whose import takes seconds).
 """
 import importlib.util
+import logging
 import os
 import os.path as osp
 import signal
 import sys
 from typing import List, NamedTuple, Sequence
 
+from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import parse_args, run
 
@@ -112,13 +124,49 @@ def _refusal(failure):
     return line if isinstance(line, str) else None
 
 
+#: The agent's warnings of a Ctrl-C: the message and the position of its
+#: signal among the arguments.
+_CTRL_C_WARNINGS = {
+    'Received %s death signal, shutting down workers': 0,
+    'Sending process %s closing signal %s': 1,
+}
+
+#: The exit status of a job stopped by Ctrl-C, as the shell's.
+_CTRL_C_STATUS = 128 + signal.SIGINT
+
+
+def _not_ctrl_c_warning(record: logging.LogRecord) -> bool:
+    """False for torchrun's warnings that it got Ctrl-C and passes it on
+    to its workers (a logging filter)."""
+    at = _CTRL_C_WARNINGS.get(record.msg)
+    if at is None or not isinstance(record.args, tuple):
+        return True
+    sent = record.args[at]
+    return sent not in (signal.SIGINT, 'SIGINT')
+
+
 def main(argv: Sequence[str]) -> int:
     """Run torchrun with ``argv``; the exit status."""
     os.environ[LAUNCHER_PRINTS_REFUSALS] = '1'
+    for name in ('torch.distributed.elastic.agent.server.api',
+                 'torch.distributed.elastic.multiprocessing.api'):
+        logging.getLogger(name).addFilter(_not_ctrl_c_warning)
     try:
         # Not torchrun's main: its @record logs that it has no error file
         # of its own to copy a worker's into.
         run(parse_args(list(argv)))
+    except SignalException as stop:
+        if stop.sigval != signal.SIGINT:
+            raise
+        # The workers got it, and the first of them said where it stopped.
+        return _CTRL_C_STATUS
+    except KeyboardInterrupt:
+        # Before torchrun started the workers (and its own handler).
+        print(
+            f'{osp.basename(sys.argv[0])}: stopped by Ctrl-C (SIGINT): '
+            'before its workers started',
+            file=sys.stderr)
+        return _CTRL_C_STATUS
     except ChildFailedError as error:
         refusals = read_refusals(error)
         if not refusals.lines:

@@ -17,7 +17,9 @@ rest, without a word:
   with another number or type of schedulers a state lands on the wrong
   one;
 * the checkpoint's scheduler state replaces the config's, so raising
-  ``T_max``/``end`` to extend a run does not change the learning rate;
+  ``T_max``/``end`` to extend a run does not change the learning rate: the
+  added epochs train at the last one the ended schedule set
+  (:mod:`.resumed_schedule`);
 * the checkpoint's optimizer param groups replace the config's, so a
   changed ``lr``, ``weight_decay``, ``momentum`` or ``betas`` does not
   apply.
@@ -38,6 +40,7 @@ from ..adapter_checkpoint import checkpoint_meta
 from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
+from .resumed_schedule import kept_schedule_effect
 from .run_optim_wrappers import named_optim_wrappers, run_trains
 from .weights_file import trained_part_tensors, untrained_file, weight_keys
 
@@ -294,11 +297,8 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
             f'from the checkpoint\'s ({"; ".join(changes)}; checkpoint vs '
             'config), and the checkpoint\'s schedule is kept: MMEngine '
             'restores each scheduler\'s state whole, so this change (e.g. a '
-            'larger T_max/end to extend a run) does not apply and the '
-            'learning rate follows the schedule the run was trained with '
-            '(constant after its end). To train on the new schedule, start '
-            'a new run from the checkpoint\'s weights with load_from '
-            '(without --resume).')
+            'larger T_max/end to extend a run) does not apply. '
+            f'{kept_schedule_effect(runner, checkpoint, meta, source)}')
     if 'optimizer' in checkpoint:
         _warn_optimizer_changes(runner, checkpoint['optimizer'], source)
 
