@@ -13,7 +13,7 @@ import re
 from checkpoint_makers import save_stock_image_checkpoint
 from config_writers import image_data_cfg, write_config
 from repo_paths import TINY_IMAGE_CONFIG
-from stopped_tools_C import stopped_tool
+from stopped_tools import stopped_tool
 from tool_runners import run_tool
 
 from mmadaptformer.utils import safe_torch_load

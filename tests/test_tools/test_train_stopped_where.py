@@ -2,7 +2,7 @@
 """What a ``tools/train.py`` run stopped by Ctrl-C says of where it
 stopped is true in each state of MMEngine's loops: between epochs, after a
 ``--resume``, while validating, in an iteration-based run. A real process,
-held at that point by ``tests/waiting_hook_C.py``, gets a real SIGINT.
+held at that point by ``tests/waiting_hook.py``, gets a real SIGINT.
 
 Before, the line read the message hub's ``epoch`` and ``iter``, which say
 which iteration *started* last: a run stopped between epochs, 2 of its
@@ -14,8 +14,8 @@ import os.path as osp
 import pytest
 from config_writers import image_data_cfg, write_config
 from repo_paths import TINY_IMAGE_CONFIG
-from stopped_tools_C import stopped_tool
-from waiting_hook_C import WAITING
+from stopped_tools import stopped_tool
+from waiting_hook import WAITING
 
 #: ``tests/``, where the config's ``custom_imports`` finds the hook.
 TESTS = osp.dirname(osp.dirname(osp.abspath(__file__)))
@@ -31,7 +31,7 @@ def _config(tmp_path, data: str, body: str) -> str:
     return write_config(
         tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
         image_data_cfg(data) + 'custom_imports = dict(imports=['
-        "'mmadaptformer', 'waiting_hook_C'])\nparam_scheduler = []\n" + body)
+        "'mmadaptformer', 'waiting_hook'])\nparam_scheduler = []\n" + body)
 
 
 def _last_line(tmp_path, args) -> str:

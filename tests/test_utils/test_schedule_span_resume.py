@@ -3,7 +3,7 @@
 (:func:`~mmadaptformer.utils.schedule_span.warn_if_schedule_ends_early`),
 for a run that resumes: its advice (a larger ``end``/``T_max``) does not
 apply then, as MMEngine restores the checkpoint's schedule whole
-(``tests/test_tools/test_train_resume_longer_C.py`` reads the learning
+(``tests/test_tools/test_train_resume_longer.py`` reads the learning
 rates of such a resumed run). Before, it gave that advice alone."""
 import logging
 

@@ -13,9 +13,9 @@ import os.path as osp
 
 from config_writers import image_data_cfg, write_config
 from repo_paths import TINY_IMAGE_CONFIG
-from stopped_tools_C import stopped_tool
+from stopped_tools import stopped_tool
 from tool_runners import run_tool
-from waiting_hook_C import WAITING
+from waiting_hook import WAITING
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -29,7 +29,7 @@ def test_ctrl_c_ends_a_job_on_one_line_and_resume_goes_on(
     config = write_config(
         tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
         image_data_cfg(tiny_image_data) + 'custom_imports = dict(imports=['
-        "'mmadaptformer', 'waiting_hook_C'])\nparam_scheduler = []\n"
+        "'mmadaptformer', 'waiting_hook'])\nparam_scheduler = []\n"
         'train_cfg = dict(max_epochs=2, val_interval=10)\ncustom_hooks = '
         "[dict(type='WaitingHook', point='before_train_epoch', epoch=1)]\n")
     work_dir = str(tmp_path / 'work')

@@ -4,7 +4,7 @@ tests that stop ``tools/train.py`` there (Ctrl-C) and read what it says.
 
 A config names it with ``tests/`` on ``PYTHONPATH``::
 
-    custom_imports = dict(imports=['mmadaptformer', 'waiting_hook_C'])
+    custom_imports = dict(imports=['mmadaptformer', 'waiting_hook'])
     custom_hooks = [dict(type='WaitingHook', point='before_train_epoch',
                          epoch=1)]
 
