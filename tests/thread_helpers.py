@@ -1,7 +1,10 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Two threads in one model, in a fixed order, or at once: test fixtures."""
+import contextlib
+import gc
 import threading
-from typing import Any, Callable, List, Optional, Tuple
+import time
+from typing import Any, Callable, Iterator, List, Optional, Tuple
 
 from torch import nn
 
@@ -85,3 +88,28 @@ def in_two_threads(
         thread.join(5 * WAIT_S)
     assert not any(t.is_alive() for t in threads), 'a thread never finished'
     return errors
+
+
+@contextlib.contextmanager
+def switching_threads_in_gc() -> Iterator[None]:
+    """Within this, every garbage collection starts by handing the GIL to
+    another thread, and collections come every 50 allocations.
+
+    A collection runs in the middle of C code that allocates (``ast.parse``
+    building its tree), and runs Python code there (finalisers, callbacks)
+    that may hand the GIL over: what a real program's garbage does now and
+    then, every time, so a race in such C code shows in a few calls.
+    """
+
+    def switch(phase, info):
+        if phase == 'start':
+            time.sleep(0)  # releases the GIL: another thread runs
+
+    threshold = gc.get_threshold()
+    gc.callbacks.append(switch)
+    gc.set_threshold(50)
+    try:
+        yield
+    finally:
+        gc.callbacks.remove(switch)
+        gc.set_threshold(*threshold)

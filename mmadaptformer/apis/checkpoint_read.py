@@ -14,8 +14,11 @@ from mmengine.runner import CheckpointLoader, load_state_dict
 from torch import nn
 
 from mmadaptformer.utils.adapter_only_fit import loading
-from mmadaptformer.utils.checkpoint_formats import API_ORDER, not_a_checkpoint
+from mmadaptformer.utils.checkpoint_formats import (API_ORDER,
+                                                    not_a_checkpoint,
+                                                    read_head)
 from mmadaptformer.utils.checkpoint_loading import CheckpointLoadError
+from mmadaptformer.utils.checkpoint_text import record_in_checkpoint_place
 from mmadaptformer.utils.local_files import (checkpoint_file_problem,
                                              home_expanded, is_local)
 from .config_read import api_order, load_config
@@ -65,8 +68,10 @@ def check_checkpoint_file(checkpoint: Union[str, os.PathLike],
                           order: str = API_ORDER) -> None:
     """Refuse a local checkpoint that is not a file, or is plainly another
     kind of file (a video, an image, a config: the checkpoint left out, or
-    the files swapped), before a model is built for it (an address is left
-    to its loader).
+    the files swapped) or MMEngine's ``last_checkpoint`` record (naming
+    the checkpoint it records), before a model is built for it, as the
+    tools do (:func:`~mmadaptformer.utils.cli_types.first_misplaced_file`;
+    an address is left to its loader).
 
     Args:
         checkpoint (str | os.PathLike): The file or address.
@@ -81,18 +86,31 @@ def check_checkpoint_file(checkpoint: Union[str, os.PathLike],
         FileNotFoundError: If nothing is there.
         CheckpointLoadError: If it is a video, an image or a config, as the
             loader would say it once the model was built, in the caller's
-            terms rather than the tools' (their positional ``CHECKPOINT``).
+            terms rather than the tools' (their positional ``CHECKPOINT``),
+            or a ``last_checkpoint`` record, in the loader's words (which
+            the toolboxes' own APIs get).
     """
     checkpoint = os.fspath(checkpoint)
     # MMEngine's loader expands a leading ``~``, as init_recognizer and
     # get_model do: a home file is there.
     problem = checkpoint_file_problem(checkpoint)
     if problem is None:
-        kind = is_local(checkpoint) and not_a_checkpoint(
-            home_expanded(checkpoint), order)
+        if not is_local(checkpoint):
+            return
+        path = home_expanded(checkpoint)
+        head = read_head(path)
+        kind = not_a_checkpoint(path, order, head)
         if kind:
             raise CheckpointLoadError(
                 f'Checkpoint file {checkpoint} is {kind}. It was not loaded.')
+        record = record_in_checkpoint_place(path, head)
+        if record:
+            # In the words of the loader (utils/checkpoint_loading.py),
+            # which refuses it to the toolboxes' own APIs.
+            raise CheckpointLoadError(
+                f'Checkpoint file {checkpoint} ({osp.getsize(path)} bytes) '
+                f'is {record}. It was not loaded: nothing in it was '
+                'unpickled.')
         return
     if osp.isdir(home_expanded(checkpoint)):
         raise IsADirectoryError(

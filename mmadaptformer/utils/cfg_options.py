@@ -29,6 +29,8 @@ from typing import Any
 
 from mmengine.config import DictAction
 
+from .config_read_lock import parse_source
+
 __all__ = [
     'CFG_OPTIONS_HELP', 'ConfigOptions', 'add_cfg_options',
     'parse_option_value'
@@ -70,7 +72,7 @@ def parse_option_value(text: str) -> Any:
 
 def _literal(text: str) -> Any:
     try:
-        tree = ast.parse(text.strip(), mode='eval')
+        tree = parse_source(text.strip(), mode='eval')
     except SyntaxError as e:
         raise ValueError(f'it is no Python literal ({e.msg}, at character '
                          f'{e.offset})') from None

@@ -20,6 +20,8 @@ from typing import Iterator, List, Optional, Tuple
 
 import mmengine
 
+from .config_read_lock import parse_source
+
 __all__ = ['base_files', 'config_bases', 'missing_base_place']
 
 # MMEngine's predefined variables (Config._substitute_predefined_vars) and
@@ -50,7 +52,7 @@ def _named_bases(filename: str, text: str) -> List[str]:
         loaded = mmengine.load(io.StringIO(text), file_format=ext[1:])
         bases = loaded.get('_base_', []) if isinstance(loaded, dict) else []
         return [bases] if isinstance(bases, str) else list(bases)
-    body = ast.parse(text, filename=filename).body
+    body = parse_source(text, filename=filename).body
     for node in body:
         if isinstance(node, ast.Assign) and isinstance(
                 node.targets[0], ast.Name) and node.targets[0].id == '_base_':
@@ -118,7 +120,7 @@ def _named_line(path: str, missing: str) -> Optional[int]:
         text = _substituted(path)
         if osp.splitext(path)[1] in ('.json', '.yml', '.yaml'):
             return _written_line(path, text, missing)
-        body = ast.parse(text, filename=path).body
+        body = parse_source(text, filename=path).body
     except (OSError, UnicodeDecodeError, SyntaxError):
         return None  # the line is a courtesy; the file is named without it
     folder = osp.dirname(path)

@@ -15,7 +15,7 @@ from typing import Iterator, List, NamedTuple, Optional
 
 from mmengine.utils import get_installed_path, is_installed
 
-from .config_read_lock import CONFIG_READ_LOCK
+from .config_read_lock import CONFIG_READ_LOCK, parse_source
 
 __all__ = ['KeyWriter', 'key_writer']
 
@@ -42,12 +42,7 @@ def _module(path: str) -> Optional[ast.Module]:
     try:
         with open(path, encoding='utf-8') as f:
             text = f.read()
-        # Under the lock config reads take: CPython 3.11's ast.parse in two
-        # threads at once can fail with 'SystemError: AST constructor
-        # recursion depth mismatch' (CPython gh-106905), seen beside a
-        # Config.fromfile in another thread.
-        with CONFIG_READ_LOCK:
-            return ast.parse(text, filename=path)
+        return parse_source(text, filename=path)
     except (OSError, UnicodeDecodeError, SyntaxError, ValueError):
         return None  # the place is a courtesy; the config is named without it
 

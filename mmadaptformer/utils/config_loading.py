@@ -22,7 +22,6 @@ own ``Config.fromfile``, not the one
 check worded for the toolboxes' APIs, which would check it again; one
 read at a time in the process all the same (:mod:`~.config_read_lock`).
 """
-import ast
 import os.path as osp
 from typing import Optional
 
@@ -31,7 +30,7 @@ from mmengine.config import Config
 from .checkpoint_formats import TOOL_ORDER, file_kind
 from .config_error import ConfigError, NotAConfigFileError
 from .config_inheritance import base_files, missing_base_place
-from .config_read_lock import one_read_at_a_time
+from .config_read_lock import one_read_at_a_time, parse_source
 from .local_files import CONFIG_SUFFIXES
 
 __all__ = ['check_config_file', 'read_config', 'load_config_file']
@@ -88,7 +87,7 @@ def _syntax_error(path: str) -> Optional[SyntaxError]:
     with open(path, encoding='utf-8') as f:
         text = f.read()
     try:
-        ast.parse(text, filename=path)
+        parse_source(text, filename=path)
     except SyntaxError as exc:
         return exc
     return None

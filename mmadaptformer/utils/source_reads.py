@@ -19,6 +19,8 @@ known.
 import ast
 from typing import Dict, Iterator, Optional, Sequence, Tuple
 
+from .config_read_lock import parse_source
+
 __all__ = ['instance_key_reads']
 
 #: A use that reads no key: ``self.X is None``, ``self.X = X``.
@@ -169,7 +171,7 @@ def instance_key_reads(
     # where dedenting fails on a string that spans lines.
     if source[:1].isspace():
         source = 'if 1:\n' + source
-    tree = ast.parse(source)
+    tree = parse_source(source)
     reads = []
     for method, instance in _methods(tree):
         parents: _Parents = {}

@@ -28,6 +28,8 @@ import re
 import sys
 from typing import Callable, Iterator, Optional
 
+from .config_read_lock import parse_source
+
 __all__ = [
     'StoredConfigError', 'check_stored_config', 'running_stored_config',
     'guard_stored_config_execution'
@@ -116,7 +118,7 @@ def check_stored_config(text: str) -> None:
     """
     _refuse_templates(text)
     try:
-        tree = ast.parse(text)
+        tree = parse_source(text)
     except SyntaxError as e:
         raise StoredConfigError(f'line {e.lineno}: not Python ({e.msg})')
     for node in tree.body:

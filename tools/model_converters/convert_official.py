@@ -39,6 +39,7 @@ from mmadaptformer.models.converters import (CONVERTIBLE_TYPES,
                                              convert_state_dict, format_report,
                                              load_official_checkpoint,
                                              save_converted_checkpoint,
+                                             strip_module_prefix,
                                              unwrap_checkpoint)
 # yapf: enable
 from mmadaptformer.utils import CheckpointLoadError, positive_int
@@ -167,7 +168,12 @@ def main(argv=None) -> None:
         sys.exit(f'Error: cannot convert {args.src}: {e}')
     if args.unwrap_only:
         # Already in the model's layout: converting would treat it as an
-        # official one (e.g. rebuild a pos_embed for 224 px, 8 frames).
+        # official one (e.g. rebuild a pos_embed for 224 px, 8 frames). A
+        # wrapper's 'module.' goes, once, as a conversion strips it.
+        try:
+            state_dict = strip_module_prefix(state_dict)
+        except ConversionError as e:
+            sys.exit(f'Error: cannot convert {args.src}: {e}')
         result = ConversionResult(state_dict, source_type='unwrapped')
         print(f'Read {len(state_dict)} tensors from {where} of {args.src}; '
               'kept as they are')

@@ -19,7 +19,7 @@ from .common import (CONVERTIBLE_TYPES, DEFAULT_IMG_SIZE, DEFAULT_NUM_FRAMES,
 from .convert import convert_state_dict
 from .detect import check_source_type, detect_source_type
 from .io import (load_official_checkpoint, save_converted_checkpoint,
-                 unwrap_checkpoint)
+                 strip_module_prefix, unwrap_checkpoint)
 from .report import format_report
 
 __all__ = [
@@ -27,6 +27,6 @@ __all__ = [
     'ConversionError', 'ConversionResult', 'SourceTypeMismatchError',
     'check_source_type', 'load_official_checkpoint', 'unwrap_checkpoint',
     'detect_source_type', 'convert_state_dict', 'format_report',
-    'save_converted_checkpoint', 'sinusoid_encoding', 'DEFAULT_NUM_FRAMES',
-    'DEFAULT_IMG_SIZE'
+    'save_converted_checkpoint', 'sinusoid_encoding', 'strip_module_prefix',
+    'DEFAULT_NUM_FRAMES', 'DEFAULT_IMG_SIZE'
 ]

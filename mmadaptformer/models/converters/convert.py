@@ -66,6 +66,21 @@ def default_final_norm(source_type: str) -> str:
     return 'pooled' if source_type in VIDEO_TYPES else 'keep'
 
 
+def _refuse_second_wrapper(state_dict: Dict[str, Tensor]) -> None:
+    """Refuse a state dict whose keys all start with ``module.`` after one
+    was stripped: the layout of a model wrapped twice, which no source
+    type has (its refusal would ask whether it was converted already)."""
+    if state_dict and all(k.startswith('module.') for k in state_dict):
+        first = next(iter(state_dict))
+        raise ConversionError(
+            f"Every key starts with 'module.module.' (e.g. 'module.{first}'):"
+            ' a model wrapped twice (a DataParallel or '
+            'DistributedDataParallel around another) saved its state dict. '
+            "One 'module.' is stripped, "
+            "as MMEngine's load_checkpoint strips it; save the unwrapped "
+            "model's state_dict() (model.module.module) and convert that.")
+
+
 def convert_state_dict(state_dict: Dict[str, Tensor],
                        source_type: str = 'auto',
                        final_norm: Optional[str] = None,
@@ -77,7 +92,8 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
 
     Args:
         state_dict (dict): The source state dict (see
-            :func:`unwrap_checkpoint`).
+            :func:`unwrap_checkpoint`); one leading ``module.`` (a DDP
+            wrapper's) is stripped from its keys.
         source_type (str): One of :data:`CONVERTIBLE_TYPES`, or ``'auto'``
             to use :func:`detect_source_type`. A type given must be the one
             the key names say (:func:`check_source_type`). Defaults to
@@ -113,9 +129,11 @@ def convert_state_dict(state_dict: Dict[str, Tensor],
     Raises:
         SourceTypeMismatchError: ``source_type`` is not the type the key
             names say.
-        ConversionError: The checkpoint cannot be converted.
+        ConversionError: The checkpoint cannot be converted, or every key
+            starts with ``module.module.`` (a model wrapped twice).
     """
     state_dict = strip_module_prefix(state_dict)
+    _refuse_second_wrapper(state_dict)
     if source_type == 'auto':
         source_type = detect_source_type(state_dict)
     elif source_type not in CONVERTIBLE_TYPES:

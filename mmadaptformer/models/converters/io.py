@@ -49,7 +49,9 @@ def load_official_checkpoint(filename: str) -> Any:
 
 
 def strip_module_prefix(state_dict: Dict[str, Tensor]) -> Dict[str, Tensor]:
-    """Drop the ``module.`` that DDP/DeepSpeed wrappers put before keys.
+    """Drop the ``module.`` that DDP/DeepSpeed wrappers put before keys,
+    once, as MMEngine's ``load_checkpoint`` does (``revise_keys``): a
+    second one (a model wrapped twice) stays.
 
     Args:
         state_dict (dict): A state dict.
@@ -113,15 +115,17 @@ def unwrap_checkpoint(
     """Find the state dict in a loaded checkpoint.
 
     ``{'state_dict': ...}``, ``{'model': ...}``, ``{'module': ...}`` (looked
-    for in this order) and a bare state dict are accepted; ``module.``
-    prefixes are stripped. Where the dict found holds no tensor but nests
-    them one level deeper (``{'state_dict': {'model': ...}}``,
-    ``{'model_ema': ...}``), the weights are read from there: the key
-    :func:`~mmadaptformer.utils.weights_nesting.nesting_key` names, as the
-    refusals of ``tools/test.py``, ``load_from`` and ``--pretrained`` do
-    before they send such a file here. Where that dict nests weights under
-    several keys, none of them a known one (DINO's ``'student'`` and
-    ``'teacher'``), the file is refused unless ``key`` names one.
+    for in this order) and a bare state dict are accepted; the keys are
+    returned as stored (a wrapper's ``module.`` is stripped by the
+    conversion, once: :func:`strip_module_prefix`). Where the dict found
+    holds no tensor but nests them one level deeper (``{'state_dict':
+    {'model': ...}}``, ``{'model_ema': ...}``), the weights are read from
+    there: the key :func:`~mmadaptformer.utils.weights_nesting.nesting_key`
+    names, as the refusals of ``tools/test.py``, ``load_from`` and
+    ``--pretrained`` do before they send such a file here. Where that dict
+    nests weights under several keys, none of them a known one (DINO's
+    ``'student'`` and ``'teacher'``), the file is refused unless ``key``
+    names one.
 
     Args:
         checkpoint (Any): What :func:`load_official_checkpoint` returned.
@@ -163,7 +167,7 @@ def unwrap_checkpoint(
             "{'state_dict': ...}, {'model': ...} or {'module': ...}, or "
             "one more level deep (e.g. {'state_dict': {'model': ...}}); "
             f'the top-level keys are {list(checkpoint)[:10]}.')
-    return strip_module_prefix(inner), where
+    return inner, where
 
 
 def _refuse_own_checkpoint(inner: dict, bad: list, where: str) -> None:
