@@ -58,6 +58,7 @@ from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
+from mmadaptformer.utils.work_dir_check import refuse_work_dir
 
 
 def _parser() -> ToolArgumentParser:
@@ -298,6 +299,7 @@ def run_test(args, stage: Optional[TestStage] = None):
     cfg = read_config_arg(_parser(), args.config)
     refuse_config_files(cfg, args)
     cfg = merge_args(cfg, args)
+    refuse_work_dir(_parser(), cfg.work_dir, args.work_dir, args.cfg_options)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_testing(cfg, args, stage)
 

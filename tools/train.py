@@ -89,6 +89,7 @@ from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
+from mmadaptformer.utils.work_dir_check import refuse_work_dir
 
 
 def _parser() -> ToolArgumentParser:
@@ -307,6 +308,7 @@ def run_train(args, stage: Optional[TrainStage] = None):
         # A mistake of the command line, said as test.py and infer.py say
         # it: one line, exit status 2.
         _parser().error(str(e))
+    refuse_work_dir(_parser(), cfg.work_dir, args.work_dir, args.cfg_options)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_training(cfg, args, stage)
 

@@ -22,7 +22,8 @@ did the same.
   after the weights are initialised and loaded (``--resume``, ``load_from``)
   and every ``before_train`` hook has passed. It is replaced atomically.
 
-It also refuses a ``work_dir`` through a link another user planted,
+It also refuses a ``work_dir`` that is a file or under one, or through a
+link another user planted,
 takes ``default_hooks.NAME=None`` as removing that hook for every name,
 and takes the datasets the tools built and read before it
 (:meth:`ConfigCopyMixin.use_datasets`), so that each is built once a run.
@@ -46,9 +47,9 @@ from mmadaptformer.utils.config_place import (given_cfg_options, mistake_place,
                                               option_place)
 from mmadaptformer.utils.image_loading_agreement import \
     warn_image_loading_ignored
+from mmadaptformer.utils.output_folder import output_folder_problem
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
-from mmadaptformer.utils.planted_links import planted_link
 from mmadaptformer.utils.registry_names import lookup_type, not_registered
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
 from .hooks.data_health_hook import DataHealthHook
@@ -103,25 +104,30 @@ class ConfigCopyMixin:
     :class:`ConfigCopyRunner` does; :func:`build_runner` does so for a
     config's own ``runner_type``.
 
-    It also refuses a ``work_dir`` that leads through a symbolic link that
-    another user planted in a folder anyone can write in
-    (:func:`~mmadaptformer.utils.planted_links.planted_link`), before the
-    runner makes the folder and writes its log there: built by
+    It also refuses a ``work_dir`` that is a file, lies under one, cannot
+    be written in, or leads through a symbolic link that another user
+    planted in a folder anyone can write in
+    (:func:`~mmadaptformer.utils.output_folder.output_folder_problem`),
+    before the runner makes the folder (which ended in MMEngine's
+    ``FileExistsError`` or ``NotADirectoryError`` traceback) and writes its
+    log there: built by
     :func:`build_runner`, by ``ConfigCopyRunner.from_cfg(cfg)`` or by
     ``RUNNERS.build(cfg)`` with ``runner_type='ConfigCopyRunner'`` (as
     MMAction2's and MMPretrain's ``tools/train.py`` build a config's
     ``runner_type``), every such runner is made here.
 
     Raises:
-        ConfigError: ``work_dir PATH: PATH is a symbolic link to ...``.
+        ConfigError: ``work_dir PATH: it is a file; ...``, ``work_dir
+            PATH: PATH is a symbolic link to ...``.
     """
 
     def __init__(self, *args, **kwargs) -> None:
         given = _init_arguments(super().__init__, args, kwargs)
         work_dir = given.get('work_dir')
-        planted = None if work_dir is None else planted_link(str(work_dir))
-        if planted is not None:
-            raise ConfigError(f'work_dir {work_dir}: {planted}')
+        problem = None if work_dir is None else output_folder_problem(
+            str(work_dir), 'work_dir')
+        if problem is not None:
+            raise ConfigError(problem)
         # The dataloader configs given, which the loops hand back to
         # build_dataloader as they are, and the datasets to build them on.
         self._loader_cfgs = {loader: given.get(loader) for loader in LOADERS}
@@ -313,9 +319,9 @@ def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
             None: the Runner builds every dataset.
 
     Raises:
-        ConfigError: If ``work_dir`` leads through a symbolic link that
-            another user made in a folder anyone can write in
-            (:class:`ConfigCopyMixin`).
+        ConfigError: If ``work_dir`` is a file, lies under one, or leads
+            through a symbolic link that another user made in a folder
+            anyone can write in (:class:`ConfigCopyMixin`).
 
     Returns:
         Runner: :class:`ConfigCopyRunner`, or for a config that names
@@ -347,7 +353,7 @@ def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
                 '\'Runner\') or the class itself.')
     if runner_cls is not ConfigCopyRunner:
         runner_cls = _with_config_copy(runner_cls)
-    # ConfigCopyMixin refuses a work_dir through a planted link.
+    # ConfigCopyMixin refuses a work_dir that is a file or a planted link.
     runner = runner_cls.from_cfg(cfg)
     runner.use_datasets(datasets or {})
     add_resume_check_hook(runner)

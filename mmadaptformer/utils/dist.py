@@ -59,6 +59,32 @@ _LAUNCHER_ENV = {
             'it and pass it on with mpirun -x MASTER_ADDR)'),
 }
 
+#: What tells a process that a launcher started it as one of several: the
+#: variable holding their number, the launcher, the ``--launcher`` its
+#: processes need and the tools' script that passes it. srun's own
+#: variable, not ``SLURM_NTASKS``, which a job's batch script has too.
+_SEVERAL_PROCESSES = (
+    ('WORLD_SIZE', 'torchrun', 'pytorch', 'dist'),
+    ('SLURM_STEP_NUM_TASKS', 'srun', 'slurm', 'slurm'),
+)
+
+
+def _one_of_several_problem(tool: str) -> Optional[str]:
+    """Why ``--launcher none`` must not run in this process: a launcher
+    started it as one of several (``dist_train.sh CONFIG 2 --launcher
+    none``, whose last ``--launcher`` argparse keeps); None if none did."""
+    for name, starter, launcher, script in _SEVERAL_PROCESSES:
+        count = os.environ.get(name, '')
+        if not count.isdigit() or int(count) < 2:
+            continue
+        return (f'--launcher none, but this is one of the {count} processes '
+                f'that {starter} started ({name}={count}): each would {tool} '
+                'alone on all the data, into the same work dir; give '
+                f'tools/{script}_{tool}.sh no --launcher (it passes '
+                f'--launcher {launcher}), or give tools/{tool}.py --launcher '
+                f'{launcher} under {starter}.')
+    return None
+
 
 def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
     """Why ``--launcher LAUNCHER`` cannot start here, for the tools to
@@ -69,14 +95,24 @@ def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
     tools/train.py CONFIG --launcher pytorch``) ended in a ``KeyError:
     'RANK'`` traceback (``'SLURM_PROCID'`` outside a SLURM job).
 
+    ``--launcher none`` in a process that torchrun or srun started as one
+    of several (``WORLD_SIZE`` or ``SLURM_STEP_NUM_TASKS`` above 1:
+    ``tools/dist_train.sh CONFIG 2 --launcher none``, or ``tools/train.py``
+    under ``torchrun --nproc_per_node 2`` without ``--launcher``) is
+    refused too: each process trained alone on all the data and wrote the
+    same checkpoints in the same work dir, and the job ended with status 0.
+
     Args:
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.
         tool (str): ``'train'`` or ``'test'``, to name the tool's script.
 
     Returns:
         str | None: One line naming the missing variables, who sets them,
-        and how to run without a launcher.
+        and how to run without a launcher; or the launcher's variable and
+        the ``--launcher`` to give.
     """
+    if launcher == 'none':
+        return _one_of_several_problem(tool)
     if launcher == 'mpi' and not torch.cuda.is_available():
         return ('--launcher mpi is not supported without a GPU; use '
                 f'tools/dist_{tool}.sh (--launcher pytorch) or '

@@ -6,7 +6,8 @@ and print their own refusal if it does not.
 
 SLURM does not run here: ``srun`` is a script on ``PATH`` that starts its
 ``--ntasks`` tasks with the variables srun sets (``SLURM_PROCID``,
-``SLURM_LOCALID``, ``SLURM_NODEID``, ``SLURM_NTASKS``, ``SLURM_NODELIST``)
+``SLURM_LOCALID``, ``SLURM_NODEID``, ``SLURM_NTASKS``, ``SLURM_NODELIST``,
+``SLURM_STEP_NUM_TASKS``)
 and, with ``--kill-on-bad-exit=1``, ends the others once a task exits with
 a non-zero status, as srun does (SIGTERM, then SIGKILL)."""
 import os
@@ -44,6 +45,7 @@ procs = [
                  SLURM_LOCALID=str(rank % per_node),
                  SLURM_NODEID=str(rank // per_node),
                  SLURM_NTASKS=str(ntasks), SLURM_NODELIST='localhost',
+                 SLURM_STEP_NUM_TASKS=str(ntasks),
                  MASTER_ADDR='127.0.0.1')) for rank in range(ntasks)
 ]
 status = 0
@@ -156,3 +158,22 @@ def test_a_refusal_of_another_rank_alone_is_not_lost(tmp_path,
     assert out.rstrip().splitlines()[-1] == (
         f'AnnotationError: {empty}: the annotation file lists no videos'), \
         out[-3000:]
+
+
+def test_launcher_none_in_a_job_step_is_refused_once(tmp_path,
+                                                     tiny_video_data):
+    """``slurm_train.sh ... --launcher none`` (after the script's
+    ``--launcher=slurm``; argparse keeps the last): each task trained alone
+    on all the data into one work dir, and the job ended with status 0."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    work = tmp_path / 'work'
+    proc = _slurm_run(tmp_path, 'slurm_train.sh',
+                      [config, '--launcher', 'none', '--work-dir', work])
+    out = proc.stdout
+    assert proc.returncode == 2, out[-3000:]
+    assert out.count('train.py: error: --launcher none, but this is one of '
+                     'the 2 processes that srun started '
+                     '(SLURM_STEP_NUM_TASKS=2)') == 1, out[-3000:]
+    assert 'give tools/slurm_train.sh no --launcher' in out, out[-3000:]
+    assert not work.exists()

@@ -40,6 +40,7 @@ import signal
 import sys
 from typing import List, NamedTuple, Sequence
 
+from torch.distributed import DistNetworkError
 from torch.distributed.elastic.multiprocessing.api import SignalException
 from torch.distributed.elastic.multiprocessing.errors import ChildFailedError
 from torch.distributed.run import parse_args, run
@@ -145,6 +146,35 @@ def _not_ctrl_c_warning(record: logging.LogRecord) -> bool:
     return sent not in (signal.SIGINT, 'SIGINT')
 
 
+def report_port_in_use(error: DistNetworkError, argv: Sequence[str]) -> bool:
+    """Print ``tools/misc/dist_port.sh``'s line for a PORT in use, if
+    ``error`` is torchrun's failure to listen on ``--master_port``
+    (``EADDRINUSE``): two jobs started together on one PORT both passed
+    that check, and the second ended in torchrun's traceback of about 40
+    lines.
+
+    Args:
+        error (DistNetworkError): What torchrun's agent raised.
+        argv (Sequence[str]): This launcher's arguments.
+
+    Returns:
+        bool: Whether it was that failure, and the line was printed.
+    """
+    if 'EADDRINUSE' not in str(error):
+        return False
+    args = parse_args(list(argv))
+    # The script that started this launcher: dist_train.sh for train.py.
+    tool = osp.splitext(osp.basename(args.training_script))[0]
+    script = osp.join(osp.dirname(args.training_script), f'dist_{tool}.sh')
+    port = args.master_port
+    print(
+        f'{osp.basename(script)}: PORT {port} is in use on this machine '
+        '(another job?); set PORT to a free one, e.g. '
+        f'PORT={port + 1} {script} ...',
+        file=sys.stderr)
+    return True
+
+
 def main(argv: Sequence[str]) -> int:
     """Run torchrun with ``argv``; the exit status."""
     os.environ[LAUNCHER_PRINTS_REFUSALS] = '1'
@@ -167,6 +197,11 @@ def main(argv: Sequence[str]) -> int:
             'before its workers started',
             file=sys.stderr)
         return _CTRL_C_STATUS
+    except DistNetworkError as error:
+        # Another job took PORT after dist_port.sh found it free.
+        if not report_port_in_use(error, argv):
+            raise
+        return _USAGE
     except ChildFailedError as error:
         refusals = read_refusals(error)
         if not refusals.lines:
