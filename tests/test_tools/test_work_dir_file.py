@@ -7,7 +7,7 @@ are read or the model is built: from ``--work-dir`` (``tools/train.py``,
 Before: MMEngine's Runner ended in a ``FileExistsError`` or
 ``NotADirectoryError`` traceback of about 45 lines when it made the work
 dir, after the model was built. Real processes of the tools (the Runners:
-``tests/test_engine/test_config_copy_runner_work_dir_E.py``)."""
+``tests/test_engine/test_config_copy_runner_work_dir.py``)."""
 import pytest
 from config_writers import video_data_cfg
 from helpers import (TINY_VIDEO_CONFIG, save_stock_video_checkpoint,
