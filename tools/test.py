@@ -22,7 +22,6 @@ import os.path as osp
 from copy import deepcopy
 from typing import Optional
 
-from mmengine.config import ConfigDict
 from mmengine.dist import is_main_process
 from mmengine.fileio.io import file_handlers
 from mmengine.logging import print_log
@@ -58,6 +57,8 @@ from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
+from mmadaptformer.utils.tool_loader_defaults import \
+    add_mmpretrain_loader_defaults
 from mmadaptformer.utils.work_dir_check import refuse_work_dir
 
 
@@ -190,13 +191,10 @@ def merge_args(cfg, args):
     if args.tta:
         add_tta(cfg, args.config)
 
-    # MMPretrain's test tool gives its dataloader these defaults.
-    if cfg.get('default_scope') == 'mmpretrain' and \
-            cfg.get('test_dataloader', None) is not None:
-        dataloader_cfg = ConfigDict(
-            pin_memory=True, collate_fn=dict(type='default_collate'))
-        dataloader_cfg.update(cfg.test_dataloader)
-        cfg.test_dataloader = dataloader_cfg
+    add_mmpretrain_loader_defaults(
+        cfg, ('test_dataloader', ),
+        pin_memory=True,
+        collate_fn=dict(type='default_collate'))
     if args.no_pin_memory and cfg.get('test_dataloader', None) is not None:
         cfg.test_dataloader.pin_memory = False
 

@@ -50,10 +50,8 @@ Differences from the toolboxes' scripts, all additive:
 """
 import os
 import os.path as osp
-from copy import deepcopy
 from typing import Optional
 
-from mmengine.config import ConfigDict
 from mmengine.logging import print_log
 
 import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
@@ -89,6 +87,8 @@ from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
+from mmadaptformer.utils.tool_loader_defaults import \
+    add_mmpretrain_loader_defaults
 from mmadaptformer.utils.work_dir_check import refuse_work_dir
 
 
@@ -216,19 +216,11 @@ def merge_args(cfg, args):
         if args.deterministic:
             cfg.randomness.deterministic = True
 
-    # MMPretrain's tools give its dataloaders these defaults.
-    if cfg.get('default_scope') == 'mmpretrain':
-        default_dataloader_cfg = ConfigDict(
-            pin_memory=True,
-            persistent_workers=True,
-            collate_fn=dict(type='default_collate'),
-        )
-        for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
-            if cfg.get(field, None) is None:
-                continue
-            dataloader_cfg = deepcopy(default_dataloader_cfg)
-            dataloader_cfg.update(cfg[field])
-            cfg[field] = dataloader_cfg
+    add_mmpretrain_loader_defaults(
+        cfg, ('train_dataloader', 'val_dataloader', 'test_dataloader'),
+        pin_memory=True,
+        persistent_workers=True,
+        collate_fn=dict(type='default_collate'))
     for field in ('train_dataloader', 'val_dataloader', 'test_dataloader'):
         if cfg.get(field, None) is None:
             continue
