@@ -17,7 +17,8 @@ from mmadaptformer.utils.adapter_only_fit import loading
 from mmadaptformer.utils.checkpoint_formats import (API_ORDER,
                                                     not_a_checkpoint,
                                                     read_head)
-from mmadaptformer.utils.checkpoint_loading import CheckpointLoadError
+from mmadaptformer.utils.checkpoint_loading import (CheckpointLoadError,
+                                                    text_refusal)
 from mmadaptformer.utils.checkpoint_text import record_in_checkpoint_place
 from mmadaptformer.utils.local_files import (checkpoint_file_problem,
                                              home_expanded, is_local)
@@ -105,12 +106,9 @@ def check_checkpoint_file(checkpoint: Union[str, os.PathLike],
                 f'Checkpoint file {checkpoint} is {kind}. It was not loaded.')
         record = record_in_checkpoint_place(path, head)
         if record:
-            # In the words of the loader (utils/checkpoint_loading.py),
-            # which refuses it to the toolboxes' own APIs.
-            raise CheckpointLoadError(
-                f'Checkpoint file {checkpoint} ({osp.getsize(path)} bytes) '
-                f'is {record}. It was not loaded: nothing in it was '
-                'unpickled.')
+            # In the words of the loader, which refuses it to the
+            # toolboxes' own APIs.
+            raise text_refusal(checkpoint, path, record)
         return
     if osp.isdir(home_expanded(checkpoint)):
         raise IsADirectoryError(

@@ -46,7 +46,7 @@ from .refusal_text import (REFUSAL_KEYS, error_detail, refusal_message,
 
 __all__ = [
     'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
-    'safe_torch_load', 'load_from_local'
+    'safe_torch_load', 'load_from_local', 'text_refusal'
 ]
 
 
@@ -352,9 +352,7 @@ def safe_torch_load(filename: str,
     _check_regular_file(filename, where)
     text = text_in_checkpoint_place(filename)
     if text is not None:
-        raise CheckpointLoadError(
-            f'Checkpoint file {where} ({osp.getsize(filename)} bytes) is '
-            f'{text}. It was not loaded: nothing in it was unpickled.')
+        raise text_refusal(where, filename, text)
     dtypes_made = multibyte_dtypes_made()
     # Asked only for a zip archive: torch.load refuses mmap for the legacy
     # format. Left unset otherwise, as before, so PyTorch's own default
@@ -372,6 +370,24 @@ def safe_torch_load(filename: str,
     # so the model's own load path can name it in a refusal.
     tag_checkpoint_source(checkpoint, where)
     return checkpoint
+
+
+def text_refusal(where: str, filename: str, text: str) -> CheckpointLoadError:
+    """The refusal of a text file given as a checkpoint, in the loader's
+    words, for the callers that find it before loading.
+
+    Args:
+        where (str): The file as the caller named it.
+        filename (str): Its local path, to give its size.
+        text (str): What it is, as :func:`.text_in_checkpoint_place` or
+            :func:`.record_in_checkpoint_place` says it.
+
+    Returns:
+        CheckpointLoadError: The error to raise.
+    """
+    return CheckpointLoadError(
+        f'Checkpoint file {where} ({osp.getsize(filename)} bytes) is '
+        f'{text}. It was not loaded: nothing in it was unpickled.')
 
 
 def load_from_local(filename: str, map_location=None) -> Any:
