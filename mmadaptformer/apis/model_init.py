@@ -146,11 +146,11 @@ def _build(cfg: Config, source: str) -> Tuple[str, nn.Module]:
     # A test_cfg key mmaction2's recognizer would ignore without a word,
     # and a head whose scores name no one label per input.
     check_inference_cfg(cfg, source)
+    # A test sampler without test_mode=True: other scores on every call.
+    warn_random_sampling(cfg, source, ('test_dataloader', ))
     # The model's cfg is what mmaction2's inference_recognizer reads its
     # test_pipeline from; ours feed test_dataloader's.
     warn_test_pipelines_disagree(cfg, source)
-    # A test sampler without test_mode=True: other scores on every call.
-    warn_random_sampling(cfg, source, ('test_dataloader', ))
     # mmpretrain's inferencers read images with mmcv.imread's defaults;
     # ours through the test pipeline's LoadImageFromFile and its arguments.
     if scope == 'mmpretrain':

@@ -26,6 +26,12 @@ from .registry_names import lookup_type
 
 __all__ = ['random_steps', 'random_sampling_messages', 'warn_random_sampling']
 
+#: Where a dataloader's pipeline scores, for the message.
+_USED_IN = {
+    'val_dataloader': 'in validation',
+    'test_dataloader': 'in tools/test.py and inference'
+}
+
 # (source, pipeline key) pairs already warned about in this process.
 _WARNED: Set[Tuple[str, str]] = set()
 
@@ -108,10 +114,12 @@ def random_sampling_messages(
         more = ''.join(f', and {key}[{i}] ({n})' for i, n in steps[1:])
         same = ''.join(f' (and {twin}[{index}], the same pipeline)'
                        for twin in twins)
+        used = ' and '.join(_USED_IN[loader] for loader in _USED_IN if any(
+            k.startswith(loader) for k in [key] + twins)) or 'where it is read'
         yield key, (
             f'{place} ({name}){same} has no test_mode=True, so it samples '
             f'frames at random{more}: the same video scores differently on '
-            'every call, in validation, tools/test.py and inference alike. '
+            f'every call ({used}). '
             'Add test_mode=True to it (mmaction2\'s own configs set it in '
             'every validation and test sampler).')
 

@@ -53,9 +53,9 @@ def test_inference_says_so_and_test_mode_makes_scores_repeat(
     assert said == [
         f'{config}: test_dataloader.dataset.pipeline[1] (SampleFrames) has '
         'no test_mode=True, so it samples frames at random: the same video '
-        'scores differently on every call, in validation, tools/test.py and '
-        "inference alike. Add test_mode=True to it (mmaction2's own configs "
-        'set it in every validation and test sampler).'
+        'scores differently on every call (in tools/test.py and inference). '
+        "Add test_mode=True to it (mmaction2's own configs set it in every "
+        'validation and test sampler).'
     ], said
     # The same steps, with test_mode=True.
     fixed = write_config(
@@ -101,7 +101,8 @@ def test_tools_test_and_validation_say_so(tmp_path, tiny_video_data,
     assert said[0].startswith(
         f'{both}: val_dataloader.dataset.pipeline[1] (SampleFrames) (and '
         'test_dataloader.dataset.pipeline[1], the same pipeline) '
-        f'{SAID}'), said[0]
+        f'{SAID}: the same video scores differently on every call (in '
+        'validation and in tools/test.py and inference).'), said[0]
 
 
 def test_disagree_advice_never_spreads_the_random_sampler(tmp_path):
