@@ -35,6 +35,7 @@ from mmadaptformer.utils.image_loading_agreement import \
     warn_image_loading_ignored
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
+from mmadaptformer.utils.random_sampling import warn_random_sampling
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
@@ -77,7 +78,10 @@ def init_model(config: Union[str, Config],
     top-level ``test_pipeline`` (the one mmaction2's
     ``inference_recognizer`` reads from ``model.cfg``) is warned about once
     (:func:`~mmadaptformer.utils.pipelines_agreement.
-    warn_test_pipelines_disagree`). So is an image config whose test
+    warn_test_pipelines_disagree`), and so is a test frame sampler without
+    ``test_mode=True``, which scores the same video differently on every
+    call (:func:`~mmadaptformer.utils.random_sampling.
+    warn_random_sampling`). So is an image config whose test
     ``LoadImageFromFile`` has arguments (``color_type='grayscale'``, ...)
     that mmpretrain's ``ImageClassificationInferencer`` drops
     (:func:`~mmadaptformer.utils.image_loading_agreement.
@@ -142,6 +146,8 @@ def _build(cfg: Config, source: str) -> Tuple[str, nn.Module]:
     # A test_cfg key mmaction2's recognizer would ignore without a word,
     # and a head whose scores name no one label per input.
     check_inference_cfg(cfg, source)
+    # A test sampler without test_mode=True: other scores on every call.
+    warn_random_sampling(cfg, source, ('test_dataloader', ))
     # The model's cfg is what mmaction2's inference_recognizer reads its
     # test_pipeline from; ours feed test_dataloader's.
     warn_test_pipelines_disagree(cfg, source)

@@ -50,6 +50,7 @@ from mmadaptformer.utils.image_loading_agreement import \
 from mmadaptformer.utils.output_folder import output_folder_problem
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
+from mmadaptformer.utils.random_sampling import warn_random_sampling
 from mmadaptformer.utils.registry_names import lookup_type, not_registered
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
 from .hooks.data_health_hook import DataHealthHook
@@ -305,7 +306,9 @@ def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
     ``test_dataloader`` pipeline differs from its top-level
     ``test_pipeline`` (which mmaction2's ``inference_recognizer`` reads) is
     warned about once (:func:`~mmadaptformer.utils.pipelines_agreement.
-    warn_test_pipelines_disagree`), and so is an image config whose test
+    warn_test_pipelines_disagree`), as is a validation or test frame sampler
+    without ``test_mode=True`` (:func:`~mmadaptformer.utils.random_sampling.
+    warn_random_sampling`), and so is an image config whose test
     ``LoadImageFromFile`` has arguments mmpretrain's inferencers drop
     (:func:`~mmadaptformer.utils.image_loading_agreement.
     warn_image_loading_ignored`).
@@ -330,6 +333,10 @@ def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
     """
     # MMAction2's inference_recognizer reads another test pipeline than
     # this run's test dataloader feeds: said before the run, once.
+    # A validation or test sampler without test_mode=True scores the same
+    # video differently on every call: said before the run, once.
+    warn_random_sampling(cfg, cfg.filename or 'the config',
+                         ('val_dataloader', 'test_dataloader'))
     warn_test_pipelines_disagree(cfg, cfg.filename or 'the config')
     # MMPretrain's inferencers drop the test LoadImageFromFile's arguments
     # (grayscale, ...) that this run's tests honour: said once too.

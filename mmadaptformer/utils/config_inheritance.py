@@ -22,7 +22,7 @@ import mmengine
 
 from .config_read_lock import parse_source
 
-__all__ = ['base_files', 'config_bases', 'missing_base_place']
+__all__ = ['base_files', 'config_bases', 'missing_base_place', 'named_bases']
 
 # MMEngine's predefined variables (Config._substitute_predefined_vars) and
 # environment variables (Config._substitute_env_variables).
@@ -199,3 +199,21 @@ def config_bases(filename: str) -> List[Tuple[str, str]]:
                 found.append((base, child))
                 todo.append(base)
     return found
+
+
+def named_bases(filename: str) -> list:
+    """A config's ``_base_`` entries as written (after MMEngine's
+    predefined and environment substitutions), in order, installed
+    packages' (``mmpretrain::...``) included.
+
+    Args:
+        filename (str): The config file.
+
+    Returns:
+        list: The entries; empty for a config without bases.
+
+    Raises:
+        SyntaxError: If ``filename`` is Python that does not parse.
+    """
+    filename = osp.abspath(osp.expanduser(filename))
+    return _named_bases(filename, _substituted(filename))

@@ -28,6 +28,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from .checkpoint_formats import TOOL_ORDER, file_kind
+from .config_base_errors import base_key_error
 from .config_error import ConfigError, NotAConfigFileError
 from .config_inheritance import base_files, missing_base_place
 from .config_read_lock import one_read_at_a_time, parse_source
@@ -77,9 +78,21 @@ def read_config(path: str, order: str = TOOL_ORDER) -> Config:
 
     Returns:
         Config: The config.
+
+    Raises:
+        ConfigKeyError: If a ``{{_base_.X}}`` reference names a key the
+            bases do not define, or two ``_base_`` files define one key
+            (:func:`~.config_base_errors.base_key_error`); a
+            :class:`~.config_error.ConfigError` and a ``KeyError``.
     """
     check_config_file(path, order)
-    return _FROMFILE(path)
+    try:
+        return _FROMFILE(path)
+    except KeyError as exc:
+        error = base_key_error(path, exc)
+        if error is None:
+            raise
+        raise error from exc
 
 
 def _syntax_error(path: str) -> Optional[SyntaxError]:

@@ -24,6 +24,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from .pipelines import dataloader_pipelines
+from .random_sampling import random_steps
 
 __all__ = ['pipelines_disagreement', 'warn_test_pipelines_disagree']
 
@@ -96,6 +97,12 @@ def pipelines_disagreement(cfg: Config,
         return None
     index = next((i for i, (a, b) in enumerate(zip(pipeline, top)) if a != b),
                  min(len(pipeline), len(top)))
+    # Never advise spreading a sampler that picks frames at random: it is
+    # given test_mode=True first.
+    unfixed = ', '.join(f'{key}[{i}] ({name})'
+                        for i, name in random_steps(pipeline, scope))
+    first = (f'add test_mode=True to {unfixed} (without it, it samples '
+             'frames at random), then ' if unfixed else '')
     return key, (
         f'{source}: {key} differs from the top-level test_pipeline (first '
         f'at step {index}: {_steps(pipeline, top, index)} against '
@@ -103,8 +110,8 @@ def pipelines_disagreement(cfg: Config,
         "ModelInferencer and MMAction2Inferencer feed the former; mmaction2's "
         'inference_recognizer (on the model of init_recognizer or '
         'init_model) reads the latter, so they score the same video '
-        f'differently. To make them agree, set test_pipeline = {key} in the '
-        'config (or give a --cfg-options change to both keys).')
+        f'differently. To make them agree, {first}set test_pipeline = {key} '
+        'in the config (or give a --cfg-options change to both keys).')
 
 
 def warn_test_pipelines_disagree(cfg: Config, source: str) -> bool:

@@ -39,6 +39,7 @@ from torch import nn
 
 from ...utils.backbone_check import (check_backbone_arguments, check_init_cfgs,
                                      check_pretrained_files)
+from ...utils.build_option_notes import note_build_options
 from ...utils.config_error import ConfigError
 from ...utils.config_mistakes import config_mistake
 from ...utils.config_place import mistake_place, option_place
@@ -179,8 +180,16 @@ def _whole_model(
         raise
     except Exception as e:
         error = e
-    wrapper = check_wrapper_config(cfg, source, options)
-    _check_built_host(cfg, source, options, entry, wrapper)
+    try:
+        wrapper = check_wrapper_config(cfg, source, options)
+        _check_built_host(cfg, source, options, entry, wrapper)
+    except ConfigError:
+        raise
+    except Exception as e:
+        error = e
+    # The host's own error, kept; the options given to the module that
+    # raised it are named under it.
+    note_build_options(error, model_cfg, options)
     raise error
 
 
