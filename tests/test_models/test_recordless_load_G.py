@@ -190,6 +190,17 @@ def test_the_advice_for_a_meta_record_file_records_it(image):
         'model_converters/extract_adapters.py', image['config'], full, adapters
     ],
              cwd=root)
+    # extract_adapters.py, given the file itself, gives the same commands
+    # (it said only that merge_adapters.py makes a full one of it).
+    proc = run_tool([
+        'model_converters/extract_adapters.py', image['config'], image['old'],
+        root / 'x.pth'
+    ],
+                    cwd=root,
+                    check=False)
+    assert proc.returncode == 1, proc.stdout
+    assert ('python tools/model_converters/merge_adapters.py CONFIG '
+            f'{image["old"]} FULL.pth') in proc.stdout, proc.stdout
     for checkpoint in (full, adapters):
         _assert_trained(
             _image_loads(image['config'], checkpoint), image['epoch'])

@@ -65,18 +65,19 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
         wrapper.__dict__['_load_verified'] = frozenset(
             prefix + key for key in entry['fingerprints']
             if prefix + key not in state_dict)
-    elif adapter_only and not meta_record_checked():
-        # Without its trained part it is no adapter-only file of this
-        # model (e.g. weights nested under one key): the checks after the
-        # load name it.
-        trained = trained_part_keys(wrapper, state_dict, prefix)
-        if trained:
-            refuse_recordless(wrapper, prefix, len(present), trained)
     check_trained_part(
         wrapper,
         state_dict,
         prefix,
         source=entry.get('source') if isinstance(entry, Mapping) else None)
+    # After the check that names adapters of other settings, the more
+    # precise cause. Without its trained part it is no adapter-only file of
+    # this model (e.g. weights nested under one key): the checks after the
+    # load name it.
+    trained = trained_part_keys(wrapper, state_dict, prefix) \
+        if adapter_only and not meta_record_checked() else []
+    if trained:
+        refuse_recordless(wrapper, prefix, len(present), trained)
     if complete:
         # With a record, the loaded host tensors were just verified to be
         # the backbone the record names; e.g. the Runner completes an
