@@ -17,7 +17,7 @@ on another one they give wrong results without an error. It is therefore
 named for what it looks like and refused, with the file that loads
 instead: the one its training run wrote, which keeps the record
 (:func:`recordless_adapters_cause`). A frozen-host wrapper's own load path
-refuses it too, on every loading path, and so does it an adapter-only
+refuses it too, on every loading path; it also refuses an adapter-only
 file written before the state-dict record existed (its record in
 ``meta`` alone), unless the caller checks that meta record
 (:func:`checking_meta_record`).
