@@ -10,6 +10,7 @@ would let through: a full checkpoint that leaves keys unloaded, and an
 adapter-only checkpoint whose frozen part differs from the weights it was
 trained on (``meta['adapter_checkpoint']['frozen_digest']``).
 """
+import contextlib
 import functools
 import os
 from collections import OrderedDict
@@ -37,6 +38,7 @@ from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
 from mmadaptformer.utils.random_sampling import warn_random_sampling
 from mmadaptformer.utils.recognizer_check import check_inference_cfg
+from mmadaptformer.utils.recordless_adapters import checking_meta_record
 from mmadaptformer.utils.state_dict_check import (HEAD_NAMES, check_not_nested,
                                                   check_state_dict)
 from .adapter_checkpoint_check import check_adapter_method, check_loaded_frozen
@@ -215,7 +217,11 @@ def _load(model: nn.Module, cfg: Config, source: str, scope: str, order: str,
             # (add_task) read them too, before its locks ...
             if loaded is None:
                 read_frozen_pretrained(cfg, ckpt)
-            with SCOPE_LOCK:
+            # Its meta record is checked after the load (check_loaded_frozen
+            # below): the frozen-host wrappers take it without their own.
+            checked = checking_meta_record() if record is not None else \
+                contextlib.nullcontext()
+            with SCOPE_LOCK, checked:
                 # ... and load through its init_cfg, from what was read:
                 # MMEngine builds the initialiser under the default scope,
                 # which another thread may have changed meanwhile.

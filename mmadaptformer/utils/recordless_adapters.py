@@ -16,20 +16,70 @@ Such a file cannot show which backbone its adapters were trained on, and
 on another one they give wrong results without an error. It is therefore
 named for what it looks like and refused, with the file that loads
 instead: the one its training run wrote, which keeps the record
-(:func:`recordless_adapters_cause`).
+(:func:`recordless_adapters_cause`). A frozen-host wrapper's own load path
+refuses it too, on every loading path; it also refuses an adapter-only
+file written before the state-dict record existed (its record in
+``meta`` alone), unless the caller checks that meta record
+(:func:`checking_meta_record`).
 """
-from typing import Mapping, Optional
+import contextlib
+import contextvars
+from typing import Iterator, Mapping, Optional
 
 from torch import nn
 
 from .control_characters import escape_controls
 from .model_keys import added_keys, block_keys, held_keys
 
-__all__ = ['FROZEN_RECORD_SUFFIX', 'recordless_adapters_cause']
+__all__ = [
+    'FROZEN_RECORD_SUFFIX', 'RECORD_AGAIN', 'recordless_adapters_cause',
+    'checking_meta_record', 'meta_record_checked'
+]
 
 #: The end of the state-dict key of a frozen-host wrapper's record of its
 #: frozen backbone (``backbone.frozen_host_fingerprints``).
 FROZEN_RECORD_SUFFIX = 'frozen_host_fingerprints'
+
+#: How an adapter-only file whose record is in ``meta`` alone gets the
+#: state-dict record as well: ``merge_adapters.py`` checks its meta record
+#: against the backbone and writes a full checkpoint, from which
+#: ``extract_adapters.py`` writes an adapter-only one that records it.
+#: ``{file}`` and ``{backbone}`` are filled in.
+RECORD_AGAIN = ('python tools/model_converters/merge_adapters.py CONFIG '
+                '{file} FULL.pth --pretrained {backbone} (it checks that '
+                'record against the backbone and writes a full checkpoint, '
+                'which loads everywhere), then python tools/'
+                'model_converters/extract_adapters.py CONFIG FULL.pth '
+                'ADAPTERS.pth for an adapter-only file that records its '
+                'backbone in its state dict too; CONFIG is the config it was '
+                'trained with')
+
+# True while a caller loads an adapter-only checkpoint whose meta record
+# it checks against the model's frozen tensors.
+_META_CHECKED: contextvars.ContextVar[bool] = contextvars.ContextVar(
+    'mmadaptformer_meta_record_checked', default=False)
+
+
+@contextlib.contextmanager
+def checking_meta_record() -> Iterator[None]:
+    """Loads inside this scope are of an adapter-only checkpoint whose
+    ``meta['adapter_checkpoint']`` record (its frozen digest) the caller
+    checks against the model's frozen tensors, e.g. after the load
+    (``init_model``): a frozen-host wrapper then takes a state dict
+    without its own record of the frozen backbone, as files written
+    before that record existed are, instead of refusing it
+    (:func:`meta_record_checked`)."""
+    token = _META_CHECKED.set(True)
+    try:
+        yield
+    finally:
+        _META_CHECKED.reset(token)
+
+
+def meta_record_checked() -> bool:
+    """Whether the load under way is inside :func:`checking_meta_record`.
+    """
+    return _META_CHECKED.get()
 
 
 def recordless_adapters_cause(model: nn.Module,

@@ -32,7 +32,7 @@ import logging
 import re
 from collections import OrderedDict
 from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
-                    Sequence, Set, Tuple, Union)
+                    Sequence, Set, Union)
 
 import torch
 from mmengine.logging import print_log
@@ -43,6 +43,7 @@ from .head_classes import head_classes_mismatch
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
+from .prefix_shift import fitting_prefix_shift, prefix_shift_cause
 from .recordless_adapters import recordless_adapters_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
 from .vit_modality import modality_mismatch_cause
@@ -85,59 +86,6 @@ def listing(keys: Sequence[str], limit: int = MAX_LISTED) -> str:
 def _matcher(patterns: Iterable[str]) -> Callable[[str], bool]:
     compiled = [re.compile(p) for p in patterns]
     return lambda key: any(p.search(key) for p in compiled)
-
-
-def prefix_shift(missing: Sequence[str],
-                 unexpected: Sequence[str]) -> Optional[Tuple[str, str]]:
-    """Whether the keys differ only by a prefix such as ``'backbone.'``.
-
-    Args:
-        missing (Sequence[str]): Model keys not in the state dict.
-        unexpected (Sequence[str]): State-dict keys not in the model.
-
-    Returns:
-        tuple, optional: ``('extra', prefix)`` when every missing key is an
-        unexpected key without ``prefix`` (the state dict holds a larger
-        model), ``('lacking', prefix)`` when every unexpected key is a
-        missing key without it (the state dict holds a part of the model),
-        else None.
-    """
-    for kind, short, long in (('extra', missing, unexpected),
-                              ('lacking', unexpected, missing)):
-        if not short:
-            continue
-        longer = set(long)
-        first = short[0]
-        for key in long:
-            if key.endswith('.' + first):
-                prefix = key[:-len(first)]
-                if all(prefix + k in longer for k in short):
-                    return kind, prefix
-    return None
-
-
-def _fits_with_prefix(model: nn.Module, state_dict: dict,
-                      shift: Tuple[str, str], fresh: Set[str],
-                      missing_ok: Callable[[str], bool]) -> bool:
-    """Whether ``state_dict`` would load in full once the prefix of
-    :func:`prefix_shift` is dealt with: stripped from its keys (``extra``),
-    or loaded into the model's part under it (``lacking``)."""
-    kind, prefix = shift
-    if kind == 'extra':
-        target, outer = model, ''
-        state_dict = {
-            k[len(prefix):]: v
-            for k, v in state_dict.items() if k.startswith(prefix)
-        }
-    else:
-        try:
-            target, outer = model.get_submodule(prefix[:-1]), prefix
-        except AttributeError:
-            return False
-    diff = diff_state_dict(target, state_dict)
-    return not (diff.mismatched or diff.unexpected or diff.errors
-                or any(outer + k not in fresh and not missing_ok(outer + k)
-                       for k in diff.missing))
 
 
 def _state_dict_names(model: nn.Module) -> Dict[str, str]:
@@ -278,10 +226,8 @@ def check_state_dict(model: nn.Module,
         diff.mismatched = [(names.get(key, key), ckpt, own)
                            for key, ckpt, own in diff.mismatched]
         missing = [names.get(key, key) for key in missing]
-        shift = prefix_shift(missing, unexpected)
-        if shift is not None and not _fits_with_prefix(
-                model, state_dict, shift, fresh, missing_ok):
-            shift = None
+        shift = fitting_prefix_shift(model, state_dict, missing, unexpected,
+                                     fresh, missing_ok)
         nested = nested_weights_cause(
             state_dict, unexpected, model_keys=_model_keys(model))
         classes = head_classes_mismatch(model, diff.mismatched)
@@ -327,17 +273,8 @@ def check_state_dict(model: nn.Module,
         elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')
-        elif shift[0] == 'extra':
-            cause = (f'its keys carry a prefix {shift[1]!r} that the '
-                     'model\'s keys lack (it holds a larger model, e.g. a '
-                     f'whole recognizer): load it with prefix={shift[1]!r} '
-                     '(init_cfg=dict(type=\'Pretrained\', checkpoint=..., '
-                     f'prefix={shift[1]!r}), or --pretrained in our tools)')
         else:
-            cause = (f'the model\'s keys carry a prefix {shift[1]!r} that '
-                     'its keys lack (it holds a part of the model, e.g. the '
-                     'backbone alone): load it into that part, e.g. with '
-                     'the backbone\'s init_cfg or --pretrained')
+            cause = prefix_shift_cause(shift)
         lines = [
             f'{source} does not fit the model: {cause}. ' +
             ('MMEngine has already loaded the parts that fit (it loads '

@@ -14,7 +14,6 @@ Checkpoints are written in the official layout by the builders of
 ``test_converters.py`` and converted as users do.
 """
 import copy
-import logging
 import os.path as osp
 import re
 
@@ -146,13 +145,14 @@ def test_full_checkpoint_of_another_layout_is_refused_by_get_model(tmp_path):
             rtol=1e-5)
 
 
-def test_old_adapter_only_state_dicts_without_record_still_load(log_records):
-    """A regression guard for the rule above (it passes without it too):
-    an adapter-only state dict saved before the frozen-backbone records,
-    with the host tensors ``extra_trainable`` trained beside the adapters
-    (fc_norm, the patch embedding, every norm and bias: more than half of
-    the backbone's keys, but a small part of its blocks' elements), loads
-    with the warning it always had."""
+def test_old_adapter_only_state_dicts_are_not_full_checkpoints_with_holes():
+    """The rule above: an adapter-only state dict without the frozen
+    backbone's record, with the host tensors ``extra_trainable`` trained
+    beside the adapters (fc_norm, the patch embedding, every norm and bias:
+    more than half of the backbone's keys, but a small part of its blocks'
+    elements), is named as adapter-only, not as a full checkpoint with
+    holes. Without a record (nor a caller that checks a meta record) it is
+    refused all the same: it loaded with a warning."""
     init_default_scope('mmaction')
     cfg = Config.fromfile(TINY_ADAPTFORMER_VIDEO_CONFIG).model
     torch.manual_seed(0)
@@ -167,15 +167,17 @@ def test_old_adapter_only_state_dicts_without_record_still_load(log_records):
     held = [k for k in host if 'backbone.' + k in state]
     assert 2 * len(held) > len(host)  # most keys, by count
     model = MODELS.build(cfg)
-    model.load_state_dict(state, strict=False)
-    loaded = model.state_dict()
-    assert all(torch.equal(loaded[k], v) for k, v in state.items())
-    warned = [
-        r.getMessage() for r in log_records if r.levelno >= logging.WARNING
-    ]
-    assert any(
-        f'lacks {len(host) - len(held)} backbone tensors and records no '
-        'frozen backbone' in m for m in warned), warned
+    with pytest.raises(StateDictMismatchError) as e:
+        model.load_state_dict(state, strict=False)
+    assert (f', {len(held)} of the {len(host)} backbone tensors (not the '
+            "blocks' weights) and no record of the frozen backbone") in str(
+                e.value)
+    assert str(e.value).startswith(
+        'AdaptFormer: the state dict being loaded holds 8 tensors of trained '
+        'adapters (e.g. backbone.blocks.0.adaptmlp.')
+    assert 'it looks like an adapter-only checkpoint whose record was ' \
+        'lost' in str(e.value)
+    assert 'full checkpoint' not in str(e.value)
 
 
 # --- C: norms inside blocks ----------------------------------------------

@@ -169,7 +169,7 @@ def test_a_missing_prefix_is_named_not_another_architecture(tmp_path):
     """A whole recognizer's checkpoint loaded without prefix='backbone.'
     (MMAction2's usual init_cfg) has every backbone key under 'backbone.':
     the error says which prefix to give, not 'another architecture'."""
-    from mmadaptformer.utils.state_dict_check import prefix_shift
+    from mmadaptformer.utils.prefix_shift import prefix_shift
     ckpt = tmp_path / 'stock.pth'
     save_stock_video_checkpoint(str(ckpt))
     init_default_scope('mmaction')

@@ -54,6 +54,8 @@ from mmadaptformer.utils.head_fit import (WRITTEN_AT_INIT, check_holds_head,
 from mmadaptformer.utils.local_files import home_expanded, is_local, same_file
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.pretrained_backbone import config_backbone_file
+from mmadaptformer.utils.recordless_adapters import (FROZEN_RECORD_SUFFIX,
+                                                     RECORD_AGAIN)
 from mmadaptformer.utils.state_dict_check import (StateDictMismatchError,
                                                   check_state_dict)
 from mmadaptformer.utils.trained_part_fit import (added_part_keys,
@@ -247,10 +249,24 @@ def extract(args):
     checkpoint = read_converter_checkpoint(args.checkpoint)
     meta = checkpoint_meta(checkpoint, args.checkpoint, EXPECTED)
     if ADAPTER_META_KEY in meta:
+        state = checkpoint.get('state_dict')
+        # Written before the state dict recorded its frozen backbone: the
+        # toolboxes' own loads refuse it, and its full checkpoint extracted
+        # again records it.
+        unrecorded = isinstance(state, dict) and not any(
+            isinstance(k, str) and k.endswith(FROZEN_RECORD_SUFFIX)
+            for k in state)
         raise SystemExit(
             f'Error: {args.checkpoint} is already an adapter-only checkpoint '
             f'(its meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a '
-            'full one from it.')
+            'full one from it' +
+            (', and this tool, given that full one, an adapter-only file '
+             'whose state dict records its frozen backbone too, as this '
+             "one's does not (the toolboxes' own loads refuse it): " +
+             RECORD_AGAIN.format(
+                 file=args.checkpoint,
+                 backbone=args.pretrained or 'BACKBONE.pth')
+             if unrecorded else '') + '.')
     state = full_state_dict(checkpoint, args.checkpoint)
     reference, uncompared, configs_own = reference_backbone(args, meta, cfg)
     if reference is not None:

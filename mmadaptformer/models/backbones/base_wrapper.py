@@ -264,7 +264,10 @@ class FrozenHostWrapper(BaseModule):
                 (adapters, prompts), but not all, or in other shapes; or
                 if it is a full checkpoint that lacks some of the host's
                 tensors (see :func:`~.load_refusals.refuse_full_with_holes`);
-                or if its record names other :meth:`trained_settings`.
+                or if its record names other :meth:`trained_settings`; or
+                if it is adapter-only without that record, unless the
+                caller checks its meta record (see
+                :func:`~.load_guard.refuse_recordless`).
         """
         guard_load(self, state_dict, prefix)
 

@@ -4,19 +4,21 @@
 which its load pre-hook (:func:`.host_build.load_pre_hook`) calls on every
 loading path.
 """
-import logging
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import torch
-from mmengine.logging import print_log
 from torch import nn
 
+from ...utils.adapter_only_fit import loading_adapter_only, loading_source
+from ...utils.control_characters import escape_controls
+from ...utils.recordless_adapters import RECORD_AGAIN, meta_record_checked
+from ...utils.state_dict_check import StateDictMismatchError
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
 from .load_refusals import completing_recorded, refuse_full_with_holes
-from .trained_part_check import check_trained_part
+from .trained_part_check import check_trained_part, trained_part_keys
 
-__all__ = ['UNNAMED_STATE_DICT', 'guard_load']
+__all__ = ['UNNAMED_STATE_DICT', 'guard_load', 'refuse_recordless']
 
 #: ``host_source`` after a full state dict replaced the host's weights, while
 #: its file is not known (MMEngine hands the model the state dict only).
@@ -46,8 +48,9 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
     if any(torch.is_tensor(v) and v.is_meta for v in present):
         return
     complete = len(present) == len(wrapper.host_keys)
+    adapter_only = False
     if not complete and entry is None:
-        refuse_full_with_holes(wrapper, state_dict, prefix)
+        adapter_only = refuse_full_with_holes(wrapper, state_dict, prefix)
     if isinstance(entry, Mapping):  # before reading a pretrained file
         check_trained_settings(wrapper, entry)
     if not complete and not wrapper.host_initialized:
@@ -62,25 +65,19 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
         wrapper.__dict__['_load_verified'] = frozenset(
             prefix + key for key in entry['fingerprints']
             if prefix + key not in state_dict)
-    elif not complete:
-        # E.g. an adapter-only checkpoint written before the records
-        # existed: its meta digest is checked on the Runner path only.
-        print_log(
-            f'{type(wrapper).__name__}: the state dict lacks '
-            f'{len(wrapper.host_keys) - len(present)} backbone tensors and '
-            f'records no frozen backbone ({FROZEN_HOST_KEY}), so '
-            f'nothing checks that they fit it. They come from '
-            f'{wrapper.host_source or "nowhere: random weights"} '
-            f'({wrapper.pretrained_key}). Re-save {wrapper.trained_part}-only '
-            f'checkpoints with tools/model_converters/extract_adapters.py '
-            f'to record it.',
-            logger='current',
-            level=logging.WARNING)
     check_trained_part(
         wrapper,
         state_dict,
         prefix,
         source=entry.get('source') if isinstance(entry, Mapping) else None)
+    # After the check that names adapters of other settings, the more
+    # precise cause. Without its trained part it is no adapter-only file of
+    # this model (e.g. weights nested under one key): the checks after the
+    # load name it.
+    trained = trained_part_keys(wrapper, state_dict, prefix) \
+        if adapter_only and not meta_record_checked() else []
+    if trained:
+        refuse_recordless(wrapper, prefix, len(present), trained)
     if complete:
         # With a record, the loaded host tensors were just verified to be
         # the backbone the record names; e.g. the Runner completes an
@@ -88,3 +85,75 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
         entry = entry or {}
         wrapper.host_source = entry.get('pretrained') or entry.get(
             'source') or UNNAMED_STATE_DICT
+
+
+def refuse_recordless(wrapper: nn.Module, prefix: str, held: int,
+                      trained: Sequence[str]) -> None:
+    """Refuse a state dict that lacks backbone tensors and holds no record
+    of the frozen backbone they must be (:data:`FROZEN_HOST_KEY`).
+
+    It is adapter-only (:func:`.load_refusals.refuse_full_with_holes`
+    says so): a file written before the state-dict record existed, whose
+    record is in ``meta`` alone, or one whose record was lost (its tensors
+    alone saved again). On another backbone than the one they were
+    trained on its adapters give wrong results without an error, and this
+    load cannot tell which one that was: ``load_checkpoint``,
+    ``mmpretrain.get_model``, the Inferencers and ``init_recognizer``
+    read no meta record. A caller that checks the meta record does not
+    get here (:func:`~mmadaptformer.utils.recordless_adapters.
+    checking_meta_record`); the Runner's ``AdapterHook`` completes such a
+    checkpoint, checked, before it loads.
+
+    Args:
+        wrapper (nn.Module): The frozen-host wrapper.
+        prefix (str): Its prefix in the state dict.
+        held (int): How many of its host's tensors the state dict holds.
+        trained (Sequence[str]): Its keys of the wrapper's trained part
+            (:func:`.trained_part_check.trained_part_keys`).
+
+    Raises:
+        StateDictMismatchError: Naming the file (if known), what it lacks
+            and a way to load it that works.
+    """
+    source = loading_source()
+    being_loaded = f'the state dict of {source}' if source else \
+        'the state dict being loaded'
+    total = len(wrapper.host_keys)
+    part = wrapper.trained_part
+    backbone = wrapper.host_source
+    backbone = backbone if backbone and backbone != UNNAMED_STATE_DICT \
+        else None
+    runs_on = (f'the {total - held} backbone tensors it leaves out, which '
+               f'would come from {backbone or "nowhere (random weights)"} '
+               f'({wrapper.pretrained_key}),')
+    record = f'{prefix}{FROZEN_HOST_KEY}'
+    holds = (f'{held} of the {total} backbone tensors (not the blocks\' '
+             'weights)') if held else f'none of the {total} backbone tensors'
+    if loading_adapter_only():
+        raise StateDictMismatchError(
+            f'{type(wrapper).__name__}: {being_loaded} is an adapter-only '
+            "checkpoint (meta['adapter_checkpoint']) without the record of "
+            f'its frozen backbone in its state dict ({record}), as files '
+            'written before that record existed are. This load does not '
+            f'read the meta record, so nothing checks that {runs_on} are '
+            f'the ones its {part}s were trained on; on another backbone '
+            'they give wrong results without an error. Loading stopped '
+            'here. tools/test.py, tools/infer.py and '
+            'mmadaptformer.apis.init_model load it as it is, checking its '
+            'meta record; to load it everywhere, record its backbone in it: ' +
+            RECORD_AGAIN.format(
+                file=source or 'FILE', backbone=backbone or 'BACKBONE.pth') +
+            '.')
+    raise StateDictMismatchError(
+        f'{type(wrapper).__name__}: {being_loaded} holds {len(trained)} '
+        f'tensors of trained {part}s (e.g. {escape_controls(trained[0])}), '
+        f'{holds} and no record of the frozen backbone ({record} in it, or '
+        "meta['adapter_checkpoint']): it looks like an adapter-only "
+        'checkpoint whose record was lost (e.g. its tensors alone saved '
+        f'again). Nothing can check that {runs_on} are the ones its '
+        f'{part}s were trained on; on another backbone they give wrong '
+        'results without an error. Loading stopped here. Give instead the '
+        "adapter-only checkpoint its training run wrote (its work dir's "
+        'epoch_N.pth or best_*.pth, which keeps the record), with the '
+        f'backbone it was trained on as --pretrained '
+        f'({wrapper.pretrained_key}).')

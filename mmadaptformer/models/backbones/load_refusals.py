@@ -123,7 +123,7 @@ def refuse_trained_model(wrapper: nn.Module, state_dict: Mapping,
 
 
 def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
-                           prefix: str) -> None:
+                           prefix: str) -> bool:
     """Refuse a full checkpoint that lacks some of the host's tensors.
 
     A state dict with some of the host's tensors and no
@@ -144,10 +144,16 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     than half of a ViT block's keys. A full checkpoint that lacks only a
     final norm and holds no key the model lacks is a pre-training file,
     not refused.
+
+    Returns:
+        bool: Whether it is adapter-only (by its meta or its blocks), which
+        the wrapper's load refuses unless its caller checks the meta
+        record (:func:`.load_guard.refuse_recordless`); False for the
+        pre-training file.
     """
     if loading_adapter_only():
         # Its meta says so: not a full checkpoint, whatever it holds.
-        return
+        return True
     host, own = wrapper.backbone, set(wrapper.host_keys)
     sizes = {
         key: value.numel()
@@ -157,7 +163,7 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     total = sum(sizes[k] for k in blocks)
     held = sum(sizes[k] for k in blocks if prefix + k in state_dict)
     if 2 * held < total:
-        return
+        return True
     missing = [
         prefix + k for k in wrapper.host_keys if prefix + k not in state_dict
     ]
@@ -171,7 +177,7 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
         # Only a final norm, which pre-training files lack (fc_norm of a
         # mean-pooling ViT): it starts as the identity, with the load's
         # warning, as through --pretrained.
-        return
+        return False
     source = loading_source()
     being_loaded = f'the state dict of {source}' if source else \
         'the state dict being loaded'

@@ -6,7 +6,9 @@ import re
 from collections import OrderedDict
 from typing import Dict, List
 
-from mmadaptformer.utils.official_vit_keys import SWIN_STAGE_KEY
+from mmadaptformer.utils.official_vit_keys import (PRETRAIN_PREFIXES,
+                                                   SWIN_STAGE_KEY,
+                                                   other_backbone)
 from .common import (BACKBONE_PREFIX, MMACTION_TARGET, VIDEO_TYPES,
                      ConversionResult)
 from .key_mapper import KeyMapper
@@ -94,13 +96,35 @@ def unsupported_hint(key: str) -> str:
     return ''
 
 
+#: Where a backbone's keys may start in a file: at its top level, under a
+#: whole model's ``backbone.``, under a pre-training file's ``encoder.``.
+_BACKBONE_ROOTS = ('', 'backbone.', PRETRAIN_PREFIXES[0])
+
+
+def other_backbone_note(keys: List[str]) -> str:
+    """Why unmapped ``keys`` cannot be converted, when they are another
+    backbone's (:func:`~mmadaptformer.utils.official_vit_keys.
+    other_backbone`: e.g. a bare mmpretrain PoolFormer, which names its
+    patch embedding as the official ViTs do), or ''."""
+    names = dict.fromkeys(keys)
+    if not any(other_backbone(names, root) for root in _BACKBONE_ROOTS):
+        return ''
+    return ('They are the weights of another backbone, not of a plain ViT '
+            '(stages or stacks that are no ViT blocks: Swin\'s '
+            'layers.N.blocks.M, PoolFormer\'s or RIFormer\'s network.N, '
+            'HiViT\'s blocks without attention): no --type of this '
+            'converter takes them. Load them with the toolbox\'s own model '
+            'of that backbone (its model-zoo config).')
+
+
 def unmapped_message(result: ConversionResult) -> str:
     """The error message of a conversion with unmapped keys."""
     keys = '\n'.join(f'  {k}{unsupported_hint(k)}' for k in result.unmapped)
+    note = other_backbone_note(result.unmapped)
     return (f'{len(result.unmapped)} key(s) of the {result.source_type} '
-            f'checkpoint could not be mapped:\n{keys}\nThey have no '
-            f'counterpart in the models a {result.source_type} checkpoint '
-            'converts to.')
+            f'checkpoint could not be mapped:\n{keys}\n' +
+            (note or f'They have no counterpart in the models a '
+             f'{result.source_type} checkpoint converts to.'))
 
 
 def missing_message(result: ConversionResult) -> str:
@@ -157,6 +181,9 @@ def format_report(result: ConversionResult) -> str:
     if result.unmapped:
         lines.append(f'Unmapped {len(result.unmapped)} key(s):')
         lines.extend(f'  ! {k}{unsupported_hint(k)}' for k in result.unmapped)
+        note = other_backbone_note(result.unmapped)
+        if note:
+            lines.append(note)
         # Nothing is written: notes on how to use the result would mislead
         # (a Swin file was told to be given as a fine-tuned ViT).
         return '\n'.join(lines)
