@@ -42,6 +42,29 @@ def tiny_image_data(tmp_path_factory) -> str:
     return root
 
 
+@pytest.fixture(scope='session')
+def last_checkpoint_run(tmp_path_factory, tiny_image_data) -> Dict[str, str]:
+    """A real tiny image training run's work dir: MMEngine wrote its
+    ``last_checkpoint`` record (``record``) beside ``epoch_1.pth`` and
+    ``epoch_2.pth`` (``named``, the file the record names); ``image`` is
+    one of the data's images."""
+    from config_writers import image_data_cfg, write_config
+    from repo_paths import TINY_IMAGE_CONFIG
+    from tool_runners import run_tool
+    root = tmp_path_factory.mktemp('last_checkpoint')
+    config = write_config(root / 'tiny.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    work_dir = root / 'work'
+    run_tool(['train.py', config, '--work-dir', work_dir], cwd=root)
+    record = str(work_dir / 'last_checkpoint')
+    with open(record) as f:
+        named = f.read()
+    assert named == str(work_dir / 'epoch_2.pth')
+    image = os.path.join(tiny_image_data, 'val', 'horizontal', '0.png')
+    return dict(
+        root=str(root), config=config, record=record, named=named, image=image)
+
+
 @pytest.fixture
 def clean_loggers():
     """Drop MMEngine's global logger, message hub and visualizer instances
@@ -141,6 +164,7 @@ def pytest_configure(config):
 # use one run on one worker, which builds it once.
 EXPENSIVE_FIXTURES = (
     'video_tasks',
+    'last_checkpoint_run',
     'test_base_wrapper.py::video',
     'test_base_wrapper.py::image',
     'test_resume.py::trained',

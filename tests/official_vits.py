@@ -4,12 +4,11 @@ import torch
 from mmengine.registry import MODELS, init_default_scope
 
 
-def official_layout_vit() -> dict:
-    """mmaction2's tiny ViT (random weights, seed 0), its patch embedding
-    named as the official VideoMAE code and timm name it."""
+def tiny_mmaction_vit() -> torch.nn.Module:
+    """mmaction2's tiny ViT (random weights, seed 0)."""
     init_default_scope('mmaction')
     torch.manual_seed(0)
-    state = MODELS.build(
+    return MODELS.build(
         dict(
             type='VisionTransformer',
             img_size=32,
@@ -17,7 +16,13 @@ def official_layout_vit() -> dict:
             embed_dims=64,
             depth=2,
             num_heads=2,
-            num_frames=4)).state_dict()
+            num_frames=4))
+
+
+def official_layout_vit() -> dict:
+    """mmaction2's tiny ViT (random weights, seed 0), its patch embedding
+    named as the official VideoMAE code and timm name it."""
+    state = tiny_mmaction_vit().state_dict()
     return {
         k.replace('patch_embed.projection', 'patch_embed.proj'): v
         for k, v in state.items()

@@ -12,10 +12,7 @@ loader's, which the toolboxes' own APIs get
 (``tests/test_utils/test_text_checkpoints.py``).
 """
 import pytest
-from config_writers import image_data_cfg, write_config
 from mmengine.config import Config
-from repo_paths import TINY_IMAGE_CONFIG
-from tool_runners import run_tool
 
 from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, init_model
 from mmadaptformer.utils import CheckpointLoadError
@@ -27,20 +24,11 @@ LOADS = dict(
 )
 
 
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory, tiny_image_data):
-    """A real training run's work dir: MMEngine wrote its
-    ``last_checkpoint`` beside ``epoch_2.pth``."""
-    root = tmp_path_factory.mktemp('api_last_checkpoint')
-    config = write_config(root / 'tiny.py', TINY_IMAGE_CONFIG,
-                          image_data_cfg(tiny_image_data))
-    work_dir = root / 'work'
-    run_tool(['train.py', config, '--work-dir', work_dir], cwd=root)
-    record = str(work_dir / 'last_checkpoint')
-    with open(record) as f:
-        named = f.read()
-    assert named == str(work_dir / 'epoch_2.pth')
-    return dict(config=config, record=record, named=named)
+@pytest.fixture
+def trained(last_checkpoint_run):
+    """A real training run's ``last_checkpoint`` record and the
+    checkpoint it names."""
+    return last_checkpoint_run
 
 
 @pytest.mark.parametrize('api', sorted(LOADS))

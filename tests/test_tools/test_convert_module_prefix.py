@@ -11,6 +11,7 @@ strip leaves, as before.
 """
 import pytest
 import torch
+from official_vits import tiny_mmaction_vit
 from tool_runners import run_tool
 from torch import nn
 
@@ -25,19 +26,8 @@ SIZE = ['--img-size', '32', '--num-frames', '4']
 def saved(tmp_path_factory):
     """mmaction2's tiny ViT saved bare, inside one ``DataParallel`` and
     inside two (both run on the CPU here)."""
-    from mmengine.registry import MODELS, init_default_scope
     root = tmp_path_factory.mktemp('module_prefix')
-    init_default_scope('mmaction')
-    torch.manual_seed(0)
-    vit = MODELS.build(
-        dict(
-            type='VisionTransformer',
-            img_size=32,
-            patch_size=16,
-            embed_dims=64,
-            depth=2,
-            num_heads=2,
-            num_frames=4))
+    vit = tiny_mmaction_vit()
     files = {}
     for name, model in (('bare', vit), ('once', nn.DataParallel(vit)),
                         ('twice', nn.DataParallel(nn.DataParallel(vit)))):

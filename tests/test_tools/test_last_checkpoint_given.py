@@ -9,8 +9,6 @@ import os
 import os.path as osp
 
 import pytest
-from config_writers import image_data_cfg, write_config
-from repo_paths import TINY_IMAGE_CONFIG
 from tool_runners import run_tool
 
 from mmadaptformer.utils.checkpoint_formats import (last_checkpoint_record,
@@ -19,22 +17,11 @@ from mmadaptformer.utils.checkpoint_formats import (last_checkpoint_record,
 RECORD = "MMEngine's last_checkpoint record, not a checkpoint"
 
 
-@pytest.fixture(scope='module')
-def trained(tmp_path_factory, tiny_image_data):
-    """A real training run's work dir: MMEngine wrote its
-    ``last_checkpoint`` beside ``epoch_1.pth`` and ``epoch_2.pth``."""
-    root = tmp_path_factory.mktemp('last_checkpoint')
-    config = write_config(root / 'tiny.py', TINY_IMAGE_CONFIG,
-                          image_data_cfg(tiny_image_data))
-    work_dir = root / 'work'
-    run_tool(['train.py', config, '--work-dir', work_dir], cwd=root)
-    record = str(work_dir / 'last_checkpoint')
-    with open(record) as f:
-        named = f.read()
-    assert named == str(work_dir / 'epoch_2.pth')
-    image = osp.join(tiny_image_data, 'val', 'horizontal', '0.png')
-    return dict(
-        root=root, config=config, record=record, named=named, image=image)
+@pytest.fixture
+def trained(last_checkpoint_run):
+    """A real training run's work dir with its ``last_checkpoint``
+    record beside ``epoch_1.pth`` and ``epoch_2.pth``."""
+    return last_checkpoint_run
 
 
 @pytest.mark.parametrize('tool', ['infer.py', 'test.py'])
