@@ -83,11 +83,11 @@ def test_resume_on_another_process_count_says_batch_and_lr(tmp_path, trained):
     changed ("lr 0.025 in the config, 0.05 in the checkpoint") and so had
     its param_scheduler (the iterations of another epoch length)."""
     cfg, work = trained
+    log = _resume(cfg, _copy(work, tmp_path, 'one'), tmp_path)
+    (warning, ) = _warnings(log)
     meta = safe_torch_load(work / 'epoch_2.pth', map_location='cpu')['meta']
     assert meta['train_batch'] == dict(
         world_size=2, batch_size=4, iters_per_epoch=1, lr_scale=1.)
-    log = _resume(cfg, _copy(work, tmp_path, 'one'), tmp_path)
-    (warning, ) = _warnings(log)
     checkpoint = str(tmp_path / 'one' / 'epoch_2.pth')
     assert warning.startswith(
         f'Resuming from {checkpoint} with another total batch: the '
@@ -146,7 +146,7 @@ def test_resume_of_a_checkpoint_without_the_record(tmp_path, trained):
     cfg, work = trained
     old = _copy(work, tmp_path, 'old')
     checkpoint = safe_torch_load(old / 'epoch_2.pth', map_location='cpu')
-    del checkpoint['meta']['train_batch']
+    checkpoint['meta'].pop('train_batch', None)
     torch.save(checkpoint, old / 'epoch_2.pth')
     log = _resume(cfg, old, tmp_path)
     warnings = _warnings(log)
@@ -160,3 +160,29 @@ def test_resume_of_a_checkpoint_without_the_record(tmp_path, trained):
             'another batch size has another lr without any change of the '
             'config)') in lr_warning[0]
     assert not any('another total batch' in w for w in warnings)
+
+
+def test_resume_on_another_process_count_without_auto_scale_lr(
+        tmp_path, trained):
+    """Without auto_scale_lr the lr is the config's on both sides: the
+    warning says the batch changed and the lr is not rescaled to it."""
+    cfg, _ = trained
+    off = ['--cfg-options', 'auto_scale_lr.enable=False']
+    work = tmp_path / 'off'
+    run_ranks(
+        ['train.py', cfg, '--work-dir', work, '--seed', '0'] + off +
+        ['train_cfg.max_epochs=2'],
+        2,
+        cwd=tmp_path,
+        port=29751,
+        timeout=400)
+    log = _resume(cfg, work, tmp_path, *off)
+    (warning, ) = _warnings(log)
+    assert (' with another total batch: the checkpoint was trained with 8 '
+            '(2 processes x 4) and this run has 4 (1 process x 4), so an '
+            'epoch takes 2 iterations instead of 1. The lr stays the '
+            "checkpoint's 0.05 (base value, before any param_scheduler): "
+            'auto_scale_lr is off, so it is not rescaled to this batch.'
+            ) in warning
+    assert ('keep its total batch of 8 on 1 process (... --resume '
+            '--cfg-options train_dataloader.batch_size=8)') in warning

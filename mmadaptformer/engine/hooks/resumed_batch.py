@@ -180,6 +180,15 @@ def _factor(scale: Optional[float]) -> str:
     return 'off' if scale is None else f'x {scale:g}'
 
 
+def _same_lr(runner: Runner, checkpoint: dict) -> bool:
+    """Whether the checkpoint's base lrs are the ones this run set up (an
+    ``auto_scale_lr`` factor of 1 and none train alike)."""
+    if 'optimizer' not in checkpoint or not named_optim_wrappers(runner):
+        return True
+    saved, own = _lrs(runner, checkpoint)
+    return saved == own
+
+
 def _lr_source(scale: Optional[float], total: Optional[int],
                whose: str) -> str:
     if scale is None:
@@ -194,7 +203,7 @@ def _lr_effect(runner: Runner, checkpoint: dict, old: dict, new: dict) -> str:
     if 'optimizer' not in checkpoint or not named_optim_wrappers(runner):
         return ''
     saved, own = _lrs(runner, checkpoint)
-    if saved == own:
+    if _same_lr(runner, checkpoint):
         off = (': auto_scale_lr is off, so it is not rescaled to this batch'
                if new.get('lr_scale') is None else '')
         return (f' The lr stays the checkpoint\'s {saved} (base value, '
@@ -314,7 +323,7 @@ def batch_change_warning(runner: Runner, checkpoint: dict,
         head = (f'Resuming from {source} with another total batch: the '
                 f'checkpoint was trained with {was} ({_split(old)}) and this '
                 f'run has {now} ({_split(new)}){steps}.')
-    elif _scales_differ(*scales):
+    elif _scales_differ(*scales) and not _same_lr(runner, checkpoint):
         lengths = None
         same = f' for the same total batch of {now}' if was == now else ''
         head = (f'Resuming from {source} with another auto_scale_lr '
