@@ -101,7 +101,8 @@ def test_resume_on_another_process_count_says_batch_and_lr(tmp_path, trained):
         'iterations (convert_to_iter_based) is restored as the checkpoint '
         'has it: LinearLR (param_scheduler[0]) ends at iteration 1: after '
         'epoch 1 there, 0.5 here; CosineAnnealingLR (param_scheduler[1]) '
-        'ends at iteration 4: after epoch 4 there, 2 here.'), warning
+        'ends at iteration 4: after epoch 4 there, 2 here. After the last '
+        'of them ends, the lr stays at the last value set.'), warning
     assert 'the config\'s' not in warning.split('. ')[0]
     lrs, lengths = _lrs(log)
     assert lengths == {2}

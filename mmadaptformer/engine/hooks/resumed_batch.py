@@ -46,6 +46,16 @@ def _lr_scale(runner: Runner) -> Optional[float]:
     return auto_scale_ratio(runner) if cfg and cfg.get('enable') else None
 
 
+def _epoch_length(runner: Runner) -> Optional[int]:
+    """The train DataLoader's length; None for one without a length (an
+    iterable dataset's), which no ``convert_to_iter_based`` can use
+    either."""
+    try:
+        return len(runner.train_dataloader)
+    except TypeError:
+        return None
+
+
 def train_batch_record(runner: Runner, resumed: Optional[dict] = None) -> dict:
     """What a checkpoint records of the batch its run trained with.
 
@@ -59,14 +69,14 @@ def train_batch_record(runner: Runner, resumed: Optional[dict] = None) -> dict:
         dict: ``world_size`` (processes), ``batch_size`` (of one process,
         as ``Runner.scale_lr`` reads it; None where it cannot be read),
         ``iters_per_epoch`` (the train DataLoader's length, which
-        ``convert_to_iter_based`` multiplies by) and ``lr_scale`` (the
-        factor ``auto_scale_lr`` gave the lr the optimizer holds; None where
-        it was off).
+        ``convert_to_iter_based`` multiplies by; None without one) and
+        ``lr_scale`` (the factor ``auto_scale_lr`` gave the lr the optimizer
+        holds; None where it was off).
     """
     return dict(
         world_size=runner.world_size,
         batch_size=train_batch_size(runner),
-        iters_per_epoch=len(runner.train_dataloader),
+        iters_per_epoch=_epoch_length(runner),
         lr_scale=resumed['lr_scale'] if isinstance(resumed, dict)
         and 'lr_scale' in resumed else _lr_scale(runner))
 
@@ -143,8 +153,8 @@ def epoch_lengths(runner: Runner,
     this one, where they differ and the checkpoint records its own."""
     record = recorded_batch(checkpoint)
     old = None if record is None else _int(record, 'iters_per_epoch')
-    new = len(runner.train_dataloader)
-    return (old, new) if old and old != new else None
+    new = _epoch_length(runner)
+    return (old, new) if old and new and old != new else None
 
 
 def same_in_epochs(saved: Any, own: Any, lengths: Tuple[int, int]) -> bool:
@@ -161,8 +171,8 @@ def same_in_epochs(saved: Any, own: Any, lengths: Tuple[int, int]) -> bool:
 
 
 def _base_lrs(groups: Sequence[dict]) -> str:
-    values = sorted({base_settings(group).get('lr') for group in groups})
-    return ', '.join(f'{v:.6g}' for v in values if v is not None)
+    values = {base_settings(group).get('lr') for group in groups}
+    return ', '.join(f'{v:.6g}' for v in sorted(values - {None}))
 
 
 def _lrs(runner: Runner, checkpoint: dict) -> Tuple[str, str]:
@@ -238,8 +248,8 @@ def _schedule_effect(runner: Runner, checkpoint: dict,
         return ''
     return (' The param_scheduler counted in iterations '
             '(convert_to_iter_based) is restored as the checkpoint has it: '
-            f'{"; ".join(ends)}. Once it ends, the lr stays at the last '
-            'value it set.')
+            f'{"; ".join(ends)}. After the last of them ends, the lr stays at '
+            'the last value set.')
 
 
 def _resume_args(old: dict, new: dict, batch: Optional[int]) -> str:
