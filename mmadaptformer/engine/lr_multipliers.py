@@ -8,7 +8,10 @@ multiplier in a built optimizer (:func:`group_lr_multipliers`).
 :func:`~.optim_check.check_trainable_lr` reads them."""
 from typing import Dict, Optional
 
-__all__ = ['custom_key_for', 'group_lr_multipliers', 'auto_scale_ratio']
+__all__ = [
+    'custom_key_for', 'group_lr_multipliers', 'auto_scale_ratio',
+    'train_batch_size'
+]
 
 
 def custom_key_for(name: str, custom_keys: dict) -> Optional[str]:
@@ -28,22 +31,37 @@ def custom_key_for(name: str, custom_keys: dict) -> Optional[str]:
     return None
 
 
-def _train_batch_size(runner) -> int:
-    """The train batch size ``Runner.scale_lr`` reads: ``batch_size`` of
-    the ``train_dataloader`` dict the Runner was built from (its config's),
-    or of the DataLoader it was given."""
+def train_batch_size(runner) -> Optional[int]:
+    """The train batch size of one process as ``Runner.scale_lr`` reads
+    it: ``batch_size`` of the ``train_dataloader`` dict the Runner was
+    built from (its config's), or of the DataLoader it was given; None
+    where neither holds one.
+
+    Args:
+        runner (Runner): A runner.
+
+    Returns:
+        int, optional: The batch size, or None.
+    """
     loader = runner.cfg.get('train_dataloader')
     if isinstance(loader, dict) and 'batch_size' in loader:
         return loader['batch_size']
     # A Runner given a DataLoader: its loop holds it. None for a loop
-    # that holds none, which the error below names.
+    # that holds none.
     built = getattr(runner, 'train_dataloader', None)
     # A batch sampler keeps the batch size; the DataLoader's is then None.
     size = getattr(built, 'batch_size', None)
     if size is None:
         size = getattr(
             getattr(built, 'batch_sampler', None), 'batch_size', None)
-    if not isinstance(size, int):
+    return size if isinstance(size, int) else None
+
+
+def _train_batch_size(runner) -> int:
+    """:func:`train_batch_size`, which ``auto_scale_lr`` needs."""
+    size = train_batch_size(runner)
+    if size is None:
+        built = getattr(runner, 'train_dataloader', None)
         raise ValueError(
             'auto_scale_lr is enabled, but the train batch size that '
             'Runner.scale_lr scaled the lr by cannot be read: the config '

@@ -3,7 +3,8 @@
 # epochs then cosine to 0, updated every iteration, mixed precision, no
 # gradient clipping. The configs that inherit this set the total batch size;
 # with auto_scale_lr enabled, MMEngine rescales the lr linearly to the batch
-# you actually run, which is the same rule.
+# a new run actually runs, which is the same rule (a --resume goes on at
+# the checkpoint's lr, and warns on another number of GPUs).
 # Mixed precision through mmadaptformer's AdaptAmpOptimWrapper: float16
 # with dynamic loss scaling on a GPU, as MMEngine's AmpOptimWrapper, in
 # torch 2's spelling and with mmaction2's heads taking bfloat16 scores

@@ -33,6 +33,11 @@ from .resume_state_check import (ResumeStateError, check_resume_state,
                                  resumed_source)
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
+from .resumed_batch import (TRAIN_BATCH_KEY, batch_change_warning,
+                            epoch_lengths, lr_scales, recorded_batch,
+                            same_in_epochs, train_batch_record,
+                            unrecorded_scale_note, unscaled_groups)
+from .resumed_schedule import kept_schedule_effect
 from .run_optim_wrappers import (built_optim_wrappers, named_optim_wrappers,
                                  run_trains)
 from .short_video_tally import ShortVideoTally, batch_samples
@@ -76,5 +81,8 @@ __all__ = [
     'weight_keys', 'FrozenTensorsChangedError', 'check_frozen_unchanged',
     'run_span', 'freeze_to_plan', 'trainable_table',
     'refuse_ema_beside_adapter_only', 'ShortVideoTally', 'batch_samples',
-    'ImageVisualizationHook', 'drawing_name', 'image_roots'
+    'ImageVisualizationHook', 'drawing_name', 'image_roots',
+    'kept_schedule_effect', 'TRAIN_BATCH_KEY', 'train_batch_record',
+    'recorded_batch', 'batch_change_warning', 'lr_scales', 'unscaled_groups',
+    'unrecorded_scale_note', 'epoch_lengths', 'same_in_epochs'
 ]

@@ -14,6 +14,7 @@ from mmadaptformer.utils.local_files import home_expanded, is_local
 from .registration import add_hook_once
 from .resume_state_check import (check_resume_state, check_training_state,
                                  resumed_source)
+from .resumed_batch import TRAIN_BATCH_KEY, recorded_batch, train_batch_record
 
 __all__ = ['ResumeCheckHook', 'add_resume_check_hook']
 
@@ -39,7 +40,12 @@ class ResumeCheckHook(Hook):
     optimizer settings that differ (``lr``, ``weight_decay``,
     ``momentum``, ``betas``, ...; base values, before any scheduler) are
     kept as the checkpoint has them, as MMEngine does, with a warning
-    naming both values. The
+    naming both values. It records the run's total batch in each
+    checkpoint it saves (``meta['train_batch']``: processes, batch of one,
+    iterations an epoch, ``auto_scale_lr`` factor), which MMEngine does not,
+    and a resume with another one is told in a warning that says which lr
+    trains and how to go on with the checkpoint's batch
+    (:func:`~.resumed_batch.batch_change_warning`). The
     `AdaptFormer <https://arxiv.org/abs/2205.13535>`_ recipes list it in
     ``default_hooks`` (``configs/_base_/default_hooks.py``), so
     ``Runner.from_cfg`` runs it; ``tools/train.py`` adds it to a config
@@ -52,6 +58,13 @@ class ResumeCheckHook(Hook):
     # After AdapterHook and CheckpointCheckHook, whose errors about the
     # weights say more than one about the optimizer.
     priority = 'VERY_LOW'
+
+    def __init__(self) -> None:
+        super().__init__()
+        # The batch record of the checkpoint a run resumed from: its lr,
+        # restored with the optimizer state, keeps that run's
+        # auto_scale_lr factor.
+        self._resumed_batch = None
 
     def _checks(self, runner) -> bool:
         """Whether this hook checks the runner's resume: it resumes, and
@@ -76,8 +89,15 @@ class ResumeCheckHook(Hook):
             home_expanded(str(load_from)), map_location='cpu', mmap=True)
         check_training_state(runner, checkpoint, str(load_from))
 
+    def before_save_checkpoint(self, runner, checkpoint: dict) -> None:
+        """Record the run's total batch, for a resume to compare."""
+        checkpoint.setdefault('meta', {})[TRAIN_BATCH_KEY] = \
+            train_batch_record(runner, self._resumed_batch)
+
     def after_load_checkpoint(self, runner, checkpoint: dict) -> None:
         """Check a checkpoint the runner resumes from."""
+        if runner.cfg.get('resume'):
+            self._resumed_batch = recorded_batch(checkpoint)
         if self._checks(runner):
             check_resume_state(runner, checkpoint, resumed_source(runner))
 

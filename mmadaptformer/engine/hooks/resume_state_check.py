@@ -22,10 +22,14 @@ rest, without a word:
   (:mod:`.resumed_schedule`);
 * the checkpoint's optimizer param groups replace the config's, so a
   changed ``lr``, ``weight_decay``, ``momentum`` or ``betas`` does not
-  apply.
+  apply;
+* on another number of processes (or batch size) the total batch
+  changes, the checkpoint's lr trains, not the one ``auto_scale_lr`` gave
+  the new batch, and a ``convert_to_iter_based`` schedule keeps the
+  checkpoint's iterations (:mod:`.resumed_batch`).
 
 :func:`check_resume_state` turns the first four into errors that name the
-file and say what to do, and logs a warning for each of the last two;
+file and say what to do, and logs a warning for each of the last three;
 :class:`~.resume_check_hook.ResumeCheckHook` calls it when a run resumes.
 """
 import logging
@@ -40,6 +44,9 @@ from ..adapter_checkpoint import checkpoint_meta
 from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
+from .resumed_batch import (batch_change_warning, epoch_lengths, lr_scales,
+                            same_in_epochs, unrecorded_scale_note,
+                            unscaled_groups)
 from .resumed_schedule import kept_schedule_effect
 from .run_optim_wrappers import named_optim_wrappers, run_trains
 from .weights_file import trained_part_tensors, untrained_file, weight_keys
@@ -225,11 +232,15 @@ def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
             f'with, or use another --work-dir. {_hint(source)}')
 
 
-def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
+def _check_schedulers(runner: Runner, checkpoint: dict,
+                      source: str) -> List[str]:
     """Refuse scheduler states that do not pair with the config's
     schedulers; return one line per scheduler whose configuration differs
-    from the checkpoint's."""
-    changes = []
+    from the checkpoint's, less those counted in iterations that only
+    differ by the length of an epoch (another total batch, which
+    :func:`~.resumed_batch.batch_change_warning` tells)."""
+    saved, changes = checkpoint['param_schedulers'], []
+    lengths = epoch_lengths(runner, checkpoint)
     for key, schedulers, states in scheduler_state_lists(
             runner.param_schedulers, saved):
         types = [type(s).__name__ for s in schedulers]
@@ -254,11 +265,14 @@ def _check_schedulers(runner: Runner, saved: Any, source: str) -> List[str]:
                     'config builds there; it was saved with another '
                     'param_scheduler: resume it with the config it was '
                     f'trained with. {_hint(source)}')
-            diffs = [
-                f'{k} {state[k]!r} vs {own[k]!r}'
-                for k in scheduler_setting_keys(own)
+            keys = [
+                k for k in scheduler_setting_keys(own)
                 if values_differ(state[k], own[k])
             ]
+            if lengths and not scheduler.by_epoch and all(
+                    same_in_epochs(state[k], own[k], lengths) for k in keys):
+                continue
+            diffs = [f'{k} {state[k]!r} vs {own[k]!r}' for k in keys]
             if diffs:
                 changes.append(f'{types[index]} ({key}[{index}]): '
                                f'{", ".join(diffs)}')
@@ -289,7 +303,10 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
     if 'optimizer' in checkpoint:
         _check_optimizer_fits(runner, checkpoint['optimizer'], source)
     changes = [] if runner.param_schedulers is None else _check_schedulers(
-        runner, checkpoint['param_schedulers'], source)
+        runner, checkpoint, source)
+    batch = batch_change_warning(runner, checkpoint, source)
+    if batch:
+        runner.logger.log(logging.WARNING, batch)
     if changes:
         runner.logger.log(
             logging.WARNING,
@@ -300,26 +317,38 @@ def check_resume_state(runner: Runner, checkpoint: Dict[str, Any],
             'larger T_max/end to extend a run) does not apply. '
             f'{kept_schedule_effect(runner, checkpoint, meta, source)}')
     if 'optimizer' in checkpoint:
-        _warn_optimizer_changes(runner, checkpoint['optimizer'], source)
+        _warn_optimizer_changes(runner, checkpoint['optimizer'],
+                                checkpoint['meta'], source)
 
 
-def _warn_optimizer_changes(runner: Runner, state: Any, source: str) -> None:
+def _warn_optimizer_changes(runner: Runner, state: Any, meta: dict,
+                            source: str) -> None:
     """Warn that the config's optimizer settings which differ from the
     checkpoint's are replaced by the checkpoint's (state that fits the
     run's optimizer, :func:`_check_optimizer_fits`)."""
+    # The config's lr, before auto_scale_lr, on both sides where the
+    # checkpoint records its factor: another number of processes alone
+    # is no change of the config (batch_change_warning tells it).
+    scales = lr_scales(runner, {'meta': meta})
+    own_scale, saved_scale = scales or (1., 1.)
     changes = []
     for name, wrapper in named_optim_wrappers(runner):
         saved = state[name] if name else state
         changes += optimizer_setting_changes(
-            wrapper.optimizer.param_groups, saved['param_groups'],
+            unscaled_groups(wrapper.optimizer.param_groups, own_scale),
+            unscaled_groups(saved['param_groups'], saved_scale),
             f'optim_wrapper[{name!r}] ' if name else '')
     if not changes:
         return
+    scaled = scales is not None and scales != (1., 1.)
+    before = ('any param_scheduler and auto_scale_lr'
+              if scaled else 'any param_scheduler')
+    unknown = '' if scales else unrecorded_scale_note(runner)
     runner.logger.log(
         logging.WARNING,
         f'Resuming from {source}: the config\'s optimizer settings differ '
         f'from the checkpoint\'s ({"; ".join(changes)}; base values, before '
-        'any param_scheduler), and the checkpoint\'s are kept: MMEngine '
+        f'{before}){unknown}, and the checkpoint\'s are kept: MMEngine '
         'loads the optimizer state with its param groups whole, so the '
         'config\'s values do not apply and training goes on with the '
         'settings the run was trained with. To train with the new settings, '
