@@ -6,6 +6,7 @@ from .flops import (SDPARecompute, checkpointing_off, count_step_flops,
 from .input_check import input_size_problem
 from .inputs import (ADAPTFORMER_TYPES, input_spec, load_config, model_cfg_for,
                      num_classes_of, optim_wrapper_cfg_for, synthetic_batch)
+from .machine import cpu_info, loadavg
 from .measure import measure_mode
 from .memory import PeakMemory, memory_fields
 from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES,
@@ -13,8 +14,8 @@ from .options import (AMP_DTYPES, BATCH_SIZE_REASON, DEFAULT_MODES,
                       DefaultsHelpFormatter, amp_problem, build_parser,
                       check_counts, config_batch_size_problem, count_problem,
                       parse_args)
-from .report import (cpu_info, format_summary, format_table, loadavg, plot,
-                     row_name, summarize, summary_title)
+from .report import (format_summary, format_table, plot, row_name, summarize,
+                     summary_title)
 from .runner import WorkerError, rotated, run_benchmark, run_worker
 from .threads import threads_problem, usable_cores, use_threads
 from .utilisation import matmul_flops_per_s, measure_matmul, timed, utilisation

@@ -17,9 +17,9 @@ from ..utils.config_error import ConfigError
 from .cli import write_json
 from .input_check import input_size_problem
 from .inputs import input_spec, load_config
+from .machine import cpu_info, loadavg
 from .options import build_parser, config_batch_size_problem, parse_args
-from .report import (RATIO_MEANING, cpu_info, loadavg, plot, row_name,
-                     summarize, summary_title)
+from .report import RATIO_MEANING, plot, row_name, summarize, summary_title
 from .threads import use_threads
 from .utilisation import measure_matmul, utilisation
 from .worker_process import REFUSAL_KEY, run_passing_stderr, worker_command
