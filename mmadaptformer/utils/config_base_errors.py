@@ -154,9 +154,9 @@ def _duplicate_error(config: str, frame) -> Optional[ConfigKeyError]:
     return ConfigKeyError(
         f'{child}{via}: two of its _base_ files define {names}: {second} '
         f'and {first} (directly or through their own bases); MMEngine '
-        'merges bases only where their keys differ. Set it in this config '
-        'instead and drop it from one base, or make one base inherit the '
-        'other.')
+        'merges bases only where their keys differ. Drop it from one base '
+        '(and set it in this config if it needs another value), or make one '
+        'base inherit the other.')
 
 
 def base_key_error(config: str, exc: KeyError) -> Optional[ConfigKeyError]:

@@ -7,14 +7,15 @@ prompts this package adds (:func:`added_keys`), the head and the final
 normalisation layers, but not the norms inside the transformer blocks
 (:func:`block_keys`). :mod:`.state_dict_check` allows exactly these.
 """
-from typing import Iterable, Iterator, Sequence, Set
+from typing import Callable, Iterable, Iterator, Sequence, Set
 
 import torch
 from torch import nn
 
 __all__ = [
     'BACKBONE_PREFIX', 'WHOLE_MODEL_PREFIXES', 'HEAD_NAMES', 'NECK_NAME',
-    'added_keys', 'block_keys', 'fresh_keys', 'held_keys'
+    'added_keys', 'block_keys', 'fresh_keys', 'held_keys',
+    'holds_under_half_the_blocks'
 ]
 
 #: State-dict prefix of the backbone in MMAction2's recognizers and
@@ -164,3 +165,33 @@ def held_keys(keys: Iterable) -> Set:
         if isinstance(k, str) and k.startswith('module.') else k
         for k in keys
     }
+
+
+def holds_under_half_the_blocks(module: nn.Module, own: Callable[[str], bool],
+                                held: Callable[[str], bool]) -> bool:
+    """Whether a state dict holds under half the elements of a module's
+    block tensors: the rule that tells an adapter-only checkpoint from a
+    full one (parameter-efficient training leaves the blocks' weight
+    matrices frozen, and they hold nearly all of their elements; counting
+    keys would not do, as the biases and norms alone are more than half of
+    a ViT block's keys).
+
+    Args:
+        module (nn.Module): The model or host whose tensors are counted.
+        own (Callable[[str], bool]): Which of its state-dict keys count
+            (e.g. not the adapters this package adds).
+        held (Callable[[str], bool]): Whether the state dict holds a key.
+
+    Returns:
+        bool: True if it holds under half the elements of the counted
+        block tensors (:func:`block_keys`; all counted tensors for a
+        module without blocks); False where nothing is counted.
+    """
+    sizes = {
+        key: value.numel()
+        for key, value in module.state_dict(keep_vars=True).items() if own(key)
+    }
+    blocks = block_keys(module).intersection(sizes) or set(sizes)
+    total = sum(sizes[key] for key in blocks)
+    return bool(total) and 2 * sum(sizes[key]
+                                   for key in blocks if held(key)) < total

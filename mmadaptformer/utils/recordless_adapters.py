@@ -29,11 +29,12 @@ from typing import Iterator, Mapping, Optional
 from torch import nn
 
 from .control_characters import escape_controls
-from .model_keys import added_keys, block_keys, held_keys
+from .model_keys import added_keys, held_keys, holds_under_half_the_blocks
 
 __all__ = [
     'FROZEN_RECORD_SUFFIX', 'RECORD_AGAIN', 'recordless_adapters_cause',
-    'checking_meta_record', 'meta_record_checked'
+    'checking_meta_record', 'meta_record_checked', 'RECORD_LOST',
+    'RUN_FILE_INSTEAD'
 ]
 
 #: The end of the state-dict key of a frozen-host wrapper's record of its
@@ -44,15 +45,26 @@ FROZEN_RECORD_SUFFIX = 'frozen_host_fingerprints'
 #: state-dict record as well: ``merge_adapters.py`` checks its meta record
 #: against the backbone and writes a full checkpoint, from which
 #: ``extract_adapters.py`` writes an adapter-only one that records it.
-#: ``{file}`` and ``{backbone}`` are filled in.
-RECORD_AGAIN = ('python tools/model_converters/merge_adapters.py CONFIG '
+#: ``{config}`` (the config it was trained with), ``{file}`` and
+#: ``{backbone}`` are filled in.
+RECORD_AGAIN = ('python tools/model_converters/merge_adapters.py {config} '
                 '{file} FULL.pth --pretrained {backbone} (it checks that '
                 'record against the backbone and writes a full checkpoint, '
                 'which loads everywhere), then python tools/'
-                'model_converters/extract_adapters.py CONFIG FULL.pth '
+                'model_converters/extract_adapters.py {config} FULL.pth '
                 'ADAPTERS.pth for an adapter-only file that records its '
-                'backbone in its state dict too; CONFIG is the config it was '
-                'trained with')
+                'backbone in its state dict too')
+
+#: What a state dict of adapters without the record of their backbone
+#: looks like, in every refusal of one.
+RECORD_LOST = ('it looks like an adapter-only checkpoint whose record was '
+               'lost (e.g. its tensors alone saved again)')
+
+#: What to give instead of such a state dict, in every refusal of one.
+RUN_FILE_INSTEAD = ('Give instead the adapter-only checkpoint its training '
+                    "run wrote (its work dir's epoch_N.pth or best_*.pth, "
+                    'which keeps the record), with the backbone it was '
+                    'trained on as --pretrained')
 
 # True while a caller loads an adapter-only checkpoint whose meta record
 # it checks against the model's frozen tensors.
@@ -115,14 +127,8 @@ def recordless_adapters_cause(model: nn.Module,
     adapters = [k for k in model.state_dict() if k in added and k in held]
     if not adapters:
         return None
-    blocks = block_keys(model) - added
-    sizes = {
-        key: value.numel()
-        for key, value in model.state_dict(keep_vars=True).items()
-        if key in blocks
-    }
-    total = sum(sizes.values())
-    if not total or 2 * sum(n for k, n in sizes.items() if k in held) >= total:
+    if not holds_under_half_the_blocks(model, lambda k: k not in added,
+                                       lambda k: k in held):
         return None
     frozen = [k for k in model.state_dict() if k not in held]
     return (f'it holds {len(adapters)} of the tensors this package adds '
@@ -131,13 +137,10 @@ def recordless_adapters_cause(model: nn.Module,
             'frozen backbone\'s block weights, and no record of the '
             'backbone they were trained on (an adapter-only checkpoint '
             "carries one in meta['adapter_checkpoint'] and, in its state "
-            f'dict, as {FROZEN_RECORD_SUFFIX}): it looks like an '
-            'adapter-only checkpoint whose record was lost (e.g. its '
-            'tensors alone saved again), not a damaged file. Without the '
+            f'dict, as {FROZEN_RECORD_SUFFIX}): {RECORD_LOST}, not a '
+            'damaged file. Without the '
             'record nothing can check that the backbone they would run on '
             f'({len(frozen)} tensors, e.g. {escape_controls(frozen[0])}) '
             'is the one they were trained on, and on another one they give '
-            'wrong results without an error, so it is not loaded. Give '
-            'instead the adapter-only checkpoint its training run wrote '
-            "(its work dir's epoch_N.pth or best_*.pth, which keeps the "
-            'record), with the backbone it was trained on as --pretrained')
+            'wrong results without an error, so it is not loaded. ' +
+            RUN_FILE_INSTEAD)

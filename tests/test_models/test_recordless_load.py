@@ -199,8 +199,9 @@ def test_the_advice_for_a_meta_record_file_records_it(image):
                     cwd=root,
                     check=False)
     assert proc.returncode == 1, proc.stdout
-    assert ('python tools/model_converters/merge_adapters.py CONFIG '
-            f'{image["old"]} FULL.pth') in proc.stdout, proc.stdout
+    assert ('python tools/model_converters/merge_adapters.py '
+            f'{image["config"]} {image["old"]} FULL.pth') in proc.stdout, \
+        proc.stdout
     for checkpoint in (full, adapters):
         _assert_trained(
             _image_loads(image['config'], checkpoint), image['epoch'])

@@ -79,8 +79,8 @@ def test_a_key_two_bases_define_names_both(tmp_path):
         f'test.py: error: {config}: two of its _base_ files define '
         f'train_cfg: ./data.py and {TINY_VIDEO_CONFIG} (directly or through '
         'their own bases); MMEngine merges bases only where their keys '
-        'differ. Set it in this config instead and drop it from one base, '
-        'or make one base inherit the other.')
+        'differ. Drop it from one base (and set it in this config if it '
+        'needs another value), or make one base inherit the other.')
 
 
 def test_other_key_errors_pass_unchanged(tmp_path):

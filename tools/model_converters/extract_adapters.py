@@ -259,14 +259,14 @@ def extract(args):
         raise SystemExit(
             f'Error: {args.checkpoint} is already an adapter-only checkpoint '
             f'(its meta has {ADAPTER_META_KEY!r}); merge_adapters.py makes a '
-            'full one from it' +
-            (', and this tool, given that full one, an adapter-only file '
-             'whose state dict records its frozen backbone too, as this '
-             "one's does not (the toolboxes' own loads refuse it): " +
+            'full one from it.' +
+            (' Its state dict does not record its frozen backbone, so the '
+             "toolboxes' own loads refuse it; to record it: " +
              RECORD_AGAIN.format(
+                 config=args.config,
                  file=args.checkpoint,
-                 backbone=args.pretrained or 'BACKBONE.pth')
-             if unrecorded else '') + '.')
+                 backbone=args.pretrained or 'BACKBONE.pth') +
+             '.' if unrecorded else ''))
     state = full_state_dict(checkpoint, args.checkpoint)
     reference, uncompared, configs_own = reference_backbone(args, meta, cfg)
     if reference is not None:

@@ -11,7 +11,10 @@ from torch import nn
 
 from ...utils.adapter_only_fit import loading_adapter_only, loading_source
 from ...utils.control_characters import escape_controls
-from ...utils.recordless_adapters import RECORD_AGAIN, meta_record_checked
+from ...utils.counted import counted
+from ...utils.recordless_adapters import (RECORD_AGAIN, RECORD_LOST,
+                                          RUN_FILE_INSTEAD,
+                                          meta_record_checked)
 from ...utils.state_dict_check import StateDictMismatchError
 from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
                                  verify_frozen_host)
@@ -142,18 +145,16 @@ def refuse_recordless(wrapper: nn.Module, prefix: str, held: int,
             'mmadaptformer.apis.init_model load it as it is, checking its '
             'meta record; to load it everywhere, record its backbone in it: ' +
             RECORD_AGAIN.format(
-                file=source or 'FILE', backbone=backbone or 'BACKBONE.pth') +
-            '.')
+                config='CONFIG',
+                file=source or 'FILE',
+                backbone=backbone or 'BACKBONE.pth') +
+            '; CONFIG is the config it was trained with.')
     raise StateDictMismatchError(
-        f'{type(wrapper).__name__}: {being_loaded} holds {len(trained)} '
-        f'tensors of trained {part}s (e.g. {escape_controls(trained[0])}), '
-        f'{holds} and no record of the frozen backbone ({record} in it, or '
-        "meta['adapter_checkpoint']): it looks like an adapter-only "
-        'checkpoint whose record was lost (e.g. its tensors alone saved '
-        f'again). Nothing can check that {runs_on} are the ones its '
+        f'{type(wrapper).__name__}: {being_loaded} holds '
+        f'{counted(len(trained), "tensors")} of trained {part}s (e.g. '
+        f'{escape_controls(trained[0])}), {holds} and no record of the '
+        f"frozen backbone ({record} in it, or meta['adapter_checkpoint']): "
+        f'{RECORD_LOST}. Nothing can check that {runs_on} are the ones its '
         f'{part}s were trained on; on another backbone they give wrong '
-        'results without an error. Loading stopped here. Give instead the '
-        "adapter-only checkpoint its training run wrote (its work dir's "
-        'epoch_N.pth or best_*.pth, which keeps the record), with the '
-        f'backbone it was trained on as --pretrained '
+        f'results without an error. Loading stopped here. {RUN_FILE_INSTEAD} '
         f'({wrapper.pretrained_key}).')

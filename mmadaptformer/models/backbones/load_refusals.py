@@ -11,9 +11,10 @@ from torch import nn
 
 from ...utils.adapter_only_fit import loading_adapter_only, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
+from ...utils.model_keys import holds_under_half_the_blocks
 from ...utils.pretrained_backbone import PretrainedFileError
-from ...utils.state_dict_check import (StateDictMismatchError, block_keys,
-                                       fresh_keys, listing)
+from ...utils.state_dict_check import (StateDictMismatchError, fresh_keys,
+                                       listing)
 from ...utils.vit_modality import modality_mismatch_cause
 from .frozen_host_record import FROZEN_HOST_KEY, differing_frozen_keys
 from .trained_part_check import trained_part_keys
@@ -136,14 +137,13 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     initial values. They differ in the blocks: parameter-efficient
     training leaves their weight matrices frozen, which hold nearly all
     of their elements, so an adapter-only checkpoint holds a small part
-    of them and a full one nearly all. The rule: at least half of the
-    elements of the host's block tensors
-    (:func:`~mmadaptformer.utils.state_dict_check.block_keys`; of all
-    its tensors for a host without blocks) make a full checkpoint.
-    Counting keys would not do: the biases and norms alone are more
-    than half of a ViT block's keys. A full checkpoint that lacks only a
-    final norm and holds no key the model lacks is a pre-training file,
-    not refused.
+    of them and a full one nearly all. The rule
+    (:func:`~mmadaptformer.utils.model_keys.holds_under_half_the_blocks`,
+    which the model-level check of a record-less file shares): at least
+    half of the elements of the host's block tensors (of all its tensors
+    for a host without blocks) make a full checkpoint. A full checkpoint
+    that lacks only a final norm and holds no key the model lacks is a
+    pre-training file, not refused.
 
     Returns:
         bool: Whether it is adapter-only (by its meta or its blocks), which
@@ -155,14 +155,8 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
         # Its meta says so: not a full checkpoint, whatever it holds.
         return True
     host, own = wrapper.backbone, set(wrapper.host_keys)
-    sizes = {
-        key: value.numel()
-        for key, value in host.state_dict(keep_vars=True).items() if key in own
-    }
-    blocks = block_keys(host).intersection(sizes) or set(sizes)
-    total = sum(sizes[k] for k in blocks)
-    held = sum(sizes[k] for k in blocks if prefix + k in state_dict)
-    if 2 * held < total:
+    if holds_under_half_the_blocks(host, own.__contains__,
+                                   lambda k: prefix + k in state_dict):
         return True
     missing = [
         prefix + k for k in wrapper.host_keys if prefix + k not in state_dict
@@ -170,7 +164,7 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     trained = set(trained_part_keys(wrapper, state_dict, prefix))
     unknown = [
         key for key in state_dict if key.startswith(prefix)
-        and key[len(prefix):] not in sizes and key not in trained
+        and key[len(prefix):] not in own and key not in trained
     ]
     fresh = fresh_keys(host)
     if not unknown and all(key[len(prefix):] in fresh for key in missing):
