@@ -46,8 +46,9 @@ from mmadaptformer.utils.backbone_check import check_pretrained_files
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import (ToolArgumentParser, read_config_arg,
-                                           refuse_input_files)
+from mmadaptformer.utils.cli_types import (ToolArgumentParser,
+                                           add_launcher_argument,
+                                           read_config_arg, refuse_input_files)
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
@@ -131,11 +132,7 @@ def _parser() -> ToolArgumentParser:
         type=float,
         default=2,
         help='display time of every window. (second)')
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
+    add_launcher_argument(parser, 'test')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser
 

@@ -75,8 +75,9 @@ from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
-from mmadaptformer.utils.cli_types import (ToolArgumentParser, read_config_arg,
-                                           refuse_input_files)
+from mmadaptformer.utils.cli_types import (ToolArgumentParser,
+                                           add_launcher_argument,
+                                           read_config_arg, refuse_input_files)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
@@ -157,11 +158,7 @@ def _parser() -> ToolArgumentParser:
         help='whether to disable the persistent_workers option in dataloaders.'
     )
     add_cfg_options(parser)
-    parser.add_argument(
-        '--launcher',
-        choices=['none', 'pytorch', 'slurm', 'mpi'],
-        default='none',
-        help='job launcher')
+    add_launcher_argument(parser, 'train')
     # torch.distributed.launch passes --local-rank; torchrun sets LOCAL_RANK.
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
     return parser

@@ -8,9 +8,11 @@ with nothing written; 1 when something fails while running. A CONFIG that
 cannot be read at all is the former (:func:`read_config_arg`), and so are
 the input files that are not there or are given in each other's place,
 checked in one order by every tool (:func:`refuse_input_files`), and a data
-tool's folder that is not there (:func:`refuse_data_folders`).
-:class:`ToolArgumentParser` keeps status 2 under ``tools/dist_train.sh``
-and ``tools/dist_test.sh``, whose launcher prints the usage error once.
+tool's folder that is not there (:func:`refuse_data_folders`), and a
+``--launcher`` given twice with different values
+(:func:`add_launcher_argument`). :class:`ToolArgumentParser` keeps status
+2 under ``tools/dist_train.sh`` and ``tools/dist_test.sh``, whose launcher
+prints the usage error once.
 """
 import argparse
 import os.path as osp
@@ -29,9 +31,10 @@ from .local_files import first_missing_file, is_local
 from .output_folder import output_folder_problem
 
 __all__ = [
-    'ToolArgumentParser', 'positive_int', 'non_negative_int', 'check_device',
-    'first_misplaced_file', 'input_files_problem', 'input_folder_problem',
-    'read_config_arg', 'refuse_data_folders', 'refuse_input_files'
+    'ToolArgumentParser', 'add_launcher_argument', 'positive_int',
+    'non_negative_int', 'check_device', 'first_misplaced_file',
+    'input_files_problem', 'input_folder_problem', 'read_config_arg',
+    'refuse_data_folders', 'refuse_input_files'
 ]
 
 #: ``(path, what)``: a file a command line names, and how it names it
@@ -54,6 +57,54 @@ class ToolArgumentParser(argparse.ArgumentParser):
         if leave_refusal_to_launcher(text, self.prog):
             self.exit(2)
         super().error(message)
+
+
+class _LauncherOnce(argparse.Action):
+    """``--launcher``, refused when the same command line gives another
+    value before it: argparse keeps the last."""
+
+    def __init__(self, *args, tool: str, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.tool = tool
+        # (namespace, value): the value given in that parse.
+        self.given = None
+
+    def __call__(self, parser, namespace, value, option_string=None):
+        if self.given is not None and self.given[0] is namespace \
+                and self.given[1] != value:
+            first, tool = self.given[1], self.tool
+            parser.error(
+                f'--launcher given twice, {first} then {value}: '
+                f'tools/dist_{tool}.sh passes --launcher pytorch itself '
+                f'(tools/slurm_{tool}.sh --launcher slurm): give them no '
+                f'--launcher; to run one process, run tools/{tool}.py '
+                'alone, without --launcher.')
+        self.given = (namespace, value)
+        setattr(namespace, self.dest, value)
+
+
+def add_launcher_argument(parser: argparse.ArgumentParser, tool: str) -> None:
+    """Add ``--launcher {none,pytorch,slurm,mpi}`` (default ``none``) to
+    ``parser``, ending the tool with ``parser.error`` (exit status 2) when
+    the command line gives it twice with different values.
+
+    ``tools/dist_{tool}.sh CONFIG 2 --launcher none`` ran ``{tool}.py
+    CONFIG --launcher pytorch --launcher none``; argparse keeps the last,
+    so each torchrun worker ran alone on all the data, into one work dir
+    (``slurm_{tool}.sh`` the same, after its ``--launcher=slurm``). The
+    same value twice is the same run, and is let through.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        tool (str): ``'train'`` or ``'test'``, to name the tool's scripts.
+    """
+    parser.add_argument(
+        '--launcher',
+        choices=['none', 'pytorch', 'slurm', 'mpi'],
+        default='none',
+        action=_LauncherOnce,
+        tool=tool,
+        help='job launcher')
 
 
 def positive_int(text: str) -> int:

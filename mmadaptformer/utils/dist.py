@@ -59,31 +59,28 @@ _LAUNCHER_ENV = {
             'it and pass it on with mpirun -x MASTER_ADDR)'),
 }
 
-#: What tells a process that a launcher started it as one of several: the
-#: variable holding their number, the launcher, the ``--launcher`` its
-#: processes need and the tools' script that passes it. srun's own
-#: variable, not ``SLURM_NTASKS``, which a job's batch script has too.
-_SEVERAL_PROCESSES = (
-    ('WORLD_SIZE', 'torchrun', 'pytorch', 'dist'),
-    ('SLURM_STEP_NUM_TASKS', 'srun', 'slurm', 'slurm'),
-)
-
 
 def _one_of_several_problem(tool: str) -> Optional[str]:
-    """Why ``--launcher none`` must not run in this process: a launcher
-    started it as one of several (``dist_train.sh CONFIG 2 --launcher
-    none``, whose last ``--launcher`` argparse keeps); None if none did."""
-    for name, starter, launcher, script in _SEVERAL_PROCESSES:
-        count = os.environ.get(name, '')
-        if not count.isdigit() or int(count) < 2:
-            continue
-        return (f'--launcher none, but this is one of the {count} processes '
-                f'that {starter} started ({name}={count}): each would {tool} '
-                'alone on all the data, into the same work dir; give '
-                f'tools/{script}_{tool}.sh no --launcher (it passes '
-                f'--launcher {launcher}), or give tools/{tool}.py --launcher '
-                f'{launcher} under {starter}.')
-    return None
+    """Why ``--launcher none`` must not run in this process: torchrun
+    started it as one of several (``torchrun --nproc_per_node 2
+    tools/{tool}.py CONFIG``); None if it did not.
+
+    ``WORLD_SIZE`` only: srun's ``SLURM_STEP_NUM_TASKS`` is set in every
+    process of a step, including one process started in it by a shell
+    (``srun -n 4 --pty bash``, a sweep that packs one run per task with
+    ``srun -n 4 bash -c '... --work-dir wd/$SLURM_PROCID'``).
+    ``tools/slurm_{tool}.sh ... --launcher none`` is refused as a
+    ``--launcher`` given twice
+    (:func:`~.cli_types.add_launcher_argument`)."""
+    count = os.environ.get('WORLD_SIZE', '')
+    if not count.isdigit() or int(count) < 2:
+        return None
+    return (f'--launcher none, but this is one of the {count} processes '
+            f'that torchrun started (WORLD_SIZE={count}): each would {tool} '
+            'alone on all the data, into the same work dir; give '
+            f'tools/{tool}.py --launcher pytorch under torchrun (tools/'
+            f'dist_{tool}.sh passes it), or run tools/{tool}.py without '
+            'torchrun to run one process.')
 
 
 def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
@@ -95,12 +92,12 @@ def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
     tools/train.py CONFIG --launcher pytorch``) ended in a ``KeyError:
     'RANK'`` traceback (``'SLURM_PROCID'`` outside a SLURM job).
 
-    ``--launcher none`` in a process that torchrun or srun started as one
-    of several (``WORLD_SIZE`` or ``SLURM_STEP_NUM_TASKS`` above 1:
-    ``tools/dist_train.sh CONFIG 2 --launcher none``, or ``tools/train.py``
-    under ``torchrun --nproc_per_node 2`` without ``--launcher``) is
-    refused too: each process trained alone on all the data and wrote the
-    same checkpoints in the same work dir, and the job ended with status 0.
+    ``--launcher none`` in a process that torchrun started as one of
+    several (``WORLD_SIZE`` above 1: ``tools/train.py`` under ``torchrun
+    --nproc_per_node 2`` without ``--launcher``) is refused too: each
+    process trained alone on all the data and wrote the same checkpoints
+    in the same work dir, and the job ended with status 0. Under srun it
+    is not: one process may run in each task of a step.
 
     Args:
         launcher (str): ``'none'``, ``'pytorch'``, ``'slurm'`` or ``'mpi'``.

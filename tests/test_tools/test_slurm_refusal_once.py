@@ -11,6 +11,7 @@ SLURM does not run here: ``srun`` is a script on ``PATH`` that starts its
 and, with ``--kill-on-bad-exit=1``, ends the others once a task exits with
 a non-zero status, as srun does (SIGTERM, then SIGKILL)."""
 import os
+import shlex
 import subprocess
 import sys
 
@@ -70,8 +71,8 @@ sys.exit(status or (codes[0] if codes else 0))
 '''
 
 
-def _slurm_run(tmp_path, script, args, env=None):
-    """Run ``tools/SCRIPT part job ARGS`` with 2 tasks on one node."""
+def _srun_env(tmp_path, env=None):
+    """The environment with the fake ``srun`` first on ``PATH``."""
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir(exist_ok=True)
     srun = bin_dir / 'srun'
@@ -88,15 +89,24 @@ def _slurm_run(tmp_path, script, args, env=None):
     # The scripts' default wait, unless the test sets another.
     full_env.pop(FIRST_RANK_PRINTS, None)
     full_env.update(env or {})
+    return full_env
+
+
+def _run(command, tmp_path, env):
     return subprocess.run(
-        ['bash', os.path.join(TOOLS, script), 'part', 'job'] +
-        [str(a) for a in args],
+        command,
         cwd=tmp_path,
-        env=full_env,
+        env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
         timeout=300)
+
+
+def _slurm_run(tmp_path, script, args, env=None):
+    """Run ``tools/SCRIPT part job ARGS`` with 2 tasks on one node."""
+    return _run(['bash', os.path.join(TOOLS, script), 'part', 'job'] +
+                [str(a) for a in args], tmp_path, _srun_env(tmp_path, env))
 
 
 def test_config_refusal_is_printed_once(tmp_path, tiny_video_data):
@@ -164,7 +174,8 @@ def test_launcher_none_in_a_job_step_is_refused_once(tmp_path,
                                                      tiny_video_data):
     """``slurm_train.sh ... --launcher none`` (after the script's
     ``--launcher=slurm``; argparse keeps the last): each task trained alone
-    on all the data into one work dir, and the job ended with status 0."""
+    on all the data into one work dir, and the job ended with status 0.
+    Now refused as a ``--launcher`` given twice, printed once."""
     config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
                           video_data_cfg(tiny_video_data))
     work = tmp_path / 'work'
@@ -172,8 +183,35 @@ def test_launcher_none_in_a_job_step_is_refused_once(tmp_path,
                       [config, '--launcher', 'none', '--work-dir', work])
     out = proc.stdout
     assert proc.returncode == 2, out[-3000:]
-    assert out.count('train.py: error: --launcher none, but this is one of '
-                     'the 2 processes that srun started '
-                     '(SLURM_STEP_NUM_TASKS=2)') == 1, out[-3000:]
-    assert 'give tools/slurm_train.sh no --launcher' in out, out[-3000:]
+    assert out.count('train.py: error: --launcher given twice, slurm then '
+                     'none: tools/dist_train.sh passes --launcher pytorch '
+                     'itself (tools/slurm_train.sh --launcher slurm): give '
+                     'them no --launcher; to run one process, run '
+                     'tools/train.py alone, without --launcher.') == 1, \
+        out[-3000:]
+    assert out.count('train.py: rank 1 refused') == 1, out[-3000:]
     assert not work.exists()
+
+
+def test_one_process_in_a_task_of_a_step_trains(tmp_path, tiny_video_data):
+    """``srun -n 4 --pty bash``, then ``python tools/train.py CONFIG``:
+    one process, in the first task of a 4-task step
+    (``SLURM_STEP_NUM_TASKS=4``), trains with ``--launcher none``, as a
+    sweep packing one run per task does. Before, it was refused (exit
+    status 2) as one of the 4 processes that srun started."""
+    config = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG,
+                          video_data_cfg(tiny_video_data))
+    work = tmp_path / 'work'
+    train = ' '.join(
+        shlex.quote(str(a))
+        for a in (os.path.join(TOOLS, 'train.py'), config, '--launcher',
+                  'none', '--work-dir', work))
+    shell = (f'if [ "$SLURM_PROCID" = 0 ]; then '
+             f'[ "$SLURM_STEP_NUM_TASKS" = 4 ] && exec "$PYTHON" {train}; '
+             'fi')
+    proc = _run(['srun', '--ntasks=4', 'bash', '-c', shell], tmp_path,
+                _srun_env(tmp_path))
+    out = proc.stdout
+    assert proc.returncode == 0, out[-3000:]
+    assert 'train.py: error' not in out, out[-3000:]
+    assert (work / 'epoch_2.pth').exists(), out[-3000:]
