@@ -160,12 +160,26 @@ def test_only_global_rank_zero_renames(work, monkeypatch):
     _truncate(work / 'epoch_3.pth')
     for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
         monkeypatch.delenv(name, raising=False)
-    cfg = Config(dict(work_dir=str(work)))
+    cfg = Config(dict(work_dir=str(work), launcher='slurm'))
     monkeypatch.setenv('SLURM_PROCID', '1')
     plan = apply_auto_resume(cfg)
     assert cfg.resume is True and cfg.load_from == str(work / 'epoch_2.pth')
     assert plan.renamed == [] and (work / 'epoch_3.pth').exists()
     monkeypatch.setenv('SLURM_PROCID', '0')
+    plan = apply_auto_resume(cfg)
+    assert cfg.load_from == str(work / 'epoch_2.pth')
+    assert plan.renamed == [(str(work / 'epoch_3.pth'),
+                             str(work / 'epoch_3.pth.corrupt'))]
+
+
+def test_a_run_of_its_own_in_a_slurm_task_renames(work, monkeypatch):
+    """``--launcher none`` in task 1 of a SLURM step (a packed sweep: one
+    run per task, each in its own work dir): the run is its own rank 0 and
+    keeps its damaged checkpoint under a new name. Before, SLURM_PROCID=1
+    made it leave the file for a rank 0 that was another run."""
+    _truncate(work / 'epoch_3.pth')
+    monkeypatch.setenv('SLURM_PROCID', '1')
+    cfg = Config(dict(work_dir=str(work), launcher='none'))
     plan = apply_auto_resume(cfg)
     assert cfg.load_from == str(work / 'epoch_2.pth')
     assert plan.renamed == [(str(work / 'epoch_3.pth'),
