@@ -159,10 +159,12 @@ _RESUMED = (' If the run resumes from a checkpoint, a changed end or T_max '
             'does not apply (MMEngine restores the checkpoint\'s schedule '
             'whole): once the checkpoint\'s schedule has ended, the rest of '
             'the run trains at the last value it set. To decay over the '
-            'added {unit} instead, start a new run from its weights '
-            '(--cfg-options load_from=FILE, without --resume) with {key} '
-            'set to the {unit} to add and optim_wrapper.optimizer.lr to the '
-            'learning rate it stopped at.')
+            'added {unit} instead, start a new run from its weights in a '
+            'work dir of its own, so that its checkpoints do not replace '
+            'the one it loads (--work-dir NEW_DIR --cfg-options '
+            'load_from=FILE, without --resume) with {key} set to the {unit} '
+            'to add and optim_wrapper.optimizer.lr to the learning rate it '
+            'stopped at.')
 
 
 def warn_if_schedule_ends_early(spans: List[Span],

@@ -155,7 +155,8 @@ def test_changed_optimizer_settings_warn_and_the_checkpoints_are_kept(
         'param groups); lr 1.0 in the config, 0.5 in the checkpoint (param '
         'groups 30, 31 of 32); base values, before any param_scheduler), '
         "and the checkpoint's are kept"), warning
-    assert (f'--cfg-options load_from={epoch_1}, without --resume' in warning)
+    assert (f'--work-dir {tmp_path / "w"}_from_epoch_1 --cfg-options '
+            f'load_from={epoch_1}, without --resume') in warning
     # Not reported a second time as a change of the schedule.
     assert 'param_scheduler differs' not in warning
     # As it says: the run went on with the checkpoint's settings.

@@ -2,8 +2,10 @@
 """A run trained on 2 CPU processes (gloo DDP) and resumed on 1 goes on
 with half the total batch at the checkpoint's lr; one warning says so,
 with both batches, the lr that trains and the commands that go on with
-the checkpoint's batch, and those commands run without it. Real
-processes: ranks of ``tools/train.py`` and ``tools/dist_train.sh``."""
+the checkpoint's batch, and those commands run without it; its new run
+from the checkpoint's weights names a work dir of its own, so it leaves
+the file it loads as it was. Real processes: ranks of ``tools/train.py``
+and ``tools/dist_train.sh``."""
 import re
 import shutil
 
@@ -138,6 +140,25 @@ def test_resume_on_another_process_count_says_batch_and_lr(tmp_path, trained):
     assert kept_lrs == dist_lrs
     assert sorted(dist_lrs) == [(3, 1), (4, 1)]
     assert lrs[(3, 1)] == dist_lrs[(3, 1)]
+
+    # The advised new run, typed after the resume's own --work-dir as a
+    # user keeps it, trains in a work dir of its own: in the resumed run's,
+    # its epoch_2.pth would replace the file it loads.
+    new = re.search(
+        r'\(tools/train\.py(?::| CONFIG) (\S.*?), without --resume\)', warning)
+    assert new, warning
+    args = new.group(1).split()
+    assert args == [
+        '--work-dir', f'{tmp_path / "one"}_from_epoch_2', '--cfg-options',
+        f'load_from={checkpoint}'
+    ]
+    loaded = (tmp_path / 'one' / 'epoch_2.pth').read_bytes()
+    run_tool(
+        ['train.py', cfg, '--work-dir', tmp_path / 'one'] + args +
+        ['train_cfg.max_epochs=2'],
+        cwd=tmp_path)
+    assert (tmp_path / 'one_from_epoch_2' / 'epoch_2.pth').is_file()
+    assert (tmp_path / 'one' / 'epoch_2.pth').read_bytes() == loaded
 
 
 def test_resume_of_a_checkpoint_without_the_record(tmp_path, trained):

@@ -73,7 +73,9 @@ def test_resume_from_a_checkpoint_without_optimizer_state_is_refused(
             f'ResumeStateError: {best} cannot be resumed: it holds no '
             "optimizer state ('optimizer') and no param scheduler state "
             "('param_schedulers')"), line
-        assert f'--cfg-options load_from={best}, without --resume' in line
+        new_dir = f'{tmp_path / name}_from_{best.stem}'
+        assert (f'--work-dir {new_dir} --cfg-options load_from={best}, '
+                'without --resume') in line, line
         assert not list((tmp_path / name).glob('epoch_*.pth'))
 
     # --resume auto never picks a best_*.pth: with nothing else there it
@@ -146,13 +148,24 @@ def test_adapter_config_resumed_from_a_stock_checkpoint_is_refused(
     assert line.startswith(
         f'ResumeStateError: {other / "epoch_2.pth"} {expected}'), line
 
-    # Training from it (load_from, no --resume) trains the adapters.
-    proc = run_tool([
-        'train.py', cfg, '--work-dir', tmp_path / 'from', '--cfg-options',
-        f'load_from={stock}', 'train_cfg.max_epochs=1'
-    ],
-                    cwd=tmp_path)
-    assert 'Epoch(train) [1][2/2]' in proc.stdout
+    # Training from it (load_from, no --resume) as the line says, typed
+    # after the resume's own --work-dir as a user keeps it, trains the
+    # adapters in a work dir of its own: in `other`, its epoch_2.pth would
+    # replace the file it loads.
+    advice = re.search(r'\(tools/train\.py CONFIG (.*?)\), without --resume',
+                       line)
+    assert advice, line
+    args = advice.group(1).split()
+    assert args == [
+        '--work-dir', f'{other}_from_epoch_2', '--cfg-options',
+        f'load_from={other / "epoch_2.pth"}'
+    ]
+    loaded = (other / 'epoch_2.pth').read_bytes()
+    proc = run_tool(
+        ['train.py', cfg, '--work-dir', other] + args, cwd=tmp_path)
+    assert 'Epoch(train) [2][2/2]' in proc.stdout
+    assert (tmp_path / 'other_from_epoch_2' / 'epoch_2.pth').is_file()
+    assert (other / 'epoch_2.pth').read_bytes() == loaded
 
 
 def test_a_converted_backbone_given_to_resume_says_to_give_it_as_pretrained(
@@ -336,8 +349,8 @@ def test_changed_optimizer_settings_warn_that_the_checkpoints_are_kept(
             'checkpoint; weight_decay 0.0001 in the config, 0.0 in the '
             'checkpoint; base values, before any param_scheduler), and the '
             "checkpoint's are kept") in warnings[0]
-    assert f'--cfg-options load_from={epoch_1}, without --resume' in \
-        warnings[0]
+    assert (f'--work-dir {tmp_path / "w"}_from_epoch_1 --cfg-options '
+            f'load_from={epoch_1}, without --resume') in warnings[0]
     # As it says: epoch 2 trains at the checkpoint's cosine (0.05 -> 0.025).
     lrs = re.findall(r'Epoch\(train\) \[2\]\[\d/2\]\s+lr: (\S+)', proc.stdout)
     assert lrs and set(lrs) == {'2.5000e-02'}, lrs

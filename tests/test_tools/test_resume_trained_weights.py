@@ -8,9 +8,12 @@ A whole trained model's weights (a merged checkpoint without its
 called "the weights of a model", with the advice ``--cfg-options
 load_from=FILE (the whole model), or ... --pretrained FILE (its backbone
 alone)``; ``--pretrained`` refuses a file that holds adapters, and for
-the adapter-only file neither command loads it. Real runs of the tiny
-AdaptFormer video config.
+the adapter-only file neither command loads it. The command that loads
+an ``epoch_N.pth`` named no work dir, so run in the work dir that holds
+it, it wrote over it. Real runs of the tiny AdaptFormer video config.
 """
+import shutil
+
 import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
@@ -109,7 +112,10 @@ def test_a_whole_trained_model_is_given_load_from_alone(run, tmp_path):
 def test_adapters_without_their_record_name_the_checkpoint_to_load(
         run, tmp_path):
     bare = run['bare']
-    line = _resume_refused(run, bare, tmp_path / 'r')
+    # Resumed in a copy of the work dir that holds the checkpoint to load.
+    work = tmp_path / 'adapter'
+    shutil.copytree(run['epoch'].parent, work)
+    line = _resume_refused(run, bare, work)
     assert line.startswith(
         f'ResumeStateError: {bare} {NO_STATE}a file of adapter tensors '
         'without the rest of the model (15 tensors of its backbone, '
@@ -119,14 +125,22 @@ def test_adapters_without_their_record_name_the_checkpoint_to_load(
         "on its frozen backbone (a 'meta' with 'adapter_checkpoint'), so "
         'nothing loads it as it is. To train from them, load the '
         'checkpoint that training wrote them in (it keeps the record): '
-        'tools/train.py CONFIG --pretrained BACKBONE --cfg-options '
-        'load_from=EPOCH_N.pth, without --resume.'), line
+        f'tools/train.py CONFIG --work-dir {work}_from_adapters --pretrained '
+        'BACKBONE --cfg-options load_from=EPOCH_N.pth, without --resume.'
+    ), line
     assert f'--pretrained {bare}' not in line
-    # Followed with the run's checkpoint, it trains.
-    _trains(run, [
-        '--pretrained', run['backbone'], '--cfg-options',
-        f'load_from={run["epoch"]}'
-    ], tmp_path / 'w')
+    # Followed with that work dir's checkpoint, after the resume's own
+    # --work-dir as a user keeps it, it trains in its own work dir: in the
+    # one it loads from, its epoch_2.pth would replace the file it loads.
+    epoch = work / 'epoch_2.pth'
+    loaded = epoch.read_bytes()
+    advice = line[line.index('tools/train.py CONFIG ') +
+                  len('tools/train.py CONFIG '):-len(', without --resume.')]
+    args = advice.replace('BACKBONE', str(run['backbone'])).replace(
+        'EPOCH_N.pth', str(epoch)).split()
+    _trains(run, args, work)
+    assert (tmp_path / 'adapter_from_adapters' / 'epoch_2.pth').is_file()
+    assert epoch.read_bytes() == loaded
 
 
 #: The tiny AdaptFormer config's adapters on one block, saving full

@@ -39,8 +39,9 @@ def test_the_config_check_says_a_resumed_run_keeps_the_ended_schedule(
         "not apply (MMEngine restores the checkpoint's schedule whole): once "
         "the checkpoint's schedule has ended, the rest of the run trains at "
         'the last value it set. To decay over the added epochs instead, '
-        'start a new run from its weights (--cfg-options load_from=FILE, '
-        'without --resume) with train_cfg.max_epochs set to the epochs to '
-        'add and optim_wrapper.optimizer.lr to the learning rate it stopped '
-        'at.')
+        'start a new run from its weights in a work dir of its own, so that '
+        'its checkpoints do not replace the one it loads (--work-dir NEW_DIR '
+        '--cfg-options load_from=FILE, without --resume) with '
+        'train_cfg.max_epochs set to the epochs to add and '
+        'optim_wrapper.optimizer.lr to the learning rate it stopped at.')
     assert 'set param_scheduler[0].end to 4' in fresh

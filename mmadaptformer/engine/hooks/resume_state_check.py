@@ -42,6 +42,7 @@ from mmadaptformer.utils.trained_part_fit import (added_part_keys,
                                                   trained_part_name)
 from ..adapter_checkpoint import checkpoint_meta
 from ..optimizer_settings import optimizer_setting_changes, values_differ
+from .new_run_args import checkpoint_file, new_run_args, new_work_dir
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
 from .resumed_batch import (batch_change_warning, epoch_lengths, lr_scales,
@@ -57,8 +58,8 @@ __all__ = [
 ]
 
 _LOAD_FROM_HINT = ('To start a new schedule from its weights, load it with '
-                   'load_from instead (tools/train.py: --cfg-options '
-                   'load_from={file}, without --resume).')
+                   'load_from in a work dir of its own instead '
+                   '(tools/train.py CONFIG {args}, without --resume).')
 # What a resumed checkpoint is, for the error about one that is not.
 _RESUMABLE = ('Resume from a checkpoint that training saved (a dict with a '
               "'meta' dict, 'state_dict', 'optimizer', ...): the run's "
@@ -107,7 +108,7 @@ def refuse_resume_without_trained_part(runner: Runner,
     # asked before calling this.
     model = unwrapped_model(runner.model)
     keys, part = added_part_keys(model), trained_part_name(model)
-    file = _file(source)
+    file = checkpoint_file(source)
     other = trained_part_tensors(model, weight_keys(checkpoint))
     if other:
         # --pretrained and load_from refuse it too.
@@ -129,7 +130,8 @@ def refuse_resume_without_trained_part(runner: Runner,
         'this work dir). Resume from a checkpoint that this config\'s '
         'training wrote, or use another --work-dir; to train this config '
         f'from its weights, give it to tools/train.py as --pretrained {file}'
-        f' (the frozen backbone) or --cfg-options load_from={file}, without '
+        ' (the frozen backbone) or load_from, in a work dir of its own '
+        f'(tools/train.py CONFIG {new_run_args(runner, source)}), without '
         '--resume.')
 
 
@@ -157,7 +159,8 @@ def check_training_state(runner: Runner, checkpoint: Any, source: str) -> dict:
     """
     meta = checkpoint_meta(checkpoint, source, _RESUMABLE, 'train')
     problem = untrained_file(checkpoint, meta, unwrapped_model(runner.model),
-                             source, _file(source))
+                             source, checkpoint_file(source),
+                             new_work_dir(runner, source))
     if problem:
         raise ResumeStateError(problem)
     return meta
@@ -173,13 +176,8 @@ def _resumed_at(runner: Runner, meta: dict) -> str:
     return f"epoch {meta['epoch']} (iteration {meta['iter']})"
 
 
-def _file(source: str) -> str:
-    """``source`` where it is a file to put on a command line."""
-    return source if source.endswith('.pth') else 'FILE'
-
-
-def _hint(source: str) -> str:
-    return _LOAD_FROM_HINT.format(file=_file(source))
+def _hint(runner: Runner, source: str) -> str:
+    return _LOAD_FROM_HINT.format(args=new_run_args(runner, source))
 
 
 def _check_present(runner: Runner, checkpoint: dict, source: str,
@@ -204,7 +202,7 @@ def _check_present(runner: Runner, checkpoint: dict, source: str,
         'run stopped. It is a checkpoint of the weights alone (e.g. a '
         'best_*.pth, or one saved with save_optimizer=False or '
         'save_param_scheduler=False). Resume from one of the run\'s '
-        f'epoch_N.pth or iter_N.pth. {_hint(source)}')
+        f'epoch_N.pth or iter_N.pth. {_hint(runner, source)}')
 
 
 def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
@@ -229,7 +227,7 @@ def _check_optimizer_fits(runner: Runner, state: Any, source: str) -> None:
             'AdapterHook mode, extra_trainable or adapters; another '
             'optim_wrapper.paramwise_cfg), or is another run\'s checkpoint '
             'in this work dir. Resume it with the config it was trained '
-            f'with, or use another --work-dir. {_hint(source)}')
+            f'with, or use another --work-dir. {_hint(runner, source)}')
 
 
 def _check_schedulers(runner: Runner, checkpoint: dict,
@@ -253,7 +251,7 @@ def _check_schedulers(runner: Runner, checkpoint: dict,
                 'pair them in order and load a state onto the wrong '
                 'scheduler. It was saved with another param_scheduler: '
                 'resume it with the config it was trained with. '
-                f'{_hint(source)}')
+                f'{_hint(runner, source)}')
         for index, (scheduler, state) in enumerate(zip(schedulers, states)):
             own = scheduler.state_dict()
             own_keys = set(scheduler_config_keys(own))
@@ -264,7 +262,7 @@ def _check_schedulers(runner: Runner, checkpoint: dict,
                     f' is not that of a {types[index]}, the scheduler the '
                     'config builds there; it was saved with another '
                     'param_scheduler: resume it with the config it was '
-                    f'trained with. {_hint(source)}')
+                    f'trained with. {_hint(runner, source)}')
             keys = [
                 k for k in scheduler_setting_keys(own)
                 if values_differ(state[k], own[k])
@@ -352,6 +350,6 @@ def _warn_optimizer_changes(runner: Runner, state: Any, meta: dict,
         'loads the optimizer state with its param groups whole, so the '
         'config\'s values do not apply and training goes on with the '
         'settings the run was trained with. To train with the new settings, '
-        'start a new run from the checkpoint\'s weights with load_from '
-        f'(tools/train.py: --cfg-options load_from={_file(source)}, without '
-        '--resume).')
+        'start a new run from the checkpoint\'s weights with load_from in '
+        f'a work dir of its own (tools/train.py CONFIG '
+        f'{new_run_args(runner, source)}, without --resume).')

@@ -27,6 +27,7 @@ from mmengine.runner import Runner
 
 from ..lr_multipliers import auto_scale_ratio, train_batch_size
 from ..optimizer_settings import base_settings
+from .new_run_args import new_run_args
 from .run_optim_wrappers import named_optim_wrappers
 
 __all__ = [
@@ -267,7 +268,7 @@ def _resume_args(old: dict, new: dict, batch: Optional[int]) -> str:
             f'{" --cfg-options " + " ".join(options) if options else ""}')
 
 
-def _advice(old: dict, new: dict, source: str) -> str:
+def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
     """The ways to go on with the checkpoint's total batch and lr."""
     ways = []
     world, total = _int(old, 'world_size'), _total(old)
@@ -282,12 +283,11 @@ def _advice(old: dict, new: dict, source: str) -> str:
         keep = (f'keep its total batch of {total} on {_processes(here)}'
                 if total != now else 'resume with its auto_scale_lr')
         ways.append(f'{keep} (... {args})')
-    file = source if source.endswith('.pth') else 'FILE'
     keep = f' To go on as it trained, {" or ".join(ways)}.' if ways else ''
     return (f'{keep} To train on with this run\'s batch and lr instead, '
-            'start a new run from its weights (tools/train.py: --cfg-options '
-            f'load_from={file}, without --resume): its schedule and '
-            'optimizer state start over.')
+            'start a new run from its weights in a work dir of its own '
+            f'(tools/train.py CONFIG {new_run_args(runner, source)}, without '
+            '--resume): its schedule and optimizer state start over.')
 
 
 def _split(record: dict) -> str:
@@ -344,4 +344,4 @@ def batch_change_warning(runner: Runner, checkpoint: dict,
         return None
     return (f'{head}{_lr_effect(runner, checkpoint, old, new)}'
             f'{_schedule_effect(runner, checkpoint, lengths)}'
-            f'{_advice(old, new, source)}')
+            f'{_advice(runner, old, new, source)}')

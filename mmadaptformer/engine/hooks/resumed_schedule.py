@@ -18,6 +18,8 @@ from typing import Any, List, Optional, Tuple
 from mmengine.optim.scheduler.lr_scheduler import LRSchedulerMixin
 from mmengine.runner import IterBasedTrainLoop, Runner
 
+from .new_run_args import new_run_args
+
 __all__ = ['kept_schedule_effect']
 
 
@@ -46,26 +48,30 @@ def kept_schedule_effect(runner: Runner, checkpoint: dict, meta: dict,
         return ('The learning rate follows the checkpoint\'s schedule to its '
                 'end and keeps the last value it set after that. To train '
                 'on the new schedule, start a new run from the checkpoint\'s '
-                'weights with load_from (without --resume): the schedule '
-                'starts over, with a new optimizer state.')
+                'weights in a work dir of its own (tools/train.py CONFIG '
+                f'{new_run_args(runner, source)}, without --resume): the '
+                'schedule starts over, with a new optimizer state.')
     lrs = _group_values(checkpoint['optimizer'], 'lr')
     said = ', '.join(f'{lr:.6g}' for lr in sorted(set(lrs)))
     ends = ', '.join(f"{name} end {state['end']} "
                      f"({'epochs' if state['by_epoch'] else 'iterations'})"
                      for name, state in states)
+    one = most == done + 1
+    added = (f'{unit} {most} (train_cfg.max_{unit}s) trains' if one else
+             f'{unit}s {done + 1} to {most} (train_cfg.max_{unit}s) train')
     effect = (f'The checkpoint\'s learning-rate schedule has ended ({ends}):'
-              f' {unit}s {done + 1} to {most} (train_cfg.max_{unit}s) train '
-              f'at lr {said}, the last value it set.')
+              f' {added} at lr {said}, the last value it set.')
     lr = _base_lr_now(runner, checkpoint['optimizer'])
     if lr is None:
         return effect
-    file = source if source.endswith('.pth') else 'FILE'
-    return (f'{effect} To decay over the added {unit}s instead, start a new '
-            'run from its weights (its schedule, warm-up included, starts '
+    them = f'the added {unit}' if one else f'the added {unit}s'
+    return (f'{effect} To decay over {them} instead, start a new run from '
+            'its weights in a work dir of its own, so that its checkpoints '
+            'do not replace this one (its schedule, warm-up included, starts '
             'over from that learning rate and spans them where the config '
             'gives no end/T_max; its optimizer state, e.g. SGD momentum, '
-            'is new): tools/train.py CONFIG --cfg-options '
-            f'load_from={file} train_cfg.max_{unit}s={most - done} '
+            f'is new): tools/train.py CONFIG {new_run_args(runner, source)} '
+            f'train_cfg.max_{unit}s={most - done} '
             f'optim_wrapper.optimizer.lr={lr:.6g}, without --resume.')
 
 

@@ -77,7 +77,7 @@ def trained_part_tensors(model: nn.Module, keys: Iterable[str]) -> List[str]:
 
 
 def _trained_model(keys: List[str], trained: List[str], model: nn.Module,
-                   held: str, file: str) -> str:
+                   held: str, file: str, work_dir: str) -> str:
     """What a file that holds a trained part is and how to train from it:
     ``--pretrained`` refuses it."""
     part = trained_part_name(model)
@@ -100,11 +100,12 @@ def _trained_model(keys: List[str], trained: List[str], model: nn.Module,
             f"'meta' with {ADAPTER_META_KEY!r}), so nothing loads it as it "
             f'is. To train from them, load the checkpoint that training '
             f'wrote them in (it keeps the record): tools/train.py CONFIG '
-            f'--pretrained BACKBONE --cfg-options load_from=EPOCH_N.pth')
+            f'{work_dir}--pretrained BACKBONE --cfg-options '
+            'load_from=EPOCH_N.pth')
 
 
 def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
-                  file: str) -> str:
+                  file: str, work_dir: str) -> str:
     """What the file holds and how to start a run from it."""
     keys = weight_keys(checkpoint)
     parts = [name for name, _ in model.named_children()]
@@ -148,15 +149,19 @@ def _what_and_how(checkpoint: Mapping, meta: Mapping, model: nn.Module,
     trained = trained_part_tensors(model, keys)
     if trained:
         return _trained_model(keys, trained, model,
-                              ', '.join(held) + converted, file)
+                              ', '.join(held) + converted, file, work_dir)
     return (f'the weights of a model ({len(keys)} tensors of its '
             f'{", ".join(held)}{converted}). To train from them, load them: '
             f'tools/train.py CONFIG --cfg-options load_from={file} (the '
             f'whole model), or {pretrained} (its backbone alone)')
 
 
-def untrained_file(checkpoint: Any, meta: Mapping, model: nn.Module,
-                   source: str, file: str) -> Optional[str]:
+def untrained_file(checkpoint: Any,
+                   meta: Mapping,
+                   model: nn.Module,
+                   source: str,
+                   file: str,
+                   new_work_dir: str = '') -> Optional[str]:
     """The refusal of a checkpoint that training did not write, or None for
     one that holds the epoch and iteration a run reached.
 
@@ -167,6 +172,9 @@ def untrained_file(checkpoint: Any, meta: Mapping, model: nn.Module,
         source (str): The file, or a description of it, for the message.
         file (str): The file as a command line takes it (``FILE`` when
             ``source`` is not a file name).
+        new_work_dir (str): The work dir to advise for a new run that
+            loads an ``epoch_N.pth``: in the work dir that holds it, that
+            run would write its own over it. Defaults to '' (none named).
 
     Returns:
         str | None: The message, which says what the file holds and how to
@@ -175,10 +183,12 @@ def untrained_file(checkpoint: Any, meta: Mapping, model: nn.Module,
     lacking = [k for k in TRAINING_STATE_KEYS if k not in meta]
     if not lacking:
         return None
+    work_dir = f'--work-dir {new_work_dir} ' if new_work_dir else ''
     where = (f"its 'meta' has no {' and no '.join(map(repr, lacking))}"
              if 'meta' in checkpoint else "it has no 'meta'")
     return (f'{source} cannot be resumed: it is not a checkpoint that '
             f'training saved ({where}, the epoch and iteration a run reached '
             'and --resume continues from). It is '
-            f'{_what_and_how(checkpoint, meta, model, file)}, without '
+            f'{_what_and_how(checkpoint, meta, model, file, work_dir)}, '
+            'without '
             '--resume.')
