@@ -24,6 +24,7 @@ from .hook_config_place import (hook_argument_place, hook_config_key,
                                 registered_of_type)
 from .image_visualization_hook import (ImageVisualizationHook, drawing_name,
                                        image_roots)
+from .new_run_args import checkpoint_file, new_run_args, new_work_dir
 from .non_finite_loss_hook import NonFiniteLossError, NonFiniteLossHook
 from .registration import add_hook_once, registered_again
 from .resume_check_hook import ResumeCheckHook, add_resume_check_hook
@@ -84,5 +85,6 @@ __all__ = [
     'ImageVisualizationHook', 'drawing_name', 'image_roots',
     'kept_schedule_effect', 'TRAIN_BATCH_KEY', 'train_batch_record',
     'recorded_batch', 'batch_change_warning', 'lr_scales', 'unscaled_groups',
-    'unrecorded_scale_note', 'epoch_lengths', 'same_in_epochs'
+    'unrecorded_scale_note', 'epoch_lengths', 'same_in_epochs',
+    'checkpoint_file', 'new_run_args', 'new_work_dir'
 ]
