@@ -138,8 +138,13 @@ def run_ranks(args: List[str],
             for proc in procs:
                 proc.wait(max(deadline - time.monotonic(), 0))
         except subprocess.TimeoutExpired:
+            output = _read_all(outputs)
+            # pytest shows a test's captured output, not the exception's:
+            # where the ranks stood when they were killed.
+            print(f'The ranks ran past {timeout} s; their output (the '
+                  f'last 8000 characters):\n{output[-8000:]}')
             raise subprocess.TimeoutExpired(
-                procs[0].args, timeout, output=_read_all(outputs))
+                procs[0].args, timeout, output=output)
         finally:
             for proc in procs:
                 if proc.poll() is None:
