@@ -120,6 +120,15 @@ def start_ranks(args: List[str],
     return procs
 
 
+def free_port() -> int:
+    """A TCP port nothing listens on now (the kernel's pick), for a test
+    whose fixed port another test's job could hold at the same time."""
+    import socket
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
+
+
 def run_ranks(args: List[str],
               nproc: int,
               cwd: str,

@@ -13,6 +13,7 @@ import pytest
 import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_ranks,
                      run_tool, video_data_cfg, write_config)
+from tool_runners import free_port
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -24,13 +25,9 @@ param_scheduler = [
          convert_to_iter_based=True),
     dict(type='CosineAnnealingLR', T_max=3, eta_min=0., by_epoch=True,
          begin=1, end=4, convert_to_iter_based=True)]
-train_cfg = dict(max_epochs=4, val_interval=100)
+train_cfg = dict(max_epochs=4)
 auto_scale_lr = dict(enable=True, base_batch_size=8)
 """
-# No validation: these runs are about the batch and the lr. (Validation
-# after every one-iteration epoch on two ranks met a race in
-# WorkDirCollectHook's one collect folder: rank 0 removing it while rank 1
-# wrote its next part there; see the session 46 note.)
 RESUME_WARNING = re.compile(r'WARNING - (Resuming from .*)')
 LR = re.compile(r'Epoch\(train\) \[(\d+)\]\[(\d+)/(\d+)\]\s+lr: (\S+)')
 
@@ -51,7 +48,7 @@ def trained(tmp_path_factory, tiny_video_data, stock_video_backbone):
     ],
               2,
               cwd=root,
-              port=29747,
+              port=free_port(),
               timeout=400)
     return cfg, work
 
@@ -130,7 +127,7 @@ def test_resume_on_another_process_count_says_batch_and_lr(tmp_path, trained):
             _copy(work, tmp_path, 'two'), '--seed', '0'
         ] + two.group(2).split(),
         cwd=tmp_path,
-        env=dict(PORT='29749'),
+        env=dict(PORT=str(free_port())),
         timeout=400).stdout
     kept_lrs, kept_lengths = _lrs(kept)
     dist_lrs, dist_lengths = _lrs(dist)
@@ -200,7 +197,7 @@ def test_resume_on_another_process_count_without_auto_scale_lr(
         ['train_cfg.max_epochs=2'],
         2,
         cwd=tmp_path,
-        port=29751,
+        port=free_port(),
         timeout=400)
     log = _resume(cfg, work, tmp_path, *off)
     (warning, ) = _warnings(log)
