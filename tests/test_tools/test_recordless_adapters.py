@@ -102,28 +102,28 @@ def test_tools_name_recordless_adapters_and_the_advice_loads(trained):
     assert 'accuracy/top1' in proc.stdout
 
 
-def test_merge_names_an_adapter_only_file_without_its_record(trained):
-    t = trained
-    out = _refused(
+def _merge_refused(t, checkpoint, out):
+    """merge_adapters.py's refusal of ``checkpoint`` onto the stock
+    backbone."""
+    return _refused(
         run_tool([
-            'model_converters/merge_adapters.py', t['config'], t['tensors'],
-            t['root'] / 'm1.pth', '--pretrained', t['stock']
+            'model_converters/merge_adapters.py', t['config'], checkpoint,
+            t['root'] / out, '--pretrained', t['stock']
         ],
                  cwd=t['root'],
                  check=False))
+
+
+def test_merge_names_an_adapter_only_file_without_its_record(trained):
+    t = trained
+    out = _merge_refused(t, t['tensors'], 'm1.pth')
     assert 'needs no merging' not in out
     assert f"{t['tensors']} is not an adapter-only checkpoint as " \
         f'written: it holds 8 of the tensors' in out
     assert LOST in out and ADVICE in out
     # Its meta alone lost: its state dict's record still says what it is,
     # and the tools it names load it.
-    out = _refused(
-        run_tool([
-            'model_converters/merge_adapters.py', t['config'], t['state_dict'],
-            t['root'] / 'm2.pth', '--pretrained', t['stock']
-        ],
-                 cwd=t['root'],
-                 check=False))
+    out = _merge_refused(t, t['state_dict'], 'm2.pth')
     assert 'needs no merging' not in out
     assert (f"{t['state_dict']} has no meta, but its state dict holds "
             'backbone.frozen_host_fingerprints') in out

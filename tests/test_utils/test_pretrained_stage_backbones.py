@@ -28,6 +28,17 @@ from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 #: A tiny arch of PoolFormer and RIFormer (one block per stage).
 _STAGES = dict(layers=[1, 1, 1, 1], embed_dims=[8, 8, 8, 8])
 
+
+def _tiny_vit(type_name: str) -> dict:
+    """A one-layer ViT-like mmpretrain backbone of 32x32 images."""
+    return dict(
+        type=type_name,
+        arch=dict(
+            embed_dims=8, num_layers=1, num_heads=1, feedforward_channels=8),
+        img_size=32,
+        patch_size=16)
+
+
 #: Backbones whose patch embedding is ``patch_embed.proj``: they were taken
 #: for the official ViT layout.
 NAMED_AS_VIT = {
@@ -38,31 +49,11 @@ NAMED_AS_VIT = {
 OTHERS = {
     'ConvNeXt':
     dict(type='ConvNeXt', arch=dict(depths=[1, 1], channels=[8, 8])),
-    'ResNet':
-    dict(type='ResNet', depth=18),
-    'DeiT3':
-    dict(
-        type='DeiT3',
-        arch=dict(
-            embed_dims=8, num_layers=1, num_heads=1, feedforward_channels=8),
-        img_size=32,
-        patch_size=16),
-    'BEiTViT':
-    dict(
-        type='BEiTViT',
-        arch=dict(
-            embed_dims=8, num_layers=1, num_heads=1, feedforward_channels=8),
-        img_size=32,
-        patch_size=16),
-    'ViTEVA02':
-    dict(
-        type='ViTEVA02',
-        arch=dict(
-            embed_dims=8, num_layers=1, num_heads=1, feedforward_channels=8),
-        img_size=32,
-        patch_size=16),
-    'MViT':
-    dict(type='MViT', arch='tiny', img_size=32),
+    'ResNet': dict(type='ResNet', depth=18),
+    'DeiT3': _tiny_vit('DeiT3'),
+    'BEiTViT': _tiny_vit('BEiTViT'),
+    'ViTEVA02': _tiny_vit('ViTEVA02'),
+    'MViT': dict(type='MViT', arch='tiny', img_size=32),
 }
 
 
