@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+from tool_runners import free_port
+
 WORKER = '''
 import os, signal, sys, time
 out = sys.argv[1]
@@ -69,7 +71,7 @@ def _gone_within(pid, seconds):
 
 def test_workers_are_forked_and_report_output_and_exit_codes(
         tmp_path, served_torchrun_workers):
-    proc = _torchrun(tmp_path, 2, 29601)
+    proc = _torchrun(tmp_path, 2, free_port())
     out, _ = proc.communicate(timeout=120)
     for rank in (0, 1):
         _, parent = _wait_for(tmp_path / f'out.{rank}')
@@ -83,7 +85,7 @@ def test_workers_are_forked_and_report_output_and_exit_codes(
 
 def test_torchruns_sigterm_reaches_the_worker(tmp_path,
                                               served_torchrun_workers):
-    proc = _torchrun(tmp_path, 1, 29603, 'sleep')
+    proc = _torchrun(tmp_path, 1, free_port(), 'sleep')
     try:
         worker, _ = _wait_for(tmp_path / 'out.0')
         proc.send_signal(signal.SIGTERM)  # torchrun passes it on
@@ -98,7 +100,7 @@ def test_torchruns_sigterm_reaches_the_worker(tmp_path,
 
 def test_a_killed_stand_in_takes_its_worker_along(tmp_path,
                                                   served_torchrun_workers):
-    proc = _torchrun(tmp_path, 1, 29605, 'sleep')
+    proc = _torchrun(tmp_path, 1, free_port(), 'sleep')
     try:
         worker, _ = _wait_for(tmp_path / 'out.0')
         stand_ins = subprocess.run(

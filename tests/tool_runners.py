@@ -121,8 +121,10 @@ def start_ranks(args: List[str],
 
 
 def free_port() -> int:
-    """A TCP port nothing listens on now (the kernel's pick), for a test
-    whose fixed port another test's job could hold at the same time."""
+    """A TCP port nothing listens on now (the kernel's pick): one call for
+    each run a test starts that listens on a port (its ranks' or torchrun's
+    rendezvous, ``PORT`` of the dist scripts). A fixed port, or ``port +
+    1``, may be held by another test's job under ``pytest -n 2``."""
     import socket
     with socket.socket() as probe:
         probe.bind(('127.0.0.1', 0))

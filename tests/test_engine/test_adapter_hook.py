@@ -15,6 +15,7 @@ from mmengine.hooks import Hook
 from mmengine.optim import build_optim_wrapper
 from mmengine.registry import HOOKS, MODELS, init_default_scope
 from mmengine.runner import Runner
+from tool_runners import free_port
 from torch import nn
 
 from mmadaptformer.engine import ADAPTER_META_KEY, restrict_optimizer
@@ -321,7 +322,7 @@ def test_hook_under_two_process_cpu_ddp(tmp_path, tiny_video_data, pretrained):
     proc = run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
                      2,
                      cwd=tmp_path,
-                     port=29527,
+                     port=free_port(),
                      timeout=400)
     assert 'rebuilt the DDP wrapper' in proc.stdout
     probes = [

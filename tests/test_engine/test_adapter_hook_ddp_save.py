@@ -12,7 +12,7 @@ import textwrap
 
 from helpers import image_data_cfg, write_config
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
-from tool_runners import start_ranks
+from tool_runners import free_port, start_ranks
 
 # Imported by the ranks through the config's custom_imports.
 CHANGE_FROZEN_PROBE = '''
@@ -64,7 +64,7 @@ def test_refusal_at_rank_0s_save_ends_the_job(tmp_path, tiny_image_data):
     procs = start_ranks(['train.py', cfg, '--work-dir', work],
                         2,
                         cwd=tmp_path,
-                        port=29741,
+                        port=free_port(),
                         outputs=outputs,
                         env=dict(PYTHONPATH=str(tmp_path)))
     try:

@@ -26,6 +26,7 @@ from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
                      video_data_cfg, write_config)
 from mmengine.dataset import DefaultSampler
 from mmengine.runner import BaseLoop
+from tool_runners import free_port
 from torch.utils.data import DataLoader
 
 from mmadaptformer.engine import ADAPTER_META_KEY
@@ -92,7 +93,7 @@ def _env(tmp_path, **extra):
     return dict(extra, PYTHONPATH=os.pathsep.join(paths))
 
 
-def _start(cfg, work_dir, nproc, cwd, env, log_path, port):
+def _start(cfg, work_dir, nproc, cwd, env, log_path):
     """Start a training run: ``tools/train.py`` on one process, or its
     ``nproc`` DDP ranks; each process logs to ``<log_path>.<rank>``.
 
@@ -104,7 +105,7 @@ def _start(cfg, work_dir, nproc, cwd, env, log_path, port):
     if nproc == 1:
         job = [start_tool(args, cwd, logs[0], env)]
     else:
-        job = start_ranks(args, nproc, cwd, port, logs, env)
+        job = start_ranks(args, nproc, cwd, free_port(), logs, env)
     for proc, log in zip(job, logs):
         proc.log_path = log
     return job
@@ -176,8 +177,7 @@ def _kill(job, stalled_pids):
         time.sleep(0.05)
 
 
-def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs,
-                             port):
+def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs):
     """Run ``cfg`` uninterrupted and, alongside, a run killed at
     ``stall_at``; resume the killed one; compare.
 
@@ -186,10 +186,10 @@ def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs,
     """
     ref_dir, work_dir = tmp_path / 'reference', tmp_path / 'work'
     ref = _start(cfg, ref_dir, nproc, tmp_path, _env(tmp_path),
-                 tmp_path / 'reference.out', port)
+                 tmp_path / 'reference.out')
     victim = _start(cfg, work_dir, nproc, tmp_path,
                     _env(tmp_path, **{STALL_ENV: stall_at}),
-                    tmp_path / 'killed.out', port + 1)
+                    tmp_path / 'killed.out')
     try:
         epoch, it = stall_at.split(':')
         stalled = _wait_for_stall(victim, work_dir, nproc,
@@ -208,13 +208,11 @@ def _kill_resume_and_compare(tmp_path, cfg, nproc, stall_at, iters, epochs,
     assert (work_dir / 'last_checkpoint').read_text().endswith('epoch_1.pth')
 
     args = _train_args(cfg, work_dir) + ['--resume', 'auto']
+    env = _env(tmp_path)
     if nproc > 1:  # as a user restarts the job
         args = ['dist_train.sh', args[1], str(nproc)] + args[2:]
-    run_tool(
-        args,
-        cwd=tmp_path,
-        env=_env(tmp_path, PORT=str(port + 2)),
-        timeout=300)
+        env['PORT'] = str(free_port())
+    run_tool(args, cwd=tmp_path, env=env, timeout=300)
     resumed_log = _log_text(work_dir, -1)
     assert f'resumed epoch: 1, iter: {iters}' in resumed_log
     assert 'Epoch(train) [1]' not in resumed_log
@@ -267,8 +265,7 @@ def test_image_resume_after_sigkill_matches_uninterrupted(
         nproc=1,
         stall_at='2:2',
         iters=4,
-        epochs=3,
-        port=29641)
+        epochs=3)
     assert len(set(reference.values())) == len(reference)  # it trained
 
 
@@ -280,8 +277,7 @@ def test_two_process_resume_after_sigkill_matches_uninterrupted(
         nproc=2,
         stall_at='2:1',
         iters=2,
-        epochs=3,
-        port=29651)
+        epochs=3)
 
 
 @pytest.fixture(scope='module')
@@ -306,7 +302,7 @@ def test_adapter_only_resume_after_sigkill_matches_uninterrupted(
     cfg = write_config(tmp_path / 'cfg.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
                        body)
     _kill_resume_and_compare(
-        tmp_path, cfg, nproc=1, stall_at='2:2', iters=4, epochs=2, port=29661)
+        tmp_path, cfg, nproc=1, stall_at='2:2', iters=4, epochs=2)
     ckpt = safe_torch_load(str(tmp_path / 'work' / 'epoch_1.pth'))
     assert ADAPTER_META_KEY in ckpt['meta']  # really adapter-only
 

@@ -13,6 +13,7 @@ from helpers import TINY_IMAGE_CONFIG, image_data_cfg, run_ranks, write_config
 from mmengine.config import Config
 from mmengine.hooks import Hook
 from mmengine.runner import Runner
+from tool_runners import free_port
 
 from mmadaptformer.engine import NonFiniteLossError
 
@@ -180,7 +181,7 @@ def test_dist_ranks_agree(tmp_path, tiny_image_data, nan_head_dir):
     proc = run_ranks(['train.py', cfg, '--work-dir', tmp_path / 'w'],
                      2,
                      cwd=tmp_path,
-                     port=29531,
+                     port=free_port(),
                      env=dict(PYTHONPATH=nan_head_dir),
                      timeout=240,
                      check=False)

@@ -10,6 +10,7 @@ import re
 
 from helpers import (TINY_VIDEO_CONFIG, run_ranks, save_stock_video_checkpoint,
                      write_config)
+from tool_runners import free_port
 
 from mmadaptformer.testing import make_moving_square_dataset
 
@@ -37,7 +38,7 @@ def test_two_ranks_count_three_short_test_videos_as_three(tmp_path):
         ['test.py', config, checkpoint, '--work-dir', tmp_path / 'w'],
         2,
         tmp_path,
-        port=29689)
+        port=free_port())
     counts = re.findall(r'test: evaluated (\d+) videos? shorter than a clip',
                         proc.stdout)
     assert counts and set(counts) == {'3'}, proc.stdout[-3000:]

@@ -13,6 +13,7 @@ import torch
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_ranks, video_data_cfg,
                      write_config)
 from tiny_uniformer import save_uniformer_checkpoint, uniformer_model_cfg
+from tool_runners import free_port
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -35,7 +36,7 @@ def test_three_ranks_keep_frozen_batch_norms_bit_identical(
     run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
               3,
               cwd=tmp_path,
-              port=29561,
+              port=free_port(),
               timeout=400)
     saved = safe_torch_load(str(work / 'epoch_1.pth'))['state_dict']
     stats = [k for k in stock if '.running_' in k or k.startswith('norm.')]

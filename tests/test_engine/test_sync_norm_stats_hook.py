@@ -5,6 +5,7 @@ import json
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_ranks,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
+from tool_runners import free_port
 
 
 @pytest.mark.parametrize('sync', [True, False])
@@ -34,7 +35,7 @@ def test_bn_head_statistics_agree_across_ranks(tmp_path, tiny_video_data,
     run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
               2,
               cwd=tmp_path,
-              port=29541 if sync else 29542,
+              port=free_port(),
               timeout=400)
     buffers = [
         json.load(open(work / f'dist_probe_rank{r}.json'))['epoch_buffers'][0]

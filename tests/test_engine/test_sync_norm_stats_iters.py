@@ -9,6 +9,7 @@ import textwrap
 import pytest
 from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, pretrained_cfg, run_ranks,
                      save_stock_video_checkpoint, video_data_cfg, write_config)
+from tool_runners import free_port
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -74,7 +75,7 @@ def iter_run(tmp_path_factory, tiny_video_data):
     run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
               2,
               cwd=root,
-              port=29573,
+              port=free_port(),
               env=dict(PYTHONPATH=path),
               timeout=400)
     records = [[

@@ -10,6 +10,7 @@ import time
 
 from helpers import (TINY_IMAGE_CONFIG, TOOLS, image_data_cfg, run_ranks,
                      write_config)
+from tool_runners import free_port
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -99,7 +100,7 @@ def test_two_nodes_on_loopback_train_checkpoint_and_resume(
         tmp_path, tiny_image_data, served_torchrun):
     cfg = _config(tmp_path, tiny_image_data)
     work = tmp_path / 'work'
-    node0, node1 = _two_nodes(tmp_path, cfg, work, port=29671)
+    node0, node1 = _two_nodes(tmp_path, cfg, work, port=free_port())
     # One job of two ranks, one per node, not two jobs of one.
     assert 'Distributed training: True' in node0
     assert 'GPU number: 2' in node0, node0[-3000:]
@@ -111,7 +112,7 @@ def test_two_nodes_on_loopback_train_checkpoint_and_resume(
         tmp_path,
         cfg,
         work,
-        port=29673,
+        port=free_port(),
         extra=['--resume', 'auto', '--cfg-options', 'train_cfg.max_epochs=2'])
     logs = sorted(work.glob('*/*.log'))
     resumed = logs[-1].read_text()
@@ -197,7 +198,7 @@ def test_ddp_killed_while_evaluating_leaves_nothing_in_the_cwd(
     proc = _start([
         'bash', TOOLS + '/dist_train.sh', cfg, '2', '--work-dir', work,
         '--seed', '0'
-    ], tmp_path, 'train', 29681)
+    ], tmp_path, 'train', free_port())
     try:
         # Rank 0 is inside MMEngine's collect_results_cpu, waiting for the
         # stalled rank 1: its part file (or, before the fix, ./.dist_test)
@@ -214,7 +215,7 @@ def test_ddp_killed_while_evaluating_leaves_nothing_in_the_cwd(
     proc = _start([
         'bash', TOOLS + '/dist_test.sh', cfg,
         str(work / 'epoch_1.pth'), '2', '--work-dir', test_work
-    ], tmp_path, 'test', 29683)
+    ], tmp_path, 'test', free_port())
     try:
         _wait_for([test_work / '.dist_test' / 'part_0.pkl', cwd_leftover],
                   proc)
@@ -233,7 +234,7 @@ def test_two_process_evaluation_cleans_up_after_itself(tmp_path,
     run_ranks(['train.py', cfg, '--work-dir', work, '--seed', '0'],
               2,
               cwd=tmp_path,
-              port=29685,
+              port=free_port(),
               env=dict(PYTHONPATH=_env(tmp_path)['PYTHONPATH']))
     assert not (tmp_path / '.dist_test').exists()
     assert not (work / '.dist_test').exists()

@@ -19,7 +19,7 @@ import pytest
 from config_writers import video_data_cfg
 from helpers import (TINY_VIDEO_CONFIG, TOOLS, save_stock_video_checkpoint,
                      write_config)
-from tool_runners import run_tool
+from tool_runners import free_port, run_tool
 
 from mmadaptformer.utils.cli_types import (ToolArgumentParser,
                                            add_launcher_argument)
@@ -58,7 +58,7 @@ def test_dist_script_with_launcher_none_is_refused_once(
     proc = run_tool(
         [f'dist_{tool}.sh'] + args + ['--launcher', 'none', '--work-dir', 'w'],
         cwd=tmp_path,
-        env=dict(PORT='29851' if tool == 'train' else '29853'),
+        env=dict(PORT=str(free_port())),
         timeout=400,
         check=False)
     assert proc.returncode == 2, proc.stdout[-3000:]
@@ -79,7 +79,8 @@ def test_train_under_plain_torchrun_without_launcher_is_refused(
                        video_data_cfg(tiny_video_data))
     proc = subprocess.run([
         os.environ['PYTHON'], '-m', 'torch.distributed.run',
-        '--nproc_per_node=2', '--master_addr=127.0.0.1', '--master_port=29855',
+        '--nproc_per_node=2', '--master_addr=127.0.0.1',
+        f'--master_port={free_port()}',
         os.path.join(TOOLS, 'train.py'), cfg, '--work-dir', 'w'
     ],
                           cwd=tmp_path,

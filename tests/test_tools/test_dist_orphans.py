@@ -16,6 +16,7 @@ import time
 
 import pytest
 from helpers import TINY_IMAGE_CONFIG, TOOLS, image_data_cfg, write_config
+from tool_runners import free_port
 
 
 def _children(pid):
@@ -41,7 +42,7 @@ def test_workers_end_with_a_sigkilled_torchrun(tmp_path, tiny_image_data):
         tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
         image_data_cfg(tiny_image_data) + 'train_cfg = dict(max_epochs=500)\n')
     work = tmp_path / 'work'
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT='29687')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(free_port()))
     log = open(tmp_path / 'job.out', 'w')
     job = subprocess.Popen(
         ['bash', TOOLS + '/dist_train.sh', config, '2', '--work-dir', work],

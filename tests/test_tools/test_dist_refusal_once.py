@@ -15,7 +15,7 @@ import sys
 import pytest
 from config_writers import video_data_cfg
 from helpers import TINY_VIDEO_CONFIG, TOOLS, write_config
-from tool_runners import run_tool
+from tool_runners import free_port, run_tool
 from torch.distributed.elastic.multiprocessing.errors import (ChildFailedError,
                                                               ProcessFailure)
 
@@ -182,7 +182,7 @@ def test_dist_train_prints_a_usage_error_once(tmp_path, tiny_video_data,
         'dist_train.sh', cfg, 2, '--work-dir', 'w', '--pretrained', 'nope.pth'
     ],
                     cwd=tmp_path,
-                    env=dict(PORT='29645'),
+                    env=dict(PORT=str(free_port())),
                     timeout=400,
                     check=False)
     assert proc.returncode == 2, proc.stdout[-3000:]
@@ -216,7 +216,7 @@ def test_dist_train_prints_a_refusal_once(tmp_path, tiny_video_data,
     cfg, val = _missing_val_video(tmp_path, tiny_video_data)
     proc = run_tool(['dist_train.sh', cfg, 2, '--work-dir', 'w'],
                     cwd=tmp_path,
-                    env=dict(PORT='29641'),
+                    env=dict(PORT=str(free_port())),
                     timeout=400,
                     check=False)
     assert proc.returncode == 1, proc.stdout[-3000:]
@@ -257,7 +257,7 @@ def test_kept_behaviour_an_unexpected_error_keeps_its_traceback(
     cfg = write_config(tmp_path / 'cfg.py', TINY_VIDEO_CONFIG, body)
     proc = run_tool(['dist_train.sh', cfg, 2, '--work-dir', 'w'],
                     cwd=tmp_path,
-                    env=dict(PORT='29643', PYTHONPATH=str(tmp_path)),
+                    env=dict(PORT=str(free_port()), PYTHONPATH=str(tmp_path)),
                     timeout=400,
                     check=False)
     assert proc.returncode == 1, proc.stdout[-3000:]

@@ -12,6 +12,7 @@ import sys
 
 from config_writers import image_data_cfg
 from repo_paths import CONFIGS, TOOLS
+from tool_runners import free_port
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -25,7 +26,7 @@ def test_copied_tools_train_with_the_installed_package(
     config.write_text("_base_ = ['./tiny_vit_image.py']\n" +
                       image_data_cfg(tiny_image_data) +
                       'train_cfg = dict(max_epochs=1)\n')
-    env = dict(os.environ, OMP_NUM_THREADS='1', PORT='29691')
+    env = dict(os.environ, OMP_NUM_THREADS='1', PORT=str(free_port()))
     proc = subprocess.run([
         'bash', 'tools/dist_train.sh', 'configs/tiny/mine.py', '1',
         '--work-dir', 'work'

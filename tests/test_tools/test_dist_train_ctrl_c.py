@@ -14,7 +14,7 @@ import os.path as osp
 from config_writers import image_data_cfg, write_config
 from repo_paths import TINY_IMAGE_CONFIG
 from stopped_tools import stopped_tool
-from tool_runners import run_tool
+from tool_runners import free_port, run_tool
 from waiting_hook import WAITING
 
 from mmadaptformer.utils import safe_torch_load
@@ -39,7 +39,7 @@ def test_ctrl_c_ends_a_job_on_one_line_and_resume_goes_on(
         command,
         WAITING,
         paths=[TESTS],
-        env=dict(PORT='29713'),
+        env=dict(PORT=str(free_port())),
         count=2)
     assert status == 130, output[-3000:]
     checkpoint = osp.join(work_dir, 'epoch_1.pth')
@@ -55,7 +55,8 @@ def test_ctrl_c_ends_a_job_on_one_line_and_resume_goes_on(
     run_tool(
         command + ['--resume'],
         cwd=tmp_path,
-        env=dict(PYTHONPATH=TESTS, PORT='29715', WAITING_HOOK_OFF='1'))
+        env=dict(
+            PYTHONPATH=TESTS, PORT=str(free_port()), WAITING_HOOK_OFF='1'))
     assert safe_torch_load(osp.join(work_dir,
                                     'epoch_2.pth'))['meta']['epoch'] == 2
     logs = sorted(p for p in os.listdir(work_dir) if p[0].isdigit())

@@ -17,6 +17,7 @@ import sys
 
 from config_writers import video_data_cfg, write_config
 from repo_paths import TINY_VIDEO_CONFIG, TOOLS
+from tool_runners import free_port
 
 from mmadaptformer.utils.slurm_refusals import FIRST_RANK_PRINTS
 
@@ -72,7 +73,8 @@ sys.exit(status or (codes[0] if codes else 0))
 
 
 def _srun_env(tmp_path, env=None):
-    """The environment with the fake ``srun`` first on ``PATH``."""
+    """The environment with the fake ``srun`` first on ``PATH`` and a
+    free ``PORT``."""
     bin_dir = tmp_path / 'bin'
     bin_dir.mkdir(exist_ok=True)
     srun = bin_dir / 'srun'
@@ -84,7 +86,7 @@ def _srun_env(tmp_path, env=None):
         PYTHON=sys.executable,
         GPUS='2',
         GPUS_PER_NODE='2',
-        PORT='29671',
+        PORT=str(free_port()),
         OMP_NUM_THREADS='1')
     # The scripts' default wait, unless the test sets another.
     full_env.pop(FIRST_RANK_PRINTS, None)

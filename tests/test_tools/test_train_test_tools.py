@@ -9,6 +9,7 @@ import re
 import torch
 from helpers import (TINY_IMAGE_CONFIG, TINY_VIDEO_CONFIG, image_data_cfg,
                      run_tool, stripes_config, video_data_cfg, write_config)
+from tool_runners import free_port
 
 from mmadaptformer.utils import safe_torch_load
 
@@ -108,7 +109,7 @@ def test_dist_train_two_cpu_processes(tmp_path, tiny_video_data,
     work_dir = tmp_path / 'work'
     run_tool(['dist_train.sh', cfg, 2, '--work-dir', work_dir, '--seed', '0'],
              cwd=tmp_path,
-             env=dict(PORT='29517'),
+             env=dict(PORT=str(free_port())),
              timeout=400)
     probes = [
         json.load(open(work_dir / f'dist_probe_rank{r}.json'))

@@ -5,6 +5,7 @@ import json
 
 import pytest
 from helpers import REPO_ROOT, load_tool, run_tool
+from tool_runners import free_port
 
 
 @pytest.mark.long(130)
@@ -13,7 +14,8 @@ def test_quick_transfer_study_adaptformer_beats_linear_probe(
     work, data = tmp_path / 'work', tmp_path / 'data'
     proc = run_tool([
         'demo/transfer_study.py', '--quick', '--seed', '0', '--work-dir', work,
-        '--data-root', data, '--port', '29571'
+        '--data-root', data, '--port',
+        str(free_port())
     ],
                     cwd=REPO_ROOT,
                     timeout=900,

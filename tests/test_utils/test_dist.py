@@ -2,6 +2,7 @@
 import pytest
 import torch
 from mmengine.config import Config
+from tool_runners import free_port
 
 from mmadaptformer.utils import setup_cpu_distributed
 
@@ -55,7 +56,7 @@ def test_setup_cpu_distributed_single_process_group(monkeypatch):
     monkeypatch.setenv('RANK', '0')
     monkeypatch.setenv('WORLD_SIZE', '1')
     monkeypatch.setenv('MASTER_ADDR', '127.0.0.1')
-    monkeypatch.setenv('MASTER_PORT', '29533')
+    monkeypatch.setenv('MASTER_PORT', str(free_port()))
     cfg = Config(
         dict(
             env_cfg=dict(dist_cfg=dict(backend='nccl')),
