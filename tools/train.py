@@ -83,6 +83,8 @@ from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
 from mmadaptformer.utils.early_datasets import read_datasets
 from mmadaptformer.utils.launcher_parent import end_with_launcher
+from mmadaptformer.utils.load_from_overwrite import (config_checkpoint_hooks,
+                                                     overwritten_load_from)
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
@@ -302,6 +304,12 @@ def run_train(args, stage: Optional[TrainStage] = None):
         # it: one line, exit status 2.
         _parser().error(str(e))
     refuse_work_dir(_parser(), cfg.work_dir, args.work_dir, args.cfg_options)
+    # A new run from a checkpoint of its own work dir saved over that file.
+    problem = overwritten_load_from(
+        cfg.get('load_from'), cfg.get('resume'), cfg.work_dir,
+        config_checkpoint_hooks(cfg))
+    if problem:
+        _parser().error(problem)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_training(cfg, args, stage)
 

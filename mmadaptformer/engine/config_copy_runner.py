@@ -23,7 +23,8 @@ did the same.
   and every ``before_train`` hook has passed. It is replaced atomically.
 
 It also refuses a ``work_dir`` that is a file or under one, or through a
-link another user planted,
+link another user planted, and a new training run's ``load_from`` that its
+own checkpoints would replace,
 takes ``default_hooks.NAME=None`` as removing that hook for every name,
 and takes the datasets the tools built and read before it
 (:meth:`ConfigCopyMixin.use_datasets`), so that each is built once a run.
@@ -47,6 +48,8 @@ from mmadaptformer.utils.config_place import (given_cfg_options, mistake_place,
                                               option_place)
 from mmadaptformer.utils.image_loading_agreement import \
     warn_image_loading_ignored
+from mmadaptformer.utils.load_from_overwrite import (hook_settings,
+                                                     overwritten_load_from)
 from mmadaptformer.utils.output_folder import output_folder_problem
 from mmadaptformer.utils.pipelines_agreement import \
     warn_test_pipelines_disagree
@@ -133,7 +136,25 @@ class ConfigCopyMixin:
         # build_dataloader as they are, and the datasets to build them on.
         self._loader_cfgs = {loader: given.get(loader) for loader in LOADERS}
         self._given_datasets: Dict[str, object] = {}
+        self._start = (given.get('load_from'), given.get('resume', False))
         super().__init__(*args, **kwargs)
+
+    def train(self):
+        """Train as MMEngine's ``Runner.train`` does; first refuse a new
+        run whose ``load_from`` is a file its checkpoint hook would write
+        (:func:`~mmadaptformer.utils.load_from_overwrite.
+        overwritten_load_from`): its own ``epoch_2.pth`` replaced the
+        checkpoint it started from.
+
+        Raises:
+            ConfigError: ``load_from FILE: this new run writes its
+                epoch_{}.pth checkpoints into its work dir ...``.
+        """
+        problem = overwritten_load_from(*self._start, self.work_dir,
+                                        hook_settings(self.hooks))
+        if problem is not None:
+            raise ConfigError(problem)
+        return super().train()
 
     def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
         """Register the default hooks as MMEngine does, a config entry of
