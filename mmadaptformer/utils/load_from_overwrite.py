@@ -165,16 +165,17 @@ def overwritten_load_from(load_from, resume, work_dir,
                     _same_folder(osp.dirname(file), folder)
                     and re.fullmatch(name, osp.basename(file))
                     for file in files):
-                return _refusal(load_from, work_dir, folder, what)
+                where = f'work dir {work_dir}'
+                if not _same_folder(folder, work_dir):
+                    source = ', from out_dir' if hook.get('out_dir') else ''
+                    where += f' (checkpoints in {folder}{source})'
+                return _refusal(load_from, work_dir, where, what)
     return None
 
 
-def _refusal(load_from: str, work_dir: str, folder: str, what: str) -> str:
+def _refusal(load_from: str, work_dir: str, where: str, what: str) -> str:
     stem = osp.splitext(osp.basename(load_from))[0]
     base = osp.normpath(work_dir)
-    where = f'work dir {work_dir}'
-    if not _same_folder(folder, work_dir) and 'last_checkpoint' not in what:
-        where += f' (checkpoints in {folder}, from out_dir)'
     copy = f'{base}_{stem}.pth'
     q = shlex.quote
     return (f'load_from {load_from}: this new run writes {what} into its '

@@ -5,6 +5,8 @@ write over (:func:`overwritten_load_from`): the names MMEngine's
 and the Runners' refusals: ``tests/test_tools/
 test_load_from_overwrite_W.py``, ``tests/test_engine/
 test_load_from_overwrite_runner_W.py``."""
+import os.path as osp
+
 import pytest
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
@@ -100,3 +102,25 @@ def test_the_settings_of_a_config_and_of_built_hooks():
     ]
     assert checkpoint_folder('/runs/x/', '/ckpts') == '/ckpts/x'
     assert checkpoint_folder('/runs/x', None) == '/runs/x'
+
+
+def test_the_line_names_the_file_the_work_dir_and_another_one():
+    line = overwritten_load_from('runs/x/ckpts/e_3.pth', False, 'runs/x',
+                                 [dict(filename_tmpl='ckpts/e_{}.pth')])
+    assert line == (
+        'load_from runs/x/ckpts/e_3.pth: this new run writes its '
+        'ckpts/e_{}.pth checkpoints into its work dir runs/x (checkpoints in '
+        f'{osp.abspath("runs/x/ckpts")}), which would replace the file it '
+        'starts from. Train in another work dir (--work-dir runs/x_from_e_3),'
+        ' or copy the file out first (cp runs/x/ckpts/e_3.pth runs/x_e_3.pth,'
+        ' then --cfg-options load_from=runs/x_e_3.pth); --resume '
+        'runs/x/ckpts/e_3.pth continues the run that wrote it instead.')
+    line = overwritten_load_from('/my runs/x/last_checkpoint', False,
+                                 '/my runs/x', [dict(out_dir='/ckpts')])
+    assert line.startswith(
+        'load_from /my runs/x/last_checkpoint: this new run writes its '
+        'last_checkpoint record into its work dir /my runs/x, which would '
+        'replace the file it starts from. Train in another work dir '
+        "(--work-dir '/my runs/x_from_last_checkpoint'), or copy the file "
+        "out first (cp '/my runs/x/last_checkpoint' "
+        "'/my runs/x_last_checkpoint.pth', ")
