@@ -31,6 +31,7 @@ from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
 
 from .local_files import home_expanded, is_local
+from .new_work_dir_name import new_work_dir_name
 
 __all__ = [
     'checkpoint_folder', 'config_checkpoint_hooks', 'hook_settings',
@@ -178,9 +179,10 @@ def _refusal(load_from: str, work_dir: str, where: str, what: str) -> str:
     base = osp.normpath(work_dir)
     copy = f'{base}_{stem}.pth'
     q = shlex.quote
+    new = new_work_dir_name(work_dir, load_from)
     return (f'load_from {load_from}: this new run writes {what} into its '
             f'{where}, which would replace the file it starts from. Train '
-            f'in another work dir (--work-dir {q(f"{base}_from_{stem}")}), '
+            f'in another work dir (--work-dir {q(new)}), '
             f'or copy the file out first (cp {q(load_from)} {q(copy)}, then '
             f'--cfg-options load_from={q(copy)}); --resume {q(load_from)} '
             'continues the run that wrote it instead.')
