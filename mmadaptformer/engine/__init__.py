@@ -76,6 +76,7 @@ from .run_stop import TestStage, TrainStage, end_on_ctrl_c
 from .runner_build import build_runner
 from .testing_config import (add_dump_metrics, add_tta,
                              trigger_visualization_hook)
+from .train_config_check import check_train_config
 from .train_loop_check import check_loop_keys, check_train_loop
 
 __all__ = [
@@ -130,5 +131,6 @@ __all__ = [
     'train_batch_size', 'kept_schedule_effect', 'TRAIN_BATCH_KEY',
     'train_batch_record', 'recorded_batch', 'batch_change_warning',
     'lr_scales', 'unscaled_groups', 'unrecorded_scale_note', 'epoch_lengths',
-    'same_in_epochs', 'checkpoint_file', 'new_run_args', 'new_work_dir'
+    'same_in_epochs', 'checkpoint_file', 'new_run_args', 'new_work_dir',
+    'check_train_config'
 ]
