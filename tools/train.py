@@ -30,6 +30,12 @@ Differences from the toolboxes' scripts, all additive:
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
   :mod:`mmadaptformer.engine.resume`).
+* A new run (not ``--resume``) whose ``load_from`` is a file its own
+  checkpoint hook writes (``work_dirs/x/epoch_2.pth`` with the work dir
+  ``work_dirs/x``) is refused on one line, exit status 2, before anything
+  is built, naming the ``--work-dir`` to train in instead: its first save
+  replaced the checkpoint it started from (see
+  :mod:`mmadaptformer.utils.load_from_overwrite`).
 * The checkpoint hook is an ``AtomicCheckpointHook`` (a ``CheckpointHook``
   in the config is upgraded), so a killed run keeps its last complete
   checkpoint.
