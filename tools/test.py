@@ -60,7 +60,8 @@ from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
 from mmadaptformer.utils.tool_loader_defaults import \
     add_mmpretrain_loader_defaults
-from mmadaptformer.utils.work_dir_check import refuse_work_dir
+from mmadaptformer.utils.work_dir_check import (refuse_two_work_dirs,
+                                                refuse_work_dir)
 
 
 def _parser() -> ToolArgumentParser:
@@ -140,6 +141,9 @@ def _parser() -> ToolArgumentParser:
 def parse_args(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    # train.py merged --cfg-options after --work-dir, test.py before: two
+    # folders would each take another, silently.
+    refuse_two_work_dirs(parser, args.work_dir, args.cfg_options)
     # The shell leaves `~` as it is when quoted or after `--option=`.
     # MMEngine's CheckpointLoader expands it in the checkpoints; the files
     # and folders written would otherwise go to a folder named `~` in the

@@ -30,6 +30,12 @@ Differences from the toolboxes' scripts, all additive:
   damaged ones as ``*.corrupt`` and refuses to start over on top of a run's
   checkpoints without ``--allow-restart`` (see
   :mod:`mmadaptformer.engine.resume`).
+* A new run (not ``--resume``) whose ``load_from`` is a file its own
+  checkpoint hook writes (``work_dirs/x/epoch_2.pth`` with the work dir
+  ``work_dirs/x``) is refused on one line, exit status 2, before anything
+  is built, naming the ``--work-dir`` to train in instead: its first save
+  replaced the checkpoint it started from (see
+  :mod:`mmadaptformer.utils.load_from_overwrite`).
 * The checkpoint hook is an ``AtomicCheckpointHook`` (a ``CheckpointHook``
   in the config is upgraded), so a killed run keeps its last complete
   checkpoint.
@@ -58,18 +64,13 @@ import mmadaptformer  # noqa: F401  (registers modules, closes gaps)
 from mmadaptformer.engine import (add_epoch_randomness_hook,
                                   add_work_dir_collect_hook, build_runner,
                                   refusals_exit, use_atomic_checkpoint_hook)
-from mmadaptformer.engine.bn_head_batch_check import check_bn_head_batch
-from mmadaptformer.engine.head_classes_check import check_head_classes
-from mmadaptformer.engine.hooks.adapter_hook_config_check import \
-    check_adapter_hook_config
 from mmadaptformer.engine.optimizers import (
     apply_amp_flag, mmengine_amp_wrapper_warning,
     refuse_amp_without_accelerator, refuse_cpu_bf16_for_mmengine_wrapper)
 from mmadaptformer.engine.resume import apply_auto_resume, log_resume_plan
 from mmadaptformer.engine.run_stop import TrainStage, end_on_ctrl_c
-from mmadaptformer.engine.train_loop_check import check_train_loop
+from mmadaptformer.engine.train_config_check import check_train_config
 from mmadaptformer.models import set_host_pretrained
-from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils import run_and_finish, setup_cpu_distributed
 from mmadaptformer.utils.auto_scale_lr_flag import enable_auto_scale_lr
 from mmadaptformer.utils.cfg_options import add_cfg_options
@@ -79,18 +80,15 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser,
                                            add_launcher_argument,
                                            read_config_arg, refuse_input_files)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem
-from mmadaptformer.utils.early_datasets import read_datasets
 from mmadaptformer.utils.launcher_parent import end_with_launcher
+from mmadaptformer.utils.load_from_overwrite import (config_checkpoint_hooks,
+                                                     overwritten_load_from)
 from mmadaptformer.utils.local_files import home_expanded
-from mmadaptformer.utils.runner_check import (check_optim_wrapper,
-                                              check_runner_config)
-from mmadaptformer.utils.save_best_check import check_save_best
-from mmadaptformer.utils.scheduler_check import check_param_scheduler
 from mmadaptformer.utils.tool_loader_defaults import \
     add_mmpretrain_loader_defaults
-from mmadaptformer.utils.work_dir_check import refuse_work_dir
+from mmadaptformer.utils.work_dir_check import (refuse_two_work_dirs,
+                                                refuse_work_dir)
 
 
 def _parser() -> ToolArgumentParser:
@@ -167,6 +165,9 @@ def _parser() -> ToolArgumentParser:
 def parse_args(argv=None):
     parser = _parser()
     args = parser.parse_args(argv)
+    # train.py merged --cfg-options after --work-dir, test.py before: two
+    # folders would each take another, silently.
+    refuse_two_work_dirs(parser, args.work_dir, args.cfg_options)
     # The shell leaves `~` as it is when quoted or after `--option=`.
     # MMEngine's CheckpointLoader expands it in the checkpoints (the work
     # dir is expanded in merge_args, whoever set it).
@@ -298,6 +299,12 @@ def run_train(args, stage: Optional[TrainStage] = None):
         # it: one line, exit status 2.
         _parser().error(str(e))
     refuse_work_dir(_parser(), cfg.work_dir, args.work_dir, args.cfg_options)
+    # A new run from a checkpoint of its own work dir saved over that file.
+    problem = overwritten_load_from(
+        cfg.get('load_from'), cfg.get('resume'), cfg.work_dir,
+        config_checkpoint_hooks(cfg))
+    if problem:
+        _parser().error(problem)
     with naming_config_mistakes(cfg, args.config, args.cfg_options):
         start_training(cfg, args, stage)
 
@@ -308,56 +315,10 @@ def start_training(cfg, args, stage: Optional[TrainStage] = None):
     refuse_amp_without_accelerator(cfg, args.config)
     # Said once the Runner's logger writes the run's log file too.
     amp_warning = mmengine_amp_wrapper_warning(cfg, args.config)
-    # A transform, dataloader or dataset argument that is wrong is named
-    # now, not as a traceback from inside the Runner's first epoch.
-    loaders = ['train_dataloader']
-    if cfg.get('val_cfg') is not None:
-        loaders.append('val_dataloader')
-    datasets = check_dataloaders(cfg, args.config, loaders, args.cfg_options)
-    # A batch of 1 with the BatchNorm+Linear head failed at the first
-    # iteration, a traceback after the work dir was made.
-    check_bn_head_batch(cfg, args.config, args.cfg_options)
-    # A head of another number of classes than the data was refused by
-    # ConfigCheckHook at before_train, after the work dir was made.
-    # It reads the datasets the check above built, not builds them again.
-    check_head_classes(
-        cfg, args.config, loaders, args.cfg_options, datasets=datasets)
-    # What the Runner reads itself: MMEngine ignores an env_cfg key it does
-    # not know (cudnn_benchmrk); a default hook without a type fails late.
-    check_runner_config(
-        cfg, args.config, args.cfg_options,
-        [loader.replace('dataloader', 'evaluator') for loader in loaders[1:]])
-    # An optim_wrapper that is no dict failed once the Runner built it,
-    # after the work dir was made. Training only: tools/test.py builds none.
-    check_optim_wrapper(cfg, args.config, args.cfg_options)
-    # A save_best that the validation does not give failed after an epoch.
-    check_save_best(cfg, args.config, args.cfg_options)
-    # A val_interval of 0 failed with a ZeroDivisionError after an epoch.
-    # Before the schedulers' check, which would blame a scheduler for
-    # max_epochs=0.
-    check_train_loop(cfg, args.config, args.cfg_options)
-    # A scheduler that starts after the run ends (a stock recipe's warm-up
-    # then cosine, with max_epochs=1) failed naming no key. Training only:
-    # tools/test.py builds no scheduler.
-    check_param_scheduler(cfg, args.config, args.cfg_options)
-    # A backbone argument mmaction2's ViT would drop, a pretrained file
-    # that is not there, the wrapper's own refusals: before the work dir.
-    model = check_model_config(
-        cfg, args.config, args.cfg_options, whole_model=True)
-    # The AdapterHook's arguments, and its trainable plan made on the model
-    # built without weights (a pattern that matches no parameter): named
-    # before the work dir, not by the hook once the Runner runs it. On the
-    # model the check above built, if it built one: not built twice.
-    # And a frozen backbone that nothing loads (no --pretrained): refused
-    # by the hook's own rule, before the Runner makes the work dir.
-    check_adapter_hook_config(
-        cfg, args.config, args.cfg_options, model, training=True)
-    del model  # a ViT-B's weights, on the CPU: not kept through the run
-    # An empty list, a training video that is missing, a validation video
-    # that is missing or broken: found by the full build, which the Runner
-    # made in train(), after the work dir. Last of the checks: it reads
-    # files. The Runner then uses these datasets, not builds them again.
-    datasets = read_datasets(datasets, loaders)
+    # Every mistake the Runner would find after making the work dir (a
+    # dataloader, the head, the loops, the model, a missing video), named
+    # first. The Runner then uses these datasets, not builds them again.
+    datasets = check_train_config(cfg, args.config, args.cfg_options)
     # Resume from the newest checkpoint that loads; never start over on top
     # of a run's checkpoints unless told so.
     plan = None

@@ -15,7 +15,7 @@ from .adapter_checkpoint import (ADAPTER_META_KEY, EXPECTED_CHECKPOINT,
 from .bn_head_batch_check import check_bn_head_batch
 # yapf: enable
 from .config_copy_runner import (ConfigCopyMixin, ConfigCopyRunner,
-                                 build_runner, config_copy_name)
+                                 config_copy_name)
 from .head_classes_check import (check_head_classes, config_check_heads,
                                  folder_classes)
 # yapf: disable (isort and yapf wrap this import apart)
@@ -73,8 +73,10 @@ from .resume import (ALLOW_RESTART_FLAG, CORRUPT_SUFFIX,
                      find_resume_checkpoint, local_checkpoint_dir,
                      log_resume_plan, newest_checkpoints)
 from .run_stop import TestStage, TrainStage, end_on_ctrl_c
+from .runner_build import build_runner
 from .testing_config import (add_dump_metrics, add_tta,
                              trigger_visualization_hook)
+from .train_config_check import check_train_config
 from .train_loop_check import check_loop_keys, check_train_loop
 
 __all__ = [
@@ -129,5 +131,6 @@ __all__ = [
     'train_batch_size', 'kept_schedule_effect', 'TRAIN_BATCH_KEY',
     'train_batch_record', 'recorded_batch', 'batch_change_warning',
     'lr_scales', 'unscaled_groups', 'unrecorded_scale_note', 'epoch_lengths',
-    'same_in_epochs', 'checkpoint_file', 'new_run_args', 'new_work_dir'
+    'same_in_epochs', 'checkpoint_file', 'new_run_args', 'new_work_dir',
+    'check_train_config'
 ]

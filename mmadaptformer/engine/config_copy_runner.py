@@ -14,7 +14,8 @@ before training (``--resume`` without the ``--pretrained`` it trained with)
 did the same.
 
 :class:`ConfigCopyRunner`, the runner ``tools/train.py`` and
-``tools/test.py`` build (:func:`build_runner`), dumps instead:
+``tools/test.py`` build (:func:`~mmadaptformer.engine.build_runner`),
+dumps instead:
 
 * every run's config next to its log, ``work_dir/<timestamp>/<config file
   name>``, when the runner is built, as MMEngine does;
@@ -23,7 +24,8 @@ did the same.
   and every ``before_train`` hook has passed. It is replaced atomically.
 
 It also refuses a ``work_dir`` that is a file or under one, or through a
-link another user planted,
+link another user planted, and a new training run's ``load_from`` that its
+own checkpoints would replace,
 takes ``default_hooks.NAME=None`` as removing that hook for every name,
 and takes the datasets the tools built and read before it
 (:meth:`ConfigCopyMixin.use_datasets`), so that each is built once a run.
@@ -41,25 +43,13 @@ from mmengine.dist import is_main_process, master_only
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
-from mmadaptformer.utils import (ConfigError, atomic_write,
-                                 upcast_mmaction_head_scores)
-from mmadaptformer.utils.config_place import (given_cfg_options, mistake_place,
-                                              option_place)
-from mmadaptformer.utils.image_loading_agreement import \
-    warn_image_loading_ignored
+from mmadaptformer.utils import ConfigError, atomic_write
+from mmadaptformer.utils.load_from_overwrite import (hook_settings,
+                                                     overwritten_load_from)
 from mmadaptformer.utils.output_folder import output_folder_problem
-from mmadaptformer.utils.pipelines_agreement import \
-    warn_test_pipelines_disagree
-from mmadaptformer.utils.random_sampling import warn_random_sampling
-from mmadaptformer.utils.registry_names import lookup_type, not_registered
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
-from .hooks.data_health_hook import DataHealthHook
-from .hooks.registration import add_hook_once
-from .hooks.resume_check_hook import add_resume_check_hook
 
-__all__ = [
-    'ConfigCopyMixin', 'ConfigCopyRunner', 'build_runner', 'config_copy_name'
-]
+__all__ = ['ConfigCopyMixin', 'ConfigCopyRunner', 'config_copy_name']
 
 
 def config_copy_name(cfg: Config, timestamp: str) -> str:
@@ -102,8 +92,9 @@ class ConfigCopyMixin:
     training run's: see :mod:`mmadaptformer.engine.config_copy_runner`.
 
     Put it before the runner class in the bases, as
-    :class:`ConfigCopyRunner` does; :func:`build_runner` does so for a
-    config's own ``runner_type``.
+    :class:`ConfigCopyRunner` does;
+    :func:`~mmadaptformer.engine.build_runner` does so for a config's own
+    ``runner_type``.
 
     It also refuses a ``work_dir`` that is a file, lies under one, cannot
     be written in, or leads through a symbolic link that another user
@@ -112,7 +103,8 @@ class ConfigCopyMixin:
     before the runner makes the folder (which ended in MMEngine's
     ``FileExistsError`` or ``NotADirectoryError`` traceback) and writes its
     log there: built by
-    :func:`build_runner`, by ``ConfigCopyRunner.from_cfg(cfg)`` or by
+    :func:`~mmadaptformer.engine.build_runner`, by
+    ``ConfigCopyRunner.from_cfg(cfg)`` or by
     ``RUNNERS.build(cfg)`` with ``runner_type='ConfigCopyRunner'`` (as
     MMAction2's and MMPretrain's ``tools/train.py`` build a config's
     ``runner_type``), every such runner is made here.
@@ -133,7 +125,25 @@ class ConfigCopyMixin:
         # build_dataloader as they are, and the datasets to build them on.
         self._loader_cfgs = {loader: given.get(loader) for loader in LOADERS}
         self._given_datasets: Dict[str, object] = {}
+        self._start = (given.get('load_from'), given.get('resume', False))
         super().__init__(*args, **kwargs)
+
+    def train(self):
+        """Train as MMEngine's ``Runner.train`` does; first refuse a new
+        run whose ``load_from`` is a file its checkpoint hook would write
+        (:func:`~mmadaptformer.utils.load_from_overwrite.
+        overwritten_load_from`): its own ``epoch_2.pth`` replaced the
+        checkpoint it started from.
+
+        Raises:
+            ConfigError: ``load_from FILE: this new run writes its
+                epoch_{}.pth checkpoints into its work dir ...``.
+        """
+        problem = overwritten_load_from(*self._start, self.work_dir,
+                                        hook_settings(self.hooks))
+        if problem is not None:
+            raise ConfigError(problem)
+        return super().train()
 
     def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
         """Register the default hooks as MMEngine does, a config entry of
@@ -255,131 +265,3 @@ class ConfigCopyRunner(ConfigCopyMixin, Runner):
     Examples:
         >>> runner_type = 'ConfigCopyRunner'
     """
-
-
-# Runner classes named by a config's runner_type, with the mixin in front.
-_WITH_MIXIN: Dict[type, type] = {}
-
-
-def _with_config_copy(runner_cls: type) -> type:
-    if issubclass(runner_cls, ConfigCopyMixin):
-        return runner_cls
-    if runner_cls not in _WITH_MIXIN:
-        _WITH_MIXIN[runner_cls] = type(runner_cls.__name__,
-                                       (ConfigCopyMixin, runner_cls),
-                                       {'__doc__': runner_cls.__doc__})
-    return _WITH_MIXIN[runner_cls]
-
-
-def _removed_data_health(cfg: Config) -> bool:
-    """Whether the config removes the recipes' ``DataHealthHook`` by its
-    name (``default_hooks.data_health=None``)."""
-    default_hooks = cfg.get('default_hooks') or {}
-    return 'data_health' in default_hooks and default_hooks[
-        'data_health'] is None
-
-
-def _runner_type_place(cfg: Config, runner_type) -> str:
-    """Where a wrong ``runner_type`` was given, for its error."""
-    return mistake_place(cfg.filename or 'the config', 'runner_type',
-                         given_cfg_options(), runner_type)
-
-
-def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
-    """Build the runner of ``cfg`` as MMAction2's and MMPretrain's tools
-    do (``Runner.from_cfg``, or the config's ``runner_type``), with
-    :class:`ConfigCopyMixin`'s config copies, a
-    :class:`~mmadaptformer.engine.hooks.resume_check_hook.ResumeCheckHook`
-    (unless the config lists one), so that ``--resume`` never continues
-    from a checkpoint without (or with another run's) optimizer and
-    scheduler state, a
-    :class:`~mmadaptformer.engine.hooks.data_health_hook.DataHealthHook`
-    (unless the config lists one, as the recipes' ``default_hooks`` do), so
-    that a validation or test ``CheckedImageDataset`` or
-    ``CheckedVideoDataset`` with ``test_mode=False`` is refused instead of
-    scoring other samples in place of broken files (not where the config
-    removes it, ``default_hooks.data_health=None``: that is said in a
-    warning), and with float32
-    scores from the mmaction2 heads
-    (:func:`~mmadaptformer.utils.upcast_mmaction_head_scores`) for
-    evaluation under bfloat16 autocast. A video config whose
-    ``test_dataloader`` pipeline differs from its top-level
-    ``test_pipeline`` (which mmaction2's ``inference_recognizer`` reads) is
-    warned about once (:func:`~mmadaptformer.utils.pipelines_agreement.
-    warn_test_pipelines_disagree`), as is a validation or test frame sampler
-    without ``test_mode=True`` (:func:`~mmadaptformer.utils.random_sampling.
-    warn_random_sampling`), and so is an image config whose test
-    ``LoadImageFromFile`` has arguments mmpretrain's inferencers drop
-    (:func:`~mmadaptformer.utils.image_loading_agreement.
-    warn_image_loading_ignored`).
-
-    Args:
-        cfg (Config): The run's config, with ``work_dir`` set.
-        datasets (Mapping[str, object], optional): ``{loader: dataset}``,
-            datasets built from ``cfg``'s dataloaders and fully
-            initialised, for the Runner to use instead of building them
-            again (:meth:`ConfigCopyMixin.use_datasets`). Defaults to
-            None: the Runner builds every dataset.
-
-    Raises:
-        ConfigError: If ``work_dir`` is a file, lies under one, or leads
-            through a symbolic link that another user made in a folder
-            anyone can write in (:class:`ConfigCopyMixin`).
-
-    Returns:
-        Runner: :class:`ConfigCopyRunner`, or for a config that names
-        another ``runner_type``, an instance of a subclass of that class
-        with :class:`ConfigCopyMixin` in front.
-    """
-    # MMAction2's inference_recognizer reads another test pipeline than
-    # this run's test dataloader feeds: said before the run, once.
-    # A validation or test sampler without test_mode=True scores the same
-    # video differently on every call: said before the run, once.
-    warn_random_sampling(cfg, cfg.filename or 'the config',
-                         ('val_dataloader', 'test_dataloader'))
-    warn_test_pipelines_disagree(cfg, cfg.filename or 'the config')
-    # MMPretrain's inferencers drop the test LoadImageFromFile's arguments
-    # (grayscale, ...) that this run's tests honour: said once too.
-    if cfg.get('default_scope') == 'mmpretrain':
-        warn_image_loading_ignored(cfg, cfg.filename or 'the config')
-    runner_type = cfg.get('runner_type', None)
-    if runner_type is None:
-        runner_cls = ConfigCopyRunner
-    else:
-        # Looked up as MMEngine's build_runner_from_cfg does.
-        found = lookup_type(RUNNERS, runner_type, cfg.get('_scope_', None))
-        runner_cls = found.cls
-        if runner_cls is None and isinstance(runner_type, str):
-            raise not_registered(
-                _runner_type_place(cfg, runner_type), runner_type, found.scope,
-                found.registry)
-        if not isinstance(runner_cls, type):
-            raise ConfigError(
-                f'{_runner_type_place(cfg, runner_type)}: a runner_type is '
-                'the name of a registered runner class (such as '
-                '\'Runner\') or the class itself.')
-    if runner_cls is not ConfigCopyRunner:
-        runner_cls = _with_config_copy(runner_cls)
-    # ConfigCopyMixin refuses a work_dir that is a file or a planted link.
-    runner = runner_cls.from_cfg(cfg)
-    runner.use_datasets(datasets or {})
-    add_resume_check_hook(runner)
-    if _removed_data_health(cfg):
-        # The option that removed it, if a tool was given one: the file
-        # may still name the hook.
-        removed_by = option_place('default_hooks.data_health',
-                                  given_cfg_options())
-        place = (
-            removed_by or f'default_hooks.data_health=None in {cfg.filename}')
-        runner.logger.warning(
-            f'{place}: this run has no DataHealthHook, so broken files '
-            'skipped in training are not '
-            'counted and a validation or test set that would score other '
-            'samples in their place is not refused.')
-    else:
-        add_hook_once(runner, DataHealthHook)
-    # Under val_cfg/test_cfg fp16 on the CPU (tools/test.py --amp) the
-    # mmaction2 heads' scores are bfloat16, which its metrics (numpy)
-    # refuse; AdaptAmpOptimWrapper adds the same hook only when training.
-    upcast_mmaction_head_scores(runner.model)
-    return runner

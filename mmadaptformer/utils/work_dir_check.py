@@ -11,14 +11,19 @@ the Runner. :func:`refuse_work_dir` names it on one line first; the
 Runners that :func:`~mmadaptformer.engine.build_runner` builds refuse it
 too (:class:`~mmadaptformer.engine.config_copy_runner.ConfigCopyMixin`),
 for a script that builds one directly.
+
+:func:`refuse_two_work_dirs` refuses ``--work-dir A`` beside
+``--cfg-options work_dir=B`` naming another folder: ``tools/train.py``
+took B (its options were merged last), ``tools/test.py`` A, without a word.
 """
 import argparse
+import os.path as osp
 from typing import Optional
 
 from .local_files import home_expanded
 from .output_folder import output_folder_problem
 
-__all__ = ['refuse_work_dir']
+__all__ = ['refuse_two_work_dirs', 'refuse_work_dir']
 
 
 def refuse_work_dir(parser: argparse.ArgumentParser, work_dir,
@@ -48,3 +53,29 @@ def refuse_work_dir(parser: argparse.ArgumentParser, work_dir,
     problem = output_folder_problem(work_dir, what)
     if problem:
         parser.error(problem)
+
+
+def refuse_two_work_dirs(parser: argparse.ArgumentParser, given: Optional[str],
+                         cfg_options: Optional[dict]) -> None:
+    """End a tool with ``parser.error`` (exit status 2) if ``--work-dir``
+    and ``--cfg-options work_dir=...`` name two folders (compared with
+    ``~`` expanded, as absolute paths), naming both values. The same
+    folder given both ways is left alone.
+
+    Args:
+        parser (argparse.ArgumentParser): The tool's parser.
+        given (str, optional): ``--work-dir``, as the command line gives it.
+        cfg_options (dict, optional): ``--cfg-options``.
+    """
+    if given is None or 'work_dir' not in (cfg_options or {}):
+        return
+    option = cfg_options['work_dir']
+    if isinstance(option, str) and _folder(option) == _folder(given):
+        return
+    parser.error(
+        f'--work-dir {given} and --cfg-options work_dir={option} name two '
+        'work dirs; give one of them.')
+
+
+def _folder(path: str) -> str:
+    return osp.abspath(home_expanded(path))

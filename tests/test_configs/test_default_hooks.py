@@ -14,7 +14,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmadaptformer.engine import ResumeCheckHook
-from mmadaptformer.engine.config_copy_runner import build_runner
+from mmadaptformer.engine.runner_build import build_runner
 
 OUTSIDE_RECIPES = sorted(
     glob.glob(osp.join(CONFIGS, 'examples', '*.py')) +

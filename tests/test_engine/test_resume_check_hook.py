@@ -18,7 +18,7 @@ from mmengine.config import Config
 from mmengine.runner import Runner
 
 from mmadaptformer.engine import ResumeCheckHook, ResumeStateError
-from mmadaptformer.engine.config_copy_runner import build_runner
+from mmadaptformer.engine.runner_build import build_runner
 from mmadaptformer.utils import safe_torch_load
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 

@@ -8,9 +8,9 @@ config, or the same ``--work-dir``, writes its own ``epoch_2.pth`` over
 the file it loaded. So every advised new run names a work dir of its own,
 beside the resumed run's and named for the file it starts from.
 """
-import os.path as osp
-
 from mmengine.runner import Runner
+
+from mmadaptformer.utils.new_work_dir_name import new_work_dir_name
 
 __all__ = ['checkpoint_file', 'new_run_args', 'new_work_dir']
 
@@ -31,7 +31,8 @@ def checkpoint_file(source: str) -> str:
 
 def new_work_dir(runner: Runner, source: str) -> str:
     """The work dir for a new run from ``source``: the resumed run's, with
-    ``_from_<file name>`` added (``work_dirs/x_from_epoch_2``).
+    ``_from_<file name>`` added (``work_dirs/x_from_epoch_2``;
+    :func:`~mmadaptformer.utils.new_work_dir_name.new_work_dir_name`).
 
     Args:
         runner (Runner): The resuming runner.
@@ -42,13 +43,7 @@ def new_work_dir(runner: Runner, source: str) -> str:
         holds ``source``.
     """
     file = checkpoint_file(source)
-    name = osp.splitext(osp.basename(file))[0] if file != 'FILE' else 'file'
-    work_dir = f'{osp.normpath(runner.work_dir)}_from_{name}'
-    # A resume from <x>_from_epoch_2/epoch_2.pth into <x> itself.
-    while file != 'FILE' and osp.abspath(work_dir) == osp.dirname(
-            osp.abspath(file)):
-        work_dir += '_new'
-    return work_dir
+    return new_work_dir_name(runner.work_dir, None if file == 'FILE' else file)
 
 
 def new_run_args(runner: Runner, source: str) -> str:

@@ -1,0 +1,126 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Which ``load_from`` files a new training run's checkpoint hook would
+write over (:func:`overwritten_load_from`): the names MMEngine's
+``CheckpointHook`` gives its files, in the folder it saves in. The tools'
+and the Runners' refusals: ``tests/test_tools/
+test_load_from_overwrite_W.py``, ``tests/test_engine/
+test_load_from_overwrite_runner_W.py``."""
+import os.path as osp
+
+import pytest
+from mmengine.config import Config
+from mmengine.hooks import CheckpointHook
+
+from mmadaptformer.engine import AtomicCheckpointHook
+from mmadaptformer.utils.load_from_overwrite import (checkpoint_folder,
+                                                     config_checkpoint_hooks,
+                                                     hook_settings,
+                                                     overwritten_load_from)
+
+
+def _refused(load_from, hook=None, work_dir='/runs/x', resume=False):
+    return overwritten_load_from(load_from, resume, work_dir,
+                                 [hook or {}]) is not None
+
+
+@pytest.mark.parametrize(
+    'load_from, hook, refused',
+    [
+        ('/runs/x/epoch_7.pth', {}, True),
+        ('/runs/x/../x/epoch_2.pth', {}, True),
+        ('/runs/x/epoch_best.pth', {}, False),
+        ('/runs/x/mine.pth', {}, False),
+        ('/runs/x/sub/epoch_2.pth', {}, False),
+        ('/runs/x/last_checkpoint', {}, True),
+        ('/runs/x/iter_8.pth', dict(by_epoch=False), True),
+        ('/runs/x/epoch_2.pth', dict(by_epoch=False), False),
+        ('/runs/x/ckpt_002.pth', dict(filename_tmpl='ckpt_{:03d}.pth'), True),
+        ('/runs/x/ckpts/e_3.pth', dict(filename_tmpl='ckpts/e_{}.pth'), True),
+        ('/runs/x/e_3.pth', dict(filename_tmpl='ckpts/e_{}.pth'), False),
+        # MMEngine replaces a '/' of the best file's name.
+        ('/runs/x/best_acc_ckpts_e_3.pth',
+         dict(filename_tmpl='ckpts/e_{}.pth', save_best='acc'), True),
+        ('/runs/x/best_accuracy_top1_epoch_2.pth', dict(save_best='auto'),
+         True),
+        ('/runs/x/best_accuracy_top1_epoch_2.pth', {}, False),
+        # out_dir: the hook saves in out_dir/<the work dir's name>.
+        ('/ckpts/x/epoch_2.pth', dict(out_dir='/ckpts'), True),
+        ('/runs/x/epoch_2.pth', dict(out_dir='/ckpts'), False),
+        # ... but last_checkpoint stays in the work dir.
+        ('/runs/x/last_checkpoint', dict(out_dir='/ckpts'), True),
+        ('/runs/x/epoch_2.pth', dict(out_dir='/runs/x'), True),
+        ('s3://bucket/x/epoch_2.pth', dict(out_dir='s3://bucket'), False),
+        ('http://host/runs/x/epoch_2.pth', {}, False),
+    ])
+def test_the_names_a_checkpoint_hook_writes(load_from, hook, refused):
+    assert _refused(load_from, hook) is refused
+
+
+def test_resume_and_runs_without_a_checkpoint_hook_are_left_alone():
+    assert not _refused('/runs/x/epoch_2.pth', resume=True)
+    assert overwritten_load_from('/runs/x/epoch_2.pth', False, '/runs/x',
+                                 []) is None
+    assert not _refused(None)
+
+
+def test_a_link_is_judged_by_its_name_and_by_its_file(tmp_path):
+    work = tmp_path / 'x'
+    work.mkdir()
+    (work / 'epoch_2.pth').write_bytes(b'mine')
+    (tmp_path / 'start.pth').symlink_to(work / 'epoch_2.pth')
+    (work / 'epoch_3.pth').symlink_to(tmp_path / 'start.pth')
+    assert _refused(str(tmp_path / 'start.pth'), work_dir=str(work))
+    assert _refused(str(work / 'epoch_3.pth'), work_dir=str(work))
+    # The work dir through a link to it.
+    (tmp_path / 'alias').symlink_to(work)
+    assert _refused(
+        str(work / 'epoch_2.pth'), work_dir=str(tmp_path / 'alias'))
+
+
+def test_the_settings_of_a_config_and_of_built_hooks():
+    assert config_checkpoint_hooks(Config()) == [{}]
+    assert config_checkpoint_hooks(
+        Config(dict(default_hooks=dict(checkpoint=None)))) == []
+    hook = dict(type='CheckpointHook', by_epoch=False)
+    assert config_checkpoint_hooks(
+        Config(dict(default_hooks=dict(checkpoint=hook)))) == [hook]
+    assert hook_settings([
+        AtomicCheckpointHook(by_epoch=False, out_dir='/ckpts'),
+        object(),
+        CheckpointHook(save_best='acc')
+    ]) == [
+        dict(
+            by_epoch=False,
+            filename_tmpl='iter_{}.pth',
+            out_dir='/ckpts',
+            save_best=None),
+        dict(
+            by_epoch=True,
+            filename_tmpl='epoch_{}.pth',
+            out_dir=None,
+            save_best=['acc'])
+    ]
+    assert checkpoint_folder('/runs/x/', '/ckpts') == '/ckpts/x'
+    assert checkpoint_folder('/runs/x', None) == '/runs/x'
+
+
+def test_the_line_names_the_file_the_work_dir_and_another_one():
+    line = overwritten_load_from('runs/x/ckpts/e_3.pth', False, 'runs/x',
+                                 [dict(filename_tmpl='ckpts/e_{}.pth')])
+    assert line == (
+        'load_from runs/x/ckpts/e_3.pth: this new run writes its '
+        'ckpts/e_{}.pth checkpoints into its work dir runs/x (checkpoints in '
+        f'{osp.abspath("runs/x/ckpts")}), which would replace the file it '
+        'starts from. Train in another work dir (--work-dir runs/x_from_e_3),'
+        ' or copy the file out first (cp runs/x/ckpts/e_3.pth runs/x_e_3.pth,'
+        ' then --cfg-options load_from=runs/x_e_3.pth); --resume '
+        'runs/x/ckpts/e_3.pth continues the run that wrote it instead.')
+    line = overwritten_load_from('/my runs/x/last_checkpoint', False,
+                                 '/my runs/x', [dict(out_dir='/ckpts')])
+    assert line.startswith(
+        'load_from /my runs/x/last_checkpoint: this new run writes its '
+        'last_checkpoint record into its work dir /my runs/x, which would '
+        'replace the file it starts from. Train in another work dir '
+        "(--work-dir '/my runs/x_from_last_checkpoint'), or copy the file "
+        "out first (cp '/my runs/x/last_checkpoint' "
+        "'/my runs/x_last_checkpoint.pth', ")
