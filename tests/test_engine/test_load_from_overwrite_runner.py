@@ -4,7 +4,7 @@ writes is refused by every Runner :func:`build_runner` builds (and
 ``ConfigCopyRunner`` built directly) when ``train()`` starts, before it
 loads or saves anything: a script that builds the Runner itself saved its
 ``epoch_2.pth`` over the checkpoint it started from. The tool:
-``tests/test_tools/test_load_from_overwrite_W.py``."""
+``tests/test_tools/test_load_from_overwrite.py``."""
 import hashlib
 import os
 import shutil

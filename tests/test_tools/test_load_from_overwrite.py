@@ -8,8 +8,8 @@ Before: ``--work-dir W --cfg-options load_from=W/epoch_2.pth`` trained and
 saved its own ``epoch_2.pth`` over the checkpoint it started from (its md5
 changed). Real processes of the tool on a real tiny image training run's
 work dir (the Runners: ``tests/test_engine/
-test_load_from_overwrite_runner_W.py``; the names:
-``tests/test_utils/test_load_from_names_W.py``)."""
+test_load_from_overwrite_runner.py``; the names:
+``tests/test_utils/test_load_from_names.py``)."""
 import hashlib
 import os
 import shutil

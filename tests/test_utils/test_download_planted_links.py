@@ -8,7 +8,7 @@ record. Before, the record's ``open(scratch, 'w')`` truncated the linked
 file to the address; a file found in the cache by its hashed name had its
 record written through a fixed scratch name (``NAME.record.url``) that
 anyone could plant first. (The download's own scratch files are in a
-folder no other user can write in: test_download_scratch_W.py.)
+folder no other user can write in: test_download_scratch.py.)
 """
 import hashlib
 import http.server

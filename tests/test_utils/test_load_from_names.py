@@ -3,8 +3,8 @@
 write over (:func:`overwritten_load_from`): the names MMEngine's
 ``CheckpointHook`` gives its files, in the folder it saves in. The tools'
 and the Runners' refusals: ``tests/test_tools/
-test_load_from_overwrite_W.py``, ``tests/test_engine/
-test_load_from_overwrite_runner_W.py``."""
+test_load_from_overwrite.py``, ``tests/test_engine/
+test_load_from_overwrite_runner.py``."""
 import os.path as osp
 
 import pytest
