@@ -255,7 +255,8 @@ def _lr_effect(runner: Runner, checkpoint: dict, old: dict, new: dict) -> str:
     saved, own = _lrs(runner, checkpoint)
     if _same_lr(runner, checkpoint):
         off = (': auto_scale_lr is off, so it is not rescaled to this batch'
-               if new.get('lr_scale') is None else '')
+               if new.get('lr_scale') is None
+               and _effective(old) != _effective(new) else '')
         return (f' The lr stays the checkpoint\'s {saved} (base value, '
                 f'before any param_scheduler){off}.')
     old_source = _lr_source(old.get('lr_scale'), None, 'its')
