@@ -81,7 +81,8 @@ def init_model(config: Union[str, Config],
     ``inference_recognizer`` reads from ``model.cfg``) is warned about once
     (:func:`~mmadaptformer.utils.pipelines_agreement.
     warn_test_pipelines_disagree`), and so is a test frame sampler without
-    ``test_mode=True``, which scores the same video differently on every
+    ``test_mode=True`` or a random crop, flip or augmentation there, which
+    scores the same video differently on every
     call (:func:`~mmadaptformer.utils.random_sampling.
     warn_random_sampling`). So is an image config whose test
     ``LoadImageFromFile`` has arguments (``color_type='grayscale'``, ...)

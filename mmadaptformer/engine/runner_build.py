@@ -80,7 +80,8 @@ def build_runner(cfg: Config, datasets: Optional[Mapping[str, object]] = None):
     ``test_pipeline`` (which mmaction2's ``inference_recognizer`` reads) is
     warned about once (:func:`~mmadaptformer.utils.pipelines_agreement.
     warn_test_pipelines_disagree`), as is a validation or test frame sampler
-    without ``test_mode=True`` (:func:`~mmadaptformer.utils.random_sampling.
+    without ``test_mode=True`` or a random crop, flip or augmentation there
+    (:func:`~mmadaptformer.utils.random_sampling.
     warn_random_sampling`), and so is an image config whose test
     ``LoadImageFromFile`` has arguments mmpretrain's inferencers drop
     (:func:`~mmadaptformer.utils.image_loading_agreement.

@@ -15,18 +15,24 @@ Two mistakes of inheritance ended the tools (and the APIs) with a bare
 :class:`~.config_error.ConfigError` and a ``KeyError``) on one line. It
 reads what MMEngine's ``Config._file2dict`` held when it raised (the file
 it was reading, its bases' merged keys) from the error's traceback: MMEngine
-says no more in public.
+says no more in public. :func:`naming_base_mistakes` wraps a reader with
+it: :func:`~.config_loading.read_config` (our tools and APIs) and the
+``Config.fromfile`` that :func:`~.config_file_guard.guard_config_file_reads`
+installs (mmaction2's ``init_recognizer`` and Inferencers, mmpretrain's
+``get_model`` given a ``.py`` path).
 """
+import functools
+import os
 import os.path as osp
 import re
 import traceback
-from typing import List, Optional
+from typing import Callable, List, Optional
 
 from .config_error import ConfigError
 from .config_inheritance import named_bases
 from .registry_names import close_hint
 
-__all__ = ['ConfigKeyError', 'base_key_error']
+__all__ = ['ConfigKeyError', 'base_key_error', 'naming_base_mistakes']
 
 #: MMEngine's own duplicate-bases message (mmengine/config/config.py).
 _DUPLICATE = 'Duplicate key is not allowed among bases'
@@ -182,3 +188,31 @@ def base_key_error(config: str, exc: KeyError) -> Optional[ConfigKeyError]:
            for frame_code, _ in traceback.walk_tb(exc.__traceback__)):
         return _reference_error(config, frame)
     return None
+
+
+def naming_base_mistakes(fromfile: Callable) -> Callable:
+    """``fromfile`` (MMEngine's ``Config.fromfile``), raising
+    :func:`base_key_error`'s :class:`ConfigKeyError` from the ``KeyError``
+    of a mistake in the config's bases; any other error unchanged.
+
+    Args:
+        fromfile (Callable): The reader, called with the config file first.
+
+    Returns:
+        Callable: The reader, its base mistakes named.
+    """
+
+    @functools.wraps(fromfile)
+    def named(filename, *args, **kwargs):
+        try:
+            return fromfile(filename, *args, **kwargs)
+        except KeyError as exc:
+            if isinstance(exc, ConfigKeyError) \
+                    or not isinstance(filename, (str, os.PathLike)):
+                raise
+            error = base_key_error(str(filename), exc)
+            if error is None:
+                raise
+            raise error from exc
+
+    return named

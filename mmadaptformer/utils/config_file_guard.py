@@ -17,7 +17,10 @@ only (:func:`check_model_name_file`).
 
 Every config read of the process passes the same ``Config.fromfile``, so
 it also reads one config at a time there (:mod:`~.config_read_lock`):
-MMEngine's reader is not thread-safe.
+MMEngine's reader is not thread-safe; and names a ``{{_base_.X}}`` typo or a
+key two bases define as our tools do
+(:func:`~.config_base_errors.naming_base_mistakes`), where MMEngine raised
+a bare ``KeyError``.
 """
 import functools
 import os
@@ -25,6 +28,7 @@ import os.path as osp
 from typing import Callable
 
 from .checkpoint_formats import API_ORDER, file_kind
+from .config_base_errors import naming_base_mistakes
 from .config_error import NotAConfigFileError
 from .config_loading import check_config_file
 from .config_read_lock import one_read_at_a_time
@@ -93,8 +97,8 @@ def _checked_get(get: Callable) -> Callable:
 
 
 def guard_config_file_reads() -> None:
-    """Name a checkpoint, video or image given to the APIs as a config,
-    and read one config at a time.
+    """Name a checkpoint, video or image given to the APIs as a config
+    and a mistake in a config's bases, and read one config at a time.
 
     Wraps ``mmengine.config.Config.fromfile`` (behind mmaction2's
     ``init_recognizer`` and Inferencers, and MMEngine's) and mmpretrain's
@@ -102,7 +106,10 @@ def guard_config_file_reads() -> None:
     Inferencers), both public: an existing file that is not a config is
     refused by :func:`~.config_loading.check_config_file` and, for
     mmpretrain, which reads only ``.py`` configs, any file but a ``.py``
-    one by :func:`check_model_name_file`.
+    one by :func:`check_model_name_file`; a ``{{_base_.X}}`` that the
+    bases do not define, or a key two bases define, raises a
+    :class:`~.config_base_errors.ConfigKeyError`
+    (:func:`~.config_base_errors.naming_base_mistakes`).
     Anything else goes through unchanged, one ``Config.fromfile`` at a
     time in the process (:func:`~.config_read_lock.one_read_at_a_time`;
     the check before it is not held up). Called once, by
@@ -112,6 +119,6 @@ def guard_config_file_reads() -> None:
     from mmpretrain.apis.model import ModelHub
     fromfile = Config.__dict__['fromfile'].__func__
     Config.fromfile = staticmethod(
-        _checked_fromfile(one_read_at_a_time(fromfile)))
+        _checked_fromfile(naming_base_mistakes(one_read_at_a_time(fromfile))))
     get = ModelHub.__dict__['get'].__func__
     ModelHub.get = classmethod(_checked_get(get))

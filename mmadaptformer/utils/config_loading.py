@@ -28,7 +28,7 @@ from typing import Optional
 from mmengine.config import Config
 
 from .checkpoint_formats import TOOL_ORDER, file_kind
-from .config_base_errors import base_key_error
+from .config_base_errors import naming_base_mistakes
 from .config_error import ConfigError, NotAConfigFileError
 from .config_inheritance import base_files, missing_base_place
 from .config_read_lock import one_read_at_a_time, parse_source
@@ -38,8 +38,8 @@ __all__ = ['check_config_file', 'read_config', 'load_config_file']
 
 #: MMEngine's own ``Config.fromfile`` (the guard that wraps it imports this
 #: module, so this runs before the wrap), one read at a time as the wrapped
-#: one: it is not thread-safe.
-_FROMFILE = one_read_at_a_time(Config.fromfile)
+#: one (it is not thread-safe), its base mistakes named as the wrapped one.
+_FROMFILE = naming_base_mistakes(one_read_at_a_time(Config.fromfile))
 
 
 def check_config_file(path: str, order: str = TOOL_ORDER) -> None:
@@ -86,13 +86,7 @@ def read_config(path: str, order: str = TOOL_ORDER) -> Config:
             :class:`~.config_error.ConfigError` and a ``KeyError``.
     """
     check_config_file(path, order)
-    try:
-        return _FROMFILE(path)
-    except KeyError as exc:
-        error = base_key_error(path, exc)
-        if error is None:
-            raise
-        raise error from exc
+    return _FROMFILE(path)
 
 
 def _syntax_error(path: str) -> Optional[SyntaxError]:

@@ -1,5 +1,6 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
-"""A validation or test pipeline that samples frames at random, named.
+"""A validation or test pipeline that samples frames, crops, flips or
+augments at random, named.
 
 mmaction2's frame samplers (``SampleFrames``, ``DenseSampleFrames``,
 ``SampleAVAFrames``, ``UniformSample``, ``UniformSampleFrames``, ...) take
@@ -7,10 +8,16 @@ mmaction2's frame samplers (``SampleFrames``, ``DenseSampleFrames``,
 random, as training wants. A validation or test pipeline copied from the
 training one therefore scored the same video differently on every call
 (0.4460, then 0.4424), in ``tools/test.py``, in validation and in
-inference, and no message said why. mmaction2's own configs set
-``test_mode=True`` in every validation and test sampler; a random one there
-is taken for a mistake, and :func:`warn_random_sampling` says so once per
-config, key and process, naming the key, the transform and the fix.
+inference, and no message said why. The training pipeline's random crops,
+flips and colour changes (``RandomResizedCrop``, ``Flip``, ``ColorJitter``,
+``RandAugment``, ...: :func:`~.random_transforms.random_transforms`) do the
+same. mmaction2's and mmpretrain's own configs set ``test_mode=True`` in
+every validation and test sampler and crop there with ``CenterCrop`` (or
+``ThreeCrop``/``TenCrop``); a random step there is taken for a mistake, and
+:func:`warn_random_sampling` says so once per config, pipeline and
+process, naming the key, the transform and the fix. Only the pipelines the
+dataloaders run are read: a top-level ``test_pipeline`` no dataloader uses
+is not.
 """
 import inspect
 import logging
@@ -22,6 +29,7 @@ from mmengine.registry import TRANSFORMS
 
 from .config_place import given_cfg_options, mistake_place
 from .pipelines import scoped_pipelines
+from .random_transforms import AUGMENT, CROP, FLIP, RESIZE, random_transforms
 from .registry_names import lookup_type
 
 __all__ = ['random_steps', 'random_sampling_messages', 'warn_random_sampling']
@@ -80,12 +88,71 @@ def random_steps(pipeline: Sequence,
     return found
 
 
+#: What a frame sampler without test_mode=True does.
+_SAMPLES = 'has no test_mode=True, so it samples frames at random'
+_SAMPLE = 'sample'
+
+#: The fix of each kind of random step; ``{it}`` is the step (``it``) or
+#: steps (``them``) of that kind, or their names where the pipeline has
+#: random steps of other kinds too.
+_FIXES = {
+    _SAMPLE: ("Add test_mode=True to {it} (mmaction2's own configs set it "
+              'in every validation and test sampler).'),
+    CROP: ('Use CenterCrop in place of {it}{several}, as {toolbox}\'s own '
+           'test pipelines do.'),
+    FLIP: ('Drop {it} (flip only as test-time augmentation, where each '
+           'view is flipped always or never).'),
+    RESIZE:
+    'Use Resize with one scale in place of {it}.',
+    AUGMENT:
+    'Drop {it} (a training augmentation).',
+}
+
+
+def _random_steps(pipeline: list, key: str,
+                  scope: Optional[str]) -> List[Tuple[str, str, str, str]]:
+    """``(key, name, what it does at random, kind)`` of each random step of
+    ``pipeline``: frame samplers (:func:`random_steps`), then crops, flips,
+    resizes and augmentations
+    (:func:`~.random_transforms.random_transforms`), in order."""
+    samplers = dict(random_steps(pipeline, scope))
+    found = []
+    for index, step in enumerate(pipeline):
+        step_key = f'{key}[{index}]'
+        if index in samplers:
+            found.append((step_key, samplers[index], _SAMPLES, _SAMPLE))
+        else:
+            found.extend(random_transforms(step, step_key, scope))
+    return found
+
+
+def _fixes(steps: list, video: bool) -> str:
+    """The fix of each kind among ``steps``, in their order."""
+    kinds = list(dict.fromkeys(kind for *_, kind in steps))
+    fixes = []
+    for kind in kinds:
+        names = list(
+            dict.fromkeys(name for _, name, _, k in steps if k == kind))
+        if len(kinds) > 1:
+            it = ' and '.join(names)
+        else:
+            it = 'it' if len(steps) == 1 else 'them'
+        fixes.append(_FIXES[kind].format(
+            it=it,
+            several=' (ThreeCrop or TenCrop to score several fixed crops)'
+            if video else '',
+            toolbox='mmaction2' if video else 'mmpretrain'))
+    return ' '.join(fixes)
+
+
 def random_sampling_messages(
         cfg: Config, source: str,
         loaders: Sequence[str]) -> Iterator[Tuple[str, str]]:
     """One ``(pipeline key, message)`` for each pipeline of the named
-    dataloaders with a step that samples at random
-    (:func:`random_steps`), in the config's default scope.
+    dataloaders with a step that samples frames at random
+    (:func:`random_steps`) or crops, flips, resizes or augments at random
+    (:func:`~.random_transforms.random_transforms`), in the config's
+    default scope.
 
     Args:
         cfg (Config): The config.
@@ -99,29 +166,29 @@ def random_sampling_messages(
     """
     options = given_cfg_options()
     scope = cfg.get('default_scope')
+    video = scope != 'mmpretrain'
     found = []  # [(key, pipeline, steps, keys of equal pipelines)]
     for key, pipeline in scoped_pipelines(cfg, loaders):
         twin = next((f for f in found if f[1] == pipeline), None)
         if twin is not None:
             twin[3].append(key)
             continue
-        steps = random_steps(pipeline, scope)
+        steps = _random_steps(pipeline, key, scope)
         if steps:
             found.append((key, pipeline, steps, []))
     for key, _, steps, twins in found:
-        index, name = steps[0]
-        place = mistake_place(source, f'{key}[{index}]', options)
-        more = ''.join(f', and {key}[{i}] ({n})' for i, n in steps[1:])
-        same = ''.join(f' (and {twin}[{index}], the same pipeline)'
+        first, name, does, _ = steps[0]
+        place = mistake_place(source, first, options)
+        more = ''.join(f', and {k} ({n})' + ('' if d == does else f' {d}')
+                       for k, n, d, _ in steps[1:])
+        same = ''.join(f' (and {twin}{first[len(key):]}, the same pipeline)'
                        for twin in twins)
         used = ' and '.join(_USED_IN[loader] for loader in _USED_IN if any(
             k.startswith(loader) for k in [key] + twins)) or 'where it is read'
         yield key, (
-            f'{place} ({name}){same} has no test_mode=True, so it samples '
-            f'frames at random{more}: the same video scores differently on '
-            f'every call ({used}). '
-            'Add test_mode=True to it (mmaction2\'s own configs set it in '
-            'every validation and test sampler).')
+            f'{place} ({name}){same} {does}{more}: the same '
+            f'{"video" if video else "image"} scores differently on every '
+            f'call ({used}). {_fixes(steps, video)}')
 
 
 def warn_random_sampling(cfg: Config, source: str,

@@ -213,7 +213,9 @@ def apply_upstream_fixes() -> None:
     10. mmengine and mmpretrain: wrap ``Config.fromfile`` and
         ``ModelHub.get`` so that a checkpoint, video or image given as the
         config is refused naming what it is and the order of files
-        (:mod:`~mmadaptformer.utils.config_file_guard`); the same wrap
+        (:mod:`~mmadaptformer.utils.config_file_guard`), and a mistake in
+        the config's bases is named on one line
+        (:mod:`~mmadaptformer.utils.config_base_errors`); the same wrap
         reads one config at a time (MMEngine's reader reloads
         ``pkg_resources`` and is not thread-safe), holding a lock no other
         lock is taken under (:mod:`~mmadaptformer.utils.config_read_lock`).

@@ -90,7 +90,11 @@ def test_resume_on_another_process_count_says_batch_and_lr(tmp_path, trained):
     (warning, ) = _warnings(log)
     meta = safe_torch_load(work / 'epoch_2.pth', map_location='cpu')['meta']
     assert meta['train_batch'] == dict(
-        world_size=2, batch_size=4, iters_per_epoch=1, lr_scale=1.)
+        world_size=2,
+        batch_size=4,
+        accumulative_counts=1,
+        iters_per_epoch=1,
+        lr_scale=1.)
     checkpoint = str(tmp_path / 'one' / 'epoch_2.pth')
     assert warning.startswith(
         f'Resuming from {checkpoint} with another total batch: the '
@@ -209,3 +213,24 @@ def test_resume_on_another_process_count_without_auto_scale_lr(
             ) in warning
     assert ('keep its total batch of 8 on 1 process (... --resume '
             '--cfg-options train_dataloader.batch_size=8)') in warning
+
+
+def test_resume_accumulating_the_checkpoints_batch(tmp_path, trained):
+    """On 1 process accumulating 2 batches of 4 (the 8 a step saw on 2
+    processes): no warning of another total batch (one said "8 (2
+    processes x 4) and this run has 4"), only of the auto_scale_lr factor
+    MMEngine gives the batch of one iteration, and of the schedule counted
+    in iterations, whose epochs take 2 of them now."""
+    cfg, work = trained
+    log = _resume(cfg, _copy(work, tmp_path, 'accumulated'), tmp_path,
+                  '--cfg-options', 'optim_wrapper.accumulative_counts=2')
+    (warning, ) = _warnings(log)
+    checkpoint = str(tmp_path / 'accumulated' / 'epoch_2.pth')
+    assert warning.startswith(
+        f'Resuming from {checkpoint} with another auto_scale_lr factor for '
+        'the same total batch of 8 (2 processes x 4 there, 1 process x 4, '
+        'accumulative_counts=2 here, so an epoch takes 2 iterations instead '
+        "of 1): x 1 in the checkpoint's run, x 0.5 in this one."), warning
+    assert 'another total batch' not in warning
+    assert 'LinearLR (param_scheduler[0]) ends at iteration 1: after epoch ' \
+        '1 there, 0.5 here' in warning, warning

@@ -12,13 +12,18 @@ optimizer state with its param groups whole, so the lr ``auto_scale_lr``
 gave the new batch does not apply (and the resume warned that the config's
 lr had changed, which it had not). A ``convert_to_iter_based`` schedule
 is restored in the checkpoint's iterations too, which fall in other
-epochs once an epoch takes another number of them.
+epochs once an epoch takes another number of them. Gradient accumulation
+(``optim_wrapper.accumulative_counts``) multiplies the batch an optimizer
+step sees: 2 processes accumulating 2 batches train as 4 processes that do
+not, and a resume that only changes the accumulation changes it.
 
 :class:`~.resume_check_hook.ResumeCheckHook` records the run's batch in
 ``meta['train_batch']`` when a checkpoint is saved
-(:func:`train_batch_record`); :func:`batch_change_warning` compares it
-with the resumed run's. A checkpoint saved before that has no record and
-is resumed as before.
+(:func:`train_batch_record`); :func:`batch_change_warning` compares the
+effective batches (processes x batch of one x accumulated batches) with
+the resumed run's. A checkpoint saved before that has no record and is
+resumed as before; one whose record predates ``accumulative_counts`` is
+taken to have accumulated none (1).
 """
 import math
 from typing import Any, List, Optional, Sequence, Tuple
@@ -57,6 +62,22 @@ def _epoch_length(runner: Runner) -> Optional[int]:
         return None
 
 
+def _accumulative_counts(runner: Runner) -> Optional[int]:
+    """The batches each optimizer step of the run accumulates: 1 where it
+    has no built optimizer wrapper, None where its wrappers accumulate
+    differently."""
+    # MMEngine 0.10.7's OptimWrapper keeps the count only there, with no
+    # public accessor; the built wrapper, not the config, as a Runner can
+    # be given one built.
+    counts = {
+        getattr(wrapper, '_accumulative_counts', 1)
+        for _, wrapper in named_optim_wrappers(runner)
+    }
+    if not counts:
+        return 1
+    return counts.pop() if len(counts) == 1 else None
+
+
 def train_batch_record(runner: Runner, resumed: Optional[dict] = None) -> dict:
     """What a checkpoint records of the batch its run trained with.
 
@@ -72,11 +93,14 @@ def train_batch_record(runner: Runner, resumed: Optional[dict] = None) -> dict:
         ``iters_per_epoch`` (the train DataLoader's length, which
         ``convert_to_iter_based`` multiplies by; None without one) and
         ``lr_scale`` (the factor ``auto_scale_lr`` gave the lr the optimizer
-        holds; None where it was off).
+        holds; None where it was off) and ``accumulative_counts`` (the
+        batches each optimizer step accumulates; None where its optimizer
+        wrappers accumulate differently).
     """
     return dict(
         world_size=runner.world_size,
         batch_size=train_batch_size(runner),
+        accumulative_counts=_accumulative_counts(runner),
         iters_per_epoch=_epoch_length(runner),
         lr_scale=resumed['lr_scale'] if isinstance(resumed, dict)
         and 'lr_scale' in resumed else _lr_scale(runner))
@@ -97,8 +121,23 @@ def _int(record: dict, key: str) -> Optional[int]:
 
 
 def _total(record: dict) -> Optional[int]:
+    """The batch of one iteration over all processes, which
+    ``auto_scale_lr`` scales the lr by."""
     world, batch = _int(record, 'world_size'), _int(record, 'batch_size')
     return world * batch if world and batch else None
+
+
+def _accumulated(record: dict) -> int:
+    """The record's ``accumulative_counts``: 1 for a record written before
+    it was (or of wrappers that accumulate differently)."""
+    return _int(record, 'accumulative_counts') or 1
+
+
+def _effective(record: dict) -> Optional[int]:
+    """The batch one optimizer step sees: :func:`_total` times the
+    accumulated batches."""
+    total = _total(record)
+    return total * _accumulated(record) if total else None
 
 
 def _processes(count: int) -> str:
@@ -216,7 +255,8 @@ def _lr_effect(runner: Runner, checkpoint: dict, old: dict, new: dict) -> str:
     saved, own = _lrs(runner, checkpoint)
     if _same_lr(runner, checkpoint):
         off = (': auto_scale_lr is off, so it is not rescaled to this batch'
-               if new.get('lr_scale') is None else '')
+               if new.get('lr_scale') is None
+               and _effective(old) != _effective(new) else '')
         return (f' The lr stays the checkpoint\'s {saved} (base value, '
                 f'before any param_scheduler){off}.')
     old_source = _lr_source(old.get('lr_scale'), None, 'its')
@@ -255,10 +295,14 @@ def _schedule_effect(runner: Runner, checkpoint: dict,
 
 def _resume_args(old: dict, new: dict, batch: Optional[int]) -> str:
     """The arguments to add to this run's ``--resume`` for a per-process
-    batch of ``batch`` and the checkpoint's ``auto_scale_lr``."""
+    batch of ``batch`` and the checkpoint's accumulation and
+    ``auto_scale_lr``."""
     options = []
     if batch and batch != _int(new, 'batch_size'):
         options.append(f'train_dataloader.batch_size={batch}')
+    if _accumulated(old) != _accumulated(new):
+        options.append(
+            f'optim_wrapper.accumulative_counts={_accumulated(old)}')
     was_on = old.get('lr_scale') is not None
     is_on = new.get('lr_scale') is not None
     if is_on and not was_on:
@@ -273,6 +317,7 @@ def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
     ways = []
     world, total = _int(old, 'world_size'), _total(old)
     here, now = _int(new, 'world_size'), _total(new)
+    effective = _effective(old)
     if world and world != here:
         tool = (f'tools/dist_train.sh CONFIG {world}'
                 if world > 1 else 'tools/train.py CONFIG')
@@ -280,8 +325,13 @@ def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
         ways.append(f'resume on {_processes(world)} ({tool} ... {args})')
     if total and here and total % here == 0:
         args = _resume_args(old, new, total // here)
-        keep = (f'keep its total batch of {total} on {_processes(here)}'
-                if total != now else 'resume with its auto_scale_lr')
+        if effective != _effective(new):
+            keep = f'keep its total batch of {effective} on {_processes(here)}'
+        elif total != now:
+            keep = (f'keep its iterations of {total} samples on '
+                    f'{_processes(here)}')
+        else:
+            keep = 'resume with its auto_scale_lr'
         ways.append(f'{keep} (... {args})')
     keep = f' To go on as it trained, {" or ".join(ways)}.' if ways else ''
     return (f'{keep} To train on with this run\'s batch and lr instead, '
@@ -291,8 +341,12 @@ def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
 
 
 def _split(record: dict) -> str:
-    """A total batch as processes x batch of one."""
-    return f'{_processes(record["world_size"])} x {record["batch_size"]}'
+    """A total batch as processes x batch of one, and the batches
+    accumulated where more than one."""
+    counts = _accumulated(record)
+    accumulated = f', accumulative_counts={counts}' if counts > 1 else ''
+    return (f'{_processes(record["world_size"])} x {record["batch_size"]}'
+            f'{accumulated}')
 
 
 def _scales_differ(old: Optional[float], new: Optional[float]) -> bool:
@@ -303,8 +357,10 @@ def _scales_differ(old: Optional[float], new: Optional[float]) -> bool:
 
 def batch_change_warning(runner: Runner, checkpoint: dict,
                          source: str) -> Optional[str]:
-    """The warning for a resume with another total batch, or another
-    ``auto_scale_lr`` factor, than the checkpoint recorded.
+    """The warning for a resume with another total batch, another
+    ``auto_scale_lr`` factor, or the same total batch in iterations of
+    another size under a schedule counted in iterations, than the
+    checkpoint recorded.
 
     Args:
         runner (Runner): The resuming runner, its optimizer and
@@ -315,31 +371,44 @@ def batch_change_warning(runner: Runner, checkpoint: dict,
 
     Returns:
         str, optional: The warning: both batches (processes x batch of
-        one), the lr that trains and the one this run set up, where a
-        ``convert_to_iter_based`` schedule ends now, and the commands that
-        go on with the checkpoint's batch and lr. None where nothing
-        changed or the checkpoint records no batch.
+        one, and ``accumulative_counts`` where above 1; compared as their
+        product, the batch one optimizer step sees), the lr that trains and
+        the one this run set up, where a ``convert_to_iter_based`` schedule
+        ends now, and the commands that go on with the checkpoint's batch
+        and lr. None where nothing changed, where only the split of the
+        same batch changed and no schedule counts iterations, or where the
+        checkpoint records no batch.
     """
     old = recorded_batch(checkpoint)
     if old is None:
         return None
     new = train_batch_record(runner)
-    was, now = _total(old), _total(new)
+    was, now = _effective(old), _effective(new)
     scales = (old.get('lr_scale'), new.get('lr_scale'))
+    lengths = epoch_lengths(runner, checkpoint)
     if was and now and was != now:
-        lengths = epoch_lengths(runner, checkpoint)
         steps = (f', so an epoch takes {lengths[1]} iterations instead of '
                  f'{lengths[0]}' if lengths else '')
         head = (f'Resuming from {source} with another total batch: the '
                 f'checkpoint was trained with {was} ({_split(old)}) and this '
                 f'run has {now} ({_split(new)}){steps}.')
     elif _scales_differ(*scales) and not _same_lr(runner, checkpoint):
-        lengths = None
         same = f' for the same total batch of {now}' if was == now else ''
+        # The same batch a step sees, in iterations of another size.
+        steps = (f' ({_split(old)} there, {_split(new)} here, so an epoch '
+                 f'takes {lengths[1]} iterations instead of {lengths[0]})'
+                 if lengths else '')
         head = (f'Resuming from {source} with another auto_scale_lr '
-                f'factor{same}: '
+                f'factor{same}{steps}: '
                 f'{_factor(scales[0])} in the checkpoint\'s run, '
                 f'{_factor(scales[1])} in this one.')
+    elif lengths and _schedule_effect(runner, checkpoint, lengths):
+        # The same batch per optimizer step, split into other iterations:
+        # only a schedule counted in iterations moves.
+        head = (f'Resuming from {source} with the same total batch of {now} '
+                f'split otherwise: {_split(old)} in the checkpoint\'s run, '
+                f'{_split(new)} in this one, so an epoch takes {lengths[1]} '
+                f'iterations instead of {lengths[0]}.')
     else:
         return None
     return (f'{head}{_lr_effect(runner, checkpoint, old, new)}'
