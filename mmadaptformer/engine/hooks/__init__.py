@@ -34,10 +34,12 @@ from .resume_state_check import (ResumeStateError, check_resume_state,
                                  resumed_source)
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
-from .resumed_batch import (TRAIN_BATCH_KEY, batch_change_warning,
-                            epoch_lengths, lr_scales, recorded_batch,
-                            same_in_epochs, train_batch_record,
+from .resumed_batch import (TRAIN_BATCH_KEY, accumulated_batches,
+                            effective_batch, epoch_lengths, lr_scales,
+                            record_count, recorded_batch, same_in_epochs,
+                            total_batch, train_batch_record,
                             unrecorded_scale_note, unscaled_groups)
+from .resumed_batch_warning import batch_change_warning
 from .resumed_schedule import kept_schedule_effect
 from .run_optim_wrappers import (built_optim_wrappers, named_optim_wrappers,
                                  run_trains)
@@ -85,6 +87,7 @@ __all__ = [
     'ImageVisualizationHook', 'drawing_name', 'image_roots',
     'kept_schedule_effect', 'TRAIN_BATCH_KEY', 'train_batch_record',
     'recorded_batch', 'batch_change_warning', 'lr_scales', 'unscaled_groups',
-    'unrecorded_scale_note', 'epoch_lengths', 'same_in_epochs',
-    'checkpoint_file', 'new_run_args', 'new_work_dir'
+    'unrecorded_scale_note', 'epoch_lengths', 'same_in_epochs', 'record_count',
+    'total_batch', 'accumulated_batches', 'effective_batch', 'checkpoint_file',
+    'new_run_args', 'new_work_dir'
 ]

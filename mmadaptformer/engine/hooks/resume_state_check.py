@@ -45,9 +45,9 @@ from ..optimizer_settings import optimizer_setting_changes, values_differ
 from .new_run_args import checkpoint_file, new_run_args, new_work_dir
 from .resume_state_fit import (optimizer_state_mismatch, scheduler_config_keys,
                                scheduler_setting_keys, scheduler_state_lists)
-from .resumed_batch import (batch_change_warning, epoch_lengths, lr_scales,
-                            same_in_epochs, unrecorded_scale_note,
-                            unscaled_groups)
+from .resumed_batch import (epoch_lengths, lr_scales, same_in_epochs,
+                            unrecorded_scale_note, unscaled_groups)
+from .resumed_batch_warning import batch_change_warning
 from .resumed_schedule import kept_schedule_effect
 from .run_optim_wrappers import named_optim_wrappers, run_trains
 from .weights_file import trained_part_tensors, untrained_file, weight_keys
@@ -236,7 +236,7 @@ def _check_schedulers(runner: Runner, checkpoint: dict,
     schedulers; return one line per scheduler whose configuration differs
     from the checkpoint's, less those counted in iterations that only
     differ by the length of an epoch (another total batch, which
-    :func:`~.resumed_batch.batch_change_warning` tells)."""
+    :func:`~.resumed_batch_warning.batch_change_warning` tells)."""
     saved, changes = checkpoint['param_schedulers'], []
     lengths = epoch_lengths(runner, checkpoint)
     for key, schedulers, states in scheduler_state_lists(

@@ -19,26 +19,25 @@ not, and a resume that only changes the accumulation changes it.
 
 :class:`~.resume_check_hook.ResumeCheckHook` records the run's batch in
 ``meta['train_batch']`` when a checkpoint is saved
-(:func:`train_batch_record`); :func:`batch_change_warning` compares the
-effective batches (processes x batch of one x accumulated batches) with
-the resumed run's. A checkpoint saved before that has no record and is
-resumed as before; one whose record predates ``accumulative_counts`` is
-taken to have accumulated none (1).
+(:func:`train_batch_record`); this module reads the records back
+(:func:`effective_batch`: processes x batch of one x accumulated batches),
+and :func:`~.resumed_batch_warning.batch_change_warning` compares the
+checkpoint's with the resumed run's. A checkpoint saved before that has no
+record and is resumed as before; one whose record predates
+``accumulative_counts`` is taken to have accumulated none (1).
 """
-import math
 from typing import Any, List, Optional, Sequence, Tuple
 
 from mmengine.runner import Runner
 
 from ..lr_multipliers import auto_scale_ratio, train_batch_size
-from ..optimizer_settings import base_settings
-from .new_run_args import new_run_args
 from .run_optim_wrappers import named_optim_wrappers
 
 __all__ = [
-    'TRAIN_BATCH_KEY', 'train_batch_record', 'recorded_batch',
-    'batch_change_warning', 'lr_scales', 'unscaled_groups',
-    'unrecorded_scale_note', 'epoch_lengths', 'same_in_epochs'
+    'TRAIN_BATCH_KEY', 'train_batch_record', 'recorded_batch', 'record_count',
+    'total_batch', 'accumulated_batches', 'effective_batch', 'lr_scales',
+    'unscaled_groups', 'unrecorded_scale_note', 'epoch_lengths',
+    'same_in_epochs'
 ]
 
 #: Where a checkpoint's ``meta`` holds :func:`train_batch_record`.
@@ -64,11 +63,16 @@ def _epoch_length(runner: Runner) -> Optional[int]:
 
 def _accumulative_counts(runner: Runner) -> Optional[int]:
     """The batches each optimizer step of the run accumulates: 1 where it
-    has no built optimizer wrapper, None where its wrappers accumulate
-    differently."""
-    # MMEngine 0.10.7's OptimWrapper keeps the count only there, with no
-    # public accessor; the built wrapper, not the config, as a Runner can
-    # be given one built.
+    has no built optimizer wrapper or its wrappers keep no count, None
+    where its wrappers accumulate differently."""
+    # MMEngine 0.10.7's OptimWrapper keeps the count only in the private
+    # ``_accumulative_counts``, with no public accessor (``inner_count``
+    # counts iterations); its own strategies read it the same way, as 1
+    # where it is missing: a BaseOptimWrapper subclass that is no
+    # OptimWrapper (DeepSpeedOptimWrapper, which accumulates through
+    # DeepSpeed's own config). An OptimWrapperDict holds none itself;
+    # named_optim_wrappers gives its wrappers. The built wrappers, not the
+    # config, as a Runner can be given them built.
     counts = {
         getattr(wrapper, '_accumulative_counts', 1)
         for _, wrapper in named_optim_wrappers(runner)
@@ -94,8 +98,9 @@ def train_batch_record(runner: Runner, resumed: Optional[dict] = None) -> dict:
         ``convert_to_iter_based`` multiplies by; None without one) and
         ``lr_scale`` (the factor ``auto_scale_lr`` gave the lr the optimizer
         holds; None where it was off) and ``accumulative_counts`` (the
-        batches each optimizer step accumulates; None where its optimizer
-        wrappers accumulate differently).
+        batches each optimizer step accumulates; 1 where its wrappers keep
+        no count as an OptimWrapper does, None where they accumulate
+        differently).
     """
     return dict(
         world_size=runner.world_size,
@@ -115,33 +120,62 @@ def recorded_batch(checkpoint: Any) -> Optional[dict]:
     return record if isinstance(record, dict) else None
 
 
-def _int(record: dict, key: str) -> Optional[int]:
+def record_count(record: dict, key: str) -> Optional[int]:
+    """A count a :func:`train_batch_record` holds.
+
+    Args:
+        record (dict): The record.
+        key (str): Its key, e.g. ``'world_size'``.
+
+    Returns:
+        int, optional: The value; None where it is missing or not a
+        positive int.
+    """
     value = record.get(key)
     return value if isinstance(value, int) and value > 0 else None
 
 
-def _total(record: dict) -> Optional[int]:
+def total_batch(record: dict) -> Optional[int]:
     """The batch of one iteration over all processes, which
-    ``auto_scale_lr`` scales the lr by."""
-    world, batch = _int(record, 'world_size'), _int(record, 'batch_size')
+    ``auto_scale_lr`` scales the lr by.
+
+    Args:
+        record (dict): A :func:`train_batch_record`.
+
+    Returns:
+        int, optional: Processes x batch of one; None where either is not
+        recorded.
+    """
+    world = record_count(record, 'world_size')
+    batch = record_count(record, 'batch_size')
     return world * batch if world and batch else None
 
 
-def _accumulated(record: dict) -> int:
-    """The record's ``accumulative_counts``: 1 for a record written before
-    it was (or of wrappers that accumulate differently)."""
-    return _int(record, 'accumulative_counts') or 1
+def accumulated_batches(record: dict) -> int:
+    """The record's ``accumulative_counts``.
+
+    Args:
+        record (dict): A :func:`train_batch_record`.
+
+    Returns:
+        int: The count; 1 for a record written before it was (or of
+        wrappers that accumulate differently).
+    """
+    return record_count(record, 'accumulative_counts') or 1
 
 
-def _effective(record: dict) -> Optional[int]:
-    """The batch one optimizer step sees: :func:`_total` times the
-    accumulated batches."""
-    total = _total(record)
-    return total * _accumulated(record) if total else None
+def effective_batch(record: dict) -> Optional[int]:
+    """The batch one optimizer step sees.
 
+    Args:
+        record (dict): A :func:`train_batch_record`.
 
-def _processes(count: int) -> str:
-    return f'{count} process{"es" if count > 1 else ""}'
+    Returns:
+        int, optional: :func:`total_batch` times
+        :func:`accumulated_batches`; None where the total is not recorded.
+    """
+    total = total_batch(record)
+    return total * accumulated_batches(record) if total else None
 
 
 def _scale(record: dict) -> float:
@@ -168,7 +202,7 @@ def unrecorded_scale_note(runner: Runner) -> str:
     scale = record['lr_scale']
     if scale is None:
         return ''
-    total = _total(record)
+    total = total_batch(record)
     batch = f' for its total batch of {total}' if total else ''
     return (f' (auto_scale_lr is on: this run\'s lr is the config\'s x '
             f'{scale:g}{batch}; the checkpoint does not record the total '
@@ -192,7 +226,7 @@ def epoch_lengths(runner: Runner,
     """The iterations an epoch took in the checkpoint's run and takes in
     this one, where they differ and the checkpoint records its own."""
     record = recorded_batch(checkpoint)
-    old = None if record is None else _int(record, 'iters_per_epoch')
+    old = None if record is None else record_count(record, 'iters_per_epoch')
     new = _epoch_length(runner)
     return (old, new) if old and new and old != new else None
 
@@ -208,209 +242,3 @@ def same_in_epochs(saved: Any, own: Any, lengths: Tuple[int, int]) -> bool:
         return False
     old, new = lengths
     return abs(saved * new / old - own) <= max(1., new / old)
-
-
-def _base_lrs(groups: Sequence[dict]) -> str:
-    values = {base_settings(group).get('lr') for group in groups}
-    return ', '.join(f'{v:.6g}' for v in sorted(values - {None}))
-
-
-def _lrs(runner: Runner, checkpoint: dict) -> Tuple[str, str]:
-    """The base lrs of the checkpoint's param groups and of this run's."""
-    saved, own = [], []
-    for name, wrapper in named_optim_wrappers(runner):
-        state = checkpoint['optimizer'][name] if name else \
-            checkpoint['optimizer']
-        saved += state['param_groups']
-        own += wrapper.optimizer.param_groups
-    return _base_lrs(saved), _base_lrs(own)
-
-
-def _factor(scale: Optional[float]) -> str:
-    return 'off' if scale is None else f'x {scale:g}'
-
-
-def _same_lr(runner: Runner, checkpoint: dict) -> bool:
-    """Whether the checkpoint's base lrs are the ones this run set up (an
-    ``auto_scale_lr`` factor of 1 and none train alike)."""
-    if 'optimizer' not in checkpoint or not named_optim_wrappers(runner):
-        return True
-    saved, own = _lrs(runner, checkpoint)
-    return saved == own
-
-
-def _lr_source(scale: Optional[float], total: Optional[int],
-               whose: str) -> str:
-    if scale is None:
-        return f'{whose} config\'s lr, auto_scale_lr off'
-    batch = f' for a total batch of {total}' if total else ''
-    return f'{whose} config\'s lr x {scale:g} by auto_scale_lr{batch}'
-
-
-def _lr_effect(runner: Runner, checkpoint: dict, old: dict, new: dict) -> str:
-    """What lr trains: the checkpoint's, restored with its optimizer
-    state."""
-    if 'optimizer' not in checkpoint or not named_optim_wrappers(runner):
-        return ''
-    saved, own = _lrs(runner, checkpoint)
-    if _same_lr(runner, checkpoint):
-        off = (': auto_scale_lr is off, so it is not rescaled to this batch'
-               if new.get('lr_scale') is None
-               and _effective(old) != _effective(new) else '')
-        return (f' The lr stays the checkpoint\'s {saved} (base value, '
-                f'before any param_scheduler){off}.')
-    old_source = _lr_source(old.get('lr_scale'), None, 'its')
-    new_source = _lr_source(new.get('lr_scale'), _total(new), 'the')
-    return (' MMEngine restores the optimizer state with its param groups '
-            f'whole, so training goes on at the checkpoint\'s lr {saved} '
-            f'({old_source}), not at the lr {own} this run set up '
-            f'({new_source}); base values, before any param_scheduler.')
-
-
-def _schedule_effect(runner: Runner, checkpoint: dict,
-                     lengths: Optional[Tuple[int, int]]) -> str:
-    """Where the checkpoint's schedule counted in iterations ends, in its
-    epochs and in this run's."""
-    configs = runner.cfg.get('param_scheduler')
-    states = checkpoint.get('param_schedulers')
-    if lengths is None or not isinstance(configs, list) or \
-            not isinstance(states, list):
-        return ''
-    old, new = lengths
-    ends = [
-        f"{config.get('type')} (param_scheduler[{index}]) ends at iteration "
-        f"{state['end']}: after epoch {state['end'] / old:g} there, "
-        f"{state['end'] / new:g} here"
-        for index, (config, state) in enumerate(zip(configs, states))
-        if isinstance(config, dict) and config.get('convert_to_iter_based')
-        and isinstance(state, dict) and isinstance(state.get('end'), int)
-    ]
-    if not ends:
-        return ''
-    return (' The param_scheduler counted in iterations '
-            '(convert_to_iter_based) is restored as the checkpoint has it: '
-            f'{"; ".join(ends)}. After the last of them ends, the lr stays at '
-            'the last value set.')
-
-
-def _resume_args(old: dict, new: dict, batch: Optional[int]) -> str:
-    """The arguments to add to this run's ``--resume`` for a per-process
-    batch of ``batch`` and the checkpoint's accumulation and
-    ``auto_scale_lr``."""
-    options = []
-    if batch and batch != _int(new, 'batch_size'):
-        options.append(f'train_dataloader.batch_size={batch}')
-    if _accumulated(old) != _accumulated(new):
-        options.append(
-            f'optim_wrapper.accumulative_counts={_accumulated(old)}')
-    was_on = old.get('lr_scale') is not None
-    is_on = new.get('lr_scale') is not None
-    if is_on and not was_on:
-        options.append('auto_scale_lr.enable=False')
-    flag = ' --auto-scale-lr' if was_on and not is_on else ''
-    return (f'--resume{flag}'
-            f'{" --cfg-options " + " ".join(options) if options else ""}')
-
-
-def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
-    """The ways to go on with the checkpoint's total batch and lr."""
-    ways = []
-    world, total = _int(old, 'world_size'), _total(old)
-    here, now = _int(new, 'world_size'), _total(new)
-    effective = _effective(old)
-    if world and world != here:
-        tool = (f'tools/dist_train.sh CONFIG {world}'
-                if world > 1 else 'tools/train.py CONFIG')
-        args = _resume_args(old, new, _int(old, 'batch_size'))
-        ways.append(f'resume on {_processes(world)} ({tool} ... {args})')
-    if total and here and total % here == 0:
-        args = _resume_args(old, new, total // here)
-        if effective != _effective(new):
-            keep = f'keep its total batch of {effective} on {_processes(here)}'
-        elif total != now:
-            keep = (f'keep its iterations of {total} samples on '
-                    f'{_processes(here)}')
-        else:
-            keep = 'resume with its auto_scale_lr'
-        ways.append(f'{keep} (... {args})')
-    keep = f' To go on as it trained, {" or ".join(ways)}.' if ways else ''
-    return (f'{keep} To train on with this run\'s batch and lr instead, '
-            'start a new run from its weights in a work dir of its own '
-            f'(tools/train.py CONFIG {new_run_args(runner, source)}, without '
-            '--resume): its schedule and optimizer state start over.')
-
-
-def _split(record: dict) -> str:
-    """A total batch as processes x batch of one, and the batches
-    accumulated where more than one."""
-    counts = _accumulated(record)
-    accumulated = f', accumulative_counts={counts}' if counts > 1 else ''
-    return (f'{_processes(record["world_size"])} x {record["batch_size"]}'
-            f'{accumulated}')
-
-
-def _scales_differ(old: Optional[float], new: Optional[float]) -> bool:
-    if old is None or new is None:
-        return (old is None) != (new is None)
-    return not math.isclose(old, new)
-
-
-def batch_change_warning(runner: Runner, checkpoint: dict,
-                         source: str) -> Optional[str]:
-    """The warning for a resume with another total batch, another
-    ``auto_scale_lr`` factor, or the same total batch in iterations of
-    another size under a schedule counted in iterations, than the
-    checkpoint recorded.
-
-    Args:
-        runner (Runner): The resuming runner, its optimizer and
-            schedulers built, nothing loaded yet.
-        checkpoint (dict): The loaded checkpoint, with state that fits the
-            run.
-        source (str): The checkpoint file, for the message.
-
-    Returns:
-        str, optional: The warning: both batches (processes x batch of
-        one, and ``accumulative_counts`` where above 1; compared as their
-        product, the batch one optimizer step sees), the lr that trains and
-        the one this run set up, where a ``convert_to_iter_based`` schedule
-        ends now, and the commands that go on with the checkpoint's batch
-        and lr. None where nothing changed, where only the split of the
-        same batch changed and no schedule counts iterations, or where the
-        checkpoint records no batch.
-    """
-    old = recorded_batch(checkpoint)
-    if old is None:
-        return None
-    new = train_batch_record(runner)
-    was, now = _effective(old), _effective(new)
-    scales = (old.get('lr_scale'), new.get('lr_scale'))
-    lengths = epoch_lengths(runner, checkpoint)
-    if was and now and was != now:
-        steps = (f', so an epoch takes {lengths[1]} iterations instead of '
-                 f'{lengths[0]}' if lengths else '')
-        head = (f'Resuming from {source} with another total batch: the '
-                f'checkpoint was trained with {was} ({_split(old)}) and this '
-                f'run has {now} ({_split(new)}){steps}.')
-    elif _scales_differ(*scales) and not _same_lr(runner, checkpoint):
-        same = f' for the same total batch of {now}' if was == now else ''
-        # The same batch a step sees, in iterations of another size.
-        steps = (f' ({_split(old)} there, {_split(new)} here, so an epoch '
-                 f'takes {lengths[1]} iterations instead of {lengths[0]})'
-                 if lengths else '')
-        head = (f'Resuming from {source} with another auto_scale_lr '
-                f'factor{same}{steps}: '
-                f'{_factor(scales[0])} in the checkpoint\'s run, '
-                f'{_factor(scales[1])} in this one.')
-    elif lengths and _schedule_effect(runner, checkpoint, lengths):
-        # The same batch per optimizer step, split into other iterations:
-        # only a schedule counted in iterations moves.
-        head = (f'Resuming from {source} with the same total batch of {now} '
-                f'split otherwise: {_split(old)} in the checkpoint\'s run, '
-                f'{_split(new)} in this one, so an epoch takes {lengths[1]} '
-                f'iterations instead of {lengths[0]}.')
-    else:
-        return None
-    return (f'{head}{_lr_effect(runner, checkpoint, old, new)}'
-            f'{_schedule_effect(runner, checkpoint, lengths)}'
-            f'{_advice(runner, old, new, source)}')

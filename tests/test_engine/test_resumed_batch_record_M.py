@@ -1,0 +1,107 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""``train_batch_record`` reads the accumulated batches of any built
+optimizer wrapper without an AttributeError.
+
+MMEngine 0.10.7 keeps ``accumulative_counts`` only in an OptimWrapper's
+private ``_accumulative_counts``. These tests guard kept behaviour: a
+BaseOptimWrapper subclass that keeps no such count (as
+DeepSpeedOptimWrapper) records 1, as MMEngine's strategies read it; an
+OptimWrapperDict records its wrappers' common count, or None where they
+differ, which the comparison takes as 1.
+"""
+from contextlib import nullcontext
+
+import pytest
+import torch
+from mmengine.optim import BaseOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.runner import Runner
+from torch import nn
+from torch.utils.data import DataLoader
+
+from mmadaptformer.engine.hooks.resumed_batch import (effective_batch,
+                                                      train_batch_record)
+
+
+class _ToyModel(nn.Module):
+
+    def __init__(self):
+        super().__init__()
+        self.first, self.second = nn.Linear(2, 2), nn.Linear(2, 2)
+
+    def forward(self, inputs, mode='tensor'):
+        return self.second(self.first(inputs))
+
+    def train_step(self, data, optim_wrapper):
+        return {}
+
+
+class _UncountedOptimWrapper(BaseOptimWrapper):
+    """A real optimizer wrapper that keeps no ``_accumulative_counts``."""
+
+    def update_params(self, loss, **kwargs):
+        self.backward(loss)
+        self.step()
+        self.zero_grad()
+
+    def backward(self, loss, **kwargs):
+        loss.backward()
+
+    def zero_grad(self, **kwargs):
+        self.optimizer.zero_grad()
+
+    def step(self, **kwargs):
+        self.optimizer.step()
+
+    def optim_context(self, model):
+        return nullcontext()
+
+
+def _sgd(module):
+    return torch.optim.SGD(module.parameters(), lr=0.1)
+
+
+def _record(tmp_path, make_wrapper):
+    model = _ToyModel()
+    runner = Runner(
+        model=model,
+        work_dir=str(tmp_path),
+        train_dataloader=DataLoader(torch.zeros(6, 2), batch_size=2),
+        optim_wrapper=make_wrapper(model),
+        train_cfg=dict(by_epoch=True, max_epochs=1))
+    return train_batch_record(runner)
+
+
+def test_a_wrapper_without_a_count_records_one(tmp_path):
+    uncounted = _UncountedOptimWrapper(_sgd(nn.Linear(2, 2)))
+    assert not hasattr(uncounted, '_accumulative_counts')
+    record = _record(tmp_path, lambda m: _UncountedOptimWrapper(_sgd(m)))
+    assert record['accumulative_counts'] == 1
+    assert record['batch_size'] == 2 and record['iters_per_epoch'] == 3
+    assert effective_batch(record) == 2
+
+
+def test_an_optim_wrapper_records_its_count(tmp_path):
+    record = _record(tmp_path,
+                     lambda m: OptimWrapper(_sgd(m), accumulative_counts=3))
+    assert record['accumulative_counts'] == 3
+    assert effective_batch(record) == 6
+
+
+@pytest.mark.parametrize('counts, recorded, effective', [((2, 2), 2, 4),
+                                                         ((2, 1), None, 2)])
+def test_an_optim_wrapper_dict_records_its_wrappers_count(
+        tmp_path, counts, recorded, effective):
+    """The same count in each wrapper is recorded; different counts are
+    None, taken as 1 by the comparison, not an AttributeError of the
+    dict's own missing count."""
+
+    def several(model):
+        return OptimWrapperDict(
+            first=OptimWrapper(
+                _sgd(model.first), accumulative_counts=counts[0]),
+            second=OptimWrapper(
+                _sgd(model.second), accumulative_counts=counts[1]))
+
+    record = _record(tmp_path, several)
+    assert record['accumulative_counts'] == recorded
+    assert effective_batch(record) == effective
