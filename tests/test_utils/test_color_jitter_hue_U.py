@@ -4,16 +4,21 @@
 upstream gap 14): a negative hue draw
 raised ``OverflowError`` before."""
 import cv2
+import mmcv
 import numpy as np
 import pytest
 from mmaction.datasets import VideoDataset
 from mmaction.datasets.transforms import ColorJitter
 from mmengine.config import Config
+from mmpretrain.datasets.transforms import ColorJitter as PretrainColorJitter
+from PIL import Image
 from tool_runners import run_fresh_python
 
 from mmadaptformer.utils.color_jitter_hue import (adjust_hue_in_int,
                                                   fix_color_jitter_hue,
-                                                  hue_sum_overflows)
+                                                  fix_mmcv_adjust_hue,
+                                                  hue_sum_overflows,
+                                                  mmcv_adjust_hue_in_int)
 
 #: OpenCV hues (0 to 179) of the test image's pixels: both ends, so that
 #: shifts either way wrap.
@@ -184,3 +189,101 @@ def test_the_tpn_train_pipeline_reads_a_real_video(tmp_path, monkeypatch):
     # One factor per frame of each clip, some of them negative.
     assert len(factors) == 4 * 8
     assert min(factors) < 0 < max(factors)
+
+
+def _mmcv_shifted_by_hand(bgr: np.ndarray, factor: float,
+                          backend: str) -> np.ndarray:
+    """``bgr`` with each 0 to 255 hue ``h`` (OpenCV's ``HSV_FULL`` or
+    PIL's ``HSV``) set to ``(h + int(factor * 255)) % 256``, computed in
+    Python ints."""
+    offset = int(factor * 255)
+    if backend == 'cv2':
+        hsv = cv2.cvtColor(bgr, cv2.COLOR_BGR2HSV_FULL)
+    else:
+        hsv = np.array(Image.fromarray(bgr[..., ::-1]).convert('HSV'))
+    hues = [(int(h) + offset) % 256 for h in hsv[..., 0].ravel()]
+    hsv[..., 0] = np.array(hues, np.uint8).reshape(hsv.shape[:2])
+    if backend == 'cv2':
+        return cv2.cvtColor(hsv, cv2.COLOR_HSV2BGR_FULL)
+    rgb = Image.fromarray(hsv, 'HSV').convert('RGB')
+    return np.array(rgb)[..., ::-1]
+
+
+@pytest.mark.parametrize('factor', [-0.5, -0.1, -0.004, 0.1, 0.5])
+def test_mmcv_adjust_hue_wraps_the_sum_at_256(factor):
+    """mmpretrain's ``ColorJitter`` calls ``mmcv.adjust_hue``, whose
+    ``np.uint8(hue_factor * 255)`` raised ``OverflowError: Python integer
+    -25 out of bounds for uint8`` for ``-0.1``."""
+    bgr = _rgb_with_hues()[..., ::-1].copy()
+    for backend in ('cv2', 'pillow'):
+        np.testing.assert_array_equal(
+            mmcv.adjust_hue(bgr, factor, backend=backend),
+            _mmcv_shifted_by_hand(bgr, factor, backend))
+
+
+@pytest.mark.parametrize('seed', [1, 0])
+def test_mmpretrain_color_jitter_shifts_the_hue(seed):
+    """Seed 1 draws a negative hue (-0.09998 at ``hue=0.1``: the offset
+    -25), which crashed; 0 a positive one."""
+    # mmpretrain draws the order of its steps, then (brightness, contrast
+    # and saturation being off) the hue alone.
+    np.random.seed(seed)
+    np.random.permutation(4)
+    hue = np.random.uniform(-0.1, 0.1)
+    assert (hue < 0) == (seed == 1), hue
+    bgr = _rgb_with_hues()[..., ::-1].copy()
+    jitter = PretrainColorJitter(hue=0.1)
+    np.random.seed(seed)
+    out = jitter.transform(dict(img=bgr.copy()))['img']
+    # Its default backend is PIL.
+    np.testing.assert_array_equal(out,
+                                  _mmcv_shifted_by_hand(bgr, hue, 'pillow'))
+
+
+def test_only_an_overflowing_mmcv_adjust_hue_is_replaced(monkeypatch):
+    assert mmcv.adjust_hue is mmcv_adjust_hue_in_int
+    assert mmcv.image.adjust_hue is mmcv_adjust_hue_in_int
+    assert fix_mmcv_adjust_hue() is False
+
+    def fixed_upstream(img, hue_factor, backend=None):
+        return img
+
+    for module in (mmcv, mmcv.image, mmcv.image.photometric):
+        monkeypatch.setattr(module, 'adjust_hue', fixed_upstream)
+    assert fix_mmcv_adjust_hue() is False
+    assert mmcv.adjust_hue is fixed_upstream
+
+
+def test_mmcvs_own_adjust_hue_overflows_and_import_replaces_it():
+    """In a fresh process: mmcv's raises NumPy 2's error for a negative
+    factor before ``import mmadaptformer``; after it, the copy gives what
+    mmcv's gave for positive factors, with both backends."""
+    result = run_fresh_python("""
+        import numpy as np
+        import mmcv
+        img = np.random.RandomState(0).randint(0, 256, (6, 6, 3)).astype(
+            np.uint8)
+        try:
+            mmcv.adjust_hue(img, -0.1)
+        except OverflowError as error:
+            print('before:', error)
+        else:
+            print('before: no error')
+        cases = [(f, b) for f in (0.0, 0.05, 0.3, 0.5)
+                 for b in ('cv2', 'pillow')]
+        upstream = [mmcv.adjust_hue(img, f, backend=b) for f, b in cases]
+        import mmadaptformer
+        print('after:', mmcv.adjust_hue.__name__, all(
+            np.array_equal(mmcv.adjust_hue(img, f, backend=b), out)
+            for (f, b), out in zip(cases, upstream)))
+    """)
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    if np.lib.NumpyVersion(np.__version__) >= '2.0.0':
+        assert lines == [
+            'before: Python integer -25 out of bounds for uint8',
+            'after: mmcv_adjust_hue_in_int True'
+        ], result.stdout
+    else:
+        assert lines == ['before: no error',
+                         'after: adjust_hue True'], result.stdout
