@@ -35,6 +35,9 @@ import mmengine.infer  # noqa: F401
 import mmengine.optim  # noqa: F401
 import mmengine.runner  # noqa: F401
 import mmaction.registry  # noqa: F401
+# Imported first so that a change to its transforms (ColorJitter's hue
+# shift under NumPy 2) is seen.
+import mmaction.datasets.transforms.processing  # noqa: F401
 import mmaction.utils.dependency  # noqa: F401
 import mmpretrain.registry  # noqa: F401
 import mmpretrain.utils.dependency  # noqa: F401

@@ -143,6 +143,23 @@ UPSTREAM_CHANGES = (
      'it) holds a lock of its own while MMEngine reads, which no other '
      'lock is taken under, so it cannot deadlock with the inferencers\' '
      'locks; the file itself is unchanged.'),
+    ('mmaction2: `ColorJitter` hue shifts that work under NumPy 2',
+     '`ColorJitter.adjust_hue` adds a Python int to a uint8 hue, which '
+     'NumPy 2 (NEP 50) refuses when the int is negative: about half of '
+     'the calls with its default hue=0.1 raised `OverflowError: Python '
+     'integer -5 out of bounds for uint8`, so a pipeline with it stopped '
+     'at a random batch. Only where the installed one raises that: '
+     'replaced with one that sums in int16 and wraps the hue at 180, as '
+     'NumPy 1 did for a negative offset.'),
+    ('mmcv: `adjust_hue` that works under NumPy 2',
+     "mmcv 2.1.0's `adjust_hue` (behind mmpretrain's `ColorJitter`, with "
+     'hue=0.1 in its MoCo v2/v3 and BYOL recipes) casts a negative shift '
+     'with `np.uint8(hue_factor * 255)`, which NumPy 2 refuses with '
+     '`OverflowError: Python integer -25 out of bounds for uint8`. Only '
+     'where it raises that: `mmcv.adjust_hue` (and its names in '
+     '`mmcv.image` and `mmcv.image.photometric`) bound to a copy that '
+     'casts through int32 as torchvision does, so the uint8 sum wraps the '
+     'hue as under NumPy 1.'),
 )
 
 _APPLIED = False
@@ -226,12 +243,20 @@ def apply_upstream_fixes() -> None:
         once per config, in a process whose config's ``custom_imports``
         imports this package during the first ``__init__`` too
         (:mod:`~mmadaptformer.utils.image_loading_agreement`).
+    12. mmaction2: where ``ColorJitter.adjust_hue`` raises NumPy 2's
+        ``OverflowError`` for a negative hue offset (a uint8 hue plus a
+        negative Python int), replace it with one that sums in ``int16``
+        and wraps at 180; and where mmcv's ``adjust_hue`` (behind
+        mmpretrain's ``ColorJitter``) raises it for a negative factor, bind
+        ``mmcv.adjust_hue`` to one that casts the shift through ``int32``
+        as torchvision does (:mod:`~mmadaptformer.utils.color_jitter_hue`).
     """
     global _APPLIED
     if _APPLIED:
         return
     from .adapter_only_fit import guard_checkpoint_to_model
     from .checkpoint_schemes import register_safe_checkpoint_loaders
+    from .color_jitter_hue import fix_color_jitter_hue, fix_mmcv_adjust_hue
     from .config_file_guard import guard_config_file_reads
     from .dataloader_compat import patch_scoped_collate
     from .direct_loaders import guard_direct_loaders
@@ -251,4 +276,6 @@ def apply_upstream_fixes() -> None:
     draw_revvit_seeds_from_the_generator()
     guard_config_file_reads()
     guard_mmpretrain_inferencers()
+    fix_color_jitter_hue()
+    fix_mmcv_adjust_hue()
     _APPLIED = True
