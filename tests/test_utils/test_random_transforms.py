@@ -79,11 +79,12 @@ def test_inference_names_a_random_crop_and_flip(tmp_path, tiny_video_data,
         f'{config}: test_dataloader.dataset.pipeline[4] (RandomResizedCrop) '
         'crops at random, and test_dataloader.dataset.pipeline[6] (Flip) '
         'flips at random (flip_ratio=0.5): the same video scores '
-        'differently on every call (in tools/test.py and inference). Use '
-        'CenterCrop in place of RandomResizedCrop (ThreeCrop or TenCrop to '
-        "score several fixed crops), as mmaction2's own test pipelines do. "
-        'Drop Flip (flip only as test-time augmentation, where each view is '
-        'flipped always or never).'
+        'differently on every call (in tools/test.py and inference). '
+        'Resize, then use CenterCrop in place of RandomResizedCrop (ThreeCrop '
+        "or TenCrop to score several fixed crops), as mmaction2's own test "
+        'pipelines do (e.g. Resize(scale=(-1, 256)), then '
+        'CenterCrop(crop_size=224)). Drop Flip (flip only as test-time '
+        'augmentation, where each view is flipped always or never).'
     ], said
     fixed = write_config(
         tmp_path / 'fixed.py', TINY_VIDEO_CONFIG,
@@ -267,9 +268,10 @@ def test_only_pipelines_a_dataloader_runs_are_read(tmp_path):
     assert _messages(used) == [
         f'{used}: test_dataloader.dataset.pipeline[3] (RandomCrop) crops at '
         'random: the same video scores differently on every call (in '
-        'tools/test.py and inference). Use CenterCrop in place of it '
-        '(ThreeCrop or TenCrop to score several fixed crops), as '
-        "mmaction2's own test pipelines do."
+        'tools/test.py and inference). Resize, then use CenterCrop in place '
+        'of it (ThreeCrop or TenCrop to score several fixed crops), as '
+        "mmaction2's own test pipelines do (e.g. Resize(scale=(-1, 256)), "
+        'then CenterCrop(crop_size=224)).'
     ]
     tta = write_config(
         tmp_path / 'tta.py', TINY_IMAGE_CONFIG,
@@ -281,6 +283,25 @@ def test_only_pipelines_a_dataloader_runs_are_read(tmp_path):
         "    dict(type='PackInputs')]))\n"
         'test_dataloader = val_dataloader\n')
     assert _messages(tta) == []
+    cropped = write_config(
+        tmp_path / 'cropped.py', TINY_IMAGE_CONFIG,
+        'val_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='LoadImageFromFile'),\n"
+        "    dict(type='RandomResizedCrop', scale=32),\n"
+        "    dict(type='PackInputs')]))\n"
+        'test_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='LoadImageFromFile'),\n"
+        "    dict(type='ResizeEdge', scale=36, edge='short'),\n"
+        "    dict(type='CenterCrop', crop_size=32),\n"
+        "    dict(type='PackInputs')]))\n")
+    # mmpretrain's own test pipelines resize the short edge first.
+    assert _messages(cropped) == [
+        f'{cropped}: val_dataloader.dataset.pipeline[1] (RandomResizedCrop) '
+        'crops at random: the same image scores differently on every call '
+        '(in validation). Resize, then use CenterCrop in place of it, as '
+        "mmpretrain's own test pipelines do (e.g. ResizeEdge(scale=256, "
+        "edge='short'), then CenterCrop(crop_size=224))."
+    ]
     flipped = write_config(
         tmp_path / 'flipped.py', TINY_IMAGE_CONFIG,
         'val_dataloader = dict(dataset=dict(pipeline='
