@@ -122,37 +122,33 @@ def _choice_resizes(step, cls) -> Optional[str]:
     return 'resizes to a random scale' if len(distinct) > 1 else None
 
 
-#: The argument that holds a fixed magnitude, in the mmpretrain
-#: augmentations that have one (``AutoContrast``, ``Equalize`` and
-#: ``Invert`` have none).
+#: The argument of a fixed magnitude (``Equalize``, ... have none).
 _MAGNITUDES = ('magnitude', 'angle', 'shape', 'thr', 'bits', 'radius')
 _CUTOUT = 'mmpretrain.datasets.transforms.auto_augment.Cutout'
 
 
 def _ranged_magnitude(step, base) -> Tuple[bool, object]:
-    """``(drawn, magnitude)`` of a step with ``magnitude_range``, read as
-    ``BaseAugTransform.random_magnitude`` computes it: drawn where
-    ``magnitude_std`` is ``'inf'`` or above 0 (over a range that is not
-    one point), else the level mapped into the range."""
-    low, high = _arg(step, base, 'magnitude_range')
-    std = _arg(step, base, 'magnitude_std')
-    level = _arg(step, base, 'magnitude_level')
-    if low == high:
+    """``(drawn, magnitude)`` from ``magnitude_range``, as
+    ``BaseAugTransform.random_magnitude`` computes it (None: not read)."""
+    low, high = step['magnitude_range']
+    std, level, total = (
+        _arg(step, base, n)
+        for n in ('magnitude_std', 'magnitude_level', 'total_level'))
+    if not all(isinstance(v, (int, float)) for v in (low, high, level)) \
+            or not total or not isinstance(total, (int, float)):
+        return False, None
+    if low == high or std == 'inf' and level == 0:
         return False, low
-    if std == 'inf':
-        return level != 0, low
-    if isinstance(std, (int, float)) and std > 0:
+    if std == 'inf' or isinstance(std, (int, float)) and std > 0:
         return True, None
-    return False, level / _arg(step, base, 'total_level') * (high - low) + low
+    return False, level / total * (high - low) + low
 
 
 def _augments_by_chance(step, cls) -> Optional[str]:
     """mmpretrain's single augmentations (``Rotate``, ``Cutout``, ...):
-    applied with ``prob``; then, where they have a magnitude, by one drawn
-    where ``magnitude_std`` is above 0, negated with
-    ``random_negative_prob`` (``Rotate``, ``Shear``, ``Translate``,
-    ``Contrast``, ...: 0.5 by default), and ``Cutout`` cuts at a random
-    position."""
+    applied with ``prob``, by a magnitude drawn or negated at random
+    (``random_negative_prob``: 0.5 by default in ``Rotate``, ``Shear``,
+    ...); ``Cutout`` cuts at a random position."""
     prob = _arg(step, cls, 'prob')
     if _chance(prob):
         return f'augments at random (prob={prob})'

@@ -181,6 +181,21 @@ CASES = [
          magnitude_std=.5,
          prob=1.,
          random_negative_prob=0.), True),
+    ('mmpretrain',
+     dict(
+         type='Rotate',
+         magnitude_range=(0, 30),
+         magnitude_std='inf',
+         prob=1.,
+         random_negative_prob=0.), True),
+    # Uniform(0, level 0) is 0: the angle is 0, whatever its sign.
+    ('mmpretrain',
+     dict(
+         type='Rotate',
+         magnitude_range=(0, 30),
+         magnitude_level=0,
+         magnitude_std='inf',
+         prob=1.), False),
     # magnitude_std moves only a magnitude drawn from magnitude_range.
     ('mmpretrain',
      dict(
