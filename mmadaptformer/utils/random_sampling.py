@@ -98,14 +98,23 @@ _SAMPLE = 'sample'
 _FIXES = {
     _SAMPLE: ("Add test_mode=True to {it} (mmaction2's own configs set it "
               'in every validation and test sampler).'),
-    CROP: ('Use CenterCrop in place of {it}{several}, as {toolbox}\'s own '
-           'test pipelines do.'),
+    CROP: ('Resize, then use CenterCrop in place of {it}{several}, as '
+           "{toolbox}'s own test pipelines do (e.g. {resize}, "
+           'then CenterCrop(crop_size=224)).'),
     FLIP: ('Drop {it} (flip only as test-time augmentation, where each '
            'view is flipped always or never).'),
     RESIZE:
     'Use Resize with one scale in place of {it}.',
     AUGMENT:
     'Drop {it} (a training augmentation).',
+}
+
+#: The resize before CenterCrop in the toolbox's own test pipelines
+#: (``{video: step}``): a crop alone keeps the source resolution, where
+#: RandomResizedCrop scaled it.
+_RESIZES = {
+    True: 'Resize(scale=(-1, 256))',
+    False: "ResizeEdge(scale=256, edge='short')"
 }
 
 
@@ -141,7 +150,8 @@ def _fixes(steps: list, video: bool) -> str:
             it=it,
             several=' (ThreeCrop or TenCrop to score several fixed crops)'
             if video else '',
-            toolbox='mmaction2' if video else 'mmpretrain'))
+            toolbox='mmaction2' if video else 'mmpretrain',
+            resize=_RESIZES[video]))
     return ' '.join(fixes)
 
 

@@ -12,7 +12,9 @@ mmpretrain 1.2.0 and mmcv 2.1.0; a transform is named only where its
 arguments make it random (``Flip(flip_ratio=0)`` and ``RandomFlip(prob=1.)``
 are not; mmpretrain's ``ColorJitter`` jitters nothing by default,
 mmaction2's does; ``MultiScaleCrop(random_crop=False)`` still picks one of
-its fixed crops at random). A wrapper (``TestTimeAug``, ``RandomApply``,
+its fixed crops at random; mmpretrain's ``Rotate(angle=30., prob=1.)`` still
+negates its angle half the time, ``Cutout(shape=8, prob=1.)`` still cuts
+at a random position). A wrapper (``TestTimeAug``, ``RandomApply``,
 ``RandomChoice``, ``Compose``, ...) is random itself where it chooses, and
 is read through where it does not. A transform not listed (a user's own,
 an Albumentations list) is not judged.
@@ -120,16 +122,58 @@ def _choice_resizes(step, cls) -> Optional[str]:
     return 'resizes to a random scale' if len(distinct) > 1 else None
 
 
+#: The argument of a fixed magnitude (``Equalize``, ... have none).
+_MAGNITUDES = ('magnitude', 'angle', 'shape', 'thr', 'bits', 'radius')
+_CUTOUT = 'mmpretrain.datasets.transforms.auto_augment.Cutout'
+
+
+def _ranged_magnitude(step, base) -> Tuple[bool, object]:
+    """``(drawn, magnitude)`` from ``magnitude_range``, as
+    ``BaseAugTransform.random_magnitude`` computes it (None: not read)."""
+    low, high = step['magnitude_range']
+    std, level, total = (
+        _arg(step, base, n)
+        for n in ('magnitude_std', 'magnitude_level', 'total_level'))
+    if not all(isinstance(v, (int, float)) for v in (low, high, level)) \
+            or not total or not isinstance(total, (int, float)):
+        return False, None
+    if low == high or std == 'inf' and level == 0:
+        return False, low
+    if std == 'inf' or isinstance(std, (int, float)) and std > 0:
+        return True, None
+    return False, level / total * (high - low) + low
+
+
 def _augments_by_chance(step, cls) -> Optional[str]:
     """mmpretrain's single augmentations (``Rotate``, ``Cutout``, ...):
-    applied with ``prob``, by a magnitude drawn where ``magnitude_std`` is
-    above 0."""
+    applied with ``prob``, by a magnitude drawn or negated at random
+    (``random_negative_prob``: 0.5 by default in ``Rotate``, ``Shear``,
+    ...); ``Cutout`` cuts at a random position."""
     prob = _arg(step, cls, 'prob')
     if _chance(prob):
         return f'augments at random (prob={prob})'
-    std = _arg(step, cls, 'magnitude_std')
-    if prob and (std == 'inf' or isinstance(std, (int, float)) and std > 0):
-        return f'augments by a random magnitude (magnitude_std={std!r})'
+    parameters = inspect.signature(cls).parameters
+    name = next((n for n in _MAGNITUDES if n in parameters), None)
+    if not prob or name is None:
+        return None
+    magnitude, span = step.get(name), step.get('magnitude_range')
+    if magnitude is None and isinstance(span, (list, tuple)) and \
+            len(span) == 2:
+        base = next(c for c in cls.__mro__ if _qualified(c) == _BASE_AUG)
+        drawn, magnitude = _ranged_magnitude(step, base)
+        if drawn:
+            std = _arg(step, base, 'magnitude_std')
+            return f'augments by a random magnitude (magnitude_std={std!r})'
+    sizes = magnitude if isinstance(magnitude, (list, tuple)) else [magnitude]
+    if not all(isinstance(v, (int, float)) and v != 0 for v in sizes):
+        return None  # none (a broken step), or one that changes nothing
+    # Solarize, Cutout, ... pass 0 themselves: only their own argument.
+    negative = _arg(step, cls, 'random_negative_prob')
+    if _chance(negative):
+        return f'negates its {name} at random ' \
+            f'(random_negative_prob={negative})'
+    if _qualified(cls) == _CUTOUT:
+        return 'cuts out at a random position'
     return None
 
 

@@ -79,11 +79,12 @@ def test_inference_names_a_random_crop_and_flip(tmp_path, tiny_video_data,
         f'{config}: test_dataloader.dataset.pipeline[4] (RandomResizedCrop) '
         'crops at random, and test_dataloader.dataset.pipeline[6] (Flip) '
         'flips at random (flip_ratio=0.5): the same video scores '
-        'differently on every call (in tools/test.py and inference). Use '
-        'CenterCrop in place of RandomResizedCrop (ThreeCrop or TenCrop to '
-        "score several fixed crops), as mmaction2's own test pipelines do. "
-        'Drop Flip (flip only as test-time augmentation, where each view is '
-        'flipped always or never).'
+        'differently on every call (in tools/test.py and inference). '
+        'Resize, then use CenterCrop in place of RandomResizedCrop (ThreeCrop '
+        "or TenCrop to score several fixed crops), as mmaction2's own test "
+        'pipelines do (e.g. Resize(scale=(-1, 256)), then '
+        'CenterCrop(crop_size=224)). Drop Flip (flip only as test-time '
+        'augmentation, where each view is flipped always or never).'
     ], said
     fixed = write_config(
         tmp_path / 'fixed.py', TINY_VIDEO_CONFIG,
@@ -163,6 +164,55 @@ CASES = [
          policies='timm_increasing',
          num_policies=2,
          magnitude_level=9), True),
+    # mmpretrain's single augmentations at prob=1: random where the sign
+    # of a nonzero magnitude is drawn (random_negative_prob, 0.5 by
+    # default), where the magnitude is drawn, and Cutout's position.
+    ('mmpretrain', dict(type='Rotate', angle=30., prob=1.), True),
+    ('mmpretrain',
+     dict(type='Rotate', angle=30., prob=1., random_negative_prob=0.), False),
+    ('mmpretrain',
+     dict(type='Rotate', angle=30., prob=1., random_negative_prob=1.), False),
+    ('mmpretrain', dict(type='Rotate', magnitude_range=(0, 30),
+                        prob=1.), True),
+    ('mmpretrain',
+     dict(
+         type='Rotate',
+         magnitude_range=(0, 30),
+         magnitude_std=.5,
+         prob=1.,
+         random_negative_prob=0.), True),
+    ('mmpretrain',
+     dict(
+         type='Rotate',
+         magnitude_range=(0, 30),
+         magnitude_std='inf',
+         prob=1.,
+         random_negative_prob=0.), True),
+    # Uniform(0, level 0) is 0: the angle is 0, whatever its sign.
+    ('mmpretrain',
+     dict(
+         type='Rotate',
+         magnitude_range=(0, 30),
+         magnitude_level=0,
+         magnitude_std='inf',
+         prob=1.), False),
+    # magnitude_std moves only a magnitude drawn from magnitude_range.
+    ('mmpretrain',
+     dict(
+         type='Rotate',
+         angle=30.,
+         magnitude_std=.5,
+         prob=1.,
+         random_negative_prob=0.), False),
+    ('mmpretrain', dict(type='Shear', magnitude=.3, prob=1.), True),
+    ('mmpretrain', dict(type='Translate', magnitude=.2, prob=1.), True),
+    ('mmpretrain', dict(type='Contrast', magnitude=.5, prob=1.), True),
+    ('mmpretrain', dict(type='Brightness', magnitude=0., prob=1.), False),
+    ('mmpretrain', dict(type='Cutout', shape=8, prob=1.), True),
+    ('mmpretrain', dict(type='Cutout', shape=8, prob=0.), False),
+    ('mmpretrain', dict(type='Solarize', thr=100, prob=1.), False),
+    ('mmpretrain', dict(type='Equalize', prob=1.), False),
+    ('mmpretrain', dict(type='GaussianBlur', radius=1, prob=1.), False),
     ('mmpretrain', dict(type='CenterCrop', crop_size=32), False),
     ('mmpretrain', dict(type='ResizeEdge', scale=40), False),
     ('mmpretrain',
@@ -233,9 +283,10 @@ def test_only_pipelines_a_dataloader_runs_are_read(tmp_path):
     assert _messages(used) == [
         f'{used}: test_dataloader.dataset.pipeline[3] (RandomCrop) crops at '
         'random: the same video scores differently on every call (in '
-        'tools/test.py and inference). Use CenterCrop in place of it '
-        '(ThreeCrop or TenCrop to score several fixed crops), as '
-        "mmaction2's own test pipelines do."
+        'tools/test.py and inference). Resize, then use CenterCrop in place '
+        'of it (ThreeCrop or TenCrop to score several fixed crops), as '
+        "mmaction2's own test pipelines do (e.g. Resize(scale=(-1, 256)), "
+        'then CenterCrop(crop_size=224)).'
     ]
     tta = write_config(
         tmp_path / 'tta.py', TINY_IMAGE_CONFIG,
@@ -247,6 +298,25 @@ def test_only_pipelines_a_dataloader_runs_are_read(tmp_path):
         "    dict(type='PackInputs')]))\n"
         'test_dataloader = val_dataloader\n')
     assert _messages(tta) == []
+    cropped = write_config(
+        tmp_path / 'cropped.py', TINY_IMAGE_CONFIG,
+        'val_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='LoadImageFromFile'),\n"
+        "    dict(type='RandomResizedCrop', scale=32),\n"
+        "    dict(type='PackInputs')]))\n"
+        'test_dataloader = dict(dataset=dict(pipeline=[\n'
+        "    dict(type='LoadImageFromFile'),\n"
+        "    dict(type='ResizeEdge', scale=36, edge='short'),\n"
+        "    dict(type='CenterCrop', crop_size=32),\n"
+        "    dict(type='PackInputs')]))\n")
+    # mmpretrain's own test pipelines resize the short edge first.
+    assert _messages(cropped) == [
+        f'{cropped}: val_dataloader.dataset.pipeline[1] (RandomResizedCrop) '
+        'crops at random: the same image scores differently on every call '
+        '(in validation). Resize, then use CenterCrop in place of it, as '
+        "mmpretrain's own test pipelines do (e.g. ResizeEdge(scale=256, "
+        "edge='short'), then CenterCrop(crop_size=224))."
+    ]
     flipped = write_config(
         tmp_path / 'flipped.py', TINY_IMAGE_CONFIG,
         'val_dataloader = dict(dataset=dict(pipeline='
