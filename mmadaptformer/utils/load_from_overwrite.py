@@ -109,23 +109,24 @@ def _pattern(template: str) -> str:
     return ''.join(parts)
 
 
-def _written_names(work_dir: str, hook: Mapping) -> List[Tuple[str, str, str]]:
-    """``(folder, name regex, what)`` for each kind of file a checkpoint
-    hook with the settings ``hook`` writes."""
+def _written_names(work_dir: str, hook: Mapping) -> List[Tuple]:
+    """``(folder, name regex, what, pronoun)`` for each kind of file a
+    checkpoint hook with the settings ``hook`` writes."""
     template = hook.get('filename_tmpl') or ('epoch_{}.pth' if hook.get(
         'by_epoch', True) else 'iter_{}.pth')
     folder = checkpoint_folder(work_dir, hook.get('out_dir'))
     # A template may name a subfolder ('ckpts/epoch_{}.pth').
     names = [(osp.normpath(osp.join(folder, osp.dirname(template))),
-              _pattern(osp.basename(template)), f'its {template} checkpoints')]
+              _pattern(osp.basename(template)), f'its {template} checkpoints',
+              'they')]
     if hook.get('save_best'):
         # MMEngine's name for it, with '/' replaced: in the folder itself.
         best = f'best_*_{template}'.replace('/', '_')
         names.append(
             (folder, 'best_.+_' + _pattern(template.replace('/', '_')),
-             f'its {best} checkpoints'))
+             f'its {best} checkpoints', 'they'))
     names.append((osp.abspath(work_dir), re.escape('last_checkpoint'),
-                  'its last_checkpoint record'))
+                  'its last_checkpoint record', 'it'))
     return names
 
 
@@ -161,7 +162,7 @@ def overwritten_load_from(load_from, resume, work_dir,
     for hook in hooks:
         if hook.get('out_dir') is not None and not is_local(hook['out_dir']):
             continue
-        for folder, name, what in _written_names(work_dir, hook):
+        for folder, name, what, they in _written_names(work_dir, hook):
             if any(
                     _same_folder(osp.dirname(file), folder)
                     and re.fullmatch(name, osp.basename(file))
@@ -170,19 +171,19 @@ def overwritten_load_from(load_from, resume, work_dir,
                 if not _same_folder(folder, work_dir):
                     source = ', from out_dir' if hook.get('out_dir') else ''
                     where += f' (checkpoints in {folder}{source})'
-                return _refusal(load_from, work_dir, where, what)
+                return _refusal(load_from, work_dir, where, what, they)
     return None
 
 
-def _refusal(load_from: str, work_dir: str, where: str, what: str) -> str:
-    stem = osp.splitext(osp.basename(load_from))[0]
-    base = osp.normpath(work_dir)
-    copy = f'{base}_{stem}.pth'
+def _refusal(load_from: str, work_dir: str, where: str, what: str,
+             they: str) -> str:
+    # Refused even where this run saves no file of that name (one epoch,
+    # interval=3): a later --resume of it does, and its own checkpoints and
+    # last_checkpoint would mix with the old run's in one folder.
     q = shlex.quote
     new = new_work_dir_name(work_dir, load_from)
     return (f'load_from {load_from}: this new run writes {what} into its '
-            f'{where}, which would replace the file it starts from. Train '
-            f'in another work dir (--work-dir {q(new)}), '
-            f'or copy the file out first (cp {q(load_from)} {q(copy)}, then '
-            f'--cfg-options load_from={q(copy)}); --resume {q(load_from)} '
-            'continues the run that wrote it instead.')
+            f'{where}, where {they} can replace the file it starts from '
+            f'(now or on a later --resume). Train in another work dir '
+            f'(--work-dir {q(new)}); --resume {q(load_from)} continues the '
+            'run that wrote it instead.')

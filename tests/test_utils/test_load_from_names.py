@@ -110,17 +110,16 @@ def test_the_line_names_the_file_the_work_dir_and_another_one():
     assert line == (
         'load_from runs/x/ckpts/e_3.pth: this new run writes its '
         'ckpts/e_{}.pth checkpoints into its work dir runs/x (checkpoints in '
-        f'{osp.abspath("runs/x/ckpts")}), which would replace the file it '
-        'starts from. Train in another work dir (--work-dir runs/x_from_e_3),'
-        ' or copy the file out first (cp runs/x/ckpts/e_3.pth runs/x_e_3.pth,'
-        ' then --cfg-options load_from=runs/x_e_3.pth); --resume '
-        'runs/x/ckpts/e_3.pth continues the run that wrote it instead.')
+        f'{osp.abspath("runs/x/ckpts")}), where they can replace the file it '
+        'starts from (now or on a later --resume). Train in another work dir'
+        ' (--work-dir runs/x_from_e_3); --resume runs/x/ckpts/e_3.pth '
+        'continues the run that wrote it instead.')
     line = overwritten_load_from('/my runs/x/last_checkpoint', False,
                                  '/my runs/x', [dict(out_dir='/ckpts')])
-    assert line.startswith(
+    assert line == (
         'load_from /my runs/x/last_checkpoint: this new run writes its '
-        'last_checkpoint record into its work dir /my runs/x, which would '
-        'replace the file it starts from. Train in another work dir '
-        "(--work-dir '/my runs/x_from_last_checkpoint'), or copy the file "
-        "out first (cp '/my runs/x/last_checkpoint' "
-        "'/my runs/x_last_checkpoint.pth', ")
+        'last_checkpoint record into its work dir /my runs/x, where it can '
+        'replace the file it starts from (now or on a later --resume). Train '
+        "in another work dir (--work-dir '/my runs/x_from_last_checkpoint'); "
+        "--resume '/my runs/x/last_checkpoint' continues the run that wrote "
+        'it instead.')

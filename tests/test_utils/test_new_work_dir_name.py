@@ -58,9 +58,9 @@ def test_the_refusal_never_advises_the_work_dir_it_refuses(
                                  [{}])
     assert line.startswith(
         'load_from x_from_epoch_2/epoch_2.pth: this new run writes its '
-        'epoch_{}.pth checkpoints into its work dir x, which would replace '
-        'the file it starts from. Train in another work dir (--work-dir '
-        'x_from_epoch_2_new), ')
+        'epoch_{}.pth checkpoints into its work dir x, where they can '
+        'replace the file it starts from (now or on a later --resume). Train '
+        'in another work dir (--work-dir x_from_epoch_2_new); ')
 
 
 def test_a_work_dir_named_dot_is_named_by_its_folder(tmp_path, monkeypatch):
