@@ -15,9 +15,11 @@ The names a checkpoint hook may write, all compared with the file as
 given and with the file a link leads to:
 
 * ``filename_tmpl`` (``epoch_{}.pth``, or ``iter_{}.pth`` with
-  ``by_epoch=False``) with any step, in the hook's folder: the work dir, or
-  with ``out_dir`` set, ``out_dir/<the work dir's name>``, as MMEngine's
-  ``CheckpointHook.before_train`` makes it;
+  ``by_epoch=False``) filled with any step, as MMEngine fills it
+  (``filename_tmpl.format(step)``, step 1, 2, ...: ``epoch_2.pth``, never
+  ``epoch_02.pth`` or ``epoch_2_5.pth``), in the hook's folder: the work
+  dir, or with ``out_dir`` set, ``out_dir/<the work dir's name>``, as
+  MMEngine's ``CheckpointHook.before_train`` makes it;
 * with ``save_best``, ``best_<metric>_<filename_tmpl>`` there;
 * ``last_checkpoint`` in the work dir.
 """
@@ -25,6 +27,7 @@ import os.path as osp
 import re
 import shlex
 import string
+from functools import partial
 from typing import Iterable, List, Mapping, Optional, Tuple
 
 from mmengine.config import Config
@@ -38,8 +41,17 @@ __all__ = [
     'overwritten_load_from'
 ]
 
-#: The characters a step (an int) takes in a formatted file name.
-_STEP = r'[-+ ,_0-9]+'
+#: The digits of a step by a format spec's type (``{:x}``: hex); a step
+#: written by another type (``{:.1f}``, ``{:e}``) is taken to be any text.
+_DIGITS = {
+    '': '0123456789',
+    'd': '0123456789',
+    'n': '0123456789',
+    'x': '0123456789abcdef',
+    'X': '0123456789ABCDEF',
+    'o': '01234567',
+    'b': '01'
+}
 
 
 def checkpoint_folder(work_dir: str, out_dir: Optional[str]) -> str:
@@ -99,33 +111,78 @@ def hook_settings(hooks: Iterable) -> List[Mapping]:
     ]
 
 
-def _pattern(template: str) -> str:
-    """A regex of the names ``template.format(step)`` gives."""
-    parts = []
-    for literal, field, _, _ in string.Formatter().parse(template):
+def _fills(template: str, name: str) -> bool:
+    """Whether ``template.format(step) == name`` for some step >= 1, the
+    steps MMEngine's ``CheckpointHook`` writes (``epoch + 1``, ``iter +
+    1``, and for the best checkpoint the epoch or iteration just done).
+
+    Each field of ``template`` matches any text; the step read back from
+    that text (its digits, by the field's type) must give ``name`` again,
+    so ``epoch_{}.pth`` fills ``epoch_2.pth`` but not ``epoch_02.pth``,
+    and ``epoch_{:03d}.pth`` fills ``epoch_002.pth`` but not
+    ``epoch_2.pth``. A template ``format(1)`` cannot fill (a named field,
+    two ``{}``) makes the hook itself fail at its first save, before it
+    writes a file: it fills no name.
+    """
+    try:
+        template.format(1)
+    except (IndexError, KeyError, ValueError):
+        return False
+    parts, types, groups = [], [], {}
+    for literal, field, spec, _ in string.Formatter().parse(template):
         parts.append(re.escape(literal))
-        if field is not None:
-            parts.append(_STEP)
-    return ''.join(parts)
+        if field is None:
+            continue
+        if (field, spec) in groups:
+            # The same field again ('{0}_{0}') is the same text again.
+            parts.append(f'(?P={groups[field, spec]})')
+            continue
+        groups[field, spec] = f's{len(groups)}'
+        parts.append(f'(?P<s{len(groups) - 1}>.+?)')
+        kind = (spec or '')[-1:]  # a spec's type comes last ('03d')
+        types.append(kind if kind.isalpha() or kind == '%' else '')
+    match = re.fullmatch(''.join(parts), name, flags=re.DOTALL)
+    if match is None or not types:
+        # A template with no field writes its one name at every save.
+        return match is not None
+    for text, kind in zip(match.groups(), types):
+        if kind not in _DIGITS:
+            return True
+        digits = ''.join(c for c in text if c in _DIGITS[kind])
+        base = {'x': 16, 'X': 16, 'o': 8, 'b': 2}.get(kind, 10)
+        if digits and int(digits, base) >= 1 and \
+                template.format(int(digits, base)) == name:
+            return True
+    return False
 
 
-def _written_names(work_dir: str, hook: Mapping) -> List[Tuple[str, str, str]]:
-    """``(folder, name regex, what)`` for each kind of file a checkpoint
-    hook with the settings ``hook`` writes."""
+def _best_fills(template: str, name: str) -> bool:
+    """Whether ``name`` is ``best_<metric>_<template.format(step)>`` with
+    '/' replaced by '_', as MMEngine names the best checkpoint (a metric's
+    name may hold '_': ``best_accuracy_top1_epoch_2.pth``)."""
+    template = template.replace('/', '_')
+    return name.startswith('best_') and any(
+        name[i] == '_' and _fills(template, name[i + 1:])
+        for i in range(len('best_') + 1, len(name)))
+
+
+def _written_names(work_dir: str, hook: Mapping) -> List[Tuple]:
+    """``(folder, whether a name is written, what, pronoun)`` for each kind
+    of file a checkpoint hook with the settings ``hook`` writes."""
     template = hook.get('filename_tmpl') or ('epoch_{}.pth' if hook.get(
         'by_epoch', True) else 'iter_{}.pth')
     folder = checkpoint_folder(work_dir, hook.get('out_dir'))
     # A template may name a subfolder ('ckpts/epoch_{}.pth').
     names = [(osp.normpath(osp.join(folder, osp.dirname(template))),
-              _pattern(osp.basename(template)), f'its {template} checkpoints')]
+              partial(_fills, osp.basename(template)),
+              f'its {template} checkpoints', 'they')]
     if hook.get('save_best'):
         # MMEngine's name for it, with '/' replaced: in the folder itself.
         best = f'best_*_{template}'.replace('/', '_')
-        names.append(
-            (folder, 'best_.+_' + _pattern(template.replace('/', '_')),
-             f'its {best} checkpoints'))
-    names.append((osp.abspath(work_dir), re.escape('last_checkpoint'),
-                  'its last_checkpoint record'))
+        written = partial(_best_fills, template)
+        names.append((folder, written, f'its {best} checkpoints', 'they'))
+    names.append((osp.abspath(work_dir), 'last_checkpoint'.__eq__,
+                  'its last_checkpoint record', 'it'))
     return names
 
 
@@ -161,28 +218,27 @@ def overwritten_load_from(load_from, resume, work_dir,
     for hook in hooks:
         if hook.get('out_dir') is not None and not is_local(hook['out_dir']):
             continue
-        for folder, name, what in _written_names(work_dir, hook):
+        for folder, written, what, they in _written_names(work_dir, hook):
             if any(
                     _same_folder(osp.dirname(file), folder)
-                    and re.fullmatch(name, osp.basename(file))
-                    for file in files):
+                    and written(osp.basename(file)) for file in files):
                 where = f'work dir {work_dir}'
                 if not _same_folder(folder, work_dir):
                     source = ', from out_dir' if hook.get('out_dir') else ''
                     where += f' (checkpoints in {folder}{source})'
-                return _refusal(load_from, work_dir, where, what)
+                return _refusal(load_from, work_dir, where, what, they)
     return None
 
 
-def _refusal(load_from: str, work_dir: str, where: str, what: str) -> str:
-    stem = osp.splitext(osp.basename(load_from))[0]
-    base = osp.normpath(work_dir)
-    copy = f'{base}_{stem}.pth'
+def _refusal(load_from: str, work_dir: str, where: str, what: str,
+             they: str) -> str:
+    # Refused even where this run saves no file of that name (one epoch,
+    # interval=3): a later --resume of it does, and its own checkpoints and
+    # last_checkpoint would mix with the old run's in one folder.
     q = shlex.quote
     new = new_work_dir_name(work_dir, load_from)
     return (f'load_from {load_from}: this new run writes {what} into its '
-            f'{where}, which would replace the file it starts from. Train '
-            f'in another work dir (--work-dir {q(new)}), '
-            f'or copy the file out first (cp {q(load_from)} {q(copy)}, then '
-            f'--cfg-options load_from={q(copy)}); --resume {q(load_from)} '
-            'continues the run that wrote it instead.')
+            f'{where}, where {they} can replace the file it starts from '
+            f'(now or on a later --resume). Train in another work dir '
+            f'(--work-dir {q(new)}); --resume {q(load_from)} continues the '
+            'run that wrote it instead.')

@@ -30,11 +30,19 @@ def new_work_dir_name(work_dir: str, checkpoint: Optional[str]) -> str:
     Returns:
         str: A folder beside ``work_dir`` (normalised as
         ``osp.normpath`` writes it), never the folder that holds
-        ``checkpoint``.
+        ``checkpoint``. A work dir named ``.`` or ``..`` is named by its
+        folder's real name, beside it: ``--work-dir .`` in ``runs/x``
+        gives ``../x_from_epoch_2``, not the hidden ``._from_epoch_2``
+        inside the work dir.
     """
     stem = 'file' if checkpoint is None else osp.splitext(
         osp.basename(checkpoint))[0]
-    name = f'{osp.normpath(work_dir)}_from_{stem}'
+    folder = osp.normpath(work_dir)
+    if osp.basename(folder) in (osp.curdir, osp.pardir):
+        folder = osp.join(
+            osp.normpath(osp.join(folder, osp.pardir)),
+            osp.basename(osp.abspath(folder)))
+    name = f'{folder}_from_{stem}'
     # A resume from <x>_from_epoch_2/epoch_2.pth into <x> itself.
     while checkpoint is not None and osp.abspath(name) == osp.dirname(
             osp.abspath(checkpoint)):

@@ -23,6 +23,13 @@ def _md5(path) -> str:
         return hashlib.md5(f.read()).hexdigest()
 
 
+def _digests(folder) -> dict:
+    return {
+        name: _md5(folder / name)
+        for name in os.listdir(folder) if os.path.isfile(folder / name)
+    }
+
+
 @pytest.mark.parametrize(
     'build', [build_runner, ConfigCopyRunner.from_cfg],
     ids=['build_runner', 'from_cfg'])
@@ -41,8 +48,40 @@ def test_runners_refuse_a_new_run_from_their_own_checkpoint(
         runner.train()
     assert str(info.value).startswith(
         f'load_from {work}/epoch_2.pth: this new run writes its '
-        f'epoch_{{}}.pth checkpoints into its work dir {work}, which would '
-        'replace the file it starts from. Train in another work dir '
-        f'(--work-dir {work}_from_epoch_2)')
+        f'epoch_{{}}.pth checkpoints into its work dir {work}, where they '
+        'can replace the file it starts from (now or on a later --resume). '
+        f'Train in another work dir (--work-dir {work}_from_epoch_2); '
+        f'--resume {work}/epoch_2.pth continues the run that wrote it '
+        'instead.')
     assert _md5(work / 'epoch_2.pth') == digest
     assert runner.iter == 0
+
+
+@pytest.mark.parametrize(
+    'train_cfg, hook', [(dict(max_epochs=1), {}),
+                        (dict(max_epochs=2), dict(interval=3))],
+    ids=['one_epoch', 'interval_3'])
+def test_a_run_that_saves_no_epoch_2_is_refused_too(clean_loggers, tmp_path,
+                                                    tiny_image_data,
+                                                    last_checkpoint_run,
+                                                    train_cfg, hook):
+    """A run that saves no ``epoch_2.pth`` itself (one epoch, or
+    ``interval=3``) is refused too: a later ``--resume`` of it saves one,
+    and its ``epoch_1.pth`` and ``last_checkpoint`` replace the old run's
+    at once. The line says so (it said "which would replace the file")."""
+    work = tmp_path / 'W'
+    shutil.copytree(os.path.dirname(last_checkpoint_run['record']), work)
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                     image_data_cfg(tiny_image_data)))
+    cfg.work_dir = str(work)
+    cfg.load_from = str(work / 'epoch_2.pth')
+    cfg.train_cfg.update(train_cfg)
+    cfg.default_hooks.checkpoint.update(hook)
+    before = _digests(work)
+    runner = build_runner(cfg)
+    with pytest.raises(ConfigError) as info:
+        runner.train()
+    assert f'into its work dir {work}, where they can replace the file it ' \
+        'starts from (now or on a later --resume). ' in str(info.value)
+    assert _digests(work) == before

@@ -38,9 +38,7 @@ def run_copy(tmp_path, tiny_image_data, last_checkpoint_run):
 
 
 def _fix(load_from, work_dir='W', stem='epoch_2'):
-    return (f'Train in another work dir (--work-dir {work_dir}_from_{stem}), '
-            f'or copy the file out first (cp {load_from} {work_dir}_{stem}.'
-            f'pth, then --cfg-options load_from={work_dir}_{stem}.pth); '
+    return (f'Train in another work dir (--work-dir {work_dir}_from_{stem}); '
             f'--resume {load_from} continues the run that wrote it instead.')
 
 
@@ -72,9 +70,10 @@ def test_a_new_run_from_its_own_checkpoint_is_refused(run_copy, tmp_path,
     assert usage_line(
         proc, absent=['Epoch(train)'], no_dir=str(tmp_path / 'runs')) == (
             f'train.py: error: load_from {load_from}: this new run writes '
-            f'its epoch_{{}}.pth checkpoints into its {where}, which would '
-            'replace the file it starts from. ' + _fix(
-                load_from, work_dir, 'start' if case == 'link' else 'epoch_2'))
+            f'its epoch_{{}}.pth checkpoints into its {where}, where they can '
+            'replace the file it starts from (now or on a later --resume). ' +
+            _fix(load_from, work_dir,
+                 'start' if case == 'link' else 'epoch_2'))
     assert _md5(work / 'epoch_2.pth') == digest
     assert sorted(os.listdir(work)) == before
 

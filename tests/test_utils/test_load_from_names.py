@@ -110,17 +110,55 @@ def test_the_line_names_the_file_the_work_dir_and_another_one():
     assert line == (
         'load_from runs/x/ckpts/e_3.pth: this new run writes its '
         'ckpts/e_{}.pth checkpoints into its work dir runs/x (checkpoints in '
-        f'{osp.abspath("runs/x/ckpts")}), which would replace the file it '
-        'starts from. Train in another work dir (--work-dir runs/x_from_e_3),'
-        ' or copy the file out first (cp runs/x/ckpts/e_3.pth runs/x_e_3.pth,'
-        ' then --cfg-options load_from=runs/x_e_3.pth); --resume '
-        'runs/x/ckpts/e_3.pth continues the run that wrote it instead.')
+        f'{osp.abspath("runs/x/ckpts")}), where they can replace the file it '
+        'starts from (now or on a later --resume). Train in another work dir'
+        ' (--work-dir runs/x_from_e_3); --resume runs/x/ckpts/e_3.pth '
+        'continues the run that wrote it instead.')
     line = overwritten_load_from('/my runs/x/last_checkpoint', False,
                                  '/my runs/x', [dict(out_dir='/ckpts')])
-    assert line.startswith(
+    assert line == (
         'load_from /my runs/x/last_checkpoint: this new run writes its '
-        'last_checkpoint record into its work dir /my runs/x, which would '
-        'replace the file it starts from. Train in another work dir '
-        "(--work-dir '/my runs/x_from_last_checkpoint'), or copy the file "
-        "out first (cp '/my runs/x/last_checkpoint' "
-        "'/my runs/x_last_checkpoint.pth', ")
+        'last_checkpoint record into its work dir /my runs/x, where it can '
+        'replace the file it starts from (now or on a later --resume). Train '
+        "in another work dir (--work-dir '/my runs/x_from_last_checkpoint'); "
+        "--resume '/my runs/x/last_checkpoint' continues the run that wrote "
+        'it instead.')
+
+
+@pytest.mark.parametrize(
+    'name, hook',
+    [
+        # Names a step (1, 2, ...) formatted by '{}' never gives.
+        ('epoch_2_5.pth', {}),
+        ('epoch_-1.pth', {}),
+        ('epoch_ .pth', {}),
+        ('epoch_1,2.pth', {}),
+        ('epoch_02.pth', {}),
+        ('epoch_0.pth', {}),
+        ('best_accuracy_top1_epoch_02.pth', dict(save_best='auto')),
+        # '{:03d}' pads to three digits.
+        ('ckpt_2.pth', dict(filename_tmpl='ckpt_{:03d}.pth')),
+        ('ckpt_+02.pth', dict(filename_tmpl='ckpt_{:03d}.pth')),
+        ('e_a.pth', dict(filename_tmpl='e_{:#x}.pth')),
+        ('e_12_13.pth', dict(filename_tmpl='e_{0}_{0}.pth')),
+        # A template format(step) cannot fill: the hook fails before saving.
+        ('e_2.pth', dict(filename_tmpl='e_{step}.pth')),
+    ])
+def test_names_the_hook_never_writes_are_loaded(name, hook):
+    """``epoch_2_5.pth`` and the others were refused: a step matched any of
+    ``-+ ,_`` and digits."""
+    assert not _refused(f'/runs/x/{name}', hook)
+
+
+@pytest.mark.parametrize('name, hook', [
+    ('epoch_12.pth', {}),
+    ('ckpt_1234.pth', dict(filename_tmpl='ckpt_{:03d}.pth')),
+    ('e_0xa.pth', dict(filename_tmpl='e_{:#x}.pth')),
+    ('e_+1,000.pth', dict(filename_tmpl='e_{:+05,d}.pth')),
+    ('e_12_12.pth', dict(filename_tmpl='e_{0}_{0}.pth')),
+    ('e_2.0.pth', dict(filename_tmpl='e_{:.1f}.pth')),
+    ('latest.pth', dict(filename_tmpl='latest.pth')),
+])
+def test_names_a_format_spec_writes_are_refused(name, hook):
+    """Guards kept behaviour: what ``format(step)`` gives is refused."""
+    assert _refused(f'/runs/x/{name}', hook)

@@ -58,6 +58,22 @@ def test_the_refusal_never_advises_the_work_dir_it_refuses(
                                  [{}])
     assert line.startswith(
         'load_from x_from_epoch_2/epoch_2.pth: this new run writes its '
-        'epoch_{}.pth checkpoints into its work dir x, which would replace '
-        'the file it starts from. Train in another work dir (--work-dir '
-        'x_from_epoch_2_new), ')
+        'epoch_{}.pth checkpoints into its work dir x, where they can '
+        'replace the file it starts from (now or on a later --resume). Train '
+        'in another work dir (--work-dir x_from_epoch_2_new); ')
+
+
+def test_a_work_dir_named_dot_is_named_by_its_folder(tmp_path, monkeypatch):
+    """``--work-dir .`` was advised ``._from_epoch_2``: a hidden folder
+    inside the work dir."""
+    work = tmp_path / 'W'
+    (work / 'sub').mkdir(parents=True)
+    monkeypatch.chdir(work)
+    assert new_work_dir_name('.', 'epoch_2.pth') == '../W_from_epoch_2'
+    assert new_work_dir_name('./', None) == '../W_from_file'
+    monkeypatch.chdir(work / 'sub')
+    assert new_work_dir_name('..', '../epoch_2.pth') == '../../W_from_epoch_2'
+    # 'sub/..' from W/sub is W/sub itself.
+    assert new_work_dir_name('sub/..', None) == '../sub_from_file'
+    line = overwritten_load_from('../epoch_2.pth', False, '..', [{}])
+    assert '(--work-dir ../../W_from_epoch_2)' in line
