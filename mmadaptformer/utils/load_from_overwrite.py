@@ -149,7 +149,7 @@ def _fills(template: str, name: str) -> bool:
         if kind not in _DIGITS:
             return True
         digits = ''.join(c for c in text if c in _DIGITS[kind])
-        base = {'x': 16, 'X': 16, 'o': 8, 'b': 2}.get(kind, 10)
+        base = len(_DIGITS[kind])
         if digits and int(digits, base) >= 1 and \
                 template.format(int(digits, base)) == name:
             return True
