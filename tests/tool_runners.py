@@ -131,6 +131,25 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
+def dist_train_refusal(args: List[str], cwd: str, line: str) -> str:
+    """Run ``tools/dist_train.sh`` with ``args`` (on a free port) and check
+    that it ends as one refusal: exit status 2, ``train.py: error: LINE``
+    printed once (not once per rank), no traceback and no torchrun
+    ``ChildFailedError`` block. Returns what it printed."""
+    proc = run_tool(
+        ['dist_train.sh'] + list(args),
+        cwd=cwd,
+        env=dict(PORT=str(free_port())),
+        timeout=400,
+        check=False)
+    out = proc.stdout
+    assert proc.returncode == 2, out[-3000:]
+    assert out.count(f'train.py: error: {line}') == 1, out[-3000:]
+    assert 'Traceback' not in out and 'ChildFailedError' not in out, \
+        out[-3000:]
+    return out
+
+
 def run_ranks(args: List[str],
               nproc: int,
               cwd: str,

@@ -30,11 +30,10 @@ def _digests(folder) -> dict:
     }
 
 
-@pytest.mark.parametrize(
-    'build', [build_runner, ConfigCopyRunner.from_cfg],
-    ids=['build_runner', 'from_cfg'])
-def test_runners_refuse_a_new_run_from_their_own_checkpoint(
-        clean_loggers, tmp_path, tiny_image_data, last_checkpoint_run, build):
+def _new_run_from_its_own_checkpoint(tmp_path, tiny_image_data,
+                                     last_checkpoint_run):
+    """``(work, cfg)``: a copy ``W`` of a trained run's work dir and the
+    tiny image config of a new run in ``W`` from ``W/epoch_2.pth``."""
     work = tmp_path / 'W'
     shutil.copytree(os.path.dirname(last_checkpoint_run['record']), work)
     cfg = Config.fromfile(
@@ -42,6 +41,16 @@ def test_runners_refuse_a_new_run_from_their_own_checkpoint(
                      image_data_cfg(tiny_image_data)))
     cfg.work_dir = str(work)
     cfg.load_from = str(work / 'epoch_2.pth')
+    return work, cfg
+
+
+@pytest.mark.parametrize(
+    'build', [build_runner, ConfigCopyRunner.from_cfg],
+    ids=['build_runner', 'from_cfg'])
+def test_runners_refuse_a_new_run_from_their_own_checkpoint(
+        clean_loggers, tmp_path, tiny_image_data, last_checkpoint_run, build):
+    work, cfg = _new_run_from_its_own_checkpoint(tmp_path, tiny_image_data,
+                                                 last_checkpoint_run)
     digest = _md5(work / 'epoch_2.pth')
     runner = build(cfg)
     with pytest.raises(ConfigError) as info:
@@ -69,13 +78,8 @@ def test_a_run_that_saves_no_epoch_2_is_refused_too(clean_loggers, tmp_path,
     ``interval=3``) is refused too: a later ``--resume`` of it saves one,
     and its ``epoch_1.pth`` and ``last_checkpoint`` replace the old run's
     at once. The line says so (it said "which would replace the file")."""
-    work = tmp_path / 'W'
-    shutil.copytree(os.path.dirname(last_checkpoint_run['record']), work)
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
-                     image_data_cfg(tiny_image_data)))
-    cfg.work_dir = str(work)
-    cfg.load_from = str(work / 'epoch_2.pth')
+    work, cfg = _new_run_from_its_own_checkpoint(tmp_path, tiny_image_data,
+                                                 last_checkpoint_run)
     cfg.train_cfg.update(train_cfg)
     cfg.default_hooks.checkpoint.update(hook)
     before = _digests(work)

@@ -13,7 +13,7 @@ import pytest
 from config_writers import image_data_cfg, write_config
 from refusal_lines import usage_line
 from repo_paths import TINY_IMAGE_CONFIG
-from tool_runners import free_port, run_tool
+from tool_runners import dist_train_refusal, run_tool
 
 
 @pytest.fixture(scope='module')
@@ -61,18 +61,8 @@ def test_one_work_dir_given_both_ways_runs_as_before(tool, tmp_path,
 
 def test_dist_train_prints_the_refusal_once(tmp_path, image_config,
                                             served_torchrun):
-    proc = run_tool([
-        'dist_train.sh', image_config, 2, '--work-dir', 'A', '--cfg-options',
-        'work_dir=B'
-    ],
-                    cwd=tmp_path,
-                    env=dict(PORT=str(free_port())),
-                    timeout=400,
-                    check=False)
-    out = proc.stdout
-    assert proc.returncode == 2, out[-3000:]
-    assert out.count('train.py: error: --work-dir A and --cfg-options '
-                     'work_dir=B name two work dirs') == 1, out[-3000:]
-    assert 'Traceback' not in out and 'ChildFailedError' not in out, \
-        out[-3000:]
+    dist_train_refusal(
+        [image_config, 2, '--work-dir', 'A', '--cfg-options', 'work_dir=B'],
+        tmp_path, '--work-dir A and --cfg-options work_dir=B name two work '
+        'dirs')
     assert not (tmp_path / 'A').exists() and not (tmp_path / 'B').exists()
