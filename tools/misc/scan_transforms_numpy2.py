@@ -7,10 +7,12 @@ their ``TRANSFORMS`` (and MMEngine's, which mmcv fills), once with its
 defaults and once with each set of arguments that a model-zoo config of
 the installed toolboxes gives it (read with ``Config.fromfile`` from their
 ``.mim/configs``), and runs each on the inputs its toolbox's pipelines
-give it (a uint8 image, decoded uint8 frames, a decord or OpenCV reader
-of a real mp4, a folder of JPEG frames, 2D keypoints), each under many
-seeds. It prints the failures grouped by their error and writes one
-record per run, with a digest of the outputs, to ``--out``.
+give it (``transform_scan_inputs.py``: a uint8 image, small and large,
+and as PIL's; decoded uint8 frames, small and large; a decord or OpenCV
+reader of a real mp4; a folder of JPEG frames; 2D and NTU 3D keypoints),
+in the toolbox's default scope, each under many seeds. It prints the
+failures grouped by their error and writes one record per run, with a
+digest of the outputs, to ``--out``.
 
 Run it twice, under NumPy 2 and under NumPy 1 (a virtual environment
 with ``--system-site-packages`` and ``numpy<2``), both with
@@ -36,14 +38,12 @@ import json
 import os
 import os.path as osp
 import random
+import re
 import tempfile
 import traceback
 from collections import Counter, defaultdict
 
-#: How many frames the tiny video has, and its size (decord 0.6.0 fails
-#: to decode an mp4v video 48 wide: ``DECORDError ... from_size ==
-#: to_size``, under NumPy 1 too).
-FRAMES, HEIGHT, WIDTH = 16, 48, 64
+from transform_scan_inputs import input_kinds
 
 #: Arguments for the steps that build with no default (their zoo use is
 #: inside ``RandAugment``), each applied always (``prob=1.``), so that each
@@ -67,6 +67,11 @@ EXTRA_ARGUMENT_SETS = {
 def parse_args():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--seeds', type=int, default=20)
+    parser.add_argument(
+        '--only',
+        default='',
+        help='scan only the steps whose scope.name this regex matches '
+        '(e.g. "mmaction\\.PoseCompact$")')
     parser.add_argument('--out', help='write the records (JSON) here')
     parser.add_argument(
         '--no-fixes',
@@ -134,7 +139,12 @@ def zoo_argument_sets(registries):
                 unreadable += 1
                 continue
             for step in _pipeline_steps(cfg):
-                step = {k: v for k, v in step.items() if k != '_scope_'}
+                # ``magnitude_key`` is RandAugment's, for its policies.
+                step = {
+                    k: v
+                    for k, v in step.items()
+                    if k not in ('_scope_', 'magnitude_key')
+                }
                 label, cls = _resolve(registries, scope, step['type'])
                 if cls is None:
                     continue
@@ -142,124 +152,6 @@ def zoo_argument_sets(registries):
                 key = (scope, label, repr(sorted(args.items())))
                 found.setdefault(key, (scope, step, osp.relpath(path, root)))
     return found, unreadable
-
-
-def _write_data(root):
-    """A tiny mp4, a png and a folder of JPEG frames under ``root``."""
-    import cv2
-    import numpy as np
-    rng = np.random.RandomState(0)
-    frames = [
-        rng.randint(0, 256, (HEIGHT, WIDTH, 3)).astype(np.uint8)
-        for _ in range(FRAMES)
-    ]
-    video = osp.join(root, 'clip.mp4')
-    writer = cv2.VideoWriter(video, cv2.VideoWriter_fourcc(*'mp4v'), 8,
-                             (WIDTH, HEIGHT))
-    for frame in frames:
-        writer.write(frame)
-    writer.release()
-    image = osp.join(root, 'image.png')
-    cv2.imwrite(image, frames[0])
-    frame_dir = osp.join(root, 'frames')
-    os.makedirs(frame_dir)
-    for index, frame in enumerate(frames, 1):
-        cv2.imwrite(osp.join(frame_dir, f'img_{index:05}.jpg'), frame)
-    return video, image, frame_dir, frames
-
-
-def input_kinds(root):
-    """``{kind: results}``: what the toolboxes' pipelines hand a step."""
-    import cv2
-    import numpy as np
-    from mmaction.datasets.transforms import (DecordInit, FormatShape,
-                                              OpenCVInit, SampleFrames)
-    from PIL import Image
-    video, image, frame_dir, frames = _write_data(root)
-    img = frames[0]
-    kinds = dict(
-        image=dict(
-            img=img.copy(),
-            img_shape=img.shape[:2],
-            ori_shape=img.shape[:2],
-            img_path=image,
-            gt_label=1,
-            sample_idx=0),
-        image_file=dict(img_path=image, gt_label=1, sample_idx=0))
-    clip = dict(
-        filename=video,
-        label=1,
-        start_index=0,
-        modality='RGB',
-        total_frames=FRAMES)
-    kinds['video_file'] = copy.deepcopy(clip)
-    sample = SampleFrames(clip_len=4, frame_interval=2, num_clips=1)
-    for name, init in (('decord', DecordInit()), ('opencv', OpenCVInit())):
-        np.random.seed(0)
-        kinds[name] = sample.transform(init.transform(copy.deepcopy(clip)))
-    np.random.seed(0)
-    kinds['rawframes'] = sample.transform(
-        dict(
-            frame_dir=frame_dir,
-            filename_tmpl='img_{:05}.jpg',
-            label=1,
-            start_index=1,
-            modality='RGB',
-            total_frames=FRAMES))
-    decoded = dict(
-        imgs=[frame.copy() for frame in frames[:4]],
-        img_shape=img.shape[:2],
-        original_shape=img.shape[:2],
-        modality='RGB',
-        num_clips=1,
-        clip_len=4,
-        frame_interval=2,
-        frame_inds=np.arange(0, 8, 2),
-        label=1,
-        filename=video,
-        start_index=0,
-        total_frames=FRAMES)
-    kinds['frames'] = decoded
-    # Frames and an image large enough for the zoo's crops (up to 336).
-    large = [
-        cv2.resize(frame, (400, 340), interpolation=cv2.INTER_NEAREST)
-        for frame in frames[:4]
-    ]
-    kinds['frames_large'] = dict(
-        decoded,
-        imgs=large,
-        img_shape=large[0].shape[:2],
-        original_shape=large[0].shape[:2])
-    kinds['image_large'] = dict(
-        kinds['image'],
-        img=large[0].copy(),
-        img_shape=large[0].shape[:2],
-        ori_shape=large[0].shape[:2])
-    kinds['pil_image'] = dict(
-        kinds['image'], img=Image.fromarray(img[..., ::-1].copy()))
-    kinds['formatted'] = FormatShape('NCTHW').transform(copy.deepcopy(decoded))
-    rng = np.random.RandomState(1)
-    pose = dict(
-        keypoint=(rng.rand(1, FRAMES, 17, 2) * [WIDTH, HEIGHT]).astype(
-            np.float32),
-        keypoint_score=rng.rand(1, FRAMES, 17).astype(np.float32),
-        img_shape=(HEIGHT, WIDTH),
-        original_shape=(HEIGHT, WIDTH),
-        total_frames=FRAMES,
-        start_index=0,
-        label=1,
-        modality='Pose',
-        frame_dir='clip')
-    kinds['pose'] = pose
-    # NTU RGB+D's 25 joints in 3D, as its 3D recipes read them.
-    kinds['pose_ntu3d'] = dict(
-        pose,
-        keypoint=rng.rand(2, FRAMES, 25, 3).astype(np.float32),
-        keypoint_score=rng.rand(2, FRAMES, 25).astype(np.float32),
-        body_center=np.zeros(3, np.float32))
-    kinds['pose_frames'] = dict(
-        pose, imgs=[frame.copy() for frame in frames], modality='RGB')
-    return kinds
 
 
 def digest(value, root=''):
@@ -319,22 +211,25 @@ def _copy(results):
     return copy.deepcopy(results, {id(reader): reader})
 
 
-def _run(cls, args, results, seed, root=''):
-    """One build and call on a copy of ``results``: an output digest, or
-    the error (``'ERROR ...'``)."""
+def _run(cls, args, results, seed, root='', scope='mmengine'):
+    """One build and call on a copy of ``results``, in ``scope`` (where a
+    wrapper builds its inner steps, as a config's ``default_scope``): an
+    output digest, or the error (``'ERROR ...'``)."""
+    from mmengine.registry import DefaultScope
     _seed(seed)
-    try:
-        step = cls(**args)
-    except Exception as error:
-        return 'ERROR build ' + _error(error)[6:]
-    try:
-        out = step(_copy(results))
-    except Exception as error:
-        return _error(error)
+    with DefaultScope.overwrite_default_scope(scope):
+        try:
+            step = cls(**args)
+        except Exception as error:
+            return 'ERROR build ' + _error(error)[6:]
+        try:
+            out = step(_copy(results))
+        except Exception as error:
+            return _error(error)
     return digest(out, root)
 
 
-def scan(seeds, fixes):
+def scan(seeds, fixes, only=''):
     import numpy as np
     if fixes:
         import mmadaptformer  # noqa: F401
@@ -356,11 +251,13 @@ def scan(seeds, fixes):
         kinds = input_kinds(root)
         for (scope, label, args_repr), (_, step,
                                         config) in sorted(jobs.items()):
+            if not re.search(only, label):
+                continue
             _, cls = _resolve(registries, scope, step['type'])
             args = {k: v for k, v in step.items() if k != 'type'}
             record = dict(
                 scope=scope, cls=label, args=args_repr, config=config, runs={})
-            built = _run(cls, args, {}, 0)
+            built = _run(cls, args, {}, 0, root, scope)
             if str(built).startswith('ERROR build'):
                 record['build'] = built
                 records.append(record)
@@ -369,12 +266,12 @@ def scan(seeds, fixes):
             # key (``compare`` sorts out the wrong kinds that fail
             # otherwise under both NumPy versions).
             for kind, results in kinds.items():
-                first = _run(cls, args, results, 0, root)
+                first = _run(cls, args, results, 0, root, scope)
                 if str(first).startswith('ERROR KeyError'):
                     record['runs'].setdefault('unusable', {})[kind] = first
                     continue
                 record['runs'][kind] = [first] + [
-                    _run(cls, args, results, seed, root)
+                    _run(cls, args, results, seed, root, scope)
                     for seed in range(1, seeds)
                 ]
             records.append(record)
@@ -429,20 +326,33 @@ def summarize(result):
             print('   ', line)
 
 
+def _build_outcome(before, record, what_runs):
+    """What one build did under NumPy 1 (``before``) and 2 (``record``),
+    from the outcomes ``what_runs`` of its runs on the inputs both took."""
+    if 'build' in record or 'build' in before:
+        return 'builds under NumPy 1 only' if 'build' in record and \
+            'build' not in before else 'is not built (bad or no default ' \
+            'arguments, a missing package)'
+    for what in ('fails under NumPy 2 only', 'outputs differ',
+                 'fails under NumPy 1 only'):
+        if what in what_runs:
+            return what
+    ran = any(not _failed(out) for kind, outs in before['runs'].items()
+              if kind != 'unusable' for out in outs)
+    return 'same under both' if ran else \
+        'fails on every input under both (needs data the scan does not make)'
+
+
 def compare(numpy1, numpy2):
-    """Print the runs whose outcome differs between the two records."""
+    """Print the runs whose outcome differs between the two records, and
+    what each build did."""
     old = {(r['cls'], r['args']): r for r in numpy1['records']}
-    counts = Counter()
+    counts, builds = Counter(), Counter()
     for record in numpy2['records']:
         before = old.get((record['cls'], record['args']))
         if before is None:
             continue
-        if 'build' in record or 'build' in before:
-            if record.get('build') != before.get('build'):
-                print(f"build differs: {record['cls']} {record['args']}\n"
-                      f"    NumPy 1: {before.get('build')}\n"
-                      f"    NumPy 2: {record.get('build')}")
-            continue
+        what_runs = set()
         for kind, outs in record['runs'].items():
             if kind == 'unusable' or kind not in before['runs']:
                 continue
@@ -456,12 +366,15 @@ def compare(numpy1, numpy2):
                     if _failed(a) and not _failed(b) else
                     'both fail, otherwise' if _failed(a) else 'outputs differ')
                 counts[what] += 1
+                what_runs.add(what)
                 if counts[what, record['cls'], record['args']] == 0:
                     print(f"{what}: {record['cls']} {record['args'][:120]} "
                           f'({kind}, seed {seed})\n    NumPy 1: {str(a)[:300]}'
                           f'\n    NumPy 2: {str(b)[:300]}')
                 counts[what, record['cls'], record['args']] += 1
-    print({k: v for k, v in counts.items() if isinstance(k, str)})
+        builds[_build_outcome(before, record, what_runs)] += 1
+    print('runs:', {k: v for k, v in counts.items() if isinstance(k, str)})
+    print('builds:', dict(builds))
 
 
 def main():
@@ -470,7 +383,7 @@ def main():
         with open(args.compare[0]) as f1, open(args.compare[1]) as f2:
             compare(json.load(f1), json.load(f2))
         return
-    result = scan(args.seeds, not args.no_fixes)
+    result = scan(args.seeds, not args.no_fixes, args.only)
     summarize(result)
     if args.out:
         with open(args.out, 'w') as file:
