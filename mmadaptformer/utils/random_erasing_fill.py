@@ -4,12 +4,12 @@
 mmaction2's and mmpretrain's ``RandomErasing`` (1.2.0) with
 ``mode='const'`` fill the erased patch with
 ``np.array(fill_color, dtype=np.uint8)``; ``fill_color`` is a number or a
-sequence of three, checked only for being numbers. A value outside 0 to
-255 never fills what it says: under NumPy 1 an int wrapped silently (300
-filled 44, -1 filled 255), and under NumPy 2 the cast raises
-``OverflowError: Python integer 300 out of bounds for uint8``, which names
-no argument, at whichever batch first erases a patch (``erase_prob`` of
-them); a float out of range wraps or saturates silently under both.
+sequence of three, checked only for being numbers. The cast drops a
+float's fraction, then a value outside 0 to 255 never fills what it says:
+under NumPy 1 it wrapped silently (300 and 300.7 filled 44, -1 filled
+255), and under NumPy 2 the cast raises ``OverflowError: Python integer
+300 out of bounds for uint8``, which names no argument, at whichever batch
+first erases a patch (``erase_prob`` of them).
 
 :func:`check_random_erasing_fill` wraps both classes' ``__init__`` (public;
 the transforms have no other hook at construction) so that such a value is
@@ -53,13 +53,15 @@ def fill_color_error(toolbox: str, fill_color, mode: str):
         return None
     values = [fill_color] if isinstance(fill_color, Number) else \
         list(fill_color)
-    bad = [value for value in values if not 0 <= value <= 255]
+    # The cast drops the fraction: -0.5 fills 0 and 255.5 fills 255.
+    bad = [value for value in values if not -1 < value < 256]
     if not bad:
         return None
     return RandomErasingFillError(
         f"{toolbox}'s RandomErasing: fill_color={fill_color!r} is out of "
         "range: with mode='const' it is the colour of the erased uint8 "
-        'pixels, so each value must be from 0 to 255, not '
+        'pixels, so each value must be from 0 to 255 (its fraction is '
+        'dropped), not '
         f'{", ".join(map(repr, bad))} (NumPy 1 wrapped an int silently, '
         '300 to 44; NumPy 2 raised OverflowError at the first erased '
         'image).')
