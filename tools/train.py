@@ -36,6 +36,12 @@ Differences from the toolboxes' scripts, all additive:
   is built, naming the ``--work-dir`` to train in instead: its first save
   replaced the checkpoint it started from (see
   :mod:`mmadaptformer.utils.load_from_overwrite`).
+* One training run at a time in a work dir: global rank 0 holds a lock on
+  ``WORK_DIR/.mmadaptformer-train.lock`` from before anything is written
+  there until training ends, and a second run into that folder (started
+  twice, a bare ``srun -n 4``, a ``--resume`` of the live run) is refused
+  on one line naming the live run, exit status 2 (see
+  :mod:`mmadaptformer.utils.work_dir_lock`).
 * The checkpoint hook is an ``AtomicCheckpointHook`` (a ``CheckpointHook``
   in the config is upgraded), so a killed run keeps its last complete
   checkpoint.

@@ -58,11 +58,14 @@ class WorkDirBusyError(ConfigError):
 
 class _Held:
     """A lock file this process holds: its descriptor (None where the
-    filesystem has no ``flock``) and how many holders share it."""
+    filesystem has no ``flock``), its work dir, whether this process made
+    that folder, and how many holders share it."""
 
-    def __init__(self, fd: Optional[int]) -> None:
+    def __init__(self, fd: Optional[int], work_dir: str, made: bool) -> None:
         self.fd = fd
-        self.count = 0
+        self.work_dir = work_dir
+        self.made = made
+        self.count = 1
 
 
 #: The work dirs this process holds, by the lock file's (device, inode).
@@ -109,9 +112,19 @@ def _unsupported_warning(work_dir: str, error: OSError) -> str:
 
 
 def _take(work_dir: str) -> Tuple[int, int]:
-    """Open the lock file, take its lock (or learn there is no ``flock``
-    here) and count this holder; returns the key of :data:`_HELD`."""
+    """Take the lock of ``work_dir`` (or learn there is no ``flock`` here)
+    and count this holder; returns the key of :data:`_HELD`."""
+    made = not osp.isdir(work_dir)
     os.makedirs(work_dir, exist_ok=True)
+    while True:
+        key = _take_file(work_dir, made)
+        if key is not None:
+            return key
+
+
+def _take_file(work_dir: str, made: bool) -> Optional[Tuple[int, int]]:
+    """:func:`_take` on the lock file there now; None if the file was
+    removed (by a run that gave it back) before its lock was ours."""
     path = osp.join(work_dir, LOCK_FILE)
     # Never truncated before the lock is ours: the record is the live
     # run's.
@@ -135,14 +148,18 @@ def _take(work_dir: str) -> Tuple[int, int]:
                 raise
             print_log(
                 _unsupported_warning(work_dir, e), 'current', logging.WARNING)
-            held = _Held(None)
-        else:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, _record(), 0)
-            held = _Held(fd)
-            kept = True
-        held.count = 1
-        _HELD[key] = held
+            _HELD[key] = _Held(None, work_dir, made)
+            return key
+        try:
+            now = os.stat(path)
+        except FileNotFoundError:
+            return None
+        if (now.st_dev, now.st_ino) != key:
+            return None
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, _record(), 0)
+        _HELD[key] = _Held(fd, work_dir, made)
+        kept = True
         return key
     finally:
         if not kept:
@@ -155,11 +172,19 @@ def _give_back(key: Tuple[int, int]) -> None:
     if held.count:
         return
     del _HELD[key]
-    if held.fd is not None:
-        # An empty record: nobody trains here. Cleared while the lock is
-        # still ours; closing the file drops the lock.
+    path = osp.join(held.work_dir, LOCK_FILE)
+    # A run refused before it wrote anything leaves the work dir as it
+    # found it. Removed while the lock is still ours: a run that opened the
+    # file meanwhile finds it gone once it has the lock, and opens anew.
+    if os.listdir(held.work_dir) == [LOCK_FILE]:
+        os.remove(path)
+        if held.made:
+            os.rmdir(held.work_dir)
+    elif held.fd is not None:
+        # An empty record: nobody trains here.
         os.ftruncate(held.fd, 0)
-        os.close(held.fd)
+    if held.fd is not None:
+        os.close(held.fd)  # drops the lock
 
 
 @contextlib.contextmanager
@@ -168,9 +193,10 @@ def hold_work_dir(work_dir: str) -> Iterator[None]:
 
     The work dir is made if it is not there. Another process holding the
     lock is refused; this process holding it already shares it (the lock is
-    given back when its first holder is done). The file is kept when the
-    lock is given back (removing it could let two runs each lock a file of
-    that name), with an empty record.
+    given back when its first holder is done). When the lock is given back
+    the file is kept with an empty record, or, where the run wrote nothing
+    else into the work dir (it was refused at its start), removed with the
+    work dir it made.
 
     Args:
         work_dir (str): The run's work dir, as written (``~`` is

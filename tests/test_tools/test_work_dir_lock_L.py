@@ -140,7 +140,8 @@ def test_second_run_is_refused_before_it_writes(live, how, tmp_path):
         args += ['--work-dir', '~/work', '--resume']
         cwd = tmp_path
     else:
-        env.update(SLURM_PROCID='1', SLURM_NTASKS='2', SLURM_STEP_NUM_TASKS='2')
+        env.update(
+            SLURM_PROCID='1', SLURM_NTASKS='2', SLURM_STEP_NUM_TASKS='2')
         args += ['--work-dir', work, '--launcher', 'none']
     proc = run_tool(args, cwd=cwd, env=env, check=False)
     line = usage_line(proc)
@@ -152,11 +153,10 @@ def test_second_run_is_refused_before_it_writes(live, how, tmp_path):
 
 
 def test_second_dist_train_is_refused_once(live):
-    dist_train_refusal(
-        [live['cfg'], '2', '--work-dir', live['work']],
-        live['root'],
-        _refusal_start(live['work']),
-        env=_env(live['root']))
+    dist_train_refusal([live['cfg'], '2', '--work-dir', live['work']],
+                       live['root'],
+                       _refusal_start(live['work']),
+                       env=_env(live['root']))
     assert _md5s(live['work']) == live['files']
 
 
@@ -173,16 +173,18 @@ def test_python_api_is_refused_with_config_error(live, monkeypatch,
     # Only its own log folder is new.
     new = set(_md5s(live['work'])) - set(live['files'])
     assert new and all(p.startswith(runner.log_dir) for p in new), new
-    assert {p: s
-            for p, s in _md5s(live['work']).items()
-            if p in live['files']} == live['files']
+    assert {
+        p: s
+        for p, s in _md5s(live['work']).items() if p in live['files']
+    } == live['files']
 
 
 def test_test_tool_runs_beside_the_live_run(live):
     work = live['work']
-    run_tool(['test.py', live['cfg'], work / 'epoch_1.pth', '--work-dir', work],
-             cwd=live['root'],
-             env=_env(live['root']))
+    run_tool(
+        ['test.py', live['cfg'], work / 'epoch_1.pth', '--work-dir', work],
+        cwd=live['root'],
+        env=_env(live['root']))
     assert {p: s
             for p, s in _md5s(work).items()
             if p in live['files']} == live['files']
