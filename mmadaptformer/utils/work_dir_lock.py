@@ -35,6 +35,7 @@ import shlex
 import socket
 import sys
 import time
+from stat import S_ISREG
 from typing import Dict, Iterator, Optional, Tuple
 
 from mmengine.logging import print_log
@@ -111,6 +112,12 @@ def _unsupported_warning(work_dir: str, error: OSError) -> str:
             'make sure none is running.')
 
 
+def _not_a_lock_file(work_dir: str, path: str, why: str) -> str:
+    return (f'work_dir {work_dir}: {path} cannot be this run\'s training '
+            f'lock file ({why}): remove it, or train into another work '
+            'dir.')
+
+
 def _take(work_dir: str) -> Tuple[int, int]:
     """Take the lock of ``work_dir`` (or learn there is no ``flock`` here)
     and count this holder; returns the key of :data:`_HELD`."""
@@ -127,11 +134,22 @@ def _take_file(work_dir: str, made: bool) -> Optional[Tuple[int, int]]:
     removed (by a run that gave it back) before its lock was ours."""
     path = osp.join(work_dir, LOCK_FILE)
     # Never truncated before the lock is ours: the record is the live
-    # run's.
-    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
+    # run's. Never through a link: a link planted there by another user
+    # would have this run write into the file it names.
+    try:
+        fd = os.open(path,
+                     os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
+                     0o644)
+    except OSError as e:
+        why = ('it is a symbolic link'
+               if e.errno == errno.ELOOP else e.strerror)
+        raise ConfigError(_not_a_lock_file(work_dir, path, why))
     kept = False
     try:
         stat = os.fstat(fd)
+        if not S_ISREG(stat.st_mode):
+            raise ConfigError(
+                _not_a_lock_file(work_dir, path, 'not a regular file'))
         key = (stat.st_dev, stat.st_ino)
         held = _HELD.get(key)
         if held is not None:

@@ -126,6 +126,30 @@ def test_another_process_is_refused_and_nothing_written(other_holder):
         assert _held(work)
 
 
+@pytest.mark.parametrize('planted', ['link', 'folder'])
+def test_a_planted_lock_file_is_refused(tmp_path, planted):
+    """A link there would have the run truncate and write the file it
+    names."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    victim = tmp_path / 'precious.txt'
+    victim.write_text('precious')
+    if planted == 'link':
+        (work / LOCK_FILE).symlink_to(victim)
+        why = 'it is a symbolic link'
+    else:
+        (work / LOCK_FILE).mkdir()
+        why = 'Is a directory'
+    with pytest.raises(ConfigError) as refused:
+        with hold_work_dir(work):
+            pass
+    assert str(refused.value) == (
+        f'work_dir {work}: {work / LOCK_FILE} cannot be this run\'s '
+        f'training lock file ({why}): remove it, or train into another '
+        'work dir.')
+    assert victim.read_text() == 'precious'
+
+
 def test_no_flock_trains_with_one_warning(tmp_path, monkeypatch, log_records):
 
     def no_flock(fd, operation):
