@@ -180,6 +180,8 @@ def test_python_api_is_refused_with_config_error(live, monkeypatch,
 
 
 def test_test_tool_runs_beside_the_live_run(live):
+    """Guards kept behaviour: evaluating a live run's checkpoint in its
+    work dir takes no lock and changes none of the run's files."""
     work = live['work']
     run_tool(
         ['test.py', live['cfg'], work / 'epoch_1.pth', '--work-dir', work],
@@ -199,17 +201,32 @@ def test_live_run_trains_on_and_ends(live):
     assert (live['work'] / LOCK_FILE).read_bytes() == b''
 
 
-def test_killed_run_leaves_no_stale_lock(tmp_path, tiny_image_data):
+def test_bare_srun_tasks_then_a_kill(tmp_path, tiny_image_data):
+    """``srun -n 2 python tools/train.py CFG``: two runs of one process
+    each into one work dir; the second task is refused. The first, killed
+    by SIGKILL mid-training, leaves no stale lock: ``--resume`` goes on."""
     gate = tmp_path / 'gate'
     gate.mkdir()
     cfg = _write_cfg(tmp_path, tiny_image_data)
     work = tmp_path / 'work'
     log = str(tmp_path / 'killed.log')
-    proc = start_tool(['train.py', cfg, '--work-dir', work], tmp_path, log,
-                      _env(tmp_path, GATE_DIR=str(gate)))
+    args = ['train.py', cfg, '--work-dir', work]
+    task = dict(SLURM_NTASKS='2', SLURM_STEP_NUM_TASKS='2')
+    proc = start_tool(
+        args, tmp_path, log,
+        _env(tmp_path, GATE_DIR=str(gate), SLURM_PROCID='0', **task))
     proc.log_path = log
     try:
         _wait_at_gate([proc], gate)
+        files = _md5s(work)
+        second = run_tool(
+            args,
+            cwd=tmp_path,
+            env=_env(tmp_path, SLURM_PROCID='1', **task),
+            check=False)
+        line = usage_line(second)
+        assert f'pid {proc.pid}@' in line, line
+        assert _md5s(work) == files
     finally:
         proc.kill()
     assert proc.wait(30) == -signal.SIGKILL
