@@ -190,19 +190,30 @@ def _give_back(key: Tuple[int, int]) -> None:
     if held.count:
         return
     del _HELD[key]
-    path = osp.join(held.work_dir, LOCK_FILE)
-    # A run refused before it wrote anything leaves the work dir as it
-    # found it. Removed while the lock is still ours: a run that opened the
-    # file meanwhile finds it gone once it has the lock, and opens anew.
-    if os.listdir(held.work_dir) == [LOCK_FILE]:
-        os.remove(path)
-        if held.made:
-            os.rmdir(held.work_dir)
-    elif held.fd is not None:
-        # An empty record: nobody trains here.
-        os.ftruncate(held.fd, 0)
-    if held.fd is not None:
-        os.close(held.fd)  # drops the lock
+    try:
+        # A run refused before it wrote anything leaves the work dir as it
+        # found it. Removed while the lock is still ours: a run that opened
+        # the file meanwhile finds it gone once it has the lock, and opens
+        # anew.
+        if os.listdir(held.work_dir) == [LOCK_FILE]:
+            os.remove(osp.join(held.work_dir, LOCK_FILE))
+            if held.made:
+                _remove_if_empty(held.work_dir)
+        elif held.fd is not None:
+            # An empty record: nobody trains here.
+            os.ftruncate(held.fd, 0)
+    finally:
+        if held.fd is not None:
+            os.close(held.fd)  # drops the lock
+
+
+def _remove_if_empty(folder: str) -> None:
+    try:
+        os.rmdir(folder)
+    except OSError as e:
+        # Another run has just made its lock file there: its folder now.
+        if e.errno not in (errno.ENOTEMPTY, errno.EEXIST):
+            raise
 
 
 @contextlib.contextmanager
@@ -211,10 +222,10 @@ def hold_work_dir(work_dir: str) -> Iterator[None]:
 
     The work dir is made if it is not there. Another process holding the
     lock is refused; this process holding it already shares it (the lock is
-    given back when its first holder is done). When the lock is given back
-    the file is kept with an empty record, or, where the run wrote nothing
-    else into the work dir (it was refused at its start), removed with the
-    work dir it made.
+    given back when its outermost holder is done). When the lock is given
+    back the file is kept with an empty record, or, where the run wrote
+    nothing else into the work dir (it was refused at its start), removed
+    with the work dir it made.
 
     Args:
         work_dir (str): The run's work dir, as written (``~`` is
@@ -223,6 +234,8 @@ def hold_work_dir(work_dir: str) -> Iterator[None]:
     Raises:
         WorkDirBusyError: ``work_dir PATH: another training run is writing
             it (pid PID@HOST, training since TIME: COMMAND); ...``.
+        ConfigError: ``work_dir PATH: FILE cannot be this run's training
+            lock file (it is a symbolic link): ...``, or not a regular file.
     """
     work_dir = osp.abspath(osp.expanduser(str(work_dir)))
     key = _take(work_dir)
