@@ -4,7 +4,7 @@
 path is written, another process is refused with the holder named, the
 lock is given back when training ends however it ends, a runner built to
 test takes none, and a filesystem without ``flock`` trains with one
-warning. ``tests/test_tools/test_work_dir_lock_L.py`` runs the tools."""
+warning. ``tests/test_tools/test_work_dir_lock_runs.py`` runs the tools."""
 import errno
 import fcntl
 import json
