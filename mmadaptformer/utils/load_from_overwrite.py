@@ -97,8 +97,9 @@ def config_checkpoint_hooks(cfg: Config) -> List[Mapping]:
 
 def hook_settings(hooks: Iterable) -> List[Mapping]:
     """The settings of each ``CheckpointHook`` (subclasses included) among
-    a runner's built ``hooks``, before ``before_train`` joined ``out_dir``
-    with the work dir's name.
+    a runner's built ``hooks``: ``out_dir`` as the next ``before_train``
+    finds it (given, or joined with the work dir's name by an earlier
+    ``train()``, which the next joins again: :func:`checkpoint_folder`).
 
     Args:
         hooks (Iterable): The runner's hooks (``runner.hooks``).
