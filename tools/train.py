@@ -54,7 +54,6 @@ Differences from the toolboxes' scripts, all additive:
   made (an empty list or a missing video is refused there), and the
   Runner trains and validates on those datasets.
 """
-import os
 import os.path as osp
 from typing import Optional
 
@@ -80,7 +79,7 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser,
                                            add_launcher_argument,
                                            read_config_arg, refuse_input_files)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.dist import launcher_env_problem
+from mmadaptformer.utils.dist import launcher_env_problem, set_local_rank
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.load_from_overwrite import (config_checkpoint_hooks,
                                                      overwritten_load_from)
@@ -174,8 +173,7 @@ def parse_args(argv=None):
     if args.resume != 'auto':
         args.resume = home_expanded(args.resume)
     args.pretrained = home_expanded(args.pretrained)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    set_local_rank(args.launcher, args.local_rank)
     return args
 
 

@@ -186,6 +186,7 @@ def end_on_ctrl_c(prog: str, work: Callable[[_Stage], T], stage: _Stage) -> T:
 
 def _prints_the_line() -> bool:
     """Whether this process is the one of its node that says where the
-    run stopped: torchrun sets ``LOCAL_RANK``, and the tools set it to
-    their ``--local-rank`` (0) otherwise."""
+    run stopped: torchrun sets ``LOCAL_RANK``, and the tools set it
+    otherwise (:func:`~mmadaptformer.utils.dist.set_local_rank`: srun's
+    ``SLURM_LOCALID`` under ``--launcher slurm``, else ``--local-rank``)."""
     return os.environ.get('LOCAL_RANK', '0') == '0'
