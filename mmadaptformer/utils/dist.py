@@ -22,7 +22,7 @@ from mmengine.config import Config
 
 __all__ = [
     'setup_cpu_distributed', 'is_cpu_distributed', 'exit_now',
-    'run_and_finish', 'launcher_env_problem', 'set_local_rank'
+    'run_and_finish', 'launcher_env_problem', 'launcher_rank', 'set_local_rank'
 ]
 
 _DDP_TYPES = ('MMDistributedDataParallel', 'DistributedDataParallel')
@@ -123,6 +123,27 @@ def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
     return (f'--launcher {launcher} needs the environment variables '
             f'{", ".join(missing)}, which {setter.format(tool=tool)}; or '
             'leave --launcher out to run one process.')
+
+
+def launcher_rank(launcher: str) -> int:
+    """This process's global rank as its launcher set it, before any
+    process group exists (torchrun's ``RANK``, Slurm's ``SLURM_PROCID``,
+    Open MPI's ``OMPI_COMM_WORLD_RANK``); 0 with ``launcher='none'``: each
+    such process is a run of its own (e.g. one per task of a SLURM step,
+    whose ``SLURM_PROCID`` is no rank of this run).
+
+    Args:
+        launcher (str): The run's ``--launcher`` (``cfg.launcher``).
+
+    Returns:
+        int: The rank, 0 where none is set.
+    """
+    if launcher == 'none':
+        return 0
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(name, '').isdigit():
+            return int(os.environ[name])
+    return 0
 
 
 #: Where each launcher's processes find their rank on their node, which
