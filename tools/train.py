@@ -61,7 +61,6 @@ Differences from the toolboxes' scripts, all additive:
   Runner trains and validates on those datasets.
 """
 import contextlib
-import os
 import os.path as osp
 from typing import Optional
 
@@ -87,7 +86,8 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser,
                                            add_launcher_argument,
                                            read_config_arg, refuse_input_files)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.dist import launcher_env_problem, launcher_rank
+from mmadaptformer.utils.dist import (launcher_env_problem, launcher_rank,
+                                      set_local_rank)
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.load_from_overwrite import (config_checkpoint_hooks,
                                                      overwritten_load_from)
@@ -182,8 +182,7 @@ def parse_args(argv=None):
     if args.resume != 'auto':
         args.resume = home_expanded(args.resume)
     args.pretrained = home_expanded(args.pretrained)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    set_local_rank(args.launcher, args.local_rank)
     return args
 
 
