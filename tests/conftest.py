@@ -170,6 +170,7 @@ EXPENSIVE_FIXTURES = (
     'test_resume.py::trained',
     'test_resume_refusals.py::runs',
     'test_sync_norm_stats_iters.py::iter_run',
+    'test_work_dir_lock_runs.py::live',
 )
 
 

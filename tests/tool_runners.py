@@ -131,15 +131,19 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def dist_train_refusal(args: List[str], cwd: str, line: str) -> str:
-    """Run ``tools/dist_train.sh`` with ``args`` (on a free port) and check
-    that it ends as one refusal: exit status 2, ``train.py: error: LINE``
-    printed once (not once per rank), no traceback and no torchrun
-    ``ChildFailedError`` block. Returns what it printed."""
+def dist_train_refusal(args: List[str],
+                       cwd: str,
+                       line: str,
+                       env: Optional[Dict[str, str]] = None) -> str:
+    """Run ``tools/dist_train.sh`` with ``args`` (on a free port, with
+    ``env`` added to the environment) and check that it ends as one
+    refusal: exit status 2, ``train.py: error: LINE`` printed once (not
+    once per rank), no traceback and no torchrun ``ChildFailedError``
+    block. Returns what it printed."""
     proc = run_tool(
         ['dist_train.sh'] + list(args),
         cwd=cwd,
-        env=dict(PORT=str(free_port())),
+        env=dict(env or {}, PORT=str(free_port())),
         timeout=400,
         check=False)
     out = proc.stdout

@@ -17,7 +17,6 @@ Flags: MMAction2's (``--dump``, ``--show-dir``, ``--show``, ``--interval``,
 :class:`~mmadaptformer.engine.hooks.VideoVisualizationHook`, which draws the
 first view of each test video.
 """
-import os
 import os.path as osp
 from copy import deepcopy
 from typing import Optional
@@ -52,7 +51,7 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser,
 from mmadaptformer.utils.config_inputs import config_file_problem
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
-from mmadaptformer.utils.dist import launcher_env_problem
+from mmadaptformer.utils.dist import launcher_env_problem, set_local_rank
 from mmadaptformer.utils.early_datasets import read_datasets
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
@@ -174,8 +173,7 @@ def parse_args(argv=None):
         parser.error(f'--out {args.out!r} with --out-item metrics: the '
                      f'metrics are written as {formats} (by the file\'s '
                      'extension); name a file with one of them.')
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    set_local_rank(args.launcher, args.local_rank)
     return args
 
 

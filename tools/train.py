@@ -36,6 +36,12 @@ Differences from the toolboxes' scripts, all additive:
   is built, naming the ``--work-dir`` to train in instead: its first save
   replaced the checkpoint it started from (see
   :mod:`mmadaptformer.utils.load_from_overwrite`).
+* One training run at a time in a work dir: global rank 0 holds a lock on
+  ``WORK_DIR/.mmadaptformer-train.lock`` from before anything is written
+  there until training ends, and a second run into that folder (started
+  twice, a bare ``srun -n 4``, a ``--resume`` of the live run) is refused
+  on one line naming the live run, exit status 2 (see
+  :mod:`mmadaptformer.utils.work_dir_lock`).
 * The checkpoint hook is an ``AtomicCheckpointHook`` (a ``CheckpointHook``
   in the config is upgraded), so a killed run keeps its last complete
   checkpoint.
@@ -54,7 +60,7 @@ Differences from the toolboxes' scripts, all additive:
   made (an empty list or a missing video is refused there), and the
   Runner trains and validates on those datasets.
 """
-import os
+import contextlib
 import os.path as osp
 from typing import Optional
 
@@ -80,7 +86,8 @@ from mmadaptformer.utils.cli_types import (ToolArgumentParser,
                                            add_launcher_argument,
                                            read_config_arg, refuse_input_files)
 from mmadaptformer.utils.config_mistakes import naming_config_mistakes
-from mmadaptformer.utils.dist import launcher_env_problem
+from mmadaptformer.utils.dist import (launcher_env_problem, launcher_rank,
+                                      set_local_rank)
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.load_from_overwrite import (config_checkpoint_hooks,
                                                      overwritten_load_from)
@@ -89,6 +96,7 @@ from mmadaptformer.utils.tool_loader_defaults import \
     add_mmpretrain_loader_defaults
 from mmadaptformer.utils.work_dir_check import (refuse_two_work_dirs,
                                                 refuse_work_dir)
+from mmadaptformer.utils.work_dir_lock import WorkDirBusyError, hold_work_dir
 
 
 def _parser() -> ToolArgumentParser:
@@ -174,8 +182,7 @@ def parse_args(argv=None):
     if args.resume != 'auto':
         args.resume = home_expanded(args.resume)
     args.pretrained = home_expanded(args.pretrained)
-    if 'LOCAL_RANK' not in os.environ:
-        os.environ['LOCAL_RANK'] = str(args.local_rank)
+    set_local_rank(args.launcher, args.local_rank)
     return args
 
 
@@ -319,32 +326,59 @@ def start_training(cfg, args, stage: Optional[TrainStage] = None):
     # dataloader, the head, the loops, the model, a missing video), named
     # first. The Runner then uses these datasets, not builds them again.
     datasets = check_train_config(cfg, args.config, args.cfg_options)
-    # Resume from the newest checkpoint that loads; never start over on top
-    # of a run's checkpoints unless told so.
-    plan = None
-    if args.resume == 'auto':
-        plan = apply_auto_resume(cfg, args.allow_restart)
-    # Atomic checkpoint writes for the user's own configs too.
-    atomic_note = use_atomic_checkpoint_hook(cfg)
-    cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
+    # Before anything is written into the work dir (--resume auto renames
+    # damaged checkpoints, the Runner makes its log folder): one training
+    # run there at a time. The runner's train() shares the lock.
+    with contextlib.ExitStack() as lock:
+        hold_training_lock(lock, cfg)
+        # Resume from the newest checkpoint that loads; never start over
+        # on top of a run's checkpoints unless told so.
+        plan = None
+        if args.resume == 'auto':
+            plan = apply_auto_resume(cfg, args.allow_restart)
+        # Atomic checkpoint writes for the user's own configs too.
+        atomic_note = use_atomic_checkpoint_hook(cfg)
+        cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
-    # MMEngine's Runner, or the config's runner_type, keeping the training
-    # run's config copy in the work dir (see ConfigCopyRunner).
-    runner = build_runner(cfg, datasets)
-    del datasets  # the runner's now
-    if stage is not None:
-        stage.reach(runner)
-    if plan is not None:
-        log_resume_plan(plan, runner.logger)
-    if atomic_note:
-        runner.logger.info(atomic_note)
-    if amp_warning:
-        runner.logger.warning(amp_warning)
-    # Reseed per epoch so that --resume continues like an uninterrupted run.
-    add_epoch_randomness_hook(runner)
-    # DDP evaluation files go to work_dir/.dist_test, not ./.dist_test.
-    add_work_dir_collect_hook(runner)
-    run_and_finish(runner.train, cpu_distributed)
+        # MMEngine's Runner, or the config's runner_type, keeping the
+        # training run's config copy in the work dir (see ConfigCopyRunner).
+        runner = build_runner(cfg, datasets)
+        del datasets  # the runner's now
+        if stage is not None:
+            stage.reach(runner)
+        if plan is not None:
+            log_resume_plan(plan, runner.logger)
+        if atomic_note:
+            runner.logger.info(atomic_note)
+        if amp_warning:
+            runner.logger.warning(amp_warning)
+        # Reseed per epoch so that --resume continues like an
+        # uninterrupted run.
+        add_epoch_randomness_hook(runner)
+        # DDP evaluation files go to work_dir/.dist_test, not ./.dist_test.
+        add_work_dir_collect_hook(runner)
+
+        def train_and_give_back():
+            # Given back before a CPU DDP run ends through os._exit.
+            try:
+                runner.train()
+            finally:
+                lock.close()
+
+        run_and_finish(train_and_give_back, cpu_distributed)
+
+
+def hold_training_lock(stack: contextlib.ExitStack, cfg) -> None:
+    """Hold the work dir's training lock in ``stack`` on the global rank 0
+    that the launcher set (:func:`~mmadaptformer.utils.work_dir_lock.
+    hold_work_dir`): another live training run there ends this one on one
+    line, exit status 2, before anything is written into the work dir."""
+    if launcher_rank(cfg.launcher) != 0:
+        return
+    try:
+        stack.enter_context(hold_work_dir(cfg.work_dir))
+    except WorkDirBusyError as e:
+        _parser().error(str(e))
 
 
 if __name__ == '__main__':

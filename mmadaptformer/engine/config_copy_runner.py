@@ -32,14 +32,22 @@ and takes the datasets the tools built and read before it
 
 Test, validation and any other run, and a training run refused before its
 first iteration, leave the training run's copy as it was.
+
+A training run holds its work dir's lock while it trains
+(:mod:`mmadaptformer.utils.work_dir_lock`): a second one into the same
+work dir is refused with a ``WorkDirBusyError`` (a ``ConfigError``) that
+names the live run. Building a runner takes no lock, so ``tools/test.py``
+into a live run's work dir runs.
 """
+import contextlib
 import copy
 import inspect
 import os.path as osp
-from typing import Callable, Dict, Mapping, Optional
+from typing import Callable, Dict, Iterator, Mapping, Optional
 
 from mmengine.config import Config
-from mmengine.dist import is_main_process, master_only
+from mmengine.dist import (broadcast_object_list, get_world_size,
+                           is_main_process, master_only)
 from mmengine.registry import RUNNERS
 from mmengine.runner import Runner
 
@@ -48,6 +56,7 @@ from mmadaptformer.utils.load_from_overwrite import (hook_settings,
                                                      overwritten_load_from)
 from mmadaptformer.utils.output_folder import output_folder_problem
 from mmadaptformer.utils.runner_check import RUNNER_DEFAULT_HOOKS
+from mmadaptformer.utils.work_dir_lock import hold_work_dir
 
 __all__ = ['ConfigCopyMixin', 'ConfigCopyRunner', 'config_copy_name']
 
@@ -135,15 +144,45 @@ class ConfigCopyMixin:
         overwritten_load_from`): its own ``epoch_2.pth`` replaced the
         checkpoint it started from.
 
+        Global rank 0 holds the work dir's training lock while it trains
+        (:func:`~mmadaptformer.utils.work_dir_lock.hold_work_dir`), and
+        gives it back when training ends, also on an error or Ctrl-C: a
+        second run into a work dir a live run trains in is refused, on
+        every rank, before the first iteration.
+
         Raises:
             ConfigError: ``load_from FILE: this new run writes its
                 epoch_{}.pth checkpoints into its work dir ...``.
+            WorkDirBusyError: ``work_dir PATH: another training run is
+                writing it (pid PID@HOST, ...); ...`` (a ConfigError).
         """
         problem = overwritten_load_from(*self._start, self.work_dir,
                                         hook_settings(self.hooks))
         if problem is not None:
             raise ConfigError(problem)
-        return super().train()
+        with self._training_lock():
+            return super().train()
+
+    @contextlib.contextmanager
+    def _training_lock(self) -> Iterator[None]:
+        """Hold the work dir's training lock on global rank 0 while the
+        block trains (:func:`~mmadaptformer.utils.work_dir_lock.
+        hold_work_dir`). Every rank raises rank 0's refusal, so that none
+        waits in a collective for a rank 0 that ended."""
+        with contextlib.ExitStack() as stack:
+            error = None
+            if is_main_process():
+                try:
+                    stack.enter_context(hold_work_dir(self.work_dir))
+                except Exception as e:  # every rank must learn of it
+                    error = e
+            if get_world_size() > 1:
+                shared = [error]
+                broadcast_object_list(shared, src=0)
+                error = shared[0] if error is None else error
+            if error is not None:
+                raise error
+            yield
 
     def register_default_hooks(self, hooks: Optional[dict] = None) -> None:
         """Register the default hooks as MMEngine does, a config entry of

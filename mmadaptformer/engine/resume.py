@@ -28,6 +28,7 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmadaptformer.utils import CheckpointLoadError, safe_torch_load
+from mmadaptformer.utils.dist import launcher_rank
 from mmadaptformer.utils.local_files import path_inside
 
 __all__ = [
@@ -309,20 +310,6 @@ def log_resume_plan(plan: ResumePlan, logger='current') -> None:
                   logging.INFO)
 
 
-def _launcher_rank(cfg: Config) -> int:
-    """This process's global rank as the launcher set it, before any
-    process group exists (torchrun, slurm, Open MPI); 0 if not launched
-    as a distributed job: with ``launcher='none'`` each process is a run
-    of its own (e.g. one per task of a SLURM step, whose ``SLURM_PROCID``
-    is no rank of this run)."""
-    if cfg.get('launcher', 'none') == 'none':
-        return 0
-    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
-        if os.environ.get(name, '').isdigit():
-            return int(os.environ[name])
-    return 0
-
-
 def local_checkpoint_dir(cfg: Config) -> Optional[str]:
     """Where the run of ``cfg`` saves its checkpoints: its work dir, or
     the checkpoint hook's ``out_dir`` joined with the work dir's name, as
@@ -378,7 +365,7 @@ def apply_auto_resume(cfg: Config, allow_restart: bool = False) -> ResumePlan:
     plan = find_resume_checkpoint(
         work_dir,
         allow_restart=allow_restart,
-        rename_damaged=_launcher_rank(cfg) == 0,
+        rename_damaged=launcher_rank(cfg.get('launcher', 'none')) == 0,
         checkpoint_dir=checkpoint_dir)
     cfg.resume = plan.checkpoint is not None
     cfg.load_from = plan.checkpoint

@@ -11,6 +11,7 @@ import os
 import signal
 from typing import Callable, Optional, Sequence, TypeVar, Union
 
+from mmengine.hooks import RuntimeInfoHook
 from mmengine.runner import EpochBasedTrainLoop
 
 from mmadaptformer.utils.stop_signals import exit_on_stop
@@ -118,7 +119,7 @@ def _progress(runner) -> str:
         return 'before its first iteration'
     loop = runner.train_loop
     by_epoch = isinstance(loop, EpochBasedTrainLoop)
-    if hub.get_info('loop_stage') == 'val':
+    if _validating(runner):
         # The loop counted the epoch (iteration) validation comes after.
         if by_epoch:
             return f'while validating after epoch {loop.epoch} of ' \
@@ -129,6 +130,25 @@ def _progress(runner) -> str:
     if by_epoch:
         return f'in epoch {loop.epoch + 1} of {loop.max_epochs}, {done}'
     return done
+
+
+def _validating(runner) -> bool:
+    """Whether the train loop is validating now: the message hub's
+    ``loop_stage`` is ``'val'``, set by MMEngine's ``RuntimeInfoHook`` in
+    ``before_val``, which kept the ``'train'`` stage to go back to.
+
+    The stage alone is not enough: a resume loads the checkpoint's, and
+    with ``save_best`` MMEngine saves the epoch (iteration) checkpoint
+    again during validation, once a score is the best; until the loop's
+    ``before_train`` sets ``'train'``, a run resumed from it read as
+    "while validating".
+    """
+    if runner.message_hub.get_info('loop_stage') != 'val':
+        return False
+    return any(
+        isinstance(hook, RuntimeInfoHook)
+        and getattr(hook, 'last_loop_stage', None) == 'train'
+        for hook in runner.hooks)
 
 
 #: What :func:`end_on_ctrl_c` asks where the run stopped.
@@ -166,6 +186,7 @@ def end_on_ctrl_c(prog: str, work: Callable[[_Stage], T], stage: _Stage) -> T:
 
 def _prints_the_line() -> bool:
     """Whether this process is the one of its node that says where the
-    run stopped: torchrun sets ``LOCAL_RANK``, and the tools set it to
-    their ``--local-rank`` (0) otherwise."""
+    run stopped: torchrun sets ``LOCAL_RANK``, and the tools set it
+    otherwise (:func:`~mmadaptformer.utils.dist.set_local_rank`: srun's
+    ``SLURM_LOCALID`` under ``--launcher slurm``, else ``--local-rank``)."""
     return os.environ.get('LOCAL_RANK', '0') == '0'

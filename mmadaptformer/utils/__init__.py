@@ -25,6 +25,7 @@ from .refusal_text import refusal_message
 from .state_dict_check import HEAD_NAMES, StateDictMismatchError
 from .transform_steps import PipelineStepError
 from .upstream import UPSTREAM_CHANGES, apply_upstream_fixes
+from .work_dir_lock import WorkDirBusyError
 
 __all__ = [
     'AtomicDumpResults', 'AtomicLocalBackend', 'atomic_write',
@@ -39,5 +40,6 @@ __all__ = [
     'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
     'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError',
     'ConfigError', 'NotAConfigFileError', 'PngDecodingError',
-    'StateDictMismatchError', 'PipelineStepError', 'RandomErasingFillError'
+    'StateDictMismatchError', 'PipelineStepError', 'WorkDirBusyError',
+    'RandomErasingFillError'
 ]

@@ -22,7 +22,7 @@ from mmengine.config import Config
 
 __all__ = [
     'setup_cpu_distributed', 'is_cpu_distributed', 'exit_now',
-    'run_and_finish', 'launcher_env_problem'
+    'run_and_finish', 'launcher_env_problem', 'launcher_rank', 'set_local_rank'
 ]
 
 _DDP_TYPES = ('MMDistributedDataParallel', 'DistributedDataParallel')
@@ -123,6 +123,58 @@ def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
     return (f'--launcher {launcher} needs the environment variables '
             f'{", ".join(missing)}, which {setter.format(tool=tool)}; or '
             'leave --launcher out to run one process.')
+
+
+def launcher_rank(launcher: str) -> int:
+    """This process's global rank as its launcher set it, before any
+    process group exists (torchrun's ``RANK``, Slurm's ``SLURM_PROCID``,
+    Open MPI's ``OMPI_COMM_WORLD_RANK``); 0 with ``launcher='none'``: each
+    such process is a run of its own (e.g. one per task of a SLURM step,
+    whose ``SLURM_PROCID`` is no rank of this run).
+
+    Args:
+        launcher (str): The run's ``--launcher`` (``cfg.launcher``).
+
+    Returns:
+        int: The rank, 0 where none is set.
+    """
+    if launcher == 'none':
+        return 0
+    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
+        if os.environ.get(name, '').isdigit():
+            return int(os.environ[name])
+    return 0
+
+
+#: Where each launcher's processes find their rank on their node, which
+#: MMEngine's ``init_dist`` copies to ``LOCAL_RANK``.
+_NODE_RANK_ENV = {
+    'slurm': 'SLURM_LOCALID',
+    'mpi': 'OMPI_COMM_WORLD_LOCAL_RANK'
+}
+
+
+def set_local_rank(launcher: str, local_rank: int) -> None:
+    """Set ``LOCAL_RANK``, this process's rank on its node, where no
+    launcher set it: torchrun sets it; under ``--launcher slurm`` (or
+    ``mpi``) it is srun's ``SLURM_LOCALID`` (Open MPI's
+    ``OMPI_COMM_WORLD_LOCAL_RANK``), which ``init_dist`` copies only once
+    the Runner is built; else the tool's ``--local-rank``
+    (``torch.distributed.launch`` passes it).
+
+    What reads it first is which process of a node prints the line of a
+    run stopped by Ctrl-C: under srun, every task took the ``--local-rank``
+    default 0 and printed it.
+
+    Args:
+        launcher (str): The tool's ``--launcher``.
+        local_rank (int): The tool's ``--local-rank``.
+    """
+    if 'LOCAL_RANK' in os.environ:
+        return
+    name = _NODE_RANK_ENV.get(launcher)
+    node_rank = os.environ.get(name) if name else None
+    os.environ['LOCAL_RANK'] = node_rank or str(local_rank)
 
 
 def is_cpu_distributed() -> bool:

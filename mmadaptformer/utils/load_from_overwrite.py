@@ -17,9 +17,11 @@ given and with the file a link leads to:
 * ``filename_tmpl`` (``epoch_{}.pth``, or ``iter_{}.pth`` with
   ``by_epoch=False``) filled with any step, as MMEngine fills it
   (``filename_tmpl.format(step)``, step 1, 2, ...: ``epoch_2.pth``, never
-  ``epoch_02.pth`` or ``epoch_2_5.pth``), in the hook's folder: the work
-  dir, or with ``out_dir`` set, ``out_dir/<the work dir's name>``, as
-  MMEngine's ``CheckpointHook.before_train`` makes it;
+  ``epoch_02.pth`` or ``epoch_2_5.pth``), joined to the hook's folder: the
+  work dir, or with ``out_dir`` set, ``out_dir/<the work dir's name>``, as
+  MMEngine's ``CheckpointHook.before_train`` makes it. The template may
+  name subfolders, a field among them (``ep{}/model.pth`` writes
+  ``ep2/model.pth``: MMEngine's ``save_checkpoint`` makes the folder);
 * with ``save_best``, ``best_<metric>_<filename_tmpl>`` there;
 * ``last_checkpoint`` in the work dir.
 """
@@ -28,7 +30,7 @@ import re
 import shlex
 import string
 from functools import partial
-from typing import Iterable, List, Mapping, Optional, Tuple
+from typing import Callable, Iterable, List, Mapping, Optional, Tuple
 
 from mmengine.config import Config
 from mmengine.hooks import CheckpointHook
@@ -65,10 +67,13 @@ def checkpoint_folder(work_dir: str, out_dir: Optional[str]) -> str:
     Returns:
         str: ``out_dir`` joined with the work dir's last folder name, or the
         work dir itself (absolute) when ``out_dir`` is None or is the work
-        dir.
+        dir's absolute path as a string. A hook that already trained has
+        its ``out_dir`` joined, and joins it again on the next
+        ``Runner.train()``, as this does; a ``pathlib.Path`` never equals
+        the string MMEngine compares it with, and is joined too.
     """
     work_dir = osp.abspath(work_dir)
-    if out_dir is None or str(out_dir) == work_dir:
+    if out_dir is None or out_dir == work_dir:
         return work_dir
     return osp.join(str(out_dir), osp.basename(work_dir.rstrip(osp.sep)))
 
@@ -92,8 +97,9 @@ def config_checkpoint_hooks(cfg: Config) -> List[Mapping]:
 
 def hook_settings(hooks: Iterable) -> List[Mapping]:
     """The settings of each ``CheckpointHook`` (subclasses included) among
-    a runner's built ``hooks``, before ``before_train`` joined ``out_dir``
-    with the work dir's name.
+    a runner's built ``hooks``: ``out_dir`` as the next ``before_train``
+    finds it (given, or joined with the work dir's name by an earlier
+    ``train()``, which the next joins again: :func:`checkpoint_folder`).
 
     Args:
         hooks (Iterable): The runner's hooks (``runner.hooks``).
@@ -116,8 +122,9 @@ def _fills(template: str, name: str) -> bool:
     steps MMEngine's ``CheckpointHook`` writes (``epoch + 1``, ``iter +
     1``, and for the best checkpoint the epoch or iteration just done).
 
-    Each field of ``template`` matches any text; the step read back from
-    that text (its digits, by the field's type) must give ``name`` again,
+    Each field of ``template`` matches any text without a ``/`` (a step
+    written by a format spec holds none); the step read back from that
+    text (its digits, by the field's type) must give ``name`` again,
     so ``epoch_{}.pth`` fills ``epoch_2.pth`` but not ``epoch_02.pth``,
     and ``epoch_{:03d}.pth`` fills ``epoch_002.pth`` but not
     ``epoch_2.pth``. A template ``format(1)`` cannot fill (a named field,
@@ -146,6 +153,8 @@ def _fills(template: str, name: str) -> bool:
         # A template with no field writes its one name at every save.
         return match is not None
     for text, kind in zip(match.groups(), types):
+        if '/' in text:
+            return False
         if kind not in _DIGITS:
             return True
         digits = ''.join(c for c in text if c in _DIGITS[kind])
@@ -166,22 +175,49 @@ def _best_fills(template: str, name: str) -> bool:
         for i in range(len('best_') + 1, len(name)))
 
 
+def _folder_forms(folder: str) -> List[str]:
+    """``folder`` as given (absolute) and as its links lead."""
+    return [osp.normpath(osp.abspath(folder)), osp.realpath(folder)]
+
+
+def _in_folder(folder: str, written: Callable[[str], bool], file: str) -> bool:
+    """Whether ``file`` is a name ``written`` accepts, in ``folder``."""
+    return any(
+        osp.dirname(file) == form for form in _folder_forms(folder)) and \
+        written(osp.basename(file))
+
+
+def _template_fills(folder: str, template: str, file: str) -> bool:
+    """Whether ``file`` is ``template.format(step)`` joined to ``folder``
+    (``file_backend.join_path``: ``osp.join`` for a local folder), the
+    template's own subfolders, fields among them, included."""
+    return any(
+        _fills(
+            osp.normpath(
+                osp.join(form.replace('{', '{{').replace('}', '}}'),
+                         template)), file) for form in _folder_forms(folder))
+
+
 def _written_names(work_dir: str, hook: Mapping) -> List[Tuple]:
-    """``(folder, whether a name is written, what, pronoun)`` for each kind
+    """``(folder, whether a file is written, what, pronoun)`` for each kind
     of file a checkpoint hook with the settings ``hook`` writes."""
     template = hook.get('filename_tmpl') or ('epoch_{}.pth' if hook.get(
         'by_epoch', True) else 'iter_{}.pth')
     folder = checkpoint_folder(work_dir, hook.get('out_dir'))
-    # A template may name a subfolder ('ckpts/epoch_{}.pth').
-    names = [(osp.normpath(osp.join(folder, osp.dirname(template))),
-              partial(_fills, osp.basename(template)),
-              f'its {template} checkpoints', 'they')]
+    # A template may name a subfolder ('ckpts/epoch_{}.pth'), which the
+    # line names where no step is in it ('ep{}/model.pth').
+    subfolder = osp.dirname(template)
+    shown = folder if '{' in subfolder else osp.normpath(
+        osp.join(folder, subfolder))
+    written = partial(_template_fills, folder, template)
+    names = [(shown, written, f'its {template} checkpoints', 'they')]
     if hook.get('save_best'):
         # MMEngine's name for it, with '/' replaced: in the folder itself.
         best = f'best_*_{template}'.replace('/', '_')
-        written = partial(_best_fills, template)
+        written = partial(_in_folder, folder, partial(_best_fills, template))
         names.append((folder, written, f'its {best} checkpoints', 'they'))
-    names.append((osp.abspath(work_dir), 'last_checkpoint'.__eq__,
+    names.append((osp.abspath(work_dir),
+                  partial(_in_folder, work_dir, 'last_checkpoint'.__eq__),
                   'its last_checkpoint record', 'it'))
     return names
 
@@ -213,15 +249,18 @@ def overwritten_load_from(load_from, resume, work_dir,
     if resume or not isinstance(load_from, str) or not load_from or \
             not is_local(load_from) or not isinstance(work_dir, str):
         return None
-    given = osp.abspath(home_expanded(load_from))
-    files = [given, osp.realpath(given)]
+    given = osp.normpath(osp.abspath(home_expanded(load_from)))
+    # As given, as links lead to it, and in the folder links lead to.
+    files = [
+        given,
+        osp.realpath(given),
+        osp.join(osp.realpath(osp.dirname(given)), osp.basename(given))
+    ]
     for hook in hooks:
         if hook.get('out_dir') is not None and not is_local(hook['out_dir']):
             continue
         for folder, written, what, they in _written_names(work_dir, hook):
-            if any(
-                    _same_folder(osp.dirname(file), folder)
-                    and written(osp.basename(file)) for file in files):
+            if any(written(file) for file in files):
                 where = f'work dir {work_dir}'
                 if not _same_folder(folder, work_dir):
                     source = ', from out_dir' if hook.get('out_dir') else ''

@@ -3,11 +3,13 @@
 optimizer wrapper without an AttributeError.
 
 MMEngine 0.10.7 keeps ``accumulative_counts`` only in an OptimWrapper's
-private ``_accumulative_counts``. These tests guard kept behaviour: a
-BaseOptimWrapper subclass that keeps no such count (as
-DeepSpeedOptimWrapper) records 1, as MMEngine's strategies read it; an
-OptimWrapperDict records its wrappers' common count, or None where they
-differ, which the comparison takes as 1.
+private ``_accumulative_counts``. A BaseOptimWrapper subclass that keeps
+no such count (as DeepSpeedOptimWrapper, which accumulates through
+DeepSpeed's own config) records None, unknown (it recorded 1, as MMEngine's
+strategies read it, and the resume warning then claimed a batch it did not
+know); an OptimWrapperDict records its wrappers' common count, or None
+where they differ. A batch an optimizer step sees is only given where the
+count is known (``test_resumed_batch_unknown`` for the warning).
 """
 from contextlib import nullcontext
 
@@ -18,7 +20,9 @@ from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import DataLoader
 
-from mmadaptformer.engine.hooks.resumed_batch import (effective_batch,
+from mmadaptformer.engine.hooks.resumed_batch import (accumulated_batches,
+                                                      effective_batch,
+                                                      total_batch,
                                                       train_batch_record)
 
 
@@ -71,13 +75,20 @@ def _record(tmp_path, make_wrapper):
     return train_batch_record(runner)
 
 
-def test_a_wrapper_without_a_count_records_one(tmp_path):
+def test_a_wrapper_without_a_count_records_unknown(tmp_path):
     uncounted = _UncountedOptimWrapper(_sgd(nn.Linear(2, 2)))
     assert not hasattr(uncounted, '_accumulative_counts')
     record = _record(tmp_path, lambda m: _UncountedOptimWrapper(_sgd(m)))
-    assert record['accumulative_counts'] == 1
+    assert record['accumulative_counts'] is None
     assert record['batch_size'] == 2 and record['iters_per_epoch'] == 3
-    assert effective_batch(record) == 2
+    assert total_batch(record) == 2 and effective_batch(record) is None
+
+
+def test_a_record_from_before_the_count_accumulated_none():
+    """Guards kept behaviour: a record written before
+    ``accumulative_counts`` was is read as 1."""
+    record = dict(world_size=1, batch_size=2, iters_per_epoch=3)
+    assert accumulated_batches(record) == 1 and effective_batch(record) == 2
 
 
 def test_an_optim_wrapper_records_its_count(tmp_path):
@@ -88,12 +99,12 @@ def test_an_optim_wrapper_records_its_count(tmp_path):
 
 
 @pytest.mark.parametrize('counts, recorded, effective', [((2, 2), 2, 4),
-                                                         ((2, 1), None, 2)])
+                                                         ((2, 1), None, None)])
 def test_an_optim_wrapper_dict_records_its_wrappers_count(
         tmp_path, counts, recorded, effective):
     """The same count in each wrapper is recorded; different counts are
-    None, taken as 1 by the comparison, not an AttributeError of the
-    dict's own missing count."""
+    None, unknown, not an AttributeError of the dict's own missing
+    count."""
 
     def several(model):
         return OptimWrapperDict(

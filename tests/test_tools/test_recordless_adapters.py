@@ -5,11 +5,13 @@ Its tensors alone saved again (``ckpt['state_dict']`` filtered to tensors,
 as a tool of another library keeps them) were refused by ``tools/test.py``,
 ``tools/train.py`` (``load_from``), ``tools/infer.py`` and ``init_model`` as
 "damaged, or saved from a smaller architecture", and by
-``merge_adapters.py`` as a full checkpoint that "needs no merging"; so was
-one that lost its meta alone. They are now named for what they are, still
-refused (nothing can check which backbone record-less adapters were
-trained on), and the file they advise loads. Real runs of the tiny image
-config."""
+``merge_adapters.py`` as a full checkpoint that "needs no merging". They
+are now named for what they are, still refused (nothing can check which
+backbone record-less adapters were trained on), and the file they advise
+loads. One that lost its meta alone keeps its state dict's record of the
+frozen backbone: ``tools/test.py`` loads it, checked against that record,
+and ``merge_adapters.py``, which refused it, now merges it with the same
+check. Real runs of the tiny image config."""
 import os.path as osp
 
 import pytest
@@ -31,8 +33,10 @@ ADVICE = ('Give instead the adapter-only checkpoint its training run wrote '
 @pytest.fixture(scope='module')
 def trained(tmp_path_factory, tiny_image_data):
     """A run of ``configs/tiny/tiny_adaptformer_image.py`` on a stock tiny
-    ViT, its adapter-only ``epoch_1.pth``, and that file's tensors alone
-    (``tensors.pth``) and state dict alone (``state_dict.pth``)."""
+    ViT, its adapter-only ``epoch_1.pth``, that file's tensors alone
+    (``tensors.pth``), its state dict alone (``state_dict.pth``) and the
+    file without its meta record (``no_record.pth``); another stock tiny
+    ViT (``other.pth``)."""
     root = tmp_path_factory.mktemp('recordless')
     config = write_config(
         root / 'cfg.py', osp.join(CONFIGS, 'tiny',
@@ -51,6 +55,10 @@ def trained(tmp_path_factory, tiny_image_data):
     assert 0 < len(tensors) < len(state)  # the record is a dict
     torch.save({'state_dict': tensors}, str(root / 'tensors.pth'))
     torch.save(state, str(root / 'state_dict.pth'))
+    checkpoint = safe_torch_load(str(epoch))
+    del checkpoint['meta']['adapter_checkpoint']
+    torch.save(checkpoint, str(root / 'no_record.pth'))
+    save_stock_image_checkpoint(str(root / 'other.pth'), seed=1)
     return dict(
         root=root,
         config=config,
@@ -58,6 +66,8 @@ def trained(tmp_path_factory, tiny_image_data):
         epoch=str(epoch),
         tensors=str(root / 'tensors.pth'),
         state_dict=str(root / 'state_dict.pth'),
+        no_record=str(root / 'no_record.pth'),
+        other=str(root / 'other.pth'),
         image=f'{tiny_image_data}/val/horizontal/0.png')
 
 
@@ -102,16 +112,20 @@ def test_tools_name_recordless_adapters_and_the_advice_loads(trained):
     assert 'accuracy/top1' in proc.stdout
 
 
-def _merge_refused(t, checkpoint, out):
+def _merge(t, checkpoint, out, backbone='stock', check=True):
+    """Run merge_adapters.py on ``checkpoint`` onto ``t[backbone]``."""
+    return run_tool([
+        'model_converters/merge_adapters.py', t['config'], checkpoint,
+        t['root'] / out, '--pretrained', t[backbone]
+    ],
+                    cwd=t['root'],
+                    check=check)
+
+
+def _merge_refused(t, checkpoint, out, backbone='stock'):
     """merge_adapters.py's refusal of ``checkpoint`` onto the stock
     backbone."""
-    return _refused(
-        run_tool([
-            'model_converters/merge_adapters.py', t['config'], checkpoint,
-            t['root'] / out, '--pretrained', t['stock']
-        ],
-                 cwd=t['root'],
-                 check=False))
+    return _refused(_merge(t, checkpoint, out, backbone, check=False))
 
 
 def test_merge_names_an_adapter_only_file_without_its_record(trained):
@@ -121,27 +135,59 @@ def test_merge_names_an_adapter_only_file_without_its_record(trained):
     assert f"{t['tensors']} is not an adapter-only checkpoint as " \
         f'written: it holds 8 of the tensors' in out
     assert LOST in out and ADVICE in out
-    # Its meta alone lost: its state dict's record still says what it is,
-    # and the tools it names load it.
-    out = _merge_refused(t, t['state_dict'], 'm2.pth')
-    assert 'needs no merging' not in out
-    assert (f"{t['state_dict']} has no meta, but its state dict holds "
-            'backbone.frozen_host_fingerprints') in out
-    assert 'tools/test.py and tools/infer.py load this file as it is' in out
     assert not (t['root'] / 'm1.pth').exists()
-    assert not (t['root'] / 'm2.pth').exists()
+
+
+def _same_checkpoints(a, b):
+    """Whether two merged files hold the same state dict (the settings
+    record and every tensor) and the same pretrained source."""
+    a, b = safe_torch_load(str(a)), safe_torch_load(str(b))
+    assert a['state_dict'].keys() == b['state_dict'].keys()
+    for key, value in a['state_dict'].items():
+        other = b['state_dict'][key]
+        if torch.is_tensor(value):
+            assert torch.equal(value, other), key
+        else:
+            assert value == other, key
+    assert a['meta']['frozen_host_sources'] == b['meta']['frozen_host_sources']
+
+
+@pytest.mark.parametrize('name', ['state_dict', 'no_record'])
+def test_merge_takes_a_file_that_lost_its_meta_alone(trained, name):
+    """Its state dict saved bare, or the checkpoint without
+    ``meta['adapter_checkpoint']``: its state dict's record of the frozen
+    backbone still fingerprints each tensor. ``tools/test.py`` loads it
+    with that check, and ``merge_adapters.py`` (which refused it, saying
+    it "needs that record") now merges it with the same check: the file
+    it writes is the merge of the run's own file, and on another backbone
+    it is refused as that file is, nothing written."""
+    t = trained
     proc = run_tool([
-        'test.py', t['config'], t['state_dict'], '--pretrained', t['stock'],
-        '--work-dir', t['root'] / 'as_is'
+        'test.py', t['config'], t[name], '--pretrained', t['stock'],
+        '--work-dir', t['root'] / f'as_is_{name}'
     ],
                     cwd=t['root'])
     assert 'accuracy/top1' in proc.stdout
-    run_tool([
-        'model_converters/merge_adapters.py', t['config'], t['epoch'],
-        t['root'] / 'm3.pth', '--pretrained', t['stock']
+    out = _merge(t, t[name], f'm_{name}.pth').stdout
+    assert f'Wrote {t["root"] / f"m_{name}.pth"}: 43 tensors' in out, out
+    if not (t['root'] / 'm_epoch.pth').exists():
+        _merge(t, t['epoch'], 'm_epoch.pth')
+    _same_checkpoints(t['root'] / f'm_{name}.pth', t['root'] / 'm_epoch.pth')
+    # What it writes loads and evaluates with no --pretrained.
+    proc = run_tool([
+        'test.py', t['config'], t['root'] / f'm_{name}.pth', '--work-dir',
+        t['root'] / f'merged_{name}'
     ],
-             cwd=t['root'])
-    assert (t['root'] / 'm3.pth').exists()
+                    cwd=t['root'])
+    assert 'accuracy/top1' in proc.stdout
+    # Never onto a backbone whose tensors its record does not fingerprint.
+    out = _merge_refused(t, t[name], f'wrong_{name}.pth', backbone='other')
+    assert (f'FrozenBackboneMismatchError: The adapter-only checkpoint '
+            f'{t[name]} was trained on a different frozen backbone: 19 of '
+            '30 frozen tensors differ') in out, out[-3000:]
+    assert f"now {t['other']}. The adapters were trained on " \
+        f"{t['stock']}." in out
+    assert not (t['root'] / f'wrong_{name}.pth').exists()
 
 
 def test_init_model_names_recordless_adapters(trained):

@@ -8,6 +8,9 @@ Usage:
 The frozen weights come from the config's pretrained path (the backbone's
 ``init_cfg``) or ``--pretrained``, exactly as in training and
 ``tools/test.py``; the adapter checkpoint's fingerprint must match them.
+One that lost its meta alone (its state dict saved again) is merged as
+``tools/test.py`` loads it: checked against its state dict's record of
+the frozen backbone, the fingerprint of each tensor.
 ADAPTER_CKPT may be an address (``https://...``), downloaded and loaded
 with ``weights_only=True`` as ``load_checkpoint`` does.
 OUT is a plain full checkpoint for deployment: it fills every key of the
@@ -36,12 +39,13 @@ from mmadaptformer.engine.adapter_checkpoint import (HOST_SOURCES_META_KEY,
 from mmadaptformer.engine.adapter_checkpoint.layout import (
     check_adapter_record, check_tensor_entries, checkpoint_meta,
     checkpoint_state_dict)
+from mmadaptformer.engine.adapter_checkpoint.state_record import \
+    complete_from_state_record
 from mmadaptformer.models import FROZEN_HOST_KEY, set_host_pretrained
 from mmadaptformer.models.backbones.frozen_host_entries import \
     trained_settings_entries
 from mmadaptformer.models.backbones.load_refusals import completing_recorded
-from mmadaptformer.utils.adapter_record import (frozen_record_key,
-                                                missing_record_error)
+from mmadaptformer.utils.adapter_record import frozen_record_key
 from mmadaptformer.utils.atomic_save import atomic_torch_save
 from mmadaptformer.utils.cfg_options_merge import (CfgOptionsError,
                                                    merge_cfg_options)
@@ -104,31 +108,13 @@ def _full_checkpoint_advice(checkpoint: Any,
             f'--pretrained.')
 
 
-#: What to merge instead of an adapter-only file that lost its record.
-WRITTEN_FILE = ('Give the adapter-only checkpoint its training run wrote '
-                "(its work dir's epoch_N.pth or best_*.pth), which keeps it.")
-
-
 def _check_lost_record(checkpoint: dict, filename: str,
                        model: Optional[Any]) -> None:
-    """Refuse an adapter-only checkpoint without its meta record, named
-    as such: merging needs the record (what it was saved with, the digest
-    of every frozen tensor), which no other part of the file replaces.
-
-    Its state dict may still hold the frozen backbone's per-tensor record
-    (its meta alone was lost, e.g. ``ckpt['state_dict']`` saved again),
-    which ``tools/test.py`` and ``tools/infer.py`` check as they load it;
-    or hold its tensors alone
+    """Refuse an adapter-only checkpoint that lost every record of its
+    frozen backbone, its tensors alone kept
     (:func:`~mmadaptformer.utils.recordless_adapters.
-    recordless_adapters_cause`), which nothing can check."""
-    key = frozen_record_key(checkpoint)
-    if key is not None:
-        raise missing_record_error(
-            checkpoint, filename, key,
-            'merge_adapters.py needs that record; tools/test.py and '
-            'tools/infer.py load this file as it is (with the backbone it '
-            'was trained on as --pretrained), checking its state dict\'s '
-            f'record of the frozen backbone. {WRITTEN_FILE}')
+    recordless_adapters_cause`), named as such: nothing can check which
+    backbone its adapters were trained on."""
     state = checkpoint.get('state_dict', checkpoint)
     cause = None if model is None or not isinstance(state, dict) else \
         recordless_adapters_cause(model, state)
@@ -140,7 +126,7 @@ def _check_lost_record(checkpoint: dict, filename: str,
 
 def check_adapter_only_layout(checkpoint: Any,
                               filename: str,
-                              model: Optional[Any] = None) -> None:
+                              model: Optional[Any] = None) -> bool:
     """Refuse a loaded ``checkpoint`` not laid out as an adapter-only one.
 
     An adapter-only checkpoint is a dict with a ``'meta'`` dict holding the
@@ -149,6 +135,13 @@ def check_adapter_only_layout(checkpoint: Any,
     Whether its adapters fit the model and the frozen backbone is checked
     afterwards, by :func:`complete_adapter_checkpoint`, which takes that
     layout for granted.
+
+    One that lost its meta record alone (a checkpoint without it, or its
+    state dict saved bare) still holds, in its state dict, each wrapper's
+    record of its frozen backbone, which ``tools/test.py`` and
+    ``tools/infer.py`` check as they load it: it is taken too, for
+    :func:`~mmadaptformer.engine.adapter_checkpoint.state_record.
+    complete_from_state_record` to check against that record.
 
     Args:
         checkpoint (Any): What :func:`safe_torch_load` returned.
@@ -164,9 +157,22 @@ def check_adapter_only_layout(checkpoint: Any,
             not one; the message names ``filename``.
         SystemExit: If it is a full checkpoint, which needs no merging, or
             one without the model's adapters, which has none to merge.
+
+    Returns:
+        bool: True if it holds its meta record; False if its state dict's
+        records of the frozen backbone are all that record it.
     """
     meta = checkpoint_meta(checkpoint, filename, EXPECTED, 'write')
     if ADAPTER_META_KEY not in meta:
+        if frozen_record_key(checkpoint) is not None:
+            state = checkpoint_state_dict(checkpoint, filename, EXPECTED)
+            check_tensor_entries(
+                state,
+                filename,
+                "its 'state_dict'" if 'state_dict' in checkpoint else 'it',
+                EXPECTED,
+                ignore=lambda key: key.endswith(FROZEN_HOST_KEY))
+            return False
         _check_lost_record(checkpoint, filename, model)
         raise SystemExit(
             f'Error: {filename} is not an adapter-only checkpoint (its '
@@ -182,6 +188,7 @@ def check_adapter_only_layout(checkpoint: Any,
         EXPECTED,
         ignore=lambda key: key.endswith(FROZEN_HOST_KEY))
     check_adapter_record(meta[ADAPTER_META_KEY], filename, EXPECTED)
+    return True
 
 
 def main(argv=None):
@@ -215,9 +222,17 @@ def merge(args):
     with naming_config_mistakes(cfg, args.config, args.cfg_options), \
             completing_recorded(records):
         model, plan = build_model_and_plan(cfg)
-    check_adapter_only_layout(checkpoint, args.checkpoint, model)
-    complete_adapter_checkpoint(
-        model, checkpoint, plan, source=args.checkpoint, purpose='write')
+    if check_adapter_only_layout(checkpoint, args.checkpoint, model):
+        complete_adapter_checkpoint(
+            model, checkpoint, plan, source=args.checkpoint, purpose='write')
+    else:
+        # Its meta lost alone: checked as tools/test.py loads it, against
+        # its state dict's fingerprints of each frozen tensor.
+        if 'state_dict' not in checkpoint:  # its state dict saved bare
+            checkpoint = dict(state_dict=checkpoint)
+        checkpoint['meta'] = checkpoint.get('meta') or {}
+        complete_from_state_record(
+            model, checkpoint['state_dict'], plan, source=args.checkpoint)
     # The pretrained files just verified to be the adapters' backbone, for
     # extract_adapters.py to record again (the merged file is none).
     sources = frozen_host_sources(model)

@@ -4,6 +4,7 @@ that also ends the processes they start."""
 import os
 import os.path as osp
 import signal
+import socket
 import subprocess
 import sys
 from typing import List, Optional, Set, Tuple
@@ -12,6 +13,15 @@ from .workspace import REPO_ROOT
 
 # Process groups of the tools running now, for stop_running_tools().
 _RUNNING: Set[int] = set()
+
+
+def free_port() -> int:
+    """A TCP port nothing listens on now (the kernel's pick), for a run's
+    rendezvous (``PORT`` of ``dist_train.sh``): a fixed number may be held
+    by another job on the machine, which ``dist_train.sh`` then refuses."""
+    with socket.socket() as probe:
+        probe.bind(('127.0.0.1', 0))
+        return probe.getsockname()[1]
 
 
 def tool_env(extra: Optional[dict] = None) -> dict:

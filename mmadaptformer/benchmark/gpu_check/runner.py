@@ -6,7 +6,6 @@ import argparse
 import json
 import os
 import os.path as osp
-import socket
 import subprocess
 import sys
 import time
@@ -21,7 +20,7 @@ from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, check_counts, parse_peak_tflops
 from ..worker_process import worker_command
 from .checks import CHECKS
-from .commands import stop_process_group
+from .commands import free_port, stop_process_group
 from .goals import DATASHEET_PEAK_TFLOPS
 from .report import GpuCheckReport, record_stop
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
@@ -167,12 +166,6 @@ def parse_gpu_check_args(
     return args
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(('127.0.0.1', 0))
-        return s.getsockname()[1]
-
-
 def build_context(args: argparse.Namespace, device: str,
                   workspace: dict) -> dict:
     """The context every check gets (JSON-serialisable).
@@ -204,7 +197,7 @@ def build_context(args: argparse.Namespace, device: str,
         speed=speed,
         official=osp.abspath(args.official) if args.official else None,
         peak_tflops=dict(args.peak_tflops),
-        port=_free_port())
+        port=free_port())
 
 
 def _environment(device: str) -> dict:

@@ -17,7 +17,7 @@ from mmengine.config import Config
 from ...apis import ModelInferencer, MultiTaskRecognizer
 from ...engine import ADAPTER_META_KEY
 from ...utils import safe_torch_load
-from .commands import python_tool, run_command, shell_tool
+from .commands import free_port, python_tool, run_command, shell_tool
 from .deprecations import (DEPRECATION_ENV, amp_deprecations,
                            deprecations_in_log)
 from .inference_scores import (class_scores, limit_below, max_diff,
@@ -210,7 +210,8 @@ def check_dist_train(ctx: dict) -> dict:
     trainable parameters and the SyncNormStatsHook.
 
     Args:
-        ctx (dict): The check context (``port`` for the rendezvous).
+        ctx (dict): The check context (``port`` for the rendezvous; a
+            free one is taken now if it names none).
 
     Returns:
         dict: :meth:`Verdict.to_dict`.
@@ -233,7 +234,7 @@ def check_dist_train(ctx: dict) -> dict:
                    *extra),
         osp.join(root, 'dist_train.log'),
         ctx.get('command_timeout', 240),
-        env=dict(PORT=str(ctx.get('port', 29531))))
+        env=dict(PORT=str(ctx.get('port') or free_port())))
     verdict.expect('dist_train.sh exit code', code, '==', 0)
     verdict.expect('optim_wrapper.type, the recipe\'s',
                    _run_wrapper_type(root, config), '==',

@@ -24,7 +24,10 @@ not, and a resume that only changes the accumulation changes it.
 and :func:`~.resumed_batch_warning.batch_change_warning` compares the
 checkpoint's with the resumed run's. A checkpoint saved before that has no
 record and is resumed as before; one whose record predates
-``accumulative_counts`` is taken to have accumulated none (1).
+``accumulative_counts`` is taken to have accumulated none (1). A run whose
+optimizer wrappers keep no count (DeepSpeed's, which accumulates through
+DeepSpeed's own config) records None: the batch its optimizer steps see is
+not known, and is compared as such.
 """
 from typing import Any, List, Optional, Sequence, Tuple
 
@@ -63,18 +66,19 @@ def _epoch_length(runner: Runner) -> Optional[int]:
 
 def _accumulative_counts(runner: Runner) -> Optional[int]:
     """The batches each optimizer step of the run accumulates: 1 where it
-    has no built optimizer wrapper or its wrappers keep no count, None
-    where its wrappers accumulate differently."""
+    has no built optimizer wrapper, None (unknown) where a wrapper keeps
+    no count or its wrappers accumulate differently."""
     # MMEngine 0.10.7's OptimWrapper keeps the count only in the private
     # ``_accumulative_counts``, with no public accessor (``inner_count``
-    # counts iterations); its own strategies read it the same way, as 1
-    # where it is missing: a BaseOptimWrapper subclass that is no
-    # OptimWrapper (DeepSpeedOptimWrapper, which accumulates through
-    # DeepSpeed's own config). An OptimWrapperDict holds none itself;
-    # named_optim_wrappers gives its wrappers. The built wrappers, not the
-    # config, as a Runner can be given them built.
+    # counts iterations). A BaseOptimWrapper subclass that is no
+    # OptimWrapper keeps none (DeepSpeedOptimWrapper accumulates through
+    # DeepSpeed's own config): MMEngine's strategies read it as 1, but
+    # what such a wrapper accumulates is not known here. An
+    # OptimWrapperDict holds none itself; named_optim_wrappers gives its
+    # wrappers. The built wrappers, not the config, as a Runner can be
+    # given them built.
     counts = {
-        getattr(wrapper, '_accumulative_counts', 1)
+        getattr(wrapper, '_accumulative_counts', None)
         for _, wrapper in named_optim_wrappers(runner)
     }
     if not counts:
@@ -98,9 +102,9 @@ def train_batch_record(runner: Runner, resumed: Optional[dict] = None) -> dict:
         ``convert_to_iter_based`` multiplies by; None without one) and
         ``lr_scale`` (the factor ``auto_scale_lr`` gave the lr the optimizer
         holds; None where it was off) and ``accumulative_counts`` (the
-        batches each optimizer step accumulates; 1 where its wrappers keep
-        no count as an OptimWrapper does, None where they accumulate
-        differently).
+        batches each optimizer step accumulates; None where it is not
+        known: a wrapper keeps no count as an OptimWrapper does, or the
+        wrappers accumulate differently).
     """
     return dict(
         world_size=runner.world_size,
@@ -151,17 +155,20 @@ def total_batch(record: dict) -> Optional[int]:
     return world * batch if world and batch else None
 
 
-def accumulated_batches(record: dict) -> int:
+def accumulated_batches(record: dict) -> Optional[int]:
     """The record's ``accumulative_counts``.
 
     Args:
         record (dict): A :func:`train_batch_record`.
 
     Returns:
-        int: The count; 1 for a record written before it was (or of
-        wrappers that accumulate differently).
+        int, optional: The count; 1 for a record written before it was;
+        None where the record says it is not known (wrappers that keep no
+        count, or accumulate differently).
     """
-    return record_count(record, 'accumulative_counts') or 1
+    if 'accumulative_counts' not in record:
+        return 1
+    return record_count(record, 'accumulative_counts')
 
 
 def effective_batch(record: dict) -> Optional[int]:
@@ -172,10 +179,10 @@ def effective_batch(record: dict) -> Optional[int]:
 
     Returns:
         int, optional: :func:`total_batch` times
-        :func:`accumulated_batches`; None where the total is not recorded.
+        :func:`accumulated_batches`; None where either is not known.
     """
-    total = total_batch(record)
-    return total * accumulated_batches(record) if total else None
+    total, counts = total_batch(record), accumulated_batches(record)
+    return total * counts if total and counts else None
 
 
 def _scale(record: dict) -> float:

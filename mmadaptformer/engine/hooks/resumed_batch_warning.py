@@ -5,7 +5,10 @@ The checkpoint's :func:`~.resumed_batch.train_batch_record` against the
 resumed run's (see :mod:`.resumed_batch` for what MMEngine loses without
 them): the batches an optimizer step sees, the lr that trains, where a
 ``convert_to_iter_based`` schedule ends now, and the commands that go on
-with the checkpoint's batch and lr.
+with the checkpoint's batch and lr. Where a side's accumulation is not
+known (an optimizer wrapper that keeps no count), the batches of one
+iteration are compared instead, and no batch of an optimizer step is
+claimed.
 """
 import math
 from typing import Optional, Sequence, Tuple
@@ -63,6 +66,16 @@ def _lr_source(scale: Optional[float], total: Optional[int],
     return f'{whose} config\'s lr x {scale:g} by auto_scale_lr{batch}'
 
 
+def _batch_changed(old: dict, new: dict) -> bool:
+    """Whether the batch an optimizer step sees changed; where either
+    side's is not known, whether the batch of one iteration did."""
+    was, now = effective_batch(old), effective_batch(new)
+    if was and now:
+        return was != now
+    was, now = total_batch(old), total_batch(new)
+    return bool(was and now and was != now)
+
+
 def _lr_effect(runner: Runner, checkpoint: dict, old: dict, new: dict) -> str:
     """What lr trains: the checkpoint's, restored with its optimizer
     state."""
@@ -71,8 +84,8 @@ def _lr_effect(runner: Runner, checkpoint: dict, old: dict, new: dict) -> str:
     saved, own = _lrs(runner, checkpoint)
     if _same_lr(runner, checkpoint):
         off = (': auto_scale_lr is off, so it is not rescaled to this batch'
-               if new.get('lr_scale') is None
-               and effective_batch(old) != effective_batch(new) else '')
+               if new.get('lr_scale') is None and _batch_changed(old, new) else
+               '')
         return (f' The lr stays the checkpoint\'s {saved} (base value, '
                 f'before any param_scheduler){off}.')
     old_source = _lr_source(old.get('lr_scale'), None, 'its')
@@ -116,9 +129,10 @@ def _resume_args(old: dict, new: dict, batch: Optional[int]) -> str:
     options = []
     if batch and batch != record_count(new, 'batch_size'):
         options.append(f'train_dataloader.batch_size={batch}')
-    if accumulated_batches(old) != accumulated_batches(new):
-        options.append(
-            f'optim_wrapper.accumulative_counts={accumulated_batches(old)}')
+    counts = accumulated_batches(old), accumulated_batches(new)
+    # No count to advise where either side's is not known.
+    if None not in counts and counts[0] != counts[1]:
+        options.append(f'optim_wrapper.accumulative_counts={counts[0]}')
     was_on = old.get('lr_scale') is not None
     is_on = new.get('lr_scale') is not None
     if is_on and not was_on:
@@ -133,7 +147,7 @@ def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
     ways = []
     world, total = record_count(old, 'world_size'), total_batch(old)
     here, now = record_count(new, 'world_size'), total_batch(new)
-    effective = effective_batch(old)
+    effective, effective_now = effective_batch(old), effective_batch(new)
     if world and world != here:
         tool = (f'tools/dist_train.sh CONFIG {world}'
                 if world > 1 else 'tools/train.py CONFIG')
@@ -141,7 +155,7 @@ def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
         ways.append(f'resume on {_processes(world)} ({tool} ... {args})')
     if total and here and total % here == 0:
         args = _resume_args(old, new, total // here)
-        if effective != effective_batch(new):
+        if effective and effective_now and effective != effective_now:
             keep = f'keep its total batch of {effective} on {_processes(here)}'
         elif total != now:
             keep = (f'keep its iterations of {total} samples on '
@@ -158,9 +172,10 @@ def _advice(runner: Runner, old: dict, new: dict, source: str) -> str:
 
 def _split(record: dict) -> str:
     """A total batch as processes x batch of one, and the batches
-    accumulated where more than one."""
+    accumulated where more than one or not known."""
     counts = accumulated_batches(record)
-    accumulated = f', accumulative_counts={counts}' if counts > 1 else ''
+    accumulated = (', accumulative_counts unknown' if counts is None else
+                   f', accumulative_counts={counts}' if counts > 1 else '')
     return (f'{_processes(record["world_size"])} x {record["batch_size"]}'
             f'{accumulated}')
 
@@ -188,7 +203,8 @@ def batch_change_warning(runner: Runner, checkpoint: dict,
     Returns:
         str, optional: The warning: both batches (processes x batch of
         one, and ``accumulative_counts`` where above 1; compared as their
-        product, the batch one optimizer step sees), the lr that trains and
+        product, the batch one optimizer step sees, or where either side's
+        accumulation is not known, without it), the lr that trains and
         the one this run set up, where a ``convert_to_iter_based`` schedule
         ends now, and the commands that go on with the checkpoint's batch
         and lr. None where nothing changed, where only the split of the
@@ -202,14 +218,23 @@ def batch_change_warning(runner: Runner, checkpoint: dict,
     was, now = effective_batch(old), effective_batch(new)
     scales = (old.get('lr_scale'), new.get('lr_scale'))
     lengths = epoch_lengths(runner, checkpoint)
+    steps = (f', so an epoch takes {lengths[1]} iterations instead of '
+             f'{lengths[0]}' if lengths else '')
     if was and now and was != now:
-        steps = (f', so an epoch takes {lengths[1]} iterations instead of '
-                 f'{lengths[0]}' if lengths else '')
         head = (f'Resuming from {source} with another total batch: the '
                 f'checkpoint was trained with {was} ({_split(old)}) and this '
                 f'run has {now} ({_split(new)}){steps}.')
+    elif not (was and now) and _batch_changed(old, new):
+        head = (f'Resuming from {source} with another batch per iteration: '
+                f'the checkpoint was trained with {total_batch(old)} '
+                f'({_split(old)}) and this run has {total_batch(new)} '
+                f'({_split(new)}){steps}; the batch an optimizer step sees '
+                'is not known where the optimizer wrapper keeps no '
+                'accumulative_counts (DeepSpeed\'s accumulates through its '
+                'own config).')
     elif _scales_differ(*scales) and not _same_lr(runner, checkpoint):
-        same = f' for the same total batch of {now}' if was == now else ''
+        same = f' for the same total batch of {now}' if was and was == now \
+            else ''
         # The same batch a step sees, in iterations of another size.
         steps = (f' ({_split(old)} there, {_split(new)} here, so an epoch '
                  f'takes {lengths[1]} iterations instead of {lengths[0]})'
@@ -221,7 +246,9 @@ def batch_change_warning(runner: Runner, checkpoint: dict,
     elif lengths and _schedule_effect(runner, checkpoint, lengths):
         # The same batch per optimizer step, split into other iterations:
         # only a schedule counted in iterations moves.
-        head = (f'Resuming from {source} with the same total batch of {now} '
+        same = (f'the same total batch of {now}' if now else
+                f'the same batch per iteration of {total_batch(new)}')
+        head = (f'Resuming from {source} with {same} '
                 f'split otherwise: {_split(old)} in the checkpoint\'s run, '
                 f'{_split(new)} in this one, so an epoch takes {lengths[1]} '
                 f'iterations instead of {lengths[0]}.')
