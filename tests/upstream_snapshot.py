@@ -39,6 +39,8 @@ import mmaction.registry  # noqa: F401
 # shift under NumPy 2) is seen.
 import mmaction.datasets.transforms.processing  # noqa: F401
 import mmaction.utils.dependency  # noqa: F401
+# ... and so that RandomErasing's constructor, wrapped, is seen.
+import mmpretrain.datasets.transforms.processing  # noqa: F401
 import mmpretrain.registry  # noqa: F401
 import mmpretrain.utils.dependency  # noqa: F401
 from mmengine.registry import Registry

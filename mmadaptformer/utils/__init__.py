@@ -20,6 +20,7 @@ from .pretrained_backbone import (PretrainedFileError,
                                   backbone_checkpoint_prefix,
                                   backbone_init_cfg_key,
                                   set_pretrained_backbone)
+from .random_erasing_fill import RandomErasingFillError
 from .refusal_text import refusal_message
 from .state_dict_check import HEAD_NAMES, StateDictMismatchError
 from .transform_steps import PipelineStepError
@@ -39,5 +40,6 @@ __all__ = [
     'backbone_checkpoint_prefix', 'backbone_init_cfg_key',
     'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError',
     'ConfigError', 'NotAConfigFileError', 'PngDecodingError',
-    'StateDictMismatchError', 'PipelineStepError', 'WorkDirBusyError'
+    'StateDictMismatchError', 'PipelineStepError', 'WorkDirBusyError',
+    'RandomErasingFillError'
 ]

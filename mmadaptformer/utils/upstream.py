@@ -160,6 +160,22 @@ UPSTREAM_CHANGES = (
      '`mmcv.image` and `mmcv.image.photometric`) bound to a copy that '
      'casts through int32 as torchvision does, so the uint8 sum wraps the '
      'hue as under NumPy 1.'),
+    ('mmaction2: `PoseCompact` and `MMCompact` without `np.Inf`',
+     'Both compute the keypoints\' box with `np.min(..., initial=np.Inf)`; '
+     'NumPy 2 removed `np.Inf`, so every call raised `AttributeError: '
+     '`np.Inf` was removed in the NumPy 2.0 release` and the skeleton '
+     'recipes (PoseC3D, RGBPoseConv3D) stopped at their first sample. Only '
+     'where they raise that: `PoseCompact.transform` and '
+     '`MMCompact._get_box` replaced with copies that use `np.inf`.'),
+    ('mmaction2, mmpretrain: `RandomErasing` checks its fill colour',
+     "With mode='const' both fill the erased patch with "
+     '`np.array(fill_color, dtype=np.uint8)`: a value outside 0 to 255 '
+     'wrapped silently under NumPy 1 (300 filled 44) and raises '
+     '`OverflowError: Python integer 300 out of bounds for uint8`, naming '
+     'no argument, under NumPy 2, at the first batch that erased a patch. '
+     'Both `__init__` (public) wrapped: after the original runs, such a '
+     'value is refused when the transform is built, naming `fill_color`, '
+     'the value and the range.'),
 )
 
 _APPLIED = False
@@ -250,6 +266,14 @@ def apply_upstream_fixes() -> None:
         mmpretrain's ``ColorJitter``) raises it for a negative factor, bind
         ``mmcv.adjust_hue`` to one that casts the shift through ``int32``
         as torchvision does (:mod:`~mmadaptformer.utils.color_jitter_hue`).
+    13. mmaction2: where ``PoseCompact.transform`` and
+        ``MMCompact._get_box`` raise NumPy 2's ``AttributeError`` for the
+        removed ``np.Inf``, replace them with copies that use ``np.inf``
+        (:mod:`~mmadaptformer.utils.pose_compact_inf`).
+    14. mmaction2 and mmpretrain: wrap ``RandomErasing.__init__`` so that
+        a ``mode='const'`` ``fill_color`` outside 0 to 255 is refused when
+        the transform is built, naming the key, the value and the range
+        (:mod:`~mmadaptformer.utils.random_erasing_fill`).
     """
     global _APPLIED
     if _APPLIED:
@@ -262,6 +286,8 @@ def apply_upstream_fixes() -> None:
     from .direct_loaders import guard_direct_loaders
     from .image_loading_agreement import guard_mmpretrain_inferencers
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
+    from .pose_compact_inf import fix_pose_compact
+    from .random_erasing_fill import check_random_erasing_fill
     from .revvit_compat import draw_revvit_seeds_from_the_generator
     from .stored_config import guard_stored_config_execution
     from .transformers_compat import disable_broken_multimodal
@@ -278,4 +304,6 @@ def apply_upstream_fixes() -> None:
     guard_mmpretrain_inferencers()
     fix_color_jitter_hue()
     fix_mmcv_adjust_hue()
+    fix_pose_compact()
+    check_random_erasing_fill()
     _APPLIED = True
