@@ -10,6 +10,7 @@ from .layout import (EXPECTED_CHECKPOINT, RECORD_OUTCOMES, WRITTEN_BY,
                      CheckpointMetaError, check_adapter_record,
                      check_record_held, check_tensor_entries, checkpoint_meta,
                      checkpoint_state_dict)
+from .state_record import complete_from_state_record
 
 __all__ = [
     'check_holds_adapter_head', 'ADAPTER_META_KEY', 'make_adapter_checkpoint',
@@ -18,5 +19,6 @@ __all__ = [
     'HOST_SOURCES_META_KEY', 'frozen_host_sources', 'check_holds_trained_part',
     'checkpoint_meta', 'checkpoint_state_dict', 'check_tensor_entries',
     'EXPECTED_CHECKPOINT', 'WRITTEN_BY', 'RECORD_OUTCOMES',
-    'check_record_held', 'other_method', 'CheckpointMetaError'
+    'check_record_held', 'other_method', 'CheckpointMetaError',
+    'complete_from_state_record'
 ]
