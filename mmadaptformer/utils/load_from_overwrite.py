@@ -265,17 +265,19 @@ def overwritten_load_from(load_from, resume, work_dir,
                 if not _same_folder(folder, work_dir):
                     source = ', from out_dir' if hook.get('out_dir') else ''
                     where += f' (checkpoints in {folder}{source})'
-                return _refusal(load_from, work_dir, where, what, they)
+                return _refusal(load_from, work_dir, folder, where, what, they)
     return None
 
 
-def _refusal(load_from: str, work_dir: str, where: str, what: str,
+def _refusal(load_from: str, work_dir: str, folder: str, where: str, what: str,
              they: str) -> str:
     # Refused even where this run saves no file of that name (one epoch,
     # interval=3): a later --resume of it does, and its own checkpoints and
     # last_checkpoint would mix with the old run's in one folder.
     q = shlex.quote
-    new = new_work_dir_name(work_dir, load_from)
+    # Named by its path in the hook's folder: 'ep{}/model.pth' keeps the
+    # step in the folder.
+    new = new_work_dir_name(work_dir, home_expanded(load_from), folder)
     return (f'load_from {load_from}: this new run writes {what} into its '
             f'{where}, where {they} can replace the file it starts from '
             f'(now or on a later --resume). Train in another work dir '

@@ -20,7 +20,7 @@ from ..cuda_api import check_cuda_apis, cuda_api, device_name, tf32_flags
 from ..options import DefaultsHelpFormatter, check_counts, parse_peak_tflops
 from ..worker_process import worker_command
 from .checks import CHECKS
-from .commands import free_port, stop_process_group
+from .commands import stop_process_group
 from .goals import DATASHEET_PEAK_TFLOPS
 from .report import GpuCheckReport, record_stop
 from .workspace import REPO_ROOT, TINY_CONFIGS, prepare_workspace
@@ -178,7 +178,9 @@ def build_context(args: argparse.Namespace, device: str,
     Returns:
         dict: ``device``, ``out_dir``, ``workspace``, ``amp_dtypes``,
         ``fused_config``, ``speed``, ``official``, ``peak_tflops`` (the
-        user's, empty if none given), ``port``.
+        user's, empty if none given). No ``port``: the ``dist_train`` check
+        takes a free one when it runs, minutes after this, when a port free
+        now may be another job's; a context written by hand may name one.
     """
     speed = dict(SPEED_DEFAULTS[device], modes=list(SPEED_MODES))
     for key in ('batch_size', 'num_frames', 'img_size', 'iters', 'warmup',
@@ -196,8 +198,7 @@ def build_context(args: argparse.Namespace, device: str,
         if device == 'cuda' else workspace['video_config'],
         speed=speed,
         official=osp.abspath(args.official) if args.official else None,
-        peak_tflops=dict(args.peak_tflops),
-        port=free_port())
+        peak_tflops=dict(args.peak_tflops))
 
 
 def _environment(device: str) -> dict:

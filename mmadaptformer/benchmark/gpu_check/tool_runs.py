@@ -210,8 +210,9 @@ def check_dist_train(ctx: dict) -> dict:
     trainable parameters and the SyncNormStatsHook.
 
     Args:
-        ctx (dict): The check context (``port`` for the rendezvous; a
-            free one is taken now if it names none).
+        ctx (dict): The check context (``port`` for the rendezvous, where
+            the user's context names one; else a free one is taken now, as
+            the run starts).
 
     Returns:
         dict: :meth:`Verdict.to_dict`.

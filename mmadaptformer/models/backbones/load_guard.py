@@ -48,9 +48,24 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
         state_dict[prefix + k] for k in wrapper.host_keys
         if prefix + k in state_dict
     ]
-    if any(torch.is_tensor(v) and v.is_meta for v in present):
-        return
     complete = len(present) == len(wrapper.host_keys)
+    compared = entry
+    if any(torch.is_tensor(v) and v.is_meta for v in present):
+        if complete or not isinstance(entry, Mapping) or not isinstance(
+                entry.get('fingerprints'), Mapping):
+            return
+        # A check's dry run (on meta tensors) of an adapter-only state dict
+        # that holds some host tensors (a trained final norm): what it
+        # leaves out is compared with the record as the load will compare
+        # it (else the check names those tensors as missing); what it
+        # holds is only known in the load.
+        compared = dict(
+            entry,
+            fingerprints={
+                k: v
+                for k, v in entry['fingerprints'].items()
+                if prefix + k not in state_dict
+            })
     adapter_only = False
     if not complete and entry is None:
         adapter_only = refuse_full_with_holes(wrapper, state_dict, prefix)
@@ -60,7 +75,7 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
         with completing_recorded([entry]):
             wrapper.init_host()
     if entry is not None:
-        verify_frozen_host(wrapper, entry, state_dict, prefix)
+        verify_frozen_host(wrapper, compared, state_dict, prefix)
         # The frozen tensors it leaves out are the model's own, just
         # verified to be those the adapters were trained on: they are
         # not reported as missing (MMEngine's load_checkpoint would list
