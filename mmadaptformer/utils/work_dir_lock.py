@@ -14,10 +14,12 @@ from the other run's checkpoint.
 writes there who holds it (pid, host, start time, command line). A second
 run is refused with :class:`WorkDirBusyError`, which names the live run.
 The kernel drops the lock when its process ends, however it ends: a killed
-run leaves no stale lock. One process holds a work dir's lock once, however
-its path was written (relative, ``~``, a trailing slash, a link): it takes
-it again as often as it likes (``tools/train.py`` and then its runner's
-``train()``), and gives it back when the last holder is done. Only a
+run leaves no stale lock. The processes it forks (its DataLoader workers,
+which can outlive it) do not hold it. One process holds a work dir's lock
+once, however its path was written (relative, ``~``, a trailing slash, a
+link): it takes it again as often as it likes (``tools/train.py`` and then
+its runner's ``train()``), and gives it back when the last holder is done.
+Only a
 training run takes it; ``tools/test.py`` into the same work dir does not.
 
 Where the filesystem has no ``flock`` (some NFS and Lustre mounts answer
@@ -71,6 +73,25 @@ class _Held:
 
 #: The work dirs this process holds, by the lock file's (device, inode).
 _HELD: Dict[Tuple[int, int], _Held] = {}
+
+
+def _drop_in_child() -> None:
+    """In a forked child (a DataLoader worker): hold nothing.
+
+    A ``flock`` belongs to the open file description, which ``fork``
+    shares (``O_CLOEXEC`` acts only on ``exec``): a persistent worker
+    would keep the lock after its run gave it back (a second run in the
+    same process was refused by its own worker) or after its run was
+    killed. Closing the child's descriptor leaves the parent's lock held:
+    the lock goes with the last descriptor of the description.
+    """
+    for held in _HELD.values():
+        if held.fd is not None:
+            os.close(held.fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_in_child)
 
 
 def _record() -> bytes:
