@@ -22,17 +22,23 @@ from mmadaptformer.utils.work_dir_lock import (LOCK_FILE, WorkDirBusyError,
 FORKING_HOLDER = '''
 import os, sys, time
 from mmadaptformer.utils.work_dir_lock import WorkDirBusyError, hold_work_dir
+
+
+def say(line):
+    os.write(1, f'{line}\\n'.encode())  # one write: lines never interleave
+
+
 with hold_work_dir(sys.argv[1]):
     child = os.fork()
     if child == 0:
         try:
             with hold_work_dir(sys.argv[1]):
-                print('child held', flush=True)
+                say('child held')
         except WorkDirBusyError as e:
-            print('child refused:', e, flush=True)
+            say(f'child refused: {e}')
         while True:
             time.sleep(1)
-    print('parent', os.getpid(), 'child', child, flush=True)
+    say(f'parent {os.getpid()} child {child}')
     sys.stdin.read()
 '''
 
@@ -54,6 +60,7 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
     child = None
     try:
         lines = sorted([holder.stdout.readline(), holder.stdout.readline()])
+        assert lines[1].startswith('parent '), lines
         _, parent, _, child = lines[1].split()
         parent, child = int(parent), int(child)
         # Its closing of its copy left the parent's lock held.
