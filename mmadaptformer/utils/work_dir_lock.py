@@ -245,7 +245,11 @@ def _take_file(work_dir: str, made: bool) -> Optional[Tuple[int, int]]:
 
 
 def _give_back(key: Tuple[int, int]) -> None:
-    held = _HELD[key]
+    held = _HELD.get(key)
+    if held is None:
+        # A forked child leaving its parent's hold: it holds nothing, and
+        # the parent's record and lock file are the parent's.
+        return
     held.count -= 1
     if held.count:
         return

@@ -88,6 +88,33 @@ def test_a_forked_child_does_not_keep_the_lock(tmp_path):
             os.kill(child, signal.SIGKILL)
 
 
+# A child forked in the hold leaves the hold's block as its parent would.
+CHILD_LEAVES_THE_BLOCK = '''
+import os, sys
+from mmadaptformer.utils.work_dir_lock import LOCK_FILE, hold_work_dir
+with hold_work_dir(sys.argv[1]):
+    open(os.path.join(sys.argv[1], 'epoch_1.pth'), 'w').close()
+    child = os.fork()
+    if child:
+        _, status = os.waitpid(child, 0)
+        with open(os.path.join(sys.argv[1], LOCK_FILE)) as f:
+            record = f.read()
+        print('child exit', os.waitstatus_to_exitcode(status), record[:12])
+'''
+
+
+def test_a_forked_child_leaving_the_block_gives_back_nothing(tmp_path):
+    """Neither raises (the child's table is empty) nor empties its parent's
+    record."""
+    proc = subprocess.run(
+        [sys.executable, '-c', CHILD_LEAVES_THE_BLOCK, tmp_path / 'work'],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        timeout=120)
+    assert proc.stdout == 'child exit 0 {"command": \n', proc.stderr[-2000:]
+
+
 def test_a_sweep_with_persistent_workers_resumes_in_its_work_dir(
         tmp_path, tiny_image_data, clean_loggers):
     """``build_runner(cfg).train()`` twice in one process into one work dir,
