@@ -372,7 +372,15 @@ def hold_training_lock(stack: contextlib.ExitStack, cfg) -> None:
     """Hold the work dir's training lock in ``stack`` on the global rank 0
     that the launcher set (:func:`~mmadaptformer.utils.work_dir_lock.
     hold_work_dir`): another live training run there ends this one on one
-    line, exit status 2, before anything is written into the work dir."""
+    line, exit status 2, before anything is written into the work dir.
+
+    Refused, rank 0 exits before the process group exists: launchers that
+    end the other tasks when one fails end them (torchrun and
+    ``dist_train.sh``, ``slurm_train.sh``'s ``srun --kill-on-bad-exit=1``,
+    ``mpirun``); a bare ``srun ... --launcher slurm`` without
+    ``--kill-on-bad-exit=1`` leaves them waiting in ``init_dist`` until its
+    timeout. (Initialising the group first and broadcasting rank 0's
+    answer, as the runners' ``train()`` does, needs GPU testing.)"""
     if launcher_rank(cfg.launcher) != 0:
         return
     try:

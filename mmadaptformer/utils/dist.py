@@ -146,8 +146,7 @@ def launcher_rank(launcher: str) -> int:
     return 0
 
 
-#: Where each launcher's processes find their rank on their node, which
-#: MMEngine's ``init_dist`` copies to ``LOCAL_RANK``.
+#: Where each launcher's processes find their rank on their node.
 _NODE_RANK_ENV = {
     'slurm': 'SLURM_LOCALID',
     'mpi': 'OMPI_COMM_WORLD_LOCAL_RANK'
@@ -156,10 +155,13 @@ _NODE_RANK_ENV = {
 
 def set_local_rank(launcher: str, local_rank: int) -> None:
     """Set ``LOCAL_RANK``, this process's rank on its node, where no
-    launcher set it: torchrun sets it; under ``--launcher slurm`` (or
-    ``mpi``) it is srun's ``SLURM_LOCALID`` (Open MPI's
-    ``OMPI_COMM_WORLD_LOCAL_RANK``), which ``init_dist`` copies only once
-    the Runner is built; else the tool's ``--local-rank``
+    launcher set it: torchrun sets it; under ``--launcher slurm`` it is
+    srun's ``SLURM_LOCALID`` (MMEngine 0.10.7's ``init_dist`` sets
+    ``LOCAL_RANK`` from it too, or from ``SLURM_PROCID`` modulo the GPU
+    count where it is missing, but only once the Runner is built); under
+    ``--launcher mpi``, Open MPI's ``OMPI_COMM_WORLD_LOCAL_RANK``
+    (``init_dist`` only reads it, to pick the GPU, and never sets
+    ``LOCAL_RANK``); else the tool's ``--local-rank``
     (``torch.distributed.launch`` passes it).
 
     What reads it first is which process of a node prints the line of a

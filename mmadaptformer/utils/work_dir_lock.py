@@ -14,10 +14,12 @@ from the other run's checkpoint.
 writes there who holds it (pid, host, start time, command line). A second
 run is refused with :class:`WorkDirBusyError`, which names the live run.
 The kernel drops the lock when its process ends, however it ends: a killed
-run leaves no stale lock. One process holds a work dir's lock once, however
-its path was written (relative, ``~``, a trailing slash, a link): it takes
-it again as often as it likes (``tools/train.py`` and then its runner's
-``train()``), and gives it back when the last holder is done. Only a
+run leaves no stale lock. The processes it forks (its DataLoader workers,
+which can outlive it) do not hold it. One process holds a work dir's lock
+once, however its path was written (relative, ``~``, a trailing slash, a
+link): it takes it again as often as it likes (``tools/train.py`` and then
+its runner's ``train()``), and gives it back when the last holder is done.
+Only a
 training run takes it; ``tools/test.py`` into the same work dir does not.
 
 Where the filesystem has no ``flock`` (some NFS and Lustre mounts answer
@@ -73,6 +75,25 @@ class _Held:
 _HELD: Dict[Tuple[int, int], _Held] = {}
 
 
+def _drop_in_child() -> None:
+    """In a forked child (a DataLoader worker): hold nothing.
+
+    A ``flock`` belongs to the open file description, which ``fork``
+    shares (``O_CLOEXEC`` acts only on ``exec``): a persistent worker
+    would keep the lock after its run gave it back (a second run in the
+    same process was refused by its own worker) or after its run was
+    killed. Closing the child's descriptor leaves the parent's lock held:
+    the lock goes with the last descriptor of the description.
+    """
+    for held in _HELD.values():
+        if held.fd is not None:
+            os.close(held.fd)
+    _HELD.clear()
+
+
+os.register_at_fork(after_in_child=_drop_in_child)
+
+
 def _record() -> bytes:
     """Who holds the lock, as the lock file keeps it."""
     return json.dumps(
@@ -118,6 +139,45 @@ def _not_a_lock_file(work_dir: str, path: str, why: str) -> str:
             'dir.')
 
 
+def _user(uid: int) -> str:
+    try:
+        import pwd
+        return f'{pwd.getpwuid(uid).pw_name!r} (uid {uid})'
+    except (ImportError, KeyError):
+        return f'uid {uid}'
+
+
+def _cannot_open(work_dir: str, path: str, error: OSError) -> str:
+    """Why the lock file at ``path`` cannot be opened for writing, and
+    what to do; never "remove it" where it may be a live run's lock."""
+    if error.errno == errno.ELOOP:
+        return _not_a_lock_file(work_dir, path, 'it is a symbolic link')
+    if error.errno != errno.EACCES:
+        return _not_a_lock_file(work_dir, path, error.strerror)
+    me = _user(os.geteuid())
+    try:
+        stat = os.lstat(path)
+    except FileNotFoundError:
+        return (f'work_dir {work_dir}: this user ({me}) cannot create the '
+                f'training lock file {path} there (Permission denied): '
+                'train into a work dir this user can write.')
+    except OSError:
+        return (f'work_dir {work_dir}: this user ({me}) cannot open the '
+                f'training lock file {path} (Permission denied): train '
+                'into another work dir.')
+    if stat.st_uid != os.geteuid():
+        return (f'work_dir {work_dir}: the training lock file {path} '
+                f'belongs to {_user(stat.st_uid)} and cannot be opened for '
+                f'writing by this user ({me}) (Permission denied): ask its '
+                f'owner to let this user write it (`chmod g+w {path}` '
+                'where the group shares the work dir), or train into '
+                'another work dir.')
+    return (f'work_dir {work_dir}: the training lock file {path} is this '
+            f'user\'s ({me}), but its mode ({oct(stat.st_mode & 0o777)}) '
+            f'does not let it be opened for writing: `chmod u+w {path}`, '
+            'or train into another work dir.')
+
+
 def _take(work_dir: str) -> Tuple[int, int]:
     """Take the lock of ``work_dir`` (or learn there is no ``flock`` here)
     and count this holder; returns the key of :data:`_HELD`."""
@@ -135,15 +195,15 @@ def _take_file(work_dir: str, made: bool) -> Optional[Tuple[int, int]]:
     path = osp.join(work_dir, LOCK_FILE)
     # Never truncated before the lock is ours: the record is the live
     # run's. Never through a link: a link planted there by another user
-    # would have this run write into the file it names.
+    # would have this run write into the file it names. Its mode is the
+    # umask's, as the checkpoints': in a work dir a group shares (umask
+    # 002), a teammate's run can take it.
     try:
         fd = os.open(path,
                      os.O_RDWR | os.O_CREAT | os.O_CLOEXEC | os.O_NOFOLLOW,
-                     0o644)
+                     0o666)
     except OSError as e:
-        why = ('it is a symbolic link'
-               if e.errno == errno.ELOOP else e.strerror)
-        raise ConfigError(_not_a_lock_file(work_dir, path, why))
+        raise ConfigError(_cannot_open(work_dir, path, e))
     kept = False
     try:
         stat = os.fstat(fd)
@@ -185,7 +245,11 @@ def _take_file(work_dir: str, made: bool) -> Optional[Tuple[int, int]]:
 
 
 def _give_back(key: Tuple[int, int]) -> None:
-    held = _HELD[key]
+    held = _HELD.get(key)
+    if held is None:
+        # A forked child leaving its parent's hold: it holds nothing, and
+        # the parent's record and lock file are the parent's.
+        return
     held.count -= 1
     if held.count:
         return
