@@ -67,6 +67,33 @@ def test_frozen_backbone_refusal_comes_out(on_two_backbones):
         check_state_dict(t['other'], t['state_dict'], 'adapters.pth')
 
 
+def test_damaged_pretrained_file_is_named(on_two_backbones, tmp_path):
+    """A model not initialised yet (``Runner.test()`` does not call
+    ``init_weights()``): the dry run of an adapter-only state dict reads
+    the host's pretrained file, here truncated. Its refusal names that
+    file; the key comparison named the adapter file as damaged."""
+    from mmengine.config import Config
+
+    from mmadaptformer.engine import build_model_and_plan
+    from mmadaptformer.utils import CheckpointLoadError
+    t = on_two_backbones
+    with open(t['stock_file'], 'rb') as f:
+        data = f.read()
+    damaged = str(tmp_path / 'damaged.pth')
+    with open(damaged, 'wb') as f:
+        f.write(data[:len(data) // 2])
+    config = write_config(
+        str(tmp_path / 'damaged.py'),
+        osp.join(CONFIGS, 'tiny', 'tiny_adaptformer_image.py'),
+        pretrained_cfg(damaged))
+    model, _ = build_model_and_plan(
+        Config.fromfile(config), init_weights=False)
+    with pytest.raises(CheckpointLoadError) as e:
+        check_state_dict(model, t['state_dict'], 'adapters.pth')
+    assert f'Checkpoint file {damaged} (' in str(e.value)
+    assert 'is truncated or corrupted' in str(e.value)
+
+
 def test_own_backbone_dry_run_lists_nothing_missing(on_two_backbones):
     """Guards kept behaviour: on the backbone it was trained on, the dry
     run verifies the record and the frozen tensors it leaves out are not
