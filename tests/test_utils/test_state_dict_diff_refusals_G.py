@@ -163,3 +163,20 @@ def test_foreign_hook_failure_falls_back_to_keys(log_records):
     assert "the model's own loading code failed (TypeError: can't " \
         'convert meta device type tensor to numpy' in warned[0]
     assert 'without what its load hooks would change' in warned[0]
+
+
+def test_head_check_keeps_the_record(on_two_backbones):
+    """Guards kept behaviour: the head check's dry run of an adapter-only
+    state dict without its head keeps the record of the frozen backbone
+    (its tensors alone were dry-run: the load's refusal of a file that
+    lost its record came out, now that refusals are raised)."""
+    from mmadaptformer.utils.classifier_parts import missing_evaluated_keys
+    t = on_two_backbones
+    headless = {
+        k: v
+        for k, v in t['state_dict'].items() if not k.startswith('head.')
+    }
+    assert sorted(missing_evaluated_keys(t['stock'], headless)) == [
+        'head.bn.running_mean', 'head.bn.running_var', 'head.fc.bias',
+        'head.fc.weight'
+    ]
