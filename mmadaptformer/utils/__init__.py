@@ -11,6 +11,7 @@ from .config_error import ConfigError, NotAConfigFileError
 from .dist import (exit_now, is_cpu_distributed, run_and_finish,
                    setup_cpu_distributed)
 from .flops import count_flops
+from .load_refusal import LoadRefusal
 from .mmaction_compat import (UPSTREAM_GAP, MissingDRN, drn_is_missing,
                               patch_mmaction_drn, register_missing_drn,
                               upcast_mmaction_head_scores)
@@ -41,5 +42,5 @@ __all__ = [
     'set_pretrained_backbone', 'HEAD_NAMES', 'PretrainedFileError',
     'ConfigError', 'NotAConfigFileError', 'PngDecodingError',
     'StateDictMismatchError', 'PipelineStepError', 'WorkDirBusyError',
-    'RandomErasingFillError'
+    'RandomErasingFillError', 'LoadRefusal'
 ]

@@ -37,6 +37,7 @@ import torch
 from .checkpoint_formats import binary_format, text_format
 from .checkpoint_source import tag_checkpoint_source
 from .checkpoint_text import text_in_checkpoint_place
+from .load_refusal import LoadRefusal
 from .numpy_globals import (foreign_byte_order, multibyte_dtypes_made,
                             numpy_safe_globals, unsafe_numpy_entries)
 from .old_pickles import unreadable_pickle
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-class CheckpointLoadError(RuntimeError):
+class CheckpointLoadError(RuntimeError, LoadRefusal):
     """A checkpoint file could not be loaded safely or is damaged.
 
     Args:

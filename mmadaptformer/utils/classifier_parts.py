@@ -17,6 +17,7 @@ from typing import List, Mapping, Optional, Tuple
 import torch
 from torch import nn
 
+from .checkpoint_source import frozen_records
 from .model_keys import (HEAD_NAMES, NECK_NAME, added_keys, fresh_keys,
                          held_keys)
 from .state_dict_diff import diff_state_dict
@@ -97,9 +98,12 @@ def missing_evaluated_keys(model: nn.Module, state: Mapping) -> List[str]:
     if missing and not needed <= held:
         missing = _head_or_neck(model, missing)
     if missing:
-        diff = diff_state_dict(
-            model, {k: v
-                    for k, v in state.items() if torch.is_tensor(v)})
+        tensors = {k: v for k, v in state.items() if torch.is_tensor(v)}
+        # With the records of the frozen backbone: the load of an
+        # adapter-only state dict without them refuses it as one that lost
+        # them (diff_state_dict raises the load's refusals).
+        tensors.update(frozen_records(dict(state)))
+        diff = diff_state_dict(model, tensors)
         still = set(diff.missing)
         missing = [key for key in missing if key in still]
         if diff.unexpected or diff.mismatched:

@@ -12,6 +12,7 @@ from typing import Callable, Mapping, Optional, Sequence, Set, Tuple
 
 from torch import nn
 
+from .load_refusal import LoadRefusal
 from .state_dict_diff import diff_state_dict
 
 __all__ = ['prefix_shift', 'fitting_prefix_shift', 'prefix_shift_cause']
@@ -64,7 +65,13 @@ def _fits_with_prefix(model: nn.Module, state_dict: dict,
             target, outer = model.get_submodule(prefix[:-1]), prefix
         except AttributeError:
             return False
-    diff = diff_state_dict(target, state_dict)
+    try:
+        diff = diff_state_dict(target, state_dict)
+    except LoadRefusal:
+        # The load of the state dict as it would be with that prefix
+        # refuses it: it does not fit so either. (The load of the state
+        # dict as given was dry-run before, and its refusal raised.)
+        return False
     return not (diff.mismatched or diff.unexpected or diff.errors
                 or any(outer + k not in fresh and not missing_ok(outer + k)
                        for k in diff.missing))

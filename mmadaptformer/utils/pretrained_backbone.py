@@ -35,6 +35,7 @@ from mmengine.config import Config, ConfigDict
 
 from .checkpoint_loading import safe_torch_load
 from .checkpoint_source import frozen_records
+from .load_refusal import LoadRefusal
 from .local_files import full_local_path, home_expanded, is_local
 from .model_keys import WHOLE_MODEL_PREFIXES
 from .official_vit_keys import unconverted_vit_layout
@@ -51,7 +52,7 @@ __all__ = [
 ]
 
 
-class PretrainedFileError(ValueError):
+class PretrainedFileError(ValueError, LoadRefusal):
     """A file given as a backbone's pretrained weights holds none."""
 
 

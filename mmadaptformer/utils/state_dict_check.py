@@ -40,6 +40,7 @@ from torch import nn
 
 from .control_characters import escape_controls
 from .head_classes import head_classes_mismatch
+from .load_refusal import LoadRefusal
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import pos_embed_cause
@@ -58,7 +59,7 @@ __all__ = [
 MAX_LISTED = 20
 
 
-class StateDictMismatchError(RuntimeError):
+class StateDictMismatchError(RuntimeError, LoadRefusal):
     """A checkpoint does not fit the model it is loaded into."""
 
 

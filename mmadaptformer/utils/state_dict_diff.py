@@ -19,6 +19,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from .load_refusal import LoadRefusal
 from .model_unwrap import unwrapped_model
 
 __all__ = ['StateDictDiff', 'diff_state_dict']
@@ -139,8 +140,16 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
 
     The model's own loading code runs (so its load-state-dict hooks rename
     or resize keys as in a real load) on ``meta`` copies of the tensors:
-    the model's weights do not change. If that dry run fails (a hook that
-    needs real data), keys and shapes are compared directly.
+    the model's weights do not change. The package's own refusals raised
+    there (a :class:`~.load_refusal.LoadRefusal`, e.g. adapters trained on
+    another frozen backbone) are raised as the real load would raise them.
+    If the dry run fails otherwise (a hook of another library that needs
+    real data), keys and shapes are compared directly; that is logged as a
+    warning when this plainer comparison finds differences, which the
+    hooks might have resolved (a resized position embedding, renamed
+    keys), and the caller may refuse the checkpoint for them: the warning
+    says why the diagnosis is the plainer one. Without differences it is
+    logged at DEBUG: the real load runs the hooks on real tensors anyway.
 
     Args:
         model (nn.Module): The model (a DDP wrapper is unwrapped).
@@ -148,15 +157,25 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
 
     Returns:
         StateDictDiff: Missing, unexpected and shape-mismatched keys.
+
+    Raises:
+        LoadRefusal: The package's refusal of the state dict, from the
+            model's loading code.
     """
     model = unwrapped_model(model)
     try:
         return _dry_run(model, state_dict)
+    except LoadRefusal:
+        raise
     except Exception as e:  # noqa: B902 -- any hook may fail on meta
-        print_log(
-            f'Checking the checkpoint with the model\'s own loading code '
-            f'failed ({type(e).__name__}: {e}); comparing keys and shapes '
-            f'directly.',
-            logger='current',
-            level=logging.DEBUG)
-        return _plain_diff(model, state_dict)
+        failure = e
+    diff = _plain_diff(model, state_dict)
+    found = diff.missing or diff.unexpected or diff.mismatched
+    print_log(
+        f'Checking the state dict with the model\'s own loading code '
+        f'failed ({type(failure).__name__}: {failure}); comparing keys and '
+        f'shapes directly instead' +
+        (', without what its load hooks would change.' if found else '.'),
+        logger='current',
+        level=logging.WARNING if found else logging.DEBUG)
+    return diff

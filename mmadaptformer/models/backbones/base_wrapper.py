@@ -34,8 +34,7 @@ from ...utils.config_error import ConfigError
 from ...utils.local_files import home_expanded
 from ...utils.pretrained_init import pretrained_init_cfgs
 from .config_keys import CONFIG_KEY, refuse_unknown_wrapper_keys
-from .frozen_host_record import (FROZEN_HOST_KEY, check_trained_settings,
-                                 verify_frozen_host)
+from .frozen_host_record import FROZEN_HOST_KEY, check_trained_settings
 from .host_build import (INNER, build_host_backbone, load_post_hook,
                          load_pre_hook, save_outer_keys)
 from .host_grad_guard import guard_host_gradients
@@ -280,18 +279,21 @@ class FrozenHostWrapper(BaseModule):
         """Raise the specific reason why a state dict does not fit this
         wrapper, if it is one this wrapper can name; return otherwise.
 
-        The checks :meth:`before_load` makes, in its order: a record of
-        another host (:func:`~.trained_host.check_same_host`) or of other
-        trained settings
-        (:func:`~.frozen_host_record.check_trained_settings`); for a state
-        dict that leaves out host tensors, once the host holds its
-        pretrained weights, the record's fingerprints against them
-        (:func:`~.frozen_host_record.verify_frozen_host`: an adapter-only
-        file on another backbone); and a trained part of other settings or
-        shapes (:func:`~.trained_part_check.check_trained_part`). Read by
+        The checks :meth:`before_load` makes that need no real tensors, in
+        its order: a record of another host
+        (:func:`~.trained_host.check_same_host`) or of other trained
+        settings (:func:`~.frozen_host_record.check_trained_settings`), and
+        a trained part of other settings or shapes
+        (:func:`~.trained_part_check.check_trained_part`). Read by
         :func:`mmadaptformer.utils.state_dict_check.check_state_dict`
         before its generic message, so that a hook's or an API's check
-        that runs before the load names the cause as the load would.
+        that runs before the load names the cause as the load would. (The
+        record's fingerprints against the host's pretrained weights, for
+        an adapter-only file on another backbone, are compared by that
+        check's dry run of the load: :meth:`before_load` raises its
+        :class:`FrozenBackboneMismatchError` there, and
+        :func:`~mmadaptformer.utils.state_dict_diff.diff_state_dict` lets
+        it through.)
         Nothing is loaded and ``state_dict`` is not changed.
 
         Args:
@@ -302,27 +304,12 @@ class FrozenHostWrapper(BaseModule):
 
         Raises:
             StateDictMismatchError: Naming the cause.
-            FrozenBackboneMismatchError: If the record fingerprints another
-                frozen backbone than the one the host holds.
         """
         entry = state_dict.get(prefix + FROZEN_HOST_KEY)
         if isinstance(entry, Mapping):
             if source is not None and not entry.get('source'):
                 entry = dict(entry, source=source)
             check_trained_settings(self, entry)
-            held = [
-                state_dict[prefix + k] for k in self.host_keys
-                if prefix + k in state_dict
-            ]
-            # The load compares what the state dict leaves out with the
-            # host's pretrained weights. A check's dry run of that load
-            # raises the same refusal, but diff_state_dict cannot tell it
-            # from a hook failing on meta tensors: it compares keys
-            # instead, which names another backbone as missing tensors.
-            if self.host_initialized and len(held) < len(self.host_keys) \
-                    and not any(torch.is_tensor(v) and v.is_meta
-                                for v in held):
-                verify_frozen_host(self, entry, state_dict, prefix, source)
         part = {
             k: v
             for k, v in state_dict.items()

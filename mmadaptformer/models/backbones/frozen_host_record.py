@@ -36,6 +36,7 @@ from ...utils.adapter_only_fit import loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
 from ...utils.control_characters import escape_controls
 from ...utils.fingerprint import tensor_fingerprint
+from ...utils.load_refusal import LoadRefusal
 from ...utils.local_files import is_local, same_file
 from ...utils.state_dict_check import StateDictMismatchError
 from .frozen_host_entries import LISTED, as_fingerprint
@@ -50,7 +51,7 @@ __all__ = [
 ]
 
 
-class FrozenBackboneMismatchError(RuntimeError):
+class FrozenBackboneMismatchError(RuntimeError, LoadRefusal):
     """An adapter-only checkpoint meets a frozen backbone it was not trained
     on.
 
