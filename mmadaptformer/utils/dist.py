@@ -154,8 +154,8 @@ _NODE_RANK_ENV = {
 
 
 def set_local_rank(launcher: str, local_rank: int) -> None:
-    """Set ``LOCAL_RANK``, this process's rank on its node, where no
-    launcher set it: torchrun sets it; under ``--launcher slurm`` it is
+    """Set ``LOCAL_RANK``, this process's rank on its node: torchrun
+    sets it, and it is kept; under ``--launcher slurm`` it is
     srun's ``SLURM_LOCALID`` (MMEngine 0.10.7's ``init_dist`` sets
     ``LOCAL_RANK`` from it too, or from ``SLURM_PROCID`` modulo the GPU
     count where it is missing, but only once the Runner is built); under
@@ -166,17 +166,23 @@ def set_local_rank(launcher: str, local_rank: int) -> None:
 
     What reads it first is which process of a node prints the line of a
     run stopped by Ctrl-C: under srun, every task took the ``--local-rank``
-    default 0 and printed it.
+    default 0 and printed it. Under ``slurm`` and ``mpi`` the launcher's
+    count wins over a ``LOCAL_RANK`` already set: srun and mpirun pass the
+    environment they were started in to every task, so one found there
+    came from that shell and is the same in every task.
 
     Args:
         launcher (str): The tool's ``--launcher``.
         local_rank (int): The tool's ``--local-rank``.
     """
-    if 'LOCAL_RANK' in os.environ:
-        return
     name = _NODE_RANK_ENV.get(launcher)
     node_rank = os.environ.get(name) if name else None
-    os.environ['LOCAL_RANK'] = node_rank or str(local_rank)
+    if node_rank:
+        # srun and mpirun hand every task the environment they were started
+        # in: a LOCAL_RANK found there is the shell's, the same in each task.
+        os.environ['LOCAL_RANK'] = node_rank
+    elif 'LOCAL_RANK' not in os.environ:
+        os.environ['LOCAL_RANK'] = str(local_rank)
 
 
 def is_cpu_distributed() -> bool:

@@ -3,7 +3,9 @@
 torchrun's is kept; under ``--launcher slurm`` it is the task's
 ``SLURM_LOCALID`` (it was ``--local-rank``, 0, in every task: each printed
 the stopped line), under ``mpi`` Open MPI's local rank; else
-``--local-rank``. The real srun job: ``tests/test_tools/
+``--local-rank``. A ``LOCAL_RANK`` inherited from the shell that started
+srun (or a test run that set it) is the same in every task: the launcher's
+count wins over it. The real srun job: ``tests/test_tools/
 test_slurm_ctrl_c_once.py``."""
 import os
 
@@ -20,7 +22,10 @@ SLURM = dict(SLURM_LOCALID='1', OMPI_COMM_WORLD_LOCAL_RANK='3')
     ('none', SLURM, 0, '0'),
     ('pytorch', SLURM, 2, '2'),
     ('slurm', {}, 0, '0'),
-    ('slurm', dict(SLURM, LOCAL_RANK='5'), 0, '5'),
+    ('slurm', dict(SLURM, LOCAL_RANK='5'), 0, '1'),
+    ('mpi', dict(SLURM, LOCAL_RANK='5'), 0, '3'),
+    ('pytorch', dict(SLURM, LOCAL_RANK='5'), 0, '5'),
+    ('none', dict(SLURM, LOCAL_RANK='5'), 0, '5'),
 ])
 def test_local_rank(monkeypatch, launcher, env, local_rank, expected):
     for name in ('LOCAL_RANK', 'SLURM_LOCALID', 'OMPI_COMM_WORLD_LOCAL_RANK'):
