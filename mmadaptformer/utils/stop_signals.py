@@ -23,8 +23,10 @@ SIGHUP so that a run outlives its terminal, and a shell script's
 background job (``tool &``) ignores Ctrl-C's SIGINT, which the terminal
 sends to the script's foreground process group.
 """
+import os
 import signal
 import sys
+import threading
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator, List, Optional, TypeVar, Union
 
@@ -32,7 +34,7 @@ from .closed_pipe import silence
 
 __all__ = [
     'STOP_SIGNALS', 'Stopped', 'stop_signals_raise', 'stop_line',
-    'stop_status', 'exit_on_stop'
+    'stop_status', 'exit_on_stop', 'in_finalizer'
 ]
 
 T = TypeVar('T')
@@ -46,6 +48,9 @@ STOP_SIGNALS = {
 if hasattr(signal, 'SIGHUP'):
     STOP_SIGNALS[signal.SIGHUP] = 'SIGHUP (its terminal closed)'
 _EVERY_STOP = tuple(STOP_SIGNALS)
+
+#: How long a stop that came inside a finalizer waits to be sent again.
+_RESEND_SECONDS = 0.02
 
 
 class Stopped(BaseException):
@@ -70,8 +75,10 @@ def stop_signals_raise(
     """Within the block, SIGTERM and SIGHUP raise :class:`Stopped` and
     Ctrl-C ``KeyboardInterrupt`` in the main thread, for the first stop
     only (the cleanup it starts is not cut short by the next); a signal
-    ignored when the block starts (``nohup``) stays ignored. The former
-    handlers are restored afterwards.
+    ignored when the block starts (``nohup``) stays ignored. A stop that
+    comes while an object's ``__del__`` runs, where Python would drop the
+    exception, is sent again once that returns. The former handlers are
+    restored afterwards.
 
     Args:
         signals (Iterable[int]): Those of :data:`STOP_SIGNALS` to handle so;
@@ -84,15 +91,36 @@ def stop_signals_raise(
         this list still says that the process was stopped.
     """
     received: List[int] = []
+    raised: List[int] = []
+    # Stops sent again by a timer, and the timers not yet run.
+    resent: List[int] = []
+    timers: List[threading.Timer] = []
 
     def raise_once(signum, frame):
+        if signum in resent:
+            resent.remove(signum)
+        else:
+            received.append(signum)
         # Only the first stop raises: a second Ctrl-C or SIGTERM (pressed
         # again, or a scheduler's resend) would end the cleanup the first
         # one started, leaving processes of other sessions running.
-        received.append(signum)
-        if len(received) == 1:
-            raise KeyboardInterrupt if signum == signal.SIGINT else \
-                Stopped(signum)
+        if raised:
+            return
+        if in_finalizer(frame):
+            # Python prints an exception raised inside ``__del__`` as
+            # "Exception ignored in" and goes on: the stop would be lost
+            # (decord's VideoReader.__del__ met a Ctrl-C so, and the tool
+            # ran to its end). Send it again once the finalizer is done.
+            resent.append(signum)
+            timer = threading.Timer(_RESEND_SECONDS, os.kill,
+                                    (os.getpid(), signum))
+            timer.daemon = True
+            timers.append(timer)
+            timer.start()
+            return
+        raised.append(signum)
+        raise KeyboardInterrupt if signum == signal.SIGINT else \
+            Stopped(signum)
 
     former = {}
     for signum in signals:
@@ -101,8 +129,24 @@ def stop_signals_raise(
     try:
         yield received
     finally:
+        for timer in timers:
+            timer.cancel()
         for signum, handler in former.items():
             signal.signal(signum, handler)
+
+
+def in_finalizer(frame) -> bool:
+    """Whether ``frame`` runs inside an object's ``__del__``, where an
+    exception is printed as "Exception ignored in" and dropped.
+
+    Args:
+        frame (FrameType | None): The frame a signal handler was given.
+    """
+    while frame is not None:
+        if frame.f_code.co_name == '__del__':
+            return True
+        frame = frame.f_back
+    return False
 
 
 def stop_status(exc: Union[KeyboardInterrupt, Stopped]) -> int:
