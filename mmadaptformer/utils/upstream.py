@@ -176,6 +176,16 @@ UPSTREAM_CHANGES = (
      'Both `__init__` (public) wrapped: after the original runs, such a '
      'value is refused when the transform is built, naming `fill_color`, '
      'the value and the range.'),
+    ('mmpretrain: relative position tables resized without `interp2d`',
+     "`resize_relative_position_bias_table` (behind BEiT's and Swin "
+     "Transformer's load pre-hooks) fits each head with SciPy's "
+     "`interp2d(kind='cubic')`, removed in SciPy 1.14: loading a checkpoint "
+     'whose table was made for another window size (a BEiT pretrained at '
+     '224 used at another image size) raised `NotImplementedError: '
+     '`interp2d` has been removed in SciPy 1.14.0`. Only where it raises '
+     'that: the function (and its names in `mmpretrain.models.utils` and '
+     'the two backbones) bound to a copy that fits the same bicubic spline '
+     'with `RectBivariateSpline`; it gives what SciPy 1.13 gave.'),
 )
 
 _APPLIED = False
@@ -274,6 +284,14 @@ def apply_upstream_fixes() -> None:
         a ``mode='const'`` ``fill_color`` outside 0 to 255 is refused when
         the transform is built, naming the key, the value and the range
         (:mod:`~mmadaptformer.utils.random_erasing_fill`).
+    15. mmpretrain: where ``resize_relative_position_bias_table`` raises
+        SciPy's ``NotImplementedError`` for the removed ``interp2d``, bind
+        it, in ``mmpretrain.models.utils.embed``, ``mmpretrain.models.
+        utils`` and the BEiT and Swin Transformer backbones (which import
+        it by name), to a copy that fits each head with
+        ``RectBivariateSpline``, the same bicubic spline
+        (:mod:`~mmadaptformer.utils.relative_position_resize`). Imports
+        ``mmpretrain.models``, so it runs after 8.
     """
     global _APPLIED
     if _APPLIED:
@@ -288,6 +306,7 @@ def apply_upstream_fixes() -> None:
     from .mmaction_compat import patch_mmaction_drn, register_missing_drn
     from .pose_compact_inf import fix_pose_compact
     from .random_erasing_fill import check_random_erasing_fill
+    from .relative_position_resize import fix_relative_position_resize
     from .revvit_compat import draw_revvit_seeds_from_the_generator
     from .stored_config import guard_stored_config_execution
     from .transformers_compat import disable_broken_multimodal
@@ -306,4 +325,5 @@ def apply_upstream_fixes() -> None:
     fix_mmcv_adjust_hue()
     fix_pose_compact()
     check_random_erasing_fill()
+    fix_relative_position_resize()
     _APPLIED = True

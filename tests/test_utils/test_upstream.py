@@ -9,6 +9,7 @@ import textwrap
 from typing import List
 
 import numpy as np
+import scipy
 from tool_runners import run_fresh_python
 
 from mmadaptformer.utils import UPSTREAM_CHANGES, apply_upstream_fixes
@@ -75,6 +76,15 @@ if np.lib.NumpyVersion(np.__version__) >= '2.0.0':
     EXPECTED.update(f'mmaction.datasets.transforms.pose_transforms.{method}'
                     for method in ('PoseCompact.transform',
                                    'MMCompact._get_box'))
+if np.lib.NumpyVersion(scipy.__version__) >= '1.14.0':
+    # mmpretrain's relative position table resize, which calls the removed
+    # interp2d: where it is defined, exported, and imported by name.
+    EXPECTED.update(f'{module}.resize_relative_position_bias_table'
+                    for module in ('mmpretrain.models.utils.embed',
+                                   'mmpretrain.models.utils',
+                                   'mmpretrain.models.backbones.beit',
+                                   'mmpretrain.models.backbones.'
+                                   'swin_transformer'))
 if breaking_transformers_version() is None:
     # RevViT's seeds come from the seeded generator. (The snapshot imports
     # mmpretrain.models first only where it imports without our fix.)
@@ -275,9 +285,10 @@ def test_the_docstring_lists_each_change():
                  'BaseInferencer.__init__', 'FeatureExtractor.__call__',
                  'config_read_lock', 'ColorJitter.adjust_hue',
                  'mmcv.adjust_hue', 'PoseCompact.transform',
-                 'MMCompact._get_box', 'RandomErasing.__init__'):
+                 'MMCompact._get_box', 'RandomErasing.__init__',
+                 'resize_relative_position_bias_table'):
         assert what in doc, what
-    assert len(UPSTREAM_CHANGES) == 18
+    assert len(UPSTREAM_CHANGES) == 19
     # Idempotent: a second call changes nothing.
     from mmengine.runner import CheckpointLoader
     schemes = CheckpointLoader._schemes
