@@ -108,12 +108,15 @@ def _record() -> bytes:
 def _holder(fd: int, path: str) -> str:
     """The live run that holds the lock, in words, from its record."""
     try:
-        record = json.loads(os.pread(fd, 1 << 16, 0).decode())
+        text = os.pread(fd, 1 << 16, 0).decode()
+        if not text.strip():
+            return (f'a run that has just taken the lock and not yet '
+                    f'written its record in {path}')
+        record = json.loads(text)
         return (f'pid {record["pid"]}@{record["host"]}, training since '
                 f'{record["since"]}: {record["command"]}')
     except (ValueError, KeyError, TypeError, OSError) as e:
-        # It has just taken the lock and not written its record yet, or
-        # the record was edited.
+        # The record was edited, or is being written.
         return f'a run whose record in {path} cannot be read ({e})'
 
 
@@ -152,8 +155,14 @@ def _cannot_open(work_dir: str, path: str, error: OSError) -> str:
     what to do; never "remove it" where it may be a live run's lock."""
     if error.errno == errno.ELOOP:
         return _not_a_lock_file(work_dir, path, 'it is a symbolic link')
+    if error.errno == errno.EISDIR:
+        return _not_a_lock_file(work_dir, path, 'it is a folder')
     if error.errno != errno.EACCES:
-        return _not_a_lock_file(work_dir, path, error.strerror)
+        # A read-only filesystem, an immutable file, ...: removing the
+        # file would not help, and it may be a live run's lock.
+        return (f'work_dir {work_dir}: the training lock file {path} '
+                f'cannot be opened for writing ({error.strerror}): train '
+                'into a work dir where it can.')
     me = _user(os.geteuid())
     try:
         stat = os.lstat(path)

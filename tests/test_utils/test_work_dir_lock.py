@@ -9,6 +9,7 @@ import errno
 import fcntl
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -139,7 +140,7 @@ def test_a_planted_lock_file_is_refused(tmp_path, planted):
         why = 'it is a symbolic link'
     else:
         (work / LOCK_FILE).mkdir()
-        why = 'Is a directory'
+        why = 'it is a folder'
     with pytest.raises(ConfigError) as refused:
         with hold_work_dir(work):
             pass
@@ -280,3 +281,43 @@ def test_every_ddp_rank_is_refused(other_holder, tmp_path, tiny_image_data):
     for rank in (0, 1):
         assert (f'rank {rank} refused: work_dir {work}: another training '
                 f'run is writing it (pid {holder.pid}@node7') in proc.stdout
+
+
+def test_a_lock_taken_before_its_record_is_named_so(tmp_path):
+    """A run between taking the lock and writing its record: named as
+    such, not as a record that "cannot be read (Expecting value ...)"."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    path = work / LOCK_FILE
+    with open(path, 'w') as held:
+        fcntl.flock(held, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        with pytest.raises(ConfigError) as refused:
+            with hold_work_dir(work):
+                pass
+    assert ('a run that has just taken the lock and not yet written its '
+            f'record in {path}') in str(refused.value)
+    assert path.read_text() == ''
+
+
+def test_a_lock_file_that_cannot_be_written_is_not_to_be_removed(tmp_path):
+    """An immutable lock file (``chattr +i``; a read-only filesystem is
+    alike): removing it would not help, and it may be a live run's lock,
+    so the refusal does not say "remove it"."""
+    work = tmp_path / 'work'
+    work.mkdir()
+    path = work / LOCK_FILE
+    path.write_text('')
+    immutable = shutil.which('chattr') and subprocess.run(
+        ['chattr', '+i', str(path)], capture_output=True).returncode == 0
+    if not immutable:
+        pytest.skip('no chattr +i on this filesystem')
+    try:
+        with pytest.raises(ConfigError) as refused:
+            with hold_work_dir(work):
+                pass
+    finally:
+        subprocess.run(['chattr', '-i', str(path)], check=True)
+    assert str(refused.value) == (
+        f'work_dir {work}: the training lock file {path} cannot be opened '
+        'for writing (Operation not permitted): train into a work dir '
+        'where it can.')
