@@ -188,5 +188,6 @@ def _prints_the_line() -> bool:
     """Whether this process is the one of its node that says where the
     run stopped: torchrun sets ``LOCAL_RANK``, and the tools set it
     otherwise (:func:`~mmadaptformer.utils.dist.set_local_rank`: srun's
-    ``SLURM_LOCALID`` under ``--launcher slurm``, else ``--local-rank``)."""
+    ``SLURM_LOCALID`` under ``--launcher slurm``, Open MPI's
+    ``OMPI_COMM_WORLD_LOCAL_RANK`` under ``mpi``, else ``--local-rank``)."""
     return os.environ.get('LOCAL_RANK', '0') == '0'
