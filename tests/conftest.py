@@ -93,6 +93,20 @@ def no_default_scope(monkeypatch):
     monkeypatch.setattr(DefaultScope, '_instance_dict', OrderedDict())
 
 
+@pytest.fixture(autouse=True)
+def local_rank_kept():
+    """Give ``LOCAL_RANK`` back as it was after every test: a tool's
+    ``parse_args`` called in-process sets it, as mmaction2's does, and it
+    then stayed in this worker's environment for every later test's
+    processes (a fake srun's tasks all read the inherited 0)."""
+    before = os.environ.get('LOCAL_RANK')
+    yield
+    if before is None:
+        os.environ.pop('LOCAL_RANK', None)
+    else:
+        os.environ['LOCAL_RANK'] = before
+
+
 @pytest.fixture(scope='session')
 def video_files(tmp_path_factory) -> Dict[str, str]:
     """A folder of real videos: four good mp4 files, the broken kinds of
