@@ -274,11 +274,21 @@ def test_merge_says_what_it_would_write_without_the_head(tmp_path):
     """An adapter-only file whose head was removed from its state dict and
     its record: merge_adapters.py says the file it would write would hold
     a head at its initialisation, not what "a model loading it" would do
-    (``purpose='load'`` for ``'write'``)."""
+    (``purpose='load'`` for ``'write'``). Given the backbone its adapters
+    were built on: on another one the frozen backbone is refused first."""
     from adapter_only_files import built_with_adapter_only
 
     from mmadaptformer.engine import ADAPTER_META_KEY
-    _, _, checkpoint = built_with_adapter_only(TINY_ADAPTFORMER_VIDEO_CONFIG)
+    model, _, checkpoint = built_with_adapter_only(
+        TINY_ADAPTFORMER_VIDEO_CONFIG)
+    stock = tmp_path / 'stock.pth'
+    torch.save(
+        dict(
+            state_dict={
+                k: v
+                for k, v in model.state_dict().items()
+                if k.startswith('backbone.') and '.adaptmlp.' not in k
+            }), stock)
     record = checkpoint['meta'][ADAPTER_META_KEY]
     record['saved_keys'] = [
         k for k in record['saved_keys'] if not k.startswith('cls_head.')
@@ -290,7 +300,7 @@ def test_merge_says_what_it_would_write_without_the_head(tmp_path):
     out = tmp_path / 'o.pth'
     proc = run_tool([
         'model_converters/merge_adapters.py', TINY_ADAPTFORMER_VIDEO_CONFIG,
-        path, out
+        path, out, '--pretrained', stock
     ],
                     cwd=tmp_path,
                     check=False)
