@@ -179,7 +179,7 @@ class ConfigCopyMixin:
             if get_world_size() > 1:
                 shared = [error]
                 broadcast_object_list(shared, src=0)
-                error = shared[0] if error is None else error
+                error = shared[0]
             if error is not None:
                 raise error
             yield
