@@ -11,12 +11,12 @@ know); an OptimWrapperDict records its wrappers' common count, or None
 where they differ. A batch an optimizer step sees is only given where the
 count is known (``test_resumed_batch_unknown`` for the warning).
 """
-from contextlib import nullcontext
 
 import pytest
 import torch
-from mmengine.optim import BaseOptimWrapper, OptimWrapper, OptimWrapperDict
+from mmengine.optim import OptimWrapper, OptimWrapperDict
 from mmengine.runner import Runner
+from optim_wrapper_builders import UncountedOptimWrapper
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -39,27 +39,6 @@ class _ToyModel(nn.Module):
         return {}
 
 
-class _UncountedOptimWrapper(BaseOptimWrapper):
-    """A real optimizer wrapper that keeps no ``_accumulative_counts``."""
-
-    def update_params(self, loss, **kwargs):
-        self.backward(loss)
-        self.step()
-        self.zero_grad()
-
-    def backward(self, loss, **kwargs):
-        loss.backward()
-
-    def zero_grad(self, **kwargs):
-        self.optimizer.zero_grad()
-
-    def step(self, **kwargs):
-        self.optimizer.step()
-
-    def optim_context(self, model):
-        return nullcontext()
-
-
 def _sgd(module):
     return torch.optim.SGD(module.parameters(), lr=0.1)
 
@@ -76,9 +55,9 @@ def _record(tmp_path, make_wrapper):
 
 
 def test_a_wrapper_without_a_count_records_unknown(tmp_path):
-    uncounted = _UncountedOptimWrapper(_sgd(nn.Linear(2, 2)))
+    uncounted = UncountedOptimWrapper(_sgd(nn.Linear(2, 2)))
     assert not hasattr(uncounted, '_accumulative_counts')
-    record = _record(tmp_path, lambda m: _UncountedOptimWrapper(_sgd(m)))
+    record = _record(tmp_path, lambda m: UncountedOptimWrapper(_sgd(m)))
     assert record['accumulative_counts'] is None
     assert record['batch_size'] == 2 and record['iters_per_epoch'] == 3
     assert total_batch(record) == 2 and effective_batch(record) is None

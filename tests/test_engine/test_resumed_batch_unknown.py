@@ -6,12 +6,12 @@ unknown (None), and the resume warning claims no batch an optimizer step
 of it sees: it was recorded as 1, so a resume of a run accumulating 2 with
 such a wrapper was told "this run has 2", and one with twice the batch per
 iteration was told nothing."""
-from contextlib import nullcontext
 
 import pytest
 import torch
-from mmengine.optim import BaseOptimWrapper, OptimWrapper
+from mmengine.optim import OptimWrapper
 from mmengine.runner import Runner
+from optim_wrapper_builders import UncountedOptimWrapper
 from torch import nn
 from torch.utils.data import DataLoader
 
@@ -32,27 +32,6 @@ class _ToyModel(nn.Module):
 
     def train_step(self, data, optim_wrapper):
         return {}
-
-
-class _UncountedOptimWrapper(BaseOptimWrapper):
-    """A real optimizer wrapper that keeps no ``_accumulative_counts``."""
-
-    def update_params(self, loss, **kwargs):
-        self.backward(loss)
-        self.step()
-        self.zero_grad()
-
-    def backward(self, loss, **kwargs):
-        loss.backward()
-
-    def zero_grad(self, **kwargs):
-        self.optimizer.zero_grad()
-
-    def step(self, **kwargs):
-        self.optimizer.step()
-
-    def optim_context(self, model):
-        return nullcontext()
 
 
 def _runner(tmp_path, name, batch, make_wrapper):
@@ -83,7 +62,7 @@ def test_same_batch_per_iteration_claims_no_batch(tmp_path, clean_loggers):
     """Trained 1 x 2 accumulating 2; resumed 1 x 2 with an uncounted
     wrapper: what a step sees now is unknown, so no "this run has 2"."""
     old = _checkpoint(_runner(tmp_path, 'old', 2, _accumulating))
-    new = _runner(tmp_path, 'new', 2, _UncountedOptimWrapper)
+    new = _runner(tmp_path, 'new', 2, UncountedOptimWrapper)
     assert batch_change_warning(new, old, 'epoch_1.pth') is None
 
 
@@ -93,9 +72,9 @@ def test_another_batch_per_iteration_is_told_without_a_step_batch(
     """Trained with a batch of 2 per iteration, resumed with 4: told so,
     with the accumulation that is not known named as such, and no batch
     per optimizer step claimed or advised."""
-    old_wrapper = _UncountedOptimWrapper if uncounted in (
+    old_wrapper = UncountedOptimWrapper if uncounted in (
         'old', 'both') else _accumulating
-    new_wrapper = _UncountedOptimWrapper if uncounted in (
+    new_wrapper = UncountedOptimWrapper if uncounted in (
         'new', 'both') else _accumulating
     old = _checkpoint(_runner(tmp_path, 'old', 2, old_wrapper))
     new = _runner(tmp_path, 'new', 4, new_wrapper)
