@@ -72,3 +72,24 @@ def pretrained_cfg(path: str) -> str:
     return ('model = dict(backbone=dict(backbone=dict(init_cfg=dict('
             f"_delete_=True, type='Pretrained', checkpoint={path!r}, "
             "prefix='backbone.'))))\n")
+
+
+def stepped_run_config(tmp_path, tiny_image_data: str, checkpoint: str):
+    """The tiny image config with ``filename_tmpl='ep{}/model.pth'``, work
+    dir ``tmp_path/W`` and ``load_from`` a copy of ``checkpoint`` at
+    ``W/ep2/model.pth``: a new run from a file its own hook writes."""
+    import shutil
+
+    from mmengine.config import Config
+    from repo_paths import TINY_IMAGE_CONFIG
+    work = tmp_path / 'W'
+    (work / 'ep2').mkdir(parents=True)
+    start = work / 'ep2' / 'model.pth'
+    shutil.copy(checkpoint, start)
+    cfg = Config.fromfile(
+        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                     image_data_cfg(tiny_image_data)))
+    cfg.work_dir = str(work)
+    cfg.load_from = str(start)
+    cfg.default_hooks.checkpoint.filename_tmpl = 'ep{}/model.pth'
+    return cfg

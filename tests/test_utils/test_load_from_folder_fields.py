@@ -11,15 +11,12 @@ of it, before a first ``train()`` and before a second one (which joins
 import hashlib
 import os
 import pathlib
-import shutil
 
 import pytest
-from config_writers import image_data_cfg, write_config
-from mmengine.config import Config
+from config_writers import stepped_run_config
 from mmengine.hooks import CheckpointHook
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from repo_paths import TINY_IMAGE_CONFIG
 from torch import nn
 
 from mmadaptformer.engine import build_runner
@@ -118,16 +115,9 @@ def test_a_run_is_refused_its_own_stepped_folder(clean_loggers, tmp_path,
     """A real run with ``filename_tmpl='ep{}/model.pth'`` from
     ``W/ep2/model.pth`` in work dir ``W`` wrote its own ``ep2/model.pth``
     over it; now it is refused before it loads or saves anything."""
-    work = tmp_path / 'W'
-    (work / 'ep2').mkdir(parents=True)
-    start = work / 'ep2' / 'model.pth'
-    shutil.copy(last_checkpoint_run['named'], start)
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
-                     image_data_cfg(tiny_image_data)))
-    cfg.work_dir = str(work)
-    cfg.load_from = str(start)
-    cfg.default_hooks.checkpoint.filename_tmpl = 'ep{}/model.pth'
+    cfg = stepped_run_config(tmp_path, tiny_image_data,
+                             last_checkpoint_run['named'])
+    work, start = tmp_path / 'W', tmp_path / 'W' / 'ep2' / 'model.pth'
     digest = _md5(start)
     runner = build_runner(cfg)
     with pytest.raises(ConfigError) as info:

@@ -6,14 +6,11 @@ two steps were advised one folder. It is now named by the file's path
 under the folder the checkpoints are saved in (``W_from_ep2_model``); a
 file in that folder itself keeps its name (``W_from_epoch_2``)."""
 import re
-import shutil
 
 import pytest
-from config_writers import image_data_cfg, write_config
-from mmengine.config import Config
+from config_writers import stepped_run_config
 from mmengine.model import BaseModel
 from mmengine.runner import Runner
-from repo_paths import TINY_IMAGE_CONFIG
 
 from mmadaptformer.engine import build_runner
 from mmadaptformer.engine.hooks.new_run_args import new_work_dir
@@ -87,16 +84,8 @@ def test_the_resume_messages_keep_the_step(clean_loggers, tmp_path):
 def stepped_run(tmp_path, tiny_image_data, last_checkpoint_run):
     """A config with ``filename_tmpl='ep{}/model.pth'`` and work dir ``W``,
     which holds a real checkpoint at ``W/ep2/model.pth``."""
-    work = tmp_path / 'W'
-    (work / 'ep2').mkdir(parents=True)
-    start = work / 'ep2' / 'model.pth'
-    shutil.copy(last_checkpoint_run['named'], start)
-    cfg = Config.fromfile(
-        write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
-                     image_data_cfg(tiny_image_data)))
-    cfg.work_dir = str(work)
-    cfg.load_from = str(start)
-    cfg.default_hooks.checkpoint.filename_tmpl = 'ep{}/model.pth'
+    cfg = stepped_run_config(tmp_path, tiny_image_data,
+                             last_checkpoint_run['named'])
     cfg.train_cfg.max_epochs = 1
     return cfg
 
