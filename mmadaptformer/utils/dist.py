@@ -125,6 +125,11 @@ def launcher_env_problem(launcher: str, tool: str) -> Optional[str]:
             'leave --launcher out to run one process.')
 
 
+#: Where each launcher's processes find their global rank (torchrun's,
+#: ``pytorch``: ``RANK``).
+_RANK_ENV = {'slurm': 'SLURM_PROCID', 'mpi': 'OMPI_COMM_WORLD_RANK'}
+
+
 def launcher_rank(launcher: str) -> int:
     """This process's global rank as its launcher set it, before any
     process group exists (torchrun's ``RANK``, Slurm's ``SLURM_PROCID``,
@@ -140,10 +145,11 @@ def launcher_rank(launcher: str) -> int:
     """
     if launcher == 'none':
         return 0
-    for name in ('RANK', 'SLURM_PROCID', 'OMPI_COMM_WORLD_RANK'):
-        if os.environ.get(name, '').isdigit():
-            return int(os.environ[name])
-    return 0
+    # The launcher's own variable: srun and mpirun pass on the environment
+    # they were started in, so a RANK there is the shell's, alike in every
+    # task, and would make each the rank 0.
+    value = os.environ.get(_RANK_ENV.get(launcher, 'RANK'), '')
+    return int(value) if value.isdigit() else 0
 
 
 #: Where each launcher's processes find their rank on their node.

@@ -11,7 +11,7 @@ import os
 
 import pytest
 
-from mmadaptformer.utils.dist import set_local_rank
+from mmadaptformer.utils.dist import launcher_rank, set_local_rank
 
 SLURM = dict(SLURM_LOCALID='1', OMPI_COMM_WORLD_LOCAL_RANK='3')
 
@@ -34,3 +34,15 @@ def test_local_rank(monkeypatch, launcher, env, local_rank, expected):
         monkeypatch.setenv(name, value)
     set_local_rank(launcher, local_rank)
     assert os.environ['LOCAL_RANK'] == expected
+
+
+@pytest.mark.parametrize('launcher, expected', [('slurm', 3), ('mpi', 5),
+                                                ('pytorch', 0), ('none', 0)])
+def test_global_rank_is_the_launchers_own(monkeypatch, launcher, expected):
+    """A ``RANK`` inherited from the shell that started srun (the same in
+    every task) made every task rank 0: each took the work dir's training
+    lock, and all but one were refused."""
+    monkeypatch.setenv('RANK', '0')
+    monkeypatch.setenv('SLURM_PROCID', '3')
+    monkeypatch.setenv('OMPI_COMM_WORLD_RANK', '5')
+    assert launcher_rank(launcher) == expected
