@@ -5,19 +5,26 @@
 keys by a dry run of the model's own loading code (its load-state-dict hooks
 included, e.g. the AdaptFormer key routing or mmpretrain's position-embedding
 resizing) on tensors of the ``meta`` device: nothing is copied and nothing
-changes. :func:`~mmadaptformer.utils.state_dict_check.check_state_dict`
-decides which of the differences are errors.
+changes. A hook that needs the values (mmpretrain's BEiT resizes a relative
+position bias table of another window size by NumPy) gets the checkpoint's
+own tensors instead, with every in-place change to them and to the model's
+tensors turned into a no-op (:class:`_ReadOnly`).
+:func:`~mmadaptformer.utils.state_dict_check.check_state_dict` decides which
+of the differences are errors.
 """
+import contextlib
+import itertools
 import logging
 import re
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import List, Set, Tuple
+from typing import Iterable, List, Optional, Set, Tuple
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
+from torch.overrides import TorchFunctionMode
 
 from .load_refusal import LoadRefusal
 from .model_unwrap import unwrapped_model
@@ -61,10 +68,74 @@ def _meta_copy(state_dict: dict) -> dict:
     return out
 
 
-def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
-    """Run MMEngine's loading loop on meta tensors and record the result."""
+def _shallow_copy(state_dict: dict) -> dict:
+    """A new dict of the same tensors, for hooks that pop or replace
+    keys."""
+    out = OrderedDict(state_dict)
+    metadata = getattr(state_dict, '_metadata', None)
+    if metadata is not None:
+        out._metadata = OrderedDict(metadata)
+    return out
+
+
+def _storage(tensor: torch.Tensor) -> Optional[int]:
+    """Where a tensor's data lives (a view shares its base's), or None
+    for a tensor without storage (meta, some subclasses)."""
+    try:
+        return tensor.untyped_storage().data_ptr()
+    except (NotImplementedError, RuntimeError):
+        return None
+
+
+#: The operators that write into their left operand; the other in-place
+#: operations end with one underscore (``copy_``, ``add_``).
+_IN_PLACE_OPERATORS = frozenset(f'__{op}__'
+                                for op in ('setitem', 'iadd', 'isub', 'imul',
+                                           'imatmul', 'itruediv', 'ifloordiv',
+                                           'imod', 'ipow', 'iand', 'ior',
+                                           'ixor', 'ilshift', 'irshift'))
+
+
+class _ReadOnly(TorchFunctionMode):
+    """Turn every in-place operation on the given tensors (and their views)
+    into a no-op: ``copy_`` of a checkpoint tensor into a parameter, and
+    any other write by a load hook. Shapes still check as in a real load,
+    and the computations on the values (a resize) still run.
+
+    Args:
+        tensors (Iterable[torch.Tensor]): The tensors to keep unchanged.
+    """
+
+    def __init__(self, tensors: Iterable[torch.Tensor]) -> None:
+        super().__init__()
+        self._storages = {_storage(t) for t in tensors} - {None, 0}
+
+    def __torch_function__(self, func, types, args=(), kwargs=None):
+        name = getattr(func, '__name__', '')
+        in_place = name in _IN_PLACE_OPERATORS or re.fullmatch(
+            r'[a-z]\w*[a-z0-9]_', name) is not None
+        if in_place and args and torch.is_tensor(args[0]) and \
+                _storage(args[0]) in self._storages:
+            return args[0]
+        return func(*args, **(kwargs or {}))
+
+
+def _dry_run(model: nn.Module,
+             state_dict: dict,
+             meta: bool = True) -> StateDictDiff:
+    """Run MMEngine's loading loop on meta copies of the tensors (or, with
+    ``meta=False``, on the tensors themselves, with ``model`` and them
+    read-only) and record the result."""
     from torch.nn.modules.module import _IncompatibleKeys
-    state_dict = _meta_copy(state_dict)
+    if meta:
+        state_dict = _meta_copy(state_dict)
+        read_only = contextlib.nullcontext()
+    else:
+        state_dict = _shallow_copy(state_dict)
+        read_only = _ReadOnly(
+            itertools.chain(
+                model.parameters(), model.buffers(),
+                (v for v in state_dict.values() if torch.is_tensor(v))))
     metadata = getattr(state_dict, '_metadata', None)
     missing: List[str] = []
     unexpected: List[str] = []
@@ -94,7 +165,7 @@ def _dry_run(model: nn.Module, state_dict: dict) -> StateDictDiff:
         for hook in module._load_state_dict_post_hooks.values():
             hook(module, incompatible)
 
-    with warnings.catch_warnings():
+    with warnings.catch_warnings(), read_only:
         warnings.simplefilter('ignore')
         load(model, state_dict)
     diff = StateDictDiff(
@@ -140,11 +211,15 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
 
     The model's own loading code runs (so its load-state-dict hooks rename
     or resize keys as in a real load) on ``meta`` copies of the tensors:
-    the model's weights do not change. The package's own refusals raised
+    the model's weights do not change. Where a hook fails on them (it
+    reads the values, e.g. BEiT's relative position resizing), it runs
+    again on the checkpoint's own tensors, every in-place change to them
+    and to the model's tensors a no-op. The package's own refusals raised
     there (a :class:`~.load_refusal.LoadRefusal`, e.g. adapters trained on
     another frozen backbone) are raised as the real load would raise them.
-    If the dry run fails otherwise (a hook of another library that needs
-    real data), keys and shapes are compared directly; that is logged as a
+    If that fails too (a hook of another library that fails on these
+    values, as the real load would), keys and shapes are compared
+    directly; that is logged as a
     warning when this plainer comparison finds differences, which the
     hooks might have resolved (a resized position embedding, renamed
     keys), and the caller may refuse the checkpoint for them: the warning
@@ -168,6 +243,18 @@ def diff_state_dict(model: nn.Module, state_dict: dict) -> StateDictDiff:
     except LoadRefusal:
         raise
     except Exception as e:  # noqa: B902 -- any hook may fail on meta
+        on_meta = e
+    print_log(
+        f'The model\'s loading code needs the checkpoint\'s values '
+        f'({type(on_meta).__name__} on meta tensors: {on_meta}); running it '
+        f'on them, the model and the checkpoint read-only.',
+        logger='current',
+        level=logging.DEBUG)
+    try:
+        return _dry_run(model, state_dict, meta=False)
+    except LoadRefusal:
+        raise
+    except Exception as e:  # noqa: B902 -- a hook of another library
         failure = e
     diff = _plain_diff(model, state_dict)
     found = diff.missing or diff.unexpected or diff.mismatched

@@ -6,19 +6,15 @@ It ran the load on ``meta`` copies and, on any exception, logged it at
 DEBUG and compared keys instead: adapters trained on another frozen
 backbone, whose dry run raised the right ``FrozenBackboneMismatchError``,
 came out as missing backbone tensors ("the file is damaged"). A hook of
-another library that needs real data still gets the key comparison, now
-logged as a warning where it finds differences.
+another library that needs real data: test_state_dict_diff_values.py.
 """
-import logging
 import os.path as osp
 
 import pytest
-import torch
 from adapter_only_files import adapter_only_as_written
 from checkpoint_makers import save_stock_image_checkpoint
 from config_writers import pretrained_cfg, write_config
 from repo_paths import CONFIGS
-from torch import nn
 
 from mmadaptformer.utils.load_refusal import LoadRefusal
 from mmadaptformer.utils.state_dict_check import check_state_dict
@@ -101,68 +97,6 @@ def test_own_backbone_dry_run_lists_nothing_missing(on_two_backbones):
     t = on_two_backbones
     diff = diff_state_dict(t['stock'], t['state_dict'])
     assert not diff.missing and not diff.unexpected and not diff.mismatched
-
-
-class NeedsData(nn.Module):
-    """A module whose load pre-hook reads the values it is given, which a
-    ``meta`` tensor has not."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.scale = nn.Parameter(torch.ones(2))
-        self.register_load_state_dict_pre_hook(self._read_values)
-
-    @staticmethod
-    def _read_values(module, state_dict, prefix, *args) -> None:
-        value = state_dict.get(prefix + 'scale')
-        if value is not None:
-            value.sum().item()
-
-
-def test_foreign_hook_failure_without_differences(log_records):
-    """Guards kept behaviour: a foreign hook that fails on meta where the
-    keys and shapes fit gets the key comparison, logged at DEBUG only (the
-    real load runs the hook on real tensors)."""
-    model = nn.Sequential(NeedsData(), nn.Linear(2, 3))
-    diff = diff_state_dict(model, model.state_dict())
-    assert not diff.missing and not diff.unexpected and not diff.mismatched
-    assert not [r for r in log_records if r.levelno >= logging.WARNING]
-    assert any('comparing keys and shapes directly' in r.getMessage()
-               for r in log_records if r.levelno == logging.DEBUG)
-
-
-def test_foreign_hook_failure_falls_back_to_keys(log_records):
-    """mmpretrain's BEiT resizes a relative position bias table of another
-    window size in its load pre-hook, by NumPy (``.numpy()``): on meta
-    tensors it fails. The key comparison names the tables, and a warning
-    says why it is the plainer diagnosis."""
-    from mmpretrain.models import BEiTViT
-
-    def beit(size: int) -> BEiTViT:
-        return BEiTViT(
-            arch=dict(
-                embed_dims=16,
-                num_layers=1,
-                num_heads=2,
-                feedforward_channels=32),
-            img_size=size,
-            patch_size=16,
-            use_abs_pos_emb=False)
-
-    state_dict = beit(64).state_dict()
-    diff = diff_state_dict(beit(32), state_dict)
-    assert not diff.missing and not diff.unexpected
-    assert diff.mismatched == [
-        ('layers.0.attn.relative_position_bias_table', (52, 2), (12, 2)),
-        ('layers.0.attn.relative_position_index', (17, 17), (5, 5)),
-    ]
-    warned = [
-        r.getMessage() for r in log_records if r.levelno == logging.WARNING
-    ]
-    assert len(warned) == 1, warned
-    assert "the model's own loading code failed (TypeError: can't " \
-        'convert meta device type tensor to numpy' in warned[0]
-    assert 'without what its load hooks would change' in warned[0]
 
 
 def test_head_check_keeps_the_record(on_two_backbones):
