@@ -46,9 +46,20 @@ from .refusal_text import (REFUSAL_KEYS, error_detail, refusal_message,
                            refusal_reason)
 
 __all__ = [
-    'CheckpointLoadError', 'safe_globals', 'register_safe_globals',
-    'safe_torch_load', 'load_from_local', 'text_refusal'
+    'CheckpointLoadError', 'CheckpointNotFoundError', 'safe_globals',
+    'register_safe_globals', 'safe_torch_load', 'load_from_local',
+    'text_refusal'
 ]
+
+
+class CheckpointNotFoundError(FileNotFoundError, LoadRefusal):
+    """A checkpoint file is not there (a ``FileNotFoundError``).
+
+    A refusal of the package's own: where the model's loading code reads
+    it (the frozen host's pretrained file, read when an adapter-only
+    checkpoint loads), a check's dry run raises it as the load would,
+    instead of naming the tensors it would have given as missing.
+    """
 
 
 class CheckpointLoadError(RuntimeError, LoadRefusal):
@@ -151,7 +162,7 @@ def _check_regular_file(filename: str, where: str) -> None:
     try:
         mode = os.stat(filename).st_mode
     except (FileNotFoundError, NotADirectoryError):
-        raise FileNotFoundError(
+        raise CheckpointNotFoundError(
             f'Checkpoint file not found: {where}') from None
     except OSError as e:
         raise CheckpointLoadError(

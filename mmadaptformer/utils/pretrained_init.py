@@ -8,6 +8,7 @@ from mmengine.model.weight_init import PretrainedInit
 from mmengine.registry import WEIGHT_INITIALIZERS
 from torch import nn
 
+from .checkpoint_loading import CheckpointNotFoundError
 from .official_vit_keys import unconverted_vit_layout
 from .registry_names import registered
 from .state_dict_check import check_state_dict
@@ -136,6 +137,8 @@ def check_pretrained_init(module: nn.Module,
 
     Raises:
         StateDictMismatchError: If a checkpoint does not fit ``module``.
+        CheckpointNotFoundError: If a checkpoint is not there, naming the
+            init_cfg.
     """
     if module.__dict__.get('_pretrained_checked'):
         return 0
@@ -143,9 +146,13 @@ def check_pretrained_init(module: nn.Module,
     for cfg in pretrained_init_cfgs(module):
         path, prefix = cfg.get('checkpoint'), cfg.get('prefix')
         location = cfg.get('map_location', map_location)
-        state_dict = None if read is None else read(cfg)
-        if state_dict is None:
-            state_dict = read_init_checkpoint(path, prefix, location)
+        try:
+            state_dict = None if read is None else read(cfg)
+            if state_dict is None:
+                state_dict = read_init_checkpoint(path, prefix, location)
+        except CheckpointNotFoundError as e:
+            raise CheckpointNotFoundError(
+                f'{e} (the checkpoint of {owner}.init_cfg)') from None
         if screen is not None:
             screen(state_dict, path)
         where = f'{owner}.init_cfg' + (f' (prefix={prefix!r})'
