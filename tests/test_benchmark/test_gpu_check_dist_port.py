@@ -62,3 +62,21 @@ def test_a_port_taken_after_the_context_is_built(tmp_path, clean_loggers,
     assert 'port' not in ctx
     world = [e for e in result['expectations'] if e['name'] == 'world size']
     assert world[0]['measured'] == 1
+
+
+def test_an_exported_port_is_the_users(tmp_path, clean_loggers,
+                                       served_torchrun, monkeypatch):
+    """A ``PORT`` the user exported (the port their cluster opens, as
+    ``dist_train.sh`` reads it) was replaced by a free one of the
+    kernel's choice."""
+    exported = free_port()
+    monkeypatch.setenv('PORT', str(exported))
+    args = parse_gpu_check_args(
+        ['--out-dir', str(tmp_path), '--device', 'cpu'])
+    ctx = build_context(args, 'cpu',
+                        prepare_workspace(str(tmp_path / 'workspace')))
+    (tmp_path / 'work').mkdir()
+    result = check_dist_train(ctx)
+    assert result['status'] == 'passed', result['failures']
+    log = (tmp_path / 'work' / 'dist_train' / 'dist_train.log').read_text()
+    assert f'--master_port={exported}' in log

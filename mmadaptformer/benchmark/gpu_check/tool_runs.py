@@ -8,6 +8,7 @@ backbone) on the device against the CPU."""
 import glob
 import json
 import math
+import os
 import os.path as osp
 import pickle
 from typing import List, Optional
@@ -211,8 +212,9 @@ def check_dist_train(ctx: dict) -> dict:
 
     Args:
         ctx (dict): The check context (``port`` for the rendezvous, where
-            the user's context names one; else a free one is taken now, as
-            the run starts).
+            the user's context names one; else the ``PORT`` the user
+            exported, as ``dist_train.sh`` reads it; else a free one is
+            taken now, as the run starts).
 
     Returns:
         dict: :meth:`Verdict.to_dict`.
@@ -235,7 +237,10 @@ def check_dist_train(ctx: dict) -> dict:
                    *extra),
         osp.join(root, 'dist_train.log'),
         ctx.get('command_timeout', 240),
-        env=dict(PORT=str(ctx.get('port') or free_port())))
+        # A PORT the user exported (a port their cluster opens) is theirs.
+        env=dict(
+            PORT=str(ctx.get('port') or os.environ.get('PORT')
+                     or free_port())))
     verdict.expect('dist_train.sh exit code', code, '==', 0)
     verdict.expect('optim_wrapper.type, the recipe\'s',
                    _run_wrapper_type(root, config), '==',
