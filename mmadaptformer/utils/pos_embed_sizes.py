@@ -6,7 +6,9 @@ token per tubelet: ``(img_size // patch_size)**2 * (num_frames //
 tubelet_size)``. When a checkpoint differs from the model in ``pos_embed``
 alone, :func:`pos_embed_cause` says how many tokens each holds, the input
 sizes the model is built for, and the converter command that rebuilds the
-table for them, with the real numbers.
+table for them, with the real numbers. A table of one frame's patches
+(HiViT's, TimeSformer's) that its host does not resize is named as one of
+another image size, without the converter, which takes video ViTs only.
 
 The sizes are read from the model that every caller of
 :func:`~mmadaptformer.utils.state_dict_check.check_state_dict` hands over
@@ -72,15 +74,36 @@ class VideoTokenGrid:
 
 
 def _owner(model: nn.Module, key: str) -> Optional[nn.Module]:
-    """The module that holds the tensor of state-dict key ``key`` as its
-    ``pos_embed``; found by tensor identity, as a wrapper's state-dict keys
-    and module paths differ."""
+    """The module that holds the tensor of state-dict key ``key`` under
+    its last name (``pos_embed``, ``absolute_pos_embed``); found by tensor
+    identity, as a wrapper's state-dict keys and module paths differ."""
     tensor = model.state_dict(keep_vars=True).get(key)
     if not torch.is_tensor(tensor):
         return None
+    name = key.rsplit('.', 1)[-1]
     for module in model.modules():
-        if getattr(module, 'pos_embed', None) is tensor:
+        if getattr(module, name, None) is tensor:
             return module
+    return None
+
+
+def _image_table_owner(model: nn.Module, key: str) -> Optional[str]:
+    """The type name of the module that holds position embedding ``key``
+    if it embeds patches of one frame (a Conv2d patch embedding, no
+    Conv3d): an image host that does not resize its table when it loads
+    (HiViT), or mmaction2's TimeSformer, whose table is per frame (its
+    frames are in ``time_embed``). None for a video ViT, or where it is
+    not known."""
+    module = _owner(model, key)
+    patch_embed = getattr(module, 'patch_embed', None)
+    if not isinstance(patch_embed, nn.Module):
+        return None
+    convs = [
+        type(m) for m in patch_embed.modules()
+        if isinstance(m, nn.modules.conv._ConvNd)
+    ]
+    if nn.Conv2d in convs and nn.Conv3d not in convs:
+        return type(module).__name__
     return None
 
 
@@ -177,6 +200,17 @@ def pos_embed_cause(model: nn.Module,
         str: A clause for the refusal, without a final full stop.
     """
     theirs, ours = ckpt_shape[-2], own_shape[-2]
+    image = _image_table_owner(model, key)
+    if image is not None:
+        # Not a video ViT's table: no frames to count, and the converter
+        # rebuilds only those.
+        return (f'only the position embedding differs in shape: {key} '
+                f'holds {theirs} position tokens in the checkpoint and '
+                f'{ours} in the model, and {image} does not resize it when '
+                'it loads: the file was saved for another image size. '
+                'Build the model with the img_size ' +
+                ('it was trained on'
+                 if with_adapters else 'the file was saved for'))
     grid = video_token_grid(model, key)
     readings = [] if grid is None else _readings(theirs, grid)
     cause = (f'only the position embedding differs in shape: {key} holds '

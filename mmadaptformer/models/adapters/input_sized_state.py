@@ -17,9 +17,23 @@ The forward still computes with the values for its input; a forward hook
 the module had before the call back after it, so the state dict stays the
 one loaded. An input of another size recomputes them on every call, which
 costs a few small tensor operations per call.
+
+The same state is computed from the input size the module is built for, so a
+checkpoint of another input size holds it in other shapes (EVA-02 fine-tuned
+at 448 px from its 224 px pre-training). The stock host loads such a file:
+MMEngine's non-strict load skips the mismatched buffers and keeps the
+model's own, and mmpretrain resizes the position embedding. Under
+AdaptFormer the dry run that checks a checkpoint named those buffers as
+shape mismatches and refused the file as "saved from another architecture".
+A load pre-hook (:meth:`InputSizedStateHook.keep_own_size`) gives every
+loading path (the check's dry run included) the module's own values for a
+buffer of another shape, which is what the stock host ends with.
 """
+import logging
 from typing import List, Tuple
 
+import torch
+from mmengine.logging import print_log
 from torch import nn
 
 from ..hosts import HOSTS, qualname
@@ -42,7 +56,8 @@ HOOK_ATTR = '_adapter_input_sized_state'
 
 
 class InputSizedStateHook:
-    """The forward hooks that give one module its state back after a call.
+    """The forward hooks that give one module its state back after a call,
+    and the load pre-hook that keeps its own state for its size.
 
     A plain object with bound-method hooks, as
     :class:`~mmadaptformer.models.adapters.router.AdapterRouter`, so that
@@ -58,7 +73,8 @@ class InputSizedStateHook:
         self.saved: List[tuple] = []
         self.handles = [
             module.register_forward_pre_hook(self.save),
-            module.register_forward_hook(self.restore)
+            module.register_forward_hook(self.restore),
+            module.register_load_state_dict_pre_hook(self.keep_own_size)
         ]
 
     def save(self, module: nn.Module, args: tuple) -> None:
@@ -68,6 +84,41 @@ class InputSizedStateHook:
         for attr, value in zip(self.attrs, self.saved.pop()):
             if getattr(module, attr) is not value:
                 setattr(module, attr, value)
+
+    def keep_own_size(self, module: nn.Module, state_dict: dict, prefix: str,
+                      *args) -> None:
+        """Load pre-hook: replace a checkpoint's value of a declared buffer
+        whose shape differs from the module's (saved for another input
+        size) by the module's own, as MMEngine's non-strict load of the
+        stock host keeps it; a value of the same shape loads as it is.
+
+        Args:
+            module (nn.Module): The module being loaded.
+            state_dict (dict): The state dict being loaded; changed in
+                place.
+            prefix (str): The module's prefix in it.
+        """
+        kept, dry_run = [], False
+        for attr in self.attrs:
+            own = module._buffers.get(attr)
+            value = state_dict.get(prefix + attr)
+            if own is None or not torch.is_tensor(value) or \
+                    value.shape == own.shape:
+                continue
+            # A dry run's meta value stays meta: nothing is copied there.
+            dry_run = value.is_meta
+            state_dict[prefix + attr] = torch.empty_like(
+                own, device='meta') if dry_run else own.detach().clone()
+            kept.append(f'{prefix}{attr} {tuple(value.shape)} -> '
+                        f'{tuple(own.shape)}')
+        if kept and not dry_run:  # said once, by the load itself
+            print_log(
+                f'{type(module).__name__}: the checkpoint was saved for '
+                f'another input size ({", ".join(kept)}): keeping the '
+                'values computed for the input size this model is built '
+                'for, as the stock backbone keeps them.',
+                logger='current',
+                level=logging.INFO)
 
     def remove(self) -> None:
         for handle in self.handles:
