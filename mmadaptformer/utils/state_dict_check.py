@@ -94,20 +94,44 @@ def _state_dict_names(model: nn.Module) -> Dict[str, str]:
     ``named_buffers()`` names, as torch's size-mismatch messages give them)
     -> its ``state_dict()`` key, where the two differ: a frozen-host
     wrapper's inner ``backbone.`` is in the first, not in the second.
-    Matched by tensor identity."""
-    keys = {
-        id(v): k
-        for k, v in model.state_dict(keep_vars=True).items()
-        if torch.is_tensor(v)
-    }
+    Matched by tensor identity; a tensor of a module registered under
+    several parents (a shared rotary table) has a key under each of them,
+    and each path gets its own (:func:`_key_of_path`)."""
+    keys: Dict[int, List[str]] = {}
+    for key, value in model.state_dict(keep_vars=True).items():
+        if torch.is_tensor(value):
+            keys.setdefault(id(value), []).append(key)
     names = {}
     for name, tensor in list(
             model.named_parameters(remove_duplicate=False)) + list(
                 model.named_buffers(remove_duplicate=False)):
-        key = keys.get(id(tensor))
-        if key is not None and key != name:
+        candidates = keys.get(id(tensor))
+        if not candidates:
+            continue
+        key = _key_of_path(name, candidates)
+        if key != name:
             names[name] = key
     return names
+
+
+def _key_of_path(name: str, candidates: List[str]) -> str:
+    """The one of a tensor's state-dict keys ``candidates`` that names it
+    at module path ``name``: the path itself, else the path without one
+    ``backbone.`` (a wrapper's inner one), else one that ends the path;
+    among equals, the last (a tensor of one module has one key)."""
+    unwrapped = {
+        name[:m.start()] + name[m.end():]
+        for m in re.finditer(r'(?:^|(?<=\.))backbone\.', name)
+    }
+
+    def rank(key: str) -> int:
+        if key == name:
+            return 3
+        if key in unwrapped:
+            return 2
+        return 1 if name.endswith('.' + key) else 0
+
+    return max(reversed(candidates), key=rank)
 
 
 def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
