@@ -13,6 +13,7 @@ from mmadaptformer.models.backbones.host_init import (
 from mmadaptformer.models.backbones.host_loading import host_init_source
 from mmadaptformer.models.backbones.own_loading_hint import \
     own_loading_alternative
+from mmadaptformer.models.backbones.own_loads import check_own_weights_fit
 from mmadaptformer.utils.config_place import value_at
 from mmadaptformer.utils.pretrained_init import pretrained_init_cfgs
 
@@ -54,6 +55,12 @@ class OwnWeightsLoads:
     check_own_weights_loaded`): such a file (e.g. a recognizer checkpoint
     with a ``backbone.`` prefix) loads non-strictly, with a warning only,
     and :func:`refuse_unloaded_backbone` counts the weights it names.
+    Also refused: a frozen parameter the file held with another shape
+    (e.g. TimeSformer's ``pos_embed`` from a 2D ViT of another
+    ``img_size``), which MMEngine skips with a warning and which would stay
+    random (:func:`~mmadaptformer.models.backbones.own_loads.
+    check_own_weights_fit`); a trainable one (``extra_trainable``) learns
+    from its initialisation, as in MMEngine.
 
     Args:
         model (nn.Module): The unwrapped model, before its weights are
@@ -79,7 +86,8 @@ class OwnWeightsLoads:
 
     def check(self) -> None:
         """Stop recording; refuse a module that loaded none of its
-        parameters from the weights it names. A module that loaded nothing
+        parameters from the weights it names, or left frozen ones of
+        another shape at their initialisation. A module that loaded nothing
         at all in the run was initialised before it (a model given to the
         Runner built and initialised), and is left alone.
 
@@ -92,8 +100,10 @@ class OwnWeightsLoads:
             if not loads:  # initialised before the run: nothing to judge
                 continue
             key = 'model' + (f'.{name}' if name else '')
-            check_own_weights_loaded(
-                module, loads, own, f'{key}.{OWN_WEIGHTS_ATTR}', plain=True)
+            key = f'{key}.{OWN_WEIGHTS_ATTR}'
+            check_own_weights_loaded(module, loads, own, key, plain=True)
+            # Run at before_train: the hook has frozen what it freezes.
+            check_own_weights_fit(module, loads, own, key, frozen_only=True)
 
 
 def _wrappers(model: nn.Module) -> List[Tuple[str, FrozenHostWrapper]]:

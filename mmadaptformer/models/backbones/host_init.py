@@ -17,7 +17,7 @@ import inspect
 import logging
 from contextlib import contextmanager
 from typing import (Any, Callable, Dict, Iterator, List, Mapping, Optional,
-                    Set, Tuple)
+                    Tuple)
 
 from mmengine.logging import MMLogger
 from mmengine.model import BaseModule
@@ -26,6 +26,7 @@ from torch import Tensor, nn
 from ...utils.pretrained_init import is_pretrained_cfg
 from ...utils.state_dict_check import StateDictMismatchError
 from ..hosts import host_spec, resolve
+from .own_loads import HostLoad, recording_loads
 
 __all__ = [
     'without_pretrained', 'without_own_pretrained', 'quiet_console_init',
@@ -194,25 +195,8 @@ def own_weights(host: nn.Module) -> Optional[str]:
     return value if isinstance(value, str) and value else None
 
 
-@contextmanager
-def recording_loads(host: nn.Module) -> Iterator[List[Set[str]]]:
-    """Record, for each state dict loaded into ``host`` inside the scope
-    (``load_state_dict``, MMEngine's ``load_checkpoint``), the keys it left
-    missing."""
-    loads: List[Set[str]] = []
-
-    def record(module, incompatible) -> None:
-        loads.append(set(incompatible.missing_keys))
-
-    handle = host.register_load_state_dict_post_hook(record)
-    try:
-        yield loads
-    finally:
-        handle.remove()
-
-
 def check_own_weights_loaded(host: nn.Module,
-                             loads: List[Set[str]],
+                             loads: List[HostLoad],
                              own: str,
                              key: str,
                              plain: bool = False) -> None:
@@ -235,7 +219,8 @@ def check_own_weights_loaded(host: nn.Module,
 
     Args:
         host (nn.Module): The host, after its ``init_weights()``.
-        loads (list[set[str]]): What :func:`recording_loads` recorded then.
+        loads (list[HostLoad]): What :func:`recording_loads` recorded
+            then.
         own (str): The weights it names (:func:`own_weights`).
         key (str): Their config key, for the error.
         plain (bool): The host is the model's backbone, built by the
@@ -247,7 +232,8 @@ def check_own_weights_loaded(host: nn.Module,
     """
     params = [name for name, _ in host.named_parameters()]
     loaded = [
-        name for name in params if any(name not in load for load in loads)
+        name for name in params
+        if any(name not in load.missing for load in loads)
     ]
     if loaded or not params:
         return

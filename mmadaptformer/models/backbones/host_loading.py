@@ -27,6 +27,7 @@ from .host_init import (check_own_weights_loaded, own_weights,
 from .load_refusals import refuse_trained_model
 from .own_layout import give_as_own_pretrained, own_layout_file
 from .own_loading_hint import own_loading_hint
+from .own_loads import check_own_weights_fit
 
 __all__ = ['host_init_source', 'initialize_host']
 
@@ -67,7 +68,8 @@ def initialize_host(wrapper: nn.Module) -> None:
     Raises:
         PretrainedFileError: If the checkpoint holds adapters or prompts.
         StateDictMismatchError: If it does not fit the host, or if the
-            weights the host names itself loaded none of its parameters.
+            weights the host names itself loaded none of its parameters,
+            or left some of another shape at their initialisation.
     """
     if wrapper.host_initialized:
         return
@@ -84,6 +86,9 @@ def initialize_host(wrapper: nn.Module) -> None:
             read[key] = read_host_pretrained(host, cfg)
         return read[key]
 
+    # Where the file the host loads itself was given (its own key, or a
+    # Pretrained entry's that it converts itself), for a refusal.
+    given_key = wrapper.pretrained_key
     # The check and MMEngine's PretrainedInit read the same file.
     with reading_once():
         converted = own_layout_file(host, pretrained)
@@ -112,6 +117,9 @@ def initialize_host(wrapper: nn.Module) -> None:
                 if own_file is not None:
                     check_own_weights_loaded(host, loads, own_file,
                                              wrapper.pretrained_key)
+                    # A tensor of another shape was skipped with a
+                    # warning, and would stay random in the frozen host.
+                    check_own_weights_fit(host, loads, own_file, given_key)
             # Loaded here rather than by the host's init_weights(), which
             # may ignore its init_cfg: a plain nn.Module (TimeSformer),
             # or UniFormer and Swin3D with pretrained2d=True.
