@@ -29,7 +29,7 @@ from torch.overrides import TorchFunctionMode
 from .load_refusal import LoadRefusal
 from .model_unwrap import unwrapped_model
 
-__all__ = ['StateDictDiff', 'diff_state_dict']
+__all__ = ['StateDictDiff', 'diff_state_dict', 'size_mismatch']
 
 _SIZE_MISMATCH = re.compile(
     r'size mismatch for (?P<key>\S+): copying a param with shape '
@@ -56,6 +56,16 @@ class StateDictDiff:
 
 def _shape(text: str) -> tuple:
     return tuple(int(d) for d in re.findall(r'-?\d+', text))
+
+
+def size_mismatch(message: str) -> Optional[Tuple[str, tuple, tuple]]:
+    """``(key, checkpoint shape, model shape)`` of torch's error message
+    for a tensor of another shape (which a non-strict load, MMEngine's,
+    collects and only logs); None for any other message."""
+    match = _SIZE_MISMATCH.search(message)
+    if match is None:
+        return None
+    return match['key'], _shape(match['ckpt']), _shape(match['model'])
 
 
 def _meta_copy(state_dict: dict) -> dict:
@@ -175,10 +185,9 @@ def _dry_run(model: nn.Module,
         ],
         unexpected=list(unexpected))
     for message in messages:
-        match = _SIZE_MISMATCH.search(message)
-        if match:
-            diff.mismatched.append(
-                (match['key'], _shape(match['ckpt']), _shape(match['model'])))
+        mismatch = size_mismatch(message)
+        if mismatch is not None:
+            diff.mismatched.append(mismatch)
         elif 'meta tensor' not in message:
             # The copy from a meta tensor fails by design; anything else
             # is a real error of the model's loading code.

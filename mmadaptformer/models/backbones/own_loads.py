@@ -16,7 +16,6 @@ config key and each tensor. A host that resizes a tensor itself before it
 loads it (Swin3D's 2D inflation, which interpolates the tables) reports
 no mismatch and loads as before.
 """
-import re
 from contextlib import contextmanager
 from typing import Iterator, List, NamedTuple, Optional, Set, Tuple
 
@@ -24,15 +23,9 @@ from torch import nn
 
 from ...utils.pos_embed_sizes import pos_embed_cause
 from ...utils.state_dict_check import MAX_LISTED, StateDictMismatchError
+from ...utils.state_dict_diff import size_mismatch
 
 __all__ = ['HostLoad', 'recording_loads', 'check_own_weights_fit']
-
-#: torch's message for a tensor of another shape, which a non-strict load
-#: (MMEngine's ``load_state_dict``) collects and only logs.
-_SIZE_MISMATCH = re.compile(
-    r'size mismatch for (?P<key>.+?): copying a param with shape '
-    r'torch\.Size\(\[(?P<ckpt>[\d, ]*)\]\) from checkpoint, the shape in '
-    r'current model is torch\.Size\(\[(?P<own>[\d, ]*)\]\)\.$')
 
 Shape = Tuple[int, ...]
 
@@ -49,21 +42,17 @@ class HostLoad(NamedTuple):
     mismatched: List[Tuple[str, Shape, Shape]]
 
 
-def _shape(text: str) -> Shape:
-    return tuple(int(n) for n in text.split(',') if n.strip())
-
-
 def _mismatches(messages: List[str],
                 prefix: str) -> List[Tuple[str, Shape, Shape]]:
     """The size mismatches among a load's error ``messages``, with the
     host's ``prefix`` taken off their keys."""
     found = []
     for message in messages:
-        match = _SIZE_MISMATCH.match(message)
-        if match is None or not match['key'].startswith(prefix):
+        mismatch = size_mismatch(message)
+        if mismatch is None or not mismatch[0].startswith(prefix):
             continue
-        found.append((match['key'][len(prefix):], _shape(match['ckpt']),
-                      _shape(match['own'])))
+        key, ckpt, own = mismatch
+        found.append((key[len(prefix):], ckpt, own))
     return found
 
 
