@@ -1,6 +1,8 @@
 # Copyright (c) mmadaptformer contributors. All rights reserved.
 """Tiny plain (unwrapped) mmaction2 backbones that load their own weights,
 a linear-probe config on them, and a state-dict file of one."""
+from typing import Tuple
+
 import torch
 from config_writers import video_data_cfg, write_config
 from mmengine.registry import MODELS, init_default_scope
@@ -51,3 +53,20 @@ def probe_config(tmp_path, data, backbone: dict) -> str:
         video_data_cfg(data) + f'model = {model!r}\n'
         "custom_hooks = [dict(type='AdapterHook', mode='linear_probe')]\n"
         'train_cfg = dict(max_epochs=1)\n')
+
+
+def swin3d_as_2d(state: dict, window: Tuple[int, int]) -> dict:
+    """Swin's 2D layout of a Swin3D state dict, which Swin3D inflates:
+    its relative position tables cut to a 2D ``window`` (height, width)."""
+    two = {}
+    for key, value in state.items():
+        if 'relative_position_index' in key or 'attn_mask' in key:
+            continue
+        if key == 'patch_embed.proj.weight':
+            value = value.sum(2)
+        if 'relative_position_bias_table' in key:
+            value = value[:(2 * window[0] - 1) * (2 * window[1] - 1)]
+        if key.startswith('norm1.'):  # the last stage's norm
+            key = 'norm.' + key.split('.', 1)[1]
+        two[key] = value
+    return two

@@ -9,6 +9,7 @@ file is read and inflated once, not again by the wrapper's own
 import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
+from plain_hosts import swin3d_as_2d
 
 from mmadaptformer.models import AdaptFormer, FrozenBackboneMismatchError
 from mmadaptformer.models.backbones.frozen_host_entries import \
@@ -85,22 +86,6 @@ def _stock_state(seed=0):
     return MODELS.build(cfg).state_dict()
 
 
-def _as_2d(state):
-    """Swin's 2D layout of a Swin3D state dict, which Swin3D inflates."""
-    two = {}
-    for key, value in state.items():
-        if 'relative_position_index' in key or 'attn_mask' in key:
-            continue
-        if key == 'patch_embed.proj.weight':
-            value = value.sum(2)
-        if 'relative_position_bias_table' in key:
-            value = value[:(2 * WINDOW[1] - 1) * (2 * WINDOW[2] - 1)]
-        if key.startswith('norm1.'):  # the last stage's norm
-            key = 'norm.' + key.split('.', 1)[1]
-        two[key] = value
-    return two
-
-
 def test_own_weights_that_load_nothing_are_refused(tmp_path, clean_loggers):
     stock = _stock_state()
     recognizer = str(tmp_path / 'recognizer.pth')
@@ -131,7 +116,8 @@ def test_own_weights_that_load_nothing_are_refused(tmp_path, clean_loggers):
 def test_a_2d_file_is_inflated_once(tmp_path, monkeypatch, clean_loggers):
     import mmaction.models.backbones.swin as swin
     file2d = str(tmp_path / 'swin2d.pth')
-    torch.save({'model': _as_2d(_stock_state(seed=1))}, file2d)
+    torch.save({'model': swin3d_as_2d(_stock_state(seed=1), WINDOW[1:])},
+               file2d)
     reads = []
     real = swin._load_checkpoint
 

@@ -13,6 +13,7 @@ import re
 import pytest
 import torch
 from mmengine.registry import MODELS, init_default_scope
+from plain_hosts import swin3d_as_2d
 
 from mmadaptformer.models import AdaptFormer
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -83,22 +84,6 @@ def test_a_2d_vit_of_another_img_size_is_refused(tmp_path, clean_loggers,
     assert torch.equal(model.backbone.pos_embed, state['pos_embed'])
 
 
-def _as_2d(state, window):
-    """Swin's 2D layout of a Swin3D state dict, which Swin3D inflates."""
-    two = {}
-    for key, value in state.items():
-        if 'relative_position_index' in key or 'attn_mask' in key:
-            continue
-        if key == 'patch_embed.proj.weight':
-            value = value.sum(2)
-        if 'relative_position_bias_table' in key:
-            value = value[:(2 * window - 1)**2]
-        if key.startswith('norm1.'):  # the last stage's norm
-            key = 'norm.' + key.split('.', 1)[1]
-        two[key] = value
-    return two
-
-
 def test_swin3d_tables_of_another_window_are_refused_unless_inflated(
         tmp_path, clean_loggers):
     # A 2D file of window 2, which the inflation resizes for window 4:
@@ -106,7 +91,7 @@ def test_swin3d_tables_of_another_window_are_refused_unless_inflated(
     torch.manual_seed(0)
     small = MODELS.build(dict(SWIN3D, window_size=(2, 2, 2))).state_dict()
     file2d = str(tmp_path / 'swin2d.pth')
-    torch.save({'model': _as_2d(small, window=2)}, file2d)
+    torch.save({'model': swin3d_as_2d(small, (2, 2))}, file2d)
     inflated = dict(
         SWIN3D, window_size=(2, 4, 4), pretrained=file2d, pretrained2d=True)
     torch.manual_seed(1)
