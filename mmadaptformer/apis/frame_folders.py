@@ -24,9 +24,10 @@ from mmengine.config import Config
 from mmengine.logging import print_log
 
 from mmadaptformer.utils.config_error import ConfigError
-from .infer_files import (VIDEO_EXTENSIONS, InferenceInputError,
-                          OtherKindInputError, check_paths, each_once,
-                          walk_once, warn_hidden)
+from mmadaptformer.utils.counted import counted
+from .infer_files import (IMAGE_EXTENSIONS, VIDEO_EXTENSIONS,
+                          InferenceInputError, OtherKindInputError,
+                          check_paths, each_once, walk_once, warn_hidden)
 from .test_pipeline import test_pipeline_cfg, test_pipeline_key
 
 __all__ = [
@@ -305,7 +306,7 @@ class FrameFolders:
             if self.holds_frames(path):
                 found.append(path)
                 continue
-            clips, videos, hidden = [], [], []
+            clips, videos, images, hidden = [], [], [], []
 
             def is_clip(folder: str) -> bool:
                 # walk_once asks once per subfolder: a clip is not entered.
@@ -315,10 +316,15 @@ class FrameFolders:
                 return False
 
             for root, names in walk_once(path, hidden, stop=is_clip):
-                videos += [
-                    osp.join(root, n) for n in names
-                    if n.lower().endswith(VIDEO_EXTENSIONS)
-                ]
+                # A clip folder is yielded (not entered): its names are its
+                # frames.
+                in_clip = bool(clips) and clips[-1] == root
+                for name in names:
+                    lower = name.lower()
+                    if lower.endswith(VIDEO_EXTENSIONS):
+                        videos.append(osp.join(root, name))
+                    elif lower.endswith(IMAGE_EXTENSIONS) and not in_clip:
+                        images.append(osp.join(root, name))
             if not clips:
                 raise InferenceInputError(
                     f'{path}: holds no frames named as {self.named()} '
@@ -333,9 +339,20 @@ class FrameFolders:
             warn_hidden(path, hidden)
             if videos:
                 print_log(
-                    f'{path}: left out {len(videos)} video files, which '
-                    "this model's test pipeline does not read (it reads "
-                    f'extracted frames), e.g. {sorted(videos)[0]}.',
+                    f'{path}: left out {counted(len(videos), "video files")}'
+                    ", which this model's test pipeline does not read (it "
+                    f'reads extracted frames), e.g. {sorted(videos)[0]}.',
+                    logger='current',
+                    level=logging.WARNING)
+            if images:
+                # Frames extracted under another name (img_00001.png,
+                # IMG_00001.JPG, frame_0001.jpg): their clips are not
+                # classified, which went unsaid.
+                print_log(
+                    f'{path}: left out {counted(len(images), "image files")}'
+                    f' outside clip folders, e.g. {sorted(images)[0]}: a '
+                    f'clip folder holds frames named as {self.named()} '
+                    f'gives them ({self.frame_name(self.start_index)}, ...).',
                     logger='current',
                     level=logging.WARNING)
         return each_once(found, 'clip folders or files')

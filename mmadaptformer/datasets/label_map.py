@@ -29,10 +29,14 @@ def read_label_map(path: str) -> List[str]:
 
     Raises:
         LabelMapError: If a blank line comes before a name: every later
-            name would be one label off.
+            name would be one label off; or if the file is not UTF-8 text
+            (naming its line and byte).
     """
-    with open(path, encoding='utf-8-sig') as f:
-        lines = [line.strip() for line in f]
+    try:
+        with open(path, encoding='utf-8-sig') as f:
+            lines = [line.strip() for line in f]
+    except UnicodeDecodeError as e:
+        raise LabelMapError(_not_utf8(path, e)) from None
     while lines and not lines[-1]:
         lines.pop()
     if '' in lines:
@@ -41,6 +45,27 @@ def read_label_map(path: str) -> List[str]:
             'names; the class of label i is on line i + 1, so every later '
             'name would be one label off.')
     return lines
+
+
+def _not_utf8(path: str, error: UnicodeDecodeError) -> str:
+    """The message for a label map that is not UTF-8 text (one saved in
+    Latin-1 or a Windows code page): its line and the byte that does not
+    decode, which the decoder's own message (a position inside the
+    reader's buffer, no file) did not say."""
+    with open(path, 'rb') as f:
+        data = f.read()
+    # bytes.splitlines splits as text mode's universal newlines do.
+    for lineno, raw in enumerate(data.splitlines(), 1):
+        try:
+            raw.decode('utf-8-sig' if lineno == 1 else 'utf-8')
+        except UnicodeDecodeError as e:
+            return (f'{path}, line {lineno}: not UTF-8 text (byte '
+                    f'{e.start + 1} of the line is 0x{raw[e.start]:02x}, '
+                    'as Latin-1 or a Windows code page writes an accented '
+                    'letter); save the label map as UTF-8, the class of '
+                    'label i on line i + 1.')
+    return (f'{path}: not UTF-8 text ({error.reason}); save the label map '
+            'as UTF-8, the class of label i on line i + 1.')
 
 
 def load_class_names(
