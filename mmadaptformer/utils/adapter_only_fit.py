@@ -25,7 +25,7 @@ import contextvars
 import functools
 import sys
 import weakref
-from typing import Any, Iterator, Optional, Tuple
+from typing import Any, Iterator, Mapping, Optional, Sequence, Tuple
 
 import torch
 from torch import nn
@@ -34,9 +34,10 @@ from .adapter_record import (ADAPTER_META_KEY, check_adapter_record,
                              frozen_record_key, missing_record_error)
 from .checkpoint_loading import safe_torch_load
 from .classifier_parts import evaluated_parts, head_part_keys
-from .head_fit import DEFAULT_REVISE_KEYS, check_whole_model_fits
+from .head_fit import (DEFAULT_REVISE_KEYS, check_whole_model_fits,
+                       revised_state_dict)
 from .model_unwrap import unwrapped_model
-from .state_dict_check import StateDictMismatchError
+from .state_dict_check import StateDictMismatchError, diagnose_modules
 
 __all__ = [
     'ADAPTER_META_KEY', 'CHECKS_OWN_LOADS', 'check_adapter_only_fits',
@@ -214,9 +215,11 @@ def check_adapter_only_fits(model: nn.Module,
         'a copy of it).')
 
 
-def check_adapter_only_head(model: nn.Module,
-                            checkpoint: Any,
-                            source: Optional[str] = None) -> None:
+def check_adapter_only_head(
+        model: nn.Module,
+        checkpoint: Any,
+        source: Optional[str] = None,
+        revise_keys: Sequence[Tuple[str, str]] = DEFAULT_REVISE_KEYS) -> None:
     """Refuse to evaluate an adapter-only checkpoint of a model with
     another head or neck: the trained keys its record lists
     (``saved_keys``) against the model's head and neck keys, which an
@@ -231,16 +234,33 @@ def check_adapter_only_head(model: nn.Module,
     ``saved_keys`` (older files) is not checked, nor a file whose state
     dict lacks keys its record lists (the later checks name those).
 
+    Before it names another head, the modules that name their own causes
+    (:func:`~.state_dict_check.diagnose_modules`: the frozen-host
+    wrappers) do, as the wrapper's load, ``tools/test.py`` and
+    :func:`~mmadaptformer.apis.init_model` name them. This check runs
+    before the load, so the adapters of the other toolbox's ViT (an image
+    model's adapter-only file given to mmaction2's ``init_recognizer``
+    with a video config, or the reverse to mmpretrain's ``get_model``,
+    whose heads differ too: ``head.*`` against ``cls_head.*``) were
+    refused as "an adapter-only checkpoint of a model with another head"
+    with the head keys missing, while the inference API said their host
+    backbone was another toolbox's ViT.
+
     Args:
         model (nn.Module): The (unwrapped) model to load it into; any
             module that is not a whole classifier passes.
         checkpoint (Any): The loaded checkpoint.
         source (str, optional): Its file, for the error; by default the
             file it was read from, if :func:`remember_source` saw it.
+        revise_keys (Sequence[tuple]): The load's ``(pattern,
+            replacement)`` for the state dict's keys, for the modules'
+            causes. Defaults to MMEngine's (a ``module.`` prefix dropped).
 
     Raises:
-        StateDictMismatchError: Naming the file, the head keys on each
-            side and the config to use.
+        StateDictMismatchError: Naming the file and a module's cause (e.g.
+            the host backbone the adapters were trained on, and the one
+            the model wraps), else the head keys on each side; and the
+            config to use.
     """
     info = adapter_only_info(checkpoint)
     saved = info.get('saved_keys') if info is not None else None
@@ -255,6 +275,11 @@ def check_adapter_only_head(model: nn.Module,
         if key.startswith(prefixes) and key not in set(parts))
     if not lacking and not other:
         return
+    source = source or _source_of(checkpoint)
+    # A state dict that is no mapping is named by the load's own checks.
+    if isinstance(checkpoint.get('state_dict', checkpoint), Mapping):
+        diagnose_modules(model, revised_state_dict(checkpoint, revise_keys),
+                         source)
     found = []
     if other:
         found.append(f'{len(other)} trained tensors there that the model '
@@ -266,7 +291,7 @@ def check_adapter_only_head(model: nn.Module,
                      f'({", ".join(lacking[:_LISTED])}'
                      f'{", ..." if len(lacking) > _LISTED else ""})')
     raise StateDictMismatchError(
-        f'{source or _source_of(checkpoint) or "The checkpoint"} is an '
+        f'{source or "The checkpoint"} is an '
         'adapter-only checkpoint of a model with another '
         f'{evaluated_parts(model, parts)}: its record lists '
         f'{" and ".join(found)}, so the model would predict with them at '
@@ -309,7 +334,8 @@ def _guarded(load_to_model,
         # a bare state dict, as load_checkpoint does for a bare file.
         if not transfer and not _called_by(
                 sys._getframe(1), transfer_callers, through):
-            check_adapter_only_head(inner, checkpoint)
+            check_adapter_only_head(
+                inner, checkpoint, revise_keys=_revise_keys(args, kwargs))
             check_whole_model_fits(inner, checkpoint, _source_of(checkpoint),
                                    _revise_keys(args, kwargs))
         with loading(checkpoint):

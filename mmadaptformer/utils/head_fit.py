@@ -92,7 +92,7 @@ from .trained_part_fit import (added_part_keys, check_holds_trained_part,
 __all__ = [
     'DEFAULT_REVISE_KEYS', 'EVALUATED_AT_INIT', 'WRITTEN_AT_INIT',
     'HEAD_ADVICE', 'check_holds_head', 'check_whole_model_fits',
-    'classifier_head', 'head_part_keys'
+    'classifier_head', 'head_part_keys', 'revised_state_dict'
 ]
 
 #: MMEngine's default ``revise_keys``: a DDP ``module.`` prefix is dropped.
@@ -198,11 +198,20 @@ def check_holds_head(model: nn.Module,
         (' Nothing of it was loaded.' if before_load else ''))
 
 
-def _revised_state_dict(checkpoint: Mapping,
-                        revise_keys: Sequence[Tuple[str, str]]) -> dict:
+def revised_state_dict(checkpoint: Mapping,
+                       revise_keys: Sequence[Tuple[str, str]]) -> dict:
     """The state dict MMEngine's ``_load_checkpoint_to_model`` would load:
     ``checkpoint['state_dict']`` if it has one, else the checkpoint, with
-    ``revise_keys`` applied to its keys."""
+    ``revise_keys`` applied to its keys.
+
+    Args:
+        checkpoint (Mapping): The loaded checkpoint (or a bare state dict).
+        revise_keys (Sequence[tuple]): ``(pattern, replacement)`` applied
+            to each key, as the load applies them.
+
+    Returns:
+        dict: The state dict; ``checkpoint`` is not changed.
+    """
     state = checkpoint['state_dict'] if 'state_dict' in checkpoint \
         else checkpoint
     for pattern, replacement in revise_keys:
@@ -262,7 +271,7 @@ def check_whole_model_fits(
     if found is None or not isinstance(checkpoint, Mapping):
         return
     name, head = found
-    state = _revised_state_dict(checkpoint, revise_keys)
+    state = revised_state_dict(checkpoint, revise_keys)
     if not isinstance(state, Mapping):
         return
     where = source or 'The checkpoint'

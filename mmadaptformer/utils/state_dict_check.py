@@ -52,7 +52,8 @@ from .weights_nesting import nested_weights_cause, tensor_keys
 
 __all__ = [
     'HEAD_NAMES', 'StateDictMismatchError', 'block_keys', 'fresh_keys',
-    'check_not_nested', 'check_state_dict', 'listing', 'nested_weights_cause'
+    'check_not_nested', 'check_state_dict', 'diagnose_modules', 'listing',
+    'nested_weights_cause'
 ]
 
 #: How many keys of each kind an error lists before it gives a count.
@@ -134,12 +135,27 @@ def _key_of_path(name: str, candidates: List[str]) -> str:
     return max(reversed(candidates), key=rank)
 
 
-def _diagnose(model: nn.Module, state_dict: dict, source: str) -> None:
+def diagnose_modules(model: nn.Module, state_dict: Mapping,
+                     source: Optional[str]) -> None:
     """Let each module that can name why a state dict does not fit it
     (a ``diagnose_state_dict(state_dict, prefix, source)`` method, e.g.
     the frozen-host wrappers: adapters of other settings, a record of
     another host) raise its own error first. Found by the method, never by
-    type: this layer does not import the models."""
+    type: this layer does not import the models.
+
+    :func:`check_state_dict` calls it before its generic error, and so
+    does :func:`~.adapter_only_fit.check_adapter_only_head` before it
+    names another head: every path names such a cause in its one wording.
+
+    Args:
+        model (nn.Module): The (unwrapped) model.
+        state_dict (Mapping): The state dict (of the whole model), as the
+            load sees it; not changed.
+        source (str, optional): The file it comes from, for the error.
+
+    Raises:
+        StateDictMismatchError: The cause a module names.
+    """
     for name, module in model.named_modules():
         diagnose = getattr(type(module), 'diagnose_state_dict', None)
         if callable(diagnose):
@@ -246,7 +262,7 @@ def check_state_dict(model: nn.Module,
     missing = [k for k in diff.missing if k not in fresh and not missing_ok(k)]
     unexpected = [k for k in diff.unexpected if not unexpected_ok(k)]
     if diff.mismatched or missing or unexpected or diff.errors:
-        _diagnose(model, state_dict, source)
+        diagnose_modules(model, state_dict, source)
         names = _state_dict_names(model)
         diff.mismatched = [(names.get(key, key), ckpt, own)
                            for key, ckpt, own in diff.mismatched]
