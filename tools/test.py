@@ -57,6 +57,7 @@ from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
 from mmadaptformer.utils.runner_check import check_runner_config
+from mmadaptformer.utils.test_time_aug import check_test_time_aug
 from mmadaptformer.utils.tool_loader_defaults import \
     add_mmpretrain_loader_defaults
 from mmadaptformer.utils.work_dir_check import (refuse_two_work_dirs,
@@ -306,6 +307,18 @@ def start_testing(cfg, args, stage: Optional[TestStage] = None):
     # now, not as a traceback from inside the Runner's test loop.
     datasets = check_dataloaders(cfg, args.config, ['test_dataloader'],
                                  args.cfg_options)
+    # A TestTimeAug step without --tta gave the model several copies of each
+    # input: a traceback deep in the model at the first batch, after the
+    # work dir. With --tta the test pipeline is tta_pipeline, for tta_model.
+    if not args.tta:
+        check_test_time_aug(
+            cfg,
+            args.config, ['test_dataloader'],
+            'tools/test.py without --tta',
+            'Add --tta (with tta_pipeline in the config, which then replaces '
+            '{key}; video configs need tta_model too), or give {key} without '
+            'TestTimeAug.',
+            options=args.cfg_options)
     # A head of another number of classes than the data was refused by
     # ConfigCheckHook at before_test, after the work dir was made.
     # It reads the datasets the check above built, not builds them again.

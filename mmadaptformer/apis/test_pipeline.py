@@ -11,15 +11,14 @@ it would read as a damaged checkpoint or a damaged input.
 import copy
 from typing import Optional, Tuple
 
-from mmcv.transforms import TestTimeAug
 from mmengine.config import Config
 from mmengine.dataset import Compose
 from mmengine.registry import init_default_scope
 
 from mmadaptformer.utils.config_error import ConfigError
-from mmadaptformer.utils.config_place import mistake_place
 from mmadaptformer.utils.pipelines import (build_transforms,
                                            dataloader_pipelines)
+from mmadaptformer.utils.test_time_aug import refuse_test_time_aug
 from mmadaptformer.utils.video_clip_frames import check_pipeline_clip_frames
 
 __all__ = ['test_pipeline_cfg', 'test_pipeline_key', 'build_test_pipeline']
@@ -104,38 +103,24 @@ def build_test_pipeline(cfg: Config,
             ``clip_len`` is not the model's VideoMAE ViT ``num_frames``
             (:func:`~mmadaptformer.utils.video_clip_frames.
             check_pipeline_clip_frames`); or if a step of it is
-            ``TestTimeAug`` (:func:`_refuse_test_time_aug`).
+            ``TestTimeAug``, which only a test-time augmentation model
+            merges (:func:`~mmadaptformer.utils.test_time_aug.
+            refuse_test_time_aug`).
     """
     key, pipeline = _found_test_pipeline(cfg, source)
     init_default_scope(toolbox)
     # build_transforms builds each from a copy: the config is not changed.
     transforms = build_transforms(pipeline, key, cfg, source, options)
-    _refuse_test_time_aug(transforms, key, source, options)
+    # Its copies of each input failed inside the data preprocessor, with a
+    # traceback: only a tta_model merges them.
+    refuse_test_time_aug(
+        transforms,
+        key,
+        source,
+        'inference',
+        f'Give {key} without TestTimeAug (tools/test.py --tta still uses '
+        'tta_pipeline).',
+        options=options)
     # Clips the VideoMAE ViT cannot take failed at the first input.
     check_pipeline_clip_frames(cfg, key, pipeline, source, options)
     return Compose(transforms)
-
-
-def _refuse_test_time_aug(transforms: list, key: str, source: str,
-                          options: Optional[dict]) -> None:
-    """Refuse a ``TestTimeAug`` step in the test pipeline, naming its key
-    and index (or the ``--cfg-options`` that set it).
-
-    ``TestTimeAug`` gives each input several augmented copies, which only
-    a test-time-augmentation wrapper (``tta_model``, what MMPretrain's
-    ``tools/test.py --tta`` wraps the model in, with ``tta_pipeline`` as its
-    test pipeline) merges. Inference runs the model itself: before, the
-    first input failed inside the data preprocessor (``AttributeError:
-    'tuple' object has no attribute 'size'``), with a traceback.
-    """
-    for index, transform in enumerate(transforms):
-        if isinstance(transform, TestTimeAug):
-            where = mistake_place(source, f'{key}[{index}]', options)
-            raise ConfigError(
-                f'{where} is TestTimeAug, which gives each input several '
-                'augmented copies for a test-time augmentation model to '
-                "merge (the config's tta_model, which tools/test.py --tta "
-                'wraps the model in, with tta_pipeline as its test '
-                'pipeline); inference runs the model itself, which takes '
-                f'one copy per input. Give {key} without TestTimeAug '
-                '(tools/test.py --tta still uses tta_pipeline).')

@@ -10,6 +10,9 @@ from mmengine.config import Config, ConfigDict
 from ..utils import ConfigError
 from ..utils.config_place import mistake_place
 from ..utils.metric_scorers import evaluator_metric_cfgs
+from ..utils.pipelines import build_transforms
+from ..utils.registry_names import use_default_scope
+from ..utils.test_time_aug import test_time_aug_index
 
 __all__ = ['add_tta', 'trigger_visualization_hook', 'add_dump_metrics']
 
@@ -24,7 +27,10 @@ def add_tta(cfg: Config, config_file: str) -> None:
 
     Raises:
         ConfigError: If a video config lacks ``tta_model`` or
-            ``tta_pipeline`` (MMAction2 has no default TTA model).
+            ``tta_pipeline`` (MMAction2 has no default TTA model), or if an
+            image config without ``tta_pipeline`` has a ``TestTimeAug``
+            step in its test pipeline, which the default one would wrap in
+            another (:func:`_refuse_nested_test_time_aug`).
     """
     is_video = cfg.get('default_scope') == 'mmaction'
     missing = [key for key in ('tta_model', 'tta_pipeline') if key not in cfg]
@@ -40,6 +46,7 @@ def add_tta(cfg: Config, config_file: str) -> None:
         cfg.tta_model = dict(type='mmpretrain.AverageClsScoreTTA')
     if 'tta_pipeline' not in cfg:
         test_pipeline = cfg.test_dataloader.dataset.pipeline
+        _refuse_nested_test_time_aug(cfg, test_pipeline, config_file)
         cfg.tta_pipeline = deepcopy(test_pipeline)
         cfg.tta_pipeline[-1] = dict(
             type='TestTimeAug',
@@ -52,6 +59,28 @@ def add_tta(cfg: Config, config_file: str) -> None:
             ])
     cfg.model = ConfigDict(**cfg.tta_model, module=cfg.model)
     cfg.test_dataloader.dataset.pipeline = cfg.tta_pipeline
+
+
+def _refuse_nested_test_time_aug(cfg: Config, test_pipeline: list,
+                                 config_file: str) -> None:
+    """Refuse a ``TestTimeAug`` step in the test pipeline that the default
+    ``tta_pipeline`` is made from: its last step wrapped in a
+    ``TestTimeAug`` of flips gave the model several copies of each copy,
+    and the test failed at the first batch deep in the model with a
+    traceback (``RuntimeError: Expected 3D (unbatched) or 4D (batched)
+    input to conv2d``), after the work dir was written."""
+    key = 'test_dataloader.dataset.pipeline'
+    use_default_scope(cfg)
+    index = test_time_aug_index(
+        build_transforms(test_pipeline, key, cfg, config_file))
+    if index is not None:
+        raise ConfigError(
+            f'{config_file}: {key}[{index}] is TestTimeAug, and --tta on a '
+            'config without tta_pipeline makes it from the test pipeline, '
+            'its last step wrapped in a TestTimeAug of horizontal flips, '
+            'which would give the model several copies of each copy. Set '
+            'tta_pipeline in the config (--tta tests with it instead, e.g. '
+            f'with this pipeline), or give {key} without TestTimeAug.')
 
 
 def trigger_visualization_hook(cfg: Config,

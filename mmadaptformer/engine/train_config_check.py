@@ -22,6 +22,7 @@ from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
 from mmadaptformer.utils.scheduler_check import check_param_scheduler
+from mmadaptformer.utils.test_time_aug import check_test_time_aug
 from .bn_head_batch_check import check_bn_head_batch
 from .head_classes_check import check_head_classes
 from .hooks.adapter_hook_config_check import check_adapter_hook_config
@@ -57,6 +58,18 @@ def check_train_config(cfg: Config, config: str,
     if cfg.get('val_cfg') is not None:
         loaders.append('val_dataloader')
     datasets = check_dataloaders(cfg, config, loaders, cfg_options)
+    # A TestTimeAug step gave the model several copies of each input: a
+    # traceback deep in the model at the first batch (the validation's:
+    # after a whole epoch), after the work dir. Only tools/test.py --tta
+    # merges them.
+    check_test_time_aug(
+        cfg,
+        config,
+        loaders,
+        'tools/train.py',
+        'Give {key} without TestTimeAug (tools/test.py --tta tests with '
+        'tta_pipeline).',
+        options=cfg_options)
     # A batch of 1 with the BatchNorm+Linear head failed at the first
     # iteration, a traceback after the work dir was made.
     check_bn_head_batch(cfg, config, cfg_options)
