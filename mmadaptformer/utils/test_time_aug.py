@@ -17,17 +17,20 @@ data preprocessor), after the work dir was written.
 :func:`check_test_time_aug` for the tools' dataloaders, before the Runner
 is built.
 """
-from typing import Optional, Sequence
+from typing import Mapping, Optional, Sequence
 
 from mmcv.transforms import TestTimeAug
 from mmengine.config import Config
+from mmengine.model import BaseTTAModel
+from mmengine.registry import MODELS
 
 from .config_error import ConfigError
 from .config_place import mistake_place
 from .pipelines import build_transforms, scoped_pipelines
 
 __all__ = [
-    'test_time_aug_index', 'refuse_test_time_aug', 'check_test_time_aug'
+    'test_time_aug_index', 'model_merges_copies', 'refuse_test_time_aug',
+    'check_test_time_aug'
 ]
 
 
@@ -38,6 +41,22 @@ def test_time_aug_index(transforms: Sequence) -> Optional[int]:
         if isinstance(transform, TestTimeAug):
             return index
     return None
+
+
+def model_merges_copies(cfg: Config) -> bool:
+    """Whether the config's model is itself a test-time augmentation model
+    (an MMEngine ``BaseTTAModel``, e.g. mmpretrain's ``AverageClsScoreTTA``
+    around the classifier, as ``--tta`` wraps it), which merges the copies
+    ``TestTimeAug`` gives. Its type is looked up in the config's
+    ``default_scope``, as the Runner builds it; a type not registered
+    there is left to the Runner's own error."""
+    model = cfg.get('model')
+    type_ = model.get('type') if isinstance(model, Mapping) else None
+    if isinstance(type_, str):
+        with MODELS.switch_scope_and_registry(
+                cfg.get('default_scope')) as registry:
+            type_ = registry.get(type_)
+    return isinstance(type_, type) and issubclass(type_, BaseTTAModel)
 
 
 def refuse_test_time_aug(transforms: Sequence,
@@ -84,7 +103,8 @@ def check_test_time_aug(cfg: Config,
                         options: Optional[dict] = None) -> None:
     """Refuse a ``TestTimeAug`` step in a pipeline of the named
     dataloaders (:func:`refuse_test_time_aug`), built in the config's
-    ``default_scope``.
+    ``default_scope``, unless the config's model merges the copies itself
+    (:func:`model_merges_copies`).
 
     Args:
         cfg (Config): The config.
@@ -102,6 +122,8 @@ def check_test_time_aug(cfg: Config,
         ConfigError: See :func:`refuse_test_time_aug`, or
             :func:`~.pipelines.build_transforms`.
     """
+    if model_merges_copies(cfg):
+        return
     for key, pipeline in scoped_pipelines(cfg, loaders):
         transforms = build_transforms(pipeline, key, cfg, source, options)
         refuse_test_time_aug(transforms, key, source, runs,

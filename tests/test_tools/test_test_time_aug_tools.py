@@ -153,3 +153,20 @@ def test_train_refuses_test_time_aug_in_the_val_pipeline(image_tta):
             'tools/train.py runs the model itself, which takes one copy per '
             'input. Give val_dataloader.dataset.pipeline without TestTimeAug '
             '(tools/test.py --tta tests with tta_pipeline).'), line
+
+
+def test_a_model_that_merges_the_copies_is_not_refused(image_tta):
+    """Guards the check's one exception: a config whose model is itself a
+    test-time augmentation model (mmpretrain's ``AverageClsScoreTTA``
+    around the classifier, as ``--tta`` wraps it) merges TestTimeAug's
+    copies, and tools/test.py tests it without --tta."""
+    root, _, ckpt, data = image_tta
+    body = image_data_cfg(data) + _IMAGE_TTA + '''
+model = dict(
+    _delete_=True, type='AverageClsScoreTTA', module={{_base_.model}})
+'''
+    cfg = write_config(root / 'tta_model.py', TINY_IMAGE_CONFIG, body)
+    proc = run_tool(
+        ['test.py', cfg, ckpt, '--work-dir', root / 'tta_model_work'],
+        cwd=root)
+    assert re.search(r'Epoch\(test\) .*accuracy/top1: ', proc.stdout)
