@@ -30,7 +30,10 @@ from torch import nn
 
 from .local_files import is_local
 
-__all__ = ['VideoTokenGrid', 'video_token_grid', 'pos_embed_cause']
+__all__ = [
+    'VideoTokenGrid', 'video_token_grid', 'pos_embed_cause',
+    'INPUT_SIZED_NAMES', 'input_sized_cause'
+]
 
 #: The converter that rebuilds a fixed position embedding.
 CONVERTER = 'tools/model_converters/convert_official.py'
@@ -265,3 +268,46 @@ def _converter_files(source_file: Optional[str],
            if grid is None else f'{grid.num_frames}frames_{grid.img_size}px')
     return shlex.quote(source_file), shlex.quote(
         f'{root}_{tag}{ext or ".pth"}')
+
+
+#: The last names of the tensors whose shapes follow the input size (the
+#: image size, the attention window, the number of frames) in the hosts
+#: the package wraps: position embeddings (TNT's ``patch_pos``, UniFormerV2's
+#: ``positional_embedding``, TimeSformer's ``time_embed``), relative position
+#: tables and their indices (Swin, BEiT, MViT, SAM, TinyViT, LeViT) and
+#: rotary tables (EVA-02).
+INPUT_SIZED_NAMES = frozenset({
+    'pos_embed', 'absolute_pos_embed', 'patch_pos', 'positional_embedding',
+    'time_embed', 'relative_position_bias_table', 'relative_position_index',
+    'relative_coords_table', 'rel_pos_h', 'rel_pos_w', 'rel_pos_t',
+    'attention_biases', 'attention_bias_idxs', 'freqs_cos', 'freqs_sin'
+})
+
+
+def input_sized_cause(keys: Sequence[str]) -> Optional[str]:
+    """Why a checkpoint differs from the model where every tensor of
+    another shape (``keys``) is one whose shape follows the input size
+    (:data:`INPUT_SIZED_NAMES`), and what to do; None otherwise, or for
+    no keys.
+
+    Such a file is of the same architecture, saved for another image size,
+    window size or number of frames (a relative position table's number of
+    heads is in its shape too), which a refusal named "another
+    architecture (other depth, embed dims or number of classes)".
+
+    Args:
+        keys (Sequence[str]): The state-dict keys of other shapes.
+
+    Returns:
+        str, optional: A clause for the refusal, without a final full
+        stop.
+    """
+    if not keys or any(
+            key.rsplit('.', 1)[-1] not in INPUT_SIZED_NAMES for key in keys):
+        return None
+    return ('only tensors whose shapes follow the input size differ '
+            '(position embeddings, relative position or rotary tables): it '
+            'was probably saved for another img_size, window_size or '
+            'num_frames (or, for relative position tables, num_heads). Build '
+            'the model with the sizes the file was saved for, or resize '
+            'those tensors to the model\'s')

@@ -43,7 +43,7 @@ from .head_classes import head_classes_mismatch
 from .load_refusal import LoadRefusal
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
-from .pos_embed_sizes import pos_embed_cause
+from .pos_embed_sizes import input_sized_cause, pos_embed_cause
 from .prefix_shift import fitting_prefix_shift, prefix_shift_cause
 from .recordless_adapters import recordless_adapters_cause
 from .state_dict_diff import StateDictDiff, diff_state_dict
@@ -281,6 +281,9 @@ def check_state_dict(model: nn.Module,
         recordless = recordless_adapters_cause(
             model, state_dict) if shift is None and missing and not (
                 unexpected or diff.mismatched) else None
+        # The same architecture, saved for another input size?
+        sized = None if missing or unexpected else input_sized_cause(
+            [key for key, _, _ in diff.mismatched])
         if nested is not None:
             cause = nested
         elif diff.mismatched and not (missing or unexpected) and all(
@@ -311,6 +314,8 @@ def check_state_dict(model: nn.Module,
                 model.state_dict(), state_dict)) is not None:
             # An image ViT's weights on a video ViT or the reverse.
             cause = other_kind
+        elif sized is not None:
+            cause = sized
         elif shift is None or diff.mismatched:
             cause = ('it was probably saved from another architecture '
                      '(other depth, embed dims or number of classes)')
