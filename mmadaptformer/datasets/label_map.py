@@ -6,6 +6,7 @@ Read by :class:`~mmadaptformer.datasets.CheckedVideoDataset` (its
 ``classes``, which checkpoints then record) and by ``tools/infer.py``'s
 ``--label-map``.
 """
+import codecs
 import os.path as osp
 from typing import List, Optional, Sequence, Tuple, Union
 
@@ -56,11 +57,16 @@ def _not_utf8(path: str, error: UnicodeDecodeError) -> str:
         data = f.read()
     # bytes.splitlines splits as text mode's universal newlines do.
     for lineno, raw in enumerate(data.splitlines(), 1):
+        # The first line's byte order mark (utf-8-sig) is counted in the
+        # line's bytes, not decoded.
+        skip = len(codecs.BOM_UTF8) if lineno == 1 and raw.startswith(
+            codecs.BOM_UTF8) else 0
         try:
-            raw.decode('utf-8-sig' if lineno == 1 else 'utf-8')
+            raw[skip:].decode('utf-8')
         except UnicodeDecodeError as e:
+            at = skip + e.start
             return (f'{path}, line {lineno}: not UTF-8 text (byte '
-                    f'{e.start + 1} of the line is 0x{raw[e.start]:02x}, '
+                    f'{at + 1} of the line is 0x{raw[at]:02x}, '
                     'as Latin-1 or a Windows code page writes an accented '
                     'letter); save the label map as UTF-8, the class of '
                     'label i on line i + 1.')

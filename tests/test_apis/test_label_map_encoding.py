@@ -83,3 +83,16 @@ def test_a_config_label_map_not_utf8_leaves_the_labels_unnamed(
         and _message(stock_model['label_map']) in r.getMessage()
     ]
     assert len(warnings) == 1, [r.getMessage() for r in log_records]
+
+
+def test_the_byte_is_counted_from_the_line_start_after_a_bom(tmp_path):
+    """A first line after a byte order mark (utf-8-sig, which the reader
+    takes): the byte named is the line's, the mark counted (it named
+    byte 4, 0x63, the 'c' 3 bytes before the byte that fails)."""
+    from mmadaptformer.datasets.label_map import read_label_map
+    path = tmp_path / 'bom.txt'
+    path.write_bytes(b'\xef\xbb\xbfcaf\xe9\nhorizontal\n')
+    with pytest.raises(LabelMapError) as e:
+        read_label_map(str(path))
+    assert str(e.value).startswith(
+        f'{path}, line 1: not UTF-8 text (byte 7 of the line is 0xe9, ')
