@@ -8,7 +8,8 @@ resizing) on tensors of the ``meta`` device: nothing is copied and nothing
 changes. A hook that needs the values (mmpretrain's BEiT resizes a relative
 position bias table of another window size by NumPy) gets the checkpoint's
 own tensors instead, with every in-place change to them and to the model's
-tensors turned into a no-op (:class:`_ReadOnly`).
+tensors turned into a no-op (:class:`~.dry_run.ReadOnly`); the package's
+own load hooks know either run by :func:`~.dry_run.in_dry_run`.
 :func:`~mmadaptformer.utils.state_dict_check.check_state_dict` decides which
 of the differences are errors.
 """
@@ -19,13 +20,13 @@ import re
 import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import Iterable, List, Optional, Set, Tuple
+from typing import List, Optional, Set, Tuple
 
 import torch
 from mmengine.logging import print_log
 from torch import nn
-from torch.overrides import TorchFunctionMode
 
+from .dry_run import ReadOnly, dry_run
 from .load_refusal import LoadRefusal
 from .model_unwrap import unwrapped_model
 
@@ -88,48 +89,6 @@ def _shallow_copy(state_dict: dict) -> dict:
     return out
 
 
-def _storage(tensor: torch.Tensor) -> Optional[int]:
-    """Where a tensor's data lives (a view shares its base's), or None
-    for a tensor without storage (meta, some subclasses)."""
-    try:
-        return tensor.untyped_storage().data_ptr()
-    except (NotImplementedError, RuntimeError):
-        return None
-
-
-#: The operators that write into their left operand; the other in-place
-#: operations end with one underscore (``copy_``, ``add_``).
-_IN_PLACE_OPERATORS = frozenset(f'__{op}__'
-                                for op in ('setitem', 'iadd', 'isub', 'imul',
-                                           'imatmul', 'itruediv', 'ifloordiv',
-                                           'imod', 'ipow', 'iand', 'ior',
-                                           'ixor', 'ilshift', 'irshift'))
-
-
-class _ReadOnly(TorchFunctionMode):
-    """Turn every in-place operation on the given tensors (and their views)
-    into a no-op: ``copy_`` of a checkpoint tensor into a parameter, and
-    any other write by a load hook. Shapes still check as in a real load,
-    and the computations on the values (a resize) still run.
-
-    Args:
-        tensors (Iterable[torch.Tensor]): The tensors to keep unchanged.
-    """
-
-    def __init__(self, tensors: Iterable[torch.Tensor]) -> None:
-        super().__init__()
-        self._storages = {_storage(t) for t in tensors} - {None, 0}
-
-    def __torch_function__(self, func, types, args=(), kwargs=None):
-        name = getattr(func, '__name__', '')
-        in_place = name in _IN_PLACE_OPERATORS or re.fullmatch(
-            r'[a-z]\w*[a-z0-9]_', name) is not None
-        if in_place and args and torch.is_tensor(args[0]) and \
-                _storage(args[0]) in self._storages:
-            return args[0]
-        return func(*args, **(kwargs or {}))
-
-
 def _dry_run(model: nn.Module,
              state_dict: dict,
              meta: bool = True) -> StateDictDiff:
@@ -142,7 +101,7 @@ def _dry_run(model: nn.Module,
         read_only = contextlib.nullcontext()
     else:
         state_dict = _shallow_copy(state_dict)
-        read_only = _ReadOnly(
+        read_only = ReadOnly(
             itertools.chain(
                 model.parameters(), model.buffers(),
                 (v for v in state_dict.values() if torch.is_tensor(v))))
@@ -175,7 +134,7 @@ def _dry_run(model: nn.Module,
         for hook in module._load_state_dict_post_hooks.values():
             hook(module, incompatible)
 
-    with warnings.catch_warnings(), read_only:
+    with warnings.catch_warnings(), dry_run(), read_only:
         warnings.simplefilter('ignore')
         load(model, state_dict)
     diff = StateDictDiff(

@@ -8,6 +8,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ...utils.config_error import ConfigError
+from ...utils.dry_run import in_dry_run
 
 #: Accepted values of ``AdaptMLP(norm=...)``.
 ADAPTER_NORMS = (None, 'in', 'out')
@@ -209,7 +210,10 @@ class AdaptMLP(nn.Module):
         """Load pre-hook: a state dict holding every parameter of the
         adapter gives it its values, so that its initial ones are no
         longer needed (a model loaded to serve keeps no copy of them). A
-        dry run on ``meta`` tensors (a check before a load) gives none."""
+        dry run (a check before a load, :func:`~mmadaptformer.utils.
+        dry_run.in_dry_run`) gives none."""
+        if in_dry_run():
+            return
         values = [
             state_dict.get(prefix + name)
             for name, _ in module.named_parameters()

@@ -36,6 +36,7 @@ import torch
 from mmengine.logging import print_log
 from torch import nn
 
+from ...utils.dry_run import in_dry_run
 from ..hosts import HOSTS, qualname
 from .module_hooks import remove_module_hooks
 
@@ -98,7 +99,7 @@ class InputSizedStateHook:
                 place.
             prefix (str): The module's prefix in it.
         """
-        kept, dry_run = [], False
+        kept = []
         for attr in self.attrs:
             own = module._buffers.get(attr)
             value = state_dict.get(prefix + attr)
@@ -106,12 +107,12 @@ class InputSizedStateHook:
                     value.shape == own.shape:
                 continue
             # A dry run's meta value stays meta: nothing is copied there.
-            dry_run = value.is_meta
             state_dict[prefix + attr] = torch.empty_like(
-                own, device='meta') if dry_run else own.detach().clone()
+                own, device='meta') if value.is_meta else own.detach().clone()
             kept.append(f'{prefix}{attr} {tuple(value.shape)} -> '
                         f'{tuple(own.shape)}')
-        if kept and not dry_run:  # said once, by the load itself
+        # Said once, by the load itself, not by a check's dry run.
+        if kept and not in_dry_run():
             print_log(
                 f'{type(module).__name__}: the checkpoint was saved for '
                 f'another input size ({", ".join(kept)}): keeping the '

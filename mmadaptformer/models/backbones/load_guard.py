@@ -12,6 +12,7 @@ from torch import nn
 from ...utils.adapter_only_fit import loading_adapter_only, loading_source
 from ...utils.control_characters import escape_controls
 from ...utils.counted import counted
+from ...utils.dry_run import in_dry_run, real_writes
 from ...utils.recordless_adapters import (RECORD_AGAIN, RECORD_LOST,
                                           RUN_FILE_INSTEAD,
                                           meta_record_checked)
@@ -50,11 +51,13 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
     ]
     complete = len(present) == len(wrapper.host_keys)
     compared = entry
-    if any(torch.is_tensor(v) and v.is_meta for v in present):
+    # A check's dry run (on meta tensors, or on read-only real ones):
+    # nothing loads, the host is not marked loaded by it.
+    if in_dry_run() or any(torch.is_tensor(v) and v.is_meta for v in present):
         if complete or not isinstance(entry, Mapping) or not isinstance(
                 entry.get('fingerprints'), Mapping):
             return
-        # A check's dry run (on meta tensors) of an adapter-only state dict
+        # A check's dry run of an adapter-only state dict
         # that holds some host tensors (a trained final norm): what it
         # leaves out is compared with the record as the load will compare
         # it (else the check names those tensors as missing); what it
@@ -72,7 +75,8 @@ def guard_load(wrapper: nn.Module, state_dict: Mapping, prefix: str) -> None:
     if isinstance(entry, Mapping):  # before reading a pretrained file
         check_trained_settings(wrapper, entry)
     if not complete and not wrapper.host_initialized:
-        with completing_recorded([entry]):
+        # Loaded for real, in a dry run too, as the real load will.
+        with completing_recorded([entry]), real_writes():
             wrapper.init_host()
     if entry is not None:
         verify_frozen_host(wrapper, compared, state_dict, prefix)
