@@ -46,3 +46,43 @@ def test_a_frozen_tensor_of_another_shape_is_refused(tmp_path):
         f'TimeSformer loaded {path} (model.pretrained) itself, '
         'non-strictly: 1 of its tensors has another shape'), message
     assert '\n  pos_embed: (1, 5, 64) vs (1, 10, 64)\n' in message, message
+
+
+def test_the_runners_load_from_is_not_taken_for_the_hosts_own(tmp_path):
+    """The recording spans the Runner's load_from after the host's own
+    load: a recognizer checkpoint of another img_size given as load_from
+    (its pos_embed skipped, the host's own value kept) was refused as the
+    host's own file leaving pos_embed random, naming a file that fits.
+    And the reverse: a tensor the host's own file skipped that load_from
+    gives is not random."""
+    from mmengine.config import Config
+    from mmengine.runner import load_checkpoint
+    from repo_paths import TINY_VIDEO_CONFIG
+    init_default_scope('mmaction')
+
+    def recognizer(img_size, **host):
+        cfg = Config.fromfile(TINY_VIDEO_CONFIG).model
+        cfg.backbone = dict(TIMESFORMER, img_size=img_size, **host)
+        cfg.cls_head.in_channels = 64
+        return MODELS.build(cfg)
+
+    files = {}
+    for size in (32, 48):
+        torch.manual_seed(size)
+        model = recognizer(size)
+        model.init_weights()
+        files[size] = str(tmp_path / f'recognizer{size}.pth')
+        torch.save({'state_dict': model.state_dict()}, files[size])
+        torch.save({'state_dict': model.backbone.state_dict()},
+                   str(tmp_path / f'host{size}.pth'))
+    for own, load_from in ((32, 48), (48, 32)):
+        model = recognizer(32, pretrained=str(tmp_path / f'host{own}.pth'))
+        loads = OwnWeightsLoads(model)  # AdapterHook.before_run
+        model.init_weights()
+        load_checkpoint(model, files[load_from], logger='silent')
+        model.backbone.requires_grad_(False)  # frozen by the hook
+        loads.check()  # AdapterHook.before_train: not refused
+        assert torch.equal(
+            model.backbone.pos_embed,
+            torch.load(str(tmp_path /
+                           'host32.pth'))['state_dict']['pos_embed'])

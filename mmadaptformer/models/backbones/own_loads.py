@@ -76,11 +76,14 @@ def recording_loads(host: nn.Module) -> Iterator[List[HostLoad]]:
         pending.append((prefix, error_msgs, len(error_msgs)))
 
     def after(module, incompatible) -> None:
-        mismatched = []
-        if pending:
-            prefix, messages, start = pending.pop()
-            mismatched = _mismatches(messages[start:], prefix)
-        loads.append(HostLoad(set(incompatible.missing_keys), mismatched))
+        prefix, messages, start = pending.pop() if pending else ('', [], 0)
+        # The host's own names: a load of the whole model (the Runner's
+        # load_from) gives its keys with the host's prefix.
+        missing = {
+            key[len(prefix):]
+            for key in incompatible.missing_keys if key.startswith(prefix)
+        }
+        loads.append(HostLoad(missing, _mismatches(messages[start:], prefix)))
 
     handles = [
         host.register_load_state_dict_pre_hook(before),
@@ -93,13 +96,22 @@ def recording_loads(host: nn.Module) -> Iterator[List[HostLoad]]:
             handle.remove()
 
 
+def _loaded(load: HostLoad, name: str) -> bool:
+    """Whether ``load`` gave the host's tensor ``name`` its values."""
+    return name not in load.missing and all(name != key
+                                            for key, _, _ in load.mismatched)
+
+
 def check_own_weights_fit(host: nn.Module,
                           loads: List[HostLoad],
                           own: str,
                           key: str,
                           frozen_only: bool = False) -> None:
     """Refuse a host whose own weights left tensors of another shape at
-    their initialisation.
+    their initialisation: a tensor of another shape that no load recorded
+    gave values (a load of the Runner's ``load_from`` after the host's own
+    may give them, or itself be the one that skipped a tensor the host's
+    own file gave).
 
     Args:
         host (nn.Module): The host, after its ``init_weights()``.
@@ -122,7 +134,10 @@ def check_own_weights_fit(host: nn.Module,
             param = params.get(name)
             if frozen_only and (param is None or param.requires_grad):
                 continue
-            mismatched.append((name, ckpt, model))
+            # Another load (its own, or the Runner's load_from after it)
+            # gave it its values.
+            if not any(_loaded(other, name) for other in loads):
+                mismatched.append((name, ckpt, model))
     if not mismatched:
         return
     count = len(mismatched)
