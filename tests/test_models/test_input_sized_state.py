@@ -116,3 +116,39 @@ def test_adapterhook_trains_eva02_on_images_of_another_size(
     host = runner.model.backbone.backbone
     assert host.rope.patch_resolution == (1, 1)
     assert host.rope.freqs_cos.shape[0] == 1
+
+
+def test_a_forward_that_raises_gives_the_state_back():
+    """A forward that replaced its state and then raised (an input the
+    module refuses) left the replaced state in place and one saved entry
+    behind, per such call: the restoring hook ran only after a forward
+    that returned."""
+    from torch import nn
+
+    from mmadaptformer.models.adapters.input_sized_state import \
+        InputSizedStateHook
+
+    class Sized(nn.Module):
+
+        def __init__(self):
+            super().__init__()
+            self.register_buffer('table', torch.zeros(2))
+
+        def forward(self, x):
+            self.table = torch.ones(len(x))  # recomputed for this input
+            if len(x) > 4:
+                raise ValueError('too long')
+            return x + self.table
+
+    module = Sized()
+    own = module.table
+    hook = InputSizedStateHook(module, ('table', ))
+    for _ in range(3):
+        try:
+            module(torch.zeros(5))
+        except ValueError:
+            pass
+    assert module.table is own
+    assert hook.saved == []
+    module(torch.zeros(3))
+    assert module.table is own and hook.saved == []

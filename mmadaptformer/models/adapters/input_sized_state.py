@@ -74,7 +74,9 @@ class InputSizedStateHook:
         self.saved: List[tuple] = []
         self.handles = [
             module.register_forward_pre_hook(self.save),
-            module.register_forward_hook(self.restore),
+            # Also after a forward that raised: its state is given back,
+            # and no saved entry is left behind.
+            module.register_forward_hook(self.restore, always_call=True),
             module.register_load_state_dict_pre_hook(self.keep_own_size)
         ]
 
@@ -82,6 +84,8 @@ class InputSizedStateHook:
         self.saved.append(tuple(getattr(module, a) for a in self.attrs))
 
     def restore(self, module: nn.Module, args: tuple, output) -> None:
+        if not self.saved:  # a pre-hook before save() raised
+            return
         for attr, value in zip(self.attrs, self.saved.pop()):
             if getattr(module, attr) is not value:
                 setattr(module, attr, value)
