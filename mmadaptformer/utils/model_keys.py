@@ -5,7 +5,8 @@ A fresh start legitimately initialises some tensors that a checkpoint of
 the same architecture need not hold (:func:`fresh_keys`): the adapters and
 prompts this package adds (:func:`added_keys`), the head and the final
 normalisation layers, but not the norms inside the transformer blocks
-(:func:`block_keys`). :mod:`.state_dict_check` allows exactly these.
+(:func:`block_keys`). :mod:`.state_dict_check` allows exactly these, and
+the integer buffers (:func:`index_keys`) that any checkpoint may lack.
 """
 from typing import Callable, Iterable, Iterator, Sequence, Set
 
@@ -15,7 +16,7 @@ from torch import nn
 __all__ = [
     'BACKBONE_PREFIX', 'WHOLE_MODEL_PREFIXES', 'HEAD_NAMES', 'NECK_NAME',
     'added_keys', 'block_keys', 'fresh_keys', 'held_keys',
-    'holds_under_half_the_blocks'
+    'holds_under_half_the_blocks', 'index_keys'
 ]
 
 #: State-dict prefix of the backbone in MMAction2's recognizers and
@@ -139,6 +140,34 @@ def added_keys(model: nn.Module) -> Set[str]:
             if callable(getattr(type(module), 'fresh_tensors', None))
             for t in module.fresh_tensors()
         })
+
+
+def index_keys(model: nn.Module) -> Set[str]:
+    """State-dict keys of the model's integer buffers, which a checkpoint
+    may lack without losing anything.
+
+    These are index tables the model computes from its settings when it
+    is built (the ``relative_position_index`` of BEiT, Swin and HiViT
+    attention) and the batch norms' ``num_batches_tracked`` counters: no
+    training step learns them, so a model that keeps its own loses no
+    weight. Checkpoints often lack them: mmpretrain's BEiT expands a
+    pre-training checkpoint's shared relative position bias into one table
+    per block, for which it holds no index, and deletes the index of a
+    table it resizes; converters leave them out. Found by dtype, never by
+    name.
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        set[str]: The keys, as in ``model.state_dict()``.
+    """
+    return {
+        key
+        for key, value in model.state_dict(keep_vars=True).items()
+        if torch.is_tensor(value) and not value.is_floating_point()
+        and not value.is_complex() and not isinstance(value, nn.Parameter)
+    }
 
 
 def _keys_of(model: nn.Module, tensors: Set[int]) -> Set[str]:

@@ -2,6 +2,7 @@
 """MMEngine's ``Pretrained`` ``init_cfg`` entries: find them, and check each
 checkpoint with :func:`~mmadaptformer.utils.state_dict_check.check_state_dict`
 before MMEngine loads it (non-strictly)."""
+import re
 from typing import Any, Callable, List, Mapping, Optional
 
 from mmengine.model.weight_init import PretrainedInit
@@ -10,6 +11,7 @@ from torch import nn
 
 from .checkpoint_loading import CheckpointNotFoundError
 from .official_vit_keys import unconverted_vit_layout
+from .pretraining_extras import pretraining_extras
 from .registry_names import registered
 from .state_dict_check import check_state_dict
 
@@ -162,10 +164,15 @@ def check_pretrained_init(module: nn.Module,
         convert = (', or convert it with '
                    'tools/model_converters/convert_official.py'
                    if unconverted_vit_layout(state_dict) else '')
+        # A pre-training file's final norm and tokens that the model
+        # lacks (mmpretrain's MAE and BEiT fine-tuning recipes drop them).
+        extras = pretraining_extras(module, state_dict) if isinstance(
+            state_dict, Mapping) else []
         check_state_dict(
             module,
             state_dict,
             source=f'Pretrained checkpoint {path} of {where}',
+            allow_unexpected=[f'^{re.escape(key)}$' for key in extras],
             hint='Point init_cfg.checkpoint at a checkpoint of this '
             f'architecture{convert}.' + (f' {hint}' if hint else ''),
             already_loaded=already_loaded,

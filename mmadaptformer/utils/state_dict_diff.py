@@ -28,6 +28,7 @@ from torch import nn
 
 from .dry_run import ReadOnly, dry_run
 from .load_refusal import LoadRefusal
+from .model_keys import index_keys
 from .model_unwrap import unwrapped_model
 
 __all__ = ['StateDictDiff', 'diff_state_dict', 'size_mismatch']
@@ -43,7 +44,8 @@ class StateDictDiff:
     """What would not load from a state dict into a model.
 
     Attributes:
-        missing (list[str]): Model keys the state dict lacks.
+        missing (list[str]): Model keys the state dict lacks, besides the
+            model's integer buffers (:func:`~.model_keys.index_keys`).
         unexpected (list[str]): State-dict keys the model lacks.
         mismatched (list[tuple]): ``(key, checkpoint shape, model shape)``
             for keys in both with different shapes.
@@ -137,11 +139,11 @@ def _dry_run(model: nn.Module,
     with warnings.catch_warnings(), dry_run(), read_only:
         warnings.simplefilter('ignore')
         load(model, state_dict)
+    # The integer buffers (index tables, batch-norm counters) that the
+    # model keeps its own of: nothing learnt is missing.
+    spare = index_keys(model)
     diff = StateDictDiff(
-        missing=[
-            k for k in missing
-            if 'num_batches_tracked' not in k and k not in dropped
-        ],
+        missing=[k for k in missing if k not in spare and k not in dropped],
         unexpected=list(unexpected))
     for message in messages:
         mismatch = size_mismatch(message)
@@ -157,11 +159,9 @@ def _dry_run(model: nn.Module,
 def _plain_diff(model: nn.Module, state_dict: dict) -> StateDictDiff:
     """Compare keys and shapes without running the model's load hooks."""
     own = model.state_dict()
+    spare = index_keys(model)
     diff = StateDictDiff(
-        missing=[
-            k for k in own
-            if k not in state_dict and 'num_batches_tracked' not in k
-        ],
+        missing=[k for k in own if k not in state_dict and k not in spare],
         unexpected=[
             k for k, v in state_dict.items()
             if k not in own and torch.is_tensor(v)

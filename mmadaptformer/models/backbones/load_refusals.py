@@ -11,7 +11,7 @@ from torch import nn
 
 from ...utils.adapter_only_fit import loading_adapter_only, loading_source
 from ...utils.checkpoint_source import FROZEN_HOST_FORMAT
-from ...utils.model_keys import holds_under_half_the_blocks
+from ...utils.model_keys import holds_under_half_the_blocks, index_keys
 from ...utils.pretrained_backbone import PretrainedFileError
 from ...utils.state_dict_check import (StateDictMismatchError, fresh_keys,
                                        listing)
@@ -143,7 +143,9 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     half of the elements of the host's block tensors (of all its tensors
     for a host without blocks) make a full checkpoint. A full checkpoint
     that lacks only a final norm and holds no key the model lacks is a
-    pre-training file, not refused.
+    pre-training file, not refused; nor is one that lacks integer buffers
+    (:func:`~mmadaptformer.utils.model_keys.index_keys`: index tables the
+    host computes itself).
 
     Returns:
         bool: Whether it is adapter-only (by its meta or its blocks), which
@@ -158,8 +160,11 @@ def refuse_full_with_holes(wrapper: nn.Module, state_dict: Mapping,
     if holds_under_half_the_blocks(host, own.__contains__,
                                    lambda k: prefix + k in state_dict):
         return True
+    # Its integer buffers (index tables) the host keeps its own of.
+    spare = index_keys(host)
     missing = [
-        prefix + k for k in wrapper.host_keys if prefix + k not in state_dict
+        prefix + k for k in wrapper.host_keys
+        if prefix + k not in state_dict and k not in spare
     ]
     trained = set(trained_part_keys(wrapper, state_dict, prefix))
     unknown = [

@@ -1,0 +1,167 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""AdaptFormer on the toolboxes' own self-supervised pre-training files,
+given as they come (``--pretrained``, the backbone's ``init_cfg``).
+
+mmpretrain's fine-tuning recipes start from its MAE and BEiT pre-training
+checkpoints: the MAE config (``final_norm=False, out_type='avg_featmap'``)
+drops the encoder's final norm ``ln1`` for a fresh ``ln2``; the BEiT config
+drops ``mask_token`` and ``ln1`` too, and BEiT's own load hook expands the
+file's one shared relative position bias table into a table per block,
+without the per-block ``relative_position_index`` buffers (which the model
+computes itself). The plain toolbox loads both files with a warning. With
+the backbone wrapped in AdaptFormer they were refused: the unexpected
+``ln1``/``mask_token`` as "saved from another architecture", the index
+buffers as missing tensors of a damaged file. So the toolbox's own recipe
+could not be adapted by editing its config.
+"""
+import os.path as osp
+
+import pytest
+import torch
+from config_writers import image_data_cfg, write_config
+from mmengine.config import Config
+from mmengine.hub import get_config
+from mmengine.registry import MODELS, init_default_scope
+from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
+from tool_runners import run_tool
+
+from mmadaptformer.apis import init_model
+from mmadaptformer.utils.checkpoint_loading import safe_torch_load
+
+ARCH = dict(embed_dims=64, num_layers=2, num_heads=2, feedforward_channels=128)
+
+#: The toolbox's pre-training config and its fine-tuning config of the
+#: same method, and the fine-tuning backbone's settings that differ from
+#: the tiny config's ViT.
+RECIPES = {
+    'MAE': ('mae/mae_vit-base-p16_8xb512-amp-coslr-300e_in1k.py',
+            "dict(type='VisionTransformer', out_type='avg_featmap', "
+            'final_norm=False)'),
+    'BEiT': ('beit/beit_beit-base-p16_8xb256-amp-coslr-300e_in1k.py',
+             "dict(type='BEiTViT', out_type='avg_featmap', "
+             'use_abs_pos_emb=False, use_rel_pos_bias=True, '
+             'use_shared_rel_pos_bias=False, layer_scale_init_value=0.1)'),
+}
+
+
+def _save_pretraining_file(method: str, path: str) -> dict:
+    """A pre-training checkpoint as the toolbox writes it: the whole
+    self-supervised model's keys, its backbone under ``backbone.``."""
+    init_default_scope('mmpretrain')
+    backbone = get_config(
+        f'mmpretrain::{RECIPES[method][0]}').model.backbone.to_dict()
+    backbone.pop('init_cfg', None)
+    backbone.update(
+        arch=ARCH, img_size=32, type=f"mmpretrain.{backbone['type']}")
+    torch.manual_seed(0)
+    host = MODELS.build(backbone)
+    host.init_weights()
+    state = {f'backbone.{k}': v for k, v in host.state_dict().items()}
+    # What else the self-supervised model saves (MAE's decoder, BEiT's
+    # head): under its own prefixes, never read by the backbone's init.
+    state['neck.decoder_norm.weight'] = torch.ones(32)
+    torch.save(dict(state_dict=state, meta=dict(epoch=300)), path)
+    return host.state_dict()
+
+
+def _config(tmp_path, method: str, data: str) -> str:
+    host = RECIPES[method][1]
+    return write_config(
+        tmp_path / 'cfg.py', TINY_ADAPTFORMER_IMAGE_CONFIG,
+        image_data_cfg(data) + 'train_cfg = dict(max_epochs=1)\n'
+        f'model = dict(backbone=dict(backbone=dict(_delete_=True, '
+        f'arch={ARCH!r}, img_size=32, patch_size=16, **{host})))\n')
+
+
+@pytest.mark.parametrize('method', list(RECIPES))
+def test_adaptformer_trains_and_infers_from_a_pretraining_file(
+        tmp_path, tiny_image_data, method):
+    pretrained = str(tmp_path / f'{method}_pretrain.pth')
+    source = _save_pretraining_file(method, pretrained)
+    config = _config(tmp_path, method, tiny_image_data)
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--pretrained',
+        pretrained
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    left = {'MAE': '2', 'BEiT': '3'}[method] + ' allowed unexpected keys: ' \
+        + ('mask_token, ' if method == 'BEiT' else '') + 'ln1.weight, ln1.bias'
+    assert f'ignoring {left}' in proc.stdout, proc.stdout[-4000:]
+    checkpoint = osp.join(tmp_path, 'w', 'epoch_1.pth')
+    saved = safe_torch_load(checkpoint, map_location='cpu')['state_dict']
+    assert not any('blocks' in k or 'ffn' in k for k in saved
+                   if 'adapter' not in k and 'head' not in k), sorted(saved)
+    # Tested, and built for inference: the adapter-only checkpoint on the
+    # pre-training file.
+    proc = run_tool([
+        'test.py', config, checkpoint, '--work-dir', tmp_path / 't',
+        '--pretrained', pretrained
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    assert 'accuracy/top1' in proc.stdout, proc.stdout[-2000:]
+    cfg = Config.fromfile(config)
+    cfg.model.backbone.backbone.init_cfg = dict(
+        type='Pretrained', checkpoint=pretrained, prefix='backbone.')
+    model, _ = init_model(cfg, checkpoint)
+    host = model.backbone.backbone
+    own = host.state_dict()
+    if method == 'BEiT':
+        shared = source['rel_pos_bias.relative_position_bias_table']
+        for i in range(ARCH['num_layers']):
+            table = own[f'layers.{i}.attn.relative_position_bias_table']
+            assert torch.equal(table, shared), i
+    compared = [k for k in source if k in own and 'index' not in k]
+    assert len(compared) > 20, compared
+    for key in compared:
+        assert torch.equal(own[key], source[key]), key
+    assert 'ln1.weight' not in own
+    image = torch.rand(1, 3, 32, 32) * 255
+    with torch.no_grad():
+        scores = model.test_step(dict(inputs=[image[0]]))[0].pred_score
+    assert scores.shape == (2, ) and torch.isfinite(scores).all()
+
+
+def test_adaptformer_on_swin_takes_a_simmim_pretraining_file(tmp_path):
+    """SimMIM's Swin holds a ``mask_token`` of the patch width; Swin has no
+    token of that shape, only norms and biases of that width. Through
+    MMEngine's ``init_weights`` of the SimMIM fine-tuning config's
+    classifier, its backbone wrapped."""
+    init_default_scope('mmpretrain')
+    arch = dict(embed_dims=16, depths=[1, 1, 1, 1], num_heads=[1, 2, 2, 4])
+    pre = get_config('mmpretrain::simmim/simmim_swin-base-w6_8xb256-amp-'
+                     'coslr-100e_in1k-192px.py').model.backbone.to_dict()
+    pre.pop('init_cfg', None)
+    pre.update(arch=arch, img_size=192, type='mmpretrain.' + pre['type'])
+    torch.manual_seed(0)
+    source = MODELS.build(pre)
+    source.init_weights()
+    path = str(tmp_path / 'simmim.pth')
+    torch.save(
+        dict(state_dict={
+            f'backbone.{k}': v
+            for k, v in source.state_dict().items()
+        }), path)
+    model = get_config('mmpretrain::simmim/benchmarks/swin-base-w6_8xb256-'
+                       'coslr-100e_in1k-192px.py').model
+    host = model.backbone.to_dict()
+    host.update(
+        arch=arch,
+        img_size=192,
+        type='mmpretrain.' + host['type'],
+        init_cfg=dict(type='Pretrained', checkpoint=path, prefix='backbone.'))
+    model.backbone = dict(
+        type='AdaptFormer', backbone=host, adapter=dict(bottleneck=8))
+    model.head.update(in_channels=128, num_classes=3)
+    model.pop('train_cfg', None)
+    model = MODELS.build(model)
+    model.init_weights()
+    own = model.backbone.backbone.state_dict()
+    assert 'mask_token' not in own
+    compared = [k for k in source.state_dict() if k in own]
+    assert len(compared) == len(source.state_dict()) - 1
+    for key in compared:
+        assert torch.equal(own[key], source.state_dict()[key]), key

@@ -1,0 +1,123 @@
+# Copyright (c) mmadaptformer contributors. All rights reserved.
+"""Which keys of a pre-training file the pretrained check lets MMEngine
+leave behind: the final norm and tokens that a fine-tuning layout lacks
+(mmpretrain's MAE and BEiT recipes), named in the log; nothing else.
+
+Through MMEngine's ``init_weights`` of AdaptFormer around mmpretrain's
+``VisionTransformer`` built as the MAE fine-tuning config builds it
+(``final_norm=False, out_type='avg_featmap'``).
+"""
+import logging
+
+import pytest
+import torch
+from mmengine.registry import MODELS, init_default_scope
+
+import mmadaptformer  # noqa: F401 (registers AdaptFormer)
+from mmadaptformer.utils.pretraining_extras import pretraining_extras
+from mmadaptformer.utils.state_dict_check import StateDictMismatchError
+
+
+def _vit(layers: int = 2, **kwargs) -> dict:
+    return dict(
+        type='mmpretrain.VisionTransformer',
+        arch=dict(
+            embed_dims=32,
+            num_layers=layers,
+            num_heads=2,
+            feedforward_channels=64),
+        img_size=32,
+        patch_size=16,
+        **kwargs)
+
+
+def _pretraining_file(path, layers: int = 2, extra=None) -> dict:
+    """An MAE-style encoder file: the ViT with its final norm ``ln1``."""
+    init_default_scope('mmpretrain')
+    torch.manual_seed(0)
+    encoder = MODELS.build(_vit(layers, final_norm=True))
+    encoder.init_weights()
+    state = dict(encoder.state_dict(), **(extra or {}))
+    torch.save(
+        dict(state_dict={f'backbone.{k}': v
+                         for k, v in state.items()}), path)
+    return state
+
+
+def _build_from(path) -> torch.nn.Module:
+    host = _vit(
+        out_type='avg_featmap',
+        final_norm=False,
+        init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), prefix='backbone.'))
+    model = MODELS.build(
+        dict(type='AdaptFormer', backbone=host, adapter=dict(bottleneck=8)))
+    model.init_weights()
+    return model.backbone
+
+
+def test_the_final_norm_and_a_token_are_left_and_logged(tmp_path, log_records):
+    path = tmp_path / 'mae.pth'
+    token = torch.randn(1, 1, 32)
+    source = _pretraining_file(path, extra=dict(mask_token=token))
+    host = _build_from(path)
+    own = host.state_dict()
+    assert 'ln1.weight' not in own and 'mask_token' not in own
+    compared = [k for k in source if k in own]
+    assert len(compared) == len(source) - 3
+    for key in compared:
+        assert torch.equal(own[key], source[key]), key
+    # The fine-tuning layout's fresh norm starts as the identity.
+    assert torch.equal(own['ln2.weight'], torch.ones(32))
+    logged = '\n'.join(r.getMessage() for r in log_records
+                       if r.levelno >= logging.WARNING)
+    assert 'ignoring 3 allowed unexpected keys: ln1.weight, ln1.bias, ' \
+        'mask_token' in logged, logged
+
+
+@pytest.mark.parametrize(
+    'extra, named',
+    [
+        # A token of another width.
+        (dict(mask_token=torch.zeros(1, 1, 48)), 'mask_token'),
+        # A stem tensor the model lacks.
+        (dict(dist_embed=torch.zeros(1, 5, 32)), 'dist_embed'),
+        # A tensor of a module under a module.
+        ({
+            'pre_norm.inner.weight': torch.ones(32)
+        }, 'pre_norm.inner.weight'),
+    ],
+    ids=['other_width', 'not_a_vector', 'nested'])
+def test_other_unexpected_keys_are_still_refused(tmp_path, extra, named):
+    path = tmp_path / 'other.pth'
+    _pretraining_file(path, extra=extra)
+    with pytest.raises(StateDictMismatchError) as info:
+        _build_from(path)
+    message = str(info.value)
+    assert f'1 unexpected keys (in the checkpoint, not in the model): ' \
+        f'{named}\n' in message + '\n', message
+
+
+def test_a_deeper_file_is_still_refused(tmp_path):
+    """A file of three blocks for a model of two: its third block's keys
+    are named, the final norm left out of the list."""
+    path = tmp_path / 'deeper.pth'
+    _pretraining_file(path, layers=3)
+    with pytest.raises(StateDictMismatchError) as info:
+        _build_from(path)
+    message = str(info.value)
+    listed = message.split('12 unexpected keys (in the checkpoint, not in '
+                           'the model): ')[1].split('\n')[0].split(', ')
+    assert all(key.startswith('layers.2.') for key in listed), listed
+
+
+def test_pretraining_extras_drops_a_ddp_prefix():
+    init_default_scope('mmpretrain')
+    model = MODELS.build(_vit(out_type='avg_featmap', final_norm=False))
+    state = {
+        'module.ln1.weight': torch.ones(32),
+        'module.layers.0.ln1.weight': torch.ones(32),
+        'module.cls_token': torch.zeros(1, 1, 32),
+        'ln1.extra.weight': torch.ones(32),
+    }
+    assert pretraining_extras(model, state) == ['ln1.weight']
