@@ -41,6 +41,7 @@ from torch import nn
 from .control_characters import escape_controls
 from .head_classes import head_classes_mismatch
 from .load_refusal import LoadRefusal
+from .missing_parts import missing_part_cause
 from .model_keys import HEAD_NAMES, added_keys, block_keys, fresh_keys
 from .model_unwrap import unwrapped_model
 from .pos_embed_sizes import input_sized_cause, pos_embed_cause
@@ -306,6 +307,11 @@ def check_state_dict(model: nn.Module,
         elif recordless is not None:
             # Its cause says what to give instead; no key list advice.
             cause, hint = recordless, ''
+        elif shift is None and missing and not (
+                unexpected or diff.mismatched) and (part := missing_part_cause(
+                    model, missing)) is not None:
+            # A part of the blocks the file was saved without.
+            cause = part
         elif shift is None and missing and not (unexpected or diff.mismatched):
             cause = ('it lacks some of the model\'s tensors: the file is '
                      'damaged, or was saved from a smaller architecture '
