@@ -17,7 +17,7 @@ from typing import List, Mapping
 import torch
 from torch import nn
 
-from .model_keys import block_keys
+from .model_keys import block_keys, fresh_keys
 
 __all__ = ['pretraining_extras']
 
@@ -26,15 +26,22 @@ def pretraining_extras(model: nn.Module, state_dict: Mapping) -> List[str]:
     """The keys of ``state_dict`` that ``model`` lacks and that are the
     pre-training file's final norm or tokens.
 
-    Such a key lies outside the model's blocks: a module's tensor right
-    under the backbone (``ln1.weight``) or a tensor of the backbone itself
-    (``mask_token``). Its tensor holds one vector (a norm's weight or bias,
-    a token) of a width the model's own vectors outside its blocks have:
-    that of a final norm, a class token or the patch embedding's bias or
-    norm (SimMIM's ``mask_token`` on a Swin, which has no token). A file
-    of another width, one with more blocks, a position embedding or a
-    projection the model lacks has none of these keys: those are refused
-    as before.
+    Each is one vector (``(C,)``, or a token ``(1, 1, C)``) outside the
+    model's blocks, of one of two kinds:
+
+    * a token, a tensor of the backbone itself (``mask_token``), of a width
+      that the model's own vectors outside its blocks have (a final norm,
+      a class token, the patch embedding's bias or norm: SimMIM's
+      ``mask_token`` on a Swin, which has no token). Only masked
+      pre-training feeds it.
+    * a final norm's weight or bias right under the backbone
+      (``ln1.weight``) where the model has another final norm of its width
+      that the file lacks (``ln2``, which the fine-tuning layout starts
+      fresh in its place). A final norm with no such replacement (a
+      ``cls_token`` model built with ``final_norm=False``, a CLIP file's
+      ``pre_norm`` on a model without one) is another layout: refused, as
+      are a file of another width, one with more blocks, and a position
+      embedding or projection the model lacks.
 
     Args:
         model (nn.Module): The backbone the file initialises.
@@ -46,19 +53,30 @@ def pretraining_extras(model: nn.Module, state_dict: Mapping) -> List[str]:
     """
     own = model.state_dict()
     stacked = block_keys(model)
+    # MMEngine drops a DDP wrapper's prefix before it loads.
+    held = {
+        key[len('module.'):] if key.startswith('module.') else key: value
+        for key, value in state_dict.items() if isinstance(key, str)
+    }
     widths = {
         value.shape[-1]
         for key, value in own.items()
         if key not in stacked and torch.is_tensor(value) and _is_vector(value)
     }
+    # The widths of the final norms the file lacks: what it starts fresh.
+    fresh_norms = {
+        own[key].shape[-1]
+        for key in fresh_keys(model)
+        if key not in held and key not in stacked and own[key].dim() == 1
+    }
     found = []
-    for key, value in state_dict.items():
-        if not isinstance(key, str):
+    for key, value in held.items():
+        if key in own or not torch.is_tensor(value) or not _is_vector(value):
             continue
-        # MMEngine drops a DDP wrapper's prefix before it loads.
-        key = key[len('module.'):] if key.startswith('module.') else key
-        if key not in own and key.count('.') <= 1 and torch.is_tensor(
-                value) and _is_vector(value) and value.shape[-1] in widths:
+        token = '.' not in key and value.shape[-1] in widths
+        norm = key.count(
+            '.') == 1 and value.dim() == 1 and value.shape[-1] in fresh_norms
+        if token or norm:
             found.append(key)
     return found
 

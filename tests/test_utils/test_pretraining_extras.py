@@ -44,10 +44,9 @@ def _pretraining_file(path, layers: int = 2, extra=None) -> dict:
     return state
 
 
-def _build_from(path) -> torch.nn.Module:
+def _build_from(path, **layout) -> torch.nn.Module:
     host = _vit(
-        out_type='avg_featmap',
-        final_norm=False,
+        **(layout or dict(out_type='avg_featmap', final_norm=False)),
         init_cfg=dict(
             type='Pretrained', checkpoint=str(path), prefix='backbone.'))
     model = MODELS.build(
@@ -95,6 +94,31 @@ def test_other_unexpected_keys_are_still_refused(tmp_path, extra, named):
         _build_from(path)
     message = str(info.value)
     assert f'1 unexpected keys (in the checkpoint, not in the model): ' \
+        f'{named}\n' in message + '\n', message
+
+
+@pytest.mark.parametrize(
+    'layout, extra, named',
+    [
+        # The class token's features with no final norm: the file's ln1
+        # has no fresh norm in its place.
+        (dict(out_type='cls_token', final_norm=False), {}, 'ln1.weight, '
+         'ln1.bias'),
+        # A CLIP-style pre-norm on a model without one.
+        (dict(out_type='cls_token', final_norm=True), {
+            'pre_norm.weight': torch.ones(32),
+            'pre_norm.bias': torch.zeros(32)
+        }, 'pre_norm.weight, pre_norm.bias'),
+    ],
+    ids=['no_fresh_norm', 'pre_norm'])
+def test_a_norm_with_nothing_in_its_place_is_still_refused(
+        tmp_path, layout, extra, named):
+    path = tmp_path / 'layout.pth'
+    _pretraining_file(path, extra=extra)
+    with pytest.raises(StateDictMismatchError) as info:
+        _build_from(path, **layout)
+    message = str(info.value)
+    assert f'2 unexpected keys (in the checkpoint, not in the model): ' \
         f'{named}\n' in message + '\n', message
 
 
