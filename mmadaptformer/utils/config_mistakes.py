@@ -51,6 +51,10 @@ _MISSING = re.compile(r'^([\w.]+)\.__init__\(\) missing \d+ required '
 _RUNNER_CALL = re.compile(r'^(\w+)\.(\w+)\(\) got an unexpected keyword '
                           r"argument '(\w+)'$")
 
+#: MMEngine's merge key that replaces a base value instead of merging into
+#: it; kept as a key where no base config sets the one it is under.
+_DELETE = '_delete_'
+
 #: The Runner methods that take a config dict as keyword arguments, and
 #: that dict's key: ``Runner.set_randomness(**cfg.randomness)``.
 RUNNER_CALLS = {'set_randomness': 'randomness'}
@@ -156,8 +160,15 @@ def argument_miss(exc: BaseException,
     key, node = holders[0]
     kind = _type_name(node['type'])
     via = '' if kind == cls_name else f' (through {cls_name}.__init__)'
-    takes = _arguments(node['type'], cls_name)
     where = mistake_place(source, f'{key}.{argument}', options)
+    if argument == _DELETE:
+        # MMEngine consumes _delete_ only where a base config sets the key.
+        return ConfigError(
+            f'{where}: {_DELETE}=True replaces the value that a base config '
+            f'gives {key}, but none gives it one: MMEngine then keeps '
+            f'{_DELETE} as a key, and {kind}{via} takes no argument '
+            f'{_DELETE!r}. Remove {_DELETE}=True from {key}.')
+    takes = _arguments(node['type'], cls_name)
     return ConfigError(f'{where}: {kind}{via} takes no argument {argument!r}'
                        f'{close_hint(argument, takes)}.')
 

@@ -8,8 +8,9 @@ beside it, as the README now says, merges: the run then goes on to the
 next check, the pretrained file's. Guards behaviour that already worked,
 so that the README's words cannot go stale again unseen.
 """
-from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, run_tool, video_data_cfg,
-                     write_config)
+from checkpoint_makers import save_stock_image_checkpoint
+from helpers import (TINY_ADAPTFORMER_VIDEO_CONFIG, TINY_IMAGE_CONFIG,
+                     image_data_cfg, run_tool, video_data_cfg, write_config)
 from refusal_lines import refused_line, usage_line
 
 KEY = 'model.backbone.backbone.init_cfg'
@@ -47,3 +48,28 @@ def test_delete_beside_it_merges(tmp_path, tiny_video_data):
         f"ConfigError: --cfg-options {KEY}.checkpoint='missing.pth': the "
         'checkpoint missing.pth does not exist; give the backbone\'s weights '
         'with --pretrained PATH, or set the key to the file.'), line
+
+
+def test_delete_where_no_base_sets_the_key_is_named(tmp_path, tiny_image_data):
+    """Where no base config sets the ``init_cfg`` (the tiny image ViT has
+    none), MMEngine's merge keeps ``_delete_`` as a key: the refusal said
+    only that ``Pretrained`` takes no argument ``'_delete_'``, which the
+    user had written on purpose; it now says why and what to remove."""
+    key = 'model.backbone.init_cfg'
+    stock = str(tmp_path / 'stock.pth')
+    save_stock_image_checkpoint(stock)
+    config = write_config(tmp_path / 'cfg.py', TINY_IMAGE_CONFIG,
+                          image_data_cfg(tiny_image_data))
+    proc = run_tool([
+        'train.py', config, '--work-dir', tmp_path / 'w', '--cfg-options',
+        f'{key}._delete_=True', f'{key}.type=Pretrained',
+        f'{key}.checkpoint={stock}'
+    ],
+                    cwd=tmp_path,
+                    check=False)
+    assert refused_line(proc) == (
+        f'ConfigError: --cfg-options {key}._delete_=True: _delete_=True '
+        f'replaces the value that a base config gives {key}, but none '
+        'gives it one: MMEngine then keeps _delete_ as a key, and '
+        'Pretrained (through PretrainedInit.__init__) takes no argument '
+        f"'_delete_'. Remove _delete_=True from {key}.")

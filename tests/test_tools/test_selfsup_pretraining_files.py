@@ -23,9 +23,11 @@ from mmengine.config import Config
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
+from stripes_task import stripes_images
+from task_engines import assert_task_scores
 from tool_runners import run_tool
 
-from mmadaptformer.apis import init_model
+from mmadaptformer.apis import ModelInferencer, MultiTaskRecognizer, init_model
 from mmadaptformer.utils.checkpoint_loading import safe_torch_load
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
 
@@ -124,6 +126,19 @@ def test_adaptformer_trains_and_infers_from_a_pretraining_file(
     with torch.no_grad():
         scores = model.test_step(dict(inputs=[image[0]]))[0].pred_score
     assert scores.shape == (2, ) and torch.isfinite(scores).all()
+    # Served on the shared backbone, as alone.
+    served = write_config(
+        tmp_path / 'served.py', config,
+        'model = dict(backbone=dict(backbone=dict(init_cfg=dict('
+        f"type='Pretrained', checkpoint={pretrained!r}, "
+        "prefix='backbone.'))))\n")
+    engine = MultiTaskRecognizer()
+    engine.add_task(method, served, checkpoint)
+    images = stripes_images(tiny_image_data)
+    assert_task_scores(
+        engine(images),
+        ModelInferencer(served, checkpoint, name=method)(images), method,
+        images)
 
 
 def test_adaptformer_on_swin_takes_a_simmim_pretraining_file(tmp_path):
