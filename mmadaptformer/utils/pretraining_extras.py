@@ -7,7 +7,8 @@ backbone keeps tensors that only pre-training uses: mmpretrain's MAE
 fine-tuning config (``final_norm=False, out_type='avg_featmap'``) drops the
 encoder's final norm ``ln1`` and starts a fresh ``ln2``, its BEiT
 fine-tuning config drops the masked-image-modelling ``mask_token`` and the
-final norm too, its SimMIM config (a Swin) the ``mask_token``. MMEngine's
+final norm too, its SimMIM config (a Swin) the ``mask_token``, its MFF
+config the projection layers beside the backbone. MMEngine's
 ``Pretrained`` initialiser loads such a file non-strictly and warns of
 them; :func:`pretraining_extras` names them, so that the pretrained check
 tolerates them and still refuses every other key the model lacks.
@@ -17,31 +18,38 @@ from typing import List, Mapping
 import torch
 from torch import nn
 
-from .model_keys import block_keys, fresh_keys
+from .model_keys import block_keys, fresh_keys, index_keys
 
 __all__ = ['pretraining_extras']
 
 
 def pretraining_extras(model: nn.Module, state_dict: Mapping) -> List[str]:
-    """The keys of ``state_dict`` that ``model`` lacks and that are the
-    pre-training file's final norm or tokens.
+    """The keys of ``state_dict`` that ``model`` lacks and that only the
+    pre-training model used.
 
-    Each is one vector (``(C,)``, or a token ``(1, 1, C)``) outside the
-    model's blocks, of one of two kinds:
+    Each lies outside the model's blocks and is one of three kinds:
 
-    * a token, a tensor of the backbone itself (``mask_token``), of a width
-      that the model's own vectors outside its blocks have (a final norm,
-      a class token, the patch embedding's bias or norm: SimMIM's
-      ``mask_token`` on a Swin, which has no token). Only masked
-      pre-training feeds it.
+    * a token, one vector of the backbone itself (``mask_token``, ``(1, 1,
+      C)``), of a width that the model's own vectors outside its blocks
+      have (a final norm, a class token, the patch embedding's bias or
+      norm: SimMIM's ``mask_token`` on a Swin, which has no token). Only
+      masked pre-training feeds it.
     * a final norm's weight or bias right under the backbone
       (``ln1.weight``) where the model has another final norm of its width
       that the file lacks (``ln2``, which the fine-tuning layout starts
-      fresh in its place). A final norm with no such replacement (a
-      ``cls_token`` model built with ``final_norm=False``, a CLIP file's
-      ``pre_norm`` on a model without one) is another layout: refused, as
-      are a file of another width, one with more blocks, and a position
-      embedding or projection the model lacks.
+      fresh in its place).
+    * a module or tensor that this backbone does not have at all (no
+      attribute of its name: MFF's ``proj_layers`` and ``proj_weights``),
+      other than a norm's weight or bias, where the file holds every other
+      tensor of the model, in its shape (all but the fresh final norms and
+      the integer buffers): the backbone is complete, and what lies beside
+      it the model never runs.
+
+    A final norm with no replacement (a ``cls_token`` model built with
+    ``final_norm=False``, whose ``ln1`` is an identity, a CLIP file's
+    ``pre_norm`` on a model whose ``pre_norm`` is one) is another layout,
+    refused, as are a file of another width, one with more blocks and one
+    that lacks a tensor of the model.
 
     Args:
         model (nn.Module): The backbone the file initialises.
@@ -69,14 +77,22 @@ def pretraining_extras(model: nn.Module, state_dict: Mapping) -> List[str]:
         for key in fresh_keys(model)
         if key not in held and key not in stacked and own[key].dim() == 1
     }
+    needed = set(own) - fresh_keys(model) - index_keys(model)
+    complete = all(
+        key in held and torch.is_tensor(held[key])
+        and held[key].shape == own[key].shape for key in needed)
     found = []
     for key, value in held.items():
-        if key in own or not torch.is_tensor(value) or not _is_vector(value):
+        if key in own or not torch.is_tensor(value):
             continue
-        token = '.' not in key and value.shape[-1] in widths
-        norm = key.count(
-            '.') == 1 and value.dim() == 1 and value.shape[-1] in fresh_norms
-        if token or norm:
+        vector = _is_vector(value)
+        token = vector and '.' not in key and value.shape[-1] in widths
+        norm = vector and key.count('.') == 1 and value.dim() == 1 and \
+            value.shape[-1] in fresh_norms
+        # Not a final norm's (those have the rule above).
+        beside = complete and getattr(model, key.split('.')[0], None) is None \
+            and not (key.count('.') == 1 and value.dim() == 1)
+        if token or norm or beside:
             found.append(key)
     return found
 

@@ -74,27 +74,56 @@ def test_the_final_norm_and_a_token_are_left_and_logged(tmp_path, log_records):
         'mask_token' in logged, logged
 
 
-@pytest.mark.parametrize(
-    'extra, named',
-    [
-        # A token of another width.
-        (dict(mask_token=torch.zeros(1, 1, 48)), 'mask_token'),
-        # A stem tensor the model lacks.
-        (dict(dist_embed=torch.zeros(1, 5, 32)), 'dist_embed'),
-        # A tensor of a module under a module.
-        ({
-            'pre_norm.inner.weight': torch.ones(32)
-        }, 'pre_norm.inner.weight'),
-    ],
-    ids=['other_width', 'not_a_vector', 'nested'])
-def test_other_unexpected_keys_are_still_refused(tmp_path, extra, named):
+def test_what_lies_beside_a_complete_backbone_is_left(tmp_path, log_records):
+    """MFF-style: tensors this backbone has no attribute for (projection
+    layers, a token of another width, an embedding), beside every tensor
+    the model has: left, and named in the log."""
+    path = tmp_path / 'beside.pth'
+    source = _pretraining_file(
+        path,
+        extra={
+            'proj_layers.0.weight': torch.ones(32, 32),
+            'proj_weights': torch.ones(3, 1, 1, 1),
+            'mask_token': torch.zeros(1, 1, 48),
+        })
+    own = _build_from(path).state_dict()
+    for key in source:
+        if key in own:
+            assert torch.equal(own[key], source[key]), key
+    logged = '\n'.join(r.getMessage() for r in log_records
+                       if r.levelno >= logging.WARNING)
+    assert 'ignoring 5 allowed unexpected keys: ln1.weight, ln1.bias, ' \
+        'proj_layers.0.weight, proj_weights, mask_token' in logged, logged
+
+
+def test_what_lies_beside_an_incomplete_backbone_is_named(tmp_path):
+    """The same beside a file that lacks one of the model's tensors: both
+    named."""
+    path = tmp_path / 'holes.pth'
+    source = _pretraining_file(
+        path, extra={'proj_layers.0.weight': torch.ones(32, 32)})
+    state = torch.load(path)['state_dict']
+    del state['backbone.layers.1.ffn.layers.1.bias']
+    torch.save(dict(state_dict=state), path)
+    assert 'layers.1.ffn.layers.1.bias' in source
+    with pytest.raises(StateDictMismatchError) as info:
+        _build_from(path)
+    message = str(info.value)
+    assert '1 missing keys (in the model, not in the checkpoint): ' \
+        'layers.1.ffn.layers.1.bias' in message, message
+    assert '1 unexpected keys (in the checkpoint, not in the model): ' \
+        'proj_layers.0.weight' in message, message
+
+
+@pytest.mark.parametrize('key', ['pre_norm.inner.weight'])
+def test_a_tensor_under_a_module_the_model_has_is_refused(tmp_path, key):
     path = tmp_path / 'other.pth'
-    _pretraining_file(path, extra=extra)
+    _pretraining_file(path, extra={key: torch.ones(32)})
     with pytest.raises(StateDictMismatchError) as info:
         _build_from(path)
     message = str(info.value)
     assert f'1 unexpected keys (in the checkpoint, not in the model): ' \
-        f'{named}\n' in message + '\n', message
+        f'{key}\n' in message + '\n', message
 
 
 @pytest.mark.parametrize(
