@@ -19,7 +19,7 @@ from torch import nn
 
 from .checkpoint_source import frozen_records
 from .model_keys import (HEAD_NAMES, NECK_NAME, added_keys, fresh_keys,
-                         held_keys, index_keys)
+                         held_keys, needed_keys)
 from .state_dict_diff import diff_state_dict
 
 __all__ = [
@@ -80,8 +80,7 @@ def missing_evaluated_keys(model: nn.Module, state: Mapping) -> List[str]:
     plain lookup misses are confirmed by a dry run of the model's loading
     code (:func:`~.state_dict_diff.diff_state_dict`). A final norm is
     missing only from a full checkpoint: one that holds every tensor the
-    model has besides :func:`~.model_keys.fresh_keys` and
-    :func:`~.model_keys.index_keys`. A file that leaves
+    model needs (:func:`~.model_keys.needed_keys`). A file that leaves
     the frozen backbone out (an adapter-only checkpoint, which holds what
     trained, as its record says) takes the norms it left frozen from the
     backbone's pretrained weights, and one with other holes is named by
@@ -91,12 +90,7 @@ def missing_evaluated_keys(model: nn.Module, state: Mapping) -> List[str]:
     """
     held = held_keys(state)
     missing = [key for key in evaluated_keys(model) if key not in held]
-    needed = {
-        key
-        for key, value in model.state_dict(keep_vars=True).items()
-        if torch.is_tensor(value)
-    } - fresh_keys(model) - index_keys(model)
-    if missing and not needed <= held:
+    if missing and not needed_keys(model) <= held:
         missing = _head_or_neck(model, missing)
     if missing:
         tensors = {k: v for k, v in state.items() if torch.is_tensor(v)}

@@ -84,7 +84,7 @@ from .classifier_parts import (classifier_head, evaluated_parts,
                                head_part_keys, missing_evaluated_keys,
                                same_part_keys)
 from .head_classes import state_dict_head_classes
-from .model_keys import NECK_NAME, fresh_keys, held_keys, index_keys
+from .model_keys import NECK_NAME, held_keys, needed_keys
 from .state_dict_check import StateDictMismatchError, check_not_nested, listing
 from .trained_part_fit import (added_part_keys, check_holds_trained_part,
                                trained_part_name)
@@ -320,8 +320,7 @@ def _refuse_backbone_only(model: nn.Module, state: Mapping, own: Mapping,
     # A file with holes, or of another layout, is left to the load, whose
     # wrapper names what is wrong with it.
     tensors = {key for key, value in state.items() if torch.is_tensor(value)}
-    needed = set(own) - fresh_keys(model) - index_keys(model)
-    if not tensors <= set(own) or not needed <= tensors:
+    if not tensors <= set(own) or not needed_keys(model) <= tensors:
         return
     part = trained_part_name(model)
     raise StateDictMismatchError(

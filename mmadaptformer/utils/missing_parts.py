@@ -11,7 +11,7 @@ HiViT files, pre-trained with ``rpe=False``: every block's
 initialisation.
 """
 import re
-from typing import Dict, List, Optional
+from typing import Dict, List, Optional, Set
 
 from torch import nn
 
@@ -41,15 +41,15 @@ def missing_part_cause(model: nn.Module, missing: List[str]) -> Optional[str]:
         of them, the file lacks that tensor in every block that has it
         (two blocks at least).
     """
-    blocks = block_keys(model)
-    if not missing or not set(missing) <= blocks:
+    blocks, lacks = block_keys(model), set(missing)
+    if not lacks or not lacks <= blocks:
         return None
-    parts: Dict[str, List[str]] = {}
+    parts: Dict[str, Set[str]] = {}
     for key in blocks:
-        parts.setdefault(_pattern(key), []).append(key)
-    lacking = sorted({_pattern(key) for key in missing})
+        parts.setdefault(_pattern(key), set()).add(key)
+    lacking = sorted({_pattern(key) for key in lacks})
     if any(
-            len(parts[part]) < 2 or not set(parts[part]) <= set(missing)
+            len(parts[part]) < 2 or not parts[part] <= lacks
             for part in lacking):
         return None
     named = ', '.join(lacking)

@@ -16,7 +16,7 @@ from torch import nn
 __all__ = [
     'BACKBONE_PREFIX', 'WHOLE_MODEL_PREFIXES', 'HEAD_NAMES', 'NECK_NAME',
     'added_keys', 'block_keys', 'fresh_keys', 'held_keys',
-    'holds_under_half_the_blocks', 'index_keys'
+    'holds_under_half_the_blocks', 'index_keys', 'needed_keys'
 ]
 
 #: State-dict prefix of the backbone in MMAction2's recognizers and
@@ -168,6 +168,23 @@ def index_keys(model: nn.Module) -> Set[str]:
         if torch.is_tensor(value) and not value.is_floating_point()
         and not value.is_complex() and not isinstance(value, nn.Parameter)
     }
+
+
+def needed_keys(model: nn.Module) -> Set[str]:
+    """State-dict keys of the tensors every full checkpoint of the model
+    holds: all but :func:`fresh_keys` and :func:`index_keys`.
+
+    Args:
+        model (nn.Module): Any module.
+
+    Returns:
+        set[str]: The keys, as in ``model.state_dict()``.
+    """
+    return {
+        key
+        for key, value in model.state_dict(keep_vars=True).items()
+        if torch.is_tensor(value)
+    } - fresh_keys(model) - index_keys(model)
 
 
 def _keys_of(model: nn.Module, tensors: Set[int]) -> Set[str]:

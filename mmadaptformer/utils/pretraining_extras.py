@@ -18,7 +18,7 @@ from typing import List, Mapping
 import torch
 from torch import nn
 
-from .model_keys import block_keys, fresh_keys, index_keys
+from .model_keys import block_keys, fresh_keys, needed_keys
 
 __all__ = ['pretraining_extras']
 
@@ -77,21 +77,21 @@ def pretraining_extras(model: nn.Module, state_dict: Mapping) -> List[str]:
         for key in fresh_keys(model)
         if key not in held and key not in stacked and own[key].dim() == 1
     }
-    needed = set(own) - fresh_keys(model) - index_keys(model)
     complete = all(
         key in held and torch.is_tensor(held[key])
-        and held[key].shape == own[key].shape for key in needed)
+        and held[key].shape == own[key].shape for key in needed_keys(model))
     found = []
     for key, value in held.items():
         if key in own or not torch.is_tensor(value):
             continue
-        vector = _is_vector(value)
-        token = vector and '.' not in key and value.shape[-1] in widths
-        norm = vector and key.count('.') == 1 and value.dim() == 1 and \
-            value.shape[-1] in fresh_norms
-        # Not a final norm's (those have the rule above).
-        beside = complete and getattr(model, key.split('.')[0], None) is None \
-            and not (key.count('.') == 1 and value.dim() == 1)
+        # A norm's weight or bias right under the backbone.
+        norm_like = key.count('.') == 1 and value.dim() == 1
+        token = '.' not in key and _is_vector(value) and \
+            value.shape[-1] in widths
+        norm = norm_like and value.shape[-1] in fresh_norms
+        beside = complete and not norm_like and getattr(
+            model,
+            key.split('.')[0], None) is None
         if token or norm or beside:
             found.append(key)
     return found

@@ -307,15 +307,12 @@ def check_state_dict(model: nn.Module,
         elif recordless is not None:
             # Its cause says what to give instead; no key list advice.
             cause, hint = recordless, ''
-        elif shift is None and missing and not (
-                unexpected or diff.mismatched) and (part := missing_part_cause(
-                    model, missing)) is not None:
-            # A part of the blocks the file was saved without.
-            cause = part
         elif shift is None and missing and not (unexpected or diff.mismatched):
-            cause = ('it lacks some of the model\'s tensors: the file is '
-                     'damaged, or was saved from a smaller architecture '
-                     '(e.g. fewer blocks)')
+            # A part of the blocks the file was saved without, or holes.
+            cause = missing_part_cause(model, missing) or (
+                'it lacks some of the model\'s tensors: the file is '
+                'damaged, or was saved from a smaller architecture (e.g. '
+                'fewer blocks)')
         elif shift is None and (other_kind := modality_mismatch_cause(
                 model.state_dict(), state_dict)) is not None:
             # An image ViT's weights on a video ViT or the reverse.
