@@ -19,6 +19,7 @@ import pytest
 import torch
 from mmengine.hub import get_config
 from mmengine.registry import MODELS, init_default_scope
+from pretraining_files import save_pretraining_file
 
 import mmadaptformer  # noqa: F401 (registers AdaptFormer)
 from mmadaptformer.utils.state_dict_check import StateDictMismatchError
@@ -87,26 +88,6 @@ def _scoped(kind: str) -> str:
     return kind if '.' in kind else f'mmpretrain.{kind}'
 
 
-def _save_pretraining_file(method: str, path: str) -> dict:
-    pre, _, arch, size, _, overrides, _ = RECIPES[method]
-    backbone = get_config(f'mmpretrain::{pre}').model.backbone.to_dict()
-    backbone.pop('init_cfg', None)
-    backbone.update(
-        copy.deepcopy(overrides),
-        arch=copy.deepcopy(arch),
-        img_size=size,
-        type=_scoped(backbone['type']))
-    torch.manual_seed(0)
-    host = MODELS.build(backbone)
-    host.init_weights()
-    torch.save(
-        dict(state_dict={
-            f'backbone.{k}': v
-            for k, v in host.state_dict().items()
-        }), path)
-    return host.state_dict()
-
-
 def _build(method: str, path: str, wrap: bool) -> torch.nn.Module:
     _, fine, arch, size, width, _, overrides = RECIPES[method]
     model = get_config(f'mmpretrain::{fine}').model.to_dict()
@@ -134,7 +115,9 @@ def test_adaptformer_starts_from_the_recipe_file_as_the_plain_config(
         tmp_path, method):
     init_default_scope('mmpretrain')
     path = str(tmp_path / f'{method}.pth')
-    source = _save_pretraining_file(method, path)
+    pre, _, arch, size, _, overrides, _ = RECIPES[method]
+    source = save_pretraining_file(
+        pre, path, arch=arch, img_size=size, **overrides)
     plain = _build(method, path, wrap=False).state_dict()
     shared = [k for k in source if k in plain]
     assert len(shared) > 10, shared

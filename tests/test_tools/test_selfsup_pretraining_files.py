@@ -20,8 +20,7 @@ import pytest
 import torch
 from config_writers import image_data_cfg, write_config
 from mmengine.config import Config
-from mmengine.hub import get_config
-from mmengine.registry import MODELS, init_default_scope
+from pretraining_files import save_pretraining_file
 from repo_paths import TINY_ADAPTFORMER_IMAGE_CONFIG
 from stripes_task import stripes_images
 from task_engines import assert_task_scores
@@ -46,26 +45,6 @@ RECIPES = {
 }
 
 
-def _save_pretraining_file(method: str, path: str) -> dict:
-    """A pre-training checkpoint as the toolbox writes it: the whole
-    self-supervised model's keys, its backbone under ``backbone.``."""
-    init_default_scope('mmpretrain')
-    backbone = get_config(
-        f'mmpretrain::{RECIPES[method][0]}').model.backbone.to_dict()
-    backbone.pop('init_cfg', None)
-    backbone.update(
-        arch=ARCH, img_size=32, type=f"mmpretrain.{backbone['type']}")
-    torch.manual_seed(0)
-    host = MODELS.build(backbone)
-    host.init_weights()
-    state = {f'backbone.{k}': v for k, v in host.state_dict().items()}
-    # What else the self-supervised model saves (MAE's decoder, BEiT's
-    # head): under its own prefixes, never read by the backbone's init.
-    state['neck.decoder_norm.weight'] = torch.ones(32)
-    torch.save(dict(state_dict=state, meta=dict(epoch=300)), path)
-    return host.state_dict()
-
-
 def _config(tmp_path, method: str, data: str) -> str:
     host = RECIPES[method][1]
     return write_config(
@@ -79,7 +58,8 @@ def _config(tmp_path, method: str, data: str) -> str:
 def test_adaptformer_trains_and_infers_from_a_pretraining_file(
         tmp_path, tiny_image_data, method):
     pretrained = str(tmp_path / f'{method}_pretrain.pth')
-    source = _save_pretraining_file(method, pretrained)
+    source = save_pretraining_file(
+        RECIPES[method][0], pretrained, arch=ARCH, img_size=32)
     config = _config(tmp_path, method, tiny_image_data)
     proc = run_tool([
         'train.py', config, '--work-dir', tmp_path / 'w', '--pretrained',
