@@ -20,6 +20,7 @@ from mmadaptformer.utils.checkpoint_formats import (API_ORDER,
 from mmadaptformer.utils.checkpoint_loading import (CheckpointLoadError,
                                                     text_refusal)
 from mmadaptformer.utils.checkpoint_text import record_in_checkpoint_place
+from mmadaptformer.utils.kept_delete import refuse_kept_delete
 from mmadaptformer.utils.local_files import (checkpoint_file_problem,
                                              home_expanded, is_local)
 from .config_read import api_order, load_config
@@ -27,8 +28,13 @@ from .pretrained_load import load_host_pretrained
 
 __all__ = [
     'check_checkpoint_file', 'read_checkpoint', 'load_read_checkpoint',
-    'read_api_files'
+    'read_api_files', 'API_KEYS'
 ]
+
+#: The config keys the inference APIs build from: the model, mmpretrain's
+#: top-level data preprocessor, and the test pipeline (in the test
+#: dataloader, else ``test_pipeline``).
+API_KEYS = ('model', 'data_preprocessor', 'test_dataloader', 'test_pipeline')
 
 
 def read_checkpoint(checkpoint: Union[str, os.PathLike],
@@ -166,7 +172,10 @@ def read_api_files(
                                    os.PathLike]]) -> Tuple[Config, str, str]:
     """What every inference API does first with its files, in its own
     terms: read the config (:func:`~mmadaptformer.apis.config_read.
-    load_config`), then refuse a checkpoint that is not a file or is
+    load_config`) and refuse a ``_delete_`` MMEngine kept in what they
+    build (:data:`API_KEYS`,
+    :func:`~mmadaptformer.utils.kept_delete.refuse_kept_delete`), then
+    refuse a checkpoint that is not a file or is
     plainly another kind of file (:func:`check_checkpoint_file`), before a
     model is built.
 
@@ -184,6 +193,7 @@ def read_api_files(
     """
     order = api_order(call)
     cfg, source = load_config(config, order)
+    refuse_kept_delete(cfg, source, keys=API_KEYS)
     if checkpoint is not None:
         check_checkpoint_file(checkpoint, order)
     return cfg, source, order

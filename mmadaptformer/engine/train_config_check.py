@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.early_datasets import read_datasets
+from mmadaptformer.utils.kept_delete import refuse_kept_delete
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
 from mmadaptformer.utils.save_best_check import check_save_best
@@ -52,6 +53,10 @@ def check_train_config(cfg: Config, config: str,
             check's own error, such as
             :class:`~mmadaptformer.utils.PretrainedFileError`).
     """
+    # A _delete_=True that no base config consumed: the TypeError of what
+    # was built with it, after the work dir (a pretrained init_cfg's: once
+    # the Runner loaded the weights).
+    refuse_kept_delete(cfg, config, cfg_options)
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's first epoch.
     loaders = ['train_dataloader']

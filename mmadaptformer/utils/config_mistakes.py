@@ -32,6 +32,7 @@ from mmengine.runner import Runner
 
 from .config_error import ConfigError
 from .config_place import giving_cfg_options, mistake_place
+from .kept_delete import DELETE, kept_delete_error
 from .registry_names import close_hint, registered, registry_miss, typed_dicts
 from .unknown_keys import named_arguments
 
@@ -50,10 +51,6 @@ _MISSING = re.compile(r'^([\w.]+)\.__init__\(\) missing \d+ required '
 #: arguments.
 _RUNNER_CALL = re.compile(r'^(\w+)\.(\w+)\(\) got an unexpected keyword '
                           r"argument '(\w+)'$")
-
-#: MMEngine's merge key that replaces a base value instead of merging into
-#: it; kept as a key where no base config sets the one it is under.
-_DELETE = '_delete_'
 
 #: The Runner methods that take a config dict as keyword arguments, and
 #: that dict's key: ``Runner.set_randomness(**cfg.randomness)``.
@@ -160,14 +157,10 @@ def argument_miss(exc: BaseException,
     key, node = holders[0]
     kind = _type_name(node['type'])
     via = '' if kind == cls_name else f' (through {cls_name}.__init__)'
-    where = mistake_place(source, f'{key}.{argument}', options)
-    if argument == _DELETE:
+    if argument == DELETE:
         # MMEngine consumes _delete_ only where a base config sets the key.
-        return ConfigError(
-            f'{where}: {_DELETE}=True replaces the value that a base config '
-            f'gives {key}, but none gives it one: MMEngine then keeps '
-            f'{_DELETE} as a key, and {kind}{via} takes no argument '
-            f'{_DELETE!r}. Remove {_DELETE}=True from {key}.')
+        return kept_delete_error(source, key, options, f'{kind}{via}')
+    where = mistake_place(source, f'{key}.{argument}', options)
     takes = _arguments(node['type'], cls_name)
     return ConfigError(f'{where}: {kind}{via} takes no argument {argument!r}'
                        f'{close_hint(argument, takes)}.')

@@ -37,6 +37,7 @@ from mmengine.registry import OPTIMIZERS
 from .config_error import ConfigError
 from .config_key_writer import key_writer
 from .config_place import mistake_place, option_key
+from .kept_delete import DELETE, kept_delete_error
 from .registry_names import close_hint, registered, use_default_scope
 from .unknown_keys import named_arguments, refuse_unknown_keys
 
@@ -127,6 +128,10 @@ def check_paramwise_cfg(cfg: Config,
         where = source
         if written is not None and written.file != osp.abspath(source):
             where = f'{written.place()} (inherited by {source})'
+        if name == DELETE:
+            # The training check names it first; tools/test.py, which
+            # builds no optimizer, checks paramwise_cfg all the same.
+            raise kept_delete_error(where, key, options)
         refuse_unknown_keys({name: paramwise[name]},
                             key,
                             PARAMWISE_KEYS,

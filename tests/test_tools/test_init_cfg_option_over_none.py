@@ -54,7 +54,8 @@ def test_delete_where_no_base_sets_the_key_is_named(tmp_path, tiny_image_data):
     """Where no base config sets the ``init_cfg`` (the tiny image ViT has
     none), MMEngine's merge keeps ``_delete_`` as a key: the refusal said
     only that ``Pretrained`` takes no argument ``'_delete_'``, which the
-    user had written on purpose; it now says why and what to remove."""
+    user had written on purpose, and only once the Runner had made the
+    work dir; it now says why and what to remove, before."""
     key = 'model.backbone.init_cfg'
     stock = str(tmp_path / 'stock.pth')
     save_stock_image_checkpoint(stock)
@@ -67,9 +68,9 @@ def test_delete_where_no_base_sets_the_key_is_named(tmp_path, tiny_image_data):
     ],
                     cwd=tmp_path,
                     check=False)
-    assert refused_line(proc) == (
-        f'ConfigError: --cfg-options {key}._delete_=True: _delete_=True '
-        f'replaces the value that a base config gives {key}, but none '
-        'gives it one: MMEngine then keeps _delete_ as a key, and '
-        'Pretrained (through PretrainedInit.__init__) takes no argument '
-        f"'_delete_'. Remove _delete_=True from {key}.")
+    assert refused_line(
+        proc, no_dir=tmp_path / 'w') == (
+            f'ConfigError: --cfg-options {key}._delete_=True: _delete_=True '
+            f'replaces the value that a base config gives {key}, but none '
+            'gives it one: MMEngine then keeps _delete_ as a key. Remove '
+            f'_delete_=True from {key}.')

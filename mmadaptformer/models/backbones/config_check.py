@@ -43,6 +43,7 @@ from ...utils.build_option_notes import note_build_options
 from ...utils.config_error import ConfigError
 from ...utils.config_mistakes import config_mistake
 from ...utils.config_place import mistake_place, option_place
+from ...utils.kept_delete import refuse_kept_delete
 from ...utils.quiet_build import quiet_build_log
 from ...utils.registry_names import registered, use_default_scope
 from ..adapters.block_wiring import BlockWiringError
@@ -251,7 +252,8 @@ def check_model_config(cfg: Config,
                        pretrained: bool = True,
                        whole_model: bool = False) -> Optional[nn.Module]:
     """The checks of the model a tool makes before it builds a Runner:
-    :func:`check_backbone_types`,
+    :func:`~mmadaptformer.utils.kept_delete.refuse_kept_delete` (of
+    ``model``), :func:`check_backbone_types`,
     :func:`~.unwrapped_keys.refuse_wrapper_keys_on_host`,
     :func:`~mmadaptformer.utils.backbone_check.check_backbone_arguments`,
     :func:`~mmadaptformer.utils.backbone_check.check_init_cfgs`,
@@ -302,6 +304,7 @@ def check_model_config(cfg: Config,
             does not build for another reason, as the Runner would raise
             it, once the checks of its host passed.
     """
+    refuse_kept_delete(cfg, source, options, ['model'])
     check_backbone_types(cfg, source, options)
     refuse_wrapper_keys_on_host(cfg, source, options)
     check_backbone_arguments(cfg, source, options)

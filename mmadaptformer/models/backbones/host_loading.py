@@ -17,9 +17,11 @@ from mmengine.model.weight_init import PretrainedInit
 from torch import nn
 
 from ...utils.checkpoint_schemes import reading_once
+from ...utils.kept_delete import kept_delete_error, kept_delete_keys
 from ...utils.local_files import home_expanded
 from ...utils.pretrained_init import (check_pretrained_init,
                                       pretrained_init_cfgs)
+from .config_keys import CONFIG_KEY
 from .host_init import (check_own_weights_loaded, own_weights,
                         quiet_console_init, read_host_pretrained,
                         recording_loads, without_own_pretrained,
@@ -74,6 +76,12 @@ def initialize_host(wrapper: nn.Module) -> None:
     if wrapper.host_initialized:
         return
     host = wrapper.backbone
+    # A _delete_ that MMEngine kept (no base config gave the init_cfg one)
+    # was PretrainedInit's TypeError, once the pretrained file was read.
+    for key in kept_delete_keys(
+            getattr(host, 'init_cfg', None),
+            f'{CONFIG_KEY}.backbone.init_cfg'):
+        raise kept_delete_error(None, key)
     pretrained = pretrained_init_cfgs(host)
     attached = [(parent, name, parent._modules[name])
                 for parent, name in wrapper.attached_modules()]
