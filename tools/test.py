@@ -53,6 +53,7 @@ from mmadaptformer.utils.config_mistakes import naming_config_mistakes
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem, set_local_rank
 from mmadaptformer.utils.early_datasets import read_datasets
+from mmadaptformer.utils.first_samples import check_first_samples
 from mmadaptformer.utils.kept_delete import (RUNNER_KEYS, TRAINING_KEYS,
                                              refuse_kept_delete)
 from mmadaptformer.utils.launcher_parent import end_with_launcher
@@ -365,6 +366,10 @@ def start_testing(cfg, args, stage: Optional[TestStage] = None):
     # work dir. Last of the checks: it reads files. The Runner then uses
     # this dataset, not builds it again.
     datasets = read_datasets(datasets, ['test_dataloader'])
+    # A transform whose settings fail when it runs, on every sample: named
+    # by its key before the model is built and the work dir made.
+    check_first_samples(datasets, ['test_dataloader'], args.config,
+                        args.cfg_options)
     cpu_distributed = setup_cpu_distributed(cfg, args.launcher)
 
     # MMEngine's Runner, or the config's runner_type, keeping the training

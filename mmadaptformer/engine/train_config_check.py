@@ -18,6 +18,7 @@ from mmengine.config import Config
 from mmadaptformer.models.backbones.config_check import check_model_config
 from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.early_datasets import read_datasets
+from mmadaptformer.utils.first_samples import check_first_samples
 from mmadaptformer.utils.kept_delete import refuse_kept_delete
 from mmadaptformer.utils.runner_check import (check_optim_wrapper,
                                               check_runner_config)
@@ -115,4 +116,9 @@ def check_train_config(cfg: Config, config: str,
     # that is missing or broken: found by the full build, which the Runner
     # made in train(), after the work dir. Last of the checks: it reads
     # files. The Runner then uses these datasets, not builds them again.
-    return read_datasets(datasets, loaders)
+    datasets = read_datasets(datasets, loaders)
+    # A transform whose settings fail when it runs (Cutout's pad_val=300):
+    # a traceback at the first batch, or after a whole epoch for the val
+    # pipeline's. One sample of each, two if the first fails.
+    check_first_samples(datasets, loaders, config, cfg_options)
+    return datasets
