@@ -146,10 +146,16 @@ def load_training_sample(idx: int,
             why = decord_explained(
                 filename(idx), e.error if isinstance(e, TransformError) else e,
                 why) or why
+            # A transform after the loading ones failed: the file was read,
+            # and is not called broken (a failure on every sample is
+            # refused before the run: utils.first_samples).
+            read = isinstance(e, TransformError) and not e.reads_file
+            if read:
+                why = f'after it was read, {why}'
             tried.append(f'  {describe(idx)}: {why}')
             print_log(
-                f'{files.owner}: skipping broken {files.noun} '
-                f'{describe(idx)}: {why}; drawing '
+                f'{files.owner}: skipping {"" if read else "broken "}'
+                f'{files.noun} {describe(idx)}: {why}; drawing '
                 'another sample',
                 logger='current',
                 level=logging.WARNING)

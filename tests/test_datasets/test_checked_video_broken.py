@@ -3,6 +3,7 @@
 check and the scan, replaced by another sample in training, an error naming
 the file in test mode, dropped up front with ``skip_broken``; a transform
 that fails after the read is the pipeline's mistake, not the file's."""
+import os.path as osp
 import re
 
 import numpy as np
@@ -55,6 +56,31 @@ def test_training_draws_another_sample_and_warns(tmp_path, video_files,
            f'({ann}:1)' in warnings[0]
     # A good sample carries an empty list.
     assert dataset[1]['data_samples'].metainfo['skipped_videos'] == []
+
+
+def test_training_skips_a_video_a_transform_fails_on_not_as_broken(
+        tmp_path, video_files, log_records):
+    """A crop that fits the 32-pixel videos and not a 64-pixel one: that
+    video was read, and is skipped without being called broken."""
+    from mmadaptformer.testing import make_moving_square_dataset
+    big = make_moving_square_dataset(
+        str(tmp_path / 'big'), num_per_class=1, size=64, splits=('x', ))
+    large = osp.join(big['videos'], 'x_1_0.mp4')
+    ann = write_list(tmp_path / 'train.txt', [f'{large} 1'] +
+                     [f'{name} 0' for name in video_files['good']])
+    pipeline = tiny_pipeline()
+    pipeline[3] = dict(type='ThreeCrop', crop_size=32)
+    dataset = build_checked(ann, video_files, pipeline=pipeline, num_classes=2)
+    np.random.seed(0)
+    data = dataset[0]
+    assert data['data_samples'].gt_label.item() == 0
+    warnings = dataset_warnings(log_records)
+    assert warnings and warnings[0].startswith(
+        f'CheckedVideoDataset: skipping video {large} ({ann}:1): after it '
+        'was read, ThreeCrop (pipeline[3]) failed: AssertionError: raised at '
+        'mmaction/datasets/transforms/processing.py:'
+        f'{_assert_line("ThreeCrop")}: '), warnings[0]
+    assert 'broken' not in warnings[0]
 
 
 def test_training_gives_up_after_max_refetch_naming_the_files(
