@@ -52,6 +52,7 @@ from .paramwise_check import check_paramwise_cfg
 from .preprocessor_check import check_shadowed_preprocessor
 from .recognizer_check import check_evaluated_views, check_recognizer_cfg
 from .registry_names import close_hint, registered
+from .runner_arguments import check_runner_arguments
 from .runner_type import mmengine_runner
 from .unknown_keys import refuse_unknown_keys
 
@@ -366,7 +367,9 @@ def check_runner_config(cfg: Config,
     :func:`~.preprocessor_check.check_shadowed_preprocessor` and
     :func:`~.recognizer_check.check_evaluated_views`, and the evaluators'
     metrics against the head's classes
-    (:func:`~.image_metric_classes.check_metric_classes`): for a tool about
+    (:func:`~.image_metric_classes.check_metric_classes`), and the
+    arguments of the hooks, metrics, visualizer and log processor
+    (:func:`~.runner_arguments.check_runner_arguments`): for a tool about
     to build a Runner.
 
     Args:
@@ -391,3 +394,4 @@ def check_runner_config(cfg: Config,
     check_shadowed_preprocessor(cfg, source, options)
     check_evaluated_views(cfg, source, evaluators, options)
     check_metric_classes(cfg, source, evaluators, options)
+    check_runner_arguments(cfg, source, options, evaluators)

@@ -42,12 +42,17 @@ from .config_error import ConfigError
 from .config_place import option_place
 from .counted import counted
 from .registry_names import registered, use_default_scope
+from .runner_arguments import check_arguments
 from .runner_type import mmengine_runner
 from .schedule_span import (Span, is_number, length_text, optimizer_of,
                             unit_of, warn_if_cosine_turns,
                             warn_if_schedule_ends_early)
 
 __all__ = ['check_param_scheduler', 'scheduler_entries', 'loop_length']
+
+#: What MMEngine's ``build_scheduler_from_cfg`` reads of a scheduler dict
+#: itself (``epoch_length`` is the Runner's default argument).
+_BUILDER_KEYS = ('convert_to_iter_based', 'epoch_length')
 
 #: The loops whose length the Runner gives a scheduler without ``end``.
 _EPOCH_LOOP = 'EpochBasedTrainLoop'
@@ -132,6 +137,15 @@ def check_param_scheduler(cfg: Config,
     use_default_scope(cfg)
     spans, unknown = [], set()
     for key, entry in scheduler_entries(cfg.get('param_scheduler')):
+        # An argument the scheduler does not take (eta_minn) was the
+        # TypeError of the Runner's build, after the work dir.
+        check_arguments(
+            key,
+            entry,
+            PARAM_SCHEDULERS,
+            source,
+            options,
+            builder_keys=_BUILDER_KEYS)
         kind = entry.get('type')
         cls = registered(PARAM_SCHEDULERS, kind)
         if not (isinstance(cls, type) and issubclass(cls, _ParamScheduler)
