@@ -34,7 +34,16 @@ PACKAGE_INIT = osp.join(
 REFUSAL_KEY = 'config_error'
 
 # argv: -c, PACKAGE_INIT, MODULE, the module's own arguments.
+# SIGINT ends a worker at once, without a traceback: Ctrl-C reaches the
+# whole process group, and the starting process, which reports the stop on
+# one line and kills its worker, passes the worker's stderr on; a worker
+# stopped while it imported the stack printed KeyboardInterrupt's
+# traceback there. It writes nothing the starting process still needs. A
+# worker started with SIGINT ignored (a background job's) keeps it ignored.
 _BOOT = '; '.join([
+    'import signal',
+    'signal.getsignal(signal.SIGINT) == signal.SIG_IGN or '
+    'signal.signal(signal.SIGINT, signal.SIG_DFL)',
     'import importlib.util, runpy, sys',
     'init, module = sys.argv.pop(1), sys.argv.pop(1)',
     'spec = importlib.util.spec_from_file_location("mmadaptformer", init)',

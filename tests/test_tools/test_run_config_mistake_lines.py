@@ -19,9 +19,8 @@ from refused_runs import refused_run, unread_checkpoint
      "'lrr' (did you mean 'lr'?). It takes: lr, momentum, dampening, "
      'weight_decay, nesterov, maximize, foreach, differentiable, fused.'),
     ('param_scheduler.0.T_mx=2',
-     '--cfg-options param_scheduler.0.T_mx=2: CosineAnnealingLR (through '
-     "CosineAnnealingParamScheduler.__init__) takes no argument 'T_mx' (did "
-     "you mean 'T_max'?)."),
+     '--cfg-options param_scheduler.0.T_mx=2: CosineAnnealingLR takes no '
+     "argument 'T_mx' (did you mean 'T_max'?)."),
     ('randomness.sed=1',
      '--cfg-options randomness.sed=1: randomness is passed to '
      "Runner.set_randomness, which takes no argument 'sed' (did you mean "
