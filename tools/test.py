@@ -54,8 +54,7 @@ from mmadaptformer.utils.dataloader_check import check_dataloaders
 from mmadaptformer.utils.dist import launcher_env_problem, set_local_rank
 from mmadaptformer.utils.early_datasets import read_datasets
 from mmadaptformer.utils.first_samples import check_first_samples
-from mmadaptformer.utils.kept_delete import (RUNNER_KEYS, TRAINING_KEYS,
-                                             refuse_kept_delete)
+from mmadaptformer.utils.kept_delete import TESTING_KEYS, refuse_kept_delete
 from mmadaptformer.utils.launcher_parent import end_with_launcher
 from mmadaptformer.utils.local_files import home_expanded
 from mmadaptformer.utils.output_file import output_file_problem
@@ -309,9 +308,7 @@ def start_testing(cfg, args, stage: Optional[TestStage] = None):
     # A _delete_=True that no base config consumed, in what testing builds
     # (--tta has put tta_model and tta_pipeline there): the TypeError of
     # what was built with it, after the work dir.
-    refuse_kept_delete(
-        cfg, args.config, args.cfg_options,
-        [key for key in RUNNER_KEYS if key not in TRAINING_KEYS])
+    refuse_kept_delete(cfg, args.config, args.cfg_options, TESTING_KEYS)
     # A transform, dataloader or dataset argument that is wrong is named
     # now, not as a traceback from inside the Runner's test loop.
     datasets = check_dataloaders(cfg, args.config, ['test_dataloader'],

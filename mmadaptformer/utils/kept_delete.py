@@ -22,10 +22,11 @@ from mmengine.runner import Runner
 
 from .config_error import ConfigError
 from .config_place import mistake_place
+from .registry_names import config_dicts
 
 __all__ = [
-    'DELETE', 'RUNNER_KEYS', 'TRAINING_KEYS', 'kept_delete_error',
-    'kept_delete_keys', 'refuse_kept_delete'
+    'DELETE', 'RUNNER_KEYS', 'TESTING_KEYS', 'TRAINING_KEYS',
+    'kept_delete_error', 'kept_delete_keys', 'refuse_kept_delete'
 ]
 
 #: MMEngine's merge key that replaces a base value instead of merging into
@@ -47,20 +48,16 @@ TRAINING_KEYS = ('train_dataloader', 'train_cfg', 'val_dataloader', 'val_cfg',
                  'val_evaluator', 'optim_wrapper', 'param_scheduler',
                  'auto_scale_lr')
 
+#: Those that testing builds (``tools/test.py``).
+TESTING_KEYS = tuple(key for key in RUNNER_KEYS if key not in TRAINING_KEYS)
+
 
 def kept_delete_keys(node, prefix: str = '') -> Iterator[str]:
-    """The key of every dict in ``node`` (``cfg.to_dict()`` or a part of
-    it) that holds :data:`DELETE`, outer before inner
-    (``model.backbone.init_cfg``, ``param_scheduler[0]``)."""
-    if isinstance(node, dict):
-        if DELETE in node:
-            yield prefix
-        for key, value in node.items():
-            yield from kept_delete_keys(
-                value, f'{prefix}.{key}' if prefix else str(key))
-    elif isinstance(node, (list, tuple)):
-        for index, value in enumerate(node):
-            yield from kept_delete_keys(value, f'{prefix}[{index}]')
+    """The key of every dict in ``node`` (a config or a part of it) that
+    holds :data:`DELETE`, outer before inner (``model.backbone.init_cfg``,
+    ``param_scheduler[0]``; :func:`~.registry_names.config_dicts`)."""
+    return (key for key, value in config_dicts(node, prefix)
+            if DELETE in value)
 
 
 def kept_delete_error(source: Optional[str],
@@ -113,7 +110,6 @@ def refuse_kept_delete(cfg: Config,
         ConfigError: :func:`kept_delete_error`'s, for the outermost such
             dict of the first key that holds one.
     """
-    tree = cfg.to_dict()
     for top in RUNNER_KEYS if keys is None else keys:
-        for key in kept_delete_keys(tree.get(top), top):
+        for key in kept_delete_keys(cfg.get(top), top):
             raise kept_delete_error(source, key, options)

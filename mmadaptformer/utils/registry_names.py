@@ -26,7 +26,7 @@ from .config_place import config_key, option_key, option_place
 
 __all__ = [
     'registry_miss', 'unregistered_type', 'not_registered', 'typed_dicts',
-    'close_hint', 'TypeLookup', 'lookup_type', 'registered',
+    'config_dicts', 'close_hint', 'TypeLookup', 'lookup_type', 'registered',
     'use_default_scope'
 ]
 
@@ -65,19 +65,25 @@ def _close_names(type_name: str, scope: Optional[str], name: str) -> List[str]:
     return difflib.get_close_matches(type_name, sorted(names), n=3)
 
 
-def typed_dicts(node, prefix: str = '') -> Iterator[Tuple[str, dict]]:
-    """``(key, dict)`` of every dict in a config (``cfg.to_dict()``) that
-    has a ``type``, outer before inner (``model.backbone``,
-    ``param_scheduler[0]``; ``''`` for ``node`` itself)."""
+def config_dicts(node, prefix: str = '') -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of every dict in a config or a part of it, through
+    dicts and lists, outer before inner (``model.backbone``,
+    ``param_scheduler[0]``; ``prefix`` for ``node`` itself)."""
     if isinstance(node, dict):
-        if 'type' in node:
-            yield prefix, node
+        yield prefix, node
         for key, value in node.items():
-            yield from typed_dicts(value,
-                                   f'{prefix}.{key}' if prefix else str(key))
+            yield from config_dicts(value,
+                                    f'{prefix}.{key}' if prefix else str(key))
     elif isinstance(node, (list, tuple)):
         for index, value in enumerate(node):
-            yield from typed_dicts(value, f'{prefix}[{index}]')
+            yield from config_dicts(value, f'{prefix}[{index}]')
+
+
+def typed_dicts(node, prefix: str = '') -> Iterator[Tuple[str, dict]]:
+    """``(key, dict)`` of every dict in a config (``cfg.to_dict()``) that
+    has a ``type``, outer before inner (:func:`config_dicts`)."""
+    return ((key, value) for key, value in config_dicts(node, prefix)
+            if 'type' in value)
 
 
 def close_hint(name: str, names: Sequence[str]) -> str:

@@ -29,6 +29,7 @@ from mmengine.registry import (EVALUATOR, HOOKS, LOG_PROCESSORS, METRICS,
 from .config_error import ConfigError
 from .config_place import mistake_place
 from .registry_names import close_hint, registered, use_default_scope
+from .unknown_keys import named_arguments
 
 __all__ = [
     'check_arguments', 'check_runner_arguments', 'runner_entries',
@@ -55,13 +56,10 @@ def taken_arguments(cls: type) -> Optional[List[str]]:
         if init is None:
             continue
         try:
-            parameters = list(inspect.signature(init).parameters.values())
+            parameters = inspect.signature(init).parameters.values()
         except (TypeError, ValueError):  # no signature to read
             return None
-        names += [
-            p.name for p in parameters[1:]
-            if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)
-        ]
+        names += named_arguments(init)
         if not any(p.kind == p.VAR_KEYWORD for p in parameters):
             return names
         if base.__module__ not in _PASSING_ON:
